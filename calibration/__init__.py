@@ -1,0 +1,1 @@
+"""Rig validation and per-viewer calibration (see the calibration issue)."""

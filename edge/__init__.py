@@ -1,0 +1,1 @@
+"""The edge unit's runtime: readings -> per-seat features -> wire packets -> uplink."""

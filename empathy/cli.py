@@ -1,0 +1,70 @@
+"""`empathy <noun> <verb>`: one console command, one module per noun.
+
+Each noun's module defines `register(parser)` (adds its verbs and sets `func` on each) and is
+imported only when that noun is used, so `empathy --help` stays fast and a missing optional
+dependency only affects its own noun. Verbs return an exit code: 0 ok, 1 failure with a
+one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from empathy import __version__, log
+
+# noun -> (module, one-line help)
+COMMANDS = {
+    "demo": ("empathy.host.demo", "run the whole chain on simulated seats and write a report"),
+    "edge": ("empathy.edge.cli", "run an edge unit (sensors -> features -> packets)"),
+    "host": ("empathy.host.cli", "run the host (receive -> fuse -> decide -> play)"),
+    "lut": ("empathy.host.player.cli", "check, apply and preview .cube LUTs"),
+    "story": ("empathy.host.story_cli", "check and inspect story files"),
+    "wire": ("empathy.wire_cli", "decode and inspect wire packets"),
+    "bench": ("empathy.bench.runner", "run benchmarks against peers and print ratios"),
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="empathy",
+        description="Empathy Engine: adaptive cinema driven by the audience's body.",
+        epilog="nouns:\n" + "\n".join(f"  {k:<8} {v[1]}" for k, v in COMMANDS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"empathy {__version__}")
+    p.add_argument("--log-level", default="warning", help="debug, info, warning, error")
+    p.add_argument("--log-json", action="store_true", help="structured logs, one JSON per line")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    top = _top_parser()
+    # Find the noun: first argument that is not a global option (or its value).
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] == "--log-level" else 1
+    if i >= len(argv) or argv[i] not in COMMANDS:
+        top.parse_args(argv)  # handles --help / --version / errors
+        top.print_help()
+        return 1
+    noun = argv[i]
+    sub = top.add_subparsers(dest="noun", required=True)
+    module = importlib.import_module(COMMANDS[noun][0])
+    module.register(sub.add_parser(noun, help=COMMANDS[noun][1]))
+    args = top.parse_args(argv)
+    log.setup(args.log_level, args.log_json)
+    func = getattr(args, "func", None)
+    if func is None:
+        top.parse_args(argv[: i + 1] + ["--help"])
+        return 1
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The host: receive packets, fuse the audience, decide branches, play graded video."""

@@ -1,0 +1,1 @@
+"""Playback: decode segments, grade through OpenColorIO, output gaplessly via GStreamer."""

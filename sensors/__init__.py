@@ -1,0 +1,1 @@
+"""Sensor drivers: every source yields timestamped readings through one protocol (base.py)."""

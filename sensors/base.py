@@ -1,0 +1,86 @@
+"""The source protocol: every sensor, simulated or real, yields timestamped readings.
+
+A `Source` is opened from a URL (`sim://`, later `ble://`, `serial://`, `camera://`,
+`replay://`) and read with `read(timeout_s)`, which returns the readings that arrived since
+the last call. Readings are small frozen dataclasses stamped with `ts_us` on the unit's
+monotonic clock; the edge maps them to the host's clock.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence, Union
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Beat:
+    """One heartbeat: the RR interval that ended at ts_us (as BLE straps report them)."""
+
+    ts_us: int
+    rr_ms: float
+
+
+@dataclass(frozen=True)
+class Pupil:
+    """One eye-camera reading. diameter_mm = 0 with confidence 0 means lost (blink, glance)."""
+
+    ts_us: int
+    diameter_mm: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class FaceCrop:
+    """An aligned grey face crop. Stays on the edge unit: only model outputs leave it."""
+
+    ts_us: int
+    image: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Health:
+    """Sensor status: contact, battery, or a fault the operator should see."""
+
+    ts_us: int
+    sensor: str
+    contact: bool = True
+    battery_pct: float = -1.0
+    fault: str = ""
+
+
+Reading = Union[Beat, Pupil, FaceCrop, Health]
+
+
+class SourceError(RuntimeError):
+    """A source could not be opened or has failed for good."""
+
+
+class Source(Protocol):
+    url: str
+
+    def read(self, timeout_s: float = 0.1) -> Sequence[Reading]:
+        """Readings since the last call (may be empty). Never blocks longer than timeout_s."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# scheme -> "module:Class"; each class takes (url, query dict, **context)
+SCHEMES = {
+    "sim": "empathy.sensors.sim:SimSource",
+}
+
+
+def open_source(url: str, **context) -> Source:
+    parts = urlsplit(url)
+    target = SCHEMES.get(parts.scheme)
+    if target is None:
+        raise SourceError(f"{url}: unknown source scheme {parts.scheme!r} "
+                          f"(known: {', '.join(sorted(SCHEMES))})")
+    module, cls = target.split(":")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    return getattr(importlib.import_module(module), cls)(url, query, **context)
