@@ -21,7 +21,6 @@ COMMANDS = {
     "host": ("empathy.host.cli", "run the host (receive -> fuse -> decide -> play)"),
     "lut": ("empathy.host.player.cli", "check, apply and preview .cube LUTs"),
     "story": ("empathy.host.story_cli", "check and inspect story files"),
-    "wire": ("empathy.wire_cli", "decode and inspect wire packets"),
     "bench": ("empathy.bench.runner", "run benchmarks against peers and print ratios"),
 }
 

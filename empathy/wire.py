@@ -40,6 +40,7 @@ from typing import Callable, Mapping, Optional, Union
 
 VERSION = 1
 KIND_SAMPLE = 0
+KIND_CUE = 1
 PACKET_SIZE = 32
 TAG_SIZE = 7
 BODY_SIZE = PACKET_SIZE - TAG_SIZE
@@ -193,3 +194,65 @@ def decode(packet: bytes, keys: KeyLookup) -> SeatSample:
         expression_conf=(expr & 0x0F) / 15,
         flags=flags,
     )
+
+
+# --- Screen cue (host -> edge units): what is on screen now -----------------------------
+# The host announces the segment on screen, its position and the picture's mean luminance
+# at ~10 Hz. Edge units use luminance to separate the pupil's light reflex from arousal;
+# simulated viewers use it as the "light" they see. Authenticated with the show key.
+#
+#   off size field
+#   0   1    header     version 1, kind 1
+#   1   4    seq
+#   5   6    ts_us      host clock
+#   11  4    clip_ms    milliseconds into the segment
+#   15  2    luminance  mean luma of the graded frame, 0..65535 = 0..1
+#   17  1    n          length of the segment id (0..24)
+#   18  n    clip id    ASCII
+#   ..  7    tag
+
+_CUE = struct.Struct(">BIHIIHB")
+CUE_MAX_ID = 24
+
+
+@dataclass(frozen=True)
+class ScreenCue:
+    seq: int
+    ts_us: int
+    clip_id: str
+    clip_ms: int
+    luminance: float
+
+
+def encode_cue(cue: ScreenCue, key: bytes) -> bytes:
+    cid = cue.clip_id.encode("ascii", "replace")[:CUE_MAX_ID]
+    lum = _scaled(cue.luminance, 1 / 65535, 0, 65535, "luminance")
+    body = _CUE.pack((VERSION << 4) | KIND_CUE, cue.seq & 0xFFFFFFFF, (cue.ts_us >> 32) & 0xFFFF,
+                     cue.ts_us & 0xFFFFFFFF, max(0, min(cue.clip_ms, 0xFFFFFFFF)), lum,
+                     len(cid)) + cid
+    return body + tag(key, body)
+
+
+def decode_cue(packet: bytes, key: bytes) -> ScreenCue:
+    if len(packet) < _CUE.size + TAG_SIZE:
+        raise WireError("too_short", f"{len(packet)} bytes")
+    header = packet[0]
+    if header >> 4 != VERSION:
+        raise WireError("bad_version", f"version {header >> 4}")
+    if header & 0x0F != KIND_CUE:
+        raise WireError("bad_kind", f"kind {header & 0x0F}")
+    n = packet[_CUE.size - 1]
+    if n > CUE_MAX_ID:
+        raise WireError("bad_field", f"segment id length {n}")
+    if len(packet) != _CUE.size + n + TAG_SIZE:
+        raise WireError("too_long" if len(packet) > _CUE.size + n + TAG_SIZE else "too_short",
+                        f"{len(packet)} bytes for a {n}-byte segment id")
+    body = bytes(packet[:-TAG_SIZE])
+    if not hmac.compare_digest(tag(key, body), bytes(packet[-TAG_SIZE:])):
+        raise WireError("bad_tag", "cue")
+    _, seq, ts_hi, ts_lo, clip_ms, lum, _ = _CUE.unpack(body[:_CUE.size])
+    try:
+        cid = body[_CUE.size:].decode("ascii")
+    except UnicodeDecodeError:
+        raise WireError("bad_field", "segment id is not ASCII") from None
+    return ScreenCue(seq, (ts_hi << 32) | ts_lo, cid, clip_ms, lum / 65535)

@@ -1,0 +1,52 @@
+"""What is on screen, as the host's screen cues tell this unit.
+
+The light reflex needs the picture's luminance; simulated viewers need to know what they
+are watching. A listener thread keeps the latest cue; `now()` extrapolates the position.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from empathy import wire
+
+
+class ScreenState:
+    def __init__(self, port: int, show_key: bytes, host: str = "127.0.0.1"):
+        self.key = show_key
+        self.clip, self.clip_t, self.lum, self.at = "", 0.0, 0.3, time.monotonic()
+        self.rejected = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = False
+        self.thread = threading.Thread(target=self._listen, name="screen-cues", daemon=True)
+        self.thread.start()
+
+    def _listen(self) -> None:
+        while not self._stop:
+            try:
+                data = self.sock.recv(256)
+            except (socket.timeout, OSError):
+                continue
+            try:
+                cue = wire.decode_cue(data, self.key)
+            except wire.WireError:
+                self.rejected += 1
+                continue
+            self.clip, self.clip_t, self.lum = cue.clip_id, cue.clip_ms / 1000, cue.luminance
+            self.at = time.monotonic()
+
+    def now(self) -> tuple[str, float, float]:
+        """(segment id, seconds into it, luminance) as of this instant."""
+        stale = time.monotonic() - self.at
+        if stale > 2.0:  # no cues: the show is not running (or the host is gone)
+            return "", 0.0, self.lum
+        return self.clip, self.clip_t + stale, self.lum
+
+    def close(self) -> None:
+        self._stop = True
+        self.sock.close()

@@ -1,0 +1,74 @@
+"""Fuse the audience: many noisy seats -> one arousal/valence estimate with uncertainty.
+
+Robust to missing seats (stale or flagged seats are left out, and the estimate says how
+many it rests on) and to one wild seat (a trimmed mean, not a plain mean).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from empathy.wire import Flag
+
+STALE_US = 2_000_000
+SIGNAL = Flag.HR_OK | Flag.FACE_OK
+
+
+@dataclass(frozen=True)
+class AudienceState:
+    ts_us: int
+    arousal: float
+    arousal_se: float  # standard error across seats
+    valence: float
+    valence_se: float
+    seats_total: int
+    seats_good: int
+    synchrony: float  # mean pairwise correlation of seat arousal over the window (ISC)
+
+    @property
+    def good_fraction(self) -> float:
+        return self.seats_good / self.seats_total if self.seats_total else 0.0
+
+
+def trimmed_mean(x: np.ndarray, cut: float = 0.1) -> float:
+    x = np.sort(x)
+    k = int(len(x) * cut)
+    return float(np.mean(x[k:len(x) - k])) if len(x) > 2 * k else float(np.mean(x))
+
+
+def audience_state(seats: dict, now_us: int, window_s: float = 5.0) -> AudienceState:
+    """`seats`: seat_id -> SeatTrack (see receive.py)."""
+    now_a, now_v, traces = [], [], []
+    for track in seats.values():
+        if not track.history:
+            continue
+        last = track.last
+        if now_us - last.ts_us > STALE_US or not last.flags & SIGNAL:
+            continue
+        now_a.append(last.arousal)
+        now_v.append(last.valence)
+        recent = [s.arousal for s in track.history if s.ts_us >= now_us - window_s * 1e6]
+        if len(recent) >= 10:
+            traces.append(recent[-int(window_s * 10):])
+    n = len(now_a)
+    if n == 0:
+        return AudienceState(now_us, 0.0, 1.0, 0.0, 1.0, len(seats), 0, 0.0)
+    a, v = np.array(now_a), np.array(now_v)
+    se = lambda x: float(np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else 1.0
+    return AudienceState(now_us, trimmed_mean(a), se(a), trimmed_mean(v), se(v), len(seats), n,
+                         synchrony(traces))
+
+
+def synchrony(traces: list) -> float:
+    """Inter-subject correlation: mean off-diagonal Pearson r of equal-length traces."""
+    if len(traces) < 2:
+        return 0.0
+    m = min(len(t) for t in traces)
+    x = np.array([t[-m:] for t in traces])
+    x = x[np.std(x, axis=1) > 1e-6]
+    if len(x) < 2:
+        return 0.0
+    r = np.corrcoef(x)
+    return float((r.sum() - len(x)) / (len(x) * (len(x) - 1)))

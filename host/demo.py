@@ -1,0 +1,148 @@
+"""`empathy demo`: the whole chain on simulated seats, no hardware.
+
+N edge units run as separate processes (one simulated seat each) and send real UDP to the
+host on 127.0.0.1; the host plays the sample story graded through GStreamer into
+`screen.mp4` while it decides the branches; then the run is written up in `summary.json`
+and `report.html`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import tomli_w
+
+SAMPLE = Path(__file__).resolve().parent / "sample"
+
+
+def _free_udp_ports(n: int) -> list[int]:
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed: int,
+                 faces: bool) -> tuple[list, list[str]]:
+    """One process per seat, like one edge unit per seat in a cinema."""
+    edge_dir = out / "edge"
+    edge_dir.mkdir(parents=True, exist_ok=True)
+    cue_ports = _free_udp_ports(seats)
+    procs = []
+    for i in range(seats):
+        unit = i + 1
+        keys.for_unit(unit).save(edge_dir / f"unit{unit}.keys.toml")
+        src = (f"sim://seat?seed={seed * 1000 + unit}&impact={SAMPLE / 'impact.toml'}"
+               f"&truth={edge_dir / f'truth_seat{unit}.csv'}")
+        cfg = {"unit_id": unit, "uplink": f"udp://127.0.0.1:{port}",
+               "keystore": str(edge_dir / f"unit{unit}.keys.toml"), "rate_hz": 10.0,
+               "cue_port": cue_ports[i], "baseline_s": baseline_s, "faces": faces,
+               "seats": [{"seat_id": unit, "source": src}]}
+        path = edge_dir / f"unit{unit}.toml"
+        path.write_bytes(tomli_w.dumps(cfg).encode())
+        log = open(edge_dir / f"unit{unit}.log", "w")
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "empathy.cli", "--log-json", "edge", "run", "--config",
+             str(path), "--stats", str(edge_dir / f"unit{unit}.stats.json")],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"}))
+    return procs, [f"127.0.0.1:{p}" for p in cue_ports]
+
+
+def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: float = 6.0,
+             policy: str = "arc", seed: int = 1, faces: bool = True, quiet: bool = False) -> dict:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from empathy.host import report, story as story_mod
+    from empathy.host.sample.render import ensure
+    from empathy.host.show import Show, ShowConfig
+    from empathy.keys import Keystore
+
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.monotonic()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[note]}"),
+                  TimeElapsedColumn(), disable=quiet, transient=False) as bar:
+        task = bar.add_task("rendering sample story", total=None, note="")
+        media_root = ensure()
+        story = story_mod.load(SAMPLE / "neon_rain.toml", media_root=media_root)
+
+        keys = Keystore.new(range(1, seats + 1))
+        keys.save(out / "host.keys.toml")
+        port = _free_udp_ports(1)[0]
+        bar.update(task, description=f"starting {seats} edge units", note="")
+        procs, cue_targets = _spawn_edges(out, seats, port, keys, baseline_s, seed, faces)
+        try:
+            cfg = ShowConfig(listen=f"udp://127.0.0.1:{port}", output=f"file:{out / 'screen.mp4'}",
+                             policy=policy, cue_targets=cue_targets)
+            show = Show(story, cfg, keys.units, keys.show, out / "frames.csv")
+            # Baseline: viewers sit before the film starts while their units learn them.
+            bar.update(task, description="resting baseline", total=baseline_s, completed=0)
+            t_end = time.monotonic() + baseline_s
+            while time.monotonic() < t_end:
+                show.intake.feed(show.receiver.recv_batch(timeout_s=0.05))
+                bar.update(task, completed=baseline_s - (t_end - time.monotonic()),
+                           note=f"{show.intake.accepted} packets")
+            bar.update(task, description="show", total=duration_s, completed=0)
+            summary = show.run(duration_s, progress=lambda t: bar.update(
+                task, completed=t, note=f"{show.intake.accepted} packets, "
+                                        f"{len(show.decisions)} decisions"))
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        bar.update(task, description="writing report", note="")
+        sent = 0
+        for i in range(seats):
+            f = out / "edge" / f"unit{i + 1}.stats.json"
+            if f.exists():
+                sent += json.loads(f.read_text())["packets_sent"]
+        summary = {"seats": seats, "duration_s": duration_s, "packets_sent": sent, **summary,
+                   "story": story.title}
+        summary["fps"] = cfg.fps
+        summary.update(report.write(out, summary, story, media_root, show.intake.seats,
+                                    show.t0_us))
+        summary["wall_s"] = round(time.monotonic() - t_start, 1)
+        (out / "summary.json").write_text(json.dumps(
+            {k: v for k, v in summary.items() if k != "timeline"}, indent=2))
+    return summary
+
+
+def _cmd(args) -> int:
+    s = run_demo(Path(args.out), args.seats, args.duration, args.baseline, args.policy,
+                 args.seed, not args.no_faces, quiet=args.json)
+    brief = {k: s[k] for k in ("seats", "packets_sent", "packets_received", "packets_rejected",
+                               "frames_rendered", "frames_dropped", "truth_correlation",
+                               "wall_s")}
+    brief["decisions"] = [(d["decision"], d["chosen"]) for d in s["decisions"]]
+    if args.json:
+        print(json.dumps(brief))
+    else:
+        for k, v in brief.items():
+            print(f"{k:>18}: {v}")
+        print(f"{'report':>18}: {Path(args.out) / 'report.html'}")
+    ok = s["frames_rendered"] > 0 and s["packets_received"] >= 0.95 * max(1, s["packets_sent"])
+    return 0 if ok else 1
+
+
+def register(p) -> None:
+    p.add_argument("--seats", type=int, default=8, help="simulated seats (one edge unit each)")
+    p.add_argument("--duration", type=float, default=30.0, help="seconds of show")
+    p.add_argument("--baseline", type=float, default=6.0, help="seconds of resting baseline first")
+    p.add_argument("--policy", default="arc", help="decision policy (arc, default)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--no-faces", action="store_true", help="seats without face cameras")
+    p.add_argument("--out", default="out/demo", help="folder for summary.json, screen.mp4, report")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")
+    p.set_defaults(func=_cmd)

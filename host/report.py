@@ -1,0 +1,169 @@
+"""The show report: one self-contained HTML page with plots, for a person to review."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+
+SEG_COLOURS = ["#f28e2b", "#e15759", "#4e79a7", "#76b7b2", "#edc948", "#b07aa1", "#59a14f"]
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _read_truth(edge_dir: Path) -> list[np.ndarray]:
+    out = []
+    for f in sorted(edge_dir.glob("truth_seat*.csv")):
+        with open(f) as fh:
+            rows = [(int(r["ts_us"]), float(r["arousal"])) for r in csv.DictReader(fh)]
+        if rows:
+            out.append(np.array(rows, dtype=float))
+    return out
+
+
+def truth_vs_estimate(timeline: list[dict], truths: list[np.ndarray], t0_us: int):
+    """Mean simulated truth across seats, on the estimate's own time grid (show time only)."""
+    est = np.array([(s["ts_us"], s["arousal"]) for s in timeline if s["seats_good"] > 0])
+    if len(est) < 4 or not truths:
+        return None
+    est = est[est[:, 0] >= t0_us]
+    grid = est[:, 0]
+    truth = np.mean([np.interp(grid, t[:, 0], t[:, 1]) for t in truths], axis=0)
+    r = float(np.corrcoef(est[:, 1], truth)[0, 1]) if np.std(truth) > 0 else float("nan")
+    return (grid - t0_us) / 1e6, est[:, 1], truth, r
+
+
+def _frames_side_by_side(out: Path, summary: dict, story, media_root: Path):
+    """A graded frame the audience saw beside the same frame ungraded (from the source)."""
+    import cv2
+
+    segs = summary.get("segments") or []
+    if not segs:
+        return None
+    seg = story.segments[segs[0]["segment"]]
+    t = min(5.0, seg.duration_s / 2)
+    fps = summary.get("fps", 25.0)
+    shown = cv2.VideoCapture(str(out / "screen.mp4"))
+    shown.set(cv2.CAP_PROP_POS_FRAMES, int(t * fps))
+    ok1, graded = shown.read()
+    src = cv2.VideoCapture(str(seg.media))
+    src.set(cv2.CAP_PROP_POS_FRAMES, int(t * fps))
+    ok2, raw = src.read()
+    if not (ok1 and ok2):
+        return None
+    raw = cv2.resize(raw, (graded.shape[1], graded.shape[0]))
+    return raw[..., ::-1], graded[..., ::-1], seg
+
+
+def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None = None,
+          t0_us: int = 0) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figs, extra = {}, {}
+    seats = seats or {}
+    # 1. per-seat heart rate and arousal
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    for sid, track in sorted(seats.items()):
+        h = list(track.history)
+        t = np.array([(s.ts_us - t0_us) / 1e6 for s in h])
+        hr = np.array([s.hr_bpm if s.hr_bpm else np.nan for s in h])
+        ax1.plot(t, hr, lw=0.8, label=f"seat {sid}")
+        ax2.plot(t, [s.arousal for s in h], lw=0.8)
+    ax1.set_ylabel("heart rate (bpm)")
+    ax2.set_ylabel("arousal (seat)")
+    ax2.set_xlabel("seconds from the start of the film (negative: resting baseline)")
+    for ax in (ax1, ax2):
+        ax.axvline(0, color="k", lw=0.6, ls=":")
+    if seats:
+        ax1.legend(ncol=8, fontsize=7, loc="upper left")
+    figs["seats"] = _png(fig)
+
+    # 2. audience estimate against the simulated truth, with the branch timeline
+    tv = truth_vs_estimate(summary.get("timeline", []), _read_truth(out / "edge"), t0_us)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    segs = summary.get("segments", [])
+    ends = [s["at_s"] for s in segs[1:]] + [summary.get("duration_s", 30)]
+    for i, (s, e) in enumerate(zip(segs, ends)):
+        ax.axvspan(s["at_s"], e, color=SEG_COLOURS[list(story.segments).index(s["segment"])
+                                                  % len(SEG_COLOURS)], alpha=0.18)
+        ax.text(s["at_s"] + 0.2, 0.97, s["segment"], transform=ax.get_xaxis_transform(),
+                va="top", fontsize=9)
+    for d in summary.get("decisions", []):
+        ax.axvline(d["at_s"], color="k", lw=1, ls="--")
+        ax.text(d["at_s"], 0.03, f" {d['decision']} → {d['chosen']}",
+                transform=ax.get_xaxis_transform(), fontsize=8, rotation=90, va="bottom")
+    if tv:
+        t, est, truth, r = tv
+        ax.plot(t, est, color="#d62728", lw=2, label="audience estimate (from packets)")
+        ax2 = ax.twinx()
+        ax2.plot(t, truth, color="#444", lw=1.2, ls="--", label="simulated truth (hidden)")
+        ax2.set_ylabel("hidden arousal (mean of seats)")
+        ax.set_title(f"Audience arousal vs simulated truth: Pearson r = {r:.2f}")
+        extra["truth_correlation"] = round(r, 3)
+        fig.legend(loc="upper right", fontsize=8)
+    ax.set_xlabel("seconds into the film")
+    ax.set_ylabel("audience arousal (estimate)")
+    figs["audience"] = _png(fig)
+    extra.setdefault("truth_correlation", None)
+
+    # 3. graded vs ungraded
+    frames = _frames_side_by_side(out, summary, story, media_root)
+    if frames:
+        raw, graded, seg = frames
+        fig, axs = plt.subplots(1, 2, figsize=(10, 3.2))
+        for a, img, title in ((axs[0], raw, "ungraded source"),
+                              (axs[1], graded, f"as shown: {seg.lut.stem if seg.lut else 'no LUT'}")):
+            a.imshow(img)
+            a.set_title(f"{seg.id} — {title}")
+            a.axis("off")
+        figs["grade"] = _png(fig)
+
+    rej = summary.get("packets_rejected", {})
+    rows = "".join(
+        f"<tr><td>{d['at_s']:.1f} s</td><td>{html.escape(d['decision'])}</td>"
+        f"<td><b>{html.escape(d['chosen'])}</b></td><td>"
+        + ", ".join(f"{html.escape(o)} {v:+.2f}" for o, v in d["scores"].items())
+        + f"</td><td>{html.escape(d['reason'])}</td></tr>" for d in summary.get("decisions", []))
+    r = extra["truth_correlation"]
+    facts = [
+        ("seats", summary.get("seats")),
+        ("packets sent / received", f"{summary.get('packets_sent')} / {summary.get('packets_received')}"),
+        ("packets rejected", ", ".join(f"{k}: {v}" for k, v in rej.items()) or "none"),
+        ("frames rendered / dropped / late", f"{summary.get('frames_rendered')} / "
+                                             f"{summary.get('frames_dropped')} / {summary.get('frames_late')}"),
+        ("policy", summary.get("policy")),
+        ("estimate vs truth (Pearson r)", "n/a" if r is None else f"{r:.2f}"),
+    ]
+    page = f"""<!doctype html><html><head><meta charset="utf-8">
+<title>Empathy Engine — {html.escape(story.title)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:14px}}
+img{{max-width:100%}}h2{{margin-top:1.6em}}</style></head><body>
+<h1>{html.escape(story.title)} — show report</h1>
+<table>{''.join(f'<tr><th align=left>{k}</th><td>{html.escape(str(v))}</td></tr>' for k, v in facts)}</table>
+<h2>Audience against the hidden truth, and the branches taken</h2>
+<p>The red line is what the host estimated from the seats' packets alone; the dashed line is
+the simulated viewers' hidden arousal, which never crossed the wire. Shaded bands are the
+segments shown; dashed verticals are decisions.</p>
+<img src="{figs['audience']}">
+<h2>Decisions</h2>
+<table><tr><th>at</th><th>decision</th><th>chosen</th><th>scores</th><th>reason</th></tr>{rows}</table>
+<h2>Seats</h2><img src="{figs['seats']}">
+{f'<h2>Grade</h2><img src="{figs["grade"]}">' if 'grade' in figs else '<p>(no frame to compare)</p>'}
+</body></html>"""
+    (out / "report.html").write_text(page, encoding="utf-8")
+    return extra

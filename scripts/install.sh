@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs everything Empathy Engine needs on Debian 12 (apt + a venv in .venv), idempotently.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+APT_PACKAGES=(
+  python3 python3-venv python3-dev gcc pkg-config
+  # GStreamer 1.22 + introspection (PyPI has no Linux GStreamer wheels)
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 libgirepository1.0-dev libcairo2-dev
+  # peers for benchmarks (ffmpeg lut3d)
+  ffmpeg
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q --upgrade pip
+.venv/bin/pip install -q -e ".[test,bench]"
+echo "installed: $(.venv/bin/empathy --version)"

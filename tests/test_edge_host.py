@@ -1,0 +1,85 @@
+"""Edge -> host over real UDP: a real edge process, a real socket, the host's intake."""
+
+import subprocess
+import sys
+import time
+
+import tomli_w
+
+from empathy import wire
+from empathy.host.audience import audience_state
+from empathy.host.receive import Intake, ReplayWindow
+from empathy.keys import Keystore
+from empathy.clock import now_us
+from empathy.transports import open_receiver, open_sender
+
+
+def _edge(tmp_path, port, keys, faces=False, seats=((1, 11),)):
+    procs = []
+    for unit, seat in seats:
+        keys.for_unit(unit).save(tmp_path / f"u{unit}.keys.toml")
+        cfg = {"unit_id": unit, "uplink": f"udp://127.0.0.1:{port}",
+               "keystore": str(tmp_path / f"u{unit}.keys.toml"), "rate_hz": 20.0,
+               "baseline_s": 1.0, "faces": faces,
+               "seats": [{"seat_id": seat, "source": f"sim://seat?seed={seat}"}]}
+        (tmp_path / f"u{unit}.toml").write_text(tomli_w.dumps(cfg))
+        procs.append(subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run",
+                                       "--config", str(tmp_path / f"u{unit}.toml"),
+                                       "--duration", "6", "--json"],
+                                      stdout=subprocess.PIPE, text=True))
+    return procs
+
+
+def test_edge_units_reach_host_over_udp(tmp_path):
+    keys = Keystore.new([1, 2])
+    rx = open_receiver("udp://127.0.0.1:0")
+    intake = Intake(keys.units)
+    procs = _edge(tmp_path, rx.port, keys, seats=((1, 11), (2, 12)))
+    end = time.monotonic() + 12
+    while time.monotonic() < end and any(p.poll() is None for p in procs):
+        intake.feed(rx.recv_batch(0.05))
+    intake.feed(rx.recv_batch(0.3))
+    sent = 0
+    for p in procs:
+        out, _ = p.communicate(timeout=10)
+        assert p.returncode == 0
+        sent += __import__("json").loads(out)["packets_sent"]
+    assert sent > 150  # two units at 20 Hz for 6 s
+    assert intake.accepted >= 0.95 * sent
+    assert not intake.rejected
+    assert set(intake.seats) == {11, 12}
+    for track in intake.seats.values():
+        last = track.last
+        assert 40 < last.hr_bpm < 120, last
+        assert 1.5 < last.pupil_mm < 9, last
+        assert last.flags & wire.Flag.HR_OK
+        # timestamps are on the host clock (same machine here) and recent
+        assert 0 <= now_us() - last.ts_us < 5e6
+    state = audience_state(intake.seats, intake.seats[11].last.ts_us)
+    assert state.seats_good == 2
+
+
+def test_forged_replayed_and_garbage_packets_are_counted_not_fatal():
+    keys = Keystore.new([1])
+    rx = open_receiver("udp://127.0.0.1:0")
+    tx = open_sender(f"udp://127.0.0.1:{rx.port}")
+    intake = Intake(keys.units)
+    good = [wire.encode(wire.SeatSample(1, 5, seq, now_us()), keys.units[1]) for seq in range(50)]
+    forged = [wire.encode(wire.SeatSample(1, 5, 1000 + i, now_us()), b"x" * 32) for i in range(50)]
+    for p in good + good[:20] + forged + [b"", b"\x10garbage", bytes(500)]:
+        tx.send(p)
+    time.sleep(0.2)
+    intake.feed(rx.recv_batch(0.5))
+    assert intake.accepted == 50
+    assert intake.rejected["replayed"] == 20
+    assert intake.rejected["bad_tag"] == 50
+    assert intake.rejected["too_short"] == 2 and intake.rejected["too_long"] == 1
+
+
+def test_replay_window_accepts_reordering_within_64():
+    w = ReplayWindow()
+    assert all(w.accept(s) for s in [10, 12, 11, 5, 70])
+    assert not w.accept(12)  # duplicate
+    assert not w.accept(5)  # now more than 64 behind the top (70)
+    assert w.accept(69) and not w.accept(69)
+    assert w.accept(1000) and not w.accept(936) and w.accept(937)

@@ -1,0 +1,130 @@
+"""Wire format v1: size, round trips, and that every corruption is refused."""
+
+import os
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from empathy import wire
+
+KEY = bytes(range(32))
+KEYS = {7: KEY}
+
+samples = st.builds(
+    wire.SeatSample,
+    unit_id=st.just(7),
+    seat_id=st.integers(0, 0xFFFF),
+    seq=st.integers(0, 0xFFFFFFFF),
+    ts_us=st.integers(0, wire.TS_MASK),
+    hr_bpm=st.floats(0, 655.35),
+    rmssd_ms=st.floats(0, 655.35),
+    pupil_mm=st.floats(0, 65.535),
+    arousal=st.floats(-1, 1),
+    valence=st.floats(-1, 1),
+    expression=st.sampled_from([0, 1, 2, 3, 4, 5, 6, wire.EXPRESSION_NONE]),
+    expression_conf=st.floats(0, 1),
+    flags=st.integers(0, 255),
+)
+
+
+@given(samples)
+@settings(max_examples=2000)
+def test_round_trip_within_quantisation(s):
+    p = wire.encode(s, KEY)
+    assert len(p) == wire.PACKET_SIZE <= 32
+    d = wire.decode(p, KEYS)
+    assert (d.unit_id, d.seat_id, d.seq, d.ts_us, d.expression, d.flags) == \
+           (s.unit_id, s.seat_id, s.seq, s.ts_us, s.expression, s.flags)
+    assert abs(d.hr_bpm - s.hr_bpm) <= 0.005 + 1e-9
+    assert abs(d.rmssd_ms - s.rmssd_ms) <= 0.005 + 1e-9
+    assert abs(d.pupil_mm - s.pupil_mm) <= 0.0005 + 1e-9
+    assert abs(d.arousal - s.arousal) <= 0.5 / 127 + 1e-9
+    assert abs(d.valence - s.valence) <= 0.5 / 127 + 1e-9
+    assert abs(d.expression_conf - s.expression_conf) <= 0.5 / 15 + 1e-9
+    # decoding what we decoded gives the same bytes: the format is stable
+    assert wire.encode(d, KEY) == p
+
+
+def test_every_single_bit_flip_is_rejected():
+    p = wire.encode(wire.SeatSample(7, 3, 42, 123_456_789, 71.3, 40.2, 4.2, 0.3, -0.2, 3, 0.7,
+                                    int(wire.Flag.HR_OK)), KEY)
+    reasons = set()
+    for i in range(len(p) * 8):
+        bad = bytearray(p)
+        bad[i // 8] ^= 1 << (i % 8)
+        with pytest.raises(wire.WireError) as e:
+            wire.decode(bytes(bad), KEYS)
+        reasons.add(e.value.reason)
+    assert reasons <= {"bad_tag", "bad_version", "bad_kind", "unknown_unit"}
+    assert "bad_tag" in reasons
+
+
+@given(st.binary(max_size=80))
+@settings(max_examples=5000)
+def test_random_bytes_only_raise_wire_error(data):
+    try:
+        wire.decode(data, KEYS)
+    except wire.WireError as e:
+        assert e.reason in wire.REASONS
+    else:  # only possible if a random 32 bytes carried a valid 56-bit tag
+        pytest.fail("random bytes were accepted")
+
+
+@given(st.binary(min_size=32, max_size=32))
+@settings(max_examples=3000)
+def test_random_packets_with_valid_header_fail_on_the_tag(data):
+    data = bytes([0x10, 0, 7]) + data[3:]
+    with pytest.raises(wire.WireError) as e:
+        wire.decode(data, KEYS)
+    assert e.value.reason == "bad_tag"
+
+
+def test_rejections_are_countable_by_reason():
+    good = wire.encode(wire.SeatSample(7, 1, 1, 1), KEY)
+    cases = {
+        "too_short": good[:31],
+        "too_long": good + b"\0",
+        "bad_version": bytes([0x20]) + good[1:],
+        "bad_kind": bytes([0x1F]) + good[1:],
+        "unknown_unit": wire.encode(wire.SeatSample(8, 1, 1, 1), KEY),
+        "bad_tag": good[:-1] + bytes([good[-1] ^ 0xFF]),
+        "bad_field": (lambda b: b + wire.tag(KEY, b))(good[:23] + bytes([0x90]) + good[24:25]),
+    }
+    for reason, packet in cases.items():
+        with pytest.raises(wire.WireError) as e:
+            wire.decode(packet, KEYS)
+        assert e.value.reason == reason, reason
+    assert set(cases) == set(wire.REASONS)
+
+
+def test_wrong_key_is_a_bad_tag():
+    p = wire.encode(wire.SeatSample(7, 1, 1, 1), os.urandom(32))
+    with pytest.raises(wire.WireError, match="bad_tag"):
+        wire.decode(p, KEYS)
+
+
+def test_nan_is_refused_at_encode():
+    with pytest.raises(wire.WireError, match="bad_field"):
+        wire.encode(wire.SeatSample(7, 1, 1, 1, hr_bpm=float("nan")), KEY)
+
+
+def test_out_of_range_ids_refused_and_values_clamped():
+    with pytest.raises(wire.WireError):
+        wire.encode(wire.SeatSample(70000, 1, 1, 1), KEY)
+    d = wire.decode(wire.encode(wire.SeatSample(7, 1, 1, 1, arousal=5.0, hr_bpm=-3), KEY), KEYS)
+    assert d.arousal == 1.0 and d.hr_bpm == 0.0
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=24),
+       st.integers(0, 10**8), st.floats(0, 1))
+def test_cue_round_trip(clip, ms, lum):
+    c = wire.ScreenCue(1, 99, clip, ms, lum)
+    d = wire.decode_cue(wire.encode_cue(c, KEY), KEY)
+    assert (d.clip_id, d.clip_ms) == (clip, ms) and abs(d.luminance - lum) < 1e-4
+
+
+@given(st.binary(max_size=64))
+@settings(max_examples=3000)
+def test_cue_random_bytes_only_raise_wire_error(data):
+    with pytest.raises(wire.WireError):
+        wire.decode_cue(data, KEY)
