@@ -86,14 +86,14 @@ _DEC = {"after", "window_s", "aim_arousal", "default", "options"}
 
 def _line(text: str, *keys: str) -> Optional[int]:
     """Best line for a key path: the table header, then the key inside it."""
-    pos = 0
+    pos = None
     for k in keys:
-        m = re.compile(rf"^\s*(\[+[^\]]*\b{re.escape(k)}\b[^\]]*\]+|\"?{re.escape(k)}\"?\s*=)",
-                       re.M).search(text, pos)
+        m = re.compile(rf"^[ \t]*(\[+[^\]\n]*\b{re.escape(k)}\b[^\]\n]*\]+|\"?{re.escape(k)}\"?\s*=)",
+                       re.M).search(text, pos or 0)
         if not m:
             break
-        pos = m.start()
-    return text.count("\n", 0, pos) + 1 if pos else None
+        pos = m.start(1)
+    return text.count("\n", 0, pos) + 1 if pos is not None else None
 
 
 def load(path: str | Path, media_root: str | Path | None = None, check_files: bool = True) -> Story:
