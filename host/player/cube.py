@@ -1,0 +1,282 @@
+"""Parse and write .cube LUTs: Adobe/IRIDAS 1.0 and Resolve's shaper+3D variant.
+
+We parse ourselves (rather than letting OpenColorIO's FileTransform read the file) so a
+colourist gets one precise message naming the line that is wrong, and a malformed file
+can never reach the renderer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MAX_3D = 256
+MAX_1D = 65536
+_MAX_BYTES = 512 * 1024 * 1024  # a 256^3 table is ~600 MB of text; refuse anything larger
+
+_NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_NUM_RE = re.compile(_NUM)
+_ROWS_RE = re.compile(rf"(?:{_NUM} )*{_NUM}")
+_KEYWORDS = {"TITLE", "LUT_1D_SIZE", "LUT_3D_SIZE", "DOMAIN_MIN", "DOMAIN_MAX",
+             "LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE"}
+
+_NONFINITE = {"nan", "inf", "infinity", "-nan"}
+
+Triple = tuple[float, float, float]
+
+
+class CubeError(ValueError):
+    """A malformed .cube file; `line` is 1-based (0 when the problem is the whole file)."""
+
+    def __init__(self, path: str | Path, line: int, message: str):
+        self.path, self.line, self.message = str(path), line, message
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class Cube:
+    title: str = ""
+    # Input domain of the first table applied: the 1D shaper when present, else the 3D table.
+    domain_min: Triple = (0.0, 0.0, 0.0)
+    domain_max: Triple = (1.0, 1.0, 1.0)
+    lut1d: np.ndarray | None = None  # (N, 3) float32
+    lut3d: np.ndarray | None = None  # (N, N, N, 3) float32, indexed [r][g][b]
+    # Resolve shaper+3D only: input domain of the 3D table (it sees the shaper's output).
+    shaper_domain_min: Triple | None = None
+    shaper_domain_max: Triple | None = None
+    name: str = field(default="", compare=False)
+
+    @property
+    def kind(self) -> str:
+        if self.lut1d is not None and self.lut3d is not None:
+            return "shaper+3D"
+        return "3D" if self.lut3d is not None else "1D"
+
+    @property
+    def lut3d_domain(self) -> tuple[Triple, Triple]:
+        """Domain in which the 3D table is indexed."""
+        if self.lut1d is not None and self.shaper_domain_min is not None:
+            return self.shaper_domain_min, self.shaper_domain_max  # type: ignore[return-value]
+        return self.domain_min, self.domain_max
+
+
+def identity_cube(n: int = 33, title: str = "identity") -> Cube:
+    """An n^3 table that maps every colour to itself."""
+    if not 2 <= n <= MAX_3D:
+        raise ValueError(f"identity cube size must be 2..{MAX_3D}, got {n}")
+    ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
+    r, g, b = np.meshgrid(ramp, ramp, ramp, indexing="ij")
+    return Cube(title=title, lut3d=np.stack([r, g, b], axis=-1), name=title)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.7g}"
+
+
+def write_cube(path: str | Path, cube: Cube) -> None:
+    """Write `cube` in the same dialect we read (shaper+3D uses Resolve's keywords)."""
+    if cube.lut1d is None and cube.lut3d is None:
+        raise ValueError("cube has no table to write")
+    lines = []
+    if cube.title:
+        lines.append(f'TITLE "{cube.title.replace(chr(34), chr(39))}"')
+    both = cube.lut1d is not None and cube.lut3d is not None
+    dmin, dmax = cube.domain_min, cube.domain_max
+    if both:
+        lines.append(f"LUT_1D_SIZE {len(cube.lut1d)}")  # type: ignore[arg-type]
+        lines.append(f"LUT_3D_SIZE {cube.lut3d.shape[0]}")  # type: ignore[union-attr]
+        # Resolve's shaper files carry a scalar range per table.
+        lines.append(f"LUT_1D_INPUT_RANGE {_fmt(dmin[0])} {_fmt(dmax[0])}")
+        smin, smax = cube.lut3d_domain
+        lines.append(f"LUT_3D_INPUT_RANGE {_fmt(smin[0])} {_fmt(smax[0])}")
+    else:
+        key = "LUT_1D_SIZE" if cube.lut1d is not None else "LUT_3D_SIZE"
+        n = len(cube.lut1d) if cube.lut1d is not None else cube.lut3d.shape[0]  # type: ignore[union-attr]
+        lines.append(f"{key} {n}")
+        lines.append("DOMAIN_MIN " + " ".join(_fmt(v) for v in dmin))
+        lines.append("DOMAIN_MAX " + " ".join(_fmt(v) for v in dmax))
+    rows = []
+    if cube.lut1d is not None:
+        rows.append(np.asarray(cube.lut1d, np.float64).reshape(-1, 3))
+    if cube.lut3d is not None:
+        # .cube order: red varies fastest, so walk [b][g][r].
+        rows.append(np.asarray(cube.lut3d, np.float64).transpose(2, 1, 0, 3).reshape(-1, 3))
+    body = "\n".join(" ".join(f"{v:.7g}" for v in row) for row in np.concatenate(rows))
+    Path(path).write_text("\n".join(lines) + "\n" + body + "\n", encoding="utf-8")
+
+
+class _Parser:
+    def __init__(self, path: str | Path):
+        self.path = path
+        self.seen: dict[str, int] = {}
+        self.values: dict[str, object] = {}
+
+    def fail(self, line: int, msg: str) -> CubeError:
+        return CubeError(self.path, line, msg)
+
+    def number(self, tok: str, ln: int) -> float:
+        if not _NUM_RE.fullmatch(tok):
+            low = tok.lower().lstrip("+-")
+            if low in _NONFINITE:
+                raise self.fail(ln, f"non-finite value '{tok}'")
+            raise self.fail(ln, f"'{tok}' is not a number")
+        v = float(tok)
+        if not np.isfinite(v):
+            raise self.fail(ln, f"non-finite value '{tok}'")
+        return v
+
+    def keyword(self, key: str, rest: str, ln: int) -> None:
+        if key not in _KEYWORDS:
+            raise self.fail(ln, f"unknown keyword '{key[:40]}'")
+        if key in self.seen:
+            raise self.fail(ln, f"duplicate {key} (first on line {self.seen[key]})")
+        self.seen[key] = ln
+        if key == "TITLE":
+            m = re.fullmatch(r'"([^"]*)"\s*(?:#.*)?', rest)
+            self.values[key] = m.group(1) if m else rest.split("#")[0].strip().strip('"')
+            return
+        toks = rest.split("#")[0].split()
+        if key in ("LUT_1D_SIZE", "LUT_3D_SIZE"):
+            hi = MAX_1D if key == "LUT_1D_SIZE" else MAX_3D
+            if len(toks) != 1 or not re.fullmatch(r"\+?\d{1,9}", toks[0]):
+                raise self.fail(ln, f"{key} needs one integer, got '{' '.join(toks)[:40]}'")
+            n = int(toks[0])
+            if not 2 <= n <= hi:
+                raise self.fail(ln, f"{key} {n} is out of range 2..{hi}")
+            self.values[key] = n
+        elif key in ("DOMAIN_MIN", "DOMAIN_MAX"):
+            if len(toks) != 3:
+                raise self.fail(ln, f"{key} needs 3 values, got {len(toks)}")
+            self.values[key] = tuple(self.number(t, ln) for t in toks)
+        else:  # Resolve *_INPUT_RANGE: one min and one max for all channels
+            if len(toks) != 2:
+                raise self.fail(ln, f"{key} needs 2 values (min max), got {len(toks)}")
+            lo, hi_v = (self.number(t, ln) for t in toks)
+            if lo >= hi_v:
+                raise self.fail(ln, f"{key} min {lo:g} is not below max {hi_v:g}")
+            self.values[key] = ((lo,) * 3, (hi_v,) * 3)
+
+    def domain(self) -> tuple[Triple, Triple, Triple | None, Triple | None]:
+        v, s = self.values, self.seen
+        n1, n3 = "LUT_1D_SIZE" in v, "LUT_3D_SIZE" in v
+        has_dom = "DOMAIN_MIN" in v or "DOMAIN_MAX" in v
+        for key, needs in (("LUT_1D_INPUT_RANGE", n1), ("LUT_3D_INPUT_RANGE", n3)):
+            if key in v and not needs:
+                raise self.fail(s[key], f"{key} given but the file has no {key[:6]}_SIZE")
+        first_range = "LUT_1D_INPUT_RANGE" if n1 else "LUT_3D_INPUT_RANGE"
+        if has_dom and first_range in v:
+            raise self.fail(s[first_range], f"{first_range} conflicts with DOMAIN_MIN/DOMAIN_MAX")
+        dmin: Triple = (0.0, 0.0, 0.0)
+        dmax: Triple = (1.0, 1.0, 1.0)
+        if first_range in v:
+            dmin, dmax = v[first_range]  # type: ignore[misc]
+        dmin = v.get("DOMAIN_MIN", dmin)  # type: ignore[assignment]
+        dmax = v.get("DOMAIN_MAX", dmax)  # type: ignore[assignment]
+        for i in range(3):
+            if dmin[i] >= dmax[i]:
+                ln = s.get("DOMAIN_MAX", s.get("DOMAIN_MIN", s.get(first_range, 0)))
+                raise self.fail(ln, f"DOMAIN_MIN {dmin[i]:g} is not below DOMAIN_MAX "
+                                    f"{dmax[i]:g} (channel {'RGB'[i]})")
+        smin = smax = None
+        if n1 and n3:
+            smin, smax = v.get("LUT_3D_INPUT_RANGE", ((0.0,) * 3, (1.0,) * 3))  # type: ignore[misc]
+        return dmin, dmax, smin, smax
+
+
+def _decode(path: str | Path, raw: bytes) -> str:
+    if not raw.strip():
+        raise CubeError(path, 0, "empty file")
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise CubeError(path, raw.count(b"\n", 0, nul) + 1, "binary data (NUL byte), not a text .cube")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise CubeError(path, line, "binary data (not UTF-8 text), not a text .cube") from None
+
+
+def parse_cube(text: str, path: str | Path = "<text>") -> Cube:
+    """Parse .cube text; raises CubeError naming the offending line."""
+    p = _Parser(path)
+    if not text.strip():
+        raise p.fail(0, "empty file")
+    rows: list[str] = []
+    row_lines: list[int] = []
+    lines = text.splitlines()
+    for ln, line in enumerate(lines, 1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        first = s.split(None, 1)[0]
+        if (s[0].isalpha() or s[0] == "_") and first.lower() not in _NONFINITE:
+            if rows:
+                raise p.fail(ln, f"keyword '{s.split()[0][:40]}' after table data")
+            key, _, rest = s.partition(" ")
+            if "\t" in key:
+                key, _, rest2 = key.partition("\t")
+                rest = rest2 + " " + rest
+            p.keyword(key, rest.strip(), ln)
+            continue
+        if not rows and "LUT_1D_SIZE" not in p.values and "LUT_3D_SIZE" not in p.values:
+            raise p.fail(ln, "table data before LUT_1D_SIZE or LUT_3D_SIZE")
+        toks = s.split("#")[0].split()
+        if len(toks) != 3:
+            raise p.fail(ln, f"expected 3 values per row, got {len(toks)}")
+        rows.append(" ".join(toks))
+        row_lines.append(ln)
+
+    n1 = p.values.get("LUT_1D_SIZE")
+    n3 = p.values.get("LUT_3D_SIZE")
+    if n1 is None and n3 is None:
+        raise p.fail(0, "no LUT_1D_SIZE or LUT_3D_SIZE (not a .cube file?)")
+    expected = (n1 or 0) + (n3 or 0) ** 3  # type: ignore[operator]
+    if len(rows) < expected:
+        raise p.fail(len(lines), f"too few rows: expected {expected}, found {len(rows)}")
+    if len(rows) > expected:
+        raise p.fail(row_lines[expected], f"too many rows: expected {expected}, "
+                                          f"found {len(rows)}")
+    dmin, dmax, smin, smax = p.domain()
+
+    joined = " ".join(rows)
+    # One C-level regex pass over all numbers; only walk row by row to name a bad line.
+    if not _ROWS_RE.fullmatch(joined):
+        for ln, row in zip(row_lines, rows):
+            for tok in row.split():
+                p.number(tok, ln)
+    data = np.array(joined.split(), dtype=np.float64).reshape(-1, 3)
+    if not np.isfinite(data).all():
+        bad = int(np.nonzero(~np.isfinite(data).all(axis=1))[0][0])
+        raise p.fail(row_lines[bad], f"non-finite value in row '{rows[bad][:60]}'")
+    if np.abs(data).max(initial=0.0) > 3.0e38:
+        raise p.fail(0, "values too large for float32")
+    data = data.astype(np.float32)
+    lut1d = lut3d = None
+    if n1:
+        lut1d = np.ascontiguousarray(data[:n1])
+    if n3:
+        t = data[n1 or 0:].reshape(n3, n3, n3, 3)  # type: ignore[arg-type]
+        lut3d = np.ascontiguousarray(t.transpose(2, 1, 0, 3))  # [b][g][r] -> [r][g][b]
+    title = str(p.values.get("TITLE", ""))
+    return Cube(title=title, domain_min=dmin, domain_max=dmax, lut1d=lut1d, lut3d=lut3d,
+                shaper_domain_min=smin, shaper_domain_max=smax,
+                name=title or Path(str(path)).stem)
+
+
+def read_cube(path: str | Path) -> Cube:
+    """Read and parse a .cube file; every problem (including I/O) is a CubeError."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > _MAX_BYTES:
+            raise CubeError(path, 0, f"file is {size} bytes, larger than any valid .cube")
+        raw = path.read_bytes()
+    except OSError as e:
+        raise CubeError(path, 0, f"cannot read: {e.strerror or e}") from None
+    cube = parse_cube(_decode(path, raw), path)
+    cube.name = path.stem
+    return cube

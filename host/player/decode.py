@@ -1,0 +1,156 @@
+"""Decode a video file to RGB frames in a background thread (pre-roll into a bounded queue)."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .gst import Gst, bus_error, fps_fraction, sample_to_array
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Frame:
+    rgb: np.ndarray  # HxWx3 uint8
+    t_s: float       # seconds into the clip
+
+
+@dataclass
+class End:
+    error: str | None = None  # None: clean end of stream
+
+
+def _pipeline(path: Path, width: int | None, height: int | None, fps: float | None):
+    Gst_ = Gst()
+    caps = "video/x-raw,format=RGB"
+    if width and height:
+        caps += f",width={int(width)},height={int(height)},pixel-aspect-ratio=1/1"
+    if fps:
+        f = fps_fraction(fps)
+        caps += f",framerate={f.numerator}/{f.denominator}"
+    # videorate makes the clip's frame rate match the show's, so one decoded frame = one tick.
+    desc = ("filesrc name=src ! decodebin ! videoconvert ! videoscale ! videorate ! "
+            f"{caps} ! appsink name=sink sync=false max-buffers=4 drop=false")
+    pipe = Gst_.parse_launch(desc)
+    pipe.get_by_name("src").set_property("location", str(path))
+    return pipe, pipe.get_by_name("sink")
+
+
+class Decoder:
+    """Decodes one clip into a bounded queue of Frame, finishing with one End."""
+
+    def __init__(self, path: Path | str, width: int | None = None, height: int | None = None,
+                 fps: float | None = None, queue_size: int = 8):
+        self.path = Path(path)
+        self.size = (width, height)
+        self.fps = fps
+        self.queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"decode-{self.path.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        if not self.path.is_file():
+            self._put(End(f"media not found: {self.path}"))
+            return
+        try:
+            pipe, sink = _pipeline(self.path, *self.size, self.fps)
+        except Exception as e:  # GLib.Error from parse_launch
+            self._put(End(f"cannot build decoder: {e}"))
+            return
+        Gst_ = Gst()
+        pipe.set_state(Gst_.State.PLAYING)
+        frames = 0
+        err = None
+        try:
+            while not self._stop.is_set():
+                sample = sink.emit("try-pull-sample", 100 * Gst_.MSECOND)
+                if sample is not None:
+                    buf = sample.get_buffer()
+                    pts = buf.pts / Gst_.SECOND if buf.pts != Gst_.CLOCK_TIME_NONE else None
+                    t = pts if pts is not None else frames / (self.fps or 25.0)
+                    if not self._put(Frame(sample_to_array(sample), t)):
+                        break
+                    frames += 1
+                    continue
+                err = bus_error(pipe)
+                if err or sink.get_property("eos"):
+                    break
+            if not err and frames == 0 and not self._stop.is_set():
+                err = "no video frames decoded"
+        except Exception as e:  # never let a bad file kill the show
+            err = f"decode failed: {e}"
+        finally:
+            pipe.set_state(Gst_.State.NULL)
+        if err:
+            log.warning("decoder %s: %s", self.path, err)
+        self._put(End(err))
+
+    def get(self, timeout: float | None = None):
+        """Next Frame or End; None if nothing arrived within timeout."""
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+
+def read_frames(path: Path | str, width: int | None = None, height: int | None = None,
+                fps: float | None = None) -> Iterator[Frame]:
+    """Decode a whole file synchronously; raises RuntimeError if it cannot be decoded."""
+    dec = Decoder(path, width, height, fps)
+    try:
+        while True:
+            item = dec.get(timeout=30.0)
+            if item is None:
+                raise RuntimeError(f"{path}: decoder stalled")
+            if isinstance(item, End):
+                if item.error:
+                    raise RuntimeError(f"{path}: {item.error}")
+                return
+            yield item
+    finally:
+        dec.stop()
+
+
+def probe(path: Path | str) -> tuple[int, int, float, float]:
+    """(width, height, fps, duration_s) of a video file; RuntimeError if unreadable."""
+    Gst_ = Gst()
+    import gi
+
+    gi.require_version("GstPbutils", "1.0")
+    from gi.repository import GstPbutils
+
+    try:
+        disc = GstPbutils.Discoverer.new(10 * Gst_.SECOND)
+        info = disc.discover_uri(Path(path).resolve().as_uri())
+    except Exception as e:
+        raise RuntimeError(f"{path}: cannot probe: {e}") from None
+    vids = info.get_video_streams()
+    if not vids:
+        raise RuntimeError(f"{path}: no video stream")
+    v = vids[0]
+    fps = v.get_framerate_num() / v.get_framerate_denom() if v.get_framerate_denom() else 0.0
+    return v.get_width(), v.get_height(), fps, info.get_duration() / Gst_.SECOND

@@ -1,0 +1,73 @@
+"""Per-frame CSV log of what the audience saw, and its summary."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS = ["index", "clip_id", "clip_t_s", "pts_s", "wall_s", "lut", "strength", "late"]
+
+
+class FrameLog:
+    """Append-only CSV writer; flushed every second's worth of frames so a crash keeps most."""
+
+    def __init__(self, path: Path, flush_every: int = 25):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(self.path, "w", newline="", encoding="utf-8")
+        self._w = csv.writer(self._f)
+        self._w.writerow(COLUMNS)
+        self._n = 0
+        self._every = max(1, flush_every)
+
+    def write(self, index: int, clip_id: str, clip_t_s: float, pts_s: float, wall_s: float,
+              lut: str, strength: float, late: bool) -> None:
+        self._w.writerow([index, clip_id, f"{clip_t_s:.4f}", f"{pts_s:.4f}", f"{wall_s:.6f}",
+                          lut, f"{strength:.4f}", int(late)])
+        self._n += 1
+        if self._n % self._every == 0:
+            self._f.flush()
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self._f.close()
+
+
+def read(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def summarise(path: Path, fps: float | None = None) -> dict:
+    """frames, dropped (index or PTS gaps), late, p99 lateness, and per-clip frame counts.
+
+    Lateness is wall time against the schedule set by the first frame (t0 + pts); with a
+    non-realtime log it is meaningless and reported as 0.
+    """
+    rows = read(path)
+    if not rows:
+        return {"frames": 0, "dropped": 0, "late": 0, "p99_lateness_ms": 0.0, "clips": []}
+    idx = np.array([int(r["index"]) for r in rows])
+    pts = np.array([float(r["pts_s"]) for r in rows])
+    wall = np.array([float(r["wall_s"]) for r in rows])
+    if fps is None:
+        d = np.diff(pts)
+        fps = 1.0 / float(np.median(d)) if len(d) and np.median(d) > 0 else 25.0
+    gaps = int(np.sum(np.maximum(np.diff(idx) - 1, 0))) if len(idx) > 1 else 0
+    lateness = np.maximum((wall - wall[0]) - (pts - pts[0]), 0.0) * 1000.0
+    clips: list[dict] = []
+    for r in rows:
+        if not clips or clips[-1]["id"] != r["clip_id"]:
+            clips.append({"id": r["clip_id"], "frames": 0, "lut": r["lut"],
+                          "first_index": int(r["index"])})
+        clips[-1]["frames"] += 1
+    return {
+        "frames": len(rows),
+        "dropped": gaps,
+        "late": int(sum(int(r["late"]) for r in rows)),
+        "p99_lateness_ms": round(float(np.percentile(lateness, 99)), 3),
+        "fps": round(fps, 3),
+        "clips": clips,
+    }

@@ -1,0 +1,123 @@
+"""Where graded frames go: one appsrc-fed GStreamer pipeline per output kind.
+
+PIPELINES (the tail after `appsrc ! videoconvert !`):
+
+* ``file``   - x264enc (ultrafast) -> mp4mux -> filesink. Used headless, in tests and for
+  recording a show; always finished with EOS so the MP4 has its index (moov) and plays.
+* ``window`` - autovideosink: a desktop with X11 or Wayland (development machines).
+* ``kms``    - kmssink: Raspberry Pi running without a desktop, straight to the display
+  controller (no compositor, lowest latency).
+* ``nv3d``   - nv3dsink: NVIDIA Jetson's 3D-engine sink (needs the L4T GStreamer plugins);
+  nvvidconv moves our system-memory RGB into NVMM memory first.
+
+Display sinks run with sync=false: the player paces frames to the wall clock itself, and two
+clocks pacing the same frames would add jitter.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .gst import Gst, fps_fraction
+
+log = logging.getLogger(__name__)
+
+PIPELINES: dict[str, str] = {
+    "file": "x264enc speed-preset=ultrafast ! mp4mux ! filesink name=fsink",
+    "window": "autovideosink sync=false",
+    "kms": "kmssink sync=false",
+    "nv3d": "nvvidconv ! nv3dsink sync=false",
+}
+
+
+def detect() -> str:
+    """The output kind for this machine: Jetson, Raspberry Pi, a desktop, else a file."""
+    if Path("/etc/nv_tegra_release").exists():
+        return "nv3d"
+    try:
+        if b"Raspberry Pi" in Path("/proc/device-tree/model").read_bytes():
+            return "kms"
+    except OSError:
+        pass
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return "window"
+    return "file"
+
+
+def parse_output(output: str) -> tuple[str, Path | None]:
+    """'file:/x.mp4' -> ('file', Path); 'auto' resolved; ValueError for anything unknown."""
+    if output.startswith("file:"):
+        path = output[5:]
+        if not path:
+            raise ValueError("file output needs a path: file:/path/out.mp4")
+        return "file", Path(path)
+    kind = detect() if output == "auto" else output
+    if kind == "file":
+        return "file", Path("empathy-show.mp4")
+    if kind not in PIPELINES:
+        raise ValueError(f"unknown output {output!r}: use file:PATH, window, kms, nv3d or auto")
+    return kind, None
+
+
+class VideoWriter:
+    """Push RGB frames with explicit PTS into an output pipeline; close() finalises it."""
+
+    def __init__(self, output: str, width: int, height: int, fps: float,
+                 dtype: np.dtype = np.dtype(np.uint8)):
+        Gst_ = Gst()
+        self.kind, path = parse_output(output)
+        self.width, self.height = int(width), int(height)
+        f = fps_fraction(fps)
+        fmt = "RGB" if np.dtype(dtype) == np.uint8 else "RGB16"  # not used: kept 8-bit out
+        caps = (f"video/x-raw,format={fmt},width={self.width},height={self.height},"
+                f"framerate={f.numerator}/{f.denominator},pixel-aspect-ratio=1/1")
+        desc = (f"appsrc name=src format=time is-live=false block=true max-bytes="
+                f"{self.width * self.height * 3 * 8} caps={caps} ! videoconvert ! "
+                + PIPELINES[self.kind])
+        self.pipe = Gst_.parse_launch(desc)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.pipe.get_by_name("fsink").set_property("location", str(path))
+        self.path = path
+        self.src = self.pipe.get_by_name("src")
+        if self.pipe.set_state(Gst_.State.PLAYING) == Gst_.StateChangeReturn.FAILURE:
+            self.pipe.set_state(Gst_.State.NULL)
+            raise RuntimeError(f"cannot start {self.kind} output")
+        self._closed = False
+
+    def push(self, rgb: np.ndarray, pts_s: float, duration_s: float) -> None:
+        if rgb.shape != (self.height, self.width, 3) or rgb.dtype != np.uint8:
+            raise ValueError(f"frame must be {self.height}x{self.width}x3 uint8, got "
+                             f"{rgb.shape} {rgb.dtype}")
+        Gst_ = Gst()
+        buf = Gst_.Buffer.new_wrapped(np.ascontiguousarray(rgb).tobytes())
+        buf.pts = int(round(pts_s * Gst_.SECOND))
+        buf.duration = int(round(duration_s * Gst_.SECOND))
+        ret = self.src.emit("push-buffer", buf)
+        if ret != Gst_.FlowReturn.OK:
+            raise RuntimeError(f"{self.kind} output refused a frame: {ret.value_nick}")
+
+    def error(self) -> str | None:
+        from .gst import bus_error
+
+        return bus_error(self.pipe)
+
+    def close(self, timeout_s: float = 20.0) -> bool:
+        """Send EOS and wait for it to reach the sink (MP4 index written); True if clean."""
+        if self._closed:
+            return True
+        self._closed = True
+        Gst_ = Gst()
+        self.src.emit("end-of-stream")
+        msg = self.pipe.get_bus().timed_pop_filtered(
+            int(timeout_s * Gst_.SECOND), Gst_.MessageType.EOS | Gst_.MessageType.ERROR)
+        ok = msg is not None and msg.type == Gst_.MessageType.EOS
+        if not ok:
+            why = msg.parse_error()[0].message if msg is not None else "timed out"
+            log.error("%s output did not finish cleanly: %s", self.kind, why)
+        self.pipe.set_state(Gst_.State.NULL)
+        return ok

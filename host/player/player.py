@@ -1,0 +1,271 @@
+"""The show player: decoded clips -> live grade -> one gapless output stream.
+
+Output PTS are n/fps for output frame n, whatever clip it came from, so clip switches cannot
+leave gaps. The next clip decodes ahead (pre-roll) as soon as it is known. Failures never
+blank the screen: a bad LUT falls back to identity, an unplayable clip asks for another one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .cube import CubeError
+from .decode import Decoder, End, Frame
+from .framelog import FrameLog
+from .grade import Grade, crossfade
+from .outputs import VideoWriter, parse_output
+
+log = logging.getLogger(__name__)
+
+_LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32) / 255.0  # Rec.709 weights
+_STALL_S = 30.0        # a decoder silent this long is treated as failed
+_MAX_FAILURES = 8      # consecutive unplayable clips before we give up
+_HOLD_S = 1.0          # longest we hold the last frame when nothing can follow
+
+
+@dataclass
+class Clip:
+    id: str            # segment id
+    media: Path        # video file (mp4)
+    lut: Path | None   # .cube or None
+    strength: float = 1.0
+
+
+@dataclass
+class FrameInfo:
+    index: int
+    clip_id: str
+    clip_t_s: float
+    pts_s: float
+    wall_s: float
+    luminance: float
+    lut: str
+    strength: float
+
+
+class Player:
+    def __init__(self, output: str, width: int, height: int, fps: float, frame_log: Path,
+                 on_frame: Callable[[FrameInfo], None] | None = None,
+                 on_need_next: Callable[[Clip], Clip | None] | None = None,
+                 realtime: bool = True, grade_threads: int | None = None):
+        if width <= 0 or height <= 0 or width % 2 or height % 2:
+            raise ValueError(f"width and height must be positive and even, got {width}x{height}")
+        if not np.isfinite(fps) or not 1.0 <= fps <= 240.0:
+            raise ValueError(f"fps must be within 1..240, got {fps}")
+        parse_output(output)  # unknown outputs fail here, not in the play thread
+        self.output, self.width, self.height, self.fps = output, int(width), int(height), fps
+        self.frame_log = Path(frame_log)
+        self.on_frame, self.on_need_next = on_frame, on_need_next
+        self.realtime, self.grade_threads = realtime, grade_threads
+        self.frames_rendered = self.frames_dropped = self.frames_late = 0
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        self._next: tuple[Clip, Decoder] | None = None
+        self._grade_req: tuple[Grade, float] | None = None
+        self._pos: tuple[str, float] = ("", 0.0)
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._on_frame_failed = False
+
+    # -- public API -------------------------------------------------------------------
+    def start(self, first: Clip) -> None:
+        if self._thread is not None:
+            raise RuntimeError("player already started")
+        self._writer = VideoWriter(self.output, self.width, self.height, self.fps)
+        self._log = FrameLog(self.frame_log, flush_every=max(1, int(self.fps)))
+        dec = self._open(first)
+        self._thread = threading.Thread(target=self._run, args=(first, dec), name="player",
+                                        daemon=True)
+        self._thread.start()
+
+    def set_next(self, clip: Clip) -> None:
+        dec = self._open(clip)  # decode now, so the switch finds frames waiting
+        with self._lock:
+            old, self._next = self._next, (clip, dec)
+        if old is not None:
+            old[1].stop()
+
+    def set_grade(self, lut: Path | None, strength: float = 1.0, fade_s: float = 0.0) -> None:
+        g = self._grade_for(lut, strength)
+        fade = float(fade_s) if np.isfinite(fade_s) and fade_s > 0 else 0.0
+        with self._lock:
+            self._grade_req = (g, fade)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is None:
+            self._done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def position(self) -> tuple[str, float]:
+        with self._lock:
+            return self._pos
+
+    # -- internals --------------------------------------------------------------------
+    def _open(self, clip: Clip) -> Decoder:
+        return Decoder(clip.media, self.width, self.height, self.fps,
+                       queue_size=max(4, int(self.fps)))
+
+    def _grade_for(self, lut: Path | None, strength: float) -> Grade:
+        try:
+            return Grade.from_file(lut, strength, self.grade_threads)
+        except CubeError as e:
+            log.warning("LUT unusable, grading with identity: %s", e)
+            return Grade(None, 1.0, self.grade_threads)
+
+    def _advance(self, clip: Clip, error: str | None) -> tuple[Clip, Decoder] | None:
+        """The clip after `clip`: one set via set_next, else whatever on_need_next gives."""
+        if error:
+            log.warning("clip %s unplayable (%s); asking for another", clip.id, error)
+        with self._lock:
+            nxt, self._next = self._next, None
+        if nxt is not None:
+            return nxt
+        if self.on_need_next is None:
+            return None
+        try:
+            c = self.on_need_next(clip)
+        except Exception:
+            log.exception("on_need_next failed; ending the show")
+            return None
+        # The callback may have called set_next instead of returning a clip.
+        with self._lock:
+            nxt, self._next = self._next, None
+        if c is not None:
+            if nxt is not None:
+                nxt[1].stop()
+            return c, self._open(c)
+        return nxt
+
+    def _run(self, clip: Clip, dec: Decoder) -> None:
+        period = 1.0 / self.fps
+        n, t0 = 0, 0.0
+        last: tuple[np.ndarray, float, str, float] | None = None  # rgb, clip_t, lut, strength
+        grade = self._grade_for(clip.lut, clip.strength)
+        fade: tuple[Grade, Grade, int, int] | None = None
+        failures, waited, dups = 0, 0.0, 0
+        try:
+            while not self._stop.is_set():
+                if self.realtime and n > 0:
+                    timeout = max(0.0, t0 + n * period - time.monotonic())
+                else:
+                    timeout = 0.1
+                item = dec.get(timeout=timeout)
+                if isinstance(item, End):
+                    failures = failures + 1 if item.error else 0
+                    nxt = self._advance(clip, item.error) if failures <= _MAX_FAILURES else None
+                    if nxt is None:
+                        if item.error and last is not None and self.realtime:
+                            n = self._hold(last, clip, n, t0, period)
+                        break
+                    clip, dec = nxt
+                    grade, fade, waited = self._grade_for(clip.lut, clip.strength), None, 0.0
+                    continue
+                if item is None:
+                    waited += timeout
+                    if waited > _STALL_S:
+                        log.error("clip %s stalled for %.0f s; skipping it", clip.id, waited)
+                        dec.stop()
+                        dec = _Failed(f"stalled for {waited:.0f} s")
+                        continue
+                    if self.realtime and last is not None:
+                        # Nothing decoded in time: show the last frame again.
+                        self.frames_dropped += 1
+                        dups += 1
+                        self._show(last[0], n, clip.id, last[1], last[2], last[3], t0, period)
+                        n += 1
+                    continue
+                waited, dups = 0.0, 0
+                with self._lock:
+                    req, self._grade_req = self._grade_req, None
+                if req is not None:
+                    g, fade_s = req
+                    frames = int(round(fade_s * self.fps))
+                    fade = (grade, g, n, frames) if frames > 0 else None
+                    grade = g
+                shown, name, strength = grade, grade.name, grade.strength
+                if fade is not None:
+                    a, b, start, frames = fade
+                    t = (n - start + 1) / frames
+                    if t >= 1.0:
+                        fade = None
+                    else:
+                        shown = crossfade(a, b, t, self.grade_threads)
+                        strength = round(t * b.strength, 4)
+                rgb = shown.apply(item.rgb, inplace=True)
+                if n == 0:
+                    t0 = time.monotonic()
+                self._show(rgb, n, clip.id, item.t_s, name, strength, t0, period)
+                last = (rgb, item.t_s, name, strength)
+                n += 1
+        except Exception as e:  # keep the output valid whatever happened
+            self.error = f"{type(e).__name__}: {e}"
+            log.exception("player failed")
+        finally:
+            dec.stop()
+            with self._lock:
+                nxt, self._next = self._next, None
+            if nxt is not None:
+                nxt[1].stop()
+            if not self._writer.close():
+                self.error = self.error or "output did not finalise"
+            self._log.close()
+            self._done.set()
+
+    def _hold(self, last, clip: Clip, n: int, t0: float, period: float) -> int:
+        """Nothing can follow a failed clip: keep the last frame up for at most _HOLD_S."""
+        for _ in range(int(_HOLD_S * self.fps)):
+            if self._stop.is_set():
+                break
+            self._show(last[0], n, clip.id, last[1], last[2], last[3], t0, period)
+            n += 1
+        return n
+
+    def _show(self, rgb: np.ndarray, n: int, clip_id: str, clip_t: float, lut: str,
+              strength: float, t0: float, period: float) -> None:
+        due = t0 + n * period
+        if self.realtime:
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        pts = n * period
+        self._writer.push(rgb, pts, period)
+        wall = time.monotonic()
+        late = self.realtime and wall > due + period
+        self.frames_rendered += 1
+        self.frames_late += int(late)
+        with self._lock:
+            self._pos = (clip_id, clip_t)
+        self._log.write(n, clip_id, clip_t, pts, wall, lut, strength, late)
+        if self.on_frame is not None:
+            luma = float((rgb[::4, ::4].astype(np.float32) @ _LUMA).mean())
+            try:
+                self.on_frame(FrameInfo(n, clip_id, clip_t, pts, wall, luma, lut, strength))
+            except Exception:
+                if not self._on_frame_failed:  # log once; a buggy callback must not stop us
+                    log.exception("on_frame callback failed")
+                self._on_frame_failed = True
+
+
+class _Failed:
+    """Stands in for a decoder that gave up: yields one End with the reason."""
+
+    def __init__(self, why: str):
+        self._item: End | None = End(why)
+
+    def get(self, timeout: float | None = None):
+        item, self._item = self._item, None
+        return item
+
+    def stop(self) -> None:
+        pass

@@ -1,0 +1,135 @@
+"""Grading against analytically known LUTs and against OCIO's own .cube reader."""
+
+from __future__ import annotations
+
+import numpy as np
+import PyOpenColorIO as ocio
+import pytest
+
+from empathy.host.player.cube import Cube, identity_cube, read_cube, write_cube
+from empathy.host.player.grade import Grade, crossfade
+from empathy.host.sample import luts
+
+RNG = np.random.default_rng(1)
+FRAME = RNG.integers(0, 256, (90, 160, 3), dtype=np.uint8)
+
+
+def swap_rb(n=17) -> Cube:
+    c = identity_cube(n)
+    c.lut3d = np.ascontiguousarray(c.lut3d[..., ::-1])
+    return c
+
+
+def diff(a, b) -> float:
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max())
+
+
+def test_identity_and_none_leave_frame_unchanged():
+    assert diff(Grade(identity_cube(33)).apply(FRAME), FRAME) <= 1
+    out = Grade(None).apply(FRAME)
+    assert out is not FRAME and np.array_equal(out, FRAME)
+
+
+def test_channel_swap():
+    out = Grade(swap_rb()).apply(FRAME)
+    assert diff(out, FRAME[..., ::-1]) <= 1
+
+
+def test_1d_gamma_curve():
+    x = np.linspace(0, 1, 1024, dtype=np.float32)
+    c = Cube(lut1d=np.repeat((x ** 2.2)[:, None], 3, axis=1))
+    expect = np.rint(255 * (FRAME / 255.0) ** 2.2)
+    assert diff(Grade(c).apply(FRAME), expect) <= 1
+
+
+def test_domain_max_analytic():
+    # Table holds f(r, g, b) = (g, r, b) over the domain r,b in [0,1], g in [0,0.9];
+    # f is linear so interpolation is exact, and inputs above 0.9 green clamp to 0.9.
+    n = 9
+    lat = np.stack(np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 0.9, n),
+                               np.linspace(0, 1, n), indexing="ij"), -1).astype(np.float32)
+    c = Cube(domain_max=(1.0, 0.9, 1.0), lut3d=np.ascontiguousarray(lat[..., [1, 0, 2]]))
+    f = FRAME / 255.0
+    expect = np.rint(255 * np.stack([np.minimum(f[..., 1], 0.9), f[..., 0], f[..., 2]], -1))
+    assert diff(Grade(c).apply(FRAME), expect) <= 1
+
+
+def _ocio_file(path, frame):
+    t = ocio.FileTransform(src=str(path), interpolation=ocio.INTERP_TETRAHEDRAL)
+    cfg = ocio.Config.CreateRaw()
+    cfg.setProcessorCacheFlags(ocio.PROCESSOR_CACHE_OFF)
+    cpu = cfg.getProcessor(t).getDefaultCPUProcessor()
+    f = (frame / 255.0).astype(np.float32)
+    cpu.applyRGB(f)
+    return np.clip(np.rint(f * 255), 0, 255)
+
+
+@pytest.mark.parametrize("name", ["orange_haze", "teal_night", "bleach_bypass"])
+def test_matches_ocio_file_transform(name, tmp_path):
+    p = tmp_path / f"{name}.cube"
+    write_cube(p, luts.make(name, 33))
+    ours = Grade(read_cube(p)).apply(FRAME)
+    assert diff(ours, _ocio_file(p, FRAME)) <= 1
+    assert diff(ours, FRAME) > 20  # and the look really changes the picture
+
+
+def test_shaper_matches_ocio_file_transform(tmp_path):
+    x = np.linspace(0, 1, 1024, dtype=np.float32)
+    c = Cube(lut1d=np.repeat((x ** 2)[:, None], 3, 1), lut3d=swap_rb(9).lut3d,
+             domain_max=(1.0,) * 3, shaper_domain_min=(0.0,) * 3, shaper_domain_max=(1.0,) * 3)
+    write_cube(tmp_path / "s.cube", c)
+    ours = Grade(read_cube(tmp_path / "s.cube")).apply(FRAME)
+    assert diff(ours, _ocio_file(tmp_path / "s.cube", FRAME)) <= 1
+    assert diff(ours, np.rint(255 * (FRAME[..., ::-1] / 255.0) ** 2)) <= 1
+
+
+def test_uint16_stays_16_bit():
+    x = np.linspace(0, 1, 4096, dtype=np.float32)
+    c = Cube(lut1d=np.repeat((x ** 2.2)[:, None], 3, 1))
+    ramp = np.arange(0, 65536, 16, dtype=np.uint16)
+    frame = np.stack([ramp] * 3, -1).reshape(64, 64, 3)
+    out = Grade(c).apply(frame)
+    assert out.dtype == np.uint16
+    expect = 65535 * (frame / 65535.0) ** 2.2
+    assert diff(out, expect) <= 12  # far below one 8-bit step (257)
+    assert len(np.unique(out)) > 2000  # not quantised to 256 levels
+
+
+def test_strength_blends_exactly():
+    c = swap_rb()
+    half = Grade(c, 0.5).apply(FRAME)
+    assert diff(half, (FRAME.astype(np.float64) + FRAME[..., ::-1]) / 2) <= 1
+    assert diff(Grade(c, 0.0).apply(FRAME), FRAME) <= 1
+    # Processors are cached per strength: a later full-strength grade is not the half one.
+    assert diff(Grade(c, 1.0).apply(FRAME), FRAME[..., ::-1]) <= 1
+
+
+def test_crossfade_blends_tables():
+    a, b = Grade(swap_rb()), Grade(Cube(lut3d=luts.make("dawn_warm", 17).lut3d))
+    expect = (a.apply(FRAME).astype(np.float64) + b.apply(FRAME)) / 2
+    assert diff(crossfade(a, b, 0.5).apply(FRAME), expect) <= 1.5
+    x = np.linspace(0, 1, 256, dtype=np.float32)
+    g1d = Grade(Cube(lut1d=np.repeat((x ** 2)[:, None], 3, 1)))  # different kind: baked path
+    expect = (a.apply(FRAME).astype(np.float64) + g1d.apply(FRAME)) / 2
+    assert diff(crossfade(a, g1d, 0.5).apply(FRAME), expect) <= 2
+    assert crossfade(a, b, 0.0) is a and crossfade(a, b, 1.0) is b
+
+
+def test_threads_give_identical_results_and_inplace():
+    g1, g3 = Grade(swap_rb(), threads=1), Grade(swap_rb(), threads=3)
+    big = RNG.integers(0, 256, (200, 64, 3), dtype=np.uint8)
+    ref = g1.apply(big)
+    inplace = big.copy()
+    assert g3.apply(inplace, inplace=True) is inplace
+    assert np.array_equal(ref, inplace)
+    assert g1.build_s >= 0.0
+
+
+def test_bad_frames_are_clear_errors():
+    g = Grade(swap_rb())
+    with pytest.raises(ValueError, match="HxWx3"):
+        g.apply(np.zeros((4, 4), np.uint8))
+    with pytest.raises(TypeError, match="uint8, uint16 or float32"):
+        g.apply(np.zeros((4, 4, 3), np.int32))
+    assert Grade(swap_rb(), strength=float("nan")).strength == 1.0
+    assert Grade(swap_rb(), strength=7).strength == 1.0

@@ -1,0 +1,148 @@
+"""Real GStreamer runs of the show player: gapless switches, grading, fallbacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from empathy.host.player import framelog
+from empathy.host.player.cube import identity_cube, write_cube
+from empathy.host.player.decode import probe, read_frames
+from empathy.host.player.outputs import VideoWriter, detect, parse_output
+from empathy.host.player.player import Clip, Player
+
+W, H, FPS = 160, 90, 25
+
+
+def make_clip(path: Path, rgb: tuple[int, int, int], frames: int) -> Path:
+    w = VideoWriter(f"file:{path}", W, H, FPS)
+    for i in range(frames):
+        f = np.empty((H, W, 3), np.uint8)
+        f[:] = rgb
+        f[:8, : (i % W) + 1] = 255  # a moving bar so frames differ
+        w.push(f, i / FPS, 1 / FPS)
+    assert w.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("media")
+    swap = identity_cube(9)
+    swap.lut3d = np.ascontiguousarray(swap.lut3d[..., ::-1])
+    write_cube(d / "swap.cube", swap)
+    (d / "corrupt.cube").write_text("LUT_3D_SIZE 2\n0 0 0\n1 oops 1\n")
+    return {
+        "a": make_clip(d / "a.mp4", (200, 40, 40), 25),    # 1.0 s reddish
+        "b": make_clip(d / "b.mp4", (40, 40, 200), 20),    # 0.8 s bluish
+        "swap": d / "swap.cube",
+        "corrupt": d / "corrupt.cube",
+        "dir": d,
+    }
+
+
+def mean_rgb(frame: np.ndarray) -> np.ndarray:
+    return frame[12:, :, :].reshape(-1, 3).mean(axis=0)
+
+
+def test_two_clips_gapless_and_graded(media, tmp_path):
+    out, log = tmp_path / "show.mp4", tmp_path / "frames.csv"
+    seen, asked = [], []
+    p = Player(f"file:{out}", W, H, FPS, log, on_frame=seen.append,
+               on_need_next=lambda c: asked.append(c.id), realtime=False)
+    p.start(Clip("a", media["a"], None))
+    p.set_next(Clip("x", media["b"], None))
+    p.set_next(Clip("b", media["b"], media["swap"]))  # last set_next wins
+    assert p.wait(30)
+    assert p.error is None and asked == ["b"]
+    assert p.frames_rendered == 45 and p.frames_dropped == 0 and p.frames_late == 0
+    frames = list(read_frames(out))
+    assert len(frames) == 45
+    assert probe(out)[:2] == (W, H)
+    # Clip a is shown as is (red), clip b through the r<->b swap (so red again, not blue).
+    a, b = mean_rgb(frames[10].rgb), mean_rgb(frames[35].rgb)
+    assert a[0] > 150 and a[2] < 90
+    assert b[0] > 150 and b[2] < 90
+    rows = framelog.read(log)
+    assert [int(r["index"]) for r in rows] == list(range(45))
+    pts = np.array([float(r["pts_s"]) for r in rows])
+    np.testing.assert_allclose(np.diff(pts), 1 / FPS, atol=1e-3)
+    assert {r["lut"] for r in rows[25:]} == {"swap"} and rows[0]["lut"] == "identity"
+    s = framelog.summarise(log)
+    assert s["frames"] == 45 and s["dropped"] == 0
+    assert [(c["id"], c["frames"]) for c in s["clips"]] == [("a", 25), ("b", 20)]
+    assert [f.index for f in seen] == list(range(45)) and seen[30].clip_id == "b"
+    assert seen[30].clip_t_s == pytest.approx(0.2, abs=0.05)
+    assert 0.0 < seen[0].luminance < 1.0
+    assert p.position()[0] == "b"
+
+
+def test_missing_next_media_asks_on_need_next(media, tmp_path):
+    out, log = tmp_path / "show.mp4", tmp_path / "frames.csv"
+    asked = []
+
+    def need(c: Clip):
+        asked.append(c.id)
+        return Clip("b", media["b"], media["corrupt"]) if c.id == "ghost" else None
+
+    p = Player(f"file:{out}", W, H, FPS, log, on_need_next=need, realtime=False)
+    p.start(Clip("a", media["a"], None))
+    p.set_next(Clip("ghost", media["dir"] / "nope.mp4", None))
+    assert p.wait(30)
+    assert asked == ["ghost", "b"]
+    rows = framelog.read(log)
+    assert [int(r["index"]) for r in rows] == list(range(45))  # no gap where ghost failed
+    assert {r["clip_id"] for r in rows} == {"a", "b"}
+    assert {r["lut"] for r in rows[25:]} == {"identity"}  # corrupt LUT -> identity
+    frames = list(read_frames(out))
+    assert len(frames) == 45
+    assert mean_rgb(frames[35].rgb)[2] > 150  # b shown ungraded: still blue
+
+
+def test_live_grade_fade_and_stop(media, tmp_path):
+    out, log = tmp_path / "show.mp4", tmp_path / "frames.csv"
+    p = Player(f"file:{out}", W, H, FPS, log, realtime=True)
+    p.start(Clip("a", media["a"], None))
+    p.set_grade(media["swap"], 1.0, fade_s=0.2)
+    assert p.wait(10)
+    rows = framelog.read(log)
+    assert len(rows) == 25 and rows[-1]["lut"] == "swap"
+    strengths = [float(r["strength"]) for r in rows]
+    assert strengths[-1] == 1.0 and any(0 < s < 1 for s in strengths)
+    frames = list(read_frames(out))
+    assert mean_rgb(frames[-1].rgb)[2] > 150  # swapped: red became blue
+    s = framelog.summarise(log)
+    assert s["frames"] == 25 and s["dropped"] == 0
+    # Realtime pacing: 25 frames at 25 fps take about a second.
+    wall = [float(r["wall_s"]) for r in rows]
+    assert 0.8 < wall[-1] - wall[0] < 2.0
+
+    p2 = Player(f"file:{tmp_path / 'stop.mp4'}", W, H, FPS, tmp_path / "f2.csv")
+    p2.start(Clip("a", media["a"], None))
+    p2.stop()
+    assert p2.wait(10)
+    assert p2.frames_rendered < 25
+    if p2.frames_rendered:  # stopped early, yet the MP4 was finalised and plays
+        assert len(list(read_frames(tmp_path / "stop.mp4"))) == p2.frames_rendered
+
+
+def test_unplayable_first_clip_ends_cleanly(media, tmp_path):
+    bad = media["dir"] / "garbage.mp4"
+    bad.write_bytes(b"\x00\x01not a video" * 100)
+    p = Player(f"file:{tmp_path / 'o.mp4'}", W, H, FPS, tmp_path / "f.csv", realtime=False)
+    p.start(Clip("bad", bad, None))
+    assert p.wait(15)
+    assert p.frames_rendered == 0
+
+
+def test_bad_arguments_and_outputs(tmp_path):
+    with pytest.raises(ValueError, match="unknown output"):
+        Player("hologram", W, H, FPS, tmp_path / "f.csv")
+    with pytest.raises(ValueError, match="even"):
+        Player("file:/tmp/x.mp4", 161, 90, FPS, tmp_path / "f.csv")
+    with pytest.raises(ValueError, match="fps"):
+        Player("file:/tmp/x.mp4", W, H, 0, tmp_path / "f.csv")
+    assert parse_output("file:/a/b.mp4") == ("file", Path("/a/b.mp4"))
+    assert detect() in ("file", "window", "kms", "nv3d")
