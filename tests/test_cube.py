@@ -155,3 +155,19 @@ def test_fuzz_bytes_only_cube_error(data):
             read_cube(p)
         except CubeError:
             pass
+
+
+def test_cli_check(tmp_path, capsys):
+    import json
+
+    from empathy.cli import main
+
+    good = tmp_path / "good.cube"
+    write_cube(good, identity_cube(4))
+    assert main(["lut", "check", str(good), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["ok"] and d["kind"] == "3D" and d["size_3d"] == 4
+    bad = tmp_path / "bad.cube"
+    bad.write_text("LUT_3D_SIZE 2\n0 0 0\n0 0\n")
+    assert main(["lut", "check", str(bad)]) == 1
+    assert f"{bad}:3: expected 3 values per row, got 2" in capsys.readouterr().err

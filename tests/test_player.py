@@ -146,3 +146,27 @@ def test_bad_arguments_and_outputs(tmp_path):
         Player("file:/tmp/x.mp4", W, H, 0, tmp_path / "f.csv")
     assert parse_output("file:/a/b.mp4") == ("file", Path("/a/b.mp4"))
     assert detect() in ("file", "window", "kms", "nv3d")
+
+
+def test_cli_apply_and_preview(media, tmp_path):
+    import cv2
+
+    from empathy.cli import main
+
+    img = np.zeros((40, 60, 3), np.uint8)
+    img[..., 2] = 220  # red in OpenCV's BGR
+    cv2.imwrite(str(tmp_path / "in.png"), img)
+    assert main(["lut", "apply", str(media["swap"]), str(tmp_path / "in.png"),
+                 str(tmp_path / "out.png")]) == 0
+    out = cv2.imread(str(tmp_path / "out.png"))
+    assert out[..., 0].mean() > 200 and out[..., 2].mean() < 10  # red became blue
+    assert main(["lut", "apply", str(media["swap"]), str(media["b"]),
+                 str(tmp_path / "b_swapped.mp4"), "--strength", "1"]) == 0
+    frames = list(read_frames(tmp_path / "b_swapped.mp4"))
+    assert len(frames) == 20 and mean_rgb(frames[5].rgb)[0] > 150
+    assert main(["lut", "preview", str(media["swap"]), str(tmp_path / "in.png"),
+                 "--out", str(tmp_path / "sheet.png")]) == 0
+    sheet = cv2.imread(str(tmp_path / "sheet.png"))
+    assert sheet.shape[1] == 2 * 60 + 8
+    assert main(["lut", "apply", str(media["corrupt"]), str(tmp_path / "in.png"),
+                 str(tmp_path / "x.png")]) == 1
