@@ -170,3 +170,17 @@ def test_cli_apply_and_preview(media, tmp_path):
     assert sheet.shape[1] == 2 * 60 + 8
     assert main(["lut", "apply", str(media["corrupt"]), str(tmp_path / "in.png"),
                  str(tmp_path / "x.png")]) == 1
+
+
+def test_unplayable_next_without_callback_holds_last_frame(media, tmp_path):
+    log = tmp_path / "f.csv"
+    p = Player(f"file:{tmp_path / 'o.mp4'}", W, H, FPS, log, realtime=True)
+    p.start(Clip("a", media["a"], None))
+    p.set_next(Clip("ghost", media["dir"] / "missing.mp4", None))
+    assert p.wait(10)
+    rows = framelog.read(log)
+    # 25 frames of a, then at most one second of the held last frame, never a gap.
+    assert 25 < len(rows) <= 50
+    assert [int(r["index"]) for r in rows] == list(range(len(rows)))
+    frames = list(read_frames(tmp_path / "o.mp4"))
+    assert len(frames) == len(rows) and mean_rgb(frames[-1].rgb)[0] > 150

@@ -23,6 +23,7 @@ _ROWS_RE = re.compile(rf"(?:{_NUM} )*{_NUM}")
 _KEYWORDS = {"TITLE", "LUT_1D_SIZE", "LUT_3D_SIZE", "DOMAIN_MIN", "DOMAIN_MAX",
              "LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE"}
 
+_CHUNK = 2048
 _NONFINITE = {"nan", "inf", "infinity", "-nan"}
 
 Triple = tuple[float, float, float]
@@ -95,7 +96,8 @@ def write_cube(path: str | Path, cube: Cube) -> None:
         lines.append(f"LUT_3D_INPUT_RANGE {_fmt(smin[0])} {_fmt(smax[0])}")
     else:
         key = "LUT_1D_SIZE" if cube.lut1d is not None else "LUT_3D_SIZE"
-        n = len(cube.lut1d) if cube.lut1d is not None else cube.lut3d.shape[0]  # type: ignore[union-attr]
+        table = cube.lut1d if cube.lut1d is not None else cube.lut3d
+        n = len(table)  # type: ignore[arg-type]
         lines.append(f"{key} {n}")
         lines.append("DOMAIN_MIN " + " ".join(_fmt(v) for v in dmin))
         lines.append("DOMAIN_MAX " + " ".join(_fmt(v) for v in dmax))
@@ -192,7 +194,8 @@ def _decode(path: str | Path, raw: bytes) -> str:
         raise CubeError(path, 0, "empty file")
     nul = raw.find(b"\0")
     if nul >= 0:
-        raise CubeError(path, raw.count(b"\n", 0, nul) + 1, "binary data (NUL byte), not a text .cube")
+        raise CubeError(path, raw.count(b"\n", 0, nul) + 1,
+                        "binary data (NUL byte), not a text .cube")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -242,12 +245,14 @@ def parse_cube(text: str, path: str | Path = "<text>") -> Cube:
                                           f"found {len(rows)}")
     dmin, dmax, smin, smax = p.domain()
 
+    # C-level regex passes over chunks of rows (chunked so a big file does not hold the
+    # GIL long enough to stall playback); only walk token by token to name a bad line.
+    for i in range(0, len(rows), _CHUNK):
+        if not _ROWS_RE.fullmatch(" ".join(rows[i:i + _CHUNK])):
+            for ln, row in zip(row_lines[i:i + _CHUNK], rows[i:i + _CHUNK]):
+                for tok in row.split():
+                    p.number(tok, ln)
     joined = " ".join(rows)
-    # One C-level regex pass over all numbers; only walk row by row to name a bad line.
-    if not _ROWS_RE.fullmatch(joined):
-        for ln, row in zip(row_lines, rows):
-            for tok in row.split():
-                p.number(tok, ln)
     data = np.array(joined.split(), dtype=np.float64).reshape(-1, 3)
     if not np.isfinite(data).all():
         bad = int(np.nonzero(~np.isfinite(data).all(axis=1))[0][0])

@@ -17,7 +17,7 @@ class FrameLog:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._f = open(self.path, "w", newline="", encoding="utf-8")
-        self._w = csv.writer(self._f)
+        self._w = csv.writer(self._f, lineterminator="\n")
         self._w.writerow(COLUMNS)
         self._n = 0
         self._every = max(1, flush_every)

@@ -66,14 +66,12 @@ def parse_output(output: str) -> tuple[str, Path | None]:
 class VideoWriter:
     """Push RGB frames with explicit PTS into an output pipeline; close() finalises it."""
 
-    def __init__(self, output: str, width: int, height: int, fps: float,
-                 dtype: np.dtype = np.dtype(np.uint8)):
+    def __init__(self, output: str, width: int, height: int, fps: float):
         Gst_ = Gst()
         self.kind, path = parse_output(output)
         self.width, self.height = int(width), int(height)
         f = fps_fraction(fps)
-        fmt = "RGB" if np.dtype(dtype) == np.uint8 else "RGB16"  # not used: kept 8-bit out
-        caps = (f"video/x-raw,format={fmt},width={self.width},height={self.height},"
+        caps = (f"video/x-raw,format=RGB,width={self.width},height={self.height},"
                 f"framerate={f.numerator}/{f.denominator},pixel-aspect-ratio=1/1")
         desc = (f"appsrc name=src format=time is-live=false block=true max-bytes="
                 f"{self.width * self.height * 3 * 8} caps={caps} ! videoconvert ! "

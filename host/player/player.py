@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .cube import CubeError
-from .decode import Decoder, End, Frame
+from .decode import Decoder, End
 from .framelog import FrameLog
 from .grade import Grade, crossfade
 from .outputs import VideoWriter, parse_output
@@ -67,7 +67,7 @@ class Player:
         self.frames_rendered = self.frames_dropped = self.frames_late = 0
         self.error: str | None = None
         self._lock = threading.Lock()
-        self._next: tuple[Clip, Decoder] | None = None
+        self._next: tuple[Clip, Decoder, Grade] | None = None
         self._grade_req: tuple[Grade, float] | None = None
         self._pos: tuple[str, float] = ("", 0.0)
         self._stop = threading.Event()
@@ -88,8 +88,9 @@ class Player:
 
     def set_next(self, clip: Clip) -> None:
         dec = self._open(clip)  # decode now, so the switch finds frames waiting
+        grade = self._grade_for(clip.lut, clip.strength)  # and parse its LUT off the play thread
         with self._lock:
-            old, self._next = self._next, (clip, dec)
+            old, self._next = self._next, (clip, dec, grade)
         if old is not None:
             old[1].stop()
 
@@ -123,7 +124,7 @@ class Player:
             log.warning("LUT unusable, grading with identity: %s", e)
             return Grade(None, 1.0, self.grade_threads)
 
-    def _advance(self, clip: Clip, error: str | None) -> tuple[Clip, Decoder] | None:
+    def _advance(self, clip: Clip, error: str | None) -> tuple[Clip, Decoder, Grade] | None:
         """The clip after `clip`: one set via set_next, else whatever on_need_next gives."""
         if error:
             log.warning("clip %s unplayable (%s); asking for another", clip.id, error)
@@ -144,7 +145,7 @@ class Player:
         if c is not None:
             if nxt is not None:
                 nxt[1].stop()
-            return c, self._open(c)
+            return c, self._open(c), self._grade_for(c.lut, c.strength)
         return nxt
 
     def _run(self, clip: Clip, dec: Decoder) -> None:
@@ -153,6 +154,7 @@ class Player:
         last: tuple[np.ndarray, float, str, float] | None = None  # rgb, clip_t, lut, strength
         grade = self._grade_for(clip.lut, clip.strength)
         fade: tuple[Grade, Grade, int, int] | None = None
+        shown: Grade | None = grade
         failures, waited, dups = 0, 0.0, 0
         try:
             while not self._stop.is_set():
@@ -168,8 +170,8 @@ class Player:
                         if item.error and last is not None and self.realtime:
                             n = self._hold(last, clip, n, t0, period)
                         break
-                    clip, dec = nxt
-                    grade, fade, waited = self._grade_for(clip.lut, clip.strength), None, 0.0
+                    clip, dec, grade = nxt
+                    fade, waited = None, 0.0
                     continue
                 if item is None:
                     waited += timeout
@@ -191,7 +193,8 @@ class Player:
                 if req is not None:
                     g, fade_s = req
                     frames = int(round(fade_s * self.fps))
-                    fade = (grade, g, n, frames) if frames > 0 else None
+                    # Fade from what is on screen now, even if that is mid-way through a fade.
+                    fade = (shown, g, n, frames) if frames > 0 and shown is not None else None
                     grade = g
                 shown, name, strength = grade, grade.name, grade.strength
                 if fade is not None:

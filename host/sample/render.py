@@ -160,7 +160,8 @@ class _Scene:
         flick = 0.75 + 0.25 * math.sin(i * 0.21) * math.sin(i * 0.057)
         f = cv2.addWeighted(self.bg, 1.0, self.lamp, flick, 0)
         for k in range(12):  # slow dust in the lamp light
-            x = int((self.w * 0.2 + k * 17 + i * 0.3 * (1 + k % 3)) % (self.w * 0.25) + self.w * 0.18)
+            drift = self.w * 0.2 + k * 17 + i * 0.3 * (1 + k % 3)
+            x = int(drift % (self.w * 0.25) + self.w * 0.18)
             y = int((self.h * 0.4 + k * 23 + i * 0.2) % (self.h * 0.5) + self.h * 0.3)
             cv2.circle(f, (x, y), 1, (90, 120, 140), -1, cv2.LINE_AA)
         return f
