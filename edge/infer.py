@@ -17,6 +17,7 @@ Float models pass straight through.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,10 @@ class TFLiteModel:
     ``delegate``  optional path of a delegate shared library (e.g. ``libedgetpu.so.1`` for a
                   Coral Edge TPU, with a model compiled by ``edgetpu_compiler``), loaded with
                   ``load_delegate``. Planned, unverified here: no such hardware in CI.
+
+    A TFLite interpreter is not thread-safe; ``run`` holds a per-model lock, so one model
+    may be shared between threads (calls are serialised; use one model per thread for
+    parallelism).
 
     Attributes: ``path``, ``runtime_name`` ("ai-edge-litert" | "tflite-runtime"),
     ``input_shape`` (tuple, batch first), ``input_dtype``, ``output_dtype``,
@@ -90,6 +95,7 @@ class TFLiteModel:
         self._batch = self.input_shape[0]
         self.threads = int(threads)
         self.delegate = delegate
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (f"TFLiteModel({self.path.name!r}, runtime={self.runtime_name}, "
@@ -137,7 +143,10 @@ class TFLiteModel:
             return np.zeros((0, *self.output_shape[1:]), np.float32)
         if n != self._batch and not self._dynamic_batch:
             return np.concatenate([self.run(x[i:i + 1]) for i in range(n)])
-        self._resize(n)
-        self._interp.set_tensor(self._in["index"], self._quantize(x))
-        self._interp.invoke()
-        return self._dequantize(self._interp.get_tensor(self._out["index"]))
+        q = self._quantize(x)
+        with self._lock:
+            self._resize(n)
+            self._interp.set_tensor(self._in["index"], q)
+            self._interp.invoke()
+            y = self._interp.get_tensor(self._out["index"])
+        return self._dequantize(y)
