@@ -19,8 +19,16 @@ COMMANDS = {
     "demo": ("empathy.host.demo", "run the whole chain on simulated seats and write a report"),
     "edge": ("empathy.edge.cli", "run an edge unit (sensors -> features -> packets)"),
     "host": ("empathy.host.cli", "run the host (receive -> fuse -> decide -> play)"),
+    "sensors": ("empathy.sensors.cli", "scan for and read sensors (BLE straps, serial boards, cameras)"),
+    "signal": ("empathy.edge.signal_cli", "heart rate, HRV and pupil from recorded signals"),
+    "keys": ("empathy.host.keys_cli", "provision, list and revoke edge unit keys"),
+    "story": ("empathy.host.story_cli", "check, graph and arc story files and screenplays"),
+    "policy": ("empathy.host.policy_cli", "simulate and evaluate branch-choosing policies"),
     "lut": ("empathy.host.player.cli", "check, apply and preview .cube LUTs"),
-    "story": ("empathy.host.story_cli", "check and inspect story files"),
+    "calibrate": ("empathy.calibration.cli", "validate sensor rigs and calibrate viewers"),
+    "session": ("empathy.host.session.cli", "list, export and purge recorded sessions"),
+    "config": ("empathy.host.config_cli", "check config files"),
+    "doctor": ("empathy.host.doctor", "check this machine for everything Empathy Engine needs"),
     "bench": ("empathy.bench.runner", "run benchmarks against peers and print ratios"),
 }
 
@@ -51,7 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     noun = argv[i]
     sub = top.add_subparsers(dest="noun", required=True)
-    module = importlib.import_module(COMMANDS[noun][0])
+    try:
+        module = importlib.import_module(COMMANDS[noun][0])
+    except ModuleNotFoundError as e:
+        if e.name != COMMANDS[noun][0]:
+            raise
+        print(f"empathy {noun}: not available in this build", file=sys.stderr)
+        return 1
     module.register(sub.add_parser(noun, help=COMMANDS[noun][1]))
     args = top.parse_args(argv)
     log.setup(args.log_level, args.log_json)

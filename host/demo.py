@@ -59,6 +59,10 @@ def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed
 
 def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: float = 6.0,
              policy: str = "arc", seed: int = 1, faces: bool = True, quiet: bool = False) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401  load fonts before GStreamer threads run
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from empathy.host import report, story as story_mod
@@ -87,7 +91,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
             bar.update(task, description="resting baseline", total=baseline_s, completed=0)
             t_end = time.monotonic() + baseline_s
             while time.monotonic() < t_end:
-                show.intake.feed(show.receiver.recv_batch(timeout_s=0.05))
+                show.pump(timeout_s=0.05)
                 bar.update(task, completed=baseline_s - (t_end - time.monotonic()),
                            note=f"{show.intake.accepted} packets")
             bar.update(task, description="show", total=duration_s, completed=0)

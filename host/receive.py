@@ -59,8 +59,9 @@ class Intake:
         self.accepted = 0
         self.rejected: Counter = Counter()
 
-    def feed(self, packets: Iterable[bytes]) -> None:
-        keys, seats = self.keys, self.seats
+    def feed(self, packets: Iterable[bytes]) -> list[wire.SeatSample]:
+        """Verify a batch; returns the samples accepted (rejects are counted by reason)."""
+        keys, seats, accepted = self.keys, self.seats, []
         for p in packets:
             self.received += 1
             try:
@@ -79,3 +80,5 @@ class Intake:
             if track is None:
                 track = seats[s.seat_id] = SeatTrack(s.seat_id, s.unit_id)
             track.history.append(s)
+            accepted.append(s)
+        return accepted

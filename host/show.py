@@ -69,19 +69,40 @@ class Show:
         self.pending: Optional[Choice] = None
         self.decided_for: Optional[int] = None  # index in segment_log already decided
         self.t0_us = 0
+        # Observers (dashboard, session recorder, OSC, LSL...) get every event as
+        # listener(kind, data). kinds: "samples" (list of SeatSample), "state" (AudienceState),
+        # "segment" ({segment, at_s}), "decision" (dict as in summary), "frame" (FrameInfo,
+        # player thread). A failing listener is logged and dropped, never the show.
+        self.listeners: list[Callable[[str, object], None]] = []
         self.player = Player(cfg.output, cfg.width, cfg.height, cfg.fps, frame_log,
                              on_frame=self._on_frame, on_need_next=self._need_next,
                              realtime=realtime)
 
+    def subscribe(self, listener: Callable[[str, object], None]) -> None:
+        self.listeners.append(listener)
+
+    def _emit(self, kind: str, data) -> None:
+        for fn in list(self.listeners):
+            try:
+                fn(kind, data)
+            except Exception:
+                log.exception("listener %r failed on %s; removed", fn, kind)
+                self.listeners.remove(fn)
+
     # -- player callbacks (player thread) ----------------------------------------------
     def _on_frame(self, info) -> None:
+        new = None
         with self.lock:
             if not self.segment_log or info.clip_id != self.segment_log[-1]["segment"] \
                     or info.clip_t_s < self.frame.clip_t_s:
-                self.segment_log.append({"segment": info.clip_id, "start_us": now_us(),
-                                         "at_s": (now_us() - self.t0_us) / 1e6})
+                new = {"segment": info.clip_id, "start_us": now_us(),
+                       "at_s": (now_us() - self.t0_us) / 1e6}
+                self.segment_log.append(new)
                 self.current = info.clip_id
             self.frame = info
+        if new:
+            self._emit("segment", new)
+        self._emit("frame", info)
 
     def _need_next(self, clip):
         """The segment ended with no next clip queued: use the default (fault path)."""
@@ -103,10 +124,11 @@ class Show:
         return Clip(s.id, s.media, s.lut)
 
     def _record(self, choice: Choice) -> None:
-        self.decisions.append({"at_s": round((now_us() - self.t0_us) / 1e6, 3),
-                               "decision": choice.decision, "chosen": choice.chosen,
-                               "reason": choice.reason, "scores": choice.scores,
-                               "fallback": choice.fallback})
+        entry = {"at_s": round((now_us() - self.t0_us) / 1e6, 3), "decision": choice.decision,
+                 "chosen": choice.chosen, "reason": choice.reason, "scores": choice.scores,
+                 "fallback": choice.fallback}
+        self.decisions.append(entry)
+        self._emit("decision", entry)
         log.info("decision %s -> %s: %s", choice.decision, choice.chosen, choice.reason)
 
     def _send_cue(self) -> None:
@@ -145,6 +167,12 @@ class Show:
             self.decided_for = idx
 
     # -- main loop ---------------------------------------------------------------------
+    def pump(self, timeout_s: float = 0.02) -> None:
+        """Take in whatever packets arrived; tell observers about the accepted samples."""
+        accepted = self.intake.feed(self.receiver.recv_batch(timeout_s=timeout_s))
+        if accepted and self.listeners:
+            self._emit("samples", accepted)
+
     def run(self, duration_s: float, progress: Optional[Callable[[float], None]] = None) -> dict:
         self.t0_us = now_us()
         self.player.start(self._clip(self.story.start))
@@ -152,13 +180,15 @@ class Show:
         end = time.monotonic() + duration_s
         try:
             while time.monotonic() < end:
-                self.intake.feed(self.receiver.recv_batch(timeout_s=0.02))
+                self.pump(timeout_s=0.02)
                 t = time.monotonic()
                 if t >= next_cue:
                     self._send_cue()
                     next_cue += 1 / CUE_HZ
                 if t >= next_state:
-                    self.timeline.append(audience_state(self.intake.seats, now_us()))
+                    state = audience_state(self.intake.seats, now_us())
+                    self.timeline.append(state)
+                    self._emit("state", state)
                     next_state += 1 / STATE_HZ
                 self._queue_next()
                 if progress:
@@ -169,7 +199,7 @@ class Show:
             self.player.stop()
             self.player.wait(30)
             # Packets still in flight at the end are counted, not lost.
-            self.intake.feed(self.receiver.recv_batch(timeout_s=0.2))
+            self.pump(timeout_s=0.2)
             self.receiver.close()
             self.cue_sock.close()
         return self.summary()

@@ -11,6 +11,10 @@ APT_PACKAGES=(
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 libgirepository1.0-dev libcairo2-dev
   # peers for benchmarks (ffmpeg lut3d)
   ffmpeg
+  # link and sensors: a real MQTT broker, D-Bus (BlueZ-shaped test bus), pty tools, BlueZ
+  mosquitto mosquitto-clients dbus libdbus-1-dev libglib2.0-dev socat bluez
+  # dashboard browser tests
+  chromium chromium-driver
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
