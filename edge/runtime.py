@@ -15,7 +15,7 @@ from pathlib import Path
 from empathy import wire
 from empathy.clock import HostClock, now_us
 from empathy.keys import Keystore
-from empathy.sensors.base import open_source
+from empathy.sensors.base import Frame, open_source
 from empathy.transports import open_sender
 from empathy.edge.features import SeatFeatures
 from empathy.edge.screen import ScreenState
@@ -72,6 +72,7 @@ class EdgeUnit:
                         for s in cfg.seats]
         self.features = [SeatFeatures(cfg.baseline_s, model) for _ in cfg.seats]
         self.uplink = open_sender(cfg.uplink)
+        self.perception = None  # built on the first camera frame (edge.perception)
         self.seq = 0
         self.sent = 0
         self.readings = 0
@@ -86,8 +87,9 @@ class EdgeUnit:
         end = now_us() + int(duration_s * 1e6) if duration_s else None
         while self._running and (end is None or now_us() < end):
             for src, feat in zip(self.sources, self.features):
-                for r in src.read(timeout_s=0.005):
-                    feat.add(r)
+                for raw in src.read(timeout_s=0.005):
+                    for r in self._perceive(raw):
+                        feat.add(r)
                     self.readings += 1
             t = now_us()
             if t < next_send:
@@ -104,6 +106,15 @@ class EdgeUnit:
                 self.seq += 1
                 self.sent += 1
         return self.close()
+
+    def _perceive(self, r):
+        """Camera frames become face crops / pupil readings here; the frame is dropped."""
+        if not isinstance(r, Frame):
+            return (r,)
+        if self.perception is None:
+            from empathy.edge.perception import Perception
+            self.perception = Perception(threads=self.cfg.model_threads)
+        return self.perception.process(r)
 
     def close(self) -> dict:
         for s in self.sources:

@@ -42,6 +42,27 @@ class FaceCrop:
 
 
 @dataclass(frozen=True)
+class Waveform:
+    """A chunk of a raw waveform (PPG from a serial board, ECG from a reference rig).
+    samples[i] was taken at ts_us + i * 1e6 / fs_hz. Stays on the edge unit."""
+
+    ts_us: int
+    kind: str  # "ppg" | "ecg"
+    fs_hz: float
+    samples: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A raw camera frame (BGR or grey). role: "face" or "eye". Stays on the edge unit:
+    the perception stage turns it into FaceCrop/Pupil readings and drops it."""
+
+    ts_us: int
+    role: str
+    image: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Health:
     """Sensor status: contact, battery, or a fault the operator should see."""
 
@@ -52,7 +73,7 @@ class Health:
     fault: str = ""
 
 
-Reading = Union[Beat, Pupil, FaceCrop, Health]
+Reading = Union[Beat, Pupil, FaceCrop, Waveform, Frame, Health]
 
 
 class SourceError(RuntimeError):
