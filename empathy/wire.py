@@ -155,6 +155,13 @@ def unit_of(packet: bytes) -> int:
     return (packet[1] << 8) | packet[2]
 
 
+def _check_header(header: int, kind: int) -> None:
+    if header >> 4 != VERSION:
+        raise WireError("bad_version", f"version {header >> 4}")
+    if header & 0x0F != kind:
+        raise WireError("bad_kind", f"kind {header & 0x0F}")
+
+
 def decode(packet: bytes, keys: KeyLookup) -> SeatSample:
     """32 bytes -> SeatSample, or WireError. `keys` maps unit_id -> key (dict or callable)."""
     n = len(packet)
@@ -162,11 +169,7 @@ def decode(packet: bytes, keys: KeyLookup) -> SeatSample:
         raise WireError("too_short", f"{n} bytes, need {PACKET_SIZE}")
     if n > PACKET_SIZE:
         raise WireError("too_long", f"{n} bytes, need {PACKET_SIZE}")
-    header = packet[0]
-    if header >> 4 != VERSION:
-        raise WireError("bad_version", f"version {header >> 4}")
-    if header & 0x0F != KIND_SAMPLE:
-        raise WireError("bad_kind", f"kind {header & 0x0F}")
+    _check_header(packet[0], KIND_SAMPLE)
     unit = (packet[1] << 8) | packet[2]
     key = keys(unit) if callable(keys) else keys.get(unit)
     if key is None:
@@ -236,11 +239,7 @@ def encode_cue(cue: ScreenCue, key: bytes) -> bytes:
 def decode_cue(packet: bytes, key: bytes) -> ScreenCue:
     if len(packet) < _CUE.size + TAG_SIZE:
         raise WireError("too_short", f"{len(packet)} bytes")
-    header = packet[0]
-    if header >> 4 != VERSION:
-        raise WireError("bad_version", f"version {header >> 4}")
-    if header & 0x0F != KIND_CUE:
-        raise WireError("bad_kind", f"kind {header & 0x0F}")
+    _check_header(packet[0], KIND_CUE)
     n = packet[_CUE.size - 1]
     if n > CUE_MAX_ID:
         raise WireError("bad_field", f"segment id length {n}")

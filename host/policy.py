@@ -25,6 +25,12 @@ class Choice:
     fallback: bool = False
 
 
+def default_choice(decision: Decision, reason: str, fallback: bool = True) -> Choice:
+    """The director's default cut, with every option scored 0."""
+    return Choice(decision.id, decision.default, {o: 0.0 for o in decision.options}, reason,
+                  fallback)
+
+
 class Policy(Protocol):
     name: str
 
@@ -37,8 +43,7 @@ class DefaultPolicy:
     name = "default"
 
     def choose(self, decision: Decision, state: AudienceState) -> Choice:
-        return Choice(decision.id, decision.default, {o: 0.0 for o in decision.options},
-                      "default cut")
+        return default_choice(decision, "default cut", fallback=False)
 
 
 class ArcPolicy:
@@ -72,9 +77,8 @@ def decide(policy: Policy, decision: Decision, state: AudienceState,
            min_good_fraction: float = 0.25) -> Choice:
     """Run the policy, falling back to the default cut on thin signal or any error."""
     if state.good_fraction < min_good_fraction:
-        return Choice(decision.id, decision.default, {o: 0.0 for o in decision.options},
-                      f"fallback: only {state.seats_good}/{state.seats_total} seats with signal",
-                      fallback=True)
+        return default_choice(
+            decision, f"fallback: only {state.seats_good}/{state.seats_total} seats with signal")
     try:
         choice = policy.choose(decision, state)
         if choice.chosen not in decision.options:
@@ -82,5 +86,4 @@ def decide(policy: Policy, decision: Decision, state: AudienceState,
         return choice
     except Exception as e:  # a broken policy must not stop the film
         log.exception("policy %s failed at %s", policy.name, decision.id)
-        return Choice(decision.id, decision.default, {o: 0.0 for o in decision.options},
-                      f"fallback: policy error: {e}", fallback=True)
+        return default_choice(decision, f"fallback: policy error: {e}")

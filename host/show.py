@@ -19,7 +19,7 @@ from typing import Callable, Optional
 from empathy import wire
 from empathy.clock import now_us
 from empathy.host.audience import AudienceState, audience_state
-from empathy.host.policy import Choice, decide, make_policy
+from empathy.host.policy import Choice, decide, default_choice, make_policy
 from empathy.host.receive import Intake
 from empathy.host.story import Story
 from empathy.transports import open_receiver
@@ -110,8 +110,7 @@ class Show:
         d = self.story.decision_after(seg)
         if d:
             log.warning("decision %s not ready at end of %s: default %s", d.id, seg, d.default)
-            self._record(Choice(d.id, d.default, {o: 0.0 for o in d.options},
-                                "fallback: no decision before the segment ended", True))
+            self._record(default_choice(d, "fallback: no decision before the segment ended"))
             return self._clip(d.default)
         nxt = self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
         return self._clip(nxt) if nxt else None
