@@ -59,10 +59,6 @@ def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed
 
 def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: float = 6.0,
              policy: str = "arc", seed: int = 1, faces: bool = True, quiet: bool = False) -> dict:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401  load fonts before GStreamer threads run
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from empathy.host import report, story as story_mod
