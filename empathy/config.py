@@ -78,6 +78,11 @@ def _build(cls: type[T], data: dict, prefix: str, source: str, text: Optional[st
     for name, value in data.items():
         key = f"{prefix}.{name}" if prefix else name
         kwargs[name] = _convert(hints[name], value, key, source, text)
+    missing = [n for n, f in fields.items() if n not in kwargs and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ConfigError(f"{_where(source, text, prefix or missing[0])}: missing required key "
+                          f"{missing[0]!r}")
     obj = cls(**kwargs)
     check = getattr(obj, "validate", None)
     if check:
