@@ -4,11 +4,12 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import tomli_w
 
 from empathy import wire
 from empathy.host.audience import audience_state
-from empathy.host.receive import Intake, ReplayWindow
+from empathy.host.receive import Intake, ReplayWindows
 from empathy.keys import Keystore
 from empathy.clock import now_us
 from empathy.transports import open_receiver, open_sender
@@ -77,9 +78,24 @@ def test_forged_replayed_and_garbage_packets_are_counted_not_fatal():
 
 
 def test_replay_window_accepts_reordering_within_64():
-    w = ReplayWindow()
-    assert all(w.accept(s) for s in [10, 12, 11, 5, 70])
-    assert not w.accept(12)  # duplicate
-    assert not w.accept(5)  # now more than 64 behind the top (70)
-    assert w.accept(69) and not w.accept(69)
-    assert w.accept(1000) and not w.accept(936) and w.accept(937)
+    w = ReplayWindows()
+    acc = lambda s: w.accept(3, s)
+    assert all(acc(s) for s in [10, 12, 11, 5, 70])
+    assert not acc(12)  # duplicate
+    assert not acc(5)  # now more than 64 behind the top (70)
+    assert acc(69) and not acc(69)
+    assert acc(1000) and not acc(936) and acc(937)
+
+
+def test_batch_replay_windows_match_one_by_one():
+    """The vectorised windows give the same verdicts as the scalar ones, in arrival order."""
+    rng = np.random.default_rng(5)
+    scalar, batch = ReplayWindows(), ReplayWindows()
+    for _ in range(40):
+        n = int(rng.integers(1, 400))
+        units = rng.integers(0, 6, n)  # few units: many packets per unit per batch
+        seqs = rng.integers(0, 300, n) + _ * 50
+        want = [scalar.accept(int(u), int(s)) for u, s in zip(units, seqs)]
+        got = batch.accept_batch(units, seqs)
+        assert got.tolist() == want
+    assert (scalar.top == batch.top).all() and (scalar.bits == batch.bits).all()
