@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from . import audio
 from .gst import Gst, bus_error, fps_fraction, sample_to_array
 
 log = logging.getLogger(__name__)
@@ -18,13 +20,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Frame:
-    rgb: np.ndarray  # HxWx3 uint8
-    t_s: float       # seconds into the clip
+    rgb: np.ndarray                  # HxWx3 uint8
+    t_s: float                       # seconds into the clip
+    audio: np.ndarray | None = None  # this frame's share of the sound (audio.chunk_bounds)
 
 
 @dataclass
 class End:
-    error: str | None = None  # None: clean end of stream
+    error: str | None = None         # None: clean end of stream
+    tail: np.ndarray | None = None   # decoded sound beyond the last frame, for the crossfade
 
 
 def _pipeline(path: Path, width: int | None, height: int | None, fps: float | None):
@@ -36,11 +40,15 @@ def _pipeline(path: Path, width: int | None, height: int | None, fps: float | No
         f = fps_fraction(fps)
         caps += f",framerate={f.numerator}/{f.denominator}"
     # videorate makes the clip's frame rate match the show's, so one decoded frame = one tick.
-    desc = ("filesrc name=src ! decodebin ! videoconvert ! videoscale ! videorate ! "
-            f"{caps} ! appsink name=sink sync=false max-buffers=4 drop=false")
+    # The audio sink is async=false: a file without sound must not hold the pipeline in preroll.
+    desc = ("filesrc name=src ! decodebin name=dec "
+            "dec. ! videoconvert ! videoscale ! videorate ! "
+            f"{caps} ! appsink name=sink sync=false max-buffers=4 drop=false "
+            "dec. ! audioconvert ! audioresample ! audiorate ! "
+            f"{audio.CAPS} ! appsink name=asink sync=false async=false")
     pipe = Gst_.parse_launch(desc)
     pipe.get_by_name("src").set_property("location", str(path))
-    return pipe, pipe.get_by_name("sink")
+    return pipe, pipe.get_by_name("sink"), pipe.get_by_name("asink"), pipe.get_by_name("dec")
 
 
 class Decoder:
@@ -52,6 +60,10 @@ class Decoder:
         self.size = (width, height)
         self.fps = fps
         self.queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
+        self._asink = None
+        self._has_audio = False
+        self._track = audio.Track()
+        self.first_frame_at: float | None = None  # monotonic time the first frame was ready
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"decode-{self.path.name}",
                                         daemon=True)
@@ -60,25 +72,66 @@ class Decoder:
     def _put(self, item) -> bool:
         while not self._stop.is_set():
             try:
-                self.queue.put(item, timeout=0.1)
+                self.queue.put(item, timeout=0.02)
                 return True
             except queue.Full:
-                continue
+                self._drain_audio()  # keep sound flowing while the picture queue is full
         return False
+
+    def _drain_audio(self, wait_ns: int = 0) -> None:
+        if self._asink is None or self._track.done:
+            return
+        Gst_ = Gst()
+        while True:
+            sample = self._asink.emit("try-pull-sample", wait_ns)
+            if sample is None:
+                if self._asink.get_property("eos"):
+                    self._track.done = True
+                return
+            buf = sample.get_buffer()
+            ok, mi = buf.map(Gst_.MapFlags.READ)
+            if not ok:
+                return
+            try:
+                pcm = np.frombuffer(mi.data, np.float32).reshape(-1, audio.CHANNELS).copy()
+            finally:
+                buf.unmap(mi)
+            start = (int(round(buf.pts * audio.RATE / Gst_.SECOND))
+                     if buf.pts != Gst_.CLOCK_TIME_NONE else self._track.end)
+            self._track.add(pcm, start)
+            wait_ns = 0
+
+    def _audio_for(self, k: int) -> np.ndarray | None:
+        """Frame k's sound, waiting (briefly) for the demuxer to deliver it."""
+        if self._asink is None or not self._has_audio:
+            return None
+        a, b = audio.chunk_bounds(k, self.fps or 25.0)
+        tries = 0
+        while not self._track.covers(b) and not self._stop.is_set() and tries < 200:
+            self._drain_audio(10 * Gst().MSECOND)
+            tries += 1
+        return self._track.take(a, b)
 
     def _run(self) -> None:
         if not self.path.is_file():
             self._put(End(f"media not found: {self.path}"))
             return
         try:
-            pipe, sink = _pipeline(self.path, *self.size, self.fps)
+            pipe, sink, self._asink, dec = _pipeline(self.path, *self.size, self.fps)
         except Exception as e:  # GLib.Error from parse_launch
             self._put(End(f"cannot build decoder: {e}"))
             return
         Gst_ = Gst()
+
+        def pad_added(_dec, pad):
+            caps = pad.get_current_caps() or pad.query_caps(None)
+            if caps and caps.get_size() and caps.get_structure(0).get_name().startswith("audio"):
+                self._has_audio = True
+
+        dec.connect("pad-added", pad_added)
         pipe.set_state(Gst_.State.PLAYING)
         frames = 0
-        err = None
+        err = tail = None
         try:
             while not self._stop.is_set():
                 sample = sink.emit("try-pull-sample", 100 * Gst_.MSECOND)
@@ -86,8 +139,11 @@ class Decoder:
                     buf = sample.get_buffer()
                     pts = buf.pts / Gst_.SECOND if buf.pts != Gst_.CLOCK_TIME_NONE else None
                     t = pts if pts is not None else frames / (self.fps or 25.0)
-                    if not self._put(Frame(sample_to_array(sample), t)):
+                    frame = Frame(sample_to_array(sample), t, self._audio_for(frames))
+                    if not self._put(frame):
                         break
+                    if frames == 0:
+                        self.first_frame_at = time.monotonic()
                     frames += 1
                     continue
                 err = bus_error(pipe)
@@ -95,13 +151,19 @@ class Decoder:
                     break
             if not err and frames == 0 and not self._stop.is_set():
                 err = "no video frames decoded"
+            if not err and self._has_audio:
+                for _ in range(50):  # the sound may run a little past the picture
+                    if self._track.done or self._stop.is_set():
+                        break
+                    self._drain_audio(10 * Gst_.MSECOND)
+                tail = self._track.rest()
         except Exception as e:  # never let a bad file kill the show
             err = f"decode failed: {e}"
         finally:
             pipe.set_state(Gst_.State.NULL)
         if err:
             log.warning("decoder %s: %s", self.path, err)
-        self._put(End(err))
+        self._put(End(err, tail))
 
     def get(self, timeout: float | None = None):
         """Next Frame or End; None if nothing arrived within timeout."""

@@ -12,6 +12,10 @@ PIPELINES (the tail after `appsrc ! videoconvert !`):
 
 Display sinks run with sync=false: the player paces frames to the wall clock itself, and two
 clocks pacing the same frames would add jitter.
+
+With ``audio=True`` a second appsrc carries the show's sound (audio.CAPS, one chunk per
+frame): ALAC in the MP4 (lossless and without the ~1024-sample encoder delay of AAC, so
+sound stays sample-aligned with the picture), or the default sound device for live outputs.
 """
 
 from __future__ import annotations
@@ -22,15 +26,24 @@ from pathlib import Path
 
 import numpy as np
 
+from . import audio as _audio
 from .gst import Gst, fps_fraction
 
 log = logging.getLogger(__name__)
 
 PIPELINES: dict[str, str] = {
-    "file": "x264enc speed-preset=ultrafast ! mp4mux ! filesink name=fsink",
+    "file": "x264enc speed-preset=ultrafast ! mp4mux name=mux ! filesink name=fsink",
     "window": "autovideosink sync=false",
     "kms": "kmssink sync=false",
     "nv3d": "nvvidconv ! nv3dsink sync=false",
+}
+# The queue lets the muxer wait for x264's first frames without blocking the sound.
+AUDIO_SINKS: dict[str, str] = {
+    "file": "queue max-size-buffers=0 max-size-bytes=0 max-size-time=10000000000 ! "
+            "audioconvert ! audio/x-raw,format=S16LE ! avenc_alac ! mux.",
+    "window": "audioresample ! autoaudiosink sync=false",
+    "kms": "audioresample ! autoaudiosink sync=false",
+    "nv3d": "audioresample ! autoaudiosink sync=false",
 }
 
 
@@ -66,7 +79,7 @@ def parse_output(output: str) -> tuple[str, Path | None]:
 class VideoWriter:
     """Push RGB frames with explicit PTS into an output pipeline; close() finalises it."""
 
-    def __init__(self, output: str, width: int, height: int, fps: float):
+    def __init__(self, output: str, width: int, height: int, fps: float, audio: bool = False):
         Gst_ = Gst()
         self.kind, path = parse_output(output)
         self.width, self.height = int(width), int(height)
@@ -76,12 +89,17 @@ class VideoWriter:
         desc = (f"appsrc name=src format=time is-live=false block=true max-bytes="
                 f"{self.width * self.height * 3 * 8} caps={caps} ! videoconvert ! "
                 + PIPELINES[self.kind])
+        if audio:
+            desc += (f" appsrc name=asrc format=time is-live=false block=true max-bytes="
+                     f"{_audio.RATE * _audio.CHANNELS * 4 * 4} caps={_audio.CAPS} ! "
+                     "audioconvert ! " + AUDIO_SINKS[self.kind])
         self.pipe = Gst_.parse_launch(desc)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.pipe.get_by_name("fsink").set_property("location", str(path))
         self.path = path
         self.src = self.pipe.get_by_name("src")
+        self.asrc = self.pipe.get_by_name("asrc") if audio else None
         if self.pipe.set_state(Gst_.State.PLAYING) == Gst_.StateChangeReturn.FAILURE:
             self.pipe.set_state(Gst_.State.NULL)
             raise RuntimeError(f"cannot start {self.kind} output")
@@ -99,6 +117,19 @@ class VideoWriter:
         if ret != Gst_.FlowReturn.OK:
             raise RuntimeError(f"{self.kind} output refused a frame: {ret.value_nick}")
 
+    def push_audio(self, pcm: np.ndarray, pts_s: float) -> None:
+        """Interleaved float32 samples (n x CHANNELS) starting at pts_s."""
+        if self.asrc is None:
+            raise RuntimeError("this output was opened without audio")
+        Gst_ = Gst()
+        pcm = np.ascontiguousarray(pcm, np.float32)
+        buf = Gst_.Buffer.new_wrapped(pcm.tobytes())
+        buf.pts = int(round(pts_s * Gst_.SECOND))
+        buf.duration = int(round(len(pcm) * Gst_.SECOND / _audio.RATE))
+        ret = self.asrc.emit("push-buffer", buf)
+        if ret != Gst_.FlowReturn.OK:
+            raise RuntimeError(f"{self.kind} output refused sound: {ret.value_nick}")
+
     def error(self) -> str | None:
         from .gst import bus_error
 
@@ -111,6 +142,8 @@ class VideoWriter:
         self._closed = True
         Gst_ = Gst()
         self.src.emit("end-of-stream")
+        if self.asrc is not None:
+            self.asrc.emit("end-of-stream")
         msg = self.pipe.get_bus().timed_pop_filtered(
             int(timeout_s * Gst_.SECOND), Gst_.MessageType.EOS | Gst_.MessageType.ERROR)
         ok = msg is not None and msg.type == Gst_.MessageType.EOS

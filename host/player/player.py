@@ -3,6 +3,9 @@
 Output PTS are n/fps for output frame n, whatever clip it came from, so clip switches cannot
 leave gaps. The next clip decodes ahead (pre-roll) as soon as it is known. Failures never
 blank the screen: a bad LUT falls back to identity, an unplayable clip asks for another one.
+Sound travels with the picture, one chunk per frame, crossfaded over a few ms at each switch
+(audio.py). Every switch is timed (``switches``): decision -> next clip's first frame ready
+-> that frame on screen, and how long before the old clip's end the decision came.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import audio as sound
 from .cube import CubeError
 from .decode import Decoder, End
 from .framelog import FrameLog
@@ -54,7 +58,8 @@ class Player:
     def __init__(self, output: str, width: int, height: int, fps: float, frame_log: Path,
                  on_frame: Callable[[FrameInfo], None] | None = None,
                  on_need_next: Callable[[Clip], Clip | None] | None = None,
-                 realtime: bool = True, grade_threads: int | None = None):
+                 realtime: bool = True, grade_threads: int | None = None,
+                 audio: bool = True, audio_fade_ms: float = sound.FADE_MS):
         if width <= 0 or height <= 0 or width % 2 or height % 2:
             raise ValueError(f"width and height must be positive and even, got {width}x{height}")
         if not np.isfinite(fps) or not 1.0 <= fps <= 240.0:
@@ -64,10 +69,13 @@ class Player:
         self.frame_log = Path(frame_log)
         self.on_frame, self.on_need_next = on_frame, on_need_next
         self.realtime, self.grade_threads = realtime, grade_threads
+        self.audio = bool(audio)
+        self._fade_n = int(round(max(0.0, audio_fade_ms) * sound.RATE / 1000))
+        self.switches: list[dict] = []  # one entry per clip change, see _switched
         self.frames_rendered = self.frames_dropped = self.frames_late = 0
         self.error: str | None = None
         self._lock = threading.Lock()
-        self._next: tuple[Clip, Decoder, Grade] | None = None
+        self._next: tuple[Clip, Decoder, Grade, float] | None = None
         self._grade_req: tuple[Grade, float] | None = None
         self._pos: tuple[str, float] = ("", 0.0)
         self._stop = threading.Event()
@@ -79,7 +87,7 @@ class Player:
     def start(self, first: Clip) -> None:
         if self._thread is not None:
             raise RuntimeError("player already started")
-        self._writer = VideoWriter(self.output, self.width, self.height, self.fps)
+        self._writer = VideoWriter(self.output, self.width, self.height, self.fps, self.audio)
         self._log = FrameLog(self.frame_log, flush_every=max(1, int(self.fps)))
         dec = self._open(first)
         self._thread = threading.Thread(target=self._run, args=(first, dec), name="player",
@@ -87,10 +95,11 @@ class Player:
         self._thread.start()
 
     def set_next(self, clip: Clip) -> None:
+        decided = time.monotonic()
         dec = self._open(clip)  # decode now, so the switch finds frames waiting
         grade = self._grade_for(clip.lut, clip.strength)  # and parse its LUT off the play thread
         with self._lock:
-            old, self._next = self._next, (clip, dec, grade)
+            old, self._next = self._next, (clip, dec, grade, decided)
         if old is not None:
             old[1].stop()
 
@@ -124,7 +133,7 @@ class Player:
             log.warning("LUT unusable, grading with identity: %s", e)
             return Grade(None, 1.0, self.grade_threads)
 
-    def _advance(self, clip: Clip, error: str | None) -> tuple[Clip, Decoder, Grade] | None:
+    def _advance(self, clip: Clip, error: str | None) -> tuple[Clip, Decoder, Grade, float] | None:
         """The clip after `clip`: one set via set_next, else whatever on_need_next gives."""
         if error:
             log.warning("clip %s unplayable (%s); asking for another", clip.id, error)
@@ -134,6 +143,7 @@ class Player:
             return nxt
         if self.on_need_next is None:
             return None
+        asked = time.monotonic()
         try:
             c = self.on_need_next(clip)
         except Exception:
@@ -145,7 +155,7 @@ class Player:
         if c is not None:
             if nxt is not None:
                 nxt[1].stop()
-            return c, self._open(c), self._grade_for(c.lut, c.strength)
+            return c, self._open(c), self._grade_for(c.lut, c.strength), asked
         return nxt
 
     def _run(self, clip: Clip, dec: Decoder) -> None:
@@ -156,6 +166,8 @@ class Player:
         fade: tuple[Grade, Grade, int, int] | None = None
         shown: Grade | None = grade
         failures, waited, dups = 0, 0.0, 0
+        last_pcm: np.ndarray | None = None
+        switch: dict | None = None  # the clip change waiting for its first frame
         try:
             while not self._stop.is_set():
                 if self.realtime and n > 0:
@@ -170,7 +182,11 @@ class Player:
                         if item.error and last is not None and self.realtime:
                             n = self._hold(last, clip, n, t0, period)
                         break
-                    clip, dec, grade = nxt
+                    if switch is None:  # several failed clips in a row count as one change
+                        switch = {"from": clip.id, "decided": nxt[3], "frame": n, "old_sound":
+                                  sound.continuation(item.tail, last_pcm, self._fade_n)}
+                    clip, dec, grade = nxt[:3]
+                    switch.update(to=clip.id, decided=nxt[3], dec=dec)
                     fade, waited = None, 0.0
                     continue
                 if item is None:
@@ -181,7 +197,7 @@ class Player:
                         dec = _Failed(f"stalled for {waited:.0f} s")
                         continue
                     if self.realtime and last is not None:
-                        # Nothing decoded in time: show the last frame again.
+                        # Nothing decoded in time: show the last frame again (in silence).
                         self.frames_dropped += 1
                         dups += 1
                         self._show(last[0], n, clip.id, last[1], last[2], last[3], t0, period)
@@ -206,10 +222,16 @@ class Player:
                         shown = crossfade(a, b, t, self.grade_threads)
                         strength = round(t * b.strength, 4)
                 rgb = shown.apply(item.rgb, inplace=True)
+                pcm = self._sound(item.audio, n)
+                if switch is not None and pcm is not None:
+                    pcm = sound.splice(switch["old_sound"], pcm, self._fade_n)
                 if n == 0:
                     t0 = time.monotonic()
-                self._show(rgb, n, clip.id, item.t_s, name, strength, t0, period)
-                last = (rgb, item.t_s, name, strength)
+                wall = self._show(rgb, n, clip.id, item.t_s, name, strength, t0, period, pcm)
+                if switch is not None:
+                    self._switched(switch, n, t0 + n * period, wall)
+                    switch = None
+                last, last_pcm = (rgb, item.t_s, name, strength), pcm
                 n += 1
         except Exception as e:  # keep the output valid whatever happened
             self.error = f"{type(e).__name__}: {e}"
@@ -225,6 +247,34 @@ class Player:
             self._log.close()
             self._done.set()
 
+    def _sound(self, pcm: np.ndarray | None, n: int) -> np.ndarray | None:
+        """Frame n's chunk of the show's sound: the clip's, fitted to the output's length."""
+        if not self.audio:
+            return None
+        a, b = sound.chunk_bounds(n, self.fps)
+        if pcm is None:
+            return sound.silence(b - a)
+        if len(pcm) >= b - a:
+            return pcm[: b - a]
+        return np.concatenate([pcm, np.repeat(pcm[-1:], b - a - len(pcm), axis=0)]) \
+            if len(pcm) else sound.silence(b - a)
+
+    def _switched(self, sw: dict, n: int, due: float, wall: float) -> None:
+        """Record a clip change once its first frame is on screen.
+
+        lead_ms: how long before that frame was due the decision came (the slack we had);
+        ready_ms: decision -> the new clip's first frame decoded (the least lead that works);
+        decision_to_frame_ms: decision -> first frame shown.
+        """
+        ready = sw["dec"].first_frame_at if hasattr(sw["dec"], "first_frame_at") else None
+        self.switches.append({
+            "from": sw["from"], "to": sw["to"], "frame": n,
+            "lead_ms": round((due - sw["decided"]) * 1000, 1) if self.realtime else None,
+            "ready_ms": round((ready - sw["decided"]) * 1000, 1) if ready else None,
+            "decision_to_frame_ms": round((wall - sw["decided"]) * 1000, 1),
+            "on_time": (not self.realtime) or wall <= due + 1.0 / self.fps,
+        })
+
     def _hold(self, last, clip: Clip, n: int, t0: float, period: float) -> int:
         """Nothing can follow a failed clip: keep the last frame up for at most _HOLD_S."""
         for _ in range(int(_HOLD_S * self.fps)):
@@ -235,7 +285,7 @@ class Player:
         return n
 
     def _show(self, rgb: np.ndarray, n: int, clip_id: str, clip_t: float, lut: str,
-              strength: float, t0: float, period: float) -> None:
+              strength: float, t0: float, period: float, pcm: np.ndarray | None = None) -> float:
         due = t0 + n * period
         if self.realtime:
             delay = due - time.monotonic()
@@ -243,6 +293,10 @@ class Player:
                 time.sleep(delay)
         pts = n * period
         self._writer.push(rgb, pts, period)
+        if self.audio:
+            a, b = sound.chunk_bounds(n, self.fps)
+            self._writer.push_audio(pcm if pcm is not None else sound.silence(b - a),
+                                    a / sound.RATE)
         wall = time.monotonic()
         late = self.realtime and wall > due + period
         self.frames_rendered += 1
@@ -258,6 +312,7 @@ class Player:
                 if not self._on_frame_failed:  # log once; a buggy callback must not stop us
                     log.exception("on_frame callback failed")
                 self._on_frame_failed = True
+        return wall
 
 
 class _Failed:

@@ -1,5 +1,9 @@
 """Render the sample story's media: five 10 s cyberpunk segments plus the show's LUTs.
 
+Each segment has its own synthesized soundtrack (a chord pad in the segment's mood plus rain,
+pulse or thunder), running TAIL_S past the picture so the player has real sound to crossfade
+from at a switch.
+
 Everything is drawn with OpenCV and encoded through our own GStreamer writer, so the repo
 ships no third-party media. Results are cached under a hash of the renderer's source and
 parameters; a file lock makes concurrent callers wait for one render instead of racing.
@@ -22,12 +26,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from empathy.host.player import audio
 from empathy.host.player.outputs import VideoWriter
 from empathy.host.sample import luts
 
-VERSION = 1
+VERSION = 3
 SEGMENTS = ("arrival", "chase", "hideout", "rooftop", "dawn")
 SEGMENT_S = 10.0
+TAIL_S = 0.05
+# Mood per segment: chord (Hz), what rides on top, loudness.
+SOUND = {"arrival": ((110.0, 164.8, 220.0), "rain", 0.20),
+         "chase": ((98.0, 146.8, 196.0), "pulse", 0.25),
+         "hideout": ((73.4, 87.3, 110.0), "hum", 0.12),
+         "rooftop": ((82.4, 123.5, 164.8), "thunder", 0.22),
+         "dawn": ((130.8, 164.8, 196.0, 261.6), "pad", 0.18)}
 
 
 def _grad(h: int, w: int, top, bottom) -> np.ndarray:
@@ -213,13 +225,46 @@ class _Scene:
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def soundtrack(name: str, seconds: float, fps: float) -> np.ndarray:
+    """The segment's sound, (n, CHANNELS) float32 within -1..1, starting and ending softly."""
+    chord, extra, level = SOUND[name]
+    rng = np.random.default_rng(SEGMENTS.index(name) + 101)
+    t = np.arange(int(round(seconds * audio.RATE))) / audio.RATE
+    wave = sum(np.sin(2 * np.pi * f * t + k) * (1.0 / (k + 1)) for k, f in enumerate(chord))
+    wave = wave * (0.8 + 0.2 * np.sin(2 * np.pi * 0.25 * t))  # slow swell
+    if extra == "rain":
+        wave += 0.6 * np.convolve(rng.standard_normal(len(t)), np.ones(8) / 8, "same")
+    elif extra == "pulse":  # 140 bpm kick: decaying low thump on each beat
+        beat = (t * 140 / 60) % 1.0
+        wave += 2.0 * np.exp(-beat * 12) * np.sin(2 * np.pi * 55 * beat / (140 / 60))
+    elif extra == "hum":
+        wave += 0.5 * np.sin(2 * np.pi * 50 * t)
+    elif extra == "thunder":  # a rumble after each lightning flash (see frame_rooftop)
+        since = t % 3.2
+        rumble = np.convolve(rng.standard_normal(len(t)), np.ones(64) / 8, "same")
+        wave += 3.0 * rumble * np.exp(-since * 1.5) * (since > 0.3)
+    wave = level * wave / max(1e-9, float(np.abs(wave).max()))
+    edge = min(len(t) // 2, int(0.02 * audio.RATE))  # 20 ms fade in/out: no click at the ends
+    ramp = np.linspace(0.0, 1.0, edge)
+    wave[:edge] *= ramp
+    wave[len(t) - edge:] *= ramp[::-1]
+    pan = 0.15 * np.sin(2 * np.pi * 0.1 * t)
+    return np.stack([wave * (1 - pan), wave * (1 + pan)], -1).astype(np.float32)
+
+
 def render_segment(name: str, path: Path, width: int, height: int, fps: float) -> None:
     scene = _Scene(name, width, height, fps)
+    frames = int(round(SEGMENT_S * fps))
+    sound = soundtrack(name, frames / fps + TAIL_S, fps)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.mp4")
-    w = VideoWriter(f"file:{tmp}", width, height, fps)
+    w = VideoWriter(f"file:{tmp}", width, height, fps, audio=True)
     try:
-        for i in range(int(round(SEGMENT_S * fps))):
+        for i in range(frames):
             w.push(scene.frame(i), i / fps, 1 / fps)
+            a, b = audio.chunk_bounds(i, fps)
+            w.push_audio(sound[a:b], a / audio.RATE)
+        end = audio.chunk_bounds(frames - 1, fps)[1]
+        w.push_audio(sound[end:], end / audio.RATE)  # the tail past the last frame
     finally:
         ok = w.close()
     if not ok:
@@ -229,7 +274,7 @@ def render_segment(name: str, path: Path, width: int, height: int, fps: float) -
 
 
 def params_hash(width: int, height: int, fps: float) -> str:
-    h = hashlib.sha256(repr((VERSION, width, height, fps, SEGMENTS, SEGMENT_S)).encode())
+    h = hashlib.sha256(repr((VERSION, width, height, fps, SEGMENTS, SEGMENT_S, TAIL_S)).encode())
     for mod in (Path(__file__), Path(luts.__file__)):
         h.update(mod.read_bytes())  # any change to the drawing code re-renders
     return h.hexdigest()[:16]

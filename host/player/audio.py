@@ -1,0 +1,93 @@
+"""The show's sound: fixed-format PCM cut into one chunk per video frame, spliced at switches.
+
+Audio is carried alongside the picture, frame by frame: video frame k of a clip owns samples
+[round(k*R/fps), round((k+1)*R/fps)) of that clip's track. So sound and picture switch on the
+same frame and can never drift apart, however many switches a show has.
+
+At a switch the new clip's first few ms are crossfaded with what the old clip would have
+played next: its decoded audio beyond the last frame when the file has some (our sample media
+carries a short tail for this), else the old sound mirrored around the cut, which continues
+the waveform without a step. Either way there is no jump in the wave, so no click.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RATE = 48000
+CHANNELS = 2
+CAPS = f"audio/x-raw,format=F32LE,rate={RATE},channels={CHANNELS},layout=interleaved"
+FADE_MS = 5.0  # long enough to hide a step, short enough not to blur a hard cut
+
+
+def chunk_bounds(k: int, fps: float) -> tuple[int, int]:
+    """Sample range owned by video frame k (exact for 29.97 too: rounding never drifts)."""
+    return int(round(k * RATE / fps)), int(round((k + 1) * RATE / fps))
+
+
+def silence(n: int) -> np.ndarray:
+    return np.zeros((n, CHANNELS), np.float32)
+
+
+def continuation(leftover: np.ndarray | None, last: np.ndarray | None, n: int) -> np.ndarray:
+    """n samples of what the outgoing clip would play next (see module doc)."""
+    if leftover is not None and len(leftover) >= n:
+        return leftover[:n]
+    if last is None or not len(last):
+        return silence(n)
+    mirror = last[::-1][:n]
+    if len(mirror) < n:
+        mirror = np.concatenate([mirror, silence(n - len(mirror))])
+    return mirror
+
+
+def splice(old: np.ndarray, head: np.ndarray, fade_n: int) -> np.ndarray:
+    """`head` with its first fade_n samples crossfaded in from `old` (raised cosine)."""
+    n = min(fade_n, len(head), len(old))
+    if n <= 0:
+        return head
+    out = head.copy()
+    w = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float32)))[:, None]
+    out[:n] = w * head[:n] + (1.0 - w) * old[:n]
+    return out
+
+
+class Track:
+    """Decoded audio of one clip, addressed by sample index from the clip's start (t=0)."""
+
+    def __init__(self):
+        self._buf = silence(0)
+        self._base = 0     # sample index of _buf[0]
+        self.done = False  # no more audio will arrive
+
+    @property
+    def end(self) -> int:
+        return self._base + len(self._buf)
+
+    def add(self, samples: np.ndarray, start: int) -> None:
+        """Append decoded samples that begin at `start`; gaps become silence, overlaps go."""
+        start = max(start, self._base)  # audio before what we already handed out is late
+        parts = [self._buf]
+        if start > self.end:
+            parts.append(silence(start - self.end))
+        skip = self.end - start if start < self.end else 0
+        if skip < len(samples):
+            parts.append(np.asarray(samples[skip:], np.float32).reshape(-1, CHANNELS))
+        self._buf = np.concatenate(parts)
+
+    def covers(self, stop: int) -> bool:
+        return self.done or self.end >= stop
+
+    def take(self, start: int, stop: int) -> np.ndarray:
+        """Samples [start, stop), silence where the track has none; forgets those before stop."""
+        out = silence(stop - start)
+        lo, hi = max(start, self._base), min(stop, self.end)
+        if hi > lo:
+            out[lo - start:hi - start] = self._buf[lo - self._base:hi - self._base]
+        cut = min(max(stop - self._base, 0), len(self._buf))
+        self._buf, self._base = self._buf[cut:], self._base + cut
+        return out
+
+    def rest(self) -> np.ndarray:
+        """Everything not yet taken (the tail beyond the last video frame)."""
+        return self._buf

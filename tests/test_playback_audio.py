@@ -1,0 +1,146 @@
+"""Sound through the player: gapless, in step with the picture, no click at a switch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from empathy.host.player import audio
+from empathy.host.player.decode import Decoder, End, read_frames
+from empathy.host.player.outputs import VideoWriter
+from empathy.host.player.player import Clip, Player
+
+W, H, FPS = 96, 54, 25
+SPF = audio.RATE // FPS  # samples per frame
+
+
+def tone(hz: float, n: int, phase: float, amp: float = 0.5) -> np.ndarray:
+    t = np.arange(n) / audio.RATE
+    return np.repeat((amp * np.cos(2 * np.pi * hz * t + phase))[:, None], 2, 1).astype(np.float32)
+
+
+def make_clip(path: Path, pcm: np.ndarray, frames: int, level: int) -> Path:
+    """A clip whose sound is `pcm` (may run past the picture: the tail)."""
+    w = VideoWriter(f"file:{path}", W, H, FPS, audio=True)
+    for i in range(frames):
+        w.push(np.full((H, W, 3), level, np.uint8), i / FPS, 1 / FPS)
+        w.push_audio(pcm[i * SPF:(i + 1) * SPF], i * SPF / audio.RATE)
+    if len(pcm) > frames * SPF:
+        w.push_audio(pcm[frames * SPF:], frames * SPF / audio.RATE)
+    assert w.close()
+    return path
+
+
+def clicks(pcm: np.ndarray) -> np.ndarray:
+    """|second difference| per sample: a pure low tone keeps it tiny, a step makes it spike."""
+    return np.abs(np.diff(pcm[:, 0], 2))
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("sound")
+    n = 20 * SPF
+    # a ends on a crest (+0.5) and b starts in a trough (-0.5): a hard cut would jump by 1.
+    a = tone(200.0, n, 0.0)
+    b = tone(200.0, n, np.pi)
+    a_tail = tone(200.0, n + 2400, 0.0)
+    return {"a": make_clip(d / "a.mp4", a, 20, 200), "b": make_clip(d / "b.mp4", b, 20, 40),
+            "a_tail": make_clip(d / "a_tail.mp4", a_tail, 20, 200),
+            "mute": d / "mute.mp4", "dir": d}
+
+
+def test_track_pads_gaps_and_forgets_overlap():
+    t = audio.Track()
+    t.add(np.ones((100, 2), np.float32), 50)  # starts late: 0..49 is silence
+    t.add(np.full((100, 2), 2, np.float32), 120)  # overlaps 120..149: first copy wins
+    assert t.end == 220 and t.covers(220) and not t.covers(221)
+    got = t.take(0, 160)
+    assert np.all(got[:50] == 0) and np.all(got[50:150] == 1) and np.all(got[150:] == 2)
+    assert len(t.rest()) == 60
+    t.done = True
+    assert t.covers(10_000) and np.all(t.take(200, 240)[20:] == 0)
+
+
+def test_splice_has_no_step_and_hard_cut_does():
+    old, new = tone(200, 2000, 0.0), tone(200, 2000, np.pi)
+    ref = clicks(old).max()
+    smooth = audio.splice(old, new, int(audio.FADE_MS * audio.RATE / 1000))
+    seam = np.concatenate([tone(200, 2000, 0.0)[::-1][-200:], smooth])
+    assert clicks(seam).max() < 20 * ref
+    hard = np.concatenate([tone(200, 2000, 0.0)[::-1][-200:], new])
+    assert clicks(hard).max() > 1000 * ref
+    # The mirrored continuation carries on from the last sample, so the seam is continuous.
+    cont = audio.continuation(None, old, 240)
+    assert np.allclose(cont[0], old[-1])
+    assert np.array_equal(audio.continuation(new[:300], old, 240), new[:240])
+
+
+def test_decoder_hands_sound_per_frame_and_tail(media):
+    dec = Decoder(media["a_tail"], W, H, FPS)
+    frames, end = [], None
+    while end is None:
+        item = dec.get(timeout=20)
+        assert item is not None
+        if isinstance(item, End):
+            end = item
+        else:
+            frames.append(item)
+    assert end.error is None and len(frames) == 20
+    assert all(f.audio is not None and len(f.audio) == SPF for f in frames)
+    assert end.tail is not None and len(end.tail) >= 2000  # the 50 ms past the picture
+    pcm = np.concatenate([f.audio for f in frames])
+    assert 0.35 < np.abs(pcm[2000:]).max() < 0.65  # our tone came back through AAC
+
+
+def _switch_run(media, tmp_path, first: str, fade_ms: float) -> tuple[np.ndarray, Player]:
+    out = tmp_path / f"{first}_{fade_ms}.mp4"
+    p = Player(f"file:{out}", W, H, FPS, tmp_path / f"{first}_{fade_ms}.csv", realtime=False,
+               audio_fade_ms=fade_ms)
+    p.start(Clip("a", media[first], None))
+    p.set_next(Clip("b", media["b"], None))
+    assert p.wait(30) and p.error is None
+    frames = list(read_frames(out, fps=FPS))
+    assert len(frames) == 40
+    return np.concatenate([f.audio for f in frames]), p
+
+
+@pytest.mark.parametrize("first", ["a", "a_tail"])
+def test_switch_is_gapless_and_click_free(media, tmp_path, first):
+    pcm, p = _switch_run(media, tmp_path, first, audio.FADE_MS)
+    assert len(pcm) == 40 * SPF  # sound exactly as long as the picture: no gap, no drift
+    cut = 20 * SPF
+    seam = clicks(pcm[cut - 960:cut + 960]).max()
+    body = clicks(pcm[5000:cut - 2000]).max()
+    assert seam < 6 * body, (seam, body)
+    assert [s["to"] for s in p.switches] == ["b"] and p.switches[0]["frame"] == 20
+    # b's sound is playing after the switch (trough-first tone, not silence).
+    assert np.abs(pcm[cut + 1000:]).max() > 0.35
+
+
+def test_hard_cut_clicks_so_the_check_can_fail(media, tmp_path):
+    pcm, _ = _switch_run(media, tmp_path, "a", 0.0)
+    cut = 20 * SPF
+    assert clicks(pcm[cut - 960:cut + 960]).max() > 6 * clicks(pcm[5000:cut - 2000]).max()
+
+
+def test_silent_clip_and_audio_off(media, tmp_path):
+    mute = VideoWriter(f"file:{media['mute']}", W, H, FPS)  # a file with no sound at all
+    for i in range(10):
+        mute.push(np.full((H, W, 3), 90, np.uint8), i / FPS, 1 / FPS)
+    assert mute.close()
+    out = tmp_path / "o.mp4"
+    p = Player(f"file:{out}", W, H, FPS, tmp_path / "f.csv", realtime=False)
+    p.start(Clip("m", media["mute"], None))
+    p.set_next(Clip("a", media["a"], None))
+    assert p.wait(30) and p.error is None
+    frames = list(read_frames(out, fps=FPS))
+    pcm = np.concatenate([f.audio for f in frames])
+    assert len(frames) == 30 and len(pcm) == 30 * SPF
+    assert np.abs(pcm[: 9 * SPF]).max() < 0.02 and np.abs(pcm[12 * SPF:]).max() > 0.35
+    q = Player(f"file:{tmp_path / 'v.mp4'}", W, H, FPS, tmp_path / "g.csv", realtime=False,
+               audio=False)
+    q.start(Clip("a", media["a"], None))
+    assert q.wait(30) and q.frames_rendered == 20
+    assert all(f.audio is None for f in read_frames(tmp_path / "v.mp4"))
