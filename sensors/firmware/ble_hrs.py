@@ -1,0 +1,84 @@
+"""ESP32 firmware variant: the MAX30102 board as a standard BLE heart-rate strap (0x180D),
+so it works with any HR app and with `ble://` on the edge unit. MicroPython + aioble
+(`mip install aioble`). Copy hrs.py, max30102.py, ble_hrs.py; run `import ble_hrs`."""
+
+import asyncio
+import time
+
+import aioble
+import bluetooth
+import machine
+
+import hrs
+from max30102 import MAX30102
+
+FS_HZ = 100
+CONTACT_LEVEL = 50000
+REFRACTORY_MS = 300  # no two beats closer than this (200 bpm)
+
+hr_service = aioble.Service(bluetooth.UUID(hrs.SERVICE))
+measurement = aioble.Characteristic(hr_service, bluetooth.UUID(hrs.MEASUREMENT), notify=True)
+location = aioble.Characteristic(hr_service, bluetooth.UUID(hrs.BODY_LOCATION), read=True)
+bat_service = aioble.Service(bluetooth.UUID(hrs.BATTERY_SERVICE))
+battery = aioble.Characteristic(bat_service, bluetooth.UUID(hrs.BATTERY_LEVEL), read=True,
+                                notify=True)
+aioble.register_services(hr_service, bat_service)
+location.write(bytes((hrs.LOCATIONS.index("finger"),)))
+battery.write(bytes((100,)))
+
+
+class BeatDetector:
+    """Upward crossings of a slow moving average by the band-limited PPG: one per beat."""
+
+    def __init__(self, fs_hz):
+        self.fs, self.fast, self.slow, self.above = fs_hz, 0.0, 0.0, False
+        self.n, self.last_beat = 0, None
+
+    def add(self, x):
+        """Returns the RR interval in ms when this sample ends a beat, else None."""
+        self.n += 1
+        self.fast += (x - self.fast) * 0.3
+        self.slow += (x - self.slow) * 0.02
+        # PPG dips as blood arrives: a beat is the fast signal falling under the slow one.
+        above = self.fast < self.slow
+        rr = None
+        if above and not self.above:
+            t_ms = self.n * 1000 // self.fs
+            if self.last_beat is None or t_ms - self.last_beat >= REFRACTORY_MS:
+                if self.last_beat is not None:
+                    rr = t_ms - self.last_beat
+                self.last_beat = t_ms
+        self.above = above
+        return rr
+
+
+async def sense(sensor):
+    det, rrs, level, last_send = BeatDetector(FS_HZ), [], 0, time.ticks_ms()
+    while True:
+        for x in sensor.read():
+            level = x
+            rr = det.add(x)
+            if rr:
+                rrs.append(rr * 1024 // 1000)
+        if time.ticks_diff(time.ticks_ms(), last_send) >= 1000:
+            last_send = time.ticks_ms()
+            hr = 60 * 1024 * len(rrs) // sum(rrs) if rrs else 0
+            measurement.write(hrs.measurement_encode(hr, rrs[-9:], contact=level > CONTACT_LEVEL),
+                              send_update=True)
+            rrs = []
+        await asyncio.sleep_ms(20)
+
+
+async def advertise():
+    while True:
+        async with await aioble.advertise(250_000, name="EE-HR", services=[
+                bluetooth.UUID(hrs.SERVICE)], appearance=0x0341) as conn:  # 0x0341: HR belt
+            await conn.disconnected(timeout_ms=None)
+
+
+async def main():
+    i2c = machine.I2C(0, sda=machine.Pin(21), scl=machine.Pin(22), freq=400000)
+    await asyncio.gather(sense(MAX30102(i2c, fs_hz=FS_HZ)), advertise())
+
+
+asyncio.run(main())

@@ -1,0 +1,71 @@
+"""The board's streaming loop, free of hardware: a PPG sensor in, protocol frames out.
+
+main.py (USB serial) and the host's simulated board both run this, so what a test decodes
+is what a real board sends.
+"""
+
+try:
+    import protocol
+except ImportError:  # CPython: the very same file, inside the package
+    from empathy.sensors.firmware import protocol
+
+FW = (1, 0, 0)
+CONTACT_LEVEL = 50000  # IR DC level (18-bit) above which a finger/skin is on the sensor
+STATUS_EVERY_US = 1000000
+SLIP = 5
+HELLO_EVERY_US = 5000000  # the host may open the port after boot: say who we are again
+
+
+class Board:
+    def __init__(self, sensor, write, ticks_us, board_id, name="ee-ppg", chunk=25):
+        self.sensor, self.write, self.ticks_us = sensor, write, ticks_us
+        self.board_id, self.name, self.chunk = board_id, name, chunk
+        self.period_us = 1000000 // sensor.fs_hz
+        self.seq = 0
+        self.pending = []
+        self.first_us = None  # board time of pending[0]
+        self.next_status_us = 0
+        self.next_hello_us = 0
+        self.battery = protocol.BATTERY_UNKNOWN
+        self.error = 0
+
+    def _send(self, data):
+        self.write(data)
+        self.seq = (self.seq + 1) & 0xFFFF
+
+    def boot(self):
+        """Power on: the sequence starts at 0 (the host restarts its loss count on seq 0)."""
+        self.seq = 0
+        self.hello()
+
+    def hello(self):
+        self.next_hello_us = self.ticks_us() + HELLO_EVERY_US
+        self._send(protocol.hello(self.seq, self.ticks_us(), self.board_id, FW, self.name))
+
+    def pupil(self, ts_us, diameter_um, confidence):
+        """A pupil sample from an eye-camera board (or the host's simulated board)."""
+        self._send(protocol.pupil(self.seq, ts_us, diameter_um, confidence))
+
+    def step(self):
+        """Drain the sensor FIFO; send a PPG frame per full chunk and a STATUS each second."""
+        now = self.ticks_us()
+        samples = self.sensor.read()
+        if samples:
+            # Stamps follow the sensor's sample clock; re-anchor on our clock only when they
+            # slip by more than SLIP periods (FIFO overflow, sensor clock far off).
+            anchored = now - (len(self.pending) + len(samples) - 1) * self.period_us
+            if self.first_us is None or abs(anchored - self.first_us) > SLIP * self.period_us:
+                self.first_us = anchored
+        self.pending.extend(samples)
+        while len(self.pending) >= self.chunk:
+            part, self.pending = self.pending[:self.chunk], self.pending[self.chunk:]
+            self._send(protocol.ppg(self.seq, self.first_us, self.sensor.fs_hz, part))
+            self.first_us += self.chunk * self.period_us
+        if now >= self.next_hello_us:
+            self.hello()
+        if now >= self.next_status_us:
+            self.next_status_us = now + STATUS_EVERY_US
+            level = self.pending[-1] if self.pending else (samples[-1] if samples else 0)
+            flags = protocol.CONTACT if level > CONTACT_LEVEL else 0
+            self._send(protocol.status(self.seq, now, flags, self.battery, self.error,
+                                       protocol.ERRORS.get(self.error, "")))

@@ -1,0 +1,49 @@
+"""Sensor-board firmware (MicroPython, RP2040 e.g. Raspberry Pi Pico, or ESP32-S3 USB):
+a MAX30102 on I2C, protocol frames on USB serial. Flashing: docs/sensors.md.
+Copy protocol.py, max30102.py, board.py, main.py to the board's filesystem."""
+
+import sys
+import time
+
+import machine
+
+import protocol
+from board import Board
+from max30102 import MAX30102, SensorError
+
+I2C_ID, SDA, SCL = 0, 4, 5  # Pico: GP4/GP5; ESP32: change to your wiring
+FS_HZ = 100
+
+
+class Clock:
+    """Board microseconds that wrap at 2**32 like the protocol, not at ticks_us's 2**30."""
+
+    def __init__(self):
+        self.last, self.us = time.ticks_us(), 0
+
+    def __call__(self):
+        t = time.ticks_us()
+        self.us = (self.us + time.ticks_diff(t, self.last)) & 0xFFFFFFFF
+        self.last = t
+        return self.us
+
+
+def run():
+    out = sys.stdout.buffer
+    clock = Clock()
+    board_id = int.from_bytes(machine.unique_id()[-4:], "little")
+    i2c = machine.I2C(I2C_ID, sda=machine.Pin(SDA), scl=machine.Pin(SCL), freq=400000)
+    try:
+        sensor = MAX30102(i2c, fs_hz=FS_HZ)
+    except SensorError as e:
+        while True:  # tell the host why, once a second, rather than go silent
+            out.write(protocol.status(0, clock(), 0, protocol.BATTERY_UNKNOWN, 1, str(e)))
+            time.sleep(1)
+    board = Board(sensor, out.write, clock, board_id)
+    board.boot()
+    while True:
+        board.step()
+        time.sleep_ms(20)
+
+
+run()

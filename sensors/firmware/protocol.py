@@ -1,0 +1,204 @@
+"""Sensor-board protocol v1: the ONE encoder/decoder the boards and the host share.
+
+This file runs unchanged under MicroPython (copied to the board as `protocol.py`) and
+CPython (imported as `empathy.sensors.firmware.protocol`), so it uses only `struct` and
+plain classes. The full spec, with examples, is in docs/sensors.md.
+
+A frame on the line is 0x00, COBS(payload + CRC-16), 0x00. COBS leaves
+no zero inside a frame, so after garbage or a cut cable the decoder resynchronises at the
+next 0x00. Payload (little-endian)::
+
+    off size field
+    0   1    type      HELLO, PPG, PUPIL, STATUS
+    1   2    seq       +1 per frame, wraps at 65536: gaps count lost frames
+    3   4    ts_us     board clock when the (first) sample was taken, wraps at 2**32
+    7   ...  body      per type, below
+    -2  2    crc       CRC-16/CCITT-FALSE over type..body
+
+Bodies::
+
+    HELLO   board_id u32, fw major u8, minor u8, patch u8, name (ASCII, rest)
+    PPG     fs_hz u16, channel u8 (0 IR, 1 red, 2 green), samples u32 x n (n = rest / 4)
+    PUPIL   diameter_um u16, confidence u8 (0..255)
+    STATUS  flags u8 (bit0 contact), battery u8 (%, 255 = unknown), error u8, text (rest)
+"""
+
+import struct
+
+VERSION = 1
+HELLO = 1
+PPG = 2
+PUPIL = 3
+STATUS = 4
+TYPES = (HELLO, PPG, PUPIL, STATUS)
+MAX_PAYLOAD = 1024  # a longer run between zeros is garbage, not a frame
+MAX_SAMPLES = 200  # per PPG frame; boards send 10-50
+HEADER = "<BHI"
+HEADER_SIZE = 7
+CONTACT = 0x01
+BATTERY_UNKNOWN = 255
+
+# Error codes in STATUS (shown to the operator).
+ERRORS = {0: "", 1: "sensor not found", 2: "sensor fifo overflow", 3: "sensor saturated",
+          4: "low battery", 5: "i2c error"}
+
+
+def crc16(data, crc=0xFFFF):
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF): check value 0x29B1 for b"123456789"."""
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
+def cobs_encode(data):
+    out = bytearray()
+    block = bytearray()
+    for b in data:
+        if b == 0:
+            out.append(len(block) + 1)
+            out.extend(block)
+            block = bytearray()
+        else:
+            block.append(b)
+            if len(block) == 254:
+                out.append(255)
+                out.extend(block)
+                block = bytearray()
+    out.append(len(block) + 1)
+    out.extend(block)
+    return bytes(out)
+
+
+def cobs_decode(data):
+    """Raises ValueError on a malformed block (a zero inside, or a code past the end)."""
+    out = bytearray()
+    i, n = 0, len(data)
+    while i < n:
+        code = data[i]
+        if code == 0 or i + code > n:
+            raise ValueError("bad cobs block")
+        out.extend(data[i + 1:i + code])
+        i += code
+        if code < 255 and i < n:
+            out.append(0)
+    return bytes(out)
+
+
+def frame(kind, seq, ts_us, body):
+    payload = struct.pack(HEADER, kind, seq & 0xFFFF, ts_us & 0xFFFFFFFF) + body
+    # A zero on both sides: a frame cut short by a glitch cannot swallow the next one.
+    return b"\x00" + cobs_encode(payload + struct.pack("<H", crc16(payload))) + b"\x00"
+
+
+def hello(seq, ts_us, board_id, fw, name):
+    return frame(HELLO, seq, ts_us, struct.pack("<IBBB", board_id, fw[0], fw[1], fw[2])
+                 + name.encode()[:32])
+
+
+def ppg(seq, ts_us, fs_hz, samples, channel=0):
+    return frame(PPG, seq, ts_us, struct.pack("<HB", fs_hz, channel)
+                 + struct.pack("<%dI" % len(samples), *samples))
+
+
+def pupil(seq, ts_us, diameter_um, confidence):
+    return frame(PUPIL, seq, ts_us, struct.pack("<HB", diameter_um, confidence))
+
+
+def status(seq, ts_us, flags, battery=BATTERY_UNKNOWN, error=0, text=""):
+    return frame(STATUS, seq, ts_us, struct.pack("<BBB", flags, battery, error)
+                 + text.encode()[:64])
+
+
+def parse(payload):
+    """(type, seq, ts_us, fields) from a CRC-checked payload. Raises ValueError."""
+    if len(payload) < HEADER_SIZE:
+        raise ValueError("too short")
+    kind, seq, ts_us = struct.unpack_from(HEADER, payload, 0)
+    body = payload[HEADER_SIZE:]
+    if kind == HELLO and len(body) >= 7:
+        board_id, a, b, c = struct.unpack_from("<IBBB", body, 0)
+        fields = {"board_id": board_id, "fw": (a, b, c), "name": bytes(body[7:]).decode()}
+    elif kind == PPG and len(body) >= 3 and (len(body) - 3) % 4 == 0 \
+            and 0 < (len(body) - 3) // 4 <= MAX_SAMPLES:
+        fs_hz, channel = struct.unpack_from("<HB", body, 0)
+        n = (len(body) - 3) // 4
+        if fs_hz == 0:
+            raise ValueError("fs_hz 0")
+        fields = {"fs_hz": fs_hz, "channel": channel,
+                  "samples": struct.unpack_from("<%dI" % n, body, 3)}
+    elif kind == PUPIL and len(body) == 3:
+        d, conf = struct.unpack_from("<HB", body, 0)
+        fields = {"diameter_um": d, "confidence": conf}
+    elif kind == STATUS and len(body) >= 3:
+        flags, battery, error = struct.unpack_from("<BBB", body, 0)
+        fields = {"flags": flags, "battery": battery, "error": error,
+                  "text": bytes(body[3:]).decode()}
+    elif kind in TYPES:
+        raise ValueError("bad length for type %d" % kind)
+    else:
+        raise ValueError("unknown type %d" % kind)
+    return kind, seq, ts_us, fields
+
+
+class Decoder:
+    """Bytes in, messages out; never raises. Every rejected frame is counted by reason."""
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.ok = 0
+        self.errors = {"bad_cobs": 0, "bad_crc": 0, "bad_frame": 0, "oversize": 0}
+        self.lost = 0  # frames missing between good ones (sequence gaps)
+        self._last_seq = None
+
+    def feed(self, data):
+        out = []
+        self.buf.extend(data)
+        while True:
+            end = self.buf.find(b"\x00")
+            if end < 0:
+                if len(self.buf) > MAX_PAYLOAD + 8:  # no delimiter in sight: drop the junk
+                    self.errors["oversize"] += 1
+                    self.buf = bytearray()
+                return out
+            raw = bytes(self.buf[:end])
+            self.buf = self.buf[end + 1:]
+            if raw:
+                msg = self._one(raw)
+                if msg is not None:
+                    out.append(msg)
+
+    def _one(self, raw):
+        if len(raw) > MAX_PAYLOAD + 8:
+            self.errors["oversize"] += 1
+            return None
+        try:
+            data = cobs_decode(raw)
+        except ValueError:
+            self.errors["bad_cobs"] += 1
+            return None
+        if len(data) < HEADER_SIZE + 2:
+            self.errors["bad_frame"] += 1
+            return None
+        if crc16(data[:-2]) != struct.unpack("<H", data[-2:])[0]:
+            self.errors["bad_crc"] += 1
+            return None
+        try:
+            msg = parse(data[:-2])
+        except (ValueError, UnicodeError):
+            self.errors["bad_frame"] += 1
+            return None
+        self.ok += 1
+        seq = msg[1]
+        if msg[0] == HELLO and seq == 0:
+            self._last_seq = None  # the board booted: its counter restarts too
+        elif self._last_seq is not None:
+            self.lost += (seq - self._last_seq - 1) & 0xFFFF
+        self._last_seq = seq
+        return msg
+
+    def reset(self):
+        """The line was re-opened: half a frame from before is garbage now."""
+        self.buf = bytearray()
+        self._last_seq = None

@@ -1,0 +1,190 @@
+"""`serial:///dev/ttyACM0?baud=115200`: one of our sensor boards on a serial line.
+
+A reader thread owns the port: it decodes protocol frames (sensors/firmware/protocol.py),
+turns them into readings on this machine's monotonic clock, and survives the board being
+unplugged: it reports the fault, waits for the device node to come back (hot-plug), opens
+it again and resynchronises. `serial://loop` opens pyserial's `loop://` (tests).
+
+Query: baud (default 115200), sensor (the Health name, default "serial:<port>").
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from typing import Optional
+from urllib.parse import urlsplit
+
+import numpy as np
+import serial
+
+from empathy.clock import now_us
+from empathy.sensors.base import Health, Pupil, Reading, SourceError, Waveform
+from empathy.sensors.firmware import protocol
+
+log = logging.getLogger("empathy.sensors.serial")
+
+REOPEN_MIN_S = 0.05
+REOPEN_MAX_S = 2.0
+DRIFT_ALLOWANCE = 1e-4  # the board crystal may run 100 ppm off ours
+
+
+def port_from_url(url: str) -> str:
+    """serial:///dev/ttyACM0 -> /dev/ttyACM0; serial://loop -> loop:// (pyserial handlers)."""
+    parts = urlsplit(url)
+    if parts.netloc:
+        return f"{parts.netloc}://{parts.path.lstrip('/')}"
+    if not parts.path:
+        raise SourceError(f"{url}: no serial port (try serial:///dev/ttyACM0)")
+    return parts.path
+
+
+class BoardClock:
+    """Maps the board's 32-bit microsecond clock onto ours.
+
+    The offset is the smallest (arrival - board time) seen: the frame that waited least in
+    USB and OS buffers. It may creep up by DRIFT_ALLOWANCE so a slow board clock is followed.
+    """
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.last_raw: Optional[int] = None
+        self.wraps = 0
+        self.offset: Optional[float] = None
+        self.last_board = 0
+
+    def to_host(self, raw_us: int, arrival_us: int) -> int:
+        if self.last_raw is not None and raw_us < self.last_raw - (1 << 31):
+            self.wraps += 1
+        self.last_raw = raw_us
+        board = raw_us + (self.wraps << 32)
+        if self.offset is None:
+            self.offset = arrival_us - board
+        else:
+            creep = max(0, board - self.last_board) * DRIFT_ALLOWANCE
+            self.offset = min(self.offset + creep, arrival_us - board)
+        self.last_board = max(self.last_board, board)
+        return int(board + self.offset)
+
+
+class SerialSource:
+    """A sensor board on a serial port. See the module docstring for the URL."""
+
+    def __init__(self, url: str, query: dict, **_):
+        self.url = url
+        self.port_name = port_from_url(url)
+        try:
+            self.baud = int(query.get("baud", 115200))
+        except ValueError:
+            raise SourceError(f"{url}: baud must be a number, got {query['baud']!r}") from None
+        self.sensor = query.get("sensor", f"serial:{os.path.basename(self.port_name)}")
+        self.decoder = protocol.Decoder()
+        self.clock = BoardClock()
+        self.board: dict = {}
+        self.reconnects = 0
+        self.bytes_in = 0
+        self._q: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self.port: Optional[serial.SerialBase] = None
+        self._open()  # a port missing at start is a config error, not a hot-plug
+        self._thread = threading.Thread(target=self._run, name=f"serial {self.port_name}",
+                                        daemon=True)
+        self._thread.start()
+
+    # -- port --------------------------------------------------------------------------
+    def _open(self) -> None:
+        try:
+            self.port = serial.serial_for_url(self.port_name, baudrate=self.baud, timeout=0.05)
+        except (serial.SerialException, OSError, ValueError) as e:
+            raise SourceError(f"{self.url}: cannot open {self.port_name}: {e}") from None
+        self.decoder.reset()
+        self.clock.reset()
+
+    def _close_port(self) -> None:
+        if self.port is not None:
+            try:
+                self.port.close()
+            except (serial.SerialException, OSError):
+                pass
+            self.port = None
+
+    def _reopen(self) -> None:
+        """Wait for the device to come back (hot-plug), then open it and resync."""
+        wait = REOPEN_MIN_S
+        while not self._stop.is_set():
+            if "://" in self.port_name or os.path.exists(self.port_name):
+                try:
+                    self._open()
+                    self.reconnects += 1
+                    log.info("board back", extra={"port": self.port_name})
+                    self._q.put(Health(now_us(), self.sensor, contact=True))
+                    return
+                except SourceError:
+                    pass  # node exists but is not ready yet (udev still setting it up)
+            self._stop.wait(wait)
+            wait = min(REOPEN_MAX_S, wait * 2)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.port is None:
+                self._reopen()
+                continue
+            try:
+                data = self.port.read(max(1, self.port.in_waiting))
+            except (serial.SerialException, OSError, TypeError) as e:
+                log.warning("board unplugged", extra={"port": self.port_name, "error": str(e)})
+                self._close_port()
+                self._q.put(Health(now_us(), self.sensor, contact=False, fault="unplugged"))
+                continue
+            if data:
+                self.bytes_in += len(data)
+                arrival = now_us()
+                for msg in self.decoder.feed(data):
+                    r = self._reading(msg, arrival)
+                    if r is not None:
+                        self._q.put(r)
+
+    # -- frames -> readings --------------------------------------------------------------
+    def _reading(self, msg: tuple, arrival_us: int) -> Optional[Reading]:
+        kind, _seq, board_us, f = msg
+        if kind == protocol.HELLO:
+            self.clock.reset()
+            self.board = {"board_id": f"{f['board_id']:08x}", "fw": ".".join(map(str, f["fw"])),
+                          "name": f["name"]}
+            log.info("board hello", extra={"port": self.port_name, **self.board})
+        ts = self.clock.to_host(board_us, arrival_us)
+        if kind == protocol.PPG:
+            return Waveform(ts, "ppg", float(f["fs_hz"]), np.asarray(f["samples"], np.int32))
+        if kind == protocol.PUPIL:
+            return Pupil(ts, f["diameter_um"] / 1000.0, f["confidence"] / 255.0)
+        if kind == protocol.STATUS:
+            battery = -1.0 if f["battery"] == protocol.BATTERY_UNKNOWN else float(f["battery"])
+            fault = f["text"] or protocol.ERRORS.get(f["error"], f"error {f['error']}")
+            return Health(ts, self.sensor, contact=bool(f["flags"] & protocol.CONTACT),
+                          battery_pct=battery, fault=fault if f["error"] else "")
+        return None
+
+    # -- Source ----------------------------------------------------------------------------
+    def read(self, timeout_s: float = 0.1) -> list[Reading]:
+        out: list[Reading] = []
+        try:
+            out.append(self._q.get(timeout=timeout_s))
+            while True:
+                out.append(self._q.get_nowait())
+        except queue.Empty:
+            return out
+
+    def stats(self) -> dict:
+        return {"frames_ok": self.decoder.ok, "frames_lost": self.decoder.lost,
+                "rejected": dict(self.decoder.errors), "reconnects": self.reconnects,
+                "bytes": self.bytes_in, "board": self.board}
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._close_port()
