@@ -1,0 +1,225 @@
+"""Heart-rate sensor validation: a sensor under test against a reference, judged by a rig profile.
+
+1. Both recordings become heart-rate traces on a common 20 Hz grid.
+2. Cross-correlation finds how late the sensor is (lag), refined below a grid step.
+3. With the lag taken out, heart rate averaged over short windows gives the pairs for
+   mean absolute error, bias and Bland-Altman limits of agreement (bias +/- 1.96 SD).
+4. When both give beats, each reference beat is looked for in the sensor (beat agreement),
+   and gaps in the sensor's stream count as dropouts.
+The rig profile (TOML, `profiles/*.toml`) holds the limits; any limit broken fails the rig.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from empathy.config import from_toml
+
+from .recording import HeartTrace
+from .report import Check, Result
+
+GRID_HZ = 20.0
+PROFILES = Path(__file__).resolve().parent / "profiles"
+
+
+@dataclass
+class HrLimits:
+    max_abs_bias_bpm: float = 1.0
+    max_mae_bpm: float = 2.0
+    max_loa_bpm: float = 5.0          # half-width of the limits of agreement (1.96 SD)
+    max_abs_lag_ms: float = 100.0
+    min_beat_agreement_pct: float = 95.0
+    max_dropout_pct: float = 2.0
+
+    def validate(self):
+        for k, v in vars(self).items():
+            if not v >= 0:
+                raise ValueError(f"{k} must be >= 0, got {v}")
+        if self.min_beat_agreement_pct > 100:
+            raise ValueError("min_beat_agreement_pct cannot exceed 100")
+
+
+@dataclass
+class RigProfile:
+    name: str = "unnamed rig"
+    window_s: float = 5.0           # heart rate is compared as means over windows this long
+    max_search_lag_s: float = 3.0   # how far apart the two recordings may be in time
+    beat_tolerance_ms: float = 60.0  # a sensor beat this close to a reference beat matches it
+    limits: HrLimits = field(default_factory=HrLimits)
+
+    def validate(self):
+        if not 1.0 <= self.window_s <= 60.0:
+            raise ValueError(f"window_s {self.window_s} must be within 1..60")
+        if not 0.1 <= self.max_search_lag_s <= 30.0:
+            raise ValueError(f"max_search_lag_s {self.max_search_lag_s} must be within 0.1..30")
+        if not 5.0 <= self.beat_tolerance_ms <= 300.0:
+            raise ValueError(f"beat_tolerance_ms {self.beat_tolerance_ms} must be within 5..300")
+
+
+def load_profile(spec: str) -> RigProfile:
+    """A profile by name (`profiles/NAME.toml`) or by path."""
+    path = Path(spec)
+    if not path.suffix and not path.exists():
+        path = PROFILES / f"{spec}.toml"
+    return from_toml(RigProfile, path)
+
+
+def _on_grid(trace: HeartTrace, grid: np.ndarray, shift_s: float = 0.0) -> np.ndarray:
+    """Heart rate held from each value to the next (how a display shows it), NaN in gaps."""
+    t = trace.t_s - shift_s
+    idx = np.searchsorted(t, grid, side="right") - 1
+    out = trace.hr_bpm[np.clip(idx, 0, None)].astype(float)
+    gap = _gap_limit(trace)
+    stale = (idx < 0) | (grid - t[np.clip(idx, 0, None)] > gap)
+    out[stale] = np.nan
+    return out
+
+
+def _gap_limit(trace: HeartTrace) -> float:
+    """A value older than this means the sensor has stopped reporting (a dropout)."""
+    step = float(np.median(np.diff(trace.t_s))) if len(trace.t_s) > 2 else 1.0
+    return max(2.0, 2.5 * step)
+
+
+def hr_lag(ref: HeartTrace, dev: HeartTrace, max_lag_s: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """How late `dev` is behind `ref` (s), by normalised cross-correlation of heart rate.
+    Also returns the lags tried and their correlation, for the report."""
+    lo = max(ref.t_s[0], dev.t_s[0]) + max_lag_s
+    hi = min(ref.t_s[-1], dev.t_s[-1]) - max_lag_s
+    if hi - lo < 10.0:
+        raise ValueError("the recordings overlap by less than 10 s (after the lag search)")
+    grid = np.arange(lo, hi, 1 / GRID_HZ)
+    r = _on_grid(ref, grid)
+    n = int(round(max_lag_s * GRID_HZ))
+    lags = np.arange(-n, n + 1)
+    corr = np.full(len(lags), np.nan)
+    for i, k in enumerate(lags):
+        d = _on_grid(dev, grid + k / GRID_HZ)
+        ok = np.isfinite(r) & np.isfinite(d)
+        if ok.sum() > 0.5 * len(grid) and np.std(r[ok]) > 0 and np.std(d[ok]) > 0:
+            corr[i] = np.corrcoef(r[ok], d[ok])[0, 1]
+    if not np.isfinite(corr).any():
+        raise ValueError("heart rate does not vary in one of the recordings: cannot align them")
+    best = int(np.nanargmax(corr))
+    frac = 0.0
+    if 0 < best < len(lags) - 1 and np.isfinite(corr[best - 1:best + 2]).all():
+        a, b, c = corr[best - 1:best + 2]  # parabola through the peak and its neighbours
+        den = a - 2 * b + c
+        frac = 0.5 * (a - c) / den if den < 0 else 0.0
+    return (lags[best] + frac) / GRID_HZ, lags / GRID_HZ, corr
+
+
+def beat_agreement(ref_beats: np.ndarray, dev_beats: np.ndarray, tol_s: float) -> dict:
+    """Share of reference beats the sensor also saw (within tol_s), and its extra beats."""
+    j = np.clip(np.searchsorted(dev_beats, ref_beats), 1, len(dev_beats) - 1)
+    nearest = np.minimum(np.abs(dev_beats[j] - ref_beats), np.abs(dev_beats[j - 1] - ref_beats))
+    matched = int((nearest <= tol_s).sum())
+    inside = dev_beats[(dev_beats >= ref_beats[0] - tol_s) & (dev_beats <= ref_beats[-1] + tol_s)]
+    return {"ref_beats": len(ref_beats), "matched_beats": matched,
+            "beat_agreement_pct": 100.0 * matched / len(ref_beats),
+            "extra_beats": int(max(0, len(inside) - matched)),
+            "beat_timing_sd_ms": float(np.std(nearest[nearest <= tol_s]) * 1000) if matched else
+            float("nan")}
+
+
+def hr_validate(ref: HeartTrace, dev: HeartTrace, profile: RigProfile) -> Result:
+    """Compare `dev` (sensor under test) with `ref`; the Result carries figures and checks."""
+    lim = profile.limits
+    res = Result("hr", f"Heart-rate validation: {dev.name} against {ref.name} ({profile.name})")
+    lag_s, lags, corr = hr_lag(ref, dev, profile.max_search_lag_s)
+    lo = max(ref.t_s[0], dev.t_s[0] - lag_s)
+    hi = min(ref.t_s[-1], dev.t_s[-1] - lag_s)
+    grid = np.arange(lo, hi, 1 / GRID_HZ)
+    r, d = _on_grid(ref, grid), _on_grid(dev, grid, lag_s)
+    per = int(profile.window_s * GRID_HZ)
+    nwin = len(grid) // per
+    rw = r[: nwin * per].reshape(nwin, per)
+    dw = d[: nwin * per].reshape(nwin, per)
+    full = np.isfinite(rw).all(axis=1) & np.isfinite(dw).all(axis=1)  # windows without a gap
+    if full.sum() < 5:
+        raise ValueError(f"only {int(full.sum())} {profile.window_s:g}-s windows with both "
+                         "sensors reporting; need 5")
+    rm, dm = rw[full].mean(axis=1), dw[full].mean(axis=1)
+    diff = dm - rm
+    bias, sd = float(diff.mean()), float(diff.std(ddof=1))
+    dropout_pct = 100.0 * float(np.mean(np.isnan(d[np.isfinite(r)])))
+    res.figures.update({
+        "duration_s": round(float(hi - lo), 1),
+        "lag_ms": round(lag_s * 1000, 1),
+        "lag_correlation": round(float(np.nanmax(corr)), 3),
+        "windows": int(full.sum()),
+        "ref_mean_bpm": round(float(rm.mean()), 2),
+        "mae_bpm": round(float(np.abs(diff).mean()), 3),
+        "bias_bpm": round(bias, 3),
+        "bias_pct": round(float(np.mean(diff / rm)) * 100, 2),
+        "loa_low_bpm": round(bias - 1.96 * sd, 3),
+        "loa_high_bpm": round(bias + 1.96 * sd, 3),
+        "pearson_r": round(float(np.corrcoef(rm, dm)[0, 1]), 4),
+        "dropout_pct": round(dropout_pct, 2),
+    })
+    res.checks += [
+        Check("|bias|", abs(bias), lim.max_abs_bias_bpm, "bpm",
+              hint=f"the sensor reads {'high' if bias > 0 else 'low'}"),
+        Check("mean absolute error", float(np.abs(diff).mean()), lim.max_mae_bpm, "bpm"),
+        Check("limits of agreement (half-width)", 1.96 * sd, lim.max_loa_bpm, "bpm"),
+        Check("|lag|", abs(lag_s) * 1000, lim.max_abs_lag_ms, "ms",
+              hint="the sensor's values arrive late" if lag_s > 0 else "the reference is late"),
+        Check("dropouts", dropout_pct, lim.max_dropout_pct, "%", hint="check contact and link"),
+    ]
+    if ref.beat_s is not None and dev.beat_s is not None:
+        inside = (ref.beat_s >= lo) & (ref.beat_s <= hi)
+        beats = beat_agreement(ref.beat_s[inside], dev.beat_s - lag_s,
+                               profile.beat_tolerance_ms / 1000)
+        res.figures.update({k: round(v, 2) if isinstance(v, float) else v for k, v in beats.items()})
+        res.checks.append(Check("beat agreement", beats["beat_agreement_pct"],
+                                lim.min_beat_agreement_pct, "%", kind="min",
+                                hint="the sensor misses beats"))
+    else:
+        res.notes.append("beat agreement not checked: one of the recordings gives no beats")
+    res.plots = _plots(ref, dev, lag_s, lags, corr, rm, dm, bias, sd)
+    return res
+
+
+def _plots(ref, dev, lag_s, lags, corr, rm, dm, bias, sd) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plots = {}
+    fig, ax = plt.subplots(figsize=(7, 5))
+    mean = (rm + dm) / 2
+    ax.scatter(mean, dm - rm, s=14, color="#4e79a7")
+    for y, label, ls in ((bias, f"bias {bias:+.2f}", "-"),
+                         (bias + 1.96 * sd, f"+1.96 SD {bias + 1.96 * sd:+.2f}", "--"),
+                         (bias - 1.96 * sd, f"-1.96 SD {bias - 1.96 * sd:+.2f}", "--")):
+        ax.axhline(y, color="#c62828", ls=ls, lw=1)
+        ax.text(mean.max(), y, f" {label}", va="bottom", ha="right", fontsize=8)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel("mean of sensor and reference (bpm)")
+    ax.set_ylabel("sensor - reference (bpm)")
+    plots["Bland-Altman plot (window means, lag removed)"] = fig
+
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    t0 = ref.t_s[0]
+    a1.plot(ref.t_s - t0, ref.hr_bpm, lw=1, color="k", label=f"reference {ref.name}")
+    a1.plot(dev.t_s - t0, dev.hr_bpm, lw=1, color="#f28e2b", label=f"sensor {dev.name} (as recorded)")
+    a2.plot(ref.t_s - t0, ref.hr_bpm, lw=1, color="k", label="reference")
+    a2.plot(dev.t_s - lag_s - t0, dev.hr_bpm, lw=1, color="#4e79a7",
+            label=f"sensor shifted by {-lag_s * 1000:+.0f} ms")
+    for a in (a1, a2):
+        a.set_ylabel("heart rate (bpm)")
+        a.legend(fontsize=8, loc="upper right")
+    a2.set_xlabel("seconds")
+    plots["Heart rate traces, before and after alignment"] = fig
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(lags * 1000, corr, color="#4e79a7")
+    ax.axvline(lag_s * 1000, color="#c62828", lw=1)
+    ax.set_xlabel("sensor lag (ms)")
+    ax.set_ylabel("correlation")
+    plots[f"Cross-correlation: lag {lag_s * 1000:.0f} ms"] = fig
+    return plots

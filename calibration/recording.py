@@ -1,0 +1,155 @@
+"""Recordings a calibration works on: read live from sources (by URL) or from CSV files.
+
+A heart recording is reduced to a `HeartTrace`: beat times when the sensor gives beats
+(RR straps, or peaks found in a PPG/ECG waveform) and a heart-rate value per beat or per
+report. CSV files have a header naming what they hold:
+
+    ts_us,rr_ms      beats as a BLE strap reports them (RR interval ending at ts_us)
+    ts_us,hr_bpm     heart-rate values (pulse oximeter, watch export)
+    ts_us,ppg        a waveform (ts_us of every sample; the rate is taken from them)
+    ts_us,ecg
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from empathy.sensors.base import SCHEMES, Beat, Reading, Waveform, open_source
+
+RR_MIN_MS, RR_MAX_MS = 300.0, 2000.0  # 30..200 bpm: anything else is an artefact
+
+
+class RecordingError(ValueError):
+    """A recording cannot be read or holds nothing usable; the message says which and why."""
+
+
+@dataclass
+class HeartTrace:
+    name: str
+    t_s: np.ndarray                   # when each heart-rate value was valid (s)
+    hr_bpm: np.ndarray
+    beat_s: Optional[np.ndarray] = None  # beat times (s), when the sensor gives beats
+
+    @property
+    def span_s(self) -> tuple[float, float]:
+        return float(self.t_s[0]), float(self.t_s[-1])
+
+
+def waveform_beats(kind: str, fs_hz: float, samples: np.ndarray) -> np.ndarray:
+    """Sample indices of heartbeats in a PPG or ECG waveform (NeuroKit2's detectors)."""
+    import neurokit2 as nk
+
+    x = np.asarray(samples, float)
+    if kind == "ecg":
+        _, info = nk.ecg_peaks(nk.ecg_clean(x, sampling_rate=fs_hz), sampling_rate=fs_hz)
+        return np.asarray(info["ECG_R_Peaks"], int)
+    if kind == "ppg":
+        clean = nk.ppg_clean(x, sampling_rate=fs_hz)
+        return np.asarray(nk.ppg_findpeaks(clean, sampling_rate=fs_hz)["PPG_Peaks"], int)
+    raise RecordingError(f"unknown waveform kind {kind!r} (ppg or ecg)")
+
+
+def trace_from_beats(name: str, ts_s: np.ndarray, rr_ms: np.ndarray) -> HeartTrace:
+    ts_s, rr_ms = np.asarray(ts_s, float), np.asarray(rr_ms, float)
+    ok = (rr_ms >= RR_MIN_MS) & (rr_ms <= RR_MAX_MS)
+    if ok.sum() < 5:
+        raise RecordingError(f"{name}: fewer than 5 plausible beats")
+    return HeartTrace(name, ts_s[ok], 60000.0 / rr_ms[ok], beat_s=ts_s)
+
+
+def trace_from_waveform(name: str, kind: str, t_s: np.ndarray, samples: np.ndarray) -> HeartTrace:
+    t_s = np.asarray(t_s, float)
+    if len(t_s) < 100:
+        raise RecordingError(f"{name}: waveform too short ({len(t_s)} samples)")
+    fs = (len(t_s) - 1) / (t_s[-1] - t_s[0])
+    grid = t_s[0] + np.arange(len(t_s)) / fs  # detectors want even sampling
+    x = np.interp(grid, t_s, np.asarray(samples, float))
+    beats = grid[waveform_beats(kind, fs, x)]
+    return trace_from_beats(name, beats[1:], np.diff(beats) * 1000.0)
+
+
+def load_csv(path: str | Path) -> HeartTrace:
+    path = Path(path)
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as e:
+        raise RecordingError(f"{path}: cannot read: {e.strerror}") from None
+    if len(rows) < 2:
+        raise RecordingError(f"{path}: empty")
+    head = [h.strip() for h in rows[0]]
+    if len(head) != 2 or head[0] != "ts_us" or head[1] not in ("rr_ms", "hr_bpm", "ppg", "ecg"):
+        raise RecordingError(f"{path}:1: header must be ts_us and one of rr_ms, hr_bpm, ppg, "
+                             f"ecg; got {','.join(head)}")
+    data = np.empty((len(rows) - 1, 2))
+    for i, row in enumerate(rows[1:]):
+        try:
+            if len(row) != 2:
+                raise ValueError
+            data[i] = [float(row[0]), float(row[1])]
+        except ValueError:
+            raise RecordingError(f"{path}:{i + 2}: not two numbers: {','.join(row)}") from None
+    t = data[:, 0] / 1e6
+    if np.any(np.diff(t) <= 0):
+        bad = int(np.argmax(np.diff(t) <= 0)) + 3
+        raise RecordingError(f"{path}:{bad}: ts_us does not increase")
+    name = path.stem
+    if head[1] == "rr_ms":
+        return trace_from_beats(name, t, data[:, 1])
+    if head[1] == "hr_bpm":
+        ok = (data[:, 1] >= 30) & (data[:, 1] <= 200)
+        if ok.sum() < 5:
+            raise RecordingError(f"{path}: fewer than 5 plausible heart-rate values")
+        return HeartTrace(name, t[ok], data[ok, 1])
+    return trace_from_waveform(name, head[1], t, data[:, 1])
+
+
+def is_url(spec: str) -> bool:
+    return urlsplit(spec).scheme in SCHEMES
+
+
+def record(urls: list[str], duration_s: float, quiet: bool = False, **context) -> list[list[Reading]]:
+    """Read every source at the same time for duration_s; the readings of each, in order."""
+    from rich.progress import Progress
+
+    sources = [open_source(u, **context) for u in urls]
+    out: list[list[Reading]] = [[] for _ in urls]
+    end = time.monotonic() + duration_s
+    try:
+        with Progress(disable=quiet, transient=True) as bar:
+            task = bar.add_task("recording", total=duration_s)
+            while (left := end - time.monotonic()) > 0:
+                for src, got in zip(sources, out):
+                    got.extend(src.read(timeout_s=0.02))
+                bar.update(task, completed=duration_s - left)
+    finally:
+        for s in sources:
+            s.close()
+    return out
+
+
+def trace_from_readings(name: str, readings: list[Reading]) -> HeartTrace:
+    """Beats if the source gave beats, else the waveform it streamed."""
+    beats = [r for r in readings if isinstance(r, Beat)]
+    if beats:
+        return trace_from_beats(name, np.array([b.ts_us for b in beats]) / 1e6,
+                                np.array([b.rr_ms for b in beats]))
+    waves = [r for r in readings if isinstance(r, Waveform)]
+    if not waves:
+        raise RecordingError(f"{name}: the source gave no beats and no waveform")
+    t = np.concatenate([w.ts_us / 1e6 + np.arange(len(w.samples)) / w.fs_hz for w in waves])
+    return trace_from_waveform(name, waves[0].kind, t, np.concatenate([w.samples for w in waves]))
+
+
+def load_heart(spec: str, recorded: Optional[list[Reading]] = None) -> HeartTrace:
+    """A CSV path, or a source URL whose readings were recorded."""
+    if recorded is not None:
+        return trace_from_readings(spec, recorded)
+    return load_csv(spec)

@@ -1,0 +1,148 @@
+"""Heart-rate validation on a real PPG recording (heartpy's data3) with known injected errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from empathy.calibration.hr import hr_validate, load_profile
+from empathy.calibration.recording import RecordingError, load_csv
+from empathy.cli import main
+
+heartpy = pytest.importorskip("heartpy")
+
+
+def write_csv(path: Path, column: str, ts_s, values) -> Path:
+    rows = "\n".join(f"{int(round(t * 1e6))},{v:.4f}" for t, v in zip(ts_s, values))
+    path.write_text(f"ts_us,{column}\n{rows}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """The reference: the first 150 s of a PPG recording shipped with heartpy (~100 Hz).
+    Its wall-clock stamps tick in 15 ms steps, so samples are placed by their index."""
+    d = tmp_path_factory.mktemp("hr")
+    lines = (Path(heartpy.__file__).parent / "data" / "data3.csv").read_text().splitlines()[1:]
+    stamps = np.array([ln.split(",")[0] for ln in lines], dtype="datetime64[us]")
+    span_s = (stamps[-1] - stamps[0]) / np.timedelta64(1, "s")
+    fs = (len(lines) - 1) / span_s
+    n = int(150 * fs)
+    ppg = np.array([float(ln.split(",")[1]) for ln in lines[:n]])
+    ref = write_csv(d / "reference_ppg.csv", "ppg", np.arange(n) / fs, ppg)
+    beats = load_csv(ref).beat_s  # the beats the reference shows
+    return d, ref, beats
+
+
+def sensor(path: Path, beats: np.ndarray, scale: float, lag_s: float, seed: int,
+           drop: tuple[float, float] | None = None) -> Path:
+    """A strap-like sensor under test: RR intervals `scale` times short (reads `scale` high),
+    reported `lag_s` late with a few ms of timing jitter; optionally silent for a while."""
+    rng = np.random.default_rng(seed)
+    b = beats + lag_s + rng.normal(0, 0.004, len(beats))
+    ts, rr = b[1:], np.diff(b) * 1000 / scale
+    if drop:
+        keep = (ts < drop[0]) | (ts > drop[1])
+        ts, rr = ts[keep], rr[keep]
+    return write_csv(path, "rr_ms", ts, rr)
+
+
+def run(args) -> tuple[int, dict]:
+    import io
+    from contextlib import redirect_stdout
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        rc = main(["calibrate", "hr", *args, "--json"])
+    return rc, json.loads(buf.getvalue())
+
+
+def test_injected_error_is_recovered_and_fails_the_rig(recorded, tmp_path, capsys):
+    d, ref, beats = recorded
+    dev = sensor(tmp_path / "strap.csv", beats, 1.03, 0.150, seed=1)
+    rc, doc = run(["--device", str(dev), "--reference", str(ref), "--out", str(tmp_path)])
+    f = doc["figures"]
+    assert rc == 1 and doc["passed"] is False
+    assert f["lag_ms"] == pytest.approx(150, abs=15)
+    assert f["bias_pct"] == pytest.approx(3.0, abs=0.3)
+    assert f["bias_bpm"] == pytest.approx(0.03 * f["ref_mean_bpm"], rel=0.1)
+    assert f["loa_low_bpm"] < f["bias_bpm"] < f["loa_high_bpm"]
+    assert f["beat_agreement_pct"] == 100.0  # lag removed, every beat is found
+    failed = {c["name"] for c in doc["checks"] if not c["ok"]}
+    assert {"|bias|", "|lag|"} <= failed
+    assert "reads high" in capsys.readouterr().err
+    page = Path(doc["report"]).read_text()
+    assert "Bland-Altman" in page and page.count("data:image/png;base64,") == 3
+    assert json.loads(Path(doc["json"]).read_text())["figures"] == f
+
+
+def test_clean_pair_passes(recorded, tmp_path):
+    d, ref, beats = recorded
+    dev = sensor(tmp_path / "strap.csv", beats, 1.0, 0.010, seed=2)
+    rc, doc = run(["--device", str(dev), "--reference", str(ref), "--out", str(tmp_path)])
+    assert rc == 0 and doc["passed"] and doc["reasons"] == []
+    assert abs(doc["figures"]["bias_bpm"]) < 0.3
+    assert doc["figures"]["lag_ms"] == pytest.approx(10, abs=15)
+
+
+def test_dropout_and_missed_beats_fail(recorded, tmp_path):
+    d, ref, beats = recorded
+    dev = sensor(tmp_path / "strap.csv", beats, 1.0, 0.0, seed=3, drop=(40.0, 52.0))
+    res = hr_validate(load_csv(ref), load_csv(dev), load_profile("seat_ppg"))
+    assert not res.passed
+    assert res.figures["dropout_pct"] > 5
+    assert res.figures["beat_agreement_pct"] < 95
+    assert any("dropouts" in r for r in res.reasons)
+
+
+def test_ecg_reference_against_hr_only_sensor(tmp_path):
+    """An ECG reference (NeuroKit2 simulation) and a sensor that reports heart rate only."""
+    nk = pytest.importorskip("neurokit2")
+    fs = 250
+    ecg = nk.ecg_simulate(duration=90, sampling_rate=fs, heart_rate=68, heart_rate_std=4,
+                          random_state=4)
+    t = np.arange(len(ecg)) / fs
+    ref = load_csv(write_csv(tmp_path / "ecg.csv", "ecg", t, ecg))
+    # A watch that reports once a second the heart rate of the last beat, 0.4 s late. Holding
+    # each value for a second adds half a second of lag on average: 0.9 s in all.
+    ts = np.arange(2.0, 88.0, 1.0)
+    hr = ref.hr_bpm[np.searchsorted(ref.t_s, ts) - 1]
+    dev = load_csv(write_csv(tmp_path / "watch.csv", "hr_bpm", ts + 0.4, hr))
+    res = hr_validate(ref, dev, load_profile("seat_ppg"))
+    assert res.figures["lag_ms"] == pytest.approx(900, abs=120)
+    assert abs(res.figures["bias_bpm"]) < 0.5
+    assert "beat_agreement_pct" not in res.figures
+    assert any("beat agreement not checked" in n for n in res.notes)
+
+
+def test_bad_inputs_say_what_is_wrong(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ts_us,rr_ms\n1000,800\n2000,eight hundred\n")
+    with pytest.raises(RecordingError, match=r"bad.csv:3: not two numbers"):
+        load_csv(bad)
+    (tmp_path / "hdr.csv").write_text("time,bpm\n1,60\n")
+    with pytest.raises(RecordingError, match="header must be"):
+        load_csv(tmp_path / "hdr.csv")
+    prof = tmp_path / "rig.toml"
+    prof.write_text("name = 'x'\n[limits]\nmax_bias = 1.0\n")
+    assert main(["calibrate", "hr", "--device", str(bad), "--reference", str(bad),
+                 "--profile", str(prof), "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "rig.toml:3: limits.max_bias: unknown key" in err
+    assert main(["calibrate", "hr", "--device", str(bad), "--reference",
+                 str(tmp_path / "nope.csv"), "--out", str(tmp_path)]) == 1
+    assert "nope.csv: cannot read" in capsys.readouterr().err
+    assert not (tmp_path / "hr.json").exists()  # no report for a run that never measured
+
+
+@pytest.mark.slow
+def test_live_sources_recorded_side_by_side(tmp_path):
+    """Two simulated straps on the same viewer, recorded live through the Source protocol."""
+    url = "sim://seat?seed=5&faces=0"
+    rc, doc = run(["--device", url, "--reference", url, "--duration", "40", "--out",
+                   str(tmp_path)])
+    assert doc["figures"]["windows"] >= 5 and abs(doc["figures"]["lag_ms"]) < 60
+    assert rc == 0, doc["reasons"]
