@@ -138,7 +138,7 @@ def test_loop_url_readings_have_types_units_and_timestamps():
         got = drain(src, lambda out: len(out) == 3)
         wave, pupil, health = got
         assert isinstance(wave, Waveform) and wave.kind == "ppg" and wave.fs_hz == 200
-        assert np.array_equal(wave.samples, np.arange(40))
+        assert np.array_equal(wave.samples, (1 << 18) - 1 - np.arange(40))  # as pleth
         assert pupil == Pupil(pupil.ts_us, 4.321, 1.0)
         assert health == Health(health.ts_us, "board7", contact=False, battery_pct=87,
                                 fault="sensor fifo overflow")
@@ -233,9 +233,9 @@ def test_simulated_board_process_feeds_a_heartbeat_waveform(tmp_path):
         # 25 samples at 100 Hz on the board's clock; the host mapping may still settle by a
         # few ms early on (a frame with less buffer delay arrives), never more.
         assert abs(np.median(steps) - 250_000) < 100 and np.allclose(steps, 250_000, atol=8_000)
-        # one dip per heartbeat: 40-140 bpm over the stretch we got
-        dips, _ = find_peaks(-x, distance=30, prominence=x.std())
-        bpm = 60 * 100 / np.median(np.diff(dips))
+        # one pulse per heartbeat: 40-140 bpm over the stretch we got
+        beats, _ = find_peaks(x, distance=30, prominence=x.std())  # pleth: up per beat
+        bpm = 60 * 100 / np.median(np.diff(beats))
         assert 40 <= bpm <= 140, bpm
         assert any(isinstance(r, Pupil) and r.confidence > 0.5 for r in got)
         assert src.stats()["rejected"] == {k: 0 for k in src.stats()["rejected"]}

@@ -18,7 +18,8 @@ next 0x00. Payload (little-endian)::
 Bodies::
 
     HELLO   board_id u32, fw major u8, minor u8, patch u8, name (ASCII, rest)
-    PPG     fs_hz u16, channel u8 (0 IR, 1 red, 2 green), samples u32 x n (n = rest / 4)
+    PPG     fs_hz u16, channel u8 (0 IR, 1 red, 2 green), samples u32 x n (n = rest / 4):
+            raw ADC counts of reflected light (they fall as blood arrives)
     PUPIL   diameter_um u16, confidence u8 (0..255)
     STATUS  flags u8 (bit0 contact), battery u8 (%, 255 = unknown), error u8, text (rest)
 """

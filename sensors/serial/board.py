@@ -30,6 +30,7 @@ log = logging.getLogger("empathy.sensors.serial")
 REOPEN_MIN_S = 0.05
 REOPEN_MAX_S = 2.0
 DRIFT_ALLOWANCE = 1e-4  # the board crystal may run 100 ppm off ours
+PPG_FULL_SCALE = (1 << 18) - 1  # MAX30102-class ADCs: 18-bit counts
 
 
 def port_from_url(url: str) -> str:
@@ -159,7 +160,10 @@ class SerialSource:
             log.info("board hello", extra={"port": self.port_name, **self.board})
         ts = self.clock.to_host(board_us, arrival_us)
         if kind == protocol.PPG:
-            return Waveform(ts, "ppg", float(f["fs_hz"]), np.asarray(f["samples"], np.int32))
+            # Boards send reflected-light counts, which fall as blood arrives; a Waveform is
+            # a pleth that rises with blood volume, as NeuroKit2 and pulse oximeters show it.
+            pleth = PPG_FULL_SCALE - np.asarray(f["samples"], np.int32)
+            return Waveform(ts, "ppg", float(f["fs_hz"]), pleth)
         if kind == protocol.PUPIL:
             return Pupil(ts, f["diameter_um"] / 1000.0, f["confidence"] / 255.0)
         if kind == protocol.STATUS:
