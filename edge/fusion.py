@@ -1,0 +1,63 @@
+"""Per-seat arousal and valence from HR, HRV, pupil and face, on one common scale.
+
+Each signal becomes a z-score against the viewer's own baseline period (population priors
+until that period is over), signed so that "up" means more aroused: heart rate up, RMSSD
+down (vagal withdrawal), pupil dilation beyond the light's part. Their quality-weighted mean
+goes through tanh to -1..1. The confidence is the share of the full weight that was
+actually available at good quality, so it falls when signals are poor or missing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+WEIGHTS = {"hr": 1.0, "rmssd": 0.5, "pupil": 0.8, "face": 0.7}
+SPREAD = 1.5  # z of 1.5 on every signal reads as arousal tanh(1) = 0.76
+FACE_GAIN = 2.5  # the expression model's arousal (-1..1) in baseline z units
+
+
+@dataclass
+class Baseline:
+    """Running mean/std of one feature over the viewer's baseline period."""
+
+    prior_mean: float
+    prior_std: float
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    def add(self, x: float) -> None:
+        self.n += 1
+        d = x - self.mean
+        self.mean += d / self.n
+        self.m2 += d * (x - self.mean)
+
+    def z(self, x: float, ready: bool) -> float:
+        if not ready or self.n < 10:
+            return (x - self.prior_mean) / self.prior_std
+        std = max(math.sqrt(self.m2 / (self.n - 1)), 0.25 * self.prior_std)
+        return (x - self.mean) / std
+
+
+def baselines() -> dict[str, Baseline]:
+    """Population priors: HR 70 +- 10 bpm, RMSSD 40 +- 15 ms, pupil residual 0 +- 0.6 mm
+    (the pupil's prior centre is replaced by the viewer's own mean as soon as it exists)."""
+    return {"hr": Baseline(70, 10), "rmssd": Baseline(40, 15), "pupil": Baseline(0, 0.6)}
+
+
+@dataclass(frozen=True)
+class Affect:
+    arousal: float
+    valence: float
+    confidence: float
+
+
+def affect_fuse(z: dict[str, tuple[float, float]], face_valence: Optional[float]) -> Affect:
+    """z: signal -> (arousal-signed z-score, quality 0..1); missing signals are left out."""
+    num = sum(WEIGHTS[k] * q * v for k, (v, q) in z.items())
+    den = sum(WEIGHTS[k] * q for k, (_, q) in z.items())
+    arousal = math.tanh(num / den / SPREAD) if den > 0 else 0.0
+    valence = max(-1.0, min(1.0, face_valence)) if face_valence is not None else 0.0
+    return Affect(arousal, valence, den / sum(WEIGHTS.values()))

@@ -1,0 +1,136 @@
+"""Inter-beat intervals -> heart rate, HRV (RMSSD, SDNN, pNN50) and a quality per window.
+
+One code path for beats found in a waveform (`heart.BeatStream`, each with a shape
+quality) and for RR intervals straight from a BLE strap (quality 1: the strap did the
+detection). An interval is *normal* (NN) when it is physiological (300-2000 ms), within
+20 % of the median of the 8 intervals before it (an ectopic beat and its compensatory
+pause both fail this; a real change of pace passes after 4 beats) and both its beats have
+a pulse-shaped waveform. HR counts every beat; HRV uses only NN intervals and only the
+successive differences of two adjacent NN intervals.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import deque
+from typing import NamedTuple
+
+import numpy as np
+
+RR_RANGE_MS = (300.0, 2000.0)
+ECTOPIC_FRAC = 0.2
+REF_INTERVALS = 8
+SQI_MIN = 0.5
+WINDOW_S = 10.0  # quality and HR windows of the batch summary
+
+
+class Intervals(NamedTuple):
+    t_s: np.ndarray  # time of the beat that ends each interval
+    rr_ms: np.ndarray
+    normal: np.ndarray  # bool: NN interval
+    sqi: np.ndarray  # the worse of its two beats' shape quality
+
+
+def rr_normal(rr_ms: np.ndarray, sqi: np.ndarray, before: np.ndarray = np.zeros(0)) -> np.ndarray:
+    """Which intervals are normal. `before` = the intervals just before these (streaming)."""
+    rr = np.asarray(rr_ms, dtype=float)
+    pad = np.concatenate((np.full(REF_INTERVALS - len(before[-REF_INTERVALS:]), np.nan),
+                          before[-REF_INTERVALS:], rr))
+    ref = np.lib.stride_tricks.sliding_window_view(pad, REF_INTERVALS)[:-1]
+    with warnings.catch_warnings():  # the very first interval has nothing before it
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(ref, axis=1)
+    med = np.where(np.isnan(med), rr, med)
+    ok = (rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])
+    ok &= np.abs(rr - med) <= ECTOPIC_FRAC * med
+    return ok & (np.asarray(sqi) >= SQI_MIN)
+
+
+def intervals(beat_s, sqi=None) -> Intervals:
+    """Intervals between consecutive beats of a recording (batch)."""
+    t = np.asarray(beat_s, dtype=float)
+    q = np.ones(len(t)) if sqi is None else np.asarray(sqi, dtype=float)
+    rr = np.diff(t) * 1000.0
+    qi = np.minimum(q[1:], q[:-1])
+    return Intervals(t[1:], rr, rr_normal(rr, qi), qi)
+
+
+def hrv_time(rr_ms: np.ndarray, normal: np.ndarray) -> dict:
+    """RMSSD, SDNN (ms) and pNN50 (%) over normal intervals; 0 where too few."""
+    nn = rr_ms[normal]
+    pair = normal[1:] & normal[:-1]
+    d = np.diff(rr_ms)[pair]
+    return {"rmssd_ms": float(np.sqrt(np.mean(d * d))) if len(d) >= 2 else 0.0,
+            "sdnn_ms": float(np.std(nn, ddof=1)) if len(nn) >= 3 else 0.0,
+            "pnn50": float(100.0 * np.mean(np.abs(d) > 50)) if len(d) >= 2 else 0.0}
+
+
+def window_quality(iv: Intervals, window_ms: float) -> float:
+    """0..1: how much of the window is covered by normal intervals, times beat shape."""
+    if not len(iv.rr_ms):
+        return 0.0
+    cover = min(1.0, float(np.sum(iv.rr_ms[iv.normal])) / window_ms)
+    return cover * float(np.mean(iv.sqi))
+
+
+def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S) -> dict:
+    """Whole-recording figures plus one row per window (the `signal hr` report)."""
+    iv = intervals(beat_s, sqi)
+    bpm = 60000.0 / float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0
+    windows = []
+    for t0 in np.arange(0.0, max(duration_s - window_s, 0.0) + 1e-9, window_s):
+        m = (iv.t_s >= t0) & (iv.t_s < t0 + window_s)
+        w = Intervals(*(a[m] for a in iv))
+        windows.append({"t0_s": round(float(t0), 3),
+                        "bpm": round(60000.0 / float(np.mean(w.rr_ms)), 2) if m.any() else 0.0,
+                        "quality": round(window_quality(w, window_s * 1000.0), 3)})
+    quality = float(np.mean([w["quality"] for w in windows])) if windows else 0.0
+    return {"bpm": bpm, "beats_s": [round(float(t), 4) for t in beat_s],
+            **hrv_time(iv.rr_ms, iv.normal), "ectopic": int(np.sum(~iv.normal)),
+            "quality": quality, "windows": windows}
+
+
+class HeartWindow:
+    """Streaming HR/HRV/quality over the last `keep_s` seconds, from beats or straps."""
+
+    def __init__(self, keep_s: float = 60.0):
+        self.keep_us = int(keep_s * 1e6)
+        self.ivs: deque = deque()  # (t_end_us, rr_ms, normal, sqi)
+        self.last: tuple[int, float] | None = None  # last beat (ts_us, sqi)
+
+    def add_beats(self, ts_us, sqi) -> None:
+        """Beats from a waveform, in order. Intervals form between consecutive beats."""
+        ts = [int(t) for t in ts_us]
+        if not ts:
+            return
+        q = list(map(float, sqi))
+        if self.last is not None:
+            ts, q = [self.last[0]] + ts, [self.last[1]] + q
+        self.last = (ts[-1], q[-1])
+        rr = np.diff(np.array(ts, dtype=float)) / 1000.0
+        qi = np.minimum(q[1:], q[:-1])
+        self._add(ts[1:], rr, qi)
+
+    def add_rr(self, ts_us: int, rr_ms: float) -> None:
+        """One RR interval from a strap, ending at ts_us."""
+        self._add([ts_us], np.array([rr_ms], dtype=float), np.ones(1))
+
+    def _add(self, ts, rr, qi) -> None:
+        before = np.array([iv[1] for iv in list(self.ivs)[-REF_INTERVALS:]])
+        for t, r, n, q in zip(ts, rr, rr_normal(rr, qi, before), qi):
+            self.ivs.append((t, float(r), bool(n), float(q)))
+        while self.ivs and self.ivs[0][0] < ts[-1] - self.keep_us:
+            self.ivs.popleft()
+
+    def window(self, now_us: int, window_s: float) -> Intervals:
+        rows = [iv for iv in self.ivs if iv[0] >= now_us - window_s * 1e6]
+        if not rows:
+            return Intervals(*(np.zeros(0) for _ in range(2)), np.zeros(0, bool), np.zeros(0))
+        t, rr, n, q = map(np.array, zip(*rows))
+        return Intervals(t / 1e6, rr, n.astype(bool), q)
+
+    def hr_bpm(self, now_us: int, window_s: float) -> float:
+        """Robust HR for the show: normal intervals only (0 = no value)."""
+        iv = self.window(now_us, window_s)
+        nn = iv.rr_ms[iv.normal]
+        return 60000.0 / float(np.mean(nn)) if len(nn) >= 3 else 0.0

@@ -1,0 +1,195 @@
+"""Pupil diameter: blinks out, gaps bridged, smoothed, and the screen's light taken out.
+
+The pupil answers brightness far more than emotion (millimetres vs tenths), so the part
+that tells us about arousal is what is left after subtracting the viewer's light response:
+a first-order lag of the screen's luminance (`tau_s`) times a gain (mm per unit of
+luminance). Calibration measures that per viewer; without one we fit it from the last
+half minute, which works once the picture's brightness has moved.
+
+Batch (`pupil_clean`, `LightResponse.fit`, `pupil_residual`) serves `empathy signal
+pupil`; `PupilStream` is the same rules one reading at a time for the edge unit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+MIN_CONFIDENCE = 0.5
+MAX_SPEED_MM_S = 10.0  # faster than any pupil moves: the lid or the tracker, not the iris
+BLINK_BEFORE_S, BLINK_AFTER_S = 0.05, 0.15  # the lid shades the pupil around a blink
+MAX_GAP_S = 1.0  # longer losses stay gaps rather than invented data
+SMOOTH_S = 0.15
+TAUS_S = np.round(np.arange(0.1, 2.01, 0.05), 3)  # light-response lags tried by the fit
+
+
+class PupilClean(NamedTuple):
+    t_s: np.ndarray
+    mm: np.ndarray  # cleaned diameter; NaN where the gap was too long to bridge
+    bridged: np.ndarray  # bool: interpolated over a blink or outlier
+    blinks: int
+
+
+def _lost(mm: np.ndarray, conf: np.ndarray) -> np.ndarray:
+    return ~np.isfinite(mm) | (mm <= 0) | (conf < MIN_CONFIDENCE)
+
+
+def pupil_clean(t_s, mm, confidence=None) -> PupilClean:
+    """Blink detection (lost samples + impossible speeds, widened by the lid's margins),
+    outlier removal (median absolute deviation), interpolation and light smoothing."""
+    t = np.asarray(t_s, dtype=float)
+    d = np.asarray(mm, dtype=float)
+    conf = np.ones_like(d) if confidence is None else np.asarray(confidence, dtype=float)
+    if len(t) < 3 or np.any(np.diff(t) <= 0):
+        raise ValueError("pupil needs 3+ samples with strictly increasing times")
+    bad = _lost(d, conf)
+    speed = np.abs(np.diff(d)) / np.diff(t)
+    fast = np.zeros_like(bad)
+    fast[1:] |= speed > MAX_SPEED_MM_S
+    bad |= fast & ~bad
+    runs = np.diff(np.concatenate(([0], bad.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(runs == 1), np.flatnonzero(runs == -1)
+    blinks = len(starts)
+    widened = bad.copy()
+    for s, e in zip(starts, ends):
+        widened |= (t >= t[s] - BLINK_BEFORE_S) & (t <= t[e - 1] + BLINK_AFTER_S)
+    good = ~widened
+    if good.sum() >= 3:  # outliers: far from the recording's median by many MADs
+        med = np.median(d[good])
+        mad = 1.4826 * np.median(np.abs(d[good] - med)) or 1e-6
+        widened |= good & (np.abs(d - med) > 5 * mad)
+        good = ~widened
+    if good.sum() < 2:
+        raise ValueError("no usable pupil samples (all lost, blinking or outliers)")
+    filled = np.interp(t, t[good], d[good])
+    # gaps longer than MAX_GAP_S stay NaN
+    nxt = t[good][np.minimum(np.searchsorted(t[good], t), good.sum() - 1)]
+    prv = t[good][np.maximum(np.searchsorted(t[good], t, side="right") - 1, 0)]
+    filled[widened & ((nxt - prv) > MAX_GAP_S)] = np.nan
+    fs = 1.0 / float(np.median(np.diff(t)))
+    k = max(1, int(round(SMOOTH_S * fs)))
+    if k > 1:  # centred moving average that skips NaN gaps
+        ok = np.isfinite(filled)
+        num = np.convolve(np.where(ok, filled, 0.0), np.ones(k), "same")
+        den = np.convolve(ok.astype(float), np.ones(k), "same")
+        filled = np.where(ok, num / np.maximum(den, 1), np.nan)
+    return PupilClean(t, filled, widened, blinks)
+
+
+def light_lag(t_s, lum, tau_s: float) -> np.ndarray:
+    """Luminance as the pupil sees it: a first-order lag with time constant tau_s."""
+    t = np.asarray(t_s, dtype=float)
+    x = np.asarray(lum, dtype=float)
+    out = np.empty_like(x)
+    acc = x[0]
+    for i, dt in enumerate(np.diff(t, prepend=t[0])):
+        acc += (1 - math.exp(-dt / tau_s)) * (x[i] - acc)
+        out[i] = acc
+    return out
+
+
+@dataclass(frozen=True)
+class LightResponse:
+    """A viewer's pupillary light response: pupil = base - gain_mm * lag(luminance)."""
+
+    gain_mm: float
+    tau_s: float = 0.4
+
+    @classmethod
+    def fit(cls, t_s, lum, mm) -> "LightResponse":
+        """Least squares over a grid of lags; refuses when the light barely moved."""
+        t, lum, mm = (np.asarray(a, dtype=float) for a in (t_s, lum, mm))
+        ok = np.isfinite(mm)
+        if ok.sum() < 10 or np.std(lum[ok]) < 0.02:
+            raise ValueError("screen luminance barely changed: the light response can't be "
+                             "separated (calibrate the viewer, or use a longer recording)")
+        best = None
+        for tau in TAUS_S:
+            x = light_lag(t, lum, tau)[ok]
+            a = np.vstack([np.ones_like(x), x]).T
+            coef, res, *_ = np.linalg.lstsq(a, mm[ok], rcond=None)
+            err = float(res[0]) if len(res) else float(np.sum((a @ coef - mm[ok]) ** 2))
+            if best is None or err < best[0]:
+                best = (err, float(tau), float(-coef[1]))
+        return cls(gain_mm=max(best[2], 0.0), tau_s=best[1])  # light only ever constricts
+
+
+def pupil_residual(t_s, mm, lum, model: LightResponse) -> np.ndarray:
+    """The pupil with the predicted light response added back: what arousal moves."""
+    return np.asarray(mm, dtype=float) + model.gain_mm * light_lag(t_s, lum, model.tau_s)
+
+
+class PupilStream:
+    """The same rules, one reading at a time: `add` each reading, read `residual_mm`."""
+
+    def __init__(self, model: Optional[LightResponse] = None, window_s: float = 1.0,
+                 fit_s: float = 30.0):
+        self.model = model  # from calibration; None = fit online
+        self.window_us, self.fit_us = int(window_s * 1e6), int(fit_s * 1e6)
+        self.recent: deque = deque()  # (ts_us, mm, lagged luminance) accepted readings
+        self.history: deque = deque()  # the same, over fit_s, for the online light fit
+        self.lag: Optional[float] = None
+        self.lag_ts = 0
+        self.blink_until = 0
+        self.blink_at = -(10**15)
+        self.last: Optional[tuple[int, float]] = None
+        self.fitted: Optional[LightResponse] = None
+        self.fit_at = 0
+
+    def add(self, ts_us: int, mm: float, confidence: float, lum: float) -> None:
+        tau = (self.model or self.fitted or LightResponse(0.0)).tau_s
+        if self.lag is None:
+            self.lag = lum
+        else:
+            self.lag += (1 - math.exp(-max(ts_us - self.lag_ts, 0) / 1e6 / tau)) * (lum - self.lag)
+        self.lag_ts = ts_us
+        lost = not (math.isfinite(mm) and mm > 0 and confidence >= MIN_CONFIDENCE)
+        if not lost and self.last is not None and ts_us > self.last[0]:
+            lost = abs(mm - self.last[1]) / ((ts_us - self.last[0]) / 1e6) > MAX_SPEED_MM_S
+        if lost:
+            if ts_us >= self.blink_until:  # a new blink: drop what the closing lid shaded
+                while self.recent and self.recent[-1][0] >= ts_us - BLINK_BEFORE_S * 1e6:
+                    self.recent.pop()
+                self.blink_at = ts_us
+            self.blink_until = ts_us + int(BLINK_AFTER_S * 1e6)
+            return
+        self.last = (ts_us, mm)
+        if ts_us < self.blink_until:
+            return
+        for q in (self.recent, self.history):
+            q.append((ts_us, mm, self.lag))
+        while self.recent and self.recent[0][0] < ts_us - self.window_us:
+            self.recent.popleft()
+        while self.history and self.history[0][0] < ts_us - self.fit_us:
+            self.history.popleft()
+
+    def blinked(self, now_us: int) -> bool:
+        return now_us - self.blink_at < self.window_us
+
+    def pupil_mm(self, now_us: int) -> float:
+        """Median of the last window's clean readings (0 = no value)."""
+        vals = [r[1] for r in self.recent if r[0] >= now_us - self.window_us]
+        return float(np.median(vals)) if len(vals) >= 3 else 0.0
+
+    def residual_mm(self, now_us: int) -> float:
+        """Pupil minus the light's part, relative to mid-grey; 0 = no value. Until the
+        light has moved enough to fit a response, the plain pupil stands in."""
+        mm = self.pupil_mm(now_us)
+        model = self.model or self._fit(now_us)
+        if not mm or model is None:
+            return mm
+        return mm + model.gain_mm * (self.lag - 0.5)
+
+    def _fit(self, now_us: int) -> Optional[LightResponse]:
+        """Online fit: regress the pupil on the lagged light over fit_s, once a second."""
+        if now_us - self.fit_at >= 1_000_000 and len(self.history) >= 30:
+            self.fit_at = now_us
+            _, y, x = map(np.asarray, zip(*self.history))
+            if np.std(x) >= 0.02:
+                b = np.cov(x, y)[0, 1] / np.var(x, ddof=1)
+                self.fitted = LightResponse(gain_mm=max(-b, 0.0), tau_s=0.4)
+        return self.fitted

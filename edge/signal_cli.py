@@ -1,0 +1,194 @@
+"""`empathy signal hr|pupil FILE`: heart rate/HRV or pupil figures from a recorded signal.
+
+FILE is a one-column file of samples (then --fs is needed) or a CSV whose header names a
+time column (`time`, `t`, `time_s`, `time_ms`, `timer` (ms), `ts_us`, or ISO `datetime`),
+from which the (mean) sampling rate is worked out; repeated stamps are fine (loggers stamp
+in bursts), times going backwards are an error. The signal is the first other column, or
+--column.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+TIME_COLUMNS = {"time": 1.0, "t": 1.0, "time_s": 1.0, "t_s": 1.0, "seconds": 1.0,
+                "time_ms": 1e-3, "timer": 1e-3, "ms": 1e-3, "ts_us": 1e-6, "time_us": 1e-6,
+                "datetime": None, "timestamp": None}
+
+
+class SignalFileError(ValueError):
+    pass
+
+
+def _number(text: str, path: str, line: int, col: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise SignalFileError(f"{path}:{line}: {col} {text!r} is not a number") from None
+    if not np.isfinite(v):
+        raise SignalFileError(f"{path}:{line}: {col} is {text}")
+    return v
+
+
+def read_signal(path: str) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """(time in seconds or None, {column: values}). Raises SignalFileError with file:line."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise SignalFileError(f"{path}: {e}") from None
+    rows = [(i, r) for i, r in enumerate(csv.reader(text.splitlines()), 1) if r and any(r)]
+    if not rows:
+        raise SignalFileError(f"{path}: no samples")
+    header = [h.strip().lower() for h in rows[0][1]]
+    try:
+        float(header[0])
+        header = [f"col{k}" for k in range(len(rows[0][1]))]  # no header: data from line 1
+    except ValueError:
+        rows = rows[1:]
+    tcol = next((h for h in header if h in TIME_COLUMNS), None)
+    cols: dict[str, list] = {h: [] for h in header}
+    for line, r in rows:
+        if len(r) != len(header):
+            raise SignalFileError(f"{path}:{line}: {len(r)} fields, header has {len(header)}")
+        for h, v in zip(header, r):
+            v = v.strip()
+            cols[h].append(v if h == tcol and TIME_COLUMNS[h] is None
+                           else _number(v, path, line, h))
+    if not rows:
+        raise SignalFileError(f"{path}: header but no samples")
+    t = None
+    if tcol:
+        raw = cols.pop(tcol)
+        if TIME_COLUMNS[tcol] is None:
+            try:
+                stamps = np.array(raw, dtype="datetime64[us]")
+            except ValueError as e:
+                raise SignalFileError(f"{path}: {tcol}: {e}") from None
+            t = (stamps - stamps[0]).astype(np.int64) / 1e6
+        else:
+            t = (np.array(raw) - raw[0]) * TIME_COLUMNS[tcol]
+        if len(t) > 1 and (np.any(np.diff(t) < 0) or t[-1] <= t[0]):
+            bad = rows[int(np.flatnonzero(np.diff(t) < 0)[0]) + 1][0] if t[-1] > t[0] else 1
+            raise SignalFileError(f"{path}:{bad}: time goes backwards")
+    return t, {h: np.array(v, dtype=float) for h, v in cols.items()}
+
+
+def _pick(cols: dict, name: str | None, path: str, prefer=()) -> np.ndarray:
+    if name:
+        if name.lower() not in cols:
+            raise SignalFileError(f"{path}: no column {name!r} (have: {', '.join(cols)})")
+        return cols[name.lower()]
+    for p in prefer:
+        if p in cols:
+            return cols[p]
+    if not cols:
+        raise SignalFileError(f"{path}: no signal column")
+    return next(iter(cols.values()))
+
+
+def _rate(t, fs, path: str) -> float:
+    if fs:
+        return fs
+    if t is None or len(t) < 2:
+        raise SignalFileError(f"{path}: no time column, so --fs HZ is needed")
+    # the mean rate: loggers often stamp samples in bursts (repeated times)
+    return (len(t) - 1) / float(t[-1] - t[0])
+
+
+def _hr(args) -> int:
+    from empathy.edge.heart import waveform_peaks
+    from empathy.edge.hrv import heart_summary
+
+    try:
+        t, cols = read_signal(args.file)
+        x = _pick(cols, args.column, args.file)
+        fs = _rate(t, args.fs, args.file)
+        beats = waveform_peaks(x, fs, args.kind)
+    except (SignalFileError, ValueError) as e:
+        print(f"empathy signal hr: {e}", file=sys.stderr)
+        return 1
+    beat_s = beats.idx / fs
+    s = heart_summary(beat_s, beats.sqi, len(x) / fs)
+    s["fs_hz"] = fs
+    if args.json:
+        print(json.dumps(s))
+        return 0
+    print(f"{args.file}: {len(x)} samples at {fs:.4g} Hz ({len(x) / fs:.1f} s), {args.kind}")
+    print(f"heart rate  {s['bpm']:.1f} bpm  ({len(beat_s)} beats, {s['ectopic']} intervals "
+          f"not normal)")
+    print(f"RMSSD {s['rmssd_ms']:.1f} ms   SDNN {s['sdnn_ms']:.1f} ms   pNN50 {s['pnn50']:.1f} %")
+    print(f"quality     {s['quality']:.2f}  (0..1; per {len(s['windows'])} windows below)")
+    for w in s["windows"]:
+        mark = "" if w["quality"] >= 0.5 else "   <- poor signal: artefact or lost contact"
+        print(f"  {w['t0_s']:7.1f} s  {w['bpm']:6.1f} bpm  quality {w['quality']:.2f}{mark}")
+    print("beats (s): " + " ".join(f"{b:.3f}" for b in beat_s))
+    return 0
+
+
+def _pupil(args) -> int:
+    from empathy.edge.pupil import LightResponse, pupil_clean, pupil_residual
+
+    try:
+        t, cols = read_signal(args.file)
+        if t is None:
+            if not args.fs:
+                raise SignalFileError(f"{args.file}: no time column, so --fs HZ is needed")
+            t = np.arange(len(next(iter(cols.values())))) / args.fs
+        mm = _pick(cols, args.column, args.file, ("pupil_mm", "diameter_mm", "pupil", "diameter"))
+        conf = cols.get("confidence")
+        clean = pupil_clean(t, mm, conf)
+        out = {"pupil_mm": float(np.nanmean(clean.mm)), "blinks": clean.blinks,
+               "bridged_pct": float(100 * clean.bridged.mean()),
+               "lost_pct": float(100 * np.isnan(clean.mm).mean())}
+        lum = cols.get("luminance")
+        if lum is not None:
+            model = (LightResponse(args.light_gain, args.light_tau) if args.light_gain is not None
+                     else LightResponse.fit(t, lum, clean.mm))
+            resid = pupil_residual(t, clean.mm, lum, model)
+            out.update(light_gain_mm=model.gain_mm, light_tau_s=model.tau_s,
+                       light_fitted=args.light_gain is None,
+                       residual_sd_mm=float(np.nanstd(resid)))
+    except (SignalFileError, ValueError) as e:
+        print(f"empathy signal pupil: {e}", file=sys.stderr)
+        return 1
+    if args.out:
+        cols_out = [t, clean.mm] + ([resid] if lum is not None else [])
+        np.savetxt(args.out, np.column_stack(cols_out), delimiter=",", fmt="%.5f", comments="",
+                   header="time_s,pupil_mm" + (",residual_mm" if lum is not None else ""))
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"{args.file}: {len(t)} samples over {t[-1]:.1f} s")
+    print(f"pupil {out['pupil_mm']:.2f} mm, {out['blinks']} blinks, {out['bridged_pct']:.1f} % "
+          f"bridged, {out['lost_pct']:.1f} % lost (gaps over 1 s)")
+    if lum is not None:
+        how = "fitted from this file" if out["light_fitted"] else "given"
+        print(f"light response ({how}): {out['light_gain_mm']:.2f} mm per unit luminance, "
+              f"lag {out['light_tau_s']:.2f} s; residual sd {out['residual_sd_mm']:.3f} mm")
+    return 0
+
+
+def register(p) -> None:
+    sub = p.add_subparsers(dest="verb", required=True)
+    h = sub.add_parser("hr", help="beats, heart rate, HRV and quality from a PPG/ECG file")
+    h.add_argument("file", help="one column of samples, or CSV with a time column")
+    h.add_argument("--fs", type=float, help="sampling rate in Hz (needed without a time column)")
+    h.add_argument("--kind", choices=("ppg", "ecg"), default="ppg")
+    h.add_argument("--column", help="which CSV column holds the signal")
+    h.add_argument("--json", action="store_true", help="one JSON object")
+    h.set_defaults(func=_hr)
+    u = sub.add_parser("pupil", help="blinks, cleaned pupil and light-compensated residual")
+    u.add_argument("file", help="CSV: time, pupil (mm), optional confidence and luminance")
+    u.add_argument("--fs", type=float, help="sampling rate in Hz (needed without a time column)")
+    u.add_argument("--column", help="which CSV column holds the pupil diameter")
+    u.add_argument("--light-gain", type=float, help="calibrated light response, mm per unit "
+                   "luminance (default: fitted from the file)")
+    u.add_argument("--light-tau", type=float, default=0.4, help="its lag in seconds")
+    u.add_argument("--out", help="write time_s,pupil_mm[,residual_mm] CSV here")
+    u.add_argument("--json", action="store_true", help="one JSON object")
+    u.set_defaults(func=_pupil)
