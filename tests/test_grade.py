@@ -83,6 +83,45 @@ def test_shaper_matches_ocio_file_transform(tmp_path):
     assert diff(ours, np.rint(255 * (FRAME[..., ::-1] / 255.0) ** 2)) <= 1
 
 
+def _ocio_file_interp(path, frame, interp):
+    t = ocio.FileTransform(src=str(path), interpolation=interp)
+    cfg = ocio.Config.CreateRaw()
+    cfg.setProcessorCacheFlags(ocio.PROCESSOR_CACHE_OFF)
+    f = (frame / 255.0).astype(np.float32)
+    cfg.getProcessor(t).getDefaultCPUProcessor().applyRGB(f)
+    return np.clip(np.rint(f * 255), 0, 255)
+
+
+# The "Done when" matrix: every .cube kind, written to disk, read by us and by OCIO's own
+# reader, must agree within one 8-bit code value (tetrahedral for 3D, linear for 1D).
+def _kinds():
+    x = np.linspace(0, 1, 1024, dtype=np.float32)
+    curve = np.stack([x ** 2.2, np.sqrt(x), 1 - (1 - x) ** 2], -1).astype(np.float32)
+    look = luts.make("teal_night", 33).lut3d
+    y = np.linspace(0, 1.25, 512, dtype=np.float32)  # a shaper over a domain wider than 1
+    return {
+        "3d": Cube(lut3d=look),
+        "3d_domain": Cube(domain_min=(0.05, 0.0, 0.1), domain_max=(1.0, 0.9, 1.2),
+                          lut3d=luts.make("orange_haze", 17).lut3d),
+        "1d": Cube(lut1d=curve),
+        "1d_domain": Cube(domain_min=(0.0, 0.1, 0.0), domain_max=(0.8, 1.0, 1.5),
+                          lut1d=curve),
+        "shaper_3d": Cube(lut1d=np.repeat((y / 1.25)[:, None] ** 0.5, 3, 1),
+                          domain_min=(0.0,) * 3, domain_max=(1.25,) * 3, lut3d=look,
+                          shaper_domain_min=(0.0,) * 3, shaper_domain_max=(1.0,) * 3),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_kinds()))
+def test_every_kind_matches_ocio_reader(kind, tmp_path):
+    p = tmp_path / f"{kind}.cube"
+    write_cube(p, _kinds()[kind])
+    ours = Grade(read_cube(p)).apply(FRAME)
+    interp = ocio.INTERP_LINEAR if kind.startswith("1d") else ocio.INTERP_TETRAHEDRAL
+    assert diff(ours, _ocio_file_interp(p, FRAME, interp)) <= 1
+    assert diff(ours, FRAME) > 10  # the file really changes the picture
+
+
 def test_uint16_stays_16_bit():
     x = np.linspace(0, 1, 4096, dtype=np.float32)
     c = Cube(lut1d=np.repeat((x ** 2.2)[:, None], 3, 1))

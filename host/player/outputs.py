@@ -9,6 +9,8 @@ PIPELINES (the tail after `appsrc ! videoconvert !`):
   controller (no compositor, lowest latency).
 * ``nv3d``   - nv3dsink: NVIDIA Jetson's 3D-engine sink (needs the L4T GStreamer plugins);
   nvvidconv moves our system-memory RGB into NVMM memory first.
+* ``null``   - fakesink: frames are made and paced but shown nowhere. Benchmarks use it as the
+  stand-in for a display headless, so they measure the player and not an encoder.
 
 Display sinks run with sync=false: the player paces frames to the wall clock itself, and two
 clocks pacing the same frames would add jitter.
@@ -36,6 +38,7 @@ PIPELINES: dict[str, str] = {
     "window": "autovideosink sync=false",
     "kms": "kmssink sync=false",
     "nv3d": "nvvidconv ! nv3dsink sync=false",
+    "null": "fakesink sync=false",
 }
 # The queue lets the muxer wait for x264's first frames without blocking the sound.
 AUDIO_SINKS: dict[str, str] = {
@@ -44,6 +47,7 @@ AUDIO_SINKS: dict[str, str] = {
     "window": "audioresample ! autoaudiosink sync=false",
     "kms": "audioresample ! autoaudiosink sync=false",
     "nv3d": "audioresample ! autoaudiosink sync=false",
+    "null": "fakesink sync=false",
 }
 
 
@@ -72,7 +76,7 @@ def parse_output(output: str) -> tuple[str, Path | None]:
     if kind == "file":
         return "file", Path("empathy-show.mp4")
     if kind not in PIPELINES:
-        raise ValueError(f"unknown output {output!r}: use file:PATH, window, kms, nv3d or auto")
+        raise ValueError(f"unknown output {output!r}: use file:PATH, window, kms, nv3d, null or auto")
     return kind, None
 
 
