@@ -52,8 +52,59 @@ def _hr(args) -> int:
         return _fail("hr", e)
 
 
-def _common(p, verb: str) -> None:
-    p.add_argument("--out", default=f"out/calibration", help="folder for VERB.html and VERB.json")
+def _grab_eye_frame(url: str, timeout_s: float = 5.0):
+    import time
+
+    from empathy.sensors.base import Frame, open_source
+
+    src = open_source(url)
+    try:
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            for r in src.read(timeout_s=0.1):
+                if isinstance(r, Frame) and r.role == "eye":
+                    return r.image
+    finally:
+        src.close()
+    raise ValueError(f"{url}: no eye camera frame within {timeout_s:g} s")
+
+
+def _pupil_scale(args) -> int:
+    import cv2
+
+    from . import store
+    from .pupil_scale import SIM_FOCAL_PX, Target, pupil_scale, render_view
+
+    try:
+        cols, rows = (int(v) for v in args.grid.lower().split("x"))
+        target = Target(cols, rows, args.spacing_mm, args.spacing_mm / 2)
+        store.check_id("camera", args.camera_id)
+        if args.simulate:
+            image = render_view(target, args.simulate)
+        elif args.image:
+            image = cv2.imread(args.image, cv2.IMREAD_GRAYSCALE)
+            if image is None:
+                raise ValueError(f"{args.image}: not a readable image")
+        else:
+            image = _grab_eye_frame(args.source)
+    except (ValueError, OSError, RuntimeError) as e:
+        return _fail("pupil-scale", e)
+    res = pupil_scale(image, target, camera_id=args.camera_id)
+    if args.simulate:
+        truth = SIM_FOCAL_PX / args.simulate
+        res.figures["true_px_per_mm"] = round(truth, 4)
+        res.figures["scale_error_pct"] = round(100 * (res.figures.get("px_per_mm", 0) / truth - 1), 3)
+        res.notes.append(f"simulated camera: target rendered at {args.simulate:g} mm")
+    if res.passed:
+        keep = ("px_per_mm", "mm_per_px", "image_w", "image_h")
+        path = store.save_camera(Path(args.store), args.camera_id,
+                                 {k: res.figures[k] for k in keep})
+        res.notes.append(f"stored in {path}")
+    return _finish(args, res)
+
+
+def _common(p) -> None:
+    p.add_argument("--out", default="out/calibration", help="folder for VERB.html and VERB.json")
     p.add_argument("--json", action="store_true", help="print the figures as JSON, no progress")
 
 
@@ -68,5 +119,20 @@ def register(parser) -> None:
                    help="rig profile: a name in calibration/profiles or a TOML path")
     p.add_argument("--duration", type=float, default=120.0,
                    help="seconds to record when --device/--reference are source URLs")
-    _common(p, "hr")
+    _common(p)
     p.set_defaults(func=_hr)
+
+    p = sub.add_parser("pupil-scale", help="pixels -> millimetres of an eye camera from a printed "
+                                           "circle grid; checks focus and IR exposure")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--image", help="a picture of the card taken by the eye camera")
+    src.add_argument("--source", help="camera source URL to take one eye frame from")
+    src.add_argument("--simulate", type=float, metavar="MM",
+                     help="render the card at this distance with a simulated camera")
+    p.add_argument("--camera-id", default="eye", help="which camera this scale belongs to")
+    p.add_argument("--grid", default="7x5", help="circles across x down (default 7x5)")
+    p.add_argument("--spacing-mm", type=float, default=4.0,
+                   help="centre-to-centre spacing of the printed circles")
+    p.add_argument("--store", default=str(DEFAULT_STORE), help="calibration store folder")
+    _common(p)
+    p.set_defaults(func=_pupil_scale)
