@@ -1,7 +1,9 @@
 """Fuse the audience: many noisy seats -> one arousal/valence estimate with uncertainty.
 
 Robust to missing seats (stale or flagged seats are left out, and the estimate says how
-many it rests on) and to one wild seat (a trimmed mean, not a plain mean).
+many it rests on) and to one wild seat (a trimmed mean, not a plain mean). Over the window
+it also tells sustained tension (`rise`: where the audience ended up against where it
+started) from a shock that has already faded (`spike`: the peak above where it ended up).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class AudienceState:
     seats_total: int
     seats_good: int
     synchrony: float  # mean pairwise correlation of seat arousal over the window (ISC)
+    rise: float = 0.0  # audience arousal, last second minus first second of the window
+    spike: float = 0.0  # the window's peak above its last second: a faded shock
 
     @property
     def good_fraction(self) -> float:
@@ -52,13 +56,37 @@ def audience_state(seats: dict, now_us: int, window_s: float = 5.0) -> AudienceS
         recent = [s.arousal for s in track.history if s.ts_us >= now_us - window_s * 1e6]
         if len(recent) >= 10:
             traces.append(recent[-int(window_s * 10):])
-    n = len(now_a)
+    return fuse(now_us, now_a, now_v, traces, len(seats))
+
+
+def fuse(now_us: int, arousal, valence, traces: list, seats_total: int) -> AudienceState:
+    """Seats' latest arousal/valence (good seats only) and their recent arousal traces ->
+    the audience. The simulator calls this too, so policies see the same estimate."""
+    n = len(arousal)
     if n == 0:
-        return AudienceState(now_us, 0.0, 1.0, 0.0, 1.0, len(seats), 0, 0.0)
-    a, v = np.array(now_a), np.array(now_v)
+        return AudienceState(now_us, 0.0, 1.0, 0.0, 1.0, seats_total, 0, 0.0)
+    a, v = np.asarray(arousal, float), np.asarray(valence, float)
     se = lambda x: float(np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else 1.0
-    return AudienceState(now_us, trimmed_mean(a), se(a), trimmed_mean(v), se(v), len(seats), n,
-                         synchrony(traces))
+    return AudienceState(now_us, trimmed_mean(a), se(a), trimmed_mean(v), se(v), seats_total, n,
+                         synchrony(traces), *rise_and_spike(traces))
+
+
+def engagement(arousal: float, synchrony: float, target_arousal: float) -> float:
+    """How well a segment landed, 0..1: the audience reacting together (synchrony) and
+    sitting where the screenplay wants it (arousal near the target), half each. This is
+    the reward the learning policy and the simulator use."""
+    return 0.5 * min(1.0, max(0.0, synchrony)) + 0.5 * (1 - min(1.0, abs(arousal - target_arousal)))
+
+
+def rise_and_spike(traces: list, rate_hz: float = 10.0) -> tuple[float, float]:
+    """Sustained rise and faded spike of the seats' mean trace (see AudienceState)."""
+    if not traces:
+        return 0.0, 0.0
+    m = min(len(t) for t in traces)
+    mean = np.mean([t[-m:] for t in traces], axis=0)
+    k = max(1, min(int(rate_hz), m // 3))
+    end = float(np.mean(mean[-k:]))
+    return end - float(np.mean(mean[:k])), max(0.0, float(np.max(mean)) - end)
 
 
 def synchrony(traces: list) -> float:

@@ -1,31 +1,44 @@
-"""Story files: segments, decision points and the intended emotional arc (TOML).
+"""Story files: segments, decision points, story variables and the intended arc (TOML).
 
     title = "Neon Rain"
     start = "arrival"
+    screenplay = "neon_rain.fountain"  # optional: segments can take targets from its scenes
+    policy = "arc"                     # optional: the policy this story is meant for
+
+    [variables]                        # optional: what the story remembers (bool/int/float/str)
+    trusts_kai = false
 
     [segments.arrival]
     media = "media/arrival.mp4"        # relative to the story file (or --media-root)
     lut = "luts/orange_haze.cube"      # optional
     duration_s = 10.0
-    target = { arousal = 0.3, valence = 0.0 }   # what the screenplay intends here
+    target = { arousal = 0.3, valence = 0.0 }   # what the screenplay intends here, or
+    scene = 1                          # ...the screenplay's scene 1 (intensity, valence)
     next = "..."                       # optional: plays next when there is no decision
 
     [decisions.first_turn]
     after = "arrival"                  # decided while this segment plays
     window_s = [2.0, 8.5]              # seconds into it when the audience is measured
-    aim_arousal = 0.5                  # where the arc wants the audience next
+    aim_arousal = 0.5                  # where the arc wants the audience next (optional:
+                                       # the default option's target arousal)
     default = "hideout"                # used on any fault (no data, policy error, late)
     options = { chase = 0.45, hideout = -0.15 }  # option -> expected arousal lift
+    sets = { hideout = { trusts_kai = true } }   # optional: taking an option sets variables
+    when = { chase = "not trusts_kai" }          # optional: an option is offered only if...
+
+Conditions are `NAME`, `not NAME` or `NAME OP VALUE` (OP: == != < <= > >=), joined by
+`and` / `or` (`and` binds tighter). The default option must always be offered.
 
 A segment with neither `next` nor a decision ends the story. `load` raises `StoryError`
-with file, line and a readable message for anything wrong.
+with file, line and a readable message for anything wrong, including loops that can
+never reach an ending.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -55,6 +68,20 @@ class Decision:
     aim_arousal: float
     default: str
     options: dict[str, float]  # option segment -> expected arousal lift
+    sets: dict[str, dict] = field(default_factory=dict)  # option -> {variable: value}
+    when: dict[str, tuple] = field(default_factory=dict)  # option -> compiled condition
+
+    def offer(self, variables: dict) -> "Decision":
+        """This decision with only the options whose conditions hold now."""
+        if not self.when:
+            return self
+        opts = {o: v for o, v in self.options.items()
+                if o not in self.when or holds(self.when[o], variables)}
+        return replace(self, options=opts)
+
+    def take(self, option: str, variables: dict) -> dict:
+        """The story variables after taking `option`."""
+        return {**variables, **self.sets.get(option, {})}
 
 
 @dataclass
@@ -64,6 +91,8 @@ class Story:
     start: str
     segments: dict[str, Segment]
     decisions: dict[str, Decision] = field(default_factory=dict)
+    variables: dict = field(default_factory=dict)  # initial values
+    policy: Optional[str] = None
 
     def decision_after(self, segment_id: str) -> Optional[Decision]:
         for d in self.decisions.values():
@@ -79,9 +108,57 @@ class Story:
         return [nxt] if nxt else []
 
 
-_TOP = {"title", "start", "segments", "decisions"}
-_SEG = {"media", "lut", "duration_s", "target", "next"}
-_DEC = {"after", "window_s", "aim_arousal", "default", "options"}
+_TOP = {"title", "start", "segments", "decisions", "variables", "screenplay", "policy"}
+_SEG = {"media", "lut", "duration_s", "target", "next", "scene"}
+_DEC = {"after", "window_s", "aim_arousal", "default", "options", "sets", "when"}
+_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+_TERM = re.compile(r"^(not\s+)?([A-Za-z_]\w*)(?:\s*(==|!=|<=|>=|<|>)\s*(.+))?$")
+
+
+def holds(cond: tuple, variables: dict) -> bool:
+    """Evaluate a compiled condition: a tuple of or-ed tuples of and-ed terms."""
+    return any(all((_OPS[op](variables[name], value) if op else bool(variables[name])) != neg
+                   for neg, name, op, value in terms) for terms in cond)
+
+
+def compile_condition(text: str, variables: dict) -> tuple:
+    """Parse a condition, checking every name and value type against the variables."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"a condition must be a non-empty string, not {text!r}")
+    out = []
+    for alt in re.split(r"\s+or\s+", text.strip()):
+        terms = []
+        for term in re.split(r"\s+and\s+", alt):
+            m = _TERM.match(term.strip())
+            if not m:
+                raise ValueError(f"cannot read condition {term!r} (NAME, not NAME, NAME == VALUE)")
+            neg, name, op, lit = m.groups()
+            if name not in variables:
+                raise ValueError(f"condition uses {name!r}, which is not in [variables]")
+            value = _literal(lit, variables[name], name) if op else None
+            terms.append((bool(neg), name, op, value))
+        out.append(tuple(terms))
+    return tuple(out)
+
+
+def _literal(lit: str, like, name: str):
+    lit = lit.strip()
+    try:
+        value = tomllib.loads(f"v = {lit}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = lit  # a bare word is a string
+    if not _same_type(value, like):
+        raise ValueError(f"{name!r} is {type(like).__name__}, compared with {lit!r}")
+    return value
+
+
+def _same_type(value, like) -> bool:
+    if isinstance(like, bool) or isinstance(value, bool):
+        return type(value) is type(like)
+    if isinstance(like, (int, float)):
+        return isinstance(value, (int, float))
+    return type(value) is type(like)
 
 
 def _line(text: str, *keys: str) -> Optional[int]:
@@ -96,6 +173,31 @@ def _line(text: str, *keys: str) -> Optional[int]:
     return text.count("\n", 0, pos) + 1 if pos is not None else None
 
 
+class _Reader:
+    """Reads one story file, raising StoryError at the right line for anything wrong."""
+
+    def __init__(self, path: Path, text: str):
+        self.path, self.text = path, text
+
+    def err(self, msg, *keys):
+        raise StoryError(self.path, _line(self.text, *keys), msg)
+
+    def num(self, v, what, *keys) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            self.err(f"{what} must be a number, not {v!r}", *keys)
+        return float(v)
+
+    def name(self, v, what, *keys) -> str:
+        if not isinstance(v, str) or not v:
+            self.err(f"{what} must be a name in quotes, not {v!r}", *keys)
+        return v
+
+    def keys(self, table: dict, known: set, what: str, *where):
+        for k in table:
+            if k not in known:
+                self.err(f"{what}unknown key {k!r} (known: {', '.join(sorted(known))})", *where, k)
+
+
 def load(path: str | Path, media_root: str | Path | None = None, check_files: bool = True) -> Story:
     path = Path(path)
     try:
@@ -107,99 +209,178 @@ def load(path: str | Path, media_root: str | Path | None = None, check_files: bo
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
         raise StoryError(path, int(m.group(1)) if m else None, f"not valid TOML: {e}") from None
-    root = Path(media_root) if media_root else path.parent
+    r = _Reader(path, text)
+    r.keys(doc, _TOP, "")
+    variables = doc.get("variables", {})
+    if not isinstance(variables, dict):
+        r.err("[variables] must be a table of name = initial value", "variables")
+    for k, v in variables.items():
+        if not isinstance(v, (bool, int, float, str)):
+            r.err(f"variable {k!r} must start as a bool, number or string, not {v!r}", "variables", k)
+    arc = _screenplay(r, doc, path.parent)
+    segments = _segments(r, doc, Path(media_root) if media_root else path.parent, arc,
+                         check_files)
+    start = r.name(doc.get("start"), "start", "start")
+    if start not in segments:
+        r.err(f"start segment {start!r} is not a segment", "start")
+    decisions = {}
+    for did, d in (doc.get("decisions") or {}).items():
+        decisions[did] = _decision(r, did, d, segments, decisions, variables)
+    for sid, s in segments.items():
+        if s.next and s.next not in segments:
+            r.err(f"segment {sid!r}: next={s.next!r} is not a segment", sid, "next")
+    policy = r.name(doc["policy"], "policy", "policy") if "policy" in doc else None
+    story = Story(path, str(doc.get("title", path.stem)), start, segments, decisions,
+                  dict(variables), policy)
+    _check_graph(r, story)
+    return story
 
-    def err(msg, *keys):
-        raise StoryError(path, _line(text, *keys), msg)
 
-    def num(v, what, *keys) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            err(f"{what} must be a number, not {v!r}", *keys)
-        return float(v)
+def _screenplay(r: _Reader, doc: dict, folder: Path) -> Optional[list]:
+    if "screenplay" not in doc:
+        return None
+    from empathy.host.arc import screenplay_arc
 
-    for k in doc:
-        if k not in _TOP:
-            err(f"unknown key {k!r} (known: {', '.join(sorted(_TOP))})", k)
+    try:
+        return screenplay_arc(folder / r.name(doc["screenplay"], "screenplay", "screenplay"))
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as e:
+        r.err(f"screenplay: {e}", "screenplay")
+
+
+def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict:
     if not isinstance(doc.get("segments"), dict) or not doc["segments"]:
-        err("a story needs at least one [segments.NAME] table")
+        r.err("a story needs at least one [segments.NAME] table")
     segments = {}
     for sid, s in doc["segments"].items():
         if not isinstance(s, dict):
-            err(f"segment {sid!r} must be a table", sid)
-        for k in s:
-            if k not in _SEG:
-                err(f"segment {sid!r}: unknown key {k!r} (known: {', '.join(sorted(_SEG))})", sid, k)
+            r.err(f"segment {sid!r} must be a table", sid)
+        r.keys(s, _SEG, f"segment {sid!r}: ", sid)
         if "media" not in s:
-            err(f"segment {sid!r} has no media", sid)
-        media = root / s["media"]
-        lut = root / s["lut"] if s.get("lut") else None
+            r.err(f"segment {sid!r} has no media", sid)
+        media = root / r.name(s["media"], f"segment {sid!r}: media", sid, "media")
+        lut = root / r.name(s["lut"], f"segment {sid!r}: lut", sid, "lut") if "lut" in s else None
         if check_files and not media.is_file():
-            err(f"segment {sid!r}: media file {media} not found", sid, "media")
+            r.err(f"segment {sid!r}: media file {media} not found", sid, "media")
         if check_files and lut and not lut.is_file():
-            err(f"segment {sid!r}: LUT {lut} not found", sid, "lut")
-        dur = num(s.get("duration_s", 0), f"segment {sid!r}: duration_s", sid, "duration_s")
+            r.err(f"segment {sid!r}: LUT {lut} not found", sid, "lut")
+        dur = r.num(s.get("duration_s", 0), f"segment {sid!r}: duration_s", sid, "duration_s")
         if dur <= 0:
-            err(f"segment {sid!r}: duration_s must be > 0", sid, "duration_s")
+            r.err(f"segment {sid!r}: duration_s must be > 0", sid, "duration_s")
+        ta, tv = 0.0, 0.0
+        if "scene" in s:
+            n = s["scene"]
+            if arc is None:
+                r.err(f"segment {sid!r}: scene= needs a screenplay = \"FILE.fountain\" at the top",
+                      sid, "scene")
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(arc):
+                r.err(f"segment {sid!r}: scene must be a scene number 1..{len(arc)}, not {n!r}",
+                      sid, "scene")
+            ta, tv = arc[n - 1].intensity, arc[n - 1].valence
         tgt = s.get("target", {})
         if not isinstance(tgt, dict) or set(tgt) - {"arousal", "valence"}:
-            err(f"segment {sid!r}: target takes arousal and valence only", sid, "target")
-        ta = num(tgt.get("arousal", 0), "target.arousal", sid, "target")
-        tv = num(tgt.get("valence", 0), "target.valence", sid, "target")
+            r.err(f"segment {sid!r}: target takes arousal and valence only", sid, "target")
+        ta = r.num(tgt.get("arousal", ta), "target.arousal", sid, "target")
+        tv = r.num(tgt.get("valence", tv), "target.valence", sid, "target")
         if not (-1 <= ta <= 1 and -1 <= tv <= 1):
-            err(f"segment {sid!r}: target values must be within -1..1", sid, "target")
-        segments[sid] = Segment(sid, media, lut, dur, ta, tv, s.get("next"))
+            r.err(f"segment {sid!r}: target values must be within -1..1", sid, "target")
+        nxt = r.name(s["next"], f"segment {sid!r}: next", sid, "next") if "next" in s else None
+        segments[sid] = Segment(sid, media, lut, dur, ta, tv, nxt)
+    return segments
 
-    start = doc.get("start")
-    if start not in segments:
-        err(f"start segment {start!r} is not a segment", "start")
-    decisions = {}
-    for did, d in (doc.get("decisions") or {}).items():
-        for k in d:
-            if k not in _DEC:
-                err(f"decision {did!r}: unknown key {k!r} (known: {', '.join(sorted(_DEC))})", did, k)
-        for k in ("after", "window_s", "default", "options"):
-            if k not in d:
-                err(f"decision {did!r} has no {k}", did)
-        after = d["after"]
-        if after not in segments:
-            err(f"decision {did!r}: after={after!r} is not a segment", did, "after")
-        if any(x.after == after for x in decisions.values()):
-            err(f"decision {did!r}: segment {after!r} already has a decision", did, "after")
-        if segments[after].next:
-            err(f"decision {did!r}: segment {after!r} also has next=; use one or the other", did)
-        w = d["window_s"]
-        if not (isinstance(w, list) and len(w) == 2):
-            err(f"decision {did!r}: window_s must be [start, end]", did, "window_s")
-        w0, w1 = (num(x, "window_s", did, "window_s") for x in w)
-        if not 0 <= w0 < w1:
-            err(f"decision {did!r}: window_s start must be >= 0 and before its end", did, "window_s")
-        if w1 > segments[after].duration_s:
-            err(f"decision {did!r}: window ends at {w1} s but {after!r} lasts "
-                f"{segments[after].duration_s} s", did, "window_s")
-        opts = d["options"]
-        if not isinstance(opts, dict) or len(opts) < 2:
-            err(f"decision {did!r}: options needs at least two segments", did, "options")
-        for o, lift in opts.items():
-            if o not in segments:
-                err(f"decision {did!r}: option {o!r} is not a segment", did, "options")
-            num(lift, f"option {o!r} lift", did, "options")
-        if d["default"] not in opts:
-            err(f"decision {did!r}: default {d['default']!r} is not one of its options", did, "default")
-        decisions[did] = Decision(did, after, (w0, w1),
-                                  num(d.get("aim_arousal", 0), "aim_arousal", did, "aim_arousal"),
-                                  d["default"], {o: float(v) for o, v in opts.items()})
-    for sid, s in segments.items():
-        if s.next and s.next not in segments:
-            err(f"segment {sid!r}: next={s.next!r} is not a segment", sid, "next")
 
-    story = Story(path, str(doc.get("title", path.stem)), start, segments, decisions)
-    seen, todo = set(), [start]
+def _decision(r: _Reader, did: str, d, segments: dict, decisions: dict, variables: dict):
+    if not isinstance(d, dict):
+        r.err(f"decision {did!r} must be a table", did)
+    r.keys(d, _DEC, f"decision {did!r}: ", did)
+    for k in ("after", "window_s", "default", "options"):
+        if k not in d:
+            r.err(f"decision {did!r} has no {k}", did)
+    after = r.name(d["after"], f"decision {did!r}: after", did, "after")
+    if after not in segments:
+        r.err(f"decision {did!r}: after={after!r} is not a segment", did, "after")
+    if any(x.after == after for x in decisions.values()):
+        r.err(f"decision {did!r}: segment {after!r} already has a decision", did, "after")
+    if segments[after].next:
+        r.err(f"decision {did!r}: segment {after!r} also has next=; use one or the other", did)
+    w = d["window_s"]
+    if not (isinstance(w, list) and len(w) == 2):
+        r.err(f"decision {did!r}: window_s must be [start, end]", did, "window_s")
+    w0, w1 = (r.num(x, "window_s", did, "window_s") for x in w)
+    if not 0 <= w0 < w1:
+        r.err(f"decision {did!r}: window_s start must be >= 0 and before its end", did, "window_s")
+    if w1 > segments[after].duration_s:
+        r.err(f"decision {did!r}: window ends at {w1} s but {after!r} lasts "
+              f"{segments[after].duration_s} s", did, "window_s")
+    opts = d["options"]
+    if not isinstance(opts, dict) or len(opts) < 2:
+        r.err(f"decision {did!r}: options needs at least two segments", did, "options")
+    for o, lift in opts.items():
+        if o not in segments:
+            r.err(f"decision {did!r}: option {o!r} is not a segment", did, "options")
+        r.num(lift, f"option {o!r} lift", did, "options")
+    if r.name(d["default"], f"decision {did!r}: default", did, "default") not in opts:
+        r.err(f"decision {did!r}: default {d['default']!r} is not one of its options", did, "default")
+    sets = _sets(r, did, d.get("sets", {}), opts, variables)
+    when = {}
+    if not isinstance(d.get("when", {}), dict):
+        r.err(f"decision {did!r}: when must be a table of option = \"condition\"", did, "when")
+    for o, cond in d.get("when", {}).items():
+        if o not in opts:
+            r.err(f"decision {did!r}: when names {o!r}, which is not one of its options", did, "when")
+        if o == d["default"]:
+            r.err(f"decision {did!r}: the default {o!r} must always be offered; it cannot have "
+                  f"a condition", did, "when")
+        try:
+            when[o] = compile_condition(cond, variables)
+        except ValueError as e:
+            r.err(f"decision {did!r}: when.{o}: {e}", did, "when")
+    aim = (r.num(d["aim_arousal"], "aim_arousal", did, "aim_arousal") if "aim_arousal" in d
+           else segments[d["default"]].target_arousal)
+    return Decision(did, after, (w0, w1), aim, d["default"],
+                    {o: float(v) for o, v in opts.items()}, sets, when)
+
+
+def _sets(r: _Reader, did: str, sets, opts: dict, variables: dict) -> dict:
+    if not isinstance(sets, dict):
+        r.err(f"decision {did!r}: sets must be a table of option = {{ variable = value }}", did, "sets")
+    for o, assign in sets.items():
+        if o not in opts:
+            r.err(f"decision {did!r}: sets names {o!r}, which is not one of its options", did, "sets")
+        if not isinstance(assign, dict):
+            r.err(f"decision {did!r}: sets.{o} must be {{ variable = value }}", did, "sets")
+        for k, v in assign.items():
+            if k not in variables:
+                r.err(f"decision {did!r}: sets.{o} sets {k!r}, which is not in [variables]",
+                      did, "sets")
+            if not _same_type(v, variables[k]):
+                r.err(f"decision {did!r}: sets.{o}.{k} = {v!r} but {k!r} is a "
+                      f"{type(variables[k]).__name__}", did, "sets")
+    return {o: dict(a) for o, a in sets.items()}
+
+
+def _check_graph(r: _Reader, story: Story) -> None:
+    """Every segment reachable from the start, and every reachable one able to end."""
+    seen, todo = set(), [story.start]
     while todo:
         sid = todo.pop()
         if sid not in seen:
             seen.add(sid)
             todo.extend(story.successors(sid))
-    unreachable = sorted(set(segments) - seen)
+    unreachable = sorted(set(story.segments) - seen)
     if unreachable:
-        err(f"segment {unreachable[0]!r} can never be reached from start {start!r}", unreachable[0])
-    return story
+        r.err(f"segment {unreachable[0]!r} can never be reached from start {story.start!r}",
+              unreachable[0])
+    ends = {s for s in seen if not story.successors(s)}
+    can_end, changed = set(ends), True
+    while changed:
+        new = {s for s in seen - can_end if any(n in can_end for n in story.successors(s))}
+        changed, can_end = bool(new), can_end | new
+    trapped = [s for s in story.segments if s in seen - can_end]  # file order
+    if trapped:
+        loop, s = [trapped[0]], story.successors(trapped[0])[0]
+        while s not in loop:
+            loop.append(s)
+            s = story.successors(s)[0]
+        loop = loop[loop.index(s):] + [s]
+        r.err(f"segments {' -> '.join(loop)} loop forever: no path out of them reaches an "
+              f"ending", trapped[0])

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from empathy.host.audience import AudienceState
-from empathy.host.policy import ArcPolicy, decide, make_policy
+from empathy.host.policies.arc import ArcPolicy
+from empathy.host.policy import decide, make_policy
 from empathy.host.story import StoryError, load
 
 SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample" / "neon_rain.toml"

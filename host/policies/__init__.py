@@ -1,0 +1,1 @@
+"""One module per branch-choosing policy; the protocol and registry are in host/policy.py."""

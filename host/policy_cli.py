@@ -1,0 +1,261 @@
+"""`empathy policy simulate|evaluate`: compare policies on simulated audiences, and judge a
+new policy offline from recorded screenings before showing it to anyone.
+
+    empathy policy simulate --story S.toml [--impact I.toml] [--policy NAME ...]
+                            [--screenings N] [--record LOG.jsonl] [--plot CURVE.png] [--json]
+    empathy policy evaluate --story S.toml --recorded LOG.jsonl|summary.json ... --policy NAME ...
+
+`evaluate` reads decision records (from `simulate --record`, or a show's summary.json,
+whose decisions carry their inputs, propensity and reward) and estimates each policy's
+mean reward with trajectory inverse-propensity weighting (IPS) and the step-wise doubly
+robust estimator (DR: a per-option ridge model of the reward, corrected by the weighted
+residuals), so it stays unbiased when either the model or the logged propensities are
+right.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+SIM_POLICIES = ("default", "rules", "arc", "bandit")
+
+
+def _story(args):
+    from empathy.host.story import StoryError, load
+
+    try:
+        return load(args.story, check_files=False)
+    except StoryError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
+
+
+def _policy(name: str, args, tmp: str):
+    from empathy.host.policy import make_policy
+
+    # A simulation starts the learner from nothing unless told which state to use, so
+    # trying things out never touches what a cinema's bandit has learned.
+    state = args.state or str(Path(tmp) / f"{name}.json")
+    return make_policy(name, state_path=state, seed=args.seed)
+
+
+# -- simulate -------------------------------------------------------------------------------
+def _simulate(args) -> int:
+    from rich.progress import Progress
+
+    from empathy.host import audience_sim as sim
+
+    story = _story(args)
+    if story is None:
+        return 1
+    names = args.policy or ([story.policy] if story.policy else list(SIM_POLICIES))
+    try:
+        impact = sim.load_impact(args.impact, story) if args.impact else None
+        with tempfile.TemporaryDirectory() as tmp:
+            policies = [_policy(n, args, tmp) for n in names]
+            shows = sim.screenings(story, args.screenings, impact, args.seed, args.seats)
+            curves, log = {}, []
+            with Progress(disable=args.json) as bar:
+                for p in policies:
+                    task = bar.add_task(f"{p.name:<8}", total=len(shows))
+                    curves[p.name], recs = sim.run_policy(
+                        p, shows, progress=lambda: bar.advance(task))
+                    log += [{"policy": p.name, **r} for r in recs]
+                    if args.state and callable(getattr(p, "save", None)):
+                        p.save()
+                best, plan = sim.oracle(story, shows)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if args.record:
+        with open(args.record, "w") as f:
+            for r in log:
+                f.write(json.dumps(r) + "\n")
+    result = {n: round(float(c.mean()), 4) for n, c in curves.items()}
+    result["oracle"] = round(best, 4)
+    if args.plot:
+        _plot(curves, best, Path(args.plot), story.title)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{story.title}: {args.screenings} simulated screenings, {args.seats} seats")
+    for col in ("policy", "mean reward", "last 100", "of oracle"):
+        t.add_column(col, justify="left" if col == "policy" else "right")
+    for n, c in curves.items():
+        t.add_row(n, f"{c.mean():.4f}", f"{c[-100:].mean():.4f}", f"{c.mean() / best:.1%}")
+    t.add_row("oracle", f"{best:.4f}", "", "100%")
+    Console().print(t)
+    print("best fixed choices in hindsight: " + ", ".join(f"{d} -> {o}" for d, o in plan.items()))
+    return 0
+
+
+def _plot(curves: dict, oracle: float, out: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for n, c in curves.items():
+        ax.plot(np.arange(1, len(c) + 1), np.cumsum(c) / np.arange(1, len(c) + 1), label=n)
+    ax.axhline(oracle, color="k", ls="--", lw=1, label="best fixed choice (hindsight)")
+    ax.set_xlabel("screening")
+    ax.set_ylabel("mean reward so far (engagement)")
+    ax.set_title(f"{title}: policies on simulated audiences")
+    ax.legend(fontsize=8)
+    fig.savefig(out, bbox_inches="tight", dpi=100)
+    plt.close(fig)
+
+
+# -- evaluate -------------------------------------------------------------------------------
+def load_logs(paths: list[str]) -> list[list[dict]]:
+    """Decision records grouped into screenings, in order. A summary.json is one screening;
+    a .jsonl groups by its records' `screening` (and `policy`) fields."""
+    out = []
+    for path in paths:
+        text = Path(path).read_text(encoding="utf-8")
+        if path.endswith(".jsonl"):
+            groups: dict = {}
+            for i, line in enumerate(text.splitlines(), 1):
+                if line.strip():
+                    try:
+                        r = json.loads(line)
+                    except json.JSONDecodeError as e:
+                        raise ValueError(f"{path}:{i}: not JSON: {e}") from None
+                    groups.setdefault((r.get("policy"), r.get("screening")), []).append(r)
+            out += groups.values()
+        else:
+            out.append(json.loads(text).get("decisions", []))
+    return out
+
+
+def _usable(screening: list[dict]) -> bool:
+    """Every decision logged by a policy, with what it saw, how likely it was and its reward
+    (an operator's forced branch or a rewardless record makes the screening unusable)."""
+    return bool(screening) and all(
+        r.get("inputs") and r.get("reward") is not None and r.get("propensity", 0) > 0
+        for r in screening)
+
+
+def target_probabilities(policy, decision, state, min_good_fraction: float = 0.25) -> dict:
+    from empathy.host.policy import decide
+
+    if state.good_fraction < min_good_fraction:
+        return {o: float(o == decision.default) for o in decision.options}
+    if callable(getattr(policy, "probabilities", None)):
+        return policy.probabilities(decision, state)
+    chosen = decide(policy, decision, state, min_good_fraction).chosen
+    return {o: float(o == chosen) for o in decision.options}
+
+
+def _reward_model(screenings: list[list[dict]], ridge: float = 1.0):
+    """Per (decision, option) ridge regression of the reward on the bandit's features."""
+    from empathy.host.audience import AudienceState
+    from empathy.host.policies.bandit import features
+
+    data: dict = {}
+    for s in screenings:
+        for r in s:
+            data.setdefault((r["decision"], r["chosen"]), []).append(
+                (features(AudienceState(**r["inputs"])), r["reward"]))
+    fallback = float(np.mean([r for v in data.values() for _, r in v])) if data else 0.0
+    weights = {}
+    for key, rows in data.items():
+        x, y = np.array([a for a, _ in rows]), np.array([b for _, b in rows])
+        weights[key] = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ y)
+    return lambda d, o, feats: float(feats @ weights[(d, o)]) if (d, o) in weights else fallback
+
+
+def evaluate(policy, story, screenings: list[list[dict]]) -> dict:
+    """Estimated mean screening reward of `policy` from screenings another policy logged."""
+    from empathy.host.audience import AudienceState
+    from empathy.host.policies.bandit import features
+
+    q = _reward_model(screenings)
+    ips, dr, weights, logged = [], [], [], []
+    for s in screenings:
+        rho, v_dr, steps = 1.0, 0.0, len(s)
+        for r in s:
+            d = story.decisions[r["decision"]]
+            # The options offered then (conditions may have hidden some) are the scored ones.
+            d = replace(d, options={o: d.options[o] for o in r.get("scores") or d.options
+                                    if o in d.options})
+            state = AudienceState(**r["inputs"])
+            pi = target_probabilities(policy, d, state)
+            x = features(state)
+            qs = {o: q(d.id, o, x) for o in d.options}
+            prev, rho = rho, rho * pi.get(r["chosen"], 0.0) / r["propensity"]
+            v_dr += (rho * (r["reward"] - qs[r["chosen"]])
+                     + prev * sum(pi[o] * qs[o] for o in d.options)) / steps
+        mean_r = float(np.mean([r["reward"] for r in s]))
+        ips.append(rho * mean_r)
+        dr.append(v_dr)
+        weights.append(rho)
+        logged.append(mean_r)
+    w = np.array(weights)
+    return {"policy": policy.name, "screenings": len(screenings),
+            "ips": round(float(np.mean(ips)), 4), "dr": round(float(np.mean(dr)), 4),
+            "effective_screenings": round(float(w.sum() ** 2 / max((w ** 2).sum(), 1e-12)), 1),
+            "logged": round(float(np.mean(logged)), 4)}
+
+
+def _evaluate(args) -> int:
+    story = _story(args)
+    if story is None:
+        return 1
+    try:
+        logs = load_logs(args.recorded)
+        usable = [s for s in logs if _usable(s) and all(r["decision"] in story.decisions
+                                                        for r in s)]
+        if not usable:
+            raise ValueError(f"no usable screenings in {', '.join(args.recorded)} (each decision "
+                             f"needs inputs, propensity and reward, from this story)")
+        with tempfile.TemporaryDirectory() as tmp:
+            results = [evaluate(_policy(n, args, tmp), story, usable) for n in args.policy]
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"skipped": len(logs) - len(usable), "results": results}))
+        return 0
+    print(f"{len(usable)} usable screenings ({len(logs) - len(usable)} skipped); "
+          f"logged mean reward {results[0]['logged']:.4f}")
+    for r in results:
+        print(f"{r['policy']:<8} IPS {r['ips']:.4f}  DR {r['dr']:.4f}  "
+              f"(effective screenings {r['effective_screenings']:.0f})")
+    return 0
+
+
+def register(p) -> None:
+    sub = p.add_subparsers(dest="verb", required=True)
+    s = sub.add_parser("simulate", help="compare policies over simulated screenings")
+    s.add_argument("--story", required=True)
+    s.add_argument("--impact", help="simulation-only segment dynamics (TOML); default: targets")
+    s.add_argument("--policy", action="append", help=f"repeatable (default: the story's, "
+                                                     f"else {', '.join(SIM_POLICIES)})")
+    s.add_argument("--screenings", type=int, default=500)
+    s.add_argument("--seats", type=int, default=30)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--state", help="learning policy state file (default: a fresh one)")
+    s.add_argument("--record", help="write every decision as JSON lines (for evaluate)")
+    s.add_argument("--plot", help="write the learning curves (PNG/SVG)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_simulate)
+    e = sub.add_parser("evaluate", help="estimate a policy's reward from recorded screenings")
+    e.add_argument("--story", required=True)
+    e.add_argument("--recorded", action="append", required=True,
+                   help="simulate --record JSONL or a show's summary.json (repeatable)")
+    e.add_argument("--policy", action="append", required=True, help="repeatable")
+    e.add_argument("--state", help="learning policy state to judge (default: a fresh one)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=_evaluate)
