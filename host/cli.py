@@ -1,14 +1,54 @@
-"""`empathy host run --config host.toml --story FILE` — run a show on this host."""
+"""`empathy host run --config host.toml` — run a show on this host, with the dashboard and
+API, the session recorder, OSC and LSL outputs as its config asks."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from empathy.config import ConfigError, from_toml
+from empathy.host.osc import OscConfig
 from empathy.host.show import ShowConfig
+
+log = logging.getLogger("empathy.host")
+TOKEN_ENV = "EMPATHY_OPERATOR_TOKEN"
+
+
+@dataclass
+class DashboardConfig:
+    enabled: bool = False
+    listen: str = "127.0.0.1:8080"  # 0.0.0.0:8080 to reach it from the booth's laptop
+    token_file: str = ""  # operator token; else $EMPATHY_OPERATOR_TOKEN; else a new one
+
+    def validate(self):
+        host, _, port = self.listen.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"listen {self.listen!r} must be host:port")
+
+    def token(self) -> str | None:
+        if self.token_file:
+            try:
+                return Path(self.token_file).read_text().strip() or None
+            except OSError as e:
+                raise ConfigError(f"dashboard.token_file: {e}") from None
+        return os.environ.get(TOKEN_ENV) or None
+
+
+@dataclass
+class SessionConfig:
+    enabled: bool = True
+    dir: str = "sessions"
+
+
+@dataclass
+class LslConfig:
+    enabled: bool = False
+    source: str = ""  # names this screen in LabRecorder; default empathy-<hostname>
 
 
 @dataclass
@@ -19,10 +59,57 @@ class HostConfig:
     frame_log: str = "frames.csv"
     duration_s: float = 0.0  # 0 = until the story ends (or forever when looping)
     show: ShowConfig = field(default_factory=ShowConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    session: SessionConfig = field(default_factory=SessionConfig)
+    osc: OscConfig = field(default_factory=OscConfig)
+    lsl: LslConfig = field(default_factory=LslConfig)
 
     def validate(self):
         if not self.story:
             raise ValueError("story = path of the story file is required")
+
+
+def attach(show, cfg: HostConfig, meta: dict | None = None) -> list:
+    """Subscribe the recorder, OSC, LSL and dashboard the config asks for; returns what
+    must be closed after the show (in order). The recorder goes first: it sees every
+    event even if a later observer fails."""
+    closers = []
+    if cfg.session.enabled:
+        from empathy.host.session.store import Recorder
+
+        rec = Recorder(Path(cfg.session.dir), {"story": show.story.title, **(meta or {})})
+        show.subscribe(rec)
+        closers.append(rec)
+        log.info("recording session %s", rec.id, extra={"session": rec.id,
+                                                         "path": str(rec.path)})
+    if cfg.osc.targets:
+        from empathy.host.osc import OscOutput
+
+        show.subscribe(OscOutput(cfg.osc))
+    if cfg.lsl.enabled:
+        from empathy.host.lsl import LslOutlet
+
+        show.subscribe(LslOutlet(cfg.lsl.source))
+    if cfg.dashboard.enabled:
+        from empathy.host.dashboard.api import Api
+        from empathy.host.dashboard.live import Live
+
+        live = Live(show)
+        show.subscribe(live)
+        api = Api(show, live, cfg.dashboard.listen, cfg.dashboard.token())
+        api.start()
+        closers.append(api)
+        if not cfg.dashboard.token():
+            # A fresh token each start: the operator reads it from the log (or set one).
+            print(f"dashboard: {api.url}#token={api.token}", file=sys.stderr, flush=True)
+        else:
+            print(f"dashboard: {api.url}", file=sys.stderr, flush=True)
+    return closers
+
+
+def _close(closers) -> None:
+    for c in closers:
+        c.stop() if hasattr(c, "stop") else c.close()
 
 
 def _run(args) -> int:
@@ -30,15 +117,24 @@ def _run(args) -> int:
     from empathy.host.story import StoryError, load
     from empathy.keys import Keystore, KeyError_
 
+    closers = []
     try:
         cfg = from_toml(HostConfig, args.config)
         story = load(Path(cfg.story), cfg.media_root or None)
         keys = Keystore.load(cfg.keystore)
         show = Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log))
+        # systemd stops us with SIGTERM: end the show cleanly (the output file finalised,
+        # the session closed) instead of dying mid-write.
+        signal.signal(signal.SIGTERM, lambda *_: show.stop())
+        closers = attach(show, cfg, {"config": str(args.config)})
     except (ConfigError, StoryError, KeyError_, ValueError, OSError) as e:
+        _close(closers)
         print(f"empathy host: {e}", file=sys.stderr)
         return 1
-    summary = show.run(cfg.duration_s or 10**9)
+    try:
+        summary = show.run(cfg.duration_s or 10**9)
+    finally:
+        _close(closers)
     print(json.dumps({k: v for k, v in summary.items() if k != "timeline"}, indent=None))
     return 0
 

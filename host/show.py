@@ -9,6 +9,8 @@ anything fails), the player is handed the decision's default: the screen never g
 from __future__ import annotations
 
 import logging
+import math
+import queue
 import socket
 import threading
 import time
@@ -72,8 +74,16 @@ class Show:
         # Observers (dashboard, session recorder, OSC, LSL...) get every event as
         # listener(kind, data). kinds: "samples" (list of SeatSample), "state" (AudienceState),
         # "segment" ({segment, at_s}), "decision" (dict as in summary), "frame" (FrameInfo,
-        # player thread). A failing listener is logged and dropped, never the show.
+        # player thread), "control" ({action, value, by, at_s}: an operator control that
+        # took effect). A failing listener is logged and dropped, never the show.
         self.listeners: list[Callable[[str, object], None]] = []
+        # Operator controls arrive from other threads (dashboard, API) and are applied by
+        # the show loop, so the story position only ever changes in one place.
+        self.controls: queue.SimpleQueue = queue.SimpleQueue()
+        self.forced: Optional[str] = None  # option the operator wants at its next decision
+        self.killed = False  # kill switch: the director's default cut from now on
+        self.grade_strength = 1.0
+        self.ending = threading.Event()  # stop(): end the show at the next loop turn
         self.player = Player(cfg.output, cfg.width, cfg.height, cfg.fps, frame_log,
                              on_frame=self._on_frame, on_need_next=self._need_next,
                              realtime=realtime)
@@ -120,7 +130,7 @@ class Show:
         from empathy.host.player.player import Clip
 
         s = self.story.segments[seg_id]
-        return Clip(s.id, s.media, s.lut)
+        return Clip(s.id, s.media, s.lut, self.grade_strength)
 
     def _record(self, choice: Choice) -> None:
         entry = {"at_s": round((now_us() - self.t0_us) / 1e6, 3), "decision": choice.decision,
@@ -158,16 +168,97 @@ class Show:
                 self.player.set_next(self._clip(nxt))
             self.decided_for = idx
         elif f.clip_t_s >= d.window_s[1]:
-            state = audience_state(self.intake.seats, now_us(),
-                                   window_s=d.window_s[1] - d.window_s[0])
-            choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
+            choice = self._operator_choice(d)
+            if choice is None:
+                state = audience_state(self.intake.seats, now_us(),
+                                       window_s=d.window_s[1] - d.window_s[0])
+                choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
             self._record(choice)
             self.player.set_next(self._clip(choice.chosen))
             self.decided_for = idx
 
+    # -- operator controls (any thread: checked here, applied by the show loop) ----------
+    def stop(self) -> None:
+        """End the show cleanly (service stop): run() returns its summary."""
+        self.ending.set()
+
+    def force_branch(self, option: str, by: str = "operator") -> None:
+        """Take `option` at the next decision that offers it, whatever the audience says."""
+        if not any(option in d.options for d in self.story.decisions.values()):
+            raise ValueError(f"{option!r} is not an option of any decision in this story")
+        self.controls.put(("force_branch", option, by))
+
+    def kill_switch(self, on: bool = True, by: str = "operator") -> None:
+        """On: the director's default cut now (undoing a branch already queued) and at every
+        decision after. Off: the audience decides again."""
+        self.controls.put(("kill_switch", bool(on), by))
+
+    def set_grade_strength(self, strength: float, by: str = "operator") -> None:
+        """0 = ungraded picture, 1 = the LUT as the colourist made it (0.5 s fade)."""
+        if not (isinstance(strength, (int, float)) and math.isfinite(strength)
+                and 0.0 <= strength <= 1.0):
+            raise ValueError(f"grade strength must be a number within 0..1, got {strength!r}")
+        self.controls.put(("grade_strength", float(strength), by))
+
+    def learning(self, action: str, by: str = "operator") -> None:
+        """"freeze" or "reset" what the policy has learned, if it learns at all."""
+        if action not in ("freeze", "reset"):
+            raise ValueError(f"learning action must be freeze or reset, got {action!r}")
+        if not callable(getattr(self.policy, action, None)):
+            raise ValueError(f"policy {self.policy.name!r} does not learn: nothing to {action}")
+        self.controls.put(("learning", action, by))
+
+    def _operator_choice(self, d) -> Optional[Choice]:
+        if self.killed:
+            return default_choice(d, "kill switch: the director's default cut", fallback=False)
+        if self.forced in d.options:
+            option, self.forced = self.forced, None
+            return Choice(d.id, option, {o: float(o == option) for o in d.options},
+                          f"forced by the operator: '{option}'")
+        return None
+
+    def _apply_controls(self) -> None:
+        while True:
+            try:
+                action, value, by = self.controls.get_nowait()
+            except queue.Empty:
+                return
+            if action == "force_branch":
+                self.forced = value
+            elif action == "kill_switch":
+                self.killed = value
+                if value:
+                    self.forced = None
+                    self._undo_queued_branch()
+            elif action == "grade_strength":
+                self.grade_strength = value
+                lut = self.story.segments[self.current].lut
+                self.player.set_grade(lut, value, fade_s=0.5)
+            elif action == "learning":
+                getattr(self.policy, value)()
+            entry = {"action": action, "value": value, "by": by,
+                     "at_s": round((now_us() - self.t0_us) / 1e6, 3) if self.t0_us else 0.0}
+            log.info("operator control %s=%s by %s", action, value, by, extra=entry)
+            self._emit("control", entry)
+
+    def _undo_queued_branch(self) -> None:
+        """Kill switch: if the segment on screen already queued a non-default branch, queue
+        the default instead (the player has not switched yet, so nothing is seen)."""
+        with self.lock:
+            idx = len(self.segment_log) - 1
+        d = self.story.decision_after(self.current)
+        last = self.decisions[-1] if self.decisions else None
+        if d and self.decided_for == idx and last and last["decision"] == d.id \
+                and last["chosen"] != d.default:
+            self._record(default_choice(d, "kill switch: the director's default cut",
+                                        fallback=False))
+            self.player.set_next(self._clip(d.default))
+
     # -- main loop ---------------------------------------------------------------------
     def pump(self, timeout_s: float = 0.02) -> None:
-        """Take in whatever packets arrived; tell observers about the accepted samples."""
+        """Take in whatever packets arrived; tell observers about the accepted samples.
+        Operator controls waiting in the queue are applied here too."""
+        self._apply_controls()
         accepted = self.intake.feed(self.receiver.recv_batch(timeout_s=timeout_s))
         if accepted and self.listeners:
             self._emit("samples", accepted)
@@ -178,7 +269,7 @@ class Show:
         next_cue = next_state = time.monotonic()
         end = time.monotonic() + duration_s
         try:
-            while time.monotonic() < end:
+            while time.monotonic() < end and not self.ending.is_set():
                 self.pump(timeout_s=0.02)
                 t = time.monotonic()
                 if t >= next_cue:

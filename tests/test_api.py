@@ -1,0 +1,258 @@
+"""The Empathy Engine API v1 against a real `empathy host run` process: real UDP packets
+in, real HTTP and a real WebSocket client (websockets) out, controls that change the show.
+
+`HostRig` (also used by the OSC, LSL and session tests) starts the host on the sample story
+with a file output and feeds it signed seat samples over UDP, as edge units would.
+"""
+
+import asyncio
+import json
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import tomli_w
+import websockets
+
+from empathy import wire
+from empathy.clock import now_us
+from empathy.keys import Keystore
+
+SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample" / "neon_rain.toml"
+GOOD = wire.Flag.HR_OK | wire.Flag.FACE_OK | wire.Flag.CONTACT | wire.Flag.CALIBRATED
+
+
+def free_port(kind=socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class HostRig:
+    """`empathy host run` in a subprocess plus a feeder playing `seats` edge units."""
+
+    def __init__(self, tmp: Path, seats: int = 3, dashboard: bool = True, **sections):
+        from empathy.host.sample.render import ensure
+
+        self.tmp, self.seats, self.dashboard = tmp, seats, dashboard
+        self.keys = Keystore.new(range(1, seats + 1))
+        self.keys.save(tmp / "host.keys.toml")
+        self.port = free_port()
+        self.token = "test-token-" + os.urandom(6).hex()
+        cfg = {"keystore": str(tmp / "host.keys.toml"), "story": str(SAMPLE),
+               "media_root": str(ensure()), "frame_log": str(tmp / "frames.csv"),
+               "show": {"listen": f"udp://127.0.0.1:{self.port}", "width": 320, "height": 180,
+                        "fps": 15.0, "output": f"file:{tmp / 'screen.mp4'}"},
+               "session": {"dir": str(tmp / "sessions")},
+               "dashboard": {"enabled": dashboard, "listen": "127.0.0.1:0"}}
+        for k, v in sections.items():
+            cfg.setdefault(k, {}).update(v)
+        self.config = tmp / "host.toml"
+        self.config.write_text(tomli_w.dumps(cfg))
+        self.sent: list[tuple[float, wire.SeatSample]] = []  # (monotonic send time, sample)
+        self._stop = threading.Event()
+        self.proc = self.url = None
+
+    def start(self):
+        self.err = open(self.tmp / "host.stderr", "w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "empathy.cli", "--log-level", "info", "host", "run",
+             "--config", str(self.config)],
+            stdout=subprocess.PIPE, stderr=self.err, text=True,
+            env={**os.environ, "EMPATHY_OPERATOR_TOKEN": self.token})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            text = (self.tmp / "host.stderr").read_text()
+            m = re.search(r"^dashboard: (http\S+)", text, re.M)
+            if m:
+                self.url = m.group(1)
+                break
+            if "recording session" in text and not self.dashboard:
+                break
+            assert self.proc.poll() is None, text[-3000:]
+            time.sleep(0.1)
+        else:
+            raise AssertionError("host did not start: " + (self.tmp / "host.stderr").read_text())
+        self._feeder = threading.Thread(target=self._feed, daemon=True)
+        self._feeder.start()
+        return self
+
+    def arousal(self, seat: int, t: float) -> float:
+        return round(0.4 * math.sin(t / 2 + seat) + 0.1 * seat - 0.1, 3)
+
+    def _feed(self):
+        """10 Hz per seat, like an edge unit; every sample stamped on the host clock."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        seq, t0 = 0, time.monotonic()
+        while not self._stop.is_set():
+            t = time.monotonic() - t0
+            for seat in range(1, self.seats + 1):
+                s = wire.SeatSample(seat, seat, seq, now_us(), hr_bpm=70 + seat,
+                                    rmssd_ms=40.0, pupil_mm=3.5, arousal=self.arousal(seat, t),
+                                    valence=0.1 * seat, expression=3, expression_conf=0.8,
+                                    flags=GOOD)
+                packet = wire.encode(s, self.keys.units[seat])
+                sock.sendto(packet, ("127.0.0.1", self.port))
+                self.sent.append((time.monotonic(), wire.decode(packet, self.keys.units)))
+            seq += 1
+            self._stop.wait(0.1)
+        sock.close()
+
+    def get(self, path: str, token: str | None = None):
+        req = urllib.request.Request(self.url.rstrip("/") + path)
+        if token is not None:
+            req.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+
+    def post(self, path: str, body: bytes, token: str | None):
+        req = urllib.request.Request(self.url.rstrip("/") + path, data=body, method="POST",
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def wait_state(self, pred, timeout_s=60.0, what=""):
+        deadline, last = time.monotonic() + timeout_s, None
+        while time.monotonic() < deadline:
+            _, last = self.get("/api/v1/state", self.token)
+            if pred(last):
+                return last
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}: {json.dumps(last)[:3000]}")
+
+    def stop_feed(self):
+        self._stop.set()
+        self._feeder.join(5)
+
+    def close(self):
+        self.stop_feed()
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.err.close()
+
+
+@pytest.fixture
+def rig(tmp_path):
+    r = HostRig(tmp_path).start()
+    yield r
+    r.close()
+
+
+def test_health_needs_no_token_but_everything_else_does(rig):
+    status, doc = rig.get("/api/v1/health")
+    assert status == 200 and doc["ok"] and doc["api"] == 1
+    for token in (None, "wrong-token"):
+        with pytest.raises(urllib.error.HTTPError) as e:
+            rig.get("/api/v1/state", token)
+        assert e.value.code == 401
+    status, doc = rig.post("/api/v1/control", b'{"action": "kill_switch"}', "wrong")
+    assert status == 401
+    # a refused control changed nothing
+    assert rig.get("/api/v1/state", rig.token)[1]["operator"]["killed"] is False
+
+
+def test_state_follows_the_seats_and_bad_controls_are_refused(rig):
+    s = rig.wait_state(lambda s: len(s["seats"]) == 3 and s["audience"] and s["segment"]
+                       and s["audience"]["seats_good"] == 3, what="3 good seats on screen")
+    assert s["api"] == 1 and s["story"] == "Neon Rain"
+    assert s["segment"]["id"] == "arrival" and s["grade"]["lut"] == "orange_haze"
+    assert [u["unit"] for u in s["units"]] == [1, 2, 3]
+    assert all(u["wire_version"] == 1 and u["contact"] for u in s["units"])
+    nd = s["next_decision"]
+    assert nd["id"] == "first_turn" and set(nd["options"]) == {"chase", "hideout"}
+    # seat values are the ones we sent (to the wire's 1/127 step)
+    last = {smp.seat_id: smp for _, smp in rig.sent}
+    for seat in s["seats"]:
+        assert abs(seat["arousal"] - last[seat["seat"]].arousal) < 0.25  # sent since moved on
+        assert seat["hr_bpm"] == pytest.approx(70 + seat["seat"], abs=0.01)
+    later = rig.wait_state(lambda x: x["packets"]["accepted"] > s["packets"]["accepted"] + 30
+                           and x["t_s"] > s["t_s"], what="live values to move on")
+    assert later["curve"] and len(later["curve"]) >= len(s["curve"])
+
+    for body, err in ((b"not json", "not JSON"), (b'{"action": "explode"}', "unknown action"),
+                      (b'{"action": "force_branch", "option": "nowhere"}', "not an option"),
+                      (b'{"action": "grade_strength", "strength": 7}', "within 0..1"),
+                      (b'{"action": "freeze_learning"}', "does not learn")):
+        status, doc = rig.post("/api/v1/control", body, rig.token)
+        assert status == 400 and err in doc["error"], (body, doc)
+    after = rig.get("/api/v1/state", rig.token)[1]["operator"]
+    assert after["controls"] == [] and after["forced"] is None and after["grade_strength"] == 1
+
+
+def test_websocket_streams_state_and_controls_take_effect(rig):
+    rig.wait_state(lambda s: s["audience"] and s["audience"]["seats_good"] == 3,
+                   what="signal from 3 seats")
+
+    async def session():
+        ws_url = rig.url.replace("http", "ws").rstrip("/") + f"/api/v1/live?token={rig.token}"
+        async with websockets.connect(ws_url) as ws:
+            states, events = [], []
+
+            async def until(pred, timeout_s, what):
+                async def loop():
+                    while True:
+                        doc = json.loads(await ws.recv())
+                        if doc["type"] == "state":
+                            states.append(doc)
+                        elif doc["type"] == "event":
+                            events.append(doc)
+                        elif doc["type"] == "ack":
+                            assert doc["ok"], doc
+                        if pred(doc):
+                            return doc
+                try:
+                    return await asyncio.wait_for(loop(), timeout_s)
+                except asyncio.TimeoutError:
+                    raise AssertionError(f"no {what}; last state: "
+                                         f"{json.dumps(states[-1:])[:2000]}") from None
+
+            await until(lambda d: d["type"] == "state", 10, "state")
+            await ws.send(json.dumps({"type": "control", "id": 1, "action": "grade_strength",
+                                      "strength": 0.3}))
+            await until(lambda d: d["type"] == "ack" and d["id"] == 1, 10, "ack")
+            await until(lambda d: d["type"] == "state"
+                        and abs(d["grade"]["strength"] - 0.3) < 0.01,
+                        20, "grade strength 0.3 on screen")
+            await ws.send(json.dumps({"type": "control", "id": 2, "action": "force_branch",
+                                      "option": "chase"}))
+            # The first decision closes 8.5 s into "arrival": forced, whatever the seats say.
+            d = await until(lambda d: d["type"] == "event" and d["kind"] == "decision", 40,
+                            "decision")
+            assert d["data"]["chosen"] == "chase" and "forced" in d["data"]["reason"]
+            # Kill switch after the decision: the queued branch is replaced by the default.
+            await ws.send(json.dumps({"type": "control", "id": 3, "action": "kill_switch"}))
+            d = await until(lambda d: d["type"] == "event" and d["kind"] == "decision", 20,
+                            "kill switch decision")
+            assert d["data"]["chosen"] == "hideout" and "kill switch" in d["data"]["reason"]
+            s = await until(lambda d: d["type"] == "state" and d["segment"]["id"] == "hideout",
+                            30, "the default cut on screen")
+            assert s["operator"]["killed"] is True
+            assert [c["action"] for c in s["operator"]["controls"]] == [
+                "grade_strength", "force_branch", "kill_switch"]
+            assert all(c["by"].startswith("127.0.0.1") for c in s["operator"]["controls"])
+            assert len({st["t_s"] for st in states}) > 5  # live: time moves on
+            kinds = [e["kind"] for e in events]
+            assert kinds.count("control") == 3 and "segment" in kinds
+    asyncio.run(session())
+    # every control is in the host's log with who sent it
+    log = (rig.tmp / "host.stderr").read_text()
+    assert log.count("operator control") == 3 and "control accepted" in log
