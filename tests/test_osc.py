@@ -1,0 +1,80 @@
+"""OSC output from a real host to a real OSC receiver (python-osc server on 127.0.0.1)."""
+
+import json
+import threading
+import time
+
+import pytest
+from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_server import ThreadingOSCUDPServer
+
+from empathy.host.osc import OscConfig
+from empathy.host.session import store
+from test_api import HostRig
+
+
+@pytest.fixture
+def receiver():
+    got, lock = [], threading.Lock()
+
+    def on_message(address, *args):
+        with lock:
+            got.append((address, args))
+
+    d = Dispatcher()
+    d.set_default_handler(on_message)
+    server = ThreadingOSCUDPServer(("127.0.0.1", 0), d)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    yield server.server_address[1], got
+    server.shutdown()
+    server.server_close()
+
+
+def wait_for(got, pred, timeout_s=60):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        hit = [m for m in list(got) if pred(m)]
+        if hit:
+            return hit[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no such OSC message; got {sorted({a for a, _ in got})}")
+
+
+def test_audience_segments_grade_and_decisions_reach_an_osc_receiver(tmp_path, receiver):
+    port, got = receiver
+    rig = HostRig(tmp_path, osc={"targets": [f"127.0.0.1:{port}"], "prefix": "/cinema1"}
+                  ).start()
+    try:
+        a = wait_for(got, lambda m: m[0] == "/cinema1/audience" and m[1][4] == 3)[1]
+        sent = [s.arousal for _, s in rig.sent]
+        assert len(a) == 7 and a[5] == 3 and min(sent) - 1e-6 <= a[0] <= max(sent) + 1e-6
+        assert wait_for(got, lambda m: m[0] == "/cinema1/segment")[1] == ("arrival",)
+        assert wait_for(got, lambda m: m[0] == "/cinema1/grade")[1] == ("orange_haze", 1.0)
+        status, _ = rig.post("/api/v1/control", b'{"action": "force_branch", "option": "chase"}',
+                             rig.token)
+        assert status == 200
+        c = wait_for(got, lambda m: m[0] == "/cinema1/control")[1]
+        assert c[:2] == ("force_branch", "chase") and c[2].startswith("127.0.0.1")
+        d = wait_for(got, lambda m: m[0] == "/cinema1/decision")[1]
+        assert d[:3] == ("first_turn", "chase", 0) and "forced" in d[3]
+        wait_for(got, lambda m: m == ("/cinema1/segment", ("chase",)))
+    finally:
+        rig.close()
+    # every audience state the host recorded went out over OSC, with the same numbers
+    (db,) = store.sessions(tmp_path / "sessions")
+    _, events = store.read(db, "events")
+    states = [json.loads(data) for _, kind, data in events if kind == "state"]
+    audience = [args for addr, args in got if addr == "/cinema1/audience"]
+    arousal = [args[0] for addr, args in got if addr == "/cinema1/arousal"]
+    assert len(states) >= 10 and len(audience) == len(states) == len(arousal)
+    for s, a, ar in zip(states, audience, arousal):
+        assert a[0] == pytest.approx(s["arousal"], abs=1e-6) == ar
+        assert a[2] == pytest.approx(s["valence"], abs=1e-6) and a[4] == s["seats_good"]
+
+
+def test_bad_osc_config_is_refused():
+    for bad in (OscConfig(targets=["nohost"]), OscConfig(targets=["h:99999"]),
+                OscConfig(prefix="empathy")):
+        with pytest.raises(ValueError):
+            bad.validate()
