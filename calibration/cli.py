@@ -103,6 +103,31 @@ def _pupil_scale(args) -> int:
     return _finish(args, res)
 
 
+def _light(args) -> int:
+    from . import store
+    from .light import LEVELS, STEP_S, grey_clips, light_calibrate, play_and_record
+
+    try:
+        viewer = store.check_id("viewer", args.viewer or store.new_viewer_id())
+        out = Path(args.out)
+        step_s = args.step_s or STEP_S
+        if not 1.0 <= step_s <= 10.0:
+            raise ValueError(f"--step-s {step_s:g} must be within 1..10")
+        clips = grey_clips(out / "light_clips", LEVELS, step_s)
+        output = args.output or f"file:{out / 'light_screen.mp4'}"
+        frames, pupils = play_and_record(clips, output, args.eye, out)
+        res = light_calibrate(frames, pupils, viewer, len(LEVELS) * step_s)
+    except (ValueError, OSError, RuntimeError) as e:
+        return _fail("light", e)
+    res.figures["viewer"] = viewer
+    if res.passed:
+        keep = ("gain_mm", "tau_s", "base_mm", "r2")
+        path = store.update_viewer(Path(args.store), viewer, "light",
+                                   {k: res.figures[k] for k in keep})
+        res.notes.append(f"stored in {path}")
+    return _finish(args, res)
+
+
 def _common(p) -> None:
     p.add_argument("--out", default="out/calibration", help="folder for VERB.html and VERB.json")
     p.add_argument("--json", action="store_true", help="print the figures as JSON, no progress")
@@ -136,3 +161,15 @@ def register(parser) -> None:
     p.add_argument("--store", default=str(DEFAULT_STORE), help="calibration store folder")
     _common(p)
     p.set_defaults(func=_pupil_scale)
+
+    p = sub.add_parser("light", help="play grey levels through the show player, record the "
+                                     "pupil and fit the viewer's light response")
+    p.add_argument("--eye", required=True, help="eye source URL giving pupil readings "
+                                                "(sim://seat?seed=N for a simulated viewer)")
+    p.add_argument("--viewer", help="pseudonymous viewer id (default: a new random one)")
+    p.add_argument("--output", help="player output (file:PATH, window, kms, nv3d, auto; "
+                                    "default: file:OUT/light_screen.mp4)")
+    p.add_argument("--step-s", type=float, help="seconds each grey level shows (default 2.5)")
+    p.add_argument("--store", default=str(DEFAULT_STORE), help="calibration store folder")
+    _common(p)
+    p.set_defaults(func=_light)

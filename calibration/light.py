@@ -1,0 +1,196 @@
+"""Viewer light response: full-screen grey levels through the show player, pupil recorded, fit.
+
+The edge unit takes the screen's light out of the pupil with `edge.pupil.LightResponse`
+(pupil = base - gain_mm * lag(luminance, tau_s)). Here each viewer's own gain and time
+constant are measured: the real player shows a short sequence of grey levels (what reaches
+the screen is measured from the graded frames, not assumed), the eye source is read at the
+same time on the same clock, and the model is fitted to the cleaned pupil.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from empathy.edge.pupil import LightResponse, light_lag, pupil_clean
+from empathy.sensors.base import Pupil, open_source
+
+from .report import Check, Result
+
+LEVELS = (0.05, 0.85, 0.25, 0.95, 0.45, 0.05)  # dark start; big and small steps both ways
+STEP_S = 2.5  # ~6 time constants: each step settles
+GRID_S = 0.005  # the light is lagged on this grid, so steps land within 5 ms of when shown
+TAU_RANGE_S = (0.05, 3.0)
+
+
+@dataclass(frozen=True)
+class LightFit:
+    response: LightResponse  # what the edge unit uses
+    base_mm: float           # pupil in the dark (luminance 0)
+    rmse_mm: float
+    r2: float
+
+
+def _lum_at(frame_s: np.ndarray, frame_lum: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    """Luminance on screen at each time: each frame's value holds until the next frame."""
+    i = np.clip(np.searchsorted(frame_s, t_s, side="right") - 1, 0, len(frame_s) - 1)
+    return frame_lum[i]
+
+
+def light_fit(frame_s, frame_lum, pupil_s, pupil_mm) -> LightFit:
+    """Fit base, gain and tau (pupil = base - gain * lag(lum, tau)) to a recorded pupil.
+    Base and gain are solved exactly for each tau; tau by a bounded 1-D search."""
+    frame_s, frame_lum = np.asarray(frame_s, float), np.asarray(frame_lum, float)
+    t, mm = np.asarray(pupil_s, float), np.asarray(pupil_mm, float)
+    ok = np.isfinite(mm) & (t >= frame_s[0]) & (t <= frame_s[-1])
+    t, mm = t[ok], mm[ok]
+    if len(t) < 30:
+        raise ValueError(f"only {len(t)} usable pupil samples while the sequence played")
+    grid = np.arange(frame_s[0], t[-1] + GRID_S, GRID_S)
+    lum = _lum_at(frame_s, frame_lum, grid)
+    if np.std(lum) < 0.05:
+        raise ValueError("the screen's luminance barely changed: nothing to fit")
+
+    def solve(tau: float):
+        x = np.interp(t, grid, light_lag(grid, lum, tau))
+        a = np.column_stack([np.ones_like(x), -x])
+        coef = np.linalg.lstsq(a, mm, rcond=None)[0]
+        return float(np.sum((a @ coef - mm) ** 2)), coef
+
+    tau = float(minimize_scalar(lambda s: solve(s)[0], bounds=TAU_RANGE_S, method="bounded",
+                                options={"xatol": 1e-3}).x)
+    sse, (base, gain) = solve(tau)
+    r2 = 1 - sse / float(np.sum((mm - mm.mean()) ** 2))
+    return LightFit(LightResponse(gain_mm=float(gain), tau_s=tau), float(base),
+                    float(np.sqrt(sse / len(t))), float(r2))
+
+
+def grey_clips(folder: Path, levels=LEVELS, step_s: float = STEP_S, size=(320, 180),
+               fps: float = 25.0) -> list:
+    """One plain grey clip per level (rendered once, reused)."""
+    from empathy.host.player.outputs import VideoWriter
+    from empathy.host.player.player import Clip
+
+    folder.mkdir(parents=True, exist_ok=True)
+    clips = []
+    for i, level in enumerate(levels):
+        path = folder / f"grey_{int(round(level * 255)):03d}_{step_s:g}s_{size[0]}x{size[1]}.mp4"
+        if not path.exists():
+            w = VideoWriter(f"file:{path.with_suffix('.tmp.mp4')}", *size, fps)
+            frame = np.full((size[1], size[0], 3), int(round(level * 255)), np.uint8)
+            for n in range(int(round(step_s * fps))):
+                w.push(frame, n / fps, 1 / fps)
+            if not w.close():
+                raise RuntimeError(f"could not render {path.name}")
+            path.with_suffix(".tmp.mp4").replace(path)
+        clips.append(Clip(f"grey{i}", path, None))
+    return clips
+
+
+def play_and_record(clips: list, output: str, eye_url: Optional[str], workdir: Path,
+                    size=(320, 180), fps: float = 25.0, realtime: bool = True,
+                    timeout_s: float = 120.0) -> tuple[np.ndarray, list[Pupil]]:
+    """Play the clips back to back; returns (frames: wall_s, pts_s, luminance) and the pupil
+    readings the eye source gave meanwhile. The source sees the luminance on screen now."""
+    from empathy.host.player.player import Player
+
+    frames: list[tuple[float, float, float]] = []
+    shown = {"lum": 0.0}
+    queue = list(clips[1:])
+
+    def on_frame(f):
+        shown["lum"] = f.luminance
+        frames.append((f.wall_s, f.pts_s, f.luminance))
+
+    player = Player(output, *size, fps, workdir / "light_frames.csv", on_frame=on_frame,
+                    on_need_next=lambda _c: queue.pop(0) if queue else None, realtime=realtime)
+    src = open_source(eye_url, screen=lambda: ("calibrate-light", 0.0, shown["lum"]),
+                      faces=False) if eye_url else None
+    pupils: list[Pupil] = []
+    player.start(clips[0])
+    end = time.monotonic() + timeout_s
+    try:
+        while not player.wait(0 if src else 0.1) and time.monotonic() < end:
+            if src:
+                pupils += [r for r in src.read(timeout_s=0.01) if isinstance(r, Pupil)]
+    finally:
+        player.stop()
+        player.wait(10)
+        if src:
+            src.close()
+    if player.error:
+        raise RuntimeError(f"player failed: {player.error}")
+    return np.array(frames, float).reshape(-1, 3), pupils
+
+
+def light_calibrate(frames: np.ndarray, pupils: list[Pupil], viewer_id: str,
+                    expected_s: float, max_tau_s: float = 1.5, min_r2: float = 0.8,
+                    min_gain_mm: float = 0.3) -> Result:
+    """Clean the pupil, fit the response, judge it. frames: rows of (wall_s, pts_s, lum)."""
+    res = Result("light", f"Light response of viewer {viewer_id}")
+    res.figures["frames_shown"] = len(frames)
+    res.figures["pupil_samples"] = len(pupils)
+    if len(frames) < 2 or len(pupils) < 30:
+        res.errors.append(f"too little recorded: {len(frames)} frames, {len(pupils)} pupil "
+                          "samples (is the eye camera running and the viewer in place?)")
+        return res
+    t = np.array([p.ts_us for p in pupils]) / 1e6
+    clean = pupil_clean(t, [p.diameter_mm for p in pupils], [p.confidence for p in pupils])
+    # Blinks and outliers found by the cleaner are left out; its smoothing is not used,
+    # because averaging over 150 ms would make the reflex look slower than it is.
+    good = np.isfinite(clean.mm) & ~clean.bridged
+    valid_pct = 100.0 * float(np.mean(good))
+    raw = np.array([p.diameter_mm for p in pupils])
+    fit = light_fit(frames[:, 0], frames[:, 2], t[good], raw[good])
+    shown_s = float(frames[-1, 0] - frames[0, 0])
+    res.figures.update({
+        "base_mm": round(fit.base_mm, 3),
+        "gain_mm": round(fit.response.gain_mm, 3),
+        "tau_s": round(fit.response.tau_s, 3),
+        "rmse_mm": round(fit.rmse_mm, 3),
+        "r2": round(fit.r2, 4),
+        "blinks": clean.blinks,
+        "valid_pupil_pct": round(valid_pct, 1),
+        "played_s": round(shown_s, 2),
+    })
+    res.checks += [
+        Check("fit R²", fit.r2, min_r2, kind="min", hint="the viewer moved or looked away"),
+        Check("light gain", fit.response.gain_mm, min_gain_mm, "mm", kind="min",
+              hint="the pupil hardly answered the light: check the eye camera"),
+        Check("time constant", fit.response.tau_s, max_tau_s, "s", hint="implausibly slow"),
+        Check("valid pupil", valid_pct, 60.0, "%", kind="min", hint="too many blinks or losses"),
+        Check("sequence shown", shown_s, 0.9 * expected_s, "s", kind="min",
+              hint="the player stopped early"),
+    ]
+    res.plots = _plots(frames, clean, fit)
+    return res
+
+
+def _plots(frames, clean, fit: LightFit) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t0 = frames[0, 0]
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True,
+                                 gridspec_kw={"height_ratios": [1, 2]})
+    a1.step(frames[:, 0] - t0, frames[:, 2], where="post", color="#888")
+    a1.set_ylabel("screen luminance")
+    grid = np.arange(frames[0, 0], clean.t_s[-1], GRID_S)
+    model = fit.base_mm - fit.response.gain_mm * light_lag(
+        grid, _lum_at(frames[:, 0], frames[:, 2], grid), fit.response.tau_s)
+    a2.plot(clean.t_s - t0, clean.mm, ".", ms=3, color="#4e79a7",
+            label="pupil (blinks bridged, smoothed)")
+    a2.plot(grid - t0, model, color="#e15759", lw=1.5,
+            label=f"fit: {fit.base_mm:.2f} mm - {fit.response.gain_mm:.2f} mm x lag(light, "
+                  f"{fit.response.tau_s:.2f} s)")
+    a2.set_ylabel("pupil diameter (mm)")
+    a2.set_xlabel("seconds")
+    a2.legend(fontsize=8)
+    return {"Light-response fit": fig}
