@@ -8,6 +8,7 @@ APT_PACKAGES=(
   # GStreamer 1.22 + introspection (PyPI has no Linux GStreamer wheels)
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  gstreamer1.0-gl  # GL grading path (GstGL; Mesa llvmpipe runs it headless)
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 libgirepository1.0-dev libcairo2-dev
   # peers for benchmarks (ffmpeg lut3d)
   ffmpeg

@@ -1,0 +1,148 @@
+"""1080p30 graded playback of a four-segment story: 3 branch switches, 2 live LUT crossfades.
+
+Each branch is decided late on purpose, LEAD_S before the playing segment ends, by a
+controller thread (as the show's loop does), so the figures show whether a decision that
+late still lands on the exact next frame. Frames go to the `null` output (a display
+stand-in headless) with sound. The peer is ffmpeg playing the same clips in real time (-re)
+through lut3d tetrahedral into its null muxer: the CPU a plain graded playout costs, with
+no switching, no crossfades and no sound.
+"""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+
+from empathy.host.player import audio, framelog
+from empathy.host.player.cube import write_cube
+from empathy.host.player.outputs import VideoWriter
+from empathy.host.player.player import Clip, Player
+from empathy.host.sample import luts
+from empathy.host.sample.render import _Scene, soundtrack
+
+W, H, FPS = 1920, 1080, 30
+CLIP_S = 4.0
+LEAD_S = 0.25  # decisions arrive this long before the segment ends
+STORY = [("arrival", "orange_haze"), ("chase", "neon_magenta"), ("hideout", "teal_night"),
+         ("rooftop", "bleach_bypass")]
+FADES = [(1, "teal_night", 1.0), (2, "dawn_warm", 1.5)]  # (segment index, LUT, seconds)
+
+
+def _render(name: str, path: Path) -> None:
+    scene, n = _Scene(name, W, H, FPS), int(CLIP_S * FPS)
+    sound = soundtrack(name, CLIP_S + 0.05, FPS)
+    w = VideoWriter(f"file:{path}", W, H, FPS, audio=True)
+    for i in range(n):
+        w.push(scene.frame(i), i / FPS, 1 / FPS)
+        a, b = audio.chunk_bounds(i, FPS)
+        w.push_audio(sound[a:b], a / audio.RATE)
+    end = audio.chunk_bounds(n - 1, FPS)[1]
+    w.push_audio(sound[end:], end / audio.RATE)
+    if not w.close():
+        raise RuntimeError(f"rendering {name} failed")
+
+
+def _control(p: Player, clips: list[Clip], luts_dir: Path, done: threading.Event) -> None:
+    """Decide each branch LEAD_S before its segment ends; start the crossfades mid-segment."""
+    decided, faded = 0, 0
+    while not done.wait(0.005):
+        seg, t = p.position()
+        i = next((k for k, c in enumerate(clips) if c.id == seg), -1)
+        if i == decided and i + 1 < len(clips) and t >= CLIP_S - 1 / FPS - LEAD_S:
+            p.set_next(clips[i + 1])
+            decided += 1
+        if faded < len(FADES) and i == FADES[faded][0] and t >= CLIP_S / 3:
+            _, lut, secs = FADES[faded]
+            p.set_grade(luts_dir / f"{lut}.cube", 1.0, fade_s=secs)
+            faded += 1
+
+
+def _ours(clips: list[Clip], luts_dir: Path, tmp: Path) -> dict:
+    log = tmp / "frames.csv"
+    p = Player("null", W, H, FPS, log, realtime=True)
+    proc = psutil.Process()
+    done = threading.Event()
+    ctl = threading.Thread(target=_control, args=(p, clips, luts_dir, done), daemon=True)
+    c0, t0 = proc.cpu_times(), time.monotonic()
+    p.start(clips[0])
+    ctl.start()
+    p.wait(CLIP_S * len(clips) + 60)
+    wall = time.monotonic() - t0
+    c1 = proc.cpu_times()
+    done.set()
+    ctl.join()
+    s = framelog.summarise(log, FPS)
+    return {"summary": s, "switches": p.switches, "dropped": p.frames_dropped + s["dropped"],
+            "late": p.frames_late, "frames": p.frames_rendered,
+            "cpu": 100 * (c1.user - c0.user + c1.system - c0.system) / wall,
+            "fades": _fades(framelog.read(log))}
+
+
+def _fades(rows: list[dict]) -> int:
+    """Runs of frames shown at a strength strictly between 0 and 1: live crossfades."""
+    mixing = [0.0 < float(r["strength"]) < 1.0 for r in rows]
+    return sum(1 for a, b in zip([False] + mixing, mixing) if b and not a)
+
+
+def _ffmpeg(clips: list[Clip], tmp: Path) -> float:
+    """CPU % (of one core) of ffmpeg playing the same clips in real time through lut3d."""
+    listing = tmp / "list.txt"
+    listing.write_text("".join(f"file '{c.media}'\n" for c in clips))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    subprocess.run(["ffmpeg", "-v", "error", "-re", "-f", "concat", "-safe", "0", "-i",
+                    str(listing), "-vf", f"lut3d=file={clips[0].lut}:interp=tetrahedral",
+                    "-f", "null", "-"], check=True, timeout=CLIP_S * len(clips) + 60)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return 100 * (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / wall
+
+
+def _row(name, value, unit, peer=None, peer_value=None, ratio=None) -> dict:
+    return {"name": name, "value": float(value), "unit": unit, "peer": peer,
+            "peer_value": peer_value, "ratio": ratio}
+
+
+def run() -> list[dict]:
+    if shutil.which("ffmpeg") is None:
+        raise RuntimeError("ffmpeg not installed: no peer to compare with")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        luts_dir = tmp / "luts"
+        luts_dir.mkdir()
+        for name in luts.LOOKS:
+            write_cube(luts_dir / f"{name}.cube", luts.make(name, 33))
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda s: _render(s[0], tmp / f"{s[0]}.mp4"), STORY))
+        clips = [Clip(seg, tmp / f"{seg}.mp4", luts_dir / f"{lut}.cube") for seg, lut in STORY]
+        ours = _ours(clips, luts_dir, tmp)
+        peer_cpu = _ffmpeg(clips, tmp)
+    sw = ours["switches"]
+    if len(sw) != len(STORY) - 1:
+        raise RuntimeError(f"expected {len(STORY) - 1} switches, saw {len(sw)}")
+    return [
+        _row("playback_1080p30_frames", ours["frames"], "frames"),
+        _row("playback_1080p30_dropped", ours["dropped"], "frames"),
+        _row("playback_1080p30_p99_lateness", ours["summary"]["p99_lateness_ms"], "ms"),
+        _row("playback_1080p30_switches_on_time", sum(s["on_time"] for s in sw), "of 3"),
+        _row("playback_1080p30_late", ours["late"], "frames"),
+        _row("playback_1080p30_crossfades_seen", ours["fades"], "of 2"),
+        _row("decision_to_first_frame_max", max(s["decision_to_frame_ms"] for s in sw), "ms"),
+        _row("decision_to_frame_ready_max", max(s["ready_ms"] for s in sw), "ms"),
+        _row("playback_1080p30_cpu", ours["cpu"], "% of a core",
+             "ffmpeg -re lut3d to null (no switches, fades or sound)", peer_cpu,
+             ours["cpu"] / max(peer_cpu, 1e-9)),
+    ]
+
+
+if __name__ == "__main__":
+    for e in run():
+        print(e)
