@@ -136,8 +136,8 @@ def segment_engagement(story: Story, segment: str, start_s: float, end_s: float,
 def learn_from_show(policy, story: Story, decisions: list[dict], segments: list[dict],
                     timeline: list[dict], t0_us: int, end_s: float) -> list[dict]:
     """After a screening: reward each audience-driven decision with how the segment it chose
-    landed, teach the policy (if it learns) and save what it learned. Returns
-    [{decision, chosen, reward}] for the record."""
+    landed (written into its record as `reward`), teach the policy (if it learns) and save
+    what it learned. Returns [{decision, chosen, reward}]."""
     out = []
     for d in decisions:
         if d.get("fallback") or not d.get("inputs") or d["decision"] not in story.decisions:
@@ -152,7 +152,8 @@ def learn_from_show(policy, story: Story, decisions: list[dict], segments: list[
         r = segment_engagement(story, d["chosen"], segments[i]["at_s"], end, timeline, t0_us)
         if r is None:
             continue
-        out.append({"decision": d["decision"], "chosen": d["chosen"], "reward": round(r, 4)})
+        d["reward"] = round(r, 4)  # the record now serves offline evaluation too
+        out.append({"decision": d["decision"], "chosen": d["chosen"], "reward": d["reward"]})
         if callable(getattr(policy, "learn", None)):
             policy.learn(story.decisions[d["decision"]], AudienceState(**d["inputs"]),
                          d["chosen"], r)

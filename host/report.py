@@ -66,6 +66,22 @@ def _frames_side_by_side(out: Path, summary: dict, story, media_root: Path):
     return raw[..., ::-1], graded[..., ::-1], seg
 
 
+def _decision_row(d: dict) -> str:
+    """One decision, explained: what the audience was doing, each option's score, the
+    policy's reason, how sure it was, and how the chosen segment then landed."""
+    i = d.get("inputs") or {}
+    seen = (f"arousal {i['arousal']:+.2f} ±{i['arousal_se']:.2f}, valence {i['valence']:+.2f}, "
+            f"synchrony {i['synchrony']:.2f}, rise {i.get('rise', 0):+.2f}, "
+            f"spike {i.get('spike', 0):+.2f} ({i['seats_good']}/{i['seats_total']} seats)"
+            if i else "not measured (operator or fault)")
+    how = "fallback" if d.get("fallback") else f"p = {d.get('propensity', 1.0):.2f}"
+    reward = f"{d['reward']:.2f}" if d.get("reward") is not None else "—"
+    return (f"<tr><td>{d['at_s']:.1f} s</td><td>{html.escape(d['decision'])}</td>"
+            f"<td><b>{html.escape(d['chosen'])}</b></td><td>{html.escape(seen)}</td><td>"
+            + ", ".join(f"{html.escape(o)} {v:+.2f}" for o, v in d["scores"].items())
+            + f"</td><td>{html.escape(d['reason'])}</td><td>{how}</td><td>{reward}</td></tr>")
+
+
 def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None = None,
           t0_us: int = 0) -> dict:
     import matplotlib
@@ -133,11 +149,7 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
         figs["grade"] = _png(fig)
 
     rej = summary.get("packets_rejected", {})
-    rows = "".join(
-        f"<tr><td>{d['at_s']:.1f} s</td><td>{html.escape(d['decision'])}</td>"
-        f"<td><b>{html.escape(d['chosen'])}</b></td><td>"
-        + ", ".join(f"{html.escape(o)} {v:+.2f}" for o, v in d["scores"].items())
-        + f"</td><td>{html.escape(d['reason'])}</td></tr>" for d in summary.get("decisions", []))
+    rows = "".join(_decision_row(d) for d in summary.get("decisions", []))
     r = extra["truth_correlation"]
     facts = [
         ("seats", summary.get("seats")),
@@ -161,7 +173,11 @@ the simulated viewers' hidden arousal, which never crossed the wire. Shaded band
 segments shown; dashed verticals are decisions.</p>
 <img src="{figs['audience']}">
 <h2>Decisions</h2>
-<table><tr><th>at</th><th>decision</th><th>chosen</th><th>scores</th><th>reason</th></tr>{rows}</table>
+<p>Each decision with what the audience was doing when its window closed, every option's
+score, the policy's reason, how likely the policy was to pick it (p, for offline evaluation)
+and the reward: how the chosen segment then landed (engagement 0..1: synchrony and
+closeness to the screenplay's target).</p>
+<table><tr><th>at</th><th>decision</th><th>chosen</th><th>audience</th><th>scores</th><th>reason</th><th>how</th><th>reward</th></tr>{rows}</table>
 <h2>Seats</h2><img src="{figs['seats']}">
 {f'<h2>Grade</h2><img src="{figs["grade"]}">' if 'grade' in figs else '<p>(no frame to compare)</p>'}
 </body></html>"""

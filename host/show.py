@@ -21,7 +21,7 @@ from typing import Callable, Optional
 from empathy import wire
 from empathy.clock import now_us
 from empathy.host.audience import AudienceState, audience_state
-from empathy.host.policy import Choice, decide, default_choice, make_policy
+from empathy.host.policy import Choice, decide, default_choice, learn_from_show, make_policy
 from empathy.host.receive import Intake
 from empathy.host.story import Story
 from empathy.transports import open_receiver
@@ -70,6 +70,7 @@ class Show:
         self.current = story.start
         self.pending: Optional[Choice] = None
         self.decided_for: Optional[int] = None  # index in segment_log already decided
+        self.story_vars = dict(story.variables)  # what the story remembers of choices made
         self.t0_us = 0
         # Observers (dashboard, session recorder, OSC, LSL...) get every event as
         # listener(kind, data). kinds: "samples" (list of SeatSample), "state" (AudienceState),
@@ -121,6 +122,7 @@ class Show:
         if d:
             log.warning("decision %s not ready at end of %s: default %s", d.id, seg, d.default)
             self._record(default_choice(d, "fallback: no decision before the segment ended"))
+            self.story_vars = d.take(d.default, self.story_vars)
             return self._clip(d.default)
         nxt = self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
         return self._clip(nxt) if nxt else None
@@ -135,7 +137,8 @@ class Show:
     def _record(self, choice: Choice) -> None:
         entry = {"at_s": round((now_us() - self.t0_us) / 1e6, 3), "decision": choice.decision,
                  "chosen": choice.chosen, "reason": choice.reason, "scores": choice.scores,
-                 "fallback": choice.fallback}
+                 "fallback": choice.fallback, "propensity": choice.propensity,
+                 "inputs": choice.inputs}
         self.decisions.append(entry)
         self._emit("decision", entry)
         log.info("decision %s -> %s: %s", choice.decision, choice.chosen, choice.reason)
@@ -161,6 +164,8 @@ class Show:
         if f is None or self.decided_for == idx:
             return
         seg = f.clip_id
+        if seg == self.story.start:
+            self.story_vars = dict(self.story.variables)  # a new pass through the story
         d = self.story.decision_after(seg)
         if d is None:
             nxt = self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
@@ -168,12 +173,14 @@ class Show:
                 self.player.set_next(self._clip(nxt))
             self.decided_for = idx
         elif f.clip_t_s >= d.window_s[1]:
+            d = d.offer(self.story_vars)  # only the options the story's conditions allow
             choice = self._operator_choice(d)
             if choice is None:
                 state = audience_state(self.intake.seats, now_us(),
                                        window_s=d.window_s[1] - d.window_s[0])
                 choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
             self._record(choice)
+            self.story_vars = d.take(choice.chosen, self.story_vars)
             self.player.set_next(self._clip(choice.chosen))
             self.decided_for = idx
 
@@ -292,7 +299,19 @@ class Show:
             self.pump(timeout_s=0.2)
             self.receiver.close()
             self.cue_sock.close()
+        self._learn()
         return self.summary()
+
+    def _learn(self) -> None:
+        """After the screening: each audience-driven decision gets its reward (how the segment
+        it chose landed) in its record, and a learning policy learns and saves. Never fails
+        the show."""
+        try:
+            learn_from_show(self.policy, self.story, self.decisions, self.segment_log,
+                            [asdict(s) for s in self.timeline], self.t0_us,
+                            (now_us() - self.t0_us) / 1e6)
+        except Exception:
+            log.exception("policy %s could not learn from this screening", self.policy.name)
 
     def summary(self) -> dict:
         p = self.player

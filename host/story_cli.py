@@ -1,29 +1,148 @@
-"""`empathy story check FILE` — validate a story file (exit 1 with file:line: reason)."""
+"""`empathy story check|graph|arc`: validate a story file, draw its branches, score a screenplay.
+
+    empathy story check FILE [--media-root DIR] [--no-files] [--json]   (exit 1: file:line: reason)
+    empathy story graph FILE [--out GRAPH.svg|.png]
+    empathy story arc SCRIPT.fountain [--plot ARC.png|.svg] [--json]
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import deque
+from pathlib import Path
 
 
-def _check(args) -> int:
+def _load(args, check_files: bool):
     from empathy.host.story import StoryError, load
 
     try:
-        story = load(args.file, media_root=args.media_root, check_files=not args.no_files)
+        return load(args.file, media_root=args.media_root, check_files=check_files)
     except StoryError as e:
-        if args.json:
+        if getattr(args, "json", False):
             print(json.dumps({"ok": False, "file": e.path, "line": e.line, "error": e.message}))
         else:
             print(f"error: {e}", file=sys.stderr)
+        return None
+
+
+def _check(args) -> int:
+    story = _load(args, not args.no_files)
+    if story is None:
         return 1
     info = {"ok": True, "title": story.title, "segments": len(story.segments),
-            "decisions": len(story.decisions), "start": story.start}
+            "decisions": len(story.decisions), "start": story.start,
+            "variables": story.variables, "policy": story.policy}
     if args.json:
         print(json.dumps(info))
     else:
-        print(f"{story.title}: {len(story.segments)} segments, {len(story.decisions)} decisions, "
-              f"starts at {story.start!r} — ok")
+        extra = f", {len(story.variables)} variables" if story.variables else ""
+        print(f"{story.title}: {len(story.segments)} segments, {len(story.decisions)} decisions"
+              f"{extra}, starts at {story.start!r} — ok")
+    return 0
+
+
+def _layers(story) -> dict[str, int]:
+    """Column of each segment: its shortest distance from the start."""
+    depth, todo = {story.start: 0}, deque([story.start])
+    while todo:
+        s = todo.popleft()
+        for n in story.successors(s):
+            if n not in depth:
+                depth[n] = depth[s] + 1
+                todo.append(n)
+    return depth
+
+
+def draw_graph(story, out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    depth = _layers(story)
+    cols: dict[int, list[str]] = {}
+    for sid in story.segments:
+        cols.setdefault(depth[sid], []).append(sid)
+    pos = {sid: (c * 3.2, -(i - (len(ids) - 1) / 2) * 1.6)
+           for c, ids in cols.items() for i, sid in enumerate(ids)}
+    fig, ax = plt.subplots(figsize=(3.2 * len(cols) + 1, 1.6 * max(map(len, cols.values())) + 1.5))
+    for sid, s in story.segments.items():
+        d = story.decision_after(sid)
+        edges = ([(o, f"{d.id}: {lift:+.2f}" + (f"\nif {_cond_text(d, o)}" if o in d.when else ""),
+                   o == d.default, o in d.when) for o, lift in d.options.items()] if d
+                 else [(s.next, "", True, False)] if s.next else [])
+        for dst, label, is_default, conditional in edges:
+            back = depth[dst] <= depth[sid]
+            ax.annotate("", xy=pos[dst], xytext=pos[sid], arrowprops=dict(
+                arrowstyle="-|>", lw=2.2 if is_default else 1.0, ls="--" if conditional else "-",
+                color="#333" if is_default else "#888", shrinkA=38, shrinkB=38,
+                connectionstyle=f"arc3,rad={0.45 if back else 0.08}"))
+            if label:
+                (x0, y0), (x1, y1) = pos[sid], pos[dst]
+                # a third of the way along, so labels of crossing edges stay apart
+                ax.text(x0 + (x1 - x0) * 0.33, y0 + (y1 - y0) * 0.33 + 0.2, label, fontsize=7, ha="center",
+                        color="#555", bbox=dict(fc="white", ec="none", alpha=0.8, pad=0.5))
+    for sid, s in story.segments.items():
+        x, y = pos[sid]
+        ends = not story.successors(sid)
+        ax.text(x, y, f"{sid}\n{s.duration_s:g} s · a {s.target_arousal:+.2f} v {s.target_valence:+.2f}",
+                ha="center", va="center", fontsize=8,
+                bbox=dict(boxstyle="round,pad=0.5", lw=2 if sid == story.start or ends else 1,
+                          fc="#fde9c9" if sid == story.start else "#e3eef9" if ends else "white",
+                          ec="#333"))
+    xs, ys = zip(*pos.values())
+    ax.set_xlim(min(xs) - 1.6, max(xs) + 1.6)
+    ax.set_ylim(min(ys) - 1.2, max(ys) + 1.2)
+    ax.axis("off")
+    ax.set_title(f"{story.title}: thick arrows are the director's default, dashed ones are "
+                 f"conditional", fontsize=9)
+    fig.savefig(out, bbox_inches="tight", dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _cond_text(d, option: str) -> str:
+    return " or ".join(" and ".join(("not " if neg else "") + name + (f" {op} {val!r}" if op else "")
+                                    for neg, name, op, val in alt) for alt in d.when[option])
+
+
+def _graph(args) -> int:
+    story = _load(args, False)
+    if story is None:
+        return 1
+    out = Path(args.out or Path(args.file).with_suffix(".svg").name)
+    if out.suffix.lower() not in (".svg", ".png"):
+        print(f"error: {out}: the graph is written as .svg or .png", file=sys.stderr)
+        return 1
+    draw_graph(story, out)
+    print(out)
+    return 0
+
+
+def _arc(args) -> int:
+    from empathy.host.arc import arc_plot, arc_rows, screenplay_arc
+
+    try:
+        arc = screenplay_arc(args.script)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    plot = Path(args.plot or Path(args.script).stem + "_arc.png")
+    arc_plot(arc, plot, Path(args.script).stem)
+    if args.json:
+        print(json.dumps(arc_rows(arc)))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{args.script}: intended arc (VADER)")
+    for col in ("scene", "heading", "valence", "intensity"):
+        t.add_column(col, justify="left" if col == "heading" else "right")
+    for p in arc:
+        t.add_row(str(p.scene), p.heading, f"{p.valence:+.3f}", f"{p.intensity:.3f}")
+    Console().print(t)
+    print(f"plot: {plot}")
     return 0
 
 
@@ -35,3 +154,13 @@ def register(p) -> None:
     c.add_argument("--no-files", action="store_true", help="don't require media/LUT files")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_check)
+    g = sub.add_parser("graph", help="draw the branch graph (SVG or PNG)")
+    g.add_argument("file")
+    g.add_argument("--out", help="GRAPH.svg or GRAPH.png (default: the story's name .svg)")
+    g.set_defaults(func=_graph, media_root=None)
+    a = sub.add_parser("arc", help="score a Fountain screenplay's scenes: the intended arc")
+    a.add_argument("script")
+    a.add_argument("--plot", help="ARC.png or ARC.svg (default: SCRIPT_arc.png)")
+    a.add_argument("--json", action="store_true",
+                   help="print [{scene, heading, valence, intensity}] in scene order")
+    a.set_defaults(func=_arc)

@@ -1,0 +1,134 @@
+"""Policies: rules with hysteresis, arc tracking that discounts shocks, a bandit that learns,
+persists, freezes and resets, and `decide` logging inputs, scores, propensity and reason."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from empathy.host.audience import AudienceState
+from empathy.host.policies.arc import ArcPolicy
+from empathy.host.policies.bandit import BanditPolicy
+from empathy.host.policies.rules import RulesPolicy
+from empathy.host.policy import POLICY_NAMES, decide, learn_from_show, make_policy
+from empathy.host.story import Decision, load
+
+SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample" / "neon_rain.toml"
+D = Decision("turn", "a", (1.0, 8.0), 0.5, "calm", {"calm": -0.3, "wild": 0.4})
+
+
+def state(arousal=0.3, valence=0.0, synchrony=0.3, rise=0.0, spike=0.0, good=10, total=10):
+    return AudienceState(0, arousal, 0.05, valence, 0.05, total, good, synchrony, rise, spike)
+
+
+def test_every_named_policy_is_made_and_unknown_names_are_refused(tmp_path):
+    for name in POLICY_NAMES:
+        p = make_policy(name, state_path=str(tmp_path / "b.json"), seed=1)
+        assert p.name == name
+        assert decide(p, D, state()).chosen in D.options
+    with pytest.raises(ValueError, match="unknown policy 'nope'.*bandit"):
+        make_policy("nope")
+
+
+def test_rules_hold_their_mode_between_thresholds():
+    p = RulesPolicy(low=0.2, high=0.6)
+    assert p.choose(D, state(0.4)).chosen == "calm"  # nothing crossed yet: the default
+    assert p.choose(D, state(0.1)).chosen == "wild"  # below low: lift
+    c = p.choose(D, state(0.5))  # back in between: keep lifting (hysteresis)
+    assert c.chosen == "wild" and "hysteresis" in c.reason
+    assert p.choose(D, state(0.7)).chosen == "calm"  # above high: calm
+    assert p.choose(D, state(0.3)).chosen == "calm"  # in between again: keep calming
+    with pytest.raises(ValueError):
+        RulesPolicy(low=0.6, high=0.2)
+
+
+def test_arc_tells_a_faded_shock_from_sustained_tension():
+    # Same arousal now, aim just above it: the tense audience (rise held) is lifted, the
+    # startled one (a spike that faded) is not pushed harder.
+    d = Decision("turn", "a", (1.0, 8.0), 0.45, "calm", {"calm": -0.1, "wild": 0.3})
+    tense = ArcPolicy().choose(d, state(0.3, rise=0.3, spike=0.0))
+    shocked = ArcPolicy().choose(d, state(0.3, rise=0.0, spike=0.5))
+    assert tense.chosen == "wild"
+    assert shocked.chosen == "calm" and "shock, not tension" in shocked.reason
+    assert shocked.scores["wild"] < tense.scores["wild"]
+
+
+def test_decide_logs_inputs_scores_propensity_and_reason(tmp_path):
+    c = decide(make_policy("random", seed=3), D, state(0.2))
+    assert c.inputs["arousal"] == 0.2 and c.propensity == 0.5 and c.reason
+    thin = decide(ArcPolicy(), D, state(0.9, good=1, total=10))
+    assert thin.fallback and thin.chosen == "calm" and thin.inputs["seats_good"] == 1
+
+
+def _teach(p, n, rng):
+    """A world where wild lands when the audience is calm (low arousal) and calm lands when
+    it is hot: the best option depends on the context."""
+    for _ in range(n):
+        a = rng.uniform(-0.5, 1.0)
+        s = state(a)
+        c = p.choose(D, s)
+        reward = (0.8 if (c.chosen == "wild") == (a < 0.25) else 0.3) + rng.normal(0, 0.05)
+        p.learn(D, s, c.chosen, reward)
+
+
+def test_bandit_learns_the_context_and_keeps_it_across_restarts(tmp_path):
+    path = tmp_path / "bandit.json"
+    p = BanditPolicy(path, seed=1)
+    first = p.probabilities(D, state(-0.3))
+    assert abs(first["wild"] - 0.5) < 0.1  # knows nothing yet: explores evenly
+    _teach(p, 300, np.random.default_rng(0))
+    p.save()
+    again = BanditPolicy(path, seed=2)  # a new screening day, a new process
+    assert again.screenings() > 0
+    assert again.probabilities(D, state(-0.3))["wild"] > 0.9
+    assert again.probabilities(D, state(0.9))["calm"] > 0.9
+    c = again.choose(D, state(-0.3))
+    assert "from" in c.reason and 0 < c.propensity <= 1 and set(c.scores) == set(D.options)
+
+
+def test_bandit_freeze_stops_learning_and_exploring_reset_forgets(tmp_path):
+    path = tmp_path / "bandit.json"
+    p = BanditPolicy(path, seed=1)
+    _teach(p, 200, np.random.default_rng(1))
+    p.freeze()
+    before = json.loads(path.read_text())
+    assert before["frozen"] is True
+    p.learn(D, state(0.0), "calm", 1.0)  # ignored while frozen
+    p.save()
+    assert json.loads(path.read_text())["models"] == before["models"]
+    c = p.choose(D, state(-0.3))
+    assert c.chosen == "wild" and c.propensity == 1.0 and "frozen" in c.reason
+    assert BanditPolicy(path).frozen  # the freeze survives a restart
+    p.freeze(False)
+    p.reset()
+    assert BanditPolicy(path).screenings() == 0 and not json.loads(path.read_text())["models"]
+
+
+def test_bandit_refuses_a_corrupt_state_file_clearly(tmp_path):
+    path = tmp_path / "bandit.json"
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="unreadable.*reset"):
+        BanditPolicy(path)
+
+
+def test_learn_from_show_rewards_the_segment_each_decision_chose(tmp_path):
+    story = load(SAMPLE, check_files=False)
+    d = story.decisions["first_turn"]
+    p = BanditPolicy(tmp_path / "b.json", seed=0)
+    choice = decide(p, d, state(0.3))
+    entry = {"at_s": 8.5, "decision": d.id, "chosen": choice.chosen, "fallback": False,
+             "inputs": choice.inputs}
+    segments = [{"segment": "arrival", "at_s": 0.0}, {"segment": choice.chosen, "at_s": 10.0}]
+    target = story.segments[choice.chosen].target_arousal
+    t0 = 1_000_000
+    timeline = [{"ts_us": t0 + int(t * 1e6), "arousal": target, "synchrony": 0.6,
+                 "seats_good": 8} for t in np.arange(0, 20, 0.5)]
+    out = learn_from_show(p, story, [entry], segments, timeline, t0, 20.0)
+    # right on target with synchrony 0.6: 0.5 * 0.6 + 0.5 * 1.0
+    assert out == [{"decision": d.id, "chosen": choice.chosen, "reward": 0.8}]
+    assert entry["reward"] == 0.8
+    assert BanditPolicy(tmp_path / "b.json").screenings() == 1
+    # a segment cut short by the end of the show teaches nothing
+    short = dict(entry, reward=None)
+    assert learn_from_show(p, story, [short], segments, timeline, t0, 12.0) == []
