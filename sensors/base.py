@@ -93,6 +93,7 @@ class Source(Protocol):
 # scheme -> "module:Class"; each class takes (url, query dict, **context)
 SCHEMES = {
     "sim": "empathy.sensors.sim:SimSource",
+    "video": "empathy.sensors.video:VideoSource",
     "serial": "empathy.sensors.serial.board:SerialSource",
 }
 

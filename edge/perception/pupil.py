@@ -1,0 +1,147 @@
+"""Pupil diameter from an IR eye-camera image (dark-pupil method).
+
+``pupil_measure(grey, px_per_mm)`` -> (diameter_mm, confidence); (0, 0) means no pupil
+(blink, look-away, lid closed). Steps, and why:
+
+1. Glints (corneal reflections of the IR LEDs) are saturated specks on or near the pupil;
+   they are masked and inpainted so they neither split the dark blob nor bend its edge.
+2. The pupil is the darkest large blob: pixels within noise of the darkest, biggest
+   roughly round component. Its edge level is half-way between the pupil's own level
+   and the iris just outside it (a ring around the blob).
+3. Edge points: rays from the blob centre, the threshold crossing found with sub-pixel
+   interpolation. Rays that run into the eyelid (a bright edge, lighter than the iris)
+   or a glint are dropped: only the real pupil/iris boundary is fitted.
+4. ``cv2.fitEllipse`` on the kept points; the major axis is the diameter (looking off
+   axis foreshortens only the minor one).
+5. Confidence = share of the rim seen x fit quality; a lid covering most of the pupil
+   or a blob that is not elliptical gives a low confidence, no blob gives 0 (a blink).
+
+``px_per_mm`` is the eye camera's scale from calibration (on a face camera the iris,
+11.7 mm across, gives it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from scipy.ndimage import map_coordinates
+
+N_RAYS = 72
+MIN_PUPIL_MM = 1.0
+MAX_PUPIL_MM = 10.0
+
+
+def _deglint(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    glint = (grey >= 235).astype(np.uint8)
+    if not glint.any():
+        return grey, glint
+    glint = cv2.dilate(glint, np.ones((5, 5), np.uint8))
+    return cv2.inpaint(grey, glint, 3, cv2.INPAINT_TELEA), glint
+
+
+def _dark_blob(img: np.ndarray, px_per_mm: float):
+    """(centre, radius_px, edge level, iris level) of the pupil blob, or None."""
+    dark = float(np.percentile(img, 0.5))
+    mask = (img < dark + 25).astype(np.uint8)  # rough: pupil pixels are within noise of dark
+    n, _, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    min_area = math.pi * (MIN_PUPIL_MM / 2 * px_per_mm) ** 2 * 0.3
+    best = None
+    for i in range(1, n):
+        x, y, w, h, area = stats[i]
+        # a disc fills pi/4 of its box; a lid-cut disc a bit more, lashes/shadows much less
+        if area >= min_area and area / (w * h) >= 0.5 and (best is None or area > stats[best][4]):
+            best = i
+    if best is None:
+        return None
+    cx, cy = cents[best]
+    r0 = math.sqrt(stats[best][4] / math.pi)
+    pupil = float(np.median(img[_ring(img.shape, cx, cy, 0, 0.7 * r0)]))
+    # the iris is just outside the pupil; a low percentile skips lid skin in the ring
+    ring = img[_ring(img.shape, cx, cy, 1.2 * r0, 1.45 * r0)]
+    iris = float(np.percentile(ring, 30)) if ring.size else pupil
+    if iris - pupil < 20:  # no contrast: no pupil in view
+        return None
+    return (cx, cy), r0, (pupil + iris) / 2, iris
+
+
+def _ring(shape, cx, cy, r_in, r_out) -> np.ndarray:
+    yy, xx = np.ogrid[:shape[0], :shape[1]]
+    d2 = (xx - cx) ** 2 + (yy - cy) ** 2
+    return (d2 >= r_in ** 2) & (d2 <= r_out ** 2)
+
+
+def pupil_measure(grey: np.ndarray, px_per_mm: float) -> tuple[float, float]:
+    """(diameter_mm, confidence) of the pupil in one grey IR eye image; (0, 0) if none."""
+    if grey.ndim == 3:
+        grey = cv2.cvtColor(grey, cv2.COLOR_BGR2GRAY)
+    img, glint = _deglint(grey)
+    img = cv2.GaussianBlur(img, (0, 0), 1.0).astype(np.float32)
+    found = _dark_blob(img, px_per_mm)
+    if found is None:
+        return 0.0, 0.0
+    (cx, cy), r0, level, iris = found
+    r_max = 3.0 * r0 + 4
+    angles = np.linspace(0, 2 * math.pi, N_RAYS, endpoint=False)
+    radii = np.arange(0, r_max, 0.5, dtype=np.float32)
+    xs = cx + np.cos(angles)[:, None] * radii
+    ys = cy + np.sin(angles)[:, None] * radii
+    prof = map_coordinates(img, [ys, xs], order=1, mode="nearest")
+    glint_prof = map_coordinates(glint.astype(np.float32), [ys, xs], order=0, mode="nearest")
+    pts = []
+    for k in range(N_RAYS):
+        above = np.flatnonzero(prof[k] >= level)
+        if above.size == 0 or above[0] == 0:
+            continue
+        j = above[0]
+        # sub-pixel crossing between samples j-1 and j
+        a, b = prof[k, j - 1], prof[k, j]
+        t = (level - a) / (b - a) if b != a else 0.0
+        rr = radii[j - 1] + t * (radii[j] - radii[j - 1])
+        # what lies just outside: iris (keep) or lid / glint (drop)
+        out = prof[k, min(j + 4, len(radii) - 1)]
+        if out > iris + 25 or glint_prof[k, max(j - 2, 0):j + 6].any():
+            continue
+        pts.append((cx + rr * math.cos(angles[k]), cy + rr * math.sin(angles[k])))
+    if len(pts) < 8:
+        return 0.0, 0.0
+    pts = np.array(pts, np.float32)
+    (ex, ey), (a1, a2), _ = cv2.fitEllipse(pts)
+    major, minor = max(a1, a2), min(a1, a2)
+    d_mm = major / px_per_mm
+    if not MIN_PUPIL_MM <= d_mm <= MAX_PUPIL_MM or minor < 0.4 * major:
+        return 0.0, 0.0
+    # fit quality: RMS distance of the points from the ellipse, relative to its size
+    rel = _ellipse_residual(pts, (ex, ey), (a1, a2), _) / max(major, 1.0)
+    coverage = len(pts) / N_RAYS
+    conf = float(np.clip(coverage * 1.25, 0, 1) * np.clip(1 - rel * 20, 0, 1))
+    return float(d_mm), conf
+
+
+def _ellipse_residual(pts, centre, axes, angle_deg) -> float:
+    c, s = math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))
+    d = pts - np.array(centre, np.float32)
+    u = (d[:, 0] * c + d[:, 1] * s) / (axes[0] / 2)
+    v = (-d[:, 0] * s + d[:, 1] * c) / (axes[1] / 2)
+    r = np.sqrt(u * u + v * v)
+    return float(np.sqrt(np.mean((r - 1) ** 2)) * (axes[0] + axes[1]) / 4)
+
+
+def pupil_threshold_baseline(grey: np.ndarray, px_per_mm: float) -> float:
+    """The plain method the bench compares with: Otsu threshold, biggest dark contour,
+    ellipse fit, major axis. No glint, lid or sub-pixel handling."""
+    _, mask = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    # Otsu on the whole image splits skin from iris+pupil; a second pass inside that
+    # splits the pupil off the iris
+    inner = grey[mask > 0]
+    if inner.size < 10:
+        return 0.0
+    t, _ = cv2.threshold(inner.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    mask = (grey < t).astype(np.uint8)
+    cs, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    cs = [c for c in cs if len(c) >= 5]
+    if not cs:
+        return 0.0
+    (_, _), (a1, a2), _ = cv2.fitEllipse(max(cs, key=cv2.contourArea))
+    return max(a1, a2) / px_per_mm
