@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from empathy.edge.heart import waveform_peaks
 from empathy.sensors.base import SCHEMES, Beat, Reading, Waveform, open_source
 
 RR_MIN_MS, RR_MAX_MS = 300.0, 2000.0  # 30..200 bpm: anything else is an artefact
@@ -42,20 +43,6 @@ class HeartTrace:
         return float(self.t_s[0]), float(self.t_s[-1])
 
 
-def waveform_beats(kind: str, fs_hz: float, samples: np.ndarray) -> np.ndarray:
-    """Sample indices of heartbeats in a PPG or ECG waveform (NeuroKit2's detectors)."""
-    import neurokit2 as nk
-
-    x = np.asarray(samples, float)
-    if kind == "ecg":
-        _, info = nk.ecg_peaks(nk.ecg_clean(x, sampling_rate=fs_hz), sampling_rate=fs_hz)
-        return np.asarray(info["ECG_R_Peaks"], int)
-    if kind == "ppg":
-        clean = nk.ppg_clean(x, sampling_rate=fs_hz)
-        return np.asarray(nk.ppg_findpeaks(clean, sampling_rate=fs_hz)["PPG_Peaks"], int)
-    raise RecordingError(f"unknown waveform kind {kind!r} (ppg or ecg)")
-
-
 def trace_from_beats(name: str, ts_s: np.ndarray, rr_ms: np.ndarray) -> HeartTrace:
     ts_s, rr_ms = np.asarray(ts_s, float), np.asarray(rr_ms, float)
     ok = (rr_ms >= RR_MIN_MS) & (rr_ms <= RR_MAX_MS)
@@ -71,7 +58,10 @@ def trace_from_waveform(name: str, kind: str, t_s: np.ndarray, samples: np.ndarr
     fs = (len(t_s) - 1) / (t_s[-1] - t_s[0])
     grid = t_s[0] + np.arange(len(t_s)) / fs  # detectors want even sampling
     x = np.interp(grid, t_s, np.asarray(samples, float))
-    beats = grid[waveform_beats(kind, fs, x)]
+    try:
+        beats = grid[waveform_peaks(x, fs, kind).idx]
+    except ValueError as e:  # unknown kind or a rate the detector cannot use
+        raise RecordingError(f"{name}: {e}") from None
     return trace_from_beats(name, beats[1:], np.diff(beats) * 1000.0)
 
 
