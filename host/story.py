@@ -383,4 +383,4 @@ def _check_graph(r: _Reader, story: Story) -> None:
             s = story.successors(s)[0]
         loop = loop[loop.index(s):] + [s]
         r.err(f"segments {' -> '.join(loop)} loop forever: no path out of them reaches an "
-              f"ending", trapped[0])
+              f"ending", loop[0])

@@ -60,6 +60,7 @@ def draw_graph(story, out: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams["svg.fonttype"] = "none"  # names stay text in the SVG: searchable, selectable
     depth = _layers(story)
     cols: dict[int, list[str]] = {}
     for sid in story.segments:

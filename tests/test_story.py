@@ -112,3 +112,102 @@ def test_thin_signal_or_broken_policy_falls_back_to_default(tmp_path):
 
     c = decide(Broken(), d, _state(0.8))
     assert c.fallback and c.chosen == "b" and "boom" in c.reason
+
+
+# -- variables, conditions, loops and screenplay targets -------------------------------------
+FOUNTAIN = SAMPLE.with_suffix(".fountain")
+VARS = '\n[variables]\nflag = false\n'
+
+
+def _with(extra):
+    """GOOD with `extra` lines added to its decision (line 22 on) and a [variables] table."""
+    return GOOD.replace("c = -0.2 }\n", "c = -0.2 }\n" + extra + "\n") + VARS
+
+
+LOOP = GOOD.replace('media = "b.mp4"', 'media = "b.mp4"\nnext = "c"').replace(
+    'media = "c.mp4"', 'media = "c.mp4"\nnext = "b"')
+WITH_ARC = GOOD.replace('title = "T"', f'title = "T"\nscreenplay = "{FOUNTAIN}"')
+
+BROKEN_MORE = [
+    ("condition names no variable", _with('when = { c = "flagg" }'), 22, "'flagg', which is not in [variables]"),
+    ("conditional default", _with('when = { b = "flag" }'), 22, "must always be offered"),
+    ("unreadable condition", _with('when = { c = "flag ==" }'), 22, "cannot read condition"),
+    ("condition type mismatch", _with('when = { c = "flag == 3" }'), 22, "'flag' is bool, compared with '3'"),
+    ("condition on a non-option", _with('when = { a = "flag" }'), 22, "'a', which is not one of its options"),
+    ("sets an unknown variable", _with("sets = { c = { nope = true } }"), 22, "'nope', which is not in [variables]"),
+    ("sets the wrong type", _with("sets = { c = { flag = 1 } }"), 22, "'flag' is a bool"),
+    ("variable of a bad type", GOOD + "\n[variables]\nx = [1]\n", 24, "must start as a bool, number or string"),
+    ("loop without exit", LOOP, 8, "segments b -> c -> b loop forever"),
+    ("scene without screenplay", GOOD.replace('media = "a.mp4"', 'media = "a.mp4"\nscene = 1'), 6, "needs a screenplay"),
+    ("scene out of range", WITH_ARC.replace('media = "a.mp4"', 'media = "a.mp4"\nscene = 9'), 7, "scene number 1..5"),
+    ("screenplay missing", GOOD.replace('title = "T"', 'title = "T"\nscreenplay = "nope.fountain"'), 2, "screenplay:"),
+    ("media not a name", GOOD.replace('media = "a.mp4"', "media = 3"), 5, "media must be a name in quotes"),
+]
+
+
+@pytest.mark.parametrize("name,text,line,msg", BROKEN_MORE, ids=[b[0] for b in BROKEN_MORE])
+def test_broken_story_features_get_precise_errors(tmp_path, name, text, line, msg):
+    with pytest.raises(StoryError) as e:
+        load(_write(tmp_path, text), check_files=False)
+    assert msg in e.value.message
+    assert e.value.line == line, str(e.value)
+
+
+def test_a_loop_with_a_way_out_is_fine(tmp_path):
+    text = GOOD.replace('media = "b.mp4"', 'media = "b.mp4"\nnext = "a"')  # a -> b -> a, a -> c ends
+    assert load(_write(tmp_path, text), check_files=False).successors("b") == ["a"]
+
+
+def test_conditions_offer_options_and_choices_set_variables(tmp_path):
+    text = GOOD.replace("c = -0.2 }\n", 'c = -0.2 }\nsets = { b = { flag = true, n = 2 } }\n'
+                        'when = { c = "not flag or n >= 2 and name == \'kai\'" }\n') \
+        + '\n[variables]\nflag = false\nn = 0\nname = "kai"\n'
+    s = load(_write(tmp_path, text), check_files=False)
+    d = s.decisions["d"]
+    v0 = dict(s.variables)
+    assert list(d.offer(v0).options) == ["b", "c"]
+    v1 = d.take("b", v0)
+    assert v1 == {"flag": True, "n": 2, "name": "kai"} and v0["flag"] is False
+    assert list(d.offer(v1).options) == ["b", "c"]  # n >= 2 and name == 'kai'
+    assert list(d.offer({**v1, "n": 1}).options) == ["b"]
+
+
+def test_targets_and_aim_come_from_the_screenplay(tmp_path):
+    from empathy.host.arc import screenplay_arc
+
+    arc = screenplay_arc(FOUNTAIN)
+    s = load(SAMPLE, check_files=False)
+    for n, sid in enumerate(["arrival", "chase", "hideout", "rooftop", "dawn"]):
+        seg = s.segments[sid]
+        assert (seg.target_arousal, seg.target_valence) == (arc[n].intensity, arc[n].valence)
+    text = WITH_ARC.replace('media = "b.mp4"', 'media = "b.mp4"\nscene = 4') \
+        .replace("aim_arousal = 0.5\n", "")
+    story = load(_write(tmp_path, text), check_files=False)
+    assert story.decisions["d"].aim_arousal == arc[3].intensity  # the default's target
+    explicit = WITH_ARC.replace('media = "b.mp4"', 'media = "b.mp4"\nscene = 4\ntarget = { arousal = 0.9 }')
+    b = load(_write(tmp_path, explicit), check_files=False).segments["b"]
+    assert (b.target_arousal, b.target_valence) == (0.9, arc[3].valence)  # explicit wins
+
+
+def test_story_cli_check_and_graph(tmp_path):
+    import subprocess
+    import sys
+
+    bad = _write(tmp_path, LOOP)
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "story", "check", str(bad),
+                        "--no-files", "--json"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    err = __import__("json").loads(r.stdout)
+    assert err["line"] == 8 and "loop forever" in err["error"] and err["file"] == str(bad)
+    svg = tmp_path / "neon.svg"
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "story", "graph", str(SAMPLE),
+                        "--out", str(svg)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    page = svg.read_text()
+    assert page.startswith("<?xml") and "<svg" in page
+    # every segment and every decision shows up as text in the drawing
+    for word in ("arrival", "chase", "hideout", "rooftop", "dawn", "first_turn", "out_of_hiding"):
+        assert word in page
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "story", "graph", str(SAMPLE),
+                        "--out", str(tmp_path / "g.pdf")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and ".svg or .png" in r.stderr
