@@ -71,7 +71,7 @@ class HostConfig:
 
 def attach(show, cfg: HostConfig, meta: dict | None = None) -> list:
     """Subscribe the recorder, OSC, LSL and dashboard the config asks for; returns what
-    must be closed after the show (in order). The recorder goes first: it sees every
+    must be closed (`.close()`) after the show, in order. The recorder goes first: it sees every
     event even if a later observer fails."""
     closers = []
     if cfg.session.enabled:
@@ -107,11 +107,6 @@ def attach(show, cfg: HostConfig, meta: dict | None = None) -> list:
     return closers
 
 
-def _close(closers) -> None:
-    for c in closers:
-        c.stop() if hasattr(c, "stop") else c.close()
-
-
 def _run(args) -> int:
     from empathy.host.show import Show
     from empathy.host.story import StoryError, load
@@ -128,13 +123,15 @@ def _run(args) -> int:
         signal.signal(signal.SIGTERM, lambda *_: show.stop())
         closers = attach(show, cfg, {"config": str(args.config)})
     except (ConfigError, StoryError, KeyError_, ValueError, OSError) as e:
-        _close(closers)
+        for c in closers:
+            c.close()
         print(f"empathy host: {e}", file=sys.stderr)
         return 1
     try:
         summary = show.run(cfg.duration_s or 10**9)
     finally:
-        _close(closers)
+        for c in closers:
+            c.close()
     print(json.dumps({k: v for k, v in summary.items() if k != "timeline"}, indent=None))
     return 0
 

@@ -58,10 +58,12 @@ def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed
 
 
 def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: float = 6.0,
-             policy: str = "arc", seed: int = 1, faces: bool = True, quiet: bool = False) -> dict:
+             policy: str = "arc", seed: int = 1, faces: bool = True, quiet: bool = False,
+             dashboard: int | None = None) -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from empathy.host import report, story as story_mod
+    from empathy.host.cli import DashboardConfig, HostConfig, SessionConfig, attach
     from empathy.host.sample.render import ensure
     from empathy.host.show import Show, ShowConfig
     from empathy.keys import Keystore
@@ -79,10 +81,17 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
         port = _free_udp_ports(1)[0]
         bar.update(task, description=f"starting {seats} edge units", note="")
         procs, cue_targets = _spawn_edges(out, seats, port, keys, baseline_s, seed, faces)
+        closers = []
         try:
             cfg = ShowConfig(listen=f"udp://127.0.0.1:{port}", output=f"file:{out / 'screen.mp4'}",
                              policy=policy, cue_targets=cue_targets)
             show = Show(story, cfg, keys.units, keys.show, out / "frames.csv")
+            # The demo's session is recorded into the out folder; the dashboard on request.
+            closers = attach(show, HostConfig(
+                story=str(story.path), session=SessionConfig(dir=str(out / "session")),
+                dashboard=DashboardConfig(enabled=dashboard is not None,
+                                          listen=f"127.0.0.1:{dashboard or 0}")),
+                {"demo": {"seats": seats, "seed": seed, "policy": policy}})
             # Baseline: viewers sit before the film starts while their units learn them.
             bar.update(task, description="resting baseline", total=baseline_s, completed=0)
             t_end = time.monotonic() + baseline_s
@@ -95,6 +104,8 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
                 task, completed=t, note=f"{show.intake.accepted} packets, "
                                         f"{len(show.decisions)} decisions"))
         finally:
+            for c in closers:
+                c.close()
             for p in procs:
                 p.terminate()
             for p in procs:
@@ -121,7 +132,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
 
 def _cmd(args) -> int:
     s = run_demo(Path(args.out), args.seats, args.duration, args.baseline, args.policy,
-                 args.seed, not args.no_faces, quiet=args.json)
+                 args.seed, not args.no_faces, quiet=args.json, dashboard=args.dashboard)
     brief = {k: s[k] for k in ("seats", "packets_sent", "packets_received", "packets_rejected",
                                "frames_rendered", "frames_dropped", "truth_correlation",
                                "wall_s")}
@@ -145,4 +156,6 @@ def register(p) -> None:
     p.add_argument("--no-faces", action="store_true", help="seats without face cameras")
     p.add_argument("--out", default="out/demo", help="folder for summary.json, screen.mp4, report")
     p.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")
+    p.add_argument("--dashboard", type=int, metavar="PORT",
+                   help="serve the operator dashboard on 127.0.0.1:PORT (0 = any free port)")
     p.set_defaults(func=_cmd)

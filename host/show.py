@@ -208,10 +208,10 @@ class Show:
         self.controls.put(("grade_strength", float(strength), by))
 
     def learning(self, action: str, by: str = "operator") -> None:
-        """"freeze" or "reset" what the policy has learned, if it learns at all."""
-        if action not in ("freeze", "reset"):
-            raise ValueError(f"learning action must be freeze or reset, got {action!r}")
-        if not callable(getattr(self.policy, action, None)):
+        """"freeze", "unfreeze" or "reset" what the policy has learned, if it learns."""
+        if action not in ("freeze", "unfreeze", "reset"):
+            raise ValueError(f"learning action must be freeze, unfreeze or reset, got {action!r}")
+        if not callable(getattr(self.policy, action.removeprefix("un"), None)):
             raise ValueError(f"policy {self.policy.name!r} does not learn: nothing to {action}")
         self.controls.put(("learning", action, by))
 
@@ -241,6 +241,8 @@ class Show:
                 self.grade_strength = value
                 lut = self.story.segments[self.current].lut
                 self.player.set_grade(lut, value, fade_s=0.5)
+            elif action == "learning" and value == "unfreeze":
+                self.policy.freeze(False)
             elif action == "learning":
                 getattr(self.policy, value)()
             entry = {"action": action, "value": value, "by": by,

@@ -69,7 +69,8 @@ class HostRig:
             [sys.executable, "-m", "empathy.cli", "--log-level", "info", "host", "run",
              "--config", str(self.config)],
             stdout=subprocess.PIPE, stderr=self.err, text=True,
-            env={**os.environ, "EMPATHY_OPERATOR_TOKEN": self.token})
+            env={**os.environ, "EMPATHY_OPERATOR_TOKEN": self.token,
+                 "XDG_STATE_HOME": str(self.tmp / "state")})  # a learning policy's memory
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             text = (self.tmp / "host.stderr").read_text()
@@ -176,7 +177,8 @@ def test_state_follows_the_seats_and_bad_controls_are_refused(rig):
     assert s["api"] == 1 and s["story"] == "Neon Rain"
     assert s["segment"]["id"] == "arrival" and s["grade"]["lut"] == "orange_haze"
     assert [u["unit"] for u in s["units"]] == [1, 2, 3]
-    assert all(u["wire_version"] == 1 and u["contact"] for u in s["units"])
+    assert all(u["wire_version"] == 1 and u["contact"] and u["loss_pct"] == 0
+               for u in s["units"])
     nd = s["next_decision"]
     assert nd["id"] == "first_turn" and set(nd["options"]) == {"chase", "hideout"}
     # seat values are the ones we sent (to the wire's 1/127 step)
@@ -198,7 +200,15 @@ def test_state_follows_the_seats_and_bad_controls_are_refused(rig):
     assert after["controls"] == [] and after["forced"] is None and after["grade_strength"] == 1
 
 
-def test_websocket_streams_state_and_controls_take_effect(rig):
+@pytest.fixture
+def bandit_rig(tmp_path):
+    r = HostRig(tmp_path, show={"policy": "bandit"}).start()
+    yield r
+    r.close()
+
+
+def test_websocket_streams_state_and_controls_take_effect(bandit_rig):
+    rig = bandit_rig
     rig.wait_state(lambda s: s["audience"] and s["audience"]["seats_good"] == 3,
                    what="signal from 3 seats")
 
@@ -232,6 +242,11 @@ def test_websocket_streams_state_and_controls_take_effect(rig):
             await until(lambda d: d["type"] == "state"
                         and abs(d["grade"]["strength"] - 0.3) < 0.01,
                         20, "grade strength 0.3 on screen")
+            await ws.send(json.dumps({"type": "control", "id": 4, "action": "freeze_learning"}))
+            await until(lambda d: d["type"] == "event" and d["kind"] == "control"
+                        and d["data"]["action"] == "learning", 10, "freeze applied")
+            memory = rig.tmp / "state" / "empathy" / "bandit.json"
+            assert json.loads(memory.read_text())["frozen"] is True
             await ws.send(json.dumps({"type": "control", "id": 2, "action": "force_branch",
                                       "option": "chase"}))
             # The first decision closes 8.5 s into "arrival": forced, whatever the seats say.
@@ -247,12 +262,12 @@ def test_websocket_streams_state_and_controls_take_effect(rig):
                             30, "the default cut on screen")
             assert s["operator"]["killed"] is True
             assert [c["action"] for c in s["operator"]["controls"]] == [
-                "grade_strength", "force_branch", "kill_switch"]
+                "grade_strength", "learning", "force_branch", "kill_switch"]
             assert all(c["by"].startswith("127.0.0.1") for c in s["operator"]["controls"])
             assert len({st["t_s"] for st in states}) > 5  # live: time moves on
             kinds = [e["kind"] for e in events]
-            assert kinds.count("control") == 3 and "segment" in kinds
+            assert kinds.count("control") == 4 and "segment" in kinds
     asyncio.run(session())
     # every control is in the host's log with who sent it
     log = (rig.tmp / "host.stderr").read_text()
-    assert log.count("operator control") == 3 and "control accepted" in log
+    assert log.count("operator control") == 4 and "control accepted" in log

@@ -50,11 +50,12 @@ def apply_control(show, doc: dict, by: str) -> None:
             show.kill_switch(bool(doc.get("on", True)), by=by)
         elif action == "grade_strength":
             show.set_grade_strength(doc.get("strength"), by=by)
-        elif action in ("freeze_learning", "reset_learning"):
+        elif action in ("freeze_learning", "unfreeze_learning", "reset_learning"):
             show.learning(action.split("_")[0], by=by)
         else:
             raise ControlError(f"unknown action {action!r} (known: force_branch, kill_switch, "
-                               "grade_strength, freeze_learning, reset_learning)")
+                               "grade_strength, freeze_learning, unfreeze_learning, "
+                               "reset_learning)")
     except ValueError as e:
         raise ControlError(str(e)) from None
 
@@ -80,7 +81,7 @@ class Api:
             raise OSError(f"dashboard cannot listen on {self.host}:{self.port}: {self._error}")
         return self.url
 
-    def stop(self) -> None:
+    def close(self) -> None:
         if self._loop and self._loop.is_running():
             self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)

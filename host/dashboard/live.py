@@ -19,20 +19,11 @@ CURVE_POINTS = 600  # 5 min of audience state at 2 Hz
 QUALITY_BITS = (wire.Flag.HR_OK, wire.Flag.HRV_OK, wire.Flag.PUPIL_OK, wire.Flag.FACE_OK)
 
 
-class _Unit:
-    __slots__ = ("first_seq", "last_seq", "packets", "seats", "offset_us", "contact")
-
-    def __init__(self, seq: int):
-        self.first_seq = self.last_seq = seq
-        self.packets, self.seats, self.offset_us, self.contact = 0, set(), 0, True
-
-
 class Live:
     def __init__(self, show):
         self.show, self.story = show, show.story
         self.lock = threading.Lock()
         self.seats: dict[int, wire.SeatSample] = {}
-        self.units: dict[int, _Unit] = {}
         self.state = None
         self.curve: deque = deque(maxlen=CURVE_POINTS)
         self.frame = None
@@ -47,17 +38,8 @@ class Live:
             return
         with self.lock:
             if kind == "samples":
-                t = now_us()
                 for s in data:
                     self.seats[s.seat_id] = s
-                    u = self.units.get(s.unit_id) or self.units.setdefault(s.unit_id,
-                                                                           _Unit(s.seq))
-                    u.first_seq, u.last_seq = min(u.first_seq, s.seq), max(u.last_seq, s.seq)
-                    u.packets += 1
-                    u.seats.add(s.seat_id)
-                    # Arrival minus the unit's host-clock stamp: latency plus sync error.
-                    u.offset_us = t - s.ts_us
-                    u.contact = bool(s.flags & wire.Flag.CONTACT)
             elif kind == "state":
                 self.state = data
                 seg = self.story.segments.get(self.show.current)
@@ -83,7 +65,9 @@ class Live:
         with self.lock:
             seats = [self._seat(s, t) for s in sorted(self.seats.values(),
                                                       key=lambda s: s.seat_id)]
-            units = [self._unit(uid, u) for uid, u in sorted(self.units.items())]
+            seats_of: dict[int, list] = {}
+            for s in self.seats.values():
+                seats_of.setdefault(s.unit_id, []).append(s)
             state = asdict(self.state) if self.state else None
             curve = list(self.curve)
             decision = dict(self.decision) if self.decision else None
@@ -99,7 +83,8 @@ class Live:
             "audience": state,
             "curve": curve,
             "seats": seats,
-            "units": units,
+            "units": [self._unit(u, seats_of.get(u["unit"], []), t)
+                      for u in show.intake.unit_report(t)],
             "operator": {"forced": show.forced, "killed": show.killed,
                          "grade_strength": show.grade_strength, "policy": show.policy.name,
                          "controls": controls},
@@ -140,10 +125,15 @@ class Live:
                 "contact": bool(s.flags & wire.Flag.CONTACT), "age_s": round(age, 2)}
 
     @staticmethod
-    def _unit(uid: int, u: _Unit) -> dict:
-        expected = u.last_seq - u.first_seq + 1
-        return {"unit": uid, "seats": sorted(u.seats), "packets": u.packets,
-                "loss_pct": round(100.0 * max(0, expected - u.packets) / expected, 2),
-                "clock_offset_ms": round(u.offset_us / 1000, 1), "contact": u.contact,
-                # Wire v1 carries no battery level; a unit's own log has it.
-                "battery_pct": None, "wire_version": wire.VERSION}
+    def _unit(r: dict, seats: list, t: int) -> dict:
+        """The intake's report on one unit (loss, heartbeat) plus its seats' contact."""
+        battery = r.get("battery")
+        return {"unit": r["unit"], "seats": sorted(s.seat_id for s in seats),
+                "silent_s": r["silent_s"], "loss_pct": round(100.0 * r["loss"], 2),
+                "contact": all(s.flags & wire.Flag.CONTACT for s in seats),
+                "battery_pct": None if battery in (None, wire.BATTERY_MAINS) else battery,
+                "mains": battery == wire.BATTERY_MAINS, "firmware": r.get("firmware"),
+                # Clock sync's estimate of the unit clock's offset from ours, from its
+                # heartbeat; none yet means the unit has not reported one.
+                "clock_offset_ms": round(r["offset_us"] / 1000, 3) if "offset_us" in r else None,
+                "wire_version": wire.VERSION}

@@ -77,8 +77,10 @@ function render(s) {
   for (const u of s.units) {
     ub.insertRow().innerHTML = `<td>${u.unit}</td><td>${u.seats.join(", ")}</td>` +
       `<td class="${u.contact ? "ok" : "bad"}">${u.contact ? "yes" : "no"}</td>` +
-      `<td>${u.battery_pct === null ? "n/a" : fmt(u.battery_pct, 0) + " %"}</td>` +
-      `<td>${fmt(u.loss_pct, 1)}</td><td>${fmt(u.clock_offset_ms, 1)}</td><td>v${u.wire_version}</td>`;
+      `<td>${u.mains ? "mains" : (u.battery_pct === null ? "n/a" : fmt(u.battery_pct, 0) + " %")}</td>` +
+      `<td>${fmt(u.loss_pct, 1)}</td><td>${fmt(u.clock_offset_ms, 1)}</td>` +
+      `<td class="${u.silent_s > 2 ? "bad" : ""}">${fmt(u.silent_s, 1)}</td>` +
+      `<td>${u.firmware || "-"} / wire v${u.wire_version}</td>`;
   }
   const op = s.operator;
   $("mode").textContent = op.killed ? "KILL SWITCH: director's cut" :
@@ -111,5 +113,6 @@ $("kill").onclick = () => control({action: "kill_switch", on: true});
 $("resume").onclick = () => control({action: "kill_switch", on: false});
 $("grade-apply").onclick = () => control({action: "grade_strength", strength: Number($("grade").value)});
 $("freeze").onclick = () => control({action: "freeze_learning"});
+$("unfreeze").onclick = () => control({action: "unfreeze_learning"});
 $("reset").onclick = () => control({action: "reset_learning"});
 connect();
