@@ -23,6 +23,7 @@ accept plus the shape window after the peak). Memory is a fixed history of that 
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -30,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import signal
 
-TEMPLATE_BEATS = 5  # a beat's shape is compared with the mean of this many before it
+TEMPLATE_BEATS = 5  # (written out in _shape) a beat's shape is compared with the mean of this many before it
 MIN_HEIGHT = 0.4  # of the recent beats' median height
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
@@ -104,8 +105,9 @@ class BeatStream:
         x = np.asarray(samples, dtype=np.float64).ravel()
         if x.size and not np.all(np.isfinite(x)):
             raise ValueError("waveform has NaN or infinite samples")
-        out = [self._push(x[i:i + SLICE]) for i in range(0, x.size, SLICE)]
-        return _join(out)
+        if x.size <= SLICE:
+            return self._push(x) if x.size else _join([])
+        return _join([self._push(x[i:i + SLICE]) for i in range(0, x.size, SLICE)])
 
     def finish(self) -> Beats:
         """End of recording: beats still waiting for their shape window come out now."""
@@ -116,7 +118,9 @@ class BeatStream:
     def _push(self, x: np.ndarray) -> Beats:
         if self.zi is None:  # start the filters settled on the first sample, not from 0
             self.zi = signal.sosfilt_zi(self.sos) * x[0]
-        y, self.zi = signal.sosfilt(self.sos, x, zi=self.zi)
+        y = x
+        for k, sec in enumerate(self.sos):  # = sosfilt, without its per-call checks
+            y, self.zi[k] = signal.lfilter(sec[:3], sec[3:], y, zi=self.zi[k])
         e = np.maximum(y, 0.0)
         e *= e
         if self.ema_zi is None:
@@ -151,7 +155,7 @@ class BeatStream:
             if p - self.last_peak < self.refr or not self._tall_enough(p, self.y[p - h0]):
                 continue
             self.last_peak = p
-            self.heights.append(self.y[p - h0])
+            self.heights.append(float(self.y[p - h0]))
             self.pending.append(p)
         if self.block_start >= 0 and self.n - self.block_start > self.max_block:
             self.block_start = -(10**12)  # too long to be a beat: drop it (bounded history)
@@ -166,7 +170,7 @@ class BeatStream:
         silence (the pulse got weaker) any block counts again, so the gate can't lock out."""
         if len(self.heights) < 3 or p - self.last_peak > self.silence:
             return True
-        return height >= MIN_HEIGHT * float(np.median(self.heights))
+        return height >= MIN_HEIGHT * statistics.median(self.heights)
 
     def _refine(self, p: int, h0: int) -> int:
         """Where the beat really is: the raw waveform's peak near the delay-corrected place
@@ -191,24 +195,23 @@ class BeatStream:
         keep = [i for i, r in enumerate(refined) if r >= 0]
         if not keep:
             return Beats(np.zeros(0, np.int64), np.zeros(0))
-        h0 = self.n - len(self.y)
-        L = self.pre + self.post
+        L, K = self.pre + self.post, TEMPLATE_BEATS
         p = np.array([peaks[i] for i in keep])
-        idx = np.clip(p[:, None] - self.pre + np.arange(L) - h0, 0, len(self.y) - 1)
+        idx = np.minimum(p[:, None] - (self.pre + h0) + np.arange(L), len(self.y) - 1)
         seg = self.y[idx]
-        seg = seg - seg.mean(axis=1, keepdims=True)
-        norm = np.linalg.norm(seg, axis=1, keepdims=True)
+        seg -= seg.mean(axis=1, keepdims=True)
+        norm = np.sqrt((seg * seg).sum(axis=1, keepdims=True))
         seg = np.divide(seg, norm, out=np.zeros_like(seg), where=norm > 0)
         allseg = np.concatenate((self.shapes, seg))
-        tmpl = np.lib.stride_tricks.sliding_window_view(allseg, TEMPLATE_BEATS, axis=0)
-        tmpl = tmpl.sum(axis=-1)[:-1]  # the TEMPLATE_BEATS shapes before each beat
-        tn = np.linalg.norm(tmpl, axis=1)
-        sqi = np.where(tn > 0, np.einsum("ij,ij->i", seg, tmpl) / np.where(tn > 0, tn, 1), 1.0)
+        n = len(seg)
+        tmpl = allseg[0:n] + allseg[1:n + 1] + allseg[2:n + 2] + allseg[3:n + 3] + allseg[4:n + 4]
+        tn = np.sqrt((tmpl * tmpl).sum(axis=1))
+        sqi = np.where(tn > 0, (seg * tmpl).sum(axis=1) / np.where(tn > 0, tn, 1), 1.0)
         sqi = np.clip(sqi, 0.0, 1.0)
         raw = self.x[idx]  # a clipped top sits flat at the row's maximum for a while
         flat = (raw == raw.max(axis=1, keepdims=True)).sum(axis=1) >= max(3, 0.06 * self.fs)
         sqi[flat] *= 0.5
-        self.shapes = allseg[-TEMPLATE_BEATS:]
+        self.shapes = allseg[-K:]
         return Beats(np.array([refined[i] for i in keep], np.int64), sqi)
 
 

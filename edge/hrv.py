@@ -11,8 +11,8 @@ successive differences of two adjacent NN intervals.
 
 from __future__ import annotations
 
-import warnings
 from collections import deque
+from itertools import islice
 from typing import NamedTuple
 
 import numpy as np
@@ -36,11 +36,11 @@ def rr_normal(rr_ms: np.ndarray, sqi: np.ndarray, before: np.ndarray = np.zeros(
     rr = np.asarray(rr_ms, dtype=float)
     pad = np.concatenate((np.full(REF_INTERVALS - len(before[-REF_INTERVALS:]), np.nan),
                           before[-REF_INTERVALS:], rr))
-    ref = np.lib.stride_tricks.sliding_window_view(pad, REF_INTERVALS)[:-1]
-    with warnings.catch_warnings():  # the very first interval has nothing before it
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(ref, axis=1)
-    med = np.where(np.isnan(med), rr, med)
+    rows = np.arange(len(rr))
+    ref = np.sort(pad[rows[:, None] + np.arange(REF_INTERVALS)], axis=1)
+    n = REF_INTERVALS - np.isnan(ref).sum(axis=1)  # NaN padding sorts last
+    lo, hi = np.maximum(n - 1, 0) // 2, n // 2
+    med = np.where(n > 0, (ref[rows, lo] + ref[rows, np.minimum(hi, REF_INTERVALS - 1)]) / 2, rr)
     ok = (rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])
     ok &= np.abs(rr - med) <= ECTOPIC_FRAC * med
     return ok & (np.asarray(sqi) >= SQI_MIN)
@@ -96,27 +96,25 @@ class HeartWindow:
     def __init__(self, keep_s: float = 60.0):
         self.keep_us = int(keep_s * 1e6)
         self.ivs: deque = deque()  # (t_end_us, rr_ms, normal, sqi)
-        self.last: tuple[int, float] | None = None  # last beat (ts_us, sqi)
+        self.last: tuple[float, float] | None = None  # last beat (ts_us, sqi)
 
     def add_beats(self, ts_us, sqi) -> None:
         """Beats from a waveform, in order. Intervals form between consecutive beats."""
-        ts = [int(t) for t in ts_us]
-        if not ts:
+        if not len(ts_us):
             return
-        q = list(map(float, sqi))
+        ts = np.asarray(ts_us, dtype=float)
+        q = np.asarray(sqi, dtype=float)
         if self.last is not None:
-            ts, q = [self.last[0]] + ts, [self.last[1]] + q
+            ts, q = np.concatenate(([self.last[0]], ts)), np.concatenate(([self.last[1]], q))
         self.last = (ts[-1], q[-1])
-        rr = np.diff(np.array(ts, dtype=float)) / 1000.0
-        qi = np.minimum(q[1:], q[:-1])
-        self._add(ts[1:], rr, qi)
+        self._add(ts[1:], np.diff(ts) / 1000.0, np.minimum(q[1:], q[:-1]))
 
     def add_rr(self, ts_us: int, rr_ms: float) -> None:
         """One RR interval from a strap, ending at ts_us."""
-        self._add([ts_us], np.array([rr_ms], dtype=float), np.ones(1))
+        self._add([float(ts_us)], np.array([rr_ms], dtype=float), np.ones(1))
 
     def _add(self, ts, rr, qi) -> None:
-        before = np.array([iv[1] for iv in list(self.ivs)[-REF_INTERVALS:]])
+        before = np.array([iv[1] for iv in islice(reversed(self.ivs), REF_INTERVALS)][::-1])
         for t, r, n, q in zip(ts, rr, rr_normal(rr, qi, before), qi):
             self.ivs.append((t, float(r), bool(n), float(q)))
         while self.ivs and self.ivs[0][0] < ts[-1] - self.keep_us:
