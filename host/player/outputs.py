@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from . import audio as _audio
+from . import glgrade
 from .gst import Gst, fps_fraction
 
 log = logging.getLogger(__name__)
@@ -83,21 +84,32 @@ def parse_output(output: str) -> tuple[str, Path | None]:
 class VideoWriter:
     """Push RGB frames with explicit PTS into an output pipeline; close() finalises it."""
 
-    def __init__(self, output: str, width: int, height: int, fps: float, audio: bool = False):
+    def __init__(self, output: str, width: int, height: int, fps: float, audio: bool = False,
+                 gl_lut_size: int | None = None):
+        """gl_lut_size: grade on the GPU (glgrade.py) with an n^3 table passed to each push."""
         Gst_ = Gst()
         self.kind, path = parse_output(output)
         self.width, self.height = int(width), int(height)
+        self.gl_lut_size = gl_lut_size
         f = fps_fraction(fps)
-        caps = (f"video/x-raw,format=RGB,width={self.width},height={self.height},"
+        fmt, h, grade = "RGB", self.height, ""
+        if gl_lut_size:
+            fmt, h = "RGBA", self.height + glgrade.lut_rows(self.width, gl_lut_size)
+            grade = glgrade.pipeline(self.width, self.height, gl_lut_size) + " ! "
+        caps = (f"video/x-raw,format={fmt},width={self.width},height={h},"
                 f"framerate={f.numerator}/{f.denominator},pixel-aspect-ratio=1/1")
         desc = (f"appsrc name=src format=time is-live=false block=true max-bytes="
-                f"{self.width * self.height * 3 * 8} caps={caps} ! videoconvert ! "
+                f"{self.width * h * 4 * 8} caps={caps} ! {grade}videoconvert ! "
                 + PIPELINES[self.kind])
         if audio:
             desc += (f" appsrc name=asrc format=time is-live=false block=true max-bytes="
                      f"{_audio.RATE * _audio.CHANNELS * 4 * 4} caps={_audio.CAPS} ! "
                      "audioconvert ! " + AUDIO_SINKS[self.kind])
         self.pipe = Gst_.parse_launch(desc)
+        if gl_lut_size:
+            self.pipe.get_by_name("lutshader").set_property(
+                "fragment", glgrade.fragment_shader(self.width, self.height, gl_lut_size))
+        self._packed: np.ndarray | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.pipe.get_by_name("fsink").set_property("location", str(path))
@@ -109,11 +121,19 @@ class VideoWriter:
             raise RuntimeError(f"cannot start {self.kind} output")
         self._closed = False
 
-    def push(self, rgb: np.ndarray, pts_s: float, duration_s: float) -> None:
+    def push(self, rgb: np.ndarray, pts_s: float, duration_s: float,
+             table: np.ndarray | None = None) -> None:
+        """One frame; on a GL output also the (n,n,n,3) table to grade it with."""
         if rgb.shape != (self.height, self.width, 3) or rgb.dtype != np.uint8:
             raise ValueError(f"frame must be {self.height}x{self.width}x3 uint8, got "
                              f"{rgb.shape} {rgb.dtype}")
         Gst_ = Gst()
+        if self.gl_lut_size:
+            n = self.gl_lut_size
+            if table is None or table.shape != (n, n, n, 3):
+                raise ValueError(f"a GL output needs a {n}^3 table with every frame")
+            self._packed = glgrade.pack(rgb, table, self._packed)
+            rgb = self._packed
         buf = Gst_.Buffer.new_wrapped(np.ascontiguousarray(rgb).tobytes())
         buf.pts = int(round(pts_s * Gst_.SECOND))
         buf.duration = int(round(duration_s * Gst_.SECOND))

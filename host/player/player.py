@@ -59,12 +59,21 @@ class Player:
                  on_frame: Callable[[FrameInfo], None] | None = None,
                  on_need_next: Callable[[Clip], Clip | None] | None = None,
                  realtime: bool = True, grade_threads: int | None = None,
-                 audio: bool = True, audio_fade_ms: float = sound.FADE_MS):
+                 audio: bool = True, audio_fade_ms: float = sound.FADE_MS,
+                 grade_on: str = "cpu", gl_lut_size: int = 33):
         if width <= 0 or height <= 0 or width % 2 or height % 2:
             raise ValueError(f"width and height must be positive and even, got {width}x{height}")
         if not np.isfinite(fps) or not 1.0 <= fps <= 240.0:
             raise ValueError(f"fps must be within 1..240, got {fps}")
         parse_output(output)  # unknown outputs fail here, not in the play thread
+        if grade_on not in ("cpu", "gl"):
+            raise ValueError(f"grade_on must be 'cpu' or 'gl', got {grade_on!r}")
+        if not 2 <= gl_lut_size <= 65:
+            raise ValueError(f"gl_lut_size must be within 2..65, got {gl_lut_size}")
+        # "gl": frames leave ungraded with the grade's table baked at gl_lut_size^3, and the
+        # GPU grades them (glgrade.py). "cpu": OpenColorIO grades them here.
+        self.gl_lut_size = gl_lut_size if grade_on == "gl" else None
+        self._gl_last: tuple[Grade, np.ndarray] | None = None  # (grade, its baked table)
         self.output, self.width, self.height, self.fps = output, int(width), int(height), fps
         self.frame_log = Path(frame_log)
         self.on_frame, self.on_need_next = on_frame, on_need_next
@@ -87,7 +96,8 @@ class Player:
     def start(self, first: Clip) -> None:
         if self._thread is not None:
             raise RuntimeError("player already started")
-        self._writer = VideoWriter(self.output, self.width, self.height, self.fps, self.audio)
+        self._writer = VideoWriter(self.output, self.width, self.height, self.fps, self.audio,
+                                   self.gl_lut_size)
         self._log = FrameLog(self.frame_log, flush_every=max(1, int(self.fps)))
         dec = self._open(first)
         self._thread = threading.Thread(target=self._run, args=(first, dec), name="player",
@@ -221,13 +231,19 @@ class Player:
                     else:
                         shown = crossfade(a, b, t, self.grade_threads)
                         strength = round(t * b.strength, 4)
-                rgb = shown.apply(item.rgb, inplace=True)
+                if self.gl_lut_size:
+                    rgb, thumb = item.rgb, shown.apply(item.rgb[::4, ::4])
+                    self._bake(shown)
+                else:
+                    rgb = shown.apply(item.rgb, inplace=True)
+                    thumb = rgb[::4, ::4]
                 pcm = self._sound(item.audio, n)
                 if switch is not None and pcm is not None:
                     pcm = sound.splice(switch["old_sound"], pcm, self._fade_n)
                 if n == 0:
                     t0 = time.monotonic()
-                wall = self._show(rgb, n, clip.id, item.t_s, name, strength, t0, period, pcm)
+                wall = self._show(rgb, n, clip.id, item.t_s, name, strength, t0, period, pcm,
+                                  thumb)
                 if switch is not None:
                     self._switched(switch, n, t0 + n * period, wall)
                     switch = None
@@ -246,6 +262,11 @@ class Player:
                 self.error = self.error or "output did not finalise"
             self._log.close()
             self._done.set()
+
+    def _bake(self, g: Grade) -> None:
+        """The table the GPU grades with; a crossfade bakes a new one per frame (~1 ms)."""
+        if self._gl_last is None or self._gl_last[0] is not g:
+            self._gl_last = (g, np.ascontiguousarray(g.bake(self.gl_lut_size)))
 
     def _sound(self, pcm: np.ndarray | None, n: int) -> np.ndarray | None:
         """Frame n's chunk of the show's sound: the clip's, fitted to the output's length."""
@@ -285,14 +306,15 @@ class Player:
         return n
 
     def _show(self, rgb: np.ndarray, n: int, clip_id: str, clip_t: float, lut: str,
-              strength: float, t0: float, period: float, pcm: np.ndarray | None = None) -> float:
+              strength: float, t0: float, period: float, pcm: np.ndarray | None = None,
+              thumb: np.ndarray | None = None) -> float:
         due = t0 + n * period
         if self.realtime:
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
         pts = n * period
-        self._writer.push(rgb, pts, period)
+        self._writer.push(rgb, pts, period, self._gl_last[1] if self._gl_last else None)
         if self.audio:
             a, b = sound.chunk_bounds(n, self.fps)
             self._writer.push_audio(pcm if pcm is not None else sound.silence(b - a),
@@ -305,7 +327,9 @@ class Player:
             self._pos = (clip_id, clip_t)
         self._log.write(n, clip_id, clip_t, pts, wall, lut, strength, late)
         if self.on_frame is not None:
-            luma = float((rgb[::4, ::4].astype(np.float32) @ _LUMA).mean())
+            # thumb: the graded picture at 1/4 size (what is on screen, also on the GL path)
+            small = thumb if thumb is not None else rgb[::4, ::4]
+            luma = float((small.astype(np.float32) @ _LUMA).mean())
             try:
                 self.on_frame(FrameInfo(n, clip_id, clip_t, pts, wall, luma, lut, strength))
             except Exception:
