@@ -128,6 +128,33 @@ def _light(args) -> int:
     return _finish(args, res)
 
 
+def _baseline(args) -> int:
+    from empathy.sensors.base import FaceCrop
+
+    from . import store
+    from .baseline import baseline, stored_figures
+    from .recording import record
+
+    try:
+        viewer = store.check_id("viewer", args.viewer or store.new_viewer_id())
+        if not 5.0 <= args.duration <= 600.0:
+            raise ValueError(f"--duration {args.duration:g} must be within 5..600 s")
+        got = record(args.source, args.duration, quiet=args.json, faces=not args.no_faces)
+        readings = [r for rs in got for r in rs]
+        model = None
+        if any(isinstance(r, FaceCrop) for r in readings):
+            from empathy.edge.expression import ExpressionModel
+            model = ExpressionModel()
+        res = baseline(readings, args.duration, viewer, args.seat, model)
+    except (ValueError, OSError, RuntimeError) as e:
+        return _fail("baseline", e)
+    if res.passed:
+        store.update_viewer(Path(args.store), viewer, "baseline", stored_figures(res))
+        path = store.mark_seat(Path(args.store), args.seat, viewer)
+        res.notes.append(f"seat {args.seat} marked calibrated in {path}")
+    return _finish(args, res)
+
+
 def _common(p) -> None:
     p.add_argument("--out", default="out/calibration", help="folder for VERB.html and VERB.json")
     p.add_argument("--json", action="store_true", help="print the figures as JSON, no progress")
@@ -173,3 +200,15 @@ def register(parser) -> None:
     p.add_argument("--store", default=str(DEFAULT_STORE), help="calibration store folder")
     _common(p)
     p.set_defaults(func=_light)
+
+    p = sub.add_parser("baseline", help="record a viewer at rest (HR, HRV, pupil, face) and "
+                                        "mark the seat calibrated")
+    p.add_argument("--source", action="append", required=True,
+                   help="source URL of the seat's sensors (repeat for several)")
+    p.add_argument("--seat", type=int, required=True, help="seat id")
+    p.add_argument("--viewer", help="pseudonymous viewer id (default: a new random one)")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds at rest (default 60)")
+    p.add_argument("--no-faces", action="store_true", help="no face camera at this seat")
+    p.add_argument("--store", default=str(DEFAULT_STORE), help="calibration store folder")
+    _common(p)
+    p.set_defaults(func=_baseline)
