@@ -32,7 +32,7 @@ def _free_udp_ports(n: int) -> list[int]:
 
 
 def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed: int,
-                 faces: bool) -> tuple[list, list[str]]:
+                 faces: bool, face_video: str | None = None) -> tuple[list, list[str]]:
     """One process per seat, like one edge unit per seat in a cinema."""
     edge_dir = out / "edge"
     edge_dir.mkdir(parents=True, exist_ok=True)
@@ -43,6 +43,8 @@ def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed
         keys.for_unit(unit).save(edge_dir / f"unit{unit}.keys.toml")
         src = (f"sim://seat?seed={seed * 1000 + unit}&impact={SAMPLE / 'impact.toml'}"
                f"&truth={edge_dir / f'truth_seat{unit}.csv'}")
+        if face_video and unit == 1:  # seat 1 watched by a video file as its face camera
+            src = f"video://{Path(face_video).resolve()}?role=face&loop=1"
         cfg = {"unit_id": unit, "uplink": f"udp://127.0.0.1:{port}",
                "keystore": str(edge_dir / f"unit{unit}.keys.toml"), "rate_hz": 10.0,
                "cue_port": cue_ports[i], "baseline_s": baseline_s, "faces": faces,
@@ -59,7 +61,7 @@ def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed
 
 def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: float = 6.0,
              policy: str = "arc", seed: int = 1, faces: bool = True, quiet: bool = False,
-             dashboard: int | None = None) -> dict:
+             dashboard: int | None = None, face_video: str | None = None) -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from empathy.host import report, story as story_mod
@@ -80,7 +82,8 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
         keys.save(out / "host.keys.toml")
         port = _free_udp_ports(1)[0]
         bar.update(task, description=f"starting {seats} edge units", note="")
-        procs, cue_targets = _spawn_edges(out, seats, port, keys, baseline_s, seed, faces)
+        procs, cue_targets = _spawn_edges(out, seats, port, keys, baseline_s, seed,
+                                          faces or bool(face_video), face_video)
         closers = []
         try:
             cfg = ShowConfig(listen=f"udp://127.0.0.1:{port}", output=f"file:{out / 'screen.mp4'}",
@@ -132,7 +135,8 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
 
 def _cmd(args) -> int:
     s = run_demo(Path(args.out), args.seats, args.duration, args.baseline, args.policy,
-                 args.seed, not args.no_faces, quiet=args.json, dashboard=args.dashboard)
+                 args.seed, not args.no_faces, quiet=args.json, dashboard=args.dashboard,
+                 face_video=args.face_video)
     brief = {k: s[k] for k in ("seats", "packets_sent", "packets_received", "packets_rejected",
                                "frames_rendered", "frames_dropped", "truth_correlation",
                                "wall_s")}
@@ -156,6 +160,8 @@ def register(p) -> None:
     p.add_argument("--no-faces", action="store_true", help="seats without face cameras")
     p.add_argument("--out", default="out/demo", help="folder for summary.json, screen.mp4, report")
     p.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")
+    p.add_argument("--face-video", metavar="PATH",
+                   help="seat 1's face camera is this video file (played in real time)")
     p.add_argument("--dashboard", type=int, metavar="PORT",
                    help="serve the operator dashboard on 127.0.0.1:PORT (0 = any free port)")
     p.set_defaults(func=_cmd)
