@@ -276,9 +276,12 @@ class Show:
         self.t0_us = now_us()
         self.player.start(self._clip(self.story.start))
         next_cue = next_state = time.monotonic()
-        end = time.monotonic() + duration_s
+        # The show lasts duration_s of film (frames shown), however long the player takes to
+        # start; the wall-clock cap only guards against a player that never shows anything.
+        frames_due = int(round(duration_s * self.cfg.fps))
+        hard_end = time.monotonic() + duration_s + 30
         try:
-            while time.monotonic() < end and not self.ending.is_set():
+            while time.monotonic() < hard_end and not self.ending.is_set():
                 self.pump(timeout_s=0.02)
                 t = time.monotonic()
                 if t >= next_cue:
@@ -290,8 +293,11 @@ class Show:
                     self._emit("state", state)
                     next_state += 1 / STATE_HZ
                 self._queue_next()
+                shown = self.frame.index + 1 if self.frame else 0
                 if progress:
-                    progress(min(duration_s, duration_s - (end - t)))
+                    progress(min(duration_s, shown / self.cfg.fps))
+                if shown >= frames_due:
+                    break
                 if self.player.wait(0):
                     break  # the story ended (no loop)
         finally:
