@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -29,6 +30,7 @@ from empathy.clock import now_us
 from empathy.keys import Keystore
 
 SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample" / "neon_rain.toml"
+DECIDE_AT_S = 3.0
 GOOD = wire.Flag.HR_OK | wire.Flag.FACE_OK | wire.Flag.CONTACT | wire.Flag.CALIBRATED
 
 
@@ -49,7 +51,14 @@ class HostRig:
         self.keys.save(tmp / "host.keys.toml")
         self.port = free_port()
         self.token = "test-token-" + os.urandom(6).hex()
-        cfg = {"keystore": str(tmp / "host.keys.toml"), "story": str(SAMPLE),
+        # The sample story with its decisions early in their segments: tests wait less.
+        story = tomllib.loads(SAMPLE.read_text())
+        for d in story["decisions"].values():
+            d["window_s"] = [0.5, DECIDE_AT_S]
+        if "screenplay" in story:  # relative to the sample story's own folder
+            story["screenplay"] = str(SAMPLE.parent / story["screenplay"])
+        (tmp / "story.toml").write_text(tomli_w.dumps(story))
+        cfg = {"keystore": str(tmp / "host.keys.toml"), "story": str(tmp / "story.toml"),
                "media_root": str(ensure()), "frame_log": str(tmp / "frames.csv"),
                "show": {"listen": f"udp://127.0.0.1:{self.port}", "width": 320, "height": 180,
                         "fps": 15.0, "output": f"file:{tmp / 'screen.mp4'}"},
@@ -135,6 +144,14 @@ class HostRig:
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}: {json.dumps(last)[:3000]}")
 
+    def forceable(self) -> tuple[str, str]:
+        """Wait for a decision still open for a second or more; returns it and its first
+        option that is not the default (so a kill switch after it has something to undo)."""
+        s = self.wait_state(lambda s: s["next_decision"] and not s["next_decision"]["decided"]
+                            and s["next_decision"]["closes_in_s"] >= 1.0, 60, "an open decision")
+        d = s["next_decision"]
+        return d["id"], next(o for o in d["options"] if o != d["default"]), d["default"]
+
     def stop_feed(self):
         self._stop.set()
         self._feeder.join(5)
@@ -209,8 +226,7 @@ def bandit_rig(tmp_path):
 
 def test_websocket_streams_state_and_controls_take_effect(bandit_rig):
     rig = bandit_rig
-    rig.wait_state(lambda s: s["audience"] and s["audience"]["seats_good"] == 3,
-                   what="signal from 3 seats")
+    decision, option, default = rig.forceable()
 
     async def session():
         ws_url = rig.url.replace("http", "ws").rstrip("/") + f"/api/v1/live?token={rig.token}"
@@ -236,33 +252,34 @@ def test_websocket_streams_state_and_controls_take_effect(bandit_rig):
                                          f"{json.dumps(states[-1:])[:2000]}") from None
 
             await until(lambda d: d["type"] == "state", 10, "state")
-            await ws.send(json.dumps({"type": "control", "id": 1, "action": "grade_strength",
+            await ws.send(json.dumps({"type": "control", "id": 1, "action": "force_branch",
+                                      "option": option}))
+            # Forced when its window closes, whatever the seats say.
+            d = await until(lambda d: d["type"] == "event" and d["kind"] == "decision", 40,
+                            "decision")
+            assert d["data"]["decision"] == decision and d["data"]["chosen"] == option
+            assert "forced" in d["data"]["reason"]
+            # Kill switch after the decision: the queued branch is replaced by the default.
+            await ws.send(json.dumps({"type": "control", "id": 2, "action": "kill_switch"}))
+            d = await until(lambda d: d["type"] == "event" and d["kind"] == "decision", 20,
+                            "kill switch decision")
+            assert d["data"]["chosen"] == default and "kill switch" in d["data"]["reason"]
+            s = await until(lambda d: d["type"] == "state" and d["segment"]["id"] == default,
+                            30, "the default cut on screen")
+            assert s["operator"]["killed"] is True
+            await ws.send(json.dumps({"type": "control", "id": 3, "action": "grade_strength",
                                       "strength": 0.3}))
-            await until(lambda d: d["type"] == "ack" and d["id"] == 1, 10, "ack")
+            await until(lambda d: d["type"] == "ack" and d["id"] == 3, 10, "ack")
             await until(lambda d: d["type"] == "state"
                         and abs(d["grade"]["strength"] - 0.3) < 0.01,
                         20, "grade strength 0.3 on screen")
             await ws.send(json.dumps({"type": "control", "id": 4, "action": "freeze_learning"}))
-            await until(lambda d: d["type"] == "event" and d["kind"] == "control"
-                        and d["data"]["action"] == "learning", 10, "freeze applied")
+            s = await until(lambda d: d["type"] == "state"
+                            and len(d["operator"]["controls"]) == 4, 10, "freeze applied")
             memory = rig.tmp / "state" / "empathy" / "bandit.json"
             assert json.loads(memory.read_text())["frozen"] is True
-            await ws.send(json.dumps({"type": "control", "id": 2, "action": "force_branch",
-                                      "option": "chase"}))
-            # The first decision closes 8.5 s into "arrival": forced, whatever the seats say.
-            d = await until(lambda d: d["type"] == "event" and d["kind"] == "decision", 40,
-                            "decision")
-            assert d["data"]["chosen"] == "chase" and "forced" in d["data"]["reason"]
-            # Kill switch after the decision: the queued branch is replaced by the default.
-            await ws.send(json.dumps({"type": "control", "id": 3, "action": "kill_switch"}))
-            d = await until(lambda d: d["type"] == "event" and d["kind"] == "decision", 20,
-                            "kill switch decision")
-            assert d["data"]["chosen"] == "hideout" and "kill switch" in d["data"]["reason"]
-            s = await until(lambda d: d["type"] == "state" and d["segment"]["id"] == "hideout",
-                            30, "the default cut on screen")
-            assert s["operator"]["killed"] is True
             assert [c["action"] for c in s["operator"]["controls"]] == [
-                "grade_strength", "learning", "force_branch", "kill_switch"]
+                "force_branch", "kill_switch", "grade_strength", "learning"]
             assert all(c["by"].startswith("127.0.0.1") for c in s["operator"]["controls"])
             assert len({st["t_s"] for st in states}) > 5  # live: time moves on
             kinds = [e["kind"] for e in events]

@@ -43,7 +43,9 @@ def test_seat_samples_and_events_reach_an_lsl_inlet(tmp_path):
             assert ts == s.ts_us / 1e6  # the measurement time, on the shared clock
         a, ts = audience.pull_sample(timeout=10.0)
         assert a is not None and a[5] == 3.0 and abs(ts - pylsl.local_clock()) < 5
-        rig.post("/api/v1/control", b'{"action": "force_branch", "option": "chase"}', rig.token)
+        _, option, _ = rig.forceable()
+        rig.post("/api/v1/control", json.dumps({"action": "force_branch", "option": option}
+                                               ).encode(), rig.token)
         kinds = []
         deadline = time.monotonic() + 40
         while "decision" not in kinds and time.monotonic() < deadline:
@@ -52,7 +54,7 @@ def test_seat_samples_and_events_reach_an_lsl_inlet(tmp_path):
                 doc = json.loads(m[0])
                 kinds.append(doc["kind"])
                 if doc["kind"] == "decision":
-                    assert doc["chosen"] == "chase"
+                    assert doc["chosen"] == option
         assert "control" in kinds and "decision" in kinds
     finally:
         rig.close()
