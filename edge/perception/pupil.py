@@ -4,7 +4,8 @@
 (blink, look-away, lid closed). Steps, and why:
 
 1. Glints (corneal reflections of the IR LEDs) are saturated specks on or near the pupil;
-   they are masked and inpainted so they neither split the dark blob nor bend its edge.
+   they are masked, and edge points next to one are not used (a glint on the rim would
+   otherwise bend the fit).
 2. The pupil is the darkest large blob: pixels within noise of the darkest, biggest
    roughly round component. Its edge level is half-way between the pupil's own level
    and the iris just outside it (a ring around the blob).
@@ -26,27 +27,26 @@ import math
 
 import cv2
 import numpy as np
-from scipy.ndimage import map_coordinates
 
 N_RAYS = 72
 MIN_PUPIL_MM = 1.0
 MAX_PUPIL_MM = 10.0
 
 
-def _deglint(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _glints(grey: np.ndarray) -> np.ndarray:
+    """Mask of glints (saturated specks) grown by the blur's reach."""
     glint = (grey >= 235).astype(np.uint8)
-    if not glint.any():
-        return grey, glint
-    glint = cv2.dilate(glint, np.ones((5, 5), np.uint8))
-    return cv2.inpaint(grey, glint, 3, cv2.INPAINT_TELEA), glint
+    return cv2.dilate(glint, np.ones((7, 7), np.uint8)) if glint.any() else glint
 
 
 def _dark_blob(img: np.ndarray, px_per_mm: float):
     """(centre, radius_px, edge level, iris level) of the pupil blob, or None."""
-    dark = float(np.percentile(img, 0.5))
-    mask = (img < dark + 25).astype(np.uint8)  # rough: pupil pixels are within noise of dark
+    half = img[::2, ::2]  # the rough search needs no full resolution
+    k = max(1, half.size // 200)
+    dark = float(np.partition(half, k, axis=None)[k])  # 0.5th percentile
+    mask = (half < dark + 25).astype(np.uint8)  # rough: pupil pixels are within noise of dark
     n, _, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    min_area = math.pi * (MIN_PUPIL_MM / 2 * px_per_mm) ** 2 * 0.3
+    min_area = math.pi * (MIN_PUPIL_MM / 2 * px_per_mm / 2) ** 2 * 0.3
     best = None
     for i in range(1, n):
         x, y, w, h, area = stats[i]
@@ -55,65 +55,68 @@ def _dark_blob(img: np.ndarray, px_per_mm: float):
             best = i
     if best is None:
         return None
-    cx, cy = cents[best]
-    r0 = math.sqrt(stats[best][4] / math.pi)
-    pupil = float(np.median(img[_ring(img.shape, cx, cy, 0, 0.7 * r0)]))
+    cx, cy = cents[best] * 2 + 0.5
+    r0 = 2 * math.sqrt(stats[best][4] / math.pi)
+    pupil = _ring_values(img, cx, cy, 0, 0.7 * r0)
     # the iris is just outside the pupil; a low percentile skips lid skin in the ring
-    ring = img[_ring(img.shape, cx, cy, 1.2 * r0, 1.45 * r0)]
-    iris = float(np.percentile(ring, 30)) if ring.size else pupil
-    if iris - pupil < 20:  # no contrast: no pupil in view
+    ring = _ring_values(img, cx, cy, 1.2 * r0, 1.45 * r0)
+    if pupil.size == 0 or ring.size == 0:
         return None
-    return (cx, cy), r0, (pupil + iris) / 2, iris
+    pupil_level, iris = float(np.median(pupil)), float(np.percentile(ring, 30))
+    if iris - pupil_level < 20:  # no contrast: no pupil in view
+        return None
+    return (cx, cy), r0, (pupil_level + iris) / 2, iris
 
 
-def _ring(shape, cx, cy, r_in, r_out) -> np.ndarray:
-    yy, xx = np.ogrid[:shape[0], :shape[1]]
+def _ring_values(img: np.ndarray, cx: float, cy: float, r_in: float, r_out: float) -> np.ndarray:
+    """Pixels whose centre lies in the ring, from a window around it only."""
+    x0, y0 = max(int(cx - r_out), 0), max(int(cy - r_out), 0)
+    x1, y1 = min(int(cx + r_out) + 2, img.shape[1]), min(int(cy + r_out) + 2, img.shape[0])
+    yy, xx = np.ogrid[y0:y1, x0:x1]
     d2 = (xx - cx) ** 2 + (yy - cy) ** 2
-    return (d2 >= r_in ** 2) & (d2 <= r_out ** 2)
+    return img[y0:y1, x0:x1][(d2 >= r_in ** 2) & (d2 <= r_out ** 2)]
 
 
 def pupil_measure(grey: np.ndarray, px_per_mm: float) -> tuple[float, float]:
     """(diameter_mm, confidence) of the pupil in one grey IR eye image; (0, 0) if none."""
     if grey.ndim == 3:
         grey = cv2.cvtColor(grey, cv2.COLOR_BGR2GRAY)
-    img, glint = _deglint(grey)
-    img = cv2.GaussianBlur(img, (0, 0), 1.0).astype(np.float32)
+    glint = _glints(grey)
+    img = cv2.GaussianBlur(grey, (0, 0), 1.0).astype(np.float32)
     found = _dark_blob(img, px_per_mm)
     if found is None:
         return 0.0, 0.0
     (cx, cy), r0, level, iris = found
-    r_max = 3.0 * r0 + 4
-    angles = np.linspace(0, 2 * math.pi, N_RAYS, endpoint=False)
-    radii = np.arange(0, r_max, 0.5, dtype=np.float32)
-    xs = cx + np.cos(angles)[:, None] * radii
-    ys = cy + np.sin(angles)[:, None] * radii
-    prof = map_coordinates(img, [ys, xs], order=1, mode="nearest")
-    glint_prof = map_coordinates(glint.astype(np.float32), [ys, xs], order=0, mode="nearest")
-    pts = []
-    for k in range(N_RAYS):
-        above = np.flatnonzero(prof[k] >= level)
-        if above.size == 0 or above[0] == 0:
-            continue
-        j = above[0]
-        # sub-pixel crossing between samples j-1 and j
-        a, b = prof[k, j - 1], prof[k, j]
-        t = (level - a) / (b - a) if b != a else 0.0
-        rr = radii[j - 1] + t * (radii[j] - radii[j - 1])
-        # what lies just outside: iris (keep) or lid / glint (drop)
-        out = prof[k, min(j + 4, len(radii) - 1)]
-        if out > iris + 25 or glint_prof[k, max(j - 2, 0):j + 6].any():
-            continue
-        pts.append((cx + rr * math.cos(angles[k]), cy + rr * math.sin(angles[k])))
+    angles = np.linspace(0, 2 * math.pi, N_RAYS, endpoint=False, dtype=np.float32)
+    radii = np.arange(0, 3.0 * r0 + 4, 0.5, dtype=np.float32)
+    xs = (cx + np.cos(angles)[:, None] * radii).astype(np.float32)
+    ys = (cy + np.sin(angles)[:, None] * radii).astype(np.float32)
+    prof = cv2.remap(img, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    glint_prof = cv2.remap(glint, xs, ys, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+    above = prof >= level
+    j = above.argmax(1)  # first sample at or past the edge level, per ray
+    ok = above[np.arange(N_RAYS), j] & (j > 0)
+    jj = np.maximum(j, 1)
+    rows = np.arange(N_RAYS)
+    a, b = prof[rows, jj - 1], prof[rows, jj]
+    t = np.where(b != a, (level - a) / np.where(b != a, b - a, 1), 0.0)  # sub-pixel crossing
+    rr = radii[jj - 1] + t * (radii[1] - radii[0])
+    # what lies just outside: iris (keep) or lid / glint (drop)
+    outside = prof[rows, np.minimum(jj + 4, len(radii) - 1)]
+    near = np.arange(len(radii))[None, :]
+    by_glint = (glint_prof.astype(bool) & (near >= jj[:, None] - 2) & (near < jj[:, None] + 6)).any(1)
+    ok &= (outside <= iris + 25) & ~by_glint
+    pts = np.stack([cx + rr * np.cos(angles), cy + rr * np.sin(angles)], 1)[ok]
     if len(pts) < 8:
         return 0.0, 0.0
-    pts = np.array(pts, np.float32)
-    (ex, ey), (a1, a2), _ = cv2.fitEllipse(pts)
+    pts = pts.astype(np.float32)
+    (ex, ey), (a1, a2), tilt = cv2.fitEllipse(pts)
     major, minor = max(a1, a2), min(a1, a2)
     d_mm = major / px_per_mm
     if not MIN_PUPIL_MM <= d_mm <= MAX_PUPIL_MM or minor < 0.4 * major:
         return 0.0, 0.0
     # fit quality: RMS distance of the points from the ellipse, relative to its size
-    rel = _ellipse_residual(pts, (ex, ey), (a1, a2), _) / max(major, 1.0)
+    rel = _ellipse_residual(pts, (ex, ey), (a1, a2), tilt) / max(major, 1.0)
     coverage = len(pts) / N_RAYS
     conf = float(np.clip(coverage * 1.25, 0, 1) * np.clip(1 - rel * 20, 0, 1))
     return float(d_mm), conf
