@@ -67,6 +67,7 @@ def _apply_video(grade, src: Path, dst: Path) -> int:
     from rich.progress import Progress
 
     from .decode import Decoder, End, probe
+    from .gst import to_8bit
     from .outputs import VideoWriter
 
     try:
@@ -87,7 +88,7 @@ def _apply_video(grade, src: Path, dst: Path) -> int:
                     if item is None or item.error:
                         return _err(f"{src}: {item.error if item else 'decoder stalled'}")
                     break
-                writer.push(grade.apply(item.rgb, inplace=True), n / fps, 1 / fps)
+                writer.push(to_8bit(grade.apply(item.rgb, inplace=True)), n / fps, 1 / fps)
                 n += 1
                 bar.update(task, advance=1)
     finally:
@@ -134,7 +135,9 @@ def _frame_of(path: Path | None) -> tuple[np.ndarray, str]:
         frames = [f.rgb for f in read_frames(path)]
         if not frames:
             raise RuntimeError(f"{path}: no frames")
-        return frames[len(frames) // 2], path.name
+        from .gst import to_8bit
+
+        return to_8bit(frames[len(frames) // 2]), path.name
     img = _read_image(path)
     if img is None:
         raise RuntimeError(f"{path}: not a readable image or video")

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Frame:
-    rgb: np.ndarray                  # HxWx3 uint8
+    rgb: np.ndarray                  # HxWx3 uint8, or uint16 for sources deeper than 8 bits
     t_s: float                       # seconds into the clip
     audio: np.ndarray | None = None  # this frame's share of the sound (audio.chunk_bounds)
 
@@ -33,7 +33,8 @@ class End:
 
 def _pipeline(path: Path, width: int | None, height: int | None, fps: float | None):
     Gst_ = Gst()
-    caps = "video/x-raw,format=RGB"
+    # videoconvert picks RGB for 8-bit sources and RGBA64_LE for deeper ones (no loss).
+    caps = "video/x-raw,format=(string){RGB,RGBA64_LE}"
     if width and height:
         caps += f",width={int(width)},height={int(height)},pixel-aspect-ratio=1/1"
     if fps:

@@ -52,16 +52,30 @@ def bus_error(pipeline, timeout_ns: int = 0) -> str | None:
 
 
 def sample_to_array(sample) -> np.ndarray:
-    """Copy an RGB (or RGB16-like) sample into an HxWx3 array, honouring row stride."""
+    """Copy a decoded sample into an HxWx3 array, honouring row stride.
+
+    RGB gives uint8; RGBA64_LE (what the decoder asks for when the source has more than
+    8 bits) gives uint16 with alpha dropped, so 10-bit pictures reach the grade intact.
+    """
     caps = sample.get_caps()
     info = GstVideo().VideoInfo.new_from_caps(caps)
     w, h, stride = info.width, info.height, info.stride[0]
+    wide = info.finfo.format == GstVideo().VideoFormat.RGBA64_LE
     buf = sample.get_buffer()
     ok, mi = buf.map(Gst().MapFlags.READ)
     if not ok:
         raise RuntimeError("cannot map decoded buffer")
     try:
         rows = np.frombuffer(mi.data, np.uint8, count=stride * h).reshape(h, stride)
+        if wide:
+            return rows[:, : w * 8].view("<u2").reshape(h, w, 4)[..., :3].copy()
         return rows[:, : w * 3].reshape(h, w, 3).copy()
     finally:
         buf.unmap(mi)
+
+
+def to_8bit(frame: np.ndarray) -> np.ndarray:
+    """uint16 RGB -> uint8 with rounding (65535 -> 255); uint8 passes through."""
+    if frame.dtype == np.uint8:
+        return frame
+    return ((frame.astype(np.uint32) + 128) // 257).astype(np.uint8)

@@ -23,6 +23,7 @@ from . import audio as sound
 from .cube import CubeError
 from .decode import Decoder, End
 from .framelog import FrameLog
+from .gst import to_8bit
 from .grade import Grade, crossfade
 from .outputs import VideoWriter, parse_output
 
@@ -231,11 +232,12 @@ class Player:
                     else:
                         shown = crossfade(a, b, t, self.grade_threads)
                         strength = round(t * b.strength, 4)
-                if self.gl_lut_size:
-                    rgb, thumb = item.rgb, shown.apply(item.rgb[::4, ::4])
+                if self.gl_lut_size:  # the GPU path is 8-bit (glgrade.py)
+                    rgb = to_8bit(item.rgb)
+                    thumb = shown.apply(rgb[::4, ::4])
                     self._bake(shown)
-                else:
-                    rgb = shown.apply(item.rgb, inplace=True)
+                else:  # deep sources are graded at 16 bits, then rounded for the output
+                    rgb = to_8bit(shown.apply(item.rgb, inplace=True))
                     thumb = rgb[::4, ::4]
                 pcm = self._sound(item.audio, n)
                 if switch is not None and pcm is not None:
