@@ -20,7 +20,7 @@
     after = "arrival"                  # decided while this segment plays
     window_s = [2.0, 8.5]              # seconds into it when the audience is measured
     aim_arousal = 0.5                  # where the arc wants the audience next (optional:
-                                       # the default option's target arousal)
+                                       # else each option's own target arousal)
     default = "hideout"                # used on any fault (no data, policy error, late)
     options = { chase = 0.45, hideout = -0.15 }  # option -> expected arousal lift
     sets = { hideout = { trusts_kai = true } }   # optional: taking an option sets variables
@@ -70,6 +70,12 @@ class Decision:
     options: dict[str, float]  # option segment -> expected arousal lift
     sets: dict[str, dict] = field(default_factory=dict)  # option -> {variable: value}
     when: dict[str, tuple] = field(default_factory=dict)  # option -> compiled condition
+    # option -> the arousal the arc wants once it plays: aim_arousal when the story sets
+    # one, else the option segment's own target (from the screenplay)
+    aims: dict[str, float] = field(default_factory=dict)
+
+    def aim(self, option: str) -> float:
+        return self.aims.get(option, self.aim_arousal)
 
     def offer(self, variables: dict) -> "Decision":
         """This decision with only the options whose conditions hold now."""
@@ -334,10 +340,13 @@ def _decision(r: _Reader, did: str, d, segments: dict, decisions: dict, variable
             when[o] = compile_condition(cond, variables)
         except ValueError as e:
             r.err(f"decision {did!r}: when.{o}: {e}", did, "when")
-    aim = (r.num(d["aim_arousal"], "aim_arousal", did, "aim_arousal") if "aim_arousal" in d
-           else segments[d["default"]].target_arousal)
+    if "aim_arousal" in d:
+        aim = r.num(d["aim_arousal"], "aim_arousal", did, "aim_arousal")
+        aims = {o: aim for o in opts}
+    else:
+        aim, aims = segments[d["default"]].target_arousal, {o: segments[o].target_arousal for o in opts}
     return Decision(did, after, (w0, w1), aim, d["default"],
-                    {o: float(v) for o, v in opts.items()}, sets, when)
+                    {o: float(v) for o, v in opts.items()}, sets, when, aims)
 
 
 def _sets(r: _Reader, did: str, sets, opts: dict, variables: dict) -> dict:
