@@ -6,7 +6,8 @@
   Peer: a classic cascade detector on the same frame. OpenCV 5 dropped
   ``CascadeClassifier`` (moved to contrib), so the peer is OpenCV's LBP frontal-face
   cascade (``lbpcascade_frontalface_opencv.xml``) as run by scikit-image's ``Cascade``.
-* ``face_landmarks`` (468 points), ``face_crop``, ``expression_fer_int8``,
+* ``face_landmarks`` (468 points), ``iris_landmarks`` (both eyes; runs once every
+  ``IRIS_EVERY`` face frames), ``face_crop``, ``expression_fer_int8``,
   ``pupil_measure`` (320x240 IR eye image): each stage alone.
 * ``perception_frame_tracked``: one face frame + one eye frame through ``Perception`` as
   the edge runs them, the face being tracked (landmarks only) plus the expression model:
@@ -30,6 +31,7 @@ import numpy as np
 
 from empathy.edge.expression import ExpressionModel
 from empathy.edge.perception import Perception
+from empathy.edge.perception.iris import IrisLandmarker
 from empathy.edge.perception.face import FaceDetector, FaceLandmarker, face_crop, region_from_detection
 from empathy.edge.perception.pupil import pupil_measure, pupil_threshold_baseline
 from empathy.edge.perception.roi import Region
@@ -107,6 +109,7 @@ def run() -> list[dict]:
     det, lmk, expr = FaceDetector(1), FaceLandmarker(1), ExpressionModel(threads=1)
     haar = _cascade()
 
+    iris = IrisLandmarker(1)
     region = region_from_detection(det(rgb)[0])
     lm, _ = lmk(rgb, region)
     crop = face_crop(grey, lm)
@@ -114,6 +117,7 @@ def run() -> list[dict]:
     t_haar = _us(lambda: haar(grey))
     out = [_entry("face_detect_blazeface", t_det, "us/frame", "opencv lbp cascade (skimage)", t_haar),
            _entry("face_landmarks", _us(lambda: lmk(rgb, region)), "us/frame"),
+           _entry("iris_landmarks", _us(lambda: iris(rgb, lm)), "us/frame"),
            _entry("face_crop", _us(lambda: face_crop(grey, lm)), "us/frame"),
            _entry("expression_fer_int8", _us(lambda: expr.predict(crop)), "us/frame"),
            _entry("pupil_measure", _us(lambda: pupil_measure(eye, PX_PER_MM)), "us/frame")]

@@ -9,6 +9,7 @@ import pytest
 from empathy.edge.expression import ExpressionModel
 from empathy.edge.perception import Perception
 from empathy.edge.perception.face import FaceDetector, FaceTracker
+from empathy.edge.perception.iris import IrisLandmarker
 from empathy.edge.perception.roi import Region, region_from_points
 from empathy.sensors.base import FaceCrop, Frame, Pupil
 from empathy.sensors.face_render import render_eye
@@ -121,3 +122,21 @@ def test_region_round_trip():
     np.testing.assert_allclose(r.to_frame(crop_pts, 64), pts, atol=1e-9)
     reg = region_from_points(pts, np.array([110.0, 80.0]), np.array([90.0, 80.0]), 1.0)
     assert abs(reg.angle) < 1e-9
+
+
+def test_iris_gives_a_millimetre_scale():
+    frame = cv2.cvtColor(_frame(), cv2.COLOR_BGR2RGB)
+    iris = IrisLandmarker()
+    scales = []
+    for f in (frame, cv2.resize(frame, (1280, 960))):
+        face = FaceTracker()(f)
+        s = iris(f, face.landmarks)
+        assert 54 < s.ipd_mm < 74, s  # an adult's interpupillary distance
+        scales.append(s.px_per_mm)
+    assert abs(scales[1] / scales[0] - 2.0) < 0.1  # twice the pixels, twice the scale
+
+
+def test_perception_keeps_the_face_scale():
+    p = Perception()
+    p.process(Frame(1, "face", _frame()))
+    assert 0.4 < p.face_px_per_mm < 1.0  # ~0.68 px/mm for this portrait

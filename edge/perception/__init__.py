@@ -6,6 +6,9 @@
 * role "face": ``FaceTracker`` (BlazeFace detect -> 468 landmarks -> track) and an aligned
   grey crop -> one ``FaceCrop`` (the expression model runs on it in ``edge.features``,
   where its probabilities are smoothed over time so a one-frame flicker does not count);
+  every ``IRIS_EVERY`` tracked face frames the iris landmarks refresh ``face_px_per_mm``
+  (the face camera's scale from the 11.7 mm iris; see ``iris.py``), which changes only
+  when the viewer moves nearer or further, so it need not cost time on every frame;
 * role "eye": ``pupil_measure`` -> one ``Pupil`` (diameter_mm, confidence); a blink or a
   lost pupil is ``Pupil(ts, 0, 0)``, as the feature stage expects.
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import cv2
 
 from empathy.edge.perception.face import FaceTracker, face_crop
+from empathy.edge.perception.iris import IrisLandmarker
 from empathy.edge.perception.pupil import pupil_measure
 from empathy.sensors.base import FaceCrop, Frame, Pupil, Reading
 
@@ -25,6 +29,7 @@ from empathy.sensors.base import FaceCrop, Frame, Pupil, Reading
 # the eye sees about 15 pixels per millimetre.
 EYE_PX_PER_MM = 15.0
 CROP_SIZE = 64  # the expression model's input (models/expression_fer.md)
+IRIS_EVERY = 30  # face frames between iris measurements (1 s at 30 fps)
 
 __all__ = ["Perception", "EYE_PX_PER_MM"]
 
@@ -36,6 +41,8 @@ class Perception:
         self.threads = threads
         self.eye_px_per_mm = float(eye_px_per_mm)
         self._face: FaceTracker | None = None  # models load on the first face frame
+        self._iris: IrisLandmarker | None = None
+        self.face_px_per_mm = 0.0  # 0 until the iris has been measured
         self.faces_seen = 0
         self.frames = 0
 
@@ -56,5 +63,9 @@ class Perception:
         face = self._face(rgb)
         if face is None:
             return []
+        if self.faces_seen % IRIS_EVERY == 0:
+            if self._iris is None:
+                self._iris = IrisLandmarker(self.threads)
+            self.face_px_per_mm = self._iris(rgb, face.landmarks).px_per_mm
         self.faces_seen += 1
         return [FaceCrop(frame.ts_us, face_crop(grey, face.landmarks, CROP_SIZE))]
