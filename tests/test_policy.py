@@ -132,3 +132,26 @@ def test_learn_from_show_rewards_the_segment_each_decision_chose(tmp_path):
     # a segment cut short by the end of the show teaches nothing
     short = dict(entry, reward=None)
     assert learn_from_show(p, story, [short], segments, timeline, t0, 12.0) == []
+
+
+@pytest.mark.slow
+def test_demo_with_the_bandit_learns_and_keeps_its_state(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    out = tmp_path / "demo"
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "demo", "--seats", "3", "--duration",
+                        "18", "--baseline", "3", "--policy", "bandit", "--out", str(out), "--json"],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    s = json.loads((out / "summary.json").read_text())
+    d = s["decisions"][0]
+    assert s["policy"] == "bandit" and d["decision"] == "first_turn"
+    assert 0 < d["propensity"] <= 1 and d["inputs"]["seats_total"] == 3
+    assert 0 <= d["reward"] <= 1  # the chosen segment played long enough to judge
+    state = json.loads((tmp_path / "state" / "empathy" / "bandit.json").read_text())
+    assert state["models"][f"first_turn/{d['chosen']}"]["n"] == 1
+    page = (out / "report.html").read_text()
+    assert "expected engagement" in page and "p = " in page
