@@ -155,6 +155,17 @@ def _baseline(args) -> int:
     return _finish(args, res)
 
 
+def _seats(args) -> int:
+    from .seats import listen, load_plan, seats_check
+
+    try:
+        plan = load_plan(args.plan)
+        heard = listen(plan, args.duration or plan.duration_s, quiet=args.json)
+    except (ConfigError, ValueError, OSError, RuntimeError) as e:  # keystore, transport too
+        return _fail("seats", e)
+    return _finish(args, seats_check(plan, heard))
+
+
 def _common(p) -> None:
     p.add_argument("--out", default="out/calibration", help="folder for VERB.html and VERB.json")
     p.add_argument("--json", action="store_true", help="print the figures as JSON, no progress")
@@ -212,3 +223,10 @@ def register(parser) -> None:
     p.add_argument("--store", default=str(DEFAULT_STORE), help="calibration store folder")
     _common(p)
     p.set_defaults(func=_baseline)
+
+    p = sub.add_parser("seats", help="install check: listen to every seat of a plan and list "
+                                     "the seats that fail and why")
+    p.add_argument("--plan", required=True, help="install plan (TOML): seats, units, limits")
+    p.add_argument("--duration", type=float, help="seconds to listen (default: the plan's)")
+    _common(p)
+    p.set_defaults(func=_seats)

@@ -50,6 +50,7 @@ class Result:
     checks: list[Check] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # failures that are not a figure vs a limit
     plots: dict = field(default_factory=dict)  # caption -> matplotlib figure
+    tables: dict = field(default_factory=dict)  # caption -> list of row dicts (same keys)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -69,6 +70,7 @@ class Result:
             "figures": {k: _plain(v) for k, v in self.figures.items()},
             "checks": [{"name": c.name, "value": _plain(c.value), "limit": c.limit,
                         "unit": c.unit, "kind": c.kind, "ok": bool(c.ok)} for c in self.checks],
+            "tables": {k: _plain(v) for k, v in self.tables.items()},
             "notes": self.notes,
             "written_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
@@ -131,6 +133,13 @@ def write(result: Result, out_dir: str | Path, name: str | None = None) -> tuple
     parts.append("<h2>Figures</h2><table>" + "".join(
         f"<tr><td>{e(k)}</td><td>{e(_fmt(v))}</td></tr>" for k, v in result.figures.items())
         + "</table>")
+    for caption, rows in result.tables.items():
+        if rows:
+            parts.append(f"<h2>{e(caption)}</h2><table><tr>" +
+                         "".join(f"<th>{e(k)}</th>" for k in rows[0]) + "</tr>")
+            parts += ["<tr>" + "".join(f"<td>{e(_fmt(v))}</td>" for v in r.values()) + "</tr>"
+                      for r in rows]
+            parts.append("</table>")
     for caption, fig in result.plots.items():
         parts.append(f"<h2>{e(caption)}</h2><img alt='{e(caption)}' src='{_png(fig)}'>")
     if result.notes:

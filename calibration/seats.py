@@ -1,0 +1,221 @@
+"""Install check for a cinema: listen to every seat for a while and say which fail, and why.
+
+The plan (TOML) lists the seats the room should have, which unit serves each and which
+sensors must work there. The check listens like the host does (same transport, same
+`Intake`, answering clock-sync requests so units settle their clocks) and then judges each
+seat: heard at all, packet rate, loss, sensor contact, signal quality per sensor, how far
+its timestamps are from the host's clock on arrival, and the unit's firmware version.
+
+    name = "Screen 2"
+    listen = "udp://0.0.0.0:47100"
+    keystore = "host-keys.toml"        # relative to this file
+    duration_s = 30.0
+    [limits]
+    rate_hz = 10.0
+    min_firmware = "0.1.0"
+    [[seats]]
+    seat_id = 1
+    unit_id = 1
+    sensors = ["hr", "pupil", "face"]
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from empathy import wire
+from empathy.clock import now_us
+from empathy.config import from_toml
+from empathy.keys import Keystore
+from empathy.transports import open_receiver
+
+from .report import Check, Result
+
+SENSOR_FLAGS = {"hr": wire.Flag.HR_OK, "pupil": wire.Flag.PUPIL_OK, "face": wire.Flag.FACE_OK}
+
+
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split("."))
+    except ValueError:
+        raise ValueError(f"version {text!r} must look like 1.2.3") from None
+
+
+@dataclass
+class SeatPlan:
+    seat_id: int
+    unit_id: int
+    sensors: list[str] = field(default_factory=lambda: ["hr"])
+
+    def validate(self):
+        unknown = set(self.sensors) - set(SENSOR_FLAGS)
+        if unknown:
+            raise ValueError(f"seat {self.seat_id}: unknown sensors {sorted(unknown)} "
+                             f"(known: {', '.join(SENSOR_FLAGS)})")
+
+
+@dataclass
+class InstallLimits:
+    rate_hz: float = 10.0            # packets per second each seat should send
+    min_rate_pct: float = 90.0
+    max_loss_pct: float = 2.0
+    min_contact_pct: float = 95.0
+    min_quality_pct: float = 80.0    # samples with each required sensor's OK flag
+    max_stamp_error_ms: float = 50.0  # |arrival - timestamp|, median
+    warmup_s: float = 12.0  # quality is judged after this: the edge wants ~10 s of beats for HR
+    min_firmware: str = "0.1.0"
+
+    def validate(self):
+        _version(self.min_firmware)
+        if not 0.1 <= self.rate_hz <= 100:
+            raise ValueError(f"rate_hz {self.rate_hz} must be within 0.1..100")
+
+
+@dataclass
+class InstallPlan:
+    name: str = "cinema"
+    listen: str = "udp://0.0.0.0:47100"
+    keystore: str = "keys.toml"
+    duration_s: float = 30.0
+    limits: InstallLimits = field(default_factory=InstallLimits)
+    seats: list[SeatPlan] = field(default_factory=list)
+
+    def validate(self):
+        if not self.seats:
+            raise ValueError("the plan lists no seats")
+        ids = [s.seat_id for s in self.seats]
+        dup = sorted(k for k, n in Counter(ids).items() if n > 1)
+        if dup:
+            raise ValueError(f"seat ids listed twice: {dup}")
+
+
+def load_plan(path: str | Path) -> InstallPlan:
+    plan = from_toml(InstallPlan, path)
+    plan.keystore = str((Path(path).parent / plan.keystore).resolve())
+    return plan
+
+
+@dataclass
+class Heard:
+    """Everything the check heard: per seat (arrival µs, sample), units' heartbeats."""
+
+    duration_s: float
+    samples: dict = field(default_factory=dict)
+    claimed: Counter = field(default_factory=Counter)  # packets per claimed unit id
+    units: dict = field(default_factory=dict)  # unit -> intake.unit_report() row
+    rejected: Counter = field(default_factory=Counter)
+
+
+def listen(plan: InstallPlan, duration_s: float, quiet: bool = False) -> Heard:
+    from rich.progress import Progress
+
+    from empathy.host.receive import Intake
+
+    keys = Keystore.load(plan.keystore).units
+    receiver = open_receiver(plan.listen)
+    intake = Intake(keys, reply=receiver.reply)
+    heard = Heard(duration_s)
+    end = time.monotonic() + duration_s
+    try:
+        with Progress(disable=quiet, transient=True) as bar:
+            task = bar.add_task("listening to the seats", total=duration_s)
+            while (left := end - time.monotonic()) > 0:
+                packets = receiver.recv_batch(timeout_s=min(0.05, left))
+                rx = now_us()
+                heard.claimed.update(wire.unit_of(p) for p in packets if len(p) >= 3)
+                for s in intake.feed(packets, rx):
+                    heard.samples.setdefault(s.seat_id, []).append((rx, s))
+                bar.update(task, completed=duration_s - left)
+    finally:
+        receiver.close()
+    heard.units = {u["unit"]: u for u in intake.unit_report()}
+    heard.rejected = Counter(intake.rejected)
+    return heard
+
+
+def _seat(plan: InstallPlan, seat: SeatPlan, heard: Heard) -> tuple[dict, list[Check], list[str]]:
+    """One seat's row for the table, its checks, and failures that are not a figure."""
+    lim, name = plan.limits, f"seat {seat.seat_id}"
+    got = heard.samples.get(seat.seat_id, [])
+    row = {"seat": seat.seat_id, "unit": seat.unit_id, "packets": len(got)}
+    if not got:
+        why = (f"{name}: unit {seat.unit_id} sends but none of its packets verify (wrong key?)"
+               if heard.claimed[seat.unit_id] else
+               f"{name}: nothing heard from unit {seat.unit_id} (power, network, uplink URL?)")
+        return {**row, "status": "FAIL", "why": why}, [], [why]
+    rx = np.array([r for r, _ in got], float)
+    ts = np.array([s.ts_us for _, s in got], float)
+    flags = np.array([s.flags for _, s in got])
+    late = rx >= rx[0] + lim.warmup_s * 1e6
+    judged = flags[late] if late.sum() >= 5 else flags
+    stamp_ms = float(np.median(rx - ts)) / 1000
+    unit = heard.units.get(seat.unit_id, {})
+    checks = [
+        Check(f"{name}: packet rate", 100 * len(got) / heard.duration_s / lim.rate_hz,
+              lim.min_rate_pct, "% of plan", kind="min", hint="unit overloaded or link lossy"),
+        Check(f"{name}: loss", 100 * unit.get("loss", 1.0), lim.max_loss_pct, "%",
+              hint="packets lost on the way"),
+        Check(f"{name}: sensor contact", 100 * float(np.mean((judged & int(wire.Flag.CONTACT)) > 0)),
+              lim.min_contact_pct, "%", kind="min", hint="sensor off the skin"),
+        Check(f"{name}: timestamp error", abs(stamp_ms), lim.max_stamp_error_ms, "ms",
+              hint="unit clock not synced to the host"),
+    ]
+    for sensor in seat.sensors:
+        pct = 100 * float(np.mean((judged & int(SENSOR_FLAGS[sensor])) > 0))
+        row[f"{sensor}_ok_pct"] = round(pct, 1)
+        checks.append(Check(f"{name}: {sensor} signal", pct, lim.min_quality_pct, "%",
+                            kind="min", hint=f"{sensor} sensor gives no usable signal"))
+    firmware = unit.get("firmware")
+    row.update({"rate_hz": round(len(got) / heard.duration_s, 2),
+                "stamp_error_ms": round(stamp_ms, 2), "firmware": firmware or "unknown",
+                "clock_offset_ms": round(unit["offset_us"] / 1000, 3) if "offset_us" in unit else None,
+                "rtt_ms": round(unit["rtt_us"] / 1000, 3) if "rtt_us" in unit else None})
+    errors = []
+    if not firmware:
+        errors.append(f"{name}: no heartbeat from unit {seat.unit_id}, firmware unknown")
+    elif _version(firmware) < _version(lim.min_firmware):
+        errors.append(f"{name}: unit {seat.unit_id} runs firmware {firmware}, older than "
+                      f"{lim.min_firmware}: update it")
+    bad = [c.reason for c in checks if not c.ok] + errors
+    return {**row, "status": "FAIL" if bad else "ok", "why": "; ".join(bad)}, checks, errors
+
+
+def seats_check(plan: InstallPlan, heard: Heard) -> Result:
+    res = Result("seats", f"Install check: {plan.name}")
+    rows = []
+    for seat in plan.seats:
+        row, checks, errors = _seat(plan, seat, heard)
+        rows.append(row)
+        res.checks += checks
+        res.errors += errors
+    failed = [r["seat"] for r in rows if r["status"] != "ok"]
+    unplanned = sorted(set(heard.samples) - {s.seat_id for s in plan.seats})
+    res.figures.update({"seats_planned": len(plan.seats), "seats_ok": len(rows) - len(failed),
+                        "seats_failed": failed, "listened_s": heard.duration_s,
+                        "packets_rejected": dict(heard.rejected), "unplanned_seats": unplanned})
+    if unplanned:
+        res.notes.append(f"seats heard but not in the plan: {unplanned}")
+    res.tables["Seats (failing first)"] = sorted(rows, key=lambda r: (r["status"] == "ok", r["seat"]))
+    res.plots = _plots(rows)
+    return res
+
+
+def _plots(rows) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.5))
+    ids = [str(r["seat"]) for r in rows]
+    colours = ["#59a14f" if r["status"] == "ok" else "#e15759" for r in rows]
+    a1.bar(ids, [r.get("rate_hz", 0) for r in rows], color=colours)
+    a1.set(xlabel="seat", ylabel="packets per second", title="packet rate (red: seat fails)")
+    a2.bar(ids, [r.get("stamp_error_ms") or 0 for r in rows], color=colours)
+    a2.set(xlabel="seat", ylabel="ms", title="arrival minus timestamp (median)")
+    return {"Seats at a glance": fig}
