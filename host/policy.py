@@ -140,8 +140,8 @@ def learn_from_show(policy, story: Story, decisions: list[dict], segments: list[
     what it learned. Returns [{decision, chosen, reward}]."""
     out = []
     for d in decisions:
-        if d.get("fallback") or not d.get("inputs") or d["decision"] not in story.decisions:
-            continue
+        if not d.get("inputs") or d["decision"] not in story.decisions:
+            continue  # an operator's choice: nothing measured to learn from
         # The chosen segment is the first one to start after the decision was made.
         later = [i for i, s in enumerate(segments) if s["at_s"] >= d["at_s"]
                  and s["segment"] == d["chosen"]]
@@ -154,7 +154,7 @@ def learn_from_show(policy, story: Story, decisions: list[dict], segments: list[
             continue
         d["reward"] = round(r, 4)  # the record now serves offline evaluation too
         out.append({"decision": d["decision"], "chosen": d["chosen"], "reward": d["reward"]})
-        if callable(getattr(policy, "learn", None)):
+        if not d.get("fallback") and callable(getattr(policy, "learn", None)):
             policy.learn(story.decisions[d["decision"]], AudienceState(**d["inputs"]),
                          d["chosen"], r)
     if out and callable(getattr(policy, "save", None)):

@@ -5,8 +5,8 @@ new policy offline from recorded screenings before showing it to anyone.
                             [--screenings N] [--record LOG.jsonl] [--plot CURVE.png] [--json]
     empathy policy evaluate --story S.toml --recorded LOG.jsonl|summary.json ... --policy NAME ...
 
-`evaluate` reads decision records (from `simulate --record`, or a show's summary.json,
-whose decisions carry their inputs, propensity and reward) and estimates each policy's
+`evaluate` reads decision records (from `simulate --record`, a show's summary.json or a
+recorded session, whose decisions carry their inputs and propensity) and estimates each policy's
 mean reward with trajectory inverse-propensity weighting (IPS) and the step-wise doubly
 robust estimator (DR: a per-option ridge model of the reward, corrected by the weighted
 residuals), so it stays unbiased when either the model or the logged propensities are
@@ -117,11 +117,15 @@ def _plot(curves: dict, oracle: float, out: Path, title: str) -> None:
 
 
 # -- evaluate -------------------------------------------------------------------------------
-def load_logs(paths: list[str]) -> list[list[dict]]:
-    """Decision records grouped into screenings, in order. A summary.json is one screening;
-    a .jsonl groups by its records' `screening` (and `policy`) fields."""
+def load_logs(paths: list[str], story) -> list[list[dict]]:
+    """Decision records grouped into screenings, in order. A show's summary.json or
+    recorded session (.session.db) is one screening; a .jsonl groups by its records'
+    `screening` (and `policy`) fields."""
     out = []
     for path in paths:
+        if path.endswith(".session.db"):
+            out.append(_session_screening(Path(path), story))
+            continue
         text = Path(path).read_text(encoding="utf-8")
         if path.endswith(".jsonl"):
             groups: dict = {}
@@ -134,8 +138,38 @@ def load_logs(paths: list[str]) -> list[list[dict]]:
                     groups.setdefault((r.get("policy"), r.get("screening")), []).append(r)
             out += groups.values()
         else:
-            out.append(json.loads(text).get("decisions", []))
+            out.append(_judged(json.loads(text).get("decisions", [])))
     return out
+
+
+def _judged(decisions: list[dict]) -> list[dict]:
+    """Leave out the policy's decisions whose segment was cut short (no reward); keep an
+    operator's forced ones (no inputs), which make the screening unusable."""
+    return [d for d in decisions if not d.get("inputs") or d.get("reward") is not None]
+
+
+def _session_screening(path: Path, story) -> list[dict]:
+    """A recorded show: its decisions, rewarded from its own segment and state events the
+    same way the show rewards them (`policy.learn_from_show`)."""
+    from empathy.host.policy import learn_from_show
+    from empathy.host.session.store import SessionError, read
+
+    if not path.is_file():  # sqlite would create an empty one
+        raise ValueError(f"{path}: no such session file")
+    try:
+        _, rows = read(path, "events")
+    except SessionError as e:
+        raise ValueError(str(e)) from None
+    events = [(ts, kind, json.loads(data)) for ts, kind, data in rows]
+    segments = [d for _, k, d in events if k == "segment"]
+    if not segments:
+        return []
+    decisions = [{k: v for k, v in d.items() if k != "reward"}
+                 for _, k, d in events if k == "decision"]
+    t0 = segments[0]["start_us"] - int(segments[0]["at_s"] * 1e6)
+    learn_from_show(None, story, decisions, segments, [d for _, k, d in events if k == "state"],
+                    t0, (max(ts for ts, _, _ in events) - t0) / 1e6)
+    return _judged(decisions)
 
 
 def _usable(screening: list[dict]) -> bool:
@@ -213,7 +247,7 @@ def _evaluate(args) -> int:
     if story is None:
         return 1
     try:
-        logs = load_logs(args.recorded)
+        logs = load_logs(args.recorded, story)
         usable = [s for s in logs if _usable(s) and all(r["decision"] in story.decisions
                                                         for r in s)]
         if not usable:
@@ -253,7 +287,8 @@ def register(p) -> None:
     e = sub.add_parser("evaluate", help="estimate a policy's reward from recorded screenings")
     e.add_argument("--story", required=True)
     e.add_argument("--recorded", action="append", required=True,
-                   help="simulate --record JSONL or a show's summary.json (repeatable)")
+                   help="simulate --record JSONL, a show's summary.json or a recorded "
+                        "session .session.db (repeatable)")
     e.add_argument("--policy", action="append", required=True, help="repeatable")
     e.add_argument("--state", help="learning policy state to judge (default: a fresh one)")
     e.add_argument("--seed", type=int, default=0)

@@ -78,7 +78,7 @@ def test_simulate_and_evaluate_cli(tmp_path):
     assert set(res) == {"default", "rules", "arc", "bandit", "oracle"}
     assert all(0 < v <= 1 for v in res.values()) and res["oracle"] >= res["default"]
     assert plot.read_bytes()[:4] == b"\x89PNG"
-    assert len(load_logs([str(log)])) == 4 * 60  # one group per policy and screening
+    assert len(load_logs([str(log)], STORY)) == 4 * 60  # one group per policy and screening
     rc, out, err = _cli("evaluate", "--story", str(HERE / "neon_rain.toml"), "--recorded",
                         str(log), "--policy", "default", "--policy", "arc", "--json")
     assert rc == 0, err
@@ -92,7 +92,7 @@ def test_evaluate_reads_a_show_summary_and_refuses_unusable_logs(tmp_path):
     _, recs = sim.run_policy(make_policy("random", seed=2), shows)
     summary = tmp_path / "summary.json"
     summary.write_text(json.dumps({"decisions": recs}))  # as a show writes them
-    est = evaluate(make_policy("default"), STORY, load_logs([str(summary)]))
+    est = evaluate(make_policy("default"), STORY, load_logs([str(summary)], STORY))
     assert est["screenings"] == 1
     forced = tmp_path / "forced.json"  # an operator's forced branch has no propensity
     forced.write_text(json.dumps({"decisions": [{"decision": "first_turn", "chosen": "chase",
@@ -102,3 +102,34 @@ def test_evaluate_reads_a_show_summary_and_refuses_unusable_logs(tmp_path):
     assert rc == 1 and "no usable screenings" in err
     rc, out, err = _cli("simulate", "--story", str(tmp_path / "nope.toml"))
     assert rc == 1 and "nope.toml" in err
+
+
+def test_evaluate_reads_a_recorded_session(tmp_path):
+    """A show recorded by the session store: decisions are rewarded from the recording's own
+    segment and audience-state events, as the show itself rewards them."""
+    from empathy.host.audience import AudienceState
+    from empathy.host.policy import decide
+    from empathy.host.session.store import Recorder
+
+    rec = Recorder(tmp_path)
+    t0 = 10**12
+    d = STORY.decisions["first_turn"]
+    seen = AudienceState(t0 + 8_500_000, 0.2, 0.05, 0.0, 0.05, 8, 8, 0.4, 0.1, 0.0)
+    choice = decide(make_policy("random", seed=4), d, seen)
+    rec("segment", {"segment": "arrival", "start_us": t0, "at_s": 0.0})
+    rec("decision", {"at_s": 8.5, "decision": d.id, "chosen": choice.chosen,
+                     "scores": choice.scores, "fallback": False,
+                     "propensity": choice.propensity, "inputs": choice.inputs})
+    rec("segment", {"segment": choice.chosen, "start_us": t0 + 10_000_000, "at_s": 10.0})
+    target = STORY.segments[choice.chosen].target_arousal
+    for i in range(40):
+        rec("state", AudienceState(t0 + i * 500_000, target, 0.05, 0.0, 0.05, 8, 8, 0.6))
+    rec.close()
+    (screening,) = load_logs([str(rec.path)], STORY)
+    assert [(r["decision"], r["chosen"], r["reward"]) for r in screening] == \
+        [("first_turn", choice.chosen, 0.8)]  # on target, synchrony 0.6
+    assert evaluate(make_policy("random"), STORY, [screening])["ips"] == 0.8
+    rc, out, err = _cli("evaluate", "--story", str(HERE / "neon_rain.toml"), "--recorded",
+                        str(tmp_path / "missing.session.db"), "--policy", "arc")
+    assert rc == 1 and "missing.session.db: no such session file" in err
+    assert not (tmp_path / "missing.session.db").exists()
