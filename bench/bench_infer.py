@@ -1,10 +1,13 @@
-"""Benchmark: per-image latency of the shipped int8 expression model on the edge runtime.
+"""Benchmark: per-image latency of the shipped expression models on the edge runtime.
 
 ``run()`` returns entries ``{name, value, unit, peer, peer_value, ratio}`` (ratio =
 value / peer_value; < 1 means we are faster than the peer):
 
-* ``expression_int8_litert_b1``: one 48x48 crop per ``invoke`` through ai-edge-litert
-  (XNNPACK, 1 thread), the way the edge unit runs it live. Peer: the same .tflite run by
+* ``expression_fer_int8_litert_b1``: the default (FER) model, one 64x64 real face crop
+  per ``invoke`` (XNNPACK, 1 thread). Peer: its float32 source converted to .tflite,
+  same runtime and crop.
+* ``expression_int8_litert_b1``: the simulated-face model, one 48x48 crop per ``invoke``
+  through ai-edge-litert (XNNPACK, 1 thread). Peer: the same .tflite run by
   OpenCV's DNN module (``cv2.dnn.readNetFromTFLite``) when this OpenCV can import the
   quantised graph; otherwise peer fields are None (the float TF original is not available
   at run time, and tflite-runtime cannot sit next to numpy 2).
@@ -20,7 +23,8 @@ import time
 
 import numpy as np
 
-from empathy.edge.expression import DEFAULT_MODEL, ExpressionModel
+from empathy.edge.expression import SIM_MODEL, ExpressionModel
+from empathy.models import MODELS_DIR
 from empathy.sensors.face_render import render_dataset
 
 
@@ -51,7 +55,7 @@ def _opencv_peer(crops: np.ndarray):
         except AttributeError:
             old = None
         try:
-            net = cv2.dnn.readNetFromTFLite(str(DEFAULT_MODEL))
+            net = cv2.dnn.readNetFromTFLite(str(SIM_MODEL))
         finally:
             if old is not None:
                 cv2.utils.logging.setLogLevel(old)
@@ -75,13 +79,21 @@ def _entry(name, value, unit, peer=None, peer_value=None):
 
 
 def run() -> list[dict]:
+    from empathy.models.real_faces import real_face_crops
+
+    face = real_face_crops("check", variants=False)[0]
+    fer = ExpressionModel(threads=1)
+    fer_float = ExpressionModel(MODELS_DIR / "expression_fer_float.tflite", threads=1)
+    results = [_entry("expression_fer_int8_litert_b1", _best_us_per_image(lambda: fer.predict(face), 1),
+                      "us/image", "fer float32 .tflite (same runtime)",
+                      _best_us_per_image(lambda: fer_float.predict(face), 1))]
     crops, _, _ = render_dataset(32, seed=5)
-    model = ExpressionModel(threads=1)
+    model = ExpressionModel(SIM_MODEL, threads=1)
     one = crops[0]
     b1 = _best_us_per_image(lambda: model.predict(one), 1)
     peer_fn = _opencv_peer(crops)
     peer_us = _best_us_per_image(peer_fn, 1) if peer_fn is not None else None
-    results = [_entry("expression_int8_litert_b1", b1, "us/image",
+    results += [_entry("expression_int8_litert_b1", b1, "us/image",
                       "opencv-dnn (same .tflite)" if peer_us is not None else None, peer_us)]
     b32 = _best_us_per_image(lambda: model.predict_batch(crops), len(crops))
     results.append(_entry("expression_int8_litert_b32", b32, "us/image",
