@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.host.policy import POLICY_NAMES
+
 SIM_POLICIES = ("default", "rules", "arc", "bandit")
 
 
@@ -274,7 +276,8 @@ def register(p) -> None:
     s = sub.add_parser("simulate", help="compare policies over simulated screenings")
     s.add_argument("--story", required=True)
     s.add_argument("--impact", help="simulation-only segment dynamics (TOML); default: targets")
-    s.add_argument("--policy", action="append", help=f"repeatable (default: the story's, "
+    s.add_argument("--policy", action="append", choices=POLICY_NAMES,
+                   help=f"repeatable (default: the story's, "
                                                      f"else {', '.join(SIM_POLICIES)})")
     s.add_argument("--screenings", type=int, default=500)
     s.add_argument("--seats", type=int, default=30)
@@ -289,7 +292,8 @@ def register(p) -> None:
     e.add_argument("--recorded", action="append", required=True,
                    help="simulate --record JSONL, a show's summary.json or a recorded "
                         "session .session.db (repeatable)")
-    e.add_argument("--policy", action="append", required=True, help="repeatable")
+    e.add_argument("--policy", action="append", required=True, choices=POLICY_NAMES,
+                   help="repeatable")
     e.add_argument("--state", help="learning policy state to judge (default: a fresh one)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", action="store_true")

@@ -236,6 +236,10 @@ def load(path: str | Path, media_root: str | Path | None = None, check_files: bo
         if s.next and s.next not in segments:
             r.err(f"segment {sid!r}: next={s.next!r} is not a segment", sid, "next")
     policy = r.name(doc["policy"], "policy", "policy") if "policy" in doc else None
+    from empathy.host.policy import POLICY_NAMES  # here: policy.py imports this module
+
+    if policy is not None and policy not in POLICY_NAMES:
+        r.err(f"unknown policy {policy!r} (known: {', '.join(POLICY_NAMES)})", "policy")
     story = Story(path, str(doc.get("title", path.stem)), start, segments, decisions,
                   dict(variables), policy)
     _check_graph(r, story)

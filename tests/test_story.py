@@ -141,6 +141,7 @@ BROKEN_MORE = [
     ("scene without screenplay", GOOD.replace('media = "a.mp4"', 'media = "a.mp4"\nscene = 1'), 6, "needs a screenplay"),
     ("scene out of range", WITH_ARC.replace('media = "a.mp4"', 'media = "a.mp4"\nscene = 9'), 7, "scene number 1..5"),
     ("screenplay missing", GOOD.replace('title = "T"', 'title = "T"\nscreenplay = "nope.fountain"'), 2, "screenplay:"),
+    ("unknown policy", GOOD.replace('start = "a"', 'start = "a"\npolicy = "greedy"'), 3, "unknown policy 'greedy'"),
     ("media not a name", GOOD.replace('media = "a.mp4"', "media = 3"), 5, "media must be a name in quotes"),
 ]
 
