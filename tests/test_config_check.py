@@ -1,0 +1,146 @@
+"""`empathy config check` and the deployment profiles: every profile validates, every kind
+of mistake is refused with file:line and why, the systemd units pass systemd-analyze, and
+the cinema's mosquitto.conf runs a real mosquitto."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from empathy.config import ConfigError
+from empathy.host.config_cli import check as config_check
+from empathy.keys import Keystore
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+PROFILES = sorted(DEPLOY.glob("*/*.toml"))
+SAMPLE = ROOT / "host" / "sample" / "neon_rain.toml"
+
+
+def check(*args):
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "config", "check", *args],
+                       capture_output=True, text=True, timeout=120)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_every_deployment_profile_validates():
+    assert {p.parent.name for p in PROFILES} == {"kiosk-pi5", "jetson", "cinema"}
+    rc, out, err = check("--schema-only", "--json", *map(str, PROFILES))
+    assert rc == 0, err + out
+    kinds = {Path(r["file"]).parent.name + "/" + Path(r["file"]).name: r for r in json.loads(out)}
+    assert kinds["kiosk-pi5/host.toml"]["output"] == "kms"
+    assert kinds["jetson/host.toml"]["output"] == "nv3d"
+    assert kinds["cinema/host.toml"]["listen"].startswith("mqtt://")
+    assert kinds["cinema/edge.toml"]["uplink"].startswith("mqtt://")
+    assert all(r["kind"] == p.stem for p, r in zip(PROFILES, json.loads(out)))
+
+
+@pytest.mark.parametrize("text, message", [
+    ('story = "s.toml"\nspeed = 3\n', r":2: speed: unknown key"),
+    ('story = "s.toml"\n[show]\nfps = "fast"\n', r":3: show.fps: expected float"),
+    ('story = "s.toml"\n[show]\nlisten = "carrier-pigeon://x"\n',
+     r"show.listen 'carrier-pigeon://x': unknown scheme"),
+    ('story = "s.toml"\n[show]\noutput = "hologram"\n', r"show.output: unknown output"),
+    ('story = "s.toml"\n[dashboard]\nlisten = "8080"\n', r"must be host:port"),
+    ('story = "s.toml"\n[osc]\ntargets = ["lights"]\n', r"osc target 'lights'"),
+    ('story = "s.toml"\n[show]\npolicy = "coin"\n', r"unknown policy 'coin'"),
+    ('unit_id = 1\n[[seats]]\nseat_id = 1\nsource = "tea://leaves"\n',
+     r"seats\[0\].source 'tea://leaves': unknown scheme"),
+    ('unit_id = 70000\n', r"unit_id 70000 out of range"),
+    ('story = \n', r"not valid TOML"),
+    ('title = "what am I"\n', r"neither a host config"),
+])
+def test_mistakes_are_refused_with_where_and_why(tmp_path, text, message):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        config_check(f, files=False)
+    assert re.search(message, str(e.value)) and str(f) in str(e.value), str(e.value)
+
+
+def test_the_cli_says_what_is_wrong_on_stderr(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text('story = "s.toml"\nspeed = 3\n')
+    rc, out, err = check("--schema-only", str(f))
+    assert rc == 1 and out == "" and f"{f}:2: speed: unknown key" in err
+
+
+def test_files_a_config_names_are_checked(tmp_path):
+    from empathy.host.sample.render import ensure
+
+    cfg = {"story": str(SAMPLE), "media_root": str(ensure()),
+           "keystore": str(tmp_path / "host.keys.toml")}
+    f = tmp_path / "host.toml"
+    f.write_text(tomli_w.dumps(cfg))
+    rc, _, err = check(str(f))
+    assert rc == 1 and "keystore" in err and "no such file" in err
+    Keystore.new([1]).save(tmp_path / "host.keys.toml")
+    assert check(str(f))[0] == 0
+    f.write_text(tomli_w.dumps({**cfg, "story": str(tmp_path / "missing.toml")}))
+    rc, _, err = check(str(f))
+    assert rc == 1 and "story" in err
+    # several files: each reported, exit 1 if any fails
+    rc, out, err = check("--json", str(f), str(PROFILES[0]))
+    assert rc == 1 and [r["ok"] for r in json.loads(out)] == [False, False]
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="no systemd-analyze")
+def test_systemd_units_verify(tmp_path):
+    empathy = Path(sys.executable).with_name("empathy")
+    units = [DEPLOY / "systemd" / "empathy-host.service",
+             DEPLOY / "systemd" / "empathy-edge@.service"]
+    for unit in units:
+        text = unit.read_text()
+        assert "Restart=always" in text and "KillSignal=SIGTERM" in text
+        # the commands are real CLI verbs of this build
+        for cmd in re.findall(r"^ExecStart(?:Pre)?=(\S+) (.*)$", text, re.M):
+            assert cmd[0] == "/opt/empathy/.venv/bin/empathy"
+            assert re.search(r"(host run|edge run|config check) --config|config check /etc",
+                             cmd[1]), cmd
+        (tmp_path / unit.name).write_text(text.replace("/opt/empathy/.venv/bin/empathy",
+                                                       str(empathy)))
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", "empathy-host.service",
+                        "empathy-edge@seat1.service"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=60,
+                       env={**os.environ, "SYSTEMD_UNIT_PATH": f"{tmp_path}:"})
+    assert r.returncode == 0, r.stderr
+    dropin = (DEPLOY / "cinema" / "empathy-host.service.d" / "mosquitto.conf").read_text()
+    assert "Requires=mosquitto.service" in dropin and "After=mosquitto.service" in dropin
+
+
+@pytest.mark.skipif(not shutil.which("mosquitto"), reason="mosquitto is not installed")
+def test_cinema_mosquitto_conf_runs_a_broker(tmp_path):
+    import paho.mqtt.client as mqtt
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = (DEPLOY / "cinema" / "mosquitto.conf").read_text()
+    conf = conf.replace("listener 1883 0.0.0.0", f"listener {port} 127.0.0.1")
+    conf = conf.replace("log_dest syslog", "log_dest stderr")
+    (tmp_path / "m.conf").write_text(conf)
+    broker = subprocess.Popen(["mosquitto", "-c", str(tmp_path / "m.conf")],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                c.connect("127.0.0.1", port)
+                break
+            except OSError:
+                assert broker.poll() is None, broker.stderr.read()
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        c.disconnect()
+    finally:
+        broker.terminate()
+        broker.wait(10)
