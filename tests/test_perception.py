@@ -140,3 +140,20 @@ def test_perception_keeps_the_face_scale():
     p = Perception()
     p.process(Frame(1, "face", _frame()))
     assert 0.4 < p.face_px_per_mm < 1.0  # ~0.68 px/mm for this portrait
+
+
+def test_frames_are_not_kept():
+    import gc
+    import weakref
+
+    p = Perception()
+    refs = []
+    for i, (role, img) in enumerate((("face", _frame()),
+                                     ("eye", render_eye(4.0, 15.0, np.random.default_rng(1))))):
+        frame = Frame(i, role, img)
+        out = p.process(frame)
+        assert out and all(isinstance(r, (FaceCrop, Pupil)) for r in out)
+        refs.append(weakref.ref(img))
+        del frame, img, out
+    gc.collect()
+    assert all(r() is None for r in refs)  # nothing in Perception holds on to a frame
