@@ -157,3 +157,28 @@ def test_frames_are_not_kept():
         del frame, img, out
     gc.collect()
     assert all(r() is None for r in refs)  # nothing in Perception holds on to a frame
+
+
+def test_one_frame_flicker_does_not_change_the_sent_expression():
+    """edge.features' smoothing (FACE_TAU_S) on real crops through the real FER model."""
+    from empathy.edge.features import SeatFeatures
+    from empathy.models.real_faces import real_face_crops
+    from empathy.wire import EXPRESSIONS
+
+    crops = real_face_crops("check", variants=False)
+    model = ExpressionModel()
+    happy, neutral = crops[0], crops[4]  # FER: happy 0.97, neutral 0.73
+    assert model.predict(happy).argmax() == EXPRESSIONS.index("happy")
+    assert model.predict(neutral).argmax() == EXPRESSIONS.index("neutral")
+    seat = SeatFeatures(1.0, model)
+    ts = 0
+    for _ in range(30):  # one second of a smile at 30 fps
+        ts += 33_333
+        seat.add(FaceCrop(ts, happy))
+    ts += 33_333
+    seat.add(FaceCrop(ts, neutral))  # one odd frame
+    assert EXPRESSIONS[seat.estimate(ts)["expression"]] == "happy"
+    for _ in range(60):  # two seconds of a straight face
+        ts += 33_333
+        seat.add(FaceCrop(ts, neutral))
+    assert EXPRESSIONS[seat.estimate(ts)["expression"]] == "neutral"
