@@ -1,6 +1,9 @@
 """The edge unit's main loop: sources -> per-seat features -> packets at a fixed rate.
 
 Only numbers leave this process: images and waveforms stay inside `SeatFeatures`.
+Beside the samples the unit sends a heartbeat (versions, sensors, battery, link loss,
+clock) once a second and keeps its clock on the host's with `ClockSync`; a small downlink
+thread takes the host's sync replies the moment they arrive, so t4 is honest.
 """
 
 from __future__ import annotations
@@ -8,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from empathy import wire
-from empathy.clock import HostClock, now_us
+from empathy import __version__, wire
+from empathy.clock import now_us
+from empathy.clocksync import ClockSync
 from empathy.keys import Keystore
 from empathy.sensors.base import Frame, open_source
 from empathy.transports import open_sender
@@ -43,6 +47,8 @@ class EdgeConfig:
     baseline_s: float = 60.0
     model_threads: int = 1
     faces: bool = True
+    heartbeat_hz: float = 1.0
+    sync_hz: float = 2.0  # clock-sync exchanges per second once settled; 0 = no clock sync
     seats: list[SeatConfig] = field(default_factory=lambda: [SeatConfig(1)])
 
     def validate(self):
@@ -52,6 +58,11 @@ class EdgeConfig:
             raise ValueError(f"rate_hz {self.rate_hz} must be within 0.1..100")
         if not self.seats:
             raise ValueError("an edge unit needs at least one seat")
+        if not 0.2 <= self.heartbeat_hz <= 10:
+            raise ValueError(f"heartbeat_hz {self.heartbeat_hz} must be within 0.2..10 "
+                             "(the host calls a unit quiet after 2 s)")
+        if not (self.sync_hz == 0 or 0.05 <= self.sync_hz <= 20):
+            raise ValueError(f"sync_hz {self.sync_hz} must be 0 (off) or within 0.05..20")
 
 
 class EdgeUnit:
@@ -61,7 +72,8 @@ class EdgeUnit:
         if cfg.unit_id not in keys.units:
             raise ValueError(f"keystore {cfg.keystore} has no key for unit {cfg.unit_id}")
         self.key = keys.units[cfg.unit_id]
-        self.clock = HostClock()  # same machine as the host: identity; networks: clock sync
+        # Until the first exchanges the mapping is the identity (right on the host's machine).
+        self.sync = ClockSync(cfg.unit_id, self.key)
         self.screen = ScreenState(cfg.cue_port, keys.show) if cfg.cue_port else None
         screen_now = self.screen.now if self.screen else None
         model = None
@@ -71,40 +83,69 @@ class EdgeUnit:
         self.sources = [open_source(s.source, screen=screen_now, faces=cfg.faces)
                         for s in cfg.seats]
         self.features = [SeatFeatures(cfg.baseline_s, model) for _ in cfg.seats]
-        self.uplink = open_sender(cfg.uplink)
+        self.uplink = open_sender(cfg.uplink, cfg.unit_id)
         self.perception = None  # built on the first camera frame (edge.perception)
-        self.seq = 0
+        self.seq = 0  # one sequence for every packet this unit sends (one replay window)
         self.sent = 0
         self.readings = 0
+        self.last_reading = [0] * len(cfg.seats)
         self._running = True
+        self.downlink = threading.Thread(target=self._listen, name="downlink", daemon=True)
+        self.downlink.start()
+
+    def _listen(self) -> None:
+        while self._running:
+            for packet in self.uplink.recv_batch(0.1):
+                self.sync.on_packet(packet)
+
+    def _send(self, packet: bytes) -> None:
+        self.uplink.send(packet)
+        self.seq += 1
+        self.sent += 1
+
+    def _heartbeat(self, t: int) -> None:
+        sensors = sum(1 << i for i, last in enumerate(self.last_reading[:8]) if t - last < 2e6)
+        c = self.sync.clock
+        self._send(wire.encode_health(wire.Health(
+            self.cfg.unit_id, self.seq, c.to_host(t) & wire.TS_MASK,
+            tuple(int(x) for x in __version__.split(".")[:3] if x.isdigit()), sensors,
+            _battery(), self.sync.loss_permille, round(c.to_host(t) - t),
+            round(c.drift_ppm * 1000), self.sync.rtt_us), self.key))
 
     def stop(self, *_):
         self._running = False
 
     def run(self, duration_s: float = 0.0) -> dict:
         period_us = int(1e6 / self.cfg.rate_hz)
-        next_send = now_us() + period_us
+        next_send = next_beat = next_sync = now_us() + period_us
         end = now_us() + int(duration_s * 1e6) if duration_s else None
         while self._running and (end is None or now_us() < end):
-            for src, feat in zip(self.sources, self.features):
+            for i, (src, feat) in enumerate(zip(self.sources, self.features)):
                 for raw in src.read(timeout_s=0.005):
                     for r in self._perceive(raw):
                         feat.add(r)
                     self.readings += 1
+                    self.last_reading[i] = now_us()
             t = now_us()
+            if self.cfg.sync_hz and t >= next_sync:
+                self._send(self.sync.request(self.seq))
+                # Quick exchanges at first so timestamps are on the host clock within a second.
+                next_sync = t + int(1e6 / (self.cfg.sync_hz if self.sync.synced else 10))
+            if t >= next_beat:
+                self._heartbeat(t)
+                next_beat = t + int(1e6 / self.cfg.heartbeat_hz)
             if t < next_send:
                 continue
             next_send += period_us
             if next_send < t:  # we fell behind (e.g. suspended): don't burst to catch up
                 next_send = t + period_us
             lum = self.screen.now()[2] if self.screen else 0.3
+            host_t = self.sync.clock.to_host(t) & wire.TS_MASK
             for seat, feat in zip(self.cfg.seats, self.features):
                 feat.luminance = lum
-                sample = wire.SeatSample(self.cfg.unit_id, seat.seat_id, self.seq,
-                                         self.clock.to_host(t) & wire.TS_MASK, **feat.estimate(t))
-                self.uplink.send(wire.encode(sample, self.key))
-                self.seq += 1
-                self.sent += 1
+                sample = wire.SeatSample(self.cfg.unit_id, seat.seat_id, self.seq, host_t,
+                                         **feat.estimate(t))
+                self._send(wire.encode(sample, self.key))
         return self.close()
 
     def _perceive(self, r):
@@ -117,13 +158,30 @@ class EdgeUnit:
         return self.perception.process(r)
 
     def close(self) -> dict:
+        self._running = False
         for s in self.sources:
             s.close()
         if self.screen:
             self.screen.close()
+        self.downlink.join(2)
         self.uplink.close()
+        c = self.sync.clock
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.sent, "readings": self.readings,
-                "cues_rejected": self.screen.rejected if self.screen else 0}
+                "cues_rejected": self.screen.rejected if self.screen else 0,
+                "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(now_us()) - now_us()),
+                          "drift_ppm": round(c.drift_ppm, 3), "rtt_us": self.sync.rtt_us,
+                          "residual_us": round(self.sync.residual_us(), 1) if self.sync.synced else None,
+                          "sync_loss_permille": self.sync.loss_permille}}
+
+
+def _battery() -> int:
+    """Percent from the first battery the kernel knows; mains-powered units say so."""
+    for cap in sorted(Path("/sys/class/power_supply").glob("BAT*/capacity")):
+        try:
+            return int(cap.read_text())
+        except (OSError, ValueError):
+            continue
+    return wire.BATTERY_MAINS
 
 
 def run_unit(cfg: EdgeConfig, duration_s: float = 0.0, stats_path: str | None = None) -> dict:

@@ -96,10 +96,13 @@ class Health:
         self.heartbeats: dict[int, wire.Health] = {}
         self.quiet_units: set[int] = set()
         self.quiet_sensors: set[tuple[int, str]] = set()
+        self.left: set[int] = set()  # the transport said goodbye for them (MQTT last will)
 
     def saw(self, units: np.ndarray, seqs: np.ndarray, rx_us: int) -> None:
         units = units.astype(np.intp)
         self.unit_last[units] = rx_us
+        if self.left:
+            self.left -= set(units.tolist())
         first = self.unit_first_seq[units] < 0
         self.unit_first_seq[units[first]] = np.iinfo(np.int64).max
         np.minimum.at(self.unit_first_seq, units[first], seqs[first].astype(np.int64))
@@ -121,15 +124,16 @@ class Health:
         """Changes since the last check: units/sensors gone quiet or back."""
         events = []
         seen = np.flatnonzero(self.unit_last >= 0)
-        quiet = set(seen[now - self.unit_last[seen] > self.quiet_us].tolist())
+        quiet = set(seen[now - self.unit_last[seen] > self.quiet_us].tolist()) | self.left
         for u in sorted(quiet - self.quiet_units):
-            events.append({"event": "unit_quiet", "unit": u,
-                           "silent_s": round((now - int(self.unit_last[u])) / 1e6, 3)})
+            events.append({"event": "unit_quiet", "unit": u, "why": "left" if u in self.left
+                           else "silent", "silent_s": round((now - int(self.unit_last[u])) / 1e6, 3)})
         for u in sorted(self.quiet_units - quiet):
             events.append({"event": "unit_back", "unit": u})
         self.quiet_units = quiet
         seats = np.flatnonzero(self.seat_last >= 0)
-        live = seats[now - self.seat_last[seats] <= self.quiet_us]  # quiet units said enough
+        live = seats[(now - self.seat_last[seats] <= self.quiet_us)
+                     & ~np.isin(self.seat_unit[seats], list(quiet))]  # quiet units said enough
         sensors = set()
         for k, name in enumerate(self.SENSORS):
             last = self.sensor_last[k, live]
@@ -252,6 +256,11 @@ class Intake:
         elif self.reply is not None:
             self.reply(msg.unit_id, wire.encode_sync_reply(
                 wire.SyncReply(msg.unit_id, msg.seq, msg.t1_us, rx_us, now_us()), key))
+
+    def check_health(self, gone: Iterable[int] = (), now: Optional[int] = None) -> list[dict]:
+        """Health events since the last call; `gone`: units the transport saw leave."""
+        self.health.left.update(u for u in gone if self.health.unit_last[u] >= 0)
+        return self.health.check(now_us() if now is None else now)
 
     def unit_report(self, now: Optional[int] = None) -> list[dict]:
         """One line per unit seen: silence, loss, and its last heartbeat (for dashboards)."""

@@ -1,7 +1,14 @@
-"""Transports carry wire packets edge -> host. One folder, one shape per member.
+"""Transports carry wire packets between edge units and the host. One folder, one shape.
 
-`open_sender(url)` on the edge, `open_receiver(url)` on the host. URLs:
-``udp://HOST:PORT``. (MQTT and serial links join here with the same two classes.)
+`open_sender(url, unit_id)` on the edge, `open_receiver(url)` on the host. Both directions:
+
+    Sender:   send(packet)            recv_batch(timeout_s) -> host's replies   close()
+    Receiver: recv_batch(timeout_s) -> list of packets    reply(unit_id, packet)
+              take_gone() -> units the transport itself saw leave (MQTT last will)  close()
+
+URLs: ``udp://HOST:PORT`` (kiosks, small rooms), ``mqtt://HOST:PORT/SCREEN`` (cinemas,
+through a broker), ``serial:///dev/ttyUSB0?baud=921600`` (a unit cabled to the host).
+A sender whose host is ``auto`` (``udp://auto``) finds the host by mDNS (`discovery`).
 """
 
 from __future__ import annotations
@@ -9,7 +16,8 @@ from __future__ import annotations
 import importlib
 from urllib.parse import urlsplit
 
-SCHEMES = {"udp": "empathy.transports.udp"}
+SCHEMES = {"udp": "empathy.transports.udp", "mqtt": "empathy.transports.mqtt",
+           "serial": "empathy.transports.serial"}
 
 
 class TransportError(RuntimeError):
@@ -23,8 +31,12 @@ def _module(url: str):
     return importlib.import_module(SCHEMES[scheme])
 
 
-def open_sender(url: str):
-    return _module(url).Sender(url)
+def open_sender(url: str, unit_id: int = 0):
+    if urlsplit(url).hostname == "auto":
+        from empathy.discovery import find_host
+
+        url = find_host(urlsplit(url).scheme)
+    return _module(url).Sender(url, unit_id)
 
 
 def open_receiver(url: str):

@@ -1,0 +1,220 @@
+"""One end-to-end suite, run over every transport: UDP on loopback, MQTT through a real
+mosquitto, and the serial link over a real pair of ptys joined like a null-modem cable."""
+
+import os
+import random
+import select
+import threading
+import time
+
+import pytest
+
+from empathy import wire
+from empathy.clock import now_us
+from empathy.clocksync import ClockSync
+from empathy.host.receive import Intake
+from empathy.keys import Keystore
+from empathy.transports import open_receiver, open_sender
+from empathy.transports.mqtt import LocalBroker
+
+
+class NullModem:
+    """Two pty pairs whose master ends are joined: each slave path is one end of a cable."""
+
+    def __init__(self):
+        self.a_master, a_slave = os.openpty()
+        self.b_master, b_slave = os.openpty()
+        self.slaves = (a_slave, b_slave)
+        self.paths = (os.ttyname(a_slave), os.ttyname(b_slave))
+        self.running = True
+        self.thread = threading.Thread(target=self._relay, daemon=True)
+        self.thread.start()
+
+    def _relay(self):
+        peer = {self.a_master: self.b_master, self.b_master: self.a_master}
+        while self.running:
+            for fd in select.select(list(peer), [], [], 0.05)[0]:
+                try:
+                    os.write(peer[fd], os.read(fd, 65536))
+                except OSError:
+                    pass
+
+    def close(self):
+        self.running = False
+        self.thread.join(1)
+        for fd in (self.a_master, self.b_master, *self.slaves):
+            os.close(fd)
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    with LocalBroker(tmp_path_factory.mktemp("mqtt")) as b:
+        yield b
+
+
+@pytest.fixture(params=["udp", "mqtt3", "mqtt5", "serial"])
+def link(request, broker):
+    """(sender url, receiver) for one unit's link over the transport under test."""
+    kind = request.param
+    if kind == "udp":
+        rx = open_receiver("udp://127.0.0.1:0")
+        yield f"udp://127.0.0.1:{rx.port}", rx
+    elif kind.startswith("mqtt"):
+        url = broker.url(f"screen{random.randrange(1 << 30)}", v="3.1.1" if kind == "mqtt3" else "5")
+        rx = open_receiver(url)
+        yield url, rx
+    else:
+        cable = NullModem()
+        rx = open_receiver(f"serial://{cable.paths[1]}")
+        yield f"serial://{cable.paths[0]}", rx
+        rx.close()
+        cable.close()
+        return
+    rx.close()
+
+
+def _sender(url, unit):
+    tx = open_sender(url, unit)
+    if url.startswith("mqtt"):  # connects in the background, as a unit booting would
+        end = time.monotonic() + 5
+        while not tx.client.is_connected() and time.monotonic() < end:
+            time.sleep(0.02)
+    return tx
+
+
+class Host:
+    """The host's loop on its own thread, reading while the unit sends (as in a show)."""
+
+    def __init__(self, rx, intake):
+        self.rx, self.intake, self.stop = rx, intake, threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while not self.stop.is_set():
+            self.intake.feed(self.rx.recv_batch(0.02))
+
+    def wait_for(self, received, timeout_s=20.0):
+        end = time.monotonic() + timeout_s
+        while self.intake.received < received and time.monotonic() < end:
+            time.sleep(0.02)
+        self.stop.set()
+        self.thread.join(2)
+
+
+def test_samples_arrive_verified_and_intact(link):
+    url, rx = link
+    keys = Keystore.new([3])
+    intake = Intake(keys.units)
+    tx = _sender(url, 3)
+    host = Host(rx, intake)
+    sent = [wire.SeatSample(3, 30 + i % 4, i, now_us(), 60 + i % 50, 40.0, 4.0, 0.1, -0.1, 3,
+                            0.5, 0x1F) for i in range(400)]
+    for i, s in enumerate(sent):
+        tx.send(wire.encode(s, keys.units[3]))
+        if i % 50 == 49:
+            time.sleep(0.01)  # a unit sends at 10 Hz, not in one burst; spare small buffers
+    host.wait_for(len(sent))
+    tx.close()
+    assert intake.accepted == len(sent) and not intake.rejected
+    got = {(s.seat_id, s.seq): s for t in intake.seats.values() for s in t.history}
+    for s in sent:
+        assert got[(s.seat_id, s.seq)] == wire.decode(wire.encode(s, keys.units[3]), keys.units)
+
+
+def test_every_forged_replayed_and_bit_flipped_packet_is_rejected(link):
+    url, rx = link
+    keys = Keystore.new([1, 2])
+    intake = Intake(keys.units)
+    tx = _sender(url, 1)
+    host = Host(rx, intake)
+    rng = random.Random(1)
+    good = [wire.encode(wire.SeatSample(1, 5, i, now_us(), 70.0), keys.units[1]) for i in range(1000)]
+    forged = [wire.encode(wire.SeatSample(1, 5, 5000 + i, now_us()), os.urandom(32))
+              for i in range(1000)]
+    other = [wire.encode(wire.SeatSample(2, 6, 9000 + i, now_us()), keys.units[1])  # wrong key
+             for i in range(500)]
+    flipped = []
+    for i in range(1000):
+        p = bytearray(wire.encode(wire.SeatSample(1, 5, 2000 + i, now_us()), keys.units[1]))
+        bit = rng.randrange(5 * 8, 32 * 8)  # past the header: version/kind/unit flips differ
+        p[bit // 8] ^= 1 << (bit % 8)
+        flipped.append(bytes(p))
+    stream = good + forged + other + flipped + good  # the second `good` is a replay
+    for i, p in enumerate(stream):
+        tx.send(p)
+        if i % 100 == 99:
+            time.sleep(0.01)
+    host.wait_for(len(stream))
+    tx.close()
+    assert intake.received == len(stream)
+    assert intake.accepted == 1000
+    assert intake.rejected == {"bad_tag": 2500, "replayed": 1000}
+
+
+def test_clock_sync_within_1ms_with_100ppm_drift(link):
+    """The unit's clock runs 100 ppm fast and 5 s off; after sync its timestamps are on the
+    host's clock to within 1 ms."""
+    url, rx = link
+    keys = Keystore.new([4])
+    intake = Intake(keys.units, reply=rx.reply)
+    t0 = now_us()
+    unit_clock = lambda: int(t0 + (now_us() - t0) * (1 + 100e-6)) + 5_000_000
+    sync = ClockSync(4, keys.units[4], local_us=unit_clock)
+    tx = _sender(url, 4)
+    host = Host(rx, intake)
+    try:
+        for seq in range(60):  # 6 s at 10 Hz
+            tx.send(sync.request(seq))
+            end = time.monotonic() + 0.1
+            while time.monotonic() < end:
+                for p in tx.recv_batch(max(0.0, end - time.monotonic())):
+                    sync.on_packet(p)
+        errors = []
+        for _ in range(200):
+            errors.append(sync.clock.to_host(unit_clock()) - now_us())
+    finally:
+        host.wait_for(0)
+        tx.close()
+    assert sync.answered >= 50, (sync.sent, sync.answered)
+    assert abs(sync.clock.drift_ppm - (-100)) < 20, sync.clock  # host runs slow vs the unit
+    worst = max(abs(e) for e in errors)
+    print(f"{url.split(':')[0]}: residual worst {worst:.0f} us, fit rms "
+          f"{sync.residual_us():.0f} us, rtt {sync.rtt_us} us")
+    assert worst <= 1000
+
+
+def test_health_heartbeats_and_silence(link):
+    url, rx = link
+    keys = Keystore.new([6])
+    intake = Intake(keys.units, quiet_s=1.0)
+    tx = _sender(url, 6)
+    key = keys.units[6]
+    for seq in range(3):
+        tx.send(wire.encode_health(wire.Health(6, seq, now_us(), (1, 2, 3), 0b1, 55, 4, 123,
+                                               -2000, 900), key))
+        tx.send(wire.encode(wire.SeatSample(6, 60, 100 + seq, now_us(), 70, flags=0x1F), key))
+    Host(rx, intake).wait_for(6)
+    assert intake.accepted == 6
+    assert intake.check_health() == []
+    report = intake.unit_report()[0]
+    assert report["unit"] == 6 and report["firmware"] == "1.2.3" and report["battery"] == 55
+    # the seat keeps sending but its heart-rate sensor loses contact
+    t_quiet = time.monotonic()
+    events = []
+    while not any(e["event"] == "sensor_quiet" for e in events) and time.monotonic() - t_quiet < 3:
+        tx.send(wire.encode(wire.SeatSample(6, 60, 200 + len(events) + int(1e3 * (time.monotonic() - t_quiet)),
+                                            now_us(), 70, flags=0x1C), key))
+        intake.feed(rx.recv_batch(0.05))
+        events += intake.check_health()
+    assert {"event": "sensor_quiet", "seat": 60, "sensor": "hr", "unit": 6} in events
+    assert time.monotonic() - t_quiet < 3
+    # then the whole unit goes silent: known within 3 s
+    t_quiet = time.monotonic()
+    events = []
+    while not any(e["event"] == "unit_quiet" for e in events) and time.monotonic() - t_quiet < 3:
+        intake.feed(rx.recv_batch(0.05))
+        events += intake.check_health()
+    assert any(e["event"] == "unit_quiet" and e["unit"] == 6 for e in events)
+    assert time.monotonic() - t_quiet < 3
+    tx.close()
