@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from empathy.edge.infer import TFLiteModel
@@ -71,7 +70,6 @@ class FaceDetector:
     def __call__(self, rgb: np.ndarray, max_faces: int = 4) -> list[Detection]:
         h, w = rgb.shape[:2]
         side = max(h, w)
-        scale = 128.0 / side
         # letterbox: keep aspect, pad to a square, as the model was trained
         box = Region(w / 2, h / 2, float(side))
         x = box.cut(rgb, 128).astype(np.float32) * np.float32(1 / 127.5) - 1.0
