@@ -9,6 +9,8 @@ anything fails), the player is handed the decision's default: the screen never g
 from __future__ import annotations
 
 import logging
+import math
+import queue
 import socket
 import threading
 import time
@@ -19,7 +21,7 @@ from typing import Callable, Optional
 from empathy import wire
 from empathy.clock import now_us
 from empathy.host.audience import AudienceState, audience_state
-from empathy.host.policy import Choice, decide, default_choice, make_policy
+from empathy.host.policy import Choice, decide, default_choice, learn_from_show, make_policy
 from empathy.host.receive import Intake
 from empathy.host.story import Story
 from empathy.transports import open_receiver
@@ -69,12 +71,21 @@ class Show:
         self.current = story.start
         self.pending: Optional[Choice] = None
         self.decided_for: Optional[int] = None  # index in segment_log already decided
+        self.story_vars = dict(story.variables)  # what the story remembers of choices made
         self.t0_us = 0
         # Observers (dashboard, session recorder, OSC, LSL...) get every event as
         # listener(kind, data). kinds: "samples" (list of SeatSample), "state" (AudienceState),
         # "segment" ({segment, at_s}), "decision" (dict as in summary), "frame" (FrameInfo,
-        # player thread). A failing listener is logged and dropped, never the show.
+        # player thread), "control" ({action, value, by, at_s}: an operator control that
+        # took effect). A failing listener is logged and dropped, never the show.
         self.listeners: list[Callable[[str, object], None]] = []
+        # Operator controls arrive from other threads (dashboard, API) and are applied by
+        # the show loop, so the story position only ever changes in one place.
+        self.controls: queue.SimpleQueue = queue.SimpleQueue()
+        self.forced: Optional[str] = None  # option the operator wants at its next decision
+        self.killed = False  # kill switch: the director's default cut from now on
+        self.grade_strength = 1.0
+        self.ending = threading.Event()  # stop(): end the show at the next loop turn
         self.player = Player(cfg.output, cfg.width, cfg.height, cfg.fps, frame_log,
                              on_frame=self._on_frame, on_need_next=self._need_next,
                              realtime=realtime)
@@ -112,6 +123,7 @@ class Show:
         if d:
             log.warning("decision %s not ready at end of %s: default %s", d.id, seg, d.default)
             self._record(default_choice(d, "fallback: no decision before the segment ended"))
+            self.story_vars = d.take(d.default, self.story_vars)
             return self._clip(d.default)
         nxt = self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
         return self._clip(nxt) if nxt else None
@@ -121,12 +133,13 @@ class Show:
         from empathy.host.player.player import Clip
 
         s = self.story.segments[seg_id]
-        return Clip(s.id, s.media, s.lut)
+        return Clip(s.id, s.media, s.lut, self.grade_strength)
 
     def _record(self, choice: Choice) -> None:
         entry = {"at_s": round((now_us() - self.t0_us) / 1e6, 3), "decision": choice.decision,
                  "chosen": choice.chosen, "reason": choice.reason, "scores": choice.scores,
-                 "fallback": choice.fallback}
+                 "fallback": choice.fallback, "propensity": choice.propensity,
+                 "inputs": choice.inputs}
         self.decisions.append(entry)
         self._emit("decision", entry)
         log.info("decision %s -> %s: %s", choice.decision, choice.chosen, choice.reason)
@@ -152,6 +165,8 @@ class Show:
         if f is None or self.decided_for == idx:
             return
         seg = f.clip_id
+        if seg == self.story.start:
+            self.story_vars = dict(self.story.variables)  # a new pass through the story
         d = self.story.decision_after(seg)
         if d is None:
             nxt = self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
@@ -159,16 +174,101 @@ class Show:
                 self.player.set_next(self._clip(nxt))
             self.decided_for = idx
         elif f.clip_t_s >= d.window_s[1]:
-            state = audience_state(self.intake.seats, now_us(),
-                                   window_s=d.window_s[1] - d.window_s[0])
-            choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
+            d = d.offer(self.story_vars)  # only the options the story's conditions allow
+            choice = self._operator_choice(d)
+            if choice is None:
+                state = audience_state(self.intake.seats, now_us(),
+                                       window_s=d.window_s[1] - d.window_s[0])
+                choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
             self._record(choice)
+            self.story_vars = d.take(choice.chosen, self.story_vars)
             self.player.set_next(self._clip(choice.chosen))
             self.decided_for = idx
 
+    # -- operator controls (any thread: checked here, applied by the show loop) ----------
+    def stop(self) -> None:
+        """End the show cleanly (service stop): run() returns its summary."""
+        self.ending.set()
+
+    def force_branch(self, option: str, by: str = "operator") -> None:
+        """Take `option` at the next decision that offers it, whatever the audience says."""
+        if not any(option in d.options for d in self.story.decisions.values()):
+            raise ValueError(f"{option!r} is not an option of any decision in this story")
+        self.controls.put(("force_branch", option, by))
+
+    def kill_switch(self, on: bool = True, by: str = "operator") -> None:
+        """On: the director's default cut now (undoing a branch already queued) and at every
+        decision after. Off: the audience decides again."""
+        self.controls.put(("kill_switch", bool(on), by))
+
+    def set_grade_strength(self, strength: float, by: str = "operator") -> None:
+        """0 = ungraded picture, 1 = the LUT as the colourist made it (0.5 s fade)."""
+        if not (isinstance(strength, (int, float)) and math.isfinite(strength)
+                and 0.0 <= strength <= 1.0):
+            raise ValueError(f"grade strength must be a number within 0..1, got {strength!r}")
+        self.controls.put(("grade_strength", float(strength), by))
+
+    def learning(self, action: str, by: str = "operator") -> None:
+        """"freeze", "unfreeze" or "reset" what the policy has learned, if it learns."""
+        if action not in ("freeze", "unfreeze", "reset"):
+            raise ValueError(f"learning action must be freeze, unfreeze or reset, got {action!r}")
+        if not callable(getattr(self.policy, action.removeprefix("un"), None)):
+            raise ValueError(f"policy {self.policy.name!r} does not learn: nothing to {action}")
+        self.controls.put(("learning", action, by))
+
+    def _operator_choice(self, d) -> Optional[Choice]:
+        if self.killed:
+            return default_choice(d, "kill switch: the director's default cut", fallback=False)
+        if self.forced in d.options:
+            option, self.forced = self.forced, None
+            return Choice(d.id, option, {o: float(o == option) for o in d.options},
+                          f"forced by the operator: '{option}'")
+        return None
+
+    def _apply_controls(self) -> None:
+        while True:
+            try:
+                action, value, by = self.controls.get_nowait()
+            except queue.Empty:
+                return
+            if action == "force_branch":
+                self.forced = value
+            elif action == "kill_switch":
+                self.killed = value
+                if value:
+                    self.forced = None
+                    self._undo_queued_branch()
+            elif action == "grade_strength":
+                self.grade_strength = value
+                lut = self.story.segments[self.current].lut
+                self.player.set_grade(lut, value, fade_s=0.5)
+            elif action == "learning" and value == "unfreeze":
+                self.policy.freeze(False)
+            elif action == "learning":
+                getattr(self.policy, value)()
+            entry = {"action": action, "value": value, "by": by,
+                     "at_s": round((now_us() - self.t0_us) / 1e6, 3) if self.t0_us else 0.0}
+            log.info("operator control %s=%s by %s", action, value, by, extra=entry)
+            self._emit("control", entry)
+
+    def _undo_queued_branch(self) -> None:
+        """Kill switch: if the segment on screen already queued a non-default branch, queue
+        the default instead (the player has not switched yet, so nothing is seen)."""
+        with self.lock:
+            idx = len(self.segment_log) - 1
+        d = self.story.decision_after(self.current)
+        last = self.decisions[-1] if self.decisions else None
+        if d and self.decided_for == idx and last and last["decision"] == d.id \
+                and last["chosen"] != d.default:
+            self._record(default_choice(d, "kill switch: the director's default cut",
+                                        fallback=False))
+            self.player.set_next(self._clip(d.default))
+
     # -- main loop ---------------------------------------------------------------------
     def pump(self, timeout_s: float = 0.02) -> None:
-        """Take in whatever packets arrived; tell observers about the accepted samples."""
+        """Take in whatever packets arrived; tell observers about the accepted samples.
+        Operator controls waiting in the queue are applied here too."""
+        self._apply_controls()
         accepted = self.intake.feed(self.receiver.recv_batch(timeout_s=timeout_s))
         if accepted and self.listeners:
             self._emit("samples", accepted)
@@ -181,9 +281,12 @@ class Show:
         self.t0_us = now_us()
         self.player.start(self._clip(self.story.start))
         next_cue = next_state = time.monotonic()
-        end = time.monotonic() + duration_s
+        # The show lasts duration_s of film (frames shown), however long the player takes to
+        # start; the wall-clock cap only guards against a player that never shows anything.
+        frames_due = int(round(duration_s * self.cfg.fps))
+        hard_end = time.monotonic() + duration_s + 30
         try:
-            while time.monotonic() < end:
+            while time.monotonic() < hard_end and not self.ending.is_set():
                 self.pump(timeout_s=0.02)
                 t = time.monotonic()
                 if t >= next_cue:
@@ -195,8 +298,11 @@ class Show:
                     self._emit("state", state)
                     next_state += 1 / STATE_HZ
                 self._queue_next()
+                shown = self.frame.index + 1 if self.frame else 0
                 if progress:
-                    progress(min(duration_s, duration_s - (end - t)))
+                    progress(min(duration_s, shown / self.cfg.fps))
+                if shown >= frames_due:
+                    break
                 if self.player.wait(0):
                     break  # the story ended (no loop)
         finally:
@@ -206,7 +312,19 @@ class Show:
             self.pump(timeout_s=0.2)
             self.receiver.close()
             self.cue_sock.close()
+        self._learn()
         return self.summary()
+
+    def _learn(self) -> None:
+        """After the screening: each audience-driven decision gets its reward (how the segment
+        it chose landed) in its record, and a learning policy learns and saves. Never fails
+        the show."""
+        try:
+            learn_from_show(self.policy, self.story, self.decisions, self.segment_log,
+                            [asdict(s) for s in self.timeline], self.t0_us,
+                            (now_us() - self.t0_us) / 1e6)
+        except Exception:
+            log.exception("policy %s could not learn from this screening", self.policy.name)
 
     def summary(self) -> dict:
         p = self.player
