@@ -58,7 +58,10 @@ class VideoSource:
             due = self._start + self._next
             t = now_us()
             if due > t:
-                if out or due > deadline:
+                if out:
+                    return out
+                if due > deadline:  # nothing due within the timeout: wait it out, no spin
+                    time.sleep(max(deadline - t, 0) / 1e6)
                     return out
                 time.sleep((due - t) / 1e6)
                 continue

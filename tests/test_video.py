@@ -62,3 +62,12 @@ def test_bad_urls_fail_clearly(tmp_path):
         open_source(f"video://{bad}")
     with pytest.raises(SourceError, match="role"):
         open_source(f"video://{_write(tmp_path / 'x.avi')}?role=ear")
+
+
+def test_read_waits_instead_of_spinning(tmp_path):
+    src = open_source(f"video://{_write(tmp_path / 'slow.avi', n=3, fps=2.0)}?role=face")
+    src.read(timeout_s=0.01)  # the first frame is due at once
+    t0 = time.monotonic()
+    got = src.read(timeout_s=0.1)  # the next is due in 0.5 s
+    src.close()
+    assert got == [] and time.monotonic() - t0 >= 0.09
