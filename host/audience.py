@@ -36,10 +36,13 @@ class AudienceState:
         return self.seats_good / self.seats_total if self.seats_total else 0.0
 
 
-def trimmed_mean(x: np.ndarray, cut: float = 0.1) -> float:
-    x = np.sort(x)
+def trimmed_mean(x, cut: float = 0.1):
+    """Mean without the top and bottom `cut` of seats: a float for one value per seat, one
+    per column for a (seats x samples) array."""
+    x = np.sort(np.asarray(x, float), axis=0)
     k = int(len(x) * cut)
-    return float(np.mean(x[k:len(x) - k])) if len(x) > 2 * k else float(np.mean(x))
+    m = np.mean(x[k:len(x) - k] if len(x) > 2 * k else x, axis=0)
+    return float(m) if m.ndim == 0 else m
 
 
 def audience_state(seats: dict, now_us: int, window_s: float = 5.0) -> AudienceState:

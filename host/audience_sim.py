@@ -113,7 +113,7 @@ class Screening:
             i0, i1 = int(d.window_s[0] * RATE_HZ), max(int(d.window_s[1] * RATE_HZ), 1)
             state = fuse(int(d.window_s[1] * 1e6), a[:, i1 - 1], v[:, i1 - 1],
                          list(a[:, i0:i1]), n)
-        mean = np.array([trimmed_mean(col) for col in a.T]) if len(a) else np.zeros(len(t))
+        mean = trimmed_mean(a) if len(a) else np.zeros(len(t))
         reward = engagement(float(np.median(mean)), synchrony(list(a)), seg.target_arousal)
         return SegmentOutcome(state, reward)
 

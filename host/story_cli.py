@@ -36,7 +36,8 @@ def _check(args) -> int:
     if args.json:
         print(json.dumps(info))
     else:
-        extra = f", {len(story.variables)} variables" if story.variables else ""
+        n = len(story.variables)
+        extra = f", {n} variable{'s' if n > 1 else ''}" if n else ""
         print(f"{story.title}: {len(story.segments)} segments, {len(story.decisions)} decisions"
               f"{extra}, starts at {story.start!r} — ok")
     return 0
