@@ -105,7 +105,8 @@ def _pupil_scale(args) -> int:
 
 def _light(args) -> int:
     from . import store
-    from .light import LEVELS, STEP_S, grey_clips, light_calibrate, play_and_record
+    from .light import LEVELS, STEP_S, eye_source, grey_clips, light_calibrate
+    from .screen import play_and_record
 
     try:
         viewer = store.check_id("viewer", args.viewer or store.new_viewer_id())
@@ -115,8 +116,8 @@ def _light(args) -> int:
             raise ValueError(f"--step-s {step_s:g} must be within 1..10")
         clips = grey_clips(out / "light_clips", LEVELS, step_s)
         output = args.output or f"file:{out / 'light_screen.mp4'}"
-        frames, pupils = play_and_record(clips, output, args.eye, out)
-        res = light_calibrate(frames, pupils, viewer, len(LEVELS) * step_s)
+        frames, got = play_and_record(clips, output, eye_source(args.eye), out)
+        res = light_calibrate(frames, [r for _, r in got], viewer, len(LEVELS) * step_s)
     except (ValueError, OSError, RuntimeError) as e:
         return _fail("light", e)
     res.figures["viewer"] = viewer
@@ -164,6 +165,26 @@ def _seats(args) -> int:
     except (ConfigError, ValueError, OSError, RuntimeError) as e:  # keystore, transport too
         return _fail("seats", e)
     return _finish(args, seats_check(plan, heard))
+
+
+def _latency(args) -> int:
+    from empathy.sensors.base import open_source
+
+    from .latency import flash_clip, latency_check
+    from .screen import play_and_record
+
+    try:
+        if not 3 <= args.flashes <= 100:
+            raise ValueError(f"--flashes {args.flashes} must be within 3..100")
+        out = Path(args.out)
+        clip = flash_clip(out / "latency_clips", args.flashes)
+        output = args.output or f"file:{out / 'latency_screen.mp4'}"
+        frames, got = play_and_record([clip], output,
+                                      lambda screen: open_source(args.camera, screen=screen), out)
+        res = latency_check(frames, got, args.seat, args.flashes)
+    except (ValueError, OSError, RuntimeError) as e:
+        return _fail("latency", e)
+    return _finish(args, res)
 
 
 def _common(p) -> None:
@@ -230,3 +251,12 @@ def register(parser) -> None:
     p.add_argument("--duration", type=float, help="seconds to listen (default: the plan's)")
     _common(p)
     p.set_defaults(func=_seats)
+
+    p = sub.add_parser("latency", help="flashes on screen seen by a seat's camera: timestamp "
+                                       "delay, jitter, drift and delivery latency")
+    p.add_argument("--camera", required=True, help="the seat's camera source URL")
+    p.add_argument("--seat", type=int, required=True, help="seat id (for the report)")
+    p.add_argument("--flashes", type=int, default=10, help="how many flashes (default 10)")
+    p.add_argument("--output", help="player output (default: file:OUT/latency_screen.mp4)")
+    _common(p)
+    p.set_defaults(func=_latency)

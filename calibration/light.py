@@ -9,10 +9,8 @@ same time on the same clock, and the model is fitted to the cleaned pupil.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -21,6 +19,7 @@ from empathy.edge.pupil import LightResponse, light_lag, pupil_clean
 from empathy.sensors.base import Pupil, open_source
 
 from .report import Check, Result
+from .screen import FPS, render_clip
 
 LEVELS = (0.05, 0.85, 0.25, 0.95, 0.45, 0.05)  # dark start; big and small steps both ways
 STEP_S = 2.5  # ~6 time constants: each step settles
@@ -70,68 +69,25 @@ def light_fit(frame_s, frame_lum, pupil_s, pupil_mm) -> LightFit:
                     float(np.sqrt(sse / len(t))), float(r2))
 
 
-def grey_clips(folder: Path, levels=LEVELS, step_s: float = STEP_S, size=(320, 180),
-               fps: float = 25.0) -> list:
+def grey_clips(folder: Path, levels=LEVELS, step_s: float = STEP_S) -> list:
     """One plain grey clip per level (rendered once, reused)."""
-    from empathy.host.player.outputs import VideoWriter
     from empathy.host.player.player import Clip
 
-    folder.mkdir(parents=True, exist_ok=True)
-    clips = []
-    for i, level in enumerate(levels):
-        path = folder / f"grey_{int(round(level * 255)):03d}_{step_s:g}s_{size[0]}x{size[1]}.mp4"
-        if not path.exists():
-            w = VideoWriter(f"file:{path.with_suffix('.tmp.mp4')}", *size, fps)
-            frame = np.full((size[1], size[0], 3), int(round(level * 255)), np.uint8)
-            for n in range(int(round(step_s * fps))):
-                w.push(frame, n / fps, 1 / fps)
-            if not w.close():
-                raise RuntimeError(f"could not render {path.name}")
-            path.with_suffix(".tmp.mp4").replace(path)
-        clips.append(Clip(f"grey{i}", path, None))
-    return clips
+    return [Clip(f"grey{i}", render_clip(folder / f"grey_{int(round(v * 255)):03d}_{step_s:g}s.mp4",
+                                         int(round(step_s * FPS)), lambda _n, v=v: v), None)
+            for i, v in enumerate(levels)]
 
 
-def play_and_record(clips: list, output: str, eye_url: Optional[str], workdir: Path,
-                    size=(320, 180), fps: float = 25.0, realtime: bool = True,
-                    timeout_s: float = 120.0) -> tuple[np.ndarray, list[Pupil]]:
-    """Play the clips back to back; returns (frames: wall_s, pts_s, luminance) and the pupil
-    readings the eye source gave meanwhile. The source sees the luminance on screen now."""
-    from empathy.host.player.player import Player
-
-    frames: list[tuple[float, float, float]] = []
-    shown = {"lum": 0.0}
-    queue = list(clips[1:])
-
-    def on_frame(f):
-        shown["lum"] = f.luminance
-        frames.append((f.wall_s, f.pts_s, f.luminance))
-
-    player = Player(output, *size, fps, workdir / "light_frames.csv", on_frame=on_frame,
-                    on_need_next=lambda _c: queue.pop(0) if queue else None, realtime=realtime)
-    src = open_source(eye_url, screen=lambda: ("calibrate-light", 0.0, shown["lum"]),
-                      faces=False) if eye_url else None
-    pupils: list[Pupil] = []
-    player.start(clips[0])
-    end = time.monotonic() + timeout_s
-    try:
-        while not player.wait(0 if src else 0.1) and time.monotonic() < end:
-            if src:
-                pupils += [r for r in src.read(timeout_s=0.01) if isinstance(r, Pupil)]
-    finally:
-        player.stop()
-        player.wait(10)
-        if src:
-            src.close()
-    if player.error:
-        raise RuntimeError(f"player failed: {player.error}")
-    return np.array(frames, float).reshape(-1, 3), pupils
+def eye_source(url: str):
+    """Opener for `play_and_record`: the eye source, told what is on screen."""
+    return lambda screen: open_source(url, screen=screen, faces=False)
 
 
 def light_calibrate(frames: np.ndarray, pupils: list[Pupil], viewer_id: str,
                     expected_s: float, max_tau_s: float = 1.5, min_r2: float = 0.8,
                     min_gain_mm: float = 0.3) -> Result:
     """Clean the pupil, fit the response, judge it. frames: rows of (wall_s, pts_s, lum)."""
+    pupils = [p for p in pupils if isinstance(p, Pupil)]
     res = Result("light", f"Light response of viewer {viewer_id}")
     res.figures["frames_shown"] = len(frames)
     res.figures["pupil_samples"] = len(pupils)

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from empathy.calibration.light import LEVELS, STEP_S, grey_clips, light_calibrate, play_and_record
+from empathy.calibration.light import LEVELS, STEP_S, grey_clips, light_calibrate
+from empathy.calibration.screen import play_and_record
 from empathy.cli import main
 from empathy.sensors.base import Pupil
 from empathy.sensors.sim import Viewer

@@ -1,0 +1,79 @@
+"""What a calibration shows on the screen, through the show's own player, and what a seat's
+source sees meanwhile.
+
+Clips are rendered once (plain frames from a function) and played back to back by the real
+`Player`; every frame's luminance is measured on the graded frame as it goes out, with the
+moment it went out. A source read at the same time is told the luminance on screen now
+(simulated viewers react to it; real cameras simply look), and each reading is kept with
+the moment it reached us, so both timestamps and delivery can be judged on one clock.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from empathy.clock import now_us
+from empathy.sensors.base import Reading, Source
+
+SIZE = (320, 180)
+FPS = 25.0
+
+
+def render_clip(path: Path, frames: int, level_at: Callable[[int], float], size=SIZE,
+                fps: float = FPS) -> Path:
+    """A clip of plain frames; frame n is grey level_at(n) (0..1). Skipped if it exists."""
+    from empathy.host.player.outputs import VideoWriter
+
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.mp4")
+    w = VideoWriter(f"file:{tmp}", *size, fps)
+    for n in range(frames):
+        w.push(np.full((size[1], size[0], 3), int(round(level_at(n) * 255)), np.uint8),
+               n / fps, 1 / fps)
+    if not w.close():
+        raise RuntimeError(f"could not render {path.name}")
+    tmp.replace(path)
+    return path
+
+
+def play_and_record(clips: list, output: str, open_seat: Optional[Callable[..., Source]],
+                    workdir: Path, size=SIZE, fps: float = FPS, realtime: bool = True,
+                    timeout_s: float = 120.0) -> tuple[np.ndarray, list[tuple[int, Reading]]]:
+    """Play the clips back to back. Returns the frames shown, rows of (wall_s, pts_s,
+    luminance), and [(arrival_us, reading)] from the source `open_seat(screen=...)` opens."""
+    from empathy.host.player.player import Player
+
+    frames: list[tuple[float, float, float]] = []
+    shown = {"lum": 0.0}
+    queue = list(clips[1:])
+
+    def on_frame(f):
+        shown["lum"] = f.luminance
+        frames.append((f.wall_s, f.pts_s, f.luminance))
+
+    player = Player(output, *size, fps, workdir / f"{clips[0].id}_frames.csv", on_frame=on_frame,
+                    on_need_next=lambda _c: queue.pop(0) if queue else None, realtime=realtime)
+    src = open_seat(screen=lambda: ("calibration", 0.0, shown["lum"])) if open_seat else None
+    got: list[tuple[int, Reading]] = []
+    try:
+        player.start(clips[0])
+        end = time.monotonic() + timeout_s
+        while not player.wait(0 if src else 0.1) and time.monotonic() < end:
+            if src:
+                batch = src.read(timeout_s=0.01)
+                t = now_us()
+                got += [(t, r) for r in batch]
+    finally:
+        player.stop()
+        player.wait(10)
+        if src:
+            src.close()
+    if player.error:
+        raise RuntimeError(f"player failed: {player.error}")
+    return np.array(frames, float).reshape(-1, 3), got
