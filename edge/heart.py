@@ -18,7 +18,9 @@ How (Elgendi's two-moving-average detector, made causal):
    artefacts don't look like pulses), halved when the top is clipped flat.
 
 Latency: a beat comes out at most `latency_s` after it happened (the longest block we
-accept plus the shape window after the peak). Memory is a fixed history of that length.
+accept plus the shape window after the peak), except that a stream's first FIRST_JUDGED
+beats are held until the last of them is found (so a stray wave before the first full pulse
+can be judged by height). Memory is a fixed history of that length.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from scipy import signal
 
 TEMPLATE_BEATS = 5  # (written out in _shape) a beat's shape is compared with the mean of this many before it
 MIN_HEIGHT = 0.4  # of the recent beats' median height
+FIRST_JUDGED = 4
+CLIP_FRAC = 0.02  # within 2 % of the top counts as the top (ADCs jitter while clipped)
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
 
@@ -48,18 +52,20 @@ class Method:
     pre_s: float  # beat shape window, before and after the peak
     post_s: float
     delay_hz: float  # frequency at which the filter's group delay is taken
+    smooth_s: float  # the raw waveform is averaged over this before its peak is taken
     min_fs: float
 
 
 METHODS = {
-    "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 20.0),
-    "ecg": Method((8.0, 20.0), 0.097, 0.611, 0.08, 0.25, 0.6, 0.05, 0.2, 0.2, 12.0, 60.0),
+    "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.05, 20.0),
+    "ecg": Method((8.0, 20.0), 0.097, 0.611, 0.08, 0.25, 0.6, 0.05, 0.2, 0.2, 12.0, 0.0, 60.0),
 }
 
 
 class Beats(NamedTuple):
     idx: np.ndarray  # sample index of each beat from the start of the stream (int64)
     sqi: np.ndarray  # 0..1 shape quality of each beat
+    peak: np.ndarray  # where it peaked in the filtered signal (the detector's own index)
 
 
 def _method(kind: str, fs_hz: float) -> Method:
@@ -82,11 +88,14 @@ class BeatStream:
         gd = signal.group_delay((b, a), w=[m.delay_hz], fs=fs_hz)[1][0]
         s = lambda sec: max(1, int(round(sec * fs_hz)))  # noqa: E731
         self.delay, self.w1, self.w2 = int(round(gd)), s(m.peak_win_s), s(m.beat_win_s)
+        self.min_block = max(1, self.w1 // 2)  # a premature pulse is narrow and short
         self.refr, self.max_block, self.refine = s(m.refractory_s), s(m.max_block_s), s(m.refine_s)
         self.pre, self.post = s(m.pre_s), s(m.post_s)
+        self.smooth = int(m.smooth_s * fs_hz / 2)  # half-width, samples
+        self.ahead = max(self.post, self.refine + self.smooth + 1)  # samples needed after p
         self.ema_a = 1 - np.exp(-1 / (8.0 * fs_hz))  # energy's slow mean: 8 s time constant
-        self.latency_s = (self.max_block + self.post + self.delay) / fs_hz
-        self.hist = self.max_block + self.pre + self.post + self.delay + 2 * self.refine + 2
+        self.latency_s = (self.max_block + self.ahead) / fs_hz
+        self.hist = self.max_block + self.pre + self.ahead + self.delay + 2 * self.refine + 2
         self.n = 0  # samples consumed so far
         self.x = np.zeros(0)  # raw and filtered history (the last `hist` samples)
         self.y = np.zeros(0)
@@ -98,7 +107,10 @@ class BeatStream:
         self.last_beat = -(10**12)  # raw (refined) index of the last beat
         self.heights: deque = deque(maxlen=8)  # filtered heights of the last beats
         self.silence = s(2.0)
-        self.pending: list[int] = []  # filtered-signal peaks waiting for their shape window
+        self.pending: list[tuple[int, float]] = []  # (peak, height) waiting for its shape
+        self.first: list[tuple[int, float]] = []  # the first FIRST_JUDGED candidates
+        self.dropped: set[int] | None = None  # which of them failed the height gate, once known
+        self.held: list[tuple[Beats, np.ndarray]] = []  # shaped beats waiting for that
         self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))
 
     def push(self, samples) -> Beats:
@@ -111,7 +123,7 @@ class BeatStream:
 
     def finish(self) -> Beats:
         """End of recording: beats still waiting for their shape window come out now."""
-        beats = self._shape(self.pending)
+        beats = self._emit([p for p, _ in self.pending], final=True)
         self.pending = []
         return beats
 
@@ -149,39 +161,76 @@ class BeatStream:
                 continue
             s, e_ = self.block_start, base + j
             self.block_start = -1
-            if s < h0 or not (self.w1 <= e_ - s <= self.max_block):
+            if s < h0 or not (self.min_block <= e_ - s <= self.max_block):
                 continue
             p = s + int(np.argmax(self.y[s - h0:e_ - h0]))
             if p - self.last_peak < self.refr or not self._tall_enough(p, self.y[p - h0]):
                 continue
             self.last_peak = p
             self.heights.append(float(self.y[p - h0]))
-            self.pending.append(p)
+            self.pending.append((p, self.heights[-1]))
+            if self.dropped is None:
+                self.first.append((p, self.heights[-1]))
+                self._judge_first(final=False)
         if self.block_start >= 0 and self.n - self.block_start > self.max_block:
             self.block_start = -(10**12)  # too long to be a beat: drop it (bounded history)
-        n_ready = sum(1 for p in self.pending if p + self.post <= self.n)
-        ready, self.pending = self.pending[:n_ready], self.pending[n_ready:]
-        beats = self._shape(ready)
+        n_ready = sum(1 for p, _ in self.pending if p + self.ahead <= self.n)
+        ready, self.pending = [p for p, _ in self.pending[:n_ready]], self.pending[n_ready:]
+        beats = self._emit(ready, final=False)
         self.x, self.y = self.x[-self.hist:], self.y[-self.hist:]
         return beats
+
+    def _judge_first(self, final: bool) -> None:
+        """A stream's first beats are judged by height once FIRST_JUDGED are known (a
+        stray wave before the first full pulse); until then what is found is held back."""
+        if self.dropped is not None or (len(self.first) < FIRST_JUDGED and not final):
+            return
+        med = statistics.median(h for _, h in self.first) if self.first else 0.0
+        self.dropped = {p for p, h in self.first if h < MIN_HEIGHT * med}
+
+    def _emit(self, ready: list[int], final: bool) -> Beats:
+        beats = self._shape(ready)
+        if final:
+            self._judge_first(final=True)
+        if self.dropped is None:
+            self.held.append(beats)
+            return _join([])
+        if self.held:
+            beats, self.held = _join(self.held + [beats]), []
+        if not self.dropped:
+            return beats
+        keep = ~np.isin(beats.peak, list(self.dropped))
+        return Beats(beats.idx[keep], beats.sqi[keep], beats.peak[keep])
 
     def _tall_enough(self, p: int, height: float) -> bool:
         """A dicrotic wave or T wave is a fraction of a real beat's height. After a long
         silence (the pulse got weaker) any block counts again, so the gate can't lock out."""
-        if len(self.heights) < 3 or p - self.last_peak > self.silence:
+        if p - self.last_peak > self.silence:  # start the reference over (after artefacts)
+            self.heights.clear()
+        if len(self.heights) < 3:
             return True
         return height >= MIN_HEIGHT * statistics.median(self.heights)
 
     def _refine(self, p: int, h0: int) -> int:
         """Where the beat really is: the raw waveform's peak near the delay-corrected place
         (-1 when the raw maximum is on the window's edge: a slope, not a peak)."""
-        c = p - self.delay
-        lo, hi = max(c - self.refine, h0, 0), min(c + self.refine + 1, self.n)
-        w = self.x[lo - h0:hi - h0]
+        # a causal filter only delays: the raw peak lies between p - delay - refine and p,
+        # give or take the refine margin for pulses sharper than the delay's frequency
+        lo, hi = max(p - self.delay - self.refine, h0, 0), min(p + self.refine + 1, self.n)
+        k = self.smooth
+        a, b = max(lo - k, h0), min(hi + k, self.n)
+        w = self.x[a - h0:b - h0]
+        if k and len(w) > 2 * k:  # centred average: noise must not pick the peak
+            w = np.convolve(w, np.full(2 * k + 1, 1.0 / (2 * k + 1)), "same")
+        w = w[lo - a:len(w) - (b - hi)]
         if self.kind == "ecg":  # R waves point either way depending on the lead
             w = np.abs(w - np.median(w))
         k = int(np.argmax(w)) if len(w) else 0
-        return lo + k if 0 < k < len(w) - 1 else -1
+        if not 0 < k < len(w) - 1:
+            return -1
+        # a clipped top: its middle, not its start
+        top = np.flatnonzero(w[k:] < w[k] - CLIP_FRAC * (w[k] - w.min()))
+        return lo + k + (int(top[0]) if len(top) else len(w) - k) // 2
 
     def _shape(self, peaks: list[int]) -> Beats:
         """Refine each beat's time and grade its shape (all its samples are here now)."""
@@ -194,10 +243,11 @@ class BeatStream:
             self.last_beat = r if ok else self.last_beat
         keep = [i for i, r in enumerate(refined) if r >= 0]
         if not keep:
-            return Beats(np.zeros(0, np.int64), np.zeros(0))
+            return _join([])
         L, K = self.pre + self.post, TEMPLATE_BEATS
         p = np.array([peaks[i] for i in keep])
-        idx = np.minimum(p[:, None] - (self.pre + h0) + np.arange(L), len(self.y) - 1)
+        # clipped at the stream's first sample (a beat right at the start); else in history
+        idx = np.clip(p[:, None] - (self.pre + h0) + np.arange(L), 0, len(self.y) - 1)
         seg = self.y[idx]
         seg -= seg.mean(axis=1, keepdims=True)
         norm = np.sqrt((seg * seg).sum(axis=1, keepdims=True))
@@ -208,17 +258,19 @@ class BeatStream:
         tn = np.sqrt((tmpl * tmpl).sum(axis=1))
         sqi = np.where(tn > 0, (seg * tmpl).sum(axis=1) / np.where(tn > 0, tn, 1), 1.0)
         sqi = np.clip(sqi, 0.0, 1.0)
-        raw = self.x[idx]  # a clipped top sits flat at the row's maximum for a while
-        flat = (raw == raw.max(axis=1, keepdims=True)).sum(axis=1) >= max(3, 0.06 * self.fs)
+        raw = self.x[idx]  # a clipped top sits (near) flat at the row's maximum a while
+        top = raw.max(axis=1, keepdims=True)
+        top -= CLIP_FRAC * (top - raw.min(axis=1, keepdims=True))
+        flat = (raw >= top).sum(axis=1) >= max(3, 0.06 * self.fs)
         sqi[flat] *= 0.5
         self.shapes = allseg[-K:]
-        return Beats(np.array([refined[i] for i in keep], np.int64), sqi)
+        return Beats(np.array([refined[i] for i in keep], np.int64), sqi, p)
 
 
 def _join(parts: list[Beats]) -> Beats:
     if not parts:
-        return Beats(np.zeros(0, np.int64), np.zeros(0))
-    return Beats(np.concatenate([b.idx for b in parts]), np.concatenate([b.sqi for b in parts]))
+        return Beats(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
+    return Beats(*(np.concatenate([b[k] for b in parts]) for k in range(3)))
 
 
 def waveform_peaks(x, fs_hz: float, kind: str) -> Beats:

@@ -1,0 +1,368 @@
+"""Validation of the heart and pupil code against HeartPy/NeuroKit2 and known truth.
+
+`python -m empathy.edge.signal_validation docs/` rewrites `docs/signal-validation.md` and
+its figures from: the real PPG recordings bundled with HeartPy (10-s windows; where the two
+research tools agree, they are the reference), NeuroKit2's ECG/PPG simulators with noise,
+and pulses with exactly known beat times, premature beats and motion artefacts. Every
+figure in the page is computed here when the page is written; tests reuse the builders.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from empathy.edge.heart import waveform_peaks
+from empathy.edge.hrv import WINDOW_S, heart_summary
+
+TOL_S = 0.05
+
+
+def beat_f1(a_s, b_s, tol_s: float = TOL_S) -> float:
+    """F1 of two beat lists, each beat matching at most one other within tol_s."""
+    a, b = np.sort(np.asarray(a_s, float)), np.sort(np.asarray(b_s, float))
+    if not len(a) and not len(b):
+        return 1.0
+    i = j = hit = 0
+    while i < len(a) and j < len(b):
+        if abs(a[i] - b[j]) <= tol_s:
+            hit, i, j = hit + 1, i + 1, j + 1
+        elif a[i] < b[j]:
+            i += 1
+        else:
+            j += 1
+    return 2 * hit / (len(a) + len(b))
+
+
+def clipped(x: np.ndarray) -> bool:
+    """A stretch whose tops are cut off by the sensor's range: 3 % of it within 2 % of
+    its maximum (a normal pulse spends well under 1 % there)."""
+    top = x.max() - 0.02 * (x.max() - x.min())
+    return float(np.mean(x >= top)) >= 0.03
+
+
+def bpm(beats_s) -> float:
+    return 60.0 / float(np.mean(np.diff(beats_s))) if len(beats_s) > 2 else 0.0
+
+
+# --- the research tools, the way their docs call them -----------------------------------
+def heartpy_beats(x, fs: float) -> np.ndarray:
+    import heartpy as hp
+
+    wd, _ = hp.process(np.asarray(x, float), fs)
+    return np.asarray(wd["peaklist"], float) / fs  # every peak, rejected ones too
+
+
+def neurokit_beats(x, fs: float, kind: str) -> np.ndarray:
+    import neurokit2 as nk
+
+    if kind == "ecg":
+        _, info = nk.ecg_peaks(nk.ecg_clean(x, sampling_rate=int(fs)), sampling_rate=int(fs))
+        return np.asarray(info["ECG_R_Peaks"], float) / fs
+    clean = nk.ppg_clean(x, sampling_rate=fs)
+    return np.asarray(nk.ppg_findpeaks(clean, sampling_rate=fs)["PPG_Peaks"], float) / fs
+
+
+def ours(x, fs: float, kind: str = "ppg"):
+    b = waveform_peaks(x, fs, kind)
+    return b.idx / fs, heart_summary(b.idx / fs, b.sqi, len(x) / fs)
+
+
+# --- data ------------------------------------------------------------------------------
+def heartpy_recordings() -> list[tuple[str, np.ndarray, float]]:
+    """(name, samples, fs) for the three real PPG recordings bundled with HeartPy."""
+    import heartpy as hp
+
+    out = []
+    for i, name in enumerate(("data.csv", "data2.csv", "data3.csv")):
+        x, t = hp.load_exampledata(i)
+        if i == 0:
+            fs = 100.0
+        elif i == 1:
+            fs = (len(t) - 1) / ((t[-1] - t[0]) / 1000.0)
+        else:
+            ts = np.array(t, dtype="datetime64[us]").astype(np.int64) / 1e6
+            fs = (len(ts) - 1) / (ts[-1] - ts[0])
+        out.append((name, np.asarray(x, float), float(fs)))
+    return out
+
+
+def pulse_train(duration_s: float = 120.0, fs: float = 100.0, hr: float = 70.0,
+                premature_every: int = 0, motion: tuple = (), noise: float = 0.02,
+                seed: int = 0, kind: str = "ppg") -> tuple[np.ndarray, np.ndarray]:
+    """A waveform with exactly known beat times. Premature beats come 35 % early and are
+    followed by a compensatory pause; `motion` = ((start_s, end_s), ...) get large slow
+    swings plus jitter, like a hand moving on a finger clip."""
+    rng = np.random.default_rng(seed)
+    beats, t, k = [], 0.5, 0
+    while t < duration_s - 1:
+        rr = 60.0 / hr * (1 + 0.04 * np.sin(2 * np.pi * 0.25 * t)) + rng.normal(0, 0.015)
+        k += 1
+        if premature_every and k % premature_every == 0:
+            beats.append(t + 0.65 * rr)
+            t += 2 * rr  # compensatory pause: the next normal beat keeps the rhythm
+        else:
+            t += rr
+        beats.append(t)
+    beats = np.array([b for b in beats if b < duration_s - 1])
+    tt = np.arange(int(duration_s * fs)) / fs
+    x = np.zeros_like(tt)
+    for b in beats:
+        if kind == "ecg":  # a narrow R wave and a broad T wave
+            x += np.exp(-0.5 * ((tt - b) / 0.012) ** 2) + 0.25 * np.exp(-0.5 * ((tt - b - 0.25) / 0.04) ** 2)
+        else:  # systolic peak, and the dicrotic wave 0.3 s later
+            x += np.exp(-0.5 * ((tt - b) / 0.08) ** 2) + 0.35 * np.exp(-0.5 * ((tt - b - 0.3) / 0.09) ** 2)
+    x += 0.1 * np.sin(2 * np.pi * 0.2 * tt) + rng.normal(0, noise, len(tt))  # breathing
+    for a, e in motion:
+        m = (tt >= a) & (tt < e)
+        x[m] += 2.5 * np.sin(2 * np.pi * 0.7 * tt[m] + rng.uniform(0, 6)) + rng.normal(0, 0.4, m.sum())
+    return x, beats
+
+
+def neurokit_sims(seed: int = 3):
+    """(name, kind, noisy signal, fs, clean signal) from NeuroKit2's simulators."""
+    import neurokit2 as nk
+
+    out = []
+    for noise in (0.05, 0.2):
+        ecg = nk.ecg_simulate(duration=120, sampling_rate=500, heart_rate=75, random_state=seed)
+        rng = np.random.default_rng(seed)
+        out.append((f"nk ecg 500 Hz, noise {noise}", "ecg",
+                    ecg + rng.normal(0, noise, len(ecg)), 500.0, ecg))
+        ppg = nk.ppg_simulate(duration=120, sampling_rate=100, heart_rate=75, random_state=seed,
+                              motion_amplitude=0.1, powerline_amplitude=0.0)
+        out.append((f"nk ppg 100 Hz, noise {noise}", "ppg",
+                    ppg + rng.normal(0, noise, len(ppg)), 100.0, ppg))
+    return out
+
+
+def pupil_viewer(duration_s: float = 300.0, fs: float = 30.0, seed: int = 0):
+    """A viewer whose pupil follows the screen's brightness (lag 0.4 s, 2 mm per unit)
+    plus 0.6 mm per unit of a hidden arousal, with blinks. Returns t, lum, pupil, conf,
+    arousal."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(duration_s * fs)) / fs
+    cuts = np.cumsum(rng.uniform(2, 8, int(duration_s)))  # shots of 2-8 s, each its own light
+    lum = rng.uniform(0.05, 0.95, len(cuts))[np.searchsorted(cuts, t)]
+    arousal = np.convolve(rng.normal(0, 1, len(t)), np.ones(int(8 * fs)) / (8 * fs), "same")
+    arousal = arousal / (np.std(arousal) or 1) * 0.4
+    lag = np.empty_like(lum)
+    acc = lum[0]
+    for i, v in enumerate(lum):
+        acc += (1 - np.exp(-1 / fs / 0.4)) * (v - acc)
+        lag[i] = acc
+    pupil = 5.0 - 2.0 * lag + 0.6 * arousal + rng.normal(0, 0.04, len(t))
+    conf = np.full(len(t), 0.95)
+    for start in rng.uniform(0, duration_s, int(duration_s * 0.25)):
+        m = (t >= start) & (t < start + rng.uniform(0.1, 0.25))
+        pupil[m], conf[m] = 0.0, 0.0
+    return t, lum, pupil, conf, arousal
+
+
+def pupil_demo(seed: int = 0) -> dict:
+    """Correlation with the hidden arousal: raw pupil vs light-compensated residual."""
+    from empathy.edge.pupil import LightResponse, pupil_clean, pupil_residual
+
+    t, lum, mm, conf, arousal = pupil_viewer(seed=seed)
+    clean = pupil_clean(t, mm, conf)
+    ok = np.isfinite(clean.mm)
+    model = LightResponse.fit(t, lum, clean.mm)
+    resid = pupil_residual(t, clean.mm, lum, model)
+    return {"raw_r": float(np.corrcoef(clean.mm[ok], arousal[ok])[0, 1]),
+            "residual_r": float(np.corrcoef(resid[ok], arousal[ok])[0, 1]),
+            "gain_mm": model.gain_mm, "tau_s": model.tau_s, "blinks": clean.blinks,
+            "series": (t, lum, clean.mm, resid, arousal)}
+
+
+# --- the page --------------------------------------------------------------------------
+def real_rows():
+    """Per recording and per 10-s window: ours vs HeartPy vs NeuroKit2."""
+    rows, windows = [], []
+    for name, x, fs in heartpy_recordings():
+        o, summ = ours(x, fs)
+        h, n = heartpy_beats(x, fs), neurokit_beats(x, fs, "ppg")
+        rows.append({"name": name, "fs": fs, "dur": len(x) / fs, "n": (len(o), len(h), len(n)),
+                     "bpm": (summ["bpm"], bpm(h), bpm(n)),
+                     "f1": (beat_f1(o, h), beat_f1(o, n), beat_f1(h, n))})
+        for w in summ["windows"]:
+            t0 = w["t0_s"]
+            sel = [a[(a >= t0) & (a < t0 + WINDOW_S)] for a in (o, h, n)]
+            agree = beat_f1(sel[1], sel[2]) >= 0.99 and abs(bpm(sel[1]) - bpm(sel[2])) <= 1.0
+            cut = clipped(x[int(t0 * fs):int((t0 + WINDOW_S) * fs)])
+            windows.append({"rec": name, "t0": t0, "quality": w["quality"], "agree": agree,
+                            "clipped": cut,
+                            "f1_h": beat_f1(sel[0], sel[1]), "f1_n": beat_f1(sel[0], sel[2]),
+                            "hr": tuple(bpm(s) for s in sel)})
+    return rows, windows
+
+
+def sim_rows():
+    rows = []
+    for name, kind, x, fs, clean in neurokit_sims():
+        ref = neurokit_beats(clean, fs, kind)
+        o, summ = ours(x, fs, kind)
+        n = neurokit_beats(x, fs, kind)
+        h = heartpy_beats(x, fs) if kind == "ppg" else None
+        rows.append({"name": name + " (reference: NeuroKit2 on the noise-free signal)",
+                     "f1": (beat_f1(o, ref), None if h is None else beat_f1(h, ref),
+                            beat_f1(n, ref)),
+                     "bpm": (summ["bpm"], None if h is None else bpm(h), bpm(n), bpm(ref))})
+    for kind, fs in (("ppg", 100.0), ("ecg", 250.0)):
+        for label, kw in (("premature beat every 7th", {"premature_every": 7}),
+                          ("motion 40-55 s and 80-90 s", {"motion": ((40, 55), (80, 90))})):
+            x, truth = pulse_train(fs=fs, kind=kind, seed=5, **kw)
+            o, summ = ours(x, fs, kind)
+            n = neurokit_beats(x, fs, kind)
+            h = heartpy_beats(x, fs) if kind == "ppg" else None
+            q = {w["t0_s"]: w["quality"] for w in summ["windows"]}
+            bad = [q[t] for t in q if "motion" in kw and any(a - 10 < t < e for a, e in kw["motion"])]
+            good = [q[t] for t in q if not bad or not any(a - 10 < t < e for a, e in kw["motion"])]
+            rows.append({"name": f"{kind} {fs:g} Hz, {label} (exact truth)",
+                         "f1": (beat_f1(o, truth), None if h is None else beat_f1(h, truth),
+                                beat_f1(n, truth)),
+                         "bpm": (summ["bpm"], None if h is None else bpm(h), bpm(n), bpm(truth)),
+                         "q": (float(np.mean(good)), float(np.mean(bad)) if bad else None)})
+    return rows
+
+
+def _fmt(v, spec=".3f"):
+    return "–" if v is None else format(v, spec)
+
+
+def write_page(out_dir: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    warnings.filterwarnings("ignore")
+    fig_dir = out_dir / "signal-validation"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    rows, windows = real_rows()
+    sims = sim_rows()
+    pd = pupil_demo()
+    agree = [w for w in windows if w["agree"]]
+    clean = [w for w in agree if not w["clipped"]]
+    lines = ["# Signal validation", "",
+             "Generated by `python -m empathy.edge.signal_validation docs/` "
+             "(edge/signal_validation.py); every number below is computed when the page is "
+             "written. Beat agreement is F1 with a 50 ms tolerance.", "",
+             "## Real PPG recordings bundled with HeartPy", "",
+             "| recording | Hz | s | beats ours / HeartPy / NK | HR ours / HeartPy / NK | "
+             "F1 ours-HeartPy | F1 ours-NK | F1 HeartPy-NK |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['fs']:.1f} | {r['dur']:.0f} | {' / '.join(map(str, r['n']))} | "
+                     f"{' / '.join(f'{b:.1f}' for b in r['bpm'])} | "
+                     f"{' | '.join(f'{f:.3f}' for f in r['f1'])} |")
+    hr_diff = [abs(w["hr"][0] - w["hr"][1]) for w in clean]
+    lines += ["", f"**10-s windows where HeartPy and NeuroKit2 agree** (their F1 ≥ 0.99 and HR "
+              f"within 1 bpm): {len(agree)} of {len(windows)}; of these, {len(clean)} are not "
+              f"clipped (the sensor's range cuts the tops in {len(agree) - len(clean)}: see "
+              f"below). On the clean ones: our beat F1 vs HeartPy min "
+              f"{min(w['f1_h'] for w in clean):.3f} / mean {np.mean([w['f1_h'] for w in clean]):.4f}, "
+              f"vs NeuroKit2 min {min(w['f1_n'] for w in clean):.3f} / mean "
+              f"{np.mean([w['f1_n'] for w in clean]):.4f}; HR difference to HeartPy max "
+              f"{max(hr_diff):.2f} bpm, mean {np.mean(hr_diff):.3f} bpm; "
+              f"{sum(d <= 1.0 for d in hr_diff)} of {len(clean)} within 1 bpm. "
+              f"Windows where the tools agree but our quality is < 0.5: "
+              f"{sum(w['quality'] < 0.5 for w in agree)}.", "",
+              "On **clipped** tops the tools place the beat differently: HeartPy at the first "
+              "clipped sample, NeuroKit2 at the maximum of its forward-backward filtered signal "
+              "(a little later), we in the middle of the flat top; the gaps reach 50-70 ms, so "
+              "F1 at 50 ms drops there although the beat counts agree. Our beat quality is "
+              "halved for clipped beats.", "",
+              f"**Where the two tools disagree** ({len(windows) - len(agree)} windows) the signal "
+              f"is poor (data2.csv's first ~45 s is a loose sensor: flat, then large swings). "
+              f"Our quality there: mean {np.mean([w['quality'] for w in windows if not w['agree']]):.2f}"
+              f" vs {np.mean([w['quality'] for w in agree]):.2f} where they agree; the "
+              f"windows we mark poor (< 0.5) are {sum(w['quality'] < 0.5 for w in windows)}.", "",
+              "| recording | window | our quality | HR ours / HeartPy / NK | F1 ours-HeartPy | "
+              "tools agree | clipped |", "|---|---|---|---|---|---|---|"]
+    for w in windows:
+        if not w["agree"] or w["quality"] < 0.5 or w["f1_h"] < 0.99:
+            lines.append(f"| {w['rec']} | {w['t0']:.0f} s | {w['quality']:.2f} | "
+                         f"{' / '.join(f'{h:.1f}' for h in w['hr'])} | {w['f1_h']:.3f} | "
+                         f"{'yes' if w['agree'] else 'no'} | {'yes' if w['clipped'] else ''} |")
+    lines += ["", "(Only windows that are poor, disputed or where we differ are listed.)", "",
+              "![data2.csv](signal-validation/data2.png)", "",
+              "## Simulations", "",
+              "| case | F1 ours | F1 HeartPy | F1 NK | HR ours / HeartPy / NK / truth | "
+              "our quality clean / artefact |", "|---|---|---|---|---|---|"]
+    for s in sims:
+        q = s.get("q")
+        lines.append(f"| {s['name']} | {' | '.join(_fmt(f) for f in s['f1'])} | "
+                     f"{' / '.join(_fmt(b, '.1f') for b in s['bpm'])} | "
+                     f"{'–' if q is None else _fmt(q[0], '.2f') + ' / ' + _fmt(q[1], '.2f')} |")
+    lines += ["", "HR here counts every detected beat (as `empathy signal hr` does), so a "
+              "premature beat raises it; RMSSD/SDNN use normal intervals only.", "",
+              "![motion](signal-validation/motion.png)", "",
+              "## Pupil: screen luminance compensation", "",
+              f"A simulated viewer (5 min, 30 Hz, blinks) whose pupil follows the screen's "
+              f"brightness (2 mm per unit, lag 0.4 s) plus 0.6 mm per unit of a hidden arousal. "
+              f"Fitted light response: {pd['gain_mm']:.2f} mm per unit, lag {pd['tau_s']:.2f} s; "
+              f"{pd['blinks']} blinks bridged.", "",
+              f"- correlation of the cleaned **raw pupil** with the hidden arousal: "
+              f"r = {pd['raw_r']:.3f}",
+              f"- correlation of the **light-compensated residual**: r = {pd['residual_r']:.3f}",
+              "", "![pupil](signal-validation/pupil.png)", ""]
+    _figures(plt, fig_dir, pd)
+    page = out_dir / "signal-validation.md"
+    page.write_text("\n".join(lines))
+    return page
+
+
+def _figures(plt, fig_dir: Path, pd: dict) -> None:
+    name, x, fs = heartpy_recordings()[1]
+    o, summ = ours(x, fs)
+    h, n = heartpy_beats(x, fs), neurokit_beats(x, fs, "ppg")
+    t = np.arange(len(x)) / fs
+    fig, ax = plt.subplots(figsize=(12, 4))
+    ax.plot(t, x, lw=0.6, color="0.3")
+    for beats, mark, label, off in ((o, "rv", "ours", 30), (h, "g^", "HeartPy", 50),
+                                    (n, "b.", "NeuroKit2", 70)):
+        ax.plot(beats, np.interp(beats, t, x) + off, mark, ms=4, label=label)
+    for w in summ["windows"]:
+        if w["quality"] < 0.5:
+            ax.axvspan(w["t0_s"], w["t0_s"] + WINDOW_S, color="orange", alpha=0.2)
+    ax.set(title=f"{name}: beats; orange = windows our quality marks poor", xlabel="s")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(fig_dir / "data2.png", dpi=80)
+    plt.close(fig)
+
+    x, truth = pulse_train(fs=100.0, seed=5, motion=((40, 55), (80, 90)))
+    o, summ = ours(x, 100.0)
+    fig, ax = plt.subplots(2, 1, figsize=(12, 5), sharex=True)
+    t = np.arange(len(x)) / 100.0
+    ax[0].plot(t, x, lw=0.5, color="0.3")
+    ax[0].plot(truth, np.interp(truth, t, x), "g|", ms=12, label="true beats")
+    ax[0].plot(o, np.interp(o, t, x), "rv", ms=3, label="ours")
+    ax[0].legend(loc="upper right")
+    ax[1].step([w["t0_s"] for w in summ["windows"]], [w["quality"] for w in summ["windows"]],
+               where="post", label="quality")
+    ax[1].set(ylim=(0, 1.05), xlabel="s", ylabel="quality")
+    ax[0].set_title("PPG with motion artefacts at 40-55 s and 80-90 s")
+    fig.tight_layout()
+    fig.savefig(fig_dir / "motion.png", dpi=80)
+    plt.close(fig)
+
+    t, lum, mm, resid, arousal = pd["series"]
+    fig, ax = plt.subplots(3, 1, figsize=(12, 6), sharex=True)
+    ax[0].plot(t, lum, lw=0.7)
+    ax[0].set_ylabel("screen luminance")
+    ax[1].plot(t, mm, lw=0.7)
+    ax[1].set_ylabel(f"pupil mm (r={pd['raw_r']:.2f})")
+    ax[2].plot(t, resid - np.nanmean(resid), lw=0.7, label="residual")
+    ax[2].plot(t, 0.6 * arousal, lw=0.9, label="0.6 x hidden arousal")
+    ax[2].set(ylabel=f"residual (r={pd['residual_r']:.2f})", xlabel="s")
+    ax[2].legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(fig_dir / "pupil.png", dpi=80)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    print(write_page(Path(sys.argv[1] if len(sys.argv) > 1 else "docs")))

@@ -1,0 +1,117 @@
+"""Heart beats: streaming = batch, real recordings vs HeartPy, premature beats, artefacts."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from empathy.edge.heart import FIRST_JUDGED, BeatStream, ecg_peaks, ppg_peaks, waveform_peaks
+from empathy.edge.hrv import heart_summary
+from empathy.edge.signal_validation import (beat_f1, heartpy_beats, heartpy_recordings,
+                                            neurokit_beats, pulse_train)
+
+warnings.filterwarnings("ignore", module="heartpy")
+REC = {name: (x, fs) for name, x, fs in heartpy_recordings()}
+
+
+def _streamed(x, fs, kind, sizes):
+    s, parts, i, k = BeatStream(fs, kind), [], 0, 0
+    while i < len(x):
+        n = sizes[k % len(sizes)]
+        parts.append(s.push(x[i:i + n]))
+        i, k = i + n, k + 1
+    parts.append(s.finish())
+    return (np.concatenate([p.idx for p in parts]), np.concatenate([p.sqi for p in parts]))
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.lists(st.integers(1, 700), min_size=1, max_size=6))
+def test_streaming_gives_the_same_beats_as_batch_whatever_the_chunks(sizes):
+    x, fs = REC["data.csv"]
+    batch = ppg_peaks(x, fs)
+    idx, sqi = _streamed(x, fs, "ppg", sizes)
+    assert np.array_equal(idx, batch.idx) and np.array_equal(sqi, batch.sqi)
+
+
+def test_streaming_equals_batch_on_a_long_real_recording_and_on_ecg():
+    x, fs = REC["data3.csv"]
+    batch = ppg_peaks(x, fs)
+    assert len(batch.idx) > 1000
+    for sizes in ([1, 7, 250], [4096], [70000]):
+        idx, sqi = _streamed(x, fs, "ppg", sizes)
+        assert np.array_equal(idx, batch.idx) and np.array_equal(sqi, batch.sqi)
+    ecg, truth = pulse_train(60, 250.0, kind="ecg", premature_every=5, seed=2)
+    b = ecg_peaks(ecg, 250.0)
+    assert np.array_equal(_streamed(ecg, 250.0, "ecg", [33, 400])[0], b.idx)
+
+
+def test_beats_come_out_within_the_documented_latency():
+    x, truth = pulse_train(40, 100.0, seed=1)
+    s = BeatStream(100.0, "ppg")
+    late = []
+    for i in range(len(x)):
+        for b in s.push(x[i:i + 1]).idx:
+            late.append((i + 1 - b) / 100.0)
+    # the stream's first beats wait for the FIRST_JUDGED-th; after that, latency_s holds
+    assert len(late) > 40 and max(late[FIRST_JUDGED:]) <= s.latency_s
+    assert max(late[:FIRST_JUDGED]) <= FIRST_JUDGED * 60 / 40 + s.latency_s
+    assert len(s.x) <= s.hist and len(s.y) <= s.hist  # bounded history, whatever came before
+
+
+def test_clean_real_recording_matches_heartpy_and_neurokit():
+    x, fs = REC["data.csv"]
+    ours = ppg_peaks(x, fs).idx / fs
+    hp, nk = heartpy_beats(x, fs), neurokit_beats(x, fs, "ppg")
+    assert beat_f1(ours, hp) == 1.0 and beat_f1(ours, nk) == 1.0
+    s = heart_summary(ours, np.ones(len(ours)), len(x) / fs)
+    assert abs(s["bpm"] - 60 / np.mean(np.diff(hp))) < 1.0
+
+
+def test_premature_beats_are_found_and_kept_out_of_hrv():
+    for kind, fs in (("ppg", 100.0), ("ecg", 250.0)):
+        x, truth = pulse_train(120, fs, kind=kind, premature_every=6, seed=4)
+        b = waveform_peaks(x, fs, kind)
+        assert beat_f1(b.idx / fs, truth) >= 0.98
+        s = heart_summary(b.idx / fs, b.sqi, len(x) / fs)
+        rr = np.diff(truth) * 1000
+        assert s["ectopic"] >= 2 * (len(truth) // 7) * 0.8  # premature + compensatory pause
+        # every beat counts for HR; SDNN over NN stays near the normal rhythm's, far below all RR's
+        assert abs(s["bpm"] - 60 / np.mean(np.diff(truth))) < 2.5  # a few premature beats missed
+        assert s["sdnn_ms"] < 0.5 * np.std(rr, ddof=1)
+
+
+def test_motion_artefacts_are_flagged_by_quality_not_turned_into_wild_heart_rate():
+    x, truth = pulse_train(120, 100.0, motion=((40, 60),), seed=3)
+    b = ppg_peaks(x, 100.0)
+    s = heart_summary(b.idx / 100.0, b.sqi, 120.0)
+    q = {w["t0_s"]: w["quality"] for w in s["windows"]}
+    assert q[40.0] < 0.3 and q[50.0] < 0.3
+    assert all(q[t] > 0.6 for t in (10.0, 20.0, 80.0, 90.0, 100.0))
+    clean = (b.idx / 100.0 < 39) | (b.idx / 100.0 > 62)
+    assert beat_f1(b.idx[clean] / 100.0, truth[(truth < 39) | (truth > 62)]) >= 0.99
+
+
+def test_flat_and_clipped_stretches():
+    x, truth = pulse_train(60, 100.0, seed=6)
+    flat = x.copy()
+    flat[2000:4000] = flat[2000]  # the sensor lost contact: a flat line
+    b = ppg_peaks(flat, 100.0)
+    t = b.idx / 100.0
+    assert not np.any((t > 21) & (t < 39))
+    s = heart_summary(t, b.sqi, 60.0)
+    assert [w["quality"] for w in s["windows"]][2] == 0.0
+    top = np.percentile(x, 93)
+    cut = ppg_peaks(np.minimum(x, top), 100.0)  # tops clipped by the ADC's range
+    assert beat_f1(cut.idx / 100.0, truth) >= 0.97
+    assert np.median(cut.sqi) <= 0.5 < np.median(ppg_peaks(x, 100.0).sqi)
+
+
+def test_bad_input_is_refused_clearly():
+    with pytest.raises(ValueError, match="NaN"):
+        ppg_peaks(np.array([1.0, np.nan, 2.0]), 100.0)
+    with pytest.raises(ValueError, match="need 60..5000 Hz"):
+        BeatStream(30.0, "ecg")
+    with pytest.raises(ValueError, match="unknown waveform kind"):
+        BeatStream(100.0, "eeg")
+    assert len(ppg_peaks(np.zeros(0), 100.0).idx) == 0
