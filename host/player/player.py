@@ -86,6 +86,7 @@ class Player:
         self.error: str | None = None
         self._lock = threading.Lock()
         self._next: tuple[Clip, Decoder, Grade, float] | None = None
+        self._ready: dict[tuple[str, str], Decoder] = {}  # prepared candidates
         self._grade_req: tuple[Grade, float] | None = None
         self._pos: tuple[str, float] = ("", 0.0)
         self._stop = threading.Event()
@@ -105,9 +106,29 @@ class Player:
                                         daemon=True)
         self._thread.start()
 
+    def prepare(self, candidates: list[Clip]) -> None:
+        """Pre-roll every clip the next decision may pick, before it is made.
+
+        Each candidate decodes its first second and has its LUT parsed, so set_next() on any
+        of them switches with no decode latency at all. Candidates from an earlier call that
+        are not in this list are stopped.
+        """
+        if self._done.is_set():
+            return
+        for c in candidates:
+            self._grade_for(c.lut, c.strength)  # parsed and cached now, not at the switch
+        with self._lock:
+            old, keep = self._ready, {}
+            for c in candidates:
+                key = (c.id, str(c.media))
+                keep[key] = old.pop(key, None) or self._open(c)
+            self._ready = keep
+        for dec in old.values():
+            dec.stop()
+
     def set_next(self, clip: Clip) -> None:
         decided = time.monotonic()
-        dec = self._open(clip)  # decode now, so the switch finds frames waiting
+        dec = self._take_prepared(clip)  # decoding already, or start now so frames wait
         grade = self._grade_for(clip.lut, clip.strength)  # and parse its LUT off the play thread
         with self._lock:
             old, self._next = self._next, (clip, dec, grade, decided)
@@ -136,6 +157,19 @@ class Player:
     def _open(self, clip: Clip) -> Decoder:
         return Decoder(clip.media, self.width, self.height, self.fps,
                        queue_size=max(4, int(self.fps)))
+
+    def _take_prepared(self, clip: Clip) -> Decoder:
+        """The chosen candidate's running decoder (the others stop), else a new one."""
+        return self._drop_prepared(clip) or self._open(clip)
+
+    def _drop_prepared(self, keep: Clip | None) -> Decoder | None:
+        """Stop every prepared candidate except `keep`, whose decoder is returned."""
+        with self._lock:
+            ready, self._ready = self._ready, {}
+        dec = ready.pop((keep.id, str(keep.media)), None) if keep is not None else None
+        for other in ready.values():
+            other.stop()
+        return dec
 
     def _grade_for(self, lut: Path | None, strength: float) -> Grade:
         try:
@@ -166,7 +200,7 @@ class Player:
         if c is not None:
             if nxt is not None:
                 nxt[1].stop()
-            return c, self._open(c), self._grade_for(c.lut, c.strength), asked
+            return c, self._take_prepared(c), self._grade_for(c.lut, c.strength), asked
         return nxt
 
     def _run(self, clip: Clip, dec: Decoder) -> None:
@@ -260,6 +294,7 @@ class Player:
                 nxt, self._next = self._next, None
             if nxt is not None:
                 nxt[1].stop()
+            self._drop_prepared(None)
             if not self._writer.close():
                 self.error = self.error or "output did not finalise"
             self._log.close()
@@ -286,14 +321,16 @@ class Player:
         """Record a clip change once its first frame is on screen.
 
         lead_ms: how long before that frame was due the decision came (the slack we had);
-        ready_ms: decision -> the new clip's first frame decoded (the least lead that works);
+        ready_ms: decision -> the new clip's first frame decoded (the least lead that works;
+        0 when the clip was prepared and already decoding before the decision);
         decision_to_frame_ms: decision -> first frame shown.
         """
         ready = sw["dec"].first_frame_at if hasattr(sw["dec"], "first_frame_at") else None
         self.switches.append({
             "from": sw["from"], "to": sw["to"], "frame": n,
             "lead_ms": round((due - sw["decided"]) * 1000, 1) if self.realtime else None,
-            "ready_ms": round((ready - sw["decided"]) * 1000, 1) if ready else None,
+            "ready_ms": round(max(0.0, ready - sw["decided"]) * 1000, 1) if ready else None,
+            "prepared": bool(ready and ready <= sw["decided"]),
             "decision_to_frame_ms": round((wall - sw["decided"]) * 1000, 1),
             "on_time": (not self.realtime) or wall <= due + 1.0 / self.fps,
         })
