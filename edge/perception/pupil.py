@@ -3,9 +3,10 @@
 ``pupil_measure(grey, px_per_mm)`` -> (diameter_mm, confidence); (0, 0) means no pupil
 (blink, look-away, lid closed). Steps, and why:
 
-1. Glints (corneal reflections of the IR LEDs) are saturated specks on or near the pupil;
-   they are masked, and edge points next to one are not used (a glint on the rim would
-   otherwise bend the fit).
+1. Glints (corneal reflections of the IR LEDs) are small bright specks on or near the
+   pupil (a white top-hat finds them even when blur has taken them below saturation);
+   edge points next to one are not used (a glint on the rim would bend the fit), and an
+   edge must stay bright for 3 px so a speck inside the pupil is not taken for the rim.
 2. The pupil is the darkest large blob: pixels within noise of the darkest, biggest
    roughly round component. Its edge level is half-way between the pupil's own level
    and the iris just outside it (a ring around the blob).
@@ -31,11 +32,15 @@ import numpy as np
 N_RAYS = 72
 MIN_PUPIL_MM = 1.0
 MAX_PUPIL_MM = 10.0
+_SPECK = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11))  # bigger than any glint
+SUSTAIN = 6  # samples (3 px) an edge must stay bright past: a speck inside is not the rim
 
 
 def _glints(grey: np.ndarray) -> np.ndarray:
-    """Mask of glints (saturated specks) grown by the blur's reach."""
-    glint = (grey >= 235).astype(np.uint8)
+    """Mask of glints: small specks much brighter than their surround (a white top-hat, so
+    a blurred, unsaturated glint counts too), grown by the blur's reach."""
+    hat = cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, _SPECK)
+    glint = (hat > 40).astype(np.uint8)
     return cv2.dilate(glint, np.ones((7, 7), np.uint8)) if glint.any() else glint
 
 
@@ -94,7 +99,11 @@ def pupil_measure(grey: np.ndarray, px_per_mm: float) -> tuple[float, float]:
     prof = cv2.remap(img, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     glint_prof = cv2.remap(glint, xs, ys, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
     above = prof >= level
-    j = above.argmax(1)  # first sample at or past the edge level, per ray
+    # first sample that starts a run of SUSTAIN samples at or past the edge level, per ray
+    run = np.lib.stride_tricks.sliding_window_view(
+        np.pad(above, ((0, 0), (0, SUSTAIN - 1)), constant_values=True), SUSTAIN, axis=1).all(-1)
+    j = run.argmax(1)
+    above = run
     ok = above[np.arange(N_RAYS), j] & (j > 0)
     jj = np.maximum(j, 1)
     rows = np.arange(N_RAYS)
