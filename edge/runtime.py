@@ -18,7 +18,7 @@ from pathlib import Path
 from empathy import __version__, wire
 from empathy.clock import now_us
 from empathy.clocksync import ClockSync
-from empathy.keys import Keystore
+from empathy.keys import Keystore, KeystoreWatch
 from empathy.sensors.base import Frame, open_source
 from empathy.transports import open_sender
 from empathy.edge.features import SeatFeatures
@@ -72,6 +72,7 @@ class EdgeUnit:
         if cfg.unit_id not in keys.units:
             raise ValueError(f"keystore {cfg.keystore} has no key for unit {cfg.unit_id}")
         self.key = keys.units[cfg.unit_id]
+        self.keywatch = KeystoreWatch(cfg.keystore)  # a rotated key is picked up live
         # Until the first exchanges the mapping is the identity (right on the host's machine).
         self.sync = ClockSync(cfg.unit_id, self.key)
         self.screen = ScreenState(cfg.cue_port, keys.show) if cfg.cue_port else None
@@ -104,6 +105,10 @@ class EdgeUnit:
         self.sent += 1
 
     def _heartbeat(self, t: int) -> None:
+        ks = self.keywatch.changed()
+        if ks and self.cfg.unit_id in ks.units:
+            self.key = self.sync.key = ks.units[self.cfg.unit_id]
+            log.info("unit %d: new key in use", self.cfg.unit_id)
         sensors = sum(1 << i for i, last in enumerate(self.last_reading[:8]) if t - last < 2e6)
         c = self.sync.clock
         self._send(wire.encode_health(wire.Health(

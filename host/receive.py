@@ -16,6 +16,7 @@ import numpy as np
 
 from empathy import wire
 from empathy.clock import now_us
+from empathy.keys import KeystoreWatch
 
 HISTORY = 6000  # samples kept per seat for fusion and the report (10 min at 10 Hz)
 QUIET_S = 2.0  # a unit or sensor silent this long is reported (checked every pump: < 3 s)
@@ -179,6 +180,7 @@ class Intake:
         self.received = 0
         self.accepted = 0
         self.rejected: Counter = Counter()
+        self._watch: Optional[KeystoreWatch] = None
 
     # -- keys (rotation while the show runs) -------------------------------------------
     def set_keys(self, keys: dict[int, bytes], previous: Optional[dict[int, bytes]] = None) -> None:
@@ -190,6 +192,10 @@ class Intake:
             if self.keys.get(unit) != key or self.previous.get(unit) != previous.get(unit):
                 self.table.set(unit, key, previous.get(unit))
         self.keys, self.previous = dict(keys), {u: k for u, k in previous.items() if u in keys}
+
+    def watch_keystore(self, path) -> None:
+        """Pick up `empathy keys new/revoke` on this file while running (see check_health)."""
+        self._watch = KeystoreWatch(path)
 
     def _key_for(self, decode, packet: bytes):
         """Scalar verify with the current key, then the previous one mid-rotation."""
@@ -260,7 +266,13 @@ class Intake:
     def check_health(self, gone: Iterable[int] = (), now: Optional[int] = None) -> list[dict]:
         """Health events since the last call; `gone`: units the transport saw leave."""
         self.health.left.update(u for u in gone if self.health.unit_last[u] >= 0)
-        return self.health.check(now_us() if now is None else now)
+        events = self.health.check(now_us() if now is None else now)
+        ks = self._watch.changed() if self._watch else None
+        if ks:
+            self.set_keys(ks.units, ks.previous)
+            events.append({"event": "keys_reloaded", "units": len(ks.units),
+                           "rotating": sorted(ks.previous)})
+        return events
 
     def unit_report(self, now: Optional[int] = None) -> list[dict]:
         """One line per unit seen: silence, loss, and its last heartbeat (for dashboards)."""
