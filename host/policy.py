@@ -89,14 +89,19 @@ def _policies() -> dict:
 POLICY_NAMES = ("default", "rules", "arc", "bandit", "random")
 
 
-def make_policy(name: str, state_path: Optional[str] = None, seed: Optional[int] = None) -> Policy:
-    """A policy by name. `state_path`/`seed` matter only to the learning one (`bandit`),
-    whose state lives in `state_path` (default: the user's state folder)."""
+def make_policy(name: str, state_path: Optional[str] = None, seed: Optional[int] = None,
+                story: Optional[Story] = None) -> Policy:
+    """A policy by name. `state_path`/`story` matter only to the learning one (`bandit`),
+    whose state lives in `state_path` (default: the user's state folder, one file per
+    story); `seed` to those that draw at random."""
     policies = _policies()
     if name not in policies:
         raise ValueError(f"unknown policy {name!r} (known: {', '.join(policies)})")
     if name == "bandit":
-        return policies[name](state_path=state_path, seed=seed)
+        from empathy.host.policies.bandit import default_state_path
+
+        path = state_path or default_state_path(story.path.stem if story else "default")
+        return policies[name](state_path=path, seed=seed)
     return policies[name](seed=seed) if name == "random" else policies[name]()
 
 

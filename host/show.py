@@ -56,7 +56,7 @@ class Show:
         from empathy.host.player.player import Player  # GStreamer loads only for a show
 
         self.story, self.cfg, self.show_key = story, cfg, show_key
-        self.policy = make_policy(cfg.policy)
+        self.policy = make_policy(cfg.policy, story=story)  # a learner's state is per story
         self.receiver = open_receiver(cfg.listen)
         # Clock-sync requests are answered through the receiver the moment they are read.
         self.intake = Intake(keys, reply=self.receiver.reply)

@@ -151,7 +151,7 @@ def test_demo_with_the_bandit_learns_and_keeps_its_state(tmp_path):
     assert s["policy"] == "bandit" and d["decision"] == "first_turn"
     assert 0 < d["propensity"] <= 1 and d["inputs"]["seats_total"] == 3
     assert 0 <= d["reward"] <= 1  # the chosen segment played long enough to judge
-    state = json.loads((tmp_path / "state" / "empathy" / "bandit.json").read_text())
+    state = json.loads((tmp_path / "state" / "empathy" / "bandit" / "neon_rain.json").read_text())
     assert state["models"][f"first_turn/{d['chosen']}"]["n"] == 1
     page = (out / "report.html").read_text()
     assert "expected engagement" in page and "p = " in page

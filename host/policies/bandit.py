@@ -7,7 +7,8 @@ and takes the best draw, so it tries an option exactly as often as it might be t
 one; as screenings accumulate the posteriors narrow and it settles on what works for
 audiences like this one.
 
-State (the per-option sufficient statistics) is a JSON file that survives restarts.
+State (the per-option sufficient statistics) is a JSON file per story that survives
+restarts.
 The operator can `freeze()` it (no more learning, and no more exploring: the posterior
 mean decides) or `reset()` it to nothing learned.
 """
@@ -40,16 +41,17 @@ def features(state: AudienceState) -> np.ndarray:
                      state.spike])
 
 
-def default_state_path() -> Path:
+def default_state_path(story: str = "default") -> Path:
+    """One state file per story: what works for one film says nothing about another."""
     base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "empathy" / "bandit.json"
+    return Path(base) / "empathy" / "bandit" / f"{story}.json"
 
 
 class BanditPolicy:
     name = "bandit"
 
-    def __init__(self, state_path: Optional[str | Path] = None, seed: Optional[int] = None):
-        self.path = Path(state_path) if state_path else default_state_path()
+    def __init__(self, state_path: str | Path, seed: Optional[int] = None):
+        self.path = Path(state_path)
         self.rng = np.random.default_rng(seed)
         self.frozen = False
         self.models: dict[str, dict] = {}  # "decision/option" -> {A, b, n}
