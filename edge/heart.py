@@ -36,7 +36,8 @@ from scipy import signal
 TEMPLATE_BEATS = 5  # (written out in _shape) a beat's shape is compared with the mean of this many before it
 MIN_HEIGHT = 0.4  # of the recent beats' median height
 FIRST_JUDGED = 4
-CLIP_FRAC = 0.02  # within 2 % of the top counts as the top (ADCs jitter while clipped)
+CLIP_FRAC = 0.02  # a beat within 2 % of its top for 60 ms is clipped (ADCs jitter)
+PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of the maximum
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
 
@@ -57,7 +58,7 @@ class Method:
 
 
 METHODS = {
-    "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.05, 20.0),
+    "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0),
     "ecg": Method((8.0, 20.0), 0.097, 0.611, 0.08, 0.25, 0.6, 0.05, 0.2, 0.2, 12.0, 0.0, 60.0),
 }
 
@@ -229,7 +230,7 @@ class BeatStream:
         if not 0 < k < len(w) - 1:
             return -1
         # a clipped top: its middle, not its start
-        top = np.flatnonzero(w[k:] < w[k] - CLIP_FRAC * (w[k] - w.min()))
+        top = np.flatnonzero(w[k:] < w[k] - PLATEAU_FRAC * (w[k] - w.min()))
         return lo + k + (int(top[0]) if len(top) else len(w) - k) // 2
 
     def _shape(self, peaks: list[int]) -> Beats:
