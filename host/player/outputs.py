@@ -77,7 +77,8 @@ def parse_output(output: str) -> tuple[str, Path | None]:
     if kind == "file":
         return "file", Path("empathy-show.mp4")
     if kind not in PIPELINES:
-        raise ValueError(f"unknown output {output!r}: use file:PATH, window, kms, nv3d, null or auto")
+        raise ValueError(f"unknown output {output!r}: "
+                         "use file:PATH, window, kms, nv3d, null or auto")
     return kind, None
 
 
