@@ -203,17 +203,28 @@ def _plots(ref, dev, lag_s, lags, corr, rm, dm, bias, sd) -> dict:
     ax.set_ylabel("sensor - reference (bpm)")
     plots["Bland-Altman plot (window means, lag removed)"] = fig
 
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 6))
     t0 = ref.t_s[0]
     a1.plot(ref.t_s - t0, ref.hr_bpm, lw=1, color="k", label=f"reference {ref.name}")
-    a1.plot(dev.t_s - t0, dev.hr_bpm, lw=1, color="#f28e2b", label=f"sensor {dev.name} (as recorded)")
-    a2.plot(ref.t_s - t0, ref.hr_bpm, lw=1, color="k", label="reference")
-    a2.plot(dev.t_s - lag_s - t0, dev.hr_bpm, lw=1, color="#4e79a7",
-            label=f"sensor shifted by {-lag_s * 1000:+.0f} ms")
+    a1.plot(dev.t_s - lag_s - t0, dev.hr_bpm, lw=1, color="#4e79a7",
+            label=f"sensor {dev.name}, shifted by {-lag_s * 1000:+.0f} ms")
+    mid = (ref.t_s[0] + ref.t_s[-1]) / 2 - t0  # a close-up, where a lag is visible
+    for trace, shift, colour, label in ((ref, 0.0, "k", "reference"),
+                                        (dev, 0.0, "#f28e2b", "sensor as recorded"),
+                                        (dev, lag_s, "#4e79a7", "sensor aligned")):
+        a2.step(trace.t_s - shift - t0, trace.hr_bpm, where="post", color=colour, lw=1.2,
+                label=label)
+    a2.set_xlim(mid, mid + 8)
+    near = np.concatenate([t.hr_bpm[(t.t_s - t0 > mid - 2) & (t.t_s - t0 < mid + 10)]
+                           for t in (ref, dev)])
+    if len(near):
+        a2.set_ylim(near.min() - 2, near.max() + 2)
+    a1.set_xlabel("seconds")
+    a2.set_xlabel("seconds (8 s close-up)")
     for a in (a1, a2):
         a.set_ylabel("heart rate (bpm)")
         a.legend(fontsize=8, loc="upper right")
-    a2.set_xlabel("seconds")
+    fig.tight_layout()
     plots["Heart rate traces, before and after alignment"] = fig
 
     fig, ax = plt.subplots(figsize=(7, 3))
