@@ -35,7 +35,7 @@ from scipy import signal
 
 TEMPLATE_BEATS = 5  # (written out in _shape) a beat's shape is compared with the mean of this many before it
 MIN_HEIGHT = 0.4  # of the recent beats' median height
-FIRST_JUDGED = 4
+FIRST_JUDGED = 8
 CLIP_FRAC = 0.02  # a beat within 2 % of its top for 60 ms is clipped (ADCs jitter)
 PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of the maximum
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input

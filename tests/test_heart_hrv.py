@@ -1,0 +1,108 @@
+"""HRV, ectopic intervals, strap RR vs beats, and the `empathy signal` command."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from empathy.edge.hrv import HeartWindow, heart_summary, hrv_time, intervals, rr_normal
+from empathy.edge.signal_validation import heartpy_recordings, pulse_train
+
+
+def test_premature_beat_and_its_pause_are_not_normal_a_new_pace_is_after_a_few_beats():
+    rr = np.array([800, 810, 790, 560, 1050, 800, 805, 2500, 800, 802,
+                   1000, 1010, 1000, 1005, 990, 1000.0])
+    normal = rr_normal(rr, np.ones(len(rr)))
+    assert list(np.flatnonzero(~normal)) == [3, 4, 7, 10, 11]
+    # the same answer when the intervals arrive in pieces
+    pieces = np.concatenate([rr_normal(rr[:5], np.ones(5)), rr_normal(rr[5:], np.ones(11), rr[:5])])
+    assert np.array_equal(pieces, normal)
+    low_quality = np.ones(len(rr))
+    low_quality[1] = 0.2
+    assert not rr_normal(rr, low_quality)[1]
+
+
+def test_hrv_matches_neurokit2_on_the_same_normal_intervals():
+    import neurokit2 as nk
+
+    rng = np.random.default_rng(1)
+    rr = 850 + np.cumsum(rng.normal(0, 8, 300)) * 0.2 + rng.normal(0, 25, 300)
+    beats_ms = np.concatenate(([0.0], np.cumsum(rr)))
+    ours = hrv_time(np.diff(beats_ms), np.ones(len(rr), bool))
+    ref = nk.hrv_time(nk.intervals_to_peaks(rr, sampling_rate=1000), sampling_rate=1000)
+    assert ours["rmssd_ms"] == pytest.approx(float(ref["HRV_RMSSD"].iloc[0]), rel=1e-3)
+    assert ours["sdnn_ms"] == pytest.approx(float(ref["HRV_SDNN"].iloc[0]), rel=1e-3)
+    assert ours["pnn50"] == pytest.approx(float(ref["HRV_pNN50"].iloc[0]), abs=0.5)
+
+
+def test_strap_rr_and_waveform_beats_give_the_same_intervals():
+    t = np.cumsum(np.full(40, 0.8) + np.sin(np.arange(40)) * 0.03)
+    strap, wave = HeartWindow(60), HeartWindow(60)
+    for a, b in zip(t[:-1], t[1:]):
+        strap.add_rr(int(b * 1e6), (b - a) * 1000)
+    wave.add_beats(t[:20] * 1e6, np.ones(20))
+    wave.add_beats(t[20:] * 1e6, np.ones(20))
+    now = int(t[-1] * 1e6)
+    a, b = strap.window(now, 30), wave.window(now, 30)
+    assert np.allclose(a.rr_ms, b.rr_ms) and np.array_equal(a.normal, b.normal)
+    assert strap.hr_bpm(now, 8) == pytest.approx(wave.hr_bpm(now, 8))
+    batch = intervals(t)
+    assert np.allclose(batch.rr_ms[-len(a.rr_ms):], a.rr_ms)
+
+
+def test_heart_window_keeps_only_its_span():
+    hw = HeartWindow(keep_s=30)
+    for k in range(5000):
+        hw.add_rr(int(k * 0.8e6), 800.0)
+    assert len(hw.ivs) <= 30 / 0.8 + 1
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "empathy.cli", "signal", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_signal_hr_on_a_real_recording_json_and_text(tmp_path):
+    name, x, fs = heartpy_recordings()[0]
+    f = tmp_path / "ppg.txt"
+    np.savetxt(f, x, fmt="%.0f")
+    r = _cli("hr", str(f), "--fs", "100", "--kind", "ppg", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert {"bpm", "beats_s", "rmssd_ms", "sdnn_ms", "quality"} <= set(out)
+    assert len(out["beats_s"]) == 24 and 58 < out["bpm"] < 60 and out["quality"] > 0.7
+    text = _cli("hr", str(f), "--fs", "100")
+    assert text.returncode == 0 and "heart rate" in text.stdout and "RMSSD" in text.stdout
+
+
+def test_signal_hr_csv_with_time_column_needs_no_rate(tmp_path):
+    x, truth = pulse_train(60, 250.0, kind="ecg", seed=1)
+    f = tmp_path / "ecg.csv"
+    np.savetxt(f, np.column_stack([np.arange(len(x)) * 4.0, x]), delimiter=",",
+               header="time_ms,ecg", comments="", fmt="%.5f")
+    r = _cli("hr", str(f), "--kind", "ecg", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["fs_hz"] == pytest.approx(250.0)
+    assert abs(len(out["beats_s"]) - len(truth)) <= 1
+
+
+def test_signal_hr_bad_input_is_one_clear_line(tmp_path):
+    f = tmp_path / "bad.csv"
+    f.write_text("time,ppg\n0.00,1\n0.01,2\n0.02,oops\n")
+    r = _cli("hr", str(f))
+    assert r.returncode == 1 and r.stderr.strip() == f"empathy signal hr: {f}:4: ppg 'oops' is not a number"
+    g = tmp_path / "one.txt"
+    g.write_text("1\n2\n3\n")
+    r = _cli("hr", str(g))
+    assert r.returncode == 1 and "--fs HZ is needed" in r.stderr
+    f.write_text("time,ppg\n0.00,1\n0.02,2\n0.01,3\n")
+    r = _cli("hr", str(f))
+    assert r.returncode == 1 and ":4: time goes backwards" in r.stderr
+
+
+def test_heart_summary_of_no_beats_is_zeros_not_a_crash():
+    s = heart_summary(np.zeros(0), np.zeros(0), 30.0)
+    assert s["bpm"] == 0.0 and s["quality"] == 0.0 and s["rmssd_ms"] == 0.0
