@@ -147,10 +147,10 @@ def learn_from_show(policy, story: Story, decisions: list[dict], segments: list[
     for d in decisions:
         if not d.get("inputs") or d["decision"] not in story.decisions:
             continue  # an operator's choice: nothing measured to learn from
-        # The chosen segment is the first one to start after the decision was made.
-        later = [i for i, s in enumerate(segments) if s["at_s"] >= d["at_s"]
-                 and s["segment"] == d["chosen"]]
-        if not later:
+        # The segment that played next; if it isn't the chosen one (the kill switch undid
+        # the choice), this choice was never seen.
+        later = [i for i, s in enumerate(segments) if s["at_s"] >= d["at_s"]]
+        if not later or segments[later[0]]["segment"] != d["chosen"]:
             continue
         i = later[0]
         end = segments[i + 1]["at_s"] if i + 1 < len(segments) else end_s
