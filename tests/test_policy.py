@@ -133,7 +133,8 @@ def test_learn_from_show_rewards_the_segment_each_decision_chose(tmp_path):
     other = "chase" if choice.chosen == "hideout" else "hideout"
     undone = [{"segment": "arrival", "at_s": 0.0}, {"segment": other, "at_s": 10.0},
               {"segment": choice.chosen, "at_s": 40.0}]
-    assert learn_from_show(p, story, [dict(entry)], undone, timeline, t0, 50.0) == []
+    long = [{**timeline[0], "ts_us": t0 + int(t * 1e6)} for t in np.arange(0, 50, 0.5)]
+    assert learn_from_show(p, story, [dict(entry)], undone, long, t0, 50.0) == []
     # a segment cut short by the end of the show teaches nothing
     short = dict(entry, reward=None)
     assert learn_from_show(p, story, [short], segments, timeline, t0, 12.0) == []
