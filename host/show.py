@@ -142,7 +142,9 @@ class Show:
                  "inputs": choice.inputs}
         self.decisions.append(entry)
         self._emit("decision", entry)
-        log.info("decision %s -> %s: %s", choice.decision, choice.chosen, choice.reason)
+        # With --log-json the whole record (inputs, scores, propensity) is in the log line.
+        log.info("decision %s -> %s: %s", choice.decision, choice.chosen, choice.reason,
+                 extra=entry)
 
     def _send_cue(self) -> None:
         f = self.frame
