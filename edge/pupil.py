@@ -178,11 +178,13 @@ class PupilStream:
     def residual_mm(self, now_us: int) -> float:
         """Pupil minus the light's part, relative to mid-grey; 0 = no value. Until the
         light has moved enough to fit a response, the plain pupil stands in."""
-        mm = self.pupil_mm(now_us)
         model = self.model or self._fit(now_us)
-        if not mm or model is None:
-            return mm
-        return mm + model.gain_mm * (self.lag - 0.5)
+        if model is None:
+            return self.pupil_mm(now_us)
+        # each reading with the light it saw, so the window's lag doesn't smear them apart
+        vals = [r[1] + model.gain_mm * (r[2] - 0.5) for r in self.recent
+                if r[0] >= now_us - self.window_us]
+        return float(np.median(vals)) if len(vals) >= 3 else 0.0
 
     def _fit(self, now_us: int) -> Optional[LightResponse]:
         """Online fit: regress the pupil on the lagged light over fit_s, once a second."""

@@ -1,0 +1,85 @@
+"""SeatFeatures: waveforms, strap beats, pupil and the fused estimate, as the runtime feeds it."""
+
+import numpy as np
+
+from empathy import wire
+from empathy.edge.features import SeatFeatures
+from empathy.edge.signal_validation import pulse_train, pupil_viewer
+from empathy.sensors.base import Beat, Health, Pupil, Waveform
+from empathy.wire import Flag
+
+T0 = 5_000_000_000
+
+
+def _feed_waveform(f, x, fs, t0=T0, chunk=25, kind="ppg", every_s=1.0):
+    """Chunks like a serial board's; estimates at the end of every `every_s`."""
+    out = []
+    for i in range(0, len(x), chunk):
+        f.add(Waveform(t0 + int(i * 1e6 / fs), kind, fs, x[i:i + chunk]))
+        end = t0 + int((i + chunk) * 1e6 / fs)
+        if (i + chunk) % int(every_s * fs) == 0:
+            out.append((end, f.estimate(end)))
+    return out
+
+
+def test_raw_ppg_chunks_give_heart_rate_and_hrv_on_the_wire():
+    x, truth = pulse_train(90, 100.0, hr=72, seed=2)
+    f = SeatFeatures(baseline_s=20)
+    est = _feed_waveform(f, x, 100.0)
+    now, e = est[-1]
+    true_hr = 60 / np.mean(np.diff(truth[truth > 80]))
+    assert abs(e["hr_bpm"] - true_hr) < 2.0
+    assert e["flags"] & Flag.HR_OK and e["flags"] & Flag.HRV_OK and e["flags"] & Flag.CALIBRATED
+    assert 5 < e["rmssd_ms"] < 80
+    wire.encode(wire.SeatSample(1, 1, 0, now, **e), bytes(32))  # it fits the packet
+
+
+def test_ecg_and_strap_beats_work_the_same_way():
+    x, truth = pulse_train(60, 250.0, hr=65, kind="ecg", seed=3)
+    f = SeatFeatures(baseline_s=10)
+    _, e = _feed_waveform(f, x, 250.0, kind="ecg", chunk=50)[-1]
+    strap = SeatFeatures(baseline_s=10)
+    for a, b in zip(truth[:-1], truth[1:]):
+        strap.add(Beat(T0 + int(b * 1e6), (b - a) * 1000))
+    s = strap.estimate(T0 + int(60e6))
+    assert abs(e["hr_bpm"] - s["hr_bpm"]) < 1.5 and s["flags"] & Flag.HR_OK
+
+
+def test_a_gap_in_the_waveform_restarts_detection_without_wild_values():
+    x, truth = pulse_train(60, 100.0, hr=70, seed=4)
+    f = SeatFeatures(baseline_s=10)
+    _feed_waveform(f, x[:3000], 100.0)
+    est = _feed_waveform(f, x[3000:], 100.0, t0=T0 + int(40e6))  # 10 s of nothing
+    hrs = [e["hr_bpm"] for _, e in est if e["hr_bpm"]]
+    assert hrs and all(55 < h < 85 for h in hrs)
+    assert len(f.waves) == 1  # replaced, not piled up
+
+
+def test_motion_garbage_turns_heart_flags_off_and_lowers_confidence():
+    rng = np.random.default_rng(0)
+    x, _ = pulse_train(60, 100.0, seed=5)
+    good = SeatFeatures(baseline_s=10)
+    _, g = _feed_waveform(good, x, 100.0)[-1]
+    bad = SeatFeatures(baseline_s=10)
+    noise = np.cumsum(rng.normal(0, 1, len(x))) + 3 * rng.normal(0, 1, len(x))
+    _, b = _feed_waveform(bad, noise, 100.0)[-1]
+    assert g["flags"] & Flag.HR_OK and not b["flags"] & Flag.HR_OK and b["hr_bpm"] == 0.0
+    assert bad.affect.confidence < good.affect.confidence
+
+
+def test_pupil_readings_with_screen_luminance():
+    t, lum, mm, conf, arousal = pupil_viewer(90, seed=1)
+    f = SeatFeatures(baseline_s=30)
+    f.add(Health(T0, "eye", contact=True))
+    blinks, vals = 0, []
+    for k, (ti, li, mi, ci) in enumerate(zip(t, lum, mm, conf)):
+        f.luminance = li  # what the runtime does from the host's screen cues
+        f.add(Pupil(T0 + int(ti * 1e6), mi, ci))
+        if k % 3 == 0:
+            e = f.estimate(T0 + int(ti * 1e6))
+            blinks += bool(e["flags"] & Flag.BLINK)
+            if ti > 35:
+                vals.append((e["arousal"], arousal[k]))
+    assert e["flags"] & Flag.PUPIL_OK and 2 < e["pupil_mm"] < 6 and blinks > 0
+    a, truth = np.array(vals).T
+    assert np.corrcoef(a, truth)[0, 1] > 0.6  # the pupil alone carries the arousal here
