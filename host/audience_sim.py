@@ -14,7 +14,8 @@ from the story's own targets when there is none. Every segment of a screening is
 once at 10 Hz per seat, through the host's real fusion (`audience.fuse`), giving the state
 a policy sees at the segment's decision and how well the segment landed
 (`audience.engagement`), whichever path the policy takes: policies are compared on the
-very same audiences, and the best fixed choice in hindsight is exact.
+very same audiences, and the best fixed choice in hindsight is exact. The price of that:
+viewers carry nothing from one segment into the next (no fatigue, no habituation).
 """
 
 from __future__ import annotations
