@@ -116,7 +116,8 @@ def _light(args) -> int:
             raise ValueError(f"--step-s {step_s:g} must be within 1..10")
         clips = grey_clips(out / "light_clips", LEVELS, step_s)
         output = args.output or f"file:{out / 'light_screen.mp4'}"
-        frames, got = play_and_record(clips, output, eye_source(args.eye), out)
+        frames, got = play_and_record(clips, output, eye_source(args.eye), out,
+                                      convert=_perceive(args))
         res = light_calibrate(frames, [r for _, r in got], viewer, len(LEVELS) * step_s)
     except (ValueError, OSError, RuntimeError) as e:
         return _fail("light", e)
@@ -140,7 +141,8 @@ def _baseline(args) -> int:
         viewer = store.check_id("viewer", args.viewer or store.new_viewer_id())
         if not 5.0 <= args.duration <= 600.0:
             raise ValueError(f"--duration {args.duration:g} must be within 5..600 s")
-        got = record(args.source, args.duration, quiet=args.json, faces=not args.no_faces)
+        got = record(args.source, args.duration, quiet=args.json, perceive=_perceive(args),
+                     faces=not args.no_faces)
         readings = [r for rs in got for r in rs]
         model = None
         if any(isinstance(r, FaceCrop) for r in readings):
@@ -187,6 +189,20 @@ def _latency(args) -> int:
     return _finish(args, res)
 
 
+def _perceive(args):
+    """Camera frames become pupils with the eye camera's stored scale (--camera-id)."""
+    from . import store
+    from .recording import Perceive
+
+    if not args.camera_id:
+        return Perceive()
+    scale = store.load_camera(Path(args.store), args.camera_id).get("px_per_mm")
+    if not scale:
+        raise ValueError(f"no pupil scale stored for camera {args.camera_id!r} in "
+                         f"{args.store}: run `empathy calibrate pupil-scale` first")
+    return Perceive(float(scale))
+
+
 def _common(p) -> None:
     p.add_argument("--out", default="out/calibration", help="folder for VERB.html and VERB.json")
     p.add_argument("--json", action="store_true", help="print the figures as JSON, no progress")
@@ -229,6 +245,7 @@ def register(parser) -> None:
     p.add_argument("--output", help="player output (file:PATH, window, kms, nv3d, auto; "
                                     "default: file:OUT/light_screen.mp4)")
     p.add_argument("--step-s", type=float, help="seconds each grey level shows (default 2.5)")
+    p.add_argument("--camera-id", help="eye camera whose stored scale turns its frames into mm")
     p.add_argument("--store", default=str(DEFAULT_STORE), help="calibration store folder")
     _common(p)
     p.set_defaults(func=_light)
@@ -241,6 +258,7 @@ def register(parser) -> None:
     p.add_argument("--viewer", help="pseudonymous viewer id (default: a new random one)")
     p.add_argument("--duration", type=float, default=60.0, help="seconds at rest (default 60)")
     p.add_argument("--no-faces", action="store_true", help="no face camera at this seat")
+    p.add_argument("--camera-id", help="eye camera whose stored scale turns its frames into mm")
     p.add_argument("--store", default=str(DEFAULT_STORE), help="calibration store folder")
     _common(p)
     p.set_defaults(func=_baseline)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from empathy.edge.heart import waveform_peaks
-from empathy.sensors.base import SCHEMES, Beat, Reading, Waveform, open_source
+from empathy.sensors.base import SCHEMES, Beat, Frame, Reading, Waveform, open_source
 
 RR_MIN_MS, RR_MAX_MS = 300.0, 2000.0  # 30..200 bpm: anything else is an artefact
 
@@ -105,7 +105,30 @@ def is_url(spec: str) -> bool:
     return urlsplit(spec).scheme in SCHEMES
 
 
-def record(urls: list[str], duration_s: float, quiet: bool = False, **context) -> list[list[Reading]]:
+class Perceive:
+    """Camera frames -> pupil / face readings, as on the edge unit (`edge.perception`), with
+    the eye camera's scale from `calibrate pupil-scale` when there is one. Frames are dropped."""
+
+    def __init__(self, eye_px_per_mm: Optional[float] = None):
+        self.eye_px_per_mm = eye_px_per_mm
+        self.perception = None  # models load on the first frame only
+
+    def __call__(self, readings) -> list[Reading]:
+        out: list[Reading] = []
+        for r in readings:
+            if not isinstance(r, Frame):
+                out.append(r)
+                continue
+            if self.perception is None:
+                from empathy.edge.perception import EYE_PX_PER_MM, Perception
+
+                self.perception = Perception(eye_px_per_mm=self.eye_px_per_mm or EYE_PX_PER_MM)
+            out.extend(self.perception.process(r))
+        return out
+
+
+def record(urls: list[str], duration_s: float, quiet: bool = False,
+           perceive: Optional[Perceive] = None, **context) -> list[list[Reading]]:
     """Read every source at the same time for duration_s; the readings of each, in order."""
     from rich.progress import Progress
 
@@ -117,7 +140,8 @@ def record(urls: list[str], duration_s: float, quiet: bool = False, **context) -
             task = bar.add_task("recording", total=duration_s)
             while (left := end - time.monotonic()) > 0:
                 for src, got in zip(sources, out):
-                    got.extend(src.read(timeout_s=0.02))
+                    batch = src.read(timeout_s=0.02)
+                    got.extend(perceive(batch) if perceive else batch)
                 bar.update(task, completed=duration_s - left)
     finally:
         for s in sources:

@@ -44,9 +44,11 @@ def render_clip(path: Path, frames: int, level_at: Callable[[int], float], size=
 
 def play_and_record(clips: list, output: str, open_seat: Optional[Callable[..., Source]],
                     workdir: Path, size=SIZE, fps: float = FPS, realtime: bool = True,
-                    timeout_s: float = 120.0) -> tuple[np.ndarray, list[tuple[int, Reading]]]:
+                    timeout_s: float = 120.0, convert: Optional[Callable] = None
+                    ) -> tuple[np.ndarray, list[tuple[int, Reading]]]:
     """Play the clips back to back. Returns the frames shown, rows of (wall_s, pts_s,
-    luminance), and [(arrival_us, reading)] from the source `open_seat(screen=...)` opens."""
+    luminance), and [(arrival_us, reading)] from the source `open_seat(screen=...)` opens,
+    each batch passed through `convert` first when given (camera frames -> pupils)."""
     from empathy.host.player.player import Player
 
     frames: list[tuple[float, float, float]] = []
@@ -68,6 +70,7 @@ def play_and_record(clips: list, output: str, open_seat: Optional[Callable[..., 
             if src:
                 batch = src.read(timeout_s=0.01)
                 t = now_us()
+                batch = convert(batch) if convert else batch
                 got += [(t, r) for r in batch]
     finally:
         player.stop()

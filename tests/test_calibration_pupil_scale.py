@@ -92,3 +92,28 @@ def test_cli_refuses_bad_input_without_storing(tmp_path, capsys):
     assert not (tmp_path / "store").exists()  # a failed calibration is never stored
     rc, _ = run(["--simulate", "40", "--camera-id", "../etc", "--out", str(tmp_path)])
     assert rc == 1 and "camera id" in capsys.readouterr().err
+
+
+def test_stored_scale_turns_eye_frames_into_millimetres(tmp_path, capsys):
+    """pupil-scale -> store -> the edge's pupil measurement through calibration's Perceive."""
+    from empathy.calibration.recording import Perceive
+    from empathy.sensors.base import Frame, Pupil
+
+    rc, _ = run(["--simulate", "40", "--camera-id", "seat3-eye", "--store",
+                 str(tmp_path / "store"), "--out", str(tmp_path)])
+    assert rc == 0
+    true_px_mm = SIM_FOCAL_PX / 40
+    eye = np.full((480, 640), 150, np.uint8)  # an IR eye at the card's distance:
+    cv2.circle(eye, (320, 240), int(6 * true_px_mm), 90, -1, cv2.LINE_AA)  # 12 mm iris
+    cv2.circle(eye, (320, 240), int(round(2 * true_px_mm)), 25, -1, cv2.LINE_AA)  # 4 mm pupil
+    eye = cv2.GaussianBlur(eye, (0, 0), 1.0)
+    stored = tomllib.loads((tmp_path / "store" / "cameras" / "seat3-eye.toml").read_text())
+    out = Perceive(stored["px_per_mm"])([Frame(1000, "eye", eye)])
+    assert isinstance(out[0], Pupil) and out[0].diameter_mm == pytest.approx(4.0, rel=0.05)
+    uncalibrated = Perceive()([Frame(1000, "eye", eye)])[0]  # the edge's default scale
+    assert abs(uncalibrated.diameter_mm - 4.0) > 0.3
+    # A viewer calibration naming a camera without a stored scale is refused up front.
+    assert main(["calibrate", "baseline", "--source", "sim://seat", "--seat", "1",
+                 "--camera-id", "nope", "--store", str(tmp_path / "store"),
+                 "--out", str(tmp_path)]) == 1
+    assert "run `empathy calibrate pupil-scale` first" in capsys.readouterr().err
