@@ -24,6 +24,7 @@ from empathy.host.audience import AudienceState, audience_state
 from empathy.host.policy import Choice, decide, default_choice, learn_from_show, make_policy
 from empathy.host.receive import Intake
 from empathy.host.story import Story
+from empathy.discovery import announce_if_lan
 from empathy.transports import open_receiver
 
 log = logging.getLogger("empathy.host.show")
@@ -58,6 +59,7 @@ class Show:
         self.story, self.cfg, self.show_key = story, cfg, show_key
         self.policy = make_policy(cfg.policy, story=story)  # a learner's state is per story
         self.receiver = open_receiver(cfg.listen)
+        self.announcement = announce_if_lan(cfg.listen)  # units with uplink "auto" find us
         # Clock-sync requests are answered through the receiver the moment they are read.
         self.intake = Intake(keys, reply=self.receiver.reply)
         self.cue_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -313,6 +315,8 @@ class Show:
             # Packets still in flight at the end are counted, not lost.
             self.pump(timeout_s=0.2)
             self.receiver.close()
+            if self.announcement:
+                self.announcement.close()
             self.cue_sock.close()
         self._learn()
         return self.summary()

@@ -1,0 +1,91 @@
+"""Discovery: edge units find their host on the LAN by mDNS/DNS-SD (zeroconf).
+
+The host announces one `_empathy._tcp.local.` service per screen, whose TXT record holds
+the receiver URL (``udp://...``, ``mqtt://...``). A unit configured with ``uplink =
+"udp://auto"`` (or ``mqtt://auto``) takes the first announced URL of that scheme. A
+configured address always wins: discovery only runs for ``auto``.
+
+mDNS is unauthenticated: a rogue announcer can only attract packets, not forge them (every
+packet is tagged with the unit's key and the host verifies every reply), but it can starve
+the real host; a cinema with hostile LANs configures addresses instead.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from urllib.parse import urlsplit, urlunsplit
+
+from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceStateChange, Zeroconf
+
+from empathy.transports import TransportError
+
+SERVICE = "_empathy._tcp.local."
+
+
+def _lan_address() -> str:
+    """The address this machine uses towards the LAN (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return s.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+class Announcement:
+    """Says "a host for screen NAME receives at URL" on the LAN until closed."""
+
+    def __init__(self, url: str, screen: str = "main", interfaces=None):
+        u = urlsplit(url)
+        host = u.hostname or ""
+        if host in ("", "0.0.0.0"):
+            host = _lan_address()
+        self.url = urlunsplit((u.scheme, f"{host}:{u.port}" if u.port else host, u.path,
+                               u.query, ""))
+        self.zc = Zeroconf(interfaces=interfaces or [host], ip_version=IPVersion.V4Only)
+        self.info = ServiceInfo(SERVICE, f"empathy-{screen}-{u.scheme}.{SERVICE}",
+                                addresses=[socket.inet_aton(host)], port=u.port or 0,
+                                properties={"url": self.url, "screen": screen},
+                                server=f"empathy-{screen}.local.")
+        self.zc.register_service(self.info, allow_name_change=True)
+
+    def close(self) -> None:
+        self.zc.unregister_service(self.info)
+        self.zc.close()
+
+
+def find_host(scheme: str, timeout_s: float = 5.0, screen: str = "", interfaces=None) -> str:
+    """The first announced receiver URL of this scheme (and screen, if given)."""
+    found: list[str] = []
+    done = threading.Event()
+    zc = Zeroconf(interfaces=interfaces or [_lan_address()], ip_version=IPVersion.V4Only)
+
+    def changed(zeroconf, service_type, name, state_change):
+        if state_change is not ServiceStateChange.Added:
+            return
+        info = zeroconf.get_service_info(service_type, name, 2000)
+        props = {k.decode(): (v or b"").decode() for k, v in (info.properties if info else {}).items()}
+        url = props.get("url", "")
+        if urlsplit(url).scheme == scheme and (not screen or props.get("screen") == screen):
+            found.append(url)
+            done.set()
+
+    browser = ServiceBrowser(zc, SERVICE, handlers=[changed])
+    try:
+        done.wait(timeout_s)
+    finally:
+        browser.cancel()
+        zc.close()
+    if not found:
+        raise TransportError(f"no Empathy host announced a {scheme}:// receiver on the LAN "
+                             f"within {timeout_s:g} s; configure the host's address instead of auto")
+    return found[0]
+
+
+def announce_if_lan(url: str, screen: str = "main") -> Announcement | None:
+    """Announce a receiver that listens beyond this machine; loopback and serial stay quiet."""
+    u = urlsplit(url)
+    if u.scheme == "serial" or (u.hostname or "").startswith("127.") or u.hostname == "localhost":
+        return None
+    return Announcement(url, screen)

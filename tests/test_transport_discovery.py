@@ -1,0 +1,42 @@
+"""mDNS discovery with a real zeroconf announcer and browser on this machine's LAN side."""
+
+import time
+
+import pytest
+
+from empathy import wire
+from empathy.clock import now_us
+from empathy.discovery import Announcement, find_host
+from empathy.host.receive import Intake
+from empathy.keys import Keystore
+from empathy.transports import TransportError, open_receiver, open_sender
+
+
+def test_unit_with_auto_uplink_finds_and_reaches_the_host():
+    keys = Keystore.new([1])
+    rx = open_receiver("udp://0.0.0.0:0")
+    ann = Announcement(f"udp://0.0.0.0:{rx.port}", screen="disc1")
+    try:
+        tx = open_sender("udp://auto", 1)
+        assert tx.addr[1] == rx.port and not tx.addr[0].startswith("0.")
+        intake = Intake(keys.units)
+        for seq in range(20):
+            tx.send(wire.encode(wire.SeatSample(1, 1, seq, now_us()), keys.units[1]))
+        end = time.monotonic() + 5
+        while intake.accepted < 20 and time.monotonic() < end:
+            intake.feed(rx.recv_batch(0.05))
+        assert intake.accepted == 20
+        tx.close()
+    finally:
+        ann.close()
+        rx.close()
+
+
+def test_only_the_asked_scheme_and_screen_and_a_clear_error_otherwise():
+    ann = Announcement("mqtt://0.0.0.0:1883/screen2", screen="disc2")
+    try:
+        assert find_host("mqtt", 5, screen="disc2").endswith(":1883/screen2")
+        with pytest.raises(TransportError, match="configure the host's address"):
+            find_host("serial", 1.0)
+    finally:
+        ann.close()
