@@ -307,7 +307,12 @@ def write_page(out_dir: Path) -> Path:
               f"- correlation of the cleaned **raw pupil** with the hidden arousal: "
               f"r = {pd['raw_r']:.3f}",
               f"- correlation of the **light-compensated residual**: r = {pd['residual_r']:.3f}",
-              "", "![pupil](signal-validation/pupil.png)", ""]
+              "", "![pupil](signal-validation/pupil.png)", "",
+              "## Speed", "",
+              "Speed is measured by `empathy bench heart` (bench/bench_heart.py: one hour of "
+              "100 Hz PPG through our batch and streaming paths beside HeartPy's `process`, "
+              "NeuroKit2's `ppg_process` and its bare `ppg_clean` + `ppg_findpeaks`, and the "
+              "resident memory over a 24-hour stream), not on this page.", ""]
     _figures(plt, fig_dir, pd)
     page = out_dir / "signal-validation.md"
     page.write_text("\n".join(lines))
