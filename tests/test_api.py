@@ -175,6 +175,17 @@ def rig(tmp_path):
     r.close()
 
 
+def test_a_busy_port_is_a_clear_error():
+    from empathy.host.dashboard.api import Api
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(OSError, match=f"dashboard cannot listen on 127.0.0.1:{port}"):
+            Api(None, None, f"127.0.0.1:{port}").start()
+
+
 def test_health_needs_no_token_but_everything_else_does(rig):
     status, doc = rig.get("/api/v1/health")
     assert status == 200 and doc["ok"] and doc["api"] == 1
@@ -241,8 +252,6 @@ def test_websocket_streams_state_and_controls_take_effect(bandit_rig):
                             states.append(doc)
                         elif doc["type"] == "event":
                             events.append(doc)
-                        elif doc["type"] == "ack":
-                            assert doc["ok"], doc
                         if pred(doc):
                             return doc
                 try:
@@ -252,6 +261,12 @@ def test_websocket_streams_state_and_controls_take_effect(bandit_rig):
                                          f"{json.dumps(states[-1:])[:2000]}") from None
 
             await until(lambda d: d["type"] == "state", 10, "state")
+            await ws.send("not json")
+            nack = await until(lambda d: d["type"] == "ack", 10, "refusal")
+            await ws.send(json.dumps({"type": "control", "id": 9, "action": "force_branch",
+                                      "option": "the moon"}))
+            nack2 = await until(lambda d: d["type"] == "ack", 10, "refusal")
+            assert not nack["ok"] and not nack2["ok"] and "not an option" in nack2["error"]
             await ws.send(json.dumps({"type": "control", "id": 1, "action": "force_branch",
                                       "option": option}))
             # Forced when its window closes, whatever the seats say.
@@ -269,7 +284,8 @@ def test_websocket_streams_state_and_controls_take_effect(bandit_rig):
             assert s["operator"]["killed"] is True
             await ws.send(json.dumps({"type": "control", "id": 3, "action": "grade_strength",
                                       "strength": 0.3}))
-            await until(lambda d: d["type"] == "ack" and d["id"] == 3, 10, "ack")
+            ack = await until(lambda d: d["type"] == "ack" and d["id"] == 3, 10, "ack")
+            assert ack["ok"], ack
             await until(lambda d: d["type"] == "state"
                         and abs(d["grade"]["strength"] - 0.3) < 0.01,
                         20, "grade strength 0.3 on screen")

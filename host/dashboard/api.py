@@ -98,6 +98,8 @@ class Api:
             log.info("dashboard at %s", self.url, extra={"url": self.url})
         except BaseException as e:  # reported by start()
             self._error = e
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
             self._ready.set()
             return
         self._ready.set()
@@ -111,7 +113,7 @@ class Api:
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._auth])
         app.add_routes([
-            web.get("/", lambda r: web.FileResponse(STATIC / "index.html")),
+            web.get("/", self._page),
             web.static("/static", STATIC),
             web.get("/api/v1/health", self._health),
             web.get("/api/v1/state", self._state),
@@ -130,6 +132,9 @@ class Api:
                             request.remote, extra={"remote": request.remote})
                 return web.json_response({"error": "operator token required"}, status=401)
         return await handler(request)
+
+    async def _page(self, request):
+        return web.FileResponse(STATIC / "index.html")
 
     async def _health(self, request):
         return web.json_response({"ok": True, "api": API_VERSION, "version": __version__})
