@@ -173,6 +173,12 @@ class Decoder:
         except queue.Empty:
             return None
 
+    def resize(self, queue_size: int) -> None:
+        """Let the decoder run further ahead (a prepared candidate that was chosen)."""
+        with self.queue.mutex:
+            self.queue.maxsize = max(1, queue_size)
+            self.queue.not_full.notify_all()
+
     def stop(self) -> None:
         self._stop.set()
 

@@ -33,6 +33,7 @@ _LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32) / 255.0  # Rec.709 weight
 _STALL_S = 30.0        # a decoder silent this long is treated as failed
 _MAX_FAILURES = 8      # consecutive unplayable clips before we give up
 _HOLD_S = 1.0          # longest we hold the last frame when nothing can follow
+_CANDIDATE_FRAMES = 4  # a prepared candidate decodes only this far until it is chosen
 
 
 @dataclass
@@ -109,8 +110,8 @@ class Player:
     def prepare(self, candidates: list[Clip]) -> None:
         """Pre-roll every clip the next decision may pick, before it is made.
 
-        Each candidate decodes its first second and has its LUT parsed, so set_next() on any
-        of them switches with no decode latency at all. Candidates from an earlier call that
+        Each candidate decodes its first few frames and has its LUT parsed, so set_next() on
+        any of them switches with no decode latency; the ones not chosen cost little. Candidates from an earlier call that
         are not in this list are stopped.
         """
         if self._done.is_set():
@@ -121,7 +122,7 @@ class Player:
             old, keep = self._ready, {}
             for c in candidates:
                 key = (c.id, str(c.media))
-                keep[key] = old.pop(key, None) or self._open(c)
+                keep[key] = old.pop(key, None) or self._open(c, _CANDIDATE_FRAMES)
             self._ready = keep
         for dec in old.values():
             dec.stop()
@@ -154,13 +155,20 @@ class Player:
             return self._pos
 
     # -- internals --------------------------------------------------------------------
-    def _open(self, clip: Clip) -> Decoder:
+    def _queue_size(self) -> int:
+        return max(4, int(self.fps))  # a second of frames rides out decoder hiccups
+
+    def _open(self, clip: Clip, queue_size: int | None = None) -> Decoder:
         return Decoder(clip.media, self.width, self.height, self.fps,
-                       queue_size=max(4, int(self.fps)))
+                       queue_size=queue_size or self._queue_size())
 
     def _take_prepared(self, clip: Clip) -> Decoder:
         """The chosen candidate's running decoder (the others stop), else a new one."""
-        return self._drop_prepared(clip) or self._open(clip)
+        dec = self._drop_prepared(clip)
+        if dec is None:
+            return self._open(clip)
+        dec.resize(self._queue_size())
+        return dec
 
     def _drop_prepared(self, keep: Clip | None) -> Decoder | None:
         """Stop every prepared candidate except `keep`, whose decoder is returned."""
