@@ -77,7 +77,8 @@ def attach(show, cfg: HostConfig, meta: dict | None = None) -> list:
     if cfg.session.enabled:
         from empathy.host.session.store import Recorder
 
-        rec = Recorder(Path(cfg.session.dir), {"story": show.story.title, **(meta or {})})
+        rec = Recorder(Path(cfg.session.dir), {"story": show.story.title, **(meta or {})},
+                       unit_report=show.intake.unit_report)
         show.subscribe(rec)
         closers.append(rec)
         log.info("recording session %s", rec.id, extra={"session": rec.id,

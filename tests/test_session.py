@@ -65,6 +65,12 @@ def test_killed_host_loses_at_most_one_second_and_export_round_trips(tmp_path):
     assert lost_before == [], f"{len(lost_before)} samples sent > 1 s before the kill are lost"
     newest = max(sent[r] for r in recorded)
     print(f"recorded {len(rows)} samples; newest sent {killed_at - newest:.3f} s before SIGKILL")
+    _, events = store.read(db, "events")
+    kinds = [k for _, k, _ in events]
+    assert "state" in kinds and "segment" in kinds and "grade" in kinds
+    units = json.loads(next(d for _, k, d in events if k == "units"))
+    assert units and {u["unit"] for u in units} <= {1, 2, 3, 4}  # the units report, too
+    assert all(u["loss"] == 0 for u in units)
 
     # the session a killed host left behind lists, and exports every recorded sample
     sid = store.session_id(db)

@@ -6,7 +6,8 @@ open the file. The show thread only appends to a queue; a writer thread commits 
 queued every `COMMIT_S`, so at most that much (plus one commit's time) is at risk.
 
 Tables: `samples` (one row per accepted seat sample, the wire fields), `events` (ts_us,
-kind, JSON data: state, segment, decision, grade, control, health) and `meta`.
+kind, JSON data: state, segment, decision, grade, control, health, and every `UNITS_S` a
+`units` report: each unit's loss, battery, firmware and clock offset) and `meta`.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import threading
 import time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from empathy.clock import now_us
 
 log = logging.getLogger("empathy.host.session")
 
 COMMIT_S = 0.25
+UNITS_S = 5.0
 SUFFIX = ".session.db"
 SAMPLE_FIELDS = ("ts_us", "unit_id", "seat_id", "seq", "hr_bpm", "rmssd_ms", "pupil_mm",
                  "arousal", "valence", "expression", "expression_conf", "flags")
@@ -59,7 +61,8 @@ class Recorder:
     """A Show observer (`show.subscribe(recorder)`) writing the session to `folder`."""
 
     def __init__(self, folder: Path, meta: Optional[dict] = None,
-                 session_id: Optional[str] = None):
+                 session_id: Optional[str] = None,
+                 unit_report: Optional[Callable[[], list]] = None):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.id = session_id or new_session_id()
@@ -73,6 +76,7 @@ class Recorder:
         self.rows: queue.SimpleQueue = queue.SimpleQueue()
         self.samples = self.events = 0
         self._grade: Optional[tuple] = None
+        self.unit_report, self._units_due = unit_report, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._write_loop, name="session-writer",
                                         daemon=True)
@@ -93,6 +97,11 @@ class Recorder:
         else:
             ts = getattr(data, "ts_us", None) or now_us()
             self.event(kind, data, ts)
+            if kind == "state" and self.unit_report and ts >= self._units_due:
+                units = self.unit_report()
+                if units:  # none heard from yet: ask again at the next state
+                    self._units_due = ts + int(UNITS_S * 1e6)
+                    self.event("units", units, ts)
 
     def event(self, kind: str, data, ts_us: Optional[int] = None) -> None:
         """Any other event (health reports, notes) goes in the same store."""
