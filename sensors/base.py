@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence, Union
+from typing import Optional, Protocol, Sequence, Union
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -22,6 +22,17 @@ class Beat:
 
     ts_us: int
     rr_ms: float
+
+
+@dataclass(frozen=True)
+class HeartRate:
+    """A strap's own heart-rate figure (0x2A37): bpm, skin contact (None = the strap cannot
+    tell) and cumulative energy expended in kJ (None = not sent)."""
+
+    ts_us: int
+    hr_bpm: float
+    contact: Optional[bool] = None
+    energy_kj: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,7 @@ class Health:
     fault: str = ""
 
 
-Reading = Union[Beat, Pupil, FaceCrop, Waveform, Frame, Health]
+Reading = Union[Beat, HeartRate, Pupil, FaceCrop, Waveform, Frame, Health]
 
 
 class SourceError(RuntimeError):
@@ -95,6 +106,7 @@ SCHEMES = {
     "sim": "empathy.sensors.sim:SimSource",
     "video": "empathy.sensors.video:VideoSource",
     "serial": "empathy.sensors.serial.board:SerialSource",
+    "ble": "empathy.sensors.ble.strap:BleSource",
 }
 
 

@@ -1,0 +1,263 @@
+"""A BlueZ-shaped private bus with simulated heart-rate straps, for tests and demos.
+
+It starts a private `dbus-daemon` as the system bus (DBUS_SYSTEM_BUS_ADDRESS, inherited by
+child processes), runs python-dbusmock's `bluez5` template on it, and adds what that
+template lacks: straps with correctly typed Device1 properties, a `Connect` that resolves
+services, and the GATT objects of the Heart Rate (0x180D) and Battery (0x180F) services.
+Notifications are `Value` property changes, exactly as BlueZ sends them, so a real bleak
+client, through our driver, sees what it would see from a real strap.
+
+    with BluezSim() as bz:
+        strap = bz.add_strap("C0:FF:EE:00:00:01", "Polar H10 1")
+        strap.notify(hrs.measurement_encode(72, [850], contact=True))
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import threading
+import time
+from typing import Optional
+
+import dbus
+from dbusmock.testcase import BusType, PrivateDBus, SpawnedMock
+
+from empathy.sensors.base import Beat
+from empathy.sensors.firmware import hrs
+
+DEVICE = "org.bluez.Device1"
+SERVICE = "org.bluez.GattService1"
+CHAR = "org.bluez.GattCharacteristic1"
+DESC = "org.bluez.GattDescriptor1"
+RADIO = "org.empathy.SimRadio"  # ours: whether the strap is in range (not part of BlueZ)
+OBJECT_MANAGER = "org.freedesktop.DBus.ObjectManager"
+MOCK = "org.freedesktop.DBus.Mock"
+ADAPTER = "hci0"
+ADVERTISE_S = 0.25
+
+
+def uuid16(n: int) -> str:
+    return f"0000{n:04x}-0000-1000-8000-00805f9b34fb"
+
+
+# Device1.Connect as BlueZ does it for a strap in range: connected, then services resolved.
+CONNECT = f"""
+if not self.props['{RADIO}']['InRange']:
+    raise dbus.exceptions.DBusException('Host is down (112)', name='org.bluez.Error.Failed')
+self.UpdateProperties('{DEVICE}', {{'Connected': dbus.Boolean(True)}})
+self.UpdateProperties('{DEVICE}', {{'ServicesResolved': dbus.Boolean(True)}})
+"""
+DISCONNECT = f"""
+self.UpdateProperties('{DEVICE}', {{'ServicesResolved': dbus.Boolean(False),
+                                   'Connected': dbus.Boolean(False)}})
+"""
+READ_VALUE = "ret = self.props[self.interface]['Value']"
+WRITE_VALUE = "self.UpdateProperties(self.interface, {'Value': dbus.Array(args[0], signature='y')})"
+NOTIFY_ON = f"self.UpdateProperties('{CHAR}', {{'Notifying': dbus.Boolean(True)}})"
+NOTIFY_OFF = f"self.UpdateProperties('{CHAR}', {{'Notifying': dbus.Boolean(False)}})"
+
+
+def _bytes(b: bytes) -> dbus.Array:
+    return dbus.Array([dbus.Byte(x) for x in b], signature="y")
+
+
+class SimStrap:
+    """One strap on the simulated bus. `notify()` sends a 0x2A37 value when subscribed."""
+
+    def __init__(self, sim: "BluezSim", address: str, name: str, location: int, battery: int):
+        self.sim, self.address, self.name = sim, address, name
+        self.path = f"/org/bluez/{ADAPTER}/dev_{address.replace(':', '_').upper()}"
+        self.hrm = f"{self.path}/service000a/char000b"
+        self.battery_char = f"{self.path}/service0010/char0011"
+        self.notified = 0
+        self.in_range = True
+        self.viewer = None  # a sim:// source when worn (see BluezSim.wear)
+        self._rr_1024: list[int] = []
+        dev = {
+            "Address": dbus.String(address), "AddressType": dbus.String("public"),
+            "Name": dbus.String(name), "Alias": dbus.String(name),
+            "Appearance": dbus.UInt16(0x0341),  # heart rate belt
+            "UUIDs": dbus.Array([uuid16(hrs.SERVICE), uuid16(hrs.BATTERY_SERVICE)], signature="s"),
+            "Paired": False, "Bonded": False, "Trusted": False, "Blocked": False,
+            "LegacyPairing": False, "Connected": False, "ServicesResolved": False,
+            "Adapter": dbus.ObjectPath(f"/org/bluez/{ADAPTER}"),
+            "RSSI": dbus.Int16(-60), "TxPower": dbus.Int16(0),
+            "ManufacturerData": dbus.Dictionary({}, signature="qv"),
+            "ServiceData": dbus.Dictionary({}, signature="sv"),
+            "AdvertisingFlags": dbus.Array([dbus.Byte(6)], signature="y"),
+        }
+        self._add(self.path, DEVICE, dev, [
+            ("Connect", "", "", CONNECT), ("Disconnect", "", "", DISCONNECT),
+            ("Pair", "", "", ""), ("CancelPairing", "", "", ""),
+            ("ConnectProfile", "s", "", ""), ("DisconnectProfile", "s", "", "")],
+            extra={RADIO: {"InRange": dbus.Boolean(True)}})
+        self._service("service000a", hrs.SERVICE)
+        self._char("service000a/char000b", hrs.MEASUREMENT, ["notify"], b"")
+        self._desc("service000a/char000b/desc000d")
+        self._char("service000a/char000e", hrs.BODY_LOCATION, ["read"], bytes((location,)))
+        self._service("service0010", hrs.BATTERY_SERVICE)
+        self._char("service0010/char0011", hrs.BATTERY_LEVEL, ["read", "notify"], bytes((battery,)))
+        self._desc("service0010/char0011/desc0013")
+
+    # -- building the object tree ---------------------------------------------------------
+    def _add(self, path, iface, props, methods, extra=None):
+        self.sim.mock.AddObject(path, iface, props, methods, dbus_interface=MOCK)
+        obj = self.sim.bus.get_object("org.bluez", path)
+        ifaces = dbus.Dictionary({iface: dbus.Dictionary(props, signature="sv")},
+                                 signature="sa{sv}")
+        for name, extra_props in (extra or {}).items():
+            for k, v in extra_props.items():
+                obj.AddProperty(name, k, v, dbus_interface=MOCK)
+            ifaces[name] = dbus.Dictionary(extra_props, signature="sv")
+        self.sim.root.EmitSignal(OBJECT_MANAGER, "InterfacesAdded", "oa{sa{sv}}",
+                                 [dbus.ObjectPath(path), ifaces], dbus_interface=MOCK)
+
+    def _service(self, rel, uuid):
+        self._add(f"{self.path}/{rel}", SERVICE, {
+            "UUID": uuid16(uuid), "Device": dbus.ObjectPath(self.path), "Primary": True,
+            "Includes": dbus.Array([], signature="o")}, [])
+
+    def _char(self, rel, uuid, flags, value):
+        path = f"{self.path}/{rel}"
+        self._add(path, CHAR, {
+            "UUID": uuid16(uuid), "Service": dbus.ObjectPath(path.rsplit("/", 1)[0]),
+            "Value": _bytes(value), "Notifying": False, "MTU": dbus.UInt16(247),
+            "Flags": dbus.Array(flags, signature="s")}, [
+            ("ReadValue", "a{sv}", "ay", READ_VALUE), ("WriteValue", "aya{sv}", "", WRITE_VALUE),
+            ("StartNotify", "", "", NOTIFY_ON), ("StopNotify", "", "", NOTIFY_OFF)])
+
+    def _desc(self, rel):
+        path = f"{self.path}/{rel}"
+        self._add(path, DESC, {
+            "UUID": uuid16(0x2902), "Characteristic": dbus.ObjectPath(path.rsplit("/", 1)[0]),
+            "Value": _bytes(b"\x00\x00"), "Flags": dbus.Array(["read", "write"], signature="s")},
+            [("ReadValue", "a{sv}", "ay", READ_VALUE), ("WriteValue", "aya{sv}", "", WRITE_VALUE)])
+
+    # -- what a strap does ----------------------------------------------------------------------
+    def _get(self, path, iface, name):
+        with self.sim.lock:
+            return self.sim.bus.get_object("org.bluez", path).Get(
+                iface, name, dbus_interface=dbus.PROPERTIES_IFACE)
+
+    def _update(self, path, iface, props):
+        with self.sim.lock:
+            self.sim.bus.get_object("org.bluez", path).UpdateProperties(iface, props,
+                                                                       dbus_interface=MOCK)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._get(self.path, DEVICE, "Connected"))
+
+    @property
+    def subscribed(self) -> bool:
+        return self.connected and bool(self._get(self.hrm, CHAR, "Notifying"))
+
+    def notify(self, value: bytes) -> bool:
+        """Send one Heart Rate Measurement if a client is subscribed (like the radio would)."""
+        if not self.subscribed:
+            return False
+        self._update(self.hrm, CHAR, {"Value": _bytes(value)})
+        self.notified += 1
+        return True
+
+    def set_battery(self, pct: int) -> None:
+        self._update(self.battery_char, CHAR, {"Value": _bytes(bytes((pct,)))})
+
+    def advertise(self, rssi: int) -> None:
+        """An advertisement heard while scanning: BlueZ updates RSSI on the device."""
+        self._update(self.path, DEVICE, {"RSSI": dbus.Int16(rssi)})
+
+    def wear_tick(self, notify_now: bool) -> None:
+        for r in self.viewer.read(timeout_s=0):
+            if isinstance(r, Beat):
+                self._rr_1024.append(round(r.rr_ms * 1.024))
+        if notify_now:
+            rr, self._rr_1024 = self._rr_1024, []
+            hr = round(60 * 1024 * len(rr) / sum(rr)) if rr else 0
+            self.notify(hrs.measurement_encode(hr, rr[-9:], contact=True))
+
+    def leave(self) -> None:
+        """Out of range (battery pulled, viewer walked off): the link drops, connects fail."""
+        self.in_range = False
+        self._update(self.path, RADIO, {"InRange": dbus.Boolean(False)})
+        self._update(self.hrm, CHAR, {"Notifying": dbus.Boolean(False)})
+        self._update(self.battery_char, CHAR, {"Notifying": dbus.Boolean(False)})
+        if self.connected:
+            self._update(self.path, DEVICE, {"ServicesResolved": dbus.Boolean(False),
+                                             "Connected": dbus.Boolean(False)})
+
+    def come_back(self) -> None:
+        self.in_range = True
+        self._update(self.path, RADIO, {"InRange": dbus.Boolean(True)})
+
+
+class BluezSim:
+    """Private system bus + dbusmock BlueZ + straps. Use as a context manager."""
+
+    def __init__(self, log_path: Optional[str] = None):
+        self._env_before = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
+        self.private = PrivateDBus(BusType.SYSTEM)
+        self.private.start()  # sets DBUS_SYSTEM_BUS_ADDRESS for us and our children
+        self.address = self.private.address
+        self._log = open(log_path, "w") if log_path else subprocess.DEVNULL
+        self.spawned = SpawnedMock.spawn_with_template("bluez5", {}, BusType.SYSTEM,
+                                                       stdout=self._log)
+        self.bus = dbus.bus.BusConnection(self.address)
+        self.mock = self.bus.get_object("org.bluez", "/org/bluez")
+        self.root = self.bus.get_object("org.bluez", "/")
+        self.root.AddAdapter(ADAPTER, "empathy-edge", dbus_interface="org.bluez.Mock")
+        self.straps: list[SimStrap] = []
+        self.lock = threading.RLock()  # one dbus-python connection, shared by strap threads
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._radio, name="sim radio", daemon=True)
+        self._thread.start()
+
+    def add_strap(self, address: str, name: str, location: int = 1, battery: int = 87) -> SimStrap:
+        with self.lock:
+            s = SimStrap(self, address, name, location, battery)
+        self.straps.append(s)
+        return s
+
+    def wear(self, strap: SimStrap, viewer) -> None:
+        """Drive a strap from a simulated viewer (`sim://` source): once a second, while a
+        client is subscribed, notify that second's RR intervals, like a chest strap."""
+        strap.viewer = viewer
+
+    def _radio(self) -> None:
+        """What the straps send on air: advertisements while nobody is connected (BlueZ
+        shows them as RSSI updates during discovery) and worn straps' notifications."""
+        rng, last = random.Random(0), 0.0
+        while not self._stop.wait(ADVERTISE_S):
+            beat_tick = time.monotonic() - last >= 1.0
+            last = time.monotonic() if beat_tick else last
+            for strap in list(self.straps):
+                try:
+                    if not strap.in_range:
+                        continue
+                    if not strap.connected:
+                        strap.advertise(-55 - rng.randrange(20))
+                    if strap.viewer is not None:
+                        strap.wear_tick(beat_tick)
+                except dbus.exceptions.DBusException:
+                    if not self._stop.is_set():
+                        raise
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.spawned.terminate()
+        self.private.stop()
+        if self._env_before is None:
+            os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
+        else:
+            os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = self._env_before
+        if self._log is not subprocess.DEVNULL:
+            self._log.close()
+
+    def __enter__(self) -> "BluezSim":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,235 @@
+"""`ble://AA:BB:CC:DD:EE:FF` or `ble://?name=Polar`: a Bluetooth heart-rate strap via bleak.
+
+The driver connects (by address, or by the first strap whose name starts with `name`),
+reads Body Sensor Location (0x2A38) and Battery Level (0x2A19), subscribes to Heart Rate
+Measurement (0x2A37) and turns every notification into readings: one `Beat` per RR
+interval and one `HeartRate` with the strap's own bpm and energy. Contact changes and
+battery come out as `Health`. When the strap drops out it reconnects on its own, with
+backoff, and says so as `Health(fault="disconnected")` meanwhile.
+
+All straps of a process share one asyncio loop in a background thread (bleak's BlueZ
+backend keeps one D-Bus manager per loop). Query: name, scan_s (default 10),
+retry_max_s (longest wait between reconnects, default 10).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from typing import Optional
+from urllib.parse import urlsplit
+
+from bleak import BleakClient, BleakScanner
+from bleak.exc import BleakError
+
+from empathy.clock import now_us
+from empathy.sensors.base import Beat, Health, HeartRate, Reading, SourceError
+from empathy.sensors.firmware import hrs
+
+log = logging.getLogger("empathy.sensors.ble")
+
+HR_SERVICE = f"0000{hrs.SERVICE:04x}-0000-1000-8000-00805f9b34fb"
+MEASUREMENT = f"0000{hrs.MEASUREMENT:04x}-0000-1000-8000-00805f9b34fb"
+BODY_LOCATION = f"0000{hrs.BODY_LOCATION:04x}-0000-1000-8000-00805f9b34fb"
+BATTERY_LEVEL = f"0000{hrs.BATTERY_LEVEL:04x}-0000-1000-8000-00805f9b34fb"
+RETRY_MIN_S = 0.2
+
+_loop: Optional[asyncio.AbstractEventLoop] = None
+_loop_lock = threading.Lock()
+
+
+def ble_loop() -> asyncio.AbstractEventLoop:
+    """The process's one BLE event loop, started on first use."""
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="ble loop", daemon=True).start()
+        return _loop
+
+
+async def scan_straps(timeout_s: float = 5.0) -> list[dict]:
+    """Straps advertising the Heart Rate service, strongest signal first."""
+    found = await BleakScanner.discover(timeout=timeout_s, return_adv=True,
+                                        service_uuids=[HR_SERVICE])
+    straps = [{"address": d.address, "name": a.local_name or d.name or "", "rssi": a.rssi}
+              for d, a in found.values() if HR_SERVICE in a.service_uuids]
+    return sorted(straps, key=lambda s: -s["rssi"])
+
+
+def beats_from(rr_1024: list[int], arrival_us: int, last_beat_us: int) -> list[Beat]:
+    """Stamp a notification's RR intervals: the last one ended at arrival, each earlier one
+    ended where the next began; never at or before the previous notification's last beat."""
+    out, t = [], arrival_us
+    for rr in reversed(rr_1024):
+        out.append(Beat(t, rr * 1000.0 / 1024.0))
+        t -= rr * 1_000_000 // 1024
+    out.reverse()
+    for i, b in enumerate(out):  # a late notification must not reorder beats
+        floor = (out[i - 1].ts_us if i else last_beat_us) + 1
+        if b.ts_us < floor:
+            out[i] = Beat(floor, b.rr_ms)
+    return out
+
+
+class BleSource:
+    """One heart-rate strap. See the module docstring for the URL."""
+
+    def __init__(self, url: str, query: dict, **_):
+        self.url = url
+        parts = urlsplit(url)
+        self.address = parts.netloc.upper() or None
+        self.name = query.get("name")
+        if not self.address and not self.name:
+            raise SourceError(f"{url}: give an address (ble://AA:BB:CC:DD:EE:FF) or ?name=")
+        try:
+            self.scan_s = float(query.get("scan_s", 10))
+            self.retry_max_s = float(query.get("retry_max_s", 10))
+        except ValueError as e:
+            raise SourceError(f"{url}: {e}") from None
+        self.sensor = f"ble:{self.address or self.name}"
+        self.info: dict = {}  # location, battery_pct, name, address once connected
+        self.notifications = 0
+        self.rejected = 0  # notifications too short for their own flags
+        self.reconnects = 0
+        self._contact: Optional[bool] = None
+        self._last_beat_us = 0
+        self._q: queue.Queue = queue.Queue()
+        self._stop = asyncio.Event()  # set in the BLE loop by close()
+        self._connected = asyncio.Event()
+        self._task = asyncio.run_coroutine_threadsafe(self._run(), ble_loop())
+
+    # -- connection life cycle (in the BLE loop) -----------------------------------------------
+    async def _find(self):
+        if self.address:
+            return await BleakScanner.find_device_by_address(self.address, timeout=self.scan_s)
+        return await BleakScanner.find_device_by_filter(
+            lambda d, a: (a.local_name or d.name or "").startswith(self.name), timeout=self.scan_s)
+
+    async def _run(self) -> None:
+        device, wait, first = None, RETRY_MIN_S, True
+        while not self._stop.is_set():
+            lost = asyncio.Event()
+            try:
+                device = device or await self._find()
+                if device is None:
+                    raise BleakError("not found while scanning")
+                client = BleakClient(device, disconnected_callback=lambda _: lost.set())
+                await client.connect()
+            except (BleakError, asyncio.TimeoutError, OSError) as e:
+                log.info("strap not reachable", extra={"url": self.url, "error": str(e),
+                                                       "retry_s": wait})
+                await self._sleep(wait)
+                wait = min(self.retry_max_s, wait * 2)
+                continue
+            try:
+                await self._session(client, device, lost, first)
+                first, wait = False, RETRY_MIN_S
+            except (BleakError, asyncio.TimeoutError, OSError) as e:
+                log.warning("strap session failed", extra={"url": self.url, "error": str(e)})
+            except Exception:  # a bug of ours must not end the seat's heart rate for good
+                log.exception("strap session crashed", extra={"url": self.url})
+                await self._sleep(wait)
+            finally:
+                await self._disconnect(client)
+            if not self._stop.is_set():
+                self._q.put(Health(now_us(), self.sensor, contact=False, fault="disconnected"))
+                log.warning("strap dropped out", extra={"url": self.url})
+
+    async def _sleep(self, s: float) -> None:
+        try:
+            await asyncio.wait_for(self._stop.wait(), s)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _disconnect(self, client: BleakClient) -> None:
+        if client.is_connected:
+            try:
+                await client.disconnect()
+            except (BleakError, asyncio.TimeoutError, OSError):
+                pass  # BlueZ went away (restart, shutdown): nothing left to hang up
+
+    async def _session(self, client: BleakClient, device, lost: asyncio.Event, first: bool):
+        loc = (await client.read_gatt_char(BODY_LOCATION))[0]
+        self.info = {"address": device.address, "name": device.name or "",
+                     "location": hrs.LOCATIONS[loc] if loc < len(hrs.LOCATIONS) else "other"}
+        await self._battery(client)
+        await client.start_notify(MEASUREMENT, self._on_measurement)
+        if not first:
+            self.reconnects += 1
+        self._connected.set()
+        log.info("strap connected", extra={"url": self.url, "strap": self.info})
+        waits = [asyncio.ensure_future(lost.wait()), asyncio.ensure_future(self._stop.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits:
+            w.cancel()
+        self._connected.clear()
+
+    async def _battery(self, client: BleakClient) -> None:
+        char = client.services.get_characteristic(BATTERY_LEVEL)
+        if char is None:
+            return  # not every strap has a battery service
+        pct = (await client.read_gatt_char(char))[0]
+        self.info["battery_pct"] = pct
+        self._q.put(Health(now_us(), self.sensor, contact=self._contact is not False,
+                           battery_pct=float(pct)))
+        if "notify" in char.properties:
+            await client.start_notify(char, lambda _, d: self._on_battery(d[0]))
+
+    def _on_battery(self, pct: int) -> None:
+        self.info["battery_pct"] = pct
+        self._q.put(Health(now_us(), self.sensor, contact=self._contact is not False,
+                           battery_pct=float(pct)))
+
+    def _on_measurement(self, _char, data: bytearray) -> None:
+        t = now_us()
+        try:
+            m = hrs.measurement_parse(bytes(data))
+        except ValueError as e:
+            self.rejected += 1
+            log.warning("bad heart rate measurement", extra={"url": self.url, "error": str(e),
+                                                            "value": bytes(data).hex()})
+            return
+        self.notifications += 1
+        if m["contact"] is not None and m["contact"] != self._contact:
+            self._contact = m["contact"]
+            self._q.put(Health(t, self.sensor, contact=m["contact"],
+                               battery_pct=float(self.info.get("battery_pct", -1)),
+                               fault="" if m["contact"] else "no skin contact"))
+        self._q.put(HeartRate(t, float(m["hr_bpm"]), m["contact"], m["energy_kj"]))
+        for b in beats_from(m["rr_1024"], t, self._last_beat_us):
+            self._q.put(b)
+            self._last_beat_us = b.ts_us
+
+    # -- Source ----------------------------------------------------------------------------
+    def wait_connected(self, timeout_s: float) -> bool:
+        fut = asyncio.run_coroutine_threadsafe(
+            asyncio.wait_for(self._connected.wait(), timeout_s), ble_loop())
+        try:
+            fut.result(timeout_s + 1)
+            return True
+        except (asyncio.TimeoutError, TimeoutError):
+            return False
+
+    def read(self, timeout_s: float = 0.1) -> list[Reading]:
+        out: list[Reading] = []
+        try:
+            out.append(self._q.get(timeout=timeout_s))
+            while True:
+                out.append(self._q.get_nowait())
+        except queue.Empty:
+            return out
+
+    def stats(self) -> dict:
+        return {"notifications": self.notifications, "rejected": self.rejected,
+                "reconnects": self.reconnects, **self.info}
+
+    def close(self) -> None:
+        """Hang up cleanly (the strap goes back to advertising for the next client)."""
+        ble_loop().call_soon_threadsafe(self._stop.set)
+        try:
+            self._task.result(timeout=self.scan_s + 10)
+        except TimeoutError:
+            self._task.cancel()

@@ -1,0 +1,185 @@
+"""BLE heart-rate straps: a real bleak 3 client, through our driver, against BlueZ's D-Bus
+API on a private system bus (python-dbusmock's bluez5 template plus the GATT objects of a
+strap, sensors/ble/bluez_sim.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from empathy.sensors.base import Beat, Health, HeartRate, SourceError, open_source
+from empathy.sensors.ble.bluez_sim import BluezSim
+from empathy.sensors.ble.strap import ble_loop, scan_straps
+from empathy.sensors.firmware import hrs
+from empathy.sensors.sim import SimSource
+
+A, B = "C0:FF:EE:00:00:0A", "C0:FF:EE:00:00:0B"
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def bluez():
+    # One bus for the module: bleak keeps one BlueZ manager per event loop, and our BLE
+    # loop lives as long as the process.
+    with BluezSim() as bz:
+        bz.strap_a = bz.add_strap(A, "Polar H10 A", location=1, battery=87)
+        bz.strap_b = bz.add_strap(B, "Garmin HRM B", location=2, battery=40)
+        bz.root.AddDevice("hci0", "11:22:33:44:55:66", "somebody's phone",
+                          dbus_interface="org.bluez.Mock")  # advertises no HR service
+        yield bz
+
+
+def collect(src, until, timeout_s=20.0) -> list:
+    out, end = [], time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        out += src.read(0.05)
+        if until(out):
+            return out
+    raise AssertionError(f"timed out; got {out[-5:]}, stats {src.stats()}")
+
+
+def wait_for(cond, timeout_s=20.0):
+    end = time.monotonic() + timeout_s
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def strap_a(bluez):
+    src = open_source(f"ble://{A}?retry_max_s=0.5")
+    assert src.wait_connected(30), src.stats()
+    wait_for(lambda: bluez.strap_a.subscribed)
+    yield src
+    src.close()
+
+
+def test_every_flag_combination_of_heart_rate_measurement(bluez, strap_a):
+    strap_a.read(0)
+    sent = []
+    for wide, contact, energy, n_rr in itertools.product(
+            (False, True), (None, False, True), (None, 1234), (0, 1, 4)):
+        rr = [700 + 37 * i for i in range(n_rr)]
+        hr = 0x1A4 if wide else 88
+        value = hrs.measurement_encode(hr, rr, contact=contact, energy_kj=energy, wide=wide)
+        assert bluez.strap_a.notify(value)
+        sent.append((hr, contact, energy, rr))
+    got = collect(strap_a, lambda out: sum(isinstance(r, HeartRate) for r in out) == len(sent))
+    rates = [r for r in got if isinstance(r, HeartRate)]
+    assert [(r.hr_bpm, r.contact, r.energy_kj) for r in rates] == [s[:3] for s in sent]
+    beats = [r for r in got if isinstance(r, Beat)]
+    want_rr = [x * 1000 / 1024 for s in sent for x in s[3]]
+    assert [b.rr_ms for b in beats] == pytest.approx(want_rr)
+    assert all(b2.ts_us > b1.ts_us for b1, b2 in zip(beats, beats[1:]))
+    # contact changes come out as health, not on every notification
+    contact = [r.contact for r in got if isinstance(r, Health)]
+    want = [c for c, _ in itertools.groupby(s[1] for s in sent if s[1] is not None)]
+    assert contact[-len(want):] == want
+
+
+def test_location_battery_and_bad_values(bluez, strap_a):
+    assert strap_a.stats()["location"] == "chest" and strap_a.stats()["battery_pct"] == 87
+    strap_a.read(0)
+    bluez.strap_a.set_battery(12)  # battery characteristic notifies too
+    got = collect(strap_a, lambda out: any(isinstance(r, Health) and r.battery_pct == 12
+                                           for r in out))
+    assert got
+    rejected = strap_a.stats()["rejected"]
+    assert bluez.strap_a.notify(b"\x19\x48\x00\x01")  # 16-bit HR, energy cut short
+    assert bluez.strap_a.notify(hrs.measurement_encode(61, [1024]))
+    got = collect(strap_a, lambda out: any(isinstance(r, HeartRate) for r in out))
+    assert strap_a.stats()["rejected"] == rejected + 1
+    assert [r.rr_ms for r in got if isinstance(r, Beat)] == [1000.0]
+
+
+def test_strap_that_drops_out_mid_stream_comes_back(bluez, strap_a):
+    strap_a.read(0)
+    before = strap_a.stats()["reconnects"]
+    assert bluez.strap_a.notify(hrs.measurement_encode(70, [870], contact=True))
+    bluez.strap_a.leave()
+    got = collect(strap_a, lambda out: any(isinstance(r, Health) and r.fault == "disconnected"
+                                           for r in out))
+    assert [r.rr_ms for r in got if isinstance(r, Beat)] == pytest.approx([870 / 1.024])
+    time.sleep(1.0)  # reconnect attempts fail while it is away
+    assert not bluez.strap_a.connected
+    bluez.strap_a.come_back()
+    assert strap_a.wait_connected(30)
+    wait_for(lambda: bluez.strap_a.subscribed)
+    assert strap_a.stats()["reconnects"] == before + 1
+    assert bluez.strap_a.notify(hrs.measurement_encode(75, [800, 810], contact=True))
+    got = collect(strap_a, lambda out: sum(isinstance(r, Beat) for r in out) == 2)
+    assert any(isinstance(r, Health) and r.battery_pct >= 0 for r in got)  # re-read
+
+
+def test_two_straps_by_name_at_once(bluez, strap_a):
+    b = open_source("ble://?name=Garmin")
+    try:
+        assert b.wait_connected(30)
+        wait_for(lambda: bluez.strap_b.subscribed)
+        assert b.stats()["address"] == B and b.stats()["location"] == "wrist"
+        strap_a.read(0)
+        bluez.strap_b.notify(hrs.measurement_encode(99, [606]))
+        bluez.strap_a.notify(hrs.measurement_encode(66, [909]))
+        got_b = collect(b, lambda out: any(isinstance(r, Beat) for r in out))
+        got_a = collect(strap_a, lambda out: any(isinstance(r, Beat) for r in out))
+        assert [r.hr_bpm for r in got_b if isinstance(r, HeartRate)] == [99]
+        assert [r.hr_bpm for r in got_a if isinstance(r, HeartRate)] == [66]
+    finally:
+        b.close()
+
+
+def test_scan_lists_heart_rate_straps_only(bluez, strap_a):
+    found = asyncio.run_coroutine_threadsafe(scan_straps(2.0), ble_loop()).result(30)
+    # strap A is connected (it no longer advertises); B was released by the last test
+    assert [s["address"] for s in found] == [B]
+    assert found[0]["name"] == "Garmin HRM B" and -80 < found[0]["rssi"] < 0
+
+
+def test_worn_strap_follows_a_simulated_viewer(bluez):
+    viewer = SimSource("sim://strap?seed=5", {"seed": 5}, faces=False)
+    strap = bluez.add_strap("C0:FF:EE:00:00:0C", "Polar H10 C")
+    bluez.wear(strap, viewer)
+    src = open_source("ble://C0:FF:EE:00:00:0C")
+    try:
+        got = collect(src, lambda out: sum(isinstance(r, Beat) for r in out) >= 6, 40)
+        rr = [r.rr_ms for r in got if isinstance(r, Beat)]
+        assert all(300 < x < 2000 for x in rr)
+        assert 40 < 60000 / (sum(rr) / len(rr)) < 140
+    finally:
+        src.close()
+        strap.leave()
+
+
+def test_cli_read_prints_live_values(bluez):
+    strap = bluez.add_strap("C0:FF:EE:00:00:0D", "Polar H10 D")
+    bluez.wear(strap, SimSource("sim://strap?seed=6", {"seed": 6}, faces=False))
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "empathy.cli", "sensors", "read", "ble://C0:FF:EE:00:00:0D",
+             "--duration", "4", "--json"], capture_output=True, text=True, timeout=90,
+            env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": bluez.address})
+        assert out.returncode == 0, out.stderr
+        lines = [json.loads(x) for x in out.stdout.splitlines()]
+        assert {"Beat", "HeartRate"} <= {x["type"] for x in lines}
+        scan = subprocess.run([sys.executable, "-m", "empathy.cli", "sensors", "scan", "--json",
+                               "--timeout", "2", "--no-serial"], capture_output=True, text=True,
+                              timeout=60, env={**os.environ,
+                                               "DBUS_SYSTEM_BUS_ADDRESS": bluez.address})
+        assert scan.returncode == 0, scan.stderr
+        assert "C0:FF:EE:00:00:0D" in [s["address"] for s in json.loads(scan.stdout)["ble"]]
+    finally:
+        strap.leave()
+
+
+def test_url_errors():
+    with pytest.raises(SourceError, match="give an address"):
+        open_source("ble://")
+    with pytest.raises(SourceError, match="could not convert"):
+        open_source("ble://AA:BB:CC:DD:EE:FF?scan_s=soon")
