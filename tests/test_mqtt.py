@@ -1,0 +1,100 @@
+"""MQTT specifics against a real mosquitto: last will, shared subscriptions, bad brokers."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from empathy import wire
+from empathy.clock import now_us
+from empathy.host.receive import Intake
+from empathy.keys import Keystore
+from empathy.transports import TransportError, open_receiver, open_sender
+from empathy.transports.mqtt import LocalBroker
+
+UNIT = r"""
+import sys, time
+from empathy import wire
+from empathy.clock import now_us
+from empathy.transports import open_sender
+url, key = sys.argv[1], bytes.fromhex(sys.argv[2])
+tx = open_sender(url, 9)
+seq = 0
+while True:
+    tx.send(wire.encode(wire.SeatSample(9, 90, seq, now_us(), 70.0, flags=0x1F), key))
+    seq += 1
+    time.sleep(0.1)
+"""
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    with LocalBroker(tmp_path_factory.mktemp("mqtt")) as b:
+        yield b
+
+
+@pytest.mark.parametrize("version", ["3.1.1", "5"])
+def test_a_killed_unit_is_reported_by_its_last_will(broker, version):
+    url = broker.url(f"will{version.replace('.', '')}", v=version, keepalive=1)
+    keys = Keystore.new([9])
+    rx = open_receiver(url)
+    intake = Intake(keys.units, quiet_s=30)  # silence alone would take 30 s: the will is faster
+    unit = subprocess.Popen([sys.executable, "-c", UNIT, url, keys.units[9].hex()])
+    try:
+        end = time.monotonic() + 15
+        while intake.accepted < 10 and time.monotonic() < end:
+            intake.feed(rx.recv_batch(0.05))
+        assert intake.accepted >= 10
+        os.kill(unit.pid, signal.SIGKILL)  # no goodbye: the broker speaks for it
+        t_kill = time.monotonic()
+        events = []
+        while not events and time.monotonic() - t_kill < 5:
+            intake.feed(rx.recv_batch(0.05))
+            events = intake.check_health(rx.take_gone())
+        assert events and events[0]["event"] == "unit_quiet" and events[0]["why"] == "left"
+        assert time.monotonic() - t_kill < 3
+    finally:
+        unit.kill()
+        unit.wait()
+        rx.close()
+
+
+def test_shared_subscription_splits_units_between_host_workers(broker):
+    url = broker.url("shared", group="hosts")
+    keys = Keystore.new(range(1, 21))
+    workers = [open_receiver(url), open_receiver(url)]
+    intakes = [Intake(keys.units), Intake(keys.units)]
+    senders = [open_sender(url, u) for u in range(1, 21)]
+    try:
+        end = time.monotonic() + 5
+        while not all(s.client.is_connected() for s in senders) and time.monotonic() < end:
+            time.sleep(0.02)
+        for seq in range(10):
+            for u, tx in enumerate(senders, 1):
+                tx.send(wire.encode(wire.SeatSample(u, u, seq, now_us()), keys.units[u]))
+        end = time.monotonic() + 10
+        while sum(i.accepted for i in intakes) < 200 and time.monotonic() < end:
+            for w, i in zip(workers, intakes):
+                i.feed(w.recv_batch(0.02))
+        counts = [i.accepted for i in intakes]
+        assert sum(counts) == 200  # each packet to exactly one worker
+        assert min(counts) > 0, counts  # and both did a share
+    finally:
+        for tx in senders:
+            tx.close()
+        for w in workers:
+            w.close()
+
+
+def test_unreachable_broker_and_bad_urls_are_clear_errors(tmp_path):
+    with pytest.raises(TransportError, match="cannot reach the MQTT broker"):
+        open_receiver("mqtt://127.0.0.1:1/screen")
+    with pytest.raises(TransportError, match="MQTT version"):
+        open_receiver("mqtt://127.0.0.1:1/screen?v=4")
+    with pytest.raises(TransportError, match="may not hold"):
+        open_sender("mqtt://127.0.0.1:1/a/b", 1)
+    with pytest.raises(TransportError, match="unknown transport"):
+        open_sender("tcp://127.0.0.1:1", 1)
