@@ -10,7 +10,6 @@ the BLE adapter, cameras, serial ports, the clock, keys and disk space.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
 import subprocess

@@ -4,6 +4,7 @@ import json
 import threading
 import time
 
+import cv2
 import pytest
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import ThreadingOSCUDPServer
@@ -61,7 +62,13 @@ def test_audience_segments_grade_and_decisions_reach_an_osc_receiver(tmp_path, r
     finally:
         rig.close()
     # every audience state the host recorded went out over OSC, with the same numbers
+    # SIGTERM (what systemd sends) ended the show cleanly: exit 0, session closed, MP4 whole
+    assert rig.proc.returncode == 0
     (db,) = store.sessions(tmp_path / "sessions")
+    assert store.info(db)["ended_utc"]
+    frames = json.loads(rig.proc.stdout.read())["frames_rendered"]
+    video = cv2.VideoCapture(str(tmp_path / "screen.mp4"))
+    assert frames > 0 and abs(int(video.get(cv2.CAP_PROP_FRAME_COUNT)) - frames) <= 1
     _, events = store.read(db, "events")
     states = [json.loads(data) for _, kind, data in events if kind == "state"]
     audience = [args for addr, args in got if addr == "/cinema1/audience"]

@@ -9,7 +9,6 @@ import sys
 import time
 
 import pyarrow.parquet as pq
-import pytest
 
 from empathy import wire
 from empathy.host.session import store

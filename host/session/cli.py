@@ -25,7 +25,7 @@ def export(path: Path, out: Path, fmt: str) -> list[Path]:
             with open(dest, "w", newline="") as f:
                 w = csv.writer(f)
                 w.writerow(cols)
-                # repr keeps every float's exact value through the text file
+                # str() of a float is its shortest exact form: CSV loses nothing
                 w.writerows(rows)
         else:
             import pyarrow as pa
