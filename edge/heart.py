@@ -11,7 +11,7 @@ How (Elgendi's two-moving-average detector, made causal):
    (a slow running mean of the energy, so quiet and loud stretches both work),
 4. one beat per block wide enough and not within the refractory time of the last one,
    placed on the filtered maximum, then moved back by the filter's delay and refined on
-   the raw waveform (so beat times match the tools that filter forwards and backwards),
+   the raw waveform (so beat times match the tools that filter forwards and backwards).
    A candidate under 40 % of the recent beats' height is a dicrotic or T wave, not a beat,
    and one whose raw maximum sits on the edge of the search window is a slope, not a peak.
 5. a quality per beat: how much its shape matches the previous few beats' (motion
@@ -33,9 +33,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy import signal
 
-TEMPLATE_BEATS = 5  # (written out in _shape) a beat's shape is compared with the mean of this many before it
+TEMPLATE_BEATS = 5  # a beat's shape is compared with these many before it (see _shape)
 MIN_HEIGHT = 0.4  # of the recent beats' median height
-FIRST_JUDGED = 8
+FIRST_JUDGED = 8  # a stream's first beats are judged together (see _judge_first)
 CLIP_FRAC = 0.02  # a beat within 2 % of its top for 60 ms is clipped (ADCs jitter)
 PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of the maximum
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
@@ -93,6 +93,8 @@ class BeatStream:
         self.refr, self.max_block, self.refine = s(m.refractory_s), s(m.max_block_s), s(m.refine_s)
         self.pre, self.post = s(m.pre_s), s(m.post_s)
         self.smooth = int(m.smooth_s * fs_hz / 2)  # half-width, samples
+        self.kernel = np.full(2 * self.smooth + 1, 1.0 / (2 * self.smooth + 1))
+        self.seg_offsets = np.arange(self.pre + self.post) - self.pre
         self.ahead = max(self.post, self.refine + self.smooth + 1)  # samples needed after p
         self.ema_a = 1 - np.exp(-1 / (8.0 * fs_hz))  # energy's slow mean: 8 s time constant
         self.latency_s = (self.max_block + self.ahead) / fs_hz
@@ -111,7 +113,7 @@ class BeatStream:
         self.pending: list[tuple[int, float]] = []  # (peak, height) waiting for its shape
         self.first: list[tuple[int, float]] = []  # the first FIRST_JUDGED candidates
         self.dropped: set[int] | None = None  # which of them failed the height gate, once known
-        self.held: list[tuple[Beats, np.ndarray]] = []  # shaped beats waiting for that
+        self.held: list[Beats] = []  # shaped beats waiting for that
         self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))
 
     def push(self, samples) -> Beats:
@@ -222,7 +224,7 @@ class BeatStream:
         a, b = max(lo - k, h0), min(hi + k, self.n)
         w = self.x[a - h0:b - h0]
         if k and len(w) > 2 * k:  # centred average: noise must not pick the peak
-            w = np.convolve(w, np.full(2 * k + 1, 1.0 / (2 * k + 1)), "same")
+            w = np.convolve(w, self.kernel, "same")
         w = w[lo - a:len(w) - (b - hi)]
         if self.kind == "ecg":  # R waves point either way depending on the lead
             w = np.abs(w - np.median(w))
@@ -245,10 +247,9 @@ class BeatStream:
         keep = [i for i, r in enumerate(refined) if r >= 0]
         if not keep:
             return _join([])
-        L, K = self.pre + self.post, TEMPLATE_BEATS
         p = np.array([peaks[i] for i in keep])
         # clipped at the stream's first sample (a beat right at the start); else in history
-        idx = np.clip(p[:, None] - (self.pre + h0) + np.arange(L), 0, len(self.y) - 1)
+        idx = np.clip(p[:, None] - h0 + self.seg_offsets, 0, len(self.y) - 1)
         seg = self.y[idx]
         seg -= seg.mean(axis=1, keepdims=True)
         norm = np.sqrt((seg * seg).sum(axis=1, keepdims=True))
@@ -264,7 +265,7 @@ class BeatStream:
         top -= CLIP_FRAC * (top - raw.min(axis=1, keepdims=True))
         flat = (raw >= top).sum(axis=1) >= max(3, 0.06 * self.fs)
         sqi[flat] *= 0.5
-        self.shapes = allseg[-K:]
+        self.shapes = allseg[-TEMPLATE_BEATS:]
         return Beats(np.array([refined[i] for i in keep], np.int64), sqi, p)
 
 

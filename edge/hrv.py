@@ -95,7 +95,8 @@ class HeartWindow:
 
     def __init__(self, keep_s: float = 60.0):
         self.keep_us = int(keep_s * 1e6)
-        self.ivs: deque = deque()  # (t_end_us, rr_ms, normal, sqi)
+        self.ivs: deque = deque()  # (t_end_us, rr_ms, normal, sqi), classified
+        self.new: list[tuple] = []  # (t_end_us, rr_ms, sqi) arrays not yet classified
         self.last: tuple[float, float] | None = None  # last beat (ts_us, sqi)
 
     def add_beats(self, ts_us, sqi) -> None:
@@ -107,20 +108,27 @@ class HeartWindow:
         if self.last is not None:
             ts, q = np.concatenate(([self.last[0]], ts)), np.concatenate(([self.last[1]], q))
         self.last = (ts[-1], q[-1])
-        self._add(ts[1:], np.diff(ts) / 1000.0, np.minimum(q[1:], q[:-1]))
+        self.new.append((ts[1:], np.diff(ts) / 1000.0, np.minimum(q[1:], q[:-1])))
 
     def add_rr(self, ts_us: int, rr_ms: float) -> None:
         """One RR interval from a strap, ending at ts_us."""
-        self._add([float(ts_us)], np.array([rr_ms], dtype=float), np.ones(1))
+        self.new.append(((float(ts_us),), (float(rr_ms),), (1.0,)))
 
-    def _add(self, ts, rr, qi) -> None:
+    def _classify(self) -> None:
+        """Intervals are classified in one go when asked for (cheaper than one by one;
+        the result is the same, the rule only looks back)."""
+        if not self.new:
+            return
+        ts, rr, qi = (np.concatenate([n[k] for n in self.new]) for k in range(3))
+        self.new = []
         before = np.array([iv[1] for iv in islice(reversed(self.ivs), REF_INTERVALS)][::-1])
-        for t, r, n, q in zip(ts, rr, rr_normal(rr, qi, before), qi):
-            self.ivs.append((t, float(r), bool(n), float(q)))
+        self.ivs.extend(zip(ts.tolist(), rr.tolist(), rr_normal(rr, qi, before).tolist(),
+                            qi.tolist()))
         while self.ivs and self.ivs[0][0] < ts[-1] - self.keep_us:
             self.ivs.popleft()
 
     def window(self, now_us: int, window_s: float) -> Intervals:
+        self._classify()
         rows = [iv for iv in self.ivs if iv[0] >= now_us - window_s * 1e6]
         if not rows:
             return Intervals(*(np.zeros(0) for _ in range(2)), np.zeros(0, bool), np.zeros(0))
