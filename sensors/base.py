@@ -107,6 +107,7 @@ SCHEMES = {
     "video": "empathy.sensors.video:VideoSource",
     "serial": "empathy.sensors.serial.board:SerialSource",
     "ble": "empathy.sensors.ble.strap:BleSource",
+    "replay": "empathy.sensors.replay:ReplaySource",
 }
 
 

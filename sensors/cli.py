@@ -1,0 +1,127 @@
+"""`empathy sensors scan | read URL | record URL`: find sensors, watch them, record them."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import glob
+import json
+import sys
+import time
+
+import numpy as np
+
+from empathy.sensors.base import SourceError, open_source
+
+# USB vendor ids of the boards our firmware runs on
+BOARD_VIDS = {0x2E8A: "Raspberry Pi RP2040", 0x303A: "Espressif ESP32"}
+
+
+def reading_dict(r) -> dict:
+    """A reading as JSON-able fields; images and waveforms as their shape, never the data
+    (raw frames and waveforms stay on the edge unit, even on a terminal)."""
+    out = {"type": type(r).__name__}
+    for f in dataclasses.fields(r):
+        v = getattr(r, f.name)
+        if isinstance(v, np.ndarray):
+            out[f.name + "_shape"] = list(v.shape)
+        else:
+            out[f.name] = round(v, 3) if isinstance(v, float) else v
+    return out
+
+
+def serial_ports() -> list[dict]:
+    from serial.tools import list_ports
+
+    return [{"url": f"serial://{p.device}", "description": p.description,
+             "board": BOARD_VIDS.get(p.vid or -1, "")} for p in list_ports.comports()]
+
+
+def cameras() -> list[dict]:
+    return [{"url": f"camera://{dev}"} for dev in sorted(glob.glob("/dev/video*"))]
+
+
+def _scan(args) -> int:
+    found: dict = {}
+    if not args.no_ble:
+        from empathy.sensors.ble.strap import scan_straps
+
+        try:
+            found["ble"] = asyncio.run(scan_straps(args.timeout))
+        except Exception as e:  # no adapter, no BlueZ: say so and go on with the rest
+            found["ble"] = []
+            print(f"empathy sensors scan: bluetooth: {e}", file=sys.stderr)
+    if not args.no_serial:
+        found["serial"] = serial_ports()
+        found["camera"] = cameras()
+    if args.json:
+        print(json.dumps(found))
+        return 0
+    for s in found.get("ble", []):
+        print(f"ble://{s['address']}  {s['name']}  {s['rssi']} dBm")
+    for p in found.get("serial", []):
+        print(f"{p['url']}  {p['description']}  {p['board']}".rstrip())
+    for c in found.get("camera", []):
+        print(c["url"])
+    if not any(found.values()):
+        print("no sensors found")
+    return 0
+
+
+def _read(args) -> int:
+    try:
+        src = open_source(args.url, faces=False)
+    except SourceError as e:
+        print(f"empathy sensors read: {e}", file=sys.stderr)
+        return 1
+    end = time.monotonic() + args.duration if args.duration else None
+    n = 0
+    try:
+        while end is None or time.monotonic() < end:
+            for r in src.read(0.1):
+                n += 1
+                d = reading_dict(r)
+                print(json.dumps(d) if args.json else
+                      "  ".join(f"{k}={v}" for k, v in d.items()), flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        src.close()
+    stats = getattr(src, "stats", None)
+    if stats and not args.json:
+        print(f"# {n} readings; {json.dumps(stats())}", file=sys.stderr)
+    return 0 if n else 1
+
+
+def _record(args) -> int:
+    from empathy.sensors.replay import record
+
+    try:
+        n = record(args.url, args.out, args.duration, progress=not args.json)
+    except SourceError as e:
+        print(f"empathy sensors record: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps({"readings": n, "out": args.out}) if args.json else
+          f"{n} readings -> {args.out} (play back with replay://{args.out})")
+    return 0 if n else 1
+
+
+def register(p) -> None:
+    verbs = p.add_subparsers(dest="verb", required=True)
+    s = verbs.add_parser("scan", help="list BLE heart-rate straps, serial boards, cameras")
+    s.add_argument("--timeout", type=float, default=5.0, help="seconds to listen for BLE")
+    s.add_argument("--no-ble", action="store_true")
+    s.add_argument("--no-serial", action="store_true", help="skip serial ports and cameras")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_scan)
+    r = verbs.add_parser("read", help="print live readings from a source URL")
+    r.add_argument("url", help="ble://ADDR, serial:///dev/ttyACM0, camera://..., replay://...")
+    r.add_argument("--duration", type=float, default=0.0, help="seconds (0: until Ctrl-C)")
+    r.add_argument("--json", action="store_true", help="one JSON object per reading")
+    r.set_defaults(func=_read)
+    c = verbs.add_parser("record", help="record a source's readings for replay://")
+    c.add_argument("url")
+    c.add_argument("--out", required=True, help="recording file (.emrec)")
+    c.add_argument("--duration", type=float, required=True, help="seconds")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=_record)

@@ -1,0 +1,216 @@
+"""Recordings of sources, and `replay://PATH?speed=1&loop=0` to play them back.
+
+A recording (`.emrec`) is a msgpack stream: a header map, then one map per reading with its
+type name and fields; arrays are stored as dtype/shape/bytes. Replay yields the very same
+readings through the source protocol, re-stamped onto this machine's clock with their
+original spacing (divided by `speed`; speed=0 means as fast as they are read), so every
+later stage can be tested on a real session.
+
+CSV recordings with the calibration headers play back too (ts_us plus one of rr_ms,
+hr_bpm, pupil_mm, ppg, ecg): beats, heart rates, pupil samples or waveform chunks.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import time
+from pathlib import Path
+from typing import Iterator, Optional
+from urllib.parse import urlsplit
+
+import msgpack
+import numpy as np
+
+from empathy.clock import now_us
+from empathy.sensors import base
+from empathy.sensors.base import Reading, SourceError, open_source
+
+FORMAT = "empathy-recording"
+VERSION = 1
+TYPES = {cls.__name__: cls for cls in (base.Beat, base.HeartRate, base.Pupil, base.FaceCrop,
+                                       base.Waveform, base.Frame, base.Health)}
+CSV_CHUNK_S = 0.25  # waveform CSVs come back as chunks this long
+
+
+def _pack(r: Reading) -> dict:
+    d = {"type": type(r).__name__}
+    for f in dataclasses.fields(r):
+        v = getattr(r, f.name)
+        d[f.name] = ({"dtype": str(v.dtype), "shape": list(v.shape), "data": v.tobytes()}
+                     if isinstance(v, np.ndarray) else v)
+    return d
+
+
+def _plain(o):
+    if isinstance(o, np.generic):  # numpy scalars in fields (a simulator's rr_ms, ...)
+        return o.item()
+    raise TypeError(f"cannot record {type(o).__name__}")
+
+
+def _unpack(d: dict) -> Reading:
+    cls = TYPES.get(d.pop("type", None))
+    if cls is None:
+        raise ValueError("unknown reading type")
+    for k, v in d.items():
+        if isinstance(v, dict) and "dtype" in v:
+            d[k] = np.frombuffer(v["data"], v["dtype"]).reshape(v["shape"])
+    return cls(**d)
+
+
+class Recorder:
+    """Appends readings to a recording file."""
+
+    def __init__(self, path: str | Path, source_url: str):
+        self.f = open(path, "wb")
+        self.f.write(msgpack.packb({"format": FORMAT, "version": VERSION, "source": source_url,
+                                    "recorded_at": time.time()}))
+        self.count = 0
+
+    def add(self, r: Reading) -> None:
+        self.f.write(msgpack.packb(_pack(r), default=_plain))
+        self.count += 1
+
+    def close(self) -> None:
+        self.f.close()
+
+
+def record(url: str, out: str | Path, duration_s: float, progress: bool = True) -> int:
+    """Record `url` for duration_s seconds into `out`; returns the number of readings."""
+    from rich.progress import Progress
+
+    src = open_source(url, faces=False)
+    rec = Recorder(out, url)
+    end = time.monotonic() + duration_s
+    try:
+        with Progress(disable=not progress, transient=True) as bar:
+            task = bar.add_task(f"recording {url}", total=duration_s)
+            while time.monotonic() < end:
+                for r in src.read(0.1):
+                    rec.add(r)
+                bar.update(task, completed=duration_s - (end - time.monotonic()))
+    finally:
+        src.close()
+        rec.close()
+    return rec.count
+
+
+def load_emrec(path: Path) -> list[Reading]:
+    try:
+        with open(path, "rb") as f:
+            items = msgpack.Unpacker(f, raw=False)
+            head = next(items, None)
+            if not isinstance(head, dict) or head.get("format") != FORMAT:
+                raise SourceError(f"{path}: not an Empathy Engine recording")
+            if head.get("version") != VERSION:
+                raise SourceError(f"{path}: recording version {head.get('version')}, "
+                                  f"this build reads {VERSION}")
+            out = []
+            for i, d in enumerate(items):
+                try:
+                    out.append(_unpack(d))
+                except (TypeError, ValueError, AttributeError) as e:
+                    raise SourceError(f"{path}: reading {i + 1} is damaged: {e}") from None
+            return out
+    except (OSError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError,
+            ValueError) as e:
+        if isinstance(e, SourceError):
+            raise
+        raise SourceError(f"{path}: cannot read recording: {e}") from None
+
+
+def load_csv(path: Path) -> list[Reading]:
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except OSError as e:
+        raise SourceError(f"{path}: {e}") from None
+    if not rows or len(rows[0]) < 2 or rows[0][0] != "ts_us":
+        raise SourceError(f"{path}: a CSV recording starts with ts_us,<rr_ms|hr_bpm|pupil_mm|"
+                          f"ppg|ecg>")
+    col = rows[0][1]
+    try:
+        data = np.array([[float(x) for x in r[:2]] for r in rows[1:] if r], float)
+    except ValueError as e:
+        raise SourceError(f"{path}: {e}") from None
+    if not len(data):
+        raise SourceError(f"{path}: no rows")
+    ts = data[:, 0].astype(np.int64)
+    if col == "rr_ms":
+        return [base.Beat(int(t), v) for t, v in zip(ts, data[:, 1])]
+    if col == "hr_bpm":
+        return [base.HeartRate(int(t), v) for t, v in zip(ts, data[:, 1])]
+    if col == "pupil_mm":
+        return [base.Pupil(int(t), v, 1.0 if v > 0 else 0.0) for t, v in zip(ts, data[:, 1])]
+    if col in ("ppg", "ecg"):
+        fs = 1e6 / float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0
+        if fs <= 0:
+            raise SourceError(f"{path}: cannot tell the sample rate from ts_us")
+        n = max(1, int(fs * CSV_CHUNK_S))
+        return [base.Waveform(int(ts[i]), col, fs, data[i:i + n, 1].copy())
+                for i in range(0, len(ts), n)]
+    raise SourceError(f"{path}: unknown column {col!r} (rr_ms, hr_bpm, pupil_mm, ppg, ecg)")
+
+
+class ReplaySource:
+    """Plays a recording back with its original timing. See the module docstring."""
+
+    def __init__(self, url: str, query: dict, **_):
+        self.url = url
+        parts = urlsplit(url)
+        path = Path((parts.netloc + parts.path) if parts.netloc else parts.path)
+        try:
+            self.speed = float(query.get("speed", 1.0))
+        except ValueError:
+            raise SourceError(f"{url}: speed must be a number") from None
+        if self.speed < 0:
+            raise SourceError(f"{url}: speed must be >= 0 (0 = as fast as read)")
+        self.loop = query.get("loop", "0") == "1"
+        self.readings = load_csv(path) if path.suffix == ".csv" else load_emrec(path)
+        if not self.readings:
+            raise SourceError(f"{url}: the recording holds no readings")
+        self.readings.sort(key=lambda r: r.ts_us)
+        self._it: Optional[Iterator[Reading]] = None
+        self._next: Optional[Reading] = None
+        self._rewind(now_us())
+
+    def _rewind(self, start_us: int) -> None:
+        self._t0_rec = self.readings[0].ts_us
+        self._t0 = start_us
+        self._it = iter(self.readings)
+        self._next = next(self._it)
+
+    def _due(self, r: Reading, now: int) -> Optional[int]:
+        """The reading's new timestamp if it is due by `now`, else None."""
+        if self.speed == 0:
+            return self._t0 + (r.ts_us - self._t0_rec)
+        ts = self._t0 + int((r.ts_us - self._t0_rec) / self.speed)
+        return ts if ts <= now else None
+
+    def read(self, timeout_s: float = 0.1) -> list[Reading]:
+        out: list[Reading] = []
+        deadline = now_us() + int(timeout_s * 1e6)
+        while True:
+            now = now_us()
+            while self._next is not None:
+                ts = self._due(self._next, now)
+                if ts is None:
+                    break
+                out.append(dataclasses.replace(self._next, ts_us=ts))
+                self._next = next(self._it, None)
+                if self.speed == 0 and len(out) >= 1000:
+                    return out  # as fast as read, but in bites a reader can chew
+            if self._next is None and self.loop:
+                last = self.readings[-1].ts_us - self._t0_rec
+                self._rewind(self._t0 + int(last / (self.speed or 1)) + 1)
+            if out or self._next is None or now >= deadline:
+                return out
+            wait = (self._t0 + (self._next.ts_us - self._t0_rec) / self.speed) - now
+            time.sleep(max(0.0, min(wait, deadline - now)) / 1e6)
+
+    @property
+    def finished(self) -> bool:
+        return self._next is None
+
+    def close(self) -> None:
+        self._it = None
