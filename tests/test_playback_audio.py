@@ -144,3 +144,17 @@ def test_silent_clip_and_audio_off(media, tmp_path):
     q.start(Clip("a", media["a"], None))
     assert q.wait(30) and q.frames_rendered == 20
     assert all(f.audio is None for f in read_frames(tmp_path / "v.mp4"))
+
+
+def test_held_last_frame_fades_the_sound_out(media, tmp_path):
+    out = tmp_path / "hold.mp4"
+    p = Player(f"file:{out}", W, H, FPS, tmp_path / "hold.csv", realtime=True)
+    p.start(Clip("a", media["a"], None))
+    p.set_next(Clip("ghost", media["dir"] / "missing.mp4", None))  # nothing can follow
+    assert p.wait(20)
+    frames = list(read_frames(out, fps=FPS))
+    assert len(frames) > 21
+    pcm = np.concatenate([f.audio for f in frames])
+    cut = 20 * SPF
+    assert clicks(pcm[cut - 960:cut + 960]).max() < 6 * clicks(pcm[5000:cut - 2000]).max()
+    assert np.abs(pcm[cut + 480:]).max() < 0.01  # then silence under the frozen frame

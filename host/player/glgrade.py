@@ -84,13 +84,21 @@ void main() {{
   vec3 f = p - b;
   vec3 v1; vec3 v2; vec4 w;
   if (f.r >= f.g) {{
-    if (f.g >= f.b) {{ v1 = vec3(1,0,0); v2 = vec3(1,1,0); w = vec4(1.0-f.r, f.r-f.g, f.g-f.b, f.b); }}
-    else if (f.r >= f.b) {{ v1 = vec3(1,0,0); v2 = vec3(1,0,1); w = vec4(1.0-f.r, f.r-f.b, f.b-f.g, f.g); }}
-    else {{ v1 = vec3(0,0,1); v2 = vec3(1,0,1); w = vec4(1.0-f.b, f.b-f.r, f.r-f.g, f.g); }}
+    if (f.g >= f.b) {{
+      v1 = vec3(1,0,0); v2 = vec3(1,1,0); w = vec4(1.0-f.r, f.r-f.g, f.g-f.b, f.b);
+    }} else if (f.r >= f.b) {{
+      v1 = vec3(1,0,0); v2 = vec3(1,0,1); w = vec4(1.0-f.r, f.r-f.b, f.b-f.g, f.g);
+    }} else {{
+      v1 = vec3(0,0,1); v2 = vec3(1,0,1); w = vec4(1.0-f.b, f.b-f.r, f.r-f.g, f.g);
+    }}
   }} else {{
-    if (f.b >= f.g) {{ v1 = vec3(0,0,1); v2 = vec3(0,1,1); w = vec4(1.0-f.b, f.b-f.g, f.g-f.r, f.r); }}
-    else if (f.b >= f.r) {{ v1 = vec3(0,1,0); v2 = vec3(0,1,1); w = vec4(1.0-f.g, f.g-f.b, f.b-f.r, f.r); }}
-    else {{ v1 = vec3(0,1,0); v2 = vec3(1,1,0); w = vec4(1.0-f.g, f.g-f.r, f.r-f.b, f.b); }}
+    if (f.b >= f.g) {{
+      v1 = vec3(0,0,1); v2 = vec3(0,1,1); w = vec4(1.0-f.b, f.b-f.g, f.g-f.r, f.r);
+    }} else if (f.b >= f.r) {{
+      v1 = vec3(0,1,0); v2 = vec3(0,1,1); w = vec4(1.0-f.g, f.g-f.b, f.b-f.r, f.r);
+    }} else {{
+      v1 = vec3(0,1,0); v2 = vec3(1,1,0); w = vec4(1.0-f.g, f.g-f.r, f.r-f.b, f.b);
+    }}
   }}
   vec3 c = w.x * entry(b) + w.y * entry(b + v1) + w.z * entry(b + v2) + w.w * entry(b + 1.0);
   gl_FragColor = vec4(c, src.a);

@@ -111,8 +111,8 @@ class Player:
         """Pre-roll every clip the next decision may pick, before it is made.
 
         Each candidate decodes its first few frames and has its LUT parsed, so set_next() on
-        any of them switches with no decode latency; the ones not chosen cost little. Candidates from an earlier call that
-        are not in this list are stopped.
+        any of them switches with no decode latency; the ones not chosen cost little.
+        Candidates from an earlier call that are not in this list are stopped.
         """
         if self._done.is_set():
             return
@@ -220,6 +220,7 @@ class Player:
         shown: Grade | None = grade
         failures, waited, dups = 0, 0.0, 0
         last_pcm: np.ndarray | None = None
+        cut_from: np.ndarray | None = None  # sound to crossfade the next real frame from
         switch: dict | None = None  # the clip change waiting for its first frame
         try:
             while not self._stop.is_set():
@@ -233,11 +234,11 @@ class Player:
                     nxt = self._advance(clip, item.error) if failures <= _MAX_FAILURES else None
                     if nxt is None:
                         if item.error and last is not None and self.realtime:
-                            n = self._hold(last, clip, n, t0, period)
+                            n = self._hold(last, clip, n, t0, period, self._fade_out(last_pcm, n))
                         break
                     if switch is None:  # several failed clips in a row count as one change
-                        switch = {"from": clip.id, "decided": nxt[3], "frame": n, "old_sound":
-                                  sound.continuation(item.tail, last_pcm, self._fade_n)}
+                        switch = {"from": clip.id, "decided": nxt[3], "frame": n}
+                        cut_from = sound.continuation(item.tail, last_pcm, self._fade_n)
                     clip, dec, grade = nxt[:3]
                     switch.update(to=clip.id, decided=nxt[3], dec=dec)
                     fade, waited = None, 0.0
@@ -250,10 +251,14 @@ class Player:
                         dec = _Failed(f"stalled for {waited:.0f} s")
                         continue
                     if self.realtime and last is not None:
-                        # Nothing decoded in time: show the last frame again (in silence).
+                        # Nothing decoded in time: show the last frame again; the sound fades
+                        # out, and back in from silence when frames return (no clicks).
                         self.frames_dropped += 1
                         dups += 1
-                        self._show(last[0], n, clip.id, last[1], last[2], last[3], t0, period)
+                        last_pcm = self._fade_out(last_pcm, n)
+                        cut_from = None if last_pcm is None else last_pcm[: self._fade_n] * 0
+                        self._show(last[0], n, clip.id, last[1], last[2], last[3], t0, period,
+                                   last_pcm)
                         n += 1
                     continue
                 waited, dups = 0.0, 0
@@ -282,8 +287,9 @@ class Player:
                     rgb = to_8bit(shown.apply(item.rgb, inplace=True))
                     thumb = rgb[::4, ::4]
                 pcm = self._sound(item.audio, n)
-                if switch is not None and pcm is not None:
-                    pcm = sound.splice(switch["old_sound"], pcm, self._fade_n)
+                if cut_from is not None and pcm is not None:
+                    pcm = sound.splice(cut_from, pcm, self._fade_n)
+                cut_from = None
                 if n == 0:
                     t0 = time.monotonic()
                 wall = self._show(rgb, n, clip.id, item.t_s, name, strength, t0, period, pcm,
@@ -343,12 +349,23 @@ class Player:
             "on_time": (not self.realtime) or wall <= due + 1.0 / self.fps,
         })
 
-    def _hold(self, last, clip: Clip, n: int, t0: float, period: float) -> int:
+    def _fade_out(self, last_pcm: np.ndarray | None, n: int) -> np.ndarray | None:
+        """Frame n's sound when no new sound exists: the last sound carried on and faded out."""
+        if not self.audio:
+            return None
+        a, b = sound.chunk_bounds(n, self.fps)
+        quiet = sound.silence(b - a)
+        return sound.splice(sound.continuation(None, last_pcm, self._fade_n), quiet,
+                            self._fade_n) if last_pcm is not None else quiet
+
+    def _hold(self, last, clip: Clip, n: int, t0: float, period: float,
+              pcm: np.ndarray | None) -> int:
         """Nothing can follow a failed clip: keep the last frame up for at most _HOLD_S."""
         for _ in range(int(_HOLD_S * self.fps)):
             if self._stop.is_set():
                 break
-            self._show(last[0], n, clip.id, last[1], last[2], last[3], t0, period)
+            self._show(last[0], n, clip.id, last[1], last[2], last[3], t0, period, pcm)
+            pcm = None  # faded out on the first held frame, silence after
             n += 1
         return n
 
