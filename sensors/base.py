@@ -108,6 +108,7 @@ SCHEMES = {
     "serial": "empathy.sensors.serial.board:SerialSource",
     "ble": "empathy.sensors.ble.strap:BleSource",
     "replay": "empathy.sensors.replay:ReplaySource",
+    "camera": "empathy.sensors.camera:CameraSource",
 }
 
 
