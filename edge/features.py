@@ -11,6 +11,7 @@ has its baseline, population priors stand in and the CALIBRATED flag stays off.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Optional
 
@@ -22,6 +23,8 @@ from empathy.edge.hrv import HeartWindow, hrv_time, window_quality
 from empathy.edge.pupil import LightResponse, PupilStream
 from empathy.sensors.base import Beat, FaceCrop, Health, Pupil, Reading, Waveform
 from empathy.wire import EXPRESSION_NONE, Flag
+
+log = logging.getLogger("empathy.edge.features")
 
 HR_WINDOW_S = 8.0
 HRV_WINDOW_S = 30.0
@@ -71,10 +74,15 @@ class SeatFeatures:
         if isinstance(r, Beat):
             self.strap.add_rr(r.ts_us, r.rr_ms)
         elif isinstance(r, Waveform):
-            wave = self.waves.get(r.kind)
-            if wave is None or not wave.fits(r):  # new, resampled, or after a gap
-                wave = self.waves[r.kind] = _WaveBeats(r)
-            wave.add(r)
+            try:
+                wave = self.waves.get(r.kind)
+                if wave is None or not wave.fits(r):  # new, resampled, or after a gap
+                    wave = self.waves[r.kind] = _WaveBeats(r)
+                wave.add(r)
+            except ValueError as e:  # NaN samples, an unusable rate: skip, start afresh
+                self.waves.pop(r.kind, None)
+                log.warning("waveform chunk skipped", extra={"kind": r.kind, "fs_hz": r.fs_hz,
+                                                             "reason": str(e)})
         elif isinstance(r, Pupil):
             self.pupil.add(r.ts_us, r.diameter_mm, r.confidence, self.luminance)
         elif isinstance(r, FaceCrop) and self.model is not None:

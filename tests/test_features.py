@@ -83,3 +83,17 @@ def test_pupil_readings_with_screen_luminance():
     assert e["flags"] & Flag.PUPIL_OK and 2 < e["pupil_mm"] < 6 and blinks > 0
     a, truth = np.array(vals).T
     assert np.corrcoef(a, truth)[0, 1] > 0.6  # the pupil alone carries the arousal here
+
+
+def test_bad_waveform_chunks_are_skipped_not_fatal(caplog):
+    x, truth = pulse_train(40, 100.0, hr=70, seed=7)
+    f = SeatFeatures(baseline_s=5)
+    f.add(Waveform(T0, "ecg", 20.0, x[:100]))  # ECG at 20 Hz can't be read
+    broken = x[:100].copy()
+    broken[5] = np.nan
+    _feed_waveform(f, x[:2000], 100.0)
+    f.add(Waveform(T0 + int(20e6), "ppg", 100.0, broken))
+    _, e = _feed_waveform(f, x[2000:], 100.0, t0=T0 + int(21e6))[-1]
+    reasons = [r.reason for r in caplog.records if r.getMessage() == "waveform chunk skipped"]
+    assert len(reasons) == 2 and "need 60..5000 Hz" in reasons[0] and "NaN" in reasons[1]
+    assert 60 < e["hr_bpm"] < 80
