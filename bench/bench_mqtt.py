@@ -86,55 +86,75 @@ def publish(url: str, units: list[int], keys: dict, duration_s: float, rate_hz: 
     return {"sent": sent, "failed": failed}
 
 
+def host(url: str, keys: dict, out: str) -> None:
+    """One host worker: our MQTT receiver into `Intake` until told to stop (+3 s drain)."""
+    rx = open_receiver(url)
+    intake = Intake(keys)
+    lat: list[np.ndarray] = []
+    with open(out + ".ready", "w"):
+        pass
+    until = float("inf")
+    while time.monotonic() < until:
+        if until == float("inf") and os.path.exists(out + ".stop"):
+            until = time.monotonic() + 3
+        batch = rx.recv_batch(0.05)
+        rx_us = now_us()
+        rows = intake.feed_array(batch, rx_us)
+        if len(rows):
+            lat.append(rx_us - rows["ts_us"])
+    rx.close()
+    np.savez(out, latency_us=np.concatenate(lat) if lat else np.zeros(0),
+             accepted=intake.accepted, rejected=sum(intake.rejected.values()))
+
+
+def _spawn(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "empathy.bench.bench_mqtt", *map(str, args)],
+                            stdout=subprocess.PIPE, text=True)
+
+
 def measure(units: int = UNITS, duration_s: float = DURATION_S, rate_hz: float = RATE_HZ,
-            processes: int = PROCESSES, progress=None) -> dict:
+            processes: int = PROCESSES, workers: int = 1) -> dict:
+    """`workers` host processes share the load through a shared subscription."""
     ids = list(range(1, units + 1))
     keys = Keystore.new(ids)
     with tempfile.TemporaryDirectory() as d, LocalBroker(d) as broker:
-        url = broker.url("bench")
-        rx = open_receiver(url)
-        intake = Intake(keys.units)
+        url = broker.url("bench", **({"group": "hosts"} if workers > 1 else {}))
         keyfile = os.path.join(d, "keys.json")
         with open(keyfile, "w") as f:
             json.dump({u: k.hex() for u, k in keys.units.items()}, f)
-        procs = [subprocess.Popen([sys.executable, "-m", "empathy.bench.bench_mqtt", url, keyfile,
-                                   str(duration_s), str(rate_hz), *map(str, ids[k::processes])],
-                                  stdout=subprocess.PIPE, text=True)
-                 for k in range(processes)]
-        lat: list[np.ndarray] = []
-        while any(p.poll() is None for p in procs):
-            batch = rx.recv_batch(0.05)
-            rx_us = now_us()
-            rows = intake.feed_array(batch, rx_us)
-            if len(rows):
-                lat.append(rx_us - rows["ts_us"])
-            if progress:
-                progress(intake.accepted)
-        end = time.monotonic() + 2  # stragglers still in flight
-        while time.monotonic() < end:
-            batch = rx.recv_batch(0.1)
-            rx_us = now_us()
-            rows = intake.feed_array(batch, rx_us)
-            if len(rows):
-                lat.append(rx_us - rows["ts_us"])
-        rx.close()
-        counts = [json.loads(p.communicate()[0]) for p in procs]
+        outs = [os.path.join(d, f"host{k}") for k in range(workers)]
+        hosts = [_spawn("host", url, keyfile, o) for o in outs]
+        end = time.monotonic() + 20
+        while not all(os.path.exists(o + ".ready") for o in outs) and time.monotonic() < end:
+            time.sleep(0.05)
+        pubs = [_spawn("publish", url, keyfile, duration_s, rate_hz, *ids[k::processes])
+                for k in range(processes)]
+        counts = [json.loads(p.communicate()[0]) for p in pubs]
+        for o in outs:  # publishers are done: hosts drain 3 s more, then report
+            open(o + ".stop", "w").close()
+        for h in hosts:
+            h.wait()
+        got = [np.load(o + ".npz") for o in outs]
     sent = sum(c["sent"] + c["failed"] for c in counts)
-    ms = np.concatenate(lat) / 1000 if lat else np.array([np.nan])
-    return {"units": units, "rate_hz": rate_hz, "duration_s": duration_s, "sent": sent,
-            "publish_failed": sum(c["failed"] for c in counts), "accepted": intake.accepted,
-            "rejected": dict(intake.rejected), "delivered": intake.accepted / max(sent, 1),
+    accepted = sum(int(g["accepted"]) for g in got)
+    ms = np.concatenate([g["latency_us"] for g in got]) / 1000
+    ms = ms if len(ms) else np.array([np.nan])
+    return {"units": units, "rate_hz": rate_hz, "duration_s": duration_s, "workers": workers,
+            "sent": sent, "publish_failed": sum(c["failed"] for c in counts), "accepted": accepted,
+            "rejected": sum(int(g["rejected"]) for g in got), "delivered": accepted / max(sent, 1),
             "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
             "max_ms": float(np.max(ms))}
 
 
 def run() -> list[dict]:
-    from rich.progress import Progress
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(transient=True) as bar:
-        task = bar.add_task(f"{UNITS} units via mosquitto", total=UNITS * RATE_HZ * DURATION_S)
-        ours = measure(progress=lambda n: bar.update(task, completed=n))
-    idle = measure(rate_hz=1.0, duration_s=min(DURATION_S, 20.0))
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  transient=True) as bar:
+        bar.add_task(f"{UNITS} units x {RATE_HZ:g} Hz via mosquitto, {DURATION_S:g} s", total=None)
+        ours = measure()
+        two = measure(workers=2)
+        idle = measure(rate_hz=1.0, duration_s=min(DURATION_S, 20.0))
     return [
         {"name": f"MQTT {UNITS} units x {RATE_HZ:g} Hz delivered", "value": 100 * ours["delivered"],
          "unit": "%", "peer": "same units at 1 Hz", "peer_value": 100 * idle["delivered"],
@@ -145,11 +165,21 @@ def run() -> list[dict]:
         {"name": f"MQTT {UNITS} units x {RATE_HZ:g} Hz p99 latency", "value": ours["p99_ms"],
          "unit": "ms", "peer": "same units at 1 Hz", "peer_value": idle["p99_ms"],
          "ratio": ours["p99_ms"] / idle["p99_ms"]},
+        {"name": f"MQTT {UNITS} units x {RATE_HZ:g} Hz delivered, 2 host workers",
+         "value": 100 * two["delivered"], "unit": "%", "peer": "1 host worker",
+         "peer_value": 100 * ours["delivered"], "ratio": two["delivered"] / ours["delivered"]},
+        {"name": f"MQTT {UNITS} units x {RATE_HZ:g} Hz p99 latency, 2 host workers",
+         "value": two["p99_ms"], "unit": "ms", "peer": "1 host worker",
+         "peer_value": ours["p99_ms"], "ratio": two["p99_ms"] / ours["p99_ms"]},
     ]
 
 
-if __name__ == "__main__":  # a publisher process (see measure)
-    url, keyfile, dur, rate, *unit_ids = sys.argv[1:]
+if __name__ == "__main__":  # a publisher or host worker process (see measure)
+    role, url, keyfile, *rest = sys.argv[1:]
     with open(keyfile) as f:
         k = {int(u): bytes.fromhex(h) for u, h in json.load(f).items()}
-    print(json.dumps(publish(url, [int(u) for u in unit_ids], k, float(dur), float(rate))))
+    if role == "host":
+        host(url, k, rest[0])
+    else:
+        dur, rate, *unit_ids = rest
+        print(json.dumps(publish(url, [int(u) for u in unit_ids], k, float(dur), float(rate))))
