@@ -129,3 +129,26 @@ def test_bad_requests_fail_clearly_and_purge_deletes(tmp_path):
     assert json.loads(cli("purge", "--all", "--dir", str(tmp_path), "--json").stdout) \
         == ["junk", "keep"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_report_explains_a_recorded_show(tmp_path):
+    rec = store.Recorder(tmp_path, {"story": "Neon Rain"}, unit_report=lambda: [
+        {"unit": 1, "silent_s": 0.0, "loss": 0.02}])
+    t0 = 5_000_000
+    rec("segment", {"segment": "arrival", "start_us": t0, "at_s": 0.0})
+    for k in range(40):
+        rec("samples", [wire.SeatSample(1, 1, k, t0 + k * 100_000, arousal=k / 40)])
+        if k % 5 == 0:
+            rec("state", {"ts_us": t0 + k * 100_000, "arousal": k / 40})
+    rec("decision", {"at_s": 3.0, "decision": "first_turn", "chosen": "chase",
+                     "reason": "arc says so", "scores": {"chase": 0.1, "hideout": -0.2},
+                     "fallback": False})
+    rec("control", {"action": "kill_switch", "value": True, "by": "10.0.0.7", "at_s": 3.5})
+    rec.event("health", {"event": "unit_quiet", "unit": 1})
+    rec.close()
+    r = cli("report", rec.id, "--dir", str(tmp_path), "--out", str(tmp_path / "r"), "--json")
+    page = (tmp_path / "r" / f"{rec.id}.html").read_text()
+    assert json.loads(r.stdout).endswith(".html")
+    assert page.count("data:image/png;base64,") == 3  # audience, seats, unit loss
+    assert "first_turn" in page and "arc says so" in page and "kill_switch" in page
+    assert "10.0.0.7" in page and "unit_quiet" in page and "40 samples from 1 seats" in page

@@ -75,6 +75,18 @@ def _export(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from empathy.host.session.report import write
+
+    try:
+        dest = write(store.find(args.dir, args.session), Path(args.out))
+    except (store.SessionError, OSError) as e:
+        print(f"empathy session: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(str(dest)) if args.json else dest)
+    return 0
+
+
 def _purge(args) -> int:
     if not (args.session or args.older_than is not None or args.all):
         print("empathy session purge: name sessions, or --older-than DAYS, or --all",
@@ -115,6 +127,13 @@ def register(p) -> None:
     ex.add_argument("--dir", **common)
     ex.add_argument("--json", action="store_true")
     ex.set_defaults(func=_export)
+
+    rp = sub.add_parser("report", help="one HTML page with plots to review a session")
+    rp.add_argument("session", help="session id")
+    rp.add_argument("--out", default=".", help="folder for SESSION.html")
+    rp.add_argument("--dir", **common)
+    rp.add_argument("--json", action="store_true")
+    rp.set_defaults(func=_report)
 
     pu = sub.add_parser("purge", help="delete recorded sessions (biometric data) for good")
     pu.add_argument("session", nargs="*", help="session id(s) to delete")
