@@ -6,7 +6,8 @@ Data: `neurokit2.ppg_simulate` (1 h, 70 bpm, seeded), the same array for everyon
   turn with the bare NeuroKit2 pair and our 10-s streaming (a shared machine's load then
   falls on all of them alike).
 - ours streaming: `BeatStream` fed 1-s (and 10-s) chunks + `HeartWindow` (intervals and ectopic
-  check), an HR readout every 10 s of signal and one HRV readout at the end. Best of 3 (1-s chunks), 7 (10-s chunks).
+  check), an HR readout every 10 s of signal and one HRV readout at the end. Best of 3
+  (1-s chunks) and of 7 (10-s chunks).
 - peers: NeuroKit2 bare `ppg_clean` + `ppg_findpeaks` (best of 7), NeuroKit2 `ppg_process`
   and HeartPy `process` (once each: seconds apiece).
 Seconds have ratio = ours / peer (below 1: we are faster). Beats found have ratio = ours /

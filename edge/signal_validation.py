@@ -90,6 +90,10 @@ def heartpy_recordings() -> list[tuple[str, np.ndarray, float]]:
     return out
 
 
+def _bump(t, at, width):
+    return np.exp(-0.5 * ((t - at) / width) ** 2)
+
+
 def pulse_train(duration_s: float = 120.0, fs: float = 100.0, hr: float = 70.0,
                 premature_every: int = 0, motion: tuple = (), noise: float = 0.02,
                 seed: int = 0, kind: str = "ppg") -> tuple[np.ndarray, np.ndarray]:
@@ -112,13 +116,14 @@ def pulse_train(duration_s: float = 120.0, fs: float = 100.0, hr: float = 70.0,
     x = np.zeros_like(tt)
     for b in beats:
         if kind == "ecg":  # a narrow R wave and a broad T wave
-            x += np.exp(-0.5 * ((tt - b) / 0.012) ** 2) + 0.25 * np.exp(-0.5 * ((tt - b - 0.25) / 0.04) ** 2)
+            x += _bump(tt, b, 0.012) + 0.25 * _bump(tt, b + 0.25, 0.04)
         else:  # systolic peak, and the dicrotic wave 0.3 s later
-            x += np.exp(-0.5 * ((tt - b) / 0.08) ** 2) + 0.35 * np.exp(-0.5 * ((tt - b - 0.3) / 0.09) ** 2)
+            x += _bump(tt, b, 0.08) + 0.35 * _bump(tt, b + 0.3, 0.09)
     x += 0.1 * np.sin(2 * np.pi * 0.2 * tt) + rng.normal(0, noise, len(tt))  # breathing
     for a, e in motion:
         m = (tt >= a) & (tt < e)
-        x[m] += 2.5 * np.sin(2 * np.pi * 0.7 * tt[m] + rng.uniform(0, 6)) + rng.normal(0, 0.4, m.sum())
+        swing = 2.5 * np.sin(2 * np.pi * 0.7 * tt[m] + rng.uniform(0, 6))
+        x[m] += swing + rng.normal(0, 0.4, m.sum())
     return x, beats
 
 
@@ -218,8 +223,9 @@ def sim_rows():
             n = neurokit_beats(x, fs, kind)
             h = heartpy_beats(x, fs) if kind == "ppg" else None
             q = {w["t0_s"]: w["quality"] for w in summ["windows"]}
-            bad = [q[t] for t in q if "motion" in kw and any(a - 10 < t < e for a, e in kw["motion"])]
-            good = [q[t] for t in q if not bad or not any(a - 10 < t < e for a, e in kw["motion"])]
+            near = [t for t in q if any(a - 10 < t < e for a, e in kw.get("motion", ()))]
+            bad = [q[t] for t in near]
+            good = [q[t] for t in q if t not in near]
             rows.append({"name": f"{kind} {fs:g} Hz, {label} (exact truth)",
                          "f1": (beat_f1(o, truth), None if h is None else beat_f1(h, truth),
                                 beat_f1(n, truth)),
@@ -254,7 +260,8 @@ def write_page(out_dir: Path) -> Path:
              "| recording | Hz | s | beats ours / HeartPy / NK | HR ours / HeartPy / NK | "
              "F1 ours-HeartPy | F1 ours-NK | F1 HeartPy-NK |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['name']} | {r['fs']:.1f} | {r['dur']:.0f} | {' / '.join(map(str, r['n']))} | "
+        lines.append(f"| {r['name']} | {r['fs']:.1f} | {r['dur']:.0f} | "
+                     f"{' / '.join(map(str, r['n']))} | "
                      f"{' / '.join(f'{b:.1f}' for b in r['bpm'])} | "
                      f"{' | '.join(f'{f:.3f}' for f in r['f1'])} |")
     hr_diff = [abs(w["hr"][0] - w["hr"][1]) for w in clean]
@@ -262,7 +269,8 @@ def write_page(out_dir: Path) -> Path:
               f"within 1 bpm): {len(agree)} of {len(windows)}; of these, {len(clean)} are not "
               f"clipped (the sensor's range cuts the tops in {len(agree) - len(clean)}: see "
               f"below). On the clean ones: our beat F1 vs HeartPy min "
-              f"{min(w['f1_h'] for w in clean):.3f} / mean {np.mean([w['f1_h'] for w in clean]):.4f}, "
+              f"{min(w['f1_h'] for w in clean):.3f} / mean "
+              f"{np.mean([w['f1_h'] for w in clean]):.4f}, "
               f"vs NeuroKit2 min {min(w['f1_n'] for w in clean):.3f} / mean "
               f"{np.mean([w['f1_n'] for w in clean]):.4f}; HR difference to HeartPy max "
               f"{max(hr_diff):.2f} bpm, mean {np.mean(hr_diff):.3f} bpm; "
@@ -276,7 +284,8 @@ def write_page(out_dir: Path) -> Path:
               "halved for clipped beats.", "",
               f"**Where the two tools disagree** ({len(windows) - len(agree)} windows) the signal "
               f"is poor (data2.csv's first ~45 s is a loose sensor: flat, then large swings). "
-              f"Our quality there: mean {np.mean([w['quality'] for w in windows if not w['agree']]):.2f}"
+              f"Our quality there: mean "
+              f"{np.mean([w['quality'] for w in windows if not w['agree']]):.2f}"
               f" vs {np.mean([w['quality'] for w in agree]):.2f} where they agree; the "
               f"windows we mark poor (< 0.5) are {sum(w['quality'] < 0.5 for w in windows)}.", "",
               "| recording | window | our quality | HR ours / HeartPy / NK | F1 ours-HeartPy | "

@@ -95,7 +95,8 @@ def test_signal_hr_bad_input_is_one_clear_line(tmp_path):
     f = tmp_path / "bad.csv"
     f.write_text("time,ppg\n0.00,1\n0.01,2\n0.02,oops\n")
     r = _cli("hr", str(f))
-    assert r.returncode == 1 and r.stderr.strip() == f"empathy signal hr: {f}:4: ppg 'oops' is not a number"
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"empathy signal hr: {f}:4: ppg 'oops' is not a number"
     g = tmp_path / "one.txt"
     g.write_text("1\n2\n3\n")
     r = _cli("hr", str(g))

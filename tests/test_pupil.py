@@ -35,7 +35,8 @@ def test_blinks_are_found_bridged_and_long_losses_stay_gaps():
 def test_light_compensation_recovers_the_hidden_arousal():
     d = pupil_demo(seed=2)
     assert d["residual_r"] > 0.9 and d["raw_r"] < 0.6
-    assert d["gain_mm"] == pytest.approx(2.0, abs=0.15) and d["tau_s"] == pytest.approx(0.4, abs=0.1)
+    assert d["gain_mm"] == pytest.approx(2.0, abs=0.15)
+    assert d["tau_s"] == pytest.approx(0.4, abs=0.1)
 
 
 def test_a_calibrated_light_model_works_without_fitting_and_flat_light_refuses_a_fit():
