@@ -80,13 +80,13 @@ def test_files_a_config_names_are_checked(tmp_path):
            "keystore": str(tmp_path / "host.keys.toml")}
     f = tmp_path / "host.toml"
     f.write_text(tomli_w.dumps(cfg))
-    rc, _, err = check(str(f))
-    assert rc == 1 and "keystore" in err and "no such file" in err
+    with pytest.raises(ConfigError, match="keystore = .*: no such file"):
+        config_check(f)
     Keystore.new([1]).save(tmp_path / "host.keys.toml")
-    assert check(str(f))[0] == 0
+    assert config_check(f)["story"] == str(SAMPLE)
     f.write_text(tomli_w.dumps({**cfg, "story": str(tmp_path / "missing.toml")}))
-    rc, _, err = check(str(f))
-    assert rc == 1 and "story" in err
+    with pytest.raises(ConfigError, match="story"):
+        config_check(f)
     # several files: each reported, exit 1 if any fails
     rc, out, err = check("--json", str(f), str(PROFILES[0]))
     assert rc == 1 and [r["ok"] for r in json.loads(out)] == [False, False]

@@ -72,6 +72,13 @@ def browser(tmp_path):
     driver.quit()
 
 
+def seconds(s: str) -> float:
+    try:
+        return float(s)
+    except ValueError:  # "decided" or "-"
+        return 0.0
+
+
 def text(driver, id_):
     return driver.find_element(By.ID, id_).text
 
@@ -94,7 +101,7 @@ def test_dashboard_shows_live_seats_and_controls_take_effect(demo, browser, tmp_
     # Force whichever branch the next decision offers; the mode line says so at once and
     # the decision, when its window closes, takes it.
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "button.force")
-               and text(d, "countdown") not in ("decided", "-"))
+               and seconds(text(d, "countdown")) >= 1.5)  # time left to click
     button = browser.find_elements(By.CSS_SELECTOR, "button.force")[0]
     option = button.get_attribute("data-option")
     button.click()

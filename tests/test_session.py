@@ -1,16 +1,18 @@
 """Session recording: crash safety (SIGKILL of a real host), export round trips, purge."""
 
+import contextlib
 import csv
+import io
 import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pyarrow.parquet as pq
 
 from empathy import wire
+from empathy.cli import main
 from empathy.host.session import store
 from test_api import HostRig
 
@@ -18,8 +20,11 @@ FIELDS = store.SAMPLE_FIELDS
 
 
 def cli(*args, check=True):
-    r = subprocess.run([sys.executable, "-m", "empathy.cli", "session", *args],
-                       capture_output=True, text=True, timeout=120)
+    """`empathy session ...` through the real CLI entry point, in this process (fast)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(["session", *args])
+    r = subprocess.CompletedProcess(args, rc, out.getvalue(), err.getvalue())
     assert not check or r.returncode == 0, r.stderr
     return r
 
