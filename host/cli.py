@@ -71,16 +71,27 @@ class HostConfig:
 
 def attach(show, cfg: HostConfig, meta: dict | None = None) -> list:
     """Subscribe the recorder, OSC, LSL and dashboard the config asks for; returns what
-    must be closed (`.close()`) after the show, in order. The recorder goes first: it sees every
-    event even if a later observer fails."""
+    must be closed (`.close()`) after the show, in order. The recorder goes first: it sees
+    every event even if a later observer fails. If one cannot start (a busy port), what
+    already started is closed before the error goes up."""
     closers = []
+    try:
+        _attach(show, cfg, meta, closers)
+    except BaseException:
+        for c in closers:
+            c.close()
+        raise
+    return closers
+
+
+def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
     if cfg.session.enabled:
         from empathy.host.session.store import Recorder
 
         rec = Recorder(Path(cfg.session.dir), {"story": show.story.title, **(meta or {})},
                        unit_report=show.intake.unit_report)
-        show.subscribe(rec)
         closers.append(rec)
+        show.subscribe(rec)
         log.info("recording session %s", rec.id, extra={"session": rec.id,
                                                          "path": str(rec.path)})
     if cfg.osc.targets:
@@ -96,16 +107,15 @@ def attach(show, cfg: HostConfig, meta: dict | None = None) -> list:
         from empathy.host.dashboard.live import Live
 
         live = Live(show)
-        show.subscribe(live)
-        api = Api(show, live, cfg.dashboard.listen, cfg.dashboard.token())
+        token = cfg.dashboard.token()
+        api = Api(show, live, cfg.dashboard.listen, token)
         api.start()
         closers.append(api)
-        if not cfg.dashboard.token():
-            # A fresh token each start: the operator reads it from the log (or set one).
-            print(f"dashboard: {api.url}#token={api.token}", file=sys.stderr, flush=True)
-        else:
-            print(f"dashboard: {api.url}", file=sys.stderr, flush=True)
-    return closers
+        show.subscribe(live)
+        # Without a configured token there is a fresh one each start: the operator reads it
+        # here (stderr, the journal under systemd).
+        print(f"dashboard: {api.url}" + ("" if token else f"#token={api.token}"),
+              file=sys.stderr, flush=True)
 
 
 def _run(args) -> int:
@@ -113,7 +123,6 @@ def _run(args) -> int:
     from empathy.host.story import StoryError, load
     from empathy.keys import Keystore, KeyError_
 
-    closers = []
     try:
         cfg = from_toml(HostConfig, args.config)
         story = load(Path(cfg.story), cfg.media_root or None)
@@ -124,8 +133,6 @@ def _run(args) -> int:
         signal.signal(signal.SIGTERM, lambda *_: show.stop())
         closers = attach(show, cfg, {"config": str(args.config)})
     except (ConfigError, StoryError, KeyError_, ValueError, OSError) as e:
-        for c in closers:
-            c.close()
         print(f"empathy host: {e}", file=sys.stderr)
         return 1
     try:

@@ -186,6 +186,23 @@ def test_a_busy_port_is_a_clear_error():
             Api(None, None, f"127.0.0.1:{port}").start()
 
 
+def test_host_with_a_busy_dashboard_port_stops_cleanly(tmp_path):
+    from empathy.host.session import store
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        rig = HostRig(tmp_path)
+        rig.config.write_text(rig.config.read_text().replace('listen = "127.0.0.1:0"',
+                                                             f'listen = "127.0.0.1:{port}"'))
+        r = subprocess.run([sys.executable, "-m", "empathy.cli", "host", "run", "--config",
+                            str(rig.config)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and f"dashboard cannot listen on 127.0.0.1:{port}" in r.stderr
+    (db,) = store.sessions(tmp_path / "sessions")  # the session it had opened is closed
+    assert store.info(db)["ended_utc"]
+
+
 def test_health_needs_no_token_but_everything_else_does(rig):
     status, doc = rig.get("/api/v1/health")
     assert status == 200 and doc["ok"] and doc["api"] == 1
