@@ -78,7 +78,7 @@ def baseline(readings: list[Reading], duration_s: float, viewer_id: str, seat_id
         res.figures["resting_neutral"] = round(float(probs[EXPRESSIONS.index("neutral")]), 3)
     else:
         res.notes.append("no face camera: resting expression not taken")
-    res.plots = _plots(heart, clean, probs)
+    res.plot = lambda: _plots(heart, clean, probs)
     return res
 
 

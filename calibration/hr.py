@@ -179,7 +179,7 @@ def hr_validate(ref: HeartTrace, dev: HeartTrace, profile: RigProfile) -> Result
                                 hint="the sensor misses beats"))
     else:
         res.notes.append("beat agreement not checked: one of the recordings gives no beats")
-    res.plots = _plots(ref, dev, lag_s, lags, corr, rm, dm, bias, sd)
+    res.plot = lambda: _plots(ref, dev, lag_s, lags, corr, rm, dm, bias, sd)
     return res
 
 

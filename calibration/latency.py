@@ -107,11 +107,15 @@ def latency_check(frames: np.ndarray, got: list[tuple[int, Reading]], seat_id: i
     # Delivery: when the first camera frame past the onset reached the host.
     first = np.searchsorted(cam_t, seen[k[hit]])
     delivery = (arrive[np.minimum(first, len(arrive) - 1)] - shown[hit]) * 1000
-    drift_ppm = float(np.polyfit(shown[hit], stamp / 1000, 1)[0] * 1e6) if hit.sum() >= 4 else 0.0
+    drift_ppm = drift_se = float("nan")  # a clock running off rate: the delay's slope
+    if hit.sum() >= 4:
+        coef, cov = np.polyfit(shown[hit], stamp / 1000, 1, cov=True)
+        drift_ppm, drift_se = float(coef[0] * 1e6), float(np.sqrt(cov[0, 0]) * 1e6)
     res.figures.update({
         "stamp_delay_ms": round(float(np.median(stamp)), 2),
         "stamp_jitter_ms": round(float(np.std(stamp, ddof=1)), 2),
         "drift_ppm": round(drift_ppm, 1),
+        "drift_se_ppm": round(drift_se, 1),  # short runs cannot tell small drifts apart
         "delivery_median_ms": round(float(np.median(delivery)), 2),
         "delivery_p95_ms": round(float(np.percentile(delivery, 95)), 2),
         "camera_fps": round((len(cam_t) - 1) / (cam_t[-1] - cam_t[0]), 1),
@@ -124,7 +128,7 @@ def latency_check(frames: np.ndarray, got: list[tuple[int, Reading]], seat_id: i
         Check("delivery p95", float(np.percentile(delivery, 95)), max_delivery_ms, "ms",
               hint="readings reach the host late: busy unit or link"),
     ]
-    res.plots = _plots(frames, cam_t, bright, shown, hit, stamp, delivery)
+    res.plot = lambda: _plots(frames, cam_t, bright, shown, hit, stamp, delivery)
     return res
 
 

@@ -123,7 +123,7 @@ def light_calibrate(frames: np.ndarray, pupils: list[Pupil], viewer_id: str,
         Check("sequence shown", shown_s, 0.9 * expected_s, "s", kind="min",
               hint="the player stopped early"),
     ]
-    res.plots = _plots(frames, clean, fit)
+    res.plot = lambda: _plots(frames, clean, fit)
     return res
 
 

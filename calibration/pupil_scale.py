@@ -103,7 +103,7 @@ def pupil_scale(image: np.ndarray, target: Target, limits: Limits = Limits(),
     if centres is None:
         res.errors.append(f"the {target.cols}x{target.rows} circle grid was not found: hold "
                           "the whole card in view, flat and lit")
-        res.plots = _plots(grey, None, None)
+        res.plot = lambda: _plots(grey, None, None)
         return res
     obj = target.points_mm()
     H, _ = cv2.findHomography(obj, centres, 0)
@@ -139,7 +139,7 @@ def pupil_scale(image: np.ndarray, target: Target, limits: Limits = Limits(),
         Check("contrast", contrast, limits.min_contrast, "", kind="min",
               hint="clean the lens; check the IR pass filter"),
     ]
-    res.plots = _plots(grey, centres, px_per_mm)
+    res.plot = lambda: _plots(grey, centres, px_per_mm)
     return res
 
 

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, Optional
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Result:
     figures: dict = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # failures that are not a figure vs a limit
-    plots: dict = field(default_factory=dict)  # caption -> matplotlib figure
+    plot: Optional[Callable[[], dict]] = None  # -> {caption: figure}, drawn only when written
     tables: dict = field(default_factory=dict)  # caption -> list of row dicts (same keys)
     notes: list[str] = field(default_factory=list)
 
@@ -140,7 +141,7 @@ def write(result: Result, out_dir: str | Path, name: str | None = None) -> tuple
             parts += ["<tr>" + "".join(f"<td>{e(_fmt(v))}</td>" for v in r.values()) + "</tr>"
                       for r in rows]
             parts.append("</table>")
-    for caption, fig in result.plots.items():
+    for caption, fig in (result.plot() if result.plot else {}).items():
         parts.append(f"<h2>{e(caption)}</h2><img alt='{e(caption)}' src='{_png(fig)}'>")
     if result.notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in result.notes)

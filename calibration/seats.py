@@ -201,7 +201,7 @@ def seats_check(plan: InstallPlan, heard: Heard) -> Result:
     if unplanned:
         res.notes.append(f"seats heard but not in the plan: {unplanned}")
     res.tables["Seats (failing first)"] = sorted(rows, key=lambda r: (r["status"] == "ok", r["seat"]))
-    res.plots = _plots(rows)
+    res.plot = lambda: _plots(rows)
     return res
 
 

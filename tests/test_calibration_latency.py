@@ -76,19 +76,21 @@ def run(args):
 
 def test_recovers_clock_error_and_delivery_latency(flashcam, tmp_path):
     rc, doc = run(["--camera", "flashcam://seat?clock_ms=30&delivery_ms=120&fps=60",
-                   "--seat", "7", "--flashes", "8", "--out", str(tmp_path)])
+                   "--seat", "7", "--flashes", "6", "--out", str(tmp_path)])
     f = doc["figures"]
-    assert f["flashes_seen"] == 8 and f["camera_fps"] == pytest.approx(60, rel=0.15)
-    # Camera samples are 16.7 ms apart: each onset is known to within that.
-    assert f["stamp_delay_ms"] == pytest.approx(30, abs=12)
-    assert f["delivery_median_ms"] == pytest.approx(120 + 10, abs=40)
+    assert f["flashes_seen"] == 6, f
+    # Camera samples are 16.7 ms apart: each onset is known to within that (the median of
+    # six flashes, closer); a busy machine wakes the camera late, which only adds.
+    assert 30 - 10 <= f["stamp_delay_ms"] <= 30 + 25, f
+    # Handed over 120 ms after capture, then picked up by the recording loop.
+    assert 120 <= f["delivery_median_ms"] <= 120 + 80, f
     assert rc == 0, doc["reasons"]
     assert "Flashes shown and seen" in Path(doc["report"]).read_text()
 
 
 def test_a_seat_with_a_bad_clock_fails(flashcam, tmp_path):
     rc, doc = run(["--camera", "flashcam://seat?clock_ms=-300&fps=30", "--seat", "8",
-                   "--flashes", "5", "--out", str(tmp_path)])
+                   "--flashes", "4", "--out", str(tmp_path)])
     assert rc == 1
     assert doc["figures"]["stamp_delay_ms"] == pytest.approx(-300, abs=25)
     assert any("check clock sync" in r for r in doc["reasons"])
