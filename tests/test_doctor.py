@@ -15,7 +15,8 @@ MODELS = Path(__file__).resolve().parents[1] / "models"
 
 def doctor(*args, env=None):
     r = subprocess.run([sys.executable, "-m", "empathy.cli", "doctor", "--json", *args],
-                       capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, **(env or {})})
     return r.returncode, {f["check"]: f for f in json.loads(r.stdout)}
 
 
