@@ -19,7 +19,7 @@ import numpy as np
 
 from empathy.edge.fusion import FACE_GAIN, Affect, affect_fuse, baselines
 from empathy.edge.heart import BeatStream
-from empathy.edge.hrv import HeartWindow, hrv_time, window_quality
+from empathy.edge.hrv import HeartWindow, hrv_time
 from empathy.edge.pupil import LightResponse, PupilStream
 from empathy.sensors.base import Beat, FaceCrop, Health, Pupil, Reading, Waveform
 from empathy.wire import EXPRESSION_NONE, Flag
@@ -100,9 +100,9 @@ class SeatFeatures:
         """(HR, RMSSD, quality) from whichever heart source is best right now."""
         best = (0.0, 0.0, 0.0)
         for heart in [self.strap] + [w.heart for w in self.waves.values()]:
-            iv = heart.window(now_us, HRV_WINDOW_S)
-            q = window_quality(iv, HRV_WINDOW_S * 1000) if len(iv.rr_ms) else 0.0
+            q = heart.quality(now_us, HRV_WINDOW_S)
             if q > best[2]:
+                iv = heart.window(now_us, HRV_WINDOW_S)
                 rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if iv.normal.sum() >= 5 else 0.0
                 best = (heart.hr_bpm(now_us, HR_WINDOW_S), rmssd, q)
         return best

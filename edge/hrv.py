@@ -98,6 +98,7 @@ class HeartWindow:
         self.ivs: deque = deque()  # (t_end_us, rr_ms, normal, sqi), classified
         self.new: list[tuple] = []  # (t_end_us, rr_ms, sqi) arrays not yet classified
         self.last: tuple[float, float] | None = None  # last beat (ts_us, sqi)
+        self.first_us: float | None = None  # when this source's first interval began
 
     def add_beats(self, ts_us, sqi) -> None:
         """Beats from a waveform, in order. Intervals form between consecutive beats."""
@@ -107,11 +108,15 @@ class HeartWindow:
         q = np.asarray(sqi, dtype=float)
         if self.last is not None:
             ts, q = np.concatenate(([self.last[0]], ts)), np.concatenate(([self.last[1]], q))
+        elif self.first_us is None:
+            self.first_us = float(ts[0])
         self.last = (ts[-1], q[-1])
         self.new.append((ts[1:], np.diff(ts) / 1000.0, np.minimum(q[1:], q[:-1])))
 
     def add_rr(self, ts_us: int, rr_ms: float) -> None:
         """One RR interval from a strap, ending at ts_us."""
+        if self.first_us is None:
+            self.first_us = ts_us - rr_ms * 1000.0
         self.new.append(((float(ts_us),), (float(rr_ms),), (1.0,)))
 
     def _classify(self) -> None:
@@ -134,6 +139,14 @@ class HeartWindow:
             return Intervals(*(np.zeros(0) for _ in range(2)), np.zeros(0, bool), np.zeros(0))
         t, rr, n, q = map(np.array, zip(*rows))
         return Intervals(t / 1e6, rr, n.astype(bool), q)
+
+    def quality(self, now_us: int, window_s: float) -> float:
+        """`window_quality` over the window, or over the time since the source began
+        when that is shorter (a strap that just connected is not a poor signal)."""
+        if self.first_us is None:
+            return 0.0
+        span_ms = min(window_s * 1000.0, (now_us - self.first_us) / 1000.0)
+        return window_quality(self.window(now_us, window_s), max(span_ms, 1.0))
 
     def hr_bpm(self, now_us: int, window_s: float) -> float:
         """Robust HR for the show: normal intervals only (0 = no value)."""

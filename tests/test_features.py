@@ -97,3 +97,13 @@ def test_bad_waveform_chunks_are_skipped_not_fatal(caplog):
     reasons = [r.reason for r in caplog.records if r.getMessage() == "waveform chunk skipped"]
     assert len(reasons) == 2 and "need 60..5000 Hz" in reasons[0] and "NaN" in reasons[1]
     assert 60 < e["hr_bpm"] < 80
+
+
+def test_a_strap_that_just_connected_gives_heart_rate_at_once():
+    f = SeatFeatures(baseline_s=1)
+    t = T0
+    for _ in range(6):  # five seconds of beats
+        t += 800_000
+        f.add(Beat(t, 800.0))
+    e = f.estimate(t)
+    assert e["hr_bpm"] == 75.0 and e["flags"] & Flag.HR_OK
