@@ -32,7 +32,8 @@ def _free_udp_ports(n: int) -> list[int]:
 
 
 def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed: int,
-                 faces: bool, face_video: str | None = None) -> tuple[list, list[str]]:
+                 faces: bool, face_video: str | None = None,
+                 rig_sources: dict | None = None) -> tuple[list, list[str]]:
     """One process per seat, like one edge unit per seat in a cinema."""
     edge_dir = out / "edge"
     edge_dir.mkdir(parents=True, exist_ok=True)
@@ -45,6 +46,7 @@ def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed
                f"&truth={edge_dir / f'truth_seat{unit}.csv'}")
         if face_video and unit == 1:  # seat 1 watched by a video file as its face camera
             src = f"video://{Path(face_video).resolve()}?role=face&loop=1"
+        src = (rig_sources or {}).get(unit, src)  # --serial-seat / --ble-seat: real drivers
         cfg = {"unit_id": unit, "uplink": f"udp://127.0.0.1:{port}",
                "keystore": str(edge_dir / f"unit{unit}.keys.toml"), "rate_hz": 10.0,
                "cue_port": cue_ports[i], "baseline_s": baseline_s, "faces": faces,
@@ -61,7 +63,8 @@ def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed
 
 def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: float = 6.0,
              policy: str = "arc", seed: int = 1, faces: bool = True, quiet: bool = False,
-             dashboard: int | None = None, face_video: str | None = None) -> dict:
+             dashboard: int | None = None, face_video: str | None = None,
+             serial_seat: bool = False, ble_seat: bool = False) -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from empathy.host import report, story as story_mod
@@ -82,8 +85,12 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
         keys.save(out / "host.keys.toml")
         port = _free_udp_ports(1)[0]
         bar.update(task, description=f"starting {seats} edge units", note="")
+        # Hardware seats are the last ones: seat N on a serial board, then a BLE strap.
+        from empathy.sensors.demo_rigs import DemoRigs
+        rigs = DemoRigs(out / "edge", seats if serial_seat else None,
+                        (seats - serial_seat) if ble_seat else None, seed)
         procs, cue_targets = _spawn_edges(out, seats, port, keys, baseline_s, seed,
-                                          faces or bool(face_video), face_video)
+                                          faces or bool(face_video), face_video, rigs.sources)
         closers = []
         try:
             cfg = ShowConfig(listen=f"udp://127.0.0.1:{port}", output=f"file:{out / 'screen.mp4'}",
@@ -116,6 +123,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
                     p.wait(10)
                 except subprocess.TimeoutExpired:
                     p.kill()
+            rigs.close()
         bar.update(task, description="writing report", note="")
         sent = 0
         for i in range(seats):
@@ -125,6 +133,8 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
         summary = {"seats": seats, "duration_s": duration_s, "packets_sent": sent, **summary,
                    "story": story.title}
         summary["fps"] = cfg.fps
+        if rigs.sources:
+            summary["hardware_seats"] = rigs.stats()
         summary.update(report.write(out, summary, story, media_root, show.intake.seats,
                                     show.t0_us))
         summary["wall_s"] = round(time.monotonic() - t_start, 1)
@@ -136,7 +146,8 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
 def _cmd(args) -> int:
     s = run_demo(Path(args.out), args.seats, args.duration, args.baseline, args.policy,
                  args.seed, not args.no_faces, quiet=args.json, dashboard=args.dashboard,
-                 face_video=args.face_video)
+                 face_video=args.face_video, serial_seat=args.serial_seat,
+                 ble_seat=args.ble_seat)
     brief = {k: s[k] for k in ("seats", "packets_sent", "packets_received", "packets_rejected",
                                "frames_rendered", "frames_dropped", "truth_correlation",
                                "wall_s")}
@@ -162,6 +173,11 @@ def register(p) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")
     p.add_argument("--face-video", metavar="PATH",
                    help="seat 1's face camera is this video file (played in real time)")
+    p.add_argument("--serial-seat", action="store_true",
+                   help="last seat read by the serial driver from a simulated board on a pty")
+    p.add_argument("--ble-seat", action="store_true",
+                   help="a seat read by the BLE driver from a simulated strap on a private "
+                        "BlueZ bus (the seat before the serial one, if both)")
     p.add_argument("--dashboard", type=int, metavar="PORT",
                    help="serve the operator dashboard on 127.0.0.1:PORT (0 = any free port)")
     p.set_defaults(func=_cmd)
