@@ -1,5 +1,7 @@
 """1080p30 graded playback of a four-segment story: 3 branch switches, 2 live LUT crossfades.
 
+The same story also plays at 720p30, to show where this machine's real-time limit lies.
+
 Each branch is decided late on purpose, LEAD_S before the playing segment ends, by a
 controller thread (as the show's loop does), so the figures show whether a decision that
 late still lands on the exact next frame. Frames go to the `null` output (a display
@@ -36,7 +38,8 @@ from empathy.host.sample import luts
 from empathy.host.sample import render
 from empathy.host.sample.render import _Scene, soundtrack
 
-W, H, FPS = 1920, 1080, 30
+SIZES = [(1920, 1080), (1280, 720)]
+FPS = 30
 CLIP_S = 4.0
 LEAD_S = 0.25  # decisions arrive this long before the segment ends
 STORY = [("arrival", "orange_haze"), ("chase", "neon_magenta"), ("hideout", "teal_night"),
@@ -44,10 +47,10 @@ STORY = [("arrival", "orange_haze"), ("chase", "neon_magenta"), ("hideout", "tea
 FADES = [(1, "teal_night", 1.0), (2, "dawn_warm", 1.5)]  # (segment index, LUT, seconds)
 
 
-def _render(name: str, path: Path) -> None:
-    scene, n = _Scene(name, W, H, FPS), int(CLIP_S * FPS)
+def _render(name: str, path: Path, size: tuple[int, int]) -> None:
+    scene, n = _Scene(name, *size, FPS), int(CLIP_S * FPS)
     sound = soundtrack(name, CLIP_S + 0.05, FPS)
-    w = VideoWriter(f"file:{path}", W, H, FPS, audio=True)
+    w = VideoWriter(f"file:{path}", *size, FPS, audio=True)
     for i in range(n):
         w.push(scene.frame(i), i / FPS, 1 / FPS)
         a, b = audio.chunk_bounds(i, FPS)
@@ -58,15 +61,15 @@ def _render(name: str, path: Path) -> None:
         raise RuntimeError(f"rendering {name} failed")
 
 
-def clips_dir() -> Path:
-    """The story's 1080p clips, rendered on first use and cached under a hash of the code."""
-    h = hashlib.sha256(repr((W, H, FPS, CLIP_S, STORY)).encode())
+def clips_dir(size: tuple[int, int]) -> Path:
+    """The story's clips, rendered on first use and cached under a hash of the code."""
+    h = hashlib.sha256(repr((size, FPS, CLIP_S, STORY)).encode())
     h.update(Path(render.__file__).read_bytes())
     out = Path.home() / ".cache/empathy/bench_playback" / h.hexdigest()[:16]
     if not (out / "done").exists():
         out.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda s: _render(s[0], out / f"{s[0]}.mp4"), STORY))
+            list(pool.map(lambda s: _render(s[0], out / f"{s[0]}.mp4", size), STORY))
         (out / "done").write_text("ok")
     return out
 
@@ -90,9 +93,9 @@ def _control(p: Player, clips: list[Clip], luts_dir: Path, done: threading.Event
             faded += 1
 
 
-def _ours(clips: list[Clip], luts_dir: Path, tmp: Path) -> dict:
-    log = tmp / "frames.csv"
-    p = Player("null", W, H, FPS, log, realtime=True)
+def _ours(clips: list[Clip], luts_dir: Path, tmp: Path, size: tuple[int, int]) -> dict:
+    log = tmp / f"frames_{size[1]}.csv"
+    p = Player("null", *size, FPS, log, realtime=True)
     proc = psutil.Process()
     done = threading.Event()
     ctl = threading.Thread(target=_control, args=(p, clips, luts_dir, done), daemon=True)
@@ -118,10 +121,10 @@ def _fades(rows: list[dict]) -> int:
     return sum(1 for a, b in zip([False] + mixing, mixing) if b and not a)
 
 
-def _cold_open_ms(clip: Clip) -> float:
+def _cold_open_ms(clip: Clip, size: tuple[int, int]) -> float:
     """Decision -> first decoded frame when the clip was NOT prepared: a new decoder."""
     t0 = time.monotonic()
-    dec = Decoder(clip.media, W, H, FPS)
+    dec = Decoder(clip.media, *size, FPS)
     try:
         while dec.first_frame_at is None and time.monotonic() - t0 < 30:
             time.sleep(0.002)
@@ -149,41 +152,52 @@ def _row(name, value, unit, peer=None, peer_value=None, ratio=None) -> dict:
             "peer_value": peer_value, "ratio": ratio}
 
 
+def _story(size: tuple[int, int], luts_dir: Path, tmp: Path) -> tuple[list[Clip], dict]:
+    media = clips_dir(size)
+    clips = [Clip(seg, media / f"{seg}.mp4", luts_dir / f"{lut}.cube") for seg, lut in STORY]
+    load = os.getloadavg()[0]
+    ours = _ours(clips, luts_dir, tmp, size)
+    sw = ours["switches"]
+    if len(sw) != len(STORY) - 1:
+        raise RuntimeError(f"expected {len(STORY) - 1} switches, saw {len(sw)}")
+    tag = f"playback_{size[1]}p30"
+    rows = [
+        _row(f"{tag}_frames", ours["frames"], "frames"),
+        _row(f"{tag}_dropped", ours["dropped"], "frames"),
+        _row(f"{tag}_late", ours["late"], "frames"),
+        _row(f"{tag}_p99_lateness", ours["summary"]["p99_lateness_ms"], "ms"),
+        _row(f"{tag}_switches_on_time", sum(s["on_time"] for s in sw), "of 3"),
+        _row(f"{tag}_switches_prepared", sum(s["prepared"] for s in sw), "of 3"),
+        _row(f"{tag}_crossfades_seen", ours["fades"], "of 2"),
+        _row(f"{tag}_decision_to_first_frame_max",
+             max(s["decision_to_frame_ms"] for s in sw), "ms"),
+        _row(f"{tag}_decision_to_frame_ready_max", max(s["ready_ms"] for s in sw), "ms"),
+        _row(f"{tag}_unprepared_open_to_first_frame_max",
+             max(_cold_open_ms(c, size) for c in clips), "ms"),
+        _row(f"{tag}_cpu_per_frame", ours["cpu_ms"], "ms CPU"),
+        _row(f"{tag}_machine_load_1min_at_start", load, "runnable tasks (2 cores)"),
+    ]
+    return clips, {"rows": rows, "cpu": ours["cpu"]}
+
+
 def run() -> list[dict]:
     if shutil.which("ffmpeg") is None:
         raise RuntimeError("ffmpeg not installed: no peer to compare with")
+    results = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         luts_dir = tmp / "luts"
         luts_dir.mkdir()
         for name in luts.LOOKS:
             write_cube(luts_dir / f"{name}.cube", luts.make(name, 33))
-        media = clips_dir()
-        clips = [Clip(seg, media / f"{seg}.mp4", luts_dir / f"{lut}.cube") for seg, lut in STORY]
-        load = os.getloadavg()[0]
-        ours = _ours(clips, luts_dir, tmp)
-        cold = max(_cold_open_ms(c) for c in clips)
-        peer_cpu = _ffmpeg(clips, tmp)
-    sw = ours["switches"]
-    if len(sw) != len(STORY) - 1:
-        raise RuntimeError(f"expected {len(STORY) - 1} switches, saw {len(sw)}")
-    return [
-        _row("playback_1080p30_frames", ours["frames"], "frames"),
-        _row("playback_1080p30_dropped", ours["dropped"], "frames"),
-        _row("playback_1080p30_p99_lateness", ours["summary"]["p99_lateness_ms"], "ms"),
-        _row("playback_1080p30_switches_on_time", sum(s["on_time"] for s in sw), "of 3"),
-        _row("playback_1080p30_late", ours["late"], "frames"),
-        _row("playback_1080p30_crossfades_seen", ours["fades"], "of 2"),
-        _row("decision_to_first_frame_max", max(s["decision_to_frame_ms"] for s in sw), "ms"),
-        _row("switches_prepared", sum(s["prepared"] for s in sw), "of 3"),
-        _row("decision_to_frame_ready_max", max(s["ready_ms"] for s in sw), "ms"),
-        _row("unprepared_open_to_first_frame_max", cold, "ms"),
-        _row("playback_1080p30_cpu_per_frame", ours["cpu_ms"], "ms CPU"),
-        _row("machine_load_1min_at_start", load, "runnable tasks (2 cores)"),
-        _row("playback_1080p30_cpu", ours["cpu"], "% of a core",
-             "ffmpeg -re lut3d to null (no switches, fades or sound)", peer_cpu,
-             ours["cpu"] / max(peer_cpu, 1e-9)),
-    ]
+        for size in SIZES:
+            clips, got = _story(size, luts_dir, tmp)
+            peer_cpu = _ffmpeg(clips, tmp)
+            results += got["rows"] + [_row(
+                f"playback_{size[1]}p30_cpu", got["cpu"], "% of a core",
+                "ffmpeg -re lut3d to null (no switches, fades or sound)", peer_cpu,
+                got["cpu"] / max(peer_cpu, 1e-9))]
+    return results
 
 
 if __name__ == "__main__":
