@@ -218,7 +218,7 @@ class Player:
         grade = self._grade_for(clip.lut, clip.strength)
         fade: tuple[Grade, Grade, int, int] | None = None
         shown: Grade | None = grade
-        failures, waited, dups = 0, 0.0, 0
+        failures, waited = 0, 0.0
         last_pcm: np.ndarray | None = None
         cut_from: np.ndarray | None = None  # sound to crossfade the next real frame from
         switch: dict | None = None  # the clip change waiting for its first frame
@@ -254,14 +254,13 @@ class Player:
                         # Nothing decoded in time: show the last frame again; the sound fades
                         # out, and back in from silence when frames return (no clicks).
                         self.frames_dropped += 1
-                        dups += 1
                         last_pcm = self._fade_out(last_pcm, n)
-                        cut_from = None if last_pcm is None else last_pcm[: self._fade_n] * 0
+                        cut_from = None if last_pcm is None else sound.silence(self._fade_n)
                         self._show(last[0], n, clip.id, last[1], last[2], last[3], t0, period,
                                    last_pcm)
                         n += 1
                     continue
-                waited, dups = 0.0, 0
+                waited = 0.0
                 with self._lock:
                     req, self._grade_req = self._grade_req, None
                 if req is not None:
