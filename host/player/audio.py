@@ -29,6 +29,25 @@ def silence(n: int) -> np.ndarray:
     return np.zeros((n, CHANNELS), np.float32)
 
 
+def fit(pcm: np.ndarray | None, start: int, stop: int) -> np.ndarray:
+    """A clip's chunk fitted to the output's [start, stop) (they differ by a sample at most
+    for rates like 29.97); silence where the clip has no sound."""
+    n = stop - start
+    if pcm is None or not len(pcm):
+        return silence(n)
+    if len(pcm) >= n:
+        return pcm[:n]
+    return np.concatenate([pcm, np.repeat(pcm[-1:], n - len(pcm), axis=0)])
+
+
+def fade_out(last: np.ndarray | None, start: int, stop: int, fade_n: int) -> np.ndarray:
+    """Chunk [start, stop) when no new sound exists: `last` carried on and faded to silence."""
+    quiet = silence(stop - start)
+    if last is None:
+        return quiet
+    return splice(continuation(None, last, fade_n), quiet, fade_n)
+
+
 def continuation(leftover: np.ndarray | None, last: np.ndarray | None, n: int) -> np.ndarray:
     """n samples of what the outgoing clip would play next (see module doc)."""
     if leftover is not None and len(leftover) >= n:

@@ -186,6 +186,20 @@ class Decoder:
         self._thread.join(timeout)
 
 
+class Failed:
+    """Stands in for a decoder that gave up: yields one End with the reason."""
+
+    def __init__(self, why: str):
+        self._item: End | None = End(why)
+
+    def get(self, timeout: float | None = None):
+        item, self._item = self._item, None
+        return item
+
+    def stop(self) -> None:
+        pass
+
+
 def read_frames(path: Path | str, width: int | None = None, height: int | None = None,
                 fps: float | None = None) -> Iterator[Frame]:
     """Decode a whole file synchronously; raises RuntimeError if it cannot be decoded."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import audio as sound
 from .cube import CubeError
-from .decode import Decoder, End
+from .decode import Decoder, End, Failed
 from .framelog import FrameLog
 from .gst import to_8bit
 from .grade import Grade, crossfade
@@ -234,7 +234,7 @@ class Player:
                     nxt = self._advance(clip, item.error) if failures <= _MAX_FAILURES else None
                     if nxt is None:
                         if item.error and last is not None and self.realtime:
-                            n = self._hold(last, clip, n, t0, period, self._fade_out(last_pcm, n))
+                            n = self._hold(last, clip, n, t0, period, self._quiet(last_pcm, n))
                         break
                     if switch is None:  # several failed clips in a row count as one change
                         switch = {"from": clip.id, "decided": nxt[3], "frame": n}
@@ -248,13 +248,13 @@ class Player:
                     if waited > _STALL_S:
                         log.error("clip %s stalled for %.0f s; skipping it", clip.id, waited)
                         dec.stop()
-                        dec = _Failed(f"stalled for {waited:.0f} s")
+                        dec = Failed(f"stalled for {waited:.0f} s")
                         continue
                     if self.realtime and last is not None:
                         # Nothing decoded in time: show the last frame again; the sound fades
                         # out, and back in from silence when frames return (no clicks).
                         self.frames_dropped += 1
-                        last_pcm = self._fade_out(last_pcm, n)
+                        last_pcm = self._quiet(last_pcm, n)
                         cut_from = None if last_pcm is None else sound.silence(self._fade_n)
                         self._show(last[0], n, clip.id, last[1], last[2], last[3], t0, period,
                                    last_pcm)
@@ -285,7 +285,8 @@ class Player:
                 else:  # deep sources are graded at 16 bits, then rounded for the output
                     rgb = to_8bit(shown.apply(item.rgb, inplace=True))
                     thumb = rgb[::4, ::4]
-                pcm = self._sound(item.audio, n)
+                pcm = sound.fit(item.audio, *sound.chunk_bounds(n, self.fps)) \
+                    if self.audio else None
                 if cut_from is not None and pcm is not None:
                     pcm = sound.splice(cut_from, pcm, self._fade_n)
                 cut_from = None
@@ -318,18 +319,6 @@ class Player:
         if self._gl_last is None or self._gl_last[0] is not g:
             self._gl_last = (g, np.ascontiguousarray(g.bake(self.gl_lut_size)))
 
-    def _sound(self, pcm: np.ndarray | None, n: int) -> np.ndarray | None:
-        """Frame n's chunk of the show's sound: the clip's, fitted to the output's length."""
-        if not self.audio:
-            return None
-        a, b = sound.chunk_bounds(n, self.fps)
-        if pcm is None:
-            return sound.silence(b - a)
-        if len(pcm) >= b - a:
-            return pcm[: b - a]
-        return np.concatenate([pcm, np.repeat(pcm[-1:], b - a - len(pcm), axis=0)]) \
-            if len(pcm) else sound.silence(b - a)
-
     def _switched(self, sw: dict, n: int, due: float, wall: float) -> None:
         """Record a clip change once its first frame is on screen.
 
@@ -348,14 +337,11 @@ class Player:
             "on_time": (not self.realtime) or wall <= due + 1.0 / self.fps,
         })
 
-    def _fade_out(self, last_pcm: np.ndarray | None, n: int) -> np.ndarray | None:
-        """Frame n's sound when no new sound exists: the last sound carried on and faded out."""
+    def _quiet(self, last_pcm: np.ndarray | None, n: int) -> np.ndarray | None:
+        """Frame n's sound when the clip has none to give: the last sound faded out."""
         if not self.audio:
             return None
-        a, b = sound.chunk_bounds(n, self.fps)
-        quiet = sound.silence(b - a)
-        return sound.splice(sound.continuation(None, last_pcm, self._fade_n), quiet,
-                            self._fade_n) if last_pcm is not None else quiet
+        return sound.fade_out(last_pcm, *sound.chunk_bounds(n, self.fps), self._fade_n)
 
     def _hold(self, last, clip: Clip, n: int, t0: float, period: float,
               pcm: np.ndarray | None) -> int:
@@ -400,17 +386,3 @@ class Player:
                     log.exception("on_frame callback failed")
                 self._on_frame_failed = True
         return wall
-
-
-class _Failed:
-    """Stands in for a decoder that gave up: yields one End with the reason."""
-
-    def __init__(self, why: str):
-        self._item: End | None = End(why)
-
-    def get(self, timeout: float | None = None):
-        item, self._item = self._item, None
-        return item
-
-    def stop(self) -> None:
-        pass
