@@ -24,7 +24,7 @@ from empathy.sensors.serial.board import SerialSource
 
 FW_DIR = Path(fw_pkg.__file__).parent
 # What MicroPython (with aioble) offers, plus the firmware's own flat modules.
-MICROPYTHON_MODULES = {"struct", "sys", "time", "machine", "asyncio", "aioble", "bluetooth",
+MICROPYTHON_MODULES = {"struct", "sys", "time", "machine", "asyncio", "aioble", "bluetooth", "beats",
                        "protocol", "board", "max30102", "hrs"}
 
 
@@ -165,3 +165,30 @@ def test_firmware_imports_only_what_micropython_has(name):
         for m in mods:  # the package path is only the CPython fallback inside try/except
             assert m in MICROPYTHON_MODULES or m.startswith("empathy.sensors.firmware"), (name, m)
     assert "dataclass" not in (FW_DIR / name).read_text()
+
+
+def test_protocol_example_in_the_docs_is_the_encoders_output():
+    doc = (FW_DIR.parents[1] / "docs" / "sensors.md").read_text()
+    line = "00 03 03 05 02 4d 01 01 06 e1 10 c8 ea dc 00"
+    assert line in doc and protocol.pupil(5, 77, 4321, 200) == bytes.fromhex(line)
+
+
+def test_ble_firmware_beat_detector_finds_the_rr_intervals():
+    from empathy.sensors.firmware.beats import BeatDetector
+    from empathy.sensors.serial.board_sim import PPG_AC, PPG_DC
+
+    rng = np.random.default_rng(0)
+    rr_true = rng.uniform(650, 1100, 40).round()  # ms, a restless viewer
+    x, fs = [], 100
+    for rr in rr_true:  # one pulse per interval, like SimPPGSensor, plus sensor noise
+        for i in range(int(rr * fs / 1000)):
+            ph = i / (rr * fs / 1000)
+            pulse = np.exp(-((ph - 0.15) / 0.06) ** 2) + 0.3 * np.exp(-((ph - 0.45) / 0.1) ** 2)
+            x.append(int(PPG_DC - PPG_AC * pulse + rng.normal(0, 40)))
+    det = BeatDetector(fs)
+    found = [rr for rr in (det.add(v) for v in x) if rr]
+    # each pulse peaks 15 % into its interval: those peaks are the true beats
+    starts = np.concatenate([[0], np.cumsum(rr_true)[:-1]])
+    true_rr = np.diff(starts + 0.15 * rr_true)
+    assert len(found) == len(true_rr)
+    assert np.abs(np.array(found) - true_rr).max() <= 30  # ms: 100 Hz sampling + noise

@@ -1,6 +1,6 @@
 """ESP32 firmware variant: the MAX30102 board as a standard BLE heart-rate strap (0x180D),
 so it works with any HR app and with `ble://` on the edge unit. MicroPython + aioble
-(`mip install aioble`). Copy hrs.py, max30102.py, ble_hrs.py; run `import ble_hrs`."""
+(`mip install aioble`). Copy hrs.py, beats.py, max30102.py, ble_hrs.py; run `import ble_hrs`."""
 
 import asyncio
 import time
@@ -10,11 +10,11 @@ import bluetooth
 import machine
 
 import hrs
+from beats import BeatDetector
 from max30102 import MAX30102
 
 FS_HZ = 100
 CONTACT_LEVEL = 50000
-REFRACTORY_MS = 300  # no two beats closer than this (200 bpm)
 
 hr_service = aioble.Service(bluetooth.UUID(hrs.SERVICE))
 measurement = aioble.Characteristic(hr_service, bluetooth.UUID(hrs.MEASUREMENT), notify=True)
@@ -25,31 +25,6 @@ battery = aioble.Characteristic(bat_service, bluetooth.UUID(hrs.BATTERY_LEVEL), 
 aioble.register_services(hr_service, bat_service)
 location.write(bytes((hrs.LOCATIONS.index("finger"),)))
 battery.write(bytes((100,)))
-
-
-class BeatDetector:
-    """Upward crossings of a slow moving average by the band-limited PPG: one per beat."""
-
-    def __init__(self, fs_hz):
-        self.fs, self.fast, self.slow, self.above = fs_hz, 0.0, 0.0, False
-        self.n, self.last_beat = 0, None
-
-    def add(self, x):
-        """Returns the RR interval in ms when this sample ends a beat, else None."""
-        self.n += 1
-        self.fast += (x - self.fast) * 0.3
-        self.slow += (x - self.slow) * 0.02
-        # PPG dips as blood arrives: a beat is the fast signal falling under the slow one.
-        above = self.fast < self.slow
-        rr = None
-        if above and not self.above:
-            t_ms = self.n * 1000 // self.fs
-            if self.last_beat is None or t_ms - self.last_beat >= REFRACTORY_MS:
-                if self.last_beat is not None:
-                    rr = t_ms - self.last_beat
-                self.last_beat = t_ms
-        self.above = above
-        return rr
 
 
 async def sense(sensor):
