@@ -176,7 +176,8 @@ class EdgeUnit:
                 "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(now_us()) - now_us()),
                           "drift_ppm": round(c.drift_ppm, 3), "rtt_us": self.sync.rtt_us,
                           "residual_us": round(self.sync.residual_us(), 1) if self.sync.synced else None,
-                          "sync_loss_permille": self.sync.loss_permille}}
+                          "sync_loss_permille": self.sync.loss_permille,
+                          "sync_replies_rejected": self.sync.rejected}}
 
 
 def _battery() -> int:
