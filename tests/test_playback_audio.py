@@ -158,3 +158,27 @@ def test_held_last_frame_fades_the_sound_out(media, tmp_path):
     cut = 20 * SPF
     assert clicks(pcm[cut - 960:cut + 960]).max() < 6 * clicks(pcm[5000:cut - 2000]).max()
     assert np.abs(pcm[cut + 480:]).max() < 0.01  # then silence under the frozen frame
+
+
+def test_lut_apply_keeps_the_sound(media, tmp_path):
+    from empathy.cli import main
+    from empathy.host.player.cube import identity_cube, write_cube
+
+    write_cube(tmp_path / "id.cube", identity_cube(5))
+    out = tmp_path / "graded.mp4"
+    assert main(["lut", "apply", str(tmp_path / "id.cube"), str(media["a_tail"]), str(out)]) == 0
+    src = Decoder(media["a_tail"], W, H, FPS)
+    dst = Decoder(out, W, H, FPS)
+    got = {}
+    for name, dec in (("src", src), ("dst", dst)):
+        chunks = []
+        while True:
+            item = dec.get(timeout=20)
+            assert item is not None
+            if isinstance(item, End):
+                chunks.append(item.tail)
+                break
+            chunks.append(item.audio)
+        got[name] = np.concatenate(chunks)
+    assert len(got["dst"]) == len(got["src"]) == 20 * SPF + 2400  # tail included
+    assert np.abs(got["dst"] - got["src"]).max() < 1e-3  # ALAC: the same samples

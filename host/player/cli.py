@@ -66,6 +66,7 @@ def _write_image(path: Path, rgb: np.ndarray) -> bool:
 def _apply_video(grade, src: Path, dst: Path) -> int:
     from rich.progress import Progress
 
+    from . import audio
     from .decode import Decoder, End, probe
     from .gst import to_8bit
     from .outputs import VideoWriter
@@ -77,7 +78,7 @@ def _apply_video(grade, src: Path, dst: Path) -> int:
     fps = fps or 25.0
     w2, h2 = w - w % 2, h - h % 2  # x264 wants even sizes
     dec = Decoder(src, w2, h2, fps)
-    writer = VideoWriter(f"file:{dst}", w2, h2, fps)
+    writer = None  # opened at the first frame, when we know whether the clip has sound
     n = 0
     try:
         with Progress(transient=True) as bar:
@@ -87,13 +88,21 @@ def _apply_video(grade, src: Path, dst: Path) -> int:
                 if item is None or isinstance(item, End):
                     if item is None or item.error:
                         return _err(f"{src}: {item.error if item else 'decoder stalled'}")
+                    if writer is not None and writer.asrc is not None and len(item.tail):
+                        writer.push_audio(item.tail, audio.chunk_bounds(n - 1, fps)[1] /
+                                          audio.RATE)  # the sound runs on past the picture
                     break
+                if writer is None:
+                    writer = VideoWriter(f"file:{dst}", w2, h2, fps, item.audio is not None)
                 writer.push(to_8bit(grade.apply(item.rgb, inplace=True)), n / fps, 1 / fps)
+                if writer.asrc is not None:  # the sound passes through untouched
+                    a, b = audio.chunk_bounds(n, fps)
+                    writer.push_audio(audio.fit(item.audio, a, b), a / audio.RATE)
                 n += 1
                 bar.update(task, advance=1)
     finally:
         dec.stop()
-        ok = writer.close()
+        ok = writer.close() if writer is not None else False
     if not ok:
         return _err(f"{dst}: encoding did not finish")
     print(f"{dst}: {n} frames graded")
