@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from empathy.config import ConfigError
@@ -44,17 +45,17 @@ def _hr(args) -> int:
     try:
         profile = load_profile(args.profile)
         specs = [args.reference, args.device]
-        urls = [s for s in specs if is_url(s)]
-        got = dict(zip(urls, record(urls, args.duration, quiet=args.json, faces=False))) if urls else {}
-        ref, dev = (load_heart(s, got.get(s)) for s in specs)
+        live = [i for i, s in enumerate(specs) if is_url(s)]  # recorded side by side
+        got = record([specs[i] for i in live], args.duration, quiet=args.json,
+                     faces=False) if live else []
+        recorded = dict(zip(live, got))
+        ref, dev = (load_heart(s, recorded.get(i)) for i, s in enumerate(specs))
         return _finish(args, hr_validate(ref, dev, profile))
     except (ConfigError, RecordingError, ValueError, OSError) as e:
         return _fail("hr", e)
 
 
 def _grab_eye_frame(url: str, timeout_s: float = 5.0):
-    import time
-
     from empathy.sensors.base import Frame, open_source
 
     src = open_source(url)

@@ -13,6 +13,7 @@ report. CSV files have a header naming what they hold:
 from __future__ import annotations
 
 import csv
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,11 +82,11 @@ def load_csv(path: str | Path) -> HeartTrace:
     data = np.empty((len(rows) - 1, 2))
     for i, row in enumerate(rows[1:]):
         try:
-            if len(row) != 2:
+            data[i] = [float(row[0]), float(row[1])] if len(row) == 2 else [math.nan] * 2
+            if not np.isfinite(data[i]).all():
                 raise ValueError
-            data[i] = [float(row[0]), float(row[1])]
         except ValueError:
-            raise RecordingError(f"{path}:{i + 2}: not two numbers: {','.join(row)}") from None
+            raise RecordingError(f"{path}:{i + 2}: not two finite numbers: {','.join(row)}") from None
     t = data[:, 0] / 1e6
     if np.any(np.diff(t) <= 0):
         bad = int(np.argmax(np.diff(t) <= 0)) + 3

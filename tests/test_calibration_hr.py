@@ -121,8 +121,11 @@ def test_ecg_reference_against_hr_only_sensor(tmp_path):
 def test_bad_inputs_say_what_is_wrong(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("ts_us,rr_ms\n1000,800\n2000,eight hundred\n")
-    with pytest.raises(RecordingError, match=r"bad.csv:3: not two numbers"):
+    with pytest.raises(RecordingError, match=r"bad.csv:3: not two finite numbers"):
         load_csv(bad)
+    (tmp_path / "nan.csv").write_text("ts_us,hr_bpm\n1000,nan\n")
+    with pytest.raises(RecordingError, match=r"nan.csv:2: not two finite numbers"):
+        load_csv(tmp_path / "nan.csv")
     (tmp_path / "hdr.csv").write_text("time,bpm\n1,60\n")
     with pytest.raises(RecordingError, match="header must be"):
         load_csv(tmp_path / "hdr.csv")
@@ -140,9 +143,13 @@ def test_bad_inputs_say_what_is_wrong(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_live_sources_recorded_side_by_side(tmp_path):
-    """Two simulated straps on the same viewer, recorded live through the Source protocol."""
+    """Two simulated straps on the same viewer, recorded live through the Source protocol.
+    Each simulation's clock starts when it is opened, so the second one is late by however
+    long opening took (milliseconds, or more on a busy machine): a real lag, found as such."""
     url = "sim://seat?seed=5&faces=0"
     rc, doc = run(["--device", url, "--reference", url, "--duration", "40", "--out",
                    str(tmp_path)])
-    assert doc["figures"]["windows"] >= 5 and abs(doc["figures"]["lag_ms"]) < 60
-    assert rc == 0, doc["reasons"]
+    f = doc["figures"]
+    assert f["windows"] >= 5 and f["lag_ms"] >= -1
+    assert abs(f["bias_bpm"]) < 0.1 and f["beat_agreement_pct"] == 100.0
+    assert rc == (0 if f["lag_ms"] <= 100 else 1), doc["reasons"]
