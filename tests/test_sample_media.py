@@ -17,18 +17,22 @@ def test_render_small_sample_and_cache(tmp_path):
     t0 = time.perf_counter()
     out = render.ensure(tmp_path / "s", width=160, height=90, fps=10)
     assert time.perf_counter() - t0 < 20
-    means = {}
+    means, rms = {}, {}
     for seg in render.SEGMENTS:
         mp4 = out / "media" / f"{seg}.mp4"
         w, h, fps, dur = probe(mp4)
         assert (w, h) == (160, 90) and abs(dur - 10.0) < 0.3
         frames = list(read_frames(mp4))
         assert len(frames) == 100
+        pcm = np.concatenate([f.audio for f in frames])
+        assert len(pcm) == 10 * 48000 and 0.05 < np.abs(pcm).max() <= 1.0  # its soundtrack
+        rms[seg] = float(np.sqrt(np.mean(pcm ** 2)))
         means[seg] = float(np.mean([f.rgb.mean() for f in frames[::10]]))
         assert frames[0].rgb.std() > 5  # a picture, not a flat fill
     vals = sorted(means.values())
     assert min(np.diff(vals)) > 3, means  # every segment has its own brightness
     assert means["hideout"] < means["arrival"] < means["dawn"]
+    assert rms["hideout"] < rms["chase"]  # the hideout is quiet, the chase is loud
     for name in luts.LOOKS:
         c = read_cube(out / "luts" / f"{name}.cube")
         assert c.lut3d.shape == (33, 33, 33, 3) and c.title == name

@@ -65,6 +65,7 @@ class Decoder:
         self._has_audio = False
         self._track = audio.Track()
         self.first_frame_at: float | None = None  # monotonic time the first frame was ready
+        self._frame_rate = fps or 25.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"decode-{self.path.name}",
                                         daemon=True)
@@ -106,7 +107,7 @@ class Decoder:
         """Frame k's sound, waiting (briefly) for the demuxer to deliver it."""
         if self._asink is None or not self._has_audio:
             return None
-        a, b = audio.chunk_bounds(k, self.fps or 25.0)
+        a, b = audio.chunk_bounds(k, self._frame_rate)
         tries = 0
         while not self._track.covers(b) and not self._stop.is_set() and tries < 200:
             self._drain_audio(10 * Gst().MSECOND)
@@ -137,9 +138,12 @@ class Decoder:
             while not self._stop.is_set():
                 sample = sink.emit("try-pull-sample", 100 * Gst_.MSECOND)
                 if sample is not None:
+                    if frames == 0 and not self.fps:  # the clip's own rate sets sound chunks
+                        ok, num, den = sample.get_caps().get_structure(0).get_fraction("framerate")
+                        self._frame_rate = num / den if ok and num > 0 and den > 0 else 25.0
                     buf = sample.get_buffer()
                     pts = buf.pts / Gst_.SECOND if buf.pts != Gst_.CLOCK_TIME_NONE else None
-                    t = pts if pts is not None else frames / (self.fps or 25.0)
+                    t = pts if pts is not None else frames / self._frame_rate
                     frame = Frame(sample_to_array(sample), t, self._audio_for(frames))
                     if not self._put(frame):
                         break
