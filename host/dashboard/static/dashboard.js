@@ -27,6 +27,34 @@ function drawCurve(curve) {
   }
 }
 
+// The options table is rebuilt only when the decision changes, and its numbers updated in
+// place, so a "force" button never disappears under the operator's click.
+let shownDecision = "";
+function renderOptions(d) {
+  const body = $("options").tBodies[0];
+  const key = d ? d.id + ":" + Object.keys(d.options).join(",") : "";
+  if (key !== shownDecision) {
+    shownDecision = key;
+    body.innerHTML = "";
+    if (d) for (const o of Object.keys(d.options)) {
+      const tr = body.insertRow();
+      tr.dataset.option = o;
+      for (let i = 0; i < 4; i++) tr.insertCell();
+      tr.cells[0].textContent = o;
+      const b = document.createElement("button");
+      b.textContent = "force"; b.className = "force"; b.dataset.option = o;
+      b.onclick = () => control({action: "force_branch", option: o});
+      tr.insertCell().appendChild(b);
+    }
+  }
+  if (d) for (const tr of body.rows) {
+    const v = d.options[tr.dataset.option];
+    tr.cells[1].textContent = fmt(v.lift);
+    tr.cells[2].textContent = fmt(v.predicted_arousal);
+    tr.cells[3].textContent = fmt(v.distance_to_aim);
+  }
+}
+
 function render(s) {
   $("story").textContent = s.story;
   $("t").textContent = fmt(s.t_s, 1);
@@ -45,20 +73,12 @@ function render(s) {
   $("packets").textContent = s.packets.accepted;
   $("rejected").textContent = JSON.stringify(s.packets.rejected);
 
-  const d = s.next_decision, body = $("options").tBodies[0];
-  body.innerHTML = "";
+  const d = s.next_decision;
   $("decision-id").textContent = d ? d.id : "(none after this segment)";
   $("countdown").textContent = d ? (d.decided ? "decided" : fmt(d.closes_in_s, 1)) : "-";
   $("aim").textContent = d ? fmt(d.aim_arousal) : "-";
   $("default").textContent = d ? d.default : "-";
-  if (d) for (const [o, v] of Object.entries(d.options)) {
-    const tr = body.insertRow();
-    tr.innerHTML = `<td>${o}</td><td>${fmt(v.lift)}</td><td>${fmt(v.predicted_arousal)}</td><td>${fmt(v.distance_to_aim)}</td>`;
-    const b = document.createElement("button");
-    b.textContent = "force"; b.className = "force"; b.dataset.option = o;
-    b.onclick = () => control({action: "force_branch", option: o});
-    tr.insertCell().appendChild(b);
-  }
+  renderOptions(d);
   const ld = s.last_decision;
   $("last-decision").textContent = ld ? `${ld.decision} -> ${ld.chosen}` : "-";
   $("last-reason").textContent = ld ? `(${ld.reason})` : "";
