@@ -136,10 +136,11 @@ def write(result: Result, out_dir: str | Path, name: str | None = None) -> tuple
         + "</table>")
     for caption, rows in result.tables.items():
         if rows:
+            cols = list(dict.fromkeys(k for r in rows for k in r))  # rows may lack some
             parts.append(f"<h2>{e(caption)}</h2><table><tr>" +
-                         "".join(f"<th>{e(k)}</th>" for k in rows[0]) + "</tr>")
-            parts += ["<tr>" + "".join(f"<td>{e(_fmt(v))}</td>" for v in r.values()) + "</tr>"
-                      for r in rows]
+                         "".join(f"<th>{e(k)}</th>" for k in cols) + "</tr>")
+            parts += ["<tr>" + "".join(f"<td>{e(_fmt(r.get(k, '')))}</td>" for k in cols)
+                      + "</tr>" for r in rows]
             parts.append("</table>")
     for caption, fig in (result.plot() if result.plot else {}).items():
         parts.append(f"<h2>{e(caption)}</h2><img alt='{e(caption)}' src='{_png(fig)}'>")
