@@ -1,6 +1,7 @@
 """SeatFeatures: waveforms, strap beats, pupil and the fused estimate, as the runtime feeds it."""
 
 import numpy as np
+import pytest
 
 from empathy import wire
 from empathy.edge.features import SeatFeatures
@@ -107,3 +108,46 @@ def test_a_strap_that_just_connected_gives_heart_rate_at_once():
         f.add(Beat(t, 800.0))
     e = f.estimate(t)
     assert e["hr_bpm"] == 75.0 and e["flags"] & Flag.HR_OK
+
+
+@pytest.mark.slow
+def test_a_simulated_serial_board_on_a_pty_gives_the_viewers_heart_rate(tmp_path):
+    """Real parts: the firmware loop on a pty, the serial:// driver, streaming detection."""
+    import threading
+    import time
+
+    from empathy.clock import now_us
+    from empathy.sensors.base import open_source
+    from empathy.sensors.serial.board_sim import SimBoard
+
+    board = SimBoard(tmp_path / "ttyACM-sim", seed=5)
+    truth, stop = [], threading.Event()
+
+    def firmware():
+        while not stop.is_set():
+            board.step()
+            truth.append((now_us(), board.sensor.rr_ms))
+            time.sleep(0.005)
+
+    t = threading.Thread(target=firmware, daemon=True)
+    t.start()
+    src = open_source(f"serial://{board.link}")
+    f, checks = SeatFeatures(baseline_s=5), []
+    try:
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            for r in src.read(0.1):
+                f.add(r)
+            now = now_us()
+            e = f.estimate(now)
+            recent = [rr for ts, rr in truth if ts >= now - 5e6]
+            if time.monotonic() > end - 12 and e["hr_bpm"]:
+                checks.append((e["hr_bpm"], 60000 / np.mean(recent)))
+    finally:
+        src.close()
+        stop.set()
+        t.join(2)
+        board.close()
+    assert len(checks) > 20
+    err = [abs(a - b) for a, b in checks]
+    assert np.median(err) < 3.0, checks[-5:]
