@@ -67,7 +67,7 @@ class InstallLimits:
     min_contact_pct: float = 95.0
     min_quality_pct: float = 80.0    # samples with each required sensor's OK flag
     max_stamp_error_ms: float = 50.0  # |arrival - timestamp|, median
-    warmup_s: float = 12.0  # quality is judged after this: the edge wants ~10 s of beats for HR
+    warmup_s: float = 5.0  # quality is judged after this: HR needs a few beats first
     min_firmware: str = "0.1.0"
 
     def validate(self):
