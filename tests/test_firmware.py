@@ -24,7 +24,7 @@ from empathy.sensors.serial.board import SerialSource
 
 FW_DIR = Path(fw_pkg.__file__).parent
 # What MicroPython (with aioble) offers, plus the firmware's own flat modules.
-MICROPYTHON_MODULES = {"struct", "sys", "time", "machine", "asyncio", "aioble", "bluetooth", "beats",
+MICROPYTHON_MODULES = {"struct", "sys", "time", "machine", "asyncio", "aioble", "bluetooth", "beats", "binascii",
                        "protocol", "board", "max30102", "hrs"}
 
 
@@ -165,6 +165,14 @@ def test_firmware_imports_only_what_micropython_has(name):
         for m in mods:  # the package path is only the CPython fallback inside try/except
             assert m in MICROPYTHON_MODULES or m.startswith("empathy.sensors.firmware"), (name, m)
     assert "dataclass" not in (FW_DIR / name).read_text()
+
+
+def test_board_crc_and_host_crc_agree():
+    rng = random.Random(5)
+    for n in (0, 1, 9, 31, 300):
+        data = bytes(rng.randrange(256) for _ in range(n))
+        assert protocol.crc16_bitwise(data) == protocol.crc16(data)
+    assert protocol.crc16_bitwise(b"123456789") == 0x29B1
 
 
 def test_protocol_example_in_the_docs_is_the_encoders_output():

@@ -232,7 +232,7 @@ def test_simulated_board_process_feeds_a_heartbeat_waveform(tmp_path):
         steps = np.diff([w.ts_us for w in waves])
         # 25 samples at 100 Hz on the board's clock; the host mapping may still settle by a
         # few ms early on (a frame with less buffer delay arrives), never more.
-        assert abs(np.median(steps) - 250_000) < 100 and np.allclose(steps, 250_000, atol=8_000)
+        assert abs(np.median(steps) - 250_000) < 100 and np.allclose(steps, 250_000, atol=8_000), steps
         # one pulse per heartbeat: 40-140 bpm over the stretch we got
         beats, _ = find_peaks(x, distance=30, prominence=x.std())  # pleth: up per beat
         bpm = 60 * 100 / np.median(np.diff(beats))

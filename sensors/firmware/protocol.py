@@ -44,8 +44,21 @@ ERRORS = {0: "", 1: "sensor not found", 2: "sensor fifo overflow", 3: "sensor sa
           4: "low battery", 5: "i2c error"}
 
 
+try:
+    from binascii import crc_hqx  # CPython: the same CRC in C, ~600x faster
+except ImportError:  # MicroPython's binascii has no crc_hqx
+    crc_hqx = None
+
+
 def crc16(data, crc=0xFFFF):
     """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF): check value 0x29B1 for b"123456789"."""
+    if crc_hqx is not None:
+        return crc_hqx(data, crc)
+    return crc16_bitwise(data, crc)
+
+
+def crc16_bitwise(data, crc=0xFFFF):
+    """What the boards run: no table, no RAM to spare."""
     for b in data:
         crc ^= b << 8
         for _ in range(8):

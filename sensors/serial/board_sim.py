@@ -43,6 +43,7 @@ class SimPPGSensor:
         self.pupils: list[Pupil] = []
 
     def read(self) -> list[int]:
+        until = now_us()  # like the chip's FIFO: what was sampled when the board asked
         for r in self.viewer.read(timeout_s=0):
             if isinstance(r, Beat):
                 self.rr_ms = r.rr_ms
@@ -50,7 +51,7 @@ class SimPPGSensor:
                 self.pupils.append(r)
         out = []
         step = 1e6 / self.fs_hz
-        while self.t_us + step <= now_us():
+        while self.t_us + step <= until:
             self.t_us += step
             self.phase = (self.phase + step / 1000.0 / self.rr_ms) % 1.0
             pulse = math.exp(-((self.phase - 0.15) / 0.06) ** 2) + \
