@@ -139,6 +139,7 @@ class PupilStream:
         self.last: Optional[tuple[int, float]] = None
         self.fitted: Optional[LightResponse] = None
         self.fit_at = 0
+        self.fit_lum = 0.5  # mean lagged light over the fit's stretch
 
     def add(self, ts_us: int, mm: float, confidence: float, lum: float) -> None:
         tau = (self.model or self.fitted or LightResponse(0.0)).tau_s
@@ -176,13 +177,15 @@ class PupilStream:
         return float(np.median(vals)) if len(vals) >= 3 else 0.0
 
     def residual_mm(self, now_us: int) -> float:
-        """Pupil minus the light's part, relative to mid-grey; 0 = no value. Until the
-        light has moved enough to fit a response, the plain pupil stands in."""
+        """Pupil minus the light's part; 0 = no value. Relative to mid-grey with a
+        calibrated model; with a fitted one, relative to the light of the fit's stretch, so
+        the value doesn't jump when the fit appears (until then the plain pupil stands in)."""
         model = self.model or self._fit(now_us)
         if model is None:
             return self.pupil_mm(now_us)
+        ref = 0.5 if self.model else self.fit_lum
         # each reading with the light it saw, so the window's lag doesn't smear them apart
-        vals = [r[1] + model.gain_mm * (r[2] - 0.5) for r in self.recent
+        vals = [r[1] + model.gain_mm * (r[2] - ref) for r in self.recent
                 if r[0] >= now_us - self.window_us]
         return float(np.median(vals)) if len(vals) >= 3 else 0.0
 
@@ -194,4 +197,5 @@ class PupilStream:
             if np.std(x) >= 0.02:
                 b = np.cov(x, y)[0, 1] / np.var(x, ddof=1)
                 self.fitted = LightResponse(gain_mm=max(-b, 0.0), tau_s=0.4)
+                self.fit_lum = float(np.mean(x))
         return self.fitted
