@@ -98,3 +98,36 @@ def test_unreachable_broker_and_bad_urls_are_clear_errors(tmp_path):
         open_sender("mqtt://127.0.0.1:1/a/b", 1)
     with pytest.raises(TransportError, match="unknown transport"):
         open_sender("tcp://127.0.0.1:1", 1)
+
+
+def test_host_and_unit_ride_out_a_broker_restart(tmp_path):
+    keys = Keystore.new([4])
+    b1 = LocalBroker(tmp_path / "b1")
+    url = b1.url("restart", keepalive=1)
+    rx = open_receiver(url)
+    tx = open_sender(url, 4)
+    intake = Intake(keys.units)
+    seq = iter(range(10**6))
+
+    def deliver(n, timeout_s=15):
+        start = intake.accepted
+        end = time.monotonic() + timeout_s
+        while intake.accepted - start < n and time.monotonic() < end:
+            tx.send(wire.encode(wire.SeatSample(4, 40, next(seq), now_us()), keys.units[4]))
+            intake.feed(rx.recv_batch(0.05))
+        return intake.accepted - start
+
+    try:
+        assert deliver(5) >= 5
+        b1.stop()
+        time.sleep(0.5)
+        b2 = LocalBroker(tmp_path / "b2", port=b1.port)  # same address, empty broker
+        try:
+            assert deliver(5) >= 5  # both sides reconnected and resubscribed by themselves
+        finally:
+            tx.close()
+            rx.close()
+            b2.stop()
+    finally:
+        if b1.proc.poll() is None:
+            b1.stop()

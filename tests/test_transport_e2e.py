@@ -164,7 +164,7 @@ def test_clock_sync_within_1ms_with_100ppm_drift(link):
     tx = _sender(url, 4)
     host = Host(rx, intake)
     try:
-        for seq in range(60):  # 6 s at 10 Hz
+        for seq in range(40):  # 4 s at 10 Hz
             tx.send(sync.request(seq))
             end = time.monotonic() + 0.1
             while time.monotonic() < end:
@@ -176,8 +176,8 @@ def test_clock_sync_within_1ms_with_100ppm_drift(link):
     finally:
         host.wait_for(0)
         tx.close()
-    assert sync.answered >= 50, (sync.sent, sync.answered)
-    # the fit found the drift (its exact size over 6 s is at the mercy of the shared machine)
+    assert sync.answered >= 32, (sync.sent, sync.answered)
+    # the fit found the drift (its exact size over 4 s is at the mercy of the shared machine)
     assert abs(sync.clock.drift_ppm - (-100)) < 50, sync.clock
     worst = max(abs(e) for e in errors)
     print(f"{url.split(':')[0]}: residual worst {worst:.0f} us, fit rms "
