@@ -139,7 +139,7 @@ class PupilStream:
         self.last: Optional[tuple[int, float]] = None
         self.fitted: Optional[LightResponse] = None
         self.fit_at = 0
-        self.fit_lum = 0.5  # mean lagged light over the fit's stretch
+        self.fit_lum = 0.5  # mean lagged light over the first fit's stretch
 
     def add(self, ts_us: int, mm: float, confidence: float, lum: float) -> None:
         tau = (self.model or self.fitted or LightResponse(0.0)).tau_s
@@ -178,8 +178,8 @@ class PupilStream:
 
     def residual_mm(self, now_us: int) -> float:
         """Pupil minus the light's part; 0 = no value. Relative to mid-grey with a
-        calibrated model; with a fitted one, relative to the light of the fit's stretch, so
-        the value doesn't jump when the fit appears (until then the plain pupil stands in)."""
+        calibrated model; with a fitted one, relative to the light of the first fit's stretch,
+        so the value doesn't jump when the fit appears (until then the plain pupil stands in)."""
         model = self.model or self._fit(now_us)
         if model is None:
             return self.pupil_mm(now_us)
@@ -196,6 +196,7 @@ class PupilStream:
             _, y, x = map(np.asarray, zip(*self.history))
             if np.std(x) >= 0.02:
                 b = np.cov(x, y)[0, 1] / np.var(x, ddof=1)
+                if self.fitted is None:  # the reference stays put from then on
+                    self.fit_lum = float(np.mean(x))
                 self.fitted = LightResponse(gain_mm=max(-b, 0.0), tau_s=0.4)
-                self.fit_lum = float(np.mean(x))
         return self.fitted
