@@ -116,6 +116,10 @@ class Show:
             self.frame = info
         if new:
             self._emit("segment", new)
+            if abs(info.strength - self.grade_strength) > 0.01:
+                # Queued before the operator changed the grade strength: bring it in line.
+                self.player.set_grade(self.story.segments[info.clip_id].lut,
+                                      self.grade_strength, fade_s=0.5)
         self._emit("frame", info)
 
     def _need_next(self, clip):
