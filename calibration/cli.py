@@ -160,14 +160,16 @@ def _baseline(args) -> int:
 
 
 def _seats(args) -> int:
+    from . import store
     from .seats import listen, load_plan, seats_check
 
     try:
         plan = load_plan(args.plan)
+        calibrated = store.calibrated_seats(Path(args.store)) if args.store else None
         heard = listen(plan, args.duration or plan.duration_s, quiet=args.json)
     except (ConfigError, ValueError, OSError, RuntimeError) as e:  # keystore, transport too
         return _fail("seats", e)
-    return _finish(args, seats_check(plan, heard))
+    return _finish(args, seats_check(plan, heard, calibrated))
 
 
 def _latency(args) -> int:
@@ -268,6 +270,7 @@ def register(parser) -> None:
                                      "the seats that fail and why")
     p.add_argument("--plan", required=True, help="install plan (TOML): seats, units, limits")
     p.add_argument("--duration", type=float, help="seconds to listen (default: the plan's)")
+    p.add_argument("--store", help="calibration store: also list each seat's calibrated viewer")
     _common(p)
     p.set_defaults(func=_seats)
 

@@ -185,11 +185,15 @@ def _seat(plan: InstallPlan, seat: SeatPlan, heard: Heard) -> tuple[dict, list[C
     return {**row, "status": "FAIL" if bad else "ok", "why": "; ".join(bad)}, checks, errors
 
 
-def seats_check(plan: InstallPlan, heard: Heard) -> Result:
+def seats_check(plan: InstallPlan, heard: Heard, calibrated: dict | None = None) -> Result:
+    """Judge every planned seat. `calibrated` (seat -> viewer, from the store) only adds a
+    column: before a show it tells front of house who still needs a baseline."""
     res = Result("seats", f"Install check: {plan.name}")
     rows = []
     for seat in plan.seats:
         row, checks, errors = _seat(plan, seat, heard)
+        if calibrated is not None:
+            row["viewer"] = calibrated.get(seat.seat_id, "")
         rows.append(row)
         res.checks += checks
         res.errors += errors

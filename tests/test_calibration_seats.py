@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import tomli_w
 
+from empathy.calibration import store
 from empathy.calibration.seats import listen, load_plan, seats_check
 from empathy.cli import main
 from empathy.config import ConfigError
@@ -62,16 +63,18 @@ def test_install_check_lists_failing_seats_and_why(room):
     tmp_path, port = room
     seats = [{"seat_id": i, "unit_id": i, "sensors": ["hr", "pupil"]} for i in (1, 2, 3, 4)]
     plan = write_plan(tmp_path / "plan.toml", port, seats)
+    store.mark_seat(tmp_path / "store", 1, "v-0001")  # seat 1's viewer has a baseline
     buf = io.StringIO()
     with redirect_stdout(buf):
         rc = main(["calibrate", "seats", "--plan", str(plan), "--out", str(tmp_path / "out"),
-                   "--json"])
+                   "--store", str(tmp_path / "store"), "--json"])
     doc = json.loads(buf.getvalue())
     assert rc == 1
     rows = {r["seat"]: r for r in doc["tables"]["Seats (failing first)"]}
     assert rows[1]["status"] == "ok", rows[1]["why"]
     assert rows[1]["rate_hz"] == pytest.approx(10, rel=0.2)
     assert rows[1]["firmware"] == "0.1.0" and rows[1]["hr_ok_pct"] >= 80
+    assert rows[1]["viewer"] == "v-0001" and rows[4]["viewer"] == ""
     assert "none of its packets verify" in rows[2]["why"]
     assert "nothing heard from unit 3" in rows[3]["why"]
     assert "packet rate" in rows[4]["why"]
