@@ -242,3 +242,20 @@ def test_simulated_board_process_feeds_a_heartbeat_waveform(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_board_with_another_protocol_version_is_reported(caplog):
+    import logging
+    import struct
+
+    caplog.set_level(logging.INFO)  # the hello is logged with the board's details
+    src = open_source("serial://loop")
+    try:
+        hello_v2 = protocol.frame(protocol.HELLO, 0, 0, struct.pack("<BIBBB", 2, 7, 2, 0, 0))
+        src.port.write(hello_v2 + protocol.pupil(1, 10, 3000, 255))
+        got = drain(src, lambda out: any(isinstance(r, Pupil) for r in out))
+        assert [r.fault for r in got if isinstance(r, Health)] == [
+            "board speaks protocol v2, this host v1"]
+        assert src._thread.is_alive() and "board hello" in caplog.text
+    finally:
+        src.close()

@@ -17,7 +17,7 @@ next 0x00. Payload (little-endian)::
 
 Bodies::
 
-    HELLO   board_id u32, fw major u8, minor u8, patch u8, name (ASCII, rest)
+    HELLO   protocol version u8, board_id u32, fw major u8, minor u8, patch u8, name (ASCII)
     PPG     fs_hz u16, channel u8 (0 IR, 1 red, 2 green), samples u32 x n (n = rest / 4):
             raw ADC counts of reflected light (they fall as blood arrives)
     PUPIL   diameter_um u16, confidence u8 (0..255)
@@ -107,7 +107,7 @@ def frame(kind, seq, ts_us, body):
 
 
 def hello(seq, ts_us, board_id, fw, name):
-    return frame(HELLO, seq, ts_us, struct.pack("<IBBB", board_id, fw[0], fw[1], fw[2])
+    return frame(HELLO, seq, ts_us, struct.pack("<BIBBB", VERSION, board_id, fw[0], fw[1], fw[2])
                  + name.encode()[:32])
 
 
@@ -131,9 +131,10 @@ def parse(payload):
         raise ValueError("too short")
     kind, seq, ts_us = struct.unpack_from(HEADER, payload, 0)
     body = payload[HEADER_SIZE:]
-    if kind == HELLO and len(body) >= 7:
-        board_id, a, b, c = struct.unpack_from("<IBBB", body, 0)
-        fields = {"board_id": board_id, "fw": (a, b, c), "name": bytes(body[7:]).decode()}
+    if kind == HELLO and len(body) >= 8:
+        version, board_id, a, b, c = struct.unpack_from("<BIBBB", body, 0)
+        fields = {"protocol": version, "board_id": board_id, "fw": (a, b, c),
+                  "name": bytes(body[8:]).decode()}
     elif kind == PPG and len(body) >= 3 and (len(body) - 3) % 4 == 0 \
             and 0 < (len(body) - 3) // 4 <= MAX_SAMPLES:
         fs_hz, channel = struct.unpack_from("<HB", body, 0)

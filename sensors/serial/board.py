@@ -14,7 +14,6 @@ import logging
 import os
 import queue
 import threading
-import time
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -157,7 +156,10 @@ class SerialSource:
             self.clock.reset()
             self.board = {"board_id": f"{f['board_id']:08x}", "fw": ".".join(map(str, f["fw"])),
                           "name": f["name"]}
-            log.info("board hello", extra={"port": self.port_name, **self.board})
+            log.info("board hello", extra={"port": self.port_name, "board": self.board})
+            if f["protocol"] != protocol.VERSION:  # frames may still parse; say why if not
+                return Health(arrival_us, self.sensor, fault=f"board speaks protocol "
+                              f"v{f['protocol']}, this host v{protocol.VERSION}")
         ts = self.clock.to_host(board_us, arrival_us)
         if kind == protocol.PPG:
             # Boards send reflected-light counts, which fall as blood arrives; a Waveform is
