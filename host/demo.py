@@ -31,7 +31,7 @@ def _free_udp_ports(n: int) -> list[int]:
     return ports
 
 
-def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed: int,
+def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, seed: int,
                  faces: bool, face_video: str | None = None,
                  rig_sources: dict | None = None) -> tuple[list, list[str]]:
     """One process per seat, like one edge unit per seat in a cinema."""
@@ -47,7 +47,7 @@ def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed
         if face_video and unit == 1:  # seat 1 watched by a video file as its face camera
             src = f"video://{Path(face_video).resolve()}?role=face&loop=1"
         src = (rig_sources or {}).get(unit, src)  # --serial-seat / --ble-seat: real drivers
-        cfg = {"unit_id": unit, "uplink": f"udp://127.0.0.1:{port}",
+        cfg = {"unit_id": unit, "uplink": uplink,
                "keystore": str(edge_dir / f"unit{unit}.keys.toml"), "rate_hz": 10.0,
                "cue_port": cue_ports[i], "baseline_s": baseline_s, "faces": faces,
                "seats": [{"seat_id": unit, "source": src}]}
@@ -64,7 +64,7 @@ def _spawn_edges(out: Path, seats: int, port: int, keys, baseline_s: float, seed
 def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: float = 6.0,
              policy: str = "arc", seed: int = 1, faces: bool = True, quiet: bool = False,
              dashboard: int | None = None, face_video: str | None = None,
-             serial_seat: bool = False, ble_seat: bool = False) -> dict:
+             serial_seat: bool = False, ble_seat: bool = False, transport: str = "udp") -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from empathy.host import report, story as story_mod
@@ -83,17 +83,23 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
 
         keys = Keystore.new(range(1, seats + 1))
         keys.save(out / "host.keys.toml")
-        port = _free_udp_ports(1)[0]
+        broker = None
+        if transport == "mqtt":  # a cinema's link: units publish to a broker the demo starts
+            from empathy.transports.mqtt import LocalBroker
+            broker = LocalBroker(out / "mqtt")
+            link = broker.url("demo")
+        else:
+            link = f"udp://127.0.0.1:{_free_udp_ports(1)[0]}"
         bar.update(task, description=f"starting {seats} edge units", note="")
         # Hardware seats are the last ones: seat N on a serial board, then a BLE strap.
         from empathy.sensors.demo_rigs import DemoRigs
         rigs = DemoRigs(out / "edge", seats if serial_seat else None,
                         (seats - serial_seat) if ble_seat else None, seed)
-        procs, cue_targets = _spawn_edges(out, seats, port, keys, baseline_s, seed,
+        procs, cue_targets = _spawn_edges(out, seats, link, keys, baseline_s, seed,
                                           faces or bool(face_video), face_video, rigs.sources)
         closers = []
         try:
-            cfg = ShowConfig(listen=f"udp://127.0.0.1:{port}", output=f"file:{out / 'screen.mp4'}",
+            cfg = ShowConfig(listen=link, output=f"file:{out / 'screen.mp4'}",
                              policy=policy, cue_targets=cue_targets)
             show = Show(story, cfg, keys.units, keys.show, out / "frames.csv")
             # The demo's session is recorded into the out folder; the dashboard on request.
@@ -124,6 +130,8 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
                 except subprocess.TimeoutExpired:
                     p.kill()
             rigs.close()
+            if broker:
+                broker.stop()
         bar.update(task, description="writing report", note="")
         sent = 0
         for i in range(seats):
@@ -147,7 +155,7 @@ def _cmd(args) -> int:
     s = run_demo(Path(args.out), args.seats, args.duration, args.baseline, args.policy,
                  args.seed, not args.no_faces, quiet=args.json, dashboard=args.dashboard,
                  face_video=args.face_video, serial_seat=args.serial_seat,
-                 ble_seat=args.ble_seat)
+                 ble_seat=args.ble_seat, transport=args.transport)
     brief = {k: s[k] for k in ("seats", "packets_sent", "packets_received", "packets_rejected",
                                "frames_rendered", "frames_dropped", "truth_correlation",
                                "wall_s")}
@@ -164,6 +172,8 @@ def _cmd(args) -> int:
 
 def register(p) -> None:
     p.add_argument("--seats", type=int, default=8, help="simulated seats (one edge unit each)")
+    p.add_argument("--transport", choices=("udp", "mqtt"), default="udp",
+                   help="edge -> host link: UDP, or MQTT through a mosquitto the demo starts")
     p.add_argument("--duration", type=float, default=30.0, help="seconds of show")
     p.add_argument("--baseline", type=float, default=6.0, help="seconds of resting baseline first")
     p.add_argument("--policy", default="arc", help="decision policy (arc, default)")

@@ -131,3 +131,14 @@ def test_host_and_unit_ride_out_a_broker_restart(tmp_path):
     finally:
         if b1.proc.poll() is None:
             b1.stop()
+
+
+@pytest.mark.slow
+def test_demo_runs_over_mqtt(tmp_path):
+    from empathy.host.demo import run_demo
+
+    s = run_demo(tmp_path, seats=2, duration_s=6, baseline_s=1, faces=False, quiet=True,
+                 transport="mqtt")
+    assert s["frames_rendered"] > 0
+    assert s["packets_received"] >= 0.95 * s["packets_sent"] > 100
+    assert not s["packets_rejected"]
