@@ -35,6 +35,7 @@ GST_DISPLAY = {"kms": ("kmssink", "gstreamer1.0-plugins-bad"),
                "nv3d": ("nv3dsink", "NVIDIA L4T GStreamer plugins (JetPack)"),
                "window": ("autovideosink", "gstreamer1.0-plugins-good")}
 MIN_FREE_GB, LOW_FREE_GB = 0.1, 1.0
+KEYS_FIX = "`empathy keys new UNITS --keystore PATH [--edge-dir DIR]` makes one"
 
 
 @dataclass
@@ -162,10 +163,10 @@ def check_keys(path: Path | None) -> list[Finding]:
 
     if path is None:
         return [Finding("keys", "warn", "no keystore named (pass --config to check one)",
-                        "`empathy keys` provisions one")]
+                        KEYS_FIX)]
     if not path.exists():
         return [Finding("keys", "fail", f"keystore {path} does not exist",
-                        "`empathy keys` provisions one")]
+                        KEYS_FIX)]
     out = []
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
@@ -177,9 +178,9 @@ def check_keys(path: Path | None) -> list[Finding]:
         out.append(Finding("keys", "ok" if ks.units and ks.show else "fail",
                            f"{path}: {len(ks.units)} unit key(s), show key "
                            f"{'present' if ks.show else 'MISSING'}",
-                           "" if ks.units and ks.show else "re-provision with `empathy keys`"))
+                           "" if ks.units and ks.show else KEYS_FIX))
     except KeyError_ as e:
-        out.append(Finding("keys", "fail", str(e), "re-provision with `empathy keys`"))
+        out.append(Finding("keys", "fail", str(e), KEYS_FIX))
     return out
 
 
