@@ -94,7 +94,8 @@ def _pupil_scale(args) -> int:
     if args.simulate:
         truth = SIM_FOCAL_PX / args.simulate
         res.figures["true_px_per_mm"] = round(truth, 4)
-        res.figures["scale_error_pct"] = round(100 * (res.figures.get("px_per_mm", 0) / truth - 1), 3)
+        found = res.figures.get("px_per_mm", 0)
+        res.figures["scale_error_pct"] = round(100 * (found / truth - 1), 3)
         res.notes.append(f"simulated camera: target rendered at {args.simulate:g} mm")
     if res.passed:
         keep = ("px_per_mm", "mm_per_px", "image_w", "image_h")

@@ -84,7 +84,8 @@ def _gap_limit(trace: HeartTrace) -> float:
     return max(2.0, 2.5 * step)
 
 
-def hr_lag(ref: HeartTrace, dev: HeartTrace, max_lag_s: float) -> tuple[float, np.ndarray, np.ndarray]:
+def hr_lag(ref: HeartTrace, dev: HeartTrace,
+           max_lag_s: float) -> tuple[float, np.ndarray, np.ndarray]:
     """How late `dev` is behind `ref` (s), by normalised cross-correlation of heart rate.
     Also returns the lags tried and their correlation, for the report."""
     lo = max(ref.t_s[0], dev.t_s[0]) + max_lag_s
@@ -173,7 +174,8 @@ def hr_validate(ref: HeartTrace, dev: HeartTrace, profile: RigProfile) -> Result
         inside = (ref.beat_s >= lo) & (ref.beat_s <= hi)
         beats = beat_agreement(ref.beat_s[inside], dev.beat_s - lag_s,
                                profile.beat_tolerance_ms / 1000)
-        res.figures.update({k: round(v, 2) if isinstance(v, float) else v for k, v in beats.items()})
+        res.figures.update({k: round(v, 2) if isinstance(v, float) else v
+                            for k, v in beats.items()})
         res.checks.append(Check("beat agreement", beats["beat_agreement_pct"],
                                 lim.min_beat_agreement_pct, "%", kind="min",
                                 hint="the sensor misses beats"))

@@ -69,7 +69,8 @@ def match(shown_s: np.ndarray, seen_s: np.ndarray, max_offset_s: float = 2.0,
     if not len(d):
         return idx
     ordered = np.sort(d)
-    votes = np.searchsorted(ordered, d + tol_s / 2, "right") - np.searchsorted(ordered, d - tol_s / 2)
+    votes = (np.searchsorted(ordered, d + tol_s / 2, "right")
+             - np.searchsorted(ordered, d - tol_s / 2))
     delay = float(np.median(d[votes == votes.max()]))
     for k, t in enumerate(shown_s):
         err = np.abs(seen_s - (t + delay))

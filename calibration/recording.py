@@ -86,7 +86,8 @@ def load_csv(path: str | Path) -> HeartTrace:
             if not np.isfinite(data[i]).all():
                 raise ValueError
         except ValueError:
-            raise RecordingError(f"{path}:{i + 2}: not two finite numbers: {','.join(row)}") from None
+            raise RecordingError(f"{path}:{i + 2}: not two finite numbers: "
+                                 f"{','.join(row)}") from None
     t = data[:, 0] / 1e6
     if np.any(np.diff(t) <= 0):
         bad = int(np.argmax(np.diff(t) <= 0)) + 3

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 @dataclass(frozen=True)
 class Check:
-    """One figure against one limit. kind "max": value must not exceed limit; "min": not fall below."""
+    """One figure against one limit: kind "max", it must not exceed it; "min", not fall below."""
 
     name: str
     value: float

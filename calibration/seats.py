@@ -160,7 +160,8 @@ def _seat(plan: InstallPlan, seat: SeatPlan, heard: Heard) -> tuple[dict, list[C
               lim.min_rate_pct, "% of plan", kind="min", hint="unit overloaded or link lossy"),
         Check(f"{name}: loss", 100 * unit.get("loss", 1.0), lim.max_loss_pct, "%",
               hint="packets lost on the way"),
-        Check(f"{name}: sensor contact", 100 * float(np.mean((judged & int(wire.Flag.CONTACT)) > 0)),
+        Check(f"{name}: sensor contact",
+              100 * float(np.mean((judged & int(wire.Flag.CONTACT)) > 0)),
               lim.min_contact_pct, "%", kind="min", hint="sensor off the skin"),
         Check(f"{name}: timestamp error", abs(stamp_ms), lim.max_stamp_error_ms, "ms",
               hint="unit clock not synced to the host"),
@@ -173,7 +174,8 @@ def _seat(plan: InstallPlan, seat: SeatPlan, heard: Heard) -> tuple[dict, list[C
     firmware = unit.get("firmware")
     row.update({"rate_hz": round(len(got) / heard.duration_s, 2),
                 "stamp_error_ms": round(stamp_ms, 2), "firmware": firmware or "unknown",
-                "clock_offset_ms": round(unit["offset_us"] / 1000, 3) if "offset_us" in unit else None,
+                "clock_offset_ms": (round(unit["offset_us"] / 1000, 3) if "offset_us" in unit
+                                    else None),
                 "rtt_ms": round(unit["rtt_us"] / 1000, 3) if "rtt_us" in unit else None})
     errors = []
     if not firmware:
@@ -204,7 +206,8 @@ def seats_check(plan: InstallPlan, heard: Heard, calibrated: dict | None = None)
                         "packets_rejected": dict(heard.rejected), "unplanned_seats": unplanned})
     if unplanned:
         res.notes.append(f"seats heard but not in the plan: {unplanned}")
-    res.tables["Seats (failing first)"] = sorted(rows, key=lambda r: (r["status"] == "ok", r["seat"]))
+    res.tables["Seats (failing first)"] = sorted(rows,
+                                                 key=lambda r: (r["status"] == "ok", r["seat"]))
     res.plot = lambda: _plots(rows)
     return res
 
