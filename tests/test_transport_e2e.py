@@ -18,6 +18,9 @@ from empathy.transports import open_receiver, open_sender
 from empathy.transports.mqtt import LocalBroker
 
 
+N_ATTACK = 2000  # forged, bit-flipped and replayed packets each (and half as many wrong-key)
+
+
 class NullModem:
     """Two pty pairs whose master ends are joined: each slave path is one end of a cable."""
 
@@ -129,14 +132,15 @@ def test_every_forged_replayed_and_bit_flipped_packet_is_rejected(link):
     tx = _sender(url, 1)
     host = Host(rx, intake)
     rng = random.Random(1)
-    good = [wire.encode(wire.SeatSample(1, 5, i, now_us(), 70.0), keys.units[1]) for i in range(1000)]
-    forged = [wire.encode(wire.SeatSample(1, 5, 5000 + i, now_us()), os.urandom(32))
-              for i in range(1000)]
-    other = [wire.encode(wire.SeatSample(2, 6, 9000 + i, now_us()), keys.units[1])  # wrong key
-             for i in range(500)]
+    good = [wire.encode(wire.SeatSample(1, 5, i, now_us(), 70.0), keys.units[1])
+            for i in range(N_ATTACK)]
+    forged = [wire.encode(wire.SeatSample(1, 5, 50_000 + i, now_us()), os.urandom(32))
+              for i in range(N_ATTACK)]
+    other = [wire.encode(wire.SeatSample(2, 6, 90_000 + i, now_us()), keys.units[1])  # wrong key
+             for i in range(N_ATTACK // 2)]
     flipped = []
-    for i in range(1000):
-        p = bytearray(wire.encode(wire.SeatSample(1, 5, 2000 + i, now_us()), keys.units[1]))
+    for i in range(N_ATTACK):
+        p = bytearray(wire.encode(wire.SeatSample(1, 5, 20_000 + i, now_us()), keys.units[1]))
         bit = rng.randrange(5 * 8, 32 * 8)  # past the header: version/kind/unit flips differ
         p[bit // 8] ^= 1 << (bit % 8)
         flipped.append(bytes(p))
@@ -148,8 +152,8 @@ def test_every_forged_replayed_and_bit_flipped_packet_is_rejected(link):
     host.wait_for(len(stream))
     tx.close()
     assert intake.received == len(stream)
-    assert intake.accepted == 1000
-    assert intake.rejected == {"bad_tag": 2500, "replayed": 1000}
+    assert intake.accepted == N_ATTACK
+    assert intake.rejected == {"bad_tag": 2.5 * N_ATTACK, "replayed": N_ATTACK}
 
 
 def test_clock_sync_within_1ms_with_100ppm_drift(link):
