@@ -178,6 +178,23 @@ def test_cli_read_prints_live_values(bluez):
         strap.leave()
 
 
+def test_strap_without_body_location_and_a_bad_battery_value(bluez):
+    strap = bluez.add_strap("C0:FF:EE:00:00:0E", "Cheap HR E", location=None, battery=50)
+    src = open_source("ble://C0:FF:EE:00:00:0E")
+    try:
+        assert src.wait_connected(30)
+        assert src.stats()["location"] == "" and src.stats()["battery_pct"] == 50
+        wait_for(lambda: strap.subscribed)
+        strap.set_battery(250)  # not a percentage
+        strap.notify(hrs.measurement_encode(64, [960]))
+        got = collect(src, lambda out: any(isinstance(r, Beat) for r in out))
+        assert src.stats()["rejected"] == 1 and src.stats()["battery_pct"] == 50
+        assert not any(isinstance(r, Health) and r.battery_pct == 250 for r in got)
+    finally:
+        src.close()
+        strap.leave()
+
+
 def test_url_errors():
     with pytest.raises(SourceError, match="give an address"):
         open_source("ble://")

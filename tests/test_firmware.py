@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import empathy.sensors.firmware as fw_pkg
 from empathy.sensors.base import Waveform
@@ -200,3 +201,14 @@ def test_ble_firmware_beat_detector_finds_the_rr_intervals():
     true_rr = np.diff(starts + 0.15 * rr_true)
     assert len(found) == len(true_rr)
     assert np.abs(np.array(found) - true_rr).max() <= 30  # ms: 100 Hz sampling + noise
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=24))
+def test_heart_rate_parse_takes_any_bytes(value):
+    try:
+        m = hrs.measurement_parse(value)
+    except ValueError:
+        return
+    assert hrs.measurement_parse(hrs.measurement_encode(
+        m["hr_bpm"], m["rr_1024"], m["contact"], m["energy_kj"], wide=bool(value[0] & 1))) == m

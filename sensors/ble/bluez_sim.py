@@ -66,7 +66,8 @@ def _bytes(b: bytes) -> dbus.Array:
 class SimStrap:
     """One strap on the simulated bus. `notify()` sends a 0x2A37 value when subscribed."""
 
-    def __init__(self, sim: "BluezSim", address: str, name: str, location: int, battery: int):
+    def __init__(self, sim: "BluezSim", address: str, name: str, location: Optional[int],
+                 battery: int):
         self.sim, self.address, self.name = sim, address, name
         self.path = f"/org/bluez/{ADAPTER}/dev_{address.replace(':', '_').upper()}"
         self.hrm = f"{self.path}/service000a/char000b"
@@ -96,7 +97,8 @@ class SimStrap:
         self._service("service000a", hrs.SERVICE)
         self._char("service000a/char000b", hrs.MEASUREMENT, ["notify"], b"")
         self._desc("service000a/char000b/desc000d")
-        self._char("service000a/char000e", hrs.BODY_LOCATION, ["read"], bytes((location,)))
+        if location is not None:  # Body Sensor Location is optional in the HR service
+            self._char("service000a/char000e", hrs.BODY_LOCATION, ["read"], bytes((location,)))
         self._service("service0010", hrs.BATTERY_SERVICE)
         self._char("service0010/char0011", hrs.BATTERY_LEVEL, ["read", "notify"], bytes((battery,)))
         self._desc("service0010/char0011/desc0013")
@@ -214,7 +216,8 @@ class BluezSim:
         self._thread = threading.Thread(target=self._radio, name="sim radio", daemon=True)
         self._thread.start()
 
-    def add_strap(self, address: str, name: str, location: int = 1, battery: int = 87) -> SimStrap:
+    def add_strap(self, address: str, name: str, location: Optional[int] = 1,
+                  battery: int = 87) -> SimStrap:
         with self.lock:
             s = SimStrap(self, address, name, location, battery)
         self.straps.append(s)

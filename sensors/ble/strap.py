@@ -152,9 +152,11 @@ class BleSource:
                 pass  # BlueZ went away (restart, shutdown): nothing left to hang up
 
     async def _session(self, client: BleakClient, device, lost: asyncio.Event, first: bool):
-        loc = (await client.read_gatt_char(BODY_LOCATION))[0]
-        self.info = {"address": device.address, "name": device.name or "",
-                     "location": hrs.LOCATIONS[loc] if loc < len(hrs.LOCATIONS) else "other"}
+        self.info = {"address": device.address, "name": device.name or "", "location": ""}
+        if client.services.get_characteristic(BODY_LOCATION) is not None:  # optional in HRS
+            loc = (await client.read_gatt_char(BODY_LOCATION))[:1]
+            self.info["location"] = (hrs.LOCATIONS[loc[0]] if loc and loc[0] < len(hrs.LOCATIONS)
+                                     else "other")
         await self._battery(client)
         await client.start_notify(MEASUREMENT, self._on_measurement)
         if not first:
@@ -171,14 +173,15 @@ class BleSource:
         char = client.services.get_characteristic(BATTERY_LEVEL)
         if char is None:
             return  # not every strap has a battery service
-        pct = (await client.read_gatt_char(char))[0]
-        self.info["battery_pct"] = pct
-        self._q.put(Health(now_us(), self.sensor, contact=self._contact is not False,
-                           battery_pct=float(pct)))
+        self._on_battery(None, await client.read_gatt_char(char))
         if "notify" in char.properties:
-            await client.start_notify(char, lambda _, d: self._on_battery(d[0]))
+            await client.start_notify(char, self._on_battery)
 
-    def _on_battery(self, pct: int) -> None:
+    def _on_battery(self, _char, value: bytearray) -> None:
+        if len(value) != 1 or value[0] > 100:
+            self.rejected += 1  # not a percentage: keep the last good one
+            return
+        pct = value[0]
         self.info["battery_pct"] = pct
         self._q.put(Health(now_us(), self.sensor, contact=self._contact is not False,
                            battery_pct=float(pct)))
