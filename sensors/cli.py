@@ -50,7 +50,8 @@ def _scan(args) -> int:
             found["ble"] = asyncio.run(scan_straps(args.timeout))
         except Exception as e:  # no adapter, no BlueZ: say so and go on with the rest
             found["ble"] = []
-            print(f"empathy sensors scan: bluetooth: {e}", file=sys.stderr)
+            print(f"empathy sensors scan: bluetooth unavailable ({e}); is bluetoothd "
+                  f"running and the adapter powered?", file=sys.stderr)
     if not args.no_serial:
         found["serial"] = serial_ports()
         found["camera"] = cameras()
@@ -83,7 +84,7 @@ def _read(args) -> int:
                 d = reading_dict(r)
                 print(json.dumps(d) if args.json else
                       "  ".join(f"{k}={v}" for k, v in d.items()), flush=True)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, or piped into `head`
         pass
     finally:
         src.close()
