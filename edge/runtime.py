@@ -170,12 +170,13 @@ class EdgeUnit:
             self.screen.close()
         self.downlink.join(2)
         self.uplink.close()
-        c = self.sync.clock
+        c, t = self.sync.clock, now_us()
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.sent, "readings": self.readings,
                 "cues_rejected": self.screen.rejected if self.screen else 0,
-                "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(now_us()) - now_us()),
+                "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),
                           "drift_ppm": round(c.drift_ppm, 3), "rtt_us": self.sync.rtt_us,
-                          "residual_us": round(self.sync.residual_us(), 1) if self.sync.synced else None,
+                          "residual_us": (round(self.sync.residual_us(), 1)
+                                          if self.sync.synced else None),
                           "sync_loss_permille": self.sync.loss_permille,
                           "sync_replies_rejected": self.sync.rejected}}
 

@@ -65,7 +65,8 @@ def find_host(scheme: str, timeout_s: float = 5.0, screen: str = "", interfaces=
         if state_change is not ServiceStateChange.Added:
             return
         info = zeroconf.get_service_info(service_type, name, 2000)
-        props = {k.decode(): (v or b"").decode() for k, v in (info.properties if info else {}).items()}
+        raw = info.properties if info else {}
+        props = {k.decode(): (v or b"").decode() for k, v in raw.items()}
         url = props.get("url", "")
         if urlsplit(url).scheme == scheme and (not screen or props.get("screen") == screen):
             found.append(url)
@@ -79,7 +80,8 @@ def find_host(scheme: str, timeout_s: float = 5.0, screen: str = "", interfaces=
         zc.close()
     if not found:
         raise TransportError(f"no Empathy host announced a {scheme}:// receiver on the LAN "
-                             f"within {timeout_s:g} s; configure the host's address instead of auto")
+                             f"within {timeout_s:g} s; configure the host's address instead "
+                             "of auto")
     return found[0]
 
 

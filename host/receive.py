@@ -38,7 +38,8 @@ class ReplayWindows:
         top, bits = int(self.top[unit]), int(self.bits[unit])
         if seq > top:
             shift = seq - top
-            self.bits[unit] = ((bits << shift) | 1) & ((1 << self.SIZE) - 1) if shift < self.SIZE else 1
+            full = (1 << self.SIZE) - 1
+            self.bits[unit] = ((bits << shift) | 1) & full if shift < self.SIZE else 1
             self.top[unit] = seq
             return True
         back = top - seq
@@ -127,8 +128,9 @@ class Health:
         seen = np.flatnonzero(self.unit_last >= 0)
         quiet = set(seen[now - self.unit_last[seen] > self.quiet_us].tolist()) | self.left
         for u in sorted(quiet - self.quiet_units):
-            events.append({"event": "unit_quiet", "unit": u, "why": "left" if u in self.left
-                           else "silent", "silent_s": round((now - int(self.unit_last[u])) / 1e6, 3)})
+            events.append({"event": "unit_quiet", "unit": u,
+                           "why": "left" if u in self.left else "silent",
+                           "silent_s": round((now - int(self.unit_last[u])) / 1e6, 3)})
         for u in sorted(self.quiet_units - quiet):
             events.append({"event": "unit_back", "unit": u})
         self.quiet_units = quiet
@@ -280,7 +282,8 @@ class Intake:
         out = []
         for u in np.flatnonzero(self.health.unit_last >= 0).tolist():
             hb = self.health.heartbeats.get(u)
-            out.append({"unit": u, "silent_s": round((now - int(self.health.unit_last[u])) / 1e6, 3),
+            silent_s = round((now - int(self.health.unit_last[u])) / 1e6, 3)
+            out.append({"unit": u, "silent_s": silent_s,
                         "loss": round(self.health.loss(u, int(self.windows.top[u])), 4),
                         **({"firmware": ".".join(map(str, hb.firmware)), "battery": hb.battery,
                             "sensors": hb.sensors, "offset_us": hb.offset_us,

@@ -47,7 +47,9 @@ def test_rotation_while_packets_flow(tmp_path, capsys):
     intake = Intake(Keystore.load(path).units)
     intake.watch_keystore(path)
     seq = iter(range(10**6))
-    send = lambda key, unit=1: intake.feed([wire.encode(wire.SeatSample(unit, 1, next(seq), 5), key)])
+
+    def send(key, unit=1):
+        return intake.feed([wire.encode(wire.SeatSample(unit, 1, next(seq), 5), key)])
 
     assert len(send(old)) == 1
     assert _keys(tmp_path, "new", "1", capsys=capsys)[0] == 0  # rotate: old key still valid

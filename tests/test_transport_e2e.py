@@ -63,7 +63,8 @@ def link(request, broker):
         rx = open_receiver("udp://127.0.0.1:0")
         yield f"udp://127.0.0.1:{rx.port}", rx
     elif kind.startswith("mqtt"):
-        url = broker.url(f"screen{random.randrange(1 << 30)}", v="3.1.1" if kind == "mqtt3" else "5")
+        url = broker.url(f"screen{random.randrange(1 << 30)}",
+                         v="3.1.1" if kind == "mqtt3" else "5")
         rx = open_receiver(url)
         yield url, rx
     else:
