@@ -151,7 +151,8 @@ def check_clock() -> list[Finding]:
                            timeout=10)
         synced = r.returncode == 0 and "Normal" in r.stdout
     detail = {True: "wall clock synchronised (NTP)", False: "wall clock NOT synchronised",
-              None: "cannot tell whether the wall clock is synchronised (no timedatectl/chrony)"}
+              None: "cannot tell whether the wall clock is synchronised (no answer from "
+              "timedatectl or chrony)"}
     out.append(Finding("clock:ntp", "ok" if synced else "warn", detail[synced] +
                        "; session times and logs use it, seat timing does not",
                        "" if synced else "`sudo timedatectl set-ntp true` or install chrony"))
