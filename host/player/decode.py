@@ -112,6 +112,9 @@ class Decoder:
         while not self._track.covers(b) and not self._stop.is_set() and tries < 200:
             self._drain_audio(10 * Gst().MSECOND)
             tries += 1
+        if not self._track.covers(b) and not self._stop.is_set():
+            log.warning("decoder %s: no sound for frame %d after 2 s; silence instead",
+                        self.path, k)
         return self._track.take(a, b)
 
     def _run(self) -> None:
