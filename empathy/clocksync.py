@@ -11,6 +11,7 @@ microseconds between exchanges instead of walking off by 100 us every second.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from typing import Callable
 
@@ -37,13 +38,15 @@ class ClockSync:
         self.answered = 0
         self.rejected = 0
         self.rtt_us = 0
+        self._lock = threading.Lock()  # requests: the unit's loop; replies: its downlink thread
 
     def request(self, seq: int) -> bytes:
         t1 = self.local_us()
-        self.pending[seq] = t1
-        while len(self.pending) > 64:  # replies that never came
-            self.pending.pop(next(iter(self.pending)))
-        self.sent += 1
+        with self._lock:
+            self.pending[seq] = t1
+            while len(self.pending) > 64:  # replies that never came
+                self.pending.pop(next(iter(self.pending)))
+            self.sent += 1
         return wire.encode_sync(wire.SyncRequest(self.unit_id, seq, t1), self.key)
 
     def on_packet(self, packet: bytes, t4: int | None = None) -> bool:
@@ -54,7 +57,9 @@ class ClockSync:
         except wire.WireError:
             self.rejected += 1
             return False
-        if r.unit_id != self.unit_id or self.pending.pop(r.seq, None) != r.t1_us:
+        with self._lock:
+            t1 = self.pending.pop(r.seq, None)
+        if r.unit_id != self.unit_id or t1 != r.t1_us:
             self.rejected += 1  # not ours, a duplicate, or a replay of an old exchange
             return False
         self.answered += 1
