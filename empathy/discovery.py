@@ -12,6 +12,7 @@ the real host; a cinema with hostile LANs configures addresses instead.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from urllib.parse import urlsplit, urlunsplit
@@ -21,6 +22,7 @@ from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceStateChange,
 from empathy.transports import TransportError
 
 SERVICE = "_empathy._tcp.local."
+log = logging.getLogger("empathy.discovery")
 
 
 def _lan_address() -> str:
@@ -90,4 +92,8 @@ def announce_if_lan(url: str, screen: str = "main") -> Announcement | None:
     u = urlsplit(url)
     if u.scheme == "serial" or (u.hostname or "").startswith("127.") or u.hostname == "localhost":
         return None
-    return Announcement(url, screen)
+    try:
+        return Announcement(url, screen)
+    except Exception as e:  # no multicast here: units must be told the address; the show goes on
+        log.warning("cannot announce %s by mDNS (%s): configure units' uplink addresses", url, e)
+        return None

@@ -40,3 +40,11 @@ def test_only_the_asked_scheme_and_screen_and_a_clear_error_otherwise():
             find_host("serial", 1.0)
     finally:
         ann.close()
+
+
+def test_announce_only_beyond_loopback_and_never_fatal():
+    from empathy.discovery import announce_if_lan
+
+    assert announce_if_lan("udp://127.0.0.1:47100") is None
+    assert announce_if_lan("serial:///dev/ttyUSB0") is None
+    assert announce_if_lan("udp://10.9.9.9:47100") is None  # not our address: warn, go on
