@@ -58,7 +58,11 @@ class DemoRigs:
         self.sources[seat] = f"serial://{link}"
 
     def _start_strap(self, folder: Path, seat: int, seed: int) -> None:
-        from empathy.sensors.ble.bluez_sim import BluezSim
+        try:
+            from empathy.sensors.ble.bluez_sim import BluezSim
+        except ImportError as e:
+            raise SourceError(f"--ble-seat needs the test extras (python-dbusmock, "
+                              f"dbus-python): pip install 'empathy-engine[test]' ({e})") from None
         from empathy.sensors.sim import SimSource
 
         self._bluez = BluezSim(str(folder / "bluez_mock.log"))
