@@ -115,7 +115,7 @@ def test_bad_urls_and_missing_ports_are_clear_errors(tmp_path):
     with pytest.raises(SourceError, match="cannot open"):
         open_source(f"serial://{tmp_path}/ttyNONE")
     with pytest.raises(SourceError, match="baud must be a number"):
-        open_source("serial://loop?baud=fast")
+        open_source("serial://loop://?baud=fast")
 
 
 def drain(src, until, timeout_s=15.0) -> list:
@@ -128,7 +128,7 @@ def drain(src, until, timeout_s=15.0) -> list:
 
 
 def test_loop_url_readings_have_types_units_and_timestamps():
-    src = open_source("serial://loop?sensor=board7")
+    src = open_source("serial://loop://?sensor=board7")
     try:
         t0 = now_us()
         src.port.write(protocol.hello(0, 500, 0xAB, (1, 2, 3), "pico")
@@ -249,7 +249,7 @@ def test_board_with_another_protocol_version_is_reported(caplog):
     import struct
 
     caplog.set_level(logging.INFO)  # the hello is logged with the board's details
-    src = open_source("serial://loop")
+    src = open_source("serial://loop://")
     try:
         hello_v2 = protocol.frame(protocol.HELLO, 0, 0, struct.pack("<BIBBB", 2, 7, 2, 0, 0))
         src.port.write(hello_v2 + protocol.pupil(1, 10, 3000, 255))

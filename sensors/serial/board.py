@@ -3,7 +3,8 @@
 A reader thread owns the port: it decodes protocol frames (sensors/firmware/protocol.py),
 turns them into readings on this machine's monotonic clock, and survives the board being
 unplugged: it reports the fault, waits for the device node to come back (hot-plug), opens
-it again and resynchronises. `serial://loop` opens pyserial's `loop://` (tests).
+it again and resynchronises. `serial://loop://` opens pyserial's `loop://` (tests); any
+pyserial URL works the same way (`serial://socket://host:port`).
 
 Query: baud (default 115200), sensor (the Health name, default "serial:<port>").
 """
@@ -15,7 +16,6 @@ import os
 import queue
 import threading
 from typing import Optional
-from urllib.parse import urlsplit
 
 import numpy as np
 import serial
@@ -33,13 +33,12 @@ PPG_FULL_SCALE = (1 << 18) - 1  # MAX30102-class ADCs: 18-bit counts
 
 
 def port_from_url(url: str) -> str:
-    """serial:///dev/ttyACM0 -> /dev/ttyACM0; serial://loop -> loop:// (pyserial handlers)."""
-    parts = urlsplit(url)
-    if parts.netloc:
-        return f"{parts.netloc}://{parts.path.lstrip('/')}"
-    if not parts.path:
+    """serial:///dev/ttyACM0 -> /dev/ttyACM0; serial://loop:// -> loop:// (any pyserial URL,
+    the same form as the serial transport's)."""
+    port = url[len("serial://"):].partition("?")[0]
+    if not port or port == "/":
         raise SourceError(f"{url}: no serial port (try serial:///dev/ttyACM0)")
-    return parts.path
+    return port
 
 
 class BoardClock:
