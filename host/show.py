@@ -73,6 +73,7 @@ class Show:
         self.current = story.start
         self.pending: Optional[Choice] = None
         self.decided_for: Optional[int] = None  # index in segment_log already decided
+        self.prepared_for: Optional[int] = None  # index in segment_log whose options pre-roll
         self.story_vars = dict(story.variables)  # what the story remembers of choices made
         self.t0_us = 0
         # Observers (dashboard, session recorder, OSC, LSL...) get every event as
@@ -181,6 +182,11 @@ class Show:
             if nxt:
                 self.player.set_next(self._clip(nxt))
             self.decided_for = idx
+        elif self.prepared_for != idx:
+            # Every option the decision may pick starts decoding now, so whichever is chosen
+            # starts on the exact next frame after this segment.
+            self.player.prepare([self._clip(o) for o in d.offer(self.story_vars).options])
+            self.prepared_for = idx
         elif f.clip_t_s >= d.window_s[1]:
             d = d.offer(self.story_vars)  # only the options the story's conditions allow
             choice = self._operator_choice(d)
@@ -347,6 +353,7 @@ class Show:
             "frames_rendered": p.frames_rendered,
             "frames_dropped": p.frames_dropped,
             "frames_late": p.frames_late,
+            "switches": list(p.switches),  # decision -> first frame timing per switch
             "policy": self.policy.name,
             "timeline": [asdict(s) for s in self.timeline],
         }
