@@ -47,6 +47,9 @@ class EdgeConfig:
     baseline_s: float = 60.0
     model_threads: int = 1
     faces: bool = True
+    # "auto": the model trained on rendered faces when every seat is simulated (their faces
+    # are drawings the FER model was never trained on), else the FER model; or a .tflite path.
+    expression_model: str = "auto"
     heartbeat_hz: float = 1.0
     sync_hz: float = 2.0  # clock-sync exchanges per second once settled; 0 = no clock sync
     seats: list[SeatConfig] = field(default_factory=lambda: [SeatConfig(1)])
@@ -79,8 +82,12 @@ class EdgeUnit:
         screen_now = self.screen.now if self.screen else None
         model = None
         if cfg.faces:
-            from empathy.edge.expression import ExpressionModel
-            model = ExpressionModel(threads=cfg.model_threads)
+            from empathy.edge.expression import SIM_MODEL, ExpressionModel
+            path = cfg.expression_model
+            if path == "auto":
+                simulated = all(s.source.startswith("sim://") for s in cfg.seats)
+                path = SIM_MODEL if simulated else None
+            model = ExpressionModel(path, threads=cfg.model_threads)
         self.sources = [open_source(s.source, screen=screen_now, faces=cfg.faces)
                         for s in cfg.seats]
         self.features = [SeatFeatures(cfg.baseline_s, model) for _ in cfg.seats]
