@@ -128,6 +128,8 @@ def _run(args) -> int:
         story = load(Path(cfg.story), cfg.media_root or None)
         keys = Keystore.load(cfg.keystore)
         show = Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log))
+        # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
+        show.intake.watch_keystore(cfg.keystore)
         # systemd stops us with SIGTERM: end the show cleanly (the output file finalised,
         # the session closed) instead of dying mid-write.
         signal.signal(signal.SIGTERM, lambda *_: show.stop())
