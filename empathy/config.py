@@ -103,11 +103,16 @@ def from_toml(cls: type[T], path: str | Path) -> T:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read: {e}") from None
+    return loads(cls, text, str(path))
+
+
+def loads(cls: type[T], text: str, source: str = "<text>") -> T:
+    """Config from TOML text in memory (what from_toml does after reading the file)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return from_dict(cls, data, str(path), text)
+        raise ConfigError(f"{source}: not valid TOML: {e}") from None
+    return from_dict(cls, data, source, text)
 
 
 def to_dict(obj: Any) -> dict:

@@ -210,6 +210,13 @@ def load(path: str | Path, media_root: str | Path | None = None, check_files: bo
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise StoryError(path, None, f"cannot read: {e}") from None
+    return loads(text, path, media_root, check_files)
+
+
+def loads(text: str, path: str | Path = "<text>", media_root: str | Path | None = None,
+          check_files: bool = True) -> Story:
+    """A story from TOML text in memory; `path` names it in errors and anchors relative files."""
+    path = Path(path)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import time
 from pathlib import Path
 from typing import Iterator, Optional
@@ -98,20 +99,33 @@ def record(url: str, out: str | Path, duration_s: float, progress: bool = True) 
 def load_emrec(path: Path) -> list[Reading]:
     try:
         with open(path, "rb") as f:
-            items = msgpack.Unpacker(f, raw=False)
-            head = next(items, None)
-            if not isinstance(head, dict) or head.get("format") != FORMAT:
-                raise SourceError(f"{path}: not an Empathy Engine recording")
-            if head.get("version") != VERSION:
-                raise SourceError(f"{path}: recording version {head.get('version')}, "
-                                  f"this build reads {VERSION}")
-            out = []
-            for i, d in enumerate(items):
-                try:
-                    out.append(_unpack(d))
-                except (TypeError, ValueError, AttributeError) as e:
-                    raise SourceError(f"{path}: reading {i + 1} is damaged: {e}") from None
-            return out
+            return read_emrec(f, path)
+    except OSError as e:
+        raise SourceError(f"{path}: cannot read recording: {e}") from None
+
+
+def loads_emrec(data: bytes) -> list[Reading]:
+    """A recording held in memory (what arrived over a network, or a fuzzer's input)."""
+    return read_emrec(io.BytesIO(data), "<bytes>")
+
+
+def read_emrec(f, path) -> list[Reading]:
+    """Readings from an open binary file; anything wrong is a SourceError naming `path`."""
+    try:
+        items = msgpack.Unpacker(f, raw=False)
+        head = next(items, None)
+        if not isinstance(head, dict) or head.get("format") != FORMAT:
+            raise SourceError(f"{path}: not an Empathy Engine recording")
+        if head.get("version") != VERSION:
+            raise SourceError(f"{path}: recording version {head.get('version')}, "
+                              f"this build reads {VERSION}")
+        out = []
+        for i, d in enumerate(items):
+            try:
+                out.append(_unpack(d))
+            except (TypeError, ValueError, AttributeError, KeyError) as e:
+                raise SourceError(f"{path}: reading {i + 1} is damaged: {e!r}") from None
+        return out
     except (OSError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError,
             ValueError) as e:
         if isinstance(e, SourceError):
