@@ -69,6 +69,11 @@ class TFLiteModel:
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
         Interpreter, load_delegate, self.runtime_name = _interpreter_class()
+        from empathy.edge.model_check import check_model
+
+        problem = check_model(self.path)
+        if problem:
+            raise ModelError(f"cannot load model {self.path}: {problem}")
         delegates = None
         if delegate is not None:
             try:

@@ -241,3 +241,26 @@ def test_multi_output_model_runs_all_outputs():
     reg, cls = m.run_all(np.zeros((1, 128, 128, 3), np.float32))
     assert reg.shape == (1, 896, 16) and cls.shape == (1, 896, 1)
     np.testing.assert_array_equal(m.run(np.zeros((1, 128, 128, 3), np.float32)), reg)
+
+
+def test_shipped_models_are_listed_in_sha256sums():
+    from empathy.edge.model_check import sha256, shipped
+    from empathy.models import MODELS_DIR
+
+    sums = shipped()
+    for f in MODELS_DIR.glob("*.tflite"):
+        assert sums.get(sha256(f)) == f.name, f"{f.name}: rebuild models/SHA256SUMS (sha256sum *.tflite)"
+
+
+def test_a_model_that_crashes_the_runtime_is_refused_not_fatal(tmp_path, monkeypatch):
+    from empathy.edge import model_check
+
+    monkeypatch.setattr(model_check, "CACHE", tmp_path / "ok")
+    truncated = tmp_path / "trunc.tflite"
+    truncated.write_bytes(SIM_MODEL.read_bytes()[:1000])
+    with pytest.raises(ModelError, match="cannot load model"):
+        TFLiteModel(truncated)
+    copy = tmp_path / "copy.tflite"  # unknown but healthy: probed once, then cached
+    copy.write_bytes(SIM_MODEL.read_bytes() + bytes(8))  # trailing padding: another hash
+    TFLiteModel(copy)
+    assert len(list((tmp_path / "ok").iterdir())) == 1
