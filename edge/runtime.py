@@ -31,6 +31,9 @@ log = logging.getLogger("empathy.edge")
 class SeatConfig:
     seat_id: int
     source: str = "sim://seat"
+    # The viewer said no: the seat's readings are dropped before any processing, no sample
+    # leaves for it; the unit still sends its own health and clock sync (no biometrics).
+    opt_out: bool = False
 
     def validate(self):
         if not 0 <= self.seat_id <= 0xFFFF:
@@ -132,9 +135,10 @@ class EdgeUnit:
         next_send = next_beat = next_sync = now_us() + period_us
         end = now_us() + int(duration_s * 1e6) if duration_s else None
         while self._running and (end is None or now_us() < end):
-            for i, (src, feat) in enumerate(zip(self.sources, self.features)):
+            for i, (seat, src, feat) in enumerate(zip(self.cfg.seats, self.sources,
+                                                      self.features)):
                 for raw in src.read(timeout_s=0.005):
-                    for r in self._perceive(raw):
+                    for r in () if seat.opt_out else self._perceive(raw):
                         feat.add(r)
                     self.readings += 1
                     self.last_reading[i] = now_us()
@@ -154,6 +158,8 @@ class EdgeUnit:
             lum = self.screen.now()[2] if self.screen else 0.3
             host_t = self.sync.clock.to_host(t) & wire.TS_MASK
             for seat, feat in zip(self.cfg.seats, self.features):
+                if seat.opt_out:
+                    continue
                 feat.luminance = lum
                 sample = wire.SeatSample(self.cfg.unit_id, seat.seat_id, self.seq, host_t,
                                          **feat.estimate(t))

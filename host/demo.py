@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -38,6 +39,10 @@ def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, se
     edge_dir = out / "edge"
     edge_dir.mkdir(parents=True, exist_ok=True)
     cue_ports = _free_udp_ports(seats)
+    pseudonyms = seat_pseudonyms(seats)
+    # Which seat got which pseudonym stays with the operator's run folder, never on the wire.
+    (edge_dir / "seat_pseudonyms.json").write_text(json.dumps(
+        {str(i + 1): p for i, p in enumerate(pseudonyms)}))
     procs = []
     for i in range(seats):
         unit = i + 1
@@ -50,7 +55,7 @@ def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, se
         cfg = {"unit_id": unit, "uplink": uplink,
                "keystore": str(edge_dir / f"unit{unit}.keys.toml"), "rate_hz": 10.0,
                "cue_port": cue_ports[i], "baseline_s": baseline_s, "faces": faces,
-               "seats": [{"seat_id": unit, "source": src}]}
+               "seats": [{"seat_id": pseudonyms[i], "source": src}]}
         path = edge_dir / f"unit{unit}.toml"
         path.write_bytes(tomli_w.dumps(cfg).encode())
         log = open(edge_dir / f"unit{unit}.log", "w")
@@ -59,6 +64,12 @@ def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, se
              str(path), "--stats", str(edge_dir / f"unit{unit}.stats.json")],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"}))
     return procs, [f"127.0.0.1:{p}" for p in cue_ports]
+
+
+def seat_pseudonyms(n: int) -> list[int]:
+    """Fresh, distinct seat ids for one session, so two shows' records of a seat cannot be
+    joined by its id (or joined to a ticket's seat number)."""
+    return random.SystemRandom().sample(range(1, 0x10000), n)
 
 
 def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: float = 6.0,

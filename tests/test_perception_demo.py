@@ -38,6 +38,6 @@ def test_demo_with_a_face_video(tmp_path):
     db = glob.glob(str(out / "session" / "*.db"))
     if db:
         rows = sqlite3.connect(db[0]).execute(
-            "select expression from samples where seat_id = 1").fetchall()
+            "select expression from samples where unit_id = 1").fetchall()
         late = [e for (e,) in rows[len(rows) // 2:]]
         assert late and np.mean(np.array(late) == 3) > 0.8
