@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import threading
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class EdgeConfig:
     expression_model: str = "auto"
     heartbeat_hz: float = 1.0
     sync_hz: float = 2.0  # clock-sync exchanges per second once settled; 0 = no clock sync
+    seq_file: str = ""  # where the packet sequence survives restarts; "" = the state folder
     seats: list[SeatConfig] = field(default_factory=lambda: [SeatConfig(1)])
 
     def validate(self):
@@ -96,7 +98,10 @@ class EdgeUnit:
         self.features = [SeatFeatures(cfg.baseline_s, model) for _ in cfg.seats]
         self.uplink = open_sender(cfg.uplink, cfg.unit_id)
         self.perception = None  # built on the first camera frame (edge.perception)
-        self.seq = 0  # one sequence for every packet this unit sends (one replay window)
+        # One sequence for every packet this unit sends (one replay window), carried over
+        # restarts: the host refuses sequence numbers it has already seen.
+        self.seqs = SeqReserve(cfg.seq_file or _state_dir() / f"unit{cfg.unit_id}.seq")
+        self.seq = self.seqs.start
         self.sent = 0
         self.readings = 0
         self.last_reading = [0] * len(cfg.seats)
@@ -112,6 +117,7 @@ class EdgeUnit:
     def _send(self, packet: bytes) -> None:
         self.uplink.send(packet)
         self.seq += 1
+        self.seqs.use(self.seq)
         self.sent += 1
 
     def _heartbeat(self, t: int) -> None:
@@ -192,6 +198,43 @@ class EdgeUnit:
                                           if self.sync.synced else None),
                           "sync_loss_permille": self.sync.loss_permille,
                           "sync_replies_rejected": self.sync.rejected}}
+
+
+class SeqReserve:
+    """Sequence numbers reserved on disk a block at a time, so a unit started again (even
+    after SIGKILL or a power cut) goes on past every number it sent before; from 0 the host
+    would refuse it as a replay until it caught up. A restart skips at most one block."""
+
+    BLOCK = 1024  # about 80 s of one seat's packets: one small write per block
+
+    def __init__(self, path):
+        self.path = Path(path)
+        try:
+            self.start = int(self.path.read_text()) & 0xFFFFFFFF
+        except FileNotFoundError:
+            self.start = 0
+        except (OSError, ValueError) as e:
+            log.warning("sequence file %s unreadable (%s): starting from 0", self.path, e)
+            self.start = 0
+        self.limit = self.start
+        self.use(self.start)
+
+    def use(self, seq: int) -> None:
+        if seq < self.limit:
+            return
+        self.limit = seq + self.BLOCK
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text(str(self.limit & 0xFFFFFFFF))
+            os.replace(tmp, self.path)
+        except OSError as e:  # a read-only state folder costs the restart guarantee only
+            log.warning("cannot reserve sequence numbers in %s: %s", self.path, e)
+
+
+def _state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "empathy" / "edge"
 
 
 def _battery() -> int:
