@@ -187,7 +187,7 @@ def register(p) -> None:
                    help="edge -> host link: UDP, or MQTT through a mosquitto the demo starts")
     p.add_argument("--duration", type=float, default=30.0, help="seconds of show")
     p.add_argument("--baseline", type=float, default=6.0, help="seconds of resting baseline first")
-    p.add_argument("--policy", default="arc", help="decision policy (arc, default)")
+    p.add_argument("--policy", default="arc", help="decision policy (default, random, rules, arc, bandit)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-faces", action="store_true", help="seats without face cameras")
     p.add_argument("--out", default="out/demo", help="folder for summary.json, screen.mp4, report")

@@ -9,6 +9,7 @@ monotonic clock; the edge maps them to the host's clock.
 from __future__ import annotations
 
 import importlib
+import queue
 from dataclasses import dataclass, field
 from typing import Optional, Protocol, Sequence, Union
 from urllib.parse import parse_qs, urlsplit
@@ -85,6 +86,18 @@ class Health:
 
 
 Reading = Union[Beat, HeartRate, Pupil, FaceCrop, Waveform, Frame, Health]
+
+
+def drain(q: "queue.Queue", timeout_s: float) -> list:
+    """Everything a driver thread queued: wait up to timeout_s for the first item, then take
+    the rest without waiting (the `read` of every thread-backed source)."""
+    out = []
+    try:
+        out.append(q.get(timeout=timeout_s))
+        while True:
+            out.append(q.get_nowait())
+    except queue.Empty:
+        return out
 
 
 class SourceError(RuntimeError):

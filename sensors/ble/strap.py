@@ -25,7 +25,7 @@ from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakError
 
 from empathy.clock import now_us
-from empathy.sensors.base import Beat, Health, HeartRate, Reading, SourceError
+from empathy.sensors.base import Beat, Health, HeartRate, Reading, SourceError, drain
 from empathy.sensors.firmware import hrs
 
 log = logging.getLogger("empathy.sensors.ble")
@@ -217,13 +217,7 @@ class BleSource:
             return False
 
     def read(self, timeout_s: float = 0.1) -> list[Reading]:
-        out: list[Reading] = []
-        try:
-            out.append(self._q.get(timeout=timeout_s))
-            while True:
-                out.append(self._q.get_nowait())
-        except queue.Empty:
-            return out
+        return drain(self._q, timeout_s)
 
     def stats(self) -> dict:
         return {"notifications": self.notifications, "rejected": self.rejected,

@@ -21,7 +21,7 @@ import numpy as np
 import serial
 
 from empathy.clock import now_us
-from empathy.sensors.base import Health, Pupil, Reading, SourceError, Waveform
+from empathy.sensors.base import Health, Pupil, Reading, SourceError, Waveform, drain
 from empathy.sensors.firmware import protocol
 
 log = logging.getLogger("empathy.sensors.serial")
@@ -176,13 +176,7 @@ class SerialSource:
 
     # -- Source ----------------------------------------------------------------------------
     def read(self, timeout_s: float = 0.1) -> list[Reading]:
-        out: list[Reading] = []
-        try:
-            out.append(self._q.get(timeout=timeout_s))
-            while True:
-                out.append(self._q.get_nowait())
-        except queue.Empty:
-            return out
+        return drain(self._q, timeout_s)
 
     def stats(self) -> dict:
         return {"frames_ok": self.decoder.ok, "frames_lost": self.decoder.lost,
