@@ -89,7 +89,7 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
         from empathy.host.session.store import Recorder
 
         rec = Recorder(Path(cfg.session.dir), {"story": show.story.title, **(meta or {})},
-                       unit_report=show.intake.unit_report)
+                       unit_report=show.intake.unit_report, on_fault=show.report)
         closers.append(rec)
         show.subscribe(rec)
         log.info("recording session %s", rec.id, extra={"session": rec.id,

@@ -85,6 +85,7 @@ class Show:
         # Operator controls arrive from other threads (dashboard, API) and are applied by
         # the show loop, so the story position only ever changes in one place.
         self.controls: queue.SimpleQueue = queue.SimpleQueue()
+        self.faults: queue.SimpleQueue = queue.SimpleQueue()  # report(): observers' faults
         self.forced: Optional[str] = None  # option the operator wants at its next decision
         self.killed = False  # kill switch: the director's default cut from now on
         self.grade_strength = 1.0
@@ -103,6 +104,10 @@ class Show:
             except Exception:
                 log.exception("listener %r failed on %s; removed", fn, kind)
                 self.listeners.remove(fn)
+
+    def report(self, event: dict) -> None:
+        """Any thread: a fault to tell the operator (a "health" event at the next pump)."""
+        self.faults.put(event)
 
     # -- player callbacks (player thread) ----------------------------------------------
     def _on_frame(self, info) -> None:
@@ -286,8 +291,13 @@ class Show:
         accepted = self.intake.feed(self.receiver.recv_batch(timeout_s=timeout_s))
         if accepted and self.listeners:
             self._emit("samples", accepted)
-        # "health": {event: unit_quiet|unit_back|sensor_quiet|sensor_back, unit, ...}
-        for event in self.intake.check_health(self.receiver.take_gone()):
+        # "health": {event: unit_quiet|unit_back|sensor_quiet|sensor_back, unit, ...} and the
+        # player's {event: media_fault|lut_fault, ...}
+        faults = []
+        for q in (self.player.faults, self.faults):
+            while not q.empty():
+                faults.append(q.get_nowait())
+        for event in self.intake.check_health(self.receiver.take_gone()) + faults:
             log.warning("health: %s", event, extra=event)
             self._emit("health", event)
 

@@ -11,6 +11,7 @@ Sound travels with the picture, one chunk per frame, crossfaded over a few ms at
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ class Player:
         self.switches: list[dict] = []  # one entry per clip change, see _switched
         self.frames_rendered = self.frames_dropped = self.frames_late = 0
         self.error: str | None = None
+        self.faults: queue.SimpleQueue = queue.SimpleQueue()  # media/LUT faults, for the show
         self._lock = threading.Lock()
         self._next: tuple[Clip, Decoder, Grade, float] | None = None
         self._ready: dict[tuple[str, str], Decoder] = {}  # prepared candidates
@@ -184,12 +186,14 @@ class Player:
             return Grade.from_file(lut, strength, self.grade_threads)
         except CubeError as e:
             log.warning("LUT unusable, grading with identity: %s", e)
+            self.faults.put({"event": "lut_fault", "lut": str(lut), "why": str(e)})
             return Grade(None, 1.0, self.grade_threads)
 
     def _advance(self, clip: Clip, error: str | None) -> tuple[Clip, Decoder, Grade, float] | None:
         """The clip after `clip`: one set via set_next, else whatever on_need_next gives."""
         if error:
             log.warning("clip %s unplayable (%s); asking for another", clip.id, error)
+            self.faults.put({"event": "media_fault", "segment": clip.id, "why": error})
         with self._lock:
             nxt, self._next = self._next, None
         if nxt is not None:

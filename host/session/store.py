@@ -29,6 +29,7 @@ log = logging.getLogger("empathy.host.session")
 
 COMMIT_S = 0.25
 UNITS_S = 5.0
+MAX_UNWRITTEN = 600_000  # rows held while the disk is full (a minute of 1,000 seats)
 SUFFIX = ".session.db"
 SAMPLE_FIELDS = ("ts_us", "unit_id", "seat_id", "seq", "hr_bpm", "rmssd_ms", "pupil_mm",
                  "arousal", "valence", "expression", "expression_conf", "flags")
@@ -62,7 +63,8 @@ class Recorder:
 
     def __init__(self, folder: Path, meta: Optional[dict] = None,
                  session_id: Optional[str] = None,
-                 unit_report: Optional[Callable[[], list]] = None):
+                 unit_report: Optional[Callable[[], list]] = None,
+                 on_fault: Optional[Callable[[dict], None]] = None):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.id = session_id or new_session_id()
@@ -77,6 +79,11 @@ class Recorder:
         self.samples = self.events = 0
         self._grade: Optional[tuple] = None
         self.unit_report, self._units_due = unit_report, 0
+        # Rows a failed commit could not write (disk full) wait for the next one; `on_fault`
+        # tells the show when writing stops and starts again.
+        self.on_fault, self.failing = on_fault, False
+        self._unwritten: tuple[list, list] = ([], [])
+        self.dropped = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._write_loop, name="session-writer",
                                         daemon=True)
@@ -115,7 +122,7 @@ class Recorder:
         self._commit()
 
     def _commit(self) -> None:
-        samples, events = [], []
+        samples, events = self._unwritten
         while True:
             try:
                 table, row = self.rows.get_nowait()
@@ -130,18 +137,39 @@ class Recorder:
                 self.db.executemany(f"INSERT INTO samples VALUES ({','.join('?' * 12)})",
                                     samples)
                 self.db.executemany("INSERT INTO events VALUES (?, ?, ?)", events)
-            self.samples += len(samples)
-            self.events += len(events)
-        except sqlite3.Error:
-            # Disk full or similar: say so loudly, keep the show running.
-            log.exception("session %s: could not write %d rows", self.id,
-                          len(samples) + len(events))
+        except sqlite3.Error as e:
+            # Disk full or similar: keep the rows for the next commit (up to MAX_UNWRITTEN,
+            # oldest dropped and counted), say so loudly, keep the show running.
+            over = max(0, len(samples) + len(events) - MAX_UNWRITTEN)
+            self.dropped += over
+            self._unwritten = (samples[min(over, len(samples)):],
+                               events[max(0, over - len(samples)):])
+            if not self.failing:
+                self.failing = True
+                log.error("session %s: cannot write (%s); keeping rows until it can", self.id, e)
+                self._fault({"event": "session_write_failed", "session": self.id, "why": str(e)})
+            return
+        self.samples += len(samples)
+        self.events += len(events)
+        self._unwritten = ([], [])
+        if self.failing:
+            self.failing = False
+            log.warning("session %s: writing again (%d rows dropped)", self.id, self.dropped)
+            self._fault({"event": "session_write_ok", "session": self.id,
+                         "dropped": self.dropped})
+
+    def _fault(self, event: dict) -> None:
+        if self.on_fault:
+            self.on_fault(event)
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('ended_utc', ?)",
-                        (json.dumps(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),))
+        try:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('ended_utc', ?)",
+                            (json.dumps(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),))
+        except sqlite3.Error as e:  # still full: the session reads as unclosed, nothing worse
+            log.error("session %s: cannot mark it ended: %s", self.id, e)
         self.db.close()
 
 

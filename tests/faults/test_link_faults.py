@@ -38,6 +38,7 @@ def test_edge_unit_killed_and_restarted_is_heard_again_within_5_s(cinema_factory
     # long enough that its sequence is well past the host's 64-packet replay window
     cinema.wait_sent(100, unit=1)
     killed_at = cinema.kill(cinema.edges[1])
+    last_seq = max(s.seq for _, s in cinema.sent() if s.unit_id == 1)
     # the operator sees it: a unit_quiet health event, and the unit silent in the state
     wait_for(lambda: cinema.tap.health("unit_quiet", killed_at), 15, "unit_quiet on the API")
     assert cinema.tap.health("unit_quiet", killed_at)[0]["unit"] == 1
@@ -50,6 +51,8 @@ def test_edge_unit_killed_and_restarted_is_heard_again_within_5_s(cinema_factory
         return next((t for t, s in cinema.sent() if s.unit_id == 1 and t > restarted_at), None)
 
     first = wait_for(first_packet_after_restart, 60, "the restarted unit's first packet")
+    # it goes on past every number it sent before: from 0 the host would refuse it as a replay
+    assert min(s.seq for t, s in cinema.sent() if s.unit_id == 1 and t > restarted_at) > last_seq
     reconnect_s = cinema.time_to_hear(1, since=first)
     assert reconnect_s <= 5.0, f"unit 1 heard {reconnect_s:.2f} s after its first packet"
     wait_for(lambda: cinema.tap.health("unit_back", restarted_at), 15, "unit_back on the API")
