@@ -68,3 +68,12 @@ def test_fuzzer_catches_an_undocumented_error():
     leaky = bench_fuzz.Parser("leaky", lambda d: d[10], (wire.WireError,), [b"x" * 20])
     r = bench_fuzz.fuzz(leaky, 200)
     assert r["unexpected"] > 0 and "IndexError" in r["examples"][0]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("name", sorted(PARSERS))
+def test_bench_fuzz_shortened(name):
+    """`empathy bench fuzz` at 20,000 inputs per parser (the bench runs 1,000,000)."""
+    r = bench_fuzz.fuzz(PARSERS[name], 20_000, seed=7)
+    assert r["unexpected"] == 0, r["examples"]
