@@ -9,7 +9,8 @@ backoff, and says so as `Health(fault="disconnected")` meanwhile.
 
 All straps of a process share one asyncio loop in a background thread (bleak's BlueZ
 backend keeps one D-Bus manager per loop). Query: name, scan_s (default 10),
-retry_max_s (longest wait between reconnects, default 10).
+retry_max_s (longest wait between reconnects, default 2: a strap back in range is read
+again within 5 s).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class BleSource:
             raise SourceError(f"{url}: give an address (ble://AA:BB:CC:DD:EE:FF) or ?name=")
         try:
             self.scan_s = float(query.get("scan_s", 10))
-            self.retry_max_s = float(query.get("retry_max_s", 10))
+            self.retry_max_s = float(query.get("retry_max_s", 2))
         except ValueError as e:
             raise SourceError(f"{url}: {e}") from None
         self.sensor = f"ble:{self.address or self.name}"

@@ -93,7 +93,7 @@ class Cinema:
 
     def __init__(self, tmp: Path, units: int = 2, proxy: dict | None = None,
                  seat_sources: dict[int, str] | None = None, session_dir: Path | None = None,
-                 copy_media: bool = False):
+                 copy_media: bool = False, link: str = "udp"):
         from empathy.host.sample.render import ensure
 
         self.tmp, self.units = tmp, units
@@ -119,7 +119,15 @@ class Cinema:
         self.runs = 0  # host starts: each writes its own frames-N.csv and screen-N.mp4
         self.url = None
         self.tap: EventTap | None = None
-        self.uplink = f"udp://127.0.0.1:{self.port}"
+        self.broker = None
+        if link == "mqtt":  # units publish through a private mosquitto, the host subscribes
+            from empathy.transports.mqtt import LocalBroker
+
+            self.broker = LocalBroker(tmp / "mqtt")
+            self.listen = self.broker.url("faults")
+        else:
+            self.listen = f"udp://127.0.0.1:{self.port}"
+        self.uplink = self.listen
 
     # -- processes ----------------------------------------------------------------------
     def start(self):
@@ -149,7 +157,7 @@ class Cinema:
         self.runs += 1
         cfg = {"keystore": str(self.tmp / "host.keys.toml"), "story": str(self.tmp / "story.toml"),
                "media_root": str(self.media_root), "frame_log": str(self.frames()),
-               "show": {"listen": f"udp://127.0.0.1:{self.port}", "width": 320, "height": 180,
+               "show": {"listen": self.listen, "width": 320, "height": 180,
                         "fps": FPS, "output": f"file:{self.screen()}", "policy": "arc"},
                "session": {"dir": str(self.session_dir)},
                "dashboard": {"enabled": True, "listen": "127.0.0.1:0"}}
@@ -187,8 +195,8 @@ class Cinema:
         path.write_text(tomli_w.dumps(cfg))
         log = open(self.tmp / f"unit{unit}.log", "a")
         self.edges[unit] = subprocess.Popen(
-            [sys.executable, "-m", "empathy.cli", "--log-json", "edge", "run", "--config",
-             str(path)], stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "empathy.cli", "--log-json", "--log-level", "info", "edge",
+             "run", "--config", str(path)], stdout=log, stderr=subprocess.STDOUT,
             env={**os.environ, "OMP_NUM_THREADS": "1",
                  "XDG_STATE_HOME": str(self.tmp / "state")})  # its sequence file
         log.close()
@@ -233,8 +241,22 @@ class Cinema:
             if self.proxy and self.proxy.poll() is None:
                 self.proxy.kill()
                 self.proxy.wait()
+            if self.broker:
+                self.broker.stop()
 
     # -- what the operator sees ------------------------------------------------------------
+    def edge_log(self, unit: int, msg: str, after_wall: float = 0.0) -> list[dict]:
+        """A unit's structured log records with this message, logged after `after_wall`."""
+        out = []
+        for line in (self.tmp / f"unit{unit}.log").read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # GStreamer or D-Bus chatter on stderr
+            if rec.get("msg") == msg and rec.get("t", 0) >= after_wall:
+                out.append(rec)
+        return out
+
     def state(self) -> dict:
         req = urllib.request.Request(self.url.rstrip("/") + "/api/v1/state",
                                      headers={"Authorization": f"Bearer {self.token}"})
