@@ -43,6 +43,7 @@ PIPELINES = {
 PLUGIN_HINTS = {"libcamerasrc": "apt install gstreamer1.0-libcamera",
                 "nvarguscamerasrc": "part of NVIDIA JetPack (nvidia-l4t-gstreamer)"}
 RESTART_S = 1.0
+STALL_S = 3.0  # a live camera silent this long without an error is restarted too
 
 _gst_lock = threading.Lock()
 
@@ -136,6 +137,7 @@ class CameraSource:
         self.sink = self.pipe.get_by_name("sink")
         self.bus = self.pipe.get_bus()
         self.pipe.set_state(Gst.State.PLAYING)
+        self._last_frame_us = now_us()
         ok, _, _ = self.pipe.get_state(10 * Gst.SECOND)
         if ok == Gst.StateChangeReturn.FAILURE:
             err = self._bus_error() or "pipeline would not start"
@@ -179,6 +181,9 @@ class CameraSource:
                 self._restart_at = now_us() + int(RESTART_S * 1e6)
                 return out
         err = self._bus_error()
+        if not err and self.live and now_us() - self._last_frame_us > STALL_S * 1e6:
+            # Seen with a camera re-plugged while its restart connected: no error, no frames.
+            err = f"no frames for {STALL_S:.0f} s"
         if err:
             log.warning("camera failed", extra={"url": self.url, "error": err})
             self.pipe.set_state(self.Gst.State.NULL)
@@ -193,11 +198,12 @@ class CameraSource:
                 if self.sink.get_property("eos"):  # a file ran out (and was all pulled)
                     if self.loop:
                         self.pipe.seek_simple(self.Gst.Format.TIME, self.Gst.SeekFlags.FLUSH, 0)
-                    else:
+                    elif not self.live:  # a live camera that ends went away: restarted
                         self.finished = True
                 return out
             out.append(self._frame(sample))
             self.frames += 1
+            self._last_frame_us = now_us()
             timeout_ns = 0
 
     def close(self) -> None:
