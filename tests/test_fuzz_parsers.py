@@ -16,7 +16,7 @@ from empathy.bench import bench_fuzz
 
 PARSERS = {p.name: p for p in bench_fuzz.parsers()}
 # A parser that needs 5 s for one small input is hung as far as a show is concerned.
-CASES = settings(max_examples=2000, deadline=timedelta(seconds=5),
+CASES = settings(max_examples=1500, deadline=timedelta(seconds=5),
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
