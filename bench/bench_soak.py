@@ -41,6 +41,7 @@ def _edge_unit(folder: Path, keys, port: int, seats: int):
     keys.for_unit(1).save(folder / "unit1.keys.toml")
     cfg = EdgeConfig(unit_id=1, uplink=f"udp://127.0.0.1:{port}", sync_hz=0, faces=False,
                      keystore=str(folder / "unit1.keys.toml"), baseline_s=5.0,
+                     seq_file=str(folder / "unit1.seq"),
                      seats=[SeatConfig(100 + i, f"sim://seat?seed={i}") for i in range(seats)])
     return EdgeUnit(cfg)
 

@@ -279,7 +279,7 @@ def _unit_config(folder: Path, unit: int, uplink: str, keys: Keystore, face: Pat
                  board_url: str, seats: list[int]) -> Path:
     keys.for_unit(unit).save(folder / f"unit{unit}.keys.toml")
     cfg = {"unit_id": unit, "uplink": uplink, "keystore": str(folder / f"unit{unit}.keys.toml"),
-           "rate_hz": RATE_HZ, "baseline_s": 2.0,
+           "rate_hz": RATE_HZ, "baseline_s": 2.0, "seq_file": str(folder / f"unit{unit}.seq"),
            "seats": [{"seat_id": seats[0], "source": f"video://{face}?role=face&loop=1"},
                      {"seat_id": seats[1], "source": f"video://{eye}?role=eye&loop=1"},
                      {"seat_id": seats[2], "source": board_url},
