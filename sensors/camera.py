@@ -160,10 +160,13 @@ class CameraSource:
             img = rows.reshape(h, w, ch).copy() if ch == 3 else rows.copy()
         finally:
             buf.unmap(info)
+        ts = now_us()
         if buf.pts != self.Gst.CLOCK_TIME_NONE:
-            ts = (self.pipe.get_base_time() + buf.pts) // 1000  # capture time, monotonic
-        else:
-            ts = now_us()
+            capture = (self.pipe.get_base_time() + buf.pts) // 1000  # monotonic
+            # A source stamped before the pipeline ran (a network camera prerolling) can be
+            # seconds off: such a stamp would keep a vanished face fresh. Arrival time then.
+            if abs(capture - ts) < 1_000_000:
+                ts = capture
         return Frame(ts, self.role, img)
 
     def read(self, timeout_s: float = 0.1) -> list[Reading]:

@@ -39,14 +39,14 @@ class Camera:
              "host=127.0.0.1", f"port={self.port}", "sync=true"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-        def listening():
+        def serving():  # a picture arrives, not only a listening port
             try:
-                socket.create_connection(("127.0.0.1", self.port), 0.5).close()
-                return True
+                with socket.create_connection(("127.0.0.1", self.port), 2) as c:
+                    return len(c.recv(4096)) > 0
             except OSError:
                 return False
 
-        wait_for(listening, 20, "the camera's port")
+        wait_for(serving, 30, "the camera serving pictures")
 
     def pull_out(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -59,6 +59,7 @@ class Camera:
 
 
 def face_ok(cinema, seat) -> bool:
+    """The seat's samples are fresh and carry a face (its only quality bit here)."""
     s = next((s for s in cinema.state()["seats"] if s["seat"] == seat), None)
     return bool(s and s["age_s"] < 1.0 and s["quality"] > 0)
 
@@ -77,6 +78,8 @@ def test_face_camera_disappears_and_comes_back(cinema_factory, tmp_path):
         cinema.start()
         cinema.wait_all_heard()
         cinema.wait_film_s(3)
+        # a face seen first (a camera-only seat's quality is its face), then pulled out
+        wait_for(lambda: face_ok(cinema, 102), 60, "a face from the camera seat")
         cam.pull_out()
         gone_at = time.monotonic()
         quiet = wait_for(lambda: [e for e in cinema.tap.health("sensor_quiet", gone_at)
