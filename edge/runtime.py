@@ -83,7 +83,9 @@ class EdgeUnit:
         self.keywatch = KeystoreWatch(cfg.keystore)  # a rotated key is picked up live
         # Until the first exchanges the mapping is the identity (right on the host's machine).
         self.sync = ClockSync(cfg.unit_id, self.key)
-        self.screen = ScreenState(cfg.cue_port, keys.show) if cfg.cue_port else None
+        self.screen = (ScreenState(cfg.cue_port, keys.show,
+                                   host_now=lambda: self.sync.clock.to_host(now_us()))
+                       if cfg.cue_port else None)
         screen_now = self.screen.now if self.screen else None
         model = None
         if cfg.faces:
@@ -192,6 +194,7 @@ class EdgeUnit:
         c, t = self.sync.clock, now_us()
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.sent, "readings": self.readings,
                 "cues_rejected": self.screen.rejected if self.screen else 0,
+                "cues_stale": self.screen.stale if self.screen else 0,
                 "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),
                           "drift_ppm": round(c.drift_ppm, 3), "rtt_us": self.sync.rtt_us,
                           "residual_us": (round(self.sync.residual_us(), 1)

@@ -9,13 +9,25 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Callable, Optional
 
 from empathy import wire
 
 
+FRESH_US = 2_000_000  # a cue older (or newer) than this on the host clock is refused
+
+
 class ScreenState:
-    def __init__(self, port: int, show_key: bytes, host: str = "127.0.0.1"):
+    """`host_now`: this unit's estimate of the host clock (µs). Cues carry the host's time;
+    only fresh ones that move forward are taken, so a recorded cue replayed later is refused
+    (the tag alone would let it through)."""
+
+    def __init__(self, port: int, show_key: bytes, host: str = "127.0.0.1",
+                 host_now: Optional[Callable[[], int]] = None):
         self.key = show_key
+        self.host_now = host_now
+        self.last: Optional[wire.ScreenCue] = None
+        self.stale = 0
         self.clip, self.clip_t, self.lum, self.at = "", 0.0, 0.3, time.monotonic()
         self.rejected = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -37,8 +49,21 @@ class ScreenState:
             except wire.WireError:
                 self.rejected += 1
                 continue
+            if not self._fresh(cue):
+                self.stale += 1
+                continue
+            self.last = cue
             self.clip, self.clip_t, self.lum = cue.clip_id, cue.clip_ms / 1000, cue.luminance
             self.at = time.monotonic()
+
+    def _fresh(self, cue: wire.ScreenCue) -> bool:
+        if self.host_now is not None:
+            age = (self.host_now() - cue.ts_us) & wire.TS_MASK
+            if min(age, wire.TS_MASK + 1 - age) > FRESH_US:
+                return False
+        last = self.last
+        # a restarted host starts its sequence again, but its clock keeps going
+        return last is None or cue.seq > last.seq or cue.ts_us > last.ts_us + FRESH_US
 
     def now(self) -> tuple[str, float, float]:
         """(segment id, seconds into it, luminance) as of this instant."""
