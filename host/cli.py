@@ -86,14 +86,17 @@ def attach(show, cfg: HostConfig, meta: dict | None = None) -> list:
 
 def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
     if cfg.session.enabled:
-        from empathy.host.session.store import Recorder
+        from empathy.host.session.store import Recorder, unfinished
 
-        rec = Recorder(Path(cfg.session.dir), {"story": show.story.title, **(meta or {})},
+        meta = {"story": show.story.title, **(meta or {})}
+        rec = Recorder(Path(cfg.session.dir), meta, unfinished(Path(cfg.session.dir), meta),
                        unit_report=show.intake.unit_report, on_fault=show.report)
         closers.append(rec)
         show.subscribe(rec)
-        log.info("recording session %s", rec.id, extra={"session": rec.id,
-                                                         "path": str(rec.path)})
+        if rec.resumed:  # after a crash: the same session goes on, the gap is in its events
+            rec.event("resumed", {"session": rec.id})
+        log.info("%s session %s", "resuming" if rec.resumed else "recording", rec.id,
+                 extra={"session": rec.id, "path": str(rec.path)})
     if cfg.osc.targets:
         from empathy.host.osc import OscOutput
 

@@ -29,6 +29,7 @@ log = logging.getLogger("empathy.host.session")
 
 COMMIT_S = 0.25
 UNITS_S = 5.0
+RESUME_S = 300.0  # a host restarted this soon after a crash continues its session
 MAX_UNWRITTEN = 600_000  # rows held while the disk is full (a minute of 1,000 seats)
 SUFFIX = ".session.db"
 SAMPLE_FIELDS = ("ts_us", "unit_id", "seat_id", "seq", "hr_bpm", "rmssd_ms", "pupil_mm",
@@ -73,8 +74,11 @@ class Recorder:
         self.db.executescript(_SCHEMA)
         meta = {"session": self.id, "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                  time.gmtime()), **(meta or {})}
-        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                            [(k, json.dumps(v)) for k, v in meta.items()])
+        # Resuming a session (same id): its own start time and metadata stay.
+        self.resumed = session_id is not None and bool(
+            self.db.execute("SELECT count(*) FROM meta").fetchone()[0])
+        self.db.executemany(f"INSERT OR {'IGNORE' if self.resumed else 'REPLACE'} INTO meta "
+                            "VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
         self.rows: queue.SimpleQueue = queue.SimpleQueue()
         self.samples = self.events = 0
         self._grade: Optional[tuple] = None
@@ -176,6 +180,26 @@ class Recorder:
 # -- reading sessions back --------------------------------------------------------------
 def sessions(folder: Path) -> list[Path]:
     return sorted(Path(folder).glob(f"*{SUFFIX}"))
+
+
+def unfinished(folder: Path, meta: dict, within_s: float = RESUME_S) -> Optional[str]:
+    """The session a host killed mid-show left open: never ended, written to in the last
+    `within_s`, recorded with this `meta` (same config). A restarted host resumes it."""
+    now = time.time()
+    for path in reversed(sessions(folder)):
+        try:
+            if now - max(p.stat().st_mtime for p in path.parent.glob(path.name + "*")) > within_s:
+                continue
+            db = open_readonly(path)
+            try:
+                got = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+            finally:
+                db.close()
+        except (OSError, SessionError, sqlite3.Error, ValueError):
+            continue
+        if "ended_utc" not in got and all(got.get(k) == v for k, v in meta.items()):
+            return session_id(path)
+    return None
 
 
 def session_id(path: Path) -> str:
