@@ -37,7 +37,7 @@ from empathy.keys import Keystore
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE.parents[1] / "host" / "sample"
 FPS = 15.0
-BLACK_LUMA = 8.0  # mean luma (0..255) under this is a black frame; the sample's darkest is far above
+BLACK_LUMA = 8.0  # mean luma (0..255) under this is a black frame (the sample's darkest: ~17)
 HOLD_S = 1.0  # the player may hold its last frame this long when nothing can follow
 
 
@@ -187,8 +187,9 @@ class Cinema:
     def start_unit(self, unit: int):
         src = self.seat_sources.get(unit) or (
             f"sim://seat?seed={unit}&impact={SAMPLE / 'impact.toml'}")
-        cfg = {"unit_id": unit, "uplink": self.uplink, "keystore": str(self.tmp / f"unit{unit}.keys.toml"),
-               "rate_hz": 10.0, "baseline_s": 2.0, "faces": False,
+        cfg = {"unit_id": unit, "uplink": self.uplink,
+               "keystore": str(self.tmp / f"unit{unit}.keys.toml"), "rate_hz": 10.0,
+               "baseline_s": 2.0, "faces": src.startswith("camera:"),
                "seats": [{"seat_id": 100 + unit, "source": src}]}
         self.keys.for_unit(unit).save(self.tmp / f"unit{unit}.keys.toml")
         path = self.tmp / f"unit{unit}.toml"
