@@ -1,7 +1,6 @@
 """The disk under the session store fills up mid-show (a real 2 MB tmpfs, filled to the
 last byte by another writer), then space comes back."""
 
-import os
 import subprocess
 import time
 
