@@ -41,7 +41,7 @@ from empathy.host.sample.render import _Scene, soundtrack
 SIZES = [(1920, 1080), (1280, 720)]
 FPS = 30
 CLIP_S = 4.0
-LEAD_S = 0.25  # decisions arrive this long before the segment ends
+LEAD_S = 0.1  # decisions arrive this long (plus one frame) before the segment ends
 STORY = [("arrival", "orange_haze"), ("chase", "neon_magenta"), ("hideout", "teal_night"),
          ("rooftop", "bleach_bypass")]
 FADES = [(1, "teal_night", 1.0), (2, "dawn_warm", 1.5)]  # (segment index, LUT, seconds)

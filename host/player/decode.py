@@ -13,9 +13,16 @@ from typing import Iterator
 import numpy as np
 
 from . import audio
-from .gst import Gst, bus_error, fps_fraction, sample_to_array
+from .gst import Gst, bus_error, fps_fraction, renice_this_thread, sample_to_array, \
+    set_thread_nice
 
 log = logging.getLogger(__name__)
+_SINK_BUFFERS = 4  # decoded frames the appsink may hold beyond our queue
+# Decoding runs ahead of the screen (a second of frames, and the next decision's candidates),
+# so it is less urgent than grading the frame due next: its threads run this much nicer
+# (gst.set_thread_nice). That only matters when both cores are busy: idle CPU still goes to
+# decoding at full speed.
+DECODE_NICE = 4
 
 
 @dataclass
@@ -31,7 +38,8 @@ class End:
     tail: np.ndarray | None = None   # decoded sound beyond the last frame, for the crossfade
 
 
-def _pipeline(path: Path, width: int | None, height: int | None, fps: float | None):
+def _pipeline(path: Path, width: int | None, height: int | None, fps: float | None,
+              sink_buffers: int):
     Gst_ = Gst()
     # videoconvert picks RGB for 8-bit sources and RGBA64_LE for deeper ones (no loss).
     caps = "video/x-raw,format=(string){RGB,RGBA64_LE}"
@@ -44,10 +52,11 @@ def _pipeline(path: Path, width: int | None, height: int | None, fps: float | No
     # The audio sink is async=false: a file without sound must not hold the pipeline in preroll.
     desc = ("filesrc name=src ! decodebin name=dec "
             "dec. ! videoconvert ! videoscale ! videorate ! "
-            f"{caps} ! appsink name=sink sync=false max-buffers=4 drop=false "
+            f"{caps} ! appsink name=sink sync=false max-buffers={sink_buffers} drop=false "
             "dec. ! audioconvert ! audioresample ! audiorate ! "
             f"{audio.CAPS} ! appsink name=asink sync=false async=false")
     pipe = Gst_.parse_launch(desc)
+    set_thread_nice(pipe, DECODE_NICE)
     pipe.get_by_name("src").set_property("location", str(path))
     return pipe, pipe.get_by_name("sink"), pipe.get_by_name("asink"), pipe.get_by_name("dec")
 
@@ -56,17 +65,27 @@ class Decoder:
     """Decodes one clip into a bounded queue of Frame, finishing with one End."""
 
     def __init__(self, path: Path | str, width: int | None = None, height: int | None = None,
-                 fps: float | None = None, queue_size: int = 8):
+                 fps: float | None = None, queue_size: int = 8, after: "Decoder | None" = None):
+        """after: start only once that decoder has its first frame (or has ended, stopped, or
+        this one was chosen): prepared candidates pre-roll one at a time, not in a burst
+        that would starve the clip on screen."""
         self.path = Path(path)
         self.size = (width, height)
         self.fps = fps
         self.queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
+        # A small queue (a prepared candidate) also keeps the appsink short, so a candidate
+        # decodes a frame or two, not a dozen, while the show is playing.
+        self._sink_buffers = min(_SINK_BUFFERS, max(1, queue_size))
+        self._sink = None
         self._asink = None
         self._has_audio = False
         self._track = audio.Track()
         self.first_frame_at: float | None = None  # monotonic time the first frame was ready
         self._frame_rate = fps or 25.0
         self._stop = threading.Event()
+        self._after = after
+        self._chosen = threading.Event()
+        self.primed = threading.Event()  # first frame queued, or the decoder gave up
         self._thread = threading.Thread(target=self._run, name=f"decode-{self.path.name}",
                                         daemon=True)
         self._thread.start()
@@ -117,12 +136,30 @@ class Decoder:
                         self.path, k)
         return self._track.take(a, b)
 
+    def _wait_turn(self) -> None:
+        a = self._after
+        while a is not None and not (a.primed.is_set() or a._stop.is_set()
+                                     or self._stop.is_set() or self._chosen.is_set()):
+            a.primed.wait(0.01)
+        self._after = None
+
     def _run(self) -> None:
+        renice_this_thread(DECODE_NICE)  # it copies frames out: decode-ahead work too
+        try:
+            self._wait_turn()
+            self._decode()
+        finally:
+            self.primed.set()
+
+    def _decode(self) -> None:
         if not self.path.is_file():
             self._put(End(f"media not found: {self.path}"))
             return
         try:
-            pipe, sink, self._asink, dec = _pipeline(self.path, *self.size, self.fps)
+            pipe, sink, self._asink, dec = _pipeline(self.path, *self.size, self.fps,
+                                                     self._sink_buffers)
+            self._sink = sink
+            sink.set_property("max-buffers", self._sink_buffers)  # resize() may have run
         except Exception as e:  # GLib.Error from parse_launch
             self._put(End(f"cannot build decoder: {e}"))
             return
@@ -152,6 +189,7 @@ class Decoder:
                         break
                     if frames == 0:
                         self.first_frame_at = time.monotonic()
+                        self.primed.set()
                     frames += 1
                     continue
                 err = bus_error(pipe)
@@ -182,9 +220,14 @@ class Decoder:
 
     def resize(self, queue_size: int) -> None:
         """Let the decoder run further ahead (a prepared candidate that was chosen)."""
+        self._chosen.set()
         with self.queue.mutex:
             self.queue.maxsize = max(1, queue_size)
             self.queue.not_full.notify_all()
+        self._sink_buffers = min(_SINK_BUFFERS, max(1, queue_size))
+        sink = self._sink
+        if sink is not None:
+            sink.set_property("max-buffers", self._sink_buffers)
 
     def stop(self) -> None:
         self._stop.set()

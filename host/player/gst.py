@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from fractions import Fraction
 
 import numpy as np
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _ready = False
+_BASE_NICE = os.getpriority(os.PRIO_PROCESS, os.getpid())  # the main thread's
+_can_restore: bool | None = None
 
 
 def Gst():  # noqa: N802 - returns the Gst module, imported lazily so the CLI stays fast
@@ -31,6 +36,59 @@ def GstVideo():  # noqa: N802
     from gi.repository import GstVideo as _GstVideo
 
     return _GstVideo
+
+
+def _renice_allowed() -> bool:
+    """Whether this process may lower a nice value again (CAP_SYS_NICE or LimitNICE)."""
+    global _can_restore
+    if _can_restore is None:
+        def probe():
+            global _can_restore
+            tid = threading.get_native_id()
+            try:
+                os.setpriority(os.PRIO_PROCESS, tid, _BASE_NICE + 1)
+                os.setpriority(os.PRIO_PROCESS, tid, _BASE_NICE)
+                _can_restore = True
+            except OSError:
+                _can_restore = False
+                log.info("decoders run at normal priority: this process may not restore a "
+                         "nice value (give it CAP_SYS_NICE, or LimitNICE in its service unit)")
+        t = threading.Thread(target=probe, name="nice-probe")
+        t.start()
+        t.join()
+    return bool(_can_restore)
+
+
+def renice_this_thread(extra: int) -> None:
+    """Run the calling thread `extra` steps nicer than the process (0: back to normal);
+    only where it can be undone, since threads it starts (GLib's pooled ones) inherit it."""
+    if not _renice_allowed():
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _BASE_NICE + extra)
+    except OSError as e:  # not fatal: the show plays, with less protection under load
+        log.debug("cannot renice thread: %s", e)
+
+
+def set_thread_nice(pipeline, extra: int) -> None:
+    """Run the pipeline's streaming threads `extra` steps nicer (codec threads they start
+    inherit it). Streaming threads are pooled and shared between pipelines, so each gets the
+    normal value back when its task ends, and an `extra` of 0 puts a reused one right; where
+    a nice value cannot be lowered again, nothing is changed at all."""
+    if not _renice_allowed():
+        return
+    Gst_ = Gst()
+
+    def on_status(_bus, msg):  # a sync handler runs in the posting thread: the task's own
+        if msg.type == Gst_.MessageType.STREAM_STATUS:
+            kind, _owner = msg.parse_stream_status()
+            if kind == Gst_.StreamStatusType.ENTER:
+                renice_this_thread(extra)
+            elif kind == Gst_.StreamStatusType.LEAVE and extra:
+                renice_this_thread(0)
+        return Gst_.BusSyncReply.PASS
+
+    pipeline.get_bus().set_sync_handler(on_status)
 
 
 def fps_fraction(fps: float) -> Fraction:

@@ -2,8 +2,10 @@
 
 PIPELINES (the tail after `appsrc ! videoconvert !`):
 
-* ``file``   - x264enc (ultrafast) -> mp4mux -> filesink. Used headless, in tests and for
-  recording a show; always finished with EOS so the MP4 has its index (moov) and plays.
+* ``file``   - I420 -> x264enc (ultrafast) -> mp4mux -> filesink. Used headless, in tests and
+  for recording a show; always finished with EOS so the MP4 has its index (moov) and plays.
+  4:2:0 because x264 fed RGB picks High 4:4:4, which browsers, QuickTime and hardware
+  decoders (Jetson's NVDEC included) cannot play, and which costs more to decode.
 * ``window`` - autovideosink: a desktop with X11 or Wayland (development machines).
 * ``kms``    - kmssink: Raspberry Pi running without a desktop, straight to the display
   controller (no compositor, lowest latency).
@@ -30,12 +32,13 @@ import numpy as np
 
 from . import audio as _audio
 from . import glgrade
-from .gst import Gst, fps_fraction
+from .gst import Gst, fps_fraction, set_thread_nice
 
 log = logging.getLogger(__name__)
 
 PIPELINES: dict[str, str] = {
-    "file": "x264enc speed-preset=ultrafast ! mp4mux name=mux ! filesink name=fsink",
+    "file": "video/x-raw,format=I420 ! x264enc speed-preset=ultrafast ! mp4mux name=mux ! "
+            "filesink name=fsink",
     "window": "autovideosink sync=false",
     "kms": "kmssink sync=false",
     "nv3d": "nvvidconv ! nv3dsink sync=false",
@@ -107,6 +110,7 @@ class VideoWriter:
                      f"{_audio.RATE * _audio.CHANNELS * 4 * 4} caps={_audio.CAPS} ! "
                      "audioconvert ! " + AUDIO_SINKS[self.kind])
         self.pipe = Gst_.parse_launch(desc)
+        set_thread_nice(self.pipe, 0)  # a pooled thread a decoder had may come back to us
         if gl_lut_size:
             self.pipe.get_by_name("lutshader").set_property(
                 "fragment", glgrade.fragment_shader(self.width, self.height, gl_lut_size))

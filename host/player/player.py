@@ -34,7 +34,7 @@ _LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32) / 255.0  # Rec.709 weight
 _STALL_S = 30.0        # a decoder silent this long is treated as failed
 _MAX_FAILURES = 8      # consecutive unplayable clips before we give up
 _HOLD_S = 1.0          # longest we hold the last frame when nothing can follow
-_CANDIDATE_FRAMES = 4  # a prepared candidate decodes only this far until it is chosen
+_CANDIDATE_FRAMES = 1  # a prepared candidate decodes only this far until it is chosen
 
 
 @dataclass
@@ -121,10 +121,10 @@ class Player:
         for c in candidates:
             self._grade_for(c.lut, c.strength)  # parsed and cached now, not at the switch
         with self._lock:
-            old, keep = self._ready, {}
+            old, keep, prev = self._ready, {}, None
             for c in candidates:
                 key = (c.id, str(c.media))
-                keep[key] = old.pop(key, None) or self._open(c, _CANDIDATE_FRAMES)
+                prev = keep[key] = old.pop(key, None) or self._open(c, _CANDIDATE_FRAMES, prev)
             self._ready = keep
         for dec in old.values():
             dec.stop()
@@ -160,9 +160,10 @@ class Player:
     def _queue_size(self) -> int:
         return max(4, int(self.fps))  # a second of frames rides out decoder hiccups
 
-    def _open(self, clip: Clip, queue_size: int | None = None) -> Decoder:
+    def _open(self, clip: Clip, queue_size: int | None = None,
+              after: Decoder | None = None) -> Decoder:
         return Decoder(clip.media, self.width, self.height, self.fps,
-                       queue_size=queue_size or self._queue_size())
+                       queue_size=queue_size or self._queue_size(), after=after)
 
     def _take_prepared(self, clip: Clip) -> Decoder:
         """The chosen candidate's running decoder (the others stop), else a new one."""

@@ -30,7 +30,7 @@ from empathy.host.player import audio
 from empathy.host.player.outputs import VideoWriter
 from empathy.host.sample import luts
 
-VERSION = 3
+VERSION = 4  # 4: MP4s are 4:2:0 (outputs.py)
 SEGMENTS = ("arrival", "chase", "hideout", "rooftop", "dawn")
 SEGMENT_S = 10.0
 TAIL_S = 0.05
