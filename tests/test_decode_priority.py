@@ -4,7 +4,6 @@ pre-roll one at a time and only a frame deep, and output threads stay at normal 
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 

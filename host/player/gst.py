@@ -40,7 +40,6 @@ def GstVideo():  # noqa: N802
 
 def _renice_allowed() -> bool:
     """Whether this process may lower a nice value again (CAP_SYS_NICE or LimitNICE)."""
-    global _can_restore
     if _can_restore is None:
         def probe():
             global _can_restore
