@@ -14,24 +14,38 @@ How (Elgendi's two-moving-average detector, made causal):
    the raw waveform (so beat times match the tools that filter forwards and backwards).
    A candidate under 40 % of the recent beats' height is a dicrotic or T wave, not a beat,
    and one whose raw maximum sits on the edge of the search window is a slope, not a peak.
+   Of two candidates within the refractory time the taller stays (a small wave just before
+   a pulse must not shut the pulse out).
 5. a quality per beat: how much its shape matches the previous few beats' (motion
    artefacts don't look like pulses), halved when the top is clipped flat.
 
 Latency: a beat comes out at most `latency_s` after it happened (the longest block we
-accept plus the shape window after the peak), except that a stream's first FIRST_JUDGED
+accept plus the shape window after the peak or the refractory time, whichever is longer:
+until then a taller candidate may still replace it), except that a stream's first FIRST_JUDGED
 beats are held until the last of them is found (so a stray wave before the first full pulse
 can be judged by height). Memory is a fixed history of that length.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 from scipy import signal
+
+try:  # lfilter's own kernel: lfilter adds ~3 us of argument checks per call, and a 1-s chunk
+    from scipy.signal._sigtools import _linear_filter  # makes four calls
+except ImportError:  # a SciPy that moved it: the public function gives the same numbers
+    _linear_filter = None
+
+
+def _lfilter(b: np.ndarray, a: np.ndarray, x: np.ndarray, zi: np.ndarray):
+    """lfilter(b, a, x, zi=zi) for float64 1-D input with a[0] == 1."""
+    if _linear_filter is not None:
+        return _linear_filter(b, a, x, -1, zi)
+    return signal.lfilter(b, a, x, zi=zi)
 
 TEMPLATE_BEATS = 5  # a beat's shape is compared with these many before it (see _shape)
 MIN_HEIGHT = 0.4  # of the recent beats' median height
@@ -85,6 +99,8 @@ class BeatStream:
         m = self.m = _method(kind, fs_hz)
         self.fs, self.kind = float(fs_hz), kind
         self.sos = signal.butter(3, m.band_hz, "bandpass", fs=fs_hz, output="sos")
+        self.sections = [(np.ascontiguousarray(sec[:3]), np.ascontiguousarray(sec[3:]))
+                         for sec in self.sos]
         b, a = signal.sos2tf(self.sos)
         gd = signal.group_delay((b, a), w=[m.delay_hz], fs=fs_hz)[1][0]
         s = lambda sec: max(1, int(round(sec * fs_hz)))  # noqa: E731
@@ -97,8 +113,11 @@ class BeatStream:
         self.seg_offsets = np.arange(self.pre + self.post) - self.pre
         self.ahead = max(self.post, self.refine + self.smooth + 1)  # samples needed after p
         self.ema_a = 1 - np.exp(-1 / (8.0 * fs_hz))  # energy's slow mean: 8 s time constant
-        self.latency_s = (self.max_block + self.ahead) / fs_hz
-        self.hist = self.max_block + self.pre + self.ahead + self.delay + 2 * self.refine + 2
+        self.ema_b, self.ema_den = np.array([self.ema_a]), np.array([1.0, self.ema_a - 1])
+        self.flat_n = max(3, 0.06 * self.fs)  # samples at the top that make a beat clipped
+        wait = max(self.ahead, self.refr)  # after a beat's block ends (see _settled)
+        self.latency_s = (self.max_block + wait) / fs_hz
+        self.hist = self.max_block + self.pre + wait + self.delay + 2 * self.refine + 2
         self.n = 0  # samples consumed so far
         self.x = np.zeros(0)  # raw and filtered history (the last `hist` samples)
         self.y = np.zeros(0)
@@ -113,6 +132,7 @@ class BeatStream:
         self.pending: list[tuple[int, float]] = []  # (peak, height) waiting for its shape
         self.first: list[tuple[int, float]] = []  # the first FIRST_JUDGED candidates
         self.dropped: set[int] | None = None  # which of them failed the height gate, once known
+        self.first_floor = 0.0  # that gate's height
         self.held: list[Beats] = []  # shaped beats waiting for that
         self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))
 
@@ -134,13 +154,13 @@ class BeatStream:
         if self.zi is None:  # start the filters settled on the first sample, not from 0
             self.zi = signal.sosfilt_zi(self.sos) * x[0]
         y = x
-        for k, sec in enumerate(self.sos):  # = sosfilt, without its per-call checks
-            y, self.zi[k] = signal.lfilter(sec[:3], sec[3:], y, zi=self.zi[k])
+        for k, (b, a) in enumerate(self.sections):  # = sosfilt, without its per-call checks
+            y, self.zi[k] = _lfilter(b, a, y, self.zi[k])
         e = np.maximum(y, 0.0)
         e *= e
         if self.ema_zi is None:
             self.ema_zi = np.array([e[0] * (1 - self.ema_a)])
-        slow, self.ema_zi = signal.lfilter([self.ema_a], [1, self.ema_a - 1], e, zi=self.ema_zi)
+        slow, self.ema_zi = _lfilter(self.ema_b, self.ema_den, e, self.ema_zi)
         # cumulative sums with the carried total: identical whatever the chunking
         S = np.cumsum(np.concatenate(([self.S[-1]], e)))[1:]
         SS = np.concatenate((self.S, S))
@@ -156,9 +176,10 @@ class BeatStream:
         self.y = np.concatenate((self.y, y))
         h0 = self.n - len(self.y)  # stream index of history[0]
 
-        edges = np.flatnonzero(np.diff(np.concatenate(([self.above], above)).astype(np.int8)))
+        edges = np.flatnonzero(above[1:] != above[:-1]) + 1  # where it flips, then the start
+        flips_at_start = bool(above[0]) != self.above
         self.above = bool(above[-1])
-        for j in edges:
+        for j in ([0] if flips_at_start else []) + edges.tolist():
             if above[j]:  # rising: a block starts here
                 self.block_start = base + j
                 continue
@@ -166,30 +187,59 @@ class BeatStream:
             self.block_start = -1
             if s < h0 or not (self.min_block <= e_ - s <= self.max_block):
                 continue
-            p = s + int(np.argmax(self.y[s - h0:e_ - h0]))
-            if p - self.last_peak < self.refr or not self._tall_enough(p, self.y[p - h0]):
+            p = s + int(self.y[s - h0:e_ - h0].argmax())
+            h = float(self.y[p - h0])
+            if p - self.last_peak < self.refr:
+                self._taller_wins(p, h)
+                continue
+            if not self._tall_enough(p, h):
                 continue
             self.last_peak = p
-            self.heights.append(float(self.y[p - h0]))
-            self.pending.append((p, self.heights[-1]))
+            self.heights.append(h)
+            self.pending.append((p, h))
             if self.dropped is None:
-                self.first.append((p, self.heights[-1]))
+                self.first.append((p, h))
                 self._judge_first(final=False)
         if self.block_start >= 0 and self.n - self.block_start > self.max_block:
             self.block_start = -(10**12)  # too long to be a beat: drop it (bounded history)
-        n_ready = sum(1 for p, _ in self.pending if p + self.ahead <= self.n)
+        n_ready = sum(1 for p, _ in self.pending if self._settled(p))
         ready, self.pending = [p for p, _ in self.pending[:n_ready]], self.pending[n_ready:]
         beats = self._emit(ready, final=False)
         self.x, self.y = self.x[-self.hist:], self.y[-self.hist:]
         return beats
+
+    def _settled(self, p: int) -> bool:
+        """No later candidate can still replace beat p (see _taller_wins), and the samples
+        its shape needs are here."""
+        if self.n < p + self.ahead or self.n < p + self.refr:
+            return False
+        return not 0 <= self.block_start < p + self.refr  # a block open within p's reach
+
+    def _taller_wins(self, p: int, h: float) -> None:
+        """Two candidates within the refractory time: a small wave (a notch, a premature
+        twitch) just before a pulse must not shut the pulse out, so the taller one stays.
+        The earlier one is still pending: _settled holds a beat until this can't happen."""
+        if not self.pending or self.pending[-1][0] != self.last_peak or h <= self.pending[-1][1]:
+            return
+        old = self.pending[-1][0]
+        self.pending[-1] = (p, h)
+        self.last_peak = p
+        if self.heights:
+            self.heights[-1] = h
+        if self.first and self.first[-1][0] == old:
+            self.first[-1] = (p, h)
+            if self.dropped is not None and old in self.dropped:  # judged already
+                self.dropped.discard(old)
+                if h < self.first_floor:
+                    self.dropped.add(p)
 
     def _judge_first(self, final: bool) -> None:
         """A stream's first beats are judged by height once FIRST_JUDGED are known (a
         stray wave before the first full pulse); until then what is found is held back."""
         if self.dropped is not None or (len(self.first) < FIRST_JUDGED and not final):
             return
-        med = statistics.median(h for _, h in self.first) if self.first else 0.0
-        self.dropped = {p for p, h in self.first if h < MIN_HEIGHT * med}
+        self.first_floor = MIN_HEIGHT * (_median([h for _, h in self.first]) if self.first else 0.0)
+        self.dropped = {p for p, h in self.first if h < self.first_floor}
 
     def _emit(self, ready: list[int], final: bool) -> Beats:
         beats = self._shape(ready)
@@ -212,7 +262,7 @@ class BeatStream:
             self.heights.clear()
         if len(self.heights) < 3:
             return True
-        return height >= MIN_HEIGHT * statistics.median(self.heights)
+        return height >= MIN_HEIGHT * _median(self.heights)
 
     def _refine(self, p: int, h0: int) -> int:
         """Where the beat really is: the raw waveform's peak near the delay-corrected place
@@ -228,12 +278,14 @@ class BeatStream:
         w = w[lo - a:len(w) - (b - hi)]
         if self.kind == "ecg":  # R waves point either way depending on the lead
             w = np.abs(w - np.median(w))
-        k = int(np.argmax(w)) if len(w) else 0
+        k = int(w.argmax()) if len(w) else 0
         if not 0 < k < len(w) - 1:
             return -1
-        # a clipped top: its middle, not its start
-        top = np.flatnonzero(w[k:] < w[k] - PLATEAU_FRAC * (w[k] - w.min()))
-        return lo + k + (int(top[0]) if len(top) else len(w) - k) // 2
+        # a clipped top: its middle, not its start (Python floats: numpy scalars are slow)
+        wk = float(w[k])
+        below = w[k:] < wk - PLATEAU_FRAC * (wk - float(w.min()))
+        j = int(below.argmax())
+        return lo + k + (j if below[j] else len(w) - k) // 2
 
     def _shape(self, peaks: list[int]) -> Beats:
         """Refine each beat's time and grade its shape (all its samples are here now)."""
@@ -247,26 +299,39 @@ class BeatStream:
         keep = [i for i, r in enumerate(refined) if r >= 0]
         if not keep:
             return _join([])
+        # ufunc reductions rather than the .mean()/.sum() wrappers: same numbers, and a
+        # streamed chunk usually holds one beat, where call overhead is most of the cost
+        add, top_of, bottom_of = np.add.reduce, np.maximum.reduce, np.minimum.reduce
         p = np.array([peaks[i] for i in keep])
-        # clipped at the stream's first sample (a beat right at the start); else in history
-        idx = np.clip(p[:, None] - h0 + self.seg_offsets, 0, len(self.y) - 1)
-        seg = self.y[idx]
-        seg -= seg.mean(axis=1, keepdims=True)
-        norm = np.sqrt((seg * seg).sum(axis=1, keepdims=True))
-        seg = np.divide(seg, norm, out=np.zeros_like(seg), where=norm > 0)
+        starts, width = p - (h0 + self.pre), self.pre + self.post
+        if len(p) == 1 and starts[0] >= 0 and starts[0] + width <= len(self.y):
+            a = int(starts[0])
+            seg, raw = self.y[None, a:a + width], self.x[None, a:a + width]  # views
+        else:  # a beat right at the stream's start: its window is clipped at sample 0
+            idx = np.clip(p[:, None] - h0 + self.seg_offsets, 0, len(self.y) - 1)
+            seg, raw = self.y[idx], self.x[idx]
+        seg = seg - add(seg, axis=1, keepdims=True) / width
+        norm = np.sqrt(add(seg * seg, axis=1, keepdims=True))
+        seg /= np.where(norm > 0, norm, np.inf)  # a flat window has no shape: all zeros
         allseg = np.concatenate((self.shapes, seg))
         n = len(seg)
         tmpl = allseg[0:n] + allseg[1:n + 1] + allseg[2:n + 2] + allseg[3:n + 3] + allseg[4:n + 4]
-        tn = np.sqrt((tmpl * tmpl).sum(axis=1))
-        sqi = np.where(tn > 0, (seg * tmpl).sum(axis=1) / np.where(tn > 0, tn, 1), 1.0)
-        sqi = np.clip(sqi, 0.0, 1.0)
-        raw = self.x[idx]  # a clipped top sits (near) flat at the row's maximum a while
-        top = raw.max(axis=1, keepdims=True)
-        top -= CLIP_FRAC * (top - raw.min(axis=1, keepdims=True))
-        flat = (raw >= top).sum(axis=1) >= max(3, 0.06 * self.fs)
+        tn = np.sqrt(add(tmpl * tmpl, axis=1))
+        sqi = np.where(tn > 0, add(seg * tmpl, axis=1) / np.where(tn > 0, tn, 1), 1.0)
+        sqi = np.minimum(np.maximum(sqi, 0.0), 1.0)
+        top = top_of(raw, axis=1, keepdims=True)  # a clipped top sits (near) flat at the
+        top -= CLIP_FRAC * (top - bottom_of(raw, axis=1, keepdims=True))  # row's maximum
+        flat = add(raw >= top, axis=1) >= self.flat_n
         sqi[flat] *= 0.5
         self.shapes = allseg[-TEMPLATE_BEATS:]
         return Beats(np.array([refined[i] for i in keep], np.int64), sqi, p)
+
+
+def _median(values) -> float:
+    """statistics.median for a handful of floats, without its generality's cost."""
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
 def _join(parts: list[Beats]) -> Beats:

@@ -59,6 +59,18 @@ def test_beats_come_out_within_the_documented_latency():
     assert len(s.x) <= s.hist and len(s.y) <= s.hist  # bounded history, whatever came before
 
 
+def test_a_small_wave_just_before_a_pulse_does_not_shut_the_pulse_out():
+    # data3.csv has pulses with a smaller wave 0.28-0.30 s before them (within the refractory
+    # time); HeartPy and NeuroKit2 agree on the pulse, and so must we.
+    x, fs = REC["data3.csv"]
+    ours = ppg_peaks(x, fs).idx / fs
+    hp, nk = heartpy_beats(x, fs), neurokit_beats(x, fs, "ppg")
+    for t in (302.02, 429.53, 640.72):
+        assert np.abs(hp - t).min() < 0.02 and np.abs(nk - t).min() < 0.02
+        assert np.abs(ours - t).min() <= 0.05, t
+        assert not np.any((ours > t - 0.35) & (ours < t - 0.1)), t  # not the small wave
+
+
 def test_clean_real_recording_matches_heartpy_and_neurokit():
     x, fs = REC["data.csv"]
     ours = ppg_peaks(x, fs).idx / fs
