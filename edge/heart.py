@@ -15,7 +15,8 @@ How (Elgendi's two-moving-average detector, made causal):
    A candidate under 40 % of the recent beats' height is a dicrotic or T wave, not a beat,
    and one whose raw maximum sits on the edge of the search window is a slope, not a peak.
    Of two candidates within the refractory time the taller stays (a small wave just before
-   a pulse must not shut the pulse out).
+   a pulse must not shut the pulse out). A gap of 1.66-2.5 beats in a steady rhythm is
+   searched again for a smaller pulse the energy blocks missed (Pan-Tompkins' search-back).
 5. a quality per beat: how much its shape matches the previous few beats' (motion
    artefacts don't look like pulses), halved when the top is clipped flat.
 
@@ -23,7 +24,8 @@ Latency: a beat comes out at most `latency_s` after it happened (the longest blo
 accept plus the shape window after the peak or the refractory time, whichever is longer:
 until then a taller candidate may still replace it), except that a stream's first FIRST_JUDGED
 beats are held until the last of them is found (so a stray wave before the first full pulse
-can be judged by height). Memory is a fixed history of that length.
+can be judged by height), and a beat found by search-back comes out with the beat after
+it. Memory is a fixed history of that length.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ MIN_HEIGHT = 0.4  # of the recent beats' median height
 FIRST_JUDGED = 8  # a stream's first beats are judged together (see _judge_first)
 CLIP_FRAC = 0.02  # a beat within 2 % of its top for 60 ms is clipped (ADCs jitter)
 PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of the maximum
+SEARCH_GAP = (1.66, 2.5)  # gaps (in recent beat intervals) that are searched for a missed beat
+SEARCH_HEIGHT = 0.2  # what a missed beat must reach there, of recent beats' median height
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
 
@@ -128,6 +132,8 @@ class BeatStream:
         self.last_peak = -(10**12)  # filtered-signal index of the last beat
         self.last_beat = -(10**12)  # raw (refined) index of the last beat
         self.heights: deque = deque(maxlen=8)  # filtered heights of the last beats
+        self.rr: deque = deque(maxlen=8)  # samples between the last beats' filtered peaks
+        self.searched = 0  # beats found by _search_back
         self.silence = s(2.0)
         self.pending: list[tuple[int, float]] = []  # (peak, height) waiting for its shape
         self.first: list[tuple[int, float]] = []  # the first FIRST_JUDGED candidates
@@ -194,6 +200,8 @@ class BeatStream:
                 continue
             if not self._tall_enough(p, h):
                 continue
+            self._search_back(p, e_, h0)
+            self._note_interval(p - self.last_peak)
             self.last_peak = p
             self.heights.append(h)
             self.pending.append((p, h))
@@ -215,6 +223,39 @@ class BeatStream:
             return False
         return not 0 <= self.block_start < p + self.refr  # a block open within p's reach
 
+    def _note_interval(self, gap: int) -> None:
+        """The rhythm reference for _search_back: recent peak-to-peak gaps, except those
+        that span a dropout (they say nothing about the rhythm)."""
+        if gap > self.silence:  # the first beat, or after a long dropout: start over
+            self.rr.clear()
+        elif not self.rr or gap <= SEARCH_GAP[1] * _median(self.rr):
+            self.rr.append(gap)
+
+    def _search_back(self, p: int, block_end: int, h0: int) -> None:
+        """A gap of 1.66-2.5 beats in a steady rhythm means a beat the energy blocks missed
+        (a small pulse on a falling baseline): look again between the two beats, as
+        Pan-Tompkins does, for a filtered peak of at least SEARCH_HEIGHT of recent ones."""
+        if len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
+            return  # no steady rhythm to go by yet (a stream's first beats are unsure)
+        gap, med = p - self.last_peak, _median(self.rr)
+        if not SEARCH_GAP[0] * med < gap <= SEARCH_GAP[1] * med:
+            return
+        # what refining and shaping the found beat read must be in history whatever the
+        # chunking: from block_end - hist on it always is
+        reach = max(self.pre, self.delay + self.refine + self.smooth) + 1
+        lo = max(self.last_peak + self.refr, block_end - self.hist + reach, h0)
+        hi = p - self.refr
+        if hi - lo < 3:
+            return
+        w = self.y[lo - h0:hi - h0]
+        k = int(w.argmax())
+        q, hq = lo + k, float(w[k])
+        if 0 < k < len(w) - 1 and hq >= SEARCH_HEIGHT * _median(self.heights):
+            self._note_interval(q - self.last_peak)
+            self.last_peak = q
+            self.pending.append((q, hq))
+            self.searched += 1
+
     def _taller_wins(self, p: int, h: float) -> None:
         """Two candidates within the refractory time: a small wave (a notch, a premature
         twitch) just before a pulse must not shut the pulse out, so the taller one stays.
@@ -224,6 +265,8 @@ class BeatStream:
         old = self.pending[-1][0]
         self.pending[-1] = (p, h)
         self.last_peak = p
+        if self.rr:
+            self.rr[-1] += p - old
         if self.heights:
             self.heights[-1] = h
         if self.first and self.first[-1][0] == old:
