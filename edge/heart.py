@@ -30,6 +30,7 @@ it. Memory is a fixed history of that length.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -114,7 +115,6 @@ class BeatStream:
         self.pre, self.post = s(m.pre_s), s(m.post_s)
         self.smooth = int(m.smooth_s * fs_hz / 2)  # half-width, samples
         self.kernel = np.full(2 * self.smooth + 1, 1.0 / (2 * self.smooth + 1))
-        self.seg_offsets = np.arange(self.pre + self.post) - self.pre
         self.ahead = max(self.post, self.refine + self.smooth + 1)  # samples needed after p
         self.ema_a = 1 - np.exp(-1 / (8.0 * fs_hz))  # energy's slow mean: 8 s time constant
         self.ema_b, self.ema_den = np.array([self.ema_a]), np.array([1.0, self.ema_a - 1])
@@ -140,11 +140,12 @@ class BeatStream:
         self.dropped: set[int] | None = None  # which of them failed the height gate, once known
         self.first_floor = 0.0  # that gate's height
         self.held: list[Beats] = []  # shaped beats waiting for that
-        self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))
+        self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # a ring of them
+        self.slot = 0  # where the next beat's shape goes
 
     def push(self, samples) -> Beats:
         x = np.asarray(samples, dtype=np.float64).ravel()
-        if x.size and not np.all(np.isfinite(x)):
+        if x.size and not np.isfinite(x).all():
             raise ValueError("waveform has NaN or infinite samples")
         if x.size <= SLICE:
             return self._push(x) if x.size else _join([])
@@ -168,9 +169,9 @@ class BeatStream:
             self.ema_zi = np.array([e[0] * (1 - self.ema_a)])
         slow, self.ema_zi = _lfilter(self.ema_b, self.ema_den, e, self.ema_zi)
         # cumulative sums with the carried total: identical whatever the chunking
-        S = np.cumsum(np.concatenate(([self.S[-1]], e)))[1:]
-        SS = np.concatenate((self.S, S))
         k = len(self.S)
+        SS = np.concatenate((self.S, e))
+        np.cumsum(SS[k - 1:], out=SS[k - 1:])  # carried on from the last total
         short = (SS[k:] - SS[k - self.w1:-self.w1]) / self.w1
         long_ = (SS[k:] - SS[k - self.w2:-self.w2]) / self.w2
         self.S = SS[-(self.w2 + 1):]
@@ -333,41 +334,41 @@ class BeatStream:
     def _shape(self, peaks: list[int]) -> Beats:
         """Refine each beat's time and grade its shape (all its samples are here now)."""
         h0 = self.n - len(self.y)
-        refined = []
+        idx, sqi, kept = [], [], []
         for p in peaks:
             r = self._refine(p, h0)
-            ok = r >= 0 and r > self.last_beat
-            refined.append(r if ok else -1)
-            self.last_beat = r if ok else self.last_beat
-        keep = [i for i, r in enumerate(refined) if r >= 0]
-        if not keep:
-            return _join([])
-        # ufunc reductions rather than the .mean()/.sum() wrappers: same numbers, and a
-        # streamed chunk usually holds one beat, where call overhead is most of the cost
-        add, top_of, bottom_of = np.add.reduce, np.maximum.reduce, np.minimum.reduce
-        p = np.array([peaks[i] for i in keep])
-        starts, width = p - (h0 + self.pre), self.pre + self.post
-        if len(p) == 1 and starts[0] >= 0 and starts[0] + width <= len(self.y):
-            a = int(starts[0])
-            seg, raw = self.y[None, a:a + width], self.x[None, a:a + width]  # views
+            if r < 0 or r <= self.last_beat:
+                continue
+            self.last_beat = r
+            idx.append(r)
+            sqi.append(self._quality(p, h0))
+            kept.append(p)
+        if not idx:
+            return _EMPTY
+        return Beats(np.array(idx, np.int64), np.array(sqi), np.array(kept, np.int64))
+
+    def _quality(self, p: int, h0: int) -> float:
+        """How much beat p's shape matches the previous TEMPLATE_BEATS' (0..1), halved when
+        its top is clipped flat. One beat at a time, with scalar maths where it can be: a
+        streamed chunk usually holds one beat, and numpy's per-call cost is most of it."""
+        w, a = len(self.shapes[0]), p - h0 - self.pre
+        if 0 <= a and a + w <= len(self.y):
+            seg, raw = self.y[a:a + w], self.x[a:a + w]
         else:  # a beat right at the stream's start: its window is clipped at sample 0
-            idx = np.clip(p[:, None] - h0 + self.seg_offsets, 0, len(self.y) - 1)
-            seg, raw = self.y[idx], self.x[idx]
-        seg = seg - add(seg, axis=1, keepdims=True) / width
-        norm = np.sqrt(add(seg * seg, axis=1, keepdims=True))
-        seg /= np.where(norm > 0, norm, np.inf)  # a flat window has no shape: all zeros
-        allseg = np.concatenate((self.shapes, seg))
-        n = len(seg)
-        tmpl = allseg[0:n] + allseg[1:n + 1] + allseg[2:n + 2] + allseg[3:n + 3] + allseg[4:n + 4]
-        tn = np.sqrt(add(tmpl * tmpl, axis=1))
-        sqi = np.where(tn > 0, add(seg * tmpl, axis=1) / np.where(tn > 0, tn, 1), 1.0)
-        sqi = np.minimum(np.maximum(sqi, 0.0), 1.0)
-        top = top_of(raw, axis=1, keepdims=True)  # a clipped top sits (near) flat at the
-        top -= CLIP_FRAC * (top - bottom_of(raw, axis=1, keepdims=True))  # row's maximum
-        flat = add(raw >= top, axis=1) >= self.flat_n
-        sqi[flat] *= 0.5
-        self.shapes = allseg[-TEMPLATE_BEATS:]
-        return Beats(np.array([refined[i] for i in keep], np.int64), sqi, p)
+            i = np.clip(np.arange(a, a + w), 0, len(self.y) - 1)
+            seg, raw = self.y[i], self.x[i]
+        seg = seg - np.add.reduce(seg) / w
+        norm = math.sqrt(seg @ seg)
+        seg *= 1.0 / norm if norm > 0 else 0.0  # a flat window has no shape
+        tmpl = np.add.reduce(self.shapes)  # the previous beats' shapes, summed
+        tn = math.sqrt(tmpl @ tmpl)
+        q = min(max(float(seg @ tmpl) / tn, 0.0), 1.0) if tn > 0 else 1.0
+        top, bottom = float(np.maximum.reduce(raw)), float(np.minimum.reduce(raw))
+        if np.count_nonzero(raw >= top - CLIP_FRAC * (top - bottom)) >= self.flat_n:
+            q *= 0.5  # a clipped top sits (near) flat at the maximum a while
+        self.shapes[self.slot] = seg
+        self.slot = (self.slot + 1) % TEMPLATE_BEATS
+        return q
 
 
 def _median(values) -> float:
@@ -377,9 +378,14 @@ def _median(values) -> float:
     return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
+_EMPTY = Beats(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
+for _a in _EMPTY:
+    _a.flags.writeable = False  # shared by every empty result
+
+
 def _join(parts: list[Beats]) -> Beats:
     if not parts:
-        return Beats(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
+        return _EMPTY
     return Beats(*(np.concatenate([b[k] for b in parts]) for k in range(3)))
 
 

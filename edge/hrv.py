@@ -11,8 +11,6 @@ successive differences of two adjacent NN intervals.
 
 from __future__ import annotations
 
-from collections import deque
-from itertools import islice
 from typing import NamedTuple
 
 import numpy as np
@@ -95,14 +93,21 @@ class HeartWindow:
 
     def __init__(self, keep_s: float = 60.0):
         self.keep_us = int(keep_s * 1e6)
-        self.ivs: deque = deque()  # (t_end_us, rr_ms, normal, sqi), classified
-        self.new: list[tuple] = []  # (t_end_us, rr_ms, sqi) arrays not yet classified
+        # classified intervals of the last keep_s, t_s in µs, oldest first
+        self.ivs = Intervals(np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0))
+        self.new: tuple[list, list, list] = ([], [], [])  # t_end_us, rr_ms, sqi: not yet
+        # classified (flat lists: one array each when classified, however many came)
         self.last: tuple[float, float] | None = None  # last beat (ts_us, sqi)
         self.first_us: float | None = None  # when this source's first interval began
 
     def add_beats(self, ts_us, sqi) -> None:
         """Beats from a waveform, in order. Intervals form between consecutive beats."""
         if not len(ts_us):
+            return
+        if len(ts_us) == 1 and self.last is not None:  # the usual streamed chunk: scalars
+            t, q = float(ts_us[0]), float(sqi[0])
+            self._queue(t, (t - self.last[0]) / 1000.0, min(q, self.last[1]))
+            self.last = (t, q)
             return
         ts = np.asarray(ts_us, dtype=float)
         q = np.asarray(sqi, dtype=float)
@@ -111,34 +116,37 @@ class HeartWindow:
         elif self.first_us is None:
             self.first_us = float(ts[0])
         self.last = (ts[-1], q[-1])
-        self.new.append((ts[1:], np.diff(ts) / 1000.0, np.minimum(q[1:], q[:-1])))
+        for new, v in zip(self.new, (ts[1:], np.diff(ts) / 1000.0, np.minimum(q[1:], q[:-1]))):
+            new.extend(v.tolist())
 
     def add_rr(self, ts_us: int, rr_ms: float) -> None:
         """One RR interval from a strap, ending at ts_us."""
         if self.first_us is None:
             self.first_us = ts_us - rr_ms * 1000.0
-        self.new.append(((float(ts_us),), (float(rr_ms),), (1.0,)))
+        self._queue(float(ts_us), float(rr_ms), 1.0)
+
+    def _queue(self, t_us: float, rr_ms: float, sqi: float) -> None:
+        for new, v in zip(self.new, (t_us, rr_ms, sqi)):
+            new.append(v)
 
     def _classify(self) -> None:
         """Intervals are classified in one go when asked for (cheaper than one by one;
         the result is the same, the rule only looks back)."""
-        if not self.new:
+        if not self.new[0]:
             return
-        ts, rr, qi = (np.concatenate([n[k] for n in self.new]) for k in range(3))
-        self.new = []
-        before = np.array([iv[1] for iv in islice(reversed(self.ivs), REF_INTERVALS)][::-1])
-        self.ivs.extend(zip(ts.tolist(), rr.tolist(), rr_normal(rr, qi, before).tolist(),
-                            qi.tolist()))
-        while self.ivs and self.ivs[0][0] < ts[-1] - self.keep_us:
-            self.ivs.popleft()
+        ts, rr, qi = (np.array(v, float) for v in self.new)
+        self.new = ([], [], [])
+        normal = rr_normal(rr, qi, self.ivs.rr_ms[-REF_INTERVALS:])
+        t = np.concatenate((self.ivs.t_s, ts))  # µs here, seconds once out of window()
+        keep = int(np.searchsorted(t, t[-1] - self.keep_us, "left"))
+        self.ivs = Intervals(t[keep:], *(np.concatenate((old, new))[keep:] for old, new in
+                                         zip(self.ivs[1:], (rr, normal, qi))))
 
     def window(self, now_us: int, window_s: float) -> Intervals:
         self._classify()
-        rows = [iv for iv in self.ivs if iv[0] >= now_us - window_s * 1e6]
-        if not rows:
-            return Intervals(*(np.zeros(0) for _ in range(2)), np.zeros(0, bool), np.zeros(0))
-        t, rr, n, q = map(np.array, zip(*rows))
-        return Intervals(t / 1e6, rr, n.astype(bool), q)
+        t = self.ivs.t_s
+        i = int(np.searchsorted(t, now_us - window_s * 1e6, "left"))
+        return Intervals(t[i:] / 1e6, *(a[i:] for a in self.ivs[1:]))
 
     def quality(self, now_us: int, window_s: float) -> float:
         """`window_quality` over the window, or over the time since the source began

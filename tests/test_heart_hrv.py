@@ -58,7 +58,7 @@ def test_heart_window_keeps_only_its_span():
         hw.add_rr(int(k * 0.8e6), 800.0)
         if k % 10 == 0:  # the edge unit asks at its send rate
             assert hw.hr_bpm(int(k * 0.8e6), 8) in (0.0, 75.0)
-    assert len(hw.ivs) <= 30 / 0.8 + 1 and len(hw.new) < 10
+    assert len(hw.ivs.rr_ms) <= 30 / 0.8 + 1 and len(hw.new[0]) < 10
 
 
 def _cli(*args):
