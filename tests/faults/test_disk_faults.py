@@ -25,12 +25,12 @@ def small_disk(tmp_path):
 def fill(path) -> int:
     """Write until the filesystem says ENOSPC; returns the bytes written."""
     n = 0
-    with open(path, "wb") as f:
+    # unbuffered: a buffered file keeps a partly written block and raises ENOSPC again
+    # when the `with` closes it
+    with open(path, "wb", buffering=0) as f:
         try:
             while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-                n += 65536
+                n += f.write(b"\0" * 65536)
         except OSError:
             pass
     return n
