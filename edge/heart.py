@@ -38,8 +38,10 @@ from typing import NamedTuple
 import numpy as np
 from scipy import signal
 
-try:  # lfilter's own kernel: lfilter adds ~3 us of argument checks per call, and a 1-s chunk
-    from scipy.signal._sigtools import _linear_filter  # makes four calls
+# lfilter's own kernel: lfilter adds ~3 us of argument checks per call, and a streamed
+# chunk makes four calls
+try:
+    from scipy.signal._sigtools import _linear_filter
 except ImportError:  # a SciPy that moved it: the public function gives the same numbers
     _linear_filter = None
 
@@ -119,9 +121,9 @@ class BeatStream:
         self.ema_a = 1 - np.exp(-1 / (8.0 * fs_hz))  # energy's slow mean: 8 s time constant
         self.ema_b, self.ema_den = np.array([self.ema_a]), np.array([1.0, self.ema_a - 1])
         self.flat_n = max(3, 0.06 * self.fs)  # samples at the top that make a beat clipped
-        wait = max(self.ahead, self.refr)  # after a beat's block ends (see _settled)
-        self.latency_s = (self.max_block + wait) / fs_hz
-        self.hist = self.max_block + self.pre + wait + self.delay + 2 * self.refine + 2
+        self.wait = max(self.ahead, self.refr)  # after a beat's peak (see _settled)
+        self.latency_s = (self.max_block + self.wait) / fs_hz
+        self.hist = self.max_block + self.pre + self.wait + self.delay + 2 * self.refine + 2
         self.n = 0  # samples consumed so far
         self.x = np.zeros(0)  # raw and filtered history (the last `hist` samples)
         self.y = np.zeros(0)
@@ -220,7 +222,7 @@ class BeatStream:
     def _settled(self, p: int) -> bool:
         """No later candidate can still replace beat p (see _taller_wins), and the samples
         its shape needs are here."""
-        if self.n < p + self.ahead or self.n < p + self.refr:
+        if self.n < p + self.wait:
             return False
         return not 0 <= self.block_start < p + self.refr  # a block open within p's reach
 

@@ -38,8 +38,13 @@ class End:
     tail: np.ndarray | None = None   # decoded sound beyond the last frame, for the crossfade
 
 
-def _pipeline(path: Path, width: int | None, height: int | None, fps: float | None,
-              sink_buffers: int):
+def _sink_depth(queue_size: int) -> int:
+    """Buffers the appsink may hold: a short queue (a prepared candidate) keeps it short too,
+    so a candidate decodes a frame or two, not a dozen, while the show is playing."""
+    return min(_SINK_BUFFERS, max(1, queue_size))
+
+
+def _pipeline(path: Path, width: int | None, height: int | None, fps: float | None):
     Gst_ = Gst()
     # videoconvert picks RGB for 8-bit sources and RGBA64_LE for deeper ones (no loss).
     caps = "video/x-raw,format=(string){RGB,RGBA64_LE}"
@@ -52,7 +57,7 @@ def _pipeline(path: Path, width: int | None, height: int | None, fps: float | No
     # The audio sink is async=false: a file without sound must not hold the pipeline in preroll.
     desc = ("filesrc name=src ! decodebin name=dec "
             "dec. ! videoconvert ! videoscale ! videorate ! "
-            f"{caps} ! appsink name=sink sync=false max-buffers={sink_buffers} drop=false "
+            f"{caps} ! appsink name=sink sync=false drop=false "
             "dec. ! audioconvert ! audioresample ! audiorate ! "
             f"{audio.CAPS} ! appsink name=asink sync=false async=false")
     pipe = Gst_.parse_launch(desc)
@@ -73,9 +78,7 @@ class Decoder:
         self.size = (width, height)
         self.fps = fps
         self.queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
-        # A small queue (a prepared candidate) also keeps the appsink short, so a candidate
-        # decodes a frame or two, not a dozen, while the show is playing.
-        self._sink_buffers = min(_SINK_BUFFERS, max(1, queue_size))
+        self._sink_buffers = _sink_depth(queue_size)
         self._sink = None
         self._asink = None
         self._has_audio = False
@@ -156,10 +159,9 @@ class Decoder:
             self._put(End(f"media not found: {self.path}"))
             return
         try:
-            pipe, sink, self._asink, dec = _pipeline(self.path, *self.size, self.fps,
-                                                     self._sink_buffers)
-            self._sink = sink
-            sink.set_property("max-buffers", self._sink_buffers)  # resize() may have run
+            pipe, sink, self._asink, dec = _pipeline(self.path, *self.size, self.fps)
+            self._sink = sink  # set before reading the depth: resize() may run meanwhile
+            sink.set_property("max-buffers", self._sink_buffers)
         except Exception as e:  # GLib.Error from parse_launch
             self._put(End(f"cannot build decoder: {e}"))
             return
@@ -224,7 +226,7 @@ class Decoder:
         with self.queue.mutex:
             self.queue.maxsize = max(1, queue_size)
             self.queue.not_full.notify_all()
-        self._sink_buffers = min(_SINK_BUFFERS, max(1, queue_size))
+        self._sink_buffers = _sink_depth(queue_size)
         sink = self._sink
         if sink is not None:
             sink.set_property("max-buffers", self._sink_buffers)
