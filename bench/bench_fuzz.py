@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import tomli_w
 
-from empathy import wire
+from empathy import wire, wire_batch
 from empathy.config import ConfigError, loads as config_loads, to_dict
 from empathy.sensors.base import SourceError
 
@@ -60,18 +60,18 @@ def _batch(data: bytes):
     cuts = sorted({0, len(data), *(b % (len(data) + 1) for b in data[:6])})
     packets = [data[a:b] for a, b in zip(cuts, cuts[1:])] or [b""]
     for batch in (packets, [_retag(p) for p in packets]):
-        rows, codes = wire.decode_batch(batch, TABLE)
+        rows, codes = wire_batch.decode_batch(batch, TABLE)
         assert len(rows) == len(codes) == len(batch)
         for p, c in zip(batch, codes):  # same verdict as decode, packet by packet
             try:
                 wire.decode(p, KEYS)
-                ok = wire.OK
+                ok = wire_batch.OK
             except wire.WireError as e:
-                ok = wire.CODE[e.reason]
+                ok = wire_batch.CODE[e.reason]
             assert ok == c, (p, ok, c)
 
 
-TABLE = wire.KeyTable(KEYS)
+TABLE = wire_batch.KeyTable(KEYS)
 
 
 def _serial(data: bytes):

@@ -1,6 +1,6 @@
 """Receive: packets -> verified seat samples, rejects counted by reason, units' health.
 
-The hot path is vectorised: `wire.decode_batch` verifies and decodes a whole batch into
+The hot path is vectorised: `wire_batch.decode_batch` verifies and decodes a whole batch into
 numpy rows, and `ReplayWindows` applies each unit's 64-packet sliding anti-replay window
 (as in IPsec/DTLS) to all of them at once. Heartbeats and clock-sync requests are few and
 take a small per-packet path beside it.
@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
-from empathy import wire
+from empathy import wire, wire_batch
 from empathy.clock import now_us
 from empathy.keys import KeystoreWatch
 
@@ -174,7 +174,7 @@ class Intake:
                  quiet_s: float = QUIET_S):
         self.keys = dict(keys)
         self.previous: dict[int, bytes] = {}
-        self.table = wire.KeyTable(self.keys)
+        self.table = wire_batch.KeyTable(self.keys)
         self.reply = reply
         self.seats: dict[int, SeatTrack] = {}
         self.windows = ReplayWindows()
@@ -211,20 +211,20 @@ class Intake:
 
     # -- packets -----------------------------------------------------------------------
     def feed_array(self, packets: list[bytes], rx_us: Optional[int] = None) -> np.ndarray:
-        """Verify a batch; returns the accepted samples as `wire.SAMPLES` rows."""
+        """Verify a batch; returns the accepted samples as `wire_batch.SAMPLES` rows."""
         if not packets:
-            return np.empty(0, wire.SAMPLES)
+            return np.empty(0, wire_batch.SAMPLES)
         rx_us = now_us() if rx_us is None else rx_us
         self.received += len(packets)
-        rows, code = wire.decode_batch(packets, self.table)
-        bad = np.flatnonzero(code != wire.OK)
+        rows, code = wire_batch.decode_batch(packets, self.table)
+        bad = np.flatnonzero(code != wire_batch.OK)
         for i in bad.tolist():
             p = packets[i]
             if p and p[0] in _CONTROL:
                 self._control(p, rx_us)
             else:
                 self.rejected[wire.REASONS[code[i] - 1]] += 1
-        ok = np.flatnonzero(code == wire.OK)
+        ok = np.flatnonzero(code == wire_batch.OK)
         fresh = self.windows.accept_batch(rows["unit_id"][ok], rows["seq"][ok])
         replayed = len(ok) - int(fresh.sum())
         if replayed:
@@ -238,7 +238,7 @@ class Intake:
     def feed(self, packets: Iterable[bytes], rx_us: Optional[int] = None) -> list[wire.SeatSample]:
         """Verify a batch; returns the samples accepted (rejects are counted by reason)."""
         good = self.feed_array(list(packets), rx_us)
-        samples = wire.samples_of(good)
+        samples = wire_batch.samples_of(good)
         seats = self.seats
         for s in samples:
             track = seats.get(s.seat_id)

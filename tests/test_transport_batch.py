@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from empathy import wire
+from empathy import wire, wire_batch
 
 KEYS = {u: os.urandom(32) for u in (1, 2, 3, 500)}
 
 
 def _scalar(p):
     try:
-        return wire.decode(p, KEYS), wire.OK
+        return wire.decode(p, KEYS), wire_batch.OK
     except wire.WireError as e:
-        return None, wire.CODE[e.reason]
+        return None, wire_batch.CODE[e.reason]
 
 
 def _packet(rng, i):
@@ -44,32 +44,32 @@ def _packet(rng, i):
 def test_batch_matches_scalar_decode(seed):
     rng = np.random.default_rng(seed)
     packets = [_packet(rng, i) for i in range(3000)]
-    rows, code = wire.decode_batch(packets, wire.KeyTable(KEYS))
+    rows, code = wire_batch.decode_batch(packets, wire_batch.KeyTable(KEYS))
     for p, row, c in zip(packets, rows, code):
         want, want_code = _scalar(p)
         assert c == want_code, (p.hex(), c, want_code)
         if want is not None:
-            assert wire.samples_of(row[None])[0] == want
-    assert (code == wire.OK).sum() > 1000 and len(set(code.tolist())) >= 6
+            assert wire_batch.samples_of(row[None])[0] == want
+    assert (code == wire_batch.OK).sum() > 1000 and len(set(code.tolist())) >= 6
 
 
 @given(st.lists(st.binary(max_size=40), max_size=50))
 @settings(max_examples=300)
 def test_batch_never_accepts_random_bytes(packets):
-    _, code = wire.decode_batch(packets, wire.KeyTable(KEYS))
-    assert (code != wire.OK).all()
+    _, code = wire_batch.decode_batch(packets, wire_batch.KeyTable(KEYS))
+    assert (code != wire_batch.OK).all()
 
 
 def test_rotation_accepts_previous_key_until_dropped():
     old, new = os.urandom(32), os.urandom(32)
-    t = wire.KeyTable({1: new})
+    t = wire_batch.KeyTable({1: new})
     p_old = wire.encode(wire.SeatSample(1, 1, 1, 1), old)
     p_new = wire.encode(wire.SeatSample(1, 1, 2, 1), new)
-    assert wire.decode_batch([p_old, p_new], t)[1].tolist() == [wire.CODE["bad_tag"], wire.OK]
+    assert wire_batch.decode_batch([p_old, p_new], t)[1].tolist() == [wire_batch.CODE["bad_tag"], wire_batch.OK]
     t.set(1, new, previous=old)
-    assert wire.decode_batch([p_old, p_new], t)[1].tolist() == [wire.OK, wire.OK]
+    assert wire_batch.decode_batch([p_old, p_new], t)[1].tolist() == [wire_batch.OK, wire_batch.OK]
     t.remove(1)
-    assert wire.decode_batch([p_new], t)[1].tolist() == [wire.CODE["unknown_unit"]]
+    assert wire_batch.decode_batch([p_new], t)[1].tolist() == [wire_batch.CODE["unknown_unit"]]
 
 
 def test_health_and_sync_round_trip_and_refuse_bit_flips():

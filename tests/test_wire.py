@@ -128,3 +128,24 @@ def test_cue_round_trip(clip, ms, lum):
 def test_cue_random_bytes_only_raise_wire_error(data):
     with pytest.raises(wire.WireError):
         wire.decode_cue(data, KEY)
+
+
+def test_wire_core_needs_the_standard_library_alone(tmp_path):
+    """wire.py promises to be vendorable as one file: it runs where numpy is absent."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import empathy.wire as w
+
+    (tmp_path / "numpy").mkdir()
+    (tmp_path / "numpy" / "__init__.py").write_text("raise ImportError('no numpy here')\n")
+    code = ("import importlib.util, sys; "
+            f"spec = importlib.util.spec_from_file_location('wire', {str(Path(w.__file__))!r}); "
+            "m = importlib.util.module_from_spec(spec); sys.modules['wire'] = m; spec.loader.exec_module(m); "
+            "s = m.SeatSample(1, 2, 3, 4, hr_bpm=70.0); "
+            "assert m.decode(m.encode(s, b'k' * 32), {1: b'k' * 32}).hr_bpm == 70.0; "
+            "assert 'numpy' not in sys.modules; print('ok')")
+    r = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                       env={"PYTHONPATH": str(tmp_path)})
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
