@@ -13,6 +13,7 @@ from pathlib import Path
 
 from empathy.config import ConfigError, from_toml
 from empathy.host.osc import OscConfig
+from empathy.host.seatmap import SeatMapConfig
 from empathy.host.show import ShowConfig
 
 log = logging.getLogger("empathy.host")
@@ -63,6 +64,7 @@ class HostConfig:
     session: SessionConfig = field(default_factory=SessionConfig)
     osc: OscConfig = field(default_factory=OscConfig)
     lsl: LslConfig = field(default_factory=LslConfig)
+    seatmap: SeatMapConfig = field(default_factory=SeatMapConfig)  # see host/seatmap.py
 
     def validate(self):
         if not self.story:
