@@ -25,7 +25,7 @@ import numpy as np
 
 from empathy.edge.expression import SIM_MODEL, ExpressionModel
 from empathy.models import MODELS_DIR
-from empathy.sensors.face_render import render_dataset
+from empathy.sim.faces import render_dataset
 
 
 def _best_us_per_image(fn, n_images: int, repeats: int = 5, min_s: float = 0.3) -> float:

@@ -36,7 +36,7 @@ from empathy.edge.perception.face import FaceDetector, FaceLandmarker, face_crop
 from empathy.edge.perception.pupil import pupil_measure, pupil_threshold_baseline
 from empathy.edge.perception.roi import Region
 from empathy.sensors.base import Frame
-from empathy.sensors.face_render import render_eye
+from empathy.sim.faces import render_eye
 
 PX_PER_MM = 15.0
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.host import audience_sim as sim
+from empathy.sim import SAMPLE_IMPACT, audience as sim
+from empathy.sim.impact import story_impacts
 from empathy.host.policy import make_policy
 from empathy.host.policy_cli import evaluate
 from empathy.host.story import load
@@ -32,7 +33,7 @@ def _fig(name, value, unit, peer=None, peer_value=None):
 
 def run() -> list[dict]:
     story = load(SAMPLE / "neon_rain.toml", check_files=False)
-    impact = sim.load_impact(SAMPLE / "impact.toml", story)
+    impact = story_impacts(story, SAMPLE_IMPACT)
     means = {n: [] for n in ("default", "rules", "arc", "bandit", "bandit_last100", "oracle")}
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

@@ -36,6 +36,8 @@ def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, se
                  faces: bool, face_video: str | None = None,
                  rig_sources: dict | None = None) -> tuple[list, list[str]]:
     """One process per seat, like one edge unit per seat in a cinema."""
+    from empathy.sim import SAMPLE_IMPACT  # the simulated world: only the demo reaches it
+
     edge_dir = out / "edge"
     edge_dir.mkdir(parents=True, exist_ok=True)
     cue_ports = _free_udp_ports(seats)
@@ -47,7 +49,7 @@ def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, se
     for i in range(seats):
         unit = i + 1
         keys.for_unit(unit).save(edge_dir / f"unit{unit}.keys.toml")
-        src = (f"sim://seat?seed={seed * 1000 + unit}&impact={SAMPLE / 'impact.toml'}"
+        src = (f"sim://seat?seed={seed * 1000 + unit}&impact={SAMPLE_IMPACT}"
                f"&truth={edge_dir / f'truth_seat{unit}.csv'}")
         if face_video and unit == 1:  # seat 1 watched by a video file as its face camera
             src = f"video://{Path(face_video).resolve()}?role=face&loop=1"
@@ -103,7 +105,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
             link = f"udp://127.0.0.1:{_free_udp_ports(1)[0]}"
         bar.update(task, description=f"starting {seats} edge units", note="")
         # Hardware seats are the last ones: seat N on a serial board, then a BLE strap.
-        from empathy.sensors.demo_rigs import DemoRigs
+        from empathy.sim.rigs import DemoRigs
         rigs = DemoRigs(out / "edge", seats if serial_seat else None,
                         (seats - serial_seat) if ble_seat else None, seed)
         procs, cue_targets = _spawn_edges(out, seats, link, keys, baseline_s, seed,

@@ -51,14 +51,15 @@ def _policy(name: str, args, tmp: str):
 def _simulate(args) -> int:
     from rich.progress import Progress
 
-    from empathy.host import audience_sim as sim
+    from empathy.sim import audience as sim
+    from empathy.sim.impact import story_impacts
 
     story = _story(args)
     if story is None:
         return 1
     names = args.policy or ([story.policy] if story.policy else list(SIM_POLICIES))
     try:
-        impact = sim.load_impact(args.impact, story) if args.impact else None
+        impact = story_impacts(story, args.impact) if args.impact else None
         with tempfile.TemporaryDirectory() as tmp:
             policies = [_policy(n, args, tmp) for n in names]
             shows = sim.screenings(story, args.screenings, impact, args.seed, args.seats)

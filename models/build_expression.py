@@ -1,6 +1,6 @@
 """Rebuild models/expression_sim_int8.tflite (dev-only; never imported at run time).
 
-Trains a small CNN on faces drawn by ``sensors/face_render.py`` and converts it to a
+Trains a small CNN on faces drawn by ``sim/faces.py`` and converts it to a
 full-integer int8 TFLite model (int8 input and output; representative data from the same
 renderer). Needs TensorFlow, which the project venv deliberately does not carry; use a
 separate one::
@@ -44,7 +44,7 @@ TEST_SEED = 777  # tests/test_models.py renders its own set with a different see
 
 
 def _load_renderer():
-    spec = importlib.util.spec_from_file_location("face_render", ROOT / "sensors" / "face_render.py")
+    spec = importlib.util.spec_from_file_location("face_render", ROOT / "sim" / "faces.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -116,7 +116,7 @@ class Source(Protocol):
 
 # scheme -> "module:Class"; each class takes (url, query dict, **context)
 SCHEMES = {
-    "sim": "empathy.sensors.sim:SimSource",
+    "sim": "empathy.sim.seat:SimSource",
     "video": "empathy.sensors.video:VideoSource",
     "serial": "empathy.sensors.serial.board:SerialSource",
     "ble": "empathy.sensors.ble.strap:BleSource",

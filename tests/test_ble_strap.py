@@ -1,6 +1,6 @@
 """BLE heart-rate straps: a real bleak 3 client, through our driver, against BlueZ's D-Bus
 API on a private system bus (python-dbusmock's bluez5 template plus the GATT objects of a
-strap, sensors/ble/bluez_sim.py)."""
+strap, sim/strap.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import time
 import pytest
 
 from empathy.sensors.base import Beat, Health, HeartRate, SourceError, open_source
-from empathy.sensors.ble.bluez_sim import BluezSim
+from empathy.sim.strap import BluezSim
 from empathy.sensors.ble.strap import ble_loop, scan_straps
 from empathy.sensors.firmware import hrs
-from empathy.sensors.sim import SimSource
+from empathy.sim.seat import SimSource
 
 A, B = "C0:FF:EE:00:00:0A", "C0:FF:EE:00:00:0B"
 pytestmark = pytest.mark.timeout(120)

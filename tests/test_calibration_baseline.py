@@ -15,7 +15,7 @@ from empathy.calibration import store
 from empathy.calibration.baseline import baseline
 from empathy.cli import main
 from empathy.sensors.base import Beat, Pupil
-from empathy.sensors.sim import Viewer
+from empathy.sim.seat import Viewer
 
 
 def test_cli_baseline_of_a_simulated_viewer(tmp_path):

@@ -15,7 +15,7 @@ from empathy.calibration.light import LEVELS, STEP_S, grey_clips, light_calibrat
 from empathy.calibration.screen import play_and_record
 from empathy.cli import main
 from empathy.sensors.base import Pupil
-from empathy.sensors.sim import Viewer
+from empathy.sim.seat import Viewer
 
 
 @pytest.fixture(scope="module")

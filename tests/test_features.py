@@ -118,7 +118,7 @@ def test_a_simulated_serial_board_on_a_pty_gives_the_viewers_heart_rate(tmp_path
 
     from empathy.clock import now_us
     from empathy.sensors.base import open_source
-    from empathy.sensors.serial.board_sim import SimBoard
+    from empathy.sim.board import SimBoard
 
     board = SimBoard(tmp_path / "ttyACM-sim", seed=5)
     truth, stop = [], threading.Event()

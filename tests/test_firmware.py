@@ -184,7 +184,7 @@ def test_protocol_example_in_the_docs_is_the_encoders_output():
 
 def test_ble_firmware_beat_detector_finds_the_rr_intervals():
     from empathy.sensors.firmware.beats import BeatDetector
-    from empathy.sensors.serial.board_sim import PPG_AC, PPG_DC
+    from empathy.sim.board import PPG_AC, PPG_DC
 
     rng = np.random.default_rng(0)
     rr_true = rng.uniform(650, 1100, 40).round()  # ms, a restless viewer

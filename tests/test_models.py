@@ -14,7 +14,7 @@ from empathy.edge.expression import (
 )
 from empathy.edge.infer import ModelError, TFLiteModel
 from empathy.models import MODELS_DIR
-from empathy.sensors.face_render import EXPRESSIONS, NEUTRAL, face_params, render_dataset, render_face
+from empathy.sim.faces import EXPRESSIONS, NEUTRAL, face_params, render_dataset, render_face
 from empathy.wire import EXPRESSIONS as WIRE_EXPRESSIONS
 
 # Measured by models/build_expression.py and on the set below (see models/expression_sim.md);

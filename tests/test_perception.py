@@ -12,7 +12,7 @@ from empathy.edge.perception.face import FaceDetector, FaceTracker
 from empathy.edge.perception.iris import IrisLandmarker
 from empathy.edge.perception.roi import Region, region_from_points
 from empathy.sensors.base import FaceCrop, Frame, Pupil
-from empathy.sensors.face_render import render_eye
+from empathy.sim.faces import render_eye
 
 skdata = pytest.importorskip("skimage.data")
 

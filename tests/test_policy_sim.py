@@ -7,16 +7,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from empathy.host import audience_sim as sim
+from empathy.sim import audience as sim
 from empathy.host.policy import make_policy
 from empathy.host.policy_cli import evaluate, load_logs
 from empathy.host.story import load
+from empathy.sim import SAMPLE_IMPACT
+from empathy.sim.impact import story_impacts
 
 HERE = Path(__file__).resolve().parents[1] / "host" / "sample"
 STORY = load(HERE / "neon_rain.toml", check_files=False)
-IMPACT = sim.load_impact(HERE / "impact.toml", STORY)
+IMPACT = story_impacts(STORY, SAMPLE_IMPACT)
 
 
 def test_screenings_are_reproducible_and_crowds_differ():
@@ -71,7 +72,7 @@ def _cli(*args):
 def test_simulate_and_evaluate_cli(tmp_path):
     log, plot = tmp_path / "log.jsonl", tmp_path / "curve.png"
     rc, out, err = _cli("simulate", "--story", str(HERE / "neon_rain.toml"), "--impact",
-                        str(HERE / "impact.toml"), "--screenings", "60", "--record", str(log),
+                        str(SAMPLE_IMPACT), "--screenings", "60", "--record", str(log),
                         "--plot", str(plot), "--json")
     assert rc == 0, err
     res = json.loads(out)

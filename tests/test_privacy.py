@@ -31,8 +31,8 @@ import tomli_w
 
 from empathy import wire
 from empathy.keys import Keystore
-from empathy.sensors.demo_rigs import DemoRigs
-from empathy.sensors.face_render import render_eye, render_face
+from empathy.sim.rigs import DemoRigs
+from empathy.sim.faces import render_eye, render_face
 from empathy.transports import open_sender
 from empathy.transports.mqtt import LocalBroker
 from empathy.transports.serial import SlipDecoder

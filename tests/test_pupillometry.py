@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from empathy.edge.perception.pupil import pupil_measure, pupil_threshold_baseline
-from empathy.sensors.face_render import render_eye
+from empathy.sim.faces import render_eye
 
 PX_PER_MM = 15.0
 

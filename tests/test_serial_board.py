@@ -214,7 +214,7 @@ def test_simulated_board_process_feeds_a_heartbeat_waveform(tmp_path):
     import sys
 
     link = tmp_path / "ttyACM-sim"
-    proc = subprocess.Popen([sys.executable, "-m", "empathy.sensors.serial.board_sim",
+    proc = subprocess.Popen([sys.executable, "-m", "empathy.sim.board",
                              "--link", str(link), "--seed", "4"])
     try:
         end = time.monotonic() + 20

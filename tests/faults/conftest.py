@@ -33,6 +33,7 @@ from empathy import wire
 from empathy.host.player import framelog
 from empathy.host.session import store
 from empathy.keys import Keystore
+from empathy.sim import SAMPLE_IMPACT
 
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE.parents[1] / "host" / "sample"
@@ -186,7 +187,7 @@ class Cinema:
 
     def start_unit(self, unit: int):
         src = self.seat_sources.get(unit) or (
-            f"sim://seat?seed={unit}&impact={SAMPLE / 'impact.toml'}")
+            f"sim://seat?seed={unit}&impact={SAMPLE_IMPACT}")
         cfg = {"unit_id": unit, "uplink": self.uplink,
                "keystore": str(self.tmp / f"unit{unit}.keys.toml"), "rate_hz": 10.0,
                "baseline_s": 2.0, "faces": src.startswith("camera:"),

@@ -16,7 +16,7 @@ class Board:
     """The simulated board on a pty, stepped in a thread (its firmware loop at 50 Hz)."""
 
     def __init__(self, link, seed=7):
-        from empathy.sensors.serial.board_sim import SimBoard
+        from empathy.sim.board import SimBoard
 
         self.sim = SimBoard(link, seed)
         self.lock = threading.Lock()
@@ -46,8 +46,8 @@ class Board:
 
 @pytest.fixture
 def rigs(tmp_path):
-    from empathy.sensors.ble.bluez_sim import BluezSim
-    from empathy.sensors.sim import SimSource
+    from empathy.sim.strap import BluezSim
+    from empathy.sim.seat import SimSource
 
     bluez = BluezSim(str(tmp_path / "bluez.log"))  # edge units inherit its bus address
     strap = bluez.add_strap("C0:FF:EE:00:0F:01", "Polar H10 fault seat")

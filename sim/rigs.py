@@ -1,10 +1,10 @@
 """Simulated hardware for `empathy demo --serial-seat --ble-seat`: seats fed through the
 real drivers instead of `sim://`.
 
-- serial: a simulated sensor board process (sensors/serial/board_sim.py, running the
+- serial: a simulated sensor board process (sim/board.py, running the
   firmware's own loop) writes our protocol into a real pty; the seat reads
   `serial://<pty>` with the pyserial driver.
-- BLE: a private BlueZ-shaped system bus (sensors/ble/bluez_sim.py) with one strap worn by
+- BLE: a private BlueZ-shaped system bus (sim/strap.py) with one strap worn by
   a simulated viewer; the seat reads `ble://<address>` with the bleak driver. Edge units
   started after this inherit DBUS_SYSTEM_BUS_ADDRESS, so they talk to that bus.
 
@@ -47,7 +47,7 @@ class DemoRigs:
         link, log = folder / f"board_seat{seat}.tty", folder / f"board_seat{seat}.log"
         self._board_log = open(log, "w")
         self._board = subprocess.Popen(
-            [sys.executable, "-m", "empathy.sensors.serial.board_sim", "--link", str(link),
+            [sys.executable, "-m", "empathy.sim.board", "--link", str(link),
              "--seed", str(seed * 1000 + seat)], stdout=self._board_log,
             stderr=subprocess.STDOUT)
         end = time.monotonic() + 30
@@ -59,11 +59,11 @@ class DemoRigs:
 
     def _start_strap(self, folder: Path, seat: int, seed: int) -> None:
         try:
-            from empathy.sensors.ble.bluez_sim import BluezSim
+            from empathy.sim.strap import BluezSim
         except ImportError as e:
             raise SourceError(f"--ble-seat needs the test extras (python-dbusmock, "
                               f"dbus-python): pip install 'empathy-engine[test]' ({e})") from None
-        from empathy.sensors.sim import SimSource
+        from empathy.sim.seat import SimSource
 
         self._bluez = BluezSim(str(folder / "bluez_mock.log"))
         strap = self._bluez.add_strap(STRAP_ADDRESS, f"Polar H10 seat {seat}")

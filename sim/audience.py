@@ -9,8 +9,8 @@ that wants hope...) and seats viewers around it. A viewer's hidden traits:
 - noise: how much their body does its own thing when the film doesn't hold them.
 
 A segment's dynamics (its tension curve, valence and shocks) come from an impact file
-(`host/sample/impact.toml` for the sample, the same file the simulated edge seats use), or
-from the story's own targets when there is none. Every segment of a screening is simulated
+(`empathy.sim.impact`, the same loader and file the simulated edge seats use), or from the
+story's own targets when there is none. Every segment of a screening is simulated
 once at 10 Hz per seat, through the host's real fusion (`audience.fuse`), giving the state
 a policy sees at the segment's decision and how well the segment landed
 (`audience.engagement`), whichever path the policy takes: policies are compared on the
@@ -21,47 +21,23 @@ viewers carry nothing from one segment into the next (no fatigue, no habituation
 from __future__ import annotations
 
 import itertools
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
 from empathy.host.audience import AudienceState, engagement, fuse, synchrony, trimmed_mean
 from empathy.host.story import Story
+from empathy.sim.impact import Impact, story_impacts
 
 RATE_HZ = 10.0
 MAX_STEPS = 64  # a looping story is cut off here
-
-
-@dataclass(frozen=True)
-class Impact:
-    tension: tuple  # ((t_s, level), ...)
-    valence: float
-    shocks: tuple = ()  # seconds into the segment
 
 
 @dataclass
 class SegmentOutcome:
     state: Optional[AudienceState]  # at the close of its decision window (if it has one)
     reward: float  # engagement over the whole segment
-
-
-def load_impact(path: str | Path, story: Story) -> dict[str, Impact]:
-    doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    out = story_impact(story)
-    for sid, s in doc.get("segments", {}).items():
-        if sid in story.segments:
-            out[sid] = Impact(tuple(map(tuple, s["tension"])), float(s.get("valence", 0.0)),
-                              tuple(s.get("shocks", ())))
-    return out
-
-
-def story_impact(story: Story) -> dict[str, Impact]:
-    """Without an impact file: each segment does what the screenplay intends, flat."""
-    return {sid: Impact(((0.0, s.target_arousal), (s.duration_s, s.target_arousal)),
-                        s.target_valence) for sid, s in story.segments.items()}
 
 
 def _sigmoid(x):
@@ -121,7 +97,7 @@ class Screening:
 
 def screenings(story: Story, n: int, impact: Optional[dict] = None, seed: int = 0,
                seats: int = 30) -> list[Screening]:
-    impact = impact or story_impact(story)
+    impact = impact or story_impacts(story)
     return [Screening(story, impact, seed, i, seats) for i in range(n)]
 
 

@@ -5,7 +5,7 @@ MAX30102 whose PPG follows a simulated viewer's heartbeats (`sim://`), and write
 master side of a pty. The slave side is published at a stable path (a symlink, like
 /dev/serial/by-id/...), so `serial://PATH` finds it again after `unplug()` / `replug()`.
 
-    python -m empathy.sensors.serial.board_sim --link /tmp/board0 --seed 3
+    python -m empathy.sim.board --link /tmp/board0 --seed 3
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Optional
 from empathy.clock import now_us
 from empathy.sensors.base import Beat, Pupil
 from empathy.sensors.firmware.board import Board
-from empathy.sensors.sim import SimSource
+from empathy.sim.seat import SimSource
 
 PPG_DC = 120_000  # IR level with a finger on the sensor (18-bit counts)
 PPG_AC = 1_500

@@ -6,19 +6,22 @@ face camera) generated from a hidden ground-truth arousal/valence trajectory. Th
 is written to `truth` (CSV) for evaluation only; it never enters the edge pipeline.
 
 What is on screen comes from the edge unit's screen state (the host's screen cues), and
-how each segment really moves people comes from an *impact* file (TOML, simulation only):
+how each segment really moves people comes from an *impact* file (`empathy.sim.impact`).
 
-    [segments.chase]
-    tension = [[0, 0.2], [10, 0.9]]  # arousal drive over seconds into the segment
-    valence = -0.3
-    shocks = [3.5]                   # startles: a spike that fades within seconds
+Two knobs for rehearsals and kiosks (simulation only):
+
+- `visits=20:140,160:300`: the seat is occupied only in these spans (seconds after the
+  source opens), each by a new visitor with traits of their own (seeded by `seed` and the
+  visit's index). An empty seat gives no beats, no pupil and no face, and its health says
+  no contact; the truth file marks each row with the visitor and their resting heart rate.
+- `nudge=PATH`: a file holding one number in -1..1, re-read every 0.25 s, added to every
+  viewer's arousal drive (a hand on the audience's pulse, for walking every branch).
 """
 
 from __future__ import annotations
 
 import math
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -27,37 +30,13 @@ import numpy as np
 
 from empathy.clock import now_us
 from empathy.sensors.base import Beat, FaceCrop, Health, Pupil, Reading, SourceError
+from empathy.sim.impact import Impact, ImpactError, load_impacts
 
 TICK_S = 0.02  # 50 Hz inner simulation step
 PUPIL_HZ = 30.0
 FACE_HZ = 10.0
 TRUTH_HZ = 10.0
 SHOCK_TAU_S = 1.5
-
-
-@dataclass(frozen=True)
-class Impact:
-    tension: tuple[tuple[float, float], ...] = ((0.0, 0.0),)
-    valence: float = 0.0
-    shocks: tuple[float, ...] = ()
-
-    def drive(self, t: float) -> float:
-        xs, ys = zip(*self.tension)
-        return float(np.interp(t, xs, ys))
-
-
-def load_impacts(path: Optional[str]) -> dict[str, Impact]:
-    if not path:
-        return {}
-    try:
-        data = tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise SourceError(f"impact file {path}: {e}") from None
-    out = {}
-    for seg, d in data.get("segments", {}).items():
-        out[seg] = Impact(tuple((float(a), float(b)) for a, b in d.get("tension", [[0, 0]])),
-                          float(d.get("valence", 0.0)), tuple(float(s) for s in d.get("shocks", ())))
-    return out
 
 
 @dataclass
@@ -123,26 +102,66 @@ class SimSource:
     def __init__(self, url: str, query: dict, screen: Optional[Callable[[], tuple]] = None,
                  faces: bool = True, **_):
         self.url = url
-        seed = int(query.get("seed", 0))
-        self.rng = np.random.default_rng(seed)
+        try:
+            self.seed = int(query.get("seed", 0))
+            self.visits = _parse_visits(query.get("visits"))
+        except ValueError as e:
+            raise SourceError(f"{url}: {e}") from None
+        self.rng = np.random.default_rng(self.seed)
         self.viewer = Viewer.draw(self.rng)
-        self.impacts = load_impacts(query.get("impact"))
+        self.visitor = -1 if self.visits else 0  # index of the visit in progress; -1 = empty
+        self.nudge_path = query.get("nudge") or None
+        self.nudge, self._nudge_read_us = 0.0, 0
+        try:
+            self.impacts = load_impacts(query.get("impact"))
+        except ImpactError as e:
+            raise SourceError(str(e)) from None
         self.screen = screen or (lambda: ("", 0.0, 0.3))  # (clip_id, clip_t_s, luminance)
         self.faces = faces and query.get("faces", "1") != "0"
         self._truth = open(query["truth"], "w", buffering=1) if query.get("truth") else None
         if self._truth:
-            self._truth.write("ts_us,arousal,valence,hr_bpm,clip\n")
+            self._truth.write("ts_us,arousal,valence,hr_bpm,clip,visitor,rest_bpm\n")
         t = now_us()
+        self.t_open_us = t
         self.s = _State(t_us=t, next_beat_us=t + 800_000, next_pupil_us=t, next_face_us=t,
                         next_truth_us=t)
         self._render = None
         if self.faces:
-            from empathy.sensors.face_render import render_face  # only when faces are wanted
+            from empathy.sim.faces import render_face  # only when faces are wanted
             self._render = render_face
         self._health_sent = False
 
+    # -- who is in the seat ------------------------------------------------------------
+    def _occupant(self, t_us: int, out: list) -> bool:
+        """Follow the visits: a new visitor sits down, or the seat empties. True if occupied."""
+        if not self.visits:
+            return True
+        t = (t_us - self.t_open_us) / 1e6
+        k = next((i for i, (a, b) in enumerate(self.visits) if a <= t < b), -1)
+        if k != self.visitor:
+            if k >= 0:  # a new person: own traits, calm, nothing carried over
+                self.rng = np.random.default_rng([self.seed, k + 1])
+                self.viewer = Viewer.draw(self.rng)
+                self.s = _State(t_us=t_us, next_beat_us=t_us + 800_000, next_pupil_us=t_us,
+                                next_face_us=t_us, next_truth_us=t_us)
+            out.append(Health(t_us, "sim", contact=k >= 0, battery_pct=100.0))
+            self.visitor = k
+        return k >= 0
+
+    def _nudged(self, t_us: int) -> float:
+        if self.nudge_path and t_us - self._nudge_read_us >= 250_000:
+            self._nudge_read_us = t_us
+            try:
+                v = float(Path(self.nudge_path).read_text().strip() or 0)
+                self.nudge = max(-1.0, min(1.0, v)) if math.isfinite(v) else 0.0
+            except (OSError, ValueError):
+                pass  # a file being rewritten or missing: keep the last nudge
+        return self.nudge
+
     # -- hidden physiology ------------------------------------------------------------
     def _step(self, t_us: int, out: list) -> None:
+        if not self._occupant(t_us, out):
+            return
         s, v, dt = self.s, self.viewer, TICK_S
         clip, clip_t, lum = self.screen()
         impact = self.impacts.get(clip, Impact())
@@ -151,7 +170,7 @@ class SimSource:
                 s.shocks_fired.add((clip, k))
                 s.shock += 0.9 * v.sensitivity
         s.shock *= math.exp(-dt / SHOCK_TAU_S)
-        drive = v.sensitivity * impact.drive(clip_t) + s.shock
+        drive = v.sensitivity * impact.drive(clip_t) + s.shock + self._nudged(t_us)
         s.arousal += dt / 3.0 * (drive - s.arousal) + math.sqrt(dt) * 0.05 * self.rng.normal()
         s.valence += dt / 4.0 * (impact.valence * v.sensitivity - s.valence) \
             + math.sqrt(dt) * 0.03 * self.rng.normal()
@@ -187,12 +206,14 @@ class SimSource:
 
         if self._truth and t_us >= s.next_truth_us:
             s.next_truth_us += int(1e6 / TRUTH_HZ)
-            self._truth.write(f"{t_us},{s.arousal:.4f},{s.valence:.4f},{hr:.2f},{clip}\n")
+            self._truth.write(f"{t_us},{s.arousal:.4f},{s.valence:.4f},{hr:.2f},{clip},"
+                              f"{self.visitor},{v.hr0:.2f}\n")
 
     def read(self, timeout_s: float = 0.1) -> list[Reading]:
         out: list[Reading] = []
         if not self._health_sent:
-            out.append(Health(now_us(), "sim", contact=True, battery_pct=100.0))
+            # With visits the seat starts empty; each arrival and departure says so itself.
+            out.append(Health(now_us(), "sim", contact=not self.visits, battery_pct=100.0))
             self._health_sent = True
         deadline = now_us()
         if deadline - self.s.t_us < TICK_S * 1e6:
@@ -207,3 +228,19 @@ class SimSource:
         if self._truth:
             self._truth.close()
             self._truth = None
+
+
+def _parse_visits(text: Optional[str]) -> list[tuple[float, float]]:
+    """"20:140,160:300" -> [(20, 140), (160, 300)]: ordered, non-overlapping spans."""
+    if not text:
+        return []
+    spans = []
+    for part in text.split(","):
+        a, sep, b = part.partition(":")
+        lo, hi = float(a), float(b) if sep else float("nan")
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi):
+            raise ValueError(f"visit {part!r} must be START:END seconds with START < END")
+        if spans and lo < spans[-1][1]:
+            raise ValueError(f"visit {part!r} overlaps the one before")
+        spans.append((lo, hi))
+    return spans

@@ -1,0 +1,88 @@
+"""How each segment really moves people: the simulation's ground truth about the film.
+
+An impact file (TOML, simulation only) gives per segment a tension curve (arousal drive
+over seconds into the segment), a valence and the moments of shocks (startles):
+
+    [segments.chase]
+    tension = [[0, 0.2], [10, 0.9]]
+    valence = -0.3
+    shocks = [3.5]
+
+Simulated seats (`sim://`) and simulated audiences (`empathy policy simulate`) read the
+same file through this one loader. Without a file, a segment does what the story's own
+target says, flat.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+
+class ImpactError(ValueError):
+    """An impact file cannot be read or has a bad value; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Impact:
+    tension: tuple[tuple[float, float], ...] = ((0.0, 0.0),)  # ((t_s, level), ...)
+    valence: float = 0.0
+    shocks: tuple[float, ...] = ()  # seconds into the segment
+
+    def drive(self, t: float) -> float:
+        xs, ys = zip(*self.tension)
+        return float(np.interp(t, xs, ys))
+
+
+def _finite(x, what: str, src: str) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise ImpactError(f"{src}: {what} is not a number: {x!r}") from None
+    if not math.isfinite(v):
+        raise ImpactError(f"{src}: {what} is not finite")
+    return v
+
+
+def load_impacts(path: Optional[str | Path]) -> dict[str, Impact]:
+    """segment id -> Impact from an impact file ({} without one)."""
+    if not path:
+        return {}
+    try:
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ImpactError(f"impact file {path}: {e}") from None
+    segs = doc.get("segments", {})
+    if not isinstance(segs, dict):
+        raise ImpactError(f"{path}: [segments] must be a table")
+    out = {}
+    for sid, d in segs.items():
+        where = f"{path}: segments.{sid}"
+        if not isinstance(d, dict):
+            raise ImpactError(f"{where} must be a table")
+        pts = d.get("tension", [[0, 0]])
+        if not isinstance(pts, list) or not pts or not all(
+                isinstance(p, list) and len(p) == 2 for p in pts):
+            raise ImpactError(f"{where}.tension must be a list of [seconds, level] pairs")
+        tension = tuple((_finite(a, "tension time", where), _finite(b, "tension level", where))
+                        for a, b in pts)
+        shocks = d.get("shocks", [])
+        if not isinstance(shocks, list):
+            raise ImpactError(f"{where}.shocks must be a list of seconds")
+        out[sid] = Impact(tension, _finite(d.get("valence", 0.0), "valence", where),
+                          tuple(_finite(s, "shock time", where) for s in shocks))
+    return out
+
+
+def story_impacts(story, path: Optional[str | Path] = None) -> dict[str, Impact]:
+    """Every segment of a story: from the impact file where it names one, else the story's
+    own target held flat over the segment."""
+    out = {sid: Impact(((0.0, s.target_arousal), (s.duration_s, s.target_arousal)),
+                       s.target_valence) for sid, s in story.segments.items()}
+    out.update({k: v for k, v in load_impacts(path).items() if k in story.segments})
+    return out
