@@ -4,6 +4,7 @@ import contextlib
 import csv
 import io
 import json
+from pathlib import Path
 import os
 import signal
 import subprocess
@@ -108,7 +109,8 @@ def test_closed_session_has_events_and_every_sample(tmp_path):
     for fmt in ("csv", "parquet"):
         r = cli("export", rec.id, "--format", fmt, "--out", str(tmp_path / fmt), "--dir",
                 str(tmp_path), "--json")
-        assert len(json.loads(r.stdout)) == 2
+        files = [Path(f).name for f in json.loads(r.stdout)]
+        assert files == [f"{rec.id}.{t}.{fmt}" for t in ("samples", "events", "frames")]
         assert exported_rows(tmp_path / fmt, rec.id, fmt)[1] == as_rows(samples)
     with open(tmp_path / "csv" / f"{rec.id}.events.csv") as f:
         events = list(csv.DictReader(f))

@@ -1,8 +1,7 @@
-"""`empathy session list | export | purge` — the recorded shows on this host."""
+"""`empathy session list | export | report | purge` — the recorded shows on this host."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -12,29 +11,6 @@ from pathlib import Path
 from empathy.host.session import store
 
 DEFAULT_DIR = os.environ.get("EMPATHY_SESSIONS", "sessions")
-
-
-def export(path: Path, out: Path, fmt: str) -> list[Path]:
-    """Write the session's samples and events as CSV or Parquet; returns the files."""
-    out.mkdir(parents=True, exist_ok=True)
-    sid, written = store.session_id(path), []
-    for table in ("samples", "events"):
-        cols, rows = store.read(path, table)
-        dest = out / f"{sid}.{table}.{fmt}"
-        if fmt == "csv":
-            with open(dest, "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(cols)
-                # str() of a float is its shortest exact form: CSV loses nothing
-                w.writerows(rows)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            pq.write_table(pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)}),
-                           dest)
-        written.append(dest)
-    return written
 
 
 def _list(args) -> int:
@@ -63,13 +39,17 @@ def _list(args) -> int:
 def _export(args) -> int:
     from rich.progress import track
 
+    from empathy.host.session.exports import export
+
     try:
         paths = [store.find(args.dir, s) for s in args.session]
         files = []
         for p in track(paths, description="exporting", disable=args.json or len(paths) < 2):
             files += export(p, Path(args.out), args.format)
-    except (store.SessionError, OSError) as e:
-        print(f"empathy session: {e}", file=sys.stderr)
+        for f in files:
+            f.chmod(0o600)  # biometric data: readable by the operator alone
+    except (store.SessionError, OSError, ValueError) as e:
+        print(f"empathy session export: {e}", file=sys.stderr)
         return 1
     print(json.dumps([str(f) for f in files]) if args.json else "\n".join(map(str, files)))
     return 0
@@ -120,9 +100,11 @@ def register(p) -> None:
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=_list)
 
-    ex = sub.add_parser("export", help="write sessions' samples and events as CSV or Parquet")
+    ex = sub.add_parser("export", help="write sessions as CSV, Parquet, BIDS, EDF+ or XDF")
     ex.add_argument("session", nargs="+", help="session id(s), as `session list` shows them")
-    ex.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    ex.add_argument("--format", choices=("csv", "parquet", "bids", "edf", "xdf"), default="csv",
+                    help="csv/parquet: the stored tables; bids: a BIDS dataset (beh physio + "
+                         "events); edf: EDF+ with annotations; xdf: LabRecorder's format")
     ex.add_argument("--out", default=".", help="folder for the exported files")
     ex.add_argument("--dir", **common)
     ex.add_argument("--json", action="store_true")

@@ -7,7 +7,9 @@ queued every `COMMIT_S`, so at most that much (plus one commit's time) is at ris
 
 Tables: `samples` (one row per accepted seat sample, the wire fields), `events` (ts_us,
 kind, JSON data: state, segment, decision, grade, control, health, and every `UNITS_S` a
-`units` report: each unit's loss, battery, firmware and clock offset) and `meta`.
+`units` report: each unit's loss, battery, firmware and clock offset), `frames` (when each
+frame of the picture was shown, on the same host clock as the samples, so a heartbeat can
+be aligned with the frame on screen) and `meta`.
 """
 
 from __future__ import annotations
@@ -35,11 +37,15 @@ SUFFIX = ".session.db"
 SAMPLE_FIELDS = ("ts_us", "unit_id", "seat_id", "seq", "hr_bpm", "rmssd_ms", "pupil_mm",
                  "arousal", "valence", "expression", "expression_conf", "flags")
 EVENT_FIELDS = ("ts_us", "kind", "data")
+FRAME_FIELDS = ("ts_us", "frame", "segment", "clip_t_s", "luminance")
+TABLES = ("samples", "events", "frames")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS samples ({", ".join(SAMPLE_FIELDS)});
 CREATE TABLE IF NOT EXISTS events (ts_us INTEGER, kind TEXT, data TEXT);
+CREATE TABLE IF NOT EXISTS frames (ts_us INTEGER, frame INTEGER, segment TEXT, clip_t_s REAL,
+                                   luminance REAL);
 """
 
 
@@ -86,7 +92,7 @@ class Recorder:
         # Rows a failed commit could not write (disk full) wait for the next one; `on_fault`
         # tells the show when writing stops and starts again.
         self.on_fault, self.failing = on_fault, False
-        self._unwritten: tuple[list, list] = ([], [])
+        self._unwritten: tuple[list, list, list] = ([], [], [])
         self.dropped = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._write_loop, name="session-writer",
@@ -99,8 +105,10 @@ class Recorder:
             for s in data:
                 self.rows.put(("s", tuple(getattr(s, f) for f in SAMPLE_FIELDS)))
         elif kind == "frame":
-            # 25 frames a second would drown the store: keep only grade changes.
-            grade = (data.clip_id, data.lut, data.strength)
+            # wall_s is the player's monotonic clock at display: the host clock of samples.
+            self.rows.put(("f", (round(data.wall_s * 1e6), data.index, data.clip_id,
+                                 round(data.clip_t_s, 4), round(data.luminance, 4))))
+            grade = (data.clip_id, data.lut, data.strength)  # an event only when it changes
             if grade != self._grade:
                 self._grade = grade
                 self.event("grade", {"segment": data.clip_id, "lut": data.lut,
@@ -126,14 +134,14 @@ class Recorder:
         self._commit()
 
     def _commit(self) -> None:
-        samples, events = self._unwritten
+        samples, events, frames = self._unwritten
         while True:
             try:
                 table, row = self.rows.get_nowait()
             except queue.Empty:
                 break
-            (samples if table == "s" else events).append(row)
-        if not samples and not events:
+            (samples if table == "s" else events if table == "e" else frames).append(row)
+        if not samples and not events and not frames:
             return
         try:
             with self.db:
@@ -141,13 +149,17 @@ class Recorder:
                 self.db.executemany(f"INSERT INTO samples VALUES ({','.join('?' * 12)})",
                                     samples)
                 self.db.executemany("INSERT INTO events VALUES (?, ?, ?)", events)
+                self.db.executemany("INSERT INTO frames VALUES (?, ?, ?, ?, ?)", frames)
         except sqlite3.Error as e:
             # Disk full or similar: keep the rows for the next commit (up to MAX_UNWRITTEN,
             # oldest dropped and counted), say so loudly, keep the show running.
-            over = max(0, len(samples) + len(events) - MAX_UNWRITTEN)
+            # Frames go first (the picture's log is also in the frame log), then samples.
+            over = max(0, len(samples) + len(events) + len(frames) - MAX_UNWRITTEN)
             self.dropped += over
+            lost_frames = min(over, len(frames))
+            over -= lost_frames
             self._unwritten = (samples[min(over, len(samples)):],
-                               events[max(0, over - len(samples)):])
+                               events[max(0, over - len(samples)):], frames[lost_frames:])
             if not self.failing:
                 self.failing = True
                 log.error("session %s: cannot write (%s); keeping rows until it can", self.id, e)
@@ -155,7 +167,7 @@ class Recorder:
             return
         self.samples += len(samples)
         self.events += len(events)
-        self._unwritten = ([], [])
+        self._unwritten = ([], [], [])
         if self.failing:
             self.failing = False
             log.warning("session %s: writing again (%d rows dropped)", self.id, self.dropped)
@@ -240,11 +252,15 @@ def info(path: Path) -> dict:
 
 
 def read(path: Path, table: str) -> tuple[list[str], list[tuple]]:
-    """All rows of `samples` or `events`, in recording order."""
-    if table not in ("samples", "events"):
+    """All rows of `samples`, `events` or `frames`, in recording order (a session recorded
+    before frames were kept has none)."""
+    if table not in TABLES:
         raise ValueError(table)
     db = open_readonly(path)
     try:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                          (table,)).fetchone():
+            return list(FRAME_FIELDS), []  # a session recorded before frames were kept
         cur = db.execute(f"SELECT * FROM {table} ORDER BY rowid")
         return [c[0] for c in cur.description], cur.fetchall()
     finally:

@@ -1,0 +1,133 @@
+"""BIDS export: each seat a subject, the session a BIDS session, the film a task.
+
+Layout (BIDS 1.10, physiological recordings of the `beh` datatype)::
+
+    dataset_description.json  README  participants.tsv  participants.json
+    sub-<seat>/ses-<session>/beh/sub-<seat>_ses-<session>_task-<film>_physio.tsv.gz
+                                 sub-<seat>_ses-<session>_task-<film>_physio.json
+                                 sub-<seat>_ses-<session>_task-<film>_events.tsv
+    task-<film>_events.json
+
+The physio file has no header row (BIDS says so); its sidecar names the columns, their
+units, `SamplingFrequency` (10 Hz, the edge rate) and `StartTime`: the first row's time in
+seconds against the events' zero, the film's first frame (negative: the resting baseline
+came first). Empty cells are `n/a`. The clock and each unit's sync quality are in the
+sidecar under `EmpathyClock`. Seats are labelled by their per-session pseudonym.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from empathy import __version__
+from empathy.host.session.exports.recording import MEASURES, RATE_HZ, Recording, grid
+
+BIDS_VERSION = "1.10.0"
+
+
+def _task(rec: Recording) -> str:
+    return re.sub(r"[^0-9A-Za-z]", "", rec.title) or "film"
+
+
+def _events(rec: Recording) -> list[dict]:
+    rows, seg_starts = [], [m for m in rec.markers if m.kind == "segment"]
+    for m in rec.markers:
+        d, onset = m.data, (m.ts_us - rec.t0_us) / 1e6
+        duration = 0.0
+        if m.kind == "segment":
+            later = [s.ts_us for s in seg_starts if s.ts_us > m.ts_us]
+            end = later[0] if later else rec.span_us()[1]
+            duration = max(0.0, (end - m.ts_us) / 1e6)
+        rows.append({"onset": round(onset, 4), "duration": round(duration, 4),
+                     "trial_type": m.kind, "segment": d.get("segment", "n/a"),
+                     "decision": d.get("decision", "n/a"), "chosen": d.get("chosen", "n/a"),
+                     "reason": d.get("reason", "n/a"), "lut": d.get("lut", "n/a")
+                     if m.kind == "grade" else "n/a",
+                     "strength": d.get("strength", "n/a") if m.kind == "grade" else "n/a"})
+    return rows
+
+
+EVENTS_SIDECAR = {
+    "trial_type": {"Description": "what happened on screen",
+                   "Levels": {"segment": "a segment of the film started (duration: until the next)",
+                              "decision": "the show chose the next segment",
+                              "grade": "the picture's colour grade changed"}},
+    "segment": {"Description": "story segment id (segment and grade rows)"},
+    "decision": {"Description": "decision point id (decision rows)"},
+    "chosen": {"Description": "the segment chosen (decision rows)"},
+    "reason": {"Description": "why, as the policy explained it (decision rows)"},
+    "lut": {"Description": "the .cube look in use (grade rows)"},
+    "strength": {"Description": "the look's strength 0..1 (grade rows)"},
+}
+
+
+def _cell(x: float) -> str:
+    return "n/a" if not np.isfinite(x) else f"{x:.6g}"
+
+
+def write(rec: Recording, out: Path) -> list[Path]:
+    task, ses = _task(rec), rec.label
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def put(path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+
+    put(out / "dataset_description.json", json.dumps({
+        "Name": f"{rec.title}: screening {rec.session}", "BIDSVersion": BIDS_VERSION,
+        "DatasetType": "raw", "GeneratedBy": [{"Name": "Empathy Engine", "Version": __version__,
+                                               "Description": "empathy session export"}]},
+        indent=2))
+    put(out / "README", f"Audience physiology recorded by Empathy Engine during a screening "
+                        f"of {rec.title!r} (session {rec.session}).\nEach subject is one "
+                        "seat, labelled by a pseudonym that holds for this session only.\n")
+    put(out / "participants.tsv", "participant_id\n" + "".join(
+        f"sub-{s.label}\n" for s in rec.seats))
+    put(out / "participants.json", json.dumps({"participant_id": {
+        "Description": "a seat, by its per-session pseudonym (no ticket or seat number)"}}))
+    put(out / f"task-{task}_events.json", json.dumps({"TaskName": rec.title, **EVENTS_SIDECAR},
+                                                     indent=2))
+    events = _events(rec)
+    columns = [m.name for m in MEASURES]
+    for seat in rec.seats:
+        if not len(seat.ts_us):
+            continue
+        base = out / f"sub-{seat.label}" / f"ses-{ses}" / "beh" / \
+            f"sub-{seat.label}_ses-{ses}_task-{task}"
+        step = int(1e6 / RATE_HZ)
+        t = np.arange(int(seat.ts_us[0]), int(seat.ts_us[-1]) + 1, step, dtype=np.int64)
+        g = grid(seat, t)
+        lines = "".join("\t".join(_cell(g[m.field][i]) for m in MEASURES) + "\n"
+                        for i in range(len(t)))
+        dest = Path(f"{base}_physio.tsv.gz")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # No name and no time in the gzip header: they would leak and break reproducibility.
+        with open(dest, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
+                                                    mtime=0) as f:
+            f.write(lines.encode("utf-8"))
+        written.append(dest)
+        sync = rec.clock.get(str(seat.unit_id))
+        put(Path(f"{base}_physio.json"), json.dumps({
+            "SamplingFrequency": RATE_HZ, "StartTime": round((t[0] - rec.t0_us) / 1e6, 6),
+            "Columns": columns, "PhysioType": "generic", "TaskName": rec.title,
+            "Manufacturer": "Empathy Engine", "SoftwareVersions": __version__,
+            **{m.name: {"Description": m.description, "Units": m.unit} for m in MEASURES},
+            "EmpathyClock": {**rec.clock_note(), "units": None,
+                             "sync_uncertainty_us": sync["sync_uncertainty_us"] if sync
+                             else None}}, indent=2))
+        with open(f"{base}_events.tsv", "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, list(events[0]) if events else ["onset", "duration",
+                                                                   "trial_type"],
+                               delimiter="\t", lineterminator="\n")
+            w.writeheader()
+            w.writerows(events)
+        written.append(Path(f"{base}_events.tsv"))
+    return written

@@ -1,0 +1,191 @@
+"""A recorded session read back for export: per-seat series, markers, frames and the clock.
+
+Every exporter (BIDS, EDF+, XDF, CSV/Parquet) starts from this one reading, so the formats
+agree: the same seats, the same missing values, the same events and the same time zero.
+
+Time: samples, events and frames are all stamped on the host's monotonic clock (edge units
+map their own clocks onto it with clock sync). Time zero of an export is the first frame of
+the film (else its first segment, else the first sample); times before it (the resting
+baseline) are negative. How well each unit's clock was kept on the host's comes from the
+units' heartbeats the session recorded: an NTP-style exchange bounds the offset error by half
+its round trip, so `sync_uncertainty_us` is half the median round trip.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from empathy.host.session import store
+
+RATE_HZ = 10.0  # the edge units' sample rate; the regular grid of BIDS and EDF+
+HOLD_S = 0.15  # a grid point takes the latest sample at most this old, else it is missing
+EXPRESSION_NONE = 15
+
+
+@dataclass(frozen=True)
+class Measure:
+    field: str  # column in the session store
+    name: str  # column/channel name in exports
+    unit: str
+    description: str
+    lo: float  # the physical range (EDF+ needs one; values outside are clipped there)
+    hi: float
+
+
+MEASURES = (
+    Measure("hr_bpm", "heart_rate", "bpm", "heart rate from the seat's strap or PPG board", 0, 250),
+    Measure("rmssd_ms", "rmssd", "ms", "RMSSD of recent beat-to-beat intervals", 0, 300),
+    Measure("pupil_mm", "pupil_diameter", "mm", "pupil diameter, light reflex included", 0, 10),
+    Measure("arousal", "arousal", "a.u.",
+            "fused arousal against the seat's resting baseline, -1..1", -1, 1),
+    Measure("valence", "valence", "a.u.", "fused valence, -1..1", -1, 1),
+    Measure("expression", "expression", "class",
+            "facial expression class: 0 angry, 1 disgust, 2 fear, 3 happy, 4 sad, "
+            "5 surprise, 6 neutral", 0, 6),
+    Measure("expression_conf", "expression_confidence", "a.u.",
+            "confidence of the expression class, 0..1", 0, 1),
+    Measure("flags", "quality_flags", "bitmask",
+            "signal-quality bits of the wire format (empathy.wire.Flag)", 0, 255),
+)
+_ABSENT_AT_ZERO = {"hr_bpm", "rmssd_ms", "pupil_mm"}  # 0 on the wire means "no value"
+
+
+@dataclass
+class Seat:
+    seat_id: int
+    unit_id: int
+    ts_us: np.ndarray  # host clock
+    values: dict[str, np.ndarray]  # Measure.field -> float array (NaN = no value)
+
+    @property
+    def label(self) -> str:
+        """The seat's pseudonym as recorded (seat ids are per-session pseudonyms)."""
+        return str(self.seat_id)
+
+
+@dataclass
+class Marker:
+    ts_us: int
+    kind: str  # segment | decision | grade
+    data: dict
+
+    def text(self) -> str:
+        d = self.data
+        if self.kind == "segment":
+            return f"segment {d.get('segment')}"
+        if self.kind == "decision":
+            return (f"decision {d.get('decision')}: {d.get('chosen')}"
+                    + (" (fallback)" if d.get("fallback") else "")
+                    + (f" - {d['reason']}" if d.get("reason") else ""))
+        return f"grade {d.get('lut') or 'none'} x{float(d.get('strength', 0)):.2f} on {d.get('segment')}"
+
+
+@dataclass
+class Recording:
+    session: str
+    meta: dict
+    seats: list[Seat]
+    markers: list[Marker]
+    frames: np.ndarray  # rows (ts_us, frame, clip_t_s, luminance)
+    frame_segments: list[str]
+    t0_us: int
+    clock: dict = field(default_factory=dict)  # unit -> sync quality
+
+    @property
+    def label(self) -> str:
+        """The session id as a BIDS/EDF-safe label (letters and digits only)."""
+        return re.sub(r"[^0-9A-Za-z]", "", self.session)
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("story") or "film")
+
+    def span_us(self) -> tuple[int, int]:
+        starts = [int(s.ts_us[0]) for s in self.seats if len(s.ts_us)]
+        ends = [int(s.ts_us[-1]) for s in self.seats if len(s.ts_us)]
+        return (min(starts + [self.t0_us]), max(ends + [self.t0_us]))
+
+    def clock_note(self) -> dict:
+        """What every export says about its clock."""
+        return {"clock": "host monotonic clock, microseconds; edge units mapped onto it by "
+                         "NTP-style clock sync", "time_zero": "first frame of the film",
+                "t0_host_us": self.t0_us, "units": self.clock}
+
+
+def grid(seat: Seat, t_us: np.ndarray) -> dict[str, np.ndarray]:
+    """Each measure on the grid `t_us`: the latest sample at most HOLD_S old, else NaN."""
+    i = np.searchsorted(seat.ts_us, t_us, side="right") - 1
+    ok = (i >= 0) & (t_us - seat.ts_us[np.clip(i, 0, None)] <= HOLD_S * 1e6)
+    out = {}
+    for m in MEASURES:
+        v = seat.values[m.field][np.clip(i, 0, None)]
+        out[m.field] = np.where(ok, v, np.nan)
+    return out
+
+
+def load(path: Path) -> Recording:
+    cols, rows = store.read(path, "samples")
+    data = np.array(rows, dtype=float).reshape(-1, len(cols)) if rows else \
+        np.zeros((0, len(cols)))
+    col = {c: data[:, i] for i, c in enumerate(cols)}
+    seats = []
+    for sid in sorted(set(col["seat_id"].astype(int).tolist())) if len(data) else []:
+        pick = np.flatnonzero(col["seat_id"] == sid)
+        pick = pick[np.argsort(col["ts_us"][pick], kind="stable")]
+        values = {}
+        for m in MEASURES:
+            v = col[m.field][pick].astype(float)
+            if m.field in _ABSENT_AT_ZERO:
+                v[v == 0] = np.nan
+            values[m.field] = v
+        none = values["expression"] == EXPRESSION_NONE
+        values["expression"][none] = np.nan
+        values["expression_conf"][none] = np.nan
+        units = col["unit_id"][pick].astype(int)
+        seats.append(Seat(sid, int(np.bincount(units).argmax()),
+                          col["ts_us"][pick].astype(np.int64), values))
+
+    _, events = store.read(path, "events")
+    markers, clock_rows = [], {}
+    for ts, kind, doc in events:
+        try:
+            d = json.loads(doc)
+        except (TypeError, ValueError):
+            continue
+        if kind in ("segment", "decision", "grade") and isinstance(d, dict):
+            # a segment's own start stamp is when its first frame showed
+            markers.append(Marker(int(d.get("start_us", ts)), kind, d))
+        elif kind == "units" and isinstance(d, list):
+            for u in d:
+                if isinstance(u, dict) and u.get("rtt_us"):
+                    clock_rows.setdefault(int(u.get("unit", -1)), []).append(
+                        (float(u["rtt_us"]), float(u.get("offset_us", 0)),
+                         float(u.get("drift_ppb", 0))))
+    markers.sort(key=lambda m: m.ts_us)
+
+    _, frows = store.read(path, "frames")
+    frames = np.array([(r[0], r[1], r[3], r[4]) for r in frows], float).reshape(-1, 4)
+    segs = [r[2] for r in frows]
+
+    t0 = (int(frames[0, 0]) if len(frames) else
+          next((m.ts_us for m in markers if m.kind == "segment"),
+               min((int(s.ts_us[0]) for s in seats if len(s.ts_us)), default=0)))
+    clock = {}
+    for unit, rs in sorted(clock_rows.items()):
+        a = np.array(rs)
+        clock[str(unit)] = {"exchanges_reported": len(a),
+                            "median_rtt_us": float(np.median(a[:, 0])),
+                            "sync_uncertainty_us": float(np.median(a[:, 0]) / 2),
+                            "last_offset_us": float(a[-1, 1]),
+                            "drift_ppm": round(float(a[-1, 2]) / 1000, 3)}
+    meta = {}
+    info = store.info(path)
+    for k in ("story", "started_utc", "ended_utc", "demo", "config"):
+        if k in info:
+            meta[k] = info[k]
+    return Recording(store.session_id(path), meta, seats, markers, frames, segs, t0, clock)

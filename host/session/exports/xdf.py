@@ -1,0 +1,142 @@
+"""XDF export: one stream per seat, a marker stream and the picture's frame times.
+
+XDF (the Extensible Data Format of Lab Streaming Layer and LabRecorder) keeps every sample
+with its own time stamp, so nothing is resampled here: a researcher can align each
+heartbeat-derived sample with the frame that was on screen. Written to the XDF 1.0 spec
+(github.com/sccn/xdf/wiki/Specifications): the magic `XDF:`, then chunks of
+[length-of-length byte][length][tag uint16][content], all little-endian.
+
+Streams, all on the host clock in seconds (the clock and each unit's sync quality are in
+the stream headers' <desc>):
+- `empathy seat <pseudonym>` (type Physio): the wire's measures, one sample per packet;
+- `empathy markers` (type Markers, string): segments, decisions with their reasons, grade
+  changes, one JSON object per marker;
+- `empathy picture` (type VideoFrames): frame number, seconds into the segment, luminance.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from empathy import __version__
+from empathy.host.session.exports.recording import MEASURES, Recording
+
+FILE_HEADER, STREAM_HEADER, SAMPLES, CLOCK_OFFSET, BOUNDARY, STREAM_FOOTER = 1, 2, 3, 4, 5, 6
+CHUNK_SAMPLES = 2048  # samples per [Samples] chunk, as LabRecorder writes them in pieces
+
+
+def _varlen(n: int) -> bytes:
+    if n < 256:
+        return struct.pack("<BB", 1, n)
+    if n < 1 << 32:
+        return struct.pack("<BI", 4, n)
+    return struct.pack("<BQ", 8, n)
+
+
+class XdfWriter:
+    def __init__(self, path: Path):
+        self.f = open(path, "wb")
+        self.f.write(b"XDF:")
+        self._chunk(FILE_HEADER, b'<?xml version="1.0"?><info><version>1.0</version></info>')
+        self.next_id = 1
+
+    def _chunk(self, tag: int, content: bytes, stream: int | None = None) -> None:
+        body = struct.pack("<H", tag) + (b"" if stream is None else struct.pack("<I", stream))
+        body += content
+        self.f.write(_varlen(len(body)) + body)
+
+    def stream(self, name: str, kind: str, channels: list[tuple[str, str]], srate: float,
+               fmt: str, desc: str = "") -> int:
+        sid, self.next_id = self.next_id, self.next_id + 1
+        chans = "".join(f"<channel><label>{escape(c)}</label><unit>{escape(u)}</unit></channel>"
+                        for c, u in channels)
+        xml = (f'<?xml version="1.0"?><info><name>{escape(name)}</name><type>{escape(kind)}'
+               f"</type><channel_count>{len(channels)}</channel_count><nominal_srate>{srate}"
+               f"</nominal_srate><channel_format>{fmt}</channel_format>"
+               f"<source_id>empathy-{sid}</source_id><version>1.1</version>"
+               f"<desc><channels>{chans}</channels>{desc}</desc></info>")
+        self._chunk(STREAM_HEADER, xml.encode(), sid)
+        return sid
+
+    def numeric(self, sid: int, stamps_s: np.ndarray, values: np.ndarray) -> None:
+        """Samples of a double64 stream: stamps (n,), values (n, channels)."""
+        values = np.ascontiguousarray(values, "<f8")
+        for a in range(0, len(stamps_s), CHUNK_SAMPLES):
+            ts, vs = stamps_s[a:a + CHUNK_SAMPLES], values[a:a + CHUNK_SAMPLES]
+            rows = b"".join(b"\x08" + struct.pack("<d", t) + v.tobytes() for t, v in zip(ts, vs))
+            self._chunk(SAMPLES, _varlen(len(ts)) + rows, sid)
+
+    def strings(self, sid: int, stamps_s: list[float], texts: list[str]) -> None:
+        for a in range(0, len(texts), CHUNK_SAMPLES):
+            rows = b""
+            for t, text in zip(stamps_s[a:a + CHUNK_SAMPLES], texts[a:a + CHUNK_SAMPLES]):
+                raw = text.encode()
+                rows += b"\x08" + struct.pack("<d", t) + _varlen(len(raw)) + raw
+            self._chunk(SAMPLES, _varlen(len(texts[a:a + CHUNK_SAMPLES])) + rows, sid)
+
+    def close_stream(self, sid: int, stamps_s, t_first: float, t_last: float) -> None:
+        # Our stamps are already on the host clock: offsets of 0 at both ends say so to
+        # readers that synchronise clocks (pyxdf does by default).
+        for t in (t_first, t_last):
+            self._chunk(CLOCK_OFFSET, struct.pack("<dd", t, 0.0), sid)
+        first, last = (stamps_s[0], stamps_s[-1]) if len(stamps_s) else (0.0, 0.0)
+        xml = (f'<?xml version="1.0"?><info><first_timestamp>{first}</first_timestamp>'
+               f"<last_timestamp>{last}</last_timestamp><sample_count>{len(stamps_s)}"
+               f"</sample_count></info>")
+        self._chunk(STREAM_FOOTER, xml.encode(), sid)
+
+    def close(self) -> None:
+        self.f.close()
+
+
+def _clock_desc(rec: Recording, unit: str | None = None) -> str:
+    note = rec.clock_note()
+    sync = note["units"].get(unit) if unit is not None else None
+    return (f"<clock><source>{escape(note['clock'])}</source>"
+            f"<time_zero_host_s>{rec.t0_us / 1e6}</time_zero_host_s>"
+            + (f"<sync_uncertainty_us>{sync['sync_uncertainty_us']}</sync_uncertainty_us>"
+               f"<median_rtt_us>{sync['median_rtt_us']}</median_rtt_us>"
+               f"<drift_ppm>{sync['drift_ppm']}</drift_ppm>" if sync else
+               "<sync_uncertainty_us>unknown</sync_uncertainty_us>" if unit is not None else "")
+            + "</clock>"
+            + f"<session>{escape(rec.session)}</session><film>{escape(rec.title)}</film>"
+            + f"<acquisition><manufacturer>Empathy Engine</manufacturer>"
+              f"<version>{__version__}</version></acquisition>")
+
+
+def write(rec: Recording, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    dest = out / f"{rec.session}.xdf"
+    lo, hi = (x / 1e6 for x in rec.span_us())
+    w = XdfWriter(dest)
+    try:
+        for seat in rec.seats:
+            sid = w.stream(f"empathy seat {seat.label}", "Physio",
+                           [(m.name, m.unit) for m in MEASURES], 10.0, "double64",
+                           _clock_desc(rec, str(seat.unit_id)))
+            stamps = seat.ts_us / 1e6
+            w.numeric(sid, stamps, np.column_stack([seat.values[m.field] for m in MEASURES]))
+            w.close_stream(sid, stamps, lo, hi)
+        sid = w.stream("empathy markers", "Markers", [("marker", "")], 0.0, "string",
+                       _clock_desc(rec))
+        stamps = [m.ts_us / 1e6 for m in rec.markers]
+        w.strings(sid, stamps, [json.dumps({"kind": m.kind, "text": m.text(), **m.data},
+                                           default=str) for m in rec.markers])
+        w.close_stream(sid, stamps, lo, hi)
+        fps = 0.0
+        if len(rec.frames) > 1:
+            fps = round((len(rec.frames) - 1) / ((rec.frames[-1, 0] - rec.frames[0, 0]) / 1e6), 3)
+        sid = w.stream("empathy picture", "VideoFrames",
+                       [("frame", "count"), ("clip_t", "s"), ("luminance", "a.u.")], fps,
+                       "double64", _clock_desc(rec))
+        stamps = rec.frames[:, 0] / 1e6
+        w.numeric(sid, stamps, rec.frames[:, 1:])
+        w.close_stream(sid, stamps, lo, hi)
+    finally:
+        w.close()
+    return [dest]

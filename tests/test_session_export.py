@@ -1,0 +1,152 @@
+"""Session exports read back by the field's own readers: pyxdf, pyedflib and the official
+BIDS validator, on a session recorded by a real demo run."""
+
+import gzip
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyedflib
+import pyxdf
+import pytest
+
+from empathy.host.session import store
+from empathy.host.session.exports import export
+
+# The official (Deno) BIDS validator, as its PyPI wheel runs it (bundled, offline).
+BIDS_VALIDATOR = [sys.executable, "-c", "import bids_validator_deno as v; v.cli()"]
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "empathy.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    r = _cli("demo", "--seats", "3", "--duration", "11", "--baseline", "3", "--out", str(out),
+             "--json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    path = store.sessions(out / "session")[0]
+    return path, json.loads((out / "summary.json").read_text())
+
+
+def _db(path, sql):
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def test_xdf_keeps_every_sample_stamp_every_decision_and_every_frame(recorded, tmp_path):
+    path, summary = recorded
+    r = _cli("session", "export", store.session_id(path), "--dir", str(path.parent),
+             "--format", "xdf", "--out", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    (xdf,) = json.loads(r.stdout)
+    assert Path(xdf).stat().st_mode & 0o077 == 0  # biometric data: the operator's alone
+    streams, header = pyxdf.load_xdf(xdf, dejitter_timestamps=False)
+    assert header["info"]["version"] == ["1.0"]
+    by_name = {s["info"]["name"][0]: s for s in streams}
+    seats = _db(path, "SELECT seat_id, count(*), min(ts_us), max(ts_us) FROM samples "
+                      "GROUP BY seat_id")
+    assert len(seats) == 3
+    for seat, n, first, last in seats:
+        s = by_name[f"empathy seat {seat}"]
+        assert s["info"]["type"] == ["Physio"] and len(s["time_stamps"]) == n
+        # samples keep their host-clock stamps (offsets of 0: already on the host clock)
+        assert s["time_stamps"][0] == pytest.approx(first / 1e6, abs=1e-6)
+        assert s["time_stamps"][-1] == pytest.approx(last / 1e6, abs=1e-6)
+        hr = np.asarray(s["time_series"])[:, 0]
+        want = np.array([v for (v,) in _db(path, f"SELECT hr_bpm FROM samples WHERE "
+                                                 f"seat_id = {seat} ORDER BY ts_us")])
+        assert np.allclose(np.nan_to_num(hr), want)  # 0 on the wire = NaN in the export
+        assert "sync_uncertainty_us" in json.dumps(s["info"]["desc"])
+    markers = [json.loads(m[0]) for m in by_name["empathy markers"]["time_series"]]
+    decided = [(m["decision"], m["chosen"]) for m in markers if m["kind"] == "decision"]
+    assert decided == [(d["decision"], d["chosen"]) for d in summary["decisions"]]
+    assert all(m["reason"] for m in markers if m["kind"] == "decision")
+    assert [m["segment"] for m in markers if m["kind"] == "segment"][0] == "arrival"
+    pic = by_name["empathy picture"]
+    assert len(pic["time_stamps"]) == summary["frames_rendered"]
+    assert np.all(np.diff(pic["time_stamps"]) > 0)
+    # a heartbeat can be put next to the frame on screen: both on one clock, overlapping
+    seat_stamps = by_name[f"empathy seat {seats[0][0]}"]["time_stamps"]
+    assert pic["time_stamps"][0] < seat_stamps[-1] and seat_stamps[0] < pic["time_stamps"][-1]
+
+
+def test_edf_plus_reads_back_with_signals_per_seat_and_annotations(recorded, tmp_path):
+    path, summary = recorded
+    (edf,) = export(path, tmp_path, "edf")
+    f = pyedflib.EdfReader(str(edf))
+    try:
+        labels = f.getSignalLabels()
+        seats = [s for (s,) in _db(path, "SELECT DISTINCT seat_id FROM samples ORDER BY seat_id")]
+        assert f.signals_in_file == 8 * len(seats)
+        assert f"{seats[0]} HR" in labels and f"{seats[-1]} pupil" in labels
+        assert set(f.getSampleFrequencies()) == {10.0}
+        onsets, _, texts = f.readAnnotations()
+        assert "film start (time zero)" in texts
+        for d in summary["decisions"]:
+            assert any(t.startswith(f"decision {d['decision']}: {d['chosen']}") for t in texts)
+        hr = f.readSignal(labels.index(f"{seats[0]} HR"))
+        floor = f.getPhysicalMinimum(labels.index(f"{seats[0]} HR"))
+        real = hr[hr > floor + 0.5]
+        want = [v for (v,) in _db(path, f"SELECT hr_bpm FROM samples WHERE seat_id = "
+                                         f"{seats[0]} AND hr_bpm > 0")]
+        assert len(real) > 0.5 * len(want)
+        assert abs(np.median(real) - np.median(want)) < 1.0  # 0.01 bpm steps on the wire
+    finally:
+        f.close()
+
+
+def test_bids_dataset_passes_the_official_validator(recorded, tmp_path):
+    path, _ = recorded
+    files = export(path, tmp_path, "bids")
+    r = subprocess.run([*BIDS_VALIDATOR, str(tmp_path), "--format", "json"],
+                       capture_output=True, text=True, timeout=180)
+    issues = json.loads(r.stdout)["issues"]["issues"]
+    errors = [i for i in issues if i["severity"] == "error"]
+    assert not errors, errors
+    physio = sorted(f for f in files if f.name.endswith("_physio.tsv.gz"))
+    assert len(physio) == 3
+    side = json.loads(physio[0].with_name(physio[0].name.replace(".tsv.gz", ".json")).read_text())
+    assert side["SamplingFrequency"] == 10.0 and side["Columns"][0] == "heart_rate"
+    assert side["heart_rate"]["Units"] == "bpm" and "EmpathyClock" in side
+    with gzip.open(physio[0], "rt") as fh:
+        rows = [line.rstrip("\n").split("\t") for line in fh]
+    assert all(len(r) == len(side["Columns"]) for r in rows)
+    float(rows[0][3])  # no header row: the first row is data (arousal always has a value)
+    events = physio[0].with_name(physio[0].name.replace("_physio.tsv.gz", "_events.tsv"))
+    assert events.read_text().splitlines()[0].startswith("onset\tduration\ttrial_type")
+
+
+def test_export_errors_are_one_line(recorded, tmp_path):
+    path, _ = recorded
+    r = _cli("session", "export", "nope", "--dir", str(path.parent), "--format", "edf")
+    assert r.returncode == 1 and "no session 'nope'" in r.stderr and "Traceback" not in r.stderr
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    r = _cli("session", "export", store.session_id(path), "--dir", str(path.parent),
+             "--format", "bids", "--out", str(blocker))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_a_session_recorded_before_frames_were_kept_still_exports(recorded, tmp_path):
+    path, _ = recorded
+    old = tmp_path / "old" / path.name
+    old.parent.mkdir()
+    db = sqlite3.connect(path)
+    db.execute(f"VACUUM INTO '{old}'")
+    db.close()
+    db = sqlite3.connect(old)
+    db.execute("DROP TABLE frames")
+    db.commit()
+    db.close()
+    for fmt in ("csv", "xdf", "edf", "bids"):
+        assert export(old, tmp_path / fmt, fmt)
