@@ -145,7 +145,7 @@ class Show:
         from empathy.host.player.player import Clip
 
         s = self.story.segments[seg_id]
-        return Clip(s.id, s.media, s.lut, self.grade_strength)
+        return Clip(s.id, s.media, s.lut, self.grade_strength, s.in_s, s.out_s)
 
     def _record(self, choice: Choice) -> None:
         entry = {"at_s": round((now_us() - self.t0_us) / 1e6, 3), "decision": choice.decision,
