@@ -198,3 +198,6 @@ def register(p) -> None:
     a.add_argument("--json", action="store_true",
                    help="print [{scene, heading, valence, arousal, stirring}] in scene order")
     a.set_defaults(func=_arc)
+    from empathy.host.story_new import register as register_new
+
+    register_new(sub)
