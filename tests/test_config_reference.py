@@ -86,7 +86,7 @@ def test_generator_tolerates_fields_without_a_meaning():
     keys = {k.path: k for k in schema_keys(_Outer)}
     assert keys["inner.count"].doc == "a documented two-line meaning."
     assert keys["inner.count"].example == "3"
-    assert keys["name"].doc == "trailing meaning (required)" and keys["name"].example == '"kai"'
+    assert keys["name"].doc == "trailing meaning (required)." and keys["name"].example == '"kai"'
     assert [k.path for k in undocumented(_Outer)] == ["flag", "inner.hidden", "items[].hidden"]
     where = keys["flag"].where
     assert where.endswith("(_Outer.flag)") and "test_config_reference.py:" in where
