@@ -82,8 +82,11 @@ def platform_of(output: str = "auto") -> str:
     return {"nv3d": "jetson-orin", "kms": "pi5"}.get(kind, "desktop")
 
 
-def check_files(story: Story, platform: str = "desktop", decode: bool = True) -> Report:
-    """Every clip and LUT of `story`; the report lists errors and warnings in file order."""
+def check_files(story: Story, platform: str = "desktop", decode: bool = True,
+                show_fps: Optional[float] = None, progress=None) -> Report:
+    """Every clip and LUT of `story`; the report lists errors and warnings in file order.
+    show_fps: the show's frame rate (host config), which clips at another rate are
+    converted to; progress(segment) is called as each segment is done."""
     rep = Report(story)
     root = story.media_root
     if root is not None and not root.is_dir():
@@ -99,7 +102,11 @@ def check_files(story: Story, platform: str = "desktop", decode: bool = True) ->
                 luts[seg.lut] = _lut_error(seg.lut)
             if luts[seg.lut]:
                 rep.add("error", f"segment {sid!r}: LUT {luts[seg.lut]}", sid, "lut")
+        if progress:
+            progress(sid)
     _check_consistency(rep)
+    if show_fps:
+        _check_rate(rep, show_fps)
     _check_platform(rep, platform)
     return rep
 
@@ -199,6 +206,14 @@ def _check_consistency(rep: Report) -> None:
                 rep.add("warning", f"segment {sid!r}: {Path(c['path']).name} has no sound; "
                         f"{len(with_sound)} other segments do (silence while it plays)",
                         sid, "media")
+
+
+def _check_rate(rep: Report, show_fps: float) -> None:
+    for sid, c in rep.clips.items():
+        if c["fps"] and abs(c["fps"] - show_fps) > 0.01:
+            rep.add("warning", f"segment {sid!r}: {Path(c['path']).name} is {c['fps']:g} fps; "
+                    f"the show runs at {show_fps:g} fps (frames are "
+                    f"{'dropped' if c['fps'] > show_fps else 'repeated'} to match)", sid, "media")
 
 
 def _check_platform(rep: Report, platform: str) -> None:

@@ -1,6 +1,7 @@
 """`empathy story check|graph|arc`: validate a story file, draw its branches, score a screenplay.
 
-    empathy story check FILE [--media-root DIR] [--platform P] [--no-files] [--json]
+    empathy story check FILE [--media-root DIR] [--config HOST.toml] [--platform P]
+                             [--no-files] [--json]
                                                     (exit 1 on errors: file:line: reason)
     empathy story graph FILE [--out GRAPH.svg|.png]
     empathy story arc SCRIPT.fountain [--plot ARC.png|.svg] [--json]
@@ -29,15 +30,39 @@ def _load(args, check_files: bool, find_media: bool | None = None):
         return None
 
 
+def _host_config(args):
+    """--config: the host config's media root, output (so platform) and frame rate."""
+    if not args.config:
+        return None
+    from empathy.config import ConfigError, from_toml
+    from empathy.host.cli import HostConfig
+
+    try:
+        cfg = from_toml(HostConfig, args.config)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+    args.media_root = args.media_root or cfg.media_root or None
+    return cfg
+
+
 def _check(args) -> int:
+    cfg = _host_config(args)
     story = _load(args, False, find_media=not args.no_files)
     if story is None:
         return 1
     rep = None
     if not args.no_files:
+        from rich.progress import Progress
+
         from empathy.host.story_check import check_files, platform_of
 
-        rep = check_files(story, args.platform if args.platform != "auto" else platform_of())
+        platform = args.platform if args.platform != "auto" else \
+            platform_of(cfg.show.output if cfg else "auto")
+        with Progress(transient=True, disable=args.json or not sys.stderr.isatty()) as bar:
+            task = bar.add_task("checking clips and LUTs", total=len(story.segments))
+            rep = check_files(story, platform, show_fps=cfg.show.fps if cfg else None,
+                              progress=lambda sid: bar.advance(task))
     errors, warnings = (rep.errors, rep.warnings) if rep else ([], [])
     info = {"ok": not errors, "title": story.title, "segments": len(story.segments),
             "decisions": len(story.decisions), "start": story.start,
@@ -180,6 +205,8 @@ def register(p) -> None:
     c = sub.add_parser("check", help="validate a story file")
     c.add_argument("file")
     c.add_argument("--media-root", help="folder the media/LUT paths are relative to")
+    c.add_argument("--config", help="a host config: its media_root, its output's platform "
+                                    "and its frame rate are checked against")
     c.add_argument("--no-files", action="store_true",
                    help="check the structure only, not the media and LUT files")
     c.add_argument("--platform", default="auto", choices=["auto", "pi5", "jetson-orin", "desktop"],

@@ -153,3 +153,19 @@ def test_the_sample_story_checks_clean_with_no_flags(tmp_path):
     r = run_check(SAMPLE, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "Neon Rain" in r.stdout and "— ok" in r.stdout and "warning" not in r.stderr
+
+
+def test_a_host_config_gives_the_media_root_platform_and_rate(film, tmp_path):
+    make_clip(tmp_path / "m" / "a.mp4", 1.0)
+    story = tmp_path / "s.toml"
+    story.write_text('start = "a"\n[segments.a]\nmedia = "a.mp4"\nduration_s = 1\n')
+    host = tmp_path / "host.toml"
+    host.write_text(f'story = "{story}"\nmedia_root = "{tmp_path / "m"}"\n'
+                    '[show]\noutput = "kms"\nfps = 30\n')
+    r = run_check(story, "--config", host)
+    assert r.returncode == 0, r.stderr
+    assert "Raspberry Pi 5 cannot decode in hardware" in r.stderr  # kms: a Pi
+    assert "a.mp4 is 25 fps; the show runs at 30 fps (frames are repeated" in r.stderr
+    host.write_text("story = 3\n")
+    r = run_check(story, "--config", host)
+    assert r.returncode == 1 and "story" in r.stderr and "Traceback" not in r.stderr
