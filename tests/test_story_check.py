@@ -169,3 +169,33 @@ def test_a_host_config_gives_the_media_root_platform_and_rate(film, tmp_path):
     host.write_text("story = 3\n")
     r = run_check(story, "--config", host)
     assert r.returncode == 1 and "story" in r.stderr and "Traceback" not in r.stderr
+
+
+def encode(path: Path, encoder: str, mux: str = "mp4mux") -> Path:
+    """A 1 s test clip through a real encoder (x265enc: HEVC, vp9enc: VP9)."""
+    from empathy.host.player.gst import Gst
+
+    Gst_ = Gst()
+    pipe = Gst_.parse_launch(f"videotestsrc num-buffers=25 ! video/x-raw,width=160,height=90,"
+                             f"framerate=25/1 ! videoconvert ! {encoder} ! {mux} ! "
+                             f"filesink location={path}")
+    pipe.set_state(Gst_.State.PLAYING)
+    msg = pipe.get_bus().timed_pop_filtered(60 * Gst_.SECOND,
+                                            Gst_.MessageType.EOS | Gst_.MessageType.ERROR)
+    pipe.set_state(Gst_.State.NULL)
+    assert msg is not None and msg.type == Gst_.MessageType.EOS
+    return path
+
+
+def test_hardware_decoders_per_platform(tmp_path):
+    encode(tmp_path / "hevc.mp4", "x265enc ! h265parse")
+    encode(tmp_path / "vp9.webm", "vp9enc deadline=1", "webmmux")
+    story = tmp_path / "s.toml"
+    story.write_text('start = "a"\n[segments.a]\nmedia = "hevc.mp4"\nduration_s = 1\nnext = "b"\n'
+                     '[segments.b]\nmedia = "vp9.webm"\nduration_s = 1\n')
+    out = json.loads(run_check(story, "--platform", "pi5", "--json").stdout)
+    assert out["ok"] and out["clips"]["a"]["video_codec"] == "h265"
+    assert [w["line"] for w in out["warnings"] if "in hardware" in w["reason"]] == [7]  # VP9 only
+    out = json.loads(run_check(story, "--platform", "jetson-orin", "--json").stdout)
+    hw = [w["reason"] for w in out["warnings"] if "in hardware" in w["reason"]]
+    assert len(hw) == 1 and "VP9" in hw[0] and "Jetson Orin" in hw[0]
