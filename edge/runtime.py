@@ -63,7 +63,8 @@ class EdgeConfig:
     heartbeat_hz: float = 1.0  #: health packets per second (0.2..10)
     #: clock-sync exchanges per second once settled; 0 = no clock sync
     sync_hz: float = 2.0
-    #: file the packet sequence survives restarts in; empty: the state folder
+    #: file the packet sequence survives restarts in; empty: the state folder.
+    #: Example: "/var/lib/empathy/unit1.seq"
     seq_file: str = ""
     #: The seats this unit reads, one table each.
     seats: list[SeatConfig] = field(default_factory=lambda: [SeatConfig(1)])

@@ -204,7 +204,8 @@ def _tables(keys: list[Key]) -> list[str]:
                         + (" A list: one table per entry." if parent.array else ""), ""]
             out += ["| key | type | default | meaning | example |", "|---|---|---|---|---|"]
         default = "required" if k.required else f"`{_cell(toml_value(k.default))}`"
-        example = f"`{_cell(k.name)} = {_cell(k.example)}`" if k.example else ""
+        shown = k.example or (None if k.required else toml_value(k.default))
+        example = f"`{_cell(k.name)} = {_cell(shown)}`" if shown else ""
         out.append(f"| `{k.name}` | {k.type} | {default} | {_cell(k.doc or UNDOCUMENTED)} | "
                    f"{example} |")
     return out + [""]

@@ -53,7 +53,9 @@ class SessionConfig:
 @dataclass
 class LslConfig:
     enabled: bool = False  #: publish the audience and decisions as LSL streams
-    source: str = ""  #: source id naming this screen in LabRecorder; empty: empathy-HOSTNAME
+    #: source id naming this screen in LabRecorder; empty: empathy-HOSTNAME.
+    #: Example: "screen-1"
+    source: str = ""
 
 
 @dataclass
@@ -63,7 +65,8 @@ class HostConfig:
     #: the story file to play (required; docs/story.md). Example: "films/my_film.toml"
     story: str = ""
     #: folder the story's media and LUT paths start from; empty: the story's own
-    #: media_root, else its folder (the bundled sample: its render cache)
+    #: media_root, else its folder (the bundled sample: its render cache).
+    #: Example: "/media/usb/my_film"
     media_root: str = ""
     frame_log: str = "frames.csv"  #: CSV of every frame shown (clip, times, LUT, lateness)
     #: how long the show runs, s; 0 = until the story ends (or for ever when looping)

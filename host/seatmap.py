@@ -29,7 +29,8 @@ from typing import Optional
 @dataclass
 class UnitSeats:
     unit: int  #: edge unit id (0..65535). Example: 301
-    seats: list[int] = field(default_factory=list)  #: seat ids it carries, as on the wire
+    #: seat ids it carries, as on the wire. Example: [301, 302, 303, 304]
+    seats: list[int] = field(default_factory=list)
 
     def validate(self):
         if not 0 <= self.unit <= 0xFFFF:
@@ -46,7 +47,8 @@ class Row:
     name: str  #: the row's name as printed (1..8 characters). Example: "C"
     #: seat ids, left to right as the audience faces the screen. Example: [301, 302]
     seats: list[int] = field(default_factory=list)
-    numbers: list[int] = field(default_factory=list)  #: printed seat numbers; empty: 1..n
+    #: printed seat numbers; empty: 1..n. Example: [1, 2]
+    numbers: list[int] = field(default_factory=list)
 
     def validate(self):
         if not self.name or len(self.name) > 8:
