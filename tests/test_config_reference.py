@@ -91,7 +91,7 @@ def test_generator_tolerates_fields_without_a_meaning():
     where = keys["flag"].where
     assert where.endswith("(_Outer.flag)") and "test_config_reference.py:" in where
     md = "\n".join(config_doc._tables(schema_keys(_Outer)))
-    assert "| `flag` | boolean | `false` | (undocumented) |  |" in md
+    assert "| `flag` | boolean | `false` | (undocumented) | `flag = false` |" in md
     assert "### `[[items]]`" in md and "### `[inner]`" in md
     monkey = {"outer": _Outer}
     old = config_doc.schemas
