@@ -30,10 +30,12 @@ log = logging.getLogger("empathy.edge")
 
 @dataclass
 class SeatConfig:
-    seat_id: int
+    seat_id: int  #: the seat's id on the wire (0..65535). Example: 1
+    #: where its readings come from: sim://, ble://, serial://, camera://, video:// or
+    #: replay:// (docs/sensors.md). Example: "ble://AA:BB:CC:DD:EE:FF"
     source: str = "sim://seat"
-    # The viewer said no: the seat's readings are dropped before any processing, no sample
-    # leaves for it; the unit still sends its own health and clock sync (no biometrics).
+    #: the viewer said no: the seat's readings are dropped before any processing and no
+    #: sample leaves for it (the unit still sends its own health and clock sync)
     opt_out: bool = False
 
     def validate(self):
@@ -43,20 +45,28 @@ class SeatConfig:
 
 @dataclass
 class EdgeConfig:
-    unit_id: int = 1
+    unit_id: int = 1  #: this unit's id (0..65535): its key in the keystore
+    #: where packets go: udp://HOST:PORT, mqtt://HOST:PORT/SCREEN, serial:///dev/DEVICE, or
+    #: udp://auto (mqtt://auto) to find the show on the LAN (docs/link.md).
+    #: Example: "udp://auto"
     uplink: str = "udp://127.0.0.1:47100"
-    keystore: str = "keys.toml"
-    rate_hz: float = 10.0
-    cue_port: int = 0  # where screen cues arrive; 0 = no screen cues
-    baseline_s: float = 60.0
-    model_threads: int = 1
-    faces: bool = True
-    # "auto": the model trained on rendered faces when every seat is simulated (their faces
-    # are drawings the FER model was never trained on), else the FER model; or a .tflite path.
+    keystore: str = "keys.toml"  #: keystore file holding this unit's key and the show key
+    rate_hz: float = 10.0  #: samples sent per second per seat (0.1..100)
+    cue_port: int = 0  #: UDP port where screen cues arrive; 0 = no screen cues. Example: 47200
+    baseline_s: float = 60.0  #: seconds of resting baseline each seat's estimates start from
+    model_threads: int = 1  #: threads for the TFLite models
+    faces: bool = True  #: read facial expression from camera seats
+    #: the expression model: "auto" (the model trained on rendered faces when every seat is
+    #: simulated, whose faces the FER model was never trained on; else the FER model) or a
+    #: .tflite path
     expression_model: str = "auto"
-    heartbeat_hz: float = 1.0
-    sync_hz: float = 2.0  # clock-sync exchanges per second once settled; 0 = no clock sync
-    seq_file: str = ""  # where the packet sequence survives restarts; "" = the state folder
+    heartbeat_hz: float = 1.0  #: health packets per second (0.2..10)
+    #: clock-sync exchanges per second once settled; 0 = no clock sync
+    sync_hz: float = 2.0
+    #: file the packet sequence survives restarts in; empty: the state folder.
+    #: Example: "/var/lib/empathy/unit1.seq"
+    seq_file: str = ""
+    #: The seats this unit reads, one table each.
     seats: list[SeatConfig] = field(default_factory=lambda: [SeatConfig(1)])
 
     def validate(self):

@@ -1,16 +1,18 @@
-"""Screenplay arcs: a Fountain screenplay -> scenes -> VADER scores -> the intended arc.
+"""Screenplay arcs: a Fountain screenplay -> scenes -> the intended arc, per scene.
 
 `screenplay_scenes(text)` splits a Fountain script (https://fountain.io) at its scene
 headings (`INT.`, `EXT.`, `EST.`, `INT./EXT.`, `I/E` or a forced `.HEADING`), dropping the
 title page, boneyard `/* */`, notes `[[ ]]`, sections, synopses, transitions and character
-cues, so only what is seen and said is scored. `scene_arc(scenes)` scores every sentence
-with VADER (a lexicon-based sentiment model whose lexicon ships inside the package) and
-gives each scene:
+cues, so only what is seen and said is scored. `scene_arc(scenes)` gives each scene two
+separate readings:
 
-- valence: the mean compound score of its sentences, -1 (grim) .. +1 (hopeful);
-- intensity: the RMS of those scores, 0 (flat) .. 1 (every line charged either way).
+- valence: the mean VADER compound score of its sentences, -1 (grim) .. +1 (hopeful)
+  (VADER is a lexicon-based sentiment model whose lexicon ships inside the package);
+- arousal: how much it should stir, 0 (still) .. 1 (frantic), from arousal-bearing words
+  and the staging of its lines (exclamations, capitals, staccato sentences): arousal.py.
+  Sentiment strength is not arousal: a glorious beach day is strongly positive and calm.
 
-A story file uses intensity as a segment's arousal target and valence as its valence.
+A story file uses arousal as a segment's arousal target and valence as its valence.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.host.arousal import scene_arousal, split_sentences
+
 _HEADING = re.compile(r"^(?:INT\./EXT|INT/EXT|I/E|INT|EXT|EST)[. ]", re.I)
 _TRANSITION = re.compile(r"^[A-Z0-9 ]+TO:$")
 _CUE = re.compile(r"^@?[A-Z][A-Z0-9 .'\-]*(?:\s*\(.*\))?\s*\^?$")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,9 @@ class Scene:
 class ArcPoint:
     scene: int
     heading: str
-    valence: float
-    intensity: float
+    valence: float               # VADER, -1 .. 1
+    arousal: float               # words and staging, 0 .. 1 (arousal.py)
+    stirring: tuple[str, ...] = ()  # the arousal words behind it, most frequent first
 
 
 def _strip_markup(text: str) -> str:
@@ -102,11 +106,24 @@ def _analyzer():
 def scene_arc(scenes: list[Scene]) -> list[ArcPoint]:
     out = []
     for s in scenes:
-        sentences = [x for x in _SENTENCE.split(s.text) if re.search(r"\w", x)]
+        sentences = split_sentences(s.text)
         c = np.array([_analyzer().polarity_scores(x)["compound"] for x in sentences] or [0.0])
-        out.append(ArcPoint(s.number, s.heading, round(float(c.mean()), 3),
-                            round(float(np.sqrt(np.mean(c ** 2))), 3)))
+        a = scene_arousal(s.text)
+        out.append(ArcPoint(s.number, s.heading, round(float(c.mean()), 3), a.arousal,
+                            a.stirring))
     return out
+
+
+def screenplay_title(text: str) -> str | None:
+    """The `Title:` of a Fountain title page (its first line when the value is indented
+    below the key), or None."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    for i in range(_skip_title_page(lines)):
+        m = re.match(r"^title:\s*(.*)$", lines[i].strip(), re.I)
+        if m:
+            value = m.group(1).strip() or (lines[i + 1].strip() if i + 1 < len(lines) else "")
+            return re.sub(r"[*_]", "", value).strip() or None
+    return None
 
 
 def screenplay_arc(path: str | Path) -> list[ArcPoint]:
@@ -119,11 +136,12 @@ def screenplay_arc(path: str | Path) -> list[ArcPoint]:
 
 
 def arc_rows(arc: list[ArcPoint]) -> list[dict]:
-    return [asdict(p) for p in arc]
+    return [{**asdict(p), "stirring": list(p.stirring)} for p in arc]
 
 
 def arc_plot(arc: list[ArcPoint], out: Path, title: str = "") -> Path:
-    """Valence and intensity per scene, as PNG or SVG (by the file's suffix)."""
+    """Valence and arousal per scene, as PNG or SVG (by the file's suffix); `title` (the
+    screenplay's) heads it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -132,13 +150,15 @@ def arc_plot(arc: list[ArcPoint], out: Path, title: str = "") -> Path:
     x = [p.scene for p in arc]
     fig, ax = plt.subplots(figsize=(max(6, len(arc) * 1.1), 3.6))
     ax.axhline(0, color="#999", lw=0.6)
-    ax.plot(x, [p.intensity for p in arc], "o-", color="#e15759", lw=2, label="intensity (arousal target)")
-    ax.plot(x, [p.valence for p in arc], "s--", color="#4e79a7", lw=1.5, label="valence")
+    ax.plot(x, [p.arousal for p in arc], "o-", color="#e15759", lw=2,
+            label="arousal (words and staging, 0..1)")
+    ax.plot(x, [p.valence for p in arc], "s--", color="#4e79a7", lw=1.5,
+            label="valence (VADER, -1..1)")
     ax.set_xticks(x, [f"{p.scene}. {p.heading[:22]}" for p in arc], rotation=30, ha="right",
                   fontsize=8)
     ax.set_ylim(-1.05, 1.05)
-    ax.set_ylabel("VADER score")
-    ax.set_title(title or "Intended emotional arc")
+    ax.set_ylabel("target")
+    ax.set_title(f"{title}: intended arc" if title else "Intended emotional arc")
     ax.legend(fontsize=8, loc="lower left")
     fig.savefig(out, bbox_inches="tight", dpi=100)
     plt.close(fig)

@@ -22,9 +22,13 @@ TOKEN_ENV = "EMPATHY_OPERATOR_TOKEN"
 
 @dataclass
 class DashboardConfig:
-    enabled: bool = False
-    listen: str = "127.0.0.1:8080"  # 0.0.0.0:8080 to reach it from the booth's laptop
-    token_file: str = ""  # operator token; else $EMPATHY_OPERATOR_TOKEN; else a new one
+    enabled: bool = False  #: serve the dashboard and its API
+    #: host:port it listens on; 0.0.0.0:8080 to reach it from the booth's laptop.
+    #: Example: "0.0.0.0:8080"
+    listen: str = "127.0.0.1:8080"
+    #: file holding the operator token; empty: $EMPATHY_OPERATOR_TOKEN, else a new token
+    #: each start, printed on stderr. Example: "/etc/empathy/operator.token"
+    token_file: str = ""
 
     def validate(self):
         host, _, port = self.listen.rpartition(":")
@@ -42,29 +46,43 @@ class DashboardConfig:
 
 @dataclass
 class SessionConfig:
-    enabled: bool = True
-    dir: str = "sessions"
+    enabled: bool = True  #: record each show as a session (samples, states, decisions)
+    dir: str = "sessions"  #: folder the sessions are written to
 
 
 @dataclass
 class LslConfig:
-    enabled: bool = False
-    source: str = ""  # names this screen in LabRecorder; default empathy-<hostname>
+    enabled: bool = False  #: publish the audience and decisions as LSL streams
+    #: source id naming this screen in LabRecorder; empty: empathy-HOSTNAME.
+    #: Example: "screen-1"
+    source: str = ""
 
 
 @dataclass
 class HostConfig:
+    #: keystore file: every edge unit's key and the show key (`empathy keys new`)
     keystore: str = "host.keys.toml"
+    #: the story file to play (required; docs/story.md). Example: "films/my_film.toml"
     story: str = ""
+    #: folder the story's media and LUT paths start from; empty: the story's own
+    #: media_root, else its folder (the bundled sample: its render cache).
+    #: Example: "/media/usb/my_film"
     media_root: str = ""
-    frame_log: str = "frames.csv"
-    duration_s: float = 0.0  # 0 = until the story ends (or forever when looping)
+    frame_log: str = "frames.csv"  #: CSV of every frame shown (clip, times, LUT, lateness)
+    #: how long the show runs, s; 0 = until the story ends (or for ever when looping)
+    duration_s: float = 0.0
+    #: The show: where packets arrive, the picture and how branches are chosen.
     show: ShowConfig = field(default_factory=ShowConfig)
+    #: The operator's dashboard and HTTP API (docs/api.md).
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    #: Session recording, for reports and export (`empathy session`).
     session: SessionConfig = field(default_factory=SessionConfig)
+    #: OSC messages to TouchDesigner, Max/MSP, Unity or a lighting desk.
     osc: OscConfig = field(default_factory=OscConfig)
+    #: Lab Streaming Layer outlets, for LabRecorder.
     lsl: LslConfig = field(default_factory=LslConfig)
-    seatmap: SeatMapConfig = field(default_factory=SeatMapConfig)  # see host/seatmap.py
+    #: Which edge unit carries which seats, and the room's rows (host/seatmap.py).
+    seatmap: SeatMapConfig = field(default_factory=SeatMapConfig)
 
     def validate(self):
         if not self.story:

@@ -1,4 +1,6 @@
-"""`empathy config check FILE...` — validate host and edge configs before a show.
+"""`empathy config check FILE...` — validate host and edge configs before a show;
+`empathy config reference` / `example host|edge` — the reference and templates
+(empathy/config_doc.py).
 
 The kind (host or edge) is read from the file: a host config names a `story`, an edge
 config a `unit_id`/`uplink`/`seats`. Every key is checked against its schema (unknown keys,
@@ -112,6 +114,37 @@ def _check(args) -> int:
     return 1 if failed else 0
 
 
+def _reference(args) -> int:
+    from empathy.config_doc import reference_markdown, schemas, undocumented
+
+    missing = [k for cls in schemas().values() for k in undocumented(cls)]
+    for k in missing:
+        print(f"{k.where}: config key {k.path} has no meaning: write a `#: ...` comment "
+              f"above the field", file=sys.stderr)
+    text = reference_markdown()
+    if args.check:
+        out = Path(args.out)
+        current = out.read_text(encoding="utf-8") if out.is_file() else ""
+        if current != text:
+            print(f"{out} is out of date: run `empathy config reference --out {out}`",
+                  file=sys.stderr)
+            return 1
+        return 1 if missing else 0
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(args.out)
+    return 1 if missing else 0
+
+
+def _example(args) -> int:
+    from empathy.config_doc import example_toml
+
+    sys.stdout.write(example_toml(args.kind))
+    return 0
+
+
 def register(p) -> None:
     sub = p.add_subparsers(dest="verb", required=True)
     c = sub.add_parser("check", help="validate host/edge config files (exit 1 on any error)")
@@ -121,3 +154,12 @@ def register(p) -> None:
                         "checked away from the machine they are for)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_check)
+    r = sub.add_parser("reference", help="write the config reference (every key of host.toml "
+                                         "and edge.toml) from the schemas")
+    r.add_argument("--out", default="docs/config-reference.md", help="file, or - for stdout")
+    r.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if --out differs from the schemas")
+    r.set_defaults(func=_reference)
+    e = sub.add_parser("example", help="print a commented template of host.toml or edge.toml")
+    e.add_argument("kind", choices=["host", "edge"])
+    e.set_defaults(func=_example)

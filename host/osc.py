@@ -24,9 +24,10 @@ log = logging.getLogger("empathy.host.osc")
 
 @dataclass
 class OscConfig:
-    targets: list[str] = field(default_factory=list)  # "host:port" of each receiver
-    prefix: str = "/empathy"
-    seats: bool = False  # per-seat messages too (10 Hz a seat: mind a 300-seat room)
+    #: receivers, host:port each; none: no OSC. Example: ["127.0.0.1:9000"]
+    targets: list[str] = field(default_factory=list)
+    prefix: str = "/empathy"  #: address prefix of every message (starts with /)
+    seats: bool = False  #: per-seat messages too (10 Hz a seat: mind a 300-seat room)
 
     def validate(self):
         for t in self.targets:

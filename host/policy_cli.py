@@ -239,8 +239,10 @@ def evaluate(policy, story, screenings: list[list[dict]]) -> dict:
         weights.append(rho)
         logged.append(mean_r)
     w = np.array(weights)
+    se = lambda v: round(float(np.std(v, ddof=1) / np.sqrt(len(v))), 4) if len(v) > 1 else None  # noqa: E731
     return {"policy": policy.name, "screenings": len(screenings),
             "ips": round(float(np.mean(ips)), 4), "dr": round(float(np.mean(dr)), 4),
+            "ips_se": se(ips), "dr_se": se(dr),  # standard errors over screenings
             "effective_screenings": round(float(w.sum() ** 2 / max((w ** 2).sum(), 1e-12)), 1),
             "logged": round(float(np.mean(logged)), 4)}
 
@@ -267,8 +269,10 @@ def _evaluate(args) -> int:
     print(f"{len(usable)} usable screenings ({len(logs) - len(usable)} skipped); "
           f"logged mean reward {results[0]['logged']:.4f}")
     for r in results:
-        print(f"{r['policy']:<8} IPS {r['ips']:.4f}  DR {r['dr']:.4f}  "
-              f"(effective screenings {r['effective_screenings']:.0f})")
+        pm = lambda k: f" ± {r[k]:.4f}" if r[k] is not None else ""  # noqa: E731
+        print(f"{r['policy']:<8} IPS {r['ips']:.4f}{pm('ips_se')}  DR {r['dr']:.4f}"
+              f"{pm('dr_se')}  (effective screenings {r['effective_screenings']:.0f}; ± one "
+              f"standard error)")
     return 0
 
 

@@ -28,7 +28,8 @@ from typing import Optional
 
 @dataclass
 class UnitSeats:
-    unit: int
+    unit: int  #: edge unit id (0..65535). Example: 301
+    #: seat ids it carries, as on the wire. Example: [301, 302, 303, 304]
     seats: list[int] = field(default_factory=list)
 
     def validate(self):
@@ -43,8 +44,10 @@ class UnitSeats:
 
 @dataclass
 class Row:
-    name: str
+    name: str  #: the row's name as printed (1..8 characters). Example: "C"
+    #: seat ids, left to right as the audience faces the screen. Example: [301, 302]
     seats: list[int] = field(default_factory=list)
+    #: printed seat numbers; empty: 1..n. Example: [1, 2]
     numbers: list[int] = field(default_factory=list)
 
     def validate(self):
@@ -57,9 +60,13 @@ class Row:
 
 @dataclass
 class SeatMapConfig:
-    max_seats_per_unit: int = 8
+    max_seats_per_unit: int = 8  #: a unit claiming more seats than this is refused
+    #: seats of units not listed are locked to the first unit seen using them (kept in the
+    #: host's state folder); false: refused
     lock_unknown: bool = True
+    #: Which unit carries which seats (a unit may speak only for its own).
     units: list[UnitSeats] = field(default_factory=list)
+    #: The room's rows, for the dashboard's seat map.
     rows: list[Row] = field(default_factory=list)
 
     def validate(self):

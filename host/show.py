@@ -35,15 +35,23 @@ STATE_HZ = 2.0
 
 @dataclass
 class ShowConfig:
+    #: where edge units' packets arrive: udp://HOST:PORT, mqtt://HOST:PORT/SCREEN or
+    #: serial:///dev/DEVICE (docs/link.md). Example: "udp://0.0.0.0:47100"
     listen: str = "udp://127.0.0.1:47100"
-    output: str = "auto"  # file:PATH | window | kms | nv3d | auto
-    width: int = 640
-    height: int = 360
-    fps: float = 25.0
+    #: where the picture goes: file:PATH, window, kms (Pi), nv3d (Jetson), null, or auto
+    #: (detected). Example: "file:show.mp4"
+    output: str = "auto"
+    width: int = 640  #: picture width in pixels (even)
+    height: int = 360  #: picture height in pixels (even)
+    fps: float = 25.0  #: the show's frame rate; clips are converted to it
+    #: how branches are chosen: default, rules, arc, bandit or random (docs/story.md)
     policy: str = "arc"
-    loop: bool = True  # a kiosk starts the story again at its end
+    loop: bool = True  #: start the story again when it ends (a kiosk)
+    #: below this share of seats with signal, a decision takes the director's default
     min_good_fraction: float = 0.25
-    cue_targets: list[str] = field(default_factory=list)  # "host:port" of edge units
+    #: edge units to send screen cues to (what is on screen, its luminance), host:port
+    #: each. Example: ["10.0.0.21:47200"]
+    cue_targets: list[str] = field(default_factory=list)
 
     def validate(self):
         if self.width < 16 or self.height < 16 or not 1 <= self.fps <= 120:
@@ -145,7 +153,7 @@ class Show:
         from empathy.host.player.player import Clip
 
         s = self.story.segments[seg_id]
-        return Clip(s.id, s.media, s.lut, self.grade_strength)
+        return Clip(s.id, s.media, s.lut, self.grade_strength, s.in_s, s.out_s)
 
     def _record(self, choice: Choice) -> None:
         entry = {"at_s": round((now_us() - self.t0_us) / 1e6, 3), "decision": choice.decision,

@@ -2,6 +2,8 @@
 
     title = "Neon Rain"
     start = "arrival"
+    media_root = "/media/usb/film"     # optional: where media/LUT paths start (default: the
+                                       # story's folder; the bundled sample: its render cache)
     screenplay = "neon_rain.fountain"  # optional: segments can take targets from its scenes
     policy = "arc"                     # optional: the policy this story is meant for
 
@@ -11,9 +13,9 @@
     [segments.arrival]
     media = "media/arrival.mp4"        # relative to the story file (or --media-root)
     lut = "luts/orange_haze.cube"      # optional
-    duration_s = 10.0
+    duration_s = 10.0                  # or a range of the file: in_s = 12.0, out_s = 22.0
     target = { arousal = 0.3, valence = 0.0 }   # what the screenplay intends here, or
-    scene = 1                          # ...the screenplay's scene 1 (intensity, valence)
+    scene = 1                          # ...the screenplay's scene 1 (arousal, valence)
     next = "..."                       # optional: plays next when there is no decision
 
     [decisions.first_turn]
@@ -58,6 +60,8 @@ class Segment:
     target_arousal: float = 0.0
     target_valence: float = 0.0
     next: Optional[str] = None
+    in_s: float = 0.0                # the range of `media` this segment plays: [in_s, out_s)
+    out_s: Optional[float] = None    # None: to the end of the file
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,12 @@ class Story:
     decisions: dict[str, Decision] = field(default_factory=dict)
     variables: dict = field(default_factory=dict)  # initial values
     policy: Optional[str] = None
+    media_root: Optional[Path] = None  # what relative media/LUT paths were taken from
+    text: str = field(default="", repr=False)  # the TOML source, for line numbers
+
+    def line(self, *keys: str) -> Optional[int]:
+        """Line of a key path in the source (`line("arrival", "media")`)."""
+        return _line(self.text, *keys)
 
     def decision_after(self, segment_id: str) -> Optional[Decision]:
         for d in self.decisions.values():
@@ -114,8 +124,9 @@ class Story:
         return [nxt] if nxt else []
 
 
-_TOP = {"title", "start", "segments", "decisions", "variables", "screenplay", "policy"}
-_SEG = {"media", "lut", "duration_s", "target", "next", "scene"}
+_TOP = {"title", "start", "segments", "decisions", "variables", "screenplay", "policy",
+        "media_root"}
+_SEG = {"media", "lut", "duration_s", "in_s", "out_s", "target", "next", "scene"}
 _DEC = {"after", "window_s", "aim_arousal", "default", "options", "sets", "when"}
 _OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
         "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
@@ -204,18 +215,23 @@ class _Reader:
                 self.err(f"{what}unknown key {k!r} (known: {', '.join(sorted(known))})", *where, k)
 
 
-def load(path: str | Path, media_root: str | Path | None = None, check_files: bool = True) -> Story:
+def load(path: str | Path, media_root: str | Path | None = None, check_files: bool = True,
+         find_media: bool | None = None) -> Story:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise StoryError(path, None, f"cannot read: {e}") from None
-    return loads(text, path, media_root, check_files)
+    return loads(text, path, media_root, check_files, find_media)
 
 
 def loads(text: str, path: str | Path = "<text>", media_root: str | Path | None = None,
-          check_files: bool = True) -> Story:
-    """A story from TOML text in memory; `path` names it in errors and anchors relative files."""
+          check_files: bool = True, find_media: bool | None = None) -> Story:
+    """A story from TOML text in memory; `path` names it in errors and anchors relative files.
+
+    check_files: every media/LUT file must exist (the first missing one is the error);
+    find_media (default: check_files): make the media root real, rendering the bundled
+    sample's media if needed (`story_check` finds the files' problems itself)."""
     path = Path(path)
     try:
         doc = tomllib.loads(text)
@@ -231,8 +247,8 @@ def loads(text: str, path: str | Path = "<text>", media_root: str | Path | None 
         if not isinstance(v, (bool, int, float, str)):
             r.err(f"variable {k!r} must start as a bool, number or string, not {v!r}", "variables", k)
     arc = _screenplay(r, doc, path.parent)
-    segments = _segments(r, doc, Path(media_root) if media_root else path.parent, arc,
-                         check_files)
+    root = _media_root(r, doc, path, media_root, check_files if find_media is None else find_media)
+    segments = _segments(r, doc, root, arc, check_files)
     start = r.name(doc.get("start"), "start", "start")
     if start not in segments:
         r.err(f"start segment {start!r} is not a segment", "start")
@@ -248,7 +264,7 @@ def loads(text: str, path: str | Path = "<text>", media_root: str | Path | None 
     if policy is not None and policy not in POLICY_NAMES:
         r.err(f"unknown policy {policy!r} (known: {', '.join(POLICY_NAMES)})", "policy")
     story = Story(path, str(doc.get("title", path.stem)), start, segments, decisions,
-                  dict(variables), policy)
+                  dict(variables), policy, root, text)
     _check_graph(r, story)
     return story
 
@@ -262,6 +278,19 @@ def _screenplay(r: _Reader, doc: dict, folder: Path) -> Optional[list]:
         return screenplay_arc(folder / r.name(doc["screenplay"], "screenplay", "screenplay"))
     except (OSError, UnicodeDecodeError, ValueError, TypeError) as e:
         r.err(f"screenplay: {e}", "screenplay")
+
+
+def _media_root(r: _Reader, doc: dict, path: Path, given, render: bool) -> Path:
+    """The caller's root (--media-root, the host config) wins, then the story's own
+    `media_root` (relative to the story file), then the story's folder. The bundled sample
+    story's media is rendered, not shipped: its root is the render cache."""
+    if given:
+        return Path(given).expanduser()
+    if "media_root" in doc:
+        return path.parent / Path(r.name(doc["media_root"], "media_root", "media_root")).expanduser()
+    from empathy.host import sample
+
+    return sample.media_root(render) if sample.is_sample(path) else path.parent
 
 
 def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict:
@@ -280,9 +309,7 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
             r.err(f"segment {sid!r}: media file {media} not found", sid, "media")
         if check_files and lut and not lut.is_file():
             r.err(f"segment {sid!r}: LUT {lut} not found", sid, "lut")
-        dur = r.num(s.get("duration_s", 0), f"segment {sid!r}: duration_s", sid, "duration_s")
-        if dur <= 0:
-            r.err(f"segment {sid!r}: duration_s must be > 0", sid, "duration_s")
+        in_s, out_s, dur = _range(r, sid, s)
         ta, tv = 0.0, 0.0
         if "scene" in s:
             n = s["scene"]
@@ -292,7 +319,7 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
             if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(arc):
                 r.err(f"segment {sid!r}: scene must be a scene number 1..{len(arc)}, not {n!r}",
                       sid, "scene")
-            ta, tv = arc[n - 1].intensity, arc[n - 1].valence
+            ta, tv = arc[n - 1].arousal, arc[n - 1].valence
         tgt = s.get("target", {})
         if not isinstance(tgt, dict) or set(tgt) - {"arousal", "valence"}:
             r.err(f"segment {sid!r}: target takes arousal and valence only", sid, "target")
@@ -301,8 +328,31 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
         if not (-1 <= ta <= 1 and -1 <= tv <= 1):
             r.err(f"segment {sid!r}: target values must be within -1..1", sid, "target")
         nxt = r.name(s["next"], f"segment {sid!r}: next", sid, "next") if "next" in s else None
-        segments[sid] = Segment(sid, media, lut, dur, ta, tv, nxt)
+        segments[sid] = Segment(sid, media, lut, dur, ta, tv, nxt, in_s, out_s)
     return segments
+
+
+def _range(r: _Reader, sid: str, s: dict) -> tuple[float, Optional[float], float]:
+    """(in_s, out_s, duration_s): a range of the file, or the whole file for duration_s."""
+    in_s = r.num(s.get("in_s", 0.0), f"segment {sid!r}: in_s", sid, "in_s")
+    if in_s < 0:
+        r.err(f"segment {sid!r}: in_s must be >= 0", sid, "in_s")
+    out_s = None
+    if "out_s" in s:
+        out_s = r.num(s["out_s"], f"segment {sid!r}: out_s", sid, "out_s")
+        if out_s <= in_s:
+            r.err(f"segment {sid!r}: out_s ({out_s:g}) must be after in_s ({in_s:g})", sid, "out_s")
+    if "duration_s" not in s:
+        if out_s is None:
+            r.err(f"segment {sid!r} needs duration_s (or a range: in_s and out_s)", sid)
+        return in_s, out_s, round(out_s - in_s, 6)
+    dur = r.num(s["duration_s"], f"segment {sid!r}: duration_s", sid, "duration_s")
+    if dur <= 0:
+        r.err(f"segment {sid!r}: duration_s must be > 0", sid, "duration_s")
+    if out_s is not None and abs(dur - (out_s - in_s)) > 1e-6:
+        r.err(f"segment {sid!r}: duration_s = {dur:g} but in_s..out_s lasts "
+              f"{out_s - in_s:g} s (leave duration_s out)", sid, "duration_s")
+    return in_s, out_s, dur
 
 
 def _decision(r: _Reader, did: str, d, segments: dict, decisions: dict, variables: dict):

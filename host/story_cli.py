@@ -1,8 +1,11 @@
 """`empathy story check|graph|arc`: validate a story file, draw its branches, score a screenplay.
 
-    empathy story check FILE [--media-root DIR] [--no-files] [--json]   (exit 1: file:line: reason)
+    empathy story check FILE [--media-root DIR] [--config HOST.toml] [--platform P]
+                             [--no-files] [--json]
+                                                    (exit 1 on errors: file:line: reason)
     empathy story graph FILE [--out GRAPH.svg|.png]
     empathy story arc SCRIPT.fountain [--plot ARC.png|.svg] [--json]
+    empathy story new CLIPS_DIR|TIMELINE.otio|.edl|.xml --out STORY.toml
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from collections import deque
 from pathlib import Path
 
 
-def _load(args, check_files: bool):
+def _load(args, check_files: bool, find_media: bool | None = None):
     from empathy.host.story import StoryError, load
 
     try:
-        return load(args.file, media_root=args.media_root, check_files=check_files)
+        return load(args.file, media_root=args.media_root, check_files=check_files,
+                    find_media=find_media)
     except StoryError as e:
         if getattr(args, "json", False):
             print(json.dumps({"ok": False, "file": e.path, "line": e.line, "error": e.message}))
@@ -26,21 +30,61 @@ def _load(args, check_files: bool):
         return None
 
 
+def _host_config(args):
+    """--config: the host config's media root, output (so platform) and frame rate."""
+    if not args.config:
+        return None
+    from empathy.config import ConfigError, from_toml
+    from empathy.host.cli import HostConfig
+
+    try:
+        cfg = from_toml(HostConfig, args.config)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+    args.media_root = args.media_root or cfg.media_root or None
+    return cfg
+
+
 def _check(args) -> int:
-    story = _load(args, not args.no_files)
+    cfg = _host_config(args)
+    story = _load(args, False, find_media=not args.no_files)
     if story is None:
         return 1
-    info = {"ok": True, "title": story.title, "segments": len(story.segments),
+    rep = None
+    if not args.no_files:
+        from rich.progress import Progress
+
+        from empathy.host.story_check import check_files, platform_of
+
+        platform = args.platform if args.platform != "auto" else \
+            platform_of(cfg.show.output if cfg else "auto")
+        with Progress(transient=True, disable=args.json or not sys.stderr.isatty()) as bar:
+            task = bar.add_task("checking clips and LUTs", total=len(story.segments))
+            rep = check_files(story, platform, show_fps=cfg.show.fps if cfg else None,
+                              progress=lambda sid: bar.advance(task))
+    errors, warnings = (rep.errors, rep.warnings) if rep else ([], [])
+    info = {"ok": not errors, "title": story.title, "segments": len(story.segments),
             "decisions": len(story.decisions), "start": story.start,
-            "variables": story.variables, "policy": story.policy}
+            "variables": story.variables, "policy": story.policy,
+            "media_root": str(story.media_root) if story.media_root else None}
+    if errors:  # the first error in the fields a single-error reader expects
+        info.update(file=errors[0].file, line=errors[0].line, error=errors[0].reason)
+    if rep:
+        info.update(rep.to_dict())
     if args.json:
         print(json.dumps(info))
-    else:
-        n = len(story.variables)
-        extra = f", {n} variable{'s' if n > 1 else ''}" if n else ""
-        print(f"{story.title}: {len(story.segments)} segments, {len(story.decisions)} decisions"
-              f"{extra}, starts at {story.start!r} — ok")
-    return 0
+        return 1 if errors else 0
+    for p in errors + warnings:
+        print(p, file=sys.stderr)
+    n = len(story.variables)
+    extra = f", {n} variable{'s' if n > 1 else ''}" if n else ""
+    counts = ", ".join(f"{len(x)} {w}{'s' if len(x) > 1 else ''}"
+                       for x, w in ((errors, "error"), (warnings, "warning")) if x)
+    print(f"{story.title}: {len(story.segments)} segments, {len(story.decisions)} decisions"
+          f"{extra}, starts at {story.start!r} — {'ok' if not errors else 'FAILED'}"
+          f"{f' ({counts})' if counts else ''}", file=sys.stderr if errors else sys.stdout)
+    return 1 if errors else 0
 
 
 def _layers(story) -> dict[str, int]:
@@ -123,28 +167,36 @@ def _graph(args) -> int:
 
 
 def _arc(args) -> int:
-    from empathy.host.arc import arc_plot, arc_rows, screenplay_arc
+    from empathy.host.arc import arc_plot, arc_rows, screenplay_arc, screenplay_title
 
+    plot = Path(args.plot) if args.plot else None
+    if plot and plot.suffix.lower() not in (".svg", ".png"):
+        print(f"error: {plot}: the plot is written as .svg or .png", file=sys.stderr)
+        return 1
     try:
         arc = screenplay_arc(args.script)
+        title = screenplay_title(Path(args.script).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    plot = Path(args.plot or Path(args.script).stem + "_arc.png")
-    arc_plot(arc, plot, Path(args.script).stem)
+    title = title or Path(args.script).stem
+    if plot:
+        arc_plot(arc, plot, title)
     if args.json:
         print(json.dumps(arc_rows(arc)))
         return 0
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"{args.script}: intended arc (VADER)")
-    for col in ("scene", "heading", "valence", "intensity"):
-        t.add_column(col, justify="left" if col == "heading" else "right")
+    t = Table(title=f"{title}: intended arc (valence: VADER; arousal: words and staging)")
+    for col in ("scene", "heading", "valence", "arousal", "because of"):
+        t.add_column(col, justify="right" if col in ("scene", "valence", "arousal") else "left")
     for p in arc:
-        t.add_row(str(p.scene), p.heading, f"{p.valence:+.3f}", f"{p.intensity:.3f}")
+        t.add_row(str(p.scene), p.heading, f"{p.valence:+.3f}", f"{p.arousal:.3f}",
+                  ", ".join(p.stirring))
     Console().print(t)
-    print(f"plot: {plot}")
+    if plot:
+        print(f"plot: {plot}")
     return 0
 
 
@@ -153,7 +205,13 @@ def register(p) -> None:
     c = sub.add_parser("check", help="validate a story file")
     c.add_argument("file")
     c.add_argument("--media-root", help="folder the media/LUT paths are relative to")
-    c.add_argument("--no-files", action="store_true", help="don't require media/LUT files")
+    c.add_argument("--config", help="a host config: its media_root, its output's platform "
+                                    "and its frame rate are checked against")
+    c.add_argument("--no-files", action="store_true",
+                   help="check the structure only, not the media and LUT files")
+    c.add_argument("--platform", default="auto", choices=["auto", "pi5", "jetson-orin", "desktop"],
+                   help="warn about codecs this platform cannot decode in hardware "
+                        "(auto: this machine's, as the player detects it)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_check)
     g = sub.add_parser("graph", help="draw the branch graph (SVG or PNG)")
@@ -162,7 +220,11 @@ def register(p) -> None:
     g.set_defaults(func=_graph, media_root=None)
     a = sub.add_parser("arc", help="score a Fountain screenplay's scenes: the intended arc")
     a.add_argument("script")
-    a.add_argument("--plot", help="ARC.png or ARC.svg (default: SCRIPT_arc.png)")
+    a.add_argument("--plot", help="also draw the arc to ARC.png or ARC.svg (nothing is "
+                                  "written without it)")
     a.add_argument("--json", action="store_true",
-                   help="print [{scene, heading, valence, intensity}] in scene order")
+                   help="print [{scene, heading, valence, arousal, stirring}] in scene order")
     a.set_defaults(func=_arc)
+    from empathy.host.story_new import register as register_new
+
+    register_new(sub)

@@ -10,7 +10,8 @@ import pytest
 
 from empathy.host.player import framelog
 from empathy.host.player.cube import identity_cube, write_cube
-from empathy.host.player.decode import probe, read_frames
+from empathy.host.player.decode import read_frames
+from empathy.host.player.probe import probe
 from empathy.host.player.outputs import VideoWriter, detect, parse_output
 from empathy.host.player.player import Clip, Player
 

@@ -9,7 +9,8 @@ import time
 import numpy as np
 
 from empathy.host.player.cube import read_cube
-from empathy.host.player.decode import probe, read_frames
+from empathy.host.player.decode import read_frames
+from empathy.host.player.probe import probe
 from empathy.host.sample import luts, render
 
 

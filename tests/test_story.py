@@ -180,13 +180,13 @@ def test_targets_and_aim_come_from_the_screenplay(tmp_path):
     s = load(SAMPLE, check_files=False)
     for n, sid in enumerate(["arrival", "chase", "hideout", "rooftop", "dawn"]):
         seg = s.segments[sid]
-        assert (seg.target_arousal, seg.target_valence) == (arc[n].intensity, arc[n].valence)
+        assert (seg.target_arousal, seg.target_valence) == (arc[n].arousal, arc[n].valence)
     text = WITH_ARC.replace('media = "b.mp4"', 'media = "b.mp4"\nscene = 4') \
         .replace("aim_arousal = 0.5\n", "")
     story = load(_write(tmp_path, text), check_files=False)
     d = story.decisions["d"]
-    assert d.aim("b") == arc[3].intensity and d.aim("c") == 0.0  # each option's own target
-    assert d.aim_arousal == arc[3].intensity  # the default's, for a single figure
+    assert d.aim("b") == arc[3].arousal and d.aim("c") == 0.0  # each option's own target
+    assert d.aim_arousal == arc[3].arousal  # the default's, for a single figure
     assert load(_write(tmp_path, GOOD), check_files=False).decisions["d"].aims == {"b": 0.5, "c": 0.5}
     explicit = WITH_ARC.replace('media = "b.mp4"', 'media = "b.mp4"\nscene = 4\ntarget = { arousal = 0.9 }')
     b = load(_write(tmp_path, explicit), check_files=False).segments["b"]

@@ -67,7 +67,8 @@ def _apply_video(grade, src: Path, dst: Path) -> int:
     from rich.progress import Progress
 
     from . import audio
-    from .decode import Decoder, End, probe
+    from .decode import Decoder, End
+    from .probe import probe
     from .gst import to_8bit
     from .outputs import VideoWriter
 

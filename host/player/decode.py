@@ -70,11 +70,15 @@ class Decoder:
     """Decodes one clip into a bounded queue of Frame, finishing with one End."""
 
     def __init__(self, path: Path | str, width: int | None = None, height: int | None = None,
-                 fps: float | None = None, queue_size: int = 8, after: "Decoder | None" = None):
+                 fps: float | None = None, queue_size: int = 8, after: "Decoder | None" = None,
+                 in_s: float = 0.0, out_s: float | None = None):
         """after: start only once that decoder has its first frame (or has ended, stopped, or
         this one was chosen): prepared candidates pre-roll one at a time, not in a burst
-        that would starve the clip on screen."""
+        that would starve the clip on screen.
+        in_s/out_s: play only [in_s, out_s) of the file (a range of a master file); frame and
+        sound times are then seconds from in_s."""
         self.path = Path(path)
+        self.in_s, self.out_s = float(in_s), out_s
         self.size = (width, height)
         self.fps = fps
         self.queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
@@ -120,8 +124,10 @@ class Decoder:
                 pcm = np.frombuffer(mi.data, np.float32).reshape(-1, audio.CHANNELS).copy()
             finally:
                 buf.unmap(mi)
-            start = (int(round(buf.pts * audio.RATE / Gst_.SECOND))
+            start = (int(round((buf.pts / Gst_.SECOND - self.in_s) * audio.RATE))
                      if buf.pts != Gst_.CLOCK_TIME_NONE else self._track.end)
+            if start < 0:  # sound from before the range's in point
+                pcm, start = pcm[-start:], 0
             self._track.add(pcm, start)
             wait_ns = 0
 
@@ -173,11 +179,12 @@ class Decoder:
                 self._has_audio = True
 
         dec.connect("pad-added", pad_added)
-        pipe.set_state(Gst_.State.PLAYING)
         frames = 0
         err = tail = None
         try:
-            while not self._stop.is_set():
+            err = self._seek(pipe) if self.in_s > 0 or self.out_s is not None else None
+            pipe.set_state(Gst_.State.PLAYING)
+            while not err and not self._stop.is_set():
                 sample = sink.emit("try-pull-sample", 100 * Gst_.MSECOND)
                 if sample is not None:
                     if frames == 0 and not self.fps:  # the clip's own rate sets sound chunks
@@ -185,7 +192,11 @@ class Decoder:
                         self._frame_rate = num / den if ok and num > 0 and den > 0 else 25.0
                     buf = sample.get_buffer()
                     pts = buf.pts / Gst_.SECOND if buf.pts != Gst_.CLOCK_TIME_NONE else None
-                    t = pts if pts is not None else frames / self._frame_rate
+                    t = pts - self.in_s if pts is not None else frames / self._frame_rate
+                    if t < -0.5 / self._frame_rate:
+                        continue  # before in_s: a decoder that could only seek to a keyframe
+                    if self.out_s is not None and t >= self.out_s - self.in_s - 1e-3:
+                        break  # the range's out point: a clean end
                     frame = Frame(sample_to_array(sample), t, self._audio_for(frames))
                     if not self._put(frame):
                         break
@@ -212,6 +223,22 @@ class Decoder:
         if err:
             log.warning("decoder %s: %s", self.path, err)
         self._put(End(err, tail))
+
+    def _seek(self, pipe) -> str | None:
+        """Preroll, then a flushing accurate seek to [in_s, out_s): the decoder starts from
+        the keyframe before in_s and drops what precedes it; the stream ends at out_s."""
+        Gst_ = Gst()
+        pipe.set_state(Gst_.State.PAUSED)
+        ret, _, _ = pipe.get_state(15 * Gst_.SECOND)
+        if ret == Gst_.StateChangeReturn.FAILURE:
+            return bus_error(pipe) or "cannot open for seeking"
+        if ret == Gst_.StateChangeReturn.ASYNC:
+            return "timed out opening for seeking"
+        stop = int(round(self.out_s * Gst_.SECOND)) if self.out_s is not None else -1
+        ok = pipe.seek(1.0, Gst_.Format.TIME, Gst_.SeekFlags.FLUSH | Gst_.SeekFlags.ACCURATE,
+                       Gst_.SeekType.SET, int(round(self.in_s * Gst_.SECOND)),
+                       Gst_.SeekType.SET if stop >= 0 else Gst_.SeekType.NONE, stop)
+        return None if ok else f"cannot seek to {self.in_s:g} s"
 
     def get(self, timeout: float | None = None):
         """Next Frame or End; None if nothing arrived within timeout."""
@@ -268,24 +295,3 @@ def read_frames(path: Path | str, width: int | None = None, height: int | None =
             yield item
     finally:
         dec.stop()
-
-
-def probe(path: Path | str) -> tuple[int, int, float, float]:
-    """(width, height, fps, duration_s) of a video file; RuntimeError if unreadable."""
-    Gst_ = Gst()
-    import gi
-
-    gi.require_version("GstPbutils", "1.0")
-    from gi.repository import GstPbutils
-
-    try:
-        disc = GstPbutils.Discoverer.new(10 * Gst_.SECOND)
-        info = disc.discover_uri(Path(path).resolve().as_uri())
-    except Exception as e:
-        raise RuntimeError(f"{path}: cannot probe: {e}") from None
-    vids = info.get_video_streams()
-    if not vids:
-        raise RuntimeError(f"{path}: no video stream")
-    v = vids[0]
-    fps = v.get_framerate_num() / v.get_framerate_denom() if v.get_framerate_denom() else 0.0
-    return v.get_width(), v.get_height(), fps, info.get_duration() / Gst_.SECOND

@@ -43,6 +43,8 @@ class Clip:
     media: Path        # video file (mp4)
     lut: Path | None   # .cube or None
     strength: float = 1.0
+    in_s: float = 0.0          # play [in_s, out_s) of the file: a range of a master file
+    out_s: float | None = None  # None: to the end of the file
 
 
 @dataclass
@@ -163,7 +165,8 @@ class Player:
     def _open(self, clip: Clip, queue_size: int | None = None,
               after: Decoder | None = None) -> Decoder:
         return Decoder(clip.media, self.width, self.height, self.fps,
-                       queue_size=queue_size or self._queue_size(), after=after)
+                       queue_size=queue_size or self._queue_size(), after=after,
+                       in_s=clip.in_s, out_s=clip.out_s)
 
     def _take_prepared(self, clip: Clip) -> Decoder:
         """The chosen candidate's running decoder (the others stop), else a new one."""

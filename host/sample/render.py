@@ -280,11 +280,17 @@ def params_hash(width: int, height: int, fps: float) -> str:
     return h.hexdigest()[:16]
 
 
+def default_dir(width: int = 640, height: int = 360, fps: float = 25) -> Path:
+    """The default render folder: ~/.cache/empathy/sample/HASH (HASH of the parameters and
+    the drawing code, so a change re-renders)."""
+    return Path.home() / ".cache/empathy/sample" / params_hash(width, height, fps)
+
+
 def ensure(cache_dir: Path | None = None, width: int = 640, height: int = 360,
            fps: float = 25) -> Path:
     """Render the sample media once; returns the dir with media/ and luts/."""
     key = params_hash(width, height, fps)
-    out = Path(cache_dir) if cache_dir else Path.home() / ".cache/empathy/sample" / key
+    out = Path(cache_dir) if cache_dir else default_dir(width, height, fps)
     out.mkdir(parents=True, exist_ok=True)
     stamp = out / "sample.json"
     with open(out / ".render.lock", "w") as lock:

@@ -1,0 +1,104 @@
+"""What a media file is, from GStreamer's discoverer: container, codecs, size, rate, sound.
+
+The player decodes with decodebin (decode.py); the discoverer uses the same plugin registry,
+so a file it cannot read, or one whose decoder is missing, is one the show cannot play.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .gst import Gst
+
+# Caps names of the video codecs we can name for a platform's hardware decoders.
+CODECS = {"video/x-h264": "h264", "video/x-h265": "h265", "video/x-av1": "av1",
+          "video/x-vp9": "vp9", "video/x-vp8": "vp8", "video/x-prores": "prores",
+          "image/jpeg": "mjpeg", "video/x-theora": "theora", "video/x-dnxhd": "dnxhd"}
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    path: str
+    container: str        # "ISO MP4/M4A", "Matroska", ... ("" for a bare stream)
+    video_codec: str      # short name: h264, h265, av1, vp9... or the caps name
+    video_desc: str       # what GStreamer calls it: "H.264 (High Profile)"
+    width: int
+    height: int
+    fps: float
+    duration_s: float
+    audio_codec: str      # "" when the file has no sound
+    audio_rate: int
+    audio_channels: int
+    seekable: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ProbeError(RuntimeError):
+    """The file is not a video the show can play; the message says why."""
+
+
+def _pbutils():
+    Gst()
+    import gi
+
+    gi.require_version("GstPbutils", "1.0")
+    from gi.repository import GstPbutils
+
+    return GstPbutils
+
+
+def _codec(caps) -> tuple[str, str]:
+    if caps is None or not caps.get_size():
+        return "", ""
+    name = caps.get_structure(0).get_name()
+    if name == "video/mpeg":
+        ok, version = caps.get_structure(0).get_int("mpegversion")
+        name = f"mpeg{version}" if ok else "mpeg"
+    short = CODECS.get(name, name.removeprefix("video/x-").removeprefix("video/"))
+    return short, _pbutils().pb_utils_get_codec_description(caps) or short
+
+
+def describe(path: Path | str, timeout_s: float = 10.0) -> ClipInfo:
+    """Probe one file; ProbeError when it is unreadable, has no picture or lacks a decoder."""
+    Gst_, pb = Gst(), _pbutils()
+    path = Path(path)
+    if not path.is_file():
+        raise ProbeError(f"{path}: no such file")
+    try:
+        disc = pb.Discoverer.new(int(timeout_s * Gst_.SECOND))
+        info = disc.discover_uri(path.resolve().as_uri())
+    except Exception as e:  # GLib.Error: not a media file, truncated, unknown type...
+        msg = getattr(e, "message", None) or str(e)
+        raise ProbeError(f"{path}: not a video GStreamer can read ({msg})") from None
+    result = info.get_result()
+    if result == pb.DiscovererResult.MISSING_PLUGINS:
+        missing = ", ".join(info.get_missing_elements_installer_details() or []) or "?"
+        raise ProbeError(f"{path}: no decoder installed for it ({missing})")
+    if result != pb.DiscovererResult.OK:
+        raise ProbeError(f"{path}: cannot probe ({result.value_nick})")
+    vids = info.get_video_streams()
+    if not vids or vids[0].is_image():
+        raise ProbeError(f"{path}: no video stream")
+    v = vids[0]
+    top = info.get_stream_info()
+    container = ""
+    if isinstance(top, pb.DiscovererContainerInfo):
+        container = _codec(top.get_caps())[1]
+    vcodec, vdesc = _codec(v.get_caps())
+    den = v.get_framerate_denom()
+    fps = v.get_framerate_num() / den if den else 0.0
+    auds = info.get_audio_streams()
+    acodec = _codec(auds[0].get_caps())[1] if auds else ""
+    return ClipInfo(str(path), container, vcodec, vdesc, v.get_width(), v.get_height(),
+                    round(fps, 3), info.get_duration() / Gst_.SECOND, acodec,
+                    auds[0].get_sample_rate() if auds else 0,
+                    auds[0].get_channels() if auds else 0, bool(info.get_seekable()))
+
+
+def probe(path: Path | str) -> tuple[int, int, float, float]:
+    """(width, height, fps, duration_s) of a video file; RuntimeError if unreadable."""
+    c = describe(path)
+    return c.width, c.height, c.fps, c.duration_s

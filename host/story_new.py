@@ -1,0 +1,225 @@
+"""`empathy story new`: a story file scaffolded from a folder of clips or an editor's timeline.
+
+    empathy story new CLIPS_DIR --out film.toml          # one segment per clip, name order
+    empathy story new cut.otio --out film.toml           # OpenTimelineIO
+    empathy story new cut.edl --fps 25 --out film.toml   # CMX 3600 EDL (otio-cmx3600-adapter)
+    empathy story new cut.xml --out film.toml            # FCP 7 XML (otio-fcp-adapter)
+
+A folder's clips are probed (GStreamer's discoverer) for their durations. A timeline's clips
+(its first video track, in order) become segments with their source ranges (`in_s`/`out_s`,
+seconds from the start of the file); gaps and transitions are left out (said on stderr).
+Segments follow one another (`next`); the artist then adds decisions. The written story is
+checked like `story check` would, and the result printed.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+from urllib.parse import unquote, urlsplit
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts"}
+TIMELINE_SUFFIXES = {".otio": None, ".edl": "cmx_3600", ".xml": "fcp_xml"}
+
+
+class ScaffoldError(ValueError):
+    """The source cannot become a story; the message says why."""
+
+
+@dataclass
+class Draft:
+    id: str
+    media: Path
+    duration_s: float
+    in_s: Optional[float] = None
+    out_s: Optional[float] = None
+    lut: Optional[Path] = None
+
+
+def _natural(name: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def _ident(name: str, taken: set) -> str:
+    base = re.sub(r"[^A-Za-z0-9_]+", "_", Path(name).stem if "." in name else name).strip("_")
+    base = base.lower() or "segment"
+    if base[0].isdigit():
+        base = f"s{base}"
+    ident, n = base, 2
+    while ident in taken:
+        ident, n = f"{base}_{n}", n + 1
+    taken.add(ident)
+    return ident
+
+
+def from_folder(folder: Path, warn=print) -> list[Draft]:
+    from empathy.host.player.probe import ProbeError, describe
+
+    clips = sorted((p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES
+                    and p.is_file()), key=lambda p: _natural(p.name))
+    drafts, taken = [], set()
+    for p in clips:
+        try:
+            info = describe(p)
+        except ProbeError as e:
+            warn(f"skipped: {e}")
+            continue
+        lut = next((c for c in (p.with_suffix(".cube"), folder / "luts" / f"{p.stem}.cube")
+                    if c.is_file()), None)
+        drafts.append(Draft(_ident(p.name, taken), p, round(info.duration_s, 3), lut=lut))
+    if not drafts:
+        raise ScaffoldError(f"{folder}: no video clips GStreamer can read "
+                            f"({', '.join(sorted(VIDEO_SUFFIXES))})")
+    return drafts
+
+
+def _media_path(clip, timeline: Path, search: list[Path]) -> Path:
+    """The file behind a timeline clip: its reference's URL, else a file named after it."""
+    import opentimelineio as otio
+
+    ref = clip.media_reference
+    if isinstance(ref, otio.schema.ExternalReference) and ref.target_url:
+        url = urlsplit(ref.target_url)
+        p = Path(unquote(url.path)) if url.scheme in ("file", "") else None
+        if p is None:
+            raise ScaffoldError(f"{timeline}: clip {clip.name!r}: {ref.target_url} is not a "
+                                "local file")
+        return p if p.is_absolute() else timeline.parent / p
+    for root in search:  # an EDL without file comments names only the clip or reel
+        for cand in sorted(root.glob(f"{glob.escape(clip.name)}*")):
+            if cand.suffix.lower() in VIDEO_SUFFIXES:
+                return cand
+    return search[0] / clip.name
+
+
+def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[Path] = None,
+                  warn=print) -> list[Draft]:
+    import opentimelineio as otio
+
+    adapter = TIMELINE_SUFFIXES.get(path.suffix.lower(), "?")
+    if adapter == "?":
+        raise ScaffoldError(f"{path}: not a timeline ({', '.join(TIMELINE_SUFFIXES)}) nor a folder")
+    kwargs = {}
+    if adapter == "cmx_3600":
+        if not fps:
+            raise ScaffoldError(f"{path}: an EDL does not say its frame rate: give --fps "
+                                "(the timeline's, e.g. 25 or 23.976)")
+        kwargs["rate"] = fps
+    try:
+        tl = otio.adapters.read_from_file(str(path), adapter_name=adapter, **kwargs)
+    except Exception as e:  # each adapter raises its own kinds for a malformed file
+        raise ScaffoldError(f"{path}: cannot read the timeline: {e}") from None
+    tracks = [t for t in getattr(tl, "video_tracks", lambda: [])() if t.find_clips()]
+    if not tracks:
+        raise ScaffoldError(f"{path}: no video track with clips")
+    if len(tracks) > 1:
+        warn(f"{path}: {len(tracks)} video tracks; the first one is used")
+    search = [media_root] if media_root else [path.parent]
+    drafts, taken = [], set()
+    for item in tracks[0]:
+        if not isinstance(item, otio.schema.Clip):
+            if not isinstance(item, otio.schema.Gap) or item.duration().value:
+                warn(f"{path}: {type(item).__name__} {item.name!r} left out (segments cut "
+                     "straight from one to the next)")
+            continue
+        sr = item.trimmed_range()
+        start = sr.start_time.to_seconds()
+        avail = getattr(item.media_reference, "available_range", None)
+        if avail is not None:  # source time is the file's timecode: count from its start
+            start -= avail.start_time.to_seconds()
+        in_s, dur = round(max(0.0, start), 6), round(sr.duration.to_seconds(), 6)
+        drafts.append(Draft(_ident(item.name or "clip", taken), _media_path(item, path, search),
+                            dur, in_s, round(in_s + dur, 6)))
+    return drafts
+
+
+def _q(v) -> str:
+    return json.dumps(v, ensure_ascii=False) if isinstance(v, str) else repr(round(float(v), 6))
+
+
+def _rel(p: Path, base: Path) -> str:
+    try:
+        return os.path.relpath(p.resolve(), base.resolve())
+    except ValueError:  # another drive
+        return str(p.resolve())
+
+
+def story_text(drafts: list[Draft], out: Path, title: str, source: Path) -> str:
+    lines = [f"# Scaffolded by `empathy story new` from {source.name}: segments play one after",
+             "# another (`next`). Add decisions to branch, targets for the arc policy, LUTs for",
+             "# looks; then `empathy story check` this file.",
+             f"title = {_q(title)}", f"start = {_q(drafts[0].id)}", ""]
+    for i, d in enumerate(drafts):
+        lines.append(f"[segments.{d.id}]")
+        lines.append(f"media = {_q(_rel(d.media, out.parent))}")
+        if d.lut:
+            lines.append(f"lut = {_q(_rel(d.lut, out.parent))}")
+        if d.out_s is not None:
+            lines.append(f"in_s = {_q(d.in_s)}")
+            lines.append(f"out_s = {_q(d.out_s)}                 # {d.duration_s:g} s")
+        else:
+            lines.append(f"duration_s = {_q(d.duration_s)}")
+        if i + 1 < len(drafts):
+            lines.append(f"next = {_q(drafts[i + 1].id)}")
+        lines.append("")
+    a, b = drafts[0].id, drafts[1].id if len(drafts) > 1 else drafts[0].id
+    lines += ["# A decision, for example (remove `next` from its `after` segment):",
+              f"# [decisions.first_turn]", f"# after = {_q(a)}",
+              "# window_s = [2.0, 8.0]        # when the audience is measured, s into it",
+              f"# default = {_q(b)}", f"# options = {{ {b} = 0.0, OTHER = 0.4 }}  # expected lift",
+              ""]
+    return "\n".join(lines)
+
+
+def scaffold(source: Path, out: Path, title: Optional[str] = None, fps: Optional[float] = None,
+             media_root: Optional[Path] = None, warn=print) -> Path:
+    drafts = (from_folder(source, warn) if source.is_dir()
+              else from_timeline(source, fps, media_root, warn))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(story_text(drafts, out, title or source.stem, source), encoding="utf-8")
+    return out
+
+
+def run(args) -> int:
+    from empathy.host.story import StoryError, load
+    from empathy.host.story_check import check_files, platform_of
+
+    source, out = Path(args.source), Path(args.out)
+    if not source.exists():
+        print(f"error: {source}: no such file or folder", file=sys.stderr)
+        return 1
+    if out.exists() and not args.force:
+        print(f"error: {out} exists (--force to overwrite)", file=sys.stderr)
+        return 1
+    warn = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    try:
+        scaffold(source, out, args.title, args.fps, Path(args.media_root) if args.media_root
+                 else None, warn)
+        story = load(out, check_files=False, find_media=True)
+    except (ScaffoldError, StoryError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    rep = check_files(story, platform_of())
+    for p in rep.errors + rep.warnings:
+        print(p, file=sys.stderr)
+    print(f"{out}: {len(story.segments)} segments from {source.name}"
+          f"{' — checks clean' if not rep.errors else f' — {len(rep.errors)} errors to fix'}")
+    return 1 if rep.errors else 0
+
+
+def register(sub) -> None:
+    n = sub.add_parser("new", help="scaffold a story from a folder of clips or an editor's "
+                                   "timeline (.otio, .edl, FCP .xml)")
+    n.add_argument("source", help="a folder of clips, or a timeline file")
+    n.add_argument("--out", required=True, help="the story file to write")
+    n.add_argument("--title", help="the story's title (default: the source's name)")
+    n.add_argument("--fps", type=float, help="an EDL's frame rate (EDLs do not say)")
+    n.add_argument("--media-root", help="where to look for clips an EDL names without a path")
+    n.add_argument("--force", action="store_true", help="overwrite --out")
+    n.set_defaults(func=run)
