@@ -147,11 +147,13 @@ class Show:
         s = self.story.segments[seg_id]
         return Clip(s.id, s.media, s.lut, self.grade_strength)
 
-    def _record(self, choice: Choice) -> None:
+    def _record(self, choice: Choice, latency_s: Optional[float] = None) -> None:
         entry = {"at_s": round((now_us() - self.t0_us) / 1e6, 3), "decision": choice.decision,
                  "chosen": choice.chosen, "reason": choice.reason, "scores": choice.scores,
                  "fallback": choice.fallback, "propensity": choice.propensity,
                  "inputs": choice.inputs}
+        if latency_s is not None:  # window close -> choice made (the metrics' histogram)
+            entry["latency_s"] = round(latency_s, 4)
         self.decisions.append(entry)
         self._emit("decision", entry)
         # With --log-json the whole record (inputs, scores, propensity) is in the log line.
@@ -193,13 +195,15 @@ class Show:
             self.player.prepare([self._clip(o) for o in d.offer(self.story_vars).options])
             self.prepared_for = idx
         elif f.clip_t_s >= d.window_s[1]:
+            started = time.monotonic()
             d = d.offer(self.story_vars)  # only the options the story's conditions allow
             choice = self._operator_choice(d)
             if choice is None:
                 state = audience_state(self.intake.seats, now_us(),
                                        window_s=d.window_s[1] - d.window_s[0])
                 choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
-            self._record(choice)
+            # From the window's close on the film's clock (how late this loop saw it) to now.
+            self._record(choice, f.clip_t_s - d.window_s[1] + time.monotonic() - started)
             self.story_vars = d.take(choice.chosen, self.story_vars)
             self.player.set_next(self._clip(choice.chosen))
             self.decided_for = idx
