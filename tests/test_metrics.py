@@ -7,10 +7,8 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 import tomllib
 from pathlib import Path
@@ -22,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from empathy import wire
 from empathy.clock import now_us
+from test_dashboard_browser import demo_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
 MONITORING = ROOT / "deploy" / "monitoring"
@@ -60,28 +59,8 @@ def value(fams: dict, sample: str, **labels) -> float:
 def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("metrics-demo")
     token = "metrics-" + os.urandom(6).hex()
-    err = open(tmp / "demo.stderr", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "empathy.cli", "demo", "--seats", "3", "--duration", "45",
-         "--baseline", "2", "--no-faces", "--dashboard", "0", "--out", str(tmp / "demo"),
-         "--json"], stdout=subprocess.PIPE, stderr=err, start_new_session=True, text=True,
-        env={**os.environ, "EMPATHY_OPERATOR_TOKEN": token, "OMP_NUM_THREADS": "1"})
-    deadline, url = time.monotonic() + 120, None
-    while url is None and time.monotonic() < deadline:
-        m = re.search(r"^dashboard: (http\S+)", (tmp / "demo.stderr").read_text(), re.M)
-        url = m and m.group(1)
-        assert proc.poll() is None, (tmp / "demo.stderr").read_text()[-3000:]
-        time.sleep(0.2)
-    assert url, "the demo did not start its dashboard"
-    yield {"url": url, "token": token, "proc": proc, "out": tmp / "demo"}
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    err.close()
+    with demo_dashboard(tmp, token, duration_s=45) as (url, proc):
+        yield {"url": url, "token": token, "proc": proc, "out": tmp / "demo"}
 
 
 def scrape_until(demo, pred, timeout_s=90.0, what=""):
