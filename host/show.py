@@ -134,7 +134,9 @@ class Show:
         d = self.story.decision_after(seg)
         if d:
             log.warning("decision %s not ready at end of %s: default %s", d.id, seg, d.default)
-            self._record(default_choice(d, "fallback: no decision before the segment ended"))
+            # Its window closed this long ago on the film's clock: the latency it ended with.
+            self._record(default_choice(d, "fallback: no decision before the segment ended"),
+                         self.story.segments[seg].duration_s - d.window_s[1])
             self.story_vars = d.take(d.default, self.story_vars)
             return self._clip(d.default)
         nxt = self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
