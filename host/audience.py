@@ -45,6 +45,12 @@ def trimmed_mean(x, cut: float = 0.1):
     return float(m) if m.ndim == 0 else m
 
 
+def has_signal(last, now_us: int) -> bool:
+    """A seat counts (is "good") when its latest sample is fresh and carries a heart or face
+    signal. The dashboard's dead seats and the metrics' good seats use this same rule."""
+    return now_us - last.ts_us <= STALE_US and bool(last.flags & SIGNAL)
+
+
 def audience_state(seats: dict, now_us: int, window_s: float = 5.0) -> AudienceState:
     """`seats`: seat_id -> SeatTrack (see receive.py)."""
     now_a, now_v, traces = [], [], []
@@ -52,7 +58,7 @@ def audience_state(seats: dict, now_us: int, window_s: float = 5.0) -> AudienceS
         if not track.history:
             continue
         last = track.last
-        if now_us - last.ts_us > STALE_US or not last.flags & SIGNAL:
+        if not has_signal(last, now_us):
             continue
         now_a.append(last.arousal)
         now_v.append(last.valence)

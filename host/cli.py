@@ -29,6 +29,9 @@ class DashboardConfig:
     #: file holding the operator token; empty: $EMPATHY_OPERATOR_TOKEN, else a new token
     #: each start, printed on stderr. Example: "/etc/empathy/operator.token"
     token_file: str = ""
+    #: file holding a read-only token for Prometheus: GET /metrics and nothing else;
+    #: empty: scrapers use the operator token. Example: "/etc/empathy/metrics.token"
+    metrics_token_file: str = ""
 
     def validate(self):
         host, _, port = self.listen.rpartition(":")
@@ -37,17 +40,35 @@ class DashboardConfig:
 
     def token(self) -> str | None:
         if self.token_file:
-            try:
-                return Path(self.token_file).read_text().strip() or None
-            except OSError as e:
-                raise ConfigError(f"dashboard.token_file: {e}") from None
+            return _read_token(self.token_file, "dashboard.token_file")
         return os.environ.get(TOKEN_ENV) or None
+
+    def metrics_token(self) -> str | None:
+        if self.metrics_token_file:
+            return _read_token(self.metrics_token_file, "dashboard.metrics_token_file")
+        return None
+
+
+def _read_token(path: str, key: str) -> str | None:
+    try:
+        return Path(path).read_text().strip() or None
+    except OSError as e:
+        raise ConfigError(f"{key}: {e}") from None
 
 
 @dataclass
 class SessionConfig:
     enabled: bool = True  #: record each show as a session (samples, states, decisions)
     dir: str = "sessions"  #: folder the sessions are written to
+    #: days a session is kept: older ones are deleted at start and daily (never the one
+    #: recording); 0 keeps them all. Biometric data: keep no longer than the audience was
+    #: told. Example: 30
+    retention_days: float = 0.0
+
+    def validate(self):
+        if not 0 <= self.retention_days <= 3650:  # NaN fails too
+            raise ValueError(f"retention_days {self.retention_days} must be within 0..3650 "
+                             "(0 = keep every session)")
 
 
 @dataclass
@@ -105,6 +126,7 @@ def attach(show, cfg: HostConfig, meta: dict | None = None) -> list:
 
 
 def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
+    rec = None
     if cfg.session.enabled:
         from empathy.host.session.store import Recorder, unfinished
 
@@ -117,6 +139,12 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
             rec.event("resumed", {"session": rec.id})
         log.info("%s session %s", "resuming" if rec.resumed else "recording", rec.id,
                  extra={"session": rec.id, "path": str(rec.path)})
+    if cfg.session.retention_days:
+        from empathy.host.session.store import Retention
+
+        # Closed before the recorder: a purge in progress is still noted in the session.
+        closers.insert(0, Retention(Path(cfg.session.dir), cfg.session.retention_days,
+                                    keep=rec and rec.path, on_purge=rec and rec.event).start())
     if cfg.osc.targets:
         from empathy.host.osc import OscOutput
 
@@ -128,13 +156,18 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
     if cfg.dashboard.enabled:
         from empathy.host.dashboard.api import Api
         from empathy.host.dashboard.live import Live
+        from empathy.host.dashboard.metrics import ShowMetrics
+        from empathy.host.dashboard.room import Room
 
-        live = Live(show)
+        room = Room(cfg.seatmap)
+        live, metrics = Live(show, room), ShowMetrics(show, room)
         token = cfg.dashboard.token()
-        api = Api(show, live, cfg.dashboard.listen, token)
+        api = Api(show, live, cfg.dashboard.listen, token, metrics,
+                  cfg.dashboard.metrics_token())
         api.start()
         closers.append(api)
         show.subscribe(live)
+        show.subscribe(metrics)
         # Without a configured token there is a fresh one each start: the operator reads it
         # here (stderr, the journal under systemd).
         print(f"dashboard: {api.url}" + ("" if token else f"#token={api.token}"),

@@ -64,6 +64,7 @@ def check_host(path: Path, files: bool) -> dict:
 
         _exists(path, "keystore", cfg.keystore)
         _exists(path, "dashboard.token_file", cfg.dashboard.token_file)
+        _exists(path, "dashboard.metrics_token_file", cfg.dashboard.metrics_token_file)
         try:
             load(Path(cfg.story), cfg.media_root or None)
         except StoryError as e:

@@ -142,7 +142,9 @@ class Show:
         d = self.story.decision_after(seg)
         if d:
             log.warning("decision %s not ready at end of %s: default %s", d.id, seg, d.default)
-            self._record(default_choice(d, "fallback: no decision before the segment ended"))
+            # Its window closed this long ago on the film's clock: the latency it ended with.
+            self._record(default_choice(d, "fallback: no decision before the segment ended"),
+                         self.story.segments[seg].duration_s - d.window_s[1])
             self.story_vars = d.take(d.default, self.story_vars)
             return self._clip(d.default)
         nxt = self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
@@ -155,11 +157,13 @@ class Show:
         s = self.story.segments[seg_id]
         return Clip(s.id, s.media, s.lut, self.grade_strength, s.in_s, s.out_s)
 
-    def _record(self, choice: Choice) -> None:
+    def _record(self, choice: Choice, latency_s: Optional[float] = None) -> None:
         entry = {"at_s": round((now_us() - self.t0_us) / 1e6, 3), "decision": choice.decision,
                  "chosen": choice.chosen, "reason": choice.reason, "scores": choice.scores,
                  "fallback": choice.fallback, "propensity": choice.propensity,
                  "inputs": choice.inputs}
+        if latency_s is not None:  # window close -> choice made (the metrics' histogram)
+            entry["latency_s"] = round(latency_s, 4)
         self.decisions.append(entry)
         self._emit("decision", entry)
         # With --log-json the whole record (inputs, scores, propensity) is in the log line.
@@ -201,13 +205,15 @@ class Show:
             self.player.prepare([self._clip(o) for o in d.offer(self.story_vars).options])
             self.prepared_for = idx
         elif f.clip_t_s >= d.window_s[1]:
+            started = time.monotonic()
             d = d.offer(self.story_vars)  # only the options the story's conditions allow
             choice = self._operator_choice(d)
             if choice is None:
                 state = audience_state(self.intake.seats, now_us(),
                                        window_s=d.window_s[1] - d.window_s[0])
                 choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
-            self._record(choice)
+            # From the window's close on the film's clock (how late this loop saw it) to now.
+            self._record(choice, f.clip_t_s - d.window_s[1] + time.monotonic() - started)
             self.story_vars = d.take(choice.chosen, self.story_vars)
             self.player.set_next(self._clip(choice.chosen))
             self.decided_for = idx

@@ -16,6 +16,9 @@ APT_PACKAGES=(
   mosquitto mosquitto-clients dbus libdbus-1-dev libglib2.0-dev socat bluez
   # dashboard browser tests
   chromium chromium-driver
+  # tests: promtool checks deploy/monitoring/ and lints /metrics (Debian ships it with the
+  # Prometheus server package; a dev role only, never a seat unit)
+  prometheus
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -3,6 +3,7 @@ chromedriver) against `empathy demo --dashboard`, i.e. a host fed by simulated s
 an edge unit in its own process. Checks live values move and that controls take effect,
 and saves screenshots (the test's tmp folder; with EMPATHY_DOCS_IMG=1 also docs/img/)."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -30,31 +31,42 @@ pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists
                                 reason="chromium and chromium-driver (apt) are not installed")
 
 
-@pytest.fixture
-def demo(tmp_path):
-    token = "browser-" + os.urandom(6).hex()
-    err = open(tmp_path / "demo.stderr", "w+")
+@contextlib.contextmanager
+def demo_dashboard(tmp: Path, token: str, duration_s: float = 40):
+    """`empathy demo` on 3 seats with its dashboard; yields (dashboard URL, process) and
+    stops it with SIGINT (it stops its edge units and closes the session)."""
+    err = open(tmp / "demo.stderr", "w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "empathy.cli", "demo", "--seats", "3", "--duration", "40",
-         "--baseline", "2", "--no-faces", "--dashboard", "0", "--out", str(tmp_path / "demo"),
-         "--json"], stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+        [sys.executable, "-m", "empathy.cli", "demo", "--seats", "3", "--duration",
+         str(duration_s), "--baseline", "2", "--no-faces", "--dashboard", "0", "--out",
+         str(tmp / "demo"), "--json"], stdout=subprocess.DEVNULL, stderr=err,
+        start_new_session=True,
         env={**os.environ, "EMPATHY_OPERATOR_TOKEN": token, "OMP_NUM_THREADS": "1"})
     deadline, url = time.monotonic() + 120, None
     while url is None and time.monotonic() < deadline:
-        m = re.search(r"^dashboard: (http\S+)", (tmp_path / "demo.stderr").read_text(), re.M)
+        m = re.search(r"^dashboard: (http\S+)", (tmp / "demo.stderr").read_text(), re.M)
         url = m and m.group(1)
-        assert proc.poll() is None, (tmp_path / "demo.stderr").read_text()[-3000:]
+        assert proc.poll() is None, (tmp / "demo.stderr").read_text()[-3000:]
         time.sleep(0.2)
     assert url, "the demo did not start its dashboard"
-    yield f"{url}#token={token}", proc
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)  # the demo stops its edge units and closes the session
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    err.close()
+    try:
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # the demo stops its edge units, closes the session
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        err.close()
+
+
+@pytest.fixture
+def demo(tmp_path):
+    token = "browser-" + os.urandom(6).hex()
+    with demo_dashboard(tmp_path, token) as (url, proc):
+        yield f"{url}#token={token}", proc
 
 
 @pytest.fixture

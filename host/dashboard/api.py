@@ -7,6 +7,8 @@
                                 for every segment, decision and control as it happens;
                                 send {"type": "control", ...} to act, answered by "ack"
     POST /api/v1/control        {"action": ..., ...} -> {"ok": true} or 400 {"error"}
+    GET  /metrics               Prometheus text exposition (metrics.py); the operator token
+                                or the read-only metrics token, as a Bearer header only
 
 Everything but the page and health needs the operator token (Authorization: Bearer T, or
 ?token=T where a browser cannot set headers). Every control is logged with its origin.
@@ -27,6 +29,7 @@ from aiohttp import WSMsgType, web
 
 from empathy import __version__
 from empathy.host.dashboard.live import API_VERSION, Live
+from empathy.host.dashboard.metrics import CONTENT_TYPE
 
 log = logging.getLogger("empathy.host.dashboard")
 
@@ -62,11 +65,12 @@ def apply_control(show, doc: dict, by: str) -> None:
 
 class Api:
     def __init__(self, show, live: Live, listen: str = "127.0.0.1:8080",
-                 token: str | None = None):
+                 token: str | None = None, metrics=None, metrics_token: str | None = None):
         host, _, port = listen.rpartition(":")
         self.show, self.live = show, live
         self.host, self.port = host or "127.0.0.1", int(port)
         self.token = token or secrets.token_urlsafe(18)
+        self.metrics, self.metrics_token = metrics, metrics_token  # metrics.ShowMetrics
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
@@ -119,8 +123,26 @@ class Api:
             web.get("/api/v1/state", self._state),
             web.get("/api/v1/live", self._ws),
             web.post("/api/v1/control", self._control),
+            web.get("/metrics", self._metrics),
         ])
         return app
+
+    def _metrics_allowed(self, request) -> bool:
+        """A scraper's token: the operator's or the read-only metrics token, in the header
+        only (a token in a scrape URL ends up in logs and Prometheus's target list)."""
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return any(t and hmac.compare_digest(given.encode(), t.encode())
+                   for t in (self.token, self.metrics_token))
+
+    async def _metrics(self, request):
+        if not self._metrics_allowed(request):
+            log.warning("refused /metrics from %s: bad or missing token", request.remote,
+                        extra={"remote": request.remote})
+            return web.Response(status=401, text="operator or metrics token required\n")
+        if self.metrics is None:
+            return web.Response(status=404, text="no metrics on this listener\n")
+        body = await asyncio.get_running_loop().run_in_executor(None, self.metrics.render)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     @web.middleware
     async def _auth(self, request: web.Request, handler):

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from empathy import wire
 from empathy.clock import now_us
 from empathy.host.audience import STALE_US
+from empathy.host.dashboard.room import Room
 
 API_VERSION = 1
 CURVE_POINTS = 600  # 5 min of audience state at 2 Hz
@@ -20,8 +21,9 @@ QUALITY_BITS = (wire.Flag.HR_OK, wire.Flag.HRV_OK, wire.Flag.PUPIL_OK, wire.Flag
 
 
 class Live:
-    def __init__(self, show):
+    def __init__(self, show, room: Room | None = None):
         self.show, self.story = show, show.story
+        self.room = room or Room()  # rows and seat numbers: the host config's [seatmap]
         self.lock = threading.Lock()
         self.seats: dict[int, wire.SeatSample] = {}
         self.state = None
@@ -65,6 +67,7 @@ class Live:
         with self.lock:
             seats = [self._seat(s, t) for s in sorted(self.seats.values(),
                                                       key=lambda s: s.seat_id)]
+            latest = dict(self.seats)
             seats_of: dict[int, list] = {}
             for s in self.seats.values():
                 seats_of.setdefault(s.unit_id, []).append(s)
@@ -83,6 +86,7 @@ class Live:
             "audience": state,
             "curve": curve,
             "seats": seats,
+            "room": self.room.report(latest, t),
             "units": [self._unit(u, seats_of.get(u["unit"], []), t)
                       for u in show.intake.unit_report(t)],
             "operator": {"forced": show.forced, "killed": show.killed,

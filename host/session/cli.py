@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 from empathy.host.session import store
@@ -80,13 +79,8 @@ def _purge(args) -> int:
     if args.all:
         chosen = store.sessions(args.dir)
     elif args.older_than is not None:
-        cutoff = time.time() - args.older_than * 86400
-        chosen += [p for p in store.sessions(args.dir) if p.stat().st_mtime < cutoff]
-    removed = []
-    for p in dict.fromkeys(chosen):
-        for f in (p, Path(f"{p}-wal"), Path(f"{p}-shm")):
-            f.unlink(missing_ok=True)
-        removed.append(store.session_id(p))
+        chosen += store.older_than(args.dir, args.older_than)
+    removed = store.purge(chosen)
     print(json.dumps(removed) if args.json else f"purged {len(removed)} session(s)")
     return 0
 

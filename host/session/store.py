@@ -200,7 +200,7 @@ def unfinished(folder: Path, meta: dict, within_s: float = RESUME_S) -> Optional
     now = time.time()
     for path in reversed(sessions(folder)):
         try:
-            if now - max(p.stat().st_mtime for p in path.parent.glob(path.name + "*")) > within_s:
+            if now - last_written(path) > within_s:
                 continue
             db = open_readonly(path)
             try:
@@ -216,6 +216,80 @@ def unfinished(folder: Path, meta: dict, within_s: float = RESUME_S) -> Optional
 
 def session_id(path: Path) -> str:
     return path.name[: -len(SUFFIX)]
+
+
+def last_written(path: Path) -> float:
+    """When the session was last written (Unix time): its WAL is newer than the file."""
+    return max(p.stat().st_mtime for p in path.parent.glob(path.name + "*"))
+
+
+def older_than(folder: Path, days: float, now: Optional[float] = None) -> list[Path]:
+    """Sessions last written more than `days` ago."""
+    cutoff = (time.time() if now is None else now) - days * 86400
+    out = []
+    for p in sessions(folder):
+        try:
+            if last_written(p) < cutoff:
+                out.append(p)
+        except (OSError, ValueError):  # deleted meanwhile
+            continue
+    return out
+
+
+def purge(paths) -> list[str]:
+    """Delete sessions for good (the file and its WAL/SHM); returns their ids."""
+    removed = []
+    for p in dict.fromkeys(paths):
+        for f in (p, Path(f"{p}-wal"), Path(f"{p}-shm")):
+            f.unlink(missing_ok=True)
+        removed.append(session_id(p))
+    return removed
+
+
+class Retention:
+    """`[session] retention_days`: sessions older than that are deleted when the host
+    starts and once a day after, never `keep` (the one being recorded) nor one written in
+    the last RESUME_S (a crashed host's, about to be resumed). Each purge is logged and,
+    through `on_purge(kind, data)`, noted in the running session."""
+
+    def __init__(self, folder: Path, days: float, keep: Optional[Path] = None,
+                 every_s: float = 86400.0, on_purge: Optional[Callable] = None):
+        self.folder, self.days, self.every_s = Path(folder), days, every_s
+        self.keep = Path(keep).resolve() if keep else None
+        self.on_purge = on_purge
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="session-retention",
+                                        daemon=True)
+
+    def start(self) -> "Retention":
+        self.run_once()
+        self._thread.start()
+        return self
+
+    def run_once(self) -> list[str]:
+        days = max(self.days, RESUME_S / 86400)
+        try:
+            old = [p for p in older_than(self.folder, days) if p.resolve() != self.keep]
+            removed = purge(old)
+        except OSError as e:  # never the show's end: say so and try again tomorrow
+            log.error("retention: cannot purge old sessions in %s: %s", self.folder, e)
+            return []
+        if removed:
+            log.info("retention: purged %d session(s) older than %g days: %s", len(removed),
+                     self.days, ", ".join(removed),
+                     extra={"purged": removed, "retention_days": self.days})
+            if self.on_purge:
+                self.on_purge("retention", {"purged": removed, "retention_days": self.days})
+        return removed
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.run_once()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
 
 
 def find(folder: Path, sid: str) -> Path:

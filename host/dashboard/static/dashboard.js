@@ -5,13 +5,6 @@ const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
 const $ = (id) => document.getElementById(id);
 const fmt = (x, d = 2) => (x === null || x === undefined) ? "-" : Number(x).toFixed(d);
 
-function arousalColour(a, quality) {
-  // -1 blue (calm) .. +1 red (excited); poor signal fades towards grey
-  const t = Math.max(0, Math.min(1, (a + 1) / 2));
-  const r = Math.round(60 + 195 * t), b = Math.round(255 - 195 * t), g = 90;
-  return `rgba(${r},${g},${b},${0.25 + 0.75 * quality})`;
-}
-
 function drawCurve(curve) {
   const c = $("curve"), g = c.getContext("2d");
   g.fillStyle = "#0d1014"; g.fillRect(0, 0, c.width, c.height);
@@ -84,15 +77,7 @@ function render(s) {
   $("last-reason").textContent = ld ? `(${ld.reason})` : "";
   drawCurve(s.curve);
 
-  const map = $("seatmap"); map.innerHTML = "";
-  for (const seat of s.seats) {
-    const el = document.createElement("div");
-    el.className = "seat"; el.id = `seat-${seat.seat}`;
-    el.style.background = arousalColour(seat.arousal, seat.quality);
-    el.title = `seat ${seat.seat}: arousal ${fmt(seat.arousal)}, HR ${fmt(seat.hr_bpm, 0)}, quality ${fmt(seat.quality)}`;
-    el.innerHTML = `<b>${seat.seat}</b><span>${fmt(seat.arousal)}</span>`;
-    map.appendChild(el);
-  }
+  renderRoom(s);  // room.js
   const ub = $("units").tBodies[0]; ub.innerHTML = "";
   for (const u of s.units) {
     ub.insertRow().innerHTML = `<td>${u.unit}</td><td>${u.seats.join(", ")}</td>` +
