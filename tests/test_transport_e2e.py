@@ -224,3 +224,15 @@ def test_health_heartbeats_and_silence(link):
     assert any(e["event"] == "unit_quiet" and e["unit"] == 6 for e in events)
     assert time.monotonic() - t_quiet < 3
     tx.close()
+
+
+def test_udp_port_zero_is_any_free_port_and_no_port_the_default():
+    from empathy.transports import udp
+
+    a, b = open_receiver("udp://127.0.0.1:0"), open_receiver("udp://127.0.0.1:0")
+    try:
+        assert a.port != b.port and udp.DEFAULT_PORT not in (a.port, b.port)
+    finally:
+        a.close()
+        b.close()
+    assert udp._addr("udp://127.0.0.1") == ("127.0.0.1", udp.DEFAULT_PORT)

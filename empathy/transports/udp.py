@@ -9,9 +9,14 @@ from urllib.parse import urlsplit
 _SYNC_HEADER = 0x13  # clock-sync requests tell the receiver where a unit's replies go
 
 
+DEFAULT_PORT = 47100
+
+
 def _addr(url: str) -> tuple[str, int]:
     u = urlsplit(url)
-    return u.hostname or "127.0.0.1", u.port or 47100
+    # An explicit port 0 is the kernel's pick (a receiver's `.port` says which); no port at
+    # all is the default.
+    return u.hostname or "127.0.0.1", DEFAULT_PORT if u.port is None else u.port
 
 
 def _drain(sock, timeout_s: float, limit: int) -> list[bytes]:
