@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 from empathy.config import ConfigError
+from empathy.paths import data_dir
 
 from . import report
 
-DEFAULT_STORE = Path.home() / ".local" / "share" / "empathy" / "calibration"
+DEFAULT_STORE = data_dir("calibration")
 
 
 def _finish(args, result: report.Result) -> int:

@@ -20,6 +20,7 @@ from empathy import __version__, wire
 from empathy.clock import now_us
 from empathy.clocksync import ClockSync
 from empathy.keys import Keystore, KeystoreWatch
+from empathy.paths import state_dir
 from empathy.sensors.base import Frame, open_source
 from empathy.transports import open_sender
 from empathy.edge.features import SeatFeatures
@@ -102,7 +103,7 @@ class EdgeUnit:
         self.perception = None  # built on the first camera frame (edge.perception)
         # One sequence for every packet this unit sends (one replay window), carried over
         # restarts: the host refuses sequence numbers it has already seen.
-        self.seqs = SeqReserve(cfg.seq_file or _state_dir() / f"unit{cfg.unit_id}.seq")
+        self.seqs = SeqReserve(cfg.seq_file or state_dir("edge", f"unit{cfg.unit_id}.seq"))
         self.seq = self.seqs.start
         self.sent = 0
         self.readings = 0
@@ -233,11 +234,6 @@ class SeqReserve:
             os.replace(tmp, self.path)
         except OSError as e:  # a read-only state folder costs the restart guarantee only
             log.warning("cannot reserve sequence numbers in %s: %s", self.path, e)
-
-
-def _state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "empathy" / "edge"
 
 
 def _battery() -> int:
