@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +34,9 @@ log = logging.getLogger("empathy.edge")
 class SeatConfig:
     seat_id: int
     source: str = "sim://seat"
-    # The viewer said no: the seat's readings are dropped before any processing, no sample
-    # leaves for it; the unit still sends its own health and clock sync (no biometrics).
+    # The viewer said no: the seat's source is never opened (no camera, strap or board is
+    # read for it) and no sample leaves for it; the unit still sends its own health and
+    # clock sync (no biometrics).
     opt_out: bool = False
 
     def validate(self):
@@ -96,8 +98,10 @@ class EdgeUnit:
                 simulated = all(s.source.startswith("sim://") for s in cfg.seats)
                 path = SIM_MODEL if simulated else None
             model = ExpressionModel(path, threads=cfg.model_threads)
-        self.sources = [open_source(s.source, screen=screen_now, faces=cfg.faces)
+        self.sources = [None if s.opt_out else
+                        open_source(s.source, screen=screen_now, faces=cfg.faces)
                         for s in cfg.seats]
+        self.idle = all(src is None for src in self.sources)
         self.features = [SeatFeatures(cfg.baseline_s, model) for _ in cfg.seats]
         self.uplink = open_sender(cfg.uplink, cfg.unit_id)
         self.perception = None  # built on the first camera frame (edge.perception)
@@ -144,13 +148,16 @@ class EdgeUnit:
         next_send = next_beat = next_sync = now_us() + period_us
         end = now_us() + int(duration_s * 1e6) if duration_s else None
         while self._running and (end is None or now_us() < end):
-            for i, (seat, src, feat) in enumerate(zip(self.cfg.seats, self.sources,
-                                                      self.features)):
+            for i, (src, feat) in enumerate(zip(self.sources, self.features)):
+                if src is None:  # opted out: nothing to read, nothing was opened
+                    continue
                 for raw in src.read(timeout_s=0.005):
-                    for r in () if seat.opt_out else self._perceive(raw):
+                    for r in self._perceive(raw):
                         feat.add(r)
                     self.readings += 1
                     self.last_reading[i] = now_us()
+            if self.idle:  # every seat opted out: no source paces the loop
+                time.sleep(0.005)
             t = now_us()
             if self.cfg.sync_hz and t >= next_sync:
                 self._send(self.sync.request(self.seq))
@@ -187,7 +194,8 @@ class EdgeUnit:
     def close(self) -> dict:
         self._running = False
         for s in self.sources:
-            s.close()
+            if s is not None:
+                s.close()
         if self.screen:
             self.screen.close()
         self.downlink.join(2)

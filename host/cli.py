@@ -50,6 +50,7 @@ class SessionConfig:
 class LslConfig:
     enabled: bool = False
     source: str = ""  # names this screen in LabRecorder; default empathy-<hostname>
+    seats: bool = False  # the per-seat stream too: each seat's readings, unauthenticated
 
 
 @dataclass
@@ -106,7 +107,7 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
     if cfg.lsl.enabled:
         from empathy.host.lsl import LslOutlet
 
-        show.subscribe(LslOutlet(cfg.lsl.source))
+        show.subscribe(LslOutlet(cfg.lsl.source, seats=cfg.lsl.seats))
     if cfg.dashboard.enabled:
         from empathy.host.dashboard.api import Api
         from empathy.host.dashboard.live import Live

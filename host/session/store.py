@@ -7,7 +7,8 @@ queued every `COMMIT_S`, so at most that much (plus one commit's time) is at ris
 
 Tables: `samples` (one row per accepted seat sample, the wire fields), `events` (ts_us,
 kind, JSON data: state, segment, decision, grade, control, health, and every `UNITS_S` a
-`units` report: each unit's loss, battery, firmware and clock offset) and `meta`.
+`units` report: each unit's loss, battery, firmware and clock offset) and `meta`. Unit ids
+are stored as per-session pseudonyms (`pseudonym.py`), in samples and events alike.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from empathy.clock import now_us
+from empathy.host.session.pseudonym import UnitPseudonyms
 
 log = logging.getLogger("empathy.host.session")
 
@@ -35,6 +37,7 @@ SUFFIX = ".session.db"
 SAMPLE_FIELDS = ("ts_us", "unit_id", "seat_id", "seq", "hr_bpm", "rmssd_ms", "pupil_mm",
                  "arousal", "valence", "expression", "expression_conf", "flags")
 EVENT_FIELDS = ("ts_us", "kind", "data")
+_UNIT = SAMPLE_FIELDS.index("unit_id")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -79,6 +82,7 @@ class Recorder:
             self.db.execute("SELECT count(*) FROM meta").fetchone()[0])
         self.db.executemany(f"INSERT OR {'IGNORE' if self.resumed else 'REPLACE'} INTO meta "
                             "VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+        self.units = UnitPseudonyms()  # unit id -> this session's stand-in, memory only
         self.rows: queue.SimpleQueue = queue.SimpleQueue()
         self.samples = self.events = 0
         self._grade: Optional[tuple] = None
@@ -97,7 +101,9 @@ class Recorder:
     def __call__(self, kind: str, data) -> None:
         if kind == "samples":
             for s in data:
-                self.rows.put(("s", tuple(getattr(s, f) for f in SAMPLE_FIELDS)))
+                row = [getattr(s, f) for f in SAMPLE_FIELDS]
+                row[_UNIT] = self.units(row[_UNIT])
+                self.rows.put(("s", tuple(row)))
         elif kind == "frame":
             # 25 frames a second would drown the store: keep only grade changes.
             grade = (data.clip_id, data.lut, data.strength)
@@ -116,7 +122,7 @@ class Recorder:
 
     def event(self, kind: str, data, ts_us: Optional[int] = None) -> None:
         """Any other event (health reports, notes) goes in the same store."""
-        doc = asdict(data) if is_dataclass(data) else data
+        doc = self.units.scrub(asdict(data) if is_dataclass(data) else data)
         self.rows.put(("e", (ts_us or now_us(), kind, json.dumps(doc, default=str))))
 
     # -- writer thread -----------------------------------------------------------------
