@@ -21,10 +21,12 @@ from empathy import __version__, wire
 from empathy.clock import now_us
 from empathy.clocksync import ClockSync
 from empathy.keys import Keystore, KeystoreWatch
-from empathy.paths import state_dir
+from empathy.paths import data_dir, state_dir
 from empathy.sensors.base import Frame, open_source
 from empathy.transports import open_sender
+from empathy.calibration.store import check_id
 from empathy.edge.features import SeatFeatures
+from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
 
 log = logging.getLogger("empathy.edge")
@@ -38,10 +40,22 @@ class SeatConfig:
     # read for it) and no sample leaves for it; the unit still sends its own health and
     # clock sync (no biometrics).
     opt_out: bool = False
+    # The seat's calibration, by its ids in the calibration store (edge/profile.py): the
+    # viewer's light response and resting baseline, the eye camera's scale, the heart
+    # sensor's bias and lag. "" = not calibrated (defaults, in-show baseline).
+    viewer: str = ""
+    eye_camera: str = ""
+    heart_sensor: str = ""
 
     def validate(self):
         if not 0 <= self.seat_id <= 0xFFFF:
             raise ValueError(f"seat_id {self.seat_id} out of range 0..65535")
+        for kind in ("viewer", "eye_camera", "heart_sensor"):
+            if getattr(self, kind):
+                check_id(kind.replace("_", " "), getattr(self, kind))
+
+    def profile(self, store_dir: str) -> SeatProfile:
+        return load_profile(store_dir, self.viewer, self.eye_camera, self.heart_sensor)
 
 
 @dataclass
@@ -60,6 +74,7 @@ class EdgeConfig:
     heartbeat_hz: float = 1.0
     sync_hz: float = 2.0  # clock-sync exchanges per second once settled; 0 = no clock sync
     seq_file: str = ""  # where the packet sequence survives restarts; "" = the state folder
+    calibration_store: str = ""  # where seats' calibrations are; "" = `empathy calibrate`'s
     seats: list[SeatConfig] = field(default_factory=lambda: [SeatConfig(1)])
 
     def validate(self):
@@ -76,9 +91,16 @@ class EdgeConfig:
             raise ValueError(f"sync_hz {self.sync_hz} must be 0 (off) or within 0.05..20")
 
 
+def load_profiles(cfg: EdgeConfig) -> list[SeatProfile]:
+    """Each seat's calibration from the store (an empty profile for a seat naming none)."""
+    store_dir = cfg.calibration_store or str(data_dir("calibration"))
+    return [s.profile(store_dir) for s in cfg.seats]
+
+
 class EdgeUnit:
     def __init__(self, cfg: EdgeConfig):
         self.cfg = cfg
+        self.profiles = load_profiles(cfg)  # first: a missing calibration stops us here
         keys = Keystore.load(cfg.keystore)
         if cfg.unit_id not in keys.units:
             raise ValueError(f"keystore {cfg.keystore} has no key for unit {cfg.unit_id}")
@@ -102,9 +124,10 @@ class EdgeUnit:
                         open_source(s.source, screen=screen_now, faces=cfg.faces)
                         for s in cfg.seats]
         self.idle = all(src is None for src in self.sources)
-        self.features = [SeatFeatures(cfg.baseline_s, model) for _ in cfg.seats]
+        self.face_model = Path(model.model.path).name if model is not None else None
+        self.features = [SeatFeatures(cfg.baseline_s, model, profile=p) for p in self.profiles]
         self.uplink = open_sender(cfg.uplink, cfg.unit_id)
-        self.perception = None  # built on the first camera frame (edge.perception)
+        self.perception: dict = {}  # per seat, on its first camera frame (edge.perception)
         # One sequence for every packet this unit sends (one replay window), carried over
         # restarts: the host refuses sequence numbers it has already seen.
         self.seqs = SeqReserve(cfg.seq_file or state_dir("edge", f"unit{cfg.unit_id}.seq"))
@@ -152,7 +175,7 @@ class EdgeUnit:
                 if src is None:  # opted out: nothing to read, nothing was opened
                     continue
                 for raw in src.read(timeout_s=0.005):
-                    for r in self._perceive(raw):
+                    for r in self._perceive(i, raw):
                         feat.add(r)
                     self.readings += 1
                     self.last_reading[i] = now_us()
@@ -182,14 +205,17 @@ class EdgeUnit:
                 self._send(wire.encode(sample, self.key))
         return self.close()
 
-    def _perceive(self, r):
-        """Camera frames become face crops / pupil readings here; the frame is dropped."""
+    def _perceive(self, seat: int, r):
+        """Camera frames become face crops / pupil readings here; the frame is dropped.
+        Each seat's eye camera measures with its own calibrated scale."""
         if not isinstance(r, Frame):
             return (r,)
-        if self.perception is None:
-            from empathy.edge.perception import Perception
-            self.perception = Perception(threads=self.cfg.model_threads)
-        return self.perception.process(r)
+        if seat not in self.perception:
+            from empathy.edge.perception import EYE_PX_PER_MM, Perception
+            self.perception[seat] = Perception(
+                threads=self.cfg.model_threads,
+                eye_px_per_mm=self.profiles[seat].eye_px_per_mm or EYE_PX_PER_MM)
+        return self.perception[seat].process(r)
 
     def close(self) -> dict:
         self._running = False
@@ -202,6 +228,9 @@ class EdgeUnit:
         self.uplink.close()
         c, t = self.sync.clock, now_us()
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.sent, "readings": self.readings,
+                "face_model": self.face_model,
+                "calibration": {str(seat.seat_id): p.names for seat, p in
+                                zip(self.cfg.seats, self.profiles) if p.names},
                 "cues_rejected": self.screen.rejected if self.screen else 0,
                 "cues_stale": self.screen.stale if self.screen else 0,
                 "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),
