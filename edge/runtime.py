@@ -75,6 +75,9 @@ class EdgeConfig:
     sync_hz: float = 2.0  # clock-sync exchanges per second once settled; 0 = no clock sync
     seq_file: str = ""  # where the packet sequence survives restarts; "" = the state folder
     calibration_store: str = ""  # where seats' calibrations are; "" = `empathy calibrate`'s
+    # Evaluation runs (the demo): each seat's estimate by channel (each alone, all but one)
+    # at the send rate, as CSV on this unit's disk. Never sent; "" = not written.
+    channels_log: str = ""
     seats: list[SeatConfig] = field(default_factory=lambda: [SeatConfig(1)])
 
     def validate(self):
@@ -127,6 +130,7 @@ class EdgeUnit:
         self.face_model = Path(model.model.path).name if model is not None else None
         self.features = [SeatFeatures(cfg.baseline_s, model, profile=p) for p in self.profiles]
         self.uplink = open_sender(cfg.uplink, cfg.unit_id)
+        self.channel_log = ChannelLog(cfg.channels_log) if cfg.channels_log else None
         self.perception: dict = {}  # per seat, on its first camera frame (edge.perception)
         # One sequence for every packet this unit sends (one replay window), carried over
         # restarts: the host refuses sequence numbers it has already seen.
@@ -203,6 +207,8 @@ class EdgeUnit:
                 sample = wire.SeatSample(self.cfg.unit_id, seat.seat_id, self.seq, host_t,
                                          **feat.estimate(t))
                 self._send(wire.encode(sample, self.key))
+                if self.channel_log:
+                    self.channel_log.write(host_t, seat.seat_id, sample.flags, feat.channels())
         return self.close()
 
     def _perceive(self, seat: int, r):
@@ -226,6 +232,8 @@ class EdgeUnit:
             self.screen.close()
         self.downlink.join(2)
         self.uplink.close()
+        if self.channel_log:
+            self.channel_log.close()
         c, t = self.sync.clock, now_us()
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.sent, "readings": self.readings,
                 "face_model": self.face_model,
@@ -239,6 +247,25 @@ class EdgeUnit:
                                           if self.sync.synced else None),
                           "sync_loss_permille": self.sync.loss_permille,
                           "sync_replies_rejected": self.sync.rejected}}
+
+
+class ChannelLog:
+    """Each seat's estimate by channel, one CSV row per sample sent (line-buffered)."""
+
+    FIELDS = ("ts_us", "seat_id", "flags", "arousal", "heart", "pupil", "face", "no_heart",
+              "no_pupil", "no_face")
+
+    def __init__(self, path: str):
+        self.f = open(path, "w", buffering=1)
+        self.f.write(",".join(self.FIELDS) + "\n")
+
+    def write(self, ts_us: int, seat_id: int, flags: int, channels: dict) -> None:
+        values = ("" if channels.get(k) is None else f"{channels[k]:.4f}"
+                  for k in self.FIELDS[3:])
+        self.f.write(f"{ts_us},{seat_id},{flags}," + ",".join(values) + "\n")
+
+    def close(self) -> None:
+        self.f.close()
 
 
 class SeqReserve:

@@ -57,6 +57,8 @@ def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, se
         cfg = {"unit_id": unit, "uplink": uplink,
                "keystore": str(edge_dir / f"unit{unit}.keys.toml"), "rate_hz": 10.0,
                "cue_port": cue_ports[i], "baseline_s": baseline_s, "faces": faces,
+               # each seat's estimate by channel, for the report (stays in the run folder)
+               "channels_log": str(edge_dir / f"unit{unit}.channels.csv"),
                "seats": [{"seat_id": pseudonyms[i], "source": src}]}
         path = edge_dir / f"unit{unit}.toml"
         path.write_bytes(tomli_w.dumps(cfg).encode())
@@ -146,13 +148,19 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
             if broker:
                 broker.stop()
         bar.update(task, description="writing report", note="")
-        sent = 0
+        sent, models = 0, set()
         for i in range(seats):
             f = out / "edge" / f"unit{i + 1}.stats.json"
             if f.exists():
-                sent += json.loads(f.read_text())["packets_sent"]
+                stats = json.loads(f.read_text())
+                sent += stats["packets_sent"]
+                models.add(stats.get("face_model"))
+        models.discard(None)
         summary = {"seats": seats, "duration_s": duration_s, "packets_sent": sent, **summary,
-                   "story": story.title}
+                   "story": story.title,
+                   # the expression model the edge units judged faces with
+                   "face_model": (sorted(models) if len(models) > 1 else
+                                  next(iter(models)) if models else None)}
         summary["fps"] = cfg.fps
         if rigs.sources:
             summary["hardware_seats"] = rigs.stats()
