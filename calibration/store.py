@@ -78,12 +78,16 @@ def load_camera(store: Path, camera_id: str) -> dict:
     return _read(camera_path(store, camera_id))
 
 
-def save_sensor(store: Path, sensor_id: str, section: str, doc: dict) -> Path:
-    """Replace one section ([hr]) of a heart sensor's file, keeping the rest."""
-    path = sensor_path(store, sensor_id)
+def _update(path: Path, section: str, doc: dict) -> Path:
+    """Replace one section of an entry's file, keeping the rest."""
     entry = _read(path)
     entry[section] = _stamp(doc)
     return _write(path, entry)
+
+
+def save_sensor(store: Path, sensor_id: str, section: str, doc: dict) -> Path:
+    """A heart sensor's [hr] correction (`calibrate hr --sensor-id`)."""
+    return _update(sensor_path(store, sensor_id), section, doc)
 
 
 def load_sensor(store: Path, sensor_id: str) -> dict:
@@ -92,10 +96,7 @@ def load_sensor(store: Path, sensor_id: str) -> dict:
 
 def update_viewer(store: Path, viewer_id: str, section: str, doc: dict) -> Path:
     """Replace one section ([light], [baseline]) of a viewer's profile, keeping the rest."""
-    path = viewer_path(store, viewer_id)
-    profile = _read(path)
-    profile[section] = _stamp(doc)
-    return _write(path, profile)
+    return _update(viewer_path(store, viewer_id), section, doc)
 
 
 def load_viewer(store: Path, viewer_id: str) -> dict:

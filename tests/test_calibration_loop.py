@@ -222,6 +222,15 @@ def test_bad_or_missing_calibration_stops_the_unit_with_one_line(tmp_path, capsy
     cfg = edge_config(tmp_path, store, viewer="v-nobody")
     with pytest.raises(ValueError, match=r"no viewer calibration .*v-nobody.toml .*calibrate"):
         load_profiles(cfg)
+    # `empathy config check` finds it before the unit is started
+    from empathy.host.config_cli import check as config_check
+
+    keys = tmp_path / "k.toml"
+    Keystore.new([1]).for_unit(1).save(keys)
+    doc = tomllib.loads((tmp_path / "edge.toml").read_text())
+    (tmp_path / "edge.toml").write_text(tomli_w.dumps({**doc, "keystore": str(keys)}))
+    with pytest.raises(ConfigError, match=r"edge.toml: no viewer calibration"):
+        config_check(tmp_path / "edge.toml")
     (store / "sensors").mkdir(parents=True)
     (store / "sensors" / "s1.toml").write_text("[hr]\nbias_pct = 40.0\nlag_ms = 10.0\n")
     with pytest.raises(ValueError, match=r"s1.toml \[hr\]: bias_pct = 40.0 is not a number "
