@@ -42,10 +42,11 @@ def main() -> int:
         held["opened"].append(url)
         return opener(url, **kw)
 
-    def tapped_perceive(self, r):
+    def tapped_perceive(self, *args):  # (seat index, reading)
+        r = args[-1]
         if isinstance(r, Frame):
             keep("frames", r.image)
-        out = perceive(self, r)
+        out = perceive(self, *args)
         for x in out:
             if isinstance(x, FaceCrop):
                 keep("crops", x.image)
