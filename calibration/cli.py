@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 from empathy.config import ConfigError
+from empathy.paths import data_dir
 
 from . import report
 
-DEFAULT_STORE = Path.home() / ".local" / "share" / "empathy" / "calibration"
+DEFAULT_STORE = data_dir("calibration")
 
 
 def _finish(args, result: report.Result) -> int:
@@ -39,10 +40,13 @@ def _fail(verb: str, why) -> int:
 
 
 def _hr(args) -> int:
-    from .hr import hr_validate, load_profile
+    from . import store
+    from .hr import correction, hr_validate, load_profile
     from .recording import RecordingError, is_url, load_heart, record
 
     try:
+        if args.sensor_id:
+            store.check_id("sensor", args.sensor_id)
         profile = load_profile(args.profile)
         specs = [args.reference, args.device]
         live = [i for i, s in enumerate(specs) if is_url(s)]  # recorded side by side
@@ -50,7 +54,18 @@ def _hr(args) -> int:
                      faces=False) if live else []
         recorded = dict(zip(live, got))
         ref, dev = (load_heart(s, recorded.get(i)) for i, s in enumerate(specs))
-        return _finish(args, hr_validate(ref, dev, profile))
+        res = hr_validate(ref, dev, profile)
+        if args.sensor_id:
+            fix, why = correction(res)
+            if fix:
+                path = store.save_sensor(Path(args.store), args.sensor_id, "hr",
+                                         {**fix, "reference": ref.name, "rig": profile.name})
+                res.notes.append(f"correction stored in {path} (bias {fix['bias_pct']:+.2f} %, "
+                                 f"lag {fix['lag_ms']:+.0f} ms): edge seats with "
+                                 f"heart_sensor = \"{args.sensor_id}\" undo them")
+            else:
+                res.notes.append(f"no correction stored: {', '.join(why)} cannot be undone")
+        return _finish(args, res)
     except (ConfigError, RecordingError, ValueError, OSError) as e:
         return _fail("hr", e)
 
@@ -223,6 +238,9 @@ def register(parser) -> None:
                    help="rig profile: a name in calibration/profiles or a TOML path")
     p.add_argument("--duration", type=float, default=120.0,
                    help="seconds to record when --device/--reference are source URLs")
+    p.add_argument("--sensor-id", help="store the bias and lag found as this heart sensor's "
+                                       "correction (edge seats name it as heart_sensor)")
+    p.add_argument("--store", default=str(DEFAULT_STORE), help="calibration store folder")
     _common(p)
     p.set_defaults(func=_hr)
 

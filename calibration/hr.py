@@ -7,6 +7,8 @@
 4. When both give beats, each reference beat is looked for in the sensor (beat agreement),
    and gaps in the sensor's stream count as dropouts.
 The rig profile (TOML, `profiles/*.toml`) holds the limits; any limit broken fails the rig.
+5. `correction`: the bias and lag found, for the edge to undo (edge/profile.py), when what
+   is left (limits of agreement, beats, dropouts) passes: a correction cannot fix those.
 """
 
 from __future__ import annotations
@@ -48,9 +50,16 @@ class RigProfile:
     window_s: float = 5.0           # heart rate is compared as means over windows this long
     max_search_lag_s: float = 3.0   # how far apart the two recordings may be in time
     beat_tolerance_ms: float = 60.0  # a sensor beat this close to a reference beat matches it
+    # A PPG pulse reaches the finger or ear this long after the heart's electrical beat
+    # (pulse arrival time): lag in this range is physiology, not the sensor, when the
+    # device is PPG and the reference sees the electrical beat (ECG, a strap's RR).
+    pulse_arrival_ms: list[float] = field(default_factory=lambda: [0.0, 0.0])
     limits: HrLimits = field(default_factory=HrLimits)
 
     def validate(self):
+        lo_hi = self.pulse_arrival_ms
+        if len(lo_hi) != 2 or not 0 <= lo_hi[0] <= lo_hi[1] <= 1000:
+            raise ValueError(f"pulse_arrival_ms {lo_hi} must be [low, high] within 0..1000")
         if not 1.0 <= self.window_s <= 60.0:
             raise ValueError(f"window_s {self.window_s} must be within 1..60")
         if not 0.1 <= self.max_search_lag_s <= 30.0:
@@ -147,6 +156,9 @@ def hr_validate(ref: HeartTrace, dev: HeartTrace, profile: RigProfile) -> Result
     diff = dm - rm
     bias, sd = float(diff.mean()), float(diff.std(ddof=1))
     dropout_pct = 100.0 * float(np.mean(np.isnan(d[np.isfinite(r)])))
+    lo_ms, hi_ms = (profile.pulse_arrival_ms if dev.kind == "ppg" and ref.kind in ("ecg", "rr")
+                    else (0.0, 0.0))
+    excess_ms = lag_s * 1000 - min(max(lag_s * 1000, lo_ms), hi_ms)
     res.figures.update({
         "duration_s": round(float(hi - lo), 1),
         "lag_ms": round(lag_s * 1000, 1),
@@ -161,12 +173,17 @@ def hr_validate(ref: HeartTrace, dev: HeartTrace, profile: RigProfile) -> Result
         "pearson_r": round(float(np.corrcoef(rm, dm)[0, 1]), 4),
         "dropout_pct": round(dropout_pct, 2),
     })
+    if hi_ms:
+        res.figures["pulse_arrival_allowed_ms"] = [lo_ms, hi_ms]
+        res.figures["lag_beyond_pulse_arrival_ms"] = round(excess_ms, 1)
+        res.notes.append(f"PPG against the electrical beat: {lo_ms:g}-{hi_ms:g} ms of lag is "
+                         "pulse arrival (physiology); only lag beyond it is judged")
     res.checks += [
         Check("|bias|", abs(bias), lim.max_abs_bias_bpm, "bpm",
               hint=f"the sensor reads {'high' if bias > 0 else 'low'}"),
         Check("mean absolute error", float(np.abs(diff).mean()), lim.max_mae_bpm, "bpm"),
         Check("limits of agreement (half-width)", 1.96 * sd, lim.max_loa_bpm, "bpm"),
-        Check("|lag|", abs(lag_s) * 1000, lim.max_abs_lag_ms, "ms",
+        Check("|lag|", abs(excess_ms), lim.max_abs_lag_ms, "ms",
               hint="the sensor's values arrive late" if lag_s > 0 else "the reference is late"),
         Check("dropouts", dropout_pct, lim.max_dropout_pct, "%", hint="check contact and link"),
     ]
@@ -236,3 +253,17 @@ def _plots(ref, dev, lag_s, lags, corr, rm, dm, bias, sd) -> dict:
     ax.set_ylabel("correlation")
     plots[f"Cross-correlation: lag {lag_s * 1000:.0f} ms"] = fig
     return plots
+
+
+CORRECTABLE = {"|bias|", "mean absolute error", "|lag|"}  # what undoing bias and lag fixes
+
+
+def correction(res: Result) -> tuple[dict | None, list[str]]:
+    """The heart sensor's correction (what the edge reads from the store's [hr]) and, when
+    there is none to store, why: checks that undoing bias and lag would not fix."""
+    left = [c.name for c in res.checks if not c.ok and c.name not in CORRECTABLE]
+    if res.errors or left:
+        return None, left or res.errors
+    f = res.figures
+    return {"bias_pct": f["bias_pct"], "bias_bpm": f["bias_bpm"], "lag_ms": f["lag_ms"],
+            "mae_bpm": f["mae_bpm"], "windows": f["windows"]}, []

@@ -43,7 +43,8 @@ def _lum_at(frame_s: np.ndarray, frame_lum: np.ndarray, t_s: np.ndarray) -> np.n
 
 def light_fit(frame_s, frame_lum, pupil_s, pupil_mm) -> LightFit:
     """Fit base, gain and tau (pupil = base - gain * lag(lum, tau)) to a recorded pupil.
-    Base and gain are solved exactly for each tau; tau by a bounded 1-D search."""
+    Base and gain (and how far from the first level the eye started) are solved exactly
+    for each tau; tau by a bounded 1-D search."""
     frame_s, frame_lum = np.asarray(frame_s, float), np.asarray(frame_lum, float)
     t, mm = np.asarray(pupil_s, float), np.asarray(pupil_mm, float)
     ok = np.isfinite(mm) & (t >= frame_s[0]) & (t <= frame_s[-1])
@@ -57,9 +58,13 @@ def light_fit(frame_s, frame_lum, pupil_s, pupil_mm) -> LightFit:
 
     def solve(tau: float):
         x = np.interp(t, grid, light_lag(grid, lum, tau))
-        a = np.column_stack([np.ones_like(x), -x])
+        # The eye has not adapted to the first level yet when the sequence starts (it came
+        # from the room's light): whatever it was adapted to fades as exp(-t / tau), with
+        # an amplitude of its own, solved with base and gain.
+        settle = np.exp(-(t - frame_s[0]) / tau)
+        a = np.column_stack([np.ones_like(x), -x, settle])
         coef = np.linalg.lstsq(a, mm, rcond=None)[0]
-        return float(np.sum((a @ coef - mm) ** 2)), coef
+        return float(np.sum((a @ coef - mm) ** 2)), coef[:2]
 
     tau = float(minimize_scalar(lambda s: solve(s)[0], bounds=TAU_RANGE_S, method="bounded",
                                 options={"xatol": 1e-3}).x)

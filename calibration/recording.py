@@ -38,18 +38,20 @@ class HeartTrace:
     t_s: np.ndarray                   # when each heart-rate value was valid (s)
     hr_bpm: np.ndarray
     beat_s: Optional[np.ndarray] = None  # beat times (s), when the sensor gives beats
+    kind: str = ""  # what it measured: "rr" (a strap's R waves), "ecg", "ppg", "hr"
 
     @property
     def span_s(self) -> tuple[float, float]:
         return float(self.t_s[0]), float(self.t_s[-1])
 
 
-def trace_from_beats(name: str, ts_s: np.ndarray, rr_ms: np.ndarray) -> HeartTrace:
+def trace_from_beats(name: str, ts_s: np.ndarray, rr_ms: np.ndarray,
+                     kind: str = "rr") -> HeartTrace:
     ts_s, rr_ms = np.asarray(ts_s, float), np.asarray(rr_ms, float)
     ok = (rr_ms >= RR_MIN_MS) & (rr_ms <= RR_MAX_MS)
     if ok.sum() < 5:
         raise RecordingError(f"{name}: fewer than 5 plausible beats")
-    return HeartTrace(name, ts_s[ok], 60000.0 / rr_ms[ok], beat_s=ts_s)
+    return HeartTrace(name, ts_s[ok], 60000.0 / rr_ms[ok], beat_s=ts_s, kind=kind)
 
 
 def trace_from_waveform(name: str, kind: str, t_s: np.ndarray, samples: np.ndarray) -> HeartTrace:
@@ -63,7 +65,7 @@ def trace_from_waveform(name: str, kind: str, t_s: np.ndarray, samples: np.ndarr
         beats = grid[waveform_peaks(x, fs, kind).idx]
     except ValueError as e:  # unknown kind or a rate the detector cannot use
         raise RecordingError(f"{name}: {e}") from None
-    return trace_from_beats(name, beats[1:], np.diff(beats) * 1000.0)
+    return trace_from_beats(name, beats[1:], np.diff(beats) * 1000.0, kind)
 
 
 def load_csv(path: str | Path) -> HeartTrace:
@@ -99,7 +101,7 @@ def load_csv(path: str | Path) -> HeartTrace:
         ok = (data[:, 1] >= 30) & (data[:, 1] <= 200)
         if ok.sum() < 5:
             raise RecordingError(f"{path}: fewer than 5 plausible heart-rate values")
-        return HeartTrace(name, t[ok], data[ok, 1])
+        return HeartTrace(name, t[ok], data[ok, 1], kind="hr")
     return trace_from_waveform(name, head[1], t, data[:, 1])
 
 

@@ -3,13 +3,15 @@ source sees meanwhile.
 
 Clips are rendered once (plain frames from a function) and played back to back by the real
 `Player`; every frame's luminance is measured on the graded frame as it goes out, with the
-moment it went out. A source read at the same time is told the luminance on screen now
-(simulated viewers react to it; real cameras simply look), and each reading is kept with
-the moment it reached us, so both timestamps and delivery can be judged on one clock.
+moment it went out. A source read at the same time is told the luminance on screen
+(`ScreenTrace`: now, or as of a past moment; simulated viewers react to it, real cameras
+simply look), and each reading is kept with the moment it reached us, so both timestamps
+and delivery can be judged on one clock.
 """
 
 from __future__ import annotations
 
+import bisect
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -21,6 +23,29 @@ from empathy.sensors.base import Reading, Source
 
 SIZE = (320, 180)
 FPS = 25.0
+
+
+class ScreenTrace:
+    """What the screen has shown, for a source that watches it. Called, it gives the screen
+    now, `(name, 0.0, luminance)` like the edge's screen cues; `at(ts_us)` gives it as of a
+    moment already past, so a simulated eye or camera that steps through its own ticks
+    after the fact sees each tick with the picture of that tick (as a real camera's
+    exposure does), however late its thread got to run."""
+
+    def __init__(self, name: str = "calibration"):
+        self.name = name
+        self.shown: list[tuple[int, float]] = []  # (went out, host clock µs; luminance)
+
+    def add(self, wall_s: float, luminance: float) -> None:
+        self.shown.append((int(wall_s * 1e6), luminance))  # one append: readers see it whole
+
+    def __call__(self) -> tuple[str, float, float]:
+        return self.name, 0.0, self.shown[-1][1] if self.shown else 0.0
+
+    def at(self, ts_us: int) -> tuple[str, float, float]:
+        shown = self.shown
+        i = bisect.bisect_right(shown, ts_us, hi=len(shown), key=lambda f: f[0]) - 1
+        return self.name, 0.0, shown[max(i, 0)][1] if shown else 0.0
 
 
 def render_clip(path: Path, frames: int, level_at: Callable[[int], float], size=SIZE,
@@ -52,16 +77,16 @@ def play_and_record(clips: list, output: str, open_seat: Optional[Callable[..., 
     from empathy.host.player.player import Player
 
     frames: list[tuple[float, float, float]] = []
-    shown = {"lum": 0.0}
+    screen = ScreenTrace()
     queue = list(clips[1:])
 
     def on_frame(f):
-        shown["lum"] = f.luminance
+        screen.add(f.wall_s, f.luminance)
         frames.append((f.wall_s, f.pts_s, f.luminance))
 
     player = Player(output, *size, fps, workdir / f"{clips[0].id}_frames.csv", on_frame=on_frame,
                     on_need_next=lambda _c: queue.pop(0) if queue else None, realtime=realtime)
-    src = open_seat(screen=lambda: ("calibration", 0.0, shown["lum"])) if open_seat else None
+    src = open_seat(screen=screen) if open_seat else None
     got: list[tuple[int, Reading]] = []
     try:
         player.start(clips[0])

@@ -1,6 +1,9 @@
-"""Where calibrations are kept: one TOML file per camera, per viewer, and the seat register.
+"""Where calibrations are kept: one TOML file per camera, per heart sensor, per viewer, and
+the seat register. The edge reads the first three (`edge/profile.py`) for the seats that
+name them in its config.
 
     STORE/cameras/<camera id>.toml   pixels -> millimetres of each eye camera
+    STORE/sensors/<sensor id>.toml   [hr] bias and lag of each heart sensor, to undo
     STORE/viewers/<viewer id>.toml   [light] response and [baseline] of each viewer
     STORE/seats.toml                 which seat holds which calibrated viewer, since when
 
@@ -36,8 +39,22 @@ def _read(path: Path) -> dict:
         return tomllib.loads(path.read_text())
     except FileNotFoundError:
         return {}
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not valid TOML: {e}") from None
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def camera_path(store: Path, camera_id: str) -> Path:
+    return Path(store) / "cameras" / f"{check_id('camera', camera_id)}.toml"
+
+
+def sensor_path(store: Path, sensor_id: str) -> Path:
+    return Path(store) / "sensors" / f"{check_id('sensor', sensor_id)}.toml"
+
+
+def viewer_path(store: Path, viewer_id: str) -> Path:
+    return Path(store) / "viewers" / f"{check_id('viewer', viewer_id)}.toml"
 
 
 def _write(path: Path, doc: dict) -> Path:
@@ -54,23 +71,36 @@ def _stamp(doc: dict) -> dict:
 
 
 def save_camera(store: Path, camera_id: str, doc: dict) -> Path:
-    return _write(Path(store) / "cameras" / f"{check_id('camera', camera_id)}.toml", _stamp(doc))
+    return _write(camera_path(store, camera_id), _stamp(doc))
 
 
 def load_camera(store: Path, camera_id: str) -> dict:
-    return _read(Path(store) / "cameras" / f"{check_id('camera', camera_id)}.toml")
+    return _read(camera_path(store, camera_id))
+
+
+def _update(path: Path, section: str, doc: dict) -> Path:
+    """Replace one section of an entry's file, keeping the rest."""
+    entry = _read(path)
+    entry[section] = _stamp(doc)
+    return _write(path, entry)
+
+
+def save_sensor(store: Path, sensor_id: str, section: str, doc: dict) -> Path:
+    """A heart sensor's [hr] correction (`calibrate hr --sensor-id`)."""
+    return _update(sensor_path(store, sensor_id), section, doc)
+
+
+def load_sensor(store: Path, sensor_id: str) -> dict:
+    return _read(sensor_path(store, sensor_id))
 
 
 def update_viewer(store: Path, viewer_id: str, section: str, doc: dict) -> Path:
     """Replace one section ([light], [baseline]) of a viewer's profile, keeping the rest."""
-    path = Path(store) / "viewers" / f"{check_id('viewer', viewer_id)}.toml"
-    profile = _read(path)
-    profile[section] = _stamp(doc)
-    return _write(path, profile)
+    return _update(viewer_path(store, viewer_id), section, doc)
 
 
 def load_viewer(store: Path, viewer_id: str) -> dict:
-    return _read(Path(store) / "viewers" / f"{check_id('viewer', viewer_id)}.toml")
+    return _read(viewer_path(store, viewer_id))
 
 
 def mark_seat(store: Path, seat_id: int, viewer_id: str) -> Path:

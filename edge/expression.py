@@ -33,8 +33,8 @@ import numpy as np
 
 from empathy.edge.infer import ModelError, TFLiteModel
 from empathy.models import MODELS_DIR
+from empathy.wire import EXPRESSIONS  # the classes are the wire's: one list
 
-EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 DEFAULT_MODEL = MODELS_DIR / "expression_fer_int8.tflite"
 SIM_MODEL = MODELS_DIR / "expression_sim_int8.tflite"
 

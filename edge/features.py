@@ -6,7 +6,10 @@ source with the better quality right now gives HR and RMSSD. Pupil: blinks out a
 screen's light response taken out (`edge.pupil`; `luminance` is set by the runtime from
 the host's screen cues). Face: the expression model's probabilities, smoothed. All of it is
 fused into arousal/valence against the viewer's baseline (`edge.fusion`); before a seat
-has its baseline, population priors stand in and the CALIBRATED flag stays off.
+has its baseline, population priors stand in and the CALIBRATED flag stays off. A seat's
+calibration profile (`edge.profile`: `empathy calibrate`'s results) corrects its heart
+sensor's bias and lag, gives the pupil the viewer's own light response, and brings a
+stored resting baseline, with which the seat is CALIBRATED from its first reading.
 """
 
 from __future__ import annotations
@@ -17,16 +20,20 @@ from typing import Optional
 
 import numpy as np
 
-from empathy.edge.fusion import FACE_GAIN, Affect, affect_fuse, baselines
+from empathy.edge.fusion import FACE_GAIN, Affect, affect_fuse, baselines, channel_arousal
 from empathy.edge.heart import BeatStream
 from empathy.edge.hrv import HeartWindow, hrv_time
+from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
 from empathy.sensors.base import Beat, FaceCrop, Health, Pupil, Reading, Waveform
 from empathy.wire import EXPRESSION_NONE, Flag
 
 log = logging.getLogger("empathy.edge.features")
 
-HR_WINDOW_S = 5.0  # short: an 8-s window lags arousal by seconds (sim: r 0.51 -> 0.55)
+# Short: an 8-s window lags arousal by seconds. (It was picked on the demo's reported
+# figure before the tuning and reporting seeds were split; re-check it on the tuning
+# seeds, docs/evaluation.md.)
+HR_WINDOW_S = 5.0
 HRV_WINDOW_S = 30.0
 FACE_TAU_S = 0.8  # sustained expressions count, one-frame flickers don't
 WAVE_SLIP_S = 0.5  # a chunk this far from where the last one ended restarts detection
@@ -54,21 +61,27 @@ class SeatFeatures:
     """Feed readings with `add`; call `estimate(now_us)` at the send rate."""
 
     def __init__(self, baseline_s: float = 60.0, expression_model=None,
-                 light: Optional[LightResponse] = None):
+                 light: Optional[LightResponse] = None,
+                 profile: Optional[SeatProfile] = None):
+        self.profile = profile or SeatProfile()
         self.strap = HeartWindow(HRV_WINDOW_S)
         self.waves: dict[str, _WaveBeats] = {}
-        self.pupil = PupilStream(light)
+        self.pupil = PupilStream(light or self.profile.light)
         self.model = expression_model
         self.face_probs: Optional[np.ndarray] = None
         self.face_ts = 0
         self.contact = True
         self.start_us: Optional[int] = None
         self.baseline_us = int(baseline_s * 1e6)
-        self.base = baselines()
+        # A stored baseline (calibrate baseline) stands from the first reading; what it
+        # does not hold is learnt in the show as without one.
+        self.base = {**baselines(), **self.profile.baseline}
         self.luminance = 0.3
         self.affect = Affect(0.0, 0.0, 0.0)  # the last estimate, confidence included
+        self.signals: dict = {}
 
     def add(self, r: Reading) -> None:
+        r = self.profile.heart.correct(r)  # a calibrated heart sensor's bias and lag undone
         if self.start_us is None:
             self.start_us = r.ts_us
         if isinstance(r, Beat):
@@ -120,11 +133,13 @@ class SeatFeatures:
         flags |= (Flag.PUPIL_OK if pupil else 0) | (Flag.BLINK if self.pupil.blinked(now_us) else 0)
         pupil_resid = self.pupil.residual_mm(now_us) if pupil else 0.0
 
-        in_baseline = self.start_us is not None and now_us - self.start_us < self.baseline_us
-        ready = not in_baseline and self.start_us is not None
+        stored = self.profile.calibrated
+        in_baseline = (not stored and self.start_us is not None
+                       and now_us - self.start_us < self.baseline_us)
+        ready = stored or (not in_baseline and self.start_us is not None)
         if in_baseline:
             for name, x in (("hr", hr), ("rmssd", rmssd), ("pupil", pupil_resid)):
-                if x:
+                if x and name not in self.profile.baseline:
                     self.base[name].add(x)
         if ready:
             flags |= Flag.CALIBRATED
@@ -139,11 +154,21 @@ class SeatFeatures:
         face_valence, expr, conf = None, EXPRESSION_NONE, 0.0
         if self.face_probs is not None and now_us - self.face_ts < 2e6:
             face_valence, face_arousal = expression_valence_arousal(self.face_probs)
+            rest = self.profile.resting_expression
+            if rest is not None:  # a face that looks a little sad at rest is not sadness
+                rest_v, rest_a = expression_valence_arousal(rest)
+                face_valence, face_arousal = face_valence - rest_v, face_arousal - rest_a
             expr = int(np.argmax(self.face_probs))
             conf = float(self.face_probs[expr])
             flags |= Flag.FACE_OK
             z["face"] = (FACE_GAIN * face_arousal, 1.0)
         self.affect = affect_fuse(z, face_valence)
+        self.signals = z  # this estimate's signals, for `channels()`
         return dict(hr_bpm=hr, rmssd_ms=rmssd, pupil_mm=pupil, arousal=self.affect.arousal,
                     valence=self.affect.valence, expression=expr, expression_conf=conf,
                     flags=int(flags))
+
+    def channels(self) -> dict:
+        """The last estimate by channel: each alone and the fused one without each
+        (`fusion.channel_arousal`). Stays on the unit: for evaluation logs, not the wire."""
+        return {"arousal": self.affect.arousal, **channel_arousal(self.signals)}

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 WEIGHTS = {"hr": 1.0, "rmssd": 0.5, "pupil": 0.8, "face": 0.7}
+# The sensing channels behind the signals, for evaluation: each alone, or all but one.
+CHANNELS = {"heart": ("hr", "rmssd"), "pupil": ("pupil",), "face": ("face",)}
 SPREAD = 1.5  # z of 1.5 on every signal reads as arousal tanh(1) = 0.76
 FACE_GAIN = 2.5  # the expression model's arousal (-1..1) in baseline z units
 
@@ -61,3 +63,16 @@ def affect_fuse(z: dict[str, tuple[float, float]], face_valence: Optional[float]
     arousal = math.tanh(num / den / SPREAD) if den > 0 else 0.0
     valence = max(-1.0, min(1.0, face_valence)) if face_valence is not None else 0.0
     return Affect(arousal, valence, den / sum(WEIGHTS.values()))
+
+
+def channel_arousal(z: dict[str, tuple[float, float]]) -> dict[str, Optional[float]]:
+    """The arousal each channel gives alone (`heart`, ...) and the fused arousal with each
+    left out (`no_heart`, ...), on the same scale as the fused one; None where the
+    channel (or everything else) had no signal. What an evaluation compares with truth."""
+    out: dict[str, Optional[float]] = {}
+    for name, signals in CHANNELS.items():
+        alone = {k: v for k, v in z.items() if k in signals}
+        rest = {k: v for k, v in z.items() if k not in signals}
+        out[name] = affect_fuse(alone, None).arousal if alone else None
+        out[f"no_{name}"] = affect_fuse(rest, None).arousal if rest else None
+    return out

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +21,12 @@ from empathy import __version__, wire
 from empathy.clock import now_us
 from empathy.clocksync import ClockSync
 from empathy.keys import Keystore, KeystoreWatch
+from empathy.paths import data_dir, state_dir
 from empathy.sensors.base import Frame, open_source
 from empathy.transports import open_sender
+from empathy.calibration.store import check_id
 from empathy.edge.features import SeatFeatures
+from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
 
 log = logging.getLogger("empathy.edge")
@@ -34,13 +38,26 @@ class SeatConfig:
     #: where its readings come from: sim://, ble://, serial://, camera://, video:// or
     #: replay:// (docs/sensors.md). Example: "ble://AA:BB:CC:DD:EE:FF"
     source: str = "sim://seat"
-    #: the viewer said no: the seat's readings are dropped before any processing and no
-    #: sample leaves for it (the unit still sends its own health and clock sync)
+    #: the viewer said no: the seat's source is never opened (no camera, strap or board is
+    #: read for it) and no sample leaves for it (the unit still sends its own health and
+    #: clock sync, no biometrics)
     opt_out: bool = False
+    # The seat's calibration, by its ids in the calibration store (edge/profile.py): the
+    # viewer's light response and resting baseline, the eye camera's scale, the heart
+    # sensor's bias and lag. "" = not calibrated (defaults, in-show baseline).
+    viewer: str = ""
+    eye_camera: str = ""
+    heart_sensor: str = ""
 
     def validate(self):
         if not 0 <= self.seat_id <= 0xFFFF:
             raise ValueError(f"seat_id {self.seat_id} out of range 0..65535")
+        for kind in ("viewer", "eye_camera", "heart_sensor"):
+            if getattr(self, kind):
+                check_id(kind.replace("_", " "), getattr(self, kind))
+
+    def profile(self, store_dir: str) -> SeatProfile:
+        return load_profile(store_dir, self.viewer, self.eye_camera, self.heart_sensor)
 
 
 @dataclass
@@ -66,6 +83,14 @@ class EdgeConfig:
     #: file the packet sequence survives restarts in; empty: the state folder.
     #: Example: "/var/lib/empathy/unit1.seq"
     seq_file: str = ""
+    #: folder of stored calibrations (sensors' bias and lag, eye-camera scales, viewers'
+    #: light response and baseline) that seats name; empty: where `empathy calibrate`
+    #: stores them. Example: "/var/lib/empathy/calibration"
+    calibration_store: str = ""
+    #: evaluation runs (the demo): CSV of each seat's estimate by channel (each alone, all
+    #: but one) at the send rate, on this unit's disk; never sent; empty: not written.
+    #: Example: "out/demo/edge/unit1.channels.csv"
+    channels_log: str = ""
     #: The seats this unit reads, one table each.
     seats: list[SeatConfig] = field(default_factory=lambda: [SeatConfig(1)])
 
@@ -83,9 +108,16 @@ class EdgeConfig:
             raise ValueError(f"sync_hz {self.sync_hz} must be 0 (off) or within 0.05..20")
 
 
+def load_profiles(cfg: EdgeConfig) -> list[SeatProfile]:
+    """Each seat's calibration from the store (an empty profile for a seat naming none)."""
+    store_dir = cfg.calibration_store or str(data_dir("calibration"))
+    return [s.profile(store_dir) for s in cfg.seats]
+
+
 class EdgeUnit:
     def __init__(self, cfg: EdgeConfig):
         self.cfg = cfg
+        self.profiles = load_profiles(cfg)  # first: a missing calibration stops us here
         keys = Keystore.load(cfg.keystore)
         if cfg.unit_id not in keys.units:
             raise ValueError(f"keystore {cfg.keystore} has no key for unit {cfg.unit_id}")
@@ -105,14 +137,18 @@ class EdgeUnit:
                 simulated = all(s.source.startswith("sim://") for s in cfg.seats)
                 path = SIM_MODEL if simulated else None
             model = ExpressionModel(path, threads=cfg.model_threads)
-        self.sources = [open_source(s.source, screen=screen_now, faces=cfg.faces)
+        self.sources = [None if s.opt_out else
+                        open_source(s.source, screen=screen_now, faces=cfg.faces)
                         for s in cfg.seats]
-        self.features = [SeatFeatures(cfg.baseline_s, model) for _ in cfg.seats]
+        self.idle = all(src is None for src in self.sources)
+        self.face_model = Path(model.model.path).name if model is not None else None
+        self.features = [SeatFeatures(cfg.baseline_s, model, profile=p) for p in self.profiles]
         self.uplink = open_sender(cfg.uplink, cfg.unit_id)
-        self.perception = None  # built on the first camera frame (edge.perception)
+        self.channel_log = ChannelLog(cfg.channels_log) if cfg.channels_log else None
+        self.perception: dict = {}  # per seat, on its first camera frame (edge.perception)
         # One sequence for every packet this unit sends (one replay window), carried over
         # restarts: the host refuses sequence numbers it has already seen.
-        self.seqs = SeqReserve(cfg.seq_file or _state_dir() / f"unit{cfg.unit_id}.seq")
+        self.seqs = SeqReserve(cfg.seq_file or state_dir("edge", f"unit{cfg.unit_id}.seq"))
         self.seq = self.seqs.start
         self.sent = 0
         self.readings = 0
@@ -153,13 +189,16 @@ class EdgeUnit:
         next_send = next_beat = next_sync = now_us() + period_us
         end = now_us() + int(duration_s * 1e6) if duration_s else None
         while self._running and (end is None or now_us() < end):
-            for i, (seat, src, feat) in enumerate(zip(self.cfg.seats, self.sources,
-                                                      self.features)):
+            for i, (src, feat) in enumerate(zip(self.sources, self.features)):
+                if src is None:  # opted out: nothing to read, nothing was opened
+                    continue
                 for raw in src.read(timeout_s=0.005):
-                    for r in () if seat.opt_out else self._perceive(raw):
+                    for r in self._perceive(i, raw):
                         feat.add(r)
                     self.readings += 1
                     self.last_reading[i] = now_us()
+            if self.idle:  # every seat opted out: no source paces the loop
+                time.sleep(0.005)
             t = now_us()
             if self.cfg.sync_hz and t >= next_sync:
                 self._send(self.sync.request(self.seq))
@@ -182,27 +221,38 @@ class EdgeUnit:
                 sample = wire.SeatSample(self.cfg.unit_id, seat.seat_id, self.seq, host_t,
                                          **feat.estimate(t))
                 self._send(wire.encode(sample, self.key))
+                if self.channel_log:
+                    self.channel_log.write(host_t, seat.seat_id, sample.flags, feat.channels())
         return self.close()
 
-    def _perceive(self, r):
-        """Camera frames become face crops / pupil readings here; the frame is dropped."""
+    def _perceive(self, seat: int, r):
+        """Camera frames become face crops / pupil readings here; the frame is dropped.
+        Each seat's eye camera measures with its own calibrated scale."""
         if not isinstance(r, Frame):
             return (r,)
-        if self.perception is None:
-            from empathy.edge.perception import Perception
-            self.perception = Perception(threads=self.cfg.model_threads)
-        return self.perception.process(r)
+        if seat not in self.perception:
+            from empathy.edge.perception import EYE_PX_PER_MM, Perception
+            self.perception[seat] = Perception(
+                threads=self.cfg.model_threads,
+                eye_px_per_mm=self.profiles[seat].eye_px_per_mm or EYE_PX_PER_MM)
+        return self.perception[seat].process(r)
 
     def close(self) -> dict:
         self._running = False
         for s in self.sources:
-            s.close()
+            if s is not None:
+                s.close()
         if self.screen:
             self.screen.close()
         self.downlink.join(2)
         self.uplink.close()
+        if self.channel_log:
+            self.channel_log.close()
         c, t = self.sync.clock, now_us()
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.sent, "readings": self.readings,
+                "face_model": self.face_model,
+                "calibration": {str(seat.seat_id): p.names for seat, p in
+                                zip(self.cfg.seats, self.profiles) if p.names},
                 "cues_rejected": self.screen.rejected if self.screen else 0,
                 "cues_stale": self.screen.stale if self.screen else 0,
                 "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),
@@ -211,6 +261,25 @@ class EdgeUnit:
                                           if self.sync.synced else None),
                           "sync_loss_permille": self.sync.loss_permille,
                           "sync_replies_rejected": self.sync.rejected}}
+
+
+class ChannelLog:
+    """Each seat's estimate by channel, one CSV row per sample sent (line-buffered)."""
+
+    FIELDS = ("ts_us", "seat_id", "flags", "arousal", "heart", "pupil", "face", "no_heart",
+              "no_pupil", "no_face")
+
+    def __init__(self, path: str):
+        self.f = open(path, "w", buffering=1)
+        self.f.write(",".join(self.FIELDS) + "\n")
+
+    def write(self, ts_us: int, seat_id: int, flags: int, channels: dict) -> None:
+        values = ("" if channels.get(k) is None else f"{channels[k]:.4f}"
+                  for k in self.FIELDS[3:])
+        self.f.write(f"{ts_us},{seat_id},{flags}," + ",".join(values) + "\n")
+
+    def close(self) -> None:
+        self.f.close()
 
 
 class SeqReserve:
@@ -243,11 +312,6 @@ class SeqReserve:
             os.replace(tmp, self.path)
         except OSError as e:  # a read-only state folder costs the restart guarantee only
             log.warning("cannot reserve sequence numbers in %s: %s", self.path, e)
-
-
-def _state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "empathy" / "edge"
 
 
 def _battery() -> int:

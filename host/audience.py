@@ -16,6 +16,8 @@ from empathy.wire import Flag
 
 STALE_US = 2_000_000
 SIGNAL = Flag.HR_OK | Flag.FACE_OK
+STATE_HZ = 2.0  # the show's audience states (its timeline) per second
+WINDOW_S = 5.0  # each state's trailing window (synchrony, rise, spike)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def has_signal(last, now_us: int) -> bool:
     return now_us - last.ts_us <= STALE_US and bool(last.flags & SIGNAL)
 
 
-def audience_state(seats: dict, now_us: int, window_s: float = 5.0) -> AudienceState:
+def audience_state(seats: dict, now_us: int, window_s: float = WINDOW_S) -> AudienceState:
     """`seats`: seat_id -> SeatTrack (see receive.py)."""
     now_a, now_v, traces = [], [], []
     for track in seats.values():
@@ -81,10 +83,34 @@ def fuse(now_us: int, arousal, valence, traces: list, seats_total: int) -> Audie
 
 
 def engagement(arousal: float, synchrony: float, target_arousal: float) -> float:
-    """How well a segment landed, 0..1: the audience reacting together (synchrony) and
-    sitting where the screenplay wants it (arousal near the target), half each. This is
-    the reward the learning policy and the simulator use."""
+    """How well a moment landed, 0..1: the audience reacting together (synchrony) and
+    sitting where the screenplay wants it (arousal near the target), half each."""
     return 0.5 * min(1.0, max(0.0, synchrony)) + 0.5 * (1 - min(1.0, abs(arousal - target_arousal)))
+
+
+def segment_reward(arousal, synchrony, target_arousal: float) -> float:
+    """THE reward for a segment, the one place it is defined: `engagement` of the median
+    audience arousal and the mean synchrony of the audience states through the segment.
+    The show rewards from its timeline (`policy.segment_engagement`); a simulator from the
+    states `trace_states` computes the same way from whole traces."""
+    return engagement(float(np.median(arousal)), float(np.mean(synchrony)), target_arousal)
+
+
+def trace_states(traces, rate_hz: float, window_s: float = WINDOW_S,
+                 state_hz: float = STATE_HZ) -> tuple[np.ndarray, np.ndarray]:
+    """Audience arousal (trimmed mean of the seats) and synchrony (over the trailing
+    window, seats with 10+ samples in it) at the show's state times through traces of
+    seats x samples at rate_hz: what the show's timeline would hold. No seats: zeros."""
+    x = np.asarray(traces, float)
+    n = x.shape[1] if x.ndim == 2 else 0
+    step, w = max(1, round(rate_hz / state_hz)), max(1, round(window_s * rate_hz))
+    idx = np.arange(min(step, max(n, 1)) - 1, n, step)
+    if not len(x) or not len(idx):
+        return np.zeros(1), np.zeros(1)
+    arousal = np.atleast_1d(trimmed_mean(x[:, idx]))
+    sync = np.array([synchrony(list(x[:, max(0, i + 1 - w):i + 1])) if i + 1 >= 10 else 0.0
+                     for i in idx])
+    return arousal, sync
 
 
 def rise_and_spike(traces: list, rate_hz: float = 10.0) -> tuple[float, float]:

@@ -77,6 +77,9 @@ class LslConfig:
     #: source id naming this screen in LabRecorder; empty: empathy-HOSTNAME.
     #: Example: "screen-1"
     source: str = ""
+    #: the per-seat stream too: each seat's readings, unauthenticated on the network
+    #: (docs/privacy.md); off unless a study needs it
+    seats: bool = False
 
 
 @dataclass
@@ -152,7 +155,7 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
     if cfg.lsl.enabled:
         from empathy.host.lsl import LslOutlet
 
-        show.subscribe(LslOutlet(cfg.lsl.source))
+        show.subscribe(LslOutlet(cfg.lsl.source, seats=cfg.lsl.seats))
     if cfg.dashboard.enabled:
         from empathy.host.dashboard.api import Api
         from empathy.host.dashboard.live import Live

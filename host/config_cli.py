@@ -76,7 +76,7 @@ def check_host(path: Path, files: bool) -> dict:
 
 
 def check_edge(path: Path, files: bool) -> dict:
-    from empathy.edge.runtime import EdgeConfig
+    from empathy.edge.runtime import EdgeConfig, load_profiles
     from empathy.sensors.base import SCHEMES as SOURCES
     from empathy.transports import SCHEMES
 
@@ -86,6 +86,10 @@ def check_edge(path: Path, files: bool) -> dict:
         _scheme(seat.source, SOURCES, f"seats[{i}].source", path)
     if files:
         _exists(path, "keystore", cfg.keystore)
+        try:  # the seats' named calibrations exist and hold what the edge reads
+            load_profiles(cfg)
+        except ValueError as e:
+            raise ConfigError(f"{path}: {e}") from None
     return {"kind": "edge", "unit_id": cfg.unit_id, "uplink": cfg.uplink,
             "seats": [s.seat_id for s in cfg.seats]}
 

@@ -34,7 +34,8 @@ def _free_udp_ports(n: int) -> list[int]:
 
 def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, seed: int,
                  faces: bool, face_video: str | None = None,
-                 rig_sources: dict | None = None) -> tuple[list, list[str]]:
+                 rig_sources: dict | None = None,
+                 face_model: str = "auto") -> tuple[list, list[str]]:
     """One process per seat, like one edge unit per seat in a cinema."""
     from empathy.sim import SAMPLE_IMPACT  # the simulated world: only the demo reaches it
 
@@ -57,6 +58,9 @@ def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, se
         cfg = {"unit_id": unit, "uplink": uplink,
                "keystore": str(edge_dir / f"unit{unit}.keys.toml"), "rate_hz": 10.0,
                "cue_port": cue_ports[i], "baseline_s": baseline_s, "faces": faces,
+               "expression_model": face_model,
+               # each seat's estimate by channel, for the report (stays in the run folder)
+               "channels_log": str(edge_dir / f"unit{unit}.channels.csv"),
                "seats": [{"seat_id": pseudonyms[i], "source": src}]}
         path = edge_dir / f"unit{unit}.toml"
         path.write_bytes(tomli_w.dumps(cfg).encode())
@@ -77,7 +81,8 @@ def seat_pseudonyms(n: int) -> list[int]:
 def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: float = 6.0,
              policy: str = "arc", seed: int = 1, faces: bool = True, quiet: bool = False,
              dashboard: int | None = None, face_video: str | None = None,
-             serial_seat: bool = False, ble_seat: bool = False, transport: str = "udp") -> dict:
+             serial_seat: bool = False, ble_seat: bool = False, transport: str = "udp",
+             face_model: str = "auto") -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from empathy.host import report, story as story_mod
@@ -109,7 +114,8 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
         rigs = DemoRigs(out / "edge", seats if serial_seat else None,
                         (seats - serial_seat) if ble_seat else None, seed)
         procs, cue_targets = _spawn_edges(out, seats, link, keys, baseline_s, seed,
-                                          faces or bool(face_video), face_video, rigs.sources)
+                                          faces or bool(face_video), face_video, rigs.sources,
+                                          face_model)
         closers = []
         try:
             cfg = ShowConfig(listen=link, output=f"file:{out / 'screen.mp4'}",
@@ -146,13 +152,19 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
             if broker:
                 broker.stop()
         bar.update(task, description="writing report", note="")
-        sent = 0
+        sent, models = 0, set()
         for i in range(seats):
             f = out / "edge" / f"unit{i + 1}.stats.json"
             if f.exists():
-                sent += json.loads(f.read_text())["packets_sent"]
+                stats = json.loads(f.read_text())
+                sent += stats["packets_sent"]
+                models.add(stats.get("face_model"))
+        models.discard(None)
         summary = {"seats": seats, "duration_s": duration_s, "packets_sent": sent, **summary,
-                   "story": story.title}
+                   "story": story.title,
+                   # the expression model the edge units judged faces with
+                   "face_model": (sorted(models) if len(models) > 1 else
+                                  next(iter(models)) if models else None)}
         summary["fps"] = cfg.fps
         if rigs.sources:
             summary["hardware_seats"] = rigs.stats()
@@ -165,10 +177,16 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
 
 
 def _cmd(args) -> int:
+    model = _face_model(args.face_model)
+    if model != "auto" and not Path(model).is_file():
+        print(f"empathy demo: --face-model {args.face_model}: no such model file "
+              "(auto, fer, sim or a .tflite path)", file=sys.stderr)
+        return 1
     s = run_demo(Path(args.out), args.seats, args.duration, args.baseline, args.policy,
                  args.seed, not args.no_faces, quiet=args.json, dashboard=args.dashboard,
                  face_video=args.face_video, serial_seat=args.serial_seat,
-                 ble_seat=args.ble_seat, transport=args.transport)
+                 ble_seat=args.ble_seat, transport=args.transport,
+                 face_model=model)
     brief = {k: s[k] for k in ("seats", "packets_sent", "packets_received", "packets_rejected",
                                "frames_rendered", "frames_dropped", "truth_correlation",
                                "wall_s")}
@@ -183,6 +201,13 @@ def _cmd(args) -> int:
     return 0 if ok else 1
 
 
+def _face_model(spec: str) -> str:
+    """"auto", "fer" (the FER-2013 model), "sim" (trained on rendered faces) or a path."""
+    from empathy.edge.expression import DEFAULT_MODEL, SIM_MODEL
+
+    return {"fer": str(DEFAULT_MODEL), "sim": str(SIM_MODEL)}.get(spec, spec)
+
+
 def register(p) -> None:
     p.add_argument("--seats", type=int, default=8, help="simulated seats (one edge unit each)")
     p.add_argument("--transport", choices=("udp", "mqtt"), default="udp",
@@ -192,6 +217,9 @@ def register(p) -> None:
     p.add_argument("--policy", default="arc", help="decision policy (default, random, rules, arc, bandit)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-faces", action="store_true", help="seats without face cameras")
+    p.add_argument("--face-model", default="auto",
+                   help="expression model the edge units use: auto, fer (FER-2013), sim "
+                        "(trained on the rendered faces), or a .tflite path")
     p.add_argument("--out", default="out/demo", help="folder for summary.json, screen.mp4, report")
     p.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")
     p.add_argument("--face-video", metavar="PATH",

@@ -8,7 +8,9 @@ carry their true measurement time (ts_us / 1e6), not the time we pushed them.
                      valence_se, seats_good, seats_total, synchrony
     EmpathySeats     type "EmpathySeat", irregular, one sample per seat sample: seat_id,
                      unit_id, seq, hr_bpm, rmssd_ms, pupil_mm, arousal, valence, expression,
-                     expression_conf, flags (double, so ids and flags stay exact)
+                     expression_conf, flags (double, so ids and flags stay exact); only
+                     with `seats=True` (`[lsl] seats = true`): per-seat biometrics, open
+                     to anyone on the network (docs/privacy.md)
     EmpathyEvents    type "Markers", irregular string: JSON of each segment, decision and
                      operator control ({"kind": ..., ...})
 """
@@ -37,19 +39,21 @@ def _info(name: str, kind: str, channels, rate: float, fmt, source: str) -> pyls
 
 
 class LslOutlet:
-    """A Show observer publishing three LSL streams. `source` names this host/screen."""
+    """A Show observer publishing the LSL streams. `source` names this host/screen;
+    `seats` adds the per-seat stream (off unless asked for)."""
 
-    def __init__(self, source: str = ""):
+    def __init__(self, source: str = "", seats: bool = False):
         source = source or f"empathy-{socket.gethostname()}"
         self.audience = pylsl.StreamOutlet(_info("EmpathyAudience", "Arousal", AUDIENCE,
                                                  STATE_HZ, pylsl.cf_float32, source))
         self.seats = pylsl.StreamOutlet(_info("EmpathySeats", "EmpathySeat", SEAT,
-                                              pylsl.IRREGULAR_RATE, pylsl.cf_double64, source))
+                                              pylsl.IRREGULAR_RATE, pylsl.cf_double64,
+                                              source)) if seats else None
         self.events = pylsl.StreamOutlet(_info("EmpathyEvents", "Markers", ("event",),
                                                pylsl.IRREGULAR_RATE, pylsl.cf_string, source))
 
     def __call__(self, kind: str, data) -> None:
-        if kind == "samples":
+        if kind == "samples" and self.seats:
             for s in data:
                 self.seats.push_sample([float(getattr(s, c)) for c in SEAT], s.ts_us / 1e6)
         elif kind == "state":

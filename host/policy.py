@@ -21,7 +21,7 @@ from typing import Optional, Protocol
 
 import numpy as np
 
-from empathy.host.audience import AudienceState, engagement
+from empathy.host.audience import AudienceState, segment_reward
 from empathy.host.story import Decision, Story
 
 log = logging.getLogger("empathy.host.policy")
@@ -134,8 +134,8 @@ def segment_engagement(story: Story, segment: str, start_s: float, end_s: float,
               and start_s <= (s["ts_us"] - t0_us) / 1e6 <= end_s]
     if len(inside) < 3:
         return None
-    return engagement(float(np.median([s["arousal"] for s in inside])),
-                      float(np.mean([s["synchrony"] for s in inside])), seg.target_arousal)
+    return segment_reward([s["arousal"] for s in inside], [s["synchrony"] for s in inside],
+                          seg.target_arousal)
 
 
 def learn_from_show(policy, story: Story, decisions: list[dict], segments: list[dict],

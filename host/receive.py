@@ -167,12 +167,14 @@ class Intake:
     """Verifies packets, keeps every seat's recent samples and every unit's health.
 
     `reply(unit_id, packet)` (the receiver's) answers clock-sync requests at once, so the
-    host's t2/t3 timestamps are taken right where the exchange happens.
+    host's t2/t3 timestamps are taken right where the exchange happens; `clock` is the host
+    clock they are read from (a simulated one in tests).
     """
 
     def __init__(self, keys: dict[int, bytes], reply: Optional[Callable[[int, bytes], None]] = None,
-                 quiet_s: float = QUIET_S):
+                 quiet_s: float = QUIET_S, clock: Callable[[], int] = now_us):
         self.keys = dict(keys)
+        self.clock = clock
         self.previous: dict[int, bytes] = {}
         self.table = wire_batch.KeyTable(self.keys)
         self.reply = reply
@@ -214,7 +216,7 @@ class Intake:
         """Verify a batch; returns the accepted samples as `wire_batch.SAMPLES` rows."""
         if not packets:
             return np.empty(0, wire_batch.SAMPLES)
-        rx_us = now_us() if rx_us is None else rx_us
+        rx_us = self.clock() if rx_us is None else rx_us
         self.received += len(packets)
         rows, code = wire_batch.decode_batch(packets, self.table)
         bad = np.flatnonzero(code != wire_batch.OK)
@@ -263,7 +265,7 @@ class Intake:
             self.health.heartbeats[msg.unit_id] = msg
         elif self.reply is not None:
             self.reply(msg.unit_id, wire.encode_sync_reply(
-                wire.SyncReply(msg.unit_id, msg.seq, msg.t1_us, rx_us, now_us()), key))
+                wire.SyncReply(msg.unit_id, msg.seq, msg.t1_us, rx_us, self.clock()), key))
 
     def check_health(self, gone: Iterable[int] = (), now: Optional[int] = None) -> list[dict]:
         """Health events since the last call; `gone`: units the transport saw leave."""

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 from empathy import wire
 from empathy.clock import now_us
-from empathy.host.audience import AudienceState, audience_state
+from empathy.host.audience import STATE_HZ, AudienceState, audience_state
 from empathy.host.policy import Choice, decide, default_choice, learn_from_show, make_policy
 from empathy.host.receive import Intake
 from empathy.host.story import Story
@@ -30,7 +30,6 @@ from empathy.transports import open_receiver
 log = logging.getLogger("empathy.host.show")
 
 CUE_HZ = 10.0
-STATE_HZ = 2.0
 
 
 @dataclass

@@ -13,7 +13,7 @@ A segment's dynamics (its tension curve, valence and shocks) come from an impact
 story's own targets when there is none. Every segment of a screening is simulated
 once at 10 Hz per seat, through the host's real fusion (`audience.fuse`), giving the state
 a policy sees at the segment's decision and how well the segment landed
-(`audience.engagement`), whichever path the policy takes: policies are compared on the
+(`audience.segment_reward`), whichever path the policy takes: policies are compared on the
 very same audiences, and the best fixed choice in hindsight is exact. The price of that:
 viewers carry nothing from one segment into the next (no fatigue, no habituation).
 """
@@ -26,7 +26,7 @@ from typing import Optional
 
 import numpy as np
 
-from empathy.host.audience import AudienceState, engagement, fuse, synchrony, trimmed_mean
+from empathy.host.audience import AudienceState, fuse, segment_reward, trace_states
 from empathy.host.story import Story
 from empathy.sim.impact import Impact, story_impacts
 
@@ -90,8 +90,8 @@ class Screening:
             i0, i1 = int(d.window_s[0] * RATE_HZ), max(int(d.window_s[1] * RATE_HZ), 1)
             state = fuse(int(d.window_s[1] * 1e6), a[:, i1 - 1], v[:, i1 - 1],
                          list(a[:, i0:i1]), n)
-        mean = trimmed_mean(a) if len(a) else np.zeros(len(t))
-        reward = engagement(float(np.median(mean)), synchrony(list(a)), seg.target_arousal)
+        # the show's own reward, from the states its timeline would hold
+        reward = segment_reward(*trace_states(a, RATE_HZ), seg.target_arousal)
         return SegmentOutcome(state, reward)
 
 

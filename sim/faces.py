@@ -26,8 +26,7 @@ scale, small in-plane rotation, skin/background tone, a lighting gradient, gauss
 noise and occasional blur. At low intensity the expression change is comparable to the
 identity variation, so weak expressions are genuinely ambiguous, as they are in real crops.
 
-Class indices follow ``empathy.wire.EXPRESSIONS``:
-``("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")``.
+Class indices follow ``empathy.wire.EXPRESSIONS`` (imported: the wire is the one list).
 """
 
 from __future__ import annotations
@@ -37,8 +36,9 @@ import math
 import cv2
 import numpy as np
 
-EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-NEUTRAL = 6
+from empathy.wire import EXPRESSIONS
+
+NEUTRAL = EXPRESSIONS.index("neutral")
 
 # Feature parameters, as offsets from the neutral face at intensity 1.
 #   eye_open   eye height, fraction of the eye width (neutral 0.45)
@@ -52,19 +52,21 @@ NEUTRAL = 6
 #   wrinkle    nose wrinkle / nasolabial line strength 0..1
 _NEUTRAL = dict(eye_open=0.45, brow_h=0.0, brow_tilt=0.0, brow_in=0.0, curve=0.0, open=0.0,
                 width=0.0, lip_raise=0.0, wrinkle=0.0)
-_DELTA = {
-    0: dict(eye_open=-0.17, brow_h=-0.30, brow_tilt=-0.45, brow_in=0.15, curve=-0.25,
-            open=0.0, width=-0.15, wrinkle=0.35),
-    1: dict(eye_open=-0.22, brow_h=-0.25, brow_tilt=-0.15, curve=-0.30, open=0.08,
-            width=-0.05, lip_raise=0.35, wrinkle=1.0),
-    2: dict(eye_open=0.40, brow_h=0.35, brow_tilt=0.30, brow_in=0.12, curve=-0.15,
-            open=0.35, width=0.25),
-    3: dict(eye_open=-0.15, brow_h=0.05, curve=0.65, open=0.18, width=0.25, wrinkle=0.45),
-    4: dict(eye_open=-0.15, brow_h=0.05, brow_tilt=0.45, brow_in=0.05, curve=-0.55,
-            width=-0.10),
-    5: dict(eye_open=0.45, brow_h=0.60, brow_tilt=0.05, open=0.90, width=-0.30),
-    6: dict(),
+_DELTA = {  # by the wire's class names, so the order lives in one place
+    "angry": dict(eye_open=-0.17, brow_h=-0.30, brow_tilt=-0.45, brow_in=0.15, curve=-0.25,
+                  open=0.0, width=-0.15, wrinkle=0.35),
+    "disgust": dict(eye_open=-0.22, brow_h=-0.25, brow_tilt=-0.15, curve=-0.30, open=0.08,
+                    width=-0.05, lip_raise=0.35, wrinkle=1.0),
+    "fear": dict(eye_open=0.40, brow_h=0.35, brow_tilt=0.30, brow_in=0.12, curve=-0.15,
+                 open=0.35, width=0.25),
+    "happy": dict(eye_open=-0.15, brow_h=0.05, curve=0.65, open=0.18, width=0.25, wrinkle=0.45),
+    "sad": dict(eye_open=-0.15, brow_h=0.05, brow_tilt=0.45, brow_in=0.05, curve=-0.55,
+                width=-0.10),
+    "surprise": dict(eye_open=0.45, brow_h=0.60, brow_tilt=0.05, open=0.90, width=-0.30),
+    "neutral": dict(),
 }
+if set(_DELTA) != set(EXPRESSIONS):  # the wire gained or renamed a class: draw it first
+    raise ImportError(f"sim faces draw {sorted(_DELTA)}, the wire has {sorted(EXPRESSIONS)}")
 
 
 def face_params(expression: int, intensity: float) -> dict:
@@ -72,7 +74,7 @@ def face_params(expression: int, intensity: float) -> dict:
     if not 0 <= int(expression) < len(EXPRESSIONS):
         raise ValueError(f"expression index {expression} outside 0..{len(EXPRESSIONS) - 1}")
     k = float(np.clip(intensity, 0.0, 1.0))
-    delta = _DELTA[int(expression)]
+    delta = _DELTA[EXPRESSIONS[int(expression)]]
     return {name: base + k * delta.get(name, 0.0) for name, base in _NEUTRAL.items()}
 
 

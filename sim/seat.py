@@ -117,6 +117,9 @@ class SimSource:
         except ImpactError as e:
             raise SourceError(str(e)) from None
         self.screen = screen or (lambda: ("", 0.0, 0.3))  # (clip_id, clip_t_s, luminance)
+        # Ticks are stepped after the fact, at read(): each sees the picture of its own
+        # moment where the screen can say (calibration's ScreenTrace), else the latest.
+        self._screen_at = getattr(screen, "at", None) or (lambda _t: self.screen())
         self.faces = faces and query.get("faces", "1") != "0"
         self._truth = open(query["truth"], "w", buffering=1) if query.get("truth") else None
         if self._truth:
@@ -163,7 +166,7 @@ class SimSource:
         if not self._occupant(t_us, out):
             return
         s, v, dt = self.s, self.viewer, TICK_S
-        clip, clip_t, lum = self.screen()
+        clip, clip_t, lum = self._screen_at(t_us)
         impact = self.impacts.get(clip, Impact())
         for k, at in enumerate(impact.shocks):
             if (clip, k) not in s.shocks_fired and clip_t >= at:

@@ -19,7 +19,7 @@ def inlet(source: str, name: str) -> pylsl.StreamInlet:
 
 def test_seat_samples_and_events_reach_an_lsl_inlet(tmp_path):
     source = f"empathy-test-{time.monotonic_ns()}"
-    rig = HostRig(tmp_path, lsl={"enabled": True, "source": source}).start()
+    rig = HostRig(tmp_path, lsl={"enabled": True, "source": source, "seats": True}).start()
     try:
         seats, events = inlet(source, "EmpathySeats"), inlet(source, "EmpathyEvents")
         audience = inlet(source, "EmpathyAudience")
@@ -58,5 +58,16 @@ def test_seat_samples_and_events_reach_an_lsl_inlet(tmp_path):
                 if doc["kind"] == "decision":
                     assert doc["chosen"] == option
         assert "control" in kinds and "decision" in kinds
+    finally:
+        rig.close()
+
+
+def test_per_seat_stream_is_off_unless_asked_for(tmp_path):
+    """`[lsl] enabled = true` alone publishes the audience and events, not each seat."""
+    source = f"empathy-test-{time.monotonic_ns()}"
+    rig = HostRig(tmp_path, lsl={"enabled": True, "source": source}).start()
+    try:
+        assert inlet(source, "EmpathyAudience")  # the host's streams are up ...
+        assert pylsl.resolve_byprop("source_id", f"{source}-EmpathySeats", 1, 3.0) == []
     finally:
         rig.close()

@@ -34,6 +34,21 @@ def test_demo_produces_summary_video_and_report(tmp_path):
     ok, frame = video.read()
     assert ok and frame.mean() > 5  # never a black screen at the start
 
+    # the estimate against the hidden truth, with its uncertainty, per channel and ablated
+    ev = s["estimate_vs_truth"]
+    assert ev["ci95"][0] <= ev["r"] <= ev["ci95"][1] and 2 <= ev["effective_n"] < ev["n"]
+    assert set(ev["channels"]) == {"heart", "pupil", "face"}
+    assert set(ev["ablations"]) == {"without_heart", "without_pupil", "without_face"}
+    for a in list(ev["channels"].values()) + list(ev["ablations"].values()):
+        assert set(a) >= {"r", "ci95", "effective_n", "coverage"}
+    assert ev["channels"]["heart"]["r"] is not None  # every seat wears a strap
+    assert s["face_model"].endswith(".tflite")
+    assert s["truth_correlation"] == ev["r"]
+    assert "series" not in ev
+    stats = json.loads((out / "edge" / "unit1.stats.json").read_text())
+    assert stats["face_model"] == s["face_model"]
+
     page = (out / "report.html").read_text()
-    assert page.count("data:image/png;base64,") >= 3
+    assert page.count("data:image/png;base64,") >= 4
     assert "Pearson r" in page and "first_turn" in page
+    assert "all but heart" in page and "face alone" in page and "effective n" in page

@@ -71,6 +71,8 @@ def test_audience_segments_grade_and_decisions_reach_an_osc_receiver(tmp_path, r
     assert frames > 0 and abs(int(video.get(cv2.CAP_PROP_FRAME_COUNT)) - frames) <= 1
     _, events = store.read(db, "events")
     states = [json.loads(data) for _, kind, data in events if kind == "state"]
+    # per-seat messages are opt-in (`seats = true`): none went out without it
+    assert not [addr for addr, _ in got if addr.startswith("/cinema1/seat/")]
     audience = [args for addr, args in got if addr == "/cinema1/audience"]
     arousal = [args[0] for addr, args in got if addr == "/cinema1/arousal"]
     assert len(states) >= 5 and len(audience) == len(states) == len(arousal)
@@ -84,3 +86,18 @@ def test_bad_osc_config_is_refused():
                 OscConfig(prefix="empathy")):
         with pytest.raises(ValueError):
             bad.validate()
+
+
+def test_per_seat_messages_only_when_asked_for(receiver):
+    """`seats = true` sends each seat's readings; without it, none (docs/privacy.md)."""
+    from empathy import wire
+    from empathy.host.osc import OscOutput
+
+    port, got = receiver
+    samples = [wire.SeatSample(1, 4711, 1, 1000, 72.0, arousal=0.25, valence=-0.5, flags=3)]
+    OscOutput(OscConfig(targets=[f"127.0.0.1:{port}"]))("samples", samples)
+    OscOutput(OscConfig(targets=[f"127.0.0.1:{port}"], prefix="/on", seats=True))(
+        "samples", samples)
+    m = wait_for(got, lambda m: m[0] == "/on/seat/4711", timeout_s=5)[1]
+    assert m == pytest.approx((0.25, -0.5, 72.0, 3), abs=1e-3)
+    assert [a for a, _ in got] == ["/on/seat/4711"]

@@ -37,7 +37,9 @@ def test_demo_with_a_face_video(tmp_path):
     # seat 1's packets carry the smiling astronaut's expression (happy = 3)
     db = glob.glob(str(out / "session" / "*.db"))
     if db:
+        # stored unit ids are per-session stand-ins: seat 1 is found by its seat pseudonym
+        seat1 = json.loads((out / "edge" / "seat_pseudonyms.json").read_text())["1"]
         rows = sqlite3.connect(db[0]).execute(
-            "select expression from samples where unit_id = 1").fetchall()
+            "select expression from samples where seat_id = ?", (seat1,)).fetchall()
         late = [e for (e,) in rows[len(rows) // 2:]]
         assert late and np.mean(np.array(late) == 3) > 0.8

@@ -1,14 +1,18 @@
-"""Privacy proof: every byte an edge unit sends, on every transport, is a documented packet.
+"""Privacy proof: every byte an edge unit sends, on every transport, is a documented packet,
+and none of them carries what the unit holds.
 
 Three real edge units run at once, one per transport (UDP, MQTT through a private mosquitto
 behind a recording TCP proxy, the serial link on a pty pair). Each watches a face camera
 and an eye camera (video files), reads raw PPG waveforms from a simulated sensor board on
-a pty, and has one opted-out seat. We record every byte each unit puts on its link and
-check it with `leaks`: each message decodes with the unit's key as a documented kind of
-its fixed size, samples come at the configured rate from seats that did not opt out, and
-no run of the pixels or PPG counts the unit was given appears anywhere in the bytes.
-`test_detector_flags_a_leaking_sender` shows the same check fails when a frame or a
-waveform is sent.
+a pty, and has one opted-out seat. Each runs with a tap (privacy_tap.py) that keeps what
+the unit held in memory: its camera frames, face crops, waveform chunks and beat-detector
+buffers. We record every byte each unit puts on its link and check it with `leaks`: each
+message decodes with the unit's key as a documented kind of its fixed size, samples come
+at the configured rate from seats that did not opt out, and nothing the unit held appears
+in the bytes in any of the forms privacy_detect.py derives from it (any dtype, sign or
+delta encoding of the waveforms; the frames and crops as pixels or as a JPEG/PNG).
+`test_detector_flags_a_leaking_sender` shows the same check catches a sender that leaks
+exactly those buffers: the inverted PPG, its int16 deltas, a face crop, a JPEG of a frame.
 """
 
 from __future__ import annotations
@@ -36,11 +40,12 @@ from empathy.sim.faces import render_eye, render_face
 from empathy.transports import open_sender
 from empathy.transports.mqtt import LocalBroker
 from empathy.transports.serial import SlipDecoder
+from privacy_detect import Held
 
 RUN_S = 10.0
 RATE_HZ = 5.0
 SIZES = {wire.KIND_SAMPLE: wire.PACKET_SIZE, wire.KIND_HEALTH: 43, wire.KIND_SYNC: 22}
-PPG_RANGE = (100_000, 140_000)  # the simulated board's IR counts (DC 120k, AC 1.5k)
+TAP = Path(__file__).with_name("privacy_tap.py")
 
 
 # --- what the unit is given (so we can look for it in what it sends) ----------------------
@@ -60,39 +65,10 @@ def _videos(folder: Path) -> tuple[Path, Path]:
     return face, eye
 
 
-def _pixel_probes(videos, n: int = 400) -> list[bytes]:
-    """12-byte runs of the decoded frames (what the unit sees), from busy parts of them."""
-    rng, probes = random.Random(3), []
-    for v in videos:
-        cap = cv2.VideoCapture(str(v))
-        ok, img = cap.read()
-        while ok:
-            for flat in (img.tobytes(), cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).tobytes()):
-                for _ in range(n // 20):
-                    i = rng.randrange(len(flat) - 12)
-                    if len(set(flat[i:i + 12])) > 4:
-                        probes.append(flat[i:i + 12])
-            ok, img = cap.read()
-    return probes
-
-
-def ppg_runs(data: bytes, run: int = 4) -> int:
-    """How many places hold `run` consecutive 32-bit values in the PPG's range (any byte
-    order, any alignment): what a leaked stretch of raw waveform looks like."""
-    hits = 0
-    for fmt in ("<u4", ">u4"):
-        for off in range(4):
-            n = (len(data) - off) // 4
-            v = np.frombuffer(data, fmt, n, off)
-            inside = ((v >= PPG_RANGE[0]) & (v <= PPG_RANGE[1])).astype(np.int8)
-            if len(inside) >= run:
-                hits += int((np.convolve(inside, np.ones(run, np.int8), "valid") == run).sum())
-    return hits
-
-
 def leaks(messages: list[bytes], raw: bytes, key: bytes, unit: int, seats: set,
-          duration_s: float, probes: list[bytes]) -> list[str]:
-    """Everything about a capture that is not a documented packet; [] = clean."""
+          duration_s: float, held: Held) -> list[str]:
+    """Everything about a capture that is not a documented packet, or that carries what the
+    unit held; [] = clean."""
     problems, per_seat = [], Counter()
     keys = {unit: key}
     decoders = {wire.KIND_SAMPLE: lambda p: wire.decode(p, keys),
@@ -115,12 +91,7 @@ def leaks(messages: list[bytes], raw: bytes, key: bytes, unit: int, seats: set,
     for seat, n in per_seat.items():  # more samples than the rate allows: something rides them
         if n > RATE_HZ * duration_s * 1.5 + 10:
             problems.append(f"seat {seat}: {n} samples in {duration_s:.0f} s at {RATE_HZ} Hz")
-    if ppg_runs(raw):
-        problems.append(f"{ppg_runs(raw)} runs of PPG-range values in the bytes")
-    found = sum(p in raw for p in probes)
-    if found:
-        problems.append(f"{found} pixel runs of the camera frames in the bytes")
-    return problems
+    return problems + held.find(raw)
 
 
 # --- capturing each transport -------------------------------------------------------------
@@ -278,15 +249,21 @@ class MqttCapture:
 def _unit_config(folder: Path, unit: int, uplink: str, keys: Keystore, face: Path, eye: Path,
                  board_url: str, seats: list[int]) -> Path:
     keys.for_unit(unit).save(folder / f"unit{unit}.keys.toml")
+    # The opted-out seat's camera does not exist: a unit that opened it would fail to start.
     cfg = {"unit_id": unit, "uplink": uplink, "keystore": str(folder / f"unit{unit}.keys.toml"),
            "rate_hz": RATE_HZ, "baseline_s": 2.0, "seq_file": str(folder / f"unit{unit}.seq"),
            "seats": [{"seat_id": seats[0], "source": f"video://{face}?role=face&loop=1"},
                      {"seat_id": seats[1], "source": f"video://{eye}?role=eye&loop=1"},
                      {"seat_id": seats[2], "source": board_url},
-                     {"seat_id": seats[3], "source": "sim://seat?seed=4", "opt_out": True}]}
+                     {"seat_id": seats[3], "source": opted_out_source(folder),
+                      "opt_out": True}]}
     path = folder / f"unit{unit}.toml"
     path.write_bytes(tomli_w.dumps(cfg).encode())
     return path
+
+
+def opted_out_source(folder: Path) -> str:
+    return f"video://{folder / 'opted_out_viewer.avi'}?role=face"
 
 
 @pytest.fixture(scope="module")
@@ -304,13 +281,15 @@ def captured(tmp_path_factory):
             seats = random.sample(range(1, 0x10000), 4)
             cfg = _unit_config(folder, unit, cap.url, keys, face, eye, rig.sources[3], seats)
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "empathy.cli", "edge", "run", "--config", str(cfg),
-                 "--duration", str(RUN_S), "--stats", str(folder / f"unit{unit}.stats.json")],
+                [sys.executable, str(TAP), "--config", str(cfg), "--duration", str(RUN_S),
+                 "--stats", str(folder / f"unit{unit}.stats.json"),
+                 "--tap", str(folder / f"unit{unit}.held.pkl")],
                 stdout=open(folder / f"unit{unit}.log", "w"), stderr=subprocess.STDOUT,
                 env={**os.environ, "OMP_NUM_THREADS": "1"}))
-            runs[name] = {"unit": unit, "key": keys.units[unit], "seats": seats, "cap": cap}
-        for p in procs:
-            assert p.wait(120) == 0, (folder / "unit1.log").read_text()[-2000:]
+            runs[name] = {"unit": unit, "key": keys.units[unit], "seats": seats, "cap": cap,
+                          "held": folder / f"unit{unit}.held.pkl"}
+        for unit, p in enumerate(procs, 1):
+            assert p.wait(120) == 0, (folder / f"unit{unit}.log").read_text()[-2000:]
         time.sleep(0.5)  # the last datagrams / bytes reach the capture threads
     finally:
         for p in procs:
@@ -318,9 +297,7 @@ def captured(tmp_path_factory):
                 p.kill()
         for r in rigs:
             r.close()
-    probes = _pixel_probes((face, eye))
-    assert len(probes) > 500  # the pixel check is not vacuous
-    yield runs, probes, folder
+    yield runs, folder
     for cap in caps.values():
         cap.close()
 
@@ -328,55 +305,68 @@ def captured(tmp_path_factory):
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("transport", ["udp", "mqtt", "serial"])
 def test_only_documented_packets_leave_the_unit(captured, transport):
-    runs, probes, folder = captured
+    runs, folder = captured
     r = runs[transport]
     cap = r["cap"]
     msgs = cap.messages
     kinds = Counter(wire.kind_of(m) for m in msgs)
     # The run was real: samples and heartbeats flowed ...
     assert kinds[wire.KIND_SAMPLE] >= 3 * RATE_HZ * 2 and kinds[wire.KIND_HEALTH] >= 3, kinds
-    assert leaks(msgs, cap.raw, r["key"], r["unit"], set(r["seats"][:3]), RUN_S, probes) == []
-    # ... and the unit really had camera frames and PPG waveforms in hand: its last
-    # heartbeats say seats 0-2 gave readings (bit i = seat i), its counters say how many.
+    # ... and the unit really held camera frames, face crops and PPG waveforms, so the
+    # detectors built from them are not vacuous.
+    held = Held(r["held"])
+    assert len(held.frames) >= 20 and len(held.crops) >= 5, (len(held.frames), len(held.crops))
+    assert len(held.waves["pleth as held"]) >= 100 * RUN_S / 2
+    counts = held.probe_counts
+    assert counts["waveform"] > 10_000 and counts["pixel"] > 100_000, counts
+    assert leaks(msgs, cap.raw, r["key"], r["unit"], set(r["seats"][:3]), RUN_S, held) == []
     beats = [wire.decode_health(m, {r["unit"]: r["key"]}) for m in msgs
              if wire.kind_of(m) == wire.KIND_HEALTH]
     assert any(h.sensors & 0b111 == 0b111 for h in beats), [h.sensors for h in beats]
-    import json
-
-    stats = json.loads((folder / f"unit{r['unit']}.stats.json").read_text())
-    assert stats["readings"] > 50, stats
-    # The opted-out seat sent nothing; every sample byte count is the fixed 32.
+    # The opted-out seat sent nothing, and its source was never opened.
     seats = {wire.decode(m, {r["unit"]: r["key"]}).seat_id for m in msgs
              if wire.kind_of(m) == wire.KIND_SAMPLE}
     assert r["seats"][3] not in seats and seats <= set(r["seats"][:3])
+    assert opted_out_source(folder) not in held.opened and len(held.opened) == 3, held.opened
 
 
 def test_detector_flags_a_leaking_sender(captured):
-    """The same check on a capture where a unit also sends a frame or a waveform."""
-    runs, probes, folder = captured
+    """The same check on a capture where a sender also sends what the unit held: its
+    inverted PPG buffer, that buffer's int16 deltas, a face crop, a JPEG of a camera frame,
+    a frame cut into 32-byte datagrams, and a waveform hidden in authentic sample packets."""
+    runs, folder = captured
     r = runs["udp"]
     key, unit, clean = r["key"], r["unit"], r["cap"].messages
-    cap = cv2.VideoCapture(str(folder / "face.avi"))
-    frame = cap.read()[1].tobytes()
-    ppg = struct.pack("<40I", *np.random.default_rng(1).integers(118_000, 122_000, 40))
+    held = Held(r["held"])
+    pleth = held.waves["pleth as held"]
+    frame, crop = held.frames[len(held.frames) // 2], held.crops[len(held.crops) // 2]
 
     def check(extra):
         msgs = clean + extra
-        return leaks(msgs, b"".join(msgs), key, unit, set(r["seats"][:3]), RUN_S, probes)
+        return leaks(msgs, b"".join(msgs), key, unit, set(r["seats"][:3]), RUN_S, held)
 
+    # name -> (packets, the words the report must hold): each content leak must be named
+    # by what it carries, not only as an undocumented message.
+    leaked = {
+        "inverted PPG buffer": ([pleth[200:300].astype("<i4").tobytes()],
+                                "pleth as held, values, int32 LE"),
+        "int16 deltas of it": ([np.diff(pleth[200:400]).astype("<i2").tobytes()],
+                               "deltas, int16 LE"),
+        "filtered waveform as float32": ([held.waves["detector buffer 1"][:64]
+                                          .astype("<f4").tobytes()], "detector buffer 1"),
+        "a face crop": ([crop.tobytes()], "face crop"),
+        "a JPEG of a frame": ([cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])[1]
+                               .tobytes()], "the unit's camera frame"),
+        "frame in 32-byte datagrams": ([frame.tobytes()[i:i + 32] for i in range(0, 64 * 32, 32)],
+                                       "pixel blocks"),
+    }
+    # Waveform samples smuggled inside authentic sample packets (hr field, at 100 Hz).
+    leaked["waveform inside valid packets"] = ([wire.encode(wire.SeatSample(
+        unit, r["seats"][2], 10**6 + i, i * 10_000, hr_bpm=float(v) / 1000), key)
+        for i, v in enumerate(pleth[:1000])], "samples in")
     # Real datagrams from a real sender, captured the same way as the unit's.
     leak_cap = UdpCapture()
     sender = open_sender(leak_cap.url, unit)
-    # name -> (packets, the words the report must hold)
-    leaked = {"frame in 32-byte datagrams": ([frame[i:i + 32] for i in range(0, 64 * 32, 32)],
-                                             "undocumented message"),
-              "frame in one datagram": ([frame[:60000]], "pixel runs"),
-              "PPG waveform": ([ppg], "runs of PPG-range values")}
-    # Waveform samples smuggled inside authentic sample packets (hr field, at 100 Hz).
-    leaked["waveform inside valid packets"] = ([wire.encode(wire.SeatSample(
-        unit, r["seats"][2], 10**6 + i, i * 10_000, hr_bpm=v / 1000), key)
-        for i, v in enumerate(np.random.default_rng(2).integers(118_000, 122_000, 1000))],
-        "samples in")
     try:
         for name, (packets, reason) in leaked.items():
             leak_cap.messages.clear()
@@ -393,6 +383,27 @@ def test_detector_flags_a_leaking_sender(captured):
         sender.close()
         leak_cap.close()
     assert check([]) == []
+
+
+def test_opted_out_seat_source_is_never_opened(tmp_path):
+    """In process: a unit whose only seat opted out opens nothing and still runs (health
+    and clock sync go on; no sample leaves)."""
+    from empathy.edge.runtime import EdgeConfig, EdgeUnit, SeatConfig
+
+    keys = Keystore.new([9])
+    keys.for_unit(9).save(tmp_path / "k.toml")
+    cap = UdpCapture()
+    try:
+        stats = EdgeUnit(EdgeConfig(unit_id=9, uplink=cap.url, keystore=str(tmp_path / "k.toml"),
+                                    seq_file=str(tmp_path / "seq"), faces=False,
+                                    seats=[SeatConfig(5, opted_out_source(tmp_path), True)])
+                         ).run(duration_s=1.5)
+        time.sleep(0.2)
+    finally:
+        cap.close()
+    assert stats["readings"] == 0
+    kinds = Counter(wire.kind_of(m) for m in cap.messages)
+    assert kinds[wire.KIND_SAMPLE] == 0 and kinds[wire.KIND_HEALTH] >= 1, kinds
 
 
 def test_demo_gives_fresh_seat_pseudonyms_per_session():

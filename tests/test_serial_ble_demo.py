@@ -24,9 +24,10 @@ def test_demo_with_a_serial_seat_and_a_ble_seat(tmp_path):
     assert s["hardware_seats"]["sources"]["2"].startswith("ble://")
     assert s["hardware_seats"]["ble_notifications"] >= 10
     db = sqlite3.connect(next((out / "session").glob("*.session.db")))
-    for seat, pupil in ((3, True), (2, False)):
-        rows = db.execute("select hr_bpm, pupil_mm, flags from samples where unit_id = ?",
-                          (seat,)).fetchall()
+    seat_ids = json.loads((out / "edge" / "seat_pseudonyms.json").read_text())
+    for seat, pupil in ((3, True), (2, False)):  # stored unit ids are stand-ins: by seat
+        rows = db.execute("select hr_bpm, pupil_mm, flags from samples where seat_id = ?",
+                          (seat_ids[str(seat)],)).fetchall()
         hr = [h for h, _, f in rows if f & Flag.HR_OK]
         assert len(hr) > len(rows) / 3, (seat, len(hr), len(rows))  # after the first beats
         assert all(40 < h < 140 for h in hr)

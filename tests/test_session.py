@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import replace
 
 import pyarrow.parquet as pq
 
@@ -59,7 +60,14 @@ def test_killed_host_loses_at_most_one_second_and_export_round_trips(tmp_path):
     finally:
         rig.close()
     (db,) = store.sessions(tmp_path / "sessions")
-    _, rows = store.read(db, "samples")
+    _, stored = store.read(db, "samples")
+    # Unit ids are stored as this session's stand-ins: one per unit, none shared.
+    sent_unit = {(s.seat_id, s.seq): s.unit_id for _, s in rig.sent}
+    stand_in = {sent_unit[(r[2], r[3])]: r[1] for r in stored}
+    assert {(sent_unit[(r[2], r[3])], r[1]) for r in stored} == set(stand_in.items())
+    assert len(set(stand_in.values())) == len(stand_in) == 4
+    back_to_real = {v: k for k, v in stand_in.items()}
+    rows = [(r[0], back_to_real[r[1]], *r[2:]) for r in stored]
     recorded = set(rows)
     sent = {row: t for t, row in zip([t for t, _ in rig.sent], as_rows(s for _, s in rig.sent))}
     # nothing recorded that was not sent, exactly as sent
@@ -74,7 +82,7 @@ def test_killed_host_loses_at_most_one_second_and_export_round_trips(tmp_path):
     kinds = [k for _, k, _ in events]
     assert "state" in kinds and "segment" in kinds and "grade" in kinds
     units = json.loads(next(d for _, k, d in events if k == "units"))
-    assert units and {u["unit"] for u in units} <= {1, 2, 3, 4}  # the units report, too
+    assert units and {u["unit"] for u in units} <= set(back_to_real)  # the units report, too
     assert all(u["loss"] == 0 for u in units)
 
     # the session a killed host left behind lists, and exports every recorded sample
@@ -86,7 +94,7 @@ def test_killed_host_loses_at_most_one_second_and_export_round_trips(tmp_path):
         cli("export", sid, "--format", fmt, "--out", str(tmp_path / "x"), "--dir",
             str(tmp_path / "sessions"))
         head, back = exported_rows(tmp_path / "x", sid, fmt)
-        assert tuple(head) == FIELDS and back == rows
+        assert tuple(head) == FIELDS and back == stored
 
 
 def test_closed_session_has_events_and_every_sample(tmp_path):
@@ -111,10 +119,13 @@ def test_closed_session_has_events_and_every_sample(tmp_path):
                 str(tmp_path), "--json")
         files = [Path(f).name for f in json.loads(r.stdout)]
         assert files == [f"{rec.id}.{t}.{fmt}" for t in ("samples", "events", "frames")]
-        assert exported_rows(tmp_path / fmt, rec.id, fmt)[1] == as_rows(samples)
+        stored = as_rows(replace(s, unit_id=rec.units(s.unit_id)) for s in samples)
+        assert exported_rows(tmp_path / fmt, rec.id, fmt)[1] == stored
+    assert rec.units(1) != rec.units(2)
     with open(tmp_path / "csv" / f"{rec.id}.events.csv") as f:
         events = list(csv.DictReader(f))
     assert [e["kind"] for e in events] == ["decision", "control", "health"]
+    assert json.loads(events[2]["data"]) == {"unit": rec.units(1), "contact": False}
     assert json.loads(events[0]["data"])["chosen"] == "chase"
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from empathy.host.audience import AudienceState
 from empathy.host.policy import Choice
 from empathy.host.story import Decision
+from empathy.paths import state_dir
 
 log = logging.getLogger("empathy.host.policies.bandit")
 
@@ -43,8 +44,7 @@ def features(state: AudienceState) -> np.ndarray:
 
 def default_state_path(story: str = "default") -> Path:
     """One state file per story: what works for one film says nothing about another."""
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "empathy" / "bandit" / f"{story}.json"
+    return state_dir("bandit", f"{story}.json")
 
 
 class BanditPolicy:

@@ -9,7 +9,8 @@ Tables: `samples` (one row per accepted seat sample, the wire fields), `events` 
 kind, JSON data: state, segment, decision, grade, control, health, and every `UNITS_S` a
 `units` report: each unit's loss, battery, firmware and clock offset), `frames` (when each
 frame of the picture was shown, on the same host clock as the samples, so a heartbeat can
-be aligned with the frame on screen) and `meta`.
+be aligned with the frame on screen) and `meta`. Unit ids are stored as per-session
+pseudonyms (`pseudonym.py`), in samples and events alike.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from empathy.clock import now_us
+from empathy.host.session.pseudonym import UnitPseudonyms
 
 log = logging.getLogger("empathy.host.session")
 
@@ -39,6 +41,7 @@ SAMPLE_FIELDS = ("ts_us", "unit_id", "seat_id", "seq", "hr_bpm", "rmssd_ms", "pu
 EVENT_FIELDS = ("ts_us", "kind", "data")
 FRAME_FIELDS = ("ts_us", "frame", "segment", "clip_t_s", "luminance")
 TABLES = ("samples", "events", "frames")
+_UNIT = SAMPLE_FIELDS.index("unit_id")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -85,6 +88,7 @@ class Recorder:
             self.db.execute("SELECT count(*) FROM meta").fetchone()[0])
         self.db.executemany(f"INSERT OR {'IGNORE' if self.resumed else 'REPLACE'} INTO meta "
                             "VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+        self.units = UnitPseudonyms()  # unit id -> this session's stand-in, memory only
         self.rows: queue.SimpleQueue = queue.SimpleQueue()
         self.samples = self.events = 0
         self._grade: Optional[tuple] = None
@@ -103,7 +107,9 @@ class Recorder:
     def __call__(self, kind: str, data) -> None:
         if kind == "samples":
             for s in data:
-                self.rows.put(("s", tuple(getattr(s, f) for f in SAMPLE_FIELDS)))
+                row = [getattr(s, f) for f in SAMPLE_FIELDS]
+                row[_UNIT] = self.units(row[_UNIT])
+                self.rows.put(("s", tuple(row)))
         elif kind == "frame":
             # wall_s is the player's monotonic clock at display: the host clock of samples.
             self.rows.put(("f", (round(data.wall_s * 1e6), data.index, data.clip_id,
@@ -124,7 +130,7 @@ class Recorder:
 
     def event(self, kind: str, data, ts_us: Optional[int] = None) -> None:
         """Any other event (health reports, notes) goes in the same store."""
-        doc = asdict(data) if is_dataclass(data) else data
+        doc = self.units.scrub(asdict(data) if is_dataclass(data) else data)
         self.rows.put(("e", (ts_us or now_us(), kind, json.dumps(doc, default=str))))
 
     # -- writer thread -----------------------------------------------------------------

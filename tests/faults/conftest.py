@@ -361,15 +361,16 @@ def recorded(db: Path) -> list[tuple]:
 
 def assert_recorded(cinema: Cinema, db: Path, until: float, since: float = 0.0) -> dict:
     """Every sample delivered to the host between `since` and 1 s before `until` is in the
-    session."""
+    session. Stored unit ids are per-session stand-ins: samples are matched by seat (each
+    unit here carries its own seat) and sequence number."""
     fields = store.SAMPLE_FIELDS
-    rows = {(r[fields.index("unit_id")], r[fields.index("seq")]) for r in recorded(db)}
+    rows = {(r[fields.index("seat_id")], r[fields.index("seq")]) for r in recorded(db)}
     sent = [(t, s) for t, s in cinema.sent() if since <= t < until]
     old = [(t, s) for t, s in sent if t < until - 1.0]
     assert len(old) > 20, f"only {len(old)} samples delivered: nothing to check"
-    lost = [s for t, s in old if (s.unit_id, s.seq) not in rows]
+    lost = [s for t, s in old if (s.seat_id, s.seq) not in rows]
     assert not lost, f"{len(lost)} of {len(old)} samples delivered > 1 s before are not recorded"
-    newest = max((t for t, s in sent if (s.unit_id, s.seq) in rows), default=0.0)
+    newest = max((t for t, s in sent if (s.seat_id, s.seq) in rows), default=0.0)
     return {"delivered": len(sent), "recorded": len(rows), "unrecorded_tail_s":
             round(until - newest, 3)}
 

@@ -1,0 +1,153 @@
+"""A seat's calibration, as `empathy calibrate` stored it, in the form the edge uses.
+
+A seat names up to three entries of the calibration store (calibration/store.py) in the
+unit's config; each is optional:
+
+    eye_camera   cameras/<id>.toml   px_per_mm: eye-camera frames -> millimetres
+    heart_sensor sensors/<id>.toml   [hr] bias_pct, lag_ms: the sensor's correction
+    viewer       viewers/<id>.toml   [light] gain_mm, tau_s, base_mm: the light response;
+                                     [baseline] hr_bpm, hr_sd_bpm, rmssd_ms, pupil_sd_mm,
+                                     resting_expression: the viewer at rest
+
+Every value is range-checked as it is read; a named entry that is missing, or a file that
+is not what `calibrate` writes, stops the unit at start with one line saying which and
+how to make it. Without a profile the edge runs as before: default scale, online light
+fit, population priors until its own in-show baseline.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from empathy.calibration import store
+from empathy.edge.fusion import Baseline
+from empathy.edge.pupil import LightResponse
+from empathy.sensors.base import Beat, Reading, Waveform
+from empathy.wire import EXPRESSIONS
+
+MID_GREY = 0.5  # a calibrated pupil residual is relative to this luminance (edge.pupil)
+
+
+@dataclass(frozen=True)
+class HeartCorrection:
+    """What `calibrate hr` found wrong with a heart sensor, undone on its readings: values
+    `bias_pct` high (RR intervals that much short) and `lag_ms` late."""
+
+    bias_pct: float = 0.0
+    lag_ms: float = 0.0
+
+    def correct(self, r: Reading) -> Reading:
+        if not (self.bias_pct or self.lag_ms):
+            return r
+        scale, lag_us = 1 + self.bias_pct / 100.0, int(round(self.lag_ms * 1000))
+        if isinstance(r, Beat):
+            return Beat(r.ts_us - lag_us, r.rr_ms * scale)
+        if isinstance(r, Waveform):  # the beats' spacing in samples reads `scale` short
+            return replace(r, ts_us=r.ts_us - lag_us, fs_hz=r.fs_hz / scale)
+        return r
+
+
+@dataclass(frozen=True)
+class SeatProfile:
+    eye_px_per_mm: Optional[float] = None
+    heart: HeartCorrection = field(default_factory=HeartCorrection)
+    light: Optional[LightResponse] = None
+    baseline: dict = field(default_factory=dict)  # name -> Baseline, ready from the start
+    resting_expression: Optional[np.ndarray] = None  # mean class probabilities at rest
+    names: dict = field(default_factory=dict)  # what was loaded, for the unit's stats
+
+    @property
+    def calibrated(self) -> bool:
+        """A stored baseline: the seat is normalised from its first reading."""
+        return "hr" in self.baseline
+
+
+def _num(doc: dict, key: str, lo: float, hi: float, where: str) -> float:
+    v = doc.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+            or not lo <= v <= hi:
+        raise ValueError(f"{where}: {key} = {v!r} is not a number within {lo:g}..{hi:g} "
+                         "(re-run `empathy calibrate`)")
+    return float(v)
+
+
+def _entry(load, root: Path, ident: str, path: Path, what: str, hint: str) -> dict:
+    doc = load(root, ident)
+    if not doc:
+        raise ValueError(f"no {what} calibration {path} ({hint})")
+    return doc
+
+
+def load_profile(store_dir: str | Path, viewer: str = "", eye_camera: str = "",
+                 heart_sensor: str = "") -> SeatProfile:
+    root = Path(store_dir)
+    out: dict = {"names": {}}
+    if eye_camera:
+        path = store.camera_path(root, eye_camera)
+        doc = _entry(store.load_camera, root, eye_camera, path, "eye camera",
+                     "run `empathy calibrate pupil-scale`")
+        out["eye_px_per_mm"] = _num(doc, "px_per_mm", 1.0, 500.0, str(path))
+        out["names"]["eye_camera"] = eye_camera
+    if heart_sensor:
+        path = store.sensor_path(root, heart_sensor)
+        doc = _entry(store.load_sensor, root, heart_sensor, path, "heart sensor",
+                     "run `empathy calibrate hr --sensor-id`")
+        hr = doc.get("hr") if isinstance(doc.get("hr"), dict) else {}
+        out["heart"] = HeartCorrection(_num(hr, "bias_pct", -20.0, 20.0, f"{path} [hr]"),
+                                       _num(hr, "lag_ms", -3000.0, 3000.0, f"{path} [hr]"))
+        out["names"]["heart_sensor"] = heart_sensor
+    if viewer:
+        path = store.viewer_path(root, viewer)
+        doc = _entry(store.load_viewer, root, viewer, path, "viewer",
+                     "run `empathy calibrate light` and `baseline`")
+        out.update(_viewer(doc, str(path)))
+        out["names"]["viewer"] = viewer
+    return SeatProfile(**out)
+
+
+def _viewer(doc: dict, where: str) -> dict:
+    out: dict = {}
+    light, rest = (doc.get(k) if isinstance(doc.get(k), dict) else None
+                   for k in ("light", "baseline"))
+    if not light and not rest:
+        raise ValueError(f"{where}: neither [light] nor [baseline] (run `empathy calibrate "
+                         "light` and `baseline`)")
+    base: dict = {}
+    if light:
+        w = f"{where} [light]"
+        out["light"] = LightResponse(_num(light, "gain_mm", 0.0, 5.0, w),
+                                     _num(light, "tau_s", 0.05, 3.0, w))
+        # The pupil at rest under mid-grey: the centre of the calibrated residual.
+        centre = _num(light, "base_mm", 1.0, 10.0, w) - out["light"].gain_mm * MID_GREY
+        sd = _num(rest, "pupil_sd_mm", 0.01, 3.0, f"{where} [baseline]") \
+            if rest and "pupil_sd_mm" in rest else 0.6
+        base["pupil"] = _ready(centre, sd)
+    if rest:
+        w = f"{where} [baseline]"
+        hr = _num(rest, "hr_bpm", 30.0, 200.0, w)
+        # hr_sd_bpm is beat to beat; the edge's 5-s heart rate varies less, so z-scores
+        # against it are on the cautious side.
+        base["hr"] = _ready(hr, _num(rest, "hr_sd_bpm", 0.1, 50.0, w)
+                            if "hr_sd_bpm" in rest else 10.0)
+        if "rmssd_ms" in rest:
+            base["rmssd"] = _ready(_num(rest, "rmssd_ms", 1.0, 300.0, w), 15.0)
+        face = rest.get("resting_expression")
+        if face is not None:
+            if not isinstance(face, dict) or set(face) != set(EXPRESSIONS):
+                raise ValueError(f"{w}: resting_expression must give every class "
+                                 f"({', '.join(EXPRESSIONS)})")
+            out["resting_expression"] = np.array(
+                [_num(face, k, 0.0, 1.0, f"{w} resting_expression") for k in EXPRESSIONS])
+    out["baseline"] = base
+    return out
+
+
+def _ready(mean: float, sd: float) -> Baseline:
+    """A Baseline that reads as complete: the stored mean and spread."""
+    n = 1000
+    return Baseline(mean, sd, n=n, mean=mean, m2=sd * sd * (n - 1))

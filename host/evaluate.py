@@ -1,0 +1,181 @@
+"""How well the audience estimate follows a hidden truth, with honest uncertainty.
+
+Both series are smooth (lag-1 autocorrelation near 1 at 2 Hz), so their samples are far
+from independent and a plain Pearson r with n = samples overstates how much is known:
+
+* effective sample size of a correlation between two autocorrelated series (Bartlett
+  1935; Bayley & Hammersley 1946; in the form of Pyper & Peterman 1998, Can. J. Fish.
+  Aquat. Sci. 55:2127):  1/n_eff = 1/n + (2/n) * sum_k (n - k)/n * rho_x(k) * rho_y(k),
+  summed over lags k = 1 .. n/5;
+* a 95 % interval for r from the moving-block bootstrap over time (Künsch 1989): pairs
+  are resampled in blocks of consecutive samples, each block as long as the samples one
+  independent sample is worth (n / n_eff, at least 2 s), circularly, B = 2000 times; the
+  2.5 and 97.5 percentiles of r;
+* the correlation of 1-s changes: whether the estimate moves when the truth moves, not
+  only that both drift the same way over the film.
+
+The same is done per sensing channel (each alone) and for ablations (all but one), from
+the channel logs the demo's edge units write (`edge.runtime.ChannelLog`), so the report
+says what each channel contributes. Nothing here knows how the truth was made.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from empathy.host.audience import trimmed_mean
+
+BOOTSTRAP = 2000
+CHANNELS = ("heart", "pupil", "face")
+CHANGE_S = 1.0
+
+
+def autocorr(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """Sample autocorrelation at lags 1..max_lag."""
+    x = np.asarray(x, float) - np.mean(x)
+    den = float(np.dot(x, x))
+    if den == 0:
+        return np.zeros(max_lag)
+    return np.array([np.dot(x[:-k], x[k:]) / den for k in range(1, max_lag + 1)])
+
+
+def effective_n(x, y) -> float:
+    """Effective number of independent pairs behind corr(x, y) (see the module doc)."""
+    n = len(x)
+    k = max(1, n // 5)
+    lags = np.arange(1, k + 1)
+    s = float(np.sum((n - lags) / n * autocorr(x, k) * autocorr(y, k)))
+    return float(min(n, max(2.0, n / (1 + 2 * s))))
+
+
+def pearson(x, y) -> float:
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def block_bootstrap_ci(x, y, block: int, b: int = BOOTSTRAP, seed: int = 0) -> list[float]:
+    """95 % interval of Pearson r by the circular moving-block bootstrap."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    n = len(x)
+    rng = np.random.default_rng(seed)
+    blocks = int(np.ceil(n / block))
+    starts = rng.integers(0, n, (b, blocks))
+    idx = ((starts[:, :, None] + np.arange(block)) % n).reshape(b, -1)[:, :n]
+    xs, ys = x[idx], y[idx]
+    xs = xs - xs.mean(axis=1, keepdims=True)
+    ys = ys - ys.mean(axis=1, keepdims=True)
+    den = np.sqrt((xs * xs).sum(axis=1) * (ys * ys).sum(axis=1))
+    r = np.where(den > 0, (xs * ys).sum(axis=1) / np.where(den > 0, den, 1), np.nan)
+    r = r[np.isfinite(r)]
+    if len(r) < b // 2:
+        return [float("nan"), float("nan")]
+    return [float(v) for v in np.percentile(r, [2.5, 97.5])]
+
+
+def agreement(est, truth, rate_hz: float) -> dict:
+    """r, its 95 % CI, effective n, and the same r for 1-s changes."""
+    est, truth = np.asarray(est, float), np.asarray(truth, float)
+    ok = np.isfinite(est) & np.isfinite(truth)
+    est, truth = est[ok], truth[ok]
+    n = len(est)
+    r = pearson(est, truth)
+    if n < 10 or not np.isfinite(r):
+        return {"r": None, "ci95": None, "effective_n": None, "n": n}
+    n_eff = effective_n(est, truth)
+    block = int(min(n // 2, max(round(2 * rate_hz), round(n / n_eff))))
+    out = {"r": round(r, 3), "ci95": [round(v, 3) for v in block_bootstrap_ci(est, truth, block)],
+           "effective_n": round(n_eff, 1), "n": n, "block_s": round(block / rate_hz, 1)}
+    k = max(1, round(CHANGE_S * rate_hz))
+    de, dt = est[k:] - est[:-k], truth[k:] - truth[:-k]
+    rc = pearson(de, dt)
+    if np.isfinite(rc):
+        n_eff_c = effective_n(de, dt)
+        bc = int(min(len(de) // 2, max(k, round(len(de) / n_eff_c))))
+        out["r_changes_1s"] = round(rc, 3)
+        out["ci95_changes_1s"] = [round(v, 3) for v in block_bootstrap_ci(de, dt, bc, seed=1)]
+    return out
+
+
+# -- the demo's run folder -----------------------------------------------------------------
+def read_truth(edge_dir: Path) -> list[np.ndarray]:
+    """Each simulated seat's hidden arousal, (ts_us, arousal) rows."""
+    out = []
+    for f in sorted(Path(edge_dir).glob("truth_seat*.csv")):
+        with open(f) as fh:
+            rows = [(int(r["ts_us"]), float(r["arousal"])) for r in csv.DictReader(fh)]
+        if len(rows) > 1:
+            out.append(np.array(rows, dtype=float))
+    return out
+
+
+def read_channels(edge_dir: Path) -> list[dict[str, np.ndarray]]:
+    """Each seat's channel log: column -> values (NaN where a channel had no signal)."""
+    out = []
+    for f in sorted(Path(edge_dir).glob("unit*.channels.csv")):
+        with open(f) as fh:
+            rows = list(csv.DictReader(fh))
+        for seat in sorted({r["seat_id"] for r in rows}):
+            mine = [r for r in rows if r["seat_id"] == seat]
+            if len(mine) > 1:
+                out.append({k: np.array([float(r[k]) if r[k] != "" else np.nan for r in mine])
+                            for k in mine[0] if k != "seat_id"})
+    return out
+
+
+def truth_on(grid_us: np.ndarray, truths: list[np.ndarray]) -> np.ndarray:
+    """The seats' mean hidden arousal at each grid time (inside each seat's recording)."""
+    cols = [np.where((grid_us >= t[0, 0]) & (grid_us <= t[-1, 0]),
+                     np.interp(grid_us, t[:, 0], t[:, 1]), np.nan) for t in truths]
+    with np.errstate(all="ignore"):
+        return np.nanmean(cols, axis=0) if cols else np.full(len(grid_us), np.nan)
+
+
+def channel_on(grid_us: np.ndarray, logs: list[dict], key: str) -> np.ndarray:
+    """The audience's value of one channel column at each grid time: each seat's latest
+    value (within 1 s, where it had signal), trimmed mean over seats, as the host fuses."""
+    per_seat = []
+    for log in logs:
+        t, v = log["ts_us"], log[key]
+        i = np.searchsorted(t, grid_us, side="right") - 1
+        ok = (i >= 0) & (grid_us - t[np.clip(i, 0, None)] <= 1e6)
+        per_seat.append(np.where(ok, v[np.clip(i, 0, None)], np.nan))
+    out = np.full(len(grid_us), np.nan)
+    if per_seat:
+        m = np.array(per_seat)
+        for j in range(m.shape[1]):
+            col = m[:, j][np.isfinite(m[:, j])]
+            if len(col):
+                out[j] = trimmed_mean(col)
+    return out
+
+
+def estimate_vs_truth(timeline: list[dict], t0_us: int, edge_dir: Path,
+                      rate_hz: float = 2.0) -> Optional[dict]:
+    """The summary's `estimate_vs_truth` (None without a truth to compare with), plus the
+    series for the report's plots under `series` (not for summary.json)."""
+    truths = read_truth(edge_dir)
+    est = np.array([(s["ts_us"], s["arousal"]) for s in timeline
+                    if s["seats_good"] > 0 and s["ts_us"] >= t0_us])
+    if not truths or len(est) < 10:
+        return None
+    grid = est[:, 0]
+    truth = truth_on(grid, truths)
+    out = agreement(est[:, 1], truth, rate_hz)
+    logs = read_channels(edge_dir)
+    series = {"t_s": (grid - t0_us) / 1e6, "estimate": est[:, 1], "truth": truth}
+    out["channels"], out["ablations"] = {}, {}
+    for c in CHANNELS:
+        for key, table in ((c, out["channels"]), (f"no_{c}", out["ablations"])):
+            v = channel_on(grid, logs, key) if logs else np.full(len(grid), np.nan)
+            series[key] = v
+            a = agreement(v, truth, rate_hz)
+            a["coverage"] = round(float(np.mean(np.isfinite(v))), 3)
+            table[c if key == c else f"without_{c}"] = a
+    out["series"] = series
+    return out
