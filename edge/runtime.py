@@ -42,11 +42,15 @@ class SeatConfig:
     #: read for it) and no sample leaves for it (the unit still sends its own health and
     #: clock sync, no biometrics)
     opt_out: bool = False
-    # The seat's calibration, by its ids in the calibration store (edge/profile.py): the
-    # viewer's light response and resting baseline, the eye camera's scale, the heart
-    # sensor's bias and lag. "" = not calibrated (defaults, in-show baseline).
+    # The seat's calibration, by its ids in the calibration store (edge/profile.py).
+    #: the viewer's stored calibration (light response, resting baseline); empty: not
+    #: calibrated, population defaults and an in-show baseline. Example: "kiosk-visitor-7"
     viewer: str = ""
+    #: the eye camera's stored pupil scale; empty: the camera's nominal scale.
+    #: Example: "eyecam-C7"
     eye_camera: str = ""
+    #: the heart sensor's stored bias and lag correction (`calibrate hr --sensor-id`);
+    #: empty: uncorrected. Example: "board-C7"
     heart_sensor: str = ""
 
     def validate(self):
