@@ -47,6 +47,6 @@ def _cmd(args) -> int:
 
 
 def register(p) -> None:
-    p.add_argument("names", nargs="*", help=f"benchmarks to run (default: all)")
+    p.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     p.add_argument("--json", action="store_true", help="print a JSON list of figures")
     p.set_defaults(func=_cmd)

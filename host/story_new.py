@@ -170,7 +170,7 @@ def story_text(drafts: list[Draft], out: Path, title: str, source: Path) -> str:
         lines.append("")
     a, b = drafts[0].id, drafts[1].id if len(drafts) > 1 else drafts[0].id
     lines += ["# A decision, for example (remove `next` from its `after` segment):",
-              f"# [decisions.first_turn]", f"# after = {_q(a)}",
+              "# [decisions.first_turn]", f"# after = {_q(a)}",
               "# window_s = [2.0, 8.0]        # when the audience is measured, s into it",
               f"# default = {_q(b)}", f"# options = {{ {b} = 0.0, OTHER = 0.4 }}  # expected lift",
               ""]

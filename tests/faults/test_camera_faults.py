@@ -88,7 +88,7 @@ def test_face_camera_disappears_and_comes_back(cinema_factory, tmp_path):
         assert cinema.hearing(2) and cinema.hearing(1)  # the unit itself goes on
         time.sleep(2)
         cam.plug()
-        back_at, back_wall = time.monotonic(), time.time()
+        back_at = time.monotonic()
         wait_for(lambda: [e for e in cinema.tap.health("sensor_back", back_at)
                           if e["seat"] == 102 and e["sensor"] == "face"], 10,
                  "sensor_back (face) on the API")
