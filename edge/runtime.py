@@ -19,6 +19,7 @@ from pathlib import Path
 from empathy import __version__, wire
 from empathy.clock import now_us
 from empathy.clocksync import ClockSync
+from empathy.config import setting, url_port
 from empathy.keys import Keystore, KeystoreWatch
 from empathy.sensors.base import Frame, open_source
 from empathy.transports import open_sender
@@ -30,47 +31,39 @@ log = logging.getLogger("empathy.edge")
 
 @dataclass
 class SeatConfig:
-    seat_id: int
+    seat_id: int = setting(lo=0, hi=0xFFFF)
     source: str = "sim://seat"
     # The viewer said no: the seat's readings are dropped before any processing, no sample
     # leaves for it; the unit still sends its own health and clock sync (no biometrics).
     opt_out: bool = False
 
-    def validate(self):
-        if not 0 <= self.seat_id <= 0xFFFF:
-            raise ValueError(f"seat_id {self.seat_id} out of range 0..65535")
-
 
 @dataclass
 class EdgeConfig:
-    unit_id: int = 1
-    uplink: str = "udp://127.0.0.1:47100"
+    unit_id: int = setting(1, lo=0, hi=0xFFFF)
+    uplink: str = setting("udp://127.0.0.1:47100", check=url_port)
     keystore: str = "keys.toml"
-    rate_hz: float = 10.0
-    cue_port: int = 0  # where screen cues arrive; 0 = no screen cues
-    baseline_s: float = 60.0
-    model_threads: int = 1
+    rate_hz: float = setting(10.0, lo=0.1, hi=100)
+    cue_port: int = setting(0, lo=1, hi=65535, zero_ok=True)  # screen cues; 0 = none
+    baseline_s: float = setting(60.0, lo=0, hi=3600)
+    model_threads: int = setting(1, lo=1, hi=64)
     faces: bool = True
     # "auto": the model trained on rendered faces when every seat is simulated (their faces
     # are drawings the FER model was never trained on), else the FER model; or a .tflite path.
     expression_model: str = "auto"
-    heartbeat_hz: float = 1.0
-    sync_hz: float = 2.0  # clock-sync exchanges per second once settled; 0 = no clock sync
+    # within 0.2..10: the host calls a unit quiet after 2 s
+    heartbeat_hz: float = setting(1.0, lo=0.2, hi=10)
+    # clock-sync exchanges per second once settled; 0 = no clock sync
+    sync_hz: float = setting(2.0, lo=0.05, hi=20, zero_ok=True)
     seq_file: str = ""  # where the packet sequence survives restarts; "" = the state folder
     seats: list[SeatConfig] = field(default_factory=lambda: [SeatConfig(1)])
 
     def validate(self):
-        if not 0 <= self.unit_id <= 0xFFFF:
-            raise ValueError(f"unit_id {self.unit_id} out of range 0..65535")
-        if not 0.1 <= self.rate_hz <= 100:
-            raise ValueError(f"rate_hz {self.rate_hz} must be within 0.1..100")
         if not self.seats:
-            raise ValueError("an edge unit needs at least one seat")
-        if not 0.2 <= self.heartbeat_hz <= 10:
-            raise ValueError(f"heartbeat_hz {self.heartbeat_hz} must be within 0.2..10 "
-                             "(the host calls a unit quiet after 2 s)")
-        if not (self.sync_hz == 0 or 0.05 <= self.sync_hz <= 20):
-            raise ValueError(f"sync_hz {self.sync_hz} must be 0 (off) or within 0.05..20")
+            raise ValueError("seats: an edge unit needs at least one seat")
+        ids = [s.seat_id for s in self.seats]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"seats: a seat id is listed twice ({sorted(ids)})")
 
 
 class EdgeUnit:

@@ -67,6 +67,8 @@ def _new(args) -> int:
 def _list(args) -> int:
     path = Path(args.keystore)
     ks = Keystore.load(path)
+    if not ks.units and not ks.show:
+        raise KeyError_(f"keystore {path} holds no keys")
     mode = stat.S_IMODE(os.stat(path).st_mode)
     if mode & 0o077:
         print(f"empathy keys: warning: {path} is readable by others (mode {mode:o}): "

@@ -20,11 +20,13 @@ from typing import Callable, Optional
 
 from empathy import wire
 from empathy.clock import now_us
+from empathy.config import host_port, setting, url_port
 from empathy.host.audience import AudienceState, audience_state
 from empathy.host.policy import Choice, decide, default_choice, learn_from_show, make_policy
 from empathy.host.receive import Intake
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
+from empathy.host.player.outputs import output_chain
 from empathy.transports import open_receiver
 
 log = logging.getLogger("empathy.host.show")
@@ -35,19 +37,19 @@ STATE_HZ = 2.0
 
 @dataclass
 class ShowConfig:
-    listen: str = "udp://127.0.0.1:47100"
-    output: str = "auto"  # file:PATH | window | kms | nv3d | auto
-    width: int = 640
-    height: int = 360
-    fps: float = 25.0
+    listen: str = setting("udp://127.0.0.1:47100", check=url_port)
+    # file:PATH | window | kms | nv3d | null | auto, or a chain tried in order until one
+    # opens, e.g. ["kms", "file:/var/lib/empathy/fallback.mp4"] (host/player/outputs.py)
+    output: str | list[str] = setting("auto", check=output_chain)
+    width: int = setting(640, lo=16, hi=8192)
+    height: int = setting(360, lo=16, hi=8192)
+    fps: float = setting(25.0, lo=1, hi=120)
     policy: str = "arc"
     loop: bool = True  # a kiosk starts the story again at its end
-    min_good_fraction: float = 0.25
-    cue_targets: list[str] = field(default_factory=list)  # "host:port" of edge units
+    min_good_fraction: float = setting(0.25, lo=0, hi=1)
+    cue_targets: list[str] = setting([], check=host_port)  # "host:port" of edge units
 
     def validate(self):
-        if self.width < 16 or self.height < 16 or not 1 <= self.fps <= 120:
-            raise ValueError("width/height must be >= 16 and fps within 1..120")
         make_policy(self.policy)
 
 
