@@ -5,20 +5,26 @@ from __future__ import annotations
 import json
 import sys
 
-from empathy.config import ConfigError, from_toml
+from empathy.config import from_toml
+from empathy.errors import UserError
 
 
 def _run(args) -> int:
     from empathy.edge.runtime import EdgeConfig, run_unit
 
-    try:
-        cfg = from_toml(EdgeConfig, args.config)
-        stats = run_unit(cfg, args.duration, args.stats)
-    except (ConfigError, ValueError, OSError) as e:
-        print(f"empathy edge: {e}", file=sys.stderr)
-        return 1
+    cfg = from_toml(EdgeConfig, args.config)
+    stats = run_unit(cfg, args.duration, args.stats)
     if args.json:
         print(json.dumps(stats))
+    link = stats["uplink"]
+    if link["failed"] and not link["sent"]:
+        raise UserError(f"uplink {link['url']}: none of {link['failed']} packets could be "
+                        f"sent ({link['problem']})",
+                        f"is the host or broker running? `empathy doctor --config {args.config}`")
+    if link["failed"]:
+        print(f"empathy edge run: uplink {link['url']}: {link['failed']} of "
+              f"{link['failed'] + link['sent']} packets not sent ({link['problem']})",
+              file=sys.stderr)
     return 0
 
 

@@ -25,6 +25,7 @@ from empathy.sensors.base import Frame, open_source
 from empathy.transports import open_sender
 from empathy.edge.features import SeatFeatures
 from empathy.edge.screen import ScreenState
+from empathy.edge.uplink import UplinkWatch
 
 log = logging.getLogger("empathy.edge")
 
@@ -92,12 +93,12 @@ class EdgeUnit:
                         for s in cfg.seats]
         self.features = [SeatFeatures(cfg.baseline_s, model) for _ in cfg.seats]
         self.uplink = open_sender(cfg.uplink, cfg.unit_id)
+        self.link = UplinkWatch(cfg.uplink)
         self.perception = None  # built on the first camera frame (edge.perception)
         # One sequence for every packet this unit sends (one replay window), carried over
         # restarts: the host refuses sequence numbers it has already seen.
         self.seqs = SeqReserve(cfg.seq_file or _state_dir() / f"unit{cfg.unit_id}.seq")
         self.seq = self.seqs.start
-        self.sent = 0
         self.readings = 0
         self.last_reading = [0] * len(cfg.seats)
         self._running = True
@@ -110,10 +111,9 @@ class EdgeUnit:
                 self.sync.on_packet(packet)
 
     def _send(self, packet: bytes) -> None:
-        self.uplink.send(packet)
+        self.link.count(self.uplink.send(packet), self.uplink.problem, now_us())
         self.seq += 1
         self.seqs.use(self.seq)
-        self.sent += 1
 
     def _heartbeat(self, t: int) -> None:
         ks = self.keywatch.changed()
@@ -126,7 +126,9 @@ class EdgeUnit:
             self.cfg.unit_id, self.seq, c.to_host(t) & wire.TS_MASK,
             tuple(int(x) for x in __version__.split(".")[:3] if x.isdigit()), sensors,
             _battery(), self.sync.loss_permille, round(c.to_host(t) - t),
-            round(c.drift_ppm * 1000), self.sync.rtt_us), self.key))
+            round(c.drift_ppm * 1000), self.sync.rtt_us, self.link.failed), self.key))
+        if self.cfg.sync_hz:
+            self.link.check_replies(self.sync.synced, self.sync.answered, t)
 
     def stop(self, *_):
         self._running = False
@@ -185,7 +187,8 @@ class EdgeUnit:
         self.downlink.join(2)
         self.uplink.close()
         c, t = self.sync.clock, now_us()
-        return {"unit_id": self.cfg.unit_id, "packets_sent": self.sent, "readings": self.readings,
+        return {"unit_id": self.cfg.unit_id, "packets_sent": self.link.sent,
+                "readings": self.readings, "uplink": self.link.stats(),
                 "cues_rejected": self.screen.rejected if self.screen else 0,
                 "cues_stale": self.screen.stale if self.screen else 0,
                 "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),

@@ -2,7 +2,8 @@
 
 `open_sender(url, unit_id)` on the edge, `open_receiver(url)` on the host. Both directions:
 
-    Sender:   send(packet)            recv_batch(timeout_s) -> host's replies   close()
+    Sender:   send(packet) -> bool    recv_batch(timeout_s) -> host's replies   close()
+              (False: the packet was not handed to the network; `problem` says why)
     Receiver: recv_batch(timeout_s) -> list of packets    reply(unit_id, packet)
               take_gone() -> units the transport itself saw leave (MQTT last will)  close()
 

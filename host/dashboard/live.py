@@ -136,4 +136,6 @@ class Live:
                 # Clock sync's estimate of the unit clock's offset from ours, from its
                 # heartbeat; none yet means the unit has not reported one.
                 "clock_offset_ms": round(r["offset_us"] / 1000, 3) if "offset_us" in r else None,
+                # packets the unit could not send (its uplink was down), from its heartbeat
+                "uplink_fail": r.get("uplink_fail"),
                 "wire_version": wire.VERSION}
