@@ -19,10 +19,10 @@ from pathlib import Path
 from empathy import __version__, wire
 from empathy.clock import now_us
 from empathy.clocksync import ClockSync
-from empathy.config import setting, url_port
+from empathy.config import setting
 from empathy.keys import Keystore, KeystoreWatch
-from empathy.sensors.base import Frame, open_source
-from empathy.transports import open_sender
+from empathy.sensors.base import SCHEMES as SOURCES, Frame, open_source
+from empathy.transports import check_url, open_sender
 from empathy.edge.features import SeatFeatures
 from empathy.edge.screen import ScreenState
 from empathy.edge.uplink import UplinkWatch
@@ -30,10 +30,17 @@ from empathy.edge.uplink import UplinkWatch
 log = logging.getLogger("empathy.edge")
 
 
+def _source_url(url: str) -> None:
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme not in SOURCES:
+        raise ValueError(f"{url!r}: unknown source scheme {scheme!r} (known: "
+                         f"{', '.join(sorted(SOURCES))})")
+
+
 @dataclass
 class SeatConfig:
     seat_id: int = setting(lo=0, hi=0xFFFF)
-    source: str = "sim://seat"
+    source: str = setting("sim://seat", check=_source_url)
     # The viewer said no: the seat's readings are dropped before any processing, no sample
     # leaves for it; the unit still sends its own health and clock sync (no biometrics).
     opt_out: bool = False
@@ -42,7 +49,7 @@ class SeatConfig:
 @dataclass
 class EdgeConfig:
     unit_id: int = setting(1, lo=0, hi=0xFFFF)
-    uplink: str = setting("udp://127.0.0.1:47100", check=url_port)
+    uplink: str = setting("udp://127.0.0.1:47100", check=check_url)
     keystore: str = "keys.toml"
     rate_hz: float = setting(10.0, lo=0.1, hi=100)
     cue_port: int = setting(0, lo=1, hi=65535, zero_ok=True)  # screen cues; 0 = none

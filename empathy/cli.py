@@ -64,22 +64,25 @@ def full_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    name = ["empathy"]
+    ctx = {"name": ["empathy"]}  # filled in as the command line is understood
     try:
-        return _main(argv, name)
+        return _main(argv, ctx)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `empathy ... | head`: the reader left, nothing to say
         return 0
     except Exception as e:
-        return _report(" ".join(name), e, argv)
+        return _report(" ".join(ctx["name"]), e, argv, ctx.get("config"))
 
 
-def _report(prog: str, e: Exception, argv: list[str]) -> int:
+def _report(prog: str, e: Exception, argv: list[str], config: str | None = None) -> int:
     """The error boundary: one line on stderr, and the exit code."""
     known = errors.classify(e)
     if known:
         message, hint, code = known
+        if config:  # "`empathy doctor --config FILE`" names the user's own file
+            hint = hint.replace("--config FILE", f"--config {config}").replace(
+                "config check FILE", f"config check {config}")
         first, *more = message.splitlines() or [""]
         print(f"{prog}: {first}" + (f" ({hint})" if hint and not more else ""), file=sys.stderr)
         for line in more:  # several problems (a config file): one line each
@@ -108,7 +111,8 @@ def _save_trace(e: Exception, argv: list[str]) -> str:
         return f"could not save the trace ({err.strerror}); rerun with --log-level debug"
 
 
-def _main(argv: list[str], name: list[str]) -> int:
+def _main(argv: list[str], ctx: dict) -> int:
+    name = ctx["name"]
     top = _top_parser()
     # Find the noun: first argument that is not a global option (or its value).
     i = 0
@@ -132,6 +136,8 @@ def _main(argv: list[str], name: list[str]) -> int:
     args = top.parse_args(argv)
     if getattr(args, "verb", None):
         name.append(args.verb)
+    if isinstance(getattr(args, "config", None), str):
+        ctx["config"] = args.config
     log.setup(args.log_level, args.log_json)
     func = getattr(args, "func", None)
     if func is None:

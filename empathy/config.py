@@ -61,11 +61,16 @@ def url_port(url: str) -> None:
         raise ValueError(f"{url!r}: port out of range 0..65535") from None
 
 
-def host_port(value: str) -> None:
-    """"host:port" with a port in 1..65535."""
+def host_port(value: str, lowest: int = 1) -> None:
+    """"host:port" to send to, with a port in 1..65535."""
     host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{value!r} must be host:port with a port in 1..65535")
+    if not host or not port.isdigit() or not lowest <= int(port) <= 65535:
+        raise ValueError(f"{value!r} must be host:port with a port in {lowest}..65535")
+
+
+def listen_addr(value: str) -> None:
+    """"host:port" to listen on; port 0 = any free one."""
+    host_port(value, lowest=0)
 
 
 # -- where each key is in the file ----------------------------------------------------------

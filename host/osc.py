@@ -15,24 +15,22 @@ Addresses (PREFIX defaults to /empathy; every value a float unless said):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pythonosc.udp_client import SimpleUDPClient
+
+from empathy.config import host_port, setting
 
 log = logging.getLogger("empathy.host.osc")
 
 
 @dataclass
 class OscConfig:
-    targets: list[str] = field(default_factory=list)  # "host:port" of each receiver
+    targets: list[str] = setting([], check=host_port)  # "host:port" of each receiver
     prefix: str = "/empathy"
     seats: bool = False  # per-seat messages too (10 Hz a seat: mind a 300-seat room)
 
     def validate(self):
-        for t in self.targets:
-            host, _, port = t.rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"osc target {t!r} must be host:port")
         if not self.prefix.startswith("/") or self.prefix.endswith("/"):
             raise ValueError(f"osc prefix {self.prefix!r} must start with / and not end with /")
 

@@ -20,14 +20,14 @@ from typing import Callable, Optional
 
 from empathy import wire
 from empathy.clock import now_us
-from empathy.config import host_port, setting, url_port
+from empathy.config import host_port, setting
 from empathy.host.audience import AudienceState, audience_state
 from empathy.host.policy import Choice, decide, default_choice, learn_from_show, make_policy
 from empathy.host.receive import Intake
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
 from empathy.host.player.outputs import output_chain
-from empathy.transports import open_receiver
+from empathy.transports import check_url, open_receiver
 
 log = logging.getLogger("empathy.host.show")
 
@@ -37,7 +37,7 @@ STATE_HZ = 2.0
 
 @dataclass
 class ShowConfig:
-    listen: str = setting("udp://127.0.0.1:47100", check=url_port)
+    listen: str = setting("udp://127.0.0.1:47100", check=check_url)
     # file:PATH | window | kms | nv3d | null | auto, or a chain tried in order until one
     # opens, e.g. ["kms", "file:/var/lib/empathy/fallback.mp4"] (host/player/outputs.py)
     output: str | list[str] = setting("auto", check=output_chain)

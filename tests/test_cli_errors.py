@@ -162,8 +162,9 @@ def test_edge_run_with_an_unknown_source_scheme(keys):
                    '[[seats]]\nseat_id = 1\nsource = "tea://leaves"\n')
     rc, out, err = empathy("edge", "run", "--config", cfg, "--duration", 1, cwd=keys)
     assert_clean(rc, out, err, "edge run")
-    assert "empathy edge run: tea://leaves: unknown source scheme 'tea'" in err, err
-    assert "(" in err.splitlines()[-1]  # what to do
+    assert f"empathy edge run: {cfg}:6: seats[0].source: 'tea://leaves': unknown source " \
+        "scheme 'tea'" in err, err
+    assert f"(fix the file; `empathy config check {cfg}` lists every problem)" in err
 
 
 def test_host_run_with_the_broker_down(keys):

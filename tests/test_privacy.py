@@ -39,7 +39,7 @@ from empathy.transports.serial import SlipDecoder
 
 RUN_S = 10.0
 RATE_HZ = 5.0
-SIZES = {wire.KIND_SAMPLE: wire.PACKET_SIZE, wire.KIND_HEALTH: 43, wire.KIND_SYNC: 22}
+SIZES = {wire.KIND_SAMPLE: wire.PACKET_SIZE, wire.KIND_HEALTH: wire.HEALTH_SIZE, wire.KIND_SYNC: 22}
 PPG_RANGE = (100_000, 140_000)  # the simulated board's IR counts (DC 120k, AC 1.5k)
 
 

@@ -25,6 +25,17 @@ class TransportError(RuntimeError):
     pass
 
 
+def check_url(url: str) -> None:
+    """Config check: a transport URL with a known scheme and a real port (ValueError)."""
+    from empathy.config import url_port
+
+    scheme = urlsplit(url).scheme
+    if scheme not in SCHEMES:
+        raise ValueError(f"{url!r}: unknown transport {scheme!r} (known: "
+                         f"{', '.join(sorted(SCHEMES))})")
+    url_port(url)
+
+
 def _module(url: str):
     scheme = urlsplit(url).scheme
     if scheme not in SCHEMES:
