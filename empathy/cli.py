@@ -80,6 +80,8 @@ def _report(prog: str, e: Exception, argv: list[str], config: str | None = None)
     known = errors.classify(e)
     if known:
         message, hint, code = known
+        if f"`{prog} " in hint:  # `empathy story check`'s own error: no circular advice
+            hint = ""
         if config:  # "`empathy doctor --config FILE`" names the user's own file
             hint = hint.replace("--config FILE", f"--config {config}").replace(
                 "config check FILE", f"config check {config}")

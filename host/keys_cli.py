@@ -97,7 +97,7 @@ def _guard(fn):
         try:
             return fn(args)
         except (KeyError_, OSError) as e:
-            print(f"empathy keys: {e}", file=sys.stderr)
+            print(f"empathy keys {args.verb}: {e}", file=sys.stderr)
             return 1
     return run
 

@@ -16,13 +16,13 @@ right.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from empathy.errors import UserError
 from empathy.host.policy import POLICY_NAMES
 
 SIM_POLICIES = ("default", "rules", "arc", "bandit")
@@ -33,9 +33,8 @@ def _story(args):
 
     try:
         return load(args.story, check_files=False)
-    except StoryError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return None
+    except StoryError:
+        raise  # the CLI's error boundary says it, with `empathy story check` as the fix
 
 
 def _policy(name: str, args, tmp: str):
@@ -73,9 +72,8 @@ def _simulate(args) -> int:
                     if args.state and callable(getattr(p, "save", None)):
                         p.save()
                 best, plan = sim.oracle(story, shows)
-    except (OSError, ValueError, KeyError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except (ValueError, KeyError) as e:
+        raise UserError(str(e)) from None
     if args.record:
         with open(args.record, "w") as f:
             for r in log:
@@ -258,9 +256,8 @@ def _evaluate(args) -> int:
                              f"needs inputs, propensity and reward, from this story)")
         with tempfile.TemporaryDirectory() as tmp:
             results = [evaluate(_policy(n, args, tmp), story, usable) for n in args.policy]
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except (ValueError, KeyError) as e:  # json.JSONDecodeError is a ValueError
+        raise UserError(str(e)) from None
     if args.json:
         print(json.dumps({"skipped": len(logs) - len(usable), "results": results}))
         return 0

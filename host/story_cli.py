@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections import deque
 from pathlib import Path
+
+from empathy.errors import UserError
 
 
 def _load(args, check_files: bool):
@@ -21,9 +22,8 @@ def _load(args, check_files: bool):
     except StoryError as e:
         if getattr(args, "json", False):
             print(json.dumps({"ok": False, "file": e.path, "line": e.line, "error": e.message}))
-        else:
-            print(f"error: {e}", file=sys.stderr)
-        return None
+            return None
+        raise  # the CLI's error boundary: `empathy story VERB: file:line: why`
 
 
 def _check(args) -> int:
@@ -115,8 +115,7 @@ def _graph(args) -> int:
         return 1
     out = Path(args.out or Path(args.file).with_suffix(".svg").name)
     if out.suffix.lower() not in (".svg", ".png"):
-        print(f"error: {out}: the graph is written as .svg or .png", file=sys.stderr)
-        return 1
+        raise UserError(f"{out}: the graph is written as .svg or .png")
     draw_graph(story, out)
     print(out)
     return 0
@@ -127,9 +126,10 @@ def _arc(args) -> int:
 
     try:
         arc = screenplay_arc(args.script)
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except UnicodeDecodeError:
+        raise UserError(f"{args.script}: not a text file", "a screenplay is Fountain text")
+    except ValueError as e:
+        raise UserError(str(e)) from None
     plot = Path(args.plot or Path(args.script).stem + "_arc.png")
     arc_plot(arc, plot, Path(args.script).stem)
     if args.json:

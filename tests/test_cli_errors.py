@@ -179,6 +179,8 @@ def test_host_run_with_an_output_that_cannot_open(keys):
     rc, out, err = empathy("host", "run", "--config", cfg, cwd=keys)
     assert_clean(rc, out, err, "host run")
     assert rc == 78, (rc, err)  # EX_CONFIG: the service unit does not restart on it
+    unit = (ROOT / "deploy" / "systemd" / "empathy-host.service").read_text()
+    assert "RestartPreventExitStatus=78" in unit
     assert "no output could open: file:/proc/empathy/show.mp4: cannot create /proc/empathy" \
         in err, err
 

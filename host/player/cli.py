@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
+
+from empathy.errors import UserError
 
 from .cube import Cube, CubeError, read_cube
 
@@ -14,8 +15,8 @@ VIDEO_EXT = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 
 
 def _err(msg: str) -> int:
-    print(f"empathy lut: {msg}", file=sys.stderr)
-    return 1
+    """A user's mistake: the CLI's error boundary prints it as `empathy lut VERB: msg`."""
+    raise UserError(msg)
 
 
 def describe(c: Cube) -> dict:

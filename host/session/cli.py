@@ -69,7 +69,7 @@ def _export(args) -> int:
         for p in track(paths, description="exporting", disable=args.json or len(paths) < 2):
             files += export(p, Path(args.out), args.format)
     except (store.SessionError, OSError) as e:
-        print(f"empathy session: {e}", file=sys.stderr)
+        print(f"empathy session {args.verb}: {e}", file=sys.stderr)
         return 1
     print(json.dumps([str(f) for f in files]) if args.json else "\n".join(map(str, files)))
     return 0
@@ -81,7 +81,7 @@ def _report(args) -> int:
     try:
         dest = write(store.find(args.dir, args.session), Path(args.out))
     except (store.SessionError, OSError) as e:
-        print(f"empathy session: {e}", file=sys.stderr)
+        print(f"empathy session {args.verb}: {e}", file=sys.stderr)
         return 1
     print(json.dumps(str(dest)) if args.json else dest)
     return 0
@@ -95,7 +95,7 @@ def _purge(args) -> int:
     try:
         chosen = [store.find(args.dir, s) for s in args.session]
     except store.SessionError as e:
-        print(f"empathy session: {e}", file=sys.stderr)
+        print(f"empathy session {args.verb}: {e}", file=sys.stderr)
         return 1
     if args.all:
         chosen = store.sessions(args.dir)
