@@ -5,6 +5,7 @@ and never as an unexpected error (those are bugs). The issue's held-out examples
 real subprocesses."""
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -186,12 +187,39 @@ def test_host_run_with_an_output_that_cannot_open(keys):
 
 
 def test_host_run_falls_back_along_the_output_chain(keys):
+    import threading
+    import urllib.request
+
     good = keys / "fallback.mp4"
     cfg = host_config(keys, "udp://127.0.0.1:0", ["file:/proc/empathy/show.mp4", f"file:{good}"])
+    port = free_port()
+    (keys / "token").write_text("t0ken")
+    cfg.write_text(cfg.read_text().replace("duration_s = 2.0", "duration_s = 6.0") +
+                   f'[dashboard]\nenabled = true\nlisten = "127.0.0.1:{port}"\n'
+                   f'token_file = "{keys / "token"}"\n')
+    alerts = []
+
+    def watch():  # the operator's view while the show runs
+        import time
+
+        for _ in range(200):
+            try:
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/state",
+                                             headers={"Authorization": "Bearer t0ken"})
+                alerts[:] = json.load(urllib.request.urlopen(req, timeout=2))["alerts"]
+                if alerts:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
     rc, out, err = empathy("--log-json", "host", "run", "--config", cfg, cwd=keys)
+    t.join(5)
     assert rc == 0, err
+    assert alerts and alerts[0]["event"] == "output_fault" and alerts[0]["next"] == f"file:{good}"
     assert good.stat().st_size > 1000
-    import json
 
     logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     fault = [x for x in logs if x.get("event") == "output_fault"]

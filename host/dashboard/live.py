@@ -72,6 +72,8 @@ class Live:
             curve = list(self.curve)
             decision = dict(self.decision) if self.decision else None
             controls = [d for _, k, d in self.log if k == "control"][-20:]
+            alerts = [d for _, k, d in self.log if k == "health"
+                      and d.get("event", "").endswith("_fault")][-20:]
         return {
             "api": API_VERSION,
             "t_s": round(self._t_s(t), 2),
@@ -88,6 +90,7 @@ class Live:
             "operator": {"forced": show.forced, "killed": show.killed,
                          "grade_strength": show.grade_strength, "policy": show.policy.name,
                          "controls": controls},
+            "alerts": alerts,  # output/media/LUT faults, newest last
             "packets": {"received": show.intake.received, "accepted": show.intake.accepted,
                         "rejected": dict(show.intake.rejected)},
         }
