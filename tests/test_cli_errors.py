@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from empathy import cli
+from opshelp import free_port, unit_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 # Optional arguments that name an input file: fed bad input where a verb has no required one.
@@ -115,21 +116,9 @@ def empathy(*args, cwd, timeout=120):
     return r.returncode, r.stdout, r.stderr
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def keys(tmp_path):
-    from empathy.keys import Keystore
-
-    ks = Keystore.new([301])
-    ks.save(tmp_path / "host.keys.toml")
-    ks.for_unit(301).save(tmp_path / "unit301.keys.toml")
+    unit_keys(tmp_path)
     return tmp_path
 
 

@@ -5,7 +5,6 @@ sync over UDP, a real mosquitto, real GStreamer sinks (in the probe process)."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -16,8 +15,8 @@ import tomli_w
 
 from empathy.host import doctor_config
 from empathy.host.receive import Intake
-from empathy.keys import Keystore
 from empathy.transports import open_receiver
+from opshelp import free_port, unit_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,18 +31,9 @@ def doctor(cfg: Path, cwd: Path):
     return r.returncode, found, r.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def keys(tmp_path):
-    ks = Keystore.new([301])
-    ks.save(tmp_path / "host.keys.toml")
-    ks.for_unit(301).save(tmp_path / "unit301.keys.toml")
-    return ks
+    return unit_keys(tmp_path)
 
 
 def edge_config(tmp_path, uplink: str, sources: list[str]) -> Path:

@@ -4,7 +4,6 @@ heartbeat so the host sees it once the link is back. Real mosquitto, real edge u
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,10 @@ from empathy.host.receive import Intake
 from empathy.keys import Keystore
 from empathy.transports import open_receiver
 from empathy.transports.mqtt import LocalBroker
+from opshelp import free_port
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/mosquitto"),
                                 reason="mosquitto is not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def edge_config(tmp_path, uplink: str) -> tuple:
