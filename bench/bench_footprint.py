@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ROLES = ("edge", "host", "dev")
+ROLES = ("edge", "edge,camera", "host", "dev")
 INSTALL = ROOT / "scripts" / "install.sh"
 
 
@@ -72,7 +72,7 @@ def apt_footprint(role: str, empty: Path, base: set[str]) -> dict:
 
 
 def pip_footprint(role: str, folder: Path) -> dict:
-    venv = folder / f"venv-{role}"
+    venv = folder / f"venv-{role.replace(',', '-')}"
     t = time.monotonic()
     r = subprocess.run(["bash", str(INSTALL), "--role", role, "--venv", str(venv), "--no-apt"],
                        capture_output=True, text=True, timeout=1800)

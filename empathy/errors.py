@@ -79,7 +79,7 @@ def classify(exc: BaseException) -> Optional[tuple[str, str, int]]:
             return str(exc) or type(exc).__name__, hint, int(getattr(exc, "exit_code", 1))
     if isinstance(exc, ModuleNotFoundError):
         return (f"this install lacks the Python package {exc.name!r}",
-                "install the role that has it: scripts/install.sh --role host|edge|dev", 1)
+                "install the role that has it: scripts/install.sh --role edge|camera|host|dev", 1)
     if isinstance(exc, OSError) and exc.errno in _OS_HINTS:
         return _os_message(exc), _os_hint(exc), 1
     return None

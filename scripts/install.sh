@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs Empathy Engine on Debian 12 (apt + a venv), idempotently, for one role:
 #
-#   scripts/install.sh [--role edge|host|dev] [--venv DIR] [--no-apt] [--print-apt]
+#   scripts/install.sh [--role edge|camera|host|dev] [--venv DIR] [--no-apt] [--print-apt]
 #
-#   edge  a seat unit: sensors (serial boards, BLE straps, cameras), models, the uplink
-#   host  a screen's host: GStreamer playback and grading, the mosquitto broker, the
-#         dashboard, sessions, OSC/LSL
-#   dev   everything, with the test and bench extras, a browser for the dashboard tests and
-#         the benchmark peers (the default: the README's commands and CI use it)
+#   edge    a seat unit: sensors (serial boards, BLE straps), models, the uplink
+#   camera  add to edge for camera:// seats (eye/face cameras through GStreamer)
+#   host    a screen's host: GStreamer playback and grading, the mosquitto broker, the
+#           dashboard, sessions, OSC/LSL
+#   dev     everything, with the test and bench extras, a browser for the dashboard tests
+#           and the benchmark peers (the default: the README's commands and CI use it)
 #
-# Roles combine: a kiosk runs both sides on one Pi, `--role edge,host`.
+# Roles combine: a seat unit with eye cameras `--role edge,camera`; a kiosk runs both
+# sides on one Pi, `--role edge,host` (the host's GStreamer serves its cameras too).
 # --venv DIR puts the venv elsewhere (default .venv); --no-apt skips apt (an image that has
 # the packages); --print-apt prints the role's apt packages and exits (docs, footprint bench).
 set -euo pipefail
@@ -17,12 +19,12 @@ cd "$(dirname "$0")/.."
 ROLE=dev VENV=.venv APT=1 PRINT_APT=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --role) ROLE="${2:?--role needs edge, host or dev}"; shift 2 ;;
+    --role) ROLE="${2:?--role needs edge, camera, host or dev}"; shift 2 ;;
     --role=*) ROLE="${1#*=}"; shift ;;
     --venv) VENV="${2:?--venv needs a folder}"; shift 2 ;;
     --no-apt) APT=0; shift ;;
     --print-apt) PRINT_APT=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -32,12 +34,14 @@ APT_BASE=(python3 python3-venv)
 # PyGObject is built from source (PyPI has no Linux wheels): compiler and headers.
 APT_GI_BUILD=(python3-dev gcc pkg-config libgirepository1.0-dev libcairo2-dev)
 APT_EDGE=(
+  # BLE straps through BlueZ on the system bus
+  bluez dbus
+)
+APT_CAMERA=(
   "${APT_GI_BUILD[@]}"
   # cameras (camera://): GStreamer core and v4l2src, through introspection
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good
-  # BLE straps through BlueZ on the system bus
-  bluez dbus
 )
 APT_HOST=(
   "${APT_GI_BUILD[@]}"
@@ -50,7 +54,7 @@ APT_HOST=(
   mosquitto
 )
 APT_DEV=(
-  "${APT_EDGE[@]}" "${APT_HOST[@]}"
+  "${APT_EDGE[@]}" "${APT_CAMERA[@]}" "${APT_HOST[@]}"
   # peers for benchmarks (ffmpeg lut3d)
   ffmpeg
   # tests: broker tools, a BlueZ-shaped D-Bus, pty pairs, the dashboard in a browser
@@ -62,9 +66,10 @@ IFS=, read -ra ROLES <<< "$ROLE"
 for r in "${ROLES[@]}"; do
   case "$r" in
     edge) APT_PACKAGES+=("${APT_EDGE[@]}"); EXTRAS+=(edge) ;;
+    camera) APT_PACKAGES+=("${APT_CAMERA[@]}"); EXTRAS+=(camera) ;;
     host) APT_PACKAGES+=("${APT_HOST[@]}"); EXTRAS+=(host) ;;
     dev) APT_PACKAGES+=("${APT_DEV[@]}"); EXTRAS+=(dev) ;;
-    *) echo "install.sh: unknown role '$r' (edge, host or dev)" >&2; exit 2 ;;
+    *) echo "install.sh: unknown role '$r' (edge, camera, host or dev)" >&2; exit 2 ;;
   esac
 done
 mapfile -t APT_PACKAGES < <(printf '%s\n' "${APT_PACKAGES[@]}" | awk '!seen[$0]++')

@@ -16,6 +16,7 @@ INSTALL = ROOT / "scripts" / "install.sh"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 # What each role runs: the modules behind its commands.
 ROLE_MODULES = {
+    "camera": ["empathy.sensors.camera"],  # and GStreamer started, as a camera seat does
     "edge": ["empathy.cli", "empathy.edge.cli", "empathy.edge.runtime", "empathy.edge.perception",
              "empathy.edge.expression", "empathy.sensors.cli", "empathy.sensors.serial.board",
              "empathy.sensors.ble.strap", "empathy.sensors.camera", "empathy.sensors.replay",
@@ -44,13 +45,16 @@ def apt(role: str) -> list[str]:
 
 
 def test_a_seat_unit_gets_no_browser_encoder_broker_or_test_tools():
-    edge, host, dev = apt("edge"), apt("host"), apt("dev")
+    edge, camera, host, dev = apt("edge"), apt("edge,camera"), apt("host"), apt("dev")
     for p in ("chromium", "chromium-driver", "ffmpeg", "mosquitto", "mosquitto-clients",
               "socat", "gstreamer1.0-libav", "gstreamer1.0-plugins-ugly"):
-        assert p not in edge, p
+        assert p not in camera, p
+    # a seat with serial boards and straps builds nothing and runs no GStreamer
+    assert not {p for p in edge if p.startswith("gstreamer") or p in ("gcc", "python3-dev")}
+    assert "gstreamer1.0-plugins-good" in camera and "libgirepository1.0-dev" in camera
     assert "mosquitto" in host and "gstreamer1.0-plugins-bad" in host  # kmssink
     assert "chromium" not in host and "ffmpeg" not in host
-    assert set(edge) | set(host) <= set(dev) and {"chromium", "ffmpeg", "socat"} <= set(dev)
+    assert set(camera) | set(host) <= set(dev) and {"chromium", "ffmpeg", "socat"} <= set(dev)
     assert set(apt("edge,host")) == set(edge) | set(host)  # a kiosk: both sides
 
 
@@ -64,7 +68,7 @@ def test_roles_and_arguments_are_checked():
 def test_dev_is_the_default_and_ci_installs_everything():
     assert re.search(r"^ROLE=dev\b", INSTALL.read_text(), re.M)
     extras = PYPROJECT["optional-dependencies"]
-    assert extras["dev"] == ["empathy-engine[edge,host,test,bench]"]
+    assert extras["dev"] == ["empathy-engine[edge,camera,host,test,bench]"]
     assert "bash scripts/install.sh\n" in (ROOT / ".ci" / "run").read_text()
     test_only = {"pytest", "hypothesis", "selenium", "python-dbusmock", "dbus-python"}
     names = lambda reqs: {re.split(r"[<>=;\[ ]", r)[0].lower() for r in reqs}  # noqa: E731
@@ -95,6 +99,7 @@ def _closure(reqs: list[str]) -> set[str]:
 def test_each_role_extra_holds_what_its_code_imports(role):
     code = ("import importlib, json, sys\n"
             f"for m in {ROLE_MODULES[role]!r}: importlib.import_module(m)\n"
+            + ("from empathy.sensors.camera import _gst\n_gst()\n" if role == "camera" else "") +
             "from importlib import metadata\n"
             "dists = metadata.packages_distributions()\n"
             "top = {n.split('.')[0] for n in sys.modules} - set(sys.stdlib_module_names)\n"
@@ -104,5 +109,7 @@ def test_each_role_extra_holds_what_its_code_imports(role):
                        timeout=120, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     used = set(json.loads(r.stdout.splitlines()[-1])) - {"empathy-engine"} - OPTIONAL
-    allowed = _closure(PYPROJECT["dependencies"] + PYPROJECT["optional-dependencies"][role])
+    extras = PYPROJECT["optional-dependencies"]
+    reqs = extras[role] + (extras["edge"] if role == "camera" else [])  # camera adds to edge
+    allowed = _closure(PYPROJECT["dependencies"] + reqs)
     assert not used - allowed, f"{role} code imports {sorted(used - allowed)}, not in its extra"
