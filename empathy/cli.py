@@ -52,6 +52,20 @@ def _top_parser() -> argparse.ArgumentParser:
     return p
 
 
+def number_in(kind: type, lo: float, hi: float):
+    """An argparse type: a number of `kind` within lo..hi, else argparse's usage error."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}"
+                                             f": {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{text} is outside {lo:g}..{hi:g}")
+        return value
+    return parse
+
+
 def full_parser() -> argparse.ArgumentParser:
     """The parser with every noun registered (imports every noun's module): for help
     pages and for tests that walk every verb."""
