@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from empathy.cli import number_in
 from empathy.config import from_toml
 from empathy.errors import UserError
 
@@ -32,7 +33,8 @@ def register(p) -> None:
     sub = p.add_subparsers(dest="verb", required=True)
     r = sub.add_parser("run", help="run this edge unit until stopped")
     r.add_argument("--config", required=True, help="edge config TOML")
-    r.add_argument("--duration", type=float, default=0.0, help="seconds (0 = until SIGTERM)")
+    r.add_argument("--duration", type=number_in(float, 0, 1e9), default=0.0,
+                   help="seconds (0 = until SIGTERM)")
     r.add_argument("--stats", help="write final counters as JSON here")
     r.add_argument("--json", action="store_true", help="print final counters as JSON")
     r.set_defaults(func=_run)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.cli import number_in
 from empathy.errors import UserError
 from empathy.host.policy import POLICY_NAMES
 
@@ -277,7 +278,7 @@ def register(p) -> None:
     s.add_argument("--policy", action="append", choices=POLICY_NAMES,
                    help=f"repeatable (default: the story's, "
                                                      f"else {', '.join(SIM_POLICIES)})")
-    s.add_argument("--screenings", type=int, default=500)
+    s.add_argument("--screenings", type=number_in(int, 1, 10**6), default=500)
     s.add_argument("--seats", type=int, default=30)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--state", help="learning policy state file (default: a fresh one)")
