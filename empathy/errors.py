@@ -80,7 +80,7 @@ def classify(exc: BaseException) -> Optional[tuple[str, str, int]]:
     if isinstance(exc, ModuleNotFoundError):
         return (f"this install lacks the Python package {exc.name!r}",
                 "install the role that has it: scripts/install.sh --role edge|camera|host|dev", 1)
-    if isinstance(exc, OSError) and exc.errno in _OS_HINTS:
+    if isinstance(exc, OSError):  # the machine, the network, a path: not our bug
         return _os_message(exc), _os_hint(exc), 1
     return None
 
@@ -97,4 +97,4 @@ def _os_hint(e: OSError) -> str:
         parent = Path(str(e.filename)).parent
         if not parent.exists():
             return f"the folder {parent} does not exist: create it or choose another path"
-    return _OS_HINTS[e.errno]
+    return _OS_HINTS.get(e.errno, "")
