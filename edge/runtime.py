@@ -194,8 +194,11 @@ class EdgeUnit:
         self.downlink.join(2)
         self.uplink.close()
         c, t = self.sync.clock, now_us()
+        link = self.link.stats()
+        # MQTT: heartbeats queued while the broker was away leave when it is back
+        link["reached"] = bool(link["sent"] or getattr(self.uplink, "reached", False))
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.link.sent,
-                "readings": self.readings, "uplink": self.link.stats(),
+                "readings": self.readings, "uplink": link,
                 "cues_rejected": self.screen.rejected if self.screen else 0,
                 "cues_stale": self.screen.stale if self.screen else 0,
                 "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),

@@ -45,6 +45,7 @@ def test_a_unit_whose_broker_is_down_says_so(tmp_path):
     assert p.returncode == 1, err
     stats = json.loads(out)
     assert stats["uplink"]["sent"] == 0 == stats["packets_sent"]
+    assert stats["uplink"]["reached"] is False
     assert stats["uplink"]["failed"] > 20 and "broker" in stats["uplink"]["problem"]
     logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     warned = [x for x in logs if x["logger"] == "empathy.edge.uplink"]
@@ -76,8 +77,12 @@ def test_the_heartbeat_reports_failures_once_the_broker_is_back(tmp_path):
         broker.stop()  # the broker goes away for a few seconds mid-show
         time.sleep(3)
         broker = LocalBroker(tmp_path / "b2", port)
-        assert pump_until(lambda: beats().uplink_fail > before + 5, 20), beats()
+        assert pump_until(lambda: beats().uplink_fail > before + 5, 30), beats()
         down = beats().uplink_fail
+        # and the samples flow again
+        last = lambda: intake.seats[70].last.seq if 70 in intake.seats else -1  # noqa: E731
+        seq = last()
+        assert pump_until(lambda: last() > seq + 5, 15)
         report = intake.unit_report()
         assert [r["uplink_fail"] for r in report if r["unit"] == 7] == [down]
     finally:
@@ -88,4 +93,5 @@ def test_the_heartbeat_reports_failures_once_the_broker_is_back(tmp_path):
     stats = json.loads(out)
     assert unit.returncode == 0, err  # the link came back: a blip is not a failed run
     assert stats["uplink"]["failed"] >= down > before and stats["uplink"]["sent"] > 0
+    assert stats["uplink"]["reached"]
     assert f"{stats['uplink']['failed']} of" in err.splitlines()[-1]

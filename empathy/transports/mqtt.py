@@ -91,11 +91,13 @@ class Sender:
 
         broker = f"the broker at {self.cfg.host}:{self.cfg.port}"
         self.problem = f"not connected yet to {broker}"
+        self.reached = False  # the broker accepted us at least once
 
         def connected(client, _u, _f, rc, _p):
             if rc.is_failure:
                 self.problem = f"{broker} refused the connection: {rc}"
                 return
+            self.reached = True
             client.subscribe(f"{base}/d", 0)
             client.publish(self.status, b"online", qos=1, retain=True)
 
