@@ -241,15 +241,13 @@ def check_outputs(output) -> list[Finding]:
 
     out, opened = [], None
     chain = outputs_of(output)
-    for i, o in enumerate(chain):
+    for o in chain:
         kind, path = parse_output(o)
         folder = None
-        if path is not None:
+        if path is not None:  # the player makes a missing folder: probe where it would
             folder = path.parent
-            if not folder.is_dir():
-                out.append(Finding(f"output {o}", "fail", f"folder {folder} does not exist",
-                                   f"mkdir -p {folder}"))
-                continue
+            while not folder.exists() and folder != folder.parent:
+                folder = folder.parent
         res = probe_output(kind, folder)
         works = all(r.get("ok") for r in res.values())
         if kind == "null":

@@ -65,8 +65,12 @@ def probe(kind: str, folder: str | None = None) -> dict:
     video = PIPELINES[kind]
     tmp = None
     if kind == "file":  # a real file in the folder the show would write to
-        tmp = tempfile.NamedTemporaryFile(dir=folder or ".", prefix=".empathy-probe-",
-                                          suffix=".mp4", delete=False)
+        try:
+            tmp = tempfile.NamedTemporaryFile(dir=folder or ".", prefix=".empathy-probe-",
+                                              suffix=".mp4", delete=False)
+        except OSError as e:
+            return {"video": {"ok": False, "why": f"cannot write in {folder}: {e.strerror}",
+                              "sinks": []}}
         tmp.close()
         video = video.replace("filesink name=fsink", f"filesink location={tmp.name}")
         video = video.replace("mp4mux name=mux", "mp4mux")
