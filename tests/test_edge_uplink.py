@@ -79,12 +79,12 @@ def test_the_heartbeat_reports_failures_once_the_broker_is_back(tmp_path):
         broker = LocalBroker(tmp_path / "b2", port)
         assert pump_until(lambda: beats().uplink_fail > before + 5, 30), beats()
         down = beats().uplink_fail
+        report = intake.unit_report()
+        assert [r["uplink_fail"] for r in report if r["unit"] == 7] == [down]
         # and the samples flow again
         last = lambda: intake.seats[70].last.seq if 70 in intake.seats else -1  # noqa: E731
         seq = last()
         assert pump_until(lambda: last() > seq + 5, 15)
-        report = intake.unit_report()
-        assert [r["uplink_fail"] for r in report if r["unit"] == 7] == [down]
     finally:
         unit.terminate()
         out, err = unit.communicate(timeout=30)
