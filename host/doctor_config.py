@@ -285,7 +285,7 @@ def check_listen(url: str) -> list[Finding]:
     if u.scheme == "udp":
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             try:
-                s.bind((u.hostname or "127.0.0.1", u.port or 47100))
+                s.bind((u.hostname or "127.0.0.1", 47100 if u.port is None else u.port))
             except OSError as e:
                 return [Finding(item, "warn", f"cannot bind: {e.strerror} (is a host already "
                                 "running?)", "stop the other host, or choose another port")]
