@@ -121,13 +121,20 @@ def _recording(data: bytes):
     return loads_emrec(data)
 
 
+def _health_v1() -> bytes:
+    """A heartbeat as units before `uplink_fail` send it (43 bytes): still decoded."""
+    body = wire.encode_health(wire.Health(1, 10, 78, (1, 2, 3), 3, 80, 5, -12, 300, 900),
+                              KEY)[:36]
+    return body + wire.tag(KEY, body)
+
+
 def _seeds_wire() -> dict:
     s = wire.SeatSample(1, 7, 42, 123456789, 72.5, 41.2, 3.9, 0.3, -0.2, 3, 0.8, 0x1F)
     return {
         "decode": [wire.encode(s, KEY)],
         "cue": [wire.encode_cue(wire.ScreenCue(5, 99, "crash_42", 1200, 0.4), KEY)],
-        "health": [wire.encode_health(wire.Health(1, 9, 77, (1, 2, 3), 3, 80, 5, -12, 300, 900),
-                                      KEY)],
+        "health": [wire.encode_health(wire.Health(1, 9, 77, (1, 2, 3), 3, 80, 5, -12, 300, 900,
+                                                  4), KEY), _health_v1()],
         "sync": [wire.encode_sync(wire.SyncRequest(1, 3, 10**12), KEY)],
         "sync_reply": [wire.encode_sync_reply(wire.SyncReply(1, 3, 1, 2, 3), KEY)],
     }

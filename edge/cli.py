@@ -5,20 +5,27 @@ from __future__ import annotations
 import json
 import sys
 
-from empathy.config import ConfigError, from_toml
+from empathy.cli import number_in
+from empathy.config import from_toml
+from empathy.errors import UserError
 
 
 def _run(args) -> int:
     from empathy.edge.runtime import EdgeConfig, run_unit
 
-    try:
-        cfg = from_toml(EdgeConfig, args.config)
-        stats = run_unit(cfg, args.duration, args.stats)
-    except (ConfigError, ValueError, OSError) as e:
-        print(f"empathy edge: {e}", file=sys.stderr)
-        return 1
+    cfg = from_toml(EdgeConfig, args.config)
+    stats = run_unit(cfg, args.duration, args.stats)
     if args.json:
         print(json.dumps(stats))
+    link = stats["uplink"]
+    if link["failed"] and not link["reached"]:
+        raise UserError(f"uplink {link['url']}: none of {link['failed']} packets could be "
+                        f"sent ({link['problem']})",
+                        f"is the host or broker running? `empathy doctor --config {args.config}`")
+    if link["failed"]:
+        print(f"empathy edge run: uplink {link['url']}: {link['failed']} of "
+              f"{link['failed'] + link['sent']} packets not sent ({link['problem']})",
+              file=sys.stderr)
     return 0
 
 
@@ -26,7 +33,8 @@ def register(p) -> None:
     sub = p.add_subparsers(dest="verb", required=True)
     r = sub.add_parser("run", help="run this edge unit until stopped")
     r.add_argument("--config", required=True, help="edge config TOML")
-    r.add_argument("--duration", type=float, default=0.0, help="seconds (0 = until SIGTERM)")
+    r.add_argument("--duration", type=number_in(float, 0, 1e9), default=0.0,
+                   help="seconds (0 = until SIGTERM)")
     r.add_argument("--stats", help="write final counters as JSON here")
     r.add_argument("--json", action="store_true", help="print final counters as JSON")
     r.set_defaults(func=_run)

@@ -20,24 +20,34 @@ from pathlib import Path
 from empathy import __version__, wire
 from empathy.clock import now_us
 from empathy.clocksync import ClockSync
+from empathy.config import setting
 from empathy.keys import Keystore, KeystoreWatch
 from empathy.paths import data_dir, state_dir
-from empathy.sensors.base import Frame, open_source
-from empathy.transports import open_sender
+from empathy.sensors.base import SCHEMES as SOURCES, Frame, open_source
+from empathy.transports import check_url, open_sender
 from empathy.calibration.store import check_id
 from empathy.edge.features import SeatFeatures
 from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
+from empathy.edge.uplink import UplinkWatch
 
 log = logging.getLogger("empathy.edge")
 
 
+def _source_url(url: str) -> None:
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme not in SOURCES:
+        raise ValueError(f"{url!r}: unknown source scheme {scheme!r} (known: "
+                         f"{', '.join(sorted(SOURCES))})")
+
+
 @dataclass
 class SeatConfig:
-    seat_id: int  #: the seat's id on the wire (0..65535). Example: 1
+    #: the seat's id on the wire (0..65535). Example: 1
+    seat_id: int = setting(lo=0, hi=0xFFFF)
     #: where its readings come from: sim://, ble://, serial://, camera://, video:// or
     #: replay:// (docs/sensors.md). Example: "ble://AA:BB:CC:DD:EE:FF"
-    source: str = "sim://seat"
+    source: str = setting("sim://seat", check=_source_url)
     #: the viewer said no: the seat's source is never opened (no camera, strap or board is
     #: read for it) and no sample leaves for it (the unit still sends its own health and
     #: clock sync, no biometrics)
@@ -54,8 +64,6 @@ class SeatConfig:
     heart_sensor: str = ""
 
     def validate(self):
-        if not 0 <= self.seat_id <= 0xFFFF:
-            raise ValueError(f"seat_id {self.seat_id} out of range 0..65535")
         for kind in ("viewer", "eye_camera", "heart_sensor"):
             if getattr(self, kind):
                 check_id(kind.replace("_", " "), getattr(self, kind))
@@ -66,24 +74,29 @@ class SeatConfig:
 
 @dataclass
 class EdgeConfig:
-    unit_id: int = 1  #: this unit's id (0..65535): its key in the keystore
+    #: this unit's id (0..65535): its key in the keystore
+    unit_id: int = setting(1, lo=0, hi=0xFFFF)
     #: where packets go: udp://HOST:PORT, mqtt://HOST:PORT/SCREEN, serial:///dev/DEVICE, or
     #: udp://auto (mqtt://auto) to find the show on the LAN (docs/link.md).
     #: Example: "udp://auto"
-    uplink: str = "udp://127.0.0.1:47100"
+    uplink: str = setting("udp://127.0.0.1:47100", check=check_url)
     keystore: str = "keys.toml"  #: keystore file holding this unit's key and the show key
-    rate_hz: float = 10.0  #: samples sent per second per seat (0.1..100)
-    cue_port: int = 0  #: UDP port where screen cues arrive; 0 = no screen cues. Example: 47200
-    baseline_s: float = 60.0  #: seconds of resting baseline each seat's estimates start from
-    model_threads: int = 1  #: threads for the TFLite models
+    #: samples sent per second per seat (0.1..100)
+    rate_hz: float = setting(10.0, lo=0.1, hi=100)
+    #: UDP port where screen cues arrive; 0 = no screen cues. Example: 47200
+    cue_port: int = setting(0, lo=1, hi=65535, zero_ok=True)
+    #: seconds of resting baseline each seat's estimates start from
+    baseline_s: float = setting(60.0, lo=0, hi=3600)
+    model_threads: int = setting(1, lo=1, hi=64)  #: threads for the TFLite models
     faces: bool = True  #: read facial expression from camera seats
     #: the expression model: "auto" (the model trained on rendered faces when every seat is
     #: simulated, whose faces the FER model was never trained on; else the FER model) or a
     #: .tflite path
     expression_model: str = "auto"
-    heartbeat_hz: float = 1.0  #: health packets per second (0.2..10)
+    #: health packets per second (0.2..10: the host calls a unit quiet after 2 s)
+    heartbeat_hz: float = setting(1.0, lo=0.2, hi=10)
     #: clock-sync exchanges per second once settled; 0 = no clock sync
-    sync_hz: float = 2.0
+    sync_hz: float = setting(2.0, lo=0.05, hi=20, zero_ok=True)
     #: file the packet sequence survives restarts in; empty: the state folder.
     #: Example: "/var/lib/empathy/unit1.seq"
     seq_file: str = ""
@@ -99,17 +112,11 @@ class EdgeConfig:
     seats: list[SeatConfig] = field(default_factory=lambda: [SeatConfig(1)])
 
     def validate(self):
-        if not 0 <= self.unit_id <= 0xFFFF:
-            raise ValueError(f"unit_id {self.unit_id} out of range 0..65535")
-        if not 0.1 <= self.rate_hz <= 100:
-            raise ValueError(f"rate_hz {self.rate_hz} must be within 0.1..100")
         if not self.seats:
-            raise ValueError("an edge unit needs at least one seat")
-        if not 0.2 <= self.heartbeat_hz <= 10:
-            raise ValueError(f"heartbeat_hz {self.heartbeat_hz} must be within 0.2..10 "
-                             "(the host calls a unit quiet after 2 s)")
-        if not (self.sync_hz == 0 or 0.05 <= self.sync_hz <= 20):
-            raise ValueError(f"sync_hz {self.sync_hz} must be 0 (off) or within 0.05..20")
+            raise ValueError("seats: an edge unit needs at least one seat")
+        ids = [s.seat_id for s in self.seats]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"seats: a seat id is listed twice ({sorted(ids)})")
 
 
 def load_profiles(cfg: EdgeConfig) -> list[SeatProfile]:
@@ -149,12 +156,12 @@ class EdgeUnit:
         self.features = [SeatFeatures(cfg.baseline_s, model, profile=p) for p in self.profiles]
         self.uplink = open_sender(cfg.uplink, cfg.unit_id)
         self.channel_log = ChannelLog(cfg.channels_log) if cfg.channels_log else None
+        self.link = UplinkWatch(cfg.uplink)
         self.perception: dict = {}  # per seat, on its first camera frame (edge.perception)
         # One sequence for every packet this unit sends (one replay window), carried over
         # restarts: the host refuses sequence numbers it has already seen.
         self.seqs = SeqReserve(cfg.seq_file or state_dir("edge", f"unit{cfg.unit_id}.seq"))
         self.seq = self.seqs.start
-        self.sent = 0
         self.readings = 0
         self.last_reading = [0] * len(cfg.seats)
         self._running = True
@@ -167,10 +174,9 @@ class EdgeUnit:
                 self.sync.on_packet(packet)
 
     def _send(self, packet: bytes) -> None:
-        self.uplink.send(packet)
+        self.link.count(self.uplink.send(packet), self.uplink.problem, now_us())
         self.seq += 1
         self.seqs.use(self.seq)
-        self.sent += 1
 
     def _heartbeat(self, t: int) -> None:
         ks = self.keywatch.changed()
@@ -183,7 +189,9 @@ class EdgeUnit:
             self.cfg.unit_id, self.seq, c.to_host(t) & wire.TS_MASK,
             tuple(int(x) for x in __version__.split(".")[:3] if x.isdigit()), sensors,
             _battery(), self.sync.loss_permille, round(c.to_host(t) - t),
-            round(c.drift_ppm * 1000), self.sync.rtt_us), self.key))
+            round(c.drift_ppm * 1000), self.sync.rtt_us, self.link.failed), self.key))
+        if self.cfg.sync_hz:
+            self.link.check_replies(self.sync.synced, self.sync.answered, t)
 
     def stop(self, *_):
         self._running = False
@@ -253,8 +261,11 @@ class EdgeUnit:
         if self.channel_log:
             self.channel_log.close()
         c, t = self.sync.clock, now_us()
-        return {"unit_id": self.cfg.unit_id, "packets_sent": self.sent, "readings": self.readings,
-                "face_model": self.face_model,
+        link = self.link.stats()
+        # MQTT: heartbeats queued while the broker was away leave when it is back
+        link["reached"] = bool(link["sent"] or getattr(self.uplink, "reached", False))
+        return {"unit_id": self.cfg.unit_id, "packets_sent": self.link.sent,
+                "readings": self.readings, "uplink": link, "face_model": self.face_model,
                 "calibration": {str(seat.seat_id): p.names for seat, p in
                                 zip(self.cfg.seats, self.profiles) if p.names},
                 "cues_rejected": self.screen.rejected if self.screen else 0,

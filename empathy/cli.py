@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
+import time
+import traceback
+from pathlib import Path
 
-from empathy import __version__, log
+from empathy import __version__, errors, log
 
 # noun -> (module, one-line help)
 COMMANDS = {
@@ -41,13 +46,89 @@ def _top_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"empathy {__version__}")
-    p.add_argument("--log-level", default="warning", help="debug, info, warning, error")
+    p.add_argument("--log-level", default="warning", type=str.lower,
+                   choices=("debug", "info", "warning", "error"), help="how much to log")
     p.add_argument("--log-json", action="store_true", help="structured logs, one JSON per line")
     return p
 
 
+def number_in(kind: type, lo: float, hi: float):
+    """An argparse type: a number of `kind` within lo..hi, else argparse's usage error."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}"
+                                             f": {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{text} is outside {lo:g}..{hi:g}")
+        return value
+    return parse
+
+
+def full_parser() -> argparse.ArgumentParser:
+    """The parser with every noun registered (imports every noun's module): for help
+    pages and for tests that walk every verb."""
+    top = _top_parser()
+    sub = top.add_subparsers(dest="noun", required=True)
+    for noun, (module, help_) in COMMANDS.items():
+        importlib.import_module(module).register(sub.add_parser(noun, help=help_))
+    return top
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    ctx = {"name": ["empathy"]}  # filled in as the command line is understood
+    try:
+        return _main(argv, ctx)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `empathy ... | head`: the reader left, nothing to say
+        return 0
+    except Exception as e:
+        return _report(" ".join(ctx["name"]), e, argv, ctx.get("config"))
+
+
+def _report(prog: str, e: Exception, argv: list[str], config: str | None = None) -> int:
+    """The error boundary: one line on stderr, and the exit code."""
+    known = errors.classify(e)
+    if known:
+        message, hint, code = known
+        if f"`{prog} " in hint:  # `empathy story check`'s own error: no circular advice
+            hint = ""
+        if config:  # "`empathy doctor --config FILE`" names the user's own file
+            hint = hint.replace("--config FILE", f"--config {config}").replace(
+                "config check FILE", f"config check {config}")
+        first, *more = message.splitlines() or [""]
+        print(f"{prog}: {first}" + (f" ({hint})" if hint and not more else ""), file=sys.stderr)
+        for line in more:  # several problems (a config file): one line each
+            print(f"{prog}: {line}", file=sys.stderr)
+        if hint and more:
+            print(f"{prog}: ({hint})", file=sys.stderr)
+        return code
+    where = _save_trace(e, argv)
+    logging.getLogger("empathy.cli").debug("unexpected error", exc_info=e)
+    print(f"{prog}: unexpected error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+          f" ({where}; please report it)", file=sys.stderr)
+    return 70
+
+
+def _save_trace(e: Exception, argv: list[str]) -> str:
+    """The full trace in the state folder (under systemd: /var/lib/empathy); says where."""
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    folder = Path(base) / "empathy" / "crash"
+    path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"empathy {__version__}\nargv: {argv}\n\n" +
+                        "".join(traceback.format_exception(e)))
+        return f"full trace in {path}"
+    except OSError as err:
+        return f"could not save the trace ({err.strerror}); rerun with --log-level debug"
+
+
+def _main(argv: list[str], ctx: dict) -> int:
+    name = ctx["name"]
     top = _top_parser()
     # Find the noun: first argument that is not a global option (or its value).
     i = 0
@@ -58,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         top.print_help()
         return 1
     noun = argv[i]
+    name.append(noun)
     sub = top.add_subparsers(dest="noun", required=True)
     try:
         module = importlib.import_module(COMMANDS[noun][0])
@@ -68,15 +150,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     module.register(sub.add_parser(noun, help=COMMANDS[noun][1]))
     args = top.parse_args(argv)
+    if getattr(args, "verb", None):
+        name.append(args.verb)
+    if isinstance(getattr(args, "config", None), str):
+        ctx["config"] = args.config
     log.setup(args.log_level, args.log_json)
     func = getattr(args, "func", None)
     if func is None:
         top.parse_args(argv[: i + 1] + ["--help"])
         return 1
-    try:
-        return int(func(args) or 0)
-    except KeyboardInterrupt:
-        return 130
+    return int(func(args) or 0)
 
 
 if __name__ == "__main__":

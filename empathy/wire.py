@@ -279,9 +279,15 @@ def decode_cue(packet: bytes, key: bytes) -> ScreenCue:
 #   20  8    offset_us   signed: host clock - unit clock (from clock sync)
 #   28  4    drift_ppb   signed: unit clock rate error, parts per billion
 #   32  4    rtt_us      last clock-sync round trip
-#   36  7    tag
+#   36  4    uplink_fail packets the unit could not send since it started (saturates)
+#   40  7    tag
+#
+# A unit from before uplink_fail sends the first 36 bytes + tag (43 bytes); it decodes with
+# uplink_fail 0, so a room can upgrade its units one at a time.
 
-_HEALTH = struct.Struct(">BHIHIBBBBBHqiI")
+_HEALTH = struct.Struct(">BHIHIBBBBBHqiII")
+_HEALTH_V1 = struct.Struct(">BHIHIBBBBBHqiI")  # without uplink_fail
+HEALTH_SIZE = _HEALTH.size + TAG_SIZE
 BATTERY_MAINS = 255
 
 
@@ -297,6 +303,7 @@ class Health:
     offset_us: int = 0
     drift_ppb: int = 0
     rtt_us: int = 0
+    uplink_fail: int = 0
 
 
 def _clamp(v: int, lo: int, hi: int) -> int:
@@ -310,7 +317,7 @@ def encode_health(h: Health, key: bytes) -> bytes:
                         _clamp(h.battery, 0, 255), _clamp(h.loss_permille, 0, 0xFFFF),
                         _clamp(h.offset_us, -(1 << 63), (1 << 63) - 1),
                         _clamp(h.drift_ppb, -(1 << 31), (1 << 31) - 1),
-                        _clamp(h.rtt_us, 0, 0xFFFFFFFF))
+                        _clamp(h.rtt_us, 0, 0xFFFFFFFF), _clamp(h.uplink_fail, 0, 0xFFFFFFFF))
     return body + tag(key, body)
 
 
@@ -331,10 +338,11 @@ def _open(packet: bytes, kind: int, layout: struct.Struct, keys: KeyLookup) -> t
 
 
 def decode_health(packet: bytes, keys: KeyLookup) -> Health:
-    (_, unit, seq, ts_hi, ts_lo, fa, fb, fc, sensors, battery, loss, offset, drift,
-     rtt) = _open(packet, KIND_HEALTH, _HEALTH, keys)
+    old = len(packet) == _HEALTH_V1.size + TAG_SIZE
+    (_, unit, seq, ts_hi, ts_lo, fa, fb, fc, sensors, battery, loss, offset, drift, rtt,
+     *fail) = _open(packet, KIND_HEALTH, _HEALTH_V1 if old else _HEALTH, keys)
     return Health(unit, seq, (ts_hi << 32) | ts_lo, (fa, fb, fc), sensors, battery, loss,
-                  offset, drift, rtt)
+                  offset, drift, rtt, fail[0] if fail else 0)
 
 
 # --- Clock sync (NTP's four timestamps) ---------------------------------------------------

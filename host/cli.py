@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from empathy.config import ConfigError, from_toml
+from empathy.config import ConfigError, from_toml, listen_addr, setting
 from empathy.host.osc import OscConfig
 from empathy.host.seatmap import SeatMapConfig
 from empathy.host.show import ShowConfig
@@ -25,18 +25,13 @@ class DashboardConfig:
     enabled: bool = False  #: serve the dashboard and its API
     #: host:port it listens on; 0.0.0.0:8080 to reach it from the booth's laptop.
     #: Example: "0.0.0.0:8080"
-    listen: str = "127.0.0.1:8080"
+    listen: str = setting("127.0.0.1:8080", check=listen_addr)
     #: file holding the operator token; empty: $EMPATHY_OPERATOR_TOKEN, else a new token
     #: each start, printed on stderr. Example: "/etc/empathy/operator.token"
     token_file: str = ""
     #: file holding a read-only token for Prometheus: GET /metrics and nothing else;
     #: empty: scrapers use the operator token. Example: "/etc/empathy/metrics.token"
     metrics_token_file: str = ""
-
-    def validate(self):
-        host, _, port = self.listen.rpartition(":")
-        if not host or not port.isdigit() or int(port) > 65535:
-            raise ValueError(f"listen {self.listen!r} must be host:port")
 
     def token(self) -> str | None:
         if self.token_file:
@@ -179,23 +174,21 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
 
 def _run(args) -> int:
     from empathy.host.show import Show
-    from empathy.host.story import StoryError, load
-    from empathy.keys import Keystore, KeyError_
+    from empathy.host.story import load
+    from empathy.keys import Keystore
 
-    try:
-        cfg = from_toml(HostConfig, args.config)
-        story = load(Path(cfg.story), cfg.media_root or None)
-        keys = Keystore.load(cfg.keystore)
-        show = Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log))
-        # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
-        show.intake.watch_keystore(cfg.keystore)
-        # systemd stops us with SIGTERM: end the show cleanly (the output file finalised,
-        # the session closed) instead of dying mid-write.
-        signal.signal(signal.SIGTERM, lambda *_: show.stop())
-        closers = attach(show, cfg, {"config": str(args.config)})
-    except (ConfigError, StoryError, KeyError_, ValueError, OSError) as e:
-        print(f"empathy host: {e}", file=sys.stderr)
-        return 1
+    # Errors here (config, story, keys, the broker, the output chain) reach the CLI's error
+    # boundary: one line with what to do; none of the output chain opening exits 78.
+    cfg = from_toml(HostConfig, args.config)
+    story = load(Path(cfg.story), cfg.media_root or None)
+    keys = Keystore.load(cfg.keystore)
+    show = Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log))
+    # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
+    show.intake.watch_keystore(cfg.keystore)
+    # systemd stops us with SIGTERM: end the show cleanly (the output file finalised,
+    # the session closed) instead of dying mid-write.
+    signal.signal(signal.SIGTERM, lambda *_: show.stop())
+    closers = attach(show, cfg, {"config": str(args.config)})
     try:
         summary = show.run(cfg.duration_s or 10**9)
     finally:

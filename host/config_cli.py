@@ -4,30 +4,43 @@
 
 The kind (host or edge) is read from the file: a host config names a `story`, an edge
 config a `unit_id`/`uplink`/`seats`. Every key is checked against its schema (unknown keys,
-wrong types, bad values: file:line and why), then the values that name other things: the
-transport and sensor URLs, the output, and, unless --schema-only, the files the config
-points at (story, keystore, token file). Relative paths are taken from the working
-directory, as `empathy host run` does; deployment profiles use absolute ones.
+wrong types, values out of range, unknown transport/sensor/output kinds), then, unless
+--schema-only, the files the config points at (story, keystore, token file). Every problem
+in a file is reported, one line each, `file:line: key: why`. Relative paths are taken from
+the working directory, as `empathy host run` does; deployment profiles use absolute ones.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tomllib
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from empathy.config import ConfigError, from_toml
+from empathy.config import ConfigError, from_dict, line_map
+
+
+def _read(path: Path) -> tuple[str, dict]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (a config is UTF-8 TOML)") from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"\(at line (\d+)", str(e))
+        raise ConfigError(f"{path}:{m.group(1) if m else ''}: not valid TOML: {e}"
+                          .replace("::", ":")) from None
 
 
 def kind_of(path: Path) -> str:
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    return _kind(path, _read(path)[1])
+
+
+def _kind(path: Path, doc: dict) -> str:
     if "story" in doc or "show" in doc:
         return "host"
     if {"unit_id", "uplink", "seats"} & set(doc):
@@ -36,68 +49,80 @@ def kind_of(path: Path) -> str:
                       "(needs `unit_id` and `seats`)")
 
 
-def _scheme(url: str, known, what: str, path: Path) -> None:
-    scheme = urlsplit(url).scheme
-    if scheme not in known:
-        raise ConfigError(f"{path}: {what} {url!r}: unknown scheme {scheme!r} "
-                          f"(known: {', '.join(sorted(known))})")
+class _Files:
+    """Files a config names, each missing one a problem on its key's line."""
+
+    def __init__(self, path: Path, text: str):
+        self.path, self.lines, self.problems = path, line_map(text), []
+
+    def exists(self, key: str, value: str) -> bool:
+        if value and not Path(value).exists():
+            line = self.lines.get(key)
+            self.problems.append(f"{self.path}{f':{line}' if line else ''}: {key}: "
+                                 f"{value!r}: no such file")
+            return False
+        return True
 
 
-def _exists(path: Path, key: str, value: str) -> None:
-    if value and not Path(value).exists():
-        raise ConfigError(f"{path}: {key} = {value!r}: no such file")
-
-
-def check_host(path: Path, files: bool) -> dict:
+def check_host(path: Path, files: bool, text: str, doc: dict) -> dict:
     from empathy.host.cli import HostConfig
-    from empathy.host.player.outputs import parse_output
-    from empathy.transports import SCHEMES
 
-    cfg = from_toml(HostConfig, path)
-    _scheme(cfg.show.listen, SCHEMES, "show.listen", path)
-    try:
-        parse_output(cfg.show.output)
-    except ValueError as e:
-        raise ConfigError(f"{path}: show.output: {e}") from None
-    if files:
+    found = _Files(path, text)
+    cfg = _schema(HostConfig, doc, path, text, found.problems)
+    if files and cfg:
         from empathy.host.story import StoryError, load
 
-        _exists(path, "keystore", cfg.keystore)
-        _exists(path, "dashboard.token_file", cfg.dashboard.token_file)
-        _exists(path, "dashboard.metrics_token_file", cfg.dashboard.metrics_token_file)
-        try:
-            load(Path(cfg.story), cfg.media_root or None)
-        except StoryError as e:
-            raise ConfigError(f"{path}: story: {e}") from None
+        found.exists("keystore", cfg.keystore)
+        found.exists("dashboard.token_file", cfg.dashboard.token_file)
+        found.exists("dashboard.metrics_token_file", cfg.dashboard.metrics_token_file)
+        if found.exists("story", cfg.story):
+            try:
+                load(Path(cfg.story), cfg.media_root or None)
+            except StoryError as e:
+                found.problems.append(f"{path}:{found.lines.get('story', '')}: story: {e}"
+                                      .replace("::", ":"))
+    _raise(found.problems)
     return {"kind": "host", "story": cfg.story, "listen": cfg.show.listen,
             "output": cfg.show.output, "dashboard": cfg.dashboard.enabled and
             cfg.dashboard.listen, "osc": cfg.osc.targets, "lsl": cfg.lsl.enabled,
             "sessions": cfg.session.enabled and cfg.session.dir}
 
 
-def check_edge(path: Path, files: bool) -> dict:
+def check_edge(path: Path, files: bool, text: str, doc: dict) -> dict:
     from empathy.edge.runtime import EdgeConfig, load_profiles
-    from empathy.sensors.base import SCHEMES as SOURCES
-    from empathy.transports import SCHEMES
 
-    cfg = from_toml(EdgeConfig, path)
-    _scheme(cfg.uplink, SCHEMES, "uplink", path)
-    for i, seat in enumerate(cfg.seats):
-        _scheme(seat.source, SOURCES, f"seats[{i}].source", path)
-    if files:
-        _exists(path, "keystore", cfg.keystore)
+    found = _Files(path, text)
+    cfg = _schema(EdgeConfig, doc, path, text, found.problems)
+    if files and cfg:
+        found.exists("keystore", cfg.keystore)
         try:  # the seats' named calibrations exist and hold what the edge reads
             load_profiles(cfg)
         except ValueError as e:
-            raise ConfigError(f"{path}: {e}") from None
+            found.problems.append(f"{path}: {e}")
+    _raise(found.problems)
     return {"kind": "edge", "unit_id": cfg.unit_id, "uplink": cfg.uplink,
             "seats": [s.seat_id for s in cfg.seats]}
 
 
+def _schema(cls, doc: dict, path: Path, text: str, problems: list):
+    try:
+        return from_dict(cls, doc, str(path), text)
+    except ConfigError as e:
+        problems += e.problems
+        return None
+
+
+def _raise(problems: list[str]) -> None:
+    if problems:
+        raise ConfigError("\n".join(problems), problems)
+
+
 def check(path: Path, files: bool = True) -> dict:
-    """One config file -> a summary of what it sets up, or ConfigError saying why not."""
-    kind = kind_of(path)
-    return (check_host if kind == "host" else check_edge)(path, files)
+    """One config file -> a summary of what it sets up, or ConfigError listing every
+    problem (`.problems`, one line each)."""
+    text, doc = _read(path)
+    kind = _kind(path, doc)
+    return (check_host if kind == "host" else check_edge)(path, files, text, doc)
 
 
 def _check(args) -> int:
@@ -107,7 +132,7 @@ def _check(args) -> int:
             results.append({"file": f, "ok": True, **check(Path(f), not args.schema_only)})
         except ConfigError as e:
             failed += 1
-            results.append({"file": f, "ok": False, "error": str(e)})
+            results.append({"file": f, "ok": False, "error": str(e), "problems": e.problems})
     if args.json:
         print(json.dumps(results))
     else:
@@ -116,6 +141,10 @@ def _check(args) -> int:
                 print(f"{r['file']}: ok ({r['kind']} config)")
             else:
                 print(r["error"], file=sys.stderr)
+    if failed:
+        n = sum(len(r.get("problems", ())) for r in results)
+        print(f"empathy config check: {n} problem(s) in {failed} of {len(results)} file(s)",
+              file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -152,7 +181,8 @@ def _example(args) -> int:
 
 def register(p) -> None:
     sub = p.add_subparsers(dest="verb", required=True)
-    c = sub.add_parser("check", help="validate host/edge config files (exit 1 on any error)")
+    c = sub.add_parser("check", help="validate host/edge config files: every problem, "
+                                     "file:line (exit 1 on any)")
     c.add_argument("files", nargs="+", help="config TOML files")
     c.add_argument("--schema-only", action="store_true",
                    help="check keys and values only, not the files they name (for profiles "

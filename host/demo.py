@@ -19,6 +19,10 @@ from pathlib import Path
 
 import tomli_w
 
+from empathy.cli import number_in
+from empathy.errors import UserError
+from empathy.host.policy import POLICY_NAMES
+
 SAMPLE = Path(__file__).resolve().parent / "sample"
 
 
@@ -177,11 +181,12 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
 
 
 def _cmd(args) -> int:
+    if args.face_video and not Path(args.face_video).is_file():
+        raise UserError(f"--face-video {args.face_video}: no such file")
     model = _face_model(args.face_model)
     if model != "auto" and not Path(model).is_file():
-        print(f"empathy demo: --face-model {args.face_model}: no such model file "
-              "(auto, fer, sim or a .tflite path)", file=sys.stderr)
-        return 1
+        raise UserError(f"--face-model {args.face_model}: no such model file",
+                        "auto, fer, sim or a .tflite path")
     s = run_demo(Path(args.out), args.seats, args.duration, args.baseline, args.policy,
                  args.seed, not args.no_faces, quiet=args.json, dashboard=args.dashboard,
                  face_video=args.face_video, serial_seat=args.serial_seat,
@@ -198,7 +203,11 @@ def _cmd(args) -> int:
             print(f"{k:>18}: {v}")
         print(f"{'report':>18}: {Path(args.out) / 'report.html'}")
     ok = s["frames_rendered"] > 0 and s["packets_received"] >= 0.95 * max(1, s["packets_sent"])
-    return 0 if ok else 1
+    if not ok:
+        raise UserError(f"the chain did not complete: {s['packets_received']} of "
+                        f"{s['packets_sent']} packets received, {s['frames_rendered']} frames",
+                        f"see the edge units' logs and stats in {args.out}")
+    return 0
 
 
 def _face_model(spec: str) -> str:
@@ -209,12 +218,15 @@ def _face_model(spec: str) -> str:
 
 
 def register(p) -> None:
-    p.add_argument("--seats", type=int, default=8, help="simulated seats (one edge unit each)")
+    p.add_argument("--seats", type=number_in(int, 1, 1000), default=8,
+                   help="simulated seats (one edge unit each)")
     p.add_argument("--transport", choices=("udp", "mqtt"), default="udp",
                    help="edge -> host link: UDP, or MQTT through a mosquitto the demo starts")
-    p.add_argument("--duration", type=float, default=30.0, help="seconds of show")
-    p.add_argument("--baseline", type=float, default=6.0, help="seconds of resting baseline first")
-    p.add_argument("--policy", default="arc", help="decision policy (default, random, rules, arc, bandit)")
+    p.add_argument("--duration", type=number_in(float, 1, 86400), default=30.0,
+                   help="seconds of show")
+    p.add_argument("--baseline", type=number_in(float, 0, 3600), default=6.0,
+                   help="seconds of resting baseline first")
+    p.add_argument("--policy", default="arc", choices=POLICY_NAMES, help="decision policy")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-faces", action="store_true", help="seats without face cameras")
     p.add_argument("--face-model", default="auto",
@@ -229,6 +241,6 @@ def register(p) -> None:
     p.add_argument("--ble-seat", action="store_true",
                    help="a seat read by the BLE driver from a simulated strap on a private "
                         "BlueZ bus (the seat before the serial one, if both)")
-    p.add_argument("--dashboard", type=int, metavar="PORT",
+    p.add_argument("--dashboard", type=number_in(int, 0, 65535), metavar="PORT",
                    help="serve the operator dashboard on 127.0.0.1:PORT (0 = any free port)")
     p.set_defaults(func=_cmd)

@@ -67,6 +67,8 @@ def _new(args) -> int:
 def _list(args) -> int:
     path = Path(args.keystore)
     ks = Keystore.load(path)
+    if not ks.units and not ks.show:
+        raise KeyError_(f"keystore {path} holds no keys")
     mode = stat.S_IMODE(os.stat(path).st_mode)
     if mode & 0o077:
         print(f"empathy keys: warning: {path} is readable by others (mode {mode:o}): "
@@ -95,7 +97,7 @@ def _guard(fn):
         try:
             return fn(args)
         except (KeyError_, OSError) as e:
-            print(f"empathy keys: {e}", file=sys.stderr)
+            print(f"empathy keys {args.verb}: {e}", file=sys.stderr)
             return 1
     return run
 

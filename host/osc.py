@@ -15,9 +15,11 @@ Addresses (PREFIX defaults to /empathy; every value a float unless said):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pythonosc.udp_client import SimpleUDPClient
+
+from empathy.config import host_port, setting
 
 log = logging.getLogger("empathy.host.osc")
 
@@ -25,15 +27,11 @@ log = logging.getLogger("empathy.host.osc")
 @dataclass
 class OscConfig:
     #: receivers, host:port each; none: no OSC. Example: ["127.0.0.1:9000"]
-    targets: list[str] = field(default_factory=list)
+    targets: list[str] = setting([], check=host_port)
     prefix: str = "/empathy"  #: address prefix of every message (starts with /)
     seats: bool = False  #: per-seat messages too (10 Hz a seat: mind a 300-seat room)
 
     def validate(self):
-        for t in self.targets:
-            host, _, port = t.rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"osc target {t!r} must be host:port")
         if not self.prefix.startswith("/") or self.prefix.endswith("/"):
             raise ValueError(f"osc prefix {self.prefix!r} must start with / and not end with /")
 

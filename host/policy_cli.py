@@ -16,13 +16,14 @@ right.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from empathy.cli import number_in
+from empathy.errors import UserError
 from empathy.host.policy import POLICY_NAMES
 
 SIM_POLICIES = ("default", "rules", "arc", "bandit")
@@ -33,9 +34,8 @@ def _story(args):
 
     try:
         return load(args.story, check_files=False)
-    except StoryError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return None
+    except StoryError:
+        raise  # the CLI's error boundary says it, with `empathy story check` as the fix
 
 
 def _policy(name: str, args, tmp: str):
@@ -73,9 +73,8 @@ def _simulate(args) -> int:
                     if args.state and callable(getattr(p, "save", None)):
                         p.save()
                 best, plan = sim.oracle(story, shows)
-    except (OSError, ValueError, KeyError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except (ValueError, KeyError) as e:
+        raise UserError(str(e)) from None
     if args.record:
         with open(args.record, "w") as f:
             for r in log:
@@ -260,9 +259,8 @@ def _evaluate(args) -> int:
                              f"needs inputs, propensity and reward, from this story)")
         with tempfile.TemporaryDirectory() as tmp:
             results = [evaluate(_policy(n, args, tmp), story, usable) for n in args.policy]
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except (ValueError, KeyError) as e:  # json.JSONDecodeError is a ValueError
+        raise UserError(str(e)) from None
     if args.json:
         print(json.dumps({"skipped": len(logs) - len(usable), "results": results}))
         return 0
@@ -284,7 +282,7 @@ def register(p) -> None:
     s.add_argument("--policy", action="append", choices=POLICY_NAMES,
                    help=f"repeatable (default: the story's, "
                                                      f"else {', '.join(SIM_POLICIES)})")
-    s.add_argument("--screenings", type=int, default=500)
+    s.add_argument("--screenings", type=number_in(int, 1, 10**6), default=500)
     s.add_argument("--seats", type=int, default=30)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--state", help="learning policy state file (default: a fresh one)")

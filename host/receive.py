@@ -290,5 +290,6 @@ class Intake:
                         **({"firmware": ".".join(map(str, hb.firmware)), "battery": hb.battery,
                             "sensors": hb.sensors, "offset_us": hb.offset_us,
                             "drift_ppb": hb.drift_ppb, "rtt_us": hb.rtt_us,
-                            "sync_loss_permille": hb.loss_permille} if hb else {})})
+                            "sync_loss_permille": hb.loss_permille,
+                            "uplink_fail": hb.uplink_fail} if hb else {})})
         return out

@@ -14,18 +14,20 @@ import queue
 import socket
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 from empathy import wire
 from empathy.clock import now_us
+from empathy.config import host_port, setting
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
 from empathy.host.policy import Choice, decide, default_choice, learn_from_show, make_policy
 from empathy.host.receive import Intake
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
-from empathy.transports import open_receiver
+from empathy.host.player.outputs import output_chain
+from empathy.transports import check_url, open_receiver
 
 log = logging.getLogger("empathy.host.show")
 
@@ -36,25 +38,25 @@ CUE_HZ = 10.0
 class ShowConfig:
     #: where edge units' packets arrive: udp://HOST:PORT, mqtt://HOST:PORT/SCREEN or
     #: serial:///dev/DEVICE (docs/link.md). Example: "udp://0.0.0.0:47100"
-    listen: str = "udp://127.0.0.1:47100"
+    listen: str = setting("udp://127.0.0.1:47100", check=check_url)
     #: where the picture goes: file:PATH, window, kms (Pi), nv3d (Jetson), null, or auto
-    #: (detected). Example: "file:show.mp4"
-    output: str = "auto"
-    width: int = 640  #: picture width in pixels (even)
-    height: int = 360  #: picture height in pixels (even)
-    fps: float = 25.0  #: the show's frame rate; clips are converted to it
+    #: (detected); or a chain tried in order until one opens (host/player/outputs.py).
+    #: Example: ["kms", "file:/var/lib/empathy/fallback.mp4"]
+    output: str | list[str] = setting("auto", check=output_chain)
+    width: int = setting(640, lo=16, hi=8192)  #: picture width in pixels (even)
+    height: int = setting(360, lo=16, hi=8192)  #: picture height in pixels (even)
+    #: the show's frame rate; clips are converted to it
+    fps: float = setting(25.0, lo=1, hi=120)
     #: how branches are chosen: default, rules, arc, bandit or random (docs/story.md)
     policy: str = "arc"
     loop: bool = True  #: start the story again when it ends (a kiosk)
     #: below this share of seats with signal, a decision takes the director's default
-    min_good_fraction: float = 0.25
+    min_good_fraction: float = setting(0.25, lo=0, hi=1)
     #: edge units to send screen cues to (what is on screen, its luminance), host:port
     #: each. Example: ["10.0.0.21:47200"]
-    cue_targets: list[str] = field(default_factory=list)
+    cue_targets: list[str] = setting([], check=host_port)
 
     def validate(self):
-        if self.width < 16 or self.height < 16 or not 1 <= self.fps <= 120:
-            raise ValueError("width/height must be >= 16 and fps within 1..120")
         make_policy(self.policy)
 
 

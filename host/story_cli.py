@@ -15,6 +15,8 @@ import sys
 from collections import deque
 from pathlib import Path
 
+from empathy.errors import UserError
+
 
 def _load(args, check_files: bool, find_media: bool | None = None):
     from empathy.host.story import StoryError, load
@@ -25,23 +27,18 @@ def _load(args, check_files: bool, find_media: bool | None = None):
     except StoryError as e:
         if getattr(args, "json", False):
             print(json.dumps({"ok": False, "file": e.path, "line": e.line, "error": e.message}))
-        else:
-            print(f"error: {e}", file=sys.stderr)
-        return None
+            return None
+        raise  # the CLI's error boundary: `empathy story VERB: file:line: why`
 
 
 def _host_config(args):
     """--config: the host config's media root, output (so platform) and frame rate."""
     if not args.config:
         return None
-    from empathy.config import ConfigError, from_toml
+    from empathy.config import from_toml
     from empathy.host.cli import HostConfig
 
-    try:
-        cfg = from_toml(HostConfig, args.config)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(1) from None
+    cfg = from_toml(HostConfig, args.config)  # a ConfigError is the CLI boundary's to say
     args.media_root = args.media_root or cfg.media_root or None
     return cfg
 
@@ -159,8 +156,7 @@ def _graph(args) -> int:
         return 1
     out = Path(args.out or Path(args.file).with_suffix(".svg").name)
     if out.suffix.lower() not in (".svg", ".png"):
-        print(f"error: {out}: the graph is written as .svg or .png", file=sys.stderr)
-        return 1
+        raise UserError(f"{out}: the graph is written as .svg or .png")
     draw_graph(story, out)
     print(out)
     return 0
@@ -171,14 +167,14 @@ def _arc(args) -> int:
 
     plot = Path(args.plot) if args.plot else None
     if plot and plot.suffix.lower() not in (".svg", ".png"):
-        print(f"error: {plot}: the plot is written as .svg or .png", file=sys.stderr)
-        return 1
+        raise UserError(f"{plot}: the plot is written as .svg or .png")
     try:
         arc = screenplay_arc(args.script)
         title = screenplay_title(Path(args.script).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except UnicodeDecodeError:
+        raise UserError(f"{args.script}: not a text file", "a screenplay is Fountain text")
+    except ValueError as e:
+        raise UserError(str(e)) from None
     title = title or Path(args.script).stem
     if plot:
         arc_plot(arc, plot, title)

@@ -11,6 +11,8 @@ import time
 
 import numpy as np
 
+from empathy.cli import number_in
+from empathy.errors import UserError
 from empathy.sensors.base import SourceError, open_source
 
 # USB vendor ids of the boards our firmware runs on
@@ -91,7 +93,9 @@ def _read(args) -> int:
     stats = getattr(src, "stats", None)
     if stats and not args.json:
         print(f"# {n} readings; {json.dumps(stats())}", file=sys.stderr)
-    return 0 if n else 1
+    if not n:
+        raise UserError(f"{args.url}: no readings", "check the sensor is on and worn")
+    return 0
 
 
 def _record(args) -> int:
@@ -104,7 +108,10 @@ def _record(args) -> int:
         return 1
     print(json.dumps({"readings": n, "out": args.out}) if args.json else
           f"{n} readings -> {args.out} (play back with replay://{args.out})")
-    return 0 if n else 1
+    if not n:
+        raise UserError(f"{args.url}: no readings in {args.duration:g} s",
+                        "check the sensor is on and worn; `empathy sensors read URL` shows it live")
+    return 0
 
 
 def register(p) -> None:
@@ -117,12 +124,14 @@ def register(p) -> None:
     s.set_defaults(func=_scan)
     r = verbs.add_parser("read", help="print live readings from a source URL")
     r.add_argument("url", help="ble://ADDR, serial:///dev/ttyACM0, camera://..., replay://...")
-    r.add_argument("--duration", type=float, default=0.0, help="seconds (0: until Ctrl-C)")
+    r.add_argument("--duration", type=number_in(float, 0, 1e7), default=0.0,
+                   help="seconds (0: until Ctrl-C)")
     r.add_argument("--json", action="store_true", help="one JSON object per reading")
     r.set_defaults(func=_read)
     c = verbs.add_parser("record", help="record a source's readings for replay://")
     c.add_argument("url")
     c.add_argument("--out", required=True, help="recording file (.emrec)")
-    c.add_argument("--duration", type=float, required=True, help="seconds")
+    c.add_argument("--duration", type=number_in(float, 0.1, 1e7), required=True,
+                   help="seconds")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_record)

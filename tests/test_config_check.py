@@ -47,15 +47,22 @@ def test_every_deployment_profile_validates():
     ('story = "s.toml"\nspeed = 3\n', r":2: speed: unknown key"),
     ('story = "s.toml"\n[show]\nfps = "fast"\n', r":3: show.fps: expected float"),
     ('story = "s.toml"\n[show]\nlisten = "carrier-pigeon://x"\n',
-     r"show.listen 'carrier-pigeon://x': unknown scheme"),
-    ('story = "s.toml"\n[show]\noutput = "hologram"\n', r"show.output: unknown output"),
-    ('story = "s.toml"\n[dashboard]\nlisten = "8080"\n', r"must be host:port"),
-    ('story = "s.toml"\n[osc]\ntargets = ["lights"]\n', r"osc target 'lights'"),
-    ('story = "s.toml"\n[show]\npolicy = "coin"\n', r"unknown policy 'coin'"),
+     r":3: show.listen: 'carrier-pigeon://x': unknown transport 'carrier-pigeon'"),
+    ('story = "s.toml"\n[show]\noutput = "hologram"\n', r":3: show.output: unknown output"),
+    ('story = "s.toml"\n[show]\noutput = ["kms", 3]\n', r":3: show.output: expected str or"),
+    ('story = "s.toml"\n[dashboard]\nlisten = "8080"\n', r":3: dashboard.listen: .*host:port"),
+    ('story = "s.toml"\n[osc]\ntargets = ["lights"]\n', r":3: osc.targets.*'lights'"),
+    ('story = "s.toml"\n[show]\npolicy = "coin"\n', r":3: show.policy: unknown policy 'coin'"),
     ('unit_id = 1\n[[seats]]\nseat_id = 1\nsource = "tea://leaves"\n',
-     r"seats\[0\].source 'tea://leaves': unknown scheme"),
-    ('unit_id = 70000\n', r"unit_id 70000 out of range"),
-    ('story = \n', r"not valid TOML"),
+     r":4: seats\[0\].source: 'tea://leaves': unknown source scheme"),
+    ('unit_id = 70000\n', r":1: unit_id: 70000 out of range 0..65535"),
+    ('unit_id = 1\nuplink = "udp://h:99999"\n', r":2: uplink: .*port out of range"),
+    ('unit_id = 1\nrate_hz = 0.0\n', r":2: rate_hz: 0 out of range 0.1..100"),
+    ('unit_id = 1\nsync_hz = 50\n', r":2: sync_hz: 50 out of range 0.05..20 \(or 0 = off\)"),
+    ('unit_id = 1\nrate_hz = nan\n', r":2: rate_hz: nan is not a finite number"),
+    ('story = "s.toml"\n[show]\ncue_targets = ["a:1", "b:0"]\n',
+     r":3: show.cue_targets\[1\]: 'b:0' must be host:port"),
+    ('story = \n', r":1: not valid TOML"),
     ('title = "what am I"\n', r"neither a host config"),
 ])
 def test_mistakes_are_refused_with_where_and_why(tmp_path, text, message):
@@ -64,6 +71,29 @@ def test_mistakes_are_refused_with_where_and_why(tmp_path, text, message):
     with pytest.raises(ConfigError) as e:
         config_check(f, files=False)
     assert re.search(message, str(e.value)) and str(f) in str(e.value), str(e.value)
+
+
+def test_every_problem_in_a_file_is_reported_each_on_its_line(tmp_path):
+    f = tmp_path / "edge.toml"
+    f.write_text('unit_id = 99999\n'                        # 1
+                 'uplink = "udp://cinema-host:70000"\n'     # 2
+                 'rate_hz = 500.0\n'                        # 3
+                 'colour = "blue"\n'                        # 4
+                 '[[seats]]\n'                              # 5
+                 'seat_id = 1\n'                            # 6
+                 'source = "serial:///dev/ttyACM0"\n'       # 7
+                 '[[seats]]\n'                              # 8
+                 'seat_id = -4\n'                           # 9
+                 'source = "tea://leaves"\n'                # 10
+                 'speed = 3\n')                             # 11
+    with pytest.raises(ConfigError) as e:
+        config_check(f, files=False)
+    lines = {int(p.split(":")[1]) for p in e.value.problems}
+    assert lines == {1, 2, 3, 4, 9, 10, 11}, e.value.problems
+    rc, out, err = check("--schema-only", str(f))
+    assert rc == 1 and err.count(f"{f}:") == 7 and "7 problem(s) in 1 of 1 file(s)" in err
+    rc, out, err = check("--schema-only", "--json", str(f))
+    assert len(json.loads(out)[0]["problems"]) == 7
 
 
 def test_the_cli_says_what_is_wrong_on_stderr(tmp_path):
@@ -80,7 +110,7 @@ def test_files_a_config_names_are_checked(tmp_path):
            "keystore": str(tmp_path / "host.keys.toml")}
     f = tmp_path / "host.toml"
     f.write_text(tomli_w.dumps(cfg))
-    with pytest.raises(ConfigError, match="keystore = .*: no such file"):
+    with pytest.raises(ConfigError, match=r":\d+: keystore: .*: no such file"):
         config_check(f)
     Keystore.new([1]).save(tmp_path / "host.keys.toml")
     assert config_check(f)["story"] == str(SAMPLE)

@@ -64,7 +64,7 @@ def test_doctor_names_missing_plugins_and_the_package_to_install(tmp_path):
 
 def test_doctor_checks_the_configured_keystore(tmp_path):
     cfg = tmp_path / "host.toml"
-    cfg.write_text('story = "s.toml"\nkeystore = "host.keys.toml"\n')
+    cfg.write_text(f'story = "s.toml"\nkeystore = "{tmp_path / "host.keys.toml"}"\n')
     rc, f = doctor("--config", str(cfg))
     assert rc == 1 and "does not exist" in f["keys"]["detail"]
     Keystore.new([1, 2]).save(tmp_path / "host.keys.toml")

@@ -82,10 +82,11 @@ def test_audience_segments_grade_and_decisions_reach_an_osc_receiver(tmp_path, r
 
 
 def test_bad_osc_config_is_refused():
-    for bad in (OscConfig(targets=["nohost"]), OscConfig(targets=["h:99999"]),
-                OscConfig(prefix="empathy")):
-        with pytest.raises(ValueError):
-            bad.validate()
+    from empathy.config import ConfigError, from_dict
+
+    for bad in ({"targets": ["nohost"]}, {"targets": ["h:99999"]}, {"prefix": "empathy"}):
+        with pytest.raises(ConfigError):
+            from_dict(OscConfig, bad)
 
 
 def test_per_seat_messages_only_when_asked_for(receiver):

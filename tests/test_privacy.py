@@ -44,7 +44,8 @@ from privacy_detect import Held
 
 RUN_S = 10.0
 RATE_HZ = 5.0
-SIZES = {wire.KIND_SAMPLE: wire.PACKET_SIZE, wire.KIND_HEALTH: 43, wire.KIND_SYNC: 22}
+SIZES = {wire.KIND_SAMPLE: wire.PACKET_SIZE, wire.KIND_HEALTH: wire.HEALTH_SIZE,
+         wire.KIND_SYNC: 22}
 TAP = Path(__file__).with_name("privacy_tap.py")
 
 

@@ -149,3 +149,20 @@ def test_wire_core_needs_the_standard_library_alone(tmp_path):
     r = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
                        env={"PYTHONPATH": str(tmp_path)})
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_heartbeat_carries_uplink_failures_and_old_heartbeats_still_decode():
+    key = bytes(range(32))
+    h = wire.Health(9, 5, 1234, (0, 1, 0), 1, 90, 3, -7, 11, 900, uplink_fail=4_000_000_000)
+    p = wire.encode_health(h, key)
+    assert len(p) == wire.HEALTH_SIZE == 47
+    assert wire.decode_health(p, {9: key}) == h
+    big = wire.encode_health(wire.Health(9, 6, 1, uplink_fail=1 << 40), key)
+    assert wire.decode_health(big, {9: key}).uplink_fail == 0xFFFFFFFF  # saturates
+    # a unit from before the field: 43 bytes, decoded with uplink_fail 0
+    body = p[:36]
+    v1 = body + wire.tag(key, body)
+    old = wire.decode_health(v1, {9: key})
+    assert old.uplink_fail == 0 and old.rtt_us == 900 and old.battery == 90
+    with pytest.raises(wire.WireError):
+        wire.decode_health(v1[:-1] + bytes([v1[-1] ^ 1]), {9: key})

@@ -2,7 +2,8 @@
 
 `open_sender(url, unit_id)` on the edge, `open_receiver(url)` on the host. Both directions:
 
-    Sender:   send(packet)            recv_batch(timeout_s) -> host's replies   close()
+    Sender:   send(packet) -> bool    recv_batch(timeout_s) -> host's replies   close()
+              (False: the packet was not handed to the network; `problem` says why)
     Receiver: recv_batch(timeout_s) -> list of packets    reply(unit_id, packet)
               take_gone() -> units the transport itself saw leave (MQTT last will)  close()
 
@@ -22,6 +23,17 @@ SCHEMES = {"udp": "empathy.transports.udp", "mqtt": "empathy.transports.mqtt",
 
 class TransportError(RuntimeError):
     pass
+
+
+def check_url(url: str) -> None:
+    """Config check: a transport URL with a known scheme and a real port (ValueError)."""
+    from empathy.config import url_port
+
+    scheme = urlsplit(url).scheme
+    if scheme not in SCHEMES:
+        raise ValueError(f"{url!r}: unknown transport {scheme!r} (known: "
+                         f"{', '.join(sorted(SCHEMES))})")
+    url_port(url)
 
 
 def _module(url: str):

@@ -89,20 +89,42 @@ class Sender:
         c = self.client = self.cfg.client(f"unit{unit_id}")
         c.will_set(self.status, b"offline", qos=1, retain=True)
 
+        broker = f"the broker at {self.cfg.host}:{self.cfg.port}"
+        self.problem = f"not connected yet to {broker}"
+        self.reached = False  # the broker accepted us at least once
+
         def connected(client, _u, _f, rc, _p):
-            if not rc.is_failure:
-                client.subscribe(f"{base}/d", 0)
-                client.publish(self.status, b"online", qos=1, retain=True)
+            if rc.is_failure:
+                self.problem = f"{broker} refused the connection: {rc}"
+                return
+            self.reached = True
+            client.subscribe(f"{base}/d", 0)
+            client.publish(self.status, b"online", qos=1, retain=True)
+
+        def lost(_c, _u, *_rest):
+            self.problem = f"lost {broker}"
+
+        def unreachable(_c, _u):
+            self.problem = f"cannot reach {broker}"
 
         c.on_connect = connected
+        c.on_disconnect, c.on_connect_fail = lost, unreachable
         c.on_message = lambda _c, _u, msg: self.inbox.put_many([msg.payload])
+        # Heartbeats (QoS 1) wait in paho's queue while the broker is away: keep it bounded.
+        c.max_queued_messages_set(64)
         # Asynchronous: a unit that boots before the broker keeps trying, like a real one.
         c.connect_async(self.cfg.host, self.cfg.port, self.cfg.keepalive)
         c.loop_start()
 
-    def send(self, packet: bytes) -> None:
+    def send(self, packet: bytes) -> bool:
+        """False when the broker is not connected (a QoS 1 heartbeat then waits in the
+        bounded queue, but has not left) or refused the publish."""
         leaf, qos = _ROUTE.get(wire.kind_of(packet), ("s", 0))  # packet kind -> topic, QoS
-        self.client.publish(self.topics[leaf], packet, qos)
+        up = self.client.is_connected()
+        rc = self.client.publish(self.topics[leaf], packet, qos).rc
+        if rc != mqtt.MQTT_ERR_SUCCESS and up:
+            self.problem = f"publish failed: {mqtt.error_string(rc)}"
+        return up and rc == mqtt.MQTT_ERR_SUCCESS
 
     def recv_batch(self, timeout_s: float = 0.05, limit: int = 64) -> list[bytes]:
         return self.inbox.take(timeout_s, limit)

@@ -57,12 +57,16 @@ class _Link:
         self.url = url
         self.port = _open(url)
         self.slip = SlipDecoder()
+        self.problem = ""
 
-    def send(self, packet: bytes) -> None:
+    def send(self, packet: bytes) -> bool:
         try:
             self.port.write(slip_encode(packet))
-        except (pyserial.SerialException, OSError):
-            pass  # cable pulled or buffer full: samples are perishable, the next one follows
+            return True
+        except (pyserial.SerialException, OSError) as e:
+            # cable pulled or buffer full: samples are perishable, the next one follows
+            self.problem = f"{self.url}: {e}"
+            return False
 
     def recv_batch(self, timeout_s: float = 0.05) -> list[bytes]:
         try:

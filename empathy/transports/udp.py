@@ -38,12 +38,15 @@ class Sender:
         self.addr = _addr(url)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
+        self.problem = ""
 
-    def send(self, packet: bytes) -> None:
+    def send(self, packet: bytes) -> bool:
         try:
             self.sock.sendto(packet, self.addr)
-        except OSError:
-            pass  # host unreachable right now; samples are perishable, the next one follows
+            return True
+        except OSError as e:  # no route right now; samples are perishable, the next follows
+            self.problem = f"{self.addr[0]}:{self.addr[1]}: {e.strerror or e}"
+            return False
 
     def recv_batch(self, timeout_s: float = 0.05, limit: int = 64) -> list[bytes]:
         return _drain(self.sock, timeout_s, limit)

@@ -75,6 +75,8 @@ class Live:
             curve = list(self.curve)
             decision = dict(self.decision) if self.decision else None
             controls = [d for _, k, d in self.log if k == "control"][-20:]
+            alerts = [d for _, k, d in self.log if k == "health"
+                      and d.get("event", "").endswith("_fault")][-20:]
         return {
             "api": API_VERSION,
             "t_s": round(self._t_s(t), 2),
@@ -92,6 +94,7 @@ class Live:
             "operator": {"forced": show.forced, "killed": show.killed,
                          "grade_strength": show.grade_strength, "policy": show.policy.name,
                          "controls": controls},
+            "alerts": alerts,  # output/media/LUT faults, newest last
             "packets": {"received": show.intake.received, "accepted": show.intake.accepted,
                         "rejected": dict(show.intake.rejected)},
         }
@@ -140,4 +143,6 @@ class Live:
                 # Clock sync's estimate of the unit clock's offset from ours, from its
                 # heartbeat; none yet means the unit has not reported one.
                 "clock_offset_ms": round(r["offset_us"] / 1000, 3) if "offset_us" in r else None,
+                # packets the unit could not send (its uplink was down), from its heartbeat
+                "uplink_fail": r.get("uplink_fail"),
                 "wire_version": wire.VERSION}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
+
+from empathy.errors import UserError
 
 from .cube import Cube, CubeError, read_cube
 
@@ -14,8 +15,8 @@ VIDEO_EXT = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 
 
 def _err(msg: str) -> int:
-    print(f"empathy lut: {msg}", file=sys.stderr)
-    return 1
+    """A user's mistake: the CLI's error boundary prints it as `empathy lut VERB: msg`."""
+    raise UserError(msg)
 
 
 def describe(c: Cube) -> dict:
@@ -57,9 +58,18 @@ def _read_image(path: Path) -> np.ndarray | None:
     return np.ascontiguousarray(img[..., 2::-1])  # BGR(A) -> RGB, uint8 or uint16 kept
 
 
+def _image_writable(path: Path) -> bool:
+    """OpenCV has an encoder for this extension (it raises on imwrite otherwise)."""
+    import cv2
+
+    return bool(path.suffix) and cv2.haveImageWriter(str(path))
+
+
 def _write_image(path: Path, rgb: np.ndarray) -> bool:
     import cv2
 
+    if not _image_writable(path):
+        return False
     return bool(cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1])))
 
 
@@ -124,11 +134,14 @@ def _apply(args) -> int:
         if dst.suffix.lower() != ".mp4":
             return _err(f"{dst}: video output must be .mp4")
         return _apply_video(grade, src, dst)
+    if not _image_writable(dst):
+        return _err(f"{dst}: cannot write an image with extension {dst.suffix or '(none)'!r} "
+                    "(use .png, .jpg, .tif or .exr; .mp4 for a video)")
     img = _read_image(src)
     if img is None:
         return _err(f"{src}: not a readable RGB image or video")
     if not _write_image(dst, grade.apply(img)):
-        return _err(f"{dst}: cannot write image (unknown extension?)")
+        return _err(f"{dst}: cannot write the image")
     print(f"{dst}: graded {img.shape[1]}x{img.shape[0]} {img.dtype}")
     return 0
 

@@ -69,6 +69,27 @@ def detect() -> str:
     return "file"
 
 
+class OutputError(RuntimeError):
+    """No output of the chain could open. Exit status 78 (EX_CONFIG): the service unit does
+    not restart on it (RestartPreventExitStatus=78), so a missing display cannot crash-loop."""
+
+    exit_code = 78
+
+
+def outputs_of(output: str | list[str]) -> list[str]:
+    """The output chain: one output, or several tried in order until one opens."""
+    return [output] if isinstance(output, str) else list(output)
+
+
+def output_chain(output: str | list[str]) -> None:
+    """Config check: a known output, or a non-empty chain of them (ValueError otherwise)."""
+    chain = outputs_of(output)
+    if not chain:
+        raise ValueError("an output chain needs at least one output")
+    for o in chain:
+        parse_output(o)
+
+
 def parse_output(output: str) -> tuple[str, Path | None]:
     """'file:/x.mp4' -> ('file', Path); 'auto' resolved; ValueError for anything unknown."""
     if output.startswith("file:"):
@@ -109,22 +130,48 @@ class VideoWriter:
             desc += (f" appsrc name=asrc format=time is-live=false block=true max-bytes="
                      f"{_audio.RATE * _audio.CHANNELS * 4 * 4} caps={_audio.CAPS} ! "
                      "audioconvert ! " + AUDIO_SINKS[self.kind])
-        self.pipe = Gst_.parse_launch(desc)
+        try:
+            self.pipe = Gst_.parse_launch(desc)
+        except Exception as e:  # GLib.GError: an element this machine lacks
+            raise OutputError(f"cannot build {self.kind} output: {getattr(e, 'message', e)}") \
+                from None
         set_thread_nice(self.pipe, 0)  # a pooled thread a decoder had may come back to us
         if gl_lut_size:
             self.pipe.get_by_name("lutshader").set_property(
                 "fragment", glgrade.fragment_shader(self.width, self.height, gl_lut_size))
         self._packed: np.ndarray | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise OutputError(f"cannot create {path.parent}: {e.strerror}") from None
             self.pipe.get_by_name("fsink").set_property("location", str(path))
         self.path = path
         self.src = self.pipe.get_by_name("src")
         self.asrc = self.pipe.get_by_name("asrc") if audio else None
         if self.pipe.set_state(Gst_.State.PLAYING) == Gst_.StateChangeReturn.FAILURE:
+            why = self.error()
             self.pipe.set_state(Gst_.State.NULL)
-            raise RuntimeError(f"cannot start {self.kind} output")
+            raise OutputError(f"cannot start {self.kind} output" + (f": {why}" if why else ""))
         self._closed = False
+
+    @classmethod
+    def open_chain(cls, output: str | list[str], *args, on_fault=None, **kw) -> "VideoWriter":
+        """The first output of the chain that opens; each one that does not is logged and
+        told to `on_fault(event)` (the show makes it a dashboard alert)."""
+        chain, why = outputs_of(output), []
+        for i, o in enumerate(chain):
+            try:
+                return cls(o, *args, **kw)
+            except OutputError as e:
+                why.append(f"{o}: {e}")
+                nxt = chain[i + 1] if i + 1 < len(chain) else None
+                log.error("output %s cannot open (%s)%s", o, e,
+                          f"; trying {nxt}" if nxt else "")
+                if on_fault:
+                    on_fault({"event": "output_fault", "output": o, "why": str(e),
+                              "next": nxt})
+        raise OutputError("no output could open: " + "; ".join(why))
 
     def push(self, rgb: np.ndarray, pts_s: float, duration_s: float,
              table: np.ndarray | None = None) -> None:

@@ -26,7 +26,7 @@ from .decode import Decoder, End, Failed
 from .framelog import FrameLog
 from .gst import to_8bit
 from .grade import Grade, crossfade
-from .outputs import VideoWriter, parse_output
+from .outputs import VideoWriter, output_chain
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Player:
             raise ValueError(f"width and height must be positive and even, got {width}x{height}")
         if not np.isfinite(fps) or not 1.0 <= fps <= 240.0:
             raise ValueError(f"fps must be within 1..240, got {fps}")
-        parse_output(output)  # unknown outputs fail here, not in the play thread
+        output_chain(output)  # unknown outputs fail here, not in the play thread
         if grade_on not in ("cpu", "gl"):
             raise ValueError(f"grade_on must be 'cpu' or 'gl', got {grade_on!r}")
         if not 2 <= gl_lut_size <= 65:
@@ -103,8 +103,9 @@ class Player:
     def start(self, first: Clip) -> None:
         if self._thread is not None:
             raise RuntimeError("player already started")
-        self._writer = VideoWriter(self.output, self.width, self.height, self.fps, self.audio,
-                                   self.gl_lut_size)
+        self._writer = VideoWriter.open_chain(self.output, self.width, self.height, self.fps,
+                                              self.audio, self.gl_lut_size,
+                                              on_fault=self.faults.put)
         self._log = FrameLog(self.frame_log, flush_every=max(1, int(self.fps)))
         dec = self._open(first)
         self._thread = threading.Thread(target=self._run, args=(first, dec), name="player",

@@ -48,7 +48,7 @@ def _export(args) -> int:
         for f in files:
             f.chmod(0o600)  # biometric data: readable by the operator alone
     except (store.SessionError, OSError, ValueError) as e:
-        print(f"empathy session export: {e}", file=sys.stderr)
+        print(f"empathy session {args.verb}: {e}", file=sys.stderr)
         return 1
     print(json.dumps([str(f) for f in files]) if args.json else "\n".join(map(str, files)))
     return 0
@@ -60,7 +60,7 @@ def _report(args) -> int:
     try:
         dest = write(store.find(args.dir, args.session), Path(args.out))
     except (store.SessionError, OSError) as e:
-        print(f"empathy session: {e}", file=sys.stderr)
+        print(f"empathy session {args.verb}: {e}", file=sys.stderr)
         return 1
     print(json.dumps(str(dest)) if args.json else dest)
     return 0
@@ -74,7 +74,7 @@ def _purge(args) -> int:
     try:
         chosen = [store.find(args.dir, s) for s in args.session]
     except store.SessionError as e:
-        print(f"empathy session: {e}", file=sys.stderr)
+        print(f"empathy session {args.verb}: {e}", file=sys.stderr)
         return 1
     if args.all:
         chosen = store.sessions(args.dir)

@@ -63,6 +63,11 @@ function render(s) {
   $("valence").textContent = a ? fmt(a.valence) : "-";
   $("seats-good").textContent = a ? `${a.seats_good}/${a.seats_total}` : "-";
   $("synchrony").textContent = a ? fmt(a.synchrony) : "-";
+  // faults the operator must know of (an output that did not open, a clip or LUT that
+  // failed): the latest few, newest last
+  $("alerts").textContent = (s.alerts || []).slice(-3).map(
+    (a) => `${a.event}: ${a.output || a.segment || a.lut || ""} ${a.why || ""}` +
+           (a.next ? ` -> ${a.next}` : "")).join(" | ");
   $("packets").textContent = s.packets.accepted;
   $("rejected").textContent = JSON.stringify(s.packets.rejected);
 

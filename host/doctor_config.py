@@ -1,0 +1,378 @@
+"""`empathy doctor --config FILE`: is this machine ready for what THIS config asks for?
+
+Where `empathy doctor` alone checks what the machine has, with a config it checks each
+thing the config names, for real, and each finding names that thing:
+
+* edge: every seat's sensor (serial board, camera, file) is there and can be opened by
+  this user; BLE straps per adapter against the ~7 links a Pi's adapter holds; the uplink
+  answers (the MQTT broker accepts the connection, the host answers clock sync) and the
+  clock offset to the host; the keystore (its unit's key, safe permissions, readable by
+  the service user); the sequence-number folder is writable; the models load.
+* host: the player's GStreamer elements; each output of the chain and its sound device
+  really open (PAUSED and back, in a probe process); the listen address (port free, or
+  the broker accepts); the story loads; the keystore; the session folder is writable and
+  has room; the dashboard's token file.
+
+The clock-sync check takes sequence numbers from the unit's own sequence file, so a unit
+started afterwards goes on beyond them; run it before the unit's service starts (while
+the unit runs, the host may refuse the unit's packets for a moment: its replay window
+moved on).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from empathy.config import ConfigError
+from empathy.host.doctor import (Finding, LOW_FREE_GB, MIN_FREE_GB, check_gstreamer,
+                                 check_keys, check_ocio, check_tflite)
+
+SERVICE_USER = "empathy"  # deploy/systemd units run as this user
+BLUETOOTH_SYS = Path("/sys/class/bluetooth")
+BLE_LINKS_PER_ADAPTER = 7  # measured limit of a Pi 5's onboard adapter (docs/sensors.md)
+SYNC_WAIT_S = 3.0
+PROBE_TIMEOUT_S = 20
+
+
+def run_config_checks(path: Path) -> list[Finding]:
+    from empathy.host.config_cli import check as config_check, kind_of
+
+    try:
+        kind = kind_of(path)
+        config_check(path, files=False)
+    except ConfigError as e:
+        return [Finding("config", "fail", p, f"fix it; `empathy config check {path}`")
+                for p in e.problems]
+    from empathy.config import from_toml
+
+    if kind == "edge":
+        from empathy.edge.runtime import EdgeConfig
+        return [Finding("config", "ok", f"{path}: edge unit config")] + \
+            edge_checks(from_toml(EdgeConfig, path))
+    from empathy.host.cli import HostConfig
+    return [Finding("config", "ok", f"{path}: host config")] + \
+        host_checks(from_toml(HostConfig, path))
+
+
+def _guard(check, *args) -> list[Finding]:
+    try:
+        return check(*args)
+    except Exception as e:  # a check that crashes is itself a finding
+        return [Finding(getattr(check, "__name__", "check"), "fail",
+                        f"{type(e).__name__}: {e}", "report this")]
+
+
+# -- edge ------------------------------------------------------------------------------------
+def edge_checks(cfg) -> list[Finding]:
+    out = _guard(check_sources, cfg)
+    out += _guard(check_keystore, Path(cfg.keystore), cfg.unit_id)
+    out += _guard(check_folder, "state", _seq_path(cfg).parent, 0.0)
+    if cfg.faces or any(s.source.startswith("camera:") for s in cfg.seats):
+        out += _guard(check_tflite)
+    out += _guard(check_uplink, cfg)
+    return out
+
+
+def _device_finding(item: str, dev: str, what: str, fix: str) -> Finding:
+    p = Path(dev)
+    if not p.exists():
+        return Finding(item, "fail", f"{what} {dev} is missing", fix)
+    if not os.access(p, os.R_OK | os.W_OK):
+        return Finding(item, "fail", f"{what} {dev} is there but this user cannot open it",
+                       "add the service user to the dialout/video group")
+    return Finding(item, "ok", f"{what} {dev} present")
+
+
+def check_sources(cfg) -> list[Finding]:
+    out, ble = [], []
+    for i, seat in enumerate(cfg.seats):
+        item = f"seat {seat.seat_id}"
+        u = urlsplit(seat.source)
+        if u.scheme == "serial":
+            dev = seat.source[len("serial://"):].partition("?")[0]
+            if "://" in dev:  # a pyserial URL (rfc2217://, socket://): reachable only live
+                out.append(Finding(item, "ok", f"serial URL {dev} (not checked)"))
+                continue
+            f = _device_finding(item, dev, "serial board", "plug the board in; "
+                                "`empathy sensors scan` lists what is there")
+            if f.status == "ok" and not dev.startswith("/dev/serial/by-id/"):
+                f = Finding(item, "warn", f.detail + "; by kernel name, so seats can swap after "
+                            "a reboot", "name it by /dev/serial/by-id/... (ls /dev/serial/by-id)")
+            out.append(f)
+        elif u.scheme == "camera":
+            where, _, idx = f"{u.netloc}{u.path}".partition("/")
+            if where == "usb" and idx.isdigit():
+                out.append(_device_finding(item, f"/dev/video{idx}", "camera",
+                                           "connect the camera; `ls /dev/video*`"))
+            elif where == "file":
+                out.append(_file_finding(item, "/" + idx.lstrip("/"), "camera file"))
+            else:
+                out.append(Finding(item, "ok", f"camera {seat.source} (opened at start)"))
+        elif u.scheme in ("video", "replay"):
+            out.append(_file_finding(item, f"{u.netloc}{u.path}", f"{u.scheme} file"))
+        elif u.scheme == "ble":
+            ble.append(seat.seat_id)
+        else:
+            out.append(Finding(item, "ok", f"{seat.source} (simulated)" if u.scheme == "sim"
+                               else seat.source))
+    if ble:
+        out += check_ble_links(ble)
+    return out
+
+
+def _file_finding(item: str, path: str, what: str) -> Finding:
+    if Path(path).is_file():
+        return Finding(item, "ok", f"{what} {path} present")
+    return Finding(item, "fail", f"{what} {path} is missing", "check the path in the config")
+
+
+def check_ble_links(seats: list[int]) -> list[Finding]:
+    """The driver connects through BlueZ's default adapter: every strap of the unit on it."""
+    root = BLUETOOTH_SYS
+    adapters = sorted(p.name for p in root.iterdir() if ":" not in p.name) \
+        if root.is_dir() else []
+    if not adapters:
+        return [Finding("ble", "fail", f"{len(seats)} strap(s) configured (seats "
+                        f"{', '.join(map(str, seats))}) but no Bluetooth adapter",
+                        "enable the adapter: `rfkill list`, `systemctl start bluetooth`")]
+    n = len(seats)
+    status = "fail" if n > BLE_LINKS_PER_ADAPTER else "ok"
+    return [Finding(f"ble:{adapters[0]}", status,
+                    f"{n} strap(s) on {adapters[0]} (a Pi's adapter holds about "
+                    f"{BLE_LINKS_PER_ADAPTER} links)",
+                    "" if status == "ok" else "split the straps over more units")]
+
+
+def _seq_path(cfg) -> Path:
+    from empathy.edge.runtime import _state_dir
+
+    return Path(cfg.seq_file) if cfg.seq_file else _state_dir() / f"unit{cfg.unit_id}.seq"
+
+
+def check_uplink(cfg) -> list[Finding]:
+    """The broker accepts us (MQTT) and the host answers clock sync; the clock offset."""
+    from empathy.clocksync import ClockSync
+    from empathy.edge.runtime import SeqReserve
+    from empathy.keys import Keystore, KeyError_
+    from empathy.transports import TransportError, open_sender
+
+    item = f"uplink {cfg.uplink}"
+    try:
+        key = Keystore.load(cfg.keystore).units[cfg.unit_id]
+    except (KeyError_, KeyError):
+        return [Finding(item, "warn", "not checked: no key for this unit to sign with")]
+    try:
+        tx = open_sender(cfg.uplink, cfg.unit_id)
+    except (TransportError, OSError) as e:
+        return [Finding(item, "fail", str(e), "check the uplink URL")]
+    out = []
+    try:
+        if urlsplit(cfg.uplink).scheme == "mqtt":
+            end = time.monotonic() + SYNC_WAIT_S + 2
+            while not tx.client.is_connected() and time.monotonic() < end:
+                time.sleep(0.05)
+            if not tx.client.is_connected():
+                return [Finding(item, "fail", f"the broker does not accept us: {tx.problem}",
+                                "start the broker (`systemctl status mosquitto`), check host, "
+                                "port and credentials")]
+            out.append(Finding(item, "ok", "the broker accepts the connection"))
+        sync, seqs = ClockSync(cfg.unit_id, key), SeqReserve(_seq_path(cfg))
+        seq, end = seqs.start, time.monotonic() + SYNC_WAIT_S
+        while sync.answered < 5 and time.monotonic() < end:
+            tx.send(sync.request(seq))
+            seq += 1
+            seqs.use(seq)
+            for p in tx.recv_batch(0.2):
+                sync.on_packet(p)
+    finally:
+        tx.close()
+    if not sync.answered:
+        status = "warn" if out else "fail"  # over MQTT the broker is up; the host may not be
+        return out + [Finding("clock:host", status, f"no clock-sync reply from the host in "
+                              f"{SYNC_WAIT_S:.0f} s over {cfg.uplink}",
+                              "start the host (`empathy host run`), check that it listens "
+                              "there and that its keystore has this unit's key")]
+    offset_ms = (sync.clock.to_host(sync.local_us()) - sync.local_us()) / 1000
+    return out + [Finding("clock:host", "ok", f"the host answers clock sync: offset "
+                          f"{offset_ms:+.3f} ms, round trip {sync.rtt_us / 1000:.2f} ms "
+                          f"({sync.answered} of {sync.sent} answered)")]
+
+
+# -- host ------------------------------------------------------------------------------------
+def host_checks(cfg) -> list[Finding]:
+    out = _guard(check_gstreamer)
+    out = [f for f in out if not f.check.startswith("gstreamer:")]  # the chain says which
+    out += _guard(check_ocio)
+    out += _guard(check_outputs, cfg.show.output)
+    out += _guard(check_listen, cfg.show.listen)
+    out += _guard(check_story, cfg)
+    out += _guard(check_keystore, Path(cfg.keystore), None)
+    if cfg.session.enabled:
+        out += _guard(check_folder, "session", Path(cfg.session.dir), MIN_FREE_GB)
+    if cfg.dashboard.enabled and cfg.dashboard.token_file:
+        out += _guard(check_secret_file, "dashboard token", Path(cfg.dashboard.token_file))
+    return out
+
+
+def probe_output(kind: str, folder: Path | None = None) -> dict:
+    cmd = [sys.executable, "-m", "empathy.host.player.output_probe", kind] + \
+        ([str(folder)] if folder else [])
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return {"video": {"ok": False, "why": f"hung for {PROBE_TIMEOUT_S} s opening it"}}
+    lines = [x for x in r.stdout.splitlines() if x.startswith("{")]
+    if not lines:
+        return {"video": {"ok": False, "why": f"the probe died (exit {r.returncode})"}}
+    return json.loads(lines[-1])
+
+
+def check_outputs(output) -> list[Finding]:
+    from empathy.host.player.outputs import outputs_of, parse_output
+
+    out, opened = [], None
+    chain = outputs_of(output)
+    for o in chain:
+        kind, path = parse_output(o)
+        folder = None
+        if path is not None:  # the player makes a missing folder: probe where it would
+            folder = path.parent
+            while not folder.exists() and folder != folder.parent:
+                folder = folder.parent
+        res = probe_output(kind, folder)
+        works = all(r.get("ok") for r in res.values())
+        if kind == "null":
+            out.append(Finding(f"output {o}", "warn", "null output: frames are shown nowhere"))
+        for part, r in res.items():
+            item = f"output {o}" if part == "video" else f"sound ({o})"
+            if r.get("ok"):
+                if kind != "null" or part != "video":
+                    out.append(Finding(item, "ok", f"opens ({', '.join(r.get('sinks', []))})"))
+            else:
+                # A later output of the chain standing in makes this one a warning.
+                out.append(Finding(item, "fail", f"cannot open: {r.get('why')}",
+                                   "check the display/sound device and the user's groups "
+                                   "(video, render, audio)"))
+        if works:
+            opened = o
+            break
+    if opened and opened != chain[0]:
+        for f in out:
+            if f.status == "fail":
+                f.status = "warn"
+                f.fix += f"; the show would fall back to {opened}"
+    if opened is None and chain:
+        out.append(Finding("output chain", "fail", "no output of the chain opens: the host "
+                           "would exit (status 78)", "fix one, or add a fallback: "
+                           "output = [\"kms\", \"file:PATH\"]"))
+    return out
+
+
+def check_listen(url: str) -> list[Finding]:
+    from empathy.transports import TransportError, open_receiver
+
+    item = f"listen {url}"
+    u = urlsplit(url)
+    if u.scheme == "udp":
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((u.hostname or "127.0.0.1", 47100 if u.port is None else u.port))
+            except OSError as e:
+                return [Finding(item, "warn", f"cannot bind: {e.strerror} (is a host already "
+                                "running?)", "stop the other host, or choose another port")]
+        return [Finding(item, "ok", "port free")]
+    if u.scheme == "mqtt":
+        try:
+            open_receiver(url).close()
+        except (TransportError, OSError) as e:
+            return [Finding(item, "fail", str(e), "start the broker "
+                            "(`systemctl status mosquitto`), check host, port and credentials")]
+        return [Finding(item, "ok", "the broker accepts the host's connection and "
+                        "subscriptions")]
+    if u.scheme == "serial":
+        return [_device_finding(item, url[len("serial://"):].partition("?")[0],
+                                "serial port", "plug in the unit's cable")]
+    return []
+
+
+def check_story(cfg) -> list[Finding]:
+    from empathy.host.story import StoryError, load
+
+    try:
+        story = load(Path(cfg.story), cfg.media_root or None)
+    except StoryError as e:
+        return [Finding("story", "fail", str(e), f"`empathy story check {cfg.story}`")]
+    return [Finding("story", "ok", f"{cfg.story}: {len(story.segments)} segments, media "
+                    "present")]
+
+
+def check_keystore(path: Path, unit_id: int | None) -> list[Finding]:
+    out = check_keys(path)
+    if unit_id is not None and all(f.status == "ok" for f in out):
+        from empathy.keys import Keystore
+        if unit_id not in Keystore.load(path).units:
+            out.append(Finding("keys", "fail", f"{path} has no key for unit {unit_id}",
+                               f"`empathy keys new {unit_id} --edge-dir ...` on the host"))
+    return out + _service_user_can_read(path, "keys")
+
+
+def check_secret_file(item: str, path: Path) -> list[Finding]:
+    if not path.is_file():
+        return [Finding(item, "fail", f"{path} does not exist", "write the token there")]
+    mode = path.stat().st_mode & 0o777
+    out = [Finding(item, "fail" if mode & 0o077 else "ok",
+                   f"{path} mode {mode:o}", f"chmod 600 {path}" if mode & 0o077 else "")]
+    return out + _service_user_can_read(path, item)
+
+
+def _service_user_can_read(path: Path, item: str) -> list[Finding]:
+    """Run as root (before a show), a 0600 file owned by root is one the service cannot
+    read: the systemd units run as `empathy`."""
+    try:
+        user = pwd.getpwnam(SERVICE_USER)
+        st = path.stat()
+    except (KeyError, OSError):
+        return []
+    mode = st.st_mode
+    readable = (st.st_uid == user.pw_uid and mode & 0o400) or \
+        (st.st_gid == user.pw_gid and mode & 0o040) or mode & 0o004
+    if readable:
+        return []
+    return [Finding(f"{item}:owner", "fail", f"the service user {SERVICE_USER} cannot read "
+                    f"{path}", f"chown {SERVICE_USER}: {path}")]
+
+
+def check_folder(item: str, folder: Path, min_free_gb: float) -> list[Finding]:
+    """The folder exists (or can be made), a file can be written there, and it has room."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        return [Finding(item, "fail", f"{probe} is not a folder", f"fix the {item} folder")]
+    if probe != folder and not os.access(probe, os.W_OK):
+        return [Finding(item, "fail", f"{folder} does not exist and {probe} is not writable",
+                        f"mkdir -p {folder} && chown {SERVICE_USER}: {folder}")]
+    if probe == folder:
+        try:
+            with open(folder / f".empathy-doctor-{os.getpid()}", "wb") as f:
+                f.write(b"x")
+            os.unlink(f.name)
+        except OSError as e:
+            return [Finding(item, "fail", f"cannot write in {folder}: {e.strerror}",
+                            f"chown {SERVICE_USER}: {folder}")]
+    free = shutil.disk_usage(probe).free / 1e9
+    status = "fail" if free < min_free_gb else "warn" if free < LOW_FREE_GB and min_free_gb \
+        else "ok"
+    made = "" if probe == folder else f" (made at start, in {probe})"
+    return [Finding(item, status, f"{folder} writable{made}, {free:.1f} GB free",
+                    "" if status == "ok" else "`empathy session purge --older-than 30` or "
+                    "free space")]

@@ -1,0 +1,168 @@
+"""`empathy doctor --config FILE` checks what that config asks for, for real: sensors that
+are not there, an uplink nobody answers, a broker that is down, outputs and sound devices
+that do not open, folders that cannot be written. Real ptys, a real host answering clock
+sync over UDP, a real mosquitto, real GStreamer sinks (in the probe process)."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from empathy.host import doctor_config
+from empathy.host.receive import Intake
+from empathy.transports import open_receiver
+from opshelp import free_port, unit_keys
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def doctor(cfg: Path, cwd: Path):
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "doctor", "--json", "--config",
+                        str(cfg)], capture_output=True, text=True, timeout=180, cwd=cwd,
+                       env={**os.environ, "XDG_STATE_HOME": str(cwd / "state")})
+    found: dict[str, list] = {}
+    for f in json.loads(r.stdout):
+        found.setdefault(f["check"], []).append(f)
+    return r.returncode, found, r.stderr
+
+
+@pytest.fixture
+def keys(tmp_path):
+    return unit_keys(tmp_path)
+
+
+def edge_config(tmp_path, uplink: str, sources: list[str]) -> Path:
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text(tomli_w.dumps({
+        "unit_id": 301, "uplink": uplink, "keystore": str(tmp_path / "unit301.keys.toml"),
+        "faces": False, "sync_hz": 2.0,
+        "seats": [{"seat_id": 301 + i, "source": s} for i, s in enumerate(sources)]}))
+    return cfg
+
+
+def test_the_cinema_template_with_its_boards_missing_fails_naming_each(tmp_path, keys):
+    """The issue's case: deploy/cinema/edge.toml names /dev/ttyACM0..3, none here."""
+    text = (ROOT / "deploy" / "cinema" / "edge.toml").read_text()
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text(text.replace("/etc/empathy/unit301.keys.toml",
+                                str(tmp_path / "unit301.keys.toml")))
+    rc, f, err = doctor(cfg, tmp_path)
+    assert rc == 1
+    missing = [x for k, v in f.items() if k.startswith("seat ") for x in v
+               if x["status"] == "fail"]
+    assert len(missing) == 4 and all("is missing" in x["detail"] for x in missing), f
+    assert all(x["detail"].split()[2] in text for x in missing)
+    assert "seat 301" in err and "empathy doctor:" in err
+
+
+def test_present_boards_pass_and_kernel_names_are_warned(tmp_path, keys):
+    master, slave = os.openpty()
+    try:
+        dev = os.ttyname(slave)
+        cfg = edge_config(tmp_path, f"udp://127.0.0.1:{free_port()}", [f"serial://{dev}",
+                                                                        "sim://seat"])
+        rc, f, _ = doctor(cfg, tmp_path)
+    finally:
+        os.close(master), os.close(slave)
+    assert f["seat 301"][0]["status"] == "warn" and "by kernel name" in f["seat 301"][0]["detail"]
+    assert f["seat 302"][0]["status"] == "ok"
+    # nobody answers on that UDP port: the uplink check says so, and the run fails
+    assert f["clock:host"][0]["status"] == "fail" and rc == 1
+
+
+def test_a_host_answering_clock_sync_gives_the_offset(tmp_path, keys):
+    rx = open_receiver("udp://127.0.0.1:0")
+    intake = Intake(keys.units, reply=rx.reply)
+    stop = threading.Event()
+
+    def host():
+        while not stop.is_set():
+            intake.feed(rx.recv_batch(0.05))
+
+    t = threading.Thread(target=host, daemon=True)
+    t.start()
+    try:
+        cfg = edge_config(tmp_path, f"udp://127.0.0.1:{rx.port}", ["sim://seat"])
+        rc, f, err = doctor(cfg, tmp_path)
+    finally:
+        stop.set()
+        t.join(2)
+        rx.close()
+    clock = f["clock:host"][0]
+    assert clock["status"] == "ok" and "offset" in clock["detail"], clock
+    assert rc == 0, err
+    # the doctor's requests came from the unit's own sequence file: a unit started now
+    # goes on beyond them instead of being refused as a replay
+    seq = int((tmp_path / "state" / "empathy" / "edge" / "unit301.seq").read_text())
+    assert seq > max(intake.windows.top[301], 0)
+
+
+def test_mqtt_uplink_broker_down_and_up(tmp_path, keys):
+    from empathy.transports.mqtt import LocalBroker
+
+    port = free_port()
+    cfg = edge_config(tmp_path, f"mqtt://127.0.0.1:{port}/screen1", ["sim://seat"])
+    rc, f, _ = doctor(cfg, tmp_path)
+    up = f[f"uplink mqtt://127.0.0.1:{port}/screen1"][0]
+    assert rc == 1 and up["status"] == "fail" and "broker" in up["detail"]
+    with LocalBroker(tmp_path / "broker", port):
+        rc, f, _ = doctor(cfg, tmp_path)
+    assert f[f"uplink mqtt://127.0.0.1:{port}/screen1"][0]["status"] == "ok"
+    assert f["clock:host"][0]["status"] == "warn"  # the broker is up, no host behind it
+
+
+def test_straps_per_adapter_against_the_pi_limit(tmp_path, monkeypatch):
+    sys_bt = tmp_path / "bluetooth"
+    (sys_bt / "hci0").mkdir(parents=True)
+    monkeypatch.setattr(doctor_config, "BLUETOOTH_SYS", sys_bt)
+    assert doctor_config.check_ble_links(list(range(7)))[0].status == "ok"
+    eight = doctor_config.check_ble_links(list(range(8)))[0]
+    assert eight.status == "fail" and "8 strap(s) on hci0" in eight.detail
+    monkeypatch.setattr(doctor_config, "BLUETOOTH_SYS", tmp_path / "none")
+    assert doctor_config.check_ble_links([1])[0].status == "fail"
+
+
+def host_config(tmp_path, output, session_dir) -> Path:
+    from empathy.host.sample.render import ensure
+
+    cfg = tmp_path / "host.toml"
+    cfg.write_text(tomli_w.dumps({
+        "keystore": str(tmp_path / "host.keys.toml"),
+        "story": str(ROOT / "host" / "sample" / "neon_rain.toml"), "media_root": str(ensure()),
+        "show": {"listen": f"udp://127.0.0.1:{free_port()}", "output": output},
+        "session": {"dir": str(session_dir)}}))
+    return cfg
+
+
+def test_a_host_output_that_cannot_open_is_said_before_the_show(tmp_path, keys):
+    cfg = host_config(tmp_path, "file:/proc/empathy/show.mp4", tmp_path / "sessions")
+    rc, f, err = doctor(cfg, tmp_path)
+    assert rc == 1
+    assert f["output file:/proc/empathy/show.mp4"][0]["status"] == "fail"
+    assert f["output chain"][0]["status"] == "fail" and "78" in f["output chain"][0]["detail"]
+    assert f["story"][0]["status"] == "ok" and f["session"][0]["status"] == "ok"
+    # kms: opened for real; on a machine without a display it fails, and says why
+    from empathy.host.doctor_config import probe_output
+
+    kms = probe_output("kms")["video"]
+    cfg = host_config(tmp_path, ["kms", f"file:{tmp_path}/fallback.mp4"], tmp_path / "s")
+    rc, f, err = doctor(cfg, tmp_path)
+    assert f["output kms"][0]["status"] == ("ok" if kms["ok"] else "warn"), f["output kms"]
+    if not kms["ok"]:
+        assert "fall back to file:" in f["output kms"][0]["fix"]
+        assert f[f"output file:{tmp_path}/fallback.mp4"][0]["status"] == "ok"
+    assert not list(tmp_path.glob(".empathy-probe-*"))  # the probe cleans up
+    assert f["session"][0]["status"] == "ok" and "made at start" in f["session"][0]["detail"]
+
+
+def test_an_unusable_session_folder_fails(tmp_path, keys):
+    (tmp_path / "afile").write_text("x")
+    cfg = host_config(tmp_path, "null", tmp_path / "afile" / "sessions")
+    rc, f, _ = doctor(cfg, tmp_path)
+    assert rc == 1 and f["session"][0]["status"] == "fail"
+    assert "is not a folder" in f["session"][0]["detail"]
