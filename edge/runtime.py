@@ -119,6 +119,11 @@ class EdgeConfig:
             raise ValueError(f"seats: a seat id is listed twice ({sorted(ids)})")
 
 
+def seq_path(cfg: EdgeConfig) -> Path:
+    """Where the unit's packet sequence survives restarts (`empathy doctor` checks it too)."""
+    return Path(cfg.seq_file) if cfg.seq_file else state_dir("edge", f"unit{cfg.unit_id}.seq")
+
+
 def load_profiles(cfg: EdgeConfig) -> list[SeatProfile]:
     """Each seat's calibration from the store (an empty profile for a seat naming none)."""
     store_dir = cfg.calibration_store or str(data_dir("calibration"))
@@ -160,7 +165,7 @@ class EdgeUnit:
         self.perception: dict = {}  # per seat, on its first camera frame (edge.perception)
         # One sequence for every packet this unit sends (one replay window), carried over
         # restarts: the host refuses sequence numbers it has already seen.
-        self.seqs = SeqReserve(cfg.seq_file or state_dir("edge", f"unit{cfg.unit_id}.seq"))
+        self.seqs = SeqReserve(seq_path(cfg))
         self.seq = self.seqs.start
         self.readings = 0
         self.last_reading = [0] * len(cfg.seats)

@@ -15,7 +15,6 @@ import os
 import sys
 import time
 import traceback
-from pathlib import Path
 
 from empathy import __version__, errors, log
 
@@ -115,8 +114,9 @@ def _report(prog: str, e: Exception, argv: list[str], config: str | None = None)
 
 def _save_trace(e: Exception, argv: list[str]) -> str:
     """The full trace in the state folder (under systemd: /var/lib/empathy); says where."""
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    folder = Path(base) / "empathy" / "crash"
+    from empathy.paths import state_dir
+
+    folder = state_dir("crash")
     path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     try:
         folder.mkdir(parents=True, exist_ok=True)

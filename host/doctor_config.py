@@ -153,9 +153,9 @@ def check_ble_links(seats: list[int]) -> list[Finding]:
 
 
 def _seq_path(cfg) -> Path:
-    from empathy.edge.runtime import _state_dir
+    from empathy.edge.runtime import seq_path
 
-    return Path(cfg.seq_file) if cfg.seq_file else _state_dir() / f"unit{cfg.unit_id}.seq"
+    return seq_path(cfg)
 
 
 def check_uplink(cfg) -> list[Finding]:

@@ -241,4 +241,4 @@ def test_bad_or_missing_calibration_stops_the_unit_with_one_line(tmp_path, capsy
     path = tmp_path / "edge.toml"
     assert main(["edge", "run", "--config", str(path)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("empathy edge: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("empathy edge run: ") and err.count("\n") == 1 and "Traceback" not in err
