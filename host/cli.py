@@ -65,6 +65,9 @@ class HostConfig:
     osc: OscConfig = field(default_factory=OscConfig)
     lsl: LslConfig = field(default_factory=LslConfig)
     seatmap: SeatMapConfig = field(default_factory=SeatMapConfig)  # see host/seatmap.py
+    # Replay windows and seat locks that must survive a restart; "" = $XDG_STATE_HOME/
+    # empathy/host (the systemd unit sets XDG_STATE_HOME=/var/lib/empathy).
+    state_dir: str = ""
 
     def validate(self):
         if not self.story:
@@ -132,7 +135,10 @@ def _run(args) -> int:
         cfg = from_toml(HostConfig, args.config)
         story = load(Path(cfg.story), cfg.media_root or None)
         keys = Keystore.load(cfg.keystore)
-        show = Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log))
+        from empathy.host.intake_state import default_dir
+
+        show = Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log),
+                    seatmap=cfg.seatmap, state_dir=Path(cfg.state_dir or default_dir()))
         # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
         show.intake.watch_keystore(cfg.keystore)
         # systemd stops us with SIGTERM: end the show cleanly (the output file finalised,

@@ -3,11 +3,13 @@
 `open_sender(url, unit_id)` on the edge, `open_receiver(url)` on the host. Both directions:
 
     Sender:   send(packet)            recv_batch(timeout_s) -> host's replies   close()
-    Receiver: recv_batch(timeout_s) -> list of packets    reply(unit_id, packet)
+    Receiver: recv_batch(timeout_s) -> list of packets
+              reply(unit_id, packet, origin) -> to where that batch's packet `origin` came from
               take_gone() -> units the transport itself saw leave (MQTT last will)  close()
 
-URLs: ``udp://HOST:PORT`` (kiosks, small rooms), ``mqtt://HOST:PORT/SCREEN`` (cinemas,
-through a broker), ``serial:///dev/ttyUSB0?baud=921600`` (a unit cabled to the host).
+URLs: ``udp://HOST:PORT`` (kiosks, small rooms), ``mqtts://USER@HOST:PORT/SCREEN?...``
+(cinemas, through a broker, authenticated and encrypted; ``mqtt://`` on a trusted link),
+``serial:///dev/ttyUSB0?baud=921600`` (a unit cabled to the host).
 A sender whose host is ``auto`` (``udp://auto``) finds the host by mDNS (`discovery`).
 """
 
@@ -17,7 +19,7 @@ import importlib
 from urllib.parse import urlsplit
 
 SCHEMES = {"udp": "empathy.transports.udp", "mqtt": "empathy.transports.mqtt",
-           "serial": "empathy.transports.serial"}
+           "mqtts": "empathy.transports.mqtt", "serial": "empathy.transports.serial"}
 
 
 class TransportError(RuntimeError):

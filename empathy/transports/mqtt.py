@@ -6,40 +6,74 @@
     empathy/<screen>/u/<unit>/d       host -> unit        QoS 0 (clock-sync replies)
     empathy/<screen>/u/<unit>/status  "online", or the last will "offline"   QoS 1, retained
 
-URL: ``mqtt://HOST:PORT/SCREEN?v=5&group=G&keepalive=2``. ``v`` is the protocol (3.1.1 or
-5); ``group`` makes the host's subscriptions shared (``$share/G/...``), so several host
-workers split one screen's load; ``keepalive`` bounds how long the broker takes to notice a
-unit that vanished without a word (1.5 x keepalive) and publish its last will.
+URL: ``mqtt[s]://[USER[:PASSWORD]@]HOST:PORT/SCREEN?v=5&group=G&keepalive=2``, plus for
+an authenticated, encrypted link (the cinema default, see deploy/cinema/mosquitto.conf):
+
+    mqtts://          TLS (port 8883 by default), the broker's certificate checked
+    ca=FILE           the CA that signed the broker's certificate (else the system's)
+    cert=FILE&key=FILE  a client certificate, where the broker asks for one
+    password_file=FILE  the password, read from a 0600 file instead of the URL
+
+``v`` is the protocol (3.1.1 or 5); ``group`` makes the host's subscriptions shared
+(``$share/G/...``), so several host workers split one screen's load; ``keepalive``
+bounds how long the broker takes to notice a unit that vanished without a word
+(1.5 x keepalive) and publish its last will.
+
+Everything the host takes from the broker is checked where it enters: a message longer
+than `MAX_PACKET` is skipped unread, a malformed one is dropped, a packet whose claimed
+unit is not the unit in its topic is refused (so the broker's per-unit ACL binds the
+wire identity too), a status topic's unit must be a unit id; all are counted in
+`Receiver.rejected`. The inbox between the network thread and the show is bounded
+(`queue_drops`).
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import select
-import shutil
 import socket
-import subprocess
+import ssl
 import threading
 import time
 import uuid
-from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from collections import Counter
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 
 from empathy import wire
+from empathy.log import RateLimited
 from empathy.transports import TransportError
 
+log = logging.getLogger("empathy.transports.mqtt")
 _VERSIONS = {"3.1.1": mqtt.MQTTv311, "311": mqtt.MQTTv311, "5": mqtt.MQTTv5}
-_PACKET_LEAVES = b"sch"  # topic leaves that carry wire packets (see the table above)
+_PACKET_LEAVES = (b"s", b"c", b"h")  # topic leaves that carry wire packets (see above)
 _ROUTE = {wire.KIND_SAMPLE: ("s", 0), wire.KIND_HEALTH: ("h", 1), wire.KIND_SYNC: ("c", 0)}
+MAX_PACKET = 4096  # our messages are < 128 bytes with their topic; anything this long is junk
+INBOX_LIMIT = 200_000  # messages waiting for the show (20 s of 1,000 seats at 10 Hz)
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _read_secret(path: str, url: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError as e:
+        raise TransportError(f"{url}: password_file: {e}") from None
 
 
 class _Url:
     def __init__(self, url: str):
         u = urlsplit(url)
         q = {k: v[-1] for k, v in parse_qs(u.query).items()}
-        self.host, self.port = u.hostname or "127.0.0.1", u.port or 1883
+        self.tls = u.scheme == "mqtts"
+        try:
+            self.host, self.port = u.hostname or "127.0.0.1", u.port or (8883 if self.tls else 1883)
+            self.keepalive = int(q.get("keepalive", "2"))
+        except ValueError as e:
+            raise TransportError(f"{url}: {e}") from None
+        if not 1 <= self.keepalive <= 3600:
+            raise TransportError(f"{url}: keepalive {self.keepalive} must be 1..3600 s")
         self.screen = u.path.strip("/") or "main"
         if "/" in self.screen or "+" in self.screen or "#" in self.screen:
             raise TransportError(f"{url}: screen name {self.screen!r} may not hold / + #")
@@ -48,26 +82,66 @@ class _Url:
             raise TransportError(f"{url}: MQTT version {v!r} (known: 3.1.1, 5)")
         self.protocol = _VERSIONS[v]
         self.group = q.get("group", "")
-        self.keepalive = int(q.get("keepalive", "2"))
         self.base = f"empathy/{self.screen}/u"
+        self.username = unquote(u.username) if u.username else None
+        self.password = unquote(u.password) if u.password else None
+        if "password_file" in q:
+            self.password = _read_secret(q["password_file"], self.redacted(url))
+        if self.password and not self.username:
+            raise TransportError(f"{self.redacted(url)}: a password needs a user name (USER@HOST)")
+        self.ca, self.cert, self.key = q.get("ca"), q.get("cert"), q.get("key")
+        if (self.ca or self.cert) and not self.tls:
+            raise TransportError(f"{self.redacted(url)}: ca=/cert= need mqtts://")
+        if self.password and not self.tls and self.host not in _LOOPBACK:
+            log.warning("%s: the MQTT password travels unencrypted: use mqtts://",
+                        self.redacted(url))
+
+    @staticmethod
+    def redacted(url: str) -> str:
+        """The URL without a password, for messages and logs."""
+        u = urlsplit(url)
+        if u.password is None:
+            return url
+        return url.replace(f":{u.password}@", ":***@", 1)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        try:
+            ctx = ssl.create_default_context(cafile=self.ca)
+            if self.cert:
+                ctx.load_cert_chain(self.cert, self.key)
+        except (OSError, ssl.SSLError) as e:
+            raise TransportError(f"TLS files for {self.host}: {e}") from None
+        return ctx
 
     def client(self, role: str) -> mqtt.Client:
-        return mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                           client_id=f"empathy-{self.screen}-{role}-{uuid.uuid4().hex[:8]}",
-                           protocol=self.protocol)
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                        client_id=f"empathy-{self.screen}-{role}-{uuid.uuid4().hex[:8]}",
+                        protocol=self.protocol)
+        if self.username:
+            c.username_pw_set(self.username, self.password)
+        if self.tls:
+            c.tls_set_context(self.ssl_context())
+        return c
 
 
 class _Inbox:
-    """Payloads from paho's network thread, handed over in batches."""
+    """Payloads from a network thread, handed over in batches; at most `limit` wait (the
+    oldest go first: samples are perishable) and what is dropped is counted."""
 
-    def __init__(self):
+    def __init__(self, limit: int = INBOX_LIMIT):
         self.cond = threading.Condition()
         self.items: list[bytes] = []
+        self.limit = limit
+        self.dropped = 0
 
     def put_many(self, payloads: list[bytes]) -> None:
         with self.cond:
             wake = not self.items
             self.items.extend(payloads)
+            over = len(self.items) - self.limit
+            if over > 0:
+                del self.items[:over]
+                self.dropped += over
             if wake:
                 self.cond.notify()
 
@@ -85,14 +159,20 @@ class Sender:
         base = f"{self.cfg.base}/{unit_id}"
         self.topics = {leaf: f"{base}/{leaf}" for leaf in ("s", "h", "c")}
         self.status = f"{base}/status"
-        self.inbox = _Inbox()
+        self.inbox = _Inbox(limit=1024)  # the host's replies; a flood of them cannot grow it
+        self.refused = 0  # connections the broker refused (credentials, ACL)
+        self._say = RateLimited(log, burst=3)
         c = self.client = self.cfg.client(f"unit{unit_id}")
         c.will_set(self.status, b"offline", qos=1, retain=True)
 
         def connected(client, _u, _f, rc, _p):
-            if not rc.is_failure:
-                client.subscribe(f"{base}/d", 0)
-                client.publish(self.status, b"online", qos=1, retain=True)
+            if rc.is_failure:
+                self.refused += 1
+                self._say(logging.ERROR, "broker %s:%d refused unit %d: %s",
+                          self.cfg.host, self.cfg.port, unit_id, rc)
+                return
+            client.subscribe(f"{base}/d", 0)
+            client.publish(self.status, b"online", qos=1, retain=True)
 
         c.on_connect = connected
         c.on_message = lambda _c, _u, msg: self.inbox.put_many([msg.payload])
@@ -133,6 +213,11 @@ def _packet(header: int, body: bytes) -> bytes:
     return bytes([header]) + _varint(len(body)) + body
 
 
+_REFUSALS = {1: "protocol version", 2: "client id", 3: "server unavailable",
+             4: "bad user name or password", 5: "not authorized",
+             0x86: "bad user name or password", 0x87: "not authorized"}
+
+
 class Receiver:
     """The host's side: a lean MQTT subscriber that parses a whole socket read at once.
 
@@ -148,8 +233,12 @@ class Receiver:
         self.v5 = self.cfg.protocol == mqtt.MQTTv5
         self.inbox = _Inbox()
         self.gone: list[int] = []
-        self.lock = threading.Lock()  # writes come from the reader thread and from reply()
+        self.rejected: Counter = Counter()  # oversized, malformed, topic_mismatch, bad_topic
+        self.skip = 0  # bytes still to skip of an oversized message
+        self.lock = threading.Lock()  # the socket is shared by the reader thread and reply()
         self.running = True
+        self.ctx = self.cfg.ssl_context() if self.cfg.tls else None
+        self.prefix = f"{self.cfg.base}/".encode()
         share = f"$share/{self.cfg.group}/" if self.cfg.group else ""
         b = self.cfg.base
         self.subs = [(f"{share}{b}/+/s", 0), (f"{share}{b}/+/c", 0), (f"{share}{b}/+/h", 1),
@@ -157,23 +246,42 @@ class Receiver:
         self.client_id = f"empathy-{self.cfg.screen}-host-{uuid.uuid4().hex[:8]}"
         try:
             self._session(connect_timeout_s)
-        except OSError as e:
-            raise TransportError(f"{url}: cannot reach the MQTT broker: {e}") from None
+        except (OSError, ValueError) as e:
+            raise TransportError(f"{_Url.redacted(url)}: cannot reach the MQTT broker: {e}") \
+                from None
         self.thread = threading.Thread(target=self._run, name="mqtt-intake", daemon=True)
         self.thread.start()
 
+    @property
+    def queue_drops(self) -> int:
+        return self.inbox.dropped
+
     # -- session ---------------------------------------------------------------------------
+    def _connect_packet(self) -> bytes:
+        flags, tail = 0x02, b""  # clean session
+        if self.cfg.username:
+            flags, tail = flags | 0x80, tail + _text(self.cfg.username)
+        if self.cfg.password:
+            flags, tail = flags | 0x40, tail + _text(self.cfg.password)
+        props = b"\x00" if self.v5 else b""
+        return _packet(0x10, _text("MQTT") + bytes([5 if self.v5 else 4, flags])
+                       + self.cfg.keepalive.to_bytes(2, "big") + props
+                       + _text(self.client_id) + tail)
+
     def _session(self, timeout_s: float) -> None:
         """Connect, subscribe, and wait for the broker to confirm both."""
-        sock = self.sock = socket.create_connection((self.cfg.host, self.cfg.port), timeout_s)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        raw = socket.create_connection((self.cfg.host, self.cfg.port), timeout_s)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        try:
+            sock = self.ctx.wrap_socket(raw, server_hostname=self.cfg.host) if self.ctx else raw
+        except OSError:
+            raw.close()
+            raise
+        self.sock, self.buf, self.skip = sock, bytearray(), 0
         props = b"\x00" if self.v5 else b""
-        sock.sendall(_packet(0x10, _text("MQTT") + bytes([5 if self.v5 else 4, 0x02])
-                             + self.cfg.keepalive.to_bytes(2, "big") + props
-                             + _text(self.client_id)))
+        sock.sendall(self._connect_packet())
         sock.sendall(_packet(0x82, b"\x00\x01" + props + b"".join(
             _text(t) + bytes([q]) for t, q in self.subs)))
-        self.buf = bytearray()
         acked = set()
         end = time.monotonic() + timeout_s
         while acked != {2, 9}:
@@ -183,30 +291,31 @@ class Receiver:
             data = sock.recv(65536)
             if not data:
                 sock.close()
-                raise OSError("broker closed the connection")
-            self.buf += data
-            for typ, body in self._parse():
-                if typ == 2 and body[1] != 0:
+                raise OSError("broker closed the connection (refused the credentials?)")
+            for typ, body in self._feed(data):
+                if typ == 2 and len(body) > 1 and body[1] != 0:
                     sock.close()
-                    raise OSError(f"broker refused the connection (code {body[1]})")
+                    raise OSError(f"broker refused the connection: "
+                                  f"{_REFUSALS.get(body[1], f'code {body[1]}')}")
                 if typ == 9 and any(c >= 0x80 for c in body[3 if self.v5 else 2:]):
                     sock.close()
-                    raise OSError("broker refused a subscription")
+                    raise OSError("broker refused a subscription (not authorized to read?)")
                 acked.add(typ)
-        sock.settimeout(None)
+        sock.settimeout(5.0)  # a TLS record half-arrived never holds the lock for longer
 
     def _run(self) -> None:
         ping_every = max(0.5, self.cfg.keepalive / 2)
         next_ping = time.monotonic() + ping_every
         while self.running:
             try:
-                if select.select([self.sock], [], [], 0.2)[0]:
-                    data = self.sock.recv(1 << 20)
+                sock = self.sock
+                pending = sock.pending() if self.ctx else 0  # TLS: decrypted, not yet read
+                if pending or select.select([sock], [], [], 0.2)[0]:
+                    with self.lock:
+                        data = sock.recv(1 << 20)
                     if not data:
                         raise OSError("broker closed the connection")
-                    self.buf += data
-                    for _typ, _body in self._parse():
-                        pass  # PINGRESP and the like: being alive is all they say
+                    self._feed(data)  # PINGRESP and the like: being alive is all they say
                 if time.monotonic() >= next_ping:
                     self._write(b"\xc0\x00")
                     next_ping = time.monotonic() + ping_every
@@ -219,12 +328,20 @@ class Receiver:
                     try:
                         self._session(5.0)
                         break
-                    except OSError:
+                    except (OSError, ValueError):
                         continue
 
     def _write(self, data: bytes) -> None:
         with self.lock:
             self.sock.sendall(data)
+
+    def _feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        if self.skip:  # the tail of an oversized message: never buffered
+            cut = min(self.skip, len(data))
+            self.skip -= cut
+            data = data[cut:]
+        self.buf += data
+        return self._parse()
 
     def _parse(self) -> list[tuple[int, bytes]]:
         """Slice complete packets off the buffer: payloads to the inbox, others returned."""
@@ -235,32 +352,27 @@ class Receiver:
             while j < n and buf[j] & 0x80:
                 length |= (buf[j] & 0x7F) << shift
                 j, shift = j + 1, shift + 7
+                if shift > 21:
+                    raise ValueError("malformed MQTT length")  # the stream is lost: reconnect
             if j >= n:
                 break
             length |= buf[j] << shift
             j += 1
-            if j + length > n:
+            header, end = buf[i], j + length
+            if length > MAX_PACKET:
+                self.rejected["oversized"] += 1
+                self.skip, i = max(0, end - n), min(end, n)
+                continue
+            if end > n:
                 break
-            header, i = buf[i], j + length
+            i = end
             if header >> 4 != 3:
                 others.append((header >> 4, bytes(buf[j:i])))
                 continue
-            tl = (buf[j] << 8) | buf[j + 1]
-            k = j + 2 + tl
-            if header & 0x06:  # QoS 1: acknowledge
-                acks.append(_packet(0x40, bytes(buf[k:k + 2])))
-                k += 2
-            if self.v5:
-                plen, shift = 0, 0
-                while buf[k] & 0x80:
-                    plen |= (buf[k] & 0x7F) << shift
-                    k, shift = k + 1, shift + 7
-                k += 1 + (plen | buf[k] << shift)
-            t_end = j + 2 + tl
-            if buf[t_end - 2] == 0x2F and buf[t_end - 1] in _PACKET_LEAVES:
-                payloads.append(bytes(buf[k:i]))
-            else:
-                self._status(bytes(buf[j + 2:t_end]), bytes(buf[k:i]))
+            try:
+                self._publish(header, buf, j, i, payloads, acks)
+            except (IndexError, ValueError):
+                self.rejected["malformed"] += 1
         del buf[:i]
         if acks:
             self._write(b"".join(acks))
@@ -268,18 +380,47 @@ class Receiver:
             self.inbox.put_many(payloads)
         return others
 
-    def _status(self, topic: bytes, payload: bytes) -> None:
-        if topic.endswith(b"/status") and payload == b"offline":
-            try:
-                self.gone.append(int(topic.split(b"/")[-2]))
-            except ValueError:
-                pass  # not one of ours
+    def _publish(self, header: int, buf: bytearray, j: int, end: int, payloads: list,
+                 acks: list) -> None:
+        """One PUBLISH in buf[j:end]: its payload to `payloads` if its topic allows."""
+        t_end = j + 2 + ((buf[j] << 8) | buf[j + 1])
+        k = t_end
+        if header & 0x06:  # QoS 1: acknowledge
+            acks.append(_packet(0x40, bytes(buf[k:k + 2])))
+            k += 2
+        if self.v5:
+            plen, shift = 0, 0
+            while buf[k] & 0x80:
+                plen |= (buf[k] & 0x7F) << shift
+                k, shift = k + 1, shift + 7
+            k += 1 + (plen | buf[k] << shift)
+        if k > end or t_end > end:
+            raise ValueError("PUBLISH shorter than its topic and properties")
+        topic = bytes(buf[j + 2:t_end])
+        unit_txt, _, leaf = topic[len(self.prefix):].partition(b"/")
+        if not (topic.startswith(self.prefix) and unit_txt.isdigit() and len(unit_txt) <= 5
+                and int(unit_txt) <= 0xFFFF):
+            self.rejected["bad_topic"] += 1
+            return
+        if leaf in _PACKET_LEAVES:
+            payload = bytes(buf[k:end])
+            # The broker's ACL says who may publish under u/N/: the packet must claim N.
+            if len(payload) >= 3 and (payload[1] << 8 | payload[2]) != int(unit_txt):
+                self.rejected["topic_mismatch"] += 1
+            else:
+                payloads.append(payload)
+        elif leaf == b"status":
+            if bytes(buf[k:end]) == b"offline":
+                self.gone.append(int(unit_txt))
+        else:
+            self.rejected["bad_topic"] += 1
 
     # -- the receiver protocol ---------------------------------------------------------
     def recv_batch(self, timeout_s: float = 0.05, limit: int = 4096) -> list[bytes]:
         return self.inbox.take(timeout_s, limit)
 
-    def reply(self, unit_id: int, packet: bytes) -> None:
+    def reply(self, unit_id: int, packet: bytes, origin: int | None = None) -> None:
+        """To the unit's own downlink topic (the broker's ACL lets only unit N read it)."""
         body = _text(f"{self.cfg.base}/{unit_id}/d") + (b"\x00" if self.v5 else b"") + packet
         try:
             self._write(_packet(0x30, body))
@@ -301,57 +442,5 @@ class Receiver:
         self.sock.close()
 
 
-class LocalBroker:
-    """A private mosquitto on 127.0.0.1 for one screen (demo, tests, benches).
-
-    In a cinema the broker is a system service; this starts one that lives in `folder`.
-    """
-
-    def __init__(self, folder: str | Path, port: int = 0):
-        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not os.path.exists(exe):
-            raise TransportError("mosquitto is not installed (apt-get install mosquitto)")
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if not port:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
-        self.port = port
-        conf = self.folder / "mosquitto.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        "max_queued_messages 100000\nmax_inflight_messages 100\n")
-        self.log = open(self.folder / "mosquitto.log", "w")
-        self.proc = subprocess.Popen([exe, "-c", str(conf)], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise TransportError(f"mosquitto exited: see {self.folder / 'mosquitto.log'}")
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            self.stop()
-            raise TransportError("mosquitto did not start listening within 10 s")
-
-    def url(self, screen: str = "main", **query) -> str:
-        q = "&".join(f"{k}={v}" for k, v in query.items())
-        return f"mqtt://127.0.0.1:{self.port}/{screen}" + (f"?{q}" if q else "")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        self.stop()
+# Tests, benches and the demo start their private brokers from here.
+from empathy.transports.mqtt_broker import LocalBroker  # noqa: E402,F401
