@@ -359,8 +359,9 @@ class Show:
 
     def rejected(self) -> dict:
         """Refused packets by reason: the intake's and the transport's."""
-        out = Counter(self.intake.rejected)
-        out.update(getattr(self.receiver, "rejected", {}))
+        # dict.copy is one C call under the GIL: safe while the show thread counts on
+        out = Counter(dict.copy(self.intake.rejected))
+        out.update(dict.copy(getattr(self.receiver, "rejected", {})))
         return dict(out)
 
     def run(self, duration_s: float, progress: Optional[Callable[[float], None]] = None) -> dict:

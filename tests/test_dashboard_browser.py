@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists
 
 @pytest.fixture
 def demo(tmp_path):
-    token = "browser-" + os.urandom(6).hex()
+    token = "browser-" + os.urandom(16).hex()
     err = open(tmp_path / "demo.stderr", "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "empathy.cli", "demo", "--seats", "3", "--duration", "40",

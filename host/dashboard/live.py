@@ -89,7 +89,8 @@ class Live:
                          "grade_strength": show.grade_strength, "policy": show.policy.name,
                          "controls": controls},
             "packets": {"received": show.intake.received, "accepted": show.intake.accepted,
-                        "rejected": dict(show.intake.rejected)},
+                        "rejected": show.rejected(), "dropped": show.dropped(),
+                        "contained": dict.copy(show.contained)},
         }
 
     def _segment(self, frame) -> dict | None:

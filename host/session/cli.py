@@ -15,7 +15,13 @@ DEFAULT_DIR = os.environ.get("EMPATHY_SESSIONS", "sessions")
 
 
 def export(path: Path, out: Path, fmt: str) -> list[Path]:
-    """Write the session's samples and events as CSV or Parquet; returns the files."""
+    """Write the session's samples and events as CSV or Parquet (0600: biometric data);
+    returns the files."""
+    with store.private_files():
+        return _export_tables(path, out, fmt)
+
+
+def _export_tables(path: Path, out: Path, fmt: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     sid, written = store.session_id(path), []
     for table in ("samples", "events"):
@@ -79,7 +85,8 @@ def _report(args) -> int:
     from empathy.host.session.report import write
 
     try:
-        dest = write(store.find(args.dir, args.session), Path(args.out))
+        with store.private_files():  # plots of viewers' signals: for the owner only
+            dest = write(store.find(args.dir, args.session), Path(args.out))
     except (store.SessionError, OSError) as e:
         print(f"empathy session: {e}", file=sys.stderr)
         return 1
@@ -102,13 +109,16 @@ def _purge(args) -> int:
     elif args.older_than is not None:
         cutoff = time.time() - args.older_than * 86400
         chosen += [p for p in store.sessions(args.dir) if p.stat().st_mtime < cutoff]
-    removed = []
+    removed, refused = [], []
     for p in dict.fromkeys(chosen):
-        for f in (p, Path(f"{p}-wal"), Path(f"{p}-shm")):
-            f.unlink(missing_ok=True)
-        removed.append(store.session_id(p))
+        try:
+            store.purge(p)
+            removed.append(store.session_id(p))
+        except (store.SessionError, OSError) as e:
+            refused.append(str(e))
+            print(f"empathy session purge: {e}", file=sys.stderr)
     print(json.dumps(removed) if args.json else f"purged {len(removed)} session(s)")
-    return 0
+    return 1 if refused else 0
 
 
 def register(p) -> None:

@@ -8,13 +8,22 @@ queued every `COMMIT_S`, so at most that much (plus one commit's time) is at ris
 Tables: `samples` (one row per accepted seat sample, the wire fields), `events` (ts_us,
 kind, JSON data: state, segment, decision, grade, control, health, and every `UNITS_S` a
 `units` report: each unit's loss, battery, firmware and clock offset) and `meta`.
+
+Sessions hold biometric data: the folder is made 0700, each database 0600 (SQLite gives
+its -wal and -shm files the database's mode), and files written from a session
+(`private_files()`) are 0600 too. A recorder holds an exclusive `flock` on its database
+for as long as it records, so `purge` can refuse a session that is being recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import os
 import queue
+import re
 import secrets
 import sqlite3
 import threading
@@ -51,6 +60,36 @@ def new_session_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+
+
+@contextlib.contextmanager
+def private_files():
+    """Files and folders made inside are for the owner only (umask 077)."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _create_private(path: Path) -> None:
+    """The database file, made 0600 before SQLite opens it (and fixed if it was not)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
+def _lock(path: Path, blocking: bool = False) -> int:
+    """An exclusive flock on the session file; raises BlockingIOError if someone holds it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
 def connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
@@ -67,9 +106,15 @@ class Recorder:
                  unit_report: Optional[Callable[[], list]] = None,
                  on_fault: Optional[Callable[[dict], None]] = None):
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.id = session_id or new_session_id()
         self.path = folder / f"{self.id}{SUFFIX}"
+        _create_private(self.path)
+        try:
+            self._held = _lock(self.path)  # `session purge` refuses it while we record
+        except BlockingIOError:
+            raise SessionError(f"session {self.id} is being recorded by another process") \
+                from None
         self.db = connect(self.path)
         self.db.executescript(_SCHEMA)
         meta = {"session": self.id, "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ",
@@ -175,6 +220,7 @@ class Recorder:
         except sqlite3.Error as e:  # still full: the session reads as unclosed, nothing worse
             log.error("session %s: cannot mark it ended: %s", self.id, e)
         self.db.close()
+        os.close(self._held)
 
 
 # -- reading sessions back --------------------------------------------------------------
@@ -207,11 +253,33 @@ def session_id(path: Path) -> str:
 
 
 def find(folder: Path, sid: str) -> Path:
+    """The session's file in `folder`; a name that could reach outside it is refused."""
+    if not _SESSION_ID.fullmatch(sid) or ".." in sid:
+        raise SessionError(f"{sid!r} is not a session id (as `session list` shows them)")
     path = Path(folder) / f"{sid}{SUFFIX}"
+    if path.resolve().parent != Path(folder).resolve():
+        raise SessionError(f"{sid!r} is not a session in {folder}")
     if not path.exists():
         known = ", ".join(session_id(p) for p in sessions(folder)) or "none"
         raise SessionError(f"no session {sid!r} in {folder} (known: {known})")
     return path
+
+
+def purge(path: Path) -> None:
+    """Delete a session (its database, WAL and shared-memory files) for good; refused while
+    a recorder holds it."""
+    try:
+        held = _lock(path)
+    except BlockingIOError:
+        raise SessionError(f"session {session_id(path)} is being recorded: stop the show "
+                           "first") from None
+    except FileNotFoundError:
+        return
+    try:
+        for f in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            f.unlink(missing_ok=True)
+    finally:
+        os.close(held)
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:

@@ -64,8 +64,9 @@ class EventTap:
     def __init__(self, url: str, token: str):
         from websockets.sync.client import connect
 
-        ws_url = url.replace("http://", "ws://").rstrip("/") + f"/api/v1/live?token={token}"
+        ws_url = url.replace("http://", "ws://").rstrip("/") + "/api/v1/live"
         self.ws = connect(ws_url, open_timeout=20)
+        self.ws.send(json.dumps({"type": "auth", "token": token}))  # never in the URL
         self.events: list[tuple[float, dict]] = []
         self._t = threading.Thread(target=self._read, daemon=True)
         self._t.start()
@@ -111,7 +112,7 @@ class Cinema:
         story["screenplay"] = str(SAMPLE / story["screenplay"])
         (tmp / "story.toml").write_text(tomli_w.dumps(story))
         self.port = free_port()
-        self.token = "fault-" + os.urandom(6).hex()
+        self.token = "fault-" + os.urandom(16).hex()
         self.session_dir = Path(session_dir or tmp / "sessions")
         self.seat_sources = seat_sources or {}
         self.proxy_args = proxy
