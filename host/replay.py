@@ -34,9 +34,12 @@ class ReplayWindows:
         units = np.asarray(units, np.intp)
         seqs = np.asarray(seqs, np.int64)
         top = self.top[units]
-        base = np.maximum(top, 0)
-        near = base + ((seqs - base + _HALF) % _MOD - _HALF)
-        return np.where(top < 0, seqs, near)
+        new = top < 0
+        if new.any():  # a unit heard for the first time: its first number in this batch
+            ids, first = np.unique(units[new], return_index=True)
+            top = top.copy()
+            top[new] = seqs[new][first[np.searchsorted(ids, units[new])]]
+        return top + ((seqs - top + _HALF) % _MOD - _HALF)
 
     def accept(self, unit: int, seq: int) -> bool:
         """One extended sequence number (see `extend`)."""

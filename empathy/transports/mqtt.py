@@ -384,18 +384,19 @@ class Receiver:
                  acks: list) -> None:
         """One PUBLISH in buf[j:end]: its payload to `payloads` if its topic allows."""
         t_end = j + 2 + ((buf[j] << 8) | buf[j + 1])
-        k = t_end
+        k = t_end + (2 if header & 0x06 else 0)  # QoS 1: a packet id follows the topic
+        if k > end:
+            raise ValueError("PUBLISH shorter than its topic")
         if header & 0x06:  # QoS 1: acknowledge
-            acks.append(_packet(0x40, bytes(buf[k:k + 2])))
-            k += 2
+            acks.append(_packet(0x40, bytes(buf[t_end:k])))
         if self.v5:
             plen, shift = 0, 0
-            while buf[k] & 0x80:
+            while buf[k] & 0x80 and shift < 21:  # a varint has at most 4 bytes
                 plen |= (buf[k] & 0x7F) << shift
                 k, shift = k + 1, shift + 7
             k += 1 + (plen | buf[k] << shift)
-        if k > end or t_end > end:
-            raise ValueError("PUBLISH shorter than its topic and properties")
+        if k > end:
+            raise ValueError("PUBLISH shorter than its properties")
         topic = bytes(buf[j + 2:t_end])
         unit_txt, _, leaf = topic[len(self.prefix):].partition(b"/")
         if not (topic.startswith(self.prefix) and unit_txt.isdigit() and len(unit_txt) <= 5
