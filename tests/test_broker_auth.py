@@ -37,7 +37,8 @@ def test_acl_lets_each_unit_publish_only_under_its_own_topics():
     assert blocks["user unit301"] == [f"topic write empathy/screen1/u/301/{leaf}"
                                       for leaf in ("s", "h", "c", "status")] + [
         "topic read empathy/screen1/u/301/d"]
-    assert "#" not in " ".join(blocks["user unit302"]) and "+" not in " ".join(blocks["user unit302"])
+    unit302 = " ".join(blocks["user unit302"])
+    assert "#" not in unit302 and "+" not in unit302
 
 
 def test_keys_new_emits_broker_credentials_and_acl_lines(tmp_path, capsys):

@@ -12,7 +12,7 @@ from empathy import wire
 from empathy.clock import now_us
 from empathy.keys import Keystore
 from empathy.transports import open_receiver
-from empathy.transports.mqtt import _packet, _text
+from empathy.transports.mqtt_host import _packet, _text
 
 from redteam_rig import wait_for
 
@@ -59,7 +59,7 @@ def test_a_lying_broker_cannot_crash_or_bloat_the_receiver(v5):
             broker.publish(f"{base}/70000/status", b"offline", qos=1),  # unit out of range
             broker.publish(f"{base}/-1/status", b"offline"),
             broker.publish(f"{base}/3/whatever", good),
-            broker.publish(f"elsewhere/u/3/s", good),
+            broker.publish("elsewhere/u/3/s", good),
             broker.publish(f"{base}/4/s", good),  # unit 3's packet under unit 4's topic
             _packet(0x30, b"\x00\xff" + b"x" * 10),  # topic longer than the packet
             _packet(0x32, b"\x00\x01a"),  # QoS 1 without room for its packet id

@@ -17,7 +17,7 @@ from empathy import wire
 from empathy.clock import now_us
 from empathy.keys import Keystore
 
-from redteam_rig import TOKEN, Host, Unit, free_udp_port, udp_send, wait_for
+from redteam_rig import TOKEN, Host, Unit, free_udp_port, udp_send
 
 HONEST = -0.5
 EVIL = 0.9
@@ -68,7 +68,8 @@ def test_a_stolen_unit_key_moves_the_estimate_at_most_its_seats_share(target):
             s = target.wait_state(lambda s: s["packets"]["rejected"].get("too_many_seats", 0)
                                   >= 92 * 5, 10, "unit 3's 92 extra claims refused")
             assert s["audience"]["seats_total"] == 18
-            assert sorted(x["seat"] for x in s["seats"] if x["unit"] == 3) == list(range(2000, 2008))
+            locked = sorted(x["seat"] for x in s["seats"] if x["unit"] == 3)
+            assert locked == list(range(2000, 2008))
         finally:
             other.stop()
     finally:
@@ -169,7 +170,8 @@ def test_a_mixed_flood_is_refused_in_bulk_and_the_show_goes_on(target):
         return s["packets"][key] - before["packets"][key]
 
     def settled(s):  # every packet read is either accepted or refused by reason
-        refused = sum(s["packets"]["rejected"].values()) - sum(before["packets"]["rejected"].values())
+        refused = (sum(s["packets"]["rejected"].values())
+                   - sum(before["packets"]["rejected"].values()))
         return refused == delta(s, "received") - delta(s, "accepted") and all(
             x["age_s"] < 1.0 for x in s["seats"] if x["unit"] == 1)
     s = target.wait_state(settled, 10, "every forgery refused, the honest seats live")
