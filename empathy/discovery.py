@@ -68,9 +68,14 @@ def find_host(scheme: str, timeout_s: float = 5.0, screen: str = "", interfaces=
             return
         info = zeroconf.get_service_info(service_type, name, 2000)
         raw = info.properties if info else {}
-        props = {k.decode(): (v or b"").decode() for k, v in raw.items()}
+        props = {k.decode(errors="replace"): (v or b"").decode(errors="replace")
+                 for k, v in raw.items()}
         url = props.get("url", "")
-        if urlsplit(url).scheme == scheme and (not screen or props.get("screen") == screen):
+        try:
+            ok = urlsplit(url).scheme == scheme and urlsplit(url).port != 0
+        except ValueError:  # an announcement is network input: a bad one is skipped
+            ok = False
+        if ok and (not screen or props.get("screen") == screen):
             found.append(url)
             done.set()
 

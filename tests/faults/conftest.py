@@ -34,6 +34,7 @@ from empathy.host.player import framelog
 from empathy.host.session import store
 from empathy.keys import Keystore
 from empathy.sim import SAMPLE_IMPACT
+from polling import wait_for  # noqa: F401 (the fault tests import it from here)
 
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE.parents[1] / "host" / "sample"
@@ -46,16 +47,6 @@ def free_port(kind=socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(pred, timeout_s: float, what: str, every_s: float = 0.1):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 class EventTap:

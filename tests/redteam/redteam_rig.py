@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import tomllib
 import urllib.error
 import urllib.request
@@ -24,20 +23,11 @@ import tomli_w
 
 from empathy import wire
 from empathy.clock import now_us
+from polling import wait_for  # noqa: F401 (tests import it from here)
 
 SAMPLE = Path(__file__).resolve().parents[2] / "host" / "sample" / "neon_rain.toml"
 GOOD = wire.Flag.HR_OK | wire.Flag.FACE_OK | wire.Flag.CONTACT | wire.Flag.CALIBRATED
 TOKEN = "red-team-operator-token-" + os.urandom(12).hex()
-
-
-def wait_for(pred, timeout_s: float, what: str, every_s: float = 0.1):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def free_udp_port() -> int:
