@@ -28,11 +28,14 @@ def test_replays_and_seat_grabs_after_a_host_crash_are_refused(tmp_path):
         grab = Unit(2, [7], keys.units[2], send, 0.9).start()  # unit 2 wants seat 7 now
         time.sleep(1.0)
         grab.stop()
-        s = host.wait_state(lambda s: sum(s["packets"]["rejected"].get(r, 0)
-                                          for r in ("replayed", "stale")) == len(captured),
-                            20, "every replay refused")
+        total = len(captured) + len(grab.sent)
+        s = host.wait_state(lambda s: s["packets"]["received"] == total
+                            and sum(s["packets"]["rejected"].values()) == total,
+                            20, "every replay and every grab read and refused")
+        rejected = s["packets"]["rejected"]
+        assert rejected.get("replayed", 0) + rejected.get("stale", 0) == len(captured)
+        assert rejected["foreign_seat"] == len(grab.sent)
         assert s["packets"]["accepted"] == 0 and s["seats"] == []
-        assert s["packets"]["rejected"]["foreign_seat"] == len(grab.sent)
         # the honest unit goes on where it left off, and is heard at once
         resumed = Unit(1, [7], keys.units[1], send, seq0=unit.seq).start()
         try:

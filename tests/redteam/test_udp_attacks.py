@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import websockets.sync.client as ws_client
@@ -53,9 +52,10 @@ def test_a_stolen_unit_key_moves_the_estimate_at_most_its_seats_share(target):
     before = target.state()["audience"]["arousal"]
     evil = Unit(2, [9, 10, *range(1, 9), *range(1000, 1100)], keys.units[2], send, EVIL).start()
     try:
-        time.sleep(2.5)  # 25 rounds of 110 claims
-        s = target.wait_state(lambda s: s["audience"]["seats_good"] == 10, 10,
-                              "unit 2's own two seats in the estimate")
+        s = target.wait_state(lambda s: s["audience"]["seats_good"] == 10
+                              and s["packets"]["rejected"].get("unlisted_seat", 0) >= 100 * 20
+                              and s["packets"]["rejected"].get("foreign_seat", 0) >= 8 * 20,
+                              30, "20 rounds of unit 2's 110 claims")
         share = 2 / 10  # unit 2 carries 2 of the room's 10 seats
         moved = s["audience"]["arousal"] - before
         assert 0 < moved <= share * (EVIL - HONEST) + 0.01, (before, s["audience"])
@@ -82,31 +82,27 @@ def test_forged_sync_requests_get_no_replies(target):
     forger. Now a reply goes to the address of the authentic request only."""
     key = target.keys.units[4]
     unit_sock, forger = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2))
-    for s in (unit_sock, forger):
-        s.settimeout(0.3)
     addr = ("127.0.0.1", target.port)
-    got_unit = got_forger = 0
+    got_unit, got_forger = [], 0
     try:
+        unit_sock.settimeout(10)
         for seq in range(20):
             genuine = wire.encode_sync(wire.SyncRequest(4, 50_000 + seq, now_us()), key)
             unit_sock.sendto(genuine, addr)
             forger.sendto(genuine[:-7] + os.urandom(7), addr)  # same request, forged tag
             forger.sendto(genuine, addr)  # and the genuine one replayed from elsewhere
-            for sock in (unit_sock, forger):
-                try:
-                    while True:
-                        reply = wire.decode_sync_reply(sock.recv(256), key)
-                        assert reply.unit_id == 4
-                        if sock is unit_sock:
-                            got_unit += 1
-                        else:
-                            got_forger += 1
-                except socket.timeout:
-                    pass
+            got_unit.append(wire.decode_sync_reply(unit_sock.recv(256), key).seq)
+        forger.settimeout(1.0)
+        try:
+            while True:
+                forger.recv(256)
+                got_forger += 1
+        except socket.timeout:
+            pass
     finally:
         unit_sock.close()
         forger.close()
-    assert (got_unit, got_forger) == (20, 0)
+    assert got_unit == [50_000 + seq for seq in range(20)] and got_forger == 0
 
 
 def test_stale_future_and_replayed_samples_are_refused(target):
@@ -174,7 +170,7 @@ def test_a_mixed_flood_is_refused_in_bulk_and_the_show_goes_on(target):
                    - sum(before["packets"]["rejected"].values()))
         return refused == delta(s, "received") - delta(s, "accepted") and all(
             x["age_s"] < 1.0 for x in s["seats"] if x["unit"] == 1)
-    s = target.wait_state(settled, 10, "every forgery refused, the honest seats live")
+    s = target.wait_state(settled, 30, "every forgery refused, the honest seats live")
     assert target.alive() and s["t_s"] > t_before + 3
     refused, received = delta(s, "received") - delta(s, "accepted"), delta(s, "received")
     dropped = s["packets"]["dropped"]
