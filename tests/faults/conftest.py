@@ -57,7 +57,7 @@ class EventTap:
 
         ws_url = url.replace("http://", "ws://").rstrip("/") + "/api/v1/live"
         self.ws = connect(ws_url, open_timeout=20)
-        self.ws.send(json.dumps({"type": "auth", "token": token}))  # never in the URL
+        self.auth = json.dumps({"type": "auth", "token": token})  # first message, never the URL
         self.events: list[tuple[float, dict]] = []
         self._t = threading.Thread(target=self._read, daemon=True)
         self._t.start()
@@ -65,6 +65,7 @@ class EventTap:
     def _read(self):
         try:
             with self.ws:
+                self.ws.send(self.auth)
                 for msg in self.ws:
                     doc = json.loads(msg)
                     if doc.get("type") == "event":
