@@ -4,9 +4,10 @@ forged, side by side with clean traffic.
 The flood is what anyone on the sensor network can send without a key: forged samples
 (known units, wrong tags), forged clock-sync requests and heartbeats, and junk of any
 length; "mixed" is a quarter of each. Clean is 1,000 units' genuine samples. Every figure
-is `Intake.feed_array` on one core in batches of 4096, a fresh intake per run, best of 3;
-the last in-memory row compares the bulk control path with verifying forged sync requests
-one by one (`wire.decode_sync` per packet, the path before bulk verification). Over
+is `Intake.feed_array` on one core in batches of 4096, a fresh intake per run, the best of
+5 rounds in which every mix takes its turn; the last in-memory row compares the bulk
+control path with verifying forged sync requests one by one (`wire.decode_sync` per
+packet, the path before bulk verification). Over
 loopback UDP, a sender process blasts each mix at the host's socket; the host reads and
 feeds its intake: packets handled per second, all verdicts.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 
 from empathy import wire
 from empathy.bench.bench_link import ALL_CORES, BATCH, _best_rate, _over_udp
@@ -52,12 +54,19 @@ def mixes() -> tuple[dict, dict[str, list[bytes]]]:
     return keys, out
 
 
-def _rate(keys: dict, packets: list[bytes]) -> float:
-    def go(intake):
-        for i in range(0, len(packets), BATCH):
-            intake.feed_array(packets[i:i + BATCH], T0)
-        assert intake.received == len(packets)
-    return _best_rate(go, len(packets), 3, setup=lambda: Intake(keys))
+def _rates(keys: dict, sets: dict[str, list[bytes]], rounds: int = 5) -> dict[str, float]:
+    """Best rate per mix over `rounds`, the mixes taken in turn within each round: on a
+    shared machine a burst of load then hits every mix alike, not one."""
+    best = dict.fromkeys(sets, 0.0)
+    for _ in range(rounds):
+        for name, packets in sets.items():
+            intake = Intake(keys)
+            t = time.perf_counter()
+            for i in range(0, len(packets), BATCH):
+                intake.feed_array(packets[i:i + BATCH], T0)
+            best[name] = max(best[name], len(packets) / (time.perf_counter() - t))
+            assert intake.received == len(packets)
+    return best
 
 
 def _one_by_one(keys: dict, packets: list[bytes]) -> float:
@@ -67,14 +76,14 @@ def _one_by_one(keys: dict, packets: list[bytes]) -> float:
                 wire.decode_sync(p, keys)
             except wire.WireError:
                 pass
-    return _best_rate(go, len(packets), 3)
+    return _best_rate(go, len(packets), 5)
 
 
 def run() -> list[dict]:
     if ALL_CORES:  # the host side on one core, as in bench_link
         os.sched_setaffinity(0, {ALL_CORES[0]})
     keys, sets = mixes()
-    rates = {name: _rate(keys, packets) for name, packets in sets.items()}
+    rates = _rates(keys, sets)
     clean = rates["clean samples"]
     out = [{"name": "intake: clean samples", "value": clean, "unit": "pkt/s", "peer": None,
             "peer_value": None, "ratio": None}]
