@@ -43,8 +43,9 @@ class Announcement:
         host = u.hostname or ""
         if host in ("", "0.0.0.0"):
             host = _lan_address()
+        # Where to reach us and nothing else: no user, no file paths from the query.
         self.url = urlunsplit((u.scheme, f"{host}:{u.port}" if u.port else host, u.path,
-                               u.query, ""))
+                               "", ""))
         self.zc = Zeroconf(interfaces=interfaces or [host], ip_version=IPVersion.V4Only)
         self.info = ServiceInfo(SERVICE, f"empathy-{screen}-{u.scheme}.{SERVICE}",
                                 addresses=[socket.inet_aton(host)], port=u.port or 0,

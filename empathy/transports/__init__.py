@@ -16,7 +16,7 @@ A sender whose host is ``auto`` (``udp://auto``) finds the host by mDNS (`discov
 from __future__ import annotations
 
 import importlib
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 SCHEMES = {"udp": "empathy.transports.udp", "mqtt": "empathy.transports.mqtt",
            "mqtts": "empathy.transports.mqtt", "serial": "empathy.transports.serial"}
@@ -34,10 +34,14 @@ def _module(url: str):
 
 
 def open_sender(url: str, unit_id: int = 0):
-    if urlsplit(url).hostname == "auto":
+    u = urlsplit(url)
+    if u.hostname == "auto":  # the announced host and port; our own user, screen and options
         from empathy.discovery import find_host
 
-        url = find_host(urlsplit(url).scheme)
+        found = urlsplit(find_host(u.scheme))
+        user = u.netloc.rpartition("@")[0]
+        url = urlunsplit((u.scheme, (user + "@" if user else "") + found.netloc,
+                          u.path or found.path, u.query, ""))
     return _module(url).Sender(url, unit_id)
 
 
