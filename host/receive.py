@@ -336,3 +336,35 @@ class Intake:
                             "drift_ppb": hb.drift_ppb, "rtt_us": hb.rtt_us,
                             "sync_loss_permille": hb.loss_permille} if hb else {})})
         return out
+
+
+class LinkCounters:
+    """What the link refused and lost, for the dashboard, the summary and metrics: refusals
+    by reason (the intake's and the transport's), and packets dropped before the intake saw
+    them (the kernel's socket buffer, the transport's bounded queue)."""
+
+    def __init__(self, intake: Intake, receiver):
+        self.intake, self.receiver = intake, receiver
+        self._seen, self._at = 0, 0.0
+
+    def rejected(self) -> dict:
+        # dict.copy is one C call under the GIL: safe while the show thread counts on
+        out = Counter(dict.copy(self.intake.rejected))
+        out.update(dict.copy(getattr(self.receiver, "rejected", {})))
+        return dict(out)
+
+    def dropped(self) -> dict:
+        return {"kernel": int(getattr(self.receiver, "kernel_drops", 0)),
+                "queue": int(getattr(self.receiver, "queue_drops", 0))}
+
+    def drops_event(self) -> list[dict]:
+        """At most once a second: a health event if packets were dropped since the last."""
+        if time.monotonic() - self._at < 1.0:
+            return []
+        self._at = time.monotonic()
+        drops = self.dropped()
+        total = drops["kernel"] + drops["queue"]
+        if total <= self._seen:
+            return []
+        new, self._seen = total - self._seen, total
+        return [{"event": "packets_dropped", "new": new, **drops}]

@@ -23,7 +23,7 @@ from empathy import wire
 from empathy.clock import now_us
 from empathy.host.audience import AudienceState, audience_state
 from empathy.host.policy import Choice, decide, default_choice, learn_from_show, make_policy
-from empathy.host.receive import Intake
+from empathy.host.receive import Intake, LinkCounters
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
 from empathy.host.seatmap import SeatMapConfig
@@ -73,7 +73,7 @@ class Show:
         # where it happened, logged (rate-limited), and the show goes on.
         self.contained: Counter = Counter()
         self._say = RateLimited(log)
-        self._drops_seen, self._drops_at = 0, 0.0
+        self.link = LinkCounters(self.intake, self.receiver)  # refused and dropped packets
         self.cue_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.cue_addrs = [(h, int(p)) for h, p in (t.rsplit(":", 1) for t in cfg.cue_targets)]
         self.cue_seq = 0
@@ -325,7 +325,7 @@ class Show:
             while not q.empty():
                 faults.append(q.get_nowait())
         try:
-            events = self.intake.check_health(self.receiver.take_gone()) + self._drops_event()
+            events = self.intake.check_health(self.receiver.take_gone()) + self.link.drops_event()
         except Exception:
             events = self._contain("health")
         for event in events + faults:
@@ -337,32 +337,6 @@ class Show:
         self._say(logging.ERROR, "contained a failure in the %s (%d so far); the show goes on",
                   where, self.contained[where], exc_info=True)
         return []
-
-    def _drops_event(self) -> list[dict]:
-        """At most once a second: a health event when the kernel or a queue dropped our
-        packets since the last one (a flood)."""
-        if time.monotonic() - self._drops_at < 1.0:
-            return []
-        self._drops_at = time.monotonic()
-        drops = self.dropped()
-        total = drops["kernel"] + drops["queue"]
-        if total <= self._drops_seen:
-            return []
-        new, self._drops_seen = total - self._drops_seen, total
-        return [{"event": "packets_dropped", "new": new, **drops}]
-
-    def dropped(self) -> dict:
-        """Packets lost before the intake saw them: by the kernel (socket buffer full) and
-        by the transport's bounded queue."""
-        return {"kernel": int(getattr(self.receiver, "kernel_drops", 0)),
-                "queue": int(getattr(self.receiver, "queue_drops", 0))}
-
-    def rejected(self) -> dict:
-        """Refused packets by reason: the intake's and the transport's."""
-        # dict.copy is one C call under the GIL: safe while the show thread counts on
-        out = Counter(dict.copy(self.intake.rejected))
-        out.update(dict.copy(getattr(self.receiver, "rejected", {})))
-        return dict(out)
 
     def run(self, duration_s: float, progress: Optional[Callable[[float], None]] = None) -> dict:
         self.t0_us = now_us()
@@ -425,8 +399,8 @@ class Show:
         return {
             "packets_received": self.intake.received,
             "packets_accepted": self.intake.accepted,
-            "packets_rejected": self.rejected(),
-            "packets_dropped": self.dropped(),
+            "packets_rejected": self.link.rejected(),
+            "packets_dropped": self.link.dropped(),
             "contained": dict(self.contained),
             "decisions": self.decisions,
             "segments": self.segment_log,

@@ -89,7 +89,7 @@ class Live:
                          "grade_strength": show.grade_strength, "policy": show.policy.name,
                          "controls": controls},
             "packets": {"received": show.intake.received, "accepted": show.intake.accepted,
-                        "rejected": show.rejected(), "dropped": show.dropped(),
+                        "rejected": show.link.rejected(), "dropped": show.link.dropped(),
                         "contained": dict.copy(show.contained)},
         }
 
