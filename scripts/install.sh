@@ -13,7 +13,7 @@ APT_PACKAGES=(
   # peers for benchmarks (ffmpeg lut3d)
   ffmpeg
   # link and sensors: a real MQTT broker, D-Bus (BlueZ-shaped test bus), pty tools, BlueZ
-  mosquitto mosquitto-clients dbus libdbus-1-dev libglib2.0-dev socat bluez
+  mosquitto mosquitto-clients openssl dbus libdbus-1-dev libglib2.0-dev socat bluez
   # dashboard browser tests
   chromium chromium-driver
 )
