@@ -36,9 +36,9 @@ def publish(url: str, units: list[int], keys: dict, duration_s: float, rate_hz: 
     import paho.mqtt.client as mqtt
 
     from empathy import wire
-    from empathy.transports.mqtt import _Url
+    from empathy.transports.mqtt_url import MqttUrl
 
-    cfg = _Url(url)
+    cfg = MqttUrl(url)
     clients = []
     for u in units:
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-unit{u}",

@@ -180,7 +180,7 @@ class EdgeUnit:
 
     def _send(self, packet: bytes) -> None:
         self.link.count(self.uplink.send(packet), self.uplink.problem, now_us())
-        self.seq += 1
+        self.seq = (self.seq + 1) & wire.SEQ_MASK  # wraps; the host reads it serially
         self.seqs.use(self.seq)
 
     def _heartbeat(self, t: int) -> None:
@@ -312,7 +312,7 @@ class SeqReserve:
     def __init__(self, path):
         self.path = Path(path)
         try:
-            self.start = int(self.path.read_text()) & 0xFFFFFFFF
+            self.start = int(self.path.read_text()) & wire.SEQ_MASK
         except FileNotFoundError:
             self.start = 0
         except (OSError, ValueError) as e:
@@ -322,13 +322,15 @@ class SeqReserve:
         self.use(self.start)
 
     def use(self, seq: int) -> None:
-        if seq < self.limit:
+        """`seq` is about to be sent: reserve the next block once it reaches the limit
+        (serial arithmetic: numbers wrap at 2**32)."""
+        if (seq - self.limit) & wire.SEQ_MASK >= 1 << 31:  # still below the limit
             return
-        self.limit = seq + self.BLOCK
+        self.limit = (seq + self.BLOCK) & wire.SEQ_MASK
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(str(self.limit & 0xFFFFFFFF))
+            tmp.write_text(str(self.limit))
             os.replace(tmp, self.path)
         except OSError as e:  # a read-only state folder costs the restart guarantee only
             log.warning("cannot reserve sequence numbers in %s: %s", self.path, e)

@@ -43,8 +43,9 @@ class Announcement:
         host = u.hostname or ""
         if host in ("", "0.0.0.0"):
             host = _lan_address()
+        # Where to reach us and nothing else: no user, no file paths from the query.
         self.url = urlunsplit((u.scheme, f"{host}:{u.port}" if u.port else host, u.path,
-                               u.query, ""))
+                               "", ""))
         self.zc = Zeroconf(interfaces=interfaces or [host], ip_version=IPVersion.V4Only)
         self.info = ServiceInfo(SERVICE, f"empathy-{screen}-{u.scheme}.{SERVICE}",
                                 addresses=[socket.inet_aton(host)], port=u.port or 0,
@@ -68,9 +69,14 @@ def find_host(scheme: str, timeout_s: float = 5.0, screen: str = "", interfaces=
             return
         info = zeroconf.get_service_info(service_type, name, 2000)
         raw = info.properties if info else {}
-        props = {k.decode(): (v or b"").decode() for k, v in raw.items()}
+        props = {k.decode(errors="replace"): (v or b"").decode(errors="replace")
+                 for k, v in raw.items()}
         url = props.get("url", "")
-        if urlsplit(url).scheme == scheme and (not screen or props.get("screen") == screen):
+        try:
+            ok = urlsplit(url).scheme == scheme and urlsplit(url).port != 0
+        except ValueError:  # an announcement is network input: a bad one is skipped
+            ok = False
+        if ok and (not screen or props.get("screen") == screen):
             found.append(url)
             done.set()
 

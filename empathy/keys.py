@@ -1,6 +1,9 @@
 """Keystore: per-unit packet keys and the show key for screen cues.
 
-A TOML file, readable by its owner only (0600): ``show = "<hex>"``, a ``[units]`` table of
+A TOML file, readable by its owner (0600) or also by the service's group (0640, root-owned
+with group empathy, see the cinema guide); `load` refuses one that others can read or the
+group can write, and one without a show key (screen cues would be forgeable). It holds
+``show = "<hex>"``, a ``[units]`` table of
 ``"<unit id>" = "<hex>"`` and, while keys are being rotated, a ``[previous]`` table of the
 keys being replaced. The host holds every unit's key; each edge unit is given a keystore
 holding only its own key and the show key.
@@ -16,6 +19,7 @@ import hashlib
 import logging
 import os
 import secrets
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +28,7 @@ import tomli_w
 
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
+UNSAFE_MODE = 0o027  # group write, or any permission for others
 
 log = logging.getLogger("empathy.keys")
 
@@ -77,12 +82,23 @@ class Keystore:
         with os.fdopen(fd, "wb") as f:
             tomli_w.dump(doc, f)
         os.chmod(tmp, 0o600)  # O_CREAT's mode does not apply to a leftover file
+        try:  # a root:empathy 0640 keystore stays readable by the service after `keys new`
+            st = path.stat()
+            if st.st_gid != os.stat(tmp).st_gid:
+                os.chown(tmp, -1, st.st_gid)
+            os.chmod(tmp, stat.S_IMODE(st.st_mode) & 0o640)
+        except FileNotFoundError:
+            pass
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "Keystore":
         try:
-            doc = tomllib.loads(Path(path).read_text())
+            fd = os.open(path, os.O_RDONLY)
+            with os.fdopen(fd, "rb") as f:
+                mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
+                text = f.read().decode()
+            doc = tomllib.loads(text)
             ks = cls(bytes.fromhex(doc.get("show", "")),
                      {int(u): bytes.fromhex(k) for u, k in doc.get("units", {}).items()},
                      {int(u): bytes.fromhex(k) for u, k in doc.get("previous", {}).items()})
@@ -92,6 +108,12 @@ class Keystore:
             if not 0 <= unit <= 0xFFFF or len(key) < MIN_KEY_BYTES:
                 raise KeyError_(f"keystore {path}: unit {unit}: key of {len(key)} bytes "
                                 f"(need {MIN_KEY_BYTES}+) or id outside 0..65535")
+        if len(ks.show) < MIN_KEY_BYTES:
+            raise KeyError_(f"keystore {path}: no show key (need {MIN_KEY_BYTES}+ bytes in "
+                            "show = \"<hex>\"): screen cues would be forgeable")
+        if mode & UNSAFE_MODE:
+            raise KeyError_(f"keystore {path}: mode {mode:o} lets others read or change it "
+                            f"(chmod 600, or 640 owned root:empathy)")
         return ks
 
 

@@ -32,3 +32,33 @@ def setup(level: str = "info", json_lines: bool = False, stream=None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+class RateLimited:
+    """At most `burst` lines per `period_s` for one kind of message; the rest are counted
+    and the count said in the next line let through, so a flood of refusals (bad tokens,
+    forged packets) cannot fill the disk or bury the log, yet nothing goes unmentioned."""
+
+    def __init__(self, logger: logging.Logger, burst: int = 5, period_s: float = 60.0,
+                 clock=time.monotonic):
+        self.logger, self.burst, self.period_s, self.clock = logger, burst, period_s, clock
+        self.window_start = -float("inf")
+        self.in_window = 0
+        self.suppressed = 0  # since the last line let through
+        self.suppressed_total = 0
+
+    def __call__(self, level: int, msg: str, *args, **kw) -> bool:
+        """Log like `logger.log`; False when this line was suppressed (and counted)."""
+        now = self.clock()
+        if now - self.window_start >= self.period_s:
+            self.window_start, self.in_window = now, 0
+        if self.in_window >= self.burst:
+            self.suppressed += 1
+            self.suppressed_total += 1
+            return False
+        self.in_window += 1
+        if self.suppressed:
+            msg = f"{msg} (and {self.suppressed} more like it suppressed)"
+            self.suppressed = 0
+        self.logger.log(level, msg, *args, **kw)
+        return True

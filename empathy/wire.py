@@ -53,6 +53,7 @@ PACKET_SIZE = 32
 TAG_SIZE = 7
 BODY_SIZE = PACKET_SIZE - TAG_SIZE
 TS_MASK = (1 << 48) - 1
+SEQ_MASK = (1 << 32) - 1  # sequence numbers wrap; the host extends them (host/replay.py)
 
 EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 EXPRESSION_NONE = 15
@@ -119,7 +120,7 @@ def _scaled(value: float, step: float, lo: int, hi: int, name: str) -> int:
 
 def _pack_body(s: SeatSample) -> bytes:
     for name, value, hi in (("unit_id", s.unit_id, 0xFFFF), ("seat_id", s.seat_id, 0xFFFF),
-                            ("seq", s.seq, 0xFFFFFFFF), ("ts_us", s.ts_us, TS_MASK)):
+                            ("ts_us", s.ts_us, TS_MASK)):
         if not 0 <= value <= hi:
             raise WireError("bad_field", f"{name}={value} out of range 0..{hi}")
     if not (0 <= s.expression <= 6 or s.expression == EXPRESSION_NONE):
@@ -129,7 +130,7 @@ def _pack_body(s: SeatSample) -> bytes:
         (VERSION << 4) | KIND_SAMPLE,
         s.unit_id,
         s.seat_id,
-        s.seq,
+        s.seq & SEQ_MASK,  # wraps at 2**32 like every kind's; the host reads it serially
         s.ts_us >> 32,
         s.ts_us & 0xFFFFFFFF,
         _scaled(s.hr_bpm, 0.01, 0, 0xFFFF, "hr_bpm"),
@@ -191,6 +192,8 @@ def decode(packet: bytes, keys: KeyLookup) -> SeatSample:
     if cls > 6 and cls != EXPRESSION_NONE:
         # Authentic but nonsensical: a firmware bug, not an attack. Still rejected.
         raise WireError("bad_field", f"expression class {cls}")
+    if arousal == -128 or valence == -128:  # outside -1..1; `encode` never writes it
+        raise WireError("bad_field", "arousal or valence below -1")
     return SeatSample(
         unit_id=unit,
         seat_id=seat,
@@ -355,6 +358,7 @@ def decode_health(packet: bytes, keys: KeyLookup) -> Health:
 
 _SYNC = struct.Struct(">BHIq")
 _SYNC_REPLY = struct.Struct(">BHIqqq")
+SYNC_SIZE = _SYNC.size + TAG_SIZE
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from empathy.wire import (BODY_SIZE, EXPRESSION_NONE, KIND_SAMPLE, PACKET_SIZE, REASONS,
-                          TAG_SIZE, VERSION, SeatSample)
+from empathy.wire import (BODY_SIZE, EXPRESSION_NONE, HEALTH_SIZE, KIND_HEALTH, KIND_SAMPLE,
+                          KIND_SYNC, PACKET_SIZE, REASONS, SYNC_SIZE, TAG_SIZE, VERSION,
+                          SeatSample)
 
 # Keys become precomputed HMAC inner/outer SHA-256 states (`KeyTable`), so verifying a
 # packet is two state copies and two tiny updates; everything else is numpy over the batch.
@@ -86,6 +87,24 @@ def _to_matrix(packets: Sequence[bytes], rows: np.ndarray) -> np.ndarray:
     return m
 
 
+def _forged(packets: Sequence[bytes], idx: np.ndarray, units: np.ndarray, body: int,
+            tags: np.ndarray, table: KeyTable) -> np.ndarray:
+    """Of packets[idx] (units known), those whose tag is neither the current key's nor,
+    mid-rotation, the previous key's."""
+    if not len(idx):
+        return idx
+    cur = table.current
+    macs = b"".join([_mac(cur[u], packets[i][:body]) for i, u in zip(idx.tolist(), units.tolist())])
+    got = np.frombuffer(macs, np.uint8).reshape(-1, 32)[:, :TAG_SIZE]
+    bad = idx[(got != tags).any(axis=1)]
+    if table.previous and len(bad):  # a unit mid-rotation may still use its old key
+        prev, u_of = table.previous, dict(zip(idx.tolist(), units.tolist()))
+        bad = np.array([i for i in bad.tolist() if not (
+            u_of[i] in prev and hmac.compare_digest(
+                _mac(prev[u_of[i]], packets[i][:body])[:TAG_SIZE], packets[i][body:]))], np.intp)
+    return bad
+
+
 def decode_batch(packets: Sequence[bytes], table: KeyTable) -> tuple[np.ndarray, np.ndarray]:
     """Sample packets -> (SAMPLES array, reason code per packet: OK or CODE[reason]).
 
@@ -104,21 +123,11 @@ def decode_batch(packets: Sequence[bytes], table: KeyTable) -> tuple[np.ndarray,
     unit = raw["unit"].astype(np.intp)
     code[(code == OK) & ~table.known[unit]] = CODE["unknown_unit"]
     todo = np.flatnonzero(code == OK)
-    if len(todo):
-        cur = table.current
-        macs = b"".join([_mac(cur[u], packets[i][:BODY_SIZE])
-                         for i, u in zip(todo.tolist(), unit[todo].tolist())])
-        got = np.frombuffer(macs, np.uint8).reshape(-1, 32)[:, :TAG_SIZE]
-        bad = todo[(got != m[todo, BODY_SIZE:]).any(axis=1)]
-        if table.previous and len(bad):  # a unit mid-rotation may still use its old key
-            prev = table.previous
-            bad = np.array([i for i in bad.tolist() if not (
-                int(unit[i]) in prev and hmac.compare_digest(
-                    _mac(prev[int(unit[i])], packets[i][:BODY_SIZE])[:TAG_SIZE],
-                    packets[i][BODY_SIZE:]))], np.intp)
-        code[bad] = CODE["bad_tag"]
+    code[_forged(packets, todo, unit[todo], BODY_SIZE, m[todo, BODY_SIZE:], table)] = \
+        CODE["bad_tag"]
     cls = raw["expr"] >> 4
     code[(code == OK) & (cls > 6) & (cls != EXPRESSION_NONE)] = CODE["bad_field"]
+    code[(code == OK) & ((raw["arousal"] == -128) | (raw["valence"] == -128))] = CODE["bad_field"]
     out = np.empty(n, SAMPLES)
     out["unit_id"], out["seat_id"], out["seq"] = raw["unit"], raw["seat"], raw["seq"]
     out["ts_us"] = (raw["ts_hi"].astype(np.int64) << 32) | raw["ts_lo"]
@@ -131,6 +140,33 @@ def decode_batch(packets: Sequence[bytes], table: KeyTable) -> tuple[np.ndarray,
     out["expression_conf"] = (raw["expr"] & 0x0F) / 15
     out["flags"] = raw["flags"]
     return out, code
+
+
+# Heartbeats and clock-sync requests: few from honest units (1-2 a second each), but a
+# flood of forged ones must cost no more than forged samples. Their header byte, length,
+# unit and tag are checked here in bulk; only the survivors are decoded one by one.
+CONTROL_HEADERS = {(VERSION << 4) | KIND_SYNC: SYNC_SIZE, (VERSION << 4) | KIND_HEALTH: HEALTH_SIZE}
+
+
+def verify_control(packets: Sequence[bytes], table: KeyTable) -> np.ndarray:
+    """Control packets (first byte in CONTROL_HEADERS) -> reason code per packet: OK or
+    CODE[reason], the verdicts `wire.decode_sync`/`decode_health` give one by one."""
+    n = len(packets)
+    want = np.fromiter((CONTROL_HEADERS[p[0]] for p in packets), np.int64, n)
+    lens = np.fromiter(map(len, packets), np.int64, n)
+    code = np.where(lens < want, CODE["too_short"],
+                    np.where(lens > want, CODE["too_long"], OK)).astype(np.uint8)
+    for size in set(CONTROL_HEADERS.values()):
+        idx = np.flatnonzero((code == OK) & (want == size))
+        if not len(idx):
+            continue
+        m = np.frombuffer(b"".join([packets[i] for i in idx.tolist()]), np.uint8).reshape(-1, size)
+        units = (m[:, 1].astype(np.intp) << 8) | m[:, 2]
+        known = table.known[units]
+        code[idx[~known]] = CODE["unknown_unit"]
+        code[_forged(packets, idx[known], units[known], size - TAG_SIZE,
+                     m[known, size - TAG_SIZE:], table)] = CODE["bad_tag"]
+    return code
 
 
 def samples_of(rows: np.ndarray) -> list[SeatSample]:

@@ -1,7 +1,10 @@
 """Fuse the audience: many noisy seats -> one arousal/valence estimate with uncertainty.
 
 Robust to missing seats (stale or flagged seats are left out, and the estimate says how
-many it rests on) and to one wild seat (a trimmed mean, not a plain mean). Over the window
+many it rests on), to one wild seat (a trimmed mean, not a plain mean) and to one unit
+speaking for more seats than it carries: given each unit's entitlement (its seats in the
+seat map, host/ownership.py), a unit's seats together weigh at most that many seats, so
+no unit moves the estimate by more than its share of the room. Over the window
 it also tells sustained tension (`rise`: where the audience ended up against where it
 started) from a shock that has already faded (`spike`: the peak above where it ended up).
 """
@@ -9,6 +12,7 @@ started) from a shock that has already faded (`spike`: the peak above where it e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -53,9 +57,34 @@ def has_signal(last, now_us: int) -> bool:
     return now_us - last.ts_us <= STALE_US and bool(last.flags & SIGNAL)
 
 
-def audience_state(seats: dict, now_us: int, window_s: float = WINDOW_S) -> AudienceState:
-    """`seats`: seat_id -> SeatTrack (see receive.py)."""
-    now_a, now_v, traces = [], [], []
+def weighted_trimmed_mean(x, w, cut: float = 0.1) -> float:
+    """`trimmed_mean` where seat i counts w[i] seats: `cut` of the total weight is taken off
+    each end (the seat on the edge partly). With every weight 1 it is `trimmed_mean`."""
+    order = np.argsort(np.asarray(x, float), kind="stable")
+    x, w = np.asarray(x, float)[order], np.asarray(w, float)[order]
+    total = w.sum()
+    k = int(total * cut)
+    if total <= 2 * k:
+        k = 0
+    upper = np.cumsum(w)
+    kept = np.clip(np.minimum(upper, total - k) - np.maximum(upper - w, k), 0, None)
+    return float((kept * x).sum() / kept.sum())
+
+
+def unit_weights(units, entitled: Callable[[int], int]) -> np.ndarray:
+    """Per good seat: 1, or less where its unit has more good seats than it is entitled to
+    (then that unit's seats share its entitlement equally)."""
+    units = np.asarray(units, np.int64)
+    ids, idx, n = np.unique(units, return_inverse=True, return_counts=True)
+    cap = np.array([entitled(int(u)) for u in ids], float)
+    return np.minimum(1.0, cap / n)[idx]
+
+
+def audience_state(seats: dict, now_us: int, window_s: float = WINDOW_S,
+                   entitled: Optional[Callable[[int], int]] = None) -> AudienceState:
+    """`seats`: seat_id -> SeatTrack (see receive.py); `entitled(unit)`: how many seats a
+    unit may speak for (none: every seat counts one)."""
+    now_a, now_v, traces, units = [], [], [], []
     for track in seats.values():
         if not track.history:
             continue
@@ -64,19 +93,31 @@ def audience_state(seats: dict, now_us: int, window_s: float = WINDOW_S) -> Audi
             continue
         now_a.append(last.arousal)
         now_v.append(last.valence)
+        units.append(last.unit_id)
         recent = [s.arousal for s in track.history if s.ts_us >= now_us - window_s * 1e6]
         if len(recent) >= 10:
             traces.append(recent[-int(window_s * 10):])
-    return fuse(now_us, now_a, now_v, traces, len(seats))
+    weights = unit_weights(units, entitled) if entitled and units else None
+    return fuse(now_us, now_a, now_v, traces, len(seats), weights)
 
 
-def fuse(now_us: int, arousal, valence, traces: list, seats_total: int) -> AudienceState:
+def fuse(now_us: int, arousal, valence, traces: list, seats_total: int,
+         weights=None) -> AudienceState:
     """Seats' latest arousal/valence (good seats only) and their recent arousal traces ->
-    the audience. The simulator calls this too, so policies see the same estimate."""
+    the audience; `weights`: how many seats each counts for (`unit_weights`). The simulator
+    calls this too, so policies see the same estimate."""
     n = len(arousal)
     if n == 0:
         return AudienceState(now_us, 0.0, 1.0, 0.0, 1.0, seats_total, 0, 0.0)
     a, v = np.asarray(arousal, float), np.asarray(valence, float)
+    if weights is not None and np.any(np.asarray(weights) != 1.0):
+        w = np.asarray(weights, float)
+        n_eff = w.sum() ** 2 / (w ** 2).sum()  # Kish's effective number of seats
+        wse = lambda x: (float(np.sqrt(np.cov(x, aweights=w)) / np.sqrt(n_eff))
+                         if n_eff > 1 else 1.0)
+        return AudienceState(now_us, weighted_trimmed_mean(a, w), wse(a),
+                             weighted_trimmed_mean(v, w), wse(v), seats_total,
+                             int(round(w.sum())), synchrony(traces), *rise_and_spike(traces))
     se = lambda x: float(np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else 1.0
     return AudienceState(now_us, trimmed_mean(a), se(a), trimmed_mean(v), se(v), seats_total, n,
                          synchrony(traces), *rise_and_spike(traces))

@@ -102,6 +102,10 @@ class HostConfig:
     lsl: LslConfig = field(default_factory=LslConfig)
     #: Which edge unit carries which seats, and the room's rows (host/seatmap.py).
     seatmap: SeatMapConfig = field(default_factory=SeatMapConfig)
+    #: folder for what must survive a restart (replay windows, seat locks); empty:
+    #: $XDG_STATE_HOME/empathy/host (the systemd unit sets XDG_STATE_HOME=/var/lib/empathy).
+    #: Example: "/var/lib/empathy/host"
+    state_dir: str = ""
 
     def validate(self):
         if not self.story:
@@ -173,6 +177,7 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
 
 
 def _run(args) -> int:
+    from empathy.host.intake_state import default_dir
     from empathy.host.show import Show
     from empathy.host.story import load
     from empathy.keys import Keystore
@@ -182,7 +187,8 @@ def _run(args) -> int:
     cfg = from_toml(HostConfig, args.config)
     story = load(Path(cfg.story), cfg.media_root or None)
     keys = Keystore.load(cfg.keystore)
-    show = Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log))
+    show = Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log),
+                seatmap=cfg.seatmap, state_dir=Path(cfg.state_dir or default_dir()))
     # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
     show.intake.watch_keystore(cfg.keystore)
     # systemd stops us with SIGTERM: end the show cleanly (the output file finalised,

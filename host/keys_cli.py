@@ -1,18 +1,21 @@
-"""`empathy keys new/list/revoke`: provision, list and revoke edge units' keys.
+"""`empathy keys new/list/revoke/provision`: provision, list and revoke edge units' keys.
 
 Keys never appear on screen or in logs: units are listed by fingerprint. `new` on a unit
 that already has a key rotates it (the host accepts the old key too until `revoke
 --previous`); a running host re-reads the keystore, so none of this stops a show.
+`new --broker-dir` also gives the units broker credentials and rewrites the broker's
+password file and ACL (empathy/broker_auth.py); `provision` makes whole per-unit bundles
+(host/provision.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import stat
 import sys
 from pathlib import Path
 
+from empathy import broker_auth
+from empathy.config import ConfigError
 from empathy.keys import Keystore, KeyError_, fingerprint
 
 
@@ -59,20 +62,41 @@ def _new(args) -> int:
         d.mkdir(parents=True, exist_ok=True)
         for u in units:
             ks.for_unit(u).save(d / f"unit{u}.keys.toml")
+    if args.broker_dir:
+        _broker(Path(args.broker_dir), args.screen, units)
     _print([r for r in _rows(ks) if r["unit"] in set(units)], args.json,
-           {"keystore": str(path), "edge_dir": args.edge_dir})
+           {"keystore": str(path), "edge_dir": args.edge_dir, "broker_dir": args.broker_dir})
+    return 0
+
+
+def _broker(folder: Path, screen: str, units: list[int]) -> None:
+    """Broker credentials for these units (and the host's, once) into `folder`."""
+    host_cred = folder / f"{broker_auth.HOST_USER}.mqtt"
+    for user, password in broker_auth.add_users(folder, screen, units,
+                                                host_cred.exists()).items():
+        broker_auth.write_credentials(folder / f"{user}.mqtt", password)
+
+
+def _provision(args) -> int:
+    from empathy.host.provision import provision
+
+    ca = Path(args.ca) if args.ca else None
+    done = provision(_units(args.units), Path(args.template), Path(args.out),
+                     Path(args.keystore), args.first_seat, args.unit_path, ca, args.numbering)
+    if args.json:
+        print(json.dumps(done))
+        return 0
+    for u in done["units"]:
+        print(f"unit {u['unit']:>5}  seats {u['seats'][0]}-{u['seats'][-1]}  {u['bundle']}")
+    print(f"host side in {done['host']}: seatmap.toml"
+          + (" passwd acl (broker: /etc/mosquitto/empathy/)" if done["broker"] else "")
+          + f"; unit keys added to {done['keystore']}")
     return 0
 
 
 def _list(args) -> int:
     path = Path(args.keystore)
-    ks = Keystore.load(path)
-    if not ks.units and not ks.show:
-        raise KeyError_(f"keystore {path} holds no keys")
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    if mode & 0o077:
-        print(f"empathy keys: warning: {path} is readable by others (mode {mode:o}): "
-              f"chmod 600 {path}", file=sys.stderr)
+    ks = Keystore.load(path)  # refuses a keystore others can read, or one without a show key
     _print(_rows(ks), args.json, {"keystore": str(path), "show_key": fingerprint(ks.show)})
     return 0
 
@@ -96,7 +120,7 @@ def _guard(fn):
     def run(args) -> int:
         try:
             return fn(args)
-        except (KeyError_, OSError) as e:
+        except (KeyError_, ConfigError, broker_auth.BrokerAuthError, OSError) as e:
             print(f"empathy keys {args.verb}: {e}", file=sys.stderr)
             return 1
     return run
@@ -109,12 +133,28 @@ def register(p) -> None:
     n = sub.add_parser("new", help="give units keys (a unit with a key gets a new one: rotation)")
     n.add_argument("units", nargs="+", help="unit ids: 3, 1-8, 2,5")
     n.add_argument("--edge-dir", help="also write each unit's own keystore here (unitN.keys.toml)")
+    n.add_argument("--broker-dir", help="also give the units MQTT credentials: unitN.mqtt "
+                                        "here, and this folder's passwd and acl for mosquitto")
+    n.add_argument("--screen", default="main", help="the screen's MQTT topic name (ACL lines)")
     l_ = sub.add_parser("list", help="units and key fingerprints (never the keys)")
     r = sub.add_parser("revoke", help="remove units' keys: their packets are refused from now on")
     r.add_argument("units", nargs="+", help="unit ids: 3, 1-8, 2,5")
     r.add_argument("--previous", action="store_true",
                    help="drop only the old key of a rotation (the unit has its new one)")
-    for parser, fn in ((n, _new), (l_, _list), (r, _revoke)):
+    pv = sub.add_parser("provision", help="one bundle per unit (keystore, edge config, broker "
+                                          "credentials) and the host's side, from a template")
+    pv.add_argument("units", nargs="+", help="unit ids: 301-375, 2,5")
+    pv.add_argument("--template", required=True, help="an edge config: its seats and uplink")
+    pv.add_argument("--out", required=True, help="folder for unitN/ bundles and host/")
+    pv.add_argument("--first-seat", type=int, help="first seat id (default: the template's)")
+    pv.add_argument("--numbering", choices=("consecutive", "row"), default="consecutive",
+                    help="consecutive: seats from --first-seat in the order units are given; "
+                         "row: unit = row x 100 + box place, seat = row x 100 + seat number "
+                         "(the cinema guide's)")
+    pv.add_argument("--unit-path", default="/etc/empathy",
+                    help="where the bundle's files will live on the unit ({unit} allowed)")
+    pv.add_argument("--ca", help="the broker's CA certificate, copied into every bundle")
+    for parser, fn in ((n, _new), (l_, _list), (r, _revoke), (pv, _provision)):
         for flag, kw in common.items():
             parser.add_argument(flag, **kw)
         parser.set_defaults(func=_guard(fn))

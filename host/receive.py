@@ -1,84 +1,48 @@
 """Receive: packets -> verified seat samples, rejects counted by reason, units' health.
 
-The hot path is vectorised: `wire_batch.decode_batch` verifies and decodes a whole batch into
-numpy rows, and `ReplayWindows` applies each unit's 64-packet sliding anti-replay window
-(as in IPsec/DTLS) to all of them at once. Heartbeats and clock-sync requests are few and
-take a small per-packet path beside it.
+The hot path is vectorised. `wire_batch.decode_batch` verifies and decodes a whole batch
+into numpy rows; then, still on whole arrays, samples stamped more than `fresh_s` from the
+host clock are refused (`stale`, `future`), each unit's 64-packet anti-replay window is
+applied (host/replay.py: `replayed`) and a unit may speak only for its own seats
+(host/ownership.py: `foreign_seat`, `too_many_seats`, `unlisted_seat`). Heartbeats and
+clock-sync requests are verified in bulk too (`wire_batch.verify_control`), so a flood of
+forged ones costs what forged samples cost; only authentic ones are decoded one by one,
+and a sync reply goes back only to where an authentic request came from.
+
+Every value taken from a packet or a transport is range-checked before it indexes
+anything. Counters are plain attributes for dashboards and metrics: `received`,
+`accepted`, `rejected` (a Counter by reason). With a state folder, replay windows and seat
+locks survive a restart (host/intake_state.py).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import numpy as np
 
 from empathy import wire, wire_batch
 from empathy.clock import now_us
+from empathy.host import intake_state, ownership
+from empathy.host.ownership import SeatOwners
+from empathy.host.replay import ReplayWindows
+from empathy.host.seatmap import SeatMapConfig
 from empathy.keys import KeystoreWatch
+from empathy.log import RateLimited
 
 HISTORY = 6000  # samples kept per seat for fusion and the report (10 min at 10 Hz)
 QUIET_S = 2.0  # a unit or sensor silent this long is reported (checked every pump: < 3 s)
+FRESH_S = 5.0  # a sample stamped further than this from the host clock is refused
+SAVE_S = 1.0  # how often replay windows and seat locks go to the state folder
 UNITS = 1 << 16
-_CONTROL = {(wire.VERSION << 4) | wire.KIND_HEALTH, (wire.VERSION << 4) | wire.KIND_SYNC}
-_VECTOR_ROUNDS = 4  # a unit with more packets than this in one batch: the rest one by one
-
-
-class ReplayWindows:
-    """Per unit: highest sequence seen plus a 64-bit bitmap of the ones just below it."""
-
-    SIZE = 64
-
-    def __init__(self):
-        self.top = np.full(UNITS, -1, np.int64)
-        self.bits = np.zeros(UNITS, np.uint64)
-
-    def accept(self, unit: int, seq: int) -> bool:
-        top, bits = int(self.top[unit]), int(self.bits[unit])
-        if seq > top:
-            shift = seq - top
-            full = (1 << self.SIZE) - 1
-            self.bits[unit] = ((bits << shift) | 1) & full if shift < self.SIZE else 1
-            self.top[unit] = seq
-            return True
-        back = top - seq
-        if back >= self.SIZE or bits >> back & 1:
-            return False
-        self.bits[unit] = bits | 1 << back
-        return True
-
-    def accept_batch(self, units: np.ndarray, seqs: np.ndarray) -> np.ndarray:
-        """Same verdicts as `accept` in arrival order. Rounds keep units unique per step."""
-        n = len(units)
-        units, seqs = units.astype(np.intp), seqs.astype(np.int64)
-        ok = np.zeros(n, bool)
-        if n == 0:
-            return ok
-        order = np.argsort(units, kind="stable")
-        su = units[order]
-        first = np.r_[True, su[1:] != su[:-1]]
-        rank = np.empty(n, np.intp)
-        rank[order] = np.arange(n) - np.maximum.accumulate(np.where(first, np.arange(n), 0))
-        for r in range(min(int(rank.max()) + 1, _VECTOR_ROUNDS)):
-            idx = np.flatnonzero(rank == r)
-            ok[idx] = self._round(units[idx], seqs[idx])
-        for i in np.flatnonzero(rank >= _VECTOR_ROUNDS)[np.argsort(rank[rank >= _VECTOR_ROUNDS],
-                                                                    kind="stable")].tolist():
-            ok[i] = self.accept(int(units[i]), int(seqs[i]))
-        return ok
-
-    def _round(self, u: np.ndarray, s: np.ndarray) -> np.ndarray:
-        top, bits = self.top[u], self.bits[u]
-        ahead = s > top
-        shift = np.clip(s - top, 0, self.SIZE - 1).astype(np.uint64)
-        back = np.clip(top - s, 0, self.SIZE - 1).astype(np.uint64)
-        one = np.uint64(1)
-        fresh_behind = ~ahead & (top - s < self.SIZE) & ((bits >> back) & one == 0)
-        self.bits[u] = np.where(ahead, np.where(s - top < self.SIZE, (bits << shift) | one, one),
-                                np.where(fresh_behind, bits | (one << back), bits))
-        self.top[u] = np.where(ahead, s, top)
-        return ahead | fresh_behind
+_CONTROL = np.array(sorted(wire_batch.CONTROL_HEADERS), np.uint8)
+_TS_MOD = wire.TS_MASK + 1
+log = logging.getLogger("empathy.host.receive")
 
 
 class Health:
@@ -166,13 +130,17 @@ class SeatTrack:
 class Intake:
     """Verifies packets, keeps every seat's recent samples and every unit's health.
 
-    `reply(unit_id, packet)` (the receiver's) answers clock-sync requests at once, so the
-    host's t2/t3 timestamps are taken right where the exchange happens; `clock` is the host
-    clock they are read from (a simulated one in tests).
+    `reply(unit_id, packet, origin)` (the receiver's) answers clock-sync requests at once,
+    so the host's t2/t3 timestamps are taken right where the exchange happens; `origin`
+    is the request's index in the batch, so the receiver answers the address that sent
+    that authentic request and no other. `clock` is the host clock (a simulated one in
+    tests).
     """
 
-    def __init__(self, keys: dict[int, bytes], reply: Optional[Callable[[int, bytes], None]] = None,
-                 quiet_s: float = QUIET_S, clock: Callable[[], int] = now_us):
+    def __init__(self, keys: dict[int, bytes], reply: Optional[Callable] = None,
+                 quiet_s: float = QUIET_S, seatmap: Optional[SeatMapConfig] = None,
+                 state_dir: Optional[str | Path] = None, fresh_s: float = FRESH_S,
+                 clock: Callable[[], int] = now_us):
         self.keys = dict(keys)
         self.clock = clock
         self.previous: dict[int, bytes] = {}
@@ -180,11 +148,39 @@ class Intake:
         self.reply = reply
         self.seats: dict[int, SeatTrack] = {}
         self.windows = ReplayWindows()
+        self.owners = SeatOwners(seatmap)
         self.health = Health(quiet_s)
+        self.fresh_us = int(fresh_s * 1e6) if fresh_s else 0
         self.received = 0
         self.accepted = 0
         self.rejected: Counter = Counter()
         self._watch: Optional[KeystoreWatch] = None
+        self.state_dir = Path(state_dir) if state_dir else None
+        self.not_before_us: Optional[int] = None
+        self._saved_at = 0.0
+        self._say = RateLimited(log)
+        if self.state_dir:
+            self._restore()
+
+    # -- state across restarts ----------------------------------------------------------
+    def _restore(self) -> None:
+        got = intake_state.load(self.state_dir, self.keys, self.previous)
+        if got is None:
+            return
+        tops, locks = got
+        self.windows.restore(tops)
+        self.owners.restore(locks)
+        # A restart: every sample stamped before now was either taken before or is a copy
+        # (an attacker's replay of what the old host took in its last second). Refuse all.
+        self.not_before_us = self.clock() & wire.TS_MASK
+
+    def save_state(self) -> None:
+        """Write replay windows and seat locks to the state folder (no-op without one)."""
+        self._saved_at = time.monotonic()
+        if self.state_dir:
+            self.owners.release_idle(time.time())
+            intake_state.save(self.state_dir, self.windows.tops(), self.owners.locks(),
+                              self.keys, self.previous)
 
     # -- keys (rotation while the show runs) -------------------------------------------
     def set_keys(self, keys: dict[int, bytes], previous: Optional[dict[int, bytes]] = None) -> None:
@@ -220,22 +216,63 @@ class Intake:
         self.received += len(packets)
         rows, code = wire_batch.decode_batch(packets, self.table)
         bad = np.flatnonzero(code != wire_batch.OK)
-        for i in bad.tolist():
-            p = packets[i]
-            if p and p[0] in _CONTROL:
-                self._control(p, rx_us)
-            else:
-                self.rejected[wire.REASONS[code[i] - 1]] += 1
-        ok = np.flatnonzero(code == wire_batch.OK)
-        fresh = self.windows.accept_batch(rows["unit_id"][ok], rows["seq"][ok])
-        replayed = len(ok) - int(fresh.sum())
-        if replayed:
-            self.rejected["replayed"] += replayed
-        good = rows[ok[fresh]]
+        if len(bad):
+            self._sort_out(packets, bad, code, rx_us)
+        good = rows[code == wire_batch.OK]
+        good = good[self._fresh(good["ts_us"], rx_us)]
+        ext = self.windows.extend(good["unit_id"], good["seq"])
+        new = self.windows.accept_batch(good["unit_id"], ext)
+        self._count("replayed", len(new) - int(new.sum()))
+        good, ext = good[new], ext[new]
+        self.health.saw(good["unit_id"], ext, rx_us)  # the unit is alive, whatever it claims
+        owned = self.owners.check(good["unit_id"], good["seat_id"], time.time())
+        self._count_codes(owned, ownership.REASONS)
+        good = good[owned == ownership.OK]
         self.accepted += len(good)
-        self.health.saw(good["unit_id"], good["seq"], rx_us)
         self.health.saw_samples(good, rx_us)
         return good
+
+    def _fresh(self, ts: np.ndarray, rx_us: int) -> np.ndarray:
+        """Samples stamped within `fresh_s` of the host clock (and, after a restart, not
+        before it); the others are counted as `stale` or `future`."""
+        if not self.fresh_us or not len(ts):
+            return np.ones(len(ts), bool)
+        half = _TS_MOD // 2
+        age = (rx_us - ts + half) % _TS_MOD - half  # 48-bit clock: signed distance
+        stale = age > self.fresh_us
+        if self.not_before_us is not None:
+            stale |= (ts - self.not_before_us + half) % _TS_MOD - half < 0
+        future = age < -self.fresh_us
+        self._count("stale", int(stale.sum()))
+        self._count("future", int((future & ~stale).sum()))
+        return ~(stale | future)
+
+    def _count(self, reason: str, n: int) -> None:
+        if n:
+            self.rejected[reason] += n
+
+    def _count_codes(self, codes: np.ndarray, reasons: tuple = wire.REASONS) -> None:
+        """Count reason codes (0 = ok, else 1 + index into `reasons`) in one pass."""
+        for c, n in enumerate(np.bincount(codes, minlength=len(reasons) + 1).tolist()):
+            if c and n:
+                self.rejected[reasons[c - 1]] += n
+
+    def _sort_out(self, packets: list[bytes], bad: np.ndarray, code: np.ndarray,
+                  rx_us: int) -> None:
+        """Packets the sample decoder refused: control packets are verified in bulk, the
+        rest are counted by reason."""
+        first = np.fromiter((packets[i][0] if packets[i] else 0 for i in bad.tolist()),
+                            np.uint8, len(bad))
+        is_ctrl = np.isin(first, _CONTROL)
+        self._count_codes(code[bad[~is_ctrl]])
+        ctrl = bad[is_ctrl].tolist()
+        if not ctrl:
+            return
+        batch = [packets[i] for i in ctrl]
+        verdict = wire_batch.verify_control(batch, self.table)
+        self._count_codes(verdict)
+        for j in np.flatnonzero(verdict == wire_batch.OK).tolist():
+            self._control(batch[j], ctrl[j], rx_us)
 
     def feed(self, packets: Iterable[bytes], rx_us: Optional[int] = None) -> list[wire.SeatSample]:
         """Verify a batch; returns the samples accepted (rejects are counted by reason)."""
@@ -246,36 +283,47 @@ class Intake:
             track = seats.get(s.seat_id)
             if track is None:
                 track = seats[s.seat_id] = SeatTrack(s.seat_id, s.unit_id)
+            track.unit_id = s.unit_id  # a released lock may have passed to another unit
             track.history.append(s)
         return samples
 
-    def _control(self, p: bytes, rx_us: int) -> None:
+    def _control(self, p: bytes, origin: int, rx_us: int) -> None:
+        """One authentic heartbeat or sync request (tag already checked in bulk)."""
         is_sync = p[0] & 0x0F == wire.KIND_SYNC
         try:
             msg, key = self._key_for(wire.decode_sync if is_sync else wire.decode_health, p)
         except wire.WireError as e:
             self.rejected[e.reason] += 1
             return
-        if not self.windows.accept(msg.unit_id, msg.seq):
+        if not self.windows.accept_wire(msg.unit_id, msg.seq):
             self.rejected["replayed"] += 1
             return
         self.accepted += 1
-        self.health.saw(np.array([msg.unit_id]), np.array([msg.seq]), rx_us)
+        ext = self.windows.top[msg.unit_id]
+        self.health.saw(np.array([msg.unit_id]), np.array([ext]), rx_us)
         if not is_sync:
             self.health.heartbeats[msg.unit_id] = msg
         elif self.reply is not None:
             self.reply(msg.unit_id, wire.encode_sync_reply(
-                wire.SyncReply(msg.unit_id, msg.seq, msg.t1_us, rx_us, self.clock()), key))
+                wire.SyncReply(msg.unit_id, msg.seq, msg.t1_us, rx_us, self.clock()), key),
+                origin)
 
     def check_health(self, gone: Iterable[int] = (), now: Optional[int] = None) -> list[dict]:
         """Health events since the last call; `gone`: units the transport saw leave."""
-        self.health.left.update(u for u in gone if self.health.unit_last[u] >= 0)
+        self.health.left.update(u for u in gone if isinstance(u, int) and 0 <= u < UNITS
+                                and self.health.unit_last[u] >= 0)
         events = self.health.check(now_us() if now is None else now)
         ks = self._watch.changed() if self._watch else None
         if ks:
             self.set_keys(ks.units, ks.previous)
             events.append({"event": "keys_reloaded", "units": len(ks.units),
                            "rotating": sorted(ks.previous)})
+        if time.monotonic() - self._saved_at >= SAVE_S:
+            try:
+                self.save_state()
+            except OSError as e:  # a full or read-only disk costs the restart guarantee only
+                self._say(logging.ERROR, "cannot save the intake's state in %s: %s",
+                          self.state_dir, e)
         return events
 
     def unit_report(self, now: Optional[int] = None) -> list[dict]:
@@ -293,3 +341,35 @@ class Intake:
                             "sync_loss_permille": hb.loss_permille,
                             "uplink_fail": hb.uplink_fail} if hb else {})})
         return out
+
+
+class LinkCounters:
+    """What the link refused and lost, for the dashboard, the summary and metrics: refusals
+    by reason (the intake's and the transport's), and packets dropped before the intake saw
+    them (the kernel's socket buffer, the transport's bounded queue)."""
+
+    def __init__(self, intake: Intake, receiver):
+        self.intake, self.receiver = intake, receiver
+        self._seen, self._at = 0, 0.0
+
+    def rejected(self) -> dict:
+        # dict.copy is one C call under the GIL: safe while the show thread counts on
+        out = Counter(dict.copy(self.intake.rejected))
+        out.update(dict.copy(getattr(self.receiver, "rejected", {})))
+        return dict(out)
+
+    def dropped(self) -> dict:
+        return {"kernel": int(getattr(self.receiver, "kernel_drops", 0)),
+                "queue": int(getattr(self.receiver, "queue_drops", 0))}
+
+    def drops_event(self) -> list[dict]:
+        """At most once a second: a health event if packets were dropped since the last."""
+        if time.monotonic() - self._at < 1.0:
+            return []
+        self._at = time.monotonic()
+        drops = self.dropped()
+        total = drops["kernel"] + drops["queue"]
+        if total <= self._seen:
+            return []
+        new, self._seen = total - self._seen, total
+        return [{"event": "packets_dropped", "new": new, **drops}]

@@ -14,6 +14,7 @@ import queue
 import socket
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -23,13 +24,16 @@ from empathy.clock import now_us
 from empathy.config import host_port, setting
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
 from empathy.host.policy import Choice, decide, default_choice, learn_from_show, make_policy
-from empathy.host.receive import Intake
+from empathy.host.receive import Intake, LinkCounters
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
 from empathy.host.player.outputs import output_chain
+from empathy.host.seatmap import SeatMapConfig
+from empathy.log import RateLimited
 from empathy.transports import check_url, open_receiver
 
 log = logging.getLogger("empathy.host.show")
+QUEUE_LIMIT = 1000  # operator controls and observers' faults waiting for the show loop
 
 CUE_HZ = 10.0
 
@@ -62,7 +66,8 @@ class ShowConfig:
 
 class Show:
     def __init__(self, story: Story, cfg: ShowConfig, keys: dict[int, bytes], show_key: bytes,
-                 frame_log: Path, realtime: bool = True):
+                 frame_log: Path, realtime: bool = True, seatmap: Optional[SeatMapConfig] = None,
+                 state_dir: Optional[Path] = None):
         from empathy.host.player.player import Player  # GStreamer loads only for a show
 
         self.story, self.cfg, self.show_key = story, cfg, show_key
@@ -70,7 +75,14 @@ class Show:
         self.receiver = open_receiver(cfg.listen)
         self.announcement = announce_if_lan(cfg.listen)  # units with uplink "auto" find us
         # Clock-sync requests are answered through the receiver the moment they are read.
-        self.intake = Intake(keys, reply=self.receiver.reply)
+        # With a state folder, replay windows and seat locks survive a restart.
+        self.intake = Intake(keys, reply=self.receiver.reply, seatmap=seatmap,
+                             state_dir=state_dir)
+        # Anything that escapes the intake or an observer is contained here: counted by
+        # where it happened, logged (rate-limited), and the show goes on.
+        self.contained: Counter = Counter()
+        self._say = RateLimited(log)
+        self.link = LinkCounters(self.intake, self.receiver)  # refused and dropped packets
         self.cue_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.cue_addrs = [(h, int(p)) for h, p in (t.rsplit(":", 1) for t in cfg.cue_targets)]
         self.cue_seq = 0
@@ -93,8 +105,8 @@ class Show:
         self.listeners: list[Callable[[str, object], None]] = []
         # Operator controls arrive from other threads (dashboard, API) and are applied by
         # the show loop, so the story position only ever changes in one place.
-        self.controls: queue.SimpleQueue = queue.SimpleQueue()
-        self.faults: queue.SimpleQueue = queue.SimpleQueue()  # report(): observers' faults
+        self.controls: queue.Queue = queue.Queue(QUEUE_LIMIT)
+        self.faults: queue.Queue = queue.Queue(QUEUE_LIMIT)  # report(): observers' faults
         self.forced: Optional[str] = None  # option the operator wants at its next decision
         self.killed = False  # kill switch: the director's default cut from now on
         self.grade_strength = 1.0
@@ -116,7 +128,17 @@ class Show:
 
     def report(self, event: dict) -> None:
         """Any thread: a fault to tell the operator (a "health" event at the next pump)."""
-        self.faults.put(event)
+        try:
+            self.faults.put_nowait(event)
+        except queue.Full:
+            self.contained["faults_dropped"] += 1
+
+    def _control(self, item: tuple) -> None:
+        try:
+            self.controls.put_nowait(item)
+        except queue.Full:
+            raise ValueError("too many operator controls waiting; try again in a moment") \
+                from None
 
     # -- player callbacks (player thread) ----------------------------------------------
     def _on_frame(self, info) -> None:
@@ -211,7 +233,8 @@ class Show:
             choice = self._operator_choice(d)
             if choice is None:
                 state = audience_state(self.intake.seats, now_us(),
-                                       window_s=d.window_s[1] - d.window_s[0])
+                                       window_s=d.window_s[1] - d.window_s[0],
+                                       entitled=self.intake.owners.entitled)
                 choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
             # From the window's close on the film's clock (how late this loop saw it) to now.
             self._record(choice, f.clip_t_s - d.window_s[1] + time.monotonic() - started)
@@ -228,19 +251,19 @@ class Show:
         """Take `option` at the next decision that offers it, whatever the audience says."""
         if not any(option in d.options for d in self.story.decisions.values()):
             raise ValueError(f"{option!r} is not an option of any decision in this story")
-        self.controls.put(("force_branch", option, by))
+        self._control(("force_branch", option, by))
 
     def kill_switch(self, on: bool = True, by: str = "operator") -> None:
         """On: the director's default cut now (undoing a branch already queued) and at every
         decision after. Off: the audience decides again."""
-        self.controls.put(("kill_switch", bool(on), by))
+        self._control(("kill_switch", bool(on), by))
 
     def set_grade_strength(self, strength: float, by: str = "operator") -> None:
         """0 = ungraded picture, 1 = the LUT as the colourist made it (0.5 s fade)."""
         if not (isinstance(strength, (int, float)) and math.isfinite(strength)
                 and 0.0 <= strength <= 1.0):
             raise ValueError(f"grade strength must be a number within 0..1, got {strength!r}")
-        self.controls.put(("grade_strength", float(strength), by))
+        self._control(("grade_strength", float(strength), by))
 
     def learning(self, action: str, by: str = "operator") -> None:
         """"freeze", "unfreeze" or "reset" what the policy has learned, if it learns."""
@@ -248,7 +271,7 @@ class Show:
             raise ValueError(f"learning action must be freeze, unfreeze or reset, got {action!r}")
         if not callable(getattr(self.policy, action.removeprefix("un"), None)):
             raise ValueError(f"policy {self.policy.name!r} does not learn: nothing to {action}")
-        self.controls.put(("learning", action, by))
+        self._control(("learning", action, by))
 
     def _operator_choice(self, d) -> Optional[Choice]:
         if self.killed:
@@ -301,9 +324,13 @@ class Show:
     # -- main loop ---------------------------------------------------------------------
     def pump(self, timeout_s: float = 0.02) -> None:
         """Take in whatever packets arrived; tell observers about the accepted samples.
-        Operator controls waiting in the queue are applied here too."""
+        Operator controls waiting in the queue are applied here too. Nothing a network
+        peer sends gets out of here: a failure is contained, counted and logged."""
         self._apply_controls()
-        accepted = self.intake.feed(self.receiver.recv_batch(timeout_s=timeout_s))
+        try:
+            accepted = self.intake.feed(self.receiver.recv_batch(timeout_s=timeout_s))
+        except Exception:
+            accepted = self._contain("intake")
         if accepted and self.listeners:
             self._emit("samples", accepted)
         # "health": {event: unit_quiet|unit_back|sensor_quiet|sensor_back, unit, ...} and the
@@ -312,9 +339,19 @@ class Show:
         for q in (self.player.faults, self.faults):
             while not q.empty():
                 faults.append(q.get_nowait())
-        for event in self.intake.check_health(self.receiver.take_gone()) + faults:
+        try:
+            events = self.intake.check_health(self.receiver.take_gone()) + self.link.drops_event()
+        except Exception:
+            events = self._contain("health")
+        for event in events + faults:
             log.warning("health: %s", event, extra=event)
             self._emit("health", event)
+
+    def _contain(self, where: str) -> list:
+        self.contained[where] += 1
+        self._say(logging.ERROR, "contained a failure in the %s (%d so far); the show goes on",
+                  where, self.contained[where], exc_info=True)
+        return []
 
     def run(self, duration_s: float, progress: Optional[Callable[[float], None]] = None) -> dict:
         self.t0_us = now_us()
@@ -332,7 +369,8 @@ class Show:
                     self._send_cue()
                     next_cue += 1 / CUE_HZ
                 if t >= next_state:
-                    state = audience_state(self.intake.seats, now_us())
+                    state = audience_state(self.intake.seats, now_us(),
+                                           entitled=self.intake.owners.entitled)
                     self.timeline.append(state)
                     self._emit("state", state)
                     next_state += 1 / STATE_HZ
@@ -349,6 +387,10 @@ class Show:
             self.player.wait(30)
             # Packets still in flight at the end are counted, not lost.
             self.pump(timeout_s=0.2)
+            try:
+                self.intake.save_state()
+            except OSError as e:
+                log.error("cannot save the intake's state: %s", e)
             self.receiver.close()
             if self.announcement:
                 self.announcement.close()
@@ -372,7 +414,9 @@ class Show:
         return {
             "packets_received": self.intake.received,
             "packets_accepted": self.intake.accepted,
-            "packets_rejected": dict(self.intake.rejected),
+            "packets_rejected": self.link.rejected(),
+            "packets_dropped": self.link.dropped(),
+            "contained": dict(self.contained),
             "decisions": self.decisions,
             "segments": self.segment_log,
             "frames_rendered": p.frames_rendered,

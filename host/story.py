@@ -34,6 +34,10 @@ Conditions are `NAME`, `not NAME` or `NAME OP VALUE` (OP: == != < <= > >=), join
 A segment with neither `next` nor a decision ends the story. `load` raises `StoryError`
 with file, line and a readable message for anything wrong, including loops that can
 never reach an ending.
+
+Ids travel to the operator's page, the logs and the units' screen cues, so segment,
+decision and variable names are restricted to letters, digits, `_` and `-` (segments at
+most 24, the screen cue's room; others 64).
 """
 
 from __future__ import annotations
@@ -131,6 +135,9 @@ _DEC = {"after", "window_s", "aim_arousal", "default", "options", "sets", "when"
 _OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
         "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 _TERM = re.compile(r"^(not\s+)?([A-Za-z_]\w*)(?:\s*(==|!=|<=|>=|<|>)\s*(.+))?$")
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
+SEGMENT_ID_MAX = 24  # wire.CUE_MAX_ID: the screen cue carries the segment id
+ID_MAX = 64
 
 
 def holds(cond: tuple, variables: dict) -> bool:
@@ -209,6 +216,16 @@ class _Reader:
             self.err(f"{what} must be a name in quotes, not {v!r}", *keys)
         return v
 
+    def ident(self, v: str, what: str, limit: int = ID_MAX) -> str:
+        """An id from the file: safe characters only (it reaches HTML pages and logs)."""
+        if not (_SAFE_ID.fullmatch(v) and len(v) <= limit):
+            quoted = next((q for q in (f'"{v}"', f"'{v}'", v) if q in self.text), v)
+            line = self.text.count("\n", 0, self.text.find(quoted)) + 1 \
+                if quoted in self.text else None
+            raise StoryError(self.path, line, f"{what} {v!r} may use only letters, digits, _ "
+                                              f"and - (at most {limit})")
+        return v
+
     def keys(self, table: dict, known: set, what: str, *where):
         for k in table:
             if k not in known:
@@ -244,6 +261,7 @@ def loads(text: str, path: str | Path = "<text>", media_root: str | Path | None 
     if not isinstance(variables, dict):
         r.err("[variables] must be a table of name = initial value", "variables")
     for k, v in variables.items():
+        r.ident(k, "variable")
         if not isinstance(v, (bool, int, float, str)):
             r.err(f"variable {k!r} must start as a bool, number or string, not {v!r}", "variables", k)
     arc = _screenplay(r, doc, path.parent)
@@ -254,6 +272,7 @@ def loads(text: str, path: str | Path = "<text>", media_root: str | Path | None 
         r.err(f"start segment {start!r} is not a segment", "start")
     decisions = {}
     for did, d in (doc.get("decisions") or {}).items():
+        r.ident(did, "decision")
         decisions[did] = _decision(r, did, d, segments, decisions, variables)
     for sid, s in segments.items():
         if s.next and s.next not in segments:
@@ -298,6 +317,7 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
         r.err("a story needs at least one [segments.NAME] table")
     segments = {}
     for sid, s in doc["segments"].items():
+        r.ident(sid, "segment", SEGMENT_ID_MAX)
         if not isinstance(s, dict):
             r.err(f"segment {sid!r} must be a table", sid)
         r.keys(s, _SEG, f"segment {sid!r}: ", sid)

@@ -57,8 +57,9 @@ APT_DEV=(
   "${APT_EDGE[@]}" "${APT_CAMERA[@]}" "${APT_HOST[@]}"
   # peers for benchmarks (ffmpeg lut3d)
   ffmpeg
-  # tests: broker tools, a BlueZ-shaped D-Bus, pty pairs, the dashboard in a browser
-  mosquitto-clients libdbus-1-dev libglib2.0-dev socat chromium chromium-driver
+  # tests: broker tools, a BlueZ-shaped D-Bus, pty pairs, the dashboard in a browser, and
+  # openssl for the red-team broker's certificates
+  mosquitto-clients openssl libdbus-1-dev libglib2.0-dev socat chromium chromium-driver
   # tests: promtool checks deploy/monitoring/ and lints /metrics (Debian ships it with the
   # Prometheus server package: a dev role only, never a seat unit or a host)
   prometheus

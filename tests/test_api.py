@@ -50,7 +50,7 @@ class HostRig:
         self.keys = Keystore.new(range(1, seats + 1))
         self.keys.save(tmp / "host.keys.toml")
         self.port = free_port()
-        self.token = "test-token-" + os.urandom(6).hex()
+        self.token = "test-token-" + os.urandom(16).hex()
         # The sample story with its decisions early in their segments: tests wait less.
         story = tomllib.loads(SAMPLE.read_text())
         for d in story["decisions"].values():
@@ -257,8 +257,10 @@ def test_websocket_streams_state_and_controls_take_effect(bandit_rig):
     decision, option, default = rig.forceable()
 
     async def session():
-        ws_url = rig.url.replace("http", "ws").rstrip("/") + f"/api/v1/live?token={rig.token}"
+        ws_url = rig.url.replace("http", "ws").rstrip("/") + "/api/v1/live"
         async with websockets.connect(ws_url) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": rig.token}))  # first message
+            assert json.loads(await ws.recv()) == {"type": "auth", "ok": True}
             states, events = [], []
 
             async def until(pred, timeout_s, what):
@@ -310,7 +312,8 @@ def test_websocket_streams_state_and_controls_take_effect(bandit_rig):
             s = await until(lambda d: d["type"] == "state"
                             and len(d["operator"]["controls"]) == 4, 10, "freeze applied")
             # the bandit's memory file (under $XDG_STATE_HOME) now says frozen
-            (memory,) = (rig.tmp / "state").rglob("*.json")
+            (memory,) = [p for p in (rig.tmp / "state").rglob("*.json")
+                         if p.name != "intake.json"]  # not the intake's replay state
             assert json.loads(memory.read_text())["frozen"] is True
             assert [c["action"] for c in s["operator"]["controls"]] == [
                 "force_branch", "kill_switch", "grade_strength", "learning"]

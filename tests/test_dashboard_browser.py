@@ -64,7 +64,7 @@ def demo_dashboard(tmp: Path, token: str, duration_s: float = 40):
 
 @pytest.fixture
 def demo(tmp_path):
-    token = "browser-" + os.urandom(6).hex()
+    token = "browser-" + os.urandom(16).hex()  # the host refuses tokens under 32 characters
     with demo_dashboard(tmp_path, token) as (url, proc):
         yield f"{url}#token={token}", proc
 

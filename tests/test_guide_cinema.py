@@ -3,14 +3,14 @@
 Shell blocks are marked after `sh`: `test` blocks run in order (each in its own bash with
 -euo pipefail) in an empty folder holding a copy of deploy/, standing for the checkout;
 `root` and `hardware` blocks are checked for shell syntax and for naming only `empathy`
-commands that exist; `provision` blocks (`empathy keys provision`, being written) run
-once that verb exists. `needs=TOOL` skips a test block where TOOL is not installed."""
+commands that exist. `needs=TOOL` skips a test block where TOOL is not installed."""
 
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "guide-cinema.md"
 FENCE = re.compile(r"^```(\S*)[ \t]*(.*?)\n(.*?)^```[ \t]*$", re.M | re.S)
-MARKS = {"test", "root", "hardware", "provision"}
+MARKS = {"test", "root", "hardware"}
 # `empathy [global options] NOUN [VERB]` where empathy is the command word (not a path
 # such as /var/lib/empathy, nor a user name)
 EMPATHY = re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+|bin/)empathy((?:\s+--log-[\w-]+(?:\s+\w+)?)*)"
@@ -75,8 +75,6 @@ def test_blocks_not_run_are_valid_shell_naming_real_commands(block):
 
     for noun, verb in empathy_commands(block["body"]):
         assert noun in COMMANDS, f"guide-cinema.md:{block['line']}: no noun `empathy {noun}`"
-        if (noun, verb) == ("keys", "provision") and block["mark"] == "provision":
-            continue  # described, being written by issue 18's provisioning work
         args = [noun] + ([verb] if verb and not verb.startswith("-") else []) + ["--help"]
         r = subprocess.run([sys.executable, "-m", "empathy.cli", *args], capture_output=True,
                            text=True, timeout=60, env=env())
@@ -86,13 +84,9 @@ def test_blocks_not_run_are_valid_shell_naming_real_commands(block):
 
 def test_the_guide_runs(tmp_path):
     shutil.copytree(ROOT / "deploy", tmp_path / "deploy")
-    provision = subprocess.run([sys.executable, "-m", "empathy.cli", "keys", "provision",
-                                "--help"], capture_output=True, env=env()).returncode == 0
     ran = []
     for b in blocks():
-        if b["mark"] == "provision" and not provision:
-            continue
-        if b["mark"] not in ("test", "provision"):
+        if b["mark"] != "test":
             continue
         if any(not shutil.which(tool) for tool in b["needs"]):
             continue
@@ -107,6 +101,11 @@ def test_the_guide_runs(tmp_path):
     # What the guide says the commands print, they print.
     assert "15 rows, 300 seats, 75 units" in out
     assert "75 units with keys" in out
+    # The bundles' seat ownership is the room's: provisioning and the seat map agree.
+    site = tmp_path / "site"
+    owners = lambda doc: {u["unit"]: u["seats"] for u in doc["seatmap"]["units"]}  # noqa: E731
+    assert owners(tomllib.loads((site / "units" / "host" / "seatmap.toml").read_text())) == \
+        owners(tomllib.loads((site / "host.toml").read_text()))
     assert re.search(r"^empathy_seats_total 4\.0$", out, re.M), out[-2000:]
     assert re.search(r"^empathy_seats_good 4\.0$", out, re.M), out[-2000:]
     assert re.search(r"^empathy_packets_received_total \d+", out, re.M)

@@ -5,6 +5,7 @@ import os
 import stat
 
 from empathy import wire
+from empathy.clock import now_us
 from empathy.cli import main
 from empathy.host.receive import Intake
 from empathy.keys import Keystore, fingerprint
@@ -49,7 +50,7 @@ def test_rotation_while_packets_flow(tmp_path, capsys):
     seq = iter(range(10**6))
 
     def send(key, unit=1):
-        return intake.feed([wire.encode(wire.SeatSample(unit, 1, next(seq), 5), key)])
+        return intake.feed([wire.encode(wire.SeatSample(unit, unit, next(seq), now_us()), key)])
 
     assert len(send(old)) == 1
     assert _keys(tmp_path, "new", "1", capsys=capsys)[0] == 0  # rotate: old key still valid

@@ -58,7 +58,7 @@ def value(fams: dict, sample: str, **labels) -> float:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("metrics-demo")
-    token = "metrics-" + os.urandom(6).hex()
+    token = "metrics-" + os.urandom(16).hex()
     with demo_dashboard(tmp, token, duration_s=45) as (url, proc):
         yield {"url": url, "token": token, "proc": proc, "out": tmp / "demo"}
 
@@ -227,7 +227,7 @@ def test_kernel_drops_are_read_for_the_hosts_own_socket():
 def test_a_read_only_metrics_token(tmp_path):
     from test_api import HostRig
 
-    token = "scrape-" + os.urandom(6).hex()
+    token = "scrape-" + os.urandom(16).hex()
     (tmp_path / "metrics.token").write_text(token + "\n")
     rig = HostRig(tmp_path, seats=2)
     cfg = tomllib.loads(rig.config.read_text())

@@ -4,21 +4,23 @@
 
     Sender:   send(packet) -> bool    recv_batch(timeout_s) -> host's replies   close()
               (False: the packet was not handed to the network; `problem` says why)
-    Receiver: recv_batch(timeout_s) -> list of packets    reply(unit_id, packet)
+    Receiver: recv_batch(timeout_s) -> list of packets
+              reply(unit_id, packet, origin) -> to where that batch's packet `origin` came from
               take_gone() -> units the transport itself saw leave (MQTT last will)  close()
 
-URLs: ``udp://HOST:PORT`` (kiosks, small rooms), ``mqtt://HOST:PORT/SCREEN`` (cinemas,
-through a broker), ``serial:///dev/ttyUSB0?baud=921600`` (a unit cabled to the host).
+URLs: ``udp://HOST:PORT`` (kiosks, small rooms), ``mqtts://USER@HOST:PORT/SCREEN?...``
+(cinemas, through a broker, authenticated and encrypted; ``mqtt://`` on a trusted link),
+``serial:///dev/ttyUSB0?baud=921600`` (a unit cabled to the host).
 A sender whose host is ``auto`` (``udp://auto``) finds the host by mDNS (`discovery`).
 """
 
 from __future__ import annotations
 
 import importlib
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 SCHEMES = {"udp": "empathy.transports.udp", "mqtt": "empathy.transports.mqtt",
-           "serial": "empathy.transports.serial"}
+           "mqtts": "empathy.transports.mqtt", "serial": "empathy.transports.serial"}
 
 
 class TransportError(RuntimeError):
@@ -44,10 +46,14 @@ def _module(url: str):
 
 
 def open_sender(url: str, unit_id: int = 0):
-    if urlsplit(url).hostname == "auto":
+    u = urlsplit(url)
+    if u.hostname == "auto":  # the announced host and port; our own user, screen and options
         from empathy.discovery import find_host
 
-        url = find_host(urlsplit(url).scheme)
+        found = urlsplit(find_host(u.scheme))
+        user = u.netloc.rpartition("@")[0]
+        url = urlunsplit((u.scheme, (user + "@" if user else "") + found.netloc,
+                          u.path or found.path, u.query, ""))
     return _module(url).Sender(url, unit_id)
 
 

@@ -90,8 +90,8 @@ class Sender(_Link):
 class Receiver(_Link):
     """One cable, one unit: replies go back down the same line."""
 
-    def reply(self, unit_id: int, packet: bytes) -> None:
-        self.send(packet)
+    def reply(self, unit_id: int, packet: bytes, origin: int | None = None) -> None:
+        self.send(packet)  # the cable has one unit at its far end
 
     def take_gone(self) -> list[int]:
         return []  # a cable has no goodbye: silence (health) says the unit stopped

@@ -1,12 +1,19 @@
-"""UDP unicast: one datagram per packet. For kiosks and small rooms."""
+"""UDP unicast: one datagram per packet. For kiosks and small rooms.
+
+The host's socket buffer (4 MiB) is the bounded queue in front of the host; what the
+kernel drops when a flood fills it is read from /proc/net/udp (`Receiver.kernel_drops`).
+"""
 
 from __future__ import annotations
 
+import os
 import select
 import socket
+import time
 from urllib.parse import urlsplit
 
-_SYNC_HEADER = 0x13  # clock-sync requests tell the receiver where a unit's replies go
+_SYNC_HEADER = b"\x13"  # clock-sync requests: their sender's address is kept for the reply
+MAX_DATAGRAM = 2048  # ours are < 64 bytes; a longer datagram is cut here and refused
 
 
 DEFAULT_PORT = 47100
@@ -55,6 +62,21 @@ class Sender:
         self.sock.close()
 
 
+def _proc_drops(inode: int) -> int | None:
+    """The kernel's drop counter for the UDP socket with this inode (/proc/net/udp)."""
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(table) as f:
+                next(f, None)
+                for line in f:
+                    cols = line.split()
+                    if len(cols) > 12 and cols[9] == str(inode):
+                        return int(cols[12])
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 class Receiver:
     """Drains every waiting datagram per call: batch reads keep the host's hot path tight."""
 
@@ -65,30 +87,44 @@ class Receiver:
         self.sock.bind(_addr(url))
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
-        self.peers: dict[int, tuple] = {}  # unit -> address its last sync request came from
+        self.inode = os.fstat(self.sock.fileno()).st_ino
+        # Batch index -> address, for the clock-sync requests of the last batch only: a
+        # reply goes where the request it answers (authentic, checked by the intake) came
+        # from, never where some packet merely claiming the unit's id came from.
+        self.origins: dict[int, tuple] = {}
+        self._drops, self._drops_at = 0, -1.0
 
     def recv_batch(self, timeout_s: float = 0.05, limit: int = 4096) -> list[bytes]:
         out: list[bytes] = []
+        self.origins = origins = {}
         if not select.select([self.sock], [], [], timeout_s)[0]:
             return out
         recv = self.sock.recvfrom
         while len(out) < limit:
             try:
-                data, addr = recv(2048)
+                data, addr = recv(MAX_DATAGRAM)
             except BlockingIOError:
                 break
-            if len(data) >= 3 and data[0] == _SYNC_HEADER:
-                self.peers[(data[1] << 8) | data[2]] = addr
+            if data[:1] == _SYNC_HEADER:
+                origins[len(out)] = addr
             out.append(data)
         return out
 
-    def reply(self, unit_id: int, packet: bytes) -> None:
-        addr = self.peers.get(unit_id)
+    def reply(self, unit_id: int, packet: bytes, origin: int | None = None) -> None:
+        addr = self.origins.get(origin) if origin is not None else None
         if addr:
             try:
                 self.sock.sendto(packet, addr)
             except OSError:
                 pass
+
+    @property
+    def kernel_drops(self) -> int:
+        """Datagrams the kernel dropped because our queue was full (read twice a second)."""
+        if time.monotonic() - self._drops_at >= 0.5:
+            self._drops_at = time.monotonic()
+            self._drops = _proc_drops(self.inode) or self._drops
+        return self._drops
 
     def take_gone(self) -> list[int]:
         return []  # UDP has no sessions: silence (health) is how a unit is seen to leave

@@ -3,15 +3,21 @@
     GET  /                      the operator dashboard (static page; token in #token=...)
     GET  /api/v1/health         {"ok", "api", "version"} - no token, for monitors
     GET  /api/v1/state          the live snapshot (see docs/api.md)
-    GET  /api/v1/live?token=T   WebSocket: {"type": "state"} twice a second, {"type": "event"}
-                                for every segment, decision and control as it happens;
-                                send {"type": "control", ...} to act, answered by "ack"
+    GET  /api/v1/live           WebSocket: first send {"type": "auth", "token": T} (answered
+                                by {"type": "auth", "ok": true}); then {"type": "state"} twice
+                                a second, {"type": "event"} for every segment, decision and
+                                control as it happens; send {"type": "control", ...} to act,
+                                answered by "ack"
     POST /api/v1/control        {"action": ..., ...} -> {"ok": true} or 400 {"error"}
     GET  /metrics               Prometheus text exposition (metrics.py); the operator token
                                 or the read-only metrics token, as a Bearer header only
 
-Everything but the page and health needs the operator token (Authorization: Bearer T, or
-?token=T where a browser cannot set headers). Every control is logged with its origin.
+Everything but the page and health needs the operator token, of at least 32 characters:
+`Authorization: Bearer T` on HTTP, the first message on the WebSocket (never the URL,
+which ends up in logs and browser history). Every control is logged with its origin;
+refusals are logged at most `REFUSALS_PER_MIN` a minute (then counted), with the request
+path quoted so a crafted one cannot forge a log line. Every response carries a strict
+Content-Security-Policy; the page sets every piece of text as text, never as HTML.
 The server runs on its own thread and event loop; the show never waits for it.
 """
 
@@ -30,11 +36,28 @@ from aiohttp import WSMsgType, web
 from empathy import __version__
 from empathy.host.dashboard.live import API_VERSION, Live
 from empathy.host.dashboard.metrics import CONTENT_TYPE
+from empathy.log import RateLimited
 
 log = logging.getLogger("empathy.host.dashboard")
 
 STATIC = Path(__file__).resolve().parent / "static"
 PUSH_S = 0.25
+MIN_TOKEN = 32  # characters; a shorter operator token is refused at start
+AUTH_WAIT_S = 5.0  # a WebSocket that has not authenticated by then is closed
+MAX_BODY = 64 << 10  # controls are tiny: a bigger request or message is refused
+MAX_SOCKETS = 32
+REFUSALS_PER_MIN = 10
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self' ws://{host} wss://{host}; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors 'none'")
+
+
+def parse_json(text: str | bytes):
+    """JSON from a client, or ValueError (also for nesting deep enough to blow the stack)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 class ControlError(ValueError):
@@ -69,8 +92,14 @@ class Api:
         host, _, port = listen.rpartition(":")
         self.show, self.live = show, live
         self.host, self.port = host or "127.0.0.1", int(port)
-        self.token = token or secrets.token_urlsafe(18)
+        for name, t in (("operator", token), ("metrics", metrics_token)):
+            if t is not None and len(t) < MIN_TOKEN:
+                raise ValueError(f"the {name} token has {len(t)} characters; use at least "
+                                 f"{MIN_TOKEN} (e.g. head -c 32 /dev/urandom | base64)")
+        self.token = token or secrets.token_urlsafe(32)
         self.metrics, self.metrics_token = metrics, metrics_token  # metrics.ShowMetrics
+        self._refused = RateLimited(log, burst=REFUSALS_PER_MIN, period_s=60.0)
+        self.sockets = 0
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
@@ -115,7 +144,7 @@ class Api:
 
     # -- app ------------------------------------------------------------------------------
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth])
+        app = web.Application(middlewares=[self._headers, self._auth], client_max_size=MAX_BODY)
         app.add_routes([
             web.get("/", self._page),
             web.static("/static", STATIC),
@@ -136,8 +165,7 @@ class Api:
 
     async def _metrics(self, request):
         if not self._metrics_allowed(request):
-            log.warning("refused /metrics from %s: bad or missing token", request.remote,
-                        extra={"remote": request.remote})
+            self.refuse(request, "bad or missing operator or metrics token")
             return web.Response(status=401, text="operator or metrics token required\n")
         if self.metrics is None:
             return web.Response(status=404, text="no metrics on this listener\n")
@@ -145,13 +173,35 @@ class Api:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     @web.middleware
+    async def _headers(self, request: web.Request, handler):
+        try:
+            resp = await handler(request)
+        except web.HTTPException as e:
+            resp = e
+        resp.headers["Content-Security-Policy"] = CSP.format(host=request.host)
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["Cache-Control"] = "no-store"
+        if isinstance(resp, web.HTTPException):
+            raise resp
+        return resp
+
+    def _token_ok(self, given) -> bool:
+        return isinstance(given, str) and hmac.compare_digest(given.encode(), self.token.encode())
+
+    def refuse(self, request: web.Request, why: str) -> None:
+        """Log a refusal, rate-limited, with the path quoted (no forged log lines)."""
+        self._refused(logging.WARNING, "refused %r from %s: %s", request.path, request.remote,
+                      why, extra={"remote": request.remote, "path": request.path})
+
+    @web.middleware
     async def _auth(self, request: web.Request, handler):
-        if request.path.startswith("/api/") and request.path != "/api/v1/health":
-            given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() \
-                or request.query.get("token", "")
-            if not hmac.compare_digest(given.encode(), self.token.encode()):
-                log.warning("refused %s from %s: bad or missing operator token", request.path,
-                            request.remote, extra={"remote": request.remote})
+        if request.path.startswith("/api/") and request.path not in ("/api/v1/health",
+                                                                     "/api/v1/live"):
+            given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            if not self._token_ok(given):
+                self.refuse(request, "bad or missing operator token")
                 return web.json_response({"error": "operator token required"}, status=401)
         return await handler(request)
 
@@ -176,23 +226,50 @@ class Api:
 
     async def _control(self, request):
         try:
-            doc = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return web.json_response({"ok": False, "error": "body is not JSON"}, status=400)
+            doc = parse_json(await request.read())
+        except ValueError as e:
+            return web.json_response({"ok": False, "error": f"body is not JSON: {e}"[:200]},
+                                     status=400)
         res = self._act(doc, request)
         return web.json_response(res, status=200 if res["ok"] else 400)
 
+    async def _authenticated(self, ws, request) -> bool:
+        """The first message must be {"type": "auth", "token": T}, within AUTH_WAIT_S."""
+        try:
+            msg = await ws.receive(timeout=AUTH_WAIT_S)
+            doc = parse_json(msg.data) if msg.type == WSMsgType.TEXT else None
+        except (asyncio.TimeoutError, ValueError):
+            doc = None
+        if isinstance(doc, dict) and doc.get("type") == "auth" and self._token_ok(doc.get("token")):
+            await ws.send_json({"type": "auth", "ok": True})
+            return True
+        self.refuse(request, "WebSocket without the operator token in its first message")
+        await ws.close(code=4401, message=b"operator token required")
+        return False
+
     async def _ws(self, request):
-        ws = web.WebSocketResponse(heartbeat=10)
+        if self.sockets >= MAX_SOCKETS:
+            self.refuse(request, f"more than {MAX_SOCKETS} WebSockets open")
+            return web.json_response({"error": "too many live connections"}, status=503)
+        ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_BODY)
         await ws.prepare(request)
+        self.sockets += 1
+        try:
+            if await self._authenticated(ws, request):
+                await self._session(ws, request)
+        finally:
+            self.sockets -= 1
+        return ws
+
+    async def _session(self, ws, request) -> None:
         pusher = asyncio.create_task(self._push(ws))
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     continue
                 try:
-                    doc = json.loads(msg.data)
-                except json.JSONDecodeError:
+                    doc = parse_json(msg.data)
+                except ValueError:
                     await ws.send_json({"type": "ack", "ok": False, "error": "not JSON"})
                     continue
                 if isinstance(doc, dict) and doc.get("type") == "control":
@@ -203,7 +280,6 @@ class Api:
                                         "error": "send {\"type\": \"control\", ...}"})
         finally:
             pusher.cancel()
-        return ws
 
     async def _push(self, ws):
         seen, tick = 0, 0

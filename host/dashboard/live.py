@@ -96,7 +96,8 @@ class Live:
                          "controls": controls},
             "alerts": alerts,  # output/media/LUT faults, newest last
             "packets": {"received": show.intake.received, "accepted": show.intake.accepted,
-                        "rejected": dict(show.intake.rejected)},
+                        "rejected": show.link.rejected(), "dropped": show.link.dropped(),
+                        "contained": dict.copy(show.contained)},
         }
 
     def _segment(self, frame) -> dict | None:

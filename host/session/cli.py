@@ -45,8 +45,6 @@ def _export(args) -> int:
         files = []
         for p in track(paths, description="exporting", disable=args.json or len(paths) < 2):
             files += export(p, Path(args.out), args.format)
-        for f in files:
-            f.chmod(0o600)  # biometric data: readable by the operator alone
     except (store.SessionError, OSError, ValueError) as e:
         print(f"empathy session {args.verb}: {e}", file=sys.stderr)
         return 1
@@ -58,7 +56,8 @@ def _report(args) -> int:
     from empathy.host.session.report import write
 
     try:
-        dest = write(store.find(args.dir, args.session), Path(args.out))
+        with store.private_files():  # plots of viewers' signals: for the owner only
+            dest = write(store.find(args.dir, args.session), Path(args.out))
     except (store.SessionError, OSError) as e:
         print(f"empathy session {args.verb}: {e}", file=sys.stderr)
         return 1
@@ -80,9 +79,11 @@ def _purge(args) -> int:
         chosen = store.sessions(args.dir)
     elif args.older_than is not None:
         chosen += store.older_than(args.dir, args.older_than)
-    removed = store.purge(chosen)
+    removed, refused = store.purge_all(chosen)
+    for why in refused:
+        print(f"empathy session purge: {why}", file=sys.stderr)
     print(json.dumps(removed) if args.json else f"purged {len(removed)} session(s)")
-    return 0
+    return 1 if refused else 0
 
 
 def register(p) -> None:

@@ -11,13 +11,22 @@ kind, JSON data: state, segment, decision, grade, control, health, and every `UN
 frame of the picture was shown, on the same host clock as the samples, so a heartbeat can
 be aligned with the frame on screen) and `meta`. Unit ids are stored as per-session
 pseudonyms (`pseudonym.py`), in samples and events alike.
+
+Sessions hold biometric data: the folder is made 0700, each database 0600 (SQLite gives
+its -wal and -shm files the database's mode), and files written from a session
+(`private_files()`) are 0600 too. A recorder holds an exclusive `flock` on its database
+for as long as it records, so `purge` can refuse a session that is being recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import os
 import queue
+import re
 import secrets
 import sqlite3
 import threading
@@ -60,6 +69,36 @@ def new_session_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+
+
+@contextlib.contextmanager
+def private_files():
+    """Files and folders made inside are for the owner only (umask 077)."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _create_private(path: Path) -> None:
+    """The database file, made 0600 before SQLite opens it (and fixed if it was not)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
+def _lock(path: Path, blocking: bool = False) -> int:
+    """An exclusive flock on the session file; raises BlockingIOError if someone holds it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
 def connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
@@ -76,9 +115,15 @@ class Recorder:
                  unit_report: Optional[Callable[[], list]] = None,
                  on_fault: Optional[Callable[[dict], None]] = None):
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.id = session_id or new_session_id()
         self.path = folder / f"{self.id}{SUFFIX}"
+        _create_private(self.path)
+        try:
+            self._held = _lock(self.path)  # `session purge` refuses it while we record
+        except BlockingIOError:
+            raise SessionError(f"session {self.id} is being recorded by another process") \
+                from None
         self.db = connect(self.path)
         self.db.executescript(_SCHEMA)
         meta = {"session": self.id, "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ",
@@ -193,6 +238,7 @@ class Recorder:
         except sqlite3.Error as e:  # still full: the session reads as unclosed, nothing worse
             log.error("session %s: cannot mark it ended: %s", self.id, e)
         self.db.close()
+        os.close(self._held)
 
 
 # -- reading sessions back --------------------------------------------------------------
@@ -242,14 +288,16 @@ def older_than(folder: Path, days: float, now: Optional[float] = None) -> list[P
     return out
 
 
-def purge(paths) -> list[str]:
-    """Delete sessions for good (the file and its WAL/SHM); returns their ids."""
-    removed = []
+def purge_all(paths) -> tuple[list[str], list[str]]:
+    """`purge` each session: (ids removed, one line per session refused and why)."""
+    removed, refused = [], []
     for p in dict.fromkeys(paths):
-        for f in (p, Path(f"{p}-wal"), Path(f"{p}-shm")):
-            f.unlink(missing_ok=True)
-        removed.append(session_id(p))
-    return removed
+        try:
+            purge(p)
+            removed.append(session_id(p))
+        except (SessionError, OSError) as e:
+            refused.append(str(e))
+    return removed, refused
 
 
 class Retention:
@@ -276,7 +324,9 @@ class Retention:
         days = max(self.days, RESUME_S / 86400)
         try:
             old = [p for p in older_than(self.folder, days) if p.resolve() != self.keep]
-            removed = purge(old)
+            removed, refused = purge_all(old)
+            for why in refused:  # a session another recorder holds: next time
+                log.warning("retention: %s", why)
         except OSError as e:  # never the show's end: say so and try again tomorrow
             log.error("retention: cannot purge old sessions in %s: %s", self.folder, e)
             return []
@@ -299,11 +349,33 @@ class Retention:
 
 
 def find(folder: Path, sid: str) -> Path:
+    """The session's file in `folder`; a name that could reach outside it is refused."""
+    if not _SESSION_ID.fullmatch(sid) or ".." in sid:
+        raise SessionError(f"{sid!r} is not a session id (as `session list` shows them)")
     path = Path(folder) / f"{sid}{SUFFIX}"
+    if path.resolve().parent != Path(folder).resolve():
+        raise SessionError(f"{sid!r} is not a session in {folder}")
     if not path.exists():
         known = ", ".join(session_id(p) for p in sessions(folder)) or "none"
         raise SessionError(f"no session {sid!r} in {folder} (known: {known})")
     return path
+
+
+def purge(path: Path) -> None:
+    """Delete a session (its database, WAL and shared-memory files) for good; refused while
+    a recorder holds it."""
+    try:
+        held = _lock(path)
+    except BlockingIOError:
+        raise SessionError(f"session {session_id(path)} is being recorded: stop the show "
+                           "first") from None
+    except FileNotFoundError:
+        return
+    try:
+        for f in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            f.unlink(missing_ok=True)
+    finally:
+        os.close(held)
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:

@@ -34,6 +34,7 @@ from empathy.host.player import framelog
 from empathy.host.session import store
 from empathy.keys import Keystore
 from empathy.sim import SAMPLE_IMPACT
+from polling import wait_for  # noqa: F401 (the fault tests import it from here)
 
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE.parents[1] / "host" / "sample"
@@ -48,24 +49,15 @@ def free_port(kind=socket.SOCK_DGRAM) -> int:
         return s.getsockname()[1]
 
 
-def wait_for(pred, timeout_s: float, what: str, every_s: float = 0.1):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
 class EventTap:
     """Every event the operator's WebSocket (/api/v1/live) pushes, with its arrival time."""
 
     def __init__(self, url: str, token: str):
         from websockets.sync.client import connect
 
-        ws_url = url.replace("http://", "ws://").rstrip("/") + f"/api/v1/live?token={token}"
+        ws_url = url.replace("http://", "ws://").rstrip("/") + "/api/v1/live"
         self.ws = connect(ws_url, open_timeout=20)
+        self.auth = json.dumps({"type": "auth", "token": token})  # first message, never the URL
         self.events: list[tuple[float, dict]] = []
         self._t = threading.Thread(target=self._read, daemon=True)
         self._t.start()
@@ -73,6 +65,7 @@ class EventTap:
     def _read(self):
         try:
             with self.ws:
+                self.ws.send(self.auth)
                 for msg in self.ws:
                     doc = json.loads(msg)
                     if doc.get("type") == "event":
@@ -111,7 +104,7 @@ class Cinema:
         story["screenplay"] = str(SAMPLE / story["screenplay"])
         (tmp / "story.toml").write_text(tomli_w.dumps(story))
         self.port = free_port()
-        self.token = "fault-" + os.urandom(6).hex()
+        self.token = "fault-" + os.urandom(16).hex()
         self.session_dir = Path(session_dir or tmp / "sessions")
         self.seat_sources = seat_sources or {}
         self.proxy_args = proxy

@@ -1,8 +1,25 @@
 // Operator dashboard: renders the API's live state (WebSocket /api/v1/live) and sends
-// controls (POST /api/v1/control). The token comes from the page address: /#token=...
+// controls (POST /api/v1/control). The token comes from the page address (/#token=...);
+// it is moved to this tab's session storage and out of the address bar at once, and goes
+// to the server only in a header or the WebSocket's first message. Every piece of text
+// from the server is set as text (textContent), never parsed as HTML.
 "use strict";
-const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+const token = (() => {
+  const given = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (given) {
+    sessionStorage.setItem("empathy-token", given);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  return sessionStorage.getItem("empathy-token") || "";
+})();
 const $ = (id) => document.getElementById(id);
+// A new element with text (never HTML) and an optional class.
+function el(tag, text = "", cls = "") {
+  const e = document.createElement(tag);
+  e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
 const fmt = (x, d = 2) => (x === null || x === undefined) ? "-" : Number(x).toFixed(d);
 
 function drawCurve(curve) {
@@ -28,7 +45,7 @@ function renderOptions(d) {
   const key = d ? d.id + ":" + Object.keys(d.options).join(",") : "";
   if (key !== shownDecision) {
     shownDecision = key;
-    body.innerHTML = "";
+    body.replaceChildren();
     if (d) for (const o of Object.keys(d.options)) {
       const tr = body.insertRow();
       tr.dataset.option = o;
@@ -70,6 +87,8 @@ function render(s) {
            (a.next ? ` -> ${a.next}` : "")).join(" | ");
   $("packets").textContent = s.packets.accepted;
   $("rejected").textContent = JSON.stringify(s.packets.rejected);
+  const dropped = s.packets.dropped || {};
+  $("dropped").textContent = `${dropped.kernel || 0} by the kernel, ${dropped.queue || 0} by the queue`;
 
   const d = s.next_decision;
   $("decision-id").textContent = d ? d.id : "(none after this segment)";
@@ -83,22 +102,24 @@ function render(s) {
   drawCurve(s.curve);
 
   renderRoom(s);  // room.js
-  const ub = $("units").tBodies[0]; ub.innerHTML = "";
-  for (const u of s.units) {
-    ub.insertRow().innerHTML = `<td>${u.unit}</td><td>${u.seats.join(", ")}</td>` +
-      `<td class="${u.contact ? "ok" : "bad"}">${u.contact ? "yes" : "no"}</td>` +
-      `<td>${u.mains ? "mains" : (u.battery_pct === null ? "n/a" : fmt(u.battery_pct, 0) + " %")}</td>` +
-      `<td>${fmt(u.loss_pct, 1)}</td><td>${fmt(u.clock_offset_ms, 1)}</td>` +
-      `<td class="${u.silent_s > 2 ? "bad" : ""}">${fmt(u.silent_s, 1)}</td>` +
-      `<td>${u.firmware || "-"} / wire v${u.wire_version}</td>`;
-  }
+  const ub = $("units").tBodies[0];
+  ub.replaceChildren(...s.units.map((u) => {
+    const tr = document.createElement("tr");
+    tr.append(el("td", String(u.unit)), el("td", u.seats.join(", ")),
+      el("td", u.contact ? "yes" : "no", u.contact ? "ok" : "bad"),
+      el("td", u.mains ? "mains" : (u.battery_pct === null ? "n/a" : fmt(u.battery_pct, 0) + " %")),
+      el("td", fmt(u.loss_pct, 1)), el("td", fmt(u.clock_offset_ms, 1)),
+      el("td", fmt(u.silent_s, 1), u.silent_s > 2 ? "bad" : ""),
+      el("td", `${u.firmware || "-"} / wire v${u.wire_version}`));
+    return tr;
+  }));
   const op = s.operator;
   $("mode").textContent = op.killed ? "KILL SWITCH: director's cut" :
     (op.forced ? `forced: ${op.forced} at next decision` : "audience decides");
   $("mode").className = op.killed ? "bad" : "ok";
   $("policy").textContent = op.policy;
-  $("control-log").innerHTML = op.controls.map(
-    (c) => `<li>${fmt(c.at_s, 1)} s: ${c.action} = ${JSON.stringify(c.value)} by ${c.by}</li>`).join("");
+  $("control-log").replaceChildren(...op.controls.map(
+    (c) => el("li", `${fmt(c.at_s, 1)} s: ${c.action} = ${JSON.stringify(c.value)} by ${c.by}`)));
 }
 
 async function control(doc) {
@@ -110,8 +131,11 @@ async function control(doc) {
 }
 
 function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/live?token=${encodeURIComponent(token)}`);
-  ws.onopen = () => { $("link").textContent = "live"; $("link").className = "ok"; };
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/live`);
+  ws.onopen = () => {
+    ws.send(JSON.stringify({type: "auth", token}));  // first message: never in the URL
+    $("link").textContent = "live"; $("link").className = "ok";
+  };
   ws.onclose = () => {
     $("link").textContent = token ? "disconnected - retrying" : "no operator token in the address (#token=...)";
     $("link").className = "bad"; setTimeout(connect, 1000);

@@ -15,12 +15,15 @@ FORMATS = {"csv": "table", "parquet": "table", "bids": "bids", "edf": "edf", "xd
 
 
 def export(path: Path, out: Path, fmt: str) -> list[Path]:
-    """Write session file `path` to folder `out` in format `fmt`; returns the files written."""
+    """Write session file `path` to folder `out` in format `fmt` (files 0600, folders 0700);
+    returns the files written."""
+    from empathy.host.session import store
+    from empathy.host.session.exports.recording import load
+
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
     module = importlib.import_module(f"empathy.host.session.exports.{FORMATS[fmt]}")
-    if FORMATS[fmt] == "table":
-        return module.write(path, Path(out), fmt)
-    from empathy.host.session.exports.recording import load
-
-    return module.write(load(path), Path(out))
+    with store.private_files():  # biometric data: every file and folder the owner's alone
+        if FORMATS[fmt] == "table":
+            return module.write(path, Path(out), fmt)
+        return module.write(load(path), Path(out))

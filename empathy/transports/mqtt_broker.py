@@ -1,0 +1,76 @@
+"""A private mosquitto on 127.0.0.1 (demo, tests, benches).
+
+In a cinema the broker is a system service configured by `deploy/cinema/mosquitto.conf`;
+this starts one that lives in `folder`: by default open (anonymous, loopback only), or
+with any configuration text given, e.g. the shipped hardened one pointed at a test's
+password, ACL and certificate files (`listener` lines are the caller's).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from empathy.transports import TransportError
+
+OPEN = ("allow_anonymous true\npersistence false\n"
+        "max_queued_messages 100000\nmax_inflight_messages 100\n")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalBroker:
+    def __init__(self, folder: str | Path, port: int = 0, config: str | None = None,
+                 scheme: str = "mqtt"):
+        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not os.path.exists(exe):
+            raise TransportError("mosquitto is not installed (apt-get install mosquitto)")
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.scheme = scheme
+        conf = self.folder / "mosquitto.conf"
+        conf.write_text(config if config is not None
+                        else f"listener {self.port} 127.0.0.1\n{OPEN}")
+        self.log = open(self.folder / "mosquitto.log", "w")
+        self.proc = subprocess.Popen([exe, "-c", str(conf)], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise TransportError(f"mosquitto exited: see {self.folder / 'mosquitto.log'}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            self.stop()
+            raise TransportError("mosquitto did not start listening within 10 s")
+
+    def url(self, screen: str = "main", **query) -> str:
+        q = "&".join(f"{k}={v}" for k, v in query.items())
+        return f"{self.scheme}://127.0.0.1:{self.port}/{screen}" + (f"?{q}" if q else "")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.stop()

@@ -1,0 +1,75 @@
+"""What the host's intake must not forget over a restart: each unit's highest sequence
+number (anti-replay) and the seats locked to units on first sight.
+
+One JSON file in the host's state folder, written by atomic rename (mode 0600) about once
+a second and when the show ends. Each unit's highest number is stored with the
+fingerprints of the keys it could have been earned under: a unit whose keys have all
+changed since (re-keyed after a re-flash, `keys new` then `keys revoke --previous`) starts
+afresh, since nothing signed with its old keys can pass any more.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Optional
+
+from empathy.keys import fingerprint
+from empathy.paths import state_dir
+
+log = logging.getLogger("empathy.host.intake")
+FILE = "intake.json"
+_VERSION = 1
+
+
+def default_dir() -> Path:
+    """$XDG_STATE_HOME/empathy/host (systemd units set XDG_STATE_HOME=/var/lib/empathy)."""
+    return state_dir("host")
+
+
+def _fps(unit: int, keys: dict, previous: dict) -> list[str]:
+    return [fingerprint(k) for k in (keys.get(unit), previous.get(unit)) if k]
+
+
+def save(folder: Path, tops: dict[int, int], locks: dict[int, tuple[int, float]],
+         keys: dict, previous: dict) -> None:
+    doc = {"version": _VERSION,
+           "units": {str(u): {"top": t, "keys": _fps(u, keys, previous)} for u, t in tops.items()},
+           "seats": {str(s): [u, round(t, 1)] for s, (u, t) in locks.items()}}
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = folder / (FILE + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f)
+    os.replace(tmp, folder / FILE)
+
+
+def load(folder: Path, keys: dict, previous: dict) -> Optional[tuple[dict, dict]]:
+    """(tops, locks) saved before, or None when there is no state yet. A damaged file is
+    logged and gives empty tables (refusing to start would stop the show); the caller
+    still treats it as a restart."""
+    path = folder / FILE
+    try:
+        doc = json.loads(path.read_text())
+        current = {u: set(_fps(u, keys, previous)) for u in keys}
+        tops = {}
+        for u, rec in doc["units"].items():
+            unit, top = int(u), int(rec["top"])
+            if not (0 <= unit <= 0xFFFF and 0 <= top < 1 << 62):
+                raise ValueError(f"unit {u}: out of range")
+            if current.get(unit, set()) & set(rec["keys"]):
+                tops[unit] = top
+        locks = {}
+        for s, (u, t) in doc["seats"].items():
+            seat, unit = int(s), int(u)
+            if not (0 <= seat <= 0xFFFF and 0 <= unit <= 0xFFFF):
+                raise ValueError(f"seat {s}: out of range")
+            locks[seat] = (unit, float(t))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
+        log.error("host state %s unreadable (%s): starting without it", path, e)
+        return {}, {}
+    return tops, locks
