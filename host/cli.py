@@ -103,7 +103,7 @@ class HostConfig:
     #: Which edge unit carries which seats, and the room's rows (host/seatmap.py).
     seatmap: SeatMapConfig = field(default_factory=SeatMapConfig)
     #: folder for what must survive a restart (replay windows, seat locks); empty:
-    #: $XDG_STATE_HOME/empathy/host (the systemd unit sets XDG_STATE_HOME=/var/lib/empathy).
+    #: the state folder's host/ (empathy.paths; the systemd unit puts it in /var/lib/empathy).
     #: Example: "/var/lib/empathy/host"
     state_dir: str = ""
 

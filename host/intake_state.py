@@ -25,7 +25,7 @@ _VERSION = 1
 
 
 def default_dir() -> Path:
-    """$XDG_STATE_HOME/empathy/host (systemd units set XDG_STATE_HOME=/var/lib/empathy)."""
+    """The state folder's host/ (empathy.paths; systemd units put it in /var/lib/empathy)."""
     return state_dir("host")
 
 

@@ -36,6 +36,7 @@ from aiohttp import WSMsgType, web
 from empathy import __version__
 from empathy.host.dashboard.live import API_VERSION, Live
 from empathy.host.dashboard.metrics import CONTENT_TYPE
+from empathy.errors import UserError
 from empathy.log import RateLimited
 
 log = logging.getLogger("empathy.host.dashboard")
@@ -94,8 +95,8 @@ class Api:
         self.host, self.port = host or "127.0.0.1", int(port)
         for name, t in (("operator", token), ("metrics", metrics_token)):
             if t is not None and len(t) < MIN_TOKEN:
-                raise ValueError(f"the {name} token has {len(t)} characters; use at least "
-                                 f"{MIN_TOKEN} (e.g. head -c 32 /dev/urandom | base64)")
+                raise UserError(f"the {name} token has {len(t)} characters; use at least "
+                                f"{MIN_TOKEN}", "e.g. head -c 32 /dev/urandom | base64 > FILE")
         self.token = token or secrets.token_urlsafe(32)
         self.metrics, self.metrics_token = metrics, metrics_token  # metrics.ShowMetrics
         self._refused = RateLimited(log, burst=REFUSALS_PER_MIN, period_s=60.0)
