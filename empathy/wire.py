@@ -291,6 +291,7 @@ def decode_cue(packet: bytes, key: bytes) -> ScreenCue:
 _HEALTH = struct.Struct(">BHIHIBBBBBHqiII")
 _HEALTH_V1 = struct.Struct(">BHIHIBBBBBHqiI")  # without uplink_fail
 HEALTH_SIZE = _HEALTH.size + TAG_SIZE
+HEALTH_V1_SIZE = _HEALTH_V1.size + TAG_SIZE
 BATTERY_MAINS = 255
 
 
@@ -341,7 +342,7 @@ def _open(packet: bytes, kind: int, layout: struct.Struct, keys: KeyLookup) -> t
 
 
 def decode_health(packet: bytes, keys: KeyLookup) -> Health:
-    old = len(packet) == _HEALTH_V1.size + TAG_SIZE
+    old = len(packet) == HEALTH_V1_SIZE
     (_, unit, seq, ts_hi, ts_lo, fa, fb, fc, sensors, battery, loss, offset, drift, rtt,
      *fail) = _open(packet, KIND_HEALTH, _HEALTH_V1 if old else _HEALTH, keys)
     return Health(unit, seq, (ts_hi << 32) | ts_lo, (fa, fb, fc), sensors, battery, loss,

@@ -20,16 +20,11 @@ function seatLabel(row, i) {
   return row.name ? `${row.name}${row.numbers[i]}` : `seat ${row.seats[i]}`;
 }
 
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+// el(tag, text, cls) and fmt come from dashboard.js, loaded after this file.
 
 function buildRoom(map, rows) {
   map.replaceChildren();
-  map.appendChild(el("div", "screen", "SCREEN"));
+  map.appendChild(el("div", "SCREEN", "screen"));
   // Tiles as wide as the widest row allows in the space there is (readable at 300+ seats).
   const widest = Math.max(1, ...rows.map((r) => r.seats.length));
   const label = rows.some((r) => r.name) ? 28 : 0;
@@ -40,16 +35,16 @@ function buildRoom(map, rows) {
   map.style.setProperty("--seat-font", `${Math.min(0.32 * w, (w - 6) / (0.62 * digits))}px`);
   map.style.setProperty("--row-label-w", `${label}px`);
   for (const row of rows) {
-    const line = el("div", "room-row");
+    const line = el("div", "", "room-row");
     line.dataset.row = row.name;
-    line.appendChild(el("span", "row-name", row.name));
+    line.appendChild(el("span", row.name, "row-name"));
     row.seats.forEach((id, i) => {
-      const tile = el("div", "seat", String(row.numbers[i]));
+      const tile = el("div", String(row.numbers[i]), "seat");
       tile.id = `seat-${id}`;
       tile.dataset.label = seatLabel(row, i);
       line.appendChild(tile);
     });
-    line.appendChild(el("span", "row-name", row.name));
+    line.appendChild(el("span", row.name, "row-name"));
     map.appendChild(line);
   }
 }
@@ -82,21 +77,22 @@ function groupByUnit(seats) {
 
 function listDead(room) {
   const box = document.getElementById("dead-seats");
-  const head = el("div", room.dead.length ? "bad" : "ok",
+  const head = el("div",
     room.dead.length ? `${room.dead.length} dead of ${room.seats_total} seats` :
-                       `no dead seats (${room.seats_good} of ${room.seats_total} good)`);
+                       `no dead seats (${room.seats_good} of ${room.seats_total} good)`,
+    room.dead.length ? "bad" : "ok");
   const list = el("ul");
   for (const g of groupByUnit(room.dead)) {
     const why = STATUS_TEXT[g.status] + (g.status === "silent" && g.silent_s !== null ? ` ${fmt(g.silent_s, 0)} s` : "");
-    const li = el("li", `dead-${g.status}`);
-    li.appendChild(el("b", "", g.labels.join(" ")));
+    const li = el("li", "", `dead-${g.status}`);
+    li.appendChild(el("b", g.labels.join(" ")));
     li.appendChild(document.createTextNode(` - ${why}` + (g.unit === null ? "" : `, unit ${g.unit}`)));
     list.appendChild(li);
   }
   const parts = [head, list];
   if (room.no_contact.length) {
-    parts.push(el("div", "quiet", `no contact (empty, or the sensor is off the viewer): ` +
-                                  room.no_contact.map((d) => d.label).join(" ")));
+    parts.push(el("div", `no contact (empty, or the sensor is off the viewer): ` +
+                                  room.no_contact.map((d) => d.label).join(" "), "quiet"));
   }
   box.replaceChildren(...parts);
 }
