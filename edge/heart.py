@@ -76,11 +76,15 @@ class Method:
     delay_hz: float  # frequency at which the filter's group delay is taken
     smooth_s: float  # the raw waveform is averaged over this before its peak is taken
     min_fs: float
+    both_signs: bool = False  # QRS complexes point either way (lead, PVCs): detect on |y|
 
 
 METHODS = {
     "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0),
-    "ecg": Method((8.0, 20.0), 0.097, 0.611, 0.08, 0.25, 0.6, 0.05, 0.2, 0.2, 12.0, 0.0, 60.0),
+    # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
+    # the raw peak of a wide complex may lie up to 100 ms from where the filter puts it
+    "ecg": Method((5.0, 20.0), 0.097, 0.611, 0.08, 0.25, 0.6, 0.1, 0.2, 0.2, 12.0, 0.0, 60.0,
+                  both_signs=True),
 }
 
 
@@ -165,6 +169,8 @@ class BeatStream:
         y = x
         for k, (b, a) in enumerate(self.sections):  # = sosfilt, without its per-call checks
             y, self.zi[k] = _lfilter(b, a, y, self.zi[k])
+        if self.m.both_signs:
+            y = np.abs(y)
         e = np.maximum(y, 0.0)
         e *= e
         if self.ema_zi is None:
