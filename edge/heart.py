@@ -6,7 +6,9 @@ batch and streaming give bit-identical beats whatever the chunk sizes.
 
 How (Elgendi's two-moving-average detector, made causal):
 1. band-pass (causal Butterworth, state carried between chunks),
-2. square the positive part, average it over a peak-wide and a beat-wide window,
+2. square the positive part (ECG: of the rectified signal, so QRS complexes of either sign and
+   wide ventricular or bundle-branch complexes count), average it over a peak-wide and a
+   beat-wide window,
 3. a "block of interest" is where the short average beats the long one plus an offset
    (a slow running mean of the energy, so quiet and loud stretches both work),
 4. one beat per block wide enough and not within the refractory time of the last one,
