@@ -10,7 +10,9 @@ peers (it never votes on its own reference); our detector never votes at all.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
+from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -94,11 +96,26 @@ def bpm(beats_s) -> float:
 
 
 # --- the peers, each called the way its documentation shows -----------------------------
-def _nk_ecg(x, fs):
+def neurokit_beats(x, fs: float, kind: str, method: str = "") -> np.ndarray:
+    """NeuroKit2's default cleaning and peak finding (or `method` of ppg_findpeaks)."""
     import neurokit2 as nk
 
-    _, info = nk.ecg_peaks(nk.ecg_clean(x, sampling_rate=int(fs)), sampling_rate=int(fs))
-    return np.asarray(info["ECG_R_Peaks"], float) / fs
+    if kind == "ecg":
+        _, info = nk.ecg_peaks(nk.ecg_clean(x, sampling_rate=int(fs)), sampling_rate=int(fs))
+        return np.asarray(info["ECG_R_Peaks"], float) / fs
+    clean = nk.ppg_clean(x, sampling_rate=fs)
+    if not method:
+        found = nk.ppg_findpeaks(clean, sampling_rate=fs)
+    else:  # MSPTDfast counts windows with the rate: it needs an integer one
+        found = nk.ppg_findpeaks(clean, sampling_rate=int(round(fs)), method=method)
+    return np.asarray(found["PPG_Peaks"], float) / fs
+
+
+def heartpy_beats(x, fs: float) -> np.ndarray:
+    import heartpy as hp
+
+    wd, _ = hp.process(np.asarray(x, float), fs)
+    return np.asarray(wd["peaklist"], float) / fs  # every peak, rejected ones too
 
 
 def _ecgdetector(name: str) -> Callable:
@@ -109,43 +126,61 @@ def _ecgdetector(name: str) -> Callable:
     return run
 
 
-def _nk_ppg(method: str) -> Callable:
-    def run(x, fs):
-        import neurokit2 as nk
-
-        clean = nk.ppg_clean(x, sampling_rate=fs, method="elgendi")
-        return np.asarray(nk.ppg_findpeaks(clean, sampling_rate=fs, method=method)["PPG_Peaks"],
-                          float) / fs
-    return run
-
-
-def _heartpy(x, fs):
-    import heartpy as hp
-
-    wd, _ = hp.process(np.asarray(x, float), fs)
-    return np.asarray(wd["peaklist"], float) / fs  # every peak, rejected ones too
-
-
 PEERS = {
-    "ecg": {"NeuroKit2": _nk_ecg,
+    "ecg": {"NeuroKit2": lambda x, fs: neurokit_beats(x, fs, "ecg"),
             "Pan-Tompkins": _ecgdetector("pan_tompkins_detector"),
             "Hamilton": _ecgdetector("hamilton_detector"),
             "Engzee": _ecgdetector("engzee_detector"),
             "Christov": _ecgdetector("christov_detector"),
             "two-average": _ecgdetector("two_average_detector"),
             "SWT": _ecgdetector("swt_detector")},
-    "ppg": {"NeuroKit2": _nk_ppg("elgendi"), "HeartPy": _heartpy},
+    # NeuroKit2's default (Elgendi), its MSPTDfast finder (Charlton 2024; Bishop's original
+    # MSPTD is quadratic in the record's length: gigabytes on ten minutes) and HeartPy:
+    # three voters, so one tool's blind spot doesn't make the reference
+    "ppg": {"NeuroKit2": lambda x, fs: neurokit_beats(x, fs, "ppg"),
+            "NK2 MSPTDfast": lambda x, fs: neurokit_beats(x, fs, "ppg", "charlton"),
+            "HeartPy": heartpy_beats},
 }
+PEER_DISTS = ("neurokit2", "py-ecg-detectors", "heartpy", "numpy", "scipy")
 
 
-def peer_beats(x, fs: float, kind: str) -> dict[str, np.ndarray]:
-    """Every peer's beats (seconds); a peer that fails on a record finds no beats there."""
+def _peer_key(x: np.ndarray, fs: float, kind: str, name: str) -> str:
+    """What a peer's beats depend on: the samples, the rate and the tools' versions."""
+    from importlib import metadata
+
+    h = hashlib.sha1(np.ascontiguousarray(x, float).tobytes())
+    h.update(f"{fs!r} {kind} {name}".encode())
+    for d in PEER_DISTS:
+        try:
+            h.update(f" {d}={metadata.version(d)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f" {d}=none".encode())
+    return h.hexdigest()[:20]
+
+
+def peer_beats(x, fs: float, kind: str, cache_dir: Path | None = None) -> dict:
+    """Every peer's beats (seconds); None for a peer that fails on the record (its own
+    failure is its score, not ours). With cache_dir, each result is kept there, keyed by
+    the samples, rate and tools' versions (some peers take minutes on a long record)."""
+    x = np.asarray(x, float)
     out = {}
     for name, fn in PEERS[kind].items():
+        path = None
+        if cache_dir is not None:
+            path = Path(cache_dir) / f"{_peer_key(x, fs, kind, name)}.npy"
+            if path.is_file():
+                got = np.load(path)
+                out[name] = None if got.size == 1 and np.isnan(got[0]) else got
+                continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                out[name] = np.sort(fn(x, fs))
-            except Exception:  # noqa: BLE001 - a peer's own failure is its score, not ours
-                out[name] = np.zeros(0)
+                out[name] = np.sort(np.asarray(fn(x, fs), float))
+            except Exception:  # noqa: BLE001 - any failure of a peer's own code
+                out[name] = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, out[name] if out[name] is not None else np.array([np.nan]))
+            tmp.replace(path)
     return out

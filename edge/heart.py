@@ -202,8 +202,8 @@ class BeatStream:
                 continue
             s, e_ = self.block_start, base + j
             self.block_start = -1
-            if s < h0 or not (self.min_block <= e_ - s <= self.max_block):
-                continue
+            if s < max(h0, self.w2) or not (self.min_block <= e_ - s <= self.max_block):
+                continue  # (before the beat-wide average is full, it is not yet a reference)
             p = s + int(self.y[s - h0:e_ - h0].argmax())
             h = float(self.y[p - h0])
             if p - self.last_peak < self.refr:

@@ -107,6 +107,11 @@ def corpus_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent.parent / "cache" / "heart-corpus"
 
 
+def peer_cache_dir() -> Path:
+    """Where the peer detectors' beats on these records are kept (beat_score.peer_beats)."""
+    return corpus_dir() / "peers"
+
+
 def record(name: str) -> Record:
     for r in RECORDS:
         if r.name == name:

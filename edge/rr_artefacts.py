@@ -30,6 +30,7 @@ MEDIAN_N = 11
 LOOKAHEAD = 2  # intervals after the judged one that must be known
 MRR_LIMIT = 3.0  # |mRR| in thresholds beyond which an interval is long or short
 KEEP = MEDIAN_N + LOOKAHEAD + 2  # intervals of history
+MIN_HISTORY = 15  # |dRR| values before the first judgement: thresholds from fewer are noise
 MIN_TH_MS = 10.0  # floor of the thresholds: an almost metronomic rhythm isn't all artefact
 TYPES = ("ectopic", "missed", "extra", "longshort")
 
@@ -93,27 +94,34 @@ class RRCorrector:
         if self.skip:
             self.skip -= 1
             return []
-        if k < 1 or len(self.drr_abs) < 5:  # too little history to judge: trusted as is
+        if k < 1 or len(self.drr_abs) < MIN_HISTORY:  # too little history: trusted as is
             return [Corrected(rr[k], "", j)]
         th1, th2 = _qd_threshold(self.drr_abs), _qd_threshold(self.mrr_abs)
+        kind = self._kind(k, med, mrr / th2, th1, th2)
+        if not kind:
+            return [Corrected(rr[k], "", j)]
+        return self._fix(k, j, kind, med)
+
+    def _kind(self, k: int, med: float, mrrs: float, th1: float, th2: float) -> str:
+        """The paper's decision rules for interval k ("" = normal)."""
+        rr = self.rr
         d = [(rr[i] - rr[i - 1]) / th1 for i in (k - 1, k, k + 1, k + 2)] if k >= 2 else \
             [0.0] + [(rr[i] - rr[i - 1]) / th1 for i in (k, k + 1, k + 2)]
         dp, d0, dn, dnn = d
-        mrrs = mrr / th2
         if abs(d0) <= 1:  # a step within the rhythm's own variability
-            return [Corrected(rr[k], "", j)]
+            return ""
         s12 = max(dp, dn) if d0 > 0 else min(dp, dn)
         if (d0 > 1 and s12 < -C1 * d0 - C2) or (d0 < -1 and s12 > -C1 * d0 + C2):
-            return self._fix(k, j, "ectopic", med)
+            return "ectopic"
         s22 = min(dn, dnn) if d0 >= 0 else max(dn, dnn)
         long_, short = d0 > 1 and s22 < -1, d0 < -1 and s22 > 1
         if not (long_ or short or abs(mrrs) > MRR_LIMIT):
-            return [Corrected(rr[k], "", j)]
+            return ""
         if short and abs(rr[k] + rr[k + 1] - med) < th2:
-            return self._fix(k, j, "extra", med)
+            return "extra"
         if long_ and abs(rr[k] / 2 - med) < th2:
-            return self._fix(k, j, "missed", med)
-        return self._fix(k, j, "longshort", med)
+            return "missed"
+        return "longshort"
 
     def _fix(self, k: int, j: int, kind: str, med: float) -> list[Corrected]:
         rr = self.rr

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.edge.beat_score import beat_match, bpm, heartpy_beats, neurokit_beats
 from empathy.edge.heart import FIRST_JUDGED, BeatStream, waveform_peaks
+from empathy.edge.heart_corpus import RECORDS, record_data
 from empathy.edge.hrv import WINDOW_S, heart_summary
 
 TOL_S = 0.05
@@ -23,18 +25,7 @@ TOL_S = 0.05
 
 def beat_f1(a_s, b_s, tol_s: float = TOL_S) -> float:
     """F1 of two beat lists, each beat matching at most one other within tol_s."""
-    a, b = np.sort(np.asarray(a_s, float)), np.sort(np.asarray(b_s, float))
-    if not len(a) and not len(b):
-        return 1.0
-    i = j = hit = 0
-    while i < len(a) and j < len(b):
-        if abs(a[i] - b[j]) <= tol_s:
-            hit, i, j = hit + 1, i + 1, j + 1
-        elif a[i] < b[j]:
-            i += 1
-        else:
-            j += 1
-    return 2 * hit / (len(a) + len(b))
+    return beat_match(a_s, b_s, tol_s).f1
 
 
 def clipped(x: np.ndarray) -> bool:
@@ -42,28 +33,6 @@ def clipped(x: np.ndarray) -> bool:
     its maximum (a normal pulse spends well under 1 % there)."""
     top = x.max() - 0.02 * (x.max() - x.min())
     return float(np.mean(x >= top)) >= 0.03
-
-
-def bpm(beats_s) -> float:
-    return 60.0 / float(np.mean(np.diff(beats_s))) if len(beats_s) > 2 else 0.0
-
-
-# --- the research tools, the way their docs call them -----------------------------------
-def heartpy_beats(x, fs: float) -> np.ndarray:
-    import heartpy as hp
-
-    wd, _ = hp.process(np.asarray(x, float), fs)
-    return np.asarray(wd["peaklist"], float) / fs  # every peak, rejected ones too
-
-
-def neurokit_beats(x, fs: float, kind: str) -> np.ndarray:
-    import neurokit2 as nk
-
-    if kind == "ecg":
-        _, info = nk.ecg_peaks(nk.ecg_clean(x, sampling_rate=int(fs)), sampling_rate=int(fs))
-        return np.asarray(info["ECG_R_Peaks"], float) / fs
-    clean = nk.ppg_clean(x, sampling_rate=fs)
-    return np.asarray(nk.ppg_findpeaks(clean, sampling_rate=fs)["PPG_Peaks"], float) / fs
 
 
 def ours(x, fs: float, kind: str = "ppg"):
@@ -74,20 +43,7 @@ def ours(x, fs: float, kind: str = "ppg"):
 # --- data ------------------------------------------------------------------------------
 def heartpy_recordings() -> list[tuple[str, np.ndarray, float]]:
     """(name, samples, fs) for the three real PPG recordings bundled with HeartPy."""
-    import heartpy as hp
-
-    out = []
-    for i, name in enumerate(("data.csv", "data2.csv", "data3.csv")):
-        x, t = hp.load_exampledata(i)
-        if i == 0:
-            fs = 100.0
-        elif i == 1:
-            fs = (len(t) - 1) / ((t[-1] - t[0]) / 1000.0)
-        else:
-            ts = np.array(t, dtype="datetime64[us]").astype(np.int64) / 1e6
-            fs = (len(ts) - 1) / (ts[-1] - ts[0])
-        out.append((name, np.asarray(x, float), float(fs)))
-    return out
+    return [(r.member, *record_data(r)) for r in RECORDS if r.dist == "heartpy"]
 
 
 def _bump(t, at, width):
