@@ -202,8 +202,8 @@ class BeatStream:
                 continue
             s, e_ = self.block_start, base + j
             self.block_start = -1
-            if s < max(h0, self.w2) or not (self.min_block <= e_ - s <= self.max_block):
-                continue  # (before the beat-wide average is full, it is not yet a reference)
+            if s < max(h0, self.w1) or not (self.min_block <= e_ - s <= self.max_block):
+                continue  # (a block from before the peak-wide average is full: the start)
             p = s + int(self.y[s - h0:e_ - h0].argmax())
             h = float(self.y[p - h0])
             if p - self.last_peak < self.refr:
@@ -330,7 +330,10 @@ class BeatStream:
         if k and len(w) > 2 * k:  # centred average: noise must not pick the peak
             w = np.convolve(w, self.kernel, "same")
         w = w[lo - a:len(w) - (b - hi)]
-        if self.kind == "ecg":  # R waves point either way depending on the lead
+        if self.kind == "ecg":  # R waves point either way depending on the lead; on a
+            # wandering baseline the window's own slope must not decide where the peak is
+            if len(w) > 1:
+                w = w - np.linspace(w[0], w[-1], len(w))
             w = np.abs(w - np.median(w))
         k = int(w.argmax()) if len(w) else 0
         if not 0 < k < len(w) - 1:

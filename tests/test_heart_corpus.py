@@ -8,10 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from empathy.edge.beat_score import beat_match, consensus, peer_beats
+from empathy.edge.beat_score import beat_match, peer_beats
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
-from empathy.edge.heart_corpus import available, record, record_data
+from empathy.edge.heart_corpus import available, peer_cache_dir, record, record_data
+from empathy.edge.heart_validation import reference
 from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 from empathy.edge.rr_validation import injection_trial
@@ -32,23 +33,24 @@ def _cli(*args):
 def test_wide_and_inverted_complexes_on_real_ecg_are_found():
     x, fs = record_data(_need("systole-ecg"))
     x = x[:int(60 * fs)]
-    ref = consensus(list(peer_beats(x, fs, "ecg").values()))
+    ref = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
     cases = stress_cases(x, fs, ref[ref < 59])
     for name in ("wide PVCs", "PVC couplets", "inverted lead", "bundle-branch block", "paced",
                  "baseline wander", "muscle noise"):
         y, truth = cases[name]
-        m = beat_match(truth, waveform_peaks(y, fs, "ecg").idx / fs)
-        assert m.f1 >= 0.98, (name, m)  # 78 beats: one miss at the start is 0.987
+        ours = waveform_peaks(y, fs, "ecg").idx / fs
+        m = beat_match(truth, ours[ours < 59])  # the truth ends at 59 s
+        assert m.f1 >= 0.99, (name, m)  # 78 beats: one miss at the start is 0.994
 
 
 def test_held_out_pvc_record_matches_the_best_peer_and_its_rate():
     """MIT-BIH 208: the issue's F1 0.934 and 88.2 bpm (published reference 99.8 bpm)."""
     x, fs = record_data(_need("mitdb-208"))
-    peers = peer_beats(x, fs, "ecg")
-    ref = consensus(list(peers.values()))
+    peers = peer_beats(x, fs, "ecg", peer_cache_dir())
+    ref = reference(peers)
     ours = waveform_peaks(x, fs, "ecg").idx / fs
-    best = max(beat_match(consensus([v for k, v in peers.items() if k != n]), b).f1
-               for n, b in peers.items())
+    best = max(beat_match(reference(peers, leave_out=n), b).f1
+               for n, b in peers.items() if b is not None)
     assert beat_match(ref, ours).f1 >= best
     assert abs(60 * (len(ours) - 1) / (ours[-1] - ours[0]) - 99.8) < 1.5
 
