@@ -12,6 +12,9 @@ Data: `neurokit2.ppg_simulate` (1 h, 70 bpm, seeded), the same array for everyon
   and HeartPy `process` (once each: seconds apiece).
 Seconds have ratio = ours / peer (below 1: we are faster). Beats found have ratio = ours /
 peer; "beat F1" is agreement within 50 ms with the bare NeuroKit2 beats.
+ECG beside it: one hour of 250 Hz ECG (`neurokit2.ecg_simulate`, method "simple", 70 bpm,
+seeded): our batch `ecg_peaks` + `heart_summary` against NeuroKit2's bare `ecg_clean` +
+`ecg_peaks` (best of 3 each, in turn) and py-ecg-detectors' Pan-Tompkins (once).
 Memory: 24 simulated hours streamed in 1-s chunks (the hour, repeated); the process's
 resident memory after hour 1 and after hour 24 (flat = bounded state).
 """
@@ -68,6 +71,35 @@ def ours_stream(x: np.ndarray, stream=None, heart=None, chunk: int = CHUNK):
     iv = hw.window(int(st.n * 1e6 / FS), 60.0)
     hrv_time(iv.rr_ms, iv.normal)
     return np.concatenate(found) if found else np.zeros(0)
+
+
+ECG_FS = 250.0
+
+
+def hour_of_ecg(seed: int = 1) -> np.ndarray:
+    import neurokit2 as nk
+
+    return nk.ecg_simulate(duration=3600, sampling_rate=int(ECG_FS), heart_rate=70,
+                           method="simple", random_state=seed)
+
+
+def ours_ecg(x: np.ndarray):
+    from empathy.edge.heart import ecg_peaks
+    from empathy.edge.hrv import heart_summary
+
+    beats = ecg_peaks(x, ECG_FS)
+    heart_summary(beats.idx / ECG_FS, beats.sqi, len(x) / ECG_FS)
+    return beats.idx / ECG_FS
+
+
+def nk_ecg(x: np.ndarray):
+    return neurokit_beats(x, ECG_FS, "ecg")
+
+
+def pan_tompkins(x: np.ndarray):
+    from empathy.edge.beat_score import PEERS
+
+    return PEERS["ecg"]["Pan-Tompkins"](x, ECG_FS)
 
 
 def nk_bare(x: np.ndarray):
@@ -127,7 +159,7 @@ def run() -> list[dict]:
     x = hour_of_ppg()
     out = []
     with Progress(transient=True) as bar:
-        task = bar.add_task("heart bench: 1 h of PPG", total=5 + 24)
+        task = bar.add_task("heart bench: 1 h of PPG and of ECG", total=7 + 24)
         fast = _timed_together({"batch": ours_batch, "bare": nk_bare,
                                 "stream10": lambda v: ours_stream(v, chunk=10 * CHUNK)}, x, 7)
         bar.advance(task, 2)
@@ -137,7 +169,13 @@ def run() -> list[dict]:
         slow = _timed_together({"process": nk_process, "heartpy": heartpy_process}, x, 1)
         (t_np, b_np), (t_hp, b_hp) = slow.values()
         bar.advance(task, 2)
-        rss1, rss24 = memory_24h(x, lambda h: bar.update(task, completed=5 + h))
+        ecg = hour_of_ecg()
+        (t_e, b_e), (t_ne, b_ne) = _timed_together({"ours": ours_ecg, "nk": nk_ecg}, ecg,
+                                                   3).values()
+        bar.advance(task)
+        t_pt, b_pt = _timed_together({"pt": pan_tompkins}, ecg, 1)["pt"]
+        bar.advance(task)
+        rss1, rss24 = memory_24h(x, lambda h: bar.update(task, completed=7 + h))
     same = all(np.array_equal(b_ours, b) for b in (b_stream, b_stream10))
     out += [
         _e("heart 1h ppg batch (s)", t_b, "s", "nk ppg_clean+ppg_findpeaks", t_nb),
@@ -152,6 +190,13 @@ def run() -> list[dict]:
         _e("heart 1h beat F1 ours vs nk (50 ms)", beat_f1(b_ours, b_nb), "F1"),
         _e("heart 1h beat F1 heartpy vs nk (50 ms)", beat_f1(b_hp, b_nb), "F1"),
         _e("heart streaming = batch beats", float(same), "bool"),
+        _e("heart 1h ecg batch (s)", t_e, "s", "nk ecg_clean+ecg_peaks", t_ne),
+        _e("heart 1h ecg batch vs pan-tompkins (s)", t_e, "s", "py-ecg-detectors pan_tompkins",
+           t_pt),
+        _e("heart 1h ecg beats: ours", float(len(b_e)), "beats", "nk ecg_clean+ecg_peaks",
+           float(len(b_ne))),
+        _e("heart 1h ecg beat F1 ours vs nk (50 ms)", beat_f1(b_e, b_ne), "F1"),
+        _e("heart 1h ecg beat F1 pan-tompkins vs nk (50 ms)", beat_f1(b_pt, b_ne), "F1"),
         _e("heart 24h stream RSS after hour 24 (MB)", rss24, "MB", "after hour 1", rss1),
     ]
     return out

@@ -22,7 +22,7 @@ import numpy as np
 
 from empathy.edge.fusion import FACE_GAIN, Affect, affect_fuse, baselines, channel_arousal
 from empathy.edge.heart import BeatStream
-from empathy.edge.hrv import HeartWindow, hrv_time
+from empathy.edge.hrv import LOST_GAP_S, HeartWindow, hrv_time
 from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
 from empathy.sensors.base import Beat, FaceCrop, Health, Pupil, Reading, Waveform
@@ -38,6 +38,7 @@ HRV_WINDOW_S = 30.0
 FACE_TAU_S = 0.8  # sustained expressions count, one-frame flickers don't
 WAVE_SLIP_S = 0.5  # a chunk this far from where the last one ended restarts detection
 MIN_HEART_QUALITY = 0.3
+MAX_MENDED_FRAC = 0.2  # HRV_OK off when more of the window's intervals were mended than this
 
 
 class _WaveBeats:
@@ -55,6 +56,17 @@ class _WaveBeats:
     def add(self, r: Waveform) -> None:
         beats = self.stream.push(r.samples)
         self.heart.add_beats(self.t0 + beats.idx * 1e6 / self.fs, beats.sqi)
+
+    def lost_contact(self, now_us: int) -> bool:
+        """Samples keep coming but no pulse for LOST_GAP_S: the sensor is off the skin
+        (or on something without a pulse). A stream younger than that can't tell yet."""
+        end_us = self.t0 + self.stream.n * 1e6 / self.fs
+        if end_us < now_us - LOST_GAP_S * 1e6 or end_us - self.t0 < LOST_GAP_S * 1e6:
+            return False  # the waveform stopped (a gap, not contact) or just started
+        # the detector's last candidate, before it is confirmed (a stream's first beats are
+        # held back for seconds; contact is there all the same)
+        last_us = self.t0 + max(self.stream.last_peak, 0) * 1e6 / self.fs
+        return end_us - last_us >= LOST_GAP_S * 1e6
 
 
 class SeatFeatures:
@@ -110,21 +122,31 @@ class SeatFeatures:
             self.contact = r.contact
 
     def _heart(self, now_us: int) -> tuple[float, float, float]:
-        """(HR, RMSSD, quality) from whichever heart source is best right now."""
+        """(HR, RMSSD, quality) from whichever heart source is best right now. RMSSD is
+        left out (HRV_OK off) when ectopic beats, mended artefacts and intervals that are
+        still not normal make up more than MAX_MENDED_FRAC of its window."""
         best = (0.0, 0.0, 0.0)
         for heart in [self.strap] + [w.heart for w in self.waves.values()]:
             q = heart.quality(now_us, HRV_WINDOW_S)
             if q > best[2]:
                 iv = heart.window(now_us, HRV_WINDOW_S)
-                rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if iv.normal.sum() >= 5 else 0.0
+                doubtful = sum(heart.artefacts_in(now_us, HRV_WINDOW_S).values()) + \
+                    int((~iv.normal).sum())  # mended, or still not normal (frequent ectopy)
+                ok = iv.normal.sum() >= 5 and doubtful <= MAX_MENDED_FRAC * len(iv.rr_ms)
+                rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if ok else 0.0
                 best = (heart.hr_bpm(now_us, HR_WINDOW_S), rmssd, q)
         return best
+
+    def _contact(self, now_us: int) -> bool:
+        """The strap's own contact report, and for raw waveforms a pulse in the last
+        LOST_GAP_S (lost contact shows on the wire's CONTACT bit either way)."""
+        return self.contact and not any(w.lost_contact(now_us) for w in self.waves.values())
 
     def estimate(self, now_us: int) -> dict:
         """The seat's current fused reading as wire SeatSample fields (no ids/seq/ts)."""
         from empathy.edge.expression import expression_valence_arousal
 
-        flags = Flag.CONTACT if self.contact else 0
+        flags = Flag.CONTACT if self._contact(now_us) else 0
         hr, rmssd, hq = self._heart(now_us)
         if hq < MIN_HEART_QUALITY:
             hr = rmssd = 0.0

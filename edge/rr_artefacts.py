@@ -1,0 +1,161 @@
+"""RR artefact detection and correction, streaming: Lipponen & Tarvainen (2019), made causal.
+
+Lipponen JA, Tarvainen MP. A robust algorithm for heart rate variability time series
+artefact correction using novel beat classification. J Med Eng Technol 43(3), 2019.
+
+Their method classifies each interval from (a) the successive difference dRR normalised by
+5.2 quartile deviations of |dRR| around it, (b) the deviation from an 11-beat median, also
+normalised, and (c) where the pair (dRR_j, its neighbours) falls in two decision planes:
+an *ectopic* beat (early, then a compensatory pause, or the reverse), a *long or short*
+interval, a *missed* beat (an interval twice the median) or an *extra* one (two intervals
+that add up to one). The published method looks 45 beats both ways; here every window
+ends two intervals after the one judged (its thresholds and median look back, not around),
+so an interval is decided two beats after it ends and the correction never changes once
+given. Corrections: ectopic -> the beat moves halfway between its neighbours (both of its
+intervals become their mean); missed -> the interval is split in two; extra -> two
+intervals merge; long/short -> the interval is replaced by the running median.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import NamedTuple
+
+import numpy as np
+
+ALPHA = 5.2  # thresholds: ALPHA quartile deviations
+C1, C2 = 0.13, 0.17  # the ectopic decision lines
+WINDOW = 91  # beats over which the thresholds are taken
+MEDIAN_N = 11
+LOOKAHEAD = 2  # intervals after the judged one that must be known
+MRR_LIMIT = 3.0  # |mRR| in thresholds beyond which an interval is long or short
+KEEP = MEDIAN_N + LOOKAHEAD + 2  # intervals of history
+MIN_HISTORY = 15  # |dRR| values before the first judgement: thresholds from fewer are noise
+MIN_TH_MS = 10.0  # floor of the thresholds: an almost metronomic rhythm isn't all artefact
+TYPES = ("ectopic", "missed", "extra", "longshort")
+
+
+class Corrected(NamedTuple):
+    rr_ms: float  # the interval after correction
+    label: str  # "" (normal) or one of TYPES: what was found and corrected here
+    index: int  # which raw interval this is (0-based count of pushed intervals)
+
+
+def _qd_threshold(values) -> float:
+    q1, q3 = np.percentile(values, (25, 75))
+    return max(ALPHA * (q3 - q1) / 2, MIN_TH_MS)
+
+
+class RRCorrector:
+    """Push raw RR intervals (ms) as they come; get corrected ones back two beats later."""
+
+    def __init__(self):
+        self.rr: deque = deque()  # the last KEEP intervals, corrected so far, newest last
+        self.idx: deque = deque()  # their raw indices
+        self.drr_abs: deque = deque(maxlen=WINDOW)  # |dRR| history for threshold 1
+        self.mrr_abs: deque = deque(maxlen=WINDOW)  # |mRR| history for threshold 2
+        self.n = 0  # intervals pushed
+        self.skip = 0  # intervals already given out by a two-interval correction
+        self.found: list[tuple[int, str]] = []  # (raw index, type) of each artefact
+
+    def push(self, rr_ms: float) -> list[Corrected]:
+        self.rr.append(float(rr_ms))
+        self.idx.append(self.n)
+        self.n += 1
+        while len(self.rr) > KEEP:
+            self.rr.popleft()
+            self.idx.popleft()
+        if len(self.rr) >= 2:
+            self.drr_abs.append(abs(self.rr[-1] - self.rr[-2]))
+        if len(self.rr) < LOOKAHEAD + 1:
+            return []
+        return self._judge(len(self.rr) - 1 - LOOKAHEAD)
+
+    def finish(self) -> list[Corrected]:
+        """End of the series: the last intervals go out as they are (nothing after them)."""
+        out = []
+        for k in range(max(len(self.rr) - LOOKAHEAD, 0), len(self.rr)):
+            j = self.idx[k]
+            if self.skip:
+                self.skip -= 1
+                continue
+            out.append(Corrected(self.rr[k], "", j))
+        return out
+
+    def _judge(self, k: int) -> list[Corrected]:
+        """Decide interval k of the history. Earlier intervals in the history are already
+        corrected, so an artefact does not make its neighbours look like artefacts too."""
+        rr = self.rr
+        j = self.idx[k]
+        med = float(np.median(list(rr)[max(0, k - MEDIAN_N + 1 + LOOKAHEAD):k + LOOKAHEAD + 1]))
+        mrr = rr[k] - med
+        mrr = 2 * mrr if mrr < 0 else mrr
+        self.mrr_abs.append(abs(mrr))
+        if self.skip:
+            self.skip -= 1
+            return []
+        if k < 1 or len(self.drr_abs) < MIN_HISTORY:  # too little history: trusted as is
+            return [Corrected(rr[k], "", j)]
+        th1, th2 = _qd_threshold(self.drr_abs), _qd_threshold(self.mrr_abs)
+        kind = self._kind(k, med, mrr / th2, th1, th2)
+        if not kind:
+            return [Corrected(rr[k], "", j)]
+        return self._fix(k, j, kind, med)
+
+    def _kind(self, k: int, med: float, mrrs: float, th1: float, th2: float) -> str:
+        """The paper's decision rules for interval k ("" = normal)."""
+        rr = self.rr
+        d = [(rr[i] - rr[i - 1]) / th1 for i in (k - 1, k, k + 1, k + 2)] if k >= 2 else \
+            [0.0] + [(rr[i] - rr[i - 1]) / th1 for i in (k, k + 1, k + 2)]
+        dp, d0, dn, dnn = d
+        if abs(d0) <= 1:  # a step within the rhythm's own variability
+            return ""
+        s12 = max(dp, dn) if d0 > 0 else min(dp, dn)
+        if (d0 > 1 and s12 < -C1 * d0 - C2) or (d0 < -1 and s12 > -C1 * d0 + C2):
+            return "ectopic"
+        s22 = min(dn, dnn) if d0 >= 0 else max(dn, dnn)
+        long_, short = d0 > 1 and s22 < -1, d0 < -1 and s22 > 1
+        if not (long_ or short or abs(mrrs) > MRR_LIMIT):
+            return ""
+        if short and abs(rr[k] + rr[k + 1] - med) < th2:
+            return "extra"
+        if long_ and abs(rr[k] / 2 - med) < th2:
+            return "missed"
+        return "longshort"
+
+    def _fix(self, k: int, j: int, kind: str, med: float) -> list[Corrected]:
+        rr = self.rr
+        self.found.append((j, kind))
+        if kind == "ectopic":  # the beat between rr[k] and rr[k+1] moves to the middle
+            rr[k] = rr[k + 1] = (rr[k] + rr[k + 1]) / 2
+            self.skip = 1  # rr[k + 1] goes out now, not when its turn comes
+            return [Corrected(rr[k], kind, j), Corrected(rr[k], kind, self.idx[k + 1])]
+        if kind == "extra":  # the beat between rr[k] and rr[k+1] was not a beat
+            rr[k] += rr[k + 1]
+            del rr[k + 1], self.idx[k + 1]
+            return [Corrected(rr[k], kind, j)]
+        if kind == "missed":  # a beat was lost in the middle of rr[k]: the judged place
+            rr[k] /= 2  # moves on by one, so the inserted half is never judged itself
+            rr.insert(k + 1, rr[k])
+            self.idx.insert(k + 1, j)
+            return [Corrected(rr[k], kind, j), Corrected(rr[k], kind, j)]
+        rr[k] = med
+        return [Corrected(med, kind, j)]
+
+
+class RRCorrection(NamedTuple):
+    rr_ms: np.ndarray  # corrected series
+    label: np.ndarray  # per corrected interval: "" or the artefact type
+    index: np.ndarray  # the raw interval each corrected one came from
+    artefacts: list  # (raw index, type), once per artefact
+
+
+def rr_correct(rr_ms) -> RRCorrection:
+    """A whole series through the same streaming corrector."""
+    c = RRCorrector()
+    out: list[Corrected] = []
+    for v in np.asarray(rr_ms, float):
+        out.extend(c.push(v))
+    out.extend(c.finish())
+    return RRCorrection(np.array([o.rr_ms for o in out]), np.array([o.label for o in out]),
+                        np.array([o.index for o in out], int), c.found)
