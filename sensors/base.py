@@ -124,6 +124,7 @@ SCHEMES = {
     "replay": "empathy.sensors.replay:ReplaySource",
     "camera": "empathy.sensors.camera:CameraSource",
     "lsl": "empathy.sensors.lsl:LslSource",
+    "brainflow": "empathy.sensors.brainflow:BrainflowSource",
 }
 
 
