@@ -11,7 +11,7 @@ _SYNC_HEADER = 0x13  # clock-sync requests tell the receiver where a unit's repl
 
 def _addr(url: str) -> tuple[str, int]:
     u = urlsplit(url)
-    return u.hostname or "127.0.0.1", u.port or 47100
+    return u.hostname or "127.0.0.1", 47100 if u.port is None else u.port  # 0: any free port
 
 
 def _drain(sock, timeout_s: float, limit: int) -> list[bytes]:
