@@ -26,4 +26,11 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e ".[test,bench]"
+# EDA validation corpus: real recordings inside published wheels, fetched once into
+# cache/eda-corpus (git-ignored); bench/eda_corpus.py reads them from the archives
+mkdir -p cache/eda-corpus
+.venv/bin/python -c 'from empathy.bench.eda_corpus import DISTS
+for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
+  [ -f "cache/eda-corpus/$file" ] || .venv/bin/pip download -q --no-deps -d cache/eda-corpus $req
+done
 echo "installed: $(.venv/bin/empathy --version)"
