@@ -26,6 +26,7 @@ from empathy.edge.features import SeatFeatures
 from empathy.edge.screen import ScreenState
 
 log = logging.getLogger("empathy.edge")
+EDA_LOG_S = 10.0  # how often the skin-conductance report goes to the log
 
 
 @dataclass
@@ -140,7 +141,7 @@ class EdgeUnit:
 
     def run(self, duration_s: float = 0.0) -> dict:
         period_us = int(1e6 / self.cfg.rate_hz)
-        next_send = next_beat = next_sync = now_us() + period_us
+        next_send = next_beat = next_sync = next_eda = now_us() + period_us
         end = now_us() + int(duration_s * 1e6) if duration_s else None
         while self._running and (end is None or now_us() < end):
             for i, (seat, src, feat) in enumerate(zip(self.cfg.seats, self.sources,
@@ -172,7 +173,24 @@ class EdgeUnit:
                 sample = wire.SeatSample(self.cfg.unit_id, seat.seat_id, self.seq, host_t,
                                          **feat.estimate(t))
                 self._send(wire.encode(sample, self.key))
+            if t >= next_eda:
+                self._log_eda()
+                next_eda = t + int(EDA_LOG_S * 1e6)
         return self.close()
+
+    def eda(self) -> dict:
+        """Skin conductance per seat that has it: tonic level, responses a minute, the last
+        response, its quality and its share of the arousal evidence (the wire's sample has
+        no room for it; docs/sensors.md)."""
+        return {str(seat.seat_id): {**f.eda_report, "arousal_confidence":
+                                    round(f.affect.confidence, 3)}
+                for seat, f in zip(self.cfg.seats, self.features)
+                if f.eda_report and not seat.opt_out}
+
+    def _log_eda(self) -> None:
+        eda = self.eda()
+        if eda:
+            log.info("eda", extra={"unit_id": self.cfg.unit_id, "eda": eda})
 
     def _perceive(self, r):
         """Camera frames become face crops / pupil readings here; the frame is dropped."""
@@ -193,6 +211,7 @@ class EdgeUnit:
         self.uplink.close()
         c, t = self.sync.clock, now_us()
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.sent, "readings": self.readings,
+                "eda": self.eda(),
                 "cues_rejected": self.screen.rejected if self.screen else 0,
                 "cues_stale": self.screen.stale if self.screen else 0,
                 "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),

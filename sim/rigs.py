@@ -2,7 +2,7 @@
 real drivers instead of `sim://`.
 
 - serial: a simulated sensor board process (sim/board.py, running the
-  firmware's own loop) writes our protocol into a real pty; the seat reads
+  firmware's own loop, with a GSR front end) writes our protocol into a real pty; the seat reads
   `serial://<pty>` with the pyserial driver.
 - BLE: a private BlueZ-shaped system bus (sim/strap.py) with one strap worn by
   a simulated viewer; the seat reads `ble://<address>` with the bleak driver. Edge units
@@ -68,7 +68,7 @@ class DemoRigs:
         link, log = folder / f"board_seat{seat}.tty", folder / f"board_seat{seat}.log"
         self._board_log = open(log, "w")
         self._board = subprocess.Popen(
-            [sys.executable, "-m", "empathy.sim.board", "--link", str(link),
+            [sys.executable, "-m", "empathy.sim.board", "--link", str(link), "--gsr",
              "--seed", str(seed * 1000 + seat)], stdout=self._board_log,
             stderr=subprocess.STDOUT)
         end = time.monotonic() + 30

@@ -1,7 +1,7 @@
 """Research devices as seats, end to end: a real edge unit reads an LSL ECG stream, a
-BrainFlow board (BrainFlow's playback board playing a recorded ECG) and a Polar H10's raw
-ECG (measurement-data service on a private BlueZ bus), and a real host takes in their heart
-rate over UDP. The rigs are the demo's (`empathy demo --lsl-seat --brainflow-seat
+BrainFlow board (BrainFlow's playback board playing a recorded ECG), a Polar H10's raw
+ECG (measurement-data service on a private BlueZ bus) and our serial board with a GSR front
+end, and a real host takes in their heart rate over UDP. The rigs are the demo's (`empathy demo --lsl-seat --brainflow-seat
 --ecg-seat`)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from empathy.transports import open_receiver
 from empathy.wire import Flag
 
 pytestmark = pytest.mark.timeout(300)
-LSL, BRAINFLOW, H10 = 1, 2, 3
+LSL, BRAINFLOW, H10, BOARD = 1, 2, 3, 4
 
 
 def test_lsl_brainflow_and_h10_seats_give_heart_rate_to_the_host(tmp_path):
@@ -29,12 +29,13 @@ def test_lsl_brainflow_and_h10_seats_give_heart_rate_to_the_host(tmp_path):
     keys.for_unit(7).save(tmp_path / "u7.keys.toml")
     rx = open_receiver("udp://127.0.0.1:0")
     intake = Intake(keys.units)
-    rigs = DemoRigs(tmp_path / "rigs", None, None, seed=4, lsl_seat=LSL,
+    rigs = DemoRigs(tmp_path / "rigs", BOARD, None, seed=4, lsl_seat=LSL,
                     brainflow_seat=BRAINFLOW, ecg_seat=H10, brainflow_s=240)
     cfg = {"unit_id": 7, "uplink": f"udp://127.0.0.1:{rx.port}",
            "keystore": str(tmp_path / "u7.keys.toml"), "rate_hz": 10.0, "baseline_s": 5.0,
            "faces": False, "seq_file": str(tmp_path / "u7.seq"),
-           "seats": [{"seat_id": 100 + s, "source": rigs.sources[s]} for s in (LSL, BRAINFLOW, H10)]}
+           "seats": [{"seat_id": 100 + s, "source": rigs.sources[s]}
+                     for s in (LSL, BRAINFLOW, H10, BOARD)]}
     (tmp_path / "u7.toml").write_text(tomli_w.dumps(cfg))
     proc = subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run", "--config",
                              str(tmp_path / "u7.toml"), "--duration", "40", "--json"],
@@ -45,7 +46,7 @@ def test_lsl_brainflow_and_h10_seats_give_heart_rate_to_the_host(tmp_path):
         while proc.poll() is None and time.monotonic() < end:
             for sample in intake.feed(rx.recv_batch(0.1)):
                 if sample.flags & Flag.HR_OK:
-                    hr[sample.seat_id].append(sample.hr_bpm)
+                    hr.setdefault(sample.seat_id, []).append(sample.hr_bpm)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -53,7 +54,13 @@ def test_lsl_brainflow_and_h10_seats_give_heart_rate_to_the_host(tmp_path):
         stats = rigs.stats()
         rigs.close()
     assert proc.returncode == 0, err[-2000:]
-    assert json.loads(out)["packets_sent"] > 300
+    stats_out = json.loads(out)
+    assert stats_out["packets_sent"] > 300
+    # the board's GSR front end: skin conductance joined the seat's arousal, and the unit
+    # says how much it counted and how sure it was (the wire's sample has no room for it)
+    eda = stats_out["eda"][str(100 + BOARD)]
+    assert eda["quality"] > 0.9 and 0 < eda["share"] < 1 and 1 < eda["tonic_us"] < 15
+    assert 0 < eda["arousal_confidence"] <= 1 and {"scr_per_min", "z"} <= set(eda)
     assert stats["ecg_frames"] > 20  # the H10 streamed its ECG
     for s in (LSL, BRAINFLOW, H10):
         got = hr[100 + s]
