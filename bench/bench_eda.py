@@ -95,21 +95,40 @@ def pooled(rows: list[dict]) -> dict:
                 sum(r["ms_ours"] for r in rows) / max(1e-9, sum(r["ms_neurokit2"] for r in rows)), 3)}
 
 
+def results() -> dict:
+    rows = [compare(rec) for rec in RECORDS]
+    return {"records": rows,
+            "tuning": pooled([r for r in rows if not r["held_out"]]),
+            "held_out": pooled([r for r in rows if r["held_out"]]),
+            "all": pooled(rows)}
+
+
+def run() -> list[dict]:
+    """`empathy bench eda`: pooled agreement with NeuroKit2 and the time ratio."""
+    out = results()
+    ms = sum(r["ms_ours"] for r in out["records"])
+    ms_nk = sum(r["ms_neurokit2"] for r in out["records"])
+    entries = [{"name": f"eda_onset_f1_{k}", "value": out[k]["f1"], "unit": "F1",
+                "peer": None, "peer_value": None, "ratio": None}
+               for k in ("tuning", "held_out", "all")]
+    entries.append({"name": "eda_peak_f1_all", "value": out["all"]["peak_f1"], "unit": "F1",
+                    "peer": None, "peer_value": None, "ratio": None})
+    entries.append({"name": "eda_time_4_records", "value": round(ms, 1), "unit": "ms",
+                    "peer": "neurokit2 eda_process", "peer_value": round(ms_nk, 1),
+                    "ratio": round(ms / ms_nk, 3)})
+    return entries
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    rows = []
     try:
-        for rec in RECORDS:
-            rows.append(compare(rec))
+        out = results()
     except CorpusMissing as e:
         print(f"bench_eda: {e}")
         return 1
-    out = {"records": rows,
-           "tuning": pooled([r for r in rows if not r["held_out"]]),
-           "held_out": pooled([r for r in rows if r["held_out"]]),
-           "all": pooled(rows)}
+    rows = out["records"]
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
