@@ -2,8 +2,8 @@
 real recordings that ship inside Python packages (bench/eda_corpus.py), in the same run.
 
 For each record both find SCR onsets; an onset of ours matches one of NeuroKit2's within
-0.5 s (one to one, nearest first); peaks are matched the same way. Printed per record and pooled (tuning set and held-out
-set apart): SCRs found by each, matches, F1 with a 95 % Wilson interval on the pooled
+0.5 s (one to one, nearest first); peaks are matched the same way. Printed per record
+and pooled (tuning set and held-out set apart): SCRs found by each, matches, F1 with a 95 % Wilson interval on the pooled
 agreement, median onset difference, and how long each took (ratio ours / NeuroKit2).
 
     python -m empathy.bench.bench_eda [--json]
@@ -91,8 +91,8 @@ def pooled(rows: list[dict]) -> dict:
             "neurokit2": sum(r["neurokit2"] for r in rows), "matched": tp,
             "f1": round(2 * tp / max(1, n), 3), "f1_ci95": wilson(2 * tp, n),
             "peak_f1": round(2 * tpp / max(1, n), 3),
-            "speed_ratio_ours_vs_neurokit2": round(
-                sum(r["ms_ours"] for r in rows) / max(1e-9, sum(r["ms_neurokit2"] for r in rows)), 3)}
+            "speed_ratio_ours_vs_neurokit2": round(sum(r["ms_ours"] for r in rows) / max(
+                1e-9, sum(r["ms_neurokit2"] for r in rows)), 3)}
 
 
 def results() -> dict:

@@ -73,7 +73,8 @@ def board_channels(board: int) -> dict[str, dict]:
         for kind in KINDS:
             rows = d.get(f"{kind}_channels") or []
             if rows and kind not in out and "timestamp_channel" in d:
-                out[kind] = {"preset": preset, "rows": list(rows), "fs_hz": float(d["sampling_rate"]),
+                out[kind] = {"preset": preset, "rows": list(rows),
+                             "fs_hz": float(d["sampling_rate"]),
                              "ts_row": d["timestamp_channel"],
                              "shared_with_eeg": bool(set(rows) & set(d.get("eeg_channels") or []))}
     return out
@@ -120,8 +121,9 @@ class BrainflowSource:
         chans = board_channels(self.params.master_board if self.board ==
                                BoardIds.PLAYBACK_FILE_BOARD.value else self.board)
         wanted = query.get("kinds")
+        exg = {k for k, c in chans.items() if k == "ecg" and c["shared_with_eeg"]}
         kinds = ([k.strip() for k in wanted.split(",") if k.strip()] if wanted else
-                 [k for k in KINDS if k in chans and not (k == "ecg" and chans[k]["shared_with_eeg"])])
+                 [k for k in KINDS if k in chans and k not in exg])
         for k in kinds:
             if k not in chans:
                 raise SourceError(f"{url}: the board has no {k} channel "

@@ -21,8 +21,9 @@ def scr_shape(t_s: np.ndarray) -> np.ndarray:
     """One response of unit peak amplitude, t seconds after its onset (0 before)."""
     t = np.maximum(t_s, 0.0)
     y = np.exp(-t / DECAY_TAU_S) - np.exp(-t / RISE_TAU_S)
-    t_peak = math.log(DECAY_TAU_S / RISE_TAU_S) * RISE_TAU_S * DECAY_TAU_S / (DECAY_TAU_S - RISE_TAU_S)
-    return np.where(t_s > 0, y / (math.exp(-t_peak / DECAY_TAU_S) - math.exp(-t_peak / RISE_TAU_S)), 0.0)
+    rd, dd = RISE_TAU_S, DECAY_TAU_S
+    t_peak = math.log(dd / rd) * rd * dd / (dd - rd)
+    return np.where(t_s > 0, y / (math.exp(-t_peak / dd) - math.exp(-t_peak / rd)), 0.0)
 
 
 def eda_signal(duration_s: float, fs_hz: float, onsets_s, amps_us, tonic_us: float = 4.0,

@@ -166,7 +166,8 @@ class SimStrap:
 
     def _service(self, rel, uuid):
         self._add(f"{self.path}/{rel}", SERVICE, {
-            "UUID": uuid if isinstance(uuid, str) else uuid16(uuid), "Device": dbus.ObjectPath(self.path), "Primary": True,
+            "UUID": uuid if isinstance(uuid, str) else uuid16(uuid),
+            "Device": dbus.ObjectPath(self.path), "Primary": True,
             "Includes": dbus.Array([], signature="o")}, [])
 
     def _char(self, rel, uuid, flags, value, read=READ_VALUE, write=WRITE_VALUE, extra=None):

@@ -71,8 +71,8 @@ def test_synthetic_board_streams_but_its_noise_is_no_heart_rate():
 
 
 def known_recording(path, seconds: float, bpm: float) -> None:
-    """A realistic ECG and PPG at a steady `bpm` (the truth) in the synthetic board's rows, as BrainFlow writes
-    a recording (DataFilter.write_file), for its playback board."""
+    """A realistic ECG and PPG at a steady `bpm` (the truth) in the synthetic board's rows,
+    as BrainFlow writes a recording (DataFilter.write_file), for its playback board."""
     import neurokit2 as nk
 
     fs = BoardShim.get_sampling_rate(SYNTH)
@@ -82,8 +82,8 @@ def known_recording(path, seconds: float, bpm: float) -> None:
         duration=seconds, sampling_rate=fs, heart_rate=bpm, heart_rate_std=0, noise=0.05,
         random_state=3)[:n]
     data[BoardShim.get_ppg_channels(SYNTH)[0]] = 5e4 + 2e3 * nk.ppg_simulate(
-        duration=seconds, sampling_rate=fs, heart_rate=bpm, frequency_modulation=0, ibi_randomness=0, drift=0,
-        motion_amplitude=0, powerline_amplitude=0, burst_number=0, random_state=4)[:n]
+        duration=seconds, sampling_rate=fs, heart_rate=bpm, frequency_modulation=0,
+        ibi_randomness=0, drift=0, motion_amplitude=0, powerline_amplitude=0, burst_number=0, random_state=4)[:n]
     data[BoardShim.get_eda_channels(SYNTH)[0]] = 2.0
     data[BoardShim.get_timestamp_channel(SYNTH)] = time.time() - 3600 + np.arange(n) / fs
     DataFilter.write_file(data, str(path), "w")

@@ -1,8 +1,8 @@
 """Research devices as seats, end to end: a real edge unit reads an LSL ECG stream, a
 BrainFlow board (BrainFlow's playback board playing a recorded ECG), a Polar H10's raw
 ECG (measurement-data service on a private BlueZ bus) and our serial board with a GSR front
-end, and a real host takes in their heart rate over UDP. The rigs are the demo's (`empathy demo --lsl-seat --brainflow-seat
---ecg-seat`)."""
+end, and a real host takes in their heart rate over UDP. The rigs are the demo's
+(`empathy demo --serial-seat --lsl-seat --brainflow-seat --ecg-seat`)."""
 
 from __future__ import annotations
 
