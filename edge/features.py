@@ -4,7 +4,12 @@ Heart: RR intervals from a BLE strap (`Beat`) or beats found by streaming detect
 PPG/ECG chunks (`Waveform`, `edge.heart`), each source in its own `HeartWindow`; the
 source with the better quality right now gives HR and RMSSD. Pupil: blinks out and the
 screen's light response taken out (`edge.pupil`; `luminance` is set by the runtime from
-the host's screen cues). Face: the expression model's probabilities, smoothed. All of it is
+the host's screen cues). Face: the expression model's probabilities, smoothed. Skin
+conductance (`Waveform` kind "eda", µS): responses and tonic level (`edge.eda`); its
+response rate and (once the viewer's baseline exists) tonic change join the arousal with
+their own quality, and `eda_report` says what they were and what share of the arousal
+evidence they carried (the wire's sample has no room: the edge unit's stats and log carry
+it). Other waveform kinds (a strap's accelerometer) are passed over. All of it is
 fused into arousal/valence against the viewer's baseline (`edge.fusion`); before a seat
 has its baseline, population priors stand in and the CALIBRATED flag stays off. A seat's
 calibration profile (`edge.profile`: `empathy calibrate`'s results) corrects its heart
@@ -20,6 +25,7 @@ from typing import Optional
 
 import numpy as np
 
+from empathy.edge.eda import EdaWindow
 from empathy.edge.fusion import FACE_GAIN, Affect, affect_fuse, baselines, channel_arousal
 from empathy.edge.heart import BeatStream
 from empathy.edge.hrv import LOST_GAP_S, HeartWindow, hrv_time
@@ -39,6 +45,8 @@ FACE_TAU_S = 0.8  # sustained expressions count, one-frame flickers don't
 WAVE_SLIP_S = 0.5  # a chunk this far from where the last one ended restarts detection
 MIN_HEART_QUALITY = 0.3
 MAX_MENDED_FRAC = 0.2  # HRV_OK off when more of the window's intervals were mended than this
+HEART_WAVES = ("ppg", "ecg")
+EDA_SETTLE_S = 20.0  # responses a minute mean little over the first seconds
 
 
 class _WaveBeats:
@@ -78,6 +86,9 @@ class SeatFeatures:
         self.profile = profile or SeatProfile()
         self.strap = HeartWindow(HRV_WINDOW_S)
         self.waves: dict[str, _WaveBeats] = {}
+        self.eda: Optional[EdaWindow] = None
+        self.eda_report: dict = {}  # the last estimate's EDA part (see module docstring)
+        self.ignored: dict[str, int] = {}  # waveform kind -> chunks passed over
         self.pupil = PupilStream(light or self.profile.light)
         self.model = expression_model
         self.face_probs: Optional[np.ndarray] = None
@@ -98,6 +109,10 @@ class SeatFeatures:
             self.start_us = r.ts_us
         if isinstance(r, Beat):
             self.strap.add_rr(r.ts_us, r.rr_ms)
+        elif isinstance(r, Waveform) and r.kind == "eda":
+            self._add_eda(r)
+        elif isinstance(r, Waveform) and r.kind not in HEART_WAVES:
+            self.ignored[r.kind] = self.ignored.get(r.kind, 0) + 1
         elif isinstance(r, Waveform):
             try:
                 wave = self.waves.get(r.kind)
@@ -120,6 +135,34 @@ class SeatFeatures:
             self.face_ts = r.ts_us
         elif isinstance(r, Health):
             self.contact = r.contact
+
+    def _add_eda(self, r: Waveform) -> None:
+        try:
+            e = self.eda
+            if e is None or e.fs != r.fs_hz or abs(r.ts_us - e.expected_us()) > WAVE_SLIP_S * 1e6:
+                e = self.eda = EdaWindow(r.fs_hz, r.ts_us)  # new, resampled, or after a gap
+            e.add(r.ts_us, r.samples)
+        except ValueError as err:  # an unusable rate
+            self.eda = None
+            log.warning("eda chunk skipped", extra={"fs_hz": r.fs_hz, "reason": str(err)})
+
+    def _eda_z(self, now_us: int, in_baseline: bool, ready: bool) -> Optional[tuple]:
+        """(arousal-signed z, quality) from skin conductance, and fill `eda_report`."""
+        if self.eda is None:
+            self.eda_report = {}
+            return None
+        s = self.eda.summary(now_us)
+        settled = (now_us - self.eda.t0) / 1e6 >= EDA_SETTLE_S
+        q = s["quality"] if settled else 0.0
+        if in_baseline and q > 0:
+            self.base["eda_rate"].add(s["scr_per_min"])
+            self.base["eda_tonic"].add(s["tonic_us"])
+        parts = [self.base["eda_rate"].z(s["scr_per_min"], ready)]
+        if ready and self.base["eda_tonic"].n >= 10:  # tonic only against the viewer's own
+            parts.append(self.base["eda_tonic"].z(s["tonic_us"], True))
+        z = sum(parts) / len(parts)
+        self.eda_report = {**s, "z": round(z, 3), "quality": round(q, 3)}
+        return (z, q) if q > 0 else None
 
     def _heart(self, now_us: int) -> tuple[float, float, float]:
         """(HR, RMSSD, quality) from whichever heart source is best right now. RMSSD is
@@ -173,6 +216,9 @@ class SeatFeatures:
             z["rmssd"] = (-self.base["rmssd"].z(rmssd, ready), hq)
         if pupil and ready:
             z["pupil"] = (self.base["pupil"].z(pupil_resid, ready), 1.0)
+        eda = self._eda_z(now_us, in_baseline, ready)
+        if eda:
+            z["eda"] = eda
         face_valence, expr, conf = None, EXPRESSION_NONE, 0.0
         if self.face_probs is not None and now_us - self.face_ts < 2e6:
             face_valence, face_arousal = expression_valence_arousal(self.face_probs)
@@ -186,6 +232,8 @@ class SeatFeatures:
             z["face"] = (FACE_GAIN * face_arousal, 1.0)
         self.affect = affect_fuse(z, face_valence)
         self.signals = z  # this estimate's signals, for `channels()`
+        if self.eda_report:
+            self.eda_report["share"] = round(self.affect.shares.get("eda", 0.0), 3)
         return dict(hr_bpm=hr, rmssd_ms=rmssd, pupil_mm=pupil, arousal=self.affect.arousal,
                     valence=self.affect.valence, expression=expr, expression_conf=conf,
                     flags=int(flags))

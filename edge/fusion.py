@@ -13,8 +13,13 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-WEIGHTS = {"hr": 1.0, "rmssd": 0.5, "pupil": 0.8, "face": 0.7}
-# The sensing channels behind the signals, for evaluation: each alone, or all but one.
+WEIGHTS = {"hr": 1.0, "rmssd": 0.5, "pupil": 0.8, "face": 0.7, "eda": 0.8}
+# Confidence is measured against the signals every seat may have, plus skin conductance
+# where the seat has it: most seats have no EDA sensor and are not the less sure for it.
+OPTIONAL = ("eda",)
+FULL_WEIGHT = sum(w for k, w in WEIGHTS.items() if k not in OPTIONAL)
+# The sensing channels behind the signals, for evaluation: each alone, or all but one
+# (skin conductance stays in the fused estimate; the simulated seats judged have none).
 CHANNELS = {"heart": ("hr", "rmssd"), "pupil": ("pupil",), "face": ("face",)}
 SPREAD = 1.5  # z of 1.5 on every signal reads as arousal tanh(1) = 0.76
 FACE_GAIN = 2.5  # the expression model's arousal (-1..1) in baseline z units
@@ -45,8 +50,12 @@ class Baseline:
 
 def baselines() -> dict[str, Baseline]:
     """Population priors: HR 70 +- 10 bpm, RMSSD 40 +- 15 ms, pupil residual 0 +- 0.6 mm
-    (the pupil's prior centre is replaced by the viewer's own mean as soon as it exists)."""
-    return {"hr": Baseline(70, 10), "rmssd": Baseline(40, 15), "pupil": Baseline(0, 0.6)}
+    (the pupil's prior centre is replaced by the viewer's own mean as soon as it exists),
+    skin conductance responses 3 +- 3 a minute (non-specific SCRs at rest: 1-3/min), tonic
+    skin conductance 5 +- 4 µS (used only against the viewer's own baseline: people differ
+    more than that)."""
+    return {"hr": Baseline(70, 10), "rmssd": Baseline(40, 15), "pupil": Baseline(0, 0.6),
+            "eda_rate": Baseline(3, 3), "eda_tonic": Baseline(5, 4)}
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,8 @@ class Affect:
     arousal: float
     valence: float
     confidence: float
+    # signal -> its share of the arousal evidence (weight x quality / total), for reports
+    shares: Optional[dict] = None
 
 
 def affect_fuse(z: dict[str, tuple[float, float]], face_valence: Optional[float]) -> Affect:
@@ -62,7 +73,9 @@ def affect_fuse(z: dict[str, tuple[float, float]], face_valence: Optional[float]
     den = sum(WEIGHTS[k] * q for k, (_, q) in z.items())
     arousal = math.tanh(num / den / SPREAD) if den > 0 else 0.0
     valence = max(-1.0, min(1.0, face_valence)) if face_valence is not None else 0.0
-    return Affect(arousal, valence, den / sum(WEIGHTS.values()))
+    shares = {k: WEIGHTS[k] * q / den for k, (_, q) in z.items()} if den > 0 else {}
+    full = FULL_WEIGHT + sum(WEIGHTS[k] for k in OPTIONAL if k in z)
+    return Affect(arousal, valence, den / full, shares)
 
 
 def channel_arousal(z: dict[str, tuple[float, float]]) -> dict[str, Optional[float]]:

@@ -32,6 +32,7 @@ from empathy.edge.screen import ScreenState
 from empathy.edge.uplink import UplinkWatch
 
 log = logging.getLogger("empathy.edge")
+EDA_LOG_S = 10.0  # how often the skin-conductance report goes to the log
 
 
 def _source_url(url: str) -> None:
@@ -203,7 +204,7 @@ class EdgeUnit:
 
     def run(self, duration_s: float = 0.0) -> dict:
         period_us = int(1e6 / self.cfg.rate_hz)
-        next_send = next_beat = next_sync = now_us() + period_us
+        next_send = next_beat = next_sync = next_eda = now_us() + period_us
         end = now_us() + int(duration_s * 1e6) if duration_s else None
         while self._running and (end is None or now_us() < end):
             for i, (src, feat) in enumerate(zip(self.sources, self.features)):
@@ -240,7 +241,24 @@ class EdgeUnit:
                 self._send(wire.encode(sample, self.key))
                 if self.channel_log:
                     self.channel_log.write(host_t, seat.seat_id, sample.flags, feat.channels())
+            if t >= next_eda:
+                self._log_eda()
+                next_eda = t + int(EDA_LOG_S * 1e6)
         return self.close()
+
+    def eda(self) -> dict:
+        """Skin conductance per seat that has it: tonic level, responses a minute, the last
+        response, its quality and its share of the arousal evidence (the wire's sample has
+        no room for it; docs/sensors.md)."""
+        return {str(seat.seat_id): {**f.eda_report, "arousal_confidence":
+                                    round(f.affect.confidence, 3)}
+                for seat, f in zip(self.cfg.seats, self.features)
+                if f.eda_report and not seat.opt_out}
+
+    def _log_eda(self) -> None:
+        eda = self.eda()
+        if eda:
+            log.info("eda", extra={"unit_id": self.cfg.unit_id, "eda": eda})
 
     def _perceive(self, seat: int, r):
         """Camera frames become face crops / pupil readings here; the frame is dropped.
@@ -271,6 +289,7 @@ class EdgeUnit:
         link["reached"] = bool(link["sent"] or getattr(self.uplink, "reached", False))
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.link.sent,
                 "readings": self.readings, "uplink": link, "face_model": self.face_model,
+                "eda": self.eda(),
                 "calibration": {str(seat.seat_id): p.names for seat, p in
                                 zip(self.cfg.seats, self.profiles) if p.names},
                 "cues_rejected": self.screen.rejected if self.screen else 0,

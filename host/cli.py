@@ -153,8 +153,10 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
         show.subscribe(OscOutput(cfg.osc))
     if cfg.lsl.enabled:
         from empathy.host.lsl import LslOutlet
+        from empathy.host.lsl_markers import LslMarkers
 
         show.subscribe(LslOutlet(cfg.lsl.source, seats=cfg.lsl.seats))
+        show.subscribe(LslMarkers(cfg.lsl.source))
     if cfg.dashboard.enabled:
         from empathy.host.dashboard.api import Api
         from empathy.host.dashboard.live import Live

@@ -86,7 +86,8 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
              policy: str = "arc", seed: int = 1, faces: bool = True, quiet: bool = False,
              dashboard: int | None = None, face_video: str | None = None,
              serial_seat: bool = False, ble_seat: bool = False, transport: str = "udp",
-             face_model: str = "auto") -> dict:
+             face_model: str = "auto", lsl_seat: bool = False,
+             brainflow_seat: bool = False, ecg_seat: bool = False) -> dict:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from empathy.host import report, story as story_mod
@@ -113,10 +114,14 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
         else:
             link = f"udp://127.0.0.1:{_free_udp_ports(1)[0]}"
         bar.update(task, description=f"starting {seats} edge units", note="")
-        # Hardware seats are the last ones: seat N on a serial board, then a BLE strap.
+        # Hardware seats are the last ones: seat N on a serial board, then a BLE strap, an
+        # H10's raw ECG, a BrainFlow board, an LSL stream.
         from empathy.sim.rigs import DemoRigs
-        rigs = DemoRigs(out / "edge", seats if serial_seat else None,
-                        (seats - serial_seat) if ble_seat else None, seed)
+        asked = (serial_seat, ble_seat, ecg_seat, brainflow_seat, lsl_seat)
+        at = [seats - sum(asked[:i]) if on else None for i, on in enumerate(asked)]
+        rigs = DemoRigs(out / "edge", at[0], at[1], seed, lsl_seat=at[4],
+                        brainflow_seat=at[3], ecg_seat=at[2],
+                        brainflow_s=baseline_s + duration_s + 120)
         procs, cue_targets = _spawn_edges(out, seats, link, keys, baseline_s, seed,
                                           faces or bool(face_video), face_video, rigs.sources,
                                           face_model)
@@ -190,7 +195,8 @@ def _cmd(args) -> int:
     s = run_demo(Path(args.out), args.seats, args.duration, args.baseline, args.policy,
                  args.seed, not args.no_faces, quiet=args.json, dashboard=args.dashboard,
                  face_video=args.face_video, serial_seat=args.serial_seat,
-                 ble_seat=args.ble_seat, transport=args.transport,
+                 ble_seat=args.ble_seat, transport=args.transport, lsl_seat=args.lsl_seat,
+                 brainflow_seat=args.brainflow_seat, ecg_seat=args.ecg_seat,
                  face_model=model)
     brief = {k: s[k] for k in ("seats", "packets_sent", "packets_received", "packets_rejected",
                                "frames_rendered", "frames_dropped", "truth_correlation",
@@ -241,6 +247,14 @@ def register(p) -> None:
     p.add_argument("--ble-seat", action="store_true",
                    help="a seat read by the BLE driver from a simulated strap on a private "
                         "BlueZ bus (the seat before the serial one, if both)")
+    p.add_argument("--ecg-seat", action="store_true",
+                   help="a seat read from a Polar H10's raw ECG (measurement-data service) on "
+                        "the private BlueZ bus: R-peaks found by the edge")
+    p.add_argument("--brainflow-seat", action="store_true",
+                   help="a seat read through BrainFlow: a recorded ECG played by its playback "
+                        "board")
+    p.add_argument("--lsl-seat", action="store_true",
+                   help="a seat read from an LSL ECG stream (an amplifier this demo runs)")
     p.add_argument("--dashboard", type=number_in(int, 0, 65535), metavar="PORT",
                    help="serve the operator dashboard on 127.0.0.1:PORT (0 = any free port)")
     p.set_defaults(func=_cmd)

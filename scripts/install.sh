@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Installs Empathy Engine on Debian 12 (apt + a venv), idempotently, for one role:
 #
-#   scripts/install.sh [--role edge|camera|host|dev] [--venv DIR] [--no-apt] [--print-apt]
+#   scripts/install.sh [--role edge|camera|host|research|dev] [--venv DIR] [--no-apt] [--print-apt]
 #
 #   edge    a seat unit: sensors (serial boards, BLE straps), models, the uplink
 #   camera  add to edge for camera:// seats (eye/face cameras through GStreamer)
 #   host    a screen's host: GStreamer playback and grading, the mosquitto broker, the
 #           dashboard, sessions, OSC/LSL
+#   research  add to edge for lsl:// and brainflow:// devices (LSL streams, BrainFlow boards)
 #   dev     everything, with the test and bench extras, a browser for the dashboard tests
 #           and the benchmark peers (the default: the README's commands and CI use it)
 #
-# Roles combine: a seat unit with eye cameras `--role edge,camera`; a kiosk runs both
+# Roles combine: a seat unit with eye cameras `--role edge,camera`; one reading LSL or
+# BrainFlow devices `--role edge,research`; a kiosk runs both
 # sides on one Pi, `--role edge,host` (the host's GStreamer serves its cameras too).
 # --venv DIR puts the venv elsewhere (default .venv); --no-apt skips apt (an image that has
 # the packages); --print-apt prints the role's apt packages and exits (docs, footprint bench).
@@ -72,8 +74,9 @@ for r in "${ROLES[@]}"; do
     edge) APT_PACKAGES+=("${APT_EDGE[@]}"); EXTRAS+=(edge) ;;
     camera) APT_PACKAGES+=("${APT_CAMERA[@]}"); EXTRAS+=(camera) ;;
     host) APT_PACKAGES+=("${APT_HOST[@]}"); EXTRAS+=(host) ;;
+    research) EXTRAS+=(research) ;;  # lsl:// and brainflow:// devices; pip only
     dev) APT_PACKAGES+=("${APT_DEV[@]}"); EXTRAS+=(dev) ;;
-    *) echo "install.sh: unknown role '$r' (edge, camera, host or dev)" >&2; exit 2 ;;
+    *) echo "install.sh: unknown role '$r' (edge, camera, host, research or dev)" >&2; exit 2 ;;
   esac
 done
 mapfile -t APT_PACKAGES < <(printf '%s\n' "${APT_PACKAGES[@]}" | awk '!seen[$0]++')
@@ -102,6 +105,12 @@ for f, r in DISTS.items():
     print(f, r)
 PY
     [ -f "cache/heart-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/heart-corpus $req
+  done
+  # and the EDA corpus (bench/eda_corpus.py) into cache/eda-corpus
+  mkdir -p cache/eda-corpus
+  "$VENV/bin/python" -c 'from empathy.bench.eda_corpus import DISTS
+for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
+    [ -f "cache/eda-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/eda-corpus $req
   done
 fi
 echo "installed ($ROLE): $("$VENV/bin/empathy" --version)"

@@ -55,11 +55,12 @@ class FaceCrop:
 
 @dataclass(frozen=True)
 class Waveform:
-    """A chunk of a raw waveform (PPG from a serial board, ECG from a reference rig).
-    samples[i] was taken at ts_us + i * 1e6 / fs_hz. Stays on the edge unit."""
+    """A chunk of a raw waveform (PPG from a serial board, ECG from a reference rig, skin
+    conductance in microsiemens). samples[i] was taken at ts_us + i * 1e6 / fs_hz. Stays on
+    the edge unit."""
 
     ts_us: int
-    kind: str  # "ppg" | "ecg"
+    kind: str  # "ppg" | "ecg" | "eda"
     fs_hz: float
     samples: np.ndarray = field(repr=False)
 
@@ -122,6 +123,8 @@ SCHEMES = {
     "ble": "empathy.sensors.ble.strap:BleSource",
     "replay": "empathy.sensors.replay:ReplaySource",
     "camera": "empathy.sensors.camera:CameraSource",
+    "lsl": "empathy.sensors.lsl:LslSource",
+    "brainflow": "empathy.sensors.brainflow:BrainflowSource",
 }
 
 

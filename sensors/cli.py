@@ -114,6 +114,27 @@ def _record(args) -> int:
     return 0
 
 
+def _boards(args) -> int:
+    """Which BrainFlow boards give PPG, ECG and EDA, from BrainFlow's own descriptions."""
+    from empathy.sensors.brainflow import KINDS, boards_table
+
+    rows = [r for r in boards_table() if args.all or any(r[k] for k in KINDS)]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    cols = ("board", "id") + KINDS
+    if args.markdown:
+        print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+        for r in rows:
+            print("| " + " | ".join(f"`{r[c]}`" if c == "board" else str(r[c]) for c in cols)
+                  + " |")
+        return 0
+    for r in rows:
+        print(f"{r['board']:<28} {r['id']:>4}  " + "  ".join(
+            f"{k}: {r[k] or '-':<24}" for k in KINDS).rstrip())
+    return 0
+
+
 def register(p) -> None:
     verbs = p.add_subparsers(dest="verb", required=True)
     s = verbs.add_parser("scan", help="list BLE heart-rate straps, serial boards, cameras")
@@ -135,3 +156,9 @@ def register(p) -> None:
                    help="seconds")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_record)
+    b = verbs.add_parser("boards", help="BrainFlow boards and their PPG/ECG/EDA channels "
+                                        "(for brainflow:// sources)")
+    b.add_argument("--all", action="store_true", help="also boards with none of the three")
+    b.add_argument("--markdown", action="store_true", help="a table for docs/sensors.md")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=_boards)

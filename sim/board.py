@@ -1,7 +1,8 @@
 """A simulated sensor board on a real pseudo-terminal, for demos and tests.
 
 It runs the firmware's own streaming loop (sensors/firmware/board.py) over a simulated
-MAX30102 whose PPG follows a simulated viewer's heartbeats (`sim://`), and writes into the
+MAX30102 whose PPG follows a simulated viewer's heartbeats (`sim://`) and, with `gsr`, a
+GSR front end reading that viewer's skin conductance (sim/eda.py), and writes into the
 master side of a pty. The slave side is published at a stable path (a symlink, like
 /dev/serial/by-id/...), so `serial://PATH` finds it again after `unplug()` / `replug()`.
 
@@ -22,6 +23,7 @@ from typing import Optional
 from empathy.clock import now_us
 from empathy.sensors.base import Beat, Pupil
 from empathy.sensors.firmware.board import Board
+from empathy.sim.eda import EdaViewer
 from empathy.sim.seat import SimSource
 
 PPG_DC = 120_000  # IR level with a finger on the sensor (18-bit counts)
@@ -60,16 +62,36 @@ class SimPPGSensor:
         return out
 
 
+class SimGsr:
+    """The GSR front end's shape (`fs_hz`, `read()` -> nS since the last read) over the
+    viewer's skin conductance, which rises and responds with their hidden arousal."""
+
+    def __init__(self, viewer: SimSource, seed: int, fs_hz: int = 16):
+        self.viewer, self.fs_hz = viewer, fs_hz
+        self.eda = EdaViewer(fs_hz, seed)
+        self.t_us = now_us()
+
+    def read(self) -> list[int]:
+        n = int((now_us() - self.t_us) * self.fs_hz // 1_000_000)
+        if n <= 0:
+            return []
+        self.t_us += n * 1_000_000 // self.fs_hz
+        us = self.eda.take(n, self.viewer.s.arousal)
+        return [min(0xFFFE, max(0, int(round(x * 1000)))) for x in us]
+
+
 class SimBoard:
     """A board plugged into a pty whose slave is reachable at `link`."""
 
-    def __init__(self, link: str | Path, seed: int = 0, fs_hz: int = 100, board_id: int = 0xEE01):
+    def __init__(self, link: str | Path, seed: int = 0, fs_hz: int = 100, board_id: int = 0xEE01,
+                 gsr: bool = False):
         self.link = Path(link)
         self.viewer = SimSource(f"sim://board?seed={seed}", {"seed": seed, "faces": "0"},
                                 faces=False)
         self.sensor = SimPPGSensor(self.viewer, fs_hz)
+        self.gsr = SimGsr(self.viewer, seed) if gsr else None
         self.board = Board(self.sensor, self._write, lambda: now_us() & 0xFFFFFFFF, board_id,
-                           name="sim-board")
+                           name="sim-board", gsr=self.gsr)
         self.master: Optional[int] = None
         self.sent = 0  # frames written while plugged in
         self.dropped = 0
@@ -121,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--link", required=True, help="path where the board's tty appears")
     ap.add_argument("--seed", type=int, default=0, help="the simulated viewer's seed")
     ap.add_argument("--fs", type=int, default=100, help="PPG sample rate (Hz)")
+    ap.add_argument("--gsr", action="store_true", help="with a GSR front end (skin conductance)")
     args = ap.parse_args(argv)
-    board = SimBoard(args.link, args.seed, args.fs)
+    board = SimBoard(args.link, args.seed, args.fs, gsr=args.gsr)
     running = True
 
     def stop(*_):

@@ -7,6 +7,11 @@ services, and the GATT objects of the Heart Rate (0x180D) and Battery (0x180F) s
 Notifications are `Value` property changes, exactly as BlueZ sends them, so a real bleak
 client, through our driver, sees what it would see from a real strap.
 
+A strap added with `pmd=True` is a Polar H10: it also has Polar's measurement-data service
+(sensors/ble/pmd.py), whose control point answers start/stop requests by indication, and
+while ECG (or ACC) streams it notifies frames of the wearer's ECG (sim/ecg.py, 130 Hz,
+73 samples a frame) stamped on the strap's own clock (ns since 2000).
+
     with BluezSim() as bz:
         strap = bz.add_strap("C0:FF:EE:00:00:01", "Polar H10 1")
         strap.notify(hrs.measurement_encode(72, [850], contact=True))
@@ -24,8 +29,12 @@ from typing import Optional
 import dbus
 from dbusmock.testcase import BusType, PrivateDBus, SpawnedMock
 
+import numpy as np
+
 from empathy.sensors.base import Beat
+from empathy.sensors.ble import pmd
 from empathy.sensors.firmware import hrs
+from empathy.sim.ecg import EcgSynth
 
 DEVICE = "org.bluez.Device1"
 SERVICE = "org.bluez.GattService1"
@@ -59,6 +68,29 @@ NOTIFY_ON = f"self.UpdateProperties('{CHAR}', {{'Notifying': dbus.Boolean(True)}
 NOTIFY_OFF = f"self.UpdateProperties('{CHAR}', {{'Notifying': dbus.Boolean(False)}})"
 
 
+# The PMD control point, as the H10 answers it: start/stop of ECG and ACC by indication.
+PMD_OFFERED = (pmd.ECG, pmd.ACC)
+PMD_READ = f"ret = dbus.Array({list(pmd.features_encode(PMD_OFFERED))}, signature='y')"
+PMD_WRITE = f"""
+req = bytes(args[0])
+op, kind = req[0], (req[1] if len(req) > 1 else 255)
+on = set(self.props['{RADIO}']['Streaming'])
+if op == {pmd.START}:
+    status = 3 if kind not in {PMD_OFFERED} else (6 if kind in on else 0)
+    on.add(kind) if status == 0 else None
+elif op == {pmd.STOP}:
+    status = 0 if kind in on else 12
+    on.discard(kind)
+else:
+    status = 1
+self.UpdateProperties('{RADIO}', {{'Streaming': dbus.Array(sorted(on), signature='y')}})
+self.UpdateProperties('{CHAR}', {{'Value': dbus.Array([{pmd.RESPONSE}, op, kind, status, 0],
+                                                   signature='y')}})
+"""
+STRAP_EPOCH_NS = 7 * 365 * 86400 * 10**9  # the strap's clock: its own, years from ours
+ECG_FRAME_SAMPLES = 73  # what fits an H10 notification (MTU 232)
+
+
 def _bytes(b: bytes) -> dbus.Array:
     return dbus.Array([dbus.Byte(x) for x in b], signature="y")
 
@@ -67,7 +99,7 @@ class SimStrap:
     """One strap on the simulated bus. `notify()` sends a 0x2A37 value when subscribed."""
 
     def __init__(self, sim: "BluezSim", address: str, name: str, location: Optional[int],
-                 battery: int):
+                 battery: int, pmd_service: bool = False):
         self.sim, self.address, self.name = sim, address, name
         self.path = f"/org/bluez/{ADAPTER}/dev_{address.replace(':', '_').upper()}"
         self.hrm = f"{self.path}/service000a/char000b"
@@ -76,6 +108,14 @@ class SimStrap:
         self.in_range = True
         self.viewer = None  # a sim:// source when worn (see BluezSim.wear)
         self._rr_1024: list[int] = []
+        self.pmd = pmd_service
+        self.pmd_cp = f"{self.path}/service0020/char0021"
+        self.pmd_data = f"{self.path}/service0020/char0024"
+        self.pmd_frames = 0
+        self._ecg: Optional[EcgSynth] = None
+        self._ecg_pending = np.zeros(0)
+        self._ecg_t0_us = 0
+        self._acc_next_us = 0
         dev = {
             "Address": dbus.String(address), "AddressType": dbus.String("public"),
             "Name": dbus.String(name), "Alias": dbus.String(name),
@@ -102,6 +142,14 @@ class SimStrap:
         self._service("service0010", hrs.BATTERY_SERVICE)
         self._char("service0010/char0011", hrs.BATTERY_LEVEL, ["read", "notify"], bytes((battery,)))
         self._desc("service0010/char0011/desc0013")
+        if pmd_service:
+            self._service("service0020", pmd.SERVICE)
+            self._char("service0020/char0021", pmd.CONTROL, ["read", "write", "indicate"],
+                       b"", read=PMD_READ, write=PMD_WRITE,
+                       extra={RADIO: {"Streaming": dbus.Array([], signature="y")}})
+            self._desc("service0020/char0021/desc0023")
+            self._char("service0020/char0024", pmd.DATA, ["notify"], b"")
+            self._desc("service0020/char0024/desc0026")
 
     # -- building the object tree ---------------------------------------------------------
     def _add(self, path, iface, props, methods, extra=None):
@@ -118,17 +166,19 @@ class SimStrap:
 
     def _service(self, rel, uuid):
         self._add(f"{self.path}/{rel}", SERVICE, {
-            "UUID": uuid16(uuid), "Device": dbus.ObjectPath(self.path), "Primary": True,
+            "UUID": uuid if isinstance(uuid, str) else uuid16(uuid),
+            "Device": dbus.ObjectPath(self.path), "Primary": True,
             "Includes": dbus.Array([], signature="o")}, [])
 
-    def _char(self, rel, uuid, flags, value):
+    def _char(self, rel, uuid, flags, value, read=READ_VALUE, write=WRITE_VALUE, extra=None):
         path = f"{self.path}/{rel}"
         self._add(path, CHAR, {
-            "UUID": uuid16(uuid), "Service": dbus.ObjectPath(path.rsplit("/", 1)[0]),
+            "UUID": uuid if isinstance(uuid, str) else uuid16(uuid),
+            "Service": dbus.ObjectPath(path.rsplit("/", 1)[0]),
             "Value": _bytes(value), "Notifying": False, "MTU": dbus.UInt16(247),
             "Flags": dbus.Array(flags, signature="s")}, [
-            ("ReadValue", "a{sv}", "ay", READ_VALUE), ("WriteValue", "aya{sv}", "", WRITE_VALUE),
-            ("StartNotify", "", "", NOTIFY_ON), ("StopNotify", "", "", NOTIFY_OFF)])
+            ("ReadValue", "a{sv}", "ay", read), ("WriteValue", "aya{sv}", "", write),
+            ("StartNotify", "", "", NOTIFY_ON), ("StopNotify", "", "", NOTIFY_OFF)], extra=extra)
 
     def _desc(self, rel):
         path = f"{self.path}/{rel}"
@@ -171,10 +221,47 @@ class SimStrap:
         """An advertisement heard while scanning: BlueZ updates RSSI on the device."""
         self._update(self.path, DEVICE, {"RSSI": dbus.Int16(rssi)})
 
+    def streaming(self) -> set[int]:
+        """PMD measurement types a subscribed client has started (none if not a PMD strap)."""
+        if not self.pmd or not self.connected or not self._get(self.pmd_data, CHAR, "Notifying"):
+            return set()
+        return set(int(k) for k in self._get(self.pmd_cp, RADIO, "Streaming"))
+
+    def _pmd_tick(self, on: set[int]) -> None:
+        """Notify the ECG (and ACC) frames the wearer's heart made since the last tick."""
+        now_ns = time.monotonic_ns()
+        if pmd.ECG in on:
+            t0, x = self._ecg.take(now_ns // 1000)
+            if not len(self._ecg_pending):
+                self._ecg_t0_us = t0
+            self._ecg_pending = np.concatenate([self._ecg_pending, x])
+            while len(self._ecg_pending) >= ECG_FRAME_SAMPLES:
+                part = self._ecg_pending[:ECG_FRAME_SAMPLES]
+                self._ecg_pending = self._ecg_pending[ECG_FRAME_SAMPLES:]
+                last_us = self._ecg_t0_us + (ECG_FRAME_SAMPLES - 1) * 1e6 / self._ecg.fs
+                self._notify_pmd(pmd.frame_encode(pmd.ECG, int(last_us * 1000) + STRAP_EPOCH_NS,
+                                                  part))
+                self._ecg_t0_us += ECG_FRAME_SAMPLES * 1e6 / self._ecg.fs
+        if pmd.ACC in on and now_ns // 1000 >= self._acc_next_us:
+            n, fs = 10, pmd.ACC_SETTINGS[pmd.SAMPLE_RATE]  # gravity and a little sway
+            acc = np.tile([0.0, 0.0, 1000.0], (n, 1)) + self._ecg.rng.normal(0, 8, (n, 3))
+            self._notify_pmd(pmd.frame_encode(pmd.ACC, now_ns + STRAP_EPOCH_NS, acc))
+            self._acc_next_us = now_ns // 1000 + int(n * 1e6 / fs)
+
+    def _notify_pmd(self, value: bytes) -> None:
+        self._update(self.pmd_data, CHAR, {"Value": _bytes(value)})
+        self.pmd_frames += 1
+
     def wear_tick(self, notify_now: bool) -> None:
+        if self._ecg is None:
+            self._ecg = EcgSynth(seed=int(self.address.replace(":", ""), 16) % 2**32)
         for r in self.viewer.read(timeout_s=0):
             if isinstance(r, Beat):
                 self._rr_1024.append(round(r.rr_ms * 1.024))
+                self._ecg.beat(r.ts_us)
+        on = self.streaming()
+        if on:
+            self._pmd_tick(on)
         if notify_now:
             rr, self._rr_1024 = self._rr_1024, []
             hr = round(60 * 1024 * len(rr) / sum(rr)) if rr else 0
@@ -217,9 +304,10 @@ class BluezSim:
         self._thread.start()
 
     def add_strap(self, address: str, name: str, location: Optional[int] = 1,
-                  battery: int = 87) -> SimStrap:
+                  battery: int = 87, pmd: bool = False) -> SimStrap:
+        """pmd: a Polar H10 with the measurement-data service (raw ECG and ACC)."""
         with self.lock:
-            s = SimStrap(self, address, name, location, battery)
+            s = SimStrap(self, address, name, location, battery, pmd)
         self.straps.append(s)
         return s
 

@@ -71,3 +71,49 @@ def test_per_seat_stream_is_off_unless_asked_for(tmp_path):
         assert pylsl.resolve_byprop("source_id", f"{source}-EmpathySeats", 1, 3.0) == []
     finally:
         rig.close()
+
+
+def test_marker_stream_names_segments_decisions_and_grades_like_the_session(tmp_path):
+    """LabRecorder's way: resolve every stream of the host, open the marker inlet with clock
+    sync, record while the show runs; the markers are the session's own, at the same times."""
+    from empathy.host.session import store
+    from empathy.host.session.exports import recording
+
+    source = f"empathy-test-{time.monotonic_ns()}"
+    rig = HostRig(tmp_path, lsl={"enabled": True, "source": source}).start()
+    got = []
+    try:
+        found = [s for s in pylsl.resolve_streams(5.0) if s.source_id().startswith(source)]
+        assert {s.name() for s in found} >= {"EmpathyMarkers", "EmpathyEvents"}
+        info = next(s for s in found if s.name() == "EmpathyMarkers")
+        assert info.type() == "Markers" and info.channel_format() == pylsl.cf_string
+        markers = pylsl.StreamInlet(info, max_buflen=60,
+                                    processing_flags=pylsl.proc_clocksync)
+        markers.open_stream(10.0)
+        forced, option, _ = rig.forceable()
+        assert rig.post("/api/v1/control", json.dumps(
+            {"action": "grade_strength", "strength": 0.4}).encode(), rig.token)[0] == 200
+        assert rig.post("/api/v1/control", json.dumps(
+            {"action": "force_branch", "option": option}).encode(), rig.token)[0] == 200
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and not (
+                any(d.get("decision") == forced for d, _ in got)
+                and any(d["kind"] == "grade" and d["strength"] == 0.4 for d, _ in got)):
+            chunk, stamps = markers.pull_chunk(timeout=1.0)
+            got += [(json.loads(m[0]), ts) for m, ts in zip(chunk, stamps)]
+    finally:
+        rig.close()
+    kinds = [d["kind"] for d, _ in got]
+    assert {"segment", "decision", "grade"} <= set(kinds), kinds
+    decision = next(d for d, _ in got if d.get("decision") == forced)
+    assert decision["chosen"] == option and decision["reason"] and "scores" in decision
+    assert decision["text"].startswith(f"decision {decision['decision']}: {option}")
+    # The session recorded the same markers; segments and grades at the very same times
+    # (both stamp the frame as shown; LSL's clock correction on loopback is tens of us),
+    # the decision within the show loop's turn.
+    rec = recording.load(store.sessions(tmp_path / "sessions")[-1])
+    for d, ts in got:
+        same = [m for m in rec.markers if m.kind == d["kind"] and m.text() == d["text"]]
+        assert same, d
+        closest = min(abs(m.ts_us / 1e6 - ts) for m in same)
+        assert closest < (0.05 if d["kind"] == "decision" else 1e-3), (d, closest)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from empathy.sensors.base import Beat, Health, HeartRate, SourceError, open_source
@@ -190,6 +191,58 @@ def test_strap_without_body_location_and_a_bad_battery_value(bluez):
         got = collect(src, lambda out: any(isinstance(r, Beat) for r in out))
         assert src.stats()["rejected"] == 1 and src.stats()["battery_pct"] == 50
         assert not any(isinstance(r, Health) and r.battery_pct == 250 for r in got)
+    finally:
+        src.close()
+        strap.leave()
+
+
+def test_polar_h10_raw_ecg_gives_r_peaks_at_the_wearers_beats(bluez):
+    """ecg=1: the emulated H10's measurement-data service streams the wearer's ECG at 130 Hz;
+    the edge finds R-peaks where the heart beat (the strap's own clock mapped onto ours)
+    and the strap's 1 Hz RR intervals are left out."""
+    from empathy.edge.features import SeatFeatures
+    from empathy.edge.heart import ecg_peaks
+    from empathy.sensors.base import Waveform
+
+    strap = bluez.add_strap("C0:FF:EE:00:00:1A", "Polar H10 1A", pmd=True)
+    bluez.wear(strap, SimSource("sim://strap?seed=8", {"seed": 8}, faces=False))
+    src = open_source("ble://C0:FF:EE:00:00:1A?ecg=1&acc=1")
+    try:
+        got = collect(src, lambda out: sum(len(r.samples) for r in out if isinstance(r, Waveform)
+                                           and r.kind == "ecg") >= 130 * 14, 60)
+        truth = [round(t * 1e6) for t in strap._ecg.beats]  # the wearer's last 8 beats
+        assert src.stats()["pmd_streaming"] == [0, 2] and not src.stats()["rejected"]
+    finally:
+        src.close()
+        strap.leave()
+    ecg = [r for r in got if isinstance(r, Waveform) and r.kind == "ecg"]
+    acc = [r for r in got if isinstance(r, Waveform) and r.kind == "acc"]
+    assert all(w.fs_hz == 130 and len(w.samples) == 73 for w in ecg)
+    assert acc and all(900 < m < 1100 for w in acc for m in w.samples)  # gravity, in mG
+    assert not any(isinstance(r, Beat) for r in got)  # R-peaks instead of the strap's RR
+    assert any(isinstance(r, HeartRate) for r in got)
+    for a, b in zip(ecg, ecg[1:]):  # frames follow each other on our clock
+        assert abs(b.ts_us - a.ts_us - 73 * 1e6 / 130) < 20_000
+    x = np.concatenate([w.samples for w in ecg])
+    peaks = ecg[0].ts_us + ecg_peaks(x, 130.0).idx * 1e6 / 130
+    inside = [t for t in truth if ecg[0].ts_us + 1e6 < t < ecg[-1].ts_us - 1e6]
+    assert len(inside) >= 4
+    assert all(np.min(np.abs(peaks - t)) < 25_000 for t in inside), (peaks, inside)
+    feats = SeatFeatures(baseline_s=2)
+    for r in got:
+        feats.add(r)
+    hr = 60e6 / np.median(np.diff(truth))
+    assert feats.estimate(ecg[-1].ts_us + 560_000)["hr_bpm"] == pytest.approx(hr, abs=4)
+
+
+def test_ecg_asked_of_a_strap_without_the_service_falls_back_to_rr(bluez):
+    strap = bluez.add_strap("C0:FF:EE:00:00:1B", "Garmin HRM 1B")
+    bluez.wear(strap, SimSource("sim://strap?seed=9", {"seed": 9}, faces=False))
+    src = open_source("ble://C0:FF:EE:00:00:1B?ecg=1")
+    try:
+        got = collect(src, lambda out: sum(isinstance(r, Beat) for r in out) >= 3, 40)
+        assert any(isinstance(r, Health) and "no Polar measurement-data service" in r.fault
+                   for r in got)
     finally:
         src.close()
         strap.leave()

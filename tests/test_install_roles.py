@@ -23,6 +23,7 @@ ROLE_MODULES = {
              "empathy.transports.mqtt", "empathy.transports.udp", "empathy.transports.serial",
              "empathy.discovery", "empathy.host.doctor", "empathy.host.doctor_config",
              "empathy.host.config_cli", "empathy.host.keys_cli", "empathy.edge.infer"],
+    "research": ["empathy.sensors.lsl", "empathy.sensors.brainflow"],  # added to edge
     "host": ["empathy.cli", "empathy.host.cli", "empathy.host.show", "empathy.host.player.player",
              "empathy.host.player.cli", "empathy.host.dashboard.api", "empathy.host.session.cli",
              "empathy.host.session.store", "empathy.host.osc", "empathy.host.lsl",
@@ -68,7 +69,7 @@ def test_roles_and_arguments_are_checked():
 def test_dev_is_the_default_and_ci_installs_everything():
     assert re.search(r"^ROLE=dev\b", INSTALL.read_text(), re.M)
     extras = PYPROJECT["optional-dependencies"]
-    assert extras["dev"] == ["empathy-engine[edge,camera,host,test,bench]"]
+    assert extras["dev"] == ["empathy-engine[edge,camera,host,research,test,bench]"]
     assert "bash scripts/install.sh\n" in (ROOT / ".ci" / "run").read_text()
     test_only = {"pytest", "hypothesis", "selenium", "python-dbusmock", "dbus-python"}
     names = lambda reqs: {re.split(r"[<>=;\[ ]", r)[0].lower() for r in reqs}  # noqa: E731
@@ -114,7 +115,8 @@ def test_each_role_extra_holds_what_its_code_imports(role):
     assert r.returncode == 0, r.stderr[-2000:]
     used = set(json.loads(r.stdout.splitlines()[-1])) - {"empathy-engine"} - OPTIONAL
     extras = PYPROJECT["optional-dependencies"]
-    reqs = extras[role] + (extras["edge"] if role == "camera" else [])  # camera adds to edge
+    # camera and research add to edge
+    reqs = extras[role] + (extras["edge"] if role in ("camera", "research") else [])
     allowed = _closure(PYPROJECT["dependencies"] + reqs)
     if "opencv-python-headless" in allowed:  # both ship the same cv2 (a bench peer pulls the
         allowed.add("opencv-python")         # GUI build in beside it on a dev machine)

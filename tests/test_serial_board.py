@@ -259,3 +259,44 @@ def test_board_with_another_protocol_version_is_reported(caplog):
         assert src._thread.is_alive() and "board hello" in caplog.text
     finally:
         src.close()
+
+
+def test_eda_frames_round_trip_and_become_microsiemens():
+    from empathy.sensors.firmware.gsr import SATURATED, conductance_ns
+
+    assert protocol.Decoder().feed(protocol.eda(3, 9, 16, [4200, 4210])) == [
+        (protocol.EDA, 3, 9, {"fs_hz": 16, "samples": (4200, 4210)})]
+    # the divider: 50 % of full scale with 100 kOhm reference is 10 µS of skin
+    assert conductance_ns(32768) == pytest.approx(10_000, rel=1e-3)
+    assert conductance_ns(0) == 0 and conductance_ns(65535) == SATURATED
+    src = open_source("serial://loop://?sensor=gsr")
+    try:
+        src.port.write(protocol.eda(1, 1_000, 16, [4200] * 16)
+                       + protocol.eda(2, 1_001_000, 16, [4200] * 15 + [protocol.EDA_SATURATED]))
+        got = drain(src, lambda out: len(out) == 2)
+    finally:
+        src.close()
+    wave, sat = got
+    assert wave.kind == "eda" and wave.fs_hz == 16 and np.allclose(wave.samples, 4.2)
+    assert isinstance(sat, Health) and "saturated" in sat.fault
+
+
+def test_simulated_board_with_a_gsr_front_end_streams_skin_conductance(tmp_path):
+    from empathy.sim.board import SimBoard
+
+    board = SimBoard(tmp_path / "ttyACM-gsr", seed=5, gsr=True)
+    src = open_source(f"serial://{tmp_path / 'ttyACM-gsr'}")
+    try:
+        end, got = time.monotonic() + 30, []
+        while time.monotonic() < end and sum(isinstance(r, Waveform) and r.kind == "eda"
+                                             for r in got) < 4:
+            board.step()
+            got += src.read(0.02)
+    finally:
+        src.close()
+        board.close()
+    eda = [r for r in got if isinstance(r, Waveform) and r.kind == "eda"]
+    assert len(eda) >= 4 and all(w.fs_hz == 16 and len(w.samples) == 16 for w in eda)
+    assert all(1.0 < x < 15.0 for w in eda for x in w.samples)  # a hand, in µS
+    steps = np.diff([w.ts_us for w in eda])
+    assert np.allclose(steps, 1e6, atol=50_000), steps

@@ -107,6 +107,21 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+class GradeChanges:
+    """Frames in, a grade event out only when the picture's look changes (segment, LUT or
+    strength): the session and the LSL marker stream mark the same changes."""
+
+    def __init__(self):
+        self.last: Optional[tuple] = None
+
+    def change(self, frame) -> Optional[dict]:
+        grade = (frame.clip_id, frame.lut, frame.strength)
+        if grade == self.last:
+            return None
+        self.last = grade
+        return {"segment": frame.clip_id, "lut": frame.lut, "strength": frame.strength}
+
+
 class Recorder:
     """A Show observer (`show.subscribe(recorder)`) writing the session to `folder`."""
 
@@ -136,7 +151,7 @@ class Recorder:
         self.units = UnitPseudonyms()  # unit id -> this session's stand-in, memory only
         self.rows: queue.SimpleQueue = queue.SimpleQueue()
         self.samples = self.events = 0
-        self._grade: Optional[tuple] = None
+        self._grades = GradeChanges()
         self.unit_report, self._units_due = unit_report, 0
         # Rows a failed commit could not write (disk full) wait for the next one; `on_fault`
         # tells the show when writing stops and starts again.
@@ -159,11 +174,9 @@ class Recorder:
             # wall_s is the player's monotonic clock at display: the host clock of samples.
             self.rows.put(("f", (round(data.wall_s * 1e6), data.index, data.clip_id,
                                  round(data.clip_t_s, 4), round(data.luminance, 4))))
-            grade = (data.clip_id, data.lut, data.strength)  # an event only when it changes
-            if grade != self._grade:
-                self._grade = grade
-                self.event("grade", {"segment": data.clip_id, "lut": data.lut,
-                                     "strength": data.strength})
+            grade = self._grades.change(data)
+            if grade:  # stamped when that frame was shown
+                self.event("grade", grade, round(data.wall_s * 1e6))
         else:
             ts = getattr(data, "ts_us", None) or now_us()
             self.event(kind, data, ts)

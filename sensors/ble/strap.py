@@ -7,10 +7,17 @@ interval and one `HeartRate` with the strap's own bpm and energy. Contact change
 battery come out as `Health`. When the strap drops out it reconnects on its own, with
 backoff, and says so as `Health(fault="disconnected")` meanwhile.
 
+`ecg=1` (and `acc=1`): a Polar H10's raw ECG (130 Hz, µV) and accelerometer (25 Hz, mG)
+over its measurement-data service (sensors/ble/pmd.py), as `Waveform` readings (kinds
+"ecg" and "acc", the magnitude): the edge then finds the R-peaks itself (edge/heart.py)
+instead of taking the strap's RR intervals, which are left out while the ECG streams. A
+strap without that service says so as `Health` and gives its RR intervals as usual. The
+strap's clock (ns since 2000) is mapped onto ours by the least-delayed frame.
+
 All straps of a process share one asyncio loop in a background thread (bleak's BlueZ
 backend keeps one D-Bus manager per loop). Query: name, scan_s (default 10),
 retry_max_s (longest wait between reconnects, default 2: a strap back in range is read
-again within 5 s).
+again within 5 s), ecg, acc.
 """
 
 from __future__ import annotations
@@ -25,9 +32,13 @@ from urllib.parse import urlsplit
 from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakError
 
+import numpy as np
+
 from empathy.clock import now_us
-from empathy.sensors.base import Beat, Health, HeartRate, Reading, SourceError, drain
+from empathy.sensors.base import Beat, Health, HeartRate, Reading, SourceError, Waveform, drain
+from empathy.sensors.ble import pmd
 from empathy.sensors.firmware import hrs
+from empathy.sensors.serial.board import BoardClock
 
 log = logging.getLogger("empathy.sensors.ble")
 
@@ -91,6 +102,13 @@ class BleSource:
         except ValueError as e:
             raise SourceError(f"{url}: {e}") from None
         self.sensor = f"ble:{self.address or self.name}"
+        self.pmd_kinds = {k: v for flag, k, v in (("ecg", pmd.ECG, pmd.ECG_SETTINGS),
+                                                  ("acc", pmd.ACC, pmd.ACC_SETTINGS))
+                          if query.get(flag, "0") not in ("0", "", "false")}
+        self.pmd_active: set[int] = set()  # measurement types streaming now
+        self.pmd_frames = 0
+        self._pmd_clock = BoardClock()
+        self._pmd_replies: Optional[asyncio.Queue] = None
         self.info: dict = {}  # location, battery_pct, name, address once connected
         self.notifications = 0
         self.rejected = 0  # notifications too short for their own flags
@@ -160,6 +178,8 @@ class BleSource:
                                      else "other")
         await self._battery(client)
         await client.start_notify(MEASUREMENT, self._on_measurement)
+        if self.pmd_kinds:
+            await self._pmd_start(client)
         if not first:
             self.reconnects += 1
         self._connected.set()
@@ -169,6 +189,67 @@ class BleSource:
         for w in waits:
             w.cancel()
         self._connected.clear()
+        self.pmd_active = set()
+
+    async def _pmd_start(self, client: BleakClient) -> None:
+        """Start ECG/ACC streaming; a strap without the service keeps its RR intervals."""
+        if client.services.get_characteristic(pmd.CONTROL) is None:
+            self._q.put(Health(now_us(), self.sensor, fault="no Polar measurement-data "
+                               "service: the strap's RR intervals are used"))
+            return
+        offered = pmd.features_parse(bytes(await client.read_gatt_char(pmd.CONTROL)))
+        self._pmd_replies = asyncio.Queue()
+        self._pmd_clock.reset()
+        await client.start_notify(pmd.CONTROL, lambda _c, v: self._pmd_replies.put_nowait(
+            bytes(v)))
+        await client.start_notify(pmd.DATA, self._on_pmd_data)
+        for kind, settings in self.pmd_kinds.items():
+            status = 3  # not supported
+            if kind in offered:
+                await client.write_gatt_char(pmd.CONTROL, pmd.start_request(kind, settings),
+                                             response=True)
+                status = await self._pmd_reply(pmd.START, kind)
+            if status in (0, 6):  # started, or already streaming from before
+                self.pmd_active.add(kind)
+            else:
+                self._q.put(Health(now_us(), self.sensor, fault=f"strap refused "
+                                   f"{'ECG' if kind == pmd.ECG else 'ACC'} streaming: "
+                                   f"{pmd.ERRORS.get(status, status)}"))
+        log.info("PMD streaming", extra={"url": self.url, "types": sorted(self.pmd_active)})
+
+    async def _pmd_reply(self, op: int, kind: int) -> int:
+        """The status of the control point's answer to (op, kind); 12 (invalid state) if none."""
+        try:
+            while True:
+                value = await asyncio.wait_for(self._pmd_replies.get(), 5.0)
+                try:
+                    got = pmd.response_parse(value)
+                except ValueError:
+                    self.rejected += 1
+                    continue
+                if got[:2] == (op, kind):
+                    return got[2]
+        except asyncio.TimeoutError:
+            return 12
+
+    def _on_pmd_data(self, _char, data: bytearray) -> None:
+        t = now_us()
+        try:
+            f = pmd.frame_parse(bytes(data))
+        except ValueError as e:
+            self.rejected += 1
+            log.warning("bad PMD frame", extra={"url": self.url, "error": str(e)})
+            return
+        if f.kind not in self.pmd_active:
+            return
+        self.pmd_frames += 1
+        fs = float(self.pmd_kinds[f.kind][pmd.SAMPLE_RATE])
+        last = self._pmd_clock.to_host(f.ts_ns // 1000, t)  # the frame's last sample
+        first = int(last - (len(f.samples) - 1) * 1e6 / fs)
+        if f.kind == pmd.ECG:
+            self._q.put(Waveform(first, "ecg", fs, f.samples))
+        else:
+            self._q.put(Waveform(first, "acc", fs, np.linalg.norm(f.samples, axis=1)))
 
     async def _battery(self, client: BleakClient) -> None:
         char = client.services.get_characteristic(BATTERY_LEVEL)
@@ -203,6 +284,8 @@ class BleSource:
                                battery_pct=float(self.info.get("battery_pct", -1)),
                                fault="" if m["contact"] else "no skin contact"))
         self._q.put(HeartRate(t, float(m["hr_bpm"]), m["contact"], m["energy_kj"]))
+        if pmd.ECG in self.pmd_active:
+            return  # the edge finds the R-peaks in the ECG itself
         for b in beats_from(m["rr_1024"], t, self._last_beat_us):
             self._q.put(b)
             self._last_beat_us = b.ts_us
@@ -222,7 +305,8 @@ class BleSource:
 
     def stats(self) -> dict:
         return {"notifications": self.notifications, "rejected": self.rejected,
-                "reconnects": self.reconnects, **self.info}
+                "reconnects": self.reconnects, "pmd_frames": self.pmd_frames,
+                "pmd_streaming": sorted(self.pmd_active), **self.info}
 
     def close(self) -> None:
         """Hang up cleanly (the strap goes back to advertising for the next client)."""

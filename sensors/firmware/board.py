@@ -17,8 +17,11 @@ HELLO_EVERY_US = 5000000  # the host may open the port after boot: say who we ar
 
 
 class Board:
-    def __init__(self, sensor, write, ticks_us, board_id, name="ee-ppg", chunk=25):
+    def __init__(self, sensor, write, ticks_us, board_id, name="ee-ppg", chunk=25, gsr=None):
         self.sensor, self.write, self.ticks_us = sensor, write, ticks_us
+        self.gsr = gsr  # a GSR front end (gsr.py): fs_hz, read() -> conductances in nS
+        self.gsr_pending = []
+        self.gsr_first_us = None
         self.board_id, self.name, self.chunk = board_id, name, chunk
         self.period_us = 1000000 // sensor.fs_hz
         self.seq = 0
@@ -42,6 +45,21 @@ class Board:
         self.next_hello_us = self.ticks_us() + HELLO_EVERY_US
         self._send(protocol.hello(self.seq, self.ticks_us(), self.board_id, FW, self.name))
 
+    def _gsr_step(self, now):
+        """Skin conductance in frames of a second's samples, stamped like the PPG."""
+        samples = self.gsr.read()
+        period = 1000000 // self.gsr.fs_hz
+        if samples:
+            anchored = now - (len(self.gsr_pending) + len(samples) - 1) * period
+            if self.gsr_first_us is None or abs(anchored - self.gsr_first_us) > SLIP * period:
+                self.gsr_first_us = anchored
+        self.gsr_pending.extend(samples)
+        n = self.gsr.fs_hz
+        while len(self.gsr_pending) >= n:
+            part, self.gsr_pending = self.gsr_pending[:n], self.gsr_pending[n:]
+            self._send(protocol.eda(self.seq, self.gsr_first_us, self.gsr.fs_hz, part))
+            self.gsr_first_us += n * period
+
     def pupil(self, ts_us, diameter_um, confidence):
         """A pupil sample from an eye-camera board (or the host's simulated board)."""
         self._send(protocol.pupil(self.seq, ts_us, diameter_um, confidence))
@@ -61,6 +79,8 @@ class Board:
             part, self.pending = self.pending[:self.chunk], self.pending[self.chunk:]
             self._send(protocol.ppg(self.seq, self.first_us, self.sensor.fs_hz, part))
             self.first_us += self.chunk * self.period_us
+        if self.gsr is not None:
+            self._gsr_step(now)
         if now >= self.next_hello_us:
             self.hello()
         if now >= self.next_status_us:

@@ -1,6 +1,7 @@
 """Sensor-board firmware (MicroPython, RP2040 e.g. Raspberry Pi Pico, or ESP32-S3 USB):
-a MAX30102 on I2C, protocol frames on USB serial. Flashing: docs/sensors.md.
-Copy protocol.py, max30102.py, board.py, main.py to the board's filesystem."""
+a MAX30102 on I2C and, optionally, a GSR front end on an ADC pin; protocol frames on USB
+serial. Flashing and wiring: docs/sensors.md.
+Copy protocol.py, max30102.py, gsr.py, board.py, main.py to the board's filesystem."""
 
 import sys
 import time
@@ -9,10 +10,13 @@ import machine
 
 import protocol
 from board import Board
+from gsr import GSR
 from max30102 import MAX30102, SensorError
 
 I2C_ID, SDA, SCL = 0, 4, 5  # Pico: GP4/GP5; ESP32: change to your wiring
 FS_HZ = 100
+GSR_ADC_PIN = 26  # Pico: GP26/ADC0; None if no GSR front end is fitted
+GSR_FS_HZ = 16
 
 
 class Clock:
@@ -39,7 +43,9 @@ def run():
         while True:  # tell the host why, once a second, rather than go silent
             out.write(protocol.status(0, clock(), 0, protocol.BATTERY_UNKNOWN, 1, str(e)))
             time.sleep(1)
-    board = Board(sensor, out.write, clock, board_id)
+    gsr = GSR(machine.ADC(machine.Pin(GSR_ADC_PIN)), GSR_FS_HZ) if GSR_ADC_PIN is not None \
+        else None
+    board = Board(sensor, out.write, clock, board_id, gsr=gsr)
     board.boot()
     while True:
         board.step()

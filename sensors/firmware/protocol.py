@@ -9,7 +9,7 @@ no zero inside a frame, so after garbage or a cut cable the decoder resynchronis
 next 0x00. Payload (little-endian)::
 
     off size field
-    0   1    type      HELLO, PPG, PUPIL, STATUS
+    0   1    type      HELLO, PPG, PUPIL, STATUS, EDA
     1   2    seq       +1 per frame, wraps at 65536: gaps count lost frames
     3   4    ts_us     board clock when the (first) sample was taken, wraps at 2**32
     7   ...  body      per type, below
@@ -22,6 +22,8 @@ Bodies::
             raw ADC counts of reflected light (they fall as blood arrives)
     PUPIL   diameter_um u16, confidence u8 (0..255)
     STATUS  flags u8 (bit0 contact), battery u8 (%, 255 = unknown), error u8, text (rest)
+    EDA     fs_hz u16, samples u16 x n (n = rest / 2): skin conductance in nanosiemens
+            (0..65.534 µS; 65535 = the front end saturated) from a GSR front end
 """
 
 import struct
@@ -31,7 +33,9 @@ HELLO = 1
 PPG = 2
 PUPIL = 3
 STATUS = 4
-TYPES = (HELLO, PPG, PUPIL, STATUS)
+EDA = 5
+TYPES = (HELLO, PPG, PUPIL, STATUS, EDA)
+EDA_SATURATED = 0xFFFF
 MAX_PAYLOAD = 1024  # a longer run between zeros is garbage, not a frame
 MAX_SAMPLES = 200  # per PPG frame; boards send 10-50
 HEADER = "<BHI"
@@ -116,6 +120,11 @@ def ppg(seq, ts_us, fs_hz, samples, channel=0):
                  + struct.pack("<%dI" % len(samples), *samples))
 
 
+def eda(seq, ts_us, fs_hz, conductance_ns):
+    return frame(EDA, seq, ts_us, struct.pack("<H", fs_hz)
+                 + struct.pack("<%dH" % len(conductance_ns), *conductance_ns))
+
+
 def pupil(seq, ts_us, diameter_um, confidence):
     return frame(PUPIL, seq, ts_us, struct.pack("<HB", diameter_um, confidence))
 
@@ -143,6 +152,13 @@ def parse(payload):
             raise ValueError("fs_hz 0")
         fields = {"fs_hz": fs_hz, "channel": channel,
                   "samples": struct.unpack_from("<%dI" % n, body, 3)}
+    elif kind == EDA and len(body) >= 4 and len(body) % 2 == 0 \
+            and (len(body) - 2) // 2 <= MAX_SAMPLES:
+        fs_hz = struct.unpack_from("<H", body, 0)[0]
+        if fs_hz == 0:
+            raise ValueError("fs_hz 0")
+        n = (len(body) - 2) // 2
+        fields = {"fs_hz": fs_hz, "samples": struct.unpack_from("<%dH" % n, body, 2)}
     elif kind == PUPIL and len(body) == 3:
         d, conf = struct.unpack_from("<HB", body, 0)
         fields = {"diameter_um": d, "confidence": conf}

@@ -165,6 +165,11 @@ class SerialSource:
             # a pleth that rises with blood volume, as NeuroKit2 and pulse oximeters show it.
             pleth = PPG_FULL_SCALE - np.asarray(f["samples"], np.int32)
             return Waveform(ts, "ppg", float(f["fs_hz"]), pleth)
+        if kind == protocol.EDA:
+            ns = np.asarray(f["samples"], np.float64)
+            if (ns == protocol.EDA_SATURATED).any():  # a gap, not a made-up value
+                return Health(ts, self.sensor, fault="GSR front end saturated")
+            return Waveform(ts, "eda", float(f["fs_hz"]), ns / 1000.0)  # µS
         if kind == protocol.PUPIL:
             return Pupil(ts, f["diameter_um"] / 1000.0, f["confidence"] / 255.0)
         if kind == protocol.STATUS:

@@ -84,6 +84,10 @@ class Marker:
                     + (f" - {d['reason']}" if d.get("reason") else ""))
         return f"grade {d.get('lut') or 'none'} x{float(d.get('strength', 0)):.2f} on {d.get('segment')}"
 
+    def json(self) -> str:
+        """One marker as the XDF export and the live LSL marker stream write it."""
+        return json.dumps({"kind": self.kind, "text": self.text(), **self.data}, default=str)
+
 
 @dataclass
 class Recording:

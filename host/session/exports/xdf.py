@@ -16,7 +16,6 @@ the stream headers' <desc>):
 
 from __future__ import annotations
 
-import json
 import struct
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -125,8 +124,7 @@ def write(rec: Recording, out: Path) -> list[Path]:
         sid = w.stream("empathy markers", "Markers", [("marker", "")], 0.0, "string",
                        _clock_desc(rec))
         stamps = [m.ts_us / 1e6 for m in rec.markers]
-        w.strings(sid, stamps, [json.dumps({"kind": m.kind, "text": m.text(), **m.data},
-                                           default=str) for m in rec.markers])
+        w.strings(sid, stamps, [m.json() for m in rec.markers])
         w.close_stream(sid, stamps, lo, hi)
         fps = 0.0
         if len(rec.frames) > 1:

@@ -1,0 +1,146 @@
+"""EDA: our streaming SCR detection (edge/eda.py) against NeuroKit2's EDA processing, on
+real recordings that ship inside Python packages (bench/eda_corpus.py), in the same run.
+
+For each record both find SCR onsets; an onset of ours matches one of NeuroKit2's within
+0.5 s (one to one, nearest first); peaks are matched the same way. Printed per record
+and pooled (tuning set and held-out set apart): SCRs found by each, matches, F1 with a 95 % Wilson interval on the pooled
+agreement, median onset difference, and how long each took (ratio ours / NeuroKit2).
+
+    python -m empathy.bench.bench_eda [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+import warnings
+
+import numpy as np
+
+from empathy.bench.eda_corpus import RECORDS, CorpusMissing, record_data
+from empathy.edge.eda import eda_scrs
+
+TOL_S = 0.5
+
+
+def neurokit_scrs(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """NeuroKit2's SCR onsets and peaks (s), its default EDA processing."""
+    import neurokit2 as nk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, info = nk.eda_process(x, sampling_rate=int(round(fs)))
+    on = np.asarray(info["SCR_Onsets"], float)
+    pk = np.asarray(info["SCR_Peaks"], float)
+    ok = np.isfinite(on) & np.isfinite(pk)
+    return on[ok] / fs, pk[ok] / fs
+
+
+def match(ours: np.ndarray, ref: np.ndarray, tol_s: float = TOL_S) -> list[tuple[int, int]]:
+    """One-to-one pairs (i ours, j ref) within tol_s, closest pairs first."""
+    pairs = sorted((abs(a - b), i, j) for i, a in enumerate(ours) for j, b in enumerate(ref)
+                   if abs(a - b) <= tol_s)
+    used_i, used_j, out = set(), set(), []
+    for _, i, j in pairs:
+        if i not in used_i and j not in used_j:
+            used_i.add(i)
+            used_j.add(j)
+            out.append((i, j))
+    return out
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (math.nan, math.nan)
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (round(c - h, 3), round(c + h, 3))
+
+
+def compare(rec) -> dict:
+    x, fs = record_data(rec)
+    t0 = time.perf_counter()
+    scrs = eda_scrs(x, fs)
+    t_ours = time.perf_counter() - t0
+    ours, ours_pk = scrs.onset / fs, scrs.peak / fs
+    t0 = time.perf_counter()
+    ref, ref_pk = neurokit_scrs(x, fs)
+    t_nk = time.perf_counter() - t0
+    m = match(ours, ref)
+    mp = match(ours_pk, ref_pk)
+    d = [abs(ours[i] - ref[j]) for i, j in m]
+    return {"record": rec.name, "held_out": rec.held_out, "seconds": round(len(x) / fs, 1),
+            "fs_hz": fs, "ours": len(ours), "neurokit2": len(ref), "matched": len(m),
+            "f1": round(2 * len(m) / max(1, len(ours) + len(ref)), 3),
+            "median_onset_diff_s": round(float(np.median(d)), 3) if d else None,
+            "peaks_matched": len(mp),
+            "peak_f1": round(2 * len(mp) / max(1, len(ours) + len(ref)), 3),
+            "ms_ours": round(t_ours * 1e3, 1), "ms_neurokit2": round(t_nk * 1e3, 1)}
+
+
+def pooled(rows: list[dict]) -> dict:
+    tp = sum(r["matched"] for r in rows)
+    n = sum(r["ours"] + r["neurokit2"] for r in rows)
+    # F1 = 2TP / (2TP + FP + FN): the share of all detections (both sides) that agree
+    tpp = sum(r["peaks_matched"] for r in rows)
+    return {"records": len(rows), "ours": sum(r["ours"] for r in rows),
+            "neurokit2": sum(r["neurokit2"] for r in rows), "matched": tp,
+            "f1": round(2 * tp / max(1, n), 3), "f1_ci95": wilson(2 * tp, n),
+            "peak_f1": round(2 * tpp / max(1, n), 3),
+            "speed_ratio_ours_vs_neurokit2": round(sum(r["ms_ours"] for r in rows) / max(
+                1e-9, sum(r["ms_neurokit2"] for r in rows)), 3)}
+
+
+def results() -> dict:
+    rows = [compare(rec) for rec in RECORDS]
+    return {"records": rows,
+            "tuning": pooled([r for r in rows if not r["held_out"]]),
+            "held_out": pooled([r for r in rows if r["held_out"]]),
+            "all": pooled(rows)}
+
+
+def run() -> list[dict]:
+    """`empathy bench eda`: pooled agreement with NeuroKit2 and the time ratio."""
+    out = results()
+    ms = sum(r["ms_ours"] for r in out["records"])
+    ms_nk = sum(r["ms_neurokit2"] for r in out["records"])
+    entries = [{"name": f"eda_onset_f1_{k}", "value": out[k]["f1"], "unit": "F1",
+                "peer": None, "peer_value": None, "ratio": None}
+               for k in ("tuning", "held_out", "all")]
+    entries.append({"name": "eda_peak_f1_all", "value": out["all"]["peak_f1"], "unit": "F1",
+                    "peer": None, "peer_value": None, "ratio": None})
+    entries.append({"name": "eda_time_4_records", "value": round(ms, 1), "unit": "ms",
+                    "peer": "neurokit2 eda_process", "peer_value": round(ms_nk, 1),
+                    "ratio": round(ms / ms_nk, 3)})
+    return entries
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        out = results()
+    except CorpusMissing as e:
+        print(f"bench_eda: {e}")
+        return 1
+    rows = out["records"]
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    cols = ("record", "held_out", "seconds", "fs_hz", "ours", "neurokit2", "matched", "f1",
+            "median_onset_diff_s", "peak_f1", "ms_ours", "ms_neurokit2")
+    print("  ".join(f"{c:>12}" for c in cols))
+    for r in rows:
+        print("  ".join(f"{str(r[c]):>12}" for c in cols))
+    for k in ("tuning", "held_out", "all"):
+        print(f"{k:>9}: {json.dumps(out[k])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,213 @@
+"""Skin conductance (EDA): tonic level and phasic responses (SCRs), streaming.
+
+`EdaStream(fs_hz).push(samples_us)` returns the skin conductance responses it is sure of
+so far; `eda_scrs(x, fs_hz)` runs the very same code over a whole recording, so batch and
+streaming give identical responses whatever the chunk sizes.
+
+How (the high-pass method of Biopac's AcqKnowledge, as NeuroKit2 applies it, made to run
+on a live stream with a short look-ahead):
+1. anti-alias: a causal 4th-order Butterworth low-pass at 8 Hz, state carried between
+   chunks, then every `step`-th sample (about 32 Hz; an SCR rises over a second or more);
+   its delay is taken off the times.
+2. every second (at fixed sample counts, so the chunking never matters) the last
+   `WINDOW_S` are cleaned (zero-phase low-pass at 3 Hz) and split (zero-phase high-pass at
+   0.05 Hz: the phasic part; the tonic level is the rest);
+3. in the phasic part a response is a peak whose prominence reaches `MIN_AMP_US` and
+   `REL_AMP` of the largest prominence in the window; its onset is the trough just before
+   it. A second's worth of peaks is judged once, when it is `LOOKAHEAD_S` old (the
+   zero-phase filters need that much signal after it).
+Each SCR: onset and peak (sample index from the start of the stream), amplitude (peak
+minus onset in the phasic part, µS), rise time s. Latency: LOOKAHEAD_S + 1 s after the peak.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import NamedTuple
+
+import numpy as np
+from scipy import signal
+
+ALIAS_HZ = 8.0
+CLEAN_HZ = 3.0
+TONIC_HZ = 0.05
+INNER_HZ = 32.0  # rate the responses are looked for at
+WINDOW_S = 60.0
+LOOKAHEAD_S = 4.0
+BLOCK_S = 1.0
+MIN_AMP_US = 0.01  # the usual floor for an SCR (Boucsein 2012)
+REL_AMP = 0.1  # of the window's largest response (NeuroKit2's relative height)
+REFRACTORY_S = 0.5  # one response per peak, whichever window saw it
+RANGE_US = (0.0, 100.0)
+
+
+class Scrs(NamedTuple):
+    onset: np.ndarray  # sample index of the trough the response rose from (int64)
+    peak: np.ndarray  # sample index of its peak
+    amp_us: np.ndarray
+    rise_s: np.ndarray
+
+
+def _join(parts: list[Scrs]) -> Scrs:
+    if not parts:
+        return Scrs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+    return Scrs(*(np.concatenate([getattr(p, f) for p in parts]) for f in Scrs._fields))
+
+
+class EdaStream:
+    """Streaming SCR detection and tonic level for one EDA channel (µS)."""
+
+    def __init__(self, fs_hz: float):
+        if not (1.0 <= fs_hz <= 10000 and math.isfinite(fs_hz)):
+            raise ValueError(f"EDA at {fs_hz:g} Hz: need 1..10000 Hz")
+        self.fs = float(fs_hz)
+        self.step = max(1, int(self.fs // INNER_HZ))
+        self.inner = self.fs / self.step
+        self.alias = (signal.butter(4, ALIAS_HZ, "lowpass", fs=self.fs, output="sos")
+                      if self.fs >= 3 * ALIAS_HZ else None)
+        self.zi = None
+        self.delay = 0  # samples: the anti-alias filter's group delay at 0.1 Hz
+        if self.alias is not None:
+            b, a = signal.sos2tf(self.alias)
+            self.delay = int(round(signal.group_delay((b, a), w=[0.1], fs=self.fs)[1][0]))
+        self.clean = (signal.butter(4, CLEAN_HZ, "lowpass", fs=self.inner, output="sos")
+                      if self.inner > 2 * CLEAN_HZ else None)
+        self.split = signal.butter(2, TONIC_HZ, "highpass", fs=self.inner, output="sos")
+        keep = int(WINDOW_S * self.inner)
+        self.buf: deque = deque(maxlen=keep)  # inner samples, newest last
+        self.buf_end = 0  # inner index just past the newest sample in buf
+        self.block = max(1, int(round(BLOCK_S * self.inner)))
+        self.ahead = int(round(LOOKAHEAD_S * self.inner))
+        self.judged = 0  # inner samples before this index have been judged
+        self.n = 0  # samples consumed
+        self.tonic = math.nan
+        self.level = math.nan  # the last (anti-aliased) value
+        self.count = 0
+        self.last_peak = -(10**12)  # inner index of the last response given out
+        self.refractory = int(REFRACTORY_S * self.inner)
+
+    def push(self, samples) -> Scrs:
+        x = np.asarray(samples, dtype=np.float64).ravel()
+        if x.size and not np.isfinite(x).all():
+            raise ValueError("EDA has NaN or infinite samples")
+        if not x.size:
+            return _join([])
+        if self.alias is not None:
+            if self.zi is None:
+                self.zi = signal.sosfilt_zi(self.alias) * x[0]
+            y, self.zi = signal.sosfilt(self.alias, x, zi=self.zi)
+        else:
+            y = x
+        first = (-self.n) % self.step  # global indices that are multiples of step
+        vals = y[first::self.step]
+        self.n += x.size
+        out = []
+        for v in vals.tolist():
+            self.buf.append(v)
+            self.buf_end += 1
+            self.level = v
+            if self.buf_end % self.block == 0:
+                out.append(self._judge())
+        return _join(out)
+
+    def finish(self) -> Scrs:
+        """End of recording: judge what the look-ahead was still holding back."""
+        return self._judge(final=True)
+
+    def _judge(self, final: bool = False) -> Scrs:
+        """Look at the window; keep the peaks that are now LOOKAHEAD_S old, once."""
+        x = np.fromiter(self.buf, float, len(self.buf))
+        start = self.buf_end - len(x)  # inner index of x[0]
+        lo, hi = max(self.judged, start), self.buf_end - (0 if final else self.ahead)
+        if hi <= lo or len(x) < 3 * self.block:
+            return _join([])
+        pad = min(len(x) - 1, 3 * int(self.inner / TONIC_HZ))
+        clean = signal.sosfiltfilt(self.clean, x, padlen=min(pad, len(x) - 1)) \
+            if self.clean is not None else x
+        phasic = signal.sosfiltfilt(self.split, clean, padlen=pad)
+        self.tonic = float(clean[hi - start - 1] - phasic[hi - start - 1])
+        self.judged = hi
+        peaks, _ = signal.find_peaks(phasic)
+        if not len(peaks):
+            return _join([])
+        prom = signal.peak_prominences(phasic, peaks)[0]
+        keep = (prom >= MIN_AMP_US) & (prom >= REL_AMP * prom.max())
+        troughs, _ = signal.find_peaks(-phasic)
+        to_raw = lambda i: max(0, (i + start) * self.step - self.delay)  # noqa: E731
+        out = []
+        for p in peaks[keep & (peaks + start >= lo) & (peaks + start < hi)].tolist():
+            before = troughs[troughs < p]
+            if not len(before) or p + start <= self.last_peak + self.refractory:
+                continue  # no trough yet, or the same response seen in a shifted window
+            o = int(before[-1])
+            self.last_peak = p + start
+            out.append((to_raw(o), to_raw(p), phasic[p] - phasic[o], (p - o) / self.inner))
+        self.count += len(out)
+        if not out:
+            return _join([])
+        a = np.array(out)
+        return Scrs(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3])
+
+
+def eda_scrs(x, fs_hz: float) -> Scrs:
+    """Every SCR of a whole recording (the streaming code in one call, then `finish`)."""
+    s = EdaStream(fs_hz)
+    return _join([s.push(x), s.finish()])
+
+
+class EdaWindow:
+    """What a seat's EDA says now: tonic level, the responses of the last minute, and how
+    far the signal can be trusted; fed with one stream's chunks by edge/features.py."""
+
+    RATE_WINDOW_S = 60.0
+    QUALITY_WINDOW_S = 10.0
+
+    def __init__(self, fs_hz: float, t0_us: int):
+        self.stream = EdaStream(fs_hz)
+        self.fs, self.t0 = fs_hz, t0_us
+        self.scrs: deque = deque()  # (onset_us, peak_us, amp_us, rise_s)
+        self.chunks: deque = deque()  # (end_us, samples, good samples) for quality
+        self.rejected = 0
+
+    def expected_us(self) -> float:
+        return self.t0 + self.stream.n * 1e6 / self.fs
+
+    def add(self, ts_us: int, samples: np.ndarray) -> None:
+        x = np.asarray(samples, dtype=np.float64)
+        good = np.isfinite(x) & (x >= RANGE_US[0]) & (x <= RANGE_US[1])
+        end = ts_us + len(x) * 1e6 / self.fs
+        self.chunks.append((end, len(x), int(good.sum()), float(np.ptp(x[good])) if good.any()
+                            else 0.0))
+        if not good.all():
+            self.rejected += int((~good).sum())
+            x = np.where(good, x, self.stream.level if self.stream.level == self.stream.level
+                         else np.median(x[good]) if good.any() else 0.0)
+        s = self.stream.push(x)
+        to_us = lambda i: self.t0 + i * 1e6 / self.fs  # noqa: E731
+        for o, p, a, r in zip(s.onset.tolist(), s.peak.tolist(), s.amp_us.tolist(),
+                              s.rise_s.tolist()):
+            self.scrs.append((to_us(o), to_us(p), a, r))
+
+    def summary(self, now_us: int) -> dict:
+        """tonic_us, scr_per_min, scr_amp_us (mean of the last minute's), last SCR, quality."""
+        while self.scrs and self.scrs[0][1] < now_us - self.RATE_WINDOW_S * 1e6:
+            self.scrs.popleft()
+        while self.chunks and self.chunks[0][0] < now_us - self.QUALITY_WINDOW_S * 1e6:
+            self.chunks.popleft()
+        n = sum(c[1] for c in self.chunks)
+        good = sum(c[2] for c in self.chunks)
+        span_s = min(self.RATE_WINDOW_S, max((now_us - self.t0) / 1e6, 1.0))
+        expected = self.QUALITY_WINDOW_S * self.fs if span_s >= self.QUALITY_WINDOW_S \
+            else span_s * self.fs
+        flat = n and max(c[3] for c in self.chunks) < 1e-4  # a lead off reads a flat line
+        quality = 0.0 if (not n or flat) else min(1.0, good / max(expected, 1.0))
+        amps = [s[2] for s in self.scrs]
+        last = self.scrs[-1] if self.scrs else None
+        return {"tonic_us": self.stream.tonic if self.stream.tonic == self.stream.tonic else 0.0,
+                "scr_per_min": len(amps) * 60.0 / span_s,
+                "scr_amp_us": float(np.mean(amps)) if amps else 0.0,
+                "last_scr": None if last is None else {
+                    "onset_us": int(last[0]), "amp_us": round(last[2], 4),
+                    "rise_s": round(last[3], 2)},
+                "quality": round(quality, 3)}
