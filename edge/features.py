@@ -31,6 +31,7 @@ HRV_WINDOW_S = 30.0
 FACE_TAU_S = 0.8  # sustained expressions count, one-frame flickers don't
 WAVE_SLIP_S = 0.5  # a chunk this far from where the last one ended restarts detection
 MIN_HEART_QUALITY = 0.3
+HEART_WAVES = ("ppg", "ecg")  # the waveforms beats are found in; other kinds are passed over
 
 
 class _WaveBeats:
@@ -57,6 +58,7 @@ class SeatFeatures:
                  light: Optional[LightResponse] = None):
         self.strap = HeartWindow(HRV_WINDOW_S)
         self.waves: dict[str, _WaveBeats] = {}
+        self.ignored: dict[str, int] = {}  # waveform kind -> chunks passed over
         self.pupil = PupilStream(light)
         self.model = expression_model
         self.face_probs: Optional[np.ndarray] = None
@@ -74,6 +76,9 @@ class SeatFeatures:
         if isinstance(r, Beat):
             self.strap.add_rr(r.ts_us, r.rr_ms)
         elif isinstance(r, Waveform):
+            if r.kind not in HEART_WAVES:  # e.g. skin conductance: not processed here (yet)
+                self.ignored[r.kind] = self.ignored.get(r.kind, 0) + 1
+                return
             try:
                 wave = self.waves.get(r.kind)
                 if wave is None or not wave.fits(r):  # new, resampled, or after a gap

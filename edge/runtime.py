@@ -51,8 +51,8 @@ class EdgeConfig:
     baseline_s: float = 60.0
     model_threads: int = 1
     faces: bool = True
-    # "auto": the model trained on rendered faces when every seat is simulated (their faces
-    # are drawings the FER model was never trained on), else the FER model; or a .tflite path.
+    # "auto": the FER model, whatever the seats are (a model trained on the simulator's own
+    # rendered faces would only measure the simulator against itself); or a .tflite path.
     expression_model: str = "auto"
     heartbeat_hz: float = 1.0
     sync_hz: float = 2.0  # clock-sync exchanges per second once settled; 0 = no clock sync
@@ -89,11 +89,8 @@ class EdgeUnit:
         screen_now = self.screen.now if self.screen else None
         model = None
         if cfg.faces:
-            from empathy.edge.expression import SIM_MODEL, ExpressionModel
-            path = cfg.expression_model
-            if path == "auto":
-                simulated = all(s.source.startswith("sim://") for s in cfg.seats)
-                path = SIM_MODEL if simulated else None
+            from empathy.edge.expression import ExpressionModel
+            path = None if cfg.expression_model == "auto" else cfg.expression_model
             model = ExpressionModel(path, threads=cfg.model_threads)
         self.sources = [open_source(s.source, screen=screen_now, faces=cfg.faces)
                         for s in cfg.seats]

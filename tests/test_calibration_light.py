@@ -85,10 +85,7 @@ def test_no_eye_data_is_a_clear_failure(played):
 
 
 def test_cli_live_player_and_simulated_viewer(tmp_path):
-    """End to end in real time: the player paces frames, sim:// sees the measured light.
-    sim.py stamps a pupil sample at its 20 ms tick but sees the screen as of when it is read,
-    a little later, so its reflex looks early and its fitted tau short (more so with short
-    steps): tau is held to 20 % here; the exact recovery is the test above."""
+    """End to end in real time: the player paces frames, sim:// sees the measured light."""
     seed = 3
     truth = Viewer.draw(np.random.default_rng(seed))  # the simulated viewer's hidden traits
     buf = io.StringIO()
@@ -98,8 +95,16 @@ def test_cli_live_player_and_simulated_viewer(tmp_path):
                    "--out", str(tmp_path / "out"), "--json"])
     doc = json.loads(buf.getvalue())
     assert rc == 0, doc["reasons"]
-    assert doc["figures"]["gain_mm"] == pytest.approx(truth.light_gain_mm, rel=0.10)
-    assert doc["figures"]["tau_s"] == pytest.approx(0.4, rel=0.20)  # sim.py's reflex
+    # The simulated eye is not the fit's first-order line: its settled size follows a
+    # log-like curve of luminance, it constricts fast and redilates slowly (docs/simulation.md),
+    # and 1.5-s steps leave redilation unfinished. The fit is the best line through that:
+    # below the settled slope, between the two speeds. Exact recovery of a first-order eye
+    # is the test above.
+    f = doc["figures"]
+    assert f["r2"] >= 0.9
+    assert 0.6 * truth.body.light_slope_mm(LEVELS) <= f["gain_mm"] <= truth.body.light_slope_mm(LEVELS)
+    fast, slow = truth.body.reflex_lags_s()
+    assert fast <= f["tau_s"] <= slow
     stored = tomllib.loads((tmp_path / "store" / "viewers" / "v-0003.toml").read_text())
     assert stored["light"]["gain_mm"] == doc["figures"]["gain_mm"]
     assert (tmp_path / "out" / "light_screen.mp4").stat().st_size > 0
