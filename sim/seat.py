@@ -54,9 +54,7 @@ class SimSource:
         try:
             self.seed = int(query.get("seed", 0))
             self.visits = _parse_visits(query.get("visits"))
-            self.nuisance = float(query.get("nuisance", 1.0))
-            if not (math.isfinite(self.nuisance) and 0 <= self.nuisance <= 10):
-                raise ValueError(f"nuisance {query.get('nuisance')!r} must be within 0..10")
+            self.nuisance = _nuisance(query.get("nuisance", "1"))
         except ValueError as e:
             raise SourceError(f"{url}: {e}") from None
         self.eda, self.ppg = query.get("eda", "0") == "1", query.get("ppg", "0") == "1"
@@ -145,6 +143,16 @@ class SimSource:
         if self._truth:
             self._truth.close()
             self._truth = None
+
+
+def _nuisance(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and 0 <= v <= 10):
+        raise ValueError(f"nuisance {text!r} must be a number within 0..10")
+    return v
 
 
 def _parse_visits(text: Optional[str]) -> list[tuple[float, float]]:
