@@ -299,3 +299,5 @@ def register(p) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_evaluate)
+    from empathy.host import policy_measure
+    policy_measure.register(sub)

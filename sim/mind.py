@@ -37,6 +37,7 @@ SHOCK_GAIN = 0.9
 HABITUATION = 0.85  # each shock seen leaves the next one this much weaker
 FLOOR_NOISE = 0.05  # arousal's own wander even when the film holds them (per sqrt(s))
 AROUSAL_RANGE = (-1.0, 1.5)
+SEEK_S = 1.0  # the screen position going back further than this is a new showing
 
 
 @dataclass
@@ -85,6 +86,12 @@ class Mind:
         self.clip, self.clip_t = None, 0.0
         self._engage: tuple = (None, None)
 
+    def copy(self) -> "Mind":
+        m = Mind(self.traits)
+        m.slow, m.shock, m.valence = self.slow.copy(), self.shock.copy(), self.valence.copy()
+        m.shocks_seen, m.clip, m.clip_t = self.shocks_seen, self.clip, self.clip_t
+        return m
+
     @property
     def arousal(self) -> np.ndarray:
         return np.clip(self.slow + self.shock, *AROUSAL_RANGE)
@@ -118,10 +125,11 @@ class Mind:
         return strength
 
     def _shocks(self, clip: str, clip_t: float, impact: Impact) -> int:
-        """How many of the segment's shocks fell since the last step (a new clip, or a seek
-        back, starts the count afresh)."""
-        if clip != self.clip or clip_t < self.clip_t:
+        """How many of the segment's shocks fell since the last step. A new clip, or a seek
+        back of more than a second, starts the count afresh; smaller steps back are the
+        screen position's jitter (cues arrive late, the unit extrapolates) and are ignored."""
+        if clip != self.clip or clip_t < self.clip_t - SEEK_S:
             self.clip, self.clip_t = clip, -1e-9
         n = sum(1 for s in impact.shocks if self.clip_t < s <= clip_t)
-        self.clip_t = clip_t
+        self.clip_t = max(self.clip_t, clip_t)
         return n

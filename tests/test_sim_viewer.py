@@ -112,3 +112,17 @@ def test_the_edge_never_picks_the_model_trained_on_rendered_faces(tmp_path):
         assert unit.features[0].model.model.path == DEFAULT_MODEL
     finally:
         unit.close()
+
+
+def test_a_shock_fires_once_however_the_screen_position_jitters():
+    from empathy.sim.mind import Mind, draw_crowd
+
+    mind, rng = Mind(draw_crowd(np.random.default_rng(1), 3)), np.random.default_rng(2)
+    imp = Impact(((0.0, 0.2), (10.0, 0.2)), 0.0, (2.0,))
+    fired = []
+    for i in range(400):  # cues arrive late: the position steps back 60 ms now and then
+        t = i * 0.02 - (0.06 if i % 7 == 0 else 0.0)
+        fired.append(mind.step(0.02, "chase", t, imp, rng))
+    assert sum(f > 0 for f in fired) == 1
+    again = [mind.step(0.02, "chase", i * 0.02, imp, rng) for i in range(200)]  # replayed
+    assert sum(f > 0 for f in again) == 1 and 0 < max(again) < max(fired)  # habituated
