@@ -80,8 +80,10 @@ def record_seat(seed: int, story, impacts, minutes: float, faces_model=None) -> 
         for r in out:
             feats.add(r)
         out.clear()
-        if n % int(1 / (TICK_S * RATE_HZ)) == 0 and t >= REST_S:
-            e = feats.estimate(t_us)
+        if n % int(1 / (TICK_S * RATE_HZ)) == 0:
+            e = feats.estimate(t_us)  # the edge learns its baseline in these calls
+            if t < REST_S:
+                continue
             rows.append((person.arousal, person.valence, e["arousal"], e["valence"],
                          bool(e["flags"] & SIGNAL)))
     a, v, ea, ev, g = (np.array(c) for c in zip(*rows))
