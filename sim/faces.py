@@ -82,7 +82,7 @@ def _pts(xy) -> np.ndarray:
 
 def render_face(expression: int, intensity: float, rng: np.random.Generator,
                 size: int = 48, identity: int | None = None,
-                light: float | None = None) -> np.ndarray:
+                light: float | None = None, shaded: bool = False) -> np.ndarray:
     """Render one grey face crop (uint8, ``size`` x ``size``).
 
     ``expression`` indexes ``EXPRESSIONS``; ``intensity`` in [0, 1] (0 = neutral face).
@@ -131,8 +131,18 @@ def render_face(expression: int, intensity: float, rng: np.random.Generator,
         cv2.ellipse(img, (int(cx), int(cy - face_h * 0.15)),
                     (int(face_w * 1.08), int(face_h * 1.0)), 0, 180, 360, hair, -1,
                     cv2.LINE_AA)
+    if shaded:
+        for side in (-1, 1):  # ears, half behind the face
+            cv2.ellipse(img, (int(cx + side * face_w * 0.97), int(cy + eye_y + u * 2)),
+                        (int(u * 2.2), int(u * 4.0)), 0, 0, 360, skin * 0.88, -1, cv2.LINE_AA)
     cv2.ellipse(img, (int(cx), int(cy)), (int(face_w), int(face_h)), 0, 0, 360, skin, -1,
                 cv2.LINE_AA)
+    if shaded:
+        _round_face(img, cx, cy, face_w, face_h)
+        for side in (-1, 1):  # eye sockets in shadow under the brow
+            cv2.ellipse(img, (int(cx + side * eye_dx), int(cy + eye_y - u * 0.8)),
+                        (int(eye_w * 0.85), int(eye_w * 0.55)), 0, 0, 360, skin * 0.8, -1,
+                        cv2.LINE_AA)
 
     # --- eyes (eyelid opening) ----------------------------------------------------------
     eh = max(0.06, eye_open) * eye_w
@@ -225,6 +235,17 @@ def render_face(expression: int, intensity: float, rng: np.random.Generator,
     noise = rng.uniform(2.0, 9.0) / (1.0 if light is None else math.sqrt(max(light, 0.05)))
     img = img + rng.normal(0, noise, size=img.shape)
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+
+def _round_face(img: np.ndarray, cx: float, cy: float, face_w: float, face_h: float) -> None:
+    """Darken the face towards its edge, as light falls off a rounded face."""
+    y0, y1 = int(max(0, cy - face_h)), int(min(img.shape[0], cy + face_h))
+    x0, x1 = int(max(0, cx - face_w)), int(min(img.shape[1], cx + face_w))
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    r2 = ((xx - cx) / face_w) ** 2 + ((yy - cy) / face_h) ** 2
+    inside = r2 <= 1.0
+    patch = img[y0:y1, x0:x1]
+    patch[inside] *= 1.0 - 0.3 * r2[inside] ** 2
 
 
 def render_dataset(n: int, seed: int, size: int = 48,

@@ -128,7 +128,7 @@ class SimViewer:
             if not act.occluded and not (act.move > 0.6 and self.rng_sense.random() < 0.5):
                 cls, k = self.expression
                 img = self.render(cls, k, self.rng_sense, identity=self.identity,
-                                  light=face_light(lum, act.ambient_cd_m2))
+                                  light=face_light(lum, act.ambient_cd_m2), shaded=True)
                 out.append(FaceCrop(t_us, img))
         if t_us >= self.next_chunk_us:
             self.next_chunk_us += int(CHUNK_S * 1e6)
