@@ -24,7 +24,7 @@ from typing import Optional
 import dbus
 from dbusmock.testcase import BusType, PrivateDBus, SpawnedMock
 
-from empathy.sensors.base import Beat
+from empathy.sensors.base import Beat, Health
 from empathy.sensors.firmware import hrs
 
 DEVICE = "org.bluez.Device1"
@@ -75,6 +75,7 @@ class SimStrap:
         self.notified = 0
         self.in_range = True
         self.viewer = None  # a sim:// source when worn (see BluezSim.wear)
+        self.contact = True  # skin contact, as the strap reports it
         self._rr_1024: list[int] = []
         dev = {
             "Address": dbus.String(address), "AddressType": dbus.String("public"),
@@ -175,10 +176,12 @@ class SimStrap:
         for r in self.viewer.read(timeout_s=0):
             if isinstance(r, Beat):
                 self._rr_1024.append(round(r.rr_ms * 1.024))
+            elif isinstance(r, Health):  # the wearer's strap slipped (or came back)
+                self.contact = r.contact
         if notify_now:
             rr, self._rr_1024 = self._rr_1024, []
             hr = round(60 * 1024 * len(rr) / sum(rr)) if rr else 0
-            self.notify(hrs.measurement_encode(hr, rr[-9:], contact=True))
+            self.notify(hrs.measurement_encode(hr, rr[-9:], contact=self.contact))
 
     def leave(self) -> None:
         """Out of range (battery pulled, viewer walked off): the link drops, connects fail."""
