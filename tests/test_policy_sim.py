@@ -241,3 +241,32 @@ def test_evaluate_reads_a_recorded_session(tmp_path):
                         str(tmp_path / "missing.session.db"), "--policy", "arc")
     assert rc == 1 and "missing.session.db: no such session file" in err
     assert not (tmp_path / "missing.session.db").exists()
+
+
+def test_the_measurement_fit_recovers_a_known_sensor_path():
+    """`empathy policy measure`'s fit, on seats seen through a known model."""
+    from empathy.host.policy_measure import SeatRecord, fit
+
+    known = MeasurementModel(0.8, 3.0, 0.15, 0.2, 0.6, 0.3, 0.1, 1.0)
+    rng = np.random.default_rng(0)
+    records = []
+    for _ in range(24):
+        t = np.arange(1800) / 10
+        a = np.convolve(rng.normal(0, 1, 1800), np.ones(40) / 8, "same")  # slow wander
+        v = np.sin(t / 7 + rng.uniform(0, 6)) * 0.5
+        seen = known.start(1, rng)
+        ea, ev, _ = seen.see(a[None], v[None], 0.1, rng)
+        records.append(SeatRecord(a, v, ea[0], ev[0], np.ones(1800, bool)))
+    got, quality = fit(records)
+    assert got["gain"] == pytest.approx(0.8, rel=0.1) and got["lag_s"] == pytest.approx(3.0, abs=0.5)
+    assert got["offset_sd"] == pytest.approx(0.15, rel=0.4)
+    assert got["noise_sd"] == pytest.approx(0.2, rel=0.15)
+    assert got["noise_rho_1s"] == pytest.approx(0.6, abs=0.1)
+    assert got["valence_gain"] == pytest.approx(0.3, abs=0.05) and quality["seats"] == 24
+
+
+def test_a_bad_measurement_model_file_is_one_clear_line(tmp_path):
+    bad = tmp_path / "m.toml"
+    bad.write_text("[model]\ngain = 1\n")
+    with pytest.raises(ValueError, match="model.lag_s must be a number"):
+        MeasurementModel.load(bad)
