@@ -153,8 +153,9 @@ class Heart:
         self.mayer_phase = float(rng.random())
         self.rmssd_ms = traits.rmssd0_ms
         self.hr_bpm = traits.hr0_bpm
-        self.last_beat_s: float | None = None  # the first beat starts the first interval
+        # the heart was beating before anyone looked: the first beat ends a whole interval
         self.next_beat_s = t_s + 60.0 / traits.hr0_bpm * float(rng.uniform(0.3, 1.0))
+        self.last_beat_s = self.next_beat_s - 60.0 / traits.hr0_bpm
         self.pending: list[float] = []  # intervals already decided (after an ectopic beat)
         self.ectopic = 0
 
@@ -183,8 +184,7 @@ class Heart:
         self.mayer_phase = (self.mayer_phase + MAYER_HZ * dt) % 1.0
         beats = []
         while t_s >= self.next_beat_s:
-            if self.last_beat_s is not None:
-                beats.append((self.next_beat_s, (self.next_beat_s - self.last_beat_s) * 1000.0))
+            beats.append((self.next_beat_s, (self.next_beat_s - self.last_beat_s) * 1000.0))
             self.last_beat_s = self.next_beat_s
             self.next_beat_s += self._next_interval_ms(resp_hz) / 1000.0
         return beats
