@@ -1,9 +1,12 @@
-"""Policies on the audience simulator: 500 screenings of the sample story, three seeds.
+"""Policies on the audience simulator: regret curves on the sample story and on Two Crowds.
 
-The learning policy (bandit) against the fixed default branch, the rules policy, arc
-tracking and the best fixed choice per decision in hindsight (the oracle), all on the very
-same simulated audiences; then the offline estimators (doubly robust vs plain IPS) judging
-the default from screenings logged by a random policy, against the on-policy truth.
+Every policy screens the same 500 simulated audiences per seed (seeds 0-2), seeing states
+through the measurement model and judged on the hidden engagement. The figures: each
+policy's mean regret against the best fixed plan in hindsight (negative = better than any
+fixed plan), the learner's regret curve (mean regret per block of 100 screenings), its
+regret against the ceiling (the best plan for each screening in hindsight), the
+simulator's speed, and the offline estimators (doubly robust vs plain IPS) judging the
+default from screenings logged by a random policy, against the on-policy truth.
 """
 
 from __future__ import annotations
@@ -14,15 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.sim import SAMPLE_IMPACT, audience as sim
-from empathy.sim.impact import story_impacts
 from empathy.host.policy import make_policy
 from empathy.host.policy_cli import evaluate
 from empathy.host.story import load
+from empathy.sim import HERE as SIM, SAMPLE_IMPACT, audience as sim
+from empathy.sim.impact import story_impacts
 
 SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample"
+STORIES = {"sample": ("neon_rain.toml", SAMPLE_IMPACT),
+           "two crowds": ("two_crowds.toml", SIM / "two_crowds_impact.toml")}
 SCREENINGS = 500
 SEEDS = (0, 1, 2)
+POLICIES = ("default", "rules", "arc", "bandit")
+BLOCK = 100
 
 
 def _fig(name, value, unit, peer=None, peer_value=None):
@@ -31,41 +38,47 @@ def _fig(name, value, unit, peer=None, peer_value=None):
             "ratio": None if peer_value is None else float(value) / float(peer_value)}
 
 
-def run() -> list[dict]:
-    story = load(SAMPLE / "neon_rain.toml", check_files=False)
-    impact = story_impacts(story, SAMPLE_IMPACT)
-    means = {n: [] for n in ("default", "rules", "arc", "bandit", "bandit_last100", "oracle")}
-    t = time.perf_counter()
+def _story_figures(label: str, story, impact) -> tuple[list[dict], float]:
+    regret = {n: [] for n in POLICIES}
+    curve, vs_ceiling, t = [], [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for seed in SEEDS:
             shows = sim.screenings(story, SCREENINGS, impact, seed)
-            for name in ("default", "rules", "arc", "bandit"):
-                p = make_policy(name, state_path=f"{tmp}/bandit{seed}.json", seed=seed)
-                r = sim.run_policy(p, shows)[0]
-                means[name].append(r.mean())
-                if name == "bandit":
-                    means["bandit_last100"].append(r[-100:].mean())
-            means["oracle"].append(sim.oracle(story, shows)[0])
-    rate = len(SEEDS) * SCREENINGS * 4 / (time.perf_counter() - t)
-    m = {k: float(np.mean(v)) for k, v in means.items()}
+            runs = {n: sim.run_policy(make_policy(n, state_path=f"{tmp}/b{seed}.json", seed=seed),
+                                      shows) for n in POLICIES}
+            hind = sim.hindsight(story, shows)
+            for n, run in runs.items():
+                regret[n].append(hind["best_fixed"] - run.reward)
+            curve.append((hind["best_fixed"] - runs["bandit"].reward).reshape(-1, BLOCK).mean(1))
+            vs_ceiling.append((hind["ceiling"] - runs["bandit"].reward).mean())
+    rate = len(SEEDS) * SCREENINGS / (time.perf_counter() - t)
+    m = {n: float(np.mean(np.concatenate(r))) for n, r in regret.items()}
+    out = [_fig(f"{label}: bandit regret vs best fixed", m["bandit"], "reward", f"{n} regret", m[n])
+           for n in POLICIES if n != "bandit"]
+    for i, v in enumerate(np.mean(curve, axis=0)):
+        out.append(_fig(f"{label}: bandit regret, screenings {i * BLOCK + 1}-{(i + 1) * BLOCK}",
+                        v, "reward"))
+    out.append(_fig(f"{label}: bandit regret vs ceiling", np.mean(vs_ceiling), "reward"))
+    return out, rate
 
-    shows = sim.screenings(story, 2000, impact, seed=99)
-    _, log = sim.run_policy(make_policy("random", seed=99), shows)
+
+def run() -> list[dict]:
+    out, rates = [], []
+    for label, (file, impact_file) in STORIES.items():
+        story = load(SAMPLE / file, check_files=False)
+        figs, rate = _story_figures(label, story, story_impacts(story, impact_file))
+        out += figs
+        rates.append(rate)
+    out.append(_fig("screenings per second (4 policies + hindsight)", np.mean(rates), "screen/s"))
+
+    story = load(SAMPLE / "neon_rain.toml", check_files=False)
+    shows = sim.screenings(story, 2000, story_impacts(story, SAMPLE_IMPACT), seed=99)
+    log = sim.run_policy(make_policy("random", seed=99), shows).log
     by_show: dict = {}
     for r in log:
         by_show.setdefault(r["screening"], []).append(r)
-    truth = sim.run_policy(make_policy("default"), shows)[0].mean()
+    truth = sim.run_policy(make_policy("default"), shows).measured.mean()
     est = evaluate(make_policy("default"), story, list(by_show.values()))
-
-    n = f"{SCREENINGS} screenings"
-    return [
-        _fig(f"bandit mean reward, {n}", m["bandit"], "reward", "fixed default branch", m["default"]),
-        _fig(f"bandit mean reward, {n}", m["bandit"], "reward", "rules policy", m["rules"]),
-        _fig(f"bandit mean reward, {n}", m["bandit"], "reward", "arc policy", m["arc"]),
-        _fig(f"bandit mean reward, {n}", m["bandit"], "reward", "best fixed (hindsight)", m["oracle"]),
-        _fig("bandit mean reward, last 100 screenings", m["bandit_last100"], "reward",
-             "best fixed (hindsight)", m["oracle"]),
-        _fig("simulated screenings per second", rate, "screen/s"),
-        _fig("offline estimate error, DR (2000 logs)", abs(est["dr"] - truth), "reward",
-             "IPS", abs(est["ips"] - truth)),
-    ]
+    out.append(_fig("offline estimate error, DR (2000 logs)", abs(est["dr"] - truth), "reward",
+                    "IPS", abs(est["ips"] - truth)))
+    return out

@@ -45,7 +45,7 @@ FACE_TAU_S = 0.8  # sustained expressions count, one-frame flickers don't
 WAVE_SLIP_S = 0.5  # a chunk this far from where the last one ended restarts detection
 MIN_HEART_QUALITY = 0.3
 MAX_MENDED_FRAC = 0.2  # HRV_OK off when more of the window's intervals were mended than this
-HEART_WAVES = ("ppg", "ecg")
+HEART_WAVES = ("ppg", "ecg")  # the waveforms beats are found in; other kinds are passed over
 EDA_SETTLE_S = 20.0  # responses a minute mean little over the first seconds
 
 

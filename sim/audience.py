@@ -1,137 +1,161 @@
-"""Audience simulator for policy work: parametric viewers with hidden traits.
+"""Audience simulator for policy work: crowds of the same simulated people as the seats.
 
-Each screening draws a crowd (a late-night crowd that wants it dark and loud, a matinee
-that wants hope...) and seats viewers around it. A viewer's hidden traits:
+Each screening draws a crowd (a late-night crowd that wants it dark and loud, a matinee that
+wants hope...; `sim/mind.py`, the hidden-affect model the simulated seats use too) and
+walks the story with a policy. Every segment is simulated at 10 Hz per seat; the viewers
+carry their state from one segment into the next (where arousal stood, how many shocks they
+have already jumped at). What the host would fuse comes through the measurement model
+(`sim/measurement.py`: the real edge's noise, derived by running it on simulated bodies), so
+a policy sees estimated states, never the hidden truth, and learns from the reward the
+show would measure.
 
-- taste: -1 wants it dark .. +1 wants it hopeful; it decides how much a segment's
-  valence engages them (together with thrill for intense segments);
-- thrill: how far tension moves them; startle: how hard a shock hits (and fades);
-- noise: how much their body does its own thing when the film doesn't hold them.
-
-A segment's dynamics (its tension curve, valence and shocks) come from an impact file
-(`empathy.sim.impact`, the same loader and file the simulated edge seats use), or from the
-story's own targets when there is none. Every segment of a screening is simulated
-once at 10 Hz per seat, through the host's real fusion (`audience.fuse`), giving the state
-a policy sees at the segment's decision and how well the segment landed
-(`audience.segment_reward`), whichever path the policy takes: policies are compared on the
-very same audiences, and the best fixed choice in hindsight is exact. The price of that:
-viewers carry nothing from one segment into the next (no fatigue, no habituation).
+Segments are simulated once per path prefix and cached, with random numbers keyed by the
+segment and its place in the show, so every policy and every fixed plan meets the very same
+audiences: the best fixed plan in hindsight (`best_fixed`) and the best plan for each
+screening in hindsight (`ceiling`) are exact, and regret can be read against both. How a
+segment landed is the show's own reward (`audience.segment_reward`), from the hidden
+traces (the truth) and from the seen ones (what a learner is taught with).
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 
 from empathy.host.audience import AudienceState, fuse, segment_reward, trace_states
 from empathy.host.story import Story
 from empathy.sim.impact import Impact, story_impacts
+from empathy.sim.measurement import MeasurementModel, SeatsSeen
+from empathy.sim.mind import Mind, draw_crowd
 
 RATE_HZ = 10.0
 MAX_STEPS = 64  # a looping story is cut off here
+MAX_PLANS = 4096
 
 
 @dataclass
 class SegmentOutcome:
-    state: Optional[AudienceState]  # at the close of its decision window (if it has one)
-    reward: float  # engagement over the whole segment
+    state: Optional[AudienceState]  # what the host fuses at its decision window's close
+    reward: float  # how well the segment landed with the hidden audience (the truth)
+    measured: float  # the same, as the host measures it: what a learner is taught with
 
 
-def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
+class PolicyRun(NamedTuple):
+    reward: np.ndarray  # per screening, hidden (what really happened)
+    measured: np.ndarray  # per screening, as the show measured it
+    log: list  # one record per decision
+
+
+def _landed(arousal: np.ndarray, target: float) -> float:
+    """How a segment landed with these seats' traces: the show's one reward
+    (`audience.segment_reward`) from the states its timeline would hold."""
+    return segment_reward(*trace_states(arousal, RATE_HZ), target)
 
 
 class Screening:
-    """One simulated audience: every segment's outcome, computed on first use."""
+    """One simulated audience: every path's segments, computed on first use."""
 
     def __init__(self, story: Story, impact: dict[str, Impact], seed: int, index: int,
-                 seats: int = 30):
+                 seats: int = 30, measure: Optional[MeasurementModel] = None):
         self.story, self.impact, self.seed, self.index = story, impact, seed, index
         rng = np.random.default_rng([seed, index])
-        taste_c, thrill_c, startle_c = rng.normal(0, 0.7), rng.lognormal(0, 0.35), rng.lognormal(-0.5, 0.4)
-        self.taste = np.clip(taste_c + rng.normal(0, 0.3, seats), -1.5, 1.5)
-        self.thrill = thrill_c * rng.lognormal(0, 0.25, seats)
-        self.startle = startle_c * rng.lognormal(0, 0.3, seats)
-        self.base = rng.normal(0, 0.1, seats)
-        self.noise = rng.uniform(0.15, 0.35, seats)
-        self._cache: dict[str, SegmentOutcome] = {}
+        self.traits = draw_crowd(rng, seats)
+        self._seen = (measure or MeasurementModel.load()).start(seats, rng)
+        self._order = {sid: i for i, sid in enumerate(story.segments)}
+        self._cache: dict[tuple, tuple[SegmentOutcome, Mind, SeatsSeen]] = {}
 
-    def outcome(self, segment: str) -> SegmentOutcome:
-        if segment not in self._cache:
-            self._cache[segment] = self._simulate(segment)
-        return self._cache[segment]
+    @property
+    def taste(self) -> np.ndarray:
+        return self.traits.taste
 
-    def _simulate(self, sid: str) -> SegmentOutcome:
+    def outcome(self, path: tuple[str, ...]) -> SegmentOutcome:
+        """The last segment of `path`, played after the ones before it."""
+        return self._after(tuple(path))[0]
+
+    def _after(self, path: tuple) -> tuple[SegmentOutcome, Mind, SeatsSeen]:
+        if path not in self._cache:
+            if len(path) > 1:
+                _, mind, seen = self._after(path[:-1])
+                mind, seen = mind.copy(), seen.copy()
+            else:
+                mind, seen = Mind(self.traits), self._seen.copy()
+            self._cache[path] = (self._simulate(path, mind, seen), mind, seen)
+        return self._cache[path]
+
+    def _simulate(self, path: tuple, mind: Mind, seen: SeatsSeen) -> SegmentOutcome:
+        sid = path[-1]
         seg, imp = self.story.segments[sid], self.impact[sid]
-        rng = np.random.default_rng([self.seed, self.index, list(self.story.segments).index(sid)])
-        n, t = len(self.taste), np.arange(0, seg.duration_s, 1 / RATE_HZ)
-        pts = np.array(imp.tension, float)
-        tension = np.interp(t, pts[:, 0], pts[:, 1])
-        shock = sum(np.where(t >= s, np.exp(-(t - s) / 1.2), 0.0) for s in imp.shocks) \
-            if imp.shocks else np.zeros_like(t)
-        engage = _sigmoid(3 * self.taste * imp.valence + 2 * (self.thrill - 1) * tension.mean()
-                          + 0.3)
-        drift = np.cumsum(rng.normal(0, 1, (n, len(t))), axis=1) / np.sqrt(np.arange(1, len(t) + 1))
-        arousal = (self.base[:, None] + (self.thrill * engage)[:, None] * tension
-                   + 0.6 * self.startle[:, None] * shock
-                   + ((1 - engage) * self.noise)[:, None] * drift
-                   + rng.normal(0, 0.05, (n, len(t))))
-        arousal = np.clip(arousal, -1, 1)
-        valence = np.clip(0.5 * imp.valence + 0.6 * (engage - 0.5)[:, None]
-                          + rng.normal(0, 0.05, (n, len(t))), -1, 1)
-        good = rng.random(n) < 0.92  # some seats lose their signal, as in a real room
-        a, v = arousal[good], valence[good]
+        rng = np.random.default_rng([self.seed, self.index, len(path), self._order[sid]])
+        dt = 1 / RATE_HZ
+        steps = max(1, int(round(seg.duration_s * RATE_HZ)))
+        a, v = np.empty((len(self.traits), steps)), np.empty((len(self.traits), steps))
+        for i in range(steps):
+            mind.step(dt, sid, i * dt, imp, rng)
+            a[:, i], v[:, i] = mind.arousal, mind.valence
+        a_seen, v_seen, good = seen.see(a, v, dt, rng)
         state = None
         d = self.story.decision_after(sid)
         if d:
-            i0, i1 = int(d.window_s[0] * RATE_HZ), max(int(d.window_s[1] * RATE_HZ), 1)
-            state = fuse(int(d.window_s[1] * 1e6), a[:, i1 - 1], v[:, i1 - 1],
-                         list(a[:, i0:i1]), n)
-        # the show's own reward, from the states its timeline would hold
-        reward = segment_reward(*trace_states(a, RATE_HZ), seg.target_arousal)
-        return SegmentOutcome(state, reward)
+            i0 = int(d.window_s[0] * RATE_HZ)
+            i1 = min(steps, max(int(d.window_s[1] * RATE_HZ), i0 + 1))
+            g = a_seen[good]
+            state = fuse(int(d.window_s[1] * 1e6), g[:, i1 - 1], v_seen[good, i1 - 1],
+                         list(g[:, i0:i1]), len(self.traits))
+        return SegmentOutcome(state, _landed(a, seg.target_arousal),
+                              _landed(a_seen[good], seg.target_arousal))
 
 
 def screenings(story: Story, n: int, impact: Optional[dict] = None, seed: int = 0,
-               seats: int = 30) -> list[Screening]:
+               seats: int = 30, measure: Optional[MeasurementModel] = None) -> list[Screening]:
     impact = impact or story_impacts(story)
-    return [Screening(story, impact, seed, i, seats) for i in range(n)]
+    measure = measure or MeasurementModel.load()
+    return [Screening(story, impact, seed, i, seats, measure) for i in range(n)]
 
 
-def play(screening: Screening, choose) -> tuple[float, list[dict]]:
+def play(screening: Screening, choose) -> tuple[float, float, list[dict]]:
     """Walk the story with `choose(decision, state) -> Choice` (decision already narrowed to
-    the options its conditions offer). Returns the screening's reward (mean engagement of
-    the segments the decisions chose) and one record per decision."""
-    story, seg, variables, records = screening.story, screening.story.start, dict(screening.story.variables), []
+    the options its conditions offer). Returns the screening's hidden and measured rewards
+    (mean over the segments the decisions chose) and one record per decision; a record's
+    `reward` is the measured one, as a show logs it, `hidden_reward` the truth."""
+    story = screening.story
+    path, variables, records = (story.start,), dict(story.variables), []
     for _ in range(MAX_STEPS):
-        d = story.decision_after(seg)
+        d = story.decision_after(path[-1])
         if d is None:
-            seg = story.segments[seg].next
-            if seg is None:
+            nxt = story.segments[path[-1]].next
+            if nxt is None:
                 break
+            path += (nxt,)
             continue
         d = d.offer(variables)
-        choice = choose(d, screening.outcome(seg).state)
+        choice = choose(d, screening.outcome(path).state)
         variables = d.take(choice.chosen, variables)
-        seg = choice.chosen
-        records.append({"screening": screening.index, "decision": d.id, "chosen": seg,
+        path += (choice.chosen,)
+        out = screening.outcome(path)
+        records.append({"screening": screening.index, "decision": d.id, "chosen": choice.chosen,
                         "propensity": choice.propensity, "scores": choice.scores,
                         "inputs": choice.inputs, "fallback": choice.fallback,
-                        "reason": choice.reason, "reward": screening.outcome(seg).reward})
-    return (float(np.mean([r["reward"] for r in records])) if records else 0.0), records
+                        "reason": choice.reason, "reward": out.measured,
+                        "hidden_reward": out.reward})
+    if not records:
+        return 0.0, 0.0, records
+    return (float(np.mean([r["hidden_reward"] for r in records])),
+            float(np.mean([r["reward"] for r in records])), records)
 
 
-def run_policy(policy, shows: list[Screening], learn: bool = True, progress=None):
-    """Screen every audience in turn with one policy, teaching it after each screening."""
+def run_policy(policy, shows: list[Screening], learn: bool = True, progress=None) -> PolicyRun:
+    """Screen every audience in turn with one policy, teaching it after each screening with
+    the rewards the show would have measured."""
     from empathy.host.policy import decide
 
-    rewards, log = [], []
+    hidden, measured, log = [], [], []
     for s in shows:
-        r, recs = play(s, lambda d, st: decide(policy, d, st))
-        rewards.append(r)
+        h, m, recs = play(s, lambda d, st: decide(policy, d, st))
+        hidden.append(h)
+        measured.append(m)
         log.extend(recs)
         if learn and callable(getattr(policy, "learn", None)):
             for rec in recs:
@@ -140,26 +164,39 @@ def run_policy(policy, shows: list[Screening], learn: bool = True, progress=None
                                  AudienceState(**rec["inputs"]), rec["chosen"], rec["reward"])
         if progress:
             progress()
-    return np.array(rewards), log
+    return PolicyRun(np.array(hidden), np.array(measured), log)
 
 
-def oracle(story: Story, shows: list[Screening]) -> tuple[float, dict]:
-    """The best fixed choice per decision in hindsight: (its mean reward, the plan)."""
+def fixed_plans(story: Story) -> list[dict[str, str]]:
+    """Every fixed choice per decision (an option a condition hides plays the default)."""
+    ids = list(story.decisions)
+    n = int(np.prod([len(story.decisions[i].options) for i in ids])) if ids else 1
+    if n > MAX_PLANS:
+        raise ValueError(f"{n} fixed plans are too many to try in hindsight (at most {MAX_PLANS})")
+    return [dict(zip(ids, p)) for p in itertools.product(*(story.decisions[i].options
+                                                            for i in ids))]
+
+
+def plan_rewards(story: Story, shows: list[Screening]) -> tuple[list[dict], np.ndarray]:
+    """(plans, hidden reward of every plan on every screening: screenings x plans)."""
     from empathy.host.policy import Choice
 
-    ids = list(story.decisions)
-    plans = list(itertools.product(*(story.decisions[i].options for i in ids)))
-    if len(plans) > 4096:
-        raise ValueError(f"{len(plans)} fixed plans are too many to try in hindsight")
-    best, best_plan = -np.inf, {}
-    for plan in plans:
-        fixed = dict(zip(ids, plan))
-
-        def choose(d, state):
-            o = fixed[d.id] if fixed[d.id] in d.options else d.default
+    plans = fixed_plans(story)
+    out = np.empty((len(shows), len(plans)))
+    for j, plan in enumerate(plans):
+        def choose(d, state, plan=plan):
+            o = plan[d.id] if plan[d.id] in d.options else d.default
             return Choice(d.id, o, {}, "fixed plan")
 
-        mean = float(np.mean([play(s, choose)[0] for s in shows]))
-        if mean > best:
-            best, best_plan = mean, fixed
-    return best, best_plan
+        for i, s in enumerate(shows):
+            out[i, j] = play(s, choose)[0]
+    return plans, out
+
+
+def hindsight(story: Story, shows: list[Screening]) -> dict:
+    """The best fixed plan in hindsight and the ceiling (the best plan for each screening),
+    each with its per-screening rewards, for regret."""
+    plans, r = plan_rewards(story, shows)
+    best = int(np.argmax(r.mean(axis=0)))
+    return {"plan": plans[best], "best_fixed": r[:, best], "ceiling": r.max(axis=1),
+            "plans": plans, "rewards": r}

@@ -2,7 +2,7 @@
 
 It runs the firmware's own streaming loop (sensors/firmware/board.py) over a simulated
 MAX30102 whose PPG follows a simulated viewer's heartbeats (`sim://`) and, with `gsr`, a
-GSR front end reading that viewer's skin conductance (sim/eda.py), and writes into the
+GSR front end reading that viewer's skin conductance, and writes into the
 master side of a pty. The slave side is published at a stable path (a symlink, like
 /dev/serial/by-id/...), so `serial://PATH` finds it again after `unplug()` / `replug()`.
 
@@ -12,7 +12,6 @@ master side of a pty. The slave side is published at a stable path (a symlink, l
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import time
@@ -20,76 +19,81 @@ import tty
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+
 from empathy.clock import now_us
-from empathy.sensors.base import Beat, Pupil
+from empathy.sensors.base import Beat, Pupil, Waveform
 from empathy.sensors.firmware.board import Board
-from empathy.sim.eda import EdaViewer
 from empathy.sim.seat import SimSource
+from empathy.sim.viewer import EDA_HZ, PPG_HZ
 
 PPG_DC = 120_000  # IR level with a finger on the sensor (18-bit counts)
 PPG_AC = 1_500
+PPG_MAX = (1 << 18) - 1
 
 
 class SimPPGSensor:
     """MAX30102-shaped: `fs_hz` and `read()` -> IR samples since the last read.
 
-    The pulse wave follows the viewer's RR intervals: each beat is a sharp dip (systole)
-    and a slow return, so peaks in the PPG sit where the viewer's heart beat.
+    The light follows a simulated viewer's finger PPG (`sim://...&ppg=1`, `sim/ppg.py`):
+    each heartbeat's pulse, breathing, and the motion artefacts of a viewer who fidgets or
+    eats. Reflected IR falls as blood arrives, so the counts dip at each pulse.
     """
 
-    def __init__(self, viewer: SimSource, fs_hz: int = 100):
-        self.viewer, self.fs_hz = viewer, fs_hz
-        self.rr_ms = 800.0
-        self.phase = 0.0
-        self.t_us = now_us()
+    def __init__(self, viewer: SimSource):
+        self.viewer = viewer
+        self.fs_hz = int(PPG_HZ)
+        self.rr_ms = 800.0  # the viewer's last true beat-to-beat interval (for tests)
         self.pupils: list[Pupil] = []
+        self.eda_us: list[float] = []  # skin conductance samples for the GSR front end
 
     def read(self) -> list[int]:
-        until = now_us()  # like the chip's FIFO: what was sampled when the board asked
+        out: list[int] = []  # like the chip's FIFO: what was sampled when the board asked
         for r in self.viewer.read(timeout_s=0):
             if isinstance(r, Beat):
                 self.rr_ms = r.rr_ms
             elif isinstance(r, Pupil):
                 self.pupils.append(r)
-        out = []
-        step = 1e6 / self.fs_hz
-        while self.t_us + step <= until:
-            self.t_us += step
-            self.phase = (self.phase + step / 1000.0 / self.rr_ms) % 1.0
-            pulse = math.exp(-((self.phase - 0.15) / 0.06) ** 2) + \
-                0.3 * math.exp(-((self.phase - 0.45) / 0.1) ** 2)
-            out.append(int(PPG_DC - PPG_AC * pulse))
+            elif isinstance(r, Waveform) and r.kind == "ppg":
+                counts = PPG_DC - PPG_AC * np.asarray(r.samples, float)
+                out += np.clip(counts, 0, PPG_MAX).astype(int).tolist()
+            elif isinstance(r, Waveform) and r.kind == "eda":
+                self.eda_us += list(r.samples)
         return out
 
 
 class SimGsr:
     """The GSR front end's shape (`fs_hz`, `read()` -> nS since the last read) over the
-    viewer's skin conductance, which rises and responds with their hidden arousal."""
+    viewer's own skin conductance (`sim://...&eda=1`: it rises and responds with their
+    hidden arousal, sim/physiology.py), sampled at half the viewer's rate."""
 
-    def __init__(self, viewer: SimSource, seed: int, fs_hz: int = 16):
-        self.viewer, self.fs_hz = viewer, fs_hz
-        self.eda = EdaViewer(fs_hz, seed)
-        self.t_us = now_us()
+    def __init__(self, sensor: SimPPGSensor):
+        self.sensor = sensor
+        self.fs_hz = int(EDA_HZ) // 2
+        self._odd = False  # keep every second sample of the viewer's 32 Hz
 
     def read(self) -> list[int]:
-        n = int((now_us() - self.t_us) * self.fs_hz // 1_000_000)
-        if n <= 0:
-            return []
-        self.t_us += n * 1_000_000 // self.fs_hz
-        us = self.eda.take(n, self.viewer.s.arousal)
-        return [min(0xFFFE, max(0, int(round(x * 1000)))) for x in us]
+        us, self.sensor.eda_us = self.sensor.eda_us, []
+        out = []
+        for x in us:
+            if not self._odd:
+                out.append(min(0xFFFE, max(0, int(round(x * 1000)))))
+            self._odd = not self._odd
+        return out
 
 
 class SimBoard:
     """A board plugged into a pty whose slave is reachable at `link`."""
 
-    def __init__(self, link: str | Path, seed: int = 0, fs_hz: int = 100, board_id: int = 0xEE01,
+    def __init__(self, link: str | Path, seed: int = 0, board_id: int = 0xEE01,
                  gsr: bool = False):
         self.link = Path(link)
-        self.viewer = SimSource(f"sim://board?seed={seed}", {"seed": seed, "faces": "0"},
+        eda = "1" if gsr else "0"
+        self.viewer = SimSource(f"sim://board?seed={seed}&ppg=1&eda={eda}",
+                                {"seed": seed, "faces": "0", "ppg": "1", "eda": eda},
                                 faces=False)
-        self.sensor = SimPPGSensor(self.viewer, fs_hz)
-        self.gsr = SimGsr(self.viewer, seed) if gsr else None
+        self.sensor = SimPPGSensor(self.viewer)
+        self.gsr = SimGsr(self.sensor) if gsr else None
         self.board = Board(self.sensor, self._write, lambda: now_us() & 0xFFFFFFFF, board_id,
                            name="sim-board", gsr=self.gsr)
         self.master: Optional[int] = None
@@ -142,10 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--link", required=True, help="path where the board's tty appears")
     ap.add_argument("--seed", type=int, default=0, help="the simulated viewer's seed")
-    ap.add_argument("--fs", type=int, default=100, help="PPG sample rate (Hz)")
     ap.add_argument("--gsr", action="store_true", help="with a GSR front end (skin conductance)")
     args = ap.parse_args(argv)
-    board = SimBoard(args.link, args.seed, args.fs, gsr=args.gsr)
+    board = SimBoard(args.link, args.seed, gsr=args.gsr)
     running = True
 
     def stop(*_):

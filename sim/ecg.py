@@ -32,7 +32,10 @@ class EcgSynth:
     def beat(self, t_us: int) -> None:
         self.beats.append(t_us / 1e6)
         if self.next_s is None:
-            self.next_s = t_us / 1e6 - 1.0  # start a second before the first beat
+            # start half a second before the first beat (its P wave is 0.2 s ahead): the
+            # first beat may be reported up to an interval late, and a real H10 does not
+            # open with a burst of frames
+            self.next_s = t_us / 1e6 - LAG_S
         self.beats = self.beats[-8:]
 
     def take(self, until_us: int) -> tuple[int, np.ndarray]:

@@ -83,27 +83,31 @@ def _pts(xy) -> np.ndarray:
 
 
 def render_face(expression: int, intensity: float, rng: np.random.Generator,
-                size: int = 48) -> np.ndarray:
+                size: int = 48, identity: int | None = None,
+                light: float | None = None, shaded: bool = False) -> np.ndarray:
     """Render one grey face crop (uint8, ``size`` x ``size``).
 
     ``expression`` indexes ``EXPRESSIONS``; ``intensity`` in [0, 1] (0 = neutral face).
     All randomness (identity, pose, lighting, noise) comes from ``rng``, so a fixed seed
-    gives identical crops.
+    gives identical crops. ``identity`` (a seed) keeps one person's face, tones and hair
+    from crop to crop, as a seat's camera sees them; ``light`` (exposure, 1 = a well-lit
+    face) sets how bright the crop is, and a dark crop is noisier, as a camera's gain makes it.
     """
     p = face_params(expression, intensity)
     S = 4 * size  # draw supersampled, then downscale (anti-aliasing)
     u = S / 48.0  # drawing unit: one pixel of a 48-pixel crop
+    idr = rng if identity is None else np.random.default_rng(identity)
 
     # --- identity: this viewer's face, independent of expression ---------------------
-    face_w = u * rng.uniform(15.0, 18.5)
-    face_h = face_w * rng.uniform(1.15, 1.35)
-    eye_dx = u * rng.uniform(7.0, 8.6)           # half distance between eye centres
-    eye_w = u * rng.uniform(5.2, 6.6)            # eye width
-    eye_y = -face_h * rng.uniform(0.12, 0.22)    # eyes above centre
-    mouth_y = face_h * rng.uniform(0.42, 0.55)
-    mouth_hw = u * rng.uniform(5.0, 6.5)
-    nose_len = u * rng.uniform(5.0, 7.5)
-    brow_gap = eye_w * rng.uniform(0.45, 0.65)
+    face_w = u * idr.uniform(15.0, 18.5)
+    face_h = face_w * idr.uniform(1.15, 1.35)
+    eye_dx = u * idr.uniform(7.0, 8.6)           # half distance between eye centres
+    eye_w = u * idr.uniform(5.2, 6.6)            # eye width
+    eye_y = -face_h * idr.uniform(0.12, 0.22)    # eyes above centre
+    mouth_y = face_h * idr.uniform(0.42, 0.55)
+    mouth_hw = u * idr.uniform(5.0, 6.5)
+    nose_len = u * idr.uniform(5.0, 7.5)
+    brow_gap = eye_w * idr.uniform(0.45, 0.65)
     # resting-face quirks: a little of someone's neutral already looks like something
     eye_open = p["eye_open"] + rng.normal(0, 0.05)
     brow_h = p["brow_h"] + rng.normal(0, 0.06)
@@ -114,23 +118,33 @@ def render_face(expression: int, intensity: float, rng: np.random.Generator,
     thick = max(1, int(round(u * rng.uniform(0.9, 1.4))))
 
     # --- tones --------------------------------------------------------------------------
-    bg = rng.uniform(20, 200)
-    skin = rng.uniform(110, 215)
+    bg = idr.uniform(20, 200)
+    skin = idr.uniform(110, 215)
     if abs(skin - bg) < 35:
         bg = skin - 60 if skin > 120 else skin + 60
-    ink = max(0.0, skin - rng.uniform(75, 120))   # features darker than skin
-    hair = rng.uniform(10, 90)
+    ink = max(0.0, skin - idr.uniform(75, 120))   # features darker than skin
+    hair = idr.uniform(10, 90)
 
     img = np.full((S, S), bg, np.float32)
     cx, cy = S / 2, S / 2 + u * 1.0
 
     # hair / head top (sometimes), then the face oval
-    if rng.random() < 0.7:
+    if idr.random() < 0.7:
         cv2.ellipse(img, (int(cx), int(cy - face_h * 0.15)),
                     (int(face_w * 1.08), int(face_h * 1.0)), 0, 180, 360, hair, -1,
                     cv2.LINE_AA)
+    if shaded:
+        for side in (-1, 1):  # ears, half behind the face
+            cv2.ellipse(img, (int(cx + side * face_w * 0.97), int(cy + eye_y + u * 2)),
+                        (int(u * 2.2), int(u * 4.0)), 0, 0, 360, skin * 0.88, -1, cv2.LINE_AA)
     cv2.ellipse(img, (int(cx), int(cy)), (int(face_w), int(face_h)), 0, 0, 360, skin, -1,
                 cv2.LINE_AA)
+    if shaded:
+        _round_face(img, cx, cy, face_w, face_h)
+        for side in (-1, 1):  # eye sockets in shadow under the brow
+            cv2.ellipse(img, (int(cx + side * eye_dx), int(cy + eye_y - u * 0.8)),
+                        (int(eye_w * 0.85), int(eye_w * 0.55)), 0, 0, 360, skin * 0.8, -1,
+                        cv2.LINE_AA)
 
     # --- eyes (eyelid opening) ----------------------------------------------------------
     eh = max(0.06, eye_open) * eye_w
@@ -212,15 +226,28 @@ def render_face(expression: int, intensity: float, rng: np.random.Generator,
     strength = rng.uniform(0.0, 0.45)
     yy, xx = np.mgrid[0:S, 0:S].astype(np.float32) / S - 0.5
     gain = 1.0 + strength * (xx * math.cos(theta) + yy * math.sin(theta)) * 2.0
-    img = img * gain * rng.uniform(0.8, 1.15)
+    exposure = rng.uniform(0.8, 1.15)
+    img = img * gain * (exposure if light is None else exposure * light)
 
     img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
 
     # --- camera: occasional blur, sensor noise ---------------------------------------------
     if rng.random() < 0.25:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.1))
-    img = img + rng.normal(0, rng.uniform(2.0, 9.0), size=img.shape)
+    noise = rng.uniform(2.0, 9.0) / (1.0 if light is None else math.sqrt(max(light, 0.05)))
+    img = img + rng.normal(0, noise, size=img.shape)
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+
+def _round_face(img: np.ndarray, cx: float, cy: float, face_w: float, face_h: float) -> None:
+    """Darken the face towards its edge, as light falls off a rounded face."""
+    y0, y1 = int(max(0, cy - face_h)), int(min(img.shape[0], cy + face_h))
+    x0, x1 = int(max(0, cx - face_w)), int(min(img.shape[1], cx + face_w))
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    r2 = ((xx - cx) / face_w) ** 2 + ((yy - cy) / face_h) ** 2
+    inside = r2 <= 1.0
+    patch = img[y0:y1, x0:x1]
+    patch[inside] *= 1.0 - 0.3 * r2[inside] ** 2
 
 
 def render_dataset(n: int, seed: int, size: int = 48,

@@ -38,6 +38,13 @@ class Impact:
         xs, ys = zip(*self.tension)
         return float(np.interp(t, xs, ys))
 
+    def mean_tension(self) -> float:
+        """The tension curve's average over its own span (its level if it has one point)."""
+        xs, ys = (np.array(a, float) for a in zip(*self.tension))
+        if len(xs) < 2 or xs[-1] <= xs[0]:
+            return float(ys[-1])
+        return float(np.trapezoid(ys, xs) / (xs[-1] - xs[0]))
+
 
 def _finite(x, what: str, src: str) -> float:
     try:

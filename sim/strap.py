@@ -27,11 +27,9 @@ import time
 from typing import Optional
 
 import dbus
-from dbusmock.testcase import BusType, PrivateDBus, SpawnedMock
-
 import numpy as np
-
-from empathy.sensors.base import Beat
+from dbusmock.testcase import BusType, PrivateDBus, SpawnedMock
+from empathy.sensors.base import Beat, Health
 from empathy.sensors.ble import pmd
 from empathy.sensors.firmware import hrs
 from empathy.sim.ecg import EcgSynth
@@ -107,6 +105,7 @@ class SimStrap:
         self.notified = 0
         self.in_range = True
         self.viewer = None  # a sim:// source when worn (see BluezSim.wear)
+        self.contact = True  # skin contact, as the strap reports it
         self._rr_1024: list[int] = []
         self.pmd = pmd_service
         self.pmd_cp = f"{self.path}/service0020/char0021"
@@ -259,13 +258,15 @@ class SimStrap:
             if isinstance(r, Beat):
                 self._rr_1024.append(round(r.rr_ms * 1.024))
                 self._ecg.beat(r.ts_us)
+            elif isinstance(r, Health):  # the wearer's strap slipped (or came back)
+                self.contact = r.contact
         on = self.streaming()
         if on:
             self._pmd_tick(on)
         if notify_now:
             rr, self._rr_1024 = self._rr_1024, []
             hr = round(60 * 1024 * len(rr) / sum(rr)) if rr else 0
-            self.notify(hrs.measurement_encode(hr, rr[-9:], contact=True))
+            self.notify(hrs.measurement_encode(hr, rr[-9:], contact=self.contact))
 
     def leave(self) -> None:
         """Out of range (battery pulled, viewer walked off): the link drops, connects fail."""

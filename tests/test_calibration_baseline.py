@@ -31,7 +31,7 @@ def test_cli_baseline_of_a_simulated_viewer(tmp_path):
     f = doc["figures"]
     assert f["hr_bpm"] == pytest.approx(truth.hr0, rel=0.12)  # at rest: arousal near 0
     # The sim's screen is at luminance 0.3 with no show running.
-    assert f["pupil_mm"] == pytest.approx(truth.pupil0 - 0.3 * truth.light_gain_mm, abs=0.3)
+    assert f["pupil_mm"] == pytest.approx(truth.body.steady_pupil_mm(0.3), abs=0.3)
     assert f["face_frames"] >= 50
     assert sum(f["resting_expression"].values()) == pytest.approx(1, abs=0.01)
     assert store.calibrated_seats(tmp_path / "store") == {42: "v-42"}

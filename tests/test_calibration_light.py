@@ -92,12 +92,20 @@ def test_cli_live_player_and_simulated_viewer(tmp_path):
     buf = io.StringIO()
     with redirect_stdout(buf):
         rc = main(["calibrate", "light", "--eye", f"sim://seat?seed={seed}&faces=0",
-                   "--viewer", "v-0003", "--store", str(tmp_path / "store"),
+                   "--viewer", "v-0003", "--step-s", "1.5", "--store", str(tmp_path / "store"),
                    "--out", str(tmp_path / "out"), "--json"])
     doc = json.loads(buf.getvalue())
     assert rc == 0, doc["reasons"]
-    assert doc["figures"]["gain_mm"] == pytest.approx(truth.light_gain_mm, rel=0.10)
-    assert doc["figures"]["tau_s"] == pytest.approx(0.4, rel=0.10)  # the sim's reflex
+    # The simulated eye is not the fit's first-order line: its settled size follows a
+    # log-like curve of luminance, it constricts fast and redilates slowly (docs/simulation.md),
+    # and 1.5-s steps leave redilation unfinished. The fit is the best line through that:
+    # below the settled slope, between the two speeds. Exact recovery of a first-order eye
+    # is the test above.
+    f = doc["figures"]
+    assert f["r2"] >= 0.9
+    assert 0.6 * truth.body.light_slope_mm(LEVELS) <= f["gain_mm"] <= truth.body.light_slope_mm(LEVELS)
+    fast, slow = truth.body.reflex_lags_s()
+    assert fast <= f["tau_s"] <= slow
     stored = tomllib.loads((tmp_path / "store" / "viewers" / "v-0003.toml").read_text())
     assert stored["light"]["gain_mm"] == doc["figures"]["gain_mm"]
     assert (tmp_path / "out" / "light_screen.mp4").stat().st_size > 0

@@ -52,7 +52,10 @@ def test_edge_units_reach_host_over_udp(tmp_path):
     for track in intake.seats.values():
         last = track.last
         assert 40 < last.hr_bpm < 120, last
-        assert 1.5 < last.pupil_mm < 9, last
+        # the pupil gets through (a simulated eye camera, like a real one, loses it in
+        # blinks, glances and movement: most, not all, of the last 2 s carry one)
+        recent = [s.pupil_mm for s in track.history if s.ts_us >= last.ts_us - 2_000_000]
+        assert sum(1.5 < p < 9 for p in recent) >= 0.6 * len(recent), recent
         assert last.flags & wire.Flag.HR_OK
         # timestamps are on the host clock (same machine here) and recent
         assert 0 <= now_us() - last.ts_us < 5e6

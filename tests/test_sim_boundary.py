@@ -10,7 +10,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DRIVERS = {"host/demo.py", "host/policy_cli.py"}  # they run simulations; they estimate nothing
+DRIVERS = {"host/demo.py", "host/policy_cli.py", "host/policy_sim.py",  # they run simulations;
+           "host/policy_measure.py"}  # they estimate nothing
 MEASURING = ("edge", "host", "calibration", "sensors", "empathy", "models")
 
 

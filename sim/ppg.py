@@ -1,0 +1,68 @@
+"""A simulated photoplethysmogram (finger or ear clip), with the artefacts of a body that moves.
+
+Pleth orientation (up = more blood), unit pulse amplitude. Each heartbeat sends a pulse that
+arrives a pulse-transit time later (~150-250 ms at the finger; the calibration docs' rig
+profile allows the same), shaped as a systolic peak and a smaller dicrotic wave; breathing
+swings the baseline and the pulse height. Movement is the PPG's main error source (Tamura et
+al. 2014): while the body moves, band-limited noise in the cardiac band several times the
+pulse's size, and pressure changes that shift the baseline, both of which a beat detector
+has to survive.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import signal
+
+PTT_S = (0.15, 0.25)  # pulse transit time, R wave to the finger
+ARTEFACT_AC = 3.0  # motion noise at full movement, in pulse amplitudes
+NOISE_AC = 0.02  # sensor noise
+
+
+class PulseWave:
+    def __init__(self, fs_hz: float, rng: np.random.Generator, t_s: float):
+        self.fs, self.rng = float(fs_hz), rng
+        self.n = 0  # samples rendered so far; sample i is at t0 + i / fs
+        self.t0 = t_s
+        self.ptt = float(rng.uniform(*PTT_S))
+        self.beats: list[tuple[float, float]] = []  # (arrival s, rr s)
+        self.dc = 0.0
+        self._band_zi = None
+        self._band = None
+
+    def add_beat(self, t_s: float, rr_ms: float) -> None:
+        self.beats.append((t_s + self.ptt, rr_ms / 1000.0))
+
+    def render(self, until_s: float, move: float, move_onset: bool, resp_phase: float) -> np.ndarray:
+        """The samples from the last render up to until_s."""
+        n = int((until_s - self.t0) * self.fs) - self.n
+        if n <= 0:
+            return np.zeros(0)
+        t = self.t0 + (self.n + np.arange(n)) / self.fs
+        self.n += n
+        x = np.zeros(n)
+        for at, rr in self.beats:
+            ph = (t - at) / rr
+            on = (ph >= 0) & (ph < 1.3)
+            if on.any():
+                p = ph[on]
+                x[on] += np.exp(-((p - 0.15) / 0.06) ** 2) + 0.3 * np.exp(-((p - 0.45) / 0.1) ** 2)
+        self.beats = [(at, rr) for at, rr in self.beats if t[-1] - at < 1.3 * rr]
+        breath = math.sin(2 * math.pi * resp_phase)
+        x *= 1 + 0.1 * breath
+        x += 0.15 * breath
+        if move_onset:
+            self.dc += float(self.rng.normal(0, 2.0 * move))
+        self.dc *= math.exp(-n / self.fs / 3.0)
+        x += self.dc + self._artefact(n, move) + self.rng.normal(0, NOISE_AC, n)
+        return x
+
+    def _artefact(self, n: int, move: float) -> np.ndarray:
+        if self._band is None:
+            self._band = signal.butter(2, (0.5, 4.0), "bandpass", fs=self.fs)
+            self._band_zi = np.zeros(max(len(self._band[0]), len(self._band[1])) - 1)
+        w = self.rng.normal(0, 1, n) * (ARTEFACT_AC * 4.0 * move)  # ~unit gain in band
+        y, self._band_zi = signal.lfilter(*self._band, w, zi=self._band_zi)
+        return y
