@@ -49,6 +49,9 @@ class EdgeConfig:
     rate_hz: float = 10.0
     cue_port: int = 0  # where screen cues arrive; 0 = no screen cues
     baseline_s: float = 60.0
+    # A seat without signal this long, then with signal again, has a new viewer: a fresh
+    # baseline (a kiosk's next visitor). 0 = one baseline per start, never again.
+    rebaseline_after_s: float = 30.0
     model_threads: int = 1
     faces: bool = True
     # "auto": the model trained on rendered faces when every seat is simulated (their faces
@@ -66,6 +69,11 @@ class EdgeConfig:
             raise ValueError(f"rate_hz {self.rate_hz} must be within 0.1..100")
         if not self.seats:
             raise ValueError("an edge unit needs at least one seat")
+        if not 0 < self.baseline_s <= 600:
+            raise ValueError(f"baseline_s {self.baseline_s} must be within 0..600 s")
+        if not (self.rebaseline_after_s == 0 or 1 <= self.rebaseline_after_s <= 3600):
+            raise ValueError(f"rebaseline_after_s {self.rebaseline_after_s} must be 0 (never) "
+                             "or within 1..3600 s")
         if not 0.2 <= self.heartbeat_hz <= 10:
             raise ValueError(f"heartbeat_hz {self.heartbeat_hz} must be within 0.2..10 "
                              "(the host calls a unit quiet after 2 s)")
@@ -97,7 +105,9 @@ class EdgeUnit:
             model = ExpressionModel(path, threads=cfg.model_threads)
         self.sources = [open_source(s.source, screen=screen_now, faces=cfg.faces)
                         for s in cfg.seats]
-        self.features = [SeatFeatures(cfg.baseline_s, model) for _ in cfg.seats]
+        self.features = [SeatFeatures(cfg.baseline_s, model,
+                                      rebaseline_after_s=cfg.rebaseline_after_s,
+                                      name=f"seat {s.seat_id}") for s in cfg.seats]
         self.uplink = open_sender(cfg.uplink, cfg.unit_id)
         self.perception = None  # built on the first camera frame (edge.perception)
         # One sequence for every packet this unit sends (one replay window), carried over
@@ -195,6 +205,8 @@ class EdgeUnit:
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.sent, "readings": self.readings,
                 "cues_rejected": self.screen.rejected if self.screen else 0,
                 "cues_stale": self.screen.stale if self.screen else 0,
+                "baselines": {str(s.seat_id): f.baselines_taken
+                              for s, f in zip(self.cfg.seats, self.features)},
                 "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),
                           "drift_ppm": round(c.drift_ppm, 3), "rtt_us": self.sync.rtt_us,
                           "residual_us": (round(self.sync.residual_us(), 1)

@@ -43,6 +43,9 @@ def _top_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"empathy {__version__}")
     p.add_argument("--log-level", default="warning", help="debug, info, warning, error")
     p.add_argument("--log-json", action="store_true", help="structured logs, one JSON per line")
+    p.add_argument("--log-file", metavar="PATH",
+                   help="logs to this file instead of stderr, rolled over at 20 MB or daily "
+                        "(PATH.1 ... PATH.7 kept)")
     return p
 
 
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     # Find the noun: first argument that is not a global option (or its value).
     i = 0
     while i < len(argv) and argv[i].startswith("-"):
-        i += 2 if argv[i] == "--log-level" else 1
+        i += 2 if argv[i] in ("--log-level", "--log-file") else 1
     if i >= len(argv) or argv[i] not in COMMANDS:
         top.parse_args(argv)  # handles --help / --version / errors
         top.print_help()
@@ -68,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     module.register(sub.add_parser(noun, help=COMMANDS[noun][1]))
     args = top.parse_args(argv)
-    log.setup(args.log_level, args.log_json)
+    try:
+        log.setup(args.log_level, args.log_json, log_file=args.log_file)
+    except OSError as e:
+        print(f"empathy: cannot write the log file: {e}", file=sys.stderr)
+        return 1
     func = getattr(args, "func", None)
     if func is None:
         top.parse_args(argv[: i + 1] + ["--help"])

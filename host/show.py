@@ -89,6 +89,7 @@ class Show:
         self.forced: Optional[str] = None  # option the operator wants at its next decision
         self.killed = False  # kill switch: the director's default cut from now on
         self.grade_strength = 1.0
+        self.rehearsal = None  # a rehearsal's push on a simulated audience (host/rehearsal.py)
         self.ending = threading.Event()  # stop(): end the show at the next loop turn
         self.player = Player(cfg.output, cfg.width, cfg.height, cfg.fps, frame_log,
                              on_frame=self._on_frame, on_need_next=self._need_next,
@@ -235,6 +236,14 @@ class Show:
             raise ValueError(f"policy {self.policy.name!r} does not learn: nothing to {action}")
         self.controls.put(("learning", action, by))
 
+    def nudge_audience(self, value: float, by: str = "operator") -> None:
+        """Rehearsal only: push the simulated audience calmer (-1) or more excited (+1)."""
+        from empathy.host.rehearsal import audience_push
+
+        if self.rehearsal is None:
+            raise ValueError("this show is not a rehearsal: its audience is real people")
+        self.controls.put(("audience", audience_push(value), by))
+
     def _operator_choice(self, d) -> Optional[Choice]:
         if self.killed:
             return default_choice(d, "kill switch: the director's default cut", fallback=False)
@@ -261,6 +270,8 @@ class Show:
                 self.grade_strength = value
                 lut = self.story.segments[self.current].lut
                 self.player.set_grade(lut, value, fade_s=0.5)
+            elif action == "audience":
+                self.rehearsal.set(value)
             elif action == "learning" and value == "unfreeze":
                 self.policy.freeze(False)
             elif action == "learning":

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from empathy import wire
 from empathy.clock import now_us
 from empathy.host.audience import STALE_US
+from empathy.host.rehearsal import branch_coverage
 
 API_VERSION = 1
 CURVE_POINTS = 600  # 5 min of audience state at 2 Hz
@@ -90,6 +91,10 @@ class Live:
                          "controls": controls},
             "packets": {"received": show.intake.received, "accepted": show.intake.accepted,
                         "rejected": dict(show.intake.rejected)},
+            # A rehearsal: the push on the simulated audience and the branches walked so far.
+            "rehearsal": ({"push": show.rehearsal.value,
+                           "branches": branch_coverage(self.story, list(show.decisions))}
+                          if show.rehearsal else None),
         }
 
     def _segment(self, frame) -> dict | None:
