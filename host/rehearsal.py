@@ -107,3 +107,17 @@ def branch_coverage(story, decisions: list[dict]) -> dict[str, dict[str, int]]:
         if d["decision"] in out and d["chosen"] in out[d["decision"]]:
             out[d["decision"]][d["chosen"]] += 1
     return out
+
+
+def story_paths(story, limit: int = 64) -> list[tuple[list[str], float]]:
+    """Every way through the story from its start to an ending, with its length in seconds
+    (conditions aside; a loop is followed once). At most `limit` paths."""
+    out: list[tuple[list[str], float]] = []
+    todo = [[story.start]]
+    while todo and len(out) < limit:
+        path = todo.pop()
+        nxt = [s for s in story.successors(path[-1]) if s not in path]
+        if not nxt:
+            out.append((path, sum(story.segments[s].duration_s for s in path)))
+        todo.extend(path + [s] for s in reversed(nxt))
+    return out

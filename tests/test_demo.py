@@ -37,3 +37,10 @@ def test_demo_produces_summary_video_and_report(tmp_path):
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 3
     assert "Pearson r" in page and "first_turn" in page
+
+    # The film starts after every seat's resting baseline, and the report says when.
+    b = s["baseline"]
+    assert b["all_calibrated_before_film"] is True and not b["fallback"]
+    assert len(b["seats"]) == 3 and all(-12 < t <= 0 for t in b["seats"].values()), b
+    assert b["waited_s"] >= 3  # --baseline 3: no film before the units had their 3 s
+    assert "every seat ready before the film" in page
