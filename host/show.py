@@ -242,7 +242,11 @@ class Show:
 
         if self.rehearsal is None:
             raise ValueError("this show is not a rehearsal: its audience is real people")
-        self.controls.put(("audience", audience_push(value), by))
+        value = audience_push(value)
+        if not self.t0_us:  # their baseline must be them at rest, not pushed
+            raise ValueError("the film has not started: the audience is at rest for its "
+                             "baseline")
+        self.controls.put(("audience", value, by))
 
     def _operator_choice(self, d) -> Optional[Choice]:
         if self.killed:
