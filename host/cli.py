@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from empathy.config import ConfigError, from_toml
+from empathy.host.kiosk import KioskConfig
 from empathy.host.osc import OscConfig
 from empathy.host.seatmap import SeatMapConfig
 from empathy.host.show import ShowConfig
+from empathy.rotate import Rotation
 
 log = logging.getLogger("empathy.host")
 TOKEN_ENV = "EMPATHY_OPERATOR_TOKEN"
@@ -44,6 +46,15 @@ class DashboardConfig:
 class SessionConfig:
     enabled: bool = True
     dir: str = "sessions"
+    # Retention, applied after every kiosk visit (host/session/retention.py); 0 = no limit.
+    keep_days: float = 0.0
+    keep_sessions: int = 0
+    max_mb: float = 0.0
+
+    def validate(self):
+        for name in ("keep_days", "keep_sessions", "max_mb"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 (0: no limit)")
 
 
 @dataclass
@@ -57,9 +68,15 @@ class HostConfig:
     keystore: str = "host.keys.toml"
     story: str = ""
     media_root: str = ""
+    mode: str = "show"  # "show": the story for whoever is there; "kiosk": visitor by visitor
     frame_log: str = "frames.csv"
+    frame_log_rotate: Rotation = field(default_factory=Rotation)  # appends, rolls over
     duration_s: float = 0.0  # 0 = until the story ends (or forever when looping)
+    # show mode: before the film, wait this long at most for every seat's resting baseline
+    # (the seat map's seats, else every seat heard); 0 = start at once
+    baseline_wait_s: float = 0.0
     show: ShowConfig = field(default_factory=ShowConfig)
+    kiosk: KioskConfig = field(default_factory=KioskConfig)  # see host/kiosk.py
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     osc: OscConfig = field(default_factory=OscConfig)
@@ -69,6 +86,10 @@ class HostConfig:
     def validate(self):
         if not self.story:
             raise ValueError("story = path of the story file is required")
+        if self.mode not in ("show", "kiosk"):
+            raise ValueError(f"mode {self.mode!r} must be \"show\" or \"kiosk\"")
+        if not 0 <= self.baseline_wait_s <= 3600:
+            raise ValueError(f"baseline_wait_s {self.baseline_wait_s} must be within 0..3600")
 
 
 def attach(show, cfg: HostConfig, meta: dict | None = None) -> list:
@@ -123,8 +144,38 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
               file=sys.stderr, flush=True)
 
 
-def _run(args) -> int:
+def _media(cfg: HostConfig, key: str) -> Path | None:
+    """A kiosk's attract clip or look, relative to the media root or the story's folder."""
+    name = getattr(cfg.kiosk, key)
+    if not name:
+        return None
+    path = Path(cfg.media_root or Path(cfg.story).parent) / name
+    if not path.is_file():
+        raise ConfigError(f"kiosk.{key}: {path} not found")
+    return path
+
+
+def make_show(cfg: HostConfig, story, keys, clock=None, realtime: bool = True):
+    """The Show the config asks for: the story for whoever is there, or a kiosk's cycle."""
     from empathy.host.show import Show
+
+    kw = dict(realtime=realtime, frame_log_rotation=cfg.frame_log_rotate,
+              **({"clock": clock} if clock else {}))
+    if cfg.mode == "kiosk":
+        from empathy.host.kiosk import KioskShow
+
+        return KioskShow(story, cfg.show, cfg.kiosk, keys.units, keys.show,
+                         Path(cfg.frame_log),
+                         Path(cfg.session.dir) if cfg.session.enabled else None,
+                         retention=cfg.session, attract_media=_media(cfg, "attract"),
+                         attract_lut=_media(cfg, "attract_lut"), **kw)
+    return Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log), **kw)
+
+
+def _run(args) -> int:
+    from dataclasses import replace
+
+    from empathy.host.baseline import wait_for_baselines
     from empathy.host.story import StoryError, load
     from empathy.keys import Keystore, KeyError_
 
@@ -132,17 +183,22 @@ def _run(args) -> int:
         cfg = from_toml(HostConfig, args.config)
         story = load(Path(cfg.story), cfg.media_root or None)
         keys = Keystore.load(cfg.keystore)
-        show = Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log))
+        show = make_show(cfg, story, keys)
         # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
         show.intake.watch_keystore(cfg.keystore)
         # systemd stops us with SIGTERM: end the show cleanly (the output file finalised,
         # the session closed) instead of dying mid-write.
         signal.signal(signal.SIGTERM, lambda *_: show.stop())
-        closers = attach(show, cfg, {"config": str(args.config)})
+        # A kiosk records each visit as its own session; a show is one session.
+        closers = attach(show, replace(cfg, session=replace(cfg.session, enabled=False))
+                         if cfg.mode == "kiosk" else cfg, {"config": str(args.config)})
     except (ConfigError, StoryError, KeyError_, ValueError, OSError) as e:
         print(f"empathy host: {e}", file=sys.stderr)
         return 1
     try:
+        if cfg.mode == "show" and cfg.baseline_wait_s:
+            seats = set(cfg.seatmap.owners()) or None
+            wait_for_baselines(show, seats, cfg.baseline_wait_s)
         summary = show.run(cfg.duration_s or 10**9)
     finally:
         for c in closers:

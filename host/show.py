@@ -53,10 +53,13 @@ class ShowConfig:
 
 class Show:
     def __init__(self, story: Story, cfg: ShowConfig, keys: dict[int, bytes], show_key: bytes,
-                 frame_log: Path, realtime: bool = True):
+                 frame_log: Path, realtime: bool = True, frame_log_rotation=None,
+                 clock: Callable[[], int] = now_us):
+        """clock: the show's time in µs, as the samples' timestamps (a long-run simulation
+        passes its own, with realtime=False); screen cues always carry the real host clock."""
         from empathy.host.player.player import Player  # GStreamer loads only for a show
 
-        self.story, self.cfg, self.show_key = story, cfg, show_key
+        self.story, self.cfg, self.show_key, self.clock = story, cfg, show_key, clock
         self.policy = make_policy(cfg.policy, story=story)  # a learner's state is per story
         self.receiver = open_receiver(cfg.listen)
         self.announcement = announce_if_lan(cfg.listen)  # units with uplink "auto" find us
@@ -93,7 +96,8 @@ class Show:
         self.ending = threading.Event()  # stop(): end the show at the next loop turn
         self.player = Player(cfg.output, cfg.width, cfg.height, cfg.fps, frame_log,
                              on_frame=self._on_frame, on_need_next=self._need_next,
-                             realtime=realtime)
+                             realtime=realtime, frame_log_rotation=frame_log_rotation,
+                             clock=lambda: time.time() + (self.clock() - now_us()) / 1e6)
 
     def subscribe(self, listener: Callable[[str, object], None]) -> None:
         self.listeners.append(listener)
@@ -116,8 +120,8 @@ class Show:
         with self.lock:
             if not self.segment_log or info.clip_id != self.segment_log[-1]["segment"] \
                     or info.clip_t_s < self.frame.clip_t_s:
-                new = {"segment": info.clip_id, "start_us": now_us(),
-                       "at_s": (now_us() - self.t0_us) / 1e6}
+                t = self.clock()
+                new = {"segment": info.clip_id, "start_us": t, "at_s": (t - self.t0_us) / 1e6}
                 self.segment_log.append(new)
                 self.current = info.clip_id
             self.frame = info
@@ -142,6 +146,9 @@ class Show:
         return self._clip(nxt) if nxt else None
 
     # -- helpers -----------------------------------------------------------------------
+    def _first_clip(self):
+        return self._clip(self.story.start)
+
     def _clip(self, seg_id: str):
         from empathy.host.player.player import Clip
 
@@ -149,7 +156,7 @@ class Show:
         return Clip(s.id, s.media, s.lut, self.grade_strength)
 
     def _record(self, choice: Choice) -> None:
-        entry = {"at_s": round((now_us() - self.t0_us) / 1e6, 3), "decision": choice.decision,
+        entry = {"at_s": round((self.clock() - self.t0_us) / 1e6, 3), "decision": choice.decision,
                  "chosen": choice.chosen, "reason": choice.reason, "scores": choice.scores,
                  "fallback": choice.fallback, "propensity": choice.propensity,
                  "inputs": choice.inputs}
@@ -197,7 +204,7 @@ class Show:
             d = d.offer(self.story_vars)  # only the options the story's conditions allow
             choice = self._operator_choice(d)
             if choice is None:
-                state = audience_state(self.intake.seats, now_us(),
+                state = audience_state(self.intake.seats, self.clock(),
                                        window_s=d.window_s[1] - d.window_s[0])
                 choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
             self._record(choice)
@@ -281,7 +288,7 @@ class Show:
             elif action == "learning":
                 getattr(self.policy, value)()
             entry = {"action": action, "value": value, "by": by,
-                     "at_s": round((now_us() - self.t0_us) / 1e6, 3) if self.t0_us else 0.0}
+                     "at_s": round((self.clock() - self.t0_us) / 1e6, 3) if self.t0_us else 0.0}
             log.info("operator control %s=%s by %s", action, value, by, extra=entry)
             self._emit("control", entry)
 
@@ -317,9 +324,9 @@ class Show:
             self._emit("health", event)
 
     def run(self, duration_s: float, progress: Optional[Callable[[float], None]] = None) -> dict:
-        self.t0_us = now_us()
-        self.player.start(self._clip(self.story.start))
-        next_cue = next_state = time.monotonic()
+        self.t0_us = self.clock()
+        self.player.start(self._first_clip())
+        next_cue = next_state = self.clock() / 1e6
         # The show lasts duration_s of film (frames shown), however long the player takes to
         # start; the wall-clock cap only guards against a player that never shows anything.
         frames_due = int(round(duration_s * self.cfg.fps))
@@ -327,12 +334,12 @@ class Show:
         try:
             while time.monotonic() < hard_end and not self.ending.is_set():
                 self.pump(timeout_s=0.02)
-                t = time.monotonic()
+                t = self.clock() / 1e6
                 if t >= next_cue:
                     self._send_cue()
                     next_cue += 1 / CUE_HZ
                 if t >= next_state:
-                    state = audience_state(self.intake.seats, now_us())
+                    state = audience_state(self.intake.seats, self.clock())
                     self.timeline.append(state)
                     self._emit("state", state)
                     next_state += 1 / STATE_HZ
@@ -363,7 +370,7 @@ class Show:
         try:
             learn_from_show(self.policy, self.story, self.decisions, self.segment_log,
                             [asdict(s) for s in self.timeline], self.t0_us,
-                            (now_us() - self.t0_us) / 1e6)
+                            (self.clock() - self.t0_us) / 1e6)
         except Exception:
             log.exception("policy %s could not learn from this screening", self.policy.name)
 

@@ -146,8 +146,9 @@ class Player:
             old[1].stop()
 
     def cut_to(self, clip: Clip) -> None:
-        """Switch to `clip` at the next frame instead of at the end of the clip on screen (a
-        kiosk's visitor arrived, or left): still no gap, and the sound crossfades."""
+        """Switch to `clip` as soon as its first frame is decoded instead of at the end of the
+        clip on screen (a kiosk's visitor arrived, or left): still no gap, no held frame, and
+        the sound crossfades."""
         self.set_next(clip)
         with self._lock:
             self._cut = True
@@ -247,8 +248,9 @@ class Player:
                     timeout = max(0.0, t0 + n * period - time.monotonic())
                 else:
                     timeout = 0.1
-                with self._lock:
-                    cut = self._cut and self._next is not None
+                with self._lock:  # cut once the next clip has its first frame: no stall
+                    cut = self._cut and self._next is not None and \
+                        getattr(self._next[1], "first_frame_at", None) is not None
                 if cut:  # the clip on screen ends here
                     dec.stop()
                     item = End()

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from empathy.host.session import store
+from empathy.host.session import retention, store
 
 DEFAULT_DIR = os.environ.get("EMPATHY_SESSIONS", "sessions")
 
@@ -104,8 +104,7 @@ def _purge(args) -> int:
         chosen += [p for p in store.sessions(args.dir) if p.stat().st_mtime < cutoff]
     removed = []
     for p in dict.fromkeys(chosen):
-        for f in (p, Path(f"{p}-wal"), Path(f"{p}-shm")):
-            f.unlink(missing_ok=True)
+        retention.remove(p)  # the store with its WAL files and its report
         removed.append(store.session_id(p))
     print(json.dumps(removed) if args.json else f"purged {len(removed)} session(s)")
     return 0

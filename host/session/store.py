@@ -65,9 +65,11 @@ class Recorder:
     def __init__(self, folder: Path, meta: Optional[dict] = None,
                  session_id: Optional[str] = None,
                  unit_report: Optional[Callable[[], list]] = None,
-                 on_fault: Optional[Callable[[dict], None]] = None):
+                 on_fault: Optional[Callable[[dict], None]] = None,
+                 clock: Callable[[], int] = now_us):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        self.clock = clock  # event timestamps: the show's clock, as its samples'
         self.id = session_id or new_session_id()
         self.path = folder / f"{self.id}{SUFFIX}"
         self.db = connect(self.path)
@@ -106,7 +108,7 @@ class Recorder:
                 self.event("grade", {"segment": data.clip_id, "lut": data.lut,
                                      "strength": data.strength})
         else:
-            ts = getattr(data, "ts_us", None) or now_us()
+            ts = getattr(data, "ts_us", None) or self.clock()
             self.event(kind, data, ts)
             if kind == "state" and self.unit_report and ts >= self._units_due:
                 units = self.unit_report()
@@ -117,7 +119,7 @@ class Recorder:
     def event(self, kind: str, data, ts_us: Optional[int] = None) -> None:
         """Any other event (health reports, notes) goes in the same store."""
         doc = asdict(data) if is_dataclass(data) else data
-        self.rows.put(("e", (ts_us or now_us(), kind, json.dumps(doc, default=str))))
+        self.rows.put(("e", (ts_us or self.clock(), kind, json.dumps(doc, default=str))))
 
     # -- writer thread -----------------------------------------------------------------
     def _write_loop(self) -> None:

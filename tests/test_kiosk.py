@@ -1,0 +1,105 @@
+"""The kiosk's visitor cycle: `empathy demo --kiosk --visitors 3` end to end, and the kiosk
+settings of `empathy host run`."""
+
+import csv
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomli_w
+
+from empathy.config import ConfigError, from_dict
+from empathy.host.cli import HostConfig
+from empathy.wire import Flag
+
+
+def _spans(truth_csv: Path) -> dict[int, tuple[int, int]]:
+    """visitor -> (first, last) ts_us the simulation had them in the seat."""
+    with open(truth_csv) as f:
+        rows = [(int(r["ts_us"]), int(r["visitor"])) for r in csv.DictReader(f)]
+    out = {}
+    for ts, who in rows:
+        if who >= 0:
+            a, b = out.get(who, (ts, ts))
+            out[who] = (min(a, ts), max(b, ts))
+    return out
+
+
+def test_three_visitors_three_sessions_each_with_their_own_baseline(tmp_path):
+    out = tmp_path / "kiosk"
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "demo", "--kiosk", "--visitors",
+                        "3", "--baseline", "4", "--out", str(out), "--json"],
+                       capture_output=True, text=True, timeout=400)
+    assert r.returncode == 0, r.stderr[-3000:]
+    s = json.loads((out / "summary.json").read_text())
+    visits = s["visits"]
+    assert len(visits) == 3
+    assert len({v["session"] for v in visits}) == 3 and [v["visitor"] for v in visits] == [0, 1, 2]
+    rests = [v["true_resting_bpm"] for v in visits]
+    assert len(set(rests)) == 3  # different people
+    for v in visits:
+        assert abs(v["baseline_bpm"] - v["true_resting_bpm"]) <= 5.0, v
+        assert v["baseline_fallback"] is False and v["film_start_s"] > v["start_s"]
+        assert v["segments"][0] == "arrival"  # the story starts again for each visitor
+        assert v["decisions"] and v["decisions"][0]["decision"] == "first_turn"
+        assert set(v) >= {"session", "start_s", "end_s", "baseline_bpm", "true_resting_bpm",
+                          "decisions"}
+    assert visits[1]["end_s"] - visits[1]["film_start_s"] < 25  # left before the end
+    # The unit took a fresh baseline for each visitor, and said so.
+    assert list(s["edge"]["baselines"].values()) == [3]
+    said = [json.loads(line) for line in (out / "edge" / "unit1.log").read_text().splitlines()
+            if "new baseline" in line]
+    assert len(said) == 2
+
+    # Every visit its own session: nothing from the seat while someone else sat there.
+    spans = _spans(out / "edge" / "truth_seat1.csv")
+    for v in visits:
+        db = sqlite3.connect(out / "sessions" / f"{v['session']}.session.db")
+        rows = np.array(db.execute("SELECT ts_us, flags FROM samples").fetchall())
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+        db.close()
+        assert len(rows) > 100 and json.loads(meta["visit"]) == v["visit"]
+        for who, (a, b) in spans.items():
+            if who != v["visitor"]:
+                assert not np.any((rows[:, 0] >= a) & (rows[:, 0] <= b)), (v, who)
+        own = spans[v["visitor"]]
+        heart = rows[(rows[:, 1].astype(int) & Flag.HR_OK) != 0]
+        assert heart[:, 0].min() >= own[0]  # the visit began when they had sat down
+        assert (out / "sessions" / f"{v['session']}.html").exists()  # its own report
+
+    with open(out / "frames.csv") as f:
+        clips = [row["clip_id"] for row in csv.DictReader(f)]
+    assert clips[0] == "attract" and clips[-1] == "attract" and "arrival" in clips
+    page = (out / "report.html").read_text()
+    assert page.count("<tr>") == 4 and all(v["session"] in page for v in visits)
+
+
+def test_kiosk_settings_are_checked(tmp_path):
+    base = {"story": "s.toml", "mode": "kiosk"}
+    cfg = from_dict(HostConfig, {**base, "kiosk": {"leave_s": 5}}, "host.toml")
+    assert cfg.mode == "kiosk" and cfg.kiosk.leave_s == 5
+    for bad, says in (({"mode": "museum"}, "mode"), ({"kiosk": {"leave_s": 0}}, "leave_s"),
+                      ({"kiosk": {"settle": 1}}, "unknown key"),
+                      ({"session": {"keep_days": -1}}, "keep_days")):
+        with pytest.raises(ConfigError, match=says):
+            from_dict(HostConfig, {**base, **bad}, "host.toml")
+
+
+def test_host_run_says_which_attract_clip_is_missing(tmp_path):
+    from artist_film import make_film
+
+    film = make_film(tmp_path / "film")
+    cfg = {"keystore": str(tmp_path / "k.toml"), "story": str(film / "story.toml"),
+           "mode": "kiosk", "kiosk": {"attract": "clips/loop.mp4"}}
+    subprocess.run([sys.executable, "-m", "empathy.cli", "keys", "new", "1", "--keystore",
+                    str(tmp_path / "k.toml")], check=True, capture_output=True)
+    (tmp_path / "host.toml").write_text(tomli_w.dumps(cfg))
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "host", "run", "--config",
+                        str(tmp_path / "host.toml")], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1 and "kiosk.attract" in r.stderr and "loop.mp4" in r.stderr
+    assert "Traceback" not in r.stderr
