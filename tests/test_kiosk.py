@@ -103,3 +103,52 @@ def test_host_run_says_which_attract_clip_is_missing(tmp_path):
                        timeout=60)
     assert r.returncode == 1 and "kiosk.attract" in r.stderr and "loop.mp4" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_host_run_in_kiosk_mode_serves_a_visitor_from_a_real_edge_unit(tmp_path):
+    """The production path: `empathy host run` with mode = "kiosk" and `empathy edge run`."""
+    import socket
+
+    from artist_film import make_film
+
+    film = make_film(tmp_path / "film")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = [sys.executable, "-m", "empathy.cli"]
+    subprocess.run(run + ["keys", "new", "1", "--keystore", str(tmp_path / "host.keys.toml"),
+                          "--edge-dir", str(tmp_path)], check=True, capture_output=True)
+    host = {"keystore": str(tmp_path / "host.keys.toml"), "story": str(film / "story.toml"),
+            "mode": "kiosk", "frame_log": str(tmp_path / "frames.csv"), "duration_s": 26.0,
+            "show": {"listen": f"udp://127.0.0.1:{port}", "width": 160, "height": 96,
+                     "output": f"file:{tmp_path / 'screen.mp4'}", "cue_targets": []},
+            "kiosk": {"attract": "clips/still_water.mp4", "settle_s": 1.0, "leave_s": 2.0,
+                      "idle_timeout_s": 2.0},
+            "session": {"dir": str(tmp_path / "sessions"), "keep_sessions": 5}}
+    edge = {"unit_id": 1, "uplink": f"udp://127.0.0.1:{port}", "faces": False,
+            "keystore": str(tmp_path / "unit1.keys.toml"), "baseline_s": 3.0,
+            "rebaseline_after_s": 2.0, "seq_file": str(tmp_path / "unit1.seq"),
+            "seats": [{"seat_id": 1, "source": "sim://seat?seed=4&visits=3:19"}]}
+    (tmp_path / "host.toml").write_text(tomli_w.dumps(host))
+    (tmp_path / "edge.toml").write_text(tomli_w.dumps(edge))
+    h = subprocess.Popen(run + ["host", "run", "--config", str(tmp_path / "host.toml")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    e = subprocess.Popen(run + ["edge", "run", "--config", str(tmp_path / "edge.toml")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        out, err = h.communicate(timeout=120)
+    finally:
+        e.terminate()
+        e.wait(10)
+        if h.poll() is None:
+            h.kill()
+    assert h.returncode == 0, err[-3000:]
+    summary = json.loads(out)
+    assert summary["mode"] == "kiosk" and summary["visits_total"] == 1
+    v = summary["visits"][0]
+    assert v["segments"][0] == "first_light" and v["decisions"][0]["decision"] == "the_turn"
+    assert 55 <= v["baseline_bpm"] <= 90 and not v["baseline_fallback"]
+    assert (tmp_path / "sessions" / f"{v['session']}.html").exists()
+    with open(tmp_path / "frames.csv") as f:
+        clips = [row["clip_id"] for row in csv.DictReader(f)]
+    assert clips[0] == "attract" and "first_light" in clips
