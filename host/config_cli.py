@@ -66,7 +66,15 @@ def check_host(path: Path, files: bool) -> dict:
             load(Path(cfg.story), cfg.media_root or None)
         except StoryError as e:
             raise ConfigError(f"{path}: story: {e}") from None
-    return {"kind": "host", "story": cfg.story, "listen": cfg.show.listen,
+        if cfg.mode == "kiosk":  # the attract loop's clip and look, where the show looks
+            from empathy.host.cli import _media
+
+            for key in ("attract", "attract_lut"):
+                try:
+                    _media(cfg, key)
+                except ConfigError as e:
+                    raise ConfigError(f"{path}: {e}") from None
+    return {"kind": "host", "mode": cfg.mode, "story": cfg.story, "listen": cfg.show.listen,
             "output": cfg.show.output, "dashboard": cfg.dashboard.enabled and
             cfg.dashboard.listen, "osc": cfg.osc.targets, "lsl": cfg.lsl.enabled,
             "sessions": cfg.session.enabled and cfg.session.dir}

@@ -1,5 +1,5 @@
-"""The kiosk's visitor cycle: `empathy demo --kiosk --visitors 3` end to end, and the kiosk
-settings of `empathy host run`."""
+"""The kiosk's visitor cycle: `empathy demo --kiosk --visitors 3` end to end, `empathy host
+run` in kiosk mode with a real edge unit, and the kiosk settings."""
 
 import csv
 import json
@@ -29,7 +29,11 @@ def _spans(truth_csv: Path) -> dict[int, tuple[int, int]]:
     return out
 
 
+@pytest.mark.slow
 def test_three_visitors_three_sessions_each_with_their_own_baseline(tmp_path):
+    """The sample story's 30 s film for 3 visitors: ~2.5 min, so in the slow suite; the
+    artist's guide runs the same bar on its short film in the default one
+    (tests/test_guide_artist.py)."""
     out = tmp_path / "kiosk"
     r = subprocess.run([sys.executable, "-m", "empathy.cli", "demo", "--kiosk", "--visitors",
                         "3", "--baseline", "4", "--out", str(out), "--json"],
