@@ -156,13 +156,16 @@ def kiosk_report(out: Path, summary: dict, truth: np.ndarray, t0_us: int) -> Non
     ax.set(xlabel="seconds (shaded: visits; line: the film starts)", ylabel="bpm",
            title="Each visitor's resting baseline against their true resting heart rate")
     ax.legend(fontsize=7, loc="upper right")
-    rows = "".join(
-        f"<tr><td>{v['visit']}</td><td><a href='sessions/{v['session']}.html'>"
-        f"{html.escape(str(v['session']))}</a></td><td>{v['start_s']:.1f}–{v['end_s']:.1f} s</td>"
-        f"<td>{v['baseline_bpm']}</td><td>{v['true_resting_bpm']}</td>"
-        f"<td>{html.escape(', '.join(v['segments']) or '—')}</td>"
-        f"<td>{html.escape(', '.join(d['decision'] + ' → ' + d['chosen'] for d in v['decisions']) or '—')}</td></tr>"
-        for v in summary["visits"])
+    def cells(v: dict) -> list[str]:
+        chosen = ", ".join(f"{d['decision']} → {d['chosen']}" for d in v["decisions"])
+        return [str(v["visit"]), f"<a href='sessions/{v['session']}.html'>"
+                f"{html.escape(str(v['session']))}</a>",
+                f"{v['start_s']:.1f}–{v['end_s']:.1f} s", str(v["baseline_bpm"]),
+                str(v["true_resting_bpm"]), html.escape(", ".join(v["segments"]) or "—"),
+                html.escape(chosen or "—")]
+
+    rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in cells(v)) + "</tr>"
+                   for v in summary["visits"])
     (out / "report.html").write_text(f"""<!doctype html><html><head><meta charset="utf-8">
 <title>Kiosk — {html.escape(summary['story'])}</title><style>body{{font-family:system-ui;
 max-width:1000px;margin:2em auto}}td,th{{border:1px solid #ccc;padding:4px 8px}}

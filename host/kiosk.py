@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from empathy.host.baseline import BaselineWatch
-from empathy.host.policy import learn_from_show
 from empathy.host.show import Show
 from empathy.wire import Flag
 
@@ -258,12 +257,8 @@ class KioskShow(Show):
         """Nothing at the end of the run: each visit is learned from as it ends."""
 
     def _learn_visit(self) -> None:
-        try:
-            learn_from_show(self.policy, self.story, self.decisions, self.segment_log,
-                            [asdict(s) for s in self.timeline], self.t0_us,
-                            (self.clock() - self.t0_us) / 1e6)
-        except Exception:
-            log.exception("policy %s could not learn from this visit", self.policy.name)
+        """This visit's film is the screening a learning policy learns from."""
+        Show._learn(self)
 
     def run(self, duration_s: float, progress=None) -> dict:
         try:
@@ -272,6 +267,13 @@ class KioskShow(Show):
             if self.visit is not None:  # the host is stopping: the visit ends here
                 self._close_visit("stopped", self.clock())
         return self.summary()
+
+    def kiosk_state(self) -> dict:
+        """For the dashboard: where the cycle is, and the visits so far."""
+        v = self.visit or {}
+        return {"phase": self.phase, "visit": v.get("visit"), "session": v.get("session"),
+                "visits": self.visits_total,
+                "last": self.visits[-1] if self.visits else None}
 
     def summary(self) -> dict:
         out = super().summary()

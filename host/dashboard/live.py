@@ -91,6 +91,8 @@ class Live:
                          "controls": controls},
             "packets": {"received": show.intake.received, "accepted": show.intake.accepted,
                         "rejected": dict(show.intake.rejected)},
+            # A kiosk: attract / baseline / film / ended, and the visit in progress.
+            "kiosk": show.kiosk_state() if hasattr(show, "kiosk_state") else None,
             # A rehearsal: the push on the simulated audience and the branches walked so far.
             "rehearsal": ({"push": show.rehearsal.value,
                            "branches": branch_coverage(self.story, list(show.decisions))}

@@ -106,6 +106,14 @@ function render(s) {
   $("last-reason").textContent = ld ? `(${ld.reason})` : "";
   drawCurve(s.curve);
   renderRehearsal(s.rehearsal);
+  $("kiosk").hidden = !s.kiosk;
+  if (s.kiosk) {
+    const phases = {attract: "attract loop, nobody there", baseline: "resting baseline",
+                    film: "the film", ended: "the story has ended"};
+    $("kiosk-phase").textContent = phases[s.kiosk.phase] || s.kiosk.phase;
+    $("kiosk-visits").textContent = (s.kiosk.visit ? `visit ${s.kiosk.visit}; ` : "") +
+      `${s.kiosk.visits} visits so far`;
+  }
 
   const map = $("seatmap"); map.innerHTML = "";
   for (const seat of s.seats) {
