@@ -175,7 +175,7 @@ def make_show(cfg: HostConfig, story, keys, clock=None, realtime: bool = True):
 def _run(args) -> int:
     from dataclasses import replace
 
-    from empathy.host.baseline import wait_for_baselines
+    from empathy.host.baseline import BaselineWatch, wait_for_baselines
     from empathy.host.story import StoryError, load
     from empathy.keys import Keystore, KeyError_
 
@@ -196,10 +196,14 @@ def _run(args) -> int:
         print(f"empathy host: {e}", file=sys.stderr)
         return 1
     try:
+        waited = None
         if cfg.mode == "show" and cfg.baseline_wait_s:
             seats = set(cfg.seatmap.owners()) or None
-            wait_for_baselines(show, seats, cfg.baseline_wait_s)
+            watch = BaselineWatch()
+            waited = wait_for_baselines(show, seats, cfg.baseline_wait_s, watch)
         summary = show.run(cfg.duration_s or 10**9)
+        if waited:
+            summary["baseline"] = {**watch.record(show.t0_us, len(seats or ())), **waited}
     finally:
         for c in closers:
             c.close()

@@ -251,7 +251,20 @@ def _cmd(args) -> int:
     if args.kiosk:
         from empathy.host.demo_kiosk import kiosk_cmd
 
+        extra = [f for f, on in (("--seats", args.seats is not None),
+                                 ("--rehearse", args.rehearse),
+                                 ("--duration", args.duration is not None),
+                                 ("--transport", args.transport != "udp"),
+                                 ("--face-video", args.face_video),
+                                 ("--serial-seat", args.serial_seat),
+                                 ("--ble-seat", args.ble_seat)) if on]
+        if extra:
+            print(f"empathy demo: --kiosk is one seat and its visitors; {', '.join(extra)} "
+                  "does not apply", file=sys.stderr)
+            return 1
         return kiosk_cmd(args)
+    if args.seats is None:
+        args.seats = 8
     try:
         s = run_demo(Path(args.out), args.seats, args.duration, args.baseline, args.policy,
                      args.seed, not args.no_faces, quiet=args.json, dashboard=args.dashboard,
@@ -278,7 +291,7 @@ def _cmd(args) -> int:
 
 
 def register(p) -> None:
-    p.add_argument("--seats", type=int, default=8, help="simulated seats (one edge unit each)")
+    p.add_argument("--seats", type=int, help="simulated seats, one edge unit each (default 8)")
     p.add_argument("--story", metavar="FILE", help="your own story (default: the sample)")
     p.add_argument("--media-root", metavar="DIR",
                    help="where the story's media and LUTs are (default: beside the story)")

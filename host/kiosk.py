@@ -41,6 +41,7 @@ ATTRACT = "attract"  # the attract loop's clip id (frame log, segments, cues)
 FRESH_US = 2_000_000  # a seat's last sample older than this says nothing about now
 TIMELINE_KEPT = 4 * 3600 * 2  # 4 h of audience states at 2 Hz: one visit's, however long
 VISITS_KEPT = 1000  # visits remembered for the summary and the dashboard
+SEGMENTS_KEPT = 100  # attract loop rounds remembered between visits
 
 
 @dataclass
@@ -107,6 +108,11 @@ class KioskShow(Show):
     def _queue_next(self) -> None:
         self._cycle(self.clock())
         with self.lock:
+            if self.phase == "attract" and len(self.segment_log) > SEGMENTS_KEPT:
+                # nobody for a long time: the attract loop's rounds need not be remembered
+                last_queued = self._queued_for == len(self.segment_log) - 1
+                self.segment_log = self.segment_log[-1:]
+                self._queued_for = 0 if last_queued else None
             idx, f = len(self.segment_log) - 1, self.frame
         if f is None:
             return

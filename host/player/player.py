@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -37,6 +38,7 @@ _STALL_S = 30.0        # a decoder silent this long is treated as failed
 _MAX_FAILURES = 8      # consecutive unplayable clips before we give up
 _HOLD_S = 1.0          # longest we hold the last frame when nothing can follow
 _CANDIDATE_FRAMES = 1  # a prepared candidate decodes only this far until it is chosen
+SWITCHES_KEPT = 10_000
 
 
 @dataclass
@@ -88,7 +90,9 @@ class Player:
         self.realtime, self.grade_threads = realtime, grade_threads
         self.audio = bool(audio)
         self._fade_n = int(round(max(0.0, audio_fade_ms) * sound.RATE / 1000))
-        self.switches: list[dict] = []  # one entry per clip change, see _switched
+        # one entry per clip change (see _switched); the last SWITCHES_KEPT, so a kiosk
+        # looping its attract clip for months keeps a flat memory
+        self.switches: deque[dict] = deque(maxlen=SWITCHES_KEPT)
         self.frames_rendered = self.frames_dropped = self.frames_late = 0
         self.error: str | None = None
         self.faults: queue.SimpleQueue = queue.SimpleQueue()  # media/LUT faults, for the show
