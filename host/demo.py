@@ -102,13 +102,15 @@ def demo_story(out: Path, story_file: str | None, media_root: str | None,
     from empathy.sim import SAMPLE_IMPACT  # the simulated world: only the demo reaches it
     from empathy.sim.impact import ImpactError, load_impacts, story_impacts
 
+    sample = SAMPLE / "neon_rain.toml"
+    if story_file is not None and media_root is None and Path(story_file).resolve() == sample:
+        story_file = None  # the sample by name: its media are rendered, not beside it
     try:
         if story_file is None:
             from empathy.host.sample.render import ensure
 
             root = ensure()
-            return story_mod.load(SAMPLE / "neon_rain.toml", media_root=root), root, \
-                impact or SAMPLE_IMPACT
+            return story_mod.load(sample, media_root=root), root, impact or SAMPLE_IMPACT
         story = story_mod.load(story_file, media_root=media_root)
         impacts = story_impacts(story, impact)
     except story_mod.StoryError as e:
