@@ -164,3 +164,57 @@ def test_keys_in_a_terminal_push_the_audience():
             kb.close()
     os.close(master)
     assert got == [0.25, 0.5, 0.25, 0.0, -0.25, 0.0]
+
+
+@pytest.mark.skipif(not (os.path.exists("/usr/bin/chromium")
+                         and os.path.exists("/usr/bin/chromedriver")),
+                    reason="chromium and chromium-driver (apt) are not installed")
+def test_the_dashboards_rehearsal_panel_pushes_the_audience(tmp_path):
+    """In a real browser: the panel appears for a rehearsal, its buttons push the audience
+    (the push lands in the seats' file and the show's control log), and it lists the
+    branches with how often each was walked."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from artist_film import make_film
+
+    film = make_film(tmp_path / "film")
+    out, err = tmp_path / "walk", tmp_path / "stderr"
+    with open(err, "w") as e:
+        demo = subprocess.Popen([sys.executable, "-m", "empathy.cli", "demo", "--rehearse",
+                                 "--story", str(film / "story.toml"), "--seats", "1",
+                                 "--baseline", "2", "--no-faces", "--duration", "14",
+                                 "--json", "--out", str(out)],
+                                stdout=subprocess.DEVNULL, stderr=e)
+    opts = Options()
+    opts.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1280,1000"):
+        opts.add_argument(flag)
+    browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    try:
+        deadline = time.monotonic() + 90
+        while not (m := re.search(r"dashboard: (http\S+)", err.read_text())):
+            assert demo.poll() is None and time.monotonic() < deadline, err.read_text()[-2000:]
+            time.sleep(0.2)
+        browser.get(m.group(1))
+        wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+        panel = browser.find_element(By.ID, "rehearsal")
+        wait.until(lambda d: panel.is_displayed() and d.find_element(By.ID, "segment").text
+                   not in ("-", ""))  # the film runs: pushes are taken
+        for _ in range(2):
+            browser.find_element(By.ID, "push-up").click()
+            time.sleep(0.6)
+        wait.until(lambda d: d.find_element(By.ID, "push-now").text == "0.50")
+        assert (out / "edge" / "nudge").read_text().strip() == "0.500"
+        browser.find_element(By.ID, "push-calm").click()
+        wait.until(lambda d: d.find_element(By.ID, "push-now").text == "0.25")
+        rows = browser.find_elements(By.CSS_SELECTOR, "#branches tbody tr")
+        assert len(rows) == 1 and "the_turn" in rows[0].text and "undertow" in rows[0].text
+        assert "audience" in browser.find_element(By.ID, "control-log").text
+    finally:
+        browser.quit()
+        demo.wait(120)
