@@ -26,6 +26,7 @@ so that every new visit is a new baseline.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,13 +178,18 @@ class KioskShow(Show):
         self._watch.see(arrived)
         self.subscribe(self._watch)
         if self.sessions is not None:
-            self._rec = Recorder(self.sessions, {"story": self.story.title, "kiosk": True,
-                                                 "visit": self.visits_total},
-                                 unit_report=self.intake.unit_report, on_fault=self.report,
-                                 clock=self.clock)
-            self.visit["session"] = self._rec.id
-            self._rec("samples", arrived)
-            self.subscribe(self._rec)
+            try:
+                self._rec = Recorder(self.sessions, {"story": self.story.title, "kiosk": True,
+                                                     "visit": self.visits_total},
+                                     unit_report=self.intake.unit_report,
+                                     on_fault=self.report, clock=self.clock)
+            except (OSError, sqlite3.Error) as e:  # the visitor still gets their film
+                log.error("kiosk: visit %d cannot be recorded: %s", self.visits_total, e)
+                self.report({"event": "session_open_failed", "why": str(e)})
+            else:
+                self.visit["session"] = self._rec.id
+                self._rec("samples", arrived)
+                self.subscribe(self._rec)
         self.phase = "baseline"
         self._event("arrived", seats=sorted(seats))
 
@@ -257,7 +263,10 @@ class KioskShow(Show):
             except Exception:  # a report must never stop the kiosk
                 log.exception("kiosk: cannot write the report of %s", path.name)
         if self.retention is not None:
-            retention.retain(path.parent, self.retention, keep=path)
+            try:
+                retention.retain(path.parent, self.retention, keep=path)
+            except OSError as e:  # tried again after the next visit
+                log.error("kiosk: retention in %s failed: %s", path.parent, e)
 
     def _learn(self) -> None:
         """Nothing at the end of the run: each visit is learned from as it ends."""
