@@ -49,8 +49,9 @@ class EdgeConfig:
     rate_hz: float = 10.0
     cue_port: int = 0  # where screen cues arrive; 0 = no screen cues
     baseline_s: float = 60.0
-    # A seat without signal this long, then with signal again, has a new viewer: a fresh
-    # baseline (a kiosk's next visitor). 0 = one baseline per start, never again.
+    #: a seat without signal this long, s, then with signal again has a new viewer: a fresh
+    #: baseline (a kiosk's next visitor); 0 = one baseline per start, never again.
+    #: Example: 10.0
     rebaseline_after_s: float = 30.0
     model_threads: int = 1
     faces: bool = True

@@ -21,9 +21,10 @@ from typing import Callable, Optional
 
 @dataclass
 class Rotation:
-    max_mb: float = 20.0  # roll over at this size
-    max_age_h: float = 24.0  # ...or when a new period of this length begins (0: size only)
-    keep: int = 7  # rolled-over files kept
+    max_mb: float = 20.0  #: roll the file over at this size, MB
+    #: ...or when a new period of this many hours begins (a new day); 0 = by size only
+    max_age_h: float = 24.0
+    keep: int = 7  #: rolled-over files kept (NAME.1 newest .. NAME.KEEP oldest)
 
     def validate(self):
         if not 0.01 <= self.max_mb <= 10_000:

@@ -46,9 +46,13 @@ class DashboardConfig:
 class SessionConfig:
     enabled: bool = True
     dir: str = "sessions"
-    # Retention, applied after every kiosk visit (host/session/retention.py); 0 = no limit.
+    #: delete sessions older than this many days, after every kiosk visit (and with
+    #: `empathy session purge --older-than`); 0 = keep. Example: 30.0
     keep_days: float = 0.0
+    #: keep at most this many sessions, the oldest deleted first; 0 = no limit
     keep_sessions: int = 0
+    #: keep the sessions within this many MB together, the oldest deleted first; 0 = no
+    #: limit. Example: 2000.0
     max_mb: float = 0.0
 
     def validate(self):
@@ -68,15 +72,21 @@ class HostConfig:
     keystore: str = "host.keys.toml"
     story: str = ""
     media_root: str = ""
-    mode: str = "show"  # "show": the story for whoever is there; "kiosk": visitor by visitor
+    #: "show": the story for whoever is there; "kiosk": one visitor at a time, each with an
+    #: attract loop, a fresh baseline, the film and a session of their own ([kiosk]).
+    #: Example: "kiosk"
+    mode: str = "show"
     frame_log: str = "frames.csv"
-    frame_log_rotate: Rotation = field(default_factory=Rotation)  # appends, rolls over
+    #: The frame log appends and rolls over by size and age (docs/playback.md).
+    frame_log_rotate: Rotation = field(default_factory=Rotation)
     duration_s: float = 0.0  # 0 = until the story ends (or forever when looping)
-    # show mode: before the film, wait this long at most for every seat's resting baseline
-    # (the seat map's seats, else every seat heard); 0 = start at once
+    #: show mode: before the film, wait at most this long, s, for every seat's resting
+    #: baseline (the seat map's seats, else every seat heard); 0 = start at once.
+    #: Example: 90.0
     baseline_wait_s: float = 0.0
     show: ShowConfig = field(default_factory=ShowConfig)
-    kiosk: KioskConfig = field(default_factory=KioskConfig)  # see host/kiosk.py
+    #: The kiosk's visitor cycle (mode = "kiosk"; docs/guide-artist.md).
+    kiosk: KioskConfig = field(default_factory=KioskConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     osc: OscConfig = field(default_factory=OscConfig)

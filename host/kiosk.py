@@ -47,13 +47,20 @@ SEGMENTS_KEPT = 100  # attract loop rounds remembered between visits
 
 @dataclass
 class KioskConfig:
+    #: the attract loop's clip, from the media root (else the story's folder); empty: the
+    #: story's first clip. Example: "media/attract.mp4"
     attract: str = ""
-    attract_lut: str = ""
+    attract_lut: str = ""  #: a .cube look for the attract loop. Example: "luts/dim.cube"
+    #: a strap in contact with a heartbeat, or a face in view, this long, s: a visit starts
     settle_s: float = 2.0
+    #: nobody in the seat this long, s: the visitor has gone, the film cuts to the attract
+    #: loop and the visit ends (the edge's rebaseline_after_s should be no longer)
     leave_s: float = 8.0
+    #: no fresh baseline this long after a visit started, s: the film starts anyway (logged)
     baseline_timeout_s: float = 120.0
+    #: after the story's end, s: the visit ends and the attract loop plays on
     idle_timeout_s: float = 60.0
-    report: bool = True
+    report: bool = True  #: write each visit's HTML report beside its session
 
     def validate(self):
         for name in ("settle_s", "leave_s", "baseline_timeout_s", "idle_timeout_s"):
