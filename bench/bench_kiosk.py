@@ -99,14 +99,15 @@ def visit_plan(days: float, seed: int = 7, start_h: float = 9.0) -> list[tuple]:
 
 class SimClock:
     """The show's clock: film time, advanced by the frames shown. `frame()` (player thread)
-    waits for the visitors' packets to catch up, so the world keeps pace with the film."""
+    waits until the visitors' packets up to that time are sent and the show loop has taken
+    them in, so neither the world nor the host's reading of it falls behind the film."""
 
     def __init__(self):
         from empathy.clock import now_us
 
         self.base_us = now_us()
         self.us = self.base_us
-        self.fed_us = self.base_us
+        self.fed_us = self.consumed_us = self.base_us
         self.cond = threading.Condition()
 
     def __call__(self) -> int:
@@ -116,7 +117,18 @@ class SimClock:
         with self.cond:
             self.us = self.base_us + int((info.index + 1) * 1e6 / FPS)
             self.cond.notify_all()
-            self.cond.wait_for(lambda: self.fed_us >= self.us, timeout=2.0)
+            # Strict: the film never runs ahead of the visitors or of the show loop (either,
+            # starved of CPU, would otherwise see an empty seat that is not); the timeout
+            # only guards a dead feeder.
+            step = int(1e6 / RATE_HZ)
+            self.cond.wait_for(lambda: self.fed_us >= self.us
+                               and self.consumed_us >= self.us - step, timeout=60.0)
+
+    def taken_in(self, samples) -> None:
+        """Show observer: the show loop has these samples."""
+        with self.cond:
+            self.consumed_us = max([self.consumed_us] + [s.ts_us for s in samples])
+            self.cond.notify_all()
 
     def fed(self, t_us: int) -> None:
         with self.cond:
@@ -219,7 +231,8 @@ def soak(days: float = 7.0, folder: Path | None = None, progress=None) -> dict:
     plan = visit_plan(days)
     os.environ.setdefault("XDG_STATE_HOME", str(folder / "state"))  # the bandit's state
     show = make_show(cfg, story, keys, clock=clock, realtime=False)
-    show.subscribe(lambda kind, data: clock.frame(data) if kind == "frame" else None)
+    show.subscribe(lambda kind, data: clock.frame(data) if kind == "frame" else
+                   clock.taken_in(data) if kind == "samples" else None)
     handler = RotatingLogHandler(folder / "kiosk.log", Rotation(max_mb=1.0, keep=3))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -257,7 +270,7 @@ def soak(days: float = 7.0, folder: Path | None = None, progress=None) -> dict:
            "visits": summary["visits_total"], "frames": summary["frames_rendered"],
            "baselines": sum(v["baseline_fallback"] is False for v in summary["visits"]),
            "wall_s": time.monotonic() - t_wall, "packets": visitors.sent,
-           "recent_visits": summary["visits"][-5:]}
+           "plan": plan, "visit_records": summary["visits"]}
     if tmp:
         tmp.cleanup()
     return out
@@ -290,6 +303,10 @@ def figures(res: dict, days: float) -> list[dict]:
 
     peak = {k: max(r[k] for r in rows) for k in budget}
     first = next(r for r in rows if r["hour"] >= min(24, rows[-1]["hour"]))
+    live = [r for r in rows if r["live_mb"] is not None]
+
+    def in_use_on(day: float) -> float:  # the sample nearest that day's morning
+        return min(live, key=lambda r: abs(r["hour"] - day * 24))["live_mb"]
     return [row("simulated days", days, "days"), row("wall time", res["wall_s"] / 60, "min"),
             row("speed-up", days * 86400 / res["wall_s"], "x realtime"),
             row("visits served / planned", res["visits"], f"of {res['planned_visits']}"),
@@ -298,6 +315,8 @@ def figures(res: dict, days: float) -> list[dict]:
             row("RSS at end", rows[-1]["rss_mb"], "MiB"),
             row("RSS growth per day after day 1", growth_per_day(rows, "rss_mb"), "MiB"),
             row("memory in use growth per day", growth_per_day(rows, "live_mb"), "MiB"),
+            *[row(f"memory in use, day {d:g}", in_use_on(d), "MiB")
+              for d in sorted({1, days / 2, days})],
             row("open files growth after day 1", rows[-1]["fds"] - first["fds"], "fds"),
             row("threads growth after day 1", rows[-1]["threads"] - first["threads"],
                 "threads"),

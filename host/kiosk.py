@@ -26,7 +26,9 @@ so that every new visit is a new baseline.
 from __future__ import annotations
 
 import logging
+import queue
 import sqlite3
+import threading
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +41,7 @@ from empathy.wire import Flag
 log = logging.getLogger("empathy.host.kiosk")
 
 ATTRACT = "attract"  # the attract loop's clip id (frame log, segments, cues)
-FRESH_US = 2_000_000  # a seat's last sample older than this says nothing about now
-TIMELINE_KEPT = 4 * 3600 * 2  # 4 h of audience states at 2 Hz: one visit's, however long
+TIMELINE_KEPT = 2 * 3600 * 2  # 2 h of audience states at 2 Hz: a visit's film, however long
 VISITS_KEPT = 1000  # visits remembered for the summary and the dashboard
 SEGMENTS_KEPT = 100  # attract loop rounds remembered between visits
 
@@ -100,6 +101,12 @@ class KioskShow(Show):
         self._await_empty = False  # a visit timed out with them still there: wait till they go
         self._rec = self._watch = None
         self._t_kiosk_us = self.clock()
+        # A closed visit's report and the retention pass take seconds (plots, deletions):
+        # one worker does them in turn so the show loop (cues, the next visitor) never waits.
+        self._archive: queue.SimpleQueue = queue.SimpleQueue()
+        self._archiver = threading.Thread(target=self._archive_loop, name="kiosk-archive",
+                                          daemon=True)
+        self._archiver.start()
 
     # -- the player's clips ---------------------------------------------------------------
     def _first_clip(self):
@@ -116,6 +123,8 @@ class KioskShow(Show):
     def _queue_next(self) -> None:
         self._cycle(self.clock())
         with self.lock:
+            if self.phase != "film" and self.timeline:
+                self.timeline.clear()  # only a visit's film is learned from and reported
             if self.phase == "attract" and len(self.segment_log) > SEGMENTS_KEPT:
                 # nobody for a long time: the attract loop's rounds need not be remembered
                 last_queued = self._queued_for == len(self.segment_log) - 1
@@ -132,7 +141,10 @@ class KioskShow(Show):
 
     # -- the visitor cycle ------------------------------------------------------------------
     def _someone_there(self, now: int) -> bool:
-        return any(t.history and now - t.last.ts_us <= FRESH_US and present(t.last)
+        """A seat's last sample says someone is there, and it is recent: a unit that fell
+        silent counts as empty after leave_s, and so ends the visit after twice that."""
+        fresh_us = self.kiosk.leave_s * 1e6
+        return any(t.history and now - t.last.ts_us <= fresh_us and present(t.last)
                    for t in self.intake.seats.values())
 
     def _cycle(self, now: int) -> None:
@@ -233,7 +245,7 @@ class KioskShow(Show):
         self.visit, self.phase = None, "attract"
         if self._rec is not None:
             self._rec.close()
-            self._after_session(self._rec.path)
+            self._archive.put(self._rec.path)  # report and retention off the show loop
         self._rec = None
         log.info("kiosk: visit %d over (%s) after %.0f s", v["visit"], why,
                  (now - v["start_us"]) / 1e6, extra=record)
@@ -257,6 +269,10 @@ class KioskShow(Show):
                 if film else [],
                 "decisions": [{k: d[k] for k in ("decision", "chosen", "reason", "at_s")}
                               for d in self.decisions] if film else []}
+
+    def _archive_loop(self) -> None:
+        while (path := self._archive.get()) is not None:
+            self._after_session(path)
 
     def _after_session(self, path: Path) -> None:
         """The visit's session: its report beside it, then the store kept in budget."""
@@ -288,6 +304,8 @@ class KioskShow(Show):
         finally:
             if self.visit is not None:  # the host is stopping: the visit ends here
                 self._close_visit("stopped", self.clock())
+            self._archive.put(None)
+            self._archiver.join(60)  # the last visit's report is written before we exit
         return self.summary()
 
     def kiosk_state(self) -> dict:
