@@ -16,11 +16,13 @@ contact with a heart rate, a face or a pupil in view) for `settle_s`; the attrac
 on while the edge unit takes this visitor's resting baseline (it drops CALIBRATED for a new
 viewer and sets it again when done: edge/features.py), then the film starts from its
 first segment. The visit ends when the seat has had no signal for `leave_s` (the film cuts
-back to the attract loop at once) or `idle_timeout_s` after the story ended. Each visit is
-a session of its own (recorded from the moment the visitor arrived, reported, and the
-store kept within its retention: `[session]` keep_days / keep_sessions / max_mb); the
-policy learns from each. Set the edge unit's `rebaseline_after_s` no longer than `leave_s`,
-so that every new visit is a new baseline.
+back to the attract loop at once; a unit that falls silent counts as no signal once its last
+sample is `leave_s` old) or `idle_timeout_s` after the story ended, and a visitor still
+there then must leave before a new visit can start. Each visit is a session of its own
+(recorded from the moment the visitor arrived; its report written and the store kept
+within its retention, `[session]` keep_days / keep_sessions / max_mb, by a worker thread,
+so the show loop never waits); the policy learns from each. Set the edge unit's
+`rebaseline_after_s` no longer than `leave_s`, so that every new visit is a new baseline.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ def test_days_of_visitors_keep_memory_flat_and_disk_in_budget(tmp_path):
     days = float(os.environ.get("EMPATHY_KIOSK_DAYS", 2))
     res = soak(days, folder=tmp_path)
     rows = res["rows"]
-    assert res["visits"] >= 0.9 * res["planned_visits"] > 20  # the cycle kept serving
+    assert res["visits"] >= 0.98 * res["planned_visits"] > 20  # the cycle kept serving
     assert res["baselines"] >= 0.9 * res["visits"]  # each visitor's own baseline, in time
     for key, budget in res["budget"].items():  # never over what the config allows
         assert max(r[key] for r in rows) <= budget * 1.05, (key, budget)
