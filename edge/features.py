@@ -15,6 +15,13 @@ has its baseline, population priors stand in and the CALIBRATED flag stays off. 
 calibration profile (`edge.profile`: `empathy calibrate`'s results) corrects its heart
 sensor's bias and lag, gives the pupil the viewer's own light response, and brings a
 stored resting baseline, with which the seat is CALIBRATED from its first reading.
+
+A seat serves viewer after viewer (a kiosk): when its signal comes back after
+`rebaseline_after_s` without any (the strap was off, nobody in front of the camera), or a
+first time after a baseline period that had none, it is a new person: everything learned
+about the last one is dropped and a fresh baseline starts, with CALIBRATED off until done.
+The profile's sensor corrections stay; its viewer's light response and baseline belong to
+the first viewer only.
 """
 
 from __future__ import annotations
@@ -61,9 +68,11 @@ class _WaveBeats:
         expected = self.t0 + self.stream.n * 1e6 / self.fs
         return r.fs_hz == self.fs and abs(r.ts_us - expected) <= WAVE_SLIP_S * 1e6
 
-    def add(self, r: Waveform) -> None:
+    def add(self, r: Waveform) -> bool:
+        """True if the chunk held a beat worth the name (someone is there)."""
         beats = self.stream.push(r.samples)
         self.heart.add_beats(self.t0 + beats.idx * 1e6 / self.fs, beats.sqi)
+        return bool(np.any(np.asarray(beats.sqi) >= MIN_HEART_QUALITY))
 
     def lost_contact(self, now_us: int) -> bool:
         """Samples keep coming but no pulse for LOST_GAP_S: the sensor is off the skin
@@ -82,59 +91,104 @@ class SeatFeatures:
 
     def __init__(self, baseline_s: float = 60.0, expression_model=None,
                  light: Optional[LightResponse] = None,
-                 profile: Optional[SeatProfile] = None):
+                 profile: Optional[SeatProfile] = None, rebaseline_after_s: float = 30.0,
+                 name: str = "seat"):
         self.profile = profile or SeatProfile()
+        self.model, self.light, self.name = expression_model, light, name
+        self.baseline_us = int(baseline_s * 1e6)
+        self.rebase_us = int(rebaseline_after_s * 1e6)  # 0: one baseline, never again
+        self.contact = True
+        self.luminance = 0.3
+        self.start_us: Optional[int] = None
+        self.last_signal_us: Optional[int] = None
+        self.baselines_taken = 0  # baselines started: 1 + one per new viewer
+        self.ignored: dict[str, int] = {}  # waveform kind -> chunks passed over
+        self._forget(first=True)
+
+    def _forget(self, first: bool = False) -> None:
+        """Everything learned about the viewer in the seat (their beats, pupil, face, skin
+        conductance and baseline) starts again. The first viewer may be the profile's: a
+        stored baseline (calibrate baseline) stands from the first reading, and what it
+        does not hold is learnt in the show as without one."""
+        # the viewer's part of the profile (sensor corrections stay with the seat)
+        self.mine = mine = self.profile if first else SeatProfile()
         self.strap = HeartWindow(HRV_WINDOW_S)
         self.waves: dict[str, _WaveBeats] = {}
         self.eda: Optional[EdaWindow] = None
         self.eda_report: dict = {}  # the last estimate's EDA part (see module docstring)
-        self.ignored: dict[str, int] = {}  # waveform kind -> chunks passed over
-        self.pupil = PupilStream(light or self.profile.light)
-        self.model = expression_model
+        self.pupil = PupilStream(self.light or mine.light)
         self.face_probs: Optional[np.ndarray] = None
         self.face_ts = 0
-        self.contact = True
-        self.start_us: Optional[int] = None
-        self.baseline_us = int(baseline_s * 1e6)
-        # A stored baseline (calibrate baseline) stands from the first reading; what it
-        # does not hold is learnt in the show as without one.
-        self.base = {**baselines(), **self.profile.baseline}
-        self.luminance = 0.3
+        self.base = {**baselines(), **mine.baseline}
         self.affect = Affect(0.0, 0.0, 0.0)  # the last estimate, confidence included
         self.signals: dict = {}
+
+    def _new_viewer(self, r: Reading) -> None:
+        """A reading with signal: a new viewer if the seat had none for a while."""
+        last, self.last_signal_us = self.last_signal_us, r.ts_us
+        if last is None and r.ts_us - self.start_us < self.baseline_us:
+            self.start_us = r.ts_us  # the baseline counts from the first signal
+            return
+        gap_us = r.ts_us - (self.start_us if last is None else last)
+        if not self.rebase_us or (last is not None and gap_us < self.rebase_us):
+            return
+        self._forget()
+        self.start_us = r.ts_us
+        self.baselines_taken += 1
+        log.info("%s: signal back after %.0f s without: a new viewer, new baseline",
+                 self.name, gap_us / 1e6,
+                 extra={"seat": self.name, "gap_s": round(gap_us / 1e6, 1),
+                        "baseline_s": self.baseline_us / 1e6})
 
     def add(self, r: Reading) -> None:
         r = self.profile.heart.correct(r)  # a calibrated heart sensor's bias and lag undone
         if self.start_us is None:
             self.start_us = r.ts_us
+            self.baselines_taken = 1
+        if self._take(r):
+            self._new_viewer(r)
+
+    def _take(self, r: Reading) -> bool:
+        """Use one reading; True if it carried a viewer's signal."""
         if isinstance(r, Beat):
             self.strap.add_rr(r.ts_us, r.rr_ms)
-        elif isinstance(r, Waveform) and r.kind == "eda":
+            return self.contact
+        if isinstance(r, Waveform) and r.kind == "eda":
             self._add_eda(r)
-        elif isinstance(r, Waveform) and r.kind not in HEART_WAVES:
+            return False  # skin conductance is there with or without a viewer's hand on it
+        if isinstance(r, Waveform) and r.kind not in HEART_WAVES:
             self.ignored[r.kind] = self.ignored.get(r.kind, 0) + 1
-        elif isinstance(r, Waveform):
+            return False
+        if isinstance(r, Waveform):
             try:
                 wave = self.waves.get(r.kind)
                 if wave is None or not wave.fits(r):  # new, resampled, or after a gap
                     wave = self.waves[r.kind] = _WaveBeats(r)
-                wave.add(r)
+                return wave.add(r) and self.contact
             except ValueError as e:  # NaN samples, an unusable rate: skip, start afresh
                 self.waves.pop(r.kind, None)
                 log.warning("waveform chunk skipped", extra={"kind": r.kind, "fs_hz": r.fs_hz,
                                                              "reason": str(e)})
-        elif isinstance(r, Pupil):
+                return False
+        if isinstance(r, Pupil):
             self.pupil.add(r.ts_us, r.diameter_mm, r.confidence, self.luminance)
-        elif isinstance(r, FaceCrop) and self.model is not None:
-            probs = self.model.predict(r.image)
-            if self.face_probs is None:
-                self.face_probs = probs
-            else:  # exponential smoothing with the real time step
-                a = 1 - math.exp(-max(r.ts_us - self.face_ts, 0) / 1e6 / FACE_TAU_S)
-                self.face_probs = (1 - a) * self.face_probs + a * probs
-            self.face_ts = r.ts_us
-        elif isinstance(r, Health):
+            return r.confidence > 0 and r.diameter_mm > 0
+        if isinstance(r, FaceCrop):
+            if self.model is not None:
+                self._face(r)
+            return True  # a face in view is someone there, model or not
+        if isinstance(r, Health):
             self.contact = r.contact
+        return False
+
+    def _face(self, r: FaceCrop) -> None:
+        probs = self.model.predict(r.image)
+        if self.face_probs is None:
+            self.face_probs = probs
+        else:  # exponential smoothing with the real time step
+            a = 1 - math.exp(-max(r.ts_us - self.face_ts, 0) / 1e6 / FACE_TAU_S)
+            self.face_probs = (1 - a) * self.face_probs + a * probs
+        self.face_ts = r.ts_us
 
     def _add_eda(self, r: Waveform) -> None:
         try:
@@ -198,13 +252,13 @@ class SeatFeatures:
         flags |= (Flag.PUPIL_OK if pupil else 0) | (Flag.BLINK if self.pupil.blinked(now_us) else 0)
         pupil_resid = self.pupil.residual_mm(now_us) if pupil else 0.0
 
-        stored = self.profile.calibrated
+        stored = self.mine.calibrated
         in_baseline = (not stored and self.start_us is not None
                        and now_us - self.start_us < self.baseline_us)
         ready = stored or (not in_baseline and self.start_us is not None)
         if in_baseline:
             for name, x in (("hr", hr), ("rmssd", rmssd), ("pupil", pupil_resid)):
-                if x and name not in self.profile.baseline:
+                if x and name not in self.mine.baseline:
                     self.base[name].add(x)
         if ready:
             flags |= Flag.CALIBRATED
@@ -222,7 +276,7 @@ class SeatFeatures:
         face_valence, expr, conf = None, EXPRESSION_NONE, 0.0
         if self.face_probs is not None and now_us - self.face_ts < 2e6:
             face_valence, face_arousal = expression_valence_arousal(self.face_probs)
-            rest = self.profile.resting_expression
+            rest = self.mine.resting_expression
             if rest is not None:  # a face that looks a little sad at rest is not sadness
                 rest_v, rest_a = expression_valence_arousal(rest)
                 face_valence, face_arousal = face_valence - rest_v, face_arousal - rest_a

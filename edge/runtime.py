@@ -88,6 +88,10 @@ class EdgeConfig:
     cue_port: int = setting(0, lo=1, hi=65535, zero_ok=True)
     #: seconds of resting baseline each seat's estimates start from
     baseline_s: float = setting(60.0, lo=0, hi=3600)
+    #: a seat without signal this long, s, then with signal again has a new viewer: a fresh
+    #: baseline (a kiosk's next visitor); 0 = one baseline per start, never again.
+    #: Example: 10.0
+    rebaseline_after_s: float = setting(30.0, lo=1, hi=3600, zero_ok=True)
     model_threads: int = setting(1, lo=1, hi=64)  #: threads for the TFLite models
     faces: bool = True  #: read facial expression from camera seats
     #: the expression model: "auto" (the FER-2013 model, whatever the seats are: a model
@@ -156,7 +160,10 @@ class EdgeUnit:
                         for s in cfg.seats]
         self.idle = all(src is None for src in self.sources)
         self.face_model = Path(model.model.path).name if model is not None else None
-        self.features = [SeatFeatures(cfg.baseline_s, model, profile=p) for p in self.profiles]
+        self.features = [SeatFeatures(cfg.baseline_s, model, profile=p,
+                                      rebaseline_after_s=cfg.rebaseline_after_s,
+                                      name=f"seat {s.seat_id}")
+                         for s, p in zip(cfg.seats, self.profiles)]
         self.uplink = open_sender(cfg.uplink, cfg.unit_id)
         self.channel_log = ChannelLog(cfg.channels_log) if cfg.channels_log else None
         self.link = UplinkWatch(cfg.uplink)
@@ -291,6 +298,8 @@ class EdgeUnit:
                                 zip(self.cfg.seats, self.profiles) if p.names},
                 "cues_rejected": self.screen.rejected if self.screen else 0,
                 "cues_stale": self.screen.stale if self.screen else 0,
+                "baselines": {str(s.seat_id): f.baselines_taken
+                              for s, f in zip(self.cfg.seats, self.features)},
                 "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),
                           "drift_ppm": round(c.drift_ppm, 3), "rtt_us": self.sync.rtt_us,
                           "residual_us": (round(self.sync.residual_us(), 1)

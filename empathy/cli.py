@@ -48,6 +48,9 @@ def _top_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="warning", type=str.lower,
                    choices=("debug", "info", "warning", "error"), help="how much to log")
     p.add_argument("--log-json", action="store_true", help="structured logs, one JSON per line")
+    p.add_argument("--log-file", metavar="PATH",
+                   help="logs to this file instead of stderr, rolled over at 20 MB or daily "
+                        "(PATH.1 ... PATH.7 kept)")
     return p
 
 
@@ -133,7 +136,7 @@ def _main(argv: list[str], ctx: dict) -> int:
     # Find the noun: first argument that is not a global option (or its value).
     i = 0
     while i < len(argv) and argv[i].startswith("-"):
-        i += 2 if argv[i] == "--log-level" else 1
+        i += 2 if argv[i] in ("--log-level", "--log-file") else 1
     if i >= len(argv) or argv[i] not in COMMANDS:
         top.parse_args(argv)  # handles --help / --version / errors
         top.print_help()
@@ -154,7 +157,11 @@ def _main(argv: list[str], ctx: dict) -> int:
         name.append(args.verb)
     if isinstance(getattr(args, "config", None), str):
         ctx["config"] = args.config
-    log.setup(args.log_level, args.log_json)
+    try:
+        log.setup(args.log_level, args.log_json, log_file=args.log_file)
+    except OSError as e:
+        raise errors.UserError(f"cannot write the log file: {e.strerror or e}",
+                               "give --log-file a folder that exists and is writable") from None
     func = getattr(args, "func", None)
     if func is None:
         top.parse_args(argv[: i + 1] + ["--help"])

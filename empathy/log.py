@@ -1,4 +1,9 @@
-"""Structured logs: one JSON object per line with --log-json, readable text otherwise."""
+"""Structured logs: one JSON object per line with --log-json, readable text otherwise.
+
+To stderr (the journal under systemd), or with --log-file PATH to a file that rolls over by
+size and age (`empathy.rotate`: 20 MB or a new day, 7 old files kept), so a kiosk running
+for months never fills its card.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +30,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
-def setup(level: str = "info", json_lines: bool = False, stream=None) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)
+def setup(level: str = "info", json_lines: bool = False, stream=None,
+          log_file: str | None = None) -> None:
+    if log_file:
+        from empathy.rotate import RotatingLogHandler
+
+        handler: logging.Handler = RotatingLogHandler(log_file)
+    else:
+        handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

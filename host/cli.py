@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from empathy.config import ConfigError, from_toml, listen_addr, setting
+from empathy.host.kiosk import KioskConfig
 from empathy.host.osc import OscConfig
 from empathy.host.seatmap import SeatMapConfig
 from empathy.host.show import ShowConfig
+from empathy.rotate import Rotation
 
 log = logging.getLogger("empathy.host")
 TOKEN_ENV = "EMPATHY_OPERATOR_TOKEN"
@@ -55,15 +57,15 @@ def _read_token(path: str, key: str) -> str | None:
 class SessionConfig:
     enabled: bool = True  #: record each show as a session (samples, states, decisions)
     dir: str = "sessions"  #: folder the sessions are written to
-    #: days a session is kept: older ones are deleted at start and daily (never the one
-    #: recording); 0 keeps them all. Biometric data: keep no longer than the audience was
-    #: told. Example: 30
-    retention_days: float = 0.0
-
-    def validate(self):
-        if not 0 <= self.retention_days <= 3650:  # NaN fails too
-            raise ValueError(f"retention_days {self.retention_days} must be within 0..3650 "
-                             "(0 = keep every session)")
+    #: days a session is kept: older ones are deleted at start and daily, and after every
+    #: kiosk visit (never the one recording); 0 keeps them all. Biometric data: keep no
+    #: longer than the audience was told. Example: 30
+    retention_days: float = setting(0.0, lo=0, hi=3650, zero_ok=True)
+    #: keep at most this many sessions, the oldest deleted first; 0 = no limit
+    keep_sessions: int = setting(0, lo=1, hi=10**7, zero_ok=True)
+    #: keep the sessions within this many MB together, the oldest deleted first; 0 = no
+    #: limit. Example: 2000.0
+    max_mb: float = setting(0.0, lo=1, hi=10**7, zero_ok=True)
 
 
 @dataclass
@@ -87,11 +89,23 @@ class HostConfig:
     #: media_root, else its folder (the bundled sample: its render cache).
     #: Example: "/media/usb/my_film"
     media_root: str = ""
+    #: "show": the story for whoever is there; "kiosk": one visitor at a time, each with an
+    #: attract loop, a fresh baseline, the film and a session of their own ([kiosk]).
+    #: Example: "kiosk"
+    mode: str = "show"
     frame_log: str = "frames.csv"  #: CSV of every frame shown (clip, times, LUT, lateness)
+    #: The frame log appends and rolls over by size and age (docs/playback.md).
+    frame_log_rotate: Rotation = field(default_factory=Rotation)
     #: how long the show runs, s; 0 = until the story ends (or for ever when looping)
     duration_s: float = 0.0
+    #: show mode: before the film, wait at most this long, s, for every seat's resting
+    #: baseline (the seat map's seats, else every seat heard); 0 = start at once.
+    #: Example: 90.0
+    baseline_wait_s: float = setting(0.0, lo=1, hi=3600, zero_ok=True)
     #: The show: where packets arrive, the picture and how branches are chosen.
     show: ShowConfig = field(default_factory=ShowConfig)
+    #: The kiosk's visitor cycle (mode = "kiosk"; docs/guide-artist.md).
+    kiosk: KioskConfig = field(default_factory=KioskConfig)
     #: The operator's dashboard and HTTP API (docs/api.md).
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     #: Session recording, for reports and export (`empathy session`).
@@ -110,6 +124,8 @@ class HostConfig:
     def validate(self):
         if not self.story:
             raise ValueError("story = path of the story file is required")
+        if self.mode not in ("show", "kiosk"):
+            raise ValueError(f"mode {self.mode!r} must be \"show\" or \"kiosk\"")
 
 
 def attach(show, cfg: HostConfig, meta: dict | None = None) -> list:
@@ -141,12 +157,13 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
             rec.event("resumed", {"session": rec.id})
         log.info("%s session %s", "resuming" if rec.resumed else "recording", rec.id,
                  extra={"session": rec.id, "path": str(rec.path)})
-    if cfg.session.retention_days:
-        from empathy.host.session.store import Retention
+    lim = cfg.session
+    if lim.retention_days or lim.keep_sessions or lim.max_mb:
+        from empathy.host.session.retention import Retention
 
         # Closed before the recorder: a purge in progress is still noted in the session.
-        closers.insert(0, Retention(Path(cfg.session.dir), cfg.session.retention_days,
-                                    keep=rec and rec.path, on_purge=rec and rec.event).start())
+        closers.insert(0, Retention(Path(lim.dir), lim, keep=rec and rec.path,
+                                    on_purge=rec and rec.event).start())
     if cfg.osc.targets:
         from empathy.host.osc import OscOutput
 
@@ -178,9 +195,40 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
               file=sys.stderr, flush=True)
 
 
-def _run(args) -> int:
+def _media(cfg: HostConfig, key: str) -> Path | None:
+    """A kiosk's attract clip or look, relative to the media root or the story's folder."""
+    name = getattr(cfg.kiosk, key)
+    if not name:
+        return None
+    path = Path(cfg.media_root or Path(cfg.story).parent) / name
+    if not path.is_file():
+        raise ConfigError(f"kiosk.{key}: {path} not found")
+    return path
+
+
+def make_show(cfg: HostConfig, story, keys, clock=None, realtime: bool = True):
+    """The Show the config asks for: the story for whoever is there, or a kiosk's cycle."""
     from empathy.host.intake_state import default_dir
     from empathy.host.show import Show
+
+    kw = dict(realtime=realtime, frame_log_rotation=cfg.frame_log_rotate,
+              seatmap=cfg.seatmap, state_dir=Path(cfg.state_dir or default_dir()),
+              **({"clock": clock} if clock else {}))
+    if cfg.mode == "kiosk":
+        from empathy.host.kiosk import KioskShow
+
+        return KioskShow(story, cfg.show, cfg.kiosk, keys.units, keys.show,
+                         Path(cfg.frame_log),
+                         Path(cfg.session.dir) if cfg.session.enabled else None,
+                         retention=cfg.session, attract_media=_media(cfg, "attract"),
+                         attract_lut=_media(cfg, "attract_lut"), **kw)
+    return Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log), **kw)
+
+
+def _run(args) -> int:
+    from dataclasses import replace
+
+    from empathy.host.baseline import BaselineWatch, wait_for_baselines
     from empathy.host.story import load
     from empathy.keys import Keystore
 
@@ -189,16 +237,25 @@ def _run(args) -> int:
     cfg = from_toml(HostConfig, args.config)
     story = load(Path(cfg.story), cfg.media_root or None)
     keys = Keystore.load(cfg.keystore)
-    show = Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log),
-                seatmap=cfg.seatmap, state_dir=Path(cfg.state_dir or default_dir()))
+    show = make_show(cfg, story, keys)
     # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
     show.intake.watch_keystore(cfg.keystore)
     # systemd stops us with SIGTERM: end the show cleanly (the output file finalised,
     # the session closed) instead of dying mid-write.
     signal.signal(signal.SIGTERM, lambda *_: show.stop())
-    closers = attach(show, cfg, {"config": str(args.config)})
+    # A kiosk records each visit as its own session (and keeps its retention); a show is
+    # one session.
+    closers = attach(show, replace(cfg, session=replace(cfg.session, enabled=False))
+                     if cfg.mode == "kiosk" else cfg, {"config": str(args.config)})
     try:
+        waited = None
+        if cfg.mode == "show" and cfg.baseline_wait_s:
+            seats = set(cfg.seatmap.owners()) or None
+            watch = BaselineWatch()
+            waited = wait_for_baselines(show, seats, cfg.baseline_wait_s, watch)
         summary = show.run(cfg.duration_s or 10**9)
+        if waited:
+            summary["baseline"] = {**watch.record(show.t0_us, len(seats or ())), **waited}
     finally:
         for c in closers:
             c.close()

@@ -81,8 +81,16 @@ def check_host(path: Path, files: bool, text: str, doc: dict) -> dict:
             except StoryError as e:
                 found.problems.append(f"{path}:{found.lines.get('story', '')}: story: {e}"
                                       .replace("::", ":"))
+        if cfg.mode == "kiosk":  # the attract loop's clip and look, where the show looks
+            from empathy.host.cli import _media
+
+            for key in ("attract", "attract_lut"):
+                try:
+                    _media(cfg, key)
+                except ConfigError as e:
+                    found.problems.append(f"{path}: {e}")
     _raise(found.problems)
-    return {"kind": "host", "story": cfg.story, "listen": cfg.show.listen,
+    return {"kind": "host", "mode": cfg.mode, "story": cfg.story, "listen": cfg.show.listen,
             "output": cfg.show.output, "dashboard": cfg.dashboard.enabled and
             cfg.dashboard.listen, "osc": cfg.osc.targets, "lsl": cfg.lsl.enabled,
             "sessions": cfg.session.enabled and cfg.session.dir}

@@ -1,9 +1,15 @@
 """`empathy demo`: the whole chain on simulated seats, no hardware.
 
 N edge units run as separate processes (one simulated seat each) and send real UDP to the
-host on 127.0.0.1; the host plays the sample story graded through GStreamer into
-`screen.mp4` while it decides the branches; then the run is written up in `summary.json`
-and `report.html`.
+host on 127.0.0.1; the host waits until every seat has its resting baseline, then plays
+the story graded through GStreamer into `screen.mp4` while it decides the branches; then
+the run is written up in `summary.json` and `report.html`.
+
+The story is the sample (Neon Rain) or the artist's own (`--story FILE`, with the
+simulated audience moved by `--impact FILE` or else by each segment's own target). With
+`--rehearse` the artist pushes the simulated audience calmer or more excited live, from
+the dashboard or the keyboard, to walk every branch. `--kiosk --visitors N` is in
+`demo_kiosk.py`.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ from empathy.host.policy import POLICY_NAMES
 SAMPLE = Path(__file__).resolve().parent / "sample"
 
 
+class DemoError(UserError):
+    """Something the user gave the demo is wrong (a story, an impact file): one line."""
+
+
 def _free_udp_ports(n: int) -> list[int]:
     socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
     for s in socks:
@@ -37,12 +47,11 @@ def _free_udp_ports(n: int) -> list[int]:
 
 
 def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, seed: int,
-                 faces: bool, face_video: str | None = None,
-                 rig_sources: dict | None = None,
+                 faces: bool, face_video: str | None = None, rig_sources: dict | None = None,
+                 seat_query: str = "", unit_cfg: dict | None = None,
                  face_model: str = "auto") -> tuple[list, list[str]]:
-    """One process per seat, like one edge unit per seat in a cinema."""
-    from empathy.sim import SAMPLE_IMPACT  # the simulated world: only the demo reaches it
-
+    """One process per seat, like one edge unit per seat in a cinema. `seat_query`: more
+    knobs for every simulated seat (impact=, nudge=, visits=)."""
     edge_dir = out / "edge"
     edge_dir.mkdir(parents=True, exist_ok=True)
     cue_ports = _free_udp_ports(seats)
@@ -54,7 +63,7 @@ def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, se
     for i in range(seats):
         unit = i + 1
         keys.for_unit(unit).save(edge_dir / f"unit{unit}.keys.toml")
-        src = (f"sim://seat?seed={seed * 1000 + unit}&impact={SAMPLE_IMPACT}"
+        src = (f"sim://seat?seed={seed * 1000 + unit}&{seat_query}"
                f"&truth={edge_dir / f'truth_seat{unit}.csv'}")
         if face_video and unit == 1:  # seat 1 watched by a video file as its face camera
             src = f"video://{Path(face_video).resolve()}?role=face&loop=1"
@@ -65,15 +74,25 @@ def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, se
                "expression_model": face_model,
                # each seat's estimate by channel, for the report (stays in the run folder)
                "channels_log": str(edge_dir / f"unit{unit}.channels.csv"),
-               "seats": [{"seat_id": pseudonyms[i], "source": src}]}
+               **(unit_cfg or {}), "seats": [{"seat_id": pseudonyms[i], "source": src}]}
         path = edge_dir / f"unit{unit}.toml"
         path.write_bytes(tomli_w.dumps(cfg).encode())
         log = open(edge_dir / f"unit{unit}.log", "w")
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "empathy.cli", "--log-json", "edge", "run", "--config",
-             str(path), "--stats", str(edge_dir / f"unit{unit}.stats.json")],
+            [sys.executable, "-m", "empathy.cli", "--log-json", "--log-level", "info", "edge",
+             "run", "--config", str(path), "--stats", str(edge_dir / f"unit{unit}.stats.json")],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"}))
     return procs, [f"127.0.0.1:{p}" for p in cue_ports]
+
+
+def _stop(procs: list) -> None:
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 def seat_pseudonyms(n: int) -> list[int]:
@@ -82,28 +101,82 @@ def seat_pseudonyms(n: int) -> list[int]:
     return random.SystemRandom().sample(range(1, 0x10000), n)
 
 
-def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: float = 6.0,
-             policy: str = "arc", seed: int = 1, faces: bool = True, quiet: bool = False,
-             dashboard: int | None = None, face_video: str | None = None,
-             serial_seat: bool = False, ble_seat: bool = False, transport: str = "udp",
-             face_model: str = "auto", lsl_seat: bool = False,
-             brainflow_seat: bool = False, ecg_seat: bool = False) -> dict:
+def demo_story(out: Path, story_file: str | None, media_root: str | None,
+               impact: str | None):
+    """(story, media root, impact file for the simulated seats). The sample by default (its
+    media rendered on first use); an artist's story moves the simulated audience by its
+    impact file, or else by each segment's own target (written to edge/impact.toml)."""
+    from empathy.host import story as story_mod
+    from empathy.sim import SAMPLE_IMPACT  # the simulated world: only the demo reaches it
+    from empathy.sim.impact import ImpactError, load_impacts, story_impacts
+
+    sample = SAMPLE / "neon_rain.toml"
+    if story_file is not None and media_root is None and Path(story_file).resolve() == sample:
+        story_file = None  # the sample by name: its media are rendered, not beside it
+    try:
+        if story_file is None:
+            from empathy.host.sample.render import ensure
+
+            root = ensure()
+            return story_mod.load(sample, media_root=root), root, impact or SAMPLE_IMPACT
+        story = story_mod.load(story_file, media_root=media_root)
+        impacts = story_impacts(story, impact)
+    except story_mod.StoryError as e:
+        raise DemoError(f"story: {e}") from None
+    except ImpactError as e:
+        raise DemoError(str(e)) from None
+    unknown = set(load_impacts(impact)) - set(story.segments) if impact else set()
+    if unknown:
+        raise DemoError(f"{impact}: segments {', '.join(sorted(unknown))} are not in "
+                        f"{story_file}")
+    path = out / "edge" / "impact.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomli_w.dumps({"segments": {
+        sid: {"tension": [list(p) for p in i.tension], "valence": i.valence,
+              "shocks": list(i.shocks)} for sid, i in impacts.items()}}))
+    root = Path(media_root) if media_root else Path(story_file).resolve().parent
+    return story, root, path
+
+
+def _progress(quiet: bool):
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from empathy.host import report, story as story_mod
+    return Progress(TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.fields[note]}"), TimeElapsedColumn(), disable=quiet,
+                    transient=False)
+
+
+def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
+             baseline_s: float = 6.0, policy: str = "arc", seed: int = 1, faces: bool = True,
+             quiet: bool = False, dashboard: int | None = None, face_video: str | None = None,
+             serial_seat: bool = False, ble_seat: bool = False, transport: str = "udp", *,
+             story_file: str | None = None, media_root: str | None = None,
+             impact: str | None = None, rehearse: bool = False, keyboard: bool = False,
+             face_model: str = "auto", lsl_seat: bool = False, brainflow_seat: bool = False,
+             ecg_seat: bool = False) -> dict:
+    from empathy.host import report
+    from empathy.host.baseline import BaselineWatch, wait_for_baselines
     from empathy.host.cli import DashboardConfig, HostConfig, SessionConfig, attach
-    from empathy.host.sample.render import ensure
+    from empathy.host.rehearsal import Rehearsal, branch_coverage, story_paths
     from empathy.host.show import Show, ShowConfig
     from empathy.keys import Keystore
+    from empathy.sim.rigs import DemoRigs
 
     out.mkdir(parents=True, exist_ok=True)
+    (out / "frames.csv").unlink(missing_ok=True)  # this run's log, not appended to the last
     t_start = time.monotonic()
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[note]}"),
-                  TimeElapsedColumn(), disable=quiet, transient=False) as bar:
-        task = bar.add_task("rendering sample story", total=None, note="")
-        media_root = ensure()
-        story = story_mod.load(SAMPLE / "neon_rain.toml", media_root=media_root)
-
+    with _progress(quiet) as bar:
+        task = bar.add_task("loading the story", total=None, note="")
+        story, root, impact_file = demo_story(out, story_file, media_root, impact)
+        paths = story_paths(story)
+        one_pass = duration_s is None and not rehearse  # the story once, start to end
+        if duration_s is None:  # every path once in a rehearsal, else the longest one
+            duration_s = sum(t for _, t in paths) if rehearse else max(t for _, t in paths)
+        query = f"impact={impact_file}"
+        if rehearse:
+            query += f"&nudge={out / 'edge' / 'nudge'}"
+            (out / "edge").mkdir(parents=True, exist_ok=True)
+            push = Rehearsal(out / "edge" / "nudge")  # 0 before any seat reads it
         keys = Keystore.new(range(1, seats + 1))
         keys.save(out / "host.keys.toml")
         broker = None
@@ -116,76 +189,107 @@ def run_demo(out: Path, seats: int = 8, duration_s: float = 30.0, baseline_s: fl
         bar.update(task, description=f"starting {seats} edge units", note="")
         # Hardware seats are the last ones: seat N on a serial board, then a BLE strap, an
         # H10's raw ECG, a BrainFlow board, an LSL stream.
-        from empathy.sim.rigs import DemoRigs
         asked = (serial_seat, ble_seat, ecg_seat, brainflow_seat, lsl_seat)
         at = [seats - sum(asked[:i]) if on else None for i, on in enumerate(asked)]
         rigs = DemoRigs(out / "edge", at[0], at[1], seed, lsl_seat=at[4],
                         brainflow_seat=at[3], ecg_seat=at[2],
-                        brainflow_s=baseline_s + duration_s + 120)
+                        brainflow_s=2 * baseline_s + 20 + duration_s + 120)
         procs, cue_targets = _spawn_edges(out, seats, link, keys, baseline_s, seed,
                                           faces or bool(face_video), face_video, rigs.sources,
-                                          face_model)
-        closers = []
+                                          seat_query=query, face_model=face_model)
+        closers, keys_in = [], None
         try:
             cfg = ShowConfig(listen=link, output=f"file:{out / 'screen.mp4'}",
-                             policy=policy, cue_targets=cue_targets)
+                             policy=policy, cue_targets=cue_targets, loop=not one_pass)
             show = Show(story, cfg, keys.units, keys.show, out / "frames.csv")
+            if rehearse:
+                show.rehearsal = push
+                dashboard = 0 if dashboard is None else dashboard
             # The demo's session is recorded into the out folder; the dashboard on request.
             closers = attach(show, HostConfig(
                 story=str(story.path), session=SessionConfig(dir=str(out / "session")),
                 dashboard=DashboardConfig(enabled=dashboard is not None,
                                           listen=f"127.0.0.1:{dashboard or 0}")),
                 {"demo": {"seats": seats, "seed": seed, "policy": policy}})
-            # Baseline: viewers sit before the film starts while their units learn them.
-            bar.update(task, description="resting baseline", total=baseline_s, completed=0)
-            t_end = time.monotonic() + baseline_s
-            while time.monotonic() < t_end:
-                show.pump(timeout_s=0.05)
-                bar.update(task, completed=baseline_s - (t_end - time.monotonic()),
-                           note=f"{show.intake.accepted} packets")
-            bar.update(task, description="show", total=duration_s, completed=0)
+            if rehearse and keyboard and sys.stdin.isatty():
+                from empathy.host.rehearsal import Keyboard
+
+                keys_in = Keyboard(lambda: push.value,
+                                   lambda v: show.nudge_audience(v, by="keyboard"))
+            # Viewers sit at rest before the film while their units learn them.
+            watch = BaselineWatch()
+            bar.update(task, description="resting baseline", total=seats, completed=0)
+            waited = wait_for_baselines(
+                show, seats, timeout_s=2 * baseline_s + 20, watch=watch,
+                progress=lambda t, ready, heard: bar.update(
+                    task, completed=ready, note=f"{ready}/{seats} seats ready, {t:.0f} s"))
+            bar.update(task, description="show" + (" (rehearsal: + / - push the audience)"
+                                                   if keys_in else ""),
+                       total=duration_s, completed=0)
             summary = show.run(duration_s, progress=lambda t: bar.update(
                 task, completed=t, note=f"{show.intake.accepted} packets, "
-                                        f"{len(show.decisions)} decisions"))
+                                        f"{len(show.decisions)} decisions"
+                                        + (f", push {push.value:+.2f}" if rehearse else "")))
         finally:
+            if keys_in:
+                keys_in.close()
             for c in closers:
                 c.close()
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            _stop(procs)
             rigs.close()
             if broker:
                 broker.stop()
         bar.update(task, description="writing report", note="")
-        sent, models = 0, set()
-        for i in range(seats):
-            f = out / "edge" / f"unit{i + 1}.stats.json"
-            if f.exists():
-                stats = json.loads(f.read_text())
-                sent += stats["packets_sent"]
-                models.add(stats.get("face_model"))
-        models.discard(None)
+        sent, models = _edge_stats(out, seats)
         summary = {"seats": seats, "duration_s": duration_s, "packets_sent": sent, **summary,
                    "story": story.title,
                    # the expression model the edge units judged faces with
                    "face_model": (sorted(models) if len(models) > 1 else
-                                  next(iter(models)) if models else None)}
-        summary["fps"] = cfg.fps
+                                  next(iter(models)) if models else None),
+                   "story_file": str(story.path), "fps": cfg.fps,
+                   "baseline": {**watch.record(show.t0_us, seats), **waited},
+                   "branches": branch_coverage(story, summary["decisions"])}
         if rigs.sources:
             summary["hardware_seats"] = rigs.stats()
-        summary.update(report.write(out, summary, story, media_root, show.intake.seats,
-                                    show.t0_us))
+        summary.update(report.write(out, summary, story, root, show.intake.seats, show.t0_us))
         summary["wall_s"] = round(time.monotonic() - t_start, 1)
         (out / "summary.json").write_text(json.dumps(
             {k: v for k, v in summary.items() if k != "timeline"}, indent=2))
     return summary
 
 
+def _edge_stats(out: Path, seats: int) -> tuple[int, set]:
+    """(packets the edge units sent, the expression models they used)."""
+    sent, models = 0, set()
+    for i in range(seats):
+        f = out / "edge" / f"unit{i + 1}.stats.json"
+        if f.exists():
+            stats = json.loads(f.read_text())
+            sent += stats["packets_sent"]
+            models.add(stats.get("face_model"))
+    models.discard(None)
+    return sent, models
+
+
 def _cmd(args) -> int:
+    if args.kiosk:
+        from empathy.host.demo_kiosk import kiosk_cmd
+
+        extra = [f for f, on in (("--seats", args.seats is not None),
+                                 ("--rehearse", args.rehearse),
+                                 ("--duration", args.duration is not None),
+                                 ("--transport", args.transport != "udp"),
+                                 ("--face-video", args.face_video),
+                                 ("--serial-seat", args.serial_seat),
+                                 ("--ble-seat", args.ble_seat), ("--ecg-seat", args.ecg_seat),
+                                 ("--brainflow-seat", args.brainflow_seat),
+                                 ("--lsl-seat", args.lsl_seat)) if on]
+        if extra:
+            raise UserError(f"--kiosk is one seat and its visitors; {', '.join(extra)} "
+                            "does not apply")
+        return kiosk_cmd(args)
+    if args.seats is None:
+        args.seats = 8
     if args.face_video and not Path(args.face_video).is_file():
         raise UserError(f"--face-video {args.face_video}: no such file")
     model = _face_model(args.face_model)
@@ -195,19 +299,22 @@ def _cmd(args) -> int:
     s = run_demo(Path(args.out), args.seats, args.duration, args.baseline, args.policy,
                  args.seed, not args.no_faces, quiet=args.json, dashboard=args.dashboard,
                  face_video=args.face_video, serial_seat=args.serial_seat,
-                 ble_seat=args.ble_seat, transport=args.transport, lsl_seat=args.lsl_seat,
-                 brainflow_seat=args.brainflow_seat, ecg_seat=args.ecg_seat,
-                 face_model=model)
-    brief = {k: s[k] for k in ("seats", "packets_sent", "packets_received", "packets_rejected",
-                               "frames_rendered", "frames_dropped", "truth_correlation",
-                               "wall_s")}
+                 ble_seat=args.ble_seat, transport=args.transport,
+                 story_file=args.story, media_root=args.media_root, impact=args.impact,
+                 rehearse=args.rehearse, keyboard=not args.json, face_model=model,
+                 lsl_seat=args.lsl_seat, brainflow_seat=args.brainflow_seat,
+                 ecg_seat=args.ecg_seat)
+    brief = {k: s[k] for k in ("story", "seats", "packets_sent", "packets_received",
+                               "packets_rejected", "frames_rendered", "frames_dropped",
+                               "truth_correlation", "wall_s")}
+    brief["baselines_before_film"] = s["baseline"]["all_calibrated_before_film"]
     brief["decisions"] = [(d["decision"], d["chosen"]) for d in s["decisions"]]
     if args.json:
         print(json.dumps(brief))
     else:
         for k, v in brief.items():
-            print(f"{k:>18}: {v}")
-        print(f"{'report':>18}: {Path(args.out) / 'report.html'}")
+            print(f"{k:>21}: {v}")
+        print(f"{'report':>21}: {Path(args.out) / 'report.html'}")
     ok = s["frames_rendered"] > 0 and s["packets_received"] >= 0.95 * max(1, s["packets_sent"])
     if not ok:
         raise UserError(f"the chain did not complete: {s['packets_received']} of "
@@ -224,14 +331,27 @@ def _face_model(spec: str) -> str:
 
 
 def register(p) -> None:
-    p.add_argument("--seats", type=number_in(int, 1, 1000), default=8,
-                   help="simulated seats (one edge unit each)")
+    p.add_argument("--seats", type=number_in(int, 1, 1000),
+                   help="simulated seats, one edge unit each (default 8)")
+    p.add_argument("--story", metavar="FILE", help="your own story (default: the sample)")
+    p.add_argument("--media-root", metavar="DIR",
+                   help="where the story's media and LUTs are (default: beside the story)")
+    p.add_argument("--impact", metavar="FILE",
+                   help="how each segment really moves the simulated audience (default: the "
+                        "sample's own, or each segment's target)")
+    p.add_argument("--rehearse", action="store_true",
+                   help="push the simulated audience calmer or more excited live (dashboard, "
+                        "or + / - keys in a terminal) to walk every branch; runs every path "
+                        "of the story once unless --duration says otherwise")
+    p.add_argument("--kiosk", action="store_true",
+                   help="a one-seat kiosk: simulated visitors one after another (--visitors)")
+    p.add_argument("--visitors", type=number_in(int, 1, 50), default=3, help="with --kiosk: how many visitors")
     p.add_argument("--transport", choices=("udp", "mqtt"), default="udp",
                    help="edge -> host link: UDP, or MQTT through a mosquitto the demo starts")
-    p.add_argument("--duration", type=number_in(float, 1, 86400), default=30.0,
-                   help="seconds of show")
+    p.add_argument("--duration", type=number_in(float, 1, 86400),
+                   help="seconds of film (default: the story's longest path)")
     p.add_argument("--baseline", type=number_in(float, 0, 3600), default=6.0,
-                   help="seconds of resting baseline first")
+                   help="seconds of resting baseline each viewer gives before the film")
     p.add_argument("--policy", default="arc", choices=POLICY_NAMES, help="decision policy")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-faces", action="store_true", help="seats without face cameras")

@@ -76,6 +76,8 @@ class OscOutput:
                 self._send(f"{p}/grade", [data.lut, float(data.strength)])
         elif kind == "control":
             self._send(f"{p}/control", [data["action"], str(data["value"]), data["by"]])
+        elif kind == "visit":  # a kiosk: someone sat down, their film, they left
+            self._send(f"{p}/visit", [data["event"], int(data["visit"] or 0)])
         elif kind == "samples" and self.cfg.seats:
             for s in data:
                 self._send(f"{p}/seat/{s.seat_id}", [s.arousal, s.valence, s.hr_bpm, s.flags])

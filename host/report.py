@@ -61,6 +61,56 @@ def _decision_row(d: dict) -> str:
             + f"</td><td>{html.escape(d['reason'])}</td><td>{how}</td><td>{reward}</td></tr>")
 
 
+def _baseline_text(b: dict | None) -> str:
+    """When the seats' resting baselines were ready against the start of the film."""
+    if not b:
+        return "not recorded"
+    times = [t for t in b["seats"].values() if t is not None]
+    late = len(b["seats"]) - sum(t <= 0 for t in times)
+    text = ("every seat ready before the film" if b["all_calibrated_before_film"] else
+            f"{late} of {len(b['seats'])} seats not ready when the film started")
+    if times:
+        text += f" (ready {min(times):+.1f} .. {max(times):+.1f} s from its start"
+        text += f"; waited {b['waited_s']:.1f} s" if "waited_s" in b else ""
+        text += ")"
+    return text + ("; timed out, film started anyway" if b.get("fallback") else "")
+
+
+def _timeline_html(summary: dict) -> str:
+    """The segments as they played, each with the decision that led to it."""
+    segs = summary.get("segments") or []
+    ends = [s["at_s"] for s in segs[1:]] + [summary.get("duration_s")]
+    by = {}
+    for d in summary.get("decisions", []):
+        by.setdefault(d["chosen"], []).append(d)
+    rows = []
+    for s, end in zip(segs, ends):
+        why = next((d for d in by.get(s["segment"], []) if d["at_s"] <= s["at_s"]), None)
+        if why:
+            by[s["segment"]].remove(why)
+        rows.append(f"<tr><td>{s['at_s']:.1f} s</td><td>{'' if end is None else f'{end:.1f} s'}"
+                    f"</td><td><b>{html.escape(s['segment'])}</b></td><td>"
+                    + (html.escape(f"{why['decision']} (at {why['at_s']:.1f} s)") if why
+                       else "") + "</td></tr>")
+    return ("<h2>Timeline</h2><table><tr><th>from</th><th>to</th><th>segment</th>"
+            f"<th>chosen by</th></tr>{''.join(rows)}</table>") if rows else ""
+
+
+def _branches_html(branches: dict | None) -> str:
+    """Each decision's options and how often each was taken: unwalked branches stand out."""
+    if not branches:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(d)}</td><td>" + ", ".join(
+            (f"<b>{html.escape(o)}</b> ×{n}" if n else
+             f"<span style='color:#b3261e'>{html.escape(o)} (not walked)</span>")
+            for o, n in opts.items()) + "</td></tr>" for d, opts in branches.items())
+    walked = sum(n > 0 for opts in branches.values() for n in opts.values())
+    total = sum(len(opts) for opts in branches.values())
+    return (f"<h2>Branches walked: {walked} of {total}</h2><table><tr><th>decision</th>"
+            f"<th>options taken (times)</th></tr>{rows}</table>")
+
+
 def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None = None,
           t0_us: int = 0) -> dict:
     import matplotlib
@@ -78,9 +128,14 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
         hr = np.array([s.hr_bpm if s.hr_bpm else np.nan for s in h])
         ax1.plot(t, hr, lw=0.8, label=f"seat {sid}")
         ax2.plot(t, [s.arousal for s in h], lw=0.8)
+    ready = [t for t in (summary.get("baseline") or {}).get("seats", {}).values()
+             if t is not None]
+    for t in ready:  # when each seat's resting baseline was ready
+        ax2.plot([t], [-0.95], marker="^", color="#59a14f", ms=6, ls="")
     ax1.set_ylabel("heart rate (bpm)")
     ax2.set_ylabel("arousal (seat)")
-    ax2.set_xlabel("seconds from the start of the film (negative: resting baseline)")
+    ax2.set_xlabel("seconds from the start of the film (negative: resting baseline; "
+                   "green marks: a seat's baseline ready)")
     for ax in (ax1, ax2):
         ax.axvline(0, color="k", lw=0.6, ls=":")
     if seats:
@@ -142,6 +197,7 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
         ("policy", summary.get("policy")),
         ("estimate vs truth (Pearson r, 95 % CI)", _ci(ev) if ev else "n/a"),
         ("face model", summary.get("face_model") or "none (no face cameras)"),
+        ("resting baselines", _baseline_text(summary.get("baseline"))),
     ]
     page = f"""<!doctype html><html><head><meta charset="utf-8">
 <title>Empathy Engine — {html.escape(story.title)}</title>
@@ -156,12 +212,14 @@ the simulated viewers' hidden arousal, which never crossed the wire. Shaded band
 segments shown; dashed verticals are decisions.</p>
 <img src="{figs['audience']}">
 {_truth_section(ev, figs.get('channels'))}
+{_timeline_html(summary)}
 <h2>Decisions</h2>
 <p>Each decision with what the audience was doing when its window closed, every option's
 score, the policy's reason, how likely the policy was to pick it (p, for offline evaluation)
 and the reward: how the chosen segment then landed (engagement 0..1: synchrony and
 closeness to the screenplay's target).</p>
 <table><tr><th>at</th><th>decision</th><th>chosen</th><th>audience</th><th>scores</th><th>reason</th><th>how</th><th>reward</th></tr>{rows}</table>
+{_branches_html(summary.get("branches"))}
 <h2>Seats</h2><img src="{figs['seats']}">
 {f'<h2>Grade</h2><img src="{figs["grade"]}">' if 'grade' in figs else '<p>(no frame to compare)</p>'}
 </body></html>"""

@@ -67,17 +67,20 @@ class ShowConfig:
 class Show:
     def __init__(self, story: Story, cfg: ShowConfig, keys: dict[int, bytes], show_key: bytes,
                  frame_log: Path, realtime: bool = True, seatmap: Optional[SeatMapConfig] = None,
-                 state_dir: Optional[Path] = None):
+                 state_dir: Optional[Path] = None, frame_log_rotation=None,
+                 clock: Callable[[], int] = now_us):
+        """clock: the show's time in µs, as the samples' timestamps (a long-run simulation
+        passes its own, with realtime=False); screen cues always carry the real host clock."""
         from empathy.host.player.player import Player  # GStreamer loads only for a show
 
-        self.story, self.cfg, self.show_key = story, cfg, show_key
+        self.story, self.cfg, self.show_key, self.clock = story, cfg, show_key, clock
         self.policy = make_policy(cfg.policy, story=story)  # a learner's state is per story
         self.receiver = open_receiver(cfg.listen)
         self.announcement = announce_if_lan(cfg.listen)  # units with uplink "auto" find us
         # Clock-sync requests are answered through the receiver the moment they are read.
         # With a state folder, replay windows and seat locks survive a restart.
         self.intake = Intake(keys, reply=self.receiver.reply, seatmap=seatmap,
-                             state_dir=state_dir)
+                             state_dir=state_dir, clock=clock)
         # Anything that escapes the intake or an observer is contained here: counted by
         # where it happened, logged (rate-limited), and the show goes on.
         self.contained: Counter = Counter()
@@ -110,10 +113,12 @@ class Show:
         self.forced: Optional[str] = None  # option the operator wants at its next decision
         self.killed = False  # kill switch: the director's default cut from now on
         self.grade_strength = 1.0
+        self.rehearsal = None  # a rehearsal's push on a simulated audience (host/rehearsal.py)
         self.ending = threading.Event()  # stop(): end the show at the next loop turn
         self.player = Player(cfg.output, cfg.width, cfg.height, cfg.fps, frame_log,
                              on_frame=self._on_frame, on_need_next=self._need_next,
-                             realtime=realtime)
+                             realtime=realtime, frame_log_rotation=frame_log_rotation,
+                             clock=lambda: time.time() + (self.clock() - now_us()) / 1e6)
 
     def subscribe(self, listener: Callable[[str, object], None]) -> None:
         self.listeners.append(listener)
@@ -146,8 +151,8 @@ class Show:
         with self.lock:
             if not self.segment_log or info.clip_id != self.segment_log[-1]["segment"] \
                     or info.clip_t_s < self.frame.clip_t_s:
-                new = {"segment": info.clip_id, "start_us": now_us(),
-                       "at_s": (now_us() - self.t0_us) / 1e6}
+                t = self.clock()
+                new = {"segment": info.clip_id, "start_us": t, "at_s": (t - self.t0_us) / 1e6}
                 self.segment_log.append(new)
                 self.current = info.clip_id
             self.frame = info
@@ -174,6 +179,9 @@ class Show:
         return self._clip(nxt) if nxt else None
 
     # -- helpers -----------------------------------------------------------------------
+    def _first_clip(self):
+        return self._clip(self.story.start)
+
     def _clip(self, seg_id: str):
         from empathy.host.player.player import Clip
 
@@ -181,7 +189,7 @@ class Show:
         return Clip(s.id, s.media, s.lut, self.grade_strength, s.in_s, s.out_s)
 
     def _record(self, choice: Choice, latency_s: Optional[float] = None) -> None:
-        entry = {"at_s": round((now_us() - self.t0_us) / 1e6, 3), "decision": choice.decision,
+        entry = {"at_s": round((self.clock() - self.t0_us) / 1e6, 3), "decision": choice.decision,
                  "chosen": choice.chosen, "reason": choice.reason, "scores": choice.scores,
                  "fallback": choice.fallback, "propensity": choice.propensity,
                  "inputs": choice.inputs}
@@ -232,7 +240,7 @@ class Show:
             d = d.offer(self.story_vars)  # only the options the story's conditions allow
             choice = self._operator_choice(d)
             if choice is None:
-                state = audience_state(self.intake.seats, now_us(),
+                state = audience_state(self.intake.seats, self.clock(),
                                        window_s=d.window_s[1] - d.window_s[0],
                                        entitled=self.intake.owners.entitled)
                 choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
@@ -273,6 +281,18 @@ class Show:
             raise ValueError(f"policy {self.policy.name!r} does not learn: nothing to {action}")
         self._control(("learning", action, by))
 
+    def nudge_audience(self, value: float, by: str = "operator") -> None:
+        """Rehearsal only: push the simulated audience calmer (-1) or more excited (+1)."""
+        from empathy.host.rehearsal import audience_push
+
+        if self.rehearsal is None:
+            raise ValueError("this show is not a rehearsal: its audience is real people")
+        value = audience_push(value)
+        if not self.t0_us:  # their baseline must be them at rest, not pushed
+            raise ValueError("the film has not started: the audience is at rest for its "
+                             "baseline")
+        self.controls.put(("audience", value, by))
+
     def _operator_choice(self, d) -> Optional[Choice]:
         if self.killed:
             return default_choice(d, "kill switch: the director's default cut", fallback=False)
@@ -299,12 +319,14 @@ class Show:
                 self.grade_strength = value
                 lut = self.story.segments[self.current].lut
                 self.player.set_grade(lut, value, fade_s=0.5)
+            elif action == "audience":
+                self.rehearsal.set(value)
             elif action == "learning" and value == "unfreeze":
                 self.policy.freeze(False)
             elif action == "learning":
                 getattr(self.policy, value)()
             entry = {"action": action, "value": value, "by": by,
-                     "at_s": round((now_us() - self.t0_us) / 1e6, 3) if self.t0_us else 0.0}
+                     "at_s": round((self.clock() - self.t0_us) / 1e6, 3) if self.t0_us else 0.0}
             log.info("operator control %s=%s by %s", action, value, by, extra=entry)
             self._emit("control", entry)
 
@@ -354,9 +376,9 @@ class Show:
         return []
 
     def run(self, duration_s: float, progress: Optional[Callable[[float], None]] = None) -> dict:
-        self.t0_us = now_us()
-        self.player.start(self._clip(self.story.start))
-        next_cue = next_state = time.monotonic()
+        self.t0_us = self.clock()
+        self.player.start(self._first_clip())
+        next_cue = next_state = self.clock() / 1e6
         # The show lasts duration_s of film (frames shown), however long the player takes to
         # start; the wall-clock cap only guards against a player that never shows anything.
         frames_due = int(round(duration_s * self.cfg.fps))
@@ -364,12 +386,12 @@ class Show:
         try:
             while time.monotonic() < hard_end and not self.ending.is_set():
                 self.pump(timeout_s=0.02)
-                t = time.monotonic()
+                t = self.clock() / 1e6
                 if t >= next_cue:
                     self._send_cue()
                     next_cue += 1 / CUE_HZ
                 if t >= next_state:
-                    state = audience_state(self.intake.seats, now_us(),
+                    state = audience_state(self.intake.seats, self.clock(),
                                            entitled=self.intake.owners.entitled)
                     self.timeline.append(state)
                     self._emit("state", state)
@@ -405,7 +427,7 @@ class Show:
         try:
             learn_from_show(self.policy, self.story, self.decisions, self.segment_log,
                             [asdict(s) for s in self.timeline], self.t0_us,
-                            (now_us() - self.t0_us) / 1e6)
+                            (self.clock() - self.t0_us) / 1e6)
         except Exception:
             log.exception("policy %s could not learn from this screening", self.policy.name)
 

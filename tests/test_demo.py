@@ -52,3 +52,10 @@ def test_demo_produces_summary_video_and_report(tmp_path):
     assert page.count("data:image/png;base64,") >= 4
     assert "Pearson r" in page and "first_turn" in page
     assert "all but heart" in page and "face alone" in page and "effective n" in page
+
+    # The film starts after every seat's resting baseline, and the report says when.
+    b = s["baseline"]
+    assert b["all_calibrated_before_film"] is True and not b["fallback"]
+    assert len(b["seats"]) == 3 and all(-12 < t <= 0 for t in b["seats"].values()), b
+    assert b["waited_s"] >= 3  # --baseline 3: no film before the units had their 3 s
+    assert "every seat ready before the film" in page

@@ -176,3 +176,62 @@ def test_hrv_is_not_sent_when_it_would_rest_on_mended_intervals():
         now, e = _feed_waveform(f, x, 100.0)[-1]
         assert e["flags"] & Flag.HR_OK and e["flags"] & Flag.CONTACT
         assert bool(e["flags"] & Flag.HRV_OK) == hrv_ok, (every, e)
+
+
+def _visitor(f, t0, seconds, bpm, every_s=0.1):
+    """A viewer with a steady heart at `bpm` from t0: beats in, an estimate every 0.1 s."""
+    out, t, next_beat, rr = [], t0, t0, 60000.0 / bpm
+    f.add(Health(t0, "strap", contact=True))
+    while t < t0 + int(seconds * 1e6):
+        t += int(every_s * 1e6)
+        while next_beat <= t:
+            f.add(Beat(next_beat, rr))
+            next_beat += int(rr * 1000)
+        out.append((t, f.estimate(t)))
+    f.add(Health(t, "strap", contact=False))
+    return out
+
+
+def _calibrated_from(est):
+    """Seconds from the first estimate to the first CALIBRATED one (None: never)."""
+    t0 = est[0][0]
+    return next(((t - t0) / 1e6 for t, e in est if e["flags"] & Flag.CALIBRATED), None)
+
+
+def test_each_visitor_gets_a_baseline_of_their_own(caplog):
+    caplog.set_level("INFO", "empathy.edge.features")
+    f = SeatFeatures(baseline_s=5, rebaseline_after_s=10, name="seat 7")
+    first = _visitor(f, T0, 30, bpm=62)
+    assert 4.5 <= _calibrated_from(first) <= 5.5
+    assert abs(f.base["hr"].mean - 62) < 1.5
+    # the strap is off for 15 s: whoever puts it on next is someone else
+    second = _visitor(f, T0 + int(45e6), 30, bpm=96)
+    assert 4.5 <= _calibrated_from(second) <= 5.5  # CALIBRATED went off and came back
+    assert abs(f.base["hr"].mean - 96) < 1.5  # nothing of the first visitor in it
+    assert f.baselines_taken == 2
+    said = [r for r in caplog.records if "new baseline" in r.getMessage()]
+    assert len(said) == 1 and said[0].seat == "seat 7" and said[0].gap_s >= 15
+    # while calibrated, the second visitor at rest reads calm against their own baseline
+    assert abs(np.mean([e["arousal"] for _, e in second[-50:]])) < 0.3
+
+
+def test_a_short_gap_keeps_the_baseline_and_zero_never_rebaselines():
+    for rebase, gap_s, expect in ((10, 4, 1), (0, 60, 1), (10, 60, 2)):
+        f = SeatFeatures(baseline_s=5, rebaseline_after_s=rebase)
+        _visitor(f, T0, 20, bpm=62)
+        later = _visitor(f, T0 + int((20 + gap_s) * 1e6), 20, bpm=90)
+        assert f.baselines_taken == expect, (rebase, gap_s)
+        assert _calibrated_from(later) == (0.0 if expect == 1 else pytest.approx(5, abs=0.5))
+
+
+def test_a_seat_empty_at_start_takes_its_baseline_from_the_first_visitor():
+    f = SeatFeatures(baseline_s=5, rebaseline_after_s=10)
+    f.add(Health(T0, "strap", contact=False))  # nobody there when the unit starts
+    assert f.estimate(T0 + int(20e6))["flags"] & Flag.CALIBRATED  # priors only, long over
+    est = _visitor(f, T0 + int(40e6), 20, bpm=88)
+    assert 4.5 <= _calibrated_from(est) <= 5.5 and abs(f.base["hr"].mean - 88) < 1.5
+    # within the first period the baseline counts from the first signal, not the first reading
+    g = SeatFeatures(baseline_s=5)
+    g.add(Health(T0, "strap", contact=True))
+    est = _visitor(g, T0 + int(3e6), 12, bpm=70)
+    assert 4.5 <= _calibrated_from(est) <= 5.5 and g.baselines_taken == 1

@@ -210,3 +210,59 @@ def test_prepared_candidates_switch_without_decode_latency(media, tmp_path):
     rows = framelog.read(log)
     assert [int(r["index"]) for r in rows] == list(range(45))
     assert rows[25]["clip_id"] == "b" and rows[25]["lut"] == "swap"
+
+
+def test_cut_to_switches_at_the_next_frame_without_a_gap(media, tmp_path):
+    """A kiosk's attract loop gives way to the film the moment the baseline is ready."""
+    out, log = tmp_path / "cut.mp4", tmp_path / "frames.csv"
+    seen = []
+    p = Player(f"file:{out}", W, H, FPS, log, on_frame=seen.append, realtime=True)
+    p.start(Clip("attract", media["a"], None))
+    while not seen or seen[-1].index < 5:
+        time.sleep(0.01)
+    p.cut_to(Clip("film", media["b"], None))
+    assert p.wait(10) and p.error is None
+    ids = [f.clip_id for f in seen]
+    k = ids.index("film")
+    assert 5 < k < 12 and set(ids[k:]) == {"film"}  # cut well before a's 25 frames ended
+    assert [f.index for f in seen] == list(range(len(seen)))  # no gap at the cut
+    assert seen[k].clip_t_s == 0.0 and len(seen) - k == 20  # the film from its start
+    assert [(s["from"], s["to"]) for s in p.switches] == [("attract", "film")]
+    # a stale cut never hits a clip queued later the ordinary way
+    p2 = Player(f"file:{tmp_path / 'b.mp4'}", W, H, FPS, tmp_path / "f2.csv", realtime=False)
+    p2.start(Clip("a", media["a"], None))
+    p2.set_next(Clip("b", media["b"], None))
+    assert p2.wait(30) and p2.frames_rendered == 45
+
+
+def test_frame_log_appends_across_restarts_and_rolls_over(media, tmp_path):
+    from empathy.rotate import Rotation
+
+    log = tmp_path / "frames.csv"
+    for run in range(2):  # a host restarted by systemd: the earlier run's log stays
+        p = Player(f"file:{tmp_path / f'{run}.mp4'}", W, H, FPS, log, realtime=False)
+        p.start(Clip("a", media["a"], None))
+        assert p.wait(30)
+    rows = framelog.read(log)
+    assert [int(r["index"]) for r in rows] == list(range(25)) * 2
+    assert framelog.summarise(log)["dropped"] == 0
+    # ~2 KB per run at 1 KB per file: the log rolls over, keeping two old files
+    small = Rotation(max_mb=0.001, max_age_h=0, keep=2)
+    p = Player(f"file:{tmp_path / 'r.mp4'}", W, H, FPS, log, realtime=False,
+               frame_log_rotation=small)
+    p.start(Clip("a", media["a"], None))
+    assert p.wait(30)
+    files = sorted(tmp_path.glob("frames.csv*"))
+    assert [f.name for f in files] == ["frames.csv", "frames.csv.1", "frames.csv.2"]
+    rows = []
+    for f in files:  # each file stands alone: header first, whole rows
+        head, *body = f.read_text().splitlines()
+        assert head == ",".join(framelog.COLUMNS) and all(r.count(",") == 7 for r in body)
+        rows.append(len(body))
+    assert rows[2] == 50  # the two earlier runs, rolled over whole at the first new row
+    assert files[1].stat().st_size < 1000 + 80 and rows[0] + rows[1] == 25
+    p = Player(f"file:{tmp_path / 's.mp4'}", W, H, FPS, log, realtime=False,
+               frame_log_rotation=small)
+    p.start(Clip("a", media["a"], None))
+    assert p.wait(30)
+    assert sum(f.stat().st_size for f in tmp_path.glob("frames.csv*")) <= small.budget_bytes()

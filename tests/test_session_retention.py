@@ -7,13 +7,17 @@ import os
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
-
-from empathy.host.session import store
+from empathy.host.session import retention, store
 from test_api import HostRig
 
 DAY_S = 86400
+
+
+def days(n: float):
+    return SimpleNamespace(retention_days=n, keep_sessions=0, max_mb=0.0)
 
 
 def recorded(folder, age_days: float, story="Neon Rain"):
@@ -31,8 +35,8 @@ def test_retention_purges_old_sessions_at_start_and_daily_but_never_the_kept_one
     old, young = recorded(tmp_path, 40), recorded(tmp_path, 10)
     recording = recorded(tmp_path, 45)  # as old as any, but it is the one being recorded
     notes = []
-    r = store.Retention(tmp_path, 30, keep=recording, every_s=0.2,
-                        on_purge=lambda kind, data: notes.append((kind, data))).start()
+    r = retention.Retention(tmp_path, days(30), keep=recording, every_s=0.2,
+                            on_purge=lambda kind, data: notes.append((kind, data))).start()
     try:
         # at start, before start() returns
         assert not old.exists() and young.exists() and recording.exists()
@@ -55,7 +59,7 @@ def test_retention_purges_old_sessions_at_start_and_daily_but_never_the_kept_one
 def test_a_session_written_minutes_ago_is_never_purged_however_short_the_retention(tmp_path):
     fresh = recorded(tmp_path, 60 / DAY_S)  # a minute ago: a crashed host may resume it
     stale = recorded(tmp_path, 1)
-    assert store.Retention(tmp_path, 0.0001).run_once() == [store.session_id(stale)]
+    assert retention.Retention(tmp_path, days(0.0001)).run_once() == [store.session_id(stale)]
     assert fresh.exists()
 
 

@@ -79,10 +79,12 @@ def apply_control(show, doc: dict, by: str) -> None:
             show.set_grade_strength(doc.get("strength"), by=by)
         elif action in ("freeze_learning", "unfreeze_learning", "reset_learning"):
             show.learning(action.split("_")[0], by=by)
+        elif action == "audience":  # a rehearsal's simulated audience, calmer or excited
+            show.nudge_audience(doc.get("push"), by=by)
         else:
             raise ControlError(f"unknown action {action!r} (known: force_branch, kill_switch, "
                                "grade_strength, freeze_learning, unfreeze_learning, "
-                               "reset_learning)")
+                               "reset_learning, audience)")
     except ValueError as e:
         raise ControlError(str(e)) from None
 

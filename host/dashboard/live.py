@@ -14,6 +14,7 @@ from empathy import wire
 from empathy.clock import now_us
 from empathy.host.audience import STALE_US
 from empathy.host.dashboard.room import Room
+from empathy.host.rehearsal import branch_coverage
 
 API_VERSION = 1
 CURVE_POINTS = 600  # 5 min of audience state at 2 Hz
@@ -98,6 +99,12 @@ class Live:
             "packets": {"received": show.intake.received, "accepted": show.intake.accepted,
                         "rejected": show.link.rejected(), "dropped": show.link.dropped(),
                         "contained": dict.copy(show.contained)},
+            # A kiosk: attract / baseline / film / ended, and the visit in progress.
+            "kiosk": show.kiosk_state() if hasattr(show, "kiosk_state") else None,
+            # A rehearsal: the push on the simulated audience and the branches walked so far.
+            "rehearsal": ({"push": show.rehearsal.value,
+                           "branches": branch_coverage(self.story, list(show.decisions))}
+                          if show.rehearsal else None),
         }
 
     def _segment(self, frame) -> dict | None:

@@ -1,24 +1,33 @@
-"""Per-frame CSV log of what the audience saw, and its summary."""
+"""Per-frame CSV log of what the audience saw, and its summary.
+
+The log appends (a host restarted by systemd carries on where it was) and rolls over by size
+and age (`empathy.rotate`): `frames.csv` is being written, `frames.csv.1` is the one before.
+"""
 
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
+
+from empathy.rotate import RotatingFile, Rotation
 
 COLUMNS = ["index", "clip_id", "clip_t_s", "pts_s", "wall_s", "lut", "strength", "late"]
 
 
 class FrameLog:
-    """Append-only CSV writer; flushed every second's worth of frames so a crash keeps most."""
+    """Appending CSV writer; flushed every second's worth of frames so a crash keeps most.
+    Every file it starts (at first, after a rollover) begins with the column names."""
 
-    def __init__(self, path: Path, flush_every: int = 25):
+    def __init__(self, path: Path, flush_every: int = 25, rotation: Optional[Rotation] = None,
+                 clock: Callable[[], float] = time.time):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "w", newline="", encoding="utf-8")
+        self._f = RotatingFile(self.path, rotation, header=",".join(COLUMNS) + "\n",
+                               clock=clock)
         self._w = csv.writer(self._f, lineterminator="\n")
-        self._w.writerow(COLUMNS)
         self._n = 0
         self._every = max(1, flush_every)
 
@@ -43,7 +52,8 @@ def read(path: Path) -> list[dict]:
 def summarise(path: Path, fps: float | None = None) -> dict:
     """frames, dropped (index or PTS gaps), late, p99 lateness, and per-clip frame counts.
 
-    Lateness is wall time against the schedule set by the first frame (t0 + pts); with a
+    Lateness is wall time against the schedule set by the first frame of its run (t0 + pts;
+    a log appended by a restarted host holds several runs, each starting at index 0); with a
     non-realtime log it is meaningless and reported as 0.
     """
     rows = read(path)
@@ -56,7 +66,9 @@ def summarise(path: Path, fps: float | None = None) -> dict:
         d = np.diff(pts)
         fps = 1.0 / float(np.median(d)) if len(d) and np.median(d) > 0 else 25.0
     gaps = int(np.sum(np.maximum(np.diff(idx) - 1, 0))) if len(idx) > 1 else 0
-    lateness = np.maximum((wall - wall[0]) - (pts - pts[0]), 0.0) * 1000.0
+    run = np.r_[0, np.cumsum(np.diff(idx) < 0)]  # which run each frame belongs to
+    first = np.r_[0, np.flatnonzero(np.diff(run)) + 1][run]
+    lateness = np.maximum((wall - wall[first]) - (pts - pts[first]), 0.0) * 1000.0
     clips: list[dict] = []
     for r in rows:
         if not clips or clips[-1]["id"] != r["clip_id"]:

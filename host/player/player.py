@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -23,6 +24,8 @@ import numpy as np
 from . import audio as sound
 from .cube import CubeError
 from .decode import Decoder, End, Failed
+from empathy.rotate import Rotation
+
 from .framelog import FrameLog
 from .gst import to_8bit
 from .grade import Grade, crossfade
@@ -35,6 +38,7 @@ _STALL_S = 30.0        # a decoder silent this long is treated as failed
 _MAX_FAILURES = 8      # consecutive unplayable clips before we give up
 _HOLD_S = 1.0          # longest we hold the last frame when nothing can follow
 _CANDIDATE_FRAMES = 1  # a prepared candidate decodes only this far until it is chosen
+SWITCHES_KEPT = 10_000
 
 
 @dataclass
@@ -65,7 +69,9 @@ class Player:
                  on_need_next: Callable[[Clip], Clip | None] | None = None,
                  realtime: bool = True, grade_threads: int | None = None,
                  audio: bool = True, audio_fade_ms: float = sound.FADE_MS,
-                 grade_on: str = "cpu", gl_lut_size: int = 33):
+                 grade_on: str = "cpu", gl_lut_size: int = 33,
+                 frame_log_rotation: Rotation | None = None,
+                 clock: Callable[[], float] = time.time):
         if width <= 0 or height <= 0 or width % 2 or height % 2:
             raise ValueError(f"width and height must be positive and even, got {width}x{height}")
         if not np.isfinite(fps) or not 1.0 <= fps <= 240.0:
@@ -81,16 +87,20 @@ class Player:
         self._gl_last: tuple[Grade, np.ndarray] | None = None  # (grade, its baked table)
         self.output, self.width, self.height, self.fps = output, int(width), int(height), fps
         self.frame_log = Path(frame_log)
+        self.frame_log_rotation, self.clock = frame_log_rotation, clock  # see framelog.py
         self.on_frame, self.on_need_next = on_frame, on_need_next
         self.realtime, self.grade_threads = realtime, grade_threads
         self.audio = bool(audio)
         self._fade_n = int(round(max(0.0, audio_fade_ms) * sound.RATE / 1000))
-        self.switches: list[dict] = []  # one entry per clip change, see _switched
+        # one entry per clip change (see _switched); the last SWITCHES_KEPT, so a kiosk
+        # looping its attract clip for months keeps a flat memory
+        self.switches: deque[dict] = deque(maxlen=SWITCHES_KEPT)
         self.frames_rendered = self.frames_dropped = self.frames_late = 0
         self.error: str | None = None
         self.faults: queue.SimpleQueue = queue.SimpleQueue()  # media/LUT faults, for the show
         self._lock = threading.Lock()
         self._next: tuple[Clip, Decoder, Grade, float] | None = None
+        self._cut = False  # cut_to(): switch to _next at the next frame
         self._ready: dict[tuple[str, str], Decoder] = {}  # prepared candidates
         self._grade_req: tuple[Grade, float] | None = None
         self._pos: tuple[str, float] = ("", 0.0)
@@ -106,7 +116,8 @@ class Player:
         self._writer = VideoWriter.open_chain(self.output, self.width, self.height, self.fps,
                                               self.audio, self.gl_lut_size,
                                               on_fault=self.faults.put)
-        self._log = FrameLog(self.frame_log, flush_every=max(1, int(self.fps)))
+        self._log = FrameLog(self.frame_log, flush_every=max(1, int(self.fps)),
+                             rotation=self.frame_log_rotation, clock=self.clock)
         dec = self._open(first)
         self._thread = threading.Thread(target=self._run, args=(first, dec), name="player",
                                         daemon=True)
@@ -140,6 +151,14 @@ class Player:
             old, self._next = self._next, (clip, dec, grade, decided)
         if old is not None:
             old[1].stop()
+
+    def cut_to(self, clip: Clip) -> None:
+        """Switch to `clip` as soon as its first frame is decoded instead of at the end of the
+        clip on screen (a kiosk's visitor arrived, or left): still no gap, no held frame, and
+        the sound crossfades."""
+        self.set_next(clip)
+        with self._lock:
+            self._cut = True
 
     def set_grade(self, lut: Path | None, strength: float = 1.0, fade_s: float = 0.0) -> None:
         g = self._grade_for(lut, strength)
@@ -200,7 +219,7 @@ class Player:
             log.warning("clip %s unplayable (%s); asking for another", clip.id, error)
             self.faults.put({"event": "media_fault", "segment": clip.id, "why": error})
         with self._lock:
-            nxt, self._next = self._next, None
+            nxt, self._next, self._cut = self._next, None, False
         if nxt is not None:
             return nxt
         if self.on_need_next is None:
@@ -237,7 +256,14 @@ class Player:
                     timeout = max(0.0, t0 + n * period - time.monotonic())
                 else:
                     timeout = 0.1
-                item = dec.get(timeout=timeout)
+                with self._lock:  # cut once the next clip has its first frame: no stall
+                    cut = self._cut and self._next is not None and \
+                        getattr(self._next[1], "first_frame_at", None) is not None
+                if cut:  # the clip on screen ends here
+                    dec.stop()
+                    item = End()
+                else:
+                    item = dec.get(timeout=timeout)
                 if isinstance(item, End):
                     failures = failures + 1 if item.error else 0
                     nxt = self._advance(clip, item.error) if failures <= _MAX_FAILURES else None

@@ -128,9 +128,11 @@ class Recorder:
     def __init__(self, folder: Path, meta: Optional[dict] = None,
                  session_id: Optional[str] = None,
                  unit_report: Optional[Callable[[], list]] = None,
-                 on_fault: Optional[Callable[[dict], None]] = None):
+                 on_fault: Optional[Callable[[dict], None]] = None,
+                 clock: Callable[[], int] = now_us):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.clock = clock  # event timestamps: the show's clock, as its samples'
         self.id = session_id or new_session_id()
         self.path = folder / f"{self.id}{SUFFIX}"
         _create_private(self.path)
@@ -178,7 +180,7 @@ class Recorder:
             if grade:  # stamped when that frame was shown
                 self.event("grade", grade, round(data.wall_s * 1e6))
         else:
-            ts = getattr(data, "ts_us", None) or now_us()
+            ts = getattr(data, "ts_us", None) or self.clock()
             self.event(kind, data, ts)
             if kind == "state" and self.unit_report and ts >= self._units_due:
                 units = self.unit_report()
@@ -189,7 +191,7 @@ class Recorder:
     def event(self, kind: str, data, ts_us: Optional[int] = None) -> None:
         """Any other event (health reports, notes) goes in the same store."""
         doc = self.units.scrub(asdict(data) if is_dataclass(data) else data)
-        self.rows.put(("e", (ts_us or now_us(), kind, json.dumps(doc, default=str))))
+        self.rows.put(("e", (ts_us or self.clock(), kind, json.dumps(doc, default=str))))
 
     # -- writer thread -----------------------------------------------------------------
     def _write_loop(self) -> None:
@@ -313,54 +315,6 @@ def purge_all(paths) -> tuple[list[str], list[str]]:
     return removed, refused
 
 
-class Retention:
-    """`[session] retention_days`: sessions older than that are deleted when the host
-    starts and once a day after, never `keep` (the one being recorded) nor one written in
-    the last RESUME_S (a crashed host's, about to be resumed). Each purge is logged and,
-    through `on_purge(kind, data)`, noted in the running session."""
-
-    def __init__(self, folder: Path, days: float, keep: Optional[Path] = None,
-                 every_s: float = 86400.0, on_purge: Optional[Callable] = None):
-        self.folder, self.days, self.every_s = Path(folder), days, every_s
-        self.keep = Path(keep).resolve() if keep else None
-        self.on_purge = on_purge
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="session-retention",
-                                        daemon=True)
-
-    def start(self) -> "Retention":
-        self.run_once()
-        self._thread.start()
-        return self
-
-    def run_once(self) -> list[str]:
-        days = max(self.days, RESUME_S / 86400)
-        try:
-            old = [p for p in older_than(self.folder, days) if p.resolve() != self.keep]
-            removed, refused = purge_all(old)
-            for why in refused:  # a session another recorder holds: next time
-                log.warning("retention: %s", why)
-        except OSError as e:  # never the show's end: say so and try again tomorrow
-            log.error("retention: cannot purge old sessions in %s: %s", self.folder, e)
-            return []
-        if removed:
-            log.info("retention: purged %d session(s) older than %g days: %s", len(removed),
-                     self.days, ", ".join(removed),
-                     extra={"purged": removed, "retention_days": self.days})
-            if self.on_purge:
-                self.on_purge("retention", {"purged": removed, "retention_days": self.days})
-        return removed
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every_s):
-            self.run_once()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(10)
-
-
 def find(folder: Path, sid: str) -> Path:
     """The session's file in `folder`; a name that could reach outside it is refused."""
     if not _SESSION_ID.fullmatch(sid) or ".." in sid:
@@ -374,9 +328,16 @@ def find(folder: Path, sid: str) -> Path:
     return path
 
 
+def files_of(path: Path) -> list[Path]:
+    """Every file that belongs to the session stored at `path`: its database, SQLite's WAL
+    and shared-memory files, and (a kiosk visit's) HTML report."""
+    path = Path(path)
+    return [path, Path(f"{path}-wal"), Path(f"{path}-shm"),
+            path.with_name(f"{session_id(path)}.html")]
+
+
 def purge(path: Path) -> None:
-    """Delete a session (its database, WAL and shared-memory files) for good; refused while
-    a recorder holds it."""
+    """Delete a session (all its `files_of`) for good; refused while a recorder holds it."""
     try:
         held = _lock(path)
     except BlockingIOError:
@@ -385,7 +346,7 @@ def purge(path: Path) -> None:
     except FileNotFoundError:
         return
     try:
-        for f in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        for f in files_of(path):
             f.unlink(missing_ok=True)
     finally:
         os.close(held)

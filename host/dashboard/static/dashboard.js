@@ -65,6 +65,28 @@ function renderOptions(d) {
   }
 }
 
+// A rehearsal (`empathy demo --rehearse`): push the simulated audience, see which branches
+// are still unwalked. Hidden for a real audience.
+function renderRehearsal(r) {
+  $("rehearsal").hidden = !r;
+  if (!r) return;
+  $("push-now").textContent = fmt(r.push);
+  if (document.activeElement !== $("push")) $("push").value = r.push;
+  const body = $("branches").tBodies[0];
+  body.replaceChildren();
+  for (const [d, opts] of Object.entries(r.branches)) {
+    const tr = body.insertRow();
+    tr.insertCell().textContent = d;
+    const cell = tr.insertCell();
+    for (const [o, n] of Object.entries(opts)) {
+      const span = document.createElement("span");
+      span.className = n ? "ok" : "bad";
+      span.textContent = `${o} (${n}) `;
+      cell.appendChild(span);
+    }
+  }
+}
+
 function render(s) {
   $("story").textContent = s.story;
   $("t").textContent = fmt(s.t_s, 1);
@@ -100,6 +122,15 @@ function render(s) {
   $("last-decision").textContent = ld ? `${ld.decision} -> ${ld.chosen}` : "-";
   $("last-reason").textContent = ld ? `(${ld.reason})` : "";
   drawCurve(s.curve);
+  renderRehearsal(s.rehearsal);
+  $("kiosk").hidden = !s.kiosk;
+  if (s.kiosk) {
+    const phases = {attract: "attract loop, nobody there", baseline: "resting baseline",
+                    film: "the film", ended: "the story has ended"};
+    $("kiosk-phase").textContent = phases[s.kiosk.phase] || s.kiosk.phase;
+    $("kiosk-visits").textContent = (s.kiosk.visit ? `visit ${s.kiosk.visit}; ` : "") +
+      `${s.kiosk.visits} visits so far`;
+  }
 
   renderRoom(s);  // room.js
   const ub = $("units").tBodies[0];
@@ -149,4 +180,9 @@ $("grade-apply").onclick = () => control({action: "grade_strength", strength: Nu
 $("freeze").onclick = () => control({action: "freeze_learning"});
 $("unfreeze").onclick = () => control({action: "unfreeze_learning"});
 $("reset").onclick = () => control({action: "reset_learning"});
+const push = (v) => control({action: "audience", push: Math.max(-1, Math.min(1, v))});
+$("push").onchange = () => push(Number($("push").value));
+$("push-calm").onclick = () => push(Number($("push").value) - 0.25);
+$("push-zero").onclick = () => push(0);
+$("push-up").onclick = () => push(Number($("push").value) + 0.25);
 connect();
