@@ -229,7 +229,9 @@ def soak(days: float = 7.0, folder: Path | None = None, progress=None) -> dict:
     cfg.media_root = str(folder / "film")
     clock = SimClock()
     plan = visit_plan(days)
-    os.environ.setdefault("XDG_STATE_HOME", str(folder / "state"))  # the bandit's state
+    from empathy.paths import STATE_ENV
+
+    os.environ.setdefault(STATE_ENV, str(folder / "state"))  # the bandit's state
     show = make_show(cfg, story, keys, clock=clock, realtime=False)
     show.subscribe(lambda kind, data: clock.frame(data) if kind == "frame" else
                    clock.taken_in(data) if kind == "samples" else None)

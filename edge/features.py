@@ -105,17 +105,18 @@ class SeatFeatures:
         self.ignored: dict[str, int] = {}  # waveform kind -> chunks passed over
         self._forget(first=True)
 
-    def _forget(self, first: bool = False) -> None:
+    def _forget(self, first: bool = False, keep_streams: bool = False) -> None:
         """Everything learned about the viewer in the seat (their beats, pupil, face, skin
         conductance and baseline) starts again. The first viewer may be the profile's: a
         stored baseline (calibrate baseline) stands from the first reading, and what it
         does not hold is learnt in the show as without one."""
         # the viewer's part of the profile (sensor corrections stay with the seat)
         self.mine = mine = self.profile if first else SeatProfile()
-        self.strap = HeartWindow(HRV_WINDOW_S)
-        self.waves: dict[str, _WaveBeats] = {}
-        self.eda: Optional[EdaWindow] = None
-        self.eda_report: dict = {}  # the last estimate's EDA part (see module docstring)
+        if not keep_streams:  # beat detectors warmed up on nobody else's signal stay warm
+            self.strap = HeartWindow(HRV_WINDOW_S)
+            self.waves: dict[str, _WaveBeats] = {}
+            self.eda: Optional[EdaWindow] = None
+            self.eda_report: dict = {}  # the last estimate's EDA part (see module docstring)
         self.pupil = PupilStream(self.light or mine.light)
         self.face_probs: Optional[np.ndarray] = None
         self.face_ts = 0
@@ -132,7 +133,9 @@ class SeatFeatures:
         gap_us = r.ts_us - (self.start_us if last is None else last)
         if not self.rebase_us or (last is not None and gap_us < self.rebase_us):
             return
-        self._forget()
+        # the first signal after an empty baseline period: what the streams hold is this
+        # viewer's own (the detectors' warm-up), only the baseline starts again
+        self._forget(keep_streams=last is None)
         self.start_us = r.ts_us
         self.baselines_taken += 1
         log.info("%s: signal back after %.0f s without: a new viewer, new baseline",

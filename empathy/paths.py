@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+STATE_ENV = "XDG_STATE_HOME"  # a harness (a bench) points a whole run elsewhere with it
+
 
 def _xdg(var: str, default: str) -> Path:
     base = os.environ.get(var) or ""
@@ -19,7 +21,7 @@ def _xdg(var: str, default: str) -> Path:
 
 
 def state_dir(*parts: str) -> Path:
-    return _xdg("XDG_STATE_HOME", ".local/state").joinpath("empathy", *parts)
+    return _xdg(STATE_ENV, ".local/state").joinpath("empathy", *parts)
 
 
 def data_dir(*parts: str) -> Path:

@@ -10,7 +10,7 @@ A viewer's traits (arrays, one entry per viewer; drawn around a crowd's centre, 
 late-night crowd and a matinee differ):
 
 - taste: -1 wants it dark .. +1 wants it hopeful; with `thrill` it decides how much a
-  segment engages them (`engagement`);
+  segment engages them (`held_by`);
 - thrill: how far tension moves them; startle: how hard a shock hits;
 - drift: how much their arousal wanders when the film doesn't hold them;
 - base: where they sit at rest.
@@ -66,7 +66,7 @@ def draw_crowd(rng: np.random.Generator, n: int) -> MindTraits:
                       base=rng.normal(0, 0.1, n))
 
 
-def engagement(traits: MindTraits, impact: Impact) -> np.ndarray:
+def held_by(traits: MindTraits, impact: Impact) -> np.ndarray:
     """0..1 per viewer: how much a segment holds them (its valence against their taste, its
     tension against their appetite for it)."""
     x = 3 * traits.taste * impact.valence + 2 * (traits.thrill - 1) * impact.mean_tension() + 0.3
@@ -98,7 +98,7 @@ class Mind:
 
     def engaged(self, impact: Impact) -> np.ndarray:
         if self._engage[0] is not impact:
-            self._engage = (impact, engagement(self.traits, impact))
+            self._engage = (impact, held_by(self.traits, impact))
         return self._engage[1]
 
     def step(self, dt: float, clip: str, clip_t: float, impact: Impact,

@@ -38,7 +38,10 @@ class DemoRigs:
     def __init__(self, folder: Path, serial_seat: Optional[int], ble_seat: Optional[int],
                  seed: int = 1, lsl_seat: Optional[int] = None,
                  brainflow_seat: Optional[int] = None, ecg_seat: Optional[int] = None,
-                 brainflow_s: float = 600.0):
+                 brainflow_s: float = 600.0, nuisance: float = 1.0):
+        """nuisance: how restless the straps' wearers are (sim/nuisance.py; 0: a still,
+        well-strapped wearer, for tests of the device path itself)."""
+        self.nuisance = nuisance
         if any(s is not None and s < 1 for s in (ble_seat, lsl_seat, brainflow_seat, ecg_seat)):
             raise SourceError("more hardware seats asked for than there are seats")
         folder.mkdir(parents=True, exist_ok=True)
@@ -91,7 +94,8 @@ class DemoRigs:
         address = H10_ADDRESS if h10 else STRAP_ADDRESS
         strap = self._bluez.add_strap(address, f"Polar H10 seat {seat}", pmd=h10)
         s = seed * 1000 + seat
-        viewer = SimSource(f"sim://strap?seed={s}", {"seed": s}, faces=False)
+        viewer = SimSource(f"sim://strap?seed={s}&nuisance={self.nuisance:g}",
+                           {"seed": s, "nuisance": f"{self.nuisance:g}"}, faces=False)
         self._bluez.wear(strap, viewer)
         self.rest_bpm[seat] = viewer.viewer.hr0
         self.sources[seat] = f"ble://{address}" + ("?ecg=1" if h10 else "")

@@ -146,6 +146,7 @@ def test_learning_beats_the_best_fixed_plan_where_crowds_differ(tmp_path):
     assert mean_ci(judged[400] - blind)["ci95"][0] > 0
 
 
+@pytest.mark.slow  # 1,500 screenings four times over: about 100 s on 2 cores
 def test_offline_estimates_from_random_logs_match_the_truth(tmp_path):
     shows = sim.screenings(STORY, 1500, IMPACT, seed=21)
     run = sim.run_policy(make_policy("random", seed=21), shows)

@@ -30,7 +30,8 @@ def test_lsl_brainflow_and_h10_seats_give_heart_rate_to_the_host(tmp_path):
     rx = open_receiver("udp://127.0.0.1:0")
     intake = Intake(keys.units)
     rigs = DemoRigs(tmp_path / "rigs", BOARD, None, seed=4, lsl_seat=LSL,
-                    brainflow_seat=BRAINFLOW, ecg_seat=H10, brainflow_s=240)
+                    brainflow_seat=BRAINFLOW, ecg_seat=H10, brainflow_s=240,
+                    nuisance=0)  # the device paths under test, not a loose strap
     cfg = {"unit_id": 7, "uplink": f"udp://127.0.0.1:{rx.port}",
            "keystore": str(tmp_path / "u7.keys.toml"), "rate_hz": 10.0, "baseline_s": 5.0,
            "faces": False, "seq_file": str(tmp_path / "u7.seq"),
