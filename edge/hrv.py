@@ -156,6 +156,7 @@ class HeartWindow:
         self.first_us: float | None = None  # when this source's first interval began
         self.corrector = RRCorrector()  # intervals come out of it two beats later
         self.raw: dict[int, tuple[float, float]] = {}  # raw index -> (t_end_us, sqi), pending
+        self.out_index = -1  # the raw index of the last interval the corrector gave out
         self.artefacts: list[tuple[float, str]] = []  # (t_us, type) within keep_s
 
     def add_beats(self, ts_us, sqi) -> None:
@@ -208,7 +209,9 @@ class HeartWindow:
             if o.label and (not self.artefacts or self.artefacts[-1] != (self.raw[o.index][0],
                                                                           o.label)):
                 self.artefacts.append((self.raw[o.index][0], o.label))
-        for k in [k for k in self.raw if k <= out[-1].index]:
+        # the newest stays: a missed beat's second half comes out later under the same index
+        self.out_index = out[-1].index
+        for k in [k for k in self.raw if k < out[-1].index]:
             del self.raw[k]
         labels = np.array([o.label for o in out])
         normal = rr_normal(r, q, self.ivs.rr_ms[-REF_INTERVALS:]) & (labels != "longshort")
@@ -247,7 +250,7 @@ class HeartWindow:
         iv = self.window(now_us, window_s)
         nn = iv.rr_ms[iv.normal]
         held = [r for r, i in zip(self.corrector.rr, self.corrector.idx)
-                if i in self.raw and self.raw[i][0] >= now_us - window_s * 1e6
+                if i > self.out_index and i in self.raw and self.raw[i][0] >= now_us - window_s * 1e6
                 and RR_RANGE_MS[0] <= r <= RR_RANGE_MS[1] and self.raw[i][1] >= SQI_MIN]
         if held:
             nn = np.concatenate((nn, held))
