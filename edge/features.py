@@ -77,9 +77,15 @@ class _WaveBeats:
         """True if the chunk held a beat worth the name (someone is there)."""
         beats = self.stream.push(r.samples)
         ts_us, sqi = self.t0 + beats.idx * 1e6 / self.fs, beats.sqi
-        if self.gate is not None:  # moving or not, a pulse says someone is there
-            ts_us, sqi = self.gate.pass_beats(ts_us, sqi)
-        self.heart.add_beats(ts_us, sqi)
+        if self.gate is None:
+            self.heart.add_beats(ts_us, sqi)
+        else:  # moving or not, a pulse says someone is there (the return value)
+            ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
+            for t, q, m in zip(ts_us, sqi, moving):
+                if m:
+                    self.heart.break_off()  # nothing from an artefact, nothing across it
+                else:
+                    self.heart.add_beats((t,), (q,))
         return bool(np.any(np.asarray(beats.sqi) >= MIN_HEART_QUALITY))
 
     def lost_contact(self, now_us: int) -> bool:

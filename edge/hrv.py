@@ -178,6 +178,10 @@ class HeartWindow:
         for new, v in zip(self.new, (ts[1:], np.diff(ts) / 1000.0, np.minimum(q[1:], q[:-1]))):
             new.extend(v.tolist())
 
+    def break_off(self) -> None:
+        """The beat series is broken here (beats lost to motion): no interval spans it."""
+        self.last = None
+
     def add_rr(self, ts_us: int, rr_ms: float) -> None:
         """One RR interval from a strap, ending at ts_us."""
         if self.first_us is None:

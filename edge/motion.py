@@ -8,13 +8,17 @@ same hand or board says for certain when it moved. Here:
 1. the accelerometer's magnitude (mG, any rate, as a Polar H10 or the serial board's ACC
    frame deliver it) less its slow mean (gravity and posture, GRAVITY_TAU_S) is the
    dynamic acceleration; its RMS over BLOCK_S blocks above MOTION_MG is "moving",
-2. a beat within PAD_S of a moving block (its shape window reaches into it) gets quality
-   MOTION_SQI, under hrv.SQI_MIN, so its intervals are not normal: HR and HRV leave them
-   out, as they leave out any low-quality beat, and the beats are counted as rejected.
+2. a beat in a moving block or within PAD_S after one (the pulse and the sensor's contact
+   settle) is rejected:
+   flagged `moving`, with quality MOTION_SQI (under hrv.SQI_MIN). The seat's features drop
+   such beats and break the beat series there (`HeartWindow.break_off`), so no interval
+   is formed from an artefact nor spans the movement, and the RR corrector's and the
+   normal-interval test's references stay made of real beats.
 
 Streaming and batch are the same code (`MotionGate`; `motion_gate` runs it over a whole
-recording). A beat waits until the accelerometer has covered it and PAD_S after it, which
-costs no latency in practice (a PPG beat comes out ~1 s after it happened). Without an
+recording). The rule is causal (only the accelerometer up to a beat judges it), so a beat
+waits only until the accelerometer's block holding it is complete, which costs no latency
+when both arrive together (a PPG beat comes out 0.3-1.8 s after it happened). Without an
 accelerometer, or when it stopped more than STALE_S before the beats, beats pass unchanged.
 """
 
@@ -29,7 +33,7 @@ from scipy import signal
 MOTION_MG = 50.0  # a still hand: sensor noise and tremor ~5-15 mG RMS; a fidget: hundreds
 BLOCK_S = 0.25
 PAD_S = 0.5
-GRAVITY_TAU_S = 1.0
+GRAVITY_TAU_S = 0.5
 STALE_S = 3.0
 MOTION_SQI = 0.0
 MAX_MG = 20000.0  # beyond a +-16 g part's range: a broken reading
@@ -37,7 +41,7 @@ SPANS_KEPT = 256  # moving spans remembered (they are only looked up near the ne
 
 
 class MotionTrack:
-    """Accelerometer magnitude chunks in (mG); moving spans (start_us, end_us) out, padded."""
+    """Accelerometer magnitude chunks in (mG); moving spans (start_us, end_us + PAD_S) out."""
 
     def __init__(self, fs_hz: float, t0_us: float):
         if not (5.0 <= fs_hz <= 5000.0):
@@ -79,10 +83,10 @@ class MotionTrack:
             s = self.t0 + (first + k * self.block) * 1e6 / self.fs
             e_us = s + self.block * 1e6 / self.fs
             self.moving_s += self.block / self.fs
-            if self.spans and self.spans[-1][1] >= s - pad:  # joins the last span
+            if self.spans and self.spans[-1][1] >= s:  # joins the last span
                 self.spans[-1] = (self.spans[-1][0], e_us + pad)
             else:
-                self.spans.append((s - pad, e_us + pad))
+                self.spans.append((s, e_us + pad))
 
     def moving(self, t_us: float) -> bool:
         for s, e in reversed(self.spans):
@@ -113,25 +117,28 @@ class MotionGate:
             self.track = new
         self.track.push(samples)
 
-    def pass_beats(self, ts_us, sqi, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def pass_beats(self, ts_us, sqi, final: bool = False):
+        """(ts_us, sqi, moving) of the beats the accelerometer has covered by now."""
         self.held += zip(np.asarray(ts_us, float).tolist(), np.asarray(sqi, float).tolist())
-        out_t, out_q = [], []
+        out_t, out_q, out_m = [], [], []
         t = self.track
-        covered = t.judged_us() - PAD_S * 1e6 if t is not None else math.inf
+        covered = t.judged_us() if t is not None else math.inf
         stale = bool(self.held) and t is not None and \
             self.held[-1][0] - t.judged_us() > STALE_S * 1e6
         while self.held and (self.held[0][0] <= covered or stale or final):
             b, q = self.held.pop(0)
+            m = False
             if t is not None and b <= t.judged_us():
                 self.judged += 1
                 if t.moving(b):
                     self.rejected += 1
-                    q = min(q, MOTION_SQI)
+                    q, m = min(q, MOTION_SQI), True
             elif t is not None:
                 self.unjudged += 1  # the accelerometer stopped or the recording ended
             out_t.append(b)
             out_q.append(q)
-        return np.array(out_t), np.array(out_q)
+            out_m.append(m)
+        return np.array(out_t), np.array(out_q), np.array(out_m, bool)
 
     def report(self) -> dict:
         return {"beats_judged": self.judged, "beats_rejected_motion": self.rejected,
@@ -140,8 +147,7 @@ class MotionGate:
 
 
 def motion_gate(beat_ts_us, sqi, acc_mg, acc_fs_hz: float, acc_t0_us: float = 0.0):
-    """A whole recording's beats graded by its accelerometer: (ts_us, sqi, report)."""
+    """A whole recording's beats graded by its accelerometer: (ts_us, sqi, moving, report)."""
     g = MotionGate()
     g.add_acc(acc_t0_us, acc_fs_hz, acc_mg)
-    t, q = g.pass_beats(beat_ts_us, sqi, final=True)
-    return t, q, g.report()
+    return (*g.pass_beats(beat_ts_us, sqi, final=True), g.report())
