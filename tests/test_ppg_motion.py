@@ -2,6 +2,7 @@
 simulated world, a still accelerometer on real recordings, broken accelerometer input."""
 
 import logging
+import time
 
 import numpy as np
 import pytest
@@ -121,3 +122,46 @@ def test_the_simulated_accelerometer_is_asked_for_and_changes_nothing_else():
     ppg = [r for r in with_acc if r.kind == "ppg"]
     assert len(ppg) == len(without) and all(np.array_equal(a.samples, b.samples)
                                             for a, b in zip(ppg, without))
+
+
+def test_acc_frames_round_trip_and_become_the_magnitude_in_mg():
+    from empathy.sensors.base import open_source
+    from empathy.sensors.firmware import protocol
+
+    xyz = [(3, -4, 1000), (-32768, 0, 32767)]
+    assert protocol.Decoder().feed(protocol.acc(3, 9, 50, xyz)) == [
+        (protocol.ACC, 3, 9, {"fs_hz": 50, "samples": [tuple(s) for s in xyz]})]
+    bad = protocol.Decoder()  # a body that is not whole samples, a rate of 0
+    cut = protocol.frame(protocol.ACC, 1, 0, protocol.struct.pack("<Hhh", 50, 1, 2))
+    assert bad.feed(cut + protocol.acc(2, 0, 0, xyz)) == [] and bad.errors["bad_frame"] == 2
+    src = open_source("serial://loop://?sensor=acc")
+    try:
+        src.port.write(protocol.acc(1, 1_000, 50, [(0, 600, 800)] * 12))
+        end, got = time.monotonic() + 5, []
+        while time.monotonic() < end and not got:
+            got += src.read(0.05)
+    finally:
+        src.close()
+    assert got[0].kind == "acc" and got[0].fs_hz == 50 and np.allclose(got[0].samples, 1000)
+
+
+def test_simulated_board_with_an_accelerometer_streams_the_hand(tmp_path):
+    from empathy.sensors.base import open_source
+    from empathy.sim.board import SimBoard
+
+    board = SimBoard(tmp_path / "ttyACM-acc", seed=5, acc=True)
+    src = open_source(f"serial://{tmp_path / 'ttyACM-acc'}")
+    try:
+        end, got = time.monotonic() + 30, []
+        while time.monotonic() < end and sum(isinstance(r, Waveform) and r.kind == "acc"
+                                             for r in got) < 8:
+            board.step()
+            got += src.read(0.02)
+    finally:
+        src.close()
+        board.close()
+    acc = [r for r in got if isinstance(r, Waveform) and r.kind == "acc"]
+    assert len(acc) >= 8 and all(w.fs_hz == 50 and len(w.samples) == 12 for w in acc)
+    assert all(700 < x < 3000 for w in acc for x in w.samples)  # gravity and a hand, in mG
+    assert np.allclose(np.diff([w.ts_us for w in acc]), 240_000, atol=30_000)
+    assert any(isinstance(r, Waveform) and r.kind == "ppg" for r in got)
