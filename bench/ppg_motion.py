@@ -7,7 +7,7 @@ the script. Per recording, beat by beat against the true pulse peaks (±150 ms, 
 window) and as the show's HR (SeatFeatures, every chunk):
 
 - ours without and with the accelerometer, NeuroKit2's and HeartPy's PPG peaks (they have
-  no accelerometer input; HeartPy's own rejected peaks are left out),
+  no accelerometer input; for HeartPy the peaks it accepts, its own artefact rejection),
 - false beats during movement: beats handed on (for us: not rejected for motion) that match
   no true peak, inside a movement or 0.5 s after it,
 - Se on the still parts, HR error (mean and 95th percentile, bpm) of the show's HR against
@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from empathy.edge.beat_score import TOL_S, beat_match, heartpy_beats, neurokit_beats
+from empathy.edge.beat_score import TOL_S, beat_match, neurokit_beats
 from empathy.edge.features import SeatFeatures
 from empathy.edge.heart import ppg_peaks
 from empathy.edge.motion import PAD_S, motion_gate
@@ -124,12 +124,21 @@ def score(rec: dict, peers: bool = True) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for name, fn in (("NeuroKit2", lambda: neurokit_beats(x, fs, "ppg")),
-                             ("HeartPy", lambda: heartpy_beats(x, fs))):
+                             ("HeartPy", lambda: heartpy_accepted(x, fs))):
                 try:
                     rows[name] = beat_scores(rec, fn() + t0 / 1e6)
                 except Exception as e:  # a peer that gives up on a record is a result too
                     rows[name] = {"error": str(e)[:80]}
     return rows
+
+
+def heartpy_accepted(x, fs: float) -> np.ndarray:
+    """HeartPy's peaks less those its own checks reject (`binary_peaklist`)."""
+    import heartpy as hp
+
+    wd, _ = hp.process(np.asarray(x, float), fs)
+    keep = np.asarray(wd["binary_peaklist"], bool)
+    return np.asarray(wd["peaklist"], float)[keep] / fs
 
 
 def _seeds(text: str) -> list[int]:
@@ -156,7 +165,34 @@ def main(argv=None) -> int:
             cells = [f"{r[c]:.3g}" if isinstance(r.get(c), float) else str(r.get(c, "-"))
                      for c in cols]
             print(f"| {s} | {name} | " + " | ".join(cells) + " |")
+    print()
+    for line in summary(results):
+        print(line)
     return 0
+
+
+def _mean_ci(v) -> str:
+    """Mean and its 95 % t interval over the recordings (each recording one sample)."""
+    from scipy import stats
+
+    v = np.asarray([x for x in v if x == x], float)
+    if len(v) < 2:
+        return f"{v.mean():.3g}" if len(v) else "-"
+    h = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    return f"{v.mean():.3g} ({v.mean() - h:.3g}-{v.mean() + h:.3g})"
+
+
+def summary(results: dict) -> list[str]:
+    """Per method over all recordings: totals of false beats, means with 95 % intervals."""
+    cols = ("se_still", "ppv_still", "hr_mae_bpm", "hr_p95_bpm", "hr_coverage")
+    lines = ["| method | false beats in movement (total) | " + " | ".join(cols) + " |",
+             "|---" * (len(cols) + 2) + "|"]
+    for name in next(iter(results.values())):
+        rows = [r[name] for r in results.values() if "error" not in r[name]]
+        cells = [_mean_ci([r[c] for r in rows]) if c in rows[0] else "-" for c in cols]
+        lines.append(f"| {name} | {sum(r['false_beats_moving'] for r in rows)} | "
+                     + " | ".join(cells) + " |")
+    return lines
 
 
 if __name__ == "__main__":

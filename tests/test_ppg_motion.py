@@ -165,3 +165,32 @@ def test_simulated_board_with_an_accelerometer_streams_the_hand(tmp_path):
     assert all(700 < x < 3000 for w in acc for x in w.samples)  # gravity and a hand, in mG
     assert np.allclose(np.diff([w.ts_us for w in acc]), 240_000, atol=30_000)
     assert any(isinstance(r, Waveform) and r.kind == "ppg" for r in got)
+
+
+def test_signal_hr_with_an_accelerometer_file_leaves_out_the_moving_beats(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    rec = motion_recording(21, seconds=60.0)
+    for kind, col in (("ppg", "ppg"), ("acc", "acc_mg")):
+        ch = [c for c in rec["chunks"] if c.kind == kind]
+        x = np.concatenate([c.samples for c in ch])
+        t = np.arange(len(x)) / ch[0].fs_hz
+        np.savetxt(tmp_path / f"{kind}.csv", np.c_[t, x], delimiter=",", header=f"time,{col}",
+                   comments="", fmt="%.5f")
+
+    def hr(*extra):
+        p = subprocess.run([sys.executable, "-m", "empathy.cli", "signal", "hr",
+                            str(tmp_path / "ppg.csv"), *extra], capture_output=True, text=True,
+                           timeout=120)
+        return p.returncode, p.stdout, p.stderr
+
+    rc, out, _ = hr("--acc", str(tmp_path / "acc.csv"), "--json")
+    m = json.loads(out)["motion"]
+    assert rc == 0 and m["beats_rejected_motion"] > 5 and m["moving_s"] > 8
+    rc, _, err = hr("--acc", str(tmp_path / "nope.csv"))
+    assert rc == 1 and "nope.csv" in err and "Traceback" not in err
+    (tmp_path / "far.csv").write_text("acc_mg\n1000\n90000\n")
+    rc, _, err = hr("--acc", str(tmp_path / "far.csv"), "--acc-fs", "50")
+    assert rc == 1 and "mG" in err and "Traceback" not in err
