@@ -102,7 +102,7 @@ def show_hr(rec: dict, use_acc: bool) -> dict:
 def beat_scores(rec: dict, beats_s: np.ndarray) -> dict:
     """False beats inside movement, Se on the still parts, beat by beat."""
     true, script = rec["true_s"], rec["script"]
-    near = lambda t: script.moving(t) or script.moving(t - PAD_S)  # noqa: E731
+    near = lambda t: script.moving(t) or script.moving(t - PAD_S)
     in_motion = np.array([near(t) for t in beats_s], bool)
     false_moving = sum(1 for t in beats_s[in_motion]
                        if not len(true) or np.min(np.abs(true - t)) > TOL_S)
@@ -175,7 +175,8 @@ def _mean_ci(v) -> str:
     """Mean and its 95 % t interval over the recordings (each recording one sample)."""
     from scipy import stats
 
-    v = np.asarray([x for x in v if x == x], float)
+    v = np.asarray(v, float)
+    v = v[np.isfinite(v)]
     if len(v) < 2:
         return f"{v.mean():.3g}" if len(v) else "-"
     h = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
