@@ -194,3 +194,21 @@ def test_signal_hr_with_an_accelerometer_file_leaves_out_the_moving_beats(tmp_pa
     (tmp_path / "far.csv").write_text("acc_mg\n1000\n90000\n")
     rc, _, err = hr("--acc", str(tmp_path / "far.csv"), "--acc-fs", "50")
     assert rc == 1 and "mG" in err and "Traceback" not in err
+
+
+def test_edge_unit_stats_count_the_beats_left_out_for_motion(tmp_path):
+    from empathy.edge.runtime import EdgeConfig, EdgeUnit, SeatConfig
+    from empathy.keys import Keystore
+
+    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
+    cfg = EdgeConfig(unit_id=1, uplink="udp://127.0.0.1:9", keystore=str(tmp_path / "k.toml"),
+                     seq_file=str(tmp_path / "seq"), sync_hz=0,
+                     seats=[SeatConfig(1, "sim://seat?seed=1&faces=0"),
+                            SeatConfig(2, "sim://seat?seed=2&faces=0")])
+    unit = EdgeUnit(cfg)
+    for r in motion_recording(14, seconds=40.0)["chunks"]:  # what seat 1's board would send
+        unit.features[0].add(r)
+    stats = unit.close()
+    m = stats["motion"]
+    assert set(m) == {"1"} and m["1"]["beats_rejected_motion"] > 0
+    assert 0 < m["1"]["beats_rejected_motion"] < m["1"]["beats_judged"]
