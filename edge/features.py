@@ -9,7 +9,10 @@ conductance (`Waveform` kind "eda", µS): responses and tonic level (`edge.eda`)
 response rate and (once the viewer's baseline exists) tonic change join the arousal with
 their own quality, and `eda_report` says what they were and what share of the arousal
 evidence they carried (the wire's sample has no room: the edge unit's stats and log carry
-it). Other waveform kinds (a strap's accelerometer) are passed over. All of it is
+it). An accelerometer (`Waveform` kind "acc", magnitude in mG: a Polar H10's, the serial
+board's) grades the PPG's beats: those that fell while the body moved are left out of HR
+and HRV (`edge.motion`; `motion_report()` counts them). Other waveform kinds are passed
+over (counted in `ignored`). All of it is
 fused into arousal/valence against the viewer's baseline (`edge.fusion`); before a seat
 has its baseline, population priors stand in and the CALIBRATED flag stays off. A seat's
 calibration profile (`edge.profile`: `empathy calibrate`'s results) corrects its heart
@@ -36,6 +39,7 @@ from empathy.edge.eda import EdaWindow
 from empathy.edge.fusion import FACE_GAIN, Affect, affect_fuse, baselines, channel_arousal
 from empathy.edge.heart import BeatStream
 from empathy.edge.hrv import LOST_GAP_S, HeartWindow, hrv_time
+from empathy.edge.motion import MotionGate
 from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
 from empathy.sensors.base import Beat, FaceCrop, Health, Pupil, Reading, Waveform
@@ -59,10 +63,11 @@ EDA_SETTLE_S = 20.0  # responses a minute mean little over the first seconds
 class _WaveBeats:
     """Streaming beat detection on one waveform, with sample index -> ts_us."""
 
-    def __init__(self, r: Waveform):
+    def __init__(self, r: Waveform, gate: Optional[MotionGate] = None):
         self.fs, self.t0 = r.fs_hz, r.ts_us
         self.stream = BeatStream(r.fs_hz, r.kind)
         self.heart = HeartWindow(HRV_WINDOW_S)
+        self.gate = gate  # the seat's accelerometer, for a PPG
 
     def fits(self, r: Waveform) -> bool:
         expected = self.t0 + self.stream.n * 1e6 / self.fs
@@ -71,7 +76,16 @@ class _WaveBeats:
     def add(self, r: Waveform) -> bool:
         """True if the chunk held a beat worth the name (someone is there)."""
         beats = self.stream.push(r.samples)
-        self.heart.add_beats(self.t0 + beats.idx * 1e6 / self.fs, beats.sqi)
+        ts_us, sqi = self.t0 + beats.idx * 1e6 / self.fs, beats.sqi
+        if self.gate is None:
+            self.heart.add_beats(ts_us, sqi)
+        else:  # moving or not, a pulse says someone is there (the return value)
+            ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
+            for t, q, m in zip(ts_us, sqi, moving):
+                if m:
+                    self.heart.break_off()  # nothing from an artefact, nothing across it
+                else:
+                    self.heart.add_beats((t,), (q,))
         return bool(np.any(np.asarray(beats.sqi) >= MIN_HEART_QUALITY))
 
     def lost_contact(self, now_us: int) -> bool:
@@ -115,6 +129,7 @@ class SeatFeatures:
         if not keep_streams:  # beat detectors warmed up on nobody else's signal stay warm
             self.strap = HeartWindow(HRV_WINDOW_S)
             self.waves: dict[str, _WaveBeats] = {}
+            self.motion = MotionGate(WAVE_SLIP_S)
             self.eda: Optional[EdaWindow] = None
             self.eda_report: dict = {}  # the last estimate's EDA part (see module docstring)
         self.pupil = PupilStream(self.light or mine.light)
@@ -159,6 +174,13 @@ class SeatFeatures:
         if isinstance(r, Waveform) and r.kind == "eda":
             self._add_eda(r)
             return False  # skin conductance is there with or without a viewer's hand on it
+        if isinstance(r, Waveform) and r.kind == "acc":
+            try:
+                self.motion.add_acc(r.ts_us, r.fs_hz, r.samples)
+            except ValueError as e:  # a broken sample or rate: that chunk is not motion
+                log.warning("accelerometer chunk skipped", extra={"fs_hz": r.fs_hz,
+                                                                  "reason": str(e)})
+            return False  # an accelerometer moves with or without a viewer
         if isinstance(r, Waveform) and r.kind not in HEART_WAVES:
             self.ignored[r.kind] = self.ignored.get(r.kind, 0) + 1
             return False
@@ -166,7 +188,8 @@ class SeatFeatures:
             try:
                 wave = self.waves.get(r.kind)
                 if wave is None or not wave.fits(r):  # new, resampled, or after a gap
-                    wave = self.waves[r.kind] = _WaveBeats(r)
+                    gate = self.motion if r.kind == "ppg" else None
+                    wave = self.waves[r.kind] = _WaveBeats(r, gate)
                 return wave.add(r) and self.contact
             except ValueError as e:  # NaN samples, an unusable rate: skip, start afresh
                 self.waves.pop(r.kind, None)
@@ -202,6 +225,10 @@ class SeatFeatures:
         except ValueError as err:  # an unusable rate
             self.eda = None
             log.warning("eda chunk skipped", extra={"fs_hz": r.fs_hz, "reason": str(err)})
+
+    def motion_report(self) -> dict:
+        """How many PPG beats the accelerometer judged and rejected for motion (edge only)."""
+        return self.motion.report()
 
     def _eda_z(self, now_us: int, in_baseline: bool, ready: bool) -> Optional[tuple]:
         """(arousal-signed z, quality) from skin conductance, and fill `eda_report`."""

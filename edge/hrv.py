@@ -156,6 +156,7 @@ class HeartWindow:
         self.first_us: float | None = None  # when this source's first interval began
         self.corrector = RRCorrector()  # intervals come out of it two beats later
         self.raw: dict[int, tuple[float, float]] = {}  # raw index -> (t_end_us, sqi), pending
+        self.out_index = -1  # the raw index of the last interval the corrector gave out
         self.artefacts: list[tuple[float, str]] = []  # (t_us, type) within keep_s
 
     def add_beats(self, ts_us, sqi) -> None:
@@ -176,6 +177,10 @@ class HeartWindow:
         self.last = (ts[-1], q[-1])
         for new, v in zip(self.new, (ts[1:], np.diff(ts) / 1000.0, np.minimum(q[1:], q[:-1]))):
             new.extend(v.tolist())
+
+    def break_off(self) -> None:
+        """The beat series is broken here (beats lost to motion): no interval spans it."""
+        self.last = None
 
     def add_rr(self, ts_us: int, rr_ms: float) -> None:
         """One RR interval from a strap, ending at ts_us."""
@@ -208,7 +213,9 @@ class HeartWindow:
             if o.label and (not self.artefacts or self.artefacts[-1] != (self.raw[o.index][0],
                                                                           o.label)):
                 self.artefacts.append((self.raw[o.index][0], o.label))
-        for k in [k for k in self.raw if k <= out[-1].index]:
+        # the newest stays: a missed beat's second half comes out later under the same index
+        self.out_index = out[-1].index
+        for k in [k for k in self.raw if k < out[-1].index]:
             del self.raw[k]
         labels = np.array([o.label for o in out])
         normal = rr_normal(r, q, self.ivs.rr_ms[-REF_INTERVALS:]) & (labels != "longshort")
@@ -247,7 +254,7 @@ class HeartWindow:
         iv = self.window(now_us, window_s)
         nn = iv.rr_ms[iv.normal]
         held = [r for r, i in zip(self.corrector.rr, self.corrector.idx)
-                if i in self.raw and self.raw[i][0] >= now_us - window_s * 1e6
+                if i > self.out_index and i in self.raw and self.raw[i][0] >= now_us - window_s * 1e6
                 and RR_RANGE_MS[0] <= r <= RR_RANGE_MS[1] and self.raw[i][1] >= SQI_MIN]
         if held:
             nn = np.concatenate((nn, held))

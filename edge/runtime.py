@@ -294,6 +294,9 @@ class EdgeUnit:
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.link.sent,
                 "readings": self.readings, "uplink": link, "face_model": self.face_model,
                 "eda": self.eda(),
+                # per seat with an accelerometer: PPG beats judged and left out for motion
+                "motion": {str(seat.seat_id): f.motion_report() for seat, f in
+                           zip(self.cfg.seats, self.features) if f.motion.track is not None},
                 "calibration": {str(seat.seat_id): p.names for seat, p in
                                 zip(self.cfg.seats, self.profiles) if p.names},
                 "cues_rejected": self.screen.rejected if self.screen else 0,

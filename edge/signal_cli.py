@@ -112,9 +112,28 @@ def _beats(args, verb: str):
     x = _pick(cols, args.column, args.file)
     fs = _rate(t, args.fs, args.file)
     beats = waveform_peaks(x, fs, args.kind)
-    s = heart_summary(beats.idx / fs, beats.sqi, len(x) / fs)
+    sqi, motion = beats.sqi, None
+    if getattr(args, "acc", None):
+        sqi, motion = _motion_graded(args, beats.idx / fs, sqi)
+    s = heart_summary(beats.idx / fs, sqi, len(x) / fs)
     s["fs_hz"] = fs
+    if motion is not None:
+        s["motion"] = motion
     return s, fs, len(x)
+
+
+def _motion_graded(args, beat_s, sqi):
+    """Beats that fell while the accelerometer (--acc FILE, starting with the signal) moved
+    get quality 0, so no normal interval touches them (`edge.motion`)."""
+    from empathy.edge.motion import motion_gate
+
+    t, cols = read_signal(args.acc)
+    if all(k in cols for k in "xyz"):  # three axes: their magnitude
+        a = np.sqrt(sum(cols[k] ** 2 for k in "xyz"))
+    else:
+        a = _pick(cols, None, args.acc, prefer=("acc", "acc_mg", "magnitude"))
+    _, q, _, report = motion_gate(beat_s * 1e6, sqi, a, _rate(t, args.acc_fs, args.acc))
+    return q, report
 
 
 def _no_heartbeat(verb: str, path: str, s: dict) -> int:
@@ -142,6 +161,10 @@ def _hr(args) -> int:
     print(f"ectopic beats {s['ectopic']}   artefacts corrected {s['artefacts_corrected']}   "
           f"low shape quality beats {s['low_quality_beats']}   lost contact "
           f"{s['lost_contact_s']:.1f} s")
+    if "motion" in s:
+        m = s["motion"]
+        print(f"moving      {m['moving_s']:.1f} s by the accelerometer: "
+              f"{m['beats_rejected_motion']} of {m['beats_judged']} beats left out")
     print(f"quality     {s['quality']:.2f}  (0..1; per {len(s['windows'])} windows below)")
     for w in s["windows"]:
         mark = f"   <- {w['issue']}" if w["issue"] else ""
@@ -246,6 +269,10 @@ def register(p) -> None:
     h.add_argument("--fs", type=float, help="sampling rate in Hz (needed without a time column)")
     h.add_argument("--kind", choices=("ppg", "ecg"), default="ppg")
     h.add_argument("--column", help="which CSV column holds the signal")
+    h.add_argument("--acc", metavar="FILE", help="an accelerometer recorded with it (mG: a "
+                   "magnitude column or x,y,z; same start): beats while moving are left out")
+    h.add_argument("--acc-fs", type=float, help="the accelerometer's rate in Hz (needed "
+                   "without a time column)")
     h.add_argument("--json", action="store_true", help="one JSON object")
     h.set_defaults(func=_hr)
     v = sub.add_parser("hrv", help="corrected RR series, artefacts found and time-domain HRV")

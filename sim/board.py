@@ -2,7 +2,8 @@
 
 It runs the firmware's own streaming loop (sensors/firmware/board.py) over a simulated
 MAX30102 whose PPG follows a simulated viewer's heartbeats (`sim://`) and, with `gsr`, a
-GSR front end reading that viewer's skin conductance, and writes into the
+GSR front end reading that viewer's skin conductance, with `acc`, a LIS3DH-shaped
+accelerometer moved by the same movements that corrupt the pulse, and writes into the
 master side of a pty. The slave side is published at a stable path (a symlink, like
 /dev/serial/by-id/...), so `serial://PATH` finds it again after `unplug()` / `replug()`.
 
@@ -25,7 +26,7 @@ from empathy.clock import now_us
 from empathy.sensors.base import Beat, Pupil, Waveform
 from empathy.sensors.firmware.board import Board
 from empathy.sim.seat import SimSource
-from empathy.sim.viewer import EDA_HZ, PPG_HZ
+from empathy.sim.viewer import ACC_HZ, EDA_HZ, PPG_HZ
 
 PPG_DC = 120_000  # IR level with a finger on the sensor (18-bit counts)
 PPG_AC = 1_500
@@ -46,6 +47,7 @@ class SimPPGSensor:
         self.rr_ms = 800.0  # the viewer's last true beat-to-beat interval (for tests)
         self.pupils: list[Pupil] = []
         self.eda_us: list[float] = []  # skin conductance samples for the GSR front end
+        self.acc_mg: list[float] = []  # the hand's acceleration for the accelerometer
 
     def read(self) -> list[int]:
         out: list[int] = []  # like the chip's FIFO: what was sampled when the board asked
@@ -59,6 +61,8 @@ class SimPPGSensor:
                 out += np.clip(counts, 0, PPG_MAX).astype(int).tolist()
             elif isinstance(r, Waveform) and r.kind == "eda":
                 self.eda_us += list(r.samples)
+            elif isinstance(r, Waveform) and r.kind == "acc":
+                self.acc_mg += list(r.samples)
         return out
 
 
@@ -82,20 +86,34 @@ class SimGsr:
         return out
 
 
+class SimAccel:
+    """The LIS3DH's shape (`fs_hz`, `read()` -> (x, y, z) mG since the last read) over the
+    viewer's hand (`sim://...&acc=1`). The simulated hand gives a magnitude only: it is
+    read out along z (the edge uses the magnitude, so it sees the same)."""
+
+    def __init__(self, sensor: SimPPGSensor):
+        self.sensor, self.fs_hz = sensor, int(ACC_HZ)
+
+    def read(self) -> list[tuple[int, int, int]]:
+        mg, self.sensor.acc_mg = self.sensor.acc_mg, []
+        return [(0, 0, min(32767, int(round(m)))) for m in mg]
+
+
 class SimBoard:
     """A board plugged into a pty whose slave is reachable at `link`."""
 
     def __init__(self, link: str | Path, seed: int = 0, board_id: int = 0xEE01,
-                 gsr: bool = False):
+                 gsr: bool = False, acc: bool = False):
         self.link = Path(link)
-        eda = "1" if gsr else "0"
-        self.viewer = SimSource(f"sim://board?seed={seed}&ppg=1&eda={eda}",
-                                {"seed": seed, "faces": "0", "ppg": "1", "eda": eda},
-                                faces=False)
+        eda, hand = ("1" if gsr else "0"), ("1" if acc else "0")
+        self.viewer = SimSource(f"sim://board?seed={seed}&ppg=1&eda={eda}&acc={hand}",
+                                {"seed": seed, "faces": "0", "ppg": "1", "eda": eda,
+                                 "acc": hand}, faces=False)
         self.sensor = SimPPGSensor(self.viewer)
         self.gsr = SimGsr(self.sensor) if gsr else None
+        self.acc = SimAccel(self.sensor) if acc else None
         self.board = Board(self.sensor, self._write, lambda: now_us() & 0xFFFFFFFF, board_id,
-                           name="sim-board", gsr=self.gsr)
+                           name="sim-board", gsr=self.gsr, acc=self.acc)
         self.master: Optional[int] = None
         self.sent = 0  # frames written while plugged in
         self.dropped = 0
@@ -147,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--link", required=True, help="path where the board's tty appears")
     ap.add_argument("--seed", type=int, default=0, help="the simulated viewer's seed")
     ap.add_argument("--gsr", action="store_true", help="with a GSR front end (skin conductance)")
+    ap.add_argument("--acc", action="store_true", help="with an accelerometer (the hand's motion)")
     args = ap.parse_args(argv)
-    board = SimBoard(args.link, args.seed, gsr=args.gsr)
+    board = SimBoard(args.link, args.seed, gsr=args.gsr, acc=args.acc)
     running = True
 
     def stop(*_):

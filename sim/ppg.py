@@ -66,3 +66,27 @@ class PulseWave:
         w = self.rng.normal(0, 1, n) * (ARTEFACT_AC * 4.0 * move)  # ~unit gain in band
         y, self._band_zi = signal.lfilter(*self._band, w, zi=self._band_zi)
         return y
+
+
+HAND_MG = 400.0  # RMS acceleration of a hand at full movement (a fidget, a gesture)
+ACC_NOISE_MG = 6.0  # an accelerometer's noise at rest (LIS3DH, normal mode)
+
+
+class HandAccel:
+    """What an accelerometer on the same hand or board as the PPG reads (magnitude, mG): gravity,
+    the same movement that corrupts the pulse (band-limited, 0.3-8 Hz), and sensor noise."""
+
+    def __init__(self, fs_hz: float, rng: np.random.Generator, t_s: float):
+        self.fs, self.rng, self.t0, self.n = float(fs_hz), rng, t_s, 0
+        self._band = signal.butter(2, (0.3, 8.0), "bandpass", fs=fs_hz)
+        self._zi = np.zeros((3, 4))  # one filter state per axis
+
+    def render(self, until_s: float, move: float) -> np.ndarray:
+        n = int((until_s - self.t0) * self.fs) - self.n
+        if n <= 0:
+            return np.zeros(0)
+        self.n += n
+        w = self.rng.normal(0, HAND_MG * 2.5 * move, (3, n))  # ~unit gain in band, 3 axes
+        dyn, self._zi = signal.lfilter(*self._band, w, zi=self._zi)
+        g = dyn + np.array([[0.0], [0.0], [1000.0]]) + self.rng.normal(0, ACC_NOISE_MG, (3, n))
+        return np.linalg.norm(g, axis=0)

@@ -24,12 +24,13 @@ from empathy.sim.impact import Impact
 from empathy.sim.mind import Mind, MindTraits, draw_crowd
 from empathy.sim.nuisance import Activity, Nuisance
 from empathy.sim.physiology import BodyTraits, Heart, Pupil as PupilModel, Skin, screen_cd_m2
-from empathy.sim.ppg import PulseWave
+from empathy.sim.ppg import HandAccel, PulseWave
 
 PUPIL_HZ = 30.0
 FACE_HZ = 10.0
 EDA_HZ = 32.0
 PPG_HZ = 100.0
+ACC_HZ = 50.0  # the accelerometer beside the PPG (`acc=1`), magnitude in mG
 CHUNK_S = 0.25  # waveform chunks, like a board's frames
 PUPIL_NOISE_MM = 0.03  # video eye tracker measurement noise
 GLANCE_PER_S = 0.06  # looking away from the screen (the eye camera loses the pupil)
@@ -62,7 +63,8 @@ def face_light(lum: float, ambient_cd_m2: float) -> float:
 
 class SimViewer:
     def __init__(self, seed: int, visit: int, t_us: int, render: Optional[Callable] = None,
-                 eda: bool = False, ppg: bool = False, nuisance: float = 1.0):
+                 eda: bool = False, ppg: bool = False, nuisance: float = 1.0,
+                 acc: bool = False):
         key = [seed] if visit == 0 else [seed, visit]
         self.viewer = Viewer.draw(np.random.default_rng(key))
         streams = [np.random.default_rng(key + [1000 + i]) for i in range(8)]
@@ -78,6 +80,9 @@ class SimViewer:
         self.nuisance = Nuisance(streams[7], nuisance)
         self.render, self.identity = render, int(np.random.default_rng(key).integers(2**31))
         self.pulse = PulseWave(PPG_HZ, self.rng_sense, t_s) if ppg else None
+        # its own random stream: asking for it changes nothing else the person does
+        self.accel = HandAccel(ACC_HZ, np.random.default_rng(key + [1008]), t_s) \
+            if ppg and acc else None
         self.eda = eda
         self.t_us = t_us
         self.next_pupil_us = self.next_face_us = t_us
@@ -115,6 +120,8 @@ class SimViewer:
             self.next_pupil_us = self.next_face_us = self.next_chunk_us = t_us
             if self.pulse:
                 self.pulse.render(t_s, 0.0, False, 0.0)  # nothing worn, nothing read
+            if self.accel:
+                self.accel.render(t_s, 0.0)
             self.eda_n, self.eda_buf = int(t_s * EDA_HZ) + 1, []
             return
         while self.eda and (self.eda_n + len(self.eda_buf)) / EDA_HZ <= t_s:
@@ -173,6 +180,11 @@ class SimViewer:
             if len(x):
                 t0 = self.pulse.t0 + (self.pulse.n - len(x)) / PPG_HZ
                 out.append(Waveform(int(t0 * 1e6), "ppg", PPG_HZ, x.astype(np.float32)))
+        if self.accel:  # the same movement as the pulse's artefacts
+            a = self.accel.render(t_s, act.move)
+            if len(a):
+                t0 = self.accel.t0 + (self.accel.n - len(a)) / ACC_HZ
+                out.append(Waveform(int(t0 * 1e6), "acc", ACC_HZ, a.astype(np.float32)))
 
     def truth_row(self) -> dict:
         """The hidden state now (for the truth file; never for the edge)."""

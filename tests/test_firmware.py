@@ -26,7 +26,7 @@ from empathy.sensors.serial.board import SerialSource
 FW_DIR = Path(fw_pkg.__file__).parent
 # What MicroPython (with aioble) offers, plus the firmware's own flat modules.
 MICROPYTHON_MODULES = {"struct", "sys", "time", "machine", "asyncio", "aioble", "bluetooth",
-                       "beats", "binascii", "protocol", "board", "max30102", "hrs", "gsr"}
+                       "beats", "binascii", "protocol", "board", "max30102", "hrs", "gsr", "lis3dh"}
 
 
 class MAX30102Chip:
@@ -106,9 +106,9 @@ def test_firmware_bytes_decode_and_reencode_byte_for_byte():
                                                            f["error"], f["text"])}[kind]()
     assert bytes(again) == data
     samples = [s for m in msgs if m[0] == protocol.PPG for s in m[3]["samples"]]
-    assert samples == ir[:len(samples)] and len(samples) == 1000 - 1000 % board.chunk
+    assert samples == ir[:len(samples)] and len(samples) == 1000 - 1000 % board.ppg.per_frame
     ppg_ts = [m[2] for m in msgs if m[0] == protocol.PPG]
-    assert set(np.diff(ppg_ts)) == {board.chunk * 10_000}  # stamped on the sample clock
+    assert set(np.diff(ppg_ts)) == {board.ppg.per_frame * 10_000}  # stamped on the sample clock
     assert [m[3]["flags"] for m in msgs if m[0] == protocol.STATUS][-1] == protocol.CONTACT
 
 

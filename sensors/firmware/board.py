@@ -1,4 +1,5 @@
-"""The board's streaming loop, free of hardware: a PPG sensor in, protocol frames out.
+"""The board's streaming loop, free of hardware: a PPG sensor (and a GSR front end, an
+accelerometer) in, protocol frames out.
 
 main.py (USB serial) and the host's simulated board both run this, so what a test decodes
 is what a real board sends.
@@ -16,17 +17,47 @@ SLIP = 5
 HELLO_EVERY_US = 5000000  # the host may open the port after boot: say who we are again
 
 
-class Board:
-    def __init__(self, sensor, write, ticks_us, board_id, name="ee-ppg", chunk=25, gsr=None):
-        self.sensor, self.write, self.ticks_us = sensor, write, ticks_us
-        self.gsr = gsr  # a GSR front end (gsr.py): fs_hz, read() -> conductances in nS
-        self.gsr_pending = []
-        self.gsr_first_us = None
-        self.board_id, self.name, self.chunk = board_id, name, chunk
+class Side:
+    """One sensor on the board (the PPG, a GSR front end, an accelerometer): `fs_hz`,
+    `read()` -> samples since the last read, sent `per_frame` at a time."""
+
+    def __init__(self, sensor, encode, per_frame):
+        self.sensor, self.encode, self.per_frame = sensor, encode, per_frame
         self.period_us = 1000000 // sensor.fs_hz
-        self.seq = 0
         self.pending = []
-        self.first_us = None  # board time of pending[0]
+        self.first_us = None
+
+    def step(self, board, now):
+        """Drain the sensor's FIFO into frames; returns what it read."""
+        samples = self.sensor.read()
+        if samples:
+            # Stamps follow the sensor's sample clock; re-anchor on our clock only when they
+            # slip by more than SLIP periods (FIFO overflow, sensor clock far off).
+            anchored = now - (len(self.pending) + len(samples) - 1) * self.period_us
+            if self.first_us is None or abs(anchored - self.first_us) > SLIP * self.period_us:
+                self.first_us = anchored
+        self.pending.extend(samples)
+        n = self.per_frame
+        while len(self.pending) >= n:
+            part, self.pending = self.pending[:n], self.pending[n:]
+            board._send(self.encode(board.seq, self.first_us, self.sensor.fs_hz, part))
+            self.first_us += n * self.period_us
+        return samples
+
+
+class Board:
+    def __init__(self, sensor, write, ticks_us, board_id, name="ee-ppg", chunk=25, gsr=None,
+                 acc=None):
+        self.sensor, self.write, self.ticks_us = sensor, write, ticks_us
+        self.ppg = Side(sensor, protocol.ppg, chunk)
+        self.sides = []
+        if gsr is not None:  # a GSR front end (gsr.py): conductances in nS, a second a frame
+            self.sides.append(Side(gsr, protocol.eda, gsr.fs_hz))
+        if acc is not None:  # an accelerometer (lis3dh.py): (x, y, z) in mG, 4 frames a
+            # second (the edge grades a pulse beat only once the motion around it is in)
+            self.sides.append(Side(acc, protocol.acc, max(1, acc.fs_hz // 4)))
+        self.board_id, self.name = board_id, name
+        self.seq = 0
         self.next_status_us = 0
         self.next_hello_us = 0
         self.battery = protocol.BATTERY_UNKNOWN
@@ -45,21 +76,6 @@ class Board:
         self.next_hello_us = self.ticks_us() + HELLO_EVERY_US
         self._send(protocol.hello(self.seq, self.ticks_us(), self.board_id, FW, self.name))
 
-    def _gsr_step(self, now):
-        """Skin conductance in frames of a second's samples, stamped like the PPG."""
-        samples = self.gsr.read()
-        period = 1000000 // self.gsr.fs_hz
-        if samples:
-            anchored = now - (len(self.gsr_pending) + len(samples) - 1) * period
-            if self.gsr_first_us is None or abs(anchored - self.gsr_first_us) > SLIP * period:
-                self.gsr_first_us = anchored
-        self.gsr_pending.extend(samples)
-        n = self.gsr.fs_hz
-        while len(self.gsr_pending) >= n:
-            part, self.gsr_pending = self.gsr_pending[:n], self.gsr_pending[n:]
-            self._send(protocol.eda(self.seq, self.gsr_first_us, self.gsr.fs_hz, part))
-            self.gsr_first_us += n * period
-
     def pupil(self, ts_us, diameter_um, confidence):
         """A pupil sample from an eye-camera board (or the host's simulated board)."""
         self._send(protocol.pupil(self.seq, ts_us, diameter_um, confidence))
@@ -67,25 +83,15 @@ class Board:
     def step(self):
         """Drain the sensor FIFO; send a PPG frame per full chunk and a STATUS each second."""
         now = self.ticks_us()
-        samples = self.sensor.read()
-        if samples:
-            # Stamps follow the sensor's sample clock; re-anchor on our clock only when they
-            # slip by more than SLIP periods (FIFO overflow, sensor clock far off).
-            anchored = now - (len(self.pending) + len(samples) - 1) * self.period_us
-            if self.first_us is None or abs(anchored - self.first_us) > SLIP * self.period_us:
-                self.first_us = anchored
-        self.pending.extend(samples)
-        while len(self.pending) >= self.chunk:
-            part, self.pending = self.pending[:self.chunk], self.pending[self.chunk:]
-            self._send(protocol.ppg(self.seq, self.first_us, self.sensor.fs_hz, part))
-            self.first_us += self.chunk * self.period_us
-        if self.gsr is not None:
-            self._gsr_step(now)
+        samples = self.ppg.step(self, now)
+        for side in self.sides:
+            side.step(self, now)
         if now >= self.next_hello_us:
             self.hello()
         if now >= self.next_status_us:
             self.next_status_us = now + STATUS_EVERY_US
-            level = self.pending[-1] if self.pending else (samples[-1] if samples else 0)
+            pending = self.ppg.pending
+            level = pending[-1] if pending else (samples[-1] if samples else 0)
             flags = protocol.CONTACT if level > CONTACT_LEVEL else 0
             self._send(protocol.status(self.seq, now, flags, self.battery, self.error,
                                        protocol.ERRORS.get(self.error, "")))

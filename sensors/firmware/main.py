@@ -1,7 +1,8 @@
 """Sensor-board firmware (MicroPython, RP2040 e.g. Raspberry Pi Pico, or ESP32-S3 USB):
-a MAX30102 on I2C and, optionally, a GSR front end on an ADC pin; protocol frames on USB
-serial. Flashing and wiring: docs/sensors.md.
-Copy protocol.py, max30102.py, gsr.py, board.py, main.py to the board's filesystem."""
+a MAX30102 on I2C and, optionally, a GSR front end on an ADC pin and a LIS3DH accelerometer
+on the same I2C bus; protocol frames on USB serial. Flashing and wiring: docs/sensors.md.
+Copy protocol.py, max30102.py, gsr.py, lis3dh.py, board.py, main.py to the board's
+filesystem."""
 
 import sys
 import time
@@ -11,12 +12,14 @@ import machine
 import protocol
 from board import Board
 from gsr import GSR
+from lis3dh import LIS3DH, AccelError
 from max30102 import MAX30102, SensorError
 
 I2C_ID, SDA, SCL = 0, 4, 5  # Pico: GP4/GP5; ESP32: change to your wiring
 FS_HZ = 100
 GSR_ADC_PIN = 26  # Pico: GP26/ADC0; None if no GSR front end is fitted
 GSR_FS_HZ = 16
+ACC_FS_HZ = 50  # None if no accelerometer is fitted (a missing one is skipped, not fatal)
 
 
 class Clock:
@@ -45,7 +48,13 @@ def run():
             time.sleep(1)
     gsr = GSR(machine.ADC(machine.Pin(GSR_ADC_PIN)), GSR_FS_HZ) if GSR_ADC_PIN is not None \
         else None
-    board = Board(sensor, out.write, clock, board_id, gsr=gsr)
+    acc = None
+    if ACC_FS_HZ is not None:
+        try:
+            acc = LIS3DH(i2c, fs_hz=ACC_FS_HZ)
+        except AccelError:  # the pulse still works without it; the edge sees no motion
+            acc = None
+    board = Board(sensor, out.write, clock, board_id, gsr=gsr, acc=acc)
     board.boot()
     while True:
         board.step()

@@ -9,7 +9,7 @@ no zero inside a frame, so after garbage or a cut cable the decoder resynchronis
 next 0x00. Payload (little-endian)::
 
     off size field
-    0   1    type      HELLO, PPG, PUPIL, STATUS, EDA
+    0   1    type      HELLO, PPG, PUPIL, STATUS, EDA, ACC
     1   2    seq       +1 per frame, wraps at 65536: gaps count lost frames
     3   4    ts_us     board clock when the (first) sample was taken, wraps at 2**32
     7   ...  body      per type, below
@@ -24,6 +24,8 @@ Bodies::
     STATUS  flags u8 (bit0 contact), battery u8 (%, 255 = unknown), error u8, text (rest)
     EDA     fs_hz u16, samples u16 x n (n = rest / 2): skin conductance in nanosiemens
             (0..65.534 µS; 65535 = the front end saturated) from a GSR front end
+    ACC     fs_hz u16, samples (x i16, y i16, z i16) x n (n = rest / 6): acceleration in mG
+            from an accelerometer on the PPG's board or hand (an LIS3DH, +-16 g at most)
 """
 
 import struct
@@ -34,7 +36,8 @@ PPG = 2
 PUPIL = 3
 STATUS = 4
 EDA = 5
-TYPES = (HELLO, PPG, PUPIL, STATUS, EDA)
+ACC = 6
+TYPES = (HELLO, PPG, PUPIL, STATUS, EDA, ACC)
 EDA_SATURATED = 0xFFFF
 MAX_PAYLOAD = 1024  # a longer run between zeros is garbage, not a frame
 MAX_SAMPLES = 200  # per PPG frame; boards send 10-50
@@ -125,6 +128,12 @@ def eda(seq, ts_us, fs_hz, conductance_ns):
                  + struct.pack("<%dH" % len(conductance_ns), *conductance_ns))
 
 
+def acc(seq, ts_us, fs_hz, xyz_mg):
+    """xyz_mg: (x, y, z) tuples in mG."""
+    flat = [v for s in xyz_mg for v in s]
+    return frame(ACC, seq, ts_us, struct.pack("<H", fs_hz) + struct.pack("<%dh" % len(flat), *flat))
+
+
 def pupil(seq, ts_us, diameter_um, confidence):
     return frame(PUPIL, seq, ts_us, struct.pack("<HB", diameter_um, confidence))
 
@@ -159,6 +168,14 @@ def parse(payload):
             raise ValueError("fs_hz 0")
         n = (len(body) - 2) // 2
         fields = {"fs_hz": fs_hz, "samples": struct.unpack_from("<%dH" % n, body, 2)}
+    elif kind == ACC and len(body) >= 8 and (len(body) - 2) % 6 == 0 \
+            and (len(body) - 2) // 6 <= MAX_SAMPLES:
+        fs_hz = struct.unpack_from("<H", body, 0)[0]
+        if fs_hz == 0:
+            raise ValueError("fs_hz 0")
+        n = (len(body) - 2) // 6
+        flat = struct.unpack_from("<%dh" % (3 * n), body, 2)
+        fields = {"fs_hz": fs_hz, "samples": [flat[i:i + 3] for i in range(0, 3 * n, 3)]}
     elif kind == PUPIL and len(body) == 3:
         d, conf = struct.unpack_from("<HB", body, 0)
         fields = {"diameter_um": d, "confidence": conf}

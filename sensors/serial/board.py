@@ -170,6 +170,9 @@ class SerialSource:
             if (ns == protocol.EDA_SATURATED).any():  # a gap, not a made-up value
                 return Health(ts, self.sensor, fault="GSR front end saturated")
             return Waveform(ts, "eda", float(f["fs_hz"]), ns / 1000.0)  # µS
+        if kind == protocol.ACC:  # the magnitude, in mG, as a Polar H10's accelerometer gives it
+            xyz = np.asarray(f["samples"], np.float64).reshape(-1, 3)
+            return Waveform(ts, "acc", float(f["fs_hz"]), np.linalg.norm(xyz, axis=1))
         if kind == protocol.PUPIL:
             return Pupil(ts, f["diameter_um"] / 1000.0, f["confidence"] / 255.0)
         if kind == protocol.STATUS:
