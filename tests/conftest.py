@@ -1,0 +1,20 @@
+"""Suite-wide: which tests keep real time (playback lateness, clock sync, restarts within a
+deadline, live demos). scripts/test.sh runs them on their own after the rest has run in
+parallel, so other tests' load does not decide their timing."""
+
+import re
+
+import pytest
+
+REALTIME = re.compile(r"tests/(faults/|test_demo\.py|test_demo_story\.py|test_player\.py|"
+                      r"test_playback_\w+\.py|test_transport_e2e\.py|test_calibration_latency\.py|"
+                      r"test_calibration_light\.py|test_edge_host\.py|test_dashboard_seatmap\.py|"
+                      r"test_ble_strap\.py|test_research_seats\.py|test_perception_demo\.py|"
+                      r"test_serial_ble_demo\.py)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if REALTIME.search(item.nodeid.replace("\\", "/")) or REALTIME.search(
+                "tests/" + item.nodeid.replace("\\", "/")):
+            item.add_marker(pytest.mark.realtime)
