@@ -349,7 +349,8 @@ def register(p) -> None:
                         "of the story once unless --duration says otherwise")
     p.add_argument("--kiosk", action="store_true",
                    help="a one-seat kiosk: simulated visitors one after another (--visitors)")
-    p.add_argument("--visitors", type=number_in(int, 1, 50), default=3, help="with --kiosk: how many visitors")
+    p.add_argument("--visitors", type=number_in(int, 1, 50), default=3,
+                   help="with --kiosk: how many visitors")
     p.add_argument("--transport", choices=("udp", "mqtt"), default="udp",
                    help="edge -> host link: UDP, or MQTT through a mosquitto the demo starts")
     p.add_argument("--duration", type=number_in(float, 1, 86400),
