@@ -133,20 +133,7 @@ def test_host_run_in_kiosk_mode_serves_a_visitor_from_a_real_edge_unit(tmp_path)
             "keystore": str(tmp_path / "unit1.keys.toml"), "baseline_s": 3.0,
             "rebaseline_after_s": 2.0, "seq_file": str(tmp_path / "unit1.seq"),
             "seats": [{"seat_id": 1, "source": "sim://seat?seed=4&visits=3:19"}]}
-    (tmp_path / "host.toml").write_text(tomli_w.dumps(host))
-    (tmp_path / "edge.toml").write_text(tomli_w.dumps(edge))
-    h = subprocess.Popen(run + ["host", "run", "--config", str(tmp_path / "host.toml")],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    e = subprocess.Popen(run + ["edge", "run", "--config", str(tmp_path / "edge.toml")],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        out, err = h.communicate(timeout=120)
-    finally:
-        e.terminate()
-        e.wait(10)
-        if h.poll() is None:
-            h.kill()
-    assert h.returncode == 0, err[-3000:]
+    out, err = _host_and_edge(tmp_path, host, edge)
     summary = json.loads(out)
     assert summary["mode"] == "kiosk" and summary["visits_total"] == 1
     v = summary["visits"][0]
@@ -187,9 +174,25 @@ def test_host_run_can_wait_for_every_seats_baseline_before_the_film(tmp_path, ed
             "seq_file": str(tmp_path / "unit1.seq"),
             "seats": [{"seat_id": 5, "source": "sim://seat?seed=1"},
                       {"seat_id": 6, "source": "sim://seat?seed=2"}]}
+    out, err = _host_and_edge(tmp_path, host, edge, "--log-json")
+    b = json.loads(out)["baseline"]
+    assert b["all_calibrated_before_film"] is ready and b["fallback"] is not ready, b
+    if ready:
+        assert set(b["seats"]) == {"5", "6"} and all(t <= 0 for t in b["seats"].values())
+        assert b["waited_s"] >= 4.0  # the units' 4 s of rest came first
+    else:  # the film started on time anyway, and the log says why
+        assert 3.0 <= b["waited_s"] < 5.0 and all(t is None for t in b["seats"].values())
+        said = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+        assert any(r["msg"].startswith("baseline: 0 of 2 seats ready") for r in said)
+
+
+def _host_and_edge(tmp_path, host: dict, edge: dict, *host_flags: str) -> tuple[str, str]:
+    """Write both configs, run a real host and a real edge unit until the host ends;
+    the host's (stdout, stderr), after checking it exited 0."""
+    run = [sys.executable, "-m", "empathy.cli"]
     (tmp_path / "host.toml").write_text(tomli_w.dumps(host))
     (tmp_path / "edge.toml").write_text(tomli_w.dumps(edge))
-    h = subprocess.Popen(run + ["--log-json", "host", "run", "--config",
+    h = subprocess.Popen(run + [*host_flags, "host", "run", "--config",
                                 str(tmp_path / "host.toml")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     e = subprocess.Popen(run + ["edge", "run", "--config", str(tmp_path / "edge.toml")],
@@ -202,12 +205,4 @@ def test_host_run_can_wait_for_every_seats_baseline_before_the_film(tmp_path, ed
         if h.poll() is None:
             h.kill()
     assert h.returncode == 0, err[-3000:]
-    b = json.loads(out)["baseline"]
-    assert b["all_calibrated_before_film"] is ready and b["fallback"] is not ready, b
-    if ready:
-        assert set(b["seats"]) == {"5", "6"} and all(t <= 0 for t in b["seats"].values())
-        assert b["waited_s"] >= 4.0  # the units' 4 s of rest came first
-    else:  # the film started on time anyway, and the log says why
-        assert 3.0 <= b["waited_s"] < 5.0 and all(t is None for t in b["seats"].values())
-        said = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
-        assert any(r["msg"].startswith("baseline: 0 of 2 seats ready") for r in said)
+    return out, err
