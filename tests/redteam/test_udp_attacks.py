@@ -118,8 +118,11 @@ def test_stale_future_and_replayed_samples_are_refused(target):
     good = wire.encode(wire.SeatSample(5, 50, 4, now_us(), arousal=0.2, flags=0x1F), key)
     send(good)
     send(good)  # replayed at once
+    # counters move in the receiver thread, seats at the next fusion tick: wait for both
     s = target.wait_state(lambda s: s["packets"]["rejected"].get("replayed", 0)
-                          > before.get("replayed", 0), 10, "the replay refused")
+                          > before.get("replayed", 0)
+                          and any(x["seat"] == 50 for x in s["seats"]),
+                          10, "the replay refused and the fresh sample fused")
     after = s["packets"]["rejected"]
     assert after.get("stale", 0) - before.get("stale", 0) == 2
     assert after.get("future", 0) - before.get("future", 0) == 1
