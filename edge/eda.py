@@ -4,8 +4,8 @@
 so far; `eda_scrs(x, fs_hz)` runs the very same code over a whole recording, so batch and
 streaming give identical responses whatever the chunk sizes.
 
-How (the high-pass method of Biopac's AcqKnowledge, as NeuroKit2 applies it, made to run
-on a live stream with a short look-ahead):
+How (the high-pass method of Biopac's AcqKnowledge with NeuroKit2's definitions of a
+response and its onset, made to run on a live stream with a look-ahead):
 1. anti-alias: a causal 4th-order Butterworth low-pass at 8 Hz, state carried between
    chunks, then every `step`-th sample (about 32 Hz; an SCR rises over a second or more);
    its delay is taken off the times.
@@ -13,11 +13,15 @@ on a live stream with a short look-ahead):
    `WINDOW_S` are cleaned (zero-phase low-pass at 3 Hz) and split (zero-phase high-pass at
    0.05 Hz: the phasic part; the tonic level is the rest);
 3. in the phasic part a response is a peak whose prominence reaches `MIN_AMP_US` and
-   `REL_AMP` of the largest prominence in the window; its onset is the trough just before
-   it. A second's worth of peaks is judged once, when it is `LOOKAHEAD_S` old (the
-   zero-phase filters need that much signal after it).
+   `REL_AMP` of the largest prominence in the window (NeuroKit2: of the whole recording,
+   which a stream cannot know); its onset is the nearest trough before it (NeuroKit2's
+   definition, not a threshold crossing). A second's worth of peaks is judged once, when
+   it is `LOOKAHEAD_S` old: the zero-phase high-pass reaches that far ahead, and with less
+   the phasic part, so the trough that is the onset, is not yet NeuroKit2's (a 4-s
+   look-ahead agreed on 10 of 17 onsets of a 4-min recording; docs/research.md).
 Each SCR: onset and peak (sample index from the start of the stream), amplitude (peak
-minus onset in the phasic part, µS), rise time s. Latency: LOOKAHEAD_S + 1 s after the peak.
+minus onset in the phasic part, µS), rise time s. Latency: `lookahead_s` + 1 s after the
+peak (20 s by default; a caller that needs responses sooner passes less and agrees less).
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ CLEAN_HZ = 3.0
 TONIC_HZ = 0.05
 INNER_HZ = 32.0  # rate the responses are looked for at
 WINDOW_S = 60.0
-LOOKAHEAD_S = 4.0
+# the zero-phase high-pass at TONIC_HZ reaches one period (20 s) into the future: the
+# phasic part at a moment, and so which trough is an onset, is only settled that much later
+LOOKAHEAD_S = 1.0 / TONIC_HZ
 BLOCK_S = 1.0
 MIN_AMP_US = 0.01  # the usual floor for an SCR (Boucsein 2012)
 REL_AMP = 0.1  # of the window's largest response (NeuroKit2's relative height)
@@ -58,9 +64,11 @@ def _join(parts: list[Scrs]) -> Scrs:
 class EdaStream:
     """Streaming SCR detection and tonic level for one EDA channel (µS)."""
 
-    def __init__(self, fs_hz: float):
+    def __init__(self, fs_hz: float, lookahead_s: float = LOOKAHEAD_S):
         if not (1.0 <= fs_hz <= 10000 and math.isfinite(fs_hz)):
             raise ValueError(f"EDA at {fs_hz:g} Hz: need 1..10000 Hz")
+        if not (0.0 <= lookahead_s <= WINDOW_S / 2):
+            raise ValueError(f"EDA look-ahead {lookahead_s:g} s: need 0..{WINDOW_S / 2:g} s")
         self.fs = float(fs_hz)
         self.step = max(1, int(self.fs // INNER_HZ))
         self.inner = self.fs / self.step
@@ -78,7 +86,7 @@ class EdaStream:
         self.buf: deque = deque(maxlen=keep)  # inner samples, newest last
         self.buf_end = 0  # inner index just past the newest sample in buf
         self.block = max(1, int(round(BLOCK_S * self.inner)))
-        self.ahead = int(round(LOOKAHEAD_S * self.inner))
+        self.ahead = int(round(lookahead_s * self.inner))
         self.judged = 0  # inner samples before this index have been judged
         self.n = 0  # samples consumed
         self.tonic = math.nan
@@ -122,10 +130,10 @@ class EdaStream:
         lo, hi = max(self.judged, start), self.buf_end - (0 if final else self.ahead)
         if hi <= lo or len(x) < 3 * self.block:
             return _join([])
-        pad = min(len(x) - 1, 3 * int(self.inner / TONIC_HZ))
-        clean = signal.sosfiltfilt(self.clean, x, padlen=min(pad, len(x) - 1)) \
-            if self.clean is not None else x
-        phasic = signal.sosfiltfilt(self.split, clean, padlen=pad)
+        # scipy's default (short, odd) padding, as NeuroKit2 filters: at the stream's start
+        # the same edge as its; at the live end LOOKAHEAD_S of real signal stands in
+        clean = signal.sosfiltfilt(self.clean, x) if self.clean is not None else x
+        phasic = signal.sosfiltfilt(self.split, clean)
         self.tonic = float(clean[hi - start - 1] - phasic[hi - start - 1])
         self.judged = hi
         peaks, _ = signal.find_peaks(phasic)
@@ -150,9 +158,9 @@ class EdaStream:
         return Scrs(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3])
 
 
-def eda_scrs(x, fs_hz: float) -> Scrs:
+def eda_scrs(x, fs_hz: float, lookahead_s: float = LOOKAHEAD_S) -> Scrs:
     """Every SCR of a whole recording (the streaming code in one call, then `finish`)."""
-    s = EdaStream(fs_hz)
+    s = EdaStream(fs_hz, lookahead_s)
     return _join([s.push(x), s.finish()])
 
 
