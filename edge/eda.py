@@ -119,6 +119,10 @@ class EdaStream:
                 out.append(self._judge())
         return _join(out)
 
+    def settled(self) -> int:
+        """Raw sample index before which every response has been given out."""
+        return max(0, self.judged * self.step - self.delay)
+
     def finish(self) -> Scrs:
         """End of recording: judge what the look-ahead was still holding back."""
         return self._judge(final=True)
@@ -128,13 +132,15 @@ class EdaStream:
         x = np.fromiter(self.buf, float, len(self.buf))
         start = self.buf_end - len(x)  # inner index of x[0]
         lo, hi = max(self.judged, start), self.buf_end - (0 if final else self.ahead)
-        if hi <= lo or len(x) < 3 * self.block:
+        if len(x) < 3 * self.block:
             return _join([])
         # scipy's default (short, odd) padding, as NeuroKit2 filters: at the stream's start
-        # the same edge as its; at the live end LOOKAHEAD_S of real signal stands in
+        # the same edge as its; at the live end the look-ahead of real signal stands in
         clean = signal.sosfiltfilt(self.clean, x) if self.clean is not None else x
         phasic = signal.sosfiltfilt(self.split, clean)
-        self.tonic = float(clean[hi - start - 1] - phasic[hi - start - 1])
+        self.tonic = float(clean[-1] - phasic[-1])  # the level now: no onset waits on it
+        if hi <= lo:
+            return _join([])
         self.judged = hi
         peaks, _ = signal.find_peaks(phasic)
         if not len(peaks):
@@ -198,8 +204,11 @@ class EdaWindow:
             self.scrs.append((to_us(o), to_us(p), a, r))
 
     def summary(self, now_us: int) -> dict:
-        """tonic_us, scr_per_min, scr_amp_us (mean of the last minute's), last SCR, quality."""
-        while self.scrs and self.scrs[0][1] < now_us - self.RATE_WINDOW_S * 1e6:
+        """tonic_us, scr_per_min, scr_amp_us (mean of the last minute's), last SCR, quality.
+        The responses' minute is the one ending where the detector has settled (the look-
+        ahead behind now), so the rate is not diluted by seconds still being judged."""
+        settled_us = self.t0 + self.stream.settled() * 1e6 / self.fs
+        while self.scrs and self.scrs[0][1] < settled_us - self.RATE_WINDOW_S * 1e6:
             self.scrs.popleft()
         while self.chunks and self.chunks[0][0] < now_us - self.QUALITY_WINDOW_S * 1e6:
             self.chunks.popleft()
@@ -210,10 +219,11 @@ class EdaWindow:
             else span_s * self.fs
         flat = n and max(c[3] for c in self.chunks) < 1e-4  # a lead off reads a flat line
         quality = 0.0 if (not n or flat) else min(1.0, good / max(expected, 1.0))
+        rate_s = min(self.RATE_WINDOW_S, max((settled_us - self.t0) / 1e6, 1.0))
         amps = [s[2] for s in self.scrs]
         last = self.scrs[-1] if self.scrs else None
         return {"tonic_us": self.stream.tonic if self.stream.tonic == self.stream.tonic else 0.0,
-                "scr_per_min": len(amps) * 60.0 / span_s,
+                "scr_per_min": len(amps) * 60.0 / rate_s,
                 "scr_amp_us": float(np.mean(amps)) if amps else 0.0,
                 "last_scr": None if last is None else {
                     "onset_us": int(last[0]), "amp_us": round(last[2], 4),

@@ -141,3 +141,17 @@ def test_a_seat_without_eda_is_as_confident_as_before():
     z = {"hr": (0.5, 1.0), "rmssd": (0.5, 1.0), "pupil": (0.5, 1.0), "face": (0.5, 1.0)}
     assert affect_fuse(z, 0.0).confidence == pytest.approx(1.0)
     assert affect_fuse({**z, "eda": (0.5, 0.5)}, 0.0).confidence < 1.0
+
+
+def test_response_rate_counts_the_settled_minute():
+    """A response every 6 s is 10 a minute, although the last 20 s are still being judged
+    (counted against the whole minute up to now it would read about 7)."""
+    from empathy.edge.eda import EdaWindow
+
+    fs, t0 = 32.0, 10**12
+    onsets = np.arange(5.0, 175.0, 6.0)
+    x = eda_signal(180.0, fs, onsets, np.full(len(onsets), 0.3), seed=5)
+    w = EdaWindow(fs, t0)
+    for i in range(0, len(x), int(fs)):
+        w.add(t0 + int(i * 1e6 / fs), x[i:i + int(fs)])
+    assert 9.0 <= w.summary(t0 + int(180e6))["scr_per_min"] <= 11.0
