@@ -5,9 +5,11 @@ For each record both find SCR onsets; an onset of ours matches one of NeuroKit2'
 0.5 s (one to one, nearest first); peaks are matched the same way. Printed per record
 and pooled (tuning set and held-out set apart): SCRs found by each, matches, F1 with a
 95 % Wilson interval, median onset difference, and how long each took (ratio ours /
-NeuroKit2). `--lookahead-s` scores a shorter look-ahead than the detector's default.
+NeuroKit2). `--lookahead-s` scores another look-ahead than the detector's default,
+`--rel-memory-s` another reference for the relative floor (docs/research.md: both were
+looked at after the held-out score; their held-out figures are not held-out results).
 
-    python -m empathy.bench.bench_eda [--json] [--lookahead-s S]
+    python -m empathy.bench.bench_eda [--json] [--lookahead-s S] [--rel-memory-s S]
 """
 
 from __future__ import annotations
@@ -62,10 +64,10 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (round(c - h, 3), round(c + h, 3))
 
 
-def compare(rec, lookahead_s: float = LOOKAHEAD_S) -> dict:
+def compare(rec, lookahead_s: float = LOOKAHEAD_S, rel_memory_s: float = 0.0) -> dict:
     x, fs = record_data(rec)
     t0 = time.perf_counter()
-    scrs = eda_scrs(x, fs, lookahead_s)
+    scrs = eda_scrs(x, fs, lookahead_s, rel_memory_s)
     t_ours = time.perf_counter() - t0
     ours, ours_pk = scrs.onset / fs, scrs.peak / fs
     t0 = time.perf_counter()
@@ -97,9 +99,9 @@ def pooled(rows: list[dict]) -> dict:
                 1e-9, sum(r["ms_neurokit2"] for r in rows)), 3)}
 
 
-def results(lookahead_s: float = LOOKAHEAD_S) -> dict:
-    rows = [compare(rec, lookahead_s) for rec in RECORDS]
-    return {"lookahead_s": lookahead_s, "records": rows,
+def results(lookahead_s: float = LOOKAHEAD_S, rel_memory_s: float = 0.0) -> dict:
+    rows = [compare(rec, lookahead_s, rel_memory_s) for rec in RECORDS]
+    return {"lookahead_s": lookahead_s, "rel_memory_s": rel_memory_s, "records": rows,
             "tuning": pooled([r for r in rows if not r["held_out"]]),
             "held_out": pooled([r for r in rows if r["held_out"]]),
             "all": pooled(rows)}
@@ -127,9 +129,12 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--lookahead-s", type=float, default=LOOKAHEAD_S,
                     help=f"the detector's look-ahead (default {LOOKAHEAD_S:g} s)")
+    ap.add_argument("--rel-memory-s", type=float, default=0.0,
+                    help="the relative floor against the largest response of this long "
+                         "(default 0: the detector's window)")
     args = ap.parse_args(argv)
     try:
-        out = results(args.lookahead_s)
+        out = results(args.lookahead_s, args.rel_memory_s)
     except (CorpusMissing, ValueError) as e:
         print(f"bench_eda: {e}")
         return 1
@@ -139,7 +144,8 @@ def main(argv=None) -> int:
         return 0
     cols = ("record", "held_out", "seconds", "fs_hz", "ours", "neurokit2", "matched", "f1",
             "f1_ci95", "median_onset_diff_s", "peak_f1", "ms_ours", "ms_neurokit2")
-    print(f"look-ahead {out['lookahead_s']:g} s")
+    print(f"look-ahead {out['lookahead_s']:g} s, relative floor's memory "
+          f"{out['rel_memory_s']:g} s")
     print("  ".join(f"{c:>12}" for c in cols))
     for r in rows:
         print("  ".join(f"{str(r[c]):>12}" for c in cols))

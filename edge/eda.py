@@ -64,11 +64,14 @@ def _join(parts: list[Scrs]) -> Scrs:
 class EdaStream:
     """Streaming SCR detection and tonic level for one EDA channel (µS)."""
 
-    def __init__(self, fs_hz: float, lookahead_s: float = LOOKAHEAD_S):
+    def __init__(self, fs_hz: float, lookahead_s: float = LOOKAHEAD_S,
+                 rel_memory_s: float = 0.0):
         if not (1.0 <= fs_hz <= 10000 and math.isfinite(fs_hz)):
             raise ValueError(f"EDA at {fs_hz:g} Hz: need 1..10000 Hz")
         if not (0.0 <= lookahead_s <= WINDOW_S / 2):
             raise ValueError(f"EDA look-ahead {lookahead_s:g} s: need 0..{WINDOW_S / 2:g} s")
+        if not (0.0 <= rel_memory_s <= 86400):
+            raise ValueError(f"EDA relative-floor memory {rel_memory_s:g} s: need 0..86400 s")
         self.fs = float(fs_hz)
         self.step = max(1, int(self.fs // INNER_HZ))
         self.inner = self.fs / self.step
@@ -94,6 +97,10 @@ class EdaStream:
         self.count = 0
         self.last_peak = -(10**12)  # inner index of the last response given out
         self.refractory = int(REFRACTORY_S * self.inner)
+        # the relative floor's reference: the largest response of this window (0), or of
+        # every window of the last rel_memory_s (nearer NeuroKit2's whole recording)
+        self.memory = int(rel_memory_s * self.inner)
+        self.largest: deque = deque()  # (inner index, the window's largest prominence)
 
     def push(self, samples) -> Scrs:
         x = np.asarray(samples, dtype=np.float64).ravel()
@@ -146,7 +153,10 @@ class EdaStream:
         if not len(peaks):
             return _join([])
         prom = signal.peak_prominences(phasic, peaks)[0]
-        keep = (prom >= MIN_AMP_US) & (prom >= REL_AMP * prom.max())
+        self.largest.append((self.buf_end, float(prom.max())))
+        while self.largest[0][0] < self.buf_end - self.memory:
+            self.largest.popleft()
+        keep = (prom >= MIN_AMP_US) & (prom >= REL_AMP * max(m for _, m in self.largest))
         troughs, _ = signal.find_peaks(-phasic)
         to_raw = lambda i: max(0, (i + start) * self.step - self.delay)  # noqa: E731
         out = []
@@ -164,9 +174,10 @@ class EdaStream:
         return Scrs(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3])
 
 
-def eda_scrs(x, fs_hz: float, lookahead_s: float = LOOKAHEAD_S) -> Scrs:
+def eda_scrs(x, fs_hz: float, lookahead_s: float = LOOKAHEAD_S,
+             rel_memory_s: float = 0.0) -> Scrs:
     """Every SCR of a whole recording (the streaming code in one call, then `finish`)."""
-    s = EdaStream(fs_hz, lookahead_s)
+    s = EdaStream(fs_hz, lookahead_s, rel_memory_s)
     return _join([s.push(x), s.finish()])
 
 
