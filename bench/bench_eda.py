@@ -6,8 +6,9 @@ For each record both find SCR onsets; an onset of ours matches one of NeuroKit2'
 and pooled (tuning set and held-out set apart): SCRs found by each, matches, F1 with a
 95 % Wilson interval, median onset difference, and how long each took (ratio ours /
 NeuroKit2). `--lookahead-s` scores another look-ahead than the detector's default,
-`--rel-memory-s` another reference for the relative floor (docs/research.md: both were
-looked at after the held-out score; their held-out figures are not held-out results).
+`--rel-memory-s` another reference for the relative floor (docs/signal-validation.md:
+both were looked at after the held-out score; their held-out figures are not held-out
+results).
 
     python -m empathy.bench.bench_eda [--json] [--lookahead-s S] [--rel-memory-s S]
 """

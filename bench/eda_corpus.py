@@ -5,8 +5,8 @@ Nothing is downloaded at run time. Each record lives inside a published wheel or
 (git-ignored; `EMPATHY_EDA_CORPUS` points elsewhere), and `record_data` reads the member
 straight out of the archive. No data file is committed to this repository.
 
-`held_out` records are never looked at while tuning the detector (docs/research.md reports
-them apart). The split was fixed before any held-out record was scored: the three records
+`held_out` records are never looked at while tuning the detector
+(docs/signal-validation.md reports them apart). The split was fixed before any held-out record was scored: the three records
 added with it (systole, bioread, the biosignalsplux hub recording) are held out;
 pyphysio-eda was held out first, but its score was seen and motivated the change of onset
 definitions, so it is a tuning record now.

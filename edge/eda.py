@@ -18,7 +18,7 @@ response and its onset, made to run on a live stream with a look-ahead):
    definition, not a threshold crossing). A second's worth of peaks is judged once, when
    it is `LOOKAHEAD_S` old: the zero-phase high-pass reaches that far ahead, and with less
    the phasic part, so the trough that is the onset, is not yet NeuroKit2's (a 4-s
-   look-ahead agreed on 10 of 17 onsets of a 4-min recording; docs/research.md).
+   look-ahead agreed on 10 of 17 onsets of a 4-min recording; docs/signal-validation.md).
 Each SCR: onset and peak (sample index from the start of the stream), amplitude (peak
 minus onset in the phasic part, µS), rise time s. Latency: `lookahead_s` + 1 s after the
 peak (20 s by default; a caller that needs responses sooner passes less and agrees less).
