@@ -99,6 +99,8 @@ def test_bad_input():
         EdaStream(0.2)
     with pytest.raises(ValueError, match="look-ahead"):
         EdaStream(32, lookahead_s=-1)
+    with pytest.raises(ValueError, match="memory"):
+        EdaStream(32, rel_memory_s=float("nan"))
     assert len(eda_scrs(np.full(3200, 5.0), 32.0).onset) == 0  # a flat line has none
 
 
