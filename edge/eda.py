@@ -55,6 +55,28 @@ class Scrs(NamedTuple):
     rise_s: np.ndarray
 
 
+class _Sos(NamedTuple):
+    sos: np.ndarray
+    zi: np.ndarray  # steady-state initial conditions, worked out once (not every second)
+    edge: int  # scipy's default padding length
+
+
+def _sos(order: int, hz: float, btype: str, fs: float) -> _Sos:
+    sos = signal.butter(order, hz, btype, fs=fs, output="sos")
+    zeros = min((sos[:, 2] == 0).sum(), (sos[:, 5] == 0).sum())
+    return _Sos(sos, signal.sosfilt_zi(sos), 3 * (2 * len(sos) + 1 - int(zeros)))
+
+
+def _filtfilt(f: _Sos, x: np.ndarray) -> np.ndarray:
+    """scipy's `sosfiltfilt` with its default (odd) padding, as NeuroKit2 calls it, step
+    for step and so to the same numbers."""
+    n = f.edge
+    ext = np.concatenate((2 * x[0] - x[n:0:-1], x, 2 * x[-1] - x[-2:-n - 2:-1]))
+    y, _ = signal.sosfilt(f.sos, ext, zi=f.zi * ext[0])
+    y, _ = signal.sosfilt(f.sos, y[::-1], zi=f.zi * y[-1])
+    return y[::-1][n:-n]
+
+
 def _join(parts: list[Scrs]) -> Scrs:
     if not parts:
         return Scrs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
@@ -82,9 +104,10 @@ class EdaStream:
         if self.alias is not None:
             b, a = signal.sos2tf(self.alias)
             self.delay = int(round(signal.group_delay((b, a), w=[0.1], fs=self.fs)[1][0]))
-        self.clean = (signal.butter(4, CLEAN_HZ, "lowpass", fs=self.inner, output="sos")
+        self.clean = (_sos(4, CLEAN_HZ, "lowpass", self.inner)
                       if self.inner > 2 * CLEAN_HZ else None)
-        self.split = signal.butter(2, TONIC_HZ, "highpass", fs=self.inner, output="sos")
+        self.split = _sos(2, TONIC_HZ, "highpass", self.inner)
+        self.min_len = 1 + max(f.edge for f in (self.clean, self.split) if f is not None)
         keep = int(WINDOW_S * self.inner)
         self.buf: deque = deque(maxlen=keep)  # inner samples, newest last
         self.buf_end = 0  # inner index just past the newest sample in buf
@@ -139,12 +162,12 @@ class EdaStream:
         x = np.fromiter(self.buf, float, len(self.buf))
         start = self.buf_end - len(x)  # inner index of x[0]
         lo, hi = max(self.judged, start), self.buf_end - (0 if final else self.ahead)
-        if len(x) < 3 * self.block:
+        if len(x) < max(3 * self.block, self.min_len):
             return _join([])
         # scipy's default (short, odd) padding, as NeuroKit2 filters: at the stream's start
         # the same edge as its; at the live end the look-ahead of real signal stands in
-        clean = signal.sosfiltfilt(self.clean, x) if self.clean is not None else x
-        phasic = signal.sosfiltfilt(self.split, clean)
+        clean = _filtfilt(self.clean, x) if self.clean is not None else x
+        phasic = _filtfilt(self.split, clean)
         self.tonic = float(clean[-1] - phasic[-1])  # the level now: no onset waits on it
         if hi <= lo:
             return _join([])
