@@ -4,8 +4,8 @@
 so far; `eda_scrs(x, fs_hz)` runs the very same code over a whole recording, so batch and
 streaming give identical responses whatever the chunk sizes.
 
-How (the high-pass method of Biopac's AcqKnowledge, as NeuroKit2 applies it, made to run
-on a live stream with a short look-ahead):
+How (the high-pass method of Biopac's AcqKnowledge with NeuroKit2's definitions of a
+response and its onset, made to run on a live stream with a look-ahead):
 1. anti-alias: a causal 4th-order Butterworth low-pass at 8 Hz, state carried between
    chunks, then every `step`-th sample (about 32 Hz; an SCR rises over a second or more);
    its delay is taken off the times.
@@ -13,11 +13,15 @@ on a live stream with a short look-ahead):
    `WINDOW_S` are cleaned (zero-phase low-pass at 3 Hz) and split (zero-phase high-pass at
    0.05 Hz: the phasic part; the tonic level is the rest);
 3. in the phasic part a response is a peak whose prominence reaches `MIN_AMP_US` and
-   `REL_AMP` of the largest prominence in the window; its onset is the trough just before
-   it. A second's worth of peaks is judged once, when it is `LOOKAHEAD_S` old (the
-   zero-phase filters need that much signal after it).
+   `REL_AMP` of the largest prominence in the window (NeuroKit2: of the whole recording,
+   which a stream cannot know); its onset is the nearest trough before it (NeuroKit2's
+   definition, not a threshold crossing). A second's worth of peaks is judged once, when
+   it is `LOOKAHEAD_S` old: the zero-phase high-pass reaches that far ahead, and with less
+   the phasic part, so the trough that is the onset, is not yet NeuroKit2's (a 4-s
+   look-ahead agreed on 10 of 17 onsets of a 4-min recording; docs/signal-validation.md).
 Each SCR: onset and peak (sample index from the start of the stream), amplitude (peak
-minus onset in the phasic part, µS), rise time s. Latency: LOOKAHEAD_S + 1 s after the peak.
+minus onset in the phasic part, µS), rise time s. Latency: `lookahead_s` + 1 s after the
+peak (20 s by default; a caller that needs responses sooner passes less and agrees less).
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ CLEAN_HZ = 3.0
 TONIC_HZ = 0.05
 INNER_HZ = 32.0  # rate the responses are looked for at
 WINDOW_S = 60.0
-LOOKAHEAD_S = 4.0
+# the zero-phase high-pass at TONIC_HZ reaches one period (20 s) into the future: the
+# phasic part at a moment, and so which trough is an onset, is only settled that much later
+LOOKAHEAD_S = 1.0 / TONIC_HZ
 BLOCK_S = 1.0
 MIN_AMP_US = 0.01  # the usual floor for an SCR (Boucsein 2012)
 REL_AMP = 0.1  # of the window's largest response (NeuroKit2's relative height)
@@ -49,6 +55,28 @@ class Scrs(NamedTuple):
     rise_s: np.ndarray
 
 
+class _Sos(NamedTuple):
+    sos: np.ndarray
+    zi: np.ndarray  # steady-state initial conditions, worked out once (not every second)
+    edge: int  # scipy's default padding length
+
+
+def _sos(order: int, hz: float, btype: str, fs: float) -> _Sos:
+    sos = signal.butter(order, hz, btype, fs=fs, output="sos")
+    zeros = min((sos[:, 2] == 0).sum(), (sos[:, 5] == 0).sum())
+    return _Sos(sos, signal.sosfilt_zi(sos), 3 * (2 * len(sos) + 1 - int(zeros)))
+
+
+def _filtfilt(f: _Sos, x: np.ndarray) -> np.ndarray:
+    """scipy's `sosfiltfilt` with its default (odd) padding, as NeuroKit2 calls it, step
+    for step and so to the same numbers."""
+    n = f.edge
+    ext = np.concatenate((2 * x[0] - x[n:0:-1], x, 2 * x[-1] - x[-2:-n - 2:-1]))
+    y, _ = signal.sosfilt(f.sos, ext, zi=f.zi * ext[0])
+    y, _ = signal.sosfilt(f.sos, y[::-1], zi=f.zi * y[-1])
+    return y[::-1][n:-n]
+
+
 def _join(parts: list[Scrs]) -> Scrs:
     if not parts:
         return Scrs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
@@ -58,9 +86,14 @@ def _join(parts: list[Scrs]) -> Scrs:
 class EdaStream:
     """Streaming SCR detection and tonic level for one EDA channel (µS)."""
 
-    def __init__(self, fs_hz: float):
+    def __init__(self, fs_hz: float, lookahead_s: float = LOOKAHEAD_S,
+                 rel_memory_s: float = 0.0):
         if not (1.0 <= fs_hz <= 10000 and math.isfinite(fs_hz)):
             raise ValueError(f"EDA at {fs_hz:g} Hz: need 1..10000 Hz")
+        if not (0.0 <= lookahead_s <= WINDOW_S / 2):
+            raise ValueError(f"EDA look-ahead {lookahead_s:g} s: need 0..{WINDOW_S / 2:g} s")
+        if not (0.0 <= rel_memory_s <= 86400):
+            raise ValueError(f"EDA relative-floor memory {rel_memory_s:g} s: need 0..86400 s")
         self.fs = float(fs_hz)
         self.step = max(1, int(self.fs // INNER_HZ))
         self.inner = self.fs / self.step
@@ -71,14 +104,15 @@ class EdaStream:
         if self.alias is not None:
             b, a = signal.sos2tf(self.alias)
             self.delay = int(round(signal.group_delay((b, a), w=[0.1], fs=self.fs)[1][0]))
-        self.clean = (signal.butter(4, CLEAN_HZ, "lowpass", fs=self.inner, output="sos")
+        self.clean = (_sos(4, CLEAN_HZ, "lowpass", self.inner)
                       if self.inner > 2 * CLEAN_HZ else None)
-        self.split = signal.butter(2, TONIC_HZ, "highpass", fs=self.inner, output="sos")
+        self.split = _sos(2, TONIC_HZ, "highpass", self.inner)
+        self.min_len = 1 + max(f.edge for f in (self.clean, self.split) if f is not None)
         keep = int(WINDOW_S * self.inner)
         self.buf: deque = deque(maxlen=keep)  # inner samples, newest last
         self.buf_end = 0  # inner index just past the newest sample in buf
         self.block = max(1, int(round(BLOCK_S * self.inner)))
-        self.ahead = int(round(LOOKAHEAD_S * self.inner))
+        self.ahead = int(round(lookahead_s * self.inner))
         self.judged = 0  # inner samples before this index have been judged
         self.n = 0  # samples consumed
         self.tonic = math.nan
@@ -86,6 +120,10 @@ class EdaStream:
         self.count = 0
         self.last_peak = -(10**12)  # inner index of the last response given out
         self.refractory = int(REFRACTORY_S * self.inner)
+        # the relative floor's reference: the largest response of this window (0), or of
+        # every window of the last rel_memory_s (nearer NeuroKit2's whole recording)
+        self.memory = int(rel_memory_s * self.inner)
+        self.largest: deque = deque()  # (inner index, the window's largest prominence)
 
     def push(self, samples) -> Scrs:
         x = np.asarray(samples, dtype=np.float64).ravel()
@@ -111,6 +149,10 @@ class EdaStream:
                 out.append(self._judge())
         return _join(out)
 
+    def settled(self) -> int:
+        """Raw sample index before which every response has been given out."""
+        return max(0, self.judged * self.step - self.delay)
+
     def finish(self) -> Scrs:
         """End of recording: judge what the look-ahead was still holding back."""
         return self._judge(final=True)
@@ -120,19 +162,24 @@ class EdaStream:
         x = np.fromiter(self.buf, float, len(self.buf))
         start = self.buf_end - len(x)  # inner index of x[0]
         lo, hi = max(self.judged, start), self.buf_end - (0 if final else self.ahead)
-        if hi <= lo or len(x) < 3 * self.block:
+        if len(x) < max(3 * self.block, self.min_len):
             return _join([])
-        pad = min(len(x) - 1, 3 * int(self.inner / TONIC_HZ))
-        clean = signal.sosfiltfilt(self.clean, x, padlen=min(pad, len(x) - 1)) \
-            if self.clean is not None else x
-        phasic = signal.sosfiltfilt(self.split, clean, padlen=pad)
-        self.tonic = float(clean[hi - start - 1] - phasic[hi - start - 1])
+        # scipy's default (short, odd) padding, as NeuroKit2 filters: at the stream's start
+        # the same edge as its; at the live end the look-ahead of real signal stands in
+        clean = _filtfilt(self.clean, x) if self.clean is not None else x
+        phasic = _filtfilt(self.split, clean)
+        self.tonic = float(clean[-1] - phasic[-1])  # the level now: no onset waits on it
+        if hi <= lo:
+            return _join([])
         self.judged = hi
         peaks, _ = signal.find_peaks(phasic)
         if not len(peaks):
             return _join([])
         prom = signal.peak_prominences(phasic, peaks)[0]
-        keep = (prom >= MIN_AMP_US) & (prom >= REL_AMP * prom.max())
+        self.largest.append((self.buf_end, float(prom.max())))
+        while self.largest[0][0] < self.buf_end - self.memory:
+            self.largest.popleft()
+        keep = (prom >= MIN_AMP_US) & (prom >= REL_AMP * max(m for _, m in self.largest))
         troughs, _ = signal.find_peaks(-phasic)
         to_raw = lambda i: max(0, (i + start) * self.step - self.delay)  # noqa: E731
         out = []
@@ -150,9 +197,10 @@ class EdaStream:
         return Scrs(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3])
 
 
-def eda_scrs(x, fs_hz: float) -> Scrs:
+def eda_scrs(x, fs_hz: float, lookahead_s: float = LOOKAHEAD_S,
+             rel_memory_s: float = 0.0) -> Scrs:
     """Every SCR of a whole recording (the streaming code in one call, then `finish`)."""
-    s = EdaStream(fs_hz)
+    s = EdaStream(fs_hz, lookahead_s, rel_memory_s)
     return _join([s.push(x), s.finish()])
 
 
@@ -190,8 +238,11 @@ class EdaWindow:
             self.scrs.append((to_us(o), to_us(p), a, r))
 
     def summary(self, now_us: int) -> dict:
-        """tonic_us, scr_per_min, scr_amp_us (mean of the last minute's), last SCR, quality."""
-        while self.scrs and self.scrs[0][1] < now_us - self.RATE_WINDOW_S * 1e6:
+        """tonic_us, scr_per_min, scr_amp_us (mean of the last minute's), last SCR, quality.
+        The responses' minute is the one ending where the detector has settled (the look-
+        ahead behind now), so the rate is not diluted by seconds still being judged."""
+        settled_us = self.t0 + self.stream.settled() * 1e6 / self.fs
+        while self.scrs and self.scrs[0][1] < settled_us - self.RATE_WINDOW_S * 1e6:
             self.scrs.popleft()
         while self.chunks and self.chunks[0][0] < now_us - self.QUALITY_WINDOW_S * 1e6:
             self.chunks.popleft()
@@ -202,10 +253,11 @@ class EdaWindow:
             else span_s * self.fs
         flat = n and max(c[3] for c in self.chunks) < 1e-4  # a lead off reads a flat line
         quality = 0.0 if (not n or flat) else min(1.0, good / max(expected, 1.0))
+        rate_s = min(self.RATE_WINDOW_S, max((settled_us - self.t0) / 1e6, 1.0))
         amps = [s[2] for s in self.scrs]
         last = self.scrs[-1] if self.scrs else None
         return {"tonic_us": self.stream.tonic if self.stream.tonic == self.stream.tonic else 0.0,
-                "scr_per_min": len(amps) * 60.0 / span_s,
+                "scr_per_min": len(amps) * 60.0 / rate_s,
                 "scr_amp_us": float(np.mean(amps)) if amps else 0.0,
                 "last_scr": None if last is None else {
                     "onset_us": int(last[0]), "amp_us": round(last[2], 4),
