@@ -60,6 +60,7 @@ FIRST_JUDGED = 8  # a stream's first beats are judged together (see _judge_first
 CLIP_FRAC = 0.02  # a beat within 2 % of its top for 60 ms is clipped (ADCs jitter)
 PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of the maximum
 SEARCH_GAP = (1.66, 2.5)  # gaps (in recent beat intervals) that are searched for a missed beat
+LOOK_BACK_GAP = 0.6  # a beat found by _look_back comes at least this many beats before the next
 SEARCH_HEIGHT = 0.2  # what a missed beat must reach there, of recent beats' median height
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
@@ -147,6 +148,7 @@ class BeatStream:
         self.first: list[tuple[int, float]] = []  # the first FIRST_JUDGED candidates
         self.dropped: set[int] | None = None  # which of them failed the height gate, once known
         self.first_floor = 0.0  # that gate's height
+        self.looked = -1  # the beat _look_back found, if any
         self.held: list[Beats] = []  # shaped beats waiting for that
         self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # a ring of them
         self.slot = 0  # where the next beat's shape goes
@@ -211,6 +213,8 @@ class BeatStream:
                 continue
             if not self._tall_enough(p, h):
                 continue
+            if self.dropped is None and not self.first:
+                self._look_back(p, e_, h0)
             self._search_back(p, e_, h0)
             self._note_interval(p - self.last_peak)
             self.last_peak = p
@@ -267,6 +271,28 @@ class BeatStream:
             self.pending.append((q, hq))
             self.searched += 1
 
+    def _look_back(self, p: int, block_end: int, h0: int) -> None:
+        """The stream's first beat may come before the energy averages are full (its block
+        starts in their warm-up and is dropped as the start transient): at the first beat
+        found, the tallest filtered peak between the start and that beat becomes a
+        candidate too. It is one of the first beats, judged with them once their heights
+        and rhythm are known (_judge_first: tall enough, and not much sooner before the next
+        beat than the rhythm puts it), so nothing is emitted later than it would be."""
+        reach = max(self.pre, self.delay + self.refine + self.smooth) + 1
+        lo = max(block_end - self.hist + reach, h0, self.refine)
+        hi = p - self.refr
+        if hi - lo < 3:
+            return
+        w = self.y[lo - h0:hi - h0]
+        k = int(w.argmax())
+        if 0 < k < len(w) - 1:
+            q = lo + k
+            self.last_peak = q
+            self.heights.append(float(w[k]))
+            self.pending.append((q, float(w[k])))
+            self.first.append((q, float(w[k])))
+            self.looked = q
+
     def _taller_wins(self, p: int, h: float) -> None:
         """Two candidates within the refractory time: a small wave (a notch, a premature
         twitch) just before a pulse must not shut the pulse out, so the taller one stays.
@@ -294,6 +320,11 @@ class BeatStream:
             return
         self.first_floor = MIN_HEIGHT * (_median([h for _, h in self.first]) if self.first else 0.0)
         self.dropped = {p for p, h in self.first if h < self.first_floor}
+        peaks = [p for p, _ in self.first]
+        if self.looked in peaks[:1] and len(peaks) >= 3:  # the look-back's must keep the rhythm
+            gaps = [b - a for a, b in zip(peaks[1:], peaks[2:])]
+            if peaks[1] - peaks[0] < LOOK_BACK_GAP * _median(gaps):
+                self.dropped.add(peaks[0])
 
     def _emit(self, ready: list[int], final: bool) -> Beats:
         beats = self._shape(ready)
