@@ -19,6 +19,9 @@ How (Elgendi's two-moving-average detector, made causal):
    Of two candidates within the refractory time the taller stays (a small wave just before
    a pulse must not shut the pulse out). A gap of 1.66-2.5 beats in a steady rhythm is
    searched again for a smaller pulse the energy blocks missed (Pan-Tompkins' search-back).
+   A stream's first beat, whose block starts while the averages are still filling, is
+   found by a look-back once the first beat after it is. A PPG beat must rise to its peak
+   (at least RISE_MIN of the recent pulses' rise): ripples on a trough are not pulses.
 5. a quality per beat: how much its shape matches the previous few beats' (motion
    artefacts don't look like pulses), halved when the top is clipped flat.
 
@@ -61,6 +64,8 @@ CLIP_FRAC = 0.02  # a beat within 2 % of its top for 60 ms is clipped (ADCs jitt
 PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of the maximum
 SEARCH_GAP = (1.66, 2.5)  # gaps (in recent beat intervals) that are searched for a missed beat
 LOOK_BACK_GAP = 0.6  # a beat found by _look_back comes at least this many beats before the next
+RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
+RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
 SEARCH_HEIGHT = 0.2  # what a missed beat must reach there, of recent beats' median height
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
@@ -80,10 +85,12 @@ class Method:
     smooth_s: float  # the raw waveform is averaged over this before its peak is taken
     min_fs: float
     both_signs: bool = False  # QRS complexes point either way (lead, PVCs): detect on |y|
+    rise_check: bool = False  # a beat must rise to its peak (see BeatStream._rises)
 
 
 METHODS = {
-    "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0),
+    "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0,
+                  rise_check=True),
     # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
     # the raw peak of a wide complex may lie up to 100 ms from where the filter puts it
     "ecg": Method((5.0, 20.0), 0.097, 0.611, 0.08, 0.25, 0.6, 0.1, 0.2, 0.2, 12.0, 0.0, 60.0,
@@ -142,6 +149,7 @@ class BeatStream:
         self.last_beat = -(10**12)  # raw (refined) index of the last beat
         self.heights: deque = deque(maxlen=8)  # filtered heights of the last beats
         self.rr: deque = deque(maxlen=8)  # samples between the last beats' filtered peaks
+        self.rises: deque = deque(maxlen=8)  # raw rises of the last PPG beats (_rises)
         self.searched = 0  # beats found by _search_back
         self.silence = s(2.0)
         self.pending: list[tuple[int, float]] = []  # (peak, height) waiting for its shape
@@ -381,7 +389,7 @@ class BeatStream:
         idx, sqi, kept = [], [], []
         for p in peaks:
             r = self._refine(p, h0)
-            if r < 0 or r <= self.last_beat:
+            if r < 0 or r <= self.last_beat or not self._rises(r, h0):
                 continue
             self.last_beat = r
             idx.append(r)
@@ -390,6 +398,27 @@ class BeatStream:
         if not idx:
             return _EMPTY
         return Beats(np.array(idx, np.int64), np.array(sqi), np.array(kept, np.int64))
+
+    def _rises(self, r: int, h0: int) -> bool:
+        """PPG: a pulse rises to its peak. A raw peak that stands under RISE_MIN of the
+        recent pulses' rise above the 350 ms before it is a ripple on a trough or a slope
+        (motion), whatever the band-passed energy said. As with heights, the reference
+        starts over after a silence."""
+        if not self.m.rise_check:
+            return True
+        # no pulse for a while (it got weaker, or the reference came from motion): start
+        # over, so the gate can't lock out
+        if r - self.last_beat > max(2 * self.silence, 4 * _median(self.rr) if self.rr else 0):
+            self.rises.clear()
+        a = max(r - self.pre, h0)  # (in history: see hist; h0 > 0 only once r - pre is in)
+        rise = float(self.x[r - h0]) - float(np.minimum.reduce(self.x[a - h0:r - h0 + 1]))
+        if len(self.rises) >= 3:
+            med = _median(self.rises)
+            if rise < RISE_MIN * med:
+                return False
+            rise = min(rise, RISE_CAP * med)  # a motion spike must not raise the bar at once
+        self.rises.append(rise)
+        return True
 
     def _quality(self, p: int, h0: int) -> float:
         """How much beat p's shape matches the previous TEMPLATE_BEATS' (0..1), halved when
