@@ -35,7 +35,6 @@ it. Memory is a fixed history of that length.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -158,8 +157,7 @@ class BeatStream:
         self.first_floor = 0.0  # that gate's height
         self.looked = -1  # the beat _look_back found, if any
         self.held: list[Beats] = []  # shaped beats waiting for that
-        self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # a ring of them
-        self.slot = 0  # where the next beat's shape goes
+        self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # the last ones, oldest first
 
     def push(self, samples) -> Beats:
         x = np.asarray(samples, dtype=np.float64).ravel()
@@ -386,18 +384,17 @@ class BeatStream:
     def _shape(self, peaks: list[int]) -> Beats:
         """Refine each beat's time and grade its shape (all its samples are here now)."""
         h0 = self.n - len(self.y)
-        idx, sqi, kept = [], [], []
+        idx, kept = [], []
         for p in peaks:
             r = self._refine(p, h0)
             if r < 0 or r <= self.last_beat or not self._rises(r, h0):
                 continue
             self.last_beat = r
             idx.append(r)
-            sqi.append(self._quality(p, h0))
             kept.append(p)
         if not idx:
             return _EMPTY
-        return Beats(np.array(idx, np.int64), np.array(sqi), np.array(kept, np.int64))
+        return Beats(np.array(idx, np.int64), self._quality(kept, h0), np.array(kept, np.int64))
 
     def _rises(self, r: int, h0: int) -> bool:
         """PPG: a pulse rises to its peak. A raw peak that stands under RISE_MIN of the
@@ -420,27 +417,32 @@ class BeatStream:
         self.rises.append(rise)
         return True
 
-    def _quality(self, p: int, h0: int) -> float:
-        """How much beat p's shape matches the previous TEMPLATE_BEATS' (0..1), halved when
-        its top is clipped flat. One beat at a time, with scalar maths where it can be: a
-        streamed chunk usually holds one beat, and numpy's per-call cost is most of it."""
-        w, a = len(self.shapes[0]), p - h0 - self.pre
-        if 0 <= a and a + w <= len(self.y):
-            seg, raw = self.y[a:a + w], self.x[a:a + w]
-        else:  # a beat right at the stream's start: its window is clipped at sample 0
-            i = np.clip(np.arange(a, a + w), 0, len(self.y) - 1)
-            seg, raw = self.y[i], self.x[i]
-        seg = seg - np.add.reduce(seg) / w
-        norm = math.sqrt(seg @ seg)
-        seg *= 1.0 / norm if norm > 0 else 0.0  # a flat window has no shape
-        tmpl = np.add.reduce(self.shapes)  # the previous beats' shapes, summed
-        tn = math.sqrt(tmpl @ tmpl)
-        q = min(max(float(seg @ tmpl) / tn, 0.0), 1.0) if tn > 0 else 1.0
-        top, bottom = float(np.maximum.reduce(raw)), float(np.minimum.reduce(raw))
-        if np.count_nonzero(raw >= top - CLIP_FRAC * (top - bottom)) >= self.flat_n:
-            q *= 0.5  # a clipped top sits (near) flat at the maximum a while
-        self.shapes[self.slot] = seg
-        self.slot = (self.slot + 1) % TEMPLATE_BEATS
+    def _quality(self, peaks: list[int], h0: int) -> np.ndarray:
+        """How much each beat's shape matches the TEMPLATE_BEATS' before it (0..1), halved
+        when its top is clipped flat. All of a call's beats at once (an hour's batch is
+        thousands), in row-wise arithmetic that gives the same bits for one row as for many,
+        so streaming still grades exactly like batch."""
+        w = self.shapes.shape[1]
+        rows = np.asarray(peaks, np.int64)[:, None] - (h0 + self.pre) + np.arange(w)
+        # a beat right at the stream's start: its window is clipped at sample 0
+        np.clip(rows, 0, len(self.y) - 1, out=rows)
+        seg, raw = self.y[rows], self.x[rows]
+        seg -= (np.add.reduce(seg, axis=1) / w)[:, None]
+        norm = np.sqrt(np.add.reduce(seg * seg, axis=1))
+        seg *= np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)[:, None]
+        # the template of beat i: the sum of the TEMPLATE_BEATS shapes before it, oldest first
+        past = np.concatenate((self.shapes, seg))
+        n = len(seg)
+        tmpl = past[:n].copy()
+        for k in range(1, TEMPLATE_BEATS):
+            tmpl += past[k:k + n]
+        tn = np.sqrt(np.add.reduce(tmpl * tmpl, axis=1))
+        q = np.divide(np.add.reduce(seg * tmpl, axis=1), tn, out=np.ones(n), where=tn > 0)
+        np.clip(q, 0.0, 1.0, out=q)
+        top, bottom = np.maximum.reduce(raw, axis=1), np.minimum.reduce(raw, axis=1)
+        flat = np.count_nonzero(raw >= (top - CLIP_FRAC * (top - bottom))[:, None], axis=1)
+        q[flat >= self.flat_n] *= 0.5  # a clipped top sits (near) flat at the maximum a while
+        self.shapes = past[-TEMPLATE_BEATS:]
         return q
 
 
