@@ -168,7 +168,12 @@ class BeatStream:
         return _join([self._push(x[i:i + SLICE]) for i in range(0, x.size, SLICE)])
 
     def finish(self) -> Beats:
-        """End of recording: beats still waiting for their shape window come out now."""
+        """End of recording: a block still open closes here (the last beat may not have
+        fallen below the threshold yet), and beats still waiting for their shape window
+        come out now (a raw peak cut off by the end is still refused: see _refine)."""
+        if self.block_start >= 0:
+            s, self.block_start = self.block_start, -1
+            self._block(s, self.n, self.n - len(self.y))
         beats = self._emit([p for p, _ in self.pending], final=True)
         self.pending = []
         return beats
@@ -208,27 +213,8 @@ class BeatStream:
             if above[j]:  # rising: a block starts here
                 self.block_start = base + j
                 continue
-            s, e_ = self.block_start, base + j
-            self.block_start = -1
-            if s < max(h0, self.w1) or not (self.min_block <= e_ - s <= self.max_block):
-                continue  # (a block from before the peak-wide average is full: the start)
-            p = s + int(self.y[s - h0:e_ - h0].argmax())
-            h = float(self.y[p - h0])
-            if p - self.last_peak < self.refr:
-                self._taller_wins(p, h)
-                continue
-            if not self._tall_enough(p, h):
-                continue
-            if self.dropped is None and not self.first:
-                self._look_back(p, e_, h0)
-            self._search_back(p, e_, h0)
-            self._note_interval(p - self.last_peak)
-            self.last_peak = p
-            self.heights.append(h)
-            self.pending.append((p, h))
-            if self.dropped is None:
-                self.first.append((p, h))
-                self._judge_first(final=False)
+            s, self.block_start = self.block_start, -1
+            self._block(s, base + j, h0)
         if self.block_start >= 0 and self.n - self.block_start > self.max_block:
             self.block_start = -(10**12)  # too long to be a beat: drop it (bounded history)
         n_ready = sum(1 for p, _ in self.pending if self._settled(p))
@@ -236,6 +222,28 @@ class BeatStream:
         beats = self._emit(ready, final=False)
         self.x, self.y = self.x[-self.hist:], self.y[-self.hist:]
         return beats
+
+    def _block(self, s: int, e_: int, h0: int) -> None:
+        """A block of interest from s to e_ (exclusive): its beat, if it is one."""
+        if s < max(h0, self.w1) or not (self.min_block <= e_ - s <= self.max_block):
+            return  # (a block from before the peak-wide average is full: the start)
+        p = s + int(self.y[s - h0:e_ - h0].argmax())
+        h = float(self.y[p - h0])
+        if p - self.last_peak < self.refr:
+            self._taller_wins(p, h)
+            return
+        if not self._tall_enough(p, h):
+            return
+        if self.dropped is None and not self.first:
+            self._look_back(p, e_, h0)
+        self._search_back(p, e_, h0)
+        self._note_interval(p - self.last_peak)
+        self.last_peak = p
+        self.heights.append(h)
+        self.pending.append((p, h))
+        if self.dropped is None:
+            self.first.append((p, h))
+            self._judge_first(final=False)
 
     def _settled(self, p: int) -> bool:
         """No later candidate can still replace beat p (see _taller_wins), and the samples

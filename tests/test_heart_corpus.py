@@ -74,6 +74,17 @@ def test_a_first_pulse_inside_the_detectors_warm_up_is_found_streaming_or_not():
     assert np.array_equal(np.concatenate(parts + [st.finish().idx]), batch.idx)
 
 
+def test_a_last_pulse_whose_block_is_still_open_at_the_end_is_found():
+    """Systole's PPG ends 0.1 s after its last pulse's peak, before the energy falls back
+    under the threshold: the block still open at the end is closed by finish()."""
+    x, fs = record_data(_need("systole-ppg"))
+    x = x[-int(30 * fs):]
+    last = reference(peer_beats(x, fs, "ppg", peer_cache_dir()))[-1]
+    assert len(x) / fs - last < 0.3
+    ours = waveform_peaks(x, fs, "ppg").idx / fs
+    assert abs(ours[-1] - last) < 0.15
+
+
 def test_ppg_ripples_on_troughs_are_not_beats():
     """pyphysio's BVP, moving in its second half: 31 of our beats sat on ripples in the
     troughs (F1 0.853 against NeuroKit2's 0.922, HR +4.5 bpm). A pulse rises to its peak."""
