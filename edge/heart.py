@@ -157,7 +157,7 @@ class BeatStream:
         self.first_floor = 0.0  # that gate's height
         self.looked = -1  # the beat _look_back found, if any
         self.held: list[Beats] = []  # shaped beats waiting for that
-        self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # the last ones, oldest first
+        self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # last ones, oldest first
 
     def push(self, samples) -> Beats:
         x = np.asarray(samples, dtype=np.float64).ravel()
