@@ -19,6 +19,9 @@ How (Elgendi's two-moving-average detector, made causal):
    Of two candidates within the refractory time the taller stays (a small wave just before
    a pulse must not shut the pulse out). A gap of 1.66-2.5 beats in a steady rhythm is
    searched again for a smaller pulse the energy blocks missed (Pan-Tompkins' search-back).
+   A stream's first beat, whose block starts while the averages are still filling, is
+   found by a look-back once the first beat after it is. A PPG beat must rise to its peak
+   (at least RISE_MIN of the recent pulses' rise): ripples on a trough are not pulses.
 5. a quality per beat: how much its shape matches the previous few beats' (motion
    artefacts don't look like pulses), halved when the top is clipped flat.
 
@@ -32,7 +35,6 @@ it. Memory is a fixed history of that length.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -60,6 +62,9 @@ FIRST_JUDGED = 8  # a stream's first beats are judged together (see _judge_first
 CLIP_FRAC = 0.02  # a beat within 2 % of its top for 60 ms is clipped (ADCs jitter)
 PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of the maximum
 SEARCH_GAP = (1.66, 2.5)  # gaps (in recent beat intervals) that are searched for a missed beat
+LOOK_BACK_GAP = 0.6  # a beat found by _look_back comes at least this many beats before the next
+RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
+RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
 SEARCH_HEIGHT = 0.2  # what a missed beat must reach there, of recent beats' median height
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
@@ -79,10 +84,12 @@ class Method:
     smooth_s: float  # the raw waveform is averaged over this before its peak is taken
     min_fs: float
     both_signs: bool = False  # QRS complexes point either way (lead, PVCs): detect on |y|
+    rise_check: bool = False  # a beat must rise to its peak (see BeatStream._rises)
 
 
 METHODS = {
-    "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0),
+    "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0,
+                  rise_check=True),
     # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
     # the raw peak of a wide complex may lie up to 100 ms from where the filter puts it
     "ecg": Method((5.0, 20.0), 0.097, 0.611, 0.08, 0.25, 0.6, 0.1, 0.2, 0.2, 12.0, 0.0, 60.0,
@@ -141,15 +148,16 @@ class BeatStream:
         self.last_beat = -(10**12)  # raw (refined) index of the last beat
         self.heights: deque = deque(maxlen=8)  # filtered heights of the last beats
         self.rr: deque = deque(maxlen=8)  # samples between the last beats' filtered peaks
+        self.rises: deque = deque(maxlen=8)  # raw rises of the last PPG beats (_rises)
         self.searched = 0  # beats found by _search_back
         self.silence = s(2.0)
         self.pending: list[tuple[int, float]] = []  # (peak, height) waiting for its shape
         self.first: list[tuple[int, float]] = []  # the first FIRST_JUDGED candidates
         self.dropped: set[int] | None = None  # which of them failed the height gate, once known
         self.first_floor = 0.0  # that gate's height
+        self.looked = -1  # the beat _look_back found, if any
         self.held: list[Beats] = []  # shaped beats waiting for that
-        self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # a ring of them
-        self.slot = 0  # where the next beat's shape goes
+        self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # last ones, oldest first
 
     def push(self, samples) -> Beats:
         x = np.asarray(samples, dtype=np.float64).ravel()
@@ -160,7 +168,12 @@ class BeatStream:
         return _join([self._push(x[i:i + SLICE]) for i in range(0, x.size, SLICE)])
 
     def finish(self) -> Beats:
-        """End of recording: beats still waiting for their shape window come out now."""
+        """End of recording: a block still open closes here (the last beat may not have
+        fallen below the threshold yet), and beats still waiting for their shape window
+        come out now (a raw peak cut off by the end is still refused: see _refine)."""
+        if self.block_start >= 0:
+            s, self.block_start = self.block_start, -1
+            self._block(s, self.n, self.n - len(self.y))
         beats = self._emit([p for p, _ in self.pending], final=True)
         self.pending = []
         return beats
@@ -200,25 +213,8 @@ class BeatStream:
             if above[j]:  # rising: a block starts here
                 self.block_start = base + j
                 continue
-            s, e_ = self.block_start, base + j
-            self.block_start = -1
-            if s < max(h0, self.w1) or not (self.min_block <= e_ - s <= self.max_block):
-                continue  # (a block from before the peak-wide average is full: the start)
-            p = s + int(self.y[s - h0:e_ - h0].argmax())
-            h = float(self.y[p - h0])
-            if p - self.last_peak < self.refr:
-                self._taller_wins(p, h)
-                continue
-            if not self._tall_enough(p, h):
-                continue
-            self._search_back(p, e_, h0)
-            self._note_interval(p - self.last_peak)
-            self.last_peak = p
-            self.heights.append(h)
-            self.pending.append((p, h))
-            if self.dropped is None:
-                self.first.append((p, h))
-                self._judge_first(final=False)
+            s, self.block_start = self.block_start, -1
+            self._block(s, base + j, h0)
         if self.block_start >= 0 and self.n - self.block_start > self.max_block:
             self.block_start = -(10**12)  # too long to be a beat: drop it (bounded history)
         n_ready = sum(1 for p, _ in self.pending if self._settled(p))
@@ -226,6 +222,28 @@ class BeatStream:
         beats = self._emit(ready, final=False)
         self.x, self.y = self.x[-self.hist:], self.y[-self.hist:]
         return beats
+
+    def _block(self, s: int, e_: int, h0: int) -> None:
+        """A block of interest from s to e_ (exclusive): its beat, if it is one."""
+        if s < max(h0, self.w1) or not (self.min_block <= e_ - s <= self.max_block):
+            return  # (a block from before the peak-wide average is full: the start)
+        p = s + int(self.y[s - h0:e_ - h0].argmax())
+        h = float(self.y[p - h0])
+        if p - self.last_peak < self.refr:
+            self._taller_wins(p, h)
+            return
+        if not self._tall_enough(p, h):
+            return
+        if self.dropped is None and not self.first:
+            self._look_back(p, e_, h0)
+        self._search_back(p, e_, h0)
+        self._note_interval(p - self.last_peak)
+        self.last_peak = p
+        self.heights.append(h)
+        self.pending.append((p, h))
+        if self.dropped is None:
+            self.first.append((p, h))
+            self._judge_first(final=False)
 
     def _settled(self, p: int) -> bool:
         """No later candidate can still replace beat p (see _taller_wins), and the samples
@@ -267,6 +285,28 @@ class BeatStream:
             self.pending.append((q, hq))
             self.searched += 1
 
+    def _look_back(self, p: int, block_end: int, h0: int) -> None:
+        """The stream's first beat may come before the energy averages are full (its block
+        starts in their warm-up and is dropped as the start transient): at the first beat
+        found, the tallest filtered peak between the start and that beat becomes a
+        candidate too. It is one of the first beats, judged with them once their heights
+        and rhythm are known (_judge_first: tall enough, and not much sooner before the next
+        beat than the rhythm puts it), so nothing is emitted later than it would be."""
+        reach = max(self.pre, self.delay + self.refine + self.smooth) + 1
+        lo = max(block_end - self.hist + reach, h0, self.refine)
+        hi = p - self.refr
+        if hi - lo < 3:
+            return
+        w = self.y[lo - h0:hi - h0]
+        k = int(w.argmax())
+        if 0 < k < len(w) - 1:
+            q = lo + k
+            self.last_peak = q
+            self.heights.append(float(w[k]))
+            self.pending.append((q, float(w[k])))
+            self.first.append((q, float(w[k])))
+            self.looked = q
+
     def _taller_wins(self, p: int, h: float) -> None:
         """Two candidates within the refractory time: a small wave (a notch, a premature
         twitch) just before a pulse must not shut the pulse out, so the taller one stays.
@@ -294,6 +334,11 @@ class BeatStream:
             return
         self.first_floor = MIN_HEIGHT * (_median([h for _, h in self.first]) if self.first else 0.0)
         self.dropped = {p for p, h in self.first if h < self.first_floor}
+        peaks = [p for p, _ in self.first]
+        if self.looked in peaks[:1] and len(peaks) >= 3:  # the look-back's must keep the rhythm
+            gaps = [b - a for a, b in zip(peaks[1:], peaks[2:])]
+            if peaks[1] - peaks[0] < LOOK_BACK_GAP * _median(gaps):
+                self.dropped.add(peaks[0])
 
     def _emit(self, ready: list[int], final: bool) -> Beats:
         beats = self._shape(ready)
@@ -347,40 +392,65 @@ class BeatStream:
     def _shape(self, peaks: list[int]) -> Beats:
         """Refine each beat's time and grade its shape (all its samples are here now)."""
         h0 = self.n - len(self.y)
-        idx, sqi, kept = [], [], []
+        idx, kept = [], []
         for p in peaks:
             r = self._refine(p, h0)
-            if r < 0 or r <= self.last_beat:
+            if r < 0 or r <= self.last_beat or not self._rises(r, h0):
                 continue
             self.last_beat = r
             idx.append(r)
-            sqi.append(self._quality(p, h0))
             kept.append(p)
         if not idx:
             return _EMPTY
-        return Beats(np.array(idx, np.int64), np.array(sqi), np.array(kept, np.int64))
+        return Beats(np.array(idx, np.int64), self._quality(kept, h0), np.array(kept, np.int64))
 
-    def _quality(self, p: int, h0: int) -> float:
-        """How much beat p's shape matches the previous TEMPLATE_BEATS' (0..1), halved when
-        its top is clipped flat. One beat at a time, with scalar maths where it can be: a
-        streamed chunk usually holds one beat, and numpy's per-call cost is most of it."""
-        w, a = len(self.shapes[0]), p - h0 - self.pre
-        if 0 <= a and a + w <= len(self.y):
-            seg, raw = self.y[a:a + w], self.x[a:a + w]
-        else:  # a beat right at the stream's start: its window is clipped at sample 0
-            i = np.clip(np.arange(a, a + w), 0, len(self.y) - 1)
-            seg, raw = self.y[i], self.x[i]
-        seg = seg - np.add.reduce(seg) / w
-        norm = math.sqrt(seg @ seg)
-        seg *= 1.0 / norm if norm > 0 else 0.0  # a flat window has no shape
-        tmpl = np.add.reduce(self.shapes)  # the previous beats' shapes, summed
-        tn = math.sqrt(tmpl @ tmpl)
-        q = min(max(float(seg @ tmpl) / tn, 0.0), 1.0) if tn > 0 else 1.0
-        top, bottom = float(np.maximum.reduce(raw)), float(np.minimum.reduce(raw))
-        if np.count_nonzero(raw >= top - CLIP_FRAC * (top - bottom)) >= self.flat_n:
-            q *= 0.5  # a clipped top sits (near) flat at the maximum a while
-        self.shapes[self.slot] = seg
-        self.slot = (self.slot + 1) % TEMPLATE_BEATS
+    def _rises(self, r: int, h0: int) -> bool:
+        """PPG: a pulse rises to its peak. A raw peak that stands under RISE_MIN of the
+        recent pulses' rise above the 350 ms before it is a ripple on a trough or a slope
+        (motion), whatever the band-passed energy said. As with heights, the reference
+        starts over after a silence."""
+        if not self.m.rise_check:
+            return True
+        # no pulse for a while (it got weaker, or the reference came from motion): start
+        # over, so the gate can't lock out
+        if r - self.last_beat > max(2 * self.silence, 4 * _median(self.rr) if self.rr else 0):
+            self.rises.clear()
+        a = max(r - self.pre, h0)  # (in history: see hist; h0 > 0 only once r - pre is in)
+        rise = float(self.x[r - h0]) - float(np.minimum.reduce(self.x[a - h0:r - h0 + 1]))
+        if len(self.rises) >= 3:
+            med = _median(self.rises)
+            if rise < RISE_MIN * med:
+                return False
+            rise = min(rise, RISE_CAP * med)  # a motion spike must not raise the bar at once
+        self.rises.append(rise)
+        return True
+
+    def _quality(self, peaks: list[int], h0: int) -> np.ndarray:
+        """How much each beat's shape matches the TEMPLATE_BEATS' before it (0..1), halved
+        when its top is clipped flat. All of a call's beats at once (an hour's batch is
+        thousands), in row-wise arithmetic that gives the same bits for one row as for many,
+        so streaming still grades exactly like batch."""
+        w = self.shapes.shape[1]
+        rows = np.asarray(peaks, np.int64)[:, None] - (h0 + self.pre) + np.arange(w)
+        # a beat right at the stream's start: its window is clipped at sample 0
+        np.clip(rows, 0, len(self.y) - 1, out=rows)
+        seg, raw = self.y[rows], self.x[rows]
+        seg -= (np.add.reduce(seg, axis=1) / w)[:, None]
+        norm = np.sqrt(np.add.reduce(seg * seg, axis=1))
+        seg *= np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)[:, None]
+        # the template of beat i: the sum of the TEMPLATE_BEATS shapes before it, oldest first
+        past = np.concatenate((self.shapes, seg))
+        n = len(seg)
+        tmpl = past[:n].copy()
+        for k in range(1, TEMPLATE_BEATS):
+            tmpl += past[k:k + n]
+        tn = np.sqrt(np.add.reduce(tmpl * tmpl, axis=1))
+        q = np.divide(np.add.reduce(seg * tmpl, axis=1), tn, out=np.ones(n), where=tn > 0)
+        np.clip(q, 0.0, 1.0, out=q)
+        top, bottom = np.maximum.reduce(raw, axis=1), np.minimum.reduce(raw, axis=1)
+        flat = np.count_nonzero(raw >= (top - CLIP_FRAC * (top - bottom))[:, None], axis=1)
+        q[flat >= self.flat_n] *= 0.5  # a clipped top sits (near) flat at the maximum a while
+        self.shapes = past[-TEMPLATE_BEATS:]
         return q
 
 

@@ -118,15 +118,19 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S) ->
     bpm = 60000.0 / float(np.mean(raw.rr_ms)) if len(raw.rr_ms) else 0.0
     kinds = [k for _, k in artefacts]
     windows = []
-    for t0 in np.arange(0.0, max(duration_s - window_s, 0.0) + 1e-9, window_s):
-        m = (iv.t_s >= t0) & (iv.t_s < t0 + window_s)
-        w = Intervals(*(a[m] for a in iv))
-        bt = np.asarray(beat_s, float)
-        inside = bt[(bt >= t0) & (bt < t0 + window_s)]
+    bt = np.asarray(beat_s, float)
+    t0s = np.arange(0.0, max(duration_s - window_s, 0.0) + 1e-9, window_s)
+    # both series are in time order: each window is a slice (a mask per window was
+    # quadratic in an hour's beats)
+    iv_at = np.searchsorted(iv.t_s, np.concatenate((t0s, t0s + window_s)), "left")
+    bt_at = np.searchsorted(bt, np.concatenate((t0s, t0s + window_s)), "left")
+    for k, t0 in enumerate(t0s):
+        w = Intervals(*(a[iv_at[k]:iv_at[k + len(t0s)]] for a in iv))
+        inside = bt[bt_at[k]:bt_at[k + len(t0s)]]
         lost = lost_contact_s(inside - t0, window_s) if len(inside) else window_s
         low = bool(len(w.sqi) and float(np.mean(w.sqi)) < SQI_MIN)
         windows.append({"t0_s": round(float(t0), 3),
-                        "bpm": round(60000.0 / float(np.mean(w.rr_ms)), 2) if m.any() else 0.0,
+                        "bpm": round(60000.0 / float(np.mean(w.rr_ms)), 2) if len(w.rr_ms) else 0.0,
                         "quality": round(window_quality(w, window_s * 1000.0), 3),
                         "issue": "lost contact" if lost >= window_s / 2 else
                                  "low shape quality" if low else ""})

@@ -18,6 +18,7 @@ intervals merge; long/short -> the interval is replaced by the running median.
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from typing import NamedTuple
 
@@ -41,9 +42,42 @@ class Corrected(NamedTuple):
     index: int  # which raw interval this is (0-based count of pushed intervals)
 
 
-def _qd_threshold(values) -> float:
-    q1, q3 = np.percentile(values, (25, 75))
-    return max(ALPHA * (q3 - q1) / 2, MIN_TH_MS)
+def _quantile(v: list, q: float) -> float:
+    """np.percentile's default (linear) quantile of sorted floats, the same float maths:
+    one judgement takes two of them and numpy's per-call cost is most of a stream's time."""
+    at = (len(v) - 1) * q
+    lo = int(at)
+    a, b, g = v[lo], v[min(lo + 1, len(v) - 1)], at - lo
+    return b - (b - a) * (1 - g) if g >= 0.5 else a + (b - a) * g
+
+
+class _Window:
+    """The last WINDOW values, in arrival order and sorted (kept sorted as they come: a
+    sort per judgement was most of a stream's time)."""
+
+    def __init__(self):
+        self.order: deque = deque()
+        self.sorted: list[float] = []
+
+    def append(self, v: float) -> None:
+        if len(self.order) == WINDOW:
+            del self.sorted[bisect.bisect_left(self.sorted, self.order.popleft())]
+        self.order.append(v)
+        bisect.insort(self.sorted, v)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+def _qd_threshold(w: _Window) -> float:
+    v = w.sorted
+    return max(ALPHA * (_quantile(v, 0.75) - _quantile(v, 0.25)) / 2, MIN_TH_MS)
+
+
+def _median(values) -> float:
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
 class RRCorrector:
@@ -52,8 +86,8 @@ class RRCorrector:
     def __init__(self):
         self.rr: deque = deque()  # the last KEEP intervals, corrected so far, newest last
         self.idx: deque = deque()  # their raw indices
-        self.drr_abs: deque = deque(maxlen=WINDOW)  # |dRR| history for threshold 1
-        self.mrr_abs: deque = deque(maxlen=WINDOW)  # |mRR| history for threshold 2
+        self.drr_abs = _Window()  # |dRR| history for threshold 1
+        self.mrr_abs = _Window()  # |mRR| history for threshold 2
         self.n = 0  # intervals pushed
         self.skip = 0  # intervals already given out by a two-interval correction
         self.found: list[tuple[int, str]] = []  # (raw index, type) of each artefact
@@ -87,7 +121,7 @@ class RRCorrector:
         corrected, so an artefact does not make its neighbours look like artefacts too."""
         rr = self.rr
         j = self.idx[k]
-        med = float(np.median(list(rr)[max(0, k - MEDIAN_N + 1 + LOOKAHEAD):k + LOOKAHEAD + 1]))
+        med = _median(list(rr)[max(0, k - MEDIAN_N + 1 + LOOKAHEAD):k + LOOKAHEAD + 1])
         mrr = rr[k] - med
         mrr = 2 * mrr if mrr < 0 else mrr
         self.mrr_abs.append(abs(mrr))

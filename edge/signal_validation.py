@@ -315,8 +315,24 @@ def write_page(out_dir: Path) -> Path:
               "on guesses). The counts themselves stay on the edge (`signal hr --json`).", ""]
     _figures(plt, fig_dir, pd)
     page = out_dir / "signal-validation.md"
-    page.write_text("\n".join(lines))
+    kept = _written_by_hand(page, lines)
+    page.write_text("\n".join(lines + kept))
     return page
+
+
+def _written_by_hand(page: Path, lines: list[str]) -> list[str]:
+    """Sections of the page this script does not write (other benches' results, each with
+    its own command): carried over as they are, after the generated ones."""
+    if not page.is_file():
+        return []
+    ours_ = {ln for ln in lines if ln.startswith("## ")}
+    kept, keep = [], False
+    for ln in page.read_text().splitlines():
+        if ln.startswith("## "):
+            keep = ln not in ours_
+        if keep:
+            kept.append(ln)
+    return kept + [""] if kept else []
 
 
 def _figures(plt, fig_dir: Path, pd: dict) -> None:
