@@ -36,7 +36,8 @@ from typing import Optional
 import numpy as np
 
 from empathy.edge.eda import EdaWindow
-from empathy.edge.fusion import FACE_GAIN, Affect, affect_fuse, baselines, channel_arousal
+from empathy.edge.fusion import (FACE_GAIN, RESPONSE_S, Affect, Aligner, affect_fuse, baselines,
+                                 channel_arousal)
 from empathy.edge.heart import BeatStream
 from empathy.edge.hrv import LOST_GAP_S, HeartWindow, hrv_time
 from empathy.edge.motion import MotionGate
@@ -58,6 +59,17 @@ MIN_HEART_QUALITY = 0.3
 MAX_MENDED_FRAC = 0.2  # HRV_OK off when more of the window's intervals were mended than this
 HEART_WAVES = ("ppg", "ecg")  # the waveforms beats are found in; other kinds are passed over
 EDA_SETTLE_S = 20.0  # responses a minute mean little over the first seconds
+PUPIL_WINDOW_S = 1.0  # the pupil's median window
+# Each signal's latency from the body to its value here: the physiology's
+# (fusion.RESPONSE_S) plus the delay of the edge's own filter (a window mean or median lags
+# by half the window, an exponential smoothing by its time constant). The fused estimate
+# refers to the body `ESTIMATE_LATENCY_S` ago (fusion.Aligner).
+LATENCY_S = {"hr": RESPONSE_S["hr"] + HR_WINDOW_S / 2,
+             "rmssd": RESPONSE_S["rmssd"] + HRV_WINDOW_S / 2,
+             "pupil": RESPONSE_S["pupil"] + PUPIL_WINDOW_S / 2,
+             "face": RESPONSE_S["face"] + FACE_TAU_S,
+             "eda": RESPONSE_S["eda"] + EdaWindow.RATE_WINDOW_S / 2}
+ESTIMATE_LATENCY_S = Aligner(LATENCY_S).lag_s
 
 
 class _WaveBeats:
@@ -132,7 +144,8 @@ class SeatFeatures:
             self.motion = MotionGate(WAVE_SLIP_S)
             self.eda: Optional[EdaWindow] = None
             self.eda_report: dict = {}  # the last estimate's EDA part (see module docstring)
-        self.pupil = PupilStream(self.light or mine.light)
+        self.pupil = PupilStream(self.light or mine.light, PUPIL_WINDOW_S)
+        self.aligner = Aligner(LATENCY_S)
         self.face_probs: Optional[np.ndarray] = None
         self.face_ts = 0
         self.base = {**baselines(), **mine.baseline}
@@ -314,6 +327,8 @@ class SeatFeatures:
             conf = float(self.face_probs[expr])
             flags |= Flag.FACE_OK
             z["face"] = (FACE_GAIN * face_arousal, 1.0)
+        # arousal and valence of the body ESTIMATE_LATENCY_S ago, each signal at its moment
+        z, face_valence = self.aligner.push(now_us, z, face_valence)
         self.affect = affect_fuse(z, face_valence)
         self.signals = z  # this estimate's signals, for `channels()`
         if self.eda_report:
