@@ -64,3 +64,4 @@ def run(seeds=TUNING_SEEDS, keep: str | None = None) -> list[dict]:
         out.append(_fig(f"tuning r: {name}, 95 % low", lo, "r"))
         out.append(_fig(f"tuning r: {name}, 95 % high", hi, "r"))
     return out
+
