@@ -51,8 +51,9 @@ log = logging.getLogger("empathy.edge.features")
 # Heart rate averaged over 8 s: its half-window delay joins the heart's response time in the
 # estimate's declared latency (5 + 4 s). Re-checked on the tuning seeds 101-105 with the
 # signals aligned (`empathy bench estimate_offline`, docs/evaluation.md): 3, 5, 8 s gave
-# r 0.54, 0.58, 0.64 over seeds 101-104, 8 s best on each seed. (5 s had been picked on the
-# demo's reported figure, before the tuning and reporting seeds were split.)
+# mean r 0.56, 0.60, 0.65. Longer windows were not tried: each second of window is half a
+# second more latency for the show. (5 s had been picked on the demo's reported figure,
+# before the tuning and reporting seeds were split.)
 HR_WINDOW_S = 8.0
 HRV_WINDOW_S = 30.0
 FACE_TAU_S = 0.8  # sustained expressions count, one-frame flickers don't

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import json
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -152,8 +153,11 @@ def truth_on(grid_us: np.ndarray, truths: list[np.ndarray]) -> np.ndarray:
     """The seats' mean hidden arousal at each grid time (inside each seat's recording)."""
     cols = [np.where((grid_us >= t[0, 0]) & (grid_us <= t[-1, 0]),
                      np.interp(grid_us, t[:, 0], t[:, 1]), np.nan) for t in truths]
-    with np.errstate(all="ignore"):
-        return np.nanmean(cols, axis=0) if cols else np.full(len(grid_us), np.nan)
+    if not cols:
+        return np.full(len(grid_us), np.nan)
+    with warnings.catch_warnings():  # a time before every seat's recording: NaN, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(cols, axis=0)
 
 
 def channel_on(grid_us: np.ndarray, logs: list[dict], key: str) -> np.ndarray:
