@@ -38,7 +38,8 @@ def across_seeds(rs: list[float]) -> tuple[float, float, float]:
     return math.tanh(m), math.tanh(m - h), math.tanh(m + h)
 
 
-def run(seeds=TUNING_SEEDS) -> list[dict]:
+def run(seeds=TUNING_SEEDS, keep: str | None = None) -> list[dict]:
+    """`keep`: a folder to keep each seed's demo in (seed101/, ...) for a closer look."""
     from empathy.host.demo import run_demo
 
     if set(seeds) & set(REPORTED_SEEDS):
@@ -47,7 +48,7 @@ def run(seeds=TUNING_SEEDS) -> list[dict]:
     rows: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
-            s = run_demo(Path(tmp) / f"seed{seed}", SEATS, DURATION_S, seed=seed, quiet=True)
+            s = run_demo(Path(keep or tmp) / f"seed{seed}", SEATS, DURATION_S, seed=seed, quiet=True)
             ev = s.get("estimate_vs_truth") or {}
             parts = {"estimate": ev, **{f"{c} alone": a for c, a in ev.get("channels", {}).items()},
                      **{k.replace("_", " "): a for k, a in ev.get("ablations", {}).items()}}
@@ -63,3 +64,4 @@ def run(seeds=TUNING_SEEDS) -> list[dict]:
         out.append(_fig(f"tuning r: {name}, 95 % low", lo, "r"))
         out.append(_fig(f"tuning r: {name}, 95 % high", hi, "r"))
     return out
+

@@ -26,7 +26,7 @@ from empathy.paths import data_dir, state_dir
 from empathy.sensors.base import SCHEMES as SOURCES, Frame, open_source
 from empathy.transports import check_url, open_sender
 from empathy.calibration.store import check_id
-from empathy.edge.features import SeatFeatures
+from empathy.edge.features import ESTIMATE_LATENCY_S, SeatFeatures
 from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
 from empathy.edge.uplink import UplinkWatch
@@ -293,6 +293,7 @@ class EdgeUnit:
         link["reached"] = bool(link["sent"] or getattr(self.uplink, "reached", False))
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.link.sent,
                 "readings": self.readings, "uplink": link, "face_model": self.face_model,
+                "estimate_latency_s": ESTIMATE_LATENCY_S,  # arousal refers to the body then
                 "eda": self.eda(),
                 # per seat with an accelerometer: PPG beats judged and left out for motion
                 "motion": {str(seat.seat_id): f.motion_report() for seat, f in

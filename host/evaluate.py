@@ -17,11 +17,18 @@ from independent and a plain Pearson r with n = samples overstates how much is k
 The same is done per sensing channel (each alone) and for ablations (all but one), from
 the channel logs the demo's edge units write (`edge.runtime.ChannelLog`), so the report
 says what each channel contributes. Nothing here knows how the truth was made.
+
+The edge declares its estimate's latency (`estimate_latency_s` in each unit's stats: the
+fused arousal refers to the body that long ago, each signal aligned on it by its
+published response time and filter delay). The estimate at t is judged against the
+truth at t - latency; `r_lag0` (against the truth at t) is given beside it.
 """
 
 from __future__ import annotations
 
 import csv
+import json
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -128,12 +135,29 @@ def read_channels(edge_dir: Path) -> list[dict[str, np.ndarray]]:
     return out
 
 
+def declared_latency_s(edge_dir: Path) -> float:
+    """The estimate's latency the edge units declare (their stats); 0 when none does.
+    Units that disagree (mixed software) are judged at the largest."""
+    lat = []
+    for f in sorted(Path(edge_dir).glob("unit*.stats.json")):
+        try:
+            v = json.loads(f.read_text()).get("estimate_latency_s")
+        except (OSError, ValueError):
+            continue
+        if isinstance(v, (int, float)) and 0 <= v <= 60:
+            lat.append(float(v))
+    return max(lat, default=0.0)
+
+
 def truth_on(grid_us: np.ndarray, truths: list[np.ndarray]) -> np.ndarray:
     """The seats' mean hidden arousal at each grid time (inside each seat's recording)."""
     cols = [np.where((grid_us >= t[0, 0]) & (grid_us <= t[-1, 0]),
                      np.interp(grid_us, t[:, 0], t[:, 1]), np.nan) for t in truths]
-    with np.errstate(all="ignore"):
-        return np.nanmean(cols, axis=0) if cols else np.full(len(grid_us), np.nan)
+    if not cols:
+        return np.full(len(grid_us), np.nan)
+    with warnings.catch_warnings():  # a time before every seat's recording: NaN, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(cols, axis=0)
 
 
 def channel_on(grid_us: np.ndarray, logs: list[dict], key: str) -> np.ndarray:
@@ -156,17 +180,22 @@ def channel_on(grid_us: np.ndarray, logs: list[dict], key: str) -> np.ndarray:
 
 
 def estimate_vs_truth(timeline: list[dict], t0_us: int, edge_dir: Path,
-                      rate_hz: float = 2.0) -> Optional[dict]:
+                      rate_hz: float = 2.0, latency_s: Optional[float] = None
+                      ) -> Optional[dict]:
     """The summary's `estimate_vs_truth` (None without a truth to compare with), plus the
-    series for the report's plots under `series` (not for summary.json)."""
+    series for the report's plots under `series` (not for summary.json). The estimate at
+    t is judged against the truth at t - `latency_s` (default: what the edge declares)."""
     truths = read_truth(edge_dir)
     est = np.array([(s["ts_us"], s["arousal"]) for s in timeline
                     if s["seats_good"] > 0 and s["ts_us"] >= t0_us])
     if not truths or len(est) < 10:
         return None
+    lat = declared_latency_s(edge_dir) if latency_s is None else latency_s
     grid = est[:, 0]
-    truth = truth_on(grid, truths)
+    truth = truth_on(grid - lat * 1e6, truths)
     out = agreement(est[:, 1], truth, rate_hz)
+    out["latency_s"] = round(lat, 2)
+    out["r_lag0"] = agreement(est[:, 1], truth_on(grid, truths), rate_hz)["r"]
     logs = read_channels(edge_dir)
     series = {"t_s": (grid - t0_us) / 1e6, "estimate": est[:, 1], "truth": truth}
     out["channels"], out["ablations"] = {}, {}

@@ -161,8 +161,10 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
         # One axis for both: arousal on the same -1..1 scale, so a gain or an offset shows.
         ax.plot(series["t_s"], series["estimate"], color="#d62728", lw=2,
                 label="audience estimate (from packets)")
+        lag = ev.get("latency_s") or 0
         ax.plot(series["t_s"], series["truth"], color="#444", lw=1.2, ls="--",
-                label="simulated truth (hidden; mean of seats)")
+                label=f"simulated truth (hidden; mean of seats), {lag:g} s earlier: the "
+                      "moment the estimate refers to")
         ax.set_title(f"Audience arousal vs simulated truth: Pearson r = {_ci(ev)}")
         extra["truth_correlation"] = ev["r"]
         extra["estimate_vs_truth"] = ev
@@ -195,7 +197,9 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
         ("frames rendered / dropped / late", f"{summary.get('frames_rendered')} / "
                                              f"{summary.get('frames_dropped')} / {summary.get('frames_late')}"),
         ("policy", summary.get("policy")),
-        ("estimate vs truth (Pearson r, 95 % CI)", _ci(ev) if ev else "n/a"),
+        ("estimate vs truth (Pearson r, 95 % CI)",
+         f"{_ci(ev)} at its declared latency of {ev.get('latency_s', 0):g} s "
+         f"(r {_r(ev.get('r_lag0'))} at 0 s)" if ev else "n/a"),
         ("face model", summary.get("face_model") or "none (no face cameras)"),
         ("resting baselines", _baseline_text(summary.get("baseline"))),
     ]
@@ -232,6 +236,10 @@ def _ci(a: dict | None) -> str:
         return "n/a"
     lo, hi = a["ci95"]
     return f"{a['r']:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def _r(r: float | None) -> str:
+    return "n/a" if r is None else f"{r:.2f}"
 
 
 def _channel_plot(plt, series: dict, ev: dict) -> str:
@@ -273,7 +281,11 @@ time, blocks of {ev.get('block_s', '?')} s), the same for 1-s changes (does the 
 when the truth moves), and the effective number of independent samples behind r (the
 series are strongly autocorrelated, so it is far below the sample count). Channels come
 from the edge units' channel logs (each seat's estimate with one channel alone, or all but
-one), fused over seats like the show's estimate. Method: docs/evaluation.md.</p>
+one), fused over seats like the show's estimate. The edge declares that its estimate
+refers to the body {ev.get('latency_s', 0):g} s before it is sent (each signal is aligned
+on that moment by its response time), so each is judged against the truth of that moment;
+against the truth of the moment it is sent, the estimate's r is {_r(ev.get('r_lag0'))}.
+Method: docs/evaluation.md.</p>
 <table><tr><th>estimate</th><th>r [95 % CI]</th><th>r of 1-s changes</th>
 <th>effective n</th><th>time with signal</th></tr>{''.join(rows)}</table>
 {img}"""

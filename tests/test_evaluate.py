@@ -94,3 +94,26 @@ def test_run_folder_gives_summary_fields(tmp_path):
     assert ev["channels"]["face"]["r"] < 0.99
     assert set(ev["ablations"]) == {"without_heart", "without_pupil", "without_face"}
     assert len(ev["series"]["t_s"]) == len(timeline)
+
+
+def test_the_estimate_is_judged_at_the_latency_the_edge_declares(tmp_path):
+    """An estimate that is the truth 7.5 s late scores r ~ 1 at its declared latency (read
+    from the units' stats) and far less against the truth of the same moment."""
+    rng = np.random.default_rng(5)
+    t0 = 10**9
+    ts = t0 + np.arange(-20_000_000, 60_000_000, 100_000)
+    truth = np.convolve(rng.normal(0, 1, len(ts)), np.ones(40) / 40, "same")  # ~4-s swings
+    edge = tmp_path / "edge"
+    edge.mkdir()
+    (edge / "truth_seat1.csv").write_text("ts_us,arousal\n" + "".join(
+        f"{a},{b}\n" for a, b in zip(ts, truth)))
+    (edge / "unit1.stats.json").write_text('{"estimate_latency_s": 7.5}')
+    (edge / "unit2.stats.json").write_text("not json")  # a unit that died: passed over
+    late = np.interp(ts - 7_500_000, ts, truth)
+    timeline = [{"ts_us": int(a), "arousal": float(b), "seats_good": 1}
+                for a, b in zip(ts[::5], late[::5]) if a >= t0]
+    ev = estimate_vs_truth(timeline, t0, edge)
+    assert ev["latency_s"] == 7.5
+    assert ev["r"] == pytest.approx(1.0, abs=1e-3)
+    assert ev["r_lag0"] < 0.5
+    assert estimate_vs_truth(timeline, t0, edge, latency_s=0.0)["r"] == ev["r_lag0"]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from empathy.edge.fusion import WEIGHTS, affect_fuse, baselines
+from empathy.edge.fusion import WEIGHTS, Aligner, affect_fuse, baselines
 
 
 def test_signs_and_scale():
@@ -36,3 +36,33 @@ def test_baseline_is_the_viewers_own_after_the_baseline_period():
     assert b.z(90.0, ready=True) == pytest.approx(0.0, abs=0.1)
     assert b.z(90.0, ready=False) == pytest.approx(2.0)  # population prior: 70 +- 10
     assert b.z(98.0, ready=True) == pytest.approx(2.0, abs=0.3)
+
+
+def test_each_signal_is_fused_at_the_moment_the_slowest_shows():
+    """A step in the body at t = 10 s shows in the face at once, the pupil 1 s and heart
+    rate 5 s later; aligned, the fused estimate steps once, `lag_s` later, not three
+    times: each signal is taken from when it showed the same moment of the body."""
+    lat = {"hr": 5.0, "pupil": 1.0, "face": 0.0, "rmssd": 20.0}
+    al = Aligner(lat)
+    assert al.lag_s == 5.0  # the slowest of heart, pupil, face; RMSSD is slower still
+    fused = {}
+    for i in range(60):  # 2 Hz for 30 s
+        t_s = i / 2
+        z = {k: (2.0 if t_s >= 10 + lat[k] else 0.0, 1.0) for k in ("hr", "pupil", "face")}
+        z["rmssd"] = (0.0, 1.0)
+        out, _ = al.push(int(t_s * 1e6), z, None)
+        fused[t_s] = {k: v for k, (v, _) in out.items()}
+    assert fused[4.5] == {"hr": 0.0, "pupil": 0.0, "rmssd": 0.0}  # the face needs 5 s of past
+    assert fused[14.5] == {"hr": 0.0, "pupil": 0.0, "face": 0.0, "rmssd": 0.0}
+    assert fused[15.0] == {"hr": 2.0, "pupil": 2.0, "face": 2.0, "rmssd": 0.0}
+    # unaligned, the face would have moved the estimate 5 s early
+    assert affect_fuse({k: (v, 1.0) for k, v in fused[12.0].items()}, None).arousal == 0.0
+
+
+def test_a_gap_in_the_history_leaves_a_signal_out_rather_than_using_an_old_value():
+    al = Aligner({"hr": 5.0, "pupil": 1.0, "face": 0.0})
+    al.push(0, {"face": (1.0, 1.0)}, 0.3)
+    out, valence = al.push(5_000_000, {"face": (-1.0, 1.0)}, -0.3)
+    assert out["face"] == (1.0, 1.0) and valence == 0.3  # the face 5 s ago, its valence too
+    out, valence = al.push(12_000_000, {"hr": (0.5, 1.0), "face": (0.0, 1.0)}, 0.0)
+    assert out == {"hr": (0.5, 1.0)} and valence is None  # 7 s ago had nothing within 1 s
