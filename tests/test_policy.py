@@ -136,7 +136,7 @@ def test_learn_from_show_rewards_the_segment_each_decision_chose(tmp_path):
     long = [{**timeline[0], "ts_us": t0 + int(t * 1e6)} for t in np.arange(0, 50, 0.5)]
     assert learn_from_show(p, story, [dict(entry)], undone, long, t0, 50.0) == []
     # a segment cut short by the end of the show teaches nothing
-    short = dict(entry, reward=None)
+    short = {k: v for k, v in entry.items() if k != "reward"}
     assert learn_from_show(p, story, [short], segments, timeline, t0, 12.0) == []
 
 
