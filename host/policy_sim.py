@@ -58,7 +58,8 @@ def reward_agreement(log: list[dict], draws: int = 1000, seed: int = 0) -> dict:
     boot = [corr(np.concatenate([groups[i] for i in rng.integers(len(groups), size=len(groups))]))
             for _ in range(draws)]
     lo, hi = np.nanpercentile(boot, [2.5, 97.5])
-    return {"r": round(corr(np.concatenate(groups)), 3), "ci95": [round(lo, 3), round(hi, 3)]}
+    return {"r": round(corr(np.concatenate(groups)), 3),
+            "ci95": [round(float(lo), 3), round(float(hi), 3)]}
 
 
 def judge(runs: dict, hind: dict, blocks: int = 10) -> dict:

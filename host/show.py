@@ -9,6 +9,7 @@ anything fails), the player is handed the decision's default: the screen never g
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import math
 import queue
@@ -435,14 +436,14 @@ class Show:
         waiting = [d["at_s"] for d in self.decisions if "reward" not in d and d.get("inputs")]
         if not waiting:
             return
-        # Only states after the earliest decision still waiting can judge it.
-        since = bisect.bisect_left(self.timeline, self.t0_us + int(min(waiting) * 1e6),
-                                   key=lambda s: s.ts_us)
         try:
+            # Only states after the earliest decision still waiting can judge it.
+            since = bisect.bisect_left(self.timeline, self.t0_us + int(min(waiting) * 1e6),
+                                       key=lambda s: s.ts_us)
             learn_from_show(self.policy, self.story, self.decisions, self.segment_log,
-                            [asdict(s) for s in self.timeline[since:]], self.t0_us,
-                            (self.clock() - self.t0_us) / 1e6, self.cfg.reward_latency_s,
-                            final)
+                            [asdict(s) for s in itertools.islice(self.timeline, since, None)],
+                            self.t0_us, (self.clock() - self.t0_us) / 1e6,
+                            self.cfg.reward_latency_s, final)
         except Exception:
             log.exception("policy %s could not learn from this screening", self.policy.name)
 
