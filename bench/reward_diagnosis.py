@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.host.audience import STATE_HZ, engagement, trace_states
+from empathy.host.audience import engagement
 from empathy.host.story import load
 from empathy.sim import HERE as SIM, SAMPLE_IMPACT, audience as sim
 from empathy.sim.impact import story_impacts
@@ -34,74 +34,35 @@ DELAYS_S = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0)
 
 
 def _segments(story, impact, seed: int, n: int) -> list[dict]:
-    """Every (screening, plan, segment): hidden and seen traces, with the next segment's."""
-    from empathy.sim.mind import Mind
-
-    rows, done = [], set()
-    plans = sim.fixed_plans(story)
-    dt = 1 / sim.RATE_HZ
+    """Every segment after the opening that any fixed plan plays, once per screening and
+    path (with what followed it, where a window shifted past its end needs that)."""
+    rows = []
     for i in range(n):
         show = sim.Screening(story, impact, seed, i)
-        for plan in plans:
-            # the path this plan walks (conditions: a hidden option plays the default)
-            path, variables = [story.start], dict(story.variables)
-            while True:
-                d = story.decision_after(path[-1])
-                if d is None:
-                    nxt = story.segments[path[-1]].next
-                    if nxt is None:
-                        break
-                    path.append(nxt)
-                    continue
-                d = d.offer(variables)
-                o = plan[d.id] if plan[d.id] in d.options else d.default
-                variables = d.take(o, variables)
-                path.append(o)
-            mind, seen = Mind(show.traits), show._seen.copy()
-            hidden, seen_t, bounds = [], [], []
-            for k, sid in enumerate(path):
-                seg, imp = story.segments[sid], impact[sid]
-                rng = np.random.default_rng([seed, i, k + 1, show._order[sid]])
-                steps = int(round(seg.duration_s * sim.RATE_HZ))
-                a = np.empty((len(show.traits), steps))
-                v = np.empty_like(a)
-                for j in range(steps):
-                    mind.step(dt, sid, j * dt, imp, rng)
-                    a[:, j], v[:, j] = mind.arousal, mind.valence
-                a_seen, _, good = seen.see(a, v, dt, rng)
-                start = sum(h.shape[1] for h in hidden)
-                hidden.append(a)
-                seen_t.append(np.where(good[:, None], a_seen, np.nan))
-                bounds.append((sid, start, start + steps))
-            h, s = np.concatenate(hidden, 1), np.concatenate(seen_t, 1)
-            s = s[~np.isnan(s).any(1)]
-            for k, (sid, a0, a1) in enumerate(bounds):
-                key = (i, tuple(path[:k + 1]))
-                if k == 0 or key in done:
-                    continue  # the opening is no decision's choice; a prefix counts once
-                done.add(key)
-                rows.append({"screening": i, "choice_at": (i, tuple(path[:k])),
-                             "segment": sid, "target": story.segments[sid].target_arousal,
-                             "hidden": h, "seen": s, "span": (a0, a1)})
+        sim.plan_rewards(story, [show])  # every fixed plan's paths, simulated and cached
+        paths = set(show._cache)
+        for path in paths:
+            after = [p for p in paths if len(p) == len(path) + 1 and p[:-1] == path] or [path]
+            for full in after:
+                if len(path) < 2:
+                    continue  # the opening is no decision's choice
+                rows.append({"show": show, "path": full, "k": len(path) - 1,
+                             "choice_at": (i, path[:-1]), "segment": path[-1],
+                             "target": story.segments[path[-1]].target_arousal})
     return rows
 
 
-def _terms(x: np.ndarray, a0: int, a1: int, delay_s: float) -> tuple[float, float]:
-    """(median state arousal, mean state synchrony) over [a0, a1) shifted by delay_s,
-    clipped to the traces; states computed as the show's timeline would hold them."""
-    shift = int(round(delay_s * sim.RATE_HZ))
-    b0, b1 = a0 + shift, min(x.shape[1], a1 + shift)
-    arousal, sync = trace_states(x[:, :b1], sim.RATE_HZ)
-    step = round(sim.RATE_HZ / STATE_HZ)
-    t = np.arange(step - 1, b1, step)
-    keep = t >= b0
-    return float(np.median(arousal[keep])), float(np.mean(sync[keep]))
+def _terms(row: dict, which: str, delay_s: float) -> tuple[float, float]:
+    """(median state arousal, mean state synchrony) over the segment's window shifted by
+    delay_s, from the hidden or the seen traces, as the show's timeline would hold them."""
+    arousal, sync = row["show"].window_states(row["path"], row["k"], which, delay_s)
+    return float(np.median(arousal)), float(np.mean(sync))
 
 
 def diagnose(story, impact, seed: int, n: int) -> dict:
     rows = _segments(story, impact, seed, n)
     out = {"segments": len(rows), "delays": {}}
-    hid = np.array([[*_terms(r["hidden"], *r["span"], 0.0), r["target"]] for r in rows])
+    hid = np.array([[*_terms(r, "hidden", 0.0), r["target"]] for r in rows])
     h_rew = np.array([engagement(a, s, t) for a, s, t in hid])
     seg_ids = np.array([r["segment"] for r in rows])
 
@@ -126,7 +87,7 @@ def diagnose(story, impact, seed: int, n: int) -> dict:
                 "between_options": round(float(np.corrcoef(contrast(x), contrast(y))[0, 1]), 3)}
 
     for delay in DELAYS_S:
-        m = np.array([_terms(r_["seen"], *r_["span"], delay) for r_ in rows])
+        m = np.array([_terms(r_, "seen", delay) for r_ in rows])
         m_rew = np.array([engagement(a, s, t) for (a, s), t in zip(m, hid[:, 2])])
         out["delays"][f"{delay:g}"] = {
             "reward_r": r(m_rew, h_rew), "arousal_r": r(m[:, 0], hid[:, 0]),
@@ -140,13 +101,18 @@ def diagnose(story, impact, seed: int, n: int) -> dict:
         "arousal_term": round(float(np.std(contrast(-0.5 * np.abs(hid[:, 0] - hid[:, 2])))), 4)}
     out["hidden_sync_mean"] = round(float(hid[:, 1].mean()), 3)
     out["hidden_sync_sd"] = round(float(hid[:, 1].std()), 3)
-    # Arousal lag: correlation of seen vs hidden audience means (1-s changes) by lag.
-    lags = {}
+    # Arousal lag: how 1-s changes of the seen audience mean follow the hidden one's, by lag,
+    # along whole paths.
+    lags, walks = {}, {(id(r_["show"]), r_["path"]): r_ for r_ in rows}
     for lag_s in np.arange(0, 10.5, 0.5):
         k = int(lag_s * sim.RATE_HZ)
         xs, ys = [], []
-        for r_ in rows[::7]:
-            hm, sm = r_["hidden"].mean(0), r_["seen"].mean(0)
+        for show, path in [(r_["show"], r_["path"]) for r_ in walks.values()][::3]:
+            outs = [show.outcome(path[:j + 1]) for j in range(len(path))]
+            seen = np.concatenate([o.seen for o in outs], axis=1)
+            good = ~np.isnan(seen).any(axis=1)
+            hm = np.concatenate([o.hidden for o in outs], axis=1).mean(0)
+            sm = seen[good].mean(0)
             dh, ds = hm[10:] - hm[:-10], sm[10:] - sm[:-10]
             xs.append(dh[:len(dh) - k])
             ys.append(ds[k:])

@@ -45,6 +45,7 @@ class SegmentOutcome:
     state: Optional[AudienceState]  # what the host fuses at its decision window's close
     reward: float  # how well the segment landed with the hidden audience (the truth)
     seen: np.ndarray  # seats x samples: arousal as the host fuses it (nan: no signal)
+    hidden: np.ndarray  # seats x samples: the hidden arousal
 
 
 class PolicyRun(NamedTuple):
@@ -59,14 +60,15 @@ def _landed(arousal: np.ndarray, target: float) -> float:
     return segment_reward(*trace_states(arousal, RATE_HZ), target)
 
 
-def _measured(seen: list[np.ndarray], parts: tuple[int, int], latency_s: float,
-              target: float) -> float:
-    """The show's reward as its timeline measures a segment: `seen` holds the seen traces
-    of the segment before (its last WINDOW_S, for the states' trailing windows), the
-    segment and the one after (if any); `parts` the samples of the first two. The states
-    from the segment's start to its end, both shifted by `latency_s` (cut where the traces
-    end, as the show's end cuts it), judge it, over the seats with signal throughout."""
-    x = np.concatenate(seen, axis=1)
+def _window_states(traces: list[np.ndarray], parts: tuple[int, int],
+                   latency_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """The audience states (arousal, synchrony) the show's timeline would hold through a
+    segment's reward window: `traces` holds the traces of the segment before (its last
+    WINDOW_S, for the states' trailing windows), the segment and the one after (if any);
+    `parts` the samples of the first two. The window runs from the segment's start to its
+    end, both shifted by `latency_s`, cut where the traces end (as the show's end cuts it),
+    over the seats with signal throughout (nan: no signal)."""
+    x = np.concatenate(traces, axis=1)
     x = x[~np.isnan(x).any(axis=1)]
     arousal, sync = trace_states(x, RATE_HZ)
     step = max(1, round(RATE_HZ / STATE_HZ))
@@ -74,8 +76,8 @@ def _measured(seen: list[np.ndarray], parts: tuple[int, int], latency_s: float,
     lo = parts[0] + latency_s * RATE_HZ
     keep = (t >= lo) & (t <= lo + parts[1])
     if not keep.any() or not len(x):
-        return 0.0
-    return segment_reward(arousal[keep], sync[keep], target)
+        return np.zeros(1), np.zeros(1)
+    return arousal[keep], sync[keep]
 
 
 class Screening:
@@ -106,17 +108,23 @@ class Screening:
         runs into path[k + 1] (or is cut where the path ends)."""
         key = tuple(path[:k + 2])
         if key not in self._measured:
-            lead = round(WINDOW_S * RATE_HZ)
-            parts = [self.outcome(path[:k]).seen[:, -lead:]] if k > 0 else []
-            parts.append(self.outcome(path[:k + 1]).seen)
-            if k + 1 < len(path):
-                tail = round(self.latency_s * RATE_HZ) + 1
-                parts.append(self.outcome(path[:k + 2]).seen[:, :tail])
-            pre = parts[0].shape[1] if k > 0 else 0
-            seg = self.story.segments[path[k]]
-            self._measured[key] = _measured(parts, (pre, parts[k > 0].shape[1]),
-                                            self.latency_s, seg.target_arousal)
+            self._measured[key] = segment_reward(
+                *self.window_states(path, k, "seen", self.latency_s),
+                self.story.segments[path[k]].target_arousal)
         return self._measured[key]
+
+    def window_states(self, path: tuple[str, ...], k: int, which: str,
+                      latency_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """The states through path[k]'s reward window shifted by latency_s, from the
+        `which` ("seen" or "hidden") traces (`_window_states`)."""
+        lead = round(WINDOW_S * RATE_HZ)
+        parts = [getattr(self.outcome(path[:k]), which)[:, -lead:]] if k > 0 else []
+        parts.append(getattr(self.outcome(path[:k + 1]), which))
+        if k + 1 < len(path):
+            tail = round(latency_s * RATE_HZ) + 1
+            parts.append(getattr(self.outcome(path[:k + 2]), which)[:, :tail])
+        pre = parts[0].shape[1] if k > 0 else 0
+        return _window_states(parts, (pre, parts[k > 0].shape[1]), latency_s)
 
     def _after(self, path: tuple) -> tuple[SegmentOutcome, Mind, SeatsSeen]:
         if path not in self._cache:
@@ -148,7 +156,7 @@ class Screening:
             state = fuse(int(d.window_s[1] * 1e6), g[:, i1 - 1], v_seen[good, i1 - 1],
                          list(g[:, i0:i1]), len(self.traits))
         return SegmentOutcome(state, _landed(a, seg.target_arousal),
-                              np.where(good[:, None], a_seen, np.nan))
+                              np.where(good[:, None], a_seen, np.nan), a)
 
 
 def screenings(story: Story, n: int, impact: Optional[dict] = None, seed: int = 0,
