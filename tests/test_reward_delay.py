@@ -22,33 +22,23 @@ from empathy.host.story import loads
 from empathy.keys import Keystore
 
 LATENCY_S = 1.0
-STORY = """
-title = "Delay"
-start = "a"
-[segments.a]
-media = "{m}"
+SEGMENT = """
+[segments.{id}]
+media = "{{m}}"
 duration_s = 2.0
-target = {{ arousal = 0.2, valence = 0.0 }}
-[segments.b]
-media = "{m}"
-duration_s = 2.0
-next = "d"
-target = {{ arousal = 0.8, valence = 0.0 }}
-[segments.c]
-media = "{m}"
-duration_s = 2.0
-next = "d"
-target = {{ arousal = 0.8, valence = 0.0 }}
-[segments.d]
-media = "{m}"
-duration_s = 2.0
-target = {{ arousal = 0.2, valence = 0.0 }}
+target = {{{{ arousal = {target}, valence = 0.0 }}}}
+{next}"""
+# a -> (decision) b or c -> d: the chosen segment has one after it, as most do.
+STORY = ('title = "Delay"\nstart = "a"\n'
+         + "".join(SEGMENT.format(id=i, target=t, next='next = "d"\n' if i in "bc" else "")
+                   for i, t in zip("abcd", (0.2, 0.8, 0.8, 0.2)))
+         + """
 [decisions.pick]
 after = "a"
 window_s = [0.5, 1.5]
 default = "b"
 options = {{ b = 0.3, c = 0.3 }}
-"""
+""")
 
 
 def _feed(show, key: bytes, stop: threading.Event) -> None:
