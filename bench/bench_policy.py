@@ -6,8 +6,8 @@ policy's mean regret against the best fixed plan in hindsight (negative = better
 fixed plan), the learner's regret curve (mean regret over the 50 screenings ending at
 50, 100, 250 and 500), how the reward the show measures follows the hidden one (r over the
 learner's decisions), its regret against the ceiling (the best plan for each screening in
-hindsight), the simulator's speed, and the offline estimators (doubly robust vs plain IPS) judging the
-default from screenings logged by a random policy, against the on-policy truth.
+hindsight), the simulator's speed, and the offline estimators (doubly robust vs plain IPS)
+judging the default from screenings logged by a random policy, against the on-policy truth.
 """
 
 from __future__ import annotations

@@ -115,7 +115,8 @@ def _simulate(args) -> int:
             for r in log:
                 f.write(json.dumps(r) + "\n")
     result = {"story": story.title, "screenings": args.screenings, "seats": args.seats,
-              "seed": args.seed, "reward_latency_s": args.reward_latency, "measurement": measure.source or str(args.measurement),
+              "seed": args.seed, "reward_latency_s": args.reward_latency,
+              "measurement": measure.source or str(args.measurement),
               **judge(runs, hind)}
     if args.plot:
         _plot(runs, hind, Path(args.plot), story.title)
@@ -133,16 +134,20 @@ def _table(result: dict, title: str, args) -> None:
     fmt = lambda d: f"{d['mean']:.4f} [{d['ci95'][0]:.4f}, {d['ci95'][1]:.4f}]"  # noqa: E731
     t = Table(title=f"{title}: {args.screenings} simulated screenings, {args.seats} seats "
                     f"(hidden engagement, 95 % CI)")
-    for col in ("policy", "reward", "measured", "regret vs best fixed", "vs ceiling",
-                "regret first -> last block"):
+    for col in ("policy", "reward", "measured", "measured vs hidden r", "regret vs best fixed",
+                "vs ceiling", "regret first -> last block"):
         t.add_column(col, justify="left" if col == "policy" else "right")
     for n, p in result["policies"].items():
         c = p["regret_curve"]
-        t.add_row(n, fmt(p), f"{p['measured']:.4f}", fmt(p["regret_vs_best_fixed"]),
+        agree = p["measured_vs_hidden"]
+        t.add_row(n, fmt(p), f"{p['measured']:.4f}",
+                  "—" if agree["r"] is None else f"{agree['r']:.2f} [{agree['ci95'][0]:.2f}, "
+                                                 f"{agree['ci95'][1]:.2f}]",
+                  fmt(p["regret_vs_best_fixed"]),
                   f"{p['regret_vs_ceiling']['mean']:.4f}",
                   f"{c[0]['mean']:.4f} -> {c[-1]['mean']:.4f}")
-    t.add_row("best fixed", fmt(result["best_fixed"]), "", "0", "", "")
-    t.add_row("ceiling", fmt(result["ceiling"]), "", "", "0", "")
+    t.add_row("best fixed", fmt(result["best_fixed"]), "", "", "0", "", "")
+    t.add_row("ceiling", fmt(result["ceiling"]), "", "", "", "0", "")
     Console().print(t)
     print("best fixed plan in hindsight: "
           + ", ".join(f"{d} -> {o}" for d, o in result["best_fixed"]["plan"].items()))
