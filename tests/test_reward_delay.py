@@ -2,7 +2,7 @@
 that window has closed (a few seconds into what plays next), and a show that ends early
 neither loses nor double-counts a reward.
 
-A real show (GStreamer player to a file, UDP intake) of a four-segment story with 2-s
+A real show (GStreamer player to a file, UDP intake) of a four-segment story with 4-s
 segments; four seats send authenticated samples whose arousal is known at every moment."""
 
 from __future__ import annotations
@@ -25,17 +25,19 @@ LATENCY_S = 1.0
 SEGMENT = """
 [segments.{id}]
 media = "{{m}}"
-duration_s = 2.0
+duration_s = 4.0
 target = {{{{ arousal = {target}, valence = 0.0 }}}}
 {next}"""
-# a -> (decision) b or c -> d: the chosen segment has one after it, as most do.
+# a -> (decision) b or c -> d: the chosen segment has one after it, as most do; d plays on
+# for 3 s after the chosen segment's window closes.
 STORY = ('title = "Delay"\nstart = "a"\n'
-         + "".join(SEGMENT.format(id=i, target=t, next='next = "d"\n' if i in "bc" else "")
+         + "".join(SEGMENT.format(id=i, target=t,
+                                  next='next = "d"\n' if i in "bc" else "")
                    for i, t in zip("abcd", (0.2, 0.8, 0.8, 0.2)))
          + """
 [decisions.pick]
 after = "a"
-window_s = [0.5, 1.5]
+window_s = [1.0, 3.0]
 default = "b"
 options = {{ b = 0.3, c = 0.3 }}
 """)
@@ -64,7 +66,7 @@ def _show(tmp_path, name: str, stop_into_d_s=None):
 
     clip = tmp_path / "clip.mp4"
     if not clip.exists():
-        make_numbered(clip, range(60), audio=False)  # 2.4 s at 25 fps: trimmed to 2 s
+        make_numbered(clip, range(100), audio=False)  # 4 s at 25 fps, every segment
     story = loads(STORY.format(m=clip), tmp_path / "delay.toml")
     keys = Keystore.new([1])
     show = Show(story, ShowConfig(listen="udp://127.0.0.1:0", output=f"file:{tmp_path / name}.mp4",
@@ -88,7 +90,7 @@ def _show(tmp_path, name: str, stop_into_d_s=None):
     feeder = threading.Thread(target=_feed, args=(show, keys.units[1], stop), daemon=True)
     feeder.start()
     try:
-        summary = show.run(8.0)
+        summary = show.run(20.0)  # the story ends first
     finally:
         stop.set()
         feeder.join(5)
