@@ -148,8 +148,10 @@ def test_demo_with_the_bandit_learns_and_keeps_its_state(tmp_path):
 
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     out = tmp_path / "demo"
+    # 20 s: the chosen segment plays whole, and its reward window (shifted by the 4-s
+    # response latency) has the 6 s of it the show saw judged at the end.
     r = subprocess.run([sys.executable, "-m", "empathy.cli", "demo", "--seats", "3", "--duration",
-                        "18", "--baseline", "3", "--policy", "bandit", "--out", str(out), "--json"],
+                        "20", "--baseline", "3", "--policy", "bandit", "--out", str(out), "--json"],
                        capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     s = json.loads((out / "summary.json").read_text())
