@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.host.audience import engagement
+from empathy.host.audience import segment_reward
 from empathy.host.story import load
 from empathy.sim import HERE as SIM, SAMPLE_IMPACT, audience as sim
 from empathy.sim.impact import story_impacts
@@ -63,7 +63,7 @@ def diagnose(story, impact, seed: int, n: int) -> dict:
     rows = _segments(story, impact, seed, n)
     out = {"segments": len(rows), "delays": {}}
     hid = np.array([[*_terms(r, "hidden", 0.0), r["target"]] for r in rows])
-    h_rew = np.array([engagement(a, s, t) for a, s, t in hid])
+    h_rew = np.array([segment_reward([a], [s], t) for a, s, t in hid])  # terms -> reward
     seg_ids = np.array([r["segment"] for r in rows])
 
     def centred(x):  # within each segment id: targets and segment identity do not count
@@ -88,7 +88,7 @@ def diagnose(story, impact, seed: int, n: int) -> dict:
 
     for delay in DELAYS_S:
         m = np.array([_terms(r_, "seen", delay) for r_ in rows])
-        m_rew = np.array([engagement(a, s, t) for (a, s), t in zip(m, hid[:, 2])])
+        m_rew = np.array([segment_reward([a], [s], t) for (a, s), t in zip(m, hid[:, 2])])
         out["delays"][f"{delay:g}"] = {
             "reward_r": r(m_rew, h_rew), "arousal_r": r(m[:, 0], hid[:, 0]),
             "synchrony_r": r(m[:, 1], hid[:, 1]),
