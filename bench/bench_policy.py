@@ -3,10 +3,11 @@
 Every policy screens the same 500 simulated audiences per seed (seeds 0-2), seeing states
 through the measurement model and judged on the hidden engagement. The figures: each
 policy's mean regret against the best fixed plan in hindsight (negative = better than any
-fixed plan), the learner's regret curve (mean regret per block of 100 screenings), its
-regret against the ceiling (the best plan for each screening in hindsight), the
-simulator's speed, and the offline estimators (doubly robust vs plain IPS) judging the
-default from screenings logged by a random policy, against the on-policy truth.
+fixed plan), the learner's regret curve (mean regret over the 50 screenings ending at
+50, 100, 250 and 500), how the reward the show measures follows the hidden one (r over the
+learner's decisions), its regret against the ceiling (the best plan for each screening in
+hindsight), the simulator's speed, and the offline estimators (doubly robust vs plain IPS)
+judging the default from screenings logged by a random policy, against the on-policy truth.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from empathy.host.policy import make_policy
 from empathy.host.policy_cli import evaluate
+from empathy.host.policy_sim import reward_agreement
 from empathy.host.story import load
 from empathy.sim import HERE as SIM, SAMPLE_IMPACT, audience as sim
 from empathy.sim.impact import story_impacts
@@ -29,7 +31,8 @@ STORIES = {"sample": ("neon_rain.toml", SAMPLE_IMPACT),
 SCREENINGS = 500
 SEEDS = (0, 1, 2)
 POLICIES = ("default", "rules", "arc", "bandit")
-BLOCK = 100
+BLOCK = 50
+CURVE_AT = (50, 100, 250, 500)  # screenings: the regret of the block ending there
 
 
 def _fig(name, value, unit, peer=None, peer_value=None):
@@ -40,7 +43,7 @@ def _fig(name, value, unit, peer=None, peer_value=None):
 
 def _story_figures(label: str, story, impact) -> tuple[list[dict], float]:
     regret = {n: [] for n in POLICIES}
-    curve, vs_ceiling, t = [], [], time.perf_counter()
+    curve, vs_ceiling, agree, t = [], [], [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for seed in SEEDS:
             shows = sim.screenings(story, SCREENINGS, impact, seed)
@@ -51,13 +54,17 @@ def _story_figures(label: str, story, impact) -> tuple[list[dict], float]:
                 regret[n].append(hind["best_fixed"] - run.reward)
             curve.append((hind["best_fixed"] - runs["bandit"].reward).reshape(-1, BLOCK).mean(1))
             vs_ceiling.append((hind["ceiling"] - runs["bandit"].reward).mean())
+            agree.append(reward_agreement(runs["bandit"].log)["r"])
     rate = len(SEEDS) * SCREENINGS / (time.perf_counter() - t)
     m = {n: float(np.mean(np.concatenate(r))) for n, r in regret.items()}
     out = [_fig(f"{label}: bandit regret vs best fixed", m["bandit"], "reward", f"{n} regret", m[n])
            for n in POLICIES if n != "bandit"]
-    for i, v in enumerate(np.mean(curve, axis=0)):
-        out.append(_fig(f"{label}: bandit regret, screenings {i * BLOCK + 1}-{(i + 1) * BLOCK}",
-                        v, "reward"))
+    mean_curve = np.mean(curve, axis=0)
+    for n in CURVE_AT:
+        out.append(_fig(f"{label}: bandit regret, screenings {n - BLOCK + 1}-{n}",
+                        mean_curve[n // BLOCK - 1], "reward"))
+    out.append(_fig(f"{label}: measured vs hidden reward r (bandit's decisions)",
+                    np.mean(agree), "r"))
     out.append(_fig(f"{label}: bandit regret vs ceiling", np.mean(vs_ceiling), "reward"))
     return out, rate
 

@@ -293,8 +293,8 @@ class KioskShow(Show):
             except OSError as e:  # tried again after the next visit
                 log.error("kiosk: retention in %s failed: %s", path.parent, e)
 
-    def _learn(self) -> None:
-        """Nothing at the end of the run: each visit is learned from as it ends."""
+    def _learn(self, final: bool = True) -> None:
+        """Nothing during or at the end of the run: each visit is learned from as it ends."""
 
     def _learn_visit(self) -> None:
         """This visit's film is the screening a learning policy learns from."""

@@ -123,15 +123,31 @@ def decide(policy: Policy, decision: Decision, state: AudienceState,
         return replace(default_choice(decision, f"fallback: policy error: {e}"), inputs=inputs)
 
 
+# Where a segment's reward is measured: the body answers a scene seconds after it plays
+# (a skin-conductance response starts 1-3 s after its stimulus and rises for 1-3 s more:
+# Dawson, Schell & Filion 2007, Handbook of Psychophysiology ch. 7; Boucsein 2012,
+# Electrodermal Activity; the cardiac response to an emotional picture peaks 3-6 s after
+# its onset: Bradley, Codispoti, Cuthbert & Lang 2001, Emotion 1(3)), so the window that
+# judges a segment is its own time shifted by this much. The host's `[show]
+# reward_latency_s` sets it.
+REWARD_LATENCY_S = 4.0
+
+
 def segment_engagement(story: Story, segment: str, start_s: float, end_s: float,
-                       timeline: list[dict], t0_us: int) -> Optional[float]:
+                       timeline: list[dict], t0_us: int, latency_s: float = REWARD_LATENCY_S,
+                       until_s: Optional[float] = None) -> Optional[float]:
     """The reward for a segment that played from start_s to end_s (show seconds), from the
-    show's audience timeline; None when too little of it played with signal to judge."""
+    show's audience timeline over [start_s, end_s] shifted by `latency_s` (the body's
+    response latency), cut at `until_s` when the show ended before that window closed;
+    None when the segment was cut short or too little of its window had signal to judge."""
     seg = story.segments[segment]
-    if end_s - start_s < seg.duration_s / 2:
+    lo, hi = start_s + latency_s, end_s + latency_s
+    if until_s is not None:
+        hi = min(hi, until_s)
+    if end_s - start_s < seg.duration_s / 2 or hi - lo < seg.duration_s / 2:
         return None
     inside = [s for s in timeline if s["seats_good"] > 0
-              and start_s <= (s["ts_us"] - t0_us) / 1e6 <= end_s]
+              and lo <= (s["ts_us"] - t0_us) / 1e6 <= hi]
     if len(inside) < 3:
         return None
     return segment_reward([s["arousal"] for s in inside], [s["synchrony"] for s in inside],
@@ -139,25 +155,40 @@ def segment_engagement(story: Story, segment: str, start_s: float, end_s: float,
 
 
 def learn_from_show(policy, story: Story, decisions: list[dict], segments: list[dict],
-                    timeline: list[dict], t0_us: int, end_s: float) -> list[dict]:
-    """After a screening: reward each audience-driven decision with how the segment it chose
-    landed (written into its record as `reward`), teach the policy (if it learns) and save
-    what it learned. Returns [{decision, chosen, reward}]."""
+                    timeline: list[dict], t0_us: int, end_s: float,
+                    latency_s: float = REWARD_LATENCY_S, final: bool = True) -> list[dict]:
+    """Reward each audience-driven decision whose segment's measurement window has closed by
+    `end_s` (show seconds) with how the segment it chose landed (written into its record as
+    `reward`; None when it cannot be judged), teach the policy (if it learns) and save what
+    it learned. The show calls this as its timeline grows (`final=False`: windows still
+    open wait) and once when it ends (`final=True`: what is left is judged on the window up
+    to the end). A record that has a `reward` key has been judged and is never judged
+    again, so a reward is neither lost nor counted twice. Returns [{decision, chosen,
+    reward}] for the rewards given now."""
     out = []
     for d in decisions:
-        if not d.get("inputs") or d["decision"] not in story.decisions:
-            continue  # an operator's choice: nothing measured to learn from
+        if "reward" in d or not d.get("inputs") or d["decision"] not in story.decisions:
+            continue  # judged already, or an operator's choice: nothing measured to learn from
         # The segment that played next; if it isn't the chosen one (the kill switch undid
         # the choice), this choice was never seen.
         later = [i for i, s in enumerate(segments) if s["at_s"] >= d["at_s"]]
-        if not later or segments[later[0]]["segment"] != d["chosen"]:
+        if not later:
+            if final:
+                d["reward"] = None
+            continue
+        if segments[later[0]]["segment"] != d["chosen"]:
+            d["reward"] = None
             continue
         i = later[0]
-        end = segments[i + 1]["at_s"] if i + 1 < len(segments) else end_s
-        r = segment_engagement(story, d["chosen"], segments[i]["at_s"], end, timeline, t0_us)
+        ended = i + 1 < len(segments)
+        if not final and not (ended and end_s >= segments[i + 1]["at_s"] + latency_s):
+            continue  # its window is still open
+        end = segments[i + 1]["at_s"] if ended else end_s
+        r = segment_engagement(story, d["chosen"], segments[i]["at_s"], end, timeline, t0_us,
+                               latency_s, until_s=end_s)
+        d["reward"] = None if r is None else round(r, 4)  # serves offline evaluation too
         if r is None:
             continue
-        d["reward"] = round(r, 4)  # the record now serves offline evaluation too
         out.append({"decision": d["decision"], "chosen": d["chosen"], "reward": d["reward"]})
         if not d.get("fallback") and callable(getattr(policy, "learn", None)):
             policy.learn(story.decisions[d["decision"]], AudienceState(**d["inputs"]),

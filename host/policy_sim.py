@@ -43,15 +43,36 @@ def regret_curve(regret: np.ndarray, blocks: int = 10) -> list[dict]:
     return out
 
 
+def reward_agreement(log: list[dict], draws: int = 1000, seed: int = 0) -> dict:
+    """How the reward the show measures follows the hidden one: Pearson r over the rewarded
+    decisions, with a 95 % interval from a bootstrap over screenings (a screening's
+    decisions share an audience, so they are resampled together)."""
+    by: dict = {}
+    for r in log:
+        by.setdefault(r["screening"], []).append((r["reward"], r["hidden_reward"]))
+    groups = [np.array(v) for v in by.values()]
+    if len(groups) < 2:
+        return {"r": None, "ci95": [None, None]}
+    corr = lambda x: float(np.corrcoef(x[:, 0], x[:, 1])[0, 1])  # noqa: E731
+    rng = np.random.default_rng(seed)
+    boot = [corr(np.concatenate([groups[i] for i in rng.integers(len(groups), size=len(groups))]))
+            for _ in range(draws)]
+    lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+    return {"r": round(corr(np.concatenate(groups)), 3),
+            "ci95": [round(float(lo), 3), round(float(hi), 3)]}
+
+
 def judge(runs: dict, hind: dict, blocks: int = 10) -> dict:
-    """The JSON verdict: each policy's hidden reward with CI, measured reward, regret against
-    the best fixed plan and the ceiling (paired), and the regret curve."""
+    """The JSON verdict: each policy's hidden reward with CI, measured reward, how the
+    measured reward follows the hidden one, regret against the best fixed plan and the
+    ceiling (paired), and the regret curve."""
     best, ceiling = hind["best_fixed"], hind["ceiling"]
     out = {"policies": {}, "best_fixed": {**mean_ci(best), "plan": hind["plan"]},
            "ceiling": mean_ci(ceiling)}
     for name, run in runs.items():
         out["policies"][name] = {
             **mean_ci(run.reward), "measured": mean_ci(run.measured)["mean"],
+            "measured_vs_hidden": reward_agreement(run.log),
             "regret_vs_best_fixed": mean_ci(best - run.reward),
             "regret_vs_ceiling": mean_ci(ceiling - run.reward),
             "regret_curve": regret_curve(best - run.reward, blocks)}
@@ -75,7 +96,8 @@ def _simulate(args) -> int:
         impact = story_impacts(story, args.impact)
         with tempfile.TemporaryDirectory() as tmp:
             policies = [_policy(n, args, tmp) for n in names]
-            shows = sim.screenings(story, args.screenings, impact, args.seed, args.seats, measure)
+            shows = sim.screenings(story, args.screenings, impact, args.seed, args.seats, measure,
+                                   args.reward_latency)
             runs, log = {}, []
             with Progress(disable=args.json) as bar:
                 for p in policies:
@@ -93,7 +115,8 @@ def _simulate(args) -> int:
             for r in log:
                 f.write(json.dumps(r) + "\n")
     result = {"story": story.title, "screenings": args.screenings, "seats": args.seats,
-              "seed": args.seed, "measurement": measure.source or str(args.measurement),
+              "seed": args.seed, "reward_latency_s": args.reward_latency,
+              "measurement": measure.source or str(args.measurement),
               **judge(runs, hind)}
     if args.plot:
         _plot(runs, hind, Path(args.plot), story.title)
@@ -111,16 +134,20 @@ def _table(result: dict, title: str, args) -> None:
     fmt = lambda d: f"{d['mean']:.4f} [{d['ci95'][0]:.4f}, {d['ci95'][1]:.4f}]"  # noqa: E731
     t = Table(title=f"{title}: {args.screenings} simulated screenings, {args.seats} seats "
                     f"(hidden engagement, 95 % CI)")
-    for col in ("policy", "reward", "measured", "regret vs best fixed", "vs ceiling",
-                "regret first -> last block"):
+    for col in ("policy", "reward", "measured", "measured vs hidden r", "regret vs best fixed",
+                "vs ceiling", "regret first -> last block"):
         t.add_column(col, justify="left" if col == "policy" else "right")
     for n, p in result["policies"].items():
         c = p["regret_curve"]
-        t.add_row(n, fmt(p), f"{p['measured']:.4f}", fmt(p["regret_vs_best_fixed"]),
+        agree = p["measured_vs_hidden"]
+        t.add_row(n, fmt(p), f"{p['measured']:.4f}",
+                  "—" if agree["r"] is None else f"{agree['r']:.2f} [{agree['ci95'][0]:.2f}, "
+                                                 f"{agree['ci95'][1]:.2f}]",
+                  fmt(p["regret_vs_best_fixed"]),
                   f"{p['regret_vs_ceiling']['mean']:.4f}",
                   f"{c[0]['mean']:.4f} -> {c[-1]['mean']:.4f}")
-    t.add_row("best fixed", fmt(result["best_fixed"]), "", "0", "", "")
-    t.add_row("ceiling", fmt(result["ceiling"]), "", "", "0", "")
+    t.add_row("best fixed", fmt(result["best_fixed"]), "", "", "0", "", "")
+    t.add_row("ceiling", fmt(result["ceiling"]), "", "", "", "0", "")
     Console().print(t)
     print("best fixed plan in hindsight: "
           + ", ".join(f"{d} -> {o}" for d, o in result["best_fixed"]["plan"].items()))
@@ -151,7 +178,7 @@ def _plot(runs: dict, hind: dict, out: Path, title: str) -> None:
 
 
 def register(sub) -> None:
-    from empathy.host.policy import POLICY_NAMES
+    from empathy.host.policy import POLICY_NAMES, REWARD_LATENCY_S
     from empathy.host.policy_cli import SIM_POLICIES
 
     s = sub.add_parser("simulate", help="compare policies over simulated screenings")
@@ -162,6 +189,9 @@ def register(sub) -> None:
     s.add_argument("--screenings", type=number_in(int, 2, 100_000), default=500)
     s.add_argument("--seats", type=number_in(int, 2, 5000), default=30)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--reward-latency", type=number_in(float, 0, 15), default=REWARD_LATENCY_S,
+                   help="seconds a segment's measured reward window is shifted by (default: "
+                        "the host's [show] reward_latency_s default)")
     s.add_argument("--measurement", help="measurement model (default: sim/measurement.toml, "
                                          "from `empathy policy measure`)")
     s.add_argument("--state", help="learning policy state file (default: a fresh one)")

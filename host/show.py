@@ -8,6 +8,8 @@ anything fails), the player is handed the decision's default: the screen never g
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
 import math
 import queue
@@ -23,7 +25,8 @@ from empathy import wire
 from empathy.clock import now_us
 from empathy.config import host_port, setting
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
-from empathy.host.policy import Choice, decide, default_choice, learn_from_show, make_policy
+from empathy.host.policy import (REWARD_LATENCY_S, Choice, decide, default_choice,
+                                 learn_from_show, make_policy)
 from empathy.host.receive import Intake, LinkCounters
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
@@ -56,6 +59,10 @@ class ShowConfig:
     loop: bool = True  #: start the story again when it ends (a kiosk)
     #: below this share of seats with signal, a decision takes the director's default
     min_good_fraction: float = setting(0.25, lo=0, hi=1)
+    #: seconds the audience's measured response lags the film: a segment's reward is taken
+    #: over its own time shifted by this much, and given when that window has closed
+    #: (default: skin-conductance and cardiac response latencies, docs/story.md)
+    reward_latency_s: float = setting(REWARD_LATENCY_S, lo=0, hi=15)
     #: edge units to send screen cues to (what is on screen, its luminance), host:port
     #: each. Example: ["10.0.0.21:47200"]
     cue_targets: list[str] = setting([], check=host_port)
@@ -396,6 +403,7 @@ class Show:
                     self.timeline.append(state)
                     self._emit("state", state)
                     next_state += 1 / STATE_HZ
+                    self._learn(final=False)  # rewards whose window has just closed
                 self._queue_next()
                 shown = self.frame.index + 1 if self.frame else 0
                 if progress:
@@ -420,14 +428,22 @@ class Show:
         self._learn()
         return self.summary()
 
-    def _learn(self) -> None:
-        """After the screening: each audience-driven decision gets its reward (how the segment
-        it chose landed) in its record, and a learning policy learns and saves. Never fails
-        the show."""
+    def _learn(self, final: bool = True) -> None:
+        """Each audience-driven decision gets its reward (how the segment it chose landed) in
+        its record once that segment's measurement window has closed, a few seconds into
+        what plays next, and a learning policy learns and saves; at the end of the show
+        (`final`) what is left is judged on the window so far. Never fails the show."""
+        waiting = [d["at_s"] for d in self.decisions if "reward" not in d and d.get("inputs")]
+        if not waiting:
+            return
         try:
+            # Only states after the earliest decision still waiting can judge it.
+            since = bisect.bisect_left(self.timeline, self.t0_us + int(min(waiting) * 1e6),
+                                       key=lambda s: s.ts_us)
             learn_from_show(self.policy, self.story, self.decisions, self.segment_log,
-                            [asdict(s) for s in self.timeline], self.t0_us,
-                            (self.clock() - self.t0_us) / 1e6)
+                            [asdict(s) for s in itertools.islice(self.timeline, since, None)],
+                            self.t0_us, (self.clock() - self.t0_us) / 1e6,
+                            self.cfg.reward_latency_s, final)
         except Exception:
             log.exception("policy %s could not learn from this screening", self.policy.name)
 

@@ -14,7 +14,9 @@ segment and its place in the show, so every policy and every fixed plan meets th
 audiences: the best fixed plan in hindsight (`best_fixed`) and the best plan for each
 screening in hindsight (`ceiling`) are exact, and regret can be read against both. How a
 segment landed is the show's own reward (`audience.segment_reward`), from the hidden
-traces (the truth) and from the seen ones (what a learner is taught with).
+traces over the segment's own time (the truth) and from the seen ones over that time
+shifted by the host's reward latency, running into the segment played next, as the live
+show measures it (`policy.segment_engagement`; what a learner is taught with).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from empathy.host.audience import AudienceState, fuse, segment_reward, trace_states
+from empathy.host.audience import (STATE_HZ, WINDOW_S, AudienceState, fuse, segment_reward,
+                                   trace_states)
+from empathy.host.policy import REWARD_LATENCY_S
 from empathy.host.story import Story
 from empathy.sim.impact import Impact, story_impacts
 from empathy.sim.measurement import MeasurementModel, SeatsSeen
@@ -40,7 +44,8 @@ MAX_PLANS = 4096
 class SegmentOutcome:
     state: Optional[AudienceState]  # what the host fuses at its decision window's close
     reward: float  # how well the segment landed with the hidden audience (the truth)
-    measured: float  # the same, as the host measures it: what a learner is taught with
+    seen: np.ndarray  # seats x samples: arousal as the host fuses it (nan: no signal)
+    hidden: np.ndarray  # seats x samples: the hidden arousal
 
 
 class PolicyRun(NamedTuple):
@@ -55,17 +60,40 @@ def _landed(arousal: np.ndarray, target: float) -> float:
     return segment_reward(*trace_states(arousal, RATE_HZ), target)
 
 
+def _window_states(traces: list[np.ndarray], parts: tuple[int, int],
+                   latency_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """The audience states (arousal, synchrony) the show's timeline would hold through a
+    segment's reward window: `traces` holds the traces of the segment before (its last
+    WINDOW_S, for the states' trailing windows), the segment and the one after (if any);
+    `parts` the samples of the first two. The window runs from the segment's start to its
+    end, both shifted by `latency_s`, cut where the traces end (as the show's end cuts it),
+    over the seats with signal throughout (nan: no signal)."""
+    x = np.concatenate(traces, axis=1)
+    x = x[~np.isnan(x).any(axis=1)]
+    arousal, sync = trace_states(x, RATE_HZ)
+    step = max(1, round(RATE_HZ / STATE_HZ))
+    t = np.arange(step - 1, x.shape[1], step)[:len(arousal)]
+    lo = parts[0] + latency_s * RATE_HZ
+    keep = (t >= lo) & (t <= lo + parts[1])
+    if not keep.any() or not len(x):
+        return np.zeros(1), np.zeros(1)
+    return arousal[keep], sync[keep]
+
+
 class Screening:
     """One simulated audience: every path's segments, computed on first use."""
 
     def __init__(self, story: Story, impact: dict[str, Impact], seed: int, index: int,
-                 seats: int = 30, measure: Optional[MeasurementModel] = None):
+                 seats: int = 30, measure: Optional[MeasurementModel] = None,
+                 latency_s: float = REWARD_LATENCY_S):
         self.story, self.impact, self.seed, self.index = story, impact, seed, index
+        self.latency_s = latency_s
         rng = np.random.default_rng([seed, index])
         self.traits = draw_crowd(rng, seats)
         self._seen = (measure or MeasurementModel.load()).start(seats, rng)
         self._order = {sid: i for i, sid in enumerate(story.segments)}
         self._cache: dict[tuple, tuple[SegmentOutcome, Mind, SeatsSeen]] = {}
+        self._measured: dict[tuple, float] = {}
 
     @property
     def taste(self) -> np.ndarray:
@@ -74,6 +102,29 @@ class Screening:
     def outcome(self, path: tuple[str, ...]) -> SegmentOutcome:
         """The last segment of `path`, played after the ones before it."""
         return self._after(tuple(path))[0]
+
+    def measured(self, path: tuple[str, ...], k: int) -> float:
+        """path[k] as the show would measure it: its window shifted by the reward latency
+        runs into path[k + 1] (or is cut where the path ends)."""
+        key = tuple(path[:k + 2])
+        if key not in self._measured:
+            self._measured[key] = segment_reward(
+                *self.window_states(path, k, "seen", self.latency_s),
+                self.story.segments[path[k]].target_arousal)
+        return self._measured[key]
+
+    def window_states(self, path: tuple[str, ...], k: int, which: str,
+                      latency_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """The states through path[k]'s reward window shifted by latency_s, from the
+        `which` ("seen" or "hidden") traces (`_window_states`)."""
+        lead = round(WINDOW_S * RATE_HZ)
+        parts = [getattr(self.outcome(path[:k]), which)[:, -lead:]] if k > 0 else []
+        parts.append(getattr(self.outcome(path[:k + 1]), which))
+        if k + 1 < len(path):
+            tail = round(latency_s * RATE_HZ) + 1
+            parts.append(getattr(self.outcome(path[:k + 2]), which)[:, :tail])
+        pre = parts[0].shape[1] if k > 0 else 0
+        return _window_states(parts, (pre, parts[k > 0].shape[1]), latency_s)
 
     def _after(self, path: tuple) -> tuple[SegmentOutcome, Mind, SeatsSeen]:
         if path not in self._cache:
@@ -105,14 +156,15 @@ class Screening:
             state = fuse(int(d.window_s[1] * 1e6), g[:, i1 - 1], v_seen[good, i1 - 1],
                          list(g[:, i0:i1]), len(self.traits))
         return SegmentOutcome(state, _landed(a, seg.target_arousal),
-                              _landed(a_seen[good], seg.target_arousal))
+                              np.where(good[:, None], a_seen, np.nan), a)
 
 
 def screenings(story: Story, n: int, impact: Optional[dict] = None, seed: int = 0,
-               seats: int = 30, measure: Optional[MeasurementModel] = None) -> list[Screening]:
+               seats: int = 30, measure: Optional[MeasurementModel] = None,
+               latency_s: float = REWARD_LATENCY_S) -> list[Screening]:
     impact = impact or story_impacts(story)
     measure = measure or MeasurementModel.load()
-    return [Screening(story, impact, seed, i, seats, measure) for i in range(n)]
+    return [Screening(story, impact, seed, i, seats, measure, latency_s) for i in range(n)]
 
 
 def play(screening: Screening, choose) -> tuple[float, float, list[dict]]:
@@ -134,12 +186,14 @@ def play(screening: Screening, choose) -> tuple[float, float, list[dict]]:
         choice = choose(d, screening.outcome(path).state)
         variables = d.take(choice.chosen, variables)
         path += (choice.chosen,)
-        out = screening.outcome(path)
         records.append({"screening": screening.index, "decision": d.id, "chosen": choice.chosen,
                         "propensity": choice.propensity, "scores": choice.scores,
                         "inputs": choice.inputs, "fallback": choice.fallback,
-                        "reason": choice.reason, "reward": out.measured,
-                        "hidden_reward": out.reward})
+                        "reason": choice.reason, "at": len(path) - 1,
+                        "hidden_reward": screening.outcome(path).reward})
+    # Measured once the path is known: a segment's window runs into the next one.
+    for r in records:
+        r["reward"] = screening.measured(path, r.pop("at"))
     if not records:
         return 0.0, 0.0, records
     return (float(np.mean([r["hidden_reward"] for r in records])),

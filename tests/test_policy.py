@@ -136,7 +136,7 @@ def test_learn_from_show_rewards_the_segment_each_decision_chose(tmp_path):
     long = [{**timeline[0], "ts_us": t0 + int(t * 1e6)} for t in np.arange(0, 50, 0.5)]
     assert learn_from_show(p, story, [dict(entry)], undone, long, t0, 50.0) == []
     # a segment cut short by the end of the show teaches nothing
-    short = dict(entry, reward=None)
+    short = {k: v for k, v in entry.items() if k != "reward"}
     assert learn_from_show(p, story, [short], segments, timeline, t0, 12.0) == []
 
 
@@ -148,8 +148,10 @@ def test_demo_with_the_bandit_learns_and_keeps_its_state(tmp_path):
 
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     out = tmp_path / "demo"
+    # 20 s: the chosen segment plays whole, and its reward window (shifted by the 4-s
+    # response latency) has the 6 s of it the show saw judged at the end.
     r = subprocess.run([sys.executable, "-m", "empathy.cli", "demo", "--seats", "3", "--duration",
-                        "18", "--baseline", "3", "--policy", "bandit", "--out", str(out), "--json"],
+                        "20", "--baseline", "3", "--policy", "bandit", "--out", str(out), "--json"],
                        capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     s = json.loads((out / "summary.json").read_text())

@@ -1,0 +1,140 @@
+"""How the reward the show measures relates to the hidden one, per segment.
+
+    python -m empathy.bench.reward_diagnosis [--story sample|two_crowds] [--screenings 40]
+                                             [--seed 100] [--json]
+
+Simulated audiences (`sim/audience.py`) watch every fixed plan of a story; for each segment
+played the script keeps the hidden arousal traces and what the host would fuse (through the
+measurement model, `sim/measurement.toml`) and scores both with the show's one reward
+(`audience.segment_reward`) and its two terms apart. It reports, pooled over segments (each
+centred on its own segment id, so targets do not make the correlation), how the measured
+reward and each term follow the hidden ones for several measurement-window delays, the
+lag at which the seen audience arousal best follows the hidden one, and how much of the
+measured synchrony is noise (its value on a segment where the hidden crowd is flat).
+Diagnosis only: run it on seeds other than the ones a reward is judged on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from empathy.host.audience import segment_reward
+from empathy.host.story import load
+from empathy.sim import HERE as SIM, SAMPLE_IMPACT, audience as sim
+from empathy.sim.impact import story_impacts
+
+SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample"
+STORIES = {"sample": ("neon_rain.toml", SAMPLE_IMPACT),
+           "two_crowds": ("two_crowds.toml", SIM / "two_crowds_impact.toml")}
+DELAYS_S = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0)
+
+
+def _segments(story, impact, seed: int, n: int) -> list[dict]:
+    """Every segment after the opening that any fixed plan plays, once per screening and
+    path (with what followed it, where a window shifted past its end needs that)."""
+    rows = []
+    for i in range(n):
+        show = sim.Screening(story, impact, seed, i)
+        sim.plan_rewards(story, [show])  # every fixed plan's paths, simulated and cached
+        paths = set(show._cache)
+        for path in paths:
+            after = [p for p in paths if len(p) == len(path) + 1 and p[:-1] == path] or [path]
+            for full in after:
+                if len(path) < 2:
+                    continue  # the opening is no decision's choice
+                rows.append({"show": show, "path": full, "k": len(path) - 1,
+                             "choice_at": (i, path[:-1]), "segment": path[-1],
+                             "target": story.segments[path[-1]].target_arousal})
+    return rows
+
+
+def _terms(row: dict, which: str, delay_s: float) -> tuple[float, float]:
+    """(median state arousal, mean state synchrony) over the segment's window shifted by
+    delay_s, from the hidden or the seen traces, as the show's timeline would hold them."""
+    arousal, sync = row["show"].window_states(row["path"], row["k"], which, delay_s)
+    return float(np.median(arousal)), float(np.mean(sync))
+
+
+def diagnose(story, impact, seed: int, n: int) -> dict:
+    rows = _segments(story, impact, seed, n)
+    out = {"segments": len(rows), "delays": {}}
+    hid = np.array([[*_terms(r, "hidden", 0.0), r["target"]] for r in rows])
+    h_rew = np.array([segment_reward([a], [s], t) for a, s, t in hid])  # terms -> reward
+    seg_ids = np.array([r["segment"] for r in rows])
+
+    def centred(x):  # within each segment id: targets and segment identity do not count
+        x = np.asarray(x, float).copy()
+        for sid in set(seg_ids):
+            x[seg_ids == sid] -= x[seg_ids == sid].mean()
+        return x
+
+    groups = [r_["choice_at"] for r_ in rows]
+    contrast_rows = np.array([groups.count(g) > 1 for g in groups])
+
+    def contrast(x):  # against the other options at the same decision, same audience
+        x = np.asarray(x, float).copy()
+        for g in set(groups):
+            idx = [j for j, gg in enumerate(groups) if gg == g]
+            x[idx] -= x[idx].mean()
+        return x[contrast_rows]
+
+    def r(x, y):
+        return {"within_segment": round(float(np.corrcoef(centred(x), centred(y))[0, 1]), 3),
+                "between_options": round(float(np.corrcoef(contrast(x), contrast(y))[0, 1]), 3)}
+
+    for delay in DELAYS_S:
+        m = np.array([_terms(r_, "seen", delay) for r_ in rows])
+        m_rew = np.array([segment_reward([a], [s], t) for (a, s), t in zip(m, hid[:, 2])])
+        out["delays"][f"{delay:g}"] = {
+            "reward_r": r(m_rew, h_rew), "arousal_r": r(m[:, 0], hid[:, 0]),
+            "synchrony_r": r(m[:, 1], hid[:, 1]),
+            "closeness_r": r(-np.abs(m[:, 0] - hid[:, 2]), -np.abs(hid[:, 0] - hid[:, 2])),
+            "measured_sync_mean": round(float(m[:, 1].mean()), 3),
+            "measured_sync_sd": round(float(m[:, 1].std()), 3)}
+    # How much of the hidden reward's spread between options each term carries.
+    out["hidden_between_options_sd"] = {
+        "synchrony_term": round(float(np.std(contrast(0.5 * np.clip(hid[:, 1], 0, 1)))), 4),
+        "arousal_term": round(float(np.std(contrast(-0.5 * np.abs(hid[:, 0] - hid[:, 2])))), 4)}
+    out["hidden_sync_mean"] = round(float(hid[:, 1].mean()), 3)
+    out["hidden_sync_sd"] = round(float(hid[:, 1].std()), 3)
+    # Arousal lag: how 1-s changes of the seen audience mean follow the hidden one's, by lag,
+    # along whole paths.
+    lags, walks = {}, {(id(r_["show"]), r_["path"]): r_ for r_ in rows}
+    for lag_s in np.arange(0, 10.5, 0.5):
+        k = int(lag_s * sim.RATE_HZ)
+        xs, ys = [], []
+        for show, path in [(r_["show"], r_["path"]) for r_ in walks.values()][::3]:
+            outs = [show.outcome(path[:j + 1]) for j in range(len(path))]
+            seen = np.concatenate([o.seen for o in outs], axis=1)
+            good = ~np.isnan(seen).any(axis=1)
+            hm = np.concatenate([o.hidden for o in outs], axis=1).mean(0)
+            sm = seen[good].mean(0)
+            dh, ds = hm[10:] - hm[:-10], sm[10:] - sm[:-10]
+            xs.append(dh[:len(dh) - k])
+            ys.append(ds[k:])
+        lags[f"{lag_s:g}"] = round(float(np.corrcoef(np.concatenate(xs),
+                                                     np.concatenate(ys))[0, 1]), 3)
+    out["arousal_change_r_by_lag_s"] = lags
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--story", choices=STORIES, default="sample")
+    ap.add_argument("--screenings", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=100)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    file, impact_file = STORIES[args.story]
+    story = load(SAMPLE / file, check_files=False)
+    res = diagnose(story, story_impacts(story, impact_file), args.seed, args.screenings)
+    print(json.dumps(res, indent=None if args.json else 1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

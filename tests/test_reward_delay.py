@@ -1,0 +1,136 @@
+"""The live show rewards a segment over its own time shifted by the response latency, once
+that window has closed (a few seconds into what plays next), and a show that ends early
+neither loses nor double-counts a reward.
+
+A real show (GStreamer player to a file, UDP intake) of a four-segment story with 4-s
+segments; four seats send authenticated samples whose arousal is known at every moment."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import numpy as np
+from numbered import make_numbered
+
+from empathy import wire
+from empathy.clock import now_us
+from empathy.host.audience import segment_reward
+from empathy.host.policies.bandit import BanditPolicy
+from empathy.host.story import loads
+from empathy.keys import Keystore
+
+LATENCY_S = 1.0
+SEGMENT = """
+[segments.{id}]
+media = "{{m}}"
+duration_s = 4.0
+target = {{{{ arousal = {target}, valence = 0.0 }}}}
+{next}"""
+# a -> (decision) b or c -> d: the chosen segment has one after it, as most do; d plays on
+# for 3 s after the chosen segment's window closes.
+STORY = ('title = "Delay"\nstart = "a"\n'
+         + "".join(SEGMENT.format(id=i, target=t,
+                                  next='next = "d"\n' if i in "bc" else "")
+                   for i, t in zip("abcd", (0.2, 0.8, 0.8, 0.2)))
+         + """
+[decisions.pick]
+after = "a"
+window_s = [1.0, 3.0]
+default = "b"
+options = {{ b = 0.3, c = 0.3 }}
+""")
+
+
+def _feed(show, key: bytes, stop: threading.Event) -> None:
+    """Four seats at 20 Hz: arousal low until 1.5 s into the chosen segment, high after (a
+    late response to it), with seat-to-seat wiggles so synchrony is defined."""
+    seq, port = 0, show.receiver.sock.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        while not stop.is_set():
+            t = (now_us() - show.t0_us) / 1e6 if show.t0_us else 0.0
+            segs = list(show.segment_log)
+            late = len(segs) >= 2 and t >= segs[1]["at_s"] + 1.5
+            for seat in range(1, 5):
+                a = (0.8 if late else 0.1) + 0.05 * np.sin(3 * t + seat)
+                sample = wire.SeatSample(1, seat, seq, now_us(), hr_bpm=70.0, arousal=float(a),
+                                         flags=wire.Flag.HR_OK)
+                s.sendto(wire.encode(sample, key), ("127.0.0.1", port))
+                seq += 1
+            time.sleep(0.05)
+
+
+def _show(tmp_path, name: str, stop_into_d_s=None):
+    from empathy.host.show import Show, ShowConfig
+
+    clip = tmp_path / "clip.mp4"
+    if not clip.exists():
+        make_numbered(clip, range(100), audio=False)  # 4 s at 25 fps, every segment
+    story = loads(STORY.format(m=clip), tmp_path / "delay.toml")
+    keys = Keystore.new([1])
+    show = Show(story, ShowConfig(listen="udp://127.0.0.1:0", output=f"file:{tmp_path / name}.mp4",
+                                  loop=False, width=160, height=96, fps=25, policy="bandit",
+                                  reward_latency_s=LATENCY_S),
+                keys.units, keys.show, tmp_path / f"{name}.csv")
+    show.policy = BanditPolicy(tmp_path / f"{name}.json", seed=0)
+    when_rewarded = []  # show seconds at which the decision's reward appeared
+
+    def watch(kind, data):
+        if kind == "state" and show.decisions and "reward" in show.decisions[0] \
+                and not when_rewarded:
+            when_rewarded.append((data.ts_us - show.t0_us) / 1e6)
+        segs = show.segment_log
+        if stop_into_d_s is not None and kind == "state" and len(segs) == 3 and \
+                (data.ts_us - show.t0_us) / 1e6 >= segs[2]["at_s"] + stop_into_d_s:
+            show.stop()
+
+    show.subscribe(watch)
+    stop = threading.Event()
+    feeder = threading.Thread(target=_feed, args=(show, keys.units[1], stop), daemon=True)
+    feeder.start()
+    try:
+        summary = show.run(20.0)  # the story ends first
+    finally:
+        stop.set()
+        feeder.join(5)
+    return show, summary, when_rewarded
+
+
+def _expected(summary, t0_us, seg, target, lo_s, hi_s):
+    inside = [s for s in summary["timeline"] if s["seats_good"] > 0
+              and lo_s <= (s["ts_us"] - t0_us) / 1e6 <= hi_s]
+    return round(segment_reward([s["arousal"] for s in inside],
+                                [s["synchrony"] for s in inside], target), 4)
+
+
+def test_the_show_rewards_the_shifted_window_once_it_has_closed(tmp_path):
+    show, summary, when = _show(tmp_path, "full")
+    segs = summary["segments"]
+    assert [s["segment"] for s in segs] == ["a", show.decisions[0]["chosen"], "d"]
+    d = summary["decisions"][0]
+    start, end = segs[1]["at_s"], segs[2]["at_s"]
+    want = _expected(summary, show.t0_us, d["chosen"], 0.8, start + LATENCY_S, end + LATENCY_S)
+    assert d["reward"] == want
+    # The unshifted window would have judged the audience before it responded.
+    assert want != _expected(summary, show.t0_us, d["chosen"], 0.8, start, end)
+    # Given while the show ran, once the shifted window had closed: not before, not at the end.
+    assert when and end + LATENCY_S <= when[0] < summary["timeline"][-1]["ts_us"] / 1e6 \
+        - show.t0_us / 1e6
+    # Learned exactly once (mid-show and at the end would be twice).
+    model = BanditPolicy(tmp_path / "full.json").models[f"pick/{d['chosen']}"]
+    assert model["n"] == 1
+
+
+def test_a_show_that_ends_before_the_window_closes_still_rewards_once(tmp_path):
+    # Stopped 0.5 s into the last segment: the chosen segment's shifted window is still open.
+    show, summary, when = _show(tmp_path, "early", stop_into_d_s=0.5)
+    segs = summary["segments"]
+    d = summary["decisions"][0]
+    assert segs[-1]["segment"] == "d" and len(segs) == 3
+    end_s = (summary["timeline"][-1]["ts_us"] - show.t0_us) / 1e6
+    assert end_s < segs[2]["at_s"] + LATENCY_S  # it ended inside the open window
+    # Judged at the end on the window up to then, and learned once.
+    assert d["reward"] == _expected(summary, show.t0_us, d["chosen"], 0.8,
+                                    segs[1]["at_s"] + LATENCY_S, 1e9)
+    assert BanditPolicy(tmp_path / "early.json").models[f"pick/{d['chosen']}"]["n"] == 1
