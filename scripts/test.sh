@@ -18,9 +18,9 @@ if [ $# -gt 0 ]; then
   check $?
   exit $?
 fi
-$PY -m pytest -m "not slow and not realtime" -n 3 --dist loadfile
+$PY -m pytest -m "not slow and not realtime" -n 3 --dist loadfile --durations=12
 rc1=$?
-$PY -m pytest -m "not slow and realtime"
+$PY -m pytest -m "not slow and realtime" --durations=12
 rc2=$?
 check $rc1; rc1=$?
 check $rc2; rc2=$?
