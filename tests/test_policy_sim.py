@@ -85,6 +85,7 @@ def test_hindsight_matches_playing_every_plan_by_hand():
     assert np.allclose(hind["ceiling"], hind["rewards"].max(axis=1))
 
 
+@pytest.mark.slow  # 400 screenings and every plan in hindsight: 1-2 min on 2 cores
 def test_two_crowds_want_opposite_branches():
     shows = sim.screenings(CROWDS, 200, CROWDS_IMPACT, seed=9)
     hind = sim.hindsight(CROWDS, shows)
