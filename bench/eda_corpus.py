@@ -5,11 +5,15 @@ Nothing is downloaded at run time. Each record lives inside a published wheel or
 (git-ignored; `EMPATHY_EDA_CORPUS` points elsewhere), and `record_data` reads the member
 straight out of the archive. No data file is committed to this repository.
 
-`held_out` records are never looked at while tuning the detector
-(docs/signal-validation.md reports them apart). The split was fixed before any held-out record was scored: the three records
-added with it (systole, bioread, the biosignalsplux hub recording) are held out;
-pyphysio-eda was held out first, but its score was seen and motivated the change of onset
-definitions, so it is a tuning record now.
+`held_out` records are never looked at while tuning the detector (docs/signal-validation.md
+reports them apart), and the split is committed before any of them is scored.
+History of the split: pyphysio-eda was held out first; its score was seen and motivated
+the change of onset definitions, so it became a tuning record. systole, bioread and the
+biosignalsplux hub recording were then held out and scored once (2026-12-02); their
+misses motivated a look at the relative floor's memory, so on 2026-12-03 they became
+tuning records too. Held out since then: pysiology's sample EDA, the one further real
+skin-conductance recording found inside a published distribution (the search is listed
+in docs/signal-validation.md).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import bz2
 import io
 import json
 import os
+import pickle
 import tarfile
 import zipfile
 from dataclasses import dataclass
@@ -31,11 +36,13 @@ PYPHYSIO = "pyphysio-4.10.0-py3-none-any.whl"
 BSN_WHEEL = "biosignalsnotebooks-0.6.14-py3-none-any.whl"
 SYSTOLE = "systole-0.3.1.tar.gz"  # no wheel published: the sdist
 BIOREAD = "bioread-2025.5.2.tar.gz"  # its test data is in the sdist only
+PYSIOLOGY = "pysiology-0.0.9.71.tar.gz"  # its sample data is in the sdist only
 # distribution file -> the requirement install.sh downloads it with (pinned)
 DISTS = {PYPHYSIO: "pyphysio==4.10.0 --only-binary :all:",
          BSN_WHEEL: "biosignalsnotebooks==0.6.14 --only-binary :all:",
          SYSTOLE: "systole==0.3.1 --no-binary :all:",
-         BIOREAD: "bioread==2025.5.2 --no-binary :all:"}
+         BIOREAD: "bioread==2025.5.2 --no-binary :all:",
+         PYSIOLOGY: "pysiology==0.0.9.71 --no-binary :all:"}
 
 
 class CorpusMissing(RuntimeError):
@@ -47,7 +54,7 @@ class Record:
     name: str
     dist: str
     member: str
-    fmt: str  # "tsv_bz2" | "opensignals" | "rows" | "npy" | "acq" | "h5"
+    fmt: str  # "tsv_bz2" | "opensignals" | "rows" | "npy" | "acq" | "h5" | "pkl"
     fs_hz: float  # 0 = from the file's header
     to_us: str  # how the file's numbers become µS (see _microsiemens)
     source: str
@@ -69,15 +76,27 @@ RECORDS = (
            "10 Hz in the device's own units"),
     Record("systole-task1", SYSTOLE, "systole-0.3.1/src/systole/datasets/Task1_EDA.npy",
            "npy", 1000.0, "us", "systole's dataset 1: 25.6 min of EDA (µS) of a healthy "
-           "adult watching neutral and disgusting pictures (Legrand et al. 2020)",
-           held_out=True),
+           "adult watching neutral and disgusting pictures (Legrand et al. 2020)"),
     Record("bioread-physio", BIOREAD, "bioread-2025.5.2/test/data/physio/physio-4.4.0.acq",
            "acq", 0.0, "us", "bioread's test data: 62 s of BIOPAC GSR100C EDA (µS) beside "
-           "ECG and breathing, AcqKnowledge 4.4", held_out=True, channel="EDA - GSR100C"),
+           "ECG and breathing, AcqKnowledge 4.4", channel="EDA - GSR100C"),
     Record("bsn-hub", BSN_WHEEL, OSF + "signal_sample_single_hub_EDA_2018_7_5.bin", "h5",
            0.0, "plux", "biosignalsnotebooks: 95 s of biosignalsplux EDA (16-bit, HDF5)",
-           held_out=True, channel="00:07:80:79:6F:DB/raw/channel_1"),
+           channel="00:07:80:79:6F:DB/raw/channel_1"),
+    Record("pysiology-eda", PYSIOLOGY, "pysiology-0.0.9.71/pysiology/data/convertedEDA.pkl",
+           "pkl", 1000.0, "au", "pysiology's sample GSR: 16.6 min at 1000 Hz (the rate its "
+           "README's example uses), in 0.0244 steps of a 12-bit converter; units not "
+           "stated and the level has an offset (it falls from 10 to -2.3 over the first "
+           "4 min, then drifts slowly), so only its responses are comparable",
+           held_out=True),
 )
+
+
+class _Floats(pickle.Unpickler):
+    """Unpickles plain lists and numbers only: an archive's pickle runs no code here."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"EDA corpus: a pickle asked for {module}.{name}")
 
 
 def corpus_dir() -> Path:
@@ -106,6 +125,8 @@ def record_data(rec: Record) -> tuple[np.ndarray, float]:
     if rec.fmt == "tsv_bz2":
         x = np.loadtxt(io.BytesIO(bz2.decompress(raw)))[:, rec.column]
         return x.astype(float), rec.fs_hz
+    if rec.fmt == "pkl":  # a pickled list of floats: no class may be loaded
+        return np.asarray(_Floats(io.BytesIO(raw)).load(), float), rec.fs_hz
     if rec.fmt == "npy":
         return np.load(io.BytesIO(raw)).astype(float), rec.fs_hz
     if rec.fmt == "acq":
