@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from empathy.bench.eda_corpus import RECORDS, CorpusMissing, record_data
-from empathy.edge.eda import LOOKAHEAD_S, eda_scrs
+from empathy.edge.eda import LOOKAHEAD_S, REL_MEMORY_S, eda_scrs
 
 TOL_S = 0.5
 
@@ -65,7 +65,7 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (round(c - h, 3), round(c + h, 3))
 
 
-def compare(rec, lookahead_s: float = LOOKAHEAD_S, rel_memory_s: float = 0.0) -> dict:
+def compare(rec, lookahead_s: float = LOOKAHEAD_S, rel_memory_s: float = REL_MEMORY_S) -> dict:
     x, fs = record_data(rec)
     t0 = time.perf_counter()
     scrs = eda_scrs(x, fs, lookahead_s, rel_memory_s)
@@ -103,7 +103,7 @@ def pooled(rows: list[dict]) -> dict:
 SETS = {"tuning": (False,), "held_out": (True,), "all": (False, True)}
 
 
-def results(lookahead_s: float = LOOKAHEAD_S, rel_memory_s: float = 0.0,
+def results(lookahead_s: float = LOOKAHEAD_S, rel_memory_s: float = REL_MEMORY_S,
             which: str = "all") -> dict:
     rows = [compare(rec, lookahead_s, rel_memory_s) for rec in RECORDS
             if rec.held_out in SETS[which]]
@@ -137,9 +137,9 @@ def main(argv=None) -> int:
                     help="which records to score (default all)")
     ap.add_argument("--lookahead-s", type=float, default=LOOKAHEAD_S,
                     help=f"the detector's look-ahead (default {LOOKAHEAD_S:g} s)")
-    ap.add_argument("--rel-memory-s", type=float, default=0.0,
-                    help="the relative floor against the largest response of this long "
-                         "(default 0: the detector's window)")
+    ap.add_argument("--rel-memory-s", type=float, default=REL_MEMORY_S,
+                    help="how long the relative floor remembers the responses given out "
+                         f"(default {REL_MEMORY_S:g} s; 0: the detector's window only)")
     args = ap.parse_args(argv)
     try:
         out = results(args.lookahead_s, args.rel_memory_s, args.set)

@@ -13,8 +13,9 @@ response and its onset, made to run on a live stream with a look-ahead):
    `WINDOW_S` are cleaned (zero-phase low-pass at 3 Hz) and split (zero-phase high-pass at
    0.05 Hz: the phasic part; the tonic level is the rest);
 3. in the phasic part a response is a peak whose prominence reaches `MIN_AMP_US` and
-   `REL_AMP` of the largest prominence in the window (NeuroKit2: of the whole recording,
-   which a stream cannot know); its onset is the nearest trough before it (NeuroKit2's
+   `REL_AMP` of the largest: the window's, or the second largest response given out in
+   the last `REL_MEMORY_S` if larger (NeuroKit2: of the whole recording, which a stream
+   cannot know; a window alone let ripples after a large response count); its onset is the nearest trough before it (NeuroKit2's
    definition, not a threshold crossing). A second's worth of peaks is judged once, when
    it is `LOOKAHEAD_S` old: the zero-phase high-pass reaches that far ahead, and with less
    the phasic part, so the trough that is the onset, is not yet NeuroKit2's (a 4-s
@@ -26,6 +27,7 @@ peak (20 s by default; a caller that needs responses sooner passes less and agre
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from typing import NamedTuple
@@ -43,7 +45,12 @@ WINDOW_S = 60.0
 LOOKAHEAD_S = 1.0 / TONIC_HZ
 BLOCK_S = 1.0
 MIN_AMP_US = 0.01  # the usual floor for an SCR (Boucsein 2012)
-REL_AMP = 0.1  # of the window's largest response (NeuroKit2's relative height)
+REL_AMP = 0.1  # of the largest response (NeuroKit2's relative height)
+# ...that is, the larger of the window's largest and the second largest response given out
+# in the last REL_MEMORY_S: a show has seen that much (NeuroKit2 takes the whole
+# recording's largest), and one artefact alone never raises the floor for ten minutes
+REL_MEMORY_S = 600.0
+REL_RANK = 2
 REFRACTORY_S = 0.5  # one response per peak, whichever window saw it
 RANGE_US = (0.0, 100.0)
 
@@ -87,7 +94,7 @@ class EdaStream:
     """Streaming SCR detection and tonic level for one EDA channel (µS)."""
 
     def __init__(self, fs_hz: float, lookahead_s: float = LOOKAHEAD_S,
-                 rel_memory_s: float = 0.0):
+                 rel_memory_s: float = REL_MEMORY_S):
         if not (1.0 <= fs_hz <= 10000 and math.isfinite(fs_hz)):
             raise ValueError(f"EDA at {fs_hz:g} Hz: need 1..10000 Hz")
         if not (0.0 <= lookahead_s <= WINDOW_S / 2):
@@ -120,10 +127,10 @@ class EdaStream:
         self.count = 0
         self.last_peak = -(10**12)  # inner index of the last response given out
         self.refractory = int(REFRACTORY_S * self.inner)
-        # the relative floor's reference: the largest response of this window (0), or of
-        # every window of the last rel_memory_s (nearer NeuroKit2's whole recording)
+        # the relative floor's reference: the responses given out in the last rel_memory_s
+        # (0: the window's largest only)
         self.memory = int(rel_memory_s * self.inner)
-        self.largest: deque = deque()  # (inner index, the window's largest prominence)
+        self.largest: deque = deque()  # (inner index when judged, prominence µS)
 
     def push(self, samples) -> Scrs:
         x = np.asarray(samples, dtype=np.float64).ravel()
@@ -176,14 +183,18 @@ class EdaStream:
         if not len(peaks):
             return _join([])
         prom = signal.peak_prominences(phasic, peaks)[0]
-        self.largest.append((self.buf_end, float(prom.max())))
-        while self.largest[0][0] < self.buf_end - self.memory:
+        now = (peaks + start >= lo) & (peaks + start < hi)  # settled: judged this time
+        for m in prom[now & (prom >= MIN_AMP_US)].tolist():
+            self.largest.append((self.buf_end, m))
+        while self.largest and self.largest[0][0] < self.buf_end - self.memory:
             self.largest.popleft()
-        keep = (prom >= MIN_AMP_US) & (prom >= REL_AMP * max(m for _, m in self.largest))
+        seen = heapq.nlargest(REL_RANK, (m for _, m in self.largest))
+        ref = max([float(prom.max())] + seen[REL_RANK - 1:])
+        keep = (prom >= MIN_AMP_US) & (prom >= REL_AMP * ref)
         troughs, _ = signal.find_peaks(-phasic)
         to_raw = lambda i: max(0, (i + start) * self.step - self.delay)  # noqa: E731
         out = []
-        for p in peaks[keep & (peaks + start >= lo) & (peaks + start < hi)].tolist():
+        for p in peaks[keep & now].tolist():
             before = troughs[troughs < p]
             if not len(before) or p + start <= self.last_peak + self.refractory:
                 continue  # no trough yet, or the same response seen in a shifted window
@@ -198,7 +209,7 @@ class EdaStream:
 
 
 def eda_scrs(x, fs_hz: float, lookahead_s: float = LOOKAHEAD_S,
-             rel_memory_s: float = 0.0) -> Scrs:
+             rel_memory_s: float = REL_MEMORY_S) -> Scrs:
     """Every SCR of a whole recording (the streaming code in one call, then `finish`)."""
     s = EdaStream(fs_hz, lookahead_s, rel_memory_s)
     return _join([s.push(x), s.finish()])

@@ -57,6 +57,24 @@ def test_noisy_onsets_are_the_troughs_neurokit2_names(fs):
     assert abs(len(s.onset) - len(onsets)) <= 1
 
 
+def test_relative_floor_remembers_the_second_largest_response():
+    """Small responses well after large ones: under 10 % of two large ones given out in
+    the last 10 minutes they are not responses (NeuroKit2's relative height); after one
+    large one (an artefact, say) they still are; with no memory, only the window counts."""
+    fs, small = 32.0, np.array([110.0, 140.0, 170.0, 200.0])
+
+    def found(big_at, memory_s):
+        on = np.concatenate([big_at, small])
+        amp = np.concatenate([np.full(len(big_at), 5.0), np.full(len(small), 0.3)])
+        s = eda_scrs(eda_signal(260.0, fs, on, amp, seed=2, noise_us=0.0), fs,
+                     rel_memory_s=memory_s)
+        return len(match(s.onset / fs, small))
+
+    assert found(np.array([10.0, 30.0]), 600.0) == 0
+    assert found(np.array([10.0, 30.0]), 0.0) == len(small)
+    assert found(np.array([10.0]), 600.0) == len(small)
+
+
 def cached(held_out: bool) -> list:
     recs = [r for r in eda_corpus.RECORDS if r.held_out == held_out and eda_corpus.available(r)]
     if not recs:
