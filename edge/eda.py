@@ -76,12 +76,20 @@ def _sos(order: int, hz: float, btype: str, fs: float) -> _Sos:
 
 def _filtfilt(f: _Sos, x: np.ndarray) -> np.ndarray:
     """scipy's `sosfiltfilt` with its default (odd) padding, as NeuroKit2 calls it, step
-    for step and so to the same numbers."""
+    for step and so to the same numbers; along the last axis, so that many windows of one
+    length go through scipy in one call (each row filtered on its own, bit for bit as alone)."""
     n = f.edge
-    ext = np.concatenate((2 * x[0] - x[n:0:-1], x, 2 * x[-1] - x[-2:-n - 2:-1]))
-    y, _ = signal.sosfilt(f.sos, ext, zi=f.zi * ext[0])
-    y, _ = signal.sosfilt(f.sos, y[::-1], zi=f.zi * y[-1])
-    return y[::-1][n:-n]
+    ext = np.concatenate((2 * x[..., :1] - x[..., n:0:-1], x,
+                          2 * x[..., -1:] - x[..., -2:-n - 2:-1]), axis=-1)
+    y, _ = signal.sosfilt(f.sos, ext, zi=_zi(f, ext[..., 0]))
+    y = y[..., ::-1]
+    y, _ = signal.sosfilt(f.sos, y, zi=_zi(f, y[..., 0]))
+    return y[..., ::-1][..., n:-n]
+
+
+def _zi(f: _Sos, first: np.ndarray) -> np.ndarray:
+    """Steady-state conditions for rows starting at `first`: (sections, rows..., 2)."""
+    return f.zi.reshape(len(f.zi), *(1,) * first.ndim, 2) * first[None, ..., None]
 
 
 def _join(parts: list[Scrs]) -> Scrs:
@@ -115,8 +123,8 @@ class EdaStream:
                       if self.inner > 2 * CLEAN_HZ else None)
         self.split = _sos(2, TONIC_HZ, "highpass", self.inner)
         self.min_len = 1 + max(f.edge for f in (self.clean, self.split) if f is not None)
-        keep = int(WINDOW_S * self.inner)
-        self.buf: deque = deque(maxlen=keep)  # inner samples, newest last
+        self.keep = int(WINDOW_S * self.inner)
+        self.buf = np.zeros(0)  # the last `keep` inner samples, newest last
         self.buf_end = 0  # inner index just past the newest sample in buf
         self.block = max(1, int(round(BLOCK_S * self.inner)))
         self.ahead = int(round(lookahead_s * self.inner))
@@ -147,14 +155,38 @@ class EdaStream:
         first = (-self.n) % self.step  # global indices that are multiples of step
         vals = y[first::self.step]
         self.n += x.size
-        out = []
-        for v in vals.tolist():
-            self.buf.append(v)
-            self.buf_end += 1
-            self.level = v
-            if self.buf_end % self.block == 0:
-                out.append(self._judge())
+        if not vals.size:
+            return _join([])
+        full = np.concatenate((self.buf, vals))
+        base = self.buf_end - len(self.buf)  # inner index of full[0]
+        # every second, at fixed sample counts (so chunking never matters), a window ends
+        ends = range((self.buf_end // self.block + 1) * self.block,
+                     self.buf_end + len(vals) + 1, self.block)
+        wins = [full[max(0, e - self.keep - base):e - base] for e in ends]
+        split = self._split_windows(wins)
+        out = [self._judge(w, e, split.get(i)) for i, (w, e) in enumerate(zip(wins, ends))]
+        self.buf = full[-self.keep:]
+        self.buf_end += len(vals)
+        self.level = float(vals[-1])
         return _join(out)
+
+    def _split_windows(self, wins: list) -> dict:
+        """(clean, phasic) of every full-length window, through scipy in batches of rows:
+        the same numbers as one at a time, without scipy's overhead per call."""
+        full = [i for i, w in enumerate(wins) if len(w) == self.keep and self.keep >= max(
+            3 * self.block, self.min_len)]
+        out = {}
+        for k in range(0, len(full), 256):  # rows per call: bounded memory
+            rows = full[k:k + 256]
+            clean, phasic = self._split(np.stack([wins[i] for i in rows]))
+            out.update({i: (clean[j], phasic[j]) for j, i in enumerate(rows)})
+        return out
+
+    def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # scipy's default (short, odd) padding, as NeuroKit2 filters: at the stream's start
+        # the same edge as its; at the live end the look-ahead of real signal stands in
+        clean = _filtfilt(self.clean, x) if self.clean is not None else x
+        return clean, _filtfilt(self.split, clean)
 
     def settled(self) -> int:
         """Raw sample index before which every response has been given out."""
@@ -162,19 +194,16 @@ class EdaStream:
 
     def finish(self) -> Scrs:
         """End of recording: judge what the look-ahead was still holding back."""
-        return self._judge(final=True)
+        return self._judge(self.buf, self.buf_end, None, final=True)
 
-    def _judge(self, final: bool = False) -> Scrs:
-        """Look at the window; keep the peaks that are now LOOKAHEAD_S old, once."""
-        x = np.fromiter(self.buf, float, len(self.buf))
-        start = self.buf_end - len(x)  # inner index of x[0]
-        lo, hi = max(self.judged, start), self.buf_end - (0 if final else self.ahead)
+    def _judge(self, x: np.ndarray, end: int, split, final: bool = False) -> Scrs:
+        """Look at the window x (ending at inner index `end`; `split` its clean and phasic
+        parts if worked out already); keep the peaks that are now LOOKAHEAD_S old, once."""
+        start = end - len(x)  # inner index of x[0]
+        lo, hi = max(self.judged, start), end - (0 if final else self.ahead)
         if len(x) < max(3 * self.block, self.min_len):
             return _join([])
-        # scipy's default (short, odd) padding, as NeuroKit2 filters: at the stream's start
-        # the same edge as its; at the live end the look-ahead of real signal stands in
-        clean = _filtfilt(self.clean, x) if self.clean is not None else x
-        phasic = _filtfilt(self.split, clean)
+        clean, phasic = split if split is not None else self._split(x)
         self.tonic = float(clean[-1] - phasic[-1])  # the level now: no onset waits on it
         if hi <= lo:
             return _join([])
@@ -185,8 +214,8 @@ class EdaStream:
         prom = signal.peak_prominences(phasic, peaks)[0]
         now = (peaks + start >= lo) & (peaks + start < hi)  # settled: judged this time
         for m in prom[now & (prom >= MIN_AMP_US)].tolist():
-            self.largest.append((self.buf_end, m))
-        while self.largest and self.largest[0][0] < self.buf_end - self.memory:
+            self.largest.append((end, m))
+        while self.largest and self.largest[0][0] < end - self.memory:
             self.largest.popleft()
         seen = heapq.nlargest(REL_RANK, (m for _, m in self.largest))
         ref = max([float(prom.max())] + seen[REL_RANK - 1:])

@@ -110,6 +110,25 @@ def test_streaming_in_any_chunks_equals_batch():
         assert np.array_equal(np.concatenate([getattr(p, f) for p in parts]), getattr(batch, f))
 
 
+def test_windows_filtered_together_equal_one_at_a_time():
+    """A long push filters its full windows in batches of rows (more than one batch here);
+    a live stream pushing one second at a time filters each alone: the same responses and
+    tonic level, to the bit."""
+    x, _, _ = known(32.0, 420)
+    batch = eda_scrs(x, 32.0)
+    st, parts, tonic = EdaStream(32.0), [], []
+    for i in range(0, len(x), 32):
+        parts.append(st.push(x[i:i + 32]))
+        tonic.append(st.tonic)
+    parts.append(st.finish())
+    whole = EdaStream(32.0)
+    whole.push(x)
+    assert whole.tonic == tonic[-1]
+    for f in batch._fields:
+        assert np.array_equal(np.concatenate([getattr(p, f) for p in parts]), getattr(batch, f))
+    assert len(batch.onset) > 20
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="NaN"):
         EdaStream(32).push([1.0, float("nan")])
