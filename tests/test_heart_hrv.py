@@ -167,6 +167,22 @@ def test_signal_hr_bad_input_is_one_clear_line(tmp_path):
     assert r.returncode == 1 and ":4: time goes backwards" in r.stderr
 
 
+@pytest.mark.parametrize("kind", ["ecg", "ppg"])
+def test_signal_hr_json_on_brainflow_like_noise_says_no_heartbeat(tmp_path, kind):
+    """What a board's unconnected input gives: Gaussian noise, 50 Hz mains, a slow swing
+    and a random-walk drift at 250 Hz. --json or not, no heart rate comes out of it."""
+    fs, rng = 250, np.random.default_rng(7)
+    t = np.arange(0, 60, 1 / fs)
+    x = (rng.normal(0, 20, len(t)) + 30 * np.sin(2 * np.pi * 50 * t)
+         + 200 * np.sin(2 * np.pi * 0.05 * t) + np.cumsum(rng.normal(0, 2, len(t))))
+    f = tmp_path / "brainflow_noise.csv"
+    np.savetxt(f, x)
+    r = _cli("hr", str(f), "--fs", "250", "--kind", kind, "--json")
+    assert r.returncode == 3 and r.stdout == "", (r.returncode, r.stdout[:200])
+    assert "no heartbeat found" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr
+
+
 def test_heart_summary_of_no_beats_is_zeros_not_a_crash():
     s = heart_summary(np.zeros(0), np.zeros(0), 30.0)
     assert s["bpm"] == 0.0 and s["quality"] == 0.0 and s["rmssd_ms"] == 0.0
