@@ -62,50 +62,23 @@ def test_heart_window_keeps_only_its_span():
     assert len(hw.ivs.rr_ms) <= 30 / 0.8 + 1 and len(hw.new[0]) < 10
 
 
-def _loaded_synthetic_board(seed: int, seconds: float):
-    """BrainFlow's synthetic board's PPG row as a loaded machine delivers it (its
-    synthetic_board.cpp): batches of 15 samples of 5000 x U(0.9, 1.1) noise stamped at the
-    batch's start + k/250 s, a loop slower than its nominal 250 Hz (the sleep overshoots:
-    225-250 Hz) and now and then descheduled for 0.05-1 s. -> (stamp_s, made_s, samples)."""
-    rng = np.random.default_rng(10**6 + seed)
-    loop_hz, stall_p = rng.uniform(225, 250), rng.uniform(0.01, 0.06)
-    rng = np.random.default_rng(seed)
-    stamps, made, t = [], [], 0.0
-    while t < seconds:
-        if rng.random() < stall_p:
-            t += rng.uniform(0.05, 1.0)
-        stamps += [t + k / 250 for k in range(15)]
-        made += [t] * 15
-        t += 15 / loop_hz
-    return np.array(stamps), np.array(made), 5000 * rng.uniform(0.9, 1.1, len(stamps))
-
-
 @pytest.mark.parametrize("seed", [351, 424])
 def test_noise_from_a_loaded_board_is_no_heart_rate_whatever_its_timing(seed):
     """tests/test_brainflow_source.py's synthetic board once gave a heart rate on a loaded
     machine. Not the chunking (the beats and the quality are the same for any chunks at the
     same moment): under load the board's stamps slip past WAVE_SLIP_S, the detector starts
     again each time, and each start's first few noise 'beats' were judged as a whole
-    window. These two runs (of 2,000 with this board model, before the fix: up to 0.41)
-    are the ones whose noise reached HR_OK; read every 0.1 s, now and then up to 1 s late."""
-    from empathy.edge.features import MIN_HEART_QUALITY, SeatFeatures
-    from empathy.sensors.base import Waveform
+    window. bench/heart_noise.py models the loaded board; these two runs of its first
+    2,000 are the ones whose noise reached HR_OK before the fix (quality up to 0.41)."""
+    from empathy.bench.heart_noise import seat_run
+    from empathy.edge.features import MIN_HEART_QUALITY
     from empathy.wire import Flag
 
-    stamps, made, x = _loaded_synthetic_board(seed, 12.0)
-    rng = np.random.default_rng(seed + 1)
-    feats, t0, now, i, restarts, wave = SeatFeatures(baseline_s=3), 10**9, 0.0, 0, 0, None
-    while now < 12.0:
-        now += 0.1 + (rng.uniform(0, 1.0) if rng.random() < 0.1 else 0.0)
-        j = int(np.searchsorted(made, now, "right"))
-        if j > i:
-            feats.add(Waveform(int(t0 + stamps[i] * 1e6), "ppg", 250, x[i:j]))
-            i = j
-        restarts += feats.waves.get("ppg") is not wave
-        wave = feats.waves.get("ppg")
-        e = feats.estimate(int(t0 + now * 1e6))
-        assert not (e["flags"] & Flag.HR_OK or e["hr_bpm"]), now
-        assert wave.heart.quality(int(t0 + now * 1e6), 30) < MIN_HEART_QUALITY, now
+    restarts = 0
+    for t_s, est, quality, restarted in seat_run(seed, 12.0):
+        assert not (est["flags"] & Flag.HR_OK or est["hr_bpm"]), t_s
+        assert quality < MIN_HEART_QUALITY, t_s
+        restarts += restarted
     assert restarts >= 2  # the slipping stamps did restart the detector
 
 
