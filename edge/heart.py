@@ -179,10 +179,9 @@ class BeatStream:
         if not len(self.x) or self.end >= 0:
             return _EMPTY
         self.end = self.n
+        # longer than max_block: a block still open after it began in the flat part (the
+        # filters ringing down), not in the recording, and is left open
         beats = [self._push(np.full(self.max_block + self.wait, self.x[-1]))]
-        if self.block_start >= 0:  # (the carried-on part holds no new energy: not reached)
-            s, self.block_start = self.block_start, -1
-            self._block(s, self.n, self.n - len(self.y))
         beats.append(self._emit([p for p, _ in self.pending], final=True))
         self.pending = []
         return _join(beats)
