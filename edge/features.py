@@ -39,7 +39,7 @@ from empathy.edge.eda import EdaWindow
 from empathy.edge.fusion import (FACE_GAIN, RESPONSE_S, Affect, Aligner, affect_fuse, baselines,
                                  channel_arousal)
 from empathy.edge.heart import BeatStream
-from empathy.edge.hrv import LOST_GAP_S, HeartWindow, hrv_time
+from empathy.edge.hrv import LOST_GAP_S, WINDOW_S, HeartWindow, hrv_time
 from empathy.edge.motion import MotionGate
 from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
@@ -87,7 +87,7 @@ class _WaveBeats:
     def __init__(self, r: Waveform, gate: Optional[MotionGate] = None):
         self.fs, self.t0 = r.fs_hz, r.ts_us
         self.stream = BeatStream(r.fs_hz, r.kind)
-        self.heart = HeartWindow(HRV_WINDOW_S)
+        self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S)  # (see HeartWindow)
         self.gate = gate  # the seat's accelerometer, for a PPG
 
     def fits(self, r: Waveform) -> bool:

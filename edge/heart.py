@@ -138,6 +138,7 @@ class BeatStream:
         self.latency_s = (self.max_block + self.wait) / fs_hz
         self.hist = self.max_block + self.pre + self.wait + self.delay + 2 * self.refine + 2
         self.n = 0  # samples consumed so far
+        self.end = -1  # the recording's length once finish() carried it on (see there)
         self.x = np.zeros(0)  # raw and filtered history (the last `hist` samples)
         self.y = np.zeros(0)
         self.S = np.zeros(self.w2 + 1)  # running energy sums, last w2+1 values
@@ -168,15 +169,22 @@ class BeatStream:
         return _join([self._push(x[i:i + SLICE]) for i in range(0, x.size, SLICE)])
 
     def finish(self) -> Beats:
-        """End of recording: a block still open closes here (the last beat may not have
-        fallen below the threshold yet), and beats still waiting for their shape window
-        come out now (a raw peak cut off by the end is still refused: see _refine)."""
-        if self.block_start >= 0:
-            s, self.block_start = self.block_start, -1
-            self._block(s, self.n, self.n - len(self.y))
-        beats = self._emit([p for p, _ in self.pending], final=True)
+        """End of recording. The last beat's QRS or pulse may be complete while its block of
+        interest is still open and shorter than a beat's (the energy averages lag the raw
+        waveform by the filter's delay and half the peak-wide window): the recording is
+        carried on flat at its last value until any block could have closed, so that block
+        is judged by the usual rules as if the signal had stopped there. Nothing is placed in
+        the carried-on part: a raw peak must lie, with a sample after it, in the real
+        recording (see _refine). Beats still waiting for their shape window come out now."""
+        if not len(self.x) or self.end >= 0:
+            return _EMPTY
+        self.end = self.n
+        # longer than max_block: a block still open after it began in the flat part (the
+        # filters ringing down), not in the recording, and is left open
+        beats = [self._push(np.full(self.max_block + self.wait, self.x[-1]))]
+        beats.append(self._emit([p for p, _ in self.pending], final=True))
         self.pending = []
-        return beats
+        return _join(beats)
 
     def _push(self, x: np.ndarray) -> Beats:
         if self.zi is None:  # start the filters settled on the first sample, not from 0
@@ -368,9 +376,12 @@ class BeatStream:
         (-1 when the raw maximum is on the window's edge: a slope, not a peak)."""
         # a causal filter only delays: the raw peak lies between p - delay - refine and p,
         # give or take the refine margin for pulses sharper than the delay's frequency
-        lo, hi = max(p - self.delay - self.refine, h0, 0), min(p + self.refine + 1, self.n)
+        # real samples only (see finish), and a smoothed value needs its k samples after it
+        # (the average of a slope cut off by the end turns down: not a peak)
         k = self.smooth
-        a, b = max(lo - k, h0), min(hi + k, self.n)
+        n = (self.end if self.end >= 0 else self.n) - k
+        lo, hi = max(p - self.delay - self.refine, h0, 0), min(p + self.refine + 1, n)
+        a, b = max(lo - k, h0), min(hi + k, n + k)
         w = self.x[a - h0:b - h0]
         if k and len(w) > 2 * k:  # centred average: noise must not pick the peak
             w = np.convolve(w, self.kernel, "same")

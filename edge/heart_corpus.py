@@ -67,8 +67,8 @@ RECORDS = (
            "SampleECG.txt", "opensignals", 0.0, "pyHRV's sample: chest ECG from a BITalino "
            "board (10-bit)", held_out=True),
     Record("pyphysio-ecg", "ecg", "pyphysio-4.10.0-py3-none-any.whl", "pyphysio/test_data/"
-           "medical.txt.bz2", "tsv_bz2", 1024.0, "pyphysio's test data: 4 min of ECG "
-           "(recorded with the BVP below)", column=0),
+           "medical.txt.bz2", "tsv_bz2", 2048.0, "pyphysio's test data: 2 min of ECG "
+           "(recorded with the BVP below; 2048 Hz, pyphysio's TestData)", column=0),
     Record("bsn-ecg-supine", "ecg", "biosignalsnotebooks-0.6.14-py3-none-any.whl",
            BSN + "supine_1min.txt", "opensignals", 0.0, "biosignalsnotebooks: 1 min of "
            "supine ECG from a biosignalsplux hub"),
@@ -87,7 +87,7 @@ RECORDS = (
     Record("systole-ppg", "ppg", "systole-0.3.1.tar.gz", "systole-0.3.1/src/systole/datasets/"
            "ppg.npy", "npy", 75.0, "Systole's PPG: 5 min from a Nonin pulse oximeter at 75 Hz"),
     Record("pyphysio-bvp", "ppg", "pyphysio-4.10.0-py3-none-any.whl", "pyphysio/test_data/"
-           "medical.txt.bz2", "tsv_bz2", 1024.0, "pyphysio's test data: 4 min of finger BVP "
+           "medical.txt.bz2", "tsv_bz2", 2048.0, "pyphysio's test data: 2 min of finger BVP "
            "recorded with the ECG above", column=2),
     Record("bsn-bvp-rest", "ppg", "biosignalsnotebooks-0.6.14-py3-none-any.whl",
            BSN + "bvp_sample.txt", "opensignals", 0.0, "biosignalsnotebooks: 27 s of BVP at "

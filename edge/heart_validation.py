@@ -22,6 +22,10 @@ from empathy.edge.heart_corpus import RECORDS, available, peer_cache_dir, record
 from empathy.edge.rr_validation import artefact_free, injection_summary
 
 STRESS_S = 180.0  # of the tuning ECG used for the stress cases
+# ECG records whose finger pulse was recorded with them (same samples, same clock): a second
+# reference, added after the consensus scores were known (see pulse_checked)
+PULSE_PAIRS = {"pyphysio-ecg": "pyphysio-bvp"}
+PULSE_LAG_S = (0.15, 0.40)  # a finger pulse follows each real heartbeat by this much
 
 
 def reference(peers: dict, leave_out: str = "") -> np.ndarray:
@@ -30,19 +34,54 @@ def reference(peers: dict, leave_out: str = "") -> np.ndarray:
     return consensus(votes, votes=len(votes) // 2 + 1) if votes else np.zeros(0)
 
 
-def score_record(rec) -> dict:
-    """Ours and every peer on one record; a peer's reference leaves its own vote out."""
-    x, fs = record_data(rec)
-    peers = peer_beats(x, fs, rec.kind, peer_cache_dir())
-    ref = reference(peers)
-    ours = waveform_peaks(x, fs, rec.kind).idx / fs
+def pulse_checked(ecg_ref: np.ndarray, pulse_peers: dict, end_s: float) -> np.ndarray:
+    """The ECG consensus less the beats that no PPG peer found a finger pulse after, within
+    PULSE_LAG_S: an independent, physiological check of which consensus beats are real.
+    Any PPG peer's pulse counts (a peer missing a pulse on a moving finger is no evidence
+    that the heart did not beat), a beat whose pulse would come after the recording's end
+    (`end_s`) can't be checked and stays; ours never takes part."""
+    pulses = np.sort(np.concatenate([b for b in pulse_peers.values() if b is not None]))
+    lo = np.searchsorted(pulses, ecg_ref + PULSE_LAG_S[0], "left")
+    hi = np.searchsorted(pulses, ecg_ref + PULSE_LAG_S[1], "right")
+    return ecg_ref[(hi > lo) | (ecg_ref + PULSE_LAG_S[1] > end_s)]
+
+
+def _rows(peers: dict, ours: np.ndarray, check=lambda r: r) -> dict:
+    """Ours against the (checked) consensus, every peer against that of the others."""
+    ref = check(reference(peers))
     rows = {"ours": (beat_match(ref, ours), bpm(ours), bpm(ref))}
     for name, b in peers.items():
         if b is not None:
-            r = reference(peers, leave_out=name)
+            r = check(reference(peers, leave_out=name))
             rows[name] = (beat_match(r, b), bpm(b), bpm(r))
-    return {"rec": rec, "rows": rows, "ref_beats": len(ref), "peers": list(peers),
-            "voters": sum(b is not None for b in peers.values())}
+    return rows
+
+
+def score_record(rec) -> dict:
+    """Ours and every peer on one record; a peer's reference leaves its own vote out. With
+    a simultaneous finger pulse, the same against the pulse-checked consensus too."""
+    x, fs = record_data(rec)
+    peers = peer_beats(x, fs, rec.kind, peer_cache_dir())
+    ours = waveform_peaks(x, fs, rec.kind).idx / fs
+    out = {"rec": rec, "rows": _rows(peers, ours), "ref_beats": len(reference(peers)),
+           "peers": list(peers), "voters": sum(b is not None for b in peers.values())}
+    if rec.name in PULSE_PAIRS:
+        prec = record(PULSE_PAIRS[rec.name])
+        px, pfs = record_data(prec)
+        pulse = peer_beats(px, pfs, prec.kind, peer_cache_dir())
+        end_s = len(px) / pfs
+        checked = pulse_checked(reference(peers), pulse, end_s)
+        ref = reference(peers)
+        pulses = np.sort(np.concatenate([b for b in pulse.values() if b is not None]))
+        nxt = np.searchsorted(pulses, ref, "right")
+        lag_ms = 1000 * (pulses[nxt[nxt < len(pulses)]] - ref[nxt < len(pulses)])
+        out["pulse"] = {"rows": _rows(peers, ours, lambda r: pulse_checked(r, pulse, end_s)),
+                        "lag_ms": np.percentile(lag_ms, [5, 50, 95]),
+                        "dropped": [(t, np.diff(ref[max(i - 1, 0):i + 2]) * 1000)
+                                    for t, i in zip(ref, range(len(ref))) if t not in checked],
+                        "ref_beats": len(checked), "pair": prec.name,
+                        "pulse_peers": [k for k, b in pulse.items() if b is not None]}
+    return out
 
 
 def _summary(results: list[dict]) -> list[str]:
@@ -86,6 +125,36 @@ def _detail(results: list[dict]) -> list[str]:
     return lines
 
 
+def _pulse_section(r: dict) -> list[str]:
+    """Both references side by side for an ECG recorded with a finger pulse."""
+    p = r["pulse"]
+    lines = [f"## ECG: {r['rec'].name} against a second reference, the consensus checked "
+             "against the simultaneous pulse", "",
+             "*Added after the consensus scores above were known.* The finger BVP "
+             f"({p['pair']}) was recorded with this ECG: a pulse reaches the finger "
+             f"{1000 * PULSE_LAG_S[0]:.0f}-{1000 * PULSE_LAG_S[1]:.0f} ms after every real "
+             "heartbeat, so a consensus ECG beat that no PPG peer "
+             f"({', '.join(p['pulse_peers'])}) found a pulse after in that window is dropped "
+             "(`pulse_checked`); beats are never added, and ours takes no part. Each peer is "
+             "scored against the other peers' consensus checked the same way. The consensus "
+             "figures stand as they are above.", "",
+             f"Reference beats: consensus {r['ref_beats']}, pulse-checked {p['ref_beats']}. "
+             "From each consensus beat to the next pulse any PPG peer found: median "
+             f"{p['lag_ms'][1]:.0f} ms, 5-95 % {p['lag_ms'][0]:.0f}-{p['lag_ms'][2]:.0f} ms. "
+             "Dropped (s, with the consensus intervals around it in ms): " + "; ".join(
+                 f"{t:.2f} ({', '.join(f'{v:.0f}' for v in rr)})" for t, rr in p["dropped"])
+             + ". A dropped beat with regular intervals either side is most likely a real "
+             "beat whose pulse the PPG peers put outside the window (a moving finger): the "
+             "check is only as good as the PPG peers, so neither reference is the truth.", "",
+             "| detector | F1 consensus | F1 pulse-checked | Se / +P pulse-checked | "
+             "HR err consensus | HR err pulse-checked |", "|---|---|---|---|---|---|"]
+    for name, (m, hr, hr_ref) in r["rows"].items():
+        mp, _, hr_p = p["rows"][name]
+        lines.append(f"| {name} | {m.f1:.3f} | {mp.f1:.3f} | {mp.se:.3f} / {mp.ppv:.3f} | "
+                     f"{hr - hr_ref:+.1f} | {hr - hr_p:+.1f} |")
+    return lines + [""]
+
+
 def stress_rows() -> list[tuple[str, Match, float, float]]:
     rec = record("systole-ecg")
     x, fs = record_data(rec)
@@ -123,16 +192,26 @@ def _records_section() -> list[str]:
         "half of the working peers found within ±150 ms (ECG: 4 of the 7; PPG: 2 of the 3, "
         "NeuroKit2's Elgendi and MSPTDfast finders and HeartPy). A peer is "
         "scored against the consensus of the *other* peers (more than half of them); ours "
-        "never votes. Where the peers agree on noise (pyphysio-ecg's muscle noise, the start "
-        "of heartpy-data2) the reference is wrong and whoever ignores the noise loses F1 "
-        "there; for MIT-BIH 208 the published annotation (not shipped by any package) has more "
+        "never votes. Where the peers agree on noise (the start of heartpy-data2) the "
+        "reference is wrong and whoever ignores the noise loses F1 there. pyphysio's "
+        "records were read at 1024 Hz until issue 19's third pass; pyphysio's own TestData "
+        "says 2048 Hz (2 min, not 4), and at 1024 Hz their heart rates read ~37 bpm and "
+        "the ECG's 'muscle noise counted as beats' was the wrong rate's doing; the "
+        "figures below are at 2048 Hz, and the tuning done on them before was done at the "
+        "wrong rate. For MIT-BIH 208 the published annotation (not shipped by any package) has more "
         "beats than the consensus, which misses the premature beats the peers miss "
         "(its published mean rate over the excerpt is 99.8 bpm). At a record's start, four "
         "of py-ecg-detectors' detectors (Pan-Tompkins, Hamilton, Christov, SWT) fire every "
         "~0.3 s before their thresholds settle, and four votes make a reference beat: the "
-        "beats ours 'misses' in the first 1.5 s of systole-ecg and pyphysio-ecg are those, "
+        "beats ours 'misses' in the first 1.5 s of systole-ecg and pyphysio-ecg (0.31 and "
+        "0.64 s, 233-338 ms apart) are those, "
         "and ours' one 'extra' beat on noise-detector-clean (0.51 s) is a real QRS complex "
         "the consensus leaves out (its votes spread over more than 150 ms).", "",
+        "**Seen held-out figures.** pyhrv-bitalino-ecg's one miss (its last beat, 60 ms "
+        "before the record ends) was known before `finish()` learnt to keep a last beat "
+        "whose QRS is complete but whose block is cut off; that change was built and tested "
+        "on tuning records only (cut 30-150 ms after R peaks, and at random places), but "
+        "the held-out figure after it is no longer a blind one.", "",
         "Scoring: Se = TP/(TP+FN), +P = TP/(TP+FP), F1, beats paired within ±150 ms "
         "(ANSI/AAMI EC57); pooled = counts summed over records. HR = 60 / mean interval of "
         "the detected beats; HR ref = that of the reference beats. The peers' beats are kept "
@@ -196,6 +275,9 @@ def write_page(out_dir: Path) -> Path:
             if rs:
                 lines += [f"## {kind.upper()}: {title}", ""] + _summary(rs) + [""] + \
                          _detail(rs) + [""]
+    for r in results["ecg"]:
+        if "pulse" in r:
+            lines += _pulse_section(r)
     lines += ["## ECG with known troubles (tuning)", "",
               f"The first {STRESS_S:.0f} s of systole-ecg (its consensus beats as truth) with "
               "troubles laid on by `edge/ecg_stress.py`.", "",

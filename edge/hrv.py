@@ -150,8 +150,16 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S) ->
 class HeartWindow:
     """Streaming HR/HRV/quality over the last `keep_s` seconds, from beats or straps."""
 
-    def __init__(self, keep_s: float = 60.0):
+    def __init__(self, keep_s: float = 60.0, min_span_s: float = 0.0):
+        """`min_span_s`: beats from our own waveform detector are judged over at least
+        WINDOW_S (the batch summary's window). A few seconds of them can't tell a pulse
+        from noise: band-passed noise makes alike 'beats' (sqi ~0.5) and the artefact
+        corrector judges nothing before its MIN_HISTORY intervals, so three or four
+        chance-regular ones covered half a young window. BrainFlow's synthetic noise read
+        as a heart rate so where a loaded board's stamps slipped and every restart of the
+        detector began a young window. A strap's intervals (its own detector) need no floor."""
         self.keep_us = int(keep_s * 1e6)
+        self.min_span_ms = min_span_s * 1000.0
         # classified intervals of the last keep_s, t_s in µs, oldest first
         self.ivs = Intervals(np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0))
         self.new: tuple[list, list, list] = ([], [], [])  # t_end_us, rr_ms, sqi: not yet
@@ -245,12 +253,13 @@ class HeartWindow:
         return Intervals(t[i:] / 1e6, *(a[i:] for a in self.ivs[1:]))
 
     def quality(self, now_us: int, window_s: float) -> float:
-        """`window_quality` over the window, or over the time since the source began
-        when that is shorter (a strap that just connected is not a poor signal)."""
+        """`window_quality` over the window, or over the time since the source began when
+        that is shorter (a strap that just connected is not a poor signal), but never over
+        less than `min_span_s` (see __init__)."""
         if self.first_us is None:
             return 0.0
-        span_ms = min(window_s * 1000.0, (now_us - self.first_us) / 1000.0)
-        return window_quality(self.window(now_us, window_s), max(span_ms, 1.0))
+        young_ms = max((now_us - self.first_us) / 1000.0, self.min_span_ms)
+        return window_quality(self.window(now_us, window_s), min(window_s * 1000.0, young_ms))
 
     def hr_bpm(self, now_us: int, window_s: float) -> float:
         """Robust HR for the show: normal intervals only (0 = no value), plus the newest

@@ -62,6 +62,39 @@ def test_heart_window_keeps_only_its_span():
     assert len(hw.ivs.rr_ms) <= 30 / 0.8 + 1 and len(hw.new[0]) < 10
 
 
+@pytest.mark.parametrize("seed", [351, 424])
+def test_noise_from_a_loaded_board_is_no_heart_rate_whatever_its_timing(seed):
+    """tests/test_brainflow_source.py's synthetic board once gave a heart rate on a loaded
+    machine. Not the chunking (the beats and the quality are the same for any chunks at the
+    same moment): under load the board's stamps slip past WAVE_SLIP_S, the detector starts
+    again each time, and each start's first few noise 'beats' were judged as a whole
+    window. bench/heart_noise.py models the loaded board; these two runs of its first
+    2,000 are the ones whose noise reached HR_OK before the fix (quality up to 0.41)."""
+    from empathy.bench.heart_noise import seat_run
+    from empathy.edge.features import MIN_HEART_QUALITY
+    from empathy.wire import Flag
+
+    restarts = 0
+    for t_s, est, quality, restarted in seat_run(seed, 12.0):
+        assert not (est["flags"] & Flag.HR_OK or est["hr_bpm"]), t_s
+        assert quality < MIN_HEART_QUALITY, t_s
+        restarts += restarted
+    assert restarts >= 2  # the slipping stamps did restart the detector
+
+
+def test_a_young_window_of_detected_beats_is_judged_over_the_batch_window():
+    """Beats from a waveform: three intervals are no heart rate yet, a few more are. A
+    strap's intervals (its own detector) count from its first."""
+    beats, strap = HeartWindow(60, min_span_s=10), HeartWindow(60)
+    t = np.arange(1, 9) * 0.8e6
+    beats.add_beats(t[:4], np.ones(4))
+    for a, b in zip(t[:3], t[1:4]):
+        strap.add_rr(int(b), (b - a) / 1000)
+    assert beats.quality(int(t[3]), 30) < 0.3 <= strap.quality(int(t[3]), 30)
+    beats.add_beats(t[4:], np.ones(4))
+    assert beats.quality(int(t[-1]), 30) >= 0.3 and beats.hr_bpm(int(t[-1]), 8) == 75.0
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "empathy.cli", "signal", *args],
                           capture_output=True, text=True, timeout=120)
@@ -105,6 +138,22 @@ def test_signal_hr_bad_input_is_one_clear_line(tmp_path):
     f.write_text("time,ppg\n0.00,1\n0.02,2\n0.01,3\n")
     r = _cli("hr", str(f))
     assert r.returncode == 1 and ":4: time goes backwards" in r.stderr
+
+
+@pytest.mark.parametrize("kind", ["ecg", "ppg"])
+def test_signal_hr_json_on_brainflow_like_noise_says_no_heartbeat(tmp_path, kind):
+    """What a board's unconnected input gives: Gaussian noise, 50 Hz mains, a slow swing
+    and a random-walk drift at 250 Hz. --json or not, no heart rate comes out of it."""
+    fs, rng = 250, np.random.default_rng(7)
+    t = np.arange(0, 60, 1 / fs)
+    x = (rng.normal(0, 20, len(t)) + 30 * np.sin(2 * np.pi * 50 * t)
+         + 200 * np.sin(2 * np.pi * 0.05 * t) + np.cumsum(rng.normal(0, 2, len(t))))
+    f = tmp_path / "brainflow_noise.csv"
+    np.savetxt(f, x)
+    r = _cli("hr", str(f), "--fs", "250", "--kind", kind, "--json")
+    assert r.returncode == 3 and r.stdout == "", (r.returncode, r.stdout[:200])
+    assert "no heartbeat found" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr
 
 
 def test_heart_summary_of_no_beats_is_zeros_not_a_crash():
