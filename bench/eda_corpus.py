@@ -63,9 +63,9 @@ class Record:
     channel: str = ""  # acq: the channel's name; h5: the dataset's path
 
 RECORDS = (
-    Record("pyphysio-eda", PYPHYSIO, "pyphysio/test_data/medical.txt.bz2", "tsv_bz2", 1024.0,
-           "us", "pyphysio's test data: 4 min of palm EDA (µS), recorded with ECG, BVP and "
-           "breathing (tuning since the split of 2026-12-03, see above)", column=1),
+    Record("pyphysio-eda", PYPHYSIO, "pyphysio/test_data/medical.txt.bz2", "tsv_bz2", 2048.0,
+           "us", "pyphysio's test data: 2 min of palm EDA (µS) at 2048 Hz (pyphysio's "
+           "`TestData`), recorded with ECG, BVP and breathing (tuning since the split of 2026-12-03, see above)", column=1),
     Record("bsn-hot-surface", BSN_WHEEL, OSF + "eda_hot_surface.txt", "opensignals", 0.0,
            "bitalino", "biosignalsnotebooks: 37 s of BITalino EDA (10-bit) while the subject "
            "touches a hot surface"),

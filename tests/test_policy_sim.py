@@ -298,3 +298,23 @@ def test_simulate_learners_regret_shrinks_where_crowds_differ():
     late = np.mean([b["mean"] for b in curve[-3:]])
     assert late < early, curve
     assert bandit["measured_vs_hidden"]["ci95"][0] > 0  # the measured reward tracks the truth
+
+
+def test_each_decision_is_taught_its_own_segments_reward():
+    """A learner is taught, for every decision, the reward of the segment that decision
+    chose. (The last segment's measured reward was once cached under its predecessor's key
+    and taught the predecessor's reward.) With perfect, instant sensors the measured reward
+    is how the segment landed, but for the edge's clipping of arousal to -1..1."""
+    shows = sim.screenings(STORY, 12, IMPACT, seed=13, measure=PERFECT, latency_s=0.0)
+    got, want = [], []
+    for s in shows:
+        path = ("arrival", "hideout", "dawn")
+        for k in (1, 2):
+            fresh = sim.segment_reward(*s.window_states(path, k, "seen", 0.0),
+                                       STORY.segments[path[k]].target_arousal)
+            assert s.measured(path, k) == fresh, (k, path)
+        assert s.measured(path, 1) != s.measured(path, 2)
+        _, _, recs = sim.play(s, lambda d, st: Choice(d.id, d.default, {}, "default"))
+        got += [r["reward"] for r in recs]
+        want += [r["hidden_reward"] for r in recs]
+    assert np.corrcoef(got, want)[0, 1] > 0.95 and np.mean(np.abs(np.subtract(got, want))) < 0.03
