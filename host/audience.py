@@ -149,9 +149,7 @@ def trace_states(traces, rate_hz: float, window_s: float = WINDOW_S,
     if not len(x) or not len(idx):
         return np.zeros(1), np.zeros(1)
     arousal = np.atleast_1d(trimmed_mean(x[:, idx]))
-    sync = np.array([synchrony(list(x[:, max(0, i + 1 - w):i + 1])) if i + 1 >= 10 else 0.0
-                     for i in idx])
-    return arousal, sync
+    return arousal, trailing_synchrony(x, idx, w, min_samples=10)
 
 
 def rise_and_spike(traces: list, rate_hz: float = 10.0) -> tuple[float, float]:
@@ -166,13 +164,43 @@ def rise_and_spike(traces: list, rate_hz: float = 10.0) -> tuple[float, float]:
 
 
 def synchrony(traces: list) -> float:
-    """Inter-subject correlation: mean off-diagonal Pearson r of equal-length traces."""
+    """Inter-subject correlation: mean off-diagonal Pearson r of the traces' last m samples
+    (m: the shortest trace)."""
     if len(traces) < 2:
         return 0.0
     m = min(len(t) for t in traces)
-    x = np.array([t[-m:] for t in traces])
-    x = x[np.std(x, axis=1) > 1e-6]
-    if len(x) < 2:
-        return 0.0
-    r = np.corrcoef(x)
-    return float((r.sum() - len(x)) / (len(x) * (len(x) - 1)))
+    x = np.array([t[-m:] for t in traces], float)
+    return float(trailing_synchrony(x, [m - 1], m)[0]) if m else 0.0
+
+
+def trailing_synchrony(x: np.ndarray, ends, window: int, min_samples: int = 1) -> np.ndarray:
+    """`synchrony` of the seats' traces x (seats x samples) over the trailing `window`
+    samples ending at each index in `ends` (fewer at the start; 0 where fewer than
+    `min_samples`), for every window at once: one pass of cumulative sums, not one
+    correlation matrix per state. With z_i a seat's samples in a window, centred and scaled
+    to unit length, the sum of all pairwise r is |sum_i z_i|^2, so the mean off-diagonal r
+    is (|sum_i z_i|^2 - n) / (n (n - 1)); seats flat in a window (sd <= 1e-6) are left out
+    of it, as np.corrcoef cannot correlate them."""
+    x = np.asarray(x, float)
+    ends = np.asarray(ends, int)
+    out = np.zeros(len(ends))
+    if x.ndim != 2 or len(x) < 2 or not len(ends):
+        return out
+    x = x - x.mean(axis=1, keepdims=True)  # centred per seat: the cumulative sums lose less
+    lo = np.maximum(0, ends + 1 - window)
+    m = (ends + 1 - lo).astype(float)
+    c1 = np.concatenate([np.zeros((len(x), 1)), np.cumsum(x, axis=1)], axis=1)
+    c2 = np.concatenate([np.zeros((len(x), 1)), np.cumsum(x * x, axis=1)], axis=1)
+    mean = (c1[:, ends + 1] - c1[:, lo]) / m  # seats x windows
+    ss = np.maximum(c2[:, ends + 1] - c2[:, lo] - m * mean ** 2, 0.0)
+    keep = np.sqrt(ss / m) > 1e-6
+    scale = np.where(keep, 1 / np.sqrt(np.where(keep, ss, 1.0)), 0.0)  # 1/|centred window|
+    n = keep.sum(axis=0)
+    t = np.arange(x.shape[1])
+    inside = (t[None, :] >= lo[:, None]) & (t[None, :] <= ends[:, None])  # windows x samples
+    y = scale.T @ x - (scale * mean).sum(axis=0)[:, None]  # sum_i z_i, unscaled to windows
+    total = np.where(inside, y, 0.0)
+    total = (total ** 2).sum(axis=1)
+    ok = (n >= 2) & (m >= min_samples)
+    out[ok] = (total[ok] - n[ok]) / (n[ok] * (n[ok] - 1))
+    return out

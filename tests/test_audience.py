@@ -2,7 +2,10 @@
 
 import numpy as np
 
-from empathy.host.audience import engagement, fuse, rise_and_spike, synchrony
+import pytest
+
+from empathy.host.audience import (engagement, fuse, rise_and_spike, synchrony,
+                                  trailing_synchrony)
 
 
 def _seats(curve, n=8, noise=0.02, seed=0):
@@ -45,3 +48,30 @@ def test_engagement_rewards_synchrony_and_landing_on_target():
     assert engagement(0.5, 0.0, 0.5) == 0.5
     assert engagement(0.5, 1.0, -0.5) == 0.5  # a whole unit off target
     assert engagement(0.9, -0.3, 0.5) == 0.5 * (1 - 0.4)  # anti-synchrony counts as none
+
+
+def _isc_by_corrcoef(x):
+    """The plain definition: mean off-diagonal np.corrcoef over seats that are not flat."""
+    x = x[np.std(x, axis=1) > 1e-6]
+    if len(x) < 2:
+        return 0.0
+    r = np.corrcoef(x)
+    return float((r.sum() - len(x)) / (len(x) * (len(x) - 1)))
+
+
+def test_windowed_synchrony_is_the_correlation_matrix_in_every_window():
+    """trailing_synchrony (cumulative sums, all windows at once) against one np.corrcoef per
+    window: shared drive, independent noise, a seat clipped flat, windows cut at the start."""
+    rng = np.random.default_rng(3)
+    t = np.arange(400) / 10
+    x = 0.4 * np.sin(t / 2) + rng.normal(0, 0.3, (12, 400)) + rng.normal(0, 0.5, (12, 1))
+    x[3, 100:260] = 1.0  # clipped: flat through some windows, partly flat in others
+    x[7] += 40.0  # a far offset must not cost precision
+    ends = np.arange(4, 400, 5)
+    for w in (50, 120):
+        got = trailing_synchrony(x, ends, w, min_samples=10)
+        want = [_isc_by_corrcoef(x[:, max(0, i + 1 - w):i + 1]) if i + 1 >= 10 else 0.0
+                for i in ends]
+        assert np.max(np.abs(got - want)) < 1e-9
+    assert synchrony(list(x[:, :50])) == pytest.approx(_isc_by_corrcoef(x[:, :50]), abs=1e-9)
+    assert not trailing_synchrony(x[:1], ends, 50).any()  # one seat: nothing to correlate
