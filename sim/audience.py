@@ -14,7 +14,9 @@ segment and its place in the show, so every policy and every fixed plan meets th
 audiences: the best fixed plan in hindsight (`best_fixed`) and the best plan for each
 screening in hindsight (`ceiling`) are exact, and regret can be read against both. How a
 segment landed is the show's own reward (`audience.segment_reward`), from the hidden
-traces over the segment's own time (the truth) and from the seen ones over that time
+traces over the segment's own time (the truth: what the show would measure with perfect,
+instant sensors, its states' trailing windows reaching into the segment before) and from
+the seen ones over that time
 shifted by the host's reward latency, running into the segment played next, as the live
 show measures it (`policy.segment_engagement`; what a learner is taught with).
 """
