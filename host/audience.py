@@ -192,13 +192,14 @@ def trailing_synchrony(x: np.ndarray, ends, window: int, min_samples: int = 1) -
     inter-subject correlation (ISC: mean pairwise Pearson r; Hasson et al. 2004, Science
     303; Dmochowski et al. 2012, Front. Hum. Neurosci. 6:112), whose denominator, each
     seat's own variance, grows with its sensors' noise: every correlation is attenuated by
-    the reliability of what it correlates (Spearman 1904, Am. J. Psychol. 15), and with
-    the edge's per-seat noise (sd ~0.27, sim/measurement.toml) the ISC of 30 seats read a
-    tenth of the audience's true one, too flat to tell options apart. Noise independent
-    between seats adds nothing to their covariance in expectation, so C is unbiased where
-    the ISC is not (Dmochowski's between-subject covariance, without dividing by the
-    within-subject one). Computed as (n^2 var(mean trace) - sum_i var_i) / (n (n - 1)).
-    The 10-s window (SYNC_WINDOW_S) holds a scene's shared build-up that 5 s cut short."""
+    the reliability of what it correlates (Spearman 1904, Am. J. Psychol. 15); with the
+    edge's per-seat noise (sd ~0.3 as `empathy policy measure` fits it) the ISC of 30 seats
+    read a tenth of the audience's true one, too flat to tell options apart. Noise
+    independent between seats adds nothing to their covariance in expectation, so C is
+    unbiased where the ISC is not (Dmochowski's between-subject covariance, not divided by
+    the noise-inflated within-subject one). The price: a seat's own wander is as invisible
+    as its noise. C = (n^2 var(mean trace) - sum_i var_i) / (n (n - 1)). The 10-s window
+    (SYNC_WINDOW_S) holds a scene's shared build-up that 5 s cut short."""
     x = np.asarray(x, float)
     ends = np.asarray(ends, int)
     out = np.zeros(len(ends))
