@@ -3,8 +3,8 @@
 Every policy screens the same 500 simulated audiences per seed (seeds 0-2), seeing states
 through the measurement model and judged on the hidden engagement. The figures: each
 policy's mean regret against the best fixed plan in hindsight (negative = better than any
-fixed plan), the learner's regret curve (mean regret over the 50 screenings ending at
-50, 100, 250 and 500), how the reward the show measures follows the hidden one (r over the
+fixed plan), the learner's regret curve (mean regret over each block of 50 screenings,
+1-50 to 451-500), how the reward the show measures follows the hidden one (r over the
 learner's decisions), its regret against the ceiling (the best plan for each screening in
 hindsight), the simulator's speed, and the offline estimators (doubly robust vs plain IPS)
 judging the default from screenings logged by a random policy, against the on-policy truth.
@@ -32,7 +32,7 @@ SCREENINGS = 500
 SEEDS = (0, 1, 2)
 POLICIES = ("default", "rules", "arc", "bandit")
 BLOCK = 50
-CURVE_AT = (50, 100, 250, 500)  # screenings: the regret of the block ending there
+CURVE_AT = tuple(range(BLOCK, SCREENINGS + 1, BLOCK))  # the regret of the block ending there
 
 
 def _fig(name, value, unit, peer=None, peer_value=None):

@@ -9,8 +9,10 @@ measurement model, `sim/measurement.toml`) and scores both with the show's one r
 (`audience.segment_reward`) and its two terms apart. It reports, pooled over segments (each
 centred on its own segment id, so targets do not make the correlation), how the measured
 reward and each term follow the hidden ones for several measurement-window delays, the
-lag at which the seen audience arousal best follows the hidden one, and how much of the
-measured synchrony is noise (its value on a segment where the hidden crowd is flat).
+lag at which the seen audience arousal best follows the hidden one, how much of the
+measured synchrony is noise (its value on a segment where the hidden crowd is flat), and
+per decision, at the host's reward latency, whether the mean measured reward ranks the
+options' best first as the hidden one does (`options_at_latency`).
 Diagnosis only: run it on seeds other than the ones a reward is judged on.
 """
 
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from empathy.host.audience import segment_reward
+from empathy.host.policy import REWARD_LATENCY_S
 from empathy.host.story import load
 from empathy.sim import HERE as SIM, SAMPLE_IMPACT, audience as sim
 from empathy.sim.impact import story_impacts
@@ -59,6 +62,24 @@ def _terms(row: dict, which: str, delay_s: float) -> tuple[float, float]:
     return float(np.median(arousal)), float(np.mean(sync))
 
 
+def _options(rows: list[dict], hidden: np.ndarray, measured: np.ndarray) -> dict:
+    """Per decision (the path before it): each option's mean hidden and measured reward over
+    the screenings, and whether the measured one ranks the best option first, as a learner
+    taught by it would end up choosing."""
+    by: dict = {}
+    for r_, h, m in zip(rows, hidden, measured):
+        by.setdefault("/".join(r_["choice_at"][1]), {}).setdefault(r_["segment"], []).append((h, m))
+    out = {}
+    for at, opts in by.items():
+        mean = {o: np.mean(v, axis=0) for o, v in opts.items()}
+        if len(mean) > 1:
+            out[at] = {"hidden": {o: round(float(v[0]), 3) for o, v in mean.items()},
+                       "measured": {o: round(float(v[1]), 3) for o, v in mean.items()},
+                       "same_best": max(mean, key=lambda o: mean[o][0])
+                       == max(mean, key=lambda o: mean[o][1])}
+    return out
+
+
 def diagnose(story, impact, seed: int, n: int) -> dict:
     rows = _segments(story, impact, seed, n)
     out = {"segments": len(rows), "delays": {}}
@@ -89,6 +110,8 @@ def diagnose(story, impact, seed: int, n: int) -> dict:
     for delay in DELAYS_S:
         m = np.array([_terms(r_, "seen", delay) for r_ in rows])
         m_rew = np.array([segment_reward([a], [s], t) for (a, s), t in zip(m, hid[:, 2])])
+        if delay == REWARD_LATENCY_S:
+            out["options_at_latency"] = _options(rows, h_rew, m_rew)
         out["delays"][f"{delay:g}"] = {
             "reward_r": r(m_rew, h_rew), "arousal_r": r(m[:, 0], hid[:, 0]),
             "synchrony_r": r(m[:, 1], hid[:, 1]),

@@ -21,7 +21,12 @@ from empathy.wire import Flag
 STALE_US = 2_000_000
 SIGNAL = Flag.HR_OK | Flag.FACE_OK
 STATE_HZ = 2.0  # the show's audience states (its timeline) per second
-WINDOW_S = 5.0  # each state's trailing window (synchrony, rise, spike)
+WINDOW_S = 5.0  # each state's trailing window (rise, spike)
+# Synchrony's trailing window, and the sd of the seats' shared arousal movement that counts
+# as full synchrony (1.0) on the -1..1 arousal scale; why, see `synchrony`. Both chosen on
+# the policy simulator's tuning seed (100), docs/story.md "Audience state".
+SYNC_WINDOW_S = 10.0
+SYNC_FULL_SD = 0.2
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class AudienceState:
     valence_se: float
     seats_total: int
     seats_good: int
-    synchrony: float  # mean pairwise correlation of seat arousal over the window (ISC)
+    synchrony: float  # 0..1: the seats' shared arousal movement over SYNC_WINDOW_S (`synchrony`)
     rise: float = 0.0  # audience arousal, last second minus first second of the window
     spike: float = 0.0  # the window's peak above its last second: a faded shock
 
@@ -84,7 +89,8 @@ def audience_state(seats: dict, now_us: int, window_s: float = WINDOW_S,
                    entitled: Optional[Callable[[int], int]] = None) -> AudienceState:
     """`seats`: seat_id -> SeatTrack (see receive.py); `entitled(unit)`: how many seats a
     unit may speak for (none: every seat counts one)."""
-    now_a, now_v, traces, units = [], [], [], []
+    now_a, now_v, traces, sync_traces, units = [], [], [], [], []
+    span_s = max(window_s, SYNC_WINDOW_S)
     for track in seats.values():
         if not track.history:
             continue
@@ -94,19 +100,22 @@ def audience_state(seats: dict, now_us: int, window_s: float = WINDOW_S,
         now_a.append(last.arousal)
         now_v.append(last.valence)
         units.append(last.unit_id)
-        recent = [s.arousal for s in track.history if s.ts_us >= now_us - window_s * 1e6]
+        recent = [s.arousal for s in track.history if s.ts_us >= now_us - span_s * 1e6]
         if len(recent) >= 10:
+            sync_traces.append(recent[-int(SYNC_WINDOW_S * 10):])
             traces.append(recent[-int(window_s * 10):])
     weights = unit_weights(units, entitled) if entitled and units else None
-    return fuse(now_us, now_a, now_v, traces, len(seats), weights)
+    return fuse(now_us, now_a, now_v, traces, len(seats), weights, sync_traces)
 
 
 def fuse(now_us: int, arousal, valence, traces: list, seats_total: int,
-         weights=None) -> AudienceState:
+         weights=None, sync_traces: Optional[list] = None) -> AudienceState:
     """Seats' latest arousal/valence (good seats only) and their recent arousal traces ->
-    the audience; `weights`: how many seats each counts for (`unit_weights`). The simulator
-    calls this too, so policies see the same estimate."""
+    the audience; `weights`: how many seats each counts for (`unit_weights`);
+    `sync_traces`: the traces over synchrony's longer window (default `traces`). The
+    simulator calls this too, so policies see the same estimate."""
     n = len(arousal)
+    sync = synchrony(traces if sync_traces is None else sync_traces)
     if n == 0:
         return AudienceState(now_us, 0.0, 1.0, 0.0, 1.0, seats_total, 0, 0.0)
     a, v = np.asarray(arousal, float), np.asarray(valence, float)
@@ -117,10 +126,10 @@ def fuse(now_us: int, arousal, valence, traces: list, seats_total: int,
                          if n_eff > 1 else 1.0)
         return AudienceState(now_us, weighted_trimmed_mean(a, w), wse(a),
                              weighted_trimmed_mean(v, w), wse(v), seats_total,
-                             int(round(w.sum())), synchrony(traces), *rise_and_spike(traces))
+                             int(round(w.sum())), sync, *rise_and_spike(traces))
     se = lambda x: float(np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else 1.0
     return AudienceState(now_us, trimmed_mean(a), se(a), trimmed_mean(v), se(v), seats_total, n,
-                         synchrony(traces), *rise_and_spike(traces))
+                         sync, *rise_and_spike(traces))
 
 
 def engagement(arousal: float, synchrony: float, target_arousal: float) -> float:
@@ -137,7 +146,7 @@ def segment_reward(arousal, synchrony, target_arousal: float) -> float:
     return engagement(float(np.median(arousal)), float(np.mean(synchrony)), target_arousal)
 
 
-def trace_states(traces, rate_hz: float, window_s: float = WINDOW_S,
+def trace_states(traces, rate_hz: float, window_s: float = SYNC_WINDOW_S,
                  state_hz: float = STATE_HZ) -> tuple[np.ndarray, np.ndarray]:
     """Audience arousal (trimmed mean of the seats) and synchrony (over the trailing
     window, seats with 10+ samples in it) at the show's state times through traces of
@@ -149,9 +158,7 @@ def trace_states(traces, rate_hz: float, window_s: float = WINDOW_S,
     if not len(x) or not len(idx):
         return np.zeros(1), np.zeros(1)
     arousal = np.atleast_1d(trimmed_mean(x[:, idx]))
-    sync = np.array([synchrony(list(x[:, max(0, i + 1 - w):i + 1])) if i + 1 >= 10 else 0.0
-                     for i in idx])
-    return arousal, sync
+    return arousal, trailing_synchrony(x, idx, w, min_samples=10)
 
 
 def rise_and_spike(traces: list, rate_hz: float = 10.0) -> tuple[float, float]:
@@ -166,13 +173,51 @@ def rise_and_spike(traces: list, rate_hz: float = 10.0) -> tuple[float, float]:
 
 
 def synchrony(traces: list) -> float:
-    """Inter-subject correlation: mean off-diagonal Pearson r of equal-length traces."""
+    """How much the seats move together: the shared part of their arousal over the traces'
+    last m samples (m: the shortest trace), 0..1 (`trailing_synchrony`)."""
     if len(traces) < 2:
         return 0.0
     m = min(len(t) for t in traces)
-    x = np.array([t[-m:] for t in traces])
-    x = x[np.std(x, axis=1) > 1e-6]
-    if len(x) < 2:
-        return 0.0
-    r = np.corrcoef(x)
-    return float((r.sum() - len(x)) / (len(x) * (len(x) - 1)))
+    x = np.array([t[-m:] for t in traces], float)
+    return float(trailing_synchrony(x, [m - 1], m)[0]) if m else 0.0
+
+
+def trailing_synchrony(x: np.ndarray, ends, window: int, min_samples: int = 1) -> np.ndarray:
+    """Synchrony of the seats' traces x (seats x samples) over the trailing `window` samples
+    ending at each index in `ends` (fewer at the start; 0 where fewer than `min_samples`),
+    every window in one pass of cumulative sums.
+
+    It is the seats' mean pairwise covariance C (the variance of the response they share),
+    as an sd against SYNC_FULL_SD: min(1, sqrt(max(C, 0)) / SYNC_FULL_SD). Not the
+    inter-subject correlation (ISC: mean pairwise Pearson r; Hasson et al. 2004, Science
+    303; Dmochowski et al. 2012, Front. Hum. Neurosci. 6:112), whose denominator, each
+    seat's own variance, grows with its sensors' noise: every correlation is attenuated by
+    the reliability of what it correlates (Spearman 1904, Am. J. Psychol. 15); with the
+    edge's per-seat noise (sd ~0.3 as `empathy policy measure` fits it) the ISC of 30 seats
+    read a tenth of the audience's true one, too flat to tell options apart. Noise
+    independent between seats adds nothing to their covariance in expectation, so C is
+    unbiased where the ISC is not (Dmochowski's between-subject covariance, not divided by
+    the noise-inflated within-subject one). The price: a seat's own wander is as invisible
+    as its noise. C = (n^2 var(mean trace) - sum_i var_i) / (n (n - 1)). The 10-s window
+    (SYNC_WINDOW_S) holds a scene's shared build-up that 5 s cut short."""
+    x = np.asarray(x, float)
+    ends = np.asarray(ends, int)
+    out = np.zeros(len(ends))
+    n = len(x) if x.ndim == 2 else 0
+    if n < 2 or not len(ends):
+        return out
+    x = x - x.mean(axis=1, keepdims=True)  # centred per seat: the cumulative sums lose less
+    lo = np.maximum(0, ends + 1 - window)
+    m = (ends + 1 - lo).astype(float)
+
+    def windowed_var(y):  # variance of each row of y over every window
+        c1 = np.concatenate([np.zeros((len(y), 1)), np.cumsum(y, axis=1)], axis=1)
+        c2 = np.concatenate([np.zeros((len(y), 1)), np.cumsum(y * y, axis=1)], axis=1)
+        mean = (c1[:, ends + 1] - c1[:, lo]) / m
+        return np.maximum((c2[:, ends + 1] - c2[:, lo]) / m - mean ** 2, 0.0)
+
+    shared = (n * n * windowed_var(x.mean(axis=0, keepdims=True))[0]
+              - windowed_var(x).sum(axis=0)) / (n * (n - 1))
+    ok = m >= min_samples
+    out[ok] = np.minimum(1.0, np.sqrt(np.maximum(shared[ok], 0.0)) / SYNC_FULL_SD)
+    return out

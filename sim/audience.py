@@ -14,7 +14,9 @@ segment and its place in the show, so every policy and every fixed plan meets th
 audiences: the best fixed plan in hindsight (`best_fixed`) and the best plan for each
 screening in hindsight (`ceiling`) are exact, and regret can be read against both. How a
 segment landed is the show's own reward (`audience.segment_reward`), from the hidden
-traces over the segment's own time (the truth) and from the seen ones over that time
+traces over the segment's own time (the truth: what the show would measure with perfect,
+instant sensors, its states' trailing windows reaching into the segment before) and from
+the seen ones over that time
 shifted by the host's reward latency, running into the segment played next, as the live
 show measures it (`policy.segment_engagement`; what a learner is taught with).
 """
@@ -27,8 +29,8 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from empathy.host.audience import (STATE_HZ, WINDOW_S, AudienceState, fuse, segment_reward,
-                                   trace_states)
+from empathy.host.audience import (STATE_HZ, SYNC_WINDOW_S, AudienceState, fuse,
+                                   segment_reward, trace_states)
 from empathy.host.policy import REWARD_LATENCY_S
 from empathy.host.story import Story
 from empathy.sim.impact import Impact, story_impacts
@@ -54,17 +56,11 @@ class PolicyRun(NamedTuple):
     log: list  # one record per decision
 
 
-def _landed(arousal: np.ndarray, target: float) -> float:
-    """How a segment landed with these seats' traces: the show's one reward
-    (`audience.segment_reward`) from the states its timeline would hold."""
-    return segment_reward(*trace_states(arousal, RATE_HZ), target)
-
-
 def _window_states(traces: list[np.ndarray], parts: tuple[int, int],
                    latency_s: float) -> tuple[np.ndarray, np.ndarray]:
     """The audience states (arousal, synchrony) the show's timeline would hold through a
     segment's reward window: `traces` holds the traces of the segment before (its last
-    WINDOW_S, for the states' trailing windows), the segment and the one after (if any);
+    SYNC_WINDOW_S, for the states' trailing windows), the segment and the one after (if any);
     `parts` the samples of the first two. The window runs from the segment's start to its
     end, both shifted by `latency_s`, cut where the traces end (as the show's end cuts it),
     over the seats with signal throughout (nan: no signal)."""
@@ -93,7 +89,7 @@ class Screening:
         self._seen = (measure or MeasurementModel.load()).start(seats, rng)
         self._order = {sid: i for i, sid in enumerate(story.segments)}
         self._cache: dict[tuple, tuple[SegmentOutcome, Mind, SeatsSeen]] = {}
-        self._measured: dict[tuple, float] = {}
+        self._measured: dict[tuple, float] = {}  # (k, path to k + 1) -> reward
 
     @property
     def taste(self) -> np.ndarray:
@@ -106,7 +102,7 @@ class Screening:
     def measured(self, path: tuple[str, ...], k: int) -> float:
         """path[k] as the show would measure it: its window shifted by the reward latency
         runs into path[k + 1] (or is cut where the path ends)."""
-        key = tuple(path[:k + 2])
+        key = (k, tuple(path[:k + 2]))  # k too: for the last segment path[:k + 2] is path[:k + 1]
         if key not in self._measured:
             self._measured[key] = segment_reward(
                 *self.window_states(path, k, "seen", self.latency_s),
@@ -117,7 +113,7 @@ class Screening:
                       latency_s: float) -> tuple[np.ndarray, np.ndarray]:
         """The states through path[k]'s reward window shifted by latency_s, from the
         `which` ("seen" or "hidden") traces (`_window_states`)."""
-        lead = round(WINDOW_S * RATE_HZ)
+        lead = round(SYNC_WINDOW_S * RATE_HZ)
         parts = [getattr(self.outcome(path[:k]), which)[:, -lead:]] if k > 0 else []
         parts.append(getattr(self.outcome(path[:k + 1]), which))
         if k + 1 < len(path):
@@ -153,10 +149,18 @@ class Screening:
             i0 = int(d.window_s[0] * RATE_HZ)
             i1 = min(steps, max(int(d.window_s[1] * RATE_HZ), i0 + 1))
             g = a_seen[good]
+            # synchrony over its longer window, as far back as this segment goes
             state = fuse(int(d.window_s[1] * 1e6), g[:, i1 - 1], v_seen[good, i1 - 1],
-                         list(g[:, i0:i1]), len(self.traits))
-        return SegmentOutcome(state, _landed(a, seg.target_arousal),
-                              np.where(good[:, None], a_seen, np.nan), a)
+                         list(g[:, i0:i1]), len(self.traits),
+                         sync_traces=list(g[:, max(0, i1 - round(SYNC_WINDOW_S * RATE_HZ)):i1]))
+        # How it landed: the show's reward from the states its timeline would hold through
+        # the segment's own time with perfect, instant sensors; the states' trailing windows
+        # reach into the segment before, as the show's do.
+        lead = [self._cache[path[:-1]][0].hidden[:, -round(SYNC_WINDOW_S * RATE_HZ):]] \
+            if len(path) > 1 else []
+        landed = segment_reward(*_window_states([*lead, a], (lead[0].shape[1] if lead else 0,
+                                                             steps), 0.0), seg.target_arousal)
+        return SegmentOutcome(state, landed, np.where(good[:, None], a_seen, np.nan), a)
 
 
 def screenings(story: Story, n: int, impact: Optional[dict] = None, seed: int = 0,
