@@ -45,6 +45,26 @@ def device_chunks(x: np.ndarray, fs_hz: float, rate_err: float, seed: int = 0):
         i += n
 
 
+def loaded_board_chunks(x: np.ndarray, fs_hz: float, seed: int):
+    """The same record from bench/heart_noise.py's loaded BrainFlow synthetic board: its
+    loop 0-10 % slow, batches of 15 samples stamped at the batch's start + k/250 s, stalls
+    of 0.05-1 s (the signal goes on meanwhile: samples lost); read every 0.1 s (now and
+    then up to 1 s late), each chunk stamped at its first sample as sensors/brainflow.py
+    does. The record is sampled at the stamps' times, so host time is the record's."""
+    from empathy.bench.heart_noise import loaded_synthetic_board
+
+    stamps, made, _ = loaded_synthetic_board(seed, len(x) / fs_hz - 1.0)
+    y = np.interp(stamps, np.arange(len(x)) / fs_hz, x)
+    rng = np.random.default_rng(seed + 1)
+    t0_us, now, i = 10**9, 0.0, 0
+    while i < len(y):
+        now += 0.1 + (rng.uniform(0, 1.0) if rng.random() < 0.1 else 0.0)
+        j = int(np.searchsorted(made, now, "right"))
+        if j > i:
+            yield int(t0_us + stamps[i] * 1e6), y[i:j], int(t0_us + now * 1e6)
+            i = j
+
+
 def reference_hr(x: np.ndarray, fs_hz: float, kind: str):
     """HR at host second t from the record's batch beats over the seat's HR window."""
     from empathy.edge.features import HR_WINDOW_S
@@ -76,13 +96,14 @@ def seat_run(chunks, kind: str):
             next_s = max(next_s, np.floor(t_s) + 1.0)
 
 
-def measure(x, fs_hz: float, kind: str, rate_err: float, seed: int = 0) -> dict:
+def measure(x, fs_hz: float, kind: str, rate_err: float, seed: int = 0, chunks=None) -> dict:
     from empathy.wire import Flag
 
     ref = reference_hr(x, fs_hz, kind)
     ok = n = restarts = 0
     errs = []
-    for t_s, est, restarted in seat_run(device_chunks(x, fs_hz, rate_err, seed), kind):
+    chunks = device_chunks(x, fs_hz, rate_err, seed) if chunks is None else chunks
+    for t_s, est, restarted in seat_run(chunks, kind):
         restarts += restarted
         if t_s < WARMUP_S or restarted:
             continue
@@ -105,6 +126,9 @@ def counted_clocks() -> None:
     class Counted(timebase.SampleClock):
         def follow(self, ts_us, n_samples):
             self.n += int(n_samples)
+
+        def gap_s(self, fs_hz, ts_us):  # no short gap bridged either
+            return 0.0
     for mod in (features, eda, motion):
         mod.SampleClock = Counted
 
@@ -118,6 +142,8 @@ def main(argv=None) -> None:
     ap.add_argument("--record", default="systole-ecg")
     ap.add_argument("--seconds", type=float, default=300.0)
     ap.add_argument("--before", action="store_true", help="the uncorrected time base")
+    ap.add_argument("--loaded-board", type=int, metavar="RUNS", default=0,
+                    help="instead: RUNS seeds of bench/heart_noise.py's loaded BrainFlow board")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     rec = record(a.record)
@@ -129,16 +155,22 @@ def main(argv=None) -> None:
         counted_clocks()
     x, fs = record_data(rec)
     x = x[: int(a.seconds * fs)]
-    rows = [measure(x, fs, rec.kind, e) for e in track(RATE_ERRORS, description="rates")]
+    if a.loaded_board:
+        rows = [{"seed": s, **measure(x, fs, rec.kind, 0.0, chunks=loaded_board_chunks(x, fs, s))}
+                for s in track(range(a.loaded_board), description="runs")]
+    else:
+        rows = [measure(x, fs, rec.kind, e) for e in track(RATE_ERRORS, description="rates")]
     if a.json:
         print(json.dumps({"record": a.record, "seconds": a.seconds, "before": a.before,
                           "rows": rows}))
         return
     print(f"{a.record}, {a.seconds:g} s, declared {DECLARED_HZ:g} Hz"
           f"{' (before: counted time base)' if a.before else ''}")
-    print("rate err %  HR avail  restarts  |HR err| median / p95 bpm")
+    head = "board seed" if a.loaded_board else "rate err %"
+    print(f"{head}  HR avail  restarts  |HR err| median / p95 bpm")
     for r in rows:
-        print(f"{r['rate_err_pct']:+9.1f}  {r['hr_available']:8.3f}  {r['restarts']:8d}  "
+        key = f"{r['seed']:10d}" if a.loaded_board else f"{r['rate_err_pct']:+10.1f}"
+        print(f"{key}  {r['hr_available']:8.3f}  {r['restarts']:8d}  "
               f"{r['hr_err_bpm_median']} / {r['hr_err_bpm_p95']}")
 
 

@@ -92,24 +92,33 @@ class _WaveBeats:
         self.stream = BeatStream(r.fs_hz, r.kind)
         self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S)  # (see HeartWindow)
         self.gate = gate  # the seat's accelerometer, for a PPG
+        self.gap_end_us: Optional[float] = None  # after a bridged gap, till its first beat
+        self.gaps = 0
 
     def fits(self, r: Waveform) -> bool:
-        return self.clock.fits(r.fs_hz, r.ts_us)
+        """The chunk goes on this stream: it follows, or it comes after a short gap (a
+        board's stall): the detector stays warm, no interval spans the gap."""
+        if self.clock.fits(r.fs_hz, r.ts_us):
+            return True
+        if not self.clock.gap_s(r.fs_hz, r.ts_us):
+            return False
+        self.clock.bridge(r.ts_us)
+        self.gap_end_us, self.gaps = float(r.ts_us), self.gaps + 1
+        return True
 
     def add(self, r: Waveform) -> bool:
         """True if the chunk held a beat worth the name (someone is there)."""
         self.clock.follow(r.ts_us, np.size(r.samples))
         beats = self.stream.push(r.samples)
-        ts_us, sqi = self.clock.time_us(beats.idx), beats.sqi
-        if self.gate is None:
-            self.heart.add_beats(ts_us, sqi)
-        else:  # moving or not, a pulse says someone is there (the return value)
+        ts_us, sqi, moving = self.clock.time_us(beats.idx), beats.sqi, np.zeros(len(beats.idx))
+        if self.gate is not None:  # moving or not, a pulse says someone is there (returned)
             ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
-            for t, q, m in zip(ts_us, sqi, moving):
-                if m:
-                    self.heart.break_off()  # nothing from an artefact, nothing across it
-                else:
-                    self.heart.add_beats((t,), (q,))
+        for t, q, m in zip(ts_us, sqi, moving):
+            if m or (self.gap_end_us is not None and t >= self.gap_end_us):
+                self.heart.break_off()  # nothing from an artefact or across a gap
+                self.gap_end_us = None
+            if not m:
+                self.heart.add_beats((t,), (q,))
         return bool(np.any(np.asarray(beats.sqi) >= MIN_HEART_QUALITY))
 
     def lost_contact(self, now_us: int) -> bool:

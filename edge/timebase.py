@@ -12,7 +12,9 @@ time of the next sample and of the sample period; each chunk's stamp corrects bo
 little, so the stamps' jitter is smoothed out and a steady rate difference is learnt.
 Only a chunk off the *tracked* time base by more than `slip_s` is a discontinuity
 (samples lost, a stamp jump either way, a restarted device), and the caller restarts.
-Samples get their times from the tracked base: host time is the show's truth (the
+A chunk up to MAX_GAP_S past it is a short gap (samples lost: a board's stall, a radio
+drop-out) that a caller may bridge instead (`bridge`): the time base jumps there and the
+samples before it keep their times. Samples get their times from the tracked base: host time is the show's truth (the
 picture, the other seats and the wire are on it), so a device 2 % fast does not read HR
 2 % high. Streaming and batch alike go through this one class.
 """
@@ -20,12 +22,15 @@ picture, the other seats and the wire are on it), so a device 2 % fast does not 
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 
 TRACK_TAU_S = 2.0  # the time base follows the stamps with about this time constant
 MAX_RATE_ERR = 0.15  # beyond +-15 % of the declared rate the clock is broken, not drifting
 MAX_FS_HZ = 100_000.0
+MAX_GAP_S = 1.5  # a short gap (a board's stall) is bridged; a longer one starts afresh
+JUMPS_KEPT = 64  # bridged gaps remembered (only the detector's last seconds are asked for)
 
 
 class SampleClock:
@@ -45,11 +50,15 @@ class SampleClock:
         self.n = 0  # samples followed
         self.slip_us = slip_s * 1e6
         self.implausible = False  # the stamps ask for a rate beyond MAX_RATE_ERR
+        self.jumps: deque = deque(maxlen=JUMPS_KEPT)  # (sample index, gap_us) bridged
 
     def time_us(self, idx):
         """Host time of sample index (or indices) `idx` on the tracked time base."""
-        return self.anchor_us + (np.asarray(idx, dtype=np.float64) - self.anchor_n) * \
-            self.period_us
+        i = np.asarray(idx, dtype=np.float64)
+        t = self.anchor_us + (i - self.anchor_n) * self.period_us
+        for n, gap_us in self.jumps:  # samples before a bridged gap came that much earlier
+            t = t - gap_us * (i < n)
+        return t
 
     def expected_us(self) -> float:
         """Where the next chunk should be stamped."""
@@ -61,6 +70,21 @@ class SampleClock:
         or after stamps that asked for a rate too far from the declared one."""
         return (fs_hz == self.fs and not self.implausible
                 and abs(ts_us - self.expected_us()) <= self.slip_us)
+
+    def gap_s(self, fs_hz: float, ts_us: float) -> float:
+        """How much signal a chunk that does not fit skipped, if it is a short gap worth
+        bridging (0 otherwise: it fits, or it is a new stream)."""
+        if fs_hz != self.fs or self.implausible:
+            return 0.0
+        gap_s = (ts_us - self.expected_us()) / 1e6
+        return gap_s if self.slip_us / 1e6 < gap_s <= MAX_GAP_S else 0.0
+
+    def bridge(self, ts_us: float) -> None:
+        """Jump the time base to a chunk stamped `ts_us` after a short gap; the rate learnt
+        stays, and the samples before keep their times."""
+        pred = self.expected_us()
+        self.jumps.append((self.n, ts_us - pred))
+        self.anchor_n, self.anchor_us = self.n, float(ts_us)
 
     def rate_error(self) -> float:
         """The stream's real rate against its declared one, -0.02 for 2 % slow."""

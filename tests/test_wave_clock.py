@@ -55,6 +55,28 @@ def test_a_true_gap_restarts_and_the_heart_rate_comes_back(ecg):
     assert np.median(errs) < 0.6
 
 
+def test_a_short_gap_is_bridged_without_an_interval_across_it(ecg):
+    """1 s of samples lost at 60 s (a board's stall): the detector stays warm, HR_OK holds
+    through it and stays right, and no RR interval spans the gap (none mended there)."""
+    x, fs = ecg
+    feats, wave, restarts, rows = SeatFeatures(baseline_s=10), None, 0, []
+    ref = reference_hr(x, fs, "ecg")
+    for s, y, r in device_chunks(x, fs, 0.02):
+        if 60e6 <= s - 1e9 < 61e6:
+            continue
+        feats.add(Waveform(s, "ecg", DECLARED_HZ, y))
+        restarts += wave is not None and feats.waves["ecg"] is not wave
+        wave = feats.waves["ecg"]
+        if 55e6 <= r - 1e9 <= 90e6:
+            e = feats.estimate(r)
+            rows.append((bool(e["flags"] & Flag.HR_OK), abs(e["hr_bpm"] - ref((r - 1e9) / 1e6))))
+    assert restarts == 0 and wave.gaps == 1
+    assert all(ok for ok, _ in rows) and np.median([e for _, e in rows]) < 0.6
+    end_us = int(1e9 + 90e6)
+    assert wave.heart.window(end_us, 30).rr_ms.max() < 1000  # RR here 700-850 ms
+    assert not {"missed", "longshort"} & set(wave.heart.artefacts_in(end_us, 30))
+
+
 @pytest.mark.parametrize("jump_s", [-3.0, -0.2])
 def test_a_stamp_jump_back_corrupts_nothing(ecg, jump_s):
     """The host clock steps back at 60 s (a resync): past the slip the stream starts afresh
