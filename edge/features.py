@@ -98,10 +98,8 @@ class _WaveBeats:
     def fits(self, r: Waveform) -> bool:
         """The chunk goes on this stream: it follows, or it comes after a short gap (a
         board's stall): the detector stays warm, no interval spans the gap."""
-        if self.clock.fits(r.fs_hz, r.ts_us):
-            return True
         if not self.clock.gap_s(r.fs_hz, r.ts_us):
-            return False
+            return self.clock.fits(r.fs_hz, r.ts_us)
         self.clock.bridge(r.ts_us)
         self.gap_end_us, self.gaps = float(r.ts_us), self.gaps + 1
         return True

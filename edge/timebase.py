@@ -12,9 +12,10 @@ time of the next sample and of the sample period; each chunk's stamp corrects bo
 little, so the stamps' jitter is smoothed out and a steady rate difference is learnt.
 Only a chunk off the *tracked* time base by more than `slip_s` is a discontinuity
 (samples lost, a stamp jump either way, a restarted device), and the caller restarts.
-A chunk up to MAX_GAP_S past it is a short gap (samples lost: a board's stall, a radio
-drop-out) that a caller may bridge instead (`bridge`): the time base jumps there and the
-samples before it keep their times. Samples get their times from the tracked base: host time is the show's truth (the
+A chunk stamped MIN_GAP_S to MAX_GAP_S ahead of it is a short gap (samples lost: a
+board's stall, a radio drop-out; the drift it tracks stays under MIN_GAP_S at 3 %) that a
+caller may bridge instead (`bridge`): the time base jumps there, the rate learnt stays,
+and the samples before keep their times. Samples get their times from the tracked base: host time is the show's truth (the
 picture, the other seats and the wire are on it), so a device 2 % fast does not read HR
 2 % high. Streaming and batch alike go through this one class.
 """
@@ -30,6 +31,7 @@ TRACK_TAU_S = 2.0  # the time base follows the stamps with about this time const
 MAX_RATE_ERR = 0.15  # beyond +-15 % of the declared rate the clock is broken, not drifting
 MAX_FS_HZ = 100_000.0
 MAX_GAP_S = 1.5  # a short gap (a board's stall) is bridged; a longer one starts afresh
+MIN_GAP_S = 0.1  # a stamp this far ahead of the tracked base is a gap, not jitter or drift
 JUMPS_KEPT = 64  # bridged gaps remembered (only the detector's last seconds are asked for)
 
 
@@ -77,7 +79,7 @@ class SampleClock:
         if fs_hz != self.fs or self.implausible:
             return 0.0
         gap_s = (ts_us - self.expected_us()) / 1e6
-        return gap_s if self.slip_us / 1e6 < gap_s <= MAX_GAP_S else 0.0
+        return gap_s if MIN_GAP_S < gap_s <= MAX_GAP_S else 0.0
 
     def bridge(self, ts_us: float) -> None:
         """Jump the time base to a chunk stamped `ts_us` after a short gap; the rate learnt
