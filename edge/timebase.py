@@ -15,9 +15,12 @@ Only a chunk off the *tracked* time base by more than `slip_s` is a discontinuit
 A chunk stamped MIN_GAP_S to MAX_GAP_S ahead of it is a short gap (samples lost: a
 board's stall, a radio drop-out; the drift it tracks stays under MIN_GAP_S at 3 %) that a
 caller may bridge instead (`bridge`): the time base jumps there, the rate learnt stays,
-and the samples before keep their times. Samples get their times from the tracked base: host time is the show's truth (the
+and the samples before keep their times.
+
+Samples get their times from the tracked base: host time is the show's truth (the
 picture, the other seats and the wire are on it), so a device 2 % fast does not read HR
-2 % high. Streaming and batch alike go through this one class.
+2 % high. Beats, skin conductance responses and the accelerometer's moving spans all take
+their times from here (edge/features.py, edge/eda.py, edge/motion.py).
 """
 
 from __future__ import annotations
