@@ -144,6 +144,8 @@ def main(argv=None) -> None:
     ap.add_argument("--before", action="store_true", help="the uncorrected time base")
     ap.add_argument("--loaded-board", type=int, metavar="RUNS", default=0,
                     help="instead: RUNS seeds of bench/heart_noise.py's loaded BrainFlow board")
+    ap.add_argument("--first", type=int, default=100,
+                    help="the loaded board's first seed (0-9 were looked at to set MIN_GAP_S)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     rec = record(a.record)
@@ -157,7 +159,7 @@ def main(argv=None) -> None:
     x = x[: int(a.seconds * fs)]
     if a.loaded_board:
         rows = [{"seed": s, **measure(x, fs, rec.kind, 0.0, chunks=loaded_board_chunks(x, fs, s))}
-                for s in track(range(a.loaded_board), description="runs")]
+                for s in track(range(a.first, a.first + a.loaded_board), description="runs")]
     else:
         rows = [measure(x, fs, rec.kind, e) for e in track(RATE_ERRORS, description="rates")]
     if a.json:
