@@ -88,7 +88,7 @@ class _WaveBeats:
 
     def __init__(self, r: Waveform, gate: Optional[MotionGate] = None):
         self.clock = SampleClock(r.fs_hz, r.ts_us, WAVE_SLIP_S)
-        self.fs, self.t0 = r.fs_hz, r.ts_us
+        self.t0 = r.ts_us
         self.stream = BeatStream(r.fs_hz, r.kind)
         self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S)  # (see HeartWindow)
         self.gate = gate  # the seat's accelerometer, for a PPG
