@@ -35,6 +35,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import signal
 
+from empathy.edge.timebase import SampleClock
+
 ALIAS_HZ = 8.0
 CLEAN_HZ = 3.0
 TONIC_HZ = 0.05
@@ -251,15 +253,13 @@ class EdaWindow:
     RATE_WINDOW_S = 60.0
     QUALITY_WINDOW_S = 10.0
 
-    def __init__(self, fs_hz: float, t0_us: int):
+    def __init__(self, fs_hz: float, t0_us: int, slip_s: float = 0.5):
         self.stream = EdaStream(fs_hz)
         self.fs, self.t0 = fs_hz, t0_us
+        self.clock = SampleClock(fs_hz, t0_us, slip_s)  # the device's rate is a few % off
         self.scrs: deque = deque()  # (onset_us, peak_us, amp_us, rise_s)
         self.chunks: deque = deque()  # (end_us, samples, good samples) for quality
         self.rejected = 0
-
-    def expected_us(self) -> float:
-        return self.t0 + self.stream.n * 1e6 / self.fs
 
     def add(self, ts_us: int, samples: np.ndarray) -> None:
         x = np.asarray(samples, dtype=np.float64)
@@ -271,8 +271,9 @@ class EdaWindow:
             self.rejected += int((~good).sum())
             x = np.where(good, x, self.stream.level if self.stream.level == self.stream.level
                          else np.median(x[good]) if good.any() else 0.0)
+        self.clock.follow(ts_us, len(x))
         s = self.stream.push(x)
-        to_us = lambda i: self.t0 + i * 1e6 / self.fs  # noqa: E731
+        to_us = lambda i: float(self.clock.time_us(i))  # noqa: E731
         for o, p, a, r in zip(s.onset.tolist(), s.peak.tolist(), s.amp_us.tolist(),
                               s.rise_s.tolist()):
             self.scrs.append((to_us(o), to_us(p), a, r))
@@ -281,7 +282,7 @@ class EdaWindow:
         """tonic_us, scr_per_min, scr_amp_us (mean of the last minute's), last SCR, quality.
         The responses' minute is the one ending where the detector has settled (the look-
         ahead behind now), so the rate is not diluted by seconds still being judged."""
-        settled_us = self.t0 + self.stream.settled() * 1e6 / self.fs
+        settled_us = float(self.clock.time_us(self.stream.settled()))
         while self.scrs and self.scrs[0][1] < settled_us - self.RATE_WINDOW_S * 1e6:
             self.scrs.popleft()
         while self.chunks and self.chunks[0][0] < now_us - self.QUALITY_WINDOW_S * 1e6:

@@ -43,6 +43,7 @@ from empathy.edge.hrv import LOST_GAP_S, WINDOW_S, HeartWindow, hrv_time
 from empathy.edge.motion import MotionGate
 from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
+from empathy.edge.timebase import SampleClock
 from empathy.sensors.base import Beat, FaceCrop, Health, Pupil, Reading, Waveform
 from empathy.wire import EXPRESSION_NONE, Flag
 
@@ -57,7 +58,7 @@ log = logging.getLogger("empathy.edge.features")
 HR_WINDOW_S = 8.0
 HRV_WINDOW_S = 30.0
 FACE_TAU_S = 0.8  # sustained expressions count, one-frame flickers don't
-WAVE_SLIP_S = 0.5  # a chunk this far from where the last one ended restarts detection
+WAVE_SLIP_S = 0.5  # a chunk this far off its stream's tracked time base restarts detection
 MIN_HEART_QUALITY = 0.3
 MAX_MENDED_FRAC = 0.2  # HRV_OK off when more of the window's intervals were mended than this
 HEART_WAVES = ("ppg", "ecg")  # the waveforms beats are found in; other kinds are passed over
@@ -82,42 +83,51 @@ ESTIMATE_LATENCY_S = Aligner(LATENCY_S).lag_s
 
 
 class _WaveBeats:
-    """Streaming beat detection on one waveform, with sample index -> ts_us."""
+    """Streaming beat detection on one waveform; sample index -> host time on the stream's
+    tracked time base (`edge.timebase`: a device's clock is a few % off its declared rate)."""
 
     def __init__(self, r: Waveform, gate: Optional[MotionGate] = None):
-        self.fs, self.t0 = r.fs_hz, r.ts_us
+        self.clock = SampleClock(r.fs_hz, r.ts_us, WAVE_SLIP_S)
+        self.t0 = r.ts_us
         self.stream = BeatStream(r.fs_hz, r.kind)
         self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S)  # (see HeartWindow)
         self.gate = gate  # the seat's accelerometer, for a PPG
+        self.gap_end_us: Optional[float] = None  # after a bridged gap, till its first beat
+        self.gaps = 0
 
     def fits(self, r: Waveform) -> bool:
-        expected = self.t0 + self.stream.n * 1e6 / self.fs
-        return r.fs_hz == self.fs and abs(r.ts_us - expected) <= WAVE_SLIP_S * 1e6
+        """The chunk goes on this stream: it follows, or it comes after a short gap (a
+        board's stall): the detector stays warm, no interval spans the gap."""
+        if not self.clock.gap_s(r.fs_hz, r.ts_us):
+            return self.clock.fits(r.fs_hz, r.ts_us)
+        self.clock.bridge(r.ts_us)
+        self.gap_end_us, self.gaps = float(r.ts_us), self.gaps + 1
+        return True
 
     def add(self, r: Waveform) -> bool:
         """True if the chunk held a beat worth the name (someone is there)."""
+        self.clock.follow(r.ts_us, np.size(r.samples))
         beats = self.stream.push(r.samples)
-        ts_us, sqi = self.t0 + beats.idx * 1e6 / self.fs, beats.sqi
-        if self.gate is None:
-            self.heart.add_beats(ts_us, sqi)
-        else:  # moving or not, a pulse says someone is there (the return value)
+        ts_us, sqi, moving = self.clock.time_us(beats.idx), beats.sqi, np.zeros(len(beats.idx))
+        if self.gate is not None:  # moving or not, a pulse says someone is there (returned)
             ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
-            for t, q, m in zip(ts_us, sqi, moving):
-                if m:
-                    self.heart.break_off()  # nothing from an artefact, nothing across it
-                else:
-                    self.heart.add_beats((t,), (q,))
+        for t, q, m in zip(ts_us, sqi, moving):
+            if m or (self.gap_end_us is not None and t >= self.gap_end_us):
+                self.heart.break_off()  # nothing from an artefact or across a gap
+                self.gap_end_us = None
+            if not m:
+                self.heart.add_beats((t,), (q,))
         return bool(np.any(np.asarray(beats.sqi) >= MIN_HEART_QUALITY))
 
     def lost_contact(self, now_us: int) -> bool:
         """Samples keep coming but no pulse for LOST_GAP_S: the sensor is off the skin
         (or on something without a pulse). A stream younger than that can't tell yet."""
-        end_us = self.t0 + self.stream.n * 1e6 / self.fs
+        end_us = self.clock.expected_us()
         if end_us < now_us - LOST_GAP_S * 1e6 or end_us - self.t0 < LOST_GAP_S * 1e6:
             return False  # the waveform stopped (a gap, not contact) or just started
         # the detector's last candidate, before it is confirmed (a stream's first beats are
         # held back for seconds; contact is there all the same)
-        last_us = self.t0 + max(self.stream.last_peak, 0) * 1e6 / self.fs
+        last_us = self.clock.time_us(max(self.stream.last_peak, 0))
         return end_us - last_us >= LOST_GAP_S * 1e6
 
 
@@ -246,8 +256,8 @@ class SeatFeatures:
     def _add_eda(self, r: Waveform) -> None:
         try:
             e = self.eda
-            if e is None or e.fs != r.fs_hz or abs(r.ts_us - e.expected_us()) > WAVE_SLIP_S * 1e6:
-                e = self.eda = EdaWindow(r.fs_hz, r.ts_us)  # new, resampled, or after a gap
+            if e is None or not e.clock.fits(r.fs_hz, r.ts_us):  # new, resampled, or a gap
+                e = self.eda = EdaWindow(r.fs_hz, r.ts_us, WAVE_SLIP_S)
             e.add(r.ts_us, r.samples)
         except ValueError as err:  # an unusable rate
             self.eda = None

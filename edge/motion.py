@@ -30,6 +30,8 @@ from collections import deque
 import numpy as np
 from scipy import signal
 
+from empathy.edge.timebase import SampleClock
+
 MOTION_MG = 50.0  # a still hand: sensor noise and tremor ~5-15 mG RMS; a fidget: hundreds
 BLOCK_S = 0.25
 PAD_S = 0.5
@@ -43,10 +45,11 @@ SPANS_KEPT = 256  # moving spans remembered (they are only looked up near the ne
 class MotionTrack:
     """Accelerometer magnitude chunks in (mG); moving spans (start_us, end_us + PAD_S) out."""
 
-    def __init__(self, fs_hz: float, t0_us: float):
+    def __init__(self, fs_hz: float, t0_us: float, slip_s: float = 0.5):
         if not (5.0 <= fs_hz <= 5000.0):
             raise ValueError(f"accelerometer at {fs_hz:g} Hz: need 5..5000 Hz")
-        self.fs, self.t0 = float(fs_hz), float(t0_us)
+        self.fs = float(fs_hz)
+        self.clock = SampleClock(fs_hz, t0_us, slip_s)  # the device's rate is a few % off
         self.n = 0  # samples consumed
         self.block = max(1, round(BLOCK_S * fs_hz))
         a = 1 - math.exp(-1 / (GRAVITY_TAU_S * fs_hz))
@@ -56,19 +59,18 @@ class MotionTrack:
         self.spans: deque = deque(maxlen=SPANS_KEPT)
         self.moving_s = 0.0
 
-    def expected_us(self) -> float:
-        return self.t0 + self.n * 1e6 / self.fs
-
     def judged_us(self) -> float:
         """Time up to which every block has been judged."""
-        return self.t0 + (self.n - len(self.rest)) * 1e6 / self.fs
+        return float(self.clock.time_us(self.n - len(self.rest)))
 
-    def push(self, samples) -> None:
+    def push(self, samples, ts_us: float | None = None) -> None:
+        """One chunk; `ts_us` its first sample's stamp (None: right after the last)."""
         x = np.asarray(samples, dtype=np.float64).ravel()
         if not x.size:
             return
         if not np.isfinite(x).all() or np.abs(x).max() > MAX_MG:
             raise ValueError(f"accelerometer sample outside +-{MAX_MG:g} mG or not a number")
+        self.clock.follow(self.clock.expected_us() if ts_us is None else ts_us, len(x))
         if self.zi is None:  # settled on the first sample: no start-up swing
             self.zi = np.array([x[0] * (1 - self.ema[0][0])])
         slow, self.zi = signal.lfilter(*self.ema, x, zi=self.zi)
@@ -80,8 +82,7 @@ class MotionTrack:
         rms = np.sqrt(e[:full].reshape(-1, self.block).mean(axis=1)) if full else np.zeros(0)
         pad = PAD_S * 1e6
         for k in np.flatnonzero(rms > MOTION_MG):
-            s = self.t0 + (first + k * self.block) * 1e6 / self.fs
-            e_us = s + self.block * 1e6 / self.fs
+            s, e_us = self.clock.time_us([first + k * self.block, first + (k + 1) * self.block])
             self.moving_s += self.block / self.fs
             if self.spans and self.spans[-1][1] >= s:  # joins the last span
                 self.spans[-1] = (self.spans[-1][0], e_us + pad)
@@ -110,12 +111,12 @@ class MotionGate:
 
     def add_acc(self, ts_us: float, fs_hz: float, samples) -> None:
         t = self.track
-        if t is None or t.fs != fs_hz or abs(ts_us - t.expected_us()) > self.slip_us:
-            new = MotionTrack(fs_hz, ts_us)  # new, resampled, or after a gap
+        if t is None or not t.clock.fits(fs_hz, ts_us):  # new, resampled, or after a gap
+            new = MotionTrack(fs_hz, ts_us, self.slip_us / 1e6)
             if t is not None:
                 new.spans, new.moving_s = t.spans, t.moving_s
             self.track = new
-        self.track.push(samples)
+        self.track.push(samples, ts_us)
 
     def pass_beats(self, ts_us, sqi, final: bool = False):
         """(ts_us, sqi, moving) of the beats the accelerometer has covered by now."""

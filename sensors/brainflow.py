@@ -215,6 +215,9 @@ class BrainflowSource:
                 self.rejected += int(bad.sum())
                 continue
             t0 = data[c["ts_row"], 0] + offset_s
+            if not np.isfinite(t0):  # a broken stamp: the chunk cannot be placed in time
+                self.rejected += len(x)
+                continue
             self.chunks += 1
             out.append(Waveform(int(round(t0 * 1e6)), kind, c["fs_hz"], x))
         return out

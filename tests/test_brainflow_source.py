@@ -70,6 +70,20 @@ def test_synthetic_board_streams_but_its_noise_is_no_heart_rate():
     assert not any(e["flags"] & Flag.HR_OK or e["hr_bpm"] for e in est)
 
 
+def test_a_chunk_with_a_broken_stamp_is_rejected_not_placed():
+    src = open_source("brainflow://synthetic")
+    try:
+        c = src.channels["ppg"]
+        data = np.ones((BoardShim.get_num_rows(SYNTH), 15))
+        data[c["ts_row"], :] = np.nan
+        assert src._readings(c["preset"], data, 0.0) == []
+        data[c["ts_row"], :] = time.time() + np.arange(15) / 250
+        assert [r.kind for r in src._readings(c["preset"], data, 0.0)] == ["ppg", "eda"]
+    finally:
+        src.close()
+    assert src.stats()["rejected"] >= 15
+
+
 def known_recording(path, seconds: float, bpm: float) -> None:
     """A realistic ECG and PPG at a steady `bpm` (the truth) in the synthetic board's rows,
     as BrainFlow writes a recording (DataFilter.write_file), for its playback board."""

@@ -79,7 +79,9 @@ def test_noise_from_a_loaded_board_is_no_heart_rate_whatever_its_timing(seed):
         assert not (est["flags"] & Flag.HR_OK or est["hr_bpm"]), t_s
         assert quality < MIN_HEART_QUALITY, t_s
         restarts += restarted
-    assert restarts >= 2  # the slipping stamps did restart the detector
+    # the stalls did restart the detector (the loop's slow rate no longer does: the stream's
+    # time base follows it, edge/timebase.py)
+    assert restarts >= 1
 
 
 def test_a_young_window_of_detected_beats_is_judged_over_the_batch_window():

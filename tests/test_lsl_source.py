@@ -27,10 +27,11 @@ def ecg_wave(duration_s: float, fs: float, bpm: float, seed: int = 0) -> np.ndar
 
 class Outlet:
     """A device streaming `x` (samples x channels) at fs in real time, each chunk stamped
-    with when its first sample was measured: `late_s` before it is pushed."""
+    with when its first sample was measured: `late_s` before it is pushed. `rate`: its
+    clock's real rate against the fs it declares (1.05: 5 % fast)."""
 
     def __init__(self, name: str, kind: str, x: np.ndarray, fs: float, labels=None,
-                 units=None, late_s: float = 0.0, chunk: int = 10):
+                 units=None, late_s: float = 0.0, chunk: int = 10, rate: float = 1.0):
         self.source_id = f"test-{uuid.uuid4().hex[:8]}"
         x = np.asarray(x, float).reshape(len(x), -1)
         info = pylsl.StreamInfo(name, kind, x.shape[1], fs, pylsl.cf_float32, self.source_id)
@@ -40,7 +41,7 @@ class Outlet:
             c.append_child_value("label", (labels or [f"ch{k}" for k in range(x.shape[1])])[i])
             c.append_child_value("unit", (units or ["mV"] * x.shape[1])[i])
         self.outlet = pylsl.StreamOutlet(info)
-        self.x, self.fs, self.late_s, self.chunk = x, fs, late_s, chunk
+        self.x, self.fs, self.late_s, self.chunk = x, fs * rate, late_s, chunk
         self.t0 = None
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -111,6 +112,33 @@ def test_ecg_stream_feeds_heart_rate_with_its_measurement_times():
         feats.add(r)
     est = feats.estimate(waves[-1].ts_us + int(len(waves[-1].samples) * 1e6 / fs))
     assert est["hr_bpm"] == pytest.approx(bpm, abs=3)
+
+
+def test_a_device_whose_clock_runs_fast_keeps_one_stream_and_its_heart_rate():
+    """An amplifier declaring 250 Hz whose clock runs 5 % fast: its stamps (LSL's, on our
+    clock) leave the declared count by 0.5 s after 10 s. The seat follows its clock: one
+    detector all along, and HR in our time (the body's 72 bpm, not 5 % more)."""
+    fs, bpm, rate = 250.0, 72.0, 1.05
+    dev = Outlet("TestAmp Fast", "ECG", ecg_wave(30, fs * rate, bpm), fs, rate=rate).start()
+    src = open_source(f"lsl://TestAmp%20Fast?source_id={dev.source_id}&resolve_s=10")
+    feats, waves = SeatFeatures(baseline_s=5), []
+    try:
+        assert src.wait_connected(20), src.stats()
+        end = time.monotonic() + 30
+        while sum(len(w.samples) for w in waves) < 12 * fs * rate and time.monotonic() < end:
+            for r in src.read(0.05):
+                feats.add(r)
+                if isinstance(r, Waveform):
+                    waves.append(r)
+                    detector = feats.waves["ecg"] if len(waves) == 1 else detector
+                    assert feats.waves["ecg"] is detector, "restarted"
+    finally:
+        src.close()
+        dev.stop()
+    assert sum(len(w.samples) for w in waves) >= 12 * fs * rate
+    assert detector.clock.rate_error() == pytest.approx(0.05, abs=0.005)
+    est = feats.estimate(int(detector.clock.expected_us()))
+    assert est["hr_bpm"] == pytest.approx(bpm, abs=2)
 
 
 def test_eye_tracker_pupil_channel_by_label_with_confidence_and_blinks():

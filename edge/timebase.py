@@ -1,0 +1,111 @@
+"""Sample index -> host time for one waveform stream whose device clock is not the host's.
+
+A board declares a rate (250 Hz), but its crystal, its read loop under load or an LSL
+outlet's pacing make the real rate 1-3 % off (a loaded BrainFlow synthetic board: up to
+10 %). Chunks arrive stamped in host time (their first sample's). Counting samples at the
+declared rate drifts away from the stamps steadily (2 %: 20 ms a second), so "a chunk far
+from where the count says" cannot tell a gap from a clock: the detectors restarted every
+~25 s at 2 % and lost the beats in flight.
+
+`SampleClock` follows the stamps instead: an alpha-beta tracker (a PLL in effect) of the
+time of the next sample and of the sample period; each chunk's stamp corrects both a
+little, so the stamps' jitter is smoothed out and a steady rate difference is learnt.
+Only a chunk off the *tracked* time base by more than `slip_s` is a discontinuity
+(samples lost, a stamp jump either way, a restarted device), and the caller restarts.
+A chunk stamped MIN_GAP_S to MAX_GAP_S ahead of it is a short gap (samples lost: a
+board's stall, a radio drop-out; the drift it tracks stays under MIN_GAP_S at 3 %) that a
+caller may bridge instead (`bridge`): the time base jumps there, the rate learnt stays,
+and the samples before keep their times.
+
+Samples get their times from the tracked base: host time is the show's truth (the
+picture, the other seats and the wire are on it), so a device 2 % fast does not read HR
+2 % high. Beats, skin conductance responses and the accelerometer's moving spans all take
+their times from here (edge/features.py, edge/eda.py, edge/motion.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+TRACK_TAU_S = 2.0  # the time base follows the stamps with about this time constant
+MAX_RATE_ERR = 0.15  # beyond +-15 % of the declared rate the clock is broken, not drifting
+MAX_FS_HZ = 100_000.0
+MAX_GAP_S = 1.5  # a short gap (a board's stall) is bridged; a longer one starts afresh
+MIN_GAP_S = 0.1  # a stamp this far ahead of the tracked base is a gap, not jitter or drift
+JUMPS_KEPT = 64  # bridged gaps remembered (only the detector's last seconds are asked for)
+
+
+class SampleClock:
+    """Feed each chunk's (stamp, sample count) with `follow` after checking `fits`;
+    `time_us(i)` is sample i's host time."""
+
+    def __init__(self, fs_hz: float, t0_us: float, slip_s: float):
+        if not (math.isfinite(fs_hz) and 0 < fs_hz <= MAX_FS_HZ):
+            raise ValueError(f"sample rate {fs_hz:g} Hz: need 0..{MAX_FS_HZ:g} Hz")
+        if not math.isfinite(t0_us):
+            raise ValueError("chunk stamp is not a number")
+        self.fs = float(fs_hz)
+        self.nominal_us = 1e6 / self.fs
+        self.period_us = self.nominal_us
+        self.t0 = float(t0_us)  # the stream's first sample
+        self.anchor_n, self.anchor_us = 0, float(t0_us)  # the last corrected point
+        self.n = 0  # samples followed
+        self.slip_us = slip_s * 1e6
+        self.implausible = False  # the stamps ask for a rate beyond MAX_RATE_ERR
+        self.jumps: deque = deque(maxlen=JUMPS_KEPT)  # (sample index, gap_us) bridged
+
+    def time_us(self, idx):
+        """Host time of sample index (or indices) `idx` on the tracked time base."""
+        i = np.asarray(idx, dtype=np.float64)
+        t = self.anchor_us + (i - self.anchor_n) * self.period_us
+        for n, gap_us in self.jumps:  # samples before a bridged gap came that much earlier
+            t = t - gap_us * (i < n)
+        return t
+
+    def expected_us(self) -> float:
+        """Where the next chunk should be stamped."""
+        return float(self.time_us(self.n))
+
+    def fits(self, fs_hz: float, ts_us: float) -> bool:
+        """False for a chunk that starts a new stream: another rate, or a stamp off the
+        tracked time base by more than the slip (a gap, a jump back, a restarted device),
+        or after stamps that asked for a rate too far from the declared one."""
+        return (fs_hz == self.fs and not self.implausible
+                and abs(ts_us - self.expected_us()) <= self.slip_us)
+
+    def gap_s(self, fs_hz: float, ts_us: float) -> float:
+        """How much signal a chunk that does not fit skipped, if it is a short gap worth
+        bridging (0 otherwise: it fits, or it is a new stream)."""
+        if fs_hz != self.fs or self.implausible:
+            return 0.0
+        gap_s = (ts_us - self.expected_us()) / 1e6
+        return gap_s if MIN_GAP_S < gap_s <= MAX_GAP_S else 0.0
+
+    def bridge(self, ts_us: float) -> None:
+        """Jump the time base to a chunk stamped `ts_us` after a short gap; the rate learnt
+        stays, and the samples before keep their times."""
+        pred = self.expected_us()
+        self.jumps.append((self.n, ts_us - pred))
+        self.anchor_n, self.anchor_us = self.n, float(ts_us)
+
+    def rate_error(self) -> float:
+        """The stream's real rate against its declared one, -0.02 for 2 % slow."""
+        return self.nominal_us / self.period_us - 1
+
+    def follow(self, ts_us: float, n_samples: int) -> None:
+        """Take a fitting chunk of `n_samples` stamped `ts_us` (its first sample)."""
+        since = self.n - self.anchor_n  # samples since the last correction
+        if since > 0:
+            pred = self.expected_us()
+            r = ts_us - pred
+            a = 1 - math.exp(-since * self.period_us / 1e6 / TRACK_TAU_S)
+            b = a * a / (2 - a)  # Benedict-Bordner: the period's gain for this offset gain
+            self.anchor_n, self.anchor_us = self.n, pred + a * r
+            lo, hi = self.nominal_us / (1 + MAX_RATE_ERR), self.nominal_us / (1 - MAX_RATE_ERR)
+            period_us = self.period_us + b * r / since
+            self.implausible |= not lo <= period_us <= hi
+            self.period_us = min(hi, max(lo, period_us))
+        self.n += int(n_samples)
