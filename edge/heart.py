@@ -64,6 +64,7 @@ PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of t
 SEARCH_GAP = (1.66, 4.5)  # gaps (in recent beat intervals) that are searched for missed beats
 LOOK_BACK_GAP = 0.6  # a beat found by _look_back comes at least this many beats before the next
 RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
+RISE_STEPS = 10  # a pulse rises at least this many of the ADC's steps (see _rises)
 RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
 SEARCH_HEIGHT = 0.1  # what a missed beat must reach there, of recent beats' median height
 SEARCH_REACH_S = 2.0  # history kept for _search_back beyond one block's needs
@@ -445,7 +446,14 @@ class BeatStream:
         if r - self.last_beat > max(2 * self.silence, 4 * _median(self.rr) if self.rr else 0):
             self.rises.clear()
         a = max(r - self.pre, h0)  # (in history: see hist; h0 > 0 only once r - pre is in)
-        rise = float(self.x[r - h0]) - float(np.minimum.reduce(self.x[a - h0:r - h0 + 1]))
+        w = self.x[a - h0:r - h0 + 1]
+        rise = float(w[-1]) - float(np.minimum.reduce(w))
+        # a flat line (no contact) still flickers by an ADC step or two, and the energy
+        # detector is blind to scale: its smallest step, seen in the same window, sets a floor
+        steps = np.abs(np.diff(w))
+        steps = steps[steps > 0]
+        if steps.size and rise < RISE_STEPS * float(np.minimum.reduce(steps)):
+            return False
         if len(self.rises) >= 3:
             med = _median(self.rises)
             if rise < RISE_MIN * med:
