@@ -17,11 +17,14 @@ How (Elgendi's two-moving-average detector, made causal):
    A candidate under 40 % of the recent beats' height is a dicrotic or T wave, not a beat,
    and one whose raw maximum sits on the edge of the search window is a slope, not a peak.
    Of two candidates within the refractory time the taller stays (a small wave just before
-   a pulse must not shut the pulse out). A gap of 1.66-2.5 beats in a steady rhythm is
-   searched again for a smaller pulse the energy blocks missed (Pan-Tompkins' search-back).
+   a pulse must not shut the pulse out). A gap of 1.66-4.5 beats in a steady rhythm is
+   searched again, one beat at a time where the rhythm puts it, for smaller pulses the
+   energy blocks or the height gate missed (Pan-Tompkins' search-back; pulses weakened
+   while a hand moves, under heights that motion inflated).
    A stream's first beat, whose block starts while the averages are still filling, is
    found by a look-back once the first beat after it is. A PPG beat must rise to its peak
-   (at least RISE_MIN of the recent pulses' rise): ripples on a trough are not pulses.
+   (at least RISE_MIN of the recent pulses' rise, and RISE_STEPS of the ADC's smallest
+   step): ripples on a trough and a flat line's flicker are not pulses.
 5. a quality per beat: how much its shape matches the previous few beats' (motion
    artefacts don't look like pulses), halved when the top is clipped flat.
 
