@@ -17,11 +17,14 @@ How (Elgendi's two-moving-average detector, made causal):
    A candidate under 40 % of the recent beats' height is a dicrotic or T wave, not a beat,
    and one whose raw maximum sits on the edge of the search window is a slope, not a peak.
    Of two candidates within the refractory time the taller stays (a small wave just before
-   a pulse must not shut the pulse out). A gap of 1.66-2.5 beats in a steady rhythm is
-   searched again for a smaller pulse the energy blocks missed (Pan-Tompkins' search-back).
+   a pulse must not shut the pulse out). A gap of 1.66-4.5 beats in a steady rhythm is
+   searched again, one beat at a time where the rhythm puts it, for smaller pulses the
+   energy blocks or the height gate missed (Pan-Tompkins' search-back; pulses weakened
+   while a hand moves, under heights that motion inflated).
    A stream's first beat, whose block starts while the averages are still filling, is
    found by a look-back once the first beat after it is. A PPG beat must rise to its peak
-   (at least RISE_MIN of the recent pulses' rise): ripples on a trough are not pulses.
+   (at least RISE_MIN of the recent pulses' rise, and RISE_STEPS of the ADC's smallest
+   step): ripples on a trough and a flat line's flicker are not pulses.
 5. a quality per beat: how much its shape matches the previous few beats' (motion
    artefacts don't look like pulses), halved when the top is clipped flat.
 
@@ -61,11 +64,14 @@ MIN_HEIGHT = 0.4  # of the recent beats' median height
 FIRST_JUDGED = 8  # a stream's first beats are judged together (see _judge_first)
 CLIP_FRAC = 0.02  # a beat within 2 % of its top for 60 ms is clipped (ADCs jitter)
 PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of the maximum
-SEARCH_GAP = (1.66, 2.5)  # gaps (in recent beat intervals) that are searched for a missed beat
+SEARCH_GAP = (1.66, 4.5)  # gaps (in recent beat intervals) that are searched for missed beats
 LOOK_BACK_GAP = 0.6  # a beat found by _look_back comes at least this many beats before the next
 RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
+RISE_STEPS = 10  # a pulse rises at least this many of the ADC's steps (see _rises)
 RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
-SEARCH_HEIGHT = 0.2  # what a missed beat must reach there, of recent beats' median height
+SEARCH_HEIGHT = 0.1  # what a missed beat must reach there, of recent beats' median height
+SEARCH_REACH_S = 2.0  # history kept for _search_back beyond one block's needs
+SEARCH_SLACK = 0.3  # a missed beat lies within this many beats of where the rhythm puts it
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
 
@@ -130,13 +136,15 @@ class BeatStream:
         self.pre, self.post = s(m.pre_s), s(m.post_s)
         self.smooth = int(m.smooth_s * fs_hz / 2)  # half-width, samples
         self.kernel = np.full(2 * self.smooth + 1, 1.0 / (2 * self.smooth + 1))
-        self.ahead = max(self.post, self.refine + self.smooth + 1)  # samples needed after p
+        # samples needed after p (a beat found by search-back looks twice as far: _refine)
+        self.ahead = max(self.post, 2 * self.refine + self.smooth + 1)
         self.ema_a = 1 - np.exp(-1 / (8.0 * fs_hz))  # energy's slow mean: 8 s time constant
         self.ema_b, self.ema_den = np.array([self.ema_a]), np.array([1.0, self.ema_a - 1])
         self.flat_n = max(3, 0.06 * self.fs)  # samples at the top that make a beat clipped
         self.wait = max(self.ahead, self.refr)  # after a beat's peak (see _settled)
         self.latency_s = (self.max_block + self.wait) / fs_hz
         self.hist = self.max_block + self.pre + self.wait + self.delay + 2 * self.refine + 2
+        self.hist += s(SEARCH_REACH_S)
         self.n = 0  # samples consumed so far
         self.end = -1  # the recording's length once finish() carried it on (see there)
         self.x = np.zeros(0)  # raw and filtered history (the last `hist` samples)
@@ -151,6 +159,7 @@ class BeatStream:
         self.rr: deque = deque(maxlen=8)  # samples between the last beats' filtered peaks
         self.rises: deque = deque(maxlen=8)  # raw rises of the last PPG beats (_rises)
         self.searched = 0  # beats found by _search_back
+        self.found: set[int] = set()  # their peaks, until shaped
         self.silence = s(2.0)
         self.pending: list[tuple[int, float]] = []  # (peak, height) waiting for its shape
         self.first: list[tuple[int, float]] = []  # the first FIRST_JUDGED candidates
@@ -245,6 +254,8 @@ class BeatStream:
         if self.dropped is None and not self.first:
             self._look_back(p, e_, h0)
         self._search_back(p, e_, h0)
+        if p - self.last_peak > self.silence:  # start the reference over (after artefacts)
+            self.heights.clear()
         self._note_interval(p - self.last_peak)
         self.last_peak = p
         self.heights.append(h)
@@ -269,9 +280,11 @@ class BeatStream:
             self.rr.append(gap)
 
     def _search_back(self, p: int, block_end: int, h0: int) -> None:
-        """A gap of 1.66-2.5 beats in a steady rhythm means a beat the energy blocks missed
-        (a small pulse on a falling baseline): look again between the two beats, as
-        Pan-Tompkins does, for a filtered peak of at least SEARCH_HEIGHT of recent ones."""
+        """A gap of 1.66-4.5 beats in a steady rhythm means beats the energy blocks or the
+        height gate missed (a small pulse on a falling baseline, pulses weakened while the
+        hand moves and the heights are still motion's): look again between the two beats,
+        as Pan-Tompkins does, one beat at a time where the rhythm puts it, for a filtered
+        peak of at least SEARCH_HEIGHT of recent ones."""
         if len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
             return  # no steady rhythm to go by yet (a stream's first beats are unsure)
         gap, med = p - self.last_peak, _median(self.rr)
@@ -280,17 +293,24 @@ class BeatStream:
         # what refining and shaping the found beat read must be in history whatever the
         # chunking: from block_end - hist on it always is
         reach = max(self.pre, self.delay + self.refine + self.smooth) + 1
-        lo = max(self.last_peak + self.refr, block_end - self.hist + reach, h0)
-        hi = p - self.refr
-        if hi - lo < 3:
-            return
-        w = self.y[lo - h0:hi - h0]
-        k = int(w.argmax())
-        q, hq = lo + k, float(w[k])
-        if 0 < k < len(w) - 1 and hq >= SEARCH_HEIGHT * _median(self.heights):
+        floor = max(block_end - self.hist + reach, h0)
+        slack, least = SEARCH_SLACK * med, SEARCH_HEIGHT * _median(self.heights)
+        prev = self.last_peak
+        while True:
+            lo = max(int(prev + med - slack), self.last_peak + self.refr, floor)
+            hi = min(int(prev + med + slack), int(p - med + slack), p - self.refr)
+            if hi - lo < 3:
+                return
+            w = self.y[lo - h0:hi - h0]
+            k = int(w.argmax())
+            q, hq = lo + k, float(w[k])
+            if not (0 < k < len(w) - 1 and hq >= least):
+                prev = int(prev + med)  # none here: the next one is a beat further on
+                continue
             self._note_interval(q - self.last_peak)
-            self.last_peak = q
+            self.last_peak = prev = q
             self.pending.append((q, hq))
+            self.found.add(q)
             self.searched += 1
 
     def _look_back(self, p: int, block_end: int, h0: int) -> None:
@@ -365,13 +385,11 @@ class BeatStream:
     def _tall_enough(self, p: int, height: float) -> bool:
         """A dicrotic wave or T wave is a fraction of a real beat's height. After a long
         silence (the pulse got weaker) any block counts again, so the gate can't lock out."""
-        if p - self.last_peak > self.silence:  # start the reference over (after artefacts)
-            self.heights.clear()
-        if len(self.heights) < 3:
-            return True
+        if p - self.last_peak > self.silence or len(self.heights) < 3:
+            return True  # (the reference starts over: see _block)
         return height >= MIN_HEIGHT * _median(self.heights)
 
-    def _refine(self, p: int, h0: int) -> int:
+    def _refine(self, p: int, h0: int, after: int) -> int:
         """Where the beat really is: the raw waveform's peak near the delay-corrected place
         (-1 when the raw maximum is on the window's edge: a slope, not a peak)."""
         # a causal filter only delays: the raw peak lies between p - delay - refine and p,
@@ -380,7 +398,7 @@ class BeatStream:
         # (the average of a slope cut off by the end turns down: not a peak)
         k = self.smooth
         n = (self.end if self.end >= 0 else self.n) - k
-        lo, hi = max(p - self.delay - self.refine, h0, 0), min(p + self.refine + 1, n)
+        lo, hi = max(p - self.delay - self.refine, h0, 0), min(p + after + 1, n)
         a, b = max(lo - k, h0), min(hi + k, n + k)
         w = self.x[a - h0:b - h0]
         if k and len(w) > 2 * k:  # centred average: noise must not pick the peak
@@ -405,7 +423,11 @@ class BeatStream:
         h0 = self.n - len(self.y)
         idx, kept = [], []
         for p in peaks:
-            r = self._refine(p, h0)
+            # a small pulse found by search-back: its filtered peak may come well before
+            # the raw one (the band-pass peaks on the upstroke of a slow, weak pulse)
+            wide = p in self.found
+            self.found.discard(p)
+            r = self._refine(p, h0, 2 * self.refine if wide else self.refine)
             if r < 0 or r <= self.last_beat or not self._rises(r, h0):
                 continue
             self.last_beat = r
@@ -427,7 +449,14 @@ class BeatStream:
         if r - self.last_beat > max(2 * self.silence, 4 * _median(self.rr) if self.rr else 0):
             self.rises.clear()
         a = max(r - self.pre, h0)  # (in history: see hist; h0 > 0 only once r - pre is in)
-        rise = float(self.x[r - h0]) - float(np.minimum.reduce(self.x[a - h0:r - h0 + 1]))
+        w = self.x[a - h0:r - h0 + 1]
+        rise = float(w[-1]) - float(np.minimum.reduce(w))
+        # a flat line (no contact) still flickers by an ADC step or two, and the energy
+        # detector is blind to scale: its smallest step, seen in the same window, sets a floor
+        steps = np.abs(np.diff(w))
+        steps = steps[steps > 0]
+        if steps.size and rise < RISE_STEPS * float(np.minimum.reduce(steps)):
+            return False
         if len(self.rises) >= 3:
             med = _median(self.rises)
             if rise < RISE_MIN * med:

@@ -290,7 +290,7 @@ def write_page(out_dir: Path) -> Path:
               f"after it happened for PPG at 100 Hz, "
               f"{BeatStream(250.0, 'ecg').latency_s:.2f} s for ECG at 250 Hz; a stream's "
               f"first {FIRST_JUDGED} beats wait until the last of them is found, and a "
-              f"beat found by search-back (a gap of 1.66-2.5 beats searched again for a "
+              f"beat found by search-back (a gap of 1.66-4.5 beats searched again for a "
               f"smaller pulse) comes out with the beat after it.", "",
               "## Speed", "",
               "Speed is measured by `empathy bench heart` (bench/bench_heart.py: one hour of "

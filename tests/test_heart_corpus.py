@@ -100,11 +100,41 @@ def test_ppg_ripples_on_troughs_are_not_beats():
     assert beat_match(ref, ours).f1 >= best
 
 
-@pytest.mark.xfail(strict=True, reason="at its true rate (2048 Hz) ours misses 6 pulses in "
-                   "the moving stretch 62-71 s and at 115 s (height gate against motion-"
-                   "inflated heights): HR -2.1 bpm. Met at 1024 Hz, the wrong rate; open")
 def test_ppg_heart_rate_on_the_moving_bvp_is_within_1_5_bpm():
+    """pyphysio's BVP at its true rate (2048 Hz): 6 pulses weakened in the moving stretch
+    62-71 s and at 115 s were missed (under the height gate against motion-tall heights, or
+    their raw peak past the refine window): HR -2.1 bpm."""
     ref, ours, _ = _ours_and_best_peer("pyphysio-bvp")
+    assert abs(bpm(ours) - bpm(ref)) <= 1.5
+
+
+def test_small_pulses_in_a_steady_rhythm_on_systoles_ppg_are_found():
+    """Systole's PPG: 12 pulses a third of the recent height, in their place in the rhythm
+    (115.9, 118.7, 119.6, 153-155 s...), fell under the height gate: F1 0.981 < NeuroKit2's
+    0.984, HR -1.8 bpm."""
+    ref, ours, best = _ours_and_best_peer("systole-ppg")
+    assert beat_match(ref, ours).f1 >= best
+    assert abs(bpm(ours) - bpm(ref)) <= 1.5
+
+
+def test_a_loose_sensors_flickering_flat_line_gives_no_pulses():
+    """HeartPy's data2.csv: the loose sensor's flat line (7.5-14 s, 510-518 ADC units) once
+    gave a 'pulse' a second on 3-6 unit flickers (the energy detector is blind to scale):
+    F1 0.831 against NeuroKit2's 0.851, HR +8.5 bpm."""
+    x, fs = record_data(_need("heartpy-data2"))
+    flat = x[int(7.5 * fs):int(14 * fs)]
+    assert flat.max() - flat.min() < 10  # (the stretch really is flat)
+    ours = waveform_peaks(x, fs, "ppg").idx / fs
+    assert not np.any((ours > 7.5) & (ours < 14))
+    ref, ours, best = _ours_and_best_peer("heartpy-data2")
+    assert beat_match(ref, ours).f1 >= best
+
+
+@pytest.mark.xfail(strict=True, reason="data3.csv: the misses looked at (164.4, 168.9 s) "
+                   "are a second wave 0.2 s after a pulse, next to the logger's drop-outs "
+                   "to 0, inside our 0.3 s refractory time: HR -2.3 bpm; open")
+def test_ppg_heart_rate_on_the_clipped_logger_is_within_1_5_bpm():
+    ref, ours, _ = _ours_and_best_peer("heartpy-data3")
     assert abs(bpm(ours) - bpm(ref)) <= 1.5
 
 
