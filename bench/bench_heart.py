@@ -11,7 +11,9 @@ Data: `neurokit2.ppg_simulate` (1 h, 70 bpm, seeded), the same array for everyon
 - peers: NeuroKit2 bare `ppg_clean` + `ppg_findpeaks` (best of 7), NeuroKit2 `ppg_process`
   and HeartPy `process` (once each: seconds apiece).
 Seconds have ratio = ours / peer (below 1: we are faster). Beats found have ratio = ours /
-peer; "beat F1" is agreement within 50 ms with the bare NeuroKit2 beats.
+peer; "beat F1" is agreement within 50 ms with the bare NeuroKit2 beats (ECG: within the
+AAMI 150 ms: on NeuroKit2's simulated ECG its R peaks sit ~72 ms from where ours and
+Pan-Tompkins put them, so 50 ms read 0 for both).
 ECG beside it: one hour of 250 Hz ECG (`neurokit2.ecg_simulate`, method "simple", 70 bpm,
 seeded): our batch `ecg_peaks` + `heart_summary` against NeuroKit2's bare `ecg_clean` +
 `ecg_peaks` (best of 3 each, in turn) and py-ecg-detectors' Pan-Tompkins (once).
@@ -195,8 +197,8 @@ def run() -> list[dict]:
            t_pt),
         _e("heart 1h ecg beats: ours", float(len(b_e)), "beats", "nk ecg_clean+ecg_peaks",
            float(len(b_ne))),
-        _e("heart 1h ecg beat F1 ours vs nk (50 ms)", beat_f1(b_e, b_ne), "F1"),
-        _e("heart 1h ecg beat F1 pan-tompkins vs nk (50 ms)", beat_f1(b_pt, b_ne), "F1"),
+        _e("heart 1h ecg beat F1 ours vs nk (150 ms)", beat_f1(b_e, b_ne, 0.15), "F1"),
+        _e("heart 1h ecg beat F1 pan-tompkins vs nk (150 ms)", beat_f1(b_pt, b_ne, 0.15), "F1"),
         _e("heart 24h stream RSS after hour 24 (MB)", rss24, "MB", "after hour 1", rss1),
     ]
     return out
