@@ -133,9 +133,6 @@ def _trained(policy, shows):
     return policy
 
 
-@pytest.mark.xfail(strict=True, reason="since synchrony is the seats' shared covariance (issue "
-                   "20) the frozen learner only draws level with the best fixed plan on Two "
-                   "Crowds: regret +0.008 [-0.001, 0.017]; open, see docs/story.md")
 def test_learning_beats_the_best_fixed_plan_where_crowds_differ(tmp_path):
     """Learners trained on 25 or 400 screenings, then frozen and judged on 200 audiences they
     never met, against the best fixed plan in hindsight on those very audiences (paired)."""
