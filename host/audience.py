@@ -38,7 +38,8 @@ class AudienceState:
     valence_se: float
     seats_total: int
     seats_good: int
-    synchrony: float  # 0..1: the seats' shared arousal movement over SYNC_WINDOW_S (`synchrony`)
+    synchrony: float  # 0..1: the seats' shared arousal movement over SYNC_WINDOW_S, less a
+    # shared fall (`trailing_synchrony`)
     rise: float = 0.0  # audience arousal, last second minus first second of the window
     spike: float = 0.0  # the window's peak above its last second: a faded shock
 
@@ -199,7 +200,16 @@ def trailing_synchrony(x: np.ndarray, ends, window: int, min_samples: int = 1) -
     unbiased where the ISC is not (Dmochowski's between-subject covariance, not divided by
     the noise-inflated within-subject one). The price: a seat's own wander is as invisible
     as its noise. C = (n^2 var(mean trace) - sum_i var_i) / (n (n - 1)). The 10-s window
-    (SYNC_WINDOW_S) holds a scene's shared build-up that 5 s cut short."""
+    (SYNC_WINDOW_S) holds a scene's shared build-up that 5 s cut short.
+
+    Less the audience's falling trend: where the mean trace falls over the window, the
+    variance of its linear trend (cov(t, mean)^2 / var(t), times n / (n - 1) as in C) is
+    taken out. A crowd that deflates together (the film turned to a mood it does not want)
+    moves together but is not reacting together; counted, it made a contrasting ending
+    "land" with every crowd (Two Crowds: a dark crowd's arousal after the storm fell from
+    0.68 to 0.40 under the bright ending while its synchrony rose from 0.35 to 0.63, so the
+    reward called the two endings equal), and a learner taught by the edge's late, smoothed
+    estimate could not see it. A shared rise, and a shock's jump, still count in full."""
     x = np.asarray(x, float)
     ends = np.asarray(ends, int)
     out = np.zeros(len(ends))
@@ -216,8 +226,17 @@ def trailing_synchrony(x: np.ndarray, ends, window: int, min_samples: int = 1) -
         mean = (c1[:, ends + 1] - c1[:, lo]) / m
         return np.maximum((c2[:, ends + 1] - c2[:, lo]) / m - mean ** 2, 0.0)
 
-    shared = (n * n * windowed_var(x.mean(axis=0, keepdims=True))[0]
-              - windowed_var(x).sum(axis=0)) / (n * (n - 1))
+    mean = x.mean(axis=0)
+    shared = (n * n * windowed_var(mean[None])[0] - windowed_var(x).sum(axis=0)) / (n * (n - 1))
+    # The audience's falling trend, taken out: a crowd losing interest together is not
+    # reacting together. Its share of the shared variance is cov(t, mean)^2 / var(t).
+    k = np.arange(x.shape[1], dtype=float)
+    ck = np.concatenate([[0.0], np.cumsum(k * mean)])
+    cm = np.concatenate([[0.0], np.cumsum(mean)])
+    t_mean = (ends + lo) / 2
+    cov_t = (ck[ends + 1] - ck[lo]) / m - t_mean * (cm[ends + 1] - cm[lo]) / m
+    var_t = np.maximum((m * m - 1) / 12, 1e-9)
+    shared -= np.where(cov_t < 0, cov_t ** 2 / var_t, 0.0) * n / (n - 1)
     ok = m >= min_samples
     out[ok] = np.minimum(1.0, np.sqrt(np.maximum(shared[ok], 0.0)) / SYNC_FULL_SD)
     return out

@@ -35,6 +35,19 @@ def test_synchrony_is_high_when_seats_react_together():
     assert synchrony([common]) == 0.0  # one seat: nothing to correlate
 
 
+def test_a_crowd_losing_interest_together_is_not_in_sync():
+    """Shared movement is synchrony, except the audience's falling trend: a crowd that
+    deflates together (a mood it does not want) is not reacting together. A shared rise, or
+    a shock that comes and fades, still is."""
+    rng = np.random.default_rng(4)
+    t = np.arange(0, 10, 0.1)
+    seats = lambda common: [common + rng.normal(0, 0.05, len(t)) for _ in range(30)]  # noqa: E731
+    assert synchrony(seats(0.05 * t)) > 0.6
+    assert synchrony(seats(-0.05 * t)) < 0.1
+    shock = 0.5 * np.exp(-np.clip(t - 3.0, 0, None) / 1.5) * (t >= 3.0)
+    assert synchrony(seats(shock)) > 0.5  # 0.59: most of it
+
+
 def test_independent_sensor_noise_does_not_flatten_synchrony():
     """The reason synchrony is the seats' shared covariance, not their mean correlation: the
     edge's per-seat noise (independent between seats) leaves it where it was on average,
@@ -80,9 +93,14 @@ def _isc_by_corrcoef(x):
 
 
 def _shared_by_cov(x):
-    """The plain definition: mean off-diagonal covariance, as an sd against SYNC_FULL_SD."""
-    c = np.cov(x, bias=True)
-    shared = (c.sum() - np.trace(c)) / (len(x) * (len(x) - 1))
+    """The plain definition: mean off-diagonal covariance less the variance of the mean
+    trace's falling linear trend (n / (n - 1) of it), as an sd against SYNC_FULL_SD."""
+    c, n = np.cov(x, bias=True), len(x)
+    shared = (c.sum() - np.trace(c)) / (n * (n - 1))
+    k = np.arange(x.shape[1])
+    slope = np.polyfit(k, x.mean(axis=0), 1)[0]
+    if slope < 0:
+        shared -= slope ** 2 * np.var(k) * n / (n - 1)
     return min(1.0, np.sqrt(max(shared, 0.0)) / SYNC_FULL_SD)
 
 
