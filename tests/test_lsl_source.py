@@ -121,7 +121,7 @@ def test_a_device_whose_clock_runs_fast_keeps_one_stream_and_its_heart_rate():
     fs, bpm, rate = 250.0, 72.0, 1.05
     dev = Outlet("TestAmp Fast", "ECG", ecg_wave(30, fs * rate, bpm), fs, rate=rate).start()
     src = open_source(f"lsl://TestAmp%20Fast?source_id={dev.source_id}&resolve_s=10")
-    feats, waves = SeatFeatures(baseline_s=5), []
+    feats, waves, detector = SeatFeatures(baseline_s=5), [], None
     try:
         assert src.wait_connected(20), src.stats()
         end = time.monotonic() + 30
@@ -130,7 +130,7 @@ def test_a_device_whose_clock_runs_fast_keeps_one_stream_and_its_heart_rate():
                 feats.add(r)
                 if isinstance(r, Waveform):
                     waves.append(r)
-                    detector = feats.waves["ecg"] if len(waves) == 1 else detector
+                    detector = detector or feats.waves["ecg"]  # the first chunk's
                     assert feats.waves["ecg"] is detector, "restarted"
     finally:
         src.close()
