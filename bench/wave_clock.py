@@ -136,10 +136,11 @@ def counted_clocks() -> None:
 def main(argv=None) -> None:
     from rich.progress import track
 
-    from empathy.edge.heart_corpus import available, record, record_data
+    from empathy.edge.heart_corpus import RECORDS, available, record, record_data
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--record", default="systole-ecg")
+    ap.add_argument("--record", default="systole-ecg",
+                    choices=[r.name for r in RECORDS if r.kind in ("ecg", "ppg")])
     ap.add_argument("--seconds", type=float, default=300.0)
     ap.add_argument("--before", action="store_true", help="the uncorrected time base")
     ap.add_argument("--loaded-board", type=int, metavar="RUNS", default=0,
