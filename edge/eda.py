@@ -255,7 +255,7 @@ class EdaWindow:
 
     def __init__(self, fs_hz: float, t0_us: int, slip_s: float = 0.5):
         self.stream = EdaStream(fs_hz)
-        self.fs, self.t0 = fs_hz, t0_us
+        self.fs = fs_hz
         self.clock = SampleClock(fs_hz, t0_us, slip_s)  # the device's rate is a few % off
         self.scrs: deque = deque()  # (onset_us, peak_us, amp_us, rise_s)
         self.chunks: deque = deque()  # (end_us, samples, good samples) for quality
@@ -289,12 +289,12 @@ class EdaWindow:
             self.chunks.popleft()
         n = sum(c[1] for c in self.chunks)
         good = sum(c[2] for c in self.chunks)
-        span_s = min(self.RATE_WINDOW_S, max((now_us - self.t0) / 1e6, 1.0))
+        span_s = min(self.RATE_WINDOW_S, max((now_us - self.clock.t0) / 1e6, 1.0))
         expected = self.QUALITY_WINDOW_S * self.fs if span_s >= self.QUALITY_WINDOW_S \
             else span_s * self.fs
         flat = n and max(c[3] for c in self.chunks) < 1e-4  # a lead off reads a flat line
         quality = 0.0 if (not n or flat) else min(1.0, good / max(expected, 1.0))
-        rate_s = min(self.RATE_WINDOW_S, max((settled_us - self.t0) / 1e6, 1.0))
+        rate_s = min(self.RATE_WINDOW_S, max((settled_us - self.clock.t0) / 1e6, 1.0))
         amps = [s[2] for s in self.scrs]
         last = self.scrs[-1] if self.scrs else None
         return {"tonic_us": self.stream.tonic if self.stream.tonic == self.stream.tonic else 0.0,

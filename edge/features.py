@@ -88,7 +88,6 @@ class _WaveBeats:
 
     def __init__(self, r: Waveform, gate: Optional[MotionGate] = None):
         self.clock = SampleClock(r.fs_hz, r.ts_us, WAVE_SLIP_S)
-        self.t0 = r.ts_us
         self.stream = BeatStream(r.fs_hz, r.kind)
         self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S)  # (see HeartWindow)
         self.gate = gate  # the seat's accelerometer, for a PPG
@@ -123,7 +122,7 @@ class _WaveBeats:
         """Samples keep coming but no pulse for LOST_GAP_S: the sensor is off the skin
         (or on something without a pulse). A stream younger than that can't tell yet."""
         end_us = self.clock.expected_us()
-        if end_us < now_us - LOST_GAP_S * 1e6 or end_us - self.t0 < LOST_GAP_S * 1e6:
+        if end_us < now_us - LOST_GAP_S * 1e6 or end_us - self.clock.t0 < LOST_GAP_S * 1e6:
             return False  # the waveform stopped (a gap, not contact) or just started
         # the detector's last candidate, before it is confirmed (a stream's first beats are
         # held back for seconds; contact is there all the same)
@@ -273,7 +272,7 @@ class SeatFeatures:
             self.eda_report = {}
             return None
         s = self.eda.summary(now_us)
-        settled = (now_us - self.eda.t0) / 1e6 >= EDA_SETTLE_S
+        settled = (now_us - self.eda.clock.t0) / 1e6 >= EDA_SETTLE_S
         q = s["quality"] if settled else 0.0
         if in_baseline and q > 0:
             self.base["eda_rate"].add(s["scr_per_min"])

@@ -145,6 +145,9 @@ class BeatStream:
         self.latency_s = (self.max_block + self.wait) / fs_hz
         self.hist = self.max_block + self.pre + self.wait + self.delay + 2 * self.refine + 2
         self.hist += s(SEARCH_REACH_S)
+        # what refining and shaping a beat found late reads before its peak: from
+        # block_end - hist + reach on, it is in history whatever the chunking
+        self.reach = max(self.pre, self.delay + self.refine + self.smooth) + 1
         self.n = 0  # samples consumed so far
         self.end = -1  # the recording's length once finish() carried it on (see there)
         self.x = np.zeros(0)  # raw and filtered history (the last `hist` samples)
@@ -290,10 +293,7 @@ class BeatStream:
         gap, med = p - self.last_peak, _median(self.rr)
         if not SEARCH_GAP[0] * med < gap <= SEARCH_GAP[1] * med:
             return
-        # what refining and shaping the found beat read must be in history whatever the
-        # chunking: from block_end - hist on it always is
-        reach = max(self.pre, self.delay + self.refine + self.smooth) + 1
-        floor = max(block_end - self.hist + reach, h0)
+        floor = max(block_end - self.hist + self.reach, h0)  # (see __init__: reach)
         slack, least = SEARCH_SLACK * med, SEARCH_HEIGHT * _median(self.heights)
         prev = self.last_peak
         while True:
@@ -320,8 +320,7 @@ class BeatStream:
         candidate too. It is one of the first beats, judged with them once their heights
         and rhythm are known (_judge_first: tall enough, and not much sooner before the next
         beat than the rhythm puts it), so nothing is emitted later than it would be."""
-        reach = max(self.pre, self.delay + self.refine + self.smooth) + 1
-        lo = max(block_end - self.hist + reach, h0, self.refine)
+        lo = max(block_end - self.hist + self.reach, h0, self.refine)
         hi = p - self.refr
         if hi - lo < 3:
             return

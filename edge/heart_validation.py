@@ -63,22 +63,22 @@ def score_record(rec) -> dict:
     x, fs = record_data(rec)
     peers = peer_beats(x, fs, rec.kind, peer_cache_dir())
     ours = waveform_peaks(x, fs, rec.kind).idx / fs
-    out = {"rec": rec, "rows": _rows(peers, ours), "ref_beats": len(reference(peers)),
+    ref = reference(peers)
+    out = {"rec": rec, "rows": _rows(peers, ours), "ref_beats": len(ref),
            "peers": list(peers), "voters": sum(b is not None for b in peers.values())}
     if rec.name in PULSE_PAIRS:
         prec = record(PULSE_PAIRS[rec.name])
         px, pfs = record_data(prec)
         pulse = peer_beats(px, pfs, prec.kind, peer_cache_dir())
         end_s = len(px) / pfs
-        checked = pulse_checked(reference(peers), pulse, end_s)
-        ref = reference(peers)
+        checked = pulse_checked(ref, pulse, end_s)
         pulses = np.sort(np.concatenate([b for b in pulse.values() if b is not None]))
         nxt = np.searchsorted(pulses, ref, "right")
         lag_ms = 1000 * (pulses[nxt[nxt < len(pulses)]] - ref[nxt < len(pulses)])
         out["pulse"] = {"rows": _rows(peers, ours, lambda r: pulse_checked(r, pulse, end_s)),
                         "lag_ms": np.percentile(lag_ms, [5, 50, 95]),
                         "dropped": [(t, np.diff(ref[max(i - 1, 0):i + 2]) * 1000)
-                                    for t, i in zip(ref, range(len(ref))) if t not in checked],
+                                    for i, t in enumerate(ref) if t not in checked],
                         "ref_beats": len(checked), "pair": prec.name,
                         "pulse_peers": [k for k, b in pulse.items() if b is not None]}
     return out

@@ -38,6 +38,7 @@ from empathy.sim.measurement import MeasurementModel, SeatsSeen
 from empathy.sim.mind import Mind, draw_crowd
 
 RATE_HZ = 10.0
+SYNC_N = round(SYNC_WINDOW_S * RATE_HZ)  # samples in synchrony's trailing window
 MAX_STEPS = 64  # a looping story is cut off here
 MAX_PLANS = 4096
 
@@ -113,8 +114,7 @@ class Screening:
                       latency_s: float) -> tuple[np.ndarray, np.ndarray]:
         """The states through path[k]'s reward window shifted by latency_s, from the
         `which` ("seen" or "hidden") traces (`_window_states`)."""
-        lead = round(SYNC_WINDOW_S * RATE_HZ)
-        parts = [getattr(self.outcome(path[:k]), which)[:, -lead:]] if k > 0 else []
+        parts = [getattr(self.outcome(path[:k]), which)[:, -SYNC_N:]] if k > 0 else []
         parts.append(getattr(self.outcome(path[:k + 1]), which))
         if k + 1 < len(path):
             tail = round(latency_s * RATE_HZ) + 1
@@ -152,11 +152,11 @@ class Screening:
             # synchrony over its longer window, as far back as this segment goes
             state = fuse(int(d.window_s[1] * 1e6), g[:, i1 - 1], v_seen[good, i1 - 1],
                          list(g[:, i0:i1]), len(self.traits),
-                         sync_traces=list(g[:, max(0, i1 - round(SYNC_WINDOW_S * RATE_HZ)):i1]))
+                         sync_traces=list(g[:, max(0, i1 - SYNC_N):i1]))
         # How it landed: the show's reward from the states its timeline would hold through
         # the segment's own time with perfect, instant sensors; the states' trailing windows
         # reach into the segment before, as the show's do.
-        lead = [self._cache[path[:-1]][0].hidden[:, -round(SYNC_WINDOW_S * RATE_HZ):]] \
+        lead = [self._cache[path[:-1]][0].hidden[:, -SYNC_N:]] \
             if len(path) > 1 else []
         landed = segment_reward(*_window_states([*lead, a], (lead[0].shape[1] if lead else 0,
                                                              steps), 0.0), seg.target_arousal)
