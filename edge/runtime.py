@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import signal
 import threading
@@ -305,7 +306,10 @@ class EdgeUnit:
                 "baselines": {str(s.seat_id): f.baselines_taken
                               for s, f in zip(self.cfg.seats, self.features)},
                 "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),
-                          "drift_ppm": round(c.drift_ppm, 3), "rtt_us": self.sync.rtt_us,
+                          "drift_ppm": round(c.drift_ppm, 3),
+                          "drift_se_ppm": (round(self.sync.drift_se_ppm, 3)
+                                           if math.isfinite(self.sync.drift_se_ppm) else None),
+                          "rtt_us": self.sync.rtt_us,
                           "residual_us": (round(self.sync.residual_us(), 1)
                                           if self.sync.synced else None),
                           "sync_loss_permille": self.sync.loss_permille,

@@ -126,6 +126,8 @@ class Show:
                              on_frame=self._on_frame, on_need_next=self._need_next,
                              realtime=realtime, frame_log_rotation=frame_log_rotation,
                              clock=lambda: time.time() + (self.clock() - now_us()) / 1e6)
+        # every grade the story can call for, read before the lights go down
+        self.player.preload([self._clip(sid) for sid in story.segments])
 
     def subscribe(self, listener: Callable[[str, object], None]) -> None:
         self.listeners.append(listener)

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -114,9 +115,16 @@ def test_dashboard_shows_live_seats_and_controls_take_effect(demo, browser, tmp_
     # the decision, when its window closes, takes it.
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "button.force")
                and seconds(text(d, "countdown")) >= 1.5)  # time left to click
-    button = browser.find_elements(By.CSS_SELECTOR, "button.force")[0]
-    option = button.get_attribute("data-option")
-    button.click()
+
+    def force_first(d):  # the buttons are redrawn with each state: found again if stale
+        button = d.find_elements(By.CSS_SELECTOR, "button.force")[0]
+        option = button.get_attribute("data-option")
+        button.click()
+        return option
+
+    option = WebDriverWait(browser, 10, poll_frequency=0.1,
+                           ignored_exceptions=(StaleElementReferenceException,)).until(
+        force_first)
     wait.until(lambda d: text(d, "mode") == f"forced: {option} at next decision")
     WebDriverWait(browser, 40, poll_frequency=0.2).until(
         lambda d: text(d, "last-decision").endswith(f"-> {option}"))

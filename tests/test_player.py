@@ -266,3 +266,27 @@ def test_frame_log_appends_across_restarts_and_rolls_over(media, tmp_path):
     p.start(Clip("a", media["a"], None))
     assert p.wait(30)
     assert sum(f.stat().st_size for f in tmp_path.glob("frames.csv*")) <= small.budget_bytes()
+
+
+def test_a_preloaded_grade_is_not_parsed_again_during_the_film(media, tmp_path, monkeypatch):
+    """The show reads every LUT its story names before the film: a .cube is ~0.1 s of Python,
+    and parsed as a branch pre-rolled it starved the frames on screen (the demo's late and
+    dropped frames at its start and at each switch)."""
+    from empathy.host.player import grade
+
+    lut = tmp_path / "warm.cube"  # a file no other test has parsed
+    warm = identity_cube(9)
+    warm.lut3d = np.ascontiguousarray(warm.lut3d[..., ::-1])
+    write_cube(lut, warm)
+    p = Player(f"file:{tmp_path / 'o.mp4'}", W, H, FPS, tmp_path / "f.csv", realtime=False)
+    p.preload([Clip("a", media["a"], None), Clip("b", media["b"], lut)])
+    parsed = []
+    real = grade.read_cube
+    monkeypatch.setattr(grade, "read_cube", lambda path: parsed.append(path) or real(path))
+    p.start(Clip("a", media["a"], None))
+    p.prepare([Clip("b", media["b"], lut)])
+    p.set_next(Clip("b", media["b"], lut))
+    assert p.wait(30) and p.error is None
+    assert parsed == []
+    rows = framelog.read(tmp_path / "f.csv")
+    assert rows[25]["clip_id"] == "b" and rows[25]["lut"] == "warm"

@@ -179,6 +179,7 @@ def test_the_dashboards_rehearsal_panel_pushes_the_audience(tmp_path):
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
     from artist_film import make_film
@@ -203,7 +204,8 @@ def test_the_dashboards_rehearsal_panel_pushes_the_audience(tmp_path):
             assert demo.poll() is None and time.monotonic() < deadline, err.read_text()[-2000:]
             time.sleep(0.2)
         browser.get(m.group(1))
-        wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+        wait = WebDriverWait(browser, 60, poll_frequency=0.2,
+                             ignored_exceptions=(StaleElementReferenceException,))
         panel = browser.find_element(By.ID, "rehearsal")
         wait.until(lambda d: panel.is_displayed() and d.find_element(By.ID, "segment").text
                    not in ("-", ""))  # the film runs: pushes are taken
@@ -214,8 +216,11 @@ def test_the_dashboards_rehearsal_panel_pushes_the_audience(tmp_path):
         assert (out / "edge" / "nudge").read_text().strip() == "0.500"
         browser.find_element(By.ID, "push-calm").click()
         wait.until(lambda d: d.find_element(By.ID, "push-now").text == "0.25")
-        rows = browser.find_elements(By.CSS_SELECTOR, "#branches tbody tr")
-        assert len(rows) == 1 and "the_turn" in rows[0].text and "undertow" in rows[0].text
+        # the table is redrawn with each state: its rows are read whole, and again if a
+        # redraw replaced them mid-read (CI once caught a stale row)
+        rows = wait.until(lambda d: [r.text for r in d.find_elements(
+            By.CSS_SELECTOR, "#branches tbody tr")] or False)
+        assert len(rows) == 1 and "the_turn" in rows[0] and "undertow" in rows[0]
         assert "audience" in browser.find_element(By.ID, "control-log").text
     finally:
         browser.quit()

@@ -115,6 +115,7 @@ def _build(cube: Cube | None, s: float) -> tuple[ocio.Processor, bool, float]:
     return proc, post_blend, time.perf_counter() - t0
 
 
+FILES_KEPT = 32  # parsed .cube files remembered (a show reuses a few LUTs)
 _files: dict[tuple, Cube] = {}
 
 
@@ -130,7 +131,7 @@ def _read_cached(path: Path) -> Cube:
     if cube is None:
         cube = read_cube(path)
         with _cache_lock:
-            if len(_files) >= 32:
+            if len(_files) >= FILES_KEPT:
                 _files.pop(next(iter(_files)))
             _files[key] = cube
     return cube

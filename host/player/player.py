@@ -28,7 +28,7 @@ from empathy.rotate import Rotation
 
 from .framelog import FrameLog
 from .gst import to_8bit
-from .grade import Grade, crossfade
+from .grade import FILES_KEPT, Grade, crossfade
 from .outputs import VideoWriter, output_chain
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,15 @@ class Player:
         self._thread = threading.Thread(target=self._run, args=(first, dec), name="player",
                                         daemon=True)
         self._thread.start()
+
+    def preload(self, clips: list[Clip]) -> None:
+        """Parse every clip's LUT now, before the film: a .cube is ~0.1 s of Python, and
+        parsed as a branch pre-rolled it took the CPU the frames of the clip on screen
+        needed (late and dropped frames at the show's start and at each switch). A story with
+        more LUTs than the parse cache holds parses the rest when they come up."""
+        for c in clips[:FILES_KEPT]:
+            if c.lut is not None:
+                self._grade_for(c.lut, c.strength)
 
     def prepare(self, candidates: list[Clip]) -> None:
         """Pre-roll every clip the next decision may pick, before it is made.
