@@ -67,12 +67,34 @@ def test_relative_floor_remembers_the_second_largest_response():
         on = np.concatenate([big_at, small])
         amp = np.concatenate([np.full(len(big_at), 5.0), np.full(len(small), 0.3)])
         s = eda_scrs(eda_signal(260.0, fs, on, amp, seed=2, noise_us=0.0), fs,
-                     rel_memory_s=memory_s)
+                     rel_memory_s=memory_s, whole=False)
         return len(match(s.onset / fs, small))
 
     assert found(np.array([10.0, 30.0]), 600.0) == 0
     assert found(np.array([10.0, 30.0]), 0.0) == len(small)
     assert found(np.array([10.0]), 600.0) == len(small)
+
+
+def test_whole_recording_drops_what_is_small_beside_its_largest():
+    """One large response (an artefact, say) and small ones under 10 % of it later on: the
+    live stream, which remembers one response as no reason to go deaf, keeps the small
+    ones; the whole recording applies NeuroKit2's floor (10 % of the recording's largest)
+    and drops them, as NeuroKit2 does on the same signal. The batch is the stream's
+    responses less those: same onsets, nothing new."""
+    fs = 32.0
+    small = np.array([110.0, 140.0, 170.0, 200.0])
+    x = eda_signal(260.0, fs, np.concatenate([[10.0], small]),
+                   np.array([5.0, 0.3, 0.3, 0.3, 0.3]), seed=2, noise_us=0.0)
+    stream, batch = eda_scrs(x, fs, whole=False), eda_scrs(x, fs)
+    ref_on, _ = neurokit_scrs(x, fs)
+    assert len(match(stream.onset / fs, small)) == len(small)
+    assert len(match(batch.onset / fs, small)) == 0 and len(batch.onset) >= 1
+    assert len(match(ref_on, small)) == 0
+    assert f1(batch.onset / fs, ref_on) >= 0.9
+    assert set(batch.onset.tolist()) <= set(stream.onset.tolist())
+    # responses within 10x of each other: the whole recording keeps all the stream's
+    y, _, _ = known(32.0, noise_us=0.0)
+    assert np.array_equal(eda_scrs(y, fs).onset, eda_scrs(y, fs, whole=False).onset)
 
 
 def cached(held_out: bool) -> list:
@@ -98,7 +120,7 @@ def test_held_out_recordings_find_every_neurokit2_response():
 
 def test_streaming_in_any_chunks_equals_batch():
     x, _, _ = known(100.0, 120)
-    batch = eda_scrs(x, 100.0)
+    batch = eda_scrs(x, 100.0, whole=False)
     rng = np.random.default_rng(3)
     st, parts, i = EdaStream(100.0), [], 0
     while i < len(x):
@@ -115,7 +137,7 @@ def test_windows_filtered_together_equal_one_at_a_time():
     a live stream pushing one second at a time filters each alone: the same responses and
     tonic level, to the bit."""
     x, _, _ = known(32.0, 420)
-    batch = eda_scrs(x, 32.0)
+    batch = eda_scrs(x, 32.0, whole=False)
     st, parts, tonic = EdaStream(32.0), [], []
     for i in range(0, len(x), 32):
         parts.append(st.push(x[i:i + 32]))
