@@ -138,7 +138,7 @@ def run() -> list[dict]:
     for path in PATHS:
         entries += [{"name": f"eda_{path}_onset_f1_{k}", "value": out[path][k]["f1"],
                      "unit": "F1", "peer": None, "peer_value": None, "ratio": None}
-                    for k in ("tuning", "held_out", "all")]
+                    for k in ("tuning", "held_out", "all") if out[path][k]["records"]]
         entries.append({"name": f"eda_{path}_peak_f1_all", "value": out[path]["all"][
             "peak_f1"], "unit": "F1", "peer": None, "peer_value": None, "ratio": None})
         ms = sum(r[path]["ms_ours"] for r in out["records"])

@@ -1,6 +1,7 @@
 """Skin conductance: responses found where they began (known onsets), onsets as NeuroKit2
-defines them (simulated and real recordings, where the corpus is cached), streaming =
-batch, bad input, and EDA in the seat's arousal with its own share and quality."""
+defines them (simulated and real recordings, where the corpus is cached), the whole-
+recording floor against the stream's, streaming in any chunks = the stream over the whole
+recording, bad input, and EDA in the seat's arousal with its own share and quality."""
 
 from __future__ import annotations
 
@@ -97,25 +98,23 @@ def test_whole_recording_drops_what_is_small_beside_its_largest():
     assert np.array_equal(eda_scrs(y, fs).onset, eda_scrs(y, fs, whole=False).onset)
 
 
-def cached(held_out: bool) -> list:
-    recs = [r for r in eda_corpus.RECORDS if r.held_out == held_out and eda_corpus.available(r)]
+def cached() -> list:
+    recs = [r for r in eda_corpus.RECORDS if eda_corpus.available(r)]
     if not recs:
         pytest.skip("EDA corpus not cached (scripts/install.sh --role dev fetches it)")
     return recs
 
 
 def test_real_recordings_agree_with_neurokit2():
-    """The tuning records: onsets within 0.5 s of NeuroKit2's, pooled F1 >= 0.9."""
-    rows = [compare(r) for r in cached(held_out=False)]
-    tp = sum(r["matched"] for r in rows)
-    assert 2 * tp / sum(r["ours"] + r["neurokit2"] for r in rows) >= 0.9, rows
-
-
-def test_held_out_recordings_find_every_neurokit2_response():
-    """Held out: every response NeuroKit2 finds is found, its onset within 0.5 s (we may
-    find more: the relative floor is of the last minute's largest, not the recording's)."""
-    rows = [compare(r) for r in cached(held_out=True)]
-    assert sum(r["matched"] for r in rows) >= 0.95 * sum(r["neurokit2"] for r in rows), rows
+    """Every cached real record (all are tuning or seen records now; a new held-out one
+    counts here too): the whole-recording path's onsets within 0.5 s of NeuroKit2's, pooled
+    F1 >= 0.9; the live stream, whose floor cannot know the recording's largest response,
+    finds at least 95 % of NeuroKit2's responses (it may find more)."""
+    rows = [compare(r) for r in cached()]
+    nk = sum(r["neurokit2"] for r in rows)
+    tp = sum(r["batch"]["matched"] for r in rows)
+    assert 2 * tp / sum(r["batch"]["ours"] + r["neurokit2"] for r in rows) >= 0.9, rows
+    assert sum(r["stream"]["matched"] for r in rows) >= 0.95 * nk, rows
 
 
 def test_streaming_in_any_chunks_equals_batch():
