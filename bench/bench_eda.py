@@ -12,10 +12,11 @@ records resampled, `f1_ci95_records`), median onset difference, and how long eac
 (ratio ours / NeuroKit2). `--lookahead-s` scores another look-ahead than the detector's
 default, `--rel-memory-s` another reference for the stream's relative floor; `--set
 tuning` scores the tuning records only, so that trying such settings never shows a
-held-out figure.
+held-out figure. `--misses` lists NeuroKit2's responses the whole-recording path misses
+and each one's size against the largest, on our side and NeuroKit2's.
 
     python -m empathy.bench.bench_eda [--json] [--set tuning|held_out|all]
-                                      [--lookahead-s S] [--rel-memory-s S]
+                                      [--lookahead-s S] [--rel-memory-s S] [--misses]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 import warnings
 
 import numpy as np
+from scipy import signal
 
 from empathy.bench.eda_corpus import RECORDS, CorpusMissing, record_data
 from empathy.edge.eda import LOOKAHEAD_S, REL_MEMORY_S, eda_scrs
@@ -34,17 +36,23 @@ from empathy.edge.eda import LOOKAHEAD_S, REL_MEMORY_S, eda_scrs
 TOL_S = 0.5
 
 
-def neurokit_scrs(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """NeuroKit2's SCR onsets and peaks (s), its default EDA processing."""
+def neurokit_eda(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NeuroKit2's SCR onsets and peaks (s), its default EDA processing, and its phasic
+    part."""
     import neurokit2 as nk
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, info = nk.eda_process(x, sampling_rate=int(round(fs)))
+        sig, info = nk.eda_process(x, sampling_rate=int(round(fs)))
     on = np.asarray(info["SCR_Onsets"], float)
     pk = np.asarray(info["SCR_Peaks"], float)
     ok = np.isfinite(on) & np.isfinite(pk)
-    return on[ok] / fs, pk[ok] / fs
+    return on[ok] / fs, pk[ok] / fs, sig["EDA_Phasic"].to_numpy()
+
+
+def neurokit_scrs(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """NeuroKit2's SCR onsets and peaks (s)."""
+    return neurokit_eda(x, fs)[:2]
 
 
 def match(ours: np.ndarray, ref: np.ndarray, tol_s: float = TOL_S) -> list[tuple[int, int]]:
@@ -131,6 +139,28 @@ def bootstrap_f1(rows: list[dict], path: str, draws: int = 2000) -> tuple[float,
     return tuple(round(float(q), 3) for q in np.percentile(f1, [2.5, 97.5]))
 
 
+def misses(rec) -> list[dict]:
+    """NeuroKit2's responses the whole-recording path misses, and why: each one's
+    prominence as a share of the largest, as our stream judged it (in its 60-s window) and
+    as NeuroKit2 measures it (over the whole recording); both floors are 10 %."""
+    x, fs = record_data(rec)
+    ref, ref_pk, phasic = neurokit_eda(x, fs)
+    stream, batch = eda_scrs(x, fs, whole=False), eda_scrs(x, fs)
+    peaks, _ = signal.find_peaks(phasic)
+    prom = signal.peak_prominences(phasic, peaks)[0]
+    hit = {j for _, j in match(batch.onset / fs, ref)}
+    found = {j: i for i, j in match(stream.onset / fs, ref)}
+    out = []
+    for j in sorted(set(range(len(ref))) - hit):
+        i, k = found.get(j), int(np.argmin(np.abs(peaks - ref_pk[j] * fs)))
+        out.append({"record": rec.name, "onset_s": round(float(ref[j]), 1),
+                    "stream_found": i is not None,
+                    "ours_share_of_largest": None if i is None else round(
+                        float(stream.prom_us[i] / stream.prom_us.max()), 3),
+                    "neurokit2_share_of_largest": round(float(prom[k] / prom.max()), 3)})
+    return out
+
+
 SETS = {"tuning": (False,), "held_out": (True,), "all": (False, True)}
 
 
@@ -173,8 +203,17 @@ def main(argv=None) -> int:
     ap.add_argument("--rel-memory-s", type=float, default=REL_MEMORY_S,
                     help="how long the relative floor remembers the responses given out "
                          f"(default {REL_MEMORY_S:g} s; 0: the detector's window only)")
+    ap.add_argument("--misses", action="store_true",
+                    help="list NeuroKit2's responses the whole-recording path misses, "
+                         "with their prominence as a share of the largest on each side")
     args = ap.parse_args(argv)
     try:
+        if args.misses:
+            for rec in RECORDS:
+                if rec.held_out in SETS[args.set]:
+                    for m in misses(rec):
+                        print(json.dumps(m))
+            return 0
         out = results(args.lookahead_s, args.rel_memory_s, args.set)
     except (CorpusMissing, ValueError) as e:
         print(f"bench_eda: {e}")

@@ -146,7 +146,6 @@ class EdaStream:
         # (0: the window's largest only)
         self.memory = int(rel_memory_s * self.inner)
         self.largest: deque = deque()  # (inner index when judged, prominence µS)
-        self.top_us = 0.0  # the largest prominence of any peak judged so far
 
     def push(self, samples) -> Scrs:
         x = np.asarray(samples, dtype=np.float64).ravel()
@@ -221,7 +220,6 @@ class EdaStream:
             return _join([])
         prom = signal.peak_prominences(phasic, peaks)[0]
         now = (peaks + start >= lo) & (peaks + start < hi)  # settled: judged this time
-        self.top_us = max([self.top_us] + prom[now].tolist())
         for m in prom[now & (prom >= MIN_AMP_US)].tolist():
             self.largest.append((end, m))
         while self.largest and self.largest[0][0] < end - self.memory:
@@ -252,15 +250,15 @@ def eda_scrs(x, fs_hz: float, lookahead_s: float = LOOKAHEAD_S,
 
     The streaming code in one call (then `finish`), and, with `whole`, NeuroKit2's relative
     floor, which only a whole recording can apply: batch = the stream's responses less
-    those whose prominence is under `REL_AMP` of the recording's largest (the largest of
-    any peak the stream judged, as it judged it). A filter of the stream's output, so the
+    those whose prominence is under `REL_AMP` of the largest response's (as the stream
+    judged them, each in its window). A filter of the stream's output, so the
     batch's responses are a subset of the live show's, with the same onsets and sizes.
     `whole=False`: the live stream's responses exactly, whatever the chunking."""
     s = EdaStream(fs_hz, lookahead_s, rel_memory_s)
     out = _join([s.push(x), s.finish()])
-    if not whole:
+    if not whole or not len(out.prom_us):
         return out
-    return Scrs(*(f[out.prom_us >= REL_AMP * s.top_us] for f in out))
+    return Scrs(*(f[out.prom_us >= REL_AMP * out.prom_us.max()] for f in out))
 
 
 class EdaWindow:
