@@ -246,13 +246,13 @@ class EdaStream:
 
 def eda_scrs(x, fs_hz: float, lookahead_s: float = LOOKAHEAD_S,
              rel_memory_s: float = REL_MEMORY_S, whole: bool = True) -> Scrs:
-    """Every SCR of a whole recording (a recorded session, an export, the bench).
+    """Every SCR of a whole recording (for analysing a recorded one; bench/bench_eda).
 
     The streaming code in one call (then `finish`), and, with `whole`, NeuroKit2's relative
     floor, which only a whole recording can apply: batch = the stream's responses less
     those whose prominence is under `REL_AMP` of the largest response's (as the stream
-    judged them, each in its window). A filter of the stream's output, so the
-    batch's responses are a subset of the live show's, with the same onsets and sizes.
+    judged them, each in its window). A filter of the stream's output, so the batch's
+    responses are a subset of the live show's, with the same onsets and sizes.
     `whole=False`: the live stream's responses exactly, whatever the chunking."""
     s = EdaStream(fs_hz, lookahead_s, rel_memory_s)
     out = _join([s.push(x), s.finish()])
