@@ -1,16 +1,22 @@
-"""EDA: our streaming SCR detection (edge/eda.py) against NeuroKit2's EDA processing, on
-real recordings that ship inside Python packages (bench/eda_corpus.py), in the same run.
+"""EDA: our SCR detection (edge/eda.py) against NeuroKit2's EDA processing, on real
+recordings that ship inside Python packages (bench/eda_corpus.py), in the same run.
 
-For each record both find SCR onsets; an onset of ours matches one of NeuroKit2's within
-0.5 s (one to one, nearest first); peaks are matched the same way. Printed per record
-and pooled (tuning set and held-out set apart): SCRs found by each, matches, F1 with a
-95 % Wilson interval, median onset difference, and how long each took (ratio ours /
-NeuroKit2). `--lookahead-s` scores another look-ahead than the detector's default,
-`--rel-memory-s` another reference for the relative floor; `--set tuning` scores the
-tuning records only, so that trying such settings never shows a held-out figure.
+Both of our paths are scored against NeuroKit2 on every record: `batch`, the whole-
+recording analysis (`eda_scrs`: the stream, then NeuroKit2's floor of 10 % of the
+recording's largest response) and `stream`, what the live show gives out
+(`eda_scrs(..., whole=False)`, identical to `EdaStream` in any chunks). An onset of ours
+matches one of NeuroKit2's within 0.5 s (one to one, nearest first); peaks are matched the
+same way. Printed per record and path, and pooled (tuning set and held-out set apart):
+SCRs found by each, matches, F1 with a 95 % Wilson interval (pooled also with whole
+records resampled, `f1_ci95_records`), median onset difference, and how long each took
+(ratio ours / NeuroKit2). `--lookahead-s` scores another look-ahead than the detector's
+default, `--rel-memory-s` another reference for the stream's relative floor; `--set
+tuning` scores the tuning records only, so that trying such settings never shows a
+held-out figure. `--misses` lists NeuroKit2's responses the whole-recording path misses
+and each one's size against the largest, on our side and NeuroKit2's.
 
     python -m empathy.bench.bench_eda [--json] [--set tuning|held_out|all]
-                                      [--lookahead-s S] [--rel-memory-s S]
+                                      [--lookahead-s S] [--rel-memory-s S] [--misses]
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import time
 import warnings
 
 import numpy as np
+from scipy import signal
 
 from empathy.bench.eda_corpus import RECORDS, CorpusMissing, record_data
 from empathy.edge.eda import LOOKAHEAD_S, REL_MEMORY_S, eda_scrs
@@ -29,17 +36,23 @@ from empathy.edge.eda import LOOKAHEAD_S, REL_MEMORY_S, eda_scrs
 TOL_S = 0.5
 
 
-def neurokit_scrs(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """NeuroKit2's SCR onsets and peaks (s), its default EDA processing."""
+def neurokit_eda(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NeuroKit2's SCR onsets and peaks (s), its default EDA processing, and its phasic
+    part."""
     import neurokit2 as nk
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, info = nk.eda_process(x, sampling_rate=int(round(fs)))
+        sig, info = nk.eda_process(x, sampling_rate=int(round(fs)))
     on = np.asarray(info["SCR_Onsets"], float)
     pk = np.asarray(info["SCR_Peaks"], float)
     ok = np.isfinite(on) & np.isfinite(pk)
-    return on[ok] / fs, pk[ok] / fs
+    return on[ok] / fs, pk[ok] / fs, sig["EDA_Phasic"].to_numpy()
+
+
+def neurokit_scrs(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """NeuroKit2's SCR onsets and peaks (s)."""
+    return neurokit_eda(x, fs)[:2]
 
 
 def match(ours: np.ndarray, ref: np.ndarray, tol_s: float = TOL_S) -> list[tuple[int, int]]:
@@ -65,39 +78,87 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (round(c - h, 3), round(c + h, 3))
 
 
-def compare(rec, lookahead_s: float = LOOKAHEAD_S, rel_memory_s: float = REL_MEMORY_S) -> dict:
-    x, fs = record_data(rec)
-    t0 = time.perf_counter()
-    scrs = eda_scrs(x, fs, lookahead_s, rel_memory_s)
-    t_ours = time.perf_counter() - t0
-    ours, ours_pk = scrs.onset / fs, scrs.peak / fs
-    t0 = time.perf_counter()
-    ref, ref_pk = neurokit_scrs(x, fs)
-    t_nk = time.perf_counter() - t0
+PATHS = ("batch", "stream")  # eda_scrs over the whole recording; the live stream's own
+
+
+def agreement(ours: np.ndarray, ours_pk: np.ndarray, ref: np.ndarray, ref_pk: np.ndarray,
+              ms: float) -> dict:
     m = match(ours, ref)
     mp = match(ours_pk, ref_pk)
     d = [abs(ours[i] - ref[j]) for i, j in m]
-    return {"record": rec.name, "held_out": rec.held_out, "seconds": round(len(x) / fs, 1),
-            "fs_hz": fs, "ours": len(ours), "neurokit2": len(ref), "matched": len(m),
+    return {"ours": len(ours), "matched": len(m),
             "f1": round(2 * len(m) / max(1, len(ours) + len(ref)), 3),
             "f1_ci95": wilson(2 * len(m), len(ours) + len(ref)),
             "median_onset_diff_s": round(float(np.median(d)), 3) if d else None,
             "peaks_matched": len(mp),
             "peak_f1": round(2 * len(mp) / max(1, len(ours) + len(ref)), 3),
-            "ms_ours": round(t_ours * 1e3, 1), "ms_neurokit2": round(t_nk * 1e3, 1)}
+            "ms_ours": round(ms, 1)}
 
 
-def pooled(rows: list[dict]) -> dict:
-    tp = sum(r["matched"] for r in rows)
-    n = sum(r["ours"] + r["neurokit2"] for r in rows)
+def compare(rec, lookahead_s: float = LOOKAHEAD_S, rel_memory_s: float = REL_MEMORY_S) -> dict:
+    """NeuroKit2 and both our paths on one record: the whole-recording one (`eda_scrs`,
+    NeuroKit2's floor of the recording's largest) and the live stream's (`whole=False`)."""
+    x, fs = record_data(rec)
+    t0 = time.perf_counter()
+    ref, ref_pk = neurokit_scrs(x, fs)
+    t_nk = time.perf_counter() - t0
+    row = {"record": rec.name, "held_out": rec.held_out, "seconds": round(len(x) / fs, 1),
+           "fs_hz": fs, "neurokit2": len(ref), "ms_neurokit2": round(t_nk * 1e3, 1)}
+    for path in PATHS:
+        t0 = time.perf_counter()
+        scrs = eda_scrs(x, fs, lookahead_s, rel_memory_s, whole=path == "batch")
+        ms = (time.perf_counter() - t0) * 1e3
+        row[path] = agreement(scrs.onset / fs, scrs.peak / fs, ref, ref_pk, ms)
+    return row
+
+
+def pooled(rows: list[dict], path: str) -> dict:
+    ours = [r[path] for r in rows]
+    tp = sum(o["matched"] for o in ours)
+    n = sum(o["ours"] + r["neurokit2"] for o, r in zip(ours, rows))
     # F1 = 2TP / (2TP + FP + FN): the share of all detections (both sides) that agree
-    tpp = sum(r["peaks_matched"] for r in rows)
-    return {"records": len(rows), "ours": sum(r["ours"] for r in rows),
+    tpp = sum(o["peaks_matched"] for o in ours)
+    return {"records": len(rows), "ours": sum(o["ours"] for o in ours),
             "neurokit2": sum(r["neurokit2"] for r in rows), "matched": tp,
             "f1": round(2 * tp / max(1, n), 3), "f1_ci95": wilson(2 * tp, n),
+            "f1_ci95_records": bootstrap_f1(rows, path),
             "peak_f1": round(2 * tpp / max(1, n), 3),
-            "speed_ratio_ours_vs_neurokit2": round(sum(r["ms_ours"] for r in rows) / max(
+            "speed_ratio_ours_vs_neurokit2": round(sum(o["ms_ours"] for o in ours) / max(
                 1e-9, sum(r["ms_neurokit2"] for r in rows)), 3)}
+
+
+def bootstrap_f1(rows: list[dict], path: str, draws: int = 2000) -> tuple[float, float]:
+    """95 % interval of the pooled F1 with whole records resampled: responses within a
+    record are not independent (one floor, one electrode), which Wilson's interval assumes."""
+    if not rows:
+        return (math.nan, math.nan)
+    tp = np.array([r[path]["matched"] for r in rows], float)
+    n = np.array([r[path]["ours"] + r["neurokit2"] for r in rows], float)
+    pick = np.random.default_rng(0).integers(0, len(rows), (draws, len(rows)))
+    f1 = 2 * tp[pick].sum(1) / np.maximum(1, n[pick].sum(1))
+    return tuple(round(float(q), 3) for q in np.percentile(f1, [2.5, 97.5]))
+
+
+def misses(rec) -> list[dict]:
+    """NeuroKit2's responses the whole-recording path misses, and why: each one's
+    prominence as a share of the largest, as our stream judged it (in its 60-s window) and
+    as NeuroKit2 measures it (over the whole recording); both floors are 10 %."""
+    x, fs = record_data(rec)
+    ref, ref_pk, phasic = neurokit_eda(x, fs)
+    stream, batch = eda_scrs(x, fs, whole=False), eda_scrs(x, fs)
+    peaks, _ = signal.find_peaks(phasic)
+    prom = signal.peak_prominences(phasic, peaks)[0]
+    hit = {j for _, j in match(batch.onset / fs, ref)}
+    found = {j: i for i, j in match(stream.onset / fs, ref)}
+    out = []
+    for j in sorted(set(range(len(ref))) - hit):
+        i, k = found.get(j), int(np.argmin(np.abs(peaks - ref_pk[j] * fs)))
+        out.append({"record": rec.name, "onset_s": round(float(ref[j]), 1),
+                    "stream_found": i is not None,
+                    "ours_share_of_largest": None if i is None else round(
+                        float(stream.prom_us[i] / stream.prom_us.max()), 3),
+                    "neurokit2_share_of_largest": round(float(prom[k] / prom.max()), 3)})
+    return out
 
 
 SETS = {"tuning": (False,), "held_out": (True,), "all": (False, True)}
@@ -108,25 +169,27 @@ def results(lookahead_s: float = LOOKAHEAD_S, rel_memory_s: float = REL_MEMORY_S
     rows = [compare(rec, lookahead_s, rel_memory_s) for rec in RECORDS
             if rec.held_out in SETS[which]]
     return {"lookahead_s": lookahead_s, "rel_memory_s": rel_memory_s, "records": rows,
-            "tuning": pooled([r for r in rows if not r["held_out"]]),
-            "held_out": pooled([r for r in rows if r["held_out"]]),
-            "all": pooled(rows)}
+            **{path: {"tuning": pooled([r for r in rows if not r["held_out"]], path),
+                      "held_out": pooled([r for r in rows if r["held_out"]], path),
+                      "all": pooled(rows, path)} for path in PATHS}}
 
 
 def run() -> list[dict]:
-    """`empathy bench eda`: pooled agreement with NeuroKit2 and the time ratio."""
+    """`empathy bench eda`: pooled agreement with NeuroKit2 and the time ratio, both paths."""
     out = results()
-    ms = sum(r["ms_ours"] for r in out["records"])
     ms_nk = sum(r["ms_neurokit2"] for r in out["records"])
-    entries = [{"name": f"eda_onset_f1_{k}", "value": out[k]["f1"], "unit": "F1",
-                "peer": None, "peer_value": None, "ratio": None}
-               for k in ("tuning", "held_out", "all")]
-    entries.append({"name": "eda_peak_f1_all", "value": out["all"]["peak_f1"], "unit": "F1",
-                    "peer": None, "peer_value": None, "ratio": None})
-    entries.append({"name": f"eda_time_{len(out['records'])}_records", "value": round(ms, 1),
-                    "unit": "ms",
-                    "peer": "neurokit2 eda_process", "peer_value": round(ms_nk, 1),
-                    "ratio": round(ms / ms_nk, 3)})
+    entries = []
+    for path in PATHS:
+        entries += [{"name": f"eda_{path}_onset_f1_{k}", "value": out[path][k]["f1"],
+                     "unit": "F1", "peer": None, "peer_value": None, "ratio": None}
+                    for k in ("tuning", "held_out", "all") if out[path][k]["records"]]
+        entries.append({"name": f"eda_{path}_peak_f1_all", "value": out[path]["all"][
+            "peak_f1"], "unit": "F1", "peer": None, "peer_value": None, "ratio": None})
+        ms = sum(r[path]["ms_ours"] for r in out["records"])
+        entries.append({"name": f"eda_{path}_time_{len(out['records'])}_records",
+                        "value": round(ms, 1), "unit": "ms",
+                        "peer": "neurokit2 eda_process", "peer_value": round(ms_nk, 1),
+                        "ratio": round(ms / ms_nk, 3)})
     return entries
 
 
@@ -140,8 +203,17 @@ def main(argv=None) -> int:
     ap.add_argument("--rel-memory-s", type=float, default=REL_MEMORY_S,
                     help="how long the relative floor remembers the responses given out "
                          f"(default {REL_MEMORY_S:g} s; 0: the detector's window only)")
+    ap.add_argument("--misses", action="store_true",
+                    help="list NeuroKit2's responses the whole-recording path misses, "
+                         "with their prominence as a share of the largest on each side")
     args = ap.parse_args(argv)
     try:
+        if args.misses:
+            for rec in RECORDS:
+                if rec.held_out in SETS[args.set]:
+                    for m in misses(rec):
+                        print(json.dumps(m))
+            return 0
         out = results(args.lookahead_s, args.rel_memory_s, args.set)
     except (CorpusMissing, ValueError) as e:
         print(f"bench_eda: {e}")
@@ -150,16 +222,19 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    cols = ("record", "held_out", "seconds", "fs_hz", "ours", "neurokit2", "matched", "f1",
-            "f1_ci95", "median_onset_diff_s", "peak_f1", "ms_ours", "ms_neurokit2")
+    cols = ("ours", "matched", "f1", "f1_ci95", "median_onset_diff_s", "peak_f1", "ms_ours")
     print(f"look-ahead {out['lookahead_s']:g} s, relative floor's memory "
-          f"{out['rel_memory_s']:g} s")
-    print("  ".join(f"{c:>12}" for c in cols))
+          f"{out['rel_memory_s']:g} s (stream; the batch then keeps 10 % of the largest)")
+    head = ("record", "held_out", "seconds", "neurokit2", "ms_neurokit2", "path") + cols
+    print("  ".join(f"{c:>12}" for c in head))
     for r in rows:
-        print("  ".join(f"{str(r[c]):>12}" for c in cols))
-    for k in ("tuning", "held_out", "all"):
-        if out[k]["records"]:
-            print(f"{k:>9}: {json.dumps(out[k])}")
+        for path in PATHS:
+            cells = [r[c] for c in head[:5]] + [path] + [r[path][c] for c in cols]
+            print("  ".join(f"{str(c):>12}" for c in cells))
+    for path in PATHS:
+        for k in ("tuning", "held_out", "all"):
+            if out[path][k]["records"]:
+                print(f"{path:>6} {k:>9}: {json.dumps(out[path][k])}")
     return 0
 
 

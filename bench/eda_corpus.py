@@ -11,9 +11,12 @@ History of the split: pyphysio-eda was held out first; its score was seen and mo
 the change of onset definitions, so it became a tuning record. systole, bioread and the
 biosignalsplux hub recording were then held out and scored once (2026-12-02); their
 misses motivated a look at the relative floor's memory, so on 2026-12-03 they became
-tuning records too. Held out since then: pysiology's sample EDA, the one further real
-skin-conductance recording found inside a published distribution (the search is listed
-in docs/signal-validation.md).
+tuning records too. pysiology's sample EDA, the one further real skin-conductance
+recording found inside a published distribution, was then held out and scored once
+(2026-12-03, stream only: onset F1 0.233); its diagnosis (NeuroKit2's floor is 10 % of the
+whole recording's largest response, which a stream cannot know) motivated the whole-
+recording floor of `eda_scrs`, so it is a seen (tuning) record since. No further record
+was found to hold out (the search is listed in docs/signal-validation.md).
 """
 
 from __future__ import annotations
@@ -87,8 +90,8 @@ RECORDS = (
            "pkl", 1000.0, "au", "pysiology's sample GSR: 16.6 min at 1000 Hz (the rate its "
            "README's example uses), in 0.0244 steps of a 12-bit converter; units not "
            "stated and the level has an offset (it falls from 10 to -2.3 over the first "
-           "4 min, then drifts slowly), so only its responses are comparable",
-           held_out=True),
+           "4 min, then drifts slowly), so only its responses are comparable (held out "
+           "until its score of 2026-12-03 was seen, see above)"),
 )
 
 

@@ -1,8 +1,10 @@
 """Skin conductance (EDA): tonic level and phasic responses (SCRs), streaming.
 
 `EdaStream(fs_hz).push(samples_us)` returns the skin conductance responses it is sure of
-so far; `eda_scrs(x, fs_hz)` runs the very same code over a whole recording, so batch and
-streaming give identical responses whatever the chunk sizes.
+so far, identical whatever the chunk sizes; `eda_scrs(x, fs_hz)` runs the very same code
+over a whole recording and then applies the one rule only a whole recording allows:
+NeuroKit2's relative floor, 10 % of the recording's largest response (batch = the
+stream's responses less those under it; `whole=False` gives the stream's exactly).
 
 How (the high-pass method of Biopac's AcqKnowledge with NeuroKit2's definitions of a
 response and its onset, made to run on a live stream with a look-ahead):
@@ -15,14 +17,16 @@ response and its onset, made to run on a live stream with a look-ahead):
 3. in the phasic part a response is a peak whose prominence reaches `MIN_AMP_US` and
    `REL_AMP` of the largest: the window's, or the second largest response given out in
    the last `REL_MEMORY_S` if larger (NeuroKit2: of the whole recording, which a stream
-   cannot know; a window alone let ripples after a large response count); its onset is the nearest trough before it (NeuroKit2's
+   cannot know, so `eda_scrs` applies that after the stream; a window alone let ripples
+   after a large response count); its onset is the nearest trough before it (NeuroKit2's
    definition, not a threshold crossing). A second's worth of peaks is judged once, when
    it is `LOOKAHEAD_S` old: the zero-phase high-pass reaches that far ahead, and with less
    the phasic part, so the trough that is the onset, is not yet NeuroKit2's (a 4-s
    look-ahead agreed on 10 of 17 onsets of a 4-min recording; docs/signal-validation.md).
 Each SCR: onset and peak (sample index from the start of the stream), amplitude (peak
-minus onset in the phasic part, µS), rise time s. Latency: `lookahead_s` + 1 s after the
-peak (20 s by default; a caller that needs responses sooner passes less and agrees less).
+minus onset in the phasic part, µS), rise time s, prominence µS. Latency: `lookahead_s`
++ 1 s after the peak (20 s by default; a caller that needs responses sooner passes less
+and agrees less).
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class Scrs(NamedTuple):
     peak: np.ndarray  # sample index of its peak
     amp_us: np.ndarray
     rise_s: np.ndarray
+    prom_us: np.ndarray  # its prominence in the phasic part: the relative floor's measure
 
 
 class _Sos(NamedTuple):
@@ -96,7 +101,7 @@ def _zi(f: _Sos, first: np.ndarray) -> np.ndarray:
 
 def _join(parts: list[Scrs]) -> Scrs:
     if not parts:
-        return Scrs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+        return Scrs(np.zeros(0, np.int64), np.zeros(0, np.int64), *(np.zeros(0),) * 3)
     return Scrs(*(np.concatenate([getattr(p, f) for p in parts]) for f in Scrs._fields))
 
 
@@ -225,25 +230,35 @@ class EdaStream:
         troughs, _ = signal.find_peaks(-phasic)
         to_raw = lambda i: max(0, (i + start) * self.step - self.delay)  # noqa: E731
         out = []
-        for p in peaks[keep & now].tolist():
+        for p, m in zip(peaks[keep & now].tolist(), prom[keep & now].tolist()):
             before = troughs[troughs < p]
             if not len(before) or p + start <= self.last_peak + self.refractory:
                 continue  # no trough yet, or the same response seen in a shifted window
             o = int(before[-1])
             self.last_peak = p + start
-            out.append((to_raw(o), to_raw(p), phasic[p] - phasic[o], (p - o) / self.inner))
+            out.append((to_raw(o), to_raw(p), phasic[p] - phasic[o], (p - o) / self.inner, m))
         self.count += len(out)
         if not out:
             return _join([])
         a = np.array(out)
-        return Scrs(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2], a[:, 3])
+        return Scrs(a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), *a[:, 2:].T)
 
 
 def eda_scrs(x, fs_hz: float, lookahead_s: float = LOOKAHEAD_S,
-             rel_memory_s: float = REL_MEMORY_S) -> Scrs:
-    """Every SCR of a whole recording (the streaming code in one call, then `finish`)."""
+             rel_memory_s: float = REL_MEMORY_S, whole: bool = True) -> Scrs:
+    """Every SCR of a whole recording (for analysing a recorded one; bench/bench_eda).
+
+    The streaming code in one call (then `finish`), and, with `whole`, NeuroKit2's relative
+    floor, which only a whole recording can apply: batch = the stream's responses less
+    those whose prominence is under `REL_AMP` of the largest response's (as the stream
+    judged them, each in its window). A filter of the stream's output, so the batch's
+    responses are a subset of the live show's, with the same onsets and sizes.
+    `whole=False`: the live stream's responses exactly, whatever the chunking."""
     s = EdaStream(fs_hz, lookahead_s, rel_memory_s)
-    return _join([s.push(x), s.finish()])
+    out = _join([s.push(x), s.finish()])
+    if not whole or not len(out.prom_us):
+        return out
+    return Scrs(*(f[out.prom_us >= REL_AMP * out.prom_us.max()] for f in out))
 
 
 class EdaWindow:

@@ -1,6 +1,7 @@
 """Skin conductance: responses found where they began (known onsets), onsets as NeuroKit2
-defines them (simulated and real recordings, where the corpus is cached), streaming =
-batch, bad input, and EDA in the seat's arousal with its own share and quality."""
+defines them (simulated and real recordings, where the corpus is cached), the whole-
+recording floor against the stream's, streaming in any chunks = the stream over the whole
+recording, bad input, and EDA in the seat's arousal with its own share and quality."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from empathy.bench import eda_corpus
-from empathy.bench.bench_eda import compare, match, neurokit_scrs
+from empathy.bench.bench_eda import compare, match, misses, neurokit_scrs
 from empathy.edge.eda import EdaStream, eda_scrs
 from empathy.edge.features import SeatFeatures
 from empathy.edge.fusion import FULL_WEIGHT, WEIGHTS
@@ -67,7 +68,7 @@ def test_relative_floor_remembers_the_second_largest_response():
         on = np.concatenate([big_at, small])
         amp = np.concatenate([np.full(len(big_at), 5.0), np.full(len(small), 0.3)])
         s = eda_scrs(eda_signal(260.0, fs, on, amp, seed=2, noise_us=0.0), fs,
-                     rel_memory_s=memory_s)
+                     rel_memory_s=memory_s, whole=False)
         return len(match(s.onset / fs, small))
 
     assert found(np.array([10.0, 30.0]), 600.0) == 0
@@ -75,30 +76,63 @@ def test_relative_floor_remembers_the_second_largest_response():
     assert found(np.array([10.0]), 600.0) == len(small)
 
 
-def cached(held_out: bool) -> list:
-    recs = [r for r in eda_corpus.RECORDS if r.held_out == held_out and eda_corpus.available(r)]
+def test_whole_recording_drops_what_is_small_beside_its_largest():
+    """One large response (an artefact, say) and small ones under 10 % of it later on: the
+    live stream, which remembers one response as no reason to go deaf, keeps the small
+    ones; the whole recording applies NeuroKit2's floor (10 % of the recording's largest)
+    and drops them, as NeuroKit2 does on the same signal. The batch is the stream's
+    responses less those: same onsets, nothing new."""
+    fs = 32.0
+    small = np.array([110.0, 140.0, 170.0, 200.0])
+    x = eda_signal(260.0, fs, np.concatenate([[10.0], small]),
+                   np.array([5.0, 0.3, 0.3, 0.3, 0.3]), seed=2, noise_us=0.0)
+    stream, batch = eda_scrs(x, fs, whole=False), eda_scrs(x, fs)
+    ref_on, _ = neurokit_scrs(x, fs)
+    assert len(match(stream.onset / fs, small)) == len(small)
+    assert len(match(batch.onset / fs, small)) == 0 and len(batch.onset) >= 1
+    assert len(match(ref_on, small)) == 0
+    assert f1(batch.onset / fs, ref_on) >= 0.9
+    assert set(batch.onset.tolist()) <= set(stream.onset.tolist())
+    # responses within 10x of each other: the whole recording keeps all the stream's
+    y, _, _ = known(32.0, noise_us=0.0)
+    assert np.array_equal(eda_scrs(y, fs).onset, eda_scrs(y, fs, whole=False).onset)
+
+
+def cached() -> list:
+    recs = [r for r in eda_corpus.RECORDS if eda_corpus.available(r)]
     if not recs:
         pytest.skip("EDA corpus not cached (scripts/install.sh --role dev fetches it)")
     return recs
 
 
 def test_real_recordings_agree_with_neurokit2():
-    """The tuning records: onsets within 0.5 s of NeuroKit2's, pooled F1 >= 0.9."""
-    rows = [compare(r) for r in cached(held_out=False)]
-    tp = sum(r["matched"] for r in rows)
-    assert 2 * tp / sum(r["ours"] + r["neurokit2"] for r in rows) >= 0.9, rows
+    """Every cached real record (all are tuning or seen records now; a new held-out one
+    counts here too): the whole-recording path's onsets within 0.5 s of NeuroKit2's, pooled
+    F1 >= 0.9; the live stream, whose floor cannot know the recording's largest response,
+    finds at least 95 % of NeuroKit2's responses (it may find more)."""
+    rows = [compare(r) for r in cached()]
+    nk = sum(r["neurokit2"] for r in rows)
+    tp = sum(r["batch"]["matched"] for r in rows)
+    assert 2 * tp / sum(r["batch"]["ours"] + r["neurokit2"] for r in rows) >= 0.9, rows
+    assert sum(r["stream"]["matched"] for r in rows) >= 0.95 * nk, rows
 
 
-def test_held_out_recordings_find_every_neurokit2_response():
-    """Held out: every response NeuroKit2 finds is found, its onset within 0.5 s (we may
-    find more: the relative floor is of the last minute's largest, not the recording's)."""
-    rows = [compare(r) for r in cached(held_out=True)]
-    assert sum(r["matched"] for r in rows) >= 0.95 * sum(r["neurokit2"] for r in rows), rows
+def test_what_the_whole_recording_misses_is_a_window_truncated_prominence():
+    """`bench_eda --misses` on the long records: a NeuroKit2 response the batch misses
+    but the stream found lies under 10 % of the largest as measured in our 60-s window and
+    at or over it as NeuroKit2 measures over the whole recording; never over ours."""
+    recs = [r for r in cached() if r.name in ("systole-task1", "pysiology-eda")]
+    if not recs:
+        pytest.skip("the long EDA records are not cached")
+    found = [m for r in recs for m in misses(r) if m["stream_found"]]
+    assert found
+    for m in found:
+        assert m["ours_share_of_largest"] < 0.1 <= m["neurokit2_share_of_largest"], m
 
 
 def test_streaming_in_any_chunks_equals_batch():
     x, _, _ = known(100.0, 120)
-    batch = eda_scrs(x, 100.0)
+    batch = eda_scrs(x, 100.0, whole=False)
     rng = np.random.default_rng(3)
     st, parts, i = EdaStream(100.0), [], 0
     while i < len(x):
@@ -115,7 +149,7 @@ def test_windows_filtered_together_equal_one_at_a_time():
     a live stream pushing one second at a time filters each alone: the same responses and
     tonic level, to the bit."""
     x, _, _ = known(32.0, 420)
-    batch = eda_scrs(x, 32.0)
+    batch = eda_scrs(x, 32.0, whole=False)
     st, parts, tonic = EdaStream(32.0), [], []
     for i in range(0, len(x), 32):
         parts.append(st.push(x[i:i + 32]))
