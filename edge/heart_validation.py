@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.edge.beat_score import Match, beat_match, bpm, consensus, peer_beats
+from empathy.edge.beat_score import TOL_S, Match, beat_match, bpm, consensus, peer_beats
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, peer_cache_dir,
@@ -27,6 +27,9 @@ STRESS_S = 180.0  # of the tuning ECG used for the stress cases
 # reference, added after the consensus scores were known (see pulse_checked)
 PULSE_PAIRS = {"pyphysio-ecg": "pyphysio-bvp"}
 PULSE_LAG_S = (0.15, 0.40)  # a finger pulse follows each real heartbeat by this much
+# a consensus interval is implausible under this (200 bpm) or over this many times the
+# record's median consensus interval (a beat the peers missed)
+MIN_RR_S, GAP_X = 0.3, 2.0
 
 
 def reference(peers: dict, leave_out: str = "") -> np.ndarray:
@@ -45,6 +48,23 @@ def pulse_checked(ecg_ref: np.ndarray, pulse_peers: dict, end_s: float) -> np.nd
     lo = np.searchsorted(pulses, ecg_ref + PULSE_LAG_S[0], "left")
     hi = np.searchsorted(pulses, ecg_ref + PULSE_LAG_S[1], "right")
     return ecg_ref[(hi > lo) | (ecg_ref + PULSE_LAG_S[1] > end_s)]
+
+
+def plausible_rate(ref: np.ndarray, beats: np.ndarray) -> tuple[float, float, float]:
+    """(HR of the reference, HR of `beats`, share of the reference's span) over the
+    stretches between consecutive reference beats at most GAP_X medians apart, neither of
+    them one of a pair closer than MIN_RR_S. A beat
+    counts for the interval it starts (within the match window of its first beat); the
+    stretches are chosen from the reference alone."""
+    iv = np.diff(ref)
+    odd = np.zeros(len(ref), bool)  # both beats of a too-short interval: which is real?
+    odd[:-1] |= iv < MIN_RR_S
+    odd[1:] |= iv < MIN_RR_S
+    ok = ~odd[:-1] & ~odd[1:] & (iv <= GAP_X * np.median(iv))
+    a, b = ref[:-1][ok] - TOL_S, ref[1:][ok] - TOL_S
+    n = np.searchsorted(beats, b, "left") - np.searchsorted(beats, a, "left")
+    dur = float(np.sum(b - a))
+    return 60 * ok.sum() / dur, 60 * n.sum() / dur, dur / (ref[-1] - ref[0])
 
 
 def _rows(peers: dict, ours: np.ndarray, check=lambda r: r, annotated=None) -> dict:
@@ -71,7 +91,7 @@ def score_record(rec) -> dict:
     annotated = annotated_beats(rec, len(x), fs)
     out = {"rec": rec, "rows": _rows(peers, ours, annotated=annotated), "ref_beats": len(ref),
            "peers": list(peers), "voters": sum(b is not None for b in peers.values()),
-           "annotated": annotated}
+           "annotated": annotated, "beats": {"ours": ours, **peers}}
     if annotated is not None:
         out["consensus_rows"] = _rows(peers, ours)
     if rec.name in PULSE_PAIRS:
@@ -134,6 +154,43 @@ def _detail(results: list[dict]) -> list[str]:
         lines.append(f"| **pooled** | {n} | {m.se:.4f} | {m.ppv:.4f} | {m.f1:.4f} | | "
                      f"mean abs {np.mean(hr_err[n]) if hr_err[n] else float('nan'):.1f} |")
     return lines
+
+
+def _plausible_section(results: list[dict]) -> list[str]:
+    """Where the PPG consensus itself cannot be right: two 'pulses' closer than MIN_RR_S,
+    gaps over GAP_X median intervals; and the heart rates over the stretches without."""
+    lines = ["## PPG: where the consensus cannot be right", "",
+             "*Added after the consensus scores above were known; the verdicts above stand.* "
+             f"Two consensus beats closer than {1000 * MIN_RR_S:.0f} ms (200 bpm) cannot both "
+             f"be pulses at these rates, and an interval over {GAP_X:.0f} median intervals "
+             "holds beats the peers missed; either moves the consensus's HR (60 / mean "
+             "interval). Who made the short ones: the peers that voted for the beat of each "
+             "short pair that fewer peers found. The last columns compare heart rates over the consensus's plausible "
+             "stretches only (chosen from the consensus alone, `plausible_rate`); a peer "
+             "against the other peers' consensus, as above.", "",
+             f"| record | intervals < {1000 * MIN_RR_S:.0f} ms (voted by) | gaps | span kept | "
+             "HR ref | HR err ours | HR err best peer |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        b = r["beats"]
+        ref = reference({k: v for k, v in b.items() if k != "ours"})
+        iv = np.diff(ref)
+        short = np.flatnonzero(iv < MIN_RR_S)
+        who: dict[str, int] = {}
+        for i in short:
+            voters = [[n for n, v in b.items() if n != "ours" and v is not None and len(v)
+                       and np.min(np.abs(v - t)) <= TOL_S] for t in ref[i:i + 2]]
+            k = " + ".join(min(voters, key=len))
+            who[k] = who.get(k, 0) + 1
+        hr_ref, hr_ours, kept = plausible_rate(ref, b["ours"])
+        errs = {n: (lambda h: h[1] - h[0])(plausible_rate(
+            reference({k: v for k, v in b.items() if k != "ours"}, leave_out=n), v))
+            for n, v in b.items() if n != "ours" and v is not None}
+        best = min(errs, key=lambda n: abs(errs[n]))
+        lines.append(f"| {r['rec'].name} | {len(short)} ("
+                     + (", ".join(f"{k}: {v}" for k, v in who.items()) or "none") + ") | "
+                     f"{int(np.sum(iv > GAP_X * np.median(iv)))} | {100 * kept:.0f} % | "
+                     f"{hr_ref:.1f} | {hr_ours - hr_ref:+.1f} | {best} {errs[best]:+.1f} |")
+    return lines + [""]
 
 
 def _annotation_section(r: dict) -> list[str]:
@@ -322,6 +379,7 @@ def write_page(out_dir: Path) -> Path:
             if rs:
                 lines += [f"## {kind.upper()}: {title}", ""] + _summary(rs) + [""] + \
                          _detail(rs) + [""]
+    lines += _plausible_section(results["ppg"])
     for r in results["ecg"]:
         if "consensus_rows" in r:
             lines += _annotation_section(r)

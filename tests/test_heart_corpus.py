@@ -13,7 +13,7 @@ from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (REFERENCE_DIR, annotated_beats, available,
                                         peer_cache_dir, record, record_data)
-from empathy.edge.heart_validation import reference
+from empathy.edge.heart_validation import plausible_rate, reference
 from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 from empathy.edge.rr_validation import injection_trial
@@ -166,12 +166,42 @@ def test_a_loose_sensors_flickering_flat_line_gives_no_pulses():
     assert beat_match(ref, ours).f1 >= best
 
 
-@pytest.mark.xfail(strict=True, reason="data3.csv: the misses looked at (164.4, 168.9 s) "
-                   "are a second wave 0.2 s after a pulse, next to the logger's drop-outs "
-                   "to 0, inside our 0.3 s refractory time: HR -2.3 bpm; open")
+@pytest.mark.xfail(strict=True, reason="data3.csv: HR -2.3 bpm against the consensus; 21 of "
+                   "our 28 'misses' are consensus beats 0.18-0.31 s from a neighbour that "
+                   "only NK2 MSPTDfast (F1 0.71, 172 bpm here) and HeartPy found: a second "
+                   "wave, not a pulse, at ~98 bpm (test below); open as the goal is written")
 def test_ppg_heart_rate_on_the_clipped_logger_is_within_1_5_bpm():
     ref, ours, _ = _ours_and_best_peer("heartpy-data3")
     assert abs(bpm(ours) - bpm(ref)) <= 1.5
+
+
+def test_plausible_rate_counts_only_the_references_plausible_stretches():
+    ref = np.arange(0, 60, 0.8)
+    assert plausible_rate(ref, ref + 0.05)[:2] == pytest.approx((75.0, 75.0))
+    doubled = np.sort(np.append(ref, ref[10] + 0.2))  # a second wave 200 ms after a pulse
+    gap = np.delete(ref, [30, 31])  # two pulses the reference missed
+    for r in (doubled, gap):
+        hr_ref, hr_ours, kept = plausible_rate(r, ref)
+        assert abs(hr_ours - hr_ref) < 0.2 and abs(bpm(r) - bpm(ref)) > 0.9 and kept < 1
+    assert plausible_rate(ref, ref[::2])[1] == pytest.approx(37.5)  # half the beats missed
+
+
+def test_the_clipped_loggers_consensus_holds_second_waves_and_ours_is_right_between():
+    """data3.csv: the consensus has 28 intervals under 300 ms at a median of 607 ms; in each
+    pair, the beat fewer peers found was found by NK2 MSPTDfast and HeartPy only. Over the
+    consensus's plausible stretches our HR is within 1.5 bpm."""
+    rec = _need("heartpy-data3")
+    x, fs = record_data(rec)
+    peers = peer_beats(x, fs, rec.kind, peer_cache_dir())
+    ref = reference(peers)
+    short = np.flatnonzero(np.diff(ref) < 0.3)
+    assert len(short) >= 20 and np.median(np.diff(ref)) > 0.55
+    for i in short:
+        found = [{n for n, b in peers.items() if b is not None
+                  and np.min(np.abs(b - t)) <= 0.15} for t in ref[i:i + 2]]
+        assert "NeuroKit2" not in min(found, key=len)
+    hr_ref, hr_ours, _ = plausible_rate(ref, waveform_peaks(x, fs, "ppg").idx / fs)
+    assert abs(hr_ours - hr_ref) <= 1.5
 
 
 def test_regular_clipped_ppg_is_not_called_ectopic_or_lost_contact(tmp_path):
