@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.edge.beat_score import TOL_S, Match, beat_match, bpm, consensus, peer_beats
+from empathy.edge.beat_score import (GAP_X, MIN_RR_S, TOL_S, Match, beat_match, bpm,
+                                     consensus, peer_beats, plausible_rate)
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, peer_cache_dir,
@@ -27,9 +28,6 @@ STRESS_S = 180.0  # of the tuning ECG used for the stress cases
 # reference, added after the consensus scores were known (see pulse_checked)
 PULSE_PAIRS = {"pyphysio-ecg": "pyphysio-bvp"}
 PULSE_LAG_S = (0.15, 0.40)  # a finger pulse follows each real heartbeat by this much
-# a consensus interval is implausible under this (200 bpm) or over this many times the
-# record's median consensus interval (a beat the peers missed)
-MIN_RR_S, GAP_X = 0.3, 2.0
 
 
 def reference(peers: dict, leave_out: str = "") -> np.ndarray:
@@ -48,23 +46,6 @@ def pulse_checked(ecg_ref: np.ndarray, pulse_peers: dict, end_s: float) -> np.nd
     lo = np.searchsorted(pulses, ecg_ref + PULSE_LAG_S[0], "left")
     hi = np.searchsorted(pulses, ecg_ref + PULSE_LAG_S[1], "right")
     return ecg_ref[(hi > lo) | (ecg_ref + PULSE_LAG_S[1] > end_s)]
-
-
-def plausible_rate(ref: np.ndarray, beats: np.ndarray) -> tuple[float, float, float]:
-    """(HR of the reference, HR of `beats`, share of the reference's span) over the
-    stretches between consecutive reference beats at most GAP_X medians apart, neither of
-    them one of a pair closer than MIN_RR_S. A beat
-    counts for the interval it starts (within the match window of its first beat); the
-    stretches are chosen from the reference alone."""
-    iv = np.diff(ref)
-    odd = np.zeros(len(ref), bool)  # both beats of a too-short interval: which is real?
-    odd[:-1] |= iv < MIN_RR_S
-    odd[1:] |= iv < MIN_RR_S
-    ok = ~odd[:-1] & ~odd[1:] & (iv <= GAP_X * np.median(iv))
-    a, b = ref[:-1][ok] - TOL_S, ref[1:][ok] - TOL_S
-    n = np.searchsorted(beats, b, "left") - np.searchsorted(beats, a, "left")
-    dur = float(np.sum(b - a))
-    return 60 * ok.sum() / dur, 60 * n.sum() / dur, dur / (ref[-1] - ref[0])
 
 
 def _rows(peers: dict, ours: np.ndarray, check=lambda r: r, annotated=None) -> dict:

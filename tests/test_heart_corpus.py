@@ -8,12 +8,12 @@ import sys
 import numpy as np
 import pytest
 
-from empathy.edge.beat_score import beat_match, bpm, peer_beats
+from empathy.edge.beat_score import beat_match, bpm, peer_beats, plausible_rate
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (REFERENCE_DIR, annotated_beats, available,
                                         peer_cache_dir, record, record_data)
-from empathy.edge.heart_validation import plausible_rate, reference
+from empathy.edge.heart_validation import reference
 from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 from empathy.edge.rr_validation import injection_trial
