@@ -18,6 +18,9 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 TOL_S = 0.15  # EC57's match window
+# a consensus interval is implausible under this (200 bpm) or over this many times the
+# record's median consensus interval (a beat the peers missed)
+MIN_RR_S, GAP_X = 0.3, 2.0
 
 
 class Match(NamedTuple):
@@ -87,6 +90,23 @@ def consensus(beat_lists: list, tol_s: float = TOL_S, votes: int | None = None) 
         else:
             i += 1
     return np.array(out)
+
+
+def plausible_rate(ref: np.ndarray, beats: np.ndarray) -> tuple[float, float, float]:
+    """(HR of the reference, HR of `beats`, share of the reference's span) over the
+    stretches between consecutive reference beats at most GAP_X medians apart, neither of
+    them one of a pair closer than MIN_RR_S (a reference that holds second waves or misses
+    beats). A beat counts for the interval it starts (within the match window of its first
+    beat); the stretches are chosen from the reference alone."""
+    iv = np.diff(ref)
+    odd = np.zeros(len(ref), bool)  # both beats of a too-short interval: which is real?
+    odd[:-1] |= iv < MIN_RR_S
+    odd[1:] |= iv < MIN_RR_S
+    ok = ~odd[:-1] & ~odd[1:] & (iv <= GAP_X * np.median(iv))
+    a, b = ref[:-1][ok] - TOL_S, ref[1:][ok] - TOL_S
+    n = np.searchsorted(beats, b, "left") - np.searchsorted(beats, a, "left")
+    dur = float(np.sum(b - a))
+    return 60 * ok.sum() / dur, 60 * n.sum() / dur, dur / (ref[-1] - ref[0])
 
 
 def bpm(beats_s) -> float:

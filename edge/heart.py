@@ -427,6 +427,8 @@ class BeatStream:
             wide = p in self.found
             self.found.discard(p)
             r = self._refine(p, h0, 2 * self.refine if wide else self.refine)
+            if r < 0 and not wide and self._back_from_floor(p, h0):
+                r = self._refine(p, h0, 2 * self.refine)
             if r < 0 or r <= self.last_beat or not self._rises(r, h0):
                 continue
             self.last_beat = r
@@ -435,6 +437,19 @@ class BeatStream:
         if not idx:
             return _EMPTY
         return Beats(np.array(idx, np.int64), self._quality(kept, h0), np.array(kept, np.int64))
+
+    def _back_from_floor(self, p: int, h0: int) -> bool:
+        """The signal sat flat at its floor (a logger's drop-out to 0) just before beat p:
+        on the steep return the band-passed peak comes early, and the raw peak may lie past
+        the refine window (a search-back beat's reach is looked at instead). Not a motion
+        slope: those do not start from a flat floor."""
+        a = max(p - self.delay - self.refine - self.pre, h0)
+        w = self.x[a - h0:p - h0]
+        if len(w) < self.flat_n:
+            return False
+        at_floor = np.flatnonzero(w == w.min())
+        runs = np.split(at_floor, np.flatnonzero(np.diff(at_floor) > 1) + 1)
+        return max(len(r) for r in runs) >= self.flat_n
 
     def _rises(self, r: int, h0: int) -> bool:
         """PPG: a pulse rises to its peak. A raw peak that stands under RISE_MIN of the

@@ -4,7 +4,10 @@ Nothing is downloaded at run time. Each record lives inside a published distribu
 (wheel or sdist): `scripts/install.sh` fetches those distributions with `pip download
 --no-deps` into `cache/heart-corpus/` (git-ignored; `EMPATHY_HEART_CORPUS` points
 elsewhere), and `record_data` reads the member straight out of the archive. HeartPy's
-recordings come from the installed package. No data file is committed to this repository.
+recordings come from the installed package. No recording is committed to this repository;
+where a record's published expert beat annotation ships in no distribution, the annotation
+file is kept in `edge/heart_reference/` (its README says where it comes from and how it was
+checked) and `annotated_beats` reads it with wfdb.
 
 `held_out` records are never looked at while tuning the detectors (docs/signal-validation.md
 reports them apart).
@@ -54,12 +57,15 @@ class Record:
     source: str  # what it is, for the docs
     held_out: bool = False
     column: int = -1  # which column of a table
+    annotation: str = ""  # expert beat annotation in edge/heart_reference/ (WFDB format)
+    ann_offset: int = 0  # the annotated record's sample where this excerpt starts
 
 
 RECORDS = (
     Record("mitdb-208", "ecg", SCIPY_WHEEL, "scipy/misc/ecg.dat", "scipy_ecg",
            360.0, "MIT-BIH Arrhythmia record 208 (MLII), 5 min excerpt with frequent PVCs "
-           "and couplets (SciPy 1.11's `electrocardiogram`)", held_out=True),
+           "and couplets (SciPy 1.11's `electrocardiogram`)", held_out=True,
+           annotation="208.atr", ann_offset=422820),
     Record("systole-ecg", "ecg", "systole-0.3.1.tar.gz", "systole-0.3.1/src/systole/datasets/"
            "Task1_ECG.npy", "npy", 1000.0, "Systole's dataset 1: 25 min of lab ECG during an "
            "emotional-picture task"),
@@ -100,6 +106,26 @@ RECORDS = (
     Record("pyhrv-nni-long", "rr", "pyhrv-0.5.0.tar.gz", "pyhrv-0.5.0/pyhrv/files/"
            "SampleNNISeriesLong.npy", "npy", 0.0, "pyHRV's long sample NN series (ms)"),
 )
+
+
+# WFDB's beat labels (EC57 scores every beat, whatever its type); the rest are rhythm,
+# noise and comment annotations
+BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
+REFERENCE_DIR = Path(__file__).resolve().parent / "heart_reference"
+
+
+def annotated_beats(rec: Record, n_samples: int, fs_hz: float) -> np.ndarray | None:
+    """The expert's beats (s from the excerpt's start) in an excerpt of n_samples, or None
+    where the record has no published annotation (the peers' consensus is its reference)."""
+    if not rec.annotation:
+        return None
+    import wfdb
+
+    path = REFERENCE_DIR / rec.annotation
+    ann = wfdb.rdann(str(path.with_suffix("")), path.suffix[1:], sampfrom=rec.ann_offset,
+                     sampto=rec.ann_offset + n_samples - 1)
+    keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol], bool)
+    return (np.asarray(ann.sample)[keep] - rec.ann_offset) / fs_hz
 
 
 def corpus_dir() -> Path:

@@ -8,10 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from empathy.edge.beat_score import beat_match, bpm, peer_beats
+from empathy.edge.beat_score import beat_match, bpm, peer_beats, plausible_rate
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
-from empathy.edge.heart_corpus import available, peer_cache_dir, record, record_data
+from empathy.edge.heart_corpus import (REFERENCE_DIR, annotated_beats, available,
+                                        peer_cache_dir, record, record_data)
 from empathy.edge.heart_validation import reference
 from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
@@ -26,13 +27,16 @@ def _need(name):
 
 
 def _ours_and_best_peer(name):
-    """(reference beats, ours, the best peer's F1) on a record, as the corpus page scores."""
+    """(reference beats, ours, the best peer's F1) on a record, as the corpus page scores:
+    against the expert annotation where one is published, else the peers' consensus."""
     rec = _need(name)
     x, fs = record_data(rec)
     peers = peer_beats(x, fs, rec.kind, peer_cache_dir())
-    best = max(beat_match(reference(peers, leave_out=n), b).f1
+    ann = annotated_beats(rec, len(x), fs)
+    ref = reference(peers) if ann is None else ann
+    best = max(beat_match(reference(peers, leave_out=n) if ann is None else ann, b).f1
                for n, b in peers.items() if b is not None)
-    return reference(peers), waveform_peaks(x, fs, rec.kind).idx / fs, best
+    return ref, waveform_peaks(x, fs, rec.kind).idx / fs, best
 
 
 def _cli(*args):
@@ -53,11 +57,43 @@ def test_wide_and_inverted_complexes_on_real_ecg_are_found():
         assert m.f1 >= 0.99, (name, m)  # 78 beats: one miss at the start is 0.994
 
 
+def test_mitdb_208_is_scored_against_the_cardiologists_annotation():
+    """The peers' consensus misses premature beats most peers miss; record 208's published
+    annotation (edge/heart_reference/208.atr) is the reference. It is the database's: its
+    beat labels count what the database's table says, and it lines up with SciPy's excerpt
+    at sample 422820 (the peers find its beats there, and not a quarter second either side)."""
+    import collections
+
+    import wfdb
+
+    full = collections.Counter(wfdb.rdann(str(REFERENCE_DIR / "208"), "atr").symbol)
+    assert {k: full[k] for k in "NVFSQ"} == {"N": 1586, "V": 992, "F": 373, "S": 2, "Q": 2}
+    rec = _need("mitdb-208")
+    x, fs = record_data(rec)
+    ann = annotated_beats(rec, len(x), fs)
+    assert len(ann) == 509 and 0 <= ann[0] and ann[-1] < len(x) / fs
+    cons = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
+    assert beat_match(ann, cons).se > 0.95
+    assert all(beat_match(ann + d, cons).se < 0.1 for d in (-0.25, 0.25))
+    assert annotated_beats(record("systole-ecg"), 100, 1.0) is None
+    ref, _, _ = _ours_and_best_peer("mitdb-208")
+    assert np.array_equal(ref, ann)
+
+
+def test_held_out_pvc_record_finds_what_the_cardiologists_annotated():
+    """MIT-BIH 208: the issue's F1 0.934 and 88.2 bpm; now against the annotation."""
+    ref, ours, _ = _ours_and_best_peer("mitdb-208")
+    assert beat_match(ref, ours).f1 >= 0.98
+    assert abs(bpm(ours) - bpm(ref)) < 2.0
+
+
+@pytest.mark.xfail(strict=True, reason="MIT-BIH 208 (held out, never tuned on) against its "
+                   "annotation: ours F1 0.986 (11 missed, 3 extra) < NeuroKit2's 0.990 and "
+                   "Christov's 0.987, HR -1.6 bpm; open")
 def test_held_out_pvc_record_matches_the_best_peer_and_its_rate():
-    """MIT-BIH 208: the issue's F1 0.934 and 88.2 bpm (published reference 99.8 bpm)."""
     ref, ours, best = _ours_and_best_peer("mitdb-208")
     assert beat_match(ref, ours).f1 >= best
-    assert abs(60 * (len(ours) - 1) / (ours[-1] - ours[0]) - 99.8) < 1.5
+    assert abs(bpm(ours) - bpm(ref)) <= 1.5
 
 
 def test_a_first_pulse_inside_the_detectors_warm_up_is_found_streaming_or_not():
@@ -130,12 +166,64 @@ def test_a_loose_sensors_flickering_flat_line_gives_no_pulses():
     assert beat_match(ref, ours).f1 >= best
 
 
-@pytest.mark.xfail(strict=True, reason="data3.csv: the misses looked at (164.4, 168.9 s) "
-                   "are a second wave 0.2 s after a pulse, next to the logger's drop-outs "
-                   "to 0, inside our 0.3 s refractory time: HR -2.3 bpm; open")
+@pytest.mark.xfail(strict=True, reason="data3.csv: HR -2.0 bpm against the consensus; 21 of "
+                   "our 25 'misses' are consensus beats 0.18-0.31 s from a neighbour that "
+                   "only NK2 MSPTDfast (F1 0.71, 172 bpm here) and HeartPy found: a second "
+                   "wave, not a pulse, at ~98 bpm (test below); open as the goal is written")
 def test_ppg_heart_rate_on_the_clipped_logger_is_within_1_5_bpm():
     ref, ours, _ = _ours_and_best_peer("heartpy-data3")
     assert abs(bpm(ours) - bpm(ref)) <= 1.5
+
+
+def test_plausible_rate_counts_only_the_references_plausible_stretches():
+    ref = np.arange(0, 60, 0.8)
+    assert plausible_rate(ref, ref + 0.05)[:2] == pytest.approx((75.0, 75.0))
+    doubled = np.sort(np.append(ref, ref[10] + 0.2))  # a second wave 200 ms after a pulse
+    gap = np.delete(ref, [30, 31])  # two pulses the reference missed
+    for r in (doubled, gap):
+        hr_ref, hr_ours, kept = plausible_rate(r, ref)
+        assert abs(hr_ours - hr_ref) < 0.2 and abs(bpm(r) - bpm(ref)) > 0.9 and kept < 1
+    assert plausible_rate(ref, ref[::2])[1] == pytest.approx(37.5)  # half the beats missed
+
+
+def test_the_clipped_loggers_consensus_holds_second_waves_and_ours_is_right_between():
+    """data3.csv: the consensus has 28 intervals under 300 ms at a median of 607 ms; in each
+    pair, the beat fewer peers found was found by NK2 MSPTDfast and HeartPy only. Over the
+    consensus's plausible stretches our HR is within 1.5 bpm."""
+    rec = _need("heartpy-data3")
+    x, fs = record_data(rec)
+    peers = peer_beats(x, fs, rec.kind, peer_cache_dir())
+    ref = reference(peers)
+    short = np.flatnonzero(np.diff(ref) < 0.3)
+    assert len(short) >= 20 and np.median(np.diff(ref)) > 0.55
+    for i in short:
+        found = [{n for n, b in peers.items() if b is not None
+                  and np.min(np.abs(b - t)) <= 0.15} for t in ref[i:i + 2]]
+        assert "NeuroKit2" not in min(found, key=len)
+    hr_ref, hr_ours, _ = plausible_rate(ref, waveform_peaks(x, fs, "ppg").idx / fs)
+    assert abs(hr_ours - hr_ref) <= 1.5
+
+
+def test_a_pulse_back_after_the_loggers_drop_out_is_found():
+    """data3.csv drops to 0 now and then (226.5-226.9 s, 594.6-594.8 s, 169.0-169.6 s);
+    the first pulse back (227.1 s, 595.1 s, 169.8 s; all three peers found them) rides the
+    steep return, where the band-passed peak comes early and the raw peak lay past the
+    refine window: refused as a slope (HR -2.3 bpm, 28 'misses'). After a flat run at the
+    floor it is looked for as far as a search-back beat's."""
+    from empathy.edge.heart import BeatStream
+
+    x, fs = record_data(_need("heartpy-data3"))
+    ours = waveform_peaks(x, fs, "ppg").idx / fs
+    for t in (227.12, 595.10, 169.82):
+        assert np.min(np.abs(ours - t)) <= 0.05, t
+    x = x[int(215 * fs):int(240 * fs)]  # and in chunks of any size, the same
+    st, rng, parts, i = BeatStream(fs, "ppg"), np.random.default_rng(2), [], 0
+    while i < len(x):
+        n = int(rng.integers(1, int(fs)))
+        parts.append(st.push(x[i:i + n]).idx)
+        i += n
+    assert np.array_equal(np.concatenate(parts + [st.finish().idx]),
+                          waveform_peaks(x, fs, "ppg").idx)
 
 
 def test_regular_clipped_ppg_is_not_called_ectopic_or_lost_contact(tmp_path):
