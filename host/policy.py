@@ -131,6 +131,7 @@ def decide(policy: Policy, decision: Decision, state: AudienceState,
 # judges a segment is its own time shifted by this much. The host's `[show]
 # reward_latency_s` sets it.
 REWARD_LATENCY_S = 4.0
+MAX_REWARD_LATENCY_S = 15.0
 
 
 def segment_engagement(story: Story, segment: str, start_s: float, end_s: float,

@@ -335,3 +335,18 @@ def test_each_decision_is_taught_its_own_segments_reward():
         got += [r["reward"] for r in recs]
         want += [r["hidden_reward"] for r in recs]
     assert np.corrcoef(got, want)[0, 1] > 0.95 and np.mean(np.abs(np.subtract(got, want))) < 0.03
+
+
+def test_the_last_segments_window_runs_on_after_the_film():
+    """The show measures on through the credits for the reward latency (host/show.py), so the
+    simulator does too: the story's last segment is judged on its whole shifted window, as
+    long as a segment another one follows, reaching into the audience after the film. (Cut at
+    the film's end, a 9-s latency left 1 s of a 10-s segment's window.)"""
+    s = sim.screenings(STORY, 1, IMPACT, seed=13, latency_s=9.0)[0]
+    path = ("arrival", "chase", "rooftop")
+    mid, last = (s.window_states(path, k, "seen", 9.0) for k in (1, 2))
+    assert len(last[0]) == len(mid[0]) == 20  # 10 s of states at 2 a second
+    # the audience after the film carries on from where the last segment left it
+    after, before = s.outcome(path + (sim.END,)).hidden, s.outcome(path).hidden
+    assert after.shape[1] >= 9.0 * sim.RATE_HZ
+    assert np.abs(after[:, 0] - before[:, -1]).max() < 0.2
