@@ -60,8 +60,9 @@ class ShowConfig:
     #: below this share of seats with signal, a decision takes the director's default
     min_good_fraction: float = setting(0.25, lo=0, hi=1)
     #: seconds the audience's measured response lags the film: a segment's reward is taken
-    #: over its own time shifted by this much, and given when that window has closed
-    #: (default: skin-conductance and cardiac response latencies, docs/story.md)
+    #: over its own time shifted by this much, and given when that window has closed; when
+    #: the story ends the show measures on this long (the credits) before it stops
+    #: (default: the body's response and the edge estimate's latency, docs/story.md)
     reward_latency_s: float = setting(REWARD_LATENCY_S, lo=0, hi=MAX_REWARD_LATENCY_S)
     #: edge units to send screen cues to (what is on screen, its luminance), host:port
     #: each. Example: ["10.0.0.21:47200"]

@@ -14,7 +14,7 @@ import pytest
 from empathy.host.audience import fuse
 from empathy.host.policy import Choice, make_policy
 from empathy.host.policy_cli import evaluate, load_logs
-from empathy.host.policy_sim import mean_ci
+from empathy.host.policy_sim import mean_ci, regret_trend
 from empathy.host.story import load
 from empathy.sim import SAMPLE_IMPACT, HERE as SIM
 from empathy.sim import audience as sim
@@ -196,6 +196,9 @@ def test_simulate_and_evaluate_cli(tmp_path):
         assert 0 < lo <= p["mean"] <= hi <= 1
     bandit = res["policies"]["bandit"]
     assert len(bandit["regret_curve"]) == 10 and bandit["regret_curve"][-1]["to"] == 60
+    trend = bandit["regret_trend"]  # first 12 screenings against the last 12
+    assert trend["screenings_each"] == 12 and trend["change"]["mean"] == pytest.approx(
+        trend["last"]["mean"] - trend["first"]["mean"], abs=2e-4)
     assert bandit["regret_vs_ceiling"]["mean"] >= bandit["regret_vs_best_fixed"]["mean"]
     assert plot.read_bytes()[:4] == b"\x89PNG"
     assert len(load_logs([str(log)], STORY)) == 4 * 60  # one group per policy and screening
@@ -205,6 +208,19 @@ def test_simulate_and_evaluate_cli(tmp_path):
     res = json.loads(out)
     assert [r["policy"] for r in res["results"]] == ["default", "arc"]
     assert res["skipped"] == 0 and res["results"][0]["screenings"] == 240
+
+
+def test_the_regret_trend_tells_learning_from_noise():
+    """Regret that falls by 0.05 over 500 screenings under noise of sd 0.1 reads as
+    shrinking (change and slope below 0, their intervals too); flat regret does not."""
+    rng = np.random.default_rng(0)
+    falling = regret_trend(np.linspace(0.06, 0.01, 500) + rng.normal(0, 0.1, 500))
+    assert falling["change"]["ci95"][1] < 0 and falling["slope_per_100"]["ci95"][1] < 0
+    assert -0.01 * 1.5 < falling["slope_per_100"]["mean"] < -0.01 / 1.5  # 0.05 per 500
+    flats = [regret_trend(0.03 + rng.normal(0, 0.1, 500)) for _ in range(40)]
+    held = sum(f["slope_per_100"]["ci95"][0] <= 0 <= f["slope_per_100"]["ci95"][1] for f in flats)
+    assert held >= 34  # a 95 % interval holds the true 0 about 38 times in 40
+    assert regret_trend(np.zeros(3)) == {}  # too few screenings to say
 
 
 @pytest.mark.parametrize("args,why", [
