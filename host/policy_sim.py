@@ -170,9 +170,9 @@ def _table(result: dict, title: str, args) -> None:
                                                  f"{agree['ci95'][1]:.2f}]",
                   fmt(p["regret_vs_best_fixed"]),
                   f"{p['regret_vs_ceiling']['mean']:.4f}",
-                  f"{tr['first']['mean']:.4f} -> {tr['last']['mean']:.4f} ({tr['change']['mean']:+.4f} "
-                  f"[{tr['change']['ci95'][0]:+.4f}, {tr['change']['ci95'][1]:+.4f}])"
-                  if tr else "—")
+                  f"{tr['first']['mean']:.4f} -> {tr['last']['mean']:.4f} "
+                  f"({tr['change']['mean']:+.4f} [{tr['change']['ci95'][0]:+.4f}, "
+                  f"{tr['change']['ci95'][1]:+.4f}])" if tr else "—")
     t.add_row("best fixed", fmt(result["best_fixed"]), "", "", "0", "", "")
     t.add_row("ceiling", fmt(result["ceiling"]), "", "", "", "0", "")
     Console().print(t)
