@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from empathy.host.audience import fuse
-from empathy.host.policy import Choice, make_policy
+from empathy.host.policy import REWARD_LATENCY_S, Choice, make_policy
 from empathy.host.policy_cli import evaluate, load_logs
 from empathy.host.policy_sim import mean_ci, regret_trend
 from empathy.host.story import load
@@ -267,7 +267,7 @@ def test_evaluate_reads_a_recorded_session(tmp_path):
                      "propensity": choice.propensity, "inputs": choice.inputs})
     rec("segment", {"segment": choice.chosen, "start_us": t0 + 10_000_000, "at_s": 10.0})
     target = STORY.segments[choice.chosen].target_arousal
-    for i in range(40):
+    for i in range(int((20 + REWARD_LATENCY_S) * 2)):  # the film, then the credits
         rec("state", AudienceState(t0 + i * 500_000, target, 0.05, 0.0, 0.05, 8, 8, 0.6))
     rec.close()
     (screening,) = load_logs([str(rec.path)], STORY)
