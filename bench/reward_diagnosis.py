@@ -33,7 +33,7 @@ from empathy.sim.impact import story_impacts
 SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample"
 STORIES = {"sample": ("neon_rain.toml", SAMPLE_IMPACT),
            "two_crowds": ("two_crowds.toml", SIM / "two_crowds_impact.toml")}
-DELAYS_S = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0)
+DELAYS_S = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 9.0)
 
 
 def _segments(story, impact, seed: int, n: int) -> list[dict]:
@@ -43,7 +43,7 @@ def _segments(story, impact, seed: int, n: int) -> list[dict]:
     for i in range(n):
         show = sim.Screening(story, impact, seed, i)
         sim.plan_rewards(story, [show])  # every fixed plan's paths, simulated and cached
-        paths = set(show._cache)
+        paths = {p for p in show._cache if p[-1] != sim.END}  # not the audience after the film
         for path in paths:
             after = [p for p in paths if len(p) == len(path) + 1 and p[:-1] == path] or [path]
             for full in after:

@@ -123,14 +123,20 @@ def decide(policy: Policy, decision: Decision, state: AudienceState,
         return replace(default_choice(decision, f"fallback: policy error: {e}"), inputs=inputs)
 
 
-# Where a segment's reward is measured: the body answers a scene seconds after it plays
-# (a skin-conductance response starts 1-3 s after its stimulus and rises for 1-3 s more:
-# Dawson, Schell & Filion 2007, Handbook of Psychophysiology ch. 7; Boucsein 2012,
-# Electrodermal Activity; the cardiac response to an emotional picture peaks 3-6 s after
-# its onset: Bradley, Codispoti, Cuthbert & Lang 2001, Emotion 1(3)), so the window that
-# judges a segment is its own time shifted by this much. The host's `[show]
-# reward_latency_s` sets it.
-REWARD_LATENCY_S = 4.0
+# Where a segment's reward is measured: what the show sees of the audience answers a scene
+# seconds after it plays. The body answers first (a skin-conductance response starts 1-3 s
+# after its stimulus and rises for 1-3 s more: Dawson, Schell & Filion 2007, Handbook of
+# Psychophysiology ch. 7; Boucsein 2012, Electrodermal Activity; the cardiac response to an
+# emotional picture peaks 3-6 s after its onset: Bradley, Codispoti, Cuthbert & Lang 2001,
+# Emotion 1(3)); then the edge's estimate, which aligns every signal on the heart's and
+# declares that it shows the body 9 s before it is sent (`edge.features.ESTIMATE_LATENCY_S`,
+# docs/evaluation.md), and whose windows smooth a rise over seconds. So the window that
+# judges a segment is its own time shifted by this much: 6 s, chosen on the policy
+# simulator's tuning seeds 100-104 among 4-9 s (docs/story.md "Reward latency"): the
+# body's 4 s alone judged the segment before, the edge's full 9 s (a smoothed rise, not a
+# pure delay) mostly the segment after. The host's `[show] reward_latency_s` sets it.
+REWARD_LATENCY_S = 6.0
+MAX_REWARD_LATENCY_S = 15.0
 
 
 def segment_engagement(story: Story, segment: str, start_s: float, end_s: float,

@@ -43,6 +43,30 @@ def regret_curve(regret: np.ndarray, blocks: int = 10) -> list[dict]:
     return out
 
 
+def regret_trend(regret: np.ndarray, part: float = 0.2) -> dict:
+    """Whether regret shrank with screenings: the mean over the first and the last `part` of
+    the screenings, each with its 95 % interval, their difference (last - first; screenings
+    are independent audiences, so the two means' variances add) and the least-squares slope
+    per 100 screenings with its 95 % interval. Negative: learning pays."""
+    x = np.asarray(regret, float)
+    n = len(x)
+    k = max(2, int(round(n * part)))
+    if n < 2 * k or n < 4:
+        return {}
+    first, last = x[:k], x[-k:]
+    se = lambda v: float(np.std(v, ddof=1)) / np.sqrt(len(v))  # noqa: E731
+    d, d_half = float(last.mean() - first.mean()), Z95 * float(np.hypot(se(first), se(last)))
+    t = np.arange(n, dtype=float)
+    slope, icpt = np.polyfit(t, x, 1)
+    resid = x - (slope * t + icpt)
+    s_half = Z95 * float(np.sqrt(resid @ resid / (n - 2) / ((t - t.mean()) @ (t - t.mean()))))
+    r4 = lambda v: round(float(v), 4)  # noqa: E731
+    return {"screenings_each": k, "first": mean_ci(first), "last": mean_ci(last),
+            "change": {"mean": r4(d), "ci95": [r4(d - d_half), r4(d + d_half)]},
+            "slope_per_100": {"mean": r4(100 * slope),
+                              "ci95": [r4(100 * (slope - s_half)), r4(100 * (slope + s_half))]}}
+
+
 def reward_agreement(log: list[dict], draws: int = 1000, seed: int = 0) -> dict:
     """How the reward the show measures follows the hidden one: Pearson r over the rewarded
     decisions, with a 95 % interval from a bootstrap over screenings (a screening's
@@ -75,7 +99,8 @@ def judge(runs: dict, hind: dict, blocks: int = 10) -> dict:
             "measured_vs_hidden": reward_agreement(run.log),
             "regret_vs_best_fixed": mean_ci(best - run.reward),
             "regret_vs_ceiling": mean_ci(ceiling - run.reward),
-            "regret_curve": regret_curve(best - run.reward, blocks)}
+            "regret_curve": regret_curve(best - run.reward, blocks),
+            "regret_trend": regret_trend(best - run.reward)}
     return out
 
 
@@ -135,17 +160,19 @@ def _table(result: dict, title: str, args) -> None:
     t = Table(title=f"{title}: {args.screenings} simulated screenings, {args.seats} seats "
                     f"(hidden engagement, 95 % CI)")
     for col in ("policy", "reward", "measured", "measured vs hidden r", "regret vs best fixed",
-                "vs ceiling", "regret first -> last block"):
+                "vs ceiling", "regret first -> last fifth (change, 95 % CI)"):
         t.add_column(col, justify="left" if col == "policy" else "right")
     for n, p in result["policies"].items():
-        c = p["regret_curve"]
+        tr = p["regret_trend"]
         agree = p["measured_vs_hidden"]
         t.add_row(n, fmt(p), f"{p['measured']:.4f}",
                   "—" if agree["r"] is None else f"{agree['r']:.2f} [{agree['ci95'][0]:.2f}, "
                                                  f"{agree['ci95'][1]:.2f}]",
                   fmt(p["regret_vs_best_fixed"]),
                   f"{p['regret_vs_ceiling']['mean']:.4f}",
-                  f"{c[0]['mean']:.4f} -> {c[-1]['mean']:.4f}")
+                  f"{tr['first']['mean']:.4f} -> {tr['last']['mean']:.4f} "
+                  f"({tr['change']['mean']:+.4f} [{tr['change']['ci95'][0]:+.4f}, "
+                  f"{tr['change']['ci95'][1]:+.4f}])" if tr else "—")
     t.add_row("best fixed", fmt(result["best_fixed"]), "", "", "0", "", "")
     t.add_row("ceiling", fmt(result["ceiling"]), "", "", "", "0", "")
     Console().print(t)

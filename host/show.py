@@ -25,8 +25,8 @@ from empathy import wire
 from empathy.clock import now_us
 from empathy.config import host_port, setting
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
-from empathy.host.policy import (REWARD_LATENCY_S, Choice, decide, default_choice,
-                                 learn_from_show, make_policy)
+from empathy.host.policy import (MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, Choice, decide,
+                                 default_choice, learn_from_show, make_policy)
 from empathy.host.receive import Intake, LinkCounters
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
@@ -60,9 +60,10 @@ class ShowConfig:
     #: below this share of seats with signal, a decision takes the director's default
     min_good_fraction: float = setting(0.25, lo=0, hi=1)
     #: seconds the audience's measured response lags the film: a segment's reward is taken
-    #: over its own time shifted by this much, and given when that window has closed
-    #: (default: skin-conductance and cardiac response latencies, docs/story.md)
-    reward_latency_s: float = setting(REWARD_LATENCY_S, lo=0, hi=15)
+    #: over its own time shifted by this much, and given when that window has closed; when
+    #: the story ends the show measures on this long (the credits) before it stops
+    #: (default: the body's response and the edge estimate's latency, docs/story.md)
+    reward_latency_s: float = setting(REWARD_LATENCY_S, lo=0, hi=MAX_REWARD_LATENCY_S)
     #: edge units to send screen cues to (what is on screen, its luminance), host:port
     #: each. Example: ["10.0.0.21:47200"]
     cue_targets: list[str] = setting([], check=host_port)
@@ -391,12 +392,13 @@ class Show:
         # The show lasts duration_s of film (frames shown), however long the player takes to
         # start; the wall-clock cap only guards against a player that never shows anything.
         frames_due = int(round(duration_s * self.cfg.fps))
-        hard_end = time.monotonic() + duration_s + 30
+        hard_end = time.monotonic() + duration_s + 30 + self.cfg.reward_latency_s
+        credits_end = None  # the story has ended: show seconds until the audience is let go
         try:
             while time.monotonic() < hard_end and not self.ending.is_set():
                 self.pump(timeout_s=0.02)
                 t = self.clock() / 1e6
-                if t >= next_cue:
+                if t >= next_cue and credits_end is None:
                     self._send_cue()
                     next_cue += 1 / CUE_HZ
                 if t >= next_state:
@@ -406,6 +408,10 @@ class Show:
                     self._emit("state", state)
                     next_state += 1 / STATE_HZ
                     self._learn(final=False)  # rewards whose window has just closed
+                if credits_end is not None:
+                    if t >= credits_end:
+                        break
+                    continue
                 self._queue_next()
                 shown = self.frame.index + 1 if self.frame else 0
                 if progress:
@@ -413,7 +419,10 @@ class Show:
                 if shown >= frames_due:
                     break
                 if self.player.wait(0):
-                    break  # the story ended (no loop)
+                    # The story ended (no loop). The audience is still in its seats (the
+                    # credits): measure on for the reward latency, so the last segment is
+                    # judged on its whole shifted window, not on the part before the end.
+                    credits_end = t + self.cfg.reward_latency_s
         finally:
             self.player.stop()
             self.player.wait(30)

@@ -31,7 +31,7 @@ import numpy as np
 
 from empathy.host.audience import (STATE_HZ, SYNC_WINDOW_S, AudienceState, fuse,
                                    segment_reward, trace_states)
-from empathy.host.policy import REWARD_LATENCY_S
+from empathy.host.policy import MAX_REWARD_LATENCY_S, REWARD_LATENCY_S
 from empathy.host.story import Story
 from empathy.sim.impact import Impact, story_impacts
 from empathy.sim.measurement import MeasurementModel, SeatsSeen
@@ -41,6 +41,7 @@ RATE_HZ = 10.0
 SYNC_N = round(SYNC_WINDOW_S * RATE_HZ)  # samples in synchrony's trailing window
 MAX_STEPS = 64  # a looping story is cut off here
 MAX_PLANS = 4096
+END = "(after the film)"  # the credits: the audience, still in its seats, after the story ends
 
 
 @dataclass
@@ -82,9 +83,9 @@ class Screening:
 
     def __init__(self, story: Story, impact: dict[str, Impact], seed: int, index: int,
                  seats: int = 30, measure: Optional[MeasurementModel] = None,
-                 latency_s: float = REWARD_LATENCY_S):
+                 latency_s: float = REWARD_LATENCY_S, credits: bool = True):
         self.story, self.impact, self.seed, self.index = story, impact, seed, index
-        self.latency_s = latency_s
+        self.latency_s, self.credits = latency_s, credits
         rng = np.random.default_rng([seed, index])
         self.traits = draw_crowd(rng, seats)
         self._seen = (measure or MeasurementModel.load()).start(seats, rng)
@@ -116,9 +117,11 @@ class Screening:
         `which` ("seen" or "hidden") traces (`_window_states`)."""
         parts = [getattr(self.outcome(path[:k]), which)[:, -SYNC_N:]] if k > 0 else []
         parts.append(getattr(self.outcome(path[:k + 1]), which))
+        tail = round(latency_s * RATE_HZ) + 1
         if k + 1 < len(path):
-            tail = round(latency_s * RATE_HZ) + 1
             parts.append(getattr(self.outcome(path[:k + 2]), which)[:, :tail])
+        elif self.credits and tail > 1:  # the show measures on through the credits
+            parts.append(getattr(self.outcome(path[:k + 1] + (END,)), which)[:, :tail])
         pre = parts[0].shape[1] if k > 0 else 0
         return _window_states(parts, (pre, parts[k > 0].shape[1]), latency_s)
 
@@ -134,17 +137,22 @@ class Screening:
 
     def _simulate(self, path: tuple, mind: Mind, seen: SeatsSeen) -> SegmentOutcome:
         sid = path[-1]
-        seg, imp = self.story.segments[sid], self.impact[sid]
-        rng = np.random.default_rng([self.seed, self.index, len(path), self._order[sid]])
+        if sid == END:  # nothing on screen that moves anyone, long enough for any latency
+            duration_s, imp, target = MAX_REWARD_LATENCY_S + 1, Impact(), 0.0
+        else:
+            seg, imp = self.story.segments[sid], self.impact[sid]
+            duration_s, target = seg.duration_s, seg.target_arousal
+        rng = np.random.default_rng([self.seed, self.index, len(path),
+                                     self._order.get(sid, len(self._order))])
         dt = 1 / RATE_HZ
-        steps = max(1, int(round(seg.duration_s * RATE_HZ)))
+        steps = max(1, int(round(duration_s * RATE_HZ)))
         a, v = np.empty((len(self.traits), steps)), np.empty((len(self.traits), steps))
         for i in range(steps):
             mind.step(dt, sid, i * dt, imp, rng)
             a[:, i], v[:, i] = mind.arousal, mind.valence
         a_seen, v_seen, good = seen.see(a, v, dt, rng)
         state = None
-        d = self.story.decision_after(sid)
+        d = self.story.decision_after(sid) if sid != END else None
         if d:
             i0 = int(d.window_s[0] * RATE_HZ)
             i1 = min(steps, max(int(d.window_s[1] * RATE_HZ), i0 + 1))
@@ -159,7 +167,7 @@ class Screening:
         lead = [self._cache[path[:-1]][0].hidden[:, -SYNC_N:]] \
             if len(path) > 1 else []
         landed = segment_reward(*_window_states([*lead, a], (lead[0].shape[1] if lead else 0,
-                                                             steps), 0.0), seg.target_arousal)
+                                                             steps), 0.0), target)
         return SegmentOutcome(state, landed, np.where(good[:, None], a_seen, np.nan), a)
 
 

@@ -11,7 +11,8 @@ from empathy.host.audience import AudienceState
 from empathy.host.policies.arc import ArcPolicy
 from empathy.host.policies.bandit import BanditPolicy
 from empathy.host.policies.rules import RulesPolicy
-from empathy.host.policy import POLICY_NAMES, decide, learn_from_show, make_policy
+from empathy.host.policy import (POLICY_NAMES, REWARD_LATENCY_S, decide, learn_from_show,
+                                 make_policy)
 from empathy.host.story import Decision, load
 
 SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample" / "neon_rain.toml"
@@ -122,9 +123,10 @@ def test_learn_from_show_rewards_the_segment_each_decision_chose(tmp_path):
     segments = [{"segment": "arrival", "at_s": 0.0}, {"segment": choice.chosen, "at_s": 10.0}]
     target = story.segments[choice.chosen].target_arousal
     t0 = 1_000_000
+    # the film ends at 20 s; the show measures on through the credits for the latency
     timeline = [{"ts_us": t0 + int(t * 1e6), "arousal": target, "synchrony": 0.6,
-                 "seats_good": 8} for t in np.arange(0, 20, 0.5)]
-    out = learn_from_show(p, story, [entry], segments, timeline, t0, 20.0)
+                 "seats_good": 8} for t in np.arange(0, 20 + REWARD_LATENCY_S, 0.5)]
+    out = learn_from_show(p, story, [entry], segments, timeline, t0, 20.0 + REWARD_LATENCY_S)
     # right on target with synchrony 0.6: 0.5 * 0.6 + 0.5 * 1.0
     assert out == [{"decision": d.id, "chosen": choice.chosen, "reward": 0.8}]
     assert entry["reward"] == 0.8

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from empathy.host.audience import fuse
-from empathy.host.policy import Choice, make_policy
+from empathy.host.policy import REWARD_LATENCY_S, Choice, make_policy
 from empathy.host.policy_cli import evaluate, load_logs
-from empathy.host.policy_sim import mean_ci
+from empathy.host.policy_sim import mean_ci, regret_trend
 from empathy.host.story import load
 from empathy.sim import SAMPLE_IMPACT, HERE as SIM
 from empathy.sim import audience as sim
@@ -196,6 +196,9 @@ def test_simulate_and_evaluate_cli(tmp_path):
         assert 0 < lo <= p["mean"] <= hi <= 1
     bandit = res["policies"]["bandit"]
     assert len(bandit["regret_curve"]) == 10 and bandit["regret_curve"][-1]["to"] == 60
+    trend = bandit["regret_trend"]  # first 12 screenings against the last 12
+    assert trend["screenings_each"] == 12 and trend["change"]["mean"] == pytest.approx(
+        trend["last"]["mean"] - trend["first"]["mean"], abs=2e-4)
     assert bandit["regret_vs_ceiling"]["mean"] >= bandit["regret_vs_best_fixed"]["mean"]
     assert plot.read_bytes()[:4] == b"\x89PNG"
     assert len(load_logs([str(log)], STORY)) == 4 * 60  # one group per policy and screening
@@ -205,6 +208,19 @@ def test_simulate_and_evaluate_cli(tmp_path):
     res = json.loads(out)
     assert [r["policy"] for r in res["results"]] == ["default", "arc"]
     assert res["skipped"] == 0 and res["results"][0]["screenings"] == 240
+
+
+def test_the_regret_trend_tells_learning_from_noise():
+    """Regret that falls by 0.05 over 500 screenings under noise of sd 0.1 reads as
+    shrinking (change and slope below 0, their intervals too); flat regret does not."""
+    rng = np.random.default_rng(0)
+    falling = regret_trend(np.linspace(0.06, 0.01, 500) + rng.normal(0, 0.1, 500))
+    assert falling["change"]["ci95"][1] < 0 and falling["slope_per_100"]["ci95"][1] < 0
+    assert -0.01 * 1.5 < falling["slope_per_100"]["mean"] < -0.01 / 1.5  # 0.05 per 500
+    flats = [regret_trend(0.03 + rng.normal(0, 0.1, 500)) for _ in range(40)]
+    held = sum(f["slope_per_100"]["ci95"][0] <= 0 <= f["slope_per_100"]["ci95"][1] for f in flats)
+    assert held >= 34  # a 95 % interval holds the true 0 about 38 times in 40
+    assert regret_trend(np.zeros(3)) == {}  # too few screenings to say
 
 
 @pytest.mark.parametrize("args,why", [
@@ -251,7 +267,7 @@ def test_evaluate_reads_a_recorded_session(tmp_path):
                      "propensity": choice.propensity, "inputs": choice.inputs})
     rec("segment", {"segment": choice.chosen, "start_us": t0 + 10_000_000, "at_s": 10.0})
     target = STORY.segments[choice.chosen].target_arousal
-    for i in range(40):
+    for i in range(int((20 + REWARD_LATENCY_S) * 2)):  # the film, then the credits
         rec("state", AudienceState(t0 + i * 500_000, target, 0.05, 0.0, 0.05, 8, 8, 0.6))
     rec.close()
     (screening,) = load_logs([str(rec.path)], STORY)
@@ -335,3 +351,18 @@ def test_each_decision_is_taught_its_own_segments_reward():
         got += [r["reward"] for r in recs]
         want += [r["hidden_reward"] for r in recs]
     assert np.corrcoef(got, want)[0, 1] > 0.95 and np.mean(np.abs(np.subtract(got, want))) < 0.03
+
+
+def test_the_last_segments_window_runs_on_after_the_film():
+    """The show measures on through the credits for the reward latency (host/show.py), so the
+    simulator does too: the story's last segment is judged on its whole shifted window, as
+    long as a segment another one follows, reaching into the audience after the film. (Cut at
+    the film's end, a 9-s latency left 1 s of a 10-s segment's window.)"""
+    s = sim.screenings(STORY, 1, IMPACT, seed=13, latency_s=9.0)[0]
+    path = ("arrival", "chase", "rooftop")
+    mid, last = (s.window_states(path, k, "seen", 9.0) for k in (1, 2))
+    assert len(last[0]) == len(mid[0]) == 20  # 10 s of states at 2 a second
+    # the audience after the film carries on from where the last segment left it
+    after, before = s.outcome(path + (sim.END,)).hidden, s.outcome(path).hidden
+    assert after.shape[1] >= 9.0 * sim.RATE_HZ
+    assert np.abs(after[:, 0] - before[:, -1]).max() < 0.2

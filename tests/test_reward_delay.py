@@ -43,15 +43,22 @@ options = {{ b = 0.3, c = 0.3 }}
 """)
 
 
-def _feed(show, key: bytes, stop: threading.Event) -> None:
-    """Four seats at 20 Hz: arousal low until 1.5 s into the chosen segment, high after (a
+# a -> (decision) b or c, the story's last segment: the chosen one's window runs on past the
+# film's end, into the credits.
+LAST = ('title = "Last"\nstart = "a"\n'
+        + "".join(SEGMENT.format(id=i, target=t, next="") for i, t in zip("abc", (0.2, 0.8, 0.8)))
+        + STORY[STORY.index("\n[decisions.pick]"):])
+
+
+def _feed(show, key: bytes, stop: threading.Event, late_s: float = 1.5) -> None:
+    """Four seats at 20 Hz: arousal low until late_s into the chosen segment, high after (a
     late response to it), with seat-to-seat wiggles so synchrony is defined."""
     seq, port = 0, show.receiver.sock.getsockname()[1]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         while not stop.is_set():
             t = (now_us() - show.t0_us) / 1e6 if show.t0_us else 0.0
             segs = list(show.segment_log)
-            late = len(segs) >= 2 and t >= segs[1]["at_s"] + 1.5
+            late = len(segs) >= 2 and t >= segs[1]["at_s"] + late_s
             for seat in range(1, 5):
                 a = (0.8 if late else 0.1) + 0.05 * np.sin(3 * t + seat)
                 sample = wire.SeatSample(1, seat, seq, now_us(), hr_bpm=70.0, arousal=float(a),
@@ -61,17 +68,18 @@ def _feed(show, key: bytes, stop: threading.Event) -> None:
             time.sleep(0.05)
 
 
-def _show(tmp_path, name: str, stop_into_d_s=None):
+def _show(tmp_path, name: str, stop_into_d_s=None, story_text: str = STORY,
+          latency_s: float = LATENCY_S, late_s: float = 1.5):
     from empathy.host.show import Show, ShowConfig
 
     clip = tmp_path / "clip.mp4"
     if not clip.exists():
         make_numbered(clip, range(100), audio=False)  # 4 s at 25 fps, every segment
-    story = loads(STORY.format(m=clip), tmp_path / "delay.toml")
+    story = loads(story_text.format(m=clip), tmp_path / "delay.toml")
     keys = Keystore.new([1])
     show = Show(story, ShowConfig(listen="udp://127.0.0.1:0", output=f"file:{tmp_path / name}.mp4",
                                   loop=False, width=160, height=96, fps=25, policy="bandit",
-                                  reward_latency_s=LATENCY_S),
+                                  reward_latency_s=latency_s),
                 keys.units, keys.show, tmp_path / f"{name}.csv")
     show.policy = BanditPolicy(tmp_path / f"{name}.json", seed=0)
     when_rewarded = []  # show seconds at which the decision's reward appeared
@@ -87,7 +95,8 @@ def _show(tmp_path, name: str, stop_into_d_s=None):
 
     show.subscribe(watch)
     stop = threading.Event()
-    feeder = threading.Thread(target=_feed, args=(show, keys.units[1], stop), daemon=True)
+    feeder = threading.Thread(target=_feed, args=(show, keys.units[1], stop, late_s),
+                              daemon=True)
     feeder.start()
     try:
         summary = show.run(20.0)  # the story ends first
@@ -134,3 +143,20 @@ def test_a_show_that_ends_before_the_window_closes_still_rewards_once(tmp_path):
     assert d["reward"] == _expected(summary, show.t0_us, d["chosen"], 0.8,
                                     segs[1]["at_s"] + LATENCY_S, 1e9)
     assert BanditPolicy(tmp_path / "early.json").models[f"pick/{d['chosen']}"]["n"] == 1
+
+
+def test_the_last_segment_is_measured_on_through_the_credits(tmp_path):
+    """The chosen segment ends the story and the audience answers it 3 s late (the
+    estimate's latency): the show measures on for the reward latency after the film, so the
+    segment is judged on its whole shifted window. (Cut at the film's end, only 1 s of the
+    4-s window was left: too little to judge, no reward, nothing learned.)"""
+    show, summary, _ = _show(tmp_path, "last", story_text=LAST, latency_s=3.0, late_s=3.0)
+    segs = summary["segments"]
+    assert len(segs) == 2
+    d = summary["decisions"][0]
+    start = segs[1]["at_s"]
+    end_s = (summary["timeline"][-1]["ts_us"] - show.t0_us) / 1e6
+    assert end_s >= start + 4.0 + 3.0 - 0.5  # the timeline ran on after the film
+    want = _expected(summary, show.t0_us, d["chosen"], 0.8, start + 3.0, start + 7.0)
+    assert d["reward"] == want and want > 0.8  # the audience's late answer, on target
+    assert BanditPolicy(tmp_path / "last.json").models[f"pick/{d['chosen']}"]["n"] == 1

@@ -1,0 +1,72 @@
+"""The learner's regret on the policy simulator's tuning seeds, for one reward setting.
+
+    python -m empathy.bench.policy_tuning [--story sample|two_crowds] [--latency S]
+                                          [--no-credits] [--noise SD] [--screenings 200]
+                                          [--seeds 100,101,102,103,104]
+
+The bandit alone screens each seed's audiences (`sim/audience.py`), taught by the reward
+the show would measure with the window shifted by `--latency` (and, unless `--no-credits`,
+measured on after the film as the show does); `--noise` overrides the bandit's assumed
+reward noise for the run. Per seed and on average it prints the regret against the best
+fixed plan in hindsight, over all screenings and over the first and the last fifth.
+Tuning only: never run it on a seed whose figures are reported (docs/story.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+
+import numpy as np
+
+from empathy.bench.reward_diagnosis import SAMPLE, STORIES
+from empathy.host.policies import bandit
+from empathy.host.policy import REWARD_LATENCY_S, make_policy
+from empathy.host.story import load
+from empathy.sim import audience as sim
+from empathy.sim.impact import story_impacts
+from empathy.sim.measurement import MeasurementModel
+
+
+def seed_regret(story, impact, seed: int, n: int, latency_s: float, credits: bool) -> np.ndarray:
+    """The learner's regret against the best fixed plan, per screening."""
+    measure = MeasurementModel.load()
+    shows = [sim.Screening(story, impact, seed, i, 30, measure, latency_s, credits)
+             for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        run = sim.run_policy(make_policy("bandit", state_path=f"{tmp}/b.json", seed=seed), shows)
+    return sim.hindsight(story, shows)["best_fixed"] - run.reward
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--story", choices=STORIES, default="sample")
+    ap.add_argument("--latency", type=float, default=REWARD_LATENCY_S)
+    ap.add_argument("--no-credits", action="store_true")
+    ap.add_argument("--noise", type=float, default=bandit.NOISE)
+    ap.add_argument("--screenings", type=int, default=200)
+    ap.add_argument("--seeds", default="100,101,102,103,104")
+    args = ap.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if min(seeds) < 100:
+        ap.error("tuning seeds are 100 and above; lower ones are reported")
+    bandit.NOISE = args.noise
+    file, impact_file = STORIES[args.story]
+    story = load(SAMPLE / file, check_files=False)
+    impact = story_impacts(story, impact_file)
+    rows = []
+    for seed in seeds:
+        r = seed_regret(story, impact, seed, args.screenings, args.latency, not args.no_credits)
+        k = len(r) // 5
+        rows.append((r.mean(), r[:k].mean(), r[-k:].mean()))
+        print(f"seed {seed}: regret {rows[-1][0]:.4f}, first fifth {rows[-1][1]:.4f}, "
+              f"last fifth {rows[-1][2]:.4f}", flush=True)
+    m = np.mean(rows, axis=0)
+    print(f"{args.story}, latency {args.latency:g} s, credits {not args.no_credits}, noise "
+          f"{args.noise:g}: mean over seeds: regret {m[0]:.4f}, first fifth {m[1]:.4f}, last "
+          f"fifth {m[2]:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
