@@ -79,12 +79,10 @@ class ClockSync:
         best = self._best()
         ref = float(best[:, 0].mean())
         if len(best) >= 4 and np.ptp(best[:, 0]) > 0:
-            (slope, offset), cov = np.polyfit(best[:, 0] - ref, best[:, 1], 1, cov="unscaled")
+            (slope, offset), cov = np.polyfit(best[:, 0] - ref, best[:, 1], 1, cov=True)
             # the slope's standard error from the exchanges' scatter about the line: how
             # well this link's queueing lets the drift be known (a busy broker: tens of ppm)
-            dof = len(best) - 2
-            scatter = best[:, 1] - (slope * (best[:, 0] - ref) + offset)
-            self.drift_se_ppm = float(np.sqrt(cov[0, 0] * (scatter @ scatter) / dof) * 1e6)
+            self.drift_se_ppm = float(np.sqrt(cov[0, 0]) * 1e6)
         else:  # too few, too close together: offset only
             slope, offset = 0.0, float(best[:, 1].mean())
             self.drift_se_ppm = float("inf")
