@@ -337,7 +337,11 @@ def _records_section() -> list[str]:
         "excerpts only (a raw peak up to 150 ms before the filtered one, a fifth of the "
         "recent heights for a search-back beat, 0.3 of them past a 360 ms T-wave window) "
         "and scored the held-out records once, when this page was written after it; the "
-        "figures were not iterated on.", "",
+        "figures were not iterated on. What the 150 ms reach costs: on the simulated ECG with "
+        "motion in docs/signal-validation.md (`python -m empathy.edge.signal_validation "
+        "docs/`, exact truth, 50 ms tolerance) F1 went from 0.898 to 0.874 with the same "
+        "heart rate (beats placed on motion spikes before the R wave); it was seen after the "
+        "held-out scoring and left as it is.", "",
         "Scoring: Se = TP/(TP+FN), +P = TP/(TP+FP), F1, beats paired within ±150 ms "
         "(ANSI/AAMI EC57); pooled = counts summed over records, each against its own "
         "reference. HR = 60 / mean interval of the detected beats; HR ref = that of the "
