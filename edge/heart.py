@@ -69,7 +69,6 @@ LOOK_BACK_GAP = 0.6  # a beat found by _look_back comes at least this many beats
 RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
 RISE_STEPS = 10  # a pulse rises at least this many of the ADC's steps (see _rises)
 RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
-SEARCH_HEIGHT = 0.1  # what a missed beat must reach there, of recent beats' median height
 SEARCH_REACH_S = 2.0  # history kept for _search_back beyond one block's needs
 SEARCH_SLACK = 0.3  # a missed beat lies within this many beats of where the rhythm puts it
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
@@ -91,15 +90,27 @@ class Method:
     min_fs: float
     both_signs: bool = False  # QRS complexes point either way (lead, PVCs): detect on |y|
     rise_check: bool = False  # a beat must rise to its peak (see BeatStream._rises)
+    # what a missed beat must reach where _search_back looks, of recent beats' median height
+    search_height: float = 0.1
+    refine_back_s: float = 0.0  # how far before the delay-corrected place the raw peak may
+    # be (0: refine_s)
+    late_s: float = 0.0  # a candidate this long after the last beat is no T wave (0: never)
+    late_height: float = MIN_HEIGHT  # and needs only this of the recent heights
 
 
 METHODS = {
     "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0,
                   rise_check=True),
     # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
-    # the raw peak of a wide complex may lie up to 100 ms from where the filter puts it
+    # the raw peak of a wide complex may lie up to 100 ms after where the filter puts it and
+    # 150 ms before (a pacing spike and the R wave lead the wide complex's energy). Tuned on
+    # the annotated MIT-BIH excerpts (heart_corpus, tuning): a search-back beat must reach
+    # 0.2 of the recent heights (in bigeminy the pause after a premature beat looks like a
+    # missed beat, and 0.1 found T waves there); past Pan-Tompkins' 360 ms T-wave window a
+    # small premature complex needs only 0.3 of the recent heights, not 0.4
     "ecg": Method((5.0, 20.0), 0.097, 0.611, 0.08, 0.25, 0.6, 0.1, 0.2, 0.2, 12.0, 0.0, 60.0,
-                  both_signs=True),
+                  both_signs=True, search_height=0.2, refine_back_s=0.15, late_s=0.36,
+                  late_height=0.3),
 }
 
 
@@ -133,6 +144,8 @@ class BeatStream:
         self.delay, self.w1, self.w2 = int(round(gd)), s(m.peak_win_s), s(m.beat_win_s)
         self.min_block = max(1, self.w1 // 2)  # a premature pulse is narrow and short
         self.refr, self.max_block, self.refine = s(m.refractory_s), s(m.max_block_s), s(m.refine_s)
+        self.back = s(m.refine_back_s) if m.refine_back_s else self.refine
+        self.late = s(m.late_s) if m.late_s else 10**12
         self.pre, self.post = s(m.pre_s), s(m.post_s)
         self.smooth = int(m.smooth_s * fs_hz / 2)  # half-width, samples
         self.kernel = np.full(2 * self.smooth + 1, 1.0 / (2 * self.smooth + 1))
@@ -144,10 +157,11 @@ class BeatStream:
         self.wait = max(self.ahead, self.refr)  # after a beat's peak (see _settled)
         self.latency_s = (self.max_block + self.wait) / fs_hz
         self.hist = self.max_block + self.pre + self.wait + self.delay + 2 * self.refine + 2
+        self.hist += max(self.back - self.refine, 0)
         self.hist += s(SEARCH_REACH_S)
         # what refining and shaping a beat found late reads before its peak: from
         # block_end - hist + reach on, it is in history whatever the chunking
-        self.reach = max(self.pre, self.delay + self.refine + self.smooth) + 1
+        self.reach = max(self.pre, self.delay + self.back + self.smooth) + 1
         self.n = 0  # samples consumed so far
         self.end = -1  # the recording's length once finish() carried it on (see there)
         self.x = np.zeros(0)  # raw and filtered history (the last `hist` samples)
@@ -287,14 +301,14 @@ class BeatStream:
         height gate missed (a small pulse on a falling baseline, pulses weakened while the
         hand moves and the heights are still motion's): look again between the two beats,
         as Pan-Tompkins does, one beat at a time where the rhythm puts it, for a filtered
-        peak of at least SEARCH_HEIGHT of recent ones."""
+        peak of at least `search_height` of recent ones."""
         if len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
             return  # no steady rhythm to go by yet (a stream's first beats are unsure)
         gap, med = p - self.last_peak, _median(self.rr)
         if not SEARCH_GAP[0] * med < gap <= SEARCH_GAP[1] * med:
             return
         floor = max(block_end - self.hist + self.reach, h0)  # (see __init__: reach)
-        slack, least = SEARCH_SLACK * med, SEARCH_HEIGHT * _median(self.heights)
+        slack, least = SEARCH_SLACK * med, self.m.search_height * _median(self.heights)
         prev = self.last_peak
         while True:
             lo = max(int(prev + med - slack), self.last_peak + self.refr, floor)
@@ -383,10 +397,13 @@ class BeatStream:
 
     def _tall_enough(self, p: int, height: float) -> bool:
         """A dicrotic wave or T wave is a fraction of a real beat's height. After a long
-        silence (the pulse got weaker) any block counts again, so the gate can't lock out."""
+        silence (the pulse got weaker) any block counts again, so the gate can't lock out.
+        ECG: a candidate later than `late_s` after the last beat is past its T wave, and a
+        small premature complex there needs only `late_height`."""
         if p - self.last_peak > self.silence or len(self.heights) < 3:
             return True  # (the reference starts over: see _block)
-        return height >= MIN_HEIGHT * _median(self.heights)
+        least = MIN_HEIGHT if p - self.last_peak < self.late else self.m.late_height
+        return height >= least * _median(self.heights)
 
     def _refine(self, p: int, h0: int, after: int) -> int:
         """Where the beat really is: the raw waveform's peak near the delay-corrected place
@@ -397,7 +414,7 @@ class BeatStream:
         # (the average of a slope cut off by the end turns down: not a peak)
         k = self.smooth
         n = (self.end if self.end >= 0 else self.n) - k
-        lo, hi = max(p - self.delay - self.refine, h0, 0), min(p + after + 1, n)
+        lo, hi = max(p - self.delay - self.back, h0, 0), min(p + after + 1, n)
         a, b = max(lo - k, h0), min(hi + k, n + k)
         w = self.x[a - h0:b - h0]
         if k and len(w) > 2 * k:  # centred average: noise must not pick the peak
@@ -405,7 +422,9 @@ class BeatStream:
         w = w[lo - a:len(w) - (b - hi)]
         if self.kind == "ecg":  # R waves point either way depending on the lead; on a
             # wandering baseline the window's own slope must not decide where the peak is
-            if len(w) > 1:
+            # (unless the recording's end cuts the window: the line would flatten a QRS cut
+            # off while rising, and a P wave before it would stand out)
+            if len(w) > 1 and hi == p + after + 1:
                 w = w - np.linspace(w[0], w[-1], len(w))
             w = np.abs(w - np.median(w))
         k = int(w.argmax()) if len(w) else 0

@@ -4,10 +4,12 @@ Nothing is downloaded at run time. Each record lives inside a published distribu
 (wheel or sdist): `scripts/install.sh` fetches those distributions with `pip download
 --no-deps` into `cache/heart-corpus/` (git-ignored; `EMPATHY_HEART_CORPUS` points
 elsewhere), and `record_data` reads the member straight out of the archive. HeartPy's
-recordings come from the installed package. No recording is committed to this repository;
-where a record's published expert beat annotation ships in no distribution, the annotation
-file is kept in `edge/heart_reference/` (its README says where it comes from and how it was
-checked) and `annotated_beats` reads it with wfdb.
+recordings come from the installed package. Where a record's published expert beat
+annotation ships in no distribution, the annotation file is kept in `edge/heart_reference/`
+(its README says where it comes from and how it was checked) and `annotated_beats` reads it
+with wfdb. The one kind of recording committed there: short excerpts of MIT-BIH Arrhythmia
+records (ODC-By 1.0) with their beat annotation, `mitdb-<record>.npz` (dist "reference"),
+the tuning set of annotated arrhythmic ECG (see its README).
 
 `held_out` records are never looked at while tuning the detectors (docs/signal-validation.md
 reports them apart).
@@ -50,15 +52,25 @@ class CorpusMissing(RuntimeError):
 class Record:
     name: str
     kind: str  # "ecg", "ppg" or "rr"
-    dist: str  # key of DISTS, or "heartpy" for the installed package
+    dist: str  # key of DISTS, "heartpy" for the installed package, "reference" for a file
+    # in edge/heart_reference/
     member: str  # path inside the distribution
     fmt: str  # how to read it (see _parse)
     fs_hz: float  # 0 = from the file
     source: str  # what it is, for the docs
     held_out: bool = False
     column: int = -1  # which column of a table
-    annotation: str = ""  # expert beat annotation in edge/heart_reference/ (WFDB format)
+    annotation: str = ""  # expert beat annotation in edge/heart_reference/ (WFDB, or the
+    # beats inside a "mitdb_npz" excerpt)
     ann_offset: int = 0  # the annotated record's sample where this excerpt starts
+
+
+def _mitdb(rec: str, what: str) -> Record:
+    """A tuning excerpt of an MIT-BIH Arrhythmia record, committed with its beat annotation."""
+    f = f"mitdb-{rec}.npz"
+    return Record(f"mitdb-{rec}", "ecg", "reference", f, "mitdb_npz", 360.0,
+                  f"MIT-BIH Arrhythmia record {rec}, 3 min excerpt with its beat annotation: "
+                  f"{what} (`edge/heart_reference/{f}`)", annotation=f)
 
 
 RECORDS = (
@@ -84,6 +96,12 @@ RECORDS = (
     Record("noise-detector-clean", "ecg", "ecg-noise-detector-0.0.3.tar.gz",
            "ecg-noise-detector-0.0.3/src/ecg_noise_detector/data/clean_ecg.csv", "csv", 500.0,
            "ecg-noise-detector's clean example: 30 s at 500 Hz"),
+    _mitdb("104", "paced rhythm, fusion beats, muscle noise (lead V5)"),
+    _mitdb("105", "high-grade noise and artefact, PVCs"),
+    _mitdb("106", "frequent multiform PVCs, bigeminy, couplets"),
+    _mitdb("108", "tall P waves, wide QRS, noise, PVCs"),
+    _mitdb("119", "ventricular bigeminy and trigeminy"),
+    _mitdb("200", "frequent PVCs, couplets, runs of ventricular tachycardia"),
     Record("heartpy-data", "ppg", "heartpy", "data.csv", "heartpy", 100.0,
            "HeartPy's data.csv: 25 s of finger PPG"),
     Record("heartpy-data2", "ppg", "heartpy", "data2.csv", "heartpy", 0.0,
@@ -119,6 +137,8 @@ def annotated_beats(rec: Record, n_samples: int, fs_hz: float) -> np.ndarray | N
     where the record has no published annotation (the peers' consensus is its reference)."""
     if not rec.annotation:
         return None
+    if rec.fmt == "mitdb_npz":  # the excerpt's own beats, from its first sample
+        return _excerpt(rec)["beats"] / fs_hz
     import wfdb
 
     path = REFERENCE_DIR / rec.annotation
@@ -146,7 +166,13 @@ def record(name: str) -> Record:
 
 
 def available(rec: Record) -> bool:
-    return rec.dist == "heartpy" or (corpus_dir() / rec.dist).is_file()
+    return rec.dist in ("heartpy", "reference") or (corpus_dir() / rec.dist).is_file()
+
+
+def _excerpt(rec: Record) -> dict:
+    """A committed MIT-BIH excerpt: ADC samples, beat samples, PVC flags, where it was cut."""
+    with np.load(REFERENCE_DIR / rec.member) as z:
+        return {k: z[k] for k in z.files}
 
 
 def _member(rec: Record) -> bytes:
@@ -191,6 +217,9 @@ def record_data(rec: Record) -> tuple[np.ndarray, float]:
     """(samples, fs in Hz); for an "rr" record, (RR intervals in ms, 0)."""
     if rec.dist == "heartpy":
         return _heartpy(rec)
+    if rec.fmt == "mitdb_npz":  # in mV, as wfdb.rdsamp gives it
+        z = _excerpt(rec)
+        return (z["adc"].astype(float) - float(z["baseline"])) / float(z["gain"]), float(z["fs_hz"])
     raw = _member(rec)
     if rec.fmt == "scipy_ecg":  # as scipy.misc.electrocardiogram decoded it (mV)
         return (np.load(io.BytesIO(raw))["ecg"].astype(float) - 1024) / 200.0, rec.fs_hz
