@@ -43,7 +43,9 @@ def _segments(story, impact, seed: int, n: int) -> list[dict]:
     for i in range(n):
         show = sim.Screening(story, impact, seed, i)
         sim.plan_rewards(story, [show])  # every fixed plan's paths, simulated and cached
-        paths = {p for p in show._cache if p[-1] != sim.END}  # not the audience after the film
+        # sorted: a set of strings iterates in a per-process order, and the arousal-lag
+        # figures below take every third path
+        paths = sorted({p for p in show._cache if p[-1] != sim.END})  # not after the film
         for path in paths:
             after = [p for p in paths if len(p) == len(path) + 1 and p[:-1] == path] or [path]
             for full in after:
