@@ -234,9 +234,11 @@ def play(screening: Screening, choose) -> tuple[float, float, list[dict]]:
             float(np.mean([r["reward"] for r in records])), records)
 
 
-def run_policy(policy, shows: list[Screening], learn: bool = True, progress=None) -> PolicyRun:
+def run_policy(policy, shows: list[Screening], learn: bool = True, progress=None,
+               taught: str = "reward") -> PolicyRun:
     """Screen every audience in turn with one policy, teaching it after each screening with
-    the rewards the show would have measured."""
+    the rewards the show would have measured (`taught="hidden_reward"`: how the segments
+    really landed, to tell a learner's faults from the measured reward's)."""
     from empathy.host.policy import decide
 
     hidden, measured, log = [], [], []
@@ -249,7 +251,7 @@ def run_policy(policy, shows: list[Screening], learn: bool = True, progress=None
             for rec in recs:
                 if not rec["fallback"]:
                     policy.learn(s.story.decisions[rec["decision"]],
-                                 AudienceState(**rec["inputs"]), rec["chosen"], rec["reward"])
+                                 AudienceState(**rec["inputs"]), rec["chosen"], rec[taught])
         if progress:
             progress()
     return PolicyRun(np.array(hidden), np.array(measured), log)
