@@ -92,8 +92,8 @@ def main(argv=None) -> int:
               f"last fifth {rows[-1][2]:.4f}", flush=True)
     m = np.mean(rows, axis=0)
     print(f"{args.story}, latency {args.latency:g} s, credits {not args.no_credits}, noise "
-          f"{args.noise:g}, learner {args.learner}, taught the {args.teach} reward: mean over seeds: regret {m[0]:.4f}, first fifth {m[1]:.4f}, last "
-          f"fifth {m[2]:.4f}")
+          f"{args.noise:g}, learner {args.learner}, taught the {args.teach} reward: mean over "
+          f"seeds: regret {m[0]:.4f}, first fifth {m[1]:.4f}, last fifth {m[2]:.4f}")
     return 0
 
 

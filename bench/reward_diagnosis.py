@@ -112,9 +112,11 @@ def _contrasts(rows: list[dict], hidden: np.ndarray, measured: np.ndarray) -> di
             "contrast": f"{opts[0]} - {opts[1]}", "screenings": len(both),
             "hidden_mean": round(float(d[:, 0].mean()), 4),
             "measured_mean": round(float(d[:, 1].mean()), 4),
-            "hidden_sd": round(float(d[:, 0].std()), 4), "measured_sd": round(float(d[:, 1].std()), 4),
+            "hidden_sd": round(float(d[:, 0].std()), 4),
+            "measured_sd": round(float(d[:, 1].std()), 4),
             "measured_vs_hidden_r": r(d[:, 1], d[:, 0]),
-            "hidden_vs_seen_arousal_r": r(d[:, 0], seen), "measured_vs_seen_arousal_r": r(d[:, 1], seen)}
+            "hidden_vs_seen_arousal_r": r(d[:, 0], seen),
+            "measured_vs_seen_arousal_r": r(d[:, 1], seen)}
     return out
 
 

@@ -182,7 +182,7 @@ def test_bandit_settles_on_the_better_option_where_the_room_does_not_matter(tmp_
     keep a linear model of noise. Before it weighed the state as much where it told nothing
     as where it did: after 200 screenings, frozen, it chose wild in 82 % of rooms on
     average over these seeds (this test failed there), and its regret on Neon Rain did not
-    shrink (docs/story.md "Why the learner's regret did not shrink")."""
+    shrink (docs/story.md "Why the learner's regret did not shrink on Neon Rain")."""
     frozen, late = [], []
     for seed in range(8):
         p, rng = BanditPolicy(tmp_path / f"b{seed}.json", seed=seed), np.random.default_rng(seed)

@@ -14,10 +14,10 @@ evidence for the state (the Bayes factor of the two, summed over the options,
 option lands, and each draw first draws which model holds. Where audiences differ in what
 lands the evidence soon favours the state; where they mostly agree (the sample story) six
 weights per option would be fitted to noise, their errors shrinking only as sqrt(6/n), and
-the learner would keep choosing wrongly for the contexts the noise favoured (its regret did
-not shrink on Neon Rain; docs/story.md "Why the learner's regret did not shrink"). The
-evidence needs no more state than the model keeps (the sums of squares of the reward are
-the same in both models and cancel).
+the learner would keep choosing wrongly for the contexts the noise favoured (docs/story.md
+"Why the learner's regret did not shrink on Neon Rain"). The evidence needs no more state
+than the model keeps (the sums of squares of the reward are the same in both models and
+cancel).
 
 State (the per-option sufficient statistics) is a JSON file per story that survives
 restarts.
