@@ -3,12 +3,18 @@
     python -m empathy.bench.policy_tuning [--story sample|two_crowds] [--latency S]
                                           [--no-credits] [--noise SD] [--screenings 200]
                                           [--seeds 100,101,102,103,104]
+                                          [--learner evidence|state|blind]
+                                          [--teach measured|hidden]
 
 The bandit alone screens each seed's audiences (`sim/audience.py`), taught by the reward
 the show would measure with the window shifted by `--latency` (and, unless `--no-credits`,
 measured on after the film as the show does); `--noise` overrides the bandit's assumed
-reward noise for the run. Per seed and on average it prints the regret against the best
-fixed plan in hindsight, over all screenings and over the first and the last fifth.
+reward noise for the run. `--learner` picks the learner's model: `evidence` (the bandit as
+it is: the audience state where the evidence says it matters), `state` (the state's model
+always, as the bandit was before) or `blind` (never the state); `--teach hidden` teaches it
+the hidden reward instead of the measured one, to tell the learner's faults from the
+measured reward's. Per seed and on average it prints the regret against the best fixed
+plan in hindsight, over all screenings and over the first and the last fifth.
 Tuning only: never run it on a seed whose figures are reported (docs/story.md).
 """
 
@@ -21,20 +27,40 @@ import numpy as np
 
 from empathy.bench.reward_diagnosis import SAMPLE, STORIES
 from empathy.host.policies import bandit
-from empathy.host.policy import REWARD_LATENCY_S, make_policy
+from empathy.host.policy import REWARD_LATENCY_S
 from empathy.host.story import load
 from empathy.sim import audience as sim
 from empathy.sim.impact import story_impacts
 from empathy.sim.measurement import MeasurementModel
 
 
-def seed_regret(story, impact, seed: int, n: int, latency_s: float, credits: bool) -> np.ndarray:
+class _Fixed(bandit.BanditPolicy):
+    """The bandit with the probability that the state matters held at `p` (1: always the
+    state's model, 0: never)."""
+
+    def __init__(self, path, seed, p: float):
+        super().__init__(path, seed)
+        self.p = p
+
+    def context_probability(self, decision) -> float:
+        return self.p
+
+
+def _learner(kind: str, path: str, seed: int) -> bandit.BanditPolicy:
+    if kind == "evidence":
+        return bandit.BanditPolicy(path, seed)
+    return _Fixed(path, seed, 1.0 if kind == "state" else 0.0)
+
+
+def seed_regret(story, impact, seed: int, n: int, latency_s: float, credits: bool,
+                learner: str = "evidence", teach: str = "measured") -> np.ndarray:
     """The learner's regret against the best fixed plan, per screening."""
     measure = MeasurementModel.load()
     shows = [sim.Screening(story, impact, seed, i, 30, measure, latency_s, credits)
              for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
-        run = sim.run_policy(make_policy("bandit", state_path=f"{tmp}/b.json", seed=seed), shows)
+        run = sim.run_policy(_learner(learner, f"{tmp}/b.json", seed), shows,
+                             taught="reward" if teach == "measured" else "hidden_reward")
     return sim.hindsight(story, shows)["best_fixed"] - run.reward
 
 
@@ -46,6 +72,8 @@ def main(argv=None) -> int:
     ap.add_argument("--noise", type=float, default=bandit.NOISE)
     ap.add_argument("--screenings", type=int, default=200)
     ap.add_argument("--seeds", default="100,101,102,103,104")
+    ap.add_argument("--learner", choices=("evidence", "state", "blind"), default="evidence")
+    ap.add_argument("--teach", choices=("measured", "hidden"), default="measured")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     if min(seeds) < 100:
@@ -56,15 +84,16 @@ def main(argv=None) -> int:
     impact = story_impacts(story, impact_file)
     rows = []
     for seed in seeds:
-        r = seed_regret(story, impact, seed, args.screenings, args.latency, not args.no_credits)
+        r = seed_regret(story, impact, seed, args.screenings, args.latency, not args.no_credits,
+                        args.learner, args.teach)
         k = len(r) // 5
         rows.append((r.mean(), r[:k].mean(), r[-k:].mean()))
         print(f"seed {seed}: regret {rows[-1][0]:.4f}, first fifth {rows[-1][1]:.4f}, "
               f"last fifth {rows[-1][2]:.4f}", flush=True)
     m = np.mean(rows, axis=0)
     print(f"{args.story}, latency {args.latency:g} s, credits {not args.no_credits}, noise "
-          f"{args.noise:g}: mean over seeds: regret {m[0]:.4f}, first fifth {m[1]:.4f}, last "
-          f"fifth {m[2]:.4f}")
+          f"{args.noise:g}, learner {args.learner}, taught the {args.teach} reward: mean over "
+          f"seeds: regret {m[0]:.4f}, first fifth {m[1]:.4f}, last fifth {m[2]:.4f}")
     return 0
 
 

@@ -12,7 +12,11 @@ reward and each term follow the hidden ones for several measurement-window delay
 lag at which the seen audience arousal best follows the hidden one, how much of the
 measured synchrony is noise (its value on a segment where the hidden crowd is flat), and
 per decision, at the host's reward latency, whether the mean measured reward ranks the
-options' best first as the hidden one does (`options_at_latency`).
+options' best first as the hidden one does (`options_at_latency`) and how the two options'
+contrast for the same audience, measured and hidden, follow each other and the audience
+arousal the policy saw at the decision (`contrast_at_latency`: where the measured contrast
+follows that arousal and the hidden one does not, a learner that reads the room learns the
+measurement's lag, not the audience).
 Diagnosis only: run it on seeds other than the ones a reward is judged on.
 """
 
@@ -43,7 +47,9 @@ def _segments(story, impact, seed: int, n: int) -> list[dict]:
     for i in range(n):
         show = sim.Screening(story, impact, seed, i)
         sim.plan_rewards(story, [show])  # every fixed plan's paths, simulated and cached
-        paths = {p for p in show._cache if p[-1] != sim.END}  # not the audience after the film
+        # sorted: a set of strings iterates in a per-process order, and the arousal-lag
+        # figures below take every third path
+        paths = sorted({p for p in show._cache if p[-1] != sim.END})  # not after the film
         for path in paths:
             after = [p for p in paths if len(p) == len(path) + 1 and p[:-1] == path] or [path]
             for full in after:
@@ -80,6 +86,40 @@ def _options(rows: list[dict], hidden: np.ndarray, measured: np.ndarray) -> dict
     return out
 
 
+def _contrasts(rows: list[dict], hidden: np.ndarray, measured: np.ndarray) -> dict:
+    """Per decision with two options: over the screenings, the first option's reward less
+    the second's for the same audience (hidden and measured, each averaged over what
+    followed), their correlation, their spread, and each one's correlation with the
+    audience arousal the policy saw at the decision."""
+    by: dict = {}
+    for r_, h, m in zip(rows, hidden, measured):
+        i, before = r_["choice_at"]
+        by.setdefault(before, {}).setdefault(i, {}).setdefault(r_["segment"], []).append(
+            (h, m, r_["show"]))
+    out = {}
+    for before, shows in by.items():
+        opts = sorted({o for v in shows.values() for o in v})
+        if len(opts) != 2:
+            continue
+        both = [v for v in shows.values() if len(v) == 2]
+        if len(both) < 3:
+            continue
+        d = np.array([[np.mean([x[j] for x in v[opts[0]]]) - np.mean([x[j] for x in v[opts[1]]])
+                       for j in (0, 1)] for v in both])
+        seen = np.array([v[opts[0]][0][2].outcome(before).state.arousal for v in both])
+        r = lambda x, y: round(float(np.corrcoef(x, y)[0, 1]), 3)  # noqa: E731
+        out["/".join(before)] = {
+            "contrast": f"{opts[0]} - {opts[1]}", "screenings": len(both),
+            "hidden_mean": round(float(d[:, 0].mean()), 4),
+            "measured_mean": round(float(d[:, 1].mean()), 4),
+            "hidden_sd": round(float(d[:, 0].std()), 4),
+            "measured_sd": round(float(d[:, 1].std()), 4),
+            "measured_vs_hidden_r": r(d[:, 1], d[:, 0]),
+            "hidden_vs_seen_arousal_r": r(d[:, 0], seen),
+            "measured_vs_seen_arousal_r": r(d[:, 1], seen)}
+    return out
+
+
 def diagnose(story, impact, seed: int, n: int) -> dict:
     rows = _segments(story, impact, seed, n)
     out = {"segments": len(rows), "delays": {}}
@@ -112,6 +152,7 @@ def diagnose(story, impact, seed: int, n: int) -> dict:
         m_rew = np.array([segment_reward([a], [s], t) for (a, s), t in zip(m, hid[:, 2])])
         if delay == REWARD_LATENCY_S:
             out["options_at_latency"] = _options(rows, h_rew, m_rew)
+            out["contrast_at_latency"] = _contrasts(rows, h_rew, m_rew)
         out["delays"][f"{delay:g}"] = {
             "reward_r": r(m_rew, h_rew), "arousal_r": r(m[:, 0], hid[:, 0]),
             "synchrony_r": r(m[:, 1], hid[:, 1]),

@@ -92,6 +92,9 @@ class Screening:
         self._order = {sid: i for i, sid in enumerate(story.segments)}
         self._cache: dict[tuple, tuple[SegmentOutcome, Mind, SeatsSeen]] = {}
         self._measured: dict[tuple, float] = {}  # (k, path to k + 1) -> reward
+        # Samples of the audience after the film that the reward windows asked for so far
+        # (`_simulate` plays only these; a longer window plays them again, identically).
+        self._end_samples = _end_samples(latency_s)
 
     @property
     def taste(self) -> np.ndarray:
@@ -117,10 +120,14 @@ class Screening:
         `which` ("seen" or "hidden") traces (`_window_states`)."""
         parts = [getattr(self.outcome(path[:k]), which)[:, -SYNC_N:]] if k > 0 else []
         parts.append(getattr(self.outcome(path[:k + 1]), which))
-        tail = round(latency_s * RATE_HZ) + 1
+        tail = _end_samples(latency_s)
         if k + 1 < len(path):
             parts.append(getattr(self.outcome(path[:k + 2]), which)[:, :tail])
         elif self.credits and tail > 1:  # the show measures on through the credits
+            if tail > self._end_samples:  # a longer window than played so far: play it again
+                self._end_samples = tail
+                for p in [p for p in self._cache if p[-1] == END]:
+                    del self._cache[p]
             parts.append(getattr(self.outcome(path[:k + 1] + (END,)), which)[:, :tail])
         pre = parts[0].shape[1] if k > 0 else 0
         return _window_states(parts, (pre, parts[k > 0].shape[1]), latency_s)
@@ -146,13 +153,22 @@ class Screening:
                                      self._order.get(sid, len(self._order))])
         dt = 1 / RATE_HZ
         steps = max(1, int(round(duration_s * RATE_HZ)))
+        # After the film only the samples a reward window reaches are played; the random
+        # numbers of the rest are drawn all the same (two per viewer and step), and the
+        # sensors see the whole stretch, so what is played is what playing it all gave.
+        played = min(steps, self._end_samples) if sid == END else steps
         a, v = np.empty((len(self.traits), steps)), np.empty((len(self.traits), steps))
-        for i in range(steps):
+        for i in range(played):
             mind.step(dt, sid, i * dt, imp, rng)
             a[:, i], v[:, i] = mind.arousal, mind.valence
+        rng.standard_normal((2 * (steps - played), len(self.traits)))
+        a[:, played:], v[:, played:] = a[:, played - 1:played], v[:, played - 1:played]
         a_seen, v_seen, good = seen.see(a, v, dt, rng)
+        if sid == END:  # nothing after the film is judged or decided
+            return SegmentOutcome(None, float("nan"), np.where(good[:, None], a_seen, np.nan)
+                                  [:, :played], a[:, :played])
         state = None
-        d = self.story.decision_after(sid) if sid != END else None
+        d = self.story.decision_after(sid)
         if d:
             i0 = int(d.window_s[0] * RATE_HZ)
             i1 = min(steps, max(int(d.window_s[1] * RATE_HZ), i0 + 1))
@@ -169,6 +185,12 @@ class Screening:
         landed = segment_reward(*_window_states([*lead, a], (lead[0].shape[1] if lead else 0,
                                                              steps), 0.0), target)
         return SegmentOutcome(state, landed, np.where(good[:, None], a_seen, np.nan), a)
+
+
+def _end_samples(latency_s: float) -> int:
+    """Samples of the audience after the film that a reward window shifted by latency_s
+    reaches (`Screening.window_states`)."""
+    return round(latency_s * RATE_HZ) + 1
 
 
 def screenings(story: Story, n: int, impact: Optional[dict] = None, seed: int = 0,
@@ -212,9 +234,11 @@ def play(screening: Screening, choose) -> tuple[float, float, list[dict]]:
             float(np.mean([r["reward"] for r in records])), records)
 
 
-def run_policy(policy, shows: list[Screening], learn: bool = True, progress=None) -> PolicyRun:
+def run_policy(policy, shows: list[Screening], learn: bool = True, progress=None,
+               taught: str = "reward") -> PolicyRun:
     """Screen every audience in turn with one policy, teaching it after each screening with
-    the rewards the show would have measured."""
+    the rewards the show would have measured (`taught="hidden_reward"`: how the segments
+    really landed, to tell a learner's faults from the measured reward's)."""
     from empathy.host.policy import decide
 
     hidden, measured, log = [], [], []
@@ -227,7 +251,7 @@ def run_policy(policy, shows: list[Screening], learn: bool = True, progress=None
             for rec in recs:
                 if not rec["fallback"]:
                     policy.learn(s.story.decisions[rec["decision"]],
-                                 AudienceState(**rec["inputs"]), rec["chosen"], rec["reward"])
+                                 AudienceState(**rec["inputs"]), rec["chosen"], rec[taught])
         if progress:
             progress()
     return PolicyRun(np.array(hidden), np.array(measured), log)

@@ -84,6 +84,7 @@ def test_bandit_learns_the_context_and_keeps_it_across_restarts(tmp_path):
     assert again.screenings() > 0
     assert again.probabilities(D, state(-0.3))["wild"] > 0.9
     assert again.probabilities(D, state(0.9))["calm"] > 0.9
+    assert again.context_probability(D) > 0.99  # here the room decides what lands
     c = again.choose(D, state(-0.3))
     assert "from" in c.reason and 0 < c.propensity <= 1 and set(c.scores) == set(D.options)
 
@@ -165,3 +166,35 @@ def test_demo_with_the_bandit_learns_and_keeps_its_state(tmp_path):
     assert state["models"][f"first_turn/{d['chosen']}"]["n"] == 1
     page = (out / "report.html").read_text()
     assert "expected engagement" in page and "p = " in page
+
+
+def _neon_room(rng):
+    """Audience states spread as they are at Neon Rain's decisions (`empathy policy
+    simulate`, random policy: arousal sd 0.15, valence 0.02, synchrony 0.18, rise 0.09,
+    spike 0.04)."""
+    return state(rng.normal(0.15, 0.15), rng.normal(0, 0.03), rng.uniform(0, 0.5),
+                 rng.normal(0.07, 0.09), abs(rng.normal(0.04, 0.03)))
+
+
+def test_bandit_settles_on_the_better_option_where_the_room_does_not_matter(tmp_path):
+    """Where what lands does not depend on the audience state (wild 0.55, calm 0.50, the
+    measured reward's noise sd 0.15), the learner must settle on wild in every room, not
+    keep a linear model of noise. Before it weighed the state as much where it told nothing
+    as where it did: after 200 screenings, frozen, it chose wild in 82 % of rooms on
+    average over these seeds (this test failed there), and its regret on Neon Rain did not
+    shrink (docs/story.md "Why the learner's regret did not shrink on Neon Rain")."""
+    frozen, late = [], []
+    for seed in range(8):
+        p, rng = BanditPolicy(tmp_path / f"b{seed}.json", seed=seed), np.random.default_rng(seed)
+        wrong = []
+        for _ in range(200):
+            s = _neon_room(rng)
+            c = p.choose(D, s)
+            wrong.append(c.chosen != "wild")
+            p.learn(D, s, c.chosen, (0.55 if c.chosen == "wild" else 0.50) + rng.normal(0, 0.15))
+        assert p.context_probability(D) < 0.05  # the evidence says the room does not matter
+        p.freeze()
+        frozen.append(np.mean([p.choose(D, _neon_room(rng)).chosen == "wild" for _ in range(100)]))
+        late.append(np.mean(wrong[-40:]))
+    assert np.mean(frozen) > 0.97 and min(frozen) > 0.9, frozen
+    assert np.mean(late) < 0.15, late

@@ -7,6 +7,18 @@ and takes the best draw, so it tries an option exactly as often as it might be t
 one; as screenings accumulate the posteriors narrow and it settles on what works for
 audiences like this one.
 
+Whether the room matters at a decision at all is learned too. Nested in each option's
+model is the one that ignores the state (its bias weight alone); per decision, the
+evidence for the state (the Bayes factor of the two, summed over the options,
+`context_probability`) says how probable it is that the audience state predicts which
+option lands, and each draw first draws which model holds. Where audiences differ in what
+lands the evidence soon favours the state; where they mostly agree (the sample story) six
+weights per option would be fitted to noise, their errors shrinking only as sqrt(6/n), and
+the learner would keep choosing wrongly for the contexts the noise favoured (docs/story.md
+"Why the learner's regret did not shrink on Neon Rain"). The evidence needs no more state
+than the model keeps (the sums of squares of the reward are the same in both models and
+cancel).
+
 State (the per-option sufficient statistics) is a JSON file per story that survives
 restarts.
 The operator can `freeze()` it (no more learning, and no more exploring: the posterior
@@ -113,37 +125,73 @@ class BanditPolicy:
         cov = np.linalg.inv(m["A"])
         return cov @ m["b"], (cov + cov.T) / 2
 
+    def _blind_posterior(self, decision: str, option: str) -> tuple[float, float]:
+        """(mean, variance) of the option's reward in the model without the state: the bias
+        weight alone, whose posterior precision and data term are A[0, 0] and b[0]."""
+        m = self.models.get(f"{decision}/{option}") or self._model(decision, option)
+        return float(m["b"][0] / m["A"][0, 0]), float(1 / m["A"][0, 0])
+
+    def context_probability(self, decision: Decision) -> float:
+        """Posterior probability (even prior odds) that the audience state predicts the
+        rewards at this decision, against the model without it. Per option, the log Bayes
+        factor of the linear model with prior N(0, I/PRIOR) and known noise against its
+        bias-only sub-model is (b'A^-1 b - b0^2/A00 - log|A| + log A00 + (k-1) log PRIOR)/2
+        (the y'y terms cancel); options are independent, so their factors multiply."""
+        k, log_bf = len(FEATURES), 0.0
+        for o in decision.options:
+            m = self.models.get(f"{decision.id}/{o}")
+            if not m or not m["n"]:
+                continue  # no data: both models say the same
+            a, b = m["A"], m["b"]
+            full = float(b @ np.linalg.solve(a, b)) - np.linalg.slogdet(a)[1]
+            blind = float(b[0] ** 2 / a[0, 0]) - np.log(a[0, 0])
+            log_bf += 0.5 * (full - blind + (k - 1) * np.log(PRIOR))
+        return float(1 / (1 + np.exp(-np.clip(log_bf, -50, 50))))
+
+    def _means(self, decision: Decision, state: AudienceState, p_context: float) -> dict:
+        """Each option's expected reward, averaged over the two models by their probability."""
+        x = features(state)
+        return {o: p_context * float(self._posterior(decision.id, o)[0] @ x)
+                + (1 - p_context) * self._blind_posterior(decision.id, o)[0]
+                for o in decision.options}
+
     # -- choosing ------------------------------------------------------------------------
     def probabilities(self, decision: Decision, state: AudienceState) -> dict[str, float]:
         """How often each option would be chosen for this state (posterior draws)."""
         opts = list(decision.options)
         if self.frozen:
-            means = {o: float(self._posterior(decision.id, o)[0] @ features(state)) for o in opts}
+            means = self._means(decision, state, self.context_probability(decision))
             best = max(means, key=means.get)
             return {o: float(o == best) for o in opts}
-        draws = self._draws(decision, state, DRAWS)
+        draws = self._draws(decision, state, DRAWS, self.context_probability(decision))
         wins = np.bincount(np.argmax(draws, axis=0), minlength=len(opts))
         return {o: float(w) / DRAWS for o, w in zip(opts, wins)}
 
-    def _draws(self, decision: Decision, state: AudienceState, n: int) -> np.ndarray:
-        """Sampled expected rewards, one row per option, `n` draws each."""
+    def _draws(self, decision: Decision, state: AudienceState, n: int,
+               p_context: float) -> np.ndarray:
+        """Sampled expected rewards, one row per option, `n` draws each: each draw first
+        draws which model holds at this decision (the state's or the blind one)."""
         x = features(state)
+        with_state = self.rng.random(n) < p_context
         rows = []
         for o in decision.options:
             mean, cov = self._posterior(decision.id, o)
+            b_mean, b_var = self._blind_posterior(decision.id, o)
             # x·θ for θ ~ N(mean, cov) is N(x·mean, xᵀ cov x): one normal per option.
-            rows.append(self.rng.normal(x @ mean, np.sqrt(max(x @ cov @ x, 0.0)), n))
+            rows.append(np.where(with_state,
+                                 self.rng.normal(x @ mean, np.sqrt(max(x @ cov @ x, 0.0)), n),
+                                 self.rng.normal(b_mean, np.sqrt(b_var), n)))
         return np.array(rows)
 
     def choose(self, decision: Decision, state: AudienceState) -> Choice:
         opts = list(decision.options)
-        x = features(state)
-        means = {o: float(self._posterior(decision.id, o)[0] @ x) for o in opts}
+        p_context = self.context_probability(decision)
+        means = self._means(decision, state, p_context)
         if self.frozen:
             best = max(means, key=means.get)
             p, how = 1.0, "frozen: the best expected reward, no exploring"
         else:
-            draws = self._draws(decision, state, DRAWS + 1)
+            draws = self._draws(decision, state, DRAWS + 1, p_context)
             best = opts[int(np.argmax(draws[:, 0]))]
             wins = np.argmax(draws[:, 1:], axis=0)
             p = max(float(np.mean(wins == opts.index(best))), 1.0 / DRAWS)
@@ -152,6 +200,6 @@ class BanditPolicy:
         reason = (f"audience arousal {state.arousal:+.2f}, valence {state.valence:+.2f}, "
                   f"synchrony {state.synchrony:.2f}; expected engagement "
                   + ", ".join(f"'{o}' {means[o]:.2f} (from {n[o]} screenings)" for o in opts)
-                  + f"; '{best}' {how}")
+                  + f"; the room matters here with probability {p_context:.2f}; '{best}' {how}")
         return Choice(decision.id, best, {o: round(v, 4) for o, v in means.items()}, reason,
                       propensity=p)
