@@ -29,8 +29,10 @@ Z95 = 1.96
 def mean_ci(x) -> dict:
     """Mean and normal-approximation 95 % interval of independent per-screening values."""
     x = np.asarray(x, float)
-    half = Z95 * float(np.std(x, ddof=1)) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
     m = float(np.mean(x))
+    if len(x) < 2:  # one value has no spread: null, not NaN (which JSON does not allow)
+        return {"mean": round(m, 4), "ci95": [None, None]}
+    half = Z95 * float(np.std(x, ddof=1)) / np.sqrt(len(x))
     return {"mean": round(m, 4), "ci95": [round(m - half, 4), round(m + half, 4)]}
 
 
@@ -156,7 +158,9 @@ def _table(result: dict, title: str, args) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    fmt = lambda d: f"{d['mean']:.4f} [{d['ci95'][0]:.4f}, {d['ci95'][1]:.4f}]"  # noqa: E731
+    def fmt(d: dict) -> str:
+        lo, hi = d["ci95"]
+        return f"{d['mean']:.4f}" + ("" if lo is None else f" [{lo:.4f}, {hi:.4f}]")
     t = Table(title=f"{title}: {args.screenings} simulated screenings, {args.seats} seats "
                     f"(hidden engagement, 95 % CI)")
     for col in ("policy", "reward", "measured", "measured vs hidden r", "regret vs best fixed",

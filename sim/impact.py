@@ -91,5 +91,12 @@ def story_impacts(story, path: Optional[str | Path] = None) -> dict[str, Impact]
     own target held flat over the segment."""
     out = {sid: Impact(((0.0, s.target_arousal), (s.duration_s, s.target_arousal)),
                        s.target_valence) for sid, s in story.segments.items()}
-    out.update({k: v for k, v in load_impacts(path).items() if k in story.segments})
+    given = load_impacts(path)
+    if path and not given:
+        raise ImpactError(f"impact file {path}: names no segment (add [segments.ID] tables)")
+    unknown = sorted(set(given) - set(story.segments))
+    if unknown:  # a typo would silently leave that segment on its flat target
+        raise ImpactError(f"impact file {path}: segments not in the story: "
+                          f"{', '.join(unknown)} (the story's: {', '.join(story.segments)})")
+    out.update(given)
     return out

@@ -210,6 +210,31 @@ def test_simulate_and_evaluate_cli(tmp_path):
     assert res["skipped"] == 0 and res["results"][0]["screenings"] == 240
 
 
+def test_simulate_refuses_an_impact_file_that_drives_nothing(tmp_path):
+    """An empty impact file, or one whose segment ids the story lacks (a typo), would leave
+    every such segment on its flat target without a word: one line, non-zero exit."""
+    empty, typo = tmp_path / "empty.toml", tmp_path / "typo.toml"
+    empty.write_text("")
+    typo.write_text(SAMPLE_IMPACT.read_text() + "\n[segments.no_such_scene]\nvalence = 0.1\n")
+    for f, words in ((empty, "names no segment"), (typo, "no_such_scene")):
+        rc, out, err = _cli("simulate", "--story", str(HERE / "neon_rain.toml"), "--impact",
+                            str(f), "--screenings", "2", "--json")
+        assert rc != 0 and words in err and "Traceback" not in err, err
+
+
+def test_a_short_run_gives_strict_json():
+    """Two screenings make regret-curve buckets of one screening each, which have no spread:
+    their interval is null, never NaN (which JSON does not allow)."""
+    args = ("simulate", "--story", str(HERE / "neon_rain.toml"), "--impact", str(SAMPLE_IMPACT),
+            "--screenings", "2", "--policy", "bandit")
+    rc, out, err = _cli(*args, "--json")
+    assert rc == 0, err
+    res = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} in --json output"))
+    assert res["policies"]["bandit"]["regret_curve"][0]["ci95"] == [None, None]
+    rc, out, err = _cli(*args)
+    assert rc == 0 and "Traceback" not in err, err
+
+
 def test_the_regret_trend_tells_learning_from_noise():
     """Regret that falls by 0.05 over 500 screenings under noise of sd 0.1 reads as
     shrinking (change and slope below 0, their intervals too); flat regret does not."""
