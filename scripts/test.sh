@@ -2,11 +2,10 @@
 # The test command (README and CI). Slow soak/bench tests: scripts/test.sh -m slow
 #
 # With no arguments: every test but the slow ones, in two passes. First the tests that do
-# not keep real time, three at a time, the longest files first (tests/conftest.py; most of
-# them wait on real processes, sockets and GStreamer, not on the CPU); then the ones that
-# do (playback lateness, clock sync, restarts within a deadline, live demos:
-# tests/conftest.py) one by one, alone on the machine. With arguments: pytest with them,
-# one test at a time.
+# not keep real time, three at a time (most of them wait on real processes, sockets and
+# GStreamer, not on the CPU); then the ones that do (playback lateness, clock sync,
+# restarts within a deadline, live demos: tests/conftest.py) one by one, alone on the
+# machine. With arguments: pytest with them, one test at a time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -19,8 +18,7 @@ if [ $# -gt 0 ]; then
   check $?
   exit $?
 fi
-$PY -m pytest -m "not slow and not realtime" -n 3 --dist loadfile --no-loadscope-reorder \
-  --durations=12
+$PY -m pytest -m "not slow and not realtime" -n 3 --dist loadfile --durations=12
 rc1=$?
 $PY -m pytest -m "not slow and realtime" --durations=12
 rc2=$?
