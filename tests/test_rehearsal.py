@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -224,4 +225,6 @@ def test_the_dashboards_rehearsal_panel_pushes_the_audience(tmp_path):
         assert "audience" in browser.find_element(By.ID, "control-log").text
     finally:
         browser.quit()
+        if demo.poll() is None:  # all of it is checked: Ctrl-C, as the artist would, rather
+            demo.send_signal(signal.SIGINT)  # than the rest of the film and its report
         demo.wait(120)
