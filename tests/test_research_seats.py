@@ -39,10 +39,11 @@ def test_lsl_brainflow_and_h10_seats_give_heart_rate_to_the_host(tmp_path):
                      for s in (LSL, BRAINFLOW, H10, BOARD)]}
     (tmp_path / "u7.toml").write_text(tomli_w.dumps(cfg))
     proc = subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run", "--config",
-                             str(tmp_path / "u7.toml"), "--duration", "25", "--json"],
+                             str(tmp_path / "u7.toml"), "--duration", "40", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # 25 s: each seat's heart rate is within 3 bpm of rest some 12 s after its first beat
-    # (measured under a load of 13 on 2 cores), and the last 2 s are what is judged
+    # 40 s, not 25 (tried): each seat's heart rate settles within ~12 s, but after a 25-s run
+    # the clock-sync tests that follow in the same pytest process read round trips of 1-4 ms
+    # instead of ~0.5 ms and once failed their 1 ms bound; at 40 s they do not (cause open)
     hr: dict[int, list[float]] = {100 + s: [] for s in (LSL, BRAINFLOW, H10)}
     try:
         end = time.monotonic() + 120
