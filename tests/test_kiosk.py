@@ -31,7 +31,7 @@ def _spans(truth_csv: Path) -> dict[int, tuple[int, int]]:
 
 @pytest.mark.slow
 def test_three_visitors_three_sessions_each_with_their_own_baseline(tmp_path):
-    """The sample story's 30 s film for 3 visitors: ~2.5 min, so in the slow suite; the
+    """The sample story's 30 s film for 3 visitors: ~2 min, so in the slow suite; the
     artist's guide runs the same bar on its short film in the default one
     (tests/test_guide_artist.py)."""
     out = tmp_path / "kiosk"
