@@ -121,14 +121,14 @@ class BanditPolicy:
         m["n"] += 1
 
     def _posterior(self, decision: str, option: str) -> tuple[np.ndarray, np.ndarray]:
-        m = self.models.get(f"{decision}/{option}") or self._model(decision, option)
+        m = self._model(decision, option)
         cov = np.linalg.inv(m["A"])
         return cov @ m["b"], (cov + cov.T) / 2
 
     def _blind_posterior(self, decision: str, option: str) -> tuple[float, float]:
         """(mean, variance) of the option's reward in the model without the state: the bias
         weight alone, whose posterior precision and data term are A[0, 0] and b[0]."""
-        m = self.models.get(f"{decision}/{option}") or self._model(decision, option)
+        m = self._model(decision, option)
         return float(m["b"][0] / m["A"][0, 0]), float(1 / m["A"][0, 0])
 
     def context_probability(self, decision: Decision) -> float:
