@@ -25,7 +25,10 @@ def cli(*args, check=True):
     """`empathy session ...` through the real CLI entry point, in this process (fast)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(["session", *args])
+        try:
+            rc = main(["session", *args])
+        except SystemExit as e:  # argparse's usage errors
+            rc = e.code
     r = subprocess.CompletedProcess(args, rc, out.getvalue(), err.getvalue())
     assert not check or r.returncode == 0, r.stderr
     return r
@@ -142,6 +145,14 @@ def test_bad_requests_fail_clearly_and_purge_deletes(tmp_path):
     old.close()
     past = time.time() - 10 * 86400
     os.utime(old.path, (past, past))
+    # a slip of the keyboard must not delete this week's shows: --older-than -5 or nan
+    for days in ("-5", "nan"):
+        r = cli("purge", "--older-than", days, "--dir", str(tmp_path), check=False)
+        assert r.returncode == 2 and "--older-than" in r.stderr and "Traceback" not in r.stderr
+    # nor a --dir that names a file: said, not "no sessions"
+    for verb in ("list", "purge --all"):
+        r = cli(*verb.split(), "--dir", str(old.path), check=False)
+        assert r.returncode == 1 and "not a folder" in r.stderr, r
     assert json.loads(cli("purge", "--older-than", "5", "--dir", str(tmp_path),
                           "--json").stdout) == ["old"]
     assert json.loads(cli("purge", "--all", "--dir", str(tmp_path), "--json").stdout) \

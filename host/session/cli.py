@@ -7,12 +7,25 @@ import os
 import sys
 from pathlib import Path
 
+from empathy.cli import number_in
 from empathy.host.session import store
 
 DEFAULT_DIR = os.environ.get("EMPATHY_SESSIONS", "sessions")
 
 
+def _not_a_folder(args) -> bool:
+    """A --dir that names a file: said, rather than listing or purging nothing."""
+    folder = Path(args.dir)
+    if folder.exists() and not folder.is_dir():
+        print(f"empathy session {args.verb}: --dir {folder} is not a folder: give the folder "
+              "that holds the sessions", file=sys.stderr)
+        return True
+    return False
+
+
 def _list(args) -> int:
+    if _not_a_folder(args):
+        return 1
     rows = []
     for p in store.sessions(args.dir):
         try:
@@ -70,6 +83,8 @@ def _purge(args) -> int:
         print("empathy session purge: name sessions, or --older-than DAYS, or --all",
               file=sys.stderr)
         return 1
+    if _not_a_folder(args):
+        return 1
     try:
         chosen = [store.find(args.dir, s) for s in args.session]
     except store.SessionError as e:
@@ -114,7 +129,8 @@ def register(p) -> None:
 
     pu = sub.add_parser("purge", help="delete recorded sessions (biometric data) for good")
     pu.add_argument("session", nargs="*", help="session id(s) to delete")
-    pu.add_argument("--older-than", type=float, metavar="DAYS")
+    pu.add_argument("--older-than", type=number_in(float, 0, 36500), metavar="DAYS",
+                    help="sessions last written more than DAYS ago")
     pu.add_argument("--all", action="store_true")
     pu.add_argument("--dir", **common)
     pu.add_argument("--json", action="store_true")
