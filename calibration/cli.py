@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from empathy.cli import number_in
 from empathy.config import ConfigError
 from empathy.paths import data_dir
 
@@ -129,8 +130,6 @@ def _light(args) -> int:
         viewer = store.check_id("viewer", args.viewer or store.new_viewer_id())
         out = Path(args.out)
         step_s = args.step_s or STEP_S
-        if not 1.0 <= step_s <= 10.0:
-            raise ValueError(f"--step-s {step_s:g} must be within 1..10")
         clips = grey_clips(out / "light_clips", LEVELS, step_s)
         output = args.output or f"file:{out / 'light_screen.mp4'}"
         frames, got = play_and_record(clips, output, eye_source(args.eye), out,
@@ -156,8 +155,6 @@ def _baseline(args) -> int:
 
     try:
         viewer = store.check_id("viewer", args.viewer or store.new_viewer_id())
-        if not 5.0 <= args.duration <= 600.0:
-            raise ValueError(f"--duration {args.duration:g} must be within 5..600 s")
         got = record(args.source, args.duration, quiet=args.json, perceive=_perceive(args),
                      faces=not args.no_faces)
         readings = [r for rs in got for r in rs]
@@ -195,8 +192,6 @@ def _latency(args) -> int:
     from .screen import play_and_record
 
     try:
-        if not 3 <= args.flashes <= 100:
-            raise ValueError(f"--flashes {args.flashes} must be within 3..100")
         out = Path(args.out)
         clip = flash_clip(out / "latency_clips", args.flashes)
         output = args.output or f"file:{out / 'latency_screen.mp4'}"
@@ -236,7 +231,7 @@ def register(parser) -> None:
     p.add_argument("--reference", required=True, help="reference: CSV file or source URL")
     p.add_argument("--profile", default="seat_ppg",
                    help="rig profile: a name in calibration/profiles or a TOML path")
-    p.add_argument("--duration", type=float, default=120.0,
+    p.add_argument("--duration", type=number_in(float, 1, 3600), default=120.0,
                    help="seconds to record when --device/--reference are source URLs")
     p.add_argument("--sensor-id", help="store the bias and lag found as this heart sensor's "
                                        "correction (edge seats name it as heart_sensor)")
@@ -249,11 +244,11 @@ def register(parser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--image", help="a picture of the card taken by the eye camera")
     src.add_argument("--source", help="camera source URL to take one eye frame from")
-    src.add_argument("--simulate", type=float, metavar="MM",
+    src.add_argument("--simulate", type=number_in(float, 5, 1000), metavar="MM",
                      help="render the card at this distance with a simulated camera")
     p.add_argument("--camera-id", default="eye", help="which camera this scale belongs to")
     p.add_argument("--grid", default="7x5", help="circles across x down (default 7x5)")
-    p.add_argument("--spacing-mm", type=float, default=4.0,
+    p.add_argument("--spacing-mm", type=number_in(float, 0.5, 50), default=4.0,
                    help="centre-to-centre spacing of the printed circles")
     p.add_argument("--store", default=str(DEFAULT_STORE), help="calibration store folder")
     _common(p)
@@ -266,7 +261,8 @@ def register(parser) -> None:
     p.add_argument("--viewer", help="pseudonymous viewer id (default: a new random one)")
     p.add_argument("--output", help="player output (file:PATH, window, kms, nv3d, auto; "
                                     "default: file:OUT/light_screen.mp4)")
-    p.add_argument("--step-s", type=float, help="seconds each grey level shows (default 2.5)")
+    p.add_argument("--step-s", type=number_in(float, 1, 10),
+                   help="seconds each grey level shows (default 2.5)")
     p.add_argument("--camera-id", help="eye camera whose stored scale turns its frames into mm")
     p.add_argument("--store", default=str(DEFAULT_STORE), help="calibration store folder")
     _common(p)
@@ -276,9 +272,10 @@ def register(parser) -> None:
                                         "mark the seat calibrated")
     p.add_argument("--source", action="append", required=True,
                    help="source URL of the seat's sensors (repeat for several)")
-    p.add_argument("--seat", type=int, required=True, help="seat id")
+    p.add_argument("--seat", type=number_in(int, 0, 0xFFFF), required=True, help="seat id")
     p.add_argument("--viewer", help="pseudonymous viewer id (default: a new random one)")
-    p.add_argument("--duration", type=float, default=60.0, help="seconds at rest (default 60)")
+    p.add_argument("--duration", type=number_in(float, 5, 600), default=60.0,
+                   help="seconds at rest (default 60)")
     p.add_argument("--no-faces", action="store_true", help="no face camera at this seat")
     p.add_argument("--camera-id", help="eye camera whose stored scale turns its frames into mm")
     p.add_argument("--store", default=str(DEFAULT_STORE), help="calibration store folder")
@@ -288,7 +285,8 @@ def register(parser) -> None:
     p = sub.add_parser("seats", help="install check: listen to every seat of a plan and list "
                                      "the seats that fail and why")
     p.add_argument("--plan", required=True, help="install plan (TOML): seats, units, limits")
-    p.add_argument("--duration", type=float, help="seconds to listen (default: the plan's)")
+    p.add_argument("--duration", type=number_in(float, 1, 86400),
+                   help="seconds to listen (default: the plan's)")
     p.add_argument("--store", help="calibration store: also list each seat's calibrated viewer")
     _common(p)
     p.set_defaults(func=_seats)
@@ -296,8 +294,10 @@ def register(parser) -> None:
     p = sub.add_parser("latency", help="flashes on screen seen by a seat's camera: timestamp "
                                        "delay, jitter, drift and delivery latency")
     p.add_argument("--camera", required=True, help="the seat's camera source URL")
-    p.add_argument("--seat", type=int, required=True, help="seat id (for the report)")
-    p.add_argument("--flashes", type=int, default=10, help="how many flashes (default 10)")
+    p.add_argument("--seat", type=number_in(int, 0, 0xFFFF), required=True,
+                   help="seat id (for the report)")
+    p.add_argument("--flashes", type=number_in(int, 3, 100), default=10,
+                   help="how many flashes (default 10)")
     p.add_argument("--output", help="player output (default: file:OUT/latency_screen.mp4)")
     _common(p)
     p.set_defaults(func=_latency)

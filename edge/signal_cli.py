@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.cli import number_in
+
 TIME_COLUMNS = {"time": 1.0, "t": 1.0, "time_s": 1.0, "t_s": 1.0, "seconds": 1.0,
                 "time_ms": 1e-3, "timer": 1e-3, "ms": 1e-3, "ts_us": 1e-6, "time_us": 1e-6,
                 "datetime": None, "timestamp": None}
@@ -262,33 +264,38 @@ def _pupil(args) -> int:
     return 0
 
 
+FS = number_in(float, 0.1, 100_000)  # any rate a file could have; each verb checks its own
+
+
 def register(p) -> None:
     sub = p.add_subparsers(dest="verb", required=True)
     h = sub.add_parser("hr", help="beats, heart rate, HRV and quality from a PPG/ECG file")
     h.add_argument("file", help="one column of samples, or CSV with a time column")
-    h.add_argument("--fs", type=float, help="sampling rate in Hz (needed without a time column)")
+    h.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
     h.add_argument("--kind", choices=("ppg", "ecg"), default="ppg")
     h.add_argument("--column", help="which CSV column holds the signal")
     h.add_argument("--acc", metavar="FILE", help="an accelerometer recorded with it (mG: a "
                    "magnitude column or x,y,z; same start): beats while moving are left out")
-    h.add_argument("--acc-fs", type=float, help="the accelerometer's rate in Hz (needed "
+    h.add_argument("--acc-fs", type=FS, help="the accelerometer's rate in Hz (needed "
                    "without a time column)")
     h.add_argument("--json", action="store_true", help="one JSON object")
     h.set_defaults(func=_hr)
     v = sub.add_parser("hrv", help="corrected RR series, artefacts found and time-domain HRV")
     v.add_argument("file", help="PPG/ECG samples (as for hr) or, with --kind rr, RR intervals")
-    v.add_argument("--fs", type=float, help="sampling rate in Hz (needed without a time column)")
+    v.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
     v.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg")
     v.add_argument("--column", help="which CSV column holds the signal or the intervals")
     v.add_argument("--json", action="store_true", help="one JSON object")
     v.set_defaults(func=_hrv)
     u = sub.add_parser("pupil", help="blinks, cleaned pupil and light-compensated residual")
     u.add_argument("file", help="CSV: time, pupil (mm), optional confidence and luminance")
-    u.add_argument("--fs", type=float, help="sampling rate in Hz (needed without a time column)")
+    u.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
     u.add_argument("--column", help="which CSV column holds the pupil diameter")
-    u.add_argument("--light-gain", type=float, help="calibrated light response, mm per unit "
-                   "luminance (default: fitted from the file)")
-    u.add_argument("--light-tau", type=float, default=0.4, help="its lag in seconds")
+    u.add_argument("--light-gain", type=number_in(float, 0, 20),
+                   help="calibrated light response, mm per unit luminance (default: fitted "
+                        "from the file)")
+    u.add_argument("--light-tau", type=number_in(float, 0.01, 10), default=0.4,
+                   help="its lag in seconds")
     u.add_argument("--out", help="write time_s,pupil_mm[,residual_mm] CSV here")
     u.add_argument("--json", action="store_true", help="one JSON object")
     u.set_defaults(func=_pupil)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from empathy import broker_auth
+from empathy.cli import number_in
 from empathy.config import ConfigError
 from empathy.keys import Keystore, KeyError_, fingerprint
 
@@ -146,7 +147,8 @@ def register(p) -> None:
     pv.add_argument("units", nargs="+", help="unit ids: 301-375, 2,5")
     pv.add_argument("--template", required=True, help="an edge config: its seats and uplink")
     pv.add_argument("--out", required=True, help="folder for unitN/ bundles and host/")
-    pv.add_argument("--first-seat", type=int, help="first seat id (default: the template's)")
+    pv.add_argument("--first-seat", type=number_in(int, 0, 0xFFFF),
+                    help="first seat id (default: the template's)")
     pv.add_argument("--numbering", choices=("consecutive", "row"), default="consecutive",
                     help="consecutive: seats from --first-seat in the order units are given; "
                          "row: unit = row x 100 + box place, seat = row x 100 + seat number "

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.cli import number_in
+
 RATE_HZ = 10.0
 TICK_S = 0.02
 REST_S = 30.0  # the resting baseline before the film, as a show should take it
@@ -156,9 +158,6 @@ def _cmd(args) -> int:
     if not args.no_faces:
         from empathy.edge.expression import ExpressionModel
         model = ExpressionModel()  # the FER model, as every edge unit loads it
-    if args.viewers < 2 or not 0.5 <= args.minutes <= 60:
-        print("error: --viewers must be at least 2 and --minutes within 0.5..60", file=sys.stderr)
-        return 1
     seeds = [args.seed * 1000 + i for i in range(args.viewers)]
     records = []
     with Progress(disable=args.json) as bar:
@@ -194,8 +193,9 @@ def _cmd(args) -> int:
 def register(sub) -> None:
     m = sub.add_parser("measure", help="derive the simulated audience's measurement model by "
                                        "running the real edge on simulated people")
-    m.add_argument("--viewers", type=int, default=16)
-    m.add_argument("--minutes", type=float, default=3.0, help="of film per viewer")
+    m.add_argument("--viewers", type=number_in(int, 2, 10000), default=16)
+    m.add_argument("--minutes", type=number_in(float, 0.5, 60), default=3.0,
+                   help="of film per viewer")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--no-faces", action="store_true", help="seats without face cameras")
     m.add_argument("--out", help="TOML to write (default: sim/measurement.toml)")

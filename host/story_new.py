@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import unquote, urlsplit
 
+from empathy.cli import number_in
+
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts"}
 TIMELINE_SUFFIXES = {".otio": None, ".edl": "cmx_3600", ".xml": "fcp_xml"}
 
@@ -219,7 +221,8 @@ def register(sub) -> None:
     n.add_argument("source", help="a folder of clips, or a timeline file")
     n.add_argument("--out", required=True, help="the story file to write")
     n.add_argument("--title", help="the story's title (default: the source's name)")
-    n.add_argument("--fps", type=float, help="an EDL's frame rate (EDLs do not say)")
+    n.add_argument("--fps", type=number_in(float, 1, 1000),
+                   help="an EDL's frame rate (EDLs do not say)")
     n.add_argument("--media-root", help="where to look for clips an EDL names without a path")
     n.add_argument("--force", action="store_true", help="overwrite --out")
     n.set_defaults(func=run)

@@ -138,7 +138,8 @@ def _boards(args) -> int:
 def register(p) -> None:
     verbs = p.add_subparsers(dest="verb", required=True)
     s = verbs.add_parser("scan", help="list BLE heart-rate straps, serial boards, cameras")
-    s.add_argument("--timeout", type=float, default=5.0, help="seconds to listen for BLE")
+    s.add_argument("--timeout", type=number_in(float, 0.1, 600), default=5.0,
+                   help="seconds to listen for BLE")
     s.add_argument("--no-ble", action="store_true")
     s.add_argument("--no-serial", action="store_true", help="skip serial ports and cameras")
     s.add_argument("--json", action="store_true")

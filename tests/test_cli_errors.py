@@ -45,6 +45,16 @@ def test_every_noun_is_walked():
     assert len(VERBS) >= 30, sorted(VERBS)
 
 
+def test_every_number_a_user_types_is_range_checked():
+    """A bare int/float option takes -5, nan and inf (`session purge --older-than -5` once
+    deleted every session): each numeric option goes through `cli.number_in`. Seeds may be
+    any integer."""
+    bare = [f"{verb} {a.option_strings[0] if a.option_strings else a.dest}"
+            for verb, p in VERBS.items() for a in p._actions
+            if a.type in (int, float) and a.dest != "seed"]
+    assert bare == [], bare
+
+
 def argv_for(verb: str, parser, bad: str) -> list[str] | None:
     """The verb's required arguments, every input slot filled with `bad`."""
     args, slots = [], 0
