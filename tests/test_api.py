@@ -7,6 +7,7 @@ with a file output and feeds it signed seat samples over UDP, as edge units woul
 
 import asyncio
 import json
+import logging
 import math
 import os
 import re
@@ -184,6 +185,34 @@ def test_a_busy_port_is_a_clear_error():
         port = busy.getsockname()[1]
         with pytest.raises(OSError, match=f"dashboard cannot listen on 127.0.0.1:{port}"):
             Api(None, None, f"127.0.0.1:{port}").start()
+
+
+def test_malformed_http_is_one_rate_limited_line_not_a_traceback_each(caplog):
+    """A request aiohttp cannot parse (no Host header, a bad Content-Length, TLS on the
+    plain port, a 100 kB request line) was logged by aiohttp as an ERROR with its
+    traceback, every time: anyone on the network could bury the host's log in them."""
+    from empathy.host.dashboard.api import REFUSALS_PER_MIN, Api
+
+    api = Api(None, None, "127.0.0.1:0")
+    port = int(api.start().rsplit(":", 1)[1].strip("/"))
+    bad = [b"GET /api/v1/state HTTP/1.1\r\n\r\n",
+           b"POST /api/v1/control HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n{}",
+           b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n",
+           b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"]
+    try:
+        with caplog.at_level(logging.INFO):
+            for k in range(30):
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                    c.sendall(bad[k % len(bad)])
+                    assert c.recv(4096).startswith(b"HTTP/1.")  # answered 400, not hung
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5) as r:
+                assert json.loads(r.read())["ok"]
+    finally:
+        api.close()
+    server = [r for r in caplog.records if r.name.startswith("aiohttp")]
+    assert not any(r.exc_info or r.levelno >= logging.ERROR for r in server), server[0]
+    refused = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert 1 <= len(refused) <= REFUSALS_PER_MIN and "\n" not in "".join(refused), refused
 
 
 def test_host_with_a_busy_dashboard_port_stops_cleanly(tmp_path):

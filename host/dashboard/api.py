@@ -28,10 +28,12 @@ import hmac
 import json
 import logging
 import secrets
+import sys
 import threading
 from pathlib import Path
 
 from aiohttp import WSMsgType, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from empathy import __version__
 from empathy.host.dashboard.live import API_VERSION, Live
@@ -89,6 +91,28 @@ def apply_control(show, doc: dict, by: str) -> None:
         raise ControlError(str(e)) from None
 
 
+class _ServerLog:
+    """aiohttp's server logger, for the dashboard. aiohttp logs a request it cannot parse
+    (no Host header, a bad Content-Length, a 100 kB request line) as an ERROR with its
+    traceback, every time: from anyone on the network, a way to bury the host's log. Those
+    become one refusal line, rate-limited with the others; any other error is aiohttp's."""
+
+    def __init__(self, refused: RateLimited):
+        self.refused, self.server = refused, logging.getLogger("aiohttp.server")
+
+    def exception(self, msg, *args, exc_info=True, **kw) -> None:
+        exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
+        if isinstance(exc, HttpProcessingError):
+            what = (exc.message or type(exc).__name__).strip().splitlines() or [""]
+            self.refused(logging.WARNING, "refused a malformed request from %s: %r",
+                         args[0] if args else "?", what[0][:120])
+        else:
+            self.server.error(msg, *args, exc_info=exc_info, **kw)
+
+    def __getattr__(self, name):  # debug, warning, ...: as aiohttp logs them
+        return getattr(self.server, name)
+
+
 class Api:
     def __init__(self, show, live: Live, listen: str = "127.0.0.1:8080",
                  token: str | None = None, metrics=None, metrics_token: str | None = None):
@@ -102,6 +126,7 @@ class Api:
         self.token = token or secrets.token_urlsafe(32)
         self.metrics, self.metrics_token = metrics, metrics_token  # metrics.ShowMetrics
         self._refused = RateLimited(log, burst=REFUSALS_PER_MIN, period_s=60.0)
+        self._server_log = _ServerLog(self._refused)
         self.sockets = 0
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -124,7 +149,7 @@ class Api:
 
     def _serve(self) -> None:
         loop = self._loop = asyncio.new_event_loop()
-        runner = web.AppRunner(self.app(), access_log=None)
+        runner = web.AppRunner(self.app(), access_log=None, logger=self._server_log)
         try:
             loop.run_until_complete(runner.setup())
             site = web.TCPSite(runner, self.host, self.port)
