@@ -191,7 +191,7 @@ def test_malformed_http_is_one_rate_limited_line_not_a_traceback_each(caplog):
     """A request aiohttp cannot parse (no Host header, a bad Content-Length, TLS on the
     plain port, a 100 kB request line) was logged by aiohttp as an ERROR with its
     traceback, every time: anyone on the network could bury the host's log in them."""
-    from empathy.host.dashboard.api import REFUSALS_PER_MIN, Api
+    from empathy.host.dashboard.api import BODY_WAIT_S, REFUSALS_PER_MIN, Api
 
     api = Api(None, None, "127.0.0.1:0")
     port = int(api.start().rsplit(":", 1)[1].strip("/"))
@@ -205,6 +205,19 @@ def test_malformed_http_is_one_rate_limited_line_not_a_traceback_each(caplog):
                 with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
                     c.sendall(bad[k % len(bad)])
                     assert c.recv(4096).startswith(b"HTTP/1.")  # answered 400, not hung
+            # a body it says is 1 GB, or one that never comes: answered at once, or after
+            # BODY_WAIT_S, not held open for as long as the client likes
+            auth = f"Host: x\r\nAuthorization: Bearer {api.token}\r\n".encode()
+            for length, status in ((10**9, b"413"), (40, b"408")):
+                with socket.create_connection(("127.0.0.1", port), timeout=BODY_WAIT_S + 5) as c:
+                    c.sendall(b"POST /api/v1/control HTTP/1.1\r\n" + auth
+                              + b"Content-Length: %d\r\n\r\n{}" % length)
+                    assert c.recv(4096).split(b" ")[1] == status
+            # a client gone mid-body is no error either
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                c.sendall(b"POST /api/v1/control HTTP/1.1\r\n" + auth
+                          + b"Content-Length: 40\r\n\r\n{")
+            time.sleep(0.2)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5) as r:
                 assert json.loads(r.read())["ok"]
     finally:
@@ -267,11 +280,15 @@ def test_state_follows_the_seats_and_bad_controls_are_refused(rig):
     for body, err in ((b"not json", "not JSON"), (b'{"action": "explode"}', "unknown action"),
                       (b'{"action": "force_branch", "option": "nowhere"}', "not an option"),
                       (b'{"action": "grade_strength", "strength": 7}', "within 0..1"),
-                      (b'{"action": "freeze_learning"}', "does not learn")):
+                      (b'{"action": "freeze_learning"}', "does not learn"),
+                      # "false" is a string, and bool("false") is True: it stopped the show
+                      (b'{"action": "kill_switch", "on": "false"}', "true or false"),
+                      (b'{"action": "kill_switch", "on": 0}', "true or false")):
         status, doc = rig.post("/api/v1/control", body, rig.token)
         assert status == 400 and err in doc["error"], (body, doc)
     after = rig.get("/api/v1/state", rig.token)[1]["operator"]
     assert after["controls"] == [] and after["forced"] is None and after["grade_strength"] == 1
+    assert after["killed"] is False
 
 
 @pytest.fixture

@@ -48,6 +48,7 @@ PUSH_S = 0.25
 MIN_TOKEN = 32  # characters; a shorter operator token is refused at start
 AUTH_WAIT_S = 5.0  # a WebSocket that has not authenticated by then is closed
 MAX_BODY = 64 << 10  # controls are tiny: a bigger request or message is refused
+BODY_WAIT_S = 5.0  # a control's body that has not all come by then is refused (408)
 MAX_SOCKETS = 32
 REFUSALS_PER_MIN = 10
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -76,7 +77,10 @@ def apply_control(show, doc: dict, by: str) -> None:
         if action == "force_branch":
             show.force_branch(str(doc.get("option", "")), by=by)
         elif action == "kill_switch":
-            show.kill_switch(bool(doc.get("on", True)), by=by)
+            on = doc.get("on", True)
+            if not isinstance(on, bool):  # bool("false") is True
+                raise ControlError(f"kill_switch's \"on\" must be true or false, got {on!r:.40}")
+            show.kill_switch(on, by=by)
         elif action == "grade_strength":
             show.set_grade_strength(doc.get("strength"), by=by)
         elif action in ("freeze_learning", "unfreeze_learning", "reset_learning"):
@@ -95,14 +99,17 @@ class _ServerLog:
     """aiohttp's server logger, for the dashboard. aiohttp logs a request it cannot parse
     (no Host header, a bad Content-Length, a 100 kB request line) as an ERROR with its
     traceback, every time: from anyone on the network, a way to bury the host's log. Those
-    become one refusal line, rate-limited with the others; any other error is aiohttp's."""
+    become one refusal line, rate-limited with the others; a client that leaves mid-request
+    a debug line; any other error is aiohttp's."""
 
     def __init__(self, refused: RateLimited):
         self.refused, self.server = refused, logging.getLogger("aiohttp.server")
 
     def exception(self, msg, *args, exc_info=True, **kw) -> None:
         exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
-        if isinstance(exc, HttpProcessingError):
+        if isinstance(exc, ConnectionError):  # the client went away mid-request
+            self.server.debug("%s went away mid-request: %s", args[0] if args else "?", exc)
+        elif isinstance(exc, HttpProcessingError):
             what = (exc.message or type(exc).__name__).strip().splitlines() or [""]
             self.refused(logging.WARNING, "refused a malformed request from %s: %r",
                          args[0] if args else "?", what[0][:120])
@@ -253,8 +260,16 @@ class Api:
         return {"ok": True}
 
     async def _control(self, request):
+        if (request.content_length or 0) > MAX_BODY:  # said up front: refused before reading
+            return web.json_response({"ok": False, "error": f"a control is at most {MAX_BODY} "
+                                      "bytes"}, status=413)
         try:
-            doc = parse_json(await request.read())
+            body = await asyncio.wait_for(request.read(), BODY_WAIT_S)
+        except asyncio.TimeoutError:
+            return web.json_response({"ok": False, "error": "the body did not come within "
+                                      f"{BODY_WAIT_S:g} s"}, status=408)
+        try:
+            doc = parse_json(body)
         except ValueError as e:
             return web.json_response({"ok": False, "error": f"body is not JSON: {e}"[:200]},
                                      status=400)
