@@ -278,7 +278,8 @@ class Show:
 
     def set_grade_strength(self, strength: float, by: str = "operator") -> None:
         """0 = ungraded picture, 1 = the LUT as the colourist made it (0.5 s fade)."""
-        if not (isinstance(strength, (int, float)) and math.isfinite(strength)
+        if not (isinstance(strength, (int, float)) and not isinstance(strength, bool)
+                and math.isfinite(strength)
                 and 0.0 <= strength <= 1.0):
             raise ValueError(f"grade strength must be a number within 0..1, got {strength!r}")
         self._control(("grade_strength", float(strength), by))

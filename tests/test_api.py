@@ -283,7 +283,9 @@ def test_state_follows_the_seats_and_bad_controls_are_refused(rig):
                       (b'{"action": "freeze_learning"}', "does not learn"),
                       # "false" is a string, and bool("false") is True: it stopped the show
                       (b'{"action": "kill_switch", "on": "false"}', "true or false"),
-                      (b'{"action": "kill_switch", "on": 0}', "true or false")):
+                      (b'{"action": "kill_switch", "on": 0}', "true or false"),
+                      (b'{"action": "force_branch", "option": ["chase"]}', "not an option"),
+                      (b'{"action": "grade_strength", "strength": true}', "within 0..1")):
         status, doc = rig.post("/api/v1/control", body, rig.token)
         assert status == 400 and err in doc["error"], (body, doc)
     after = rig.get("/api/v1/state", rig.token)[1]["operator"]
