@@ -193,6 +193,7 @@ def run(args) -> int:
     from empathy.host.story_check import check_files, platform_of
 
     source, out = Path(args.source), Path(args.out)
+    source = source if source.name else source.resolve()  # `story new .`: name the folder
     if not source.exists():
         print(f"error: {source}: no such file or folder", file=sys.stderr)
         return 1

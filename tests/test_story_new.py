@@ -103,6 +103,10 @@ def test_a_folder_of_clips_becomes_a_story(media, tmp_path):
     assert story.segments["s10_roof"].lut.name == "10 roof.cube"
     assert story.successors("s1_intro") == ["s02_street"] and story.successors("s10_roof") == []
     assert cli("check", out).returncode == 0
+    # run from inside the folder, as `story new . --out ...`: the folder is named, not ""
+    r = cli("new", ".", "--out", tmp_path / "here.toml", cwd=folder)
+    assert r.returncode == 0 and "3 segments from clips" in r.stdout, r
+    assert "from clips: segments" in (tmp_path / "here.toml").read_text()
 
 
 def test_bad_sources_get_one_line_errors(media, tmp_path):
