@@ -94,19 +94,26 @@ class BaselineWatch:
 
 def wait_for_baselines(show, expected: Optional[Iterable[int] | int], timeout_s: float,
                        watch: Optional[BaselineWatch] = None,
-                       progress: Optional[Callable[[float, int, int], None]] = None) -> dict:
+                       progress: Optional[Callable[[float, int, int], None]] = None,
+                       startup_s: float = 0.0) -> dict:
     """Pump the show (packets in, nothing on screen yet) until every expected seat has its
     baseline or `timeout_s` passes. `expected`: a number of seats, their ids, or None for
-    every seat that shows up. Returns {waited_s, timeout_s, fallback}; the watch stays
-    subscribed so seats that get there after the film started are noted too."""
+    every seat that shows up. `startup_s`: how long the units may take to be heard at all
+    before `timeout_s` starts counting (the demo's own freshly started units: on a loaded
+    machine or a Pi their start alone has taken 30 s). Returns {waited_s, timeout_s,
+    fallback}; the watch stays subscribed so seats that get there after the film started
+    are noted too."""
     if watch is None:
         watch = BaselineWatch()
     if watch not in show.listeners:
         show.subscribe(watch)
     t0 = time.monotonic()
+    counting_from = t0 + startup_s  # the first seat heard starts the count, if sooner
     left = None
-    while time.monotonic() - t0 < timeout_s:
+    while time.monotonic() - counting_from < timeout_s:
         show.pump(timeout_s=0.05)
+        if watch.heard_us and counting_from > time.monotonic():
+            counting_from = time.monotonic()
         left = watch.pending(expected)
         if progress:
             progress(time.monotonic() - t0, len(watch.ready_us), len(watch.heard_us))

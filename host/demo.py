@@ -31,6 +31,10 @@ from empathy.host.policy import POLICY_NAMES
 
 SAMPLE = Path(__file__).resolve().parent / "sample"
 EDGE_NICE = 10  # the simulated seat units' niceness on the demo's one machine
+# How long the demo waits for its freshly started units to be heard at all before the
+# baseline timeout counts: a guide test on a loaded 2-core machine once heard none of them
+# within the 32 s the baseline alone may take, and played the film to nobody.
+STARTUP_S = 60.0
 
 
 class DemoError(UserError):
@@ -224,7 +228,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
             watch = BaselineWatch()
             bar.update(task, description="resting baseline", total=seats, completed=0)
             waited = wait_for_baselines(
-                show, seats, timeout_s=2 * baseline_s + 20, watch=watch,
+                show, seats, timeout_s=2 * baseline_s + 20, watch=watch, startup_s=STARTUP_S,
                 progress=lambda t, ready, heard: bar.update(
                     task, completed=ready, note=f"{ready}/{seats} seats ready, {t:.0f} s"))
             bar.update(task, description="show" + (" (rehearsal: + / - push the audience)"

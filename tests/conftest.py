@@ -16,7 +16,7 @@ REALTIME = re.compile(r"tests/(faults/|test_demo\.py|test_demo_story\.py|test_pl
                       r"test_playback_\w+\.py|test_transport_e2e\.py|test_calibration_latency\.py|"
                       r"test_calibration_light\.py|test_edge_host\.py|test_dashboard_seatmap\.py|"
                       r"test_ble_strap\.py|test_research_seats\.py|test_perception_demo\.py|"
-                      r"test_serial_ble_demo\.py|test_rehearsal\.py|"
+                      r"test_serial_ble_demo\.py|test_rehearsal\.py|test_baseline_wait\.py|"
                       r"test_brainflow_source\.py)")
 
 
