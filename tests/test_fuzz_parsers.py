@@ -16,7 +16,10 @@ from empathy.bench import bench_fuzz
 
 PARSERS = {p.name: p for p in bench_fuzz.parsers()}
 # A parser that needs 5 s for one small input is hung as far as a show is concerned.
-CASES = settings(max_examples=1500, deadline=timedelta(seconds=5),
+# Hypothesis's share is variety and shrinking a finding to its smallest input; the volume
+# is the bench's engine below (10,000 inputs a parser take seconds, Hypothesis's 1,500 took
+# minutes of the suite).
+CASES = settings(max_examples=300, deadline=timedelta(seconds=5),
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -70,10 +73,9 @@ def test_fuzzer_catches_an_undocumented_error():
     assert r["unexpected"] > 0 and "IndexError" in r["examples"][0]
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", sorted(PARSERS))
 def test_bench_fuzz_shortened(name):
-    """`empathy bench fuzz` at 20,000 inputs per parser (the bench runs 1,000,000)."""
-    r = bench_fuzz.fuzz(PARSERS[name], 20_000, seed=7)
+    """`empathy bench fuzz` at 10,000 inputs per parser (the bench runs 1,000,000)."""
+    r = bench_fuzz.fuzz(PARSERS[name], 10_000, seed=7)
     assert r["unexpected"] == 0, r["examples"]
