@@ -68,6 +68,36 @@ def beat_match(ref_s, test_s, tol_s: float = TOL_S) -> Match:
     return Match(tp, len(test) - tp, len(ref) - tp)
 
 
+PULSE_LAGS_S = np.arange(0.0, 0.6001, 0.005)  # R peak to a pulse's peak: where it is looked for
+
+
+def in_spans(beats_s, spans) -> np.ndarray:
+    """The beats that lie inside any of the (start, end) spans."""
+    b = np.asarray(beats_s, float)
+    keep = np.zeros(len(b), bool)
+    for a, e in spans:
+        keep |= (b >= a) & (b <= e)
+    return b[keep]
+
+
+def lagged_match(ref_s, test_s, spans, lags_s=PULSE_LAGS_S) -> tuple[Match, float]:
+    """PPG beats against an ECG's R peaks (Charlton et al. 2022): the test beats shifted
+    back by the lag in `lags_s` that pairs most of them (the pulse's travel time, which
+    differs by site, person and detector: foot, slope or peak), then paired within the
+    match window, both counted inside `spans` only. Returns (match, lag in s)."""
+    ref = in_spans(ref_s, spans)
+    test = np.asarray(test_s, float)
+    best = max(((beat_match(ref, in_spans(test - lag, spans)), -lag) for lag in lags_s),
+               key=lambda m: (m[0].tp, -m[0].fp, m[1]))
+    return best[0], -best[1]
+
+
+def span_rate(beats_s, spans) -> float:
+    """Beats per minute inside the spans (count over their total length)."""
+    dur = float(np.sum(np.asarray(spans)[:, 1] - np.asarray(spans)[:, 0])) if len(spans) else 0.0
+    return 60.0 * len(in_spans(beats_s, spans)) / dur if dur > 0 else 0.0
+
+
 def consensus(beat_lists: list, tol_s: float = TOL_S, votes: int | None = None) -> np.ndarray:
     """Beats found by at least `votes` of the lists (default: a majority) within tol_s of
     each other; each beat's time is the median of its votes."""

@@ -1,0 +1,104 @@
+"""How the wrist PPG excerpts with a chest-ECG beat reference were cut (run once, by hand;
+nothing at run time reads this).
+
+`python edge/heart_reference/cut_wrist_ppg.py CSV_DIR` reads the first minute of five
+records of the Wrist PPG During Exercise database (Jarchi & Casson 2017, PhysioNet; CSV
+exports `<record>.csv` as copied in github.com/KG-PHD/John `physio/` and `s*_walk.csv`):
+chest ECG, wrist PPG and the wrist's low-noise accelerometer, all on one 256 Hz clock, and
+writes `wrist-<record>.npz` for each: ECG and PPG as integer codes of the export's three
+decimals (lossless), the accelerometer's magnitude (all that `edge/motion.py` uses; 0.01
+m/s^2 steps), the beat reference, and the spans where that reference is trusted.
+
+The reference is the chest ECG's, as the field takes it for PPG (Charlton et al. 2022):
+the R peaks that at least 4 of the 7 ECG peer detectors (`beat_score.PEERS["ecg"]`) found
+within +-150 ms, each at the median of its votes. It was computed here, from the ECG alone,
+before any PPG detector ran on these records. Walking shakes the chest electrodes too, so
+the reference is scored only where its rhythm is plausible (`trusted_spans`): runs of
+beats whose intervals on both sides are within TRUST of the median of the 9 around them. A PPG detector's
+beats lag the R peaks by the pulse's travel time, so the scorer shifts each detector's
+beats by the lag in 0-600 ms that pairs most of them (`beat_score.lagged_match`), every
+detector alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+FS_HZ = 256.0
+# channel -> units per integer code: the export's 3 decimals for the ECG and PPG (exact)
+SCALES = {"ecg": 0.001, "ppg": 0.001, "acc": 0.01}
+TRUST = (0.75, 1.25)  # of the local median consensus interval
+RECORDS = {  # record -> (tuning or held out, what), fixed before any PPG detector ran
+    "s1_walk": ("tuning", "subject 1 walking"),
+    "s1_low_resistance_bike": ("tuning", "subject 1 cycling, low resistance"),
+    "s2_walk": ("tuning", "subject 2 walking"),
+    "s2_high_resistance_bike": ("held out", "subject 2 cycling, high resistance"),
+    "s8_walk": ("held out", "subject 8 walking (a subject in no tuning record)"),
+}
+
+
+def trusted_spans(beats_s: np.ndarray, tol_s: float = 0.15) -> np.ndarray:
+    """(start, end) in s of the runs of trusted reference beats, widened by the match window
+    at both ends. A beat is trusted when both intervals beside it are within TRUST of the
+    median of the 9 intervals around each (a beat next to an implausible interval may be
+    the false one, or the one before a missed beat)."""
+    iv = np.diff(beats_s)
+    med = np.array([np.median(iv[max(0, i - 4):i + 5]) for i in range(len(iv))])
+    ok = (iv >= TRUST[0] * med) & (iv <= TRUST[1] * med)
+    good = np.zeros(len(beats_s), bool)
+    good[1:-1] = ok[:-1] & ok[1:]
+    spans, i = [], 0
+    while i < len(good):
+        if not good[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(good) and good[j + 1]:
+            j += 1
+        if j > i:  # a run of one beat has no interval to score
+            spans.append((beats_s[i] - tol_s, beats_s[j] + tol_s))
+        i = j + 1
+    return np.array(spans, float).reshape(-1, 2)
+
+
+def read_csv(path: Path) -> np.ndarray:
+    """The export's table: elapsed time, chest_ecg, wrist_ppg, gyro xyz, low-noise acc xyz,
+    ...; two header lines."""
+    rows = list(csv.reader(path.open()))
+    return np.array([[float(v) for v in r[1:]] for r in rows[2:]])
+
+
+def cut(csv_dir: Path, name: str, out: Path) -> dict:
+    from empathy.edge.beat_score import consensus, peer_beats
+
+    t = read_csv(csv_dir / f"{name}.csv")
+    raw = {"ecg": t[:, 0] / SCALES["ecg"], "ppg": t[:, 1] / SCALES["ppg"]}
+    codes = {k: np.round(v).astype(np.int32) for k, v in raw.items()}
+    for k in raw:  # the export's values, exactly
+        assert np.abs(raw[k] - codes[k]).max() < 1e-6, (name, k)
+    mag = np.sqrt(np.sum(t[:, 5:8] ** 2, axis=1))
+    codes["acc_mag"] = np.round(mag / SCALES["acc"]).astype(np.int16)
+    ecg = codes["ecg"] * SCALES["ecg"]
+    votes = [b for b in peer_beats(ecg, FS_HZ, "ecg").values() if b is not None]
+    ref = consensus(votes, votes=4)
+    spans = trusted_spans(ref)
+    use, what = RECORDS[name]
+    np.savez_compressed(out / f"wrist-{name}.npz", **codes,
+                        scale_ecg=SCALES["ecg"], scale_ppg=SCALES["ppg"],
+                        scale_acc=SCALES["acc"], fs_hz=FS_HZ,
+                        beats=np.round(ref * FS_HZ).astype(np.int32), spans_s=spans,
+                        record=name, use=use, what=what)
+    kept = float(np.sum(spans[:, 1] - spans[:, 0])) if len(spans) else 0.0
+    return {"record": name, "use": use, "beats": len(ref), "voters": len(votes),
+            "trusted_s": round(kept, 1),
+            "beats_trusted": int(sum(np.sum((ref >= a) & (ref <= b)) for a, b in spans))}
+
+
+if __name__ == "__main__":
+    src, dst = Path(sys.argv[1]), Path(__file__).resolve().parent
+    for rec in RECORDS:
+        print(cut(src, rec, dst))
