@@ -20,8 +20,9 @@ from empathy.edge.beat_score import (GAP_X, MIN_RR_S, TOL_S, Match, beat_match, 
                                      span_rate)
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
-from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, peer_cache_dir,
-                                        record, record_data, trusted_spans)
+from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, motion_mag,
+                                        peer_cache_dir, record, record_data, trusted_spans)
+from empathy.edge.motion import motion_gate
 from empathy.edge.rr_validation import artefact_free, injection_summary
 
 STRESS_S = 180.0  # of the tuning ECG used for the stress cases
@@ -89,8 +90,13 @@ def score_record(rec) -> dict:
     out = {"rec": rec, "rows": rows, "ref_beats": len(ref), "spans": spans, "lags": lags,
            "peers": list(peers), "voters": sum(b is not None for b in peers.values()),
            "annotated": annotated, "beats": {"ours": ours, **peers}}
-    if annotated is not None:
+    if annotated is not None and spans is None:
         out["consensus_rows"] = _rows(peers, ours)
+    acc = motion_mag(rec)
+    if acc is not None:  # what the worn accelerometer says of our beats (edge/motion.py)
+        mg = acc / 9.80665 * 1000.0
+        moving = motion_gate(ours * 1e6, np.ones(len(ours)), mg, fs)[2]
+        out["moving"] = (int(np.sum(moving)), len(ours))
     if rec.name in PULSE_PAIRS:
         prec = record(PULSE_PAIRS[rec.name])
         px, pfs = record_data(prec)
@@ -211,12 +217,16 @@ def _wrist_section(results: list[dict]) -> list[str]:
              "median of the 9 around it) are scored, for every detector; HR is beats per "
              "minute inside those spans. Which records are held out was fixed before any "
              "PPG detector ran on them.", "",
-             "| record | scored s of 60 | " + " | ".join(f"lag {n} (ms)" for n in names) + " |",
-             "|---|---|" + "---|" * len(names)]
+             "The last column: how many of our beats the wrist's accelerometer marks as "
+             "moving (`edge/motion.py`, as `signal hr --acc` and the seats use it; such beats "
+             "get no shape quality and make no intervals).", "",
+             "| record | scored s of 60 | " + " | ".join(f"lag {n} (ms)" for n in names) +
+             " | our beats marked moving |", "|---|---|" + "---|" * (len(names) + 1)]
     for r in rs:
         dur = float(np.sum(r["spans"][:, 1] - r["spans"][:, 0]))
         lines.append(f"| {r['rec'].name} | {dur:.0f} | " + " | ".join(
-            f"{1000 * r['lags'][n]:.0f}" if n in r["lags"] else "failed" for n in names) + " |")
+            f"{1000 * r['lags'][n]:.0f}" if n in r["lags"] else "failed" for n in names) +
+            f" | {r['moving'][0]} of {r['moving'][1]} |")
     return lines + [""]
 
 

@@ -64,3 +64,18 @@ def test_ecg_referenced_scoring_reads_a_clean_finger_pulse_as_clean():
     nk, _ = lagged_match(ref, peer_beats(p, pfs, "ppg", peer_cache_dir())["NeuroKit2"], spans)
     assert ours.f1 >= 0.95 and nk.f1 >= 0.95
     assert 0.15 <= lag <= 0.6
+
+
+@pytest.mark.parametrize("name", ["wrist-s1-walk", "wrist-s2-walk"])
+def test_the_wrists_accelerometer_marks_beats_while_walking_as_moving(name):
+    """On a walking wrist the pulse and the step share a rate (s1: both 1.25 Hz) and no
+    detector reads beats (F1 ~0.5, docs/heart-corpus.md): the accelerometer (edge/motion.py)
+    must say so, so that no interval or HRV is made of them."""
+    from empathy.edge.motion import motion_gate
+
+    rec = record(name)
+    x, fs = record_data(rec)
+    ours = waveform_peaks(x, fs, "ppg").idx / fs
+    mg = motion_mag(rec) / 9.80665 * 1000.0
+    moving = motion_gate(ours * 1e6, np.ones(len(ours)), mg, fs)[2]
+    assert np.mean(moving) >= 0.9
