@@ -11,7 +11,7 @@ from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, moti
                                         peer_cache_dir, record, record_data, trusted_spans)
 from empathy.edge.heart_validation import reference
 
-WRIST = [r.name for r in RECORDS if r.fmt == "wrist_npz"]
+WRIST = [r.name for r in RECORDS if r.name.startswith("wrist-")]
 
 
 def test_lagged_match_finds_the_pulse_lag_and_scores_inside_the_spans_only():
@@ -40,8 +40,17 @@ def test_the_wrist_excerpts_hold_a_minute_a_trusted_reference_and_motion(name):
 
 
 def test_tuning_and_held_out_were_fixed_before_scoring():
-    held = {r.name for r in RECORDS if r.fmt == "wrist_npz" and r.held_out}
-    assert held == {"wrist-s2-high-bike", "wrist-s8-walk"}
+    held = {r.name for r in RECORDS if r.fmt == "pulse_npz" and r.held_out}
+    assert held == {"wrist-s2-high-bike", "wrist-s8-walk", "bidmc-01"}
+
+
+def test_the_bidmc_excerpt_holds_4_min_of_finger_pulse_and_its_ecg_beats():
+    rec = record("bidmc-01")
+    x, fs = record_data(rec)
+    beats, spans = annotated_beats(rec, len(x), fs), trusted_spans(rec)
+    assert fs == 125.0 and len(x) == 30000 and motion_mag(rec) is None
+    assert set(np.unique(np.round(x * 1023, 6))) <= set(range(1024))  # its 10-bit codes
+    assert np.sum(spans[:, 1] - spans[:, 0]) >= 200.0 and 300 <= len(beats) <= 450
 
 
 def test_ecg_referenced_scoring_reads_a_clean_finger_pulse_as_clean():
@@ -55,7 +64,7 @@ def test_ecg_referenced_scoring_reads_a_clean_finger_pulse_as_clean():
 
     from empathy.edge.heart_corpus import REFERENCE_DIR
 
-    cut = SourceFileLoader("cut_wrist_ppg", str(REFERENCE_DIR / "cut_wrist_ppg.py")).load_module()
+    cut = SourceFileLoader("cut_pulse_excerpts", str(REFERENCE_DIR / "cut_pulse_excerpts.py")).load_module()
     e, fs = record_data(pair[0])
     p, pfs = record_data(pair[1])
     ref = reference(peer_beats(e, fs, "ecg", peer_cache_dir()))
