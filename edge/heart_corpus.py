@@ -173,7 +173,7 @@ def annotated_beats(rec: Record, n_samples: int, fs_hz: float) -> np.ndarray | N
 
 def trusted_spans(rec: Record) -> np.ndarray | None:
     """(start, end) s where a record's ECG-derived reference is scored, or None where the
-    whole record is (cut_pulse_excerpts.trusted_spans: where the ECG's rhythm is plausible)."""
+    whole record is (beat_score.plausible_spans of the ECG's beats, when it was cut)."""
     return _excerpt(rec)["spans_s"] if rec.fmt == "pulse_npz" else None
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from empathy.edge.beat_score import (GAP_X, MIN_RR_S, TOL_S, Match, beat_match, bpm,
                                      consensus, lagged_match, peer_beats, plausible_rate,
-                                     span_rate)
+                                     plausible_spans, span_rate)
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, motion_mag,
@@ -112,7 +112,10 @@ def score_record(rec) -> dict:
                         "dropped": [(t, np.diff(ref[max(i - 1, 0):i + 2]) * 1000)
                                     for i, t in enumerate(ref) if t not in checked],
                         "ref_beats": len(checked), "pair": prec.name,
-                        "pulse_peers": [k for k, b in pulse.items() if b is not None]}
+                        "pulse_peers": [k for k, b in pulse.items() if b is not None],
+                        # the pulse itself scored as the PPG records with an ECG are
+                        "ppg": _ecg_referenced_rows(ref, {"ours": waveform_peaks(
+                            px, pfs, "ppg").idx / pfs, **pulse}, plausible_spans(ref))}
     return out
 
 
@@ -302,6 +305,15 @@ def _pulse_section(r: dict) -> list[str]:
         mp, _, hr_p = p["rows"][name]
         lines.append(f"| {name} | {m.f1:.3f} | {mp.f1:.3f} | {mp.se:.3f} / {mp.ppv:.3f} | "
                      f"{hr - hr_ref:+.1f} | {hr - hr_p:+.1f} |")
+    rows, lags = p["ppg"]
+    lines += ["", f"The other way round (issue 19's seventh pass): the finger pulse "
+              f"({p['pair']}, a PPG tuning record) scored against this ECG's consensus beats as "
+              "the PPG records with a simultaneous ECG are (`beat_score.lagged_match` inside "
+              "`plausible_spans`): a reference for it that is not the PPG peers' consensus.", "",
+              "| detector | F1 | Se / +P | HR err | lag (ms) |", "|---|---|---|---|---|"]
+    for name, (m, hr, hr_ref) in rows.items():
+        lines.append(f"| {name} | {m.f1:.3f} | {m.se:.3f} / {m.ppv:.3f} | {hr - hr_ref:+.1f} | "
+                     f"{1000 * lags[name]:.0f} |")
     return lines + [""]
 
 

@@ -14,9 +14,9 @@ The reference is the chest ECG's, as the field takes it for PPG (Charlton et al.
 the R peaks that at least 4 of the 7 ECG peer detectors (`beat_score.PEERS["ecg"]`) found
 within +-150 ms, each at the median of its votes. It was computed here, from the ECG alone,
 before any PPG detector ran on these records. Walking shakes the chest electrodes too, so
-the reference is scored only where its rhythm is plausible (`trusted_spans`): runs of
-beats whose intervals on both sides are within TRUST of the median of the 9 around them. A PPG detector's
-beats lag the R peaks by the pulse's travel time, so the scorer shifts each detector's
+the reference is scored only where its rhythm is plausible (`beat_score.plausible_spans`:
+runs of beats whose intervals on both sides are within 0.75-1.25 of the median of the 9
+around them). A PPG detector's beats lag the R peaks by the pulse's travel time, so the scorer shifts each detector's
 beats by the lag in 0-600 ms that pairs most of them (`beat_score.lagged_match`), every
 detector alike.
 """
@@ -29,11 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.edge.beat_score import plausible_spans
+
 FS_HZ = 256.0
 # channel -> units per integer code: the export's 3 decimals for the ECG and PPG (exact)
 SCALES = {"ecg": 0.001, "ppg": 0.001, "acc": 0.01}
-TRUST = (0.75, 1.25)
-BIDMC_S = 240.0  # of the local median consensus interval
+BIDMC_S = 240.0
 RECORDS = {  # record -> (tuning or held out, what), fixed before any PPG detector ran
     "s1_walk": ("tuning", "subject 1 walking"),
     "s1_low_resistance_bike": ("tuning", "subject 1 cycling, low resistance"),
@@ -41,30 +42,6 @@ RECORDS = {  # record -> (tuning or held out, what), fixed before any PPG detect
     "s2_high_resistance_bike": ("held out", "subject 2 cycling, high resistance"),
     "s8_walk": ("held out", "subject 8 walking (a subject in no tuning record)"),
 }
-
-
-def trusted_spans(beats_s: np.ndarray, tol_s: float = 0.15) -> np.ndarray:
-    """(start, end) in s of the runs of trusted reference beats, widened by the match window
-    at both ends. A beat is trusted when both intervals beside it are within TRUST of the
-    median of the 9 intervals around each (a beat next to an implausible interval may be
-    the false one, or the one before a missed beat)."""
-    iv = np.diff(beats_s)
-    med = np.array([np.median(iv[max(0, i - 4):i + 5]) for i in range(len(iv))])
-    ok = (iv >= TRUST[0] * med) & (iv <= TRUST[1] * med)
-    good = np.zeros(len(beats_s), bool)
-    good[1:-1] = ok[:-1] & ok[1:]
-    spans, i = [], 0
-    while i < len(good):
-        if not good[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(good) and good[j + 1]:
-            j += 1
-        if j > i:  # a run of one beat has no interval to score
-            spans.append((beats_s[i] - tol_s, beats_s[j] + tol_s))
-        i = j + 1
-    return np.array(spans, float).reshape(-1, 2)
 
 
 def ecg_reference(ecg: np.ndarray, fs_hz: float) -> np.ndarray:
@@ -90,7 +67,7 @@ def cut_bidmc(csv_path: Path, out: Path) -> dict:
     assert np.abs(raw["ppg"] - codes["ppg"]).max() < 0.01 and \
         np.abs(raw["ecg"] - codes["ecg"]).max() < 1e-3
     ref = ecg_reference(codes["ecg"] / 1e6, fs)
-    spans = trusted_spans(ref)
+    spans = plausible_spans(ref)
     np.savez_compressed(out / "bidmc-01.npz", **codes, scale_ecg=1e-6, scale_ppg=1 / 1023,
                         fs_hz=fs, beats=np.round(ref * fs).astype(np.int32), spans_s=spans,
                         record="bidmc01", use="held out",
@@ -115,7 +92,7 @@ def cut(csv_dir: Path, name: str, out: Path) -> dict:
     mag = np.sqrt(np.sum(t[:, 5:8] ** 2, axis=1))
     codes["acc_mag"] = np.round(mag / SCALES["acc"]).astype(np.int16)
     ref = ecg_reference(codes["ecg"] * SCALES["ecg"], FS_HZ)
-    spans = trusted_spans(ref)
+    spans = plausible_spans(ref)
     use, what = RECORDS[name]
     np.savez_compressed(out / f"wrist-{name}.npz", **codes,
                         scale_ecg=SCALES["ecg"], scale_ppg=SCALES["ppg"],
