@@ -444,8 +444,8 @@ class BeatStream:
             # (unless the recording's end cuts the window: the line would flatten a QRS cut
             # off while rising, and a P wave before it would stand out)
             if len(w) > 1 and hi == p + after + 1:
-                w = w - np.linspace(w[0], w[-1], len(w))
-            w = np.abs(w - np.median(w))
+                w = w - _line(float(w[0]), float(w[-1]), len(w))
+            w = np.abs(w - _array_median(w))
         k = int(w.argmax()) if len(w) else 0
         if not 0 < k < len(w) - 1:
             return -1, w, lo
@@ -505,10 +505,14 @@ class BeatStream:
         rise = float(w[-1]) - float(np.minimum.reduce(w))
         # a flat line (no contact) still flickers by an ADC step or two, and the energy
         # detector is blind to scale: its smallest step, seen in the same window, sets a floor
-        steps = np.abs(np.diff(w))
-        steps = steps[steps > 0]
-        if steps.size and rise < RISE_STEPS * float(np.minimum.reduce(steps)):
-            return False
+        # (any step bounds the smallest from above: the peak's last one, near 0, usually
+        # settles it without looking at them all)
+        last = abs(float(w[-1]) - float(w[-2])) if len(w) > 1 else 0.0
+        if not 0.0 < RISE_STEPS * last <= rise:
+            steps = np.abs(np.diff(w))
+            steps = steps[steps > 0]
+            if steps.size and rise < RISE_STEPS * float(np.minimum.reduce(steps)):
+                return False
         if len(self.rises) >= 3:
             med = _median(self.rises)
             if rise < RISE_MIN * med:
@@ -544,6 +548,25 @@ class BeatStream:
         q[flat >= self.flat_n] *= 0.5  # a clipped top sits (near) flat at the maximum a while
         self.shapes = past[-TEMPLATE_BEATS:]
         return q
+
+
+def _line(first: float, last: float, n: int) -> np.ndarray:
+    """np.linspace(first, last, n) (n > 1), the same bits, without its generality's cost."""
+    y = np.arange(n, dtype=float)
+    y *= (last - first) / (n - 1)
+    y += first
+    y[-1] = last
+    return y
+
+
+def _array_median(w: np.ndarray) -> float:
+    """np.median of a 1-d float array, the same bits, without its generality's cost."""
+    n = len(w)
+    h = n // 2
+    if n % 2:
+        return float(np.partition(w, h)[h])
+    part = np.partition(w, (h - 1, h))
+    return (float(part[h - 1]) + float(part[h])) / 2.0
 
 
 def _median(values) -> float:
