@@ -68,6 +68,63 @@ def beat_match(ref_s, test_s, tol_s: float = TOL_S) -> Match:
     return Match(tp, len(test) - tp, len(ref) - tp)
 
 
+PULSE_LAGS_S = np.arange(0.0, 0.6001, 0.005)  # R peak to a pulse's peak: where it is looked for
+
+
+def in_spans(beats_s, spans) -> np.ndarray:
+    """The beats that lie inside any of the (start, end) spans."""
+    b = np.asarray(beats_s, float)
+    keep = np.zeros(len(b), bool)
+    for a, e in spans:
+        keep |= (b >= a) & (b <= e)
+    return b[keep]
+
+
+def lagged_match(ref_s, test_s, spans, lags_s=PULSE_LAGS_S) -> tuple[Match, float]:
+    """PPG beats against an ECG's R peaks (Charlton et al. 2022): the test beats shifted
+    back by the lag in `lags_s` that pairs most of them (the pulse's travel time, which
+    differs by site, person and detector: foot, slope or peak), then paired within the
+    match window, both counted inside `spans` only. Returns (match, lag in s)."""
+    ref = in_spans(ref_s, spans)
+    test = np.asarray(test_s, float)
+    best = max(((beat_match(ref, in_spans(test - lag, spans)), -lag) for lag in lags_s),
+               key=lambda m: (m[0].tp, -m[0].fp, m[1]))
+    return best[0], -best[1]
+
+
+TRUST = (0.75, 1.25)  # a plausible reference interval, of the median of the 9 around it
+
+
+def plausible_spans(beats_s: np.ndarray, tol_s: float = TOL_S) -> np.ndarray:
+    """(start, end) in s of the runs of a reference's plausible beats (both intervals beside
+    the beat within TRUST of the median of the 9 intervals around each), widened by the
+    match window at both ends: where an ECG-derived reference is scored (a beat next to an
+    implausible interval may be the false one, or the one before a missed beat)."""
+    iv = np.diff(beats_s)
+    med = np.array([np.median(iv[max(0, i - 4):i + 5]) for i in range(len(iv))])
+    ok = (iv >= TRUST[0] * med) & (iv <= TRUST[1] * med)
+    good = np.zeros(len(beats_s), bool)
+    good[1:-1] = ok[:-1] & ok[1:]
+    spans, i = [], 0
+    while i < len(good):
+        if not good[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(good) and good[j + 1]:
+            j += 1
+        if j > i:  # a run of one beat has no interval to score
+            spans.append((beats_s[i] - tol_s, beats_s[j] + tol_s))
+        i = j + 1
+    return np.array(spans, float).reshape(-1, 2)
+
+
+def span_rate(beats_s, spans) -> float:
+    """Beats per minute inside the spans (count over their total length)."""
+    dur = float(np.sum(np.asarray(spans)[:, 1] - np.asarray(spans)[:, 0])) if len(spans) else 0.0
+    return 60.0 * len(in_spans(beats_s, spans)) / dur if dur > 0 else 0.0
+
+
 def consensus(beat_lists: list, tol_s: float = TOL_S, votes: int | None = None) -> np.ndarray:
     """Beats found by at least `votes` of the lists (default: a majority) within tol_s of
     each other; each beat's time is the median of its votes."""

@@ -9,7 +9,11 @@ annotation ships in no distribution, the annotation file is kept in `edge/heart_
 (its README says where it comes from and how it was checked) and `annotated_beats` reads it
 with wfdb. The one kind of recording committed there: short excerpts of MIT-BIH Arrhythmia
 records (ODC-By 1.0) with their beat annotation, `mitdb-<record>.npz` (dist "reference"),
-the tuning set of annotated arrhythmic ECG (see its README).
+the tuning set of annotated arrhythmic ECG (see its README); and PPG with a simultaneous
+ECG whose beats are its reference: one minute of five wrist PPG recordings during exercise
+(Jarchi & Casson 2017, `wrist-<record>.npz`) and 4 min of an ICU patient's finger PPG
+(BIDMC 01, `bidmc-01.npz`), both ODC-By 1.0 (`trusted_spans`: where that reference is
+scored; the scorer shifts PPG beats by their pulse travel time).
 
 `held_out` records are never looked at while tuning the detectors (docs/signal-validation.md
 reports them apart).
@@ -73,6 +77,16 @@ def _mitdb(rec: str, what: str) -> Record:
                   f"{what} (`edge/heart_reference/{f}`)", annotation=f)
 
 
+def _wrist(rec: str, what: str, held_out: bool = False) -> Record:
+    """One minute of wrist PPG during exercise, its reference the chest ECG's R peaks."""
+    f = f"wrist-{rec}.npz"
+    return Record(f"wrist-{rec.replace('_resistance', '').replace('_', '-')}", "ppg",
+                  "reference", f, "pulse_npz", 256.0,
+                  f"Wrist PPG During Exercise (Jarchi & Casson 2017), record {rec}, first "
+                  f"minute: {what}; reference: the chest ECG's R peaks (`edge/heart_reference/"
+                  f"{f}`)", held_out=held_out, annotation=f)
+
+
 RECORDS = (
     Record("mitdb-208", "ecg", SCIPY_WHEEL, "scipy/misc/ecg.dat", "scipy_ecg",
            360.0, "MIT-BIH Arrhythmia record 208 (MLII), 5 min excerpt with frequent PVCs "
@@ -119,6 +133,15 @@ RECORDS = (
     Record("bsn-bvp-motion", "ppg", "biosignalsnotebooks-0.6.14-py3-none-any.whl",
            BSN + "bvp_motion_artifact.txt", "opensignals", 0.0, "biosignalsnotebooks: 30 s of "
            "BITalino BVP with motion artefacts", held_out=True),
+    _wrist("s1_walk", "walking"),
+    _wrist("s1_low_resistance_bike", "cycling, low resistance"),
+    _wrist("s2_walk", "walking"),
+    _wrist("s2_high_resistance_bike", "cycling, high resistance", held_out=True),
+    _wrist("s8_walk", "walking, a subject in no tuning record", held_out=True),
+    Record("bidmc-01", "ppg", "reference", "bidmc-01.npz", "pulse_npz", 125.0,
+           "BIDMC PPG and Respiration Dataset record 01, first 4 min: an ICU patient's "
+           "finger PPG; reference: the simultaneous lead II's R peaks "
+           "(`edge/heart_reference/bidmc-01.npz`)", held_out=True, annotation="bidmc-01.npz"),
     Record("systole-rr", "rr", "systole-0.3.1.tar.gz", "systole-0.3.1/src/systole/datasets/"
            "rr.txt", "rr_txt", 0.0, "Systole's RR series (ms)"),
     Record("pyhrv-nni-long", "rr", "pyhrv-0.5.0.tar.gz", "pyhrv-0.5.0/pyhrv/files/"
@@ -137,7 +160,7 @@ def annotated_beats(rec: Record, n_samples: int, fs_hz: float) -> np.ndarray | N
     where the record has no published annotation (the peers' consensus is its reference)."""
     if not rec.annotation:
         return None
-    if rec.fmt == "mitdb_npz":  # the excerpt's own beats, from its first sample
+    if rec.fmt in ("mitdb_npz", "pulse_npz"):  # the excerpt's own beats, from its start
         return _excerpt(rec)["beats"] / fs_hz
     import wfdb
 
@@ -146,6 +169,18 @@ def annotated_beats(rec: Record, n_samples: int, fs_hz: float) -> np.ndarray | N
                      sampto=rec.ann_offset + n_samples - 1)
     keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol], bool)
     return (np.asarray(ann.sample)[keep] - rec.ann_offset) / fs_hz
+
+
+def trusted_spans(rec: Record) -> np.ndarray | None:
+    """(start, end) s where a record's ECG-derived reference is scored, or None where the
+    whole record is (beat_score.plausible_spans of the ECG's beats, when it was cut)."""
+    return _excerpt(rec)["spans_s"] if rec.fmt == "pulse_npz" else None
+
+
+def motion_mag(rec: Record) -> np.ndarray | None:
+    """The accelerometer's magnitude (m/s^2, at the record's rate) where one was worn."""
+    z = _excerpt(rec) if rec.fmt == "pulse_npz" else {}
+    return z["acc_mag"] * float(z["scale_acc"]) if "acc_mag" in z else None
 
 
 def corpus_dir() -> Path:
@@ -220,6 +255,9 @@ def record_data(rec: Record) -> tuple[np.ndarray, float]:
     if rec.fmt == "mitdb_npz":  # in mV, as wfdb.rdsamp gives it
         z = _excerpt(rec)
         return (z["adc"].astype(float) - float(z["baseline"])) / float(z["gain"]), float(z["fs_hz"])
+    if rec.fmt == "pulse_npz":  # the export's units (wrist: mV; BIDMC: 0..1)
+        z = _excerpt(rec)
+        return z["ppg"] * float(z["scale_ppg"]), float(z["fs_hz"])
     raw = _member(rec)
     if rec.fmt == "scipy_ecg":  # as scipy.misc.electrocardiogram decoded it (mV)
         return (np.load(io.BytesIO(raw))["ecg"].astype(float) - 1024) / 200.0, rec.fs_hz

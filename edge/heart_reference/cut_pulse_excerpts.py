@@ -1,0 +1,112 @@
+"""How the PPG excerpts with a simultaneous-ECG beat reference were cut (run once, by hand;
+nothing at run time reads this): five wrist PPG records during exercise, and one ICU
+patient's finger PPG (BIDMC record 01, `bidmc-01.npz`, held out; see `cut_bidmc`).
+
+`python edge/heart_reference/cut_pulse_excerpts.py CSV_DIR` reads the first minute of five
+records of the Wrist PPG During Exercise database (Jarchi & Casson 2017, PhysioNet; CSV
+exports `<record>.csv` as copied in github.com/KG-PHD/John `physio/` and `s*_walk.csv`):
+chest ECG, wrist PPG and the wrist's low-noise accelerometer, all on one 256 Hz clock, and
+writes `wrist-<record>.npz` for each: ECG and PPG as integer codes of the export's three
+decimals (lossless), the accelerometer's magnitude (all that `edge/motion.py` uses; 0.01
+m/s^2 steps), the beat reference, and the spans where that reference is trusted.
+
+The reference is the chest ECG's, as the field takes it for PPG (Charlton et al. 2022):
+the R peaks that at least 4 of the 7 ECG peer detectors (`beat_score.PEERS["ecg"]`) found
+within +-150 ms, each at the median of its votes. It was computed here, from the ECG alone,
+before any PPG detector ran on these records. Walking shakes the chest electrodes too, so
+the reference is scored only where its rhythm is plausible (`beat_score.plausible_spans`:
+runs of beats whose intervals on both sides are within 0.75-1.25 of the median of the 9
+around them). A PPG detector's beats lag the R peaks by the pulse's travel time, so the scorer shifts each detector's
+beats by the lag in 0-600 ms that pairs most of them (`beat_score.lagged_match`), every
+detector alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from empathy.edge.beat_score import plausible_spans
+
+FS_HZ = 256.0
+# channel -> units per integer code: the export's 3 decimals for the ECG and PPG (exact)
+SCALES = {"ecg": 0.001, "ppg": 0.001, "acc": 0.01}
+BIDMC_S = 240.0
+RECORDS = {  # record -> (tuning or held out, what), fixed before any PPG detector ran
+    "s1_walk": ("tuning", "subject 1 walking"),
+    "s1_low_resistance_bike": ("tuning", "subject 1 cycling, low resistance"),
+    "s2_walk": ("tuning", "subject 2 walking"),
+    "s2_high_resistance_bike": ("held out", "subject 2 cycling, high resistance"),
+    "s8_walk": ("held out", "subject 8 walking (a subject in no tuning record)"),
+}
+
+
+def ecg_reference(ecg: np.ndarray, fs_hz: float) -> np.ndarray:
+    """The R peaks (s) that at least 4 of the 7 ECG peer detectors found within +-150 ms."""
+    from empathy.edge.beat_score import consensus, peer_beats
+
+    votes = [b for b in peer_beats(ecg, fs_hz, "ecg").values() if b is not None]
+    return consensus(votes, votes=4)
+
+
+def cut_bidmc(csv_path: Path, out: Path) -> dict:
+    """BIDMC PPG and Respiration Dataset record 01 (PhysioNet `bidmc` 1.0.0, ODC-By 1.0;
+    its `bidmc_01_Signals.csv`: 8 min at 125 Hz of RESP, PLETH, V, AVR, II), its first
+    BIDMC_S, held out (fixed before any PPG detector ran on it): PLETH as the 10-bit codes it was exported from (x
+    1023, exact), lead II as codes of its (up to six) decimals, the reference from lead II."""
+    t = np.loadtxt(csv_path, delimiter=",", skiprows=1, usecols=(1, 2, 3, 4, 5, 6))
+    fs = 125.0
+    # its time column is printed to 2-3 decimals: 60001 rows over 480 s is the 125 Hz
+    assert len(t) == 60001 and t[-1, 0] == 480.0, "not 8 min at 125 Hz"
+    t = t[:int(BIDMC_S * fs)]  # the first 4 min: the repository's share of recordings is small
+    raw = {"ppg": t[:, 2] * 1023.0, "ecg": t[:, 5] * 1e6}
+    codes = {k: np.round(v).astype(np.int32) for k, v in raw.items()}
+    assert np.abs(raw["ppg"] - codes["ppg"]).max() < 0.01 and \
+        np.abs(raw["ecg"] - codes["ecg"]).max() < 1e-3
+    ref = ecg_reference(codes["ecg"] / 1e6, fs)
+    spans = plausible_spans(ref)
+    np.savez_compressed(out / "bidmc-01.npz", **codes, scale_ecg=1e-6, scale_ppg=1 / 1023,
+                        fs_hz=fs, beats=np.round(ref * fs).astype(np.int32), spans_s=spans,
+                        record="bidmc01", use="held out",
+                        what="an ICU patient's finger PPG and lead II, first 4 min")
+    return {"record": "bidmc01", "beats": len(ref),
+            "trusted_s": round(float(np.sum(spans[:, 1] - spans[:, 0])), 1)}
+
+
+def read_csv(path: Path) -> np.ndarray:
+    """The export's table: elapsed time, chest_ecg, wrist_ppg, gyro xyz, low-noise acc xyz,
+    ...; two header lines."""
+    rows = list(csv.reader(path.open()))
+    return np.array([[float(v) for v in r[1:]] for r in rows[2:]])
+
+
+def cut(csv_dir: Path, name: str, out: Path) -> dict:
+    t = read_csv(csv_dir / f"{name}.csv")
+    raw = {"ecg": t[:, 0] / SCALES["ecg"], "ppg": t[:, 1] / SCALES["ppg"]}
+    codes = {k: np.round(v).astype(np.int32) for k, v in raw.items()}
+    for k in raw:  # the export's values, exactly
+        assert np.abs(raw[k] - codes[k]).max() < 1e-6, (name, k)
+    mag = np.sqrt(np.sum(t[:, 5:8] ** 2, axis=1))
+    codes["acc_mag"] = np.round(mag / SCALES["acc"]).astype(np.int16)
+    ref = ecg_reference(codes["ecg"] * SCALES["ecg"], FS_HZ)
+    spans = plausible_spans(ref)
+    use, what = RECORDS[name]
+    np.savez_compressed(out / f"wrist-{name}.npz", **codes,
+                        scale_ecg=SCALES["ecg"], scale_ppg=SCALES["ppg"],
+                        scale_acc=SCALES["acc"], fs_hz=FS_HZ,
+                        beats=np.round(ref * FS_HZ).astype(np.int32), spans_s=spans,
+                        record=name, use=use, what=what)
+    kept = float(np.sum(spans[:, 1] - spans[:, 0])) if len(spans) else 0.0
+    return {"record": name, "use": use, "beats": len(ref),
+            "trusted_s": round(kept, 1),
+            "beats_trusted": int(sum(np.sum((ref >= a) & (ref <= b)) for a, b in spans))}
+
+
+if __name__ == "__main__":  # CSV_DIR holds the wrist records' CSVs and bidmc_01_Signals.csv
+    src, dst = Path(sys.argv[1]), Path(__file__).resolve().parent
+    for rec in RECORDS:
+        print(cut(src, rec, dst))
+    print(cut_bidmc(src / "bidmc_01_Signals.csv", dst))
