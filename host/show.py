@@ -26,7 +26,8 @@ from empathy.clock import now_us
 from empathy.config import host_port, setting
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
 from empathy.host.policy import (MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, Choice, decide,
-                                 default_choice, learn_from_show, make_policy)
+                                 default_choice, estimate_lag_s, learn_from_show,
+                                 make_policy)
 from empathy.host.receive import Intake, LinkCounters
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
@@ -83,6 +84,9 @@ class Show:
 
         self.story, self.cfg, self.show_key, self.clock = story, cfg, show_key, clock
         self.policy = make_policy(cfg.policy, story=story)  # a learner's state is per story
+        # The estimate's lag the reward corrects for, read now: its module's import would
+        # stall the show mid-film.
+        self.estimate_lag_s = estimate_lag_s()
         self.receiver = open_receiver(cfg.listen)
         self.announcement = announce_if_lan(cfg.listen)  # units with uplink "auto" find us
         # Clock-sync requests are answered through the receiver the moment they are read.
@@ -454,7 +458,7 @@ class Show:
             learn_from_show(self.policy, self.story, self.decisions, self.segment_log,
                             [asdict(s) for s in itertools.islice(self.timeline, since, None)],
                             self.t0_us, (self.clock() - self.t0_us) / 1e6,
-                            self.cfg.reward_latency_s, final)
+                            self.cfg.reward_latency_s, final, self.estimate_lag_s)
         except Exception:
             log.exception("policy %s could not learn from this screening", self.policy.name)
 
