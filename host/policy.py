@@ -130,12 +130,14 @@ def decide(policy: Policy, decision: Decision, state: AudienceState,
 # emotional picture peaks 3-6 s after its onset: Bradley, Codispoti, Cuthbert & Lang 2001,
 # Emotion 1(3)); then the edge's estimate, which aligns every signal on the heart's and
 # declares that it shows the body 9 s before it is sent (`edge.features.ESTIMATE_LATENCY_S`,
-# docs/evaluation.md), and whose windows smooth a rise over seconds. So the window that
-# judges a segment is its own time shifted by this much: 6 s, chosen on the policy
-# simulator's tuning seeds 100-104 among 4-9 s (docs/story.md "Reward latency"): the
-# body's 4 s alone judged the segment before, the edge's full 9 s (a smoothed rise, not a
-# pure delay) mostly the segment after. The host's `[show] reward_latency_s` sets it.
-REWARD_LATENCY_S = 6.0
+# docs/evaluation.md), and whose windows smooth a rise over seconds. The reward reads that
+# smoothed rise as a first-order lag of the declared latency and undoes it
+# (`audience.measured_segment_reward`); what is left to shift the window by is the part a
+# lag does not model: 3 s, chosen on the policy simulator's tuning seeds 100-104 among 0,
+# 3 and 6 s with the lag undone (docs/story.md "The measured reward after the chase"; 6 s,
+# chosen among 4-9 s before the lag was undone, left a crowd's state before the segment in
+# its window). The host's `[show] reward_latency_s` sets it.
+REWARD_LATENCY_S = 3.0
 MAX_REWARD_LATENCY_S = 15.0
 
 

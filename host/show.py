@@ -63,7 +63,8 @@ class ShowConfig:
     #: seconds the audience's measured response lags the film: a segment's reward is taken
     #: over its own time shifted by this much, and given when that window has closed; when
     #: the story ends the show measures on this long (the credits) before it stops
-    #: (default: the body's response and the edge estimate's latency, docs/story.md)
+    #: (default: what the body's response and the edge estimate's latency leave once the
+    #: reward has undone the estimate's lag, docs/story.md)
     reward_latency_s: float = setting(REWARD_LATENCY_S, lo=0, hi=MAX_REWARD_LATENCY_S)
     #: edge units to send screen cues to (what is on screen, its luminance), host:port
     #: each. Example: ["10.0.0.21:47200"]
