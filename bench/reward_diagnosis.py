@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.host.audience import STATE_HZ, mean_slope, segment_reward
+from empathy.host.audience import STATE_HZ, lag_undone, segment_reward
 from empathy.host.policy import REWARD_LATENCY_S, estimate_lag_s
 from empathy.host.story import load
 from empathy.sim import HERE as SIM, SAMPLE_IMPACT, audience as sim
@@ -68,10 +68,11 @@ def _terms(row: dict, which: str, delay_s: float, lag_s: float = 0.0) -> tuple[f
     """(median state arousal, mean state synchrony) over the segment's window shifted by
     delay_s, from the hidden or the seen traces, as the show's timeline would hold them;
     the arousal corrected for an estimate lag of lag_s as the show's reward corrects it
-    (`audience.measured_segment_reward`: the median moves with the shift)."""
+    (`audience.lag_undone`, as `audience.measured_segment_reward` does)."""
     arousal, sync = row["show"].window_states(row["path"], row["k"], which, delay_s)
-    shift = lag_s * mean_slope(np.arange(len(arousal)) / STATE_HZ, arousal) if lag_s else 0.0
-    return float(np.median(arousal)) + shift, float(np.mean(sync))
+    if lag_s:
+        arousal = lag_undone(np.arange(len(arousal)) / STATE_HZ, arousal, lag_s)
+    return float(np.median(arousal)), float(np.mean(sync))
 
 
 def _options(rows: list[dict], hidden: np.ndarray, measured: np.ndarray) -> dict:

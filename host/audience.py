@@ -177,11 +177,17 @@ def measured_segment_reward(ts_s, arousal, synchrony, target_arousal: float,
     measured reward after the chase"). Read as a first-order lag whose mean delay is the
     estimate's declared latency `lag_s` (est' = (body - est) / lag_s), the body is
     est + lag_s * est', and over a window the body's mean level is the estimate's plus
-    lag_s times its mean slope: the fading carry-over and its own decay cancel. The shift
-    is applied to every state (the median moves with it), within arousal's range."""
+    lag_s times its mean slope: the fading carry-over and its own decay cancel
+    (`lag_undone`)."""
+    return segment_reward(lag_undone(ts_s, arousal, lag_s), synchrony, target_arousal)
+
+
+def lag_undone(ts_s, arousal, lag_s: float) -> np.ndarray:
+    """The window's estimated arousal states (at ts_s, seconds) shifted by lag_s times
+    their mean slope (`measured_segment_reward`), each within arousal's range: the median
+    moves with the shift."""
     a = np.asarray(arousal, float)
-    return segment_reward(np.clip(a + lag_s * mean_slope(ts_s, a), -1.0, 1.0), synchrony,
-                          target_arousal)
+    return np.clip(a + lag_s * mean_slope(ts_s, a), -1.0, 1.0)
 
 
 def trace_states(traces, rate_hz: float, window_s: float = SYNC_WINDOW_S,

@@ -42,3 +42,22 @@ def test_the_measured_arousal_term_does_not_follow_the_room_at_the_decision():
     slope, r = _after_chase(estimate_lag_s(), REWARD_LATENCY_S)
     assert slope > -0.2, f"the measured contrast's error follows the decision's arousal ({slope})"
     assert r > 0.65, f"the measured contrast follows the hidden one with r {r} only"
+
+
+def test_the_measured_reward_undoes_a_first_order_lag():
+    """An audience that sits at 0.6 through a segment, read through an estimate that lags it
+    as a first-order lag of the declared latency: whether the crowd came in cold (-0.2) or
+    hot (0.9), the window's reward is the one the body earned; uncorrected, where the crowd
+    came from decided it."""
+    from empathy.host.audience import measured_segment_reward, segment_reward
+
+    lag_s, ts = estimate_lag_s(), np.arange(0.0, 10.01, 0.5)
+    sync = np.full(len(ts), 0.5)
+    body = segment_reward(np.full(len(ts), 0.6), sync, 0.6)
+    for before in (-0.2, 0.9):
+        seen = 0.6 + (before - 0.6) * np.exp(-ts / lag_s)
+        assert abs(measured_segment_reward(ts, seen, sync, 0.6, lag_s) - body) < 0.02
+        assert abs(segment_reward(seen, sync, 0.6) - body) > 0.08  # 0.23 cold, 0.09 hot
+    # Too short a window to tell its ends apart: nothing to undo.
+    assert measured_segment_reward(ts[:4], seen[:4], sync[:4], 0.6, lag_s) == \
+        segment_reward(seen[:4], sync[:4], 0.6)
