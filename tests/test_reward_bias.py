@@ -38,7 +38,7 @@ def _after_chase(lag_s: float, latency_s: float) -> tuple[float, float]:
 def test_the_measured_arousal_term_does_not_follow_the_room_at_the_decision():
     # The show's reward before (uncorrected, 6-s window): slope -0.30, r 0.47 here; the lag
     # undone with the 6-s window: -0.36, 0.45; the 3-s window uncorrected: -0.52, 0.29.
-    # The show's reward now (the lag undone, 3-s window): -0.10, 0.75.
+    # The show's reward now (the lag undone, 3-s window): -0.12, 0.72.
     slope, r = _after_chase(estimate_lag_s(), REWARD_LATENCY_S)
     assert slope > -0.2, f"the measured contrast's error follows the decision's arousal ({slope})"
     assert r > 0.65, f"the measured contrast follows the hidden one with r {r} only"
