@@ -85,9 +85,6 @@ class Show:
 
         self.story, self.cfg, self.show_key, self.clock = story, cfg, show_key, clock
         self.policy = make_policy(cfg.policy, story=story)  # a learner's state is per story
-        # The estimate's lag the reward corrects for, read now: its module's import would
-        # stall the show mid-film.
-        self.estimate_lag_s = estimate_lag_s()
         self.receiver = open_receiver(cfg.listen)
         self.announcement = announce_if_lan(cfg.listen)  # units with uplink "auto" find us
         # Clock-sync requests are answered through the receiver the moment they are read.
@@ -392,6 +389,10 @@ class Show:
 
     def run(self, duration_s: float, progress: Optional[Callable[[float], None]] = None) -> dict:
         self.t0_us = self.clock()
+        # The estimate's lag the reward corrects for (`policy.estimate_lag_s`), read in the
+        # background as the film starts: its module's import (scipy.signal, ~2 s) would
+        # hold up the host's start, or stall the show at its first reward.
+        threading.Thread(target=estimate_lag_s, name="estimate-lag", daemon=True).start()
         self.player.start(self._first_clip())
         next_cue = next_state = self.clock() / 1e6
         # The show lasts duration_s of film (frames shown), however long the player takes to
@@ -459,7 +460,7 @@ class Show:
             learn_from_show(self.policy, self.story, self.decisions, self.segment_log,
                             [asdict(s) for s in itertools.islice(self.timeline, since, None)],
                             self.t0_us, (self.clock() - self.t0_us) / 1e6,
-                            self.cfg.reward_latency_s, final, self.estimate_lag_s)
+                            self.cfg.reward_latency_s, final)
         except Exception:
             log.exception("policy %s could not learn from this screening", self.policy.name)
 
