@@ -1,14 +1,16 @@
 """The learner's regret on the policy simulator's tuning seeds, for one reward setting.
 
     python -m empathy.bench.policy_tuning [--story sample|two_crowds] [--latency S]
-                                          [--no-credits] [--noise SD] [--screenings 200]
+                                          [--lag S] [--no-credits] [--noise SD]
+                                          [--screenings 200]
                                           [--seeds 100,101,102,103,104]
                                           [--learner evidence|state|blind]
                                           [--teach measured|hidden]
 
 The bandit alone screens each seed's audiences (`sim/audience.py`), taught by the reward
-the show would measure with the window shifted by `--latency` (and, unless `--no-credits`,
-measured on after the film as the show does); `--noise` overrides the bandit's assumed
+the show would measure with the window shifted by `--latency`, its arousal corrected for
+an estimate lag of `--lag` (default: the edge's declared; 0: no correction) and (unless
+`--no-credits`) measured on after the film as the show does; `--noise` overrides the bandit's assumed
 reward noise for the run. `--learner` picks the learner's model: `evidence` (the bandit as
 it is: the audience state where the evidence says it matters), `state` (the state's model
 always, as the bandit was before) or `blind` (never the state); `--teach hidden` teaches it
@@ -27,7 +29,7 @@ import numpy as np
 
 from empathy.bench.reward_diagnosis import SAMPLE, STORIES
 from empathy.host.policies import bandit
-from empathy.host.policy import REWARD_LATENCY_S
+from empathy.host.policy import REWARD_LATENCY_S, estimate_lag_s
 from empathy.host.story import load
 from empathy.sim import audience as sim
 from empathy.sim.impact import story_impacts
@@ -53,10 +55,11 @@ def _learner(kind: str, path: str, seed: int) -> bandit.BanditPolicy:
 
 
 def seed_regret(story, impact, seed: int, n: int, latency_s: float, credits: bool,
-                learner: str = "evidence", teach: str = "measured") -> np.ndarray:
+                learner: str = "evidence", teach: str = "measured",
+                lag_s: float | None = None) -> np.ndarray:
     """The learner's regret against the best fixed plan, per screening."""
     measure = MeasurementModel.load()
-    shows = [sim.Screening(story, impact, seed, i, 30, measure, latency_s, credits)
+    shows = [sim.Screening(story, impact, seed, i, 30, measure, latency_s, credits, lag_s)
              for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
         run = sim.run_policy(_learner(learner, f"{tmp}/b.json", seed), shows,
@@ -68,6 +71,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--story", choices=STORIES, default="sample")
     ap.add_argument("--latency", type=float, default=REWARD_LATENCY_S)
+    ap.add_argument("--lag", type=float, default=None)
     ap.add_argument("--no-credits", action="store_true")
     ap.add_argument("--noise", type=float, default=bandit.NOISE)
     ap.add_argument("--screenings", type=int, default=200)
@@ -85,13 +89,14 @@ def main(argv=None) -> int:
     rows = []
     for seed in seeds:
         r = seed_regret(story, impact, seed, args.screenings, args.latency, not args.no_credits,
-                        args.learner, args.teach)
+                        args.learner, args.teach, args.lag)
         k = len(r) // 5
         rows.append((r.mean(), r[:k].mean(), r[-k:].mean()))
         print(f"seed {seed}: regret {rows[-1][0]:.4f}, first fifth {rows[-1][1]:.4f}, "
               f"last fifth {rows[-1][2]:.4f}", flush=True)
     m = np.mean(rows, axis=0)
-    print(f"{args.story}, latency {args.latency:g} s, credits {not args.no_credits}, noise "
+    lag = estimate_lag_s() if args.lag is None else args.lag
+    print(f"{args.story}, latency {args.latency:g} s, lag {lag:g} s, credits {not args.no_credits}, noise "
           f"{args.noise:g}, learner {args.learner}, taught the {args.teach} reward: mean over "
           f"seeds: regret {m[0]:.4f}, first fifth {m[1]:.4f}, last fifth {m[2]:.4f}")
     return 0

@@ -1,12 +1,14 @@
 """How the reward the show measures relates to the hidden one, per segment.
 
     python -m empathy.bench.reward_diagnosis [--story sample|two_crowds] [--screenings 40]
-                                             [--seed 100] [--json]
+                                             [--seed 100] [--lag S] [--json]
 
 Simulated audiences (`sim/audience.py`) watch every fixed plan of a story; for each segment
 played the script keeps the hidden arousal traces and what the host would fuse (through the
 measurement model, `sim/measurement.toml`) and scores both with the show's one reward
-(`audience.segment_reward`) and its two terms apart. It reports, pooled over segments (each
+(`audience.segment_reward`; the seen states' arousal corrected for an estimate lag of
+`--lag` seconds as the show corrects it, `audience.measured_segment_reward`: default the
+edge's declared lag, 0 the uncorrected reward) and its two terms apart. It reports, pooled over segments (each
 centred on its own segment id, so targets do not make the correlation), how the measured
 reward and each term follow the hidden ones for several measurement-window delays, the
 lag at which the seen audience arousal best follows the hidden one, how much of the
@@ -16,7 +18,8 @@ options' best first as the hidden one does (`options_at_latency`) and how the tw
 contrast for the same audience, measured and hidden, follow each other and the audience
 arousal the policy saw at the decision (`contrast_at_latency`: where the measured contrast
 follows that arousal and the hidden one does not, a learner that reads the room learns the
-measurement's lag, not the audience).
+measurement's lag, not the audience; `error_vs_seen_arousal_r` and `error_slope` say how
+the measured contrast's error, measured less hidden, follows that arousal).
 Diagnosis only: run it on seeds other than the ones a reward is judged on.
 """
 
@@ -28,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.host.audience import segment_reward
-from empathy.host.policy import REWARD_LATENCY_S
+from empathy.host.audience import STATE_HZ, lag_undone, segment_reward
+from empathy.host.policy import REWARD_LATENCY_S, estimate_lag_s
 from empathy.host.story import load
 from empathy.sim import HERE as SIM, SAMPLE_IMPACT, audience as sim
 from empathy.sim.impact import story_impacts
@@ -61,10 +64,14 @@ def _segments(story, impact, seed: int, n: int) -> list[dict]:
     return rows
 
 
-def _terms(row: dict, which: str, delay_s: float) -> tuple[float, float]:
+def _terms(row: dict, which: str, delay_s: float, lag_s: float = 0.0) -> tuple[float, float]:
     """(median state arousal, mean state synchrony) over the segment's window shifted by
-    delay_s, from the hidden or the seen traces, as the show's timeline would hold them."""
+    delay_s, from the hidden or the seen traces, as the show's timeline would hold them;
+    the arousal corrected for an estimate lag of lag_s as the show's reward corrects it
+    (`audience.lag_undone`, as `audience.measured_segment_reward` does)."""
     arousal, sync = row["show"].window_states(row["path"], row["k"], which, delay_s)
+    if lag_s:
+        arousal = lag_undone(np.arange(len(arousal)) / STATE_HZ, arousal, lag_s)
     return float(np.median(arousal)), float(np.mean(sync))
 
 
@@ -108,6 +115,7 @@ def _contrasts(rows: list[dict], hidden: np.ndarray, measured: np.ndarray) -> di
                        for j in (0, 1)] for v in both])
         seen = np.array([v[opts[0]][0][2].outcome(before).state.arousal for v in both])
         r = lambda x, y: round(float(np.corrcoef(x, y)[0, 1]), 3)  # noqa: E731
+        err = d[:, 1] - d[:, 0]
         out["/".join(before)] = {
             "contrast": f"{opts[0]} - {opts[1]}", "screenings": len(both),
             "hidden_mean": round(float(d[:, 0].mean()), 4),
@@ -116,13 +124,29 @@ def _contrasts(rows: list[dict], hidden: np.ndarray, measured: np.ndarray) -> di
             "measured_sd": round(float(d[:, 1].std()), 4),
             "measured_vs_hidden_r": r(d[:, 1], d[:, 0]),
             "hidden_vs_seen_arousal_r": r(d[:, 0], seen),
-            "measured_vs_seen_arousal_r": r(d[:, 1], seen)}
+            "measured_vs_seen_arousal_r": r(d[:, 1], seen),
+            "error_vs_seen_arousal_r": r(err, seen),
+            "error_slope": round(float(np.polyfit(seen, err, 1)[0]), 4)}
     return out
 
 
-def diagnose(story, impact, seed: int, n: int) -> dict:
+def contrasts(story, impact, seed: int, n: int, lag_s: float,
+              latency_s: float = REWARD_LATENCY_S, term: str = "reward") -> dict:
+    """`contrast_at_latency` alone, at one window shift, of the reward or of one of its
+    terms (`term`: "reward", "arousal" or "synchrony")."""
+    def score(arousal, sync, target):
+        return {"reward": segment_reward([arousal], [sync], target),
+                "arousal": 0.5 * (1 - min(1.0, abs(arousal - target))),
+                "synchrony": 0.5 * min(1.0, max(0.0, sync))}[term]
     rows = _segments(story, impact, seed, n)
-    out = {"segments": len(rows), "delays": {}}
+    hid = np.array([score(*_terms(r, "hidden", 0.0), r["target"]) for r in rows])
+    seen = np.array([score(*_terms(r, "seen", latency_s, lag_s), r["target"]) for r in rows])
+    return _contrasts(rows, hid, seen)
+
+
+def diagnose(story, impact, seed: int, n: int, lag_s: float) -> dict:
+    rows = _segments(story, impact, seed, n)
+    out = {"segments": len(rows), "lag_s": lag_s, "delays": {}}
     hid = np.array([[*_terms(r, "hidden", 0.0), r["target"]] for r in rows])
     h_rew = np.array([segment_reward([a], [s], t) for a, s, t in hid])  # terms -> reward
     seg_ids = np.array([r["segment"] for r in rows])
@@ -148,7 +172,7 @@ def diagnose(story, impact, seed: int, n: int) -> dict:
                 "between_options": round(float(np.corrcoef(contrast(x), contrast(y))[0, 1]), 3)}
 
     for delay in DELAYS_S:
-        m = np.array([_terms(r_, "seen", delay) for r_ in rows])
+        m = np.array([_terms(r_, "seen", delay, lag_s) for r_ in rows])
         m_rew = np.array([segment_reward([a], [s], t) for (a, s), t in zip(m, hid[:, 2])])
         if delay == REWARD_LATENCY_S:
             out["options_at_latency"] = _options(rows, h_rew, m_rew)
@@ -191,11 +215,15 @@ def main(argv=None) -> int:
     ap.add_argument("--story", choices=STORIES, default="sample")
     ap.add_argument("--screenings", type=int, default=40)
     ap.add_argument("--seed", type=int, default=100)
+    ap.add_argument("--lag", type=float, default=None,
+                    help="estimate lag the measured arousal is corrected for (default: the "
+                         "edge's declared; 0: uncorrected)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     file, impact_file = STORIES[args.story]
     story = load(SAMPLE / file, check_files=False)
-    res = diagnose(story, story_impacts(story, impact_file), args.seed, args.screenings)
+    res = diagnose(story, story_impacts(story, impact_file), args.seed, args.screenings,
+                   estimate_lag_s() if args.lag is None else args.lag)
     print(json.dumps(res, indent=None if args.json else 1))
     return 0
 

@@ -142,9 +142,52 @@ def engagement(arousal: float, synchrony: float, target_arousal: float) -> float
 def segment_reward(arousal, synchrony, target_arousal: float) -> float:
     """THE reward for a segment, the one place it is defined: `engagement` of the median
     audience arousal and the mean synchrony of the audience states through the segment.
-    The show rewards from its timeline (`policy.segment_engagement`); a simulator from the
-    states `trace_states` computes the same way from whole traces."""
+    The show rewards what it estimated through `measured_segment_reward`; a simulator
+    scores how a segment really landed from the hidden states (`trace_states` of whole
+    traces, computed as the show's timeline is)."""
     return engagement(float(np.median(arousal)), float(np.mean(synchrony)), target_arousal)
+
+
+# The ends of a reward window whose levels give the estimate's mean slope through it.
+LAG_ENDS_S = 1.0
+
+
+def mean_slope(ts_s, x, ends_s: float = LAG_ENDS_S) -> float:
+    """x's mean rate of change (per second) through a window sampled at ts_s: the mean of
+    its last `ends_s` less that of its first, over the time between them (0 where the
+    window is too short to tell its ends apart)."""
+    ts, x = np.asarray(ts_s, float), np.asarray(x, float)
+    if len(ts) < 2:
+        return 0.0
+    first, last = ts <= ts[0] + ends_s, ts >= ts[-1] - ends_s
+    span_s = float(ts[last].mean() - ts[first].mean())
+    return float(x[last].mean() - x[first].mean()) / span_s if span_s >= 2 * ends_s else 0.0
+
+
+def measured_segment_reward(ts_s, arousal, synchrony, target_arousal: float,
+                            lag_s: float) -> float:
+    """THE reward (`segment_reward`) from the audience states the show estimated through a
+    segment's reward window (at ts_s, seconds), the arousal corrected for the estimate's
+    lag: the reward the show learns from, live (`policy.segment_engagement`) and simulated.
+
+    The edge's estimate answers the body late and smoothly: a rise shows over seconds, and
+    where the audience stood before the segment fades out of it only slowly (a crowd left
+    hot by a chase reads hot into whatever follows, and "arousal near the target" credited
+    the option whose target was hot, whatever the audience did: docs/story.md "The
+    measured reward after the chase"). Read as a first-order lag whose mean delay is the
+    estimate's declared latency `lag_s` (est' = (body - est) / lag_s), the body is
+    est + lag_s * est', and over a window the body's mean level is the estimate's plus
+    lag_s times its mean slope: the fading carry-over and its own decay cancel
+    (`lag_undone`)."""
+    return segment_reward(lag_undone(ts_s, arousal, lag_s), synchrony, target_arousal)
+
+
+def lag_undone(ts_s, arousal, lag_s: float) -> np.ndarray:
+    """The window's estimated arousal states (at ts_s, seconds) shifted by lag_s times
+    their mean slope (`measured_segment_reward`), each within arousal's range: the median
+    moves with the shift."""
+    a = np.asarray(arousal, float)
+    return np.clip(a + lag_s * mean_slope(ts_s, a), -1.0, 1.0)
 
 
 def trace_states(traces, rate_hz: float, window_s: float = SYNC_WINDOW_S,

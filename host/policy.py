@@ -21,7 +21,7 @@ from typing import Optional, Protocol
 
 import numpy as np
 
-from empathy.host.audience import AudienceState, segment_reward
+from empathy.host.audience import AudienceState, measured_segment_reward
 from empathy.host.story import Decision, Story
 
 log = logging.getLogger("empathy.host.policy")
@@ -130,22 +130,37 @@ def decide(policy: Policy, decision: Decision, state: AudienceState,
 # emotional picture peaks 3-6 s after its onset: Bradley, Codispoti, Cuthbert & Lang 2001,
 # Emotion 1(3)); then the edge's estimate, which aligns every signal on the heart's and
 # declares that it shows the body 9 s before it is sent (`edge.features.ESTIMATE_LATENCY_S`,
-# docs/evaluation.md), and whose windows smooth a rise over seconds. So the window that
-# judges a segment is its own time shifted by this much: 6 s, chosen on the policy
-# simulator's tuning seeds 100-104 among 4-9 s (docs/story.md "Reward latency"): the
-# body's 4 s alone judged the segment before, the edge's full 9 s (a smoothed rise, not a
-# pure delay) mostly the segment after. The host's `[show] reward_latency_s` sets it.
-REWARD_LATENCY_S = 6.0
+# docs/evaluation.md), and whose windows smooth a rise over seconds. The reward reads that
+# smoothed rise as a first-order lag of the declared latency and undoes it
+# (`audience.measured_segment_reward`); what is left to shift the window by is the part a
+# lag does not model: 3 s, chosen on the policy simulator's tuning seeds 100-104 among 0,
+# 3 and 6 s with the lag undone (docs/story.md "The measured reward after the chase"; 6 s,
+# chosen among 4-9 s before the lag was undone, left a crowd's state before the segment in
+# its window). The host's `[show] reward_latency_s` sets it.
+REWARD_LATENCY_S = 3.0
 MAX_REWARD_LATENCY_S = 15.0
+
+
+def estimate_lag_s() -> float:
+    """How late the edge's arousal estimate answers the body, as the edge declares it
+    (`edge.features.ESTIMATE_LATENCY_S`): what the measured reward corrects its arousal
+    for (`audience.measured_segment_reward`). Imported on first use: the edge's feature
+    module brings scipy.signal, which a host that never rewards need not load."""
+    from empathy.edge.features import ESTIMATE_LATENCY_S
+
+    return float(ESTIMATE_LATENCY_S)
 
 
 def segment_engagement(story: Story, segment: str, start_s: float, end_s: float,
                        timeline: list[dict], t0_us: int, latency_s: float = REWARD_LATENCY_S,
-                       until_s: Optional[float] = None) -> Optional[float]:
+                       until_s: Optional[float] = None,
+                       lag_s: Optional[float] = None) -> Optional[float]:
     """The reward for a segment that played from start_s to end_s (show seconds), from the
     show's audience timeline over [start_s, end_s] shifted by `latency_s` (the body's
-    response latency), cut at `until_s` when the show ended before that window closed;
-    None when the segment was cut short or too little of its window had signal to judge."""
+    response latency), cut at `until_s` when the show ended before that window closed, its
+    arousal corrected for the estimate's lag `lag_s` (default: the edge's declared one;
+    `audience.measured_segment_reward`); None when the segment was cut short or too little
+    of its window had signal to judge."""
     seg = story.segments[segment]
     lo, hi = start_s + latency_s, end_s + latency_s
     if until_s is not None:
@@ -156,21 +171,25 @@ def segment_engagement(story: Story, segment: str, start_s: float, end_s: float,
               and lo <= (s["ts_us"] - t0_us) / 1e6 <= hi]
     if len(inside) < 3:
         return None
-    return segment_reward([s["arousal"] for s in inside], [s["synchrony"] for s in inside],
-                          seg.target_arousal)
+    return measured_segment_reward([(s["ts_us"] - t0_us) / 1e6 for s in inside],
+                                   [s["arousal"] for s in inside],
+                                   [s["synchrony"] for s in inside], seg.target_arousal,
+                                   estimate_lag_s() if lag_s is None else lag_s)
 
 
 def learn_from_show(policy, story: Story, decisions: list[dict], segments: list[dict],
                     timeline: list[dict], t0_us: int, end_s: float,
-                    latency_s: float = REWARD_LATENCY_S, final: bool = True) -> list[dict]:
+                    latency_s: float = REWARD_LATENCY_S, final: bool = True,
+                    lag_s: Optional[float] = None) -> list[dict]:
     """Reward each audience-driven decision whose segment's measurement window has closed by
     `end_s` (show seconds) with how the segment it chose landed (written into its record as
     `reward`; None when it cannot be judged), teach the policy (if it learns) and save what
     it learned. The show calls this as its timeline grows (`final=False`: windows still
     open wait) and once when it ends (`final=True`: what is left is judged on the window up
     to the end). A record that has a `reward` key has been judged and is never judged
-    again, so a reward is neither lost nor counted twice. Returns [{decision, chosen,
-    reward}] for the rewards given now."""
+    again, so a reward is neither lost nor counted twice. `lag_s`: the estimate's lag the
+    reward corrects for (`segment_engagement`). Returns [{decision, chosen, reward}] for the
+    rewards given now."""
     out = []
     for d in decisions:
         if "reward" in d or not d.get("inputs") or d["decision"] not in story.decisions:
@@ -191,7 +210,7 @@ def learn_from_show(policy, story: Story, decisions: list[dict], segments: list[
             continue  # its window is still open
         end = segments[i + 1]["at_s"] if ended else end_s
         r = segment_engagement(story, d["chosen"], segments[i]["at_s"], end, timeline, t0_us,
-                               latency_s, until_s=end_s)
+                               latency_s, until_s=end_s, lag_s=lag_s)
         d["reward"] = None if r is None else round(r, 4)  # serves offline evaluation too
         if r is None:
             continue

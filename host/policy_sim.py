@@ -5,7 +5,8 @@
                             [--record LOG.jsonl] [--plot CURVE.png] [--json]
 
 Every policy screens the same audiences (`sim/audience.py`); each sees what the host would
-fuse through the measurement model and learns from what the show would measure. They are
+fuse through the measurement model and learns from what the show would measure (its
+arousal corrected for the edge estimate's declared lag, `estimate_lag_s` in the JSON). They are
 judged on how the segments really landed (the hidden engagement), with 95 % confidence
 intervals over screenings (independent audiences), against the best fixed plan in hindsight
 (`best_fixed`) and the best plan for each screening in hindsight (`ceiling`). Regret is
@@ -141,8 +142,11 @@ def _simulate(args) -> int:
         with open(args.record, "w") as f:
             for r in log:
                 f.write(json.dumps(r) + "\n")
+    from empathy.host.policy import estimate_lag_s
+
     result = {"story": story.title, "screenings": args.screenings, "seats": args.seats,
               "seed": args.seed, "reward_latency_s": args.reward_latency,
+              "estimate_lag_s": estimate_lag_s(),
               "measurement": measure.source or str(args.measurement),
               **judge(runs, hind)}
     if args.plot:

@@ -26,7 +26,8 @@ from empathy.clock import now_us
 from empathy.config import host_port, setting
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
 from empathy.host.policy import (MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, Choice, decide,
-                                 default_choice, learn_from_show, make_policy)
+                                 default_choice, estimate_lag_s, learn_from_show,
+                                 make_policy)
 from empathy.host.receive import Intake, LinkCounters
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
@@ -62,7 +63,8 @@ class ShowConfig:
     #: seconds the audience's measured response lags the film: a segment's reward is taken
     #: over its own time shifted by this much, and given when that window has closed; when
     #: the story ends the show measures on this long (the credits) before it stops
-    #: (default: the body's response and the edge estimate's latency, docs/story.md)
+    #: (default: what the body's response and the edge estimate's latency leave once the
+    #: reward has undone the estimate's lag, docs/story.md)
     reward_latency_s: float = setting(REWARD_LATENCY_S, lo=0, hi=MAX_REWARD_LATENCY_S)
     #: edge units to send screen cues to (what is on screen, its luminance), host:port
     #: each. Example: ["10.0.0.21:47200"]
@@ -388,6 +390,10 @@ class Show:
 
     def run(self, duration_s: float, progress: Optional[Callable[[float], None]] = None) -> dict:
         self.t0_us = self.clock()
+        # The estimate's lag the reward corrects for (`policy.estimate_lag_s`), read in the
+        # background as the film starts: its module's import (scipy.signal, ~2 s) would
+        # hold up the host's start, or stall the show at its first reward.
+        threading.Thread(target=estimate_lag_s, name="estimate-lag", daemon=True).start()
         self.player.start(self._first_clip())
         next_cue = next_state = self.clock() / 1e6
         # The show lasts duration_s of film (frames shown), however long the player takes to

@@ -17,8 +17,9 @@ segment landed is the show's own reward (`audience.segment_reward`), from the hi
 traces over the segment's own time (the truth: what the show would measure with perfect,
 instant sensors, its states' trailing windows reaching into the segment before) and from
 the seen ones over that time
-shifted by the host's reward latency, running into the segment played next, as the live
-show measures it (`policy.segment_engagement`; what a learner is taught with).
+shifted by the host's reward latency, running into the segment played next, its arousal
+corrected for the estimate's lag, as the live show measures it
+(`audience.measured_segment_reward`; what a learner is taught with).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from empathy.host.audience import (STATE_HZ, SYNC_WINDOW_S, AudienceState, fuse,
-                                   segment_reward, trace_states)
-from empathy.host.policy import MAX_REWARD_LATENCY_S, REWARD_LATENCY_S
+                                   measured_segment_reward, segment_reward, trace_states)
+from empathy.host.policy import MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, estimate_lag_s
 from empathy.host.story import Story
 from empathy.sim.impact import Impact, story_impacts
 from empathy.sim.measurement import MeasurementModel, SeatsSeen
@@ -83,9 +84,12 @@ class Screening:
 
     def __init__(self, story: Story, impact: dict[str, Impact], seed: int, index: int,
                  seats: int = 30, measure: Optional[MeasurementModel] = None,
-                 latency_s: float = REWARD_LATENCY_S, credits: bool = True):
+                 latency_s: float = REWARD_LATENCY_S, credits: bool = True,
+                 lag_s: Optional[float] = None):
         self.story, self.impact, self.seed, self.index = story, impact, seed, index
         self.latency_s, self.credits = latency_s, credits
+        # the estimate's lag the show's reward corrects for (default: the edge's declared)
+        self.lag_s = estimate_lag_s() if lag_s is None else lag_s
         rng = np.random.default_rng([seed, index])
         self.traits = draw_crowd(rng, seats)
         self._seen = (measure or MeasurementModel.load()).start(seats, rng)
@@ -109,9 +113,10 @@ class Screening:
         runs into path[k + 1] (or is cut where the path ends)."""
         key = (k, tuple(path[:k + 2]))  # k too: for the last segment path[:k + 2] is path[:k + 1]
         if key not in self._measured:
-            self._measured[key] = segment_reward(
-                *self.window_states(path, k, "seen", self.latency_s),
-                self.story.segments[path[k]].target_arousal)
+            arousal, sync = self.window_states(path, k, "seen", self.latency_s)
+            self._measured[key] = measured_segment_reward(
+                np.arange(len(arousal)) / STATE_HZ, arousal, sync,
+                self.story.segments[path[k]].target_arousal, self.lag_s)
         return self._measured[key]
 
     def window_states(self, path: tuple[str, ...], k: int, which: str,
@@ -195,10 +200,13 @@ def _end_samples(latency_s: float) -> int:
 
 def screenings(story: Story, n: int, impact: Optional[dict] = None, seed: int = 0,
                seats: int = 30, measure: Optional[MeasurementModel] = None,
-               latency_s: float = REWARD_LATENCY_S) -> list[Screening]:
+               latency_s: float = REWARD_LATENCY_S,
+               lag_s: Optional[float] = None) -> list[Screening]:
     impact = impact or story_impacts(story)
     measure = measure or MeasurementModel.load()
-    return [Screening(story, impact, seed, i, seats, measure, latency_s) for i in range(n)]
+    lag_s = estimate_lag_s() if lag_s is None else lag_s
+    return [Screening(story, impact, seed, i, seats, measure, latency_s, lag_s=lag_s)
+            for i in range(n)]
 
 
 def play(screening: Screening, choose) -> tuple[float, float, list[dict]]:

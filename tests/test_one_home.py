@@ -68,17 +68,20 @@ def test_state_folder_follows_the_environment(monkeypatch, tmp_path):
 
 def test_the_reward_formula_is_called_in_one_place():
     """`engagement` (the formula) is used only by `segment_reward`; the show and the
-    simulator both reward through `segment_reward`."""
+    simulator both measure a reward through `measured_segment_reward` (which rewards through
+    `segment_reward`), and the simulator judges the hidden one with `segment_reward`."""
     users = {}
     for rel, text in _sources():
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.Call):
                 fn = node.func
                 name = fn.id if isinstance(fn, ast.Name) else getattr(fn, "attr", None)
-                if name in ("engagement", "segment_reward"):
+                if name in ("engagement", "segment_reward", "measured_segment_reward"):
                     users.setdefault(name, set()).add(rel)
     assert users["engagement"] == {"host/audience.py"}
-    assert {"host/policy.py", "sim/audience.py"} <= users["segment_reward"]
+    assert {"host/policy.py", "sim/audience.py"} <= users["measured_segment_reward"]
+    assert {"host/audience.py", "sim/audience.py"} <= users["segment_reward"]
+    assert "host/policy.py" not in users["segment_reward"]
 
 
 def test_show_and_simulator_reward_the_same_states_alike():

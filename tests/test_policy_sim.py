@@ -362,8 +362,10 @@ def test_each_decision_is_taught_its_own_segments_reward():
     """A learner is taught, for every decision, the reward of the segment that decision
     chose. (The last segment's measured reward was once cached under its predecessor's key
     and taught the predecessor's reward.) With perfect, instant sensors the measured reward
-    is how the segment landed, but for the edge's clipping of arousal to -1..1."""
-    shows = sim.screenings(STORY, 12, IMPACT, seed=13, measure=PERFECT, latency_s=0.0)
+    is how the segment landed, but for the edge's clipping of arousal to -1..1 (no window
+    shift, and no lag for the reward to undo)."""
+    shows = sim.screenings(STORY, 12, IMPACT, seed=13, measure=PERFECT, latency_s=0.0,
+                           lag_s=0.0)
     got, want = [], []
     path = ("arrival", "hideout", "dawn")
     for s in shows:

@@ -16,8 +16,9 @@ from numbered import make_numbered
 
 from empathy import wire
 from empathy.clock import now_us
-from empathy.host.audience import segment_reward
+from empathy.host.audience import measured_segment_reward
 from empathy.host.policies.bandit import BanditPolicy
+from empathy.host.policy import estimate_lag_s
 from empathy.host.story import loads
 from empathy.keys import Keystore
 
@@ -109,8 +110,10 @@ def _show(tmp_path, name: str, stop_into_d_s=None, story_text: str = STORY,
 def _expected(summary, t0_us, seg, target, lo_s, hi_s):
     inside = [s for s in summary["timeline"] if s["seats_good"] > 0
               and lo_s <= (s["ts_us"] - t0_us) / 1e6 <= hi_s]
-    return round(segment_reward([s["arousal"] for s in inside],
-                                [s["synchrony"] for s in inside], target), 4)
+    return round(measured_segment_reward([(s["ts_us"] - t0_us) / 1e6 for s in inside],
+                                         [s["arousal"] for s in inside],
+                                         [s["synchrony"] for s in inside], target,
+                                         estimate_lag_s()), 4)
 
 
 def test_the_show_rewards_the_shifted_window_once_it_has_closed(tmp_path):
