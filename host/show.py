@@ -85,6 +85,11 @@ class Show:
 
         self.story, self.cfg, self.show_key, self.clock = story, cfg, show_key, clock
         self.policy = make_policy(cfg.policy, story=story)  # a learner's state is per story
+        # The estimate's lag the reward corrects for (`policy.estimate_lag_s`), read in the
+        # background from now, while the seats take their baselines: its module's import
+        # (scipy.signal, ~2 s) would hold up the host's start, compete with the film's first
+        # frames, or stall the show at its first reward.
+        threading.Thread(target=estimate_lag_s, name="estimate-lag", daemon=True).start()
         self.receiver = open_receiver(cfg.listen)
         self.announcement = announce_if_lan(cfg.listen)  # units with uplink "auto" find us
         # Clock-sync requests are answered through the receiver the moment they are read.
@@ -390,10 +395,6 @@ class Show:
 
     def run(self, duration_s: float, progress: Optional[Callable[[float], None]] = None) -> dict:
         self.t0_us = self.clock()
-        # The estimate's lag the reward corrects for (`policy.estimate_lag_s`), read in the
-        # background as the film starts: its module's import (scipy.signal, ~2 s) would
-        # hold up the host's start, or stall the show at its first reward.
-        threading.Thread(target=estimate_lag_s, name="estimate-lag", daemon=True).start()
         self.player.start(self._first_clip())
         next_cue = next_state = self.clock() / 1e6
         # The show lasts duration_s of film (frames shown), however long the player takes to
