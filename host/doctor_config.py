@@ -277,19 +277,26 @@ def check_outputs(output) -> list[Finding]:
     return out
 
 
-def check_listen(url: str) -> list[Finding]:
-    from empathy.transports import TransportError, open_receiver
+def check_listen(url: str, rcvbuf_bytes: int | None = None) -> list[Finding]:
+    from empathy.transports import TransportError, open_receiver, udp
 
     item = f"listen {url}"
     u = urlsplit(url)
     if u.scheme == "udp":
+        asked = rcvbuf_bytes or udp.RCVBUF_BYTES
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            granted = udp.granted_rcvbuf(s, asked)
             try:
                 s.bind((u.hostname or "127.0.0.1", 47100 if u.port is None else u.port))
             except OSError as e:
                 return [Finding(item, "warn", f"cannot bind: {e.strerror} (is a host already "
                                 "running?)", "stop the other host, or choose another port")]
-        return [Finding(item, "ok", "port free")]
+        buffer = (Finding(f"{item} buffer", "ok", f"receive buffer {granted >> 10} KiB")
+                  if granted >= asked else
+                  Finding(f"{item} buffer", "warn", f"receive buffer {granted >> 10} KiB of "
+                          f"the {asked >> 10} KiB asked: packets from a large room are lost "
+                          "while the host is busy", udp.SYSCTL_FIX))
+        return [Finding(item, "ok", "port free"), buffer]
     if u.scheme == "mqtt":
         try:
             open_receiver(url).close()

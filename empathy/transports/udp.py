@@ -6,17 +6,32 @@ kernel drops when a flood fills it is read from /proc/net/udp (`Receiver.kernel_
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import socket
 import time
 from urllib.parse import urlsplit
 
+log = logging.getLogger("empathy.transports.udp")
+
 _SYNC_HEADER = b"\x13"  # clock-sync requests: their sender's address is kept for the reply
 MAX_DATAGRAM = 2048  # ours are < 64 bytes; a longer datagram is cut here and refused
 
 
 DEFAULT_PORT = 47100
+# The queue in front of the host: a thousand seats at 10 packets a second are ~0.6 MB/s, so
+# 4 MiB rides out a several-second stall. A stock kernel grants at most net.core.rmem_max
+# (208 KiB on Debian and Raspberry Pi OS) whatever is asked.
+RCVBUF_BYTES = 4 << 20
+SYSCTL_FIX = "sudo sysctl -w net.core.rmem_max=8388608 (and in /etc/sysctl.d/ to keep it)"
+
+
+def granted_rcvbuf(sock: socket.socket, asked: int) -> int:
+    """Ask the kernel for a receive buffer of `asked` bytes; what it granted (Linux reports
+    twice the usable size, its bookkeeping included)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, asked)
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
 
 
 def _addr(url: str) -> tuple[str, int]:
@@ -80,10 +95,14 @@ def _proc_drops(inode: int) -> int | None:
 class Receiver:
     """Drains every waiting datagram per call: batch reads keep the host's hot path tight."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, rcvbuf_bytes: int = RCVBUF_BYTES):
         self.url = url
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.rcvbuf_bytes = granted_rcvbuf(self.sock, rcvbuf_bytes)
+        if self.rcvbuf_bytes < rcvbuf_bytes:
+            log.warning("UDP receive buffer: %d KiB granted of the %d KiB asked (the kernel's "
+                        "net.core.rmem_max): a large room may lose packets while the host is "
+                        "busy; %s", self.rcvbuf_bytes >> 10, rcvbuf_bytes >> 10, SYSCTL_FIX)
         self.sock.bind(_addr(url))
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
