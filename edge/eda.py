@@ -39,6 +39,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import signal
 
+from empathy.edge.latency import EDA_RATE_WINDOW_S
 from empathy.edge.timebase import SampleClock
 
 ALIAS_HZ = 8.0
@@ -265,7 +266,7 @@ class EdaWindow:
     """What a seat's EDA says now: tonic level, the responses of the last minute, and how
     far the signal can be trusted; fed with one stream's chunks by edge/features.py."""
 
-    RATE_WINDOW_S = 60.0
+    RATE_WINDOW_S = EDA_RATE_WINDOW_S
     QUALITY_WINDOW_S = 10.0
 
     def __init__(self, fs_hz: float, t0_us: int, slip_s: float = 0.5):

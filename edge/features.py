@@ -36,10 +36,12 @@ from typing import Optional
 import numpy as np
 
 from empathy.edge.eda import EdaWindow
-from empathy.edge.fusion import (FACE_GAIN, RESPONSE_S, Affect, Aligner, affect_fuse, baselines,
+from empathy.edge.fusion import (FACE_GAIN, Affect, Aligner, affect_fuse, baselines,
                                  channel_arousal)
 from empathy.edge.heart import BeatStream
 from empathy.edge.hrv import LOST_GAP_S, WINDOW_S, HeartWindow, hrv_time
+from empathy.edge.latency import (FACE_TAU_S, HR_WINDOW_S, HRV_WINDOW_S, LATENCY_S,
+                                  PUPIL_WINDOW_S, latency_s)
 from empathy.edge.motion import MotionGate
 from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
@@ -49,37 +51,11 @@ from empathy.wire import EXPRESSION_NONE, Flag
 
 log = logging.getLogger("empathy.edge.features")
 
-# Heart rate averaged over 8 s: its half-window delay joins the heart's response time in the
-# estimate's declared latency (5 + 4 s). Re-checked on the tuning seeds 101-105 with the
-# signals aligned (`empathy bench estimate_offline`, docs/evaluation.md): 3, 5, 8 s gave
-# mean r 0.56, 0.60, 0.65. Longer windows were not tried: each second of window is half a
-# second more latency for the show. (5 s had been picked on the demo's reported figure,
-# before the tuning and reporting seeds were split.)
-HR_WINDOW_S = 8.0
-HRV_WINDOW_S = 30.0
-FACE_TAU_S = 0.8  # sustained expressions count, one-frame flickers don't
 WAVE_SLIP_S = 0.5  # a chunk this far off its stream's tracked time base restarts detection
 MIN_HEART_QUALITY = 0.3
 MAX_MENDED_FRAC = 0.2  # HRV_OK off when more of the window's intervals were mended than this
 HEART_WAVES = ("ppg", "ecg")  # the waveforms beats are found in; other kinds are passed over
 EDA_SETTLE_S = 20.0  # responses a minute mean little over the first seconds
-PUPIL_WINDOW_S = 1.0  # the pupil's median window
-
-
-def latency_s(hr_window_s: float = HR_WINDOW_S) -> dict[str, float]:
-    """Each signal's latency from the body to its value here: the physiology's
-    (fusion.RESPONSE_S) plus the delay of the edge's own filter (a window mean or median
-    lags by half the window, an exponential smoothing by its time constant)."""
-    return {"hr": RESPONSE_S["hr"] + hr_window_s / 2,
-            "rmssd": RESPONSE_S["rmssd"] + HRV_WINDOW_S / 2,
-            "pupil": RESPONSE_S["pupil"] + PUPIL_WINDOW_S / 2,
-            "face": RESPONSE_S["face"] + FACE_TAU_S,
-            "eda": RESPONSE_S["eda"] + EdaWindow.RATE_WINDOW_S / 2}
-
-
-LATENCY_S = latency_s()
-# The fused estimate refers to the body this long before it is sent (fusion.Aligner).
-ESTIMATE_LATENCY_S = Aligner(LATENCY_S).lag_s
 
 
 class _WaveBeats:

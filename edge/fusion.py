@@ -30,7 +30,7 @@ CHANNELS = {"heart": ("hr", "rmssd"), "pupil": ("pupil",), "face": ("face",)}
 SPREAD = 1.5  # z of 1.5 on every signal reads as arousal tanh(1) = 0.76
 FACE_GAIN = 2.5  # the expression model's arousal (-1..1) in baseline z units
 # How long after the body is moved each signal shows it (physiology only; the edge's
-# filters add their own delays, edge.features.LATENCY_S). Heart rate: the cardiac response
+# filters add their own delays, edge.latency.LATENCY_S). Heart rate: the cardiac response
 # to emotional pictures and film develops over ~4-8 s; 5 s, the accelerative peak to
 # arousing pictures (Bradley et al. 2001, Emotion 1:276; Kreibig 2010, Biol. Psychol.
 # 84:394). RMSSD: the same heart. Pupil: arousal dilation within ~1 s (Bradley et al.

@@ -27,7 +27,8 @@ from empathy.paths import data_dir, state_dir
 from empathy.sensors.base import SCHEMES as SOURCES, Frame, open_source
 from empathy.transports import check_url, open_sender
 from empathy.calibration.store import check_id
-from empathy.edge.features import ESTIMATE_LATENCY_S, SeatFeatures
+from empathy.edge.features import SeatFeatures
+from empathy.edge.latency import ESTIMATE_LATENCY_S
 from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
 from empathy.edge.uplink import UplinkWatch

@@ -129,7 +129,7 @@ def decide(policy: Policy, decision: Decision, state: AudienceState,
 # Psychophysiology ch. 7; Boucsein 2012, Electrodermal Activity; the cardiac response to an
 # emotional picture peaks 3-6 s after its onset: Bradley, Codispoti, Cuthbert & Lang 2001,
 # Emotion 1(3)); then the edge's estimate, which aligns every signal on the heart's and
-# declares that it shows the body 9 s before it is sent (`edge.features.ESTIMATE_LATENCY_S`,
+# declares that it shows the body 9 s before it is sent (`edge.latency.ESTIMATE_LATENCY_S`,
 # docs/evaluation.md), and whose windows smooth a rise over seconds. The reward reads that
 # smoothed rise as a first-order lag of the declared latency and undoes it
 # (`audience.measured_segment_reward`); what is left to shift the window by is the part a
@@ -143,10 +143,9 @@ MAX_REWARD_LATENCY_S = 15.0
 
 def estimate_lag_s() -> float:
     """How late the edge's arousal estimate answers the body, as the edge declares it
-    (`edge.features.ESTIMATE_LATENCY_S`): what the measured reward corrects its arousal
-    for (`audience.measured_segment_reward`). Imported on first use: the edge's feature
-    module brings scipy.signal, which a host that never rewards need not load."""
-    from empathy.edge.features import ESTIMATE_LATENCY_S
+    (`edge.latency.ESTIMATE_LATENCY_S`): what the measured reward corrects its arousal
+    for (`audience.measured_segment_reward`)."""
+    from empathy.edge.latency import ESTIMATE_LATENCY_S
 
     return float(ESTIMATE_LATENCY_S)
 

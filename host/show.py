@@ -26,8 +26,7 @@ from empathy.clock import now_us
 from empathy.config import host_port, setting
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
 from empathy.host.policy import (MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, Choice, decide,
-                                 default_choice, estimate_lag_s, learn_from_show,
-                                 make_policy)
+                                 default_choice, learn_from_show, make_policy)
 from empathy.host.receive import Intake, LinkCounters
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
@@ -85,11 +84,6 @@ class Show:
 
         self.story, self.cfg, self.show_key, self.clock = story, cfg, show_key, clock
         self.policy = make_policy(cfg.policy, story=story)  # a learner's state is per story
-        # The estimate's lag the reward corrects for (`policy.estimate_lag_s`), read in the
-        # background from now, while the seats take their baselines: its module's import
-        # (scipy.signal, ~2 s) would hold up the host's start, compete with the film's first
-        # frames, or stall the show at its first reward.
-        threading.Thread(target=estimate_lag_s, name="estimate-lag", daemon=True).start()
         self.receiver = open_receiver(cfg.listen)
         self.announcement = announce_if_lan(cfg.listen)  # units with uplink "auto" find us
         # Clock-sync requests are answered through the receiver the moment they are read.
