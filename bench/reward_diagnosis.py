@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.host.audience import STATE_HZ, lag_undone, segment_reward
+from empathy.host.audience import (STATE_HZ, arousal_term, lag_undone, segment_reward,
+                                   synchrony_term)
 from empathy.host.policy import REWARD_LATENCY_S, estimate_lag_s
 from empathy.host.story import load
 from empathy.sim import HERE as SIM, SAMPLE_IMPACT, audience as sim
@@ -136,8 +137,8 @@ def contrasts(story, impact, seed: int, n: int, lag_s: float,
     terms (`term`: "reward", "arousal" or "synchrony")."""
     def score(arousal, sync, target):
         return {"reward": segment_reward([arousal], [sync], target),
-                "arousal": 0.5 * (1 - min(1.0, abs(arousal - target))),
-                "synchrony": 0.5 * min(1.0, max(0.0, sync))}[term]
+                "arousal": arousal_term(arousal, target),
+                "synchrony": synchrony_term(sync)}[term]
     rows = _segments(story, impact, seed, n)
     hid = np.array([score(*_terms(r, "hidden", 0.0), r["target"]) for r in rows])
     seen = np.array([score(*_terms(r, "seen", latency_s, lag_s), r["target"]) for r in rows])

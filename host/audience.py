@@ -133,10 +133,20 @@ def fuse(now_us: int, arousal, valence, traces: list, seats_total: int,
                          sync, *rise_and_spike(traces))
 
 
+def synchrony_term(synchrony: float) -> float:
+    """Engagement's first half, 0..0.5: the audience reacting together."""
+    return 0.5 * min(1.0, max(0.0, synchrony))
+
+
+def arousal_term(arousal: float, target_arousal: float) -> float:
+    """Engagement's second half, 0..0.5: the audience where the screenplay wants it."""
+    return 0.5 * (1 - min(1.0, abs(arousal - target_arousal)))
+
+
 def engagement(arousal: float, synchrony: float, target_arousal: float) -> float:
     """How well a moment landed, 0..1: the audience reacting together (synchrony) and
     sitting where the screenplay wants it (arousal near the target), half each."""
-    return 0.5 * min(1.0, max(0.0, synchrony)) + 0.5 * (1 - min(1.0, abs(arousal - target_arousal)))
+    return synchrony_term(synchrony) + arousal_term(arousal, target_arousal)
 
 
 def segment_reward(arousal, synchrony, target_arousal: float) -> float:
