@@ -420,8 +420,8 @@ class BeatStream:
         if self.back <= self.refine:
             return r
         e, w, lo = self._raw_peak(p, h0, after, self.back)
-        if e < 0 or e == r or r < 0:
-            return r if e < 0 else e if r < 0 else r
+        if e < 0 or r < 0:
+            return max(e, r)  # the one that is a peak, if either is
         return e if w[e - lo] > self.m.back_ratio * w[r - lo] else r
 
     def _raw_peak(self, p: int, h0: int, after: int, back: int) -> tuple[int, np.ndarray, int]:
