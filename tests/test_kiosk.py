@@ -111,17 +111,7 @@ def test_host_run_says_which_attract_clip_is_missing(tmp_path):
 
 def test_host_run_in_kiosk_mode_serves_a_visitor_from_a_real_edge_unit(tmp_path):
     """The production path: `empathy host run` with mode = "kiosk" and `empathy edge run`."""
-    import socket
-
-    from artist_film import make_film
-
-    film = make_film(tmp_path / "film")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    run = [sys.executable, "-m", "empathy.cli"]
-    subprocess.run(run + ["keys", "new", "1", "--keystore", str(tmp_path / "host.keys.toml"),
-                          "--edge-dir", str(tmp_path)], check=True, capture_output=True)
+    film, port = _film_port_and_keys(tmp_path)
     host = {"keystore": str(tmp_path / "host.keys.toml"), "story": str(film / "story.toml"),
             "mode": "kiosk", "frame_log": str(tmp_path / "frames.csv"), "duration_s": 26.0,
             "show": {"listen": f"udp://127.0.0.1:{port}", "width": 160, "height": 96,
@@ -151,17 +141,7 @@ def test_host_run_can_wait_for_every_seats_baseline_before_the_film(tmp_path, ed
                                                                      wait_s, ready):
     """Show mode with baseline_wait_s: the film starts once the seats are calibrated, or
     after the wait with a logged fallback, and the summary says which."""
-    import socket
-
-    from artist_film import make_film
-
-    film = make_film(tmp_path / "film")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    run = [sys.executable, "-m", "empathy.cli"]
-    subprocess.run(run + ["keys", "new", "1", "--keystore", str(tmp_path / "host.keys.toml"),
-                          "--edge-dir", str(tmp_path)], check=True, capture_output=True)
+    film, port = _film_port_and_keys(tmp_path)
     host = {"keystore": str(tmp_path / "host.keys.toml"), "story": str(film / "story.toml"),
             "frame_log": str(tmp_path / "frames.csv"), "duration_s": 7.0,
             "baseline_wait_s": wait_s,
@@ -184,6 +164,23 @@ def test_host_run_can_wait_for_every_seats_baseline_before_the_film(tmp_path, ed
         assert 3.0 <= b["waited_s"] < 5.0 and all(t is None for t in b["seats"].values())
         said = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
         assert any(r["msg"].startswith("baseline: 0 of 2 seats ready") for r in said)
+
+
+def _film_port_and_keys(tmp_path) -> tuple:
+    """A generated film, a free UDP port and unit 1's keys (host's and the edge's): what
+    every real host + edge test here starts from."""
+    import socket
+
+    from artist_film import make_film
+
+    film = make_film(tmp_path / "film")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run([sys.executable, "-m", "empathy.cli", "keys", "new", "1", "--keystore",
+                    str(tmp_path / "host.keys.toml"), "--edge-dir", str(tmp_path)],
+                   check=True, capture_output=True)
+    return film, port
 
 
 def _host_and_edge(tmp_path, host: dict, edge: dict, *host_flags: str) -> tuple[str, str]:
