@@ -344,8 +344,9 @@ def _records_section() -> list[str]:
              "Nothing is downloaded at run time. The only recordings in this repository are "
              "the six 3 min MIT-BIH Arrhythmia excerpts (`mitdb-104` ... `mitdb-200`, 400 KB "
              "in all, Open Data Commons Attribution 1.0) with their beat annotation, and the "
-             "first minute of five Wrist PPG During Exercise records (`wrist-*`, 450 KB) and 4 "
-             "min of BIDMC record 01 (`bidmc-01`, 58 KB), the same licence, with their "
+             "first minute of five Wrist PPG During Exercise records (`wrist-*`, 840 KB, with "
+             "the accelerometer's axes) and 4 min of BIDMC record 01 (`bidmc-01`, 58 KB), "
+             "the same licence, with their "
              "simultaneous ECG's beats, in `edge/heart_reference/` (its "
              "README: where they come from, how they were cut and checked).", "",
              "| record | kind | held out | what |", "|---|---|---|---|"]
