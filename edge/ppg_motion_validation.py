@@ -85,6 +85,18 @@ def table(results: list[dict]) -> list[str]:
     return lines
 
 
+def page_section() -> list[str]:
+    """docs/heart-corpus.md's section: every wrist record, with and without the axes."""
+    return ["## PPG with the wrist's accelerometer axes", "",
+            "The wrist records scored as above, ours also on the PPG less what the "
+            "accelerometer's three axes predict of it (`ours+acc`, edge/ppg_motion_cancel.py; "
+            "its settings chosen on the tuning records, the held-out ones scored once after, "
+            "docs/signal-validation.md). F1's interval: the record's paired, extra and missed "
+            "beats resampled (`python -m empathy.edge.ppg_motion_validation --set all`). Last "
+            "column: the detector's beats the gate (edge/motion.py) marks as moving.", ""] + \
+        table([score_wrist(r) for r in WRIST]) + [""]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m empathy.edge.ppg_motion_validation")
     ap.add_argument("--set", choices=("tuning", "held-out", "all"), default="tuning")

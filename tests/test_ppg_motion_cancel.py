@@ -2,17 +2,14 @@
 records that keep the three axes (edge/heart_reference/wrist-*, tuning records only), on
 real still-hand PPG, in any chunking, and on broken input."""
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from empathy.edge.heart import ppg_peaks
-from empathy.edge.heart_corpus import available, motion_axes, motion_mag, record, record_data
+from empathy.edge.heart_corpus import motion_axes, motion_mag, record, record_data
 from empathy.edge.ppg_motion_cancel import MotionCanceller, cancel_motion
 from empathy.edge.ppg_motion_validation import f1_interval, score_wrist
+from test_ppg_motion import STILL_PPG, still_record
 
 
 @pytest.mark.parametrize("name, margin", [("wrist-s2-walk", 0.05),
@@ -61,13 +58,9 @@ def _still_axes(n: int, fs: float, rng) -> np.ndarray:
     return g + sway + rng.normal(0, 10.0, (n, 3))
 
 
-@pytest.mark.parametrize("name", ["heartpy-data", "heartpy-data2", "systole-ppg",
-                                  "bsn-bvp-rest"])
+@pytest.mark.parametrize("name", STILL_PPG)
 def test_a_still_accelerometer_takes_nothing_off_real_ppg(name):
-    rec = record(name)
-    if not available(rec):
-        pytest.skip(f"{name}: not installed or not in cache/heart-corpus")
-    x, fs = record_data(rec)
+    x, fs = still_record(name)
     c = MotionCanceller(fs, 3)
     y = c.push(x, _still_axes(len(x), fs, np.random.default_rng(2)))
     assert np.array_equal(y, x) and c.active_s == 0.0
@@ -93,28 +86,3 @@ def test_f1_interval_holds_the_point_and_narrows_with_more_beats():
     lo, hi = f1_interval(40, 20, 20)
     lo2, hi2 = f1_interval(400, 200, 200)
     assert lo < 2 / 3 < hi and lo2 < 2 / 3 < hi2 and hi2 - lo2 < (hi - lo) / 2
-
-
-def test_signal_hr_with_three_axes_takes_the_movement_off_first(tmp_path):
-    rec = record("wrist-s1-low-bike")
-    x, fs = record_data(rec)
-    axes = motion_axes(rec)
-    t = np.arange(len(x)) / fs
-    np.savetxt(tmp_path / "ppg.csv", np.c_[t, x], delimiter=",", header="time,ppg",
-               comments="", fmt="%.5f")
-    np.savetxt(tmp_path / "acc.csv", np.c_[t, axes], delimiter=",", header="time,x,y,z",
-               comments="", fmt="%.3f")
-    np.savetxt(tmp_path / "short.csv", np.c_[t, axes][:1000], delimiter=",",
-               header="time,x,y,z", comments="", fmt="%.3f")
-
-    def hr(*extra):
-        p = subprocess.run([sys.executable, "-m", "empathy.cli", "signal", "hr",
-                            str(tmp_path / "ppg.csv"), *extra], capture_output=True, text=True,
-                           timeout=120)
-        return p.returncode, p.stdout, p.stderr
-
-    rc, out, _ = hr("--acc", str(tmp_path / "acc.csv"), "--json")
-    m = json.loads(out)["motion"]
-    assert rc == 0 and m["cancelled_s"] > 50 and m["beats_judged"] > 60
-    rc, _, err = hr("--acc", str(tmp_path / "short.csv"))
-    assert rc == 1 and "start together" in err and "Traceback" not in err
