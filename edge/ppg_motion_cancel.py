@@ -68,8 +68,11 @@ class MotionCanceller:
 
     def push(self, ppg, acc_mg) -> np.ndarray:
         x = np.asarray(ppg, dtype=np.float64).ravel()
-        a = np.asarray(acc_mg, dtype=np.float64).reshape(len(x), -1) if x.size else \
-            np.zeros((0, self.axes))
+        a = np.asarray(acc_mg, dtype=np.float64)
+        a = a.reshape(len(a), -1) if a.size else np.zeros((0, self.axes))
+        if len(a) != len(x):
+            raise ValueError(f"{len(a)} accelerometer samples for {len(x)} PPG samples: "
+                             "the canceller needs both on one clock")
         if a.shape[1] != self.axes:
             raise ValueError(f"accelerometer chunk has {a.shape[1]} axes, expected {self.axes}")
         if not x.size:

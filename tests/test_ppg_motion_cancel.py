@@ -77,6 +77,8 @@ def test_broken_input_is_refused_in_one_line():
         c.push(np.zeros(1), np.array([[1e9, 0, 0]]))
     with pytest.raises(ValueError, match="NaN"):
         c.push(np.array([np.inf]), np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="one clock"):
+        c.push(np.zeros(10), np.zeros((9, 3)))
     with pytest.raises(ValueError, match="Hz"):
         MotionCanceller(5.0, 3)
     assert len(c.push([], np.zeros((0, 3)))) == 0
