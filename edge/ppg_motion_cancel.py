@@ -3,15 +3,15 @@
 The gate (edge/motion.py) can only leave beats out while the hand moves. Where a board
 records the accelerometer's axes on the PPG's own clock (the Shimmer3 of the wrist
 records: both at 256 Hz), the movement's share of the PPG can instead be estimated and
-taken off, the classic adaptive noise canceller (Widrow 1975; for PPG with an
-accelerometer, e.g. Ram et al. 2012, and the reference stage of TROIKA/SpaMA-style
-trackers):
+taken off, the classic adaptive noise canceller (Widrow et al. 1975; for PPG with MEMS
+accelerometers, Asada et al. 2004; the accelerometer as the reference of TROIKA, Zhang et
+al. 2015, and SpaMA-style trackers):
 
 - the PPG and each axis go through the same causal band-pass (BAND_HZ: the cardiac band,
   where the movement's waves must be taken off),
 - a recursive-least-squares filter (exponential memory MEMORY_S) fits the band-passed
-  PPG from TAPS delayed samples of each band-passed axis (TAP_S apart: two taps a quarter
-  of a cycle apart give any phase at the step or pedal rate),
+  PPG from TAPS delayed samples of each band-passed axis, TAP_S apart (two taps per axis
+  let the fit shift the phase of each axis's wave),
 - the fit is the artefact; the PPG less it goes on to the beat detector (edge/heart.py).
 
 Where the accelerometer is still (the band-passed axes' RMS, over RMS_TAU_S, under
@@ -32,14 +32,16 @@ import math
 import numpy as np
 from scipy import signal
 
+# chosen on the tuning wrist records among 36 combinations (docs/signal-validation.md)
 BAND_HZ = (0.5, 8.0)  # the beat detector's own band (edge/heart.py METHODS["ppg"])
 TAPS = 2
 TAP_S = 0.0625
 MEMORY_S = 10.0
 STILL_MG = 20.0  # in-band RMS of a hand at rest: tremor and noise, a few mG
-ACTIVE_MG = 50.0  # edge/motion.py's "moving" level
+ACTIVE_MG = 50.0  # the level edge/motion.py's gate calls moving
 RMS_TAU_S = 1.0
-START_P = 100.0  # the RLS's initial inverse correlation, per mG^2: learns from the first swing
+START_P = 100.0  # the RLS's starting inverse correlation (1/mG^2): large, so the first
+# swing is learnt at once
 MAX_MG = 20000.0  # beyond a +-16 g part's range: a broken reading
 
 
