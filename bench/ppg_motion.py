@@ -31,6 +31,7 @@ from empathy.edge.beat_score import TOL_S, beat_match, neurokit_beats
 from empathy.edge.features import SeatFeatures
 from empathy.edge.heart import ppg_peaks
 from empathy.edge.motion import PAD_S, motion_gate
+from empathy.edge.ppg_motion_cancel import cancel_motion
 from empathy.sensors.base import Waveform
 from empathy.sim.impact import Impact
 from empathy.sim.nuisance import Activity
@@ -123,6 +124,15 @@ def score(rec: dict, peers: bool = True) -> dict:
     ts, _, moving, _ = motion_gate(ts_us, b.sqi, a, afs, at0)
     rows = {"ours": {**beat_scores(rec, ts_us / 1e6), **show_hr(rec, False)},
             "ours+acc": {**beat_scores(rec, ts[~moving] / 1e6), **show_hr(rec, True)}}
+    # the canceller (edge/ppg_motion_cancel.py) before the gate: the simulated hand gives
+    # only the magnitude, at 50 Hz, laid on the PPG's clock here (batch only)
+    at = at0 / 1e6 + np.arange(len(a)) / afs
+    mag = np.interp(t0 / 1e6 + np.arange(len(x)) / fs, at, a)
+    c = ppg_peaks(cancel_motion(x, mag, fs), fs)
+    cts_us = t0 + c.idx * 1e6 / fs
+    cts, _, cmoving, _ = motion_gate(cts_us, c.sqi, a, afs, at0)
+    rows["ours+cancel"] = beat_scores(rec, cts_us / 1e6)
+    rows["ours+cancel+gate"] = beat_scores(rec, cts[~cmoving] / 1e6)
     if peers:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -183,6 +183,15 @@ def motion_mag(rec: Record) -> np.ndarray | None:
     return z["acc_mag"] * float(z["scale_acc"]) if "acc_mag" in z else None
 
 
+def motion_axes(rec: Record) -> np.ndarray | None:
+    """The accelerometer's three axes (n, 3) in mG where the excerpt keeps them (the wrist
+    records, issue 19's eighth pass), else None."""
+    z = _excerpt(rec) if rec.fmt == "pulse_npz" else {}
+    if "acc_xyz" not in z:
+        return None
+    return z["acc_xyz"] * (float(z["scale_acc_xyz"]) / 9.80665 * 1000.0)
+
+
 def corpus_dir() -> Path:
     env = os.environ.get("EMPATHY_HEART_CORPUS")
     return Path(env) if env else Path(__file__).resolve().parent.parent / "cache" / "heart-corpus"

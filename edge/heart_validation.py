@@ -23,6 +23,7 @@ from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, motion_mag,
                                         peer_cache_dir, record, record_data, trusted_spans)
 from empathy.edge.motion import motion_gate
+from empathy.edge.ppg_motion_validation import page_section as wrist_acc_section
 from empathy.edge.rr_validation import artefact_free, injection_summary
 
 STRESS_S = 180.0  # of the tuning ECG used for the stress cases
@@ -344,8 +345,9 @@ def _records_section() -> list[str]:
              "Nothing is downloaded at run time. The only recordings in this repository are "
              "the six 3 min MIT-BIH Arrhythmia excerpts (`mitdb-104` ... `mitdb-200`, 400 KB "
              "in all, Open Data Commons Attribution 1.0) with their beat annotation, and the "
-             "first minute of five Wrist PPG During Exercise records (`wrist-*`, 450 KB) and 4 "
-             "min of BIDMC record 01 (`bidmc-01`, 58 KB), the same licence, with their "
+             "first minute of five Wrist PPG During Exercise records (`wrist-*`, 840 KB, with "
+             "the accelerometer's axes) and 4 min of BIDMC record 01 (`bidmc-01`, 58 KB), "
+             "the same licence, with their "
              "simultaneous ECG's beats, in `edge/heart_reference/` (its "
              "README: where they come from, how they were cut and checked).", "",
              "| record | kind | held out | what |", "|---|---|---|---|"]
@@ -488,6 +490,7 @@ def write_page(out_dir: Path) -> Path:
                 lines += [f"## {kind.upper()}: {title}", ""] + _summary(rs) + [""] + \
                          _detail(rs) + [""]
     lines += _wrist_section(results["ppg"])
+    lines += wrist_acc_section()
     lines += _plausible_section([r for r in results["ppg"] if r["spans"] is None])
     lines += _annotated_tuning_section([r for r in results["ecg"]
                                         if "consensus_rows" in r and not r["rec"].held_out])

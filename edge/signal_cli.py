@@ -113,10 +113,18 @@ def _beats(args, verb: str):
     t, cols = read_signal(args.file)
     x = _pick(cols, args.column, args.file)
     fs = _rate(t, args.fs, args.file)
+    acc = _read_acc(args) if getattr(args, "acc", None) else None
+    cancelled = None
+    if acc is not None and acc[2] is not None and args.kind == "ppg":
+        x, cancelled = _cancelled(x, fs, *acc)
     beats = waveform_peaks(x, fs, args.kind)
     sqi, motion = beats.sqi, None
-    if getattr(args, "acc", None):
-        sqi, motion = _motion_graded(args, beats.idx / fs, sqi)
+    if acc is not None:
+        from empathy.edge.motion import motion_gate
+
+        _, sqi, _, motion = motion_gate(beats.idx / fs * 1e6, sqi, acc[1], acc[0])
+        if cancelled is not None:
+            motion["cancelled_s"] = cancelled
     s = heart_summary(beats.idx / fs, sqi, len(x) / fs)
     s["fs_hz"] = fs
     if motion is not None:
@@ -124,18 +132,32 @@ def _beats(args, verb: str):
     return s, fs, len(x)
 
 
-def _motion_graded(args, beat_s, sqi):
-    """Beats that fell while the accelerometer (--acc FILE, starting with the signal) moved
-    get quality 0, so no normal interval touches them (`edge.motion`)."""
-    from empathy.edge.motion import motion_gate
-
+def _read_acc(args):
+    """(rate, magnitude, axes or None) of --acc FILE (mG, starting with the signal)."""
     t, cols = read_signal(args.acc)
-    if all(k in cols for k in "xyz"):  # three axes: their magnitude
-        a = np.sqrt(sum(cols[k] ** 2 for k in "xyz"))
+    axes = None
+    if all(k in cols for k in "xyz"):  # three axes: the gate reads their magnitude
+        axes = np.column_stack([cols[k] for k in "xyz"])
+        a = np.sqrt(np.sum(axes ** 2, axis=1))
     else:
         a = _pick(cols, None, args.acc, prefer=("acc", "acc_mg", "magnitude"))
-    _, q, _, report = motion_gate(beat_s * 1e6, sqi, a, _rate(t, args.acc_fs, args.acc))
-    return q, report
+    return _rate(t, args.acc_fs, args.acc), a, axes
+
+
+def _cancelled(x, fs: float, acc_fs: float, _mag, axes):
+    """The PPG less what the accelerometer's axes predict of it (`edge.ppg_motion_cancel`),
+    the axes laid on the PPG's clock; and for how many seconds something was taken off."""
+    from empathy.edge.ppg_motion_cancel import MotionCanceller
+
+    n = min(len(x), int(len(axes) / acc_fs * fs))
+    if n < len(x) // 2:
+        raise ValueError(f"{len(axes) / acc_fs:.1f} s of accelerometer for "
+                         f"{len(x) / fs:.1f} s of PPG: they must start together")
+    ta = np.arange(len(axes)) / acc_fs
+    on_ppg = np.column_stack([np.interp(np.arange(n) / fs, ta, axes[:, k]) for k in range(3)])
+    c = MotionCanceller(fs, 3)
+    y = np.concatenate((c.push(x[:n], on_ppg), x[n:]))
+    return y, round(c.active_s, 2)
 
 
 def _no_heartbeat(verb: str, path: str, s: dict) -> int:
@@ -275,7 +297,8 @@ def register(p) -> None:
     h.add_argument("--kind", choices=("ppg", "ecg"), default="ppg")
     h.add_argument("--column", help="which CSV column holds the signal")
     h.add_argument("--acc", metavar="FILE", help="an accelerometer recorded with it (mG: a "
-                   "magnitude column or x,y,z; same start): beats while moving are left out")
+                   "magnitude column or x,y,z; same start): beats while moving are left out; with "
+                   "x,y,z a PPG first has what the axes predict of it taken off")
     h.add_argument("--acc-fs", type=FS, help="the accelerometer's rate in Hz (needed "
                    "without a time column)")
     h.add_argument("--json", action="store_true", help="one JSON object")

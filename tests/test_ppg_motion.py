@@ -1,7 +1,11 @@
 """PPG beats graded by an accelerometer (edge/motion.py): movement at known times in the
 simulated world, a still accelerometer on real recordings, broken accelerometer input."""
 
+import functools
+import json
 import logging
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -10,7 +14,7 @@ import pytest
 from empathy.bench.ppg_motion import motion_recording, score
 from empathy.edge.features import SeatFeatures
 from empathy.edge.heart import ppg_peaks
-from empathy.edge.heart_corpus import available, record, record_data
+from empathy.edge.heart_corpus import available, motion_axes, record, record_data
 from empathy.edge.motion import MotionGate, MotionTrack, motion_gate
 from empathy.sensors.base import Waveform
 from empathy.sim.impact import Impact
@@ -66,13 +70,20 @@ def _still_acc(n: int, fs: float, rng) -> np.ndarray:
     return 1000.0 + 15.0 * np.sin(2 * np.pi * 0.25 * t) + rng.normal(0, 10.0, n)
 
 
-@pytest.mark.parametrize("name", ["heartpy-data", "heartpy-data2", "systole-ppg",
-                                  "bsn-bvp-rest"])
-def test_a_still_accelerometer_changes_nothing_on_real_ppg(name):
+STILL_PPG = ["heartpy-data", "heartpy-data2", "systole-ppg", "bsn-bvp-rest"]  # real, still
+
+
+def still_record(name: str) -> tuple[np.ndarray, float]:
+    """A real PPG recording of a hand at rest, or the test skipped where it is not cached."""
     rec = record(name)
     if not available(rec):
         pytest.skip(f"{name}: not installed or not in cache/heart-corpus")
-    x, fs = record_data(rec)
+    return record_data(rec)
+
+
+@pytest.mark.parametrize("name", STILL_PPG)
+def test_a_still_accelerometer_changes_nothing_on_real_ppg(name):
+    x, fs = still_record(name)
     rng = np.random.default_rng(1)
     bare, worn = SeatFeatures(baseline_s=10.0), SeatFeatures(baseline_s=10.0)
     step, hr_bare, hr_worn = int(fs / 4), [], []
@@ -170,25 +181,25 @@ def test_simulated_board_with_an_accelerometer_streams_the_hand(tmp_path):
     assert any(isinstance(r, Waveform) and r.kind == "ppg" for r in got)
 
 
-def test_signal_hr_with_an_accelerometer_file_leaves_out_the_moving_beats(tmp_path):
-    import json
-    import subprocess
-    import sys
+def _signal_hr(ppg_csv, *extra) -> tuple[int, str, str]:
+    p = subprocess.run([sys.executable, "-m", "empathy.cli", "signal", "hr", str(ppg_csv),
+                        *extra], capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
 
+
+def _write_csv(path, fs_hz: float, cols: np.ndarray, names: str) -> None:
+    t = np.arange(len(cols)) / fs_hz
+    np.savetxt(path, np.c_[t, cols], delimiter=",", header=f"time,{names}", comments="",
+               fmt="%.5f")
+
+
+def test_signal_hr_with_an_accelerometer_file_leaves_out_the_moving_beats(tmp_path):
     rec = motion_recording(21, seconds=60.0)
     for kind, col in (("ppg", "ppg"), ("acc", "acc_mg")):
         ch = [c for c in rec["chunks"] if c.kind == kind]
-        x = np.concatenate([c.samples for c in ch])
-        t = np.arange(len(x)) / ch[0].fs_hz
-        np.savetxt(tmp_path / f"{kind}.csv", np.c_[t, x], delimiter=",", header=f"time,{col}",
-                   comments="", fmt="%.5f")
-
-    def hr(*extra):
-        p = subprocess.run([sys.executable, "-m", "empathy.cli", "signal", "hr",
-                            str(tmp_path / "ppg.csv"), *extra], capture_output=True, text=True,
-                           timeout=120)
-        return p.returncode, p.stdout, p.stderr
-
+        _write_csv(tmp_path / f"{kind}.csv", ch[0].fs_hz,
+                   np.concatenate([c.samples for c in ch]), col)
+    hr = functools.partial(_signal_hr, tmp_path / "ppg.csv")
     rc, out, _ = hr("--acc", str(tmp_path / "acc.csv"), "--json")
     m = json.loads(out)["motion"]
     assert rc == 0 and m["beats_rejected_motion"] > 5 and m["moving_s"] > 8
@@ -197,6 +208,23 @@ def test_signal_hr_with_an_accelerometer_file_leaves_out_the_moving_beats(tmp_pa
     (tmp_path / "far.csv").write_text("acc_mg\n1000\n90000\n")
     rc, _, err = hr("--acc", str(tmp_path / "far.csv"), "--acc-fs", "50")
     assert rc == 1 and "mG" in err and "Traceback" not in err
+
+
+def test_signal_hr_with_three_axes_takes_the_movement_off_first(tmp_path):
+    """A PPG with x, y, z (wrist-s1-low-bike, a tuning record) goes through the canceller
+    (edge/ppg_motion_cancel.py) before the detector and the gate."""
+    rec = record("wrist-s1-low-bike")
+    x, fs = record_data(rec)
+    axes = motion_axes(rec)
+    _write_csv(tmp_path / "ppg.csv", fs, x, "ppg")
+    _write_csv(tmp_path / "acc.csv", fs, axes, "x,y,z")
+    _write_csv(tmp_path / "short.csv", fs, axes[:1000], "x,y,z")
+    hr = functools.partial(_signal_hr, tmp_path / "ppg.csv")
+    rc, out, _ = hr("--acc", str(tmp_path / "acc.csv"), "--json")
+    m = json.loads(out)["motion"]
+    assert rc == 0 and m["cancelled_s"] > 50 and m["beats_judged"] > 60
+    rc, _, err = hr("--acc", str(tmp_path / "short.csv"))
+    assert rc == 1 and "start together" in err and "Traceback" not in err
 
 
 def test_edge_unit_stats_count_the_beats_left_out_for_motion(tmp_path):

@@ -7,8 +7,10 @@ records of the Wrist PPG During Exercise database (Jarchi & Casson 2017, PhysioN
 exports `<record>.csv` as copied in github.com/KG-PHD/John `physio/` and `s*_walk.csv`):
 chest ECG, wrist PPG and the wrist's low-noise accelerometer, all on one 256 Hz clock, and
 writes `wrist-<record>.npz` for each: ECG and PPG as integer codes of the export's three
-decimals (lossless), the accelerometer's magnitude (all that `edge/motion.py` uses; 0.01
-m/s^2 steps), the beat reference, and the spans where that reference is trusted.
+decimals (lossless), the accelerometer's magnitude (what `edge/motion.py`'s gate uses; 0.01
+m/s^2 steps), its three axes (what `edge/ppg_motion_cancel.py` uses; the export's three
+decimals, lossless, issue 19's eighth pass), the beat reference, and the spans where that
+reference is trusted.
 
 The reference is the chest ECG's, as the field takes it for PPG (Charlton et al. 2022):
 the R peaks that at least 4 of the 7 ECG peer detectors (`beat_score.PEERS["ecg"]`) found
@@ -33,7 +35,7 @@ from empathy.edge.beat_score import plausible_spans
 
 FS_HZ = 256.0
 # channel -> units per integer code: the export's 3 decimals for the ECG and PPG (exact)
-SCALES = {"ecg": 0.001, "ppg": 0.001, "acc": 0.01}
+SCALES = {"ecg": 0.001, "ppg": 0.001, "acc": 0.01, "acc_xyz": 0.001}
 BIDMC_S = 240.0
 RECORDS = {  # record -> (tuning or held out, what), fixed before any PPG detector ran
     "s1_walk": ("tuning", "subject 1 walking"),
@@ -91,12 +93,15 @@ def cut(csv_dir: Path, name: str, out: Path) -> dict:
         assert np.abs(raw[k] - codes[k]).max() < 1e-6, (name, k)
     mag = np.sqrt(np.sum(t[:, 5:8] ** 2, axis=1))
     codes["acc_mag"] = np.round(mag / SCALES["acc"]).astype(np.int16)
+    xyz = t[:, 5:8] / SCALES["acc_xyz"]  # +-2 g part: +-19.6 m/s^2 fits int16 in mm/s^2
+    codes["acc_xyz"] = np.round(xyz).astype(np.int16)
+    assert np.abs(xyz - codes["acc_xyz"]).max() < 1e-6, (name, "acc_xyz")
     ref = ecg_reference(codes["ecg"] * SCALES["ecg"], FS_HZ)
     spans = plausible_spans(ref)
     use, what = RECORDS[name]
     np.savez_compressed(out / f"wrist-{name}.npz", **codes,
                         scale_ecg=SCALES["ecg"], scale_ppg=SCALES["ppg"],
-                        scale_acc=SCALES["acc"], fs_hz=FS_HZ,
+                        scale_acc=SCALES["acc"], scale_acc_xyz=SCALES["acc_xyz"], fs_hz=FS_HZ,
                         beats=np.round(ref * FS_HZ).astype(np.int32), spans_s=spans,
                         record=name, use=use, what=what)
     kept = float(np.sum(spans[:, 1] - spans[:, 0])) if len(spans) else 0.0
