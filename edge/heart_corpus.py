@@ -124,6 +124,10 @@ RECORDS = (
     _mitdb("102", "paced rhythm, fusion of paced and normal beats (lead V5)", held_out=True),
     _mitdb("114", "PVCs, fusion beats; leads reversed (V5)", held_out=True),
     _mitdb("121", "normal sinus rhythm, the odd APC and PVC", held_out=True),
+    Record("svdb-800", "ecg", "reference", "svdb-800.npz", "mitdb_npz", 128.0,
+           "MIT-BIH Supraventricular Arrhythmia record 800, 3 min excerpt at 128 Hz with its "
+           "beat annotation: supraventricular ectopy, noise (`edge/heart_reference/"
+           "svdb-800.npz`)", held_out=True, annotation="svdb-800.npz"),
     Record("heartpy-data", "ppg", "heartpy", "data.csv", "heartpy", 100.0,
            "HeartPy's data.csv: 25 s of finger PPG"),
     Record("heartpy-data2", "ppg", "heartpy", "data2.csv", "heartpy", 0.0,

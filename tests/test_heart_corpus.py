@@ -113,6 +113,26 @@ def test_the_mitdb_excerpts_are_the_databases_and_line_up(name):
     assert np.median(np.abs(ann[:, None] - cons[None, :]).min(axis=1)) < 0.05
 
 
+def test_the_svdb_excerpt_is_the_copys_and_lines_up():
+    """MIT-BIH Supraventricular Arrhythmia record 800 (ECG-kit's copy; held out from the
+    start): 3 min of 10-bit values at 128 Hz, every beat label of the record's annotation
+    (1883 beats, 6 V, as that copy's 800.atr holds: the database's table was not checked),
+    lined up with the peers' consensus as the MIT-BIH excerpts are."""
+    rec = record("svdb-800")
+    assert rec.held_out and rec.fs_hz == 128.0
+    with np.load(REFERENCE_DIR / rec.member) as z:
+        adc, beats = z["adc"], z["beats"]
+        assert adc.dtype == np.int16 and len(adc) == 180 * 128 and float(z["fs_hz"]) == 128
+        assert -512 <= adc.min() and adc.max() < 512 and int(z["start"]) % (30 * 128) == 0
+        assert (int(z["record_beats"]), int(z["record_pvcs"])) == (1883, 6)
+    x, fs = record_data(rec)
+    ann = annotated_beats(rec, len(x), fs)
+    assert fs == 128.0 and np.array_equal(ann, beats / 128.0) and len(ann) == 213
+    cons = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
+    assert beat_match(ann, cons).se > 0.95
+    assert all(beat_match(ann + d, cons).se < 0.1 for d in (-0.25, 0.25))
+
+
 @pytest.mark.parametrize("name", MITDB_TUNING)
 def test_annotated_arrhythmic_tuning_ecg_matches_the_best_peer_and_its_rate(name):
     """Against the cardiologists' annotation: paced beats, bigeminy, runs of PVCs, noise."""
