@@ -9,7 +9,9 @@ annotation ships in no distribution, the annotation file is kept in `edge/heart_
 (its README says where it comes from and how it was checked) and `annotated_beats` reads it
 with wfdb. The one kind of recording committed there: short excerpts of MIT-BIH Arrhythmia
 records (ODC-By 1.0) with their beat annotation, `mitdb-<record>.npz` (dist "reference"),
-annotated arrhythmic ECG, twelve records, nine tuning and three held out (see its README); and PPG with a simultaneous
+annotated arrhythmic ECG (twelve records, nine tuning, three held out) and one MIT-BIH
+Supraventricular Arrhythmia record at 128 Hz, `svdb-800.npz` (held out; see their README);
+and PPG with a simultaneous
 ECG whose beats are its reference: one minute of five wrist PPG recordings during exercise
 (Jarchi & Casson 2017, `wrist-<record>.npz`) and 4 min of an ICU patient's finger PPG
 (BIDMC 01, `bidmc-01.npz`), both ODC-By 1.0 (`trusted_spans`: where that reference is
