@@ -9,7 +9,9 @@ annotation ships in no distribution, the annotation file is kept in `edge/heart_
 (its README says where it comes from and how it was checked) and `annotated_beats` reads it
 with wfdb. The one kind of recording committed there: short excerpts of MIT-BIH Arrhythmia
 records (ODC-By 1.0) with their beat annotation, `mitdb-<record>.npz` (dist "reference"),
-the tuning set of annotated arrhythmic ECG (see its README); and PPG with a simultaneous
+annotated arrhythmic ECG (twelve records, nine tuning, three held out) and one MIT-BIH
+Supraventricular Arrhythmia record at 128 Hz, `svdb-800.npz` (held out; see their README);
+and PPG with a simultaneous
 ECG whose beats are its reference: one minute of five wrist PPG recordings during exercise
 (Jarchi & Casson 2017, `wrist-<record>.npz`) and 4 min of an ICU patient's finger PPG
 (BIDMC 01, `bidmc-01.npz`), both ODC-By 1.0 (`trusted_spans`: where that reference is
@@ -69,12 +71,12 @@ class Record:
     ann_offset: int = 0  # the annotated record's sample where this excerpt starts
 
 
-def _mitdb(rec: str, what: str) -> Record:
-    """A tuning excerpt of an MIT-BIH Arrhythmia record, committed with its beat annotation."""
+def _mitdb(rec: str, what: str, held_out: bool = False) -> Record:
+    """An excerpt of an MIT-BIH Arrhythmia record, committed with its beat annotation."""
     f = f"mitdb-{rec}.npz"
     return Record(f"mitdb-{rec}", "ecg", "reference", f, "mitdb_npz", 360.0,
                   f"MIT-BIH Arrhythmia record {rec}, 3 min excerpt with its beat annotation: "
-                  f"{what} (`edge/heart_reference/{f}`)", annotation=f)
+                  f"{what} (`edge/heart_reference/{f}`)", held_out=held_out, annotation=f)
 
 
 def _wrist(rec: str, what: str, held_out: bool = False) -> Record:
@@ -116,6 +118,18 @@ RECORDS = (
     _mitdb("108", "tall P waves, wide QRS, noise, PVCs"),
     _mitdb("119", "ventricular bigeminy and trigeminy"),
     _mitdb("200", "frequent PVCs, couplets, runs of ventricular tachycardia"),
+    # issue 19's ninth pass: tuning or held out by record type, fixed before any detector ran
+    # on them (edge/heart_reference/cut_excerpts.HELD_OUT)
+    _mitdb("100", "normal sinus rhythm, APCs"),
+    _mitdb("116", "large QRS, frequent PVCs"),
+    _mitdb("123", "slow sinus rhythm, sinus arrhythmia, the odd PVC"),
+    _mitdb("102", "paced rhythm, fusion of paced and normal beats (lead V5)", held_out=True),
+    _mitdb("114", "PVCs, fusion beats; leads reversed (V5)", held_out=True),
+    _mitdb("121", "normal sinus rhythm, the odd APC and PVC", held_out=True),
+    Record("svdb-800", "ecg", "reference", "svdb-800.npz", "mitdb_npz", 128.0,
+           "MIT-BIH Supraventricular Arrhythmia record 800, 3 min excerpt at 128 Hz with its "
+           "beat annotation: supraventricular ectopy, noise (`edge/heart_reference/"
+           "svdb-800.npz`)", held_out=True, annotation="svdb-800.npz"),
     Record("heartpy-data", "ppg", "heartpy", "data.csv", "heartpy", 100.0,
            "HeartPy's data.csv: 25 s of finger PPG"),
     Record("heartpy-data2", "ppg", "heartpy", "data2.csv", "heartpy", 0.0,

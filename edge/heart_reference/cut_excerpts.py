@@ -9,6 +9,7 @@ EXCERPT_S window, starting on a 30 s boundary, that holds the most PVC ('V') ann
 (the earliest of equals), chosen from the annotation alone, before any detector ran on it.
 The samples go back to the database's 11-bit ADC values, exactly (gain 200/mV, zero 1024).
 Record 208 (held out, the corpus's `mitdb-208`) is not in tpcp's copy, and never goes here.
+With an ECG-kit checkout as a second argument, also `svdb-800.npz` (see cut_svdb).
 """
 
 from __future__ import annotations
@@ -28,7 +29,18 @@ EXCERPTS = {
     "108": ("MLII", "tall P waves, wide QRS, noise, PVCs"),
     "119": ("MLII", "ventricular bigeminy and trigeminy"),
     "200": ("MLII", "frequent PVCs, couplets and runs of ventricular tachycardia"),
+    # issue 19's ninth pass: tpcp's other six records, tuning or held out by record type
+    # (HELD_OUT), fixed before any detector ran on them
+    "100": ("MLII", "normal sinus rhythm, APCs"),
+    "102": ("V5", "paced rhythm, fusion of paced and normal beats; V5, not MLII"),
+    "114": ("V5", "PVCs, fusion beats, APCs; leads reversed: V5 is the first signal"),
+    "116": ("MLII", "large QRS, frequent PVCs"),
+    "121": ("MLII", "normal sinus rhythm, the odd APC and PVC"),
+    "123": ("MLII", "slow sinus rhythm, sinus arrhythmia, the odd PVC"),
 }
+# held out, one of each kind the tuning set also has: paced (102; 104 tunes), PVCs with a
+# reversed lead (114; 116 tunes), sinus rhythm (121; 100 and 123 tune)
+HELD_OUT = frozenset({"102", "114", "121"})
 
 
 def cut(tpcp: Path, rec: str, out: Path) -> dict:
@@ -41,22 +53,51 @@ def cut(tpcp: Path, rec: str, out: Path) -> dict:
     adc = np.round(adc).astype(np.int16)
     beats = pd.read_csv(data / f"{rec}_all.csv")["R"].to_numpy()
     pvc = pd.read_csv(data / f"{rec}_pvc.csv")["PVC"].to_numpy()
-    n, step = int(EXCERPT_S * FS_HZ), int(STEP_S * FS_HZ)
-    start = max(range(0, len(adc) - n + 1, step),
-                key=lambda s: (np.count_nonzero((pvc >= s) & (pvc < s + n)), -s))
-    keep = (beats >= start) & (beats < start + n)
     lead, what = EXCERPTS[rec]
-    np.savez_compressed(out / f"mitdb-{rec}.npz", adc=adc[start:start + n],
+    got = _save(out / f"mitdb-{rec}.npz", adc, beats, pvc, pvc, FS_HZ, GAIN, BASELINE, rec, lead)
+    return {**got, "held_out": rec in HELD_OUT, "what": what}
+
+
+def cut_svdb(ecgkit: Path, out: Path) -> dict:
+    """MIT-BIH Supraventricular Arrhythmia record 800 (128 Hz, 10-bit, zero 0) from
+    ECG-kit's `recordings/` (read with wfdb, digital values): held out, cut before any
+    detector ran on it, on the window with the most non-N beat labels (its ectopic beats)."""
+    import wfdb
+
+    path = str(ecgkit / "recordings" / "800")
+    r = wfdb.rdrecord(path, physical=False)
+    ann = wfdb.rdann(path, "atr")
+    beat_symbols = set("NLRBAaJSVrFejnE/fQ?")
+    keep = [s in beat_symbols for s in ann.symbol]
+    beats = np.asarray(ann.sample)[keep]
+    sym = np.asarray(ann.symbol)[keep]
+    got = _save(out / "svdb-800.npz", r.d_signal[:, 0].astype(np.int16), beats,
+                beats[sym != "N"], beats[sym == "V"], float(r.fs), float(r.adc_gain[0]),
+                int(r.baseline[0]), "800", "ECG (the database names no lead)")
+    return {**got, "held_out": True, "labels": dict(zip(*np.unique(sym, return_counts=True)))}
+
+
+def _save(path: Path, adc, beats, chosen_by, pvc, fs: float, gain: float, baseline: int,
+          rec: str, lead: str) -> dict:
+    """The EXCERPT_S window on a STEP_S boundary holding the most `chosen_by` beats (the
+    earliest of equals), with every beat in it and which are PVCs."""
+    n, step = int(EXCERPT_S * fs), int(STEP_S * fs)
+    start = max(range(0, len(adc) - n + 1, step),
+                key=lambda s: (np.count_nonzero((chosen_by >= s) & (chosen_by < s + n)), -s))
+    keep = (beats >= start) & (beats < start + n)
+    np.savez_compressed(path, adc=adc[start:start + n],
                         beats=(beats[keep] - start).astype(np.int32),
-                        pvc=np.isin(beats[keep], pvc), fs_hz=FS_HZ, gain=GAIN,
-                        baseline=BASELINE, start=start, record=rec, lead=lead,
+                        pvc=np.isin(beats[keep], pvc), fs_hz=fs, gain=gain,
+                        baseline=baseline, start=start, record=rec, lead=lead,
                         record_beats=len(beats), record_pvcs=len(pvc))
-    return {"record": rec, "start_s": start / FS_HZ, "beats": int(keep.sum()),
+    return {"record": rec, "start_s": start / fs, "beats": int(keep.sum()),
             "pvcs": int(np.isin(beats[keep], pvc).sum()), "record_beats": len(beats),
-            "record_pvcs": len(pvc), "what": what}
+            "record_pvcs": len(pvc)}
 
 
 if __name__ == "__main__":
     here = Path(__file__).resolve().parent
     for r in EXCERPTS:
         print(cut(Path(sys.argv[1]), r, here))
+    if len(sys.argv) > 2:  # an ECG-kit checkout: SVDB record 800
+        print(cut_svdb(Path(sys.argv[2]), here))
