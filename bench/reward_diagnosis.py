@@ -70,7 +70,7 @@ def _terms(row: dict, which: str, delay_s: float, lag_s: float = 0.0) -> tuple[f
     delay_s, from the hidden or the seen traces, as the show's timeline would hold them;
     the arousal corrected for an estimate lag of lag_s as the show's reward corrects it
     (`audience.lag_undone`, as `audience.measured_segment_reward` does)."""
-    arousal, sync = row["show"].window_states(row["path"], row["k"], which, delay_s)
+    arousal, sync = row["show"].window_states(row["path"], row["k"], which, delay_s, lag_s)
     if lag_s:
         arousal = lag_undone(np.arange(len(arousal)) / STATE_HZ, arousal, lag_s)
     return float(np.median(arousal)), float(np.mean(sync))
