@@ -31,7 +31,7 @@ SYNC_FULL_SD = 0.2
 # (`lag_undone_trace`): one sample's step is mostly its sensors' noise, times the lag.
 # Chosen on the policy simulator's tuning seeds (100-104), docs/story.md "Synchrony after
 # the chase".
-UNLAG_SPAN_S = 2.0
+UNLAG_SPAN_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def audience_state(seats: dict, now_us: int, window_s: float = WINDOW_S,
         now_a.append(last.arousal)
         now_v.append(last.valence)
         units.append(last.unit_id)
-        recent = [s for s in track.history if s.ts_us >= now_us - span_s * 1e6]
+        recent = _since(track.history, now_us - span_s * 1e6)
         if lag_of:
             lags.append(lag_of(last.unit_id))
         if len(recent) >= 10:
@@ -129,6 +129,17 @@ def audience_state(seats: dict, now_us: int, window_s: float = WINDOW_S,
         return state
     return replace(state, synchrony_unlagged=synchrony(unlagged),
                    lag_s=float(np.mean(lags)) if lags else None)
+
+
+def _since(history, since_us: float) -> list:
+    """A seat's samples from since_us on, walked back from the newest: a seat keeps
+    minutes of history and a state needs seconds of it."""
+    out = []
+    for s in reversed(history):
+        if s.ts_us < since_us:
+            break
+        out.append(s)
+    return out[::-1]
 
 
 def fuse(now_us: int, arousal, valence, traces: list, seats_total: int,
@@ -226,8 +237,8 @@ def lag_undone_trace(ts_s, x, lag_s: float, span_s: Optional[float] = None) -> n
     """A seat's estimated arousal (x: samples, or seats x samples, at ts_s seconds) read as
     a first-order lag of lag_s: the body is x + lag_s * x' (`measured_segment_reward`),
     x' read over the trailing span_s (default UNLAG_SPAN_S; over what there is at the
-    start). Not clipped: it
-    feeds synchrony's covariances, not a level.
+    start), kept within arousal's range as the body's is (unclipped, a shared rise read
+    through the lag overshoots it).
 
     Why per seat: through the edge's lag a crowd cooling off after a scene shows as a
     shared, slow, near-linear fall, which synchrony's detrending takes out whole, while
@@ -240,7 +251,7 @@ def lag_undone_trace(ts_s, x, lag_s: float, span_s: Optional[float] = None) -> n
     j = np.maximum(np.searchsorted(ts, ts - span_s, side="right") - 1, 0)
     dt = ts - ts[j]
     slope = (x - x[..., j]) / np.where(dt > 0, dt, 1.0)
-    return x + lag_s * np.where(dt > 0, slope, 0.0)
+    return np.clip(x + lag_s * np.where(dt > 0, slope, 0.0), -1.0, 1.0)
 
 
 def trace_states(traces, rate_hz: float, window_s: float = SYNC_WINDOW_S,

@@ -30,6 +30,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from empathy.host import audience as host_audience
 from empathy.host.audience import (STATE_HZ, SYNC_WINDOW_S, AudienceState, fuse,
                                    measured_segment_reward, segment_reward, trace_states)
 from empathy.host.policy import MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, estimate_lag_s
@@ -125,7 +126,14 @@ class Screening:
         """The states through path[k]'s reward window shifted by latency_s, from the
         `which` ("seen" or "hidden") traces, the synchrony with each seat's lag of lag_s
         undone (`_window_states`)."""
-        parts = [getattr(self.outcome(path[:k]), which)[:, -SYNC_N:]] if k > 0 else []
+        # the states' trailing windows reach into the segment before; where a lag is undone
+        # the slopes at their start reach further, into earlier segments, as the show's
+        # history does
+        need, lead, j = SYNC_N + (round(host_audience.UNLAG_SPAN_S * RATE_HZ) if lag_s else 0), [], k
+        while j > 0 and need > 0 and (lag_s or not lead):
+            lead.insert(0, getattr(self.outcome(path[:j]), which)[:, -need:])
+            need, j = need - lead[0].shape[1], j - 1
+        parts = [np.concatenate(lead, axis=1)] if lead else []
         parts.append(getattr(self.outcome(path[:k + 1]), which))
         tail = _end_samples(latency_s)
         if k + 1 < len(path):

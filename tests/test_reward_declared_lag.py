@@ -75,3 +75,30 @@ def test_each_seat_s_declared_lag_reaches_the_reward_s_states():
     assert state.lag_s == pytest.approx((12.5 + 2 * default) / 3)
     assert state.synchrony_unlagged is not None and state.synchrony_unlagged > 0
     assert audience_state(intake.seats, host_now[0]).synchrony_unlagged is None
+
+
+def test_the_segment_reward_reads_the_states_declared_lag_and_unlagged_synchrony():
+    """`policy.segment_engagement` (the show's reward): a timeline whose states hold the
+    seats' declared lag and their synchrony with it undone is scored with those; one
+    recorded before the states held them, with the edge's default lag and the synchrony
+    as shown."""
+    from empathy.host.audience import measured_segment_reward
+    from empathy.host.policy import estimate_lag_s, segment_engagement
+    from empathy.host.story import load
+    from test_policy import SAMPLE
+
+    story = load(SAMPLE, check_files=False)
+    seg = story.segments["chase"]
+    t0, ts = 1_000_000, np.arange(0.0, seg.duration_s + 5, 0.5)
+    arousal = 0.2 + 0.02 * ts  # the estimate still rising: what a lag leaves
+    old = [{"ts_us": t0 + int(t * 1e6), "arousal": float(a), "synchrony": 0.3,
+            "seats_good": 8} for t, a in zip(ts, arousal)]
+    new = [{**s, "synchrony_unlagged": 0.7, "lag_s": 12.5} for s in old]
+    inside = (ts >= 0) & (ts <= seg.duration_s)
+    got = [segment_engagement(story, "chase", 0.0, seg.duration_s, tl, t0, latency_s=0.0)
+           for tl in (old, new)]
+    assert got[0] == pytest.approx(measured_segment_reward(
+        ts[inside], arousal[inside], [0.3] * inside.sum(), seg.target_arousal, estimate_lag_s()))
+    assert got[1] == pytest.approx(measured_segment_reward(
+        ts[inside], arousal[inside], [0.7] * inside.sum(), seg.target_arousal, 12.5))
+    assert got[0] != pytest.approx(got[1])
