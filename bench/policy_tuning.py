@@ -12,8 +12,8 @@ The bandit alone screens each seed's audiences (`sim/audience.py`), taught by th
 the show would measure with the window shifted by `--latency`, its arousal corrected for
 an estimate lag of `--lag` (default: the edge's declared; 0: no correction) and (unless
 `--no-credits`) measured on after the film as the show does, its synchrony with each
-seat's lag undone, slopes read over `--span` seconds (0: not undone); `--noise` overrides the bandit's assumed
-reward noise for the run. `--learner` picks the learner's model: `evidence` (the bandit as
+seat's lag undone, slopes read over `--span` seconds (0: not undone); `--noise` overrides
+the bandit's assumed reward noise for the run. `--learner` picks the learner's model: `evidence` (the bandit as
 it is: the audience state where the evidence says it matters), `state` (the state's model
 always, as the bandit was before) or `blind` (never the state); `--teach hidden` teaches it
 the hidden reward instead of the measured one, to tell the learner's faults from the
@@ -103,8 +103,8 @@ def main(argv=None) -> int:
               f"last fifth {rows[-1][2]:.4f}", flush=True)
     m = np.mean(rows, axis=0)
     lag = estimate_lag_s() if args.lag is None else args.lag
-    print(f"{args.story}, latency {args.latency:g} s, lag {lag:g} s, span {args.span:g} s, credits {not args.no_credits}, noise "
-          f"{args.noise:g}, learner {args.learner}, taught the {args.teach} reward: mean over "
+    print(f"{args.story}, latency {args.latency:g} s, lag {lag:g} s, span {args.span:g} s, "
+          f"credits {not args.no_credits}, noise {args.noise:g}, learner {args.learner}, taught the {args.teach} reward: mean over "
           f"seeds: regret {m[0]:.4f}, first fifth {m[1]:.4f}, last fifth {m[2]:.4f}")
     return 0
 

@@ -63,8 +63,9 @@ class PolicyRun(NamedTuple):
 def _window_states(traces: list[np.ndarray], parts: tuple[int, int],
                    latency_s: float, lag_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """The audience states (arousal, synchrony) the show's timeline would hold through a
-    segment's reward window: `traces` holds the traces of the segment before (its last
-    SYNC_WINDOW_S, for the states' trailing windows), the segment and the one after (if any);
+    segment's reward window: `traces` holds the traces before the segment (SYNC_WINDOW_S of
+    them for the states' trailing windows, UNLAG_SPAN_S more where a lag is undone), the
+    segment and the one after (if any);
     `parts` the samples of the first two. The window runs from the segment's start to its
     end, both shifted by `latency_s`, cut where the traces end (as the show's end cuts it),
     over the seats with signal throughout (nan: no signal); with `lag_s` the synchrony is
@@ -129,7 +130,8 @@ class Screening:
         # the states' trailing windows reach into the segment before; where a lag is undone
         # the slopes at their start reach further, into earlier segments, as the show's
         # history does
-        need, lead, j = SYNC_N + (round(host_audience.UNLAG_SPAN_S * RATE_HZ) if lag_s else 0), [], k
+        need = SYNC_N + (round(host_audience.UNLAG_SPAN_S * RATE_HZ) if lag_s else 0)
+        lead, j = [], k
         while j > 0 and need > 0 and (lag_s or not lead):
             lead.insert(0, getattr(self.outcome(path[:j]), which)[:, -need:])
             need, j = need - lead[0].shape[1], j - 1
