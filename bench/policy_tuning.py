@@ -1,7 +1,8 @@
 """The learner's regret on the policy simulator's tuning seeds, for one reward setting.
 
     python -m empathy.bench.policy_tuning [--story sample|two_crowds] [--latency S]
-                                          [--lag S] [--no-credits] [--noise SD]
+                                          [--lag S] [--span S] [--no-credits]
+                                          [--noise SD]
                                           [--screenings 200]
                                           [--seeds 100,101,102,103,104]
                                           [--learner evidence|state|blind]
@@ -10,8 +11,9 @@
 The bandit alone screens each seed's audiences (`sim/audience.py`), taught by the reward
 the show would measure with the window shifted by `--latency`, its arousal corrected for
 an estimate lag of `--lag` (default: the edge's declared; 0: no correction) and (unless
-`--no-credits`) measured on after the film as the show does; `--noise` overrides the bandit's assumed
-reward noise for the run. `--learner` picks the learner's model: `evidence` (the bandit as
+`--no-credits`) measured on after the film as the show does, its synchrony with each
+seat's lag undone, slopes read over `--span` seconds (0: not undone); `--noise` overrides
+the bandit's assumed reward noise for the run. `--learner` picks the learner's model: `evidence` (the bandit as
 it is: the audience state where the evidence says it matters), `state` (the state's model
 always, as the bandit was before) or `blind` (never the state); `--teach hidden` teaches it
 the hidden reward instead of the measured one, to tell the learner's faults from the
@@ -28,6 +30,7 @@ import tempfile
 import numpy as np
 
 from empathy.bench.reward_diagnosis import SAMPLE, STORIES
+from empathy.host import audience
 from empathy.host.policies import bandit
 from empathy.host.policy import REWARD_LATENCY_S, estimate_lag_s
 from empathy.host.story import load
@@ -74,6 +77,9 @@ def main(argv=None) -> int:
     ap.add_argument("--lag", type=float, default=None)
     ap.add_argument("--no-credits", action="store_true")
     ap.add_argument("--noise", type=float, default=bandit.NOISE)
+    ap.add_argument("--span", type=float, default=audience.UNLAG_SPAN_S,
+                    help="span (s) over which each seat's slope is read where its lag is "
+                         "undone for synchrony (0: synchrony's lag not undone)")
     ap.add_argument("--screenings", type=int, default=200)
     ap.add_argument("--seeds", default="100,101,102,103,104")
     ap.add_argument("--learner", choices=("evidence", "state", "blind"), default="evidence")
@@ -83,6 +89,7 @@ def main(argv=None) -> int:
     if min(seeds) < 100:
         ap.error("tuning seeds are 100 and above; lower ones are reported")
     bandit.NOISE = args.noise
+    audience.UNLAG_SPAN_S = args.span
     file, impact_file = STORIES[args.story]
     story = load(SAMPLE / file, check_files=False)
     impact = story_impacts(story, impact_file)
@@ -96,8 +103,8 @@ def main(argv=None) -> int:
               f"last fifth {rows[-1][2]:.4f}", flush=True)
     m = np.mean(rows, axis=0)
     lag = estimate_lag_s() if args.lag is None else args.lag
-    print(f"{args.story}, latency {args.latency:g} s, lag {lag:g} s, credits {not args.no_credits}, noise "
-          f"{args.noise:g}, learner {args.learner}, taught the {args.teach} reward: mean over "
+    print(f"{args.story}, latency {args.latency:g} s, lag {lag:g} s, span {args.span:g} s, "
+          f"credits {not args.no_credits}, noise {args.noise:g}, learner {args.learner}, taught the {args.teach} reward: mean over "
           f"seeds: regret {m[0]:.4f}, first fifth {m[1]:.4f}, last fifth {m[2]:.4f}")
     return 0
 

@@ -1,7 +1,7 @@
 """How the reward the show measures relates to the hidden one, per segment.
 
     python -m empathy.bench.reward_diagnosis [--story sample|two_crowds] [--screenings 40]
-                                             [--seed 100] [--lag S] [--json]
+                                             [--seed 100] [--lag S] [--seats 30] [--json]
 
 Simulated audiences (`sim/audience.py`) watch every fixed plan of a story; for each segment
 played the script keeps the hidden arousal traces and what the host would fuse (through the
@@ -44,12 +44,13 @@ STORIES = {"sample": ("neon_rain.toml", SAMPLE_IMPACT),
 DELAYS_S = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 9.0)
 
 
-def _segments(story, impact, seed: int, n: int) -> list[dict]:
-    """Every segment after the opening that any fixed plan plays, once per screening and
-    path (with what followed it, where a window shifted past its end needs that)."""
+def _segments(story, impact, seed: int, n: int, seats: int = 30) -> list[dict]:
+    """Every segment after the opening that any fixed plan plays, once per screening (of
+    `seats` viewers) and path (with what followed it, where a window shifted past its end
+    needs that)."""
     rows = []
     for i in range(n):
-        show = sim.Screening(story, impact, seed, i)
+        show = sim.Screening(story, impact, seed, i, seats)
         sim.plan_rewards(story, [show])  # every fixed plan's paths, simulated and cached
         # sorted: a set of strings iterates in a per-process order, and the arousal-lag
         # figures below take every third path
@@ -70,7 +71,7 @@ def _terms(row: dict, which: str, delay_s: float, lag_s: float = 0.0) -> tuple[f
     delay_s, from the hidden or the seen traces, as the show's timeline would hold them;
     the arousal corrected for an estimate lag of lag_s as the show's reward corrects it
     (`audience.lag_undone`, as `audience.measured_segment_reward` does)."""
-    arousal, sync = row["show"].window_states(row["path"], row["k"], which, delay_s)
+    arousal, sync = row["show"].window_states(row["path"], row["k"], which, delay_s, lag_s)
     if lag_s:
         arousal = lag_undone(np.arange(len(arousal)) / STATE_HZ, arousal, lag_s)
     return float(np.median(arousal)), float(np.mean(sync))
@@ -145,9 +146,9 @@ def contrasts(story, impact, seed: int, n: int, lag_s: float,
     return _contrasts(rows, hid, seen)
 
 
-def diagnose(story, impact, seed: int, n: int, lag_s: float) -> dict:
-    rows = _segments(story, impact, seed, n)
-    out = {"segments": len(rows), "lag_s": lag_s, "delays": {}}
+def diagnose(story, impact, seed: int, n: int, lag_s: float, seats: int = 30) -> dict:
+    rows = _segments(story, impact, seed, n, seats)
+    out = {"segments": len(rows), "seats": seats, "lag_s": lag_s, "delays": {}}
     hid = np.array([[*_terms(r, "hidden", 0.0), r["target"]] for r in rows])
     h_rew = np.array([segment_reward([a], [s], t) for a, s, t in hid])  # terms -> reward
     seg_ids = np.array([r["segment"] for r in rows])
@@ -219,12 +220,14 @@ def main(argv=None) -> int:
     ap.add_argument("--lag", type=float, default=None,
                     help="estimate lag the measured arousal is corrected for (default: the "
                          "edge's declared; 0: uncorrected)")
+    ap.add_argument("--seats", type=int, default=30,
+                    help="viewers per screening (1: a one-viewer kiosk)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     file, impact_file = STORIES[args.story]
     story = load(SAMPLE / file, check_files=False)
     res = diagnose(story, story_impacts(story, impact_file), args.seed, args.screenings,
-                   estimate_lag_s() if args.lag is None else args.lag)
+                   estimate_lag_s() if args.lag is None else args.lag, args.seats)
     print(json.dumps(res, indent=None if args.json else 1))
     return 0
 

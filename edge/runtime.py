@@ -166,6 +166,10 @@ class EdgeUnit:
                                       rebaseline_after_s=cfg.rebaseline_after_s,
                                       name=f"seat {s.seat_id}")
                          for s, p in zip(cfg.seats, self.profiles)]
+        # How late this unit's arousal estimate answers the body, as its own filters make it
+        # (declared in every heartbeat: the host's reward undoes this lag per seat)
+        self.estimate_lag_s = max((f.aligner.lag_s for f in self.features),
+                                  default=ESTIMATE_LATENCY_S)
         self.uplink = open_sender(cfg.uplink, cfg.unit_id)
         self.channel_log = ChannelLog(cfg.channels_log) if cfg.channels_log else None
         self.link = UplinkWatch(cfg.uplink)
@@ -201,7 +205,8 @@ class EdgeUnit:
             self.cfg.unit_id, self.seq, c.to_host(t) & wire.TS_MASK,
             tuple(int(x) for x in __version__.split(".")[:3] if x.isdigit()), sensors,
             _battery(), self.sync.loss_permille, round(c.to_host(t) - t),
-            round(c.drift_ppm * 1000), self.sync.rtt_us, self.link.failed), self.key))
+            round(c.drift_ppm * 1000), self.sync.rtt_us, self.link.failed,
+            round(self.estimate_lag_s * 1000)), self.key))
         if self.cfg.sync_hz:
             self.link.check_replies(self.sync.synced, self.sync.answered, t)
 
@@ -295,7 +300,7 @@ class EdgeUnit:
         link["reached"] = bool(link["sent"] or getattr(self.uplink, "reached", False))
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.link.sent,
                 "readings": self.readings, "uplink": link, "face_model": self.face_model,
-                "estimate_latency_s": ESTIMATE_LATENCY_S,  # arousal refers to the body then
+                "estimate_latency_s": self.estimate_lag_s,  # arousal refers to the body then
                 "eda": self.eda(),
                 # per seat with an accelerometer: PPG beats judged and left out for motion
                 "motion": {str(seat.seat_id): f.motion_report() for seat, f in

@@ -283,16 +283,23 @@ def decode_cue(packet: bytes, key: bytes) -> ScreenCue:
 #   28  4    drift_ppb   signed: unit clock rate error, parts per billion
 #   32  4    rtt_us      last clock-sync round trip
 #   36  4    uplink_fail packets the unit could not send since it started (saturates)
-#   40  7    tag
+#   40  2    estimate_lag_ms  how long before it is sent the unit's arousal estimate refers
+#                     to the body (its filters' and the physiology's delay), 0 = not declared
+#   42  7    tag
 #
-# A unit from before uplink_fail sends the first 36 bytes + tag (43 bytes); it decodes with
-# uplink_fail 0, so a room can upgrade its units one at a time.
+# A unit from before uplink_fail sends the first 36 bytes + tag (43 bytes), one from before
+# estimate_lag_ms the first 40 + tag (47 bytes); they decode with uplink_fail 0 and
+# estimate_lag_ms 0, so a room can upgrade its units one at a time.
 
-_HEALTH = struct.Struct(">BHIHIBBBBBHqiII")
-_HEALTH_V1 = struct.Struct(">BHIHIBBBBBHqiI")  # without uplink_fail
+_HEALTH = struct.Struct(">BHIHIBBBBBHqiIIH")
+_HEALTH_V2 = struct.Struct(">BHIHIBBBBBHqiII")  # without estimate_lag_ms
+_HEALTH_V1 = struct.Struct(">BHIHIBBBBBHqiI")  # without uplink_fail either
 HEALTH_SIZE = _HEALTH.size + TAG_SIZE
+HEALTH_V2_SIZE = _HEALTH_V2.size + TAG_SIZE
 HEALTH_V1_SIZE = _HEALTH_V1.size + TAG_SIZE
+_HEALTH_LAYOUTS = {HEALTH_SIZE: _HEALTH, HEALTH_V2_SIZE: _HEALTH_V2, HEALTH_V1_SIZE: _HEALTH_V1}
 BATTERY_MAINS = 255
+MAX_ESTIMATE_LAG_MS = 60_000  # a declared lag beyond a minute is a unit's bug, not a filter
 
 
 @dataclass(frozen=True)
@@ -308,6 +315,7 @@ class Health:
     drift_ppb: int = 0
     rtt_us: int = 0
     uplink_fail: int = 0
+    estimate_lag_ms: int = 0  # 0: not declared (a unit from before the field)
 
 
 def _clamp(v: int, lo: int, hi: int) -> int:
@@ -321,7 +329,8 @@ def encode_health(h: Health, key: bytes) -> bytes:
                         _clamp(h.battery, 0, 255), _clamp(h.loss_permille, 0, 0xFFFF),
                         _clamp(h.offset_us, -(1 << 63), (1 << 63) - 1),
                         _clamp(h.drift_ppb, -(1 << 31), (1 << 31) - 1),
-                        _clamp(h.rtt_us, 0, 0xFFFFFFFF), _clamp(h.uplink_fail, 0, 0xFFFFFFFF))
+                        _clamp(h.rtt_us, 0, 0xFFFFFFFF), _clamp(h.uplink_fail, 0, 0xFFFFFFFF),
+                        _clamp(h.estimate_lag_ms, 0, MAX_ESTIMATE_LAG_MS))
     return body + tag(key, body)
 
 
@@ -342,11 +351,13 @@ def _open(packet: bytes, kind: int, layout: struct.Struct, keys: KeyLookup) -> t
 
 
 def decode_health(packet: bytes, keys: KeyLookup) -> Health:
-    old = len(packet) == HEALTH_V1_SIZE
     (_, unit, seq, ts_hi, ts_lo, fa, fb, fc, sensors, battery, loss, offset, drift, rtt,
-     *fail) = _open(packet, KIND_HEALTH, _HEALTH_V1 if old else _HEALTH, keys)
+     *newer) = _open(packet, KIND_HEALTH, _HEALTH_LAYOUTS.get(len(packet), _HEALTH), keys)
+    fail, lag_ms = (newer + [0, 0])[:2]
+    if lag_ms > MAX_ESTIMATE_LAG_MS:
+        raise WireError("bad_field", f"estimate lag {lag_ms} ms")
     return Health(unit, seq, (ts_hi << 32) | ts_lo, (fa, fb, fc), sensors, battery, loss,
-                  offset, drift, rtt, fail[0] if fail else 0)
+                  offset, drift, rtt, fail, lag_ms)
 
 
 # --- Clock sync (NTP's four timestamps) ---------------------------------------------------

@@ -11,7 +11,7 @@ started) from a shock that has already faded (`spike`: the peak above where it e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 import numpy as np
@@ -27,6 +27,11 @@ WINDOW_S = 5.0  # each state's trailing window (rise, spike)
 # the policy simulator's tuning seed (100), docs/story.md "Audience state".
 SYNC_WINDOW_S = 10.0
 SYNC_FULL_SD = 0.2
+# The span over which a seat's slope is read where its estimate's lag is undone per seat
+# (`lag_undone_trace`): one sample's step is mostly its sensors' noise, times the lag.
+# Chosen on the policy simulator's tuning seeds (100-104), docs/story.md "Synchrony after
+# the chase".
+UNLAG_SPAN_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,11 @@ class AudienceState:
     # shared fall (`trailing_synchrony`)
     rise: float = 0.0  # audience arousal, last second minus first second of the window
     spike: float = 0.0  # the window's peak above its last second: a faded shock
+    # The same synchrony of the seats' traces with each seat's estimate lag undone
+    # (`lag_undone_trace`): what the measured reward reads (None: not computed)
+    synchrony_unlagged: Optional[float] = None
+    # The good seats' mean declared estimate lag, seconds (None: no unit declared one)
+    lag_s: Optional[float] = None
 
     @property
     def good_fraction(self) -> float:
@@ -87,11 +97,13 @@ def unit_weights(units, entitled: Callable[[int], int]) -> np.ndarray:
 
 
 def audience_state(seats: dict, now_us: int, window_s: float = WINDOW_S,
-                   entitled: Optional[Callable[[int], int]] = None) -> AudienceState:
+                   entitled: Optional[Callable[[int], int]] = None,
+                   lag_of: Optional[Callable[[int], float]] = None) -> AudienceState:
     """`seats`: seat_id -> SeatTrack (see receive.py); `entitled(unit)`: how many seats a
-    unit may speak for (none: every seat counts one)."""
-    now_a, now_v, traces, sync_traces, units = [], [], [], [], []
-    span_s = max(window_s, SYNC_WINDOW_S)
+    unit may speak for (none: every seat counts one); `lag_of(unit)`: the estimate lag a
+    unit declared, seconds (none: the state holds no synchrony with the lag undone)."""
+    now_a, now_v, traces, sync_traces, units, unlagged, lags = [], [], [], [], [], [], []
+    span_s = max(window_s, SYNC_WINDOW_S + (UNLAG_SPAN_S if lag_of else 0.0))
     for track in seats.values():
         if not track.history:
             continue
@@ -101,12 +113,33 @@ def audience_state(seats: dict, now_us: int, window_s: float = WINDOW_S,
         now_a.append(last.arousal)
         now_v.append(last.valence)
         units.append(last.unit_id)
-        recent = [s.arousal for s in track.history if s.ts_us >= now_us - span_s * 1e6]
+        recent = _since(track.history, now_us - span_s * 1e6)
+        if lag_of:
+            lags.append(lag_of(last.unit_id))
         if len(recent) >= 10:
-            sync_traces.append(recent[-int(SYNC_WINDOW_S * 10):])
-            traces.append(recent[-int(window_s * 10):])
+            a = [s.arousal for s in recent]
+            sync_traces.append(a[-int(SYNC_WINDOW_S * 10):])
+            traces.append(a[-int(window_s * 10):])
+            if lag_of:
+                ts = [(s.ts_us - now_us) / 1e6 for s in recent]
+                unlagged.append(lag_undone_trace(ts, a, lags[-1])[-int(SYNC_WINDOW_S * 10):])
     weights = unit_weights(units, entitled) if entitled and units else None
-    return fuse(now_us, now_a, now_v, traces, len(seats), weights, sync_traces)
+    state = fuse(now_us, now_a, now_v, traces, len(seats), weights, sync_traces)
+    if not lag_of:
+        return state
+    return replace(state, synchrony_unlagged=synchrony(unlagged),
+                   lag_s=float(np.mean(lags)) if lags else None)
+
+
+def _since(history, since_us: float) -> list:
+    """A seat's samples from since_us on, walked back from the newest: a seat keeps
+    minutes of history and a state needs seconds of it."""
+    out = []
+    for s in reversed(history):
+        if s.ts_us < since_us:
+            break
+        out.append(s)
+    return out[::-1]
 
 
 def fuse(now_us: int, arousal, valence, traces: list, seats_total: int,
@@ -200,11 +233,35 @@ def lag_undone(ts_s, arousal, lag_s: float) -> np.ndarray:
     return np.clip(a + lag_s * mean_slope(ts_s, a), -1.0, 1.0)
 
 
+def lag_undone_trace(ts_s, x, lag_s: float, span_s: Optional[float] = None) -> np.ndarray:
+    """A seat's estimated arousal (x: samples, or seats x samples, at ts_s seconds) read as
+    a first-order lag of lag_s: the body is x + lag_s * x' (`measured_segment_reward`),
+    x' read over the trailing span_s (default UNLAG_SPAN_S; over what there is at the
+    start), kept within arousal's range as the body's is (unclipped, a shared rise read
+    through the lag overshoots it).
+
+    Why per seat: through the edge's lag a crowd cooling off after a scene shows as a
+    shared, slow, near-linear fall, which synchrony's detrending takes out whole, while
+    the bodies fell fast and then moved together (docs/story.md "Synchrony after the
+    chase"); undone on the fused arousal it would not reach the seats' covariances."""
+    ts, x = np.asarray(ts_s, float), np.asarray(x, float)
+    if not lag_s or ts.size < 2:
+        return x.copy()
+    span_s = UNLAG_SPAN_S if span_s is None else span_s
+    j = np.maximum(np.searchsorted(ts, ts - span_s, side="right") - 1, 0)
+    dt = ts - ts[j]
+    slope = (x - x[..., j]) / np.where(dt > 0, dt, 1.0)
+    return np.clip(x + lag_s * np.where(dt > 0, slope, 0.0), -1.0, 1.0)
+
+
 def trace_states(traces, rate_hz: float, window_s: float = SYNC_WINDOW_S,
-                 state_hz: float = STATE_HZ) -> tuple[np.ndarray, np.ndarray]:
+                 state_hz: float = STATE_HZ,
+                 lag_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Audience arousal (trimmed mean of the seats) and synchrony (over the trailing
     window, seats with 10+ samples in it) at the show's state times through traces of
-    seats x samples at rate_hz: what the show's timeline would hold. No seats: zeros."""
+    seats x samples at rate_hz: what the show's timeline would hold; with `lag_s` the
+    synchrony is the one with each seat's lag undone (`synchrony_unlagged`). No seats:
+    zeros."""
     x = np.asarray(traces, float)
     n = x.shape[1] if x.ndim == 2 else 0
     step, w = max(1, round(rate_hz / state_hz)), max(1, round(window_s * rate_hz))
@@ -212,6 +269,8 @@ def trace_states(traces, rate_hz: float, window_s: float = SYNC_WINDOW_S,
     if not len(x) or not len(idx):
         return np.zeros(1), np.zeros(1)
     arousal = np.atleast_1d(trimmed_mean(x[:, idx]))
+    if lag_s:
+        x = lag_undone_trace(np.arange(n) / rate_hz, x, lag_s)
     return arousal, trailing_synchrony(x, idx, w, min_samples=10)
 
 

@@ -157,9 +157,10 @@ def segment_engagement(story: Story, segment: str, start_s: float, end_s: float,
     """The reward for a segment that played from start_s to end_s (show seconds), from the
     show's audience timeline over [start_s, end_s] shifted by `latency_s` (the body's
     response latency), cut at `until_s` when the show ended before that window closed, its
-    arousal corrected for the estimate's lag `lag_s` (default: the edge's declared one;
-    `audience.measured_segment_reward`); None when the segment was cut short or too little
-    of its window had signal to judge."""
+    arousal corrected for the estimate's lag `lag_s` (default: the lag the seats' units
+    declared, in the states, else the edge's default) and its synchrony the one with each
+    seat's lag undone where the states hold it (`audience.measured_segment_reward`); None
+    when the segment was cut short or too little of its window had signal to judge."""
     seg = story.segments[segment]
     lo, hi = start_s + latency_s, end_s + latency_s
     if until_s is not None:
@@ -170,10 +171,15 @@ def segment_engagement(story: Story, segment: str, start_s: float, end_s: float,
               and lo <= (s["ts_us"] - t0_us) / 1e6 <= hi]
     if len(inside) < 3:
         return None
+    if lag_s is None:
+        declared = [s["lag_s"] for s in inside if s.get("lag_s") is not None]
+        lag_s = float(np.mean(declared)) if declared else estimate_lag_s()
+    # a timeline recorded before the states held it: synchrony as the estimate shows it
+    sync = [s["synchrony"] if s.get("synchrony_unlagged") is None else s["synchrony_unlagged"]
+            for s in inside]
     return measured_segment_reward([(s["ts_us"] - t0_us) / 1e6 for s in inside],
-                                   [s["arousal"] for s in inside],
-                                   [s["synchrony"] for s in inside], seg.target_arousal,
-                                   estimate_lag_s() if lag_s is None else lag_s)
+                                   [s["arousal"] for s in inside], sync, seg.target_arousal,
+                                   lag_s)
 
 
 def learn_from_show(policy, story: Story, decisions: list[dict], segments: list[dict],

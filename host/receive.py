@@ -326,6 +326,14 @@ class Intake:
                           self.state_dir, e)
         return events
 
+    def estimate_lag_s(self, unit: int, default_s: float) -> float:
+        """How late `unit`'s arousal estimate answers the body, as its last heartbeat
+        declared it (`wire.Health.estimate_lag_ms`, range-checked by the wire), or
+        default_s where it declared none (no heartbeat yet, or a unit from before the
+        field)."""
+        hb = self.health.heartbeats.get(unit)
+        return hb.estimate_lag_ms / 1000 if hb is not None and hb.estimate_lag_ms else default_s
+
     def unit_report(self, now: Optional[int] = None) -> list[dict]:
         """One line per unit seen: silence, loss, and its last heartbeat (for dashboards)."""
         now = now_us() if now is None else now

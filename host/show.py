@@ -26,7 +26,7 @@ from empathy.clock import now_us
 from empathy.config import host_port, setting
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
 from empathy.host.policy import (MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, Choice, decide,
-                                 default_choice, learn_from_show, make_policy)
+                                 default_choice, estimate_lag_s, learn_from_show, make_policy)
 from empathy.host.receive import Intake, LinkCounters
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
@@ -103,6 +103,7 @@ class Show:
         self.segment_log: list[dict] = []  # {segment, start_us}
         self.decisions: list[dict] = []
         self.timeline: list[AudienceState] = []
+        self._default_lag_s = estimate_lag_s()  # for units that declare none
         self.current = story.start
         self.pending: Optional[Choice] = None
         self.decided_for: Optional[int] = None  # index in segment_log already decided
@@ -405,7 +406,8 @@ class Show:
                     next_cue += 1 / CUE_HZ
                 if t >= next_state:
                     state = audience_state(self.intake.seats, self.clock(),
-                                           entitled=self.intake.owners.entitled)
+                                           entitled=self.intake.owners.entitled,
+                                           lag_of=self._estimate_lag_s)
                     self.timeline.append(state)
                     self._emit("state", state)
                     next_state += 1 / STATE_HZ
@@ -440,6 +442,11 @@ class Show:
             self.cue_sock.close()
         self._learn()
         return self.summary()
+
+    def _estimate_lag_s(self, unit: int) -> float:
+        """The lag a unit's estimate declared (the edge's default where it declared none):
+        what the measured reward undoes for its seats (`audience.audience_state`)."""
+        return self.intake.estimate_lag_s(unit, self._default_lag_s)
 
     def _learn(self, final: bool = True) -> None:
         """Each audience-driven decision gets its reward (how the segment it chose landed) in

@@ -30,6 +30,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from empathy.host import audience as host_audience
 from empathy.host.audience import (STATE_HZ, SYNC_WINDOW_S, AudienceState, fuse,
                                    measured_segment_reward, segment_reward, trace_states)
 from empathy.host.policy import MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, estimate_lag_s
@@ -60,16 +61,18 @@ class PolicyRun(NamedTuple):
 
 
 def _window_states(traces: list[np.ndarray], parts: tuple[int, int],
-                   latency_s: float) -> tuple[np.ndarray, np.ndarray]:
+                   latency_s: float, lag_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """The audience states (arousal, synchrony) the show's timeline would hold through a
-    segment's reward window: `traces` holds the traces of the segment before (its last
-    SYNC_WINDOW_S, for the states' trailing windows), the segment and the one after (if any);
+    segment's reward window: `traces` holds the traces before the segment (SYNC_WINDOW_S of
+    them for the states' trailing windows, UNLAG_SPAN_S more where a lag is undone), the
+    segment and the one after (if any);
     `parts` the samples of the first two. The window runs from the segment's start to its
     end, both shifted by `latency_s`, cut where the traces end (as the show's end cuts it),
-    over the seats with signal throughout (nan: no signal)."""
+    over the seats with signal throughout (nan: no signal); with `lag_s` the synchrony is
+    the one the show's reward reads, each seat's estimate lag undone (`trace_states`)."""
     x = np.concatenate(traces, axis=1)
     x = x[~np.isnan(x).any(axis=1)]
-    arousal, sync = trace_states(x, RATE_HZ)
+    arousal, sync = trace_states(x, RATE_HZ, lag_s=lag_s)
     step = max(1, round(RATE_HZ / STATE_HZ))
     t = np.arange(step - 1, x.shape[1], step)[:len(arousal)]
     lo = parts[0] + latency_s * RATE_HZ
@@ -113,17 +116,26 @@ class Screening:
         runs into path[k + 1] (or is cut where the path ends)."""
         key = (k, tuple(path[:k + 2]))  # k too: for the last segment path[:k + 2] is path[:k + 1]
         if key not in self._measured:
-            arousal, sync = self.window_states(path, k, "seen", self.latency_s)
+            arousal, sync = self.window_states(path, k, "seen", self.latency_s, self.lag_s)
             self._measured[key] = measured_segment_reward(
                 np.arange(len(arousal)) / STATE_HZ, arousal, sync,
                 self.story.segments[path[k]].target_arousal, self.lag_s)
         return self._measured[key]
 
-    def window_states(self, path: tuple[str, ...], k: int, which: str,
-                      latency_s: float) -> tuple[np.ndarray, np.ndarray]:
+    def window_states(self, path: tuple[str, ...], k: int, which: str, latency_s: float,
+                      lag_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """The states through path[k]'s reward window shifted by latency_s, from the
-        `which` ("seen" or "hidden") traces (`_window_states`)."""
-        parts = [getattr(self.outcome(path[:k]), which)[:, -SYNC_N:]] if k > 0 else []
+        `which` ("seen" or "hidden") traces, the synchrony with each seat's lag of lag_s
+        undone (`_window_states`)."""
+        # the states' trailing windows reach into the segment before; where a lag is undone
+        # the slopes at their start reach further, into earlier segments, as the show's
+        # history does
+        need = SYNC_N + (round(host_audience.UNLAG_SPAN_S * RATE_HZ) if lag_s else 0)
+        lead, j = [], k
+        while j > 0 and need > 0 and (lag_s or not lead):
+            lead.insert(0, getattr(self.outcome(path[:j]), which)[:, -need:])
+            need, j = need - lead[0].shape[1], j - 1
+        parts = [np.concatenate(lead, axis=1)] if lead else []
         parts.append(getattr(self.outcome(path[:k + 1]), which))
         tail = _end_samples(latency_s)
         if k + 1 < len(path):
@@ -135,7 +147,7 @@ class Screening:
                     del self._cache[p]
             parts.append(getattr(self.outcome(path[:k + 1] + (END,)), which)[:, :tail])
         pre = parts[0].shape[1] if k > 0 else 0
-        return _window_states(parts, (pre, parts[k > 0].shape[1]), latency_s)
+        return _window_states(parts, (pre, parts[k > 0].shape[1]), latency_s, lag_s)
 
     def _after(self, path: tuple) -> tuple[SegmentOutcome, Mind, SeatsSeen]:
         if path not in self._cache:

@@ -24,12 +24,12 @@ IMPACT = story_impacts(STORY, SAMPLE_IMPACT)
 AFTER_CHASE = "arrival/chase"
 
 
-def _after_chase(lag_s: float, latency_s: float) -> tuple[float, float]:
+def _after_chase(lag_s: float, latency_s: float, term: str = "arousal") -> tuple[float, float]:
     """Over seeds 100 and 101 (20 audiences each), at the decision after the chase: the
-    mean slope of the arousal term's error (its measured contrast between the two options
-    less its hidden one) on the audience arousal the policy saw, and the mean correlation
-    of the measured contrast with the hidden one."""
-    got = [contrasts(STORY, IMPACT, seed, 20, lag_s, latency_s, term="arousal")[AFTER_CHASE]
+    mean slope of the term's error (its measured contrast between the two options less its
+    hidden one) on the audience arousal the policy saw, and the mean correlation of the
+    measured contrast with the hidden one."""
+    got = [contrasts(STORY, IMPACT, seed, 20, lag_s, latency_s, term=term)[AFTER_CHASE]
            for seed in (100, 101)]
     return (float(np.mean([c["error_slope"] for c in got])),
             float(np.mean([c["measured_vs_hidden_r"] for c in got])))
@@ -42,6 +42,23 @@ def test_the_measured_arousal_term_does_not_follow_the_room_at_the_decision():
     slope, r = _after_chase(estimate_lag_s(), REWARD_LATENCY_S)
     assert slope > -0.2, f"the measured contrast's error follows the decision's arousal ({slope})"
     assert r > 0.65, f"the measured contrast follows the hidden one with r {r} only"
+
+
+def test_the_measured_synchrony_term_does_not_run_against_the_hidden_one(monkeypatch):
+    """Through the edge's lag a hot crowd cooling after the chase reads as a shared,
+    near-linear fall, which synchrony's detrending takes out whole: the measured synchrony
+    contrast ran against the hidden one and fell with the room's arousal at the decision.
+    With each seat's lag undone (`audience.lag_undone_trace`) it does neither as much."""
+    from empathy.host import audience
+
+    # Each seat's lag undone, slopes over UNLAG_SPAN_S (15 s): slope -0.14, r -0.19 here.
+    slope, r = _after_chase(estimate_lag_s(), REWARD_LATENCY_S, term="synchrony")
+    assert slope > -0.2, f"the measured synchrony's error follows the decision's arousal ({slope})"
+    assert r > -0.35, f"the measured synchrony contrast runs against the hidden one (r {r})"
+    # Not undone (the reward before): slope -0.30, r -0.52.
+    monkeypatch.setattr(audience, "UNLAG_SPAN_S", 0.0)
+    slope, r = _after_chase(estimate_lag_s(), REWARD_LATENCY_S, term="synchrony")
+    assert slope < -0.2 and r < -0.35, (slope, r)
 
 
 def test_the_measured_reward_undoes_a_first_order_lag():

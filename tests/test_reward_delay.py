@@ -12,6 +12,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from numbered import make_numbered
 
 from empathy import wire
@@ -110,10 +111,13 @@ def _show(tmp_path, name: str, stop_into_d_s=None, story_text: str = STORY,
 def _expected(summary, t0_us, seg, target, lo_s, hi_s):
     inside = [s for s in summary["timeline"] if s["seats_good"] > 0
               and lo_s <= (s["ts_us"] - t0_us) / 1e6 <= hi_s]
+    # the states hold the seats' synchrony with each one's declared lag undone, and that
+    # lag (the unit here declares the edge's default)
+    assert all(s["lag_s"] == pytest.approx(estimate_lag_s(), abs=1e-3) for s in inside)
     return round(measured_segment_reward([(s["ts_us"] - t0_us) / 1e6 for s in inside],
                                          [s["arousal"] for s in inside],
-                                         [s["synchrony"] for s in inside], target,
-                                         estimate_lag_s()), 4)
+                                         [s["synchrony_unlagged"] for s in inside], target,
+                                         float(np.mean([s["lag_s"] for s in inside]))), 4)
 
 
 def test_the_show_rewards_the_shifted_window_once_it_has_closed(tmp_path):

@@ -155,16 +155,32 @@ def test_wire_core_needs_the_standard_library_alone(tmp_path):
 
 def test_heartbeat_carries_uplink_failures_and_old_heartbeats_still_decode():
     key = bytes(range(32))
-    h = wire.Health(9, 5, 1234, (0, 1, 0), 1, 90, 3, -7, 11, 900, uplink_fail=4_000_000_000)
+    h = wire.Health(9, 5, 1234, (0, 1, 0), 1, 90, 3, -7, 11, 900, uplink_fail=4_000_000_000,
+                    estimate_lag_ms=9_000)
     p = wire.encode_health(h, key)
-    assert len(p) == wire.HEALTH_SIZE == 47
+    assert len(p) == wire.HEALTH_SIZE == 49
     assert wire.decode_health(p, {9: key}) == h
     big = wire.encode_health(wire.Health(9, 6, 1, uplink_fail=1 << 40), key)
     assert wire.decode_health(big, {9: key}).uplink_fail == 0xFFFFFFFF  # saturates
-    # a unit from before the field: 43 bytes, decoded with uplink_fail 0
-    body = p[:36]
-    v1 = body + wire.tag(key, body)
-    old = wire.decode_health(v1, {9: key})
-    assert old.uplink_fail == 0 and old.rtt_us == 900 and old.battery == 90
+    # units from before the fields: 43 bytes (no uplink_fail), 47 (no estimate_lag_ms),
+    # decoded with 0 for what they do not send
+    for size, fail in ((36, 0), (40, 4_000_000_000)):
+        body = p[:size]
+        old = wire.decode_health(body + wire.tag(key, body), {9: key})
+        assert (old.uplink_fail, old.estimate_lag_ms) == (fail, 0)
+        assert old.rtt_us == 900 and old.battery == 90
+    v1 = p[:36] + wire.tag(key, p[:36])
     with pytest.raises(wire.WireError):
         wire.decode_health(v1[:-1] + bytes([v1[-1] ^ 1]), {9: key})
+
+
+def test_a_declared_estimate_lag_is_range_checked_where_it_enters():
+    """A unit's declared estimate lag (the lag the host's reward undoes for its seats) is
+    clamped when encoded and refused when a signed heartbeat carries more than a minute."""
+    key = bytes(range(32))
+    p = wire.encode_health(wire.Health(9, 5, 1, estimate_lag_ms=10 ** 6), key)
+    assert wire.decode_health(p, {9: key}).estimate_lag_ms == wire.MAX_ESTIMATE_LAG_MS
+    body = p[:40] + (wire.MAX_ESTIMATE_LAG_MS + 1).to_bytes(2, "big")
+    with pytest.raises(wire.WireError) as e:
+        wire.decode_health(body + wire.tag(key, body), {9: key})
+    assert e.value.reason == "bad_field"
