@@ -347,7 +347,9 @@ class Intake:
                             "sensors": hb.sensors, "offset_us": hb.offset_us,
                             "drift_ppb": hb.drift_ppb, "rtt_us": hb.rtt_us,
                             "sync_loss_permille": hb.loss_permille,
-                            "uplink_fail": hb.uplink_fail} if hb else {})})
+                            "uplink_fail": hb.uplink_fail,
+                            # 0: a unit from before the field (the host assumes the default)
+                            "estimate_lag_ms": hb.estimate_lag_ms} if hb else {})})
         return out
 
 

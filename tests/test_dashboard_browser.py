@@ -23,6 +23,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from empathy.edge.latency import ESTIMATE_LATENCY_S
 from empathy.host.session import store
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -109,6 +110,10 @@ def test_dashboard_shows_live_seats_and_controls_take_effect(demo, browser, tmp_
                and float(text(d, "t")) > first_t)  # live: values keep moving
     assert text(browser, "story") == "Neon Rain"
     assert re.fullmatch(r"\d/3", text(browser, "seats-good"))
+    # each unit's row says how late its estimate is on the body, as the unit declared it
+    lag_cells = "#units tbody tr td:nth-child(7)"
+    wait.until(lambda d: {c.text for c in d.find_elements(By.CSS_SELECTOR, lag_cells)}
+               == {f"{ESTIMATE_LATENCY_S:.1f}"})
     browser.save_screenshot(str(tmp_path / "dashboard-live.png"))
 
     # Force whichever branch the next decision offers; the mode line says so at once and

@@ -34,6 +34,8 @@ def test_a_real_edge_unit_declares_its_estimate_lag_to_the_host(tmp_path):
     assert declared == pytest.approx(ESTIMATE_LATENCY_S)
     assert intake.estimate_lag_s(1, -1.0) == pytest.approx(declared, abs=1e-3)
     assert intake.estimate_lag_s(2, -1.0) == -1.0  # never heard: the default
+    (row,) = intake.unit_report()  # what the dashboard's unit row shows
+    assert row["estimate_lag_ms"] == round(declared * 1000)
 
 
 def test_each_seat_s_declared_lag_reaches_the_reward_s_states():

@@ -153,4 +153,8 @@ class Live:
                 "clock_offset_ms": round(r["offset_us"] / 1000, 3) if "offset_us" in r else None,
                 # packets the unit could not send (its uplink was down), from its heartbeat
                 "uplink_fail": r.get("uplink_fail"),
+                # how late its arousal is on the body, as the unit declares (the reward
+                # undoes it); none: not declared, the edge's default is assumed
+                "estimate_lag_s": (r["estimate_lag_ms"] / 1000 if r.get("estimate_lag_ms")
+                                   else None),
                 "wire_version": wire.VERSION}

@@ -140,6 +140,8 @@ function render(s) {
       el("td", u.contact ? "yes" : "no", u.contact ? "ok" : "bad"),
       el("td", u.mains ? "mains" : (u.battery_pct === null ? "n/a" : fmt(u.battery_pct, 0) + " %")),
       el("td", fmt(u.loss_pct, 1)), el("td", fmt(u.clock_offset_ms, 1)),
+      el("td", u.estimate_lag_s === null || u.estimate_lag_s === undefined ? "default"
+        : fmt(u.estimate_lag_s, 1)),
       el("td", fmt(u.silent_s, 1), u.silent_s > 2 ? "bad" : ""),
       el("td", `${u.firmware || "-"} / wire v${u.wire_version}`));
     return tr;
