@@ -11,6 +11,9 @@ started) from a shock that has already faded (`spike`: the peak above where it e
 
 from __future__ import annotations
 
+import itertools
+import operator
+
 from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
@@ -117,11 +120,11 @@ def audience_state(seats: dict, now_us: int, window_s: float = WINDOW_S,
         if lag_of:
             lags.append(lag_of(last.unit_id))
         if len(recent) >= 10:
-            a = [s.arousal for s in recent]
+            a = list(map(_AROUSAL, recent))
             sync_traces.append(a[-int(SYNC_WINDOW_S * 10):])
             traces.append(a[-int(window_s * 10):])
             if lag_of:
-                ts = [(s.ts_us - now_us) / 1e6 for s in recent]
+                ts = (np.fromiter(map(_TS_US, recent), np.int64, len(recent)) - now_us) / 1e6
                 unlagged.append(lag_undone_trace(ts, a, lags[-1])[-int(SYNC_WINDOW_S * 10):])
     weights = unit_weights(units, entitled) if entitled and units else None
     state = fuse(now_us, now_a, now_v, traces, len(seats), weights, sync_traces)
@@ -131,15 +134,27 @@ def audience_state(seats: dict, now_us: int, window_s: float = WINDOW_S,
                    lag_s=float(np.mean(lags)) if lags else None)
 
 
+_AROUSAL, _TS_US = operator.attrgetter("arousal"), operator.attrgetter("ts_us")
+
+
 def _since(history, since_us: float) -> list:
-    """A seat's samples from since_us on, walked back from the newest: a seat keeps
-    minutes of history and a state needs seconds of it."""
-    out = []
-    for s in reversed(history):
-        if s.ts_us < since_us:
-            break
-        out.append(s)
-    return out[::-1]
+    """A seat's samples from since_us on (history is in time order), found from the newest
+    end: a seat keeps minutes of history and a state needs seconds of it, and a deque's
+    items near its ends are quick to reach. How many: bisected on the count from the end."""
+    n = len(history)
+    lo, hi = 0, 1  # the last `lo` samples are all recent enough; the last `hi` may not be
+    while hi <= n and history[-hi].ts_us >= since_us:
+        lo, hi = hi, 2 * hi
+    hi = min(hi, n + 1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if history[-mid].ts_us >= since_us:
+            lo = mid
+        else:
+            hi = mid
+    out = list(itertools.islice(reversed(history), lo))
+    out.reverse()
+    return out
 
 
 def fuse(now_us: int, arousal, valence, traces: list, seats_total: int,
