@@ -104,3 +104,18 @@ def test_the_segment_reward_reads_the_states_declared_lag_and_unlagged_synchrony
     assert got[1] == pytest.approx(measured_segment_reward(
         ts[inside], arousal[inside], [0.7] * inside.sum(), seg.target_arousal, 12.5))
     assert got[0] != pytest.approx(got[1])
+
+
+def test_bench_audience_runs_on_full_states(monkeypatch):
+    """`empathy bench audience` on 40 seats (the bench's 1,000 take ~40 s): its figures
+    are whole, and the states it times are full ones (every seat good, each seat's lag
+    undone)."""
+    from empathy.bench import bench_audience
+
+    monkeypatch.setattr(bench_audience, "SEATS", 40)
+    rows = bench_audience.run()
+    assert len(rows) == 4 and all(r["value"] > 0 for r in rows)
+    seats, _ = bench_audience._seats(10**12)
+    state = audience_state(seats, 10**12, lag_of=lambda unit: 9.0)
+    assert state.seats_good == 40 and state.synchrony_unlagged is not None
+    assert state.lag_s == 9.0
