@@ -93,11 +93,11 @@ def _pick(cols: dict, name: str | None, path: str, prefer=()) -> np.ndarray:
     return next(iter(cols.values()))
 
 
-def _rate(t, fs, path: str) -> float:
+def _rate(t, fs, path: str, flag: str = "--fs") -> float:
     if fs:
         return fs
     if t is None or len(t) < 2:
-        raise SignalFileError(f"{path}: no time column, so --fs HZ is needed")
+        raise SignalFileError(f"{path}: no time column, so {flag} HZ is needed")
     # the mean rate: loggers often stamp samples in bursts (repeated times)
     return (len(t) - 1) / float(t[-1] - t[0])
 
@@ -139,9 +139,13 @@ def _read_acc(args):
     if all(k in cols for k in "xyz"):  # three axes: the gate reads their magnitude
         axes = np.column_stack([cols[k] for k in "xyz"])
         a = np.sqrt(np.sum(axes ** 2, axis=1))
+    elif any(k in cols for k in "xyz"):  # one axis read as the magnitude would be wrong
+        have = ", ".join(k for k in "xyz" if k in cols)
+        raise SignalFileError(f"{args.acc}: has axis column(s) {have} but not all of x, y, z: "
+                              "give the three axes, or one magnitude column (acc_mg)")
     else:
         a = _pick(cols, None, args.acc, prefer=("acc", "acc_mg", "magnitude"))
-    return _rate(t, args.acc_fs, args.acc), a, axes
+    return _rate(t, args.acc_fs, args.acc, "--acc-fs"), a, axes
 
 
 def _cancelled(x, fs: float, acc_fs: float, _mag, axes):

@@ -225,6 +225,13 @@ def test_signal_hr_with_three_axes_takes_the_movement_off_first(tmp_path):
     assert rc == 0 and m["cancelled_s"] > 50 and m["beats_judged"] > 60
     rc, _, err = hr("--acc", str(tmp_path / "short.csv"))
     assert rc == 1 and "start together" in err and "Traceback" not in err
+    # two axes, or a file with no time column nor --acc-fs: one line that says which
+    (tmp_path / "xy.csv").write_text("x,y\n" + "1,2\n" * 3000)
+    rc, _, err = hr("--acc", str(tmp_path / "xy.csv"), "--acc-fs", str(fs))
+    assert rc == 1 and "not all of x, y, z" in err and "Traceback" not in err
+    (tmp_path / "mag.csv").write_text("acc_mg\n" + "1000\n" * 3000)
+    rc, _, err = hr("--acc", str(tmp_path / "mag.csv"))
+    assert rc == 1 and "--acc-fs HZ is needed" in err and "Traceback" not in err
 
 
 def test_edge_unit_stats_count_the_beats_left_out_for_motion(tmp_path):
