@@ -32,8 +32,10 @@ import math
 import numpy as np
 from scipy import signal
 
+from empathy.edge.heart import METHODS
+
 # chosen on the tuning wrist records among 36 combinations (docs/signal-validation.md)
-BAND_HZ = (0.5, 8.0)  # the beat detector's own band (edge/heart.py METHODS["ppg"])
+BAND_HZ = METHODS["ppg"].band_hz  # the beat detector's own band
 TAPS = 2
 TAP_S = 0.0625
 MEMORY_S = 10.0
@@ -56,7 +58,7 @@ class MotionCanceller:
             raise ValueError(f"{axes} accelerometer axes: need 1..3")
         self.fs, self.axes = float(fs_hz), axes
         self.sos = signal.butter(3, BAND_HZ, "bandpass", fs=fs_hz, output="sos")
-        self.zi = None  # band-pass states: PPG first, then each axis
+        self.zi = None  # band-pass state: PPG first, then each axis
         self.stride = max(1, round(TAP_S * fs_hz))
         self.span = (TAPS - 1) * self.stride
         self.hist = np.zeros((axes, self.span))  # the band-passed axes' last samples
@@ -83,13 +85,11 @@ class MotionCanceller:
             raise ValueError("waveform has NaN or infinite samples")
         if not np.isfinite(a).all() or np.abs(a).max() > MAX_MG:
             raise ValueError(f"accelerometer sample outside +-{MAX_MG:g} mG or not a number")
+        both = np.vstack((x, a.T))  # PPG, then each axis: one band-pass, one state each
         if self.zi is None:  # settled on the first samples: no start-up swing
-            first = np.concatenate(([x[0]], a[0]))
-            self.zi = [signal.sosfilt_zi(self.sos) * v for v in first]
-        d, self.zi[0] = signal.sosfilt(self.sos, x, zi=self.zi[0])
-        r = np.empty((self.axes, len(x)))
-        for k in range(self.axes):
-            r[k], self.zi[k + 1] = signal.sosfilt(self.sos, a[:, k], zi=self.zi[k + 1])
+            self.zi = signal.sosfilt_zi(self.sos)[:, None, :] * both[:, 0][None, :, None]
+        f, self.zi = signal.sosfilt(self.sos, both, axis=1, zi=self.zi)
+        d, r = f[0], f[1:]
         rp = np.concatenate((self.hist, r), axis=1)
         self.hist = rp[:, len(rp[0]) - self.span:]
         return x - self._artefact(d, rp)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import operator
-
 from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
