@@ -39,10 +39,8 @@ def f1_interval(tp: int, fp: int, fn: int, draws: int = 4000, seed: int = 0) -> 
     return tuple(float(v) for v in np.percentile(f1, [2.5, 97.5]))
 
 
-def detections(rec) -> dict:
-    """Every detector's beats (s) on one wrist record, and the signals they came from."""
-    x, fs = record_data(rec)
-    axes = motion_axes(rec)
+def detections(x, fs: float, axes) -> dict:
+    """Every detector's beats (s) on one wrist record's PPG x (its axes in mG beside it)."""
     peers = peer_beats(x, fs, "ppg", peer_cache_dir())
     return {"ours": waveform_peaks(x, fs, "ppg").idx / fs,
             "ours+acc": waveform_peaks(cancel_motion(x, axes, fs), fs, "ppg").idx / fs,
@@ -53,9 +51,10 @@ def score_wrist(rec) -> dict:
     """Rows per detector: f1, interval, se, ppv, hr error, lag, beats marked moving."""
     x, fs = record_data(rec)
     ref, spans = annotated_beats(rec, len(x), fs), trusted_spans(rec)
-    mag = np.linalg.norm(motion_axes(rec), axis=1)
+    axes = motion_axes(rec)
+    mag = np.linalg.norm(axes, axis=1)
     rows = {}
-    for name, b in detections(rec).items():
+    for name, b in detections(x, fs, axes).items():
         if b is None:
             rows[name] = {"error": "failed on this record"}
             continue
