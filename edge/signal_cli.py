@@ -113,16 +113,16 @@ def _beats(args, verb: str):
     t, cols = read_signal(args.file)
     x = _pick(cols, args.column, args.file)
     fs = _rate(t, args.fs, args.file)
-    acc = _read_acc(args) if getattr(args, "acc", None) else None
+    acc_fs, mag, axes = _read_acc(args) if getattr(args, "acc", None) else (None, None, None)
     cancelled = None
-    if acc is not None and acc[2] is not None and args.kind == "ppg":
-        x, cancelled = _cancelled(x, fs, *acc)
+    if axes is not None and args.kind == "ppg":
+        x, cancelled = _cancelled(x, fs, acc_fs, axes)
     beats = waveform_peaks(x, fs, args.kind)
     sqi, motion = beats.sqi, None
-    if acc is not None:
+    if mag is not None:
         from empathy.edge.motion import motion_gate
 
-        _, sqi, _, motion = motion_gate(beats.idx / fs * 1e6, sqi, acc[1], acc[0])
+        _, sqi, _, motion = motion_gate(beats.idx / fs * 1e6, sqi, mag, acc_fs)
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
     s = heart_summary(beats.idx / fs, sqi, len(x) / fs)
@@ -148,7 +148,7 @@ def _read_acc(args):
     return _rate(t, args.acc_fs, args.acc, "--acc-fs"), a, axes
 
 
-def _cancelled(x, fs: float, acc_fs: float, _mag, axes):
+def _cancelled(x, fs: float, acc_fs: float, axes):
     """The PPG less what the accelerometer's axes predict of it (`edge.ppg_motion_cancel`),
     the axes laid on the PPG's clock; and for how many seconds something was taken off."""
     from empathy.edge.ppg_motion_cancel import MotionCanceller
