@@ -137,9 +137,11 @@ _AROUSAL, _TS_US = operator.attrgetter("arousal"), operator.attrgetter("ts_us")
 
 
 def _since(history, since_us: float) -> list:
-    """A seat's samples from since_us on (history is in time order), found from the newest
-    end: a seat keeps minutes of history and a state needs seconds of it, and a deque's
-    items near its ends are quick to reach. How many: bisected on the count from the end."""
+    """A seat's samples from since_us on, found from the newest end: a seat keeps minutes
+    of history and a state needs seconds of it, and a deque's items near its ends are quick
+    to reach. How many: bisected on the count from the end. History is in arrival order,
+    which is time order up to the link's reordering (packets a few ms apart), so only a
+    sample reordered right at the window's far edge may fall on the other side of it."""
     n = len(history)
     lo, hi = 0, 1  # the last `lo` samples are all recent enough; the last `hi` may not be
     while hi <= n and history[-hi].ts_us >= since_us:
