@@ -405,15 +405,15 @@ class Show:
                     self._send_cue()
                     next_cue += 1 / CUE_HZ
                 if t >= next_state:
-                    state = audience_state(self.intake.seats, self.clock(),
-                                           entitled=self.intake.owners.entitled,
-                                           lag_of=self._estimate_lag_s)
-                    self.timeline.append(state)
-                    self._emit("state", state)
+                    self._take_state()
                     next_state += 1 / STATE_HZ
                     self._learn(final=False)  # rewards whose window has just closed
                 if credits_end is not None:
                     if t >= credits_end:
+                        # The 2 Hz grid may have left the last window's final half second
+                        # unread: one state at its very end closes it.
+                        if not self.timeline or self.timeline[-1].ts_us < self.clock() - 50_000:
+                            self._take_state()
                         break
                     continue
                 self._queue_next()
@@ -442,6 +442,13 @@ class Show:
             self.cue_sock.close()
         self._learn()
         return self.summary()
+
+    def _take_state(self) -> None:
+        state = audience_state(self.intake.seats, self.clock(),
+                               entitled=self.intake.owners.entitled,
+                               lag_of=self._estimate_lag_s)
+        self.timeline.append(state)
+        self._emit("state", state)
 
     def _estimate_lag_s(self, unit: int) -> float:
         """The lag a unit's estimate declared (the edge's default where it declared none):

@@ -163,7 +163,10 @@ def test_the_last_segment_is_measured_on_through_the_credits(tmp_path):
     d = summary["decisions"][0]
     start = segs[1]["at_s"]
     end_s = (summary["timeline"][-1]["ts_us"] - show.t0_us) / 1e6
-    assert end_s >= start + 4.0 + 3.0 - 0.5  # the timeline ran on after the film
+    # the timeline ran on after the film for the reward latency, and a state closes the
+    # window at its very end (on the 2 Hz grid alone the last one could fall up to 0.5 s
+    # short: seen under load); what is left is the first frame's and the end's callbacks
+    assert end_s >= start + 4.0 + 3.0 - 0.25
     want = _expected(summary, show.t0_us, d["chosen"], 0.8, start + 3.0, start + 7.0)
     assert d["reward"] == want and want > 0.8  # the audience's late answer, on target
     assert BanditPolicy(tmp_path / "last.json").models[f"pick/{d['chosen']}"]["n"] == 1

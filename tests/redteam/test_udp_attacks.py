@@ -112,7 +112,10 @@ def test_stale_future_and_replayed_samples_are_refused(target):
     before = _rejected(target)
     hour = 3_600_000_000
     t = now_us()
-    send(wire.encode(wire.SeatSample(5, 50, 1, t - hour, arousal=0.9, flags=0x1F), key))
+    # the 48-bit clock wraps: an hour ago on a host booted within the hour is a stamp near
+    # the top of the range, which the host reads as an hour old (found on a fresh machine)
+    hour_ago = (t - hour) % (wire.TS_MASK + 1)
+    send(wire.encode(wire.SeatSample(5, 50, 1, hour_ago, arousal=0.9, flags=0x1F), key))
     send(wire.encode(wire.SeatSample(5, 50, 2, t + hour, arousal=0.9, flags=0x1F), key))
     send(wire.encode(wire.SeatSample(5, 50, 3, t - 10_000_000, arousal=0.9, flags=0x1F), key))
     good = wire.encode(wire.SeatSample(5, 50, 4, now_us(), arousal=0.2, flags=0x1F), key)
