@@ -190,6 +190,13 @@ def annotated_beats(rec: Record, n_samples: int, fs_hz: float) -> np.ndarray | N
     return (np.asarray(ann.sample)[keep] - rec.ann_offset) / fs_hz
 
 
+def beat_labels(rec: Record) -> np.ndarray | None:
+    """Each annotated beat's WFDB label, where the excerpt keeps them (those cut from the
+    Kaggle-format copies, issue 19's tenth pass), else None."""
+    z = _excerpt(rec) if rec.fmt == "mitdb_npz" else {}
+    return z.get("labels")
+
+
 def trusted_spans(rec: Record) -> np.ndarray | None:
     """(start, end) s where a record's ECG-derived reference is scored, or None where the
     whole record is (beat_score.plausible_spans of the ECG's beats, when it was cut)."""

@@ -12,7 +12,7 @@ from empathy.edge.beat_score import beat_match, bpm, peer_beats, plausible_rate
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (REFERENCE_DIR, annotated_beats, available,
-                                        peer_cache_dir, record, record_data)
+                                        beat_labels, peer_cache_dir, record, record_data)
 from empathy.edge.heart_validation import reference
 from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
@@ -83,10 +83,25 @@ def test_mitdb_208_is_scored_against_the_cardiologists_annotation():
 # the MIT-BIH Arrhythmia Database's table of beats, whole records: (all beats, V beats)
 MITDB_TABLE = {"104": (2229, 2), "105": (2572, 41), "106": (2027, 520), "108": (1763, 17),
                "119": (1987, 444), "200": (2601, 826), "100": (2273, 1), "102": (2187, 4),
-               "114": (1879, 43), "116": (2412, 109), "121": (1863, 1), "123": (1518, 3)}
+               "114": (1879, 43), "116": (2412, 109), "121": (1863, 1), "123": (1518, 3),
+               "101": (1865, 0), "107": (2137, 59), "109": (2532, 38)}
 # issue 19's ninth pass: held out by record type before any detector ran on them
 MITDB_HELD_OUT = {"102", "114", "121"}
-MITDB_TUNING = [f"mitdb-{r}" for r in MITDB_TABLE if r not in MITDB_HELD_OUT]
+# issue 19's tenth pass: lead V1 (the copy's second signal), every beat's label kept: the
+# excerpt's label counts
+MITDB_LABELS = {"101": {"N": 212}, "107": {"/": 201, "V": 14}, "109": {"L": 242, "V": 9}}
+# what the tenth pass's tuning records found, not fixed in that pass (see the report there)
+MITDB_FAILS = {
+    "101": "V1 with QRS of 0.15 mV under muscle noise as tall in the 5-20 Hz band: 138 extra "
+           "beats, F1 0.709 against SWT's 0.961 (its band is higher), HR +39 bpm",
+    "107": "paced V1: a PVC 0.5-0.6 s after a paced complex opens no energy block (the "
+           "beat-wide average still holds the paced complex) and its pause is under 1.66 "
+           "beats, so no search-back: 4 of 14 V missed, F1 0.991 against two-average's 0.995",
+}
+MITDB_TUNING = [pytest.param(f"mitdb-{r}", marks=pytest.mark.xfail(strict=True,
+                                                                    reason=MITDB_FAILS[r]))
+                if r in MITDB_FAILS else f"mitdb-{r}"
+                for r in MITDB_TABLE if r not in MITDB_HELD_OUT]
 
 
 @pytest.mark.parametrize("name", [f"mitdb-{r}" for r in MITDB_TABLE])
@@ -111,6 +126,21 @@ def test_the_mitdb_excerpts_are_the_databases_and_line_up(name):
     cons = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
     assert beat_match(ann, cons).se > 0.9
     assert np.median(np.abs(ann[:, None] - cons[None, :]).min(axis=1)) < 0.05
+
+
+@pytest.mark.parametrize("rec", sorted(MITDB_LABELS))
+def test_the_v1_excerpts_keep_every_beats_label(rec):
+    """MIT-BIH 101, 107, 109 (issue 19's tenth pass, from Kaggle-format copies checked
+    against wfdb's 100.dat and tpcp's twelve records): lead V1, the record's first 999
+    samples absent from the copy so no window starts before 30 s, each beat's WFDB label
+    kept, the PVC flags those labelled V."""
+    with np.load(REFERENCE_DIR / f"mitdb-{rec}.npz", allow_pickle=False) as z:
+        labels, pvc = z["labels"], z["pvc"]
+        assert str(z["lead"]) == "V1" and int(z["start"]) >= 30 * 360
+        assert len(labels) == len(z["beats"]) and np.array_equal(pvc, labels == "V")
+    assert dict(zip(*np.unique(labels, return_counts=True))) == MITDB_LABELS[rec]
+    assert beat_labels(record(f"mitdb-{rec}")).tolist() == labels.tolist()
+    assert beat_labels(record("mitdb-100")) is None  # cut from tpcp: labels not kept
 
 
 def test_the_svdb_excerpt_is_the_copys_and_lines_up():
