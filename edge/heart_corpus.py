@@ -9,7 +9,7 @@ annotation ships in no distribution, the annotation file is kept in `edge/heart_
 (its README says where it comes from and how it was checked) and `annotated_beats` reads it
 with wfdb. The one kind of recording committed there: short excerpts of MIT-BIH Arrhythmia
 records (ODC-By 1.0) with their beat annotation, `mitdb-<record>.npz` (dist "reference"),
-annotated arrhythmic ECG (twelve records, nine tuning, three held out) and one MIT-BIH
+annotated arrhythmic ECG (fifteen records, twelve tuning, three held out) and one MIT-BIH
 Supraventricular Arrhythmia record at 128 Hz, `svdb-800.npz` (held out; see their README);
 and PPG with a simultaneous
 ECG whose beats are its reference: one minute of five wrist PPG recordings during exercise
@@ -123,6 +123,11 @@ RECORDS = (
     _mitdb("100", "normal sinus rhythm, APCs"),
     _mitdb("116", "large QRS, frequent PVCs"),
     _mitdb("123", "slow sinus rhythm, sinus arrhythmia, the odd PVC"),
+    # issue 19's tenth pass: the lead's split, fixed before any detector ran on them; the copy
+    # holds their second signal, V1 (edge/heart_reference/cut_excerpts.KAGGLE)
+    _mitdb("101", "noise, the odd APC (lead V1)"),
+    _mitdb("107", "paced rhythm, PVCs (lead V1)"),
+    _mitdb("109", "left bundle branch block, PVCs, fusion beats (lead V1)"),
     _mitdb("102", "paced rhythm, fusion of paced and normal beats (lead V5)", held_out=True),
     _mitdb("114", "PVCs, fusion beats; leads reversed (V5)", held_out=True),
     _mitdb("121", "normal sinus rhythm, the odd APC and PVC", held_out=True),
@@ -183,6 +188,13 @@ def annotated_beats(rec: Record, n_samples: int, fs_hz: float) -> np.ndarray | N
                      sampto=rec.ann_offset + n_samples - 1)
     keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol], bool)
     return (np.asarray(ann.sample)[keep] - rec.ann_offset) / fs_hz
+
+
+def beat_labels(rec: Record) -> np.ndarray | None:
+    """Each annotated beat's WFDB label, where the excerpt keeps them (those cut from the
+    Kaggle-format copies, issue 19's tenth pass), else None."""
+    z = _excerpt(rec) if rec.fmt == "mitdb_npz" else {}
+    return z.get("labels")
 
 
 def trusted_spans(rec: Record) -> np.ndarray | None:

@@ -12,7 +12,7 @@ from empathy.edge.beat_score import beat_match, bpm, peer_beats, plausible_rate
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (REFERENCE_DIR, annotated_beats, available,
-                                        peer_cache_dir, record, record_data)
+                                        beat_labels, peer_cache_dir, record, record_data)
 from empathy.edge.heart_validation import reference
 from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
@@ -83,10 +83,22 @@ def test_mitdb_208_is_scored_against_the_cardiologists_annotation():
 # the MIT-BIH Arrhythmia Database's table of beats, whole records: (all beats, V beats)
 MITDB_TABLE = {"104": (2229, 2), "105": (2572, 41), "106": (2027, 520), "108": (1763, 17),
                "119": (1987, 444), "200": (2601, 826), "100": (2273, 1), "102": (2187, 4),
-               "114": (1879, 43), "116": (2412, 109), "121": (1863, 1), "123": (1518, 3)}
+               "114": (1879, 43), "116": (2412, 109), "121": (1863, 1), "123": (1518, 3),
+               "101": (1865, 0), "107": (2137, 59), "109": (2532, 38)}
 # issue 19's ninth pass: held out by record type before any detector ran on them
 MITDB_HELD_OUT = {"102", "114", "121"}
-MITDB_TUNING = [f"mitdb-{r}" for r in MITDB_TABLE if r not in MITDB_HELD_OUT]
+# issue 19's tenth pass: lead V1 (the copy's second signal), every beat's label kept: the
+# excerpt's label counts
+MITDB_LABELS = {"101": {"N": 212}, "107": {"/": 201, "V": 14}, "109": {"L": 242, "V": 9}}
+# what the tenth pass's tuning records found and that pass did not fix
+MITDB_FAILS = {
+    "101": "V1 with QRS of 0.15 mV under muscle noise as tall in the 5-20 Hz band: 104 extra "
+           "beats, F1 0.763 against SWT's 0.961 (its band is 22-45 Hz), HR +29 bpm",
+}
+MITDB_TUNING = [pytest.param(f"mitdb-{r}", marks=pytest.mark.xfail(strict=True,
+                                                                    reason=MITDB_FAILS[r]))
+                if r in MITDB_FAILS else f"mitdb-{r}"
+                for r in MITDB_TABLE if r not in MITDB_HELD_OUT]
 
 
 @pytest.mark.parametrize("name", [f"mitdb-{r}" for r in MITDB_TABLE])
@@ -111,6 +123,21 @@ def test_the_mitdb_excerpts_are_the_databases_and_line_up(name):
     cons = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
     assert beat_match(ann, cons).se > 0.9
     assert np.median(np.abs(ann[:, None] - cons[None, :]).min(axis=1)) < 0.05
+
+
+@pytest.mark.parametrize("rec", sorted(MITDB_LABELS))
+def test_the_v1_excerpts_keep_every_beats_label(rec):
+    """MIT-BIH 101, 107, 109 (issue 19's tenth pass, from Kaggle-format copies checked
+    against wfdb's 100.dat and tpcp's twelve records): lead V1, the record's first 999
+    samples absent from the copy so no window starts before 30 s, each beat's WFDB label
+    kept, the PVC flags those labelled V."""
+    with np.load(REFERENCE_DIR / f"mitdb-{rec}.npz", allow_pickle=False) as z:
+        labels, pvc = z["labels"], z["pvc"]
+        assert str(z["lead"]) == "V1" and int(z["start"]) >= 30 * 360
+        assert len(labels) == len(z["beats"]) and np.array_equal(pvc, labels == "V")
+    assert dict(zip(*np.unique(labels, return_counts=True))) == MITDB_LABELS[rec]
+    assert beat_labels(record(f"mitdb-{rec}")).tolist() == labels.tolist()
+    assert beat_labels(record("mitdb-100")) is None  # cut from tpcp: labels not kept
 
 
 def test_the_svdb_excerpt_is_the_copys_and_lines_up():
@@ -153,6 +180,19 @@ def test_paced_beats_are_placed_on_the_spike_not_dropped():
     assert np.mean(d < 0.05) >= 0.85  # on the spike or the R wave (was 82 % of those found)
 
 
+def test_a_premature_complex_just_after_a_paced_one_is_a_beat():
+    """MIT-BIH 107 (lead V1, paced; tuning): a PVC 0.5-0.6 s after a wide paced complex, its
+    pause under 1.66 beats (the pacemaker restarts its interval), opened no energy block while
+    the beat-wide average (Elgendi's 0.611 s) still held the paced complex: 4 of its 14 PVCs
+    were missed. Every paced and ventricular beat is found."""
+    rec = _need("mitdb-107")
+    x, fs = record_data(rec)
+    ann, labels = annotated_beats(rec, len(x), fs), beat_labels(rec)
+    ours = waveform_peaks(x, fs, "ecg").idx / fs
+    found = np.abs(ann[:, None] - ours[None, :]).min(axis=1) <= 0.15
+    assert found[labels == "V"].sum() == 14 and found[labels == "/"].all()
+
+
 def test_the_pause_after_a_premature_beat_is_no_missed_beat():
     """MIT-BIH 106, bigeminy: the compensatory pause after each PVC is ~1.8 recent
     intervals, so the search-back looked there and took T-wave tails at a tenth of the
@@ -180,7 +220,7 @@ def test_an_interpolated_premature_complex_is_a_beat():
     assert beat_match(ref, ours).fp == 0
 
 
-@pytest.mark.parametrize("name", ["mitdb-104", "mitdb-106", "mitdb-123"])
+@pytest.mark.parametrize("name", ["mitdb-104", "mitdb-106", "mitdb-123", "mitdb-107"])
 def test_streaming_the_arrhythmic_excerpts_gives_the_batch_beats(name):
     """The refine window reaching 150 ms back is in the stream's history whatever the
     chunking (BeatStream.reach, hist)."""
@@ -209,7 +249,9 @@ def test_held_out_pvc_record_finds_what_the_cardiologists_annotated():
                    "F1 0.985 (12 missed, 3 extra) < NeuroKit2's 0.990, HR -1.8 bpm (sixth "
                    "pass: 0.987, 11 missed, 2 extra, -1.8); the ninth pass (the lead-in height "
                    "past the T-wave window, tuned on the nine MIT-BIH tuning excerpts) left it "
-                   "F1 0.985, HR -1.8 (scored once); open")
+                   "F1 0.985, HR -1.8 (scored once); the tenth pass (the 0.5 s beat-wide "
+                   "window, tuned on MIT-BIH 107) 0.986 (11 missed, 3 extra), HR -1.6 "
+                   "(scored once); open")
 def test_held_out_pvc_record_matches_the_best_peer_and_its_rate():
     ref, ours, best = _ours_and_best_peer("mitdb-208")
     assert beat_match(ref, ours).f1 >= best

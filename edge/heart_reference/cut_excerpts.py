@@ -9,7 +9,8 @@ EXCERPT_S window, starting on a 30 s boundary, that holds the most PVC ('V') ann
 (the earliest of equals), chosen from the annotation alone, before any detector ran on it.
 The samples go back to the database's 11-bit ADC values, exactly (gain 200/mV, zero 1024).
 Record 208 (held out, the corpus's `mitdb-208`) is not in tpcp's copy, and never goes here.
-With an ECG-kit checkout as a second argument, also `svdb-800.npz` (see cut_svdb).
+With an ECG-kit checkout as a second argument, also `svdb-800.npz` (see cut_svdb); with the
+two Kaggle-format copies as third and fourth, also KAGGLE's records (see cut_kaggle).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 FS_HZ, GAIN, BASELINE = 360.0, 200.0, 1024
+BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")  # WFDB's beat labels
 EXCERPT_S, STEP_S = 180, 30
 # record -> (the lead of its first signal, what it holds), from the database's notes
 EXCERPTS = {
@@ -41,6 +43,16 @@ EXCERPTS = {
 # held out, one of each kind the tuning set also has: paced (102; 104 tunes), PVCs with a
 # reversed lead (114; 116 tunes), sinus rhythm (121; 100 and 123 tune)
 HELD_OUT = frozenset({"102", "114", "121"})
+# issue 19's tenth pass: the lead's split (tuning 101 107 109 118 203 207 210 233, held out
+# 111 124 212 214 217 231 201 213 219 228), fixed before any detector ran on them; only these
+# three have their whole signal in a public copy we could reach, all tuning. The copy holds
+# the second signal (V1 for these three), not MLII.
+KAGGLE = {
+    "101": ("V1", "noise, the odd APC"),
+    "107": ("V1", "paced rhythm, PVCs"),
+    "109": ("V1", "left bundle branch block, PVCs, fusion beats"),
+}
+RECORD_N = 650000  # every MIT-BIH Arrhythmia record is 30:05.556 at 360 Hz
 
 
 def cut(tpcp: Path, rec: str, out: Path) -> dict:
@@ -58,6 +70,31 @@ def cut(tpcp: Path, rec: str, out: Path) -> dict:
     return {**got, "held_out": rec in HELD_OUT, "what": what}
 
 
+def cut_kaggle(signals: Path, annotations: Path, rec: str, out: Path) -> dict:
+    """A record from two copies in Kaggle's "mitbih_database" text formats: the signal as one
+    ADC value a line (Sky0711's `MIT-BIH data/<rec>.csv`: the second signal, its first 999
+    samples left off, so it starts at RECORD_N less its length), every annotation as
+    `<rec>annotations.txt` (Time, Sample #, Type, Sub, Chan, Num, Aux; Virja-Kawade's
+    `mit-bih/`). Keeps every beat's label (`labels`)."""
+    adc = np.loadtxt(signals / f"{rec}.csv", dtype=np.int64)
+    assert 0 <= adc.min() and adc.max() < 2048, rec
+    first = RECORD_N - len(adc)
+    rows = [ln.partition("\t")[0].split() for ln in
+            (annotations / f"{rec}annotations.txt").read_text().splitlines()[1:]]
+    sample = np.array([int(r[1]) for r in rows])
+    sym = np.array([r[2] for r in rows])
+    # EC57 scores no QRS inside ventricular flutter or fibrillation ([ ... ], ! waves): none
+    # of these records has any
+    assert not np.isin(sym, ["[", "]", "!"]).any(), rec
+    keep = np.isin(sym, list(BEAT_SYMBOLS))
+    beats, sym = sample[keep], sym[keep]
+    lead, what = KAGGLE[rec]
+    got = _save(out / f"mitdb-{rec}.npz", adc.astype(np.int16), beats, beats[sym == "V"],
+                beats[sym == "V"], FS_HZ, GAIN, BASELINE, rec, lead, first=first, labels=sym)
+    return {**got, "held_out": False, "what": what, "first": first,
+            "labels": dict(zip(*np.unique(sym, return_counts=True)))}
+
+
 def cut_svdb(ecgkit: Path, out: Path) -> dict:
     """MIT-BIH Supraventricular Arrhythmia record 800 (128 Hz, 10-bit, zero 0) from
     ECG-kit's `recordings/` (read with wfdb, digital values): held out, cut before any
@@ -67,8 +104,7 @@ def cut_svdb(ecgkit: Path, out: Path) -> dict:
     path = str(ecgkit / "recordings" / "800")
     r = wfdb.rdrecord(path, physical=False)
     ann = wfdb.rdann(path, "atr")
-    beat_symbols = set("NLRBAaJSVrFejnE/fQ?")
-    keep = [s in beat_symbols for s in ann.symbol]
+    keep = [s in BEAT_SYMBOLS for s in ann.symbol]
     beats = np.asarray(ann.sample)[keep]
     sym = np.asarray(ann.symbol)[keep]
     got = _save(out / "svdb-800.npz", r.d_signal[:, 0].astype(np.int16), beats,
@@ -78,18 +114,20 @@ def cut_svdb(ecgkit: Path, out: Path) -> dict:
 
 
 def _save(path: Path, adc, beats, chosen_by, pvc, fs: float, gain: float, baseline: int,
-          rec: str, lead: str) -> dict:
+          rec: str, lead: str, first: int = 0, labels=None) -> dict:
     """The EXCERPT_S window on a STEP_S boundary holding the most `chosen_by` beats (the
-    earliest of equals), with every beat in it and which are PVCs."""
+    earliest of equals), with every beat in it and which are PVCs (and their labels, where
+    given). `adc` starts at the record's sample `first`: a window must lie inside it."""
     n, step = int(EXCERPT_S * fs), int(STEP_S * fs)
-    start = max(range(0, len(adc) - n + 1, step),
+    start = max(range(-(-first // step) * step, first + len(adc) - n + 1, step),
                 key=lambda s: (np.count_nonzero((chosen_by >= s) & (chosen_by < s + n)), -s))
     keep = (beats >= start) & (beats < start + n)
-    np.savez_compressed(path, adc=adc[start:start + n],
+    extra = {} if labels is None else {"labels": np.asarray(labels)[keep].astype("<U1")}
+    np.savez_compressed(path, adc=adc[start - first:start - first + n],
                         beats=(beats[keep] - start).astype(np.int32),
                         pvc=np.isin(beats[keep], pvc), fs_hz=fs, gain=gain,
                         baseline=baseline, start=start, record=rec, lead=lead,
-                        record_beats=len(beats), record_pvcs=len(pvc))
+                        record_beats=len(beats), record_pvcs=len(pvc), **extra)
     return {"record": rec, "start_s": start / fs, "beats": int(keep.sum()),
             "pvcs": int(np.isin(beats[keep], pvc).sum()), "record_beats": len(beats),
             "record_pvcs": len(pvc)}
@@ -101,3 +139,6 @@ if __name__ == "__main__":
         print(cut(Path(sys.argv[1]), r, here))
     if len(sys.argv) > 2:  # an ECG-kit checkout: SVDB record 800
         print(cut_svdb(Path(sys.argv[2]), here))
+    if len(sys.argv) > 4:  # Sky0711's `MIT-BIH data/`, Virja-Kawade's `mit-bih/`
+        for r in KAGGLE:
+            print(cut_kaggle(Path(sys.argv[3]), Path(sys.argv[4]), r, here))
