@@ -14,9 +14,10 @@ from websockets.exceptions import ConnectionClosed
 
 from empathy import wire
 from empathy.clock import now_us
+from empathy.edge.screen import ScreenState
 from empathy.keys import Keystore
 
-from redteam_rig import TOKEN, Host, Unit, free_udp_port, udp_send
+from redteam_rig import TOKEN, Host, Unit, free_udp_port, udp_send, wait_for
 
 HONEST = -0.5
 EVIL = 0.9
@@ -29,7 +30,16 @@ def target(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("udp-host")
     keys = Keystore.new(range(1, 8))
     port = free_udp_port()
-    host = Host(tmp, f"udp://127.0.0.1:{port}", keys, seatmap=SEATMAP).start()
+    host = Host(tmp, f"udp://127.0.0.1:{port}", keys, seatmap=SEATMAP)
+    # Units 1 and 2 listen for the host's screen cues with their own keystores, as
+    # `keys new --edge-dir` writes them.
+    host.unit_keys, host.screens = {}, {}
+    for u in (1, 2):
+        keys.for_unit(u).save(tmp / f"unit{u}.keys.toml")
+        host.unit_keys[u] = Keystore.load(tmp / f"unit{u}.keys.toml")
+        host.screens[u] = ScreenState(0, host.unit_keys[u].show, host_now=now_us)
+    host.cfg["show"]["cue_targets"] = [f"127.0.0.1:{s.port}" for s in host.screens.values()]
+    host.start()
     honest = Unit(1, range(1, 9), keys.units[1], udp_send(port), HONEST).start()
     host.port, host.honest = port, honest
     try:
@@ -39,6 +49,8 @@ def target(tmp_path_factory):
     finally:
         honest.stop()
         host.stop()
+        for screen in host.screens.values():
+            screen.close()
 
 
 def _rejected(host) -> dict:
@@ -74,6 +86,18 @@ def test_a_stolen_unit_key_moves_the_estimate_at_most_its_seats_share(target):
             other.stop()
     finally:
         evil.stop()
+
+
+def test_a_stolen_unit_forges_screen_cues_for_the_others(target):
+    """Finding: the key tagging screen cues (the show key) is in every unit's keystore, so
+    whoever has one unit's keystore forges cues every other unit of the screen takes."""
+    victim = target.screens[1]
+    genuine = wait_for(lambda: victim.last, 30, "the host's screen cues at unit 1")
+    stolen = target.unit_keys[2]  # unit 2's keystore, taken off the unit
+    forged = wire.ScreenCue(genuine.seq + 1000, now_us(), "forged", 0, 1.0)
+    udp_send(victim.port)(wire.encode_cue(forged, stolen.show))
+    wait_for(lambda: victim.last.clip_id == "forged", 5, "unit 1 to take the forged cue")
+    assert victim.now()[2] == 1.0  # the forger's luminance drives unit 1's light correction
 
 
 def test_forged_sync_requests_get_no_replies(target):
