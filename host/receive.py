@@ -195,7 +195,7 @@ class Intake:
 
     def watch_keystore(self, path) -> None:
         """Pick up `empathy keys new/revoke` on this file while running (see check_health)."""
-        self._watch = KeystoreWatch(path)
+        self._watch = KeystoreWatch(path, "host")
 
     def _key_for(self, decode, packet: bytes):
         """Scalar verify with the current key, then the previous one mid-rotation."""

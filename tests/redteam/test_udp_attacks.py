@@ -36,8 +36,8 @@ def target(tmp_path_factory):
     host.unit_keys, host.screens = {}, {}
     for u in (1, 2):
         keys.for_unit(u).save(tmp / f"unit{u}.keys.toml")
-        host.unit_keys[u] = Keystore.load(tmp / f"unit{u}.keys.toml")
-        host.screens[u] = ScreenState(0, host.unit_keys[u].show, host_now=now_us)
+        host.unit_keys[u] = Keystore.load(tmp / f"unit{u}.keys.toml", "unit")
+        host.screens[u] = ScreenState(0, host.unit_keys[u].cue_public, host_now=now_us)
     host.cfg["show"]["cue_targets"] = [f"127.0.0.1:{s.port}" for s in host.screens.values()]
     host.start()
     honest = Unit(1, range(1, 9), keys.units[1], udp_send(port), HONEST).start()
@@ -88,16 +88,43 @@ def test_a_stolen_unit_key_moves_the_estimate_at_most_its_seats_share(target):
         evil.stop()
 
 
-def test_a_stolen_unit_forges_screen_cues_for_the_others(target):
-    """Finding: the key tagging screen cues (the show key) is in every unit's keystore, so
-    whoever has one unit's keystore forges cues every other unit of the screen takes."""
-    victim = target.screens[1]
-    genuine = wait_for(lambda: victim.last, 30, "the host's screen cues at unit 1")
-    stolen = target.unit_keys[2]  # unit 2's keystore, taken off the unit
-    forged = wire.ScreenCue(genuine.seq + 1000, now_us(), "forged", 0, 1.0)
-    udp_send(victim.port)(wire.encode_cue(forged, stolen.show))
-    wait_for(lambda: victim.last.clip_id == "forged", 5, "unit 1 to take the forged cue")
-    assert victim.now()[2] == 1.0  # the forger's luminance drives unit 1's light correction
+def _cue_attempts(stolen: Keystore, genuine: bytes) -> list[bytes]:
+    """Every cue a thief can make from unit 2's keystore and a cue it overheard."""
+    forged = wire.ScreenCue(10**9, now_us(), "forged", 0, 1.0)
+    secrets = [*stolen.units.values(), stolen.cue_public]
+    body = wire.encode_cue(forged, wire.CueSigner(bytes(32)))[:-wire.SIG_SIZE]
+    legacy = bytes([0x11]) + body[1:]  # the retired kind-1 cue, HMAC-tagged
+    return ([legacy + wire.tag(k, legacy) for k in secrets]  # as before with the show key
+            + [wire.encode_cue(forged, wire.CueSigner(k)) for k in secrets]  # as a signing key
+            + [body + genuine[-wire.SIG_SIZE:],  # an overheard signature on its own content
+               genuine[:15] + b"\xff\xff" + genuine[17:]])  # the genuine cue, luminance 1.0
+
+
+def test_a_stolen_unit_cannot_forge_screen_cues_for_the_others(target):
+    """Finding: the key tagging screen cues (the show key) was in every unit's keystore, so
+    whoever had one unit's keystore forged cues every other unit took (reproduced before the
+    fix: unit 1 took a cue tagged with unit 2's copy at luminance 1.0). Now the host signs
+    cues with a key only its keystore holds; units hold the public half."""
+    victim, stolen = target.screens[1], target.unit_keys[2]  # unit 2's keystore, taken
+    assert stolen.cue_signing == b"" and len(stolen.cue_public) == 32
+    wait_for(lambda: victim.last, 30, "the host's screen cues at unit 1")
+    port2 = target.screens[2].port  # the thief listens where unit 2 did
+    target.screens[2].close()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sniff:
+        sniff.bind(("127.0.0.1", port2))
+        sniff.settimeout(10)
+        genuine = sniff.recv(256)
+    attempts = _cue_attempts(stolen, genuine)
+    before = victim.rejected
+    send = udp_send(victim.port)
+    for p in attempts:
+        send(p)
+    wait_for(lambda: victim.rejected - before >= len(attempts), 10,
+             f"unit 1 to refuse all {len(attempts)} forgeries")
+    seq = victim.last.seq  # and it still follows the host
+    wait_for(lambda: victim.last.seq > seq + 5, 10, "the host's next cues at unit 1")
+    assert victim.rejected - before == len(attempts) and victim.last.clip_id != "forged"
+    assert victim.now()[2] < 1.0
 
 
 def test_forged_sync_requests_get_no_replies(target):
