@@ -83,7 +83,7 @@ class EdgeConfig:
     #: udp://auto (mqtt://auto) to find the show on the LAN (docs/link.md).
     #: Example: "udp://auto"
     uplink: str = setting("udp://127.0.0.1:47100", check=check_url)
-    keystore: str = "keys.toml"  #: keystore file holding this unit's key and the host's public cue key
+    keystore: str = "keys.toml"  #: keystore file: this unit's key, the host's public cue key
     #: samples sent per second per seat (0.1..100)
     rate_hz: float = setting(10.0, lo=0.1, hi=100)
     #: UDP port where screen cues arrive; 0 = no screen cues. Example: 47200

@@ -16,7 +16,7 @@ from empathy import wire
 
 FRESH_US = 2_000_000  # a cue older (or newer) than this on the host clock is refused
 # Signature checks a second, at most: five times the host's 10 Hz. A signature check costs
-# ~40x an HMAC (`empathy bench cue`), so a flood of forged cues could otherwise take the
+# 25-50x an HMAC (`empathy bench cue`), so a flood of forged cues could otherwise take the
 # unit's CPU from its sensing; beyond this it is dropped unchecked and counted (`shed`).
 CHECKS_PER_S = 50
 

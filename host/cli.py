@@ -239,7 +239,7 @@ def _run(args) -> int:
     keys = Keystore.load(cfg.keystore, "host")
     show = make_show(cfg, story, keys)
     # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
-    show.intake.watch_keystore(cfg.keystore)
+    show.intake.watch_keystore(cfg.keystore, on_reload=show.use_keystore)
     # systemd stops us with SIGTERM: end the show cleanly (the output file finalised,
     # the session closed) instead of dying mid-write.
     signal.signal(signal.SIGTERM, lambda *_: show.stop())

@@ -214,6 +214,13 @@ class Show:
         log.info("decision %s -> %s: %s", choice.decision, choice.chosen, choice.reason,
                  extra=entry)
 
+    def use_keystore(self, ks) -> None:
+        """The host keystore changed: sign cues with its cue key (`keys cue-key` rotated it)."""
+        signer = wire.CueSigner(ks.cue_signing)
+        if signer.public != self.cue_signer.public:
+            self.cue_signer = signer
+            log.info("screen cues: new cue key in use")
+
     def _send_cue(self) -> None:
         f = self.frame
         if f is None or not self.cue_addrs:

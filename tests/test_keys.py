@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import stat
 
 import pytest
@@ -11,6 +12,7 @@ from empathy.clock import now_us
 from empathy.cli import main
 from empathy.host.receive import Intake
 from empathy.keys import Keystore, KeyError_, fingerprint
+from polling import wait_for
 
 
 def _keys(tmp_path, *argv, capsys):
@@ -137,3 +139,37 @@ def test_a_keystore_from_before_signed_cues_is_refused_until_migrated(tmp_path, 
     rc, out = main(["keys", "cue-key", "--keystore", str(edge / "unit1.keys.toml"),
                     "--edge-dir", str(tmp_path / "x")]), capsys.readouterr()
     assert rc == 1 and "is a unit's" in out.err
+
+
+def test_a_cue_key_rotation_reaches_the_running_host_and_units(tmp_path, capsys):
+    """`keys cue-key` mid-show: the host's intake hands the new keystore on (the show signs
+    with it); a unit re-reading its keystore checks with the new public key, and until it
+    does it refuses the new cues."""
+    from empathy.edge.screen import ScreenState
+    from empathy.keys import KeystoreWatch
+
+    edge, path = tmp_path / "edge", tmp_path / "host.keys.toml"
+    assert _keys(tmp_path, "new", "1", "--edge-dir", str(edge), capsys=capsys)[0] == 0
+    reloaded = []
+    intake = Intake(Keystore.load(path, "host").units)
+    intake.watch_keystore(path, on_reload=reloaded.append)
+    unit_file = edge / "unit1.keys.toml"
+    screen = ScreenState(0, Keystore.load(unit_file, "unit").cue_public, host_now=now_us)
+    unit_watch = KeystoreWatch(unit_file, "unit")
+    try:
+        assert _keys(tmp_path, "cue-key", "--edge-dir", str(edge), capsys=capsys)[0] == 0
+        intake.check_health()
+        (ks,) = reloaded
+        signer = wire.CueSigner(ks.cue_signing)
+
+        def send(seq):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.sendto(wire.encode_cue(wire.ScreenCue(seq, now_us(), "dawn", 0, 0.5),
+                                         signer), ("127.0.0.1", screen.port))
+        send(1)
+        wait_for(lambda: screen.rejected, 5, "the unit to refuse a cue under the new key")
+        screen.use_key(unit_watch.changed().cue_public)  # what the unit's heartbeat does
+        send(2)
+        wait_for(lambda: screen.taken, 5, "the unit to take it once it has its new keystore")
+    finally:
+        screen.close()
