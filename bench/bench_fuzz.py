@@ -6,8 +6,9 @@ inputs raised anything but the parser's documented error (value 0 expected), plu
 slowest single input (a hang would show there). tests/test_fuzz_parsers.py drives the same
 table with hypothesis.
 
-Wire packets are fuzzed twice per input: as received, and re-tagged with the right key, so
-the field checks behind the HMAC are reached too (a forger cannot, a buggy unit can).
+Wire packets are fuzzed twice per input: as received, and re-tagged (screen cues re-signed)
+with the right key, so the field checks behind the HMAC or signature are reached too (a
+forger cannot, a buggy unit or host can).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from empathy.sensors.base import SourceError
 
 KEY = bytes(range(32))
 KEYS = {1: KEY}
+CUE_SIGNER = wire.CueSigner(KEY)
+CUE_VERIFIER = wire.CueVerifier(CUE_SIGNER.public)
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "host" / "sample"
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "calibration" / "profiles"
 
@@ -45,13 +48,18 @@ def _retag(data: bytes) -> bytes:
     return data[:-wire.TAG_SIZE] + wire.tag(KEY, data[:-wire.TAG_SIZE]) if len(data) > 7 else data
 
 
-def _wire(decode) -> Callable[[bytes], object]:
+def _resign(data: bytes) -> bytes:
+    n = wire.SIG_SIZE
+    return data[:-n] + CUE_SIGNER.sign(data[:-n]) if len(data) > n else data
+
+
+def _wire(decode, retag=_retag) -> Callable[[bytes], object]:
     def parse(data: bytes):
         try:
             decode(data)
         except wire.WireError:
             pass
-        return decode(_retag(data))
+        return decode(retag(data))
     return parse
 
 
@@ -132,7 +140,7 @@ def _seeds_wire() -> dict:
     s = wire.SeatSample(1, 7, 42, 123456789, 72.5, 41.2, 3.9, 0.3, -0.2, 3, 0.8, 0x1F)
     return {
         "decode": [wire.encode(s, KEY)],
-        "cue": [wire.encode_cue(wire.ScreenCue(5, 99, "crash_42", 1200, 0.4), KEY)],
+        "cue": [wire.encode_cue(wire.ScreenCue(5, 99, "crash_42", 1200, 0.4), CUE_SIGNER)],
         "health": [wire.encode_health(wire.Health(1, 9, 77, (1, 2, 3), 3, 80, 5, -12, 300, 900,
                                                   4), KEY), _health_v1()],
         "sync": [wire.encode_sync(wire.SyncRequest(1, 3, 10**12), KEY)],
@@ -196,8 +204,8 @@ def parsers() -> list[Parser]:
         Parser("wire_sample", _wire(lambda d: wire.decode(d, KEYS)), (wire.WireError,),
                w["decode"]),
         Parser("wire_batch", _batch, (), [w["decode"][0] * 3, w["decode"][0] + w["cue"][0]]),
-        Parser("wire_cue", _wire(lambda d: wire.decode_cue(d, KEY)), (wire.WireError,),
-               w["cue"]),
+        Parser("wire_cue", _wire(lambda d: wire.decode_cue(d, CUE_VERIFIER), _resign),
+               (wire.WireError,), w["cue"]),
         Parser("wire_health", _wire(lambda d: wire.decode_health(d, KEYS)), (wire.WireError,),
                w["health"]),
         Parser("wire_sync", _wire(lambda d: wire.decode_sync(d, KEYS)), (wire.WireError,),

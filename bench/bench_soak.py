@@ -74,7 +74,7 @@ def soak(film_hours: float = 8.0, screenings: int = 16, seats: int = 4, progress
             cfg = ShowConfig(listen=f"udp://127.0.0.1:{port}",
                              output=f"file:{folder / 'screen.mp4'}", width=SIZE[0],
                              height=SIZE[1], fps=FPS, policy="arc")
-            show = Show(story, cfg, keys.units, keys.show, folder / "frames.csv", realtime=False)
+            show = Show(story, cfg, keys.units, keys.cue_signing, folder / "frames.csv", realtime=False)
             closers = attach(show, HostConfig(story=str(story.path),
                                               session=SessionConfig(dir=str(folder / "sessions"))))
             try:

@@ -116,7 +116,7 @@ def listen(plan: InstallPlan, duration_s: float, quiet: bool = False) -> Heard:
 
     from empathy.host.receive import Intake
 
-    keys = Keystore.load(plan.keystore).units
+    keys = Keystore.load(plan.keystore, "host").units
     receiver = open_receiver(plan.listen)
     intake = Intake(keys, reply=receiver.reply)
     heard = Heard(duration_s)

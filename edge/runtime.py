@@ -83,7 +83,7 @@ class EdgeConfig:
     #: udp://auto (mqtt://auto) to find the show on the LAN (docs/link.md).
     #: Example: "udp://auto"
     uplink: str = setting("udp://127.0.0.1:47100", check=check_url)
-    keystore: str = "keys.toml"  #: keystore file holding this unit's key and the show key
+    keystore: str = "keys.toml"  #: keystore file: this unit's key, the host's public cue key
     #: samples sent per second per seat (0.1..100)
     rate_hz: float = setting(10.0, lo=0.1, hi=100)
     #: UDP port where screen cues arrive; 0 = no screen cues. Example: 47200
@@ -141,14 +141,14 @@ class EdgeUnit:
     def __init__(self, cfg: EdgeConfig):
         self.cfg = cfg
         self.profiles = load_profiles(cfg)  # first: a missing calibration stops us here
-        keys = Keystore.load(cfg.keystore)
+        keys = Keystore.load(cfg.keystore, "unit")
         if cfg.unit_id not in keys.units:
             raise ValueError(f"keystore {cfg.keystore} has no key for unit {cfg.unit_id}")
         self.key = keys.units[cfg.unit_id]
-        self.keywatch = KeystoreWatch(cfg.keystore)  # a rotated key is picked up live
+        self.keywatch = KeystoreWatch(cfg.keystore, "unit")  # a rotated key is picked up live
         # Until the first exchanges the mapping is the identity (right on the host's machine).
         self.sync = ClockSync(cfg.unit_id, self.key)
-        self.screen = (ScreenState(cfg.cue_port, keys.show,
+        self.screen = (ScreenState(cfg.cue_port, keys.cue_public,
                                    host_now=lambda: self.sync.clock.to_host(now_us()))
                        if cfg.cue_port else None)
         screen_now = self.screen.now if self.screen else None
@@ -199,6 +199,8 @@ class EdgeUnit:
         if ks and self.cfg.unit_id in ks.units:
             self.key = self.sync.key = ks.units[self.cfg.unit_id]
             log.info("unit %d: new key in use", self.cfg.unit_id)
+        if ks and self.screen:  # the host's cue key was rotated (`empathy keys cue-key`)
+            self.screen.use_key(ks.cue_public)
         sensors = sum(1 << i for i, last in enumerate(self.last_reading[:8]) if t - last < 2e6)
         c = self.sync.clock
         self._send(wire.encode_health(wire.Health(
@@ -307,8 +309,10 @@ class EdgeUnit:
                            zip(self.cfg.seats, self.features) if f.motion.track is not None},
                 "calibration": {str(seat.seat_id): p.names for seat, p in
                                 zip(self.cfg.seats, self.profiles) if p.names},
+                "cues_taken": self.screen.taken if self.screen else 0,
                 "cues_rejected": self.screen.rejected if self.screen else 0,
                 "cues_stale": self.screen.stale if self.screen else 0,
+                "cues_shed": self.screen.shed if self.screen else 0,
                 "baselines": {str(s.seat_id): f.baselines_taken
                               for s, f in zip(self.cfg.seats, self.features)},
                 "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),

@@ -1,12 +1,18 @@
-"""Keystore: per-unit packet keys and the show key for screen cues.
+"""Keystore: per-unit packet keys, and the host's key for signing screen cues.
 
 A TOML file, readable by its owner (0600) or also by the service's group (0640, root-owned
-with group empathy, see the cinema guide); `load` refuses one that others can read or the
-group can write, and one without a show key (screen cues would be forgeable). It holds
-``show = "<hex>"``, a ``[units]`` table of
-``"<unit id>" = "<hex>"`` and, while keys are being rotated, a ``[previous]`` table of the
-keys being replaced. The host holds every unit's key; each edge unit is given a keystore
-holding only its own key and the show key.
+with group empathy, see the cinema guide); `read` refuses one that others can read or the
+group can write. It holds a ``[units]`` table of ``"<unit id>" = "<hex>"``, while keys are
+being rotated a ``[previous]`` table of the keys being replaced, and the screen-cue key:
+
+- the host's keystore holds every unit's key and ``cue_signing_key``, the Ed25519 private
+  key that signs screen cues (empathy/wire.py);
+- each edge unit's keystore holds only its own key and ``cue_public_key``, the public half,
+  which checks cues and cannot make them: a stolen unit cannot forge cues for the others.
+
+`load(path, role)` refuses a host keystore without the signing key, a unit keystore with
+it (or without the public key), and a keystore from before signed cues (its ``show`` key,
+shared by every unit, is never used again): `empathy keys cue-key` migrates.
 
 Rotation without stopping a show: `rotate` gives a unit a new key and keeps the old one as
 `previous`; the host accepts both (it re-reads the file when it changes) until the unit has
@@ -26,9 +32,12 @@ from pathlib import Path
 
 import tomli_w
 
+from empathy import wire
+
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
 UNSAFE_MODE = 0o027  # group write, or any permission for others
+ROLES = ("host", "unit")
 
 log = logging.getLogger("empathy.keys")
 
@@ -44,17 +53,28 @@ def fingerprint(key: bytes) -> str:
 
 @dataclass
 class Keystore:
-    show: bytes = b""
     units: dict[int, bytes] = field(default_factory=dict)
     previous: dict[int, bytes] = field(default_factory=dict)
+    cue_signing: bytes = b""  # the host's: signs screen cues
+    cue_public: bytes = b""  # a unit's: checks them
+    legacy: bool = False  # read from a file with only the shared show key (see `load`)
 
     @classmethod
     def new(cls, unit_ids) -> "Keystore":
-        return cls(secrets.token_bytes(KEY_BYTES),
-                   {int(u): secrets.token_bytes(KEY_BYTES) for u in unit_ids})
+        return cls({int(u): secrets.token_bytes(KEY_BYTES) for u in unit_ids},
+                   cue_signing=secrets.token_bytes(wire.CUE_KEY_SIZE))
+
+    def new_cue_key(self) -> None:
+        """A fresh cue signing key (migration, rotation): every unit needs its new keystore."""
+        self.cue_signing, self.cue_public, self.legacy = (
+            secrets.token_bytes(wire.CUE_KEY_SIZE), b"", False)
+
+    def public_cue_key(self) -> bytes:
+        """The key units check cues with (a host derives it from its signing key)."""
+        return wire.CueSigner(self.cue_signing).public if self.cue_signing else self.cue_public
 
     def for_unit(self, unit_id: int) -> "Keystore":
-        return Keystore(self.show, {unit_id: self.units[unit_id]})
+        return Keystore({unit_id: self.units[unit_id]}, cue_public=self.public_cue_key())
 
     def add(self, unit_id: int) -> bytes:
         """A fresh key for a unit; a unit that had one keeps it as `previous` (rotation)."""
@@ -74,7 +94,11 @@ class Keystore:
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
-        doc = {"show": self.show.hex(), "units": {str(u): k.hex() for u, k in self.units.items()}}
+        doc = {"units": {str(u): k.hex() for u, k in self.units.items()}}
+        if self.cue_signing:
+            doc["cue_signing_key"] = self.cue_signing.hex()
+        elif self.cue_public:
+            doc["cue_public_key"] = self.cue_public.hex()
         if self.previous:
             doc["previous"] = {str(u): k.hex() for u, k in self.previous.items()}
         tmp = path.with_suffix(".tmp")
@@ -92,36 +116,70 @@ class Keystore:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Keystore":
+    def read(cls, path: str | Path) -> "Keystore":
+        """The file as it is, well-formed and private, whoever's it is (see `load`)."""
         try:
             fd = os.open(path, os.O_RDONLY)
             with os.fdopen(fd, "rb") as f:
                 mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
                 text = f.read().decode()
             doc = tomllib.loads(text)
-            ks = cls(bytes.fromhex(doc.get("show", "")),
-                     {int(u): bytes.fromhex(k) for u, k in doc.get("units", {}).items()},
-                     {int(u): bytes.fromhex(k) for u, k in doc.get("previous", {}).items()})
+            ks = cls({int(u): bytes.fromhex(k) for u, k in doc.get("units", {}).items()},
+                     {int(u): bytes.fromhex(k) for u, k in doc.get("previous", {}).items()},
+                     bytes.fromhex(doc.get("cue_signing_key", "")),
+                     bytes.fromhex(doc.get("cue_public_key", "")))
         except (OSError, ValueError, AttributeError, tomllib.TOMLDecodeError) as e:
             raise KeyError_(f"keystore {path}: {e}") from None
         for unit, key in [*ks.units.items(), *ks.previous.items()]:
             if not 0 <= unit <= 0xFFFF or len(key) < MIN_KEY_BYTES:
                 raise KeyError_(f"keystore {path}: unit {unit}: key of {len(key)} bytes "
                                 f"(need {MIN_KEY_BYTES}+) or id outside 0..65535")
-        if len(ks.show) < MIN_KEY_BYTES:
-            raise KeyError_(f"keystore {path}: no show key (need {MIN_KEY_BYTES}+ bytes in "
-                            "show = \"<hex>\"): screen cues would be forgeable")
+        ks.legacy = "show" in doc and not (ks.cue_signing or ks.cue_public)
+        for name, key, make in (("cue_signing_key", ks.cue_signing, wire.CueSigner),
+                                ("cue_public_key", ks.cue_public, wire.CueVerifier)):
+            if key and len(key) != wire.CUE_KEY_SIZE:
+                raise KeyError_(f"keystore {path}: {name} of {len(key)} bytes (need "
+                                f"{wire.CUE_KEY_SIZE})")
+            try:
+                if key:
+                    make(key)
+            except (ValueError, RuntimeError) as e:  # not a key; no `cryptography`
+                raise KeyError_(f"keystore {path}: {name}: {e}") from None
         if mode & UNSAFE_MODE:
             raise KeyError_(f"keystore {path}: mode {mode:o} lets others read or change it "
                             f"(chmod 600, or 640 owned root:empathy)")
+        return ks
+
+    @classmethod
+    def load(cls, path: str | Path, role: str) -> "Keystore":
+        """`read`, and refused unless it is a keystore for `role` ("host" or "unit")."""
+        assert role in ROLES, role
+        ks = cls.read(path)
+        migrate = (f"keystore {path} is from before signed screen cues (its show key is "
+                   "shared by every unit): run `empathy keys cue-key --keystore HOST_KEYSTORE "
+                   "--edge-dir DIR` on the host and install each unit's DIR/unitN.keys.toml")
+        if role == "host" and not ks.cue_signing:
+            raise KeyError_(migrate if ks.legacy else
+                            f"keystore {path} has no cue_signing_key: not a host's keystore "
+                            "(a unit's?); `empathy keys new` makes one")
+        if role == "unit" and ks.cue_signing:
+            raise KeyError_(f"keystore {path} holds the host's cue signing key: a unit must "
+                            "hold only cue_public_key (whoever takes the unit could forge "
+                            "screen cues); install the unit's keystore from `empathy keys "
+                            "new --edge-dir` and make a new cue key (`empathy keys cue-key`)")
+        if role == "unit" and not ks.cue_public:
+            raise KeyError_(migrate if ks.legacy else
+                            f"keystore {path} has no cue_public_key to check screen cues "
+                            "with: install the unit's keystore from `empathy keys new "
+                            "--edge-dir` or `keys provision`")
         return ks
 
 
 class KeystoreWatch:
     """Re-reads a keystore when its file changes, so keys rotate while the show runs."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | Path, role: str):
+        self.path, self.role = Path(path), role
         self.stamp = self._stamp()
 
     def _stamp(self):
@@ -138,7 +196,7 @@ class KeystoreWatch:
             return None
         self.stamp = stamp
         try:
-            return Keystore.load(self.path)
+            return Keystore.load(self.path, self.role)
         except KeyError_ as e:  # broken: keep the keys we have, try again on the next change
             log.error("keystore change ignored: %s", e)
             return None

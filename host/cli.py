@@ -81,7 +81,7 @@ class LslConfig:
 
 @dataclass
 class HostConfig:
-    #: keystore file: every edge unit's key and the show key (`empathy keys new`)
+    #: keystore file: every edge unit's key and the cue signing key (`empathy keys new`)
     keystore: str = "host.keys.toml"
     #: the story file to play (required; docs/story.md). Example: "films/my_film.toml"
     story: str = ""
@@ -217,12 +217,12 @@ def make_show(cfg: HostConfig, story, keys, clock=None, realtime: bool = True):
     if cfg.mode == "kiosk":
         from empathy.host.kiosk import KioskShow
 
-        return KioskShow(story, cfg.show, cfg.kiosk, keys.units, keys.show,
+        return KioskShow(story, cfg.show, cfg.kiosk, keys.units, keys.cue_signing,
                          Path(cfg.frame_log),
                          Path(cfg.session.dir) if cfg.session.enabled else None,
                          retention=cfg.session, attract_media=_media(cfg, "attract"),
                          attract_lut=_media(cfg, "attract_lut"), **kw)
-    return Show(story, cfg.show, keys.units, keys.show, Path(cfg.frame_log), **kw)
+    return Show(story, cfg.show, keys.units, keys.cue_signing, Path(cfg.frame_log), **kw)
 
 
 def _run(args) -> int:
@@ -236,10 +236,10 @@ def _run(args) -> int:
     # boundary: one line with what to do; none of the output chain opening exits 78.
     cfg = from_toml(HostConfig, args.config)
     story = load(Path(cfg.story), cfg.media_root or None)
-    keys = Keystore.load(cfg.keystore)
+    keys = Keystore.load(cfg.keystore, "host")
     show = make_show(cfg, story, keys)
     # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
-    show.intake.watch_keystore(cfg.keystore)
+    show.intake.watch_keystore(cfg.keystore, on_reload=show.use_keystore)
     # systemd stops us with SIGTERM: end the show cleanly (the output file finalised,
     # the session closed) instead of dying mid-write.
     signal.signal(signal.SIGTERM, lambda *_: show.stop())

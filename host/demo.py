@@ -209,7 +209,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
         try:
             cfg = ShowConfig(listen=link, output=f"file:{out / 'screen.mp4'}",
                              policy=policy, cue_targets=cue_targets, loop=not one_pass)
-            show = Show(story, cfg, keys.units, keys.show, out / "frames.csv")
+            show = Show(story, cfg, keys.units, keys.cue_signing, out / "frames.csv")
             if rehearse:
                 show.rehearsal = push
                 dashboard = 0 if dashboard is None else dashboard

@@ -107,7 +107,7 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
         try:
             show = KioskShow(story, ShowConfig(listen=link, output=f"file:{out / 'screen.mp4'}",
                                                policy=policy, cue_targets=cues), kiosk,
-                             keys.units, keys.show, out / "frames.csv", out / "sessions")
+                             keys.units, keys.cue_signing, out / "frames.csv", out / "sessions")
             closers = attach(show, HostConfig(story=cfg.story, dashboard=cfg.dashboard,
                                               session=SessionConfig(enabled=False)))
             total_s = spans[-1][1] + 30.0  # at most; it ends once the last visitor has gone

@@ -159,8 +159,10 @@ def check_clock() -> list[Finding]:
     return out
 
 
-def check_keys(path: Path | None) -> list[Finding]:
-    from empathy.keys import Keystore, KeyError_
+def check_keys(path: Path | None, role: str = "host") -> list[Finding]:
+    """`role`: "host" (every unit's key, the cue signing key) or "unit" (its own key, the
+    public cue key)."""
+    from empathy.keys import Keystore, KeyError_, fingerprint
 
     if path is None:
         return [Finding("keys", "warn", "no keystore named (pass --config to check one)",
@@ -175,11 +177,10 @@ def check_keys(path: Path | None) -> list[Finding]:
                            f"(mode {mode:o}): anyone can forge seat packets",
                            f"chmod 600 {path}"))
     try:
-        ks = Keystore.load(path)
-        out.append(Finding("keys", "ok" if ks.units and ks.show else "fail",
-                           f"{path}: {len(ks.units)} unit key(s), show key "
-                           f"{'present' if ks.show else 'MISSING'}",
-                           "" if ks.units and ks.show else KEYS_FIX))
+        ks = Keystore.load(path, role)  # refuses a keystore without its cue key
+        out.append(Finding("keys", "ok" if ks.units else "fail",
+                           f"{path}: {len(ks.units)} unit key(s), cue key "
+                           f"{fingerprint(ks.public_cue_key())}", "" if ks.units else KEYS_FIX))
     except KeyError_ as e:
         out.append(Finding("keys", "fail", str(e), KEYS_FIX))
     return out

@@ -167,7 +167,7 @@ def check_uplink(cfg) -> list[Finding]:
 
     item = f"uplink {cfg.uplink}"
     try:
-        key = Keystore.load(cfg.keystore).units[cfg.unit_id]
+        key = Keystore.load(cfg.keystore, "unit").units[cfg.unit_id]
     except (KeyError_, KeyError):
         return [Finding(item, "warn", "not checked: no key for this unit to sign with")]
     try:
@@ -323,10 +323,10 @@ def check_story(cfg) -> list[Finding]:
 
 
 def check_keystore(path: Path, unit_id: int | None) -> list[Finding]:
-    out = check_keys(path)
+    out = check_keys(path, "host" if unit_id is None else "unit")
     if unit_id is not None and all(f.status == "ok" for f in out):
         from empathy.keys import Keystore
-        if unit_id not in Keystore.load(path).units:
+        if unit_id not in Keystore.load(path, "unit").units:
             out.append(Finding("keys", "fail", f"{path} has no key for unit {unit_id}",
                                f"`empathy keys new {unit_id} --edge-dir ...` on the host"))
     return out + _service_user_can_read(path, "keys")

@@ -1,8 +1,12 @@
-"""`empathy keys new/list/revoke/provision`: provision, list and revoke edge units' keys.
+"""`empathy keys new/list/revoke/provision/cue-key`: provision, list and revoke edge units'
+keys, and make the host's screen-cue signing key.
 
 Keys never appear on screen or in logs: units are listed by fingerprint. `new` on a unit
 that already has a key rotates it (the host accepts the old key too until `revoke
 --previous`); a running host re-reads the keystore, so none of this stops a show.
+`new` on a fresh keystore also makes the cue signing key (Ed25519); each unit's keystore
+gets its public half. `cue-key` makes a new one (rotation, or migrating a keystore from
+before signed cues) and rewrites every unit's keystore into --edge-dir.
 `new --broker-dir` also gives the units broker credentials and rewrites the broker's
 password file and ACL (empathy/broker_auth.py); `provision` makes whole per-unit bundles
 (host/provision.py).
@@ -53,7 +57,7 @@ def _print(rows: list[dict], as_json: bool, extra: dict | None = None) -> None:
 
 def _new(args) -> int:
     path = Path(args.keystore)
-    ks = Keystore.load(path) if path.exists() else Keystore.new([])
+    ks = Keystore.load(path, "host") if path.exists() else Keystore.new([])
     units = _units(args.units)
     for u in units:
         ks.add(u)
@@ -97,14 +101,38 @@ def _provision(args) -> int:
 
 def _list(args) -> int:
     path = Path(args.keystore)
-    ks = Keystore.load(path)  # refuses a keystore others can read, or one without a show key
-    _print(_rows(ks), args.json, {"keystore": str(path), "show_key": fingerprint(ks.show)})
+    ks = Keystore.load(path, "host")  # refuses one others can read, or without a cue key
+    _print(_rows(ks), args.json, {"keystore": str(path),
+                                  "cue_key": fingerprint(ks.public_cue_key())})
+    return 0
+
+
+def _cue_key(args) -> int:
+    path = Path(args.keystore)
+    ks = Keystore.read(path)  # also one from before signed cues: this migrates it
+    if ks.cue_public and not ks.cue_signing:
+        raise KeyError_(f"keystore {path} is a unit's (it holds cue_public_key): give the "
+                        "host's keystore")
+    ks.new_cue_key()
+    ks.save(path)
+    d = Path(args.edge_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    for u in sorted(ks.units):
+        ks.for_unit(u).save(d / f"unit{u}.keys.toml")
+    done = {"keystore": str(path), "cue_key": fingerprint(ks.public_cue_key()),
+            "edge_dir": str(d), "units": sorted(ks.units)}
+    if args.json:
+        print(json.dumps(done))
+        return 0
+    print(f"new cue key {done['cue_key']} in {path}; every unit's keystore written to {d} "
+          f"({len(ks.units)} units): install each on its unit, which takes cues signed "
+          "with the old key no longer")
     return 0
 
 
 def _revoke(args) -> int:
     path = Path(args.keystore)
-    ks = Keystore.load(path)
+    ks = Keystore.load(path, "host")
     units = _units(args.units)
     for u in units:
         ks.revoke(u, previous_only=args.previous)
@@ -156,7 +184,11 @@ def register(p) -> None:
     pv.add_argument("--unit-path", default="/etc/empathy",
                     help="where the bundle's files will live on the unit ({unit} allowed)")
     pv.add_argument("--ca", help="the broker's CA certificate, copied into every bundle")
-    for parser, fn in ((n, _new), (l_, _list), (r, _revoke), (pv, _provision)):
+    c = sub.add_parser("cue-key", help="a new screen-cue signing key (rotation, or a keystore "
+                                       "from before signed cues) and every unit's keystore")
+    c.add_argument("--edge-dir", required=True,
+                   help="write each unit's new keystore here (unitN.keys.toml)")
+    for parser, fn in ((n, _new), (l_, _list), (r, _revoke), (pv, _provision), (c, _cue_key)):
         for flag, kw in common.items():
             parser.add_argument(flag, **kw)
         parser.set_defaults(func=_guard(fn))

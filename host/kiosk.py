@@ -81,13 +81,13 @@ def present(sample) -> bool:
 class KioskShow(Show):
     """A Show that runs the visitor cycle around the story (see module doc)."""
 
-    def __init__(self, story, cfg, kiosk: KioskConfig, keys, show_key, frame_log: Path,
+    def __init__(self, story, cfg, kiosk: KioskConfig, keys, cue_key, frame_log: Path,
                  sessions: Optional[Path], retention=None, attract_media: Optional[Path] = None,
                  attract_lut: Optional[Path] = None, **kw):
         from empathy.host.player.player import Clip
 
         cfg.loop = False  # the story ends with the visit, never loops for the same visitor
-        super().__init__(story, cfg, keys, show_key, frame_log, **kw)
+        super().__init__(story, cfg, keys, cue_key, frame_log, **kw)
         first = story.segments[story.start]
         self.attract = Clip(ATTRACT, attract_media or first.media,
                             attract_lut if attract_media else first.lut)

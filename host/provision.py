@@ -1,7 +1,7 @@
 """`empathy keys provision UNITS --template edge.toml --out DIR`: everything 75 units need.
 
 For each unit, one bundle to copy onto it (``DIR/unitN/``): its keystore (its own key and
-the show key, 0600), its edge config (the template with its unit id, its seats and its
+the host's public cue key, 0600), its edge config (the template with its unit id, its seats and its
 credentials filled in) and, for an MQTT uplink, its broker password (0600). For the host
 (``DIR/host/``): the broker's password file and ACL for every unit, the host's own broker
 password, and a ``[seatmap]`` table for host.toml listing which unit carries which seats.
@@ -96,7 +96,7 @@ def provision(units: list[int], template: Path, out: Path, keystore: Path,
     seat_ids = _seat_ids(units, per_unit, first, numbering)
     ca_text = Path(ca).read_bytes() if ca else None
     uplink = doc.get("uplink", "udp://127.0.0.1:47100")
-    ks = Keystore.load(keystore) if Path(keystore).exists() else Keystore.new([])
+    ks = Keystore.load(keystore, "host") if Path(keystore).exists() else Keystore.new([])
     for u in units:
         ks.add(u)
     host_dir = Path(out) / "host"

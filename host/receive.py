@@ -155,6 +155,7 @@ class Intake:
         self.accepted = 0
         self.rejected: Counter = Counter()
         self._watch: Optional[KeystoreWatch] = None
+        self._on_reload: Optional[Callable] = None
         self.state_dir = Path(state_dir) if state_dir else None
         self.not_before_us: Optional[int] = None
         self._saved_at = 0.0
@@ -193,9 +194,10 @@ class Intake:
                 self.table.set(unit, key, previous.get(unit))
         self.keys, self.previous = dict(keys), {u: k for u, k in previous.items() if u in keys}
 
-    def watch_keystore(self, path) -> None:
-        """Pick up `empathy keys new/revoke` on this file while running (see check_health)."""
-        self._watch = KeystoreWatch(path)
+    def watch_keystore(self, path, on_reload: Optional[Callable] = None) -> None:
+        """Pick up `empathy keys new/revoke/cue-key` on this file while running (see
+        check_health); `on_reload(keystore)` also gets each new one (the show's cue key)."""
+        self._watch, self._on_reload = KeystoreWatch(path, "host"), on_reload
 
     def _key_for(self, decode, packet: bytes):
         """Scalar verify with the current key, then the previous one mid-rotation."""
@@ -316,6 +318,8 @@ class Intake:
         ks = self._watch.changed() if self._watch else None
         if ks:
             self.set_keys(ks.units, ks.previous)
+            if self._on_reload:
+                self._on_reload(ks)
             events.append({"event": "keys_reloaded", "units": len(ks.units),
                            "rotating": sorted(ks.previous)})
         if time.monotonic() - self._saved_at >= SAVE_S:

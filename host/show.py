@@ -74,7 +74,7 @@ class ShowConfig:
 
 
 class Show:
-    def __init__(self, story: Story, cfg: ShowConfig, keys: dict[int, bytes], show_key: bytes,
+    def __init__(self, story: Story, cfg: ShowConfig, keys: dict[int, bytes], cue_key: bytes,
                  frame_log: Path, realtime: bool = True, seatmap: Optional[SeatMapConfig] = None,
                  state_dir: Optional[Path] = None, frame_log_rotation=None,
                  clock: Callable[[], int] = now_us):
@@ -82,7 +82,7 @@ class Show:
         passes its own, with realtime=False); screen cues always carry the real host clock."""
         from empathy.host.player.player import Player  # GStreamer loads only for a show
 
-        self.story, self.cfg, self.show_key, self.clock = story, cfg, show_key, clock
+        self.story, self.cfg, self.clock = story, cfg, clock
         self.policy = make_policy(cfg.policy, story=story)  # a learner's state is per story
         self.receiver = open_receiver(cfg.listen)
         self.announcement = announce_if_lan(cfg.listen)  # units with uplink "auto" find us
@@ -96,6 +96,7 @@ class Show:
         self._say = RateLimited(log)
         self.link = LinkCounters(self.intake, self.receiver)  # refused and dropped packets
         self.cue_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.cue_signer = wire.CueSigner(cue_key)  # cue_key: the keystore's cue_signing_key
         self.cue_addrs = [(h, int(p)) for h, p in (t.rsplit(":", 1) for t in cfg.cue_targets)]
         self.cue_seq = 0
         self.frame = None  # latest FrameInfo from the player thread
@@ -213,6 +214,13 @@ class Show:
         log.info("decision %s -> %s: %s", choice.decision, choice.chosen, choice.reason,
                  extra=entry)
 
+    def use_keystore(self, ks) -> None:
+        """The host keystore changed: sign cues with its cue key (`keys cue-key` rotated it)."""
+        signer = wire.CueSigner(ks.cue_signing)
+        if signer.public != self.cue_signer.public:
+            self.cue_signer = signer
+            log.info("screen cues: new cue key in use")
+
     def _send_cue(self) -> None:
         f = self.frame
         if f is None or not self.cue_addrs:
@@ -220,7 +228,7 @@ class Show:
         cue = wire.ScreenCue(self.cue_seq, now_us() & wire.TS_MASK, f.clip_id,
                              int(f.clip_t_s * 1000), f.luminance)
         self.cue_seq += 1
-        data = wire.encode_cue(cue, self.show_key)
+        data = wire.encode_cue(cue, self.cue_signer)
         for addr in self.cue_addrs:
             try:
                 self.cue_sock.sendto(data, addr)

@@ -28,7 +28,7 @@ def _show(tmp_path):
     story = loads(STORY.format(m=clip), tmp_path / "wait.toml")
     show = Show(story, ShowConfig(listen="udp://127.0.0.1:0", output=f"file:{tmp_path}/o.mp4",
                                   loop=False, width=160, height=96, fps=25),
-                keys.units, keys.show, tmp_path / "frames.csv")
+                keys.units, keys.cue_signing, tmp_path / "frames.csv")
     return show, keys.units[1]
 
 

@@ -42,7 +42,7 @@ def room(tmp_path):
     port = free_udp_port()
     units = []
     for unit, rate in ((1, 10.0), (2, 10.0), (4, 3.0)):
-        ks = keys.for_unit(unit) if unit != 2 else Keystore.new([2])
+        ks = keys.for_unit(unit) if unit != 2 else Keystore.new([2]).for_unit(2)
         ks.save(tmp_path / f"unit{unit}.keys.toml")
         cfg = EdgeConfig(unit_id=unit, uplink=f"udp://127.0.0.1:{port}",
                          keystore=str(tmp_path / f"unit{unit}.keys.toml"), rate_hz=rate,

@@ -167,6 +167,24 @@ def test_edge_run_with_an_unknown_source_scheme(keys):
     assert f"(fix the file; `empathy config check {cfg}` lists every problem)" in err
 
 
+@pytest.mark.parametrize("keystore,says", [
+    ("host.keys.toml", "holds the host's cue signing key: a unit must hold only cue_public_key"),
+    ("old.keys.toml", "is from before signed screen cues (its show key is shared by every "
+                      "unit): run `empathy keys cue-key")])
+def test_edge_run_with_a_keystore_that_is_not_a_units(keys, keystore, says):
+    """A unit given the host's keystore (it could then forge screen cues), or one from
+    before signed cues (no fallback to the shared show key), stops in one line."""
+    old = (keys / "unit301.keys.toml").read_text().split("cue_public_key")[0]
+    (keys / "old.keys.toml").write_text(old + f'show = "{"ab" * 32}"\n')
+    (keys / "old.keys.toml").chmod(0o600)
+    cfg = keys / "edge.toml"
+    cfg.write_text(f'unit_id = 301\nkeystore = "{keys / keystore}"\nfaces = false\n'
+                   '[[seats]]\nseat_id = 1\nsource = "sim://seat"\n')
+    rc, out, err = empathy("edge", "run", "--config", cfg, "--duration", 1, cwd=keys)
+    assert_clean(rc, out, err, "edge run")
+    assert rc != 0 and says in err, err
+
+
 def test_host_run_with_the_broker_down(keys):
     cfg = host_config(keys, f"mqtt://127.0.0.1:{free_port()}/screen1", "null")
     rc, out, err = empathy("host", "run", "--config", cfg, cwd=keys)

@@ -47,6 +47,9 @@ def test_demo_produces_summary_video_and_report(tmp_path):
     assert "series" not in ev
     stats = json.loads((out / "edge" / "unit1.stats.json").read_text())
     assert stats["face_model"] == s["face_model"]
+    for unit in (1, 2, 3):  # the host's signed screen cues (10 Hz) reached every unit
+        st = json.loads((out / "edge" / f"unit{unit}.stats.json").read_text())
+        assert st["cues_taken"] > 10 * 14 * 0.5 and st["cues_rejected"] == 0, st
 
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 4

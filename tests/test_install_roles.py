@@ -103,7 +103,10 @@ def test_each_role_extra_holds_what_its_code_imports(role):
     code = ("import importlib, json, sys\n"
             "before = set(sys.modules)\n"
             f"for m in {ROLE_MODULES[role]!r}: importlib.import_module(m)\n"
-            + ("from empathy.sensors.camera import _gst\n_gst()\n" if role == "camera" else "") +
+            + ("from empathy.sensors.camera import _gst\n_gst()\n" if role == "camera" else "")
+            # both sides of a screen cue's signature (its library loads on first use)
+            + ("from empathy import wire\nwire.CueVerifier(wire.CueSigner(bytes(32)).public)\n"
+               if role in ("edge", "host") else "") +
             "from importlib import metadata\n"
             "dists = metadata.packages_distributions()\n"
             "top = {n.split('.')[0] for n in set(sys.modules) - before}"

@@ -82,7 +82,7 @@ def _show(tmp_path, name: str, stop_into_d_s=None, story_text: str = STORY,
     show = Show(story, ShowConfig(listen="udp://127.0.0.1:0", output=f"file:{tmp_path / name}.mp4",
                                   loop=False, width=160, height=96, fps=25, policy="bandit",
                                   reward_latency_s=latency_s),
-                keys.units, keys.show, tmp_path / f"{name}.csv")
+                keys.units, keys.cue_signing, tmp_path / f"{name}.csv")
     show.policy = BanditPolicy(tmp_path / f"{name}.json", seed=0)
     when_rewarded = []  # show seconds at which the decision's reward appeared
 

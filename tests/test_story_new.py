@@ -46,7 +46,7 @@ def play(story_path: Path, out: Path) -> list[int]:
     keys = Keystore.new([1])
     show = Show(story, ShowConfig(listen="udp://127.0.0.1:0", output=f"file:{out}", loop=False,
                                   width=160, height=96, fps=FPS, policy="default"),
-                keys.units, keys.show, out.with_suffix(".csv"), realtime=False)
+                keys.units, keys.cue_signing, out.with_suffix(".csv"), realtime=False)
     summary = show.run(30)
     assert summary["frames_dropped"] == 0
     return [frame_number(f.rgb) for f in read_frames(out)]

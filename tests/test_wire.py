@@ -9,6 +9,8 @@ from empathy import wire
 
 KEY = bytes(range(32))
 KEYS = {7: KEY}
+SIGNER = wire.CueSigner(bytes(range(100, 132)))
+VERIFIER = wire.CueVerifier(SIGNER.public)
 
 samples = st.builds(
     wire.SeatSample,
@@ -121,19 +123,43 @@ def test_out_of_range_ids_refused_and_values_clamped():
        st.integers(0, 10**8), st.floats(0, 1))
 def test_cue_round_trip(clip, ms, lum):
     c = wire.ScreenCue(1, 99, clip, ms, lum)
-    d = wire.decode_cue(wire.encode_cue(c, KEY), KEY)
+    p = wire.encode_cue(c, SIGNER)
+    assert len(p) == 18 + len(clip) + wire.SIG_SIZE
+    d = wire.decode_cue(p, VERIFIER)
     assert (d.clip_id, d.clip_ms) == (clip, ms) and abs(d.luminance - lum) < 1e-4
 
 
-@given(st.binary(max_size=64))
+@given(st.binary(max_size=160))
 @settings(max_examples=1000)
 def test_cue_random_bytes_only_raise_wire_error(data):
     with pytest.raises(wire.WireError):
-        wire.decode_cue(data, KEY)
+        wire.decode_cue(data, VERIFIER)
+
+
+def test_a_cue_is_taken_only_as_the_host_signed_it():
+    """Only the host's private key makes a cue a unit takes: not another Ed25519 key, not
+    a changed byte, not the retired kind-1 cue HMAC-tagged with a key every unit held."""
+    good = wire.encode_cue(wire.ScreenCue(7, 1234, "chase", 1500, 0.6), SIGNER)
+    assert wire.decode_cue(good, VERIFIER).clip_id == "chase"
+    other = wire.encode_cue(wire.ScreenCue(7, 1234, "chase", 1500, 0.6),
+                            wire.CueSigner(bytes(32)))
+    reasons = set()
+    for p in [other] + [good[:i] + bytes([good[i] ^ 1]) + good[i + 1:] for i in range(len(good))]:
+        with pytest.raises(wire.WireError) as e:
+            wire.decode_cue(p, VERIFIER)
+        reasons.add(e.value.reason)
+    assert "bad_tag" in reasons and reasons <= {"bad_tag", "bad_version", "bad_kind",
+                                                "bad_field", "too_long", "too_short"}
+    body = bytes([0x11]) + good[1:-wire.SIG_SIZE]  # the old layout: kind 1, 7-byte tag
+    for old in (body + wire.tag(KEY, body), body + wire.tag(KEY, body) + bytes(57)):
+        with pytest.raises(wire.WireError) as e:
+            wire.decode_cue(old, VERIFIER)
+    assert e.value.reason == "bad_kind"  # even at the new length
 
 
 def test_wire_core_needs_the_standard_library_alone(tmp_path):
-    """wire.py promises to be vendorable as one file: it runs where numpy is absent."""
+    """wire.py promises to be vendorable as one file: it runs where numpy is absent, and
+    where `cryptography` is (only the screen cue's signature needs it, and says so)."""
     import subprocess
     import sys
     from pathlib import Path
@@ -142,15 +168,24 @@ def test_wire_core_needs_the_standard_library_alone(tmp_path):
 
     (tmp_path / "numpy").mkdir()
     (tmp_path / "numpy" / "__init__.py").write_text("raise ImportError('no numpy here')\n")
-    code = ("import importlib.util, sys; "
-            f"spec = importlib.util.spec_from_file_location('wire', {str(Path(w.__file__))!r}); "
-            "m = importlib.util.module_from_spec(spec); sys.modules['wire'] = m; spec.loader.exec_module(m); "
-            "s = m.SeatSample(1, 2, 3, 4, hr_bpm=70.0); "
-            "assert m.decode(m.encode(s, b'k' * 32), {1: b'k' * 32}).hr_bpm == 70.0; "
-            "assert 'numpy' not in sys.modules; print('ok')")
+    (tmp_path / "cryptography").mkdir()
+    (tmp_path / "cryptography" / "__init__.py").write_text("raise ImportError('none')\n")
+    code = f"""
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location('wire', {str(Path(w.__file__))!r})
+m = importlib.util.module_from_spec(spec); sys.modules['wire'] = m; spec.loader.exec_module(m)
+s = m.SeatSample(1, 2, 3, 4, hr_bpm=70.0)
+assert m.decode(m.encode(s, b'k' * 32), {{1: b'k' * 32}}).hr_bpm == 70.0
+assert 'numpy' not in sys.modules
+try:
+    m.CueVerifier(bytes(32))
+except RuntimeError as e:
+    print('ok', e)
+"""
     r = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
                        env={"PYTHONPATH": str(tmp_path)})
-    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+    assert r.returncode == 0 and r.stdout.strip() == (
+        "ok screen cues are signed (Ed25519): install the 'cryptography' package"), r.stderr
 
 
 def test_heartbeat_carries_uplink_failures_and_old_heartbeats_still_decode():

@@ -16,11 +16,14 @@ from redteam_rig import Host, free_udp_port, sample_story
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
-def _run_host(tmp_path, token="t" * 40, story=None, keystore_mode=0o600, show_key=True):
+def _run_host(tmp_path, token="t" * 40, story=None, keystore_mode=0o600, cue_key=True):
     keys = Keystore.new([1])
-    if not show_key:
-        keys.show = b""
+    if not cue_key:
+        keys.cue_signing = b""
     host = Host(tmp_path, f"udp://127.0.0.1:{free_udp_port()}", keys, token=token, story=story)
+    if cue_key == "legacy":  # as `keys new` wrote it before signed cues: the shared show key
+        path = tmp_path / "host.keys.toml"
+        path.write_text(path.read_text().replace("cue_signing_key", "show"))
     os.chmod(tmp_path / "host.keys.toml", keystore_mode)
     host.start(wait=False)
     try:
@@ -54,20 +57,24 @@ def test_a_short_operator_token_is_refused_at_start(tmp_path):
     assert rc == 1 and "use at least 32" in log, log[-2000:]
 
 
-@pytest.mark.parametrize("mode,show_key,why", [(0o644, True, "lets others read"),
-                                               (0o620, True, "lets others read"),
-                                               (0o600, False, "no show key")])
-def test_an_unsafe_keystore_is_refused(tmp_path, mode, show_key, why):
+@pytest.mark.parametrize("mode,cue_key,why", [
+    (0o644, True, "lets others read"), (0o620, True, "lets others read"),
+    (0o600, False, "no cue_signing_key"),
+    (0o600, "legacy", "from before signed screen cues.*empathy keys cue-key")])
+def test_an_unsafe_keystore_is_refused(tmp_path, mode, cue_key, why):
     """Findings: a keystore with a missing or empty show key loaded (screen cues became
-    forgeable); a world-readable one was only warned about by `keys list`."""
-    rc, log = _run_host(tmp_path, keystore_mode=mode, show_key=show_key)
-    assert rc == 1 and why in log, log[-2000:]
+    forgeable); a world-readable one was only warned about by `keys list`. Since cues are
+    signed: a host keystore without the signing key, or from before signed cues (no
+    fallback to the shared show key), is refused in one line."""
+    rc, log = _run_host(tmp_path, keystore_mode=mode, cue_key=cue_key)
+    assert rc == 1 and re.search(why, log), log[-2000:]
+    assert "Traceback" not in log
     path = tmp_path / "host.keys.toml"
     with pytest.raises(KeyError_, match=why):
-        Keystore.load(path)
+        Keystore.load(path, "host")
     path.chmod(0o640)  # root:empathy 0640, as the cinema guide sets it, is fine
-    if show_key:
-        Keystore.load(path)
+    if cue_key is True:
+        Keystore.load(path, "host")
 
 
 def test_service_units_keep_their_files_private():
@@ -96,4 +103,4 @@ def test_a_keystore_rewritten_by_keys_new_stays_readable_by_the_service(tmp_path
     assert out.returncode == 0, out.stderr
     st = path.stat()
     assert st.st_mode & 0o777 == 0o640 and st.st_gid == gid
-    assert set(Keystore.load(path).units) == {1, 2}
+    assert set(Keystore.load(path, "host").units) == {1, 2}

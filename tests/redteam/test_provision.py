@@ -49,13 +49,14 @@ def test_provisioned_units_publish_and_a_wrong_unit_is_refused(tmp_path):
     done = subprocess.run(cli, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     host_side = out / "host"
-    # every unit's bundle: its own key and the show key only, 0600; its seats; its password
-    keys = Keystore.load(tmp_path / "host.keys.toml")
+    # every unit's bundle: its own key and the public cue key only, 0600; its seats; its password
+    keys = Keystore.load(tmp_path / "host.keys.toml", "host")
     assert sorted(keys.units) == [301, 302, 303]
     for i, unit in enumerate((301, 302, 303)):
         bundle = out / f"unit{unit}"
-        own = Keystore.load(bundle / f"unit{unit}.keys.toml")
-        assert own.units == {unit: keys.units[unit]} and own.show == keys.show
+        own = Keystore.load(bundle / f"unit{unit}.keys.toml", "unit")
+        assert own.units == {unit: keys.units[unit]} and own.cue_signing == b""
+        assert own.cue_public == keys.public_cue_key()
         for secret in (bundle / f"unit{unit}.keys.toml", bundle / f"unit{unit}.mqtt"):
             assert secret.stat().st_mode & 0o777 == 0o600
         cfg = tomllib.loads((bundle / "edge.toml").read_text())

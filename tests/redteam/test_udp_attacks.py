@@ -14,9 +14,10 @@ from websockets.exceptions import ConnectionClosed
 
 from empathy import wire
 from empathy.clock import now_us
+from empathy.edge.screen import ScreenState
 from empathy.keys import Keystore
 
-from redteam_rig import TOKEN, Host, Unit, free_udp_port, udp_send
+from redteam_rig import TOKEN, Host, Unit, free_udp_port, udp_send, wait_for
 
 HONEST = -0.5
 EVIL = 0.9
@@ -29,7 +30,16 @@ def target(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("udp-host")
     keys = Keystore.new(range(1, 8))
     port = free_udp_port()
-    host = Host(tmp, f"udp://127.0.0.1:{port}", keys, seatmap=SEATMAP).start()
+    host = Host(tmp, f"udp://127.0.0.1:{port}", keys, seatmap=SEATMAP)
+    # Units 1 and 2 listen for the host's screen cues with their own keystores, as
+    # `keys new --edge-dir` writes them.
+    host.unit_keys, host.screens = {}, {}
+    for u in (1, 2):
+        keys.for_unit(u).save(tmp / f"unit{u}.keys.toml")
+        host.unit_keys[u] = Keystore.load(tmp / f"unit{u}.keys.toml", "unit")
+        host.screens[u] = ScreenState(0, host.unit_keys[u].cue_public, host_now=now_us)
+    host.cfg["show"]["cue_targets"] = [f"127.0.0.1:{s.port}" for s in host.screens.values()]
+    host.start()
     honest = Unit(1, range(1, 9), keys.units[1], udp_send(port), HONEST).start()
     host.port, host.honest = port, honest
     try:
@@ -39,6 +49,8 @@ def target(tmp_path_factory):
     finally:
         honest.stop()
         host.stop()
+        for screen in host.screens.values():
+            screen.close()
 
 
 def _rejected(host) -> dict:
@@ -74,6 +86,45 @@ def test_a_stolen_unit_key_moves_the_estimate_at_most_its_seats_share(target):
             other.stop()
     finally:
         evil.stop()
+
+
+def _cue_attempts(stolen: Keystore, genuine: bytes) -> list[bytes]:
+    """Every cue a thief can make from unit 2's keystore and a cue it overheard."""
+    forged = wire.ScreenCue(10**9, now_us(), "forged", 0, 1.0)
+    secrets = [*stolen.units.values(), stolen.cue_public]
+    body = wire.encode_cue(forged, wire.CueSigner(bytes(32)))[:-wire.SIG_SIZE]
+    legacy = bytes([0x11]) + body[1:]  # the retired kind-1 cue, HMAC-tagged
+    return ([legacy + wire.tag(k, legacy) for k in secrets]  # as before with the show key
+            + [wire.encode_cue(forged, wire.CueSigner(k)) for k in secrets]  # as a signing key
+            + [body + genuine[-wire.SIG_SIZE:],  # an overheard signature on its own content
+               genuine[:15] + b"\xff\xff" + genuine[17:]])  # the genuine cue, luminance 1.0
+
+
+def test_a_stolen_unit_cannot_forge_screen_cues_for_the_others(target):
+    """Finding: the key tagging screen cues (the show key) was in every unit's keystore, so
+    whoever had one unit's keystore forged cues every other unit took (reproduced before the
+    fix: unit 1 took a cue tagged with unit 2's copy at luminance 1.0). Now the host signs
+    cues with a key only its keystore holds; units hold the public half."""
+    victim, stolen = target.screens[1], target.unit_keys[2]  # unit 2's keystore, taken
+    assert stolen.cue_signing == b"" and len(stolen.cue_public) == 32
+    wait_for(lambda: victim.last, 30, "the host's screen cues at unit 1")
+    port2 = target.screens[2].port  # the thief listens where unit 2 did
+    target.screens[2].close()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sniff:
+        sniff.bind(("127.0.0.1", port2))
+        sniff.settimeout(10)
+        genuine = sniff.recv(256)
+    attempts = _cue_attempts(stolen, genuine)
+    before = victim.rejected
+    send = udp_send(victim.port)
+    for p in attempts:
+        send(p)
+    wait_for(lambda: victim.rejected - before >= len(attempts), 10,
+             f"unit 1 to refuse all {len(attempts)} forgeries")
+    seq = victim.last.seq  # and it still follows the host
+    wait_for(lambda: victim.last.seq > seq + 5, 10, "the host's next cues at unit 1")
+    assert victim.rejected - before == len(attempts) and victim.last.clip_id != "forged"
+    assert victim.now()[2] < 1.0
 
 
 def test_forged_sync_requests_get_no_replies(target):
