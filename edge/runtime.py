@@ -21,7 +21,7 @@ from pathlib import Path
 from empathy import __version__, wire
 from empathy.clock import now_us
 from empathy.clocksync import ClockSync
-from empathy.config import setting
+from empathy.config import ip_address, setting
 from empathy.keys import Keystore, KeystoreWatch
 from empathy.paths import data_dir, state_dir
 from empathy.sensors.base import SCHEMES as SOURCES, Frame, open_source
@@ -88,6 +88,10 @@ class EdgeConfig:
     rate_hz: float = setting(10.0, lo=0.1, hi=100)
     #: UDP port where screen cues arrive; 0 = no screen cues. Example: 47200
     cue_port: int = setting(0, lo=1, hi=65535, zero_ok=True)
+    #: address the cue port listens on: this machine only, as a kiosk's host is; 0.0.0.0
+    #: where the host is another machine (a cinema). Cues are signed and checks are
+    #: rate-limited, so a listening port on the LAN takes nothing unsigned.
+    cue_listen: str = setting("127.0.0.1", check=ip_address)
     #: seconds of resting baseline each seat's estimates start from
     baseline_s: float = setting(60.0, lo=0, hi=3600)
     #: a seat without signal this long, s, then with signal again has a new viewer: a fresh
@@ -148,7 +152,7 @@ class EdgeUnit:
         self.keywatch = KeystoreWatch(cfg.keystore, "unit")  # a rotated key is picked up live
         # Until the first exchanges the mapping is the identity (right on the host's machine).
         self.sync = ClockSync(cfg.unit_id, self.key)
-        self.screen = (ScreenState(cfg.cue_port, keys.cue_public,
+        self.screen = (ScreenState(cfg.cue_port, keys.cue_public, cfg.cue_listen,
                                    host_now=lambda: self.sync.clock.to_host(now_us()))
                        if cfg.cue_port else None)
         screen_now = self.screen.now if self.screen else None

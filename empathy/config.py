@@ -68,6 +68,16 @@ def host_port(value: str, lowest: int = 1) -> None:
         raise ValueError(f"{value!r} must be host:port with a port in {lowest}..65535")
 
 
+def ip_address(value: str) -> None:
+    """A numeric IPv4 or IPv6 address to listen on (0.0.0.0: every interface)."""
+    import ipaddress
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)") \
+            from None
+
+
 def listen_addr(value: str) -> None:
     """"host:port" to listen on; port 0 = any free one."""
     host_port(value, lowest=0)

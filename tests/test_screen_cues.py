@@ -83,3 +83,68 @@ def test_a_flood_of_forged_cues_costs_a_bounded_number_of_signature_checks():
     finally:
         s.close()
         screen.close()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_unit_hears_cues_from_another_machine_only_where_it_listens_for_them(tmp_path):
+    """Found in review: the unit's cue port listened on 127.0.0.1 whatever the config said,
+    so a cinema host on another machine (`cue_targets = ["10.0.0.21:47200"]`) reached no
+    unit. Two real `edge run` units; cues sent to 127.0.0.2, an address that is this
+    machine's but not the loopback one a default unit binds: only the unit with
+    `cue_listen = "0.0.0.0"` takes them."""
+    import json
+    import subprocess
+    import sys
+
+    import tomli_w
+    from empathy.keys import Keystore
+
+    keys = Keystore.new([1, 2])
+    signer, procs, ports = wire.CueSigner(keys.cue_signing), [], {}
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))  # the units' uplink: nobody reads it here
+    for unit, listen in ((1, "0.0.0.0"), (2, None)):
+        keys.for_unit(unit).save(tmp_path / f"u{unit}.keys.toml")
+        ports[unit] = _free_port()
+        cfg = {"unit_id": unit, "uplink": f"udp://127.0.0.1:{sink.getsockname()[1]}",
+               "keystore": str(tmp_path / f"u{unit}.keys.toml"), "baseline_s": 1.0,
+               "faces": False, "cue_port": ports[unit],
+               "seats": [{"seat_id": 10 + unit, "source": f"sim://seat?seed={unit}"}]}
+        if listen:
+            cfg["cue_listen"] = listen
+        (tmp_path / f"u{unit}.toml").write_text(tomli_w.dumps(cfg))
+        procs.append(subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run",
+                                       "--config", str(tmp_path / f"u{unit}.toml"),
+                                       "--duration", "4", "--json"],
+                                      stdout=subprocess.PIPE, text=True))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        seq = 0
+        while any(p.poll() is None for p in procs):
+            for unit in (1, 2):
+                s.sendto(wire.encode_cue(wire.ScreenCue(seq, now_us(), "dawn", 0, 0.7), signer),
+                         ("127.0.0.2", ports[unit]))
+            seq += 1
+            time.sleep(0.1)
+    stats = {}
+    for unit, p in zip((1, 2), procs):
+        out, _ = p.communicate(timeout=10)
+        assert p.returncode == 0
+        stats[unit] = json.loads(out)
+    sink.close()
+    assert stats[1]["cues_taken"] > 10 and stats[1]["cues_rejected"] == 0, stats[1]
+    assert stats[2]["cues_taken"] == 0  # the default: this machine's loopback only
+
+
+def test_a_cue_listen_address_that_is_not_one_is_refused(tmp_path):
+    import pytest
+    from empathy.config import ConfigError, from_toml
+    from empathy.edge.runtime import EdgeConfig
+
+    (tmp_path / "edge.toml").write_text('unit_id = 1\ncue_listen = "every interface"\n')
+    with pytest.raises(ConfigError, match="not an IP address"):
+        from_toml(EdgeConfig, tmp_path / "edge.toml")
