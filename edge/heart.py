@@ -65,6 +65,7 @@ FIRST_JUDGED = 8  # a stream's first beats are judged together (see _judge_first
 CLIP_FRAC = 0.02  # a beat within 2 % of its top for 60 ms is clipped (ADCs jitter)
 PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of the maximum
 SEARCH_GAP = (1.66, 4.5)  # gaps (in recent beat intervals) that are searched for missed beats
+RHYTHM_GAP = (0.85, 1.4)  # where the rhythm puts the next beat, in them (see _tall_enough)
 LOOK_BACK_GAP = 0.6  # a beat found by _look_back comes at least this many beats before the next
 RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
 RISE_STEPS = 10  # a pulse rises at least this many of the ADC's steps (see _rises)
@@ -100,11 +101,16 @@ class Method:
     late_height: float = MIN_HEIGHT  # and needs only this of the recent heights
     block_lead_s: float = 0.0  # past late_s, a block's height for the height gate is its
     # filtered peak from this long before it opens (0: inside it)
+    rhythm_height: float = 0.0  # where the rhythm puts the next beat, a candidate needs only
+    # this of the recent heights (0: MIN_HEIGHT there too; see _tall_enough)
 
 
 METHODS = {
+    # PPG: a pulse where the rhythm puts the next beat needs 0.15 of the recent heights, not
+    # 0.4 (tuned on the PPG tuning records and ppg_artefacts: pulses weakened after motion,
+    # under heights that motion inflated, and by breathing)
     "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0,
-                  rise_check=True),
+                  rise_check=True, rhythm_height=0.15),
     # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
     # the raw peak of a wide complex may lie up to 100 ms after where the filter puts it and
     # 150 ms before (a pacing spike and the R wave lead the wide complex's energy). Tuned on
@@ -419,11 +425,19 @@ class BeatStream:
         """A dicrotic wave or T wave is a fraction of a real beat's height. After a long
         silence (the pulse got weaker) any block counts again, so the gate can't lock out.
         ECG: a candidate later than `late_s` after the last beat is past its T wave, and a
-        small premature complex there needs only `late_height`."""
+        small premature complex there needs only `late_height`. PPG: a pulse RHYTHM_GAP
+        after the last beat, where the rhythm puts the next one, needs only `rhythm_height`
+        (a pulse weakened after motion, while the heights are still motion's, is in its
+        place; a dicrotic or diastolic wave comes too soon)."""
         if p - self.last_peak > self.silence or len(self.heights) < 3:
             return True  # (the reference starts over: see _block)
         least = MIN_HEIGHT if p - self.last_peak < self.late else self.m.late_height
-        return height >= least * _median(self.heights)
+        med = _median(self.heights)
+        if height >= least * med:
+            return True
+        return (height >= self.m.rhythm_height * med > 0 and len(self.rr) >= 4
+                and RHYTHM_GAP[0] * _median(self.rr) <= p - self.last_peak
+                <= RHYTHM_GAP[1] * _median(self.rr))
 
     def _refine(self, p: int, h0: int, after: int) -> int:
         """Where the beat really is: the raw waveform's peak near the delay-corrected place
