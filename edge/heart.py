@@ -20,7 +20,8 @@ How (Elgendi's two-moving-average detector, made causal):
    a pulse must not shut the pulse out). A gap of 1.66-4.5 beats in a steady rhythm is
    searched again, one beat at a time where the rhythm puts it, for smaller pulses the
    energy blocks or the height gate missed (Pan-Tompkins' search-back; pulses weakened
-   while a hand moves, under heights that motion inflated).
+   while a hand moves, under heights that motion inflated). PPG: a pulse under the height
+   gate where the rhythm puts the next beat needs only `rhythm_height` of the heights.
    A stream's first beat, whose block starts while the averages are still filling, is
    found by a look-back once the first beat after it is. A PPG beat must rise to its peak
    (at least RISE_MIN of the recent pulses' rise, and RISE_STEPS of the ADC's smallest
@@ -107,8 +108,9 @@ class Method:
 
 METHODS = {
     # PPG: a pulse where the rhythm puts the next beat needs 0.15 of the recent heights, not
-    # 0.4 (tuned on the PPG tuning records and ppg_artefacts: pulses weakened after motion,
-    # under heights that motion inflated, and by breathing)
+    # 0.4 (pulses weakened by breathing, or after motion under heights motion inflated; tuned
+    # on the PPG tuning records, checked on ppg_artefacts and signal_validation's simulated
+    # motion, where it and the gate's start-over it leaves alone mend the recovery after it)
     "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0,
                   rise_check=True, rhythm_height=0.15),
     # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
@@ -191,6 +193,7 @@ class BeatStream:
         self.last_peak = -(10**12)  # filtered-signal index of the last beat
         self.last_beat = -(10**12)  # raw (refined) index of the last beat
         self.heights: deque = deque(maxlen=8)  # filtered heights of the last beats
+        self.weak_since: int | None = None  # the last beat before those _in_rhythm found
         self.rr: deque = deque(maxlen=8)  # samples between the last beats' filtered peaks
         self.rises: deque = deque(maxlen=8)  # raw rises of the last PPG beats (_rises)
         self.searched = 0  # beats found by _search_back
@@ -285,13 +288,18 @@ class BeatStream:
             self._taller_wins(p, h)
             return
         late = self.lead and p - self.last_peak >= self.late
-        if not self._tall_enough(p, max(h, self._lead_height(s, h0)) if late else h):
+        tall = self._tall_enough(p, max(h, self._lead_height(s, h0)) if late else h)
+        if not tall and not self._in_rhythm(p, h):
             return
         if self.dropped is None and not self.first:
             self._look_back(p, e_, h0)
         self._search_back(p, e_, h0)
-        if p - self.last_peak > self.silence:  # start the reference over (after artefacts)
+        if p - self._heard() > self.silence:  # start the reference over (after artefacts)
             self.heights.clear()
+        if tall:
+            self.weak_since = None
+        elif self.weak_since is None:
+            self.weak_since = self.last_peak
         self._note_interval(p - self.last_peak)
         self.last_peak = p
         self.heights.append(h)
@@ -425,19 +433,29 @@ class BeatStream:
         """A dicrotic wave or T wave is a fraction of a real beat's height. After a long
         silence (the pulse got weaker) any block counts again, so the gate can't lock out.
         ECG: a candidate later than `late_s` after the last beat is past its T wave, and a
-        small premature complex there needs only `late_height`. PPG: a pulse RHYTHM_GAP
-        after the last beat, where the rhythm puts the next one, needs only `rhythm_height`
-        (a pulse weakened after motion, while the heights are still motion's, is in its
-        place; a dicrotic or diastolic wave comes too soon)."""
-        if p - self.last_peak > self.silence or len(self.heights) < 3:
+        small premature complex there needs only `late_height`."""
+        if p - self._heard() > self.silence or len(self.heights) < 3:
             return True  # (the reference starts over: see _block)
         least = MIN_HEIGHT if p - self.last_peak < self.late else self.m.late_height
-        med = _median(self.heights)
-        if height >= least * med:
-            return True
-        return (height >= self.m.rhythm_height * med > 0 and len(self.rr) >= 4
-                and RHYTHM_GAP[0] * _median(self.rr) <= p - self.last_peak
-                <= RHYTHM_GAP[1] * _median(self.rr))
+        return height >= least * _median(self.heights)
+
+    def _heard(self) -> int:
+        """Where the silence before a candidate counts from (after it the height gate starts
+        over): the last beat, or the last before a run of beats that only _in_rhythm let in."""
+        return self.last_peak if self.weak_since is None else self.weak_since
+
+    def _in_rhythm(self, p: int, height: float) -> bool:
+        """PPG: a pulse under the height gate but RHYTHM_GAP after the last beat, where the
+        rhythm puts the next one, is a beat if it reaches `rhythm_height` of the recent
+        heights (weakened after motion while the heights are still motion's, or by
+        breathing; a dicrotic or diastolic wave comes sooner). Such beats don't put off
+        the gate's start-over (_heard): if the rhythm was motion's too, every other pulse
+        would fit it."""
+        if not self.m.rhythm_height or len(self.rr) < 4:
+            return False
+        med, gap = _median(self.rr), p - self.last_peak
+        return (height >= self.m.rhythm_height * _median(self.heights)
+                and RHYTHM_GAP[0] * med <= gap <= RHYTHM_GAP[1] * med)
 
     def _refine(self, p: int, h0: int, after: int) -> int:
         """Where the beat really is: the raw waveform's peak near the delay-corrected place
