@@ -20,7 +20,8 @@ How (Elgendi's two-moving-average detector, made causal):
    a pulse must not shut the pulse out). A gap of 1.66-4.5 beats in a steady rhythm is
    searched again, one beat at a time where the rhythm puts it, for smaller pulses the
    energy blocks or the height gate missed (Pan-Tompkins' search-back; pulses weakened
-   while a hand moves, under heights that motion inflated).
+   while a hand moves, under heights that motion inflated). PPG: a pulse under the height
+   gate where the rhythm puts the next beat needs only `rhythm_height` of the heights.
    A stream's first beat, whose block starts while the averages are still filling, is
    found by a look-back once the first beat after it is. A PPG beat must rise to its peak
    (at least RISE_MIN of the recent pulses' rise, and RISE_STEPS of the ADC's smallest
@@ -65,6 +66,7 @@ FIRST_JUDGED = 8  # a stream's first beats are judged together (see _judge_first
 CLIP_FRAC = 0.02  # a beat within 2 % of its top for 60 ms is clipped (ADCs jitter)
 PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of the maximum
 SEARCH_GAP = (1.66, 4.5)  # gaps (in recent beat intervals) that are searched for missed beats
+RHYTHM_GAP = (0.85, 1.4)  # where the rhythm puts the next beat, in them (see _tall_enough)
 LOOK_BACK_GAP = 0.6  # a beat found by _look_back comes at least this many beats before the next
 RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
 RISE_STEPS = 10  # a pulse rises at least this many of the ADC's steps (see _rises)
@@ -100,11 +102,17 @@ class Method:
     late_height: float = MIN_HEIGHT  # and needs only this of the recent heights
     block_lead_s: float = 0.0  # past late_s, a block's height for the height gate is its
     # filtered peak from this long before it opens (0: inside it)
+    rhythm_height: float = 0.0  # where the rhythm puts the next beat, a candidate needs only
+    # this of the recent heights (0: MIN_HEIGHT there too; see _tall_enough)
 
 
 METHODS = {
+    # PPG: a pulse where the rhythm puts the next beat needs 0.15 of the recent heights, not
+    # 0.4 (pulses weakened by breathing, or after motion under heights motion inflated; tuned
+    # on the PPG tuning records, checked on ppg_artefacts and signal_validation's simulated
+    # motion, where it and the gate's start-over it leaves alone mend the recovery after it)
     "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0,
-                  rise_check=True),
+                  rise_check=True, rhythm_height=0.15),
     # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
     # the raw peak of a wide complex may lie up to 100 ms after where the filter puts it and
     # 150 ms before (a pacing spike and the R wave lead the wide complex's energy). Tuned on
@@ -189,6 +197,7 @@ class BeatStream:
         self.last_peak = -(10**12)  # filtered-signal index of the last beat
         self.last_beat = -(10**12)  # raw (refined) index of the last beat
         self.heights: deque = deque(maxlen=8)  # filtered heights of the last beats
+        self.weak_since: int | None = None  # the last beat before those _in_rhythm found
         self.rr: deque = deque(maxlen=8)  # samples between the last beats' filtered peaks
         self.rises: deque = deque(maxlen=8)  # raw rises of the last PPG beats (_rises)
         self.searched = 0  # beats found by _search_back
@@ -283,13 +292,18 @@ class BeatStream:
             self._taller_wins(p, h)
             return
         late = self.lead and p - self.last_peak >= self.late
-        if not self._tall_enough(p, max(h, self._lead_height(s, h0)) if late else h):
+        tall = self._tall_enough(p, max(h, self._lead_height(s, h0)) if late else h)
+        if not tall and not self._in_rhythm(p, h):
             return
         if self.dropped is None and not self.first:
             self._look_back(p, e_, h0)
         self._search_back(p, e_, h0)
-        if p - self.last_peak > self.silence:  # start the reference over (after artefacts)
+        if p - self._heard() > self.silence:  # start the reference over (after artefacts)
             self.heights.clear()
+        if tall:
+            self.weak_since = None
+        elif self.weak_since is None:
+            self.weak_since = self.last_peak
         self._note_interval(p - self.last_peak)
         self.last_peak = p
         self.heights.append(h)
@@ -424,10 +438,28 @@ class BeatStream:
         silence (the pulse got weaker) any block counts again, so the gate can't lock out.
         ECG: a candidate later than `late_s` after the last beat is past its T wave, and a
         small premature complex there needs only `late_height`."""
-        if p - self.last_peak > self.silence or len(self.heights) < 3:
+        if p - self._heard() > self.silence or len(self.heights) < 3:
             return True  # (the reference starts over: see _block)
         least = MIN_HEIGHT if p - self.last_peak < self.late else self.m.late_height
         return height >= least * _median(self.heights)
+
+    def _heard(self) -> int:
+        """Where the silence before a candidate counts from (after it the height gate starts
+        over): the last beat, or the last before a run of beats that only _in_rhythm let in."""
+        return self.last_peak if self.weak_since is None else self.weak_since
+
+    def _in_rhythm(self, p: int, height: float) -> bool:
+        """PPG: a pulse under the height gate but RHYTHM_GAP after the last beat, where the
+        rhythm puts the next one, is a beat if it reaches `rhythm_height` of the recent
+        heights (weakened after motion while the heights are still motion's, or by
+        breathing; a dicrotic or diastolic wave comes sooner). Such beats don't put off
+        the gate's start-over (_heard): if the rhythm was motion's too, every other pulse
+        would fit it."""
+        if not self.m.rhythm_height or len(self.rr) < 4:
+            return False
+        med, gap = _median(self.rr), p - self.last_peak
+        return (height >= self.m.rhythm_height * _median(self.heights)
+                and RHYTHM_GAP[0] * med <= gap <= RHYTHM_GAP[1] * med)
 
     def _refine(self, p: int, h0: int, after: int) -> int:
         """Where the beat really is: the raw waveform's peak near the delay-corrected place

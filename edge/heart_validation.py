@@ -459,7 +459,12 @@ def _records_section() -> list[str]:
         "them, tuned the ECG detector on the nine MIT-BIH tuning excerpts only (a block's "
         "height for the T-wave gates is its band-passed peak from 48 ms before it opens: "
         "MIT-BIH 123's interpolated PVC), and scored every held-out record once, when this "
-        "page was written after it.", "",
+        "page was written after it. Issue 19's tenth pass changed the PPG detector only (a "
+        "weak pulse where the rhythm puts the next beat is let in; docs/signal-validation.md, "
+        "'PPG: weak pulses in their place'), tuned on the PPG tuning records, on clean tuning "
+        "PPG with artefacts laid on (`edge/ppg_artefacts.py`) and on the simulated motion PPG, "
+        "and scored the PPG held-out records (bsn-bvp-motion, wrist-s2-high-bike, "
+        "wrist-s8-walk, bidmc-01) once, when this page was written after it.", "",
         "Scoring: Se = TP/(TP+FN), +P = TP/(TP+FP), F1, beats paired within ±150 ms "
         "(ANSI/AAMI EC57); pooled = counts summed over records, each against its own "
         "reference. HR = 60 / mean interval of the detected beats; HR ref = that of the "

@@ -1,0 +1,102 @@
+"""The PPG beat detector on tuning records (issue 19: heart signals that hold on messy
+bodies), and the tuning aid that lays motion-like artefacts on clean tuning PPG."""
+
+import numpy as np
+import pytest
+
+from empathy.edge.beat_score import beat_match, peer_beats
+from empathy.edge.heart import BeatStream, _join, waveform_peaks
+from empathy.edge.heart_corpus import available, peer_cache_dir, record, record_data
+from empathy.edge.heart_validation import reference
+from empathy.edge.ppg_artefacts import CLEAN, NOISE, _f1, _noise_bank, corrupt, score
+from empathy.edge.signal_validation import pulse_train
+
+
+def _need(name):
+    rec = record(name)
+    if not available(rec):
+        pytest.skip(f"{name}: its distribution is not in cache/heart-corpus (scripts/install.sh)")
+    return rec
+
+
+def _ref_and_ours(name):
+    x, fs = record_data(_need(name))
+    return reference(peer_beats(x, fs, "ppg", peer_cache_dir())), waveform_peaks(x, fs, "ppg")
+
+
+@pytest.mark.parametrize("name, at", [("heartpy-data2", (103.0, 103.97)),
+                                      ("systole-ppg", (240.46,)), ("pyphysio-bvp", (69.24,))])
+def test_a_weak_pulse_where_the_rhythm_puts_it_is_a_beat(name, at):
+    """Pulses a sixth to a third of the recent heights, 0.9-1.4 beat intervals after the
+    last beat, fell under the 0.4 height gate (after motion-tall or breathing-tall pulses)
+    where NeuroKit2 and the consensus have them; ours has them now."""
+    ref, ours = _ref_and_ours(name)
+    x, fs = record_data(record(name))
+    t = ours.idx / fs
+    for a in at:
+        assert np.min(np.abs(ref - a)) <= 0.05  # (a consensus beat)
+        assert np.min(np.abs(t - a)) <= 0.15, f"{name}: no beat at {a} s"
+
+
+def test_pulses_right_after_simulated_motion_are_found():
+    """After motion (signal_validation's simulated PPG, seeds 0-9, motion 40-60 s or 30-40
+    and 70-85 s), the heights were motion's, and the gate started over only 2 s after the
+    last beat: 20 pulses 2-8 s after the motion were lost (seeds 0-29: 54). A pulse where
+    the rhythm puts it is let in now, and doesn't put off that start-over (3; seeds 0-29: 5)."""
+    missed = 0
+    for seed in range(10):
+        for motion in (((40, 60),), ((30, 40), (70, 85))):
+            x, truth = pulse_train(120, 100.0, motion=motion, seed=seed)
+            t = waveform_peaks(x, 100.0, "ppg").idx / 100.0
+            after = np.any([(truth > b + 2) & (truth < b + 8) for _, b in motion], axis=0)
+            missed += sum(np.min(np.abs(t - v)) > 0.05 for v in truth[after])
+    assert missed <= 3
+
+
+def test_a_dicrotic_wave_sooner_than_the_rhythm_is_still_no_beat():
+    """HeartPy's data.csv: ten second waves at 0.71-0.77 beat intervals after a pulse, a
+    quarter of its height: under the height gate and too soon for the rhythm's place."""
+    ref, ours = _ref_and_ours("heartpy-data")
+    x, fs = record_data(record("heartpy-data"))
+    m = beat_match(ref, ours.idx / fs)
+    assert (m.fp, m.fn) == (0, 0)
+
+
+@pytest.mark.parametrize("name", ["heartpy-data2", "pyphysio-bvp"])
+def test_streaming_the_weak_pulse_records_gives_the_batch_beats(name):
+    x, fs = record_data(_need(name))
+    whole = waveform_peaks(x, fs, "ppg")
+    rng = np.random.default_rng(3)
+    st, parts, i = BeatStream(fs, "ppg"), [], 0
+    while i < len(x):
+        n = int(rng.integers(1, int(2 * fs)))
+        parts.append(st.push(x[i:i + n]))
+        i += n
+    got = _join(parts + [st.finish()])
+    for a, b in zip(got, whole):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_artefact_aid_takes_tuning_records_only_and_keeps_the_clean_signal_between():
+    for name in CLEAN + NOISE:
+        assert not _need(name).held_out
+    x, fs = record_data(_need("systole-ppg"))
+    y, spans = corrupt(x, fs, np.random.default_rng(0), _noise_bank())
+    assert len(spans) >= 10 and {k for _, _, k in spans} == {"wrist", "jump", "clip"}
+    hit = np.zeros(len(x), bool)
+    for a, e, kind in spans:
+        hit[int(a * fs):int(np.ceil(e * fs))] = True
+        seg = y[int(a * fs) + 1:int(e * fs) - 1]
+        assert np.any(seg != x[int(a * fs) + 1:int(e * fs) - 1])
+        if kind == "clip":  # the range cuts the jump: a flat stretch at the top or bottom
+            assert np.sum((seg == seg.max()) | (seg == seg.min())) > 0.05 * fs
+    np.testing.assert_array_equal(y[~hit], x[~hit])
+
+
+def test_on_clean_tuning_ppg_with_artefacts_ours_is_no_worse_than_neurokit2():
+    """A guard, not a validation (the damage is made up): inside the artefacts' windows,
+    over 5 seeds, our F1 is at least NeuroKit2's on each clean tuning record."""
+    for name in CLEAN:
+        _need(name)
+    for name, rows in score(seeds=5).items():
+        assert _f1(*rows["ours"]) >= _f1(*rows["NeuroKit2"]), name
