@@ -5,7 +5,8 @@
 batch and streaming give bit-identical beats whatever the chunk sizes.
 
 How (Elgendi's two-moving-average detector, made causal):
-1. band-pass (causal Butterworth, state carried between chunks),
+1. band-pass (causal Butterworth, state carried between chunks; ECG: 5-20 Hz, or 20-45 Hz
+   where the stream's first CAL_S show narrow-band interference hiding the QRS, ecg_band),
 2. square the positive part (ECG: of the rectified signal, so QRS complexes of either sign and
    wide ventricular or bundle-branch complexes count), average it over a peak-wide and a
    beat-wide window,
@@ -32,8 +33,9 @@ Latency: a beat comes out at most `latency_s` after it happened (the longest blo
 accept plus the shape window after the peak or the refractory time, whichever is longer:
 until then a taller candidate may still replace it), except that a stream's first FIRST_JUDGED
 beats are held until the last of them is found (so a stray wave before the first full pulse
-can be judged by height), and a beat found by search-back comes out with the beat after
-it. Memory is a fixed history of that length.
+can be judged by height), an ECG stream's first CAL_S wait for its band to be chosen,
+and a beat found by search-back comes out with the beat after it. Memory is a fixed
+history of that length.
 """
 
 from __future__ import annotations
