@@ -13,6 +13,9 @@ lies between beats). In 5-20 Hz it is 8-66 on every other tuning excerpt and str
 and 2.4-7.1 on 101. A stream whose low band stays under LOW_CONTRAST over its first CAL_S,
 while the high band shows its beats at least ALT_GAIN times as clearly, detects in the high
 band (heart.ECG_HIGH): muscle noise, which fills 20-150 Hz, keeps the low band.
+The choice is made once: interference that starts later, or a stream that starts in one of
+101's quieter stretches (3 of its 5 later 10-s windows would choose 20-45 Hz:
+`python -m empathy.bench.ecg_band`), keeps the low band.
 """
 
 from __future__ import annotations
