@@ -5,7 +5,8 @@
 batch and streaming give bit-identical beats whatever the chunk sizes.
 
 How (Elgendi's two-moving-average detector, made causal):
-1. band-pass (causal Butterworth, state carried between chunks),
+1. band-pass (causal Butterworth, state carried between chunks; ECG: 5-20 Hz, or 20-45 Hz
+   where the stream's first CAL_S show narrow-band interference hiding the QRS, ecg_band),
 2. square the positive part (ECG: of the rectified signal, so QRS complexes of either sign and
    wide ventricular or bundle-branch complexes count), average it over a peak-wide and a
    beat-wide window,
@@ -33,18 +34,22 @@ Latency: a beat comes out at most `latency_s` after it happened (the longest blo
 accept plus the shape window after the peak or the refractory time, whichever is longer:
 until then a taller candidate may still replace it), except that a stream's first FIRST_JUDGED
 beats are held until the last of them is found (so a stray wave before the first full pulse
-can be judged by height), and a beat found by search-back comes out with the beat after
-it. Memory is a fixed history of that length.
+can be judged by height), an ECG stream's first CAL_S wait for its band to be chosen,
+and a beat found by search-back comes out with the beat after it. Memory is a fixed
+history of that length.
 """
 
 from __future__ import annotations
 
 from collections import deque
+import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 from scipy import signal
+
+from empathy.edge.ecg_band import ALT_MIN_FS, CAL_S, noisy_low_band
 
 # lfilter's own kernel: lfilter adds ~3 us of argument checks per call, and a streamed
 # chunk makes four calls
@@ -137,6 +142,18 @@ METHODS = {
 }
 
 
+# ECG in a lead where narrow-band interference (tremor at ~8 Hz, MIT-BIH 101's V1) is as
+# tall as the QRS in 5-20 Hz: the QRS's 20-45 Hz content, with a higher block offset (the
+# interference leaves ripples of energy there too). Chosen per stream (ecg_band); tuned on
+# MIT-BIH 101, the one tuning record that picks it
+ECG_HIGH = dataclasses.replace(METHODS["ecg"], band_hz=(20.0, 45.0), delay_hz=30.0, beta=0.5)
+
+
+def band_alternative(kind: str, fs_hz: float) -> Method | None:
+    """The other band a stream of this kind may choose (None: no choice)."""
+    return ECG_HIGH if kind == "ecg" and fs_hz > ALT_MIN_FS else None
+
+
 class Beats(NamedTuple):
     idx: np.ndarray  # sample index of each beat from the start of the stream (int64)
     sqi: np.ndarray  # 0..1 shape quality of each beat
@@ -156,8 +173,16 @@ class BeatStream:
     """Streaming beat detector for one waveform. Push chunks, get `Beats` back."""
 
     def __init__(self, fs_hz: float, kind: str = "ppg"):
-        m = self.m = _method(kind, fs_hz)
+        m = _method(kind, fs_hz)
         self.fs, self.kind = float(fs_hz), kind
+        # ECG: the band is chosen on the stream's first CAL_S (see ecg_band); until then the
+        # raw samples wait here (None: chosen)
+        self.cal: list | None = [] if band_alternative(kind, fs_hz) else None
+        self._setup(m)
+
+    def _setup(self, m: Method) -> None:
+        """Everything that follows from the method (the detection band and windows)."""
+        fs_hz, self.m = self.fs, m
         self.sos = signal.butter(3, m.band_hz, "bandpass", fs=fs_hz, output="sos")
         self.sections = [(np.ascontiguousarray(sec[:3]), np.ascontiguousarray(sec[3:]))
                          for sec in self.sos]
@@ -215,6 +240,11 @@ class BeatStream:
         x = np.asarray(samples, dtype=np.float64).ravel()
         if x.size and not np.isfinite(x).all():
             raise ValueError("waveform has NaN or infinite samples")
+        if self.cal is not None:
+            self.cal.append(x)
+            if sum(len(c) for c in self.cal) < CAL_S * self.fs:
+                return _EMPTY
+            x = self._calibrate()
         if x.size <= SLICE:
             return self._push(x) if x.size else _join([])
         return _join([self._push(x[i:i + SLICE]) for i in range(0, x.size, SLICE)])
@@ -227,6 +257,9 @@ class BeatStream:
         is judged by the usual rules as if the signal had stopped there. Nothing is placed in
         the carried-on part: a raw peak must lie, with a sample after it, in the real
         recording (see _refine). Beats still waiting for their shape window come out now."""
+        if self.cal is not None:  # shorter than CAL_S: the band is chosen on what came
+            rest = self.push(self._calibrate())
+            return _join([rest, self.finish()])
         if not len(self.x) or self.end >= 0:
             return _EMPTY
         self.end = self.n
@@ -236,6 +269,16 @@ class BeatStream:
         beats.append(self._emit([p for p, _ in self.pending], final=True))
         self.pending = []
         return _join(beats)
+
+    def _calibrate(self) -> np.ndarray:
+        """Choose the ECG band on the samples held so far (ecg_band.noisy_low_band) and
+        return them, to be detected from the start in that band: the choice depends on the
+        stream's first CAL_S only, so streaming and batch agree whatever the chunks."""
+        x, self.cal = np.concatenate(self.cal) if self.cal else np.zeros(0), None
+        alt = band_alternative(self.kind, self.fs)
+        if noisy_low_band(x, self.fs, self.m.band_hz, alt.band_hz):
+            self._setup(alt)
+        return x
 
     def _push(self, x: np.ndarray) -> Beats:
         if self.zi is None:  # start the filters settled on the first sample, not from 0

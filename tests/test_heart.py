@@ -44,6 +44,9 @@ def test_streaming_equals_batch_on_a_long_real_recording_and_on_ecg():
     ecg, truth = pulse_train(60, 250.0, kind="ecg", premature_every=5, seed=2)
     b = ecg_peaks(ecg, 250.0)
     assert np.array_equal(_streamed(ecg, 250.0, "ecg", [33, 400])[0], b.idx)
+    short = ecg[:int(6 * 250)]  # shorter than the ECG band's calibration (ecg_band.CAL_S)
+    assert np.array_equal(_streamed(short, 250.0, "ecg", [33, 400])[0], ecg_peaks(short, 250.0).idx)
+    assert len(ecg_peaks(short, 250.0).idx) >= 5
 
 
 def test_beats_come_out_within_the_documented_latency():
