@@ -11,25 +11,18 @@ import pytest
 from empathy.edge.beat_score import beat_match, bpm, peer_beats, plausible_rate
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
-from empathy.edge.heart_corpus import (REFERENCE_DIR, annotated_beats, available,
-                                        beat_labels, peer_cache_dir, record, record_data)
+from empathy.edge.heart_corpus import (REFERENCE_DIR, annotated_beats, beat_labels, peer_cache_dir, record, record_data)
 from empathy.edge.heart_validation import reference
 from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 from empathy.edge.rr_validation import injection_trial
-
-
-def _need(name):
-    rec = record(name)
-    if not available(rec):
-        pytest.skip(f"{name}: its distribution is not in cache/heart-corpus (scripts/install.sh)")
-    return rec
+from corpus_records import need
 
 
 def _ours_and_best_peer(name):
     """(reference beats, ours, the best peer's F1) on a record, as the corpus page scores:
     against the expert annotation where one is published, else the peers' consensus."""
-    rec = _need(name)
+    rec = need(name)
     x, fs = record_data(rec)
     peers = peer_beats(x, fs, rec.kind, peer_cache_dir())
     ann = annotated_beats(rec, len(x), fs)
@@ -45,7 +38,7 @@ def _cli(*args):
 
 
 def test_wide_and_inverted_complexes_on_real_ecg_are_found():
-    x, fs = record_data(_need("systole-ecg"))
+    x, fs = record_data(need("systole-ecg"))
     x = x[:int(60 * fs)]
     ref = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
     cases = stress_cases(x, fs, ref[ref < 59])
@@ -68,7 +61,7 @@ def test_mitdb_208_is_scored_against_the_cardiologists_annotation():
 
     full = collections.Counter(wfdb.rdann(str(REFERENCE_DIR / "208"), "atr").symbol)
     assert {k: full[k] for k in "NVFSQ"} == {"N": 1586, "V": 992, "F": 373, "S": 2, "Q": 2}
-    rec = _need("mitdb-208")
+    rec = need("mitdb-208")
     x, fs = record_data(rec)
     ann = annotated_beats(rec, len(x), fs)
     assert len(ann) == 509 and 0 <= ann[0] and ann[-1] < len(x) / fs
@@ -186,7 +179,7 @@ def test_a_premature_complex_just_after_a_paced_one_is_a_beat():
     pause under 1.66 beats (the pacemaker restarts its interval), opened no energy block while
     the beat-wide average (Elgendi's 0.611 s) still held the paced complex: 4 of its 14 PVCs
     were missed. Every paced and ventricular beat is found."""
-    rec = _need("mitdb-107")
+    rec = need("mitdb-107")
     x, fs = record_data(rec)
     ann, labels = annotated_beats(rec, len(x), fs), beat_labels(rec)
     ours = waveform_peaks(x, fs, "ecg").idx / fs
@@ -235,9 +228,9 @@ def test_a_lead_under_narrow_band_interference_is_detected_in_the_higher_band():
     x, fs = record_data(record("mitdb-101"))
     assert noisy_low_band(x[:int(CAL_S * fs)], fs, low, high)
     for name in ("mitdb-104", "mitdb-107", "mitdb-108"):  # the lowest contrasts in 5-20 Hz
-        x, fs = record_data(_need(name))
+        x, fs = record_data(need(name))
         assert not noisy_low_band(x[:int(CAL_S * fs)], fs, low, high), name
-    x, fs = record_data(_need("systole-ecg"))
+    x, fs = record_data(need("systole-ecg"))
     x = x[:int(60 * fs)]
     cases = stress_cases(x, fs, reference(peer_beats(x, fs, "ecg", peer_cache_dir())))
     for name in ("muscle noise", "bundle-branch block", "paced"):
@@ -291,7 +284,7 @@ def test_a_first_pulse_inside_the_detectors_warm_up_is_found_streaming_or_not():
     had found it, at 0.56 s), so HeartPy's is the reference here."""
     from empathy.edge.heart import BeatStream
 
-    x, fs = record_data(_need("pyphysio-bvp"))
+    x, fs = record_data(need("pyphysio-bvp"))
     x = x[:int(20 * fs)]
     first = peer_beats(x, fs, "ppg", peer_cache_dir())["HeartPy"][0]
     assert first < 1.0
@@ -308,7 +301,7 @@ def test_a_first_pulse_inside_the_detectors_warm_up_is_found_streaming_or_not():
 def test_a_last_pulse_whose_block_is_still_open_at_the_end_is_found():
     """Systole's PPG ends 0.1 s after its last pulse's peak, before the energy falls back
     under the threshold: the block still open at the end is closed by finish()."""
-    x, fs = record_data(_need("systole-ppg"))
+    x, fs = record_data(need("systole-ppg"))
     x = x[-int(30 * fs):]
     last = reference(peer_beats(x, fs, "ppg", peer_cache_dir()))[-1]
     assert len(x) / fs - last < 0.3
@@ -345,7 +338,7 @@ def test_a_loose_sensors_flickering_flat_line_gives_no_pulses():
     """HeartPy's data2.csv: the loose sensor's flat line (7.5-14 s, 510-518 ADC units) once
     gave a 'pulse' a second on 3-6 unit flickers (the energy detector is blind to scale):
     F1 0.831 against NeuroKit2's 0.851, HR +8.5 bpm."""
-    x, fs = record_data(_need("heartpy-data2"))
+    x, fs = record_data(need("heartpy-data2"))
     flat = x[int(7.5 * fs):int(14 * fs)]
     assert flat.max() - flat.min() < 10  # (the stretch really is flat)
     ours = waveform_peaks(x, fs, "ppg").idx / fs
@@ -378,7 +371,7 @@ def test_the_clipped_loggers_consensus_holds_second_waves_and_ours_is_right_betw
     """data3.csv: the consensus has 28 intervals under 300 ms at a median of 607 ms; in each
     pair, the beat fewer peers found was found by NK2 MSPTDfast and HeartPy only. Over the
     consensus's plausible stretches our HR is within 1.5 bpm."""
-    rec = _need("heartpy-data3")
+    rec = need("heartpy-data3")
     x, fs = record_data(rec)
     peers = peer_beats(x, fs, rec.kind, peer_cache_dir())
     ref = reference(peers)
@@ -400,7 +393,7 @@ def test_a_pulse_back_after_the_loggers_drop_out_is_found():
     floor it is looked for as far as a search-back beat's."""
     from empathy.edge.heart import BeatStream
 
-    x, fs = record_data(_need("heartpy-data3"))
+    x, fs = record_data(need("heartpy-data3"))
     ours = waveform_peaks(x, fs, "ppg").idx / fs
     for t in (227.12, 595.10, 169.82):
         assert np.min(np.abs(ours - t)) <= 0.05, t
@@ -417,7 +410,7 @@ def test_a_pulse_back_after_the_loggers_drop_out_is_found():
 def test_regular_clipped_ppg_is_not_called_ectopic_or_lost_contact(tmp_path):
     """HeartPy's data3.csv: RR 527-666 ms with no step over 20 %; it once said 54 ectopic
     and 'lost contact' in 4 windows of 5."""
-    x, fs = record_data(_need("heartpy-data3"))
+    x, fs = record_data(need("heartpy-data3"))
     b = waveform_peaks(x, fs, "ppg")
     s = heart_summary(b.idx / fs, b.sqi, len(x) / fs)
     assert s["heartbeat"] and s["lost_contact_s"] == 0.0
@@ -432,7 +425,7 @@ def test_a_record_cut_just_after_an_r_peak_keeps_that_beat(name):
     """Tuning records cut 30-150 ms after an R peak: the QRS is complete but the energy block
     around it is still open and shorter than a beat's (it once was refused as too short up
     to ~60 ms after the R peak). The held-out record with that miss is not used here."""
-    x, fs = record_data(_need(name))
+    x, fs = record_data(need(name))
     x = x[:int(30 * fs)]
     full = waveform_peaks(x, fs, "ecg").idx
     tol = int(0.05 * fs)
@@ -449,7 +442,7 @@ def test_a_record_cut_just_after_an_r_peak_keeps_that_beat(name):
 def test_a_record_cut_anywhere_gets_no_beat_the_whole_record_has_not(name):
     """Cut at 25 random places (T waves, muscle noise, a pulse's upstroke): what finish()
     makes of the cut-off end is a beat of the whole record or nothing."""
-    rec = _need(name)
+    rec = need(name)
     x, fs = record_data(rec)
     x = x[:int(45 * fs)]
     full = waveform_peaks(x, fs, rec.kind).idx
@@ -480,7 +473,7 @@ def test_no_heartbeat_is_said_and_exits_non_zero(tmp_path, what):
 
 
 def test_injected_artefacts_in_a_real_rr_series_are_found_and_mended():
-    rr, _ = record_data(_need("pyhrv-nni-long"))
+    rr, _ = record_data(need("pyhrv-nni-long"))
     out = injection_trial(rr, seed=1)
     ours = out["ours"]
     assert ours["tp"] / ours["pos"] >= 0.96

@@ -6,21 +6,15 @@ import pytest
 
 from empathy.edge.beat_score import beat_match, peer_beats
 from empathy.edge.heart import BeatStream, _join, waveform_peaks
-from empathy.edge.heart_corpus import available, peer_cache_dir, record, record_data
+from empathy.edge.heart_corpus import peer_cache_dir, record, record_data
 from empathy.edge.heart_validation import reference
 from empathy.edge.ppg_artefacts import CLEAN, NOISE, _f1, _noise_bank, corrupt, score
 from empathy.edge.signal_validation import pulse_train
-
-
-def _need(name):
-    rec = record(name)
-    if not available(rec):
-        pytest.skip(f"{name}: its distribution is not in cache/heart-corpus (scripts/install.sh)")
-    return rec
+from corpus_records import need
 
 
 def _ref_and_ours(name):
-    x, fs = record_data(_need(name))
+    x, fs = record_data(need(name))
     return reference(peer_beats(x, fs, "ppg", peer_cache_dir())), waveform_peaks(x, fs, "ppg")
 
 
@@ -64,7 +58,7 @@ def test_a_dicrotic_wave_sooner_than_the_rhythm_is_still_no_beat():
 
 @pytest.mark.parametrize("name", ["heartpy-data2", "pyphysio-bvp"])
 def test_streaming_the_weak_pulse_records_gives_the_batch_beats(name):
-    x, fs = record_data(_need(name))
+    x, fs = record_data(need(name))
     whole = waveform_peaks(x, fs, "ppg")
     rng = np.random.default_rng(3)
     st, parts, i = BeatStream(fs, "ppg"), [], 0
@@ -79,8 +73,8 @@ def test_streaming_the_weak_pulse_records_gives_the_batch_beats(name):
 
 def test_the_artefact_aid_takes_tuning_records_only_and_keeps_the_clean_signal_between():
     for name in CLEAN + NOISE:
-        assert not _need(name).held_out
-    x, fs = record_data(_need("systole-ppg"))
+        assert not need(name).held_out
+    x, fs = record_data(need("systole-ppg"))
     y, spans = corrupt(x, fs, np.random.default_rng(0), _noise_bank())
     assert len(spans) >= 10 and {k for _, _, k in spans} == {"wrist", "jump", "clip"}
     hit = np.zeros(len(x), bool)
@@ -97,6 +91,6 @@ def test_on_clean_tuning_ppg_with_artefacts_ours_is_no_worse_than_neurokit2():
     """A guard, not a validation (the damage is made up): inside the artefacts' windows,
     over 5 seeds, our F1 is at least NeuroKit2's on each clean tuning record."""
     for name in CLEAN:
-        _need(name)
+        need(name)
     for name, rows in score(seeds=5).items():
         assert _f1(*rows["ours"]) >= _f1(*rows["NeuroKit2"]), name
