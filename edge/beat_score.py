@@ -47,9 +47,17 @@ class Match(NamedTuple):
 
 def beat_match(ref_s, test_s, tol_s: float = TOL_S) -> Match:
     """Pair beats within tol_s, closest pairs first, each beat at most once."""
+    tp = int(matched_ref(ref_s, test_s, tol_s).sum())
+    return Match(tp, len(test_s) - tp, len(ref_s) - tp)
+
+
+def matched_ref(ref_s, test_s, tol_s: float = TOL_S) -> np.ndarray:
+    """Which reference beats (in sorted order) beat_match pairs with a test beat: the
+    pairing behind its counts, for scoring by beat type."""
     ref, test = np.sort(np.asarray(ref_s, float)), np.sort(np.asarray(test_s, float))
+    used_r = np.zeros(len(ref), bool)
     if not len(ref) or not len(test):
-        return Match(0, len(test), len(ref))
+        return used_r
     j = np.clip(np.searchsorted(test, ref), 1, len(test) - 1)
     cand = []  # (distance, ref index, test index) for the two neighbours of each ref beat
     for k in (j - 1, j):
@@ -58,14 +66,12 @@ def beat_match(ref_s, test_s, tol_s: float = TOL_S) -> Match:
         cand.append(np.stack([d[ok], np.flatnonzero(ok), k[ok]], axis=1))
     pairs = np.concatenate(cand)
     pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
-    used_r, used_t = np.zeros(len(ref), bool), np.zeros(len(test), bool)
-    tp = 0
+    used_t = np.zeros(len(test), bool)
     for _, r, t in pairs.tolist():
         r, t = int(r), int(t)
         if not used_r[r] and not used_t[t]:
             used_r[r] = used_t[t] = True
-            tp += 1
-    return Match(tp, len(test) - tp, len(ref) - tp)
+    return used_r
 
 
 PULSE_LAGS_S = np.arange(0.0, 0.6001, 0.005)  # R peak to a pulse's peak: where it is looked for

@@ -8,7 +8,8 @@ recordings come from the installed package. Where a record's published expert be
 annotation ships in no distribution, the annotation file is kept in `edge/heart_reference/`
 (its README says where it comes from and how it was checked) and `annotated_beats` reads it
 with wfdb. The one kind of recording committed there: short excerpts of MIT-BIH Arrhythmia
-records (ODC-By 1.0) with their beat annotation, `mitdb-<record>.npz` (dist "reference"),
+records (ODC-By 1.0) with their beat annotation, `mitdb-<record>.npz` (dist "reference";
+every beat's label: `beat_labels`),
 annotated arrhythmic ECG (fifteen records, twelve tuning, three held out) and one MIT-BIH
 Supraventricular Arrhythmia record at 128 Hz, `svdb-800.npz` (held out; see their README);
 and PPG with a simultaneous
@@ -172,6 +173,8 @@ RECORDS = (
 # noise and comment annotations
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 REFERENCE_DIR = Path(__file__).resolve().parent / "heart_reference"
+# the beat labels of the excerpts cut from tpcp's copy (its README: source, checks, sha256)
+LABELS_FILE = REFERENCE_DIR / "mitdb-labels.txt"
 
 
 def annotated_beats(rec: Record, n_samples: int, fs_hz: float) -> np.ndarray | None:
@@ -181,20 +184,47 @@ def annotated_beats(rec: Record, n_samples: int, fs_hz: float) -> np.ndarray | N
         return None
     if rec.fmt in ("mitdb_npz", "pulse_npz"):  # the excerpt's own beats, from its start
         return _excerpt(rec)["beats"] / fs_hz
+    return _wfdb_beats(rec, n_samples)[0] / fs_hz
+
+
+def beat_labels(rec: Record, n_samples: int) -> np.ndarray | None:
+    """Each annotated beat's WFDB label, in the order of `annotated_beats`, or None where
+    the labels are not kept (svdb-800, the PPG records' ECG beats). The excerpts cut from
+    the Kaggle-format copies keep them; tpcp's keep only the V flags, so theirs are in
+    LABELS_FILE; mitdb-208's are its WFDB annotation's (n_samples: the excerpt's length)."""
+    if rec.fmt == "scipy_ecg" and rec.annotation:
+        return _wfdb_beats(rec, n_samples)[1]
+    if rec.fmt != "mitdb_npz":
+        return None
+    z = _excerpt(rec)
+    if "labels" in z:
+        return z["labels"]
+    got = _tpcp_labels().get(str(z["record"]))
+    if got is None:
+        return None
+    start, labels = got
+    if start != int(z["start"]) or len(labels) != len(z["beats"]):
+        raise ValueError(f"{rec.name}: {LABELS_FILE.name} does not fit the excerpt")
+    return np.array(list(labels), "<U1")
+
+
+def _tpcp_labels() -> dict[str, tuple[int, str]]:
+    """record -> (excerpt start, one label character per beat), from LABELS_FILE."""
+    rows = [ln.split() for ln in LABELS_FILE.read_text().splitlines() if not ln.startswith("#")]
+    return {rec: (int(start), labels) for rec, start, labels in rows}
+
+
+def _wfdb_beats(rec: Record, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sample from the excerpt's start, WFDB label) of every beat annotation in the
+    excerpt, from the record's WFDB annotation file."""
     import wfdb
 
     path = REFERENCE_DIR / rec.annotation
     ann = wfdb.rdann(str(path.with_suffix("")), path.suffix[1:], sampfrom=rec.ann_offset,
                      sampto=rec.ann_offset + n_samples - 1)
-    keep = np.array([s in BEAT_SYMBOLS for s in ann.symbol], bool)
-    return (np.asarray(ann.sample)[keep] - rec.ann_offset) / fs_hz
-
-
-def beat_labels(rec: Record) -> np.ndarray | None:
-    """Each annotated beat's WFDB label, where the excerpt keeps them (those cut from the
-    Kaggle-format copies, issue 19's tenth pass), else None."""
-    z = _excerpt(rec) if rec.fmt == "mitdb_npz" else {}
-    return z.get("labels")
+    sym = np.asarray(ann.symbol, "<U1")
+    keep = np.isin(sym, list(BEAT_SYMBOLS))
+    return np.asarray(ann.sample)[keep] - rec.ann_offset, sym[keep]
 
 
 def trusted_spans(rec: Record) -> np.ndarray | None:

@@ -18,6 +18,7 @@ import numpy as np
 from empathy.edge.beat_score import (GAP_X, MIN_RR_S, TOL_S, Match, beat_match, bpm,
                                      consensus, lagged_match, peer_beats, plausible_rate,
                                      plausible_spans, span_rate)
+from empathy.edge.beat_types import page_section as beat_type_section
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, beat_labels,
@@ -92,7 +93,8 @@ def score_record(rec) -> dict:
     out = {"rec": rec, "rows": rows, "ref_beats": len(ref), "spans": spans, "lags": lags,
            "length_s": len(x) / fs,
            "peers": list(peers), "voters": sum(b is not None for b in peers.values()),
-           "annotated": annotated, "beats": {"ours": ours, **peers}}
+           "annotated": annotated, "labels": beat_labels(rec, len(x)),
+           "beats": {"ours": ours, **peers}}
     if annotated is not None and spans is None:
         out["consensus_rows"] = _rows(peers, ours)
     acc = motion_mag(rec)
@@ -277,32 +279,6 @@ def _annotated_tuning_section(results: list[dict]) -> list[str]:
             lines.append(f"| {r['rec'].name} | {len(r['annotated'])} / {r['ref_beats']} | "
                          f"{name} | {m.f1:.3f} | {m.se:.3f} / {m.ppv:.3f} | "
                          f"{cons[name][0].f1:.3f} | {hr - hr_ref:+.1f} |")
-    return lines + [""]
-
-
-def _label_section(results: list[dict]) -> list[str]:
-    """Sensitivity by beat type on the excerpts that keep each beat's label: ours and the
-    peer best on the record (a beat is found when a detection lies within TOL_S of it)."""
-    rows = [(r, beat_labels(r["rec"])) for r in results]
-    rows = [(r, lab) for r, lab in rows if lab is not None]
-    if not rows:
-        return []
-    kinds = sorted({x for _, lab in rows for x in lab})
-    lines = ["## ECG: sensitivity by beat type", "",
-             "The excerpts that keep each beat's WFDB label (N normal, L/R left/right "
-             "bundle-branch block, V ventricular premature, / paced, F fusion, A atrial "
-             "premature): found / annotated, for ours and the peer best on the record.", "",
-             "| record | detector | " + " | ".join(kinds) + " |", "|---|---|" + "---|" * len(kinds)]
-    for r, lab in rows:
-        ann = r["annotated"]
-        best = max((n for n in r["rows"] if n != "ours"), key=lambda n: r["rows"][n][0].f1)
-        for name in ("ours", best):
-            b = r["beats"][name]
-            found = (np.abs(ann[:, None] - b[None, :]).min(axis=1) <= TOL_S if len(b)
-                     else np.zeros(len(ann), bool))
-            cells = [f"{found[lab == k].sum()} / {(lab == k).sum()}" if (lab == k).any() else ""
-                     for k in kinds]
-            lines.append(f"| {r['rec'].name} | {name} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
@@ -542,7 +518,7 @@ def write_page(out_dir: Path) -> Path:
     lines += _plausible_section([r for r in results["ppg"] if r["spans"] is None])
     lines += _annotated_tuning_section([r for r in results["ecg"]
                                         if "consensus_rows" in r and not r["rec"].held_out])
-    lines += _label_section(results["ecg"])
+    lines += beat_type_section(results["ecg"])
     for r in results["ecg"]:
         if "consensus_rows" in r and r["rec"].held_out:
             lines += _annotation_section(r)

@@ -10,7 +10,8 @@ EXCERPT_S window, starting on a 30 s boundary, that holds the most PVC ('V') ann
 The samples go back to the database's 11-bit ADC values, exactly (gain 200/mV, zero 1024).
 Record 208 (held out, the corpus's `mitdb-208`) is not in tpcp's copy, and never goes here.
 With an ECG-kit checkout as a second argument, also `svdb-800.npz` (see cut_svdb); with the
-two Kaggle-format copies as third and fourth, also KAGGLE's records (see cut_kaggle).
+two Kaggle-format copies as third and fourth, also KAGGLE's records (see cut_kaggle) and the
+tpcp excerpts' beat labels, checked against them (see label_tpcp_excerpts).
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ KAGGLE = {
     "107": ("V1", "paced rhythm, PVCs"),
     "109": ("V1", "left bundle branch block, PVCs, fusion beats"),
 }
+# the tpcp excerpts' beat labels, beside them (label_tpcp_excerpts; heart_corpus.beat_labels)
+LABELS_FILE = "mitdb-labels.txt"
+LABELS_HEADER = ("# record, excerpt start (sample), one WFDB beat label per beat of "
+                 "mitdb-<record>.npz in order (edge/heart_reference/README.md)")
 RECORD_N = 650000  # every MIT-BIH Arrhythmia record is 30:05.556 at 360 Hz
 
 
@@ -79,6 +84,17 @@ def cut_kaggle(signals: Path, annotations: Path, rec: str, out: Path) -> dict:
     adc = np.loadtxt(signals / f"{rec}.csv", dtype=np.int64)
     assert 0 <= adc.min() and adc.max() < 2048, rec
     first = RECORD_N - len(adc)
+    beats, sym = _beat_annotations(annotations, rec)
+    lead, what = KAGGLE[rec]
+    got = _save(out / f"mitdb-{rec}.npz", adc.astype(np.int16), beats, beats[sym == "V"],
+                beats[sym == "V"], FS_HZ, GAIN, BASELINE, rec, lead, first=first, labels=sym)
+    return {**got, "held_out": False, "what": what, "first": first,
+            "labels": dict(zip(*np.unique(sym, return_counts=True)))}
+
+
+def _beat_annotations(annotations: Path, rec: str) -> tuple[np.ndarray, np.ndarray]:
+    """(sample, WFDB label) of every beat annotation in a Kaggle-format
+    `<rec>annotations.txt` (Time, Sample #, Type, Sub, Chan, Num, Aux)."""
     rows = [ln.partition("\t")[0].split() for ln in
             (annotations / f"{rec}annotations.txt").read_text().splitlines()[1:]]
     sample = np.array([int(r[1]) for r in rows])
@@ -87,12 +103,30 @@ def cut_kaggle(signals: Path, annotations: Path, rec: str, out: Path) -> dict:
     # of these records has any
     assert not np.isin(sym, ["[", "]", "!"]).any(), rec
     keep = np.isin(sym, list(BEAT_SYMBOLS))
-    beats, sym = sample[keep], sym[keep]
-    lead, what = KAGGLE[rec]
-    got = _save(out / f"mitdb-{rec}.npz", adc.astype(np.int16), beats, beats[sym == "V"],
-                beats[sym == "V"], FS_HZ, GAIN, BASELINE, rec, lead, first=first, labels=sym)
-    return {**got, "held_out": False, "what": what, "first": first,
-            "labels": dict(zip(*np.unique(sym, return_counts=True)))}
+    return sample[keep], sym[keep]
+
+
+def label_tpcp_excerpts(annotations: Path, here: Path) -> dict:
+    """Each tpcp excerpt's beat labels (tpcp keeps only which beats are V), from the
+    Kaggle-format annotations (Virja-Kawade's `mit-bih/`): the beat annotations inside the
+    committed excerpt's window must be its `beats`, one for one, and its `V` labels its
+    `pvc` flags, or nothing is written. Writes LABELS_FILE: one line per excerpt, its record,
+    its start and one label character per beat, in order. Returns the label counts."""
+    lines, counts = [LABELS_HEADER], {}
+    for rec in sorted(EXCERPTS):
+        with np.load(here / f"mitdb-{rec}.npz") as z:
+            start, n = int(z["start"]), len(z["adc"])
+            beats, pvc = z["beats"].astype(np.int64), z["pvc"]
+        sample, sym = _beat_annotations(annotations, rec)
+        inside = (sample >= start) & (sample < start + n)
+        if not (np.array_equal(sample[inside] - start, beats)
+                and np.array_equal(sym[inside] == "V", pvc)):
+            raise SystemExit(f"{rec}: the annotations in the window are not the excerpt's "
+                             "beats and PVC flags; nothing written")
+        lines.append(f"{rec} {start} {''.join(sym[inside])}")
+        counts[rec] = dict(zip(*np.unique(sym[inside], return_counts=True)))
+    (here / LABELS_FILE).write_text("\n".join(lines) + "\n")
+    return counts
 
 
 def cut_svdb(ecgkit: Path, out: Path) -> dict:
@@ -142,3 +176,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 4:  # Sky0711's `MIT-BIH data/`, Virja-Kawade's `mit-bih/`
         for r in KAGGLE:
             print(cut_kaggle(Path(sys.argv[3]), Path(sys.argv[4]), r, here))
+        print(label_tpcp_excerpts(Path(sys.argv[4]), here))
