@@ -2,7 +2,8 @@
 
 Writes docs/heart-corpus.md: every real recording of `heart_corpus` scored beat by beat
 (Se, +P, F1 at ±150 ms, per record and pooled, mean HR error) for us and for each peer
-detector side by side, tuning and held-out records apart; the real ECG tuning record with
+detector side by side, tuning and held-out records apart, and by beat type on the labelled
+MIT-BIH excerpts (`beat_types`); the real ECG tuning record with
 known troubles laid on (`ecg_stress`); and the RR artefact corrector on real RR series with
 injected artefacts beside NeuroKit2 (`rr_validation`). Every number is computed here.
 """

@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 
 from empathy.edge.beat_score import beat_match, bpm, peer_beats, plausible_rate
+from empathy.edge.beat_types import page_section, type_counts
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
+from empathy.edge import heart_corpus
 from empathy.edge.heart_corpus import (REFERENCE_DIR, annotated_beats, beat_labels, peer_cache_dir, record, record_data)
+from empathy.edge.heart_validation import score_record
 from empathy.edge.heart_validation import reference
 from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
@@ -80,9 +83,19 @@ MITDB_TABLE = {"104": (2229, 2), "105": (2572, 41), "106": (2027, 520), "108": (
                "101": (1865, 0), "107": (2137, 59), "109": (2532, 38)}
 # issue 19's ninth pass: held out by record type before any detector ran on them
 MITDB_HELD_OUT = {"102", "114", "121"}
-# issue 19's tenth pass: lead V1 (the copy's second signal), every beat's label kept: the
-# excerpt's label counts
-MITDB_LABELS = {"101": {"N": 212}, "107": {"/": 201, "V": 14}, "109": {"L": 242, "V": 9}}
+# issue 19's tenth pass: lead V1 (the copy's second signal), every beat's label kept
+MITDB_V1 = ("101", "107", "109")
+# every excerpt's beat labels, counted: the V1 ones in the excerpt, tpcp's in
+# mitdb-labels.txt (from Virja-Kawade's copy, checked against tpcp's beats and V flags),
+# 208's in 208.atr
+MITDB_LABELS = {"101": {"N": 212}, "107": {"/": 201, "V": 14}, "109": {"L": 242, "V": 9},
+                "100": {"A": 2, "N": 218, "V": 1}, "102": {"/": 213, "V": 2, "f": 3},
+                "104": {"/": 120, "N": 40, "Q": 5, "V": 1, "f": 57}, "105": {"N": 242, "V": 9},
+                "106": {"N": 122, "V": 117}, "108": {"F": 1, "N": 164, "V": 4},
+                "114": {"F": 1, "J": 1, "N": 148, "V": 18}, "116": {"N": 215, "V": 26},
+                "119": {"N": 135, "V": 66}, "121": {"A": 1, "N": 177, "V": 1},
+                "123": {"N": 149, "V": 2}, "200": {"N": 124, "V": 129},
+                "208": {"F": 56, "N": 358, "Q": 2, "V": 93}}
 # what the tenth pass's tuning records found and that pass did not fix
 MITDB_FAILS = {
     "101": "V1 with QRS of 0.15 mV under ~8 Hz interference: detected in 20-45 Hz (ecg_band) "
@@ -119,7 +132,7 @@ def test_the_mitdb_excerpts_are_the_databases_and_line_up(name):
     assert np.median(np.abs(ann[:, None] - cons[None, :]).min(axis=1)) < 0.05
 
 
-@pytest.mark.parametrize("rec", sorted(MITDB_LABELS))
+@pytest.mark.parametrize("rec", MITDB_V1)
 def test_the_v1_excerpts_keep_every_beats_label(rec):
     """MIT-BIH 101, 107, 109 (issue 19's tenth pass, from Kaggle-format copies checked
     against wfdb's 100.dat and tpcp's twelve records): lead V1, the record's first 999
@@ -130,8 +143,76 @@ def test_the_v1_excerpts_keep_every_beats_label(rec):
         assert str(z["lead"]) == "V1" and int(z["start"]) >= 30 * 360
         assert len(labels) == len(z["beats"]) and np.array_equal(pvc, labels == "V")
     assert dict(zip(*np.unique(labels, return_counts=True))) == MITDB_LABELS[rec]
-    assert beat_labels(record(f"mitdb-{rec}")).tolist() == labels.tolist()
-    assert beat_labels(record("mitdb-100")) is None  # cut from tpcp: labels not kept
+    assert beat_labels(record(f"mitdb-{rec}"), 180 * 360).tolist() == labels.tolist()
+    assert beat_labels(record("svdb-800"), 180 * 128) is None  # its labels are not kept
+
+
+@pytest.mark.parametrize("rec", sorted(MITDB_LABELS))
+def test_every_mitdb_excerpt_has_a_label_for_each_annotated_beat(rec):
+    """One label per annotated beat, in order; V exactly where the excerpt flags a PVC
+    (tpcp's flags, independent of the labels' copy); the label counts as recorded."""
+    r = need(f"mitdb-{rec}")
+    x, fs = record_data(r)
+    ann, labels = annotated_beats(r, len(x), fs), beat_labels(r, len(x))
+    assert labels.dtype == "<U1" and len(labels) == len(ann)
+    assert set(labels) <= heart_corpus.BEAT_SYMBOLS
+    if r.fmt == "mitdb_npz":
+        with np.load(REFERENCE_DIR / r.member) as z:
+            assert np.array_equal(labels == "V", z["pvc"])
+    assert dict(zip(*np.unique(labels, return_counts=True))) == MITDB_LABELS[rec]
+
+
+def test_the_labels_file_is_the_one_the_readme_records():
+    """mitdb-labels.txt's sha256 is the one its README gives with its source."""
+    import hashlib
+    import re
+
+    readme = (REFERENCE_DIR / "README.md").read_text()
+    said = re.search(r"sha256 of `mitdb-labels.txt`: ([0-9a-f]{64})", readme)
+    assert said and hashlib.sha256(heart_corpus.LABELS_FILE.read_bytes()).hexdigest() == said[1]
+    assert "commit 159c40706c1539c4ecd68f393b6ed840e595dd17" in readme
+
+
+def test_a_labels_line_that_does_not_fit_its_excerpt_is_refused(tmp_path, monkeypatch):
+    """A label string one beat short, or for another window, is an error, never labels
+    shifted onto the wrong beats."""
+    rec = record("mitdb-106")
+    lines = heart_corpus.LABELS_FILE.read_text().splitlines()
+    for bad in (lambda r, s, lab: f"{r} {s} {lab[:-1]}", lambda r, s, lab: f"{r} {int(s) + 1} {lab}"):
+        f = tmp_path / "labels.txt"
+        f.write_text("\n".join(bad(*ln.split()) if ln.startswith("106 ") else ln
+                               for ln in lines) + "\n")
+        monkeypatch.setattr(heart_corpus, "LABELS_FILE", f)
+        with pytest.raises(ValueError, match="does not fit"):
+            beat_labels(rec, 180 * 360)
+
+
+def test_a_beat_is_found_once_by_type_as_by_the_overall_pairing():
+    """Two annotated beats 100 ms apart and one detection between them: only the nearer
+    is found, as in Se's one-to-one pairing (nearest-detection counting found both)."""
+    got = type_counts(np.array([1.0, 1.1, 2.0]), np.array(["N", "V", "N"]), [1.06, 2.0])
+    assert got == {"N": (1, 2), "V": (1, 1)}
+    assert type_counts(np.array([1.0]), np.array(["V"]), None) == {"V": (0, 1)}
+
+
+@pytest.mark.parametrize("names", [("mitdb-104", "mitdb-109"), ("mitdb-208", "mitdb-114")])
+def test_the_beat_type_table_sums_back_to_the_overall_counts(names):
+    """Per record and detector, the found beats over all labels are the TP of the overall
+    match and the labels' beats its reference beats; the pooled rows add up the records'."""
+    rs = [score_record(need(n)) for n in names]
+    lines = page_section(rs)
+    for r in rs:
+        for det, b in r["beats"].items():
+            counts = type_counts(r["annotated"], r["labels"], b)
+            m = beat_match(r["annotated"], [] if b is None else b)
+            assert sum(f for f, _ in counts.values()) == m.tp
+            assert sum(n for _, n in counts.values()) == m.tp + m.fn == len(r["annotated"])
+            row = next(ln for ln in lines if ln.startswith(f"| {r['rec'].name} | ")
+                       and f"| {det} | " in ln)
+            assert f"| {m.tp} / {m.tp + m.fn} |" in row
+    ours = next(ln for ln in lines if ln.startswith("| ours | "))
+    total = sum(r["rows"]["ours"][0].tp for r in rs), sum(len(r["annotated"]) for r in rs)
+    assert f"({total[0]}/{total[1]})" in ours.split(" | ")[1]
 
 
 def test_the_svdb_excerpt_is_the_copys_and_lines_up():
@@ -181,7 +262,7 @@ def test_a_premature_complex_just_after_a_paced_one_is_a_beat():
     were missed. Every paced and ventricular beat is found."""
     rec = need("mitdb-107")
     x, fs = record_data(rec)
-    ann, labels = annotated_beats(rec, len(x), fs), beat_labels(rec)
+    ann, labels = annotated_beats(rec, len(x), fs), beat_labels(rec, len(x))
     ours = waveform_peaks(x, fs, "ecg").idx / fs
     found = np.abs(ann[:, None] - ours[None, :]).min(axis=1) <= 0.15
     assert found[labels == "V"].sum() == 14 and found[labels == "/"].all()
