@@ -1,0 +1,36 @@
+"""What the beat detector returns (`Beats`), and the few small helpers all its parts share.
+
+Kept apart so that the detector's parts (heart_stream, heart_gates, heart_refine) and its
+batch entry points (edge/heart.py) agree on one result type and one empty result without
+importing each other.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Beats(NamedTuple):
+    idx: np.ndarray  # sample index of each beat from the start of the stream (int64)
+    sqi: np.ndarray  # 0..1 shape quality of each beat
+    peak: np.ndarray  # where it peaked in the filtered signal (the detector's own index)
+
+
+def _median(values) -> float:
+    """statistics.median for a handful of floats, without its generality's cost."""
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+_EMPTY = Beats(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
+for _a in _EMPTY:
+    _a.flags.writeable = False  # shared by every empty result
+
+
+def _join(parts: list[Beats]) -> Beats:
+    if not parts:
+        return _EMPTY
+    return Beats(*(np.concatenate([b[k] for b in parts]) for k in range(3)))

@@ -1,0 +1,140 @@
+"""Which candidates are beats: the height gate, the rhythm and the first beats' judging.
+
+The energy blocks (heart_stream) offer candidates; this decides which of them count. A
+dicrotic or T wave is too small (ECG: past its T-wave window a premature complex needs
+less), of two close candidates the taller stays, a PPG pulse where the rhythm puts the next
+beat needs less height, a stream's first beats are judged together, and a gap in a steady
+rhythm is searched again for beats the blocks missed (search-back; look-back for the first).
+A mixin of `BeatStream`: it reads and updates the stream's state (see heart_stream).
+"""
+
+from __future__ import annotations
+
+from empathy.edge.heart_beats import _median
+from empathy.edge.heart_method import (FIRST_JUDGED, LOOK_BACK_GAP, MIN_HEIGHT, RHYTHM_GAP,
+                                       SEARCH_GAP, SEARCH_SLACK)
+
+
+class BeatGates:
+    """Candidate -> beat decisions of `BeatStream` (see the module's docstring)."""
+
+    def _tall_enough(self, p: int, height: float) -> bool:
+        """A dicrotic wave or T wave is a fraction of a real beat's height. After a long
+        silence (the pulse got weaker) any block counts again, so the gate can't lock out.
+        ECG: a candidate later than `late_s` after the last beat is past its T wave, and a
+        small premature complex there needs only `late_height`."""
+        if p - self._heard() > self.silence or len(self.heights) < 3:
+            return True  # (the reference starts over: see _block)
+        least = MIN_HEIGHT if p - self.last_peak < self.late else self.m.late_height
+        return height >= least * _median(self.heights)
+
+    def _heard(self) -> int:
+        """Where the silence before a candidate counts from (after it the height gate starts
+        over): the last beat, or the last before a run of beats that only _in_rhythm let in."""
+        return self.last_peak if self.weak_since is None else self.weak_since
+
+    def _in_rhythm(self, p: int, height: float) -> bool:
+        """PPG: a pulse under the height gate but RHYTHM_GAP after the last beat, where the
+        rhythm puts the next one, is a beat if it reaches `rhythm_height` of the recent
+        heights (weakened after motion while the heights are still motion's, or by
+        breathing; a dicrotic or diastolic wave comes sooner). Such beats don't put off
+        the gate's start-over (_heard): if the rhythm was motion's too, every other pulse
+        would fit it."""
+        if not self.m.rhythm_height or len(self.rr) < 4:
+            return False
+        med, gap = _median(self.rr), p - self.last_peak
+        return (height >= self.m.rhythm_height * _median(self.heights)
+                and RHYTHM_GAP[0] * med <= gap <= RHYTHM_GAP[1] * med)
+
+    def _note_interval(self, gap: int) -> None:
+        """The rhythm reference for _search_back: recent peak-to-peak gaps, except those
+        that span a dropout (they say nothing about the rhythm)."""
+        if gap > self.silence:  # the first beat, or after a long dropout: start over
+            self.rr.clear()
+        elif not self.rr or gap <= SEARCH_GAP[1] * _median(self.rr):
+            self.rr.append(gap)
+
+    def _search_back(self, p: int, block_end: int, h0: int) -> None:
+        """A gap of 1.66-4.5 beats in a steady rhythm means beats the energy blocks or the
+        height gate missed (a small pulse on a falling baseline, pulses weakened while the
+        hand moves and the heights are still motion's): look again between the two beats,
+        as Pan-Tompkins does, one beat at a time where the rhythm puts it, for a filtered
+        peak of at least `search_height` of recent ones."""
+        if len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
+            return  # no steady rhythm to go by yet (a stream's first beats are unsure)
+        gap, med = p - self.last_peak, _median(self.rr)
+        if not SEARCH_GAP[0] * med < gap <= SEARCH_GAP[1] * med:
+            return
+        floor = max(block_end - self.hist + self.reach, h0)  # (see BeatStream._setup: reach)
+        slack, least = SEARCH_SLACK * med, self.m.search_height * _median(self.heights)
+        prev = self.last_peak
+        while True:
+            lo = max(int(prev + med - slack), self.last_peak + self.refr, floor)
+            hi = min(int(prev + med + slack), int(p - med + slack), p - self.refr)
+            if hi - lo < 3:
+                return
+            w = self.y[lo - h0:hi - h0]
+            k = int(w.argmax())
+            q, hq = lo + k, float(w[k])
+            if not (0 < k < len(w) - 1 and hq >= least):
+                prev = int(prev + med)  # none here: the next one is a beat further on
+                continue
+            self._note_interval(q - self.last_peak)
+            self.last_peak = prev = q
+            self.pending.append((q, hq))
+            self.found.add(q)
+            self.searched += 1
+
+    def _look_back(self, p: int, block_end: int, h0: int) -> None:
+        """The stream's first beat may come before the energy averages are full (its block
+        starts in their warm-up and is dropped as the start transient): at the first beat
+        found, the tallest filtered peak between the start and that beat becomes a
+        candidate too. It is one of the first beats, judged with them once their heights
+        and rhythm are known (_judge_first: tall enough, and not much sooner before the next
+        beat than the rhythm puts it), so nothing is emitted later than it would be."""
+        lo = max(block_end - self.hist + self.reach, h0, self.refine)
+        hi = p - self.refr
+        if hi - lo < 3:
+            return
+        w = self.y[lo - h0:hi - h0]
+        k = int(w.argmax())
+        if 0 < k < len(w) - 1:
+            q = lo + k
+            self.last_peak = q
+            self.heights.append(float(w[k]))
+            self.pending.append((q, float(w[k])))
+            self.first.append((q, float(w[k])))
+            self.looked = q
+
+    def _taller_wins(self, p: int, h: float) -> None:
+        """Two candidates within the refractory time: a small wave (a notch, a premature
+        twitch) just before a pulse must not shut the pulse out, so the taller one stays.
+        The earlier one is still pending: _settled holds a beat until this can't happen."""
+        if not self.pending or self.pending[-1][0] != self.last_peak or h <= self.pending[-1][1]:
+            return
+        old = self.pending[-1][0]
+        self.pending[-1] = (p, h)
+        self.last_peak = p
+        if self.rr:
+            self.rr[-1] += p - old
+        if self.heights:
+            self.heights[-1] = h
+        if self.first and self.first[-1][0] == old:
+            self.first[-1] = (p, h)
+            if self.dropped is not None and old in self.dropped:  # judged already
+                self.dropped.discard(old)
+                if h < self.first_floor:
+                    self.dropped.add(p)
+
+    def _judge_first(self, final: bool) -> None:
+        """A stream's first beats are judged by height once FIRST_JUDGED are known (a
+        stray wave before the first full pulse); until then what is found is held back."""
+        if self.dropped is not None or (len(self.first) < FIRST_JUDGED and not final):
+            return
+        self.first_floor = MIN_HEIGHT * (_median([h for _, h in self.first]) if self.first else 0.0)
+        self.dropped = {p for p, h in self.first if h < self.first_floor}
+        peaks = [p for p, _ in self.first]
+        if self.looked in peaks[:1] and len(peaks) >= 3:  # the look-back's must keep the rhythm
+            gaps = [b - a for a, b in zip(peaks[1:], peaks[2:])]
+            if peaks[1] - peaks[0] < LOOK_BACK_GAP * _median(gaps):
+                self.dropped.add(peaks[0])

@@ -1,0 +1,179 @@
+"""Where exactly each beat is, and how much it looks like one.
+
+A candidate's filtered peak is moved back by the filter's delay and refined on the raw
+waveform (ECG: a pacing spike or R wave may lead a wide complex's energy, the early reach;
+a PPG pulse back from a drop-out to the floor is looked for further on), dropped when its
+raw maximum is a slope rather than a peak or (PPG) when it does not rise like a pulse, and
+graded by how much its shape matches the beats before it. A mixin of `BeatStream`: it reads
+the stream's history and state (see heart_stream).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from empathy.edge.heart_beats import _EMPTY, Beats, _median
+from empathy.edge.heart_method import (CLIP_FRAC, PLATEAU_FRAC, RISE_CAP, RISE_MIN, RISE_STEPS,
+                                       TEMPLATE_BEATS)
+
+
+class BeatRefiner:
+    """Placing and grading `BeatStream`'s beats (see the module's docstring)."""
+
+    def _refine(self, p: int, h0: int, after: int) -> int:
+        """Where the beat really is: the raw waveform's peak near the delay-corrected place
+        (-1 when the raw maximum is on the window's edge: a slope, not a peak). Where the
+        raw peak may lie further back than usual (ECG: a pacing spike, the R wave ahead of
+        a wide complex's energy), a peak found only there must stand `back_ratio` times the
+        usual window's, in the wide window's terms: motion spikes before an R wave do not."""
+        r, _, _ = self._raw_peak(p, h0, after, self.refine)
+        if self.back <= self.refine:
+            return r
+        e, w, lo = self._raw_peak(p, h0, after, self.back)
+        if e < 0 or r < 0:
+            return max(e, r)  # the one that is a peak, if either is
+        return e if w[e - lo] > self.m.back_ratio * w[r - lo] else r
+
+    def _raw_peak(self, p: int, h0: int, after: int, back: int) -> tuple[int, np.ndarray, int]:
+        """The raw peak between p - delay - back and p + after (-1 on the window's edge),
+        the window as it was judged and its first sample."""
+        # a causal filter only delays: the raw peak lies between p - delay - refine and p,
+        # give or take the refine margin for pulses sharper than the delay's frequency
+        # real samples only (see finish), and a smoothed value needs its k samples after it
+        # (the average of a slope cut off by the end turns down: not a peak)
+        k = self.smooth
+        n = (self.end if self.end >= 0 else self.n) - k
+        lo, hi = max(p - self.delay - back, h0, 0), min(p + after + 1, n)
+        a, b = max(lo - k, h0), min(hi + k, n + k)
+        w = self.x[a - h0:b - h0]
+        if k and len(w) > 2 * k:  # centred average: noise must not pick the peak
+            w = np.convolve(w, self.kernel, "same")
+        w = w[lo - a:len(w) - (b - hi)]
+        if self.kind == "ecg":  # R waves point either way depending on the lead; on a
+            # wandering baseline the window's own slope must not decide where the peak is
+            # (unless the recording's end cuts the window: the line would flatten a QRS cut
+            # off while rising, and a P wave before it would stand out)
+            if len(w) > 1 and hi == p + after + 1:
+                w = w - _line(float(w[0]), float(w[-1]), len(w))
+            w = np.abs(w - _array_median(w))
+        k = int(w.argmax()) if len(w) else 0
+        if not 0 < k < len(w) - 1:
+            return -1, w, lo
+        # a clipped top: its middle, not its start (Python floats: numpy scalars are slow)
+        wk = float(w[k])
+        below = w[k:] < wk - PLATEAU_FRAC * (wk - float(w.min()))
+        j = int(below.argmax())
+        return lo + k + (j if below[j] else len(w) - k) // 2, w, lo
+
+    def _shape(self, peaks: list[int]) -> Beats:
+        """Refine each beat's time and grade its shape (all its samples are here now)."""
+        h0 = self.n - len(self.y)
+        idx, kept = [], []
+        for p in peaks:
+            # a small pulse found by search-back: its filtered peak may come well before
+            # the raw one (the band-pass peaks on the upstroke of a slow, weak pulse)
+            wide = p in self.found
+            self.found.discard(p)
+            r = self._refine(p, h0, 2 * self.refine if wide else self.refine)
+            if r < 0 and not wide and self._back_from_floor(p, h0):
+                r = self._refine(p, h0, 2 * self.refine)
+            if r < 0 or r <= self.last_beat or not self._rises(r, h0):
+                continue
+            self.last_beat = r
+            idx.append(r)
+            kept.append(p)
+        if not idx:
+            return _EMPTY
+        return Beats(np.array(idx, np.int64), self._quality(kept, h0), np.array(kept, np.int64))
+
+    def _back_from_floor(self, p: int, h0: int) -> bool:
+        """The signal sat flat at its floor (a logger's drop-out to 0) just before beat p:
+        on the steep return the band-passed peak comes early, and the raw peak may lie past
+        the refine window (a search-back beat's reach is looked at instead). Not a motion
+        slope: those do not start from a flat floor."""
+        a = max(p - self.delay - self.refine - self.pre, h0)
+        w = self.x[a - h0:p - h0]
+        if len(w) < self.flat_n:
+            return False
+        at_floor = np.flatnonzero(w == w.min())
+        runs = np.split(at_floor, np.flatnonzero(np.diff(at_floor) > 1) + 1)
+        return max(len(r) for r in runs) >= self.flat_n
+
+    def _rises(self, r: int, h0: int) -> bool:
+        """PPG: a pulse rises to its peak. A raw peak that stands under RISE_MIN of the
+        recent pulses' rise above the 350 ms before it is a ripple on a trough or a slope
+        (motion), whatever the band-passed energy said. As with heights, the reference
+        starts over after a silence."""
+        if not self.m.rise_check:
+            return True
+        # no pulse for a while (it got weaker, or the reference came from motion): start
+        # over, so the gate can't lock out
+        if r - self.last_beat > max(2 * self.silence, 4 * _median(self.rr) if self.rr else 0):
+            self.rises.clear()
+        a = max(r - self.pre, h0)  # (in history: see hist; h0 > 0 only once r - pre is in)
+        w = self.x[a - h0:r - h0 + 1]
+        rise = float(w[-1]) - float(np.minimum.reduce(w))
+        # a flat line (no contact) still flickers by an ADC step or two, and the energy
+        # detector is blind to scale: its smallest step, seen in the same window, sets a floor
+        # (any step bounds the smallest from above: the peak's last one, near 0, usually
+        # settles it without looking at them all)
+        last = abs(float(w[-1]) - float(w[-2])) if len(w) > 1 else 0.0
+        if not 0.0 < RISE_STEPS * last <= rise:
+            steps = np.abs(np.diff(w))
+            steps = steps[steps > 0]
+            if steps.size and rise < RISE_STEPS * float(np.minimum.reduce(steps)):
+                return False
+        if len(self.rises) >= 3:
+            med = _median(self.rises)
+            if rise < RISE_MIN * med:
+                return False
+            rise = min(rise, RISE_CAP * med)  # a motion spike must not raise the bar at once
+        self.rises.append(rise)
+        return True
+
+    def _quality(self, peaks: list[int], h0: int) -> np.ndarray:
+        """How much each beat's shape matches the TEMPLATE_BEATS' before it (0..1), halved
+        when its top is clipped flat. All of a call's beats at once (an hour's batch is
+        thousands), in row-wise arithmetic that gives the same bits for one row as for many,
+        so streaming still grades exactly like batch."""
+        w = self.shapes.shape[1]
+        rows = np.asarray(peaks, np.int64)[:, None] - (h0 + self.pre) + np.arange(w)
+        # a beat right at the stream's start: its window is clipped at sample 0
+        np.clip(rows, 0, len(self.y) - 1, out=rows)
+        seg, raw = self.y[rows], self.x[rows]
+        seg -= (np.add.reduce(seg, axis=1) / w)[:, None]
+        norm = np.sqrt(np.add.reduce(seg * seg, axis=1))
+        seg *= np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)[:, None]
+        # the template of beat i: the sum of the TEMPLATE_BEATS shapes before it, oldest first
+        past = np.concatenate((self.shapes, seg))
+        n = len(seg)
+        tmpl = past[:n].copy()
+        for k in range(1, TEMPLATE_BEATS):
+            tmpl += past[k:k + n]
+        tn = np.sqrt(np.add.reduce(tmpl * tmpl, axis=1))
+        q = np.divide(np.add.reduce(seg * tmpl, axis=1), tn, out=np.ones(n), where=tn > 0)
+        np.clip(q, 0.0, 1.0, out=q)
+        top, bottom = np.maximum.reduce(raw, axis=1), np.minimum.reduce(raw, axis=1)
+        flat = np.count_nonzero(raw >= (top - CLIP_FRAC * (top - bottom))[:, None], axis=1)
+        q[flat >= self.flat_n] *= 0.5  # a clipped top sits (near) flat at the maximum a while
+        self.shapes = past[-TEMPLATE_BEATS:]
+        return q
+
+
+def _line(first: float, last: float, n: int) -> np.ndarray:
+    """np.linspace(first, last, n) (n > 1), the same bits, without its generality's cost."""
+    y = np.arange(n, dtype=float)
+    y *= (last - first) / (n - 1)
+    y += first
+    y[-1] = last
+    return y
+
+
+def _array_median(w: np.ndarray) -> float:
+    """np.median of a 1-d float array, the same bits, without its generality's cost."""
+    n = len(w)
+    h = n // 2
+    if n % 2:
+        return float(np.partition(w, h)[h])
+    part = np.partition(w, (h - 1, h))
+    return (float(part[h - 1]) + float(part[h])) / 2.0

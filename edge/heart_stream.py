@@ -1,0 +1,251 @@
+"""The streaming block detector: `BeatStream`, chunks of samples in, beats out.
+
+This is the detector's core loop (edge/heart.py describes the method): band-pass the
+chunk with its filter state carried on, find the blocks of interest in the energy averages,
+hand each block's candidate to the gates (heart_gates), and once nothing later can replace
+a beat, place and grade it (heart_refine) and emit it. It owns the stream's state and
+history; an ECG stream's band choice on its first seconds (ecg_band) is made here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+from scipy import signal
+
+from empathy.edge.ecg_band import CAL_S, noisy_low_band
+from empathy.edge.heart_beats import _EMPTY, Beats, _join
+from empathy.edge.heart_gates import BeatGates
+from empathy.edge.heart_method import (SEARCH_REACH_S, SLICE, TEMPLATE_BEATS, Method,
+                                       _method, band_alternative)
+from empathy.edge.heart_refine import BeatRefiner
+
+# lfilter's own kernel: lfilter adds ~3 us of argument checks per call, and a streamed
+# chunk makes four calls
+try:
+    from scipy.signal._sigtools import _linear_filter
+except ImportError:  # a SciPy that moved it: the public function gives the same numbers
+    _linear_filter = None
+
+
+def _lfilter(b: np.ndarray, a: np.ndarray, x: np.ndarray, zi: np.ndarray):
+    """lfilter(b, a, x, zi=zi) for float64 1-D input with a[0] == 1."""
+    if _linear_filter is not None:
+        return _linear_filter(b, a, x, -1, zi)
+    return signal.lfilter(b, a, x, zi=zi)
+
+
+class BeatStream(BeatGates, BeatRefiner):
+    """Streaming beat detector for one waveform. Push chunks, get `Beats` back."""
+
+    def __init__(self, fs_hz: float, kind: str = "ppg"):
+        m = _method(kind, fs_hz)
+        self.fs, self.kind = float(fs_hz), kind
+        # ECG: the band is chosen on the stream's first CAL_S (see ecg_band); until then the
+        # raw samples wait here (None: chosen)
+        self.cal: list | None = [] if band_alternative(kind, fs_hz) else None
+        self._setup(m)
+
+    def _setup(self, m: Method) -> None:
+        """Everything that follows from the method (the detection band and windows)."""
+        fs_hz, self.m = self.fs, m
+        self.sos = signal.butter(3, m.band_hz, "bandpass", fs=fs_hz, output="sos")
+        self.sections = [(np.ascontiguousarray(sec[:3]), np.ascontiguousarray(sec[3:]))
+                         for sec in self.sos]
+        b, a = signal.sos2tf(self.sos)
+        gd = signal.group_delay((b, a), w=[m.delay_hz], fs=fs_hz)[1][0]
+        s = lambda sec: max(1, int(round(sec * fs_hz)))  # noqa: E731
+        self.delay, self.w1, self.w2 = int(round(gd)), s(m.peak_win_s), s(m.beat_win_s)
+        self.min_block = max(1, self.w1 // 2)  # a premature pulse is narrow and short
+        self.refr, self.max_block, self.refine = s(m.refractory_s), s(m.max_block_s), s(m.refine_s)
+        self.back = s(m.refine_back_s) if m.refine_back_s else self.refine
+        self.late = s(m.late_s) if m.late_s else 10**12
+        self.lead = int(round(m.block_lead_s * fs_hz))
+        self.pre, self.post = s(m.pre_s), s(m.post_s)
+        self.smooth = int(m.smooth_s * fs_hz / 2)  # half-width, samples
+        self.kernel = np.full(2 * self.smooth + 1, 1.0 / (2 * self.smooth + 1))
+        # samples needed after p (a beat found by search-back looks twice as far: _refine)
+        self.ahead = max(self.post, 2 * self.refine + self.smooth + 1)
+        self.ema_a = 1 - np.exp(-1 / (8.0 * fs_hz))  # energy's slow mean: 8 s time constant
+        self.ema_b, self.ema_den = np.array([self.ema_a]), np.array([1.0, self.ema_a - 1])
+        self.flat_n = max(3, 0.06 * self.fs)  # samples at the top that make a beat clipped
+        self.wait = max(self.ahead, self.refr)  # after a beat's peak (see _settled)
+        self.latency_s = (self.max_block + self.wait) / fs_hz
+        self.hist = self.max_block + self.pre + self.wait + self.delay + 2 * self.refine + 2
+        self.hist += max(self.back - self.refine, 0)
+        self.hist += s(SEARCH_REACH_S)
+        # what refining and shaping a beat found late reads before its peak: from
+        # block_end - hist + reach on, it is in history whatever the chunking
+        self.reach = max(self.pre, self.delay + self.back + self.smooth) + 1
+        self.n = 0  # samples consumed so far
+        self.end = -1  # the recording's length once finish() carried it on (see there)
+        self.x = np.zeros(0)  # raw and filtered history (the last `hist` samples)
+        self.y = np.zeros(0)
+        self.S = np.zeros(self.w2 + 1)  # running energy sums, last w2+1 values
+        self.zi = self.ema_zi = None
+        self.above = False
+        self.block_start = -1  # start of a block still open at the end of the last chunk
+        self.last_peak = -(10**12)  # filtered-signal index of the last beat
+        self.last_beat = -(10**12)  # raw (refined) index of the last beat
+        self.heights: deque = deque(maxlen=8)  # filtered heights of the last beats
+        self.weak_since: int | None = None  # the last beat before those _in_rhythm found
+        self.rr: deque = deque(maxlen=8)  # samples between the last beats' filtered peaks
+        self.rises: deque = deque(maxlen=8)  # raw rises of the last PPG beats (_rises)
+        self.searched = 0  # beats found by _search_back
+        self.found: set[int] = set()  # their peaks, until shaped
+        self.silence = s(2.0)
+        self.pending: list[tuple[int, float]] = []  # (peak, height) waiting for its shape
+        self.first: list[tuple[int, float]] = []  # the first FIRST_JUDGED candidates
+        self.dropped: set[int] | None = None  # which of them failed the height gate, once known
+        self.first_floor = 0.0  # that gate's height
+        self.looked = -1  # the beat _look_back found, if any
+        self.held: list[Beats] = []  # shaped beats waiting for that
+        self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # last ones, oldest first
+
+    def push(self, samples) -> Beats:
+        x = np.asarray(samples, dtype=np.float64).ravel()
+        if x.size and not np.isfinite(x).all():
+            raise ValueError("waveform has NaN or infinite samples")
+        if self.cal is not None:
+            self.cal.append(x)
+            if sum(len(c) for c in self.cal) < CAL_S * self.fs:
+                return _EMPTY
+            x = self._calibrate()
+        if x.size <= SLICE:
+            return self._push(x) if x.size else _join([])
+        return _join([self._push(x[i:i + SLICE]) for i in range(0, x.size, SLICE)])
+
+    def finish(self) -> Beats:
+        """End of recording. The last beat's QRS or pulse may be complete while its block of
+        interest is still open and shorter than a beat's (the energy averages lag the raw
+        waveform by the filter's delay and half the peak-wide window): the recording is
+        carried on flat at its last value until any block could have closed, so that block
+        is judged by the usual rules as if the signal had stopped there. Nothing is placed in
+        the carried-on part: a raw peak must lie, with a sample after it, in the real
+        recording (see _refine). Beats still waiting for their shape window come out now."""
+        if self.cal is not None:  # shorter than CAL_S: the band is chosen on what came
+            rest = self.push(self._calibrate())
+            return _join([rest, self.finish()])
+        if not len(self.x) or self.end >= 0:
+            return _EMPTY
+        self.end = self.n
+        # longer than max_block: a block still open after it began in the flat part (the
+        # filters ringing down), not in the recording, and is left open
+        beats = [self._push(np.full(self.max_block + self.wait, self.x[-1]))]
+        beats.append(self._emit([p for p, _ in self.pending], final=True))
+        self.pending = []
+        return _join(beats)
+
+    def _calibrate(self) -> np.ndarray:
+        """Choose the ECG band on the samples held so far (ecg_band.noisy_low_band) and
+        return them, to be detected from the start in that band: the choice depends on the
+        stream's first CAL_S only, so streaming and batch agree whatever the chunks."""
+        x, self.cal = np.concatenate(self.cal) if self.cal else np.zeros(0), None
+        alt = band_alternative(self.kind, self.fs)
+        if noisy_low_band(x, self.fs, self.m.band_hz, alt.band_hz):
+            self._setup(alt)
+        return x
+
+    def _push(self, x: np.ndarray) -> Beats:
+        if self.zi is None:  # start the filters settled on the first sample, not from 0
+            self.zi = signal.sosfilt_zi(self.sos) * x[0]
+        y = x
+        for k, (b, a) in enumerate(self.sections):  # = sosfilt, without its per-call checks
+            y, self.zi[k] = _lfilter(b, a, y, self.zi[k])
+        if self.m.both_signs:
+            y = np.abs(y)
+        e = np.maximum(y, 0.0)
+        e *= e
+        if self.ema_zi is None:
+            self.ema_zi = np.array([e[0] * (1 - self.ema_a)])
+        slow, self.ema_zi = _lfilter(self.ema_b, self.ema_den, e, self.ema_zi)
+        # cumulative sums with the carried total: identical whatever the chunking
+        k = len(self.S)
+        SS = np.concatenate((self.S, e))
+        np.cumsum(SS[k - 1:], out=SS[k - 1:])  # carried on from the last total
+        short = (SS[k:] - SS[k - self.w1:-self.w1]) / self.w1
+        long_ = (SS[k:] - SS[k - self.w2:-self.w2]) / self.w2
+        self.S = SS[-(self.w2 + 1):]
+        above = short > long_ + self.m.beta * slow
+
+        base = self.n
+        self.n += x.size
+        self.x = np.concatenate((self.x, x))  # trimmed to `hist` once this chunk is done
+        self.y = np.concatenate((self.y, y))
+        h0 = self.n - len(self.y)  # stream index of history[0]
+
+        edges = np.flatnonzero(above[1:] != above[:-1]) + 1  # where it flips, then the start
+        flips_at_start = bool(above[0]) != self.above
+        self.above = bool(above[-1])
+        for j in ([0] if flips_at_start else []) + edges.tolist():
+            if above[j]:  # rising: a block starts here
+                self.block_start = base + j
+                continue
+            s, self.block_start = self.block_start, -1
+            self._block(s, base + j, h0)
+        if self.block_start >= 0 and self.n - self.block_start > self.max_block:
+            self.block_start = -(10**12)  # too long to be a beat: drop it (bounded history)
+        n_ready = sum(1 for p, _ in self.pending if self._settled(p))
+        ready, self.pending = [p for p, _ in self.pending[:n_ready]], self.pending[n_ready:]
+        beats = self._emit(ready, final=False)
+        self.x, self.y = self.x[-self.hist:], self.y[-self.hist:]
+        return beats
+
+    def _block(self, s: int, e_: int, h0: int) -> None:
+        """A block of interest from s to e_ (exclusive): its beat, if it is one."""
+        if s < max(h0, self.w1) or not (self.min_block <= e_ - s <= self.max_block):
+            return  # (a block from before the peak-wide average is full: the start)
+        p = s + int(self.y[s - h0:e_ - h0].argmax())
+        h = float(self.y[p - h0])
+        if p - self.last_peak < self.refr:
+            self._taller_wins(p, h)
+            return
+        late = self.lead and p - self.last_peak >= self.late
+        tall = self._tall_enough(p, max(h, self._lead_height(s, h0)) if late else h)
+        if not tall and not self._in_rhythm(p, h):
+            return
+        if self.dropped is None and not self.first:
+            self._look_back(p, e_, h0)
+        self._search_back(p, e_, h0)
+        if p - self._heard() > self.silence:  # start the reference over (after artefacts)
+            self.heights.clear()
+        if tall:
+            self.weak_since = None
+        elif self.weak_since is None:
+            self.weak_since = self.last_peak
+        self._note_interval(p - self.last_peak)
+        self.last_peak = p
+        self.heights.append(h)
+        self.pending.append((p, h))
+        if self.dropped is None:
+            self.first.append((p, h))
+            self._judge_first(final=False)
+
+    def _lead_height(self, s: int, h0: int) -> float:
+        """ECG: the filtered peak in the `block_lead_s` before block s starts. The short
+        energy average trails the signal, so the block of a wide complex of modest energy
+        may open only after its band-passed peak, and hold just its tail."""
+        lo = max(s - self.lead, h0)
+        return float(self.y[lo - h0:s - h0].max()) if s > lo else 0.0
+
+    def _settled(self, p: int) -> bool:
+        """No later candidate can still replace beat p (see _taller_wins), and the samples
+        its shape needs are here."""
+        if self.n < p + self.wait:
+            return False
+        return not 0 <= self.block_start < p + self.refr  # a block open within p's reach
+
+    def _emit(self, ready: list[int], final: bool) -> Beats:
+        beats = self._shape(ready)
+        if final:
+            self._judge_first(final=True)
+        if self.dropped is None:
+            self.held.append(beats)
+            return _join([])
+        if self.held:
+            beats, self.held = _join(self.held + [beats]), []
+        if not self.dropped:
+            return beats
+        keep = ~np.isin(beats.peak, list(self.dropped))
+        return Beats(beats.idx[keep], beats.sqi[keep], beats.peak[keep])
