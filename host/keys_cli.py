@@ -63,15 +63,19 @@ def _new(args) -> int:
         ks.add(u)
     ks.save(path)
     if args.edge_dir:
-        d = Path(args.edge_dir)
-        d.mkdir(parents=True, exist_ok=True)
-        for u in units:
-            ks.for_unit(u).save(d / f"unit{u}.keys.toml")
+        _unit_keystores(ks, units, Path(args.edge_dir))
     if args.broker_dir:
         _broker(Path(args.broker_dir), args.screen, units)
     _print([r for r in _rows(ks) if r["unit"] in set(units)], args.json,
            {"keystore": str(path), "edge_dir": args.edge_dir, "broker_dir": args.broker_dir})
     return 0
+
+
+def _unit_keystores(ks: Keystore, units, folder: Path) -> None:
+    """Each unit's own keystore (its key, the public cue key) into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for u in units:
+        ks.for_unit(u).save(folder / f"unit{u}.keys.toml")
 
 
 def _broker(folder: Path, screen: str, units: list[int]) -> None:
@@ -116,9 +120,7 @@ def _cue_key(args) -> int:
     ks.new_cue_key()
     ks.save(path)
     d = Path(args.edge_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    for u in sorted(ks.units):
-        ks.for_unit(u).save(d / f"unit{u}.keys.toml")
+    _unit_keystores(ks, sorted(ks.units), d)
     done = {"keystore": str(path), "cue_key": fingerprint(ks.public_cue_key()),
             "edge_dir": str(d), "units": sorted(ks.units)}
     if args.json:
