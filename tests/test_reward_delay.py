@@ -139,16 +139,20 @@ def test_the_show_rewards_the_shifted_window_once_it_has_closed(tmp_path):
 
 
 def test_a_show_that_ends_before_the_window_closes_still_rewards_once(tmp_path):
-    # Stopped 0.5 s into the last segment: the chosen segment's shifted window is still open.
-    show, summary, when = _show(tmp_path, "early", stop_into_d_s=0.5)
+    # Stopped at the first state in the last segment, with a 2-s latency: the chosen
+    # segment's shifted window is still open. (The states' 2 Hz grid puts that stop up to
+    # 0.5 s into the segment, more under load: CI once saw a 1-s latency's window close
+    # first when the stop came 0.5 s in.)
+    latency_s = 2.0
+    show, summary, when = _show(tmp_path, "early", stop_into_d_s=0.0, latency_s=latency_s)
     segs = summary["segments"]
     d = summary["decisions"][0]
     assert segs[-1]["segment"] == "d" and len(segs) == 3
     end_s = (summary["timeline"][-1]["ts_us"] - show.t0_us) / 1e6
-    assert end_s < segs[2]["at_s"] + LATENCY_S  # it ended inside the open window
+    assert end_s < segs[2]["at_s"] + latency_s  # it ended inside the open window
     # Judged at the end on the window up to then, and learned once.
     assert d["reward"] == _expected(summary, show.t0_us, d["chosen"], 0.8,
-                                    segs[1]["at_s"] + LATENCY_S, 1e9)
+                                    segs[1]["at_s"] + latency_s, 1e9)
     assert BanditPolicy(tmp_path / "early.json").models[f"pick/{d['chosen']}"]["n"] == 1
 
 
