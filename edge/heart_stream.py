@@ -53,8 +53,10 @@ class BeatStream(BeatGates, BeatRefiner):
         self.sos = signal.butter(3, m.band_hz, "bandpass", fs=fs_hz, output="sos")
         self.sections = [(np.ascontiguousarray(sec[:3]), np.ascontiguousarray(sec[3:]))
                          for sec in self.sos]
-        b, a = signal.sos2tf(self.sos)
-        gd = signal.group_delay((b, a), w=[m.delay_hz], fs=fs_hz)[1][0]
+        # The cascade's group delay is its sections' sum; one transfer function of a narrow
+        # low band at a high rate is ill-conditioned (PPG at 700 Hz gave 634 samples for 84)
+        gd = sum(signal.group_delay((sec[:3], sec[3:]), w=[m.delay_hz], fs=fs_hz)[1][0]
+                 for sec in self.sos)
         s = lambda sec: max(1, int(round(sec * fs_hz)))  # noqa: E731
         self.delay, self.w1, self.w2 = int(round(gd)), s(m.peak_win_s), s(m.beat_win_s)
         self.min_block = max(1, self.w1 // 2)  # a premature pulse is narrow and short
