@@ -10,8 +10,8 @@ annotation ships in no distribution, the annotation file is kept in `edge/heart_
 with wfdb. The one kind of recording committed there: short excerpts of MIT-BIH Arrhythmia
 records (ODC-By 1.0) with their beat annotation, `mitdb-<record>.npz` (dist "reference";
 every beat's label: `beat_labels`),
-annotated arrhythmic ECG (fifteen 3 min records, twelve tuning, three held out; ten first
-minutes, two tuning, eight held out; two Noise Stress Test records, `nstdb-<record>.npz`,
+annotated arrhythmic ECG (fifteen 3 min records, twelve tuning, three held out; seventeen
+first minutes, two tuning, fifteen held out; two Noise Stress Test records, `nstdb-<record>.npz`,
 MIT-BIH 118 with recorded electrode-motion noise, tuning) and one MIT-BIH
 Supraventricular Arrhythmia record at 128 Hz, `svdb-800.npz` (held out; see their README);
 and PPG with a simultaneous
@@ -150,16 +150,24 @@ RECORDS = (
     _mitdb("121", "normal sinus rhythm, the odd APC and PVC", held_out=True),
     # issue 19's eleventh pass, the tenth's split: of these a public copy holds the first
     # minute only (edge/heart_reference/cut_excerpts.ATM); 118's noise stress records tune
-    _first_minute("203", "multiform PVCs, atrial flutter and fibrillation, noise", False),
-    _first_minute("210", "atrial fibrillation, PVCs, aberrated beats", False),
+    _first_minute("203", "atrial fibrillation, multiform PVCs, a run of VT", False),
+    _first_minute("210", "atrial fibrillation, PVCs", False),
     _first_minute("111", "first-degree AV block, left bundle branch block", True),
-    _first_minute("201", "sinus rhythm, an aberrated APC", True),
+    _first_minute("201", "atrial fibrillation, an aberrated beat", True),
     _first_minute("212", "right bundle branch block", True),
     _first_minute("213", "fast sinus rhythm", True),
     _first_minute("214", "left bundle branch block, PVCs", True),
     _first_minute("217", "paced rhythm, a fusion beat, a PVC", True),
     _first_minute("219", "atrial fibrillation, a PVC", True),
-    _first_minute("228", "PVCs, artefacts", True),
+    _first_minute("228", "ventricular bigeminy, PVCs, artefacts", True),
+    # records in no list of that split: held out, fixed before any detector ran on them
+    _first_minute("103", "normal sinus rhythm", True),
+    _first_minute("113", "sinus rhythm, an aberrated APC", True),
+    _first_minute("202", "sinus rhythm, a PVC (201's subject)", True),
+    _first_minute("209", "sinus rhythm, an APC", True),
+    _first_minute("215", "sinus rhythm, PVCs", True),
+    _first_minute("221", "atrial fibrillation, PVCs", True),
+    _first_minute("222", "sinus rhythm", True),
     _nstdb("118e24", "24 dB SNR"),
     _nstdb("118e06", "6 dB SNR"),
     Record("svdb-800", "ecg", "reference", "svdb-800.npz", "mitdb_npz", 128.0,
