@@ -115,7 +115,12 @@ MITDB_MINUTE = {
     "217": ((2208, 162), {"/": 70, "f": 1, "V": 1}, True),
     "219": ((2154, 64), {"N": 73, "V": 1}, True), "228": ((2053, 362), {"N": 57, "V": 14}, True),
     "203": ((2980, 444), {"N": 92, "V": 10}, False),
-    "210": ((2650, 194), {"N": 84, "V": 7, "F": 1}, False)}
+    "210": ((2650, 194), {"N": 84, "V": 7, "F": 1}, False),
+    # in no list of that split: all held out, fixed before any detector ran on them
+    "103": ((2084, 0), {"N": 70}, True), "113": ((1795, 0), {"N": 57, "a": 1}, True),
+    "202": ((2136, 19), {"N": 52, "V": 1}, True), "209": ((3005, 1), {"N": 92, "A": 1}, True),
+    "215": ((3363, 164), {"N": 104, "V": 9}, True),
+    "221": ((2427, 396), {"N": 66, "V": 12}, True), "222": ((2483, 0), {"N": 75}, True)}
 # MIT-BIH Noise Stress Test: 118 (tuning in the split) plus recorded electrode motion
 NSTDB = ("118e24", "118e06")
 # what the eleventh pass's records found, when first scored (the tuning ones: for the next
@@ -348,8 +353,8 @@ def test_annotated_arrhythmic_tuning_ecg_matches_the_best_peer_and_its_rate(name
 
 @pytest.mark.parametrize("name", ELEVENTH_HELD_OUT)
 def test_held_out_first_minutes_match_the_best_peer_and_their_rate(name):
-    """The eleventh pass's held-out first minutes (bundle branch blocks, paced, AF, PVCs),
-    scored once when they were added, before anything was tuned on them."""
+    """The eleventh pass's held-out first minutes (bundle branch blocks, paced, AF, PVCs,
+    sinus rhythm), scored once when they were added, before anything was tuned on them."""
     ref, ours, best = _ours_and_best_peer(name)
     assert beat_match(ref, ours).f1 >= best
     assert abs(bpm(ours) - bpm(ref)) <= 1.5
