@@ -10,8 +10,8 @@ annotation ships in no distribution, the annotation file is kept in `edge/heart_
 with wfdb. The one kind of recording committed there: short excerpts of MIT-BIH Arrhythmia
 records (ODC-By 1.0) with their beat annotation, `mitdb-<record>.npz` (dist "reference";
 every beat's label: `beat_labels`),
-annotated arrhythmic ECG (fifteen 3 min records, twelve tuning, three held out; seventeen
-first minutes, two tuning, fifteen held out; two Noise Stress Test records, `nstdb-<record>.npz`,
+annotated arrhythmic ECG (sixteen 3 min records, thirteen tuning, three held out; seventeen
+first minutes, two tuning, fifteen held out; four Noise Stress Test records, `nstdb-<record>.npz`,
 MIT-BIH 118 with recorded electrode-motion noise, tuning) and one MIT-BIH
 Supraventricular Arrhythmia record at 128 Hz, `svdb-800.npz` (held out; see their README);
 and PPG with a simultaneous
@@ -170,6 +170,10 @@ RECORDS = (
     _first_minute("222", "sinus rhythm", True),
     _nstdb("118e24", "24 dB SNR"),
     _nstdb("118e06", "6 dB SNR"),
+    # the same pass, from a second NSTDB copy that holds 118 itself: all tuning, as 118 is
+    _mitdb("118", "right bundle branch block, APCs, PVCs"),
+    _nstdb("118e12", "12 dB SNR"),
+    _nstdb("118e00", "0 dB SNR"),
     Record("svdb-800", "ecg", "reference", "svdb-800.npz", "mitdb_npz", 128.0,
            "MIT-BIH Supraventricular Arrhythmia record 800, 3 min excerpt at 128 Hz with its "
            "beat annotation: supraventricular ectopy, noise (`edge/heart_reference/"

@@ -12,8 +12,9 @@ Record 208 (held out, the corpus's `mitdb-208`) is not in tpcp's copy, and never
 With an ECG-kit checkout as a second argument, also `svdb-800.npz` (see cut_svdb); with the
 two Kaggle-format copies as third and fourth, also KAGGLE's records (see cut_kaggle) and the
 tpcp excerpts' beat labels, checked against them (see label_tpcp_excerpts); with a folder of
-PhysioNet ATM exports as fifth and one of Noise Stress Test records as sixth, also ATM's
-records (see cut_atm) and NSTDB's (see cut_nstdb).
+PhysioNet ATM exports as fifth and two of WFDB files as sixth and seventh (NSTDB records, and
+MIT-BIH 118), also ATM's records (see cut_atm), NSTDB's (see cut_nstdb) and WFDB_RECORDS
+(see cut_wfdb).
 """
 
 from __future__ import annotations
@@ -84,7 +85,11 @@ ATM_S = 60
 # 300-420 s; the excerpt is that segment with 30 s clean either side (fixed before any
 # detector ran). The digital values are 118's ADC values less 1024 (the header keeps 1024 as
 # baseline), so baseline 0 gives 118's millivolts.
-NSTDB = {"118e24": "electrode motion at 24 dB SNR", "118e06": "electrode motion at 6 dB SNR"}
+NSTDB = {"118e24": "electrode motion at 24 dB SNR", "118e06": "electrode motion at 6 dB SNR",
+         "118e12": "electrode motion at 12 dB SNR", "118e00": "electrode motion at 0 dB SNR"}
+# whole records in WFDB files (Byrb23/UndergradThesis holds 118 beside its NSTDB records):
+# record -> (what it holds, held out), tuning as the split says
+WFDB_RECORDS = {"118": ("right bundle branch block, APCs, PVCs", False)}
 NST_NOISE_S = (300, 420)
 # the tpcp excerpts' beat labels, beside them (label_tpcp_excerpts; heart_corpus.beat_labels)
 LABELS_FILE = "mitdb-labels.txt"
@@ -142,8 +147,29 @@ def cut_atm(mats: Path, annotations: Path, rec: str, out: Path) -> dict:
 
 def cut_nstdb(folder: Path, rec: str, out: Path) -> dict:
     """A Noise Stress Test record's first signal (MLII) over its first noise segment with
-    30 s either side, every beat annotation of its `atr` (118's) and each beat's label. The
-    `.dat` must sum to the header's checksums (it is whole and read as the header says)."""
+    30 s either side, every beat annotation of its `atr` (118's) and each beat's label."""
+    d, beats, sym = _wfdb_record(folder, rec)
+    first = int((NST_NOISE_S[0] - 30) * FS_HZ)
+    got = _save(out / f"nstdb-{rec}.npz", d[first:first + EXCERPT_S * int(FS_HZ)].astype(np.int16),
+                beats, beats, beats[sym == "V"], FS_HZ, GAIN, 0, rec, "MLII", first=first,
+                labels=sym, noise_s=np.subtract(NST_NOISE_S, first / FS_HZ))
+    return {**got, "held_out": False, "what": NSTDB[rec]}
+
+
+def cut_wfdb(folder: Path, rec: str, out: Path) -> dict:
+    """A whole MIT-BIH Arrhythmia record in WFDB files (WFDB_RECORDS): its MLII cut as the
+    tpcp records are (the window with the most V), every beat's label kept."""
+    d, beats, sym = _wfdb_record(folder, rec)
+    what, held_out = WFDB_RECORDS[rec]
+    got = _save(out / f"mitdb-{rec}.npz", d.astype(np.int16), beats, beats[sym == "V"],
+                beats[sym == "V"], FS_HZ, GAIN, BASELINE, rec, "MLII", labels=sym)
+    return {**got, "held_out": held_out, "what": what}
+
+
+def _wfdb_record(folder: Path, rec: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first signal's digital values, beat samples, beat labels) of a 360 Hz WFDB record
+    whose first signal is MLII at 200/mV; its `.dat` must sum to the header's checksums (it
+    is whole and read as the header says), and no beat lies in ventricular flutter."""
     import wfdb
 
     r = wfdb.rdrecord(str(folder / rec), physical=False)
@@ -154,12 +180,7 @@ def cut_nstdb(folder: Path, rec: str, out: Path) -> dict:
     sym = np.asarray(ann.symbol)
     assert not np.isin(sym, ["[", "]", "!"]).any(), rec
     keep = np.isin(sym, list(BEAT_SYMBOLS))
-    beats, sym = np.asarray(ann.sample)[keep], sym[keep]
-    first = int((NST_NOISE_S[0] - 30) * FS_HZ)
-    got = _save(out / f"nstdb-{rec}.npz", d[first:first + EXCERPT_S * int(FS_HZ), 0].astype(np.int16),
-                beats, beats, beats[sym == "V"], FS_HZ, GAIN, 0, rec, "MLII", first=first,
-                labels=sym, noise_s=np.subtract(NST_NOISE_S, first / FS_HZ))
-    return {**got, "held_out": False, "what": NSTDB[rec]}
+    return d[:, 0], np.asarray(ann.sample)[keep], sym[keep]
 
 
 def _beat_annotations(annotations: Path, rec: str) -> tuple[np.ndarray, np.ndarray]:
@@ -249,8 +270,11 @@ if __name__ == "__main__":
         for r in KAGGLE:
             print(cut_kaggle(Path(sys.argv[3]), Path(sys.argv[4]), r, here))
         print(label_tpcp_excerpts(Path(sys.argv[4]), here))
-    if len(sys.argv) > 6:  # mohammadzainabbas's ATM exports, enzlaur's NSTDB records
+    if len(sys.argv) > 7:  # mohammadzainabbas's ATM exports; enzlaur's, Byrb23's WFDB files
         for r in ATM:
             print(cut_atm(Path(sys.argv[5]), Path(sys.argv[4]), r, here))
+        folders = [Path(a) for a in sys.argv[6:8]]
         for r in NSTDB:
-            print(cut_nstdb(Path(sys.argv[6]), r, here))
+            print(cut_nstdb(next(f for f in folders if (f / f"{r}.dat").is_file()), r, here))
+        for r in WFDB_RECORDS:
+            print(cut_wfdb(folders[1], r, here))
