@@ -149,7 +149,7 @@ RECORDS = (
     _mitdb("114", "PVCs, fusion beats; leads reversed (V5)", held_out=True),
     _mitdb("121", "normal sinus rhythm, the odd APC and PVC", held_out=True),
     # issue 19's eleventh pass, the tenth's split: of these a public copy holds the first
-    # minute only (edge/heart_reference/cut_excerpts.ATM); 118's noise stress records tune
+    # minute only (edge/heart_reference/cut_excerpts.ATM)
     _first_minute("203", "atrial fibrillation, multiform PVCs, a run of VT", False),
     _first_minute("210", "atrial fibrillation, PVCs", False),
     _first_minute("111", "first-degree AV block, left bundle branch block", True),
@@ -168,11 +168,11 @@ RECORDS = (
     _first_minute("215", "sinus rhythm, PVCs", True),
     _first_minute("221", "atrial fibrillation, PVCs", True),
     _first_minute("222", "sinus rhythm", True),
-    _nstdb("118e24", "24 dB SNR"),
-    _nstdb("118e06", "6 dB SNR"),
-    # the same pass, from a second NSTDB copy that holds 118 itself: all tuning, as 118 is
+    # MIT-BIH 118 (whole in a Noise Stress Test copy) and the NSTDB records made from it
     _mitdb("118", "right bundle branch block, APCs, PVCs"),
+    _nstdb("118e24", "24 dB SNR"),
     _nstdb("118e12", "12 dB SNR"),
+    _nstdb("118e06", "6 dB SNR"),
     _nstdb("118e00", "0 dB SNR"),
     Record("svdb-800", "ecg", "reference", "svdb-800.npz", "mitdb_npz", 128.0,
            "MIT-BIH Supraventricular Arrhythmia record 800, 3 min excerpt at 128 Hz with its "
