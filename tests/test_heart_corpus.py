@@ -20,6 +20,7 @@ from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 from empathy.edge.rr_validation import injection_trial
 from corpus_records import need
+from heart_reference_tables import MITDB_MINUTE, NSTDB
 
 
 def _ours_and_best_peer(name):
@@ -106,23 +107,6 @@ MITDB_TUNING = [pytest.param(f"mitdb-{r}", marks=pytest.mark.xfail(strict=True,
                                                                     reason=MITDB_FAILS[r]))
                 if r in MITDB_FAILS else f"mitdb-{r}"
                 for r in MITDB_TABLE if r not in MITDB_HELD_OUT]
-# issue 19's eleventh pass, the tenth's split: the first minute of MLII (all a public copy
-# holds); record -> (whole record: beats, V), the minute's labels, held out
-MITDB_MINUTE = {
-    "111": ((2124, 1), {"L": 69}, True), "201": ((1963, 198), {"N": 89, "a": 1}, True),
-    "212": ((2748, 0), {"R": 90}, True), "213": ((3251, 220), {"N": 111}, True),
-    "214": ((2262, 256), {"L": 73, "V": 3}, True),
-    "217": ((2208, 162), {"/": 70, "f": 1, "V": 1}, True),
-    "219": ((2154, 64), {"N": 73, "V": 1}, True), "228": ((2053, 362), {"N": 57, "V": 14}, True),
-    "203": ((2980, 444), {"N": 92, "V": 10}, False),
-    "210": ((2650, 194), {"N": 84, "V": 7, "F": 1}, False),
-    # in no list of that split: all held out, fixed before any detector ran on them
-    "103": ((2084, 0), {"N": 70}, True), "113": ((1795, 0), {"N": 57, "a": 1}, True),
-    "202": ((2136, 19), {"N": 52, "V": 1}, True), "209": ((3005, 1), {"N": 92, "A": 1}, True),
-    "215": ((3363, 164), {"N": 104, "V": 9}, True),
-    "221": ((2427, 396), {"N": 66, "V": 12}, True), "222": ((2483, 0), {"N": 75}, True)}
-# MIT-BIH Noise Stress Test: 118 (tuning in the split) plus recorded electrode motion
-NSTDB = ("118e24", "118e12", "118e06", "118e00")
 # what the eleventh pass's records found, when first scored (the tuning ones: for the next
 # pass to tune on; the held-out ones: scored once)
 ELEVENTH_FAILS = {
@@ -178,80 +162,6 @@ def test_the_mitdb_excerpts_are_the_databases_and_line_up(name):
     cons = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
     assert beat_match(ann, cons).se > 0.9
     assert np.median(np.abs(ann[:, None] - cons[None, :]).min(axis=1)) < 0.05
-
-
-@pytest.mark.parametrize("rec", sorted(MITDB_MINUTE))
-def test_the_first_minutes_are_the_atm_copys_and_line_up(rec):
-    """MIT-BIH first minutes (issue 19's eleventh pass, ATM exports checked against a second
-    copy and tpcp's): 60 s of MLII's 11-bit ADC values from the record's sample 0, every beat
-    annotation in it with its label, the whole record's counts the database's table's; held
-    out as the split says; the annotation lines up with the peers' consensus."""
-    (counts, labels, held), r = MITDB_MINUTE[rec], record(f"mitdb-{rec}")
-    assert r.held_out == held
-    with np.load(REFERENCE_DIR / r.member, allow_pickle=False) as z:
-        adc = z["adc"]
-        assert adc.dtype == np.int16 and len(adc) == 60 * 360 and 0 <= adc.min() < adc.max() < 2048
-        assert (int(z["start"]), str(z["lead"]), float(z["gain"]), int(z["baseline"])) == (
-            0, "MLII", 200.0, 1024)
-        assert (int(z["record_beats"]), int(z["record_pvcs"])) == counts
-        assert np.array_equal(z["pvc"], z["labels"] == "V")
-    x, fs = record_data(r)
-    ann = annotated_beats(r, len(x), fs)
-    assert dict(zip(*np.unique(beat_labels(r, len(x)), return_counts=True))) == labels
-    cons = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
-    assert beat_match(ann, cons).se > 0.9
-    assert np.median(np.abs(ann[:, None] - cons[None, :]).min(axis=1)) < 0.05
-
-
-def test_the_noise_stress_records_are_118s_beats_under_real_noise():
-    """MIT-BIH Noise Stress Test 118e24 ... 118e00 (tuning, as 118 is): 270-450 s of MLII,
-    118's annotation (2278 beats, 237 here). Each is 118 (its ADC values less 1024; mitdb-118,
-    390-570 s, overlaps them) plus one recorded noise: nothing added before the noise segment
-    (30-150 s of the excerpt), in every second of it the noise, its level in dB falling as
-    the SNR rises, and after it a constant (nst holds the noise's last value). The annotation lines
-    up with the consensus on the 24 dB record, and not a quarter second either side."""
-    z = {}
-    for rec in NSTDB:
-        r = record(f"nstdb-{rec}")
-        assert not r.held_out
-        with np.load(REFERENCE_DIR / r.member, allow_pickle=False) as f:
-            z[rec] = {k: f[k] for k in f.files}
-        x, fs = record_data(r)
-        assert fs == 360 and len(x) == 180 * 360 and np.array_equal(x, z[rec]["adc"] / 200.0)
-        assert int(z[rec]["start"]) == 270 * 360 and int(z[rec]["baseline"]) == 0
-        assert (int(z[rec]["record_beats"]), int(z[rec]["record_pvcs"])) == (2278, 16)
-        assert np.array_equal(z[rec]["beats"], z["118e24"]["beats"])
-        assert np.array_equal(z[rec]["labels"], z["118e24"]["labels"])
-    assert dict(zip(*np.unique(z["118e24"]["labels"], return_counts=True))) == {"A": 14, "R": 223}
-    lo, hi = (np.asarray(z["118e24"]["noise_s"]) * 360).astype(int)
-    assert (lo, hi) == (30 * 360, 150 * 360)
-    with np.load(REFERENCE_DIR / "mitdb-118.npz") as f:  # 118 itself from 390 s: 120 s in
-        assert int(f["start"]) == 390 * 360
-        clean = f["adc"][:60 * 360].astype(int) - 1024
-    sd = []
-    for rec in NSTDB:
-        noise = z[rec]["adc"][120 * 360:].astype(int) - clean
-        cut = hi - 120 * 360
-        assert noise[:cut].reshape(-1, 360).any(axis=1).all() and len(set(noise[cut:])) == 1
-        e24 = z[rec]["adc"].astype(int) - z["118e24"]["adc"]
-        assert not e24[:lo].any()
-        sd.append(np.std(noise[:cut]))
-    snr_db = np.array([int(rec[-2:]) for rec in NSTDB])  # the noise's dB less the SNR's: one
-    assert np.ptp(20 * np.log10(sd) + snr_db) < 0.5, sd
-    rec = record("nstdb-118e24")
-    x, fs = record_data(rec)
-    ann, cons = annotated_beats(rec, len(x), fs), reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
-    assert beat_match(ann, cons).se > 0.95
-    assert all(beat_match(ann + d, cons).se < 0.1 for d in (-0.25, 0.25))
-
-
-@pytest.mark.parametrize("name", sorted(p.name for p in REFERENCE_DIR.glob("*db-*.npz")))
-def test_each_mit_bih_excerpt_is_the_file_its_readme_records(name):
-    """Every committed MIT-BIH excerpt's sha256 is written in the README beside its source."""
-    import hashlib
-
-    digest = hashlib.sha256((REFERENCE_DIR / name).read_bytes()).hexdigest()
-    assert digest in (REFERENCE_DIR / "README.md").read_text()
 
 
 @pytest.mark.parametrize("rec", MITDB_V1)
