@@ -10,7 +10,9 @@ annotation ships in no distribution, the annotation file is kept in `edge/heart_
 with wfdb. The one kind of recording committed there: short excerpts of MIT-BIH Arrhythmia
 records (ODC-By 1.0) with their beat annotation, `mitdb-<record>.npz` (dist "reference";
 every beat's label: `beat_labels`),
-annotated arrhythmic ECG (fifteen records, twelve tuning, three held out) and one MIT-BIH
+annotated arrhythmic ECG (sixteen 3 min records, thirteen tuning, three held out; seventeen
+first minutes, two tuning, fifteen held out; four Noise Stress Test records, `nstdb-<record>.npz`,
+MIT-BIH 118 with recorded electrode-motion noise, tuning) and one MIT-BIH
 Supraventricular Arrhythmia record at 128 Hz, `svdb-800.npz` (held out; see their README);
 and PPG with a simultaneous
 ECG whose beats are its reference: one minute of five wrist PPG recordings during exercise
@@ -72,12 +74,26 @@ class Record:
     ann_offset: int = 0  # the annotated record's sample where this excerpt starts
 
 
-def _mitdb(rec: str, what: str, held_out: bool = False) -> Record:
+def _mitdb(rec: str, what: str, held_out: bool = False, length: str = "3 min excerpt") -> Record:
     """An excerpt of an MIT-BIH Arrhythmia record, committed with its beat annotation."""
     f = f"mitdb-{rec}.npz"
     return Record(f"mitdb-{rec}", "ecg", "reference", f, "mitdb_npz", 360.0,
-                  f"MIT-BIH Arrhythmia record {rec}, 3 min excerpt with its beat annotation: "
+                  f"MIT-BIH Arrhythmia record {rec}, {length} with its beat annotation: "
                   f"{what} (`edge/heart_reference/{f}`)", held_out=held_out, annotation=f)
+
+
+def _first_minute(rec: str, what: str, held_out: bool) -> Record:
+    """The first minute of an MIT-BIH record's MLII, all a public copy holds (ATM export)."""
+    return _mitdb(rec, what, held_out, "first minute (MLII)")
+
+
+def _nstdb(rec: str, what: str) -> Record:
+    """3 min of an MIT-BIH Noise Stress Test record around its first noise segment."""
+    f = f"nstdb-{rec}.npz"
+    return Record(f"nstdb-{rec}", "ecg", "reference", f, "mitdb_npz", 360.0,
+                  f"MIT-BIH Noise Stress Test record {rec} (MIT-BIH 118 with real electrode "
+                  f"motion noise, {what}), 270-450 s: the noise from 300 to 420 s, with 118's beat "
+                  f"annotation (`edge/heart_reference/{f}`)", annotation=f)
 
 
 def _wrist(rec: str, what: str, held_out: bool = False) -> Record:
@@ -132,6 +148,32 @@ RECORDS = (
     _mitdb("102", "paced rhythm, fusion of paced and normal beats (lead V5)", held_out=True),
     _mitdb("114", "PVCs, fusion beats; leads reversed (V5)", held_out=True),
     _mitdb("121", "normal sinus rhythm, the odd APC and PVC", held_out=True),
+    # issue 19's eleventh pass, the tenth's split: of these a public copy holds the first
+    # minute only (edge/heart_reference/cut_excerpts.ATM)
+    _first_minute("203", "atrial fibrillation, multiform PVCs, a run of VT", False),
+    _first_minute("210", "atrial fibrillation, PVCs", False),
+    _first_minute("111", "first-degree AV block, left bundle branch block", True),
+    _first_minute("201", "atrial fibrillation, an aberrated beat", True),
+    _first_minute("212", "right bundle branch block", True),
+    _first_minute("213", "fast sinus rhythm", True),
+    _first_minute("214", "left bundle branch block, PVCs", True),
+    _first_minute("217", "paced rhythm, a fusion beat, a PVC", True),
+    _first_minute("219", "atrial fibrillation, a PVC", True),
+    _first_minute("228", "ventricular bigeminy, PVCs, artefacts", True),
+    # records in no list of that split: held out, fixed before any detector ran on them
+    _first_minute("103", "normal sinus rhythm", True),
+    _first_minute("113", "sinus rhythm, an aberrated APC", True),
+    _first_minute("202", "sinus rhythm, a PVC (201's subject)", True),
+    _first_minute("209", "sinus rhythm, an APC", True),
+    _first_minute("215", "sinus rhythm, PVCs", True),
+    _first_minute("221", "atrial fibrillation, PVCs", True),
+    _first_minute("222", "sinus rhythm", True),
+    # MIT-BIH 118 (whole in a Noise Stress Test copy) and the NSTDB records made from it
+    _mitdb("118", "right bundle branch block, APCs, PVCs"),
+    _nstdb("118e24", "24 dB SNR"),
+    _nstdb("118e12", "12 dB SNR"),
+    _nstdb("118e06", "6 dB SNR"),
+    _nstdb("118e00", "0 dB SNR"),
     Record("svdb-800", "ecg", "reference", "svdb-800.npz", "mitdb_npz", 128.0,
            "MIT-BIH Supraventricular Arrhythmia record 800, 3 min excerpt at 128 Hz with its "
            "beat annotation: supraventricular ectopy, noise (`edge/heart_reference/"

@@ -20,6 +20,7 @@ from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 from empathy.edge.rr_validation import injection_trial
 from corpus_records import need
+from heart_reference_tables import MITDB_MINUTE, NSTDB
 
 
 def _ours_and_best_peer(name):
@@ -80,7 +81,7 @@ def test_mitdb_208_is_scored_against_the_cardiologists_annotation():
 MITDB_TABLE = {"104": (2229, 2), "105": (2572, 41), "106": (2027, 520), "108": (1763, 17),
                "119": (1987, 444), "200": (2601, 826), "100": (2273, 1), "102": (2187, 4),
                "114": (1879, 43), "116": (2412, 109), "121": (1863, 1), "123": (1518, 3),
-               "101": (1865, 0), "107": (2137, 59), "109": (2532, 38)}
+               "101": (1865, 0), "107": (2137, 59), "109": (2532, 38), "118": (2278, 16)}
 # issue 19's ninth pass: held out by record type before any detector ran on them
 MITDB_HELD_OUT = {"102", "114", "121"}
 # issue 19's tenth pass: lead V1 (the copy's second signal), every beat's label kept
@@ -95,7 +96,7 @@ MITDB_LABELS = {"101": {"N": 212}, "107": {"/": 201, "V": 14}, "109": {"L": 242,
                 "114": {"F": 1, "J": 1, "N": 148, "V": 18}, "116": {"N": 215, "V": 26},
                 "119": {"N": 135, "V": 66}, "121": {"A": 1, "N": 177, "V": 1},
                 "123": {"N": 149, "V": 2}, "200": {"N": 124, "V": 129},
-                "208": {"F": 56, "N": 358, "Q": 2, "V": 93}}
+                "208": {"F": 56, "N": 358, "Q": 2, "V": 93}, "118": {"A": 10, "R": 239, "V": 4}}
 # what the tenth pass's tuning records found and that pass did not fix
 MITDB_FAILS = {
     "101": "V1 with QRS of 0.15 mV under ~8 Hz interference: detected in 20-45 Hz (ecg_band) "
@@ -106,6 +107,37 @@ MITDB_TUNING = [pytest.param(f"mitdb-{r}", marks=pytest.mark.xfail(strict=True,
                                                                     reason=MITDB_FAILS[r]))
                 if r in MITDB_FAILS else f"mitdb-{r}"
                 for r in MITDB_TABLE if r not in MITDB_HELD_OUT]
+# what the eleventh pass's records found, when first scored (the tuning ones: for the next
+# pass to tune on; the held-out ones: scored once)
+ELEVENTH_FAILS = {
+    "mitdb-203": "first minute of 203 (tuning): ours F1 0.985 (2 of 10 PVCs missed, at 10.7 "
+                 "and 44.6 s; the first found 0.21 s after its annotation, a miss and an extra) < "
+                 "Pan-Tompkins' 0.995; HR -1.0 bpm",
+    "mitdb-210": "first minute of 210 (tuning): 5 of its 7 PVCs missed (1.7, 18.1, 30.8, 34.7, "
+                 "53.1 s): F1 0.972 < SWT's 0.995, HR -5.0 bpm (SWT -0.1)",
+    "nstdb-118e06": "118 with electrode motion at 6 dB SNR (tuning): in the 2 min of noise 12 "
+                    "missed and 56 extra beats, F1 0.869 < SWT's 0.938, HR +14.7 bpm (SWT "
+                    "+7.7); every peer fails too (F1 0.85-0.94)",
+    "nstdb-118e12": "118 with electrode motion at 12 dB SNR (tuning): 8 extra beats in the "
+                    "noise, F1 0.983 < SWT's 0.998, HR +2.7 bpm (SWT +0.3)",
+    "nstdb-118e00": "118 with electrode motion at 0 dB SNR (tuning): 39 missed, 101 extra, F1 "
+                    "0.739 < SWT's 0.830, HR +20.7 bpm; no detector within 1.5 bpm (peers "
+                    "+9.0 to +26.0)",
+    "mitdb-228": "first minute of 228 (held out, scored once): two of the annotation's "
+                 "isolated QRS-like artefacts ('|', 15.6 and 47.2 s) taken as beats, so F1 "
+                 "0.986 equals NeuroKit2's but HR +2.0 bpm (NeuroKit2 +2.0 too)",
+}
+
+
+def _xfails(names, fails):
+    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=fails[n]))
+            if n in fails else n for n in names]
+
+
+ELEVENTH_TUNING = _xfails([f"mitdb-{r}" for r, (_, _, h) in MITDB_MINUTE.items() if not h]
+                          + [f"nstdb-{r}" for r in NSTDB], ELEVENTH_FAILS)
+ELEVENTH_HELD_OUT = _xfails([f"mitdb-{r}" for r, (_, _, h) in MITDB_MINUTE.items() if h],
+                            ELEVENTH_FAILS)
 
 
 @pytest.mark.parametrize("name", [f"mitdb-{r}" for r in MITDB_TABLE])
@@ -235,9 +267,18 @@ def test_the_svdb_excerpt_is_the_copys_and_lines_up():
     assert all(beat_match(ann + d, cons).se < 0.1 for d in (-0.25, 0.25))
 
 
-@pytest.mark.parametrize("name", MITDB_TUNING)
+@pytest.mark.parametrize("name", MITDB_TUNING + ELEVENTH_TUNING)
 def test_annotated_arrhythmic_tuning_ecg_matches_the_best_peer_and_its_rate(name):
     """Against the cardiologists' annotation: paced beats, bigeminy, runs of PVCs, noise."""
+    ref, ours, best = _ours_and_best_peer(name)
+    assert beat_match(ref, ours).f1 >= best
+    assert abs(bpm(ours) - bpm(ref)) <= 1.5
+
+
+@pytest.mark.parametrize("name", ELEVENTH_HELD_OUT)
+def test_held_out_first_minutes_match_the_best_peer_and_their_rate(name):
+    """The eleventh pass's held-out first minutes (bundle branch blocks, paced, AF, PVCs,
+    sinus rhythm), scored once when they were added, before anything was tuned on them."""
     ref, ours, best = _ours_and_best_peer(name)
     assert beat_match(ref, ours).f1 >= best
     assert abs(bpm(ours) - bpm(ref)) <= 1.5

@@ -11,7 +11,10 @@ The samples go back to the database's 11-bit ADC values, exactly (gain 200/mV, z
 Record 208 (held out, the corpus's `mitdb-208`) is not in tpcp's copy, and never goes here.
 With an ECG-kit checkout as a second argument, also `svdb-800.npz` (see cut_svdb); with the
 two Kaggle-format copies as third and fourth, also KAGGLE's records (see cut_kaggle) and the
-tpcp excerpts' beat labels, checked against them (see label_tpcp_excerpts).
+tpcp excerpts' beat labels, checked against them (see label_tpcp_excerpts); with a folder of
+PhysioNet ATM exports as fifth and two of WFDB files as sixth and seventh (NSTDB records, and
+MIT-BIH 118), also ATM's records (see cut_atm), NSTDB's (see cut_nstdb) and WFDB_RECORDS
+(see cut_wfdb).
 """
 
 from __future__ import annotations
@@ -53,6 +56,41 @@ KAGGLE = {
     "107": ("V1", "paced rhythm, PVCs"),
     "109": ("V1", "left bundle branch block, PVCs, fusion beats"),
 }
+# issue 19's eleventh pass, the tenth's split: the first minute of MLII of these is all a public
+# copy holds (PhysioNet ATM exports, `<rec>m.mat`); record -> (what it holds, held out)
+ATM = {
+    "111": ("first-degree AV block, left bundle branch block", True),
+    "201": ("atrial fibrillation and sinus rhythm, aberrated APCs, junctional beats", True),
+    "212": ("right bundle branch block", True),
+    "213": ("fast sinus rhythm, fusion beats", True),
+    "214": ("left bundle branch block, PVCs", True),
+    "217": ("paced rhythm, fusion of paced and normal beats, PVCs", True),
+    "219": ("atrial fibrillation, PVCs", True),
+    "228": ("PVCs, couplets, artefacts", True),
+    "203": ("multiform PVCs, atrial flutter and fibrillation, noise", False),
+    "210": ("atrial fibrillation, PVCs, aberrated beats", False),
+    # records in no list of that split, all held out (fixed before any detector ran on them;
+    # 202 is 201's subject, held out like 201)
+    "103": ("normal sinus rhythm", True),
+    "113": ("sinus arrhythmia, aberrated APCs", True),
+    "202": ("atrial flutter and fibrillation episodes, PVCs", True),
+    "209": ("supraventricular tachyarrhythmia, APCs", True),
+    "215": ("frequent multiform PVCs, noise", True),
+    "221": ("atrial fibrillation, PVCs", True),
+    "222": ("atrial flutter and fibrillation, nodal rhythm, junctional beats", True),
+}
+ATM_S = 60
+# MIT-BIH Noise Stress Test records built by `nst` from MIT-BIH 118 (tuning in the split) and
+# the electrode-motion noise record `em`: noise from 5 min on in 2 min segments, the first at
+# 300-420 s; the excerpt is that segment with 30 s clean either side (fixed before any
+# detector ran). The digital values are 118's ADC values less 1024 (the header keeps 1024 as
+# baseline), so baseline 0 gives 118's millivolts.
+NSTDB = {"118e24": "electrode motion at 24 dB SNR", "118e06": "electrode motion at 6 dB SNR",
+         "118e12": "electrode motion at 12 dB SNR", "118e00": "electrode motion at 0 dB SNR"}
+# whole records in WFDB files (Byrb23/UndergradThesis holds 118 beside its NSTDB records):
+# record -> (what it holds, held out), tuning as the split says
+WFDB_RECORDS = {"118": ("right bundle branch block, APCs, PVCs", False)}
+NST_NOISE_S = (300, 420)
 # the tpcp excerpts' beat labels, beside them (label_tpcp_excerpts; heart_corpus.beat_labels)
 LABELS_FILE = "mitdb-labels.txt"
 LABELS_HEADER = ("# record, excerpt start (sample), one WFDB beat label per beat of "
@@ -90,6 +128,59 @@ def cut_kaggle(signals: Path, annotations: Path, rec: str, out: Path) -> dict:
                 beats[sym == "V"], FS_HZ, GAIN, BASELINE, rec, lead, first=first, labels=sym)
     return {**got, "held_out": False, "what": what, "first": first,
             "labels": dict(zip(*np.unique(sym, return_counts=True)))}
+
+
+def cut_atm(mats: Path, annotations: Path, rec: str, out: Path) -> dict:
+    """The first ATM_S of MLII from a PhysioNet ATM export, `<rec>m.mat` (`val`: 1 x 21 600
+    11-bit ADC values from the record's sample 0; mohammadzainabbas/ECG-QRS), with every beat
+    annotation in it and its label (Kaggle-format `<rec>annotations.txt`, as cut_kaggle)."""
+    from scipy.io import loadmat
+
+    adc = loadmat(mats / f"{rec}m.mat")["val"]
+    assert adc.shape == (1, ATM_S * FS_HZ) and 0 <= adc.min() and adc.max() < 2048, rec
+    beats, sym = _beat_annotations(annotations, rec)
+    what, held_out = ATM[rec]
+    got = _save(out / f"mitdb-{rec}.npz", adc[0].astype(np.int16), beats, beats, beats[sym == "V"],
+                FS_HZ, GAIN, BASELINE, rec, "MLII", labels=sym, length_s=ATM_S)
+    return {**got, "held_out": held_out, "what": what}
+
+
+def cut_nstdb(folder: Path, rec: str, out: Path) -> dict:
+    """A Noise Stress Test record's first signal (MLII) over its first noise segment with
+    30 s either side, every beat annotation of its `atr` (118's) and each beat's label."""
+    d, beats, sym = _wfdb_record(folder, rec)
+    first = int((NST_NOISE_S[0] - 30) * FS_HZ)
+    got = _save(out / f"nstdb-{rec}.npz", d[first:first + EXCERPT_S * int(FS_HZ)].astype(np.int16),
+                beats, beats, beats[sym == "V"], FS_HZ, GAIN, 0, rec, "MLII", first=first,
+                labels=sym, noise_s=np.subtract(NST_NOISE_S, first / FS_HZ))
+    return {**got, "held_out": False, "what": NSTDB[rec]}
+
+
+def cut_wfdb(folder: Path, rec: str, out: Path) -> dict:
+    """A whole MIT-BIH Arrhythmia record in WFDB files (WFDB_RECORDS): its MLII cut as the
+    tpcp records are (the window with the most V), every beat's label kept."""
+    d, beats, sym = _wfdb_record(folder, rec)
+    what, held_out = WFDB_RECORDS[rec]
+    got = _save(out / f"mitdb-{rec}.npz", d.astype(np.int16), beats, beats[sym == "V"],
+                beats[sym == "V"], FS_HZ, GAIN, BASELINE, rec, "MLII", labels=sym)
+    return {**got, "held_out": held_out, "what": what}
+
+
+def _wfdb_record(folder: Path, rec: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first signal's digital values, beat samples, beat labels) of a 360 Hz WFDB record
+    whose first signal is MLII at 200/mV; its `.dat` must sum to the header's checksums (it
+    is whole and read as the header says), and no beat lies in ventricular flutter."""
+    import wfdb
+
+    r = wfdb.rdrecord(str(folder / rec), physical=False)
+    d = r.d_signal.astype(np.int64)
+    assert [int((c + 2**15) % 2**16 - 2**15) for c in d.sum(axis=0)] == r.checksum, rec
+    assert r.fs == FS_HZ and r.sig_name[0] == "MLII" and r.adc_gain[0] == GAIN, rec
+    ann = wfdb.rdann(str(folder / rec), "atr")
+    sym = np.asarray(ann.symbol)
+    assert not np.isin(sym, ["[", "]", "!"]).any(), rec
+    keep = np.isin(sym, list(BEAT_SYMBOLS))
+    return d[:, 0], np.asarray(ann.sample)[keep], sym[keep]
 
 
 def _beat_annotations(annotations: Path, rec: str) -> tuple[np.ndarray, np.ndarray]:
@@ -148,11 +239,13 @@ def cut_svdb(ecgkit: Path, out: Path) -> dict:
 
 
 def _save(path: Path, adc, beats, chosen_by, pvc, fs: float, gain: float, baseline: int,
-          rec: str, lead: str, first: int = 0, labels=None) -> dict:
-    """The EXCERPT_S window on a STEP_S boundary holding the most `chosen_by` beats (the
+          rec: str, lead: str, first: int = 0, labels=None, length_s: int = EXCERPT_S,
+          **more) -> dict:
+    """The length_s window on a STEP_S boundary holding the most `chosen_by` beats (the
     earliest of equals), with every beat in it and which are PVCs (and their labels, where
-    given). `adc` starts at the record's sample `first`: a window must lie inside it."""
-    n, step = int(EXCERPT_S * fs), int(STEP_S * fs)
+    given; `more`: further arrays to keep). `adc` starts at the record's sample `first`: a
+    window must lie inside it."""
+    n, step = int(length_s * fs), int(STEP_S * fs)
     start = max(range(-(-first // step) * step, first + len(adc) - n + 1, step),
                 key=lambda s: (np.count_nonzero((chosen_by >= s) & (chosen_by < s + n)), -s))
     keep = (beats >= start) & (beats < start + n)
@@ -161,7 +254,7 @@ def _save(path: Path, adc, beats, chosen_by, pvc, fs: float, gain: float, baseli
                         beats=(beats[keep] - start).astype(np.int32),
                         pvc=np.isin(beats[keep], pvc), fs_hz=fs, gain=gain,
                         baseline=baseline, start=start, record=rec, lead=lead,
-                        record_beats=len(beats), record_pvcs=len(pvc), **extra)
+                        record_beats=len(beats), record_pvcs=len(pvc), **extra, **more)
     return {"record": rec, "start_s": start / fs, "beats": int(keep.sum()),
             "pvcs": int(np.isin(beats[keep], pvc).sum()), "record_beats": len(beats),
             "record_pvcs": len(pvc)}
@@ -177,3 +270,11 @@ if __name__ == "__main__":
         for r in KAGGLE:
             print(cut_kaggle(Path(sys.argv[3]), Path(sys.argv[4]), r, here))
         print(label_tpcp_excerpts(Path(sys.argv[4]), here))
+    if len(sys.argv) > 7:  # mohammadzainabbas's ATM exports; enzlaur's, Byrb23's WFDB files
+        for r in ATM:
+            print(cut_atm(Path(sys.argv[5]), Path(sys.argv[4]), r, here))
+        folders = [Path(a) for a in sys.argv[6:8]]
+        for r in NSTDB:
+            print(cut_nstdb(next(f for f in folders if (f / f"{r}.dat").is_file()), r, here))
+        for r in WFDB_RECORDS:
+            print(cut_wfdb(folders[1], r, here))

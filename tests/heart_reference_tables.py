@@ -1,0 +1,20 @@
+"""What the eleventh pass's reference records hold (tests/test_heart_reference.py checks the
+files against it; tests/test_heart_corpus.py scores them)."""
+
+# issue 19's eleventh pass, the tenth's split: the first minute of MLII (all a public copy
+# holds); record -> (whole record: beats, V), the minute's labels, held out
+MITDB_MINUTE = {
+    "111": ((2124, 1), {"L": 69}, True), "201": ((1963, 198), {"N": 89, "a": 1}, True),
+    "212": ((2748, 0), {"R": 90}, True), "213": ((3251, 220), {"N": 111}, True),
+    "214": ((2262, 256), {"L": 73, "V": 3}, True),
+    "217": ((2208, 162), {"/": 70, "f": 1, "V": 1}, True),
+    "219": ((2154, 64), {"N": 73, "V": 1}, True), "228": ((2053, 362), {"N": 57, "V": 14}, True),
+    "203": ((2980, 444), {"N": 92, "V": 10}, False),
+    "210": ((2650, 194), {"N": 84, "V": 7, "F": 1}, False),
+    # in no list of that split: all held out, fixed before any detector ran on them
+    "103": ((2084, 0), {"N": 70}, True), "113": ((1795, 0), {"N": 57, "a": 1}, True),
+    "202": ((2136, 19), {"N": 52, "V": 1}, True), "209": ((3005, 1), {"N": 92, "A": 1}, True),
+    "215": ((3363, 164), {"N": 104, "V": 9}, True),
+    "221": ((2427, 396), {"N": 66, "V": 12}, True), "222": ((2483, 0), {"N": 75}, True)}
+# MIT-BIH Noise Stress Test: 118 (tuning in the split) plus recorded electrode motion
+NSTDB = ("118e24", "118e12", "118e06", "118e00")
