@@ -101,7 +101,7 @@ class BandSwitch:
         self.size = int(round(CAL_S * fs))  # samples per window
         self.win: list[np.ndarray] = []  # the window being filled (the first: held)
         self.held = 0
-        self.n = 0  # samples of the windows completed
+        self.n = 0  # samples of the windows completed (a switch is decided at their ends)
         self.cur: tuple | None = None  # (detector, its first sample, in the high band)
         self.old: tuple | None = None  # the band switched away from, until its beats are out
         self.seam = 0  # where the switch took effect
@@ -112,16 +112,34 @@ class BandSwitch:
         self.switches: list[int] = []  # where the band changed (sample indices)
 
     def push(self, x: np.ndarray) -> Beats:
-        out = []
-        while x.size:
-            k = min(self.size - self.held, x.size)
-            part, x = x[:k], x[k:]
-            self.win.append(part)
-            self.held += k
-            if self.cur is not None:
-                out.append(self._feed(part))
-            if self.held == self.size:
-                out.append(self._window())
+        out, fed, i = [], 0, 0  # x[:fed] has gone to the detectors
+        while i < x.size:
+            k = min(self.size - self.held, x.size - i)
+            self.win.append(x[i:i + k])
+            self.held, i = self.held + k, i + k
+            if self.held < self.size:
+                break
+            w = np.concatenate(self.win)
+            self.win, self.held = [], 0
+            start, self.n = self.n, self.n + len(w)
+            if self.cur is None:  # the first: the stream starts in the band it calls for
+                out.append(self._start(w, start, wants_high_band(w, self.fs, *self._bands())))
+                fed = i
+                continue
+            high = self.cur[2]
+            switch = wants_high_band(w, self.fs, *self._bands(), in_high=high) != high
+            if self.old is None and not switch:
+                continue  # (the detectors take the samples in one go: see below)
+            out.append(self._feed(x[fed:i]))  # to the window's end, exactly
+            fed = i
+            if self.old is not None:  # a window on, whatever the old band still holds is out
+                out.append(self._from_old(self._old(self.old[0].finish()), done=True))
+            if switch:
+                self.old, self.seam = self.cur, self.n
+                self.switches.append(self.n)
+                self.waiting.append(self._start(w, start, not high))
+        if self.cur is not None and fed < x.size:
+            out.append(self._feed(x[fed:]))
         return _join(out)
 
     def finish(self) -> Beats:
@@ -130,7 +148,7 @@ class BandSwitch:
             x = np.concatenate(self.win) if self.win else np.zeros(0)
             out.append(self._start(x, 0, wants_high_band(x, self.fs, *self._bands())))
         if self.old is not None:
-            out.append(self._from_old(self.old[0].finish(), done=True))
+            out.append(self._from_old(self._old(self.old[0].finish()), done=True))
         det, origin, _ = self.cur
         out.append(self._give(_shift(det.finish(), origin)))
         return _join(out)
@@ -138,22 +156,8 @@ class BandSwitch:
     def _bands(self) -> tuple:
         return tuple(m.band_hz for m in self.methods)
 
-    def _window(self) -> Beats:
-        """A window is complete: the band from its end on."""
-        w = np.concatenate(self.win)
-        self.win, self.held = [], 0
-        start, self.n = self.n, self.n + len(w)
-        if self.cur is None:  # the first: the stream starts in the band it calls for
-            return self._start(w, start, wants_high_band(w, self.fs, *self._bands()))
-        out = []
-        if self.old is not None:  # a window on, whatever the old band still holds is out
-            out.append(self._from_old(self.old[0].finish(), done=True))
-        high = self.cur[2]
-        if wants_high_band(w, self.fs, *self._bands(), in_high=high) != high:
-            self.old, self.seam = self.cur, self.n
-            self.switches.append(self.n)
-            self.waiting.append(self._start(w, start, not high))
-        return _join(out)
+    def _old(self, b: Beats) -> Beats:
+        return _shift(b, self.old[1])
 
     def _start(self, x: np.ndarray, origin: int, high: bool) -> Beats:
         """A detector in the chosen band, fed x (which starts at `origin`) at once."""
@@ -168,8 +172,7 @@ class BandSwitch:
         if self.old is None:
             return self._give(b)
         self.waiting.append(b)
-        old, o, _ = self.old
-        return self._from_old(_shift(old.push(part), o), done=False)
+        return self._from_old(self._old(self.old[0].push(part)), done=False)
 
     def _from_old(self, b: Beats, done: bool) -> Beats:
         """The old band's beats before the seam; once it has given one past it (its beats

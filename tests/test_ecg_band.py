@@ -81,13 +81,14 @@ def test_a_change_of_band_mid_stream_loses_and_doubles_no_beat(case):
 @pytest.mark.parametrize("case", [_quiet_start, _back_to_clean])
 def test_streaming_through_a_change_of_band_gives_the_batch_beats(case):
     """The windows sit at fixed places from the stream's start and each band's detector is
-    chunking-blind: random chunks, some across window ends, give the batch's beats."""
+    chunking-blind: random chunks, short ones and ones across several window ends (and the
+    switch), give the batch's beats."""
     x, fs, _ = case()
     batch, _ = _batch(x, fs)
-    for seed in (1, 2):
+    for seed, longest in ((1, 5000), (2, 40000)):
         st, rng, parts, i = BeatStream(fs, "ecg"), np.random.default_rng(seed), [], 0
         while i < len(x):
-            n = int(rng.integers(1, 5000))
+            n = int(rng.integers(1, longest))
             parts.append(st.push(x[i:i + n]).idx)
             i += n
         assert np.array_equal(np.concatenate(parts + [st.finish().idx]), batch)
