@@ -15,7 +15,8 @@ windows a stream judges). A window whose low band stays under LOW_CONTRAST while
 band shows its beats at least ALT_GAIN times as clearly calls for the high band (heart.ECG_HIGH): muscle noise, which fills 20-150 Hz,
 keeps the low band. Once there, a stream goes back only on clear evidence (hysteresis): a
 window whose low-band contrast reaches LEAVE_CONTRAST (8.2 at most over 101's windows), or
-whose high band shows beats less clearly than the low one. Nothing on the tuning set tells
+whose high band shows beats less clearly than the low one; a window with the lead off (a
+flat beat-long stretch) keeps the band either way. Nothing on the tuning set tells
 101's quieter stretches (6.4-8.2) from paced and bundle-branch complexes (6.8-10.7) on
 their first window, so a stream that starts in one waits in 5-20 Hz for a clear window
 (from 50 s on: until 120 s; F1 0.93 there against 0.75 when the choice was made once).
@@ -47,6 +48,7 @@ LOW_CONTRAST = 6.0
 ALT_GAIN = 2.0
 LEAVE_CONTRAST = 9.0  # in the high band, a window this clear in the low one goes back
 ALT_MIN_FS = 100.0  # a 45 Hz band edge needs more than 90 Hz
+FLAT = 0.01  # a beat-long window whose band-passed peak is under 1 % of the usual is flat
 
 
 @lru_cache(maxsize=16)
@@ -55,14 +57,20 @@ def _sos(band: tuple[float, float], fs: float) -> np.ndarray:
 
 
 def contrast(x: np.ndarray, fs: float, band: tuple[float, float]) -> float:
-    """Median of the beat-long windows' maxima of |band-passed x| over its median."""
+    """Median of the beat-long windows' maxima of |band-passed x| over its median (inf
+    where a beat-long window is flat: a lead off says nothing about the band, and would
+    lower the median)."""
     y = np.abs(signal.sosfilt(_sos(band, fs), x - x[0]))[int(SETTLE_S * fs):]
     n = int(WINDOW_S * fs)
     k = len(y) // n
     floor = float(np.median(y)) if len(y) else 0.0
     if k == 0 or floor <= 0:
         return float("inf")  # no window, or a flat line: nothing to say against the band
-    return float(np.median(y[:k * n].reshape(k, n).max(axis=1))) / floor
+    peaks = y[:k * n].reshape(k, n).max(axis=1)
+    top = float(np.median(peaks))
+    if float(peaks.min()) < FLAT * top:
+        return float("inf")
+    return top / floor
 
 
 def wants_high_band(x: np.ndarray, fs: float, low: tuple[float, float],
@@ -72,6 +80,8 @@ def wants_high_band(x: np.ndarray, fs: float, low: tuple[float, float],
     if len(x) < MIN_CAL_S * fs:
         return in_high
     c_low = contrast(x, fs, low)
+    if c_low == float("inf"):  # a lead off (flat): no evidence either way
+        return in_high
     if in_high:
         return c_low < LEAVE_CONTRAST and contrast(x, fs, high) >= c_low
     return c_low < LOW_CONTRAST and contrast(x, fs, high) >= ALT_GAIN * c_low

@@ -38,6 +38,18 @@ def _back_to_clean():
             np.concatenate([ann[ann < cut], ann_y + cut]))
 
 
+def _lead_off_at_the_switch():
+    """101's first 60 s, 10 s of MIT-BIH 100 (which switches back to 5-20 Hz at 70 s), the
+    lead off (flat) for 20 s from the switch on, then 100 again: the old band gives no beat
+    past the seam, and is finished a window later."""
+    x, fs, ann = _record("mitdb-101")
+    y, _, ann_y = _record("mitdb-100")
+    a, b = int(60 * fs), int(10 * fs)
+    z = np.concatenate([x[:a], y[:b], np.full(int(20 * fs), y[b - 1]), y[b:]])
+    return z, fs, np.concatenate([ann[ann < 60], ann_y[ann_y < 10] + 60,
+                                  ann_y[ann_y >= 10] + 80])
+
+
 def _batch(x, fs):
     st = BeatStream(fs, "ecg")
     beats = np.concatenate([st.push(x).idx, st.finish().idx])
@@ -78,7 +90,7 @@ def test_a_change_of_band_mid_stream_loses_and_doubles_no_beat(case):
     assert m.fp == m.fn == 0 and m.tp >= 6
 
 
-@pytest.mark.parametrize("case", [_quiet_start, _back_to_clean])
+@pytest.mark.parametrize("case", [_quiet_start, _back_to_clean, _lead_off_at_the_switch])
 def test_streaming_through_a_change_of_band_gives_the_batch_beats(case):
     """The windows sit at fixed places from the stream's start and each band's detector is
     chunking-blind: random chunks, short ones and ones across several window ends (and the
@@ -93,6 +105,23 @@ def test_streaming_through_a_change_of_band_gives_the_batch_beats(case):
             i += n
         assert np.array_equal(np.concatenate(parts + [st.finish().idx]), batch)
     assert np.array_equal(waveform_peaks(x, fs, "ecg").idx, batch)
+
+
+def test_a_flat_stretch_keeps_the_band():
+    """A lead off says nothing about interference: 101 with its lead off for 25 s at 60 s
+    stays in 20-45 Hz through it and detects there when the signal comes back, and the
+    beats before the switch in _lead_off_at_the_switch are all found."""
+    x, fs, ann = _record("mitdb-101")
+    a = int(60 * fs)
+    z = np.concatenate([x[:a], np.full(int(25 * fs), x[a - 1]), x[a:]])
+    _, switches = _batch(z, fs)
+    assert switches == []
+    z, fs, ann = _lead_off_at_the_switch()
+    beats, switches = _batch(z, fs)
+    assert switches == [70.0]
+    t = beats / fs
+    m = beat_match(ann[(ann > 62) & (ann < 70)], t[(t > 62) & (t < 70)])
+    assert m.fp == m.fn == 0 and not np.any((t > 70.5) & (t < 90))
 
 
 def test_the_choice_holds_on_every_window_of_the_tuning_set():
