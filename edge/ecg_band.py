@@ -38,7 +38,12 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal
 
-from empathy.edge.heart_beats import Beats, _join
+from empathy.edge.heart_beats import Beats, _array_median, _join, _median
+
+try:  # sosfilt's own kernel: sosfilt's argument checks cost as much as the filtering here
+    from scipy.signal._sosfilt import _sosfilt
+except ImportError:  # a SciPy that moved it: the public function gives the same numbers
+    _sosfilt = None
 
 CAL_S = 10.0  # the band is chosen on a stream's first 10 s, then on every 10 s after
 MIN_CAL_S = 3.0  # a shorter stream keeps the usual band
@@ -56,19 +61,28 @@ def _sos(band: tuple[float, float], fs: float) -> np.ndarray:
     return signal.butter(3, band, "bandpass", fs=fs, output="sos")
 
 
+def _bandpass(x: np.ndarray, sos: np.ndarray) -> np.ndarray:
+    """signal.sosfilt(sos, x) from rest, for a fresh float64 1-D x (filtered in place)."""
+    if _sosfilt is None:
+        return signal.sosfilt(sos, x)
+    y = x.reshape(1, -1)
+    _sosfilt(sos, y, np.zeros((1, len(sos), 2)))
+    return x
+
+
 def contrast(x: np.ndarray, fs: float, band: tuple[float, float]) -> float:
     """Median of the beat-long windows' maxima of |band-passed x| over its median (inf
     where a beat-long window is flat: a lead off says nothing about the band, and would
     lower the median)."""
-    y = np.abs(signal.sosfilt(_sos(band, fs), x - x[0]))[int(SETTLE_S * fs):]
+    y = np.abs(_bandpass(np.asarray(x - x[0], np.float64), _sos(band, fs)))[int(SETTLE_S * fs):]
     n = int(WINDOW_S * fs)
     k = len(y) // n
-    floor = float(np.median(y)) if len(y) else 0.0
+    floor = _array_median(y) if len(y) else 0.0
     if k == 0 or floor <= 0:
         return float("inf")  # no window, or a flat line: nothing to say against the band
-    peaks = y[:k * n].reshape(k, n).max(axis=1)
-    top = float(np.median(peaks))
-    if float(peaks.min()) < FLAT * top:
+    peaks = y[:k * n].reshape(k, n).max(axis=1).tolist()
+    top = _median(peaks)
+    if min(peaks) < FLAT * top:
         return float("inf")
     return top / floor
 
