@@ -6,7 +6,7 @@ batch and streaming give bit-identical beats whatever the chunk sizes.
 
 How (Elgendi's two-moving-average detector, made causal):
 1. band-pass (causal Butterworth, state carried between chunks; ECG: 5-20 Hz, or 20-45 Hz
-   where the stream's first CAL_S show narrow-band interference hiding the QRS, ecg_band),
+   while the stream's CAL_S windows show narrow-band interference hiding the QRS, ecg_band),
 2. square the positive part (ECG: of the rectified signal, so QRS complexes of either sign and
    wide ventricular or bundle-branch complexes count), average it over a peak-wide and a
    beat-wide window,
@@ -34,9 +34,10 @@ Latency: a beat comes out at most `latency_s` after it happened (the longest blo
 accept plus the shape window after the peak or the refractory time, whichever is longer:
 until then a taller candidate may still replace it), except that a stream's first FIRST_JUDGED
 beats are held until the last of them is found (so a stray wave before the first full pulse
-can be judged by height), an ECG stream's first CAL_S wait for its band to be chosen,
-and a beat found by search-back comes out with the beat after it. Memory is a fixed
-history of that length.
+can be judged by height), an ECG stream's first CAL_S wait for its band to be chosen
+(and after a change of band, the new band's first beats wait for the old band's last, up to
+one CAL_S window), and a beat found by search-back comes out with the beat after it. Memory
+is a fixed history of that length (and an ECG stream's current CAL_S window).
 
 Where it lives (edge/heart.py is the entry point and keeps every name importable from here):
 heart_method (the `Method` settings table and tuning constants), heart_beats (the `Beats`

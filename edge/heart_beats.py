@@ -25,6 +25,16 @@ def _median(values) -> float:
     return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
+def _array_median(w: np.ndarray) -> float:
+    """np.median of a 1-d float array, the same bits, without its generality's cost."""
+    n = len(w)
+    h = n // 2
+    if n % 2:
+        return float(np.partition(w, h)[h])
+    part = np.partition(w, (h - 1, h))
+    return (float(part[h - 1]) + float(part[h])) / 2.0
+
+
 _EMPTY = Beats(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
 for _a in _EMPTY:
     _a.flags.writeable = False  # shared by every empty result

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from empathy.edge.heart_beats import _EMPTY, Beats, _median
+from empathy.edge.heart_beats import _EMPTY, Beats, _array_median, _median
 from empathy.edge.heart_method import (CLIP_FRAC, PLATEAU_FRAC, RISE_CAP, RISE_MIN, RISE_STEPS,
                                        TEMPLATE_BEATS)
 
@@ -167,13 +167,3 @@ def _line(first: float, last: float, n: int) -> np.ndarray:
     y += first
     y[-1] = last
     return y
-
-
-def _array_median(w: np.ndarray) -> float:
-    """np.median of a 1-d float array, the same bits, without its generality's cost."""
-    n = len(w)
-    h = n // 2
-    if n % 2:
-        return float(np.partition(w, h)[h])
-    part = np.partition(w, (h - 1, h))
-    return (float(part[h - 1]) + float(part[h])) / 2.0

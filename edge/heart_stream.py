@@ -4,7 +4,8 @@ This is the detector's core loop (edge/heart.py describes the method): band-pass
 chunk with its filter state carried on, find the blocks of interest in the energy averages,
 hand each block's candidate to the gates (heart_gates), and once nothing later can replace
 a beat, place and grade it (heart_refine) and emit it. It owns the stream's state and
-history; an ECG stream's band choice on its first seconds (ecg_band) is made here.
+history; an ECG stream that may choose its band hands its samples to ecg_band.BandSwitch,
+which runs one such detector per band it chooses.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import deque
 import numpy as np
 from scipy import signal
 
-from empathy.edge.ecg_band import CAL_S, noisy_low_band
+from empathy.edge.ecg_band import BandSwitch
 from empathy.edge.heart_beats import _EMPTY, Beats, _join
 from empathy.edge.heart_gates import BeatGates
 from empathy.edge.heart_method import (SEARCH_REACH_S, SLICE, TEMPLATE_BEATS, Method,
@@ -39,12 +40,12 @@ def _lfilter(b: np.ndarray, a: np.ndarray, x: np.ndarray, zi: np.ndarray):
 class BeatStream(BeatGates, BeatRefiner):
     """Streaming beat detector for one waveform. Push chunks, get `Beats` back."""
 
-    def __init__(self, fs_hz: float, kind: str = "ppg"):
-        m = _method(kind, fs_hz)
+    def __init__(self, fs_hz: float, kind: str = "ppg", method: Method | None = None):
+        m = method or _method(kind, fs_hz)
         self.fs, self.kind = float(fs_hz), kind
-        # ECG: the band is chosen on the stream's first CAL_S (see ecg_band); until then the
-        # raw samples wait here (None: chosen)
-        self.cal: list | None = [] if band_alternative(kind, fs_hz) else None
+        # ECG: the band is chosen per window (ecg_band), each band's detector fixed to it
+        alt = None if method else band_alternative(kind, fs_hz)
+        self.bands = alt and BandSwitch(lambda b: BeatStream(fs_hz, kind, b), self.fs, (m, alt))
         self._setup(m)
 
     def _setup(self, m: Method) -> None:
@@ -109,11 +110,8 @@ class BeatStream(BeatGates, BeatRefiner):
         x = np.asarray(samples, dtype=np.float64).ravel()
         if x.size and not np.isfinite(x).all():
             raise ValueError("waveform has NaN or infinite samples")
-        if self.cal is not None:
-            self.cal.append(x)
-            if sum(len(c) for c in self.cal) < CAL_S * self.fs:
-                return _EMPTY
-            x = self._calibrate()
+        if self.bands:
+            return self.bands.push(x)
         if x.size <= SLICE:
             return self._push(x) if x.size else _join([])
         return _join([self._push(x[i:i + SLICE]) for i in range(0, x.size, SLICE)])
@@ -126,9 +124,8 @@ class BeatStream(BeatGates, BeatRefiner):
         is judged by the usual rules as if the signal had stopped there. Nothing is placed in
         the carried-on part: a raw peak must lie, with a sample after it, in the real
         recording (see _refine). Beats still waiting for their shape window come out now."""
-        if self.cal is not None:  # shorter than CAL_S: the band is chosen on what came
-            rest = self.push(self._calibrate())
-            return _join([rest, self.finish()])
+        if self.bands:
+            return self.bands.finish()
         if not len(self.x) or self.end >= 0:
             return _EMPTY
         self.end = self.n
@@ -138,16 +135,6 @@ class BeatStream(BeatGates, BeatRefiner):
         beats.append(self._emit([p for p, _ in self.pending], final=True))
         self.pending = []
         return _join(beats)
-
-    def _calibrate(self) -> np.ndarray:
-        """Choose the ECG band on the samples held so far (ecg_band.noisy_low_band) and
-        return them, to be detected from the start in that band: the choice depends on the
-        stream's first CAL_S only, so streaming and batch agree whatever the chunks."""
-        x, self.cal = np.concatenate(self.cal) if self.cal else np.zeros(0), None
-        alt = band_alternative(self.kind, self.fs)
-        if noisy_low_band(x, self.fs, self.m.band_hz, alt.band_hz):
-            self._setup(alt)
-        return x
 
     def _push(self, x: np.ndarray) -> Beats:
         if self.zi is None:  # start the filters settled on the first sample, not from 0
