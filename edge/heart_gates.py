@@ -10,9 +10,12 @@ A mixin of `BeatStream`: it reads and updates the stream's state (see heart_stre
 
 from __future__ import annotations
 
+import numpy as np
+
 from empathy.edge.heart_beats import _median
-from empathy.edge.heart_method import (FIRST_JUDGED, LOOK_BACK_GAP, MIN_HEIGHT, RHYTHM_GAP,
-                                       SEARCH_GAP, SEARCH_SLACK)
+from empathy.edge.heart_method import (FIRST_JUDGED, LOOK_BACK_GAP, MIN_HEIGHT, PAUSE_GAP,
+                                       PREMATURE_FRAC, PREMATURE_SLOPE, RHYTHM_GAP, SEARCH_GAP,
+                                       SEARCH_SLACK)
 
 
 class BeatGates:
@@ -62,6 +65,7 @@ class BeatGates:
         peak of at least `search_height` of recent ones."""
         if len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
             return  # no steady rhythm to go by yet (a stream's first beats are unsure)
+        self._premature_back(p, block_end, h0)
         gap, med = p - self.last_peak, _median(self.rr)
         if not SEARCH_GAP[0] * med < gap <= SEARCH_GAP[1] * med:
             return
@@ -79,11 +83,51 @@ class BeatGates:
             if not (0 < k < len(w) - 1 and hq >= least):
                 prev = int(prev + med)  # none here: the next one is a beat further on
                 continue
-            self._note_interval(q - self.last_peak)
-            self.last_peak = prev = q
-            self.pending.append((q, hq))
+            self._found_back(q, hq, wide=True)
+            prev = q
+
+    def _premature_back(self, p: int, block_end: int, h0: int) -> None:
+        """ECG: a wide premature complex of modest 5-20 Hz energy soon after a QRS may open
+        no block (the beat-wide average still holds that QRS), and the pause after it is
+        too short for _search_back in an irregular rhythm. A gap of PAUSE_GAP recent
+        intervals whose tallest filtered peak past the T-wave window lies in its first
+        PREMATURE_FRAC (premature, then a compensatory pause), reaches `premature_height`
+        of the recent heights and whose raw waveform is at least PREMATURE_SLOPE as steep
+        as the last beat's (a T wave is smooth: Pan-Tompkins' slope test) holds such a beat."""
+        if not self.m.premature_height:
+            return
+        gap, med = p - self.last_peak, _median(self.rr)
+        if not PAUSE_GAP * med <= gap <= SEARCH_GAP[1] * med:
+            return
+        # its tallest local maximum (one right at the window's start too)
+        floor = max(block_end - self.hist + self.reach, h0)  # (see _search_back)
+        lo = max(self.last_peak + self.late, floor + 1) - 1
+        hi = min(self.last_peak + int(PREMATURE_FRAC * gap), p - self.refr)
+        if hi - lo < 3 or self.last_peak < floor:  # (the last beat's steepness: in history)
+            return
+        w = self.y[lo - h0:hi - h0]
+        tops = np.flatnonzero((w[1:-1] > w[:-2]) & (w[1:-1] >= w[2:])) + 1
+        if not tops.size:
+            return
+        k = int(tops[w[tops].argmax()])
+        if (w[k] >= self.m.premature_height * _median(self.heights) and self._steepness(
+                lo + k, h0) >= PREMATURE_SLOPE * self._steepness(self.last_peak, h0)):
+            self._found_back(lo + k, float(w[k]), wide=False)
+
+    def _steepness(self, q: int, h0: int) -> float:
+        """The raw waveform's steepest step where _refine looks for beat q's peak."""
+        a = max(q - self.delay - self.back, h0)
+        return float(np.abs(np.diff(self.x[a - h0:q + self.refine - h0])).max())
+
+    def _found_back(self, q: int, hq: float, wide: bool) -> None:
+        """A beat found between the last one and the block's candidate: it is the last now
+        (`wide`: its raw peak is looked for further on, see _shape)."""
+        self._note_interval(q - self.last_peak)
+        self.last_peak = q
+        self.pending.append((q, hq))
+        if wide:
             self.found.add(q)
-            self.searched += 1
+        self.searched += 1
 
     def _look_back(self, p: int, block_end: int, h0: int) -> None:
         """The stream's first beat may come before the energy averages are full (its block

@@ -27,6 +27,9 @@ RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
 RISE_STEPS = 10  # a pulse rises at least this many of the ADC's steps (see _rises)
 RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
 SEARCH_REACH_S = 2.0  # history kept for _search_back beyond one block's needs
+PAUSE_GAP = 1.45  # a gap of this many recent intervals may hide a premature beat (ECG)
+PREMATURE_FRAC = 0.55  # which lies in the gap's first 55 % (see _premature_back)
+PREMATURE_SLOPE = 0.35  # and is as steep as this many of the last beat's (a T wave is not)
 SEARCH_SLACK = 0.3  # a missed beat lies within this many beats of where the rhythm puts it
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
@@ -59,6 +62,8 @@ class Method:
     # filtered peak from this long before it opens (0: inside it)
     rhythm_height: float = 0.0  # where the rhythm puts the next beat, a candidate needs only
     # this of the recent heights (0: MIN_HEIGHT there too; see _tall_enough)
+    premature_height: float = 0.0  # a premature beat that opened no block needs this of
+    # the recent heights (0: not looked for; see _premature_back)
 
 
 METHODS = {
@@ -85,10 +90,16 @@ METHODS = {
     # The beat-wide window is 0.5 s, not Elgendi's 0.611: a premature complex 0.5-0.6 s after
     # a wide paced one opened no block while the long average still held the paced complex
     # (MIT-BIH 107, lead V1: 4 of 14 PVCs; 0.48-0.52 s find all, the other tuning excerpts
-    # unchanged)
+    # unchanged). A wide premature complex 0.33-0.47 s after a QRS, of modest 5-20 Hz energy,
+    # opened no block while that average still held the QRS, and in atrial fibrillation its
+    # pause is under 1.66 beats: a gap of 1.45 beats is searched in its first 55 % for one of
+    # a quarter of the recent heights, a third as steep as the last beat (tuned on MIT-BIH
+    # 203 and 210: 6 of their 7 missed PVCs; the 7th is a stream's third beat. The paced
+    # stress case's T wave is 0.001 as steep, the PVCs found 0.43-1.07)
     "ecg": Method((5.0, 20.0), 0.097, 0.5, 0.08, 0.25, 0.6, 0.1, 0.2, 0.2, 12.0, 0.0, 60.0,
                   both_signs=True, search_height=0.2, refine_back_s=0.15, back_ratio=1.5,
-                  late_s=0.36, late_height=0.3, block_lead_s=0.048),
+                  late_s=0.36, late_height=0.3, block_lead_s=0.048,
+                  premature_height=0.25),
 }
 
 
