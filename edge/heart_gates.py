@@ -4,7 +4,8 @@ The energy blocks (heart_stream) offer candidates; this decides which of them co
 dicrotic or T wave is too small (ECG: past its T-wave window a premature complex needs
 less), of two close candidates the taller stays, a PPG pulse where the rhythm puts the next
 beat needs less height, a stream's first beats are judged together, and a gap in a steady
-rhythm is searched again for beats the blocks missed (search-back; look-back for the first).
+rhythm is searched again for beats the blocks missed (search-back; look-back for the first;
+ECG: a premature complex hidden before a pause).
 A mixin of `BeatStream`: it reads and updates the stream's state (see heart_stream).
 """
 
@@ -14,8 +15,8 @@ import numpy as np
 
 from empathy.edge.heart_beats import _median
 from empathy.edge.heart_method import (FIRST_JUDGED, LOOK_BACK_GAP, MIN_HEIGHT, PAUSE_GAP,
-                                       PREMATURE_FRAC, PREMATURE_SLOPE, RHYTHM_GAP, SEARCH_GAP,
-                                       SEARCH_SLACK)
+                                       PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
+                                       QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP, SEARCH_SLACK, STEEP_S)
 
 
 class BeatGates:
@@ -92,8 +93,9 @@ class BeatGates:
         too short for _search_back in an irregular rhythm. A gap of PAUSE_GAP recent
         intervals whose tallest filtered peak past the T-wave window lies in its first
         PREMATURE_FRAC (premature, then a compensatory pause), reaches `premature_height`
-        of the recent heights and whose raw waveform is at least PREMATURE_SLOPE as steep
-        as the last beat's (a T wave is smooth: Pan-Tompkins' slope test) holds such a beat."""
+        of the recent heights in an otherwise quiet gap (_quiet_around) and whose raw
+        waveform is at least PREMATURE_SLOPE as steep as the last beat's (a T wave is
+        smooth: Pan-Tompkins' slope test) holds such a beat."""
         if not self.m.premature_height:
             return
         gap, med = p - self.last_peak, _median(self.rr)
@@ -110,14 +112,30 @@ class BeatGates:
         if not tops.size:
             return
         k = int(tops[w[tops].argmax()])
-        if (w[k] >= self.m.premature_height * _median(self.heights) and self._steepness(
-                lo + k, h0) >= PREMATURE_SLOPE * self._steepness(self.last_peak, h0)):
-            self._found_back(lo + k, float(w[k]), wide=False)
+        q, least = lo + k, self.m.premature_height * _median(self.heights)
+        if (w[k] >= least and self._quiet_around(q, p, least, h0) and self._steepness(q, h0)
+                >= PREMATURE_SLOPE * self._steepness(self.last_peak, h0)):
+            self._found_back(q, float(w[k]), wide=False)
+
+    def _quiet_around(self, q: int, p: int, least: float, h0: int) -> bool:
+        """Between the last beat's QRS and the next candidate's, the band-passed signal
+        stands over `least` for at most QUIET_FRAC[0] of the time, and apart from q's
+        complex (QUIET_AROUND_S about its peak) for at most QUIET_FRAC[1]: noise or motion,
+        whose peaks are no beats, keeps crossing it."""
+        g = self.y[self.last_peak + self.refr - h0:p - self.refr - h0] >= least
+        if np.count_nonzero(g) > QUIET_FRAC[0] * len(g):
+            return False
+        a = q - self.last_peak - self.refr
+        g[max(a - round(QUIET_AROUND_S[0] * self.fs), 0):
+          a + round(QUIET_AROUND_S[1] * self.fs)] = False
+        return np.count_nonzero(g) <= QUIET_FRAC[1] * len(g)
 
     def _steepness(self, q: int, h0: int) -> float:
-        """The raw waveform's steepest step where _refine looks for beat q's peak."""
-        a = max(q - self.delay - self.back, h0)
-        return float(np.abs(np.diff(self.x[a - h0:q + self.refine - h0])).max())
+        """The raw waveform's steepest change over STEEP_S where _refine looks for beat q's
+        peak (over a QRS's upstroke, not a sample: white noise's steps are steep too)."""
+        a, d = max(q - self.delay - self.back, h0), max(1, round(STEEP_S * self.fs))
+        w = self.x[a - h0:q + self.refine - h0]
+        return float(np.abs(w[d:] - w[:-d]).max()) if len(w) > d else 0.0
 
     def _found_back(self, q: int, hq: float, wide: bool) -> None:
         """A beat found between the last one and the block's candidate: it is the last now
