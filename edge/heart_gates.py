@@ -66,8 +66,10 @@ class BeatGates:
         peak of at least `search_height` of recent ones."""
         if len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
             return  # no steady rhythm to go by yet (a stream's first beats are unsure)
-        self._premature_back(p, block_end, h0)
         gap, med = p - self.last_peak, _median(self.rr)
+        if self.m.premature_height and PAUSE_GAP * med <= gap <= SEARCH_GAP[1] * med:
+            self._premature_back(p, block_end, h0, gap)
+            gap, med = p - self.last_peak, _median(self.rr)  # (it may have found one)
         if not SEARCH_GAP[0] * med < gap <= SEARCH_GAP[1] * med:
             return
         floor = max(block_end - self.hist + self.reach, h0)  # (see BeatStream._setup: reach)
@@ -87,20 +89,16 @@ class BeatGates:
             self._found_back(q, hq, wide=True)
             prev = q
 
-    def _premature_back(self, p: int, block_end: int, h0: int) -> None:
+    def _premature_back(self, p: int, block_end: int, h0: int, gap: int) -> None:
         """ECG: a wide premature complex of modest 5-20 Hz energy soon after a QRS may open
         no block (the beat-wide average still holds that QRS), and the pause after it is
-        too short for _search_back in an irregular rhythm. A gap of PAUSE_GAP recent
-        intervals whose tallest filtered peak past the T-wave window lies in its first
-        PREMATURE_FRAC (premature, then a compensatory pause), reaches `premature_height`
-        of the recent heights in an otherwise quiet gap (_quiet_around) and whose raw
-        waveform is at least PREMATURE_SLOPE as steep as the last beat's (a T wave is
-        smooth: Pan-Tompkins' slope test) holds such a beat."""
-        if not self.m.premature_height:
-            return
-        gap, med = p - self.last_peak, _median(self.rr)
-        if not PAUSE_GAP * med <= gap <= SEARCH_GAP[1] * med:
-            return
+        too short for _search_back in an irregular rhythm. A gap (the last beat to p) of
+        PAUSE_GAP-4.5 recent intervals (see _search_back) holds such a beat if its tallest
+        filtered peak past the T-wave window lies in its first PREMATURE_FRAC (premature,
+        then a compensatory pause), reaches `premature_height` of the recent heights in an
+        otherwise quiet gap (_quiet_around) and its raw waveform is at least
+        PREMATURE_SLOPE as steep as the last beat's (a T wave is smooth: Pan-Tompkins'
+        slope test)."""
         # its tallest local maximum (one right at the window's start too)
         floor = max(block_end - self.hist + self.reach, h0)  # (see _search_back)
         lo = max(self.last_peak + self.late, floor + 1) - 1
