@@ -21,8 +21,11 @@ How (Elgendi's two-moving-average detector, made causal):
    a pulse must not shut the pulse out). A gap of 1.66-4.5 beats in a steady rhythm is
    searched again, one beat at a time where the rhythm puts it, for smaller pulses the
    energy blocks or the height gate missed (Pan-Tompkins' search-back; pulses weakened
-   while a hand moves, under heights that motion inflated). PPG: a pulse under the height
-   gate where the rhythm puts the next beat needs only `rhythm_height` of the heights.
+   while a hand moves, under heights that motion inflated). ECG: a gap of 1.45 beats is
+   searched early on for a premature complex that opened no block while the beat-wide
+   average still held the QRS before it (in atrial fibrillation its pause may be shorter
+   than 1.66 beats). PPG: a pulse under the height gate where the rhythm puts the next
+   beat needs only `rhythm_height` of the heights.
    A stream's first beat, whose block starts while the averages are still filling, is
    found by a look-back once the first beat after it is. A PPG beat must rise to its peak
    (at least RISE_MIN of the recent pulses' rise, and RISE_STEPS of the ADC's smallest

@@ -4,15 +4,19 @@ The energy blocks (heart_stream) offer candidates; this decides which of them co
 dicrotic or T wave is too small (ECG: past its T-wave window a premature complex needs
 less), of two close candidates the taller stays, a PPG pulse where the rhythm puts the next
 beat needs less height, a stream's first beats are judged together, and a gap in a steady
-rhythm is searched again for beats the blocks missed (search-back; look-back for the first).
+rhythm is searched again for beats the blocks missed (search-back; look-back for the first;
+ECG: a premature complex hidden before a pause).
 A mixin of `BeatStream`: it reads and updates the stream's state (see heart_stream).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from empathy.edge.heart_beats import _median
-from empathy.edge.heart_method import (FIRST_JUDGED, LOOK_BACK_GAP, MIN_HEIGHT, RHYTHM_GAP,
-                                       SEARCH_GAP, SEARCH_SLACK)
+from empathy.edge.heart_method import (FIRST_JUDGED, LOOK_BACK_GAP, MIN_HEIGHT, PAUSE_GAP,
+                                       PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
+                                       QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP, SEARCH_SLACK, STEEP_S)
 
 
 class BeatGates:
@@ -63,6 +67,9 @@ class BeatGates:
         if len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
             return  # no steady rhythm to go by yet (a stream's first beats are unsure)
         gap, med = p - self.last_peak, _median(self.rr)
+        if self.m.premature_height and PAUSE_GAP * med <= gap <= SEARCH_GAP[1] * med:
+            self._premature_back(p, block_end, h0, gap)
+            gap, med = p - self.last_peak, _median(self.rr)  # (it may have found one)
         if not SEARCH_GAP[0] * med < gap <= SEARCH_GAP[1] * med:
             return
         floor = max(block_end - self.hist + self.reach, h0)  # (see BeatStream._setup: reach)
@@ -79,11 +86,64 @@ class BeatGates:
             if not (0 < k < len(w) - 1 and hq >= least):
                 prev = int(prev + med)  # none here: the next one is a beat further on
                 continue
-            self._note_interval(q - self.last_peak)
-            self.last_peak = prev = q
-            self.pending.append((q, hq))
+            self._found_back(q, hq, wide=True)
+            prev = q
+
+    def _premature_back(self, p: int, block_end: int, h0: int, gap: int) -> None:
+        """ECG: a wide premature complex of modest 5-20 Hz energy soon after a QRS may open
+        no block (the beat-wide average still holds that QRS), and the pause after it is
+        too short for _search_back in an irregular rhythm. A gap (the last beat to p) of
+        PAUSE_GAP-4.5 recent intervals (see _search_back) holds such a beat if its tallest
+        filtered peak past the T-wave window lies in its first PREMATURE_FRAC (premature,
+        then a compensatory pause), reaches `premature_height` of the recent heights in an
+        otherwise quiet gap (_quiet_around) and its raw waveform is at least
+        PREMATURE_SLOPE as steep as the last beat's (a T wave is smooth: Pan-Tompkins'
+        slope test)."""
+        # its tallest local maximum (one right at the window's start too)
+        floor = max(block_end - self.hist + self.reach, h0)  # (see _search_back)
+        lo = max(self.last_peak + self.late, floor + 1) - 1
+        hi = min(self.last_peak + int(PREMATURE_FRAC * gap), p - self.refr)
+        if hi - lo < 3 or self.last_peak < floor:  # (the last beat's steepness: in history)
+            return
+        w = self.y[lo - h0:hi - h0]
+        tops = np.flatnonzero((w[1:-1] > w[:-2]) & (w[1:-1] >= w[2:])) + 1
+        if not tops.size:
+            return
+        k = int(tops[w[tops].argmax()])
+        q, least = lo + k, self.m.premature_height * _median(self.heights)
+        if (w[k] >= least and self._quiet_around(q, p, least, h0) and self._steepness(q, h0)
+                >= PREMATURE_SLOPE * self._steepness(self.last_peak, h0)):
+            self._found_back(q, float(w[k]), wide=False)
+
+    def _quiet_around(self, q: int, p: int, least: float, h0: int) -> bool:
+        """Between the last beat's QRS and the next candidate's, the band-passed signal
+        stands over `least` for at most QUIET_FRAC[0] of the time, and apart from q's
+        complex (QUIET_AROUND_S about its peak) for at most QUIET_FRAC[1]: noise or motion,
+        whose peaks are no beats, keeps crossing it."""
+        g = self.y[self.last_peak + self.refr - h0:p - self.refr - h0] >= least
+        if np.count_nonzero(g) > QUIET_FRAC[0] * len(g):
+            return False
+        a = q - self.last_peak - self.refr
+        g[max(a - round(QUIET_AROUND_S[0] * self.fs), 0):
+          a + round(QUIET_AROUND_S[1] * self.fs)] = False
+        return np.count_nonzero(g) <= QUIET_FRAC[1] * len(g)
+
+    def _steepness(self, q: int, h0: int) -> float:
+        """The raw waveform's steepest change over STEEP_S where _refine looks for beat q's
+        peak (over a QRS's upstroke, not a sample: white noise's steps are steep too)."""
+        a, d = max(q - self.delay - self.back, h0), max(1, round(STEEP_S * self.fs))
+        w = self.x[a - h0:q + self.refine - h0]
+        return float(np.abs(w[d:] - w[:-d]).max()) if len(w) > d else 0.0
+
+    def _found_back(self, q: int, hq: float, wide: bool) -> None:
+        """A beat found between the last one and the block's candidate: it is the last now
+        (`wide`: its raw peak is looked for further on, see _shape)."""
+        self._note_interval(q - self.last_peak)
+        self.last_peak = q
+        self.pending.append((q, hq))
+        if wide:
             self.found.add(q)
-            self.searched += 1
+        self.searched += 1
 
     def _look_back(self, p: int, block_end: int, h0: int) -> None:
         """The stream's first beat may come before the energy averages are full (its block

@@ -27,6 +27,12 @@ RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
 RISE_STEPS = 10  # a pulse rises at least this many of the ADC's steps (see _rises)
 RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
 SEARCH_REACH_S = 2.0  # history kept for _search_back beyond one block's needs
+PAUSE_GAP = 1.45  # a gap of this many recent intervals may hide a premature beat (ECG)
+PREMATURE_FRAC = 0.55  # which lies in the gap's first 55 % (see _premature_back)
+PREMATURE_SLOPE = 0.38  # and is as steep as this many of the last beat's (a T wave is not)
+STEEP_S = 0.02  # (steepness: the change over this long)
+QUIET_FRAC = (0.2, 0.03)  # in a gap, over the height it needs: this much of it at most, and
+QUIET_AROUND_S = (0.1, 0.15)  # its complex: this long before and after its peak
 SEARCH_SLACK = 0.3  # a missed beat lies within this many beats of where the rhythm puts it
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
@@ -59,6 +65,8 @@ class Method:
     # filtered peak from this long before it opens (0: inside it)
     rhythm_height: float = 0.0  # where the rhythm puts the next beat, a candidate needs only
     # this of the recent heights (0: MIN_HEIGHT there too; see _tall_enough)
+    premature_height: float = 0.0  # a premature beat that opened no block needs this of
+    # the recent heights (0: not looked for; see _premature_back)
 
 
 METHODS = {
@@ -85,10 +93,20 @@ METHODS = {
     # The beat-wide window is 0.5 s, not Elgendi's 0.611: a premature complex 0.5-0.6 s after
     # a wide paced one opened no block while the long average still held the paced complex
     # (MIT-BIH 107, lead V1: 4 of 14 PVCs; 0.48-0.52 s find all, the other tuning excerpts
-    # unchanged)
+    # unchanged). A wide premature complex 0.33-0.47 s after a QRS, of modest 5-20 Hz energy,
+    # opened no block while that average still held the QRS, and in atrial fibrillation its
+    # pause is under 1.66 beats: a gap of 1.45 beats is searched in its first 55 % for one of
+    # a quarter of the recent heights (tuned on MIT-BIH 203 and 210: 6 of their 7 missed
+    # PVCs, 0.26-0.43 of the heights, in gaps of 1.50-1.91; the 7th is a stream's third
+    # beat). It must be 0.38 as steep as the last beat over 20 ms (those PVCs: 0.40-0.72;
+    # the paced stress case's T wave 0.02, a noise wave in NSTDB 118e06 0.36), in a gap over
+    # its height for at most a fifth of the time, and apart from its complex for at most 3 %
+    # (those PVCs: 2-16 % and 0-3 %; the simulated motion ECG's noise, seeds 1-8: 10-67 %
+    # and 0-25 %, now unchanged, as are every other tuning record and stress case)
     "ecg": Method((5.0, 20.0), 0.097, 0.5, 0.08, 0.25, 0.6, 0.1, 0.2, 0.2, 12.0, 0.0, 60.0,
                   both_signs=True, search_height=0.2, refine_back_s=0.15, back_ratio=1.5,
-                  late_s=0.36, late_height=0.3, block_lead_s=0.048),
+                  late_s=0.36, late_height=0.3, block_lead_s=0.048,
+                  premature_height=0.25),
 }
 
 
