@@ -21,7 +21,7 @@ from empathy import wire
 from empathy.clock import now_us
 from empathy.transports import open_sender
 url, key = sys.argv[1], bytes.fromhex(sys.argv[2])
-tx = open_sender(url, 9)
+tx = open_sender(url, 9, status_key=lambda: key, epochs=lambda: time.time_ns() >> 24)
 seq = 0
 while True:
     tx.send(wire.encode(wire.SeatSample(9, 90, seq, now_us(), 70.0, flags=0x1F), key))
