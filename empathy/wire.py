@@ -27,7 +27,7 @@ every failed tag, so a flood is visible long before.
 `decode` raises `WireError` and nothing else; `WireError.reason` is one of `REASONS`, so a
 receiver can keep a counter per reason.
 
-Other kinds (screen cues, heartbeats, clock sync) are laid out beside their encoders below.
+Other kinds (screen cues, heartbeats, clock sync, MQTT unit status) are laid out beside their encoders below.
 This module needs the standard library alone, but for the screen cue's signature (the
 `cryptography` package, imported when a cue signer or verifier is made). A host at 10,000 seats x 10 Hz uses
 `empathy.wire_batch.decode_batch` beside it (numpy): one call verifies and decodes a whole
