@@ -36,11 +36,11 @@ def _fps(unit: int, keys: dict, previous: dict) -> list[str]:
 
 def save(folder: Path, tops: dict[int, int], locks: dict[int, tuple[int, float]],
          keys: dict, previous: dict, epochs: Optional[dict[int, int]] = None) -> None:
-    epochs = epochs or {}
+    epochs = epochs or {}  # kept for units heard from (a file an older host still reads)
     doc = {"version": _VERSION,
-           "units": {str(u): {"top": tops.get(u, -1), "keys": _fps(u, keys, previous),
+           "units": {str(u): {"top": t, "keys": _fps(u, keys, previous),
                               **({"status": epochs[u]} if u in epochs else {})}
-                     for u in set(tops) | set(epochs)},
+                     for u, t in tops.items()},
            "seats": {str(s): [u, round(t, 1)] for s, (u, t) in locks.items()}}
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = folder / (FILE + ".tmp")
@@ -61,11 +61,10 @@ def load(folder: Path, keys: dict, previous: dict) -> Optional[tuple[dict, dict,
         tops, epochs = {}, {}
         for u, rec in doc["units"].items():
             unit, top, epoch = int(u), int(rec["top"]), int(rec.get("status", 0))
-            if not (0 <= unit <= 0xFFFF and -1 <= top < 1 << 62 and 0 <= epoch < 1 << 32):
+            if not (0 <= unit <= 0xFFFF and 0 <= top < 1 << 62 and 0 <= epoch < 1 << 32):
                 raise ValueError(f"unit {u}: out of range")
             if current.get(unit, set()) & set(rec["keys"]):
-                if top >= 0:
-                    tops[unit] = top
+                tops[unit] = top
                 if "status" in rec:
                     epochs[unit] = epoch
         locks = {}
