@@ -105,9 +105,9 @@ def test_host_and_unit_ride_out_a_broker_restart(tmp_path):
     b1 = LocalBroker(tmp_path / "b1")
     url = b1.url("restart", keepalive=1)
     rx = open_receiver(url)
-    tx = open_sender(url, 4)
-    intake = Intake(keys.units)
     seq = iter(range(10**6))
+    tx = open_sender(url, 4, status_key=lambda: keys.units[4], epochs=seq.__next__)
+    intake = Intake(keys.units)
 
     def deliver(n, timeout_s=15):
         start = intake.accepted
@@ -115,15 +115,19 @@ def test_host_and_unit_ride_out_a_broker_restart(tmp_path):
         while intake.accepted - start < n and time.monotonic() < end:
             tx.send(wire.encode(wire.SeatSample(4, 40, next(seq), now_us()), keys.units[4]))
             intake.feed(rx.recv_batch(0.05))
+            intake.check_health(rx.take_gone())
         return intake.accepted - start
 
     try:
         assert deliver(5) >= 5
+        first_epoch = intake.epochs[4]
         b1.stop()
         time.sleep(0.5)
         b2 = LocalBroker(tmp_path / "b2", port=b1.port)  # same address, empty broker
         try:
             assert deliver(5) >= 5  # both sides reconnected and resubscribed by themselves
+            # the unit's new connection has a new epoch, its will armed before reconnecting
+            assert intake.epochs[4] > first_epoch and not intake.rejected, intake.rejected
         finally:
             tx.close()
             rx.close()
