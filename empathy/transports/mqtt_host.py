@@ -16,6 +16,7 @@ from empathy.transports import TransportError
 from empathy.transports.mqtt_url import Inbox, MqttUrl
 
 _PACKET_LEAVES = (b"s", b"c", b"h")  # topic leaves that carry wire packets
+MAX_STATUS = 1024  # status messages waiting for the intake (every unit of a screen reconnecting fits)
 MAX_PACKET = 4096  # our messages are < 128 bytes with their topic; anything this long is junk
 
 
@@ -243,6 +244,8 @@ class Receiver:
                 self.rejected["bad_status"] += 1
             elif (payload[1] << 8 | payload[2]) != int(unit_txt):
                 self.rejected["topic_mismatch"] += 1
+            elif len(self.gone) >= MAX_STATUS:  # a flood: each costs the intake an HMAC
+                self.rejected["status_flood"] += 1
             else:
                 self.gone.append(payload)
         else:

@@ -173,3 +173,36 @@ def test_a_replayed_will_is_refused_and_a_killed_unit_still_leaves(tmp_path):
             unit.wait()
             eve.close()
             rx.close()
+
+
+def test_a_flood_of_forged_status_is_bounded_and_the_unit_stays_live(tmp_path):
+    keys = Keystore.new([1])
+    key, wrong = keys.units[1], Keystore.new([1]).units[1]
+    with LocalBroker(tmp_path / "broker") as broker:
+        url = broker.url("open", keepalive=1)
+        rx = open_receiver(url)
+        tx = open_sender(url, 1, status_key=lambda: key, epochs=iter(range(100, 200)).__next__)
+        eve = Eve(broker.port)
+        intake, seq = Intake(keys.units, quiet_s=30), [0]
+        try:
+            _pump(intake, rx, tx, key, 1.0, seq)
+            n = 5000
+            for e in range(n):  # each one tagged (with the wrong key): an HMAC to refuse
+                eve.c.publish("empathy/open/u/1/status",
+                              wire.encode_status(wire.Status(1, 1000 + e, False, "open"), wrong))
+            end, events = time.monotonic() + 20, []
+            while time.monotonic() < end:
+                events += _pump(intake, rx, tx, key, 0.2, seq)
+                refused = Counter(intake.rejected) + rx.rejected
+                if refused["bad_status"] + refused["status_flood"] >= n:
+                    break
+            assert refused["bad_status"] + refused["status_flood"] == n, refused
+            # a burst outruns the show's reads: the rest were dropped before any HMAC
+            assert refused["status_flood"] > 0 and refused["bad_status"] >= 1024
+            assert not _quiet(events) and intake.epochs == {1: 100}
+            print(f"\n{n} forged status: {refused['bad_status']} checked, "
+                  f"{refused['status_flood']} dropped unchecked")
+        finally:
+            eve.close()
+            tx.close()
+            rx.close()
