@@ -39,6 +39,7 @@ import paho.mqtt.client as mqtt
 
 from empathy import wire
 from empathy.log import RateLimited
+from empathy.transports import TransportError
 from empathy.transports.mqtt_host import Receiver  # noqa: F401 (the host's side)
 from empathy.transports.mqtt_url import Inbox, MqttUrl, log
 
@@ -61,6 +62,9 @@ class Sender:
         self.refused = 0  # connections the broker refused (credentials, ACL)
         self._say = RateLimited(log, burst=3)
         self._key, self._epochs = (status_key, epochs) if status_key and epochs else (None, None)
+        if self._key and not 0 < len(self.cfg.screen.encode()) <= wire.STATUS_MAX_SCREEN:
+            raise TransportError(f"{MqttUrl.redacted(url)}: the screen name is longer than "
+                                 f"{wire.STATUS_MAX_SCREEN} bytes (a unit's status carries it)")
         c = self.client = self.cfg.client(f"unit{unit_id}")
         self._arm()
 

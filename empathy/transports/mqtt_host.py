@@ -16,7 +16,7 @@ from empathy.transports import TransportError
 from empathy.transports.mqtt_url import Inbox, MqttUrl
 
 _PACKET_LEAVES = (b"s", b"c", b"h")  # topic leaves that carry wire packets
-MAX_STATUS = 1024  # status messages waiting for the intake (every unit of a screen reconnecting fits)
+MAX_STATUS = 1024  # status messages awaiting the intake (a screen's units all reconnecting)
 MAX_PACKET = 4096  # our messages are < 128 bytes with their topic; anything this long is junk
 
 
@@ -265,7 +265,7 @@ class Receiver:
 
     def take_gone(self) -> list[bytes]:
         """Status messages from the units' topics (a last will, a clean goodbye, an
-        online), for the intake to verify: `Intake.check_health(gone, screen=...)`."""
+        online), unverified: `Intake.check_health(gone)` checks them."""
         out, self.gone = self.gone, []
         return out
 
