@@ -98,6 +98,9 @@ def test_unreachable_broker_and_bad_urls_are_clear_errors(tmp_path):
         open_sender("mqtt://127.0.0.1:1/a/b", 1)
     with pytest.raises(TransportError, match="unknown transport"):
         open_sender("tcp://127.0.0.1:1", 1)
+    with pytest.raises(TransportError, match="screen name is longer than 64 bytes"):
+        open_sender("mqtt://127.0.0.1:1/" + "x" * 65, 1, status_key=lambda: bytes(32),
+                    epochs=lambda: 1)
 
 
 def test_host_and_unit_ride_out_a_broker_restart(tmp_path):
