@@ -145,6 +145,7 @@ def _seeds_wire() -> dict:
                                                   4), KEY), _health_v1()],
         "sync": [wire.encode_sync(wire.SyncRequest(1, 3, 10**12), KEY)],
         "sync_reply": [wire.encode_sync_reply(wire.SyncReply(1, 3, 1, 2, 3), KEY)],
+        "status": [wire.encode_status(wire.Status(1, 77, o, "main"), KEY) for o in (0, 1)],
     }
 
 
@@ -212,6 +213,8 @@ def parsers() -> list[Parser]:
                w["sync"]),
         Parser("wire_sync_reply", _wire(lambda d: wire.decode_sync_reply(d, KEY)),
                (wire.WireError,), w["sync_reply"]),
+        Parser("wire_status", _wire(lambda d: wire.decode_status(d, KEYS)), (wire.WireError,),
+               w["status"]),
         Parser("serial_stream", _serial, (), _seeds_serial()),
         Parser("serial_payload", _serial_payload, (ValueError,),
                [_payload(f) for f in _seeds_serial()[:4]]),

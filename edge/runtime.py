@@ -174,14 +174,17 @@ class EdgeUnit:
         # (declared in every heartbeat: the host's reward undoes this lag per seat)
         self.estimate_lag_s = max((f.aligner.lag_s for f in self.features),
                                   default=ESTIMATE_LATENCY_S)
-        self.uplink = open_sender(cfg.uplink, cfg.unit_id)
+        # One sequence for every packet this unit sends (one replay window), carried over
+        # restarts: the host refuses sequence numbers it has already seen. MQTT connection
+        # epochs are drawn from it too (the transport's thread: hence the lock).
+        self.seqs = SeqReserve(seq_path(cfg))
+        self.seq = self.seqs.start
+        self._seq_lock = threading.Lock()
+        self.uplink = open_sender(cfg.uplink, cfg.unit_id, status_key=lambda: self.key,
+                                  epochs=self._take_seq)
         self.channel_log = ChannelLog(cfg.channels_log) if cfg.channels_log else None
         self.link = UplinkWatch(cfg.uplink)
         self.perception: dict = {}  # per seat, on its first camera frame (edge.perception)
-        # One sequence for every packet this unit sends (one replay window), carried over
-        # restarts: the host refuses sequence numbers it has already seen.
-        self.seqs = SeqReserve(seq_path(cfg))
-        self.seq = self.seqs.start
         self.readings = 0
         self.last_reading = [0] * len(cfg.seats)
         self._running = True
@@ -195,8 +198,14 @@ class EdgeUnit:
 
     def _send(self, packet: bytes) -> None:
         self.link.count(self.uplink.send(packet), self.uplink.problem, now_us())
-        self.seq = (self.seq + 1) & wire.SEQ_MASK  # wraps; the host reads it serially
-        self.seqs.use(self.seq)
+        self._take_seq()
+
+    def _take_seq(self) -> int:
+        """The current sequence number, then move on (wraps; the host reads it serially)."""
+        with self._seq_lock:
+            seq, self.seq = self.seq, (self.seq + 1) & wire.SEQ_MASK
+            self.seqs.use(self.seq)
+            return seq
 
     def _heartbeat(self, t: int) -> None:
         ks = self.keywatch.changed()

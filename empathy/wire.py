@@ -27,7 +27,7 @@ every failed tag, so a flood is visible long before.
 `decode` raises `WireError` and nothing else; `WireError.reason` is one of `REASONS`, so a
 receiver can keep a counter per reason.
 
-Other kinds (screen cues, heartbeats, clock sync) are laid out beside their encoders below.
+Other kinds (screen cues, heartbeats, clock sync, MQTT unit status) are laid out beside their encoders below.
 This module needs the standard library alone, but for the screen cue's signature (the
 `cryptography` package, imported when a cue signer or verifier is made). A host at 10,000 seats x 10 Hz uses
 `empathy.wire_batch.decode_batch` beside it (numpy): one call verifies and decodes a whole
@@ -50,6 +50,7 @@ KIND_HEALTH = 2
 KIND_SYNC = 3  # clock sync request, edge -> host
 KIND_SYNC_REPLY = 4  # clock sync reply, host -> edge
 KIND_CUE = 5  # signed screen cue, host -> edge (kind 1, the HMAC-tagged cue, is retired)
+KIND_STATUS = 6  # a unit's MQTT status (online, or its last will "offline"), edge -> host
 PACKET_SIZE = 32
 TAG_SIZE = 7
 BODY_SIZE = PACKET_SIZE - TAG_SIZE
@@ -456,6 +457,61 @@ def encode_sync_reply(r: SyncReply, key: bytes) -> bytes:
 def decode_sync_reply(packet: bytes, key: bytes) -> SyncReply:
     _, unit, seq, t1, t2, t3 = _open(packet, KIND_SYNC_REPLY, _SYNC_REPLY, lambda _u: key)
     return SyncReply(unit, seq, t1, t2, t3)
+
+
+# --- Unit status (MQTT `status` topic, retained; the last will says "offline") -----------
+# Tagged like every packet a unit sends, so nobody on an open broker can mark a live unit
+# offline. The will is fixed when the unit connects, so each connection gets an `epoch`
+# from the unit's own sequence (persisted over restarts, so always newer): the host takes
+# an "offline" only for the connection epoch it last saw "online", or a newer one, and a
+# will captured from an earlier connection is refused.
+#
+#   off size field
+#   0   1    header     version 1, kind 6
+#   1   2    unit_id
+#   3   4    epoch      the unit's sequence number when this connection was made
+#   7   1    online     1 = online, 0 = offline
+#   8   1    n          length of the screen name (1..64)
+#   9   n    screen     UTF-8, the topic's screen: a status is not valid on another screen
+#   ..  7    tag        HMAC-SHA256(unit key, bytes 0..8+n) truncated to 56 bits
+
+_STATUS = struct.Struct(">BHIBB")
+STATUS_MAX_SCREEN = 64
+
+
+@dataclass(frozen=True)
+class Status:
+    unit_id: int
+    epoch: int
+    online: bool
+    screen: str
+
+
+def encode_status(s: Status, key: bytes) -> bytes:
+    name = s.screen.encode()
+    if not 1 <= len(name) <= STATUS_MAX_SCREEN:
+        raise WireError("bad_field", f"screen name of {len(name)} bytes")
+    body = _STATUS.pack((VERSION << 4) | KIND_STATUS, s.unit_id & 0xFFFF, s.epoch & SEQ_MASK,
+                        int(bool(s.online)), len(name)) + name
+    return body + tag(key, body)
+
+
+def decode_status(packet: bytes, keys: KeyLookup) -> Status:
+    if len(packet) < _STATUS.size + 1 + TAG_SIZE:
+        raise WireError("too_short", f"{len(packet)} bytes")
+    n = packet[_STATUS.size - 1]
+    want = _STATUS.size + n + TAG_SIZE
+    if len(packet) != want:
+        raise WireError("too_long" if len(packet) > want else "too_short",
+                        f"{len(packet)} bytes for a {n}-byte screen name")
+    layout = struct.Struct(f">BHIBB{n}s")
+    _, unit, epoch, online, _, name = _open(packet, KIND_STATUS, layout, keys)
+    if online > 1 or not 1 <= n <= STATUS_MAX_SCREEN:
+        raise WireError("bad_field", f"online {online}, screen name of {n} bytes")
+    try:
+        return Status(unit, epoch, online == 1, name.decode())
+    except UnicodeDecodeError:
+        raise WireError("bad_field", "screen name is not UTF-8") from None
 
 
 def kind_of(packet: bytes) -> int:

@@ -1,5 +1,6 @@
 """What the host's intake must not forget over a restart: each unit's highest sequence
-number (anti-replay) and the seats locked to units on first sight.
+number (anti-replay), its MQTT connection epoch (so a will captured earlier stays refused)
+and the seats locked to units on first sight.
 
 One JSON file in the host's state folder, written by atomic rename (mode 0600) about once
 a second and when the show ends. Each unit's highest number is stored with the
@@ -34,9 +35,12 @@ def _fps(unit: int, keys: dict, previous: dict) -> list[str]:
 
 
 def save(folder: Path, tops: dict[int, int], locks: dict[int, tuple[int, float]],
-         keys: dict, previous: dict) -> None:
+         keys: dict, previous: dict, epochs: Optional[dict[int, int]] = None) -> None:
+    epochs = epochs or {}  # kept for units heard from (a file an older host still reads)
     doc = {"version": _VERSION,
-           "units": {str(u): {"top": t, "keys": _fps(u, keys, previous)} for u, t in tops.items()},
+           "units": {str(u): {"top": t, "keys": _fps(u, keys, previous),
+                              **({"status": epochs[u]} if u in epochs else {})}
+                     for u, t in tops.items()},
            "seats": {str(s): [u, round(t, 1)] for s, (u, t) in locks.items()}}
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = folder / (FILE + ".tmp")
@@ -46,21 +50,23 @@ def save(folder: Path, tops: dict[int, int], locks: dict[int, tuple[int, float]]
     os.replace(tmp, folder / FILE)
 
 
-def load(folder: Path, keys: dict, previous: dict) -> Optional[tuple[dict, dict]]:
-    """(tops, locks) saved before, or None when there is no state yet. A damaged file is
-    logged and gives empty tables (refusing to start would stop the show); the caller
-    still treats it as a restart."""
+def load(folder: Path, keys: dict, previous: dict) -> Optional[tuple[dict, dict, dict]]:
+    """(tops, locks, epochs) saved before, or None when there is no state yet. A damaged
+    file is logged and gives empty tables (refusing to start would stop the show); the
+    caller still treats it as a restart."""
     path = folder / FILE
     try:
         doc = json.loads(path.read_text())
         current = {u: set(_fps(u, keys, previous)) for u in keys}
-        tops = {}
+        tops, epochs = {}, {}
         for u, rec in doc["units"].items():
-            unit, top = int(u), int(rec["top"])
-            if not (0 <= unit <= 0xFFFF and 0 <= top < 1 << 62):
+            unit, top, epoch = int(u), int(rec["top"]), int(rec.get("status", 0))
+            if not (0 <= unit <= 0xFFFF and 0 <= top < 1 << 62 and 0 <= epoch < 1 << 32):
                 raise ValueError(f"unit {u}: out of range")
             if current.get(unit, set()) & set(rec["keys"]):
                 tops[unit] = top
+                if "status" in rec:
+                    epochs[unit] = epoch
         locks = {}
         for s, (u, t) in doc["seats"].items():
             seat, unit = int(s), int(u)
@@ -71,5 +77,5 @@ def load(folder: Path, keys: dict, previous: dict) -> Optional[tuple[dict, dict]
         return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         log.error("host state %s unreadable (%s): starting without it", path, e)
-        return {}, {}
-    return tops, locks
+        return {}, {}, {}
+    return tops, locks, epochs

@@ -42,6 +42,7 @@ SAVE_S = 1.0  # how often replay windows and seat locks go to the state folder
 UNITS = 1 << 16
 _CONTROL = np.array(sorted(wire_batch.CONTROL_HEADERS), np.uint8)
 _TS_MOD = wire.TS_MASK + 1
+_HALF32 = 1 << 31  # status epochs are 32-bit sequence numbers: compared serially
 log = logging.getLogger("empathy.host.receive")
 
 
@@ -148,6 +149,7 @@ class Intake:
         self.reply = reply
         self.seats: dict[int, SeatTrack] = {}
         self.windows = ReplayWindows()
+        self.epochs: dict[int, int] = {}  # unit -> connection epoch of its last status
         self.owners = SeatOwners(seatmap)
         self.health = Health(quiet_s)
         self.fresh_us = int(fresh_s * 1e6) if fresh_s else 0
@@ -168,7 +170,7 @@ class Intake:
         got = intake_state.load(self.state_dir, self.keys, self.previous)
         if got is None:
             return
-        tops, locks = got
+        tops, locks, self.epochs = got
         self.windows.restore(tops)
         self.owners.restore(locks)
         # A restart: every sample stamped before now was either taken before or is a copy
@@ -181,7 +183,7 @@ class Intake:
         if self.state_dir:
             self.owners.release_idle(time.time())
             intake_state.save(self.state_dir, self.windows.tops(), self.owners.locks(),
-                              self.keys, self.previous)
+                              self.keys, self.previous, self.epochs)
 
     # -- keys (rotation while the show runs) -------------------------------------------
     def set_keys(self, keys: dict[int, bytes], previous: Optional[dict[int, bytes]] = None) -> None:
@@ -310,10 +312,32 @@ class Intake:
                 wire.SyncReply(msg.unit_id, msg.seq, msg.t1_us, rx_us, self.clock()), key),
                 origin)
 
-    def check_health(self, gone: Iterable[int] = (), now: Optional[int] = None) -> list[dict]:
-        """Health events since the last call; `gone`: units the transport saw leave."""
-        self.health.left.update(u for u in gone if isinstance(u, int) and 0 <= u < UNITS
-                                and self.health.unit_last[u] >= 0)
+    def _status(self, msg: bytes) -> Optional[int]:
+        """One status message from the transport (`wire.Status`): the unit, if it says
+        that unit's current connection ended. An "online" moves the unit's connection
+        epoch forward; an "offline" counts only for that epoch or a newer one, so a will
+        or goodbye captured from an earlier connection is refused (`stale_status`), and so
+        is an offline from a unit whose online this host has not seen (silence still
+        reports it within `quiet_s`)."""
+        try:
+            st, _ = self._key_for(wire.decode_status, msg)
+        except wire.WireError:
+            self.rejected["bad_status"] += 1  # untagged (a unit from before), forged, bent
+            return None
+        last = self.epochs.get(st.unit_id)
+        ahead = None if last is None else (st.epoch - last + _HALF32) % (1 << 32) - _HALF32
+        if (ahead is not None and ahead < 0) or (ahead is None and not st.online):
+            self.rejected["stale_status"] += 1
+            return None
+        self.epochs[st.unit_id] = st.epoch
+        return None if st.online else st.unit_id
+
+    def check_health(self, gone: Iterable[bytes] = (), now: Optional[int] = None) -> list[dict]:
+        """Health events since the last call; `gone`: the transport's status messages
+        (units saying they left, or came online)."""
+        left = (self._status(bytes(m)) for m in gone if isinstance(m, (bytes, bytearray)))
+        self.health.left.update(u for u in left
+                                if u is not None and self.health.unit_last[u] >= 0)
         events = self.health.check(now_us() if now is None else now)
         ks = self._watch.changed() if self._watch else None
         if ks:

@@ -21,7 +21,7 @@ from empathy import wire
 from empathy.clock import now_us
 from empathy.transports import open_sender
 url, key = sys.argv[1], bytes.fromhex(sys.argv[2])
-tx = open_sender(url, 9)
+tx = open_sender(url, 9, status_key=lambda: key, epochs=lambda: time.time_ns() >> 24)
 seq = 0
 while True:
     tx.send(wire.encode(wire.SeatSample(9, 90, seq, now_us(), 70.0, flags=0x1F), key))
@@ -98,6 +98,9 @@ def test_unreachable_broker_and_bad_urls_are_clear_errors(tmp_path):
         open_sender("mqtt://127.0.0.1:1/a/b", 1)
     with pytest.raises(TransportError, match="unknown transport"):
         open_sender("tcp://127.0.0.1:1", 1)
+    with pytest.raises(TransportError, match="screen name is longer than 64 bytes"):
+        open_sender("mqtt://127.0.0.1:1/" + "x" * 65, 1, status_key=lambda: bytes(32),
+                    epochs=lambda: 1)
 
 
 def test_host_and_unit_ride_out_a_broker_restart(tmp_path):
@@ -105,9 +108,9 @@ def test_host_and_unit_ride_out_a_broker_restart(tmp_path):
     b1 = LocalBroker(tmp_path / "b1")
     url = b1.url("restart", keepalive=1)
     rx = open_receiver(url)
-    tx = open_sender(url, 4)
-    intake = Intake(keys.units)
     seq = iter(range(10**6))
+    tx = open_sender(url, 4, status_key=lambda: keys.units[4], epochs=seq.__next__)
+    intake = Intake(keys.units)
 
     def deliver(n, timeout_s=15):
         start = intake.accepted
@@ -115,15 +118,19 @@ def test_host_and_unit_ride_out_a_broker_restart(tmp_path):
         while intake.accepted - start < n and time.monotonic() < end:
             tx.send(wire.encode(wire.SeatSample(4, 40, next(seq), now_us()), keys.units[4]))
             intake.feed(rx.recv_batch(0.05))
+            intake.check_health(rx.take_gone())
         return intake.accepted - start
 
     try:
         assert deliver(5) >= 5
+        first_epoch = intake.epochs[4]
         b1.stop()
         time.sleep(0.5)
         b2 = LocalBroker(tmp_path / "b2", port=b1.port)  # same address, empty broker
         try:
             assert deliver(5) >= 5  # both sides reconnected and resubscribed by themselves
+            # the unit's new connection has a new epoch, its will armed before reconnecting
+            assert intake.epochs[4] > first_epoch and not intake.rejected, intake.rejected
         finally:
             tx.close()
             rx.close()

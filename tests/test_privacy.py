@@ -235,8 +235,12 @@ class MqttCapture:
                 j = 2 + tlen + (2 if (first >> 1) & 3 else 0)
                 plen, j = _varint(body, j)
                 payload = body[j + plen:]
-                if topic.endswith("/status"):
-                    assert payload in (b"online", b"offline"), payload[:40]
+                if topic.endswith("/status"):  # wire.Status: unit, epoch, word, screen, tag
+                    screen = topic.split("/")[1].encode()
+                    assert (payload[0] == (wire.VERSION << 4 | wire.KIND_STATUS)
+                            and payload[7] in (0, 1) and payload[8:9 + len(screen)]
+                            == bytes([len(screen)]) + screen
+                            and len(payload) == 9 + len(screen) + wire.TAG_SIZE), payload[:40]
                 else:
                     assert topic.rsplit("/", 1)[1] in ("s", "h", "c"), topic
                     out.append(payload)

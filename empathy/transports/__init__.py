@@ -45,7 +45,9 @@ def _module(url: str):
     return importlib.import_module(SCHEMES[scheme])
 
 
-def open_sender(url: str, unit_id: int = 0):
+def open_sender(url: str, unit_id: int = 0, status_key=None, epochs=None):
+    """`status_key`, `epochs`: callables that let an MQTT unit tag its online/offline
+    status (empathy/transports/mqtt.py); other transports have no status to tag."""
     u = urlsplit(url)
     if u.hostname == "auto":  # the announced host and port; our own user, screen and options
         from empathy.discovery import find_host
@@ -54,7 +56,10 @@ def open_sender(url: str, unit_id: int = 0):
         user = u.netloc.rpartition("@")[0]
         url = urlunsplit((u.scheme, (user + "@" if user else "") + found.netloc,
                           u.path or found.path, u.query, ""))
-    return _module(url).Sender(url, unit_id)
+    mod = _module(url)
+    if status_key and mod.__name__.endswith(".mqtt"):
+        return mod.Sender(url, unit_id, status_key, epochs)
+    return mod.Sender(url, unit_id)
 
 
 def open_receiver(url: str):

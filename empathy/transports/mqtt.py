@@ -4,7 +4,8 @@
     empathy/<screen>/u/<unit>/h       heartbeats          QoS 1
     empathy/<screen>/u/<unit>/c       clock-sync requests QoS 0 (a redelivered one is stale)
     empathy/<screen>/u/<unit>/d       host -> unit        QoS 0 (clock-sync replies)
-    empathy/<screen>/u/<unit>/status  "online", or the last will "offline"   QoS 1, retained
+    empathy/<screen>/u/<unit>/status  online, or the last will offline      QoS 1, retained
+                                      (`wire.Status`, tagged with the unit's key)
 
 URL: ``mqtt[s]://[USER[:PASSWORD]@]HOST:PORT/SCREEN?v=5&group=G&keepalive=2``, plus for
 an authenticated, encrypted link (the cinema default, see deploy/cinema/mosquitto.conf):
@@ -24,17 +25,21 @@ than `MAX_PACKET` is skipped unread, a malformed one is dropped, a packet whose 
 unit is not the unit in its topic is refused (so the broker's per-unit ACL binds the
 wire identity too), a status topic's unit must be a unit id; all are counted in
 `Receiver.rejected`. The inbox between the network thread and the show is bounded
-(`queue_drops`).
+(`queue_drops`). Status messages go to the host's intake, which checks their tag and
+connection epoch (`bad_status`, `stale_status`): on an open broker nobody but the unit
+can say it left.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Callable, Optional
 
 import paho.mqtt.client as mqtt
 
 from empathy import wire
 from empathy.log import RateLimited
+from empathy.transports import TransportError
 from empathy.transports.mqtt_host import Receiver  # noqa: F401 (the host's side)
 from empathy.transports.mqtt_url import Inbox, MqttUrl, log
 
@@ -42,7 +47,13 @@ _ROUTE = {wire.KIND_SAMPLE: ("s", 0), wire.KIND_HEALTH: ("h", 1), wire.KIND_SYNC
 
 
 class Sender:
-    def __init__(self, url: str, unit_id: int = 0):
+    """`status_key()` (the unit's current key) and `epochs()` (a number from the unit's
+    persisted sequence, newer at each call, over restarts too) tag its status messages;
+    without them the unit publishes no status and the host notices it leave by silence."""
+
+    def __init__(self, url: str, unit_id: int = 0,
+                 status_key: Optional[Callable[[], bytes]] = None,
+                 epochs: Optional[Callable[[], int]] = None):
         self.url, self.cfg, self.unit = url, MqttUrl(url), unit_id
         base = f"{self.cfg.base}/{unit_id}"
         self.topics = {leaf: f"{base}/{leaf}" for leaf in ("s", "h", "c")}
@@ -50,8 +61,12 @@ class Sender:
         self.inbox = Inbox(limit=1024)  # the host's replies; a flood of them cannot grow it
         self.refused = 0  # connections the broker refused (credentials, ACL)
         self._say = RateLimited(log, burst=3)
+        self._key, self._epochs = (status_key, epochs) if status_key and epochs else (None, None)
+        if self._key and not 0 < len(self.cfg.screen.encode()) <= wire.STATUS_MAX_SCREEN:
+            raise TransportError(f"{MqttUrl.redacted(url)}: the screen name is longer than "
+                                 f"{wire.STATUS_MAX_SCREEN} bytes (a unit's status carries it)")
         c = self.client = self.cfg.client(f"unit{unit_id}")
-        c.will_set(self.status, b"offline", qos=1, retain=True)
+        self._arm()
 
         broker = f"the broker at {self.cfg.host}:{self.cfg.port}"
         self.problem = f"not connected yet to {broker}"
@@ -66,10 +81,11 @@ class Sender:
                 return
             self.reached = True
             client.subscribe(f"{base}/d", 0)
-            client.publish(self.status, b"online", qos=1, retain=True)
+            self._say_status(True)
 
         def lost(_c, _u, *_rest):
             self.problem = f"lost {broker}"
+            self._arm()  # the next connection's will, made before paho reconnects
 
         def unreachable(_c, _u):
             self.problem = f"cannot reach {broker}"
@@ -82,6 +98,21 @@ class Sender:
         # Asynchronous: a unit that boots before the broker keeps trying, like a real one.
         c.connect_async(self.cfg.host, self.cfg.port, self.cfg.keepalive)
         c.loop_start()
+
+    def _word(self, online: bool) -> bytes:
+        return wire.encode_status(wire.Status(self.unit, self.epoch, online, self.cfg.screen),
+                                  self._key())
+
+    def _arm(self) -> None:
+        """A new connection epoch; its will is fixed now, as the broker keeps it from
+        CONNECT on, so a will from an earlier connection can never pass for this one's."""
+        if self._key:
+            self.epoch = self._epochs() & wire.SEQ_MASK
+            self.client.will_set(self.status, self._word(False), qos=1, retain=True)
+
+    def _say_status(self, online: bool):
+        if self._key:
+            return self.client.publish(self.status, self._word(online), qos=1, retain=True)
 
     def send(self, packet: bytes) -> bool:
         """False when the broker is not connected (a QoS 1 heartbeat then waits in the
@@ -98,8 +129,8 @@ class Sender:
 
     def close(self) -> None:
         """A clean exit says "offline" itself (a clean disconnect suppresses the will)."""
-        if self.client.is_connected():
-            self.client.publish(self.status, b"offline", qos=1, retain=True).wait_for_publish(2)
+        if self.client.is_connected() and self._key:
+            self._say_status(False).wait_for_publish(2)
         self.client.disconnect()
         self.client.loop_stop()
 

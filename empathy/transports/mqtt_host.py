@@ -16,6 +16,7 @@ from empathy.transports import TransportError
 from empathy.transports.mqtt_url import Inbox, MqttUrl
 
 _PACKET_LEAVES = (b"s", b"c", b"h")  # topic leaves that carry wire packets
+MAX_STATUS = 1024  # status messages awaiting the intake (a screen's units all reconnecting)
 MAX_PACKET = 4096  # our messages are < 128 bytes with their topic; anything this long is junk
 
 
@@ -56,13 +57,16 @@ class Receiver:
         self.url, self.cfg = url, MqttUrl(url)
         self.v5 = self.cfg.protocol == mqtt.MQTTv5
         self.inbox = Inbox()
-        self.gone: list[int] = []
-        self.rejected: Counter = Counter()  # oversized, malformed, topic_mismatch, bad_topic
+        self.gone: list[bytes] = []  # status messages (`wire.Status`), unverified
+        self.rejected: Counter = Counter()  # oversized, malformed, topic_mismatch, bad_topic,
+        # bad_status (not a tagged status for this screen)
         self.skip = 0  # bytes still to skip of an oversized message
         self.lock = threading.Lock()  # the socket is shared by the reader thread and reply()
         self.running = True
         self.ctx = self.cfg.ssl_context() if self.cfg.tls else None
         self.prefix = f"{self.cfg.base}/".encode()
+        name = self.cfg.screen.encode()  # a status names its screen (wire.Status), tagged
+        self.screen = bytes([len(name) & 0xFF]) + name
         share = f"$share/{self.cfg.group}/" if self.cfg.group else ""
         b = self.cfg.base
         self.subs = [(f"{share}{b}/+/s", 0), (f"{share}{b}/+/c", 0), (f"{share}{b}/+/h", 1),
@@ -234,9 +238,16 @@ class Receiver:
                 self.rejected["topic_mismatch"] += 1
             else:
                 payloads.append(payload)
-        elif leaf == b"status":
-            if bytes(buf[k:end]) == b"offline":
-                self.gone.append(int(unit_txt))
+        elif leaf == b"status":  # checked by the intake, which holds the keys
+            payload = bytes(buf[k:end])
+            if payload[8:8 + len(self.screen)] != self.screen:  # plain words too
+                self.rejected["bad_status"] += 1
+            elif (payload[1] << 8 | payload[2]) != int(unit_txt):
+                self.rejected["topic_mismatch"] += 1
+            elif len(self.gone) >= MAX_STATUS:  # a flood: each costs the intake an HMAC
+                self.rejected["status_flood"] += 1
+            else:
+                self.gone.append(payload)
         else:
             self.rejected["bad_topic"] += 1
 
@@ -252,8 +263,9 @@ class Receiver:
         except OSError:
             pass  # reconnecting: the unit asks again in half a second
 
-    def take_gone(self) -> list[int]:
-        """Units the broker says left (their last will, or a clean goodbye)."""
+    def take_gone(self) -> list[bytes]:
+        """Status messages from the units' topics (a last will, a clean goodbye, an
+        online), unverified: `Intake.check_health(gone)` checks them."""
         out, self.gone = self.gone, []
         return out
 
