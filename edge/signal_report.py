@@ -134,7 +134,7 @@ def _wave(ax, x, fs, beats, labels, spans, t0: float, t1: float, title: str,
         title += " (normal beats marked in the zooms only)"
     at = np.clip(np.round(beats * fs).astype(int), 0, len(x) - 1)
     for name, (colour, marker) in LABELS.items():
-        m = inside & (labels == name) & ~(crowded and name == "normal")
+        m = inside & (labels == name) & (not crowded or name != "normal")
         ax.scatter(beats[m], x[at[m]], s=14, color=colour, marker=marker, zorder=3,
                    label=f"{name} ({int(np.sum(labels == name))})")
     for k, (a, b) in enumerate(sp for sp in spans if sp[1] > t0 and sp[0] < t1):
@@ -170,7 +170,9 @@ def hr_result(path: str, kind: str, s: dict, x, sqi, moving) -> Result:
     res.tables[f"Windows of {ZOOM_S:.0f} s"] = s["windows"]
     res.notes.append("Beat labels: a beat ending an ectopic or corrected interval is marked "
                      "as such; low shape quality: shape quality below "
-                     f"{SQI_MIN}; grey: stretches of {LOST_GAP_S:.0f} s or more without a beat.")
+                     f"{SQI_MIN}; grey: stretches of {LOST_GAP_S:.0f} s or more without a beat. "
+                     "A beat with two labels shows the first in the legend's order, so the "
+                     "legend's counts can be below the Quality labels table's.")
 
     def plots() -> dict:
         spans = _lost_spans(beats, dur)

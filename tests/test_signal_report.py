@@ -119,3 +119,33 @@ def test_envelope_caps_points_and_keeps_the_spikes():
     tt, yy = envelope(t, y)
     assert len(tt) == len(yy) <= MAX_POINTS and yy.max() == 9.0 and np.all(np.diff(tt) >= 0)
     assert len(envelope(t[:100], y[:100])[0]) == 100  # short lines are left alone
+
+
+def test_each_beat_is_marked_once_with_its_label(ppg_csv, monkeypatch):
+    """The plots mark what the counts count: in the first 10 s every beat once, by label;
+    over a crowded whole recording the flagged ones only."""
+    import argparse
+
+    from empathy.edge import signal_report
+    from empathy.edge.signal_cli import _beats
+
+    args = argparse.Namespace(file=str(ppg_csv), column=None, fs=None, acc=None, kind="ppg")
+    s, fs, x, sqi, moving = _beats(args)
+    labels = signal_report.beat_labels(s, sqi, moving)
+    assert np.sum(labels == "ectopic") == s["ectopic"]
+    assert np.sum(labels == "artefact corrected") <= s["artefacts_corrected"]
+    monkeypatch.setattr(signal_report, "CROWDED", 100)  # 5 min has ~380 beats
+    res = signal_report.hr_result(str(ppg_csv), "ppg", s, x, sqi, moving)
+    fig = res.plot()["Waveform and beats"]
+
+    def drawn(ax):
+        return {c.get_label().rsplit(" (", 1)[0]: len(c.get_offsets()) for c in ax.collections
+                if c.get_label().rsplit(" (", 1)[0] in signal_report.LABELS}
+
+    beats = np.array(s["beats_s"])
+    first = labels[beats <= 10.0]
+    assert drawn(fig.axes[1]) == {k: int(np.sum(first == k)) for k in signal_report.LABELS}
+    whole = drawn(fig.axes[0])
+    low = int(np.sum(labels == "low shape quality"))  # less those ectopic or corrected
+    assert whole["normal"] == 0 and whole["low shape quality"] == low > 0
+    assert low <= s["low_quality_beats"] <= low + s["ectopic"] + s["artefacts_corrected"]
