@@ -191,7 +191,7 @@ def _save(path, step, make) -> None:
 def _hr(args) -> int:
     from empathy.edge.signal_report import hr_result, stages
 
-    with stages(bool(args.report), 4) as step:
+    with stages(bool(args.report), 3) as step:
         try:
             path = _report_path(args)
             s, fs, x, sqi, moving = _beats(args, step)
@@ -236,7 +236,7 @@ def _hrv(args) -> int:
     from empathy.edge.hrv import CORRECTED, corrected_intervals, hrv_time
     from empathy.edge.signal_report import hrv_result, stages
 
-    with stages(bool(args.report), 4) as step:
+    with stages(bool(args.report), 3) as step:
         try:
             path = _report_path(args)
             beat_s, s = _hrv_beats(args, step)
