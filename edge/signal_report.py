@@ -202,7 +202,8 @@ def hr_result(path: str, kind: str, s: dict, x, sqi, moving) -> Result:
                      title="window quality (grey: lost contact, purple: low shape quality)")
         out["Heart rate over time"] = fig
         fig, ax = _fig(1)
-        ax[0, 0].barh(list(counts), list(counts.values()), color="#555")
+        bars = ax[0, 0].barh(list(counts), list(counts.values()), color="#555")
+        ax[0, 0].bar_label(bars, fontsize=8, padding=2)  # seconds and counts share the axis
         ax[0, 0].invert_yaxis()
         out["Quality labels"] = fig
         return out
