@@ -12,6 +12,8 @@ import html
 import io
 import json
 import math
+import os
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,6 +55,7 @@ class Result:
     plot: Optional[Callable[[], dict]] = None  # -> {caption: figure}, drawn only when written
     tables: dict = field(default_factory=dict)  # caption -> list of row dicts (same keys)
     notes: list[str] = field(default_factory=list)
+    verdict: bool = True  # a PASS/FAIL banner; a recording's report has no limits to pass
 
     @property
     def passed(self) -> bool:
@@ -113,12 +116,13 @@ def write(result: Result, out_dir: str | Path, name: str | None = None) -> tuple
     name = name or result.kind
     doc = result.summary()
     json_path = out / f"{name}.json"
-    json_path.write_text(json.dumps(doc, indent=2))
+    _atomic(json_path, json.dumps(doc, indent=2))
     e = html.escape
     verdict = "PASS" if result.passed else "FAIL"
     parts = [f"<!doctype html><meta charset=utf-8><title>{e(result.title)}</title>",
-             f"<style>{_CSS}</style><h1>{e(result.title)}</h1>",
-             f"<div class='banner {verdict.lower()}'>{verdict}</div>"]
+             f"<style>{_CSS}</style><h1>{e(result.title)}</h1>"]
+    if result.verdict:
+        parts.append(f"<div class='banner {verdict.lower()}'>{verdict}</div>")
     if result.reasons:
         parts.append("<h2>Why it failed</h2><ul>" +
                      "".join(f"<li>{e(r)}</li>" for r in result.reasons) + "</ul>")
@@ -150,11 +154,31 @@ def write(result: Result, out_dir: str | Path, name: str | None = None) -> tuple
     parts.append(f"<p><small>written {e(doc['written_utc'])}; figures also in "
                  f"{e(json_path.name)}</small></p>")
     html_path = out / f"{name}.html"
-    html_path.write_text("\n".join(parts))
+    _atomic(html_path, "\n".join(parts))
     return html_path, json_path
+
+
+def _atomic(path: Path, text: str) -> None:
+    """A reader (or a tester's browser) never sees half a page: write aside, then rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+LIST_SHOWN = 12  # longer lists (an hour's beat times) stay in the JSON only
 
 
 def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {_fmt(x)}" for k, x in v.items())
+    if isinstance(v, (list, tuple)) and len(v) > LIST_SHOWN:
+        return f"{len(v)} values (in the JSON)"
     return str(v)

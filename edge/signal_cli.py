@@ -105,12 +105,14 @@ def _rate(t, fs, path: str, flag: str = "--fs") -> float:
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
 
 
-def _beats(args, verb: str):
-    """(summary, fs, n samples) of a PPG/ECG file, or a one-line error and exit status."""
+def _beats(args, step=lambda text: None):
+    """(summary, fs, samples, beats' shape quality, moving or None) of a PPG/ECG file."""
     from empathy.edge.heart import waveform_peaks
     from empathy.edge.hrv import heart_summary
 
+    step(f"reading {Path(args.file).name}")
     t, cols = read_signal(args.file)
+    step("finding beats")
     x = _pick(cols, args.column, args.file)
     fs = _rate(t, args.fs, args.file)
     acc_fs, mag, axes = _read_acc(args) if getattr(args, "acc", None) else (None, None, None)
@@ -122,14 +124,14 @@ def _beats(args, verb: str):
     if mag is not None:
         from empathy.edge.motion import motion_gate
 
-        _, sqi, _, motion = motion_gate(beats.idx / fs * 1e6, sqi, mag, acc_fs)
+        _, sqi, moving, motion = motion_gate(beats.idx / fs * 1e6, sqi, mag, acc_fs)
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
     s = heart_summary(beats.idx / fs, sqi, len(x) / fs)
     s["fs_hz"] = fs
     if motion is not None:
         s["motion"] = motion
-    return s, fs, len(x)
+    return s, fs, x, sqi, (moving if mag is not None else None)
 
 
 def _read_acc(args):
@@ -171,13 +173,34 @@ def _no_heartbeat(verb: str, path: str, s: dict) -> int:
     return NO_HEARTBEAT
 
 
+def _report_path(args):
+    from empathy.edge.signal_report import check_path
+
+    return check_path(args.report) if args.report else None
+
+
+def _save(path, step, make) -> None:
+    """Write the report (if asked): `make` builds its Result from what was computed."""
+    from empathy.edge.signal_report import save
+
+    if path:
+        step("drawing the report")
+        save(make(), path)
+
+
 def _hr(args) -> int:
-    try:
-        s, fs, n = _beats(args, "hr")
-    except (SignalFileError, ValueError) as e:
-        print(f"empathy signal hr: {e}", file=sys.stderr)
-        return 1
-    if not s["heartbeat"]:
+    from empathy.edge.signal_report import hr_result, stages
+
+    with stages(bool(args.report), 3) as step:
+        try:
+            path = _report_path(args)
+            s, fs, x, sqi, moving = _beats(args, step)
+            _save(path, step, lambda: hr_result(args.file, args.kind, s, x, sqi, moving))
+        except (SignalFileError, ValueError) as e:
+            print(f"empathy signal hr: {e}", file=sys.stderr)
+            return 1
+    n = len(x)
+    if not s["heartbeat"]:  # the report (if asked) shows the flat line all the same
         return _no_heartbeat("hr", args.file, s)
     if args.json:
         print(json.dumps(s))
@@ -198,43 +221,41 @@ def _hr(args) -> int:
         mark = f"   <- {w['issue']}" if w["issue"] else ""
         print(f"  {w['t0_s']:7.1f} s  {w['bpm']:6.1f} bpm  quality {w['quality']:.2f}{mark}")
     print("beats (s): " + " ".join(f"{b:.3f}" for b in s["beats_s"]))
+    _said(args)
     return 0
+
+
+def _said(args) -> None:
+    if args.report:
+        print(f"report      {args.report} (figures also in {Path(args.report).stem}.json)")
 
 
 def _hrv(args) -> int:
     """RR series (from a waveform's beats or a file of RR intervals) -> corrected series,
     the artefacts found and time-domain HRV."""
     from empathy.edge.hrv import CORRECTED, corrected_intervals, hrv_time
+    from empathy.edge.signal_report import hrv_result, stages
 
-    try:
-        if args.kind == "rr":
-            _, cols = read_signal(args.file)
-            rr = _pick(cols, args.column, args.file, ("rr_ms", "rr", "ibi_ms", "ibi", "nni"))
-            if len(rr) < 3 or np.any((rr < 200) | (rr > 3000)):
-                bad = int(np.flatnonzero((rr < 200) | (rr > 3000))[0]) if len(rr) >= 3 else 0
-                raise SignalFileError(f"{args.file}: need RR intervals in ms (200..3000), got "
-                                      f"{rr[bad] if len(rr) else 'none'}"
-                                      f"{' at row ' + str(bad + 1) if len(rr) >= 3 else ''}")
-            beat_s = np.concatenate(([0.0], np.cumsum(rr) / 1000.0))
-            sqi = np.ones(len(beat_s))
-        else:
-            s, fs, _ = _beats(args, "hrv")
-            if not s["heartbeat"]:
-                return _no_heartbeat("hrv", args.file, s)
-            beat_s = np.array(s["beats_s"])
-            sqi = None
-    except (SignalFileError, ValueError) as e:
-        print(f"empathy signal hrv: {e}", file=sys.stderr)
-        return 1
-    iv, artefacts = corrected_intervals(beat_s, sqi)
-    kinds = [k for _, k in artefacts]
-    out = {"rr_ms": [round(float(r), 1) for r in iv.rr_ms],
-           "normal": [bool(v) for v in iv.normal],
-           "artefacts": [{"index": int(i), "type": k} for i, k in artefacts],
-           "ectopic": kinds.count("ectopic"),
-           "artefacts_corrected": sum(kinds.count(k) for k in CORRECTED),
-           **hrv_time(iv.rr_ms, iv.normal),
-           "mean_rr_ms": float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0}
+    with stages(bool(args.report), 3) as step:
+        try:
+            path = _report_path(args)
+            beat_s, s = _hrv_beats(args, step)
+            iv, artefacts = corrected_intervals(beat_s)  # every beat weighs alike here
+            kinds = [k for _, k in artefacts]
+            out = {"rr_ms": [round(float(r), 1) for r in iv.rr_ms],
+                   "normal": [bool(v) for v in iv.normal],
+                   "artefacts": [{"index": int(i), "type": k} for i, k in artefacts],
+                   "ectopic": kinds.count("ectopic"),
+                   "artefacts_corrected": sum(kinds.count(k) for k in CORRECTED),
+                   **hrv_time(iv.rr_ms, iv.normal),
+                   "mean_rr_ms": float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0}
+            _save(path, step, lambda: hrv_result(args.file, args.kind, out, beat_s, iv,
+                                                 s is None or s["heartbeat"]))
+        except (SignalFileError, ValueError) as e:
+            print(f"empathy signal hrv: {e}", file=sys.stderr)
+            return 1
+    if s is not None and not s["heartbeat"]:
+        return _no_heartbeat("hrv", args.file, s)
     if args.json:
         print(json.dumps(out))
         return 0
@@ -244,13 +265,32 @@ def _hrv(args) -> int:
     print(f"ectopic beats {out['ectopic']}   artefacts corrected {out['artefacts_corrected']}")
     for a in out["artefacts"]:
         print(f"  interval {a['index']}: {a['type']}")
+    _said(args)
     return 0
+
+
+def _hrv_beats(args, step):
+    """(beat times in s, the summary when they came from a waveform, else None)."""
+    if args.kind != "rr":
+        s = _beats(args, step)[0]
+        return np.array(s["beats_s"]), s
+    step(f"reading {Path(args.file).name}")
+    _, cols = read_signal(args.file)
+    rr = _pick(cols, args.column, args.file, ("rr_ms", "rr", "ibi_ms", "ibi", "nni"))
+    if len(rr) < 3 or np.any((rr < 200) | (rr > 3000)):
+        bad = int(np.flatnonzero((rr < 200) | (rr > 3000))[0]) if len(rr) >= 3 else 0
+        raise SignalFileError(f"{args.file}: need RR intervals in ms (200..3000), got "
+                              f"{rr[bad] if len(rr) else 'none'}"
+                              f"{' at row ' + str(bad + 1) if len(rr) >= 3 else ''}")
+    return np.concatenate(([0.0], np.cumsum(rr) / 1000.0)), None
 
 
 def _pupil(args) -> int:
     from empathy.edge.pupil import LightResponse, pupil_clean, pupil_residual
+    from empathy.edge.signal_report import pupil_result
 
     try:
+        path = _report_path(args)
         t, cols = read_signal(args.file)
         if t is None:
             if not args.fs:
@@ -270,6 +310,8 @@ def _pupil(args) -> int:
             out.update(light_gain_mm=model.gain_mm, light_tau_s=model.tau_s,
                        light_fitted=args.light_gain is None,
                        residual_sd_mm=float(np.nanstd(resid)))
+        _save(path, lambda text: None, lambda: pupil_result(
+            args.file, out, t, mm, clean, resid if lum is not None else None))
     except (SignalFileError, ValueError) as e:
         print(f"empathy signal pupil: {e}", file=sys.stderr)
         return 1
@@ -287,10 +329,13 @@ def _pupil(args) -> int:
         how = "fitted from this file" if out["light_fitted"] else "given"
         print(f"light response ({how}): {out['light_gain_mm']:.2f} mm per unit luminance, "
               f"lag {out['light_tau_s']:.2f} s; residual sd {out['residual_sd_mm']:.3f} mm")
+    _said(args)
     return 0
 
 
 FS = number_in(float, 0.1, 100_000)  # any rate a file could have; each verb checks its own
+REPORT = dict(metavar="PATH.html", help="also write a page with plots (self-contained) and "
+              "PATH.json beside it; written even when no heartbeat is found")
 
 
 def register(p) -> None:
@@ -306,6 +351,7 @@ def register(p) -> None:
     h.add_argument("--acc-fs", type=FS, help="the accelerometer's rate in Hz (needed "
                    "without a time column)")
     h.add_argument("--json", action="store_true", help="one JSON object")
+    h.add_argument("--report", **REPORT)
     h.set_defaults(func=_hr)
     v = sub.add_parser("hrv", help="corrected RR series, artefacts found and time-domain HRV")
     v.add_argument("file", help="PPG/ECG samples (as for hr) or, with --kind rr, RR intervals")
@@ -313,6 +359,7 @@ def register(p) -> None:
     v.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg")
     v.add_argument("--column", help="which CSV column holds the signal or the intervals")
     v.add_argument("--json", action="store_true", help="one JSON object")
+    v.add_argument("--report", **REPORT)
     v.set_defaults(func=_hrv)
     u = sub.add_parser("pupil", help="blinks, cleaned pupil and light-compensated residual")
     u.add_argument("file", help="CSV: time, pupil (mm), optional confidence and luminance")
@@ -325,4 +372,5 @@ def register(p) -> None:
                    help="its lag in seconds")
     u.add_argument("--out", help="write time_s,pupil_mm[,residual_mm] CSV here")
     u.add_argument("--json", action="store_true", help="one JSON object")
+    u.add_argument("--report", **REPORT)
     u.set_defaults(func=_pupil)
