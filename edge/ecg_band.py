@@ -101,12 +101,6 @@ def wants_high_band(x: np.ndarray, fs: float, low: tuple[float, float],
     return c_low < LOW_CONTRAST and contrast(x, fs, high) >= ALT_GAIN * c_low
 
 
-def noisy_low_band(x: np.ndarray, fs: float, low: tuple[float, float],
-                   high: tuple[float, float]) -> bool:
-    """Whether a stream that starts with x should detect in `high` rather than `low`."""
-    return wants_high_band(x, fs, low, high)
-
-
 def _shift(b: Beats, origin: int, keep=None) -> Beats:
     """A detector's beats in stream indices (it started at `origin`), those in `keep`."""
     if keep is not None:

@@ -7,7 +7,7 @@ import pytest
 
 from empathy.bench.ecg_band import tuning_ecg, windows
 from empathy.edge.beat_score import beat_match
-from empathy.edge.ecg_band import CAL_S, contrast, noisy_low_band, wants_high_band
+from empathy.edge.ecg_band import CAL_S, contrast, wants_high_band
 from empathy.edge.heart import ECG_HIGH, METHODS, BeatStream, waveform_peaks
 from empathy.edge.heart_corpus import annotated_beats, record_data
 from corpus_records import need
@@ -62,7 +62,7 @@ def test_a_stream_that_starts_quiet_takes_the_high_band_once_a_window_calls_for_
     and from there the beats are those of a stream in 20-45 Hz all along."""
     x, fs, ann = _quiet_start()
     n = int(CAL_S * fs)
-    assert contrast(x[:n], fs, LOW) > 6 and not noisy_low_band(x[:n], fs, LOW, HIGH)
+    assert contrast(x[:n], fs, LOW) > 6 and not wants_high_band(x[:n], fs, LOW, HIGH)
     beats, switches = _batch(x, fs)
     assert switches == [70.0]
     t = beats / fs

@@ -358,22 +358,22 @@ def test_a_lead_under_narrow_band_interference_is_detected_in_the_higher_band():
     5-20 Hz made half its cycles beats (F1 0.763, HR +28.9 bpm). Its first 10 s choose
     20-45 Hz, where the QRS stands out (ecg_band); no other tuning excerpt or stress case
     does (their beats are bit-identical), muscle noise above 20 Hz least of all."""
-    from empathy.edge.ecg_band import CAL_S, noisy_low_band
+    from empathy.edge.ecg_band import CAL_S, wants_high_band
     from empathy.edge.heart import ECG_HIGH, METHODS
 
     low, high = METHODS["ecg"].band_hz, ECG_HIGH.band_hz
     ref, ours, best = _ours_and_best_peer("mitdb-101")
     assert beat_match(ref, ours).f1 >= best and abs(bpm(ours) - bpm(ref)) < 2.5
     x, fs = record_data(record("mitdb-101"))
-    assert noisy_low_band(x[:int(CAL_S * fs)], fs, low, high)
+    assert wants_high_band(x[:int(CAL_S * fs)], fs, low, high)
     for name in ("mitdb-104", "mitdb-107", "mitdb-108"):  # the lowest contrasts in 5-20 Hz
         x, fs = record_data(need(name))
-        assert not noisy_low_band(x[:int(CAL_S * fs)], fs, low, high), name
+        assert not wants_high_band(x[:int(CAL_S * fs)], fs, low, high), name
     x, fs = record_data(need("systole-ecg"))
     x = x[:int(60 * fs)]
     cases = stress_cases(x, fs, reference(peer_beats(x, fs, "ecg", peer_cache_dir())))
     for name in ("muscle noise", "bundle-branch block", "paced"):
-        assert not noisy_low_band(cases[name][0][:int(CAL_S * fs)], fs, low, high), name
+        assert not wants_high_band(cases[name][0][:int(CAL_S * fs)], fs, low, high), name
 
 
 @pytest.mark.parametrize("name", ["mitdb-104", "mitdb-106", "mitdb-123", "mitdb-107",
