@@ -12,12 +12,12 @@ import html
 import io
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
+
+from empathy.atomic import write_text
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def write(result: Result, out_dir: str | Path, name: str | None = None) -> tuple
     name = name or result.kind
     doc = result.summary()
     json_path = out / f"{name}.json"
-    _atomic(json_path, json.dumps(doc, indent=2))
+    write_text(json_path, json.dumps(doc, indent=2))
     e = html.escape
     verdict = "PASS" if result.passed else "FAIL"
     parts = [f"<!doctype html><meta charset=utf-8><title>{e(result.title)}</title>",
@@ -154,21 +154,8 @@ def write(result: Result, out_dir: str | Path, name: str | None = None) -> tuple
     parts.append(f"<p><small>written {e(doc['written_utc'])}; figures also in "
                  f"{e(json_path.name)}</small></p>")
     html_path = out / f"{name}.html"
-    _atomic(html_path, "\n".join(parts))
+    write_text(html_path, "\n".join(parts))
     return html_path, json_path
-
-
-def _atomic(path: Path, text: str) -> None:
-    """A reader (or a tester's browser) never sees half a page: write aside, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 LIST_SHOWN = 12  # longer lists (an hour's beat times) stay in the JSON only

@@ -24,6 +24,8 @@ import re
 import secrets
 from pathlib import Path
 
+from empathy.atomic import write_text
+
 ITERATIONS = 101
 SALT_BYTES = 12
 HOST_USER = "empathy-host"
@@ -65,12 +67,7 @@ def check_password(password: str, hashed: str) -> bool:
 def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
     """Write by atomic rename, never readable by others on the way."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    write_text(path, text, mode)
 
 
 def read_passwd(path: Path) -> dict[str, str]:

@@ -2,6 +2,7 @@
 (a subprocess); the page's figures are the `--json` object's; bad paths are one line."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -90,6 +91,19 @@ def test_no_heartbeat_still_writes_the_report(tmp_path):
     page = (tmp_path / "flat.html").read_text()
     assert "FAIL" in page and "no heartbeat found" in page
     assert json.loads((tmp_path / "flat.json").read_text())["figures"]["heartbeat"] is False
+
+
+def test_the_report_keeps_the_umask_and_leaves_no_temporary_file(tmp_path):
+    """Written aside and renamed, but with the mode open() gives: under a service's
+    UMask=0077 a viewer's report stays 0600 (a first version forced 0644)."""
+    (tmp_path / "flat.csv").write_text("ppg\n" + "0.5\n" * 3000)
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "signal", "hr", "flat.csv",
+                        "--fs", "100", "--report", "r.html"], capture_output=True, text=True,
+                       timeout=300, cwd=tmp_path, preexec_fn=lambda: os.umask(0o077))
+    assert r.returncode == 3, r.stderr
+    for name in ("r.html", "r.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flat.csv", "r.html", "r.json"]
 
 
 @pytest.mark.parametrize("report, why", [

@@ -1,0 +1,29 @@
+"""Files written whole or not at all: a reader (a browser, mosquitto, the next start) sees
+the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Optional
+
+
+def write_text(path: str | Path, text: str, mode: Optional[int] = None) -> None:
+    """Write `text` beside `path` under a fresh name, then rename it over `path`.
+
+    `mode` None: the file gets what `open()` would give it (0666 less the umask, so a
+    service's `UMask=0077` keeps it private). A mode: the file is 0600 on the way, never
+    readable by others, and gets `mode` just before the rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
