@@ -67,12 +67,12 @@ class BeatGates:
         if len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
             return  # no steady rhythm to go by yet (a stream's first beats are unsure)
         gap, med = p - self.last_peak, _median(self.rr)
+        floor = max(block_end - self.hist + self.reach, h0)  # (see BeatStream._setup: reach)
         if self.m.premature_height and PAUSE_GAP * med <= gap <= SEARCH_GAP[1] * med:
-            self._premature_back(p, block_end, h0, gap)
+            self._premature_back(p, floor, h0, gap)
             gap, med = p - self.last_peak, _median(self.rr)  # (it may have found one)
         if not SEARCH_GAP[0] * med < gap <= SEARCH_GAP[1] * med:
             return
-        floor = max(block_end - self.hist + self.reach, h0)  # (see BeatStream._setup: reach)
         slack, least = SEARCH_SLACK * med, self.m.search_height * _median(self.heights)
         prev = self.last_peak
         while True:
@@ -89,7 +89,7 @@ class BeatGates:
             self._found_back(q, hq, wide=True)
             prev = q
 
-    def _premature_back(self, p: int, block_end: int, h0: int, gap: int) -> None:
+    def _premature_back(self, p: int, floor: int, h0: int, gap: int) -> None:
         """ECG: a wide premature complex of modest 5-20 Hz energy soon after a QRS may open
         no block (the beat-wide average still holds that QRS), and the pause after it is
         too short for _search_back in an irregular rhythm. A gap (the last beat to p) of
@@ -99,8 +99,8 @@ class BeatGates:
         otherwise quiet gap (_quiet_around) and its raw waveform is at least
         PREMATURE_SLOPE as steep as the last beat's (a T wave is smooth: Pan-Tompkins'
         slope test)."""
-        # its tallest local maximum (one right at the window's start too)
-        floor = max(block_end - self.hist + self.reach, h0)  # (see _search_back)
+        # its tallest local maximum (one right at the window's start too), in the history
+        # _search_back may read (`floor`)
         lo = max(self.last_peak + self.late, floor + 1) - 1
         hi = min(self.last_peak + int(PREMATURE_FRAC * gap), p - self.refr)
         if hi - lo < 3 or self.last_peak < floor:  # (the last beat's steepness: in history)
