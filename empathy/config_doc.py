@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import gc
 import inspect
 import io
 import json
@@ -105,14 +106,24 @@ def _type_name(tp) -> tuple[str, Optional[type], bool]:
 
 def field_docs(cls: type) -> dict[str, tuple[str, int]]:
     """field -> (its `#:` meaning, its line in the file) for one dataclass."""
-    lines, first = inspect.getsourcelines(cls)
-    src = textwrap.dedent("".join(lines))
+    # No garbage collection while the AST is built: a finaliser that runs in the middle
+    # (an asyncio task destroyed pending logs an error) makes CPython 3.11.7's AST
+    # constructor fail with "recursion depth mismatch" (seen in the test suite)
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        lines, first = inspect.getsourcelines(cls)
+        src = textwrap.dedent("".join(lines))
+        tree = ast.parse(src)
+    finally:
+        if was:
+            gc.enable()
     comments: dict[int, tuple[str, bool]] = {}  # line -> (text after "#:", whole line?)
     for tok in tokenize.generate_tokens(io.StringIO(src).readline):
         if tok.type == tokenize.COMMENT and tok.string.startswith("#:"):
             alone = not tok.line[: tok.start[1]].strip()
             comments[tok.start[0]] = (tok.string[2:].strip(), alone)
-    body = ast.parse(src).body[0].body
+    body = tree.body[0].body
     out = {}
     for node in body:
         if not isinstance(node, ast.AnnAssign) or not isinstance(node.target, ast.Name):
