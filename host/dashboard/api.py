@@ -175,12 +175,6 @@ class Api:
             loop.run_forever()
         finally:
             loop.run_until_complete(runner.cleanup())
-            # what is still pending (a connection's handler) is cancelled and awaited here,
-            # not destroyed pending by the garbage collector later, wherever it runs
-            left = asyncio.all_tasks(loop)
-            for task in left:
-                task.cancel()
-            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
             loop.close()
 
     # -- app ------------------------------------------------------------------------------
