@@ -1,0 +1,153 @@
+"""The show loop's set_next racing the player past a segment's end (a real Show, a real
+GStreamer player to a file).
+
+The show reads which segment is on screen, decides, then queues its successor. On a loaded
+machine the player can reach that segment's end in between: it asks the show's fallback
+(`_need_next`), which starts the successor itself. A set_next arriving after that must not
+queue a second successor (the story's last segment played twice in test_story_new). Here
+the two threads are held so the late set_next happens every time, whatever the load."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from numbered import frame_number, make_numbered
+
+from empathy.host.player.decode import read_frames
+from empathy.host.story import loads
+from empathy.keys import Keystore
+
+WAIT_S = 20.0  # longest either thread is held (a hang fails the test, never the suite)
+FRAMES = {"a": range(25), "b": range(100, 120), "c": range(200, 220)}  # 1.0, 0.8, 0.8 s
+SEGMENTS = """title = "Race"\nstart = "a"
+[segments.a]\nmedia = "{a}"\nduration_s = 1.0\n{a_next}
+[segments.b]\nmedia = "{b}"\nduration_s = 0.8
+"""
+DECISION = """[segments.c]\nmedia = "{c}"\nduration_s = 0.8
+[decisions.pick]\nafter = "a"\nwindow_s = [0.2, 0.6]\ndefault = "b"
+options = {{ b = 0.5, c = 0.5 }}
+"""
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    d = tmp_path_factory.mktemp("race")
+    return {k: make_numbered(d / f"{k}.mp4", r, audio=False) for k, r in FRAMES.items()}
+
+
+def _show(tmp_path, media, decision: bool):
+    from empathy.host.show import Show, ShowConfig
+
+    text = SEGMENTS + DECISION if decision else SEGMENTS
+    story = loads(text.format(a_next="" if decision else 'next = "b"', **media),
+                  tmp_path / "race.toml")
+    keys = Keystore.new([1])
+    return Show(story, ShowConfig(listen="udp://127.0.0.1:0", output=f"file:{tmp_path}/o.mp4",
+                                  loop=False, width=160, height=96, fps=25, policy="default",
+                                  reward_latency_s=0.0),
+                keys.units, keys.cue_signing, tmp_path / "frames.csv", realtime=False)
+
+
+def _until(cond) -> bool:
+    deadline = time.monotonic() + WAIT_S
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return cond()
+
+
+class LateSetNext:
+    """Make the show's set_next of `late` reach the player only once `then_on` is on screen.
+
+    The player waits on the first frame at or past `hold_at_s` until the show loop is inside
+    that set_next (so the show has read the segment's state and decided); the show loop then
+    waits until the player has left the segment and shown `then_on`'s first frame, and the
+    player waits on that frame until the set_next has returned. `before_hold` runs on the
+    player thread before it waits (an operator's control, say)."""
+
+    def __init__(self, show, late: str, hold_at_s: float, then_on: str, before_hold=None):
+        self.late, self.hold_at_s, self.then_on, self.before_hold = \
+            late, hold_at_s, then_on, before_hold
+        self.calling, self.on_screen, self.returned = (threading.Event() for _ in range(3))
+        self.result = None
+        self._held = False
+        self._real = show.player.set_next
+        show.player.set_next = self._set_next
+        show.subscribe(self._seen)
+
+    def _set_next(self, clip, *args, **kw):
+        if clip.id != self.late or self.calling.is_set():
+            return self._real(clip, *args, **kw)
+        self.calling.set()
+        self.on_screen.wait(WAIT_S)
+        try:
+            self.result = self._real(clip, *args, **kw)
+            return self.result
+        finally:
+            self.returned.set()
+
+    def _seen(self, kind, data) -> None:  # the player thread
+        if kind == "frame" and not self._held and data.clip_t_s >= self.hold_at_s:
+            self._held = True
+            if self.before_hold:
+                self.before_hold()
+            self.calling.wait(WAIT_S)
+        elif kind == "segment" and data["segment"] == self.then_on and not self.on_screen.is_set():
+            self.on_screen.set()
+            self.returned.wait(WAIT_S)
+
+    def happened(self) -> bool:
+        return self.calling.is_set() and self.on_screen.is_set() and self.returned.is_set()
+
+
+def _shown(tmp_path, summary) -> tuple[list[str], list[int]]:
+    return ([s["segment"] for s in summary["segments"]],
+            [frame_number(f.rgb) for f in read_frames(tmp_path / "o.mp4")])
+
+
+def test_a_late_set_next_does_not_play_the_next_segment_twice(tmp_path, media):
+    show = _show(tmp_path, media, decision=False)
+    race = LateSetNext(show, late="b", hold_at_s=0.0, then_on="b")
+    summary = show.run(30)
+    assert race.happened()
+    segments, frames = _shown(tmp_path, summary)
+    assert segments == ["a", "b"]
+    assert frames == [*FRAMES["a"], *FRAMES["b"]]
+    assert race.result is False  # refused: b already followed a
+    assert summary["frames_dropped"] == 0
+
+
+def test_a_choice_made_after_the_segment_ended_is_not_queued_after_the_default(tmp_path, media):
+    show = _show(tmp_path, media, decision=True)
+    show.force_branch("c")  # the show's choice differs from the fallback's default
+    race = LateSetNext(show, late="c", hold_at_s=0.6, then_on="b")
+    summary = show.run(30)
+    assert race.happened()
+    segments, frames = _shown(tmp_path, summary)
+    assert segments == ["a", "b"]
+    assert frames == [*FRAMES["a"], *FRAMES["b"]]
+    assert race.result is False
+    # the decision log says what played: the default, taken when the segment ended undecided
+    assert [(d["chosen"], d["fallback"]) for d in summary["decisions"]] == [("b", True)]
+    assert summary["decisions"][0]["reason"].startswith("fallback: no decision")
+
+
+def test_a_kill_switch_too_late_to_undo_the_branch_queues_nothing(tmp_path, media):
+    show = _show(tmp_path, media, decision=True)
+    show.force_branch("c")
+
+    def kill_once_c_is_queued():
+        assert _until(lambda: show.decided_for == 0)
+        show.kill_switch(True)
+
+    race = LateSetNext(show, late="b", hold_at_s=0.6, then_on="c",
+                       before_hold=kill_once_c_is_queued)
+    summary = show.run(30)
+    assert race.happened()
+    segments, frames = _shown(tmp_path, summary)
+    assert segments == ["a", "c"]
+    assert frames == [*FRAMES["a"], *FRAMES["c"]]
+    assert race.result is False
+    assert [(d["chosen"], d["reason"]) for d in summary["decisions"]] == \
+        [("c", "forced by the operator: 'c'")]
