@@ -138,7 +138,7 @@ class KioskShow(Show):
         if f.clip_id in self.story.segments and self.phase == "film":
             super()._queue_next()
         elif f.clip_id == ATTRACT and self.phase != "film" and self._queued_for != idx:
-            self.player.set_next(self.attract)  # the loop goes round
+            self.player.set_next(self.attract, after=f.play)  # the loop goes round
             self._queued_for = idx
 
     # -- the visitor cycle ------------------------------------------------------------------

@@ -162,8 +162,7 @@ class Show:
     def _on_frame(self, info) -> None:
         new = None
         with self.lock:
-            if not self.segment_log or info.clip_id != self.segment_log[-1]["segment"] \
-                    or info.clip_t_s < self.frame.clip_t_s:
+            if not self.segment_log or info.play != self.frame.play:  # a clip (re)started
                 t = self.clock()
                 new = {"segment": info.clip_id, "start_us": t, "at_s": (t - self.t0_us) / 1e6}
                 self.segment_log.append(new)
@@ -236,7 +235,8 @@ class Show:
                 pass
 
     def _queue_next(self) -> None:
-        """Once per segment: queue its successor, deciding when the window closes."""
+        """Once per segment: queue its successor, deciding when the window closes. The player
+        refuses it if the segment has ended meanwhile: `_need_next` has followed it then."""
         with self.lock:
             idx, f = len(self.segment_log) - 1, self.frame
         if f is None or self.decided_for == idx:
@@ -248,7 +248,7 @@ class Show:
         if d is None:
             nxt = self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
             if nxt:
-                self.player.set_next(self._clip(nxt))
+                self.player.set_next(self._clip(nxt), after=f.play)
             self.decided_for = idx
         elif self.prepared_for != idx:
             # Every option the decision may pick starts decoding now, so whichever is chosen
@@ -265,9 +265,13 @@ class Show:
                                        entitled=self.intake.owners.entitled)
                 choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
             # From the window's close on the film's clock (how late this loop saw it) to now.
-            self._record(choice, f.clip_t_s - d.window_s[1] + time.monotonic() - started)
-            self.story_vars = d.take(choice.chosen, self.story_vars)
-            self.player.set_next(self._clip(choice.chosen))
+            latency_s = f.clip_t_s - d.window_s[1] + time.monotonic() - started
+            if self.player.set_next(self._clip(choice.chosen), after=f.play):
+                self._record(choice, latency_s)
+                self.story_vars = d.take(choice.chosen, self.story_vars)
+            else:  # the fallback's default is what plays, and what the decisions say
+                log.warning("decision %s: %s came too late, %s had ended", d.id, choice.chosen,
+                            seg)
             self.decided_for = idx
 
     # -- operator controls (any thread: checked here, applied by the show loop) ----------
@@ -355,14 +359,16 @@ class Show:
         """Kill switch: if the segment on screen already queued a non-default branch, queue
         the default instead (the player has not switched yet, so nothing is seen)."""
         with self.lock:
-            idx = len(self.segment_log) - 1
-        d = self.story.decision_after(self.current)
+            idx, f = len(self.segment_log) - 1, self.frame
+        d = self.story.decision_after(f.clip_id) if f else None
         last = self.decisions[-1] if self.decisions else None
         if d and self.decided_for == idx and last and last["decision"] == d.id \
                 and last["chosen"] != d.default:
-            self._record(default_choice(d, "kill switch: the director's default cut",
-                                        fallback=False))
-            self.player.set_next(self._clip(d.default))
+            if self.player.set_next(self._clip(d.default), after=f.play):
+                self._record(default_choice(d, "kill switch: the director's default cut",
+                                            fallback=False))
+            else:
+                log.warning("kill switch: too late to undo %s, it is playing", last["chosen"])
 
     # -- main loop ---------------------------------------------------------------------
     def pump(self, timeout_s: float = 0.02) -> None:

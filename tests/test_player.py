@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -290,3 +291,29 @@ def test_a_preloaded_grade_is_not_parsed_again_during_the_film(media, tmp_path, 
     assert parsed == []
     rows = framelog.read(tmp_path / "f.csv")
     assert rows[25]["clip_id"] == "b" and rows[25]["lut"] == "warm"
+
+
+def test_set_next_for_a_play_that_has_ended_is_refused(media, tmp_path):
+    """Clip ids repeat (a loop), plays do not: a clip meant to follow the first play of "a"
+    is refused once that play has ended, though "a" is on screen again."""
+    seen, second, decided = [], threading.Event(), threading.Event()
+
+    def on_frame(f):
+        seen.append(f)
+        if f.play == 1 and not second.is_set():
+            second.set()
+            decided.wait(20)  # the second play of "a" waits on its first frame
+
+    p = Player(f"file:{tmp_path / 'o.mp4'}", W, H, FPS, tmp_path / "f.csv", on_frame=on_frame,
+               realtime=False)
+    p.start(Clip("a", media["a"], None))
+    assert p.set_next(Clip("a", media["a"], None), after=0)  # the loop goes round
+    try:
+        assert second.wait(20)
+        assert p.set_next(Clip("b", media["b"], None), after=0) is False
+        assert p.set_next(Clip("b", media["b"], None), after=1)
+    finally:
+        decided.set()
+    assert p.wait(30) and p.error is None
+    assert [(f.clip_id, f.play) for f in seen] == [("a", 0)] * 25 + [("a", 1)] * 25 + \
+        [("b", 2)] * 20

@@ -61,6 +61,7 @@ class FrameInfo:
     luminance: float
     lut: str
     strength: float
+    play: int  # which play of a clip: one number per clip started (ids repeat: loops)
 
 
 class Player:
@@ -101,6 +102,7 @@ class Player:
         self._lock = threading.Lock()
         self._next: tuple[Clip, Decoder, Grade, float] | None = None
         self._cut = False  # cut_to(): switch to _next at the next frame
+        self._play = 0  # FrameInfo.play of the clip on screen; +1 as each clip is left
         self._ready: dict[tuple[str, str], Decoder] = {}  # prepared candidates
         self._grade_req: tuple[Grade, float] | None = None
         self._pos: tuple[str, float] = ("", 0.0)
@@ -152,22 +154,45 @@ class Player:
         for dec in old.values():
             dec.stop()
 
-    def set_next(self, clip: Clip) -> None:
-        decided = time.monotonic()
-        dec = self._take_prepared(clip)  # decoding already, or start now so frames wait
-        grade = self._grade_for(clip.lut, clip.strength)  # and parse its LUT off the play thread
-        with self._lock:
-            old, self._next = self._next, (clip, dec, grade, decided)
-        if old is not None:
-            old[1].stop()
+    def set_next(self, clip: Clip, after: int | None = None) -> bool:
+        """Play `clip` when the clip on screen ends. after: the play (FrameInfo.play) it was
+        chosen to follow. Once the player has left that play, what follows it was settled
+        without this call (set_next before, or on_need_next), so `clip` is refused (False):
+        queued now it would play after the clip that did follow, a second time or a second
+        branch."""
+        return self._queue(clip, after, cut=False)
 
     def cut_to(self, clip: Clip) -> None:
         """Switch to `clip` as soon as its first frame is decoded instead of at the end of the
         clip on screen (a kiosk's visitor arrived, or left): still no gap, no held frame, and
         the sound crossfades."""
-        self.set_next(clip)
+        self._queue(clip, None, cut=True)
+
+    def _queue(self, clip: Clip, after: int | None, cut: bool) -> bool:
+        with self._lock:  # spare the decoder; checked again below, where it counts
+            if self._left(after):
+                return self._refused(clip, after)
+        decided = time.monotonic()
+        dec = self._take_prepared(clip)  # decoding already, or start now so frames wait
+        grade = self._grade_for(clip.lut, clip.strength)  # and parse its LUT off the play thread
         with self._lock:
-            self._cut = True
+            left = self._left(after)
+            if not left:  # a cut is flagged with its clip, so never onto a clip queued later
+                old, self._next = self._next, (clip, dec, grade, decided)
+                self._cut = self._cut or cut
+        if left:
+            dec.stop()
+            return self._refused(clip, after)
+        if old is not None:
+            old[1].stop()
+        return True
+
+    def _left(self, after: int | None) -> bool:  # the caller holds the lock
+        return after is not None and after != self._play
+
+    def _refused(self, clip: Clip, after: int | None) -> bool:
+        log.debug("set_next(%s) refused: play %s it was to follow has ended", clip.id, after)
+        return False
 
     def set_grade(self, lut: Path | None, strength: float = 1.0, fade_s: float = 0.0) -> None:
         g = self._grade_for(lut, strength)
@@ -229,6 +254,7 @@ class Player:
             self.faults.put({"event": "media_fault", "segment": clip.id, "why": error})
         with self._lock:
             nxt, self._next, self._cut = self._next, None, False
+            self._play += 1  # from here a set_next meant to follow `clip` is refused
         if nxt is not None:
             return nxt
         if self.on_need_next is None:
@@ -424,7 +450,8 @@ class Player:
             small = thumb if thumb is not None else rgb[::4, ::4]
             luma = float((small.astype(np.float32) @ _LUMA).mean())
             try:
-                self.on_frame(FrameInfo(n, clip_id, clip_t, pts, wall, luma, lut, strength))
+                self.on_frame(FrameInfo(n, clip_id, clip_t, pts, wall, luma, lut, strength,
+                                        self._play))
             except Exception:
                 if not self._on_frame_failed:  # log once; a buggy callback must not stop us
                     log.exception("on_frame callback failed")
