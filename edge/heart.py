@@ -18,9 +18,7 @@ How (Elgendi's two-moving-average detector, made causal):
    A candidate under 40 % of the recent beats' height is a dicrotic or T wave, not a beat,
    and one whose raw maximum sits on the edge of the search window is a slope, not a peak.
    Of two candidates within the refractory time the taller stays (a small wave just before
-   a pulse must not shut the pulse out; PPG: unless it is under `rhythm_tie` times as tall
-   and the earlier lies nearer where the rhythm puts the next beat, a second wave's place).
-   A gap of 1.66-4.5 beats in a steady rhythm is
+   a pulse must not shut the pulse out). A gap of 1.66-4.5 beats in a steady rhythm is
    searched again, one beat at a time where the rhythm puts it, for smaller pulses the
    energy blocks or the height gate missed (Pan-Tompkins' search-back; pulses weakened
    while a hand moves, under heights that motion inflated). ECG: a gap of 1.45 beats is

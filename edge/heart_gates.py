@@ -139,7 +139,7 @@ class BeatGates:
         """A beat found between the last one and the block's candidate: it is the last now
         (`wide`: its raw peak is looked for further on, see _shape)."""
         self._note_interval(q - self.last_peak)
-        self.prev_peak, self.last_peak = self.last_peak, q
+        self.last_peak = q
         self.pending.append((q, hq))
         if wide:
             self.found.add(q)
@@ -173,8 +173,6 @@ class BeatGates:
         if not self.pending or self.pending[-1][0] != self.last_peak or h <= self.pending[-1][1]:
             return
         old = self.pending[-1][0]
-        if h < self.m.rhythm_tie * self.pending[-1][1] and self._fits_better(old, p):
-            return
         self.pending[-1] = (p, h)
         self.last_peak = p
         if self.rr:
@@ -187,15 +185,6 @@ class BeatGates:
                 self.dropped.discard(old)
                 if h < self.first_floor:
                     self.dropped.add(p)
-
-    def _fits_better(self, old: int, p: int) -> bool:
-        """PPG: of two candidates within the refractory time and nearly as tall (under
-        `rhythm_tie` times), the earlier lies nearer where a steady rhythm puts the next
-        beat (a pulse, then a second wave or a motion bump of about its height)."""
-        if len(self.rr) < 4:
-            return False
-        at = self.prev_peak + _median(self.rr)
-        return abs(old - at) < abs(p - at)
 
     def _judge_first(self, final: bool) -> None:
         """A stream's first beats are judged by height once FIRST_JUDGED are known (a

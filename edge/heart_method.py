@@ -67,22 +67,15 @@ class Method:
     # this of the recent heights (0: MIN_HEIGHT there too; see _tall_enough)
     premature_height: float = 0.0  # a premature beat that opened no block needs this of
     # the recent heights (0: not looked for; see _premature_back)
-    rhythm_tie: float = 0.0  # a later candidate within the refractory time under this many
-    # times as tall as the earlier does not replace it where the earlier fits the rhythm
-    # better (0: the taller always wins; see _taller_wins)
 
 
 METHODS = {
     # PPG: a pulse where the rhythm puts the next beat needs 0.15 of the recent heights, not
     # 0.4 (pulses weakened by breathing, or after motion under heights motion inflated; tuned
     # on the PPG tuning records, checked on ppg_artefacts and signal_validation's simulated
-    # motion, where it and the gate's start-over it leaves alone mend the recovery after it).
-    # Of two candidates within the refractory time, a later one under 1.25 times as tall
-    # does not replace an earlier one nearer the rhythm's place (heartpy-data3 at 312.5 s:
-    # a second wave 1.06 times the pulse's band-passed height took its place; checked on
-    # ppg_artefacts, 20 seeds: F1 0.8832 -> 0.8841, and on the simulated motion: unchanged)
+    # motion, where it and the gate's start-over it leaves alone mend the recovery after it)
     "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0,
-                  rise_check=True, rhythm_height=0.15, rhythm_tie=1.25),
+                  rise_check=True, rhythm_height=0.15),
     # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
     # the raw peak of a wide complex may lie up to 100 ms after where the filter puts it and
     # 150 ms before (a pacing spike and the R wave lead the wide complex's energy). Tuned on

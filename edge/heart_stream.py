@@ -90,7 +90,6 @@ class BeatStream(BeatGates, BeatRefiner):
         self.above = False
         self.block_start = -1  # start of a block still open at the end of the last chunk
         self.last_peak = -(10**12)  # filtered-signal index of the last beat
-        self.prev_peak = -(10**12)  # and of the one before it (see _taller_wins)
         self.last_beat = -(10**12)  # raw (refined) index of the last beat
         self.heights: deque = deque(maxlen=8)  # filtered heights of the last beats
         self.weak_since: int | None = None  # the last beat before those _in_rhythm found
@@ -205,7 +204,7 @@ class BeatStream(BeatGates, BeatRefiner):
         elif self.weak_since is None:
             self.weak_since = self.last_peak
         self._note_interval(p - self.last_peak)
-        self.prev_peak, self.last_peak = self.last_peak, p
+        self.last_peak = p
         self.heights.append(h)
         self.pending.append((p, h))
         if self.dropped is None:
