@@ -21,7 +21,9 @@ How (Elgendi's two-moving-average detector, made causal):
    a pulse must not shut the pulse out). A gap of 1.66-4.5 beats in a steady rhythm is
    searched again, one beat at a time where the rhythm puts it, for smaller pulses the
    energy blocks or the height gate missed (Pan-Tompkins' search-back; pulses weakened
-   while a hand moves, under heights that motion inflated). ECG: a gap of 1.45 beats is
+   while a hand moves, under heights that motion inflated; PPG: across a drop-out to the
+   floor, from 1.3 beats on, and on the raw waveform where the band-passed one, still
+   answering the return's step, shows no peak). ECG: a gap of 1.45 beats is
    searched early on for a premature complex that opened no block while the beat-wide
    average still held the QRS before it (in atrial fibrillation its pause may be shorter
    than 1.66 beats). PPG: a pulse under the height gate where the rhythm puts the next

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from empathy.edge.heart_beats import _median
-from empathy.edge.heart_method import (FIRST_JUDGED, LOOK_BACK_GAP, MIN_HEIGHT, PAUSE_GAP,
+from empathy.edge.heart_method import (FIRST_JUDGED, FLOOR_GAP, LOOK_BACK_GAP, MIN_HEIGHT, PAUSE_GAP,
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
                                        QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP, SEARCH_SLACK, STEEP_S)
 
@@ -71,7 +71,7 @@ class BeatGates:
         if self.m.premature_height and PAUSE_GAP * med <= gap <= SEARCH_GAP[1] * med:
             self._premature_back(p, floor, h0, gap)
             gap, med = p - self.last_peak, _median(self.rr)  # (it may have found one)
-        if not SEARCH_GAP[0] * med < gap <= SEARCH_GAP[1] * med:
+        if not self._least_gap(p, floor, h0) * med < gap <= SEARCH_GAP[1] * med:
             return
         slack, least = SEARCH_SLACK * med, self.m.search_height * _median(self.heights)
         prev = self.last_peak
@@ -84,10 +84,37 @@ class BeatGates:
             k = int(w.argmax())
             q, hq = lo + k, float(w[k])
             if not (0 < k < len(w) - 1 and hq >= least):
-                prev = int(prev + med)  # none here: the next one is a beat further on
-                continue
+                q = self._raw_back(lo, hi, floor, h0)
+                if q < 0:
+                    prev = int(prev + med)  # none here: the next one is a beat further on
+                    continue
+                hq = least
             self._found_back(q, hq, wide=True)
             prev = q
+
+    def _least_gap(self, p: int, floor: int, h0: int) -> float:
+        """The shortest gap _search_back searches, in recent intervals: SEARCH_GAP's, or
+        PPG across a drop-out to the floor FLOOR_GAP (the return's band-passed step makes
+        a beat of its own where the pulses were lost, and hides the pulse after it)."""
+        if self.m.raw_search and self._floor_run(
+                max(self.last_peak - self.after_floor, floor - self.reach, h0), p, h0):
+            return FLOOR_GAP
+        return SEARCH_GAP[0]
+
+    def _raw_back(self, lo: int, hi: int, floor: int, h0: int) -> int:
+        """PPG: within RAW_AFTER_FLOOR_S of a drop-out to the floor, the band-passed
+        signal is the filter's answer to the return (a step of many pulse heights), and a
+        pulse there may show no peak in it: the raw waveform's peak in the same window,
+        moved back by the filter's delay, is the pulse (where it is an interior peak; the
+        rise check still judges it). The filtered index it would have, or -1. (From
+        `floor` - reach on, history holds the samples whatever the chunking.)"""
+        if not self.m.raw_search or not self._floor_run(
+                max(lo - self.after_floor, floor - self.reach, h0), lo, h0):
+            return -1
+        a = lo - self.delay
+        w = self.x[a - h0:hi - self.delay - h0]
+        k = int(w.argmax()) if len(w) else 0
+        return a + k + self.delay if 0 < k < len(w) - 1 else -1
 
     def _premature_back(self, p: int, floor: int, h0: int, gap: int) -> None:
         """ECG: a wide premature complex of modest 5-20 Hz energy soon after a QRS may open

@@ -91,8 +91,11 @@ class BeatRefiner:
         on the steep return the band-passed peak comes early, and the raw peak may lie past
         the refine window (a search-back beat's reach is looked at instead). Not a motion
         slope: those do not start from a flat floor."""
-        a = max(p - self.delay - self.refine - self.pre, h0)
-        w = self.x[a - h0:p - h0]
+        return self._floor_run(max(p - self.delay - self.refine - self.pre, h0), p, h0)
+
+    def _floor_run(self, a: int, b: int, h0: int) -> bool:
+        """The raw signal sat flat at its lowest between a and b for `flat_n` samples."""
+        w = self.x[a - h0:b - h0]
         if len(w) < self.flat_n:
             return False
         at_floor = np.flatnonzero(w == w.min())

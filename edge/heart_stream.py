@@ -18,7 +18,7 @@ from scipy import signal
 from empathy.edge.ecg_band import BandSwitch
 from empathy.edge.heart_beats import _EMPTY, Beats, _join
 from empathy.edge.heart_gates import BeatGates
-from empathy.edge.heart_method import (SEARCH_REACH_S, SLICE, TEMPLATE_BEATS, Method,
+from empathy.edge.heart_method import (RAW_AFTER_FLOOR_S, SEARCH_REACH_S, SLICE, TEMPLATE_BEATS, Method,
                                        _method, band_alternative)
 from empathy.edge.heart_refine import BeatRefiner
 
@@ -65,6 +65,7 @@ class BeatStream(BeatGates, BeatRefiner):
         self.back = s(m.refine_back_s) if m.refine_back_s else self.refine
         self.late = s(m.late_s) if m.late_s else 10**12
         self.lead = int(round(m.block_lead_s * fs_hz))
+        self.after_floor = s(RAW_AFTER_FLOOR_S)
         self.pre, self.post = s(m.pre_s), s(m.post_s)
         self.smooth = int(m.smooth_s * fs_hz / 2)  # half-width, samples
         self.kernel = np.full(2 * self.smooth + 1, 1.0 / (2 * self.smooth + 1))

@@ -1,4 +1,4 @@
-"""`python -m empathy.edge.ppg_artefacts [--seeds N] [--json]`: a PPG tuning aid, clean
+"""`python -m empathy.edge.ppg_artefacts [--seeds N] [--json] [--dropouts]`: a PPG tuning aid, clean
 tuning recordings with motion-like artefacts laid on, where the true beats are known.
 
 The real PPG records with motion have no beat truth but a chest ECG (wrist, walking and
@@ -14,6 +14,13 @@ and get, every ARTEFACT_EVERY_S on average, one of:
   pressed or shifted), up or down;
 - `clip`: such a jump whose sum the ADC's range cuts (the record's own range widened by a
   fifth of a pulse): flat stretches while the step lasts.
+
+With `--dropouts`, instead, every 6-18 s the sensor drops out: the signal sits at a floor
+half a pulse height under the record's range for 0.1-0.6 s (a logger's drop-out to 0, as
+in heartpy-data3), and half the time the return overshoots by 0.5-1.5 pulse heights,
+decaying over 0.3 s and cut at the top of the range (data3's clipped pulse after it); scored
+from 1 s before each drop-out to 0.1 s before it and from 0.1 s after it to 3 s after (no
+pulse exists while it lasts).
 
 Ours and NeuroKit2 (its PPG clean + find-peaks) are scored against the known beats inside
 the artefacts' windows (1 s before each to 4 s after it: what an artefact costs, including
@@ -39,6 +46,7 @@ NOISE = ("wrist-s1-walk", "wrist-s2-walk")
 KINDS = ("wrist", "jump", "clip")
 ARTEFACT_EVERY_S = 12.0
 WINDOW_S = (1.0, 4.0)  # scored around each artefact: before its start, after its end
+DROP_WINDOW_S = (1.0, 3.0)  # and around each drop-out (--dropouts)
 
 
 def _band(x: np.ndarray, fs: float) -> np.ndarray:
@@ -90,9 +98,29 @@ def corrupt(x: np.ndarray, fs: float, rng: np.random.Generator, bank) -> tuple:
     return y, spans
 
 
-def score(seeds: int = 5) -> dict:
-    """{record: {detector: (tp, fp, fn)}} inside the artefacts' windows, over the seeds."""
-    bank = _noise_bank()
+def drop_out(x: np.ndarray, fs: float, rng: np.random.Generator) -> tuple:
+    """x with drop-outs to a floor (see the module's docstring); returns (signal,
+    [(start_s, end_s), ...])."""
+    n, y = len(x), x.astype(float).copy()
+    amp = float(np.percentile(x, 95) - np.percentile(x, 5))
+    floor, top = float(x.min()) - 0.5 * amp, float(x.max()) + 0.1 * amp
+    t, spans = rng.uniform(2.0, 10.0), []
+    while t < n / fs - 10.0:
+        i, d = int(t * fs), int(rng.uniform(0.1, 0.6) * fs)
+        y[i:i + d] = floor
+        if rng.random() < 0.5:  # the return overshoots, cut at the top of the range
+            k = min(int(fs), n - i - d)
+            step = rng.uniform(0.5, 1.5) * amp * np.exp(-np.arange(k) / (0.3 * fs))
+            y[i + d:i + d + k] = np.minimum(y[i + d:i + d + k] + step, top)
+        spans.append((t, (i + d) / fs))
+        t = (i + d) / fs + rng.uniform(6.0, 18.0)
+    return y, spans
+
+
+def score(seeds: int = 5, dropouts: bool = False) -> dict:
+    """{record: {detector: (tp, fp, fn)}} inside the artefacts' (or drop-outs') windows,
+    over the seeds."""
+    bank = None if dropouts else _noise_bank()
     out = {}
     for name in CLEAN:
         rec = record(name)
@@ -101,8 +129,14 @@ def score(seeds: int = 5) -> dict:
         truth = reference(peer_beats(x, fs, "ppg", peer_cache_dir()))
         tot = {"ours": np.zeros(3, int), "NeuroKit2": np.zeros(3, int)}
         for seed in range(seeds):
-            y, spans = corrupt(x, fs, np.random.default_rng(seed), bank)
-            win = np.array([(a - WINDOW_S[0], e + WINDOW_S[1]) for a, e, _ in spans])
+            rng = np.random.default_rng(seed)
+            if dropouts:
+                y, spans = drop_out(x, fs, rng)
+                win = np.array([w for a, e in spans for w in ((a - DROP_WINDOW_S[0], a - 0.1),
+                                                              (e + 0.1, e + DROP_WINDOW_S[1]))])
+            else:
+                y, spans = corrupt(x, fs, rng, bank)
+                win = np.array([(a - WINDOW_S[0], e + WINDOW_S[1]) for a, e, _ in spans])
             ref = in_spans(truth, win)
             for det, beats in (("ours", waveform_peaks(y, fs, "ppg").idx / fs),
                                ("NeuroKit2", neurokit_beats(y, fs, "ppg"))):
@@ -121,8 +155,9 @@ def main(argv=None) -> int:
                                  description="clean tuning PPG with motion-like artefacts")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--dropouts", action="store_true", help="drop-outs to a floor instead")
     a = ap.parse_args(argv)
-    res = score(a.seeds)
+    res = score(a.seeds, a.dropouts)
     if a.json:
         print(json.dumps(res))
         return 0

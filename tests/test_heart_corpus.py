@@ -488,8 +488,34 @@ def test_a_loose_sensors_flickering_flat_line_gives_no_pulses():
     assert beat_match(ref, ours).f1 >= best
 
 
-@pytest.mark.xfail(strict=True, reason="data3.csv: HR -2.0 bpm against the consensus; 21 of "
-                   "our 25 'misses' are consensus beats 0.18-0.31 s from a neighbour that "
+def test_after_the_loose_start_of_heartpy_data2_ours_meets_the_goal():
+    """data2.csv: HR -4.4 bpm against the whole record's consensus, which votes beats in the
+    loose sensor's first 45 s (two where the signal sits flat at 0, 18-25 s). From 45 s on
+    (every detector and the consensus cut alike, a peer against the others'), ours has the
+    best F1 and its HR is within 1.5 bpm; the page (LOOSE_S) says so with these figures."""
+    from empathy.edge.heart_validation import LOOSE_S, _plausible_section
+
+    rec = need("heartpy-data2")
+    x, fs = record_data(rec)
+    t0 = LOOSE_S[rec.name]
+    peers = peer_beats(x, fs, rec.kind, peer_cache_dir())
+    k = int(0.15 * fs)  # (no change within ±150 ms: no pulse there)
+    flat = [t for t in reference(peers) if t < t0 and np.ptp(x[int(t * fs) - k:int(t * fs) + k + 1]) == 0]
+    assert len(flat) >= 2
+    cut = {n: b[b >= t0] for n, b in peers.items() if b is not None}
+    ours = waveform_peaks(x, fs, "ppg").idx / fs
+    ours = ours[ours >= t0]
+    ref = reference(cut)
+    assert abs(bpm(ours) - bpm(ref)) <= 1.5
+    for n, b in cut.items():
+        assert beat_match(ref, ours).f1 >= beat_match(reference(cut, leave_out=n), b).f1, n
+    page = "\n".join(_plausible_section([score_record(rec)]))
+    assert f"HR err {bpm(ours) - bpm(ref):+.1f};" in page
+
+
+@pytest.mark.xfail(strict=True, reason="data3.csv: HR -1.9 bpm against the consensus (-2.0 "
+                   "before issue 19's twelfth pass found 2 pulses after drop-outs); 21 of "
+                   "our 23 'misses' are consensus beats 0.18-0.31 s from a neighbour that "
                    "only NK2 MSPTDfast (F1 0.71, 172 bpm here) and HeartPy found: a second "
                    "wave, not a pulse, at ~98 bpm (test below); open as the goal is written")
 def test_ppg_heart_rate_on_the_clipped_logger_is_within_1_5_bpm():
