@@ -438,7 +438,9 @@ def test_held_out_pvc_record_finds_what_the_cardiologists_annotated():
                    "window, tuned on MIT-BIH 107) 0.986 (11 missed, 3 extra), HR -1.6 "
                    "(scored once); the eleventh (the band per window; a premature complex "
                    "before a short pause, tuned on 203 and 210) left its beats as they were "
-                   "(scored once); open")
+                   "(scored once), and so did the twelfth (no 0.3 gate in 20-45 Hz, tuned on "
+                   "101; a slope test on search-back beats, tuned on 106's V1; scored once); "
+                   "open")
 def test_held_out_pvc_record_matches_the_best_peer_and_its_rate():
     ref, ours, best = _ours_and_best_peer("mitdb-208")
     assert beat_match(ref, ours).f1 >= best
