@@ -108,7 +108,10 @@ ELEVENTH_FAILS = {
                     "once the noisiest windows took 20-45 Hz (ecg_band, built on 101 "
                     "alone), 0.928 (4 missed, 32 extra) with the twelfth pass's slope test "
                     "on search-back beats < SWT's 0.938; HR +9.4 bpm (SWT +7.7); every peer "
-                    "fails too",
+                    "fails too. Tried in the twelfth pass, not kept: ECG blocks of at least "
+                    "60-70 ms (the tuning records' real beats: 1st percentile 100 ms) gave "
+                    "0.936 here, 0.988 on 118e12, 0.963 on 106's V1, but 118e00 one more "
+                    "extra beat and the stress case 'electrode motion' 1-2 fewer beats",
     "nstdb-118e12": "118 with electrode motion at 12 dB SNR (tuning): 8 extra beats in the "
                     "noise, F1 0.983 < SWT's 0.998, HR +2.7 bpm (SWT +0.3)",
     "nstdb-118e00": "118 with electrode motion at 0 dB SNR (tuning): F1 0.739 when first "
