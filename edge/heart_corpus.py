@@ -74,10 +74,12 @@ class Record:
     ann_offset: int = 0  # the annotated record's sample where this excerpt starts
 
 
-def _mitdb(rec: str, what: str, held_out: bool = False, length: str = "3 min excerpt") -> Record:
-    """An excerpt of an MIT-BIH Arrhythmia record, committed with its beat annotation."""
-    f = f"mitdb-{rec}.npz"
-    return Record(f"mitdb-{rec}", "ecg", "reference", f, "mitdb_npz", 360.0,
+def _mitdb(rec: str, what: str, held_out: bool = False, length: str = "3 min excerpt",
+           part: str = "") -> Record:
+    """An excerpt of an MIT-BIH Arrhythmia record, committed with its beat annotation
+    (`part`: which, where the record has two)."""
+    f = f"mitdb-{rec}{part and '-' + part}.npz"
+    return Record(f[:-4], "ecg", "reference", f, "mitdb_npz", 360.0,
                   f"MIT-BIH Arrhythmia record {rec}, {length} with its beat annotation: "
                   f"{what} (`edge/heart_reference/{f}`)", held_out=held_out, annotation=f)
 
@@ -174,6 +176,15 @@ RECORDS = (
     _nstdb("118e12", "12 dB SNR"),
     _nstdb("118e06", "6 dB SNR"),
     _nstdb("118e00", "0 dB SNR"),
+    # issue 19's twelfth pass: PVC-heavy excerpts of tuning records, chosen by the
+    # annotation's V count before any detector ran on them (cut_excerpts.ATM_MORE, KAGGLE_MORE)
+    _mitdb("200", "frequent multiform PVCs, couplets", length="first minute (MLII)",
+           part="0s"),
+    _mitdb("207", "right bundle branch block, ventricular bigeminy, a couplet and a triplet, "
+           "left bundle branch block beats", length="first 40 s (MLII), before its "
+           "ventricular flutter,"),
+    _mitdb("106", "frequent multiform PVCs, bigeminy (lead V1)", length="3 min excerpt "
+           "(1620-1800 s)", part="v1"),
     Record("svdb-800", "ecg", "reference", "svdb-800.npz", "mitdb_npz", 128.0,
            "MIT-BIH Supraventricular Arrhythmia record 800, 3 min excerpt at 128 Hz with its "
            "beat annotation: supraventricular ectopy, noise (`edge/heart_reference/"

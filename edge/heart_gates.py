@@ -83,7 +83,7 @@ class BeatGates:
             w = self.y[lo - h0:hi - h0]
             k = int(w.argmax())
             q, hq = lo + k, float(w[k])
-            if not (0 < k < len(w) - 1 and hq >= least):
+            if not (0 < k < len(w) - 1 and hq >= least and self._steep_enough(q, floor, h0)):
                 q = self._raw_back(lo, hi, floor, h0)
                 if q < 0:
                     prev = int(prev + med)  # none here: the next one is a beat further on
@@ -115,6 +115,14 @@ class BeatGates:
         w = self.x[a - h0:hi - self.delay - h0]
         k = int(w.argmax()) if len(w) else 0
         return a + k + self.delay if 0 < k < len(w) - 1 else -1
+
+    def _steep_enough(self, q: int, floor: int, h0: int) -> bool:
+        """ECG: a search-back beat is `search_slope` as steep as the last beat (Pan-Tompkins'
+        slope test, as _premature_back's): in the pause after a PVC (bigeminy) or in noise
+        the search found its T wave or a noise wave (6 of V1 of MIT-BIH 106's extra beats)."""
+        if not self.m.search_slope or self.last_peak < floor:
+            return True  # (the last beat's steepness: in history only)
+        return self._steepness(q, h0) >= self.m.search_slope * self._steepness(self.last_peak, h0)
 
     def _premature_back(self, p: int, floor: int, h0: int, gap: int) -> None:
         """ECG: a wide premature complex of modest 5-20 Hz energy soon after a QRS may open

@@ -71,6 +71,8 @@ class Method:
     # the recent heights (0: not looked for; see _premature_back)
     raw_search: bool = False  # after a drop-out to the floor, search-back reads the raw
     # waveform where the band-passed one shows no peak (see _raw_back)
+    search_slope: float = 0.0  # a search-back beat is at least this many times as steep as
+    # the last beat (0: no such test; see _search_back)
 
 
 METHODS = {
@@ -115,15 +117,20 @@ METHODS = {
     "ecg": Method((5.0, 20.0), 0.097, 0.5, 0.08, 0.25, 0.6, 0.1, 0.2, 0.2, 12.0, 0.0, 60.0,
                   both_signs=True, search_height=0.2, refine_back_s=0.15, back_ratio=1.5,
                   late_s=0.36, late_height=0.3, block_lead_s=0.048,
-                  premature_height=0.25),
+                  premature_height=0.25, search_slope=PREMATURE_SLOPE),
 }
 
 
 # ECG in a lead where narrow-band interference (tremor at ~8 Hz, MIT-BIH 101's V1) is as
 # tall as the QRS in 5-20 Hz: the QRS's 20-45 Hz content, with a higher block offset (the
 # interference leaves ripples of energy there too). Chosen per stream (ecg_band); tuned on
-# MIT-BIH 101, the one tuning record that picks it
-ECG_HIGH = dataclasses.replace(METHODS["ecg"], band_hz=(20.0, 45.0), delay_hz=30.0, beta=0.5)
+# MIT-BIH 101, the one tuning record that picks it. Without the exceptions past the T-wave
+# window (late_s 0: no 0.3 gate, lead-in height or premature search there): they are for
+# wide premature complexes of modest 5-20 Hz energy, and in 20-45 Hz what stands 0.3-0.4 of
+# the recent heights mid-interval is the interference's ripple (3 of 101's 10 extra beats;
+# HR +2.0 -> +1.0 bpm; no tuning record has a PVC in a 20-45 Hz window)
+ECG_HIGH = dataclasses.replace(METHODS["ecg"], band_hz=(20.0, 45.0), delay_hz=30.0, beta=0.5,
+                               late_s=0.0, premature_height=0.0)
 
 
 def band_alternative(kind: str, fs_hz: float) -> Method | None:

@@ -18,3 +18,9 @@ MITDB_MINUTE = {
     "221": ((2427, 396), {"N": 66, "V": 12}, True), "222": ((2483, 0), {"N": 75}, True)}
 # MIT-BIH Noise Stress Test: 118 (tuning in the split) plus recorded electrode motion
 NSTDB = ("118e24", "118e12", "118e06", "118e00")
+# issue 19's twelfth pass: PVC-heavy excerpts of tuning records, chosen by the annotation's
+# V count before any detector ran on them: name -> (lead, start s, length s, whole record:
+# beats, V; the excerpt's labels)
+TWELFTH = {"200-0s": ("MLII", 0, 60, (2601, 826), {"N": 53, "V": 34}),
+           "207": ("MLII", 0, 40, (1860, 105), {"R": 18, "V": 22, "L": 1}),
+           "106-v1": ("V1", 1620, 180, (2027, 520), {"N": 105, "V": 104})}

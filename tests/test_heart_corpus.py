@@ -20,7 +20,7 @@ from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 from empathy.edge.rr_validation import injection_trial
 from corpus_records import need
-from heart_reference_tables import MITDB_MINUTE, NSTDB
+from heart_reference_tables import MITDB_MINUTE, NSTDB, TWELFTH
 
 
 def _ours_and_best_peer(name):
@@ -97,33 +97,28 @@ MITDB_LABELS = {"101": {"N": 212}, "107": {"/": 201, "V": 14}, "109": {"L": 242,
                 "119": {"N": 135, "V": 66}, "121": {"A": 1, "N": 177, "V": 1},
                 "123": {"N": 149, "V": 2}, "200": {"N": 124, "V": 129},
                 "208": {"F": 56, "N": 358, "Q": 2, "V": 93}, "118": {"A": 10, "R": 239, "V": 4}}
-# what the tenth pass's tuning records found and that pass did not fix
-MITDB_FAILS = {
-    "101": "V1 with QRS of 0.15 mV under ~8 Hz interference: detected in 20-45 Hz (ecg_band) "
-           "F1 0.967 beats SWT's 0.961, but HR +2.0 bpm (SWT +4.4): 6 beats too many net, "
-           "0.33 bpm each. The first 3 s, noise as tall as the QRS in either band (3 extra, 2 "
-           "displaced); interference bursts at 8-98 s (5 extra, 3 let in by the premature-"
-           "complex gate past 360 ms: without it in 20-45 Hz, +1.0 bpm here but MIT-BIH 106 "
-           "there loses its PVCs, F1 0.950 -> 0.824); an electrode step at 145 s (2 extra, "
-           "1 missed); a miss at 103 s",
-}
-MITDB_TUNING = [pytest.param(f"mitdb-{r}", marks=pytest.mark.xfail(strict=True,
-                                                                    reason=MITDB_FAILS[r]))
-                if r in MITDB_FAILS else f"mitdb-{r}"
-                for r in MITDB_TABLE if r not in MITDB_HELD_OUT]
+# (the tenth pass's one failing tuning record, MIT-BIH 101's HR, passes since the twelfth:
+# test_interference_ripples_in_the_high_band_are_no_premature_complexes)
+MITDB_TUNING = [f"mitdb-{r}" for r in MITDB_TABLE if r not in MITDB_HELD_OUT]
 # what the eleventh pass's records found, when first scored (the tuning ones: for the next
 # pass to tune on; the held-out ones: scored once)
 ELEVENTH_FAILS = {
     "nstdb-118e06": "118 with electrode motion at 6 dB SNR (tuning): F1 0.869 when first "
                     "scored (12 missed, 56 extra in the noise), 0.917 (4 missed, 38 extra) "
                     "once the noisiest windows took 20-45 Hz (ecg_band, built on 101 "
-                    "alone) < SWT's 0.938; HR +11.4 bpm (SWT +7.7); every peer fails too",
+                    "alone), 0.928 (4 missed, 32 extra) with the twelfth pass's slope test "
+                    "on search-back beats < SWT's 0.938; HR +9.4 bpm (SWT +7.7); every peer "
+                    "fails too. Tried in the twelfth pass, not kept: ECG blocks of at least "
+                    "60-70 ms (the tuning records' real beats: 1st percentile 100 ms) gave "
+                    "0.936 here, 0.988 on 118e12, 0.963 on 106's V1, but 118e00 one more "
+                    "extra beat and the stress case 'electrode motion' 1-2 fewer beats",
     "nstdb-118e12": "118 with electrode motion at 12 dB SNR (tuning): 8 extra beats in the "
                     "noise, F1 0.983 < SWT's 0.998, HR +2.7 bpm (SWT +0.3)",
     "nstdb-118e00": "118 with electrode motion at 0 dB SNR (tuning): F1 0.739 when first "
                     "scored (39 missed, 101 extra), 0.793 (25 missed, 86 extra) once the "
-                    "noisiest windows took 20-45 Hz < SWT's 0.830, HR +20.4 bpm; no "
-                    "detector within 1.5 bpm (peers +9.0 to +26.0)",
+                    "noisiest windows took 20-45 Hz, 0.803 (25 missed, 79 extra) with the "
+                    "twelfth pass's changes < SWT's 0.830, HR +18.1 bpm; no detector within "
+                    "1.5 bpm (peers +9.0 to +26.0)",
     "mitdb-228": "first minute of 228 (held out, scored once): two of the annotation's "
                  "isolated QRS-like artefacts ('|', 15.6 and 47.2 s) taken as beats, so F1 "
                  "0.986 equals NeuroKit2's but HR +2.0 bpm (NeuroKit2 +2.0 too)",
@@ -139,6 +134,15 @@ ELEVENTH_TUNING = _xfails([f"mitdb-{r}" for r, (_, _, h) in MITDB_MINUTE.items()
                           + [f"nstdb-{r}" for r in NSTDB], ELEVENTH_FAILS)
 ELEVENTH_HELD_OUT = _xfails([f"mitdb-{r}" for r, (_, _, h) in MITDB_MINUTE.items() if h],
                             ELEVENTH_FAILS)
+# the twelfth pass's PVC-heavy tuning excerpts, when first scored and after its changes
+TWELFTH_FAILS = {
+    "mitdb-106-v1": "V1 of 106 at 1620-1800 s (tuning): F1 0.946 (1 missed, 23 extra) < "
+                    "NeuroKit2's 0.948 when first scored; 0.959 (17 extra) once search-back "
+                    "beats had to be steep, but HR +5.4 bpm (NeuroKit2 +2.0): 14 of the extra "
+                    "beats in bursts of muscle noise at 133-165 s, 2 on sharp spikes at 73.1 "
+                    "and 76.8 s",
+}
+TWELFTH_TUNING = _xfails([f"mitdb-{n}" for n in TWELFTH], TWELFTH_FAILS)
 
 
 @pytest.mark.parametrize("name", [f"mitdb-{r}" for r in MITDB_TABLE])
@@ -268,7 +272,7 @@ def test_the_svdb_excerpt_is_the_copys_and_lines_up():
     assert all(beat_match(ann + d, cons).se < 0.1 for d in (-0.25, 0.25))
 
 
-@pytest.mark.parametrize("name", MITDB_TUNING + ELEVENTH_TUNING)
+@pytest.mark.parametrize("name", MITDB_TUNING + ELEVENTH_TUNING + TWELFTH_TUNING)
 def test_annotated_arrhythmic_tuning_ecg_matches_the_best_peer_and_its_rate(name):
     """Against the cardiologists' annotation: paced beats, bigeminy, runs of PVCs, noise."""
     ref, ours, best = _ours_and_best_peer(name)
@@ -363,7 +367,7 @@ def test_a_lead_under_narrow_band_interference_is_detected_in_the_higher_band():
 
     low, high = METHODS["ecg"].band_hz, ECG_HIGH.band_hz
     ref, ours, best = _ours_and_best_peer("mitdb-101")
-    assert beat_match(ref, ours).f1 >= best and abs(bpm(ours) - bpm(ref)) < 2.5
+    assert beat_match(ref, ours).f1 >= best and abs(bpm(ours) - bpm(ref)) <= 1.5
     x, fs = record_data(record("mitdb-101"))
     assert wants_high_band(x[:int(CAL_S * fs)], fs, low, high)
     for name in ("mitdb-104", "mitdb-107", "mitdb-108"):  # the lowest contrasts in 5-20 Hz
@@ -376,8 +380,34 @@ def test_a_lead_under_narrow_band_interference_is_detected_in_the_higher_band():
         assert not wants_high_band(cases[name][0][:int(CAL_S * fs)], fs, low, high), name
 
 
+def test_interference_ripples_in_the_high_band_are_no_premature_complexes():
+    """MIT-BIH 101 (tuning) in 20-45 Hz: ripples of the interference mid-interval at 0.32-0.39
+    of the recent heights (83.6, 84.4 and 97.9 s) were let in past 360 ms by the 0.3 gate
+    meant for wide PVCs of modest 5-20 Hz energy (HR +2.0 bpm); the high band has no such
+    exceptions (heart_method.ECG_HIGH), and every annotated beat found before is found."""
+    ref, ours, _ = _ours_and_best_peer("mitdb-101")
+    for t in (83.564, 84.361, 97.847):
+        assert np.abs(ours - t).min() > 0.15 and np.abs(ref - t).min() > 0.15
+    m = beat_match(ref, ours)
+    assert (m.tp, m.fn) == (208, 4) and abs(bpm(ours) - bpm(ref)) <= 1.5
+
+
+def test_search_back_takes_no_t_wave_in_the_pause_after_a_pvc():
+    """V1 of MIT-BIH 106 (tuning), bigeminy: in the compensatory pause after a PVC the
+    search-back found the PVC's smooth T wave or a noise wave (6.2, 10.0, 44.3, 48.1 s: 0.19-
+    0.41 of the last beat's steepness); a search-back beat must be 0.38 as steep as the last
+    beat (Pan-Tompkins' slope test). The first minute, with no muscle noise: every beat, no
+    other. The steep beats search-back exists for are still found (MIT-BIH 118e00, 0 dB)."""
+    ref, ours, _ = _ours_and_best_peer("mitdb-106-v1")
+    m = beat_match(ref[ref < 60], ours[ours < 60])
+    assert (m.fp, m.fn) == (0, 0) and m.tp == np.count_nonzero(ref < 60) > 60
+    ref, ours, _ = _ours_and_best_peer("nstdb-118e00")
+    assert np.abs(ours - 68.078).min() < 0.05 and np.abs(ref - 68.078).min() < 0.15
+
+
 @pytest.mark.parametrize("name", ["mitdb-104", "mitdb-106", "mitdb-123", "mitdb-107",
-                                  "mitdb-101", "mitdb-203", "mitdb-210"])
+                                  "mitdb-101", "mitdb-203", "mitdb-210", "mitdb-106-v1",
+                                  "nstdb-118e00"])
 def test_streaming_the_arrhythmic_excerpts_gives_the_batch_beats(name):
     """The refine window reaching 150 ms back is in the stream's history whatever the
     chunking (BeatStream.reach, hist); the band chosen on the first 10 s (MIT-BIH 101: the
@@ -411,7 +441,9 @@ def test_held_out_pvc_record_finds_what_the_cardiologists_annotated():
                    "window, tuned on MIT-BIH 107) 0.986 (11 missed, 3 extra), HR -1.6 "
                    "(scored once); the eleventh (the band per window; a premature complex "
                    "before a short pause, tuned on 203 and 210) left its beats as they were "
-                   "(scored once); open")
+                   "(scored once), and so did the twelfth (no 0.3 gate in 20-45 Hz, tuned on "
+                   "101; a slope test on search-back beats, tuned on 106's V1; scored once); "
+                   "open")
 def test_held_out_pvc_record_matches_the_best_peer_and_its_rate():
     ref, ours, best = _ours_and_best_peer("mitdb-208")
     assert beat_match(ref, ours).f1 >= best

@@ -91,6 +91,16 @@ NSTDB = {"118e24": "electrode motion at 24 dB SNR", "118e06": "electrode motion 
 # record -> (what it holds, held out), tuning as the split says
 WFDB_RECORDS = {"118": ("right bundle branch block, APCs, PVCs", False)}
 NST_NOISE_S = (300, 420)
+# issue 19's twelfth pass: more PVC-heavy tuning ECG, three excerpts of tuning records (the
+# split's) chosen by their annotation's V count before any detector ran on them. ATM first
+# minutes, name -> (record, seconds kept, what): 200's (its tpcp excerpt is 1080-1260 s),
+# 207's first 40 s, which end before its first ventricular flutter (`[` at 40.7 s; EC57 does
+# not score QRS there)
+ATM_MORE = {"200-0s": ("200", 60, "frequent multiform PVCs, couplets"),
+            "207": ("207", 40, "right bundle branch block, ventricular bigeminy, a couplet "
+                               "and a triplet, left bundle branch block beats")}
+# Sky0711's V1 of 106, the window with the most V after its MLII excerpt (720-900 s)
+KAGGLE_MORE = {"106-v1": ("106", 900, "frequent multiform PVCs, bigeminy (lead V1)")}
 # the tpcp excerpts' beat labels, beside them (label_tpcp_excerpts; heart_corpus.beat_labels)
 LABELS_FILE = "mitdb-labels.txt"
 LABELS_HEADER = ("# record, excerpt start (sample), one WFDB beat label per beat of "
@@ -145,6 +155,31 @@ def cut_atm(mats: Path, annotations: Path, rec: str, out: Path) -> dict:
     return {**got, "held_out": held_out, "what": what}
 
 
+def cut_more(mats: Path, signals: Path, annotations: Path, name: str, out: Path) -> dict:
+    """The twelfth pass's excerpts (ATM_MORE, KAGGLE_MORE), as cut_atm and cut_kaggle cut
+    theirs: every beat annotation inside with its label, `record` the record's number."""
+    if name in ATM_MORE:
+        from scipy.io import loadmat
+
+        rec, secs, what = ATM_MORE[name]
+        adc = loadmat(mats / f"{rec}m.mat")["val"][0, :int(secs * FS_HZ)]
+        assert 0 <= adc.min() and adc.max() < 2048, rec
+        beats, sym = _beat_annotations(annotations, rec, before=len(adc))
+        got = _save(out / f"mitdb-{name}.npz", adc.astype(np.int16), beats, beats,
+                    beats[sym == "V"], FS_HZ, GAIN, BASELINE, rec, "MLII", labels=sym,
+                    length_s=secs)
+    else:
+        rec, after_s, what = KAGGLE_MORE[name]
+        adc = np.loadtxt(signals / f"{rec}.csv", dtype=np.int64)
+        assert 0 <= adc.min() and adc.max() < 2048, rec
+        beats, sym = _beat_annotations(annotations, rec)
+        first = int(after_s * FS_HZ)  # the window lies after the record's other excerpt
+        got = _save(out / f"mitdb-{name}.npz", adc[first - (RECORD_N - len(adc)):].astype(np.int16),
+                    beats, beats[sym == "V"], beats[sym == "V"], FS_HZ, GAIN, BASELINE, rec,
+                    "V1", first=first, labels=sym)
+    return {**got, "held_out": False, "what": what}
+
+
 def cut_nstdb(folder: Path, rec: str, out: Path) -> dict:
     """A Noise Stress Test record's first signal (MLII) over its first noise segment with
     30 s either side, every beat annotation of its `atr` (118's) and each beat's label."""
@@ -183,7 +218,8 @@ def _wfdb_record(folder: Path, rec: str) -> tuple[np.ndarray, np.ndarray, np.nda
     return d[:, 0], np.asarray(ann.sample)[keep], sym[keep]
 
 
-def _beat_annotations(annotations: Path, rec: str) -> tuple[np.ndarray, np.ndarray]:
+def _beat_annotations(annotations: Path, rec: str,
+                      before: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(sample, WFDB label) of every beat annotation in a Kaggle-format
     `<rec>annotations.txt` (Time, Sample #, Type, Sub, Chan, Num, Aux)."""
     rows = [ln.partition("\t")[0].split() for ln in
@@ -191,8 +227,8 @@ def _beat_annotations(annotations: Path, rec: str) -> tuple[np.ndarray, np.ndarr
     sample = np.array([int(r[1]) for r in rows])
     sym = np.array([r[2] for r in rows])
     # EC57 scores no QRS inside ventricular flutter or fibrillation ([ ... ], ! waves): none
-    # of these records has any
-    assert not np.isin(sym, ["[", "]", "!"]).any(), rec
+    # of these records has any (before sample `before`, where the excerpt ends, if given)
+    assert not np.isin(sym[sample < (before or sample.max() + 1)], ["[", "]", "!"]).any(), rec
     keep = np.isin(sym, list(BEAT_SYMBOLS))
     return sample[keep], sym[keep]
 
@@ -255,7 +291,9 @@ def _save(path: Path, adc, beats, chosen_by, pvc, fs: float, gain: float, baseli
                         pvc=np.isin(beats[keep], pvc), fs_hz=fs, gain=gain,
                         baseline=baseline, start=start, record=rec, lead=lead,
                         record_beats=len(beats), record_pvcs=len(pvc), **extra, **more)
-    return {"record": rec, "start_s": start / fs, "beats": int(keep.sum()),
+    got = {} if labels is None else {"inside": dict(zip(*np.unique(extra["labels"],
+                                                                   return_counts=True)))}
+    return {**got, "record": rec, "start_s": start / fs, "beats": int(keep.sum()),
             "pvcs": int(np.isin(beats[keep], pvc).sum()), "record_beats": len(beats),
             "record_pvcs": len(pvc)}
 
@@ -278,3 +316,5 @@ if __name__ == "__main__":
             print(cut_nstdb(next(f for f in folders if (f / f"{r}.dat").is_file()), r, here))
         for r in WFDB_RECORDS:
             print(cut_wfdb(folders[1], r, here))
+        for r in {**ATM_MORE, **KAGGLE_MORE}:
+            print(cut_more(Path(sys.argv[5]), Path(sys.argv[3]), Path(sys.argv[4]), r, here))
