@@ -116,7 +116,9 @@ def _beats(args, step=lambda text: None):
     x = _pick(cols, args.column, args.file)
     fs = _rate(t, args.fs, args.file)
     acc_fs, mag, axes = _read_acc(args) if getattr(args, "acc", None) else (None, None, None)
-    cancelled = None
+    cancelled = tracked = None
+    if mag is not None and args.kind == "ppg":
+        tracked = _tracked(x, fs, acc_fs, mag if axes is None else axes)
     if axes is not None and args.kind == "ppg":
         x, cancelled = _cancelled(x, fs, acc_fs, axes)
     beats = waveform_peaks(x, fs, args.kind)
@@ -127,6 +129,8 @@ def _beats(args, step=lambda text: None):
         _, sqi, moving, motion = motion_gate(beats.idx / fs * 1e6, sqi, mag, acc_fs)
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
+        if tracked is not None:
+            motion["tracked"] = tracked
     s = heart_summary(beats.idx / fs, sqi, len(x) / fs)
     s["fs_hz"] = fs
     if motion is not None:
@@ -148,6 +152,26 @@ def _read_acc(args):
     else:
         a = _pick(cols, None, args.acc, prefer=("acc", "acc_mg", "magnitude"))
     return _rate(t, args.acc_fs, args.acc, "--acc-fs"), a, axes
+
+
+def _tracked(x, fs: float, acc_fs: float, acc) -> dict:
+    """The heart rate tracked in the PPG's and the accelerometer's spectra (edge.ppg_track)
+    and the beats it places while the hand moves (edge.ppg_guide): per 8-s window its end,
+    HR and whether the hand moved; the beats (s) and their rate while moving."""
+    from empathy.edge.ppg_guide import guided_beats
+    from empathy.edge.ppg_track import track_hr
+
+    if len(acc) / acc_fs < len(x) / fs / 2:
+        raise ValueError(f"{len(acc) / acc_fs:.1f} s of accelerometer for "
+                         f"{len(x) / fs:.1f} s of PPG: they must start together")
+    end, hr, moving = track_hr(x, fs, acc, acc_fs)
+    idx, guided = guided_beats(x, fs, acc, acc_fs)
+    t = idx / fs
+    iv = np.diff(t)[guided[1:] & guided[:-1]]
+    return {"windows": [[round(float(e), 1), round(float(h), 1), bool(m)]
+                        for e, h, m in zip(end, hr, moving)],
+            "beats_s": [round(float(v), 3) for v in t],
+            "moving_hr_bpm": round(60.0 / float(np.mean(iv)), 1) if len(iv) else None}
 
 
 def _cancelled(x, fs: float, acc_fs: float, axes):
@@ -216,6 +240,10 @@ def _hr(args) -> int:
         m = s["motion"]
         print(f"moving      {m['moving_s']:.1f} s by the accelerometer: "
               f"{m['beats_rejected_motion']} of {m['beats_judged']} beats left out")
+        tr = m.get("tracked")
+        if tr and tr["moving_hr_bpm"] is not None:
+            print(f"tracked     {tr['moving_hr_bpm']:.1f} bpm while moving (spectral tracker "
+                  f"with the accelerometer, {len(tr['beats_s'])} guided beats)")
     print(f"quality     {s['quality']:.2f}  (0..1; per {len(s['windows'])} windows below)")
     for w in s["windows"]:
         mark = f"   <- {w['issue']}" if w["issue"] else ""
