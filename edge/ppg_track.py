@@ -7,16 +7,19 @@ one second to the next. After the published spectral trackers (TROIKA, Zhang et 
 SpaMA, Salehizadeh et al. 2016; WFPV, Temko 2017), written from their descriptions:
 
 1. every HOP_S, the last WINDOW_S of PPG and of each accelerometer axis (or the
-   magnitude) is detrended, Hann-windowed and zero-padded to a fine grid (RES_BPM),
-3. each axis's power spectrum, scaled to its own maximum, is averaged over the axes that
+   magnitude) is detrended, Hann-windowed and zero-padded to a fine grid (RES_BPM); the
+   PPG's spectrum is scaled to its maximum in BAND_BPM,
+2. each axis's power spectrum, scaled to its own maximum, is averaged over the axes that
    move (their in-band RMS over ACTIVE_MG); its peaks and their harmonics (twice and half
    the frequency, HARMONIC of the weight) mark where the PPG's power is the movement's,
    and the PPG's power there is divided down (a Wiener-like soft mask, 1 / (1 + SUPPRESS
    x the accelerometer's share): a heart that beats at the step rate is weakened, not gone),
-4. the masked spectrum, averaged over the last windows (MEMORY, as WFPV does), is
+3. the masked spectrum, averaged over the last windows (MEMORY, as WFPV does), is
    searched in BAND_BPM for the rate: the first estimate is its tallest peak; later ones
    its tallest peak weighted by a continuity prior, a Gaussian of SIGMA_BPM around the
-   last estimate (the heart changes rate slowly, the steps' rate can jump).
+   last estimate (the heart changes rate slowly, the steps' rate can jump),
+4. each estimate also says whether the hand moved in its last hop (any axis's in-band
+   RMS over that hop at least ACTIVE_MG): edge/ppg_guide.py guides the beats there.
 
 Causal and streaming: each estimate reads only the samples up to its window's end, and
 batch (`track_hr`) runs the same code. Nothing here is shared with the simulator (sim/).
@@ -92,6 +95,8 @@ class HrTracker:
 
     def push(self, samples) -> list[tuple[int, float, bool]]:
         x = np.asarray(samples, dtype=np.float64).ravel()
+        if not np.isfinite(x).all():
+            raise ValueError("waveform has NaN or infinite samples")
         out = []
         while x.size:
             take = min(x.size, self.next_end - self.n)
@@ -103,11 +108,17 @@ class HrTracker:
                 self.next_end += self.hop
         return out
 
-    def _acc_mask(self) -> tuple[np.ndarray, bool]:
-        """The accelerometer's share of each frequency (0..1), and whether it moved."""
+    def _moving(self) -> bool:
+        """Whether the accelerometer moved in the last hop (in-band RMS of any axis)."""
+        a = self.acc[-round(HOP_S * self.acc_fs):] if self.acc_fs else self.acc
+        return len(a) > 8 and any(_in_band(a[:, k], self.acc_fs, ACC_BAND_BPM) >= ACTIVE_MG
+                                  for k in range(a.shape[1]))
+
+    def _acc_mask(self) -> np.ndarray:
+        """The accelerometer's share of each frequency (0..1) over the window."""
         a, fs = self.acc, self.acc_fs
         if len(a) < round(WINDOW_S * fs) // 2:
-            return np.zeros(len(self.f_bpm)), False
+            return np.zeros(len(self.f_bpm))
         nfft = 1 << math.ceil(math.log2(60.0 * fs / RES_BPM))
         f = np.fft.rfftfreq(nfft, 1 / fs) * 60.0
         sel = (f >= ACC_BAND_BPM[0]) & (f <= ACC_BAND_BPM[1])
@@ -119,24 +130,23 @@ class HrTracker:
             share += np.where(sel, p / p[sel].max(), 0.0)
             moving += 1
         if not moving:
-            return np.zeros(len(self.f_bpm)), False
+            return np.zeros(len(self.f_bpm))
         share /= moving
         # on the PPG's grid, with the movement's harmonics (twice and half its frequency)
         on = lambda g: np.interp(g, f, share, right=0.0)  # noqa: E731
         g = self.f_bpm
-        return np.maximum(on(g), HARMONIC * np.maximum(on(g / 2), on(g * 2))), True
+        return np.maximum(on(g), HARMONIC * np.maximum(on(g / 2), on(g * 2)))
 
     def _estimate(self) -> tuple[float, bool]:
         p = _spectrum(self.x, self.fs, self.nfft)
         p = p / max(p[self.band].max(), 1e-300)
-        mask, moving = self._acc_mask()
-        p = p / (1.0 + SUPPRESS * mask)
+        p = p / (1.0 + SUPPRESS * self._acc_mask())
         self.avg = p if self.avg is None else (1 - MEMORY) * self.avg + MEMORY * p
         s = np.where(self.band, self.avg, 0.0)
         if self.hr is not None:
             s = s * np.exp(-0.5 * ((self.f_bpm - self.hr) / SIGMA_BPM) ** 2)
         self.hr = float(self.f_bpm[int(np.argmax(s))])
-        return self.hr, moving
+        return self.hr, self._moving()
 
 
 def track_hr(ppg, fs_hz: float, acc=None, acc_fs_hz: float | None = None):
