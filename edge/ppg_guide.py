@@ -163,7 +163,10 @@ class GuidedPpg:
 
     def _emit(self, upto: float) -> tuple[np.ndarray, np.ndarray]:
         """The beats up to `upto` s: the detector's where the window was still, the guided
-        ones where it moved (a beat past the last window: still, as without a tracker)."""
+        ones where it moved (a beat past the last window: still, as without a tracker; that
+        happens only at the end, `finish`: until then a beat waits for its window)."""
+        if upto < np.inf:
+            upto = min(upto, self.windows[-1][0] if self.windows else -np.inf)
         out: list[tuple[float, bool]] = []
         while self.found and self.found[0][0] <= upto:
             t, i = self.found.pop(0)

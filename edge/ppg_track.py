@@ -41,6 +41,7 @@ SUPPRESS = 10.0
 HARMONIC = 0.5
 MEMORY = 0.5  # weight of the newest window's spectrum in the running average
 SIGMA_BPM = 4.0
+AHEAD_S = 4.0  # the accelerometer may run this far ahead of the PPG
 
 
 def _spectrum(x: np.ndarray, fs: float, nfft: int) -> np.ndarray:
@@ -78,6 +79,7 @@ class HrTracker:
         self.next_end = self.win  # sample at which the next window ends
         self.acc = np.zeros((0, 1))
         self.acc_fs = 0.0
+        self.acc_end_s = 0.0  # the time (on the PPG's clock) after the last acc sample
         self.avg: np.ndarray | None = None
         self.hr: float | None = None
 
@@ -88,10 +90,19 @@ class HrTracker:
             return
         if not np.isfinite(a).all():
             raise ValueError("accelerometer sample is not a number")
-        if fs_hz != self.acc_fs or a.shape[1] != self.acc.shape[1]:
+        if fs_hz != self.acc_fs or a.shape[1] != self.acc.shape[1]:  # (re)starts now
             self.acc, self.acc_fs = np.zeros((0, a.shape[1])), float(fs_hz)
-        keep = round(WINDOW_S * fs_hz)
+            self.acc_end_s = self.n / self.fs
+        self.acc_end_s += len(a) / fs_hz
+        keep = round((WINDOW_S + AHEAD_S) * fs_hz)
         self.acc = np.concatenate((self.acc, a))[-keep:]
+
+    def _acc(self, span_s: float) -> np.ndarray:
+        """The accelerometer's last span_s before the PPG's newest sample (what came ahead
+        of the PPG waits: the same estimates whatever the chunking)."""
+        ahead = max(0, round((self.acc_end_s - self.n / self.fs) * self.acc_fs))
+        a = self.acc[:len(self.acc) - ahead]
+        return a[-round(span_s * self.acc_fs):] if self.acc_fs else a
 
     def push(self, samples) -> list[tuple[int, float, bool]]:
         x = np.asarray(samples, dtype=np.float64).ravel()
@@ -110,14 +121,14 @@ class HrTracker:
 
     def _moving(self) -> bool:
         """Whether the accelerometer moved in the last hop (in-band RMS of any axis)."""
-        a = self.acc[-round(HOP_S * self.acc_fs):] if self.acc_fs else self.acc
+        a = self._acc(HOP_S)
         return len(a) > 8 and any(_in_band(a[:, k], self.acc_fs, ACC_BAND_BPM) >= ACTIVE_MG
                                   for k in range(a.shape[1]))
 
     def _acc_mask(self) -> np.ndarray:
         """The accelerometer's share of each frequency (0..1) over the window."""
-        a, fs = self.acc, self.acc_fs
-        if len(a) < round(WINDOW_S * fs) // 2:
+        a, fs = self._acc(WINDOW_S), self.acc_fs
+        if not fs or len(a) < round(WINDOW_S * fs) // 2:
             return np.zeros(len(self.f_bpm))
         nfft = 1 << math.ceil(math.log2(60.0 * fs / RES_BPM))
         f = np.fft.rfftfreq(nfft, 1 / fs) * 60.0
