@@ -116,9 +116,7 @@ def _beats(args, step=lambda text: None):
     x = _pick(cols, args.column, args.file)
     fs = _rate(t, args.fs, args.file)
     acc_fs, mag, axes = _read_acc(args) if getattr(args, "acc", None) else (None, None, None)
-    cancelled = tracked = None
-    if mag is not None and args.kind == "ppg":
-        tracked = _tracked(x, fs, acc_fs, mag if axes is None else axes)
+    cancelled, raw = None, x
     if axes is not None and args.kind == "ppg":
         x, cancelled = _cancelled(x, fs, acc_fs, axes)
     beats = waveform_peaks(x, fs, args.kind)
@@ -129,8 +127,8 @@ def _beats(args, step=lambda text: None):
         _, sqi, moving, motion = motion_gate(beats.idx / fs * 1e6, sqi, mag, acc_fs)
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
-        if tracked is not None:
-            motion["tracked"] = tracked
+        if args.kind == "ppg":  # (the gate has checked the accelerometer's samples)
+            motion["tracked"] = _tracked(raw, fs, acc_fs, mag if axes is None else axes)
     s = heart_summary(beats.idx / fs, sqi, len(x) / fs)
     s["fs_hz"] = fs
     if motion is not None:

@@ -138,3 +138,22 @@ def test_signal_hr_reports_the_tracked_rate_with_an_accelerometer(tmp_path):
     tr = json.loads(p.stdout)["motion"]["tracked"]
     ref = span_rate(annotated_beats(rec, len(x), fs), trusted_spans(rec))
     assert abs(tr["moving_hr_bpm"] - ref) < 4.0 and len(tr["windows"]) == 27
+
+
+def test_a_seat_with_an_accelerometer_reports_the_tracked_rate():
+    """The seat (edge/features.py) feeds its PPG and its accelerometer's magnitude (50 Hz,
+    as the boards send it) to the tracker; `motion_report` carries the newest estimate."""
+    from empathy.edge.features import SeatFeatures
+    from empathy.sensors.base import Waveform
+
+    ppg, axes, _, rate = _walk(seed=5)
+    mag = np.linalg.norm(axes, axis=1)[::2]  # 50 Hz
+    f = SeatFeatures()
+    for k in range(60):  # one-second chunks, the accelerometer's first
+        ts = int(k * 1e6)
+        f.add(Waveform(ts, "acc", 50.0, mag[k * 50:(k + 1) * 50]))
+        f.add(Waveform(ts, "ppg", FS, ppg[k * 100:(k + 1) * 100]))
+    tr = f.motion_report()["tracked"]
+    assert tr["moving"] and abs(tr["hr_bpm"] - rate[-1]) < 5.0
+    assert abs(tr["ts_us"] - 60e6) <= 2e6
+    assert "tracked" not in SeatFeatures().motion_report()
