@@ -488,7 +488,17 @@ def _records_section() -> list[str]:
         "same pass then tuned the ECG detector on the ECG tuning records only (a premature "
         "complex that opened no block before a short pause: MIT-BIH 203's and 210's PVCs; "
         "every other tuning record and stress case unchanged) and scored the held-out "
-        "records once after it: their beats are as before it.", "",
+        "records once after it: their beats are as before it. Issue 19's twelfth pass "
+        "(wrist PPG with the accelerometer) built a spectral heart-rate tracker "
+        "(`edge/ppg_track.py`, TROIKA/WFPV-style) and beats placed by its rate while the "
+        "wrist moves (`edge/ppg_guide.py`, now ours on the wrist records), tuned on the "
+        "three wrist tuning records and the simulated motion PPG only, every other "
+        "record's beats bit-identical (digest), and scored the two held-out wrist records "
+        "once after: there the tracker locked onto the pedalling (s2-high-bike, 42 bpm "
+        "against the ECG's 93-106) and a movement harmonic (s8-walk, 147-160 against "
+        "71-81) from its first window and never let go (tracked HR 58 and 77 bpm off), so "
+        "the guided beats are no better there (F1 0.379 against 0.373, HR -65.8 bpm) or "
+        "worse (0.558 against 0.625, HR +58.4 bpm; docs/signal-validation.md).", "",
         "Scoring: Se = TP/(TP+FN), +P = TP/(TP+FP), F1, beats paired within ±150 ms "
         "(ANSI/AAMI EC57); pooled = counts summed over records, each against its own "
         "reference. HR = 60 / mean interval of the detected beats; HR ref = that of the "
