@@ -89,7 +89,7 @@ class _WaveBeats:
         self.clock.follow(r.ts_us, np.size(r.samples))
         beats = self.stream.push(r.samples)
         if self.tracker is not None:
-            for n, hr, m in self.tracker.push(r.samples):
+            for n, hr, m, _ in self.tracker.push(r.samples):
                 self.tracked = (float(self.clock.time_us(n)), hr, m)
         ts_us, sqi, moving = self.clock.time_us(beats.idx), beats.sqi, np.zeros(len(beats.idx))
         if self.gate is not None:  # moving or not, a pulse says someone is there (returned)

@@ -75,7 +75,7 @@ class GuidedPpg:
         b = self.detector.push(x)  # first: it raises on NaN
         self.found += [(i / self.fs, int(i)) for i in b.idx]
         self.recent += [i / self.fs for i in b.idx]
-        self.windows += [(n / self.fs, hr, m) for n, hr, m in self.tracker.push(x)]
+        self.windows += [(n / self.fs, hr, m) for n, hr, m, _ in self.tracker.push(x)]
         self._candidates(x)
         self.n += len(x)
         self._guide()

@@ -61,7 +61,7 @@ def window_rate(ref, spans, end_s: float) -> float:
 def track_error(x, fs: float, axes, ref, spans) -> dict:
     """The tracker's (edge/ppg_track.py) mean absolute error against the ECG's HR per
     window (TROIKA's figure), over the windows the reference covers."""
-    end, hr, _ = track_hr(x, fs, axes)
+    end, hr, _, _ = track_hr(x, fs, axes)
     err = np.abs(hr - np.array([window_rate(ref, spans, e) for e in end]))
     ok = np.isfinite(err)
     return {"mae_bpm": float(err[ok].mean()) if ok.any() else float("nan"),

@@ -41,6 +41,8 @@ SUPPRESS = 10.0
 HARMONIC = 0.5
 MEMORY = 0.5  # weight of the newest window's spectrum in the running average
 SIGMA_BPM = 4.0
+MOTION_SHARE = 0.3  # a peak where the accelerometer has this share of its maximum is the movement's
+COMPARABLE = 0.7  # a still peak this tall beside a movement's peak is taken instead of it
 AHEAD_S = 4.0  # the accelerometer may run this far ahead of the PPG
 
 
@@ -148,16 +150,30 @@ class HrTracker:
         g = self.f_bpm
         return np.maximum(on(g), HARMONIC * np.maximum(on(g / 2), on(g * 2)))
 
-    def _estimate(self) -> tuple[float, bool]:
+    def _estimate(self) -> tuple[float, bool, bool]:
+        """(HR, moving, confident): confident where the followed rate is a true peak of the
+        spectrum (not the band's edge), not the movement's, and near the tallest still one."""
         p = _spectrum(self.x, self.fs, self.nfft)
         p = p / max(p[self.band].max(), 1e-300)
-        p = p / (1.0 + SUPPRESS * self._acc_mask())
+        mask = self._acc_mask()
+        p = p / (1.0 + SUPPRESS * mask)
         self.avg = p if self.avg is None else (1 - MEMORY) * self.avg + MEMORY * p
         s = np.where(self.band, self.avg, 0.0)
-        if self.hr is not None:
-            s = s * np.exp(-0.5 * ((self.f_bpm - self.hr) / SIGMA_BPM) ** 2)
-        self.hr = float(self.f_bpm[int(np.argmax(s))])
-        return self.hr, self._moving()
+        # true peaks only: a spectrum still rising at the band's edge is no rate
+        k = np.flatnonzero((s[1:-1] > s[:-2]) & (s[1:-1] >= s[2:]) & self.band[:-2]
+                           & self.band[2:]) + 1
+        still = k[mask[k] < MOTION_SHARE]
+        top = k[np.argmax(s[k])] if len(k) else int(np.argmax(s))
+        best = still[np.argmax(s[still])] if len(still) else top
+        if self.hr is None:  # the first: the tallest peak that is not the movement's
+            i = best
+        else:
+            i = int(np.argmax(s * np.exp(-0.5 * ((self.f_bpm - self.hr) / SIGMA_BPM) ** 2)))
+        self.hr = float(self.f_bpm[i])
+        j = k[np.argmin(np.abs(k - i))] if len(k) else i  # the peak the rate sits on
+        confident = bool(abs(self.f_bpm[j] - self.hr) <= SIGMA_BPM / 2 and
+                         mask[j] < MOTION_SHARE and s[j] >= COMPARABLE * s[best])
+        return self.hr, self._moving(), confident
 
 
 def track_hr(ppg, fs_hz: float, acc=None, acc_fs_hz: float | None = None):
@@ -169,5 +185,5 @@ def track_hr(ppg, fs_hz: float, acc=None, acc_fs_hz: float | None = None):
         if acc is not None:
             t.add_acc(acc[round(i / fs_hz * afs):round((i + t.hop) / fs_hz * afs)], afs)
         est += t.push(x[i:i + t.hop])
-    e = np.array([(n / fs_hz, hr, m) for n, hr, m in est]).reshape(-1, 3)
-    return e[:, 0], e[:, 1], e[:, 2].astype(bool)
+    e = np.array([(n / fs_hz, hr, m, c) for n, hr, m, c in est]).reshape(-1, 4)
+    return e[:, 0], e[:, 1], e[:, 2].astype(bool), e[:, 3].astype(bool)

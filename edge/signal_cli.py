@@ -162,7 +162,7 @@ def _tracked(x, fs: float, acc_fs: float, acc) -> dict:
     if len(acc) / acc_fs < len(x) / fs / 2:
         raise ValueError(f"{len(acc) / acc_fs:.1f} s of accelerometer for "
                          f"{len(x) / fs:.1f} s of PPG: they must start together")
-    end, hr, moving = track_hr(x, fs, acc, acc_fs)
+    end, hr, moving, _ = track_hr(x, fs, acc, acc_fs)
     idx, guided = guided_beats(x, fs, acc, acc_fs)
     t = idx / fs
     iv = np.diff(t)[guided[1:] & guided[:-1]]

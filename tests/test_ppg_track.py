@@ -47,13 +47,13 @@ def _walk(seconds=60.0, hr=(72.0, 90.0), step_hz=1.9, seed=0):
 
 def test_the_tracker_follows_the_heart_not_the_steps():
     ppg, axes, _, rate = _walk()
-    end, hr, moving = track_hr(ppg, FS, axes)
+    end, hr, moving, _ = track_hr(ppg, FS, axes)
     truth = rate[(end * FS).astype(int) - 1]
     assert moving.all() and len(end) == 27
     assert np.mean(np.abs(hr - truth)) < 3.0 and np.max(np.abs(hr - truth)) < 6.0
     # without the accelerometer the same spectrum's tallest peak is the arm's: the
     # accelerometer, not the test's pulse, is what keeps it on the heart
-    _, bare, _ = track_hr(ppg, FS)
+    _, bare, _, _ = track_hr(ppg, FS)
     assert np.mean(np.abs(bare - 60 * 1.9)) < 3.0
 
 
