@@ -71,7 +71,7 @@ class _WaveBeats:
         # once the accelerometer speaks, the heart rate tracked in the PPG's and its spectra
         # (edge.ppg_track): (window end µs, bpm, moving) of the newest, for motion_report
         self.tracker: Optional[HrTracker] = None
-        self.tracked: Optional[tuple[float, float, bool]] = None
+        self.tracked: Optional[tuple[float, Optional[float], bool]] = None
         self.gap_end_us: Optional[float] = None  # after a bridged gap, till its first beat
         self.gaps = 0
 
@@ -89,8 +89,8 @@ class _WaveBeats:
         self.clock.follow(r.ts_us, np.size(r.samples))
         beats = self.stream.push(r.samples)
         if self.tracker is not None:
-            for n, hr, m, _ in self.tracker.push(r.samples):
-                self.tracked = (float(self.clock.time_us(n)), hr, m)
+            for n, hr, m, sure in self.tracker.push(r.samples):
+                self.tracked = (float(self.clock.time_us(n)), hr if sure else None, m)
         ts_us, sqi, moving = self.clock.time_us(beats.idx), beats.sqi, np.zeros(len(beats.idx))
         if self.gate is not None:  # moving or not, a pulse says someone is there (returned)
             ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
@@ -256,7 +256,9 @@ class SeatFeatures:
         rep = self.motion.report()
         w = self.waves.get("ppg")
         if w is not None and w.tracked is not None:
-            rep["tracked"] = {"ts_us": int(w.tracked[0]), "hr_bpm": round(w.tracked[1], 1),
+            hr = w.tracked[1]  # None where the spectrum is ambiguous (edge.ppg_track)
+            rep["tracked"] = {"ts_us": int(w.tracked[0]),
+                              "hr_bpm": None if hr is None else round(hr, 1),
                               "moving": w.tracked[2]}
         return rep
 

@@ -120,16 +120,22 @@ def _beats(args, step=lambda text: None):
     if axes is not None and args.kind == "ppg":
         x, cancelled = _cancelled(x, fs, acc_fs, axes)
     beats = waveform_peaks(x, fs, args.kind)
-    sqi, motion = beats.sqi, None
+    idx, sqi, motion = beats.idx, beats.sqi, None
     if mag is not None:
         from empathy.edge.motion import motion_gate
 
-        _, sqi, moving, motion = motion_gate(beats.idx / fs * 1e6, sqi, mag, acc_fs)
+        motion_gate(idx / fs * 1e6, sqi, mag, acc_fs)  # checks the accelerometer's samples
+        tracked = None
+        if args.kind == "ppg":  # the tracker-guided beats are the headline (they score
+            # better than the detector's on the tuning wrist records, docs/heart-corpus.md)
+            tracked = _tracked(raw, fs, acc_fs, mag if axes is None else axes)
+            idx, sqi = _guided_sqi(tracked.pop("idx"), raw, fs)
+        _, sqi, moving, motion = motion_gate(idx / fs * 1e6, sqi, mag, acc_fs)
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
-        if args.kind == "ppg":  # (the gate has checked the accelerometer's samples)
-            motion["tracked"] = _tracked(raw, fs, acc_fs, mag if axes is None else axes)
-    s = heart_summary(beats.idx / fs, sqi, len(x) / fs)
+        if tracked is not None:
+            motion["tracked"] = tracked
+    s = heart_summary(idx / fs, sqi, len(x) / fs)
     s["fs_hz"] = fs
     if motion is not None:
         s["motion"] = motion
@@ -162,14 +168,25 @@ def _tracked(x, fs: float, acc_fs: float, acc) -> dict:
     if len(acc) / acc_fs < len(x) / fs / 2:
         raise ValueError(f"{len(acc) / acc_fs:.1f} s of accelerometer for "
                          f"{len(x) / fs:.1f} s of PPG: they must start together")
-    end, hr, moving, _ = track_hr(x, fs, acc, acc_fs)
+    end, hr, moving, sure = track_hr(x, fs, acc, acc_fs)
     idx, guided = guided_beats(x, fs, acc, acc_fs)
     t = idx / fs
     iv = np.diff(t)[guided[1:] & guided[:-1]]
-    return {"windows": [[round(float(e), 1), round(float(h), 1), bool(m)]
-                        for e, h, m in zip(end, hr, moving)],
-            "beats_s": [round(float(v), 3) for v in t],
+    return {"windows": [[round(float(e), 1), round(float(h), 1) if c else None, bool(m)]
+                        for e, h, m, c in zip(end, hr, moving, sure)],
+            "idx": idx, "guided": int(guided.sum()),
             "moving_hr_bpm": round(60.0 / float(np.mean(iv)), 1) if len(iv) else None}
+
+
+def _guided_sqi(idx, x, fs: float):
+    """The guided beats with a shape quality: the detector's where the beat is its own (a
+    still hand's beats are), 1 for a beat placed by the rate (the gate then grades it)."""
+    from empathy.edge.heart import waveform_peaks
+
+    b = waveform_peaks(x, fs, "ppg")
+    pos = np.searchsorted(b.idx, idx)
+    hit = (pos < len(b.idx)) & (b.idx[np.minimum(pos, len(b.idx) - 1)] == idx)
+    return idx, np.where(hit, b.sqi[np.minimum(pos, len(b.idx) - 1)], 1.0)
 
 
 def _cancelled(x, fs: float, acc_fs: float, axes):
@@ -241,7 +258,7 @@ def _hr(args) -> int:
         tr = m.get("tracked")
         if tr and tr["moving_hr_bpm"] is not None:
             print(f"tracked     {tr['moving_hr_bpm']:.1f} bpm while moving (spectral tracker "
-                  f"with the accelerometer, {len(tr['beats_s'])} guided beats)")
+                  f"with the accelerometer, {tr['guided']} beats placed by its rate)")
     print(f"quality     {s['quality']:.2f}  (0..1; per {len(s['windows'])} windows below)")
     for w in s["windows"]:
         mark = f"   <- {w['issue']}" if w["issue"] else ""
