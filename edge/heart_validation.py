@@ -498,7 +498,12 @@ def _records_section() -> list[str]:
         "against the ECG's 93-106) and a movement harmonic (s8-walk, 147-160 against "
         "71-81) from its first window and never let go (tracked HR 58 and 77 bpm off), so "
         "the guided beats are no better there (F1 0.379 against 0.373, HR -65.8 bpm) or "
-        "worse (0.558 against 0.625, HR +58.4 bpm; docs/signal-validation.md).", "",
+        "worse (0.558 against 0.625, HR +58.4 bpm; docs/signal-validation.md). Its second "
+        "part, with those two records seen and no fresh wrist record to be had (the "
+        "export's other CSVs are not in the stored copies), changed the tracker on the "
+        "tuning records only (a true, non-movement first peak; a confidence flag; tuning "
+        "figures unchanged) and scored the seen records after: s2-high-bike F1 0.637, HR "
+        "+11.0 bpm, tracked MAE 26.7; s8-walk 0.531, +98.6 bpm, 113.3: no blind test.", "",
         "Scoring: Se = TP/(TP+FN), +P = TP/(TP+FP), F1, beats paired within ±150 ms "
         "(ANSI/AAMI EC57); pooled = counts summed over records, each against its own "
         "reference. HR = 60 / mean interval of the detected beats; HR ref = that of the "
