@@ -120,22 +120,27 @@ def _beats(args, step=lambda text: None):
     if axes is not None and args.kind == "ppg":
         x, cancelled = _cancelled(x, fs, acc_fs, axes)
     beats = waveform_peaks(x, fs, args.kind)
-    idx, sqi, motion = beats.idx, beats.sqi, None
+    idx, sqi, motion, seen = beats.idx, beats.sqi, None, None
     if mag is not None:
         from empathy.edge.motion import motion_gate
 
-        motion_gate(idx / fs * 1e6, sqi, mag, acc_fs)  # checks the accelerometer's samples
-        tracked = None
-        if args.kind == "ppg":  # the tracker-guided beats are the headline (they score
-            # better than the detector's on the tuning wrist records, docs/heart-corpus.md)
+        _, sqi, moving, motion = motion_gate(idx / fs * 1e6, sqi, mag, acc_fs)
+        if args.kind == "ppg":  # (the gate has checked the accelerometer's samples)
+            # the tracker-guided beats are the headline beats and HR (they beat the
+            # detector's on the tuning wrist records, docs/heart-corpus.md); whether there
+            # is a pulse at all, and its shape quality, stay what the detector saw
+            seen = heart_summary(idx / fs, sqi, len(x) / fs)
             tracked = _tracked(raw, fs, acc_fs, mag if axes is None else axes)
             idx, sqi = _guided_sqi(tracked.pop("idx"), raw, fs)
-        _, sqi, moving, motion = motion_gate(idx / fs * 1e6, sqi, mag, acc_fs)
+            _, sqi, moving, motion = motion_gate(idx / fs * 1e6, sqi, mag, acc_fs)
+            motion["tracked"] = tracked
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
-        if tracked is not None:
-            motion["tracked"] = tracked
     s = heart_summary(idx / fs, sqi, len(x) / fs)
+    if seen is not None:
+        s.update({k: seen[k] for k in ("heartbeat", "quality", "low_quality_beats")})
+        for w, v in zip(s["windows"], seen["windows"]):
+            w.update(quality=v["quality"], issue=v["issue"])
     s["fs_hz"] = fs
     if motion is not None:
         s["motion"] = motion
@@ -180,13 +185,15 @@ def _tracked(x, fs: float, acc_fs: float, acc) -> dict:
 
 def _guided_sqi(idx, x, fs: float):
     """The guided beats with a shape quality: the detector's where the beat is its own (a
-    still hand's beats are), 1 for a beat placed by the rate (the gate then grades it)."""
+    still hand's beats are); a beat placed by the rate gets the grade the gate gives a
+    moving beat, so it counts in HR but not in HRV."""
     from empathy.edge.heart import waveform_peaks
+    from empathy.edge.motion import MOTION_SQI
 
     b = waveform_peaks(x, fs, "ppg")
-    pos = np.searchsorted(b.idx, idx)
-    hit = (pos < len(b.idx)) & (b.idx[np.minimum(pos, len(b.idx) - 1)] == idx)
-    return idx, np.where(hit, b.sqi[np.minimum(pos, len(b.idx) - 1)], 1.0)
+    pos = np.minimum(np.searchsorted(b.idx, idx), max(len(b.idx) - 1, 0))
+    hit = (pos < len(b.idx)) & (b.idx[pos] == idx) if len(b.idx) else np.zeros(len(idx), bool)
+    return idx, np.where(hit, b.sqi[pos] if len(b.idx) else 0.0, MOTION_SQI)
 
 
 def _cancelled(x, fs: float, acc_fs: float, axes):

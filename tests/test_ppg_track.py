@@ -165,6 +165,8 @@ def test_signal_hr_reports_the_tracked_rate_with_an_accelerometer(tmp_path):
     g = guided_beats(x, fs, motion_axes(rec))[0] / fs
     assert np.allclose(s["beats_s"], g, atol=1e-4)
     assert abs(s["bpm"] - 60.0 / np.mean(np.diff(g))) < 0.01
+    # every hop of the ride moves: every beat is placed by the rate, none is in HRV
+    assert tr["guided"] == len(g) and s["rmssd_ms"] == 0.0 and s["heartbeat"]
 
 
 def test_a_seat_with_an_accelerometer_reports_the_tracked_rate():
