@@ -125,14 +125,20 @@ def _beats(args, step=lambda text: None):
         from empathy.edge.motion import motion_gate
 
         _, sqi, moving, motion = motion_gate(idx / fs * 1e6, sqi, mag, acc_fs)
+        tracked = None
         if args.kind == "ppg":  # (the gate has checked the accelerometer's samples)
-            # the tracker-guided beats are the headline beats and HR (they beat the
-            # detector's on the tuning wrist records, docs/heart-corpus.md); whether there
-            # is a pulse at all, and its shape quality, stay what the detector saw
+            tracked, guided = _tracked(raw, fs, acc_fs, mag if axes is None else axes)
+        if tracked is not None and axes is not None:
+            # with the three axes the tracker-guided beats are the headline beats and HR
+            # (they beat the detector's on the tuning wrist records, docs/heart-corpus.md;
+            # with the magnitude alone they do not); whether there is a pulse at all, and
+            # its shape quality, stay what the detector saw
             seen = heart_summary(idx / fs, sqi, len(x) / fs)
-            tracked = _tracked(raw, fs, acc_fs, mag if axes is None else axes)
-            idx, sqi = _guided_sqi(tracked.pop("idx"), raw, fs)
+            idx, sqi = _guided_sqi(guided, raw, fs)
             _, sqi, moving, motion = motion_gate(idx / fs * 1e6, sqi, mag, acc_fs)
+        elif tracked is not None:  # the magnitude alone: the guided beats beside
+            tracked["beats_s"] = [round(float(v), 3) for v in guided / fs]
+        if tracked is not None:
             motion["tracked"] = tracked
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
@@ -163,10 +169,11 @@ def _read_acc(args):
     return _rate(t, args.acc_fs, args.acc, "--acc-fs"), a, axes
 
 
-def _tracked(x, fs: float, acc_fs: float, acc) -> dict:
+def _tracked(x, fs: float, acc_fs: float, acc) -> tuple[dict, np.ndarray]:
     """The heart rate tracked in the PPG's and the accelerometer's spectra (edge.ppg_track)
     and the beats it places while the hand moves (edge.ppg_guide): per 8-s window its end,
-    HR and whether the hand moved; the beats (s) and their rate while moving."""
+    HR (None where the tracker is not confident) and whether the hand moved, how many
+    beats it placed and their rate while moving; and the beats (sample indices)."""
     from empathy.edge.ppg_guide import guided_beats
     from empathy.edge.ppg_track import track_hr
 
@@ -179,8 +186,8 @@ def _tracked(x, fs: float, acc_fs: float, acc) -> dict:
     iv = np.diff(t)[guided[1:] & guided[:-1]]
     return {"windows": [[round(float(e), 1), round(float(h), 1) if c else None, bool(m)]
                         for e, h, m, c in zip(end, hr, moving, sure)],
-            "idx": idx, "guided": int(guided.sum()),
-            "moving_hr_bpm": round(60.0 / float(np.mean(iv)), 1) if len(iv) else None}
+            "guided": int(guided.sum()),
+            "moving_hr_bpm": round(60.0 / float(np.mean(iv)), 1) if len(iv) else None}, idx
 
 
 def _guided_sqi(idx, x, fs: float):
