@@ -252,12 +252,14 @@ class SeatFeatures:
 
     def motion_report(self) -> dict:
         """How many PPG beats the accelerometer judged and rejected for motion, and the
-        PPG's newest heart rate tracked with the accelerometer (edge only)."""
+        PPG's newest heart rate tracked with the accelerometer (edge only). The tracked rate
+        is experimental (it did not generalise to the held-out wrist records,
+        docs/signal-validation.md): a side report that never feeds the seat's HR."""
         rep = self.motion.report()
         w = self.waves.get("ppg")
         if w is not None and w.tracked is not None:
             hr = w.tracked[1]  # None where the spectrum is ambiguous (edge.ppg_track)
-            rep["tracked"] = {"ts_us": int(w.tracked[0]),
+            rep["tracked"] = {"experimental": True, "ts_us": int(w.tracked[0]),
                               "hr_bpm": None if hr is None else round(hr, 1),
                               "moving": w.tracked[2]}
         return rep

@@ -1,5 +1,7 @@
 """PPG beats while the hand moves, placed where the tracked heart rate expects them.
 
+Experimental, as edge/ppg_track.py is: given beside the detector's beats, never for them.
+
 The beat detector (edge/heart.py) takes the PPG's tallest waves for beats; while a wrist
 moves, those are the movement's. The spectral tracker (edge/ppg_track.py) reads the
 heart's rate from the PPG and the accelerometer together. Here the rate guides the beats:

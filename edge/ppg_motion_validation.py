@@ -129,7 +129,8 @@ def page_section() -> list[str]:
             "column: the detector's beats the gate (edge/motion.py) marks as moving. "
             "`ours+track`: beats placed where the heart rate tracked in the PPG's and the "
             "accelerometer's spectra expects them while the wrist moves (edge/ppg_track.py, "
-            "edge/ppg_guide.py); the second table: that tracked rate's mean absolute error "
+            "edge/ppg_guide.py; experimental, not the headline: they did not generalise to "
+            "the held-out records); the second table: that tracked rate's mean absolute error "
             "against the ECG's rate in each 8-s window the reference covers by half, and in "
             "the windows where the tracker says it is confident (edge/ppg_track.py).", ""]
     results = [score_wrist(r) for r in WRIST]

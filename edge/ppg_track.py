@@ -1,5 +1,9 @@
 """The heart rate in a moving wrist's PPG, tracked in its spectrum with the accelerometer's.
 
+Experimental: a side output beside the detector's headline (`signal hr --acc`'s
+`motion.tracked`, the seat's motion report), since it did not generalise to the held-out
+wrist records (docs/signal-validation.md).
+
 While the hand moves, the PPG's tallest waves are the movement's, and a beat detector
 (edge/heart.py) counts them. The rate can still be read where the detector fails: the
 movement's frequencies are the accelerometer's, and the heart's rate changes little from

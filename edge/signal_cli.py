@@ -120,33 +120,18 @@ def _beats(args, step=lambda text: None):
     if axes is not None and args.kind == "ppg":
         x, cancelled = _cancelled(x, fs, acc_fs, axes)
     beats = waveform_peaks(x, fs, args.kind)
-    idx, sqi, motion, seen = beats.idx, beats.sqi, None, None
+    sqi, motion = beats.sqi, None
     if mag is not None:
         from empathy.edge.motion import motion_gate
 
-        _, sqi, moving, motion = motion_gate(idx / fs * 1e6, sqi, mag, acc_fs)
-        tracked = None
+        _, sqi, moving, motion = motion_gate(beats.idx / fs * 1e6, sqi, mag, acc_fs)
         if args.kind == "ppg":  # (the gate has checked the accelerometer's samples)
-            tracked, guided = _tracked(raw, fs, acc_fs, mag if axes is None else axes)
-        if tracked is not None and axes is not None:
-            # with the three axes the tracker-guided beats are the headline beats and HR
-            # (they beat the detector's on the tuning wrist records, docs/heart-corpus.md;
-            # with the magnitude alone they do not); whether there is a pulse at all, and
-            # its shape quality, stay what the detector saw
-            seen = heart_summary(idx / fs, sqi, len(x) / fs)
-            idx, sqi = _guided_sqi(guided, raw, fs)
-            _, sqi, moving, motion = motion_gate(idx / fs * 1e6, sqi, mag, acc_fs)
-        elif tracked is not None:  # the magnitude alone: the guided beats beside
-            tracked["beats_s"] = [round(float(v), 3) for v in guided / fs]
-        if tracked is not None:
-            motion["tracked"] = tracked
+            # beside the headline, never in it: the tracker did not generalise to the
+            # held-out wrist records (docs/signal-validation.md)
+            motion["tracked"] = _tracked(raw, fs, acc_fs, mag if axes is None else axes)
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
-    s = heart_summary(idx / fs, sqi, len(x) / fs)
-    if seen is not None:
-        s.update({k: seen[k] for k in ("heartbeat", "quality", "low_quality_beats")})
-        for w, v in zip(s["windows"], seen["windows"]):
-            w.update(quality=v["quality"], issue=v["issue"])
+    s = heart_summary(beats.idx / fs, sqi, len(x) / fs)
     s["fs_hz"] = fs
     if motion is not None:
         s["motion"] = motion
@@ -169,11 +154,11 @@ def _read_acc(args):
     return _rate(t, args.acc_fs, args.acc, "--acc-fs"), a, axes
 
 
-def _tracked(x, fs: float, acc_fs: float, acc) -> tuple[dict, np.ndarray]:
-    """The heart rate tracked in the PPG's and the accelerometer's spectra (edge.ppg_track)
-    and the beats it places while the hand moves (edge.ppg_guide): per 8-s window its end,
-    HR (None where the tracker is not confident) and whether the hand moved, how many
-    beats it placed and their rate while moving; and the beats (sample indices)."""
+def _tracked(x, fs: float, acc_fs: float, acc) -> dict:
+    """Experimental: the heart rate tracked in the PPG's and the accelerometer's spectra
+    (edge.ppg_track) and the beats it places while the hand moves (edge.ppg_guide): per
+    8-s window its end, HR (None where the tracker is not confident) and whether the hand
+    moved; the guided beats (s), how many it placed by its rate, their rate while moving."""
     from empathy.edge.ppg_guide import guided_beats
     from empathy.edge.ppg_track import track_hr
 
@@ -184,23 +169,11 @@ def _tracked(x, fs: float, acc_fs: float, acc) -> tuple[dict, np.ndarray]:
     idx, guided = guided_beats(x, fs, acc, acc_fs)
     t = idx / fs
     iv = np.diff(t)[guided[1:] & guided[:-1]]
-    return {"windows": [[round(float(e), 1), round(float(h), 1) if c else None, bool(m)]
+    return {"experimental": True,  # not validated on blind records
+            "windows": [[round(float(e), 1), round(float(h), 1) if c else None, bool(m)]
                         for e, h, m, c in zip(end, hr, moving, sure)],
-            "guided": int(guided.sum()),
-            "moving_hr_bpm": round(60.0 / float(np.mean(iv)), 1) if len(iv) else None}, idx
-
-
-def _guided_sqi(idx, x, fs: float):
-    """The guided beats with a shape quality: the detector's where the beat is its own (a
-    still hand's beats are); a beat placed by the rate gets the grade the gate gives a
-    moving beat, so it counts in HR but not in HRV."""
-    from empathy.edge.heart import waveform_peaks
-    from empathy.edge.motion import MOTION_SQI
-
-    b = waveform_peaks(x, fs, "ppg")
-    pos = np.minimum(np.searchsorted(b.idx, idx), max(len(b.idx) - 1, 0))
-    hit = (pos < len(b.idx)) & (b.idx[pos] == idx) if len(b.idx) else np.zeros(len(idx), bool)
-    return idx, np.where(hit, b.sqi[pos] if len(b.idx) else 0.0, MOTION_SQI)
+            "beats_s": [round(float(v), 3) for v in t], "guided": int(guided.sum()),
+            "moving_hr_bpm": round(60.0 / float(np.mean(iv)), 1) if len(iv) else None}
 
 
 def _cancelled(x, fs: float, acc_fs: float, axes):
@@ -271,8 +244,8 @@ def _hr(args) -> int:
               f"{m['beats_rejected_motion']} of {m['beats_judged']} beats left out")
         tr = m.get("tracked")
         if tr and tr["moving_hr_bpm"] is not None:
-            print(f"tracked     {tr['moving_hr_bpm']:.1f} bpm while moving (spectral tracker "
-                  f"with the accelerometer, {tr['guided']} beats placed by its rate)")
+            print(f"tracked while moving (experimental, not validated on blind records): "
+                  f"{tr['moving_hr_bpm']:.1f} bpm ({tr['guided']} beats placed by its rate)")
     print(f"quality     {s['quality']:.2f}  (0..1; per {len(s['windows'])} windows below)")
     for w in s["windows"]:
         mark = f"   <- {w['issue']}" if w["issue"] else ""

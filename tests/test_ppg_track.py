@@ -157,43 +157,51 @@ def test_on_the_tuning_ride_the_tracker_and_its_beats_beat_the_bare_detector():
     assert abs(span_rate(got - lag, spans) - span_rate(ref, spans)) < 4.0
 
 
-def test_signal_hr_reports_the_tracked_rate_with_an_accelerometer(tmp_path):
+def test_signal_hr_reports_the_tracked_rate_beside_the_detectors_headline(tmp_path):
+    """The tracker did not generalise to the held-out wrist records, so `signal hr --acc`'s
+    headline (beats, HR, HRV, quality) stays the gated detector's, with three axes or the
+    magnitude alone; the tracked rate and the guided beats sit beside it, marked
+    experimental in --json and in the text."""
+    from argparse import Namespace
+
+    from empathy.edge.ppg_motion_cancel import cancel_motion
+    from empathy.edge.signal_cli import _beats
+
     rec = _tuning("wrist-s1-low-bike")
     x, fs = record_data(rec)
+    axes = motion_axes(rec)
     t = np.arange(len(x)) / fs
     np.savetxt(tmp_path / "ppg.csv", np.c_[t, x], delimiter=",", header="time,ppg",
                comments="", fmt="%.5f")
-    np.savetxt(tmp_path / "acc.csv", np.c_[t, motion_axes(rec)], delimiter=",",
+    np.savetxt(tmp_path / "acc.csv", np.c_[t, axes], delimiter=",",
                header="time,x,y,z", comments="", fmt="%.5f")
-    p = subprocess.run([sys.executable, "-m", "empathy.cli", "signal", "hr",
-                        str(tmp_path / "ppg.csv"), "--acc", str(tmp_path / "acc.csv"),
-                        "--json"], capture_output=True, text=True, timeout=120)
+    np.savetxt(tmp_path / "mag.csv", np.c_[t, np.linalg.norm(axes, axis=1)],
+               delimiter=",", header="time,acc_mg", comments="", fmt="%.5f")
+    cmd = [sys.executable, "-m", "empathy.cli", "signal", "hr", str(tmp_path / "ppg.csv"),
+           "--acc", str(tmp_path / "acc.csv")]
+    p = subprocess.run(cmd + ["--json"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)
     tr = s["motion"]["tracked"]
+    assert tr["experimental"] is True
     ref = span_rate(annotated_beats(rec, len(x), fs), trusted_spans(rec))
     assert abs(tr["moving_hr_bpm"] - ref) < 4.0 and len(tr["windows"]) == 27
-    # the headline beats and HR are the guided beats, as the corpus scores ours
-    g = guided_beats(x, fs, motion_axes(rec))[0] / fs
-    assert np.allclose(s["beats_s"], g, atol=1e-4)
-    assert abs(s["bpm"] - 60.0 / np.mean(np.diff(g))) < 0.01
-    # every hop of the ride moves: every beat is placed by the rate, none is in HRV
-    assert tr["guided"] == len(g) and s["rmssd_ms"] == 0.0 and s["heartbeat"]
-    # with the magnitude alone the guided beats do not beat the detector's on the tuning
-    # records: the detector's stay the headline, the guided ones beside them
-    np.savetxt(tmp_path / "mag.csv", np.c_[t, np.linalg.norm(motion_axes(rec), axis=1)],
-               delimiter=",", header="time,acc_mg", comments="", fmt="%.5f")
-    from argparse import Namespace
-
-    from empathy.edge.signal_cli import _beats
-
-    # (the rates given: the CSV's 5-decimal times give 256.000016 Hz, and the tracker's
-    # moving test on the magnitude alone is marginal on these records at that rate)
-    s = _beats(Namespace(file=str(tmp_path / "ppg.csv"), column=None, fs=fs, kind="ppg",
-                         acc=str(tmp_path / "mag.csv"), acc_fs=fs))[0]
-    assert np.allclose(s["beats_s"], waveform_peaks(x, fs, "ppg").idx / fs, atol=1e-4)
-    mag = guided_beats(x, fs, np.linalg.norm(motion_axes(rec), axis=1))[0] / fs
-    assert np.allclose(s["motion"]["tracked"]["beats_s"], mag, atol=1e-3)
+    text = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert text.returncode == 0, text.stderr
+    line = [v for v in text.stdout.splitlines() if v.startswith("tracked")]
+    assert line == [f"tracked while moving (experimental, not validated on blind records): "
+                    f"{tr['moving_hr_bpm']:.1f} bpm ({tr['guided']} beats placed by its rate)"]
+    # (the rates given: the CSV's 5-decimal times give 256.000016 Hz)
+    for acc, a in (("acc.csv", axes), ("mag.csv", np.linalg.norm(axes, axis=1))):
+        s = _beats(Namespace(file=str(tmp_path / "ppg.csv"), column=None, fs=fs, kind="ppg",
+                             acc=str(tmp_path / acc), acc_fs=fs))[0]
+        # the headline: the detector's beats (on the PPG less what three axes predict)
+        det = waveform_peaks(cancel_motion(x, axes, fs) if a.ndim == 2 else x, fs, "ppg")
+        assert np.allclose(s["beats_s"], det.idx / fs, atol=1e-4)
+        g = guided_beats(x, fs, a)[0] / fs
+        assert len(g) != len(det.idx)  # (so the check above tells them apart)
+        assert np.allclose(s["motion"]["tracked"]["beats_s"], g, atol=1e-3)
+        assert s["motion"]["tracked"]["experimental"] is True
 
 
 def test_a_seat_with_an_accelerometer_reports_the_tracked_rate():
@@ -210,6 +218,25 @@ def test_a_seat_with_an_accelerometer_reports_the_tracked_rate():
         f.add(Waveform(ts, "acc", 50.0, mag[k * 50:(k + 1) * 50]))
         f.add(Waveform(ts, "ppg", FS, ppg[k * 100:(k + 1) * 100]))
     tr = f.motion_report()["tracked"]
-    assert tr["moving"] and abs(tr["hr_bpm"] - rate[-1]) < 5.0
+    assert tr["experimental"] is True and tr["moving"] and abs(tr["hr_bpm"] - rate[-1]) < 5.0
     assert abs(tr["ts_us"] - 60e6) <= 2e6
     assert "tracked" not in SeatFeatures().motion_report()
+
+
+def test_the_corpus_scores_the_detector_as_ours_and_the_guided_beats_beside():
+    """heart_validation: ours on a wrist record is the detector's beats (what the product
+    reports); the guided beats are an extra, experimental row that is never 'best peer'."""
+    from empathy.edge.heart_validation import TRACKED, _summary, score_record
+
+    rec = _tuning("wrist-s1-low-bike")
+    x, fs = record_data(rec)
+    r = score_record(rec)
+    assert np.array_equal(r["beats"]["ours"], waveform_peaks(x, fs, "ppg").idx / fs)
+    ref, spans = annotated_beats(rec, len(x), fs), trusted_spans(rec)
+    g = guided_beats(x, fs, motion_axes(rec))[0] / fs
+    assert r["rows"][TRACKED][0] == lagged_match(ref, g, spans)[0]
+    # the guided beats beat every peer here (F1 0.634 against NeuroKit2's 0.500 when
+    # written), yet the summary's best peer is a real peer
+    assert r["rows"][TRACKED][0].f1 > max(m.f1 for n, (m, _, _) in r["rows"].items()
+                                          if n != TRACKED)
+    assert TRACKED not in _summary([r])[2] and "neurokit" in _summary([r])[2].lower()
