@@ -43,6 +43,7 @@ from empathy.edge.hrv import LOST_GAP_S, WINDOW_S, HeartWindow, hrv_time
 from empathy.edge.latency import (FACE_TAU_S, HR_WINDOW_S, HRV_WINDOW_S, LATENCY_S,
                                   PUPIL_WINDOW_S, latency_s)
 from empathy.edge.motion import MotionGate
+from empathy.edge.ppg_track import HrTracker
 from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
 from empathy.edge.timebase import SampleClock
@@ -67,6 +68,10 @@ class _WaveBeats:
         self.stream = BeatStream(r.fs_hz, r.kind)
         self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S)  # (see HeartWindow)
         self.gate = gate  # the seat's accelerometer, for a PPG
+        # once the accelerometer speaks, the heart rate tracked in the PPG's and its spectra
+        # (edge.ppg_track): (window end µs, bpm, moving) of the newest, for motion_report
+        self.tracker: Optional[HrTracker] = None
+        self.tracked: Optional[tuple[float, Optional[float], bool]] = None
         self.gap_end_us: Optional[float] = None  # after a bridged gap, till its first beat
         self.gaps = 0
 
@@ -83,6 +88,9 @@ class _WaveBeats:
         """True if the chunk held a beat worth the name (someone is there)."""
         self.clock.follow(r.ts_us, np.size(r.samples))
         beats = self.stream.push(r.samples)
+        if self.tracker is not None:
+            for n, hr, m, sure in self.tracker.push(r.samples):
+                self.tracked = (float(self.clock.time_us(n)), hr if sure else None, m)
         ts_us, sqi, moving = self.clock.time_us(beats.idx), beats.sqi, np.zeros(len(beats.idx))
         if self.gate is not None:  # moving or not, a pulse says someone is there (returned)
             ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
@@ -189,6 +197,10 @@ class SeatFeatures:
         if isinstance(r, Waveform) and r.kind == "acc":
             try:
                 self.motion.add_acc(r.ts_us, r.fs_hz, r.samples)
+                for w in self.waves.values():
+                    if w.gate is not None:
+                        w.tracker = w.tracker or HrTracker(w.clock.fs)
+                        w.tracker.add_acc(r.samples, r.fs_hz)
             except ValueError as e:  # a broken sample or rate: that chunk is not motion
                 log.warning("accelerometer chunk skipped", extra={"fs_hz": r.fs_hz,
                                                                   "reason": str(e)})
@@ -239,8 +251,18 @@ class SeatFeatures:
             log.warning("eda chunk skipped", extra={"fs_hz": r.fs_hz, "reason": str(err)})
 
     def motion_report(self) -> dict:
-        """How many PPG beats the accelerometer judged and rejected for motion (edge only)."""
-        return self.motion.report()
+        """How many PPG beats the accelerometer judged and rejected for motion, and the
+        PPG's newest heart rate tracked with the accelerometer (edge only). The tracked rate
+        is experimental (it did not generalise to the held-out wrist records,
+        docs/signal-validation.md): a side report that never feeds the seat's HR."""
+        rep = self.motion.report()
+        w = self.waves.get("ppg")
+        if w is not None and w.tracked is not None:
+            hr = w.tracked[1]  # None where the spectrum is ambiguous (edge.ppg_track)
+            rep["tracked"] = {"experimental": True, "ts_us": int(w.tracked[0]),
+                              "hr_bpm": None if hr is None else round(hr, 1),
+                              "moving": w.tracked[2]}
+        return rep
 
     def _eda_z(self, now_us: int, in_baseline: bool, ready: bool) -> Optional[tuple]:
         """(arousal-signed z, quality) from skin conductance, and fill `eda_report`."""

@@ -116,7 +116,7 @@ def _beats(args, step=lambda text: None):
     x = _pick(cols, args.column, args.file)
     fs = _rate(t, args.fs, args.file)
     acc_fs, mag, axes = _read_acc(args) if getattr(args, "acc", None) else (None, None, None)
-    cancelled = None
+    cancelled, raw = None, x
     if axes is not None and args.kind == "ppg":
         x, cancelled = _cancelled(x, fs, acc_fs, axes)
     beats = waveform_peaks(x, fs, args.kind)
@@ -125,6 +125,10 @@ def _beats(args, step=lambda text: None):
         from empathy.edge.motion import motion_gate
 
         _, sqi, moving, motion = motion_gate(beats.idx / fs * 1e6, sqi, mag, acc_fs)
+        if args.kind == "ppg":  # (the gate has checked the accelerometer's samples)
+            # beside the headline, never in it: the tracker did not generalise to the
+            # held-out wrist records (docs/signal-validation.md)
+            motion["tracked"] = _tracked(raw, fs, acc_fs, mag if axes is None else axes)
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
     s = heart_summary(beats.idx / fs, sqi, len(x) / fs)
@@ -148,6 +152,28 @@ def _read_acc(args):
     else:
         a = _pick(cols, None, args.acc, prefer=("acc", "acc_mg", "magnitude"))
     return _rate(t, args.acc_fs, args.acc, "--acc-fs"), a, axes
+
+
+def _tracked(x, fs: float, acc_fs: float, acc) -> dict:
+    """Experimental: the heart rate tracked in the PPG's and the accelerometer's spectra
+    (edge.ppg_track) and the beats it places while the hand moves (edge.ppg_guide): per
+    8-s window its end, HR (None where the tracker is not confident) and whether the hand
+    moved; the guided beats (s), how many it placed by its rate, their rate while moving."""
+    from empathy.edge.ppg_guide import guided_beats
+    from empathy.edge.ppg_track import track_hr
+
+    if len(acc) / acc_fs < len(x) / fs / 2:
+        raise ValueError(f"{len(acc) / acc_fs:.1f} s of accelerometer for "
+                         f"{len(x) / fs:.1f} s of PPG: they must start together")
+    end, hr, moving, sure = track_hr(x, fs, acc, acc_fs)
+    idx, guided = guided_beats(x, fs, acc, acc_fs)
+    t = idx / fs
+    iv = np.diff(t)[guided[1:] & guided[:-1]]
+    return {"experimental": True,  # not validated on blind records
+            "windows": [[round(float(e), 1), round(float(h), 1) if c else None, bool(m)]
+                        for e, h, m, c in zip(end, hr, moving, sure)],
+            "beats_s": [round(float(v), 3) for v in t], "guided": int(guided.sum()),
+            "moving_hr_bpm": round(60.0 / float(np.mean(iv)), 1) if len(iv) else None}
 
 
 def _cancelled(x, fs: float, acc_fs: float, axes):
@@ -216,6 +242,10 @@ def _hr(args) -> int:
         m = s["motion"]
         print(f"moving      {m['moving_s']:.1f} s by the accelerometer: "
               f"{m['beats_rejected_motion']} of {m['beats_judged']} beats left out")
+        tr = m.get("tracked")
+        if tr and tr["moving_hr_bpm"] is not None:
+            print(f"tracked while moving (experimental, not validated on blind records): "
+                  f"{tr['moving_hr_bpm']:.1f} bpm ({tr['guided']} beats placed by its rate)")
     print(f"quality     {s['quality']:.2f}  (0..1; per {len(s['windows'])} windows below)")
     for w in s["windows"]:
         mark = f"   <- {w['issue']}" if w["issue"] else ""
