@@ -17,7 +17,8 @@ Supraventricular Arrhythmia record at 128 Hz, `svdb-800.npz` (held out; see thei
 and PPG with a simultaneous
 ECG whose beats are its reference: one minute of five wrist PPG recordings during exercise
 (Jarchi & Casson 2017, `wrist-<record>.npz`) and 4 min of an ICU patient's finger PPG
-(BIDMC 01, `bidmc-01.npz`), both ODC-By 1.0 (`trusted_spans`: where that reference is
+(BIDMC 01, `bidmc-01.npz`) and of two more (PhysioNet/CinC Challenge 2015 v102s and a103l,
+`cinc15-<record>.npz`), all ODC-By 1.0 (`trusted_spans`: where that reference is
 scored; the scorer shifts PPG beats by their pulse travel time).
 
 `held_out` records are never looked at while tuning the detectors (docs/signal-validation.md
@@ -96,6 +97,15 @@ def _nstdb(rec: str, what: str) -> Record:
                   f"MIT-BIH Noise Stress Test record {rec} (MIT-BIH 118 with real electrode "
                   f"motion noise, {what}), 270-450 s: the noise from 300 to 420 s, with 118's beat "
                   f"annotation (`edge/heart_reference/{f}`)", annotation=f)
+
+
+def _cinc15(rec: str, alarm: str, held_out: bool = False) -> Record:
+    """4 min of an ICU patient's finger PPG, its reference lead II's R peaks."""
+    f = f"cinc15-{rec}.npz"
+    return Record(f"cinc15-{rec}", "ppg", "reference", f, "pulse_npz", 250.0,
+                  f"PhysioNet/CinC Challenge 2015 record {rec}, first 4 min ({alarm}): an ICU "
+                  f"patient's finger PPG; reference: the simultaneous lead II's R peaks "
+                  f"(`edge/heart_reference/{f}`)", held_out=held_out, annotation=f)
 
 
 def _wrist(rec: str, what: str, held_out: bool = False) -> Record:
@@ -215,6 +225,9 @@ RECORDS = (
            "BIDMC PPG and Respiration Dataset record 01, first 4 min: an ICU patient's "
            "finger PPG; reference: the simultaneous lead II's R peaks "
            "(`edge/heart_reference/bidmc-01.npz`)", held_out=True, annotation="bidmc-01.npz"),
+    # issue 19's twelfth pass (ppgdata): split fixed before any PPG detector ran on them
+    _cinc15("v102s", "VT false alarm at 5 min"),
+    _cinc15("a103l", "asystole false alarm at 5 min", held_out=True),
     Record("systole-rr", "rr", "systole-0.3.1.tar.gz", "systole-0.3.1/src/systole/datasets/"
            "rr.txt", "rr_txt", 0.0, "Systole's RR series (ms)"),
     Record("pyhrv-nni-long", "rr", "pyhrv-0.5.0.tar.gz", "pyhrv-0.5.0/pyhrv/files/"

@@ -1,6 +1,8 @@
 """How the PPG excerpts with a simultaneous-ECG beat reference were cut (run once, by hand;
 nothing at run time reads this): five wrist PPG records during exercise, and one ICU
-patient's finger PPG (BIDMC record 01, `bidmc-01.npz`, held out; see `cut_bidmc`).
+patient's finger PPG (BIDMC record 01, `bidmc-01.npz`, held out; see `cut_bidmc`), and two
+more ICU patients' finger PPG with lead II (PhysioNet/CinC Challenge 2015 records v102s and
+a103l, `cinc15-*.npz`; see `cut_cinc15`).
 
 `python edge/heart_reference/cut_pulse_excerpts.py CSV_DIR` reads the first minute of five
 records of the Wrist PPG During Exercise database (Jarchi & Casson 2017, PhysioNet; CSV
@@ -78,6 +80,40 @@ def cut_bidmc(csv_path: Path, out: Path) -> dict:
             "trusted_s": round(float(np.sum(spans[:, 1] - spans[:, 0])), 1)}
 
 
+CINC15 = {  # record -> (tuning or held out, what), fixed before any PPG detector ran on them
+    "v102s": ("tuning", "an ICU patient's finger PPG and lead II, first 4 min (VT alarm at 5 min)"),
+    "a103l": ("held out", "an ICU patient's finger PPG and lead II, first 4 min (asystole "
+              "alarm at 5 min)"),
+}
+
+
+def cut_cinc15(rec_dir: Path, name: str, out: Path) -> dict:
+    """A PhysioNet/CinC Challenge 2015 training record (ODC-By 1.0; II, V, PLETH at 250 Hz,
+    its false alarm at 5 min) as wfdb-python's `sample-data/` copies it: the first BIDMC_S,
+    before the alarm, lead II and PLETH as the record's ADC codes (exact), the reference from
+    lead II alone as for the other PPG excerpts."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(rec_dir / name), physical=False)
+    assert rec.fs == 250 and rec.sig_len >= 75000, name
+    for i, c in enumerate(rec.checksum):  # the signal file is whole and read as the header says
+        assert (int(np.sum(rec.d_signal[:, i], dtype=np.int64)) - c) % 65536 == 0, (name, i)
+    n = int(BIDMC_S * rec.fs)
+    ii, pl = rec.sig_name.index("II"), rec.sig_name.index("PLETH")
+    codes = {"ecg": rec.d_signal[:n, ii].astype(np.int16),
+             "ppg": rec.d_signal[:n, pl].astype(np.int16)}
+    scale_ecg = 1.0 / rec.adc_gain[ii]  # baseline 0: mV = code / gain
+    ref = ecg_reference(codes["ecg"] * scale_ecg, float(rec.fs))
+    spans = plausible_spans(ref)
+    use, what = CINC15[name]
+    np.savez_compressed(out / f"cinc15-{name}.npz", **codes, scale_ecg=scale_ecg,
+                        scale_ppg=1.0 / rec.adc_gain[pl], fs_hz=float(rec.fs),
+                        beats=np.round(ref * rec.fs).astype(np.int32), spans_s=spans,
+                        record=name, use=use, what=what)
+    return {"record": name, "use": use, "beats": len(ref),
+            "trusted_s": round(float(np.sum(spans[:, 1] - spans[:, 0])), 1)}
+
+
 def read_csv(path: Path) -> np.ndarray:
     """The export's table: elapsed time, chest_ecg, wrist_ppg, gyro xyz, low-noise acc xyz,
     ...; two header lines."""
@@ -110,8 +146,12 @@ def cut(csv_dir: Path, name: str, out: Path) -> dict:
             "beats_trusted": int(sum(np.sum((ref >= a) & (ref <= b)) for a, b in spans))}
 
 
-if __name__ == "__main__":  # CSV_DIR holds the wrist records' CSVs and bidmc_01_Signals.csv
-    src, dst = Path(sys.argv[1]), Path(__file__).resolve().parent
+if __name__ == "__main__":  # CSV_DIR: the wrist records' CSVs and bidmc_01_Signals.csv;
+    src, dst = Path(sys.argv[1]), Path(__file__).resolve().parent  # or --cinc15 WFDB_DIR
+    if sys.argv[1] == "--cinc15":
+        for rec in CINC15:
+            print(cut_cinc15(Path(sys.argv[2]), rec, dst))
+        sys.exit()
     for rec in RECORDS:
         print(cut(src, rec, dst))
     print(cut_bidmc(src / "bidmc_01_Signals.csv", dst))

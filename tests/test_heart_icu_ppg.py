@@ -1,0 +1,71 @@
+"""The ICU finger PPG excerpts with a lead II beat reference from the PhysioNet/CinC
+Challenge 2015 (edge/heart_reference/cinc15-*.npz, issue 19's twelfth pass): what the
+files hold, that they are the ones the README records, and that the reference sits on the
+ECG's QRS and is followed by a finger pulse."""
+
+import hashlib
+import re
+
+import numpy as np
+import pytest
+from scipy.signal import butter, sosfiltfilt
+
+from empathy.edge.heart_corpus import (REFERENCE_DIR, RECORDS, annotated_beats, motion_mag,
+                                        record, record_data, trusted_spans)
+
+# record -> (reference beats, trusted s) as the README's table gives them when cut, and the
+# first ADC codes of lead II and PLETH as the record's header gives them
+CINC15 = {"cinc15-v102s": (446, 160.6, (-26, -46)), "cinc15-a103l": (505, 238.4, (-171, 6042))}
+
+
+def test_the_split_is_the_one_written_down_before_scoring():
+    recs = {r.name: r for r in RECORDS if r.name.startswith("cinc15-")}
+    assert set(recs) == set(CINC15)
+    assert not recs["cinc15-v102s"].held_out and recs["cinc15-a103l"].held_out
+
+
+@pytest.mark.parametrize("name", CINC15)
+def test_the_excerpt_is_the_one_the_readme_records(name):
+    readme = (REFERENCE_DIR / "README.md").read_text()
+    said = re.search(rf"{name}\.npz ([0-9a-f]{{64}})", readme)
+    data = (REFERENCE_DIR / f"{name}.npz").read_bytes()
+    assert said and hashlib.sha256(data).hexdigest() == said[1]
+    assert "commit 6850ad1aa0c1fcb2282b3625f767de98396cf740" in readme
+
+
+@pytest.mark.parametrize("name", CINC15)
+def test_the_excerpt_holds_4_min_of_finger_pulse_and_its_ecg_beats(name):
+    rec = record(name)
+    x, fs = record_data(rec)
+    beats, spans = annotated_beats(rec, len(x), fs), trusted_spans(rec)
+    assert fs == 250.0 and len(x) == 60000 and motion_mag(rec) is None
+    n, trusted, first = CINC15[name]
+    assert len(beats) == n and np.sum(spans[:, 1] - spans[:, 0]) == pytest.approx(trusted, abs=0.05)
+    with np.load(REFERENCE_DIR / rec.member) as z:  # the record's ADC codes, from its start
+        assert z["ecg"].dtype == z["ppg"].dtype == np.int16 and len(z["ecg"]) == len(x)
+        assert (int(z["ecg"][0]), int(z["ppg"][0])) == first
+
+
+@pytest.mark.parametrize("name", CINC15)
+def test_the_reference_sits_on_the_qrs_and_a_pulse_follows_it(name):
+    """Alignment: each reference beat is within 40 ms of lead II's steepest 5-25 Hz
+    excursion near it (median), and the finger pulse rises at one delay after the beats (the
+    pulse's travel time), so ECG and PPG share one clock."""
+    rec = record(name)
+    x, fs = record_data(rec)
+    with np.load(REFERENCE_DIR / rec.member) as z:
+        ecg = z["ecg"] * float(z["scale_ecg"])
+    beats = annotated_beats(rec, len(x), fs)
+    band = np.abs(sosfiltfilt(butter(2, [5, 25], "bandpass", fs=fs, output="sos"), ecg))
+    w = int(0.1 * fs)
+    idx = np.round(beats * fs).astype(int)
+    idx = idx[(idx > w) & (idx < len(ecg) - w)]
+    off = [np.argmax(band[i - w:i + w]) - w for i in idx]
+    assert np.median(np.abs(off)) / fs <= 0.04
+    # the finger pulse's slope averaged over one beat interval after every beat: one sharp
+    # upstroke (the pulse's travel time, modulo the interval) where PPG and ECG share a clock;
+    # about flat where they don't (random or jittered beat times: 0.03-0.26 of the scale)
+    slope = np.diff(x)
+    lags = np.arange(int(np.median(np.diff(idx))))
+    avg = np.mean([slope[i + lags] for i in idx if i + lags[-1] < len(slope)], axis=0)
+    assert avg.max() >= 0.5 * np.percentile(slope, 99)  # when written: v102s 0.80, a103l 0.62
