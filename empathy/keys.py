@@ -6,7 +6,7 @@ group can write. It holds a ``[units]`` table of ``"<unit id>" = "<hex>"``, whil
 being rotated a ``[previous]`` table of the keys being replaced, and the screen-cue key:
 
 - the host's keystore holds every unit's key and ``cue_signing_key``, the Ed25519 private
-  key that signs screen cues (empathy/wire.py);
+  key that signs screen cues (empathy/wire/cue.py);
 - each edge unit's keystore holds only its own key and ``cue_public_key``, the public half,
   which checks cues and cannot make them: a stolen unit cannot forge cues for the others.
 

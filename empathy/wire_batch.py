@@ -1,8 +1,8 @@
 """Batch path of the wire format: many sample packets -> numpy arrays in one call.
 
 Kept beside `empathy.wire` (which needs the standard library alone, so firmware-side tools
-can vendor it as one file); the layout and the verdicts are wire.py's, tests hold this path
-to the same answers as `wire.decode` packet by packet.
+can vendor its one folder); the layout and the verdicts are the wire's (empathy/wire/),
+tests hold this path to the same answers as `wire.decode` packet by packet.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Receive: packets -> verified seat samples, rejects counted by reason, units' health.
+"""Receive: packets -> verified seat samples, rejects counted by reason, units' health
+(who is talking and what went quiet: host/unit_health.py).
 
 The hot path is vectorised. `wire_batch.decode_batch` verifies and decodes a whole batch
 into numpy rows; then, still on whole arrays, samples stamped more than `fresh_s` from the
@@ -32,89 +33,17 @@ from empathy.host import intake_state, ownership
 from empathy.host.ownership import SeatOwners
 from empathy.host.replay import ReplayWindows
 from empathy.host.seatmap import SeatMapConfig
+from empathy.host.unit_health import QUIET_S, Health
 from empathy.keys import KeystoreWatch
 from empathy.log import RateLimited
 
 HISTORY = 6000  # samples kept per seat for fusion and the report (10 min at 10 Hz)
-QUIET_S = 2.0  # a unit or sensor silent this long is reported (checked every pump: < 3 s)
 FRESH_S = 5.0  # a sample stamped further than this from the host clock is refused
 SAVE_S = 1.0  # how often replay windows and seat locks go to the state folder
-UNITS = 1 << 16
 _CONTROL = np.array(sorted(wire_batch.CONTROL_HEADERS), np.uint8)
 _TS_MOD = wire.TS_MASK + 1
 _HALF32 = 1 << 31  # status epochs are 32-bit sequence numbers: compared serially
 log = logging.getLogger("empathy.host.receive")
-
-
-class Health:
-    """Who is talking: units' last packet and heartbeat, seats' sensors, loss from seq gaps."""
-
-    SENSORS = {"hr": wire.Flag.HR_OK, "pupil": wire.Flag.PUPIL_OK, "face": wire.Flag.FACE_OK,
-               "contact": wire.Flag.CONTACT}
-
-    def __init__(self, quiet_s: float = QUIET_S):
-        self.quiet_us = int(quiet_s * 1e6)
-        self.unit_last = np.full(UNITS, -1, np.int64)
-        self.unit_first_seq = np.full(UNITS, -1, np.int64)
-        self.unit_count = np.zeros(UNITS, np.int64)
-        self.seat_last = np.full(UNITS, -1, np.int64)
-        self.seat_unit = np.zeros(UNITS, np.int64)
-        self.sensor_last = np.full((len(self.SENSORS), UNITS), -1, np.int64)
-        self.heartbeats: dict[int, wire.Health] = {}
-        self.quiet_units: set[int] = set()
-        self.quiet_sensors: set[tuple[int, str]] = set()
-        self.left: set[int] = set()  # the transport said goodbye for them (MQTT last will)
-
-    def saw(self, units: np.ndarray, seqs: np.ndarray, rx_us: int) -> None:
-        units = units.astype(np.intp)
-        self.unit_last[units] = rx_us
-        if self.left:
-            self.left -= set(units.tolist())
-        first = self.unit_first_seq[units] < 0
-        self.unit_first_seq[units[first]] = np.iinfo(np.int64).max
-        np.minimum.at(self.unit_first_seq, units[first], seqs[first].astype(np.int64))
-        np.add.at(self.unit_count, units, 1)
-
-    def saw_samples(self, rows: np.ndarray, rx_us: int) -> None:
-        seats = rows["seat_id"].astype(np.intp)
-        self.seat_last[seats] = rx_us
-        self.seat_unit[seats] = rows["unit_id"]
-        for k, flag in enumerate(self.SENSORS.values()):
-            self.sensor_last[k, seats[(rows["flags"] & int(flag)) != 0]] = rx_us
-
-    def loss(self, unit: int, top_seq: int) -> float:
-        """Fraction of this unit's packets (all kinds) that never arrived."""
-        span = top_seq - self.unit_first_seq[unit] + 1
-        return max(0.0, 1 - self.unit_count[unit] / span) if span > 0 else 0.0
-
-    def check(self, now: int) -> list[dict]:
-        """Changes since the last check: units/sensors gone quiet or back."""
-        events = []
-        seen = np.flatnonzero(self.unit_last >= 0)
-        quiet = set(seen[now - self.unit_last[seen] > self.quiet_us].tolist()) | self.left
-        for u in sorted(quiet - self.quiet_units):
-            events.append({"event": "unit_quiet", "unit": u,
-                           "why": "left" if u in self.left else "silent",
-                           "silent_s": round((now - int(self.unit_last[u])) / 1e6, 3)})
-        for u in sorted(self.quiet_units - quiet):
-            events.append({"event": "unit_back", "unit": u})
-        self.quiet_units = quiet
-        seats = np.flatnonzero(self.seat_last >= 0)
-        live = seats[(now - self.seat_last[seats] <= self.quiet_us)
-                     & ~np.isin(self.seat_unit[seats], list(quiet))]  # quiet units said enough
-        sensors = set()
-        for k, name in enumerate(self.SENSORS):
-            last = self.sensor_last[k, live]
-            gone = live[(last >= 0) & (now - last > self.quiet_us)]
-            sensors.update((int(s), name) for s in gone)
-        for seat, name in sorted(sensors - self.quiet_sensors):
-            events.append({"event": "sensor_quiet", "seat": seat, "sensor": name,
-                           "unit": int(self.seat_unit[seat])})
-        for seat, name in sorted(self.quiet_sensors - sensors):
-            events.append({"event": "sensor_back", "seat": seat, "sensor": name,
-                           "unit": int(self.seat_unit[seat])})
-        self.quiet_sensors = sensors
-        return events
 
 
 @dataclass

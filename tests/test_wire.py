@@ -158,8 +158,9 @@ def test_a_cue_is_taken_only_as_the_host_signed_it():
 
 
 def test_wire_core_needs_the_standard_library_alone(tmp_path):
-    """wire.py promises to be vendorable as one file: it runs where numpy is absent, and
-    where `cryptography` is (only the screen cue's signature needs it, and says so)."""
+    """The wire promises to be vendorable as its one folder: it runs where numpy and the
+    rest of empathy are absent, and where `cryptography` is (only the screen cue's signature
+    needs it, and says so)."""
     import subprocess
     import sys
     from pathlib import Path
@@ -170,13 +171,16 @@ def test_wire_core_needs_the_standard_library_alone(tmp_path):
     (tmp_path / "numpy" / "__init__.py").write_text("raise ImportError('no numpy here')\n")
     (tmp_path / "cryptography").mkdir()
     (tmp_path / "cryptography" / "__init__.py").write_text("raise ImportError('none')\n")
+    init = str(Path(w.__file__))
+    folder = str(Path(init).parent)  # the wire's folder, vendored as it is
     code = f"""
 import importlib.util, sys
-spec = importlib.util.spec_from_file_location('wire', {str(Path(w.__file__))!r})
+spec = importlib.util.spec_from_file_location('wire', {init!r},
+                                              submodule_search_locations=[{folder!r}])
 m = importlib.util.module_from_spec(spec); sys.modules['wire'] = m; spec.loader.exec_module(m)
 s = m.SeatSample(1, 2, 3, 4, hr_bpm=70.0)
 assert m.decode(m.encode(s, b'k' * 32), {{1: b'k' * 32}}).hr_bpm == 70.0
-assert 'numpy' not in sys.modules
+assert 'numpy' not in sys.modules and not any(n.startswith('empathy') for n in sys.modules)
 try:
     m.CueVerifier(bytes(32))
 except RuntimeError as e:

@@ -32,7 +32,7 @@ import sys
 import threading
 from pathlib import Path
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from empathy import __version__
@@ -50,6 +50,7 @@ AUTH_WAIT_S = 5.0  # a WebSocket that has not authenticated by then is closed
 MAX_BODY = 64 << 10  # controls are tiny: a bigger request or message is refused
 BODY_WAIT_S = 5.0  # a control's body that has not all come by then is refused (408)
 MAX_SOCKETS = 32
+SHUTDOWN_S = 2.0  # at stop, a request in progress gets this long, then is cancelled
 REFUSALS_PER_MIN = 10
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self' ws://{host} wss://{host}; base-uri 'none'; form-action 'none'; "
@@ -134,9 +135,10 @@ class Api:
         self.metrics, self.metrics_token = metrics, metrics_token  # metrics.ShowMetrics
         self._refused = RateLimited(log, burst=REFUSALS_PER_MIN, period_s=60.0)
         self._server_log = _ServerLog(self._refused)
-        self.sockets = 0
+        self.sockets: set[web.WebSocketResponse] = set()  # open, for the stop to close
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._serve, name="dashboard", daemon=True)
@@ -151,35 +153,47 @@ class Api:
 
     def close(self) -> None:
         if self._loop and self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
 
     def _serve(self) -> None:
-        loop = self._loop = asyncio.new_event_loop()
-        runner = web.AppRunner(self.app(), access_log=None, logger=self._server_log)
+        # asyncio.run cancels and awaits whatever the server's shutdown leaves (a handler
+        # whose client left while aiohttp lingered over its unread body): none is destroyed
+        # pending later, wherever the garbage collector happens to run
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        runner = web.AppRunner(self.app(), access_log=None, logger=self._server_log,
+                               shutdown_timeout=SHUTDOWN_S)
         try:
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, self.host, self.port)
-            loop.run_until_complete(site.start())
-            port = runner.addresses[0][1]
-            self.url = f"http://{self.host}:{port}/"
+            await runner.setup()
+            await web.TCPSite(runner, self.host, self.port).start()
+            self.url = f"http://{self.host}:{runner.addresses[0][1]}/"
             log.info("dashboard at %s", self.url, extra={"url": self.url})
         except BaseException as e:  # reported by start()
             self._error = e
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
+        else:
             self._ready.set()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
+            await self._stop.wait()
         finally:
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
+            await runner.cleanup()
+            self._ready.set()
+
+    async def _going_away(self, app) -> None:
+        """At stop: every WebSocket is closed (1001), or its session, which never ends by
+        itself, would hold the stop for aiohttp's shutdown wait."""
+        closing = [ws.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
+                   for ws in list(self.sockets)]
+        try:
+            await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), SHUTDOWN_S)
+        except asyncio.TimeoutError:
+            pass  # a client that does not read: its transport is closed regardless
 
     # -- app ------------------------------------------------------------------------------
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._headers, self._auth], client_max_size=MAX_BODY)
+        app.on_shutdown.append(self._going_away)
         app.add_routes([
             web.get("/", self._page),
             web.static("/static", STATIC),
@@ -280,6 +294,8 @@ class Api:
         """The first message must be {"type": "auth", "token": T}, within AUTH_WAIT_S."""
         try:
             msg = await ws.receive(timeout=AUTH_WAIT_S)
+            if msg.type == WSMsgType.CLOSING:  # closed by the stop: no refusal to log
+                return False
             doc = parse_json(msg.data) if msg.type == WSMsgType.TEXT else None
         except (asyncio.TimeoutError, ValueError):
             doc = None
@@ -291,17 +307,17 @@ class Api:
         return False
 
     async def _ws(self, request):
-        if self.sockets >= MAX_SOCKETS:
+        if len(self.sockets) >= MAX_SOCKETS:
             self.refuse(request, f"more than {MAX_SOCKETS} WebSockets open")
             return web.json_response({"error": "too many live connections"}, status=503)
         ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_BODY)
         await ws.prepare(request)
-        self.sockets += 1
+        self.sockets.add(ws)
         try:
             if await self._authenticated(ws, request):
                 await self._session(ws, request)
         finally:
-            self.sockets -= 1
+            self.sockets.discard(ws)
         return ws
 
     async def _session(self, ws, request) -> None:

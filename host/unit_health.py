@@ -1,0 +1,85 @@
+"""Who is talking, for the intake (host/receive.py): every unit's last packet and
+heartbeat, every seat's sensors, loss from sequence gaps, and what went quiet or came back.
+Indexed by unit and seat id (16-bit on the wire) in flat arrays, so a batch updates it in
+a few numpy calls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from empathy import wire
+
+QUIET_S = 2.0  # a unit or sensor silent this long is reported (checked every pump: < 3 s)
+UNITS = 1 << 16
+
+
+class Health:
+    """Who is talking: units' last packet and heartbeat, seats' sensors, loss from seq gaps."""
+
+    SENSORS = {"hr": wire.Flag.HR_OK, "pupil": wire.Flag.PUPIL_OK, "face": wire.Flag.FACE_OK,
+               "contact": wire.Flag.CONTACT}
+
+    def __init__(self, quiet_s: float = QUIET_S):
+        self.quiet_us = int(quiet_s * 1e6)
+        self.unit_last = np.full(UNITS, -1, np.int64)
+        self.unit_first_seq = np.full(UNITS, -1, np.int64)
+        self.unit_count = np.zeros(UNITS, np.int64)
+        self.seat_last = np.full(UNITS, -1, np.int64)
+        self.seat_unit = np.zeros(UNITS, np.int64)
+        self.sensor_last = np.full((len(self.SENSORS), UNITS), -1, np.int64)
+        self.heartbeats: dict[int, wire.Health] = {}
+        self.quiet_units: set[int] = set()
+        self.quiet_sensors: set[tuple[int, str]] = set()
+        self.left: set[int] = set()  # the transport said goodbye for them (MQTT last will)
+
+    def saw(self, units: np.ndarray, seqs: np.ndarray, rx_us: int) -> None:
+        units = units.astype(np.intp)
+        self.unit_last[units] = rx_us
+        if self.left:
+            self.left -= set(units.tolist())
+        first = self.unit_first_seq[units] < 0
+        self.unit_first_seq[units[first]] = np.iinfo(np.int64).max
+        np.minimum.at(self.unit_first_seq, units[first], seqs[first].astype(np.int64))
+        np.add.at(self.unit_count, units, 1)
+
+    def saw_samples(self, rows: np.ndarray, rx_us: int) -> None:
+        seats = rows["seat_id"].astype(np.intp)
+        self.seat_last[seats] = rx_us
+        self.seat_unit[seats] = rows["unit_id"]
+        for k, flag in enumerate(self.SENSORS.values()):
+            self.sensor_last[k, seats[(rows["flags"] & int(flag)) != 0]] = rx_us
+
+    def loss(self, unit: int, top_seq: int) -> float:
+        """Fraction of this unit's packets (all kinds) that never arrived."""
+        span = top_seq - self.unit_first_seq[unit] + 1
+        return max(0.0, 1 - self.unit_count[unit] / span) if span > 0 else 0.0
+
+    def check(self, now: int) -> list[dict]:
+        """Changes since the last check: units/sensors gone quiet or back."""
+        events = []
+        seen = np.flatnonzero(self.unit_last >= 0)
+        quiet = set(seen[now - self.unit_last[seen] > self.quiet_us].tolist()) | self.left
+        for u in sorted(quiet - self.quiet_units):
+            events.append({"event": "unit_quiet", "unit": u,
+                           "why": "left" if u in self.left else "silent",
+                           "silent_s": round((now - int(self.unit_last[u])) / 1e6, 3)})
+        for u in sorted(self.quiet_units - quiet):
+            events.append({"event": "unit_back", "unit": u})
+        self.quiet_units = quiet
+        seats = np.flatnonzero(self.seat_last >= 0)
+        live = seats[(now - self.seat_last[seats] <= self.quiet_us)
+                     & ~np.isin(self.seat_unit[seats], list(quiet))]  # quiet units said enough
+        sensors = set()
+        for k, name in enumerate(self.SENSORS):
+            last = self.sensor_last[k, live]
+            gone = live[(last >= 0) & (now - last > self.quiet_us)]
+            sensors.update((int(s), name) for s in gone)
+        for seat, name in sorted(sensors - self.quiet_sensors):
+            events.append({"event": "sensor_quiet", "seat": seat, "sensor": name,
+                           "unit": int(self.seat_unit[seat])})
+        for seat, name in sorted(self.quiet_sensors - sensors):
+            events.append({"event": "sensor_back", "seat": seat, "sensor": name,
+                           "unit": int(self.seat_unit[seat])})
+        self.quiet_sensors = sensors
+        return events
