@@ -110,6 +110,7 @@ class Show:
         self.decided_for: Optional[int] = None  # index in segment_log already decided
         self.prepared_for: Optional[int] = None  # index in segment_log whose options pre-roll
         self.story_vars = dict(story.variables)  # what the story remembers of choices made
+        self.vars_before = self.story_vars  # ...before the last decision's choice was taken
         self.t0_us = 0
         # Observers (dashboard, session recorder, OSC, LSL...) get every event as
         # listener(kind, data). kinds: "samples" (list of SeatSample), "state" (AudienceState),
@@ -182,9 +183,11 @@ class Show:
         d = self.story.decision_after(seg)
         if d:
             log.warning("decision %s not ready at end of %s: default %s", d.id, seg, d.default)
+            d = d.offer(self.story_vars)
             # Its window closed this long ago on the film's clock: the latency it ended with.
             self._record(default_choice(d, "fallback: no decision before the segment ended"),
                          self.story.segments[seg].duration_s - d.window_s[1])
+            self._forced_missed(d)
             self.story_vars = d.take(d.default, self.story_vars)
             return self._clip(d.default)
         nxt = self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
@@ -268,6 +271,9 @@ class Show:
             latency_s = f.clip_t_s - d.window_s[1] + time.monotonic() - started
             if self.player.set_next(self._clip(choice.chosen), after=f.play):
                 self._record(choice, latency_s)
+                self._clear_forced(choice.chosen)
+                # kept for a kill switch that undoes this choice before it plays
+                self.vars_before = self.story_vars
                 self.story_vars = d.take(choice.chosen, self.story_vars)
             else:  # the fallback's default is what plays, and what the decisions say
                 log.warning("decision %s: %s came too late, %s had ended", d.id, choice.chosen,
@@ -321,11 +327,28 @@ class Show:
     def _operator_choice(self, d) -> Optional[Choice]:
         if self.killed:
             return default_choice(d, "kill switch: the director's default cut", fallback=False)
-        if self.forced in d.options:
-            option, self.forced = self.forced, None
+        if self.forced in d.options:  # cleared once queued: a late choice leaves it forced
+            option = self.forced
             return Choice(d.id, option, {o: float(o == option) for o in d.options},
                           f"forced by the operator: '{option}'")
         return None
+
+    def _clear_forced(self, played: str) -> None:
+        with self.lock:  # unless the operator has forced another option meanwhile
+            if self.forced == played:
+                self.forced = None
+
+    def _forced_missed(self, d) -> None:
+        """Player thread, the segment ended undecided: the default plays. An option the
+        operator forced here that is not the default did not play: it stays forced for the
+        next decision that offers it, and the operator is told (a health event)."""
+        option = self.forced
+        if option == d.default:
+            self._clear_forced(option)
+        elif option in d.options:  # pump() logs it
+            self.report({"event": "forced_branch_fault", "decision": d.id, "option": option,
+                         "played": d.default, "why": "the segment ended before the decision; "
+                         "still forced at the next decision that offers it"})
 
     def _apply_controls(self) -> None:
         while True:
@@ -334,11 +357,13 @@ class Show:
             except queue.Empty:
                 return
             if action == "force_branch":
-                self.forced = value
+                with self.lock:
+                    self.forced = value
             elif action == "kill_switch":
                 self.killed = value
                 if value:
-                    self.forced = None
+                    with self.lock:
+                        self.forced = None
                     self._undo_queued_branch()
             elif action == "grade_strength":
                 self.grade_strength = value
@@ -365,8 +390,11 @@ class Show:
         if d and self.decided_for == idx and last and last["decision"] == d.id \
                 and last["chosen"] != d.default:
             if self.player.set_next(self._clip(d.default), after=f.play):
+                # what the story remembers is as if the branch had never been chosen
+                d = d.offer(self.vars_before)
                 self._record(default_choice(d, "kill switch: the director's default cut",
                                             fallback=False))
+                self.story_vars = d.take(d.default, self.vars_before)
             else:
                 log.warning("kill switch: too late to undo %s, it is playing", last["chosen"])
 
