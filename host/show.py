@@ -112,6 +112,8 @@ class Show:
         self.story_vars = dict(story.variables)  # what the story remembers of choices made
         self.vars_before = self.story_vars  # ...before the last decision's choice was taken
         self.t0_us = 0
+        self._segment_pts_s = 0.0  # the output time of the segment on screen's first frame
+        self._measured_until_us: Optional[int] = None  # the credits' end (the last reward's)
         # Observers (dashboard, session recorder, OSC, LSL...) get every event as
         # listener(kind, data). kinds: "samples" (list of SeatSample), "state" (AudienceState),
         # "segment" ({segment, at_s}), "decision" (dict as in summary), "frame" (FrameInfo,
@@ -167,7 +169,7 @@ class Show:
                 t = self.clock()
                 new = {"segment": info.clip_id, "start_us": t, "at_s": (t - self.t0_us) / 1e6}
                 self.segment_log.append(new)
-                self.current = info.clip_id
+                self.current, self._segment_pts_s = info.clip_id, info.pts_s
             self.frame = info
         if new:
             self._emit("segment", new)
@@ -456,6 +458,7 @@ class Show:
                         # unread: one state at its very end closes it.
                         if not self.timeline or self.timeline[-1].ts_us < self.clock() - 50_000:
                             self._take_state()
+                        self._measured_until_us = self._closing_state_us(int(credits_end * 1e6))
                         break
                     continue
                 self._queue_next()
@@ -468,7 +471,7 @@ class Show:
                     # The story ended (no loop). The audience is still in its seats (the
                     # credits): measure on for the reward latency, so the last segment is
                     # judged on its whole shifted window, not on the part before the end.
-                    credits_end = t + self.cfg.reward_latency_s
+                    credits_end = self._film_end_s(t) + self.cfg.reward_latency_s
         finally:
             self.player.stop()
             self.player.wait(30)
@@ -484,6 +487,24 @@ class Show:
             self.cue_sock.close()
         self._learn()
         return self.summary()
+
+    def _film_end_s(self, now_s: float) -> float:
+        """When the film left the screen, on the show clock: its last segment's start plus
+        the output time its frames took (the screen's own schedule, however late this loop
+        noticed the end: a loaded host noticed it later, and the credits ran on longer),
+        or now, if the frames went by faster than that (a player not in real time)."""
+        with self.lock:
+            f, seg = self.frame, self.segment_log[-1] if self.segment_log else None
+        if f is None or seg is None:
+            return now_s
+        shown_s = f.pts_s - self._segment_pts_s + 1 / self.cfg.fps
+        return min(now_s, seg["start_us"] / 1e6 + shown_s)
+
+    def _closing_state_us(self, end_us: int) -> int:
+        """The first state at or after the credits' end (the one that closes the last
+        reward's window), or that end if none was taken after it."""
+        i = bisect.bisect_left(self.timeline, end_us, key=lambda s: s.ts_us)
+        return self.timeline[i].ts_us if i < len(self.timeline) else end_us
 
     def _take_state(self) -> None:
         state = audience_state(self.intake.seats, self.clock(),
@@ -509,10 +530,13 @@ class Show:
             # Only states after the earliest decision still waiting can judge it.
             since = bisect.bisect_left(self.timeline, self.t0_us + int(min(waiting) * 1e6),
                                        key=lambda s: s.ts_us)
+            # after the story's end: judged up to the state that closed the credits
+            end_us = self._measured_until_us if final and self._measured_until_us \
+                else self.clock()
             learn_from_show(self.policy, self.story, self.decisions, self.segment_log,
                             [asdict(s) for s in itertools.islice(self.timeline, since, None)],
-                            self.t0_us, (self.clock() - self.t0_us) / 1e6,
-                            self.cfg.reward_latency_s, final)
+                            self.t0_us, (end_us - self.t0_us) / 1e6, self.cfg.reward_latency_s,
+                            final)
         except Exception:
             log.exception("policy %s could not learn from this screening", self.policy.name)
 
