@@ -491,14 +491,13 @@ class Show:
     def _film_end_s(self, now_s: float) -> float:
         """When the film left the screen, on the show clock: its last segment's start plus
         the output time its frames took (the screen's own schedule, however late this loop
-        noticed the end: a loaded host noticed it later, and the credits ran on longer),
-        or now, if the frames went by faster than that (a player not in real time)."""
+        noticed the end: a loaded host noticed it later, and the credits ran on longer);
+        now, for a player not in real time (its frames keep no schedule)."""
         with self.lock:
             f, seg = self.frame, self.segment_log[-1] if self.segment_log else None
-        if f is None or seg is None:
+        if f is None or seg is None or not self.player.realtime:
             return now_s
-        shown_s = f.pts_s - self._segment_pts_s + 1 / self.cfg.fps
-        return min(now_s, seg["start_us"] / 1e6 + shown_s)
+        return seg["start_us"] / 1e6 + f.pts_s - self._segment_pts_s + 1 / self.cfg.fps
 
     def _closing_state_us(self, end_us: int) -> int:
         """The first state at or after the credits' end (the one that closes the last
