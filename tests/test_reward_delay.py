@@ -18,6 +18,7 @@ from numbered import make_numbered
 from empathy import wire
 from empathy.clock import now_us
 from empathy.host.audience import measured_segment_reward
+from empathy.host.player import framelog
 from empathy.host.policies.bandit import BanditPolicy
 from empathy.host.policy import estimate_lag_s
 from empathy.host.story import loads
@@ -189,14 +190,18 @@ def test_the_last_segment_is_measured_on_through_the_credits(tmp_path, notice_la
     d = summary["decisions"][0]
     start = segs[1]["at_s"]
     states = [(s["ts_us"] - show.t0_us) / 1e6 for s in summary["timeline"]]
-    # The film ended start + 4 s (its 100 frames), the credits 3 s later: the timeline ran on
-    # to there, and one state closes the window at its very end (on the 2 Hz grid alone the
-    # last one could fall up to 0.5 s short: seen under load); nothing else was measured
-    # after it (that state is taken on the show loop's first turn past the end, however
-    # late that turn is, so the 50 ms is only the closing state's own rule).
-    assert states[-1] >= start + 7.0 - 0.05
-    assert all(t <= start + 7.0 for t in states[:-1])
+    # The film ended when the chosen segment's frames had been on screen (its 100 frames:
+    # 4 s, more if a loaded player showed a frame twice), the credits 3 s later: the
+    # timeline ran on to there, and one state closes the window at its very end (on the
+    # 2 Hz grid alone the last one could fall up to 0.5 s short: seen under load); nothing
+    # else was measured after it (that state is taken on the show loop's first turn past
+    # the end, however late that turn is, so the 50 ms is only the closing state's own rule).
+    shown_s = sum(r["clip_id"] == d["chosen"] for r in framelog.read(tmp_path / "last.csv")) / 25
+    assert shown_s >= 4.0
+    credits_end = start + shown_s + 3.0
+    assert states[-1] >= credits_end - 0.05
+    assert all(t <= credits_end for t in states[:-1])
     want = _expected(summary, show.t0_us, d["chosen"], 0.8, start + 3.0,
-                     max(states[-1], start + 7.0))
+                     max(states[-1], credits_end))
     assert d["reward"] == want and want > 0.8  # the audience's late answer, on target
     assert BanditPolicy(tmp_path / "last.json").models[f"pick/{d['chosen']}"]["n"] == 1
