@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
-import math
 import queue
 import socket
 import threading
@@ -28,6 +27,7 @@ from empathy.host.audience import STATE_HZ, AudienceState, audience_state
 from empathy.host.policy import (MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, Choice, decide,
                                  default_choice, estimate_lag_s, learn_from_show, make_policy)
 from empathy.host.receive import Intake, LinkCounters
+from empathy.host.show_controls import OperatorControls
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
 from empathy.host.player.outputs import output_chain
@@ -73,7 +73,7 @@ class ShowConfig:
         make_policy(self.policy)
 
 
-class Show:
+class Show(OperatorControls):
     def __init__(self, story: Story, cfg: ShowConfig, keys: dict[int, bytes], cue_key: bytes,
                  frame_log: Path, realtime: bool = True, seatmap: Optional[SeatMapConfig] = None,
                  state_dir: Optional[Path] = None, frame_log_rotation=None,
@@ -110,7 +110,10 @@ class Show:
         self.decided_for: Optional[int] = None  # index in segment_log already decided
         self.prepared_for: Optional[int] = None  # index in segment_log whose options pre-roll
         self.story_vars = dict(story.variables)  # what the story remembers of choices made
+        self.vars_before = self.story_vars  # ...before the last decision's choice was taken
         self.t0_us = 0
+        self._segment_pts_s = 0.0  # the output time of the segment on screen's first frame
+        self._measured_until_us: Optional[int] = None  # the credits' end (the last reward's)
         # Observers (dashboard, session recorder, OSC, LSL...) get every event as
         # listener(kind, data). kinds: "samples" (list of SeatSample), "state" (AudienceState),
         # "segment" ({segment, at_s}), "decision" (dict as in summary), "frame" (FrameInfo,
@@ -151,13 +154,6 @@ class Show:
         except queue.Full:
             self.contained["faults_dropped"] += 1
 
-    def _control(self, item: tuple) -> None:
-        try:
-            self.controls.put_nowait(item)
-        except queue.Full:
-            raise ValueError("too many operator controls waiting; try again in a moment") \
-                from None
-
     # -- player callbacks (player thread) ----------------------------------------------
     def _on_frame(self, info) -> None:
         new = None
@@ -166,7 +162,7 @@ class Show:
                 t = self.clock()
                 new = {"segment": info.clip_id, "start_us": t, "at_s": (t - self.t0_us) / 1e6}
                 self.segment_log.append(new)
-                self.current = info.clip_id
+                self.current, self._segment_pts_s = info.clip_id, info.pts_s
             self.frame = info
         if new:
             self._emit("segment", new)
@@ -182,9 +178,11 @@ class Show:
         d = self.story.decision_after(seg)
         if d:
             log.warning("decision %s not ready at end of %s: default %s", d.id, seg, d.default)
+            d = d.offer(self.story_vars)
             # Its window closed this long ago on the film's clock: the latency it ended with.
             self._record(default_choice(d, "fallback: no decision before the segment ended"),
                          self.story.segments[seg].duration_s - d.window_s[1])
+            self._forced_missed(d)
             self.story_vars = d.take(d.default, self.story_vars)
             return self._clip(d.default)
         nxt = self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
@@ -268,109 +266,20 @@ class Show:
             latency_s = f.clip_t_s - d.window_s[1] + time.monotonic() - started
             if self.player.set_next(self._clip(choice.chosen), after=f.play):
                 self._record(choice, latency_s)
+                self._clear_forced(choice.chosen)
+                # kept for a kill switch that undoes this choice before it plays
+                self.vars_before = self.story_vars
                 self.story_vars = d.take(choice.chosen, self.story_vars)
             else:  # the fallback's default is what plays, and what the decisions say
                 log.warning("decision %s: %s came too late, %s had ended", d.id, choice.chosen,
                             seg)
             self.decided_for = idx
 
-    # -- operator controls (any thread: checked here, applied by the show loop) ----------
+    # -- main loop ---------------------------------------------------------------------
     def stop(self) -> None:
         """End the show cleanly (service stop): run() returns its summary."""
         self.ending.set()
 
-    def force_branch(self, option: str, by: str = "operator") -> None:
-        """Take `option` at the next decision that offers it, whatever the audience says."""
-        if not any(option in d.options for d in self.story.decisions.values()):
-            raise ValueError(f"{option!r} is not an option of any decision in this story")
-        self._control(("force_branch", option, by))
-
-    def kill_switch(self, on: bool = True, by: str = "operator") -> None:
-        """On: the director's default cut now (undoing a branch already queued) and at every
-        decision after. Off: the audience decides again."""
-        self._control(("kill_switch", bool(on), by))
-
-    def set_grade_strength(self, strength: float, by: str = "operator") -> None:
-        """0 = ungraded picture, 1 = the LUT as the colourist made it (0.5 s fade)."""
-        if not (isinstance(strength, (int, float)) and not isinstance(strength, bool)
-                and math.isfinite(strength)
-                and 0.0 <= strength <= 1.0):
-            raise ValueError(f"grade strength must be a number within 0..1, got {strength!r}")
-        self._control(("grade_strength", float(strength), by))
-
-    def learning(self, action: str, by: str = "operator") -> None:
-        """"freeze", "unfreeze" or "reset" what the policy has learned, if it learns."""
-        if action not in ("freeze", "unfreeze", "reset"):
-            raise ValueError(f"learning action must be freeze, unfreeze or reset, got {action!r}")
-        if not callable(getattr(self.policy, action.removeprefix("un"), None)):
-            raise ValueError(f"policy {self.policy.name!r} does not learn: nothing to {action}")
-        self._control(("learning", action, by))
-
-    def nudge_audience(self, value: float, by: str = "operator") -> None:
-        """Rehearsal only: push the simulated audience calmer (-1) or more excited (+1)."""
-        from empathy.host.rehearsal import audience_push
-
-        if self.rehearsal is None:
-            raise ValueError("this show is not a rehearsal: its audience is real people")
-        value = audience_push(value)
-        if not self.t0_us:  # their baseline must be them at rest, not pushed
-            raise ValueError("the film has not started: the audience is at rest for its "
-                             "baseline")
-        self.controls.put(("audience", value, by))
-
-    def _operator_choice(self, d) -> Optional[Choice]:
-        if self.killed:
-            return default_choice(d, "kill switch: the director's default cut", fallback=False)
-        if self.forced in d.options:
-            option, self.forced = self.forced, None
-            return Choice(d.id, option, {o: float(o == option) for o in d.options},
-                          f"forced by the operator: '{option}'")
-        return None
-
-    def _apply_controls(self) -> None:
-        while True:
-            try:
-                action, value, by = self.controls.get_nowait()
-            except queue.Empty:
-                return
-            if action == "force_branch":
-                self.forced = value
-            elif action == "kill_switch":
-                self.killed = value
-                if value:
-                    self.forced = None
-                    self._undo_queued_branch()
-            elif action == "grade_strength":
-                self.grade_strength = value
-                lut = self.story.segments[self.current].lut
-                self.player.set_grade(lut, value, fade_s=0.5)
-            elif action == "audience":
-                self.rehearsal.set(value)
-            elif action == "learning" and value == "unfreeze":
-                self.policy.freeze(False)
-            elif action == "learning":
-                getattr(self.policy, value)()
-            entry = {"action": action, "value": value, "by": by,
-                     "at_s": round((self.clock() - self.t0_us) / 1e6, 3) if self.t0_us else 0.0}
-            log.info("operator control %s=%s by %s", action, value, by, extra=entry)
-            self._emit("control", entry)
-
-    def _undo_queued_branch(self) -> None:
-        """Kill switch: if the segment on screen already queued a non-default branch, queue
-        the default instead (the player has not switched yet, so nothing is seen)."""
-        with self.lock:
-            idx, f = len(self.segment_log) - 1, self.frame
-        d = self.story.decision_after(f.clip_id) if f else None
-        last = self.decisions[-1] if self.decisions else None
-        if d and self.decided_for == idx and last and last["decision"] == d.id \
-                and last["chosen"] != d.default:
-            if self.player.set_next(self._clip(d.default), after=f.play):
-                self._record(default_choice(d, "kill switch: the director's default cut",
-                                            fallback=False))
-            else:
-                log.warning("kill switch: too late to undo %s, it is playing", last["chosen"])
-
-    # -- main loop ---------------------------------------------------------------------
     def pump(self, timeout_s: float = 0.02) -> None:
         """Take in whatever packets arrived; tell observers about the accepted samples.
         Operator controls waiting in the queue are applied here too. Nothing a network
@@ -428,6 +337,7 @@ class Show:
                         # unread: one state at its very end closes it.
                         if not self.timeline or self.timeline[-1].ts_us < self.clock() - 50_000:
                             self._take_state()
+                        self._measured_until_us = self._closing_state_us(int(credits_end * 1e6))
                         break
                     continue
                 self._queue_next()
@@ -440,7 +350,7 @@ class Show:
                     # The story ended (no loop). The audience is still in its seats (the
                     # credits): measure on for the reward latency, so the last segment is
                     # judged on its whole shifted window, not on the part before the end.
-                    credits_end = t + self.cfg.reward_latency_s
+                    credits_end = self._film_end_s(t) + self.cfg.reward_latency_s
         finally:
             self.player.stop()
             self.player.wait(30)
@@ -456,6 +366,23 @@ class Show:
             self.cue_sock.close()
         self._learn()
         return self.summary()
+
+    def _film_end_s(self, now_s: float) -> float:
+        """When the film left the screen, on the show clock: its last segment's start plus
+        the output time its frames took (the screen's own schedule, however late this loop
+        noticed the end: a loaded host noticed it later, and the credits ran on longer);
+        now, for a player not in real time (its frames keep no schedule)."""
+        with self.lock:
+            f, seg = self.frame, self.segment_log[-1] if self.segment_log else None
+        if f is None or seg is None or not self.player.realtime:
+            return now_s
+        return seg["start_us"] / 1e6 + f.pts_s - self._segment_pts_s + 1 / self.cfg.fps
+
+    def _closing_state_us(self, end_us: int) -> int:
+        """The first state at or after the credits' end (the one that closes the last
+        reward's window), or that end if none was taken after it."""
+        i = bisect.bisect_left(self.timeline, end_us, key=lambda s: s.ts_us)
+        return self.timeline[i].ts_us if i < len(self.timeline) else end_us
 
     def _take_state(self) -> None:
         state = audience_state(self.intake.seats, self.clock(),
@@ -481,10 +408,13 @@ class Show:
             # Only states after the earliest decision still waiting can judge it.
             since = bisect.bisect_left(self.timeline, self.t0_us + int(min(waiting) * 1e6),
                                        key=lambda s: s.ts_us)
+            # after the story's end: judged up to the state that closed the credits
+            end_us = self._measured_until_us if final and self._measured_until_us \
+                else self.clock()
             learn_from_show(self.policy, self.story, self.decisions, self.segment_log,
                             [asdict(s) for s in itertools.islice(self.timeline, since, None)],
-                            self.t0_us, (self.clock() - self.t0_us) / 1e6,
-                            self.cfg.reward_latency_s, final)
+                            self.t0_us, (end_us - self.t0_us) / 1e6, self.cfg.reward_latency_s,
+                            final)
         except Exception:
             log.exception("policy %s could not learn from this screening", self.policy.name)
 

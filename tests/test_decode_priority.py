@@ -76,7 +76,7 @@ def test_candidates_preroll_one_at_a_time_and_one_frame_deep(clip, tmp_path):
     p.start(Clip("a", clip, None))
     try:
         p.prepare([Clip("b", clip, None), Clip("c", clip, None)])
-        b, c = (p._ready[(k, str(clip))] for k in ("b", "c"))
+        b, c = (p._upcoming._ready[(k, str(clip))] for k in ("b", "c"))
         for d in (b, c):
             assert d.primed.wait(10)
         assert c.first_frame_at >= b.first_frame_at

@@ -194,7 +194,7 @@ def test_prepared_candidates_switch_without_decode_latency(media, tmp_path):
     p = Player(f"file:{tmp_path / 'o.mp4'}", W, H, FPS, log, realtime=True)
     cands = [Clip("b", media["b"], media["swap"]), Clip("c", media["a"], None)]
     p.prepare(cands)
-    decs = dict(p._ready)
+    decs = dict(p._upcoming._ready)
     assert len(decs) == 2
     deadline = time.monotonic() + 20  # both candidates decode before the decision
     while any(d.first_frame_at is None for d in decs.values()) and time.monotonic() < deadline:

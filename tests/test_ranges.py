@@ -29,7 +29,7 @@ def _play(master, clips, out, realtime=False, prepare=False):
     p.start(clips[0])
     if prepare:  # the show's way: candidates pre-roll (seeking to their in points)...
         p.prepare(clips[1:])
-        for dec in list(p._ready.values()):
+        for dec in list(p._upcoming._ready.values()):
             assert dec.primed.wait(10)
         p.set_next(clips[1])  # ...then one is chosen
     assert p.wait(60) and p.error is None

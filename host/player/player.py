@@ -24,6 +24,7 @@ import numpy as np
 from . import audio as sound
 from .cube import CubeError
 from .decode import Decoder, End, Failed
+from .nextclip import Clip, NextClip, Queued
 from empathy.rotate import Rotation
 
 from .framelog import FrameLog
@@ -37,18 +38,7 @@ _LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32) / 255.0  # Rec.709 weight
 _STALL_S = 30.0        # a decoder silent this long is treated as failed
 _MAX_FAILURES = 8      # consecutive unplayable clips before we give up
 _HOLD_S = 1.0          # longest we hold the last frame when nothing can follow
-_CANDIDATE_FRAMES = 1  # a prepared candidate decodes only this far until it is chosen
 SWITCHES_KEPT = 10_000
-
-
-@dataclass
-class Clip:
-    id: str            # segment id
-    media: Path        # video file (mp4)
-    lut: Path | None   # .cube or None
-    strength: float = 1.0
-    in_s: float = 0.0          # play [in_s, out_s) of the file: a range of a master file
-    out_s: float | None = None  # None: to the end of the file
 
 
 @dataclass
@@ -89,7 +79,7 @@ class Player:
         self.output, self.width, self.height, self.fps = output, int(width), int(height), fps
         self.frame_log = Path(frame_log)
         self.frame_log_rotation, self.clock = frame_log_rotation, clock  # see framelog.py
-        self.on_frame, self.on_need_next = on_frame, on_need_next
+        self.on_frame = on_frame  # on_need_next: asked by nextclip.py
         self.realtime, self.grade_threads = realtime, grade_threads
         self.audio = bool(audio)
         self._fade_n = int(round(max(0.0, audio_fade_ms) * sound.RATE / 1000))
@@ -100,10 +90,8 @@ class Player:
         self.error: str | None = None
         self.faults: queue.SimpleQueue = queue.SimpleQueue()  # media/LUT faults, for the show
         self._lock = threading.Lock()
-        self._next: tuple[Clip, Decoder, Grade, float] | None = None
-        self._cut = False  # cut_to(): switch to _next at the next frame
-        self._play = 0  # FrameInfo.play of the clip on screen; +1 as each clip is left
-        self._ready: dict[tuple[str, str], Decoder] = {}  # prepared candidates
+        # what plays after the clip on screen (nextclip.py)
+        self._upcoming = NextClip(self._open, self._queue_size(), self._grade_for, on_need_next)
         self._grade_req: tuple[Grade, float] | None = None
         self._pos: tuple[str, float] = ("", 0.0)
         self._stop = threading.Event()
@@ -141,18 +129,8 @@ class Player:
         any of them switches with no decode latency; the ones not chosen cost little.
         Candidates from an earlier call that are not in this list are stopped.
         """
-        if self._done.is_set():
-            return
-        for c in candidates:
-            self._grade_for(c.lut, c.strength)  # parsed and cached now, not at the switch
-        with self._lock:
-            old, keep, prev = self._ready, {}, None
-            for c in candidates:
-                key = (c.id, str(c.media))
-                prev = keep[key] = old.pop(key, None) or self._open(c, _CANDIDATE_FRAMES, prev)
-            self._ready = keep
-        for dec in old.values():
-            dec.stop()
+        if not self._done.is_set():
+            self._upcoming.prepare(candidates)
 
     def set_next(self, clip: Clip, after: int | None = None) -> bool:
         """Play `clip` when the clip on screen ends. after: the play (FrameInfo.play) it was
@@ -160,39 +138,13 @@ class Player:
         without this call (set_next before, or on_need_next), so `clip` is refused (False):
         queued now it would play after the clip that did follow, a second time or a second
         branch."""
-        return self._queue(clip, after, cut=False)
+        return self._upcoming.queue(clip, after, cut=False)
 
     def cut_to(self, clip: Clip) -> None:
         """Switch to `clip` as soon as its first frame is decoded instead of at the end of the
         clip on screen (a kiosk's visitor arrived, or left): still no gap, no held frame, and
         the sound crossfades."""
-        self._queue(clip, None, cut=True)
-
-    def _queue(self, clip: Clip, after: int | None, cut: bool) -> bool:
-        with self._lock:  # spare the decoder; checked again below, where it counts
-            if self._left(after):
-                return self._refused(clip, after)
-        decided = time.monotonic()
-        dec = self._take_prepared(clip)  # decoding already, or start now so frames wait
-        grade = self._grade_for(clip.lut, clip.strength)  # and parse its LUT off the play thread
-        with self._lock:
-            left = self._left(after)
-            if not left:  # a cut is flagged with its clip, so never onto a clip queued later
-                old, self._next = self._next, (clip, dec, grade, decided)
-                self._cut = self._cut or cut
-        if left:
-            dec.stop()
-            return self._refused(clip, after)
-        if old is not None:
-            old[1].stop()
-        return True
-
-    def _left(self, after: int | None) -> bool:  # the caller holds the lock
-        return after is not None and after != self._play
-
-    def _refused(self, clip: Clip, after: int | None) -> bool:
-        log.debug("set_next(%s) refused: play %s it was to follow has ended", clip.id, after)
-        return False
+        self._upcoming.queue(clip, None, cut=True)
 
     def set_grade(self, lut: Path | None, strength: float = 1.0, fade_s: float = 0.0) -> None:
         g = self._grade_for(lut, strength)
@@ -222,23 +174,6 @@ class Player:
                        queue_size=queue_size or self._queue_size(), after=after,
                        in_s=clip.in_s, out_s=clip.out_s)
 
-    def _take_prepared(self, clip: Clip) -> Decoder:
-        """The chosen candidate's running decoder (the others stop), else a new one."""
-        dec = self._drop_prepared(clip)
-        if dec is None:
-            return self._open(clip)
-        dec.resize(self._queue_size())
-        return dec
-
-    def _drop_prepared(self, keep: Clip | None) -> Decoder | None:
-        """Stop every prepared candidate except `keep`, whose decoder is returned."""
-        with self._lock:
-            ready, self._ready = self._ready, {}
-        dec = ready.pop((keep.id, str(keep.media)), None) if keep is not None else None
-        for other in ready.values():
-            other.stop()
-        return dec
-
     def _grade_for(self, lut: Path | None, strength: float) -> Grade:
         try:
             return Grade.from_file(lut, strength, self.grade_threads)
@@ -247,32 +182,12 @@ class Player:
             self.faults.put({"event": "lut_fault", "lut": str(lut), "why": str(e)})
             return Grade(None, 1.0, self.grade_threads)
 
-    def _advance(self, clip: Clip, error: str | None) -> tuple[Clip, Decoder, Grade, float] | None:
-        """The clip after `clip`: one set via set_next, else whatever on_need_next gives."""
+    def _advance(self, clip: Clip, error: str | None) -> Queued | None:
+        """The clip after `clip` (nextclip.py), a media fault reported first."""
         if error:
             log.warning("clip %s unplayable (%s); asking for another", clip.id, error)
             self.faults.put({"event": "media_fault", "segment": clip.id, "why": error})
-        with self._lock:
-            nxt, self._next, self._cut = self._next, None, False
-            self._play += 1  # from here a set_next meant to follow `clip` is refused
-        if nxt is not None:
-            return nxt
-        if self.on_need_next is None:
-            return None
-        asked = time.monotonic()
-        try:
-            c = self.on_need_next(clip)
-        except Exception:
-            log.exception("on_need_next failed; ending the show")
-            return None
-        # The callback may have called set_next instead of returning a clip.
-        with self._lock:
-            nxt, self._next = self._next, None
-        if c is not None:
-            if nxt is not None:
-                nxt[1].stop()
-            return c, self._take_prepared(c), self._grade_for(c.lut, c.strength), asked
-        return nxt
+        return self._upcoming.advance(clip)
 
     def _run(self, clip: Clip, dec: Decoder) -> None:
         period = 1.0 / self.fps
@@ -291,10 +206,7 @@ class Player:
                     timeout = max(0.0, t0 + n * period - time.monotonic())
                 else:
                     timeout = 0.1
-                with self._lock:  # cut once the next clip has its first frame: no stall
-                    cut = self._cut and self._next is not None and \
-                        getattr(self._next[1], "first_frame_at", None) is not None
-                if cut:  # the clip on screen ends here
+                if self._upcoming.cut_due():  # the clip on screen ends here
                     dec.stop()
                     item = End()
                 else:
@@ -374,11 +286,7 @@ class Player:
             log.exception("player failed")
         finally:
             dec.stop()
-            with self._lock:
-                nxt, self._next = self._next, None
-            if nxt is not None:
-                nxt[1].stop()
-            self._drop_prepared(None)
+            self._upcoming.close()
             if not self._writer.close():
                 self.error = self.error or "output did not finalise"
             self._log.close()
@@ -451,7 +359,7 @@ class Player:
             luma = float((small.astype(np.float32) @ _LUMA).mean())
             try:
                 self.on_frame(FrameInfo(n, clip_id, clip_t, pts, wall, luma, lut, strength,
-                                        self._play))
+                                        self._upcoming.play))
             except Exception:
                 if not self._on_frame_failed:  # log once; a buggy callback must not stop us
                     log.exception("on_frame callback failed")

@@ -1,0 +1,147 @@
+"""What plays after the clip on screen: the player's bookkeeping, apart from its play loop.
+
+The candidates a decision may pick pre-roll (`prepare`); the chosen one is queued to follow
+the clip on screen (`queue`, for `Player.set_next`) or to replace it as soon as it has a
+frame (`cut_to`). Each clip started is a new play: a choice made for a play already left is
+refused, since what followed it was settled without that choice. When the clip on screen
+ends, the play loop takes its successor from `advance`, which asks `on_need_next` (the
+show's default) when none was queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .decode import Decoder
+from .grade import Grade
+
+log = logging.getLogger("empathy.host.player.player")  # the player's log, as before the split
+
+_CANDIDATE_FRAMES = 1  # a prepared candidate decodes only this far until it is chosen
+
+
+@dataclass
+class Clip:
+    id: str            # segment id
+    media: Path        # video file (mp4)
+    lut: Path | None   # .cube or None
+    strength: float = 1.0
+    in_s: float = 0.0          # play [in_s, out_s) of the file: a range of a master file
+    out_s: float | None = None  # None: to the end of the file
+
+
+# a clip to play, its running decoder, its grade, and when it was decided (monotonic s)
+Queued = tuple[Clip, Decoder, Grade, float]
+
+
+class NextClip:
+    def __init__(self, open_clip: Callable[..., Decoder], queue_size: int,
+                 grade_for: Callable[[Path | None, float], Grade],
+                 on_need_next: Callable[[Clip], Clip | None] | None):
+        """open_clip(clip, queue_size=None, after=None): a decoder for clip; queue_size: the
+        frames a chosen clip decodes ahead; grade_for(lut, strength): its grade, parsed."""
+        self._open, self._queue_size, self._grade_for = open_clip, queue_size, grade_for
+        self.on_need_next = on_need_next
+        self._lock = threading.Lock()
+        self._next: Queued | None = None
+        self._cut = False  # cut_to(): switch to _next at the next frame
+        self.play = 0  # FrameInfo.play of the clip on screen; +1 as each clip is left
+        self._ready: dict[tuple[str, str], Decoder] = {}  # prepared candidates
+
+    def prepare(self, candidates: list[Clip]) -> None:
+        for c in candidates:
+            self._grade_for(c.lut, c.strength)  # parsed and cached now, not at the switch
+        with self._lock:
+            old, keep, prev = self._ready, {}, None
+            for c in candidates:
+                key = (c.id, str(c.media))
+                prev = keep[key] = old.pop(key, None) or self._open(c, _CANDIDATE_FRAMES, prev)
+            self._ready = keep
+        for dec in old.values():
+            dec.stop()
+
+    def queue(self, clip: Clip, after: int | None, cut: bool) -> bool:
+        with self._lock:  # spare the decoder; checked again below, where it counts
+            if self._left(after):
+                return self._refused(clip, after)
+        decided = time.monotonic()
+        dec = self._take_prepared(clip)  # decoding already, or start now so frames wait
+        grade = self._grade_for(clip.lut, clip.strength)  # and parse its LUT off the play thread
+        with self._lock:
+            left = self._left(after)
+            if not left:  # a cut is flagged with its clip, so never onto a clip queued later
+                old, self._next = self._next, (clip, dec, grade, decided)
+                self._cut = self._cut or cut
+        if left:
+            dec.stop()
+            return self._refused(clip, after)
+        if old is not None:
+            old[1].stop()
+        return True
+
+    def _left(self, after: int | None) -> bool:  # the caller holds the lock
+        return after is not None and after != self.play
+
+    def _refused(self, clip: Clip, after: int | None) -> bool:
+        log.debug("set_next(%s) refused: play %s it was to follow has ended", clip.id, after)
+        return False
+
+    def cut_due(self) -> bool:
+        """A cut_to clip has its first frame: the clip on screen ends here (no stall)."""
+        with self._lock:
+            return self._cut and self._next is not None and \
+                getattr(self._next[1], "first_frame_at", None) is not None
+
+    def _take_prepared(self, clip: Clip) -> Decoder:
+        """The chosen candidate's running decoder (the others stop), else a new one."""
+        dec = self._drop_prepared(clip)
+        if dec is None:
+            return self._open(clip)
+        dec.resize(self._queue_size)
+        return dec
+
+    def _drop_prepared(self, keep: Clip | None) -> Decoder | None:
+        """Stop every prepared candidate except `keep`, whose decoder is returned."""
+        with self._lock:
+            ready, self._ready = self._ready, {}
+        dec = ready.pop((keep.id, str(keep.media)), None) if keep is not None else None
+        for other in ready.values():
+            other.stop()
+        return dec
+
+    def advance(self, clip: Clip) -> Queued | None:
+        """The clip after `clip`: one queued, else whatever on_need_next gives."""
+        with self._lock:
+            nxt, self._next, self._cut = self._next, None, False
+            self.play += 1  # from here a set_next meant to follow `clip` is refused
+        if nxt is not None:
+            return nxt
+        if self.on_need_next is None:
+            return None
+        asked = time.monotonic()
+        try:
+            c = self.on_need_next(clip)
+        except Exception:
+            log.exception("on_need_next failed; ending the show")
+            return None
+        # The callback may have called set_next instead of returning a clip.
+        with self._lock:
+            nxt, self._next = self._next, None
+        if c is not None:
+            if nxt is not None:
+                nxt[1].stop()
+            return c, self._take_prepared(c), self._grade_for(c.lut, c.strength), asked
+        return nxt
+
+    def close(self) -> None:
+        """The show is over: stop whatever was queued or prepared."""
+        with self._lock:
+            nxt, self._next = self._next, None
+        if nxt is not None:
+            nxt[1].stop()
+        self._drop_prepared(None)
