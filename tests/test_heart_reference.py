@@ -15,6 +15,14 @@ from empathy.edge.heart_validation import reference
 from heart_reference_tables import MITDB_MINUTE, NSTDB, TWELFTH
 
 
+def _labelled_beats_and_consensus(r, labels):
+    """The record's annotated beats (their label counts must be `labels`) and the peers'
+    consensus beats, in seconds."""
+    x, fs = record_data(r)
+    assert dict(zip(*np.unique(beat_labels(r, len(x)), return_counts=True))) == labels
+    return annotated_beats(r, len(x), fs), reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
+
+
 @pytest.mark.parametrize("rec", sorted(MITDB_MINUTE))
 def test_the_first_minutes_are_the_atm_copys_and_line_up(rec):
     """MIT-BIH first minutes (issue 19's eleventh pass, ATM exports checked against a second
@@ -30,10 +38,7 @@ def test_the_first_minutes_are_the_atm_copys_and_line_up(rec):
             0, "MLII", 200.0, 1024)
         assert (int(z["record_beats"]), int(z["record_pvcs"])) == counts
         assert np.array_equal(z["pvc"], z["labels"] == "V")
-    x, fs = record_data(r)
-    ann = annotated_beats(r, len(x), fs)
-    assert dict(zip(*np.unique(beat_labels(r, len(x)), return_counts=True))) == labels
-    cons = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
+    ann, cons = _labelled_beats_and_consensus(r, labels)
     assert beat_match(ann, cons).se > 0.9
     assert np.median(np.abs(ann[:, None] - cons[None, :]).min(axis=1)) < 0.05
 
@@ -96,10 +101,7 @@ def test_the_twelfth_pass_excerpts_are_the_records_and_line_up(name):
         assert (int(z["start"]), str(z["lead"]), int(z["baseline"])) == (start_s * 360, lead, 1024)
         assert (int(z["record_beats"]), int(z["record_pvcs"])) == counts
         assert np.array_equal(z["pvc"], z["labels"] == "V")
-    x, fs = record_data(r)
-    ann = annotated_beats(r, len(x), fs)
-    assert dict(zip(*np.unique(beat_labels(r, len(x)), return_counts=True))) == labels
-    cons = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
+    ann, cons = _labelled_beats_and_consensus(r, labels)
     # (V1 of 106: the consensus misses or moves a wide PVC in V1 where the annotation, made
     # on both leads, puts it: Se 0.85, median 50 ms; a quarter second off, Se under 0.05)
     assert beat_match(ann, cons).se > 0.8
