@@ -105,16 +105,21 @@ def _shown(tmp_path, summary) -> tuple[list[str], list[int]]:
     return ([s["segment"] for s in summary["segments"]],
             [frame_number(f.rgb) for f in read_frames(tmp_path / "o.mp4")])
 
+def _played_a_then_b(tmp_path, summary, race) -> None:
+    """The race happened, a then b played once each, frame for frame, and the late
+    set_next was refused."""
+    assert race.happened()
+    segments, frames = _shown(tmp_path, summary)
+    assert segments == ["a", "b"]
+    assert frames == [*FRAMES["a"], *FRAMES["b"]]
+    assert race.result is False
+
 
 def test_a_late_set_next_does_not_play_the_next_segment_twice(tmp_path, media):
     show = _show(tmp_path, media, decision=False)
     race = LateSetNext(show, late="b", hold_at_s=0.0, then_on="b")
     summary = show.run(30)
-    assert race.happened()
-    segments, frames = _shown(tmp_path, summary)
-    assert segments == ["a", "b"]
-    assert frames == [*FRAMES["a"], *FRAMES["b"]]
-    assert race.result is False  # refused: b already followed a
+    _played_a_then_b(tmp_path, summary, race)  # (b already followed a)
     assert summary["frames_dropped"] == 0
 
 
@@ -123,11 +128,7 @@ def test_a_choice_made_after_the_segment_ended_is_not_queued_after_the_default(t
     show.force_branch("c")  # the show's choice differs from the fallback's default
     race = LateSetNext(show, late="c", hold_at_s=0.6, then_on="b")
     summary = show.run(30)
-    assert race.happened()
-    segments, frames = _shown(tmp_path, summary)
-    assert segments == ["a", "b"]
-    assert frames == [*FRAMES["a"], *FRAMES["b"]]
-    assert race.result is False
+    _played_a_then_b(tmp_path, summary, race)
     # the decision log says what played: the default, taken when the segment ended undecided
     assert [(d["chosen"], d["fallback"]) for d in summary["decisions"]] == [("b", True)]
     assert summary["decisions"][0]["reason"].startswith("fallback: no decision")
