@@ -40,7 +40,8 @@ class BeatGates:
         time (the median beat of a clean tuning record: 0.03-0.17; electrode motion in
         NSTDB 118e06: up to 0.36; MIT-BIH 104 and 203 reach 0.2 but no beat there is early
         after one in the rhythm with a candidate in the rhythm's place after it), is held
-        until a candidate where the rhythm puts the beat could replace it (_rhythm_wins): a noise wave that splits a regular interval."""
+        until a candidate where the rhythm puts the beat could replace it (_rhythm_wins): a
+        noise wave that splits a regular interval."""
         if not self.m.noise_rhythm or len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
             return
         med = _median(self.rr)
