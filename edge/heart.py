@@ -41,7 +41,9 @@ until then a taller candidate may still replace it), except that a stream's firs
 beats are held until the last of them is found (so a stray wave before the first full pulse
 can be judged by height), an ECG stream's first CAL_S wait for its band to be chosen
 (and after a change of band, the new band's first beats wait for the old band's last, up to
-one CAL_S window), and a beat found by search-back comes out with the beat after it. Memory
+one CAL_S window), a beat found by search-back comes out with the beat after it, and an
+early ECG beat in noise (heart_gates._doubt) is held until 1.4 recent intervals after the
+beat before it, plus `latency_s`, in case the rhythm's beat replaces it. Memory
 is a fixed history of that length (and an ECG stream's current CAL_S window).
 
 Where it lives (edge/heart.py is the entry point and keeps every name importable from here):

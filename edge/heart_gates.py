@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from empathy.edge.heart_beats import _median
-from empathy.edge.heart_method import (FIRST_JUDGED, FLOOR_GAP, LOOK_BACK_GAP, MIN_HEIGHT, PAUSE_GAP,
+from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_BACK_GAP, MIN_HEIGHT,
+                                       NOISE_FRAC, PAUSE_GAP,
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
                                        QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP, SEARCH_SLACK, STEEP_S)
 
@@ -31,6 +32,45 @@ class BeatGates:
             return True  # (the reference starts over: see _block)
         least = MIN_HEIGHT if p - self.last_peak < self.late else self.m.late_height
         return height >= least * _median(self.heights)
+
+    def _doubt(self, p: int, h0: int) -> None:
+        """ECG in noise: a beat p sooner than EARLY_GAP recent intervals after a beat that
+        came in the rhythm, where over the NOISE_S before it the band-passed signal stood
+        over the height gate (MIN_HEIGHT of the recent heights) at least NOISE_FRAC of the
+        time (the median beat of a clean tuning record: 0.03-0.17; electrode motion in
+        NSTDB 118e06: up to 0.36; MIT-BIH 104 and 203 reach 0.2 but no beat there is early
+        after one in the rhythm with a candidate in the rhythm's place after it), is held
+        until a candidate where the rhythm puts the beat could replace it (_rhythm_wins): a
+        noise wave that splits a regular interval."""
+        if not self.m.noise_rhythm or len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
+            return
+        med = _median(self.rr)
+        if (p - self.last_peak >= EARLY_GAP * med
+                or not RHYTHM_GAP[0] * med <= self.rr[-1] <= RHYTHM_GAP[1] * med):
+            return
+        w = self.y[max(p - self.noise_win, h0) - h0:p - self.pre_qrs - h0]
+        if len(w) and np.count_nonzero(w >= MIN_HEIGHT * _median(self.heights)) >= NOISE_FRAC * len(w):
+            hold = self.last_peak + int(RHYTHM_GAP[1] * med) + self.max_block + self.wait
+            self.doubtful[p] = (self.last_peak, hold)
+
+    def _rhythm_wins(self, p: int, h: float) -> bool:
+        """A candidate p that passed the height gate after a doubtful beat (_doubt) replaces
+        it where p, not it, lies where the rhythm puts the beat after the one before
+        (RHYTHM_GAP) and the two can't both be beats (p under EARLY_GAP after it). True: p
+        took its place."""
+        last = self.last_peak
+        if last not in self.doubtful or not self.pending or self.pending[-1][0] != last:
+            return False
+        prev, hold = self.doubtful.pop(last)
+        med = _median(self.rr)
+        if not (p < hold and RHYTHM_GAP[0] * med <= p - prev <= RHYTHM_GAP[1] * med
+                and p - last < EARLY_GAP * med):
+            return False
+        self.pending[-1] = (p, h)
+        self.last_peak = p
+        self.rr[-1] += p - last
+        self.heights[-1] = h
+        return True
 
     def _heard(self) -> int:
         """Where the silence before a candidate counts from (after it the height gate starts

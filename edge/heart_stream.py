@@ -18,8 +18,8 @@ from scipy import signal
 from empathy.edge.ecg_band import BandSwitch
 from empathy.edge.heart_beats import _EMPTY, Beats, _join
 from empathy.edge.heart_gates import BeatGates
-from empathy.edge.heart_method import (RAW_AFTER_FLOOR_S, SEARCH_REACH_S, SLICE, TEMPLATE_BEATS, Method,
-                                       _method, band_alternative)
+from empathy.edge.heart_method import (NOISE_S, RAW_AFTER_FLOOR_S, SEARCH_REACH_S, SLICE, TEMPLATE_BEATS,
+                                       Method, _method, band_alternative)
 from empathy.edge.heart_refine import BeatRefiner
 
 # lfilter's own kernel: lfilter adds ~3 us of argument checks per call, and a streamed
@@ -66,6 +66,8 @@ class BeatStream(BeatGates, BeatRefiner):
         self.late = s(m.late_s) if m.late_s else 10**12
         self.lead = int(round(m.block_lead_s * fs_hz))
         self.after_floor = s(RAW_AFTER_FLOOR_S)
+        self.noise_win, self.pre_qrs = s(NOISE_S), s(0.1)  # (pre_qrs: p's own QRS)
+        self.doubtful: dict[int, tuple[int, int]] = {}  # early beats in noise (_doubt)
         self.pre, self.post = s(m.pre_s), s(m.post_s)
         self.smooth = int(m.smooth_s * fs_hz / 2)  # half-width, samples
         self.kernel = np.full(2 * self.smooth + 1, 1.0 / (2 * self.smooth + 1))
@@ -179,6 +181,8 @@ class BeatStream(BeatGates, BeatRefiner):
         n_ready = sum(1 for p, _ in self.pending if self._settled(p))
         ready, self.pending = [p for p, _ in self.pending[:n_ready]], self.pending[n_ready:]
         beats = self._emit(ready, final=False)
+        if self.doubtful:  # past its hold a doubtful beat is settled and can't be replaced
+            self.doubtful = {q: v for q, v in self.doubtful.items() if v[1] > self.n}
         self.x, self.y = self.x[-self.hist:], self.y[-self.hist:]
         return beats
 
@@ -195,6 +199,8 @@ class BeatStream(BeatGates, BeatRefiner):
         tall = self._tall_enough(p, max(h, self._lead_height(s, h0)) if late else h)
         if not tall and not self._in_rhythm(p, h):
             return
+        if self._rhythm_wins(p, h):
+            return
         if self.dropped is None and not self.first:
             self._look_back(p, e_, h0)
         self._search_back(p, e_, h0)
@@ -204,6 +210,7 @@ class BeatStream(BeatGates, BeatRefiner):
             self.weak_since = None
         elif self.weak_since is None:
             self.weak_since = self.last_peak
+        self._doubt(p, h0)
         self._note_interval(p - self.last_peak)
         self.last_peak = p
         self.heights.append(h)
@@ -223,6 +230,8 @@ class BeatStream(BeatGates, BeatRefiner):
         """No later candidate can still replace beat p (see _taller_wins), and the samples
         its shape needs are here."""
         if self.n < p + self.wait:
+            return False
+        if p in self.doubtful and self.n < self.doubtful[p][1]:
             return False
         return not 0 <= self.block_start < p + self.refr  # a block open within p's reach
 
