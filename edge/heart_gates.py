@@ -111,8 +111,9 @@ class BeatGates:
         if self.m.premature_height and PAUSE_GAP * med <= gap <= SEARCH_GAP[1] * med:
             self._premature_back(p, floor, h0, gap)
             gap, med = p - self.last_peak, _median(self.rr)  # (it may have found one)
-        if not self._least_gap(p, floor, h0) * med < gap <= SEARCH_GAP[1] * med:
-            return
+        if not FLOOR_GAP * med < gap <= SEARCH_GAP[1] * med or (
+                gap <= SEARCH_GAP[0] * med and not self._across_floor(p, floor, h0)):
+            return  # (the floor is looked at only where it decides: it costs a scan)
         slack, least = SEARCH_SLACK * med, self.m.search_height * _median(self.heights)
         prev = self.last_peak
         while True:
@@ -132,14 +133,12 @@ class BeatGates:
             self._found_back(q, hq, wide=True)
             prev = q
 
-    def _least_gap(self, p: int, floor: int, h0: int) -> float:
-        """The shortest gap _search_back searches, in recent intervals: SEARCH_GAP's, or
-        PPG across a drop-out to the floor FLOOR_GAP (the return's band-passed step makes
+    def _across_floor(self, p: int, floor: int, h0: int) -> bool:
+        """PPG: the gap to p crosses a drop-out to the floor, so _search_back searches it
+        from FLOOR_GAP intervals on, not SEARCH_GAP's (the return's band-passed step makes
         a beat of its own where the pulses were lost, and hides the pulse after it)."""
-        if self.m.raw_search and self._floor_run(
-                max(self.last_peak - self.after_floor, floor - self.reach, h0), p, h0):
-            return FLOOR_GAP
-        return SEARCH_GAP[0]
+        return self.m.raw_search and self._floor_run(
+            max(self.last_peak - self.after_floor, floor - self.reach, h0), p, h0)
 
     def _raw_back(self, lo: int, hi: int, floor: int, h0: int) -> int:
         """PPG: within RAW_AFTER_FLOOR_S of a drop-out to the floor, the band-passed

@@ -98,9 +98,8 @@ class BeatRefiner:
         w = self.x[a - h0:b - h0]
         if len(w) < self.flat_n:
             return False
-        at_floor = np.flatnonzero(w == w.min())
-        runs = np.split(at_floor, np.flatnonzero(np.diff(at_floor) > 1) + 1)
-        return max(len(r) for r in runs) >= self.flat_n
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], (w == w.min()).view(np.int8), [0]))))
+        return int((edges[1::2] - edges[::2]).max()) >= self.flat_n  # its longest run
 
     def _rises(self, r: int, h0: int) -> bool:
         """PPG: a pulse rises to its peak. A raw peak that stands under RISE_MIN of the
