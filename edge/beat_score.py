@@ -155,6 +155,39 @@ def consensus(beat_lists: list, tol_s: float = TOL_S, votes: int | None = None) 
     return np.array(out)
 
 
+PULSE_LAG_S = (0.15, 0.40)  # a finger pulse follows each real heartbeat by this much
+
+
+def reference(peers: dict, leave_out: str = "") -> np.ndarray:
+    """Beats that more than half of the working peers (less `leave_out`) found."""
+    votes = [b for k, b in peers.items() if b is not None and k != leave_out]
+    return consensus(votes, votes=len(votes) // 2 + 1) if votes else np.zeros(0)
+
+
+def pulse_checked(ecg_ref: np.ndarray, pulse_peers: dict, end_s: float) -> np.ndarray:
+    """The ECG consensus less the beats that no PPG peer found a finger pulse after, within
+    PULSE_LAG_S: an independent, physiological check of which consensus beats are real.
+    Any PPG peer's pulse counts (a peer missing a pulse on a moving finger is no evidence
+    that the heart did not beat), a beat whose pulse would come after the recording's end
+    (`end_s`) can't be checked and stays; ours never takes part."""
+    pulses = np.sort(np.concatenate([b for b in pulse_peers.values() if b is not None]))
+    lo = np.searchsorted(pulses, ecg_ref + PULSE_LAG_S[0], "left")
+    hi = np.searchsorted(pulses, ecg_ref + PULSE_LAG_S[1], "right")
+    return ecg_ref[(hi > lo) | (ecg_ref + PULSE_LAG_S[1] > end_s)]
+
+
+def consensus_rows(peers: dict, ours: np.ndarray, check=lambda r: r, annotated=None) -> dict:
+    """Ours against the (checked) consensus, every peer against that of the others; or,
+    given an expert annotation, everyone against it."""
+    ref = check(reference(peers)) if annotated is None else annotated
+    rows = {"ours": (beat_match(ref, ours), bpm(ours), bpm(ref))}
+    for name, b in peers.items():
+        if b is not None:
+            r = check(reference(peers, leave_out=name)) if annotated is None else annotated
+            rows[name] = (beat_match(r, b), bpm(b), bpm(r))
+    return rows
+
+
 def plausible_rate(ref: np.ndarray, beats: np.ndarray) -> tuple[float, float, float]:
     """(HR of the reference, HR of `beats`, share of the reference's span) over the
     stretches between consecutive reference beats at most GAP_X medians apart, neither of

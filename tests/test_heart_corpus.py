@@ -555,7 +555,7 @@ def test_after_the_loose_start_of_heartpy_data2_ours_meets_the_goal():
     loose sensor's first 45 s (two where the signal sits flat at 0, 18-25 s). From 45 s on
     (every detector and the consensus cut alike, a peer against the others'), ours has the
     best F1 and its HR is within 1.5 bpm; the page (LOOSE_S) says so with these figures."""
-    from empathy.edge.heart_validation import LOOSE_S, _plausible_section
+    from empathy.edge.heart_page import LOOSE_S, plausible_section
 
     rec = need("heartpy-data2")
     x, fs = record_data(rec)
@@ -571,7 +571,7 @@ def test_after_the_loose_start_of_heartpy_data2_ours_meets_the_goal():
     assert abs(bpm(ours) - bpm(ref)) <= 1.5
     for n, b in cut.items():
         assert beat_match(ref, ours).f1 >= beat_match(reference(cut, leave_out=n), b).f1, n
-    page = "\n".join(_plausible_section([score_record(rec)]))
+    page = "\n".join(plausible_section([score_record(rec)]))
     assert f"HR err {bpm(ours) - bpm(ref):+.1f};" in page
 
 

@@ -232,7 +232,8 @@ def test_a_seat_with_an_accelerometer_reports_the_tracked_rate():
 def test_the_corpus_scores_the_detector_as_ours_and_the_guided_beats_beside():
     """heart_validation: ours on a wrist record is the detector's beats (what the product
     reports); the guided beats are an extra, experimental row that is never 'best peer'."""
-    from empathy.edge.heart_validation import TRACKED, _summary, score_record
+    from empathy.edge.heart_page import TRACKED, summary
+    from empathy.edge.heart_validation import score_record
 
     rec = _tuning("wrist-s1-low-bike")
     x, fs = record_data(rec)
@@ -245,4 +246,4 @@ def test_the_corpus_scores_the_detector_as_ours_and_the_guided_beats_beside():
     # written), yet the summary's best peer is a real peer
     assert r["rows"][TRACKED][0].f1 > max(m.f1 for n, (m, _, _) in r["rows"].items()
                                           if n != TRACKED)
-    assert TRACKED not in _summary([r])[2] and "neurokit" in _summary([r])[2].lower()
+    assert TRACKED not in summary([r])[2] and "neurokit" in summary([r])[2].lower()
