@@ -80,6 +80,7 @@ class HrTracker:
         self.nfft = 1 << math.ceil(math.log2(60.0 * fs_hz / RES_BPM))
         self.f_bpm = np.fft.rfftfreq(self.nfft, 1 / fs_hz) * 60.0
         self.band = (self.f_bpm >= BAND_BPM[0]) & (self.f_bpm <= BAND_BPM[1])
+        self.in_band = np.flatnonzero(self.band)
         self.x = np.zeros(0)
         self.n = 0  # PPG samples consumed
         self.next_end = self.win  # sample at which the next window ends
@@ -91,9 +92,9 @@ class HrTracker:
 
     def add_acc(self, samples, fs_hz: float) -> None:
         a = np.asarray(samples, dtype=np.float64)
-        a = a.reshape(len(a), -1)
-        if not len(a):
+        if not len(a):  # (before the reshape: an empty chunk has no axes to count)
             return
+        a = a.reshape(len(a), -1)
         if not np.isfinite(a).all():
             raise ValueError("accelerometer sample is not a number")
         if fs_hz != self.acc_fs or a.shape[1] != self.acc.shape[1]:  # (re)starts now
@@ -167,15 +168,17 @@ class HrTracker:
         k = np.flatnonzero((s[1:-1] > s[:-2]) & (s[1:-1] >= s[2:]) & self.band[:-2]
                            & self.band[2:]) + 1
         still = k[mask[k] < MOTION_SHARE]
-        top = k[np.argmax(s[k])] if len(k) else int(np.argmax(s))
+        # argmax in the band only: a flat PPG's all-zero spectrum put the rate at 0 bpm
+        in_band = lambda w: self.in_band[np.argmax(w[self.in_band])]  # noqa: E731
+        top = k[np.argmax(s[k])] if len(k) else in_band(s)
         best = still[np.argmax(s[still])] if len(still) else top
         if self.hr is None:  # the first: the tallest peak that is not the movement's
             i = best
         else:
-            i = int(np.argmax(s * np.exp(-0.5 * ((self.f_bpm - self.hr) / SIGMA_BPM) ** 2)))
+            i = int(in_band(s * np.exp(-0.5 * ((self.f_bpm - self.hr) / SIGMA_BPM) ** 2)))
         self.hr = float(self.f_bpm[i])
         j = k[np.argmin(np.abs(k - i))] if len(k) else i  # the peak the rate sits on
-        confident = bool(abs(self.f_bpm[j] - self.hr) <= SIGMA_BPM / 2 and
+        confident = bool(s[j] > 0 and abs(self.f_bpm[j] - self.hr) <= SIGMA_BPM / 2 and
                          mask[j] < MOTION_SHARE and s[j] >= COMPARABLE * s[best])
         return self.hr, self._moving(), confident
 

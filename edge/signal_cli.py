@@ -144,7 +144,8 @@ def _read_acc(args):
     axes = None
     if all(k in cols for k in "xyz"):  # three axes: the gate reads their magnitude
         axes = np.column_stack([cols[k] for k in "xyz"])
-        a = np.sqrt(np.sum(axes ** 2, axis=1))
+        with np.errstate(over="ignore"):  # an absurd axis is inf, which the gate refuses
+            a = np.sqrt(np.sum(axes ** 2, axis=1))
     elif any(k in cols for k in "xyz"):  # one axis read as the magnitude would be wrong
         have = ", ".join(k for k in "xyz" if k in cols)
         raise SignalFileError(f"{args.acc}: has axis column(s) {have} but not all of x, y, z: "
