@@ -167,9 +167,10 @@ class BleSource:
 
     async def _disconnect(self, client: BleakClient) -> None:
         """Hang up and release the client's own D-Bus connection, also after the strap
-        dropped out: bleak (since 2.x) closes that connection only in disconnect(), so
-        skipping it leaves one socket per drop open, until the daemon's per-user limit (256)
-        refuses every connection, and its end-of-file error unretrieved."""
+        dropped out or a connect failed: bleak (since hbldh/bleak#1923) closes it only in
+        disconnect(), so skipping that left one socket per drop open, until the daemon's
+        per-user limit (256) refuses every connection, and its end-of-file error
+        unretrieved."""
         try:
             await client.disconnect()
         except (BleakError, asyncio.TimeoutError, OSError, EOFError):
