@@ -158,14 +158,16 @@ class HostRig:
         self._feeder.join(5)
 
     def close(self):
+        """Stop the host (SIGTERM, as systemd would) and keep what it printed as `stdout`:
+        reading the pipe to its end also closes it."""
         self.stop_feed()
-        if self.proc and self.proc.poll() is None:
+        if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        try:
+            self.stdout = self.proc.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.stdout = self.proc.communicate()[0]
         self.err.close()
 
 
@@ -251,6 +253,7 @@ def test_health_needs_no_token_but_everything_else_does(rig):
     for token in (None, "wrong-token"):
         with pytest.raises(urllib.error.HTTPError) as e:
             rig.get("/api/v1/state", token)
+        e.value.close()  # the refusal holds the connection's socket
         assert e.value.code == 401
     status, doc = rig.post("/api/v1/control", b'{"action": "kill_switch"}', "wrong")
     assert status == 401

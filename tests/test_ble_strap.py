@@ -5,6 +5,8 @@ strap, sim/strap.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import itertools
 import json
 import os
@@ -29,12 +31,32 @@ pytestmark = pytest.mark.timeout(120)
 def bluez():
     # One bus for the module: bleak keeps one BlueZ manager per event loop, and our BLE
     # loop lives as long as the process.
-    with BluezSim() as bz:
-        bz.strap_a = bz.add_strap(A, "Polar H10 A", location=1, battery=87)
-        bz.strap_b = bz.add_strap(B, "Garmin HRM B", location=2, battery=40)
-        bz.root.AddDevice("hci0", "11:22:33:44:55:66", "somebody's phone",
-                          dbus_interface="org.bluez.Mock")  # advertises no HR service
-        yield bz
+    with loop_errors() as errors:
+        with BluezSim() as bz:
+            bz.strap_a = bz.add_strap(A, "Polar H10 A", location=1, battery=87)
+            bz.strap_b = bz.add_strap(B, "Garmin HRM B", location=2, battery=40)
+            bz.root.AddDevice("hci0", "11:22:33:44:55:66", "somebody's phone",
+                              dbus_interface="org.bluez.Mock")  # advertises no HR service
+            yield bz
+        # the bus daemon is gone: a D-Bus connection the driver left open dies now, and its
+        # exception must not be left for the garbage collector to report
+        for _ in range(3):  # let the BLE loop read every connection's end of file
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0.2), ble_loop()).result(5)
+        gc.collect()
+        assert not errors, errors
+
+
+@contextlib.contextmanager
+def loop_errors():
+    """What the BLE loop reports to its exception handler meanwhile ("exception was never
+    retrieved", "task was destroyed but it is pending")."""
+    errors, loop = [], ble_loop()
+    before = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx.get("message")))
+    try:
+        yield errors
+    finally:
+        loop.set_exception_handler(before)
 
 
 def collect(src, until, timeout_s=20.0) -> list:
@@ -117,6 +139,55 @@ def test_strap_that_drops_out_mid_stream_comes_back(bluez, strap_a):
     assert bluez.strap_a.notify(hrs.measurement_encode(75, [800, 810], contact=True))
     got = collect(strap_a, lambda out: sum(isinstance(r, Beat) for r in out) == 2)
     assert any(isinstance(r, Health) and r.battery_pct >= 0 for r in got)  # re-read
+
+
+def our_dbus_connections(bluez) -> int:
+    """The connections this process holds to the bus daemon (bleak opens one per strap
+    connection, besides its manager's)."""
+    with bluez.lock:
+        daemon = bluez.bus.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus")
+        names = [n for n in daemon.ListNames(dbus_interface="org.freedesktop.DBus")
+                 if n.startswith(":")]
+        return sum(daemon.GetConnectionUnixProcessID(n, dbus_interface="org.freedesktop.DBus")
+                   == os.getpid() for n in names) - 1  # less the simulator's own
+
+
+def ble_tasks() -> int:
+    async def count():
+        return len(asyncio.all_tasks())
+    return asyncio.run_coroutine_threadsafe(count(), ble_loop()).result(5)
+
+
+def test_a_strap_that_drops_out_again_and_again_leaks_nothing(bluez):
+    """Every drop and reconnect hangs up its own D-Bus connection: none is left open (one
+    socket each, and the daemon allows a user 256) to die later with an exception nobody
+    retrieves."""
+    strap = bluez.add_strap("C0:FF:EE:00:00:1C", "Polar H10 1C")
+    src = open_source("ble://C0:FF:EE:00:00:1C?retry_max_s=0.3")
+    try:
+        assert src.wait_connected(30)
+        wait_for(lambda: strap.subscribed)
+        before = our_dbus_connections(bluez), len(os.listdir("/proc/self/fd")), ble_tasks()
+        drops = 8
+        with loop_errors() as errors:
+            for _ in range(drops):
+                src.read(0)
+                strap.leave()
+                collect(src, lambda out: any(isinstance(r, Health) and r.fault == "disconnected"
+                                             for r in out))
+                time.sleep(0.4)  # a connect attempt fails while it is away
+                strap.come_back()
+                assert src.wait_connected(30)
+                wait_for(lambda: strap.subscribed)
+        after = our_dbus_connections(bluez), len(os.listdir("/proc/self/fd")), ble_tasks()
+        assert src.stats()["reconnects"] == drops
+        assert not errors, errors
+        assert after[0] <= before[0], (before, after)  # D-Bus connections
+        assert after[1] < before[1] + drops // 2, (before, after)  # file descriptors
+        assert after[2] <= before[2], (before, after)  # tasks in the BLE loop
+    finally:
+        src.close()
+        strap.leave()
 
 
 def test_two_straps_by_name_at_once(bluez, strap_a):

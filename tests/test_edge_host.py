@@ -35,11 +35,14 @@ def test_edge_units_reach_host_over_udp(tmp_path):
     keys = Keystore.new([1, 2])
     rx = open_receiver("udp://127.0.0.1:0")
     intake = Intake(keys.units)
-    procs = _edge(tmp_path, rx.port, keys, seats=((1, 11), (2, 12)))
-    end = time.monotonic() + 12
-    while time.monotonic() < end and any(p.poll() is None for p in procs):
-        intake.feed(rx.recv_batch(0.05))
-    intake.feed(rx.recv_batch(0.3))
+    try:
+        procs = _edge(tmp_path, rx.port, keys, seats=((1, 11), (2, 12)))
+        end = time.monotonic() + 12
+        while time.monotonic() < end and any(p.poll() is None for p in procs):
+            intake.feed(rx.recv_batch(0.05))
+        intake.feed(rx.recv_batch(0.3))
+    finally:
+        rx.close()
     sent = 0
     for p in procs:
         out, _ = p.communicate(timeout=10)
@@ -70,10 +73,14 @@ def test_forged_replayed_and_garbage_packets_are_counted_not_fatal():
     intake = Intake(keys.units)
     good = [wire.encode(wire.SeatSample(1, 5, seq, now_us()), keys.units[1]) for seq in range(50)]
     forged = [wire.encode(wire.SeatSample(1, 5, 1000 + i, now_us()), b"x" * 32) for i in range(50)]
-    for p in good + good[:20] + forged + [b"", b"\x10garbage", bytes(500)]:
-        tx.send(p)
-    time.sleep(0.2)
-    intake.feed(rx.recv_batch(0.5))
+    try:
+        for p in good + good[:20] + forged + [b"", b"\x10garbage", bytes(500)]:
+            tx.send(p)
+        time.sleep(0.2)
+        intake.feed(rx.recv_batch(0.5))
+    finally:
+        tx.close()
+        rx.close()
     assert intake.accepted == 50
     assert intake.rejected["replayed"] == 20
     assert intake.rejected["bad_tag"] == 50

@@ -66,7 +66,7 @@ def test_audience_segments_grade_and_decisions_reach_an_osc_receiver(tmp_path, r
     assert rig.proc.returncode == 0
     (db,) = store.sessions(tmp_path / "sessions")
     assert store.info(db)["ended_utc"]
-    frames = json.loads(rig.proc.stdout.read())["frames_rendered"]
+    frames = json.loads(rig.stdout)["frames_rendered"]
     video = cv2.VideoCapture(str(tmp_path / "screen.mp4"))
     assert frames > 0 and abs(int(video.get(cv2.CAP_PROP_FRAME_COUNT)) - frames) <= 1
     _, events = store.read(db, "events")
@@ -96,9 +96,12 @@ def test_per_seat_messages_only_when_asked_for(receiver):
 
     port, got = receiver
     samples = [wire.SeatSample(1, 4711, 1, 1000, 72.0, arousal=0.25, valence=-0.5, flags=3)]
-    OscOutput(OscConfig(targets=[f"127.0.0.1:{port}"]))("samples", samples)
-    OscOutput(OscConfig(targets=[f"127.0.0.1:{port}"], prefix="/on", seats=True))(
-        "samples", samples)
+    for cfg in (OscConfig(targets=[f"127.0.0.1:{port}"]),
+                OscConfig(targets=[f"127.0.0.1:{port}"], prefix="/on", seats=True)):
+        out = OscOutput(cfg)
+        out("samples", samples)
+        for c in out.clients:  # the host keeps its one for the show; the test hangs up
+            c.close()
     m = wait_for(got, lambda m: m[0] == "/on/seat/4711", timeout_s=5)[1]
     assert m == pytest.approx((0.25, -0.5, 72.0, 3), abs=1e-3)
     assert [a for a, _ in got] == ["/on/seat/4711"]

@@ -130,7 +130,7 @@ class BleSource:
     async def _run(self) -> None:
         device, wait, first = None, RETRY_MIN_S, True
         while not self._stop.is_set():
-            lost = asyncio.Event()
+            lost, client = asyncio.Event(), None
             try:
                 device = device or await self._find()
                 if device is None:
@@ -138,6 +138,8 @@ class BleSource:
                 client = BleakClient(device, disconnected_callback=lambda _: lost.set())
                 await client.connect()
             except (BleakError, asyncio.TimeoutError, OSError) as e:
+                if client is not None:
+                    await self._disconnect(client)
                 log.info("strap not reachable", extra={"url": self.url, "error": str(e),
                                                        "retry_s": wait})
                 await self._sleep(wait)
@@ -164,11 +166,15 @@ class BleSource:
             pass
 
     async def _disconnect(self, client: BleakClient) -> None:
-        if client.is_connected:
-            try:
-                await client.disconnect()
-            except (BleakError, asyncio.TimeoutError, OSError):
-                pass  # BlueZ went away (restart, shutdown): nothing left to hang up
+        """Hang up and release the client's own D-Bus connection, also after the strap
+        dropped out or a connect failed: bleak (since hbldh/bleak#1923) closes it only in
+        disconnect(), so skipping that left one socket per drop open, until the daemon's
+        per-user limit (256) refuses every connection, and its end-of-file error
+        unretrieved."""
+        try:
+            await client.disconnect()
+        except (BleakError, asyncio.TimeoutError, OSError, EOFError):
+            pass  # BlueZ or the bus went away (restart, shutdown): nothing left to hang up
 
     async def _session(self, client: BleakClient, device, lost: asyncio.Event, first: bool):
         self.info = {"address": device.address, "name": device.name or "", "location": ""}
