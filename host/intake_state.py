@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Optional
 
+from empathy.atomic import write_text
 from empathy.keys import fingerprint
 from empathy.paths import state_dir
 
@@ -43,11 +43,7 @@ def save(folder: Path, tops: dict[int, int], locks: dict[int, tuple[int, float]]
                      for u, t in tops.items()},
            "seats": {str(s): [u, round(t, 1)] for s, (u, t) in locks.items()}}
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = folder / (FILE + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f)
-    os.replace(tmp, folder / FILE)
+    write_text(folder / FILE, json.dumps(doc), 0o600)
 
 
 def load(folder: Path, keys: dict, previous: dict) -> Optional[tuple[dict, dict, dict]]:

@@ -6,7 +6,8 @@
               (False: the packet was not handed to the network; `problem` says why)
     Receiver: recv_batch(timeout_s) -> list of packets
               reply(unit_id, packet, origin) -> to where that batch's packet `origin` came from
-              take_gone() -> units the transport itself saw leave (MQTT last will)  close()
+              take_gone() -> status messages the transport itself carried (MQTT: a unit's
+              last will, goodbye or online; unverified: the intake checks them)  close()
 
 URLs: ``udp://HOST:PORT`` (kiosks, small rooms), ``mqtts://USER@HOST:PORT/SCREEN?...``
 (cinemas, through a broker, authenticated and encrypted; ``mqtt://`` on a trusted link),

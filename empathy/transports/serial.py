@@ -93,5 +93,5 @@ class Receiver(_Link):
     def reply(self, unit_id: int, packet: bytes, origin: int | None = None) -> None:
         self.send(packet)  # the cable has one unit at its far end
 
-    def take_gone(self) -> list[int]:
+    def take_gone(self) -> list[bytes]:
         return []  # a cable has no goodbye: silence (health) says the unit stopped

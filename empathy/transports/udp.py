@@ -145,7 +145,7 @@ class Receiver:
             self._drops = _proc_drops(self.inode) or self._drops
         return self._drops
 
-    def take_gone(self) -> list[int]:
+    def take_gone(self) -> list[bytes]:
         return []  # UDP has no sessions: silence (health) is how a unit is seen to leave
 
     def close(self) -> None:

@@ -173,8 +173,10 @@ class BleSource:
         unretrieved."""
         try:
             await client.disconnect()
-        except (BleakError, asyncio.TimeoutError, OSError, EOFError):
-            pass  # BlueZ or the bus went away (restart, shutdown): nothing left to hang up
+        except Exception as e:  # BlueZ or the bus went away (restart, shutdown), or bleak
+            # failed on its way out: said, never fatal (the strap loop must go on retrying;
+            # bleak says a failed disconnect may leave the strap held, so scans miss it)
+            log.info("strap hang-up failed", extra={"url": self.url, "error": repr(e)})
 
     async def _session(self, client: BleakClient, device, lost: asyncio.Event, first: bool):
         self.info = {"address": device.address, "name": device.name or "", "location": ""}
