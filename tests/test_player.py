@@ -177,7 +177,9 @@ def test_cli_apply_and_preview(media, tmp_path):
 
 def test_unplayable_next_without_callback_holds_last_frame(media, tmp_path):
     log = tmp_path / "f.csv"
-    p = Player(f"file:{tmp_path / 'o.mp4'}", W, H, FPS, log, realtime=True)
+    plays = []
+    p = Player(f"file:{tmp_path / 'o.mp4'}", W, H, FPS, log, realtime=True,
+               on_frame=lambda f: plays.append(f.play))
     p.start(Clip("a", media["a"], None))
     p.set_next(Clip("ghost", media["dir"] / "missing.mp4", None))
     assert p.wait(10)
@@ -185,6 +187,9 @@ def test_unplayable_next_without_callback_holds_last_frame(media, tmp_path):
     # 25 frames of a, then at most one second of the held last frame, never a gap.
     assert 25 < len(rows) <= 50
     assert [int(r["index"]) for r in rows] == list(range(len(rows)))
+    # the held frames are the failed clip's play (1), not the next one the player counted
+    # when it asked for a successor and got none: no segment starts there
+    assert plays == [0] * 25 + [1] * (len(rows) - 25)
     frames = list(read_frames(tmp_path / "o.mp4"))
     assert len(frames) == len(rows) and mean_rgb(frames[-1].rgb)[0] > 150
 

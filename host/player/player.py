@@ -200,6 +200,9 @@ class Player:
         last_pcm: np.ndarray | None = None
         cut_from: np.ndarray | None = None  # sound to crossfade the next real frame from
         switch: dict | None = None  # the clip change waiting for its first frame
+        # the play on screen: read here, never per frame (a failed last clip's held frames
+        # stay its play, though advance() has already counted the next one)
+        play = self._upcoming.play
         try:
             while not self._stop.is_set():
                 if self.realtime and n > 0:
@@ -216,12 +219,14 @@ class Player:
                     nxt = self._advance(clip, item.error) if failures <= _MAX_FAILURES else None
                     if nxt is None:
                         if item.error and last is not None and self.realtime:
-                            n = self._hold(last, clip, n, t0, period, self._quiet(last_pcm, n))
+                            n = self._hold(last, (clip.id, play), n, t0, period,
+                                           self._quiet(last_pcm, n))
                         break
                     if switch is None:  # several failed clips in a row count as one change
                         switch = {"from": clip.id, "decided": nxt[3], "frame": n}
                         cut_from = sound.continuation(item.tail, last_pcm, self._fade_n)
                     clip, dec, grade = nxt[:3]
+                    play = self._upcoming.play
                     switch.update(to=clip.id, decided=nxt[3], dec=dec)
                     fade, waited = None, 0.0
                     continue
@@ -238,8 +243,8 @@ class Player:
                         self.frames_dropped += 1
                         last_pcm = self._quiet(last_pcm, n)
                         cut_from = None if last_pcm is None else sound.silence(self._fade_n)
-                        self._show(last[0], n, clip.id, last[1], last[2], last[3], t0, period,
-                                   last_pcm)
+                        self._show(last[0], n, (clip.id, play), last[1], last[2], last[3], t0,
+                                   period, last_pcm)
                         n += 1
                     continue
                 waited = 0.0
@@ -274,8 +279,8 @@ class Player:
                 cut_from = None
                 if n == 0:
                     t0 = time.monotonic()
-                wall = self._show(rgb, n, clip.id, item.t_s, name, strength, t0, period, pcm,
-                                  thumb)
+                wall = self._show(rgb, n, (clip.id, play), item.t_s, name, strength, t0, period,
+                                  pcm, thumb)
                 if switch is not None:
                     self._switched(switch, n, t0 + n * period, wall)
                     switch = None
@@ -321,20 +326,22 @@ class Player:
             return None
         return sound.fade_out(last_pcm, *sound.chunk_bounds(n, self.fps), self._fade_n)
 
-    def _hold(self, last, clip: Clip, n: int, t0: float, period: float,
+    def _hold(self, last, on: tuple[str, int], n: int, t0: float, period: float,
               pcm: np.ndarray | None) -> int:
         """Nothing can follow a failed clip: keep the last frame up for at most _HOLD_S."""
         for _ in range(int(_HOLD_S * self.fps)):
             if self._stop.is_set():
                 break
-            self._show(last[0], n, clip.id, last[1], last[2], last[3], t0, period, pcm)
+            self._show(last[0], n, on, last[1], last[2], last[3], t0, period, pcm)
             pcm = None  # faded out on the first held frame, silence after
             n += 1
         return n
 
-    def _show(self, rgb: np.ndarray, n: int, clip_id: str, clip_t: float, lut: str,
+    def _show(self, rgb: np.ndarray, n: int, on: tuple[str, int], clip_t: float, lut: str,
               strength: float, t0: float, period: float, pcm: np.ndarray | None = None,
               thumb: np.ndarray | None = None) -> float:
+        """Frame n on screen at its time; `on`: the clip's id and play it belongs to."""
+        clip_id, play = on
         due = t0 + n * period
         if self.realtime:
             delay = due - time.monotonic()
@@ -359,7 +366,7 @@ class Player:
             luma = float((small.astype(np.float32) @ _LUMA).mean())
             try:
                 self.on_frame(FrameInfo(n, clip_id, clip_t, pts, wall, luma, lut, strength,
-                                        self._upcoming.play))
+                                        play))
             except Exception:
                 if not self._on_frame_failed:  # log once; a buggy callback must not stop us
                     log.exception("on_frame callback failed")
