@@ -198,8 +198,13 @@ class Show(OperatorControls):
         s = self.story.segments[seg_id]
         return Clip(s.id, s.media, s.lut, self.grade_strength, s.in_s, s.out_s)
 
-    def _record(self, choice: Choice, latency_s: Optional[float] = None) -> None:
-        entry = {"at_s": round((self.clock() - self.t0_us) / 1e6, 3), "decision": choice.decision,
+    def _record(self, choice: Choice, latency_s: Optional[float] = None,
+                at_us: Optional[int] = None) -> None:
+        """`at_us`: when it was decided (default now): a choice recorded after set_next
+        accepted it must carry the time before, or the player may already have switched and
+        learning would match it to the segment after the one it chose."""
+        at_us = self.clock() if at_us is None else at_us
+        entry = {"at_s": round((at_us - self.t0_us) / 1e6, 3), "decision": choice.decision,
                  "chosen": choice.chosen, "reason": choice.reason, "scores": choice.scores,
                  "fallback": choice.fallback, "propensity": choice.propensity,
                  "inputs": choice.inputs}
@@ -264,8 +269,9 @@ class Show(OperatorControls):
                 choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
             # From the window's close on the film's clock (how late this loop saw it) to now.
             latency_s = f.clip_t_s - d.window_s[1] + time.monotonic() - started
+            at_us = self.clock()
             if self.player.set_next(self._clip(choice.chosen), after=f.play):
-                self._record(choice, latency_s)
+                self._record(choice, latency_s, at_us)
                 self._clear_forced(choice.chosen)
                 # kept for a kill switch that undoes this choice before it plays
                 self.vars_before = self.story_vars

@@ -152,3 +152,37 @@ def test_a_kill_switch_too_late_to_undo_the_branch_queues_nothing(tmp_path, medi
     assert race.result is False
     assert [(d["chosen"], d["reason"]) for d in summary["decisions"]] == \
         [("c", "forced by the operator: 'c'")]
+
+
+def test_a_decision_is_stamped_before_the_switch_it_queued(tmp_path, media):
+    """A choice is recorded once set_next has accepted it; the player may switch to it in
+    between (a decision in the segment's last frame). It must carry the time it was made,
+    or learning (which takes a decision's segment as the first that starts at or after it)
+    would give its reward to the segment after the chosen one. The player waits at the
+    window's close until c is queued; the show's set_next returns once c is on screen."""
+    show = _show(tmp_path, media, decision=True)
+    show.force_branch("c")
+    queued, switched = threading.Event(), threading.Event()
+
+    def seen(kind, data):  # the player thread
+        if kind == "frame" and data.clip_id == "a" and data.clip_t_s >= 0.6:
+            queued.wait(WAIT_S)
+        elif kind == "segment" and data["segment"] == "c":
+            switched.set()
+
+    show.subscribe(seen)
+    real = show.player.set_next
+
+    def set_next_then_switch(clip, *args, **kw):
+        ok = real(clip, *args, **kw)
+        if clip.id == "c":
+            queued.set()
+            assert switched.wait(WAIT_S)  # the player is on c before the show records it
+        return ok
+
+    show.player.set_next = set_next_then_switch
+    summary = show.run(30)
+    assert [s["segment"] for s in summary["segments"]] == ["a", "c"]
+    (d,) = summary["decisions"]
+    assert (d["chosen"], d["fallback"]) == ("c", False)
+    assert d["at_s"] < summary["segments"][1]["at_s"]
