@@ -16,13 +16,13 @@ import warnings
 
 import numpy as np
 
-from empathy.edge.beat_score import peer_beats
+from empathy.edge.beat_score import peer_beats, reference
 from empathy.edge.ecg_band import (CAL_S, LEAVE_CONTRAST, LOW_CONTRAST, contrast,
                                    wants_high_band)
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import ECG_HIGH, METHODS
 from empathy.edge.heart_corpus import RECORDS, available, peer_cache_dir, record_data
-from empathy.edge.heart_validation import STRESS_S, reference
+from empathy.edge.heart_validation import STRESS_S
 
 LATE_STARTS_S = range(10, 130, 10)
 

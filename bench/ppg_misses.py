@@ -22,10 +22,10 @@ from collections import Counter
 
 import numpy as np
 
-from empathy.edge.beat_score import in_spans
+from empathy.edge.beat_score import in_spans, reference
 from empathy.edge.heart import BeatStream
 from empathy.edge.heart_corpus import RECORDS, available, record_data
-from empathy.edge.heart_validation import reference, score_record
+from empathy.edge.heart_validation import score_record
 
 NEAR_S = 0.25  # a candidate this close to a missed beat is taken as its
 

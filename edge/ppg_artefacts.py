@@ -36,10 +36,10 @@ import json
 import numpy as np
 from scipy import signal
 
-from empathy.edge.beat_score import beat_match, in_spans, neurokit_beats, peer_beats
+from empathy.edge.beat_score import (beat_match, in_spans, neurokit_beats, peer_beats,
+                                     reference)
 from empathy.edge.heart import METHODS, waveform_peaks
 from empathy.edge.heart_corpus import peer_cache_dir, record, record_data
-from empathy.edge.heart_validation import reference
 
 CLEAN = ("pyphysio-bvp", "systole-ppg", "bsn-bvp-rest")
 NOISE = ("wrist-s1-walk", "wrist-s2-walk")

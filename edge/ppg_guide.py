@@ -61,6 +61,7 @@ class GuidedPpg:
         self.n = 0
         self.cand: list[tuple[float, float]] = []  # (time s, height) of recent candidates
         self.windows: list[tuple[float, float, bool]] = []  # (end s, HR bpm, moving)
+        self.estimates: list[tuple] = []  # the tracker's own (end sample, HR, moving, sure)
         self.guided: list[float] = []  # guided beats not yet emitted (s)
         self.last: float | None = None  # the last guided beat (s)
         self.found: list[tuple[float, int]] = []  # detector beats not yet emitted (s, idx)
@@ -77,7 +78,9 @@ class GuidedPpg:
         b = self.detector.push(x)  # first: it raises on NaN
         self.found += [(i / self.fs, int(i)) for i in b.idx]
         self.recent += [i / self.fs for i in b.idx]
-        self.windows += [(n / self.fs, hr, m) for n, hr, m, _ in self.tracker.push(x)]
+        est = self.tracker.push(x)
+        self.estimates += est
+        self.windows += [(n / self.fs, hr, m) for n, hr, m, _ in est]
         self._candidates(x)
         self.n += len(x)
         self._guide()
@@ -186,9 +189,12 @@ class GuidedPpg:
         return (np.array([i for i, _ in out], np.int64), np.array([m for _, m in out], bool))
 
 
-def guided_beats(ppg, fs_hz: float, acc, acc_fs_hz: float | None = None):
+def guided_beats(ppg, fs_hz: float, acc, acc_fs_hz: float | None = None,
+                 estimates: list | None = None):
     """A whole recording's beats (sample indices) and moving flags, fed hop by hop as a
-    stream would be (the same code). `acc` (mG, (n,) or (n, axes)) starts with the PPG."""
+    stream would be (the same code). `acc` (mG, (n,) or (n, axes)) starts with the PPG.
+    `estimates`, a list: the tracker's windows are added to it, as `track_hr` gives them
+    (end sample, HR, moving, sure), so a caller wanting both runs the tracker once."""
     x = np.asarray(ppg, dtype=np.float64).ravel()
     a = np.asarray(acc, dtype=np.float64)
     g, afs = GuidedPpg(fs_hz), acc_fs_hz or fs_hz
@@ -198,4 +204,6 @@ def guided_beats(ppg, fs_hz: float, acc, acc_fs_hz: float | None = None):
         g.add_acc(a[round(i / fs_hz * afs):round((i + hop) / fs_hz * afs)], afs)
         parts.append(g.push(x[i:i + hop]))
     parts.append(g.finish())
+    if estimates is not None:
+        estimates += g.estimates
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))

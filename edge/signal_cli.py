@@ -161,18 +161,17 @@ def _tracked(x, fs: float, acc_fs: float, acc) -> dict:
     8-s window its end, HR (None where the tracker is not confident) and whether the hand
     moved; the guided beats (s), how many it placed by its rate, their rate while moving."""
     from empathy.edge.ppg_guide import guided_beats
-    from empathy.edge.ppg_track import track_hr
 
     if len(acc) / acc_fs < len(x) / fs / 2:
         raise ValueError(f"{len(acc) / acc_fs:.1f} s of accelerometer for "
                          f"{len(x) / fs:.1f} s of PPG: they must start together")
-    end, hr, moving, sure = track_hr(x, fs, acc, acc_fs)
-    idx, guided = guided_beats(x, fs, acc, acc_fs)
+    est: list = []
+    idx, guided = guided_beats(x, fs, acc, acc_fs, estimates=est)
     t = idx / fs
     iv = np.diff(t)[guided[1:] & guided[:-1]]
     return {"experimental": True,  # not validated on blind records
-            "windows": [[round(float(e), 1), round(float(h), 1) if c else None, bool(m)]
-                        for e, h, m, c in zip(end, hr, moving, sure)],
+            "windows": [[round(n / fs, 1), round(float(h), 1) if c else None, bool(m)]
+                        for n, h, m, c in est],
             "beats_s": [round(float(v), 3) for v in t], "guided": int(guided.sum()),
             "moving_hr_bpm": round(60.0 / float(np.mean(iv)), 1) if len(iv) else None}
 

@@ -8,14 +8,13 @@ import sys
 import numpy as np
 import pytest
 
-from empathy.edge.beat_score import beat_match, bpm, peer_beats, plausible_rate
+from empathy.edge.beat_score import beat_match, bpm, peer_beats, plausible_rate, reference
 from empathy.edge.beat_types import page_section, type_counts
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
 from empathy.edge import heart_corpus
 from empathy.edge.heart_corpus import (REFERENCE_DIR, annotated_beats, beat_labels, peer_cache_dir, record, record_data)
 from empathy.edge.heart_validation import score_record
-from empathy.edge.heart_validation import reference
 from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 from empathy.edge.rr_validation import injection_trial

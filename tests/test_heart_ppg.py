@@ -4,10 +4,9 @@ bodies), and the tuning aid that lays motion-like artefacts on clean tuning PPG.
 import numpy as np
 import pytest
 
-from empathy.edge.beat_score import beat_match, peer_beats
+from empathy.edge.beat_score import beat_match, peer_beats, reference
 from empathy.edge.heart import BeatStream, _join, waveform_peaks
 from empathy.edge.heart_corpus import peer_cache_dir, record, record_data
-from empathy.edge.heart_validation import reference
 from empathy.edge.ppg_artefacts import CLEAN, NOISE, _f1, _noise_bank, corrupt, score
 from empathy.edge.signal_validation import pulse_train
 from corpus_records import need

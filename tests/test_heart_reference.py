@@ -8,10 +8,9 @@ import hashlib
 import numpy as np
 import pytest
 
-from empathy.edge.beat_score import beat_match, peer_beats
+from empathy.edge.beat_score import beat_match, peer_beats, reference
 from empathy.edge.heart_corpus import (REFERENCE_DIR, annotated_beats, beat_labels, peer_cache_dir,
                                        record, record_data)
-from empathy.edge.heart_validation import reference
 from heart_reference_tables import MITDB_MINUTE, NSTDB, TWELFTH
 
 

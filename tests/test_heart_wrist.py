@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from empathy.edge.beat_score import (in_spans, lagged_match, peer_beats, plausible_spans,
-                                     span_rate)
+                                     reference, span_rate)
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, motion_mag,
                                         peer_cache_dir, record, record_data, trusted_spans)
-from empathy.edge.heart_validation import reference
 
 WRIST = [r.name for r in RECORDS if r.name.startswith("wrist-")]
 
