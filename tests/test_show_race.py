@@ -186,3 +186,64 @@ def test_a_decision_is_stamped_before_the_switch_it_queued(tmp_path, media):
     (d,) = summary["decisions"]
     assert (d["chosen"], d["fallback"]) == ("c", False)
     assert d["at_s"] < summary["segments"][1]["at_s"]
+
+
+class PauseAfterFirstCheck:
+    """The player's lock, released: the first time inside the show's set_next of `late`,
+    the show loop waits there (the play checked, nothing taken yet) until the player has
+    left the segment and asked the show's fallback, which waits until that set_next has
+    returned. Records the prepared candidates as the show left them."""
+
+    def __init__(self, show, late: str):
+        self.show, self.upcoming, self.late = show, show.player._upcoming, late
+        self.lock, self.upcoming._lock = self.upcoming._lock, self
+        self.checked, self.asked, self.returned = (threading.Event() for _ in range(3))
+        self.inside: threading.Thread | None = None
+        self.result = None
+        self._real = show.player.set_next
+        show.player.set_next = self._set_next
+        show.subscribe(self._seen)
+
+    def __enter__(self):
+        self.lock.acquire()
+
+    def __exit__(self, *exc):
+        self.lock.release()
+        if self.inside is threading.current_thread() and not self.checked.is_set():
+            self.checked.set()
+            assert self.asked.wait(WAIT_S)
+
+    def _set_next(self, clip, *args, **kw):
+        if clip.id != self.late or self.inside is not None:
+            return self._real(clip, *args, **kw)
+        self.inside = threading.current_thread()
+        try:
+            self.result = self._real(clip, *args, **kw)
+            return self.result
+        finally:
+            self.returned.set()
+
+    def _seen(self, kind, data) -> None:  # the player thread
+        if kind == "frame" and data.clip_t_s >= 0.6 and not self.checked.is_set():
+            assert _until(lambda: self.show.prepared_for == 0)
+            for dec in list(self.upcoming._ready.values()):  # every candidate pre-rolled
+                assert dec.primed.wait(WAIT_S)
+            assert self.checked.wait(WAIT_S)
+        elif kind == "decision" and data["fallback"] and not self.asked.is_set():
+            self.asked.set()  # inside the player's advance: the segment has been left
+            assert self.returned.wait(WAIT_S)
+
+
+def test_a_refused_set_next_leaves_the_prepared_candidates_alone(tmp_path, media):
+    """The show's choice c passed the player's first check of the play it follows; the
+    segment then ended, and the fallback's default b took over. The refused c must not
+    have stopped b's pre-rolled decoder: b starts from its prepared frames."""
+    show = _show(tmp_path, media, decision=True)
+    show.force_branch("c")
+    race = PauseAfterFirstCheck(show, late="c")
+    summary = show.run(30)
+    assert race.checked.is_set() and race.asked.is_set() and race.result is False
+    segments, frames = _shown(tmp_path, summary)
+    assert segments == ["a", "b"] and frames == [*FRAMES["a"], *FRAMES["b"]]
+    (switch,) = summary["switches"]
+    assert (switch["to"], switch["prepared"]) == ("b", True)

@@ -39,6 +39,12 @@ class Clip:
 Queued = tuple[Clip, Decoder, Grade, float]
 
 
+def _stop(decoders, queued: Queued | None) -> None:
+    """Stop candidates no longer wanted, and a queued clip's decoder (outside the lock)."""
+    for dec in [*decoders, *([queued[1]] if queued is not None else [])]:
+        dec.stop()
+
+
 class NextClip:
     def __init__(self, open_clip: Callable[..., Decoder], queue_size: int,
                  grade_for: Callable[[Path | None, float], Grade],
@@ -66,22 +72,21 @@ class NextClip:
             dec.stop()
 
     def queue(self, clip: Clip, after: int | None, cut: bool) -> bool:
-        with self._lock:  # spare the decoder; checked again below, where it counts
+        with self._lock:  # spare the LUT's parse; checked again below, where it counts
             if self._left(after):
                 return self._refused(clip, after)
         decided = time.monotonic()
-        dec = self._take_prepared(clip)  # decoding already, or start now so frames wait
-        grade = self._grade_for(clip.lut, clip.strength)  # and parse its LUT off the play thread
+        grade = self._grade_for(clip.lut, clip.strength)  # parsed off the play thread
+        # Checked and taken in one hold of the lock: a call refused after the player moved
+        # on must leave the candidates it prepared for its own successor (on_need_next's).
         with self._lock:
-            left = self._left(after)
-            if not left:  # a cut is flagged with its clip, so never onto a clip queued later
-                old, self._next = self._next, (clip, dec, grade, decided)
-                self._cut = self._cut or cut
-        if left:
-            dec.stop()
-            return self._refused(clip, after)
-        if old is not None:
-            old[1].stop()
+            if self._left(after):
+                return self._refused(clip, after)
+            dec, others = self._take_prepared(clip)
+            # a cut is flagged with its clip, so never onto a clip queued later
+            old, self._next = self._next, (clip, dec, grade, decided)
+            self._cut = self._cut or cut
+        _stop(others, old)
         return True
 
     def _left(self, after: int | None) -> bool:  # the caller holds the lock
@@ -97,22 +102,17 @@ class NextClip:
             return self._cut and self._next is not None and \
                 getattr(self._next[1], "first_frame_at", None) is not None
 
-    def _take_prepared(self, clip: Clip) -> Decoder:
-        """The chosen candidate's running decoder (the others stop), else a new one."""
-        dec = self._drop_prepared(clip)
+    def _take_prepared(self, clip: Clip) -> tuple[Decoder, list[Decoder]]:
+        """The chosen candidate's running decoder, else a new one (a thread start: cheap
+        under the lock), and the other candidates, for the caller to stop. The caller holds
+        the lock."""
+        ready, self._ready = self._ready, {}
+        dec = ready.pop((clip.id, str(clip.media)), None)
         if dec is None:
-            return self._open(clip)
-        dec.resize(self._queue_size)
-        return dec
-
-    def _drop_prepared(self, keep: Clip | None) -> Decoder | None:
-        """Stop every prepared candidate except `keep`, whose decoder is returned."""
-        with self._lock:
-            ready, self._ready = self._ready, {}
-        dec = ready.pop((keep.id, str(keep.media)), None) if keep is not None else None
-        for other in ready.values():
-            other.stop()
-        return dec
+            dec = self._open(clip)
+        else:
+            dec.resize(self._queue_size)
+        return dec, list(ready.values())
 
     def advance(self, clip: Clip) -> Queued | None:
         """The clip after `clip`: one queued, else whatever on_need_next gives."""
@@ -129,19 +129,20 @@ class NextClip:
         except Exception:
             log.exception("on_need_next failed; ending the show")
             return None
+        grade = self._grade_for(c.lut, c.strength) if c is not None else None
         # The callback may have called set_next instead of returning a clip.
         with self._lock:
             nxt, self._next = self._next, None
-        if c is not None:
-            if nxt is not None:
-                nxt[1].stop()
-            return c, self._take_prepared(c), self._grade_for(c.lut, c.strength), asked
-        return nxt
+            if c is not None:
+                dec, others = self._take_prepared(c)
+        if c is None:
+            return nxt
+        _stop(others, nxt)
+        return c, dec, grade, asked
 
     def close(self) -> None:
         """The show is over: stop whatever was queued or prepared."""
         with self._lock:
             nxt, self._next = self._next, None
-        if nxt is not None:
-            nxt[1].stop()
-        self._drop_prepared(None)
+            ready, self._ready = self._ready, {}
+        _stop(ready.values(), nxt)
