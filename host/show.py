@@ -198,6 +198,21 @@ class Show(OperatorControls):
         s = self.story.segments[seg_id]
         return Clip(s.id, s.media, s.lut, self.grade_strength, s.in_s, s.out_s)
 
+    def _offer(self, d, choice: Choice, after: int, vars_from: dict,
+               latency_s: Optional[float] = None) -> bool:
+        """Offer `choice` (of decision `d`, as offered on `vars_from`) to follow play `after`.
+        Only if the player accepts it is it recorded, a force it met used up, and its
+        `sets` taken on `vars_from` (kept in `vars_before` for a kill switch that undoes
+        it before it plays); refused, nothing changes (`_need_next` followed that play)."""
+        at_us = self.clock()  # (before set_next: see _record)
+        if not self.player.set_next(self._clip(choice.chosen), after=after):
+            return False
+        self._record(choice, latency_s, at_us)
+        self._clear_forced(choice.chosen)
+        self.vars_before = vars_from
+        self.story_vars = d.take(choice.chosen, vars_from)
+        return True
+
     def _record(self, choice: Choice, latency_s: Optional[float] = None,
                 at_us: Optional[int] = None) -> None:
         """`at_us`: when it was decided (default now): a choice recorded after set_next
@@ -269,14 +284,8 @@ class Show(OperatorControls):
                 choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
             # From the window's close on the film's clock (how late this loop saw it) to now.
             latency_s = f.clip_t_s - d.window_s[1] + time.monotonic() - started
-            at_us = self.clock()
-            if self.player.set_next(self._clip(choice.chosen), after=f.play):
-                self._record(choice, latency_s, at_us)
-                self._clear_forced(choice.chosen)
-                # kept for a kill switch that undoes this choice before it plays
-                self.vars_before = self.story_vars
-                self.story_vars = d.take(choice.chosen, self.story_vars)
-            else:  # the fallback's default is what plays, and what the decisions say
+            if not self._offer(d, choice, f.play, self.story_vars, latency_s):
+                # the fallback's default is what plays, and what the decisions say
                 log.warning("decision %s: %s came too late, %s had ended", d.id, choice.chosen,
                             seg)
             self.decided_for = idx

@@ -131,12 +131,8 @@ class OperatorControls:
         last = self.decisions[-1] if self.decisions else None
         if d and self.decided_for == idx and last and last["decision"] == d.id \
                 and last["chosen"] != d.default:
-            at_us = self.clock()  # (before set_next: see Show._record)
-            if self.player.set_next(self._clip(d.default), after=f.play):
-                # what the story remembers is as if the branch had never been chosen
-                d = d.offer(self.vars_before)
-                self._record(default_choice(d, "kill switch: the director's default cut",
-                                            fallback=False), at_us=at_us)
-                self.story_vars = d.take(d.default, self.vars_before)
-            else:
+            # what the story remembers is as if the branch had never been chosen
+            d = d.offer(self.vars_before)
+            cut = default_choice(d, "kill switch: the director's default cut", fallback=False)
+            if not self._offer(d, cut, f.play, self.vars_before):
                 log.warning("kill switch: too late to undo %s, it is playing", last["chosen"])
