@@ -4,6 +4,8 @@ One loop owns the story position. The player runs on its own threads and tells u
 frame it shows; from that we send screen cues to the edge units and decide each branch
 when its measurement window closes. If no decision is ready when a segment ends (or
 anything fails), the player is handed the decision's default: the screen never goes dark.
+How each branch is chosen and queued: show_branches.py; the operator's controls:
+show_controls.py.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from empathy import wire
 from empathy.clock import now_us
 from empathy.config import host_port, setting
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
-from empathy.host.policy import (MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, Choice, decide,
-                                 default_choice, estimate_lag_s, learn_from_show, make_policy)
+from empathy.host.policy import (MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, estimate_lag_s,
+                                 learn_from_show, make_policy)
 from empathy.host.receive import Intake, LinkCounters
+from empathy.host.show_branches import StoryBranches
 from empathy.host.show_controls import OperatorControls
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
@@ -73,7 +76,7 @@ class ShowConfig:
         make_policy(self.policy)
 
 
-class Show(OperatorControls):
+class Show(StoryBranches, OperatorControls):
     def __init__(self, story: Story, cfg: ShowConfig, keys: dict[int, bytes], cue_key: bytes,
                  frame_log: Path, realtime: bool = True, seatmap: Optional[SeatMapConfig] = None,
                  state_dir: Optional[Path] = None, frame_log_rotation=None,
@@ -106,7 +109,6 @@ class Show(OperatorControls):
         self.timeline: list[AudienceState] = []
         self._default_lag_s = estimate_lag_s()  # for units that declare none
         self.current = story.start
-        self.pending: Optional[Choice] = None
         self.decided_for: Optional[int] = None  # index in segment_log already decided
         self.prepared_for: Optional[int] = None  # index in segment_log whose options pre-roll
         self.story_vars = dict(story.variables)  # what the story remembers of choices made
@@ -172,65 +174,7 @@ class Show(OperatorControls):
                                       self.grade_strength, fade_s=0.5)
         self._emit("frame", info)
 
-    def _need_next(self, clip):
-        """The segment ended with no next clip queued: use the default (fault path)."""
-        seg = clip.id
-        d = self.story.decision_after(seg)
-        if d:
-            log.warning("decision %s not ready at end of %s: default %s", d.id, seg, d.default)
-            d = d.offer(self.story_vars)
-            # Its window closed this long ago on the film's clock: the latency it ended with.
-            self._record(default_choice(d, "fallback: no decision before the segment ended"),
-                         self.story.segments[seg].duration_s - d.window_s[1])
-            self._forced_missed(d)
-            self.story_vars = d.take(d.default, self.story_vars)
-            return self._clip(d.default)
-        nxt = self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
-        return self._clip(nxt) if nxt else None
-
-    # -- helpers -----------------------------------------------------------------------
-    def _first_clip(self):
-        return self._clip(self.story.start)
-
-    def _clip(self, seg_id: str):
-        from empathy.host.player.player import Clip
-
-        s = self.story.segments[seg_id]
-        return Clip(s.id, s.media, s.lut, self.grade_strength, s.in_s, s.out_s)
-
-    def _offer(self, d, choice: Choice, after: int, vars_from: dict,
-               latency_s: Optional[float] = None) -> bool:
-        """Offer `choice` (of decision `d`, as offered on `vars_from`) to follow play `after`.
-        Only if the player accepts it is it recorded, a force it met used up, and its
-        `sets` taken on `vars_from` (kept in `vars_before` for a kill switch that undoes
-        it before it plays); refused, nothing changes (`_need_next` followed that play)."""
-        at_us = self.clock()  # (before set_next: see _record)
-        if not self.player.set_next(self._clip(choice.chosen), after=after):
-            return False
-        self._record(choice, latency_s, at_us)
-        self._clear_forced(choice.chosen)
-        self.vars_before = vars_from
-        self.story_vars = d.take(choice.chosen, vars_from)
-        return True
-
-    def _record(self, choice: Choice, latency_s: Optional[float] = None,
-                at_us: Optional[int] = None) -> None:
-        """`at_us`: when it was decided (default now): a choice recorded after set_next
-        accepted it must carry the time before, or the player may already have switched and
-        learning would match it to the segment after the one it chose."""
-        at_us = self.clock() if at_us is None else at_us
-        entry = {"at_s": round((at_us - self.t0_us) / 1e6, 3), "decision": choice.decision,
-                 "chosen": choice.chosen, "reason": choice.reason, "scores": choice.scores,
-                 "fallback": choice.fallback, "propensity": choice.propensity,
-                 "inputs": choice.inputs}
-        if latency_s is not None:  # window close -> choice made (the metrics' histogram)
-            entry["latency_s"] = round(latency_s, 4)
-        self.decisions.append(entry)
-        self._emit("decision", entry)
-        # With --log-json the whole record (inputs, scores, propensity) is in the log line.
-        log.info("decision %s -> %s: %s", choice.decision, choice.chosen, choice.reason,
-                 extra=entry)
-
+    # -- screen cues -------------------------------------------------------------------
     def use_keystore(self, ks) -> None:
         """The host keystore changed: sign cues with its cue key (`keys cue-key` rotated it)."""
         signer = wire.CueSigner(ks.cue_signing)
@@ -251,44 +195,6 @@ class Show(OperatorControls):
                 self.cue_sock.sendto(data, addr)
             except OSError:
                 pass
-
-    def _queue_next(self) -> None:
-        """Once per segment: queue its successor, deciding when the window closes. The player
-        refuses it if the segment has ended meanwhile: `_need_next` has followed it then."""
-        with self.lock:
-            idx, f = len(self.segment_log) - 1, self.frame
-        if f is None or self.decided_for == idx:
-            return
-        seg = f.clip_id
-        if seg == self.story.start:
-            self.story_vars = dict(self.story.variables)  # a new pass through the story
-        d = self.story.decision_after(seg)
-        if d is None:
-            nxt = self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
-            if nxt:
-                self.player.set_next(self._clip(nxt), after=f.play)
-            self.decided_for = idx
-        elif self.prepared_for != idx:
-            # Every option the decision may pick starts decoding now, so whichever is chosen
-            # starts on the exact next frame after this segment.
-            self.player.prepare([self._clip(o) for o in d.offer(self.story_vars).options])
-            self.prepared_for = idx
-        elif f.clip_t_s >= d.window_s[1]:
-            started = time.monotonic()
-            d = d.offer(self.story_vars)  # only the options the story's conditions allow
-            choice = self._operator_choice(d)
-            if choice is None:
-                state = audience_state(self.intake.seats, self.clock(),
-                                       window_s=d.window_s[1] - d.window_s[0],
-                                       entitled=self.intake.owners.entitled)
-                choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
-            # From the window's close on the film's clock (how late this loop saw it) to now.
-            latency_s = f.clip_t_s - d.window_s[1] + time.monotonic() - started
-            if not self._offer(d, choice, f.play, self.story_vars, latency_s):
-                # the fallback's default is what plays, and what the decisions say
-                log.warning("decision %s: %s came too late, %s had ended", d.id, choice.chosen,
-                            seg)
-            self.decided_for = idx
 
     # -- main loop ---------------------------------------------------------------------
     def stop(self) -> None:

@@ -1,0 +1,126 @@
+"""Where the story goes next: the show's branch decisions, mixed into `show.Show`.
+
+Once per segment the show loop queues its successor (`_queue_next`): the next segment, or,
+when the decision's measurement window closes, the option the operator forced or the
+policy chose from the audience. The player takes it only while that segment is still on
+screen (`_offer`); if the segment ends first, the player asks for its fallback
+(`_need_next`, on the player thread) and the decision's default plays. Only what plays is
+recorded and changes the story's variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Optional
+
+from empathy.host.audience import audience_state
+from empathy.host.policy import Choice, decide, default_choice
+
+log = logging.getLogger("empathy.host.show")  # the show's log, as before the split
+
+
+class StoryBranches:
+    # -- the player's fallback (player thread) ---------------------------------------
+    def _need_next(self, clip):
+        """The segment ended with no next clip queued: use the default (fault path)."""
+        seg = clip.id
+        d = self.story.decision_after(seg)
+        if d:
+            log.warning("decision %s not ready at end of %s: default %s", d.id, seg, d.default)
+            d = d.offer(self.story_vars)
+            # Its window closed this long ago on the film's clock: the latency it ended with.
+            self._record(default_choice(d, "fallback: no decision before the segment ended"),
+                         self.story.segments[seg].duration_s - d.window_s[1])
+            self._forced_missed(d)
+            self.story_vars = d.take(d.default, self.story_vars)
+            return self._clip(d.default)
+        nxt = self._next_segment(seg)
+        return self._clip(nxt) if nxt else None
+
+    def _next_segment(self, seg: str) -> Optional[str]:
+        """What follows a segment with no decision: its `next`, the start for a loop, or
+        nothing (the story's end)."""
+        return self.story.segments[seg].next or (self.story.start if self.cfg.loop else None)
+
+    # -- the show loop's choice, once per segment -------------------------------------
+    def _queue_next(self) -> None:
+        """Once per segment: queue its successor, deciding when the window closes. The player
+        refuses it if the segment has ended meanwhile: `_need_next` has followed it then."""
+        with self.lock:
+            idx, f = len(self.segment_log) - 1, self.frame
+        if f is None or self.decided_for == idx:
+            return
+        seg = f.clip_id
+        if seg == self.story.start:
+            self.story_vars = dict(self.story.variables)  # a new pass through the story
+        d = self.story.decision_after(seg)
+        if d is None:
+            nxt = self._next_segment(seg)
+            if nxt:
+                self.player.set_next(self._clip(nxt), after=f.play)
+            self.decided_for = idx
+        elif self.prepared_for != idx:
+            # Every option the decision may pick starts decoding now, so whichever is chosen
+            # starts on the exact next frame after this segment.
+            self.player.prepare([self._clip(o) for o in d.offer(self.story_vars).options])
+            self.prepared_for = idx
+        elif f.clip_t_s >= d.window_s[1]:
+            started = time.monotonic()
+            d = d.offer(self.story_vars)  # only the options the story's conditions allow
+            choice = self._operator_choice(d)
+            if choice is None:
+                state = audience_state(self.intake.seats, self.clock(),
+                                       window_s=d.window_s[1] - d.window_s[0],
+                                       entitled=self.intake.owners.entitled)
+                choice = decide(self.policy, d, state, self.cfg.min_good_fraction)
+            # From the window's close on the film's clock (how late this loop saw it) to now.
+            latency_s = f.clip_t_s - d.window_s[1] + time.monotonic() - started
+            if not self._offer(d, choice, f.play, self.story_vars, latency_s):
+                # the fallback's default is what plays, and what the decisions say
+                log.warning("decision %s: %s came too late, %s had ended", d.id, choice.chosen,
+                            seg)
+            self.decided_for = idx
+
+    # -- the player's clips, and the decisions' record ----------------------------------
+    def _first_clip(self):
+        return self._clip(self.story.start)
+
+    def _clip(self, seg_id: str):
+        from empathy.host.player.player import Clip
+
+        s = self.story.segments[seg_id]
+        return Clip(s.id, s.media, s.lut, self.grade_strength, s.in_s, s.out_s)
+
+    def _offer(self, d, choice: Choice, after: int, vars_from: dict,
+               latency_s: Optional[float] = None) -> bool:
+        """Offer `choice` (of decision `d`, as offered on `vars_from`) to follow play `after`.
+        Only if the player accepts it is it recorded, a force it met used up, and its
+        `sets` taken on `vars_from` (kept in `vars_before` for a kill switch that undoes
+        it before it plays); refused, nothing changes (`_need_next` followed that play)."""
+        at_us = self.clock()  # (before set_next: see _record)
+        if not self.player.set_next(self._clip(choice.chosen), after=after):
+            return False
+        self._record(choice, latency_s, at_us)
+        self._clear_forced(choice.chosen)
+        self.vars_before = vars_from
+        self.story_vars = d.take(choice.chosen, vars_from)
+        return True
+
+    def _record(self, choice: Choice, latency_s: Optional[float] = None,
+                at_us: Optional[int] = None) -> None:
+        """`at_us`: when it was decided (default now): a choice recorded after set_next
+        accepted it must carry the time before, or the player may already have switched and
+        learning would match it to the segment after the one it chose."""
+        at_us = self.clock() if at_us is None else at_us
+        entry = {"at_s": round((at_us - self.t0_us) / 1e6, 3), "decision": choice.decision,
+                 "chosen": choice.chosen, "reason": choice.reason, "scores": choice.scores,
+                 "fallback": choice.fallback, "propensity": choice.propensity,
+                 "inputs": choice.inputs}
+        if latency_s is not None:  # window close -> choice made (the metrics' histogram)
+            entry["latency_s"] = round(latency_s, 4)
+        self.decisions.append(entry)
+        self._emit("decision", entry)
+        # With --log-json the whole record (inputs, scores, propensity) is in the log line.
+        log.info("decision %s -> %s: %s", choice.decision, choice.chosen, choice.reason,
+                 extra=entry)
