@@ -33,7 +33,7 @@ Conditions are `NAME`, `not NAME` or `NAME OP VALUE` (OP: == != < <= > >=), join
 
 A segment with neither `next` nor a decision ends the story. `load` raises `StoryError`
 with file, line and a readable message for anything wrong, including loops that can
-never reach an ending.
+never reach an ending (the reading: story_read.py; conditions: story_conditions.py).
 
 Ids travel to the operator's page, the logs and the units' screen cues, so segment,
 decision and variable names are restricted to letters, digits, `_` and `-` (segments at
@@ -43,10 +43,11 @@ most 24, the screen cue's room; others 64).
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
+
+from empathy.host.story_conditions import holds
 
 
 class StoryError(ValueError):
@@ -112,7 +113,7 @@ class Story:
 
     def line(self, *keys: str) -> Optional[int]:
         """Line of a key path in the source (`line("arrival", "media")`)."""
-        return _line(self.text, *keys)
+        return line_of(self.text, *keys)
 
     def decision_after(self, segment_id: str) -> Optional[Decision]:
         for d in self.decisions.values():
@@ -128,64 +129,7 @@ class Story:
         return [nxt] if nxt else []
 
 
-_TOP = {"title", "start", "segments", "decisions", "variables", "screenplay", "policy",
-        "media_root"}
-_SEG = {"media", "lut", "duration_s", "in_s", "out_s", "target", "next", "scene"}
-_DEC = {"after", "window_s", "aim_arousal", "default", "options", "sets", "when"}
-_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-_TERM = re.compile(r"^(not\s+)?([A-Za-z_]\w*)(?:\s*(==|!=|<=|>=|<|>)\s*(.+))?$")
-_SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
-SEGMENT_ID_MAX = 24  # wire.CUE_MAX_ID: the screen cue carries the segment id
-ID_MAX = 64
-
-
-def holds(cond: tuple, variables: dict) -> bool:
-    """Evaluate a compiled condition: a tuple of or-ed tuples of and-ed terms."""
-    return any(all((_OPS[op](variables[name], value) if op else bool(variables[name])) != neg
-                   for neg, name, op, value in terms) for terms in cond)
-
-
-def compile_condition(text: str, variables: dict) -> tuple:
-    """Parse a condition, checking every name and value type against the variables."""
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"a condition must be a non-empty string, not {text!r}")
-    out = []
-    for alt in re.split(r"\s+or\s+", text.strip()):
-        terms = []
-        for term in re.split(r"\s+and\s+", alt):
-            m = _TERM.match(term.strip())
-            if not m:
-                raise ValueError(f"cannot read condition {term!r} (NAME, not NAME, NAME == VALUE)")
-            neg, name, op, lit = m.groups()
-            if name not in variables:
-                raise ValueError(f"condition uses {name!r}, which is not in [variables]")
-            value = _literal(lit, variables[name], name) if op else None
-            terms.append((bool(neg), name, op, value))
-        out.append(tuple(terms))
-    return tuple(out)
-
-
-def _literal(lit: str, like, name: str):
-    lit = lit.strip()
-    try:
-        value = tomllib.loads(f"v = {lit}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = lit  # a bare word is a string
-    if not _same_type(value, like):
-        raise ValueError(f"{name!r} is {type(like).__name__}, compared with {lit!r}")
-    return value
-
-
-def _same_type(value, like) -> bool:
-    if isinstance(like, bool) or isinstance(value, bool):
-        return type(value) is type(like)
-    if isinstance(like, (int, float)):
-        return isinstance(value, (int, float))
-    return type(value) is type(like)
-
-
-def _line(text: str, *keys: str) -> Optional[int]:
+def line_of(text: str, *keys: str) -> Optional[int]:
     """Best line for a key path: the table header, then the key inside it."""
     pos = None
     for k in keys:
@@ -195,41 +139,6 @@ def _line(text: str, *keys: str) -> Optional[int]:
             break
         pos = m.start(1)
     return text.count("\n", 0, pos) + 1 if pos is not None else None
-
-
-class _Reader:
-    """Reads one story file, raising StoryError at the right line for anything wrong."""
-
-    def __init__(self, path: Path, text: str):
-        self.path, self.text = path, text
-
-    def err(self, msg, *keys):
-        raise StoryError(self.path, _line(self.text, *keys), msg)
-
-    def num(self, v, what, *keys) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            self.err(f"{what} must be a number, not {v!r}", *keys)
-        return float(v)
-
-    def name(self, v, what, *keys) -> str:
-        if not isinstance(v, str) or not v:
-            self.err(f"{what} must be a name in quotes, not {v!r}", *keys)
-        return v
-
-    def ident(self, v: str, what: str, limit: int = ID_MAX) -> str:
-        """An id from the file: safe characters only (it reaches HTML pages and logs)."""
-        if not (_SAFE_ID.fullmatch(v) and len(v) <= limit):
-            quoted = next((q for q in (f'"{v}"', f"'{v}'", v) if q in self.text), v)
-            line = self.text.count("\n", 0, self.text.find(quoted)) + 1 \
-                if quoted in self.text else None
-            raise StoryError(self.path, line, f"{what} {v!r} may use only letters, digits, _ "
-                                              f"and - (at most {limit})")
-        return v
-
-    def keys(self, table: dict, known: set, what: str, *where):
-        for k in table:
-            if k not in known:
-                self.err(f"{what}unknown key {k!r} (known: {', '.join(sorted(known))})", *where, k)
 
 
 def load(path: str | Path, media_root: str | Path | None = None, check_files: bool = True,
@@ -249,228 +158,6 @@ def loads(text: str, path: str | Path = "<text>", media_root: str | Path | None 
     check_files: every media/LUT file must exist (the first missing one is the error);
     find_media (default: check_files): make the media root real, rendering the bundled
     sample's media if needed (`story_check` finds the files' problems itself)."""
-    path = Path(path)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"line (\d+)", str(e))
-        raise StoryError(path, int(m.group(1)) if m else None, f"not valid TOML: {e}") from None
-    r = _Reader(path, text)
-    r.keys(doc, _TOP, "")
-    variables = doc.get("variables", {})
-    if not isinstance(variables, dict):
-        r.err("[variables] must be a table of name = initial value", "variables")
-    for k, v in variables.items():
-        r.ident(k, "variable")
-        if not isinstance(v, (bool, int, float, str)):
-            r.err(f"variable {k!r} must start as a bool, number or string, not {v!r}", "variables", k)
-    arc = _screenplay(r, doc, path.parent)
-    root = _media_root(r, doc, path, media_root, check_files if find_media is None else find_media)
-    segments = _segments(r, doc, root, arc, check_files)
-    start = r.name(doc.get("start"), "start", "start")
-    if start not in segments:
-        r.err(f"start segment {start!r} is not a segment", "start")
-    decisions = {}
-    for did, d in (doc.get("decisions") or {}).items():
-        r.ident(did, "decision")
-        decisions[did] = _decision(r, did, d, segments, decisions, variables)
-    for sid, s in segments.items():
-        if s.next and s.next not in segments:
-            r.err(f"segment {sid!r}: next={s.next!r} is not a segment", sid, "next")
-    policy = r.name(doc["policy"], "policy", "policy") if "policy" in doc else None
-    from empathy.host.policy import POLICY_NAMES  # here: policy.py imports this module
+    from empathy.host.story_read import read  # here: story_read builds this module's Story
 
-    if policy is not None and policy not in POLICY_NAMES:
-        r.err(f"unknown policy {policy!r} (known: {', '.join(POLICY_NAMES)})", "policy")
-    story = Story(path, str(doc.get("title", path.stem)), start, segments, decisions,
-                  dict(variables), policy, root, text)
-    _check_graph(r, story)
-    return story
-
-
-def _screenplay(r: _Reader, doc: dict, folder: Path) -> Optional[list]:
-    if "screenplay" not in doc:
-        return None
-    from empathy.host.arc import screenplay_arc
-
-    try:
-        return screenplay_arc(folder / r.name(doc["screenplay"], "screenplay", "screenplay"))
-    except (OSError, UnicodeDecodeError, ValueError, TypeError) as e:
-        r.err(f"screenplay: {e}", "screenplay")
-
-
-def _media_root(r: _Reader, doc: dict, path: Path, given, render: bool) -> Path:
-    """The caller's root (--media-root, the host config) wins, then the story's own
-    `media_root` (relative to the story file), then the story's folder. The bundled sample
-    story's media is rendered, not shipped: its root is the render cache."""
-    if given:
-        return Path(given).expanduser()
-    if "media_root" in doc:
-        return path.parent / Path(r.name(doc["media_root"], "media_root", "media_root")).expanduser()
-    from empathy.host import sample
-
-    return sample.media_root(render) if sample.is_sample(path) else path.parent
-
-
-def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict:
-    if not isinstance(doc.get("segments"), dict) or not doc["segments"]:
-        r.err("a story needs at least one [segments.NAME] table")
-    segments = {}
-    for sid, s in doc["segments"].items():
-        r.ident(sid, "segment", SEGMENT_ID_MAX)
-        if not isinstance(s, dict):
-            r.err(f"segment {sid!r} must be a table", sid)
-        r.keys(s, _SEG, f"segment {sid!r}: ", sid)
-        if "media" not in s:
-            r.err(f"segment {sid!r} has no media", sid)
-        media = root / r.name(s["media"], f"segment {sid!r}: media", sid, "media")
-        lut = root / r.name(s["lut"], f"segment {sid!r}: lut", sid, "lut") if "lut" in s else None
-        if check_files and not media.is_file():
-            r.err(f"segment {sid!r}: media file {media} not found", sid, "media")
-        if check_files and lut and not lut.is_file():
-            r.err(f"segment {sid!r}: LUT {lut} not found", sid, "lut")
-        in_s, out_s, dur = _range(r, sid, s)
-        ta, tv = 0.0, 0.0
-        if "scene" in s:
-            n = s["scene"]
-            if arc is None:
-                r.err(f"segment {sid!r}: scene= needs a screenplay = \"FILE.fountain\" at the top",
-                      sid, "scene")
-            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(arc):
-                r.err(f"segment {sid!r}: scene must be a scene number 1..{len(arc)}, not {n!r}",
-                      sid, "scene")
-            ta, tv = arc[n - 1].arousal, arc[n - 1].valence
-        tgt = s.get("target", {})
-        if not isinstance(tgt, dict) or set(tgt) - {"arousal", "valence"}:
-            r.err(f"segment {sid!r}: target takes arousal and valence only", sid, "target")
-        ta = r.num(tgt.get("arousal", ta), "target.arousal", sid, "target")
-        tv = r.num(tgt.get("valence", tv), "target.valence", sid, "target")
-        if not (-1 <= ta <= 1 and -1 <= tv <= 1):
-            r.err(f"segment {sid!r}: target values must be within -1..1", sid, "target")
-        nxt = r.name(s["next"], f"segment {sid!r}: next", sid, "next") if "next" in s else None
-        segments[sid] = Segment(sid, media, lut, dur, ta, tv, nxt, in_s, out_s)
-    return segments
-
-
-def _range(r: _Reader, sid: str, s: dict) -> tuple[float, Optional[float], float]:
-    """(in_s, out_s, duration_s): a range of the file, or the whole file for duration_s."""
-    in_s = r.num(s.get("in_s", 0.0), f"segment {sid!r}: in_s", sid, "in_s")
-    if in_s < 0:
-        r.err(f"segment {sid!r}: in_s must be >= 0", sid, "in_s")
-    out_s = None
-    if "out_s" in s:
-        out_s = r.num(s["out_s"], f"segment {sid!r}: out_s", sid, "out_s")
-        if out_s <= in_s:
-            r.err(f"segment {sid!r}: out_s ({out_s:g}) must be after in_s ({in_s:g})", sid, "out_s")
-    if "duration_s" not in s:
-        if out_s is None:
-            r.err(f"segment {sid!r} needs duration_s (or a range: in_s and out_s)", sid)
-        return in_s, out_s, round(out_s - in_s, 6)
-    dur = r.num(s["duration_s"], f"segment {sid!r}: duration_s", sid, "duration_s")
-    if dur <= 0:
-        r.err(f"segment {sid!r}: duration_s must be > 0", sid, "duration_s")
-    if out_s is not None and abs(dur - (out_s - in_s)) > 1e-6:
-        r.err(f"segment {sid!r}: duration_s = {dur:g} but in_s..out_s lasts "
-              f"{out_s - in_s:g} s (leave duration_s out)", sid, "duration_s")
-    return in_s, out_s, dur
-
-
-def _decision(r: _Reader, did: str, d, segments: dict, decisions: dict, variables: dict):
-    if not isinstance(d, dict):
-        r.err(f"decision {did!r} must be a table", did)
-    r.keys(d, _DEC, f"decision {did!r}: ", did)
-    for k in ("after", "window_s", "default", "options"):
-        if k not in d:
-            r.err(f"decision {did!r} has no {k}", did)
-    after = r.name(d["after"], f"decision {did!r}: after", did, "after")
-    if after not in segments:
-        r.err(f"decision {did!r}: after={after!r} is not a segment", did, "after")
-    if any(x.after == after for x in decisions.values()):
-        r.err(f"decision {did!r}: segment {after!r} already has a decision", did, "after")
-    if segments[after].next:
-        r.err(f"decision {did!r}: segment {after!r} also has next=; use one or the other", did)
-    w = d["window_s"]
-    if not (isinstance(w, list) and len(w) == 2):
-        r.err(f"decision {did!r}: window_s must be [start, end]", did, "window_s")
-    w0, w1 = (r.num(x, "window_s", did, "window_s") for x in w)
-    if not 0 <= w0 < w1:
-        r.err(f"decision {did!r}: window_s start must be >= 0 and before its end", did, "window_s")
-    if w1 > segments[after].duration_s:
-        r.err(f"decision {did!r}: window ends at {w1} s but {after!r} lasts "
-              f"{segments[after].duration_s} s", did, "window_s")
-    opts = d["options"]
-    if not isinstance(opts, dict) or len(opts) < 2:
-        r.err(f"decision {did!r}: options needs at least two segments", did, "options")
-    for o, lift in opts.items():
-        if o not in segments:
-            r.err(f"decision {did!r}: option {o!r} is not a segment", did, "options")
-        r.num(lift, f"option {o!r} lift", did, "options")
-    if r.name(d["default"], f"decision {did!r}: default", did, "default") not in opts:
-        r.err(f"decision {did!r}: default {d['default']!r} is not one of its options", did, "default")
-    sets = _sets(r, did, d.get("sets", {}), opts, variables)
-    when = {}
-    if not isinstance(d.get("when", {}), dict):
-        r.err(f"decision {did!r}: when must be a table of option = \"condition\"", did, "when")
-    for o, cond in d.get("when", {}).items():
-        if o not in opts:
-            r.err(f"decision {did!r}: when names {o!r}, which is not one of its options", did, "when")
-        if o == d["default"]:
-            r.err(f"decision {did!r}: the default {o!r} must always be offered; it cannot have "
-                  f"a condition", did, "when")
-        try:
-            when[o] = compile_condition(cond, variables)
-        except ValueError as e:
-            r.err(f"decision {did!r}: when.{o}: {e}", did, "when")
-    if "aim_arousal" in d:
-        aim = r.num(d["aim_arousal"], "aim_arousal", did, "aim_arousal")
-        aims = {o: aim for o in opts}
-    else:
-        aim, aims = segments[d["default"]].target_arousal, {o: segments[o].target_arousal for o in opts}
-    return Decision(did, after, (w0, w1), aim, d["default"],
-                    {o: float(v) for o, v in opts.items()}, sets, when, aims)
-
-
-def _sets(r: _Reader, did: str, sets, opts: dict, variables: dict) -> dict:
-    if not isinstance(sets, dict):
-        r.err(f"decision {did!r}: sets must be a table of option = {{ variable = value }}", did, "sets")
-    for o, assign in sets.items():
-        if o not in opts:
-            r.err(f"decision {did!r}: sets names {o!r}, which is not one of its options", did, "sets")
-        if not isinstance(assign, dict):
-            r.err(f"decision {did!r}: sets.{o} must be {{ variable = value }}", did, "sets")
-        for k, v in assign.items():
-            if k not in variables:
-                r.err(f"decision {did!r}: sets.{o} sets {k!r}, which is not in [variables]",
-                      did, "sets")
-            if not _same_type(v, variables[k]):
-                r.err(f"decision {did!r}: sets.{o}.{k} = {v!r} but {k!r} is a "
-                      f"{type(variables[k]).__name__}", did, "sets")
-    return {o: dict(a) for o, a in sets.items()}
-
-
-def _check_graph(r: _Reader, story: Story) -> None:
-    """Every segment reachable from the start, and every reachable one able to end."""
-    seen, todo = set(), [story.start]
-    while todo:
-        sid = todo.pop()
-        if sid not in seen:
-            seen.add(sid)
-            todo.extend(story.successors(sid))
-    unreachable = sorted(set(story.segments) - seen)
-    if unreachable:
-        r.err(f"segment {unreachable[0]!r} can never be reached from start {story.start!r}",
-              unreachable[0])
-    ends = {s for s in seen if not story.successors(s)}
-    can_end, changed = set(ends), True
-    while changed:
-        new = {s for s in seen - can_end if any(n in can_end for n in story.successors(s))}
-        changed, can_end = bool(new), can_end | new
-    trapped = [s for s in story.segments if s in seen - can_end]  # file order
-    if trapped:
-        loop, s = [trapped[0]], story.successors(trapped[0])[0]
-        while s not in loop:
-            loop.append(s)
-            s = story.successors(s)[0]
-        loop = loop[loop.index(s):] + [s]
-        r.err(f"segments {' -> '.join(loop)} loop forever: no path out of them reaches an "
-              f"ending", loop[0])
+    return read(text, Path(path), media_root, check_files, find_media)
