@@ -10,18 +10,22 @@ left the server's loop running.
 """
 
 import asyncio
+import contextlib
 import gc
 import json
 import logging
 import socket
+import threading
 import time
+import urllib.request
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from empathy.host.dashboard.api import Api
+from empathy.host.dashboard.api import SHUTDOWN_S, Api
 from empathy.host.dashboard.live import Live
+from empathy.host.dashboard.metrics import ShowMetrics
 from test_baseline_wait import _show
 
 
@@ -64,3 +68,51 @@ def test_a_stop_leaves_no_connection_pending(api, caplog):
     gc.collect()  # a task destroyed pending says so now, in the asyncio log
     # and the stop is no refusal of the WebSocket still waiting for its token
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+class SlowMetrics(ShowMetrics):
+    """The show's metrics, rendered slowly (a scrape on a loaded host): render() runs on the
+    loop's executor and here waits until the test lets it go."""
+
+    def __init__(self, show):
+        super().__init__(show)
+        self.rendering, self.release = threading.Event(), threading.Event()
+
+    def render(self) -> bytes:
+        self.rendering.set()
+        self.release.wait(60)
+        return super().render()
+
+
+def test_a_stop_does_not_wait_for_work_still_running_on_the_executor(tmp_path, caplog):
+    """A scrape whose render is still running when the dashboard stops: the stop ends within
+    its shutdown time and a little, not when that work ends (asyncio.run would wait for the
+    executor's threads without a limit)."""
+    show, _ = _show(tmp_path)
+    metrics = SlowMetrics(show)
+    api = Api(show, Live(show), "127.0.0.1:0", metrics=metrics)
+    api.start()
+    scrape = urllib.request.Request(api.url + "metrics",
+                                    headers={"Authorization": f"Bearer {api.token}"})
+
+    def scraper():
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(scrape, timeout=30).read()
+
+    client = threading.Thread(target=scraper, daemon=True)
+    client.start()
+    try:
+        assert metrics.rendering.wait(10)
+        began = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="empathy.host.dashboard"):
+            api.close()
+        took = time.monotonic() - began
+        assert not api._thread.is_alive(), "the dashboard's thread outlived its close()"
+        assert took < SHUTDOWN_S + 1.0, took
+        assert api._loop.is_closed()
+        # the operator's log says work was left running, and what holds it
+        assert any("still running" in r.getMessage() for r in caplog.records)
+    finally:
+        metrics.release.set()
+        client.join(10)
+        show.receiver.close()

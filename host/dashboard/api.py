@@ -30,6 +30,8 @@ import logging
 import secrets
 import sys
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -51,6 +53,7 @@ MAX_BODY = 64 << 10  # controls are tiny: a bigger request or message is refused
 BODY_WAIT_S = 5.0  # a control's body that has not all come by then is refused (408)
 MAX_SOCKETS = 32
 SHUTDOWN_S = 2.0  # at stop, a request in progress gets this long, then is cancelled
+EXECUTOR_S = 0.2  # ...and work it left on the executor at least this long
 REFUSALS_PER_MIN = 10
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self' ws://{host} wss://{host}; base-uri 'none'; form-action 'none'; "
@@ -141,6 +144,7 @@ class Api:
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._closing = 0.0  # when close() asked the server to stop (monotonic s)
         self._thread = threading.Thread(target=self._serve, name="dashboard", daemon=True)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -153,21 +157,53 @@ class Api:
 
     def close(self) -> None:
         if self._loop and self._loop.is_running():
+            self._closing = time.monotonic()
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
         if self._thread.is_alive():  # (bounded by SHUTDOWN_S and the socket closes: a bug)
             log.warning("dashboard still stopping after 10 s; its thread is left to end")
 
     def _serve(self) -> None:
-        # asyncio.run cancels and awaits whatever the server's shutdown leaves (a handler
-        # whose client left while aiohttp lingered over its unread body): none is destroyed
-        # pending later, wherever the garbage collector happens to run
-        asyncio.run(self._main())
+        """asyncio.run, but for its wait on the executor's threads, which is unbounded on
+        3.11: work a handler still has running there (a slow /metrics render) would hold
+        the stop until it ended."""
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.set_default_executor(executor := ThreadPoolExecutor(thread_name_prefix="dashboard"))
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            try:
+                # whatever the server's shutdown leaves (a handler whose client left while
+                # aiohttp lingered over its unread body) is cancelled and awaited: none is
+                # destroyed pending later, wherever the garbage collector happens to run
+                left = asyncio.all_tasks(loop)
+                for task in left:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                self._let_go(executor)
+                asyncio.set_event_loop(None)
+                loop.close()
+
+    def _let_go(self, executor: ThreadPoolExecutor) -> None:
+        """Wait for the executor's threads until SHUTDOWN_S after close() (at least
+        EXECUTOR_S); whatever still runs then is left to end by itself."""
+        joiner = threading.Thread(target=executor.shutdown, name="dashboard-stop", daemon=True,
+                                  kwargs={"wait": True, "cancel_futures": True})
+        joiner.start()
+        joiner.join(max(EXECUTOR_S, self._closing + SHUTDOWN_S - time.monotonic()))
+        if joiner.is_alive():
+            log.warning("dashboard stopped with work still running on its threads (a slow "
+                        "/metrics render?); it is left to end")
 
     async def _main(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        # aiohttp waits this twice for a request in progress: for its handler to finish,
+        # then for it to end once cancelled
         runner = web.AppRunner(self.app(), access_log=None, logger=self._server_log,
-                               shutdown_timeout=SHUTDOWN_S)
+                               shutdown_timeout=SHUTDOWN_S / 2)
         try:
             await runner.setup()
             await web.TCPSite(runner, self.host, self.port).start()
