@@ -57,7 +57,31 @@ def _until(cond) -> bool:
     return cond()
 
 
-class LateSetNext:
+class OneSetNext:
+    """Wraps the show's set_next: its first call for `late` runs `_entering` (on the show
+    loop's thread) before it reaches the player; `result` is what the player answered,
+    `returned` set once it has. Subclasses hold the player's side through `_seen`."""
+
+    def __init__(self, show, late: str):
+        self.late, self.result, self.returned = late, None, threading.Event()
+        self._entered = False
+        self._real = show.player.set_next
+        show.player.set_next = self._set_next
+        show.subscribe(self._seen)
+
+    def _set_next(self, clip, *args, **kw):
+        if clip.id != self.late or self._entered:
+            return self._real(clip, *args, **kw)
+        self._entered = True
+        self._entering()
+        try:
+            self.result = self._real(clip, *args, **kw)
+            return self.result
+        finally:
+            self.returned.set()
+
+
+class LateSetNext(OneSetNext):
     """Make the show's set_next of `late` reach the player only once `then_on` is on screen.
 
     The player waits on the first frame at or past `hold_at_s` until the show loop is inside
@@ -67,25 +91,14 @@ class LateSetNext:
     player thread before it waits (an operator's control, say)."""
 
     def __init__(self, show, late: str, hold_at_s: float, then_on: str, before_hold=None):
-        self.late, self.hold_at_s, self.then_on, self.before_hold = \
-            late, hold_at_s, then_on, before_hold
-        self.calling, self.on_screen, self.returned = (threading.Event() for _ in range(3))
-        self.result = None
+        self.hold_at_s, self.then_on, self.before_hold = hold_at_s, then_on, before_hold
+        self.calling, self.on_screen = threading.Event(), threading.Event()
         self._held = False
-        self._real = show.player.set_next
-        show.player.set_next = self._set_next
-        show.subscribe(self._seen)
+        super().__init__(show, late)
 
-    def _set_next(self, clip, *args, **kw):
-        if clip.id != self.late or self.calling.is_set():
-            return self._real(clip, *args, **kw)
+    def _entering(self) -> None:
         self.calling.set()
         self.on_screen.wait(WAIT_S)
-        try:
-            self.result = self._real(clip, *args, **kw)
-            return self.result
-        finally:
-            self.returned.set()
 
     def _seen(self, kind, data) -> None:  # the player thread
         if kind == "frame" and not self._held and data.clip_t_s >= self.hold_at_s:
@@ -188,21 +201,18 @@ def test_a_decision_is_stamped_before_the_switch_it_queued(tmp_path, media):
     assert d["at_s"] < summary["segments"][1]["at_s"]
 
 
-class PauseAfterFirstCheck:
+class PauseAfterFirstCheck(OneSetNext):
     """The player's lock, released: the first time inside the show's set_next of `late`,
     the show loop waits there (the play checked, nothing taken yet) until the player has
     left the segment and asked the show's fallback, which waits until that set_next has
-    returned. Records the prepared candidates as the show left them."""
+    returned."""
 
     def __init__(self, show, late: str):
-        self.show, self.upcoming, self.late = show, show.player._upcoming, late
+        self.show, self.upcoming = show, show.player._upcoming
         self.lock, self.upcoming._lock = self.upcoming._lock, self
-        self.checked, self.asked, self.returned = (threading.Event() for _ in range(3))
+        self.checked, self.asked = threading.Event(), threading.Event()
         self.inside: threading.Thread | None = None
-        self.result = None
-        self._real = show.player.set_next
-        show.player.set_next = self._set_next
-        show.subscribe(self._seen)
+        super().__init__(show, late)
 
     def __enter__(self):
         self.lock.acquire()
@@ -213,15 +223,8 @@ class PauseAfterFirstCheck:
             self.checked.set()
             assert self.asked.wait(WAIT_S)
 
-    def _set_next(self, clip, *args, **kw):
-        if clip.id != self.late or self.inside is not None:
-            return self._real(clip, *args, **kw)
+    def _entering(self) -> None:
         self.inside = threading.current_thread()
-        try:
-            self.result = self._real(clip, *args, **kw)
-            return self.result
-        finally:
-            self.returned.set()
 
     def _seen(self, kind, data) -> None:  # the player thread
         if kind == "frame" and data.clip_t_s >= 0.6 and not self.checked.is_set():
