@@ -40,6 +40,34 @@ def _cli(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+def test_ecg_raw_peaks_placed_all_at_once_are_those_placed_one_at_a_time(monkeypatch):
+    """heart_refine places a call's ECG beats all at once (_refine_rows: an hour's batch is
+    thousands, one at a time cost two windows' worth of numpy calls each); every beat and
+    its quality must be bit for bit what one at a time (_refine) gives, on real noisy,
+    arrhythmic and stressed ECG."""
+    from empathy.edge.heart_refine import BeatRefiner
+
+    x, fs = record_data(need("systole-ecg"))
+    x = x[:int(60 * fs)]
+    ref = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
+    signals = [(y, fs) for y, _ in stress_cases(x, fs, ref[ref < 59]).values()]
+    signals += [record_data(need(n)) for n in ("nstdb-118e06", "mitdb-106-v1", "mitdb-107")]
+    rowwise, placed = BeatRefiner._refine_rows, []
+
+    def counted(self, peaks, h0):
+        out = rowwise(self, peaks, h0)
+        placed.append(0 if out is None else int(np.count_nonzero(out > -2)))
+        return out
+
+    monkeypatch.setattr(BeatRefiner, "_refine_rows", counted)
+    at_once = [waveform_peaks(y, f, "ecg") for y, f in signals]
+    assert sum(placed) > 0.9 * sum(len(b.idx) for b in at_once)
+    monkeypatch.setattr(BeatRefiner, "_refine_rows", lambda self, peaks, h0: None)
+    for (y, f), b in zip(signals, at_once):
+        one = waveform_peaks(y, f, "ecg")
+        assert np.array_equal(one.idx, b.idx) and np.array_equal(one.sqi, b.sqi)
+
+
 def test_wide_and_inverted_complexes_on_real_ecg_are_found():
     x, fs = record_data(need("systole-ecg"))
     x = x[:int(60 * fs)]
