@@ -18,9 +18,9 @@ import numpy as np
 
 from empathy.edge.beat_score import peer_beats, reference
 from empathy.edge.ecg_band import (CAL_S, LEAVE_CONTRAST, LOW_CONTRAST, contrast,
-                                   wants_high_band)
+                                   high_keeps_rhythm, wants_high_band)
 from empathy.edge.ecg_stress import stress_cases
-from empathy.edge.heart import ECG_HIGH, METHODS
+from empathy.edge.heart import ECG_HIGH, METHODS, BeatStream
 from empathy.edge.heart_corpus import RECORDS, available, peer_cache_dir, record_data
 from empathy.edge.heart_validation import STRESS_S
 
@@ -44,9 +44,11 @@ def windows(x: np.ndarray, fs: float) -> list[tuple[float, float, float, bool]]:
     as a stream judges them (see ecg_band.BandSwitch)."""
     low, high = METHODS["ecg"].band_hz, ECG_HIGH.band_hz
     rows, n, in_high = [], int(round(CAL_S * fs)), False
+    methods = (METHODS["ecg"], ECG_HIGH)
+    rhythm = lambda w: high_keeps_rhythm(w, lambda m: BeatStream(fs, "ecg", m), methods)  # noqa: E731
     for a in range(0, len(x) - n + 1, n):
         w = x[a:a + n]
-        in_high = wants_high_band(w, fs, low, high, in_high)
+        in_high = wants_high_band(w, fs, low, high, in_high, rhythm)
         rows.append((a / fs, contrast(w, fs, low), contrast(w, fs, high), in_high))
     return rows
 
@@ -67,7 +69,8 @@ def main() -> None:
               f"{sum(r[3] for r in rows[1:])} of {len(rest)}")
     print(f"(a stream goes to 20-45 Hz on a window whose low contrast is under {LOW_CONTRAST:g} "
           f"and the high one at least twice it, back on one whose low contrast is "
-          f"{LEAVE_CONTRAST:g} or more or over the high one)")
+          f"{LEAVE_CONTRAST:g} or more or over the high one; or on a noisy window where the "
+          f"high band keeps the rhythm: ecg_band.high_keeps_rhythm)")
     x, fs = data["mitdb-101"]
     for s in LATE_STARTS_S:
         bands = [h for _, _, _, h in windows(x[int(s * fs):], fs)]

@@ -12,14 +12,29 @@ lies between beats). In 5-20 Hz it is 6.8-67 on every 10-s window (at 1-s steps)
 other tuning excerpts and stress cases (the lowest: paced and bundle-branch-wide complexes,
 MIT-BIH 104 and 107) and 2.4-8.2 on 101's (`python -m empathy.bench.ecg_band` shows the
 windows a stream judges). A window whose low band stays under LOW_CONTRAST while the high
-band shows its beats at least ALT_GAIN times as clearly calls for the high band (heart.ECG_HIGH): muscle noise, which fills 20-150 Hz,
-keeps the low band. Once there, a stream goes back only on clear evidence (hysteresis): a
-window whose low-band contrast reaches LEAVE_CONTRAST (8.2 at most over 101's windows), or
-whose high band shows beats less clearly than the low one; a window with the lead off (a
+band shows its beats at least ALT_GAIN times as clearly calls for the high band
+(heart.ECG_HIGH): muscle noise, which fills 20-150 Hz, keeps the low band. Once there, a
+stream goes back only on clear evidence (hysteresis): a window whose low-band contrast
+reaches LEAVE_CONTRAST (8.2 at most over 101's windows), or whose high band shows beats
+less clearly than the low one; a window with the lead off (a
 flat beat-long stretch) keeps the band either way. Nothing on the tuning set tells
 101's quieter stretches (6.4-8.2) from paced and bundle-branch complexes (6.8-10.7) on
 their first window, so a stream that starts in one waits in 5-20 Hz for a clear window
 (from 50 s on: until 120 s; F1 0.93 there against 0.75 when the choice was made once).
+
+Electrode motion is the other thing that spoils 5-20 Hz and spares 20-45 Hz: mostly under
+20 Hz, it makes QRS-like waves in the low band (NSTDB 118e12: 6 extra beats, F1 0.988, HR
++2.0 bpm, where py-ecg-detectors' SWT, whose level-3 wavelet band is 22-45 Hz at 360 Hz,
+found 1). It lowers the low band's contrast only to 6.7-11 there, as wide paced and
+bundle-branch complexes do, and fills the low band's magnitude over the height gate 11-21 %
+of the time, as those complexes do too (MIT-BIH 104, 107: 7-19 %; the simulated ECG of
+`empathy bench heart`: 15 %, at contrast 31-36), and in 20-45 Hz those complexes lose
+beats. So a noisy window (NOISE_FRAC at contrast under NOISE_CONTRAST) is settled by the
+rhythm: a fresh detector in each band on it, and the high band is taken where its beats
+are fewer, with no gap, and the low band's break the rhythm (`high_keeps_rhythm`; a
+stream leaves the high band as above, or once that no longer holds). On the
+tuning set it chose 20-45 Hz on NSTDB 118e12, e06 and e00 only (from 50, 40, 50 s), and no
+window of a paced, PVC, bundle-branch or muscle-noise record or stress case.
 
 `BandSwitch` runs the choice: the stream's first CAL_S are held and choose its starting
 band on themselves (then go through from the start); every later CAL_S window is judged
@@ -54,6 +69,10 @@ ALT_GAIN = 2.0
 LEAVE_CONTRAST = 9.0  # in the high band, a window this clear in the low one goes back
 ALT_MIN_FS = 100.0  # a 45 Hz band edge needs more than 90 Hz
 FLAT = 0.01  # a beat-long window whose band-passed peak is under 1 % of the usual is flat
+NOISE_HEIGHT = 0.4  # the height gate (heart_method.MIN_HEIGHT)
+NOISE_FRAC = 0.12  # a window over it this much of the time in 5-20 Hz is noisy
+NOISE_CONTRAST = 12.0  # and its contrast there is under this (noise lifts the floor)
+EARLY, LATE = 0.7, 1.5  # intervals (of their median) that mean an extra beat, a missed one
 
 
 @lru_cache(maxsize=16)
@@ -74,31 +93,66 @@ def contrast(x: np.ndarray, fs: float, band: tuple[float, float]) -> float:
     """Median of the beat-long windows' maxima of |band-passed x| over its median (inf
     where a beat-long window is flat: a lead off says nothing about the band, and would
     lower the median)."""
+    return band_stats(x, fs, band)[0]
+
+
+def band_stats(x: np.ndarray, fs: float, band: tuple[float, float]) -> tuple[float, float]:
+    """(`contrast`, noise): how much of the time |band-passed x| stands over NOISE_HEIGHT of
+    the beat-long windows' median maximum, as the height gate sees it (0 where contrast is
+    inf)."""
     y = np.abs(_bandpass(np.asarray(x - x[0], np.float64), _sos(band, fs)))[int(SETTLE_S * fs):]
     n = int(WINDOW_S * fs)
     k = len(y) // n
     floor = _array_median(y) if len(y) else 0.0
     if k == 0 or floor <= 0:
-        return float("inf")  # no window, or a flat line: nothing to say against the band
+        return float("inf"), 0.0  # no window, or a flat line: nothing to say against the band
     peaks = y[:k * n].reshape(k, n).max(axis=1).tolist()
     top = _median(peaks)
     if min(peaks) < FLAT * top:
-        return float("inf")
-    return top / floor
+        return float("inf"), 0.0
+    return top / floor, int(np.count_nonzero(y >= NOISE_HEIGHT * top)) / len(y)
 
 
 def wants_high_band(x: np.ndarray, fs: float, low: tuple[float, float],
-                    high: tuple[float, float], in_high: bool = False) -> bool:
+                    high: tuple[float, float], in_high: bool = False, rhythm=None) -> bool:
     """Whether the window x calls for `high` rather than `low`, for a stream now in
-    `high` (in_high) or in `low` (the hysteresis: see the module's docstring)."""
+    `high` (in_high) or in `low` (the hysteresis: see the module's docstring). With
+    `rhythm` (x -> whether the high band's beats there keep the rhythm the low band's
+    break: high_keeps_rhythm), a noisy window (NOISE_FRAC, NOISE_CONTRAST) asks it too."""
     if len(x) < MIN_CAL_S * fs:
         return in_high
-    c_low = contrast(x, fs, low)
+    c_low, noise = band_stats(x, fs, low)
     if c_low == float("inf"):  # a lead off (flat): no evidence either way
         return in_high
     if in_high:
-        return c_low < LEAVE_CONTRAST and contrast(x, fs, high) >= c_low
-    return c_low < LOW_CONTRAST and contrast(x, fs, high) >= ALT_GAIN * c_low
+        clear = c_low < LEAVE_CONTRAST and contrast(x, fs, high) >= c_low
+    else:
+        clear = c_low < LOW_CONTRAST and contrast(x, fs, high) >= ALT_GAIN * c_low
+    return clear or (rhythm is not None and noise >= NOISE_FRAC and c_low < NOISE_CONTRAST
+                     and rhythm(x))
+
+
+def _odd_intervals(idx: np.ndarray) -> tuple[int, int]:
+    """How many of the intervals between beats idx are under EARLY and over LATE times
+    their median (an extra beat, a missed one)."""
+    d = np.diff(idx)
+    if len(d) < 3:
+        return 0, 0
+    med = _median(d.tolist())
+    return int(np.count_nonzero(d < EARLY * med)), int(np.count_nonzero(d > LATE * med))
+
+
+def high_keeps_rhythm(x: np.ndarray, make, methods: tuple) -> bool:
+    """Each band's detector (`make(method)`, see BandSwitch), fresh on the noisy window x:
+    the high band finds fewer beats and misses none (no interval over LATE of their
+    median), while the low band's extra ones break its rhythm (more intervals under EARLY
+    or over LATE than the high band's under EARLY). Electrode motion, mostly under 20 Hz,
+    makes QRS-like waves in 5-20 Hz and leaves 20-45 Hz to the QRS (NSTDB 118e12-e00, as
+    py-ecg-detectors' SWT finds in its 22-45 Hz wavelet band); wide PVCs and paced
+    complexes, short of 20-45 Hz content, leave gaps there, and muscle noise fills it."""
+    low, high = (_join([d.push(x), d.finish()]).idx for d in (make(m) for m in methods))
+    short_high, long_high = _odd_intervals(high)
+    return len(low) > len(high) and long_high == 0 and sum(_odd_intervals(low)) > short_high
 
 
 def _shift(b: Beats, origin: int, keep=None) -> Beats:
@@ -141,11 +195,11 @@ class BandSwitch:
             self.win, self.held = [], 0
             start, self.n = self.n, self.n + len(w)
             if self.cur is None:  # the first: the stream starts in the band it calls for
-                out.append(self._start(w, start, wants_high_band(w, self.fs, *self._bands())))
+                out.append(self._start(w, start, self._wants_high(w, False)))
                 fed = i
                 continue
             high = self.cur[2]
-            switch = wants_high_band(w, self.fs, *self._bands(), in_high=high) != high
+            switch = self._wants_high(w, high) != high
             if self.old is None and not switch:
                 continue  # (the detectors take the samples in one go: see below)
             out.append(self._feed(x[fed:i]))  # to the window's end, exactly
@@ -164,7 +218,7 @@ class BandSwitch:
         out = []
         if self.cur is None:  # shorter than CAL_S: the band is chosen on what came
             x = np.concatenate(self.win) if self.win else np.zeros(0)
-            out.append(self._start(x, 0, wants_high_band(x, self.fs, *self._bands())))
+            out.append(self._start(x, 0, self._wants_high(x, False)))
         if self.old is not None:
             out.append(self._from_old(self._old(self.old[0].finish()), done=True))
         det, origin, _ = self.cur
@@ -173,6 +227,11 @@ class BandSwitch:
 
     def _bands(self) -> tuple:
         return tuple(m.band_hz for m in self.methods)
+
+    def _wants_high(self, x: np.ndarray, in_high: bool) -> bool:
+        return wants_high_band(x, self.fs, *self._bands(), in_high=in_high,
+                               rhythm=lambda w: high_keeps_rhythm(w, self.make, self.methods))
+
 
     def _old(self, b: Beats) -> Beats:
         return _shift(b, self.old[1])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from empathy.edge.heart_beats import _EMPTY, Beats, _array_median, _median
+from empathy.edge.heart_beats import _EMPTY, Beats, _median
 from empathy.edge.heart_method import (CLIP_FRAC, PLATEAU_FRAC, RISE_CAP, RISE_MIN, RISE_STEPS,
                                        TEMPLATE_BEATS)
 
@@ -34,6 +34,30 @@ class BeatRefiner:
             return max(e, r)  # the one that is a peak, if either is
         return e if w[e - lo] > self.m.back_ratio * w[r - lo] else r
 
+    def _refine_rows(self, peaks: list[int], h0: int) -> np.ndarray | None:
+        """ECG: _refine(p, h0, self.refine) of all of a call's beats at once (an hour's
+        batch is thousands, and each alone costs two windows' worth of small numpy calls),
+        -2 for those whose window the history's start or the recording's end cuts (those
+        go one at a time). Row-wise arithmetic: the same bits as one at a time."""
+        if self.kind != "ecg" or self.smooth or self.back <= self.refine or not peaks:
+            return None
+        p = np.asarray(peaks, np.int64)
+        lo = p - (self.delay + self.back)
+        ok = (lo >= max(h0, 0)) & (p + self.refine < (self.end if self.end >= 0 else self.n))
+        out = np.full(len(p), -2, np.int64)
+        if not ok.any():
+            return out
+        lo, cut = lo[ok], self.back - self.refine  # the usual window: the wide one's tail
+        raw = self.x[(lo - h0)[:, None] + np.arange(self.delay + self.back + self.refine + 1)]
+        wide = _judged(raw)
+        e, r = _peaks(wide), _peaks(_judged(raw[:, cut:]))
+        r = np.where(r >= 0, r + cut, -1)  # in the wide window's terms
+        rows = np.arange(len(lo))
+        taller = wide[rows, e] > self.m.back_ratio * wide[rows, r]
+        pick = np.where((e < 0) | (r < 0), np.maximum(e, r), np.where(taller, e, r))
+        out[ok] = np.where(pick >= 0, lo + pick, -1)
+        return out
+
     def _raw_peak(self, p: int, h0: int, after: int, back: int) -> tuple[int, np.ndarray, int]:
         """The raw peak between p - delay - back and p + after (-1 on the window's edge),
         the window as it was judged and its first sample."""
@@ -49,17 +73,14 @@ class BeatRefiner:
         if k and len(w) > 2 * k:  # centred average: noise must not pick the peak
             w = np.convolve(w, self.kernel, "same")
         w = w[lo - a:len(w) - (b - hi)]
-        if self.kind == "ecg":  # R waves point either way depending on the lead; on a
-            # wandering baseline the window's own slope must not decide where the peak is
-            # (unless the recording's end cuts the window: the line would flatten a QRS cut
-            # off while rising, and a P wave before it would stand out)
-            if len(w) > 1 and hi == p + after + 1:
-                w = w - _line(float(w[0]), float(w[-1]), len(w))
-            w = np.abs(w - _array_median(w))
+        if self.kind == "ecg" and len(w):  # (less the line: unless the recording's end
+            # cuts the window, see _judged)
+            w = _judged(w[None], detrend=len(w) > 1 and hi == p + after + 1)[0]
         k = int(w.argmax()) if len(w) else 0
         if not 0 < k < len(w) - 1:
             return -1, w, lo
-        # a clipped top: its middle, not its start (Python floats: numpy scalars are slow)
+        # a clipped top: its middle, not its start (Python floats: numpy scalars are slow;
+        # _peaks is the same for many windows at once)
         wk = float(w[k])
         below = w[k:] < wk - PLATEAU_FRAC * (wk - float(w.min()))
         j = int(below.argmax())
@@ -69,12 +90,15 @@ class BeatRefiner:
         """Refine each beat's time and grade its shape (all its samples are here now)."""
         h0 = self.n - len(self.y)
         idx, kept = [], []
-        for p in peaks:
+        rows = self._refine_rows(peaks, h0)
+        rows = rows.tolist() if rows is not None else [-2] * len(peaks)
+        for i, p in enumerate(peaks):
             # a small pulse found by search-back: its filtered peak may come well before
             # the raw one (the band-pass peaks on the upstroke of a slow, weak pulse)
             wide = p in self.found
             self.found.discard(p)
-            r = self._refine(p, h0, 2 * self.refine if wide else self.refine)
+            r = rows[i] if rows[i] > -2 and not wide else \
+                self._refine(p, h0, 2 * self.refine if wide else self.refine)
             if r < 0 and not wide and self._back_from_floor(p, h0):
                 r = self._refine(p, h0, 2 * self.refine)
             if r < 0 or r <= self.last_beat or not self._rises(r, h0):
@@ -162,10 +186,38 @@ class BeatRefiner:
         return q
 
 
-def _line(first: float, last: float, n: int) -> np.ndarray:
-    """np.linspace(first, last, n) (n > 1), the same bits, without its generality's cost."""
-    y = np.arange(n, dtype=float)
-    y *= (last - first) / (n - 1)
-    y += first
-    y[-1] = last
-    return y
+def _judged(w: np.ndarray, detrend: bool = True) -> np.ndarray:
+    """ECG windows (rows) as the raw peak is looked for in them: R waves point either way
+    depending on the lead, so |w - its median|; on a wandering baseline the window's own
+    slope must not decide where the peak is, so less the line between its ends first
+    (detrend; not where the recording's end cuts the window: the line would flatten a QRS
+    cut off while rising, and a P wave before it would stand out)."""
+    if detrend:  # np.linspace(first, last, n) per row, the same bits, without its cost
+        first, last, n = w[:, 0], w[:, -1], w.shape[1]
+        line = np.arange(n, dtype=float) * ((last - first) / (n - 1))[:, None]
+        line += first[:, None]
+        line[:, -1] = last
+        w = w - line
+    n = w.shape[1]
+    h = n // 2
+    if n % 2:  # the median: np.median's bits, without its generality's cost
+        med = np.partition(w, h, axis=1)[:, h]
+    else:
+        part = np.partition(w, (h - 1, h), axis=1)
+        med = (part[:, h - 1] + part[:, h]) / 2.0
+    return np.abs(w - med[:, None])
+
+
+def _peaks(w: np.ndarray) -> np.ndarray:
+    """Each row's peak as _raw_peak finds one window's (-1 where its maximum is on the
+    edge: a slope, not a peak; of a clipped top, its middle), for many windows at once."""
+    n = w.shape[1]
+    k = w.argmax(axis=1)
+    rows = np.arange(len(w))
+    top = w[rows, k]
+    below = (w < (top - PLATEAU_FRAC * (top - w.min(axis=1)))[:, None]) & (
+        np.arange(n) >= k[:, None])
+    j = below.argmax(axis=1)
+    out = k + (np.where(below[rows, j], j, n) - k) // 2
+    out[(k == 0) | (k == n - 1)] = -1
+    return out

@@ -124,9 +124,10 @@ def test_a_flat_stretch_keeps_the_band():
     assert m.fp == m.fn == 0 and not np.any((t > 70.5) & (t < 90))
 
 
-# Electrode-motion noise at 6 and 0 dB (MIT-BIH's Noise Stress Test, added after the
-# per-window choice was built on 101 alone): its windows call for the high band too
-EM_NOISE = ("nstdb-118e06", "nstdb-118e00")
+# Electrode-motion noise at 12, 6 and 0 dB (MIT-BIH's Noise Stress Test, added after the
+# per-window choice was built on 101 alone): its windows call for the high band too (at
+# 12 dB since the thirteenth pass: ecg_band.high_keeps_rhythm)
+EM_NOISE = ("nstdb-118e12", "nstdb-118e06", "nstdb-118e00")
 
 
 def test_the_choice_holds_on_every_window_of_the_tuning_set():
@@ -146,12 +147,15 @@ def test_the_choice_holds_on_every_window_of_the_tuning_set():
 @pytest.mark.parametrize("name", EM_NOISE)
 def test_electrode_motion_noise_takes_the_high_band_and_is_better_for_it(name):
     """Recorded electrode-motion noise is mostly under 20 Hz, like 101's interference: the
-    windows where it is strongest (100-150 s of the excerpt) take 20-45 Hz, none before
-    the noise does, and the record's F1 against its annotation is higher than with
-    5-20 Hz throughout (118e06 0.869 -> 0.917, 118e00 0.739 -> 0.793 when first scored)."""
+    windows where it is strongest (100-150 s of the excerpt) take 20-45 Hz, and since the
+    thirteenth pass the noisy ones where 20-45 Hz keeps the rhythm (from 40-50 s); none
+    before the noise starts (30 s), and the record's F1 against its annotation is higher
+    than with 5-20 Hz throughout (118e06 0.869 -> 0.917, 118e00 0.739 -> 0.793 when first
+    scored; with the rhythm check 118e12 0.988 -> 1.000, 118e06 0.909 -> 0.979, 118e00
+    0.749 -> 0.849)."""
     x, fs, ann = _record(name)
     high = [r[0] for r in windows(x, fs) if r[3]]
-    assert high and min(high) >= 90.0
+    assert high and min(high) >= 30.0
     fixed = BeatStream(fs, "ecg", METHODS["ecg"])
     low_only = np.concatenate([fixed.push(x).idx, fixed.finish().idx]) / fs
     chosen = waveform_peaks(x, fs, "ecg").idx / fs
@@ -159,4 +163,4 @@ def test_electrode_motion_noise_takes_the_high_band_and_is_better_for_it(name):
     def f1(t):
         m = beat_match(ann, t)
         return 2 * m.tp / (2 * m.tp + m.fp + m.fn)
-    assert f1(chosen) > f1(low_only) + 0.03, (f1(chosen), f1(low_only))
+    assert f1(chosen) > f1(low_only) + 0.01, (f1(chosen), f1(low_only))

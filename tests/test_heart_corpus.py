@@ -40,6 +40,34 @@ def _cli(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+def test_ecg_raw_peaks_placed_all_at_once_are_those_placed_one_at_a_time(monkeypatch):
+    """heart_refine places a call's ECG beats all at once (_refine_rows: an hour's batch is
+    thousands, one at a time cost two windows' worth of numpy calls each); every beat and
+    its quality must be bit for bit what one at a time (_refine) gives, on real noisy,
+    arrhythmic and stressed ECG."""
+    from empathy.edge.heart_refine import BeatRefiner
+
+    x, fs = record_data(need("systole-ecg"))
+    x = x[:int(60 * fs)]
+    ref = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
+    signals = [(y, fs) for y, _ in stress_cases(x, fs, ref[ref < 59]).values()]
+    signals += [record_data(need(n)) for n in ("nstdb-118e06", "mitdb-106-v1", "mitdb-107")]
+    rowwise, placed = BeatRefiner._refine_rows, []
+
+    def counted(self, peaks, h0):
+        out = rowwise(self, peaks, h0)
+        placed.append(0 if out is None else int(np.count_nonzero(out > -2)))
+        return out
+
+    monkeypatch.setattr(BeatRefiner, "_refine_rows", counted)
+    at_once = [waveform_peaks(y, f, "ecg") for y, f in signals]
+    assert sum(placed) > 0.9 * sum(len(b.idx) for b in at_once)
+    monkeypatch.setattr(BeatRefiner, "_refine_rows", lambda self, peaks, h0: None)
+    for (y, f), b in zip(signals, at_once):
+        one = waveform_peaks(y, f, "ecg")
+        assert np.array_equal(one.idx, b.idx) and np.array_equal(one.sqi, b.sqi)
+
+
 def test_wide_and_inverted_complexes_on_real_ecg_are_found():
     x, fs = record_data(need("systole-ecg"))
     x = x[:int(60 * fs)]
@@ -108,20 +136,23 @@ ELEVENTH_FAILS = {
                     "alone), 0.928 (4 missed, 32 extra) with the twelfth pass's slope test "
                     "on search-back beats < SWT's 0.938; HR +9.4 bpm (SWT +7.7); 0.951 (3 "
                     "missed, 21 extra: F1 now >= SWT's) once an early beat in noise gives "
-                    "way to the rhythm (ecgnoise), HR +6.0 bpm; every peer fails too. "
+                    "way to the rhythm (ecgnoise), HR +6.0 bpm; 0.979 (0 missed, 10 extra), "
+                    "HR +3.3 once a noisy window whose 20-45 Hz beats keep the rhythm takes "
+                    "that band (thirteenth pass); every peer fails too. "
                     "Tried in the twelfth pass, not kept: ECG blocks of at least "
                     "60-70 ms (the tuning records' real beats: 1st percentile 100 ms) gave "
                     "0.936 here, 0.988 on 118e12, 0.963 on 106's V1, but 118e00 one more "
                     "extra beat and the stress case 'electrode motion' 1-2 fewer beats",
-    "nstdb-118e12": "118 with electrode motion at 12 dB SNR (tuning): 8 extra beats in the "
-                    "noise, F1 0.983 < SWT's 0.998, HR +2.7 bpm (SWT +0.3); 6 extra, F1 "
-                    "0.988, HR +2.0 once an early beat in noise gives way to the rhythm",
+    # nstdb-118e12 meets the goal since the thirteenth pass (F1 1.000, HR +0.0 bpm; it was
+    # F1 0.983-0.988 < SWT's 0.998, HR +2.0-2.7): see
+    # test_electrode_motion_takes_20_45_hz_where_the_qrs_keeps_the_rhythm_there
     "nstdb-118e00": "118 with electrode motion at 0 dB SNR (tuning): F1 0.739 when first "
                     "scored (39 missed, 101 extra), 0.793 (25 missed, 86 extra) once the "
                     "noisiest windows took 20-45 Hz, 0.803 (25 missed, 79 extra) with the "
                     "twelfth pass's changes < SWT's 0.830, HR +18.1 bpm; 0.808 (76 extra), "
-                    "HR +17.0 once an early beat in noise gives way to the rhythm; no "
-                    "detector within "
+                    "HR +17.0 once an early beat in noise gives way to the rhythm; 0.849 "
+                    "(20 missed, 57 extra: F1 now >= SWT's), HR +12.4 once a noisy window "
+                    "whose 20-45 Hz beats keep the rhythm takes that band; no detector within "
                     "1.5 bpm (peers +9.0 to +26.0)",
     "mitdb-228": "first minute of 228 (held out, scored once): two of the annotation's "
                  "isolated QRS-like artefacts ('|', 15.6 and 47.2 s) taken as beats, so F1 "
@@ -405,7 +436,9 @@ def test_search_back_takes_no_t_wave_in_the_pause_after_a_pvc():
     ref, ours, _ = _ours_and_best_peer("mitdb-106-v1")
     m = beat_match(ref[ref < 60], ours[ours < 60])
     assert (m.fp, m.fn) == (0, 0) and m.tp == np.count_nonzero(ref < 60) > 60
-    ref, ours, _ = _ours_and_best_peer("nstdb-118e00")
+    # (in 5-20 Hz: since the thirteenth pass the stream takes 20-45 Hz there, ecg_band)
+    ref, _, _ = _ours_and_best_peer("nstdb-118e00")
+    ours = _in_band(*record_data(record("nstdb-118e00")))
     assert np.abs(ours - 68.078).min() < 0.05 and np.abs(ref - 68.078).min() < 0.15
 
 
@@ -418,20 +451,64 @@ def test_a_noise_wave_that_splits_a_regular_interval_gives_way_to_the_rhythm(mon
     else that is annotated is lost."""
     import dataclasses
 
-    import empathy.edge.heart_method as hm
+    from empathy.edge.heart import METHODS
 
-    ref, ours, best = _ours_and_best_peer("nstdb-118e06")
+    # in 5-20 Hz, where these waves are (since the thirteenth pass the stream takes 20-45 Hz
+    # there from 40 s on: test_electrode_motion_takes_20_45_hz_where_the_qrs_keeps_the_rhythm_there)
+    ref, _, _ = _ours_and_best_peer("nstdb-118e06")
+    x, fs = record_data(record("nstdb-118e06"))
+    ours = _in_band(x, fs)
     extra = (60.742, 65.033, 78.075, 97.019, 100.128)
     for t in extra:
         assert np.abs(ours - t).min() > 0.15 and np.abs(ref - t).min() > 0.15
-    m = beat_match(ref, ours)
-    assert m.f1 >= best and (m.tp, m.fp) == (234, 21)
-    monkeypatch.setitem(hm.METHODS, "ecg", dataclasses.replace(hm.METHODS["ecg"],
-                                                                noise_rhythm=False))
-    x, fs = record_data(record("nstdb-118e06"))
-    without = waveform_peaks(x, fs, "ecg").idx / fs
+    without = _in_band(x, fs, dataclasses.replace(METHODS["ecg"], noise_rhythm=False))
     assert all(np.abs(without - t).min() < 0.01 for t in extra)
-    assert beat_match(ref, without).tp <= m.tp
+    assert beat_match(ref, without).tp <= beat_match(ref, ours).tp
+
+
+def _in_band(x, fs, method=None):
+    """Our beats with the band fixed (the usual 5-20 Hz by default: no ecg_band choice)."""
+    from empathy.edge.heart import METHODS, BeatStream
+
+    st = BeatStream(fs, "ecg", method or METHODS["ecg"])
+    return np.concatenate([st.push(x).idx, st.finish().idx]) / fs
+
+
+def _switches(x, fs):
+    """Where an ECG stream's band changed (s)."""
+    from empathy.edge.heart import BeatStream
+
+    st = BeatStream(fs, "ecg")
+    st.push(x)
+    st.finish()
+    return [round(s / fs) for s in st.bands.switches]
+
+
+def test_electrode_motion_takes_20_45_hz_where_the_qrs_keeps_the_rhythm_there():
+    """NSTDB 118 with electrode motion (tuning): the motion, mostly under 20 Hz, makes
+    QRS-like waves in 5-20 Hz and leaves 20-45 Hz to the QRS (py-ecg-detectors' SWT, a
+    22-45 Hz wavelet band, found 1 extra beat on 118e12, we 6). A noisy window where fresh
+    detectors' 20-45 Hz beats are fewer, with no gap, and the 5-20 Hz ones break the rhythm
+    takes 20-45 Hz (ecg_band.high_keeps_rhythm). Before, 118e12 stayed in 5-20 Hz (F1 0.988,
+    HR +2.0 bpm) and 118e06 and e00 went to 20-45 Hz at 110 s (F1 0.951 and 0.808, HR +6.0
+    and +17.0). Paced complexes and PVCs (MIT-BIH 104, 106, 107, 203, the stress cases), that
+    20-45 Hz loses, and muscle noise, that fills it, keep 5-20 Hz."""
+    for name, at in (("nstdb-118e12", 50), ("nstdb-118e06", 40), ("nstdb-118e00", 50)):
+        assert _switches(*record_data(need(name))) == [at, 160], name
+    ref, ours, best = _ours_and_best_peer("nstdb-118e12")
+    m = beat_match(ref, ours)
+    assert (m.fp, m.fn) == (0, 0) and abs(bpm(ours) - bpm(ref)) < 0.1
+    for name in ("nstdb-118e06", "nstdb-118e00"):
+        ref, ours, best = _ours_and_best_peer(name)
+        assert beat_match(ref, ours).f1 >= best, name
+    for name in ("mitdb-104", "mitdb-106", "mitdb-107", "mitdb-203", "mitdb-106-v1",
+                 "mitdb-118", "nstdb-118e24"):
+        assert _switches(*record_data(need(name))) == [], name
+    x, fs = record_data(need("systole-ecg"))
+    x = x[:int(60 * fs)]
+    ref = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
+    for name, (y, _) in stress_cases(x, fs, ref[ref < 59]).items():
+        assert _switches(y, fs) == [], name
 
 
 @pytest.mark.parametrize("name", ["mitdb-104", "mitdb-106", "mitdb-123", "mitdb-107",
