@@ -32,7 +32,7 @@ from .cue import (CUE_CONTEXT, CUE_KEY_SIZE, CUE_MAX_ID, SIG_SIZE, CueSigner, Cu
                   ScreenCue, decode_cue, encode_cue)
 from .sample import (BODY_SIZE, EXPRESSION_NONE, EXPRESSIONS, PACKET_SIZE, Flag, SeatSample,
                      decode, encode)
-from .status import STATUS_MAX_SCREEN, Status, decode_status, encode_status
+from .status import STATUS_MAX_SCREEN, Status, decode_status, encode_status, peek_status
 
 __all__ = [
     "BATTERY_MAINS", "HEALTH_SIZE", "HEALTH_V1_SIZE", "HEALTH_V2_SIZE", "MAX_ESTIMATE_LAG_MS",
@@ -45,5 +45,5 @@ __all__ = [
     "ScreenCue", "decode_cue", "encode_cue",
     "BODY_SIZE", "EXPRESSION_NONE", "EXPRESSIONS", "PACKET_SIZE", "Flag", "SeatSample",
     "decode", "encode",
-    "STATUS_MAX_SCREEN", "Status", "decode_status", "encode_status",
+    "STATUS_MAX_SCREEN", "Status", "decode_status", "encode_status", "peek_status",
 ]
