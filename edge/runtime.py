@@ -380,7 +380,7 @@ class SeqReserve:
     def use(self, seq: int) -> None:
         """`seq` is about to be sent: reserve the next block once it reaches the limit
         (serial arithmetic: numbers wrap at 2**32)."""
-        if (seq - self.limit) & wire.SEQ_MASK >= 1 << 31:  # still below the limit
+        if wire.seq_delta(seq, self.limit) < 0:  # still below the limit
             return
         self.limit = (seq + self.BLOCK) & wire.SEQ_MASK
         try:

@@ -238,3 +238,15 @@ def test_a_status_peeked_is_the_status_decoded_and_its_tag_is_not_checked(unit, 
     for bent in (packet[:-1], packet + b"\0", b"\x10" + packet[1:]):
         with pytest.raises(wire.WireError):
             wire.peek_status(bent)
+
+
+def test_sequence_numbers_are_compared_across_the_wrap():
+    import numpy as np
+
+    m = wire.SEQ_MASK
+    cases = [(0, m, 1), (m, 0, -1), (5, 3, 2), (3, 5, -2), (1 << 31, 0, -(1 << 31)),
+             ((1 << 31) - 1, 0, (1 << 31) - 1), (10, (1 << 33) + 4, 6)]  # b extended (host)
+    for a, b, d in cases:
+        assert wire.seq_delta(a, b) == d, (a, b)
+    a, b, d = (np.array(c, np.int64) for c in zip(*cases))
+    assert np.array_equal(wire.seq_delta(a, b), d)
