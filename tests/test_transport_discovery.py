@@ -60,12 +60,13 @@ def test_a_foreign_address_leaves_no_socket_open():
 
     from empathy.discovery import announce_if_lan
 
+    gc.collect()  # what earlier tests left to the collector is not ours to count
     fds = len(os.listdir("/proc/self/fd"))
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", ResourceWarning)
         for _ in range(3):
             assert announce_if_lan("udp://10.9.9.9:47100") is None
         gc.collect()
-        assert len(os.listdir("/proc/self/fd")) == fds
+        assert len(os.listdir("/proc/self/fd")) <= fds
     assert not [w for w in seen if issubclass(w.category, ResourceWarning)], \
         [str(w.message) for w in seen]
