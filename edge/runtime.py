@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import signal
 import threading
 import time
@@ -23,7 +22,7 @@ from empathy.clock import now_us
 from empathy.clocksync import ClockSync
 from empathy.config import ip_address, setting
 from empathy.keys import Keystore, KeystoreWatch
-from empathy.paths import data_dir, state_dir
+from empathy.paths import data_dir
 from empathy.sensors.base import SCHEMES as SOURCES, Frame, open_source
 from empathy.transports import check_url, open_sender
 from empathy.calibration.store import check_id
@@ -31,6 +30,7 @@ from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import ESTIMATE_LATENCY_S
 from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
+from empathy.edge.sequence import SeqReserve, seq_path
 from empathy.edge.uplink import UplinkWatch
 
 log = logging.getLogger("empathy.edge")
@@ -128,11 +128,6 @@ class EdgeConfig:
         ids = [s.seat_id for s in self.seats]
         if len(set(ids)) != len(ids):
             raise ValueError(f"seats: a seat id is listed twice ({sorted(ids)})")
-
-
-def seq_path(cfg: EdgeConfig) -> Path:
-    """Where the unit's packet sequence survives restarts (`empathy doctor` checks it too)."""
-    return Path(cfg.seq_file) if cfg.seq_file else state_dir("edge", f"unit{cfg.unit_id}.seq")
 
 
 def load_profiles(cfg: EdgeConfig) -> list[SeatProfile]:
@@ -356,40 +351,6 @@ class ChannelLog:
 
     def close(self) -> None:
         self.f.close()
-
-
-class SeqReserve:
-    """Sequence numbers reserved on disk a block at a time, so a unit started again (even
-    after SIGKILL or a power cut) goes on past every number it sent before; from 0 the host
-    would refuse it as a replay until it caught up. A restart skips at most one block."""
-
-    BLOCK = 1024  # about 80 s of one seat's packets: one small write per block
-
-    def __init__(self, path):
-        self.path = Path(path)
-        try:
-            self.start = int(self.path.read_text()) & wire.SEQ_MASK
-        except FileNotFoundError:
-            self.start = 0
-        except (OSError, ValueError) as e:
-            log.warning("sequence file %s unreadable (%s): starting from 0", self.path, e)
-            self.start = 0
-        self.limit = self.start
-        self.use(self.start)
-
-    def use(self, seq: int) -> None:
-        """`seq` is about to be sent: reserve the next block once it reaches the limit
-        (serial arithmetic: numbers wrap at 2**32)."""
-        if (seq - self.limit) & wire.SEQ_MASK >= 1 << 31:  # still below the limit
-            return
-        self.limit = (seq + self.BLOCK) & wire.SEQ_MASK
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(str(self.limit))
-            os.replace(tmp, self.path)
-        except OSError as e:  # a read-only state folder costs the restart guarantee only
-            log.warning("cannot reserve sequence numbers in %s: %s", self.path, e)
 
 
 def _battery() -> int:

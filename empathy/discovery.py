@@ -35,6 +35,16 @@ def _lan_address() -> str:
             return "127.0.0.1"
 
 
+def _check_ours(host: str) -> None:
+    """OSError unless `host` is an address of this machine: zeroconf opens its listening
+    socket before it finds out, and leaves that socket open when it fails."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind((host, 0))
+        except OSError:
+            raise OSError(f"{host} is not an address of this machine") from None
+
+
 class Announcement:
     """Says "a host for screen NAME receives at URL" on the LAN until closed."""
 
@@ -46,12 +56,18 @@ class Announcement:
         # Where to reach us and nothing else: no user, no file paths from the query.
         self.url = urlunsplit((u.scheme, f"{host}:{u.port}" if u.port else host, u.path,
                                "", ""))
-        self.zc = Zeroconf(interfaces=interfaces or [host], ip_version=IPVersion.V4Only)
         self.info = ServiceInfo(SERVICE, f"empathy-{screen}-{u.scheme}.{SERVICE}",
                                 addresses=[socket.inet_aton(host)], port=u.port or 0,
                                 properties={"url": self.url, "screen": screen},
                                 server=f"empathy-{screen}.local.")
-        self.zc.register_service(self.info, allow_name_change=True)
+        if not interfaces:
+            _check_ours(host)
+        self.zc = Zeroconf(interfaces=interfaces or [host], ip_version=IPVersion.V4Only)
+        try:
+            self.zc.register_service(self.info, allow_name_change=True)
+        except BaseException:
+            self.zc.close()
+            raise
 
     def close(self) -> None:
         self.zc.unregister_service(self.info)
@@ -80,11 +96,13 @@ def find_host(scheme: str, timeout_s: float = 5.0, screen: str = "", interfaces=
             found.append(url)
             done.set()
 
-    browser = ServiceBrowser(zc, SERVICE, handlers=[changed])
     try:
-        done.wait(timeout_s)
+        browser = ServiceBrowser(zc, SERVICE, handlers=[changed])
+        try:
+            done.wait(timeout_s)
+        finally:
+            browser.cancel()
     finally:
-        browser.cancel()
         zc.close()
     if not found:
         raise TransportError(f"no Empathy host announced a {scheme}:// receiver on the LAN "

@@ -153,7 +153,7 @@ def check_ble_links(seats: list[int]) -> list[Finding]:
 
 
 def _seq_path(cfg) -> Path:
-    from empathy.edge.runtime import seq_path
+    from empathy.edge.sequence import seq_path
 
     return seq_path(cfg)
 
@@ -161,7 +161,7 @@ def _seq_path(cfg) -> Path:
 def check_uplink(cfg) -> list[Finding]:
     """The broker accepts us (MQTT) and the host answers clock sync; the clock offset."""
     from empathy.clocksync import ClockSync
-    from empathy.edge.runtime import SeqReserve
+    from empathy.edge.sequence import SeqReserve
     from empathy.keys import Keystore, KeyError_
     from empathy.transports import TransportError, open_sender
 

@@ -42,7 +42,6 @@ FRESH_S = 5.0  # a sample stamped further than this from the host clock is refus
 SAVE_S = 1.0  # how often replay windows and seat locks go to the state folder
 _CONTROL = np.array(sorted(wire_batch.CONTROL_HEADERS), np.uint8)
 _TS_MOD = wire.TS_MASK + 1
-_HALF32 = 1 << 31  # status epochs are 32-bit sequence numbers: compared serially
 log = logging.getLogger("empathy.host.receive")
 
 
@@ -254,7 +253,7 @@ class Intake:
             self.rejected["bad_status"] += 1  # untagged (a unit from before), forged, bent
             return None
         last = self.epochs.get(st.unit_id)
-        ahead = None if last is None else (st.epoch - last + _HALF32) % (1 << 32) - _HALF32
+        ahead = None if last is None else wire.seq_delta(st.epoch, last)
         if (ahead is not None and ahead < 0) or (ahead is None and not st.online):
             self.rejected["stale_status"] += 1
             return None

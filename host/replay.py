@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from empathy import wire
+
 UNITS = 1 << 16
-_MOD = 1 << 32
-_HALF = 1 << 31
 _VECTOR_ROUNDS = 4  # a unit with more packets than this in one batch: the rest one by one
 
 
@@ -39,7 +39,7 @@ class ReplayWindows:
             ids, first = np.unique(units[new], return_index=True)
             top = top.copy()
             top[new] = seqs[new][first[np.searchsorted(ids, units[new])]]
-        return top + ((seqs - top + _HALF) % _MOD - _HALF)
+        return top + wire.seq_delta(seqs, top)
 
     def accept(self, unit: int, seq: int) -> bool:
         """One extended sequence number (see `extend`)."""

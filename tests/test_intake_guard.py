@@ -12,7 +12,7 @@ import pytest
 
 from empathy import wire, wire_batch
 from empathy.clock import now_us
-from empathy.edge.runtime import SeqReserve
+from empathy.edge.sequence import SeqReserve
 from empathy.host.audience import fuse, trimmed_mean, unit_weights, weighted_trimmed_mean
 from empathy.host.ownership import SeatOwners
 from empathy.host.receive import Intake

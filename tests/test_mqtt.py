@@ -140,6 +140,40 @@ def test_host_and_unit_ride_out_a_broker_restart(tmp_path):
             b1.stop()
 
 
+@pytest.mark.parametrize("screen", ["s", "x" * wire.STATUS_MAX_SCREEN, "salle-\u00e9"])
+def test_the_host_takes_every_status_of_its_screen_and_refuses_the_rest_early(broker, screen):
+    """The transport reads a status's unit and screen (unverified) to refuse what cannot be
+    this screen's unit's before it queues for the intake; every genuine variant passes."""
+    import paho.mqtt.client as mqtt
+
+    url, key = broker.url(screen), bytes(32)
+    rx = open_receiver(url)
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    pub.connect("127.0.0.1", broker.port, 5)
+    pub.loop_start()
+    good = [wire.encode_status(wire.Status(3, e, on, screen), key)
+            for e in (0, 1 << 31, wire.SEQ_MASK) for on in (True, False)]
+    other = "y" if screen != "y" else "z"
+    bad = {"bad_status": [b"", b"offline", good[0][:-1], good[0] + b"\0",
+                          wire.encode_status(wire.Status(3, 1, True, other), key),
+                          wire.encode_status(wire.Status(3, 1, True, screen[:-1] + "2"), key),
+                          wire.encode(wire.SeatSample(3, 3, 1, 1), key)],
+           "topic_mismatch": [wire.encode_status(wire.Status(4, 1, True, screen), key)]}
+    try:
+        for payload in good + [p for ps in bad.values() for p in ps]:
+            pub.publish(f"empathy/{screen}/u/3/status", payload, 1).wait_for_publish(5)
+        want = {k: len(v) for k, v in bad.items()}
+        gone, end = [], time.monotonic() + 5
+        while (len(gone) < len(good) or dict(rx.rejected) != want) and time.monotonic() < end:
+            time.sleep(0.02)
+            gone += rx.take_gone()
+        assert gone == good and dict(rx.rejected) == want, (len(gone), rx.rejected)
+    finally:
+        pub.disconnect()
+        pub.loop_stop()
+        rx.close()
+
+
 @pytest.mark.slow
 def test_demo_runs_over_mqtt(tmp_path):
     from empathy.host.demo import run_demo

@@ -48,3 +48,25 @@ def test_announce_only_beyond_loopback_and_never_fatal():
     assert announce_if_lan("udp://127.0.0.1:47100") is None
     assert announce_if_lan("serial:///dev/ttyUSB0") is None
     assert announce_if_lan("udp://10.9.9.9:47100") is None  # not our address: warn, go on
+
+
+def test_a_foreign_address_leaves_no_socket_open():
+    # zeroconf opens its listening socket before it finds the address is not ours; left to
+    # the garbage collector (or held by the logged error), a host that retries announcing
+    # runs out of descriptors
+    import gc
+    import os
+    import warnings
+
+    from empathy.discovery import announce_if_lan
+
+    gc.collect()  # what earlier tests left to the collector is not ours to count
+    fds = len(os.listdir("/proc/self/fd"))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", ResourceWarning)
+        for _ in range(3):
+            assert announce_if_lan("udp://10.9.9.9:47100") is None
+        gc.collect()
+        assert len(os.listdir("/proc/self/fd")) <= fds
+    assert not [w for w in seen if issubclass(w.category, ResourceWarning)], \
+        [str(w.message) for w in seen]

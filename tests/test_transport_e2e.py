@@ -276,3 +276,37 @@ def test_udp_port_zero_is_any_free_port_and_no_port_the_default():
         a.close()
         b.close()
     assert udp._addr("udp://127.0.0.1") == ("127.0.0.1", udp.DEFAULT_PORT)
+
+
+def test_every_transport_opens_the_way_a_unit_opens_it(link):
+    """One call for every scheme (edge/runtime.py passes the status callables to all): MQTT
+    tags its online status with them, the others have no sessions and carry samples alike."""
+    url, rx = link
+    keys = Keystore.new([8])
+    epochs = iter(range(50, 100))
+    tx = open_sender(url, 8, status_key=lambda: keys.units[8], epochs=epochs.__next__)
+    intake = Intake(keys.units)
+    try:
+        gone, seq, end = [], 0, time.monotonic() + 10
+        while intake.accepted < 20 and time.monotonic() < end:
+            tx.send(wire.encode(wire.SeatSample(8, 80, seq, now_us()), keys.units[8]))
+            seq += 1
+            intake.feed(rx.recv_batch(0.02))
+            gone += rx.take_gone()
+        assert intake.accepted >= 20 and not intake.rejected, intake.rejected
+        intake.check_health(gone)
+        assert intake.epochs == ({8: 50} if url.startswith("mqtt") else {}), intake.epochs
+    finally:
+        tx.close()
+
+
+@pytest.mark.parametrize("url", ["tcp://127.0.0.1:1", "127.0.0.1:47100", "auto"])
+def test_an_unknown_transport_is_one_line_naming_the_known_ones(url):
+    from empathy.transports import TransportError, check_url
+
+    for opening in (lambda: open_sender(url, 1), lambda: open_receiver(url),
+                    lambda: check_url(url)):
+        with pytest.raises((TransportError, ValueError)) as e:
+            opening()
+        msg = str(e.value)
+        assert "\n" not in msg and "(known: mqtt://, mqtts://, serial://, udp://)" in msg, msg

@@ -223,3 +223,30 @@ def test_a_declared_estimate_lag_is_range_checked_where_it_enters():
     with pytest.raises(wire.WireError) as e:
         wire.decode_health(body + wire.tag(key, body), {9: key})
     assert e.value.reason == "bad_field"
+
+
+@given(st.integers(0, 0xFFFF), st.integers(0, wire.SEQ_MASK), st.booleans(),
+       st.text(st.characters(codec="utf-8"), min_size=1, max_size=16))
+def test_a_status_peeked_is_the_status_decoded_and_its_tag_is_not_checked(unit, epoch, on, name):
+    s = wire.Status(unit, epoch, on, name)
+    packet = wire.encode_status(s, KEY)
+    assert wire.decode_status(packet, {unit: KEY}) == wire.peek_status(packet) == s
+    forged = wire.encode_status(s, bytes(32))  # what only the intake can tell apart
+    assert wire.peek_status(forged) == s
+    with pytest.raises(wire.WireError, match="bad_tag"):
+        wire.decode_status(forged, {unit: KEY})
+    for bent in (packet[:-1], packet + b"\0", b"\x10" + packet[1:]):
+        with pytest.raises(wire.WireError):
+            wire.peek_status(bent)
+
+
+def test_sequence_numbers_are_compared_across_the_wrap():
+    import numpy as np
+
+    m = wire.SEQ_MASK
+    cases = [(0, m, 1), (m, 0, -1), (5, 3, 2), (3, 5, -2), (1 << 31, 0, -(1 << 31)),
+             ((1 << 31) - 1, 0, (1 << 31) - 1), (10, (1 << 33) + 4, 6)]  # b extended (host)
+    for a, b, d in cases:
+        assert wire.seq_delta(a, b) == d, (a, b)
+    a, b, d = (np.array(c, np.int64) for c in zip(*cases))
+    assert np.array_equal(wire.seq_delta(a, b), d)

@@ -20,6 +20,8 @@ from __future__ import annotations
 import importlib
 from urllib.parse import urlsplit, urlunsplit
 
+# URL scheme -> the module that carries it (as pyserial's URL handlers): each module has
+# `Sender(url, unit_id, status_key, epochs)` and `Receiver(url)`, the shapes above.
 SCHEMES = {"udp": "empathy.transports.udp", "mqtt": "empathy.transports.mqtt",
            "mqtts": "empathy.transports.mqtt", "serial": "empathy.transports.serial"}
 
@@ -28,27 +30,30 @@ class TransportError(RuntimeError):
     pass
 
 
+def _module_name(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme not in SCHEMES:
+        what = f"unknown transport {scheme!r}" if scheme else "no transport scheme"
+        raise TransportError(f"{url!r}: {what} (known: "
+                             f"{', '.join(s + '://' for s in sorted(SCHEMES))})")
+    return SCHEMES[scheme]
+
+
 def check_url(url: str) -> None:
     """Config check: a transport URL with a known scheme and a real port (ValueError)."""
     from empathy.config import url_port
 
-    scheme = urlsplit(url).scheme
-    if scheme not in SCHEMES:
-        raise ValueError(f"{url!r}: unknown transport {scheme!r} (known: "
-                         f"{', '.join(sorted(SCHEMES))})")
+    try:
+        _module_name(url)
+    except TransportError as e:
+        raise ValueError(str(e)) from None
     url_port(url)
 
 
-def _module(url: str):
-    scheme = urlsplit(url).scheme
-    if scheme not in SCHEMES:
-        raise TransportError(f"{url}: unknown transport {scheme!r} (known: {', '.join(SCHEMES)})")
-    return importlib.import_module(SCHEMES[scheme])
-
-
 def open_sender(url: str, unit_id: int = 0, status_key=None, epochs=None):
-    """`status_key`, `epochs`: callables that let an MQTT unit tag its online/offline
-    status (empathy/transports/mqtt.py); other transports have no status to tag."""
+    """`status_key`, `epochs`: callables that let a unit tag its online/offline status where
+    the transport carries one (MQTT, empathy/transports/mqtt.py); the others have none."""
+    module = _module_name(url)  # first: an unknown scheme is not looked for on the LAN
     u = urlsplit(url)
     if u.hostname == "auto":  # the announced host and port; our own user, screen and options
         from empathy.discovery import find_host
@@ -57,11 +62,8 @@ def open_sender(url: str, unit_id: int = 0, status_key=None, epochs=None):
         user = u.netloc.rpartition("@")[0]
         url = urlunsplit((u.scheme, (user + "@" if user else "") + found.netloc,
                           u.path or found.path, u.query, ""))
-    mod = _module(url)
-    if status_key and mod.__name__.endswith(".mqtt"):
-        return mod.Sender(url, unit_id, status_key, epochs)
-    return mod.Sender(url, unit_id)
+    return importlib.import_module(module).Sender(url, unit_id, status_key, epochs)
 
 
 def open_receiver(url: str):
-    return _module(url).Receiver(url)
+    return importlib.import_module(_module_name(url)).Receiver(url)

@@ -12,6 +12,7 @@ from collections import Counter
 
 import paho.mqtt.client as mqtt
 
+from empathy import wire
 from empathy.transports import TransportError
 from empathy.transports.mqtt_url import Inbox, MqttUrl
 
@@ -65,8 +66,6 @@ class Receiver:
         self.running = True
         self.ctx = self.cfg.ssl_context() if self.cfg.tls else None
         self.prefix = f"{self.cfg.base}/".encode()
-        name = self.cfg.screen.encode()  # a status names its screen (wire.Status), tagged
-        self.screen = bytes([len(name) & 0xFF]) + name
         share = f"$share/{self.cfg.group}/" if self.cfg.group else ""
         b = self.cfg.base
         self.subs = [(f"{share}{b}/+/s", 0), (f"{share}{b}/+/c", 0), (f"{share}{b}/+/h", 1),
@@ -234,15 +233,19 @@ class Receiver:
         if leaf in _PACKET_LEAVES:
             payload = bytes(buf[k:end])
             # The broker's ACL says who may publish under u/N/: the packet must claim N.
-            if len(payload) >= 3 and (payload[1] << 8 | payload[2]) != int(unit_txt):
+            if len(payload) >= 3 and wire.unit_of(payload) != int(unit_txt):
                 self.rejected["topic_mismatch"] += 1
             else:
                 payloads.append(payload)
-        elif leaf == b"status":  # checked by the intake, which holds the keys
+        elif leaf == b"status":  # its tag is checked by the intake, which holds the keys
             payload = bytes(buf[k:end])
-            if payload[8:8 + len(self.screen)] != self.screen:  # plain words too
+            try:
+                claim = wire.peek_status(payload)
+            except wire.WireError:  # plain words, a packet of another kind, cut or padded
+                claim = None
+            if claim is None or claim.screen != self.cfg.screen:
                 self.rejected["bad_status"] += 1
-            elif (payload[1] << 8 | payload[2]) != int(unit_txt):
+            elif claim.unit_id != int(unit_txt):
                 self.rejected["topic_mismatch"] += 1
             elif len(self.gone) >= MAX_STATUS:  # a flood: each costs the intake an HMAC
                 self.rejected["status_flood"] += 1

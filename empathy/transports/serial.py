@@ -83,7 +83,9 @@ class _Link:
 
 
 class Sender(_Link):
-    def __init__(self, url: str, unit_id: int = 0):
+    """`status_key`, `epochs` (open_sender's): a cable has no sessions, so no status to tag."""
+
+    def __init__(self, url: str, unit_id: int = 0, status_key=None, epochs=None):
         super().__init__(url)
 
 

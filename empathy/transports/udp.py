@@ -55,7 +55,9 @@ def _drain(sock, timeout_s: float, limit: int) -> list[bytes]:
 
 
 class Sender:
-    def __init__(self, url: str, unit_id: int = 0):
+    """`status_key`, `epochs` (open_sender's): UDP has no sessions, so no status to tag."""
+
+    def __init__(self, url: str, unit_id: int = 0, status_key=None, epochs=None):
         self.url = url
         self.addr = _addr(url)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

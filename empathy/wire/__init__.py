@@ -27,12 +27,12 @@ from .control import (BATTERY_MAINS, HEALTH_SIZE, HEALTH_V1_SIZE, HEALTH_V2_SIZE
                       encode_sync, encode_sync_reply)
 from .core import (KIND_CUE, KIND_HEALTH, KIND_SAMPLE, KIND_STATUS, KIND_SYNC,
                    KIND_SYNC_REPLY, REASONS, SEQ_MASK, TAG_SIZE, TS_MASK, VERSION, KeyLookup,
-                   WireError, kind_of, tag, unit_of)
+                   WireError, kind_of, seq_delta, tag, unit_of)
 from .cue import (CUE_CONTEXT, CUE_KEY_SIZE, CUE_MAX_ID, SIG_SIZE, CueSigner, CueVerifier,
                   ScreenCue, decode_cue, encode_cue)
 from .sample import (BODY_SIZE, EXPRESSION_NONE, EXPRESSIONS, PACKET_SIZE, Flag, SeatSample,
                      decode, encode)
-from .status import STATUS_MAX_SCREEN, Status, decode_status, encode_status
+from .status import STATUS_MAX_SCREEN, Status, decode_status, encode_status, peek_status
 
 __all__ = [
     "BATTERY_MAINS", "HEALTH_SIZE", "HEALTH_V1_SIZE", "HEALTH_V2_SIZE", "MAX_ESTIMATE_LAG_MS",
@@ -40,10 +40,10 @@ __all__ = [
     "decode_sync_reply", "encode_health", "encode_sync", "encode_sync_reply",
     "KIND_CUE", "KIND_HEALTH", "KIND_SAMPLE", "KIND_STATUS", "KIND_SYNC", "KIND_SYNC_REPLY",
     "REASONS", "SEQ_MASK", "TAG_SIZE", "TS_MASK", "VERSION", "KeyLookup", "WireError",
-    "kind_of", "tag", "unit_of",
+    "kind_of", "seq_delta", "tag", "unit_of",
     "CUE_CONTEXT", "CUE_KEY_SIZE", "CUE_MAX_ID", "SIG_SIZE", "CueSigner", "CueVerifier",
     "ScreenCue", "decode_cue", "encode_cue",
     "BODY_SIZE", "EXPRESSION_NONE", "EXPRESSIONS", "PACKET_SIZE", "Flag", "SeatSample",
     "decode", "encode",
-    "STATUS_MAX_SCREEN", "Status", "decode_status", "encode_status",
+    "STATUS_MAX_SCREEN", "Status", "decode_status", "encode_status", "peek_status",
 ]

@@ -21,6 +21,7 @@ KIND_STATUS = 6  # a unit's MQTT status (online, or its last will "offline"), ed
 TAG_SIZE = 7
 TS_MASK = (1 << 48) - 1
 SEQ_MASK = (1 << 32) - 1  # sequence numbers wrap; the host extends them (host/replay.py)
+_SEQ_HALF = 1 << 31
 
 REASONS = (
     "too_short",
@@ -48,6 +49,12 @@ KeyLookup = Union[Mapping[int, bytes], Callable[[int], Optional[bytes]]]
 def tag(key: bytes, body: bytes) -> bytes:
     """Truncated HMAC-SHA256 over the packet body."""
     return hmac.digest(key, body, hashlib.sha256)[:TAG_SIZE]
+
+
+def seq_delta(a, b):
+    """a - b for sequence numbers that wrap at 2**32 (serial arithmetic, RFC 1982): the
+    distance in [-2**31, 2**31). Ints, or numpy integer arrays (int64)."""
+    return (a - b + _SEQ_HALF) % (SEQ_MASK + 1) - _SEQ_HALF
 
 
 def unit_of(packet: bytes) -> int:

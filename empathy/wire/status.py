@@ -21,7 +21,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .core import KIND_STATUS, SEQ_MASK, TAG_SIZE, VERSION, KeyLookup, WireError, _open, tag
+from .core import (KIND_STATUS, SEQ_MASK, TAG_SIZE, VERSION, KeyLookup, WireError,
+                   _check_header, _open, tag)
 
 _STATUS = struct.Struct(">BHIBB")
 STATUS_MAX_SCREEN = 64
@@ -45,6 +46,19 @@ def encode_status(s: Status, key: bytes) -> bytes:
 
 
 def decode_status(packet: bytes, keys: KeyLookup) -> Status:
+    return _status(_open(packet, KIND_STATUS, _layout(packet), keys))
+
+
+def peek_status(packet: bytes) -> Status:
+    """The status a packet claims, its shape checked but its tag NOT verified: for routing
+    and refusing early (a transport); only `decode_status` says it is the unit's."""
+    layout = _layout(packet)
+    _check_header(packet[0], KIND_STATUS)
+    return _status(layout.unpack(packet[:layout.size]))
+
+
+def _layout(packet: bytes) -> struct.Struct:
+    """The packet's layout, its length checked against the screen name it announces."""
     if len(packet) < _STATUS.size + 1 + TAG_SIZE:
         raise WireError("too_short", f"{len(packet)} bytes")
     n = packet[_STATUS.size - 1]
@@ -52,8 +66,11 @@ def decode_status(packet: bytes, keys: KeyLookup) -> Status:
     if len(packet) != want:
         raise WireError("too_long" if len(packet) > want else "too_short",
                         f"{len(packet)} bytes for a {n}-byte screen name")
-    layout = struct.Struct(f">BHIBB{n}s")
-    _, unit, epoch, online, _, name = _open(packet, KIND_STATUS, layout, keys)
+    return struct.Struct(f">BHIBB{n}s")
+
+
+def _status(fields: tuple) -> Status:
+    _, unit, epoch, online, n, name = fields
     if online > 1 or not 1 <= n <= STATUS_MAX_SCREEN:
         raise WireError("bad_field", f"online {online}, screen name of {n} bytes")
     try:
