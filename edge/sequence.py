@@ -4,10 +4,9 @@ window a unit), carried over restarts so the host never sees a number twice."""
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
-from empathy import wire
+from empathy import atomic, wire
 from empathy.paths import state_dir
 
 log = logging.getLogger("empathy.edge")
@@ -45,8 +44,6 @@ class SeqReserve:
         self.limit = (seq + self.BLOCK) & wire.SEQ_MASK
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(str(self.limit))
-            os.replace(tmp, self.path)
+            atomic.write_text(self.path, str(self.limit))  # two units never share a .tmp
         except OSError as e:  # a read-only state folder costs the restart guarantee only
             log.warning("cannot reserve sequence numbers in %s: %s", self.path, e)
