@@ -71,11 +71,13 @@ class BeatRefiner:
         idx, kept = [], []
         for p in peaks:
             # a small pulse found by search-back: its filtered peak may come well before
-            # the raw one (the band-pass peaks on the upstroke of a slow, weak pulse)
+            # the raw one (the band-pass peaks on the upstroke of a slow, weak pulse); so may
+            # a pulse under motion (`edge_reach`) or back from a drop-out to the floor, where
+            # the usual window ends on its upstroke
             wide = p in self.found
             self.found.discard(p)
             r = self._refine(p, h0, 2 * self.refine if wide else self.refine)
-            if r < 0 and not wide and self._back_from_floor(p, h0):
+            if r < 0 and not wide and (self.m.edge_reach or self._back_from_floor(p, h0)):
                 r = self._refine(p, h0, 2 * self.refine)
             if r < 0 or r <= self.last_beat or not self._rises(r, h0):
                 continue
