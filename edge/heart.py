@@ -23,7 +23,8 @@ How (Elgendi's two-moving-average detector, made causal):
    energy blocks or the height gate missed (Pan-Tompkins' search-back; pulses weakened
    while a hand moves, under heights that motion inflated; PPG: across a drop-out to the
    floor, from 1.3 beats on, and on the raw waveform where the band-passed one, still
-   answering the return's step, shows no peak). ECG: a gap of 1.45 beats is
+   answering the return's step, shows no peak; after a beat on the return itself, from the
+   refractory time on). ECG: a gap of 1.45 beats is
    searched early on for a premature complex that opened no block while the beat-wide
    average still held the QRS before it (in atrial fibrillation its pause may be shorter
    than 1.66 beats). PPG: a pulse under the height gate where the rhythm puts the next

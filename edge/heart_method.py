@@ -90,7 +90,11 @@ METHODS = {
     # waveform (raw_search): built on the drop-out aid (ppg_artefacts --dropouts; 10 seeds,
     # misses 54 -> 47 on pyphysio-bvp, 127 -> 89 on systole-ppg, no extra beat) and
     # heartpy-data3 (155.85 and 227.45 s), every other tuning record but systole-ppg
-    # (176.19 s found) unchanged
+    # (176.19 s found) unchanged. After a beat on the return from the floor (the filter's
+    # answer to the step, whose beat-wide energy keeps the next pulse's block shut) the
+    # search starts at the refractory time, not a beat later (_from_return; the same aid,
+    # 5 seeds: misses 42 -> 18 on systole-ppg, 28 -> 20 on pyphysio-bvp, extras 7 -> 7
+    # and 1 -> 2; every clean tuning record unchanged)
     # Under motion the band-passed peak may come well before the raw pulse's top (motion's
     # 0.5-4 Hz content moves it), and the refine window then ends on the pulse's upstroke:
     # such a candidate is looked for as far on as a search-back beat (edge_reach; built on
