@@ -31,8 +31,9 @@ How (Elgendi's two-moving-average detector, made causal):
    beat needs only `rhythm_height` of the heights.
    A stream's first beat, whose block starts while the averages are still filling, is
    found by a look-back once the first beat after it is. A PPG beat must rise to its peak
-   (at least RISE_MIN of the recent pulses' rise, and RISE_STEPS of the ADC's smallest
-   step): ripples on a trough and a flat line's flicker are not pulses.
+   (at least RISE_MIN of the recent pulses' rise, RISE_RHYTHM where the rhythm puts the next
+   beat, and RISE_STEPS of the ADC's smallest step): ripples on a trough and a flat line's
+   flicker are not pulses.
 5. a quality per beat: how much its shape matches the previous few beats' (motion
    artefacts don't look like pulses), halved when the top is clipped flat.
 
@@ -61,17 +62,17 @@ from empathy.edge.ecg_band import ALT_MIN_FS, CAL_S
 from empathy.edge.heart_beats import Beats, _join
 from empathy.edge.heart_method import (CLIP_FRAC, ECG_HIGH, FIRST_JUDGED, LOOK_BACK_GAP,
                                        METHODS, MIN_HEIGHT, PLATEAU_FRAC, RHYTHM_GAP, RISE_CAP,
-                                       RISE_MIN, RISE_STEPS, SEARCH_GAP, SEARCH_REACH_S,
-                                       SEARCH_SLACK, SLICE, TEMPLATE_BEATS, Method,
-                                       band_alternative)
+                                       RISE_MIN, RISE_RHYTHM, RISE_STEPS, SEARCH_GAP,
+                                       SEARCH_REACH_S, SEARCH_SLACK, SLICE, TEMPLATE_BEATS,
+                                       Method, band_alternative)
 from empathy.edge.heart_stream import BeatStream
 
 # ALT_MIN_FS and CAL_S are ecg_band's, importable from here as before the split
 __all__ = ["ALT_MIN_FS", "CAL_S", "CLIP_FRAC", "ECG_HIGH", "FIRST_JUDGED", "LOOK_BACK_GAP",
            "METHODS", "MIN_HEIGHT", "PLATEAU_FRAC", "RHYTHM_GAP", "RISE_CAP", "RISE_MIN",
-           "RISE_STEPS", "SEARCH_GAP", "SEARCH_REACH_S", "SEARCH_SLACK", "SLICE",
-           "TEMPLATE_BEATS", "BeatStream", "Beats", "Method", "band_alternative", "ecg_peaks",
-           "ppg_peaks", "waveform_peaks"]
+           "RISE_RHYTHM", "RISE_STEPS", "SEARCH_GAP", "SEARCH_REACH_S", "SEARCH_SLACK",
+           "SLICE", "TEMPLATE_BEATS", "BeatStream", "Beats", "Method", "band_alternative",
+           "ecg_peaks", "ppg_peaks", "waveform_peaks"]
 
 
 def waveform_peaks(x, fs_hz: float, kind: str) -> Beats:

@@ -24,6 +24,8 @@ SEARCH_GAP = (1.66, 4.5)  # gaps (in recent beat intervals) that are searched fo
 RHYTHM_GAP = (0.85, 1.4)  # where the rhythm puts the next beat, in them (see _tall_enough)
 LOOK_BACK_GAP = 0.6  # a beat found by _look_back comes at least this many beats before the next
 RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
+RISE_RHYTHM = 0.1  # and where the rhythm puts the next beat (systole-ppg 154.75 s: 0.13;
+# ppg_artefacts --motion, 5 seeds: systole-ppg's misses 205 -> 198, one extra beat more)
 RISE_STEPS = 10  # a pulse rises at least this many of the ADC's steps (see _rises)
 RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
 SEARCH_REACH_S = 2.0  # history kept for _search_back beyond one block's needs

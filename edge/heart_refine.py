@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from empathy.edge.heart_beats import _EMPTY, Beats, _array_median, _median
-from empathy.edge.heart_method import (CLIP_FRAC, PLATEAU_FRAC, RISE_CAP, RISE_MIN, RISE_STEPS,
-                                       TEMPLATE_BEATS)
+from empathy.edge.heart_method import (CLIP_FRAC, PLATEAU_FRAC, RHYTHM_GAP, RISE_CAP, RISE_MIN,
+                                       RISE_RHYTHM, RISE_STEPS, TEMPLATE_BEATS)
 
 
 class BeatRefiner:
@@ -106,7 +106,9 @@ class BeatRefiner:
     def _rises(self, r: int, h0: int) -> bool:
         """PPG: a pulse rises to its peak. A raw peak that stands under RISE_MIN of the
         recent pulses' rise above the 350 ms before it is a ripple on a trough or a slope
-        (motion), whatever the band-passed energy said. As with heights, the reference
+        (motion), whatever the band-passed energy said; where the rhythm puts the next beat
+        (RHYTHM_GAP after the last) RISE_RHYTHM will do (pulses weakened after motion, whose
+        rises still set the bar, or by breathing). As with heights, the reference
         starts over after a silence."""
         if not self.m.rise_check:
             return True
@@ -129,7 +131,9 @@ class BeatRefiner:
                 return False
         if len(self.rises) >= 3:
             med = _median(self.rises)
-            if rise < RISE_MIN * med:
+            gap, rr = r - self.last_beat, _median(self.rr) if self.rr else 0.0
+            in_rhythm = RHYTHM_GAP[0] * rr <= gap <= RHYTHM_GAP[1] * rr
+            if rise < (RISE_RHYTHM if in_rhythm else RISE_MIN) * med:
                 return False
             rise = min(rise, RISE_CAP * med)  # a motion spike must not raise the bar at once
         self.rises.append(rise)

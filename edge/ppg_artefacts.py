@@ -1,5 +1,6 @@
-"""`python -m empathy.edge.ppg_artefacts [--seeds N] [--json] [--dropouts | --motion]`: a PPG tuning aid, clean
-tuning recordings with motion-like artefacts laid on, where the true beats are known.
+"""`python -m empathy.edge.ppg_artefacts [--seeds N] [--json] [--dropouts | --motion]`: a PPG
+tuning aid, clean tuning recordings with motion-like artefacts laid on, where the true beats
+are known.
 
 The real PPG records with motion have no beat truth but a chest ECG (wrist, walking and
 cycling: every detector near chance) or the peers' consensus (bsn-bvp-motion: held out,
@@ -31,9 +32,9 @@ come from what a moving hand does to a finger or wrist sensor, not from its sett
 
 Ours, NeuroKit2 (its PPG clean + find-peaks) and HeartPy (every peak it found, rejected ones
 too, as the corpus page scores it; a run that raises finds none) are scored against the
-known beats inside the artefacts' windows (1 s before each to 4 s after it: what an artefact costs, including
-the recovery after it), F1 at ±150 ms, summed over seeds. A tuning aid only: the figures
-are of made-up damage, not a validation.
+known beats inside the artefacts' windows (1 s before each to 4 s after it: what an artefact
+costs, including the recovery after it), F1 at ±150 ms, summed over seeds. A tuning aid
+only: the figures are of made-up damage, not a validation.
 """
 
 from __future__ import annotations

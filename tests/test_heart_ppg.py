@@ -51,6 +51,17 @@ def test_pulses_right_after_simulated_motion_are_found():
     assert missed <= 3
 
 
+def test_a_pulse_of_small_rise_where_the_rhythm_puts_it_is_a_beat():
+    """systole-ppg's pulse at 154.75 s (a consensus beat, 0.8 s after the last) rises 0.13 of
+    the recent pulses' rise, under the 0.2 a ripple on a trough is told from a pulse by, and
+    was dropped; so were pulses weakened after motion (ppg_artefacts --motion, 5 seeds: 205
+    missed on systole-ppg). Where the rhythm puts the next beat a pulse needs only RISE_RHYTHM
+    (0.1) of the rise: found, and 198 missed under motion, one extra beat more."""
+    _consensus_beats_found("systole-ppg", (154.75,))
+    tp, fp, fn = score(5, motion=True)["systole-ppg"]["ours"]
+    assert fn <= 200 and fp <= 366
+
+
 @pytest.mark.parametrize("name, at", [("heartpy-data3", (155.85, 227.45)),
                                       ("systole-ppg", (176.19,))])
 def test_pulses_after_a_drop_out_to_the_floor_are_found(name, at):
