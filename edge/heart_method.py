@@ -27,6 +27,7 @@ RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
 RISE_RHYTHM = 0.1  # and where the rhythm puts the next beat (systole-ppg 154.75 s: 0.13;
 # ppg_artefacts --motion, 5 seeds: systole-ppg's misses 205 -> 198, one extra beat more)
 RISE_STEPS = 10  # a pulse rises at least this many of the ADC's steps (see _rises)
+RISE_SILENCE_S = 4.0  # no beat placed for this long (or 4 intervals): the rises start over
 RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
 SEARCH_REACH_S = 2.0  # history kept for _search_back beyond one block's needs
 PAUSE_GAP = 1.45  # a gap of this many recent intervals may hide a premature beat (ECG)
@@ -81,6 +82,8 @@ class Method:
     # the last beat (0: no such test; see _search_back)
     edge_reach: bool = False  # a raw maximum on the refine window's far edge (the window
     # ends on the upstroke) is looked for as far as a search-back beat's (see _shape)
+    silence_s: float = 2.0  # no beat for this long: the height gate and rhythm references
+    # start over (see _tall_enough, _note_interval)
 
 
 METHODS = {
@@ -101,9 +104,16 @@ METHODS = {
     # 0.5-4 Hz content moves it), and the refine window then ends on the pulse's upstroke:
     # such a candidate is looked for as far on as a search-back beat (edge_reach; built on
     # ppg_artefacts --motion, 5 seeds: misses 102 -> 95 on pyphysio-bvp, 224 -> 206 on
-    # systole-ppg, extra beats 103 -> 103 and 353 -> 365; every clean tuning record unchanged)
+    # systole-ppg, extra beats 103 -> 103 and 353 -> 365; every clean tuning record unchanged).
+    # After motion the height and rhythm references are motion's, and the pulses after it
+    # fell under the height gate until 2 s without a beat started it over: PPG starts over
+    # after 1.5 s (the same aid: misses 95 -> 94 on pyphysio-bvp, 198 -> 189 on
+    # systole-ppg, one extra beat more each; wrist-s1-walk F1 0.632 -> 0.649, the clean
+    # tuning records unchanged; 1.4-1.6 s alike, 1.2 s cost heartpy-data2 and -data3
+    # beats; so below 40 bpm the rhythm rules and search-back are off, as below 30 before)
     "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0,
-                  rise_check=True, rhythm_height=0.15, raw_search=True, edge_reach=True),
+                  rise_check=True, rhythm_height=0.15, raw_search=True, edge_reach=True,
+                  silence_s=1.5),
     # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
     # the raw peak of a wide complex may lie up to 100 ms after where the filter puts it and
     # 150 ms before (a pacing spike and the R wave lead the wide complex's energy). Tuned on

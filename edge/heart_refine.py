@@ -81,6 +81,8 @@ class BeatRefiner:
                 r = self._refine(p, h0, 2 * self.refine)
             if r < 0 or r <= self.last_beat or not self._rises(r, h0):
                 continue
+            if r - self.last_beat <= self.silence:
+                self.gaps.append(r - self.last_beat)
             self.last_beat = r
             idx.append(r)
             kept.append(p)
@@ -113,8 +115,10 @@ class BeatRefiner:
         if not self.m.rise_check:
             return True
         # no pulse for a while (it got weaker, or the reference came from motion): start
-        # over, so the gate can't lock out
-        if r - self.last_beat > max(2 * self.silence, 4 * _median(self.rr) if self.rr else 0):
+        # over, so the gate can't lock out (in the intervals between the beats placed so
+        # far, as below)
+        if r - self.last_beat > max(self.rise_silence,
+                                    4 * _median(self.gaps) if self.gaps else 0):
             self.rises.clear()
         a = max(r - self.pre, h0)  # (in history: see hist; h0 > 0 only once r - pre is in)
         w = self.x[a - h0:r - h0 + 1]
@@ -131,7 +135,9 @@ class BeatRefiner:
                 return False
         if len(self.rises) >= 3:
             med = _median(self.rises)
-            gap, rr = r - self.last_beat, _median(self.rr) if self.rr else 0.0
+            # (the rhythm of the beats placed so far: the gates' rr may have run ahead by as
+            # much as the chunking lets them, and streaming must place beats as batch does)
+            gap, rr = r - self.last_beat, _median(self.gaps) if self.gaps else 0.0
             in_rhythm = RHYTHM_GAP[0] * rr <= gap <= RHYTHM_GAP[1] * rr
             if rise < (RISE_RHYTHM if in_rhythm else RISE_MIN) * med:
                 return False
