@@ -24,15 +24,17 @@ How (Elgendi's two-moving-average detector, made causal):
    energy blocks or the height gate missed (Pan-Tompkins' search-back; pulses weakened
    while a hand moves, under heights that motion inflated; PPG: across a drop-out to the
    floor, from 1.3 beats on, and on the raw waveform where the band-passed one, still
-   answering the return's step, shows no peak). ECG: a gap of 1.45 beats is
+   answering the return's step, shows no peak; after a beat on the return itself, from the
+   refractory time on). ECG: a gap of 1.45 beats is
    searched early on for a premature complex that opened no block while the beat-wide
    average still held the QRS before it (in atrial fibrillation its pause may be shorter
    than 1.66 beats). PPG: a pulse under the height gate where the rhythm puts the next
    beat needs only `rhythm_height` of the heights.
    A stream's first beat, whose block starts while the averages are still filling, is
    found by a look-back once the first beat after it is. A PPG beat must rise to its peak
-   (at least RISE_MIN of the recent pulses' rise, and RISE_STEPS of the ADC's smallest
-   step): ripples on a trough and a flat line's flicker are not pulses.
+   (at least RISE_MIN of the recent pulses' rise, RISE_RHYTHM where the rhythm puts the next
+   beat, and RISE_STEPS of the ADC's smallest step): ripples on a trough and a flat line's
+   flicker are not pulses.
 5. a quality per beat: how much its shape matches the previous few beats' (motion
    artefacts don't look like pulses), halved when the top is clipped flat.
 
@@ -61,17 +63,17 @@ from empathy.edge.ecg_band import ALT_MIN_FS, CAL_S
 from empathy.edge.heart_beats import Beats, _join
 from empathy.edge.heart_method import (CLIP_FRAC, ECG_HIGH, FIRST_JUDGED, LOOK_BACK_GAP,
                                        METHODS, MIN_HEIGHT, PLATEAU_FRAC, RHYTHM_GAP, RISE_CAP,
-                                       RISE_MIN, RISE_STEPS, SEARCH_GAP, SEARCH_REACH_S,
-                                       SEARCH_SLACK, SLICE, TEMPLATE_BEATS, Method,
-                                       band_alternative)
+                                       RISE_MIN, RISE_RHYTHM, RISE_STEPS, SEARCH_GAP,
+                                       SEARCH_REACH_S, SEARCH_SLACK, SLICE, TEMPLATE_BEATS,
+                                       Method, band_alternative)
 from empathy.edge.heart_stream import BeatStream
 
 # ALT_MIN_FS and CAL_S are ecg_band's, importable from here as before the split
 __all__ = ["ALT_MIN_FS", "CAL_S", "CLIP_FRAC", "ECG_HIGH", "FIRST_JUDGED", "LOOK_BACK_GAP",
            "METHODS", "MIN_HEIGHT", "PLATEAU_FRAC", "RHYTHM_GAP", "RISE_CAP", "RISE_MIN",
-           "RISE_STEPS", "SEARCH_GAP", "SEARCH_REACH_S", "SEARCH_SLACK", "SLICE",
-           "TEMPLATE_BEATS", "BeatStream", "Beats", "Method", "band_alternative", "ecg_peaks",
-           "ppg_peaks", "waveform_peaks"]
+           "RISE_RHYTHM", "RISE_STEPS", "SEARCH_GAP", "SEARCH_REACH_S", "SEARCH_SLACK",
+           "SLICE", "TEMPLATE_BEATS", "BeatStream", "Beats", "Method", "band_alternative",
+           "ecg_peaks", "ppg_peaks", "waveform_peaks"]
 
 
 def waveform_peaks(x, fs_hz: float, kind: str) -> Beats:

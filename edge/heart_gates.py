@@ -116,8 +116,11 @@ class BeatGates:
             return  # (the floor is looked at only where it decides: it costs a scan)
         slack, least = SEARCH_SLACK * med, self.m.search_height * _median(self.heights)
         prev = self.last_peak
+        soon = self._from_return(floor, h0)
         while True:
             lo = max(int(prev + med - slack), self.last_peak + self.refr, floor)
+            if soon:  # the first pulse after a return may come sooner than the rhythm says
+                lo, soon = max(self.last_peak + self.refr, floor), False
             hi = min(int(prev + med + slack), int(p - med + slack), p - self.refr)
             if hi - lo < 3:
                 return
@@ -139,6 +142,15 @@ class BeatGates:
         a beat of its own where the pulses were lost, and hides the pulse after it)."""
         return self.m.raw_search and self._floor_run(
             max(self.last_peak - self.after_floor, floor - self.reach, h0), p, h0)
+
+    def _from_return(self, floor: int, h0: int) -> bool:
+        """PPG: the last beat is the return from a drop-out to the floor (it sat at the floor
+        just before: the filter's answer to the step), so it says nothing of where the next
+        pulse lies, and that pulse's block may not open (the beat-wide average still holds
+        the step). (Only where history holds what _back_from_floor reads.)"""
+        back = self.delay + self.refine + self.pre
+        return (self.m.raw_search and self.last_peak - back >= floor - self.reach
+                and self._back_from_floor(self.last_peak, h0))
 
     def _raw_back(self, lo: int, hi: int, floor: int, h0: int) -> int:
         """PPG: within RAW_AFTER_FLOOR_S of a drop-out to the floor, the band-passed

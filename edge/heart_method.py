@@ -24,7 +24,10 @@ SEARCH_GAP = (1.66, 4.5)  # gaps (in recent beat intervals) that are searched fo
 RHYTHM_GAP = (0.85, 1.4)  # where the rhythm puts the next beat, in them (see _tall_enough)
 LOOK_BACK_GAP = 0.6  # a beat found by _look_back comes at least this many beats before the next
 RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
+RISE_RHYTHM = 0.1  # and where the rhythm puts the next beat (systole-ppg 154.75 s: 0.13;
+# ppg_artefacts --motion, 5 seeds: systole-ppg's misses 205 -> 198, one extra beat more)
 RISE_STEPS = 10  # a pulse rises at least this many of the ADC's steps (see _rises)
+RISE_SILENCE_S = 4.0  # no beat placed for this long (or 4 intervals): the rises start over
 RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
 SEARCH_REACH_S = 2.0  # history kept for _search_back beyond one block's needs
 PAUSE_GAP = 1.45  # a gap of this many recent intervals may hide a premature beat (ECG)
@@ -77,6 +80,10 @@ class Method:
     # gives way to a candidate where the rhythm puts the beat (see _doubt, _rhythm_wins)
     search_slope: float = 0.0  # a search-back beat is at least this many times as steep as
     # the last beat (0: no such test; see _search_back)
+    edge_reach: bool = False  # a raw maximum on the refine window's far edge (the window
+    # ends on the upstroke) is looked for as far as a search-back beat's (see _shape)
+    silence_s: float = 2.0  # no beat for this long: the height gate and rhythm references
+    # start over (see _tall_enough, _note_interval)
 
 
 METHODS = {
@@ -88,9 +95,25 @@ METHODS = {
     # waveform (raw_search): built on the drop-out aid (ppg_artefacts --dropouts; 10 seeds,
     # misses 54 -> 47 on pyphysio-bvp, 127 -> 89 on systole-ppg, no extra beat) and
     # heartpy-data3 (155.85 and 227.45 s), every other tuning record but systole-ppg
-    # (176.19 s found) unchanged
+    # (176.19 s found) unchanged. After a beat on the return from the floor (the filter's
+    # answer to the step, whose beat-wide energy keeps the next pulse's block shut) the
+    # search starts at the refractory time, not a beat later (_from_return; the same aid,
+    # 5 seeds: misses 42 -> 18 on systole-ppg, 28 -> 20 on pyphysio-bvp, extras 7 -> 7
+    # and 1 -> 2; every clean tuning record unchanged)
+    # Under motion the band-passed peak may come well before the raw pulse's top (motion's
+    # 0.5-4 Hz content moves it), and the refine window then ends on the pulse's upstroke:
+    # such a candidate is looked for as far on as a search-back beat (edge_reach; built on
+    # ppg_artefacts --motion, 5 seeds: misses 102 -> 95 on pyphysio-bvp, 224 -> 206 on
+    # systole-ppg, extra beats 103 -> 103 and 353 -> 365; every clean tuning record unchanged).
+    # After motion the height and rhythm references are motion's, and the pulses after it
+    # fell under the height gate until 2 s without a beat started it over: PPG starts over
+    # after 1.5 s (the same aid: misses 95 -> 94 on pyphysio-bvp, 198 -> 189 on
+    # systole-ppg, one extra beat more each; wrist-s1-walk F1 0.632 -> 0.649, the clean
+    # tuning records unchanged; 1.4-1.6 s alike, 1.2 s cost heartpy-data2 and -data3
+    # beats; so below 40 bpm the rhythm rules and search-back are off, as below 30 before)
     "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0,
-                  rise_check=True, rhythm_height=0.15, raw_search=True),
+                  rise_check=True, rhythm_height=0.15, raw_search=True, edge_reach=True,
+                  silence_s=1.5),
     # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
     # the raw peak of a wide complex may lie up to 100 ms after where the filter puts it and
     # 150 ms before (a pacing spike and the R wave lead the wide complex's energy). Tuned on

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from empathy.edge.heart_beats import _EMPTY, Beats, _median
-from empathy.edge.heart_method import (CLIP_FRAC, PLATEAU_FRAC, RISE_CAP, RISE_MIN, RISE_STEPS,
-                                       TEMPLATE_BEATS)
+from empathy.edge.heart_method import (CLIP_FRAC, PLATEAU_FRAC, RHYTHM_GAP, RISE_CAP, RISE_MIN,
+                                       RISE_RHYTHM, RISE_STEPS, TEMPLATE_BEATS)
 
 
 class BeatRefiner:
@@ -94,15 +94,19 @@ class BeatRefiner:
         rows = rows.tolist() if rows is not None else [-2] * len(peaks)
         for i, p in enumerate(peaks):
             # a small pulse found by search-back: its filtered peak may come well before
-            # the raw one (the band-pass peaks on the upstroke of a slow, weak pulse)
+            # the raw one (the band-pass peaks on the upstroke of a slow, weak pulse); so may
+            # a pulse under motion (`edge_reach`) or back from a drop-out to the floor, where
+            # the usual window ends on its upstroke
             wide = p in self.found
             self.found.discard(p)
             r = rows[i] if rows[i] > -2 and not wide else \
                 self._refine(p, h0, 2 * self.refine if wide else self.refine)
-            if r < 0 and not wide and self._back_from_floor(p, h0):
+            if r < 0 and not wide and (self.m.edge_reach or self._back_from_floor(p, h0)):
                 r = self._refine(p, h0, 2 * self.refine)
             if r < 0 or r <= self.last_beat or not self._rises(r, h0):
                 continue
+            if r - self.last_beat <= self.silence:
+                self.gaps.append(r - self.last_beat)
             self.last_beat = r
             idx.append(r)
             kept.append(p)
@@ -128,13 +132,17 @@ class BeatRefiner:
     def _rises(self, r: int, h0: int) -> bool:
         """PPG: a pulse rises to its peak. A raw peak that stands under RISE_MIN of the
         recent pulses' rise above the 350 ms before it is a ripple on a trough or a slope
-        (motion), whatever the band-passed energy said. As with heights, the reference
+        (motion), whatever the band-passed energy said; where the rhythm puts the next beat
+        (RHYTHM_GAP after the last) RISE_RHYTHM will do (pulses weakened after motion, whose
+        rises still set the bar, or by breathing). As with heights, the reference
         starts over after a silence."""
         if not self.m.rise_check:
             return True
         # no pulse for a while (it got weaker, or the reference came from motion): start
-        # over, so the gate can't lock out
-        if r - self.last_beat > max(2 * self.silence, 4 * _median(self.rr) if self.rr else 0):
+        # over, so the gate can't lock out (in the intervals between the beats placed so
+        # far, as below)
+        if r - self.last_beat > max(self.rise_silence,
+                                    4 * _median(self.gaps) if self.gaps else 0):
             self.rises.clear()
         a = max(r - self.pre, h0)  # (in history: see hist; h0 > 0 only once r - pre is in)
         w = self.x[a - h0:r - h0 + 1]
@@ -151,7 +159,11 @@ class BeatRefiner:
                 return False
         if len(self.rises) >= 3:
             med = _median(self.rises)
-            if rise < RISE_MIN * med:
+            # (the rhythm of the beats placed so far: the gates' rr may have run ahead by as
+            # much as the chunking lets them, and streaming must place beats as batch does)
+            gap, rr = r - self.last_beat, _median(self.gaps) if self.gaps else 0.0
+            in_rhythm = RHYTHM_GAP[0] * rr <= gap <= RHYTHM_GAP[1] * rr
+            if rise < (RISE_RHYTHM if in_rhythm else RISE_MIN) * med:
                 return False
             rise = min(rise, RISE_CAP * med)  # a motion spike must not raise the bar at once
         self.rises.append(rise)

@@ -18,8 +18,9 @@ from scipy import signal
 from empathy.edge.ecg_band import BandSwitch
 from empathy.edge.heart_beats import _EMPTY, Beats, _join
 from empathy.edge.heart_gates import BeatGates
-from empathy.edge.heart_method import (NOISE_S, RAW_AFTER_FLOOR_S, SEARCH_REACH_S, SLICE, TEMPLATE_BEATS,
-                                       Method, _method, band_alternative)
+from empathy.edge.heart_method import (NOISE_S, RAW_AFTER_FLOOR_S, RISE_SILENCE_S,
+                                       SEARCH_REACH_S, SLICE, TEMPLATE_BEATS, Method, _method,
+                                       band_alternative)
 from empathy.edge.heart_refine import BeatRefiner
 
 # lfilter's own kernel: lfilter adds ~3 us of argument checks per call, and a streamed
@@ -98,9 +99,10 @@ class BeatStream(BeatGates, BeatRefiner):
         self.weak_since: int | None = None  # the last beat before those _in_rhythm found
         self.rr: deque = deque(maxlen=8)  # samples between the last beats' filtered peaks
         self.rises: deque = deque(maxlen=8)  # raw rises of the last PPG beats (_rises)
+        self.gaps: deque = deque(maxlen=8)  # and the intervals between the last beats placed
         self.searched = 0  # beats found by _search_back
         self.found: set[int] = set()  # their peaks, until shaped
-        self.silence = s(2.0)
+        self.silence, self.rise_silence = s(m.silence_s), s(RISE_SILENCE_S)
         self.pending: list[tuple[int, float]] = []  # (peak, height) waiting for its shape
         self.first: list[tuple[int, float]] = []  # the first FIRST_JUDGED candidates
         self.dropped: set[int] | None = None  # which of them failed the height gate, once known
