@@ -70,3 +70,32 @@ def test_sensors_read_on_a_bad_recording_is_one_line(tmp_path, capfd, monkeypatc
     assert rc not in (0, 70), err  # 70: an unexpected error (a crash report)
     assert len(err.strip().splitlines()) == 1 and "unexpected" not in err, err
     assert err.startswith("empathy sensors read: "), err
+
+
+def _beats_csv(bom: bytes = b"", tail: bytes = b"") -> bytes:
+    t, rows = 0, []
+    for k in range(150):  # 2 minutes of beats, 800 +- 30 ms
+        rr = 800 + 30 * ((k * 7919) % 13 - 6) / 6
+        t += int(rr * 1000)
+        rows.append(f"{t},{rr:.1f}\n")
+    return bom + ("ts_us,rr_ms\n" + "".join(rows)).encode() + tail
+
+
+def test_calibrate_hr_reads_a_strap_export_saved_with_a_byte_order_mark(tmp_path, capfd):
+    """`calibrate hr` on a device file a spreadsheet saved: refused as 'header must be
+    ts_us ...; got \\ufeffts_us,rr_ms' (calibration/recording.py)."""
+    (tmp_path / "ref.csv").write_bytes(_beats_csv())
+    (tmp_path / "dev.csv").write_bytes(_beats_csv(b"\xef\xbb\xbf"))
+    rc = cli.main(["calibrate", "hr", "--device", str(tmp_path / "dev.csv"), "--reference",
+                   str(tmp_path / "ref.csv"), "--out", str(tmp_path / "out"), "--json"])
+    out, err = capfd.readouterr()
+    assert rc == 0, err  # the same beats: a pass
+
+
+def test_calibrate_hr_names_the_file_that_is_not_utf8(tmp_path, capfd):
+    (tmp_path / "ref.csv").write_bytes(_beats_csv())
+    (tmp_path / "dev.csv").write_bytes(_beats_csv(tail="9,8\xb0\n".encode("latin-1")))
+    rc = cli.main(["calibrate", "hr", "--device", str(tmp_path / "dev.csv"), "--reference",
+                   str(tmp_path / "ref.csv"), "--out", str(tmp_path / "out")])
+    err = capfd.readouterr().err
+    assert rc not in (0, 70) and f"{tmp_path / 'dev.csv'}: not a UTF-8 CSV" in err, err
