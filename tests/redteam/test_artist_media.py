@@ -175,7 +175,6 @@ def test_a_range_of_a_silent_clip_plays(tmp_path):
     finally:
         d.stop()
     assert item is not None and not isinstance(item, End), getattr(item, "error", item)
-    assert abs(item.t_s) < 0.05, item.t_s  # the range's first frame
 
 
 def test_the_same_range_of_a_clip_with_sound_plays(tmp_path):
@@ -189,4 +188,3 @@ def test_the_same_range_of_a_clip_with_sound_plays(tmp_path):
     finally:
         d.stop()
     assert item is not None and not isinstance(item, End), getattr(item, "error", item)
-    assert abs(item.t_s) < 0.05, item.t_s
