@@ -18,12 +18,13 @@ OK_FLAGS = F.HR_OK | F.HRV_OK | F.PUPIL_OK | F.CONTACT
 def fed(**values):
     key = os.urandom(32)
     intake = Intake({7: key})
-    sample = wire.SeatSample(7, 70, 1, now_us(), flags=OK_FLAGS, **values)
+    good = {"hr_bpm": 72.0, "pupil_mm": 4.2, "rmssd_ms": 45.0}
+    sample = wire.SeatSample(7, 70, 1, now_us(), flags=OK_FLAGS, **{**good, **values})
     return intake.feed([wire.encode(sample, key)]), intake
 
 
 def test_a_plausible_sample_is_taken():
-    got, _ = fed(hr_bpm=72.0, pupil_mm=4.2, rmssd_ms=45.0)
+    got, _ = fed()
     assert len(got) == 1 and got[0].hr_bpm == pytest.approx(72.0)
 
 
