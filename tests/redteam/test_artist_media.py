@@ -213,3 +213,20 @@ def test_story_new_on_an_edl_as_editors_write_them(tmp_path, edl):
     rc, err = r.returncode, r.stderr
     # read, or refused in the editor's words: never the adapter's internals
     assert rc == 0 or not any(w in err for w in ("Unknown event type", "has no attribute")), err
+
+
+@pytest.mark.xfail(strict=True, reason="host/player/decode.py Decoder._decode: a file with no "
+                   "video stream leaves the video appsink unlinked, so it never sees EOS nor "
+                   "an error and try-pull-sample loops for ever: no End is ever queued. In a "
+                   "show (demo --story; host run starts it too) the segment after such a clip "
+                   "never comes: the previous clip's last frame was held for 16 s of a 20-s run "
+                   "(401 frames, clip_t_s 4.04 throughout) and the story never moved on")
+def test_a_clip_without_pictures_ends_at_once(tmp_path):
+    """An artist's soundtrack exported under the clip's name (audio only, .mp4)."""
+    ffmpeg("-f", "lavfi", "-i", "sine", "-t", 1, "-c:a", "aac", tmp_path / "sound_only.mp4")
+    d = Decoder(tmp_path / "sound_only.mp4", 64, 48, 25.0)
+    try:
+        item = d.get(timeout=6)  # a clip's first frame comes in well under a second
+    finally:
+        d.stop()
+    assert isinstance(item, End) and item.error, item
