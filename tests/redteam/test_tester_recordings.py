@@ -168,3 +168,28 @@ def test_a_logger_that_stamped_every_sample_alike(tmp_path, capfd):
     (tmp_path / "rec.csv").write_text("time,ppg\n" + "".join(f"5.0,{v:.5f}\n" for v in x))
     line = one_line_error(*signal(capfd, "hr", tmp_path / "rec.csv"))
     assert "rec.csv:1:" not in line and "backwards" not in line, line
+
+
+@pytest.mark.xfail(strict=True, reason="edge/signal_cli.py read_signal holds the whole text, "
+                   "a list of csv rows and a Python float per value: ~25x the file at its "
+                   "peak (a 16-MB, 33-min ECG at 500 Hz: 545 MB RSS for `signal hr`), so a "
+                   "24-h Holter file (~350 MB) needs ~12 GB")
+def test_a_long_recording_is_read_in_memory_near_its_size(tmp_path):
+    import tracemalloc
+
+    from empathy.edge.signal_cli import read_signal
+
+    t = np.arange(30_000) / 500.0
+    path = tmp_path / "holter.csv"
+    path.write_text("time,ecg\n" + "".join(f"{a:.3f},{np.sin(np.pi * 1.2 * a) ** 40:.5f}\n"
+                                           for a in t))
+    tracemalloc.start()
+    try:
+        _, cols = read_signal(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(cols["ecg"]) == len(t)
+    size = path.stat().st_size
+    # the text, and float64 columns (time and signal: 16 B a row of ~17 B) fit in 8x
+    assert peak < 8 * size, f"peak {peak / 1e6:.1f} MB for a {size / 1e6:.2f} MB file"
