@@ -76,7 +76,7 @@ def render_view(target: Target, distance_mm: float, focal_px: float = SIM_FOCAL_
 def _detect(grey: np.ndarray, target: Target) -> np.ndarray | None:
     params = cv2.SimpleBlobDetector_Params()
     params.minArea = 20
-    params.maxArea = grey.size * 0.05
+    params.maxArea = max(grey.size * 0.05, 21)  # OpenCV refuses max < min (a tiny picture)
     params.minThreshold = 10
     params.maxThreshold = 240
     detector = cv2.SimpleBlobDetector_create(params)

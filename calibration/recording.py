@@ -70,11 +70,13 @@ def trace_from_waveform(name: str, kind: str, t_s: np.ndarray, samples: np.ndarr
 
 def load_csv(path: str | Path) -> HeartTrace:
     path = Path(path)
-    try:
-        with open(path, newline="") as fh:
+    try:  # -sig: a spreadsheet's byte-order mark is not part of "ts_us"
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
     except OSError as e:
         raise RecordingError(f"{path}: cannot read: {e.strerror}") from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise RecordingError(f"{path}: not a UTF-8 CSV ({e})") from None
     if len(rows) < 2:
         raise RecordingError(f"{path}: empty")
     head = [h.strip() for h in rows[0]]

@@ -71,7 +71,8 @@ def pupil_clean(t_s, mm, confidence=None) -> PupilClean:
     prv = t[good][np.maximum(np.searchsorted(t[good], t, side="right") - 1, 0)]
     filled[widened & ((nxt - prv) > MAX_GAP_S)] = np.nan
     fs = 1.0 / float(np.median(np.diff(t)))
-    k = max(1, int(round(SMOOTH_S * fs)))
+    # a recording shorter than the window: convolve(..., "same") would be the window's length
+    k = min(len(t), max(1, int(round(SMOOTH_S * fs))))
     if k > 1:  # centred moving average that skips NaN gaps
         ok = np.isfinite(filled)
         num = np.convolve(np.where(ok, filled, 0.0), np.ones(k), "same")

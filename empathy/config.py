@@ -275,7 +275,7 @@ def from_dict(cls: type[T], data: dict, source: str = "<config>", text: Optional
 def from_toml(cls: type[T], path: str | Path) -> T:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: drops Notepad's BOM
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     return loads(cls, text, str(path))

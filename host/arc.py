@@ -116,8 +116,8 @@ def scene_arc(scenes: list[Scene]) -> list[ArcPoint]:
 
 def screenplay_title(text: str) -> str | None:
     """The `Title:` of a Fountain title page (its first line when the value is indented
-    below the key), or None."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    below the key), or None. A byte-order mark (Windows editors) is not part of the key."""
+    lines = text.removeprefix("\ufeff").replace("\r\n", "\n").split("\n")
     for i in range(_skip_title_page(lines)):
         m = re.match(r"^title:\s*(.*)$", lines[i].strip(), re.I)
         if m:

@@ -97,7 +97,7 @@ class HostConfig:
     #: The frame log appends and rolls over by size and age (docs/playback.md).
     frame_log_rotate: Rotation = field(default_factory=Rotation)
     #: how long the show runs, s; 0 = until the story ends (or for ever when looping)
-    duration_s: float = 0.0
+    duration_s: float = setting(0.0, lo=0, hi=10**9)  # a negative one ended the show at once
     #: show mode: before the film, wait at most this long, s, for every seat's resting
     #: baseline (the seat map's seats, else every seat heard); 0 = start at once.
     #: Example: 90.0

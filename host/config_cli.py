@@ -23,7 +23,7 @@ from empathy.config import ConfigError, from_dict, line_map
 
 def _read(path: Path) -> tuple[str, dict]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: drops Notepad's BOM
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
     except UnicodeDecodeError:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import math
 import time
 from pathlib import Path
 from typing import Iterator, Optional
@@ -133,20 +134,29 @@ def read_emrec(f, path) -> list[Reading]:
         raise SourceError(f"{path}: cannot read recording: {e}") from None
 
 
+# What a reading of each column may be (a value outside is a damaged file, not a person);
+# pupil_mm <= 0 is a lost sample, as trackers write it (-1, 0).
+CSV_RANGES = {"rr_ms": (200.0, 3000.0), "hr_bpm": (20.0, 300.0),
+              "pupil_mm": (-math.inf, 12.0), "ppg": (-1e12, 1e12), "ecg": (-1e12, 1e12)}
+_TS_MAX = float(1 << 62)
+
+
 def load_csv(path: Path) -> list[Reading]:
-    try:
-        with open(path, newline="") as f:
+    try:  # -sig: a spreadsheet's byte-order mark is not part of "ts_us"
+        with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
     except OSError as e:
         raise SourceError(f"{path}: {e}") from None
-    if not rows or len(rows[0]) < 2 or rows[0][0] != "ts_us":
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise SourceError(f"{path}: not a UTF-8 CSV ({e})") from None
+    if not rows or len(rows[0]) < 2 or rows[0][0].strip() != "ts_us":
         raise SourceError(f"{path}: a CSV recording starts with ts_us,<rr_ms|hr_bpm|pupil_mm|"
                           f"ppg|ecg>")
-    col = rows[0][1]
-    try:
-        data = np.array([[float(x) for x in r[:2]] for r in rows[1:] if r], float)
-    except ValueError as e:
-        raise SourceError(f"{path}: {e}") from None
+    col = rows[0][1].strip()
+    if col not in CSV_RANGES:
+        raise SourceError(f"{path}: unknown column {col!r} (rr_ms, hr_bpm, pupil_mm, ppg, ecg)")
+    data = np.array([_csv_row(path, line, r, col) for line, r in enumerate(rows[1:], 2) if r],
+                    float).reshape(-1, 2)
     if not len(data):
         raise SourceError(f"{path}: no rows")
     ts = data[:, 0].astype(np.int64)
@@ -156,14 +166,30 @@ def load_csv(path: Path) -> list[Reading]:
         return [base.HeartRate(int(t), v) for t, v in zip(ts, data[:, 1])]
     if col == "pupil_mm":
         return [base.Pupil(int(t), v, 1.0 if v > 0 else 0.0) for t, v in zip(ts, data[:, 1])]
-    if col in ("ppg", "ecg"):
-        fs = 1e6 / float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0
-        if fs <= 0:
-            raise SourceError(f"{path}: cannot tell the sample rate from ts_us")
-        n = max(1, int(fs * CSV_CHUNK_S))
-        return [base.Waveform(int(ts[i]), col, fs, data[i:i + n, 1].copy())
-                for i in range(0, len(ts), n)]
-    raise SourceError(f"{path}: unknown column {col!r} (rr_ms, hr_bpm, pupil_mm, ppg, ecg)")
+    fs = 1e6 / float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0  # ppg, ecg
+    if fs <= 0:
+        raise SourceError(f"{path}: cannot tell the sample rate from ts_us")
+    n = max(1, int(fs * CSV_CHUNK_S))
+    return [base.Waveform(int(ts[i]), col, fs, data[i:i + n, 1].copy())
+            for i in range(0, len(ts), n)]
+
+
+def _csv_row(path: Path, line: int, r: list[str], col: str) -> tuple[float, float]:
+    """(ts_us, value) of one row, each a finite number in its range, else file:line says."""
+    if len(r) < 2:
+        raise SourceError(f"{path}:{line}: {len(r)} field(s), need ts_us and {col}")
+    try:
+        ts, v = float(r[0]), float(r[1])
+    except ValueError:
+        raise SourceError(f"{path}:{line}: {r[0][:20]!r}, {r[1][:20]!r}: not numbers") from None
+    lo, hi = CSV_RANGES[col]
+    if not 0 <= ts <= _TS_MAX:
+        raise SourceError(f"{path}:{line}: ts_us {r[0][:20]} is not a time in microseconds")
+    if not (math.isfinite(v) and lo <= v <= hi):
+        why = ("not finite" if not math.isfinite(v) else
+               f"below {lo:g}" if v < lo else f"above {hi:g}")
+        raise SourceError(f"{path}:{line}: {col} {r[1][:20]} is {why}")
+    return ts, v
 
 
 class ReplaySource:
@@ -177,8 +203,8 @@ class ReplaySource:
             self.speed = float(query.get("speed", 1.0))
         except ValueError:
             raise SourceError(f"{url}: speed must be a number") from None
-        if self.speed < 0:
-            raise SourceError(f"{url}: speed must be >= 0 (0 = as fast as read)")
+        if not 0 <= self.speed < float("inf"):  # also NaN
+            raise SourceError(f"{url}: speed must be a number >= 0 (0 = as fast as read)")
         self.loop = query.get("loop", "0") == "1"
         self.readings = load_csv(path) if path.suffix == ".csv" else load_emrec(path)
         if not self.readings:

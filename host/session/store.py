@@ -362,16 +362,26 @@ def open_readonly(path: Path) -> sqlite3.Connection:
         raise SessionError(f"{path}: not a readable session: {e}") from None
 
 
-def info(path: Path) -> dict:
+@contextlib.contextmanager
+def _reading(path: Path):
+    """The session open for reading. open_readonly's check reads one table's count: a page
+    damaged elsewhere (a power cut, a failing card) shows in a later query, said the same."""
     db = open_readonly(path)
     try:
+        yield db
+    except sqlite3.Error as e:
+        raise SessionError(f"{path}: not a readable session: {e}") from None
+    finally:
+        db.close()
+
+
+def info(path: Path) -> dict:
+    with _reading(path) as db:
         meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
         n, t0, t1, seats = db.execute(
             "SELECT count(*), min(ts_us), max(ts_us), count(DISTINCT seat_id) FROM samples"
         ).fetchone()
         kinds = dict(db.execute("SELECT kind, count(*) FROM events GROUP BY kind"))
-    finally:
-        db.close()
     return {"session": session_id(path), "path": str(path), "samples": n, "seats": seats,
             "span_s": round((t1 - t0) / 1e6, 1) if n else 0.0, "events": kinds,
             "bytes": path.stat().st_size, **meta}
@@ -382,12 +392,9 @@ def read(path: Path, table: str) -> tuple[list[str], list[tuple]]:
     before frames were kept has none)."""
     if table not in TABLES:
         raise ValueError(table)
-    db = open_readonly(path)
-    try:
+    with _reading(path) as db:
         if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                           (table,)).fetchone():
             return list(FRAME_FIELDS), []  # a session recorded before frames were kept
         cur = db.execute(f"SELECT * FROM {table} ORDER BY rowid")
         return [c[0] for c in cur.description], cur.fetchall()
-    finally:
-        db.close()

@@ -1,0 +1,41 @@
+"""An artist's own .cube files and screenplay, as their tools write them. The .cube parser
+refuses what is malformed line by line (tests/test_cube.py, the fuzzers); here: a large
+table that is perfectly legal (LUT_3D_SIZE up to 256) must not take the kiosk's memory
+with it, and a screenplay saved with a byte-order mark keeps its title."""
+
+import os
+import tracemalloc
+
+import pytest
+
+from empathy.host.player.cube import identity_cube, read_cube, write_cube
+
+
+@pytest.mark.xfail(strict=True, reason="host/player/cube.py parse_cube keeps every row as a "
+                   "str, joins them and splits again into one str per number: peak memory is "
+                   "~22x the file (measured: a 97^3 file of 24.6 MB peaks at 527 MB RSS, 129^3 "
+                   "of 57.6 MB at 1.17 GB), so a legal 256^3 LUT (~450 MB of text) needs ~9 GB "
+                   "and an 8-GB Pi 5 kiosk is killed by the OOM killer when the show loads it")
+def test_a_large_lut_is_read_in_memory_near_its_size(tmp_path):
+    write_cube(tmp_path / "big.cube", identity_cube(33))  # small enough to trace quickly
+    size = os.path.getsize(tmp_path / "big.cube")
+    tracemalloc.start()
+    try:
+        cube = read_cube(tmp_path / "big.cube")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert cube.lut3d.shape == (33, 33, 33, 3)
+    # the bytes, their text and the tables (float64 while parsing) fit in 8x the file
+    assert peak < 8 * size, f"peak {peak / 1e6:.1f} MB for a {size / 1e6:.2f} MB file"
+
+
+def test_a_screenplay_saved_with_a_byte_order_mark_keeps_its_title():
+    """`story arc` headed a Notepad-saved screenplay with its file name: the BOM hid the
+    title page's `Title:` key (host/arc.py)."""
+    from pathlib import Path
+
+    from empathy.host.arc import screenplay_title
+
+    sample = Path(__file__).resolve().parents[2] / "host" / "sample" / "neon_rain.fountain"
+    assert screenplay_title("\ufeff" + sample.read_text().replace("\n", "\r\n")) == "Neon Rain"
