@@ -1,10 +1,11 @@
 """A tester's own CSV recordings played back through `replay://` (`empathy sensors read`,
-an edge unit's seat source): the file is where these values enter the system, so each
-is range-checked there and a bad one named by file:line. Findings: NaN, infinite,
-negative and billion-bpm readings went straight on to the edge; a NaN time stamp was
-cast to a garbage integer with a numpy warning; a spreadsheet's byte-order mark made a
-good file 'not a CSV recording'; a Latin-1 file and `speed=nan` were unexpected errors
-(exit 70, a crash report); a short row gave numpy's 'inhomogeneous shape'."""
+an edge unit's seat source) or given to `calibrate hr`: the file is where these values
+enter the system, so each is range-checked there and a bad one named by file:line.
+Findings: NaN, infinite, negative and billion-bpm readings went straight on to the edge;
+a NaN time stamp was cast to a garbage integer with a numpy warning; a spreadsheet's
+byte-order mark made a good file 'not a CSV recording' (and 'header must be ts_us' to
+calibrate hr); a Latin-1 file and `speed=nan` were unexpected errors (exit 70, a crash
+report); a short row gave numpy's 'inhomogeneous shape'."""
 
 import pytest
 
