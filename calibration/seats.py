@@ -30,7 +30,7 @@ import numpy as np
 
 from empathy import wire
 from empathy.clock import now_us
-from empathy.config import from_toml
+from empathy.config import from_toml, setting
 from empathy.keys import Keystore
 from empathy.transports import open_receiver
 
@@ -48,8 +48,10 @@ def _version(text: str) -> tuple[int, ...]:
 
 @dataclass
 class SeatPlan:
-    seat_id: int
-    unit_id: int
+    # ids as on the wire: one out of range could never be heard, and was reported as
+    # "nothing heard from unit -3 (power, network ...)"
+    seat_id: int = setting(lo=0, hi=0xFFFF)
+    unit_id: int = setting(lo=0, hi=0xFFFF)
     sensors: list[str] = field(default_factory=lambda: ["hr"])
 
     def validate(self):
@@ -62,12 +64,12 @@ class SeatPlan:
 @dataclass
 class InstallLimits:
     rate_hz: float = 10.0            # packets per second each seat should send
-    min_rate_pct: float = 90.0
-    max_loss_pct: float = 2.0
-    min_contact_pct: float = 95.0
-    min_quality_pct: float = 80.0    # samples with each required sensor's OK flag
-    max_stamp_error_ms: float = 50.0  # |arrival - timestamp|, median
-    warmup_s: float = 5.0  # quality is judged after this: HR needs a few beats first
+    min_rate_pct: float = setting(90.0, lo=0, hi=100)
+    max_loss_pct: float = setting(2.0, lo=0, hi=100)
+    min_contact_pct: float = setting(95.0, lo=0, hi=100)
+    min_quality_pct: float = setting(80.0, lo=0, hi=100)  # samples with each sensor's OK flag
+    max_stamp_error_ms: float = setting(50.0, lo=0, hi=60_000)  # |arrival - timestamp|, median
+    warmup_s: float = setting(5.0, lo=0, hi=3600)  # quality is judged after this: HR needs beats
     min_firmware: str = "0.1.0"
 
     def validate(self):
@@ -81,7 +83,7 @@ class InstallPlan:
     name: str = "cinema"
     listen: str = "udp://0.0.0.0:47100"
     keystore: str = "keys.toml"
-    duration_s: float = 30.0
+    duration_s: float = setting(30.0, lo=1, hi=86400)  # as --duration (-5 listened 0 s: all FAIL)
     limits: InstallLimits = field(default_factory=InstallLimits)
     seats: list[SeatPlan] = field(default_factory=list)
 

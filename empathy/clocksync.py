@@ -22,6 +22,10 @@ from empathy.clock import HostClock, now_us
 
 WINDOW = 32  # exchanges kept (at 2 Hz: the last 16 s)
 BEST = 0.5  # fraction of them, quickest round trips first, the fit rests on
+# An exchange's offset is within half its round trip of the truth; one further than that
+# plus this from the fitted line means the host's clock jumped (a rebooted host restarts
+# its monotonic clock): the old exchanges describe a clock that is gone.
+JUMP_US = 100_000
 
 
 class ClockSync:
@@ -37,6 +41,7 @@ class ClockSync:
         self.sent = 0
         self.answered = 0
         self.rejected = 0
+        self.jumps = 0  # host clock jumps seen (each one restarts the fit)
         self.rtt_us = 0
         self.drift_se_ppm = float("inf")  # the fitted drift's standard error
         self._lock = threading.Lock()  # requests: the unit's loop; replies: its downlink thread
@@ -66,8 +71,13 @@ class ClockSync:
         self.answered += 1
         rtt = (t4 - r.t1_us) - (r.t3_us - r.t2_us)
         self.rtt_us = rtt
-        self.exchanges.append(((r.t1_us + t4) / 2, ((r.t2_us - r.t1_us) + (r.t3_us - t4)) / 2,
-                               rtt))
+        mid, offset = (r.t1_us + t4) / 2, ((r.t2_us - r.t1_us) + (r.t3_us - t4)) / 2
+        if self.synced and abs(offset - (self.clock.to_host(int(mid)) - mid)) > rtt / 2 + JUMP_US:
+            # Kept, the old exchanges won the quickest-half choice for a window, then the
+            # line through both clocks drifted by 1e10 ppm: ~17 s of samples refused.
+            self.exchanges.clear()
+            self.jumps += 1
+        self.exchanges.append((mid, offset, rtt))
         self._fit()
         return True
 

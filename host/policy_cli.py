@@ -56,20 +56,35 @@ def load_logs(paths: list[str], story) -> list[list[dict]]:
         if path.endswith(".session.db"):
             out.append(_session_screening(Path(path), story))
             continue
-        text = Path(path).read_text(encoding="utf-8")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not UTF-8 text (a JSONL log, summary.json or "
+                             ".session.db)") from None
         if path.endswith(".jsonl"):
             groups: dict = {}
             for i, line in enumerate(text.splitlines(), 1):
                 if line.strip():
-                    try:
-                        r = json.loads(line)
-                    except json.JSONDecodeError as e:
-                        raise ValueError(f"{path}:{i}: not JSON: {e}") from None
+                    r = _record(line, f"{path}:{i}")
                     groups.setdefault((r.get("policy"), r.get("screening")), []).append(r)
             out += groups.values()
         else:
-            out.append(_judged(json.loads(text).get("decisions", [])))
+            summary = _record(text, path)
+            decisions = summary.get("decisions", [])
+            if not isinstance(decisions, list) or not all(isinstance(d, dict) for d in decisions):
+                raise ValueError(f"{path}: decisions must be a list of objects")
+            out.append(_judged(decisions))
     return out
+
+
+def _record(text: str, where: str) -> dict:
+    try:
+        r = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{where}: not JSON: {e}") from None
+    if not isinstance(r, dict):  # `.get` on a list was an unexpected error (exit 70)
+        raise ValueError(f"{where}: a JSON object is needed, not {type(r).__name__}")
+    return r
 
 
 def _judged(decisions: list[dict]) -> list[dict]:
@@ -102,12 +117,33 @@ def _session_screening(path: Path, story) -> list[dict]:
     return _judged(decisions)
 
 
-def _usable(screening: list[dict]) -> bool:
+def _usable(screening: list[dict], story) -> bool:
     """Every decision logged by a policy, with what it saw, how likely it was and its reward
-    (an operator's forced branch or a rewardless record makes the screening unusable)."""
-    return bool(screening) and all(
-        r.get("inputs") and r.get("reward") is not None and r.get("propensity", 0) > 0
-        for r in screening)
+    (an operator's forced branch or a rewardless record makes the screening unusable), each
+    of the kind evaluate() reads: a record from elsewhere skips, not crashes, it."""
+    return bool(screening) and all(_sound(r, story) for r in screening)
+
+
+def _sound(r: dict, story) -> bool:
+    from empathy.host.audience import AudienceState
+
+    d = story.decisions.get(r.get("decision")) if isinstance(r.get("decision"), str) else None
+    if d is None or not isinstance(r.get("chosen"), str) or r["chosen"] not in d.options:
+        return False
+    if not isinstance(r.get("inputs"), dict) or not isinstance(r.get("scores"), (dict, type(None))):
+        return False
+    if not (_number(r.get("reward")) and _number(r.get("propensity"))
+            and 0 < r["propensity"] <= 1):
+        return False
+    try:
+        AudienceState(**r["inputs"])
+    except TypeError:
+        return False
+    return all(v is None or _number(v) for v in r["inputs"].values())
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v))
 
 
 def target_probabilities(policy, decision, state, min_good_fraction: float = 0.25) -> dict:
@@ -180,8 +216,7 @@ def _evaluate(args) -> int:
         return 1
     try:
         logs = load_logs(args.recorded, story)
-        usable = [s for s in logs if _usable(s) and all(r["decision"] in story.decisions
-                                                        for r in s)]
+        usable = [s for s in logs if _usable(s, story)]
         if not usable:
             raise ValueError(f"no usable screenings in {', '.join(args.recorded)} (each decision "
                              f"needs inputs, propensity and reward, from this story)")

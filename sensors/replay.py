@@ -134,9 +134,10 @@ def read_emrec(f, path) -> list[Reading]:
         raise SourceError(f"{path}: cannot read recording: {e}") from None
 
 
-# What a reading of each column may be (a value outside is a damaged file, not a person);
-# pupil_mm <= 0 is a lost sample, as trackers write it (-1, 0).
-CSV_RANGES = {"rr_ms": (200.0, 3000.0), "hr_bpm": (20.0, 300.0),
+# What a device could have sent (a value outside is a damaged file): as a live sensor's,
+# a replayed artefact (a missed beat's long RR, a strap's 0 bpm without contact) is the
+# edge's to judge. RR: BLE's 1/1024-s uint16; pupil_mm <= 0: lost, as trackers write it.
+CSV_RANGES = {"rr_ms": (1.0, 65535.0), "hr_bpm": (0.0, 400.0),
               "pupil_mm": (-math.inf, 12.0), "ppg": (-1e12, 1e12), "ecg": (-1e12, 1e12)}
 _TS_MAX = float(1 << 62)
 

@@ -1,8 +1,10 @@
-"""A cinema's own host.toml, as it is edited on the night: saved by Windows Notepad (a
-byte-order mark) and with a show length typed as -1 for "for ever". The first was refused
-as 'Invalid statement (at line 1, column 1)' by `config check`, `host run` and `doctor`;
-the second loaded clean and ended the show at once (Show.run's frames_due
-was negative)."""
+"""A cinema's own host.toml and install plan, as they are edited on the night: saved by
+Windows Notepad (a byte-order mark), a show length typed as -1 for "for ever", ids and
+limits out of range. The BOM was refused as 'Invalid statement (at line 1, column 1)' by
+`config check`, `host run` and `doctor`; duration_s = -1 loaded clean and ended the show
+at once (Show.run's frames_due was negative); the install plan took any number."""
+
+import re
 
 import pytest
 
@@ -43,3 +45,37 @@ def test_a_show_length_out_of_range_is_refused_on_its_line(host_toml, value):
     for load in (lambda: check(host_toml, files=False), lambda: from_toml(HostConfig, host_toml)):
         with pytest.raises(ConfigError, match=rf"host\.toml:{line}: duration_s: .* out of range"):
             load()
+
+
+PLAN = """name = "screen 3"
+duration_s = {dur}
+listen = "udp://127.0.0.1:0"
+[limits]
+max_loss_pct = {loss}
+[[seats]]
+seat_id = {seat}
+unit_id = {unit}
+"""
+PLAN_OK = {"dur": "30.0", "loss": "2.0", "seat": "301", "unit": "301"}
+
+
+def test_the_install_plan_these_variants_start_from_loads(tmp_path):
+    from empathy.calibration.seats import load_plan
+
+    (tmp_path / "plan.toml").write_text(PLAN.format(**PLAN_OK))
+    assert load_plan(tmp_path / "plan.toml").seats[0].unit_id == 301
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("dur", "-5.0", ":2: duration_s: -5 out of range 1..86400"),
+    ("loss", "-1.0", ":5: limits.max_loss_pct: -1 out of range 0..100"),
+    ("seat", "70000", ":7: seats[0].seat_id: 70000 out of range 0..65535"),
+    ("unit", "-3", ":8: seats[0].unit_id: -3 out of range 0..65535")])
+def test_an_install_plan_value_out_of_range_is_refused_on_its_line(tmp_path, key, value, says):
+    """`calibrate seats` listened 0 s for duration_s = -5 and failed every seat, and
+    reported a seat of unit -3 as 'nothing heard from unit -3 (power, network, ...)'."""
+    from empathy.calibration.seats import load_plan
+
+    (tmp_path / "plan.toml").write_text(PLAN.format(**{**PLAN_OK, key: value}))
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_plan(tmp_path / "plan.toml")

@@ -1,10 +1,11 @@
 """A tester's own CSV recordings played back through `replay://` (`empathy sensors read`,
-an edge unit's seat source): the file is where these values enter the system, so each
-is range-checked there and a bad one named by file:line. Findings: NaN, infinite,
-negative and billion-bpm readings went straight on to the edge; a NaN time stamp was
-cast to a garbage integer with a numpy warning; a spreadsheet's byte-order mark made a
-good file 'not a CSV recording'; a Latin-1 file and `speed=nan` were unexpected errors
-(exit 70, a crash report); a short row gave numpy's 'inhomogeneous shape'."""
+an edge unit's seat source) or given to `calibrate hr`: the file is where these values
+enter the system, so each is range-checked there and a bad one named by file:line.
+Findings: NaN, infinite, negative and billion-bpm readings went straight on to the edge;
+a NaN time stamp was cast to a garbage integer with a numpy warning; a spreadsheet's
+byte-order mark made a good file 'not a CSV recording' (and 'header must be ts_us' to
+calibrate hr); a Latin-1 file and `speed=nan` were unexpected errors (exit 70, a crash
+report); a short row gave numpy's 'inhomogeneous shape'."""
 
 import pytest
 
@@ -26,8 +27,8 @@ def test_a_spreadsheets_byte_order_mark_is_not_part_of_the_header(tmp_path):
 
 @pytest.mark.parametrize("text, says", [
     ("ts_us,rr_ms\n0,800\n800000,nan\n", "rec.csv:3: rr_ms nan is not finite"),
-    ("ts_us,rr_ms\n0,800\n800000,-5\n", "rec.csv:3: rr_ms -5 is below 200"),
-    ("ts_us,hr_bpm\n0,1e9\n", "rec.csv:2: hr_bpm 1e9 is above 300"),
+    ("ts_us,rr_ms\n0,800\n800000,-5\n", "rec.csv:3: rr_ms -5 is below 1"),
+    ("ts_us,hr_bpm\n0,1e9\n", "rec.csv:2: hr_bpm 1e9 is above 400"),
     ("ts_us,pupil_mm\n0,3.1\n16000,inf\n", "rec.csv:3: pupil_mm inf is not finite"),
     ("ts_us,pupil_mm\n0,3.1\n16000,40\n", "rec.csv:3: pupil_mm 40 is above 12"),
     ("ts_us,ppg\n0,1\n10000,1e300\n", "rec.csv:3: ppg 1e300 is above 1e+12"),
@@ -48,6 +49,15 @@ def test_a_lost_pupil_sample_written_as_minus_one_still_plays(tmp_path):
     """Eye trackers write a lost sample as -1 or 0: a gap, not a damaged file."""
     got = load_csv(rec(tmp_path, "ts_us,pupil_mm\n0,3.2\n16000,-1\n32000,0\n"))
     assert [p.confidence for p in got] == [1.0, 0.0, 0.0]
+
+
+def test_artefacts_a_device_sends_still_play(tmp_path):
+    """A missed beat's 3.5-s RR and a strap's 0 bpm without contact are what a live
+    sensor sends too: the edge judges them, the replay passes them on."""
+    assert [b.rr_ms for b in load_csv(rec(tmp_path, "ts_us,rr_ms\n0,800\n9e5,3500\n"))] == [
+        800.0, 3500.0]
+    assert [h.hr_bpm for h in load_csv(rec(tmp_path, "ts_us,hr_bpm\n0,0\n1e6,72\n"))] == [
+        0.0, 72.0]
 
 
 @pytest.mark.parametrize("speed", ["nan", "inf", "-1"])
