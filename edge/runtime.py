@@ -331,7 +331,8 @@ class EdgeUnit:
                           "residual_us": (round(self.sync.residual_us(), 1)
                                           if self.sync.synced else None),
                           "sync_loss_permille": self.sync.loss_permille,
-                          "sync_replies_rejected": self.sync.rejected}}
+                          "sync_replies_rejected": self.sync.rejected,
+                          "host_clock_jumps": self.sync.jumps}}
 
 
 class ChannelLog:

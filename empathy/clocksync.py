@@ -11,6 +11,7 @@ microseconds between exchanges instead of walking off by 100 us every second.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from typing import Callable
@@ -19,6 +20,8 @@ import numpy as np
 
 from empathy import wire
 from empathy.clock import HostClock, now_us
+
+log = logging.getLogger("empathy.clock")
 
 WINDOW = 32  # exchanges kept (at 2 Hz: the last 16 s)
 BEST = 0.5  # fraction of them, quickest round trips first, the fit rests on
@@ -72,11 +75,14 @@ class ClockSync:
         rtt = (t4 - r.t1_us) - (r.t3_us - r.t2_us)
         self.rtt_us = rtt
         mid, offset = (r.t1_us + t4) / 2, ((r.t2_us - r.t1_us) + (r.t3_us - t4)) / 2
-        if self.synced and abs(offset - (self.clock.to_host(int(mid)) - mid)) > rtt / 2 + JUMP_US:
+        jump = offset - (self.clock.to_host(int(mid)) - mid)
+        if self.synced and abs(jump) > rtt / 2 + JUMP_US:
             # Kept, the old exchanges won the quickest-half choice for a window, then the
             # line through both clocks drifted by 1e10 ppm: ~17 s of samples refused.
             self.exchanges.clear()
-            self.jumps += 1
+            self.jumps += 1  # reported in the unit's run summary (clock.host_clock_jumps)
+            log.warning("unit %d: the host's clock jumped %+.3f s (host restarted, or its "
+                        "time was set); clock sync starts over", self.unit_id, jump / 1e6)
         self.exchanges.append((mid, offset, rtt))
         self._fit()
         return True

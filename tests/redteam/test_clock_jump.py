@@ -42,7 +42,7 @@ class Link:
         return self.sync.clock.to_host(self.local) - self.host(self.local)
 
 
-def test_a_host_clock_jump_is_followed_at_the_next_exchange():
+def test_a_host_clock_jump_is_followed_at_the_next_exchange(caplog):
     link = Link(offset_us=10**12)  # the host up for 11 days
     for _ in range(40):
         link.exchange((1_000, 3_000))
@@ -53,6 +53,10 @@ def test_a_host_clock_jump_is_followed_at_the_next_exchange():
         assert abs(link.error_us()) < 50_000, (k, link.error_us())
         assert abs(link.sync.clock.drift_ppm) < 1_000, (k, link.sync.clock.drift_ppm)
     assert link.sync.jumps == 1
+    # the operator is told, once, with the size of the jump (the host went back ~11.6 days)
+    said = [r.getMessage() for r in caplog.records if "clock jumped" in r.getMessage()]
+    assert len(said) == 1, said
+    assert abs(float(said[0].split("jumped ")[1].split(" s")[0]) + 1e6) < 100, said
 
 
 def test_jitter_and_a_fast_crystal_are_not_taken_for_jumps():
