@@ -145,9 +145,15 @@ def load(path: str | Path, media_root: str | Path | None = None, check_files: bo
          find_media: bool | None = None) -> Story:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise StoryError(path, None, f"cannot read: {e}") from None
+        data = path.read_bytes()
+    except OSError as e:
+        raise StoryError(path, None, f"cannot read: {e.strerror or e}") from None
+    try:
+        text = data.decode("utf-8-sig")  # -sig: drops the BOM Windows Notepad writes
+    except UnicodeDecodeError as e:
+        raise StoryError(path, data.count(b"\n", 0, e.start) + 1,
+                         f"not UTF-8 text (byte 0x{data[e.start]:02x}): save the file as "
+                         "UTF-8 in the text editor") from None
     return loads(text, path, media_root, check_files, find_media)
 
 

@@ -119,11 +119,6 @@ def test_the_story_these_variants_start_from_loads():
     assert loads(STORY.format(**FINE), "t.toml", check_files=False).segments["a"].duration_s == 5
 
 
-@pytest.mark.xfail(strict=True, reason="host/story.py _Reader.num takes nan and inf, and "
-                   "_range checks only 'dur <= 0' and 'in_s < 0' (false for nan): `story "
-                   "check` calls duration_s = nan ok, and `demo --story` then writes a nan "
-                   "tension time into the edge units' impact.toml, which they refuse: 0 "
-                   "packets, the film runs on population priors")
 @pytest.mark.parametrize("key, value", [("dur", "nan"), ("dur", "inf"), ("in_s", "nan"),
                                         ("lift", "nan"), ("lift", "inf")])
 def test_a_number_that_is_not_one_is_refused_on_its_line(key, value):
@@ -131,10 +126,6 @@ def test_a_number_that_is_not_one_is_refused_on_its_line(key, value):
         loads(STORY.format(**{**FINE, key: value}), "t.toml", check_files=False)
 
 
-@pytest.mark.xfail(strict=True, reason="host/story.py load reads with encoding 'utf-8', so "
-                   "the BOM Windows Notepad writes reaches tomllib: 'not valid TOML: Invalid "
-                   "statement (at line 1, column 1)' for a story that is fine (the host and "
-                   "edge configs read utf-8-sig)")
 def test_a_story_saved_by_notepad_with_a_byte_order_mark(tmp_path):
     from empathy.host.story import load
 
