@@ -164,8 +164,7 @@ def test_a_story_not_saved_as_utf8_is_one_line_with_its_line(tmp_path):
     p.write_bytes(GOOD.replace('"a.mp4"', '"caf\u00e9.mp4"', 1).encode("latin-1"))
     with pytest.raises(StoryError) as e:
         load(p, check_files=False)
-    assert str(e.value) == f"{p}:5: not UTF-8 text (byte 0xe9): save the file as UTF-8 in the " \
-                           "text editor"
+    assert str(e.value) == f"{p}:5: not UTF-8 text (byte 0xe9): save the file as UTF-8"
 
 
 def test_a_loop_with_a_way_out_is_fine(tmp_path):

@@ -185,10 +185,6 @@ EDL_EVENT = ("{n}  AX       V     C        00:00:0{a}:00 00:00:0{b}:00 01:00:0{a
              "01:00:0{b}:00\n* FROM CLIP NAME: s.mp4\n")
 
 
-@pytest.mark.xfail(strict=True, reason="host/story_new.py hands the EDL to OpenTimelineIO's "
-                   "cmx_3600 adapter as is: a byte-order mark before TITLE gives 'cannot read "
-                   "the timeline: Unknown event type'; two events numbered alike (per-track "
-                   "numbering) give \"'ClipHandler' object has no attribute 'transaction_id'\"")
 @pytest.mark.parametrize("edl", [
     "\ufeffTITLE: t\nFCM: NON-DROP FRAME\n\n" + EDL_EVENT.format(n="001", a=0, b=1),
     "TITLE: t\n\n" + EDL_EVENT.format(n="001", a=0, b=1) + EDL_EVENT.format(n="001", a=1, b=2)],
