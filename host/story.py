@@ -144,11 +144,22 @@ def line_of(text: str, *keys: str) -> Optional[int]:
 def load(path: str | Path, media_root: str | Path | None = None, check_files: bool = True,
          find_media: bool | None = None) -> Story:
     path = Path(path)
+    return loads(read_text(path), path, media_root, check_files, find_media)
+
+
+def read_text(path: Path) -> str:
+    """A text file the artist wrote or exported: UTF-8 with or without the BOM Windows
+    Notepad writes; anything else is a StoryError naming the file and the line."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise StoryError(path, None, f"cannot read: {e}") from None
-    return loads(text, path, media_root, check_files, find_media)
+        data = path.read_bytes()
+    except OSError as e:
+        raise StoryError(path, None, f"cannot read: {e.strerror or e}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise StoryError(path, data.count(b"\n", 0, e.start) + 1,
+                         f"not UTF-8 text (byte 0x{data[e.start]:02x}): save the file as UTF-8") \
+            from None
 
 
 def loads(text: str, path: str | Path = "<text>", media_root: str | Path | None = None,

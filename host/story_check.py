@@ -6,7 +6,8 @@ probed with GStreamer's discoverer (`player.probe`) and its first frame decoded 
 player's `Decoder` at the segment's in point. It reports, each as `file:line: reason`:
 
 errors    a media root that is not a folder; a missing, unreadable or fake clip; a clip
-          with no picture or no decoder installed; a declared duration or range longer
+          cut short (its container promises more bytes than the file holds: a copy that
+          stopped part-way); a clip with no picture or no decoder installed; a declared duration or range longer
           than the clip; a LUT missing or malformed (with the LUT's own line);
 warnings  segments whose resolution, frame rate or codec differ from the rest (the player
           converts, but the look changes at the cut); segments without sound among ones
@@ -131,6 +132,13 @@ def _check_clip(rep: Report, sid: str, seg, decode: bool, probed: dict) -> None:
     if not seg.media.is_file():
         rep.add("error", f"segment {sid!r}: media file {seg.media} not found", sid, "media")
         return
+    cut = _cut_short(seg.media)  # first: the probe of a cut Matroska file times out (10 s)
+    if cut:
+        part, end, size = cut
+        rep.add("error", f"segment {sid!r}: {seg.media.name} is cut short (a copy that stopped "
+                f"part-way?): its {part} runs to byte {end:,} but the file ends at {size:,} "
+                f"({size / end:.0%}): copy it again", sid, "media")
+        return
     if seg.media not in probed:
         try:
             probed[seg.media] = describe(seg.media)
@@ -164,6 +172,76 @@ def _check_clip(rep: Report, sid: str, seg, decode: bool, probed: dict) -> None:
         if why:
             rep.add("error", f"segment {sid!r}: {seg.media.name}: the player cannot decode "
                     f"it: {why}", sid, "media")
+
+
+def _cut_short(path: Path) -> Optional[tuple[str, int, int]]:
+    """(part, the byte it ends at, file size) where the container promises more than the
+    file holds, else None. A copy that stopped part-way keeps its header (the probe says
+    the full duration) and its first frames, so only this finds it, from the sizes of the
+    top-level parts alone (no decoding: a few reads however long the film). MP4/MOV boxes,
+    Matroska/WebM elements, AVI's RIFF chunks; other containers (MPEG-TS, MXF) are not
+    checked."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(8)
+        walk = (_ebml_part if head[:4] == b"\x1a\x45\xdf\xa3" else _riff_part
+                if head[:4] == b"RIFF" else _mp4_part if head[4:8] in _MP4_TOP else None)
+        pos = 0
+        while walk and pos < size:
+            f.seek(pos)
+            part = walk(f)  # (name, bytes it takes), None: its size is not written down
+            if part is None:
+                return None
+            if pos + part[1] > size:
+                return part[0], pos + part[1], size
+            pos += part[1]
+    return None
+
+
+_MP4_TOP = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid", b"styp",
+            b"moof", b"sidx"}
+_MKV_SEGMENT = 0x18538067
+_MKV_NAMES = {0x1A45DFA3: "EBML header", _MKV_SEGMENT: "segment", 0x1F43B675: "cluster"}
+
+
+def _mp4_part(f) -> Optional[tuple[str, int]]:
+    hdr = f.read(16)
+    if len(hdr) < 8:
+        return "box header", 8
+    n = int.from_bytes(hdr[:4], "big")
+    if n == 1:  # a 64-bit size follows the type
+        if len(hdr) < 16:
+            return "box header", 16
+        n = int.from_bytes(hdr[8:16], "big")
+    if n < 8:  # 0: it runs to the end of the file; less: not a box (the probe judges)
+        return None
+    return f"'{hdr[4:8].decode('latin-1')}' box", n
+
+
+def _riff_part(f) -> Optional[tuple[str, int]]:
+    hdr = f.read(8)
+    if len(hdr) < 8:
+        return "chunk header", 8
+    n = int.from_bytes(hdr[4:8], "little")
+    if n in (0, 0xFFFFFFFF):  # a writer that could not go back to fill the size in
+        return None
+    return f"'{hdr[:4].decode('latin-1')}' chunk", 8 + n + (n & 1)  # odd sizes are padded
+
+
+def _ebml_part(f) -> Optional[tuple[str, int]]:
+    """One Matroska element; an unknown-size segment is walked into (its elements follow
+    as if at the top), an unknown-size cluster ends the walk."""
+    hdr = f.read(12)
+    ilen = 9 - hdr[0].bit_length() if hdr else 9
+    slen = 9 - hdr[ilen].bit_length() if len(hdr) > ilen else 9
+    if ilen > 4 or slen > 8 or len(hdr) < ilen + slen:
+        return ("element header", len(hdr) + 1) if len(hdr) < 12 else None
+    eid = int.from_bytes(hdr[:ilen], "big")
+    raw = int.from_bytes(hdr[ilen:ilen + slen], "big")
+    n = raw & ((1 << (7 * slen)) - 1)  # the length marker bit removed
+    if n == (1 << (7 * slen)) - 1:  # all ones: size unknown (a live recording)
+        return ("segment header", ilen + slen) if eid == _MKV_SEGMENT else None
+    return _MKV_NAMES.get(eid, "element"), ilen + slen + n
 
 
 def _first_frame_error(seg) -> Optional[str]:

@@ -8,6 +8,7 @@ each decision.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 
@@ -50,6 +51,8 @@ def _literal(lit: str, like, name: str):
         value = lit  # a bare word is a string
     if not same_type(value, like):
         raise ValueError(f"{name!r} is {type(like).__name__}, compared with {lit!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name!r} is compared with {lit!r}, which is not a finite number")
     return value
 
 

@@ -25,9 +25,10 @@ from typing import Optional
 from urllib.parse import unquote, urlsplit
 
 from empathy.cli import number_in
+from empathy.host.story import read_text
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts"}
-TIMELINE_SUFFIXES = {".otio": None, ".edl": "cmx_3600", ".xml": "fcp_xml"}
+TIMELINE_SUFFIXES = {".otio": "otio_json", ".edl": "cmx_3600", ".xml": "fcp_xml"}
 
 
 class ScaffoldError(ValueError):
@@ -113,8 +114,11 @@ def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[
             raise ScaffoldError(f"{path}: an EDL does not say its frame rate: give --fps "
                                 "(the timeline's, e.g. 25 or 23.976)")
         kwargs["rate"] = fps
+    text = read_text(path)  # an editor's export may start with a BOM
+    if adapter == "cmx_3600":
+        _check_edl_numbers(path, text)
     try:
-        tl = otio.adapters.read_from_file(str(path), adapter_name=adapter, **kwargs)
+        tl = otio.adapters.read_from_string(text, adapter_name=adapter, **kwargs)
     except Exception as e:  # each adapter raises its own kinds for a malformed file
         raise ScaffoldError(f"{path}: cannot read the timeline: {e}") from None
     tracks = [t for t in getattr(tl, "video_tracks", lambda: [])() if t.find_clips()]
@@ -139,6 +143,21 @@ def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[
         drafts.append(Draft(_ident(item.name or "clip", taken), _media_path(item, path, search),
                             dur, in_s, round(in_s + dur, 6)))
     return drafts
+
+
+def _check_edl_numbers(path: Path, text: str) -> None:
+    """An event numbered like the one before it is, in CMX 3600, a transition into it (D, W,
+    K): a cut (C) numbered so comes from per-track numbering, which the adapter misreads."""
+    prev = None  # (number, line) of the last event
+    for i, line in enumerate(text.splitlines(), 1):
+        f = line.split()
+        if not (f and f[0].isdigit()):
+            continue
+        if prev and int(f[0]) == prev[0] and len(f) > 3 and f[3].upper() == "C":
+            raise ScaffoldError(f"{path}:{i}: event {f[0]} is a cut numbered like the event on "
+                                f"line {prev[1]} (a repeated number means a transition): "
+                                "export the EDL again with its events numbered in order")
+        prev = (int(f[0]), i)
 
 
 def _q(v) -> str:

@@ -20,6 +20,8 @@ _DEC = {"after", "window_s", "aim_arousal", "default", "options", "sets", "when"
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 SEGMENT_ID_MAX = 24  # wire.CUE_MAX_ID: the screen cue carries the segment id
 ID_MAX = 64
+NUM_MAX = 1e6  # s (11.6 days) or arousal units: more is a typo, and nan/inf/1e300 would
+               # reach the units' impact.toml, the player's clock and the policy's sums
 
 
 class _Reader:
@@ -34,6 +36,8 @@ class _Reader:
     def num(self, v, what, *keys) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             self.err(f"{what} must be a number, not {v!r}", *keys)
+        if not abs(v) <= NUM_MAX:  # also nan, which every comparison lets through
+            self.err(f"{what} must be a number within ±{NUM_MAX:g}, not {v!r}", *keys)
         return float(v)
 
     def name(self, v, what, *keys) -> str:
@@ -74,6 +78,8 @@ def read(text: str, path: Path, media_root: str | Path | None, check_files: bool
         r.ident(k, "variable")
         if not isinstance(v, (bool, int, float, str)):
             r.err(f"variable {k!r} must start as a bool, number or string, not {v!r}", "variables", k)
+        if not isinstance(v, (bool, str)):
+            r.num(v, f"variable {k!r}", "variables", k)
     arc = _screenplay(r, doc, path.parent)
     root = _media_root(r, doc, path, media_root, check_files if find_media is None else find_media)
     segments = _segments(r, doc, root, arc, check_files)
@@ -201,7 +207,7 @@ def _decision(r: _Reader, did: str, d, segments: dict, decisions: dict, variable
     w = d["window_s"]
     if not (isinstance(w, list) and len(w) == 2):
         r.err(f"decision {did!r}: window_s must be [start, end]", did, "window_s")
-    w0, w1 = (r.num(x, "window_s", did, "window_s") for x in w)
+    w0, w1 = (r.num(x, f"decision {did!r}: window_s", did, "window_s") for x in w)
     if not 0 <= w0 < w1:
         r.err(f"decision {did!r}: window_s start must be >= 0 and before its end", did, "window_s")
     if w1 > segments[after].duration_s:
@@ -254,6 +260,8 @@ def _sets(r: _Reader, did: str, sets, opts: dict, variables: dict) -> dict:
             if not same_type(v, variables[k]):
                 r.err(f"decision {did!r}: sets.{o}.{k} = {v!r} but {k!r} is a "
                       f"{type(variables[k]).__name__}", did, "sets")
+            if not isinstance(v, (bool, str)):
+                r.num(v, f"decision {did!r}: sets.{o}.{k}", did, "sets")
     return {o: dict(a) for o, a in sets.items()}
 
 

@@ -143,6 +143,11 @@ BROKEN_MORE = [
     ("screenplay missing", GOOD.replace('title = "T"', 'title = "T"\nscreenplay = "nope.fountain"'), 2, "screenplay:"),
     ("unknown policy", GOOD.replace('start = "a"', 'start = "a"\npolicy = "greedy"'), 3, "unknown policy 'greedy'"),
     ("media not a name", GOOD.replace('media = "a.mp4"', "media = 3"), 5, "media must be a name in quotes"),
+    ("a huge duration", GOOD.replace("duration_s = 10.0", "duration_s = 1e300", 1), 6, "within ±1e+06, not 1e+300"),
+    ("a window ending at inf", GOOD.replace("[1.0, 8.0]", "[1.0, inf]"), 18, "'d': window_s must be a number within"),
+    ("a variable that is nan", GOOD + "\n[variables]\nx = nan\n", 24, "variable 'x' must be a number within"),
+    ("sets a number to inf", _with("sets = { c = { n = inf } }") + "n = 0.0\n", 22, "sets.c.n must be a number"),
+    ("a condition on nan", _with('when = { c = "n < nan" }') + "n = 0.0\n", 22, "'nan', which is not a finite"),
 ]
 
 
@@ -152,6 +157,14 @@ def test_broken_story_features_get_precise_errors(tmp_path, name, text, line, ms
         load(_write(tmp_path, text), check_files=False)
     assert msg in e.value.message
     assert e.value.line == line, str(e.value)
+
+
+def test_a_story_not_saved_as_utf8_is_one_line_with_its_line(tmp_path):
+    p = tmp_path / "story.toml"
+    p.write_bytes(GOOD.replace('"a.mp4"', '"caf\u00e9.mp4"', 1).encode("latin-1"))
+    with pytest.raises(StoryError) as e:
+        load(p, check_files=False)
+    assert str(e.value) == f"{p}:5: not UTF-8 text (byte 0xe9): save the file as UTF-8"
 
 
 def test_a_loop_with_a_way_out_is_fine(tmp_path):

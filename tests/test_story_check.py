@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from empathy.host.player.cube import identity_cube, write_cube
 from empathy.host.player.outputs import VideoWriter
+from empathy.host.story_check import _cut_short
 
 SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample" / "neon_rain.toml"
 FPS = 25
@@ -199,3 +203,36 @@ def test_hardware_decoders_per_platform(tmp_path):
     out = json.loads(run_check(story, "--platform", "jetson-orin", "--json").stdout)
     hw = [w["reason"] for w in out["warnings"] if "in hardware" in w["reason"]]
     assert len(hw) == 1 and "VP9" in hw[0] and "Jetson Orin" in hw[0]
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+@pytest.mark.parametrize("fmt, args", [
+    ("mp4", ["-c:v", "libx264", "-movflags", "+faststart"]), ("mkv", ["-c:v", "libx264"]),
+    ("webm", ["-c:v", "libvpx"]), ("avi", ["-c:v", "mpeg4"])])
+def test_a_clip_cut_short_in_copying_is_one_error_on_its_line(tmp_path, fmt, args):
+    """The header survives the cut (tests/redteam/test_artist_media.py: the probe said 2 s
+    and the first frame decoded); the container's own sizes say data is missing."""
+    full = tmp_path / f"full.{fmt}"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc=size=64x48:rate=25", "-t", "2", "-pix_fmt", "yuv420p", *args,
+                    str(full)], check=True, timeout=60)
+    data = full.read_bytes()
+    (tmp_path / f"a.{fmt}").write_bytes(data[:len(data) * 7 // 10])
+    story = tmp_path / "s.toml"
+    story.write_text(f'start = "a"\n[segments.a]\nmedia = "a.{fmt}"\nduration_s = 2\n')
+    r = run_check(story)
+    assert r.returncode == 1 and f"{story}:3: segment 'a': a.{fmt} is cut short" in r.stderr \
+        and f"ends at {len(data) * 7 // 10:,} (70%): copy it again" in r.stderr, r.stderr
+    story.write_text(story.read_text().replace(f"a.{fmt}", f"full.{fmt}"))
+    r = run_check(story)
+    assert r.returncode == 0, r.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(head=st.sampled_from([b"\x1a\x45\xdf\xa3", b"RIFF", b"\0\0\0\x20ftyp", b"\0\0\0\x08mdat"]),
+       rest=st.binary(max_size=64))
+def test_the_cut_check_reads_any_bytes_and_ends(tmp_path_factory, head, rest):
+    p = tmp_path_factory.getbasetemp() / "fuzz.bin"
+    p.write_bytes(head + rest)
+    cut = _cut_short(p)
+    assert cut is None or (isinstance(cut[0], str) and cut[1] > cut[2] == len(head + rest))

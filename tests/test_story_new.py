@@ -126,3 +126,28 @@ def test_bad_sources_get_one_line_errors(media, tmp_path):
     empty.mkdir()
     r = cli("new", empty, "--out", tmp_path / "n.toml")
     assert r.returncode == 1 and "no video clips" in r.stderr
+
+
+DISSOLVE_EDL = """TITLE: {title}
+FCM: NON-DROP FRAME
+
+001  AX       V     C        00:00:00:00 00:00:01:00 01:00:00:00 01:00:01:00
+* FROM CLIP NAME: opening.mp4
+002  AX       V     C        00:00:01:00 00:00:01:00 01:00:01:00 01:00:01:00
+002  AX       V     D    010 00:00:01:00 00:00:02:00 01:00:01:00 01:00:02:00
+* FROM CLIP NAME: opening.mp4
+* TO CLIP NAME: opening.mp4
+"""
+
+
+def test_an_edl_number_repeated_for_a_dissolve_reads_and_a_latin1_edl_is_one_line(media, tmp_path):
+    """A repeated event number is refused only on a cut (tests/redteam/test_artist_media.py):
+    on a dissolve's second line it is what CMX 3600 means."""
+    edl = tmp_path / "cut.edl"
+    edl.write_text(DISSOLVE_EDL.format(title="cut"), encoding="utf-8")
+    r = cli("new", edl, "--out", tmp_path / "s.toml", "--fps", "25", "--media-root", media["dir"])
+    assert r.returncode == 0 and "2 segments" in r.stdout and "Dissolve" in r.stderr, r.stderr
+    edl.write_bytes(DISSOLVE_EDL.format(title="caf\u00e9").encode("latin-1"))
+    r = cli("new", edl, "--out", tmp_path / "t.toml", "--fps", "25", "--media-root", media["dir"])
+    assert (r.returncode, r.stderr) == (1, f"error: {edl}:1: not UTF-8 text (byte 0xe9): save "
+                                           "the file as UTF-8\n")
