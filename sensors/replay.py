@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import msgpack
 import numpy as np
 
+from empathy import wire
 from empathy.clock import now_us
 from empathy.sensors import base
 from empathy.sensors.base import Reading, SourceError, open_source
@@ -134,10 +135,12 @@ def read_emrec(f, path) -> list[Reading]:
         raise SourceError(f"{path}: cannot read recording: {e}") from None
 
 
-# What a reading of each column may be (a value outside is a damaged file, not a person);
-# pupil_mm <= 0 is a lost sample, as trackers write it (-1, 0).
-CSV_RANGES = {"rr_ms": (200.0, 3000.0), "hr_bpm": (20.0, 300.0),
-              "pupil_mm": (-math.inf, 12.0), "ppg": (-1e12, 1e12), "ecg": (-1e12, 1e12)}
+# What a reading of each column may be (a value outside is a damaged file, not a person;
+# heart rate and pupil as the wire takes them, wire.RANGES); pupil_mm <= 0 is a lost sample,
+# as trackers write it (-1, 0).
+CSV_RANGES = {"rr_ms": (200.0, 3000.0), "hr_bpm": wire.RANGES["hr_bpm"][:2],
+              "pupil_mm": (-math.inf, wire.RANGES["pupil_mm"].hi), "ppg": (-1e12, 1e12),
+              "ecg": (-1e12, 1e12)}
 _TS_MAX = float(1 << 62)
 
 
