@@ -12,11 +12,11 @@ and a sync reply goes back only to where an authentic request came from.
 
 Every value taken from a packet or a transport is range-checked before it indexes
 anything. A body signal outside `wire.RANGES` (a 600-bpm heart rate flagged good: a faulty
-sensor or firmware, the tag proves only who sent it) arrives as "no value" with its quality
+sensor or firmware; the tag proves only who sent it) arrives as "no value" with its quality
 bit cleared and the rest of the sample kept; the unit's health counts it (`unit_report`'s
-`impossible`) and the log says so, rate-limited. Counters are plain attributes for dashboards and metrics: `received`,
-`accepted`, `rejected` (a Counter by reason). With a state folder, replay windows and seat
-locks survive a restart (host/intake_state.py).
+`impossible`) and the log says so, rate-limited. Counters are plain attributes for
+dashboards and metrics: `received`, `accepted`, `rejected` (a Counter by reason). With a
+state folder, replay windows and seat locks survive a restart (host/intake_state.py).
 """
 
 from __future__ import annotations

@@ -306,3 +306,10 @@ def test_sequence_numbers_are_compared_across_the_wrap():
         assert wire.seq_delta(a, b) == d, (a, b)
     a, b, d = (np.array(c, np.int64) for c in zip(*cases))
     assert np.array_equal(wire.seq_delta(a, b), d)
+
+
+def test_a_huge_value_is_refused_or_dropped_not_an_overflow():
+    with pytest.raises(wire.WireError, match="hr_bpm=1e\\+308 bpm is outside"):
+        wire.encode(wire.SeatSample(7, 1, 1, 1, hr_bpm=1e308), KEY)
+    kept, lost = wire.drop_impossible(wire.SeatSample(7, 1, 1, 1, pupil_mm=-1e308, arousal=1e308))
+    assert lost == ("pupil_mm",) and wire.decode(wire.encode(kept, KEY), KEYS).arousal == 1.0

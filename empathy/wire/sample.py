@@ -77,8 +77,8 @@ class Range(NamedTuple):
 
 # A reading outside these is a sensor's or a firmware's fault, never a person. The one
 # table for the edge's encoder, the host's decoders and the sensor readers (sensors/replay.py
-# CSV columns, sensors/lsl.py pupil streams). RMSSD's bounds are edge/profile.py's resting
-# ones: below 1 ms or above 300 ms the beats were misread.
+# CSV columns, sensors/lsl.py pupil streams). RMSSD takes the bounds edge/profile.py allows
+# a resting one.
 RANGES = {
     "hr_bpm": Range(20.0, 300.0, "bpm", Flag.HR_OK, 0.01),
     "rmssd_ms": Range(1.0, 300.0, "ms", Flag.HRV_OK, 0.01),
@@ -114,8 +114,8 @@ def drop_impossible(s: SeatSample) -> tuple[SeatSample, tuple[str, ...]]:
     """The sample with every value outside `RANGES` (or not a number) made "no value" and
     its quality bit cleared, and the names of those fields: what `decode` does on arrival,
     for an edge unit to apply before `encode`."""
-    lost = tuple(n for n, r in RANGES.items()
-                 if not math.isfinite(getattr(s, n)) or _outside(n, round(getattr(s, n) / r.step)))
+    lost = tuple(n for n, r in RANGES.items() if not math.isfinite(getattr(s, n))
+                 or _outside(n, _scaled(getattr(s, n), r.step, -0xFFFF, 0xFFFF, n)))
     if not lost:
         return s, lost
     bits = sum(int(RANGES[n].flag) for n in lost)
