@@ -22,6 +22,7 @@ from empathy.clock import now_us
 from empathy.clocksync import ClockSync
 from empathy.config import ip_address, setting
 from empathy.keys import Keystore, KeystoreWatch
+from empathy.log import RateLimited
 from empathy.paths import data_dir
 from empathy.sensors.base import SCHEMES as SOURCES, Frame, open_source
 from empathy.transports import check_url, open_sender
@@ -182,6 +183,8 @@ class EdgeUnit:
         self.perception: dict = {}  # per seat, on its first camera frame (edge.perception)
         self.readings = 0
         self.last_reading = [0] * len(cfg.seats)
+        self.impossible = 0  # values outside wire.RANGES, sent as "no value"
+        self._say = RateLimited(log)
         self._running = True
         self.downlink = threading.Thread(target=self._listen, name="downlink", daemon=True)
         self.downlink.start()
@@ -257,8 +260,12 @@ class EdgeUnit:
                 if seat.opt_out:
                     continue
                 feat.luminance = lum
-                sample = wire.SeatSample(self.cfg.unit_id, seat.seat_id, self.seq, host_t,
-                                         **feat.estimate(t))
+                sample, lost = wire.drop_impossible(wire.SeatSample(
+                    self.cfg.unit_id, seat.seat_id, self.seq, host_t, **feat.estimate(t)))
+                if lost:  # a glitching sensor: the seat's other values still go
+                    self.impossible += 1
+                    self._say(logging.WARNING, "seat %d: %s outside what a body makes, sent "
+                              "as no value", seat.seat_id, ", ".join(lost))
                 self._send(wire.encode(sample, self.key))
                 if self.channel_log:
                     self.channel_log.write(host_t, seat.seat_id, sample.flags, feat.channels())
@@ -310,6 +317,7 @@ class EdgeUnit:
         link["reached"] = bool(link["sent"] or getattr(self.uplink, "reached", False))
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.link.sent,
                 "readings": self.readings, "uplink": link, "face_model": self.face_model,
+                "samples_impossible": self.impossible,  # sent with values dropped (wire.RANGES)
                 "estimate_latency_s": self.estimate_lag_s,  # arousal refers to the body then
                 "eda": self.eda(),
                 # per seat with an accelerometer: PPG beats judged and left out for motion

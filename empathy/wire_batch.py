@@ -15,7 +15,7 @@ import numpy as np
 
 from empathy.wire import (BODY_SIZE, EXPRESSION_NONE, HEALTH_SIZE, HEALTH_V1_SIZE,
                           HEALTH_V2_SIZE, KIND_HEALTH, KIND_SAMPLE, KIND_SYNC, PACKET_SIZE,
-                          REASONS, SYNC_SIZE, TAG_SIZE, VERSION,
+                          RANGES, REASONS, SYNC_SIZE, TAG_SIZE, VERSION,
                           SeatSample)
 
 # Keys become precomputed HMAC inner/outer SHA-256 states (`KeyTable`), so verifying a
@@ -28,10 +28,14 @@ _RAW = np.dtype({"names": ["header", "unit", "seat", "seq", "ts_hi", "ts_lo", "h
                  "offsets": [0, 1, 3, 5, 9, 11, 15, 17, 19, 21, 22, 23, 24],
                  "itemsize": PACKET_SIZE})
 
+# SeatSample's fields, then `lost`: the quality bits (wire.Flag) of the values that arrived
+# outside wire.RANGES and were dropped as "no value" (for the unit's health)
 SAMPLES = np.dtype([("unit_id", "u2"), ("seat_id", "u2"), ("seq", "u4"), ("ts_us", "i8"),
                     ("hr_bpm", "f8"), ("rmssd_ms", "f8"), ("pupil_mm", "f8"), ("arousal", "f8"),
                     ("valence", "f8"), ("expression", "u1"), ("expression_conf", "f8"),
-                    ("flags", "u1")])
+                    ("flags", "u1"), ("lost", "u1")])
+_RANGED = [(name, raw, *RANGES[name].counts(), int(RANGES[name].flag), RANGES[name].step)
+           for name, raw in (("hr_bpm", "hr"), ("rmssd_ms", "rmssd"), ("pupil_mm", "pupil"))]
 
 OK = 0  # reason code for an accepted row; others are 1 + index into REASONS
 CODE = {r: i + 1 for i, r in enumerate(REASONS)}
@@ -132,14 +136,18 @@ def decode_batch(packets: Sequence[bytes], table: KeyTable) -> tuple[np.ndarray,
     out = np.empty(n, SAMPLES)
     out["unit_id"], out["seat_id"], out["seq"] = raw["unit"], raw["seat"], raw["seq"]
     out["ts_us"] = (raw["ts_hi"].astype(np.int64) << 32) | raw["ts_lo"]
-    out["hr_bpm"] = raw["hr"] * 0.01
-    out["rmssd_ms"] = raw["rmssd"] * 0.01
-    out["pupil_mm"] = raw["pupil"] * 0.001
+    lost = np.zeros(n, np.uint8)
+    for name, field, lo, hi, flag, step in _RANGED:  # wire.decode's rule, in counts
+        c = raw[field]
+        bad = (c != 0) & ((c < lo) | (c > hi))
+        out[name] = np.where(bad, 0, c) * step
+        lost[bad] |= flag
     out["arousal"] = raw["arousal"] / 127
     out["valence"] = raw["valence"] / 127
     out["expression"] = cls
     out["expression_conf"] = (raw["expr"] & 0x0F) / 15
-    out["flags"] = raw["flags"]
+    out["flags"] = raw["flags"] & ~lost
+    out["lost"] = lost
     return out, code
 
 
@@ -176,4 +184,4 @@ def verify_control(packets: Sequence[bytes], table: KeyTable) -> np.ndarray:
 
 def samples_of(rows: np.ndarray) -> list[SeatSample]:
     """SAMPLES rows -> SeatSample objects (for code that wants one object per seat sample)."""
-    return [SeatSample(*r) for r in rows.tolist()]
+    return [SeatSample(*r[:-1]) for r in rows.tolist()]

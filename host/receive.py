@@ -11,9 +11,12 @@ forged ones costs what forged samples cost; only authentic ones are decoded one 
 and a sync reply goes back only to where an authentic request came from.
 
 Every value taken from a packet or a transport is range-checked before it indexes
-anything. Counters are plain attributes for dashboards and metrics: `received`,
-`accepted`, `rejected` (a Counter by reason). With a state folder, replay windows and seat
-locks survive a restart (host/intake_state.py).
+anything. A body signal outside `wire.RANGES` (a 600-bpm heart rate flagged good: a faulty
+sensor or firmware; the tag proves only who sent it) arrives as "no value" with its quality
+bit cleared and the rest of the sample kept; the unit's health counts it (`unit_report`'s
+`impossible`) and the log says so, rate-limited. Counters are plain attributes for
+dashboards and metrics: `received`, `accepted`, `rejected` (a Counter by reason). With a
+state folder, replay windows and seat locks survive a restart (host/intake_state.py).
 """
 
 from __future__ import annotations
@@ -162,7 +165,18 @@ class Intake:
         good = good[owned == ownership.OK]
         self.accepted += len(good)
         self.health.saw_samples(good, rx_us)
+        if good["lost"].any():
+            self._impossible(good)
         return good
+
+    def _impossible(self, rows: np.ndarray) -> None:
+        r = rows[np.flatnonzero(rows["lost"])[0]]
+        names = [n for n, rng in wire.RANGES.items() if r["lost"] & rng.flag]
+        self._say(logging.WARNING, "unit %d seat %d sent %s outside what a body makes (%s): "
+                  "taken as no value; a faulty sensor or firmware (%d such samples in this batch)",
+                  r["unit_id"], r["seat_id"], ", ".join(names),
+                  ", ".join(f"{wire.RANGES[n].lo:g}..{wire.RANGES[n].hi:g} {wire.RANGES[n].unit}"
+                            for n in names), int(np.count_nonzero(rows["lost"])))
 
     def _fresh(self, ts: np.ndarray, rx_us: int) -> np.ndarray:
         """Samples stamped within `fresh_s` of the host clock (and, after a restart, not
@@ -299,6 +313,7 @@ class Intake:
             silent_s = round((now - int(self.health.unit_last[u])) / 1e6, 3)
             out.append({"unit": u, "silent_s": silent_s,
                         "loss": round(self.health.loss(u, int(self.windows.top[u])), 4),
+                        "impossible": self.health.impossible_of(u),
                         **({"firmware": ".".join(map(str, hb.firmware)), "battery": hb.battery,
                             "sensors": hb.sensors, "offset_us": hb.offset_us,
                             "drift_ppb": hb.drift_ppb, "rtt_us": hb.rtt_us,

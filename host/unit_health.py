@@ -2,6 +2,10 @@
 heartbeat, every seat's sensors, loss from sequence gaps, and what went quiet or came back.
 Indexed by unit and seat id (16-bit on the wire) in flat arrays, so a batch updates it in
 a few numpy calls.
+
+A value no body makes (outside wire.RANGES) arrives as "no value" (empathy/wire_batch.py):
+it is counted per unit and field, and a sensor that sends only such values goes quiet with
+`"why": "impossible values"`, so the operator sees a faulty sensor, not a silent one.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ class Health:
 
     SENSORS = {"hr": wire.Flag.HR_OK, "pupil": wire.Flag.PUPIL_OK, "face": wire.Flag.FACE_OK,
                "contact": wire.Flag.CONTACT}
+    RANGED = tuple(wire.RANGES)  # rows of `impossible`
 
     def __init__(self, quiet_s: float = QUIET_S):
         self.quiet_us = int(quiet_s * 1e6)
@@ -28,6 +33,9 @@ class Health:
         self.seat_last = np.full(UNITS, -1, np.int64)
         self.seat_unit = np.zeros(UNITS, np.int64)
         self.sensor_last = np.full((len(self.SENSORS), UNITS), -1, np.int64)
+        # a sensor's values outside wire.RANGES: the last, and the first (for one never good)
+        self.sensor_bad = np.full((2, len(self.SENSORS), UNITS), -1, np.int64)
+        self.impossible = np.zeros((len(self.RANGED), UNITS), np.int64)  # per field and unit
         self.heartbeats: dict[int, wire.Health] = {}
         self.quiet_units: set[int] = set()
         self.quiet_sensors: set[tuple[int, str]] = set()
@@ -49,6 +57,21 @@ class Health:
         self.seat_unit[seats] = rows["unit_id"]
         for k, flag in enumerate(self.SENSORS.values()):
             self.sensor_last[k, seats[(rows["flags"] & int(flag)) != 0]] = rx_us
+        lost = rows["lost"]
+        if not lost.any():
+            return
+        last_bad, first_bad = self.sensor_bad
+        for k, flag in enumerate(self.SENSORS.values()):
+            hit = seats[(lost & int(flag)) != 0]
+            last_bad[k, hit] = rx_us
+            first_bad[k, hit[first_bad[k, hit] < 0]] = rx_us
+        units = rows["unit_id"].astype(np.intp)
+        for k, name in enumerate(self.RANGED):
+            np.add.at(self.impossible[k], units[(lost & int(wire.RANGES[name].flag)) != 0], 1)
+
+    def impossible_of(self, unit: int) -> dict:
+        """Values this unit sent that no body makes, by field (dropped on arrival)."""
+        return {name: int(self.impossible[k, unit]) for k, name in enumerate(self.RANGED)}
 
     def loss(self, unit: int, top_seq: int) -> float:
         """Fraction of this unit's packets (all kinds) that never arrived."""
@@ -70,14 +93,18 @@ class Health:
         seats = np.flatnonzero(self.seat_last >= 0)
         live = seats[(now - self.seat_last[seats] <= self.quiet_us)
                      & ~np.isin(self.seat_unit[seats], list(quiet))]  # quiet units said enough
-        sensors = set()
+        sensors, faulty = set(), set()
         for k, name in enumerate(self.SENSORS):
-            last = self.sensor_last[k, live]
-            gone = live[(last >= 0) & (now - last > self.quiet_us)]
-            sensors.update((int(s), name) for s in gone)
+            last, bad = self.sensor_last[k, live], self.sensor_bad[0, k, live]
+            # one sending only impossible values goes quiet too (never good: since its first)
+            since = np.where(last >= 0, last, self.sensor_bad[1, k, live])
+            gone = (since >= 0) & (now - since > self.quiet_us)
+            sensors.update((int(s), name) for s in live[gone])
+            faulty.update((int(s), name) for s in live[gone & (bad > last)])
         for seat, name in sorted(sensors - self.quiet_sensors):
             events.append({"event": "sensor_quiet", "seat": seat, "sensor": name,
-                           "unit": int(self.seat_unit[seat])})
+                           "unit": int(self.seat_unit[seat]),
+                           **({"why": "impossible values"} if (seat, name) in faulty else {})})
         for seat, name in sorted(self.quiet_sensors - sensors):
             events.append({"event": "sensor_back", "seat": seat, "sensor": name,
                            "unit": int(self.seat_unit[seat])})

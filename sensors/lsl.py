@@ -44,6 +44,7 @@ import numpy as np
 import pylsl
 from pylsl.util import LostError
 
+from empathy import wire
 from empathy.clock import now_us
 from empathy.sensors.base import Health, Pupil, Reading, SourceError, Waveform, drain
 
@@ -55,7 +56,7 @@ WAVE_KINDS = ("ecg", "ppg", "eda")
 EDA_UNITS = {"us": 1.0, "µs": 1.0, "microsiemens": 1.0, "ns": 1e-3, "nanosiemens": 1e-3,
              "s": 1e6, "siemens": 1e6}
 EDA_RANGE_US = (0.0, 100.0)  # skin conductance of a hand: ~0.05-60 µS
-PUPIL_RANGE_MM = (0.5, 12.0)
+PUPIL_RANGE_MM = wire.RANGES["pupil_mm"][:2]  # what the wire takes
 PROC_FLAGS = pylsl.proc_clocksync | pylsl.proc_monotonize
 
 

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import msgpack
 import numpy as np
 
+from empathy import wire
 from empathy.clock import now_us
 from empathy.sensors import base
 from empathy.sensors.base import Reading, SourceError, open_source
@@ -138,7 +139,7 @@ def read_emrec(f, path) -> list[Reading]:
 # a replayed artefact (a missed beat's long RR, a strap's 0 bpm without contact) is the
 # edge's to judge. RR: BLE's 1/1024-s uint16; pupil_mm <= 0: lost, as trackers write it.
 CSV_RANGES = {"rr_ms": (1.0, 65535.0), "hr_bpm": (0.0, 400.0),
-              "pupil_mm": (-math.inf, 12.0), "ppg": (-1e12, 1e12), "ecg": (-1e12, 1e12)}
+              "pupil_mm": (-math.inf, wire.RANGES["pupil_mm"].hi), "ppg": (-1e12, 1e12), "ecg": (-1e12, 1e12)}
 _TS_MAX = float(1 << 62)
 
 

@@ -365,10 +365,12 @@ def test_detector_flags_a_leaking_sender(captured):
         "frame in 32-byte datagrams": ([frame.tobytes()[i:i + 32] for i in range(0, 64 * 32, 32)],
                                        "pixel blocks"),
     }
-    # Waveform samples smuggled inside authentic sample packets (hr field, at 100 Hz).
+    # Waveform samples smuggled inside authentic sample packets (hr field, at 100 Hz), scaled
+    # into a heart rate's range (the encoder refuses values no body makes).
+    wave = np.interp(pleth[:1000], (pleth[:1000].min(), pleth[:1000].max()), (40.0, 180.0))
     leaked["waveform inside valid packets"] = ([wire.encode(wire.SeatSample(
-        unit, r["seats"][2], 10**6 + i, i * 10_000, hr_bpm=float(v) / 1000), key)
-        for i, v in enumerate(pleth[:1000])], "samples in")
+        unit, r["seats"][2], 10**6 + i, i * 10_000, hr_bpm=float(v)), key)
+        for i, v in enumerate(wave)], "samples in")
     # Real datagrams from a real sender, captured the same way as the unit's.
     leak_cap = UdpCapture()
     sender = open_sender(leak_cap.url, unit)

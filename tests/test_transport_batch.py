@@ -18,11 +18,16 @@ def _scalar(p):
         return None, wire_batch.CODE[e.reason]
 
 
+def _body(rng, name):  # what the encoder takes: 0 (no value) or a value inside wire.RANGES
+    r = wire.RANGES[name]
+    return 0.0 if rng.random() < 0.1 else float(rng.uniform(r.lo, r.hi))
+
+
 def _packet(rng, i):
     unit = int(rng.choice([1, 2, 3, 500, 9]))  # 9 has no key
     s = wire.SeatSample(unit, int(rng.integers(0, 65536)), i, int(rng.integers(0, wire.TS_MASK)),
-                        float(rng.uniform(0, 200)), float(rng.uniform(0, 200)),
-                        float(rng.uniform(0, 9)), float(rng.uniform(-1, 1)),
+                        _body(rng, "hr_bpm"), _body(rng, "rmssd_ms"),
+                        _body(rng, "pupil_mm"), float(rng.uniform(-1, 1)),
                         float(rng.uniform(-1, 1)), int(rng.choice([0, 3, 6, 15])),
                         float(rng.uniform(0, 1)), int(rng.integers(0, 256)))
     p = bytearray(wire.encode(s, KEYS.get(unit, os.urandom(32))))
@@ -36,6 +41,9 @@ def _packet(rng, i):
         p += b"\0" * int(rng.integers(1, 10))
     elif kind == 4:  # authentic but nonsensical expression class
         p[23] = 0x90
+        p = p[:25] + wire.tag(KEYS.get(unit, b"k"), bytes(p[:25]))
+    elif kind == 5:  # authentic, any counts in hr, rmssd and pupil (a faulty sensor's too)
+        p[15:21] = rng.integers(0, 256, 6, dtype=np.uint8).tobytes()
         p = p[:25] + wire.tag(KEYS.get(unit, b"k"), bytes(p[:25]))
     return bytes(p)
 
@@ -51,6 +59,8 @@ def test_batch_matches_scalar_decode(seed):
         if want is not None:
             assert wire_batch.samples_of(row[None])[0] == want
     assert (code == wire_batch.OK).sum() > 1000 and len(set(code.tolist())) >= 6
+    ok = rows[code == wire_batch.OK]  # values were dropped, each with its quality bit only
+    assert len(set(ok["lost"].tolist())) == 8 and not (ok["flags"] & ok["lost"]).any()
 
 
 @given(st.lists(st.binary(max_size=40), max_size=50))

@@ -6,11 +6,17 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from empathy import wire
+from wire_forge import authentic
 
 KEY = bytes(range(32))
 KEYS = {7: KEY}
 SIGNER = wire.CueSigner(bytes(range(100, 132)))
 VERIFIER = wire.CueVerifier(SIGNER.public)
+
+def body(name):  # what an edge unit may send: 0 (no value) or a value inside wire.RANGES
+    r = wire.RANGES[name]
+    return st.just(0.0) | st.floats(r.lo, r.hi)
+
 
 samples = st.builds(
     wire.SeatSample,
@@ -18,9 +24,9 @@ samples = st.builds(
     seat_id=st.integers(0, 0xFFFF),
     seq=st.integers(0, 0xFFFFFFFF),
     ts_us=st.integers(0, wire.TS_MASK),
-    hr_bpm=st.floats(0, 655.35),
-    rmssd_ms=st.floats(0, 655.35),
-    pupil_mm=st.floats(0, 65.535),
+    hr_bpm=body("hr_bpm"),
+    rmssd_ms=body("rmssd_ms"),
+    pupil_mm=body("pupil_mm"),
     arousal=st.floats(-1, 1),
     valence=st.floats(-1, 1),
     expression=st.sampled_from([0, 1, 2, 3, 4, 5, 6, wire.EXPRESSION_NONE]),
@@ -112,11 +118,61 @@ def test_nan_is_refused_at_encode():
         wire.encode(wire.SeatSample(7, 1, 1, 1, hr_bpm=float("nan")), KEY)
 
 
-def test_out_of_range_ids_refused_and_values_clamped():
+def test_out_of_range_ids_refused_and_affect_clamped():
     with pytest.raises(wire.WireError):
         wire.encode(wire.SeatSample(70000, 1, 1, 1), KEY)
-    d = wire.decode(wire.encode(wire.SeatSample(7, 1, 1, 1, arousal=5.0, hr_bpm=-3), KEY), KEYS)
-    assert d.arousal == 1.0 and d.hr_bpm == 0.0
+    d = wire.decode(wire.encode(wire.SeatSample(7, 1, 1, 1, arousal=5.0), KEY), KEYS)
+    assert d.arousal == 1.0
+
+
+F = wire.Flag
+GOOD = dict(hr_bpm=72.0, rmssd_ms=45.0, pupil_mm=4.2, flags=F.HR_OK | F.HRV_OK | F.PUPIL_OK)
+
+
+@pytest.mark.parametrize("field,value", [("hr_bpm", 600.0), ("hr_bpm", 5.0), ("hr_bpm", -3.0),
+                                         ("rmssd_ms", 0.5), ("rmssd_ms", 400.0),
+                                         ("pupil_mm", 60.0), ("pupil_mm", 0.2)])
+def test_encode_refuses_a_value_no_body_makes(field, value):
+    r = wire.RANGES[field]
+    with pytest.raises(wire.WireError, match=f"bad_field: {field}={value:g} {r.unit} is "
+                                             f"outside {r.lo:g}..{r.hi:g}"):
+        wire.encode(wire.SeatSample(7, 1, 1, 1, **{**GOOD, field: value}), KEY)
+
+
+def _sent(**values):  # a unit's firmware bug: authentic bytes the encoder would refuse
+    return authentic(wire.SeatSample(7, 1, 1, 1, **GOOD), KEY, **values)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("hr_bpm", 600.0), ("hr_bpm", 5.0), ("hr_bpm", 19.99), ("hr_bpm", 300.01),
+    ("rmssd_ms", 0.99), ("rmssd_ms", 300.01), ("pupil_mm", 60.0), ("pupil_mm", 0.499),
+    ("pupil_mm", 12.001)])
+def test_decode_drops_an_impossible_value_and_keeps_the_rest(field, value):
+    d = wire.decode(_sent(**{field: value}), KEYS)
+    assert getattr(d, field) == 0.0 and not d.flags & wire.RANGES[field].flag
+    for other, want in GOOD.items():
+        if other not in (field, "flags"):
+            assert getattr(d, other) == pytest.approx(want)
+            assert d.flags & wire.RANGES[other].flag
+
+
+@pytest.mark.parametrize("field", list(wire.RANGES))
+def test_range_ends_are_taken(field):
+    r = wire.RANGES[field]
+    for v in (r.lo, r.hi):
+        d = wire.decode(_sent(**{field: v}), KEYS)
+        assert getattr(d, field) == pytest.approx(v) and d.flags & r.flag
+
+
+def test_drop_impossible_is_what_decode_does_on_arrival():
+    s = wire.SeatSample(7, 1, 1, 1, **{**GOOD, "pupil_mm": 60.0, "rmssd_ms": float("nan")})
+    kept, lost = wire.drop_impossible(s)
+    assert lost == ("rmssd_ms", "pupil_mm")
+    assert (kept.hr_bpm, kept.rmssd_ms, kept.pupil_mm, kept.flags) == (72.0, 0.0, 0.0, F.HR_OK)
+    assert wire.drop_impossible(kept) == (kept, ())
+    kept, _ = wire.drop_impossible(wire.SeatSample(7, 1, 1, 1, **{**GOOD, "pupil_mm": 60.0}))
+    # what the edge sends after dropping is what the host makes of the impossible bytes
+    assert wire.decode(wire.encode(kept, KEY), KEYS) == wire.decode(_sent(pupil_mm=60.0), KEYS)
 
 
 @given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=24),
@@ -250,3 +306,10 @@ def test_sequence_numbers_are_compared_across_the_wrap():
         assert wire.seq_delta(a, b) == d, (a, b)
     a, b, d = (np.array(c, np.int64) for c in zip(*cases))
     assert np.array_equal(wire.seq_delta(a, b), d)
+
+
+def test_a_huge_value_is_refused_or_dropped_not_an_overflow():
+    with pytest.raises(wire.WireError, match="hr_bpm=1e\\+308 bpm is outside"):
+        wire.encode(wire.SeatSample(7, 1, 1, 1, hr_bpm=1e308), KEY)
+    kept, lost = wire.drop_impossible(wire.SeatSample(7, 1, 1, 1, pupil_mm=-1e308, arousal=1e308))
+    assert lost == ("pupil_mm",) and wire.decode(wire.encode(kept, KEY), KEYS).arousal == 1.0

@@ -5,7 +5,8 @@ import wire`; every name below is `wire.NAME`). Its parts, by kind, each with it
 
     core.py     what every kind shares: the version/kind byte, the 56-bit tag
                 (HMAC-SHA256 with the unit's key), the verdicts a receiver counts
-    sample.py   kind 0, one seat's reading in 32 bytes (edge -> host, 10 Hz a seat)
+    sample.py   kind 0, one seat's reading in 32 bytes (edge -> host, 10 Hz a seat), and
+                `RANGES`, what a body signal can be (checked on both sides)
     control.py  kinds 2-4: a unit's heartbeat, its clock-sync request and the reply
     cue.py      kind 5: the screen cue, signed by the host (Ed25519)
     status.py   kind 6: a unit's MQTT status (online, or its last will "offline")
@@ -30,8 +31,8 @@ from .core import (KIND_CUE, KIND_HEALTH, KIND_SAMPLE, KIND_STATUS, KIND_SYNC,
                    WireError, kind_of, seq_delta, tag, unit_of)
 from .cue import (CUE_CONTEXT, CUE_KEY_SIZE, CUE_MAX_ID, SIG_SIZE, CueSigner, CueVerifier,
                   ScreenCue, decode_cue, encode_cue)
-from .sample import (BODY_SIZE, EXPRESSION_NONE, EXPRESSIONS, PACKET_SIZE, Flag, SeatSample,
-                     decode, encode)
+from .sample import (BODY_SIZE, EXPRESSION_NONE, EXPRESSIONS, PACKET_SIZE, RANGES, Flag, Range,
+                     SeatSample, decode, drop_impossible, encode)
 from .status import STATUS_MAX_SCREEN, Status, decode_status, encode_status, peek_status
 
 __all__ = [
@@ -43,7 +44,7 @@ __all__ = [
     "kind_of", "seq_delta", "tag", "unit_of",
     "CUE_CONTEXT", "CUE_KEY_SIZE", "CUE_MAX_ID", "SIG_SIZE", "CueSigner", "CueVerifier",
     "ScreenCue", "decode_cue", "encode_cue",
-    "BODY_SIZE", "EXPRESSION_NONE", "EXPRESSIONS", "PACKET_SIZE", "Flag", "SeatSample",
-    "decode", "encode",
+    "BODY_SIZE", "EXPRESSION_NONE", "EXPRESSIONS", "PACKET_SIZE", "RANGES", "Flag", "Range",
+    "SeatSample", "decode", "drop_impossible", "encode",
     "STATUS_MAX_SCREEN", "Status", "decode_status", "encode_status", "peek_status",
 ]

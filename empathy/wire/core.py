@@ -95,7 +95,7 @@ def _open(packet: bytes, kind: int, layout: struct.Struct, keys: KeyLookup) -> t
 def _scaled(value: float, step: float, lo: int, hi: int, name: str) -> int:
     if value is None or not math.isfinite(value):
         raise WireError("bad_field", f"{name} is not a finite number")
-    return max(lo, min(hi, int(round(value / step))))
+    return int(round(max(lo, min(hi, value / step))))  # clamped first: 1e308 / step is inf
 
 
 def _clamp(v: int, lo: int, hi: int) -> int:

@@ -20,13 +20,20 @@ Layout (big-endian, 32 bytes)::
 Why 56 bits of tag: the 25 bytes of content leave 7. A blind forger needs on average 2**55
 tries per accepted packet; at 100k packets/s that is over 10,000 years, and the host counts
 every failed tag, so a flood is visible long before.
+
+The tag proves who sent a sample, not that its numbers are possible: `RANGES` says what a
+body can show. `encode` refuses a value outside them; `decode` (and the batch decoder beside
+this folder) drops such a field as lost, its quality bit cleared, and keeps the rest of the
+sample (a glitching pupil tracker does not take the seat's heart rate with it).
 """
 
 from __future__ import annotations
 
+import math
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntFlag
+from typing import NamedTuple
 
 from .core import (KIND_SAMPLE, SEQ_MASK, TAG_SIZE, TS_MASK, VERSION, KeyLookup, WireError,
                    _open, _scaled, tag)
@@ -54,6 +61,37 @@ class Flag(IntFlag):
     OPT_OUT = 0x80  # viewer opted out: biometric fields are zero
 
 
+class Range(NamedTuple):
+    """What one body signal can be; 0 always means "no value"."""
+
+    lo: float
+    hi: float
+    unit: str
+    flag: Flag  # the quality bit that vouches for the value
+    step: float  # one count on the wire
+
+    def counts(self) -> tuple[int, int]:
+        """The range in wire counts (what both decoders compare, so they agree exactly)."""
+        return round(self.lo / self.step), round(self.hi / self.step)
+
+
+# A reading outside these is a sensor's or a firmware's fault, never a person. The one
+# table for the edge's encoder, the host's decoders and the sensor readers (sensors/replay.py
+# CSV columns, sensors/lsl.py pupil streams). RMSSD takes the bounds edge/profile.py allows
+# a resting one.
+RANGES = {
+    "hr_bpm": Range(20.0, 300.0, "bpm", Flag.HR_OK, 0.01),
+    "rmssd_ms": Range(1.0, 300.0, "ms", Flag.HRV_OK, 0.01),
+    "pupil_mm": Range(0.5, 12.0, "mm", Flag.PUPIL_OK, 0.001),
+}
+_COUNTS = {name: r.counts() for name, r in RANGES.items()}
+
+
+def _outside(name: str, count: int) -> bool:
+    lo, hi = _COUNTS[name]
+    return count != 0 and not lo <= count <= hi
+
+
 @dataclass(frozen=True)
 class SeatSample:
     """One seat's fused reading at one instant (what travels on the wire)."""
@@ -72,6 +110,27 @@ class SeatSample:
     flags: int = 0
 
 
+def drop_impossible(s: SeatSample) -> tuple[SeatSample, tuple[str, ...]]:
+    """The sample with every value outside `RANGES` (or not a number) made "no value" and
+    its quality bit cleared, and the names of those fields: what `decode` does on arrival,
+    for an edge unit to apply before `encode`."""
+    lost = tuple(n for n, r in RANGES.items() if not math.isfinite(getattr(s, n))
+                 or _outside(n, _scaled(getattr(s, n), r.step, -0xFFFF, 0xFFFF, n)))
+    if not lost:
+        return s, lost
+    bits = sum(int(RANGES[n].flag) for n in lost)
+    return replace(s, flags=s.flags & ~bits, **dict.fromkeys(lost, 0.0)), lost
+
+
+def _count(s: SeatSample, name: str) -> int:
+    r, value = RANGES[name], getattr(s, name)
+    c = _scaled(value, r.step, -0xFFFF, 0xFFFF, name)
+    if _outside(name, c):
+        raise WireError("bad_field", f"{name}={value:g} {r.unit} is outside {r.lo:g}..{r.hi:g} "
+                                     f"(no body makes it; send 0, no value)")
+    return c
+
+
 def _pack_body(s: SeatSample) -> bytes:
     for name, value, hi in (("unit_id", s.unit_id, 0xFFFF), ("seat_id", s.seat_id, 0xFFFF),
                             ("ts_us", s.ts_us, TS_MASK)):
@@ -87,9 +146,9 @@ def _pack_body(s: SeatSample) -> bytes:
         s.seq & SEQ_MASK,  # wraps at 2**32 like every kind's; the host reads it serially
         s.ts_us >> 32,
         s.ts_us & 0xFFFFFFFF,
-        _scaled(s.hr_bpm, 0.01, 0, 0xFFFF, "hr_bpm"),
-        _scaled(s.rmssd_ms, 0.01, 0, 0xFFFF, "rmssd_ms"),
-        _scaled(s.pupil_mm, 0.001, 0, 0xFFFF, "pupil_mm"),
+        _count(s, "hr_bpm"),
+        _count(s, "rmssd_ms"),
+        _count(s, "pupil_mm"),
         _scaled(s.arousal, 1 / 127, -127, 127, "arousal"),
         _scaled(s.valence, 1 / 127, -127, 127, "valence"),
         (s.expression << 4) | conf,
@@ -98,13 +157,15 @@ def _pack_body(s: SeatSample) -> bytes:
 
 
 def encode(sample: SeatSample, key: bytes) -> bytes:
-    """Sample -> 32 authenticated bytes. Out-of-range values are clamped; NaN is refused."""
+    """Sample -> 32 authenticated bytes. Arousal, valence and the expression's confidence
+    are clamped; NaN, and a body signal outside `RANGES`, are refused (WireError)."""
     body = _pack_body(sample)
     return body + tag(key, body)
 
 
 def decode(packet: bytes, keys: KeyLookup) -> SeatSample:
-    """32 bytes -> SeatSample, or WireError. `keys` maps unit_id -> key (dict or callable)."""
+    """32 bytes -> SeatSample, or WireError. `keys` maps unit_id -> key (dict or callable).
+    A body signal outside `RANGES` arrives as "no value" with its quality bit cleared."""
     (_, unit, seat, seq, ts_hi, ts_lo, hr, rmssd, pupil, arousal, valence, expr,
      flags) = _open(packet, KIND_SAMPLE, _BODY, keys)
     cls = expr >> 4
@@ -113,14 +174,20 @@ def decode(packet: bytes, keys: KeyLookup) -> SeatSample:
         raise WireError("bad_field", f"expression class {cls}")
     if arousal == -128 or valence == -128:  # outside -1..1; `encode` never writes it
         raise WireError("bad_field", "arousal or valence below -1")
+    counts = {"hr_bpm": hr, "rmssd_ms": rmssd, "pupil_mm": pupil}
+    for name, c in counts.items():
+        if _outside(name, c):
+            counts[name] = 0
+            flags &= ~int(RANGES[name].flag)
+    hr, rmssd, pupil = counts.values()
     return SeatSample(
         unit_id=unit,
         seat_id=seat,
         seq=seq,
         ts_us=(ts_hi << 32) | ts_lo,
-        hr_bpm=hr * 0.01,
-        rmssd_ms=rmssd * 0.01,
-        pupil_mm=pupil * 0.001,
+        hr_bpm=hr * RANGES["hr_bpm"].step,
+        rmssd_ms=rmssd * RANGES["rmssd_ms"].step,
+        pupil_mm=pupil * RANGES["pupil_mm"].step,
         arousal=arousal / 127,
         valence=valence / 127,
         expression=cls,
