@@ -155,3 +155,27 @@ def test_a_session_recorded_before_frames_were_kept_still_exports(recorded, tmp_
     db.close()
     for fmt in ("csv", "xdf", "edf", "bids"):
         assert export(old, tmp_path / fmt, fmt)
+
+
+def test_edf_keeps_every_heart_rate_the_wire_carries(recorded, tmp_path):
+    """EDF+ clips to each signal's physical range: the range is the wire's, so a 280-bpm
+    reading that arrived (a child's or a sprinter's rate) is not written as 250."""
+    import shutil
+
+    path, _ = recorded
+    copy = tmp_path / path.name
+    shutil.copy(path, copy)
+    db = sqlite3.connect(copy)
+    try:
+        (seat,) = db.execute("SELECT seat_id FROM samples WHERE hr_bpm > 0 LIMIT 1").fetchone()
+        db.execute(f"UPDATE samples SET hr_bpm = 280 WHERE seat_id = {seat} AND hr_bpm > 0")
+        db.commit()
+    finally:
+        db.close()
+    (edf,) = export(copy, tmp_path / "out", "edf")
+    f = pyedflib.EdfReader(str(edf))
+    try:
+        hr = f.readSignal(f.getSignalLabels().index(f"{seat} HR"))
+        assert abs(hr.max() - 280) < 0.5, hr.max()
+    finally:
+        f.close()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy import wire
 from empathy.host.session import store
 
 RATE_HZ = 10.0  # the edge units' sample rate; the regular grid of BIDS and EDF+
@@ -33,14 +34,18 @@ class Measure:
     name: str  # column/channel name in exports
     unit: str
     description: str
-    lo: float  # the physical range (EDF+ needs one; values outside are clipped there)
+    lo: float  # the physical range (EDF+ needs one; values outside are clipped there, so a
+    # measure the wire carries takes the wire's range: nothing that arrived is clipped)
     hi: float
 
 
 MEASURES = (
-    Measure("hr_bpm", "heart_rate", "bpm", "heart rate from the seat's strap or PPG board", 0, 250),
-    Measure("rmssd_ms", "rmssd", "ms", "RMSSD of recent beat-to-beat intervals", 0, 300),
-    Measure("pupil_mm", "pupil_diameter", "mm", "pupil diameter, light reflex included", 0, 10),
+    Measure("hr_bpm", "heart_rate", "bpm", "heart rate from the seat's strap or PPG board", 0,
+            wire.RANGES["hr_bpm"].hi),
+    Measure("rmssd_ms", "rmssd", "ms", "RMSSD of recent beat-to-beat intervals", 0,
+            wire.RANGES["rmssd_ms"].hi),
+    Measure("pupil_mm", "pupil_diameter", "mm", "pupil diameter, light reflex included", 0,
+            wire.RANGES["pupil_mm"].hi),
     Measure("arousal", "arousal", "a.u.",
             "fused arousal against the seat's resting baseline, -1..1", -1, 1),
     Measure("valence", "valence", "a.u.", "fused valence, -1..1", -1, 1),
