@@ -45,9 +45,10 @@ def test_a_headerless_european_file_is_two_columns_not_four(tmp_path):
 
 
 def test_values_are_python_s_floats_exactly(tmp_path):
-    """numpy parses the blocks: each value must be the very float the text spells."""
-    x = np.random.default_rng(3).standard_normal(2 * BLOCK + 5) * 1e3
-    text = "ppg\n" + "".join(f"{v:.17g}\n" for v in x)
+    """numpy parses the blocks: each value must be the very float the text spells. The
+    first block's long lines size the columns too small for the short ones after it."""
+    x = np.random.default_rng(3).standard_normal(4 * BLOCK + 5) * 1e3
+    text = "ppg\n" + "".join(f"{v:.{17 if k < BLOCK else 3}g}\n" for k, v in enumerate(x))
     _, cols = read_signal(write(tmp_path, text))
     np.testing.assert_array_equal(cols["ppg"], [float(v) for v in text.split()[1:]])
 
