@@ -8,7 +8,8 @@ stays near the samples' own (8 bytes a value), and a 24-h Holter CSV fits on a P
 from __future__ import annotations
 
 import csv
-from itertools import chain, islice
+import warnings
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -70,22 +71,23 @@ def _head(path: str) -> bytes:
 
 
 def _read_text(path: str, f) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
-    lines = ((n, s) for n, s in enumerate(f, 1) if s.strip())
-    first = list(islice(lines, SNIFF))
-    sep = _separator([s for _, s in first]) if first else ","
-    blank = " \t\r\n" + (sep or "")
-    rows = ((n, s) for n, s in chain(first, lines) if s.strip(blank))  # ",,": no row
-    line, text = next(rows, (0, ""))
-    if not line:
+    lines = list(islice(f, BLOCK))  # blocks as read, blank lines too: line numbers follow
+    while lines and not any(s.strip() for s in lines[-BLOCK:]):
+        if not (more := list(islice(f, BLOCK))):
+            break
+        lines += more
+    sniffed = [s for s in lines if s.strip()][:SNIFF]
+    table = _Table(path, _separator(sniffed) if sniffed else ",", Path(path).stat().st_size)
+    rows = table.rows(1, lines)
+    if not rows:
         raise SignalFileError(f"{path}: no samples")
-    names = [h.strip().lower() or f"col{k}" for k, h in enumerate(_split(text, sep))]
-    if _float(names[0], sep) is not None:  # no header: data from the first line
-        names = [f"col{k}" for k in range(len(names))]
-        rows = chain([(line, text)], rows)
-    tcol = next((h for h in names if h in TIME_COLUMNS), None)
-    table = _Table(path, sep, names, tcol, Path(path).stat().st_size)
-    while block := list(islice(rows, BLOCK)):
-        table.add(block)
+    line, text = rows[0]
+    start = line if table.header(_split(text, table.sep)) else line - 1
+    table.add(start + 1, lines[start:])
+    number = len(lines) + 1
+    while lines := list(islice(f, BLOCK)):
+        table.add(number, lines)
+        number += len(lines)
     return table.result()
 
 
@@ -117,32 +119,48 @@ def _float(text: str, sep: str | None) -> float | None:
 
 
 class _Table:
-    """The columns of a text file, parsed a block of (line number, text) at a time."""
+    """The columns of a text file, parsed a block of lines at a time."""
 
-    def __init__(self, path: str, sep: str | None, names: list[str], tcol: str | None,
-                 size: int):
-        self.path, self.sep, self.names, self.tcol = path, sep, names, tcol
-        self.stamps = tcol is not None and TIME_COLUMNS[tcol] is None  # ISO date and time
+    def __init__(self, path: str, sep: str | None, size: int):
+        self.path, self.sep = path, sep
+        self.blank = " \t\r\n" + (sep or "")  # ",,": no row
         self.size = size  # the file's bytes: the columns are sized by it at once
         self.cols: list[np.ndarray] = []  # filled to n: blocks joined at the end took 2.4x
         self.n = 0
-        self.lines = [0, 0]  # the first and the last data line
+        self.first = 0  # the first data line
+        self.tail: tuple[int, list[str]] = (0, [])  # the last block with rows
         self.last = None  # the last time read, to check the next block's against
 
-    def add(self, block: list[tuple[int, str]]) -> None:
-        values = None if self.stamps else self._fast([s for _, s in block])
-        if values is None:
-            values = self._exact(block)
-        if self.tcol:
-            self._forward(block, values[self.names.index(self.tcol)])
-        self._store(values, block)
-        self.lines = [self.lines[0] or block[0][0], block[-1][0]]
+    def header(self, fields: list[str]) -> bool:
+        """Names the columns from the first row; False where it is data (no header)."""
+        names = [h.strip().lower() or f"col{k}" for k, h in enumerate(fields)]
+        named = _float(names[0], self.sep) is None
+        self.names = names if named else [f"col{k}" for k in range(len(names))]
+        self.tcol = next((h for h in self.names if h in TIME_COLUMNS), None)
+        self.stamps = self.tcol is not None and TIME_COLUMNS[self.tcol] is None  # ISO
+        return named
 
-    def _store(self, values: list[np.ndarray], block) -> None:
-        k, cap = len(block), len(self.cols[0]) if self.cols else 0
+    def rows(self, first: int, lines: list[str]) -> list[tuple[int, str]]:
+        """(line number, text) of the block's lines that hold a row; it starts at `first`."""
+        return [(first + k, s) for k, s in enumerate(lines) if s.strip(self.blank)]
+
+    def add(self, first: int, lines: list[str]) -> None:
+        values = None if self.stamps else self._fast(lines)
+        if values is None:
+            values = self._exact(self.rows(first, lines))
+        if not len(values[0]):  # blank lines only
+            return
+        if self.tcol:
+            self._forward(first, lines, values[self.names.index(self.tcol)])
+        self._store(values, lines)
+        self.first = self.first or self.rows(first, lines)[0][0]
+        self.tail = (first, lines)
+
+    def _store(self, values: list[np.ndarray], lines: list[str]) -> None:
+        k, cap = len(values[0]), len(self.cols[0]) if self.cols else 0
         if self.n + k > cap:  # the first block, or lines shorter than it said
-            per_line = sum(len(s) for _, s in block) / k
-            cap = max(int(self.size / per_line * 1.05), int(cap * 1.25)) + k
+            per_row = sum(map(len, lines)) / k
+            cap = max(int(self.size / per_row * 1.05), int(cap * 1.25)) + k
             grown = [np.empty(cap, v.dtype) for v in values]
             for g, c in zip(grown, self.cols):
                 g[:self.n] = c[:self.n]
@@ -156,7 +174,10 @@ class _Table:
         if self.sep != ",":
             texts = [s.replace(",", ".") for s in texts]
         try:
-            a = np.loadtxt(texts, delimiter=self.sep, quotechar='"', comments=None, ndmin=2)
+            with warnings.catch_warnings():  # a block of blank lines: 'no data'
+                warnings.simplefilter("ignore", UserWarning)
+                a = np.loadtxt(texts, delimiter=self.sep, quotechar='"', comments=None,
+                               ndmin=2)
         except ValueError:
             return None
         if a.shape[1] != len(self.names) or not np.all(np.abs(a) <= LIMIT):  # NaN: False
@@ -206,12 +227,12 @@ class _Table:
             raise SignalFileError(f"{self.path}:{line}: {self.tcol} {text!r} is not a date "
                                   "and time (ISO 8601, e.g. 2024-05-01T12:00:00.250)")
 
-    def _forward(self, block, t: np.ndarray) -> None:
+    def _forward(self, first: int, lines: list[str], t: np.ndarray) -> None:
         """Times may repeat (loggers stamp in bursts), never go back."""
         back = np.flatnonzero(np.diff(t if self.last is None else np.concatenate((self.last, t)))
                               < t[0] - t[0])  # 0 s, or 0 us for date and time stamps
         if len(back):
-            line = block[back[0] + (self.last is None)][0]
+            line = self.rows(first, lines)[back[0] + (self.last is None)][0]
             raise SignalFileError(f"{self.path}:{line}: time goes backwards")
         self.last = t[-1:]
 
@@ -230,9 +251,9 @@ class _Table:
             t -= start
             t *= TIME_COLUMNS[self.tcol]
         if len(t) > 1 and t[-1] == t[0]:
-            first, last = self.lines
-            raise SignalFileError(f"{self.path}:{first}: {self.tcol} is {start} on every line "
-                                  f"to line {last}: the logger's clock did not run; give "
+            last = self.rows(*self.tail)[-1][0]
+            raise SignalFileError(f"{self.path}:{self.first}: {self.tcol} is {start} on every "
+                                  f"line to line {last}: the logger's clock did not run; give "
                                   "--fs HZ and take the column out")
         return t, cols
 
