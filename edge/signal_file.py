@@ -24,7 +24,7 @@ files read:
     first other column, or --column.
   fields separated by commas, semicolons, tabs or spaces: the separator is the one found
     equally often on each of the first lines; with semicolons, tabs or spaces a decimal
-    comma (0,5) reads as 0.5.
+    comma (0,5) reads as 0.5, unless the first lines' numbers have decimal points.
   every value a finite number within +-1e20 (a NaN or an empty field is refused: cut the
     file there or fill the gap).
   EDF/EDF+/BDF (.edf, .bdf; needs pyedflib) and WFDB records (.hea; needs wfdb): the
@@ -83,6 +83,7 @@ def _read_text(path: str, f) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
         raise SignalFileError(f"{path}: no samples")
     line, text = rows[0]
     start = line if table.header(_split(text, table.sep)) else line - 1
+    table.decimal_comma([s for s in sniffed if s is not text])
     table.add(start + 1, lines[start:])
     number = len(lines) + 1
     while lines := list(islice(f, BLOCK)):
@@ -111,9 +112,9 @@ def _split(text: str, sep: str | None) -> list[str]:
     return next(csv.reader([text], delimiter=sep)) if '"' in text else text.split(sep)
 
 
-def _float(text: str, sep: str | None) -> float | None:
-    try:  # beside semicolons, tabs or spaces a comma is the decimal point
-        return float(text.replace(",", ".") if sep != "," else text)
+def _float(text: str, comma: bool) -> float | None:
+    try:  # comma: the decimal point is a comma
+        return float(text.replace(",", ".") if comma else text)
     except ValueError:
         return None
 
@@ -134,11 +135,18 @@ class _Table:
     def header(self, fields: list[str]) -> bool:
         """Names the columns from the first row; False where it is data (no header)."""
         names = [h.strip().lower() or f"col{k}" for k, h in enumerate(fields)]
-        named = _float(names[0], self.sep) is None
+        named = _float(names[0], self.sep != ",") is None
         self.names = names if named else [f"col{k}" for k in range(len(names))]
         self.tcol = next((h for h in self.names if h in TIME_COLUMNS), None)
         self.stamps = self.tcol is not None and TIME_COLUMNS[self.tcol] is None  # ISO
         return named
+
+    def decimal_comma(self, rows: list[str]) -> None:
+        """Beside semicolons, tabs or spaces a comma is the decimal point, unless a point
+        is one in these rows: then '1,024' is a thousands separator, refused, not 1.024."""
+        stamps = self.names.index(self.tcol) if self.stamps else None
+        self.comma = self.sep != "," and not any(
+            "." in v for s in rows for k, v in enumerate(_split(s, self.sep)) if k != stamps)
 
     def rows(self, first: int, lines: list[str]) -> list[tuple[int, str]]:
         """(line number, text) of the block's lines that hold a row; it starts at `first`."""
@@ -171,7 +179,7 @@ class _Table:
 
     def _fast(self, texts: list[str]) -> list[np.ndarray] | None:
         """The block's columns as numpy parses them, or None where anything is amiss."""
-        if self.sep != ",":
+        if self.comma:
             texts = [s.replace(",", ".") for s in texts]
         try:
             with warnings.catch_warnings():  # a block of blank lines: 'no data'
@@ -200,9 +208,11 @@ class _Table:
                 else np.array(c, dtype=float) for h, c in zip(self.names, cols)]
 
     def _number(self, text: str, line: int, col: str) -> float:
-        v = _float(text, self.sep)
+        v = _float(text, self.comma)
         if v is None:
-            raise SignalFileError(f"{self.path}:{line}: {col} {text!r} is not a number")
+            mixed = ("" if self.comma or self.sep == "," or "," not in text else
+                     " (commas are decimal points only where the first lines have no points)")
+            raise SignalFileError(f"{self.path}:{line}: {col} {text!r} is not a number{mixed}")
         if not np.isfinite(v):
             raise SignalFileError(f"{self.path}:{line}: {col} is {text}: a gap in the "
                                   "recording? cut the file there or fill it")

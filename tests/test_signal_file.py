@@ -44,6 +44,15 @@ def test_a_headerless_european_file_is_two_columns_not_four(tmp_path):
     assert {k: list(v) for k, v in cols.items()} == {"col0": [0.01, 0.02], "col1": [1.5, 2.5]}
 
 
+def test_a_thousands_comma_beside_decimal_points_is_refused_not_read_as_a_fraction(tmp_path):
+    """A tab export of cells shown as '1,024' (English): not 1.024."""
+    line = refused(write(tmp_path, "time\tppg\n0.00\t1,024\n0.01\t1,031\n"))
+    assert "rec.csv:2: ppg '1,024' is not a number (commas are decimal points only" in line
+    t, _ = read_signal(write(tmp_path, "datetime;ppg\n2024-05-01T12:00:00.000;1,5\n"
+                                       "2024-05-01T12:00:00.250;2,5\n"))
+    assert t[-1] == 0.25  # the stamps' points are no decimal points of the samples
+
+
 def test_values_are_python_s_floats_exactly(tmp_path):
     """numpy parses the blocks: each value must be the very float the text spells. The
     first block's long lines size the columns too small for the short ones after it."""
