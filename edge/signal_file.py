@@ -128,7 +128,7 @@ class _Table:
         self.size = size  # the file's bytes: the columns are sized by it at once
         self.cols: list[np.ndarray] = []  # filled to n: blocks joined at the end took 2.4x
         self.n = 0
-        self.first = 0  # the first data line
+        self.first_row = 0  # the line of the first data row
         self.tail: tuple[int, list[str]] = (0, [])  # the last block with rows
         self.last = None  # the last time read, to check the next block's against
 
@@ -161,7 +161,7 @@ class _Table:
         if self.tcol:
             self._forward(first, lines, values[self.names.index(self.tcol)])
         self._store(values, lines)
-        self.first = self.first or self.rows(first, lines)[0][0]
+        self.first_row = self.first_row or self.rows(first, lines)[0][0]
         self.tail = (first, lines)
 
     def _store(self, values: list[np.ndarray], lines: list[str]) -> None:
@@ -262,9 +262,9 @@ class _Table:
             t *= TIME_COLUMNS[self.tcol]
         if len(t) > 1 and t[-1] == t[0]:
             last = self.rows(*self.tail)[-1][0]
-            raise SignalFileError(f"{self.path}:{self.first}: {self.tcol} is {start} on every "
-                                  f"line to line {last}: the logger's clock did not run; give "
-                                  "--fs HZ and take the column out")
+            raise SignalFileError(f"{self.path}:{self.first_row}: {self.tcol} is {start} on "
+                                  f"every line to line {last}: the logger's clock did not run; "
+                                  "give --fs HZ and take the column out")
         return t, cols
 
 
