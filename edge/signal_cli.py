@@ -3,6 +3,7 @@ signal (the files it reads: edge/signal_file.py)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from empathy.cli import number_in
-from empathy.edge.signal_file import SignalFileError, pick_column, read_signal, sample_rate
+from empathy.edge.signal_file import FORMATS, SignalFileError, pick_column, read_signal, sample_rate
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
 
@@ -280,8 +281,11 @@ REPORT = dict(metavar="PATH.html", help="also write a page with plots (self-cont
 
 def register(p) -> None:
     sub = p.add_subparsers(dest="verb", required=True)
-    h = sub.add_parser("hr", help="beats, heart rate, HRV and quality from a PPG/ECG file")
-    h.add_argument("file", help="one column of samples, or CSV with a time column")
+    files = dict(epilog=FORMATS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    h = sub.add_parser("hr", help="beats, heart rate, HRV and quality from a PPG/ECG file",
+                       **files)
+    h.add_argument("file", help="one column of samples, a table with a time column, or an "
+                   "EDF/WFDB record (files read: below)")
     h.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
     h.add_argument("--kind", choices=("ppg", "ecg"), default="ppg")
     h.add_argument("--column", help="which CSV column holds the signal")
@@ -293,7 +297,8 @@ def register(p) -> None:
     h.add_argument("--json", action="store_true", help="one JSON object")
     h.add_argument("--report", **REPORT)
     h.set_defaults(func=_hr)
-    v = sub.add_parser("hrv", help="corrected RR series, artefacts found and time-domain HRV")
+    v = sub.add_parser("hrv", help="corrected RR series, artefacts found and time-domain HRV",
+                       **files)
     v.add_argument("file", help="PPG/ECG samples (as for hr) or, with --kind rr, RR intervals")
     v.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
     v.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg")
@@ -301,7 +306,8 @@ def register(p) -> None:
     v.add_argument("--json", action="store_true", help="one JSON object")
     v.add_argument("--report", **REPORT)
     v.set_defaults(func=_hrv)
-    u = sub.add_parser("pupil", help="blinks, cleaned pupil and light-compensated residual")
+    u = sub.add_parser("pupil", help="blinks, cleaned pupil and light-compensated residual",
+                       **files)
     u.add_argument("file", help="CSV: time, pupil (mm), optional confidence and luminance")
     u.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
     u.add_argument("--column", help="which CSV column holds the pupil diameter")
