@@ -54,11 +54,13 @@ def _pipeline(path: Path, width: int | None, height: int | None, fps: float | No
     if fps:
         f = fps_fraction(fps)
         caps += f",framerate={f.numerator}/{f.denominator}"
-    # videoflip turns a phone's portrait clip upright (its image-orientation tag).
+    # videoflip turns a phone's portrait clip upright (its image-orientation tag); it takes
+    # YUV up to 12 bits but no RGBA64, hence a conversion on each side (passthrough mostly).
     # videorate makes the clip's frame rate match the show's, so one decoded frame = one tick.
     # The audio sink is async=false: a file without sound must not hold the pipeline in preroll.
     desc = ("filesrc name=src ! decodebin name=dec "
-            "dec. ! videoconvert ! videoflip video-direction=auto ! videoscale ! videorate ! "
+            "dec. ! videoconvert ! videoflip video-direction=auto ! videoconvert ! videoscale ! "
+            "videorate ! "
             f"{caps} ! appsink name=sink sync=false drop=false "
             "dec. ! audioconvert ! audioresample ! audiorate ! "
             f"{audio.CAPS} ! appsink name=asink sync=false async=false")
