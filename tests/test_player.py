@@ -151,6 +151,19 @@ def test_bad_arguments_and_outputs(tmp_path):
     assert detect() in ("file", "window", "kms", "nv3d")
 
 
+def test_a_file_output_too_small_for_h264_is_refused_at_once(tmp_path):
+    """mp4mux takes no H.264 under 16x16: the pipeline stopped, and push blocked for good
+    once appsrc's queue was full (an 8x8 `lut apply` hung)."""
+    from empathy.host.player.outputs import OutputError
+
+    with pytest.raises(OutputError, match="16x16 pixels at least"):
+        VideoWriter(f"file:{tmp_path / 'o.mp4'}", 8, 8, FPS)
+    w = VideoWriter(f"file:{tmp_path / 'o.mp4'}", 16, 16, FPS)
+    for i in range(40):  # more than appsrc's queue holds
+        w.push(np.zeros((16, 16, 3), np.uint8), i / FPS, 1 / FPS)
+    assert w.close()
+
+
 def test_cli_apply_and_preview(media, tmp_path):
     import cv2
 

@@ -44,6 +44,9 @@ PIPELINES: dict[str, str] = {
     "nv3d": "nvvidconv ! nv3dsink sync=false",
     "null": "fakesink sync=false",
 }
+# mp4mux takes no H.264 under 16x16 ("not-negotiated"): the appsrc's queue then fills and
+# push-buffer blocks for good, so a file output refuses a smaller picture up front.
+MIN_FILE_SIDE = 16
 # The queue lets the muxer wait for x264's first frames without blocking the sound.
 AUDIO_SINKS: dict[str, str] = {
     "file": "queue max-size-buffers=0 max-size-bytes=0 max-size-time=10000000000 ! "
@@ -115,6 +118,9 @@ class VideoWriter:
         Gst_ = Gst()
         self.kind, path = parse_output(output)
         self.width, self.height = int(width), int(height)
+        if self.kind == "file" and min(self.width, self.height) < MIN_FILE_SIDE:
+            raise OutputError(f"a file output needs {MIN_FILE_SIDE}x{MIN_FILE_SIDE} pixels at "
+                              f"least (H.264 in MP4), not {self.width}x{self.height}")
         self.gl_lut_size = gl_lut_size
         f = fps_fraction(fps)
         fmt, h, grade = "RGB", self.height, ""

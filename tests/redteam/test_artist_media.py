@@ -66,13 +66,6 @@ def test_a_portrait_phone_clip_plays_upright(tmp_path):
     assert top_bottom > 100 > left_right, (top_bottom, left_right)
 
 
-@pytest.mark.xfail(strict=True, reason="host/player/cli.py _apply_video: a 1x1 clip is "
-                   "decoded at 0x0 (w - w % 2) and VideoWriter.push raises 'frame must be "
-                   "0x0x3 uint8' (unexpected error, exit 70); an 8x8 clip (x264 takes no "
-                   "frame under 16 rows) blocks for ever in appsrc push-buffer "
-                   "(host/player/outputs.py VideoWriter.push never reads the bus), where "
-                   "Ctrl-C cannot reach it either (3 frames: 'encoding did not finish' and "
-                   "a log line, nothing says the clip is too small)")
 @pytest.mark.parametrize("size, codec, ext", [("1x1", "ffv1", "mkv"), ("8x8", "libx264", "mp4")])
 def test_grading_a_tiny_clip_ends_in_a_result_or_one_line(tmp_path, size, codec, ext):
     write_cube(tmp_path / "id.cube", identity_cube(5))
