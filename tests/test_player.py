@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -149,6 +151,24 @@ def test_bad_arguments_and_outputs(tmp_path):
         Player("file:/tmp/x.mp4", W, H, 0, tmp_path / "f.csv")
     assert parse_output("file:/a/b.mp4") == ("file", Path("/a/b.mp4"))
     assert detect() in ("file", "window", "kms", "nv3d")
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg to tag a rotation")
+def test_a_portrait_phone_clip_is_graded_upright(tmp_path):
+    """Stored 64x48 and tagged as turned a quarter (a phone held upright): probed, graded
+    and written as 48x64, as the show's decoder turns it."""
+    from empathy.cli import main
+
+    run = ["ffmpeg", "-loglevel", "error", "-y"]
+    subprocess.run(run + ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=25", "-frames:v", "5",
+                          "-c:v", "libx264", str(tmp_path / "raw.mp4")], check=True)
+    subprocess.run(run + ["-i", str(tmp_path / "raw.mp4"), "-c", "copy", "-metadata:s:v:0",
+                          "rotate=90", str(tmp_path / "p.mp4")], check=True)
+    assert probe(tmp_path / "p.mp4")[:2] == (48, 64)
+    write_cube(tmp_path / "id.cube", identity_cube(5))
+    assert main(["lut", "apply", str(tmp_path / "id.cube"), str(tmp_path / "p.mp4"),
+                 str(tmp_path / "o.mp4")]) == 0
+    assert probe(tmp_path / "o.mp4")[:2] == (48, 64)
 
 
 def test_a_file_output_too_small_for_h264_is_refused_at_once(tmp_path):
