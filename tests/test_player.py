@@ -153,6 +153,30 @@ def test_bad_arguments_and_outputs(tmp_path):
     assert detect() in ("file", "window", "kms", "nv3d")
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_an_output_that_stops_mid_film_raises_instead_of_blocking():
+    """A file output on a full disk (/dev/full): its pipeline stops at the first write that
+    reaches the disk, no one drains appsrc's queue, and push-buffer waited for ever (the
+    show froze); push now reads the bus while the queue is full."""
+    w = VideoWriter("file:/dev/full", W, H, FPS)
+    rng, got = np.random.default_rng(0), []
+
+    def feed():  # noise: x264's output soon passes filesink's buffer
+        try:
+            for i in range(300):
+                w.push(rng.integers(0, 255, (H, W, 3), dtype=np.uint8), i / FPS, 1 / FPS)
+        except RuntimeError as e:
+            got.append(str(e))
+
+    t = threading.Thread(target=feed, daemon=True)
+    t.start()
+    t.join(15)
+    assert not t.is_alive(), "push blocked on a stopped pipeline"
+    assert got and "No space left" in got[0], got
+    t0 = time.monotonic()
+    assert not w.close() and time.monotonic() - t0 < 2  # no wait for an EOS that cannot come
+
+
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg to tag a rotation")
 def test_a_portrait_phone_clip_is_graded_upright(tmp_path):
     """Stored 64x48 and tagged as turned a quarter (a phone held upright): probed, graded

@@ -6,8 +6,6 @@ with it, and a screenplay saved with a byte-order mark keeps its title."""
 import os
 import tracemalloc
 
-import pytest
-
 from empathy.host.player.cube import identity_cube, read_cube, write_cube
 
 
