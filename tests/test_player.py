@@ -189,6 +189,13 @@ def test_a_portrait_phone_clip_is_graded_upright(tmp_path):
     subprocess.run(run + ["-i", str(tmp_path / "raw.mp4"), "-c", "copy", "-metadata:s:v:0",
                           "rotate=90", str(tmp_path / "p.mp4")], check=True)
     assert probe(tmp_path / "p.mp4")[:2] == (48, 64)
+    ours = next(iter(read_frames(tmp_path / "p.mp4"))).rgb.astype(float)
+    theirs = np.frombuffer(subprocess.run(  # ffmpeg turns it by the same tag
+        run + ["-i", str(tmp_path / "p.mp4"), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
+               "rgb24", "-"], check=True, capture_output=True).stdout, np.uint8)
+    theirs = theirs.reshape(64, 48, 3).astype(float)
+    # the same way round: far closer to ffmpeg's picture than to it upside down
+    assert np.abs(ours - theirs).mean() < 0.2 * np.abs(ours - theirs[::-1, ::-1]).mean()
     write_cube(tmp_path / "id.cube", identity_cube(5))
     assert main(["lut", "apply", str(tmp_path / "id.cube"), str(tmp_path / "p.mp4"),
                  str(tmp_path / "o.mp4")]) == 0
