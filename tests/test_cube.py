@@ -116,6 +116,32 @@ def test_malformed_names_line(text, line, words, tmp_path):
     assert str(p) in str(e)
 
 
+BIG = rows3d(17).split("\n")  # 4913 rows, ~130 KB: past the parser's first 64-KB block
+BIG_BAD = [  # (row 4000 becomes, words, line)
+    ("0 zero 0", "'zero' is not a number", 4002),
+    ("1e999 1 1", "non-finite value in row '1e999 1 1'", 4002),
+    ("0 0", "expected 3 values per row, got 2", 4002),
+    ('TITLE "late"', "after table data", 4002),
+    # the row that is one too many is the file's last: 4913 rows + 3 lines + the header
+    ("0 0 0\n# a comment\n\n0 0 0", "too many rows: expected 4913, found 4914", 4917)]
+
+
+@pytest.mark.parametrize("new,words,line", BIG_BAD, ids=[b[1][:30] for b in BIG_BAD])
+def test_a_large_table_still_names_the_line(new, words, line):
+    rows = BIG[:4000] + [new] + BIG[4001:]
+    with pytest.raises(CubeError) as ei:
+        parse_cube("LUT_3D_SIZE 17\n" + "\n".join(rows))
+    assert words in ei.value.message and ei.value.line == line, str(ei.value)
+
+
+def test_a_large_table_reads_every_value_and_counts_every_line():
+    c = parse_cube("# x\nLUT_3D_SIZE 17\r\n" + "\r\n".join(BIG) + "\r\n\r\n")
+    np.testing.assert_allclose(c.lut3d, identity_cube(17).lut3d, atol=1e-6)
+    with pytest.raises(CubeError, match="too few rows") as ei:
+        parse_cube("LUT_3D_SIZE 17\n" + "\n".join(BIG[:-1]) + "\n\n")
+    assert ei.value.line == len(BIG) + 1
+
+
 def test_binary_and_missing_files(tmp_path):
     p = tmp_path / "bin.cube"
     p.write_bytes(b"LUT_3D_SIZE 2\n\x00\x01\x02")

@@ -182,3 +182,48 @@ def test_lut_apply_keeps_the_sound(media, tmp_path):
         got[name] = np.concatenate(chunks)
     assert len(got["dst"]) == len(got["src"]) == 20 * SPF + 2400  # tail included
     assert np.abs(got["dst"] - got["src"]).max() < 1e-3  # ALAC: the same samples
+
+
+def test_a_range_of_a_silent_clip_gives_its_frames(media, tmp_path):
+    """The seek goes to the picture's sink only: a silent clip's unlinked sound branch made
+    the pipeline's seek fail ('cannot seek')."""
+    mute = VideoWriter(f"file:{tmp_path / 'm.mp4'}", W, H, FPS)
+    for i in range(25):
+        mute.push(np.full((H, W, 3), 10 * i, np.uint8), i / FPS, 1 / FPS)
+    assert mute.close()
+    frames = list(read_frames_range(tmp_path / "m.mp4", 0.4, 0.8))
+    assert [round(f.t_s * FPS) for f in frames] == list(range(10))
+    assert abs(int(frames[0].rgb.mean()) - 100) <= 3  # frame 10 of the file: level 100
+
+
+def read_frames_range(path, in_s, out_s):
+    dec = Decoder(path, W, H, FPS, in_s=in_s, out_s=out_s)
+    try:
+        while not isinstance(item := dec.get(timeout=20), End):
+            assert item is not None, "decoder stalled"
+            yield item
+        assert item.error is None, item.error
+    finally:
+        dec.stop()
+
+
+@pytest.mark.parametrize("in_s", [0.0, 0.2])
+def test_a_file_with_sound_only_ends_in_an_error_at_once(tmp_path, in_s):
+    """Its video sink is never linked: without a check it waits for ever (no frame, no
+    EOS) and the show holds the last clip's frame instead of falling back."""
+    from empathy.host.player.gst import Gst
+
+    Gst_ = Gst()
+    path = tmp_path / "sound.mp4"
+    pipe = Gst_.parse_launch(
+        "audiotestsrc num-buffers=40 ! audioconvert ! audio/x-raw,format=S16LE ! "
+        f"avenc_alac ! mp4mux ! filesink location={path}")
+    pipe.set_state(Gst_.State.PLAYING)
+    assert pipe.get_bus().timed_pop_filtered(10 * Gst_.SECOND, Gst_.MessageType.EOS)
+    pipe.set_state(Gst_.State.NULL)
+    dec = Decoder(path, W, H, FPS, in_s=in_s)
+    try:
+        item = dec.get(timeout=5)
+    finally:
+        dec.stop()
+    assert isinstance(item, End) and "no video stream" in item.error, item

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -149,6 +151,68 @@ def test_bad_arguments_and_outputs(tmp_path):
         Player("file:/tmp/x.mp4", W, H, 0, tmp_path / "f.csv")
     assert parse_output("file:/a/b.mp4") == ("file", Path("/a/b.mp4"))
     assert detect() in ("file", "window", "kms", "nv3d")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_an_output_that_stops_mid_film_raises_instead_of_blocking():
+    """A file output on a full disk (/dev/full): its pipeline stops at the first write that
+    reaches the disk, no one drains appsrc's queue, and push-buffer waited for ever (the
+    show froze); push now reads the bus while the queue is full."""
+    w = VideoWriter("file:/dev/full", W, H, FPS)
+    rng, got = np.random.default_rng(0), []
+
+    def feed():  # noise: x264's output soon passes filesink's buffer
+        try:
+            for i in range(300):
+                w.push(rng.integers(0, 255, (H, W, 3), dtype=np.uint8), i / FPS, 1 / FPS)
+        except RuntimeError as e:
+            got.append(str(e))
+
+    t = threading.Thread(target=feed, daemon=True)
+    t.start()
+    t.join(15)
+    assert not t.is_alive(), "push blocked on a stopped pipeline"
+    assert got and "No space left" in got[0], got
+    t0 = time.monotonic()
+    assert not w.close() and time.monotonic() - t0 < 2  # no wait for an EOS that cannot come
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg to tag a rotation")
+def test_a_portrait_phone_clip_is_graded_upright(tmp_path):
+    """Stored 64x48 and tagged as turned a quarter (a phone held upright): probed, graded
+    and written as 48x64, as the show's decoder turns it."""
+    from empathy.cli import main
+
+    run = ["ffmpeg", "-loglevel", "error", "-y"]
+    subprocess.run(run + ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=25", "-frames:v", "5",
+                          "-c:v", "libx264", str(tmp_path / "raw.mp4")], check=True)
+    subprocess.run(run + ["-i", str(tmp_path / "raw.mp4"), "-c", "copy", "-metadata:s:v:0",
+                          "rotate=90", str(tmp_path / "p.mp4")], check=True)
+    assert probe(tmp_path / "p.mp4")[:2] == (48, 64)
+    ours = next(iter(read_frames(tmp_path / "p.mp4"))).rgb.astype(float)
+    theirs = np.frombuffer(subprocess.run(  # ffmpeg turns it by the same tag
+        run + ["-i", str(tmp_path / "p.mp4"), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
+               "rgb24", "-"], check=True, capture_output=True).stdout, np.uint8)
+    theirs = theirs.reshape(64, 48, 3).astype(float)
+    # the same way round: far closer to ffmpeg's picture than to it upside down
+    assert np.abs(ours - theirs).mean() < 0.2 * np.abs(ours - theirs[::-1, ::-1]).mean()
+    write_cube(tmp_path / "id.cube", identity_cube(5))
+    assert main(["lut", "apply", str(tmp_path / "id.cube"), str(tmp_path / "p.mp4"),
+                 str(tmp_path / "o.mp4")]) == 0
+    assert probe(tmp_path / "o.mp4")[:2] == (48, 64)
+
+
+def test_a_file_output_too_small_for_h264_is_refused_at_once(tmp_path):
+    """mp4mux takes no H.264 under 16x16: the pipeline stopped, and push blocked for good
+    once appsrc's queue was full (an 8x8 `lut apply` hung)."""
+    from empathy.host.player.outputs import OutputError
+
+    with pytest.raises(OutputError, match="16x16 pixels at least"):
+        VideoWriter(f"file:{tmp_path / 'o.mp4'}", 8, 8, FPS)
+    w = VideoWriter(f"file:{tmp_path / 'o.mp4'}", 16, 16, FPS)
+    for i in range(40):  # more than appsrc's queue holds
+        w.push(np.zeros((16, 16, 3), np.uint8), i / FPS, 1 / FPS)
+    assert w.close()
 
 
 def test_cli_apply_and_preview(media, tmp_path):

@@ -80,7 +80,7 @@ def _apply_video(grade, src: Path, dst: Path) -> int:
     from .decode import Decoder, End
     from .probe import probe
     from .gst import to_8bit
-    from .outputs import VideoWriter
+    from .outputs import MIN_FILE_SIDE, VideoWriter
 
     try:
         w, h, fps, dur = probe(src)
@@ -88,6 +88,9 @@ def _apply_video(grade, src: Path, dst: Path) -> int:
         return _err(str(e))
     fps = fps or 25.0
     w2, h2 = w - w % 2, h - h % 2  # x264 wants even sizes
+    if min(w2, h2) < MIN_FILE_SIDE:
+        return _err(f"{src} is {w}x{h} pixels: too small to grade into a video file "
+                    f"({MIN_FILE_SIDE}x{MIN_FILE_SIDE} at least)")
     dec = Decoder(src, w2, h2, fps)
     writer = None  # opened at the first frame, when we know whether the clip has sound
     n = 0

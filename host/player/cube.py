@@ -7,6 +7,7 @@ can never reach the renderer.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +20,13 @@ _MAX_BYTES = 512 * 1024 * 1024  # a 256^3 table is ~600 MB of text; refuse anyth
 
 _NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _NUM_RE = re.compile(_NUM)
-_ROWS_RE = re.compile(rf"(?:{_NUM} )*{_NUM}")
+# A line the fast path takes: three numbers, or blank. A block is read whole when removing
+# these leaves nothing (a fullmatch of the repeated line took ~100x the block's memory).
+_PLAIN_LINE_RE = re.compile(rf"[ \t]*(?:{_NUM}[ \t]+{_NUM}[ \t]+{_NUM}[ \t]*)?\r?\n")
+_BLOCK_CHARS = 1 << 16  # text per block: its rows as str and float64 stay a few MB
 _KEYWORDS = {"TITLE", "LUT_1D_SIZE", "LUT_3D_SIZE", "DOMAIN_MIN", "DOMAIN_MAX",
              "LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE"}
 
-_CHUNK = 2048
 _NONFINITE = {"nan", "inf", "infinity", "-nan"}
 
 Triple = tuple[float, float, float]
@@ -116,6 +119,17 @@ class _Parser:
         self.path = path
         self.seen: dict[str, int] = {}
         self.values: dict[str, object] = {}
+        # (line, column, error) of the first token that is not a number, and of the first
+        # that overflows float64: reported once the rows are counted and the domain read
+        self.bad_number: tuple[int, int, CubeError] | None = None
+        self.overflow: tuple[int, int, CubeError] | None = None
+
+    def note_bad(self, kind: str, tok: str, ln: int, col: int) -> None:
+        if getattr(self, kind) is None:
+            try:
+                self.number(tok, ln)
+            except CubeError as e:
+                setattr(self, kind, (ln, col, e))
 
     def fail(self, line: int, msg: str) -> CubeError:
         return CubeError(self.path, line, msg)
@@ -190,7 +204,7 @@ class _Parser:
 
 
 def _decode(path: str | Path, raw: bytes) -> str:
-    if not raw.strip():
+    if not re.search(rb"\S", raw):  # not raw.strip(): that is a copy of the whole file
         raise CubeError(path, 0, "empty file")
     nul = raw.find(b"\0")
     if nul >= 0:
@@ -203,21 +217,53 @@ def _decode(path: str | Path, raw: bytes) -> str:
         raise CubeError(path, line, "binary data (not UTF-8 text), not a text .cube") from None
 
 
-def parse_cube(text: str, path: str | Path = "<text>") -> Cube:
-    """Parse .cube text; raises CubeError naming the offending line."""
-    p = _Parser(path)
-    if not text.strip():
-        raise p.fail(0, "empty file")
-    rows: list[str] = []
+class _Rows:
+    """The table, converted a block of text at a time into one float32 array: memory stays
+    near the table's own size (every row as a str took ~22x the file)."""
+
+    def __init__(self, expected: int):
+        self.expected = expected
+        self.data = np.empty((expected, 3), np.float32)
+        self.n = 0  # rows read; those beyond `expected` are counted, not kept
+        self.extra_line = 0  # line of the first row beyond `expected`
+        self.nonfinite: tuple[int, str] | None = None  # first row not finite: line, text
+        self.too_large = False
+
+    def add(self, vals: np.ndarray, lines: list[int] | None = None,
+            texts: list[str] | None = None) -> bool:
+        """vals: a block's rows (k, 3) float64. False when a row must be named but the block
+        came without lines (the fast path): the caller then reads it again line by line."""
+        start, k = self.n, len(vals)
+        keep = vals[:max(0, self.expected - start)]
+        finite = np.isfinite(keep).all(axis=1)
+        crosses = start <= self.expected < start + k
+        if lines is None and (crosses or not finite.all()):
+            return False
+        if crosses:
+            self.extra_line = lines[self.expected - start]  # type: ignore[index]
+        if self.nonfinite is None and not finite.all():
+            i = int(np.argmin(finite))
+            self.nonfinite = (lines[i], texts[i])  # type: ignore[index]
+        self.too_large |= bool(np.abs(keep[finite]).max(initial=0.0) > 3.0e38)
+        self.data[start:start + len(keep)] = keep
+        self.n += k
+        return True
+
+
+def _slow_block(p: _Parser, block: str, ln0: int, rows: _Rows | None) -> tuple[_Rows | None, int]:
+    """Read a block line by line: keywords, comments, and every problem with its line.
+    Returns the table (made at the first row) and the block's line count."""
+    lines = block.splitlines()
+    toks_all: list[str] = []
     row_lines: list[int] = []
-    lines = text.splitlines()
-    for ln, line in enumerate(lines, 1):
+    texts: list[str] = []
+    for ln, line in enumerate(lines, ln0):
         s = line.strip()
         if not s or s.startswith("#"):
             continue
         first = s.split(None, 1)[0]
         if (s[0].isalpha() or s[0] == "_") and first.lower() not in _NONFINITE:
-            if rows:
+            if rows is not None or row_lines:
                 raise p.fail(ln, f"keyword '{s.split()[0][:40]}' after table data")
             key, _, rest = s.partition(" ")
             if "\t" in key:
@@ -225,44 +271,74 @@ def parse_cube(text: str, path: str | Path = "<text>") -> Cube:
                 rest = rest2 + " " + rest
             p.keyword(key, rest.strip(), ln)
             continue
-        if not rows and "LUT_1D_SIZE" not in p.values and "LUT_3D_SIZE" not in p.values:
+        if rows is None and not row_lines and "LUT_1D_SIZE" not in p.values \
+                and "LUT_3D_SIZE" not in p.values:
             raise p.fail(ln, "table data before LUT_1D_SIZE or LUT_3D_SIZE")
         toks = s.split("#")[0].split()
         if len(toks) != 3:
             raise p.fail(ln, f"expected 3 values per row, got {len(toks)}")
-        rows.append(" ".join(toks))
+        for i, tok in enumerate(toks):
+            if not _NUM_RE.fullmatch(tok):
+                p.note_bad("bad_number", tok, ln, i)
+                toks[i] = "nan"
+            elif p.overflow is None and not math.isfinite(float(tok)):
+                p.note_bad("overflow", tok, ln, i)
+        toks_all += toks
         row_lines.append(ln)
+        texts.append(" ".join(s.split("#")[0].split()))
+    if row_lines:
+        if rows is None:
+            rows = _Rows((p.values.get("LUT_1D_SIZE") or 0)  # type: ignore[operator]
+                         + (p.values.get("LUT_3D_SIZE") or 0) ** 3)  # type: ignore[operator]
+        rows.add(np.array(toks_all, dtype=np.float64).reshape(-1, 3), row_lines, texts)
+    return rows, len(lines)
+
+
+def parse_cube(text: str, path: str | Path = "<text>") -> Cube:
+    """Parse .cube text; raises CubeError naming the offending line."""
+    p = _Parser(path)
+    if not re.search(r"\S", text):
+        raise p.fail(0, "empty file")
+    rows: _Rows | None = None
+    pos, ln = 0, 1
+    # Blocks of whole lines, each read with C-level regex and split (short enough not to
+    # hold the GIL long enough to stall playback); a block of nothing but rows of three
+    # numbers goes straight into the table, any other line by line (_slow_block).
+    while pos < len(text):
+        end = text.find("\n", pos + _BLOCK_CHARS)
+        end = len(text) if end < 0 else end + 1
+        block = text[pos:end]
+        pos = end
+        if rows is not None and not _PLAIN_LINE_RE.sub("", block) \
+                and rows.add(np.array(block.split(), dtype=np.float64).reshape(-1, 3)):
+            ln += block.count("\n")
+            continue
+        rows, n_lines = _slow_block(p, block, ln, rows)
+        ln += n_lines
 
     n1 = p.values.get("LUT_1D_SIZE")
     n3 = p.values.get("LUT_3D_SIZE")
     if n1 is None and n3 is None:
         raise p.fail(0, "no LUT_1D_SIZE or LUT_3D_SIZE (not a .cube file?)")
     expected = (n1 or 0) + (n3 or 0) ** 3  # type: ignore[operator]
-    if len(rows) < expected:
-        raise p.fail(len(lines), f"too few rows: expected {expected}, found {len(rows)}")
-    if len(rows) > expected:
-        raise p.fail(row_lines[expected], f"too many rows: expected {expected}, "
-                                          f"found {len(rows)}")
+    found = rows.n if rows is not None else 0
+    if found < expected:
+        raise p.fail(ln - 1, f"too few rows: expected {expected}, found {found}")
+    if found > expected:
+        raise p.fail(rows.extra_line,  # type: ignore[union-attr]
+                     f"too many rows: expected {expected}, found {found}")
     dmin, dmax, smin, smax = p.domain()
-
-    # C-level regex passes over chunks of rows (chunked so a big file does not hold the
-    # GIL long enough to stall playback); only walk token by token to name a bad line.
-    for i in range(0, len(rows), _CHUNK):
-        if not _ROWS_RE.fullmatch(" ".join(rows[i:i + _CHUNK])):
-            for ln, row in zip(row_lines[i:i + _CHUNK], rows[i:i + _CHUNK]):
-                for tok in row.split():
-                    p.number(tok, ln)
-    joined = " ".join(rows)
-    data = np.array(joined.split(), dtype=np.float64).reshape(-1, 3)
-    if not np.isfinite(data).all():
-        bad = int(np.nonzero(~np.isfinite(data).all(axis=1))[0][0])
-        raise p.fail(row_lines[bad], f"non-finite value in row '{rows[bad][:60]}'")
-    if np.abs(data).max(initial=0.0) > 3.0e38:
+    if p.bad_number is not None:  # named token by token, as an overflow is among them
+        raise min(p.bad_number, p.overflow or p.bad_number, key=lambda b: b[:2])[2]
+    assert rows is not None  # found == expected >= 2
+    if rows.nonfinite is not None:
+        raise p.fail(rows.nonfinite[0], f"non-finite value in row '{rows.nonfinite[1][:60]}'")
+    if rows.too_large:
         raise p.fail(0, "values too large for float32")
-    data = data.astype(np.float32)
+    data = rows.data
     lut1d = lut3d = None
     if n1:
-        lut1d = np.ascontiguousarray(data[:n1])
+        lut1d = data[:n1].copy()  # a copy: the 3D part need not stay alive with it
     if n3:
         t = data[n1 or 0:].reshape(n3, n3, n3, 3)  # type: ignore[arg-type]
         lut3d = np.ascontiguousarray(t.transpose(2, 1, 0, 3))  # [b][g][r] -> [r][g][b]
@@ -279,9 +355,9 @@ def read_cube(path: str | Path) -> Cube:
         size = path.stat().st_size
         if size > _MAX_BYTES:
             raise CubeError(path, 0, f"file is {size} bytes, larger than any valid .cube")
-        raw = path.read_bytes()
+        text = _decode(path, path.read_bytes())  # the bytes go once decoded
     except OSError as e:
         raise CubeError(path, 0, f"cannot read: {e.strerror or e}") from None
-    cube = parse_cube(_decode(path, raw), path)
+    cube = parse_cube(text, path)
     cube.name = path.stem
     return cube

@@ -23,6 +23,7 @@ _SINK_BUFFERS = 4  # decoded frames the appsink may hold beyond our queue
 # (gst.set_thread_nice). That only matters when both cores are busy: idle CPU still goes to
 # decoding at full speed.
 DECODE_NICE = 4
+_NO_VIDEO = "no video stream in the file (a sound-only export?)"
 
 
 @dataclass
@@ -44,6 +45,24 @@ def _sink_depth(queue_size: int) -> int:
     return min(_SINK_BUFFERS, max(1, queue_size))
 
 
+# image-orientation tag -> videoflip's video-direction. Not video-direction=auto: that never
+# lets videoflip pass frames through untouched (a copy of each: decoding 720p ~25 % slower).
+_TURNS = {"rotate-90": "90r", "rotate-180": "180", "rotate-270": "90l",
+          "flip-rotate-0": "horiz", "flip-rotate-90": "ul-lr", "flip-rotate-180": "vert",
+          "flip-rotate-270": "ur-ll"}
+
+
+def _turn_by_tag(pad, info, flip):
+    """A phone's clip is stored as the sensor saw it and tagged with how to turn it."""
+    Gst_ = Gst()
+    event = info.get_event()
+    if event is not None and event.type == Gst_.EventType.TAG:
+        ok, turn = event.parse_tag().get_string("image-orientation")
+        if ok and turn in _TURNS:
+            Gst_.util_set_object_arg(flip, "video-direction", _TURNS[turn])
+    return Gst_.PadProbeReturn.OK
+
+
 def _pipeline(path: Path, width: int | None, height: int | None, fps: float | None):
     Gst_ = Gst()
     # videoconvert picks RGB for 8-bit sources and RGBA64_LE for deeper ones (no loss).
@@ -53,16 +72,22 @@ def _pipeline(path: Path, width: int | None, height: int | None, fps: float | No
     if fps:
         f = fps_fraction(fps)
         caps += f",framerate={f.numerator}/{f.denominator}"
+    # videoflip turns a phone's portrait clip upright (_turn_by_tag); it takes YUV up to 12
+    # bits but no RGBA64, hence a conversion on each side (the first mostly passthrough).
     # videorate makes the clip's frame rate match the show's, so one decoded frame = one tick.
     # The audio sink is async=false: a file without sound must not hold the pipeline in preroll.
     desc = ("filesrc name=src ! decodebin name=dec "
-            "dec. ! videoconvert ! videoscale ! videorate ! "
+            "dec. ! videoconvert ! videoflip name=flip ! videoconvert ! videoscale ! "
+            "videorate ! "
             f"{caps} ! appsink name=sink sync=false drop=false "
             "dec. ! audioconvert ! audioresample ! audiorate ! "
             f"{audio.CAPS} ! appsink name=asink sync=false async=false")
     pipe = Gst_.parse_launch(desc)
     set_thread_nice(pipe, DECODE_NICE)
     pipe.get_by_name("src").set_property("location", str(path))
+    flip = pipe.get_by_name("flip")
+    flip.get_static_pad("sink").add_probe(Gst_.PadProbeType.EVENT_DOWNSTREAM, _turn_by_tag,
+                                          flip)
     return pipe, pipe.get_by_name("sink"), pipe.get_by_name("asink"), pipe.get_by_name("dec")
 
 
@@ -173,16 +198,29 @@ class Decoder:
             return
         Gst_ = Gst()
 
+        has_video = threading.Event()
+        pads_done = threading.Event()  # decodebin has exposed every stream it will
+
         def pad_added(_dec, pad):
             caps = pad.get_current_caps() or pad.query_caps(None)
-            if caps and caps.get_size() and caps.get_structure(0).get_name().startswith("audio"):
+            kind = caps.get_structure(0).get_name() if caps and caps.get_size() else ""
+            if kind.startswith("audio"):
                 self._has_audio = True
+            elif kind.startswith("video"):
+                has_video.set()
+
+        def no_picture() -> bool:
+            """A sound-only file: the video appsink is never linked, so it would wait for
+            ever (no frame, no EOS); the show must get an End and fall back at once."""
+            return pads_done.is_set() and not has_video.is_set()
 
         dec.connect("pad-added", pad_added)
+        dec.connect("no-more-pads", lambda _dec: pads_done.set())
         frames = 0
         err = tail = None
         try:
-            err = self._seek(pipe) if self.in_s > 0 or self.out_s is not None else None
+            ranged = self.in_s > 0 or self.out_s is not None
+            err = self._seek(pipe, sink, no_picture) if ranged else None
             pipe.set_state(Gst_.State.PLAYING)
             while not err and not self._stop.is_set():
                 sample = sink.emit("try-pull-sample", 100 * Gst_.MSECOND)
@@ -205,7 +243,7 @@ class Decoder:
                         self.primed.set()
                     frames += 1
                     continue
-                err = bus_error(pipe)
+                err = bus_error(pipe) or (_NO_VIDEO if no_picture() else None)
                 if err or sink.get_property("eos"):
                     break
             if not err and frames == 0 and not self._stop.is_set():
@@ -224,18 +262,26 @@ class Decoder:
             log.warning("decoder %s: %s", self.path, err)
         self._put(End(err, tail))
 
-    def _seek(self, pipe) -> str | None:
+    def _seek(self, pipe, sink, no_picture) -> str | None:
         """Preroll, then a flushing accurate seek to [in_s, out_s): the decoder starts from
         the keyframe before in_s and drops what precedes it; the stream ends at out_s."""
         Gst_ = Gst()
         pipe.set_state(Gst_.State.PAUSED)
-        ret, _, _ = pipe.get_state(15 * Gst_.SECOND)
+        for _ in range(150):  # 15 s, looking up between waits for a file with no picture
+            ret, _, _ = pipe.get_state(100 * Gst_.MSECOND)
+            if ret != Gst_.StateChangeReturn.ASYNC or no_picture() or self._stop.is_set():
+                break
+        if no_picture():
+            return _NO_VIDEO
         if ret == Gst_.StateChangeReturn.FAILURE:
             return bus_error(pipe) or "cannot open for seeking"
         if ret == Gst_.StateChangeReturn.ASYNC:
             return "timed out opening for seeking"
         stop = int(round(self.out_s * Gst_.SECOND)) if self.out_s is not None else -1
-        ok = pipe.seek(1.0, Gst_.Format.TIME, Gst_.SeekFlags.FLUSH | Gst_.SeekFlags.ACCURATE,
+        # To the picture's sink only: the demuxer seeks every stream, and the pipeline's own
+        # seek would also go to the sound's sink, which a silent clip leaves unlinked (the
+        # seek then fails).
+        ok = sink.seek(1.0, Gst_.Format.TIME, Gst_.SeekFlags.FLUSH | Gst_.SeekFlags.ACCURATE,
                        Gst_.SeekType.SET, int(round(self.in_s * Gst_.SECOND)),
                        Gst_.SeekType.SET if stop >= 0 else Gst_.SeekType.NONE, stop)
         return None if ok else f"cannot seek to {self.in_s:g} s"

@@ -44,6 +44,9 @@ PIPELINES: dict[str, str] = {
     "nv3d": "nvvidconv ! nv3dsink sync=false",
     "null": "fakesink sync=false",
 }
+# mp4mux takes no H.264 under 16x16 ("not-negotiated"): the appsrc's queue then fills and
+# push-buffer blocks for good, so a file output refuses a smaller picture up front.
+MIN_FILE_SIDE = 16
 # The queue lets the muxer wait for x264's first frames without blocking the sound.
 AUDIO_SINKS: dict[str, str] = {
     "file": "queue max-size-buffers=0 max-size-bytes=0 max-size-time=10000000000 ! "
@@ -115,6 +118,9 @@ class VideoWriter:
         Gst_ = Gst()
         self.kind, path = parse_output(output)
         self.width, self.height = int(width), int(height)
+        if self.kind == "file" and min(self.width, self.height) < MIN_FILE_SIDE:
+            raise OutputError(f"a file output needs {MIN_FILE_SIDE}x{MIN_FILE_SIDE} pixels at "
+                              f"least (H.264 in MP4), not {self.width}x{self.height}")
         self.gl_lut_size = gl_lut_size
         f = fps_fraction(fps)
         fmt, h, grade = "RGB", self.height, ""
@@ -154,6 +160,7 @@ class VideoWriter:
             self.pipe.set_state(Gst_.State.NULL)
             raise OutputError(f"cannot start {self.kind} output" + (f": {why}" if why else ""))
         self._closed = False
+        self._stopped: str | None = None  # the error that stopped the pipeline mid-stream
 
     @classmethod
     def open_chain(cls, output: str | list[str], *args, on_fault=None, **kw) -> "VideoWriter":
@@ -189,6 +196,7 @@ class VideoWriter:
         buf = Gst_.Buffer.new_wrapped(np.ascontiguousarray(rgb).tobytes())
         buf.pts = int(round(pts_s * Gst_.SECOND))
         buf.duration = int(round(duration_s * Gst_.SECOND))
+        self._wait_for_room(self.src)
         ret = self.src.emit("push-buffer", buf)
         if ret != Gst_.FlowReturn.OK:
             raise RuntimeError(f"{self.kind} output refused a frame: {ret.value_nick}")
@@ -202,14 +210,24 @@ class VideoWriter:
         buf = Gst_.Buffer.new_wrapped(pcm.tobytes())
         buf.pts = int(round(pts_s * Gst_.SECOND))
         buf.duration = int(round(len(pcm) * Gst_.SECOND / _audio.RATE))
+        self._wait_for_room(self.asrc)
         ret = self.asrc.emit("push-buffer", buf)
         if ret != Gst_.FlowReturn.OK:
             raise RuntimeError(f"{self.kind} output refused sound: {ret.value_nick}")
 
-    def error(self) -> str | None:
+    def _wait_for_room(self, src) -> None:
+        """Wait while src's queue is full, reading the bus: a pipeline stopped by an error
+        (a full disk, a display gone) never drains it, and push-buffer would block for good."""
+        while src.get_property("current-level-bytes") >= src.get_property("max-bytes"):
+            why = self.error(5 * Gst().MSECOND)
+            if why:
+                self._stopped = why
+                raise RuntimeError(f"{self.kind} output stopped: {why}")
+
+    def error(self, wait_ns: int = 0) -> str | None:
         from .gst import bus_error
 
-        return bus_error(self.pipe)
+        return bus_error(self.pipe, wait_ns)
 
     def close(self, timeout_s: float = 20.0) -> bool:
         """Send EOS and wait for it to reach the sink (MP4 index written); True if clean."""
@@ -217,6 +235,10 @@ class VideoWriter:
             return True
         self._closed = True
         Gst_ = Gst()
+        if self._stopped:  # no EOS can come through a stopped pipeline
+            log.error("%s output did not finish cleanly: %s", self.kind, self._stopped)
+            self.pipe.set_state(Gst_.State.NULL)
+            return False
         self.src.emit("end-of-stream")
         if self.asrc is not None:
             self.asrc.emit("end-of-stream")

@@ -23,7 +23,7 @@ class ClipInfo:
     container: str        # "ISO MP4/M4A", "Matroska", ... ("" for a bare stream)
     video_codec: str      # short name: h264, h265, av1, vp9... or the caps name
     video_desc: str       # what GStreamer calls it: "H.264 (High Profile)"
-    width: int
+    width: int            # as shown: a phone's rotation tag applied (decode.py's videoflip)
     height: int
     fps: float
     duration_s: float
@@ -61,6 +61,14 @@ def _codec(caps) -> tuple[str, str]:
     return short, _pbutils().pb_utils_get_codec_description(caps) or short
 
 
+def _shown_size(v) -> tuple[int, int]:
+    """Width and height as the player shows the stream: turned by its orientation tag."""
+    w, h = v.get_width(), v.get_height()
+    tags = v.get_tags()
+    ok, turn = tags.get_string("image-orientation") if tags is not None else (False, "")
+    return (h, w) if ok and turn.endswith(("-90", "-270")) else (w, h)
+
+
 def describe(path: Path | str, timeout_s: float = 10.0) -> ClipInfo:
     """Probe one file; ProbeError when it is unreadable, has no picture or lacks a decoder."""
     Gst_, pb = Gst(), _pbutils()
@@ -92,7 +100,7 @@ def describe(path: Path | str, timeout_s: float = 10.0) -> ClipInfo:
     fps = v.get_framerate_num() / den if den else 0.0
     auds = info.get_audio_streams()
     acodec = _codec(auds[0].get_caps())[1] if auds else ""
-    return ClipInfo(str(path), container, vcodec, vdesc, v.get_width(), v.get_height(),
+    return ClipInfo(str(path), container, vcodec, vdesc, *_shown_size(v),
                     round(fps, 3), info.get_duration() / Gst_.SECOND, acodec,
                     auds[0].get_sample_rate() if auds else 0,
                     auds[0].get_channels() if auds else 0, bool(info.get_seekable()))

@@ -6,16 +6,9 @@ with it, and a screenplay saved with a byte-order mark keeps its title."""
 import os
 import tracemalloc
 
-import pytest
-
 from empathy.host.player.cube import identity_cube, read_cube, write_cube
 
 
-@pytest.mark.xfail(strict=True, reason="host/player/cube.py parse_cube keeps every row as a "
-                   "str, joins them and splits again into one str per number: peak memory is "
-                   "~22x the file (measured: a 97^3 file of 24.6 MB peaks at 527 MB RSS, 129^3 "
-                   "of 57.6 MB at 1.17 GB), so a legal 256^3 LUT (~450 MB of text) needs ~9 GB "
-                   "and an 8-GB Pi 5 kiosk is killed by the OOM killer when the show loads it")
 def test_a_large_lut_is_read_in_memory_near_its_size(tmp_path):
     write_cube(tmp_path / "big.cube", identity_cube(33))  # small enough to trace quickly
     size = os.path.getsize(tmp_path / "big.cube")
