@@ -110,16 +110,21 @@ class Story:
     policy: Optional[str] = None
     media_root: Optional[Path] = None  # what relative media/LUT paths were taken from
     text: str = field(default="", repr=False)  # the TOML source, for line numbers
+    # segment -> its decision: asked for each segment of the graph checks, the show and the
+    # rehearsal's paths (a scan of the decisions each time made loading quadratic)
+    _after: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        self._after = {}
+        for d in self.decisions.values():
+            self._after.setdefault(d.after, d)
 
     def line(self, *keys: str) -> Optional[int]:
         """Line of a key path in the source (`line("arrival", "media")`)."""
         return line_of(self.text, *keys)
 
     def decision_after(self, segment_id: str) -> Optional[Decision]:
-        for d in self.decisions.values():
-            if d.after == segment_id:
-                return d
-        return None
+        return self._after.get(segment_id)
 
     def successors(self, segment_id: str) -> list[str]:
         d = self.decision_after(segment_id)
