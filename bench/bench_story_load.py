@@ -1,8 +1,8 @@
 """Loading a long story (`story.loads`, what `empathy story check` and `host run` do first):
 a generated branching story of 300, 1000 and 3000 segments (a cinema's long interactive
 feature, a generated installation story), its time and its time per segment against the
-300-segment one's (1 = linear). Before the decision index (commit of this bench) 3000
-segments took 103 s.
+300-segment one's (1 = linear). Before the decision index (the commit that added this
+bench) loading was quadratic and worse: 3000 segments took 55 s, 1000 took 2.4 s.
 """
 
 from __future__ import annotations
