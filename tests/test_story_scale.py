@@ -28,3 +28,16 @@ def test_loading_is_linear_in_segments_and_decisions():
     loads(story_text(10), "long.toml", "/nonexistent", check_files=False)  # imports done
     small, large = _calls(300), _calls(1200)
     assert large / small < 4.6, (small, large)  # 4x the story: ~4x the work
+
+
+def test_lines_of_similar_ids_in_a_long_story():
+    """`line` looks only at lines holding the key: s1 is not s10, nor d1's `after = "s1"`."""
+    text = story_text(300)
+    story = loads(text, "long.toml", "/nonexistent", check_files=False)
+    rows = text.splitlines()
+    for sid in ("s1", "s10", "s100", "s299"):
+        header = rows.index(f"[segments.{sid}]") + 1
+        assert story.line(sid) == header
+        assert story.line(sid, "out_s") == header + 3 and rows[header + 2].startswith("out_s")
+    assert story.line("d10", "options") == rows.index("[decisions.d10]") + 5
+    assert story.line("s1", "nope") == story.line("s1") and story.line("s3000") is None
