@@ -10,9 +10,8 @@ the lines were looked up from the keys' own lines, 3000 of them took 11.8 s.
 from __future__ import annotations
 
 import re
-import statistics
-import time
 
+from empathy.bench.bench_story_check import _median_s
 from empathy.host.story import loads
 
 SIZES = (300, 1000, 3000)
@@ -33,15 +32,6 @@ def story_text(n: int) -> str:
                   f'default = "s{i + 1}"', f"options = {{ s{i + 1} = 0.1, s{i + 2} = -0.1 }}",
                   ""]
     return "\n".join(lines)
-
-
-def _median_s(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def load_s(n: int, repeats: int = 5) -> float:
