@@ -6,7 +6,9 @@ the story graded through GStreamer into `screen.mp4` while it decides the branch
 the run is written up in `summary.json` and `report.html`.
 
 The story is the sample (Neon Rain) or the artist's own (`--story FILE`, with the
-simulated audience moved by `--impact FILE` or else by each segment's own target). With
+simulated audience moved by `--impact FILE` or else by each segment's own target), whose
+clips and LUTs are checked as `empathy story check` does before anything starts: its errors
+refuse the demo, its warnings are said. With
 `--rehearse` the artist pushes the simulated audience calmer or more excited live, from
 the dashboard or the keyboard, to walk every branch. `--kiosk --visitors N` is in
 `demo_kiosk.py`.
@@ -128,6 +130,7 @@ def demo_story(out: Path, story_file: str | None, media_root: str | None,
             root = ensure()
             return story_mod.load(sample, media_root=root), root, impact or SAMPLE_IMPACT
         story = story_mod.load(story_file, media_root=media_root)
+        _check_files(story)
         impacts = story_impacts(story, impact)
     except story_mod.StoryError as e:
         raise DemoError(f"story: {e}") from None
@@ -144,6 +147,18 @@ def demo_story(out: Path, story_file: str | None, media_root: str | None,
               "shocks": list(i.shocks)} for sid, i in impacts.items()}}))
     root = Path(media_root) if media_root else Path(story_file).resolve().parent
     return story, root, path
+
+
+def _check_files(story) -> None:
+    """The artist's clips and LUTs as `empathy story check` sees them, before anything
+    starts: its errors refuse the demo (one line each), its warnings are said and it plays."""
+    from empathy.host.story_check import check_files
+
+    rep = check_files(story)
+    if rep.errors:
+        raise DemoError("\n".join(map(str, rep.errors)))
+    for p in rep.warnings:
+        print(p, file=sys.stderr)
 
 
 def _progress(quiet: bool):

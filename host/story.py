@@ -110,16 +110,21 @@ class Story:
     policy: Optional[str] = None
     media_root: Optional[Path] = None  # what relative media/LUT paths were taken from
     text: str = field(default="", repr=False)  # the TOML source, for line numbers
+    # segment -> its decision: asked for each segment of the graph checks, the show and the
+    # rehearsal's paths (a scan of the decisions each time made loading quadratic)
+    _after: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        self._after = {}
+        for d in self.decisions.values():
+            self._after.setdefault(d.after, d)
 
     def line(self, *keys: str) -> Optional[int]:
         """Line of a key path in the source (`line("arrival", "media")`)."""
         return line_of(self.text, *keys)
 
     def decision_after(self, segment_id: str) -> Optional[Decision]:
-        for d in self.decisions.values():
-            if d.after == segment_id:
-                return d
-        return None
+        return self._after.get(segment_id)
 
     def successors(self, segment_id: str) -> list[str]:
         d = self.decision_after(segment_id)
@@ -133,12 +138,27 @@ def line_of(text: str, *keys: str) -> Optional[int]:
     """Best line for a key path: the table header, then the key inside it."""
     pos = None
     for k in keys:
-        m = re.compile(rf"^[ \t]*(\[+[^\]\n]*\b{re.escape(k)}\b[^\]\n]*\]+|\"?{re.escape(k)}\"?\s*=)",
-                       re.M).search(text, pos or 0)
+        m = _first_line(re.compile(rf"^[ \t]*(\[+[^\]\n]*\b{re.escape(k)}\b[^\]\n]*\]+|"
+                                   rf"\"?{re.escape(k)}\"?\s*=)", re.M), text, k, pos or 0)
         if not m:
             break
         pos = m.start(1)
     return text.count("\n", 0, pos) + 1 if pos is not None else None
+
+
+def _first_line(pattern: re.Pattern, text: str, key: str, pos: int) -> Optional[re.Match]:
+    """pattern.search(text, pos), trying only the lines that hold `key` (every match does):
+    a check with a problem per segment asks for thousands of lines, and a search from the
+    top for each one made it quadratic in the story's length."""
+    at = text.find(key, pos)
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        m = pattern.match(text, start) if start >= pos else None
+        if m:
+            return m
+        end = text.find("\n", at)
+        at = text.find(key, end + 1) if end >= 0 else -1
+    return None
 
 
 def load(path: str | Path, media_root: str | Path | None = None, check_files: bool = True,

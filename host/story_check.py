@@ -271,9 +271,9 @@ def _check_consistency(rep: Report) -> None:
     for key, what in ((lambda c: (c["width"], c["height"]), "resolution"),
                       (lambda c: c["fps"], "frame rate"), (lambda c: c["video_codec"], "codec")):
         common, n = Counter(key(c) for c in clips.values()).most_common(1)[0]
+        rest = next(o for o in clips.values() if key(o) == common)  # once, not per clip
         for sid, c in clips.items():
             if key(c) != common:
-                rest = next(o for o in clips.values() if key(o) == common)
                 rep.add("warning", f"segment {sid!r}: {Path(c['path']).name} differs in {what} "
                         f"({_fmt(c)}) from the rest ({_fmt(rest)}, {n} of {len(clips)}): the "
                         f"player converts it to the show's size and rate", sid, "media")

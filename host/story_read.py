@@ -86,10 +86,11 @@ def read(text: str, path: Path, media_root: str | Path | None, check_files: bool
     start = r.name(doc.get("start"), "start", "start")
     if start not in segments:
         r.err(f"start segment {start!r} is not a segment", "start")
-    decisions = {}
+    decisions, afters = {}, set()
     for did, d in (doc.get("decisions") or {}).items():
         r.ident(did, "decision")
-        decisions[did] = _decision(r, did, d, segments, decisions, variables)
+        decisions[did] = _decision(r, did, d, segments, afters, variables)
+        afters.add(decisions[did].after)
     for sid, s in segments.items():
         if s.next and s.next not in segments:
             r.err(f"segment {sid!r}: next={s.next!r} is not a segment", sid, "next")
@@ -190,7 +191,8 @@ def _range(r: _Reader, sid: str, s: dict) -> tuple[float, Optional[float], float
     return in_s, out_s, dur
 
 
-def _decision(r: _Reader, did: str, d, segments: dict, decisions: dict, variables: dict):
+def _decision(r: _Reader, did: str, d, segments: dict, afters: set, variables: dict):
+    """One decision; `afters`: the segments earlier decisions are taken after."""
     if not isinstance(d, dict):
         r.err(f"decision {did!r} must be a table", did)
     r.keys(d, _DEC, f"decision {did!r}: ", did)
@@ -200,7 +202,7 @@ def _decision(r: _Reader, did: str, d, segments: dict, decisions: dict, variable
     after = r.name(d["after"], f"decision {did!r}: after", did, "after")
     if after not in segments:
         r.err(f"decision {did!r}: after={after!r} is not a segment", did, "after")
-    if any(x.after == after for x in decisions.values()):
+    if after in afters:
         r.err(f"decision {did!r}: segment {after!r} already has a decision", did, "after")
     if segments[after].next:
         r.err(f"decision {did!r}: segment {after!r} also has next=; use one or the other", did)
@@ -277,17 +279,25 @@ def _check_graph(r: _Reader, story: Story) -> None:
     if unreachable:
         r.err(f"segment {unreachable[0]!r} can never be reached from start {story.start!r}",
               unreachable[0])
-    ends = {s for s in seen if not story.successors(s)}
-    can_end, changed = set(ends), True
-    while changed:
-        new = {s for s in seen - can_end if any(n in can_end for n in story.successors(s))}
-        changed, can_end = bool(new), can_end | new
-    trapped = [s for s in story.segments if s in seen - can_end]  # file order
+    # Able to end: the endings, then back along the edges (each edge walked once).
+    before: dict[str, list[str]] = {}
+    for s in seen:
+        for n in story.successors(s):
+            before.setdefault(n, []).append(s)
+    todo = [s for s in seen if not story.successors(s)]
+    can_end = set(todo)
+    while todo:
+        for p in before.get(todo.pop(), ()):
+            if p not in can_end:
+                can_end.add(p)
+                todo.append(p)
+    trapped = [s for s in story.segments if s in seen and s not in can_end]  # file order
     if trapped:
-        loop, s = [trapped[0]], story.successors(trapped[0])[0]
-        while s not in loop:
+        loop, at, s = [trapped[0]], {trapped[0]: 0}, story.successors(trapped[0])[0]
+        while s not in at:
+            at[s] = len(loop)
             loop.append(s)
             s = story.successors(s)[0]
-        loop = loop[loop.index(s):] + [s]
+        loop = loop[at[s]:] + [s]
         r.err(f"segments {' -> '.join(loop)} loop forever: no path out of them reaches an "
               f"ending", loop[0])
