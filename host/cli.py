@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from empathy.config import ConfigError, from_toml, listen_addr, setting
+from empathy.errors import UserError
 from empathy.host.kiosk import KioskConfig
 from empathy.host.osc import OscConfig
 from empathy.host.seatmap import SeatMapConfig
@@ -225,6 +226,27 @@ def make_show(cfg: HostConfig, story, keys, clock=None, realtime: bool = True):
     return Show(story, cfg.show, keys.units, keys.cue_signing, Path(cfg.frame_log), **kw)
 
 
+def _check_story(story, cfg: HostConfig, force: bool) -> None:
+    """The story's clips and LUTs as `empathy story check` sees them (without decoding a
+    frame of each: a broken frame falls back to the default branch in the show), before
+    the show starts. Errors refuse the run, one line each, unless --force; warnings are
+    logged. A missing clip found now, in the afternoon, beats a fallback at 8 pm."""
+    from empathy.host.story_check import check_files, platform_of
+
+    outputs = cfg.show.output if isinstance(cfg.show.output, list) else [cfg.show.output]
+    rep = check_files(story, platform_of(outputs[0]), decode=False, show_fps=cfg.show.fps)
+    for p in rep.warnings:
+        log.warning("story check: %s", p)
+    if rep.errors and force:
+        for p in rep.errors:
+            log.error("story check (playing anyway, --force): %s", p)
+    elif rep.errors:
+        raise UserError("\n".join(map(str, rep.errors)),
+                        hint="fix them (`empathy story check FILE` lists every problem), or "
+                             "`host run --force` to play anyway: a segment that cannot play "
+                             "falls back to its default branch")
+
+
 def _run(args) -> int:
     from dataclasses import replace
 
@@ -236,6 +258,7 @@ def _run(args) -> int:
     # boundary: one line with what to do; none of the output chain opening exits 78.
     cfg = from_toml(HostConfig, args.config)
     story = load(Path(cfg.story), cfg.media_root or None)
+    _check_story(story, cfg, args.force)
     keys = Keystore.load(cfg.keystore, "host")
     show = make_show(cfg, story, keys)
     # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
@@ -267,4 +290,7 @@ def register(p) -> None:
     sub = p.add_subparsers(dest="verb", required=True)
     r = sub.add_parser("run", help="receive, fuse, decide and play until the show ends")
     r.add_argument("--config", required=True, help="host config TOML")
+    r.add_argument("--force", action="store_true",
+                   help="play even if the story's clips or LUTs fail `story check` (each "
+                        "broken segment falls back to its default branch)")
     r.set_defaults(func=_run)

@@ -299,3 +299,32 @@ def test_an_unexpected_error_is_one_line_and_a_saved_trace(tmp_path, monkeypatch
     assert err.startswith("empathy config check: unexpected error: ZeroDivisionError: a bug")
     trace = next((tmp_path / "empathy" / "crash").glob("crash-*.log")).read_text()
     assert "Traceback" in trace and "ZeroDivisionError" in trace and str(tmp_path) in err
+
+
+def test_host_run_refuses_a_story_that_fails_the_check_unless_forced(keys):
+    """A fake clip and a broken LUT: `host run` says the check's lines (one each) and
+    starts nothing; `--force` plays it (the broken segments fall back) and logs them."""
+    import shutil
+    import tomllib
+
+    import tomli_w
+
+    from empathy.host.sample.render import ensure
+
+    media = keys / "media_root"
+    shutil.copytree(ensure(), media, ignore=shutil.ignore_patterns(".render.lock"))
+    (media / "media" / "chase.mp4").write_bytes(b"not a film " * 200)
+    (media / "luts" / "teal_night.cube").write_text('TITLE "T"\nLUT_3D_SIZE 9\n0.1 0.2\n')
+    cfg = host_config(keys, "udp://127.0.0.1:0", "null")
+    doc = tomllib.loads(cfg.read_text())
+    cfg.write_text(tomli_w.dumps({**doc, "media_root": str(media), "duration_s": 1.0}))
+    rc, out, err = empathy("host", "run", "--config", cfg, cwd=keys)
+    assert_clean(rc, out, err, "host run")
+    lines = [ln for ln in err.splitlines() if ln.startswith("empathy host run: ")]
+    assert "chase.mp4" in lines[0] and "teal_night.cube" in lines[1], err
+    assert len([ln for ln in lines if "neon_rain.toml:" in ln]) == 2, err
+    assert "--force" in lines[-1], err
+    assert not (keys / "sessions").exists()  # nothing started
+    rc, out, err = empathy("host", "run", "--config", cfg, "--force", cwd=keys)
+    assert rc == 0, err
+    assert err.count("playing anyway") == 2, err
