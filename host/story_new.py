@@ -214,10 +214,10 @@ def run(args) -> int:
     source, out = Path(args.source), Path(args.out)
     source = source if source.name else source.resolve()  # `story new .`: name the folder
     if not source.exists():
-        print(f"error: {source}: no such file or folder", file=sys.stderr)
+        print(f"empathy story new: {source}: no such file or folder", file=sys.stderr)
         return 1
     if out.exists() and not args.force:
-        print(f"error: {out} exists (--force to overwrite)", file=sys.stderr)
+        print(f"empathy story new: {out} exists (--force to overwrite)", file=sys.stderr)
         return 1
     warn = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     try:
@@ -225,7 +225,7 @@ def run(args) -> int:
                  else None, warn)
         story = load(out, check_files=False, find_media=True)
     except (ScaffoldError, StoryError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"empathy story new: {e}", file=sys.stderr)
         return 1
     rep = check_files(story, platform_of())
     for p in rep.errors + rep.warnings:

@@ -149,5 +149,5 @@ def test_an_edl_number_repeated_for_a_dissolve_reads_and_a_latin1_edl_is_one_lin
     assert r.returncode == 0 and "2 segments" in r.stdout and "Dissolve" in r.stderr, r.stderr
     edl.write_bytes(DISSOLVE_EDL.format(title="caf\u00e9").encode("latin-1"))
     r = cli("new", edl, "--out", tmp_path / "t.toml", "--fps", "25", "--media-root", media["dir"])
-    assert (r.returncode, r.stderr) == (1, f"error: {edl}:1: not UTF-8 text (byte 0xe9): save "
+    assert (r.returncode, r.stderr) == (1, f"empathy story new: {edl}:1: not UTF-8 text (byte 0xe9): save "
                                            "the file as UTF-8\n")
