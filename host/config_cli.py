@@ -55,11 +55,14 @@ class _Files:
     def __init__(self, path: Path, text: str):
         self.path, self.lines, self.problems = path, line_map(text), []
 
+    def add(self, key: str, problem: str) -> None:
+        """A problem on `key`'s line (the file alone where the key is not written)."""
+        line = self.lines.get(key)
+        self.problems.append(f"{self.path}{f':{line}' if line else ''}: {problem}")
+
     def exists(self, key: str, value: str) -> bool:
         if value and not Path(value).exists():
-            line = self.lines.get(key)
-            self.problems.append(f"{self.path}{f':{line}' if line else ''}: {key}: "
-                                 f"{value!r}: no such file")
+            self.add(key, f"{key}: {value!r}: no such file")
             return False
         return True
 
@@ -79,8 +82,7 @@ def check_host(path: Path, files: bool, text: str, doc: dict) -> dict:
             try:
                 load(Path(cfg.story), cfg.media_root or None)
             except StoryError as e:
-                found.problems.append(f"{path}:{found.lines.get('story', '')}: story: {e}"
-                                      .replace("::", ":"))
+                found.add("story", f"story: {e}")
         if cfg.mode == "kiosk":  # the attract loop's clip and look, where the show looks
             from empathy.host.cli import _media
 
@@ -88,7 +90,7 @@ def check_host(path: Path, files: bool, text: str, doc: dict) -> dict:
                 try:
                     _media(cfg, key)
                 except ConfigError as e:
-                    found.problems.append(f"{path}: {e}")
+                    found.add(f"kiosk.{key}", str(e))
     _raise(found.problems)
     return {"kind": "host", "mode": cfg.mode, "story": cfg.story, "listen": cfg.show.listen,
             "output": cfg.show.output, "dashboard": cfg.dashboard.enabled and

@@ -118,6 +118,17 @@ def test_files_a_config_names_are_checked(tmp_path):
     # several files: each reported, exit 1 if any fails
     rc, out, err = check("--json", str(f), str(PROFILES[0]))
     assert rc == 1 and [r["ok"] for r in json.loads(out)] == [False, False]
+    # a kiosk's attract clip and look: each on its own line, as every other key
+    f.write_text(tomli_w.dumps({**cfg, "mode": "kiosk", "kiosk": {
+        "attract": "media/nope.mp4", "attract_lut": "luts/nope.cube"}}))
+    with pytest.raises(ConfigError) as e:
+        config_check(f)
+    lines = str(e.value).splitlines()
+    at = {k: n for n, ln in enumerate(f.read_text().splitlines(), 1) for k in ("attract ",
+                                                                             "attract_lut")
+          if ln.startswith(k)}
+    assert any(ln.startswith(f"{f}:{at['attract ']}: kiosk.attract: ") for ln in lines), lines
+    assert any(ln.startswith(f"{f}:{at['attract_lut']}: kiosk.attract_lut: ") for ln in lines)
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="no systemd-analyze")
