@@ -108,3 +108,23 @@ def test_cube_blocks_read_as_the_plain_reference(tmp_path):
     ref = np.loadtxt(rows, dtype=np.float64).astype(np.float32).reshape(n, n, n, 3)
     np.testing.assert_array_equal(cube.lut3d, ref.transpose(2, 1, 0, 3))
     assert np.signbit(cube.lut3d[5, 0, 0, 0])  # '-0' stays negative zero
+
+
+@pytest.mark.parametrize("name, value", [("hr_bpm", 0.004), ("rmssd_ms", -0.001),
+                                         ("pupil_mm", 0.0004)])
+def test_a_reading_under_one_count_is_lost_not_vouched_for(name, value):
+    """0.004 bpm passed drop_impossible and encode, and arrived as 0 ("no value") with
+    HR_OK still set: the host counted a seat with a heart rate of none."""
+    from empathy import wire
+
+    key, flag = b"k" * 32, int(wire.RANGES[name].flag)
+    s = wire.SeatSample(1, 2, 3, 4, flags=flag, **{name: value})
+    kept, lost = wire.drop_impossible(s)
+    assert lost == (name,) and getattr(kept, name) == 0.0 and not kept.flags & flag
+    with pytest.raises(wire.WireError):
+        wire.encode(s, key)
+    got = wire.decode(wire.encode(kept, key), {1: key})
+    assert getattr(got, name) == 0.0 and not got.flags & flag
+    # negative zero is "no value", as 0 is: nothing lost, the bit is the sender's
+    kept, lost = wire.drop_impossible(wire.SeatSample(1, 2, 3, 4, **{name: -0.0}))
+    assert lost == () and getattr(kept, name) == 0.0
