@@ -116,7 +116,7 @@ def _lut_error(path: Path) -> Optional[str]:
     from empathy.host.player.cube import CubeError, read_cube
 
     if not path.is_file():
-        return f"{path} not found"
+        return f"{path} {_not_a_file(path)}"
     try:
         read_cube(path)
     except CubeError as e:
@@ -126,11 +126,17 @@ def _lut_error(path: Path) -> Optional[str]:
     return None
 
 
+def _not_a_file(path: Path) -> str:
+    return "is not a regular file (a folder, a pipe or a device)" if path.exists() \
+        else "not found"
+
+
 def _check_clip(rep: Report, sid: str, seg, decode: bool, probed: dict) -> None:
     from empathy.host.player.probe import ProbeError, describe
 
-    if not seg.media.is_file():
-        rep.add("error", f"segment {sid!r}: media file {seg.media} not found", sid, "media")
+    if not seg.media.is_file():  # a FIFO is never opened: it would wait for a writer
+        rep.add("error", f"segment {sid!r}: media file {seg.media} {_not_a_file(seg.media)}",
+                sid, "media")
         return
     cut = _cut_short(seg.media)  # first: the probe of a cut Matroska file times out (10 s)
     if cut:

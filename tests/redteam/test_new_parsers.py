@@ -149,3 +149,24 @@ def test_the_container_walk_stops_at_a_bound_and_still_finds_a_cut(tmp_path):
     big = tmp_path / "big.mp4"
     big.write_bytes(b"\0\0\0\x08ftyp\0\0\0\x01mdat" + (1 << 40).to_bytes(8, "big") + bytes(9))
     assert _cut_short(big) == ("'mdat' box", 8 + (1 << 40), 33)
+
+
+def test_a_fifo_clip_and_a_folder_lut_are_named_as_such_without_waiting(tmp_path):
+    """`story check` (what host run and demo run first): a FIFO named .mp4 must not be
+    opened (it waits for a writer); it and a LUT that is a folder were 'not found'."""
+    import os
+
+    from artist_film import make_film
+
+    film = make_film(tmp_path / "my-film")
+    (film / "clips" / "undertow.mp4").unlink()
+    os.mkfifo(film / "clips" / "undertow.mp4")
+    (film / "luts" / "steel.cube").unlink()
+    (film / "luts" / "steel.cube").mkdir()
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "story", "check",
+                        str(film / "story.toml")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    out = r.stdout + r.stderr
+    assert f"{film / 'clips' / 'undertow.mp4'} is not a regular file" in out, out
+    assert f"{film / 'luts' / 'steel.cube'} is not a regular file" in out, out
