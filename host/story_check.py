@@ -138,7 +138,12 @@ def _check_clip(rep: Report, sid: str, seg, decode: bool, probed: dict) -> None:
         rep.add("error", f"segment {sid!r}: media file {seg.media} {_not_a_file(seg.media)}",
                 sid, "media")
         return
-    cut = _cut_short(seg.media)  # first: the probe of a cut Matroska file times out (10 s)
+    try:
+        cut = _cut_short(seg.media)  # first: the probe of a cut Matroska file times out (10 s)
+    except OSError as e:  # a copy only its owner may read: one problem, the rest still listed
+        rep.add("error", f"segment {sid!r}: media file {seg.media}: cannot read it "
+                f"({e.strerror})", sid, "media")
+        return
     if cut:
         part, end, size = cut
         rep.add("error", f"segment {sid!r}: {seg.media.name} is cut short (a copy that stopped "

@@ -2,8 +2,11 @@
 headers, CSV headers and fields), the .cube block parser against a plain reference, and
 the container walk of `story check`. Each case is a file a user or a copy could hand us."""
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,8 +157,6 @@ def test_the_container_walk_stops_at_a_bound_and_still_finds_a_cut(tmp_path):
 def test_a_fifo_clip_and_a_folder_lut_are_named_as_such_without_waiting(tmp_path):
     """`story check` (what host run and demo run first): a FIFO named .mp4 must not be
     opened (it waits for a writer); it and a LUT that is a folder were 'not found'."""
-    import os
-
     from artist_film import make_film
 
     film = make_film(tmp_path / "my-film")
@@ -170,3 +171,30 @@ def test_a_fifo_clip_and_a_folder_lut_are_named_as_such_without_waiting(tmp_path
     out = r.stdout + r.stderr
     assert f"{film / 'clips' / 'undertow.mp4'} is not a regular file" in out, out
     assert f"{film / 'luts' / 'steel.cube'} is not a regular file" in out, out
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which(
+    "setpriv"), reason="runs the check as another user (nobody) than the clip's owner")
+def test_a_clip_only_its_owner_may_read_is_one_problem_among_all(tmp_path):
+    """A clip copied with mode 600 by another user stopped `story check` (and host run's)
+    at its first read: PermissionError, the other problems never listed."""
+    import tempfile
+
+    from artist_film import make_film
+
+    shared = Path(tempfile.mkdtemp(prefix="red14-"))  # tmp_path is root's alone
+    try:
+        shared.chmod(0o755)
+        film = make_film(shared / "my-film")
+        (film / "clips" / "first_light.mp4").chmod(0o600)
+        (film / "luts" / "steel.cube").unlink()
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            sys.executable, "-m", "empathy.cli", "story", "check",
+                            str(film / "story.toml")],
+                           capture_output=True, text=True, timeout=120)
+        out = r.stdout + r.stderr
+        assert r.returncode == 1 and "Traceback" not in out, out
+        assert "first_light.mp4: cannot read it (Permission denied)" in out, out
+        assert f"{film / 'luts' / 'steel.cube'} not found" in out, out
+    finally:
+        shutil.rmtree(shared)
