@@ -8,6 +8,7 @@ stays near the samples' own (8 bytes a value), and a 24-h Holter CSV fits on a P
 from __future__ import annotations
 
 import csv
+import re
 import warnings
 from itertools import islice
 from pathlib import Path
@@ -82,7 +83,7 @@ def _read_text(path: str, f) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
     if not rows:
         raise SignalFileError(f"{path}: no samples")
     line, text = rows[0]
-    start = line if table.header(_split(text, table.sep)) else line - 1
+    start = line if table.header(_split(text, table.sep), line) else line - 1
     table.decimal_comma([s for s in sniffed if s is not text])
     table.add(start + 1, lines[start:])
     number = len(lines) + 1
@@ -112,6 +113,11 @@ def _split(text: str, sep: str | None) -> list[str]:
     return next(csv.reader([text], delimiter=sep)) if '"' in text else text.split(sep)
 
 
+def _shown(text: str, quote=repr) -> str:
+    """A field as an error quotes it: a 1-MB field is no one-line message."""
+    return quote(text) if len(text) <= 40 else f"{text[:40]!r}... ({len(text):,} characters)"
+
+
 def _float(text: str, comma: bool) -> float | None:
     try:  # comma: the decimal point is a comma
         return float(text.replace(",", ".") if comma else text)
@@ -132,10 +138,13 @@ class _Table:
         self.tail: tuple[int, list[str]] = (0, [])  # the last block with rows
         self.last = None  # the last time read, to check the next block's against
 
-    def header(self, fields: list[str]) -> bool:
+    def header(self, fields: list[str], line: int) -> bool:
         """Names the columns from the first row; False where it is data (no header)."""
         names = [h.strip().lower() or f"col{k}" for k, h in enumerate(fields)]
         named = _float(names[0], self.sep != ",") is None
+        twice = next((h for k, h in enumerate(names) if h in names[:k]), None)
+        if named and twice is not None:  # else one column would be read as the other
+            raise SignalFileError(f"{self.path}:{line}: column {_shown(twice)} is named twice")
         self.names = names if named else [f"col{k}" for k in range(len(names))]
         self.tcol = next((h for h in self.names if h in TIME_COLUMNS), None)
         self.stamps = self.tcol is not None and TIME_COLUMNS[self.tcol] is None  # ISO
@@ -212,12 +221,14 @@ class _Table:
         if v is None:
             mixed = ("" if self.comma or self.sep == "," or "," not in text else
                      " (commas are decimal points only where the first lines have no points)")
-            raise SignalFileError(f"{self.path}:{line}: {col} {text!r} is not a number{mixed}")
+            raise SignalFileError(f"{self.path}:{line}: {col[:40]} {_shown(text)} is not a number"
+                                  f"{mixed}")
         if not np.isfinite(v):
-            raise SignalFileError(f"{self.path}:{line}: {col} is {text}: a gap in the "
+            raise SignalFileError(f"{self.path}:{line}: {col[:40]} is {_shown(text, str)}: a gap in the "
                                   "recording? cut the file there or fill it")
         if abs(v) > LIMIT:
-            raise SignalFileError(f"{self.path}:{line}: {col} {text} is beyond +-{LIMIT:.0e}, "
+            raise SignalFileError(f"{self.path}:{line}: {col[:40]} {_shown(text, str)} is beyond "
+                                  f"+-{LIMIT:.0e}, "
                                   "more than any sensor gives: check the export's units")
         return v
 
@@ -234,7 +245,7 @@ class _Table:
                     continue
             except ValueError:
                 pass
-            raise SignalFileError(f"{self.path}:{line}: {self.tcol} {text!r} is not a date "
+            raise SignalFileError(f"{self.path}:{line}: {self.tcol} {_shown(text)} is not a date "
                                   "and time (ISO 8601, e.g. 2024-05-01T12:00:00.250)")
 
     def _forward(self, first: int, lines: list[str], t: np.ndarray) -> None:
@@ -292,13 +303,52 @@ def _read_wfdb(path: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         raise SignalFileError(f"{path}: a WFDB record, which is read with wfdb (not installed "
                               "here): pip install wfdb, or export it as CSV (rdsamp -c -p)"
                               ) from None
+    name = str(Path(path).with_suffix(""))
     try:
-        rec = wfdb.rdrecord(str(Path(path).with_suffix("")))
+        _check_wfdb_header(path, wfdb.rdheader(name))
+        rec = wfdb.rdrecord(name)
+    except SignalFileError:
+        raise
     except (OSError, ValueError) as e:  # wfdb's HeaderSyntaxError is a ValueError
         raise SignalFileError(f"{path}: not a readable WFDB record ({e})") from None
     names = [(n.strip().lower() or f"col{k}") for k, n in enumerate(rec.sig_name or [])]
     sig = rec.p_signal if rec.p_signal is not None else np.empty((0, 0))
     return _record(path, float(rec.fs or 0), {h: sig[:, k] for k, h in enumerate(names)})
+
+
+# bytes a sample takes in the WFDB formats stored plainly (FLAC's 5xx are compressed)
+_WFDB_BYTES = {"8": 1, "16": 2, "61": 2, "80": 1, "160": 2, "24": 3, "32": 4, "212": 1.5,
+               "310": 4 / 3, "311": 4 / 3}
+_RATE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _check_wfdb_header(path: str, rec) -> None:
+    """What wfdb lets through: a rate it cannot read becomes 250 Hz or a part of it (1e400:
+    1 Hz), and a sample count beyond the data file is allocated before it is read (1e12:
+    a 1.8 TiB array)."""
+    hea = Path(path).with_suffix(".hea")
+    with open(hea, encoding="latin-1") as f:
+        line, fields = next(((k, s.split()) for k, s in enumerate(f, 1)
+                             if s.strip() and not s.lstrip().startswith("#")), (1, []))
+    if len(fields) > 2:
+        rate = re.split(r"[/(]", fields[2])[0]
+        if not _RATE.fullmatch(rate) or not 0 < float(rate) <= LIMIT \
+                or float(rate) != rec.fs:
+            raise SignalFileError(f"{hea}:{line}: sampling rate {fields[2][:40]!r} is not a "
+                                  "positive number of Hz that wfdb reads as written")
+    need: dict[str, float] = {}
+    for fmt, name, offset in zip(rec.fmt or [], rec.file_name or [], rec.byte_offset or []):
+        if fmt not in _WFDB_BYTES:
+            return  # compressed: its size says nothing of its samples
+        need[name] = need.get(name, offset or 0) + _WFDB_BYTES[fmt] * (rec.sig_len or 0)
+    for name, size in need.items():
+        data = hea.with_name(name)
+        if not data.is_file():
+            raise SignalFileError(f"{hea}: its data file {name} is missing")
+        if data.stat().st_size < size:
+            raise SignalFileError(f"{hea}:{line}: {rec.sig_len} samples a signal, but {name} "
+                                  f"holds {data.stat().st_size} bytes ({size:.0f} needed): a "
+                                  "copy cut short, or a wrong header")
 
 
 def _record(path: str, fs: float, cols: dict[str, np.ndarray]):

@@ -116,7 +116,7 @@ def _lut_error(path: Path) -> Optional[str]:
     from empathy.host.player.cube import CubeError, read_cube
 
     if not path.is_file():
-        return f"{path} not found"
+        return f"{path} {_not_a_file(path)}"
     try:
         read_cube(path)
     except CubeError as e:
@@ -126,13 +126,24 @@ def _lut_error(path: Path) -> Optional[str]:
     return None
 
 
+def _not_a_file(path: Path) -> str:
+    return "is not a regular file (a folder, a pipe or a device)" if path.exists() \
+        else "not found"
+
+
 def _check_clip(rep: Report, sid: str, seg, decode: bool, probed: dict) -> None:
     from empathy.host.player.probe import ProbeError, describe
 
-    if not seg.media.is_file():
-        rep.add("error", f"segment {sid!r}: media file {seg.media} not found", sid, "media")
+    if not seg.media.is_file():  # a FIFO is never opened: it would wait for a writer
+        rep.add("error", f"segment {sid!r}: media file {seg.media} {_not_a_file(seg.media)}",
+                sid, "media")
         return
-    cut = _cut_short(seg.media)  # first: the probe of a cut Matroska file times out (10 s)
+    try:
+        cut = _cut_short(seg.media)  # first: the probe of a cut Matroska file times out (10 s)
+    except OSError as e:  # a copy only its owner may read: one problem, the rest still listed
+        rep.add("error", f"segment {sid!r}: media file {seg.media}: cannot read it "
+                f"({e.strerror})", sid, "media")
+        return
     if cut:
         part, end, size = cut
         rep.add("error", f"segment {sid!r}: {seg.media.name} is cut short (a copy that stopped "
@@ -187,7 +198,9 @@ def _cut_short(path: Path) -> Optional[tuple[str, int, int]]:
         walk = (_ebml_part if head[:4] == b"\x1a\x45\xdf\xa3" else _riff_part
                 if head[:4] == b"RIFF" else _mp4_part if head[4:8] in _MP4_TOP else None)
         pos = 0
-        while walk and pos < size:
+        for _ in range(_MAX_PARTS if walk else 0):
+            if pos >= size:
+                break
             f.seek(pos)
             part = walk(f)  # (name, bytes it takes), None: its size is not written down
             if part is None:
@@ -198,6 +211,10 @@ def _cut_short(path: Path) -> Optional[tuple[str, int, int]]:
     return None
 
 
+# A film's top level holds a handful of parts; fragmented MP4 a moof+mdat pair per
+# fragment (3 h in 2-s fragments: 11k). Past this the file is not judged here (the probe
+# does): 2M 8-byte boxes took 1.2 s to walk, so a GB of them held `host run` a minute.
+_MAX_PARTS = 100_000
 _MP4_TOP = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid", b"styp",
             b"moof", b"sidx"}
 _MKV_SEGMENT = 0x18538067

@@ -92,6 +92,13 @@ def _outside(name: str, count: int) -> bool:
     return count != 0 and not lo <= count <= hi
 
 
+def _impossible(name: str, value: float) -> bool:
+    """Outside the range in counts, or a reading under one count: 0.004 bpm would travel
+    as 0 ("no value") with its quality bit still vouching for it."""
+    c = _scaled(value, RANGES[name].step, -0xFFFF, 0xFFFF, name)
+    return _outside(name, c) or (c == 0 and value != 0)
+
+
 @dataclass(frozen=True)
 class SeatSample:
     """One seat's fused reading at one instant (what travels on the wire)."""
@@ -114,8 +121,8 @@ def drop_impossible(s: SeatSample) -> tuple[SeatSample, tuple[str, ...]]:
     """The sample with every value outside `RANGES` (or not a number) made "no value" and
     its quality bit cleared, and the names of those fields: what `decode` does on arrival,
     for an edge unit to apply before `encode`."""
-    lost = tuple(n for n, r in RANGES.items() if not math.isfinite(getattr(s, n))
-                 or _outside(n, _scaled(getattr(s, n), r.step, -0xFFFF, 0xFFFF, n)))
+    lost = tuple(n for n in RANGES if not math.isfinite(getattr(s, n))
+                 or _impossible(n, getattr(s, n)))
     if not lost:
         return s, lost
     bits = sum(int(RANGES[n].flag) for n in lost)
@@ -125,7 +132,7 @@ def drop_impossible(s: SeatSample) -> tuple[SeatSample, tuple[str, ...]]:
 def _count(s: SeatSample, name: str) -> int:
     r, value = RANGES[name], getattr(s, name)
     c = _scaled(value, r.step, -0xFFFF, 0xFFFF, name)
-    if _outside(name, c):
+    if _impossible(name, value):
         raise WireError("bad_field", f"{name}={value:g} {r.unit} is outside {r.lo:g}..{r.hi:g} "
                                      f"(no body makes it; send 0, no value)")
     return c
