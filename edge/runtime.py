@@ -184,6 +184,7 @@ class EdgeUnit:
         self.readings = 0
         self.last_reading = [0] * len(cfg.seats)
         self.impossible = 0  # values outside wire.RANGES, sent as "no value"
+        self.unsent = 0  # samples the wire refused (a NaN arousal: no quality bit to clear)
         self._say = RateLimited(log)
         self._running = True
         self.downlink = threading.Thread(target=self._listen, name="downlink", daemon=True)
@@ -266,7 +267,13 @@ class EdgeUnit:
                     self.impossible += 1
                     self._say(logging.WARNING, "seat %d: %s outside what a body makes, sent "
                               "as no value", seat.seat_id, ", ".join(lost))
-                self._send(wire.encode(sample, self.key))
+                try:
+                    packet = wire.encode(sample, self.key)
+                except wire.WireError as e:  # one bad estimate never stops the unit
+                    self.unsent += 1
+                    self._say(logging.WARNING, "seat %d: sample not sent: %s", seat.seat_id, e)
+                    continue
+                self._send(packet)
                 if self.channel_log:
                     self.channel_log.write(host_t, seat.seat_id, sample.flags, feat.channels())
             if t >= next_eda:
@@ -318,6 +325,7 @@ class EdgeUnit:
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.link.sent,
                 "readings": self.readings, "uplink": link, "face_model": self.face_model,
                 "samples_impossible": self.impossible,  # sent with values dropped (wire.RANGES)
+                "samples_unsent": self.unsent,
                 "estimate_latency_s": self.estimate_lag_s,  # arousal refers to the body then
                 "eda": self.eda(),
                 # per seat with an accelerometer: PPG beats judged and left out for motion

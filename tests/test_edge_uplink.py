@@ -94,3 +94,25 @@ def test_the_heartbeat_reports_failures_once_the_broker_is_back(tmp_path):
     assert stats["uplink"]["failed"] >= down > before and stats["uplink"]["sent"] > 0
     assert stats["uplink"]["reached"]
     assert f"{stats['uplink']['failed']} of" in err.splitlines()[-1]
+
+
+def test_a_sample_the_wire_refuses_is_skipped_and_counted_not_the_end_of_the_unit(tmp_path):
+    """An estimate the wire cannot carry (a NaN arousal has no quality bit to clear, and
+    0 would claim a calm seat) is not sent, is counted, and the unit goes on sending."""
+    import math
+
+    from empathy.edge.runtime import EdgeConfig, EdgeUnit, SeatConfig
+    from empathy.keys import Keystore
+
+    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
+    cfg = EdgeConfig(unit_id=1, uplink="udp://127.0.0.1:9", keystore=str(tmp_path / "k.toml"),
+                     seq_file=str(tmp_path / "seq"), sync_hz=0,
+                     seats=[SeatConfig(1, "sim://seat?seed=1&faces=0"),
+                            SeatConfig(2, "sim://seat?seed=2&faces=0")])
+    unit = EdgeUnit(cfg)
+    broken = unit.features[0]
+    real = broken.estimate
+    broken.estimate = lambda t: {**real(t), "arousal": math.nan}  # a fault in seat 1's fusion
+    stats = unit.run(duration_s=1.5)
+    assert stats["samples_unsent"] > 0
+    assert stats["packets_sent"] >= stats["samples_unsent"]  # seat 2 (and heartbeats) went on
