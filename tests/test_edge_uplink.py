@@ -101,15 +101,9 @@ def test_a_sample_the_wire_refuses_is_skipped_and_counted_not_the_end_of_the_uni
     0 would claim a calm seat) is not sent, is counted, and the unit goes on sending."""
     import math
 
-    from empathy.edge.runtime import EdgeConfig, EdgeUnit, SeatConfig
-    from empathy.keys import Keystore
+    from sim_unit import two_seat_unit
 
-    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
-    cfg = EdgeConfig(unit_id=1, uplink="udp://127.0.0.1:9", keystore=str(tmp_path / "k.toml"),
-                     seq_file=str(tmp_path / "seq"), sync_hz=0,
-                     seats=[SeatConfig(1, "sim://seat?seed=1&faces=0"),
-                            SeatConfig(2, "sim://seat?seed=2&faces=0")])
-    unit = EdgeUnit(cfg)
+    unit = two_seat_unit(tmp_path)
     broken = unit.features[0]
     real = broken.estimate
     broken.estimate = lambda t: {**real(t), "arousal": math.nan}  # a fault in seat 1's fusion

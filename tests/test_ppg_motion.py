@@ -236,15 +236,9 @@ def test_signal_hr_with_three_axes_takes_the_movement_off_first(tmp_path):
 
 
 def test_edge_unit_stats_count_the_beats_left_out_for_motion(tmp_path):
-    from empathy.edge.runtime import EdgeConfig, EdgeUnit, SeatConfig
-    from empathy.keys import Keystore
+    from sim_unit import two_seat_unit
 
-    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
-    cfg = EdgeConfig(unit_id=1, uplink="udp://127.0.0.1:9", keystore=str(tmp_path / "k.toml"),
-                     seq_file=str(tmp_path / "seq"), sync_hz=0,
-                     seats=[SeatConfig(1, "sim://seat?seed=1&faces=0"),
-                            SeatConfig(2, "sim://seat?seed=2&faces=0")])
-    unit = EdgeUnit(cfg)
+    unit = two_seat_unit(tmp_path)
     for r in motion_recording(14, seconds=40.0)["chunks"]:  # what seat 1's board would send
         unit.features[0].add(r)
     stats = unit.close()
