@@ -233,8 +233,7 @@ def _check_story(story, cfg: HostConfig, force: bool) -> None:
     logged. A missing clip found now, in the afternoon, beats a fallback at 8 pm."""
     from empathy.host.story_check import check_files, platform_of
 
-    outputs = cfg.show.output if isinstance(cfg.show.output, list) else [cfg.show.output]
-    rep = check_files(story, platform_of(outputs[0]), decode=False, show_fps=cfg.show.fps)
+    rep = check_files(story, platform_of(cfg.show.output), decode=False, show_fps=cfg.show.fps)
     for p in rep.warnings:
         log.warning("story check: %s", p)
     if rep.errors and force:

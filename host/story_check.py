@@ -75,11 +75,13 @@ class Report:
                 "warnings": [asdict(p) for p in self.warnings], "clips": self.clips}
 
 
-def platform_of(output: str = "auto") -> str:
-    """The platform a show would run on here, by the player's own output detection."""
+def platform_of(output: str | list[str] = "auto") -> str:
+    """The platform a show would run on here, by the player's own output detection; for
+    an output chain (a host config's list), its first output's."""
     from empathy.host.player.outputs import detect
 
-    kind = detect() if output == "auto" else output.split(":", 1)[0]
+    first = output[0] if isinstance(output, list) else output
+    kind = detect() if first == "auto" else first.split(":", 1)[0]
     return {"nv3d": "jetson-orin", "kms": "pi5"}.get(kind, "desktop")
 
 

@@ -170,6 +170,12 @@ def test_a_host_config_gives_the_media_root_platform_and_rate(film, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "Raspberry Pi 5 cannot decode in hardware" in r.stderr  # kms: a Pi
     assert "a.mp4 is 25 fps; the show runs at 30 fps (frames are repeated" in r.stderr
+    # an output chain (tried in order): the platform is its first output's
+    host.write_text(f'story = "{story}"\nmedia_root = "{tmp_path / "m"}"\n'
+                    '[show]\noutput = ["kms", "file:/tmp/show.mp4"]\n')
+    r = run_check(story, "--config", host)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "Raspberry Pi 5 cannot decode in hardware" in r.stderr
     host.write_text("story = 3\n")
     r = run_check(story, "--config", host)
     assert r.returncode == 1 and "story" in r.stderr and "Traceback" not in r.stderr
