@@ -17,7 +17,8 @@ from empathy.edge.heart_beats import _median
 from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_BACK_GAP, MIN_HEIGHT,
                                        NOISE_FRAC, PAUSE_GAP,
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
-                                       QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP, SEARCH_SLACK, STEEP_S)
+                                       QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP, SEARCH_SLACK, STEEP_S,
+                                       STEP_FRAC)
 
 
 class BeatGates:
@@ -52,6 +53,26 @@ class BeatGates:
         if len(w) and np.count_nonzero(w >= MIN_HEIGHT * _median(self.heights)) >= NOISE_FRAC * len(w):
             hold = self.last_peak + int(RHYTHM_GAP[1] * med) + self.max_block + self.wait
             self.doubtful[p] = (self.last_peak, hold)
+
+    def _step(self, p: int, h0: int) -> bool:
+        """ECG: candidate p stands on a step, not a QRS: in the raw waveform over STEP_S
+        before it (and the filter's delay) one sample holds STEP_FRAC of the range, and
+        the signal does not jump back within STEP_RETURN_S (a pacing spike does). A QRS
+        rises over several samples (MIT-BIH 104's paced beats, 360 Hz: 0.46 in one); an
+        electrode popping or a swing that starts at once does not (the stress case
+        'electrode motion': 12 of its 13 extra beats, 0.57-1.0)."""
+        if not self.m.refuse_steps:
+            return False
+        lo = max(p - self.delay - self.step_win, h0)
+        w = self.x[lo - h0:p - h0 + 1]
+        if len(w) < 3:
+            return False
+        rng, d = float(w.max() - w.min()), np.diff(w)
+        k = int(np.abs(d).argmax())
+        if not rng > 0 or abs(float(d[k])) < STEP_FRAC * rng:
+            return False
+        r = d[max(k - self.step_back, 0):k + self.step_back + 1] * np.sign(d[k])
+        return not np.any(r <= -0.5 * abs(float(d[k])))
 
     def _rhythm_wins(self, p: int, h: float) -> bool:
         """A candidate p that passed the height gate after a doubtful beat (_doubt) replaces

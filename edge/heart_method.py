@@ -40,6 +40,8 @@ FLOOR_GAP = 1.3  # the shortest gap searched across a drop-out to the floor (_ac
 RAW_AFTER_FLOOR_S = 1.5  # how long after a drop-out to the floor _raw_back looks at raw
 NOISE_S, NOISE_FRAC = 2.0, 0.15  # noise: over the height gate this much of the last 2 s (ECG)
 EARLY_GAP = 0.65  # a beat this many recent intervals after the last is early (see _doubt)
+STEP_S, STEP_FRAC = 0.1, 0.55  # a step: one sample holds this much of the last 0.1 s's range
+STEP_RETURN_S = 0.02  # unless the signal jumps back within this long (a pacing spike)
 SEARCH_SLACK = 0.3  # a missed beat lies within this many beats of where the rhythm puts it
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
@@ -84,6 +86,7 @@ class Method:
     # ends on the upstroke) is looked for as far as a search-back beat's (see _shape)
     silence_s: float = 2.0  # no beat for this long: the height gate and rhythm references
     # start over (see _tall_enough, _note_interval)
+    refuse_steps: bool = False  # a one-sample step in the raw waveform is no beat (_step)
 
 
 METHODS = {
@@ -145,11 +148,14 @@ METHODS = {
     # one in the rhythm gives way to a candidate where the rhythm puts the beat (noise_rhythm;
     # tuned on NSTDB 118e06/e12/e00: 118e06's extra beats 32 -> 21, nothing annotated lost,
     # every other tuning record and stress case unchanged; 0.1 and 0.7 intervals changed 106's
-    # V1, 203 or the electrode-motion stress case)
+    # V1, 203 or the electrode-motion stress case). A candidate on a one-sample step is
+    # refused (refuse_steps; the electrode-motion stress case: 13 extra beats -> 4; every
+    # corpus record unchanged; STEP_FRAC 0.4 changed 106's V1)
     "ecg": Method((5.0, 20.0), 0.097, 0.5, 0.08, 0.25, 0.6, 0.1, 0.2, 0.2, 12.0, 0.0, 60.0,
                   both_signs=True, search_height=0.2, refine_back_s=0.15, back_ratio=1.5,
                   late_s=0.36, late_height=0.3, block_lead_s=0.048,
-                  premature_height=0.25, search_slope=PREMATURE_SLOPE, noise_rhythm=True),
+                  premature_height=0.25, search_slope=PREMATURE_SLOPE, noise_rhythm=True,
+                  refuse_steps=True),
 }
 
 

@@ -19,7 +19,8 @@ from empathy.edge.ecg_band import BandSwitch
 from empathy.edge.heart_beats import _EMPTY, Beats, _join
 from empathy.edge.heart_gates import BeatGates
 from empathy.edge.heart_method import (NOISE_S, RAW_AFTER_FLOOR_S, RISE_SILENCE_S,
-                                       SEARCH_REACH_S, SLICE, TEMPLATE_BEATS, Method, _method,
+                                       SEARCH_REACH_S, SLICE, STEP_RETURN_S, STEP_S,
+                                       TEMPLATE_BEATS, Method, _method,
                                        band_alternative)
 from empathy.edge.heart_refine import BeatRefiner
 
@@ -68,6 +69,7 @@ class BeatStream(BeatGates, BeatRefiner):
         self.lead = int(round(m.block_lead_s * fs_hz))
         self.after_floor = s(RAW_AFTER_FLOOR_S)
         self.noise_win, self.pre_qrs = s(NOISE_S), s(0.1)  # (pre_qrs: p's own QRS)
+        self.step_win, self.step_back = s(STEP_S), s(STEP_RETURN_S)  # (_step)
         self.doubtful: dict[int, tuple[int, int]] = {}  # early beats in noise (_doubt)
         self.pre, self.post = s(m.pre_s), s(m.post_s)
         self.smooth = int(m.smooth_s * fs_hz / 2)  # half-width, samples
@@ -200,6 +202,8 @@ class BeatStream(BeatGates, BeatRefiner):
         late = self.lead and p - self.last_peak >= self.late
         tall = self._tall_enough(p, max(h, self._lead_height(s, h0)) if late else h)
         if not tall and not self._in_rhythm(p, h):
+            return
+        if self._step(p, h0):
             return
         if self._rhythm_wins(p, h):
             return

@@ -1,0 +1,63 @@
+"""ECG: a one-sample step in the raw waveform is no beat (heart_gates._step), a pacing
+spike, which jumps back, still is. On the stress case 'electrode motion' (edge/ecg_stress:
+1-3 s sine swings that start and stop at a random phase every 15 s) the detector took the
+steps where a burst starts or ends for beats: 13 extra beats, HR 82.2 bpm against 80.0."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from empathy.edge.beat_score import beat_match, bpm, reference
+from empathy.edge.ecg_stress import stress_cases
+from empathy.edge.heart import BeatStream, waveform_peaks
+from empathy.edge.heart_corpus import available, peer_cache_dir, record, record_data
+from empathy.edge.heart_validation import STRESS_S, peer_beats
+
+pytestmark = pytest.mark.skipif(not available(record("systole-ecg")),
+                                reason="corpus not installed (scripts/install.sh)")
+
+
+def _cases():
+    x, fs = record_data(record("systole-ecg"))
+    x = x[:int(STRESS_S * fs)]
+    ref = reference(peer_beats(x, fs, "ecg", peer_cache_dir()))
+    return stress_cases(x, fs, ref[ref < STRESS_S - 1]), fs
+
+
+def test_the_steps_where_electrode_motion_starts_or_stops_are_no_beats(monkeypatch):
+    import empathy.edge.heart_method as hm
+
+    cases, fs = _cases()
+    y, truth = cases["electrode motion"]
+    ours = waveform_peaks(y, fs, "ecg").idx / fs
+    m = beat_match(truth, ours)
+    assert (m.fp, m.fn) == (4, 4) and abs(bpm(ours) - bpm(truth)) <= 0.5
+    starts = np.arange(5.0, 170.0, 15.0)  # where ecg_stress starts a burst
+    on = lambda b: np.count_nonzero(np.abs(b[:, None] - starts).min(axis=0) < 0.002)  # noqa: E731
+    assert on(ours) <= 4  # (two of them on a burst that starts within 150 ms of a QRS)
+    monkeypatch.setitem(hm.METHODS, "ecg", dataclasses.replace(hm.METHODS["ecg"],
+                                                                refuse_steps=False))
+    without = waveform_peaks(y, fs, "ecg").idx / fs
+    w = beat_match(truth, without)
+    assert (w.fp, w.fn) == (13, 6) and on(without) == 9 and bpm(without) - bpm(truth) > 2
+
+
+def test_pacing_spikes_are_no_steps():
+    """The stress case 'paced': a 3x-tall rectangular spike 50 ms before each QRS."""
+    cases, fs = _cases()
+    y, truth = cases["paced"]
+    m = beat_match(truth, waveform_peaks(y, fs, "ecg").idx / fs)
+    assert m.fn == 0 and m.fp <= 1
+
+
+def test_streaming_electrode_motion_gives_the_batch_beats():
+    cases, fs = _cases()
+    y, _ = cases["electrode motion"]
+    batch = waveform_peaks(y, fs, "ecg")
+    st, rng, parts, i = BeatStream(fs, "ecg"), np.random.default_rng(3), [], 0
+    while i < len(y):
+        n = int(rng.integers(1, 900))
+        parts.append(st.push(y[i:i + n]).idx)
+        i += n
+    assert np.array_equal(np.concatenate(parts + [st.finish().idx]), batch.idx)
