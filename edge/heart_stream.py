@@ -16,6 +16,7 @@ import numpy as np
 from scipy import signal
 
 from empathy.edge.ecg_band import BandSwitch
+from empathy.edge.ecg_rhythm import RhythmPick
 from empathy.edge.heart_beats import _EMPTY, Beats, _join
 from empathy.edge.heart_gates import BeatGates
 from empathy.edge.heart_method import (NOISE_S, RAW_AFTER_FLOOR_S, RISE_SILENCE_S,
@@ -48,6 +49,7 @@ class BeatStream(BeatGates, BeatRefiner):
         # ECG: the band is chosen per window (ecg_band), each band's detector fixed to it
         alt = None if method else band_alternative(kind, fs_hz)
         self.bands = alt and BandSwitch(lambda b: BeatStream(fs_hz, kind, b), self.fs, (m, alt))
+        self.pick = self.bands and RhythmPick()  # and its beats judged by the rhythm after
         self._setup(m)
 
     def _setup(self, m: Method) -> None:
@@ -118,7 +120,7 @@ class BeatStream(BeatGates, BeatRefiner):
         if x.size and not np.isfinite(x).all():
             raise ValueError("waveform has NaN or infinite samples")
         if self.bands:
-            return self.bands.push(x)
+            return self.pick.push(self.bands.push(x))
         if x.size <= SLICE:
             return self._push(x) if x.size else _join([])
         return _join([self._push(x[i:i + SLICE]) for i in range(0, x.size, SLICE)])
@@ -132,7 +134,7 @@ class BeatStream(BeatGates, BeatRefiner):
         the carried-on part: a raw peak must lie, with a sample after it, in the real
         recording (see _refine). Beats still waiting for their shape window come out now."""
         if self.bands:
-            return self.bands.finish()
+            return _join([self.pick.push(self.bands.finish()), self.pick.finish()])
         if not len(self.x) or self.end >= 0:
             return _EMPTY
         self.end = self.n
