@@ -46,7 +46,9 @@ can be judged by height), an ECG stream's first CAL_S wait for its band to be ch
 (and after a change of band, the new band's first beats wait for the old band's last, up to
 one CAL_S window), a beat found by search-back comes out with the beat after it, and an
 early ECG beat in noise (heart_gates._doubt) is held until 1.4 recent intervals after the
-beat before it, plus `latency_s`, in case the rhythm's beat replaces it. Memory
+beat before it, plus `latency_s`, in case the rhythm's beat replaces it, and an early
+ECG beat in a steady rhythm waits, with the beats after it, for the next two
+(ecg_rhythm). Memory
 is a fixed history of that length (and an ECG stream's current CAL_S window).
 
 Where it lives (edge/heart.py is the entry point and keeps every name importable from here):
