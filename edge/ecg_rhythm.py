@@ -29,7 +29,7 @@ from collections import deque
 
 import numpy as np
 
-from empathy.edge.heart_beats import Beats, _join, _median
+from empathy.edge.heart_beats import _EMPTY, Beats, _join, _median
 
 EARLY = 0.75  # an interval under this many recent ones (heart_method.EARLY_GAP)
 STEADY_BEATS = 8  # the intervals the rhythm is judged on
@@ -46,8 +46,16 @@ class RhythmPick:
         self.held: list[tuple[int, float, int]] = []  # (idx, sqi, peak) waiting, in order
 
     def push(self, b: Beats) -> Beats:
+        first = _EMPTY
+        if not self.held:  # the beats before the first of poor shape can't be held: out at once
+            poor = np.flatnonzero(b.sqi < SHAPE)
+            k = int(poor[0]) if poor.size else len(b.idx)
+            self.kept.extend(b.idx[max(k - STEADY_BEATS - 1, 0):k].tolist())
+            if k == len(b.idx):
+                return b
+            first, b = Beats(*(a[:k] for a in b)), Beats(*(a[k:] for a in b))
         self.held.extend(zip(b.idx.tolist(), b.sqi.tolist(), b.peak.tolist()))
-        return self._give(final=False)
+        return _join([first, self._give(final=False)])
 
     def finish(self) -> Beats:
         return self._give(final=True)
@@ -55,9 +63,9 @@ class RhythmPick:
     def _give(self, final: bool) -> Beats:
         out = []
         while self.held:
-            med = self._steady()
             a = self.held[0]
-            if med and a[0] - self.kept[-1] < EARLY * med and a[1] < SHAPE:
+            med = self._steady() if a[1] < SHAPE else 0.0
+            if med and a[0] - self.kept[-1] < EARLY * med:
                 if len(self.held) < 3:
                     if not final:
                         break  # its fate waits for the next two beats
@@ -68,7 +76,7 @@ class RhythmPick:
             self.kept.append(a[0])
             out.append(a)
         if not out:
-            return _join([])
+            return _EMPTY
         idx, sqi, peak = zip(*out)
         return Beats(np.array(idx, np.int64), np.array(sqi), np.array(peak, np.int64))
 
