@@ -3,24 +3,24 @@
 Electrode motion makes QRS-like waves between beats. Where one passes every gate, the
 stream gives an early beat (under EARLY of the recent intervals after the last) followed
 at once by the true one (under EARLY after it too), and the true one lies where the
-rhythm puts the beat: NSTDB 118e06's ten extra beats are seven such pairs (the other
-three ended as gaps the gates refused). The detector's gates judge a candidate before the
-next beat is known; this stage waits for the two beats after an early one and judges it
-by the rhythm they make: in a steady rhythm (the last STEADY_BEATS intervals within
-STEADY of their median), an early beat whose shape matches the recent beats poorly (sqi
-under SHAPE, as noise's waves do) is dropped where, without it, the beat after it comes
-within FIT of the rhythm's place after the last beat and the beat after that within FIT
-again (within FIT_SUM together).
+rhythm puts the beat: all ten of NSTDB 118e06's extra beats after the thirteenth pass (in
+5-20 Hz and in 20-45 Hz alike; 0.57-0.70 intervals after the beat before). The detector's
+gates judge a candidate before the next beat is known; this stage waits for the two beats
+after an early one and judges it by the rhythm they make: in a steady rhythm (all but one
+of the last STEADY_BEATS intervals within STEADY of their median: an APC's may stray), an
+early beat whose shape matches the recent beats poorly (sqi under SHAPE, as noise's waves
+do) is dropped where, without it, the beat after it comes within FIT of the rhythm's place
+after the last beat and the beat after that within FIT again (within FIT_SUM together).
 
 An interpolated PVC splits a regular interval too (MIT-BIH 123: two; shape 0.80-0.82),
 but the normal beat after it comes late and the next one early (0.20-0.28 off the
-rhythm's place); in bigeminy and atrial fibrillation (MIT-BIH 106, 119, 200, 203, 210)
-the intervals before are not steady, and nothing is dropped.
+rhythm's place); in bigeminy and atrial fibrillation (MIT-BIH 106, 119, 200, 203, 210,
+106's V1) the intervals before are not steady, and nothing is dropped.
 
 Decisions depend on the beat sequence alone, so streaming still equals batch whatever
-the chunks. Latency: a beat EARLY after the last (in a steady rhythm) and the beats after
-it wait for the next two beats (up to about two intervals more); every other beat passes
-at once.
+the chunks. Latency: an early beat of poor shape in a steady rhythm, and the beats after
+it, wait for the next two beats (about two intervals more); every other beat passes at
+once.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ import numpy as np
 
 from empathy.edge.heart_beats import _EMPTY, Beats, _join, _median
 
-EARLY = 0.75  # an interval under this many recent ones (heart_method.EARLY_GAP)
+EARLY = 0.75  # an interval under this many recent ones is early
 STEADY_BEATS = 8  # the intervals the rhythm is judged on
-STEADY = 0.2  # each within this fraction of their median: a steady rhythm
+STEADY = 0.2  # all but one within this fraction of their median: a steady rhythm
 SHAPE = 0.75  # an early beat that matches the recent beats' shape under this may be noise
-FIT, FIT_SUM = 0.15, 0.2# without it, the next two beats this close to the rhythm's place
+FIT, FIT_SUM = 0.15, 0.2  # without it, the next two beats this close to the rhythm's place
 
 
 class RhythmPick:

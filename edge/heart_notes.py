@@ -257,7 +257,10 @@ def records_section() -> list[str]:
         "+0.3; every other tuning record, stress case, PPG and held-out record "
         "bit-identical (digest); 106's V1 is unchanged (bigeminy: no steady rhythm), and "
         "50-150 Hz energy over the 5-20 Hz peak does not tell its burst's extra beats "
-        "(0.11-0.41) from the true ones there (0.01-0.33), so nothing was built on it.", "",
+        "(0.11-0.41) from the true ones there (0.01-0.33), so nothing was built on it; "
+        "`ecg_band` calling a window noisy from 0.11 of it over the height gate (not 0.12) "
+        "took 118e00 to 20-45 Hz 10 s sooner (F1 0.874, HR +8.4) but MIT-BIH 107 (paced) "
+        "streamed from 9 s too, at 159 s, where it lost a paced beat: not kept.", "",
         "Scoring: Se = TP/(TP+FN), +P = TP/(TP+FP), F1, beats paired within ±150 ms "
         "(ANSI/AAMI EC57); pooled = counts summed over records, each against its own "
         "reference. HR = 60 / mean interval of the detected beats; HR ref = that of the "
