@@ -119,7 +119,34 @@ def plausible_section(results: list[dict]) -> list[str]:
                      f"{int(np.sum(iv > GAP_X * np.median(iv)))} | {100 * kept:.0f} % | "
                      f"{hr_ref:.1f} | {hr_ours - hr_ref:+.1f} | {best} {errs[best]:+.1f} | "
                      f"{int(missed.sum())} ({int((missed & paired).sum())}) |")
-    return lines + [""] + _after_loose(results)
+    return lines + [""] + _which_of_a_pair(results) + _after_loose(results)
+
+
+def _which_of_a_pair(results: list[dict]) -> list[str]:
+    """Whether a rule could tell which beat of a consensus pair closer than MIN_RR_S is no
+    pulse: NeuroKit2's vote, the later one's height, runs of such pairs (issue 19's
+    fourteenth pass looked for one before changing the reference)."""
+    lines = []
+    for r in results:
+        x, fs = record_data(r["rec"])
+        b = {k: v for k, v in r["beats"].items() if k != "ours"}
+        ref = reference(b)
+        short = np.flatnonzero(np.diff(ref) < MIN_RR_S)
+        nk = b.get("NeuroKit2")
+        if len(short) < 5 or nk is None or not len(nk):
+            continue
+        on = [np.min(np.abs(nk - ref[i])) <= TOL_S for i in range(len(ref))]
+        first = sum(on[i] and not on[i + 1] for i in short)
+        second = sum(on[i + 1] and not on[i] for i in short)
+        lower = sum(x[int(round(ref[i + 1] * fs))] < x[int(round(ref[i] * fs))] for i in short)
+        lines += [f"**{r['rec'].name}: which of a short pair is no pulse.** NeuroKit2 votes "
+                  f"for the first beat of {first} of its {len(short)} pairs and for the "
+                  f"second of {second}; the later beat is the lower in {lower}; "
+                  f"{int(np.sum(np.diff(short) == 1))} pairs run on into the next. No one "
+                  "rule seen here (the taller wave, NeuroKit2's vote) picks the "
+                  "false beat on the waveform, so the consensus stands as it is and the HR "
+                  "columns over its plausible stretches are the fairer comparison.", ""]
+    return lines
 
 
 def _after_loose(results: list[dict]) -> list[str]:
