@@ -216,7 +216,7 @@ def wrist_section(results: list[dict]) -> list[str]:
              "moving (`edge/motion.py`, as `signal hr --acc` and the seats use it; such beats "
              "get no shape quality and make no intervals).", "",
              "| record | scored s | " + " | ".join(f"lag {n} (ms)" for n in names) +
-             " | our beats marked moving | T waves left out (in the spans) |",
+             " | our beats marked moving | left out by the T-wave rule (in the spans) |",
              "|---|---|" + "---|" * (len(names) + 2)]
     for r in rs:
         dur = float(np.sum(r["spans"][:, 1] - r["spans"][:, 0]))
