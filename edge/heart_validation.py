@@ -159,7 +159,7 @@ def _rr_section() -> list[str]:
     return lines
 
 
-def _apart(results: list[dict]) -> tuple:
+def noise_stress_apart(results: list[dict]) -> tuple:
     """Pooled rows beside the all-in one where the records hold the Noise Stress Test's
     (EC57 reports it apart from the arrhythmia database): without them, and them alone."""
     def nst(name: str) -> bool:
@@ -198,7 +198,7 @@ def write_page(out_dir: Path) -> Path:
             rs = [r for r in results[kind] if r["rec"].held_out == held]
             if rs:
                 lines += [f"## {kind.upper()}: {title}", ""] + summary(rs) + [""] + \
-                         detail(rs, _apart(rs)) + [""]
+                         detail(rs, noise_stress_apart(rs)) + [""]
     lines += wrist_section(results["ppg"])
     lines += wrist_acc_section()
     lines += plausible_section([r for r in results["ppg"] if r["spans"] is None])
