@@ -73,7 +73,7 @@ def records_section() -> list[str]:
         "(it correlates 0.98 with the record's median consensus QRS, of the same 0.12 "
         "peak-to-peak) that only NeuroKit2 (0.510 s) and Christov (0.514 s) mark: Engzee "
         "and two-average begin at 1.28 s, and Pan-Tompkins', Hamilton's and SWT's nearest "
-        "beats (0.348 and 0.666, 0.414, 0.308 and 0.616 s) are start-up firings 96-156 ms "
+        "beats (0.348 and 0.666, 0.414, 0.308 and 0.616 s) are start-up firings 96-202 ms "
         "away, so the consensus leaves it out and two-average, which misses it, scores "
         "1.000 (its beat at 4.72 s, 422 ms after a QRS, is a real wide premature complex: "
         "the next beat follows a full compensatory pause, 422 + 1388 ms against a median "
