@@ -125,6 +125,31 @@ def plausible_spans(beats_s: np.ndarray, tol_s: float = TOL_S) -> np.ndarray:
     return np.array(spans, float).reshape(-1, 2)
 
 
+# Pan & Tompkins (1985)'s T-wave rule: a complex within this of the last QRS whose steepest
+# slope is under SLOPE_X of that QRS's is its T wave (a QRS, PVCs included, is steep; a T
+# wave is not)
+T_WAVE_S, SLOPE_X, SLOPE_HALF_W_S = 0.36, 0.5, 0.075
+
+
+def t_wave_free(beats_s, ecg, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """An ECG-derived reference (s) less the beats that are the last kept beat's T wave by
+    Pan-Tompkins' rule, the slopes read on the lead itself, unfiltered, within
+    ±SLOPE_HALF_W_S of each beat. Returns (kept, dropped)."""
+    d = np.abs(np.diff(np.asarray(ecg, float))) * fs
+    w = int(round(SLOPE_HALF_W_S * fs))
+
+    def slope(t: float) -> float:
+        i = int(round(t * fs))
+        return float(d[max(i - w, 0):i + w + 1].max())
+
+    keep: list[float] = []
+    drop: list[float] = []
+    for t in np.sort(np.asarray(beats_s, float)):
+        gone = keep and t - keep[-1] < T_WAVE_S and slope(t) < SLOPE_X * slope(keep[-1])
+        (drop if gone else keep).append(float(t))
+    return np.array(keep), np.array(drop)
+
+
 def span_rate(beats_s, spans) -> float:
     """Beats per minute inside the spans (count over their total length)."""
     dur = float(np.sum(np.asarray(spans)[:, 1] - np.asarray(spans)[:, 0])) if len(spans) else 0.0

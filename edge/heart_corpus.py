@@ -299,6 +299,15 @@ def trusted_spans(rec: Record) -> np.ndarray | None:
     return _excerpt(rec)["spans_s"] if rec.fmt == "pulse_npz" else None
 
 
+def reference_lead(rec: Record) -> np.ndarray | None:
+    """The ECG (mV, at the record's rate) whose R peaks are a PPG record's reference, where
+    the excerpt keeps it (the records with `trusted_spans`), else None."""
+    if rec.fmt != "pulse_npz":
+        return None
+    z = _excerpt(rec)
+    return z["ecg"] * float(z["scale_ecg"])
+
+
 def motion_mag(rec: Record) -> np.ndarray | None:
     """The accelerometer's magnitude (m/s^2, at the record's rate) where one was worn."""
     z = _excerpt(rec) if rec.fmt == "pulse_npz" else {}

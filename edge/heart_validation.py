@@ -19,13 +19,13 @@ import numpy as np
 
 from empathy.edge.beat_score import (Match, beat_match, bpm, consensus_rows, lagged_match,
                                      peer_beats, plausible_spans, pulse_checked, reference,
-                                     span_rate)
+                                     span_rate, t_wave_free)
 from empathy.edge.beat_types import page_section as beat_type_section
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, beat_labels,
                                         motion_axes, motion_mag, peer_cache_dir, record,
-                                        record_data, trusted_spans)
+                                        record_data, reference_lead, trusted_spans)
 from empathy.edge.heart_notes import records_section
 from empathy.edge.heart_page import (TRACKED, annotated_tuning_section, annotation_section,
                                      detail, plausible_section, pulse_section, summary,
@@ -72,10 +72,14 @@ def score_record(rec) -> dict:
     ref = reference(peers)
     annotated = annotated_beats(rec, len(x), fs)
     spans = trusted_spans(rec)
+    t_waves = np.zeros(0)
+    if spans is not None:  # the lead's R peaks less the T waves the ECG peers took for beats
+        annotated, t_waves = t_wave_free(annotated, reference_lead(rec), fs)
     rows, lags = ((consensus_rows(peers, ours, annotated=annotated), {}) if spans is None else
                   _ecg_referenced_rows(annotated, {"ours": ours, **peers}, spans))
     rows.update(_tracked_row(rec, x, fs, annotated, spans))
     out = {"rec": rec, "rows": rows, "ref_beats": len(ref), "spans": spans, "lags": lags,
+           "t_waves": t_waves,
            "length_s": len(x) / fs,
            "peers": list(peers), "voters": sum(b is not None for b in peers.values()),
            "annotated": annotated, "labels": beat_labels(rec, len(x)),
@@ -155,6 +159,18 @@ def _rr_section() -> list[str]:
     return lines
 
 
+def noise_stress_apart(results: list[dict]) -> tuple:
+    """Pooled rows beside the all-in one where the records hold the Noise Stress Test's
+    (EC57 reports it apart from the arrhythmia database): without them, and them alone."""
+    def nst(name: str) -> bool:
+        return name.startswith("nstdb-")
+
+    if not any(nst(r["rec"].name) for r in results):
+        return ()
+    return (("pooled without the NSTDB records", lambda n: not nst(n)),
+            ("pooled, the NSTDB records alone", nst))
+
+
 def write_page(out_dir: Path) -> Path:
     from rich.progress import Progress
 
@@ -182,7 +198,7 @@ def write_page(out_dir: Path) -> Path:
             rs = [r for r in results[kind] if r["rec"].held_out == held]
             if rs:
                 lines += [f"## {kind.upper()}: {title}", ""] + summary(rs) + [""] + \
-                         detail(rs) + [""]
+                         detail(rs, noise_stress_apart(rs)) + [""]
     lines += wrist_section(results["ppg"])
     lines += wrist_acc_section()
     lines += plausible_section([r for r in results["ppg"] if r["spans"] is None])
@@ -200,6 +216,7 @@ def write_page(out_dir: Path) -> Path:
               "| case | F1 | Se | +P | HR ours / truth |", "|---|---|---|---|---|"]
     for name, m, ho, ht in stress:
         lines.append(f"| {name} | {m.f1:.3f} | {m.se:.3f} | {m.ppv:.3f} | {ho:.1f} / {ht:.1f} |")
+    out_dir.mkdir(parents=True, exist_ok=True)
     page = out_dir / "heart-corpus.md"
     page.write_text("\n".join(lines + [""] + rr) + "\n")
     return page

@@ -8,13 +8,14 @@ import sys
 import numpy as np
 import pytest
 
-from empathy.edge.beat_score import beat_match, bpm, peer_beats, plausible_rate, reference
+from empathy.edge.beat_score import Match, beat_match, bpm, peer_beats, plausible_rate, reference
 from empathy.edge.beat_types import page_section, type_counts
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
 from empathy.edge import heart_corpus
 from empathy.edge.heart_corpus import (REFERENCE_DIR, annotated_beats, beat_labels, peer_cache_dir, record, record_data)
-from empathy.edge.heart_validation import score_record
+from empathy.edge.heart_page import detail
+from empathy.edge.heart_validation import noise_stress_apart, score_record
 from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 from empathy.edge.rr_validation import injection_trial
@@ -286,6 +287,24 @@ def test_the_beat_type_table_sums_back_to_the_overall_counts(names):
     ours = next(ln for ln in lines if ln.startswith("| ours | "))
     total = sum(r["rows"]["ours"][0].tp for r in rs), sum(len(r["annotated"]) for r in rs)
     assert f"({total[0]}/{total[1]})" in ours.split(" | ")[1]
+
+
+def test_the_noise_stress_test_is_pooled_apart_beside_the_all_in_rows():
+    """EC57 reports the NSTDB apart from the arrhythmia database: the ECG tuning table keeps
+    its all-in pooled rows and adds one without the NSTDB records and one of them alone,
+    whose counts add up to the all-in ones."""
+    rs = [score_record(need(n)) for n in ("mitdb-118", "nstdb-118e12", "nstdb-118e00")]
+    lines = detail(rs, noise_stress_apart(rs))
+
+    def pooled(label):
+        row = next(ln for ln in lines if ln.startswith(f"| **{label}** | ours | "))
+        return float(row.split(" | ")[4])
+
+    assert pooled("pooled without the NSTDB records") == round(rs[0]["rows"]["ours"][0].f1, 4)
+    nst = sum((r["rows"]["ours"][0] for r in rs[1:]), Match(0, 0, 0))
+    assert pooled("pooled, the NSTDB records alone") == round(nst.f1, 4)
+    assert pooled("pooled") == round((nst + rs[0]["rows"]["ours"][0]).f1, 4)
+    assert noise_stress_apart(rs[:1]) == ()  # no NSTDB record, no rows apart
 
 
 def test_the_svdb_excerpt_is_the_copys_and_lines_up():
