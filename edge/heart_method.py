@@ -87,6 +87,7 @@ class Method:
     silence_s: float = 2.0  # no beat for this long: the height gate and rhythm references
     # start over (see _tall_enough, _note_interval)
     refuse_steps: bool = False  # a one-sample step in the raw waveform is no beat (_step)
+    floor_restart: bool = False  # the band-pass starts over across a drop-out (ppg_floor)
 
 
 METHODS = {
@@ -116,7 +117,7 @@ METHODS = {
     # beats; so below 40 bpm the rhythm rules and search-back are off, as below 30 before)
     "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0,
                   rise_check=True, rhythm_height=0.15, raw_search=True, edge_reach=True,
-                  silence_s=1.5),
+                  silence_s=1.5, floor_restart=True),
     # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
     # the raw peak of a wide complex may lie up to 100 ms after where the filter puts it and
     # 150 ms before (a pacing spike and the R wave lead the wide complex's energy). Tuned on
