@@ -262,8 +262,9 @@ def records_section() -> list[str]:
         "beats 6 -> 5, 16 -> 8, 1 -> 0); heartpy-data3 lost 2 beats (F1 0.988 -> 0.987, HR "
         "-1.9 -> -2.0), every ECG record's beats bit-identical (digest); scored once after "
         "it, bsn-bvp-motion (F1 0.909, HR +4.2), wrist-s2-high-bike (0.429), wrist-s8-walk "
-        "(0.636) and cinc15-a103l (0.967) kept their beats, bidmc-01 0.976 -> 0.975 (flat "
-        "stretches at 91-103 s restart the filter too: one beat lost, two extra).", "",
+        "(0.636) and cinc15-a103l (0.967) kept their beats, bidmc-01 0.976 -> 0.975, HR "
+        "-2.8 -> -2.5 (flat stretches at 91-103 s restart the filter too: one beat lost, "
+        "two extra).", "",
         "Scoring: Se = TP/(TP+FN), +P = TP/(TP+FP), F1, beats paired within ±150 ms "
         "(ANSI/AAMI EC57); pooled = counts summed over records, each against its own "
         "reference. HR = 60 / mean interval of the detected beats; HR ref = that of the "
