@@ -24,6 +24,7 @@ from empathy.edge.heart_method import (NOISE_S, RAW_AFTER_FLOOR_S, RISE_SILENCE_
                                        TEMPLATE_BEATS, Method, _method,
                                        band_alternative)
 from empathy.edge.heart_refine import BeatRefiner
+from empathy.edge.ppg_floor import FloorRestart
 
 # lfilter's own kernel: lfilter adds ~3 us of argument checks per call, and a streamed
 # chunk makes four calls
@@ -95,6 +96,8 @@ class BeatStream(BeatGates, BeatRefiner):
         self.y = np.zeros(0)
         self.S = np.zeros(self.w2 + 1)  # running energy sums, last w2+1 values
         self.zi = self.ema_zi = None
+        self.restart = FloorRestart(fs_hz) if m.floor_restart else None  # (PPG: ppg_floor)
+        self.hist = max(self.hist, s(self.restart.history_s()) if self.restart else 0)
         self.above = False
         self.block_start = -1  # start of a block still open at the end of the last chunk
         self.last_peak = -(10**12)  # filtered-signal index of the last beat
@@ -146,11 +149,8 @@ class BeatStream(BeatGates, BeatRefiner):
         return _join(beats)
 
     def _push(self, x: np.ndarray) -> Beats:
-        if self.zi is None:  # start the filters settled on the first sample, not from 0
-            self.zi = signal.sosfilt_zi(self.sos) * x[0]
-        y = x
-        for k, (b, a) in enumerate(self.sections):  # = sosfilt, without its per-call checks
-            y, self.zi[k] = _lfilter(b, a, y, self.zi[k])
+        y = (self.restart.filtered(self._band, x, self.x) if self.restart and self.end < 0
+             else self._band(x, False))  # (not in finish's carried-on part)
         if self.m.both_signs:
             y = np.abs(y)
         e = np.maximum(y, 0.0)
@@ -191,6 +191,15 @@ class BeatStream(BeatGates, BeatRefiner):
             self.doubtful = {q: v for q, v in self.doubtful.items() if v[1] > self.n}
         self.x, self.y = self.x[-self.hist:], self.y[-self.hist:]
         return beats
+
+    def _band(self, x: np.ndarray, restart: bool) -> np.ndarray:
+        """x band-passed, the filters' state carried on (or started over: ppg_floor)."""
+        if self.zi is None or restart:  # start the filters settled on the first sample, not 0
+            self.zi = signal.sosfilt_zi(self.sos) * x[0]
+        y = x
+        for k, (b, a) in enumerate(self.sections):  # = sosfilt, without its per-call checks
+            y, self.zi[k] = _lfilter(b, a, y, self.zi[k])
+        return y
 
     def _block(self, s: int, e_: int, h0: int) -> None:
         """A block of interest from s to e_ (exclusive): its beat, if it is one."""
