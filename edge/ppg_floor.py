@@ -6,11 +6,12 @@ and the return with a ringing many pulse heights tall that lasts about a second:
 makes a beat of its own, and the beat-wide energy average it fills keeps the next pulses'
 blocks shut (most misses left after a drop-out, ppg_artefacts --dropouts: the first second
 after the return). Nothing in a drop-out is signal, so the filter forgets it: where the
-raw waveform sat at one value for FLOOR_RUN_S, at or under everything in the FLOOR_LOOK_S
-before (a floor: a clipped top is no drop-out), the filter restarts settled on the first
-sample after it, as a stream's filter starts settled on its first sample (also settling it
-on the floor once the run is known changed nothing more: ppg_artefacts --dropouts, 10
-seeds). The runs are counted across chunks, so streaming restarts where batch does; the
+raw waveform sat at one value for FLOOR_RUN_S, under everything in the FLOOR_LOOK_S
+before (a floor: a clipped top is no drop-out, nor troughs clipped at the ADC's bottom,
+which visit that floor every beat: 'at or under' restarted the filter at each of them),
+the filter restarts settled on the first sample after it, as a stream's filter starts
+settled on its first sample (also settling it on the floor once the run is known changed
+nothing more: ppg_artefacts --dropouts, 10 seeds). The runs are counted across chunks, so streaming restarts where batch does; the
 run is judged at its FLOOR_RUN_S-th sample, so the history needed stays bounded however
 long the drop-out lasts.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 FLOOR_RUN_S = 0.1  # flat this long at the floor: a drop-out (ppg_artefacts: 0.1-0.6 s)
-FLOOR_LOOK_S = 2.0  # and at or under the raw waveform's minimum over this long before
+FLOOR_LOOK_S = 2.0  # and under the raw waveform's minimum over this long before
 
 
 class FloorRestart:
@@ -76,7 +77,7 @@ class FloorRestart:
         return out
 
     def _under(self, z: np.ndarray, start: int) -> bool:
-        """z[start] (a run's first sample) lies at or under every sample in the
-        FLOOR_LOOK_S before it (all the stream has, at its start)."""
+        """z[start] (a run's first sample) lies under every sample in the FLOOR_LOOK_S
+        before it (all the stream has, at its start)."""
         w = z[max(start - self.look, 0):start]
-        return not w.size or z[start] <= float(w.min())
+        return not w.size or z[start] < float(w.min())
