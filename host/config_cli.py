@@ -168,8 +168,12 @@ def _reference(args) -> int:
     text = reference_markdown()
     if args.check:
         out = Path(args.out)
-        current = out.read_text(encoding="utf-8") if out.is_file() else ""
-        if current != text:
+        if not out.is_file():  # run outside the checkout, or a wrong --out
+            print(f"empathy config reference: {out}: no such file to check (run this in the "
+                  "checkout, or give --out)",
+                  file=sys.stderr)
+            return 1
+        if out.read_text(encoding="utf-8") != text:
             print(f"{out} is out of date: run `empathy config reference --out {out}`",
                   file=sys.stderr)
             return 1
