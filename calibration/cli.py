@@ -90,6 +90,7 @@ def _grab_eye_frame(url: str, timeout_s: float = 5.0):
 
 def _pupil_scale(args) -> int:
     import cv2
+    import numpy as np
 
     from . import store
     from .pupil_scale import SIM_FOCAL_PX, Target, pupil_scale, render_view
@@ -101,7 +102,11 @@ def _pupil_scale(args) -> int:
         if args.simulate:
             image = render_view(target, args.simulate)
         elif args.image:
-            image = cv2.imread(args.image, cv2.IMREAD_GRAYSCALE)
+            try:  # read here: cv2.imread prints its own warning for a missing file
+                data = np.frombuffer(Path(args.image).read_bytes(), np.uint8)
+            except OSError as e:
+                raise ValueError(f"{args.image}: cannot read: {e.strerror or e}") from None
+            image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
             if image is None:
                 raise ValueError(f"{args.image}: not a readable image")
             if image.size > MAX_EYE_IMAGE_PX:  # a phone's photo: GBs in the blob detector
