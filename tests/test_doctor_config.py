@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,24 @@ def test_an_unusable_session_folder_fails(tmp_path, keys):
     rc, f, _ = doctor(cfg, tmp_path)
     assert rc == 1 and f["session"][0]["status"] == "fail"
     assert "is not a folder" in f["session"][0]["detail"]
+
+
+def test_a_token_the_host_would_refuse_fails_before_the_show(tmp_path, keys):
+    """deploy/kiosk-pi5/README.md made its operator token with `head -c 18 | base64`: 24
+    characters, which `host run` refuses (32 at least). doctor said "ok" for it, and for the
+    metrics token it said nothing at all."""
+    cfg = host_config(tmp_path, "null", tmp_path / "sessions")
+    short, good = tmp_path / "operator.token", tmp_path / "metrics.token"
+    for path, text in ((short, "x" * 24 + "\n"), (good, "y" * 44 + "\n")):
+        path.write_text(text)
+        path.chmod(0o600)
+    doc = tomllib.loads(cfg.read_text())
+    doc["dashboard"] = {"enabled": True, "listen": f"127.0.0.1:{free_port()}",
+                        "token_file": str(short), "metrics_token_file": str(good)}
+    cfg.write_text(tomli_w.dumps(doc))
+    rc, f, _ = doctor(cfg, tmp_path)
+    assert rc == 1
+    (length,) = [x for x in f["dashboard token"] if x["status"] == "fail"]
+    assert "24 characters" in length["detail"] and "32" in length["detail"], length
+    assert "head -c 32 /dev/urandom" in length["fix"]
+    assert {x["status"] for x in f["metrics token"]} == {"ok"}, f["metrics token"]
