@@ -116,6 +116,9 @@ def test_bad_input_is_a_one_line_error(verb, case, tmp_path, monkeypatch, capfd)
             pytest.skip(f"{verb} takes no input file")
     rc, out, err = run_inprocess(argv, capfd)
     assert_clean(rc, out, err, argv)
+    # a missing file is said in words ("cannot read: No such file or directory"), not as
+    # Python's "[Errno 2] No such file or directory: '...'"
+    assert "[Errno" not in err, f"{argv}:\n{err}"
 
 
 # -- the held-out examples, as a user runs them -----------------------------------
