@@ -331,3 +331,17 @@ def test_host_run_refuses_a_story_that_fails_the_check_unless_forced(keys):
     rc, out, err = empathy("host", "run", "--config", cfg, "--force", cwd=keys)
     assert rc == 0, err
     assert err.count("playing anyway") == 2, err
+
+
+def test_a_config_of_the_other_kind_is_named_as_such(keys):
+    """A kiosk runs both sides on one Pi from /etc/empathy: `edge run` given the host's file
+    listed a dozen "unknown key" lines (every host table) and never said it was the host's."""
+    host = host_config(keys, f"udp://127.0.0.1:{free_port()}", "null")
+    edge = keys / "edge.toml"
+    edge.write_text(f'unit_id = 1\nkeystore = "{keys}/unit1.keys.toml"\n'
+                    '[[seats]]\nseat_id = 1\nsource = "sim://seat"\n')
+    for verb, cfg, says in (("edge", host, "is a host config"),
+                            ("host", edge, "is an edge config")):
+        rc, out, err = empathy(verb, "run", "--config", cfg, cwd=keys)
+        assert rc == 1 and err.count("\n") == 1, err
+        assert err.startswith(f"empathy {verb} run: {cfg} {says}"), err
