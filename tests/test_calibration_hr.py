@@ -153,3 +153,13 @@ def test_live_sources_recorded_side_by_side(tmp_path):
     assert f["windows"] >= 5 and f["lag_ms"] >= -1
     assert abs(f["bias_bpm"]) < 0.1 and f["beat_agreement_pct"] == 100.0
     assert rc == (0 if f["lag_ms"] <= 100 else 1), doc["reasons"]
+
+
+def test_an_unknown_rig_profile_names_the_shipped_ones(tmp_path, capsys):
+    """`--profile seat-ppg` (a typo) said only that calibration/profiles/seat-ppg.toml
+    cannot be read; the user is told which names there are."""
+    rc = main(["calibrate", "hr", "--device", str(tmp_path / "d.csv"), "--reference",
+               str(tmp_path / "r.csv"), "--profile", "seat-ppg", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "no rig profile 'seat-ppg'" in err, err
+    assert "chest_strap, seat_ppg" in err and err.count("\n") == 1, err
