@@ -339,10 +339,12 @@ def check_secret_file(item: str, path: Path) -> list[Finding]:
     if not path.is_file():
         return [Finding(item, "fail", f"{path} does not exist", "write the token there")]
     from empathy.host.dashboard.api import MIN_TOKEN
+    from empathy.keys import UNSAFE_MODE
 
     mode = path.stat().st_mode & 0o777
-    out = [Finding(item, "fail" if mode & 0o077 else "ok",
-                   f"{path} mode {mode:o}", f"chmod 600 {path}" if mode & 0o077 else "")]
+    unsafe = mode & UNSAFE_MODE  # 0640 root:empathy is how the cinema guide installs it
+    out = [Finding(item, "fail" if unsafe else "ok",
+                   f"{path} mode {mode:o}", f"chmod 600 {path}" if unsafe else "")]
     n = len(path.read_text().strip())  # as the host reads it
     if n < MIN_TOKEN:  # `host run` refuses it at start
         out.append(Finding(item, "fail", f"{path} holds {n} characters; the host refuses "

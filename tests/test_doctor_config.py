@@ -188,3 +188,27 @@ def test_a_token_the_host_would_refuse_fails_before_the_show(tmp_path, keys):
     assert "24 characters" in length["detail"] and "32" in length["detail"], length
     assert "head -c 32 /dev/urandom" in length["fix"]
     assert {x["status"] for x in f["metrics token"]} == {"ok"}, f["metrics token"]
+
+
+def test_the_cinema_guides_0640_secrets_pass_and_world_readable_ones_fail(tmp_path, keys):
+    """docs/guide-cinema.md installs the host keystore and the tokens `-m 640 -o root -g
+    empathy` (the service reads them through its group), as the keystore loader allows; then
+    runs `doctor --config`, which failed them ("mode 640": chmod 600, after which the
+    service could no longer read them). Group read passes; others' read still fails."""
+    cfg = host_config(tmp_path, "null", tmp_path / "sessions")
+    token = tmp_path / "operator.token"
+    token.write_text("z" * 44 + "\n")
+    doc = tomllib.loads(cfg.read_text())
+    doc["dashboard"] = {"enabled": True, "listen": f"127.0.0.1:{free_port()}",
+                        "token_file": str(token)}
+    cfg.write_text(tomli_w.dumps(doc))
+    for path in (token, tmp_path / "host.keys.toml"):
+        path.chmod(0o640)
+    rc, f, _ = doctor(cfg, tmp_path)
+    assert rc == 0, {k: v for k, v in f.items() if any(x["status"] == "fail" for x in v)}
+    assert "keys:mode" not in f and {x["status"] for x in f["dashboard token"]} == {"ok"}
+    for path in (token, tmp_path / "host.keys.toml"):
+        path.chmod(0o644)
+    rc, f, _ = doctor(cfg, tmp_path)
+    assert rc == 1 and f["keys:mode"][0]["status"] == "fail"
+    assert "fail" in {x["status"] for x in f["dashboard token"]}
