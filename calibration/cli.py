@@ -42,6 +42,10 @@ def _fail(verb: str, why) -> int:
     return 1
 
 
+def _overlap(a, b) -> bool:
+    return max(a.span_s[0], b.span_s[0]) < min(a.span_s[1], b.span_s[1])
+
+
 def _hr(args) -> int:
     from . import store
     from .hr import correction, hr_validate, load_profile
@@ -57,6 +61,11 @@ def _hr(args) -> int:
                      faces=False) if live else []
         recorded = dict(zip(live, got))
         ref, dev = (load_heart(s, recorded.get(i)) for i, s in enumerate(specs))
+        if len(live) == 1 and not _overlap(ref, dev):
+            raise ValueError(f"{specs[1 - live[0]]} was recorded before this run and "
+                             f"{specs[live[0]]} now: a file and a live source never share a "
+                             "moment; record both at once (two URLs, --duration) or give two "
+                             "files recorded together")
         res = hr_validate(ref, dev, profile)
         if args.sensor_id:
             fix, why = correction(res)

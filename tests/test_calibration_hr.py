@@ -163,3 +163,16 @@ def test_an_unknown_rig_profile_names_the_shipped_ones(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 1 and "no rig profile 'seat-ppg'" in err, err
     assert "chest_strap, seat_ppg" in err and err.count("\n") == 1, err
+
+
+def test_a_live_sensor_against_a_file_says_they_never_meet(tmp_path, capsys):
+    """docs/guide-tester.md's example recorded a board live against a reference CSV: a file
+    was recorded before the run, on another clock, so the two never overlap, and the user
+    read only "the recordings overlap by less than 10 s (after the lag search)"."""
+    ref = tmp_path / "ref.csv"
+    ref.write_text("ts_us,hr_bpm\n" + "".join(f"{i * 1000000},70\n" for i in range(60)))
+    rc = main(["calibrate", "hr", "--device", "sim://seat?seed=3", "--reference", str(ref),
+               "--duration", "8", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1, err
+    assert "never share a moment" in err and "two URLs" in err, err
