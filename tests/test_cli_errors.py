@@ -345,3 +345,26 @@ def test_a_config_of_the_other_kind_is_named_as_such(keys):
         rc, out, err = empathy(verb, "run", "--config", cfg, cwd=keys)
         assert rc == 1 and err.count("\n") == 1, err
         assert err.startswith(f"empathy {verb} run: {cfg} {says}"), err
+
+
+def test_a_listen_port_in_use_is_named(keys):
+    """`calibrate seats` while the host runs (or the reverse) on the same port said
+    "[Errno 98] Address already in use"; `host run` said "Address already in use" without
+    which address."""
+    import socket
+
+    busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    busy.bind(("127.0.0.1", 0))
+    url = f"udp://127.0.0.1:{busy.getsockname()[1]}"
+    plan = keys / "room.toml"
+    plan.write_text(f'name = "Screen 2"\nlisten = "{url}"\nkeystore = "host.keys.toml"\n'
+                    'duration_s = 2.0\n[[seats]]\nseat_id = 1\nunit_id = 301\n')
+    try:
+        for argv in (("calibrate", "seats", "--plan", plan),
+                     ("host", "run", "--config", host_config(keys, url, "null"))):
+            rc, out, err = empathy(*argv, cwd=keys)
+            assert_clean(rc, out, err, argv)
+            assert f"{url}: cannot listen: another program listens there" in err, err
+            assert "[Errno" not in err, err
+    finally:
+        busy.close()
