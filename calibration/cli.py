@@ -42,6 +42,10 @@ def _fail(verb: str, why) -> int:
     return 1
 
 
+def _overlap(a, b) -> bool:
+    return max(a.span_s[0], b.span_s[0]) < min(a.span_s[1], b.span_s[1])
+
+
 def _hr(args) -> int:
     from . import store
     from .hr import correction, hr_validate, load_profile
@@ -57,6 +61,11 @@ def _hr(args) -> int:
                      faces=False) if live else []
         recorded = dict(zip(live, got))
         ref, dev = (load_heart(s, recorded.get(i)) for i, s in enumerate(specs))
+        if len(live) == 1 and not _overlap(ref, dev):
+            raise ValueError(f"{specs[1 - live[0]]} was recorded before this run and "
+                             f"{specs[live[0]]} now: a file and a live source never share a "
+                             "moment; record both at once (two URLs, --duration) or give two "
+                             "files recorded together")
         res = hr_validate(ref, dev, profile)
         if args.sensor_id:
             fix, why = correction(res)
@@ -90,6 +99,7 @@ def _grab_eye_frame(url: str, timeout_s: float = 5.0):
 
 def _pupil_scale(args) -> int:
     import cv2
+    import numpy as np
 
     from . import store
     from .pupil_scale import SIM_FOCAL_PX, Target, pupil_scale, render_view
@@ -101,7 +111,11 @@ def _pupil_scale(args) -> int:
         if args.simulate:
             image = render_view(target, args.simulate)
         elif args.image:
-            image = cv2.imread(args.image, cv2.IMREAD_GRAYSCALE)
+            try:  # read here: cv2.imread prints its own warning for a missing file
+                data = np.frombuffer(Path(args.image).read_bytes(), np.uint8)
+            except OSError as e:
+                raise ValueError(f"{args.image}: cannot read: {e.strerror or e}") from None
+            image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
             if image is None:
                 raise ValueError(f"{args.image}: not a readable image")
             if image.size > MAX_EYE_IMAGE_PX:  # a phone's photo: GBs in the blob detector

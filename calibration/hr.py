@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.config import from_toml
+from empathy.config import ConfigError, from_toml
 
 from .recording import HeartTrace
 from .report import Check, Result
@@ -73,6 +73,9 @@ def load_profile(spec: str) -> RigProfile:
     path = Path(spec)
     if not path.suffix and not path.exists():
         path = PROFILES / f"{spec}.toml"
+        if not path.is_file():
+            known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.toml")))
+            raise ConfigError(f"no rig profile {spec!r} (shipped: {known}; or a TOML path)")
     return from_toml(RigProfile, path)
 
 

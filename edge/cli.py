@@ -12,7 +12,9 @@ from empathy.errors import UserError
 
 def _run(args) -> int:
     from empathy.edge.runtime import EdgeConfig, run_unit
+    from empathy.host.config_cli import expect_kind
 
+    expect_kind(args.config, "edge")
     cfg = from_toml(EdgeConfig, args.config)
     stats = run_unit(cfg, args.duration, args.stats)
     if args.json:

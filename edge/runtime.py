@@ -20,7 +20,7 @@ from pathlib import Path
 from empathy import __version__, wire
 from empathy.clock import now_us
 from empathy.clocksync import ClockSync
-from empathy.config import ip_address, setting
+from empathy.config import ConfigError, ip_address, setting
 from empathy.keys import Keystore, KeystoreWatch
 from empathy.log import RateLimited
 from empathy.paths import data_dir
@@ -134,7 +134,10 @@ class EdgeConfig:
 def load_profiles(cfg: EdgeConfig) -> list[SeatProfile]:
     """Each seat's calibration from the store (an empty profile for a seat naming none)."""
     store_dir = cfg.calibration_store or str(data_dir("calibration"))
-    return [s.profile(store_dir) for s in cfg.seats]
+    try:
+        return [s.profile(store_dir) for s in cfg.seats]
+    except ValueError as e:  # not made yet, or not what `calibrate` writes: the user's to fix
+        raise ConfigError(str(e)) from None
 
 
 class EdgeUnit:

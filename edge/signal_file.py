@@ -60,7 +60,7 @@ def read_signal(path: str) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
     except UnicodeDecodeError as e:
         raise SignalFileError(f"{path}: not UTF-8 text ({e}): save it as UTF-8 CSV") from None
     except OSError as e:
-        raise SignalFileError(f"{path}: {e}") from None
+        raise SignalFileError(f"{path}: cannot read: {e.strerror or e}") from None
 
 
 def _head(path: str) -> bytes:

@@ -82,10 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     ctx = {"name": ["empathy"]}  # filled in as the command line is understood
     try:
-        return _main(argv, ctx)
+        code = _main(argv, ctx)
+        sys.stdout.flush()  # here, not at exit, where a reader that left is a bare traceback
+        return code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `empathy ... | head`: the reader left, nothing to say
+        # Python flushes stdout once more at exit: let that write go nowhere, quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as e:
         return _report(" ".join(ctx["name"]), e, argv, ctx.get("config"))

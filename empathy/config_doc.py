@@ -192,7 +192,10 @@ def reference_markdown() -> str:
            "    empathy config reference --out docs/config-reference.md", "",
            "Do not edit it by hand: `tests/test_config_reference.py` fails when it differs from "
            "the schemas. A commented template of each file that loads clean: "
-           "`empathy config example host|edge`. Check a real file with `empathy config check FILE`.",
+           "`empathy config example host|edge` (`config check --schema-only` passes it; the "
+           "files it names, such as the keystore and the story, are yours to make, and a "
+           "plain `config check` lists each one missing). Check a real file with "
+           "`empathy config check FILE`.",
            ""]
     for kind, cls in schemas().items():
         out += [f"## {kind}.toml", "", f"Schema: `{cls.__module__}.{cls.__qualname__}`.", ""]

@@ -128,7 +128,9 @@ class Keystore:
                      {int(u): bytes.fromhex(k) for u, k in doc.get("previous", {}).items()},
                      bytes.fromhex(doc.get("cue_signing_key", "")),
                      bytes.fromhex(doc.get("cue_public_key", "")))
-        except (OSError, ValueError, AttributeError, tomllib.TOMLDecodeError) as e:
+        except OSError as e:
+            raise KeyError_(f"keystore {path}: cannot read: {e.strerror or e}") from None
+        except (ValueError, AttributeError, tomllib.TOMLDecodeError) as e:
             raise KeyError_(f"keystore {path}: {e}") from None
         for unit, key in [*ks.units.items(), *ks.previous.items()]:
             if not 0 <= unit <= 0xFFFF or len(key) < MIN_KEY_BYTES:

@@ -250,11 +250,13 @@ def _run(args) -> int:
     from dataclasses import replace
 
     from empathy.host.baseline import BaselineWatch, wait_for_baselines
+    from empathy.host.config_cli import expect_kind
     from empathy.host.story import load
     from empathy.keys import Keystore
 
     # Errors here (config, story, keys, the broker, the output chain) reach the CLI's error
     # boundary: one line with what to do; none of the output chain opening exits 78.
+    expect_kind(args.config, "host")
     cfg = from_toml(HostConfig, args.config)
     story = load(Path(cfg.story), cfg.media_root or None)
     _check_story(story, cfg, args.force)

@@ -40,6 +40,19 @@ def kind_of(path: Path) -> str:
     return _kind(path, _read(path)[1])
 
 
+def expect_kind(path: str | Path, kind: str) -> None:
+    """Refuse, in one line, a config of the other kind (the host's given to `edge run`):
+    loading it would list every one of its tables as an unknown key."""
+    try:
+        found = kind_of(Path(path))
+    except ConfigError:
+        return  # unreadable, or neither kind: loading it says why, line by line
+    if found != kind:
+        article = {"host": "a host", "edge": "an edge"}
+        raise ConfigError(f"{path} is {article[found]} config, not {article[kind]} config "
+                          f"(`empathy {found} run --config {path}` runs it)")
+
+
 def _kind(path: Path, doc: dict) -> str:
     if "story" in doc or "show" in doc:
         return "host"
@@ -168,8 +181,12 @@ def _reference(args) -> int:
     text = reference_markdown()
     if args.check:
         out = Path(args.out)
-        current = out.read_text(encoding="utf-8") if out.is_file() else ""
-        if current != text:
+        if not out.is_file():  # run outside the checkout, or a wrong --out
+            print(f"empathy config reference: {out}: no such file to check (run this in the "
+                  "checkout, or give --out)",
+                  file=sys.stderr)
+            return 1
+        if out.read_text(encoding="utf-8") != text:
             print(f"{out} is out of date: run `empathy config reference --out {out}`",
                   file=sys.stderr)
             return 1

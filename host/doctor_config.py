@@ -218,8 +218,11 @@ def host_checks(cfg) -> list[Finding]:
     out += _guard(check_keystore, Path(cfg.keystore), None)
     if cfg.session.enabled:
         out += _guard(check_folder, "session", Path(cfg.session.dir), MIN_FREE_GB)
-    if cfg.dashboard.enabled and cfg.dashboard.token_file:
-        out += _guard(check_secret_file, "dashboard token", Path(cfg.dashboard.token_file))
+    if cfg.dashboard.enabled:
+        for item, path in (("dashboard token", cfg.dashboard.token_file),
+                           ("metrics token", cfg.dashboard.metrics_token_file)):
+            if path:
+                out += _guard(check_secret_file, item, Path(path))
     return out
 
 
@@ -335,9 +338,17 @@ def check_keystore(path: Path, unit_id: int | None) -> list[Finding]:
 def check_secret_file(item: str, path: Path) -> list[Finding]:
     if not path.is_file():
         return [Finding(item, "fail", f"{path} does not exist", "write the token there")]
+    from empathy.host.dashboard.api import MIN_TOKEN
+    from empathy.keys import UNSAFE_MODE
+
     mode = path.stat().st_mode & 0o777
-    out = [Finding(item, "fail" if mode & 0o077 else "ok",
-                   f"{path} mode {mode:o}", f"chmod 600 {path}" if mode & 0o077 else "")]
+    unsafe = mode & UNSAFE_MODE  # 0640 root:empathy is how the cinema guide installs it
+    out = [Finding(item, "fail" if unsafe else "ok",
+                   f"{path} mode {mode:o}", f"chmod 600 {path}" if unsafe else "")]
+    n = len(path.read_text().strip())  # as the host reads it
+    if n < MIN_TOKEN:  # `host run` refuses it at start
+        out.append(Finding(item, "fail", f"{path} holds {n} characters; the host refuses "
+                           f"fewer than {MIN_TOKEN}", f"head -c 32 /dev/urandom | base64 > {path}"))
     return out + _service_user_can_read(path, item)
 
 

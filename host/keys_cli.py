@@ -148,10 +148,12 @@ def _revoke(args) -> int:
 
 
 def _guard(fn):
+    """The keys' own errors say what to do, so they are printed as they are; anything else
+    (a path, a closed pipe) goes to the CLI's boundary (empathy/cli.py)."""
     def run(args) -> int:
         try:
             return fn(args)
-        except (KeyError_, ConfigError, broker_auth.BrokerAuthError, OSError) as e:
+        except (KeyError_, ConfigError, broker_auth.BrokerAuthError) as e:
             print(f"empathy keys {args.verb}: {e}", file=sys.stderr)
             return 1
     return run

@@ -244,11 +244,11 @@ def register(p) -> None:
     policy_sim.register(sub)
     e = sub.add_parser("evaluate", help="estimate a policy's reward from recorded screenings")
     e.add_argument("--story", required=True)
-    e.add_argument("--recorded", action="append", required=True,
+    e.add_argument("--recorded", action="extend", nargs="+", required=True,
                    help="simulate --record JSONL, a show's summary.json or a recorded "
-                        "session .session.db (repeatable)")
-    e.add_argument("--policy", action="append", required=True, choices=POLICY_NAMES,
-                   help="repeatable")
+                        "session .session.db (one or more, repeatable)")
+    e.add_argument("--policy", action="extend", nargs="+", required=True, choices=POLICY_NAMES,
+                   help="one or more, repeatable")
     e.add_argument("--state", help="learning policy state to judge (default: a fresh one)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", action="store_true")

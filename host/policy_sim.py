@@ -219,8 +219,8 @@ def register(sub) -> None:
     s = sub.add_parser("simulate", help="compare policies over simulated screenings")
     s.add_argument("--story", required=True)
     s.add_argument("--impact", help="simulation-only segment dynamics (TOML); default: targets")
-    s.add_argument("--policy", action="append", choices=POLICY_NAMES,
-                   help=f"repeatable (default: the story's, else {', '.join(SIM_POLICIES)})")
+    s.add_argument("--policy", action="extend", nargs="+", choices=POLICY_NAMES,
+                   help=f"one or more, repeatable (default: the story's, else {', '.join(SIM_POLICIES)})")
     s.add_argument("--screenings", type=number_in(int, 2, 100_000), default=500)
     s.add_argument("--seats", type=number_in(int, 2, 5000), default=30)
     s.add_argument("--seed", type=int, default=0)

@@ -61,7 +61,7 @@ def _template(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read: {e}") from None
+        raise ConfigError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     loads(EdgeConfig, text, str(path))  # refused with file:line like any edge config
     return tomllib.loads(text)
 

@@ -74,11 +74,11 @@ def _check(args) -> int:
         return 1 if errors else 0
     for p in errors + warnings:
         print(p, file=sys.stderr)
-    n = len(story.variables)
-    extra = f", {n} variable{'s' if n > 1 else ''}" if n else ""
-    counts = ", ".join(f"{len(x)} {w}{'s' if len(x) > 1 else ''}"
-                       for x, w in ((errors, "error"), (warnings, "warning")) if x)
-    print(f"{story.title}: {len(story.segments)} segments, {len(story.decisions)} decisions"
+    count = lambda x, w: f"{len(x)} {w}{'s' if len(x) != 1 else ''}"  # noqa: E731
+    extra = f", {count(story.variables, 'variable')}" if story.variables else ""
+    counts = ", ".join(count(x, w) for x, w in ((errors, "error"), (warnings, "warning")) if x)
+    print(f"{story.title}: {count(story.segments, 'segment')}, "
+          f"{count(story.decisions, 'decision')}"
           f"{extra}, starts at {story.start!r} — {'ok' if not errors else 'FAILED'}"
           f"{f' ({counts})' if counts else ''}", file=sys.stderr if errors else sys.stdout)
     return 1 if errors else 0

@@ -63,7 +63,7 @@ def load_impacts(path: Optional[str | Path]) -> dict[str, Impact]:
     try:
         doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise ImpactError(f"impact file {path}: {e}") from None
+        raise ImpactError(f"impact file {path}: {getattr(e, 'strerror', None) or e}") from None
     segs = doc.get("segments", {})
     if not isinstance(segs, dict):
         raise ImpactError(f"{path}: [segments] must be a table")

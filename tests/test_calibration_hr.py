@@ -153,3 +153,26 @@ def test_live_sources_recorded_side_by_side(tmp_path):
     assert f["windows"] >= 5 and f["lag_ms"] >= -1
     assert abs(f["bias_bpm"]) < 0.1 and f["beat_agreement_pct"] == 100.0
     assert rc == (0 if f["lag_ms"] <= 100 else 1), doc["reasons"]
+
+
+def test_an_unknown_rig_profile_names_the_shipped_ones(tmp_path, capsys):
+    """`--profile seat-ppg` (a typo) said only that calibration/profiles/seat-ppg.toml
+    cannot be read; the user is told which names there are."""
+    rc = main(["calibrate", "hr", "--device", str(tmp_path / "d.csv"), "--reference",
+               str(tmp_path / "r.csv"), "--profile", "seat-ppg", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "no rig profile 'seat-ppg'" in err, err
+    assert "chest_strap, seat_ppg" in err and err.count("\n") == 1, err
+
+
+def test_a_live_sensor_against_a_file_says_they_never_meet(tmp_path, capsys):
+    """docs/guide-tester.md's example recorded a board live against a reference CSV: a file
+    was recorded before the run, on another clock, so the two never overlap, and the user
+    read only "the recordings overlap by less than 10 s (after the lag search)"."""
+    ref = tmp_path / "ref.csv"
+    ref.write_text("ts_us,hr_bpm\n" + "".join(f"{i * 1000000},70\n" for i in range(60)))
+    rc = main(["calibrate", "hr", "--device", "sim://seat?seed=3", "--reference", str(ref),
+               "--duration", "8", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1, err
+    assert "never share a moment" in err and "two URLs" in err, err

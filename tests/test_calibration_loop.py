@@ -217,6 +217,23 @@ def test_viewer_light_and_baseline_are_used_from_the_first_reading(tmp_path):
     assert feat.pupil.model is profile.light  # the light response is the stored one
 
 
+@pytest.mark.parametrize("seat", [{"heart_sensor": "nope"}, {"viewer": "v-nobody"},
+                                  {"eye_camera": "cam-nobody"}])
+def test_edge_run_naming_a_missing_calibration_is_the_users_mistake(tmp_path, capsys, seat):
+    """docs/calibration.md: the unit "refuses to start with one line naming the file and the
+    `calibrate` verb to run". It did name them, but as an unexpected error (exit 70, "please
+    report it", a crash file): a calibration not yet made is the user's to fix (exit 1)."""
+    keys = tmp_path / "k.toml"
+    Keystore.new([1]).for_unit(1).save(keys)
+    edge_config(tmp_path, tmp_path / "store", **seat)
+    path = tmp_path / "edge.toml"
+    path.write_text(tomli_w.dumps({**tomllib.loads(path.read_text()), "keystore": str(keys)}))
+    assert main(["edge", "run", "--config", str(path), "--duration", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("empathy edge run: no ") and "calibrate" in err, err
+    assert err.count("\n") == 1 and "unexpected" not in err, err
+
+
 def test_bad_or_missing_calibration_stops_the_unit_with_one_line(tmp_path, capsys):
     store = tmp_path / "store"
     cfg = edge_config(tmp_path, store, viewer="v-nobody")

@@ -94,6 +94,16 @@ def test_cli_refuses_bad_input_without_storing(tmp_path, capsys):
     assert rc == 1 and "camera id" in capsys.readouterr().err
 
 
+def test_a_missing_image_is_one_line(tmp_path, capfd):
+    """No OpenCV warning line ("[ WARN:0@0.011] global loadsave.cpp ... can't open/read
+    file") before ours: the one line says the file is not there."""
+    rc = main(["calibrate", "pupil-scale", "--image", str(tmp_path / "nope.png"), "--out",
+               str(tmp_path)])
+    err = capfd.readouterr().err
+    assert rc == 1 and err.count("\n") == 1, err
+    assert err.startswith("empathy calibrate pupil-scale: ") and "no such file" in err.lower(), err
+
+
 def test_stored_scale_turns_eye_frames_into_millimetres(tmp_path, capsys):
     """pupil-scale -> store -> the edge's pupil measurement through calibration's Perceive."""
     from empathy.calibration.recording import Perceive

@@ -116,6 +116,9 @@ def test_bad_input_is_a_one_line_error(verb, case, tmp_path, monkeypatch, capfd)
             pytest.skip(f"{verb} takes no input file")
     rc, out, err = run_inprocess(argv, capfd)
     assert_clean(rc, out, err, argv)
+    # a missing file is said in words ("cannot read: No such file or directory"), not as
+    # Python's "[Errno 2] No such file or directory: '...'"
+    assert "[Errno" not in err, f"{argv}:\n{err}"
 
 
 # -- the issue's held-out examples, as a user runs them -----------------------------------
@@ -328,3 +331,40 @@ def test_host_run_refuses_a_story_that_fails_the_check_unless_forced(keys):
     rc, out, err = empathy("host", "run", "--config", cfg, "--force", cwd=keys)
     assert rc == 0, err
     assert err.count("playing anyway") == 2, err
+
+
+def test_a_config_of_the_other_kind_is_named_as_such(keys):
+    """A kiosk runs both sides on one Pi from /etc/empathy: `edge run` given the host's file
+    listed a dozen "unknown key" lines (every host table) and never said it was the host's."""
+    host = host_config(keys, f"udp://127.0.0.1:{free_port()}", "null")
+    edge = keys / "edge.toml"
+    edge.write_text(f'unit_id = 1\nkeystore = "{keys}/unit1.keys.toml"\n'
+                    '[[seats]]\nseat_id = 1\nsource = "sim://seat"\n')
+    for verb, cfg, says in (("edge", host, "is a host config"),
+                            ("host", edge, "is an edge config")):
+        rc, out, err = empathy(verb, "run", "--config", cfg, cwd=keys)
+        assert rc == 1 and err.count("\n") == 1, err
+        assert err.startswith(f"empathy {verb} run: {cfg} {says}"), err
+
+
+def test_a_listen_port_in_use_is_named(keys):
+    """`calibrate seats` while the host runs (or the reverse) on the same port said
+    "[Errno 98] Address already in use"; `host run` said "Address already in use" without
+    which address."""
+    import socket
+
+    busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    busy.bind(("127.0.0.1", 0))
+    url = f"udp://127.0.0.1:{busy.getsockname()[1]}"
+    plan = keys / "room.toml"
+    plan.write_text(f'name = "Screen 2"\nlisten = "{url}"\nkeystore = "host.keys.toml"\n'
+                    'duration_s = 2.0\n[[seats]]\nseat_id = 1\nunit_id = 301\n')
+    try:
+        for argv in (("calibrate", "seats", "--plan", plan),
+                     ("host", "run", "--config", host_config(keys, url, "null"))):
+            rc, out, err = empathy(*argv, cwd=keys)
+            assert_clean(rc, out, err, argv)
+            assert f"{url}: cannot listen: another program listens there" in err, err
+            assert "[Errno" not in err, err
+    finally:
+        busy.close()

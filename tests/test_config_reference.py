@@ -63,6 +63,11 @@ def test_reference_check_mode(tmp_path, monkeypatch):
     r = subprocess.run([sys.executable, "-m", "empathy.cli", "config", "reference", "--check"],
                        capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert r.returncode == 0, r.stderr
+    # outside the checkout there is no reference to be out of date: say so, not "out of date"
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "config", "reference", "--check"],
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 1 and "out of date" not in r.stderr, r.stderr
+    assert "docs/config-reference.md: no such file" in r.stderr, r.stderr
 
 
 @dataclass

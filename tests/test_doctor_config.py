@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,48 @@ def test_an_unusable_session_folder_fails(tmp_path, keys):
     rc, f, _ = doctor(cfg, tmp_path)
     assert rc == 1 and f["session"][0]["status"] == "fail"
     assert "is not a folder" in f["session"][0]["detail"]
+
+
+def test_a_token_the_host_would_refuse_fails_before_the_show(tmp_path, keys):
+    """deploy/kiosk-pi5/README.md made its operator token with `head -c 18 | base64`: 24
+    characters, which `host run` refuses (32 at least). doctor said "ok" for it, and for the
+    metrics token it said nothing at all."""
+    cfg = host_config(tmp_path, "null", tmp_path / "sessions")
+    short, good = tmp_path / "operator.token", tmp_path / "metrics.token"
+    for path, text in ((short, "x" * 24 + "\n"), (good, "y" * 44 + "\n")):
+        path.write_text(text)
+        path.chmod(0o600)
+    doc = tomllib.loads(cfg.read_text())
+    doc["dashboard"] = {"enabled": True, "listen": f"127.0.0.1:{free_port()}",
+                        "token_file": str(short), "metrics_token_file": str(good)}
+    cfg.write_text(tomli_w.dumps(doc))
+    rc, f, _ = doctor(cfg, tmp_path)
+    assert rc == 1
+    (length,) = [x for x in f["dashboard token"] if x["status"] == "fail"]
+    assert "24 characters" in length["detail"] and "32" in length["detail"], length
+    assert "head -c 32 /dev/urandom" in length["fix"]
+    assert {x["status"] for x in f["metrics token"]} == {"ok"}, f["metrics token"]
+
+
+def test_the_cinema_guides_0640_secrets_pass_and_world_readable_ones_fail(tmp_path, keys):
+    """docs/guide-cinema.md installs the host keystore and the tokens `-m 640 -o root -g
+    empathy` (the service reads them through its group), as the keystore loader allows; then
+    runs `doctor --config`, which failed them ("mode 640": chmod 600, after which the
+    service could no longer read them). Group read passes; others' read still fails."""
+    cfg = host_config(tmp_path, "null", tmp_path / "sessions")
+    token = tmp_path / "operator.token"
+    token.write_text("z" * 44 + "\n")
+    doc = tomllib.loads(cfg.read_text())
+    doc["dashboard"] = {"enabled": True, "listen": f"127.0.0.1:{free_port()}",
+                        "token_file": str(token)}
+    cfg.write_text(tomli_w.dumps(doc))
+    for path in (token, tmp_path / "host.keys.toml"):
+        path.chmod(0o640)
+    rc, f, _ = doctor(cfg, tmp_path)
+    assert rc == 0, {k: v for k, v in f.items() if any(x["status"] == "fail" for x in v)}
+    assert "keys:mode" not in f and {x["status"] for x in f["dashboard token"]} == {"ok"}
+    for path in (token, tmp_path / "host.keys.toml"):
+        path.chmod(0o644)
+    rc, f, _ = doctor(cfg, tmp_path)
+    assert rc == 1 and f["keys:mode"][0]["status"] == "fail"
+    assert "fail" in {x["status"] for x in f["dashboard token"]}

@@ -210,6 +210,25 @@ def test_simulate_and_evaluate_cli(tmp_path):
     assert res["skipped"] == 0 and res["results"][0]["screenings"] == 240
 
 
+def test_several_policies_after_one_flag_as_the_docs_write_them(tmp_path):
+    """README and docs/story.md write `--policy NAME…` and `--recorded LOG…`: several names
+    after one flag are taken (argparse's append refused the second name), and the flag may
+    still be repeated."""
+    log = tmp_path / "log.jsonl"
+    rc, out, err = _cli("simulate", "--story", str(HERE / "neon_rain.toml"), "--screenings",
+                        "2", "--seats", "4", "--policy", "default", "arc", "--record", str(log),
+                        "--json")
+    assert rc == 0, err
+    assert set(json.loads(out)["policies"]) == {"default", "arc"}
+    rc, out, err = _cli("evaluate", "--story", str(HERE / "neon_rain.toml"), "--recorded",
+                        str(log), str(log), "--policy", "default", "rules", "--policy", "arc",
+                        "--json")
+    assert rc == 0, err
+    res = json.loads(out)
+    assert [r["policy"] for r in res["results"]] == ["default", "rules", "arc"]
+    assert res["results"][0]["screenings"] == 2 * 2 * 2  # the log twice: 2 policies x 2
+
+
 def test_simulate_refuses_an_impact_file_that_drives_nothing(tmp_path):
     """An empty impact file, or one whose segment ids the story lacks (a typo), would leave
     every such segment on its flat target without a word: one line, non-zero exit."""

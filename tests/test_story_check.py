@@ -153,6 +153,20 @@ def test_a_clip_much_longer_than_declared_is_a_warning(tmp_path):
     assert f"{story}:4: warning: segment 'a': long.mp4 lasts 3.00 s" in r.stderr
 
 
+def test_the_summary_counts_in_words(tmp_path):
+    """The artist guide's one-decision film read "3 segments, 1 decisions"."""
+    make_clip(tmp_path / "a.mp4", 1.0)
+    story = tmp_path / "s.toml"
+    story.write_text('start = "a"\n[segments.a]\nmedia = "a.mp4"\nduration_s = 1.0\n'
+                     '[segments.b]\nmedia = "a.mp4"\nduration_s = 1.0\n'
+                     '[segments.c]\nmedia = "a.mp4"\nduration_s = 1.0\n'
+                     '[decisions.d]\nafter = "a"\nwindow_s = [0.1, 0.5]\ndefault = "b"\n'
+                     'options = { b = 0.0, c = 0.3 }\n')
+    r = run_check(story)
+    assert r.returncode == 0, r.stderr
+    assert ": 3 segments, 1 decision, starts at 'a' — ok" in r.stdout, r.stdout
+
+
 def test_the_sample_story_checks_clean_with_no_flags(tmp_path):
     r = run_check(SAMPLE, cwd=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -6,12 +6,15 @@ kernel drops when a flood fills it is read from /proc/net/udp (`Receiver.kernel_
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import select
 import socket
 import time
 from urllib.parse import urlsplit
+
+from empathy.transports import TransportError
 
 log = logging.getLogger("empathy.transports.udp")
 
@@ -105,7 +108,13 @@ class Receiver:
             log.warning("UDP receive buffer: %d KiB granted of the %d KiB asked (the kernel's "
                         "net.core.rmem_max): a large room may lose packets while the host is "
                         "busy; %s", self.rcvbuf_bytes >> 10, rcvbuf_bytes >> 10, SYSCTL_FIX)
-        self.sock.bind(_addr(url))
+        try:
+            self.sock.bind(_addr(url))
+        except OSError as e:  # say where: a host and `calibrate seats` both listen
+            self.sock.close()
+            why = ("another program listens there (a host, or `empathy calibrate seats`?)"
+                   if e.errno == errno.EADDRINUSE else e.strerror or str(e))
+            raise TransportError(f"{url}: cannot listen: {why}") from None
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
         self.inode = os.fstat(self.sock.fileno()).st_ino
