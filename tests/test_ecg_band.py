@@ -11,6 +11,7 @@ from empathy.edge.ecg_band import CAL_S, contrast, wants_high_band
 from empathy.edge.heart import ECG_HIGH, METHODS, BeatStream, waveform_peaks
 from empathy.edge.heart_corpus import annotated_beats, record_data
 from corpus_records import need
+from streamed import streamed
 
 LOW, HIGH = METHODS["ecg"].band_hz, ECG_HIGH.band_hz
 QUIET_S = 50.0  # where 101's first-10-s contrast is over the entry's 6 (6.9)
@@ -98,12 +99,7 @@ def test_streaming_through_a_change_of_band_gives_the_batch_beats(case):
     x, fs, _ = case()
     batch, _ = _batch(x, fs)
     for seed, longest in ((1, 5000), (2, 40000)):
-        st, rng, parts, i = BeatStream(fs, "ecg"), np.random.default_rng(seed), [], 0
-        while i < len(x):
-            n = int(rng.integers(1, longest))
-            parts.append(st.push(x[i:i + n]).idx)
-            i += n
-        assert np.array_equal(np.concatenate(parts + [st.finish().idx]), batch)
+        assert np.array_equal(streamed(x, fs, "ecg", seed, longest).idx, batch)
     assert np.array_equal(waveform_peaks(x, fs, "ecg").idx, batch)
 
 

@@ -10,9 +10,10 @@ import pytest
 
 from empathy.edge.beat_score import beat_match, bpm, reference
 from empathy.edge.ecg_stress import stress_cases
-from empathy.edge.heart import BeatStream, waveform_peaks
+from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import available, peer_cache_dir, record, record_data
 from empathy.edge.heart_validation import STRESS_S, peer_beats
+from streamed import streamed
 
 pytestmark = pytest.mark.skipif(not available(record("systole-ecg")),
                                 reason="corpus not installed (scripts/install.sh)")
@@ -57,9 +58,4 @@ def test_streaming_electrode_motion_gives_the_batch_beats():
     cases, fs = _cases()
     y, _ = cases["electrode motion"]
     batch = waveform_peaks(y, fs, "ecg")
-    st, rng, parts, i = BeatStream(fs, "ecg"), np.random.default_rng(3), [], 0
-    while i < len(y):
-        n = int(rng.integers(1, 900))
-        parts.append(st.push(y[i:i + n]).idx)
-        i += n
-    assert np.array_equal(np.concatenate(parts + [st.finish().idx]), batch.idx)
+    assert np.array_equal(streamed(y, fs, "ecg", 3, 900).idx, batch.idx)

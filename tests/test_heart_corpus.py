@@ -21,6 +21,7 @@ from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 from empathy.edge.rr_validation import injection_trial
 from corpus_records import need
 from heart_reference_tables import MITDB_MINUTE, NSTDB, TWELFTH
+from streamed import streamed
 
 
 def _ours_and_best_peer(name):
@@ -565,16 +566,10 @@ def test_streaming_the_arrhythmic_excerpts_gives_the_batch_beats(name):
     """The refine window reaching 150 ms back is in the stream's history whatever the
     chunking (BeatStream.reach, hist); the band chosen on the first 10 s (MIT-BIH 101: the
     higher one) is chosen whatever chunks bring them."""
-    from empathy.edge.heart import BeatStream
 
     x, fs = record_data(record(name))
     batch = waveform_peaks(x, fs, "ecg")
-    st, rng, parts, i = BeatStream(fs, "ecg"), np.random.default_rng(7), [], 0
-    while i < len(x):
-        n = int(rng.integers(1, 400))
-        parts.append(st.push(x[i:i + n]).idx)
-        i += n
-    assert np.array_equal(np.concatenate(parts + [st.finish().idx]), batch.idx)
+    assert np.array_equal(streamed(x, fs, "ecg", 7, 400).idx, batch.idx)
 
 
 def test_held_out_pvc_record_finds_what_the_cardiologists_annotated():
@@ -608,7 +603,6 @@ def test_a_first_pulse_inside_the_detectors_warm_up_is_found_streaming_or_not():
     the look-back finds it, and chunks don't change that. At its true rate (2048 Hz) only
     HeartPy finds that pulse (NeuroKit2's finders begin at 1.2 s; at 1024 Hz both of them
     had found it, at 0.56 s), so HeartPy's is the reference here."""
-    from empathy.edge.heart import BeatStream
 
     x, fs = record_data(need("pyphysio-bvp"))
     x = x[:int(20 * fs)]
@@ -616,12 +610,7 @@ def test_a_first_pulse_inside_the_detectors_warm_up_is_found_streaming_or_not():
     assert first < 1.0
     batch = waveform_peaks(x, fs, "ppg")
     assert abs(batch.idx[0] / fs - first) < 0.15
-    st, rng, parts, i = BeatStream(fs, "ppg"), np.random.default_rng(0), [], 0
-    while i < len(x):
-        n = int(rng.integers(1, int(fs)))
-        parts.append(st.push(x[i:i + n]).idx)
-        i += n
-    assert np.array_equal(np.concatenate(parts + [st.finish().idx]), batch.idx)
+    assert np.array_equal(streamed(x, fs, "ppg", 0, int(fs)).idx, batch.idx)
 
 
 def test_a_last_pulse_whose_block_is_still_open_at_the_end_is_found():
@@ -745,19 +734,13 @@ def test_a_pulse_back_after_the_loggers_drop_out_is_found():
     steep return, where the band-passed peak comes early and the raw peak lay past the
     refine window: refused as a slope (HR -2.3 bpm, 28 'misses'). After a flat run at the
     floor it is looked for as far as a search-back beat's."""
-    from empathy.edge.heart import BeatStream
 
     x, fs = record_data(need("heartpy-data3"))
     ours = waveform_peaks(x, fs, "ppg").idx / fs
     for t in (227.12, 595.10, 169.82):
         assert np.min(np.abs(ours - t)) <= 0.05, t
     x = x[int(215 * fs):int(240 * fs)]  # and in chunks of any size, the same
-    st, rng, parts, i = BeatStream(fs, "ppg"), np.random.default_rng(2), [], 0
-    while i < len(x):
-        n = int(rng.integers(1, int(fs)))
-        parts.append(st.push(x[i:i + n]).idx)
-        i += n
-    assert np.array_equal(np.concatenate(parts + [st.finish().idx]),
+    assert np.array_equal(streamed(x, fs, "ppg", 2, int(fs)).idx,
                           waveform_peaks(x, fs, "ppg").idx)
 
 

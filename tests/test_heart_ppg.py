@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 from empathy.edge.beat_score import beat_match, peer_beats, reference
-from empathy.edge.heart import BeatStream, _join, waveform_peaks
+from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import peer_cache_dir, record, record_data
 from empathy.edge.ppg_artefacts import CLEAN, NOISE, _f1, _noise_bank, corrupt, score
 from empathy.edge.signal_validation import pulse_train
 from corpus_records import need
+from streamed import streamed
 
 
 def _ref_and_ours(name):
@@ -101,13 +102,7 @@ def test_a_dicrotic_wave_sooner_than_the_rhythm_is_still_no_beat():
 def test_streaming_the_weak_pulse_records_gives_the_batch_beats(name):
     x, fs = record_data(need(name))
     whole = waveform_peaks(x, fs, "ppg")
-    rng = np.random.default_rng(3)
-    st, parts, i = BeatStream(fs, "ppg"), [], 0
-    while i < len(x):
-        n = int(rng.integers(1, int(2 * fs)))
-        parts.append(st.push(x[i:i + n]))
-        i += n
-    got = _join(parts + [st.finish()])
+    got = streamed(x, fs, "ppg", 3, int(2 * fs))
     for a, b in zip(got, whole):
         np.testing.assert_array_equal(a, b)
 
@@ -151,12 +146,8 @@ def test_the_first_pulse_after_a_return_from_the_floor_is_searched_for_sooner():
     assert any(abs(e - 23.61) < 0.01 for _, e in spans)
     whole = waveform_peaks(y, fs, "ppg").idx
     assert np.min(np.abs(whole / fs - 24.20)) <= 0.05
-    rng, st, parts, i = np.random.default_rng(4), BeatStream(fs, "ppg"), [], 0
-    while i < len(y):  # streamed in any chunks, the same beats
-        n = int(rng.integers(1, int(2 * fs)))
-        parts.append(st.push(y[i:i + n]))
-        i += n
-    np.testing.assert_array_equal(_join(parts + [st.finish()]).idx, whole)
+    # streamed in any chunks, the same beats
+    np.testing.assert_array_equal(streamed(y, fs, "ppg", 4, int(2 * fs)).idx, whole)
     res = score(5, dropouts=True)
     assert res["systole-ppg"]["ours"][2] <= 20 and res["systole-ppg"]["ours"][1] <= 7
     assert res["pyphysio-bvp"]["ours"][2] <= 22 and res["pyphysio-bvp"]["ours"][1] <= 2

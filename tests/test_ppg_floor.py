@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from empathy.edge.beat_score import beat_match, peer_beats, reference
-from empathy.edge.heart import BeatStream, waveform_peaks
-from empathy.edge.heart_beats import _join
+from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import available, peer_cache_dir, record, record_data
 from empathy.edge.ppg_artefacts import CLEAN, _f1, drop_out, score
 from empathy.edge.ppg_floor import FloorRestart
+from streamed import streamed
 
 FS = 100.0
 
@@ -72,12 +72,7 @@ def test_pulses_in_the_second_after_a_return_from_the_floor_are_found():
     for t, end in ((20.53, 20.19), (33.51, 33.11), (157.04, 156.33), (163.49, 163.23)):
         assert np.min(np.abs(truth - t)) < 0.01 and any(abs(e - end) < 0.01 for _, e in spans)
         assert np.min(np.abs(whole.idx / fs - t)) <= 0.15, t
-    rng, st, parts, i = np.random.default_rng(5), BeatStream(fs, "ppg"), [], 0
-    while i < len(y):
-        n = int(rng.integers(1, int(2 * fs)))
-        parts.append(st.push(y[i:i + n]))
-        i += n
-    for a, b in zip(_join(parts + [st.finish()]), whole):
+    for a, b in zip(streamed(y, fs, "ppg", 5, int(2 * fs)), whole):
         np.testing.assert_array_equal(a, b)
 
 

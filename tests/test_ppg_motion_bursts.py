@@ -4,10 +4,11 @@ the aid itself, and the pulses the detector lost there while NeuroKit2 kept them
 import numpy as np
 from scipy import signal
 
-from empathy.edge.heart import BeatStream, _join, waveform_peaks
+from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import record_data
 from empathy.edge.ppg_artefacts import CLEAN, MOTION_BAND_HZ, score, shake
 from corpus_records import need
+from streamed import streamed
 
 
 def test_the_motion_aid_takes_tuning_records_only_and_keeps_the_clean_signal_between():
@@ -60,12 +61,7 @@ def test_the_height_gate_starts_over_soon_after_motion():
         assert np.min(np.abs(whole / fs - a)) <= 0.05, a
     # streamed in any chunks, the same beats (the rise check goes by the rhythm of the
     # beats placed, not the gates', which run ahead as far as a chunk lets them)
-    rng, st, parts, i = np.random.default_rng(5), BeatStream(fs, "ppg"), [], 0
-    while i < len(y):
-        n = int(rng.integers(1, int(2 * fs)))
-        parts.append(st.push(y[i:i + n]))
-        i += n
-    np.testing.assert_array_equal(_join(parts + [st.finish()]).idx, whole)
+    np.testing.assert_array_equal(streamed(y, fs, "ppg", 5, int(2 * fs)).idx, whole)
     res = score(5, motion=True)
     assert res["pyphysio-bvp"]["ours"][2] <= 94 and res["pyphysio-bvp"]["ours"][1] <= 105
     assert res["systole-ppg"]["ours"][2] <= 190 and res["systole-ppg"]["ours"][1] <= 368
