@@ -127,14 +127,19 @@ def plausible_spans(beats_s: np.ndarray, tol_s: float = TOL_S) -> np.ndarray:
 
 # Pan & Tompkins (1985)'s T-wave rule: a complex within this of the last QRS whose steepest
 # slope is under SLOPE_X of that QRS's is its T wave (a QRS, PVCs included, is steep; a T
-# wave is not)
+# wave is not). An early atrial beat conducted aberrantly is twice as wide as the sinus QRS
+# and half as steep, so the rule alone takes it for a T wave; but a T wave recurs after
+# every beat, so a wave over USUAL_X as steep as the lead is at that lag after the
+# USUAL_BEATS beats before is no T wave (cinc15-v102s's 41: 0.89-1.38; tests/redteam)
 T_WAVE_S, SLOPE_X, SLOPE_HALF_W_S = 0.36, 0.5, 0.075
+USUAL_X, USUAL_BEATS = 2.0, 8
 
 
 def t_wave_free(beats_s, ecg, fs: float) -> tuple[np.ndarray, np.ndarray]:
     """An ECG-derived reference (s) less the beats that are the last kept beat's T wave by
     Pan-Tompkins' rule, the slopes read on the lead itself, unfiltered, within
-    ±SLOPE_HALF_W_S of each beat. Returns (kept, dropped)."""
+    ±SLOPE_HALF_W_S of each beat, and no steeper than USUAL_X times what the lead does at
+    that lag after the beats before. Returns (kept, dropped)."""
     d = np.abs(np.diff(np.asarray(ecg, float))) * fs
     w = int(round(SLOPE_HALF_W_S * fs))
 
@@ -142,10 +147,18 @@ def t_wave_free(beats_s, ecg, fs: float) -> tuple[np.ndarray, np.ndarray]:
         i = int(round(t * fs))
         return float(d[max(i - w, 0):i + w + 1].max())
 
+    def usual(lag: float) -> float:
+        """The lead's slope at `lag` after the last beats kept (whose next beat is later
+        than that window); infinite where none is (the slope rule alone judges)."""
+        v = [slope(a + lag) for a, b in zip(keep[-USUAL_BEATS - 1:-1], keep[-USUAL_BEATS:])
+             if b - a > lag + 2 * SLOPE_HALF_W_S]
+        return float(np.median(v)) if v else float("inf")
+
     keep: list[float] = []
     drop: list[float] = []
     for t in np.sort(np.asarray(beats_s, float)):
-        gone = keep and t - keep[-1] < T_WAVE_S and slope(t) < SLOPE_X * slope(keep[-1])
+        gone = (keep and t - keep[-1] < T_WAVE_S and slope(t) < SLOPE_X * slope(keep[-1])
+                and slope(t) < USUAL_X * usual(t - keep[-1]))
         (drop if gone else keep).append(float(t))
     return np.array(keep), np.array(drop)
 

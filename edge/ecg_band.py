@@ -225,6 +225,14 @@ class BandSwitch:
         out.append(self._give(_shift(det.finish(), origin)))
         return _join(out)
 
+    def last_candidate(self) -> int | None:
+        """The latest beat candidate of the detectors running (their own streams' index
+        shifted by where each began); None before the first window chose a band."""
+        if self.cur is None:
+            return None
+        running = [d for d in (self.cur, self.old) if d is not None]
+        return max(det.last_candidate() + origin for det, origin, _ in running)
+
     def _bands(self) -> tuple:
         return tuple(m.band_hz for m in self.methods)
 

@@ -109,8 +109,12 @@ class _WaveBeats:
         if end_us < now_us - LOST_GAP_S * 1e6 or end_us - self.clock.t0 < LOST_GAP_S * 1e6:
             return False  # the waveform stopped (a gap, not contact) or just started
         # the detector's last candidate, before it is confirmed (a stream's first beats are
-        # held back for seconds; contact is there all the same)
-        last_us = self.clock.time_us(max(self.stream.last_peak, 0))
+        # held back for seconds; contact is there all the same): an ECG stream's band switch
+        # gathers its first window before it detects anything, and can't tell either
+        last = self.stream.last_candidate()
+        if last is None:
+            return False
+        last_us = self.clock.time_us(max(last, 0))
         return end_us - last_us >= LOST_GAP_S * 1e6
 
 

@@ -128,6 +128,11 @@ class BeatStream(BeatGates, BeatRefiner):
             return self._push(x) if x.size else _join([])
         return _join([self._push(x[i:i + SLICE]) for i in range(0, x.size, SLICE)])
 
+    def last_candidate(self) -> int | None:
+        """The stream index of the latest beat candidate, before it is confirmed (None: an
+        ECG stream's first band window is still being gathered, nothing is detected yet)."""
+        return self.bands.last_candidate() if self.bands else self.last_peak
+
     def finish(self) -> Beats:
         """End of recording. The last beat's QRS or pulse may be complete while its block of
         interest is still open and shorter than a beat's (the energy averages lag the raw
