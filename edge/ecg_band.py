@@ -114,14 +114,16 @@ def band_stats(x: np.ndarray, fs: float, band: tuple[float, float]) -> tuple[flo
 
 
 def wants_high_band(x: np.ndarray, fs: float, low: tuple[float, float],
-                    high: tuple[float, float], in_high: bool = False, rhythm=None) -> bool:
+                    high: tuple[float, float], in_high: bool = False, rhythm=None,
+                    low_stats: tuple[float, float] | None = None) -> bool:
     """Whether the window x calls for `high` rather than `low`, for a stream now in
     `high` (in_high) or in `low` (the hysteresis: see the module's docstring). With
     `rhythm` (x -> whether the high band's beats there keep the rhythm the low band's
-    break: high_keeps_rhythm), a noisy window (NOISE_FRAC, NOISE_CONTRAST) asks it too."""
+    break: high_keeps_rhythm), a noisy window (NOISE_FRAC, NOISE_CONTRAST) asks it too.
+    `low_stats`: band_stats(x, fs, low), where the caller has them."""
     if len(x) < MIN_CAL_S * fs:
         return in_high
-    c_low, noise = band_stats(x, fs, low)
+    c_low, noise = low_stats or band_stats(x, fs, low)
     if c_low == float("inf"):  # a lead off (flat): no evidence either way
         return in_high
     if in_high:
@@ -182,6 +184,7 @@ class BandSwitch:
         self.last = -(10**12)  # the last beat given out
         self.refr = 1
         self.switches: list[int] = []  # where the band changed (sample indices)
+        self.contrasts: list[float] = []  # each window's low-band contrast, judged in order
 
     def push(self, x: np.ndarray) -> Beats:
         out, fed, i = [], 0, 0  # x[:fed] has gone to the detectors
@@ -237,8 +240,17 @@ class BandSwitch:
         return tuple(m.band_hz for m in self.methods)
 
     def _wants_high(self, x: np.ndarray, in_high: bool) -> bool:
-        return wants_high_band(x, self.fs, *self._bands(), in_high=in_high,
+        stats = band_stats(x, self.fs, self._bands()[0])
+        self.contrasts.append(stats[0])
+        return wants_high_band(x, self.fs, *self._bands(), in_high=in_high, low_stats=stats,
                                rhythm=lambda w: high_keeps_rhythm(w, self.make, self.methods))
+
+    def contrast_before(self, i: int) -> float:
+        """The low band's contrast on the last window complete before sample i (the first
+        window for a beat in it: it is judged before any beat comes out), so the same
+        whatever the chunks; 0 if that window has not been judged."""
+        k = max(i // self.size - 1, 0)
+        return self.contrasts[k] if k < len(self.contrasts) else 0.0
 
 
     def _old(self, b: Beats) -> Beats:

@@ -50,7 +50,8 @@ class BeatStream(BeatGates, BeatRefiner):
         # ECG: the band is chosen per window (ecg_band), each band's detector fixed to it
         alt = None if method else band_alternative(kind, fs_hz)
         self.bands = alt and BandSwitch(lambda b: BeatStream(fs_hz, kind, b), self.fs, (m, alt))
-        self.pick = self.bands and RhythmPick()  # and its beats judged by the rhythm after
+        # and its beats judged by the rhythm after, where the lead is noisy
+        self.pick = self.bands and RhythmPick(self.bands.contrast_before)
         self._setup(m)
 
     def _setup(self, m: Method) -> None:
