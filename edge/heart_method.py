@@ -27,6 +27,10 @@ RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
 RISE_RHYTHM = 0.1  # and where the rhythm puts the next beat (systole-ppg 154.75 s: 0.13;
 # ppg_artefacts --motion, 5 seeds: systole-ppg's misses 205 -> 198, one extra beat more)
 RISE_STEPS = 10  # a pulse rises at least this many of the ADC's steps (see _rises)
+# unless it climbs smoothly: this many times the mean |second difference| of its window
+# (heartpy-data2's flickering flat line: 2.5-6.3; the PPG tuning records scaled to 6-10 codes
+# on a drift, rounded: 8.3 and up at their 5th percentile), and at least this many steps
+RISE_SMOOTH, RISE_FEW_STEPS = 7.0, 3
 RISE_SILENCE_S = 4.0  # no beat placed for this long (or 4 intervals): the rises start over
 RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
 SEARCH_REACH_S = 2.0  # history kept for _search_back beyond one block's needs

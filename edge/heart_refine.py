@@ -14,7 +14,8 @@ import numpy as np
 
 from empathy.edge.heart_beats import _EMPTY, Beats, _median
 from empathy.edge.heart_method import (CLIP_FRAC, PLATEAU_FRAC, RHYTHM_GAP, RISE_CAP, RISE_MIN,
-                                       RISE_RHYTHM, RISE_STEPS, TEMPLATE_BEATS)
+                                       RISE_FEW_STEPS, RISE_RHYTHM, RISE_SMOOTH,
+                                       RISE_STEPS, TEMPLATE_BEATS)
 
 
 class BeatRefiner:
@@ -152,11 +153,8 @@ class BeatRefiner:
         # (any step bounds the smallest from above: the peak's last one, near 0, usually
         # settles it without looking at them all)
         last = abs(float(w[-1]) - float(w[-2])) if len(w) > 1 else 0.0
-        if not 0.0 < RISE_STEPS * last <= rise:
-            steps = np.abs(np.diff(w))
-            steps = steps[steps > 0]
-            if steps.size and rise < RISE_STEPS * float(np.minimum.reduce(steps)):
-                return False
+        if not 0.0 < RISE_STEPS * last <= rise and self._flicker(w, rise):
+            return False
         if len(self.rises) >= 3:
             med = _median(self.rises)
             # (the rhythm of the beats placed so far: the gates' rr may have run ahead by as
@@ -168,6 +166,22 @@ class BeatRefiner:
             rise = min(rise, RISE_CAP * med)  # a motion spike must not raise the bar at once
         self.rises.append(rise)
         return True
+
+    @staticmethod
+    def _flicker(w: np.ndarray, rise: float) -> bool:
+        """A rise under RISE_STEPS of the window's smallest step is a flat line's flicker,
+        not a pulse, unless it climbs smoothly: a weak pulse's few codes (a 10-bit board,
+        cold fingers) rise as a staircase, flicker zig-zags (RISE_SMOOTH); and a staircase
+        under RISE_FEW_STEPS is a slow drift's."""
+        steps = np.abs(np.diff(w))
+        steps = steps[steps > 0]
+        if not steps.size:
+            return False
+        step = float(np.minimum.reduce(steps))
+        if rise >= RISE_STEPS * step:
+            return False
+        zigzag = float(np.abs(np.diff(w, 2)).mean()) if len(w) > 2 else np.inf
+        return rise < RISE_FEW_STEPS * step or rise < RISE_SMOOTH * zigzag
 
     def _quality(self, peaks: list[int], h0: int) -> np.ndarray:
         """How much each beat's shape matches the TEMPLATE_BEATS' before it (0..1), halved
