@@ -34,8 +34,8 @@ How (Elgendi's two-moving-average detector, made causal):
    A stream's first beat, whose block starts while the averages are still filling, is
    found by a look-back once the first beat after it is. A PPG beat must rise to its peak
    (at least RISE_MIN of the recent pulses' rise, RISE_RHYTHM where the rhythm puts the next
-   beat, and RISE_STEPS of the ADC's smallest step): ripples on a trough and a flat line's
-   flicker are not pulses.
+   beat, and RISE_STEPS of the ADC's smallest step unless it climbs smoothly or keeps a
+   rhythm): ripples on a trough and a flat line's flicker are not pulses.
 5. a quality per beat: how much its shape matches the previous few beats' (motion
    artefacts don't look like pulses), halved when the top is clipped flat.
 

@@ -31,6 +31,8 @@ RISE_STEPS = 10  # a pulse rises at least this many of the ADC's steps (see _ris
 # (heartpy-data2's flickering flat line: 2.5-6.3; the PPG tuning records scaled to 6-10 codes
 # on a drift, rounded: 8.3 and up at their 5th percentile), and at least this many steps
 RISE_SMOOTH, RISE_FEW_STEPS = 7.0, 3
+RISE_REGULAR = 0.15  # or it and the 3 small rises before it come at even intervals, each
+# within this of the one before (2 such intervals, not 3, gave heartpy-data2 a flicker beat)
 RISE_SILENCE_S = 4.0  # no beat placed for this long (or 4 intervals): the rises start over
 RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
 SEARCH_REACH_S = 2.0  # history kept for _search_back beyond one block's needs

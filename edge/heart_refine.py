@@ -14,8 +14,8 @@ import numpy as np
 
 from empathy.edge.heart_beats import _EMPTY, Beats, _median
 from empathy.edge.heart_method import (CLIP_FRAC, PLATEAU_FRAC, RHYTHM_GAP, RISE_CAP, RISE_MIN,
-                                       RISE_FEW_STEPS, RISE_RHYTHM, RISE_SMOOTH,
-                                       RISE_STEPS, TEMPLATE_BEATS)
+                                       RISE_FEW_STEPS, RISE_REGULAR, RISE_RHYTHM,
+                                       RISE_SMOOTH, RISE_STEPS, TEMPLATE_BEATS)
 
 
 class BeatRefiner:
@@ -153,7 +153,7 @@ class BeatRefiner:
         # (any step bounds the smallest from above: the peak's last one, near 0, usually
         # settles it without looking at them all)
         last = abs(float(w[-1]) - float(w[-2])) if len(w) > 1 else 0.0
-        if not 0.0 < RISE_STEPS * last <= rise and self._flicker(w, rise):
+        if not 0.0 < RISE_STEPS * last <= rise and self._flicker(w, r, rise):
             return False
         if len(self.rises) >= 3:
             med = _median(self.rises)
@@ -167,12 +167,23 @@ class BeatRefiner:
         self.rises.append(rise)
         return True
 
-    @staticmethod
-    def _flicker(w: np.ndarray, rise: float) -> bool:
+    def _regular(self, r: int) -> bool:
+        """r and the small rises before it come at even intervals (each within RISE_REGULAR
+        of the one before): a noisy weak pulse keeps its rhythm, a flat line's flicker does
+        not (heartpy-data2's: 0.4-1.8 s apart)."""
+        t = self.heard
+        t.append(r)
+        if len(t) < t.maxlen:
+            return False
+        iv = np.diff(np.asarray(t))
+        return bool(self.refr <= iv[0] <= self.silence
+                    and np.all(np.abs(np.diff(iv)) <= RISE_REGULAR * iv[:-1]))
+
+    def _flicker(self, w: np.ndarray, r: int, rise: float) -> bool:
         """A rise under RISE_STEPS of the window's smallest step is a flat line's flicker,
-        not a pulse, unless it climbs smoothly: a weak pulse's few codes (a 10-bit board,
-        cold fingers) rise as a staircase, flicker zig-zags (RISE_SMOOTH); and a staircase
-        under RISE_FEW_STEPS is a slow drift's."""
+        not a pulse, unless it climbs smoothly (RISE_SMOOTH: a weak pulse's few codes on a
+        10-bit board rise as a staircase, flicker zig-zags) or keeps a rhythm (_regular: a
+        noisy weak pulse); under RISE_FEW_STEPS it is a slow drift's staircase."""
         steps = np.abs(np.diff(w))
         steps = steps[steps > 0]
         if not steps.size:
@@ -180,8 +191,11 @@ class BeatRefiner:
         step = float(np.minimum.reduce(steps))
         if rise >= RISE_STEPS * step:
             return False
+        if rise < RISE_FEW_STEPS * step:
+            return True
+        regular = self._regular(r)
         zigzag = float(np.abs(np.diff(w, 2)).mean()) if len(w) > 2 else np.inf
-        return rise < RISE_FEW_STEPS * step or rise < RISE_SMOOTH * zigzag
+        return not regular and rise < RISE_SMOOTH * zigzag
 
     def _quality(self, peaks: list[int], h0: int) -> np.ndarray:
         """How much each beat's shape matches the TEMPLATE_BEATS' before it (0..1), halved
