@@ -6,9 +6,9 @@ The kind (host or edge) is read from the file: a host config names a `story`, an
 config a `unit_id`/`uplink`/`seats`. Every key is checked against its schema (unknown keys,
 wrong types, values out of range, unknown transport/sensor/output kinds), then, unless
 --schema-only, the files the config points at (story, keystore, token file, a seat's
-recording or video). Every problem
-in a file is reported, one line each, `file:line: key: why`. Relative paths are taken from
-the working directory, as `empathy host run` does; deployment profiles use absolute ones.
+recording or video). Every problem in a file is reported, one line each,
+`file:line: key: why`. Relative paths are taken from the working directory, as
+`empathy host run` does; deployment profiles use absolute ones.
 """
 
 from __future__ import annotations
