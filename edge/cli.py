@@ -20,7 +20,7 @@ def _run(args) -> int:
     if args.json:
         print(json.dumps(stats))
     link = stats["uplink"]
-    if link["failed"] and not link["reached"]:
+    if link["failed"] and link["reached"] is False:
         raise UserError(f"uplink {link['url']}: none of {link['failed']} packets could be "
                         f"sent ({link['problem']})",
                         f"is the host or broker running? `empathy doctor --config {args.config}`")

@@ -25,7 +25,7 @@ from empathy.keys import Keystore, KeystoreWatch
 from empathy.log import RateLimited
 from empathy.paths import data_dir
 from empathy.sensors.base import SCHEMES as SOURCES, Frame, open_source
-from empathy.transports import check_url, open_sender
+from empathy.transports import check_url, open_sender, redacted
 from empathy.calibration.store import check_id
 from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import ESTIMATE_LATENCY_S
@@ -182,7 +182,7 @@ class EdgeUnit:
         self.uplink = open_sender(cfg.uplink, cfg.unit_id, status_key=lambda: self.key,
                                   epochs=self._take_seq)
         self.channel_log = ChannelLog(cfg.channels_log) if cfg.channels_log else None
-        self.link = UplinkWatch(cfg.uplink)
+        self.link = UplinkWatch(redacted(getattr(self.uplink, "url", cfg.uplink)))
         self.perception: dict = {}  # per seat, on its first camera frame (edge.perception)
         self.readings = 0
         self.last_reading = [0] * len(cfg.seats)
@@ -322,9 +322,8 @@ class EdgeUnit:
         if self.channel_log:
             self.channel_log.close()
         c, t = self.sync.clock, now_us()
-        link = self.link.stats()
-        # MQTT: heartbeats queued while the broker was away leave when it is back
-        link["reached"] = bool(link["sent"] or getattr(self.uplink, "reached", False))
+        link = self.link.stats(redacted(self.cfg.uplink), self.sync.answered,
+                               getattr(self.uplink, "reached", None))
         return {"unit_id": self.cfg.unit_id, "packets_sent": self.link.sent,
                 "readings": self.readings, "uplink": link, "face_model": self.face_model,
                 "samples_impossible": self.impossible,  # sent with values dropped (wire.RANGES)

@@ -5,6 +5,8 @@ could not hand to the network is counted (the count travels in the heartbeat, so
 sees it once the link is back); the log says so at most once per `every_s`, with how many
 failed since the last line and why; and a unit that never got a clock-sync reply says that
 nobody answers (over UDP a send "succeeds" whether or not a host listens).
+The report (`stats`) says only what the unit knows: over UDP or serial the host was reached
+when it was heard from (a verified clock-sync reply), and is "unknown" otherwise.
 """
 
 from __future__ import annotations
@@ -53,6 +55,16 @@ class UplinkWatch:
                         "does it listen there? (`empathy doctor --config`)", self.url,
                         (t_us - self.started_us) / 1e6, extra={"uplink": self.url})
 
-    def stats(self) -> dict:
-        return {"url": self.url, "sent": self.sent, "failed": self.failed,
-                "problem": self.problem if self.failed else ""}
+    def stats(self, configured: str, replies: int, accepted: bool | None) -> dict:
+        """`configured`: the config's URL (`url` is where packets went: discovery's answer
+        for udp://auto); `replies`: the host's verified clock-sync replies; `accepted`: a
+        broker's acceptance where the transport has one (MQTT), else None."""
+        if accepted is not None:  # MQTT: heartbeats queued while away leave once it is back
+            reached: bool | str = bool(self.sent or accepted)
+        elif replies or not self.sent:
+            reached = bool(replies)
+        else:
+            reached = "unknown"  # datagrams left; whether anyone listens, nobody said
+        return {"url": self.url, "configured": configured, "sent": self.sent,
+                "failed": self.failed, "problem": self.problem if self.failed else "",
+                "reached": reached, "host_replies": replies}

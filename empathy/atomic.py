@@ -9,6 +9,15 @@ from pathlib import Path
 from typing import Optional
 
 
+def open_beside(path: Path, tmp: Path, flags: int, mode: int) -> int:
+    """os.open(tmp) for a write that ends as `path`: an error names `path`, the file the
+    user asked for (a missing folder's message said `x.tmp`)."""
+    try:
+        return os.open(tmp, flags, mode)
+    except OSError as e:
+        raise type(e)(e.errno, e.strerror, str(path)) from None
+
+
 def write_text(path: str | Path, text: str, mode: Optional[int] = None) -> None:
     """Write `text` beside `path` under a fresh name, then rename it over `path`.
 
@@ -17,7 +26,8 @@ def write_text(path: str | Path, text: str, mode: Optional[int] = None) -> None:
     readable by others, and gets `mode` just before the rename."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else 0o600)
+    fd = open_beside(path, tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                     0o666 if mode is None else 0o600)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)

@@ -33,6 +33,7 @@ from pathlib import Path
 import tomli_w
 
 from empathy import wire
+from empathy.atomic import open_beside
 
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
@@ -102,7 +103,7 @@ class Keystore:
         if self.previous:
             doc["previous"] = {str(u): k.hex() for u, k in self.previous.items()}
         tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = open_beside(path, tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             tomli_w.dump(doc, f)
         os.chmod(tmp, 0o600)  # O_CREAT's mode does not apply to a leftover file

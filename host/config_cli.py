@@ -5,9 +5,10 @@
 The kind (host or edge) is read from the file: a host config names a `story`, an edge
 config a `unit_id`/`uplink`/`seats`. Every key is checked against its schema (unknown keys,
 wrong types, values out of range, unknown transport/sensor/output kinds), then, unless
---schema-only, the files the config points at (story, keystore, token file). Every problem
-in a file is reported, one line each, `file:line: key: why`. Relative paths are taken from
-the working directory, as `empathy host run` does; deployment profiles use absolute ones.
+--schema-only, the files the config points at (story, keystore, token file, a seat's
+recording or video). Every problem in a file is reported, one line each,
+`file:line: key: why`. Relative paths are taken from the working directory, as
+`empathy host run` does; deployment profiles use absolute ones.
 """
 
 from __future__ import annotations
@@ -118,6 +119,14 @@ def check_edge(path: Path, files: bool, text: str, doc: dict) -> dict:
     cfg = _schema(EdgeConfig, doc, path, text, found.problems)
     if files and cfg:
         found.exists("keystore", cfg.keystore)
+        from empathy.sensors.base import file_problem, source_file
+
+        for i, seat in enumerate(cfg.seats):  # recordings and video files (as doctor does)
+            played = source_file(seat.source)
+            why = played and file_problem(played[1])
+            if why:
+                found.add(f"seats[{i}].source", f"seats[{i}].source: seat {seat.seat_id}: "
+                          f"{played[0]} {played[1]} {why}")
         try:  # the seats' named calibrations exist and hold what the edge reads
             load_profiles(cfg)
         except ValueError as e:

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 from empathy.config import ConfigError
 from empathy.host.doctor import (Finding, LOW_FREE_GB, MIN_FREE_GB, check_gstreamer,
                                  check_keys, check_ocio, check_tflite)
+from empathy.sensors.base import file_problem, source_file
 
 SERVICE_USER = "empathy"  # deploy/systemd units run as this user
 BLUETOOTH_SYS = Path("/sys/class/bluetooth")
@@ -96,8 +97,10 @@ def check_sources(cfg) -> list[Finding]:
     out, ble = [], []
     for i, seat in enumerate(cfg.seats):
         item = f"seat {seat.seat_id}"
-        u = urlsplit(seat.source)
-        if u.scheme == "serial":
+        u, played = urlsplit(seat.source), source_file(seat.source)
+        if played:
+            out.append(_file_finding(item, *played))
+        elif u.scheme == "serial":
             dev = seat.source[len("serial://"):].partition("?")[0]
             if "://" in dev:  # a pyserial URL (rfc2217://, socket://): reachable only live
                 out.append(Finding(item, "ok", f"serial URL {dev} (not checked)"))
@@ -113,12 +116,8 @@ def check_sources(cfg) -> list[Finding]:
             if where == "usb" and idx.isdigit():
                 out.append(_device_finding(item, f"/dev/video{idx}", "camera",
                                            "connect the camera; `ls /dev/video*`"))
-            elif where == "file":
-                out.append(_file_finding(item, "/" + idx.lstrip("/"), "camera file"))
             else:
                 out.append(Finding(item, "ok", f"camera {seat.source} (opened at start)"))
-        elif u.scheme in ("video", "replay"):
-            out.append(_file_finding(item, f"{u.netloc}{u.path}", f"{u.scheme} file"))
         elif u.scheme == "ble":
             ble.append(seat.seat_id)
         else:
@@ -129,10 +128,11 @@ def check_sources(cfg) -> list[Finding]:
     return out
 
 
-def _file_finding(item: str, path: str, what: str) -> Finding:
-    if Path(path).is_file():
+def _file_finding(item: str, what: str, path: str) -> Finding:
+    why = file_problem(path)
+    if not why:
         return Finding(item, "ok", f"{what} {path} present")
-    return Finding(item, "fail", f"{what} {path} is missing", "check the path in the config")
+    return Finding(item, "fail", f"{what} {path} {why}", "check the path in the config")
 
 
 def check_ble_links(seats: list[int]) -> list[Finding]:

@@ -9,8 +9,10 @@ monotonic clock; the edge maps them to the host's clock.
 from __future__ import annotations
 
 import importlib
+import os
 import queue
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional, Protocol, Sequence, Union
 from urllib.parse import parse_qs, urlsplit
 
@@ -126,6 +128,28 @@ SCHEMES = {
     "lsl": "empathy.sensors.lsl:LslSource",
     "brainflow": "empathy.sensors.brainflow:BrainflowSource",
 }
+
+
+def source_file(url: str) -> Optional[tuple[str, str]]:
+    """(what, path) of the file a source plays (replay://, video://, camera://file/PATH);
+    None for a live source. `doctor --config` and `config check` both check it."""
+    u = urlsplit(url)
+    if u.scheme in ("video", "replay"):
+        return f"{u.scheme} file", u.netloc + u.path
+    where, _, rest = f"{u.netloc}{u.path}".partition("/")
+    if u.scheme == "camera" and where == "file":
+        return "camera file", "/" + rest.lstrip("/")
+    return None
+
+
+def file_problem(path: str) -> str:
+    """Why a source's file cannot be played ("" if it can be opened for reading)."""
+    p = Path(path)
+    if not p.exists():
+        return "is missing"
+    if not p.is_file():
+        return "is not a file"
+    return "" if os.access(p, os.R_OK) else "is not readable by this user"
 
 
 def open_source(url: str, **context) -> Source:

@@ -157,3 +157,22 @@ def test_systemd_units_verify(tmp_path):
 
 # The shipped deploy/cinema/mosquitto.conf (TLS, password file, ACL, size limits) is run
 # for real, attacked and shown to refuse, in tests/redteam/test_mqtt_attacks.py.
+
+
+def test_a_replay_seats_file_is_checked_as_doctor_checks_it(tmp_path):
+    Keystore.new([4]).for_unit(4).save(tmp_path / "unit4.keys.toml")
+    rec = tmp_path / "seat41.emrec"
+    f = tmp_path / "edge.toml"
+    f.write_text(f'unit_id = 4\nkeystore = "{tmp_path}/unit4.keys.toml"\n'
+                 '[[seats]]\nseat_id = 40\nsource = "sim://seat"\n'
+                 f'[[seats]]\nseat_id = 41\nsource = "replay://{rec}?speed=0"\n')
+    rc, out, err = check(str(f))
+    assert rc == 1 and out == "", err
+    assert err.splitlines()[0] == (f"{f}:8: seats[1].source: seat 41: replay file {rec} is "
+                                   "missing"), err
+    rec.mkdir()  # a folder is no recording either
+    with pytest.raises(ConfigError, match=f"seat 41: replay file {rec} is not a file"):
+        config_check(f)
+    rec.rmdir()
+    rec.write_bytes(b"")
+    assert config_check(f)["seats"] == [40, 41]

@@ -173,3 +173,21 @@ def test_a_cue_key_rotation_reaches_the_running_host_and_units(tmp_path, capsys)
         wait_for(lambda: screen.taken, 5, "the unit to take it once it has its new keystore")
     finally:
         screen.close()
+
+
+def test_a_keystore_in_a_folder_that_does_not_exist_is_named_as_given(tmp_path, capsys):
+    """The error named the temporary file (missing/x.tmp), not the path the user gave."""
+    given = tmp_path / "missing" / "x.toml"
+    rc = main(["keys", "new", "3", "--keystore", str(given)])
+    err = capsys.readouterr().err
+    assert rc == 1 and ".tmp" not in err, err
+    assert err.strip() == (f"empathy keys new: {given}: no such file or directory (the folder "
+                           f"{given.parent} does not exist: create it or choose another path)")
+
+
+def test_an_atomic_write_names_the_file_asked_for():
+    from empathy.atomic import write_text
+
+    with pytest.raises(FileNotFoundError) as e:
+        write_text("/nonexistent-folder/state.json", "{}")
+    assert e.value.filename == "/nonexistent-folder/state.json"

@@ -39,6 +39,14 @@ def _module_name(url: str) -> str:
     return SCHEMES[scheme]
 
 
+def redacted(url: str) -> str:
+    """The URL without a password, for messages, logs and reports."""
+    u = urlsplit(url)
+    if u.password is None:
+        return url
+    return url.replace(f":{u.password}@", ":***@", 1)
+
+
 def check_url(url: str) -> None:
     """Config check: a transport URL with a known scheme and a real port (ValueError)."""
     from empathy.config import url_port

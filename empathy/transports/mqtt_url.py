@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 
-from empathy.transports import TransportError
+from empathy.transports import TransportError, redacted
 
 log = logging.getLogger("empathy.transports.mqtt")
 _VERSIONS = {"3.1.1": mqtt.MQTTv311, "311": mqtt.MQTTv311, "5": mqtt.MQTTv5}
@@ -61,13 +61,7 @@ class MqttUrl:
             log.warning("%s: the MQTT password travels unencrypted: use mqtts://",
                         self.redacted(url))
 
-    @staticmethod
-    def redacted(url: str) -> str:
-        """The URL without a password, for messages and logs."""
-        u = urlsplit(url)
-        if u.password is None:
-            return url
-        return url.replace(f":{u.password}@", ":***@", 1)
+    redacted = staticmethod(redacted)
 
     def ssl_context(self) -> ssl.SSLContext:
         try:
