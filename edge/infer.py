@@ -7,10 +7,7 @@ against numpy 1 and break next to numpy 2, so the project venv does not carry it
 
 Both runtimes apply the XNNPACK CPU delegate by default for float and int8 graphs, so no
 delegate needs to be named for the CPU path; ``threads`` sets ``num_threads`` (used by
-XNNPACK and the builtin kernels). Doing so, the C++ runtime prints "INFO: Created TensorFlow
-Lite XNNPACK delegate for CPU." on stderr, which users read as an error; no environment
-variable (TF_CPP_MIN_LOG_LEVEL included) or interpreter option sets that logger's level,
-and its setter is not exported, so `runtime_info_dropped` takes that one line out.
+XNNPACK and the builtin kernels).
 
 Quantisation is handled here: :meth:`TFLiteModel.run` takes and returns float32. A
 quantised input is quantised with the input tensor's scale / zero point (rounded, clipped to
@@ -20,11 +17,7 @@ Float models pass straight through.
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -50,31 +43,6 @@ def _interpreter_class():
         pass
     raise ModelError("no TFLite runtime installed: pip install ai-edge-litert "
                      "(or tflite-runtime on boards without a LiteRT wheel)")
-
-
-XNNPACK_INFO = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n"
-_stderr_lock = threading.Lock()  # one redirection of fd 2 at a time
-
-
-@contextmanager
-def runtime_info_dropped():
-    """Whatever reaches fd 2 meanwhile (the runtime's C++ logs, other threads' log lines)
-    is held in a file and written back after, all but the XNNPACK line (no real error is
-    hidden: an error the runtime prints comes out, only later by the time this takes)."""
-    with _stderr_lock, tempfile.TemporaryFile() as held:
-        sys.stderr.flush()  # Python's own lines so far go where they were going
-        saved = os.dup(2)
-        os.dup2(held.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            held.seek(0)
-            rest = held.read().replace(XNNPACK_INFO, b"")
-            while rest:
-                rest = rest[os.write(2, rest):]
 
 
 class TFLiteModel:
@@ -113,11 +81,9 @@ class TFLiteModel:
             except (ValueError, OSError, RuntimeError) as exc:
                 raise ModelError(f"cannot load delegate {delegate!r}: {exc}") from exc
         try:
-            with runtime_info_dropped():  # allocate_tensors applies XNNPACK, and says so
-                self._interp = Interpreter(model_path=str(self.path),
-                                           num_threads=int(threads),
-                                           experimental_delegates=delegates)
-                self._interp.allocate_tensors()
+            self._interp = Interpreter(model_path=str(self.path), num_threads=int(threads),
+                                       experimental_delegates=delegates)
+            self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load model {self.path}: {exc}") from exc
         ins = self._interp.get_input_details()

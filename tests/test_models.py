@@ -264,37 +264,3 @@ def test_a_model_that_crashes_the_runtime_is_refused_not_fatal(tmp_path, monkeyp
     copy.write_bytes(SIM_MODEL.read_bytes() + bytes(8))  # trailing padding: another hash
     TFLiteModel(copy)
     assert len(list((tmp_path / "ok").iterdir())) == 1
-
-
-def _stderr_of(code: str) -> str:
-    import subprocess
-    import sys
-
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=120)
-    assert p.returncode == 0, p.stderr
-    return p.stderr
-
-
-def test_loading_a_model_prints_nothing_on_stderr():
-    """LiteRT's 'INFO: Created TensorFlow Lite XNNPACK delegate for CPU.' (printed by its C++
-    runtime on the first interpreter) read as noise or an error in doctor, edge run and
-    calibrate baseline."""
-    assert _stderr_of("import numpy as np\n"
-                      "from empathy.edge.infer import TFLiteModel\n"
-                      "from empathy.edge.expression import DEFAULT_MODEL, SIM_MODEL\n"
-                      "for path in (SIM_MODEL, DEFAULT_MODEL):\n"
-                      "    m = TFLiteModel(path)\n"
-                      "    m.run(np.zeros(m.input_shape, np.float32))\n") == ""
-
-
-def test_the_runtimes_other_lines_still_reach_stderr():
-    """Only that one line is dropped: anything else the runtime (or another thread) writes
-    to stderr while an interpreter is made comes out after it."""
-    err = _stderr_of("import os\n"
-                     "from empathy.edge.infer import runtime_info_dropped\n"
-                     "with runtime_info_dropped():\n"
-                     "    os.write(2, b'INFO: Created TensorFlow Lite XNNPACK delegate for "
-                     "CPU.\\nERROR: failed to allocate\\n')\n"
-                     "    os.write(2, b'no newline at the end')\n")
-    assert err == "ERROR: failed to allocate\nno newline at the end", err
