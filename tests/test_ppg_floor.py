@@ -1,14 +1,14 @@
 """PPG: the band-pass starts over after a drop-out to the floor (edge/ppg_floor.py)."""
 
 import numpy as np
-import pytest
 
 from empathy.edge.beat_score import beat_match, peer_beats, reference
 from empathy.edge.heart import waveform_peaks
-from empathy.edge.heart_corpus import available, peer_cache_dir, record, record_data
+from empathy.edge.heart_corpus import peer_cache_dir, record_data
 from empathy.edge.ppg_artefacts import CLEAN, _f1, drop_out, score
 from empathy.edge.ppg_floor import FloorRestart
 from streamed import streamed
+from corpus_records import need
 
 FS = 100.0
 
@@ -44,19 +44,13 @@ def test_troughs_clipped_at_the_adc_floor_are_no_drop_out():
     x = np.round(500 + 200 * np.sin(2 * np.pi * 1.2 * t))
     cuts = _restarts(np.maximum(x, 400.0), [len(x)])
     assert len(cuts) <= 1 and all(c < 2 * FS for c in cuts)  # the first trough: no past
-    rec = _need("heartpy-data")
+    rec = need("heartpy-data")
     x, fs = record_data(rec)
     ref = reference(peer_beats(x, fs, "ppg", peer_cache_dir()))
     y = np.maximum(x, np.percentile(x, 10))
     m = beat_match(ref, waveform_peaks(y, fs, "ppg").idx / fs)
     assert (m.fp, m.fn) == (0, 0)
 
-
-def _need(name):
-    rec = record(name)
-    if not available(rec):
-        pytest.skip(f"{name} not in the corpus cache")
-    return rec
 
 
 def test_pulses_in_the_second_after_a_return_from_the_floor_are_found():
@@ -65,7 +59,7 @@ def test_pulses_in_the_second_after_a_return_from_the_floor_are_found():
     up, so the pulses at 20.53, 33.51, 157.04 and 163.49 s (0.3-0.7 s after drop-outs that
     end at 20.19, 33.11, 156.33 and 163.23 s) were lost. Restarted settled on the return,
     the filter no longer answers it: all four are found, streamed in any chunks alike."""
-    x, fs = record_data(_need("systole-ppg"))
+    x, fs = record_data(need("systole-ppg"))
     truth = reference(peer_beats(x, fs, "ppg", peer_cache_dir()))
     y, spans = drop_out(x, fs, np.random.default_rng(2))
     whole = waveform_peaks(y, fs, "ppg")
@@ -82,7 +76,7 @@ def test_around_drop_outs_on_clean_tuning_ppg_ours_is_no_worse_than_neurokit2():
     once the filter restarts after a drop-out; before, our F1 was under NeuroKit2's on
     pyphysio-bvp and bsn-bvp-rest."""
     for name in CLEAN:
-        _need(name)
+        need(name)
     res = score(5, dropouts=True)
     for name, rows in res.items():
         assert _f1(*rows["ours"]) >= _f1(*rows["NeuroKit2"]), name

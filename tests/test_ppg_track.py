@@ -11,11 +11,11 @@ import pytest
 
 from empathy.edge.beat_score import lagged_match, span_rate
 from empathy.edge.heart import waveform_peaks
-from empathy.edge.heart_corpus import (annotated_beats, available, motion_axes, record,
-                                        record_data, trusted_spans)
+from empathy.edge.heart_corpus import (annotated_beats, motion_axes, record_data, trusted_spans)
 from empathy.edge.ppg_guide import GuidedPpg, guided_beats
 from empathy.edge.ppg_motion_validation import track_error
 from empathy.edge.ppg_track import HrTracker, track_hr
+from corpus_records import need
 
 FS = 100.0
 
@@ -73,7 +73,7 @@ def test_the_tuning_ride_with_a_sway_under_the_band_keeps_its_error():
     """The same lock-on on a real tuning record: s1-low-bike with a 36-bpm sway as tall as
     its PPG added. The previous tracker started and stayed at 42 bpm (32 bpm off per
     window); this one starts on the heart's peak and keeps the bare record's error."""
-    rec = _tuning("wrist-s1-low-bike")
+    rec = need("wrist-s1-low-bike")
     x, fs = record_data(rec)
     ref, spans = annotated_beats(rec, len(x), fs), trusted_spans(rec)
     sway = np.std(x) * np.sin(2 * np.pi * 0.6 * np.arange(len(x)) / fs)
@@ -85,7 +85,7 @@ def test_the_tracker_is_not_confident_on_the_arm_swing():
     """s1-walk (tuning): after its first windows the tracked rate sits on the arm swing's
     peak (the ECG there says 56-59 bpm where it is readable); it must not be reported as
     a confident rate (the seat's motion_report gives none then)."""
-    rec = _tuning("wrist-s1-walk")
+    rec = need("wrist-s1-walk")
     x, fs = record_data(rec)
     end, hr, _, sure = track_hr(x, fs, motion_axes(rec))
     assert not sure[end >= 14].any() and sure[end < 14].all()
@@ -135,18 +135,12 @@ def test_bad_input_is_refused_in_one_line():
         GuidedPpg(FS).push(np.array([0.0, np.nan]))
 
 
-def _tuning(name):
-    rec = record(name)
-    if not available(rec):
-        pytest.skip(f"{name} is not in cache/heart-corpus")
-    return rec
-
 
 def test_on_the_tuning_ride_the_tracker_and_its_beats_beat_the_bare_detector():
     """wrist-s1-low-bike (tuning): the pedals at ~56/min, the heart at ~75. Figures when
     written: tracked HR 2.3 bpm off the ECG's per window; beats F1 0.634 (detector 0.436,
     NeuroKit2 0.500), HR -2.1 bpm (detector -11.4); docs/signal-validation.md."""
-    rec = _tuning("wrist-s1-low-bike")
+    rec = need("wrist-s1-low-bike")
     x, fs = record_data(rec)
     ref, spans, axes = annotated_beats(rec, len(x), fs), trusted_spans(rec), motion_axes(rec)
     assert track_error(x, fs, axes, ref, spans)["mae_bpm"] < 4.0
@@ -167,7 +161,7 @@ def test_signal_hr_reports_the_tracked_rate_beside_the_detectors_headline(tmp_pa
     from empathy.edge.ppg_motion_cancel import cancel_motion
     from empathy.edge.signal_cli import _beats
 
-    rec = _tuning("wrist-s1-low-bike")
+    rec = need("wrist-s1-low-bike")
     x, fs = record_data(rec)
     axes = motion_axes(rec)
     t = np.arange(len(x)) / fs
@@ -235,7 +229,7 @@ def test_the_corpus_scores_the_detector_as_ours_and_the_guided_beats_beside():
     from empathy.edge.heart_page import TRACKED, summary
     from empathy.edge.heart_validation import score_record
 
-    rec = _tuning("wrist-s1-low-bike")
+    rec = need("wrist-s1-low-bike")
     x, fs = record_data(rec)
     r = score_record(rec)
     assert np.array_equal(r["beats"]["ours"], waveform_peaks(x, fs, "ppg").idx / fs)

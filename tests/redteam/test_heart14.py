@@ -3,21 +3,15 @@ switch it is hooked behind, edge/ppg_floor.py, beat_score.t_wave_free), with rea
 signals: corpus records and the stress generator."""
 
 import numpy as np
-import pytest
 
 from empathy.edge.beat_score import t_wave_free
 from empathy.edge.features import SeatFeatures
 from empathy.edge.heart import waveform_peaks
-from empathy.edge.heart_corpus import annotated_beats, available, record, record_data
+from empathy.edge.heart_corpus import annotated_beats, record_data
 from empathy.sensors.base import Waveform
 from empathy.wire import Flag
+from corpus_records import need
 
-
-def _need(name):
-    rec = record(name)
-    if not available(rec):
-        pytest.skip(f"{name} not in the corpus cache")
-    return rec
 
 
 def test_an_ecg_seat_with_a_clean_lead_keeps_its_contact_bit():
@@ -27,7 +21,7 @@ def test_an_ecg_seat_with_a_clean_lead_keeps_its_contact_bit():
     the outer stream's own last candidate never moved, so a clean MIT-BIH 100 lead at
     360 Hz in 1-s chunks lost its CONTACT bit in 58 of its first 60 s (the seat read as
     empty). A lead pulled off (flat) must still lose it."""
-    x, fs = record_data(_need("mitdb-100"))
+    x, fs = record_data(need("mitdb-100"))
     seat, n, t0 = SeatFeatures(), int(fs), 1_000_000
     lost = []
     for i in range(0, int(60 * fs), n):
@@ -42,7 +36,7 @@ def test_an_ecg_seat_with_a_clean_lead_keeps_its_contact_bit():
 
 
 def _ecg100():
-    rec = _need("mitdb-100")
+    rec = need("mitdb-100")
     x, fs = record_data(rec)
     return x, fs, annotated_beats(rec, len(x), fs)
 
