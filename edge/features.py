@@ -74,6 +74,8 @@ class _WaveBeats:
         self.tracked: Optional[tuple[float, Optional[float], bool]] = None
         self.gap_end_us: Optional[float] = None  # after a bridged gap, till its first beat
         self.gaps = 0
+        self.n = 0  # samples pushed (the stream's index of the next)
+        self.moved = -1  # the stream index of the last sample unlike the one before it
 
     def fits(self, r: Waveform) -> bool:
         """The chunk goes on this stream: it follows, or it comes after a short gap (a
@@ -88,6 +90,13 @@ class _WaveBeats:
         """True if the chunk held a beat worth the name (someone is there)."""
         self.clock.follow(r.ts_us, np.size(r.samples))
         beats = self.stream.push(r.samples)
+        x = np.asarray(r.samples, np.float64)
+        if x.size:  # (a lead off sits on the front end's rail: see lost_contact)
+            before = x[:1] if self.n == 0 else np.asarray([self.last_sample])
+            changed = np.flatnonzero(np.diff(x, prepend=before))
+            if changed.size:
+                self.moved = self.n + int(changed[-1])
+            self.last_sample, self.n = float(x[-1]), self.n + x.size
         if self.tracker is not None:
             for n, hr, m, sure in self.tracker.push(r.samples):
                 self.tracked = (float(self.clock.time_us(n)), hr if sure else None, m)
@@ -109,11 +118,12 @@ class _WaveBeats:
         if end_us < now_us - LOST_GAP_S * 1e6 or end_us - self.clock.t0 < LOST_GAP_S * 1e6:
             return False  # the waveform stopped (a gap, not contact) or just started
         # the detector's last candidate, before it is confirmed (a stream's first beats are
-        # held back for seconds; contact is there all the same): an ECG stream's band switch
-        # gathers its first window before it detects anything, and can't tell either
+        # held back for seconds; contact is there all the same); an ECG stream's band switch
+        # gathers its first window before it detects anything: till then only a raw line
+        # that stopped moving (a lead off on its rail) tells
         last = self.stream.last_candidate()
         if last is None:
-            return False
+            last = self.moved
         last_us = self.clock.time_us(max(last, 0))
         return end_us - last_us >= LOST_GAP_S * 1e6
 

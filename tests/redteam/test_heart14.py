@@ -35,6 +35,23 @@ def test_an_ecg_seat_with_a_clean_lead_keeps_its_contact_bit():
     assert not seat.estimate(t0 + int((60 + 8) * 1e6))["flags"] & Flag.CONTACT
 
 
+def test_an_ecg_seat_flat_from_its_start_loses_its_contact_bit_as_soon_as_any_seat():
+    """A seat plugged in with its electrodes off: the front end sits on its rail (a flat
+    line). While the band switch gathers its first 10-s window there is no candidate to
+    judge by, and the seat kept CONTACT for those 10 s; a flat raw line says it by itself,
+    after the LOST_GAP_S any stream needs (a clean lead still keeps it: test above)."""
+    from empathy.edge.hrv import LOST_GAP_S
+
+    fs, n, t0 = 360.0, 360, 1_000_000
+    seat, flat = SeatFeatures(), np.full(n, 512.0)
+    lost_at = None
+    for k in range(9):
+        seat.add(Waveform(t0 + int(k * 1e6), "ecg", fs, flat))
+        if lost_at is None and not seat.estimate(t0 + int((k + 1) * 1e6))["flags"] & Flag.CONTACT:
+            lost_at = k + 1
+    assert lost_at is not None and lost_at <= LOST_GAP_S + 1
+
+
 def _ecg100():
     rec = need("mitdb-100")
     x, fs = record_data(rec)
