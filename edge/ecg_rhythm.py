@@ -51,7 +51,7 @@ FIT, FIT_SUM = 0.15, 0.2  # without it, the next two beats this close to the rhy
 class RhythmPick:
     """Push an ECG stream's beats (in order), get them back less the extra ones."""
 
-    def __init__(self, contrast_before=lambda i: 0.0):
+    def __init__(self, contrast_before):
         self.contrast_before = contrast_before  # ecg_band.BandSwitch.contrast_before
         self.kept: deque = deque(maxlen=STEADY_BEATS + 1)  # the last beats given out
         self.held: list[tuple[int, float, int]] = []  # (idx, sqi, peak) waiting, in order

@@ -76,6 +76,7 @@ class _WaveBeats:
         self.gaps = 0
         self.n = 0  # samples pushed (the stream's index of the next)
         self.moved = -1  # the stream index of the last sample unlike the one before it
+        self.last_sample: Optional[float] = None  # (while noted: _note_moves)
 
     def fits(self, r: Waveform) -> bool:
         """The chunk goes on this stream: it follows, or it comes after a short gap (a
@@ -90,13 +91,9 @@ class _WaveBeats:
         """True if the chunk held a beat worth the name (someone is there)."""
         self.clock.follow(r.ts_us, np.size(r.samples))
         beats = self.stream.push(r.samples)
-        x = np.asarray(r.samples, np.float64)
-        if x.size:  # (a lead off sits on the front end's rail: see lost_contact)
-            before = x[:1] if self.n == 0 else np.asarray([self.last_sample])
-            changed = np.flatnonzero(np.diff(x, prepend=before))
-            if changed.size:
-                self.moved = self.n + int(changed[-1])
-            self.last_sample, self.n = float(x[-1]), self.n + x.size
+        n0, self.n = self.n, self.n + np.size(r.samples)
+        if self.stream.last_candidate() is None:  # only then does lost_contact read it
+            self._note_moves(np.asarray(r.samples, np.float64), n0)
         if self.tracker is not None:
             for n, hr, m, sure in self.tracker.push(r.samples):
                 self.tracked = (float(self.clock.time_us(n)), hr if sure else None, m)
@@ -110,6 +107,17 @@ class _WaveBeats:
             if not m:
                 self.heart.add_beats((t,), (q,))
         return bool(np.any(np.asarray(beats.sqi) >= MIN_HEART_QUALITY))
+
+    def _note_moves(self, x: np.ndarray, n0: int) -> None:
+        """Where the raw line last moved (a lead off sits on the front end's rail); x
+        starts at stream index n0."""
+        if not x.size:
+            return
+        before = x[:1] if self.last_sample is None else np.asarray([self.last_sample])
+        changed = np.flatnonzero(np.diff(x, prepend=before))
+        if changed.size:
+            self.moved = n0 + int(changed[-1])
+        self.last_sample = float(x[-1])
 
     def lost_contact(self, now_us: int) -> bool:
         """Samples keep coming but no pulse for LOST_GAP_S: the sensor is off the skin
