@@ -90,7 +90,7 @@ def test_every_flag_combination_of_heart_rate_measurement(bluez, strap_a):
     for wide, contact, energy, n_rr in itertools.product(
             (False, True), (None, False, True), (None, 1234), (0, 1, 4)):
         rr = [700 + 37 * i for i in range(n_rr)]
-        hr = 0x1A4 if wide else 88
+        hr = 0x10B if wide else 88  # 267 bpm in the 16-bit form
         value = hrs.measurement_encode(hr, rr, contact=contact, energy_kj=energy, wide=wide)
         assert bluez.strap_a.notify(value)
         sent.append((hr, contact, energy, rr))
@@ -120,6 +120,13 @@ def test_location_battery_and_bad_values(bluez, strap_a):
     got = collect(strap_a, lambda out: any(isinstance(r, HeartRate) for r in out))
     assert strap_a.stats()["rejected"] == rejected + 1
     assert [r.rr_ms for r in got if isinstance(r, Beat)] == [1000.0]
+    # values no heart makes: 420 bpm, an RR of 0 and one of 64 s; the good RR between stays
+    assert bluez.strap_a.notify(hrs.measurement_encode(420, [0, 1024, 65535]))
+    assert bluez.strap_a.notify(hrs.measurement_encode(62, [990]))
+    got = collect(strap_a, lambda out: any(isinstance(r, HeartRate) for r in out))
+    assert [r.hr_bpm for r in got if isinstance(r, HeartRate)] == [62]
+    assert [r.rr_ms for r in got if isinstance(r, Beat)] == pytest.approx([1000.0, 990 / 1.024])
+    assert strap_a.stats()["rejected"] == rejected + 4
 
 
 def test_strap_that_drops_out_mid_stream_comes_back(bluez, strap_a):

@@ -46,6 +46,10 @@ HR_SERVICE = f"0000{hrs.SERVICE:04x}-0000-1000-8000-00805f9b34fb"
 MEASUREMENT = f"0000{hrs.MEASUREMENT:04x}-0000-1000-8000-00805f9b34fb"
 BODY_LOCATION = f"0000{hrs.BODY_LOCATION:04x}-0000-1000-8000-00805f9b34fb"
 BATTERY_LEVEL = f"0000{hrs.BATTERY_LEVEL:04x}-0000-1000-8000-00805f9b34fb"
+# what a human heart can do: a strap's figure or interval outside it is a broken value,
+# not a heartbeat (0 bpm is the strap's own "no reading" and stays)
+HR_MAX_BPM = 300
+RR_RANGE_MS = (200.0, 6000.0)
 RETRY_MIN_S = 0.2
 
 _loop: Optional[asyncio.AbstractEventLoop] = None
@@ -73,12 +77,14 @@ async def scan_straps(timeout_s: float = 5.0) -> list[dict]:
 
 def beats_from(rr_1024: list[int], arrival_us: int, last_beat_us: int) -> list[Beat]:
     """Stamp a notification's RR intervals: the last one ended at arrival, each earlier one
-    ended where the next began; never at or before the previous notification's last beat."""
+    ended where the next began; never at or before the previous notification's last beat.
+    An interval no heart makes (RR_RANGE_MS) is left out; the others keep their times."""
     out, t = [], arrival_us
     for rr in reversed(rr_1024):
         out.append(Beat(t, rr * 1000.0 / 1024.0))
         t -= rr * 1_000_000 // 1024
     out.reverse()
+    out = [b for b in out if RR_RANGE_MS[0] <= b.rr_ms <= RR_RANGE_MS[1]]
     for i, b in enumerate(out):  # a late notification must not reorder beats
         floor = (out[i - 1].ts_us if i else last_beat_us) + 1
         if b.ts_us < floor:
@@ -291,10 +297,19 @@ class BleSource:
             self._q.put(Health(t, self.sensor, contact=m["contact"],
                                battery_pct=float(self.info.get("battery_pct", -1)),
                                fault="" if m["contact"] else "no skin contact"))
-        self._q.put(HeartRate(t, float(m["hr_bpm"]), m["contact"], m["energy_kj"]))
+        if m["hr_bpm"] <= HR_MAX_BPM:
+            self._q.put(HeartRate(t, float(m["hr_bpm"]), m["contact"], m["energy_kj"]))
+        else:
+            self.rejected += 1
+            log.warning("heart rate out of range", extra={"url": self.url, "bpm": m["hr_bpm"]})
         if pmd.ECG in self.pmd_active:
             return  # the edge finds the R-peaks in the ECG itself
-        for b in beats_from(m["rr_1024"], t, self._last_beat_us):
+        beats = beats_from(m["rr_1024"], t, self._last_beat_us)
+        if len(beats) < len(m["rr_1024"]):
+            self.rejected += len(m["rr_1024"]) - len(beats)
+            log.warning("RR interval out of range", extra={"url": self.url,
+                                                           "rr_1024": m["rr_1024"]})
+        for b in beats:
             self._q.put(b)
             self._last_beat_us = b.ts_us
 
