@@ -363,9 +363,10 @@ PASSES: list[tuple[str, list[tuple[str, list[str]]]]] = [
 def passes_section() -> list[str]:
     """PASSES as markdown: a heading per pass, a bold line per part, a bullet per change."""
     lines = [f"## {TITLE}", "",
-             "Oldest first, from the fourth pass (the eighth is not in this account). Each bullet "
-             "is one change or one finding: what it was tuned on, its figures, what it did to "
-             "the held-out records; 'Tried, not kept' marks what was not kept.", ""]
+             "Oldest first: what was seen before the fourth pass, then pass by pass (the eighth "
+             "is not in this account). Each bullet is one change or one finding: what it was "
+             "tuned on, its figures, what it did to the held-out records; 'Tried, not kept' "
+             "marks what was not kept.", ""]
     for name, parts in PASSES:
         lines += [f"### {name}", ""]
         for part, bullets in parts:
