@@ -6,7 +6,8 @@ detector side by side, tuning and held-out records apart, and by beat type on th
 MIT-BIH excerpts (`beat_types`); the real ECG tuning record with
 known troubles laid on (`ecg_stress`); and the RR artefact corrector on real RR series with
 injected artefacts beside NeuroKit2 (`rr_validation`). Every number is computed here;
-the tables are laid out by `heart_page`, the account of the records is `heart_notes`.
+the tables are laid out by `heart_page`, the account of the records is `heart_notes`, the
+history of issue 19's passes (at the page's end) is `heart_passes`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from empathy.edge.heart_notes import records_section
 from empathy.edge.heart_page import (TRACKED, annotated_tuning_section, annotation_section,
                                      detail, plausible_section, pulse_section, summary,
                                      wrist_section)
+from empathy.edge.heart_passes import passes_section
 from empathy.edge.motion import motion_gate
 from empathy.edge.ppg_guide import guided_beats
 from empathy.edge.ppg_motion_validation import page_section as wrist_acc_section
@@ -218,7 +220,7 @@ def write_page(out_dir: Path) -> Path:
         lines.append(f"| {name} | {m.f1:.3f} | {m.se:.3f} | {m.ppv:.3f} | {ho:.1f} / {ht:.1f} |")
     out_dir.mkdir(parents=True, exist_ok=True)
     page = out_dir / "heart-corpus.md"
-    page.write_text("\n".join(lines + [""] + rr) + "\n")
+    page.write_text("\n".join(lines + [""] + rr + [""] + passes_section()) + "\n")
     return page
 
 

@@ -1,0 +1,374 @@
+"""The heart corpus page's history of issue 19's passes: what each change was tuned on, what
+it did to which record, which held-out figures were seen, and what was tried and not kept
+(the audit trail of what the held-out figures are worth). Text only; edge/heart_validation.py
+writes it at the end of the page. A new pass is one more entry at the end of PASSES."""
+
+from __future__ import annotations
+
+from empathy.edge.heart_page import TRACKED
+
+TITLE = "How the detectors got here: issue 19's passes"
+ANCHOR = "#how-the-detectors-got-here-issue-19s-passes"  # the title's link on GitHub
+
+# (pass, [(part, bullets)]), oldest first; part "" where a pass has one part.
+PASSES: list[tuple[str, list[tuple[str, list[str]]]]] = [
+    ("Before the fourth pass", [("", [
+        "pyhrv-bitalino-ecg's one miss (its last beat, 60 ms before the record ends) was known "
+        "before `finish()` learnt to keep a last beat whose QRS is complete but whose block is "
+        "cut off.",
+        "That change was built and tested on tuning records only (cut 30-150 ms after R peaks, "
+        "and at random places). The held-out figure after it is no longer a blind one.",
+        "bsn-bvp-motion's figures (F1 0.892 against NeuroKit2's 0.955, HR +2.1 bpm) were seen "
+        "in earlier sessions.",
+    ])]),
+    ("Fourth pass: motion-robust PPG", [("", [
+        "Rhythm-walking search-back over gaps of 1.66-4.5 beats; a flat line's ADC flicker is "
+        "no pulse. Tuned on the PPG tuning records only.",
+        "bsn-bvp-motion (held out): left as it was.",
+        "The search-back is shared with ECG. On the ECG tuning records nothing changed. On "
+        "mitdb-208 (held out) the F1 against the consensus stayed 0.981; the HR error went "
+        "from +2.6 to +3.0 bpm.",
+    ])]),
+    ("Fifth pass", [("", [
+        "mitdb-208's figures against its expert annotation were first computed, before the "
+        "pass's one detector change.",
+        "That change: a pulse back after a drop-out to the signal's floor is looked for a "
+        "little further (`_back_from_floor`). Built on heartpy-data3 (tuning); checked on the "
+        "other tuning records and the simulated motion recordings.",
+        "The held-out figures are the same after it as before.",
+    ])]),
+    ("Sixth pass: ECG tuned on the MIT-BIH tuning excerpts", [("", [
+        "Tuned on the MIT-BIH tuning excerpts only: a raw peak up to 150 ms before the filtered "
+        "one; a fifth of the recent heights for a search-back beat; 0.3 of them past a 360 ms "
+        "T-wave window.",
+        "The held-out records were scored once, when this page was written after it. The "
+        "figures were not iterated on.",
+        "What the 150 ms reach cost: on the simulated ECG with motion in "
+        "docs/signal-validation.md (`python -m empathy.edge.signal_validation docs/`, exact "
+        "truth, 50 ms tolerance) F1 went from 0.898 to 0.874 with the same heart rate (beats "
+        "placed on motion spikes before the R wave).",
+    ])]),
+    ("Seventh pass", [("", [
+        "Mended the sixth pass's cost: a peak found only in the early reach must stand 1.5 "
+        "times the usual window's (seed 5: 0.901). Tuned on the simulated motion ECG and the "
+        "ECG tuning records (unchanged), without looking at mitdb-208.",
+        "Added the wrist PPG records with their ECG reference. Held out: wrist-s2-high-bike "
+        "and wrist-s8-walk, chosen before any PPG detector ran on them. No PPG detector change "
+        "followed.",
+        "Then added bidmc-01: held out from the start, first scored when this page was "
+        "written.",
+        "The held-out figures on this page were then computed once, when it was written. The "
+        "PPG held-out ones (bsn-bvp-motion, the wrist records) are of the PPG detector as the "
+        "sixth pass left it.",
+    ])]),
+    ("Ninth pass", [("", [
+        "Added tpcp's other six MIT-BIH records and SVDB 800. Split by record type before any "
+        "detector ran on them: tuning 100, 116, 123; held out 102 (paced), 114 (PVCs on V5), "
+        "121 (sinus) and svdb-800.",
+        "Tuned the ECG detector on the nine MIT-BIH tuning excerpts only: a block's height for "
+        "the T-wave gates is its band-passed peak from 48 ms before it opens (MIT-BIH 123's "
+        "interpolated PVC).",
+        "Every held-out record was scored once, when this page was written after it.",
+    ])]),
+    ("Tenth pass", [("", [
+        "Added MIT-BIH 101, 107 and 109 (tuning, lead V1).",
+        "ECG, tuned on the ECG tuning records only: a beat-wide window of 0.5 s (MIT-BIH 107's "
+        "PVC after a wide paced beat).",
+        "PPG, only where PPG runs: a weak pulse where the rhythm puts the next beat is let in "
+        "(docs/signal-validation.md, 'PPG: weak pulses in their place'). Tuned on the PPG "
+        "tuning records, on clean tuning PPG with artefacts laid on (`edge/ppg_artefacts.py`) "
+        "and on the simulated motion PPG.",
+        "The held-out records were scored once after each change.",
+        "Last change: an ECG stream chooses its detection band on its first 10 s "
+        "(`edge/ecg_band.py`): 20-45 Hz where narrow-band interference hides the QRS in 5-20 "
+        "Hz. Built on MIT-BIH 101; every other ECG tuning record's beats unchanged.",
+        "Scored once on the held-out records: none chose the higher band, and their beats are "
+        "as before it.",
+    ])]),
+    ("Eleventh pass", [("", [
+        "The band choice is re-made on every 10-s window of a stream, with hysteresis: back to "
+        "5-20 Hz only on a low-band contrast of 9 or where 20-45 Hz shows beats less clearly. "
+        "Built on MIT-BIH 101 streamed from later starts.",
+        "No window of any other ECG record, tuning or held out, calls for the higher band. "
+        "Every record's beats, 101's included, are bit-identical to before it (checked by "
+        "digest; the held-out records scored once after it).",
+        "The ECG and PPG changes leave each other's beats bit-identical; the figures here are "
+        "of all of them together.",
+        "Added, with no detector change, the first minute of ten more MIT-BIH records: tuning "
+        "203 and 210; held out 111, 201, 212, 213, 214, 217, 219 and 228 (the tenth pass's "
+        "split by record, written down before any detector ran on them).",
+        "Then the first minute of seven records in no list of that split: 103, 113, 202, 209, "
+        "215, 221, 222, all held out, written down before any detector ran on them.",
+        "Then MIT-BIH 118 whole (3 min, tuning) and four Noise Stress Test records made from "
+        "it with recorded electrode-motion noise (tuning, as 118 is).",
+        "Every held-out minute was scored once, when it was added. They are a minute each, "
+        "the record's first: few beats per record (53-113), so the pooled figures lean on the "
+        "longer excerpts' counts.",
+        "Then tuned the ECG detector on the ECG tuning records only: a premature complex that "
+        "opened no block before a short pause (MIT-BIH 203's and 210's PVCs). Every other "
+        "tuning record and stress case unchanged.",
+        "The held-out records, scored once after it: their beats are as before it.",
+    ])]),
+    ("Twelfth pass", [
+        ("Finger PPG", [
+            "Tried, not kept: of two candidates within the refractory time, a later one under "
+            "1.25 times as tall no longer replaced an earlier one nearer the rhythm's place "
+            "(heartpy-data3's second wave at 312.8 s). Built on the PPG tuning records. It "
+            "left the finger tuning records' F1 and HR against the consensus unchanged and was "
+            "mixed on the wrist tuning records. The held-out wrist records, scored once with "
+            "it: wrist-s8-walk 0.600 (0.625 without), wrist-s2-high-bike 0.373 as without.",
+            "Changed the PPG detector only where PPG runs, for pulses after a drop-out to the "
+            "floor: across one, search-back looks from 1.3 beat intervals on and reads the raw "
+            "waveform where the band-passed one shows no peak. Built on heartpy-data3 and "
+            "systole-ppg (tuning) and on drop-outs laid on the clean tuning PPG "
+            "(`ppg_artefacts --dropouts`).",
+            "Every held-out record's beats, PPG and ECG, are bit-identical to before the pass "
+            "(checked by digest, and scored once after it).",
+            "heartpy-data2 is scored again from the end of its loose start (45 s, as its "
+            "description says; 'PPG: where the consensus cannot be right'). No detector change "
+            "for it.",
+        ]),
+        ("ECG", [
+            "Added three PVC-heavy tuning excerpts: 200's first minute, 207's first 40 s before "
+            "its ventricular flutter, 3 min of 106's V1. Chosen by the annotation's V count and "
+            "written down before any detector ran on them.",
+            "Tuned the ECG detector on the ECG tuning records only. In 20-45 Hz no "
+            "premature-complex exceptions past 360 ms (MIT-BIH 101's interference ripples). A "
+            "search-back beat must be 0.38 as steep as the last beat (the PVC's T wave found in "
+            "the pause after it on 106's V1).",
+            "The held-out records, scored once after it: their beats are bit-identical to "
+            "before it (checked by digest).",
+        ]),
+        ("Wrist PPG with the accelerometer", [
+            "Built a spectral heart-rate tracker (`edge/ppg_track.py`, TROIKA/WFPV-style) and "
+            "beats placed by its rate while the wrist moves (`edge/ppg_guide.py`). Tuned on the "
+            "three wrist tuning records and the simulated motion PPG only. Every other record's "
+            "beats bit-identical (digest).",
+            "The two held-out wrist records, scored once after: the tracker locked onto the "
+            "pedalling (s2-high-bike, 42 bpm against the ECG's 93-106) and a movement harmonic "
+            "(s8-walk, 147-160 against 71-81) from its first window and never let go (tracked "
+            "HR 58 and 77 bpm off).",
+            "So the guided beats were no better there (F1 0.379 against 0.373, HR -65.8 bpm) or "
+            "worse (0.558 against 0.625, HR +58.4 bpm; docs/signal-validation.md).",
+            "Second part, with those two records seen and no fresh wrist record to be had: the "
+            "tracker was changed on the tuning records only (a true, non-movement first peak; "
+            "a confidence flag; tuning figures unchanged). On the seen records after, s8-walk "
+            f"got worse still (the `{TRACKED}` rows above). That is no blind test.",
+            "The tracker and its beats did not generalise. They ship only as an experimental "
+            "side output (`signal hr --acc`'s `motion.tracked`, the seat's motion report, those "
+            "rows), never the headline. Ours on the wrist records is the detector's beats, as "
+            "before the pass.",
+            "Making them the headline would need fresh wrist records scored blind (the export's "
+            "other 14 CSVs could not be had offline) and a start that waits for the PPG's and "
+            "the movement's spectra to agree before it locks on.",
+        ]),
+        ("PPG data", [
+            "Added 4 min of two more ICU patients' finger PPG with lead II: PhysioNet/CinC "
+            "Challenge 2015 records v102s (tuning) and a103l (held out; the split written down "
+            "and committed before any PPG detector ran on them). Their reference is lead II's R "
+            "peaks, as for bidmc-01.",
+            "Nothing else with an ECG or pulse reference and a clear licence could be found "
+            "offline, no other BIDMC record among them.",
+            "On v102s ours was not below the best peer: F1 0.978 against NeuroKit2's 0.976. 8 "
+            "of our 11 misses, shared by every detector, are reference beats the ECG peers put "
+            "on tall T waves. So the PPG detector was not changed; every record's beats are as "
+            "before.",
+            "a103l and bidmc-01 were scored once: a103l ours 0.965 against NeuroKit2's 0.975; "
+            "bidmc-01 as before.",
+        ]),
+        ("ECG in electrode-motion noise", [
+            "Tuned on NSTDB 118e06/e12/e00 and 106's V1 only. In noise (band-passed signal over "
+            "the height gate at least 15 % of the last 2 s) a beat under 0.65 intervals after "
+            "one in the rhythm gives way to a candidate where the rhythm puts the beat.",
+            "118e06 F1 0.928 -> 0.951, HR +9.4 -> +6.0; 118e12 0.983 -> 0.988; 118e00 0.803 -> "
+            "0.808; 106's V1, whose bigeminy keeps no regular interval, unchanged.",
+            "Tried, not kept: refusing such beats outright lost as many true beats as it "
+            "dropped extra ones.",
+            "Every held-out record's beats are bit-identical to before it (digest), so their "
+            "figures are unchanged.",
+        ]),
+    ]),
+    ("Thirteenth pass", [
+        ("ECG speed and electrode motion", [
+            "First placed each call's ECG beats on the raw waveform all at once. Every record's "
+            "beats bit-identical (digest).",
+            "Then, tuned on the ECG tuning records only: a noisy 10-s window takes 20-45 Hz "
+            "where fresh detectors' beats there are fewer, with no gap, and the 5-20 Hz ones "
+            "break the rhythm. Electrode motion lies mostly under 20 Hz: why SWT's 22-45 Hz "
+            "wavelet band did better on 118e12.",
+            "118e12 F1 0.988 -> 1.000, HR +2.0 -> +0.0; 118e06 0.951 -> 0.979, +6.0 -> +3.3; "
+            "118e00 0.808 -> 0.849, +17.0 -> +12.4. Every other tuning record and stress case "
+            "unchanged.",
+            "106's V1, whose muscle noise fills 20-45 Hz: unchanged at HR +5.4. 3-12 Hz "
+            "throughout gave it only +3.7.",
+            "Scored once after it, the held-out records' beats are where they were. But MIT-BIH "
+            "114 took 20-45 Hz for 100-110 s: the rule fires off the NSTDB records too. The "
+            "same 169 beats at the same samples, 9 quality values higher; F1 0.997, HR +0.0 as "
+            "before.",
+        ]),
+        ("PPG under motion", [
+            "Laid bursts of hand motion on the clean tuning PPG (`ppg_artefacts --motion`: "
+            "0.5-4 Hz broadband motion, baseline jumps, the pulse's amplitude modulated; scored "
+            "beside NeuroKit2 and HeartPy).",
+            "Found there and on `--dropouts` why ours lost pulses NeuroKit2 kept: a candidate "
+            "whose raw top lay past the refine window was dropped as a slope; search-back "
+            "looked for the first pulse after a drop-out's return a whole interval on; a pulse "
+            "of small rise in the rhythm's place failed the rise check; pulses after motion "
+            "stayed under motion's heights until 2 s without a beat (now 1.5 s).",
+            "Mended on tuning material only. Motion, 5 seeds: misses 102 -> 94 on pyphysio-bvp "
+            "and 224 -> 189 on systole-ppg (NeuroKit2 65 and 170). Drop-outs, 10 seeds: 47 -> 28 "
+            "and 89 -> 40 (NeuroKit2 17 and 37). systole-ppg 378 of 379. Every ECG record's "
+            "beats bit-identical by digest.",
+            "Then the held-out records were scored once: bsn-bvp-motion F1 0.892 -> 0.909 (95 % "
+            "interval 0.82-0.97; NeuroKit2 0.955; HR error +2.1 -> +4.2 bpm), bidmc-01 0.975 -> "
+            "0.976, cinc15-a103l 0.965 -> 0.967, wrist-s2-high-bike 0.373 -> 0.429, "
+            "wrist-s8-walk 0.625 -> 0.636. The gap to NeuroKit2 narrowed but did not close.",
+            "Most motion misses left are pulses whose energy block never opened or whose beat "
+            "went to motion's bump 0.3-0.5 s away (the causal, trailing averages), not a gate "
+            "refusing them.",
+        ]),
+        ("Muscle noise (ECG)", [
+            "Tuned on 106's V1, NSTDB 118 and the stress cases.",
+            "Tried, not kept: on 106's V1, QRS templates (the median normal and PVC beat of its "
+            "clean first 2 min) correlate 0.12-0.82 with the 14 extra beats of the noise bursts "
+            "at 133-165 s and -0.30-0.90 with the 46 true ones.",
+            "Tried, not kept: an expectation from the interval two back (bigeminy) fails, as the "
+            "burst's extra beats are among those intervals. 106's V1 is as before.",
+            "In the stress case 'electrode motion' 12 of the 13 extra beats were one-sample "
+            "steps where `ecg_stress` starts or ends a burst's sine at a random phase. A "
+            "candidate on a step that does not jump back (a pacing spike does) is now refused: "
+            "13 extra beats -> 4, F1 0.961 -> 0.983, HR 82.2 -> 79.9 bpm (80.0). A trouble of "
+            "the simulation more than of recorded electrode motion.",
+            "Merged after the band switch above, it took one extra beat off 118e00 (F1 0.849 -> "
+            "0.851, HR +12.4 -> +12.0 bpm). Every other corpus record's beats bit-identical "
+            "(digest), held-out ones included.",
+        ]),
+    ]),
+    ("Fourteenth pass", [
+        ("ECG in electrode-motion noise (`edge/ecg_rhythm.py`)", [
+            "Tuned on the ECG tuning records and stress cases only. An early beat (under 0.75 "
+            "intervals) of poor shape (quality under 0.75) in a steady rhythm is judged once the "
+            "two beats after it are known. It is dropped where without it they keep the rhythm "
+            "(within 0.15 of its place each, 0.2 together).",
+            "118e06 F1 0.979 -> 0.998, HR +3.3 -> +0.3 bpm. 118e00 0.851 -> 0.853, +12.0 -> "
+            "+11.7 (its rhythm is seldom steady and most extra beats stand in a true beat's "
+            "place). MIT-BIH 101 0.974 -> 0.979, +1.0 -> +0.3.",
+            "Every other tuning record, stress case, PPG and held-out record bit-identical "
+            "(digest). 106's V1 is unchanged (bigeminy: no steady rhythm).",
+            "Tried, not kept: 50-150 Hz energy over the 5-20 Hz peak does not tell 106's V1's "
+            "burst's extra beats (0.11-0.41) from the true ones there (0.01-0.33). Nothing was "
+            "built on it.",
+            "Tried, not kept: `ecg_band` calling a window noisy from 0.11 of it over the height "
+            "gate (not 0.12) took 118e00 to 20-45 Hz 10 s sooner (F1 0.874, HR +8.4). But "
+            "MIT-BIH 107 (paced) streamed from 9 s took it too, at 159 s, where it lost a paced "
+            "beat.",
+        ]),
+        ("References (no detector changed; every record's beats bit-identical)", [
+            "Checked three references that kept ours from the goal, from the waveforms, the "
+            "annotations and the peers, not from our beats.",
+            "cinc15-v102s: 41 of lead II's 446 reference beats are tall T waves the ECG peers "
+            "took for beats. They lie 256-336 ms after a QRS whose burst-like complex is about "
+            "20 times as steep, with a finger pulse after the QRS only. 9 of them are in the "
+            "trusted spans, where 8 were among our 11 misses.",
+            "So every ECG-derived reference now leaves out Pan & Tompkins' T waves ('PPG against "
+            "a simultaneous ECG'). v102s: ours F1 0.978 -> 0.990 and HR -3.4 -> +0.0 bpm, "
+            "NeuroKit2 0.976 -> 0.988 (-3.7 -> -0.4), MSPTDfast 0.973 -> 0.984 (-3.7 -> -0.4), "
+            "HeartPy 0.722 -> 0.729 (+28.8 -> +32.1). PPG tuning pooled: ours 0.9486 -> 0.9501, "
+            "NeuroKit2 0.9392 -> 0.9406.",
+            "The rule takes 3 beats (1 once a recurring T wave was required, below) off "
+            "wrist-s2-high-bike (held out; chest-electrode noise outside its trusted spans, "
+            "scoring nothing) and none off the other ECG-referenced records. So the held-out "
+            "figures are as before.",
+            "Tried, not kept: the peer-offset-aligned consensus (noise-detector-clean, in "
+            "**Reference** above). It was chosen against the annotated tuning excerpts "
+            "(consensus against annotation F1 0.9445 -> 0.9537; a consensus of votes within "
+            "±150 ms of their median 0.9499).",
+            "On the held-out annotated excerpts it came out only 0.9841 -> 0.9854 (Se up, +P "
+            "0.9808 -> 0.9793). On noise-detector-clean it took the 0.51 s QRS in only through "
+            "the start-up firings (at 0.568 s) and made a beat with no QRS at 7.53 s (a split of "
+            "the 7.60 s QRS's votes). So the consensus was not changed.",
+            "The ECG tuning records are now pooled without the NSTDB records, and those alone "
+            "too.",
+            "heartpy-data2's and data3's consensus was left as it is ('PPG: where the consensus "
+            "cannot be right').",
+        ]),
+        ("PPG under motion and drop-outs (tuning material only)", [
+            "Tried, not kept: the look-ahead the thirteenth pass pointed to. Centred energy "
+            "averages (the short one read 0.15-0.28 s behind the long one, as Elgendi's centred "
+            "pair; a beat 0.28 s later) cut misses under motion on pyphysio-bvp "
+            "(`ppg_artefacts --motion`, 10 seeds: 168 -> 152) but added more extra beats (197 -> "
+            "235; systole-ppg F1 0.761 -> 0.746). The same with the early-beat rule of ECG in "
+            "noise too. None was kept.",
+            "Most motion misses left are beats placed on motion's later raw top (the "
+            "candidate's band-passed peak itself came 0.1-0.2 s late: 122 of systole-ppg's 378) "
+            "or pulses with no block.",
+            "Tried, not kept: a line-detrended refine window, or a taller-wins that keeps the "
+            "rhythm's beat, did not mend them net.",
+            "After a drop-out to the floor the band-pass now restarts settled on the return "
+            "(`ppg_floor`). `--dropouts`, 10 seeds: misses 28 -> 20, 40 -> 13, 2 -> 0 on "
+            "pyphysio-bvp, systole-ppg, bsn-bvp-rest (NeuroKit2 17, 37, 0); extra beats 6 -> 5, "
+            "16 -> 8, 1 -> 0.",
+            "heartpy-data3 lost 2 beats (F1 0.988 -> 0.987, HR -1.9 -> -2.0). Every ECG record's "
+            "beats bit-identical (digest).",
+            "Scored once after it: bsn-bvp-motion (F1 0.909, HR +4.2), wrist-s2-high-bike "
+            "(0.429), wrist-s8-walk (0.636) and cinc15-a103l (0.967) kept their beats. bidmc-01 "
+            "0.976 -> 0.975, HR -2.8 -> -2.5: its flat stretches at 91-103 s restart the filter "
+            "too (one beat lost, two extra).",
+            "The lead then attacked it with a board whose troughs clip at the ADC's bottom "
+            "(tuning PPG clipped under its 10th-40th percentile). 'At or under the last 2 s' "
+            "restarted the filter at every trough (heartpy-data at the 10th: 21 extra beats, F1 "
+            "1.000 -> 0.696).",
+            "So a floor must now lie strictly under the last 2 s (clipped troughs visit it every "
+            "beat). Every tuning figure above is as it was (drop-outs, 10 seeds; the tuning "
+            "records).",
+            "bidmc-01, scored again after (so no longer blind), is back to F1 0.976, HR -2.8, "
+            "though not to its beats: one more at 94.60 s, none at 102.81 s, 34 quality values "
+            "changed. Its flat stretches lie 0.003 of its range under the last 2 s, as deep as "
+            "systole-ppg's own drop-outs, so no depth rule tells them apart.",
+        ]),
+        ("Red team on the pass's new code (tuning material)", [
+            "The rhythm stage dropped interpolated PVCs whose next sinus beat came on time "
+            "(MIT-BIH 100 with 17 inserted: 15 dropped). It now acts only where the low band's "
+            "last complete 10-s window showed beats with contrast under 20 (4.0-15.7 at every "
+            "beat it drops on the tuning records, 22.8-29.6 at those PVCs). Every corpus "
+            "record's beats bit-identical (digest). A paced or bundle-branch lead, under 20 "
+            "even when clean, still loses such a PVC.",
+            "The T-wave rule dropped aberrant early beats (twice as wide, half as steep: 9 of "
+            "17). A wave over twice as steep as the lead usually is that long after a beat is "
+            "now kept. v102s's 41 T waves read 0.89-1.38 of it and still go; "
+            "wrist-s2-high-bike loses 1 beat, not 3, outside its spans; no scored figure moved.",
+            "An ECG seat above 100 Hz lost its contact flag in 58 of its first 60 s (the band "
+            "switch's own detectors held the latest candidate). The seat now reads theirs.",
+        ]),
+        ("Red team: weak PPG pulses", [
+            "A weak pulse a few ADC codes high (a 10-bit board, cold fingers) lost its beats: a "
+            "pulse had to rise 10 of the ADC's steps (built against heartpy-data2's flickering "
+            "flat line).",
+            "Under that it now counts where it climbs smoothly (7 times its window's mean "
+            "|second difference|, at least 3 steps) or comes at even intervals with the 3 small "
+            "rises before it (within 15 %).",
+            "The PPG tuning records scaled to 10 codes on a 3-code drift and rounded (3 seeds) "
+            "lost 60, 738, 267, 40 of heartpy-data's, systole-ppg's, pyphysio-bvp's, "
+            "bsn-bvp-rest's beats; now 0, 36, 17, 0 (extra 0, 1, 7, 0; NeuroKit2 missed 0, 0, "
+            "2, 0, extra 0, 1, 8, 0).",
+            "With 0.5 code of noise before rounding: 44, 654, 220, 20; now 7, 147, 78, 6 "
+            "(NeuroKit2 0, 0, 2, 0).",
+            "Every tuning record's and ECG case's beats bit-identical (digest). Held-out "
+            "bidmc-01: 354 -> 355 beats.",
+        ]),
+    ]),
+]
+
+
+def passes_section() -> list[str]:
+    """PASSES as markdown: a heading per pass, a bold line per part, a bullet per change."""
+    lines = [f"## {TITLE}", "",
+             "Oldest first: what was seen before the fourth pass, then pass by pass (the eighth "
+             "is not in this account). Each bullet is one change or one finding: what it was "
+             "tuned on, its figures, what it did to the held-out records; 'Tried, not kept' "
+             "marks what was not kept.", ""]
+    for name, parts in PASSES:
+        lines += [f"### {name}", ""]
+        for part, bullets in parts:
+            lines += [f"**{part}**", ""] * bool(part) + [f"- {b}" for b in bullets] + [""]
+    return lines
