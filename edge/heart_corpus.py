@@ -14,6 +14,9 @@ annotated arrhythmic ECG (sixteen 3 min records, thirteen tuning, three held out
 first minutes, two tuning, fifteen held out; four Noise Stress Test records, `nstdb-<record>.npz`,
 MIT-BIH 118 with recorded electrode-motion noise, tuning) and one MIT-BIH
 Supraventricular Arrhythmia record at 128 Hz, `svdb-800.npz` (held out; see their README);
+ten 3 min QT Database records at 250 Hz, `qtdb-<record>.npz` (MIT-BIH Arrhythmia, European
+ST-T and MIT-BIH ST Change records as the QT Database resampled them; five tuning, five held
+out);
 and PPG with a simultaneous
 ECG whose beats are its reference: one minute of five wrist PPG recordings during exercise
 (Jarchi & Casson 2017, `wrist-<record>.npz`) and 4 min of an ICU patient's finger PPG
@@ -97,6 +100,15 @@ def _nstdb(rec: str, what: str) -> Record:
                   f"MIT-BIH Noise Stress Test record {rec} (MIT-BIH 118 with real electrode "
                   f"motion noise, {what}), 270-450 s: the noise from 300 to 420 s, with 118's beat "
                   f"annotation (`edge/heart_reference/{f}`)", annotation=f)
+
+
+def _qtdb(rec: str, what: str, held_out: bool) -> Record:
+    """3 min of a QT Database record (250 Hz, resampled from its source database by xform)
+    with its source's reference beat annotation."""
+    f = f"qtdb-{rec}.npz"
+    return Record(f[:-4], "ecg", "reference", f, "mitdb_npz", 250.0,
+                  f"QT Database record {rec}, 3 min excerpt at 250 Hz with its beat annotation: "
+                  f"{what} (`edge/heart_reference/{f}`)", held_out=held_out, annotation=f)
 
 
 def _cinc15(rec: str, alarm: str, held_out: bool = False) -> Record:
@@ -195,6 +207,19 @@ RECORDS = (
            "ventricular flutter,"),
     _mitdb("106", "frequent multiform PVCs, bigeminy (lead V1)", length="3 min excerpt "
            "(1620-1800 s)", part="v1"),
+    # issue 19's fifteenth pass: split by record type before any detector ran on them, one of
+    # each pair tuning (edge/heart_reference/cut_qtdb.QTDB)
+    _qtdb("sel233", "MIT-BIH 233, multiform PVCs, couplets, ventricular runs", False),
+    _qtdb("sel223", "MIT-BIH 223, multiform PVCs, slow ventricular tachycardia", True),
+    _qtdb("sel232", "MIT-BIH 232, sinus bradycardia, ectopic atrial runs, pauses up to 6 s, "
+          "right bundle branch block", False),
+    _qtdb("sel231", "MIT-BIH 231, 2:1 AV block, right bundle branch block", True),
+    _qtdb("sel117", "MIT-BIH 117, sinus rhythm", False),
+    _qtdb("sel230", "MIT-BIH 230, intermittent pre-excitation (WPW)", True),
+    _qtdb("sele0114", "European ST-T e0114, lead D3, ischaemic ST-T changes, APCs", False),
+    _qtdb("sele0121", "European ST-T e0121, lead V4, ischaemic ST-T changes, PVCs", True),
+    _qtdb("sel310", "MIT-BIH ST Change 310, exercise test, sinus tachycardia", False),
+    _qtdb("sel302", "MIT-BIH ST Change 302, exercise test", True),
     Record("svdb-800", "ecg", "reference", "svdb-800.npz", "mitdb_npz", 128.0,
            "MIT-BIH Supraventricular Arrhythmia record 800, 3 min excerpt at 128 Hz with its "
            "beat annotation: supraventricular ectopy, noise (`edge/heart_reference/"

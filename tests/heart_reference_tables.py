@@ -24,3 +24,16 @@ NSTDB = ("118e24", "118e12", "118e06", "118e00")
 TWELFTH = {"200-0s": ("MLII", 0, 60, (2601, 826), {"N": 53, "V": 34}),
            "207": ("MLII", 0, 40, (1860, 105), {"R": 18, "V": 22, "L": 1}),
            "106-v1": ("V1", 1620, 180, (2027, 520), {"N": 105, "V": 104})}
+# issue 19's fifteenth pass: 3 min of QT Database records at 250 Hz, split by record type
+# before any detector ran on them: record -> (held out, lead, start s in the QT Database
+# record, its 15 min: beats, V; the excerpt's labels)
+QTDB = {"sel233": (False, "MLII", 0, (1533, 414), {"N": 219, "V": 90, "A": 3, "F": 1}),
+        "sel232": (False, "MLII", 210, (865, 0), {"A": 133, "R": 35, "j": 1}),
+        "sel117": (False, "MLII", 0, (766, 0), {"N": 152}),
+        "sele0114": (False, "D3", 90, (699, 1), {"N": 88, "S": 45}),
+        "sel310": (False, "ECG (the database names no lead)", 0, (2012, 1), {"N": 385}),
+        "sel223": (True, "MLII", 510, (1309, 292), {"N": 145, "V": 113, "A": 2, "F": 1}),
+        "sel231": (True, "MLII", 180, (732, 0), {"N": 87, "R": 21}),
+        "sel230": (True, "MLII", 30, (1077, 0), {"N": 203}),
+        "sele0121": (True, "V4", 420, (1436, 8), {"N": 282, "V": 8, "F": 3}),
+        "sel302": (True, "ECG (the database names no lead)", 0, (1500, 0), {"N": 274})}

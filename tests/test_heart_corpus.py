@@ -20,7 +20,7 @@ from empathy.edge.hrv import heart_summary
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 from empathy.edge.rr_validation import injection_trial
 from corpus_records import need
-from heart_reference_tables import MITDB_MINUTE, NSTDB, TWELFTH
+from heart_reference_tables import MITDB_MINUTE, NSTDB, QTDB, TWELFTH
 from streamed import streamed
 
 
@@ -181,6 +181,20 @@ TWELFTH_FAILS = {
                     "0.37-4.08 true)",
 }
 TWELFTH_TUNING = _xfails([f"mitdb-{n}" for n in TWELFTH], TWELFTH_FAILS)
+# the fifteenth pass's QT Database records, when first scored (no detector change since)
+QTDB_FAILS = {
+    "qtdb-sel232": "MIT-BIH 232 at 210-390 s (tuning): one APC of an ectopic atrial run, "
+                   "0.70 s after the beat before it (94.49 s), missed: F1 0.997 < Engzee's "
+                   "and Christov's 1.000, HR -0.3 bpm",
+    "qtdb-sele0114": "European ST-T e0114, lead D3 (tuning): its first beat (0.54 s, before "
+                     "the stream has seen a QRS) missed: F1 0.9962 < Pan-Tompkins' 0.9963 "
+                     "(one extra beat), HR -0.1 bpm",
+    "qtdb-sel302": "MIT-BIH ST Change 302 (held out, scored once): its third beat (1.90 s, "
+                   "the stream's start) missed: F1 0.998 < NeuroKit2's and Christov's 1.000, "
+                   "HR -0.3 bpm",
+}
+QTDB_TUNING = _xfails([f"qtdb-{r}" for r, q in QTDB.items() if not q[0]], QTDB_FAILS)
+QTDB_HELD_OUT = _xfails([f"qtdb-{r}" for r, q in QTDB.items() if q[0]], QTDB_FAILS)
 
 
 @pytest.mark.parametrize("name", [f"mitdb-{r}" for r in MITDB_TABLE])
@@ -328,7 +342,7 @@ def test_the_svdb_excerpt_is_the_copys_and_lines_up():
     assert all(beat_match(ann + d, cons).se < 0.1 for d in (-0.25, 0.25))
 
 
-@pytest.mark.parametrize("name", MITDB_TUNING + ELEVENTH_TUNING + TWELFTH_TUNING)
+@pytest.mark.parametrize("name", MITDB_TUNING + ELEVENTH_TUNING + TWELFTH_TUNING + QTDB_TUNING)
 def test_annotated_arrhythmic_tuning_ecg_matches_the_best_peer_and_its_rate(name):
     """Against the cardiologists' annotation: paced beats, bigeminy, runs of PVCs, noise."""
     ref, ours, best = _ours_and_best_peer(name)
@@ -336,10 +350,12 @@ def test_annotated_arrhythmic_tuning_ecg_matches_the_best_peer_and_its_rate(name
     assert abs(bpm(ours) - bpm(ref)) <= 1.5
 
 
-@pytest.mark.parametrize("name", ELEVENTH_HELD_OUT)
+@pytest.mark.parametrize("name", ELEVENTH_HELD_OUT + QTDB_HELD_OUT)
 def test_held_out_first_minutes_match_the_best_peer_and_their_rate(name):
     """The eleventh pass's held-out first minutes (bundle branch blocks, paced, AF, PVCs,
-    sinus rhythm), scored once when they were added, before anything was tuned on them."""
+    sinus rhythm) and the fifteenth's held-out QT Database records (slow VT, 2:1 AV block,
+    pre-excitation, ischaemia on V4, an exercise test), each scored once when it was added,
+    before anything was tuned on it."""
     ref, ours, best = _ours_and_best_peer(name)
     assert beat_match(ref, ours).f1 >= best
     assert abs(bpm(ours) - bpm(ref)) <= 1.5
