@@ -76,17 +76,18 @@ def page_section(results: list[dict]) -> list[str]:
     counts = [{d: type_counts(r["annotated"], r["labels"], b) for d, b in r["beats"].items()}
               for r in rs]
     lines = ["## ECG: sensitivity by beat type (EC57)", "",
-             "Every labelled MIT-BIH excerpt: those cut from tpcp's copy (labels from "
-             "`edge/heart_reference/mitdb-labels.txt`, checked beat for beat against the "
-             "excerpts), the Kaggle-format V1 excerpts, the first minutes from ATM exports "
-             "and the Noise Stress Test excerpts (labels in the excerpt) and mitdb-208 "
-             "(`208.atr`). A beat is found when the one-to-one ±150 ms pairing behind Se pairs "
-             "it with a detection, so a row's found beats over all labels are its TP. Labels: "
+             "Every labelled excerpt (MIT-BIH and QT Database): those cut from tpcp's copy "
+             "(labels from `edge/heart_reference/mitdb-labels.txt`, checked beat for beat "
+             "against the excerpts), the Kaggle-format V1 excerpts, the first minutes from ATM "
+             "exports, the Noise Stress Test and QT Database excerpts (labels in the excerpt) "
+             "and mitdb-208 (`208.atr`). A beat is found when the one-to-one ±150 ms pairing "
+             "behind Se pairs it with a detection, so a row's found beats over all labels are its TP. Labels: "
              + ", ".join(f"{k} {NAMES[k]}" for k in _kinds(c for cs in counts for c in cs.values())
                          if k in NAMES) + ". "
              "The labels of the tpcp excerpts and of mitdb-208 came after every detector "
              "change on this page: this section reports, nothing was tuned on it; the held-out "
-             "records (102, 114, 121, 208 and fifteen first minutes) are pooled apart. A peer "
+             "records (102, 114, 121, 208, fifteen first minutes and five QT Database "
+             "excerpts) are pooled apart. A peer "
              "that failed on a record "
              "counts as finding none of its beats. Beats of one record are not independent: "
              "read the counts, not only the fractions.", ""]
