@@ -81,7 +81,8 @@ def page_section(results: list[dict]) -> list[str]:
              "against the excerpts), the Kaggle-format V1 excerpts, the first minutes from ATM "
              "exports, the Noise Stress Test and QT Database excerpts (labels in the excerpt) "
              "and mitdb-208 (`208.atr`). A beat is found when the one-to-one ±150 ms pairing "
-             "behind Se pairs it with a detection, so a row's found beats over all labels are its TP. Labels: "
+             "behind Se pairs it with a detection, so a row's found beats over all labels are "
+             "its TP. Labels: "
              + ", ".join(f"{k} {NAMES[k]}" for k in _kinds(c for cs in counts for c in cs.values())
                          if k in NAMES) + ". "
              "The labels of the tpcp excerpts and of mitdb-208 came after every detector "
