@@ -252,6 +252,12 @@ class BandSwitch:
         k = max(i // self.size - 1, 0)
         return self.contrasts[k] if k < len(self.contrasts) else 0.0
 
+    def clearest_before(self, i: int) -> float:
+        """The highest finite low-band contrast of the windows before the one
+        contrast_before(i) reads (0 if none): how clearly this lead has shown its beats."""
+        k = max(i // self.size - 1, 0)
+        return max((c for c in self.contrasts[:k] if c != float("inf")), default=0.0)
+
 
     def _old(self, b: Beats) -> Beats:
         return _shift(b, self.old[1])

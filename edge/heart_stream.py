@@ -16,6 +16,7 @@ import numpy as np
 from scipy import signal
 
 from empathy.edge.ecg_band import BandSwitch
+from empathy.edge.ecg_pair import ClosePair
 from empathy.edge.ecg_rhythm import RhythmPick
 from empathy.edge.heart_beats import _EMPTY, Beats, _join
 from empathy.edge.heart_gates import BeatGates
@@ -52,6 +53,7 @@ class BeatStream(BeatGates, BeatRefiner):
         self.bands = alt and BandSwitch(lambda b: BeatStream(fs_hz, kind, b), self.fs, (m, alt))
         # and its beats judged by the rhythm after, where the lead is noisy
         self.pick = self.bands and RhythmPick(self.bands.contrast_before)
+        self.pair = self.bands and ClosePair(self.bands)  # (and close pairs)
         self._setup(m)
 
     def _setup(self, m: Method) -> None:
@@ -125,7 +127,7 @@ class BeatStream(BeatGates, BeatRefiner):
         if x.size and not np.isfinite(x).all():
             raise ValueError("waveform has NaN or infinite samples")
         if self.bands:
-            return self.pick.push(self.bands.push(x))
+            return self.pair.push(self.pick.push(self.bands.push(x)))
         if x.size <= SLICE:
             return self._push(x) if x.size else _join([])
         return _join([self._push(x[i:i + SLICE]) for i in range(0, x.size, SLICE)])
@@ -144,7 +146,8 @@ class BeatStream(BeatGates, BeatRefiner):
         the carried-on part: a raw peak must lie, with a sample after it, in the real
         recording (see _refine). Beats still waiting for their shape window come out now."""
         if self.bands:
-            return _join([self.pick.push(self.bands.finish()), self.pick.finish()])
+            b = _join([self.pick.push(self.bands.finish()), self.pick.finish()])
+            return _join([self.pair.push(b), self.pair.finish()])
         if not len(self.x) or self.end >= 0:
             return _EMPTY
         self.end = self.n
