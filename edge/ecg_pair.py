@@ -8,8 +8,9 @@ than CLOSE of the usual interval, half the median sum of two successive interval
 bigeminy's short and long intervals count at their average) over the last MEAN_BEATS given
 out with no beat dropped between them (a drop, of a true beat too, must not lengthen the
 rhythm that judges the next pair). Of a close pair the beat that matches the recent beats'
-shape worse (sqi) goes, unless the beat after the pair comes PAUSE usual intervals or more
-after its first: a premature beat's compensatory pause, where noise's pair leaves about one.
+shape worse (sqi) goes if that shape is poor (under POOR), unless the beat after the pair
+comes PAUSE usual intervals or more after its first: a premature beat's compensatory pause,
+where noise's pair leaves about one.
 
 Only in a noisy window: the low band's contrast (ecg_band.BandSwitch.contrast_before, the
 last 10-s window complete before the beat) under NOISIER of the clearest this lead has
@@ -39,6 +40,10 @@ CLOSE = 0.5  # two beats closer than this many usual intervals: one is not a bea
 MEAN_BEATS = 8  # the intervals the usual one is taken from
 PAUSE = 1.5  # a pair whose next beat comes this many usual intervals after its first is kept
 NOISIER = 0.6  # a window whose contrast is under this much of the lead's clearest is noisy
+# the poorer beat goes only if its shape is poor too: the extra beats this stage drops on the
+# tuning records read 0.00-0.76; an APC of QT Database 232's atrial runs between pauses
+# (whose windows' contrast swings 16-103 with the beats in them) 0.98
+POOR = 0.8
 
 
 class ClosePair:
@@ -71,6 +76,9 @@ class ClosePair:
                 self._give(self.held.pop(0), out)
                 continue
             worse = 1 if a[1] >= self.held[1][1] else 0
+            if self.held[worse][1] >= POOR:  # both QRS-shaped: an ectopic run, keep both
+                self._give(self.held.pop(0), out)
+                continue
             del self.held[worse]
             self.last = None
         return self._beats(out)
