@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from empathy.edge.heart_beats import _median
-from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_BACK_GAP, MIN_HEIGHT,
+from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_BACK_GAP,
+                                       FIRST_QUIET_S, LOOK_BACK_LIKE, MIN_HEIGHT,
                                        NOISE_FRAC, PAUSE_GAP,
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
                                        QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP, SEARCH_SLACK, STEEP_S,
@@ -235,11 +236,12 @@ class BeatGates:
           a + round(QUIET_AROUND_S[1] * self.fs)] = False
         return np.count_nonzero(g) <= QUIET_FRAC[1] * len(g)
 
-    def _steepness(self, q: int, h0: int) -> float:
+    def _steepness(self, q: int, h0: int, end: int = 1 << 62) -> float:
         """The raw waveform's steepest change over STEEP_S where _refine looks for beat q's
-        peak (over a QRS's upstroke, not a sample: white noise's steps are steep too)."""
+        peak (over a QRS's upstroke, not a sample: white noise's steps are steep too), up
+        to `end` at most."""
         a, d = max(q - self.delay - self.back, h0), max(1, round(STEEP_S * self.fs))
-        w = self.x[a - h0:q + self.refine - h0]
+        w = self.x[a - h0:min(q + self.refine, end) - h0]
         return float(np.abs(w[d:] - w[:-d]).max()) if len(w) > d else 0.0
 
     def _found_back(self, q: int, hq: float, wide: bool) -> None:
@@ -272,6 +274,20 @@ class BeatGates:
             self.pending.append((q, float(w[k])))
             self.first.append((q, float(w[k])))
             self.looked = q
+            if self.m.first_like and self._quiet_start(lo, q, p, h0) and not self._step(q, h0):
+                self.first_steep[q] = self._steepness(q, h0)
+
+    def _quiet_start(self, lo: int, q: int, p: int, h0: int) -> bool:
+        """From lo to the first beat p's QRS, apart from q's complex (QUIET_AROUND_S about
+        it), at least FIRST_QUIET_S, the band-passed signal stands over MIN_HEIGHT of q's
+        height for at most QUIET_FRAC[1] of the time: q is a QRS, not noise at a seat's
+        start (electrodes settling, muscle: a stretch too short to tell is not quiet)."""
+        g = self.y[lo - h0:p - self.pre_qrs - h0] >= MIN_HEIGHT * self.y[q - h0]
+        c = slice(max(q - lo - round(QUIET_AROUND_S[0] * self.fs), 0),
+                  q - lo + round(QUIET_AROUND_S[1] * self.fs))
+        rest = len(g) - len(range(len(g))[c])
+        g[c] = False
+        return rest >= FIRST_QUIET_S * self.fs and np.count_nonzero(g) <= QUIET_FRAC[1] * len(g)
 
     def _taller_wins(self, p: int, h: float) -> None:
         """Two candidates within the refractory time: a small wave (a notch, a premature
@@ -298,10 +314,22 @@ class BeatGates:
         stray wave before the first full pulse); until then what is found is held back."""
         if self.dropped is not None or (len(self.first) < FIRST_JUDGED and not final):
             return
-        self.first_floor = MIN_HEIGHT * (_median([h for _, h in self.first]) if self.first else 0.0)
+        med = _median([h for _, h in self.first]) if self.first else 0.0
+        self.first_floor = MIN_HEIGHT * med
         self.dropped = {p for p, h in self.first if h < self.first_floor}
         peaks = [p for p, _ in self.first]
         if self.looked in peaks[:1] and len(peaks) >= 3:  # the look-back's must keep the rhythm
             gaps = [b - a for a, b in zip(peaks[1:], peaks[2:])]
-            if peaks[1] - peaks[0] < LOOK_BACK_GAP * _median(gaps):
+            if peaks[1] - peaks[0] < LOOK_BACK_GAP * _median(gaps) and not self._first_like(med):
                 self.dropped.add(peaks[0])
+        self.first_steep.clear()
+
+    def _first_like(self, med_height: float) -> bool:
+        """ECG: the look-back's beat is a QRS like the first beats (LOOK_BACK_LIKE of their
+        median band-passed height and raw steepness), so it may come sooner before the next
+        than the rhythm does: the next is premature."""
+        q = self.first[0]
+        steep = [self.first_steep[p] for p, _ in self.first[1:] if p in self.first_steep]
+        return (self.m.first_like and q[0] in self.first_steep and len(steep) >= 2
+                and q[1] >= LOOK_BACK_LIKE[0] * med_height
+                and self.first_steep[q[0]] >= LOOK_BACK_LIKE[1] * _median(steep))

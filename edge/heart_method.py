@@ -23,6 +23,13 @@ PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of t
 SEARCH_GAP = (1.66, 4.5)  # gaps (in recent beat intervals) that are searched for missed beats
 RHYTHM_GAP = (0.85, 1.4)  # where the rhythm puts the next beat, in them (see _tall_enough)
 LOOK_BACK_GAP = 0.6  # a beat found by _look_back comes at least this many beats before the next
+# unless (ECG, first_like) it is a QRS like the first beats' (this much of their median
+# band-passed height and raw steepness) in a quiet start: the next beat is premature (the
+# annotated tuning excerpts cut at 200 starts each: of the look-back beats dropped so, 73
+# true, 637 not, 44 true and none of the others read over both; tests/test_ecg_start.py)
+LOOK_BACK_LIKE = (0.8, 0.9)
+FIRST_QUIET_S = 0.1  # a quiet start is judged over this long at least (_quiet_start; noise
+# laid over the start: muscle noise's peaks 0.5 s before the first beat passed without it)
 RISE_MIN = 0.2  # of the recent pulses' median rise (see BeatStream._rises)
 RISE_RHYTHM = 0.1  # and where the rhythm puts the next beat (systole-ppg 154.75 s: 0.13;
 # ppg_artefacts --motion, 5 seeds: systole-ppg's misses 205 -> 198, one extra beat more)
@@ -94,6 +101,8 @@ class Method:
     # start over (see _tall_enough, _note_interval)
     refuse_steps: bool = False  # a one-sample step in the raw waveform is no beat (_step)
     floor_restart: bool = False  # the band-pass starts over across a drop-out (ppg_floor)
+    first_like: bool = False  # the look-back's beat may break the rhythm if it is like the
+    # first beats (LOOK_BACK_LIKE; see _judge_first)
 
 
 METHODS = {
@@ -166,7 +175,7 @@ METHODS = {
                   both_signs=True, search_height=0.2, refine_back_s=0.15, back_ratio=1.5,
                   late_s=0.36, late_height=0.3, block_lead_s=0.048,
                   premature_height=0.25, search_slope=PREMATURE_SLOPE, noise_rhythm=True,
-                  refuse_steps=True),
+                  refuse_steps=True, first_like=True),
 }
 
 

@@ -119,6 +119,7 @@ class BeatStream(BeatGates, BeatRefiner):
         self.dropped: set[int] | None = None  # which of them failed the height gate, once known
         self.first_floor = 0.0  # that gate's height
         self.looked = -1  # the beat _look_back found, if any
+        self.first_steep: dict[int, float] = {}  # the first beats' raw steepness (_first_like)
         self.held: list[Beats] = []  # shaped beats waiting for that
         self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # last ones, oldest first
 
@@ -244,6 +245,8 @@ class BeatStream(BeatGates, BeatRefiner):
         self.pending.append((p, h))
         if self.dropped is None:
             self.first.append((p, h))
+            if self.m.first_like:  # (to the block's end: the same whatever the chunking)
+                self.first_steep[p] = self._steepness(p, h0, e_)
             self._judge_first(final=False)
 
     def _lead_height(self, s: int, h0: int) -> float:
