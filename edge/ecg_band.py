@@ -221,7 +221,7 @@ class BandSwitch:
         out = []
         if self.cur is None:  # shorter than CAL_S: the band is chosen on what came
             x = np.concatenate(self.win) if self.win else np.zeros(0)
-            out.append(self._start(x, 0, self._wants_high(x, False)))
+            out.append(self._start(x, 0, x.size > 0 and self._wants_high(x, False)))
         if self.old is not None:
             out.append(self._from_old(self._old(self.old[0].finish()), done=True))
         det, origin, _ = self.cur

@@ -144,6 +144,10 @@ def test_bad_input_is_refused_clearly():
     with pytest.raises(ValueError, match="unknown waveform kind"):
         BeatStream(100.0, "eeg")
     assert len(ppg_peaks(np.zeros(0), 100.0).idx) == 0
+    # an ECG stream finished with no samples (a seat unplugged at once) has no beats; the
+    # band switch choosing on what came indexed the first of none
+    for fs in (128.0, 360.0):
+        assert len(ecg_peaks(np.zeros(0), fs).idx) == 0
 
 
 def test_ecg_beats_are_not_moved_onto_motion_spikes_before_the_r_wave():
