@@ -19,7 +19,7 @@ from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_
                                        NOISE_FRAC, PAUSE_GAP,
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
                                        QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP, SEARCH_SLACK, STEEP_S,
-                                       STEP_FRAC)
+                                       STEP_FRAC, STEP_SPREAD)
 
 
 class BeatGates:
@@ -58,10 +58,13 @@ class BeatGates:
     def _step(self, p: int, h0: int) -> bool:
         """ECG: candidate p stands on a step, not a QRS: in the raw waveform over STEP_S
         before it (and the filter's delay) one sample holds STEP_FRAC of the range, and
-        the signal does not jump back within STEP_RETURN_S (a pacing spike does). A QRS
-        rises over several samples (MIT-BIH 104's paced beats, 360 Hz: 0.46 in one); an
-        electrode popping or a swing that starts at once does not (the stress case
-        'electrode motion': 12 of its 13 extra beats, 0.57-1.0)."""
+        the signal does not jump back within STEP_RETURN_S (a pacing spike does), nor do
+        the samples either side move with it by STEP_SPREAD of it. A QRS rises over several
+        samples (MIT-BIH 104's paced beats, 360 Hz: 0.46 in one); an electrode popping or a
+        swing that starts at once does not (the stress case 'electrode motion': 12 of its 13
+        extra beats, 0.57-1.0, their neighbours moving under 0.02 of the jump with it). At
+        250 Hz an R wave's drop to S may hold over 0.55 in one sample, its neighbours moving
+        0.22-0.59 of it with it (QTDB sel232's APC at 94.49 s, 15 QRS of sel310)."""
         if not self.m.refuse_steps:
             return False
         lo = max(p - self.delay - self.step_win, h0)
@@ -73,7 +76,10 @@ class BeatGates:
         if not rng > 0 or abs(float(d[k])) < STEP_FRAC * rng:
             return False
         r = d[max(k - self.step_back, 0):k + self.step_back + 1] * np.sign(d[k])
-        return not np.any(r <= -0.5 * abs(float(d[k])))
+        if np.any(r <= -0.5 * abs(float(d[k]))):
+            return False
+        spread = float(d[max(k - 1, 0):k + 2].sum() * np.sign(d[k])) - abs(float(d[k]))
+        return spread < STEP_SPREAD * abs(float(d[k]))
 
     def _rhythm_wins(self, p: int, h: float) -> bool:
         """A candidate p that passed the height gate after a doubtful beat (_doubt) replaces

@@ -11,8 +11,10 @@ import pytest
 from empathy.edge.beat_score import beat_match, bpm, reference
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
-from empathy.edge.heart_corpus import available, peer_cache_dir, record, record_data
+from empathy.edge.heart_corpus import (annotated_beats, available, peer_cache_dir, record,
+                                       record_data)
 from empathy.edge.heart_validation import STRESS_S, peer_beats
+from corpus_records import need
 from streamed import streamed
 
 pytestmark = pytest.mark.skipif(not available(record("systole-ecg")),
@@ -59,3 +61,16 @@ def test_streaming_electrode_motion_gives_the_batch_beats():
     y, _ = cases["electrode motion"]
     batch = waveform_peaks(y, fs, "ecg")
     assert np.array_equal(streamed(y, fs, "ecg", 3, 900).idx, batch.idx)
+
+
+def test_an_r_wave_that_drops_in_one_sample_is_no_step():
+    """QTDB sel232 (MIT-BIH 232 at 250 Hz): the APC at 94.488 s, as tall as its neighbours,
+    drops from its R peak to the S wave in one sample (0.55 of the last 0.1 s's range) after
+    rising over five: an R wave, not a step. _step refused it, the record's one missed beat."""
+    rec = need("qtdb-sel232")
+    x, fs = record_data(rec)
+    ref = annotated_beats(rec, len(x), fs)
+    ours = waveform_peaks(x, fs, "ecg")
+    m = beat_match(ref, ours.idx / fs)
+    assert (m.fp, m.fn) == (0, 0)
+    assert np.array_equal(streamed(x, fs, "ecg", 5, 700).idx, ours.idx)
