@@ -101,10 +101,10 @@ class BeatGates:
     def _in_rhythm(self, p: int, height: float) -> bool:
         """PPG: a pulse under the height gate where the rhythm puts the next beat (one or
         two recent intervals after the last: pulse_in_rhythm) is a beat if it reaches
-        `rhythm_height` of the recent heights (weakened after motion while the heights are still motion's, or by
-        breathing; a dicrotic or diastolic wave comes sooner). Such beats don't put off
-        the gate's start-over (_heard): if the rhythm was motion's too, every other pulse
-        would fit it."""
+        `rhythm_height` of the recent heights (weakened after motion while the heights are
+        still motion's, or by breathing; a dicrotic or diastolic wave comes sooner). Such
+        beats don't put off the gate's start-over (_heard): if the rhythm was motion's too,
+        every other pulse would fit it."""
         if not self.m.rhythm_height or len(self.rr) < 4:
             return False
         med, gap = _median(self.rr), p - self.last_peak
