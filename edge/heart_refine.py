@@ -165,12 +165,16 @@ class BeatRefiner:
                 return False
             rise = min(rise, RISE_CAP * med)  # a motion spike must not raise the bar at once
         self.rises.append(rise)
+        if not self.heard or self.heard[-1] != r:  # (a pulse placed keeps _regular's rhythm)
+            self.heard.append(r)
         return True
 
     def _regular(self, r: int) -> bool:
-        """r and the small rises before it come at even intervals (each within RISE_REGULAR
-        of the one before): a noisy weak pulse keeps its rhythm, a flat line's flicker does
-        not (heartpy-data2's: 0.4-1.8 s apart)."""
+        """r and the small rises or beats placed before it come at even intervals (each
+        within RISE_REGULAR of the one before): a noisy weak pulse keeps its rhythm, a flat
+        line's flicker does not (heartpy-data2's: 0.4-1.8 s apart). The beats placed count
+        (_rises notes them): in a weak noisy pulse those whose rise cleared RISE_STEPS came
+        between the small rises, and their gaps read as two intervals, no rhythm."""
         t = self.heard
         t.append(r)
         if len(t) < t.maxlen:
