@@ -51,7 +51,7 @@ def test_a_noisy_pulse_a_few_adc_codes_high_keeps_most_of_its_beats():
 
 def test_beats_placed_between_a_noisy_weak_pulses_small_rises_keep_its_rhythm():
     """systole-ppg and pyphysio-bvp (tuning) at 10 codes on a 3-code drift with 0.5 code of
-    noise (seeds 0-2): 147 and 86 beats were missed (NeuroKit2: 0 and 2). Most were small
+    noise (seeds 0-2): 147 and 86 beats were missed (NeuroKit2: 2 and 0). Most were small
     rises refused as flicker because the 3 rises before them were not at even intervals:
     the pulses between whose rise cleared 10 steps were placed but not counted, so the
     intervals read as one beat and two. The beats placed count now: 91 and 39 missed, no
