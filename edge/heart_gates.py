@@ -19,7 +19,7 @@ from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_
                                        NOISE_FRAC, PAUSE_GAP,
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
                                        QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP, SEARCH_SLACK, STEEP_S,
-                                       STEP_FRAC, STEP_SPREAD)
+                                       STEP_FRAC, STEP_SPREAD, pulse_in_rhythm)
 
 
 class BeatGates:
@@ -106,17 +106,17 @@ class BeatGates:
         return self.last_peak if self.weak_since is None else self.weak_since
 
     def _in_rhythm(self, p: int, height: float) -> bool:
-        """PPG: a pulse under the height gate but RHYTHM_GAP after the last beat, where the
-        rhythm puts the next one, is a beat if it reaches `rhythm_height` of the recent
-        heights (weakened after motion while the heights are still motion's, or by
-        breathing; a dicrotic or diastolic wave comes sooner). Such beats don't put off
-        the gate's start-over (_heard): if the rhythm was motion's too, every other pulse
-        would fit it."""
+        """PPG: a pulse under the height gate where the rhythm puts the next beat (one or
+        two recent intervals after the last: pulse_in_rhythm) is a beat if it reaches
+        `rhythm_height` of the recent heights (weakened after motion while the heights are
+        still motion's, or by breathing; a dicrotic or diastolic wave comes sooner). Such
+        beats don't put off the gate's start-over (_heard): if the rhythm was motion's too,
+        every other pulse would fit it."""
         if not self.m.rhythm_height or len(self.rr) < 4:
             return False
         med, gap = _median(self.rr), p - self.last_peak
         return (height >= self.m.rhythm_height * _median(self.heights)
-                and RHYTHM_GAP[0] * med <= gap <= RHYTHM_GAP[1] * med)
+                and pulse_in_rhythm(gap, med))
 
     def _note_interval(self, gap: int) -> None:
         """The rhythm reference for _search_back: recent peak-to-peak gaps, except those

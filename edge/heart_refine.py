@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from empathy.edge.heart_beats import _EMPTY, Beats, _median
-from empathy.edge.heart_method import (CLIP_FRAC, PLATEAU_FRAC, RHYTHM_GAP, RISE_CAP, RISE_MIN,
+from empathy.edge.heart_method import (CLIP_FRAC, PLATEAU_FRAC, RISE_CAP, RISE_MIN,
                                        RISE_FEW_STEPS, RISE_REGULAR, RISE_RHYTHM,
-                                       RISE_SMOOTH, RISE_STEPS, TEMPLATE_BEATS)
+                                       RISE_SMOOTH, RISE_STEPS, TEMPLATE_BEATS,
+                                       pulse_in_rhythm)
 
 
 class BeatRefiner:
@@ -134,8 +135,8 @@ class BeatRefiner:
         """PPG: a pulse rises to its peak. A raw peak that stands under RISE_MIN of the
         recent pulses' rise above the 350 ms before it is a ripple on a trough or a slope
         (motion), whatever the band-passed energy said; where the rhythm puts the next beat
-        (RHYTHM_GAP after the last) RISE_RHYTHM will do (pulses weakened after motion, whose
-        rises still set the bar, or by breathing). As with heights, the reference
+        (pulse_in_rhythm) RISE_RHYTHM will do (pulses weakened after motion, whose rises
+        still set the bar, or by breathing). As with heights, the reference
         starts over after a silence."""
         if not self.m.rise_check:
             return True
@@ -160,17 +161,20 @@ class BeatRefiner:
             # (the rhythm of the beats placed so far: the gates' rr may have run ahead by as
             # much as the chunking lets them, and streaming must place beats as batch does)
             gap, rr = r - self.last_beat, _median(self.gaps) if self.gaps else 0.0
-            in_rhythm = RHYTHM_GAP[0] * rr <= gap <= RHYTHM_GAP[1] * rr
-            if rise < (RISE_RHYTHM if in_rhythm else RISE_MIN) * med:
+            if rise < (RISE_RHYTHM if pulse_in_rhythm(gap, rr) else RISE_MIN) * med:
                 return False
             rise = min(rise, RISE_CAP * med)  # a motion spike must not raise the bar at once
         self.rises.append(rise)
+        if not self.heard or self.heard[-1] != r:  # (a pulse placed keeps _regular's rhythm)
+            self.heard.append(r)
         return True
 
     def _regular(self, r: int) -> bool:
-        """r and the small rises before it come at even intervals (each within RISE_REGULAR
-        of the one before): a noisy weak pulse keeps its rhythm, a flat line's flicker does
-        not (heartpy-data2's: 0.4-1.8 s apart)."""
+        """r and the small rises or beats placed before it come at even intervals (each
+        within RISE_REGULAR of the one before): a noisy weak pulse keeps its rhythm, a flat
+        line's flicker does not (heartpy-data2's: 0.4-1.8 s apart). The beats placed count
+        (_rises notes them): in a weak noisy pulse those whose rise cleared RISE_STEPS came
+        between the small rises, and their gaps read as two intervals, no rhythm."""
         t = self.heard
         t.append(r)
         if len(t) < t.maxlen:

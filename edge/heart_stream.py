@@ -110,7 +110,7 @@ class BeatStream(BeatGates, BeatRefiner):
         self.rr: deque = deque(maxlen=8)  # samples between the last beats' filtered peaks
         self.rises: deque = deque(maxlen=8)  # raw rises of the last PPG beats (_rises)
         self.gaps: deque = deque(maxlen=8)  # and the intervals between the last beats placed
-        self.heard: deque = deque(maxlen=4)  # the last small rises' places (_regular)
+        self.heard: deque = deque(maxlen=4)  # the last small rises and beats placed (_regular)
         self.searched = 0  # beats found by _search_back
         self.found: set[int] = set()  # their peaks, until shaped
         self.silence, self.rise_silence = s(m.silence_s), s(RISE_SILENCE_S)

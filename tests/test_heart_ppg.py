@@ -57,10 +57,11 @@ def test_a_pulse_of_small_rise_where_the_rhythm_puts_it_is_a_beat():
     the recent pulses' rise, under the 0.2 a ripple on a trough is told from a pulse by, and
     was dropped; so were pulses weakened after motion (ppg_artefacts --motion, 5 seeds: 205
     missed on systole-ppg). Where the rhythm puts the next beat a pulse needs only RISE_RHYTHM
-    (0.1) of the rise: found, and 198 missed under motion, one extra beat more."""
+    (0.1) of the rise: found, and 198 missed under motion, one extra beat more (since two
+    intervals on is the rhythm's place too, pulse_in_rhythm: 176 missed, 369 extra)."""
     _consensus_beats_found("systole-ppg", (154.75,))
     tp, fp, fn = score(5, motion=True)["systole-ppg"]["ours"]
-    assert fn <= 200 and fp <= 368
+    assert fn <= 200 and fp <= 369
 
 
 @pytest.mark.parametrize("name, at", [("heartpy-data3", (227.45,)),

@@ -13,7 +13,7 @@ from test_ppg_motion import STILL_PPG, still_record
 
 
 @pytest.mark.parametrize("name, margin", [("wrist-s2-walk", 0.05),
-                                          ("wrist-s1-low-bike", 0.06)])
+                                          ("wrist-s1-low-bike", 0.05)])
 def test_the_axes_lift_beat_f1_where_the_movement_sits_near_the_heart_rate(name, margin):
     """Measured when the canceller's settings were frozen (tuning records; issue 19's eighth
     pass): s2_walk F1 0.510 -> 0.582, s1_low_resistance_bike 0.436 -> 0.534 (HR error
@@ -26,7 +26,10 @@ def test_the_axes_lift_beat_f1_where_the_movement_sits_near_the_heart_rate(name,
     19's thirteenth pass) the bare detector finds more on s1_low_resistance_bike (F1 0.436
     -> 0.460, HR -11.4 -> -5.2 bpm) and ours+acc a little less (F1 0.531 -> 0.523, HR +3.1 ->
     +5.2): a lift of 0.063, pinned at 0.06; on s2_walk the bare HR is +4.3 bpm (F1 0.519),
-    ours+acc +4.3 (F1 0.593)."""
+    ours+acc +4.3 (F1 0.593). Since a pulse two recent intervals after the last beat is
+    where the rhythm puts it (pulse_in_rhythm) s1_low_resistance_bike
+    reads bare F1 0.457, HR -4.2 bpm, ours+acc 0.514, +4.2 (a lift of 0.057, pinned at
+    0.05), and s2_walk bare 0.531, +4.3, ours+acc 0.596, +3.2."""
     rows = score_wrist(record(name))["rows"]
     assert rows["ours+acc"]["f1"] >= rows["ours"]["f1"] + margin
     # (to the 0.1 bpm the pages print: on s1_low_resistance_bike the two are +5.2 and -5.2)

@@ -46,7 +46,25 @@ def test_a_noisy_pulse_a_few_adc_codes_high_keeps_most_of_its_beats():
     ref = reference(peer_beats(x, fs, "ppg", peer_cache_dir()))
     m = sum((beat_match(ref, waveform_peaks(_codes(x, fs, h, 3.0, 0.5, seed), fs, "ppg").idx / fs)
              for h in (8, 10) for seed in range(4)), Match(0, 0, 0))
-    assert m.fn <= 32 and m.fp == 0, m  # (25 since)
+    assert m.fn <= 32 and m.fp == 0, m  # (25 since; 11 since the beats placed keep the rhythm)
+
+
+def test_beats_placed_between_a_noisy_weak_pulses_small_rises_keep_its_rhythm():
+    """systole-ppg and pyphysio-bvp (tuning) at 10 codes on a 3-code drift with 0.5 code of
+    noise (seeds 0-2): 147 and 86 beats were missed (NeuroKit2: 2 and 0). Most were small
+    rises refused as flicker because the 3 rises before them were not at even intervals:
+    the pulses between whose rise cleared 10 steps were placed but not counted, so the
+    intervals read as one beat and two. The beats placed count now: 91 and 39 missed, no
+    extra beat more (0 and 5)."""
+    for name, most, extra in (("systole-ppg", 91, 0), ("pyphysio-bvp", 39, 5)):
+        x, fs = record_data(need(name))
+        ref = reference(peer_beats(x, fs, "ppg", peer_cache_dir()))
+        qs = [_codes(x, fs, 10, 3.0, 0.5, seed) for seed in range(3)]
+        m = sum((beat_match(ref, waveform_peaks(q, fs, "ppg").idx / fs) for q in qs),
+                Match(0, 0, 0))
+        assert m.fn <= most and m.fp <= extra, (name, m)
+    np.testing.assert_array_equal(streamed(qs[0], fs, "ppg", seed=5, longest=300).idx,
+                                  waveform_peaks(qs[0], fs, "ppg").idx)
 
 
 def test_a_flat_line_stepping_with_a_slow_drift_gives_no_pulses():
