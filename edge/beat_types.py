@@ -87,7 +87,7 @@ def page_section(results: list[dict]) -> list[str]:
                          if k in NAMES) + ". "
              "The labels of the tpcp excerpts and of mitdb-208 came after every detector "
              "change on this page: this section reports, nothing was tuned on it; the held-out "
-             "records (102, 114, 121, 208, fifteen first minutes and five QT Database "
+             "records (102, 114, 121, 208, fifteen first minutes and eleven QT Database "
              "excerpts) are pooled apart. A peer "
              "that failed on a record "
              "counts as finding none of its beats. Beats of one record are not independent: "

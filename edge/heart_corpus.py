@@ -14,9 +14,9 @@ annotated arrhythmic ECG (sixteen 3 min records, thirteen tuning, three held out
 first minutes, two tuning, fifteen held out; four Noise Stress Test records, `nstdb-<record>.npz`,
 MIT-BIH 118 with recorded electrode-motion noise, tuning) and one MIT-BIH
 Supraventricular Arrhythmia record at 128 Hz, `svdb-800.npz` (held out; see their README);
-ten 3 min QT Database records at 250 Hz, `qtdb-<record>.npz` (MIT-BIH Arrhythmia, European
-ST-T and MIT-BIH ST Change records as the QT Database resampled them; five tuning, five held
-out);
+22 3 min QT Database records at 250 Hz, `qtdb-<record>.npz` (MIT-BIH Arrhythmia,
+Supraventricular Arrhythmia, Long-Term and Normal Sinus Rhythm, European ST-T and MIT-BIH ST
+Change records as the QT Database resampled them; eleven tuning, eleven held out);
 and PPG with a simultaneous
 ECG whose beats are its reference: one minute of five wrist PPG recordings during exercise
 (Jarchi & Casson 2017, `wrist-<record>.npz`) and 4 min of an ICU patient's finger PPG
@@ -220,6 +220,24 @@ RECORDS = (
     _qtdb("sele0121", "European ST-T e0121, lead V4, ischaemic ST-T changes, PVCs", True),
     _qtdb("sel310", "MIT-BIH ST Change 310, exercise test, sinus tachycardia", False),
     _qtdb("sel302", "MIT-BIH ST Change 302, exercise test", True),
+    # issue 19's sixteenth pass, split the same way before any detector ran on them
+    _qtdb("sel821", "MIT-BIH Supraventricular Arrhythmia 821, supraventricular ectopic beats "
+          "and runs", False),
+    _qtdb("sel820", "MIT-BIH Supraventricular Arrhythmia 820, supraventricular ectopic beats",
+          True),
+    _qtdb("sel853", "MIT-BIH Supraventricular Arrhythmia 853, PVCs, QRS-like artefacts", False),
+    _qtdb("sel891", "MIT-BIH Supraventricular Arrhythmia 891, supraventricular and ventricular "
+          "ectopic beats, QRS-like artefacts", True),
+    _qtdb("sel15814", "MIT-BIH Long-Term 15814, ambulatory, PVCs", False),
+    _qtdb("sel14046", "MIT-BIH Long-Term 14046, ambulatory, PVCs", True),
+    _qtdb("sel16273", "MIT-BIH Normal Sinus Rhythm 16273, ambulatory, sinus rhythm", False),
+    _qtdb("sel16795", "MIT-BIH Normal Sinus Rhythm 16795, ambulatory, sinus bradycardia, "
+          "QRS-like artefacts", True),
+    _qtdb("sele0411", "European ST-T e0411, lead CM5, ischaemic ST-T changes, PVCs", False),
+    _qtdb("sele0509", "European ST-T e0509, lead V1-V2, ischaemic ST-T changes, PVCs", True),
+    _qtdb("sele0203", "European ST-T e0203, lead CM5, ischaemic ST-T changes, sinoatrial block",
+          False),
+    _qtdb("sele0303", "European ST-T e0303, lead V2-V3, ischaemic ST-T changes", True),
     Record("svdb-800", "ecg", "reference", "svdb-800.npz", "mitdb_npz", 128.0,
            "MIT-BIH Supraventricular Arrhythmia record 800, 3 min excerpt at 128 Hz with its "
            "beat annotation: supraventricular ectopy, noise (`edge/heart_reference/"

@@ -24,16 +24,30 @@ NSTDB = ("118e24", "118e12", "118e06", "118e00")
 TWELFTH = {"200-0s": ("MLII", 0, 60, (2601, 826), {"N": 53, "V": 34}),
            "207": ("MLII", 0, 40, (1860, 105), {"R": 18, "V": 22, "L": 1}),
            "106-v1": ("V1", 1620, 180, (2027, 520), {"N": 105, "V": 104})}
-# issue 19's fifteenth pass: 3 min of QT Database records at 250 Hz, split by record type
-# before any detector ran on them: record -> (held out, lead, start s in the QT Database
-# record, its 15 min: beats, V; the excerpt's labels)
+# issue 19's fifteenth and sixteenth passes: 3 min of QT Database records at 250 Hz, split by
+# record type before any detector ran on them: record -> (held out, lead, start s in the QT
+# Database record, its 15 min: beats, V; the excerpt's labels)
+NO_LEAD = "ECG (the database names no lead)"
 QTDB = {"sel233": (False, "MLII", 0, (1533, 414), {"N": 219, "V": 90, "A": 3, "F": 1}),
         "sel232": (False, "MLII", 210, (865, 0), {"A": 133, "R": 35, "j": 1}),
         "sel117": (False, "MLII", 0, (766, 0), {"N": 152}),
         "sele0114": (False, "D3", 90, (699, 1), {"N": 88, "S": 45}),
-        "sel310": (False, "ECG (the database names no lead)", 0, (2012, 1), {"N": 385}),
+        "sel310": (False, NO_LEAD, 0, (2012, 1), {"N": 385}),
         "sel223": (True, "MLII", 510, (1309, 292), {"N": 145, "V": 113, "A": 2, "F": 1}),
         "sel231": (True, "MLII", 180, (732, 0), {"N": 87, "R": 21}),
         "sel230": (True, "MLII", 30, (1077, 0), {"N": 203}),
         "sele0121": (True, "V4", 420, (1436, 8), {"N": 282, "V": 8, "F": 3}),
-        "sel302": (True, "ECG (the database names no lead)", 0, (1500, 0), {"N": 274})}
+        "sel302": (True, NO_LEAD, 0, (1500, 0), {"N": 274}),
+        # the sixteenth pass's, split the same way (SVDB, LTDB, NSRDB, European ST-T)
+        "sel821": (False, NO_LEAD, 360, (1557, 15), {"N": 241, "S": 66, "V": 2}),
+        "sel853": (False, NO_LEAD, 510, (1113, 26), {"N": 215, "S": 1, "V": 6}),
+        "sel15814": (False, NO_LEAD, 510, (1036, 82), {"N": 186, "V": 21}),
+        "sel16273": (False, NO_LEAD, 0, (1112, 0), {"N": 223}),
+        "sele0411": (False, "CM5", 0, (1202, 59), {"N": 214, "V": 20}),
+        "sele0203": (False, "CM5", 0, (1246, 0), {"N": 248, "S": 1}),
+        "sel820": (True, NO_LEAD, 120, (1159, 1), {"N": 211, "S": 20, "V": 1}),
+        "sel891": (True, NO_LEAD, 390, (1267, 87), {"N": 204, "S": 34, "V": 14}),
+        "sel14046": (True, NO_LEAD, 510, (1260, 27), {"N": 237, "V": 10}),
+        "sel16795": (True, NO_LEAD, 0, (761, 0), {"N": 157}),
+        "sele0509": (True, "V1-V2", 30, (1028, 30), {"N": 193, "V": 14}),
+        "sele0303": (True, "V2-V3", 0, (1045, 1), {"N": 219})}

@@ -185,7 +185,17 @@ TWELFTH_FAILS = {
 TWELFTH_TUNING = _xfails([f"mitdb-{n}" for n in TWELFTH], TWELFTH_FAILS)
 # the fifteenth pass's QT Database records, when first scored (sel232's APC and sel302's
 # third beat found since: the step gate let R waves that drop in one sample at 250 Hz pass)
-QTDB_FAILS: dict[str, str] = {}  # (e0114's first beat, missed when added: found since)
+# (e0114's first beat, missed when added: found since); the sixteenth pass's, when first scored
+QTDB_FAILS = {
+    "qtdb-sele0203": "European ST-T e0203, lead CM5 (tuning): one extra beat at 0.02 s, the "
+                     "tail of a QRS cut by the record's start that the annotation does not "
+                     "mark (0.68 s before its first beat, as tall): F1 0.998 < NeuroKit2's, "
+                     "Christov's and two-average's 1.000, HR +0.0 bpm",
+    "qtdb-sel14046": "MIT-BIH Long-Term 14046 (held out, scored once): two beats missed, the "
+                     "first (0.02 s, the stream's first samples) and an N beat 0.48 s "
+                     "after a PVC couplet (123.52 s; the usual interval 0.73 s): F1 0.996 < "
+                     "NeuroKit2's, Christov's and two-average's 0.998, HR -0.3 bpm",
+}
 QTDB_TUNING = _xfails([f"qtdb-{r}" for r, q in QTDB.items() if not q[0]], QTDB_FAILS)
 QTDB_HELD_OUT = _xfails([f"qtdb-{r}" for r, q in QTDB.items() if q[0]], QTDB_FAILS)
 
@@ -347,8 +357,9 @@ def test_annotated_arrhythmic_tuning_ecg_matches_the_best_peer_and_its_rate(name
 def test_held_out_first_minutes_match_the_best_peer_and_their_rate(name):
     """The eleventh pass's held-out first minutes (bundle branch blocks, paced, AF, PVCs,
     sinus rhythm) and the fifteenth's held-out QT Database records (slow VT, 2:1 AV block,
-    pre-excitation, ischaemia on V4, an exercise test), each scored once when it was added,
-    before anything was tuned on it."""
+    pre-excitation, ischaemia on V4, an exercise test) and the sixteenth's (supraventricular
+    ectopy, artefacts, ambulatory PVCs and sinus rhythm, ischaemia on V1-V2 and V2-V3), each
+    scored once when it was added, before anything was tuned on it."""
     ref, ours, best = _ours_and_best_peer(name)
     assert beat_match(ref, ours).f1 >= best
     assert abs(bpm(ours) - bpm(ref)) <= 1.5

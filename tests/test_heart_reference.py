@@ -110,11 +110,12 @@ def test_the_twelfth_pass_excerpts_are_the_records_and_line_up(name):
 
 @pytest.mark.parametrize("rec", sorted(QTDB))
 def test_the_qtdb_excerpts_are_the_databases_and_line_up(rec):
-    """QT Database records (issue 19's fifteenth pass; PhysioNet's files, checked against its
-    SHA256SUMS when cut): 3 min of the first signal's 12-bit values at 250 Hz from a 30 s
-    boundary, every beat annotation inside with its label, the PVC flags those labelled V;
-    tuning or held out as the split written down before any detector ran says; the annotation
-    lines up with the peers' consensus, and not a quarter second either side."""
+    """QT Database records (issue 19's fifteenth and sixteenth passes; PhysioNet's files,
+    checked against its SHA256SUMS when cut): 3 min of the first signal's 12-bit values at
+    250 Hz from a 30 s boundary, every beat annotation inside with its label, the PVC flags
+    those labelled V; tuning or held out as the split written down before any detector ran
+    says; the annotation lines up with the peers' consensus, and not a quarter second either
+    side."""
     (held, lead, start_s, counts, labels), r = QTDB[rec], record(f"qtdb-{rec}")
     assert r.held_out == held and r.fs_hz == 250.0
     with np.load(REFERENCE_DIR / r.member, allow_pickle=False) as z:
@@ -127,11 +128,16 @@ def test_the_qtdb_excerpts_are_the_databases_and_line_up(rec):
         assert np.array_equal(z["pvc"], z["labels"] == "V")
     ann, cons = _labelled_beats_and_consensus(r, labels)
     assert beat_match(ann, cons).se > 0.95
-    # (the European ST-T annotation and 230's, pre-excited, sit a steady 56-76 ms from the
-    # peers' consensus, the others within 36 ms, median; a quarter second off, Se under
-    # 0.06 except 233's, whose PVCs come 0.3-0.4 s after a beat: 0.20)
-    assert np.median(np.abs(ann[:, None] - cons[None, :]).min(axis=1)) < 0.08
-    assert all(beat_match(ann + d, cons).se < 0.25 for d in (-0.25, 0.25))
+    # the consensus sits a steady 0-84 ms after the annotation, median: 0-44 ms on the MIT-BIH,
+    # SVDB, LTDB, NSRDB and exercise records, 56-84 ms on pre-excited 230, 891 and the European
+    # ST-T leads, where the peers take the deep S wave after the annotated R (seen on
+    # e0509, e0411, e0303, 891); a quarter second either side of that steady offset, Se under
+    # 0.02 except 233's, whose PVCs come 0.3-0.4 s after a beat: 0.15 (shifted from the
+    # annotation instead, a quarter second later meets the S-wave consensus: e0509 0.43)
+    near = cons[None, :] - ann[:, None]
+    off = np.median(near[np.arange(len(ann)), np.abs(near).argmin(axis=1)])
+    assert abs(off) < 0.09
+    assert all(beat_match(ann + off + d, cons).se < 0.25 for d in (-0.25, 0.25))
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in REFERENCE_DIR.glob("*db-*.npz")))

@@ -1,7 +1,7 @@
 """How the QT Database excerpts in this folder were cut (run once, by hand; nothing at run
 time reads this).
 
-`python edge/heart_reference/cut_qtdb.py QTDB_DIR VIRJA_MIT_BIH` reads the QT Database's
+`python edge/heart_reference/cut_qtdb.py QTDB_DIR VIRJA_MIT_BIH [REC ...]` reads the QT Database's
 15 min records (PhysioNet `qtdb` 1.0.0: `sel<rec>.{hea,dat,atr}`, every one resampled by
 `xform` to 250 Hz from its source database, 12-bit values at 200/mV, zero 0) and writes
 `qtdb-<rec>.npz` for each of QTDB: the EXCERPT_S window on a STEP_S boundary holding the most
@@ -45,6 +45,26 @@ QTDB = {
                  "ventricular tachycardia", True, "V"),
     "sel310": ("MIT-BIH ST Change 310 (exercise test): sinus tachycardia", False, None),
     "sel302": ("MIT-BIH ST Change 302 (exercise test): sinus rhythm", True, None),
+    # issue 19's sixteenth pass, split the same way before any detector ran on them; "|": the
+    # window holding the most isolated QRS-like artefact annotations (noise)
+    "sel821": ("MIT-BIH Supraventricular Arrhythmia 821: supraventricular ectopic beats and "
+               "runs, PVCs", False, "S"),
+    "sel820": ("MIT-BIH Supraventricular Arrhythmia 820: supraventricular ectopic beats",
+               True, "S"),
+    "sel853": ("MIT-BIH Supraventricular Arrhythmia 853: PVCs, supraventricular ectopic beats, "
+               "QRS-like artefacts", False, "|"),
+    "sel891": ("MIT-BIH Supraventricular Arrhythmia 891: supraventricular and ventricular "
+               "ectopic beats, QRS-like artefacts", True, "|"),
+    "sel15814": ("MIT-BIH Long-Term 15814 (ambulatory): PVCs, fusion beats", False, "V"),
+    "sel14046": ("MIT-BIH Long-Term 14046 (ambulatory): PVCs", True, "V"),
+    "sel16273": ("MIT-BIH Normal Sinus Rhythm 16273 (ambulatory): sinus rhythm", False, None),
+    "sel16795": ("MIT-BIH Normal Sinus Rhythm 16795 (ambulatory): sinus rhythm, QRS-like "
+                 "artefacts", True, "|"),
+    "sele0411": ("European ST-T e0411 (lead CM5): ischaemic ST-T changes, PVCs", False, "V"),
+    "sele0509": ("European ST-T e0509 (lead V1-V2): ischaemic ST-T changes, PVCs", True, "V"),
+    "sele0203": ("European ST-T e0203 (lead CM5): ischaemic ST-T changes, sinoatrial block, "
+                 "supraventricular ectopic beats", False, "(SAB"),
+    "sele0303": ("European ST-T e0303 (lead V2-V3): ischaemic ST-T changes", True, None),
 }
 FROM_MITDB = ("sel223", "sel230", "sel231", "sel232")  # the floor mapping is checked on these
 PAUSE_S = 2.0
@@ -114,7 +134,9 @@ def cut_qtdb(folder: Path, annotations: Path, rec: str, out: Path) -> dict:
         if rec in FROM_MITDB:  # the QT Database's atr is MIT-BIH's at floor(sample * 250/360)
             mb, ms = _mitdb_beats(annotations, rec[3:], _first_s(header), len(d))
             assert np.array_equal(mb, beats) and np.array_equal(ms, sym), rec
-    if kind == "pause":
+    if kind == "|":  # not beats: the artefact annotations themselves
+        chosen = np.asarray(ann.sample)[sym_all == "|"]
+    elif kind == "pause":
         chosen = beats[1:][np.diff(beats) > PAUSE_S * FS_HZ]
     elif kind and kind.startswith("("):
         chosen = beats[rhythm == kind]
@@ -131,5 +153,5 @@ def cut_qtdb(folder: Path, annotations: Path, rec: str, out: Path) -> dict:
 
 if __name__ == "__main__":
     here = Path(__file__).resolve().parent
-    for name in QTDB:
+    for name in sys.argv[3:] or QTDB:  # records named after the folders: those only
         print(cut_qtdb(Path(sys.argv[1]), Path(sys.argv[2]), name, here))
