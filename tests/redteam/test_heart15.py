@@ -1,0 +1,149 @@
+"""Red team on the fifteenth pass's heart-signal code: the close-pair stage (edge/ecg_pair.py)
+on real arrhythmias under real electrode-motion noise, the step gate's STEP_SPREAD
+(heart_gates._step) on electrode pops at several sampling rates, PPG on a flat line's
+flicker, and an ECG stream too short for a band.
+
+The noise is NSTDB's own: 118e00 minus 118e24 is the electrode-motion record laid on MIT-BIH
+118 at 0 dB less the same at 24 dB (the ECG cancels; 0.94 of the noise is left), 30-150 s,
+scaled to the target record's RMS about its baseline. Tuning records only."""
+
+import numpy as np
+import pytest
+from scipy import signal
+
+import empathy.edge.heart_gates as hg
+from empathy.edge import ecg_pair
+from empathy.edge.beat_score import beat_match
+from empathy.edge.heart import BeatStream, waveform_peaks
+from empathy.edge.heart_corpus import annotated_beats, record_data
+from corpus_records import need
+
+
+def _record(name):
+    rec = need(name)
+    x, fs = record_data(rec)
+    return x, fs, annotated_beats(rec, len(x), fs)
+
+
+def _noisy(name, snr_db, from_s=20.0):
+    """The record with NSTDB electrode motion from `from_s` at snr_db (RMS about baseline)."""
+    x, fs, ann = _record(name)
+    e00, e24 = record_data(need("nstdb-118e00"))[0], record_data(need("nstdb-118e24"))[0]
+    n = (e00 - e24)[30 * 360:150 * 360]
+    n = n - np.median(n)
+    if fs != 360:
+        n = signal.resample_poly(n, int(fs), 360)
+    level = np.std(x - signal.medfilt(x, int(fs * 0.6) // 2 * 2 + 1)) * 10 ** (-snr_db / 20)
+    y, a = x.copy(), int(from_s * fs)
+    m = min(len(y) - a, len(n))
+    y[a:a + m] += n[:m] / n.std() * level
+    return y, fs, ann
+
+
+def _with_and_without_pairs(y, fs, monkeypatch):
+    on = waveform_peaks(y, fs, "ecg").idx / fs
+    monkeypatch.setattr(ecg_pair, "CLOSE", 0.0)
+    off = waveform_peaks(y, fs, "ecg").idx / fs
+    monkeypatch.undo()
+    return on, off
+
+
+@pytest.mark.xfail(strict=True, reason="measured: the stage drops the V at 38.80 s of a PVC "
+                   "run (sqi 0.54, 0.44 s before the next V, no pause after) at +6 dB with 3 "
+                   "noise offsets; at +12 dB it stays")
+def test_a_pvc_run_in_mild_electrode_motion_keeps_its_beats(monkeypatch):
+    """MIT-BIH 207 (tuning; RBBB, bigeminy, a couplet and a triplet) with real electrode
+    motion at +6 dB from 20 s: the windows read under NOISIER of the clear start, and the
+    close-pair stage takes a PVC of the run at 38.80 s (VVLVVV) for noise: 1 true beat lost,
+    no extra beat removed. Without the stage it is found."""
+    y, fs, ann = _noisy("mitdb-207", 6.0)
+    on, off = _with_and_without_pairs(y, fs, monkeypatch)
+    assert np.min(np.abs(off - 38.80)) < 0.15
+    assert np.min(np.abs(on - 38.80)) < 0.15
+
+
+@pytest.mark.xfail(strict=True, reason="measured: 7 true beats lost, 2 extra beats removed, "
+                   "F1 0.8755 -> 0.8641 (NSTDB noise offset 0); offsets 40 and 80 s: 3 lost/7 "
+                   "removed, 6 lost/7 removed")
+def test_noisy_bigeminy_loses_fewer_true_beats_than_extra_ones(monkeypatch):
+    """MIT-BIH 200 (tuning; bigeminy) at -6 dB from 20 s: of a pair (noise wave, sinus beat)
+    the sinus beat, its shape spoilt by the noise (sqi 0.26-0.78), read the poorer; the V
+    after it comes 0.53-0.80 s on, no pause. Every lost beat is an N of VNVNV."""
+    y, fs, ann = _noisy("mitdb-200", -6.0)
+    on, off = _with_and_without_pairs(y, fs, monkeypatch)
+    m_on, m_off = beat_match(ann, on), beat_match(ann, off)
+    assert m_on.fn - m_off.fn <= m_off.fp - m_on.fp
+
+
+def _pops(fs, first_share, overshoot=0.0):
+    """MIT-BIH 100's first 2 min at fs, with 16 electrode pops (2x the QRS, alternate
+    signs, recovering over 0.4 s) whose jump takes one sample (first_share 1) or two, or
+    overshoots by `overshoot` of it for one sample."""
+    x0, fs0, ann = _record("mitdb-100")
+    x0, ann = x0[:int(120 * fs0)], ann[ann < 119]
+    x = signal.resample_poly(x0, fs, int(fs0))
+    amp = np.percentile(np.abs(x0 - np.median(x0)), 99.5)
+    at = np.sort(np.random.default_rng(0).uniform(3, 117, 16))
+    for k, t in enumerate(at):
+        i = int(t * fs)
+        pop = 2.0 * amp * (1 if k % 2 else -1) * np.exp(-np.arange(len(x) - i) / fs / 0.4)
+        pop[0] = pop[0] * first_share + overshoot * pop[0]
+        x[i:] += pop
+    return x, at
+
+
+def _on_pops(beats, at):
+    return int(np.count_nonzero(np.abs(beats[:, None] - at).min(axis=0) < 0.05))
+
+
+@pytest.mark.parametrize("fs", [130, 250, 500, 1000])
+def test_a_one_sample_pop_is_a_step_at_any_rate(fs):
+    """A pop whose jump takes one sample, or overshoots by a sample, stays refused at the
+    Polar H10's 130 Hz up to 1000 Hz (9 of 16 pops near a beat, as without STEP_SPREAD:
+    the others stand within a QRS's refractory time)."""
+    for overshoot in (0.0, 0.3):
+        x, at = _pops(fs, 1.0, overshoot)
+        assert _on_pops(waveform_peaks(x, fs, "ecg").idx / fs, at) <= 9
+
+
+@pytest.mark.xfail(strict=True, reason="measured at 130, 250, 500 and 1000 Hz alike: beats "
+                   "on the 16 pops 10 -> 16, extra beats 5 -> 10 since STEP_SPREAD")
+@pytest.mark.parametrize("fs", [250, 1000])
+def test_a_pop_whose_jump_takes_two_samples_is_still_a_step(fs, monkeypatch):
+    """A front end's filter spreads a pop's jump over two samples (0.6 then 0.4 of it): the
+    first sample still holds STEP_FRAC of the range, but its neighbour moves 0.67 of it
+    with it, over STEP_SPREAD, so the pop reads as a QRS. Without STEP_SPREAD 10 of the 16
+    pops stood near a beat; with it all 16 do."""
+    x, at = _pops(fs, 0.6)
+    ours = _on_pops(waveform_peaks(x, fs, "ecg").idx / fs, at)
+    monkeypatch.setattr(hg, "STEP_SPREAD", np.inf)
+    before = _on_pops(waveform_peaks(x, fs, "ecg").idx / fs, at)
+    assert before == 10 and ours <= before
+
+
+@pytest.mark.parametrize("hz", [0.6, 1.0, 1.3, 2.0, 2.6])
+def test_a_flat_line_with_mains_flicker_makes_no_beats(hz):
+    """A 10-bit PPG board's flat line (no finger) with mains hum aliased to hz, one code
+    high, with and without half a code of dither: no pulse (pulse_in_rhythm and the beats
+    placed counting in _regular's rhythm must not make a rhythm of it). Measured: 0 beats
+    in each case, 1 with dither at 1.0 Hz (before this pass too)."""
+    fs = 100.0
+    t = np.arange(int(120 * fs)) / fs
+    rng = np.random.default_rng(0)
+    ph = 2 * np.pi * hz * t
+    for x in (512 + np.round(0.6 * np.sin(ph)), 512 + (np.sin(ph) > 0.95).astype(float),
+              512 + np.round(1.2 * np.sin(ph)),
+              512 + np.round(0.6 * np.sin(ph) + rng.normal(0, 0.3, t.size))):
+        assert len(waveform_peaks(x, fs, "ppg").idx) <= 1
+
+
+@pytest.mark.parametrize("fs", [130.0, 250.0, 360.0, 1000.0])
+def test_an_ecg_stream_of_few_or_no_samples_finishes_with_no_beats(fs):
+    """ecg_band.finish chose a band on no samples (IndexError); empty pushes, one sample
+    and a few ms of samples must finish quietly too."""
+    for n in (0, 1, 2, 10):
+        st = BeatStream(fs, "ecg")
+        for _ in range(3):
+            st.push(np.zeros(0))
+        st.push(np.random.default_rng(n).normal(size=n))
+        assert len(st.finish().idx) == 0
