@@ -62,6 +62,26 @@ def test_a_pvc_run_in_mild_electrode_motion_keeps_its_beats(monkeypatch):
     assert np.min(np.abs(on - 38.80)) < 0.15
 
 
+@pytest.mark.xfail(strict=True, reason="measured: V beats of the run at 37.08 and 38.80 s "
+                   "dropped, no extra beat removed (fn 0 -> 2, fp 0 -> 0); at QRS x0.3 with a "
+                   "3 % floor the V at 39.24 s (fn 2 -> 3)")
+def test_a_lead_that_shrinks_without_noise_keeps_its_pvc_run(monkeypatch):
+    """'The clearest the lead has shown' is remembered for ever: MIT-BIH 207 (tuning) whose
+    QRS halves after 20 s (a strap slipping, a posture change) over the amplifier's own
+    floor (white, 2 % of the QRS height) reads noisy from then on, though no noise came,
+    and the close-pair stage takes V beats of its run (VVLVVV) for noise. Without the stage
+    every beat is found."""
+    x, fs, ann = _record("mitdb-207")
+    base = signal.medfilt(x, int(fs * 0.6) // 2 * 2 + 1)
+    qrs = np.percentile(x, 99.5) - np.percentile(x, 0.5)
+    y, a = x.copy(), int(20 * fs)
+    y[a:] = base[a:] + 0.5 * (x[a:] - base[a:]) \
+        + 0.02 * qrs * np.random.default_rng(1).standard_normal(len(x) - a)
+    on, off = _with_and_without_pairs(y, fs, monkeypatch)
+    assert beat_match(ann, off).fn == 0
+    assert beat_match(ann, on).fn == 0
+
+
 @pytest.mark.xfail(strict=True, reason="measured: 7 true beats lost, 2 extra beats removed, "
                    "F1 0.8755 -> 0.8641 (NSTDB noise offset 0); offsets 40 and 80 s: 3 lost/7 "
                    "removed, 6 lost/7 removed")
