@@ -19,8 +19,7 @@ from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_
                                        NOISE_FRAC, PAUSE_GAP,
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
                                        QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP, SEARCH_SLACK, STEEP_S,
-                                       STEP_FRAC, STEP_SIDE, STEP_SPREAD,
-                                       pulse_in_rhythm)
+                                       STEP_FRAC, STEP_SPREAD, pulse_in_rhythm)
 
 
 class BeatGates:
@@ -65,9 +64,7 @@ class BeatGates:
         swing that starts at once does not (the stress case 'electrode motion': 12 of its 13
         extra beats, 0.57-1.0, their neighbours moving under 0.02 of the jump with it). At
         250 Hz an R wave's drop to S may hold over 0.55 in one sample, its neighbours moving
-        0.22-0.59 of it with it (QTDB sel232's APC at 94.49 s, 15 QRS of sel310), each side
-        0.06 at least; a pop that a front end's filter spreads over two samples moves one
-        side only (STEP_SIDE)."""
+        0.22-0.59 of it with it (QTDB sel232's APC at 94.49 s, 15 QRS of sel310)."""
         if not self.m.refuse_steps:
             return False
         lo = max(p - self.delay - self.step_win, h0)
@@ -81,9 +78,8 @@ class BeatGates:
         r = d[max(k - self.step_back, 0):k + self.step_back + 1] * np.sign(d[k])
         if np.any(r <= -0.5 * abs(float(d[k]))):
             return False
-        a = abs(float(d[k]))
-        side = [float(d[j]) * np.sign(d[k]) for j in (k - 1, k + 1) if 0 <= j < len(d)]
-        return sum(side) < STEP_SPREAD * a or min(side) < STEP_SIDE * a
+        spread = float(d[max(k - 1, 0):k + 2].sum() * np.sign(d[k])) - abs(float(d[k]))
+        return spread < STEP_SPREAD * abs(float(d[k]))
 
     def _rhythm_wins(self, p: int, h: float) -> bool:
         """A candidate p that passed the height gate after a doubtful beat (_doubt) replaces

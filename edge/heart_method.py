@@ -60,9 +60,6 @@ STEP_RETURN_S = 0.02  # unless the signal jumps back within this long (a pacing 
 STEP_SPREAD = 0.15  # or the samples either side move with it this much of it: a QRS at
 # 250 Hz (QTDB sel232, sel310: 0.22-0.59; the electrode-motion steps: under 0.02; noise
 # laid on sel232 gave 0.11-0.12, 0.1 let 3 such waves in, 0.15 none)
-STEP_SIDE = 0.03  # and each side this much of it (those QRS: 0.06-0.14 the lesser side; a
-# pop spread over two samples, 0.6 then 0.4, by a front end's filter: one side 0.67, the
-# other the ECG's own slope, about 0: tests/redteam/test_heart15.py)
 SEARCH_SLACK = 0.3  # a missed beat lies within this many beats of where the rhythm puts it
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
