@@ -242,6 +242,7 @@ class BeatRefiner:
         self.shapes = past[-TEMPLATE_BEATS:]
         return Beats(beats.idx, q, beats.peak)
 
+
 def _judged(w: np.ndarray, detrend: bool = True) -> np.ndarray:
     """ECG windows (rows) as the raw peak is looked for in them: R waves point either way
     depending on the lead, so |w - its median|; on a wandering baseline the window's own

@@ -120,7 +120,7 @@ class BeatStream(BeatGates, BeatRefiner):
         self.first_floor = 0.0  # that gate's height
         self.looked = -1  # the beat _look_back found, if any
         self.first_steep: dict[int, float] = {}  # the first beats' raw steepness (_first_like)
-        self.held: list[tuple[Beats, np.ndarray]] = []  # shaped beats and their shapes, waiting for that
+        self.held: list[tuple[Beats, np.ndarray]] = []  # shaped beats (and shapes) waiting
         self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # last ones, oldest first
 
     def push(self, samples) -> Beats:
