@@ -88,8 +88,11 @@ class BeatRefiner:
         j = int(below.argmax())
         return lo + k + (j if below[j] else len(w) - k) // 2, w, lo
 
-    def _shape(self, peaks: list[int]) -> Beats:
-        """Refine each beat's time and grade its shape (all its samples are here now)."""
+    def _shape(self, peaks: list[int]) -> tuple[Beats, np.ndarray]:
+        """Refine each beat's time and cut out its shape (all its samples are here now):
+        the beats, their sqi only the clipped top's factor so far, and their shapes, to be
+        graded (_grade) once the stream's first beats are judged (a dropped stray wave's
+        shape must not enter the template the next beats are graded by)."""
         h0 = self.n - len(self.y)
         idx, kept = [], []
         rows = self._refine_rows(peaks, h0)
@@ -113,8 +116,9 @@ class BeatRefiner:
             idx.append(r)
             kept.append(p)
         if not idx:
-            return _EMPTY
-        return Beats(np.array(idx, np.int64), self._quality(kept, h0), np.array(kept, np.int64))
+            return _EMPTY, self.shapes[:0]
+        seg, clipped = self._cut(kept, h0)
+        return Beats(np.array(idx, np.int64), clipped, np.array(kept, np.int64)), seg
 
     def _back_from_floor(self, p: int, h0: int) -> bool:
         """The signal sat flat at its floor (a logger's drop-out to 0) just before beat p:
@@ -201,11 +205,9 @@ class BeatRefiner:
         zigzag = float(np.abs(np.diff(w, 2)).mean()) if len(w) > 2 else np.inf
         return not regular and rise < RISE_SMOOTH * zigzag
 
-    def _quality(self, peaks: list[int], h0: int) -> np.ndarray:
-        """How much each beat's shape matches the TEMPLATE_BEATS' before it (0..1), halved
-        when its top is clipped flat. All of a call's beats at once (an hour's batch is
-        thousands), in row-wise arithmetic that gives the same bits for one row as for many,
-        so streaming still grades exactly like batch."""
+    def _cut(self, peaks: list[int], h0: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each beat's filtered shape, centred and of unit norm (rows), and 0.5 where its
+        top is clipped flat, 1 elsewhere."""
         w = self.shapes.shape[1]
         rows = np.asarray(peaks, np.int64)[:, None] - (h0 + self.pre) + np.arange(w)
         # a beat right at the stream's start: its window is clipped at sample 0
@@ -214,20 +216,31 @@ class BeatRefiner:
         seg -= (np.add.reduce(seg, axis=1) / w)[:, None]
         norm = np.sqrt(np.add.reduce(seg * seg, axis=1))
         seg *= np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)[:, None]
+        top, bottom = np.maximum.reduce(raw, axis=1), np.minimum.reduce(raw, axis=1)
+        flat = np.count_nonzero(raw >= (top - CLIP_FRAC * (top - bottom))[:, None], axis=1)
+        # a clipped top sits (near) flat at the maximum a while
+        return seg, np.where(flat >= self.flat_n, 0.5, 1.0)
+
+    def _grade(self, beats: Beats, seg: np.ndarray) -> Beats:
+        """The beats (their shapes seg, from _cut) with their sqi: how much each shape
+        matches the TEMPLATE_BEATS' before it (0..1), times the clipped top's factor. All
+        of a call's beats at once (an hour's batch is thousands), in row-wise arithmetic
+        that gives the same bits for one row as for many, so streaming still grades
+        exactly like batch."""
+        n = len(seg)
+        if not n:
+            return _EMPTY
         # the template of beat i: the sum of the TEMPLATE_BEATS shapes before it, oldest first
         past = np.concatenate((self.shapes, seg))
-        n = len(seg)
         tmpl = past[:n].copy()
         for k in range(1, TEMPLATE_BEATS):
             tmpl += past[k:k + n]
         tn = np.sqrt(np.add.reduce(tmpl * tmpl, axis=1))
         q = np.divide(np.add.reduce(seg * tmpl, axis=1), tn, out=np.ones(n), where=tn > 0)
         np.clip(q, 0.0, 1.0, out=q)
-        top, bottom = np.maximum.reduce(raw, axis=1), np.minimum.reduce(raw, axis=1)
-        flat = np.count_nonzero(raw >= (top - CLIP_FRAC * (top - bottom))[:, None], axis=1)
-        q[flat >= self.flat_n] *= 0.5  # a clipped top sits (near) flat at the maximum a while
+        q *= beats.sqi
         self.shapes = past[-TEMPLATE_BEATS:]
-        return q
+        return Beats(beats.idx, q, beats.peak)
 
 
 def _judged(w: np.ndarray, detrend: bool = True) -> np.ndarray:

@@ -120,7 +120,7 @@ class BeatStream(BeatGates, BeatRefiner):
         self.first_floor = 0.0  # that gate's height
         self.looked = -1  # the beat _look_back found, if any
         self.first_steep: dict[int, float] = {}  # the first beats' raw steepness (_first_like)
-        self.held: list[Beats] = []  # shaped beats waiting for that
+        self.held: list[tuple[Beats, np.ndarray]] = []  # shaped beats (and shapes) waiting
         self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # last ones, oldest first
 
     def push(self, samples) -> Beats:
@@ -266,15 +266,17 @@ class BeatStream(BeatGates, BeatRefiner):
         return not 0 <= self.block_start < p + self.refr  # a block open within p's reach
 
     def _emit(self, ready: list[int], final: bool) -> Beats:
-        beats = self._shape(ready)
+        beats, seg = self._shape(ready)
         if final:
             self._judge_first(final=True)
+        self.held.append((beats, seg))
         if self.dropped is None:
-            self.held.append(beats)
-            return _join([])
-        if self.held:
-            beats, self.held = _join(self.held + [beats]), []
-        if not self.dropped:
-            return beats
-        keep = ~np.isin(beats.peak, list(self.dropped))
-        return Beats(beats.idx[keep], beats.sqi[keep], beats.peak[keep])
+            return _EMPTY
+        if len(self.held) > 1:
+            beats = _join([b for b, _ in self.held])
+            seg = np.concatenate([s for _, s in self.held])
+        self.held = []
+        if self.dropped:  # graded after, so that no dropped wave's shape is in the template
+            keep = ~np.isin(beats.peak, list(self.dropped))
+            beats, seg = Beats(beats.idx[keep], beats.sqi[keep], beats.peak[keep]), seg[keep]
+        return self._grade(beats, seg)
