@@ -185,6 +185,8 @@ class BandSwitch:
         self.refr = 1
         self.switches: list[int] = []  # where the band changed (sample indices)
         self.contrasts: list[float] = []  # each window's low-band contrast, judged in order
+        self.clearest: list[float] = []  # the highest finite one up to each (a running max:
+        # read at every beat, a max over all windows so far was quadratic in an hour's beats)
 
     def push(self, x: np.ndarray) -> Beats:
         out, fed, i = [], 0, 0  # x[:fed] has gone to the detectors
@@ -242,6 +244,8 @@ class BandSwitch:
     def _wants_high(self, x: np.ndarray, in_high: bool) -> bool:
         stats = band_stats(x, self.fs, self._bands()[0])
         self.contrasts.append(stats[0])
+        top = self.clearest[-1] if self.clearest else 0.0
+        self.clearest.append(max(top, stats[0]) if np.isfinite(stats[0]) else top)
         return wants_high_band(x, self.fs, *self._bands(), in_high=in_high, low_stats=stats,
                                rhythm=lambda w: high_keeps_rhythm(w, self.make, self.methods))
 
@@ -256,7 +260,8 @@ class BandSwitch:
         """The highest finite low-band contrast of the windows before the one
         contrast_before(i) reads (0 if none): how clearly this lead has shown its beats."""
         k = max(i // self.size - 1, 0)
-        return max((c for c in self.contrasts[:k] if c != float("inf")), default=0.0)
+        k = min(k, len(self.clearest))
+        return self.clearest[k - 1] if k else 0.0
 
 
     def _old(self, b: Beats) -> Beats:
