@@ -146,6 +146,7 @@ class ClosePair:
         return min(_half_sum(self.intervals), FOLLOW * _half_sum(self.recent))
 
     def _give(self, a: tuple[int, float, int], out: list) -> None:
+        self._file(a[0] // self.bands.size)  # (so `fresh` holds one window's at most)
         if self.prev is not None and not self.dropped:
             self.fresh.append((a[0] // self.bands.size, a[0] - self.prev[0]))
             self.recent.append(a[0] - self.prev[0])
