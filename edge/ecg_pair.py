@@ -6,26 +6,36 @@ beside a true beat: most extra beats left after ecg_rhythm on the tuning records
 bigeminy, where ecg_rhythm judges nothing; NSTDB 118e00 from 30 s). Such a pair is closer
 than CLOSE of the usual interval, half the median sum of two successive intervals (so that
 bigeminy's short and long intervals count at their average) over the last MEAN_BEATS given
-out with no beat dropped between them (a drop, of a true beat too, must not lengthen the
-rhythm that judges the next pair). Of a close pair the beat that matches the recent beats'
-shape worse (sqi) goes if that shape is poor (under POOR), unless the beat after the pair
-comes PAUSE usual intervals or more after its first: a premature beat's compensatory pause,
-where noise's pair leaves about one.
+out in clean windows with no beat dropped between them. Noisy windows' intervals are left
+out: once noise's extra beats got through they shortened the rhythm that judged the next
+pairs (118e00 at 40-50 s: usual 0.41-0.58 s against the heart's 0.82), and few pairs were close
+any more. The usual is at most FOLLOW times the one all beats given out make, so that a
+heart that speeds up in a noisy stretch keeps its beats. Of a close pair the beat that
+matches the recent beats' shape worse (sqi) goes if that shape is poor (under POOR), unless
+the beat after the pair comes PAUSE usual intervals or more after its first: a premature
+beat's compensatory pause, where noise's pair leaves about one.
 
-Only in a noisy window: the low band's contrast (ecg_band.BandSwitch.contrast_before, the
-last 10-s window complete before the beat) under NOISIER of the clearest this lead has
-shown before (106 V1's burst 0.17-0.36 of its 56.9; 118e00's 0.30-0.49 of its 18.2; some
-window of 11 tuning records reads so, and beats changed on four: 101, 106 V1, 118e06, e00). Not
-under an absolute contrast (ecg_rhythm.CLEAN_CONTRAST): paced and bundle-branch leads read
-under it all the time (MIT-BIH 107, 118), and with bigeminy laid on them, where the
-detector had missed a run of PVCs the usual interval doubled and the next PVCs went (118:
-62 beats more lost at 0.6 coupling). An interpolated PVC with the next sinus beat on time
-makes a pair without a pause, and in a noisy window it is lost as ecg_rhythm loses it; in a
-lead as clear as it was (MIT-BIH 100 with such PVCs: 22.8-29.6) it stays.
+Only in a noisy window: the low band's contrast (ecg_band.BandSwitch.contrasts) on the last
+10-s window complete before the beat under NOISIER of the clearest this lead has shown
+before (106 V1's burst 0.17-0.36 of its 56.9; 118e00's 0.30-0.49 of its 18.2). The beat's
+own window is not read: it took 5 more of 118e00's extra beats at 30-40 s (HR +2.0 -> +0.0
+bpm) but lost a PVC of MIT-BIH 203's atrial fibrillation (0.30 s before the next beat, shape
+0.71) in a window at half the lead's clearest, as 118e00's burst's first is (the extra beats
+it dropped read 0.32-0.80). Not under an absolute contrast (ecg_rhythm.CLEAN_CONTRAST): paced
+and bundle-branch leads read under it all the time (MIT-BIH 107, 118), and with bigeminy
+laid on them, where the detector had missed a run of PVCs the usual interval doubled and
+the next PVCs went (118: 62 beats more lost at 0.6 coupling). An interpolated PVC with the
+next sinus beat on time makes a pair without a pause, and in a noisy window it is lost as
+ecg_rhythm loses it; in a lead as clear as it was (MIT-BIH 100 with such PVCs: 22.8-29.6)
+it stays. What the contrast cannot tell: a clean lead whose windows' contrast swings with
+the beats in them (QT Database 232, sick sinus with pauses: 16-103, so its windows after the
+103 read noisy; POOR keeps its APCs). The rhythm's intervals are filed once their own
+window is judged (a beat comes out after the window before its own is), noisy ones left
+out, so a burst's first 10 s do not shorten it.
 
 Decisions depend on the beat sequence and the windows already judged alone, so streaming
-still equals batch whatever the chunks. Latency: in a noisy window a beat may wait for the
-next two (about two intervals); elsewhere it passes at once.
+still equals batch whatever the chunks. Latency: a beat of poor shape may wait for the next
+two (about two intervals); every other beat passes at once.
 """
 
 from __future__ import annotations
@@ -42,8 +52,14 @@ PAUSE = 1.5  # a pair whose next beat comes this many usual intervals after its 
 NOISIER = 0.6  # a window whose contrast is under this much of the lead's clearest is noisy
 # the poorer beat goes only if its shape is poor too: the extra beats this stage drops on the
 # tuning records read 0.00-0.76; an APC of QT Database 232's atrial runs between pauses
-# (whose windows' contrast swings 16-103 with the beats in them) 0.98
+# (whose windows' contrast swings 16-103 with the beats in them) 0.98. A beat of good shape
+# is never dropped, so it goes out at once; a poor one waits for the two beats after it.
 POOR = 0.8
+# the usual interval (taken in clean windows) at most this many times the one the beats
+# given out make: a heart that speeds up in a noisy stretch (106 V1's burst: 0.95 s taken
+# before it, 0.78 s in it) must not turn its own beats into close pairs (1.2-1.5 give the
+# same beats there; 1.7 and up lose 2 more true ones)
+FOLLOW = 1.5
 
 
 class ClosePair:
@@ -51,36 +67,25 @@ class ClosePair:
 
     def __init__(self, bands):
         self.bands = bands  # ecg_band.BandSwitch: the windows' contrasts
-        # the last intervals between beats given out with none dropped between them
-        self.intervals: deque = deque(maxlen=MEAN_BEATS)
-        self.last: int | None = None  # the last beat given out, None after a drop
+        self.intervals: deque = deque(maxlen=MEAN_BEATS)  # the last ones in clean windows
+        self.fresh: list[tuple[int, int]] = []  # (window, interval) given out, not yet filed
+        self.prev: tuple[int, float, int] | None = None  # the last beat given out
+        self.dropped = False  # a beat dropped since it
+        self.recent: deque = deque(maxlen=MEAN_BEATS)  # the last ones given out, any window
         self.held: list[tuple[int, float, int]] = []  # (idx, sqi, peak) waiting, in order
 
     def push(self, b: Beats) -> Beats:
         self.held.extend(zip(b.idx.tolist(), b.sqi.tolist(), b.peak.tolist()))
         out: list = []
         while self.held:
-            a = self.held[0]
-            if len(self.intervals) < MEAN_BEATS or not self._noisy(a[0]):
+            verdict = self._judge()
+            if verdict is None:
+                break  # waits for a beat or a window's judgement
+            if verdict < 0:
                 self._give(self.held.pop(0), out)
-                continue
-            if len(self.held) < 2:
-                break  # its fate waits for the next beat
-            usual = self._usual()
-            if self.held[1][0] - a[0] >= CLOSE * usual:
-                self._give(self.held.pop(0), out)
-                continue
-            if len(self.held) < 3:
-                break  # and the one after
-            if self.held[2][0] - a[0] >= PAUSE * usual:  # a premature beat's pause
-                self._give(self.held.pop(0), out)
-                continue
-            worse = 1 if a[1] >= self.held[1][1] else 0
-            if self.held[worse][1] >= POOR:  # both QRS-shaped: an ectopic run, keep both
-                self._give(self.held.pop(0), out)
-                continue
-            del self.held[worse]
-            self.last = None
+            else:
+                del self.held[verdict]
+                self.dropped = True
         return self._beats(out)
 
     def finish(self) -> Beats:
@@ -90,19 +95,62 @@ class ClosePair:
         self.held = []
         return self._beats(out)
 
-    def _noisy(self, i: int) -> bool:
-        c = self.bands.contrast_before(i)
-        return c < NOISIER * self.bands.clearest_before(i)
+    def _judge(self) -> int | None:
+        """-1: the first held beat goes out; k: held[k] is dropped; None: wait for beats.
+        A close pair with the beat given out before (back) was judged when that one was
+        held, unless it went out at once (good shape): then it is judged here."""
+        a = self.held[0]
+        if a[1] >= POOR:
+            return -1
+        w = a[0] // self.bands.size
+        self._file(w)
+        if len(self.intervals) < MEAN_BEATS:
+            return -1
+        if len(self.held) < 2:
+            return None
+        usual, b = self._usual(), self.held[1]
+        back = self.prev is not None and a[0] - self.prev[0] < CLOSE * usual
+        if not back and b[0] - a[0] >= CLOSE * usual:
+            return -1
+        if len(self.held) < 3:
+            return None
+        if back:
+            if b[0] - self.prev[0] >= PAUSE * usual or self.prev[1] < a[1]:
+                back = False
+        fore = not back and b[0] - a[0] < CLOSE * usual and self.held[2][0] - a[0] < PAUSE * usual
+        if not (back or fore):
+            return -1
+        if not self._noisy(w - 1):
+            return -1
+        if back:
+            return 0
+        return 1 if a[1] >= b[1] else 0
+
+    def _noisy(self, w: int) -> bool:
+        c = self.bands.contrasts
+        if w < 0 or w >= len(c):
+            return False
+        return c[w] < NOISIER * max((v for v in c[:w] if v != float("inf")), default=0.0)
+
+    def _file(self, w: int) -> None:
+        """The intervals given out in windows before w, into the rhythm where clean."""
+        k = 0
+        while k < len(self.fresh) and self.fresh[k][0] < w:
+            if not self._noisy(self.fresh[k][0]):
+                self.intervals.append(self.fresh[k][1])
+            k += 1
+        del self.fresh[:k]
 
     def _usual(self) -> float:
-        """Half the median sum of two successive intervals kept."""
-        v = list(self.intervals)
-        return _median([p + q for p, q in zip(v, v[1:])]) / 2
+        """The clean windows' usual interval, at most FOLLOW times the recent beats'."""
+        return min(_half_sum(self.intervals), FOLLOW * _half_sum(self.recent))
 
     def _give(self, a: tuple[int, float, int], out: list) -> None:
-        if self.last is not None:
-            self.intervals.append(a[0] - self.last)
-        self.last = a[0]
+        self._file(a[0] // self.bands.size)  # (so `fresh` holds one window's at most)
+        if self.prev is not None and not self.dropped:
+            self.fresh.append((a[0] // self.bands.size, a[0] - self.prev[0]))
+            self.recent.append(a[0] - self.prev[0])
+        self.prev, self.dropped = a, False
         out.append(a)
 
     @staticmethod
@@ -111,3 +159,9 @@ class ClosePair:
             return _EMPTY
         idx, sqi, peak = zip(*out)
         return Beats(np.array(idx, np.int64), np.array(sqi), np.array(peak, np.int64))
+
+
+def _half_sum(intervals) -> float:
+    """Half the median sum of two successive intervals (bigeminy's at their average)."""
+    v = list(intervals)
+    return _median([p + q for p, q in zip(v, v[1:])]) / 2

@@ -22,12 +22,14 @@ def _record(name):
 def test_muscle_noise_in_bigeminy_loses_its_extra_beats_in_close_pairs():
     """MIT-BIH 106 V1 (tuning): muscle-noise bursts at 133-165 s in bigeminy gave 17 extra
     beats (HR +5.4 bpm), most 0.23-0.35 s from a true one; ecg_rhythm judges nothing in
-    bigeminy. The pair's poorer-shaped beat goes: 8 extra beats and one true one."""
+    bigeminy. The pair's poorer-shaped beat goes: 9 extra beats and two true ones, HR +1.7
+    (+2.3 with the recent beats' usual interval alone; +1.0 but 5 missed with the clean
+    windows' alone, uncapped: the heart speeds up in the burst)."""
     x, fs, ann = _record("mitdb-106-v1")
     got = waveform_peaks(x, fs, "ecg").idx / fs
     m = beat_match(ann, got)
-    assert m.fp <= 9 and m.fn <= 2
-    assert abs(bpm(got) - bpm(ann)) < 2.5
+    assert m.fp <= 8 and m.fn <= 3
+    assert abs(bpm(got) - bpm(ann)) < 1.8
 
 
 def test_an_atrial_run_between_pauses_keeps_its_beats():
@@ -45,12 +47,15 @@ def test_an_atrial_run_between_pauses_keeps_its_beats():
 def test_electrode_motion_at_0_db_loses_extra_beats_beside_true_ones():
     """NSTDB 118e00 (tuning): electrode motion at 0 dB from 30 s gave 55 extra beats (HR
     +11.7 bpm). Those beside a true beat, in windows under NOISIER of the lead's clearest,
-    go (12 extra beats and 4 true ones); those standing in a true beat's place stay."""
+    go; those standing in a true beat's place stay. With the rhythm taken from the recent
+    beats 43 extra and 24 missed were left (HR +6.3): noise's extra beats that got through
+    halved it (40-50 s: 0.41-0.58 s against 0.82), so few pairs were close. Taken in clean
+    windows (fails before: 43 extra): 35 extra, 29 missed, HR +2.0."""
     x, fs, ann = _record("nstdb-118e00")
     got = waveform_peaks(x, fs, "ecg").idx / fs
     m = beat_match(ann, got)
-    assert m.fp <= 43 and m.fn <= 24 and m.f1 > 0.86
-    assert abs(bpm(got) - bpm(ann)) < 7.0
+    assert m.fp <= 35 and m.fn <= 29 and m.f1 > 0.865
+    assert abs(bpm(got) - bpm(ann)) < 2.5
 
 
 def _bigeminy(x, fs, ann, coupling):
