@@ -571,6 +571,20 @@ PASSES: list[tuple[str, list[tuple[str, list[str]]]]] = [
             "sharp spikes at 73.1 and 76.8 s; most of 118e00's stand in a true beat's place, "
             "0.15-0.35 s off.",
         ]),
+        ("ECG: lone extra beats in 106's V1 (no detector change)", [
+            "Of 106's V1's 8 extra beats left, two stand beside a missed beat (placement). "
+            "The other six, the 'sharp spikes' at 73.1 and 76.8 s included, all sit in the "
+            "pause after a PVC, just before an N beat, and look like the lead's N beat (8.3 "
+            "and 11.1 ms wide at half height against the N's 11.1; rising over ~5 samples, so "
+            "no step); each splits its long interval about evenly, as this bigeminal lead's "
+            "true PVC cycles do.",
+            "Tried, not kept: width at half height, a one-sample share of the height, energy "
+            "over 40 Hz catch 4-5 of them but 24-190 true beats (MIT-BIH 104's paced beats, "
+            "101); even with the annotation's labels, 'under 0.6 of N's usual interval before "
+            "an N' also catches 123's interpolated PVCs and 203's atrial fibrillation; this "
+            "lead's PVCs match its N template at 0.84-0.99; a wider close-pair window (0.6) "
+            "lost 17 true beats (HR -4.0). Pinned in test_ecg_spike (strict xfail).",
+        ]),
         ("A stream's first beats' shape quality", [
             "A stream's first beats are graded for shape only once they are judged together "
             "(`_judge_first`): a stray wave or early small candidate the judgement drops no "
