@@ -49,8 +49,9 @@ POOR = 0.8
 class ClosePair:
     """Push an ECG stream's beats (in order), get them back less one of each close pair."""
 
-    def __init__(self, bands):
+    def __init__(self, bands, recurs):
         self.bands = bands  # ecg_band.BandSwitch: the windows' contrasts
+        self.recurs = recurs  # ecg_ectopic.EctopicShapes.recurs: an ectopic shape seen before
         # the last intervals between beats given out with none dropped between them
         self.intervals: deque = deque(maxlen=MEAN_BEATS)
         self.last: int | None = None  # the last beat given out, None after a drop
@@ -76,7 +77,8 @@ class ClosePair:
                 self._give(self.held.pop(0), out)
                 continue
             worse = 1 if a[1] >= self.held[1][1] else 0
-            if self.held[worse][1] >= POOR:  # both QRS-shaped: an ectopic run, keep both
+            # both QRS-shaped (an ectopic run) or the poorer an ectopic shape seen before
+            if self.held[worse][1] >= POOR or self.recurs(self.held[worse][0]):
                 self._give(self.held.pop(0), out)
                 continue
             del self.held[worse]

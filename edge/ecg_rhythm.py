@@ -51,8 +51,9 @@ FIT, FIT_SUM = 0.15, 0.2  # without it, the next two beats this close to the rhy
 class RhythmPick:
     """Push an ECG stream's beats (in order), get them back less the extra ones."""
 
-    def __init__(self, contrast_before):
+    def __init__(self, contrast_before, recurs):
         self.contrast_before = contrast_before  # ecg_band.BandSwitch.contrast_before
+        self.recurs = recurs  # ecg_ectopic.EctopicShapes.recurs: an ectopic shape seen before
         self.kept: deque = deque(maxlen=STEADY_BEATS + 1)  # the last beats given out
         self.held: list[tuple[int, float, int]] = []  # (idx, sqi, peak) waiting, in order
 
@@ -76,6 +77,7 @@ class RhythmPick:
         while self.held:
             a = self.held[0]
             noisy = a[1] < SHAPE and self.contrast_before(a[0]) < CLEAN_CONTRAST
+            noisy = noisy and not self.recurs(a[0])
             med = self._steady() if noisy else 0.0
             if med and a[0] - self.kept[-1] < EARLY * med:
                 if len(self.held) < 3:
