@@ -20,7 +20,8 @@ under an absolute contrast (ecg_rhythm.CLEAN_CONTRAST): paced and bundle-branch 
 under it all the time (MIT-BIH 107, 118), and with bigeminy laid on them, where the
 detector had missed a run of PVCs the usual interval doubled and the next PVCs went (118:
 62 beats more lost at 0.6 coupling). An interpolated PVC with the next sinus beat on time
-makes a pair without a pause, and in a noisy window it is lost as ecg_rhythm loses it; in a
+makes a pair without a pause, and in a noisy window it is lost as ecg_rhythm loses it (the
+first of its shape: ecg_ectopic keeps those after it); in a
 lead as clear as it was (MIT-BIH 100 with such PVCs: 22.8-29.6) it stays.
 
 Decisions depend on the beat sequence and the windows already judged alone, so streaming

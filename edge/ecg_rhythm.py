@@ -24,7 +24,7 @@ contrast (ecg_band) on the last 10-s window complete before the beat is 4.0-15.7
 beat dropped on the tuning records (NSTDB 118e06, 118e00, MIT-BIH 101) and 22.8-29.6 at
 those PVCs, so where it reaches CLEAN_CONTRAST nothing is dropped. A lead whose clean
 windows read under it (paced or bundle-branch complexes: MIT-BIH 107, 8.6-12.1) still
-loses such a PVC.
+loses such a PVC if it is the first of its shape: ecg_ectopic keeps those after it.
 
 Decisions depend on the beat sequence and the windows already judged alone, so streaming still equals batch whatever
 the chunks. Latency: an early beat of poor shape in a steady rhythm, and the beats after
