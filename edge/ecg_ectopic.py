@@ -44,6 +44,9 @@ PRE, POST, LAG = 0.1, 0.2, 0.04  # the window around a beat (s), and how far it 
 LIBRARY = 16  # the last early beats' shapes kept
 MATCH = 0.9  # a correlation this high with one of them: the same focus
 HISTORY_S = 30.0  # raw samples kept: more than a beat lags the samples it is found in
+# what recurs is kept while a later stage may still ask: they hold 2 beats each at most
+# between pushes, of the last ones given out here
+ASKED_WITHIN = 16
 
 
 def _unit(w: np.ndarray) -> np.ndarray:
@@ -66,12 +69,15 @@ class EctopicShapes:
         self.gaps: deque = deque(maxlen=GAPS)
         self.last: int | None = None
         self.library: deque = deque(maxlen=LIBRARY)  # unit windows, oldest first
-        self.recurring: deque = deque(maxlen=64)  # the last early beats that matched
+        self.recurring: set[int] = set()  # early beats that matched, until ASKED_WITHIN
+        self.given: deque = deque(maxlen=ASKED_WITHIN)  # the last beats given out
         self.held: list[tuple[int, float, int, bool]] = []  # (idx, sqi, peak, to judge)
 
     def push(self, x: np.ndarray, b: Beats, final: bool = False) -> Beats:
         """Take the samples, then the beats found in them; give the beats back once each
         early one's window has come in (all of them when `final`)."""
+        if len(self.given) == ASKED_WITHIN:  # (not on what a push gives: batch equals stream)
+            self.recurring = {i for i in self.recurring if i >= self.given[0]}
         self.x = np.concatenate((self.x, x))
         self.n += x.size
         for i, q, p in zip(b.idx.tolist(), b.sqi.tolist(), b.peak.tolist()):
@@ -90,6 +96,7 @@ class EctopicShapes:
             k += 1
         out, self.held = self.held[:k], self.held[k:]
         self.x = self.x[-self.keep:]  # (after judging: a long push's first beats need it all)
+        self.given.extend(i for i, *_ in out)
         if not out:
             return _EMPTY
         idx, sqi, peak, _ = zip(*out)
@@ -103,7 +110,7 @@ class EctopicShapes:
         if w is None:
             return  # (at a recording's edges, its window cut: not judged)
         if self.library and _best(w, self.lag, np.array(self.library)) >= MATCH:
-            self.recurring.append(i)
+            self.recurring.add(i)
         self.library.append(_unit(w[None, self.lag:len(w) - self.lag])[0])
 
 
