@@ -53,6 +53,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal
 
+from empathy.edge.ecg_ectopic import shared_shape
 from empathy.edge.heart_beats import Beats, _array_median, _join, _median
 
 try:  # sosfilt's own kernel: sosfilt's argument checks cost as much as the filtering here
@@ -152,9 +153,11 @@ def high_keeps_rhythm(x: np.ndarray, make, methods: tuple) -> bool:
     makes QRS-like waves in 5-20 Hz and leaves 20-45 Hz to the QRS (NSTDB 118e12-e00, as
     py-ecg-detectors' SWT finds in its 22-45 Hz wavelet band); wide PVCs and paced
     complexes, short of 20-45 Hz content, leave gaps there, and muscle noise fills it."""
-    low, high = (_join([d.push(x), d.finish()]).idx for d in (make(m) for m in methods))
+    dets = [make(m) for m in methods]
+    low, high = (_join([d.push(x), d.finish()]).idx for d in dets)
     short_high, long_high = _odd_intervals(high)
-    return len(low) > len(high) and long_high == 0 and sum(_odd_intervals(low)) > short_high
+    return (len(low) > len(high) and long_high == 0 and sum(_odd_intervals(low)) > short_high
+            and not shared_shape(x, dets[0].fs, low, high))  # (ecg_ectopic: PVCs, not noise)
 
 
 def _shift(b: Beats, origin: int, keep=None) -> Beats:

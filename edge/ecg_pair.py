@@ -26,12 +26,13 @@ and bundle-branch leads read under it all the time (MIT-BIH 107, 118), and with 
 laid on them, where the detector had missed a run of PVCs the usual interval doubled and
 the next PVCs went (118: 62 beats more lost at 0.6 coupling). An interpolated PVC with the
 next sinus beat on time makes a pair without a pause, and in a noisy window it is lost as
-ecg_rhythm loses it; in a lead as clear as it was (MIT-BIH 100 with such PVCs: 22.8-29.6)
-it stays. What the contrast cannot tell: a clean lead whose windows' contrast swings with
-the beats in them (QT Database 232, sick sinus with pauses: 16-103, so its windows after the
-103 read noisy; POOR keeps its APCs). The rhythm's intervals are filed once their own
-window is judged (a beat comes out after the window before its own is), noisy ones left
-out, so a burst's first 10 s do not shorten it.
+ecg_rhythm loses it (the first of its shape: ecg_ectopic keeps those after it); in a lead as
+clear as it was (MIT-BIH 100 with such PVCs: 22.8-29.6) it stays. What the contrast cannot
+tell: a clean lead whose windows' contrast swings with the beats in them (QT Database 232,
+sick sinus with pauses: 16-103, so its windows after the 103 read noisy; POOR keeps its
+APCs). The rhythm's intervals are filed once their own window is judged (a beat comes out
+after the window before its own is), noisy ones left out, so a burst's first 10 s do not
+shorten it.
 
 Decisions depend on the beat sequence and the windows already judged alone, so streaming
 still equals batch whatever the chunks. Latency: a beat of poor shape may wait for the next
@@ -65,8 +66,9 @@ FOLLOW = 1.5
 class ClosePair:
     """Push an ECG stream's beats (in order), get them back less one of each close pair."""
 
-    def __init__(self, bands):
+    def __init__(self, bands, recurs):
         self.bands = bands  # ecg_band.BandSwitch: the windows' contrasts
+        self.recurs = recurs  # ecg_ectopic.EctopicShapes.recurs: an ectopic shape seen before
         self.intervals: deque = deque(maxlen=MEAN_BEATS)  # the last ones in clean windows
         self.fresh: list[tuple[int, int]] = []  # (window, interval) given out, not yet filed
         self.prev: tuple[int, float, int] | None = None  # the last beat given out
@@ -122,15 +124,15 @@ class ClosePair:
             return -1
         if not self._noisy(w - 1):
             return -1
-        if back:
-            return 0
-        return 1 if a[1] >= b[1] else 0
+        k = 0 if back or a[1] < b[1] else 1
+        # the poorer an ectopic shape seen before (ecg_ectopic): a beat, keep it
+        return -1 if self.recurs(self.held[k][0]) else k
 
     def _noisy(self, w: int) -> bool:
         c = self.bands.contrasts
         if w < 0 or w >= len(c):
             return False
-        return c[w] < NOISIER * max((v for v in c[:w] if v != float("inf")), default=0.0)
+        return c[w] < NOISIER * self.bands.clearest_before((w + 1) * self.bands.size)
 
     def _file(self, w: int) -> None:
         """The intervals given out in windows before w, into the rhythm where clean."""

@@ -24,12 +24,12 @@ contrast (ecg_band) on the last 10-s window complete before the beat is 4.0-15.7
 beat dropped on the tuning records (NSTDB 118e06, 118e00, MIT-BIH 101) and 22.8-29.6 at
 those PVCs, so where it reaches CLEAN_CONTRAST nothing is dropped. A lead whose clean
 windows read under it (paced or bundle-branch complexes: MIT-BIH 107, 8.6-12.1) still
-loses such a PVC.
+loses such a PVC if it is the first of its shape: ecg_ectopic keeps those after it.
 
-Decisions depend on the beat sequence and the windows already judged alone, so streaming still equals batch whatever
-the chunks. Latency: an early beat of poor shape in a steady rhythm, and the beats after
-it, wait for the next two beats (about two intervals more); every other beat passes at
-once.
+Decisions depend on the beat sequence and the windows already judged alone, so streaming
+still equals batch whatever the chunks. Latency: an early beat of poor shape in a steady
+rhythm, and the beats after it, wait for the next two beats (about two intervals more);
+every other beat passes at once.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ FIT, FIT_SUM = 0.15, 0.2  # without it, the next two beats this close to the rhy
 class RhythmPick:
     """Push an ECG stream's beats (in order), get them back less the extra ones."""
 
-    def __init__(self, contrast_before):
+    def __init__(self, contrast_before, recurs):
         self.contrast_before = contrast_before  # ecg_band.BandSwitch.contrast_before
+        self.recurs = recurs  # ecg_ectopic.EctopicShapes.recurs: an ectopic shape seen before
         self.kept: deque = deque(maxlen=STEADY_BEATS + 1)  # the last beats given out
         self.held: list[tuple[int, float, int]] = []  # (idx, sqi, peak) waiting, in order
 
@@ -76,6 +77,7 @@ class RhythmPick:
         while self.held:
             a = self.held[0]
             noisy = a[1] < SHAPE and self.contrast_before(a[0]) < CLEAN_CONTRAST
+            noisy = noisy and not self.recurs(a[0])
             med = self._steady() if noisy else 0.0
             if med and a[0] - self.kept[-1] < EARLY * med:
                 if len(self.held) < 3:

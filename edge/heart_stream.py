@@ -16,6 +16,7 @@ import numpy as np
 from scipy import signal
 
 from empathy.edge.ecg_band import BandSwitch
+from empathy.edge.ecg_ectopic import EctopicShapes
 from empathy.edge.ecg_pair import ClosePair
 from empathy.edge.ecg_rhythm import RhythmPick
 from empathy.edge.heart_beats import _EMPTY, Beats, _join
@@ -52,8 +53,9 @@ class BeatStream(BeatGates, BeatRefiner):
         alt = None if method else band_alternative(kind, fs_hz)
         self.bands = alt and BandSwitch(lambda b: BeatStream(fs_hz, kind, b), self.fs, (m, alt))
         # and its beats judged by the rhythm after, where the lead is noisy
-        self.pick = self.bands and RhythmPick(self.bands.contrast_before)
-        self.pair = self.bands and ClosePair(self.bands)  # (and close pairs)
+        self.ecto = self.bands and EctopicShapes(self.fs)  # (keeping recurring ectopic shapes)
+        self.pick = self.bands and RhythmPick(self.bands.contrast_before, self.ecto.recurs)
+        self.pair = self.bands and ClosePair(self.bands, self.ecto.recurs)  # (and close pairs)
         self._setup(m)
 
     def _setup(self, m: Method) -> None:
@@ -128,7 +130,7 @@ class BeatStream(BeatGates, BeatRefiner):
         if x.size and not np.isfinite(x).all():
             raise ValueError("waveform has NaN or infinite samples")
         if self.bands:
-            return self.pair.push(self.pick.push(self.bands.push(x)))
+            return self.pair.push(self.pick.push(self.ecto.push(x, self.bands.push(x))))
         if x.size <= SLICE:
             return self._push(x) if x.size else _join([])
         return _join([self._push(x[i:i + SLICE]) for i in range(0, x.size, SLICE)])
@@ -147,7 +149,8 @@ class BeatStream(BeatGates, BeatRefiner):
         the carried-on part: a raw peak must lie, with a sample after it, in the real
         recording (see _refine). Beats still waiting for their shape window come out now."""
         if self.bands:
-            b = _join([self.pick.push(self.bands.finish()), self.pick.finish()])
+            b = self.ecto.push(np.zeros(0), self.bands.finish(), final=True)
+            b = _join([self.pick.push(b), self.pick.finish()])
             return _join([self.pair.push(b), self.pair.finish()])
         if not len(self.x) or self.end >= 0:
             return _EMPTY

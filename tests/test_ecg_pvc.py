@@ -87,14 +87,56 @@ def test_streaming_equals_batch_with_pvcs_laid_in():
         assert np.array_equal(got.idx, batch.idx) and np.array_equal(got.sqi, batch.sqi)
 
 
-@pytest.mark.xfail(strict=True, reason="ecg_rhythm's RhythmPick drops an interpolated PVC of "
-                   "poor shape whose next beat comes on time where the low band's contrast "
-                   "reads under CLEAN_CONTRAST: wide-complex leads read 7.7-19.1 when clean "
-                   "(these PVCs: sqi 0.17-0.74), inside the 4.0-15.7 of the noise it drops; "
-                   "MIT-BIH 109 with 119's PVCs at 0.5: 0 of 20 missed with the stage off, 18 "
-                   "with it; open")
-def test_the_whole_detector_keeps_interpolated_pvcs_of_a_bundle_branch_lead():
+@pytest.mark.parametrize("name, donor, most", [
+    # 109 V1 (left bundle branch block) with 119's PVCs at 0.5: 18 of 20 missed before
+    # ecg_ectopic (0 with ecg_rhythm and ecg_pair off): their windows' contrast 7.7-19.1,
+    # inside the 4.0-15.7 of the noise those stages drop
+    ("mitdb-109", "mitdb-119", 2),
+    ("mitdb-107", "mitdb-119", 2),  # paced: 14 of 17 before
+    ("mitdb-118", "mitdb-118", 2),  # right bundle branch block, its own PVCs: 10 of 20
+])
+def test_the_whole_detector_keeps_recurring_interpolated_pvcs_of_wide_complex_leads(
+        name, donor, most):
+    """ecg_rhythm and ecg_pair drop an early beat of poor shape in such a lead; the same
+    PVC shape seen before (ecg_ectopic) keeps it."""
     from empathy.edge.heart import waveform_peaks
 
-    y, fs, _, added = _interpolated("mitdb-109", "mitdb-119", 0.5)
-    assert _missed(added, waveform_peaks(y, fs, "ecg").idx / fs) <= 2
+    y, fs, truth, added = _interpolated(name, donor, 0.5)
+    got = waveform_peaks(y, fs, "ecg").idx / fs
+    assert _missed(added, got) <= most
+    assert beat_match(truth, got).fp <= 1
+
+
+def _bigeminy(name, donor, coupling):
+    """Record `name` with every other beat from the 11th replaced by donor's PVCs at
+    `coupling` of the interval (the sinus beat blanked: the pause), the true beats and
+    the PVCs' times."""
+    rec = need(name)
+    x, fs = record_data(rec)
+    b = annotated_beats(rec, len(x), fs)
+    y, truth, added, cs, a = x.astype(float), list(b), [], _pvcs(donor, fs), _amp(x)
+    for j, k in enumerate(range(11, len(b) - 2, 2)):
+        at = b[k - 1] + coupling * (b[k] - b[k - 1])
+        a0, a1 = int((b[k] - 0.12) * fs), int((b[k] + 0.4) * fs)
+        y[a0:a1] = np.linspace(y[a0], y[a1], a1 - a0)
+        s0 = int(round(at * fs)) - int(PRE * fs)
+        y[s0:s0 + len(cs[0])] += a * cs[j % len(cs)]
+        truth.remove(b[k])
+        added.append(at)
+    return y, fs, np.sort(np.concatenate([truth, added])), np.array(added)
+
+
+# at 0.6 one window (120-130 s) still goes to 20-45 Hz: its 3 lone beats match none
+@pytest.mark.parametrize("coupling, most, switches", [(0.5, 4, 0), (0.6, 6, 2)])
+def test_pvcs_in_bigeminy_keep_the_low_band_of_a_bundle_branch_lead(coupling, most, switches):
+    """MIT-BIH 118 (right bundle branch block) with 119's PVCs in bigeminy: 20-45 Hz lost
+    them (little energy there) and so kept the rhythm the low band's 'extra' beats broke,
+    as with electrode motion; the band switched and 50 (0.5) and 19 (0.6) of 120 went. The
+    lone low-band beats sharing a shape (ecg_ectopic.shared_shape) keep the low band."""
+    from empathy.edge.heart import waveform_peaks
+
+    y, fs, truth, added = _bigeminy("mitdb-118", "mitdb-119", coupling)
+    st = BeatStream(fs, "ecg")
+    got = _join([st.push(y), st.finish()]).idx / fs
+    assert _missed(added, got) <= most and len(st.bands.switches) <= switches
+    assert np.array_equal(got, waveform_peaks(y, fs, "ecg").idx / fs)
