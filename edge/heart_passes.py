@@ -503,7 +503,7 @@ PASSES: list[tuple[str, list[tuple[str, list[str]]]]] = [
             "drops an on-time interpolated PVC where the lead reads under its clean contrast "
             "(these leads: 7.7-19.1, shape 0.17-0.74, overlapping the noise it drops: 4.0-15.7), "
             "and with 119's PVCs in bigeminy on 118 the band switch takes 20-45 Hz, which "
-            "misses 116 of 120 (the whole detector: 50). Open (test_ecg_pvc's strict xfail).",
+            "misses 116 of 120 (the whole detector: 50): the recurring-shape part below mends most of both.",
             "Tried, not kept: a 0.2 s refractory time (extra or changed beats on 9 tuning "
             "records); two candidates within it both kept where the later is in the rhythm's "
             "place (3 PVCs gained, an extra beat on the electrode-motion stress case); "
