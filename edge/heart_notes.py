@@ -114,6 +114,8 @@ SEEN: list[tuple[tuple[str, ...], str]] = [
                                               "not kept, and changed its wrist tracker after "
                                               "seeing them"),
     (("bidmc-01",), "scored again after a fix in the fourteenth pass"),
+    (("mitdb-228",), "the fifteenth pass scored a placement change on it that made it worse, "
+                     "and that change was not kept"),
 ]
 
 
