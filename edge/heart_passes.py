@@ -632,6 +632,20 @@ PASSES: list[tuple[str, list[tuple[str, list[str]]]]] = [
             "and on 228 are the same kind, and batch time on an hour of noisy ECG rose 0.43 -> "
             "0.74 s. Having seen 228 with it, 228 is listed as seen.",
         ]),
+        ("ECG: a sturdier step gate (not kept)", [
+            "Built (branch wip/ecgstep2) against the red team's two step xfails, on tuning "
+            "material: a jump is also a step where one neighbour stays still (under 0.03 of "
+            "it) and the level 60-120 ms later still holds half of it; a paced spike whose "
+            "return takes two samples is kept where the level swings past half the jump the "
+            "other way (104 at 130 Hz: -0.57; 118e00's noise: -0.43).",
+            "Both xfails passed (beats near the spread pops 16 -> 9-10 at 130-1000 Hz; 104's "
+            "paced beat found at 130 Hz), every corpus record's beats unchanged, the tuning "
+            "records resampled to 130 Hz one beat better. A persistence test alone cost 106's "
+            "V1 at 200 Hz a missed and 2 extra beats.",
+            "Scored once after: the held-out records resampled to 130 and 200 Hz lost 3 true "
+            "beats (MIT-BIH 114: 2, 208: 1). Not merged: its thresholds sit on thin margins "
+            "fitted to a synthetic pop model (0.02 against 0.06; -0.43 against -0.57).",
+        ]),
         ("A stream's first beats' shape quality", [
             "A stream's first beats are graded for shape only once they are judged together "
             "(`_judge_first`): a stray wave or early small candidate the judgement drops no "
