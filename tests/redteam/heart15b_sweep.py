@@ -45,16 +45,16 @@ def artefact(kind, fs, amp, n, seed):
     return amp * y / np.max(np.abs(shape)), np.array(at)
 
 
-def add_noise(x, fs, snr, from_s=20.0, roll_s=0.0):
-    """x with NSTDB electrode motion (118e00 - 118e24, 30-150 s, rolled by roll_s) from
-    from_s at snr dB (RMS about the baseline)."""
+def add_noise(x, fs, snr, from_s=20.0, roll_s=0.0, onto=None):
+    """x (or `onto`, x with artefacts laid on) with NSTDB electrode motion (118e00 - 118e24,
+    30-150 s, rolled by roll_s) from from_s at snr dB of x's RMS about its baseline."""
     e0, e24 = rec("nstdb-118e00")[0], rec("nstdb-118e24")[0]
     n = np.roll((e0 - e24)[30 * 360:150 * 360], int(roll_s * 360))
     n = n - np.median(n)
     if fs != 360:
         n = signal.resample_poly(n, int(fs), 360)
     base = signal.medfilt(x, int(fs * 0.6) // 2 * 2 + 1)
-    y, a = x.copy(), int(from_s * fs)
+    y, a = (x if onto is None else onto).copy(), int(from_s * fs)
     m = min(len(y) - a, len(n))
     y[a:a + m] += n[:m] / n.std() * np.std(x - base) * 10 ** (-snr / 20)
     return y
@@ -83,7 +83,7 @@ def case(name, kind, amp_frac, snr, seed=0):
     qrs = np.percentile(x - base, 99.5) - np.percentile(x - base, 0.5)
     art, at = artefact(kind, fs, amp_frac * qrs, len(x), seed)
     y = x + art
-    return (y if snr is None else add_noise(y, fs, snr)), fs, ann
+    return (y if snr is None else add_noise(x, fs, snr, onto=y)), fs, ann
 
 
 def on_off(y, fs):
