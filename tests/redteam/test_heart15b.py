@@ -32,11 +32,10 @@ def _needs():
                    "ecg_pair dropped: extra beats off -> on 43 -> 55 (105 taps), 55 -> 64 (123 "
                    "taps, 0 dB), 3 -> 8 (123 TENS, 0 dB); no true beat saved in any case. Over "
                    "6 tuning records x tap/TENS/twitch x 3 sizes x none/+6/0 dB: +95 extra beats, "
-                   "0 true ones saved. Kept by ecg_rhythm on 105 (12), ecg_pair on 123's taps (9), both on "
-                   "TENS (2, 3); ecg_band's shared-shape hook none. A PVC's fixed coupling would "
-                   "not tell them apart: 16 taps "
-                   "of random coupling leave one near any. NeuroKit2 is worse on all three "
-                   "(extra 62, 109, 125)")
+                   "0 true ones saved. Kept by ecg_rhythm on 105 (12), ecg_pair on 123's taps "
+                   "(9), both on TENS (2, 3); ecg_band's shared-shape hook none. A PVC's fixed "
+                   "coupling would not tell them apart: 16 taps of random coupling leave one near "
+                   "any. NeuroKit2 is worse on all three (extra 62, 109, 125)")
 @pytest.mark.parametrize("name,kind,amp,snr", [("mitdb-105", "tap", 0.5, None),
                                                ("mitdb-123", "tap", 0.3, 0.0),
                                                ("mitdb-123", "tens", 0.5, 0.0)])
