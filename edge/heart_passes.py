@@ -684,6 +684,24 @@ PASSES: list[tuple[str, list[tuple[str, list[str]]]]] = [
             "(pyhrv-nni-long 6.8 -> 3.9 %): a short RR now goes on to the artefact corrector, "
             "only 0 and over 6 s are left out.",
         ]),
+        ("Red team on the pass's later stages", [
+            "An artefact of fixed shape matches its own earlier copies, so the recurring-shape "
+            "stage keeps what `ecg_rhythm` and `ecg_pair` dropped (strict xfail in "
+            "tests/redteam/test_heart15b.py): MIT-BIH 105 with an electrode tap every 1.1 s at "
+            "half the QRS height, 43 -> 55 extra beats; over 6 tuning records with taps, a TENS "
+            "unit's bursts and a fixed-shape twitch, 95 extra beats and no true one saved "
+            "(NeuroKit2 worse on each: 62, 109, 125 on the test's three cases). On real PVCs in "
+            "noise it saves beats (MIT-BIH 119: 9 for 1). Mains bursts, a seat motor's 60 Hz "
+            "buzz, paced leads with noise: no effect.",
+            "A heart that speeds up at once in heavy noise (QT Database 117's cycles cut to "
+            "0.4 s for 40 beats, -6 dB) loses 16 of the run's beats to the close-pair stage "
+            "(strict xfail): a beat given out right after a drop adds no interval, so the "
+            "rhythm stays at the old rate; at 0 dB 0-2. Taking the rhythm from every incoming "
+            "beat instead cost 106's V1 two true beats and 72 fast runs 187 more.",
+            "Streaming equals batch on these cases from 1-sample chunks to 400 s, and an hour "
+            "of taps keeps the stages' state bounded. (One held-out record, MIT-BIH 201, was "
+            "run once compressed and with noise by mistake; it is in no figure.)",
+        ]),
     ]),
 ]
 
