@@ -25,6 +25,7 @@ EARLY = 0.8  # an interval under this many normal ones ends an early beat
 PAUSE = 1.05  # the interval after an early beat over this many normal ones: a pause
 PAIR_TOL = 0.15  # a compensatory pair within this of two normal intervals
 NORMAL_N = 9  # two-interval means in the running median (centred)
+LOST_S = 2.0  # a PPG's 'pause' this long is a drop-out (hrv.RR_RANGE_MS's top)
 # a little early (under SOFT_EARLY), a pause after (over SOFT_PAUSE normal ones and RATIO
 # times the early interval), and of another shape than on-time beats (under SHAPE)
 SOFT_EARLY, SOFT_PAUSE, RATIO, SHAPE = 0.92, 1.12, 1.3, 0.8
@@ -71,8 +72,12 @@ def shape_match(x: np.ndarray, fs: float, idx: np.ndarray) -> np.ndarray:
     return out
 
 
-def ectopic_beats(beat_s, shape=None) -> np.ndarray:
-    """Indices of the ectopic beats of beat_s; `shape`: shape_match's, where known."""
+def ectopic_beats(beat_s, shape=None, good=None) -> np.ndarray:
+    """Indices of the ectopic beats of beat_s; `shape`: shape_match's, where known. Without
+    it (PPG), `good` (bool per beat: pulse-shaped) must hold for the beat and both its
+    neighbours, and the pause be under LOST_S: HeartPy's noisy data2.csv (tuning) had 16
+    early beats with pauses by timing, 1 so; the others were next to a wave of poor shape
+    or a drop-out of seconds (detector errors and lost contact, not ectopy)."""
     t = np.asarray(beat_s, float)
     if len(t) < 4:
         return np.zeros(0, int)
@@ -82,4 +87,7 @@ def ectopic_beats(beat_s, shape=None) -> np.ndarray:
     for k in range(len(flag) - 2, -1, -1):  # a run of early beats that ends in a pause
         if flag[k + 1] and early[k] and early[k + 1]:
             flag[k] = True
+    if shape is None and good is not None:
+        g = np.asarray(good, bool)
+        flag &= g[:-2] & g[1:-1] & g[2:] & (np.diff(t)[1:] < LOST_S)
     return np.flatnonzero(flag) + 1
