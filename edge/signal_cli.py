@@ -18,6 +18,7 @@ NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
 
 def _beats(args, step=lambda text: None):
     """(summary, fs, samples, beats' shape quality, moving or None) of a PPG/ECG file."""
+    from empathy.edge.ectopic_beats import shape_match
     from empathy.edge.heart import waveform_peaks
     from empathy.edge.hrv import heart_summary
 
@@ -42,7 +43,8 @@ def _beats(args, step=lambda text: None):
             motion["tracked"] = _tracked(raw, fs, acc_fs, mag if axes is None else axes)
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
-    s = heart_summary(beats.idx / fs, sqi, len(x) / fs)
+    shape = shape_match(x, fs, beats.idx) if args.kind == "ecg" else None
+    s = heart_summary(beats.idx / fs, sqi, len(x) / fs, shape=shape)
     s["fs_hz"] = fs
     if motion is not None:
         s["motion"] = motion
@@ -174,7 +176,7 @@ def _said(args) -> None:
 def _hrv(args) -> int:
     """RR series (from a waveform's beats or a file of RR intervals) -> corrected series,
     the artefacts found and time-domain HRV."""
-    from empathy.edge.hrv import CORRECTED, corrected_intervals, hrv_time
+    from empathy.edge.hrv import CORRECTED, corrected_intervals, hrv_time, labelled_artefacts
     from empathy.edge.signal_report import hrv_result, stages
 
     with stages(bool(args.report), 3) as step:
@@ -182,6 +184,8 @@ def _hrv(args) -> int:
             path = _report_path(args)
             beat_s, s = _hrv_beats(args, step)
             iv, artefacts = corrected_intervals(beat_s)  # every beat weighs alike here
+            # a waveform's labels are the summary's (its beats' shapes); RR: timing alone
+            artefacts = s["artefacts"] if s is not None else labelled_artefacts(beat_s, artefacts)
             kinds = [k for _, k in artefacts]
             out = {"rr_ms": [round(float(r), 1) for r in iv.rr_ms],
                    "normal": [bool(v) for v in iv.normal],

@@ -30,7 +30,8 @@ LABELS = {"ectopic": ("#c62828", "^"), "artefact corrected": ("#ef6c00", "s"),
           "normal": ("#2e7d32", "o")}
 LOST = "#9e9e9e"
 RR_ARTEFACTS = {"ectopic": ("#c62828", "^"), "extra": ("#ef6c00", "s"),
-                "missed": ("#00838f", "D"), "longshort": ("#5d4037", "v")}
+                "missed": ("#00838f", "D"), "longshort": ("#5d4037", "v"),
+                "misplaced": ("#6a1b9a", "x")}
 
 
 class ReportPathError(ValueError):

@@ -1,0 +1,93 @@
+"""Which beats of a recording are ectopic, from their timing and (ECG) their shape.
+
+The RR artefact corrector (`rr_artefacts`) adapts its thresholds to the series it reads,
+so frequent ectopy (bigeminy, trigeminy) becomes its normal, and a PVC's pause reads to it
+as a missed beat. This labeller measures each beat against the local *normal* interval
+instead, taken as the running median of two-interval means: a compensatory pause makes
+an early beat's two intervals add up to two normal ones, so that mean holds through
+bigeminy as through sinus rhythm. A beat is ectopic when it comes early (under EARLY of
+the normal interval) and either a pause follows (its two intervals add up to about two
+normal ones, or the next is over PAUSE normal ones) or the next beat comes on time (an
+interpolated beat: the two add up to about one normal interval); a run of early beats
+ending so is ectopic throughout. A PVC may come only a little early (MIT-BIH 200's
+bigeminy: 0.8-0.9) where sinus arrhythmia and atrial fibrillation make such short-long
+pairs of normal beats too: there, with the ECG at hand, the beat must also differ in shape
+from the beats that come on time (slope correlation under SHAPE).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from empathy.edge.ecg_ectopic import PRE, POST, _slope, _unit
+
+EARLY = 0.8  # an interval under this many normal ones ends an early beat
+PAUSE = 1.05  # the interval after an early beat over this many normal ones: a pause
+PAIR_TOL = 0.15  # a compensatory pair within this of two normal intervals
+NORMAL_N = 9  # two-interval means in the running median (centred)
+LOST_S = 2.0  # a PPG's 'pause' this long is a drop-out (hrv.RR_RANGE_MS's top)
+# a little early (under SOFT_EARLY), a pause after (over SOFT_PAUSE normal ones and RATIO
+# times the early interval), and of another shape than on-time beats (under SHAPE)
+SOFT_EARLY, SOFT_PAUSE, RATIO, SHAPE = 0.92, 1.12, 1.3, 0.8
+
+
+def normal_interval(rr: np.ndarray) -> np.ndarray:
+    """Per interval, the local normal interval: running median of two-interval means."""
+    if len(rr) < 2:
+        return rr.astype(float)
+    pair = np.concatenate(([rr[0]], (rr[1:] + rr[:-1]) / 2))
+    pad = np.pad(pair, NORMAL_N // 2, mode="edge")
+    return np.median(np.lib.stride_tricks.sliding_window_view(pad, NORMAL_N), axis=1)
+
+
+def _timing(t: np.ndarray):
+    """(early, the strict timing flag, the soft one) per inner beat k+1 of t."""
+    rr = np.diff(t)
+    ref = normal_interval(rr)[:-1]
+    before, after = rr[:-1], rr[1:]  # beat k+1 sits between rr[k] and rr[k+1]
+    early = before < EARLY * ref
+    pause = (np.abs(before + after - 2 * ref) <= PAIR_TOL * 2 * ref) | (after > PAUSE * ref)
+    interp = np.abs(before + after - ref) <= PAIR_TOL * ref
+    soft = (before < SOFT_EARLY * ref) & (after > SOFT_PAUSE * ref) & (after > RATIO * before)
+    return early, early & (pause | interp), soft & ~early
+
+
+def shape_match(x: np.ndarray, fs: float, idx: np.ndarray) -> np.ndarray:
+    """Per beat (sample idx), the correlation of its slope with the on-time beats' median
+    slope (1 where its window is cut or too few beats to judge)."""
+    pre, post = int(round(PRE * fs)), int(round(POST * fs))
+    out = np.ones(len(idx))
+    if len(idx) < 4:
+        return out
+    w = [_slope(np.asarray(x, float), int(i), pre, post, 0) for i in idx]
+    cut = np.array([v is None for v in w])
+    if cut.all():
+        return out
+    u = _unit(np.array([v for v in w if v is not None]))
+    early, strict, soft = _timing(np.asarray(idx, float))
+    on_time = ~np.concatenate(([False], early | soft, [False]))[~cut]
+    if on_time.sum() < 3:
+        return out
+    out[~cut] = u @ _unit(np.median(u[on_time], axis=0)[None])[0]
+    return out
+
+
+def ectopic_beats(beat_s, shape=None, good=None) -> np.ndarray:
+    """Indices of the ectopic beats of beat_s; `shape`: shape_match's, where known. Without
+    it (PPG), `good` (bool per beat: pulse-shaped) must hold for the beat and both its
+    neighbours, and the pause be under LOST_S: HeartPy's noisy data2.csv (tuning) had 16
+    early beats with pauses by timing, 1 so; the others were next to a wave of poor shape
+    or a drop-out of seconds (detector errors and lost contact, not ectopy)."""
+    t = np.asarray(beat_s, float)
+    if len(t) < 4:
+        return np.zeros(0, int)
+    early, flag, soft = _timing(t)
+    if shape is not None:
+        flag |= soft & (np.asarray(shape)[1:-1] < SHAPE)
+    for k in range(len(flag) - 2, -1, -1):  # a run of early beats that ends in a pause
+        if flag[k + 1] and early[k] and early[k + 1]:
+            flag[k] = True
+    if shape is None and good is not None:
+        g = np.asarray(good, bool)
+        flag &= g[:-2] & g[1:-1] & g[2:] & (np.diff(t)[1:] < LOST_S)
+    return np.flatnonzero(flag) + 1
