@@ -134,6 +134,21 @@ def labelled_artefacts(beat_s, artefacts: list, shape=None, sqi=None) -> list:
     return sorted([(int(b) - 1, "ectopic") for b in ect] + rest)
 
 
+def _touching(iv: Intervals, beat_s, artefacts: list) -> np.ndarray:
+    """Intervals that begin or end at an ectopic beat: no NN interval, whatever the 20 %
+    rule says (in bigeminy the rule's median sits between the coupling interval and the
+    pause, and lets some of both through: MIT-BIH 106's V1 read SDNN 217 ms)."""
+    bt = np.asarray(beat_s, float)
+    ect = np.array([bt[i + 1] for i, k in artefacts if k == "ectopic" and i + 1 < len(bt)])
+    if not len(ect) or not len(iv.t_s):
+        return np.zeros(len(iv.t_s), bool)
+    ends = np.stack((iv.t_s, iv.t_s - iv.rr_ms / 1000.0))  # each interval's end and start
+    at = np.searchsorted(ect, ends)
+    near = np.minimum(np.abs(ends - ect[np.clip(at - 1, 0, len(ect) - 1)]),
+                      np.abs(ends - ect[np.clip(at, 0, len(ect) - 1)]))
+    return np.any(near < 0.02, axis=0)
+
+
 def lost_contact_s(beat_s, duration_s: float) -> float:
     """Seconds of the recording in stretches of LOST_GAP_S or more without a beat."""
     edges = np.concatenate(([0.0], np.asarray(beat_s, float), [duration_s]))
@@ -178,7 +193,7 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
                                  "low shape quality" if low else ""})
     quality = float(np.mean([w["quality"] for w in windows])) if windows else 0.0
     return {"bpm": bpm, "beats_s": [round(float(t), 4) for t in beat_s],
-            **hrv_time(iv.rr_ms, iv.normal),
+            **hrv_time(iv.rr_ms, iv.normal & ~_touching(iv, beat_s, artefacts)),
             "heartbeat": heartbeat_found(beat_s, sqi, duration_s) and quality >= MIN_QUALITY,
             "ectopic": kinds.count("ectopic"),
             "artefacts_corrected": sum(kinds.count(k) for k in CORRECTED),

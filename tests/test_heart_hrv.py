@@ -188,3 +188,15 @@ def test_a_steady_two_beat_cycle_is_steady_and_a_random_one_mostly_not():
     rr = np.random.default_rng(3).uniform(400, 1400, 200)  # by chance: 0.145
     iv = Intervals(np.cumsum(rr) / 1000, rr, np.zeros(len(rr), bool), np.ones(len(rr)))
     assert steady(iv).mean() < 0.2
+
+
+def test_no_interval_at_an_ectopic_beat_is_nn():
+    """An interval that begins or ends at a labelled ectopic beat is no NN interval, even
+    where the 20 % rule would let it through (bigeminy's median sits between the coupling
+    interval and the pause: MIT-BIH 106's V1 kept some of both)."""
+    from empathy.edge.hrv import _touching
+    beat_s = np.cumsum([0.8] * 6)  # beats at 0.8 ... 4.8 s
+    iv = intervals(beat_s)
+    hit = _touching(iv, beat_s, [(2, "ectopic")])  # the beat at 3.2 s (interval 2 ends there)
+    assert hit.tolist() == [False, False, True, True, False]
+    assert not _touching(iv, beat_s, [(2, "missed")]).any()
