@@ -66,7 +66,8 @@ class _WaveBeats:
     def __init__(self, r: Waveform, gate: Optional[MotionGate] = None):
         self.clock = SampleClock(r.fs_hz, r.ts_us, WAVE_SLIP_S)
         self.stream = BeatStream(r.fs_hz, r.kind)
-        self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S)  # (see HeartWindow)
+        self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S,  # (see HeartWindow)
+                                 cycles=r.kind == "ecg")
         self.gate = gate  # the seat's accelerometer, for a PPG
         # once the accelerometer speaks, the heart rate tracked in the PPG's and its spectra
         # (edge.ppg_track): (window end µs, bpm, moving) of the newest, for motion_report
@@ -168,7 +169,7 @@ class SeatFeatures:
         # the viewer's part of the profile (sensor corrections stay with the seat)
         self.mine = mine = self.profile if first else SeatProfile()
         if not keep_streams:  # beat detectors warmed up on nobody else's signal stay warm
-            self.strap = HeartWindow(HRV_WINDOW_S)
+            self.strap = HeartWindow(HRV_WINDOW_S, cycles=True)  # (a chest strap's ECG)
             self.waves: dict[str, _WaveBeats] = {}
             self.motion = MotionGate(WAVE_SLIP_S)
             self.eda: Optional[EdaWindow] = None

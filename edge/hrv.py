@@ -27,7 +27,8 @@ from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 
 RR_RANGE_MS = (300.0, 2000.0)
 ECTOPIC_FRAC = 0.2
-BIGEMINY_FRAC = 0.15  # an interval within this of the one two back keeps a two-beat cycle
+BIGEMINY_FRAC = 0.1  # an interval within this of the one two back keeps a two-beat cycle
+BIGEMINY_RUN = 2  # ... where so many in a row do (see steady)
 REF_INTERVALS = 8
 SQI_MIN = 0.5
 WINDOW_S = 10.0  # quality and HR windows of the batch summary
@@ -81,29 +82,35 @@ def hrv_time(rr_ms: np.ndarray, normal: np.ndarray) -> dict:
 
 def steady(iv: Intervals) -> np.ndarray:
     """Which intervals a heart keeps: the normal ones, and those of a steady two-beat cycle
-    (bigeminy: the coupling interval and the pause after each match the one two back within
-    BIGEMINY_FRAC, with its neighbour's too) between beats of good shape. Ectopy is
-    physiology, not a lost signal: by normal intervals alone (after RR correction) MIT-BIH
-    106's V1 read 0.12, under MIN_QUALITY ('no heartbeat found'), and 119's trigeminy and
-    bigeminy 0.26, under the seats' heart gate; 0.16 and 0.48 so. Noise at 100-360 Hz (white,
-    pink, mains with drift, spikes; 40 seeds) gains 0.02 at most; bench.heart_noise's seats
-    (300 runs) reach 0.22 at most (0.16 before), against the gate's 0.3."""
+    (bigeminy: BIGEMINY_RUN intervals in a row each within BIGEMINY_FRAC of the one two back)
+    between beats of good shape. Ectopy is physiology, not a lost signal: by normal
+    intervals alone (after RR correction) MIT-BIH 106's V1 read 0.12, under MIN_QUALITY
+    ('no heartbeat found'), and 119's bigeminy and trigeminy 0.26, under the seats' heart
+    gate (0.3); 0.15 and 0.59 so. The cost, on ECG noise at 100-360 Hz (white, pink, mains
+    with drift, random spikes; 40 seeds each): random spikes said 'heartbeat' in 18 of 120
+    cases, not 12 (0.15 of the one two back: 32; three in a row: 106's V1 0.14)."""
     rr, ok = iv.rr_ms, iv.normal.copy()
-    if len(rr) >= 4:
-        two = np.abs(rr[2:] - rr[:-2]) <= BIGEMINY_FRAC * rr[2:]  # rr[j+2] ~ rr[j]
-        both = two[1:] & two[:-1]
+    n = BIGEMINY_RUN
+    if len(rr) >= n + 2:
+        two = np.abs(rr[2:] - rr[:-2]) <= BIGEMINY_FRAC * rr[2:]  # two[j]: rr[j+2] ~ rr[j]
+        run = np.ones(len(two) - n + 1, bool)  # run[j]: two[j .. j+n-1] all hold
+        for k in range(n):
+            run &= two[k:len(two) - n + 1 + k]
         cycle = np.zeros(len(rr), bool)
-        cycle[2:-1] |= both
-        cycle[3:] |= both
+        for k in range(n + 2):  # the intervals such a run spans: rr[j .. j+n+1]
+            cycle[k:len(run) + k] |= run
         ok |= cycle & (rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1]) & (iv.sqi >= SQI_MIN)
     return ok
 
 
-def window_quality(iv: Intervals, window_ms: float) -> float:
-    """0..1: how much of the window is covered by steady intervals, times beat shape."""
+def window_quality(iv: Intervals, window_ms: float, cycles: bool = False) -> float:
+    """0..1: how much of the window is covered by normal intervals (with `cycles`, steady
+    ones: an ECG's), times beat shape. Not a PPG's: there motion's peaks alternating with
+    the pulses make such a cycle too (the simulated motion PPG's artefact windows: 0.22 ->
+    0.40)."""
     if not len(iv.rr_ms):
         return 0.0
-    cover = min(1.0, float(np.sum(iv.rr_ms[steady(iv)])) / window_ms)
+    cover = min(1.0, float(np.sum(iv.rr_ms[steady(iv) if cycles else iv.normal])) / window_ms)
     return cover * float(np.mean(iv.sqi))
 
 
@@ -166,7 +173,7 @@ def heartbeat_found(beat_s, sqi, duration_s: float) -> bool:
 
 
 def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
-                  shape=None) -> dict:
+                  shape=None, cycles: bool = False) -> dict:
     """Whole-recording figures plus one row per window (the `signal hr` report). `shape`:
     ectopic_beats.shape_match of an ECG's beats, where the samples are at hand."""
     raw = intervals(beat_s, sqi)
@@ -188,7 +195,7 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
         low = bool(len(w.sqi) and float(np.mean(w.sqi)) < SQI_MIN)
         windows.append({"t0_s": round(float(t0), 3),
                         "bpm": round(60000.0 / float(np.mean(w.rr_ms)), 2) if len(w.rr_ms) else 0.0,
-                        "quality": round(window_quality(w, window_s * 1000.0), 3),
+                        "quality": round(window_quality(w, window_s * 1000.0, cycles), 3),
                         "issue": "lost contact" if lost >= window_s / 2 else
                                  "low shape quality" if low else ""})
     quality = float(np.mean([w["quality"] for w in windows])) if windows else 0.0
@@ -207,7 +214,7 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
 class HeartWindow:
     """Streaming HR/HRV/quality over the last `keep_s` seconds, from beats or straps."""
 
-    def __init__(self, keep_s: float = 60.0, min_span_s: float = 0.0):
+    def __init__(self, keep_s: float = 60.0, min_span_s: float = 0.0, cycles: bool = False):
         """`min_span_s`: beats from our own waveform detector are judged over at least
         WINDOW_S (the batch summary's window). A few seconds of them can't tell a pulse
         from noise: band-passed noise makes alike 'beats' (sqi ~0.5) and the artefact
@@ -217,6 +224,7 @@ class HeartWindow:
         detector began a young window. A strap's intervals (its own detector) need no floor."""
         self.keep_us = int(keep_s * 1e6)
         self.min_span_ms = min_span_s * 1000.0
+        self.cycles = cycles  # an ECG's beats or a chest strap's: see window_quality
         # classified intervals of the last keep_s, t_s in µs, oldest first
         self.ivs = Intervals(np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0))
         self.new: tuple[list, list, list] = ([], [], [])  # t_end_us, rr_ms, sqi: not yet
@@ -316,7 +324,8 @@ class HeartWindow:
         if self.first_us is None:
             return 0.0
         young_ms = max((now_us - self.first_us) / 1000.0, self.min_span_ms)
-        return window_quality(self.window(now_us, window_s), min(window_s * 1000.0, young_ms))
+        return window_quality(self.window(now_us, window_s), min(window_s * 1000.0, young_ms),
+                              self.cycles)
 
     def hr_bpm(self, now_us: int, window_s: float) -> float:
         """Robust HR for the show: normal intervals only (0 = no value), plus the newest

@@ -44,7 +44,7 @@ def _beats(args, step=lambda text: None):
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
     shape = shape_match(x, fs, beats.idx) if args.kind == "ecg" else None
-    s = heart_summary(beats.idx / fs, sqi, len(x) / fs, shape=shape)
+    s = heart_summary(beats.idx / fs, sqi, len(x) / fs, shape=shape, cycles=args.kind == "ecg")
     s["fs_hz"] = fs
     if motion is not None:
         s["motion"] = motion

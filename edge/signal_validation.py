@@ -37,7 +37,7 @@ def clipped(x: np.ndarray) -> bool:
 
 def ours(x, fs: float, kind: str = "ppg"):
     b = waveform_peaks(x, fs, kind)
-    return b.idx / fs, heart_summary(b.idx / fs, b.sqi, len(x) / fs)
+    return b.idx / fs, heart_summary(b.idx / fs, b.sqi, len(x) / fs, cycles=kind == "ecg")
 
 
 # --- data ------------------------------------------------------------------------------
