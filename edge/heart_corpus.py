@@ -220,7 +220,7 @@ RECORDS = (
     _qtdb("sele0121", "European ST-T e0121, lead V4, ischaemic ST-T changes, PVCs", True),
     _qtdb("sel310", "MIT-BIH ST Change 310, exercise test, sinus tachycardia", False),
     _qtdb("sel302", "MIT-BIH ST Change 302, exercise test", True),
-    # issue 19's sixteenth pass, split the same way before any detector ran on them
+    # issue 19's fifteenth pass, its second batch: split the same way before any detector ran
     _qtdb("sel821", "MIT-BIH Supraventricular Arrhythmia 821, supraventricular ectopic beats "
           "and runs", False),
     _qtdb("sel820", "MIT-BIH Supraventricular Arrhythmia 820, supraventricular ectopic beats",

@@ -24,7 +24,7 @@ NSTDB = ("118e24", "118e12", "118e06", "118e00")
 TWELFTH = {"200-0s": ("MLII", 0, 60, (2601, 826), {"N": 53, "V": 34}),
            "207": ("MLII", 0, 40, (1860, 105), {"R": 18, "V": 22, "L": 1}),
            "106-v1": ("V1", 1620, 180, (2027, 520), {"N": 105, "V": 104})}
-# issue 19's fifteenth and sixteenth passes: 3 min of QT Database records at 250 Hz, split by
+# issue 19's fifteenth pass, both batches: 3 min of QT Database records at 250 Hz, split by
 # record type before any detector ran on them: record -> (held out, lead, start s in the QT
 # Database record, its 15 min: beats, V; the excerpt's labels)
 NO_LEAD = "ECG (the database names no lead)"
@@ -38,7 +38,7 @@ QTDB = {"sel233": (False, "MLII", 0, (1533, 414), {"N": 219, "V": 90, "A": 3, "F
         "sel230": (True, "MLII", 30, (1077, 0), {"N": 203}),
         "sele0121": (True, "V4", 420, (1436, 8), {"N": 282, "V": 8, "F": 3}),
         "sel302": (True, NO_LEAD, 0, (1500, 0), {"N": 274}),
-        # the sixteenth pass's, split the same way (SVDB, LTDB, NSRDB, European ST-T)
+        # the second batch, split the same way (SVDB, LTDB, NSRDB, European ST-T)
         "sel821": (False, NO_LEAD, 360, (1557, 15), {"N": 241, "S": 66, "V": 2}),
         "sel853": (False, NO_LEAD, 510, (1113, 26), {"N": 215, "S": 1, "V": 6}),
         "sel15814": (False, NO_LEAD, 510, (1036, 82), {"N": 186, "V": 21}),

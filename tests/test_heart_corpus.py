@@ -189,7 +189,7 @@ TWELFTH_FAILS = {
 TWELFTH_TUNING = _xfails([f"mitdb-{n}" for n in TWELFTH], TWELFTH_FAILS)
 # the fifteenth pass's QT Database records, when first scored (sel232's APC and sel302's
 # third beat found since: the step gate let R waves that drop in one sample at 250 Hz pass)
-# (e0114's first beat, missed when added: found since); the sixteenth pass's, when first scored
+# (e0114's first beat, missed when added: found since); the second batch's, when first scored
 QTDB_FAILS = {
     "qtdb-sele0203": "European ST-T e0203, lead CM5 (tuning): one extra beat at 0.02 s, the "
                      "tail of a QRS cut by the record's start that the annotation does not "
@@ -361,7 +361,7 @@ def test_annotated_arrhythmic_tuning_ecg_matches_the_best_peer_and_its_rate(name
 def test_held_out_first_minutes_match_the_best_peer_and_their_rate(name):
     """The eleventh pass's held-out first minutes (bundle branch blocks, paced, AF, PVCs,
     sinus rhythm) and the fifteenth's held-out QT Database records (slow VT, 2:1 AV block,
-    pre-excitation, ischaemia on V4, an exercise test) and the sixteenth's (supraventricular
+    pre-excitation, ischaemia on V4, an exercise test) and the second batch's (supraventricular
     ectopy, artefacts, ambulatory PVCs and sinus rhythm, ischaemia on V1-V2 and V2-V3), each
     scored once when it was added, before anything was tuned on it."""
     ref, ours, best = _ours_and_best_peer(name)

@@ -110,7 +110,7 @@ def test_the_twelfth_pass_excerpts_are_the_records_and_line_up(name):
 
 @pytest.mark.parametrize("rec", sorted(QTDB))
 def test_the_qtdb_excerpts_are_the_databases_and_line_up(rec):
-    """QT Database records (issue 19's fifteenth and sixteenth passes; PhysioNet's files,
+    """QT Database records (issue 19's fifteenth pass, both batches; PhysioNet's files,
     checked against its SHA256SUMS when cut): 3 min of the first signal's 12-bit values at
     250 Hz from a 30 s boundary, every beat annotation inside with its label, the PVC flags
     those labelled V; tuning or held out as the split written down before any detector ran

@@ -45,8 +45,8 @@ QTDB = {
                  "ventricular tachycardia", True, "V"),
     "sel310": ("MIT-BIH ST Change 310 (exercise test): sinus tachycardia", False, None),
     "sel302": ("MIT-BIH ST Change 302 (exercise test): sinus rhythm", True, None),
-    # issue 19's sixteenth pass, split the same way before any detector ran on them; "|": the
-    # window holding the most isolated QRS-like artefact annotations (noise)
+    # issue 19's fifteenth pass, its second batch, split the same way before any detector ran
+    # on them; "|": the window holding the most isolated QRS-like artefact annotations (noise)
     "sel821": ("MIT-BIH Supraventricular Arrhythmia 821: supraventricular ectopic beats and "
                "runs, PVCs", False, "S"),
     "sel820": ("MIT-BIH Supraventricular Arrhythmia 820: supraventricular ectopic beats",
