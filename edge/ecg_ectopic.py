@@ -21,7 +21,8 @@ focus's PVCs keep theirs: at least COUPLED of the alike shapes must have come wi
 this one's coupling (taps on 105: 14 % of such beats pass, 119's PVCs 95 %, 106's 91 %, QT
 233's 100 %, but 107's 33 %); and a TENS pulse's slope has its energy over FAST Hz (99 %;
 real PVCs' 32 % at most). Over MIT-BIH 100, 105, 106, 116, 119, 123 x tap/TENS/twitch x
-0.15/0.3/0.5 of the QRS x none/+6/0 dB the stage's extra beats went 126 -> 22, the true beats it saves 29 -> 14.
+0.15/0.3/0.5 of the QRS x none/+6/0 dB the stage's extra beats went 126 -> 22, the true
+beats it saves 29 -> 14.
 
 Every beat the band detectors give is looked at here, in order, before those stages drop
 any: early (under EARLY of the median of the last GAPS intervals) and of poor shape (sqi
