@@ -143,10 +143,16 @@ def labelled_artefacts(beat_s, artefacts: list, shape=None, sqi=None) -> list:
     return sorted([(int(b) - 1, "ectopic") for b in ect] + rest)
 
 
+def nn(iv: Intervals, beat_s, artefacts: list) -> np.ndarray:
+    """The NN intervals: normal ones that neither begin nor end at a labelled ectopic beat
+    (`labelled_artefacts`), whatever the 20 % rule says (in bigeminy the rule's median sits
+    between the coupling interval and the pause, and lets some of both through: MIT-BIH
+    106's V1 read SDNN 217 ms)."""
+    return iv.normal & ~_touching(iv, beat_s, artefacts)
+
+
 def _touching(iv: Intervals, beat_s, artefacts: list) -> np.ndarray:
-    """Intervals that begin or end at an ectopic beat: no NN interval, whatever the 20 %
-    rule says (in bigeminy the rule's median sits between the coupling interval and the
-    pause, and lets some of both through: MIT-BIH 106's V1 read SDNN 217 ms)."""
+    """Intervals that begin or end at a beat labelled ectopic."""
     bt = np.asarray(beat_s, float)
     ect = np.array([bt[i + 1] for i, k in artefacts if k == "ectopic" and i + 1 < len(bt)])
     if not len(ect) or not len(iv.t_s):
@@ -210,7 +216,7 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
                                  "low shape quality" if low else ""})
     quality = float(np.mean([w["quality"] for w in windows])) if windows else 0.0
     return {"bpm": bpm, "beats_s": [round(float(t), 4) for t in beat_s],
-            **hrv_time(iv.rr_ms, iv.normal & ~_touching(iv, beat_s, artefacts)),
+            **hrv_time(iv.rr_ms, nn(iv, beat_s, artefacts)),
             "heartbeat": heartbeat_found(beat_s, sqi, duration_s) and quality >= MIN_QUALITY,
             "ectopic": kinds.count("ectopic"),
             "artefacts_corrected": sum(kinds.count(k) for k in CORRECTED),

@@ -176,7 +176,7 @@ def _said(args) -> None:
 def _hrv(args) -> int:
     """RR series (from a waveform's beats or a file of RR intervals) -> corrected series,
     the artefacts found and time-domain HRV."""
-    from empathy.edge.hrv import CORRECTED, corrected_intervals, hrv_time, labelled_artefacts
+    from empathy.edge.hrv import CORRECTED, corrected_intervals, hrv_time, labelled_artefacts, nn
     from empathy.edge.signal_report import hrv_result, stages
 
     with stages(bool(args.report), 3) as step:
@@ -187,12 +187,13 @@ def _hrv(args) -> int:
             # a waveform's labels are the summary's (its beats' shapes); RR: timing alone
             artefacts = s["artefacts"] if s is not None else labelled_artefacts(beat_s, artefacts)
             kinds = [k for _, k in artefacts]
+            normal = nn(iv, beat_s, artefacts)  # (as `signal hr`'s HRV)
             out = {"rr_ms": [round(float(r), 1) for r in iv.rr_ms],
-                   "normal": [bool(v) for v in iv.normal],
+                   "normal": [bool(v) for v in normal],
                    "artefacts": [{"index": int(i), "type": k} for i, k in artefacts],
                    "ectopic": kinds.count("ectopic"),
                    "artefacts_corrected": sum(kinds.count(k) for k in CORRECTED),
-                   **hrv_time(iv.rr_ms, iv.normal),
+                   **hrv_time(iv.rr_ms, normal),
                    "mean_rr_ms": float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0}
             _save(path, step, lambda: hrv_result(args.file, args.kind, out, beat_s, iv,
                                                  s is None or s["heartbeat"]))

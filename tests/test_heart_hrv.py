@@ -194,7 +194,7 @@ def test_no_interval_at_an_ectopic_beat_is_nn():
     """An interval that begins or ends at a labelled ectopic beat is no NN interval, even
     where the 20 % rule would let it through (bigeminy's median sits between the coupling
     interval and the pause: MIT-BIH 106's V1 kept some of both)."""
-    from empathy.edge.hrv import _touching
+    from empathy.edge.hrv import _touching  # (nn = normal less these)
     beat_s = np.cumsum([0.8] * 6)  # beats at 0.8 ... 4.8 s
     iv = intervals(beat_s)
     hit = _touching(iv, beat_s, [(2, "ectopic")])  # the beat at 3.2 s (interval 2 ends there)
@@ -218,3 +218,19 @@ def test_random_spikes_in_an_ecg_are_no_heartbeat():
             if heart_summary(b.idx / fs, b.sqi, 60.0, cycles=True)["heartbeat"]:
                 said.append((seed, fs))
     assert not said, said
+
+
+def test_signal_hrv_counts_no_interval_at_an_ectopic_beat_as_nn(tmp_path):
+    """`signal hrv` reports the NN intervals `signal hr`'s HRV uses: on MIT-BIH 106's V1
+    (tuning; bigeminy) no interval beside a beat labelled ectopic is 'normal' (it once
+    reported the corrected series' 20 % rule as is: SDNN 204 ms)."""
+    x, fs = record_data(need("mitdb-106-v1"))
+    f = tmp_path / "ecg.csv"
+    np.savetxt(f, x, fmt="%.4f")
+    r = _cli("hrv", str(f), "--fs", str(fs), "--kind", "ecg", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    ect = [a["index"] for a in out["artefacts"] if a["type"] == "ectopic"]
+    assert len(ect) > 50
+    assert not any(out["normal"][i] for j in ect for i in (j, j + 1)
+                   if i < len(out["normal"]))
