@@ -72,7 +72,7 @@ class ClosePair:
         self.intervals: deque = deque(maxlen=MEAN_BEATS)  # the last ones in clean windows
         self.fresh: list[tuple[int, int]] = []  # (window, interval) given out, not yet filed
         self.prev: tuple[int, float, int] | None = None  # the last beat given out
-        self.dropped = False  # a beat dropped since it
+        self.drop: int | None = None  # the last beat dropped (an interval across it: none)
         self.recent: deque = deque(maxlen=MEAN_BEATS)  # the last ones given out, any window
         self.held: list[tuple[int, float, int]] = []  # (idx, sqi, peak) waiting, in order
 
@@ -86,8 +86,7 @@ class ClosePair:
             if verdict < 0:
                 self._give(self.held.pop(0), out)
             else:
-                del self.held[verdict]
-                self.dropped = True
+                self.drop = self.held.pop(verdict)[0]
         return self._beats(out)
 
     def finish(self) -> Beats:
@@ -149,10 +148,11 @@ class ClosePair:
 
     def _give(self, a: tuple[int, float, int], out: list) -> None:
         self._file(a[0] // self.bands.size)  # (so `fresh` holds one window's at most)
-        if self.prev is not None and not self.dropped:
+        if self.prev is not None and not (self.drop is not None
+                                          and self.prev[0] < self.drop < a[0]):
             self.fresh.append((a[0] // self.bands.size, a[0] - self.prev[0]))
             self.recent.append(a[0] - self.prev[0])
-        self.prev, self.dropped = a, False
+        self.prev = a
         out.append(a)
 
     @staticmethod
