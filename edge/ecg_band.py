@@ -259,12 +259,11 @@ class BandSwitch:
         k = max(i // self.size - 1, 0)
         return self.contrasts[k] if k < len(self.contrasts) else 0.0
 
-    def clearest_before(self, i: int) -> float:
-        """The highest finite low-band contrast of the windows before the one
-        contrast_before(i) reads (0 if none): how clearly this lead has shown its beats."""
-        k = max(i // self.size - 1, 0)
-        k = min(k, len(self.clearest))
-        return self.clearest[k - 1] if k else 0.0
+    def clearest_before(self, w: int) -> float:
+        """The highest finite low-band contrast of the windows judged before window w (0 if
+        none): how clearly this lead has shown its beats."""
+        w = min(w, len(self.clearest))
+        return self.clearest[w - 1] if w > 0 else 0.0
 
 
     def _old(self, b: Beats) -> Beats:

@@ -131,7 +131,7 @@ class ClosePair:
         c = self.bands.contrasts
         if w < 0 or w >= len(c):
             return False
-        return c[w] < NOISIER * self.bands.clearest_before((w + 1) * self.bands.size)
+        return c[w] < NOISIER * self.bands.clearest_before(w)
 
     def _file(self, w: int) -> None:
         """The intervals given out in windows before w, into the rhythm where clean."""
