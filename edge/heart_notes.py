@@ -1,6 +1,6 @@
 """The heart corpus page's account of its records: where each comes from, what its
 reference is, and which held-out figures are still blind (the pass-by-pass history behind
-that is edge/heart_passes.py). Text only; edge/heart_validation.py writes it into the page."""
+that is edge/heart_passes.md). Text only; edge/heart_validation.py writes it into the page."""
 
 from __future__ import annotations
 

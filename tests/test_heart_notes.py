@@ -49,3 +49,13 @@ def test_lead_sorts_every_held_out_record_blind_or_seen():
         assert name in blind_said or name.partition("-")[2] in blind_said, name
     for name in seen:
         assert name not in blind_part
+
+
+def test_the_passes_account_is_headings_parts_and_bullets():
+    """heart_passes.md is prose kept as data: a stray paragraph or a bullet broken over two
+    lines would render on the page as something else than the account's shape."""
+    body = passes_section()[4:]
+    assert body[0].startswith("### ")
+    for line in body:
+        assert line == "" or line.startswith(("### ", "- ")) or re.fullmatch(r"\*\*[^*]+\*\*", line), \
+            line[:60]
