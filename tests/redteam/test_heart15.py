@@ -84,9 +84,10 @@ def _shrunk(x, fs, gain=0.5, floor=0.02, from_s=20.0):
                    "motion (heart15_sweep, roll 80) the stage then lost 13 true beats; pooled "
                    "over 9 records at 0 dB 27 lost for 75 removed against 14 for 86: not kept")
 def test_a_lead_that_shrinks_without_noise_keeps_its_pvc_run(monkeypatch):
-    """'The clearest the lead has shown' is remembered for ever: MIT-BIH 207 (tuning) whose
-    QRS halves after 20 s (a strap slipping, a posture change) over the amplifier's own
-    floor (white, 2 % of the QRS height) reads noisy from then on, though no noise came,
+    """'The clearest the lead has shown' was remembered for ever (now for CLEAREST_S, test
+    below): MIT-BIH 207 (tuning) whose QRS halves after 20 s (a strap slipping, a posture
+    change) over the amplifier's own floor (white, 2 % of the QRS height) reads noisy from
+    then on, though no noise came,
     and the close-pair stage takes V beats of its run (VVLVVV) for noise. Without the stage
     every beat is found."""
     x, fs, ann = _record("mitdb-207")
