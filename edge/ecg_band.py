@@ -48,6 +48,7 @@ fixed places from the stream's start, so streaming still equals batch whatever t
 
 from __future__ import annotations
 
+from collections import deque
 from functools import lru_cache
 
 import numpy as np
@@ -74,6 +75,11 @@ NOISE_HEIGHT = 0.4  # the height gate (heart_method.MIN_HEIGHT)
 NOISE_FRAC = 0.12  # a window over it this much of the time in 5-20 Hz is noisy
 NOISE_CONTRAST = 12.0  # and its contrast there is under this (noise lifts the floor)
 EARLY, LATE = 0.7, 1.5  # intervals (of their median) that mean an extra beat, a missed one
+# how far back "the clearest window this lead has shown" (BandSwitch.clearest) looks: a
+# noise burst (NSTDB's electrode-motion segments last 2 min) is judged against the lead
+# before it, while a lead whose beats shrank for good (an electrode re-seated, a posture
+# changed) is judged against itself this long after, not against its start for ever
+CLEAREST_S = 180.0
 
 
 @lru_cache(maxsize=16)
@@ -188,8 +194,11 @@ class BandSwitch:
         self.refr = 1
         self.switches: list[int] = []  # where the band changed (sample indices)
         self.contrasts: list[float] = []  # each window's low-band contrast, judged in order
-        self.clearest: list[float] = []  # the highest finite one up to each (a running max:
-        # read at every beat, a max over all windows so far was quadratic in an hour's beats)
+        self.clearest: list[float] = []  # the highest finite one of the CLEAREST_S up to each
+        self.memory = max(1, int(round(CLEAREST_S / CAL_S)))  # (in windows)
+        # the windows that may yet be a later one's clearest, (window, contrast) with the
+        # contrasts falling: a sliding maximum, amortised O(1) per window (the beats read it)
+        self.peaks: deque = deque()
 
     def push(self, x: np.ndarray) -> Beats:
         out, fed, i = [], 0, 0  # x[:fed] has gone to the detectors
@@ -246,9 +255,15 @@ class BandSwitch:
 
     def _wants_high(self, x: np.ndarray, in_high: bool) -> bool:
         stats = band_stats(x, self.fs, self._bands()[0])
-        self.contrasts.append(stats[0])
-        top = self.clearest[-1] if self.clearest else 0.0
-        self.clearest.append(max(top, stats[0]) if np.isfinite(stats[0]) else top)
+        k, c = len(self.contrasts), stats[0]
+        self.contrasts.append(c)
+        if np.isfinite(c):
+            while self.peaks and self.peaks[-1][1] <= c:
+                self.peaks.pop()
+            self.peaks.append((k, c))
+        if self.peaks and self.peaks[0][0] <= k - self.memory:
+            self.peaks.popleft()
+        self.clearest.append(self.peaks[0][1] if self.peaks else 0.0)
         return wants_high_band(x, self.fs, *self._bands(), in_high=in_high, low_stats=stats,
                                rhythm=lambda w: high_keeps_rhythm(w, self.make, self.methods))
 
@@ -260,11 +275,10 @@ class BandSwitch:
         return self.contrasts[k] if k < len(self.contrasts) else 0.0
 
     def clearest_before(self, w: int) -> float:
-        """The highest finite low-band contrast of the windows judged before window w (0 if
-        none): how clearly this lead has shown its beats."""
+        """The highest finite low-band contrast of the CLEAREST_S of windows judged before
+        window w (0 if none): how clearly this lead has shown its beats lately."""
         w = min(w, len(self.clearest))
         return self.clearest[w - 1] if w > 0 else 0.0
-
 
     def _old(self, b: Beats) -> Beats:
         return _shift(b, self.old[1])

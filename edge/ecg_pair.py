@@ -16,8 +16,13 @@ the beat after the pair comes PAUSE usual intervals or more after its first: a p
 beat's compensatory pause, where noise's pair leaves about one.
 
 Only in a noisy window: the low band's contrast (ecg_band.BandSwitch.contrasts) on the last
-10-s window complete before the beat under NOISIER of the clearest this lead has shown
-before (106 V1's burst 0.17-0.36 of its 56.9; 118e00's 0.30-0.49 of its 18.2). The beat's
+10-s window complete before the beat under NOISIER of the clearest this lead has shown in
+the 3 min before (ecg_band.CLEAREST_S: 106 V1's burst 0.17-0.36 of its 56.9; 118e00's
+0.30-0.49 of its 18.2). Remembered for ever, a lead whose QRS shrank for good (an electrode
+re-seated) read noisy for the rest of the show; a shorter look-back would forget the clean
+lead inside a long burst (NSTDB's come in 2-min stretches). Nor does the window's floor tell
+a burst from a shrunk QRS: a lead's beat mix alone swings its QRS height 2x (MIT-BIH 106),
+and 20 s after a change nothing does (tests/redteam/test_heart15.py). The beat's
 own window is not read: it took 5 more of 118e00's extra beats at 30-40 s (HR +2.0 -> +0.0
 bpm) but lost a PVC of MIT-BIH 203's atrial fibrillation (0.30 s before the next beat, shape
 0.71) in a window at half the lead's clearest, as 118e00's burst's first is (the extra beats
