@@ -26,18 +26,21 @@ ECTOPIC = "VAaSJEF"  # the WFDB labels of ectopic (premature or escape, fused) b
 COUNTS = ("found", "missed", "undetected", "false")
 
 
-def labelled_records(held_out: bool) -> list:
-    """The ECG records of one set whose annotation keeps the beat labels."""
-    return [r for r in RECORDS if r.kind == "ecg" and r.held_out == held_out and available(r)
-            and r.annotation and beat_labels(r, 1) is not None]
-
-
-def record_case(rec) -> dict:
-    """Our beats (s), their shape match, the annotated beats (s) and their labels."""
-    x, fs = record_data(rec)
-    b = waveform_peaks(x, fs, "ecg")
-    return {"name": rec.name, "t": b.idx / fs, "shape": shape_match(x, fs, b.idx),
-            "ann": annotated_beats(rec, len(x), fs), "lab": beat_labels(rec, len(x))}
+def labelled_cases(held_out: bool) -> list[dict]:
+    """Per ECG record of one set whose annotation keeps the beat labels: our beats (s),
+    their shape match, the annotated beats (s) and their labels."""
+    out = []
+    for rec in RECORDS:
+        if rec.kind != "ecg" or rec.held_out != held_out or not available(rec):
+            continue
+        x, fs = record_data(rec)
+        lab = beat_labels(rec, len(x))
+        if lab is None:
+            continue
+        b = waveform_peaks(x, fs, "ecg")
+        out.append({"name": rec.name, "t": b.idx / fs, "shape": shape_match(x, fs, b.idx),
+                    "ann": annotated_beats(rec, len(x), fs), "lab": lab})
+    return out
 
 
 def pair(t: np.ndarray, ann: np.ndarray) -> np.ndarray:
@@ -119,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     if set(args) - {"--held-out"}:
         print("usage: python -m empathy.edge.ectopic_validation [--held-out]", file=sys.stderr)
         return 2
-    cases = [record_case(r) for r in labelled_records("--held-out" in args)]
-    print("\n".join(report(cases)))
+    print("\n".join(report(labelled_cases("--held-out" in args))))
     return 0
 
 
