@@ -34,7 +34,8 @@ LOST_S = 2.0  # a PPG's 'pause' this long is a drop-out (hrv.RR_RANGE_MS's top)
 SOFT_EARLY, SOFT_PAUSE, RATIO, SHAPE = 0.92, 1.12, 1.3, 0.8
 # on the ECG tuning records (by annotation): ODD_EARLY 0.95-1.0 by ODD_LONGER 1.0-1.1 gave
 # 20-26 more ectopic beats and no false one but at (1.0, 1.0) (1, QT Database sel117);
-# ODD 0.3 or neighbours over 0.7 let in 3-5 noisy beats (NSTDB 118e06/e00)
+# ODD 0.3 let in 3 noisy beats (NSTDB 118e06); without the neighbours' match, 19 (MIT-BIH
+# 101 10, 118e00 4, 106's V1 3, 108 2)
 ODD, ODD_EARLY, ODD_LONGER = 0.0, 0.97, 1.05
 
 
@@ -94,7 +95,8 @@ def ectopic_beats(beat_s, shape=None, good=None) -> np.ndarray:
         flag |= soft & (sh[1:-1] < SHAPE)
         rr = np.diff(t)
         odd = (sh[1:-1] < ODD) & (np.minimum(sh[:-2], sh[2:]) > SHAPE)
-        flag |= odd & (rr[:-1] < ODD_EARLY * normal_interval(rr)[:-1]) & (rr[1:] > ODD_LONGER * rr[:-1])
+        barely = rr[:-1] < ODD_EARLY * normal_interval(rr)[:-1]
+        flag |= odd & barely & (rr[1:] > ODD_LONGER * rr[:-1])
     for k in range(len(flag) - 2, -1, -1):  # a run of early beats that ends in a pause
         if flag[k + 1] and early[k] and early[k + 1]:
             flag[k] = True
