@@ -34,8 +34,8 @@ LOST_S = 2.0  # a PPG's 'pause' this long is a drop-out (hrv.RR_RANGE_MS's top)
 SOFT_EARLY, SOFT_PAUSE, RATIO, SHAPE = 0.92, 1.12, 1.3, 0.8
 # on the ECG tuning records (by annotation): ODD_EARLY 0.95-1.0 by ODD_LONGER 1.0-1.1 gave
 # 20-26 more ectopic beats and no false one but at (1.0, 1.0) (1, QT Database sel117);
-# ODD 0.3 let in 3 noisy beats (NSTDB 118e06); without the neighbours' match, 19 (MIT-BIH
-# 101 10, 118e00 4, 106's V1 3, 108 2)
+# ODD 0.3 let in 3 noisy beats (NSTDB 118e06); without the neighbours' match, 18 (MIT-BIH
+# 101 9, 118e00 4, 106's V1 3, 108 1, 118 1)
 ODD, ODD_EARLY, ODD_LONGER = 0.0, 0.97, 1.05
 
 
