@@ -55,6 +55,7 @@ log = logging.getLogger("empathy.edge.features")
 WAVE_SLIP_S = 0.5  # a chunk this far off its stream's tracked time base restarts detection
 MIN_HEART_QUALITY = 0.3
 MAX_MENDED_FRAC = 0.2  # HRV_OK off when more of the window's intervals were mended than this
+MENDED = ("missed", "extra", "misplaced")  # artefacts whose mended intervals stay in NN
 HEART_WAVES = ("ppg", "ecg")  # the waveforms beats are found in; other kinds are passed over
 EDA_SETTLE_S = 20.0  # responses a minute mean little over the first seconds
 
@@ -316,7 +317,7 @@ class SeatFeatures:
             if q > best[2]:
                 iv, found = heart.hrv_window(now_us, HRV_WINDOW_S)
                 # left out of NN, or kept with a mended value (once each)
-                doubtful = int((~iv.normal).sum()) + found.get("missed", 0) + found.get("extra", 0)
+                doubtful = int((~iv.normal).sum()) + sum(found.get(k, 0) for k in MENDED)
                 ok = iv.normal.sum() >= 5 and doubtful <= MAX_MENDED_FRAC * len(iv.rr_ms)
                 rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if ok else 0.0
                 best = (heart.hr_bpm(now_us, self.hr_window_s), rmssd, q)
