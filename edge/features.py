@@ -55,6 +55,7 @@ log = logging.getLogger("empathy.edge.features")
 WAVE_SLIP_S = 0.5  # a chunk this far off its stream's tracked time base restarts detection
 MIN_HEART_QUALITY = 0.3
 MAX_MENDED_FRAC = 0.2  # HRV_OK off when more of the window's intervals were mended than this
+MENDED = ("missed", "extra", "misplaced")  # artefacts whose mended intervals stay in NN
 HEART_WAVES = ("ppg", "ecg")  # the waveforms beats are found in; other kinds are passed over
 EDA_SETTLE_S = 20.0  # responses a minute mean little over the first seconds
 
@@ -306,16 +307,17 @@ class SeatFeatures:
         return (z, q) if q > 0 else None
 
     def _heart(self, now_us: int) -> tuple[float, float, float]:
-        """(HR, RMSSD, quality) from whichever heart source is best right now. RMSSD is
-        left out (HRV_OK off) when ectopic beats, mended artefacts and intervals that are
-        still not normal make up more than MAX_MENDED_FRAC of its window."""
+        """(HR, RMSSD, quality) from whichever heart source is best right now. RMSSD is over
+        the NN intervals (`HeartWindow.hrv_window`: none at an ectopic beat), and left out
+        (HRV_OK off) when the intervals it leaves out and the mended ones make up more than
+        MAX_MENDED_FRAC of its window."""
         best = (0.0, 0.0, 0.0)
         for heart in [self.strap] + [w.heart for w in self.waves.values()]:
             q = heart.quality(now_us, HRV_WINDOW_S)
             if q > best[2]:
-                iv = heart.window(now_us, HRV_WINDOW_S)
-                doubtful = sum(heart.artefacts_in(now_us, HRV_WINDOW_S).values()) + \
-                    int((~iv.normal).sum())  # mended, or still not normal (frequent ectopy)
+                iv, found = heart.hrv_window(now_us, HRV_WINDOW_S)
+                # left out of NN, or kept with a mended value (once each)
+                doubtful = int((~iv.normal).sum()) + sum(found.get(k, 0) for k in MENDED)
                 ok = iv.normal.sum() >= 5 and doubtful <= MAX_MENDED_FRAC * len(iv.rr_ms)
                 rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if ok else 0.0
                 best = (heart.hr_bpm(now_us, self.hr_window_s), rmssd, q)
