@@ -53,7 +53,8 @@ def ours_batch(x: np.ndarray):
 def ours_stream(x: np.ndarray, stream=None, heart=None, chunk: int = CHUNK):
     """Stream x in 1-s chunks; with `stream`/`heart` given, x continues that stream."""
     from empathy.edge.heart import BeatStream
-    from empathy.edge.hrv import HeartWindow, hrv_time
+    from empathy.edge.heart_window import HeartWindow
+    from empathy.edge.hrv import hrv_time
 
     st = stream or BeatStream(FS, "ppg")
     hw = heart or HeartWindow(60.0)
@@ -136,7 +137,7 @@ def memory_24h(x: np.ndarray, progress=None) -> tuple[float, float]:
     import psutil
 
     from empathy.edge.heart import BeatStream
-    from empathy.edge.hrv import HeartWindow
+    from empathy.edge.heart_window import HeartWindow
 
     proc = psutil.Process()
     st, hw = BeatStream(FS, "ppg"), HeartWindow(60.0)

@@ -39,7 +39,8 @@ from empathy.edge.eda import EdaWindow
 from empathy.edge.fusion import (FACE_GAIN, Affect, Aligner, affect_fuse, baselines,
                                  channel_arousal)
 from empathy.edge.heart import BeatStream
-from empathy.edge.hrv import LOST_GAP_S, WINDOW_S, HeartWindow, hrv_time
+from empathy.edge.heart_window import HeartWindow
+from empathy.edge.hrv import LOST_GAP_S, WINDOW_S, hrv_time
 from empathy.edge.latency import (FACE_TAU_S, HR_WINDOW_S, HRV_WINDOW_S, LATENCY_S,
                                   PUPIL_WINDOW_S, latency_s)
 from empathy.edge.motion import MotionGate

@@ -14,7 +14,8 @@ not the corrector's adapted thresholds), `artefacts_corrected` (missed, extra or
 beats: the detector's or sensor's errors, mended), `low_quality_beats` (a waveform that
 does not look like a pulse: motion, clipping) and `lost_contact_s` (stretches with no beat
 at all). `rr_normal` (the 20 %-of-the-median rule) stays for callers that only need NN.
-"""
+at all). `rr_normal` (the 20 %-of-the-median rule) stays for callers that only need NN.
+A seat streams the same through `heart_window.HeartWindow`.
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from empathy.edge.ectopic_beats import ectopic_beats
-from empathy.edge.rr_artefacts import RRCorrector, rr_correct
+from empathy.edge.rr_artefacts import rr_correct
 
 RR_RANGE_MS = (300.0, 2000.0)
 ECTOPIC_FRAC = 0.2
@@ -34,8 +35,6 @@ SQI_MIN = 0.5
 WINDOW_S = 10.0  # quality and HR windows of the batch summary
 MIN_QUALITY = 0.15  # a whole recording below this holds no heartbeat (noise: ~0.02)
 LOST_GAP_S = 3.0  # no beat for this long: the sensor is not on a pulse
-RAW_MARGIN_S = 10.0  # raw beats kept beyond keep_s: ectopic_beats' context, and older
-# than the oldest interval still classified (those come out of the corrector later)
 MAX_SHORT = 0.03  # a share of intervals under RR_RANGE_MS[0] above this is no heart (see
 # heartbeat_found)
 # artefacts (ectopic beats are physiology); "misplaced": a beat the corrector moved as
@@ -233,221 +232,3 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
             "artefacts": [[int(i), k] for i, k in artefacts],
             "rr_ms": [round(float(r), 1) for r in iv.rr_ms],
             "quality": quality, "windows": windows}
-
-
-class HeartWindow:
-    """Streaming HR/HRV/quality over the last `keep_s` seconds, from beats or straps. HRV's
-    NN intervals (`labels`) leave out the intervals at ectopic beats as the batch summary
-    does (`labelled_artefacts` over the raw beats kept), not only the RR corrector's: its
-    thresholds adapt to frequent ectopy (MIT-BIH 106's V1: 0 of 104 ectopic beats)."""
-
-    def __init__(self, keep_s: float = 60.0, min_span_s: float = 0.0, cycles: bool = False):
-        """`min_span_s`: beats from our own waveform detector are judged over at least
-        WINDOW_S (the batch summary's window). A few seconds of them can't tell a pulse
-        from noise: band-passed noise makes alike 'beats' (sqi ~0.5) and the artefact
-        corrector judges nothing before its MIN_HISTORY intervals, so three or four
-        chance-regular ones covered half a young window. BrainFlow's synthetic noise read
-        as a heart rate so where a loaded board's stamps slipped and every restart of the
-        detector began a young window. A strap's intervals (its own detector) need no floor."""
-        self.keep_us = int(keep_s * 1e6)
-        self.min_span_ms = min_span_s * 1000.0
-        self.cycles = cycles  # an ECG's beats or a chest strap's: see window_quality
-        # classified intervals of the last keep_s, t_s in µs, oldest first
-        self.ivs = Intervals(np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0))
-        # t_end_us, rr_ms, sqi, the end beat's sqi, whether it begins where the last interval
-        # ended: not yet classified (flat lists: one array each when classified)
-        self.new: tuple[list, ...] = ([], [], [], [], [])
-        # the same, classified, of the last keep_s + RAW_MARGIN_S (for ectopic_beats), and
-        # the raw index of the first
-        self.beats = tuple(np.zeros(0, b) for b in (float, float, float, float, bool))
-        self.beats0 = 0
-        self.end_us: float | None = None  # the end of a strap's last interval
-        self.detected = False  # beats from a waveform detector: spike noise can fool it
-        self.ectopic_end: np.ndarray | None = None  # per raw interval kept: ends at an
-        # ectopic beat (None: to be labelled again)
-        self.touching = np.zeros(0, bool)  # ... begins or ends at an ectopic beat
-        self.undo = np.zeros(0, bool)  # ... its raw value stands (see hrv_window)
-        self.labelled: list[tuple[int, str]] = []  # (raw index, type), labelled_artefacts
-        self.last: tuple[float, float] | None = None  # last beat (ts_us, sqi)
-        self.first_us: float | None = None  # when this source's first interval began
-        self.corrector = RRCorrector()  # intervals come out of it two beats later
-        self.raw: dict[int, tuple[float, float]] = {}  # raw index -> (t_end_us, sqi), pending
-        self.out_index = -1  # the raw index of the last interval the corrector gave out
-        self.iv_index = np.zeros(0, int)  # each classified interval's raw index
-        self.found: dict[int, str] = {}  # raw index -> the corrector's label, within keep_s
-
-    def add_beats(self, ts_us, sqi) -> None:
-        """Beats from a waveform, in order. Intervals form between consecutive beats."""
-        if not len(ts_us):
-            return
-        self.detected = True
-        if len(ts_us) == 1 and self.last is not None:  # the usual streamed chunk: scalars
-            t, q = float(ts_us[0]), float(sqi[0])
-            self._queue(t, (t - self.last[0]) / 1000.0, min(q, self.last[1]), q, True)
-            self.last = (t, q)
-            return
-        ts = np.asarray(ts_us, dtype=float)
-        q = np.asarray(sqi, dtype=float)
-        joined = np.ones(len(ts) - 1, bool)
-        if self.last is not None:
-            ts, q = np.concatenate(([self.last[0]], ts)), np.concatenate(([self.last[1]], q))
-            joined = np.ones(len(ts) - 1, bool)
-        else:  # after a break (or the first beats): the first interval begins a new run
-            joined[:1] = False
-            if self.first_us is None:
-                self.first_us = float(ts[0])
-        self.last = (ts[-1], q[-1])
-        for new, v in zip(self.new, (ts[1:], np.diff(ts) / 1000.0, np.minimum(q[1:], q[:-1]),
-                                     q[1:], joined)):
-            new.extend(v.tolist())
-
-    def break_off(self) -> None:
-        """The beat series is broken here (beats lost to motion): no interval spans it."""
-        self.last = None
-
-    def add_rr(self, ts_us: int, rr_ms: float) -> None:
-        """One RR interval from a strap, ending at ts_us."""
-        if self.first_us is None:
-            self.first_us = ts_us - rr_ms * 1000.0
-        # a strap's stamps jitter with the radio: one that begins within half an interval of
-        # where the last ended follows it
-        joined = self.end_us is not None and abs(ts_us - rr_ms * 1e3 - self.end_us) < rr_ms * 500
-        self.end_us = float(ts_us)
-        self._queue(float(ts_us), float(rr_ms), 1.0, 1.0, joined)
-
-    def _queue(self, t_us: float, rr_ms: float, sqi: float, q_end: float, joined: bool) -> None:
-        for new, v in zip(self.new, (t_us, rr_ms, sqi, q_end, joined)):
-            new.append(v)
-
-    def _classify(self) -> None:
-        """Intervals go through the artefact corrector in one go when asked for (cheaper
-        than one by one; the result is the same, the corrector only looks back and two
-        intervals ahead)."""
-        if not self.new[0]:
-            return
-        ts, rr, qi = self.new[:3]
-        self._remember()
-        out = []
-        for t, r, q in zip(ts, rr, qi):
-            self.raw[self.corrector.n] = (t, q)
-            out.extend(self.corrector.push(r))
-        if not out:
-            return
-        t = np.array([self.raw[o.index][0] for o in out])
-        q = np.array([self.raw[o.index][1] for o in out])
-        r = np.array([o.rr_ms for o in out])
-        self.found.update((o.index, o.label) for o in out if o.label)
-        # the newest stays: a missed beat's second half comes out later under the same index
-        self.out_index = out[-1].index
-        for k in [k for k in self.raw if k < out[-1].index]:
-            del self.raw[k]
-        labels = np.array([o.label for o in out])
-        normal = rr_normal(r, q, self.ivs.rr_ms[-REF_INTERVALS:]) & (labels != "longshort")
-        t = np.concatenate((self.ivs.t_s, t))  # µs here, seconds once out of window()
-        keep = int(np.searchsorted(t, t[-1] - self.keep_us, "left"))
-        self.ivs = Intervals(t[keep:], *(np.concatenate((old, new))[keep:] for old, new in
-                                         zip(self.ivs[1:], (r, normal, q))))
-        self.iv_index = np.concatenate((self.iv_index, [o.index for o in out]))[keep:]
-
-    def _remember(self) -> None:
-        """The new raw intervals join those kept for labelling; the labels are stale."""
-        new, self.new = self.new, ([], [], [], [], [])
-        b = [np.concatenate((old, v)) for old, v in zip(self.beats, new)]
-        drop = int(np.searchsorted(b[0], b[0][-1] - self.keep_us - RAW_MARGIN_S * 1e6))
-        self.beats, self.beats0 = tuple(v[drop:] for v in b), self.beats0 + drop
-        self.found = {i: k for i, k in self.found.items() if i >= self.beats0}
-        self.ectopic_end = None
-
-    def _label(self) -> None:
-        """`labelled_artefacts` over the raw beats kept, run by run (no interval spans a
-        break), from their intervals (a strap's stamps jitter, its intervals don't). An
-        ECG's shape is each beat's quality (its match with the beats before: the stream
-        keeps no samples for shape_match); on the tuning records' ECG that found most of
-        what shape_match adds to timing alone (ectopic beats found, all ectopic by the
-        annotation: qtdb-sel15814 8 -> 12 of 21, shape_match 13; sel233 74 -> 77 of 94, 81;
-        mitdb-200 78 -> 80 of 129, 110), none on mitdb-100, 123, sel117, sel16273. A
-        strap's by timing alone; a PPG's between pulse-shaped beats, as the batch summary
-        labels a PPG's."""
-        t, rr, iq, q_end, joined = self.beats
-        self.ectopic_end = end = np.zeros(len(rr), bool)
-        self.labelled = []
-        misplaced = np.zeros(len(rr), bool)
-        starts = np.concatenate((np.flatnonzero(~joined[1:]) + 1, [len(rr)]))
-        a = 0
-        for b in starts[starts > 0]:
-            beat_s = (t[a] - rr[a] * 1e3 + np.concatenate(([0.0], np.cumsum(rr[a:b]) * 1e3))) / 1e6
-            q = np.concatenate((iq[a:a + 1], q_end[a:b]))
-            shape, sqi = (q if self.detected else None, None) if self.cycles else (None, q)
-            g0 = self.beats0 + a
-            mine = [(i - g0, k) for i, k in self.found.items() if g0 <= i < self.beats0 + b]
-            for i, k in labelled_artefacts(beat_s, mine, shape, sqi):
-                end[a + i] |= k == "ectopic"
-                misplaced[a + i] |= k == "misplaced"
-                self.labelled.append((g0 + i, k))
-            a = b
-        self.touching = end.copy()
-        self.touching[1:] |= joined[1:] & end[:-1]
-        near = self.touching.copy()
-        near[1:] |= self.touching[:-1]
-        near[:-1] |= self.touching[1:]
-        self.undo = misplaced & near
-
-    def hrv_window(self, now_us: int, window_s: float) -> tuple[Intervals, dict]:
-        """`window` for HRV, and {type: count} of the labelled artefacts that end in it. Its
-        `normal` says NN: normal, and neither beginning nor ending at a beat labelled
-        ectopic (as `nn` says of the batch summary's). Where the corrector moved a beat that
-        ectopic_beats does not call ectopic ('misplaced') next to an interval at an ectopic
-        beat, the raw intervals stand: on MIT-BIH 116 it moved the beat after each PVC's
-        pause, and its two mean intervals, one of them the pause's, read normal (RMSSD 1.7
-        times the annotation's). Elsewhere its move mends a beat the detector placed off
-        (mitdb-101: raw intervals there made RMSSD 1.8 times the annotation's)."""
-        self._classify()
-        if self.ectopic_end is None:
-            self._label()
-        start = now_us - window_s * 1e6
-        i = int(np.searchsorted(self.ivs.t_s, start, "left"))
-        at = self.iv_index[i:] - self.beats0  # >= 0: the raw memory reaches further back
-        rr = np.where(self.undo[at], self.beats[1][at], self.ivs.rr_ms[i:])
-        counts: dict[str, int] = {}
-        for g, k in self.labelled:
-            if self.beats[0][g - self.beats0] >= start:
-                counts[k] = counts.get(k, 0) + 1
-        iv = Intervals(self.ivs.t_s[i:] / 1e6, rr, self.ivs.normal[i:] & ~self.touching[at],
-                       self.ivs.sqi[i:])
-        return iv, counts
-
-    def artefacts_in(self, now_us: int, window_s: float) -> dict:
-        """{type: count} of the labelled artefacts in the last window_s (`hrv_window`)."""
-        return self.hrv_window(now_us, window_s)[1]
-
-    def window(self, now_us: int, window_s: float) -> Intervals:
-        self._classify()
-        t = self.ivs.t_s
-        i = int(np.searchsorted(t, now_us - window_s * 1e6, "left"))
-        return Intervals(t[i:] / 1e6, *(a[i:] for a in self.ivs[1:]))
-
-    def quality(self, now_us: int, window_s: float) -> float:
-        """`window_quality` over the window, or over the time since the source began when
-        that is shorter (a strap that just connected is not a poor signal), but never over
-        less than `min_span_s` (see __init__). 0 where a waveform's detected intervals are
-        `spiky` (random spikes in an ECG: the batch summary's 'no heartbeat')."""
-        if self.first_us is None:
-            return 0.0
-        young_ms = max((now_us - self.first_us) / 1000.0, self.min_span_ms)
-        iv = self.window(now_us, window_s)
-        t, rr = self.beats[:2]
-        if self.detected and spiky(rr[np.searchsorted(t, now_us - window_s * 1e6):]):
-            return 0.0
-        return window_quality(iv, min(window_s * 1000.0, young_ms), self.cycles)
-
-    def hr_bpm(self, now_us: int, window_s: float) -> float:
-        """Robust HR for the show: normal intervals only (0 = no value), plus the newest
-        ones the corrector still holds (HR must not wait two beats for their verdict)."""
-        iv = self.window(now_us, window_s)
-        nn = iv.rr_ms[iv.normal]
-        held = [r for r, i in zip(self.corrector.rr, self.corrector.idx)
-                if i > self.out_index and i in self.raw and self.raw[i][0] >= now_us - window_s * 1e6
-                and RR_RANGE_MS[0] <= r <= RR_RANGE_MS[1] and self.raw[i][1] >= SQI_MIN]
-        if held:
-            nn = np.concatenate((nn, held))
-        return 60000.0 / float(np.mean(nn)) if len(nn) >= 3 else 0.0

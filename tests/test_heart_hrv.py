@@ -10,7 +10,8 @@ import pytest
 from empathy.edge.rr_artefacts import LOOKAHEAD
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import record_data
-from empathy.edge.hrv import (MIN_QUALITY, HeartWindow, Intervals, heart_summary, hrv_time,
+from empathy.edge.heart_window import HeartWindow
+from empathy.edge.hrv import (MIN_QUALITY, Intervals, heart_summary, hrv_time,
                               intervals, rr_normal, steady)
 from empathy.edge.signal_validation import heartpy_recordings, pulse_train
 from corpus_records import need
