@@ -15,6 +15,7 @@ beats: the detector's or sensor's errors, mended), `low_quality_beats` (a wavefo
 does not look like a pulse: motion, clipping) and `lost_contact_s` (stretches with no beat
 at all). `rr_normal` (the 20 %-of-the-median rule) stays for callers that only need NN.
 A seat streams the same through `heart_window.HeartWindow`.
+"""
 
 from __future__ import annotations
 
