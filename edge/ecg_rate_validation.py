@@ -21,7 +21,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from empathy.edge.beat_score import Match, beat_match, bpm, consensus_rows, peer_beats
+from empathy.edge.beat_score import Match, consensus_rows, peer_beats
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, peer_cache_dir,
                                         record_data)
