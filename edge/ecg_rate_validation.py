@@ -100,12 +100,13 @@ def report(results: list[dict], rate: float) -> list[str]:
 
 
 def run(rate: float, held_out: bool) -> list[dict]:
+    from rich.console import Console
     from rich.progress import Progress
 
     warnings.filterwarnings("ignore")
     recs = [r for r in RECORDS if r.kind == "ecg" and r.held_out == held_out and available(r)]
     out = []
-    with Progress(transient=True) as bar:
+    with Progress(console=Console(stderr=True), transient=True) as bar:  # stdout: the table
         task = bar.add_task(f"ECG at {rate:g} Hz", total=len(recs))
         for r in recs:
             bar.update(task, description=f"ECG at {rate:g} Hz: {r.name}")
