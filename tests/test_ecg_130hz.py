@@ -1,11 +1,14 @@
 """ECG at a Polar H10's 130 Hz (our seats' straps, sensors/ble/pmd.py): the corpus's tuning
 records resampled to it (edge/ecg_rate_validation.py scores them all beside the peers)."""
 
+import numpy as np
+
 from empathy.edge.beat_score import PEERS, beat_match
 from empathy.edge.ecg_rate_validation import main, resampled, score_at_rate
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import annotated_beats, record_data
 from corpus_records import need
+from streamed import streamed
 
 H10_HZ = 130.0
 
@@ -25,6 +28,17 @@ def test_every_paced_beat_of_mitdb_104_is_found_at_130_hz():
     m = _at_h10("mitdb-104")
     assert (m.fn, m.fp) == (0, 0), m
 
+
+
+def test_the_paced_beats_stream_at_130_hz_as_in_batch():
+    """The spike's two-sample return is read on the samples the step window holds, so a
+    stream in chunks of 1 sample to 3 s gives the batch's beats."""
+    x0, fs0 = record_data(need("mitdb-104"))
+    x = resampled(x0[:int(30 * fs0)], fs0, H10_HZ)
+    batch = waveform_peaks(x, H10_HZ, "ecg")
+    for seed, longest in ((0, 2), (1, 40), (2, int(3 * H10_HZ))):
+        s = streamed(x, H10_HZ, "ecg", seed, longest)
+        assert np.array_equal(s.idx, batch.idx) and np.allclose(s.sqi, batch.sqi)
 
 
 def test_the_rate_table_scores_ours_and_each_peer_against_the_annotation():
