@@ -214,12 +214,14 @@ def pulse_checked(ecg_ref: np.ndarray, pulse_peers: dict, end_s: float) -> np.nd
     return ecg_ref[(hi > lo) | (ecg_ref + PULSE_LAG_S[1] > end_s)]
 
 
-def consensus_rows(peers: dict, ours: np.ndarray, check=lambda r: r, annotated=None) -> dict:
+def consensus_rows(peers: dict, ours: np.ndarray, check=lambda r: r, annotated=None,
+                   tested: dict | None = None) -> dict:
     """Ours against the (checked) consensus, every peer against that of the others; or,
-    given an expert annotation, everyone against it."""
+    given an expert annotation, everyone against it. `tested`: the peers' beats scored, where
+    they are not those that make the consensus (the same record at another rate)."""
     ref = check(reference(peers)) if annotated is None else annotated
     rows = {"ours": (beat_match(ref, ours), bpm(ours), bpm(ref))}
-    for name, b in peers.items():
+    for name, b in (peers if tested is None else tested).items():
         if b is not None:
             r = check(reference(peers, leave_out=name)) if annotated is None else annotated
             rows[name] = (beat_match(r, b), bpm(b), bpm(r))

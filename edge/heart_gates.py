@@ -58,7 +58,9 @@ class BeatGates:
     def _step(self, p: int, h0: int) -> bool:
         """ECG: candidate p stands on a step, not a QRS: in the raw waveform over STEP_S
         before it (and the filter's delay) one sample holds STEP_FRAC of the range, and
-        the signal does not jump back within STEP_RETURN_S (a pacing spike does), nor do
+        the signal does not jump back within STEP_RETURN_S (a pacing spike does: in one
+        sample, or at 130 Hz in the two after the jump, MIT-BIH 104's -0.47 and -0.46 of
+        it; a pop decays over tenths of a second), nor do
         the samples either side move with it by STEP_SPREAD of it. A QRS rises over several
         samples (MIT-BIH 104's paced beats, 360 Hz: 0.46 in one); an electrode popping or a
         swing that starts at once does not (the stress case 'electrode motion': 12 of its 13
@@ -76,7 +78,8 @@ class BeatGates:
         if not rng > 0 or abs(float(d[k])) < STEP_FRAC * rng:
             return False
         r = d[max(k - self.step_back, 0):k + self.step_back + 1] * np.sign(d[k])
-        if np.any(r <= -0.5 * abs(float(d[k]))):
+        back = -0.5 * abs(float(d[k]))
+        if np.any(r <= back) or float(d[k + 1:k + 3].sum() * np.sign(d[k])) <= back:
             return False
         spread = float(d[max(k - 1, 0):k + 2].sum() * np.sign(d[k])) - abs(float(d[k]))
         return spread < STEP_SPREAD * abs(float(d[k]))
