@@ -200,19 +200,6 @@ def test_a_pop_whose_jump_takes_two_samples_is_still_a_step(fs, monkeypatch):
     assert before == 10 and ours <= before
 
 
-@pytest.mark.xfail(strict=True, reason="measured: refused as a step at 130 Hz (the jump 0.79 of "
-                   "the range, its return -0.47 then -0.46 of it, each under STEP_RETURN's half); "
-                   "found without the gate. Tried: a return summed over STEP_RETURN_S finds it "
-                   "(tuning records at 130 Hz: fn 38 -> 35, fp 60 -> 61) but 200 Hz fn 36 -> 37, "
-                   "fp 62 -> 63 and NSTDB 118e00 at 360 Hz one extra beat: not kept")
-def test_a_paced_beat_at_the_polar_h10s_rate_is_no_step():
-    """MIT-BIH 104 (tuning, paced) resampled to 130 Hz, a Polar H10's ECG rate: the paced
-    beat at 5.84 s is refused by the step gate, its spike's return taking two samples."""
-    x0, fs0, ann = _record("mitdb-104")
-    x = signal.resample_poly(x0[:int(20 * fs0)], 130, int(fs0))
-    assert np.min(np.abs(waveform_peaks(x, 130, "ecg").idx / 130 - 5.836)) < 0.15
-
-
 def test_close_pairs_in_real_noise_stream_as_in_batch():
     """MIT-BIH 200 at -6 dB (the stage's decisions wait for up to two beats): random chunks
     of 7 samples to 3 s give the batch's beats."""
