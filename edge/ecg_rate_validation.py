@@ -115,6 +115,18 @@ def run(rate: float, held_out: bool) -> list[dict]:
     return out
 
 
+def page_section(rate: float = 130.0) -> list[str]:
+    """The corpus page's section: every ECG record at `rate`, tuning and held-out apart."""
+    lines = [f"## ECG at a Polar H10's {rate:g} Hz", "",
+             "Every ECG record resampled to a chest strap's rate (polyphase) and scored as "
+             "above, against the same reference (its beat times unchanged), ours beside its "
+             "F1 at the record's own rate (edge/ecg_rate_validation.py; "
+             "`python -m empathy.edge.ecg_rate_validation --set tuning|held-out`).", ""]
+    for held, title in ((False, "Tuning records"), (True, "Held-out records")):
+        lines += [f"**{title}**", ""] + report(run(rate, held), rate) + [""]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m empathy.edge.ecg_rate_validation",
                                  description=__doc__.split("\n\n")[0])

@@ -117,6 +117,34 @@ def report(cases: list, labeller=lambda c: ectopic_beats(c["t"], c["shape"])) ->
     return lines
 
 
+def page_section() -> list[str]:
+    """The corpus page's section: by label and pooled, tuning and held-out records apart."""
+    lines = ["## ECG: ectopic-beat labels against the annotation", "",
+             "What `signal hr` counts as ectopic (edge/ectopic_beats.py) on our detected "
+             "beats, against the annotation's ectopic labels (V A a S J E F), paired within "
+             "±150 ms: an ectopic label is found, missed (its beat not flagged) or undetected "
+             "(no beat of ours there); a flag on any other label (or on no annotated beat, "
+             "'-') is false. `python -m empathy.edge.ectopic_validation [--held-out]` gives the "
+             "per-record rows. Se and +P with a 95 % CI from resampling records.", ""]
+    for held, title in ((False, "tuning"), (True, "held out")):
+        scores = [score(c, ectopic_beats(c["t"], c["shape"])) for c in labelled_cases(held)]
+        by: dict[str, dict[str, int]] = {}
+        for s in scores:
+            for k, c in s.items():
+                d = by.setdefault(k, dict.fromkeys(COUNTS, 0))
+                for q in COUNTS:
+                    d[q] += c[q]
+        ci = pooled_ci(scores)
+        lines += [f"**{title.capitalize()} ({len(scores)} records):** " + ", ".join(
+            f"{k} {v:.3f} ({lo:.2f}-{hi:.2f})" for k, (v, lo, hi) in ci.items()), "",
+            "| label | " + " | ".join(COUNTS) + " |", "|---" * (len(COUNTS) + 1) + "|"]
+        lines += [f"| {k} | " + " | ".join(str(by[k][q]) for q in COUNTS) + " |"
+                  for k in sorted(by, key=lambda k: (k not in ECTOPIC, k))
+                  if any(by[k].values())]
+        lines.append("")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if set(args) - {"--held-out"}:

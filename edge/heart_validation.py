@@ -27,6 +27,8 @@ from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, beat_labels,
                                         motion_axes, motion_mag, peer_cache_dir, record,
                                         record_data, reference_lead, trusted_spans)
+from empathy.edge.ecg_rate_validation import page_section as rate_section
+from empathy.edge.ectopic_validation import page_section as ectopic_section
 from empathy.edge.heart_notes import records_section
 from empathy.edge.heart_page import (TRACKED, annotated_tuning_section, annotation_section,
                                      detail, plausible_section, pulse_section, summary,
@@ -207,6 +209,7 @@ def write_page(out_dir: Path) -> Path:
     lines += annotated_tuning_section([r for r in results["ecg"]
                                         if "consensus_rows" in r and not r["rec"].held_out])
     lines += beat_type_section(results["ecg"])
+    lines += ectopic_section() + rate_section()
     for r in results["ecg"]:
         if "consensus_rows" in r and r["rec"].held_out:
             lines += annotation_section(r)
