@@ -118,12 +118,13 @@ def detected(name: str, y: np.ndarray, fs: float) -> np.ndarray | None:
     """A detector's beats in s (None: it failed on the samples)."""
     from empathy.edge.beat_score import heartpy_beats, neurokit_beats
     from empathy.edge.heart import ppg_peaks
+    from empathy.edge.ppg_polarity import oriented
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            if name == "ours":
-                return ppg_peaks(y, fs).idx / fs
+            if name == "ours":  # as `signal hr` reads a file (ppg_polarity)
+                return ppg_peaks(oriented(y, fs)[0], fs).idx / fs
             if name == "NeuroKit2":
                 return neurokit_beats(y, fs, "ppg")
             return heartpy_beats(y, fs)

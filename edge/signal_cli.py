@@ -28,6 +28,13 @@ def _beats(args, step=lambda text: None):
     x = pick_column(cols, args.column, args.file)
     fs = sample_rate(t, args.fs, args.file)
     acc_fs, mag, axes = _read_acc(args) if getattr(args, "acc", None) else (None, None, None)
+    said = {}
+    if args.kind == "ppg":  # (a board's raw counts fall with each pulse: ppg_polarity)
+        from empathy.edge.ppg_polarity import oriented
+
+        x, said = oriented(x, fs, getattr(args, "polarity", "auto"))
+    elif getattr(args, "polarity", "auto") != "auto":
+        raise ValueError("--polarity is for --kind ppg (ECG complexes of either sign count)")
     cancelled, raw = None, x
     if axes is not None and args.kind == "ppg":
         x, cancelled = _cancelled(x, fs, acc_fs, axes)
@@ -46,6 +53,7 @@ def _beats(args, step=lambda text: None):
     shape = shape_match(x, fs, beats.idx) if args.kind == "ecg" else None
     s = heart_summary(beats.idx / fs, sqi, len(x) / fs, shape=shape, cycles=args.kind == "ecg")
     s["fs_hz"] = fs
+    s.update(said)
     if motion is not None:
         s["motion"] = motion
     return s, fs, x, sqi, (moving if mag is not None else None)
@@ -146,6 +154,8 @@ def _hr(args) -> int:
         return 0
     print(f"{args.file}: {n} samples at {fs:.4g} Hz ({n / fs:.1f} s), {args.kind}")
     print(f"heart rate  {s['bpm']:.1f} bpm  ({len(s['beats_s'])} beats)")
+    if "polarity" in s:
+        print(_polarity_line(s))
     print(f"RMSSD {s['rmssd_ms']:.1f} ms   SDNN {s['sdnn_ms']:.1f} ms   pNN50 {s['pnn50']:.1f} %"
           f"   (after RR artefact correction)")
     print(f"ectopic beats {s['ectopic']}   artefacts corrected {s['artefacts_corrected']}   "
@@ -166,6 +176,15 @@ def _hr(args) -> int:
     print("beats (s): " + " ".join(f"{b:.3f}" for b in s["beats_s"]))
     _said(args)
     return 0
+
+
+def _polarity_line(s: dict) -> str:
+    how = {"auto": "decided from the waveform", "upright": "as given (--polarity upright)",
+           "inverted": "turned over (--polarity inverted)"}[s["polarity_how"]]
+    if not s["polarity_sure"]:
+        how = ("as given: the waveform does not say which way its pulses point (if the "
+               "beats fall off the pulses' peaks, try --polarity inverted)")
+    return f"pulses      {s['polarity']}, {how}"
 
 
 def _said(args) -> None:
@@ -280,6 +299,9 @@ def _pupil(args) -> int:
 
 
 FS = number_in(float, 0.1, 100_000)  # any rate a file could have; each verb checks its own
+POLARITY = dict(choices=("auto", "upright", "inverted"), default="auto",
+                help="PPG: which way the pulses point; a board's raw counts (MAX3010x) fall "
+                "with each pulse (default: auto, decided from the waveform's shape)")
 REPORT = dict(metavar="PATH.html", help="also write a page with plots (self-contained) and "
               "PATH.json beside it; written even when no heartbeat is found")
 
@@ -294,6 +316,7 @@ def register(p) -> None:
     h.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
     h.add_argument("--kind", choices=("ppg", "ecg"), default="ppg")
     h.add_argument("--column", help="which CSV column holds the signal")
+    h.add_argument("--polarity", **POLARITY)
     h.add_argument("--acc", metavar="FILE", help="an accelerometer recorded with it (mG: a "
                    "magnitude column or x,y,z; same start): beats while moving are left out; with "
                    "x,y,z a PPG first has what the axes predict of it taken off")
@@ -308,6 +331,7 @@ def register(p) -> None:
     v.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
     v.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg")
     v.add_argument("--column", help="which CSV column holds the signal or the intervals")
+    v.add_argument("--polarity", **POLARITY)
     v.add_argument("--json", action="store_true", help="one JSON object")
     v.add_argument("--report", **REPORT)
     v.set_defaults(func=_hrv)

@@ -37,3 +37,50 @@ def test_board_jumps_stream_as_batch():
     got = _join(out + [st.finish()])
     assert np.array_equal(got.idx, batch.idx) and np.array_equal(got.sqi, batch.sqi)
     assert len(batch.idx) > 45  # 60 s at 65 bpm, less three 3-s presses
+
+
+def _cli(*argv):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "empathy.cli", "signal", *argv],
+                          capture_output=True, text=True)
+
+
+def test_raw_counts_file_turned_over_and_said(tmp_path):
+    # systole-ppg as a MAX3010x's raw counts (falling with each pulse): ours on it as given
+    # F1 0.03; `signal hr` decides from the waveform, turns it over and says so
+    import json
+
+    rec = need("systole-ppg")
+    x, fs = record_data(rec)
+    ref, spans = _reference(rec, x, fs)
+    y = BOARDS["counts, inverted (raw)"](x, fs)[0]
+    f = tmp_path / "raw.csv"
+    np.savetxt(f, y, fmt="%d")
+    r = _cli("hr", str(f), "--fs", "75", "--json")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["polarity"] == "inverted" and s["polarity_sure"] and s["polarity_how"] == "auto"
+    assert score(ref, spans, np.array(s["beats_s"])).f1 >= 0.98
+    # taken as given, the feet it finds do not pass for a heartbeat (exit 3, one line)
+    given = _cli("hr", str(f), "--fs", "75", "--json", "--polarity", "upright")
+    assert given.returncode == 3 and "no heartbeat found" in given.stderr
+
+
+def test_polarity_bad_values_one_line(tmp_path):
+    f = tmp_path / "x.csv"
+    np.savetxt(f, np.sin(np.arange(3000) / 100 * 2 * np.pi * 1.2))
+    r = _cli("hr", str(f), "--fs", "100", "--polarity", "sideways")
+    assert r.returncode == 2 and "invalid choice" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("hr", str(f), "--fs", "100", "--kind", "ecg", "--polarity", "inverted")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "--polarity is for --kind ppg" in r.stderr
+
+
+@pytest.mark.parametrize("name", ["heartpy-data", "heartpy-data2", "heartpy-data3", "systole-ppg",
+                                  "pyphysio-bvp", "bsn-bvp-rest", "cinc15-v102s"])
+def test_clean_tuning_records_never_turned_over(name):
+    from empathy.edge.ppg_polarity import oriented
+
+    x, fs = record_data(need(name))
+    assert oriented(x, fs)[1]["polarity"] == "upright"
