@@ -143,3 +143,19 @@ class FloorRestart:
         before it (all the stream has, at its start)."""
         w = z[max(start - self.look, 0):start]
         return not w.size or z[start] < float(w.min())
+
+
+def railed_pct(x, fs_hz: float) -> tuple[float, float]:
+    """(% of the recording at its own top value, % at its bottom value), in runs of
+    FLOOR_RUN_S or longer: a top clipped flat (the ADC's full scale, a photodiode saturated by
+    a pressing finger or bright light) or a floor (a finger lifted). `signal hr` says so: no
+    pulse can be read there."""
+    x = np.asarray(x, float)
+    run_n = max(3, int(round(FLOOR_RUN_S * fs_hz)))
+    out = []
+    for v in (x.max(), x.min()) if x.size else ():
+        at = np.concatenate(([0], (x == v).astype(np.int8), [0]))
+        edges = np.flatnonzero(np.diff(at))
+        runs = edges[1::2] - edges[::2]
+        out.append(100.0 * float(runs[runs >= run_n].sum()) / x.size)
+    return tuple(out) if out else (0.0, 0.0)

@@ -9,11 +9,15 @@ its shape is kept): the systolic upstroke is the steepest slope of the cycle (th
 percentile of the slope over the 1st's, log) and the systolic peak is sharp over a broad
 trough (skewness). Neither holds everywhere on the corpus's tuning records (HeartPy's
 recordings fall as steeply as they rise; cinc15-v102s's broad notched top has no skew),
-their sum does: +0.4 to +2.3 on the clean records, and flipped under -1.0 on all but
-heartpy-data2, -data3 and cinc15-v102s (-0.4 to -1.0). The wrist records during exercise
-read -0.9 to +0.1 as given (motion, not pulses, shapes them), so only a sum under -SURE
-turns the waveform over; between -SURE and +SURE it is taken as given and said to be
-unsure (then `--polarity inverted` turns it).
+their sum, the median over 8-s windows, does: +0.40 (cinc15-v102s) to +2.04 (pyphysio-bvp)
+on the clean tuning records as given, the same negated when turned over. The wrist records
+during exercise read -0.86 to -0.13 as given (motion, not pulses, shapes them), so only a
+score under -SURE turns the waveform over: heartpy-data, systole-ppg, pyphysio-bvp and
+bsn-bvp-rest as inverted counts (-1.36 to -2.04), not heartpy-data2, -data3 or
+cinc15-v102s (-0.40 to -1.07), which are taken as given and said to be unsure (then
+`--polarity inverted` turns them). A clipped waveform reads unsure: its windows sit on a
+rail (heartpy's records clipped at their 75th percentile read -0.6 to -1.8 before windows
+on a rail were left out).
 """
 
 from __future__ import annotations
@@ -21,18 +25,36 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal, stats
 
-SURE = 1.0  # |score| from which the waveform says which way its pulses point
+from empathy.edge.ppg_floor import FloorRestart, railed_pct
+
+SURE = 1.2  # |score| from which the waveform says which way its pulses point
+WINDOW_S, MIN_S = 8.0, 4.0  # judged per window this long (the shortest file judged)
+RAIL_PCT = 2.0  # and one this much of the time flat at its top or bottom is railed (a
+# top three samples long is by chance as often at 25 Hz: bsn-bvp-rest's counts, 1.5 %)
 BAND_HZ = (0.5, 8.0)  # the detector's PPG band (heart_method)
 SLOPE_CAP = 2.0  # what the slope sign may count for at most
 CHOICES = ("auto", "upright", "inverted")
 
 
 def polarity_score(x, fs: float) -> float:
-    """Over 0: pulses point up; under 0: down (see the module's docstring)."""
+    """Over 0: pulses point up; under 0: down (see the module's docstring): the median over
+    the WINDOW_S windows that hold no restart of the detector's filter (ppg_floor: a
+    drop-out or a jump, a pressed or lifted finger or a light step) and sit on no rail (a
+    clipped top): those shape a window, not its pulses; 0 where no window is left."""
     x = np.asarray(x, float)
-    if len(x) < 4 * fs or np.ptp(x) == 0:
+    if len(x) < MIN_S * fs:
         return 0.0
-    y = signal.sosfiltfilt(signal.butter(3, BAND_HZ, "bandpass", fs=fs, output="sos"), x)
+    w = min(int(WINDOW_S * fs), len(x))
+    cuts = np.array(FloorRestart(fs).restarts(x, np.zeros(0)), int)
+    sos = signal.butter(3, BAND_HZ, "bandpass", fs=fs, output="sos")
+    v = [_score(x[i:i + w], sos) for i in range(0, len(x) - w + 1, w)
+         if not np.any((cuts >= i) & (cuts < i + w)) and float(np.ptp(x[i:i + w])) > 0
+         and sum(railed_pct(x[i:i + w], fs)) < RAIL_PCT]
+    return float(np.median(v)) if v else 0.0
+
+
+def _score(z: np.ndarray, sos) -> float:
+    y = signal.sosfiltfilt(sos, z)
     d = np.diff(y)
     lo, hi = np.percentile(d, [1, 99])
     # (bounded: on a coarsely quantised waveform one side's slopes may all but vanish)

@@ -14,6 +14,7 @@ from empathy.cli import number_in
 from empathy.edge.signal_file import FORMATS, SignalFileError, pick_column, read_signal, sample_rate
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
+RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail is told so
 
 
 def _beats(args, step=lambda text: None):
@@ -32,7 +33,10 @@ def _beats(args, step=lambda text: None):
     if args.kind == "ppg":  # (a board's raw counts fall with each pulse: ppg_polarity)
         from empathy.edge.ppg_polarity import oriented
 
+        from empathy.edge.ppg_floor import railed_pct
+
         x, said = oriented(x, fs, getattr(args, "polarity", "auto"))
+        said["railed_pct"] = [round(v, 1) for v in railed_pct(x, fs)]  # (top, bottom)
     elif getattr(args, "polarity", "auto") != "auto":
         raise ValueError("--polarity is for --kind ppg (ECG complexes of either sign count)")
     cancelled, raw = None, x
@@ -114,9 +118,12 @@ def _cancelled(x, fs: float, acc_fs: float, axes):
 
 
 def _no_heartbeat(verb: str, path: str, s: dict) -> int:
+    railed = sum(s.get("railed_pct", ()))
     print(f"empathy signal {verb}: {path}: no heartbeat found ({len(s['beats_s'])} pulse-like "
           f"events, {s['lost_contact_s']:.0f} s without any): a flat line, noise or not a "
-          f"PPG/ECG recording", file=sys.stderr)
+          f"PPG/ECG recording" + (f" ({railed:.0f} % of it flat on its top or bottom rail: "
+                                  "clipped?)" if railed >= RAILED_SAID_PCT else ""),
+          file=sys.stderr)
     return NO_HEARTBEAT
 
 
@@ -156,6 +163,10 @@ def _hr(args) -> int:
     print(f"heart rate  {s['bpm']:.1f} bpm  ({len(s['beats_s'])} beats)")
     if "polarity" in s:
         print(_polarity_line(s))
+        if sum(s["railed_pct"]) >= RAILED_SAID_PCT:
+            print(f"rails       {s['railed_pct'][0]:.1f} % of the time flat at the top, "
+                  f"{s['railed_pct'][1]:.1f} % at the bottom: clipped (lower the LED current "
+                  "or gain) or no finger there; no pulse is read on a rail")
     print(f"RMSSD {s['rmssd_ms']:.1f} ms   SDNN {s['sdnn_ms']:.1f} ms   pNN50 {s['pnn50']:.1f} %"
           f"   (after RR artefact correction)")
     print(f"ectopic beats {s['ectopic']}   artefacts corrected {s['artefacts_corrected']}   "
@@ -213,7 +224,8 @@ def _hrv(args) -> int:
                    "ectopic": kinds.count("ectopic"),
                    "artefacts_corrected": sum(kinds.count(k) for k in CORRECTED),
                    **hrv_time(iv.rr_ms, normal),
-                   "mean_rr_ms": float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0}
+                   "mean_rr_ms": float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0,
+                   **{k: v for k, v in (s or {}).items() if k.startswith(("polarity", "railed"))}}
             _save(path, step, lambda: hrv_result(args.file, args.kind, out, beat_s, iv,
                                                  s is None or s["heartbeat"]))
         except (SignalFileError, ValueError) as e:
@@ -228,6 +240,8 @@ def _hrv(args) -> int:
     print(f"RMSSD {out['rmssd_ms']:.1f} ms   SDNN {out['sdnn_ms']:.1f} ms   pNN50 "
           f"{out['pnn50']:.1f} %   mean RR {out['mean_rr_ms']:.0f} ms")
     print(f"ectopic beats {out['ectopic']}   artefacts corrected {out['artefacts_corrected']}")
+    if "polarity" in out:
+        print(_polarity_line(out))
     for a in out["artefacts"]:
         print(f"  interval {a['index']}: {a['type']}")
     _said(args)
