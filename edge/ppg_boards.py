@@ -16,6 +16,9 @@ What boards do that the corpus's exports don't (sensors/serial/board.py reads a 
   are left out of the reference, and a beat inside one counts as a false beat);
 - ambient light: steps in the DC, many pulse heights tall.
 Every detector sees the same transformed samples; the reference never changes with them.
+Ours reads them as `empathy signal hr` reads a file (ppg_polarity decides which way the
+pulses point). The peers are called as their documentation shows: HeartPy, given counts on
+a DC of 120k, finds no rate in any of them (its fit fails; its docs suggest scaling first).
 """
 
 from __future__ import annotations
@@ -179,6 +182,8 @@ def sweep(held_out: bool = False, boards=None, progress=print) -> dict:
 
 def table(results: dict) -> list[str]:
     """Markdown: per transform, each detector's pooled F1 and its worst record's."""
+    from empathy.edge.beat_score import Match
+
     names = list(dict.fromkeys(t for _, t in results))
     lines = ["| transform | " + " | ".join(f"{d} F1 pooled (worst)" for d in DETECTORS) + " |",
              "|---" * (len(DETECTORS) + 1) + "|"]
@@ -186,7 +191,7 @@ def table(results: dict) -> list[str]:
         rows = {r: m for (r, tt), m in results.items() if tt == t}
         cells = []
         for d in DETECTORS:
-            pooled = sum((m[d] for m in rows.values()), start=type(next(iter(rows.values()))[d])(0, 0, 0))
+            pooled = sum((m[d] for m in rows.values()), start=Match(0, 0, 0))
             worst = min(rows, key=lambda r: rows[r][d].f1)
             cells.append(f"{pooled.f1:.3f} ({rows[worst][d].f1:.3f} {worst})")
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
