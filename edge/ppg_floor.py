@@ -50,6 +50,7 @@ class FloorRestart:
         self.floor = False  # the current run is a drop-out (the filter restarts after it)
         self.since = 0  # samples since the last restart (or the stream's start)
         self.jumped = False  # that restart was a jump (a flat rail may follow it)
+        self.jumps: set[int] = set()  # which of the last chunk's restarts are jumps
         self.min_n = int(round(JUMP_MIN_S * fs_hz))
 
     def history_s(self) -> float:
@@ -103,7 +104,7 @@ class FloorRestart:
         (its return). One pass per restart: they are few."""
         z = np.concatenate((past, x))
         off, out = len(past), []
-        self.jumps: set[int] = set()  # which of the chunk's restarts are jumps
+        self.jumps = set()
         r, pos = off - self.since, off  # z index of the last restart; where to look on
         for f in [off + c for c in floors] + [len(z)]:
             while (j := self._first_jump(z, r, pos, f)) is not None:
