@@ -98,3 +98,20 @@ def test_clipped_but_readable_board_has_a_heartbeat(tmp_path):
     np.savetxt(f, BOARDS["clipped at p75"](x, fs)[0], fmt="%d")
     r = _cli("hr", str(f), "--fs", "75", "--json")
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="hrv.heart_summary's headline bpm is the mean of every "
+                   "interval, a lost-contact gap's (3.5-4.5 s here) too; lost_contact_s counts "
+                   "those gaps, the rate should leave them out (hrv.py is not the PPG input's)")
+def test_finger_lifted_leaves_the_rate_alone(tmp_path):
+    # systole-ppg's counts with the finger lifted 3 s every 20 s: the detector finds the
+    # beats around the lifts (F1 0.981), but the rate said falls from 68.6 to 59.5 bpm
+    import json
+
+    x, fs = record_data(need("systole-ppg"))
+    rates = []
+    for board in ("counts, upright", "pinned at 0"):
+        f = tmp_path / "x.csv"
+        np.savetxt(f, BOARDS[board](x, fs)[0], fmt="%d")
+        rates.append(json.loads(_cli("hr", str(f), "--fs", "75", "--json").stdout)["bpm"])
+    assert abs(rates[1] - rates[0]) <= 1.5, rates
