@@ -14,7 +14,8 @@ What boards do that the corpus's exports don't (sensors/serial/board.py reads a 
 - clipping: the signal cut at a level (the ADC's rail under a drifting DC), or pinned at
   full scale or 0 for seconds while a finger presses or lifts (no pulse there: such spans
   are left out of the reference, and a beat inside one counts as a false beat);
-- ambient light: steps in the DC, many pulse heights tall.
+- ambient light: steps in the DC, many pulse heights tall; a finger pressed harder or
+  eased: the DC moving as far within a few tenths of a second.
 Every detector sees the same transformed samples; the reference never changes with them.
 Ours reads them as `empathy signal hr` reads a file (ppg_polarity decides which way the
 pulses point). The peers are called as their documentation shows: HeartPy, given counts on
@@ -35,6 +36,7 @@ DC_COUNTS = 120_000.0  # and the DC under it (18-bit ADC)
 FULL_SCALE = 262_143.0
 RAIL_EVERY_S, RAIL_S = 20.0, 3.0  # a press/lift: pinned this long, once per this long
 STEP_EVERY_S, STEP_X = 15.0, 10.0  # ambient light: a DC step of 10 pulse heights every 15 s
+PRESS_X, PRESS_S = 30.0, 0.3  # a finger pressed harder: the DC moves 30 pulses in 0.3 s
 CLIP_PCT = 75  # "clipped at a level": the waveform cut at this percentile of itself
 
 
@@ -68,10 +70,13 @@ def _pinned(top: bool):
     return run
 
 
-def _stepped(x, fs):
+def _stepped(x, fs, times: float = STEP_X, ramp_s: float = 0.0):
+    """x with the DC stepped by `times` pulse heights every STEP_EVERY_S, up then down,
+    at once or over ramp_s."""
     y = np.array(x, float)
     for k, (a, _) in enumerate(_spans(len(y), fs, STEP_EVERY_S, 0)):
-        y[a:] += (1 if k % 2 == 0 else -1) * STEP_X * PULSE_COUNTS
+        ramp = np.minimum(np.arange(len(y) - a) / max(ramp_s * fs, 1.0), 1.0)
+        y[a:] += (1 if k % 2 == 0 else -1) * times * PULSE_COUNTS * ramp
     return y
 
 
@@ -101,6 +106,8 @@ BOARDS = {
     "pinned at full scale": _pinned(True),
     "pinned at 0": _pinned(False),
     "DC steps": lambda x, fs: (_stepped(board_counts(x, False), fs), fs, []),
+    f"pressed: {PRESS_X:g}x in {PRESS_S:g} s": lambda x, fs: (
+        _stepped(board_counts(x, False), fs, PRESS_X, PRESS_S), fs, []),
 }
 DETECTORS = ("ours", "NeuroKit2", "HeartPy")
 

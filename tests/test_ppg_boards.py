@@ -11,22 +11,24 @@ from empathy.edge.heart_corpus import record_data
 from empathy.edge.ppg_boards import BOARDS, _reference, _stepped, score
 
 
-@pytest.mark.parametrize("board", ["pinned at 0", "pinned at full scale", "DC steps"])
+@pytest.mark.parametrize("board", ["pinned at 0", "pinned at full scale", "DC steps",
+                                   "pressed: 30x in 0.3 s"])
 def test_board_jumps_lose_only_their_own_span(board):
-    # systole-ppg untouched: F1 0.997. Before ppg_floor's jump restart the band-pass's
-    # ringing on the jump filled the slow energy mean for a minute: F1 0.06 pinned at 0,
-    # 0.16 at full scale, 0.94 with the light steps
+    # systole-ppg untouched: F1 0.997. Before ppg_floor's moves the band-pass's ringing on
+    # the jump filled the slow energy mean for a minute: F1 0.06 pinned at 0, 0.16 at full
+    # scale, 0.94 with the light steps, 0.89 pressed
     x, fs = record_data(need("systole-ppg"))
     ref, spans = _reference(need("systole-ppg"), x, fs)
     y, fy, lost = BOARDS[board](x, fs)
     m = score(ref, spans, ppg_peaks(y, fy).idx / fy, lost)
-    assert m.f1 >= 0.98, m
+    assert m.f1 >= (0.97 if board.startswith("pressed") else 0.98), m
 
 
 def test_board_jumps_stream_as_batch():
     # a jump is judged across chunks as in one call: bit-identical beats whatever the chunks
     x, fs = record_data(need("systole-ppg"))
     y = _stepped(BOARDS["pinned at full scale"](x[:int(60 * fs)], fs)[0], fs)
+    y = _stepped(y[::-1], fs, 30.0, 0.3)[::-1]  # and a press, at other times
     batch = ppg_peaks(y, fs)
     rng = np.random.default_rng(3)
     st, out, i = BeatStream(fs, "ppg"), [], 0
