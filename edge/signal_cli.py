@@ -253,6 +253,8 @@ def _hrv_beats(args, step):
     if args.kind != "rr":
         s = _beats(args, step)[0]
         return np.array(s["beats_s"]), s
+    if args.polarity != "auto":
+        raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")
     _, cols = read_signal(args.file)
     rr = pick_column(cols, args.column, args.file, ("rr_ms", "rr", "ibi_ms", "ibi", "nni"))

@@ -77,6 +77,9 @@ def test_polarity_bad_values_one_line(tmp_path):
     r = _cli("hr", str(f), "--fs", "100", "--kind", "ecg", "--polarity", "inverted")
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "--polarity is for --kind ppg" in r.stderr
+    np.savetxt(f, [800, 810, 790, 805])
+    r = _cli("hrv", str(f), "--kind", "rr", "--polarity", "upright")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
 @pytest.mark.parametrize("name", ["heartpy-data", "heartpy-data2", "heartpy-data3", "systole-ppg",
