@@ -1,4 +1,4 @@
-"""PPG: the band-pass filter starts over across a drop-out to the floor.
+"""PPG: the band-pass filter starts over across a drop-out to the floor, or a jump of the DC.
 
 A logger that loses the sensor writes its floor (0, or the ADC's bottom) for a while
 (heartpy-data3; `ppg_artefacts --dropouts`). The causal band-pass answers the step down
