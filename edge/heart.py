@@ -6,7 +6,7 @@ batch and streaming give bit-identical beats whatever the chunk sizes.
 
 How (Elgendi's two-moving-average detector, made causal):
 1. band-pass (causal Butterworth, state carried between chunks, PPG: started over after a
-   drop-out to the floor, ppg_floor; ECG: 5-20 Hz, or 20-45 Hz
+   drop-out to the floor and through a jump of a board's DC, ppg_floor; ECG: 5-20 Hz, or 20-45 Hz
    while the stream's CAL_S windows show narrow-band interference hiding the QRS, or noise
    there that 20-45 Hz's beats keep the rhythm through: electrode motion, ecg_band),
 2. square the positive part (ECG: of the rectified signal, so QRS complexes of either sign and

@@ -163,15 +163,13 @@ class BeatStream(BeatGates, BeatRefiner):
         return _join(beats)
 
     def _push(self, x: np.ndarray) -> Beats:
-        y = (self.restart.filtered(self._band, x, self.x) if self.restart and self.end < 0
-             else self._band(x, False))  # (not in finish's carried-on part)
+        y, jumps = (self.restart.filtered(self._band, x, self.x) if self.restart and self.end < 0
+                   else (self._band(x, False), []))  # (not in finish's carried-on part)
         if self.m.both_signs:
             y = np.abs(y)
         e = np.maximum(y, 0.0)
         e *= e
-        if self.ema_zi is None:
-            self.ema_zi = np.array([e[0] * (1 - self.ema_a)])
-        slow, self.ema_zi = _lfilter(self.ema_b, self.ema_den, e, self.ema_zi)
+        slow = self._slow(e, jumps)
         # cumulative sums with the carried total: identical whatever the chunking
         k = len(self.S)
         SS = np.concatenate((self.S, e))
@@ -205,6 +203,18 @@ class BeatStream(BeatGates, BeatRefiner):
             self.doubtful = {q: v for q, v in self.doubtful.items() if v[1] > self.n}
         self.x, self.y = self.x[-self.hist:], self.y[-self.hist:]
         return beats
+
+    def _slow(self, e: np.ndarray, cuts: list[int]) -> np.ndarray:
+        """The energy's slow mean, started over (settled on the energy there, as at the
+        stream's start) at each of `cuts`: a jump's energy is no pulse's (ppg_floor)."""
+        out = []
+        for i, v in zip([0] + cuts, np.split(e, cuts)):
+            if v.size:
+                if self.ema_zi is None or i in cuts:
+                    self.ema_zi = np.array([v[0] * (1 - self.ema_a)])
+                s, self.ema_zi = _lfilter(self.ema_b, self.ema_den, v, self.ema_zi)
+                out.append(s)
+        return np.concatenate(out) if len(out) > 1 else out[0]
 
     def _band(self, x: np.ndarray, restart: bool) -> np.ndarray:
         """x band-passed, the filters' state carried on (or started over: ppg_floor)."""

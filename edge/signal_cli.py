@@ -14,6 +14,7 @@ from empathy.cli import number_in
 from empathy.edge.signal_file import FORMATS, SignalFileError, pick_column, read_signal, sample_rate
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
+RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail is told so
 
 
 def _beats(args, step=lambda text: None):
@@ -28,6 +29,16 @@ def _beats(args, step=lambda text: None):
     x = pick_column(cols, args.column, args.file)
     fs = sample_rate(t, args.fs, args.file)
     acc_fs, mag, axes = _read_acc(args) if getattr(args, "acc", None) else (None, None, None)
+    said = {}
+    if args.kind == "ppg":  # (a board's raw counts fall with each pulse: ppg_polarity)
+        from empathy.edge.ppg_polarity import oriented
+
+        from empathy.edge.ppg_floor import railed_pct
+
+        x, said = oriented(x, fs, getattr(args, "polarity", "auto"))
+        said["railed_pct"] = [round(v, 1) for v in railed_pct(x, fs)]  # (top, bottom)
+    elif getattr(args, "polarity", "auto") != "auto":
+        raise ValueError("--polarity is for --kind ppg (ECG complexes of either sign count)")
     cancelled, raw = None, x
     if axes is not None and args.kind == "ppg":
         x, cancelled = _cancelled(x, fs, acc_fs, axes)
@@ -46,6 +57,7 @@ def _beats(args, step=lambda text: None):
     shape = shape_match(x, fs, beats.idx) if args.kind == "ecg" else None
     s = heart_summary(beats.idx / fs, sqi, len(x) / fs, shape=shape, cycles=args.kind == "ecg")
     s["fs_hz"] = fs
+    s.update(said)
     if motion is not None:
         s["motion"] = motion
     return s, fs, x, sqi, (moving if mag is not None else None)
@@ -106,9 +118,12 @@ def _cancelled(x, fs: float, acc_fs: float, axes):
 
 
 def _no_heartbeat(verb: str, path: str, s: dict) -> int:
+    railed = sum(s.get("railed_pct", ()))
     print(f"empathy signal {verb}: {path}: no heartbeat found ({len(s['beats_s'])} pulse-like "
           f"events, {s['lost_contact_s']:.0f} s without any): a flat line, noise or not a "
-          f"PPG/ECG recording", file=sys.stderr)
+          f"PPG/ECG recording" + (f" ({railed:.0f} % of it flat on its top or bottom rail: "
+                                  "clipped?)" if railed >= RAILED_SAID_PCT else ""),
+          file=sys.stderr)
     return NO_HEARTBEAT
 
 
@@ -146,6 +161,12 @@ def _hr(args) -> int:
         return 0
     print(f"{args.file}: {n} samples at {fs:.4g} Hz ({n / fs:.1f} s), {args.kind}")
     print(f"heart rate  {s['bpm']:.1f} bpm  ({len(s['beats_s'])} beats)")
+    if "polarity" in s:
+        print(_polarity_line(s))
+        if sum(s["railed_pct"]) >= RAILED_SAID_PCT:
+            print(f"rails       {s['railed_pct'][0]:.1f} % of the time flat at the top, "
+                  f"{s['railed_pct'][1]:.1f} % at the bottom: clipped (lower the LED current "
+                  "or gain) or no finger there; no pulse is read on a rail")
     print(f"RMSSD {s['rmssd_ms']:.1f} ms   SDNN {s['sdnn_ms']:.1f} ms   pNN50 {s['pnn50']:.1f} %"
           f"   (after RR artefact correction)")
     print(f"ectopic beats {s['ectopic']}   artefacts corrected {s['artefacts_corrected']}   "
@@ -166,6 +187,15 @@ def _hr(args) -> int:
     print("beats (s): " + " ".join(f"{b:.3f}" for b in s["beats_s"]))
     _said(args)
     return 0
+
+
+def _polarity_line(s: dict) -> str:
+    how = {"auto": "decided from the waveform", "upright": "as given (--polarity upright)",
+           "inverted": "turned over (--polarity inverted)"}[s["polarity_how"]]
+    if not s["polarity_sure"]:
+        how = ("as given: the waveform does not say which way its pulses point (if the "
+               "beats fall off the pulses' peaks, try --polarity inverted)")
+    return f"pulses      {s['polarity']}, {how}"
 
 
 def _said(args) -> None:
@@ -194,7 +224,8 @@ def _hrv(args) -> int:
                    "ectopic": kinds.count("ectopic"),
                    "artefacts_corrected": sum(kinds.count(k) for k in CORRECTED),
                    **hrv_time(iv.rr_ms, normal),
-                   "mean_rr_ms": float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0}
+                   "mean_rr_ms": float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0,
+                   **{k: v for k, v in (s or {}).items() if k.startswith(("polarity", "railed"))}}
             _save(path, step, lambda: hrv_result(args.file, args.kind, out, beat_s, iv,
                                                  s is None or s["heartbeat"]))
         except (SignalFileError, ValueError) as e:
@@ -209,6 +240,8 @@ def _hrv(args) -> int:
     print(f"RMSSD {out['rmssd_ms']:.1f} ms   SDNN {out['sdnn_ms']:.1f} ms   pNN50 "
           f"{out['pnn50']:.1f} %   mean RR {out['mean_rr_ms']:.0f} ms")
     print(f"ectopic beats {out['ectopic']}   artefacts corrected {out['artefacts_corrected']}")
+    if "polarity" in out:
+        print(_polarity_line(out))
     for a in out["artefacts"]:
         print(f"  interval {a['index']}: {a['type']}")
     _said(args)
@@ -220,6 +253,8 @@ def _hrv_beats(args, step):
     if args.kind != "rr":
         s = _beats(args, step)[0]
         return np.array(s["beats_s"]), s
+    if args.polarity != "auto":
+        raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")
     _, cols = read_signal(args.file)
     rr = pick_column(cols, args.column, args.file, ("rr_ms", "rr", "ibi_ms", "ibi", "nni"))
@@ -280,6 +315,9 @@ def _pupil(args) -> int:
 
 
 FS = number_in(float, 0.1, 100_000)  # any rate a file could have; each verb checks its own
+POLARITY = dict(choices=("auto", "upright", "inverted"), default="auto",
+                help="PPG: which way the pulses point; a board's raw counts (MAX3010x) fall "
+                "with each pulse (default: auto, decided from the waveform's shape)")
 REPORT = dict(metavar="PATH.html", help="also write a page with plots (self-contained) and "
               "PATH.json beside it; written even when no heartbeat is found")
 
@@ -294,6 +332,7 @@ def register(p) -> None:
     h.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
     h.add_argument("--kind", choices=("ppg", "ecg"), default="ppg")
     h.add_argument("--column", help="which CSV column holds the signal")
+    h.add_argument("--polarity", **POLARITY)
     h.add_argument("--acc", metavar="FILE", help="an accelerometer recorded with it (mG: a "
                    "magnitude column or x,y,z; same start): beats while moving are left out; with "
                    "x,y,z a PPG first has what the axes predict of it taken off")
@@ -308,6 +347,7 @@ def register(p) -> None:
     v.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
     v.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg")
     v.add_argument("--column", help="which CSV column holds the signal or the intervals")
+    v.add_argument("--polarity", **POLARITY)
     v.add_argument("--json", action="store_true", help="one JSON object")
     v.add_argument("--report", **REPORT)
     v.set_defaults(func=_hrv)

@@ -1,0 +1,122 @@
+"""PPG as users' own boards record it (edge/ppg_boards.py): raw counts on a large DC whose
+finger lifts, presses and light steps are jumps hundreds of pulse heights tall."""
+
+import numpy as np
+import pytest
+
+from corpus_records import need
+from empathy.edge.heart import BeatStream, ppg_peaks
+from empathy.edge.heart_beats import _join
+from empathy.edge.heart_corpus import record_data
+from empathy.edge.ppg_boards import BOARDS, _reference, _stepped, score
+
+
+@pytest.mark.parametrize("board", ["pinned at 0", "pinned at full scale", "DC steps",
+                                   "pressed: 30x in 0.3 s"])
+def test_board_jumps_lose_only_their_own_span(board):
+    # systole-ppg untouched: F1 0.997. Before ppg_floor's moves the band-pass's ringing on
+    # the jump filled the slow energy mean for a minute: F1 0.06 pinned at 0, 0.16 at full
+    # scale, 0.94 with the light steps, 0.89 pressed
+    x, fs = record_data(need("systole-ppg"))
+    ref, spans = _reference(need("systole-ppg"), x, fs)
+    y, fy, lost = BOARDS[board](x, fs)
+    m = score(ref, spans, ppg_peaks(y, fy).idx / fy, lost)
+    assert m.f1 >= (0.97 if board.startswith("pressed") else 0.98), m
+
+
+def test_board_jumps_stream_as_batch():
+    # a jump is judged across chunks as in one call: bit-identical beats whatever the chunks
+    x, fs = record_data(need("systole-ppg"))
+    y = _stepped(BOARDS["pinned at full scale"](x[:int(60 * fs)], fs)[0], fs)
+    y = _stepped(y[::-1], fs, 30.0, 0.3)[::-1]  # and a press, at other times
+    batch = ppg_peaks(y, fs)
+    rng = np.random.default_rng(3)
+    st, out, i = BeatStream(fs, "ppg"), [], 0
+    while i < len(y):
+        k = int(rng.integers(1, 200))
+        out.append(st.push(y[i:i + k]))
+        i += k
+    got = _join(out + [st.finish()])
+    assert np.array_equal(got.idx, batch.idx) and np.array_equal(got.sqi, batch.sqi)
+    assert len(batch.idx) > 45  # 60 s at 65 bpm, less three 3-s presses
+
+
+def _cli(*argv):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "empathy.cli", "signal", *argv],
+                          capture_output=True, text=True)
+
+
+def test_raw_counts_file_turned_over_and_said(tmp_path):
+    # systole-ppg as a MAX3010x's raw counts (falling with each pulse): ours on it as given
+    # F1 0.03; `signal hr` decides from the waveform, turns it over and says so
+    import json
+
+    rec = need("systole-ppg")
+    x, fs = record_data(rec)
+    ref, spans = _reference(rec, x, fs)
+    y = BOARDS["counts, inverted (raw)"](x, fs)[0]
+    f = tmp_path / "raw.csv"
+    np.savetxt(f, y, fmt="%d")
+    r = _cli("hr", str(f), "--fs", "75", "--json")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["polarity"] == "inverted" and s["polarity_sure"] and s["polarity_how"] == "auto"
+    assert score(ref, spans, np.array(s["beats_s"])).f1 >= 0.98
+    # taken as given, the feet it finds do not pass for a heartbeat (exit 3, one line)
+    given = _cli("hr", str(f), "--fs", "75", "--json", "--polarity", "upright")
+    assert given.returncode == 3 and "no heartbeat found" in given.stderr
+
+
+def test_polarity_bad_values_one_line(tmp_path):
+    f = tmp_path / "x.csv"
+    np.savetxt(f, np.sin(np.arange(3000) / 100 * 2 * np.pi * 1.2))
+    r = _cli("hr", str(f), "--fs", "100", "--polarity", "sideways")
+    assert r.returncode == 2 and "invalid choice" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("hr", str(f), "--fs", "100", "--kind", "ecg", "--polarity", "inverted")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "--polarity is for --kind ppg" in r.stderr
+    np.savetxt(f, [800, 810, 790, 805])
+    r = _cli("hrv", str(f), "--kind", "rr", "--polarity", "upright")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.parametrize("name", ["heartpy-data", "heartpy-data2", "heartpy-data3", "systole-ppg",
+                                  "pyphysio-bvp", "bsn-bvp-rest", "cinc15-v102s"])
+def test_clean_tuning_records_never_turned_over(name):
+    from empathy.edge.ppg_polarity import oriented
+
+    x, fs = record_data(need(name))
+    assert oriented(x, fs)[1]["polarity"] == "upright"
+
+
+@pytest.mark.xfail(strict=True, reason="a clipped top halves a beat's quality (heart_refine, "
+                   "CLIP_FRAC) and hrv.SQI_MIN is 0.5, so no interval of a clipped recording "
+                   "is normal and the summary says 'no heartbeat'; neither is the PPG input's")
+def test_clipped_but_readable_board_has_a_heartbeat(tmp_path):
+    # systole-ppg's counts cut at their 75th percentile (an LED driven too hard): the
+    # detector still finds its beats (F1 0.991), but `signal hr` exits 3, 'no heartbeat'
+    rec = need("systole-ppg")
+    x, fs = record_data(rec)
+    f = tmp_path / "clipped.csv"
+    np.savetxt(f, BOARDS["clipped at p75"](x, fs)[0], fmt="%d")
+    r = _cli("hr", str(f), "--fs", "75", "--json")
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="hrv.heart_summary's headline bpm is the mean of every "
+                   "interval, a lost-contact gap's (3.5-4.5 s here) too; lost_contact_s counts "
+                   "those gaps, the rate should leave them out (hrv.py is not the PPG input's)")
+def test_finger_lifted_leaves_the_rate_alone(tmp_path):
+    # systole-ppg's counts with the finger lifted 3 s every 20 s: the detector finds the
+    # beats around the lifts (F1 0.981), but the rate said falls from 68.6 to 59.5 bpm
+    import json
+
+    x, fs = record_data(need("systole-ppg"))
+    rates = []
+    for board in ("counts, upright", "pinned at 0"):
+        f = tmp_path / "x.csv"
+        np.savetxt(f, BOARDS[board](x, fs)[0], fmt="%d")
+        rates.append(json.loads(_cli("hr", str(f), "--fs", "75", "--json").stdout)["bpm"])
+    assert abs(rates[1] - rates[0]) <= 1.5, rates
