@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -340,3 +341,12 @@ def peer_beats(x, fs: float, kind: str, cache_dir: Path | None = None) -> dict:
             np.save(tmp, out[name] if out[name] is not None else np.array([np.nan]))
             tmp.replace(path)
     return out
+
+
+def resampled(x: np.ndarray, fs: float, to_hz: float) -> np.ndarray:
+    """x at to_hz (polyphase, the rates' ratio as a fraction; its anti-alias filter does
+    what a board's or a strap's averaging does): a record as another device samples it."""
+    from scipy import signal
+
+    q = Fraction(to_hz).limit_denominator(1000) / Fraction(fs).limit_denominator(1000)
+    return signal.resample_poly(np.asarray(x, float), q.numerator, q.denominator)

@@ -17,22 +17,13 @@ import argparse
 import json
 import sys
 import warnings
-from fractions import Fraction
 
 import numpy as np
 
-from empathy.edge.beat_score import Match, consensus_rows, peer_beats
+from empathy.edge.beat_score import Match, consensus_rows, peer_beats, resampled
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, peer_cache_dir,
                                         record_data)
-
-
-def resampled(x: np.ndarray, fs: float, rate: float) -> np.ndarray:
-    """x at `rate` (polyphase, the rates' ratio as a fraction)."""
-    from scipy import signal
-
-    q = Fraction(rate).limit_denominator(1000) / Fraction(fs).limit_denominator(1000)
-    return signal.resample_poly(np.asarray(x, float), q.numerator, q.denominator)
 
 
 def score_at_rate(rec, rate: float) -> dict:

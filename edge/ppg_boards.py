@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from fractions import Fraction
 
 import numpy as np
-from scipy import signal
+
+from empathy.edge.beat_score import resampled
 
 PULSE_COUNTS = 300.0  # a MAX3010x pulse's height in counts (p5-p95 of the waveform)
 DC_COUNTS = 120_000.0  # and the DC under it (18-bit ADC)
@@ -46,12 +46,6 @@ def board_counts(x: np.ndarray, invert: bool = True) -> np.ndarray:
     lo, hi = np.percentile(x, [5, 95])
     c = (np.asarray(x, float) - np.median(x)) * (PULSE_COUNTS / max(hi - lo, 1e-12))
     return np.round(DC_COUNTS + (-c if invert else c))
-
-
-def resampled(x: np.ndarray, fs: float, to_hz: float) -> np.ndarray:
-    """x at to_hz (polyphase, its anti-alias filter: a board's averaging does the same)."""
-    r = Fraction(to_hz / fs).limit_denominator(4096)
-    return signal.resample_poly(np.asarray(x, float), r.numerator, r.denominator)
 
 
 def _spans(n: int, fs: float, every_s: float, long_s: float) -> list[tuple[int, int]]:

@@ -4,7 +4,8 @@ records resampled to it (edge/ecg_rate_validation.py scores them all beside the 
 import numpy as np
 
 from empathy.edge.beat_score import PEERS, beat_match
-from empathy.edge.ecg_rate_validation import main, resampled, score_at_rate
+from empathy.edge.beat_score import resampled
+from empathy.edge.ecg_rate_validation import main, score_at_rate
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import annotated_beats, record_data
 from corpus_records import need

@@ -5,7 +5,7 @@ not the window's maximum: where the QRS points down the maximum is a broad T wav
 import numpy as np
 import pytest
 
-from empathy.edge.ecg_rate_validation import resampled
+from empathy.edge.beat_score import resampled
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import annotated_beats, record_data
 from empathy.edge.hrv import SQI_MIN, heart_summary
