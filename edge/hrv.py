@@ -196,10 +196,11 @@ def spiky(rr_ms) -> bool:
 
 
 def _rate(rr_ms: np.ndarray, ecg: bool) -> float:
-    """The mean rate (bpm) of the intervals. A PPG's of LOST_GAP_S or more span lost contact
-    (a lifted finger: systole-ppg lifted 3 s every 20 s read 59.5 bpm for 68.6), not the
-    heart's rhythm, and are left out; an ECG's are the heart's own pauses (QT Database
-    sel232's sick sinus: 2-5 s) and stay. Where no interval is that long, every one counts."""
+    """The mean rate (bpm) of the intervals (the summary's and each window's). A PPG's of
+    LOST_GAP_S or more span lost contact (a lifted finger: systole-ppg lifted 3 s every 20 s
+    read 59.5 bpm for 68.6, a lift's window 23 bpm low), not the heart's rhythm, and are left
+    out; an ECG's are the heart's own pauses (QT Database sel232's sick sinus: 2-5 s) and
+    stay. Where no interval is that long, every one counts."""
     rr = np.asarray(rr_ms, float)
     if not ecg:
         rr = rr[rr < LOST_GAP_S * 1000.0]
@@ -230,7 +231,7 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
         lost = lost_contact_s(inside - t0, window_s) if len(inside) else window_s
         low = bool(len(w.sqi) and float(np.mean(w.sqi)) < SQI_MIN)
         windows.append({"t0_s": round(float(t0), 3),
-                        "bpm": round(60000.0 / float(np.mean(w.rr_ms)), 2) if len(w.rr_ms) else 0.0,
+                        "bpm": round(_rate(w.rr_ms, cycles), 2),
                         "quality": round(window_quality(w, window_s * 1000.0, cycles), 3),
                         "issue": "lost contact" if lost >= window_s / 2 else
                                  "low shape quality" if low else ""})

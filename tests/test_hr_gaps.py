@@ -29,6 +29,7 @@ def test_a_ppg_gap_is_lost_contact_an_ecg_pause_is_the_heart():
     ppg = heart_summary(t, np.ones(len(t)), t[-1])
     ecg = heart_summary(t, np.ones(len(t)), t[-1], cycles=True)
     assert abs(ppg["bpm"] - 75.0) < 1e-9 and ppg["lost_contact_s"] == 7.0
+    assert [round(w["bpm"], 6) for w in ppg["windows"]] == [75.0] * len(ppg["windows"])
     assert abs(ecg["bpm"] - 60 * len(rr) / rr.sum()) < 1e-9  # beats per minute that happened
 
 

@@ -148,9 +148,13 @@ def test_finger_lifted_leaves_the_rate_alone(tmp_path):
     import json
 
     x, fs = record_data(need("systole-ppg"))
-    rates = []
+    rates, windows = [], []
     for board in ("counts, upright", "pinned at 0"):
         f = tmp_path / "x.csv"
         np.savetxt(f, BOARDS[board](x, fs)[0], fmt="%d")
-        rates.append(json.loads(_cli("hr", str(f), "--fs", "75", "--json").stdout)["bpm"])
+        s = json.loads(_cli("hr", str(f), "--fs", "75", "--json").stdout)
+        rates.append(s["bpm"])
+        windows.append(np.array([w["bpm"] for w in s["windows"]]))
     assert abs(rates[1] - rates[0]) <= 1.5, rates
+    # and so do the 10-s windows' (a lift's window read 23 bpm under the untouched one's)
+    assert np.min(windows[1] - windows[0]) >= -5, windows
