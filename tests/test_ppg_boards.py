@@ -158,3 +158,22 @@ def test_finger_lifted_leaves_the_rate_alone(tmp_path):
     assert abs(rates[1] - rates[0]) <= 1.5, rates
     # and so do the 10-s windows' (a lift's window read 23 bpm under the untouched one's)
     assert np.min(windows[1] - windows[0]) >= -5, windows
+
+
+@pytest.mark.xfail(strict=True, reason="scored once after CLIP_PPG (tuned on the tuning records "
+                   "only): held-out cinc15-a103l cut at its 75th percentile reads a heart at "
+                   "110.1 bpm (quality 0.21), as counts untouched 122.4, its ECG reference 126.5; "
+                   "ours finds 434 beats for 482 (F1 0.916) and each miss doubles an interval of "
+                   "the headline rate (before CLIP_PPG: 'no heartbeat', 0.03)")
+def test_held_out_clipped_icu_ppg_reads_no_wrong_rate():
+    from empathy.edge.heart import waveform_peaks
+    from empathy.edge.hrv import heart_summary
+    from empathy.edge.ppg_polarity import oriented
+
+    x, fs = record_data(need("cinc15-a103l"))
+    rates = []
+    for y in (board_counts(x, False), BOARDS["clipped at p75"](x, fs)[0]):
+        b = waveform_peaks(oriented(y, fs)[0], fs, "ppg")
+        s = heart_summary(b.idx / fs, b.sqi, len(y) / fs)
+        rates.append(s["bpm"] if s["heartbeat"] else None)
+    assert rates[1] is None or abs(rates[1] - rates[0]) <= 1.5, rates
