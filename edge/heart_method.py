@@ -19,6 +19,12 @@ TEMPLATE_BEATS = 5  # a beat's shape is compared with these many before it (see 
 MIN_HEIGHT = 0.4  # of the recent beats' median height
 FIRST_JUDGED = 8  # a stream's first beats are judged together (see _judge_first)
 CLIP_FRAC = 0.02  # a beat within 2 % of its top for 60 ms is clipped (ADCs jitter)
+CLIP_PPG = 0.5 / 0.95  # a clipped top halves an ECG beat's shape match, not a pulse's (its
+# timing holds): one that matches the pulses before it to 0.95 or better stays at hrv.SQI_MIN
+# (0.5) and counts in the rate. With 0.5 none did: `signal hr` said 'no heartbeat' on every
+# PPG tuning record cut at its 75th percentile; so systole-ppg, pyphysio-bvp, bsn-bvp-rest and
+# cinc15-v102s (beat F1 0.96-1.0) read a heart, heartpy-data/-data2/-data3 (F1 0.19-0.77:
+# beats doubled or off the peaks) still do not (at 0.9 data2 read 0.13, MIN_QUALITY 0.15)
 PLATEAU_FRAC = 0.005  # the flat top whose middle is the beat: within 0.5 % of the maximum
 SEARCH_GAP = (1.66, 4.5)  # gaps (in recent beat intervals) that are searched for missed beats
 RHYTHM_GAP = (0.85, 1.4)  # where the rhythm puts the next beat, in them (see _tall_enough)

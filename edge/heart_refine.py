@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from empathy.edge.heart_beats import _EMPTY, Beats, _median
-from empathy.edge.heart_method import (CLIP_FRAC, PLATEAU_FRAC, RISE_CAP, RISE_MIN,
-                                       RISE_FEW_STEPS, RISE_REGULAR, RISE_RHYTHM,
+from empathy.edge.heart_method import (CLIP_FRAC, CLIP_PPG, PLATEAU_FRAC, RISE_CAP,
+                                       RISE_MIN, RISE_FEW_STEPS, RISE_REGULAR, RISE_RHYTHM,
                                        RISE_SMOOTH, RISE_STEPS, TEMPLATE_BEATS,
                                        pulse_in_rhythm)
 
@@ -206,8 +206,9 @@ class BeatRefiner:
         return not regular and rise < RISE_SMOOTH * zigzag
 
     def _cut(self, peaks: list[int], h0: int, at: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Each beat's filtered shape, centred and of unit norm (rows), and 0.5 where its
-        top is clipped flat, 1 elsewhere (`at`: the beats' raw peaks)."""
+        """Each beat's filtered shape, centred and of unit norm (rows), and the clipped
+        top's factor where its top is clipped flat (ECG 0.5, PPG CLIP_PPG), 1 elsewhere (`at`:
+        the beats' raw peaks)."""
         w = self.shapes.shape[1]
         rows = np.asarray(peaks, np.int64)[:, None] - (h0 + self.pre) + np.arange(w)
         # a beat right at the stream's start: its window is clipped at sample 0
@@ -229,7 +230,8 @@ class BeatRefiner:
         else:
             flat = np.count_nonzero(raw >= top[:, None] - tol, axis=1)
         # a clipped top sits (near) flat at the maximum a while
-        return seg, np.where(flat >= self.flat_n, 0.5, 1.0)
+        clip = 0.5 if self.kind == "ecg" else CLIP_PPG
+        return seg, np.where(flat >= self.flat_n, clip, 1.0)
 
     def _grade(self, beats: Beats, seg: np.ndarray) -> Beats:
         """The beats (their shapes seg, from _cut) with their sqi: how much each shape

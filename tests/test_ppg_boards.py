@@ -8,7 +8,7 @@ from corpus_records import need
 from empathy.edge.heart import BeatStream, ppg_peaks
 from empathy.edge.heart_beats import _join
 from empathy.edge.heart_corpus import record_data
-from empathy.edge.ppg_boards import BOARDS, _reference, _stepped, score
+from empathy.edge.ppg_boards import BOARDS, _reference, _stepped, board_counts, score
 
 
 @pytest.mark.parametrize("board", ["pinned at 0", "pinned at full scale", "DC steps",
@@ -91,32 +91,89 @@ def test_clean_tuning_records_never_turned_over(name):
     assert oriented(x, fs)[1]["polarity"] == "upright"
 
 
-@pytest.mark.xfail(strict=True, reason="a clipped top halves a beat's quality (heart_refine, "
-                   "CLIP_FRAC) and hrv.SQI_MIN is 0.5, so no interval of a clipped recording "
-                   "is normal and the summary says 'no heartbeat'; neither is the PPG input's")
 def test_clipped_but_readable_board_has_a_heartbeat(tmp_path):
     # systole-ppg's counts cut at their 75th percentile (an LED driven too hard): the
-    # detector still finds its beats (F1 0.991), but `signal hr` exits 3, 'no heartbeat'
+    # detector still finds its beats (F1 0.991); with a clipped top halving each beat's
+    # quality (under hrv.SQI_MIN) `signal hr` exited 3, 'no heartbeat'. A clipped pulse that
+    # matches the pulses before it keeps SQI_MIN (heart_method.CLIP_PPG): its timing holds
+    import json
+
     rec = need("systole-ppg")
     x, fs = record_data(rec)
+    ref, spans = _reference(rec, x, fs)
     f = tmp_path / "clipped.csv"
     np.savetxt(f, BOARDS["clipped at p75"](x, fs)[0], fmt="%d")
     r = _cli("hr", str(f), "--fs", "75", "--json")
     assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert score(ref, spans, np.array(s["beats_s"])).f1 >= 0.98
+    assert abs(s["bpm"] - 60 / np.mean(np.diff(ref))) <= 1.5
+    # said for what it is: a quarter of it on the top rail, and a lower quality than the
+    # untouched record's (0.81) for the shapes it cannot see
+    assert s["railed_pct"][0] >= 20 and 0.15 <= s["quality"] <= 0.6, s["quality"]
 
 
-@pytest.mark.xfail(strict=True, reason="hrv.heart_summary's headline bpm is the mean of every "
-                   "interval, a lost-contact gap's (3.5-4.5 s here) too; lost_contact_s counts "
-                   "those gaps, the rate should leave them out (hrv.py is not the PPG input's)")
+def test_clipping_makes_no_heartbeat_nor_a_wrong_rate():
+    # every PPG tuning record cut at its 75th percentile: where the detector doubles beats
+    # or places them off the pulses (heartpy-data 52 beats for 24, heartpy-data3 115.9 bpm
+    # for 96.8, heartpy-data2 F1 0.19) or a moving wrist gives none (wrist-*-walk), the
+    # clipped record must not read as a heartbeat; where it does, at the untouched rate
+    from empathy.edge.heart import waveform_peaks
+    from empathy.edge.heart_corpus import RECORDS
+    from empathy.edge.hrv import heart_summary
+    from empathy.edge.ppg_polarity import oriented
+
+    said = {}
+    for rec in RECORDS:
+        if rec.kind != "ppg" or rec.held_out:
+            continue
+        name = rec.name
+        x, fs = record_data(need(name))
+        rates = []
+        for y in (board_counts(x, False), BOARDS["clipped at p75"](x, fs)[0]):
+            b = waveform_peaks(oriented(y, fs)[0], fs, "ppg")
+            s = heart_summary(b.idx / fs, b.sqi, len(y) / fs)
+            rates.append(s["bpm"] if s["heartbeat"] else None)
+        said[name] = rates
+        assert rates[1] is None or (rates[0] is not None and abs(rates[1] - rates[0]) <= 1.5), \
+            (name, rates)
+    # (not a test that cannot fail: the readable ones do read a heart)
+    assert sum(r[1] is not None for r in said.values()) >= 4, said
+
+
 def test_finger_lifted_leaves_the_rate_alone(tmp_path):
     # systole-ppg's counts with the finger lifted 3 s every 20 s: the detector finds the
-    # beats around the lifts (F1 0.981), but the rate said falls from 68.6 to 59.5 bpm
+    # beats around the lifts (F1 0.981); the rate said fell from 68.6 to 59.5 bpm while it
+    # was the mean of every interval, the 3.5-4.5 s across a lift too (hrv._rate)
     import json
 
     x, fs = record_data(need("systole-ppg"))
-    rates = []
+    rates, windows = [], []
     for board in ("counts, upright", "pinned at 0"):
         f = tmp_path / "x.csv"
         np.savetxt(f, BOARDS[board](x, fs)[0], fmt="%d")
-        rates.append(json.loads(_cli("hr", str(f), "--fs", "75", "--json").stdout)["bpm"])
+        s = json.loads(_cli("hr", str(f), "--fs", "75", "--json").stdout)
+        rates.append(s["bpm"])
+        windows.append(np.array([w["bpm"] for w in s["windows"]]))
     assert abs(rates[1] - rates[0]) <= 1.5, rates
+    # and so do the 10-s windows' (a lift's window read 23 bpm under the untouched one's)
+    assert np.min(windows[1] - windows[0]) >= -5, windows
+
+
+@pytest.mark.xfail(strict=True, reason="scored once after CLIP_PPG (tuned on the tuning records "
+                   "only): held-out cinc15-a103l cut at its 75th percentile reads a heart at "
+                   "110.1 bpm (quality 0.21), as counts untouched 122.4, its ECG reference 126.5; "
+                   "ours finds 434 beats for 482 (F1 0.916) and each miss doubles an interval of "
+                   "the headline rate (before CLIP_PPG: 'no heartbeat', 0.03)")
+def test_held_out_clipped_icu_ppg_reads_no_wrong_rate():
+    from empathy.edge.heart import waveform_peaks
+    from empathy.edge.hrv import heart_summary
+    from empathy.edge.ppg_polarity import oriented
+
+    x, fs = record_data(need("cinc15-a103l"))
+    rates = []
+    for y in (board_counts(x, False), BOARDS["clipped at p75"](x, fs)[0]):
+        b = waveform_peaks(oriented(y, fs)[0], fs, "ppg")
+        s = heart_summary(b.idx / fs, b.sqi, len(y) / fs)
+        rates.append(s["bpm"] if s["heartbeat"] else None)
+    assert rates[1] is None or abs(rates[1] - rates[0]) <= 1.5, rates
