@@ -43,6 +43,8 @@ FLOOR_LOOK_S = 2.0  # and under the raw waveform's minimum over this long before
 JUMP_X = 6.0  # a move over MOVE_S this many times the range before it: a jump (see above)
 JUMP_MIN_S = 0.5  # that range is read over this long at least (a stream's start)
 MOVE_S = 0.15  # a jump is a move over this long (a finger pressed takes 0.1-0.5 s)
+RAIL_STEPS = 16  # railed_pct: a waveform spanning fewer ADC steps holds its top by
+# quantisation (a pulse of 2-8 counts rests 0.1 s and more on its top step: not a rail)
 
 
 class FloorRestart:
@@ -94,13 +96,15 @@ class FloorRestart:
             length[0] += self.count
         out = [0] if self.floor and new[0] else []  # the return from a drop-out
         floor = self.floor and not new[0]
-        for k in np.flatnonzero(length >= self.run_n).tolist():  # few: loop over them
+        z = None  # past and x, joined once (per run, a long file's joins were quadratic)
+        for k in np.flatnonzero(length >= self.run_n).tolist():
             a, b = int(bounds[k]), int(bounds[k + 1])
             before = length[k] - (b - a)  # of the run, in earlier chunks
             if not floor:
                 at = a + self.run_n - before - 1  # where the run has lasted run_n samples
-                floor = at >= a and self._under(np.concatenate((past, x)),
-                                                len(past) + at + 1 - self.run_n)
+                if at >= a and z is None:
+                    z = np.concatenate((past, x))
+                floor = at >= a and self._under(z, len(past) + at + 1 - self.run_n)
             if floor and b < x.size:
                 out.append(b)  # the return: settled on its first sample
                 floor = False
@@ -171,6 +175,10 @@ def railed_pct(x, fs_hz: float) -> tuple[float, float]:
     pulse can be read there."""
     x = np.asarray(x, float)
     run_n = max(3, int(round(FLOOR_RUN_S * fs_hz)))
+    step = np.abs(np.diff(x))
+    step = step[step > 0]
+    if step.size and float(np.ptp(x)) < RAIL_STEPS * float(step.min()):
+        return 0.0, 0.0  # a pulse a few ADC steps tall: its quantised top is no rail
     out = []
     for v in (x.max(), x.min()) if x.size else ():
         at = np.concatenate(([0], (x == v).astype(np.int8), [0]))
