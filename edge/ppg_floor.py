@@ -180,9 +180,11 @@ def railed_pct(x, fs_hz: float) -> tuple[float, float]:
     if step.size and float(np.ptp(x)) < RAIL_STEPS * float(step.min()):
         return 0.0, 0.0  # a pulse a few ADC steps tall: its quantised top is no rail
     out = []
-    for v in (x.max(), x.min()) if x.size else ():
+    # (a flat line's top is its bottom: counted once, at the top; it read 200 %)
+    for v in ((x.max(), x.min()) if x.size and x.max() > x.min() else x[:1]):
         at = np.concatenate(([0], (x == v).astype(np.int8), [0]))
         edges = np.flatnonzero(np.diff(at))
         runs = edges[1::2] - edges[::2]
         out.append(100.0 * float(runs[runs >= run_n].sum()) / x.size)
-    return tuple(out) if out else (0.0, 0.0)
+    out += [0.0] * (2 - len(out))
+    return out[0], out[1]
