@@ -30,7 +30,13 @@ ringing, thousands of pulse heights of energy, filled that slow mean for a minut
 press of 30 pulses in 0.3 s 0.833 -> 0.929; untouched 0.950). JUMP_X 6, not 4: heartpy-data2
 moves 4.2 times its range at 34.5 s, a pulse back after a weak stretch (4 changed its beats:
 F1 0.920 -> 0.897); no move is read on a drop-out's range (the floor's own restart is its
-return's). Every corpus record's beats unchanged (the digest).
+return's). Every corpus record's beats unchanged (the digest). A board's stream begins with
+its DC rising from the ambient floor as the LED comes on, before any range was there to judge
+a move by: the stream restarts once, where the waveform settles JUMP_X times its 2-s range
+away from where it began (_start). Without it the rise's ringing held the slow mean up:
+systole-ppg's counts rising with a 0.3-s time constant lost their first 18 s of beats (21 of
+the first 30 s's; 3 now), pyphysio-bvp's with 0.1 s 29 (3 now), heartpy-data's every beat
+(2 lost now); a slower rise (3 s) still loses its first 8-11 beats.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ FLOOR_LOOK_S = 2.0  # and under the raw waveform's minimum over this long before
 JUMP_X = 6.0  # a move over MOVE_S this many times the range before it: a jump (see above)
 JUMP_MIN_S = 0.5  # that range is read over this long at least (a stream's start)
 MOVE_S = 0.15  # a jump is a move over this long (a finger pressed takes 0.1-0.5 s)
+START_S = 20.0  # a stream's start settling is looked for this long (_start)
 RAIL_STEPS = 16  # railed_pct: a waveform spanning fewer ADC steps holds its top by
 # quantisation (a pulse of 2-8 counts rests 0.1 s and more on its top step: not a rail)
 
@@ -63,6 +70,9 @@ class FloorRestart:
         # until the waveform next changes: a move may have led onto a flat rail
         self.jumps: set[int] = set()  # which of the last chunk's restarts are moves
         self.min_n = int(round(JUMP_MIN_S * fs_hz))
+        self.start_n = int(round(START_S * fs_hz))
+        self.head = np.zeros(0)  # the stream's first JUMP_MIN_S (where it started)
+        self.starting = True  # until the first restart on a settled start (_start)
         self.move_n = max(1, int(round(MOVE_S * fs_hz)))
 
     def history_s(self) -> float:
@@ -158,8 +168,28 @@ class FloorRestart:
             if s_ >= len(j):
                 break
             self.r0, i, self.rail = float(before[s_]), s_, None
+        stop = min(np.flatnonzero(moving).tolist()[:1] + floors[:1], default=len(j))
+        moving[self._start(z, j[:stop], base, rng)] = True
+        self.starting &= stop == len(j)  # (a move or a drop-out came first: it was that)
         self.jumps = set(np.flatnonzero(moving).tolist())
         return sorted(self.jumps | set(floors))
+
+    def _start(self, z: np.ndarray, j: np.ndarray, base: int, rng: np.ndarray) -> list[int]:
+        """[the sample (index into j)] where the stream's start has settled, once, within
+        its START_S and before any move or drop-out: the waveform over JUMP_X times its
+        range over the FLOOR_LOOK_S before away from where the stream started (the median of
+        its first JUMP_MIN_S: a board's DC rising from the ambient floor as its LED comes
+        on, a move the rule above can't see, with no range before it); else []."""
+        m = j[base + j < self.start_n]
+        if not (self.starting and m.size):
+            return []
+        self.head = np.concatenate((self.head, z[m[:max(self.min_n - len(self.head), 0)]]))
+        at = np.flatnonzero((base + m >= max(self.look, self.min_n)) & (rng[m] > 0)
+                            & (np.abs(z[m] - np.median(self.head)) > JUMP_X * rng[m]))
+        if not at.size:
+            return []
+        self.starting = False
+        return [int(at[0])]
 
     def _under(self, z: np.ndarray, start: int) -> bool:
         """z[start] (a run's first sample) lies under every sample in the FLOOR_LOOK_S
