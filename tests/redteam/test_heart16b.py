@@ -189,6 +189,25 @@ def test_a_board_s_file_starting_as_its_led_comes_on_has_its_first_beats(tmp_pat
         assert m.fn <= 3, (name, m)
 
 
+def test_a_seat_whose_board_starts_as_its_led_comes_on_sends_its_rate_early():
+    """A seat fed a board's stream (upright: the board flips its own) in 0.1-s Waveform
+    chunks, as the runtime does, from the LED coming on (a 0.3-s rise): its first HR_OK came
+    at 39.9 s with 76.9 bpm (untouched: 6.8 s, 62.6 bpm); 9.6 s and 61.9 bpm now."""
+    from empathy.edge.features import SeatFeatures
+    from empathy.sensors.base import Waveform
+    from empathy.wire import Flag
+
+    x, fs = record_data(need("systole-ppg"))
+    y = 2 * 120_000 - _settling(x, fs, 0.3)
+    f, n, t0 = SeatFeatures(baseline_s=10), int(0.1 * fs), 10**9
+    for i in range(0, int(60 * fs), n):
+        f.add(Waveform(t0 + int(i * 1e6 / fs), "ppg", fs, y[i:i + n]))
+        e = f.estimate(t0 + int((i + n) * 1e6 / fs))
+        if e["flags"] & Flag.HR_OK:
+            break
+    assert (i + n) / fs <= 15.0 and abs(e["hr_bpm"] - 62.6) <= 3.0, ((i + n) / fs, e["hr_bpm"])
+
+
 def test_the_pulse_after_a_long_pause_is_kept():
     """A 3-4 s pause (sinus arrest, a dropped beat in bradycardia) on a quiet baseline: the
     next upstroke moves over 6x the 2-s range, so the filter restarts in the middle of that
