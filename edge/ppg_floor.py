@@ -30,7 +30,13 @@ ringing, thousands of pulse heights of energy, filled that slow mean for a minut
 press of 30 pulses in 0.3 s 0.833 -> 0.929; untouched 0.950). JUMP_X 6, not 4: heartpy-data2
 moves 4.2 times its range at 34.5 s, a pulse back after a weak stretch (4 changed its beats:
 F1 0.920 -> 0.897); no move is read on a drop-out's range (the floor's own restart is its
-return's). Every corpus record's beats unchanged (the digest).
+return's). Every corpus record's beats unchanged (the digest). A board's stream begins with
+its DC rising from the ambient floor as the LED comes on, before any range was there to judge
+a move by: the stream restarts once, where the waveform settles JUMP_X times its 2-s range
+away from where it began (_start). Without it the rise's ringing held the slow mean up:
+systole-ppg's counts rising with a 0.3-s time constant lost their first 18 s of beats (21 of
+the first 30 s's; 3 now), pyphysio-bvp's with 0.1 s 29 (3 now), heartpy-data's every beat
+(2 lost now); a slower rise (3 s) still loses its first 8-11 beats.
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ FLOOR_LOOK_S = 2.0  # and under the raw waveform's minimum over this long before
 JUMP_X = 6.0  # a move over MOVE_S this many times the range before it: a jump (see above)
 JUMP_MIN_S = 0.5  # that range is read over this long at least (a stream's start)
 MOVE_S = 0.15  # a jump is a move over this long (a finger pressed takes 0.1-0.5 s)
+START_S = 20.0  # a stream's start settling is looked for this long (_start)
+RAIL_STEPS = 16  # railed_pct: a waveform spanning fewer ADC steps holds its top by
+# quantisation (a pulse of 2-8 counts rests 0.1 s and more on its top step: not a rail)
 
 
 class FloorRestart:
@@ -61,6 +70,9 @@ class FloorRestart:
         # until the waveform next changes: a move may have led onto a flat rail
         self.jumps: set[int] = set()  # which of the last chunk's restarts are moves
         self.min_n = int(round(JUMP_MIN_S * fs_hz))
+        self.start_n = int(round(START_S * fs_hz))
+        self.head = np.zeros(0)  # the stream's first JUMP_MIN_S (where it started)
+        self.starting = True  # until the first restart on a settled start (_start)
         self.move_n = max(1, int(round(MOVE_S * fs_hz)))
 
     def history_s(self) -> float:
@@ -94,13 +106,15 @@ class FloorRestart:
             length[0] += self.count
         out = [0] if self.floor and new[0] else []  # the return from a drop-out
         floor = self.floor and not new[0]
-        for k in np.flatnonzero(length >= self.run_n).tolist():  # few: loop over them
+        z = None  # past and x, joined once (per run, a long file's joins were quadratic)
+        for k in np.flatnonzero(length >= self.run_n).tolist():
             a, b = int(bounds[k]), int(bounds[k + 1])
             before = length[k] - (b - a)  # of the run, in earlier chunks
             if not floor:
                 at = a + self.run_n - before - 1  # where the run has lasted run_n samples
-                floor = at >= a and self._under(np.concatenate((past, x)),
-                                                len(past) + at + 1 - self.run_n)
+                if at >= a and z is None:
+                    z = np.concatenate((past, x))
+                floor = at >= a and self._under(z, len(past) + at + 1 - self.run_n)
             if floor and b < x.size:
                 out.append(b)  # the return: settled on its first sample
                 floor = False
@@ -154,8 +168,28 @@ class FloorRestart:
             if s_ >= len(j):
                 break
             self.r0, i, self.rail = float(before[s_]), s_, None
+        stop = min(np.flatnonzero(moving).tolist()[:1] + floors[:1], default=len(j))
+        moving[self._start(z, j[:stop], base, rng)] = True
+        self.starting &= stop == len(j)  # (a move or a drop-out came first: it was that)
         self.jumps = set(np.flatnonzero(moving).tolist())
         return sorted(self.jumps | set(floors))
+
+    def _start(self, z: np.ndarray, j: np.ndarray, base: int, rng: np.ndarray) -> list[int]:
+        """[the sample (index into j)] where the stream's start has settled, once, within
+        its START_S and before any move or drop-out: the waveform over JUMP_X times its
+        range over the FLOOR_LOOK_S before away from where the stream started (the median of
+        its first JUMP_MIN_S: a board's DC rising from the ambient floor as its LED comes
+        on, a move the rule above can't see, with no range before it); else []."""
+        m = j[base + j < self.start_n]
+        if not (self.starting and m.size):
+            return []
+        self.head = np.concatenate((self.head, z[m[:max(self.min_n - len(self.head), 0)]]))
+        at = np.flatnonzero((base + m >= max(self.look, self.min_n)) & (rng[m] > 0)
+                            & (np.abs(z[m] - np.median(self.head)) > JUMP_X * rng[m]))
+        if not at.size:
+            return []
+        self.starting = False
+        return [int(at[0])]
 
     def _under(self, z: np.ndarray, start: int) -> bool:
         """z[start] (a run's first sample) lies under every sample in the FLOOR_LOOK_S
@@ -171,10 +205,16 @@ def railed_pct(x, fs_hz: float) -> tuple[float, float]:
     pulse can be read there."""
     x = np.asarray(x, float)
     run_n = max(3, int(round(FLOOR_RUN_S * fs_hz)))
+    step = np.abs(np.diff(x))
+    step = step[step > 0]
+    if step.size and float(np.ptp(x)) < RAIL_STEPS * float(step.min()):
+        return 0.0, 0.0  # a pulse a few ADC steps tall: its quantised top is no rail
     out = []
-    for v in (x.max(), x.min()) if x.size else ():
+    # (a flat line's top is its bottom: counted once, at the top; it read 200 %)
+    for v in ((x.max(), x.min()) if x.size and x.max() > x.min() else x[:1]):
         at = np.concatenate(([0], (x == v).astype(np.int8), [0]))
         edges = np.flatnonzero(np.diff(at))
         runs = edges[1::2] - edges[::2]
         out.append(100.0 * float(runs[runs >= run_n].sum()) / x.size)
-    return tuple(out) if out else (0.0, 0.0)
+    out += [0.0] * (2 - len(out))
+    return out[0], out[1]
