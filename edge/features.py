@@ -216,6 +216,8 @@ class SeatFeatures:
         if isinstance(r, Beat):
             self.strap.add_rr(r.ts_us, r.rr_ms)
             return self.contact
+        if isinstance(r, Waveform) and not np.size(r.samples):
+            return False  # no sample, so its stamp says nothing: a clock must not follow it
         if isinstance(r, Waveform) and r.kind == "eda":
             self._add_eda(r)
             return False  # skin conductance is there with or without a viewer's hand on it
