@@ -6,6 +6,7 @@ mean near the raw mean (the heart beats as often as it beats)."""
 import numpy as np
 import pytest
 
+from empathy.edge import heart_window
 from empathy.edge.heart_corpus import annotated_beats, record_data
 from empathy.edge.rr_artefacts import RRCorrector, rr_correct
 from corpus_records import need
@@ -84,3 +85,18 @@ def test_real_frequent_ectopy_is_not_split(name):
     batch = rr_correct(rr)
     assert_no_runaway(rr, batch.rr_ms)
     assert np.array_equal(streamed(rr), batch.rr_ms)
+
+
+@pytest.mark.parametrize("early", [0.7, 0.8, 0.85])
+def test_a_seat_s_bigeminy_rate_needs_no_guard(monkeypatch, early):
+    """A strap's bigeminy through a seat's heart window with heart_window's SPLIT_HR_MAX
+    guard off: the corrected intervals alone give the beat rate (they gave 105, 131 and
+    138 bpm, median, for 75 bpm: the guard hid the runaway)."""
+    monkeypatch.setattr(heart_window, "SPLIT_HR_MAX", float("inf"))
+    hw, t, hr = heart_window.HeartWindow(60), 0, []
+    for k, rr in enumerate(ectopy(2, early)):
+        t += int(rr * 1000)
+        hw.add_rr(t, float(rr))
+        if k > 60 and k % 2 == 0:
+            hr.append(hw.hr_bpm(t, 8.0))
+    assert max(abs(h - 75.0) for h in hr) < 2.0, (min(hr), max(hr))
