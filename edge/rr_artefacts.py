@@ -8,23 +8,24 @@ Their method classifies each interval from (a) the successive difference dRR nor
 normalised, and (c) where the pair (dRR_j, its neighbours) falls in two decision planes:
 an *ectopic* beat (early, then a compensatory pause, or the reverse: dRR negative-positive-
 negative or positive-negative-positive), a *long or short* interval, a *missed* beat (an
-interval twice the median) or an *extra* one (two intervals that add up to one). Ectopic
-is decided first: a pause next to an early beat is ectopic, never missed. As in the paper
-every feature (dRR, the median, both thresholds) is taken over the input series, never
-over intervals already corrected: from corrected ones a bigeminy's split pauses lowered
-the median until the early intervals were split too (400 intervals -> 783) and a textbook
-ectopic pair, its first interval mended, read as two long/short intervals. The published
-method looks 45 beats both ways; here every window ends two intervals after the one
-judged (its thresholds and median look back, not around), so an interval is decided two
-beats after it ends (an ectopic pair's second, one: it goes out with the first) and the
-correction never changes once given. The paper flags an
-ectopic beat at the second interval of its pair, so each judgement also asks that of the
-next interval, while the pair can still be mended (and each beat is asked once). The one
-feature not of the input: the step into the judged interval is from what was given out
-before it where that was mended (see _decide). Corrections: ectopic -> the beat moves
-halfway between its neighbours (both of its intervals become their mean); missed -> the
-interval is split in two; extra -> two intervals merge; long/short -> the interval is
-replaced by the running median.
+interval twice the median) or an *extra* one (two intervals that add up to one). As in the
+paper, ectopic is decided first (a pause next to an early beat is ectopic, never missed),
+from the steps of the input series and their threshold: both were taken over intervals
+already corrected, and a textbook ectopic pair, its first interval mended, read as two
+long/short intervals, a bigeminy's pauses as missed beats; split, they lowered the median
+until the early intervals were split too (400 intervals -> 783). The paper flags an
+ectopic beat at the second interval of its pair, so each judgement asks that of the next
+interval, while the pair can still be mended; a pair counts when its mean fits the rhythm
+(a beat moved: no time lost or made). The median stays that of the intervals given out
+(the paper's is of the input): under motion a PPG's run of missed beats became the input's
+rhythm (tests/test_heart's motion window read quality 0.61 with it, 0.11 before). The
+published method looks 45 beats both ways; here every window ends two intervals after the
+one judged (its thresholds and median look back, not around), so an interval is decided
+two beats after it ends (an ectopic pair's second, one: it goes out with the first) and
+the correction never changes once given. Corrections: ectopic -> the beat moves halfway
+between its neighbours (both of its intervals become their mean); missed -> the interval
+is split in two; extra -> two intervals merge; long/short -> the interval is replaced by
+the median.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class RRCorrector:
         self.n = 0  # intervals pushed
         self.skip = 0  # intervals already given out by a two-interval correction
         self.found: list[tuple[int, str]] = []  # (raw index, type) of each artefact
+        self.out: deque = deque(maxlen=MEDIAN_N - 1 - LOOKAHEAD)  # the last given out
         self.last: float | None = None  # the interval given out last, as _judge keeps it
 
     def push(self, rr_ms: float) -> list[Corrected]:
@@ -128,10 +130,10 @@ class RRCorrector:
         return out
 
     def _judge(self, k: int) -> list[Corrected]:
-        """Decide interval k of the history from the raw intervals around it."""
+        """Decide interval k of the history."""
         rr = self.rr
         j = self.idx[k]
-        med = _median(list(rr)[max(0, k - MEDIAN_N + 1 + LOOKAHEAD):k + LOOKAHEAD + 1])
+        med = _median(list(self.out) + list(rr)[k:k + LOOKAHEAD + 1])
         mrr = rr[k] - med
         mrr = 2 * mrr if mrr < 0 else mrr
         self.mrr_abs.append(abs(mrr))
@@ -139,9 +141,10 @@ class RRCorrector:
             self.skip -= 1
             return []
         out = self._decide(k, j, med, mrr)
-        # (a guessed interval is kept raw: where the rhythm steps to a new rate, the next
-        # interval must not be judged against the old median: a cascade of guesses)
+        # (a guessed interval's next step is from its raw value: where the rhythm steps to
+        # a new rate, a step from the guess made the next interval a guess too, a cascade)
         self.last = rr[k] if out[-1].label == "longshort" else out[-1].rr_ms
+        self.out.extend(o.rr_ms for o in out)
         return out
 
     def _decide(self, k: int, j: int, med: float, mrr: float) -> list[Corrected]:
@@ -154,7 +157,10 @@ class RRCorrector:
         # artefact's, not rr[k]'s (noise then made rr[k] a long/short one)
         d0, dn, dnn = ((b - a) / th1 for a, b in ((self.last, rr[k]), (rr[k], rr[k + 1]),
                                                    (rr[k + 1], rr[k + 2])))
-        if _ectopic(d0, dn, dnn):  # the next interval ends an ectopic pair: rr[k], rr[k+1]
+        # the next interval ends an ectopic pair (rr[k], rr[k+1]) that adds up to two of
+        # the rhythm's (else a run of irregular long intervals under motion read as pairs)
+        rhythm = _median(self.out) if self.out else med
+        if _ectopic(d0, dn, dnn) and abs((rr[k] + rr[k + 1]) / 2 - rhythm) < th2:
             return self._fix(k, j, "ectopic", med)
         kind = self._kind(k, med, mrr / th2, (d0, dn, dnn), th2)
         return self._fix(k, j, kind, med) if kind else [Corrected(rr[k], "", j)]
