@@ -14,13 +14,14 @@ RAW_MARGIN_S = 10.0  # raw beats kept beyond keep_s: ectopic_beats' context, and
 # than the oldest interval still classified (those come out of the corrector later)
 # HR from the corrected intervals over this many times the rate of the beats seen: the
 # beats seen give HR. Made when the corrector's 'missed' splits ran away under bigeminy (a
-# strap's at 75 bpm read 110-146 bpm); since the corrector judges its input that is gone,
-# and the guard fires seldom (seat ECG, HR estimates a second: mitdb-203 7 of 51, 119 2,
-# 106 2, 200 1 of 171): where the 20 % rule keeps an irregular rhythm's short intervals
-# (203's AF) or an ectopic run's early ones. There it still helps (ECG |err| p90 against
-# the annotation's rate, without -> with: 203 12.0 -> 10.2, 119 8.0 -> 7.5 bpm; a perfect
-# strap over 10 bpm off: 203 5 -> 2 of 25, 119 2 -> 1 of 72). A PPG detector's real misses
-# must still be mended: at 1.15 up to 13 % of the beats may be missed.
+# strap's at 75 bpm read 110-146 bpm); since the corrector asks the ectopic rule first, of
+# its input's steps, that is gone, and the guard fires seldom (seat ECG, HR estimates a
+# second: mitdb-203 7 of 51, 119 2, 106 2, 200 1 of 171): where the 20 % rule keeps an
+# irregular rhythm's short intervals (203's AF) or an ectopic run's early ones. There it
+# still helps (ECG |err| p90 against the annotation's rate, without -> with: 203 12.0 ->
+# 10.2, 106 6.9 -> 6.1, 119 8.0 -> 7.5 bpm; a perfect strap over 10 bpm off: 203 5 -> 2 of
+# 25, 106 7 -> 6 of 97, 119 2 -> 1 of 72). A PPG detector's real misses must still be
+# mended: at 1.15 up to 13 % of the beats may be missed.
 SPLIT_HR_MAX = 1.15
 
 
