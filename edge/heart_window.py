@@ -13,13 +13,15 @@ from empathy.edge.rr_artefacts import RRCorrector
 RAW_MARGIN_S = 10.0  # raw beats kept beyond keep_s: ectopic_beats' context, and older
 # than the oldest interval still classified (those come out of the corrector later)
 # HR from the corrected intervals over this many times the rate of the beats seen: the
-# corrector's 'missed' splits ran away (its median is of intervals it split itself), and
-# the beats seen give HR. A strap's bigeminy at 75 bpm read 110-146 bpm. Seat estimates
-# over 10 bpm off the annotation's HR (tuning ECG; 1.3 / 1.15 / 1.1): mitdb-106 104 -> 12 /
-# 3 / 2 of 151, 200 35 -> 35 / 13 / 3 of 151, 119 7 -> 7 / 5 / 4 of 151, 203 7 -> 7 / 6 / 5
-# of 31; 100, 101, 105, 116: none. A PPG detector's real misses must still be mended: at
-# 1.15 up to 13 % of the beats may be missed. Held out (scored once, after): mitdb-208's ECG
-# 14 -> 19 of 270 over 10 bpm off, 221 4 -> 3 of 31, 17 others as before
+# beats seen give HR. Made when the corrector's 'missed' splits ran away under bigeminy (a
+# strap's at 75 bpm read 110-146 bpm); since the corrector asks the ectopic rule first, of
+# its input's steps, that is gone, and the guard fires seldom (seat ECG, HR estimates a
+# second: mitdb-203 7 of 51, 119 2, 106 2, 200 1 of 171): where the 20 % rule keeps an
+# irregular rhythm's short intervals (203's AF) or an ectopic run's early ones. There it
+# still helps (ECG |err| p90 against the annotation's rate, without -> with: 203 12.0 ->
+# 10.2, 106 6.9 -> 6.1, 119 8.0 -> 7.5 bpm; a perfect strap over 10 bpm off: 203 5 -> 2 of
+# 25, 106 7 -> 6 of 97, 119 2 -> 1 of 72). A PPG detector's real misses must still be
+# mended: at 1.15 up to 13 % of the beats may be missed.
 SPLIT_HR_MAX = 1.15
 
 

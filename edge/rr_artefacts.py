@@ -6,14 +6,26 @@ artefact correction using novel beat classification. J Med Eng Technol 43(3), 20
 Their method classifies each interval from (a) the successive difference dRR normalised by
 5.2 quartile deviations of |dRR| around it, (b) the deviation from an 11-beat median, also
 normalised, and (c) where the pair (dRR_j, its neighbours) falls in two decision planes:
-an *ectopic* beat (early, then a compensatory pause, or the reverse), a *long or short*
-interval, a *missed* beat (an interval twice the median) or an *extra* one (two intervals
-that add up to one). The published method looks 45 beats both ways; here every window
-ends two intervals after the one judged (its thresholds and median look back, not around),
-so an interval is decided two beats after it ends and the correction never changes once
-given. Corrections: ectopic -> the beat moves halfway between its neighbours (both of its
-intervals become their mean); missed -> the interval is split in two; extra -> two
-intervals merge; long/short -> the interval is replaced by the running median.
+an *ectopic* beat (early, then a compensatory pause, or the reverse: dRR negative-positive-
+negative or positive-negative-positive), a *long or short* interval, a *missed* beat (an
+interval twice the median) or an *extra* one (two intervals that add up to one). As in the
+paper, ectopic is decided first (a pause next to an early beat is ectopic, never missed),
+from the steps of the input series and their threshold: both were taken over intervals
+already corrected, and a textbook ectopic pair, its first interval mended, read as two
+long/short intervals, a bigeminy's pauses as missed beats; split, they lowered the median
+until the early intervals were split too (400 intervals -> 783). The paper flags an
+ectopic beat at the second interval of its pair, so each judgement asks that of the next
+interval, while the pair can still be mended; a pair counts when its mean fits the rhythm
+(a beat moved: no time lost or made). The median stays that of the intervals given out
+(the paper's is of the input): under motion a PPG's run of missed beats became the input's
+rhythm (tests/test_heart's motion window read quality 0.61 with it, 0.11 before). The
+published method looks 45 beats both ways; here every window ends two intervals after the
+one judged (its thresholds and median look back, not around), so an interval is decided
+two beats after it ends (an ectopic pair's second, one: it goes out with the first) and
+the correction never changes once given. Corrections: ectopic -> the beat moves halfway
+between its neighbours (both of its intervals become their mean); missed -> the interval
+is split in two; extra -> two intervals merge; long/short -> the interval is replaced by
+the median.
 """
 
 from __future__ import annotations
@@ -84,13 +96,15 @@ class RRCorrector:
     """Push raw RR intervals (ms) as they come; get corrected ones back two beats later."""
 
     def __init__(self):
-        self.rr: deque = deque()  # the last KEEP intervals, corrected so far, newest last
+        self.rr: deque = deque()  # the last KEEP raw intervals, newest last (judged on these)
         self.idx: deque = deque()  # their raw indices
         self.drr_abs = _Window()  # |dRR| history for threshold 1
         self.mrr_abs = _Window()  # |mRR| history for threshold 2
         self.n = 0  # intervals pushed
         self.skip = 0  # intervals already given out by a two-interval correction
         self.found: list[tuple[int, str]] = []  # (raw index, type) of each artefact
+        self.out: deque = deque(maxlen=MEDIAN_N - 1 - LOOKAHEAD)  # the last given out
+        self.last: float | None = None  # the interval given out last, as _judge keeps it
 
     def push(self, rr_ms: float) -> list[Corrected]:
         self.rr.append(float(rr_ms))
@@ -109,44 +123,54 @@ class RRCorrector:
         """End of the series: the last intervals go out as they are (nothing after them)."""
         out = []
         for k in range(max(len(self.rr) - LOOKAHEAD, 0), len(self.rr)):
-            j = self.idx[k]
             if self.skip:
                 self.skip -= 1
                 continue
-            out.append(Corrected(self.rr[k], "", j))
+            out.append(Corrected(self.rr[k], "", self.idx[k]))
         return out
 
     def _judge(self, k: int) -> list[Corrected]:
-        """Decide interval k of the history. Earlier intervals in the history are already
-        corrected, so an artefact does not make its neighbours look like artefacts too."""
+        """Decide interval k of the history."""
         rr = self.rr
         j = self.idx[k]
-        med = _median(list(rr)[max(0, k - MEDIAN_N + 1 + LOOKAHEAD):k + LOOKAHEAD + 1])
+        med = _median(list(self.out) + list(rr)[k:k + LOOKAHEAD + 1])
         mrr = rr[k] - med
         mrr = 2 * mrr if mrr < 0 else mrr
         self.mrr_abs.append(abs(mrr))
         if self.skip:
             self.skip -= 1
             return []
+        out = self._decide(k, j, med, mrr)
+        # (a guessed interval's next step is from its raw value: where the rhythm steps to
+        # a new rate, a step from the guess made the next interval a guess too, a cascade)
+        self.last = rr[k] if out[-1].label == "longshort" else out[-1].rr_ms
+        self.out.extend(o.rr_ms for o in out)
+        return out
+
+    def _decide(self, k: int, j: int, med: float, mrr: float) -> list[Corrected]:
+        rr = self.rr
         if k < 1 or len(self.drr_abs) < MIN_HISTORY:  # too little history: trusted as is
             return [Corrected(rr[k], "", j)]
         th1, th2 = _qd_threshold(self.drr_abs), _qd_threshold(self.mrr_abs)
-        kind = self._kind(k, med, mrr / th2, th1, th2)
-        if not kind:
-            return [Corrected(rr[k], "", j)]
-        return self._fix(k, j, kind, med)
+        # the step into rr[k] is from what was given out before it: after a mended
+        # artefact (a split pause, a moved beat) the jump from its raw value is the
+        # artefact's, not rr[k]'s (noise then made rr[k] a long/short one)
+        d0, dn, dnn = ((b - a) / th1 for a, b in ((self.last, rr[k]), (rr[k], rr[k + 1]),
+                                                   (rr[k + 1], rr[k + 2])))
+        # the next interval ends an ectopic pair (rr[k], rr[k+1]) that adds up to two of
+        # the rhythm's (else a run of irregular long intervals under motion read as pairs)
+        rhythm = _median(self.out) if self.out else med
+        if _ectopic(d0, dn, dnn) and abs((rr[k] + rr[k + 1]) / 2 - rhythm) < th2:
+            return self._fix(k, j, "ectopic", med)
+        kind = self._kind(k, med, mrr / th2, (d0, dn, dnn), th2)
+        return self._fix(k, j, kind, med) if kind else [Corrected(rr[k], "", j)]
 
-    def _kind(self, k: int, med: float, mrrs: float, th1: float, th2: float) -> str:
-        """The paper's decision rules for interval k ("" = normal)."""
+    def _kind(self, k: int, med: float, mrrs: float, d: tuple, th2: float) -> str:
+        """The paper's rules after the ectopic one, for interval k ("" = normal)."""
         rr = self.rr
-        d = [(rr[i] - rr[i - 1]) / th1 for i in (k - 1, k, k + 1, k + 2)] if k >= 2 else \
-            [0.0] + [(rr[i] - rr[i - 1]) / th1 for i in (k, k + 1, k + 2)]
-        dp, d0, dn, dnn = d
+        d0, dn, dnn = d
         if abs(d0) <= 1:  # a step within the rhythm's own variability
             return ""
-        s12 = max(dp, dn) if d0 > 0 else min(dp, dn)
-        if (d0 > 1 and s12 < -C1 * d0 - C2) or (d0 < -1 and s12 > -C1 * d0 + C2):
-            return "ectopic"
         s22 = min(dn, dnn) if d0 >= 0 else max(dn, dnn)
         long_, short = d0 > 1 and s22 < -1, d0 < -1 and s22 > 1
         if not (long_ or short or abs(mrrs) > MRR_LIMIT):
@@ -161,20 +185,25 @@ class RRCorrector:
         rr = self.rr
         self.found.append((j, kind))
         if kind == "ectopic":  # the beat between rr[k] and rr[k+1] moves to the middle
-            rr[k] = rr[k + 1] = (rr[k] + rr[k + 1]) / 2
+            mid = (rr[k] + rr[k + 1]) / 2
             self.skip = 1  # rr[k + 1] goes out now, not when its turn comes
-            return [Corrected(rr[k], kind, j), Corrected(rr[k], kind, self.idx[k + 1])]
+            return [Corrected(mid, kind, j), Corrected(mid, kind, self.idx[k + 1])]
         if kind == "extra":  # the beat between rr[k] and rr[k+1] was not a beat
-            rr[k] += rr[k + 1]
-            del rr[k + 1], self.idx[k + 1]
-            return [Corrected(rr[k], kind, j)]
-        if kind == "missed":  # a beat was lost in the middle of rr[k]: the judged place
-            rr[k] /= 2  # moves on by one, so the inserted half is never judged itself
-            rr.insert(k + 1, rr[k])
-            self.idx.insert(k + 1, j)
-            return [Corrected(rr[k], kind, j), Corrected(rr[k], kind, j)]
-        rr[k] = med
+            self.skip = 1
+            return [Corrected(rr[k] + rr[k + 1], kind, j)]
+        if kind == "missed":  # a beat was lost in the middle of rr[k]
+            return [Corrected(rr[k] / 2, kind, j), Corrected(rr[k] / 2, kind, j)]
         return [Corrected(med, kind, j)]
+
+
+def _ectopic(dp: float, d0: float, dn: float) -> bool:
+    """The paper's ectopic rule for the interval whose normalised dRR is d0: a jump beyond
+    the threshold with its neighbours' jumps the other way (S11, S12 against c1, c2)."""
+    if abs(d0) <= 1:  # a step within the rhythm's own variability
+        return False
+    if d0 > 0:
+        return max(dp, dn) < -C1 * d0 - C2
+    return min(dp, dn) > -C1 * d0 + C2
 
 
 class RRCorrection(NamedTuple):
