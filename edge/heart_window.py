@@ -132,6 +132,7 @@ class HeartWindow:
         q = np.array([self.raw[o.index][1] for o in out])
         r = np.array([o.rr_ms for o in out])
         self.found.update((o.index, o.label) for o in out if o.label)
+        self.corrector.found.clear()  # the batch's full list: a show-long stream keeps its own
         # the newest stays: a missed beat's second half comes out later under the same index
         self.out_index = out[-1].index
         for k in [k for k in self.raw if k < out[-1].index]:
