@@ -1,8 +1,8 @@
 """Which beats of a recording are ectopic, from their timing and (ECG) their shape.
 
 The RR artefact corrector (`rr_artefacts`) adapts its thresholds to the series it reads,
-so frequent ectopy (bigeminy, trigeminy) becomes its normal, and a PVC's pause reads to it
-as a missed beat. This labeller measures each beat against the local *normal* interval
+so frequent ectopy (bigeminy, trigeminy) becomes its normal: its steps stop standing out
+against thresholds that the ectopy itself has widened. This labeller measures each beat against the local *normal* interval
 instead, taken as the running median of two-interval means: a compensatory pause makes
 an early beat's two intervals add up to two normal ones, so that mean holds through
 bigeminy as through sinus rhythm. A beat is ectopic when it comes early (under EARLY of
