@@ -21,27 +21,58 @@ PULSE_CORR = 0.3  # a PPG's band-passed autocorrelation at its beat interval (se
 _HALF_S = 0.06  # an ECG beat's raw extreme is sought within this of it
 _BASE_S = 0.3  # ... about the median of the raw samples within this
 _WINDOW_S = 10.0
+TAIL_S = 15.0  # a seat's ECG beat is given out up to ~10 s after its samples (LoneBeats)
 
 
-def lone_share(x, fs: float, idx) -> float:
-    """Share of ECG beats whose raw extreme (about the local median, within 60 ms) stands
-    alone: neither neighbour on its side over LONE of it. Tuning ECG at its own rate: none
-    of any record's beats; resampled to 100 Hz, at most 0.05 (MIT-BIH 101) but the paced
-    stress case 0.43 (its pacing spikes); random-spike noise 0.55-1.0."""
+def lone_beats(x, fs: float, idx) -> np.ndarray:
+    """Per ECG beat: its raw extreme (about the local median, within 60 ms) stands alone,
+    neither neighbour on its side over LONE of it (False where the samples don't reach)."""
     x = np.asarray(x, float)
     h, w = max(2, int(round(_HALF_S * fs))), int(_BASE_S * fs)
-    lone = []
-    for i in np.asarray(idx, int):
+    idx = np.asarray(idx, int)
+    lone = np.zeros(len(idx), bool)
+    for k, i in enumerate(idx):
         a, z = max(1, i - h), min(len(x) - 1, i + h + 1)
         if z <= a:
             continue
         d = x[a - 1:z + 1] - np.median(x[max(0, i - w):i + w + 1])
         p = 1 + int(np.argmax(np.abs(d[1:-1])))
-        if d[p] == 0:
-            continue
         s = np.sign(d[p])
-        lone.append(max(s * d[p - 1], s * d[p + 1]) < LONE * abs(d[p]))
-    return float(np.mean(lone)) if lone else 0.0
+        lone[k] = d[p] != 0 and max(s * d[p - 1], s * d[p + 1]) < LONE * abs(d[p])
+    return lone
+
+
+def lone_share(x, fs: float, idx) -> float:
+    """Share of an ECG's beats that are `lone_beats`. Tuning ECG at its own rate: none of
+    any record's beats; resampled to 100 Hz, at most 0.05 (MIT-BIH 101) but the paced
+    stress case 0.43 (its pacing spikes; 0.39 at 130 Hz); random-spike noise 0.55-1.0."""
+    return float(np.mean(lone_beats(x, fs, idx))) if len(idx) else 0.0
+
+
+class LoneBeats:
+    """`lone_beats` for a seat's streamed ECG: the last TAIL_S of raw samples, and each
+    beat's verdict with its time over the last `keep_s`."""
+
+    def __init__(self, fs: float, keep_s: float = 60.0):
+        self.fs, self.keep_us = fs, keep_s * 1e6
+        self.x, self.n = np.zeros(0), 0  # the tail, and samples pushed (its end's index)
+        self.t_us, self.lone = np.zeros(0), np.zeros(0, bool)
+
+    def push(self, samples, idx, ts_us) -> None:
+        """A chunk's samples, and the beats (stream index, time) the detector gave out."""
+        self.x = np.concatenate((self.x, np.asarray(samples, float)))[-int(TAIL_S * self.fs):]
+        self.n += np.size(samples)
+        local = np.asarray(idx, int) - (self.n - len(self.x))
+        inside = local >= 0
+        t = np.concatenate((self.t_us, np.asarray(ts_us, float)[inside]))
+        lone = np.concatenate((self.lone, lone_beats(self.x, self.fs, local[inside])))
+        keep = t >= t[-1] - self.keep_us if len(t) else np.zeros(0, bool)
+        self.t_us, self.lone = t[keep], lone[keep]
+
+    def spikes(self, now_us: float, window_s: float) -> bool:
+        """Over SPIKE_BEATS of the window's beats are lone: spikes, not QRS complexes."""
+        w = self.lone[self.t_us >= now_us - window_s * 1e6]
+        return bool(len(w)) and float(np.mean(w)) > SPIKE_BEATS
 
 
 def pulse_repeat(x, fs: float, idx) -> float:
