@@ -39,7 +39,7 @@ from empathy.edge.eda import EdaWindow
 from empathy.edge.fusion import (FACE_GAIN, Affect, Aligner, affect_fuse, baselines,
                                  channel_arousal)
 from empathy.edge.heart import BeatStream
-from empathy.edge.heart_evidence import LoneBeats
+from empathy.edge.heart_evidence import SEAT_BELOW, LoneBeats, PulseTail
 from empathy.edge.heart_window import HeartWindow
 from empathy.edge.hrv import LOST_GAP_S, WINDOW_S, hrv_time
 from empathy.edge.latency import (FACE_TAU_S, HR_WINDOW_S, HRV_WINDOW_S, LATENCY_S,
@@ -72,8 +72,9 @@ class _WaveBeats:
         self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S,  # (see HeartWindow)
                                  cycles=r.kind == "ecg")
         self.gate = gate  # the seat's accelerometer, for a PPG
-        # an ECG's beats whose raw extreme is a lone sample: random spikes (heart_evidence)
-        self.lone = LoneBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else None
+        # the waveform's own evidence of a heart (heart_evidence): not random spikes (ECG),
+        # not a drift (PPG)
+        self.evidence = LoneBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else PulseTail(r.fs_hz, HRV_WINDOW_S)
         # once the accelerometer speaks, the heart rate tracked in the PPG's and its spectra
         # (edge.ppg_track): (window end µs, bpm, moving) of the newest, for motion_report
         self.tracker: Optional[HrTracker] = None
@@ -104,8 +105,7 @@ class _WaveBeats:
             for n, hr, m, sure in self.tracker.push(r.samples):
                 self.tracked = (float(self.clock.time_us(n)), hr if sure else None, m)
         ts_us, sqi, moving = self.clock.time_us(beats.idx), beats.sqi, np.zeros(len(beats.idx))
-        if self.lone is not None:
-            self.lone.push(r.samples, beats.idx, ts_us)
+        self.evidence.push(r.samples, beats.idx, ts_us)
         if self.gate is not None:  # moving or not, a pulse says someone is there (returned)
             ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
         for t, q, m in zip(ts_us, sqi, moving):
@@ -319,9 +319,10 @@ class SeatFeatures:
         MAX_MENDED_FRAC of its window. An ECG whose beats are random spikes (LoneBeats) has
         no quality (random-spike noise reached HR_OK in 10 of 300 fresh cases, now 0)."""
         best = (0.0, 0.0, 0.0)
-        for heart, lone in [(self.strap, None)] + [(w.heart, w.lone) for w in self.waves.values()]:
-            spikes = lone is not None and lone.spikes(now_us, HRV_WINDOW_S)
-            q = 0.0 if spikes else heart.quality(now_us, HRV_WINDOW_S)
+        for heart, ev in [(self.strap, None)] + [(w.heart, w.evidence) for w in self.waves.values()]:
+            q = heart.quality(now_us, HRV_WINDOW_S)
+            if q > best[2] and q < SEAT_BELOW and ev is not None and ev.no_heart(now_us, HRV_WINDOW_S):
+                q = 0.0
             if q > best[2]:
                 iv, found = heart.hrv_window(now_us, HRV_WINDOW_S)
                 # left out of NN, or kept with a mended value (once each)

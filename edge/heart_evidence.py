@@ -8,6 +8,7 @@ V1 (bigeminy) reads the same quality. In the raw samples a spike is one sample t
 alone, while a QRS has a slope on at least one side of its extreme.
 PPG: a drifting empty sensor (a random walk as a board's counts) band-passes into 'pulses'
 with a smooth spectrum, so the signal does not repeat at the beats' interval; a pulse does.
+A seat (features._heart) asks the same of its streamed window: LoneBeats, PulseTail.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ PULSE_CORR = 0.3  # a PPG's band-passed autocorrelation at its beat interval (se
 _HALF_S = 0.06  # an ECG beat's raw extreme is sought within this of it
 _BASE_S = 0.3  # ... about the median of the raw samples within this
 _WINDOW_S = 10.0
+# a seat's 30-s heart window of quality under this needs the evidence (features._heart): noise
+# reached 0.39 there (random walks as PPG counts, seeds 0-39), while a clear PPG's 30 s can
+# repeat little (pyphysio-bvp: 0.19 at quality 0.74)
+SEAT_BELOW = 0.5
 TAIL_S = 15.0  # a seat's ECG beat is given out up to ~10 s after its samples (LoneBeats)
 
 
@@ -69,10 +74,36 @@ class LoneBeats:
         keep = t >= t[-1] - self.keep_us if len(t) else np.zeros(0, bool)
         self.t_us, self.lone = t[keep], lone[keep]
 
-    def spikes(self, now_us: float, window_s: float) -> bool:
+    def no_heart(self, now_us: float, window_s: float) -> bool:
         """Over SPIKE_BEATS of the window's beats are lone: spikes, not QRS complexes."""
         w = self.lone[self.t_us >= now_us - window_s * 1e6]
         return bool(len(w)) and float(np.mean(w)) > SPIKE_BEATS
+
+
+class PulseTail:
+    """`pulse_repeat` for a seat's streamed PPG: the last `keep_s` + TAIL_S of raw samples
+    and the beats given out in them."""
+
+    def __init__(self, fs: float, keep_s: float = 60.0):
+        self.fs, self.keep = fs, int((keep_s + TAIL_S) * fs)
+        self.x, self.n, self.idx = np.zeros(0), 0, np.zeros(0, int)
+
+    def push(self, samples, idx, ts_us=None) -> None:
+        """A chunk's samples, and the beats (stream index) the detector gave out."""
+        self.x = np.concatenate((self.x, np.asarray(samples, float)))[-self.keep:]
+        self.n += np.size(samples)
+        self.idx = np.concatenate((self.idx, np.asarray(idx, int)))
+        self.idx = self.idx[self.idx >= self.n - len(self.x)]
+
+    def no_heart(self, now_us: float, window_s: float) -> bool:
+        """The window_s of samples up to the last beat given out (the newest seconds' beats
+        are not out yet) don't repeat at the beats' interval (under PULSE_CORR)."""
+        if len(self.idx) < 3:
+            return False
+        local = self.idx - (self.n - len(self.x))
+        end = int(local[-1]) + 1
+        start = max(0, end - int(window_s * self.fs))
+        return pulse_repeat(self.x[start:end], self.fs, local[local >= start] - start) < PULSE_CORR
 
 
 def pulse_repeat(x, fs: float, idx) -> float:

@@ -8,12 +8,14 @@ import sys
 import numpy as np
 import pytest
 
+from empathy.bench.seat_hrv import seat_stream
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import record_data
 from empathy.edge.heart_evidence import waveform_evidence
 from empathy.edge.hrv import heart_summary
 from empathy.edge.ppg_boards import board_counts
 from empathy.edge.ppg_polarity import oriented
+from empathy.wire import Flag
 from corpus_records import need
 
 
@@ -41,6 +43,15 @@ def test_a_random_walk_as_a_ppg_board_s_counts_is_no_heartbeat():
                 if heart_summary(b.idx / fs, b.sqi, 60.0,
                                  evidence=waveform_evidence(x, fs, b.idx, "ppg"))["heartbeat"]:
                     said.append((seed, fs, clipped))
+    assert not said, said
+
+
+def test_a_random_walk_as_a_ppg_board_s_counts_through_a_seat_gives_no_heart_rate():
+    """The same walks (raw) as a seat's PPG, estimates every second: 7 of 120 reached HR_OK
+    (seat quality up to 0.39) before the seat asked for the pulse to repeat (PulseTail)."""
+    said = [(seed, fs) for seed in range(40) for fs in (25, 50, 100)
+            if any(e["flags"] & Flag.HR_OK
+                   for _, e, _ in seat_stream(_random_walk(seed, fs, False), fs, 1.0, "ppg"))]
     assert not said, said
 
 
