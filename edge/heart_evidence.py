@@ -18,7 +18,7 @@ from scipy import signal
 
 LONE = 0.25  # an ECG beat whose raw extreme has no same-sign neighbour over this share of it
 SPIKE_BEATS = 0.5  # ... in over this share of the beats: spikes, not QRS complexes
-PULSE_CORR = 0.3  # a PPG's band-passed autocorrelation at its beat interval (see pulse_repeat)
+PULSE_CORR = 0.29  # a PPG's band-passed autocorrelation at its beat interval (see pulse_repeat)
 _HALF_S = 0.06  # an ECG beat's raw extreme is sought within this of it
 _BASE_S = 0.3  # ... about the median of the raw samples within this
 _WINDOW_S = 10.0
@@ -109,13 +109,14 @@ class PulseTail:
 def pulse_repeat(x, fs: float, idx) -> float:
     """Median over 10-s windows of the PPG's band-passed (0.5-8 Hz) autocorrelation, at its
     highest within 0.8-1.25 of the window's median beat interval (0 where a window has under
-    3 beats). Tuning PPG: 0.33 (a wrist on a bike) to 0.87; the noise grid's random walks,
-    pink and white noise as board counts (40 seeds, 25-100 Hz) of quality over 0.12: at
-    most 0.27."""
-    x = np.asarray(x, float)
+    3 beats). Tuning PPG: 0.31 (a wrist on a bike, at the beats found after --acc's motion
+    cancelling; 0.33 without) to 0.87; random walks, pink and white noise as board counts
+    (40 seeds, 25-100 Hz) of quality over 0.12: at most 0.27."""
+    x, idx = np.asarray(x, float), np.asarray(idx, int)
+    if len(x) <= 30:
+        return 0.0
     sos = signal.butter(2, [0.5, min(8.0, 0.45 * fs)], "bandpass", fs=fs, output="sos")
-    y = signal.sosfiltfilt(sos, x - np.median(x)) if len(x) > 30 else x * 0.0
-    idx = np.asarray(idx, int)
+    y = signal.sosfiltfilt(sos, x - np.median(x))
     n = min(int(_WINDOW_S * fs), len(y))  # (a shorter recording is one window)
     vals = []
     for s in range(0, len(y) - n + 1, n):
