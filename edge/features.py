@@ -39,7 +39,7 @@ from empathy.edge.eda import EdaWindow
 from empathy.edge.fusion import (FACE_GAIN, Affect, Aligner, affect_fuse, baselines,
                                  channel_arousal)
 from empathy.edge.heart import BeatStream
-from empathy.edge.heart_evidence import SEAT_BELOW, LoneBeats, PulseTail
+from empathy.edge.heart_evidence import SEAT_BELOW, LoneBeats
 from empathy.edge.heart_window import HeartWindow
 from empathy.edge.hrv import LOST_GAP_S, WINDOW_S, hrv_time
 from empathy.edge.latency import (FACE_TAU_S, HR_WINDOW_S, HRV_WINDOW_S, LATENCY_S,
@@ -72,9 +72,8 @@ class _WaveBeats:
         self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S,  # (see HeartWindow)
                                  cycles=r.kind == "ecg")
         self.gate = gate  # the seat's accelerometer, for a PPG
-        # the waveform's own evidence of a heart (heart_evidence): not random spikes (ECG),
-        # not a drift (PPG)
-        self.evidence = LoneBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else PulseTail(r.fs_hz, HRV_WINDOW_S)
+        # an ECG's beats whose raw extreme is a lone sample: random spikes (heart_evidence)
+        self.evidence = LoneBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else None
         # once the accelerometer speaks, the heart rate tracked in the PPG's and its spectra
         # (edge.ppg_track): (window end µs, bpm, moving) of the newest, for motion_report
         self.tracker: Optional[HrTracker] = None
@@ -105,7 +104,8 @@ class _WaveBeats:
             for n, hr, m, sure in self.tracker.push(r.samples):
                 self.tracked = (float(self.clock.time_us(n)), hr if sure else None, m)
         ts_us, sqi, moving = self.clock.time_us(beats.idx), beats.sqi, np.zeros(len(beats.idx))
-        self.evidence.push(r.samples, beats.idx, ts_us)
+        if self.evidence is not None:
+            self.evidence.push(r.samples, beats.idx, ts_us)
         if self.gate is not None:  # moving or not, a pulse says someone is there (returned)
             ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
         for t, q, m in zip(ts_us, sqi, moving):

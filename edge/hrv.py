@@ -215,8 +215,8 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
     the beats are an ECG's (steady two-beat cycles count as covered, see window_quality;
     long pauses count in the rate, see _rate). `evidence`: heart_evidence.waveform_evidence,
     where the samples are at hand; a recording of quality under EVIDENCE_BELOW without it
-    holds no heartbeat (random ECG spikes and PPG random walks read 0.15-0.22 with 'beats'
-    of good shape; the tuning records' poorest heart, MIT-BIH 106's V1, 0.15)."""
+    holds no heartbeat (random ECG spikes read 0.15-0.21 with 'beats' of good shape; the
+    tuning records' poorest heart, MIT-BIH 106's V1, 0.15)."""
     raw = intervals(beat_s, sqi)
     iv, artefacts = corrected_intervals(beat_s, sqi)
     artefacts = labelled_artefacts(beat_s, artefacts, shape, sqi)

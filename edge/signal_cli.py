@@ -57,7 +57,7 @@ def _beats(args, step=lambda text: None):
             motion["cancelled_s"] = cancelled
     shape = shape_match(x, fs, beats.idx) if args.kind == "ecg" else None
     s = heart_summary(beats.idx / fs, sqi, len(x) / fs, shape=shape, cycles=args.kind == "ecg",
-                      evidence=waveform_evidence(raw, fs, beats.idx, args.kind))
+                      evidence=waveform_evidence(x, fs, beats.idx, args.kind))
     s["fs_hz"] = fs
     s.update(said)
     if motion is not None:
