@@ -37,7 +37,7 @@ def reference_rmssd(ann_s: np.ndarray, labels: np.ndarray, t0: float, t1: float)
     return float(np.sqrt(np.mean(d * d))) if nn.sum() >= 5 and len(d) >= 2 else float("nan")
 
 
-def seat_stream(x: np.ndarray, fs: float, every_s: float):
+def seat_stream(x: np.ndarray, fs: float, every_s: float, kind: str = "ecg"):
     """Yields (now_us, estimate, the seat's heart window) through a seat fed in chunks."""
     from empathy.edge.features import SeatFeatures
     from empathy.edge.latency import HRV_WINDOW_S
@@ -47,11 +47,11 @@ def seat_stream(x: np.ndarray, fs: float, every_s: float):
     n = max(1, int(round(CHUNK_S * fs)))
     per = max(1, int(round(every_s / CHUNK_S)))
     for k, i in enumerate(range(0, len(x), n)):
-        f.add(Waveform(T0_US + int(i * 1e6 / fs), "ecg", fs, x[i:i + n]))
+        f.add(Waveform(T0_US + int(i * 1e6 / fs), kind, fs, x[i:i + n]))
         now = T0_US + int((i + n) * 1e6 / fs)
         if (k + 1) % per == 0:
             e = f.estimate(now)
-            w = f.waves.get("ecg")
+            w = f.waves.get(kind)
             yield now, e, (w.heart.window(now, HRV_WINDOW_S) if w else None)
 
 

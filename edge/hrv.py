@@ -34,6 +34,7 @@ REF_INTERVALS = 8
 SQI_MIN = 0.5
 WINDOW_S = 10.0  # quality and HR windows of the batch summary
 MIN_QUALITY = 0.15  # a whole recording below this holds no heartbeat (noise: ~0.02)
+EVIDENCE_BELOW = 0.3  # ... below this, the waveform's own evidence must agree (heart_summary)
 LOST_GAP_S = 3.0  # no beat for this long: the sensor is not on a pulse
 MAX_SHORT = 0.03  # a share of intervals under RR_RANGE_MS[0] above this is no heart (see
 # heartbeat_found)
@@ -208,11 +209,14 @@ def _rate(rr_ms: np.ndarray, ecg: bool) -> float:
 
 
 def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
-                  shape=None, cycles: bool = False) -> dict:
+                  shape=None, cycles: bool = False, evidence: bool = True) -> dict:
     """Whole-recording figures plus one row per window (the `signal hr` report). `shape`:
     ectopic_beats.shape_match of an ECG's beats, where the samples are at hand; `cycles`:
     the beats are an ECG's (steady two-beat cycles count as covered, see window_quality;
-    long pauses count in the rate, see _rate)."""
+    long pauses count in the rate, see _rate). `evidence`: heart_evidence.waveform_evidence,
+    where the samples are at hand; a recording of quality under EVIDENCE_BELOW without it
+    holds no heartbeat (random ECG spikes read 0.15-0.21 with 'beats' of good shape; the
+    tuning records' poorest heart, MIT-BIH 106's V1, 0.15)."""
     raw = intervals(beat_s, sqi)
     iv, artefacts = corrected_intervals(beat_s, sqi)
     artefacts = labelled_artefacts(beat_s, artefacts, shape, sqi)
@@ -238,7 +242,8 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
     quality = float(np.mean([w["quality"] for w in windows])) if windows else 0.0
     return {"bpm": bpm, "beats_s": [round(float(t), 4) for t in beat_s],
             **hrv_time(iv.rr_ms, nn(iv, beat_s, artefacts)),
-            "heartbeat": heartbeat_found(beat_s, sqi, duration_s) and quality >= MIN_QUALITY,
+            "heartbeat": (heartbeat_found(beat_s, sqi, duration_s) and quality >= MIN_QUALITY
+                          and (evidence or quality >= EVIDENCE_BELOW)),
             "ectopic": kinds.count("ectopic"),
             "artefacts_corrected": sum(kinds.count(k) for k in CORRECTED),
             "low_quality_beats": int(np.sum(np.asarray(sqi) < SQI_MIN)),

@@ -21,6 +21,7 @@ def _beats(args, step=lambda text: None):
     """(summary, fs, samples, beats' shape quality, moving or None) of a PPG/ECG file."""
     from empathy.edge.ectopic_beats import shape_match
     from empathy.edge.heart import waveform_peaks
+    from empathy.edge.heart_evidence import waveform_evidence
     from empathy.edge.hrv import heart_summary
 
     step(f"reading {Path(args.file).name}")
@@ -55,7 +56,8 @@ def _beats(args, step=lambda text: None):
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
     shape = shape_match(x, fs, beats.idx) if args.kind == "ecg" else None
-    s = heart_summary(beats.idx / fs, sqi, len(x) / fs, shape=shape, cycles=args.kind == "ecg")
+    s = heart_summary(beats.idx / fs, sqi, len(x) / fs, shape=shape, cycles=args.kind == "ecg",
+                      evidence=waveform_evidence(x, fs, beats.idx, args.kind))
     s["fs_hz"] = fs
     s.update(said)
     if motion is not None:
