@@ -120,12 +120,21 @@ def _cancelled(x, fs: float, acc_fs: float, axes):
 
 
 def _no_heartbeat(verb: str, path: str, s: dict) -> int:
+    from empathy.edge.hrv import MIN_QUALITY
+
     railed = sum(s.get("railed_pct", ()))
+    # events that never keep a heart's rhythm long enough are noise or a pulse lost to
+    # motion or contact (a cycling wrist reads 0.13); that the file says which, we can't
+    what = (f"their rhythm held too little of it (quality {s['quality']:.2f}, a heart "
+            f"{MIN_QUALITY:g}): noise, or a pulse lost to motion or poor contact"
+            if 0 < s["quality"] < MIN_QUALITY else "a flat line, noise or not a PPG/ECG recording")
+    m = s.get("motion") or {}
+    moved = (f" ({m['beats_rejected_motion']} of {m['beats_judged']} beats under motion, "
+             "left out)" if m.get("beats_rejected_motion") else "")
     print(f"empathy signal {verb}: {path}: no heartbeat found ({len(s['beats_s'])} pulse-like "
-          f"events, {s['lost_contact_s']:.0f} s without any): a flat line, noise or not a "
-          f"PPG/ECG recording" + (f" ({railed:.0f} % of it flat on its top or bottom rail: "
-                                  "clipped?)" if railed >= RAILED_SAID_PCT else ""),
-          file=sys.stderr)
+          f"events, {s['lost_contact_s']:.0f} s without any): {what}{moved}"
+          + (f" ({railed:.0f} % of it flat on its top or bottom rail: clipped?)"
+             if railed >= RAILED_SAID_PCT else ""), file=sys.stderr)
     return NO_HEARTBEAT
 
 
