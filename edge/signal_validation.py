@@ -246,8 +246,9 @@ def write_page(out_dir: Path) -> Path:
               "On **clipped** tops the tools place the beat differently: HeartPy at the first "
               "clipped sample, NeuroKit2 at the maximum of its forward-backward filtered signal "
               "(a little later), we in the middle of the flat top; the gaps reach 50-70 ms, so "
-              "F1 at 50 ms drops there although the beat counts agree. Our beat quality is "
-              "halved for clipped beats.", "",
+              "F1 at 50 ms drops there although the beat counts agree. A clipped beat's quality "
+              "is cut (heart_method.CLIP_PPG): one whose shape still matches the beats before "
+              "it to 0.95 keeps its timing (hrv.SQI_MIN), others fall under it.", "",
               f"**Where the two tools disagree** ({len(windows) - len(agree)} windows) the signal "
               f"is poor (data2.csv's first ~45 s is a loose sensor: flat, then large swings). "
               f"Our quality there: mean "
