@@ -203,7 +203,8 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m empathy.edge.ppg_boards")
     p.add_argument("--held-out", action="store_true", help="the held-out PPG records (score "
                    "them once, after a change: never tune on them)")
-    p.add_argument("--board", action="append", help="only this transform (repeatable)")
+    p.add_argument("--board", action="append", choices=list(BOARDS),
+                   help="only this transform (repeatable)")
     p.add_argument("--out", help="also write the table here")
     a = p.parse_args(argv)
     lines = table(sweep(a.held_out, a.board))

@@ -194,3 +194,12 @@ def test_held_out_clipped_icu_ppg_reads_no_wrong_rate():
         s = heart_summary(b.idx / fs, b.sqi, len(y) / fs)
         rates.append(s["bpm"] if s["heartbeat"] else None)
     assert rates[1] is None or abs(rates[1] - rates[0]) <= 1.5, rates
+
+
+def test_the_sweep_refuses_a_board_it_does_not_have(capsys):
+    """A misspelt --board ran the untouched records alone and exited 0, as if scored."""
+    from empathy.edge.ppg_boards import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--board", "clipped at p57"])
+    assert e.value.code == 2 and "invalid choice" in capsys.readouterr().err
