@@ -79,14 +79,13 @@ class HeartWindow:
             return
         ts = np.asarray(ts_us, dtype=float)
         q = np.asarray(sqi, dtype=float)
-        joined = np.ones(len(ts) - 1, bool)
-        if self.last is not None:
+        fresh = self.last is None  # after a break (or the first beats): a new run begins
+        if not fresh:
             ts, q = np.concatenate(([self.last[0]], ts)), np.concatenate(([self.last[1]], q))
-            joined = np.ones(len(ts) - 1, bool)
-        else:  # after a break (or the first beats): the first interval begins a new run
-            joined[:1] = False
-            if self.first_us is None:
-                self.first_us = float(ts[0])
+        elif self.first_us is None:
+            self.first_us = float(ts[0])
+        joined = np.ones(len(ts) - 1, bool)
+        joined[:1] = not fresh
         self.last = (ts[-1], q[-1])
         for new, v in zip(self.new, (ts[1:], np.diff(ts) / 1000.0, np.minimum(q[1:], q[:-1]),
                                      q[1:], joined)):
