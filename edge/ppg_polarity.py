@@ -41,13 +41,6 @@ MIXED_PCT = 10.0  # this share of the windows sure of the other way: no polarity
 CHOICES = ("auto", "upright", "inverted")
 
 
-def polarity_score(x, fs: float) -> float:
-    """Over 0: pulses point up; under 0: down (see the module's docstring): the median over
-    the windows judged (_windows); 0 where none is."""
-    v = _windows(x, fs)
-    return float(np.median(v)) if v else 0.0
-
-
 def _windows(x, fs: float) -> list[float]:
     """The scores of the WINDOW_S windows that hold no restart of the detector's filter
     (ppg_floor: a drop-out or a jump, a pressed or lifted finger or a light step) and sit
