@@ -95,6 +95,17 @@ def pooled_ci(scores: list, n_boot: int = 2000, seed: int = 0) -> dict[str, tupl
             "+P": (f / m, *np.nanpercentile(pp, [2.5, 97.5]))}
 
 
+def by_label(scores: list) -> dict[str, dict[str, int]]:
+    """The records' scores summed per annotation label."""
+    by: dict[str, dict[str, int]] = {}
+    for s in scores:
+        for k, c in s.items():
+            d = by.setdefault(k, dict.fromkeys(COUNTS, 0))
+            for q in COUNTS:
+                d[q] += c[q]
+    return by
+
+
 def report(cases: list, labeller=lambda c: ectopic_beats(c["t"], c["shape"])) -> list[str]:
     """Per record, per label and pooled, as text lines."""
     scores = [score(c, labeller(c)) for c in cases]
@@ -103,12 +114,7 @@ def report(cases: list, labeller=lambda c: ectopic_beats(c["t"], c["shape"])) ->
         f, n, m = totals(s)
         lines.append(f"{c['name']:16s} {f:4d}/{n:<4d}     {m - f:4d}")
     lines.append("label  " + "  ".join(f"{k:>10s}" for k in COUNTS))
-    by = {}
-    for s in scores:
-        for k, c in s.items():
-            d = by.setdefault(k, dict.fromkeys(COUNTS, 0))
-            for q in COUNTS:
-                d[q] += c[q]
+    by = by_label(scores)
     for k in sorted(by, key=lambda k: (k not in ECTOPIC, k)):
         lines.append(f"{k:5s}  " + "  ".join(f"{by[k][q]:10d}" for q in COUNTS))
     ci = pooled_ci(scores)
@@ -128,12 +134,7 @@ def page_section() -> list[str]:
              "per-record rows. Se and +P with a 95 % CI from resampling records.", ""]
     for held, title in ((False, "tuning"), (True, "held out")):
         scores = [score(c, ectopic_beats(c["t"], c["shape"])) for c in labelled_cases(held)]
-        by: dict[str, dict[str, int]] = {}
-        for s in scores:
-            for k, c in s.items():
-                d = by.setdefault(k, dict.fromkeys(COUNTS, 0))
-                for q in COUNTS:
-                    d[q] += c[q]
+        by = by_label(scores)
         ci = pooled_ci(scores)
         lines += [f"**{title.capitalize()} ({len(scores)} records):** " + ", ".join(
             f"{k} {v:.3f} ({lo:.2f}-{hi:.2f})" for k, (v, lo, hi) in ci.items()), "",
