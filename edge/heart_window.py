@@ -172,8 +172,10 @@ class HeartWindow:
         break), from their intervals (a strap's stamps jitter, its intervals don't). An
         ECG's shape is shape_match's, from its beats' slope rows (the stream keeps no
         samples) against the on-time beats kept: the batch summary's, with a template of
-        the last keep_s + RAW_MARGIN_S. A strap's by timing alone; a PPG's between
-        pulse-shaped beats, as the batch summary labels a PPG's."""
+        the last keep_s + RAW_MARGIN_S. It was the beats' quality (0..1: the opposite-shape
+        rule never fired): seat labels found (tuning) mitdb-109 0 -> 8 of 9 ectopic beats,
+        200 80 -> 120 of 129 (`signal hr` 8, 120), no false one more. A strap's by timing
+        alone; a PPG's between pulse-shaped beats, as the batch summary labels a PPG's."""
         t, rr, iq, q_end, joined, rows = self.beats
         self.ectopic_end = end = np.zeros(len(rr), bool)
         self.labelled = []
