@@ -12,7 +12,9 @@ a heart holds none to speak of), and the median and 90th percentile of |seat - r
 where both are defined. `--spikes N`: N seconds of random-spike noise (the grid of
 tests/test_heart_hrv.py) instead: the (seed, rate) cases with HR_OK or HRV_OK at any estimate.
 `--cost`: the time of the seat's heart part of an estimate (`SeatFeatures._heart`), 4 a
-second, on each record fed as above (detection not counted).
+second, on each record fed as above (detection not counted). `--ectopic`: the seat's ectopic
+labels scored against the annotation's as edge/ectopic_validation scores `signal hr`'s
+(`seat_ectopic` says which beats count as labelled).
 """
 
 from __future__ import annotations
@@ -38,9 +40,8 @@ def reference_rmssd(ann_s: np.ndarray, labels: np.ndarray, t0: float, t1: float)
 
 
 def seat_stream(x: np.ndarray, fs: float, every_s: float, kind: str = "ecg"):
-    """Yields (now_us, estimate, the seat's heart window) through a seat fed in chunks."""
+    """Yields (now_us, estimate, the seat's HeartWindow or None) through a seat fed in chunks."""
     from empathy.edge.features import SeatFeatures
-    from empathy.edge.latency import HRV_WINDOW_S
     from empathy.sensors.base import Waveform
 
     f = SeatFeatures(baseline_s=10)
@@ -52,20 +53,22 @@ def seat_stream(x: np.ndarray, fs: float, every_s: float, kind: str = "ecg"):
         if (k + 1) % per == 0:
             e = f.estimate(now)
             w = f.waves.get(kind)
-            yield now, e, (w.heart.window(now, HRV_WINDOW_S) if w else None)
+            yield now, e, (w.heart if w else None)
 
 
 def score_record(name: str, every_s: float) -> dict:
     from empathy.edge.heart_corpus import annotated_beats, beat_labels, record, record_data
+    from empathy.edge.latency import HRV_WINDOW_S
     from empathy.wire import Flag
 
     rec = record(name)
     x, fs = record_data(rec)
     ann, lab = annotated_beats(rec, len(x), fs), beat_labels(rec, len(x))
     ok, hr_ok, undefined_ok, err = [], [], 0, []
-    for now, e, iv in seat_stream(x, fs, every_s):
+    for now, e, heart in seat_stream(x, fs, every_s):
         if (now - T0_US) / 1e6 < 30.0:
             continue
+        iv = heart and heart.window(now, HRV_WINDOW_S)
         sent = bool(e["flags"] & Flag.HRV_OK)
         ok.append(sent)
         hr_ok.append(bool(e["flags"] & Flag.HR_OK))
@@ -85,6 +88,33 @@ def score_record(name: str, every_s: float) -> dict:
             "ok_ref_undefined": undefined_ok,
             "err_median": float(np.median(err)) if len(err) else float("nan"),
             "err_p90": float(np.percentile(err, 90)) if len(err) else float("nan")}
+
+
+def seat_ectopic(name: str, every_s: float = 1.0) -> dict:
+    """The seat's ectopic labels on a record as an ectopic_validation case: every beat the
+    seat's HeartWindow holds, flagged where `hrv_window` labelled it ectopic at half or more
+    of the estimates that could label it (those after the beat that followed it: a beat's
+    label may change as the window moves)."""
+    from empathy.edge.heart_corpus import annotated_beats, beat_labels, record, record_data
+    from empathy.edge.latency import HRV_WINDOW_S
+
+    rec = record(name)
+    x, fs = record_data(rec)
+    votes: dict[float, list[int]] = {}  # beat (µs) -> [estimates labelling it, ectopic]
+    for now, _, heart in seat_stream(x, fs, every_s):
+        if heart is None:
+            continue
+        heart.hrv_window(now, HRV_WINDOW_S)
+        t = heart.beats[0]
+        ect = {g - heart.beats0 for g, k in heart.labelled if k == "ectopic"}
+        for i in range(len(t) - 1):  # (the newest can't be labelled yet)
+            v = votes.setdefault(float(t[i]), [0, 0])
+            v[0] += 1
+            v[1] += i in ect
+    beat_us = np.array(sorted(votes))
+    flagged = [k for k, b in enumerate(beat_us) if 2 * votes[b][1] >= votes[b][0]]
+    return {"name": name, "t": (beat_us - T0_US) / 1e6, "flagged": np.array(flagged, int),
+            "ann": annotated_beats(rec, len(x), fs), "lab": beat_labels(rec, len(x))}
 
 
 def heart_cost_us(name: str) -> tuple[float, float]:
@@ -138,7 +168,15 @@ def main(argv=None) -> None:
     ap.add_argument("--spikes", type=float, default=0.0, help="seconds of spike noise")
     ap.add_argument("--seeds", type=int, default=40)
     ap.add_argument("--cost", action="store_true", help="time the heart part instead")
+    ap.add_argument("--ectopic", action="store_true",
+                    help="score the seat's ectopic labels (ectopic_validation) instead")
     a = ap.parse_args(argv)
+    if a.ectopic:
+        from empathy.edge.ectopic_validation import report
+
+        cases = [seat_ectopic(name, a.every) for name in a.records]
+        print("\n".join(report(cases, lambda c: c["flagged"])))
+        return
     for name in a.records if a.cost else ():
         print(f"{name:16s} _heart µs per estimate: median %.0f mean %.0f" % heart_cost_us(name))
     for name in () if a.cost else a.records:

@@ -63,20 +63,36 @@ def _timing(t: np.ndarray):
 def shape_match(x: np.ndarray, fs: float, idx: np.ndarray) -> np.ndarray:
     """Per beat (sample idx), the correlation of its slope with the on-time beats' median
     slope (1 where its window is cut or too few beats to judge)."""
+    return slope_match(beat_slopes(x, fs, idx), idx)
+
+
+def beat_slopes(x: np.ndarray, fs: float, idx: np.ndarray) -> np.ndarray:
+    """Per beat (sample idx), its slope from PRE before to POST after, less its line and of
+    unit norm (a row each; NaN where its window is cut)."""
     pre, post = int(round(PRE * fs)), int(round(POST * fs))
-    out = np.ones(len(idx))
-    if len(idx) < 4:
-        return out
+    out = np.full((len(idx), pre + post + 1), np.nan)
     w = [_slope(np.asarray(x, float), int(i), pre, post, 0) for i in idx]
-    cut = np.array([v is None for v in w])
-    if cut.all():
+    cut = np.array([v is None for v in w], bool)
+    if not cut.all():
+        out[~cut] = _unit(np.array([v for v in w if v is not None]))
+    return out
+
+
+def slope_match(u: np.ndarray, t) -> np.ndarray:
+    """shape_match from the beats' `beat_slopes` rows and their times t (a seat keeps the
+    rows, not the samples: edge/heart_window.py)."""
+    out = np.ones(len(t))
+    cut = np.isnan(u[:, 0]) if len(u) else np.ones(0, bool)
+    if len(t) < 4 or cut.all():
         return out
-    u = _unit(np.array([v for v in w if v is not None]))
-    early, strict, soft = _timing(np.asarray(idx, float))
+    early, strict, soft = _timing(np.asarray(t, float))
     on_time = ~np.concatenate(([False], early | soft, [False]))[~cut]
     if on_time.sum() < 3:
         return out
-    out[~cut] = u @ _unit(np.median(u[on_time], axis=0)[None])[0]
+    v = u[~cut]
+    on, h = v[on_time], int(on_time.sum()) // 2  # np.median's bits, without its checks' cost
+    part = np.partition(on, (h - 1, h), axis=0)  # (a seat asks once a beat)
+    out[~cut] = v @ _unit((part[h] if len(on) % 2 else (part[h - 1] + part[h]) / 2)[None])[0]
     return out
 
 

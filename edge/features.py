@@ -69,8 +69,9 @@ class _WaveBeats:
     def __init__(self, r: Waveform, gate: Optional[MotionGate] = None):
         self.clock = SampleClock(r.fs_hz, r.ts_us, WAVE_SLIP_S)
         self.stream = BeatStream(r.fs_hz, r.kind)
+        ecg = r.kind == "ecg"
         self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S,  # (see HeartWindow)
-                                 cycles=r.kind == "ecg")
+                                 cycles=ecg, ecg_fs=r.fs_hz if ecg else 0.0)
         self.gate = gate  # the seat's accelerometer, for a PPG
         # an ECG's beats whose raw extreme is a lone sample: random spikes (heart_evidence)
         self.evidence = LoneBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else None
@@ -104,16 +105,17 @@ class _WaveBeats:
             for n, hr, m, sure in self.tracker.push(r.samples):
                 self.tracked = (float(self.clock.time_us(n)), hr if sure else None, m)
         ts_us, sqi, moving = self.clock.time_us(beats.idx), beats.sqi, np.zeros(len(beats.idx))
+        rows = self.stream.slopes(beats.idx) if self.heart.width else None  # (ECG: their shape)
         if self.evidence is not None:
             self.evidence.push(r.samples, beats.idx, ts_us)
         if self.gate is not None:  # moving or not, a pulse says someone is there (returned)
             ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
-        for t, q, m in zip(ts_us, sqi, moving):
+        for k, (t, q, m) in enumerate(zip(ts_us, sqi, moving)):
             if m or (self.gap_end_us is not None and t >= self.gap_end_us):
                 self.heart.break_off()  # nothing from an artefact or across a gap
                 self.gap_end_us = None
             if not m:
-                self.heart.add_beats((t,), (q,))
+                self.heart.add_beats((t,), (q,), None if rows is None else rows[k:k + 1])
         return bool(np.any(np.asarray(beats.sqi) >= MIN_HEART_QUALITY))
 
     def _note_moves(self, x: np.ndarray, n0: int) -> None:

@@ -19,6 +19,7 @@ from empathy.edge.ecg_band import BandSwitch
 from empathy.edge.ecg_ectopic import EctopicShapes
 from empathy.edge.ecg_pair import ClosePair
 from empathy.edge.ecg_rhythm import RhythmPick
+from empathy.edge.ectopic_beats import beat_slopes
 from empathy.edge.heart_beats import _EMPTY, Beats, _join
 from empathy.edge.heart_gates import BeatGates
 from empathy.edge.heart_method import (NOISE_S, RAW_AFTER_FLOOR_S, RISE_SILENCE_S,
@@ -139,6 +140,13 @@ class BeatStream(BeatGates, BeatRefiner):
         """The stream index of the latest beat candidate, before it is confirmed (None: an
         ECG stream's first band window is still being gathered, nothing is detected yet)."""
         return self.bands.last_candidate() if self.bands else self.last_peak
+
+    def slopes(self, idx) -> np.ndarray:
+        """An ECG's beats' ectopic_beats.beat_slopes rows, from the raw samples it keeps
+        (ecg_ectopic's HISTORY_S, or the detector's history): a seat's ectopic labels
+        (edge/heart_window.py) take their shape from them (NaN: the window not kept)."""
+        x, n = (self.ecto.x, self.ecto.n) if self.bands else (self.x, self.n)
+        return beat_slopes(x, self.fs, np.asarray(idx, np.int64) - (n - len(x)))
 
     def finish(self) -> Beats:
         """End of recording. The last beat's QRS or pulse may be complete while its block of

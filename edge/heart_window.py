@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from empathy.edge.ectopic_beats import beat_slopes, slope_match
 from empathy.edge.hrv import (RR_RANGE_MS, REF_INTERVALS, SQI_MIN, Intervals,
                               labelled_artefacts, rr_normal, spiky, window_quality)
 from empathy.edge.rr_artefacts import RRCorrector
@@ -31,26 +32,33 @@ class HeartWindow:
     does (`labelled_artefacts` over the raw beats kept), not only the RR corrector's: its
     thresholds adapt to frequent ectopy (MIT-BIH 106's V1: 0 of 104 ectopic beats)."""
 
-    def __init__(self, keep_s: float = 60.0, min_span_s: float = 0.0, cycles: bool = False):
+    def __init__(self, keep_s: float = 60.0, min_span_s: float = 0.0, cycles: bool = False,
+                 ecg_fs: float = 0.0):
         """`min_span_s`: beats from our own waveform detector are judged over at least
         WINDOW_S (the batch summary's window). A few seconds of them can't tell a pulse
         from noise: band-passed noise makes alike 'beats' (sqi ~0.5) and the artefact
         corrector judges nothing before its MIN_HISTORY intervals, so three or four
         chance-regular ones covered half a young window. BrainFlow's synthetic noise read
         as a heart rate so where a loaded board's stamps slipped and every restart of the
-        detector began a young window. A strap's intervals (its own detector) need no floor."""
-        self.args = (keep_s, min_span_s, cycles)  # (add_rr starts afresh with them)
+        detector began a young window. A strap's intervals (its own detector) need no floor.
+        `ecg_fs`: an ECG's rate, whose beats come with their slopes (add_beats)."""
+        self.args = (keep_s, min_span_s, cycles, ecg_fs)  # (add_rr starts afresh with them)
         self.keep_us = int(keep_s * 1e6)
         self.min_span_ms = min_span_s * 1000.0
         self.cycles = cycles  # an ECG's beats or a chest strap's: see window_quality
+        # an ECG beat's slope row (beat_slopes), per interval its first and last beat's
+        self.width = beat_slopes(np.zeros(0), ecg_fs, np.zeros(0)).shape[1] if ecg_fs else 0
+        self.no_rows = np.full((2, self.width), np.nan)  # (a strap's; a window cut)
         # classified intervals of the last keep_s, t_s in µs, oldest first
         self.ivs = Intervals(np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0))
         # t_end_us, rr_ms, sqi, the end beat's sqi, whether it begins where the last interval
-        # ended: not yet classified (flat lists: one array each when classified)
-        self.new: tuple[list, ...] = ([], [], [], [], [])
+        # ended, its beats' slope rows: not yet classified (flat lists: one array each when
+        # classified)
+        self.new: tuple[list, ...] = ([], [], [], [], [], [])
         # the same, classified, of the last keep_s + RAW_MARGIN_S (for ectopic_beats), and
         # the raw index of the first
         self.beats = tuple(np.zeros(0, b) for b in (float, float, float, float, bool))
+        self.beats += (np.zeros((0, 2, self.width)),)
         self.beats0 = 0
         self.end_us: float | None = None  # the end of a strap's last interval
         self.detected = False  # beats from a waveform detector: spike noise can fool it
@@ -59,7 +67,7 @@ class HeartWindow:
         self.touching = np.zeros(0, bool)  # ... begins or ends at an ectopic beat
         self.undo = np.zeros(0, bool)  # ... its raw value stands (see hrv_window)
         self.labelled: list[tuple[int, str]] = []  # (raw index, type), labelled_artefacts
-        self.last: tuple[float, float] | None = None  # last beat (ts_us, sqi)
+        self.last: tuple | None = None  # last beat (ts_us, sqi, slope row)
         self.first_us: float | None = None  # when this source's first interval began
         self.corrector = RRCorrector()  # intervals come out of it two beats later
         self.raw: dict[int, tuple[float, float]] = {}  # raw index -> (t_end_us, sqi), pending
@@ -67,29 +75,34 @@ class HeartWindow:
         self.iv_index = np.zeros(0, int)  # each classified interval's raw index
         self.found: dict[int, str] = {}  # raw index -> the corrector's label, within keep_s
 
-    def add_beats(self, ts_us, sqi) -> None:
-        """Beats from a waveform, in order. Intervals form between consecutive beats."""
+    def add_beats(self, ts_us, sqi, slopes=None) -> None:
+        """Beats from a waveform, in order. Intervals form between consecutive beats.
+        `slopes`: an ECG's, their beat_slopes rows (see __init__'s ecg_fs)."""
         if not len(ts_us):
             return
         self.detected = True
+        rows = self.no_rows[:1].repeat(len(ts_us), 0) if slopes is None else slopes
         if len(ts_us) == 1 and self.last is not None:  # the usual streamed chunk: scalars
             t, q = float(ts_us[0]), float(sqi[0])
-            self._queue(t, (t - self.last[0]) / 1000.0, min(q, self.last[1]), q, True)
-            self.last = (t, q)
+            self._queue(t, (t - self.last[0]) / 1000.0, min(q, self.last[1]), q, True,
+                        np.stack((self.last[2], rows[0])))
+            self.last = (t, q, rows[0])
             return
         ts = np.asarray(ts_us, dtype=float)
         q = np.asarray(sqi, dtype=float)
         fresh = self.last is None  # after a break (or the first beats): a new run begins
         if not fresh:
             ts, q = np.concatenate(([self.last[0]], ts)), np.concatenate(([self.last[1]], q))
+            rows = np.concatenate((self.last[2][None], rows))
         elif self.first_us is None:
             self.first_us = float(ts[0])
         joined = np.ones(len(ts) - 1, bool)
         joined[:1] = not fresh
-        self.last = (ts[-1], q[-1])
+        self.last = (ts[-1], q[-1], rows[-1])
         for new, v in zip(self.new, (ts[1:], np.diff(ts) / 1000.0, np.minimum(q[1:], q[:-1]),
                                      q[1:], joined)):
             new.extend(v.tolist())
+        self.new[5].extend(np.stack((rows[:-1], rows[1:]), 1))
 
     def break_off(self) -> None:
         """The beat series is broken here (beats lost to motion): no interval spans it."""
@@ -107,10 +120,11 @@ class HeartWindow:
         # where the last ended follows it
         joined = self.end_us is not None and abs(ts_us - rr_ms * 1e3 - self.end_us) < rr_ms * 500
         self.end_us = float(ts_us)
-        self._queue(float(ts_us), float(rr_ms), 1.0, 1.0, joined)
+        self._queue(float(ts_us), float(rr_ms), 1.0, 1.0, joined, self.no_rows)
 
-    def _queue(self, t_us: float, rr_ms: float, sqi: float, q_end: float, joined: bool) -> None:
-        for new, v in zip(self.new, (t_us, rr_ms, sqi, q_end, joined)):
+    def _queue(self, t_us: float, rr_ms: float, sqi: float, q_end: float, joined: bool,
+               rows: np.ndarray) -> None:
+        for new, v in zip(self.new, (t_us, rr_ms, sqi, q_end, joined, rows)):
             new.append(v)
 
     def _classify(self) -> None:
@@ -146,7 +160,7 @@ class HeartWindow:
 
     def _remember(self) -> None:
         """The new raw intervals join those kept for labelling; the labels are stale."""
-        new, self.new = self.new, ([], [], [], [], [])
+        new, self.new = self.new, ([], [], [], [], [], [])
         b = [np.concatenate((old, v)) for old, v in zip(self.beats, new)]
         drop = int(np.searchsorted(b[0], b[0][-1] - self.keep_us - RAW_MARGIN_S * 1e6))
         self.beats, self.beats0 = tuple(v[drop:] for v in b), self.beats0 + drop
@@ -156,14 +170,13 @@ class HeartWindow:
     def _label(self) -> None:
         """`labelled_artefacts` over the raw beats kept, run by run (no interval spans a
         break), from their intervals (a strap's stamps jitter, its intervals don't). An
-        ECG's shape is each beat's quality (its match with the beats before: the stream
-        keeps no samples for shape_match); on the tuning records' ECG that found most of
-        what shape_match adds to timing alone (ectopic beats found, all ectopic by the
-        annotation: qtdb-sel15814 8 -> 12 of 21, shape_match 13; sel233 74 -> 77 of 94, 81;
-        mitdb-200 78 -> 80 of 129, 110), none on mitdb-100, 123, sel117, sel16273. A
-        strap's by timing alone; a PPG's between pulse-shaped beats, as the batch summary
-        labels a PPG's."""
-        t, rr, iq, q_end, joined = self.beats
+        ECG's shape is shape_match's, from its beats' slope rows (the stream keeps no
+        samples) against the on-time beats kept: the batch summary's, with a template of
+        the last keep_s + RAW_MARGIN_S. It was the beats' quality (0..1: the opposite-shape
+        rule never fired): seat labels found (tuning) mitdb-109 0 -> 8 of 9 ectopic beats,
+        200 80 -> 120 of 129 (`signal hr` 8, 120), no false one more. A strap's by timing
+        alone; a PPG's between pulse-shaped beats, as the batch summary labels a PPG's."""
+        t, rr, iq, q_end, joined, rows = self.beats
         self.ectopic_end = end = np.zeros(len(rr), bool)
         self.labelled = []
         misplaced = np.zeros(len(rr), bool)
@@ -172,10 +185,12 @@ class HeartWindow:
         for b in starts[starts > 0]:
             beat_s = (t[a] - rr[a] * 1e3 + np.concatenate(([0.0], np.cumsum(rr[a:b]) * 1e3))) / 1e6
             q = np.concatenate((iq[a:a + 1], q_end[a:b]))
-            shape, sqi = (q if self.detected else None, None) if self.cycles else (None, q)
+            shape = None  # (a strap's: timing alone)
+            if self.width:  # (the run's first beat's row, then each interval's last beat's)
+                shape = slope_match(np.concatenate((rows[a:a + 1, 0], rows[a:b, 1])), beat_s)
             g0 = self.beats0 + a
             mine = [(i - g0, k) for i, k in self.found.items() if g0 <= i < self.beats0 + b]
-            for i, k in labelled_artefacts(beat_s, mine, shape, sqi):
+            for i, k in labelled_artefacts(beat_s, mine, shape, None if self.cycles else q):
                 end[a + i] |= k == "ectopic"
                 misplaced[a + i] |= k == "misplaced"
                 self.labelled.append((g0 + i, k))
