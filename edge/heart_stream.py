@@ -102,7 +102,7 @@ class BeatStream(BeatGates, BeatRefiner):
         self.S = np.zeros(self.w2 + 1)  # running energy sums, last w2+1 values
         self.zi = self.ema_zi = None
         self.restart = FloorRestart(fs_hz) if m.floor_restart else None  # (PPG: ppg_floor)
-        self.hist = max(self.hist, s(self.restart.history_s()) if self.restart else 0)
+        self.hist = max(self.hist, self.restart.history_n if self.restart else 0)
         self.above = False
         self.block_start = -1  # start of a block still open at the end of the last chunk
         self.last_peak = -(10**12)  # filtered-signal index of the last beat
