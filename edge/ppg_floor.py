@@ -13,7 +13,9 @@ the filter restarts settled on the first sample after it, as a stream's filter s
 settled on its first sample (also settling it on the floor once the run is known changed
 nothing more: ppg_artefacts --dropouts, 10 seeds). The runs are counted across chunks, so streaming restarts where batch does; the
 run is judged at its FLOOR_RUN_S-th sample, so the history needed stays bounded however
-long the drop-out lasts.
+long the drop-out lasts. A chunk costs its own length: it reads only the history_n samples
+before it, and one where no sample moved JUMP_X times the range every sample's window shares
+skips the move rule below (a stream's 1-s chunk at 100 Hz: 44 -> 10 us).
 
 A board's raw counts stand on a DC hundreds of pulse heights tall (a MAX3010x: ~120k counts
 under a pulse of a few hundred), and its drop-outs and rails are jumps of that DC: a finger
