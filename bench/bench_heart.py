@@ -18,7 +18,9 @@ ECG beside it: one hour of 250 Hz ECG (`neurokit2.ecg_simulate`, method "simple"
 seeded): our batch `ecg_peaks` + `heart_summary` against NeuroKit2's bare `ecg_clean` +
 `ecg_peaks` (best of 3 each, in turn) and py-ecg-detectors' Pan-Tompkins (once).
 Memory: 24 simulated hours streamed in 1-s chunks (the hour, repeated); the process's
-resident memory after hour 1 and after hour 24 (flat = bounded state).
+resident memory after hour 1 and after hour 24 (flat = bounded state). And the peak of what
+`signal hr`'s polarity decision (ppg_polarity.oriented) allocates on 8 h (the hour as a
+board's inverted counts, repeated; tracemalloc), beside the 8-h waveform's own size.
 """
 
 from __future__ import annotations
@@ -150,6 +152,23 @@ def memory_24h(x: np.ndarray, progress=None) -> tuple[float, float]:
     return rss[0], rss[-1]
 
 
+def polarity_8h(x: np.ndarray) -> tuple[float, float]:
+    """(MB allocated at the peak of the 8-h polarity decision, MB of the 8-h waveform)."""
+    import tracemalloc
+
+    from empathy.edge.ppg_boards import board_counts
+    from empathy.edge.ppg_polarity import oriented
+
+    x8 = np.tile(board_counts(x), 8)
+    tracemalloc.start()
+    try:
+        oriented(x8, FS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20, x8.nbytes / 2**20
+
+
 def _e(name, value, unit, peer=None, peer_value=None):
     return {"name": name, "value": value, "unit": unit, "peer": peer, "peer_value": peer_value,
             "ratio": value / peer_value if peer_value else None}
@@ -179,6 +198,7 @@ def run() -> list[dict]:
         t_pt, b_pt = _timed_together({"pt": pan_tompkins}, ecg, 1)["pt"]
         bar.advance(task)
         rss1, rss24 = memory_24h(x, lambda h: bar.update(task, completed=7 + h))
+        pol_mb, x8_mb = polarity_8h(x)
     same = all(np.array_equal(b_ours, b) for b in (b_stream, b_stream10))
     out += [
         _e("heart 1h ppg batch (s)", t_b, "s", "nk ppg_clean+ppg_findpeaks", t_nb),
@@ -186,6 +206,8 @@ def run() -> list[dict]:
         _e("heart 1h ppg batch vs ppg_process (s)", t_b, "s", "nk ppg_process", t_np),
         _e("heart 1h ppg streaming 1-s chunks (s)", t_s, "s", "our batch", t_b),
         _e("heart 1h ppg streaming 10-s chunks (s)", t_s10, "s", "our batch", t_b),
+        _e("heart 1h ppg streaming 1-s chunks vs nk (s)", t_s, "s", "nk ppg_clean+ppg_findpeaks",
+           t_nb),
         _e("heart 1h beats: ours", float(len(b_ours)), "beats", "nk clean+findpeaks",
            float(len(b_nb))),
         _e("heart 1h beats: heartpy / ppg_process", float(len(b_hp)), "beats", "nk ppg_process",
@@ -201,6 +223,7 @@ def run() -> list[dict]:
         _e("heart 1h ecg beat F1 ours vs nk (150 ms)", beat_f1(b_e, b_ne, 0.15), "F1"),
         _e("heart 1h ecg beat F1 pan-tompkins vs nk (150 ms)", beat_f1(b_pt, b_ne, 0.15), "F1"),
         _e("heart 24h stream RSS after hour 24 (MB)", rss24, "MB", "after hour 1", rss1),
+        _e("heart 8h ppg polarity decision peak (MB)", pol_mb, "MB", "the 8-h waveform", x8_mb),
     ]
     return out
 
