@@ -25,6 +25,7 @@ SPIKE_BEATS = 0.5  # ... in over this share of the beats: spikes, not QRS comple
 # anti-alias filter) read 0.95 of the paced stress case's beats lone at 250 Hz, and a seat
 # on it with PVCs sent no HR_OK; taken out up to SPIKES, random spikes still read >= 0.53
 SPIKES, QRS_MAD = 2, 4.0
+MAINS_HZ = (50.0, 60.0)  # hum taken off the raw samples before they are judged (_hum)
 _HALF_S = 0.06  # an ECG beat's raw extreme is sought within this of it
 _BASE_S = 0.3  # ... about the median of the raw samples within this
 # a seat's 30-s heart window of quality under this needs the evidence (features._heart):
@@ -50,10 +51,11 @@ def lone_beats(x, fs: float, idx) -> np.ndarray:
         a, z = max(1, i - h), min(len(x) - 1, i + h + 1)
         if z <= a:
             continue
-        base = x[max(0, i - w):i + w + 1]
+        b0 = max(0, i - w)
+        base = x[b0:i + w + 1]
         med = np.median(base)
         qrs = QRS_MAD * np.median(np.abs(base - med))
-        d = x[a - 1:z + 1] - med
+        d = x[a - 1:z + 1] - med - _hum(base - med, b0, a - 1 - b0, z + 2 - a, fs, i - b0)
         for taken in range(SPIKES + 1):
             p = 1 + int(np.argmax(np.abs(d[1:-1])))
             s = np.sign(d[p])
@@ -64,6 +66,22 @@ def lone_beats(x, fs: float, idx) -> np.ndarray:
         else:
             lone[k] = True
     return lone
+
+
+def _hum(y: np.ndarray, t0: int, at: int, n: int, fs: float, mid: int) -> np.ndarray:
+    """The mains hum (MAINS_HZ, as sampled) over y[at:at + n], fitted to y less the beat's
+    own +-_HALF_S (its QRS would pull the fit). Sampled at 100-130 Hz the hum flips sign
+    from sample to sample, so each QRS's extreme stood alone: 0.28-1.00 of a tuning ECG's
+    beats 'lone' under hum as tall as its R wave."""
+    k = np.arange(len(y)) + t0
+    cols = np.column_stack([f(2 * np.pi * hz * k / fs) for hz in MAINS_HZ
+                            for f in (np.sin, np.cos)])
+    h = max(2, int(round(_HALF_S * fs)))
+    fit = np.abs(np.arange(len(y)) - mid) > h
+    if fit.sum() < 2 * cols.shape[1]:
+        return np.zeros(n)
+    coef = np.linalg.lstsq(cols[fit], y[fit], rcond=None)[0]
+    return cols[at:at + n] @ coef
 
 
 def lone_share(x, fs: float, idx) -> float:
