@@ -66,6 +66,51 @@ def test_a_real_series_that_speeds_up_gets_no_beats_made_up():
     assert made == []
 
 
+def _hostile() -> dict:
+    """name -> RR series (ms) a corrector should take without making or losing beats."""
+    rng = np.random.default_rng(0)
+    out = {"af": np.exp(rng.normal(np.log(650), 0.25, 400)),
+           "pauses 2-6 s": np.insert(sinus(), [50, 150, 250], [2000.0, 4000.0, 6000.0]),
+           "step 800 to 450": np.concatenate((sinus(200), sinus(200, 450, 2))),
+           "fast 250": 250 + rng.normal(0, 3, 400), "slow 3000": 3000 + rng.normal(0, 30, 400),
+           "constant": np.full(400, 800.0), "huge": np.insert(sinus(), 100, 1e9),
+           "seconds in ms": np.insert(sinus(), [50, 51], [0.8, 0.79]),
+           "zero and negative": np.insert(sinus(), [50, 150], [0.0, -800.0]),
+           **{f"{n} long": sinus(n) for n in range(6)}}
+    for e in (0.5, 0.7, 0.85, 0.9):
+        for every in (2, 3, 4):  # bigeminy, trigeminy, quadrigeminy
+            rr = sinus()
+            rr[0:-1:every] *= e
+            rr[1::every] *= 2 - e
+            out[f"{every}-geminy {e}"] = rr
+    return out
+
+
+@pytest.mark.parametrize("rr", list(_hostile().values()), ids=list(_hostile()))
+def test_hostile_series_are_mended_in_place(rr):
+    """Each raw interval goes out once (a missed beat's two halves, an extra beat's pair as
+    one, an ectopic pair as two), at its index, in order; what an ectopic, missed or extra
+    fix gives out spans the same time as its raw intervals; each artefact is reported
+    once, at the first raw interval of its fix, with the label its intervals carry."""
+    c = rr_correct(rr)
+    found = dict(c.artefacts)
+    assert len(found) == len(c.artefacts) and np.all(np.diff(c.index) >= 0)
+    at = {j: np.flatnonzero(c.index == j) for j in range(len(rr))}
+    j = 0
+    while j < len(rr):
+        o = at[j]
+        kind = str(c.label[o[0]])
+        assert len(o) == (2 if kind == "missed" else 1) and found.get(j, "") == kind, (j, kind)
+        n = 2 if kind in ("ectopic", "extra") else 1
+        if kind == "ectopic":
+            o = np.concatenate((o, at[j + 1]))
+        if kind == "extra":
+            assert not len(at[j + 1])
+        if kind != "longshort":
+            assert np.isclose(c.rr_ms[o].sum(), rr[j:j + n].sum()), (j, kind)
+        j += n
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_a_value_that_is_no_interval_is_refused_by_name(bad):
     """A NaN raised IndexError deep in the threshold window (bisect put it where no removal
