@@ -66,6 +66,20 @@ def test_a_real_series_that_speeds_up_gets_no_beats_made_up():
     assert made == []
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "atrial fibrillation's intervals are irregular without pattern: 33 of 6000 "
+    "(lognormal, CV 0.25, 20 seeds) split as missed beats, beats made up (as many before "
+    "the 4/3 rule); MIT-BIH 203's annotated AF (tuning) 1 of 101 (969 ms among ~570). The "
+    "paper's missed rule (half the interval within th2 of the median) can't tell AF's long "
+    "intervals from a lost beat once th2 has taken in AF's spread; open"))
+def test_atrial_fibrillation_gets_no_beats_made_up():
+    made = 0
+    for seed in range(20):
+        rr = np.exp(np.random.default_rng(seed).normal(np.log(650), 0.25, 300))
+        made += sum(k == "missed" for _, k in rr_correct(rr).artefacts)
+    assert made == 0, made
+
+
 def _hostile() -> dict:
     """name -> RR series (ms) a corrector should take without making or losing beats."""
     rng = np.random.default_rng(0)
