@@ -24,8 +24,8 @@ one judged (its thresholds and median look back, not around), so an interval is 
 two beats after it ends (an ectopic pair's second, one: it goes out with the first) and
 the correction never changes once given. Corrections: ectopic -> the beat moves halfway
 between its neighbours (both of its intervals become their mean); missed -> the interval
-is split in two; extra -> two intervals merge; long/short -> the interval is replaced by
-the median.
+(over MISSED_MIN of the median) is split in two; extra -> two intervals merge; long/short
+-> the interval is replaced by the median.
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ LOOKAHEAD = 2  # intervals after the judged one that must be known
 MRR_LIMIT = 3.0  # |mRR| in thresholds beyond which an interval is long or short
 KEEP = MEDIAN_N + LOOKAHEAD + 2  # intervals of history
 MIN_HISTORY = 15  # |dRR| values before the first judgement: thresholds from fewer are noise
+# a missed beat's interval is over this many of the median (its halves nearer the rhythm
+# than the whole): where th2 had taken in a change of rate (a heart speeding up) a 420-ms
+# interval among ~400 was split, a beat made up
+MISSED_MIN = 4 / 3
 MIN_TH_MS = 10.0  # floor of the thresholds: an almost metronomic rhythm isn't all artefact
 TYPES = ("ectopic", "missed", "extra", "longshort")
 
@@ -107,6 +111,8 @@ class RRCorrector:
         self.last: float | None = None  # the interval given out last, as _judge keeps it
 
     def push(self, rr_ms: float) -> list[Corrected]:
+        if not np.isfinite(rr_ms):  # (a NaN in the sorted windows broke their removals)
+            raise ValueError(f"RR interval {rr_ms}: not a finite number of ms")
         self.rr.append(float(rr_ms))
         self.idx.append(self.n)
         self.n += 1
@@ -177,7 +183,7 @@ class RRCorrector:
             return ""
         if short and abs(rr[k] + rr[k + 1] - med) < th2:
             return "extra"
-        if long_ and abs(rr[k] / 2 - med) < th2:
+        if long_ and abs(rr[k] / 2 - med) < th2 and rr[k] > MISSED_MIN * med:
             return "missed"
         return "longshort"
 

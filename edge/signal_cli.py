@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from empathy.cli import number_in
-from empathy.edge.signal_file import FORMATS, SignalFileError, pick_column, read_signal, sample_rate
+from empathy.edge.signal_file import (FORMATS, SignalFileError, pick_column, read_rr, read_signal,
+                                      sample_rate)
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
 RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail is told so
@@ -267,13 +268,7 @@ def _hrv_beats(args, step):
     if args.polarity != "auto":
         raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")
-    _, cols = read_signal(args.file)
-    rr = pick_column(cols, args.column, args.file, ("rr_ms", "rr", "ibi_ms", "ibi", "nni"))
-    if len(rr) < 3 or np.any((rr < 200) | (rr > 3000)):
-        bad = int(np.flatnonzero((rr < 200) | (rr > 3000))[0]) if len(rr) >= 3 else 0
-        raise SignalFileError(f"{args.file}: need RR intervals in ms (200..3000), got "
-                              f"{rr[bad] if len(rr) else 'none'}"
-                              f"{' at row ' + str(bad + 1) if len(rr) >= 3 else ''}")
+    rr = read_rr(args.file, args.column)
     return np.concatenate(([0.0], np.cumsum(rr) / 1000.0)), None
 
 

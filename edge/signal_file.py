@@ -30,7 +30,9 @@ files read:
     file there or fill the gap).
   EDF/EDF+/BDF (.edf, .bdf; needs pyedflib) and WFDB records (.hea; needs wfdb): the
     channels at the first channel's rate, by their labels; the rate from the header.
-  --fs, when given, is taken over the rate a file gives."""
+  --fs, when given, is taken over the rate a file gives.
+  RR intervals (signal hrv --kind rr): one a line, in ms (200..10000) or seconds
+    (0.2..10, told by their median); a header's rr_ms, rr, ibi_ms, ibi or nni column."""
 
 TIME_COLUMNS = {"time": 1.0, "t": 1.0, "time_s": 1.0, "t_s": 1.0, "seconds": 1.0,
                 "time_ms": 1e-3, "timer": 1e-3, "ms": 1e-3, "ts_us": 1e-6, "time_us": 1e-6,
@@ -38,6 +40,8 @@ TIME_COLUMNS = {"time": 1.0, "t": 1.0, "time_s": 1.0, "t_s": 1.0, "seconds": 1.0
 SEPARATORS = ("\t", ";", ",")  # in this order: a decimal comma sits beside the first two
 SNIFF = 12  # lines the separator is judged on
 BLOCK = 4096  # lines parsed at once: their text is all of the file held at a time
+RR_MS = (200.0, 10_000.0)  # 300 bpm to a 10-s sinus pause (QT Database sel232's: 5.6 s)
+RR_COLUMNS = ("rr_ms", "rr", "ibi_ms", "ibi", "nni")
 # beyond any sensor's count or any clock (nanoseconds since 1970 are 1.8e18): a unit or
 # export fault, which would overflow the detectors' squares (e.g. 1e300)
 LIMIT = 1e20
@@ -384,3 +388,33 @@ def sample_rate(t, fs, path: str, flag: str = "--fs") -> float:
         raise SignalFileError(f"{path}: no time column, so {flag} HZ is needed")
     # the mean rate: loggers often stamp samples in bursts (repeated times)
     return (len(t) - 1) / float(t[-1] - t[0])
+
+
+def read_rr(path: str, column: str | None = None) -> np.ndarray:
+    """RR intervals in ms from a file of them, in ms or seconds (by their median: no
+    interval in ms is under RR_MS[0]); SignalFileError for whatever is not such a series."""
+    _, cols = read_signal(path)
+    if column is None and len(cols) > 1 and all(h == f"col{k}" for k, h in enumerate(cols)):
+        if len(cols["col0"]) == 1:
+            raise SignalFileError(f"{path}: one row of {len(cols)} values: write one interval "
+                                  "a line")
+        raise SignalFileError(f"{path}: {len(cols)} columns and no header: give --column colN "
+                              "(N from 0) for the intervals, or write the decimal comma as a "
+                              "point (802.5)")
+    rr = pick_column(cols, column, path, RR_COLUMNS)
+    if len(rr) < 3:
+        raise SignalFileError(f"{path}: {len(rr)} interval{'s' * (len(rr) != 1)}: need at "
+                              "least 3")
+    seconds = np.median(rr) < RR_MS[0]
+    lo, hi = (v / 1000 if seconds else v for v in RR_MS)
+    bad = np.flatnonzero((rr < lo) | (rr > hi))
+    if len(bad):
+        v = float(rr[bad[0]])
+        other = ("ms among seconds?" if seconds and RR_MS[0] <= v <= RR_MS[1] else
+                 "seconds among ms?" if not seconds and RR_MS[0] / 1e3 <= v <= RR_MS[1] / 1e3
+                 else "microseconds?" if not seconds and RR_MS[0] * 1e3 <= v <= RR_MS[1] * 1e3
+                 else "not an RR interval")
+        raise SignalFileError(f"{path}: interval {bad[0] + 1} is {v:g} ({other}): RR intervals "
+                              f"are ms ({RR_MS[0]:g}..{RR_MS[1]:g}) or seconds "
+                              f"({RR_MS[0] / 1e3:g}..{RR_MS[1] / 1e3:g})")
+    return rr * 1000.0 if seconds else rr
