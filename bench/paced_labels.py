@@ -120,7 +120,7 @@ def stress():
         yield f"stress {name}", y, fs, 1.0 if name == "paced" else 0.0
 
 
-def _row(name: str, x, fs: float, paced_share, seat: bool) -> bool:
+def _row(name: str, x, fs: float, annotated, seat: bool) -> bool:
     """Prints one record's row at fs and at 130 Hz; True where a label is false."""
     from empathy.edge.beat_score import resampled
 
@@ -129,11 +129,11 @@ def _row(name: str, x, fs: float, paced_share, seat: bool) -> bool:
         y = x if f2 == fs else resampled(x, fs, f2)
         p, k, n = batch_label(y, f2)
         s = seat_label(y, f2) if seat else (0, 0, 0)
-        truth = "?" if paced_share is None else f"{paced_share:.2f}"
+        truth = "?" if annotated is None else f"{annotated:.2f}"
         print(f"{name:28s} {f2:5.0f} Hz  annotated paced {truth:>4s}  batch "
               f"{'PACED' if p else '-':5s} ({k:3d}/{n:3d})  seat paced {s[1]:3d}/{s[0]:3d}  "
               f"HRV_OK {s[2]:3d}", flush=True)
-        false |= bool(paced_share is not None and paced_share < 0.5 and (p or s[1]))
+        false |= bool(annotated is not None and annotated < 0.5 and (p or s[1]))
     return false
 
 
