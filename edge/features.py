@@ -45,6 +45,7 @@ from empathy.edge.hrv import LOST_GAP_S, WINDOW_S, hrv_time
 from empathy.edge.latency import (FACE_TAU_S, HR_WINDOW_S, HRV_WINDOW_S, LATENCY_S,
                                   PUPIL_WINDOW_S, latency_s)
 from empathy.edge.motion import MotionGate
+from empathy.edge.paced import PacedBeats
 from empathy.edge.ppg_track import HrTracker
 from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
@@ -75,6 +76,8 @@ class _WaveBeats:
         self.gate = gate  # the seat's accelerometer, for a PPG
         # an ECG's beats whose raw extreme is a lone sample: random spikes (heart_evidence)
         self.evidence = LoneBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else None
+        # an ECG's pacing spikes: a pacemaker's intervals are no NN HRV (edge.paced)
+        self.paced = PacedBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else None
         # once the accelerometer speaks, the heart rate tracked in the PPG's and its spectra
         # (edge.ppg_track): (window end µs, bpm, moving) of the newest, for motion_report
         self.tracker: Optional[HrTracker] = None
@@ -108,6 +111,8 @@ class _WaveBeats:
         rows = self.stream.slopes(beats.idx) if self.heart.width else None  # (ECG: their shape)
         if self.evidence is not None:
             self.evidence.push(r.samples, beats.idx, ts_us)
+        if self.paced is not None:
+            self.paced.push(r.samples, beats.idx, ts_us)
         if self.gate is not None:  # moving or not, a pulse says someone is there (returned)
             ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
         for k, (t, q, m) in enumerate(zip(ts_us, sqi, moving)):
@@ -323,7 +328,8 @@ class SeatFeatures:
         MAX_MENDED_FRAC of its window. An ECG whose beats are random spikes (LoneBeats) has
         no quality (random-spike noise reached HR_OK in 10 of 300 fresh cases, now 0)."""
         best = (0.0, 0.0, 0.0)
-        for heart, ev in [(self.strap, None)] + [(w.heart, w.evidence) for w in self.waves.values()]:
+        for heart, ev, pc in [(self.strap, None, None)] + [(w.heart, w.evidence, w.paced)
+                                                           for w in self.waves.values()]:
             q = heart.quality(now_us, HRV_WINDOW_S)
             if q > best[2] and q < SEAT_BELOW and ev is not None and ev.no_heart(now_us, HRV_WINDOW_S):
                 q = 0.0
@@ -332,6 +338,7 @@ class SeatFeatures:
                 # left out of NN, or kept with a mended value (once each)
                 doubtful = int((~iv.normal).sum()) + sum(found.get(k, 0) for k in MENDED)
                 ok = iv.normal.sum() >= 5 and doubtful <= MAX_MENDED_FRAC * len(iv.rr_ms)
+                ok = ok and not (pc is not None and pc.paced(now_us, HRV_WINDOW_S))  # no NN
                 rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if ok else 0.0
                 best = (heart.hr_bpm(now_us, self.hr_window_s), rmssd, q)
         return best

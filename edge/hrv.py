@@ -41,6 +41,7 @@ MAX_SHORT = 0.03  # a share of intervals under RR_RANGE_MS[0] above this is no h
 # artefacts (ectopic beats are physiology); "misplaced": a beat the corrector moved as
 # ectopic that ectopic_beats does not call so
 CORRECTED = ("missed", "extra", "longshort", "misplaced")
+WITHHELD = {"rmssd_ms": None, "sdnn_ms": None, "pnn50": None}  # no NN HRV (a paced rhythm)
 
 
 class Intervals(NamedTuple):
@@ -209,14 +210,18 @@ def _rate(rr_ms: np.ndarray, ecg: bool) -> float:
 
 
 def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
-                  shape=None, cycles: bool = False, evidence: bool = True) -> dict:
+                  shape=None, cycles: bool = False, evidence: bool = True,
+                  paced: tuple[bool, int] | None = None) -> dict:
     """Whole-recording figures plus one row per window (the `signal hr` report). `shape`:
     ectopic_beats.shape_match of an ECG's beats, where the samples are at hand; `cycles`:
     the beats are an ECG's (steady two-beat cycles count as covered, see window_quality;
     long pauses count in the rate, see _rate). `evidence`: heart_evidence.waveform_evidence,
     where the samples are at hand; a recording of quality under EVIDENCE_BELOW without it
     holds no heartbeat (random ECG spikes read 0.15-0.21 with 'beats' of good shape; the
-    tuning records' poorest heart, MIT-BIH 106's V1, 0.15)."""
+    tuning records' poorest heart, MIT-BIH 106's V1, 0.15). `paced`: edge.paced.paced of an
+    ECG's samples (a paced rhythm, its beats with a pacing spike), where they are at hand:
+    a pacemaker's intervals are no NN intervals, so HRV is withheld (None; `paced` is None
+    where nothing was judged)."""
     raw = intervals(beat_s, sqi)
     iv, artefacts = corrected_intervals(beat_s, sqi)
     artefacts = labelled_artefacts(beat_s, artefacts, shape, sqi)
@@ -241,7 +246,8 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
                                  "low shape quality" if low else ""})
     quality = float(np.mean([w["quality"] for w in windows])) if windows else 0.0
     return {"bpm": bpm, "beats_s": [round(float(t), 4) for t in beat_s],
-            **hrv_time(iv.rr_ms, nn(iv, beat_s, artefacts)),
+            **(WITHHELD if paced and paced[0] else hrv_time(iv.rr_ms, nn(iv, beat_s, artefacts))),
+            "paced": paced[0] if paced else None, "paced_beats": paced[1] if paced else 0,
             "heartbeat": (heartbeat_found(beat_s, sqi, duration_s) and quality >= MIN_QUALITY
                           and (evidence or quality >= EVIDENCE_BELOW)),
             "ectopic": kinds.count("ectopic"),

@@ -24,6 +24,7 @@ def _beats(args, step=lambda text: None):
     from empathy.edge.heart import waveform_peaks
     from empathy.edge.heart_evidence import waveform_evidence
     from empathy.edge.hrv import heart_summary
+    from empathy.edge.paced import paced
 
     step(f"reading {Path(args.file).name}")
     t, cols = read_signal(args.file)
@@ -58,7 +59,8 @@ def _beats(args, step=lambda text: None):
             motion["cancelled_s"] = cancelled
     shape = shape_match(x, fs, beats.idx) if args.kind == "ecg" else None
     s = heart_summary(beats.idx / fs, sqi, len(x) / fs, shape=shape, cycles=args.kind == "ecg",
-                      evidence=waveform_evidence(x, fs, beats.idx, args.kind))
+                      evidence=waveform_evidence(x, fs, beats.idx, args.kind),
+                      paced=paced(x, fs, beats.idx) if args.kind == "ecg" else None)
     s["fs_hz"] = fs
     s.update(said)
     if motion is not None:
@@ -179,8 +181,11 @@ def _hr(args) -> int:
             print(f"rails       {s['railed_pct'][0]:.1f} % of the time flat at the top, "
                   f"{s['railed_pct'][1]:.1f} % at the bottom: clipped (lower the LED current "
                   "or gain) or no finger there; no pulse is read on a rail")
-    print(f"RMSSD {s['rmssd_ms']:.1f} ms   SDNN {s['sdnn_ms']:.1f} ms   pNN50 {s['pnn50']:.1f} %"
-          f"   (after RR artefact correction)")
+    if s["paced"]:
+        print(_paced_line(s["paced_beats"], len(s["beats_s"])))
+    else:
+        print(f"RMSSD {s['rmssd_ms']:.1f} ms   SDNN {s['sdnn_ms']:.1f} ms   pNN50 "
+              f"{s['pnn50']:.1f} %   (after RR artefact correction)")
     print(f"ectopic beats {s['ectopic']}   artefacts corrected {s['artefacts_corrected']}   "
           f"low shape quality beats {s['low_quality_beats']}   lost contact "
           f"{s['lost_contact_s']:.1f} s")
@@ -201,6 +206,11 @@ def _hr(args) -> int:
     return 0
 
 
+def _paced_line(spiked: int, beats: int) -> str:
+    return (f"rhythm      paced ({spiked} of {beats} beats follow a pacing spike): HRV withheld, "
+            "a pacemaker sets these intervals (no NN intervals)")
+
+
 def _polarity_line(s: dict) -> str:
     how = {"auto": "decided from the waveform", "upright": "as given (--polarity upright)",
            "inverted": "turned over (--polarity inverted)"}[s["polarity_how"]]
@@ -218,7 +228,8 @@ def _said(args) -> None:
 def _hrv(args) -> int:
     """RR series (from a waveform's beats or a file of RR intervals) -> corrected series,
     the artefacts found and time-domain HRV."""
-    from empathy.edge.hrv import CORRECTED, corrected_intervals, hrv_time, labelled_artefacts, nn
+    from empathy.edge.hrv import (CORRECTED, WITHHELD, corrected_intervals, hrv_time,
+                                  labelled_artefacts, nn)
     from empathy.edge.signal_report import hrv_result, stages
 
     with stages(bool(args.report), 3) as step:
@@ -230,14 +241,17 @@ def _hrv(args) -> int:
             artefacts = s["artefacts"] if s is not None else labelled_artefacts(beat_s, artefacts)
             kinds = [k for _, k in artefacts]
             normal = nn(iv, beat_s, artefacts)  # (as `signal hr`'s HRV)
+            if s is not None and s["paced"]:  # a pacemaker's intervals: none is NN
+                normal[:] = False
             out = {"rr_ms": [round(float(r), 1) for r in iv.rr_ms],
                    "normal": [bool(v) for v in normal],
                    "artefacts": [{"index": int(i), "type": k} for i, k in artefacts],
                    "ectopic": kinds.count("ectopic"),
                    "artefacts_corrected": sum(kinds.count(k) for k in CORRECTED),
-                   **hrv_time(iv.rr_ms, normal),
+                   **(WITHHELD if s is not None and s["paced"] else hrv_time(iv.rr_ms, normal)),
                    "mean_rr_ms": float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0,
-                   **{k: v for k, v in (s or {}).items() if k.startswith(("polarity", "railed"))}}
+                   **{k: v for k, v in (s or {"paced": None}).items()
+                      if k.startswith(("polarity", "railed", "paced"))}}
             _save(path, step, lambda: hrv_result(args.file, args.kind, out, beat_s, iv,
                                                  s is None or s["heartbeat"]))
         except (SignalFileError, ValueError) as e:
@@ -249,8 +263,12 @@ def _hrv(args) -> int:
         print(json.dumps(out))
         return 0
     print(f"{args.file}: {len(iv.rr_ms)} intervals after correction ({args.kind})")
-    print(f"RMSSD {out['rmssd_ms']:.1f} ms   SDNN {out['sdnn_ms']:.1f} ms   pNN50 "
-          f"{out['pnn50']:.1f} %   mean RR {out['mean_rr_ms']:.0f} ms")
+    if out["paced"]:
+        print(_paced_line(out["paced_beats"], len(beat_s)))
+        print(f"mean RR {out['mean_rr_ms']:.0f} ms")
+    else:
+        print(f"RMSSD {out['rmssd_ms']:.1f} ms   SDNN {out['sdnn_ms']:.1f} ms   pNN50 "
+              f"{out['pnn50']:.1f} %   mean RR {out['mean_rr_ms']:.0f} ms")
     print(f"ectopic beats {out['ectopic']}   artefacts corrected {out['artefacts_corrected']}")
     if "polarity" in out:
         print(_polarity_line(out))

@@ -219,8 +219,9 @@ def hrv_result(path: str, kind: str, out: dict, beat_s, iv, heartbeat: bool) -> 
         res.errors.append("no heartbeat found: these intervals are between noise events "
                           "(the exit status is 3)")
     res.tables["Time-domain HRV (normal intervals, after correction)"] = [
-        {"RMSSD (ms)": round(out["rmssd_ms"], 2), "SDNN (ms)": round(out["sdnn_ms"], 2),
-         "pNN50 (%)": round(out["pnn50"], 2), "mean RR (ms)": round(out["mean_rr_ms"], 1),
+        {**{k: None if out[v] is None else round(out[v], 2) for k, v in  # None: withheld
+            (("RMSSD (ms)", "rmssd_ms"), ("SDNN (ms)", "sdnn_ms"), ("pNN50 (%)", "pnn50"))},
+         "mean RR (ms)": round(out["mean_rr_ms"], 1),
          "intervals": len(out["rr_ms"]), "normal": sum(out["normal"]),
          "ectopic": out["ectopic"], "artefacts corrected": out["artefacts_corrected"]}]
     beat_s = np.asarray(beat_s, float)
