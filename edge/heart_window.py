@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from empathy.edge.ectopic_beats import beat_slopes, slope_match
-from empathy.edge.hrv import (RR_RANGE_MS, REF_INTERVALS, SQI_MIN, Intervals,
+from empathy.edge.hrv import (RR_RANGE_MS, REF_INTERVALS, SPIKY_BELOW, SQI_MIN, Intervals,
                               labelled_artefacts, rr_normal, spiky, window_quality)
 from empathy.edge.rr_artefacts import RRCorrector
 
@@ -240,15 +240,18 @@ class HeartWindow:
         """`window_quality` over the window, or over the time since the source began when
         that is shorter (a strap that just connected is not a poor signal), but never over
         less than `min_span_s` (see __init__). 0 where a waveform's detected intervals are
-        `spiky` (random spikes in an ECG: the batch summary's 'no heartbeat')."""
+        `spiky` at a quality under SPIKY_BELOW (random spikes in an ECG: the batch summary's
+        'no heartbeat')."""
         if self.first_us is None or now_us <= self.first_us:
             return 0.0
         young_ms = max((now_us - self.first_us) / 1000.0, self.min_span_ms)
         iv = self.window(now_us, window_s)
         t, rr = self.beats[:2]
-        if self.detected and spiky(rr[np.searchsorted(t, now_us - window_s * 1e6):]):
+        q = window_quality(iv, min(window_s * 1000.0, young_ms), self.cycles)
+        if (self.detected and q < SPIKY_BELOW
+                and spiky(rr[np.searchsorted(t, now_us - window_s * 1e6):])):
             return 0.0
-        return window_quality(iv, min(window_s * 1000.0, young_ms), self.cycles)
+        return q
 
     def hr_bpm(self, now_us: int, window_s: float) -> float:
         """Robust HR for the show: normal intervals only (0 = no value), plus the newest
