@@ -23,10 +23,10 @@ re-seated) read noisy for the rest of the show; a shorter look-back would forget
 lead inside a long burst (NSTDB's come in 2-min stretches). Nor does the window's floor tell
 a burst from a shrunk QRS: a lead's beat mix alone swings its QRS height 2x (MIT-BIH 106),
 and 20 s after a change nothing does (tests/redteam/test_heart15.py). The beat's
-own window is not read: it took 5 more of 118e00's extra beats at 30-40 s (HR +2.0 -> +0.0
-bpm) but lost a PVC of MIT-BIH 203's atrial fibrillation (0.30 s before the next beat, shape
-0.71) in a window at half the lead's clearest, as 118e00's burst's first is (the extra beats
-it dropped read 0.32-0.80). Not under an absolute contrast (ecg_rhythm.CLEAN_CONTRAST): paced
+own window is read only in a steady rhythm (a burst's first window, below): read always,
+it lost a PVC of MIT-BIH 203's atrial fibrillation (0.30 s before the next beat, shape 0.71)
+in a window at half the lead's clearest, as 118e00's burst's first is (the extra beats it
+dropped read 0.32-0.80). Not under an absolute contrast (ecg_rhythm.CLEAN_CONTRAST): paced
 and bundle-branch leads read under it all the time (MIT-BIH 107, 118), and with bigeminy
 laid on them, where the detector had missed a run of PVCs the usual interval doubled and
 the next PVCs went (118: 62 beats more lost at 0.6 coupling). An interpolated PVC with the
@@ -39,9 +39,19 @@ APCs). The rhythm's intervals are filed once their own window is judged (a beat 
 after the window before its own is), noisy ones left out, so a burst's first 10 s do not
 shorten it.
 
+A burst's first window: the last complete window is clean, so its extra beats all got through
+(118e00 at 30-40 s: 6 extra beats of its 35, HR +2.0 bpm). Where the clean windows' rhythm is steady (all
+MEAN_BEATS intervals within STEADY of their median: 118's sinus 0.81-0.88 s), a close pair is
+judged on its own window too, once that window is complete. Not in an irregular rhythm: a PVC of
+MIT-BIH 203's atrial fibrillation (intervals 0.58-0.95 s) stands in a window at half the lead's
+clearest, as 118e00's burst's first does (0.43), and went. 118e00: 5 of those 6 go and one
+true beat (38.28 s, shape 0.67, beside a noise wave of 0.89), HR +2.0 -> +0.0 bpm.
+
 Decisions depend on the beat sequence and the windows already judged alone, so streaming
 still equals batch whatever the chunks. Latency: a beat of poor shape may wait for the next
-two (about two intervals); every other beat passes at once.
+two (about two intervals), and in a close pair in a steady rhythm for its own window to be
+complete (up to CAL_S: once on the tuning records, 118e00's burst start); every other beat
+passes at once.
 """
 
 from __future__ import annotations
@@ -66,6 +76,10 @@ POOR = 0.8
 # before it, 0.78 s in it) must not turn its own beats into close pairs (1.2-1.5 give the
 # same beats there; 1.7 and up lose 2 more true ones)
 FOLLOW = 1.5
+# a rhythm whose clean intervals all lie this close to their median is steady: a close pair in
+# it is judged on its own window as well (118's sinus: 0.07 at most before the burst; 203's
+# atrial fibrillation 0.44, where one outlier allowed, as ecg_rhythm's STEADY, reads 0.16)
+STEADY = 0.1
 
 
 class ClosePair:
@@ -127,10 +141,20 @@ class ClosePair:
         if not (back or fore):
             return -1
         if not self._noisy(w - 1):
-            return -1
+            if not self._steady():
+                return -1
+            if w >= len(self.bands.contrasts):
+                return None  # waits for its own window's judgement
+            if not self._noisy(w):
+                return -1
         k = 0 if back or a[1] < b[1] else 1
         # the poorer an ectopic shape seen before (ecg_ectopic): a beat, keep it
         return -1 if self.recurs(self.held[k][0]) else k
+
+    def _steady(self) -> bool:
+        """Every clean window's interval within STEADY of their median."""
+        med = _median(self.intervals)
+        return max(abs(v - med) for v in self.intervals) <= STEADY * med
 
     def _noisy(self, w: int) -> bool:
         c = self.bands.contrasts
