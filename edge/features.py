@@ -80,22 +80,72 @@ class _WaveBeats:
         self.tracked: Optional[tuple[float, Optional[float], bool]] = None
         self.gap_end_us: Optional[float] = None  # after a bridged gap, till its first beat
         self.gaps = 0
+        self.held: Optional[Waveform] = None  # a chunk stamped off, till the next says why
+        self.pending: list[tuple[Waveform, float]] = []  # (chunk, its stamp) for add, first
         self.n = 0  # samples pushed (the stream's index of the next)
         self.moved = -1  # the stream index of the last sample unlike the one before it
         self.last_sample: Optional[float] = None  # (while noted: _note_moves)
 
     def fits(self, r: Waveform) -> bool:
-        """The chunk goes on this stream: it follows, or it comes after a short gap (a
-        board's stall): the detector stays warm, no interval spans the gap."""
-        if not self.clock.gap_s(r.fs_hz, r.ts_us):
-            return self.clock.fits(r.fs_hz, r.ts_us)
-        self.clock.bridge(r.ts_us)
-        self.gap_end_us, self.gaps = float(r.ts_us), self.gaps + 1
+        """The chunk goes on this stream: it follows; or it was stamped off the tracked base
+        (`edge.timebase`), and is held till the next chunk says why (`_settle`)."""
+        if self.held is not None:
+            return self._settle(r)
+        if self.clock.off_s(r.fs_hz, r.ts_us):
+            self.held = r
+            return True
+        return self.clock.fits(r.fs_hz, r.ts_us)
+
+    def _settle(self, r: Waveform) -> bool:
+        """A chunk after one stamped off the base. On the base that one left: only its
+        stamp was off (BrainFlow's read across a step of the wall clock: its first
+        sample's stamp moved by the offset after it), it goes on as if stamped right.
+        Following that one: stamped back, the clock the stamps are on stepped back (lost
+        samples only put stamps ahead): the detector stays warm and what the stream holds
+        moves onto the new clock (its intervals' lengths stand); stamped ahead, samples
+        were lost (or the clock stepped forward: the stamps cannot tell): a short gap is
+        bridged, the detector stays warm and no interval spans it. Else a new stream."""
+        c, held, self.held = self.clock, self.held, None
+        at_us = r.ts_us - np.size(held.samples) * c.period_us  # where r says held began
+        off_old, off_held = abs(at_us - c.expected_us()), abs(at_us - held.ts_us)
+        if r.fs_hz != c.fs or min(off_old, off_held) > c.slip_us:
+            return False
+        ts_us = held.ts_us
+        if off_old <= off_held:
+            ts_us = c.expected_us()
+        elif held.ts_us < c.expected_us():
+            self._shift(c.step(held.ts_us))
+        elif c.gap_s(held.fs_hz, held.ts_us):
+            c.bridge(held.ts_us)
+            self.gap_end_us, self.gaps = float(held.ts_us), self.gaps + 1
+        else:
+            return False
+        self.pending.append((held, ts_us))
         return True
 
+    def _shift(self, step_us: float) -> None:
+        """Beat times held here and in the motion gate move with a step of the clock."""
+        self.heart.shift(step_us)
+        if self.evidence is not None:
+            self.evidence.t_us = self.evidence.t_us + step_us
+        if self.gate is not None:  # the PPG's beats it holds (the accelerometer's restarts)
+            self.gate.held = [(t + step_us, q) for t, q in self.gate.held]
+        if self.tracked is not None:
+            self.tracked = (self.tracked[0] + step_us, *self.tracked[1:])
+        if self.gap_end_us is not None:
+            self.gap_end_us += step_us
+
     def add(self, r: Waveform) -> bool:
-        """True if the chunk held a beat worth the name (someone is there)."""
-        self.clock.follow(r.ts_us, np.size(r.samples))
+        """True if the chunk (or one held before it) held a beat worth the name (someone
+        is there)."""
+        if r is self.held:
+            return False
+        chunks, self.pending = self.pending + [(r, r.ts_us)], []
+        return any([self._push(c, ts_us) for c, ts_us in chunks])
+
+    def _push(self, r: Waveform, ts_us: float) -> bool:
+        """Detection on one chunk whose first sample is at `ts_us` on the stamps' clock."""
+        self.clock.follow(ts_us, np.size(r.samples))
         beats = self.stream.push(r.samples)
         n0, self.n = self.n, self.n + np.size(r.samples)
         if self.stream.last_candidate() is None:  # only then does lost_contact read it

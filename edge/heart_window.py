@@ -95,6 +95,21 @@ class HeartWindow:
         """The beat series is broken here (beats lost to motion): no interval spans it."""
         self.last = None
 
+    def shift(self, step_us: float) -> None:
+        """The clock the beats are stamped on stepped (the host's set, `edge.timebase`):
+        every time held moves with it, so the window reads on the new clock; the
+        intervals, their labels and the corrector's state stand."""
+        self.ivs = self.ivs._replace(t_s=self.ivs.t_s + step_us)
+        self.new = ([t + step_us for t in self.new[0]],) + self.new[1:]
+        self.beats = (self.beats[0] + step_us,) + self.beats[1:]
+        self.raw = {i: (t + step_us, q) for i, (t, q) in self.raw.items()}
+        if self.last is not None:
+            self.last = (self.last[0] + step_us, self.last[1])
+        if self.first_us is not None:
+            self.first_us += step_us
+        if self.end_us is not None:
+            self.end_us += step_us
+
     def add_rr(self, ts_us: int, rr_ms: float) -> None:
         """One RR interval from a strap, ending at ts_us. Stamps that step back over half an
         interval (a source's clock set back) start the window afresh: its memory and

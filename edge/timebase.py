@@ -16,6 +16,14 @@ A chunk stamped MIN_GAP_S to MAX_GAP_S ahead of it is a short gap (samples lost:
 board's stall, a radio drop-out; the drift it tracks stays under MIN_GAP_S at 3 %) that a
 caller may bridge instead (`bridge`): the time base jumps there, the rate learnt stays,
 and the samples before keep their times.
+A chunk stamped MIN_GAP_S or more *behind* it is a step of the clock the stamps are on
+(the host's set back: chrony stepping it, someone setting the time): lost samples only
+ever put a stamp ahead. A caller may take it as one (`step`): every sample's time, those
+before too, moves with the clock, so what it holds reads on the new clock. A step forward
+cannot be told from lost samples by the stamps (both: chunks at the learnt rate from a
+new offset), so it is a gap: bridged up to MAX_GAP_S, a new stream beyond. Within
+STEP_CHECK_S after a step, a chunk off the new base is no step or gap: stamps that jump
+back and forth are a broken clock, and the caller restarts as before.
 
 Samples get their times from the tracked base: host time is the show's truth (the
 picture, the other seats and the wire are on it), so a device 2 % fast does not read HR
@@ -35,6 +43,7 @@ MAX_RATE_ERR = 0.15  # beyond +-15 % of the declared rate the clock is broken, n
 MAX_FS_HZ = 100_000.0
 MAX_GAP_S = 1.5  # a short gap (a board's stall) is bridged; a longer one starts afresh
 MIN_GAP_S = 0.1  # a stamp this far ahead of the tracked base is a gap, not jitter or drift
+STEP_CHECK_S = 1.0  # after a step, the stamps must follow the new base this long
 JUMPS_KEPT = 64  # bridged gaps remembered (only the detector's last seconds are asked for)
 
 
@@ -56,6 +65,8 @@ class SampleClock:
         self.slip_us = slip_s * 1e6
         self.implausible = False  # the stamps ask for a rate beyond MAX_RATE_ERR
         self.jumps: deque = deque(maxlen=JUMPS_KEPT)  # (sample index, gap_us) bridged
+        self.stepped_n = -math.inf  # the sample index of the last step
+        self.steps = 0
 
     def time_us(self, idx):
         """Host time of sample index (or indices) `idx` on the tracked time base."""
@@ -76,13 +87,30 @@ class SampleClock:
         return (fs_hz == self.fs and not self.implausible
                 and abs(ts_us - self.expected_us()) <= self.slip_us)
 
+    def off_s(self, fs_hz: float, ts_us: float) -> float:
+        """How far off the tracked base a chunk was stamped where that is MIN_GAP_S or more
+        and may be a gap or a step (0 otherwise: it fits, or it can only be a new stream:
+        another rate, a broken clock, a chunk off the base within STEP_CHECK_S of a step)."""
+        if fs_hz != self.fs or self.implausible or self.n - self.stepped_n < STEP_CHECK_S * self.fs:
+            return 0.0
+        off_s = (ts_us - self.expected_us()) / 1e6
+        return off_s if abs(off_s) >= MIN_GAP_S else 0.0
+
     def gap_s(self, fs_hz: float, ts_us: float) -> float:
         """How much signal a chunk that does not fit skipped, if it is a short gap worth
         bridging (0 otherwise: it fits, or it is a new stream)."""
-        if fs_hz != self.fs or self.implausible:
-            return 0.0
-        gap_s = (ts_us - self.expected_us()) / 1e6
+        gap_s = self.off_s(fs_hz, ts_us)
         return gap_s if MIN_GAP_S < gap_s <= MAX_GAP_S else 0.0
+
+    def step(self, ts_us: float) -> float:
+        """The clock the stamps are on stepped: a chunk stamped `ts_us` is the next one.
+        Every sample's time, those before too, moves by the step (returned, µs); the rate
+        learnt stays."""
+        step_us = ts_us - self.expected_us()
+        self.anchor_n, self.anchor_us = self.n, float(ts_us)
+        self.t0 += step_us
+        self.stepped_n, self.steps = self.n, self.steps + 1
+        return step_us
 
     def bridge(self, ts_us: float) -> None:
         """Jump the time base to a chunk stamped `ts_us` after a short gap; the rate learnt

@@ -9,8 +9,10 @@ import math
 import numpy as np
 import pytest
 
+from empathy.bench import clock_step
 from empathy.bench.wave_clock import DECLARED_HZ, device_chunks, measure, reference_hr, seat_run
 from empathy.edge.features import SeatFeatures
+from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import available, record, record_data
 from empathy.edge.motion import MotionGate
 from empathy.edge.timebase import SampleClock
@@ -77,27 +79,37 @@ def test_a_short_gap_is_bridged_without_an_interval_across_it(ecg):
     assert not {"missed", "longshort"} & set(wave.heart.artefacts_in(end_us, 30))
 
 
-@pytest.mark.parametrize("jump_s", [-3.0, -0.2])
-def test_a_stamp_jump_back_corrupts_nothing(ecg, jump_s):
-    """The host clock steps back at 60 s (a resync): past the slip the stream starts afresh
-    (no beat placed before the ones it has), within it the time base absorbs it."""
+@pytest.mark.parametrize("step_s", [-3.0, -2.0, -0.5, -0.2, 0.5])
+def test_a_host_clock_step_keeps_the_heart_rate_and_the_beats_on_the_new_clock(ecg, step_s):
+    """The host clock steps at 60 s (chrony stepping it, someone setting the time), no
+    sample lost: one detector all along, HR_OK a second or two short at most, HR right,
+    the beats held in time order and on the new clock, and no interval across the step
+    with a wrong length. Before: a step back past WAVE_SLIP_S restarted detection (9 s
+    without HR_OK after it on this record)."""
     x, fs = ecg
-    chunks = [(s + (int(jump_s * 1e6) if s - 1e9 >= 60e6 else 0), y, r + (
-        int(jump_s * 1e6) if s - 1e9 >= 60e6 else 0)) for s, y, r in device_chunks(x, fs, 0.02)]
-    feats = SeatFeatures(baseline_s=10)
-    restarts, hr_ok_end = 0, []
-    wave = None
-    for s, y, r in chunks:
-        feats.add(Waveform(s, "ecg", DECLARED_HZ, y))
-        restarts += wave is not None and feats.waves["ecg"] is not wave
-        wave = feats.waves["ecg"]
-        beats = np.array(sorted(wave.heart.raw))  # beat index -> (ts_us, sqi)
-        ts = np.array([wave.heart.raw[i][0] for i in beats]) if len(beats) else np.zeros(0)
-        assert np.all(np.diff(ts) > 0)
-        if s - 1e9 - jump_s * 1e6 >= 100e6:
-            hr_ok_end.append(bool(feats.estimate(r)["flags"] & Flag.HR_OK))
-    assert restarts == (1 if abs(jump_s) > 0.5 else 0)
-    assert all(hr_ok_end)
+    ref_s = waveform_peaks(x, fs, "ecg").idx / fs
+    m = clock_step.measure(x, fs, "ecg", step_s, clock_step.run(x, fs, "ecg", 0.0),
+                           reference_hr(x, fs, "ecg"), ref_s)
+    assert m["restarts"] == 0 and m["disorder"] == 0, m
+    assert m["lost_s"] <= 2 and m["hr_err_median"] < 0.6 and m["hr_err_max"] < 3.0, m
+    assert m["rr_err_max_ms"] < 20, m  # joined intervals, the one across the step among them
+    if step_s < 0:  # a forward step is bridged as a gap would be: the beats before keep theirs
+        assert m["beat_ms_max"] < 30, m
+
+
+@pytest.mark.parametrize("step_s", [-3.0, -0.5, 0.5, 3.0, 10.0])
+def test_a_wall_clock_step_under_brainflow_s_stamps_costs_nothing(ecg, step_s):
+    """The wall clock BrainFlow stamps with steps (ours does not): the one read across it
+    has its first sample's stamp off by -step (sensors/brainflow.py moves each read by the
+    offset at the read), the rest are right. Before: one or two restarts (9 s without
+    HR_OK) for each but -0.5 s (bridged as a gap, then the next chunk pulled the time base
+    back: HR up to 7.5 bpm off, an RR 85 ms off). Now that chunk goes on as if stamped right."""
+    x, fs = ecg
+    ref_s = waveform_peaks(x, fs, "ecg").idx / fs
+    m = clock_step.measure(x, fs, "ecg", step_s, clock_step.run(x, fs, "ecg", 0.0),
+                           reference_hr(x, fs, "ecg"), ref_s, lone=True)
+    assert m["restarts"] == 0 and m["disorder"] == 0 and m["lost_s"] <= 0, m
+    assert m["hr_err_max"] < 3.0 and m["beat_ms_max"] < 30 and m["rr_err_max_ms"] < 20, m
 
 
 def test_the_time_base_learns_the_rate_and_smooths_the_stamps():
