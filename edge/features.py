@@ -81,46 +81,49 @@ class _WaveBeats:
         self.gap_end_us: Optional[float] = None  # after a bridged gap, till its first beat
         self.gaps = 0
         self.held: Optional[Waveform] = None  # a chunk stamped off, till the next says why
-        self.pending: list[tuple[Waveform, float]] = []  # (chunk, its stamp) for add, first
+        self.found_held = False  # the held chunk, gone on before this one: a beat in it
         self.n = 0  # samples pushed (the stream's index of the next)
         self.moved = -1  # the stream index of the last sample unlike the one before it
         self.last_sample: Optional[float] = None  # (while noted: _note_moves)
 
     def fits(self, r: Waveform) -> bool:
-        """The chunk goes on this stream: it follows; or it was stamped off the tracked base
-        (`edge.timebase`), and is held till the next chunk says why (`_settle`)."""
-        if self.held is not None:
-            return self._settle(r)
-        if self.clock.off_s(r.fs_hz, r.ts_us):
+        """The chunk goes on this stream: it follows, or it comes after a short gap (a
+        board's stall): the detector stays warm, no interval spans the gap. A chunk stamped
+        back, or further ahead than a short gap, is held till the next says why (`_settle`)."""
+        if self.held is not None and not self._settle(r):
+            return False
+        if self.clock.gap_s(r.fs_hz, r.ts_us):
+            self.clock.bridge(r.ts_us)
+            self.gap_end_us, self.gaps = float(r.ts_us), self.gaps + 1
+        elif self.clock.off_s(r.fs_hz, r.ts_us):
             self.held = r
-            return True
-        return self.clock.fits(r.fs_hz, r.ts_us)
+        else:
+            return self.clock.fits(r.fs_hz, r.ts_us)
+        return True
 
     def _settle(self, r: Waveform) -> bool:
-        """A chunk after one stamped off the base. On the base that one left: only its
-        stamp was off (BrainFlow's read across a step of the wall clock: its first
-        sample's stamp moved by the offset after it), it goes on as if stamped right.
-        Following that one: stamped back, the clock the stamps are on stepped back (lost
-        samples only put stamps ahead): the detector stays warm and what the stream holds
-        moves onto the new clock (its intervals' lengths stand); stamped ahead, samples
-        were lost (or the clock stepped forward: the stamps cannot tell): a short gap is
-        bridged, the detector stays warm and no interval spans it. Else a new stream."""
+        """The held chunk goes on, by what the chunk after it says, or a new stream starts
+        (False). That one on the base the held one left: only its stamp was off
+        (BrainFlow's read across a step of the wall clock: its first sample's stamp moved
+        by the offset after it), it goes on as if stamped right. Held stamped back and that
+        one following it: the clock the stamps are on stepped back (lost samples only put
+        stamps ahead): the detector stays warm and what the stream holds moves onto the new
+        clock (its intervals' lengths stand). Held ahead and that one following it: a long
+        gap, a restarted device (or the clock stepped forward: the stamps cannot tell)."""
         c, held, self.held = self.clock, self.held, None
         at_us = r.ts_us - np.size(held.samples) * c.period_us  # where r says held began
         off_old, off_held = abs(at_us - c.expected_us()), abs(at_us - held.ts_us)
         if r.fs_hz != c.fs or min(off_old, off_held) > c.slip_us:
-            return False
-        ts_us = held.ts_us
-        if off_old <= off_held:
-            ts_us = c.expected_us()
-        elif held.ts_us < c.expected_us():
-            self._shift(c.step(held.ts_us))
-        elif c.gap_s(held.fs_hz, held.ts_us):
-            c.bridge(held.ts_us)
-            self.gap_end_us, self.gaps = float(held.ts_us), self.gaps + 1
-        else:
-            return False
-        self.pending.append((held, ts_us))
+            return False  # stamps all over the place: a broken clock, or a new stream
+        ts_us = c.expected_us() if off_old <= off_held else held.ts_us
+        if off_old > off_held:
+            if held.ts_us > c.expected_us():
+                return False
+            if c.unbridge(held.ts_us):  # the chunk before, bridged as a gap, was stamped late
+                self.gap_end_us, self.gaps = None, self.gaps - 1
+            else:
+                self._shift(c.step(held.ts_us))
+        self.found_held = self._push(held, ts_us)
         return True
 
     def _shift(self, step_us: float) -> None:
@@ -140,8 +143,8 @@ class _WaveBeats:
         is there)."""
         if r is self.held:
             return False
-        chunks, self.pending = self.pending + [(r, r.ts_us)], []
-        return any([self._push(c, ts_us) for c, ts_us in chunks])
+        found, self.found_held = self._push(r, r.ts_us) or self.found_held, False
+        return found
 
     def _push(self, r: Waveform, ts_us: float) -> bool:
         """Detection on one chunk whose first sample is at `ts_us` on the stamps' clock."""

@@ -39,7 +39,6 @@ class HeartWindow:
         chance-regular ones covered half a young window. BrainFlow's synthetic noise read
         as a heart rate so where a loaded board's stamps slipped and every restart of the
         detector began a young window. A strap's intervals (its own detector) need no floor."""
-        self.args = (keep_s, min_span_s, cycles)  # (add_rr starts afresh with them)
         self.keep_us = int(keep_s * 1e6)
         self.min_span_ms = min_span_s * 1000.0
         self.cycles = cycles  # an ECG's beats or a chest strap's: see window_quality
@@ -112,10 +111,11 @@ class HeartWindow:
 
     def add_rr(self, ts_us: int, rr_ms: float) -> None:
         """One RR interval from a strap, ending at ts_us. Stamps that step back over half an
-        interval (a source's clock set back) start the window afresh: its memory and
-        pruning run on time order (a step back before the first stamp crashed `quality`)."""
+        interval (a source's clock set back) move what the window holds onto the new clock
+        (`shift`): its memory and pruning run on time order (a step back before the first
+        stamp crashed `quality`; starting afresh instead cost HR_OK and HRV_OK a few beats)."""
         if self.end_us is not None and ts_us < self.end_us - rr_ms * 500:
-            self.__init__(*self.args)
+            self.shift(ts_us - rr_ms * 1e3 - self.end_us)
         if self.first_us is None:
             self.first_us = ts_us - rr_ms * 1000.0
         # a strap's stamps jitter with the radio: one that begins within half an interval of

@@ -89,8 +89,8 @@ class SampleClock:
 
     def off_s(self, fs_hz: float, ts_us: float) -> float:
         """How far off the tracked base a chunk was stamped where that is MIN_GAP_S or more
-        and may be a gap or a step (0 otherwise: it fits, or it can only be a new stream:
-        another rate, a broken clock, a chunk off the base within STEP_CHECK_S of a step)."""
+        (0 otherwise: it fits, or it can only be a new stream: another rate, a broken
+        clock, a chunk off the base within STEP_CHECK_S of a step)."""
         if fs_hz != self.fs or self.implausible or self.n - self.stepped_n < STEP_CHECK_S * self.fs:
             return 0.0
         off_s = (ts_us - self.expected_us()) / 1e6
@@ -118,6 +118,19 @@ class SampleClock:
         pred = self.expected_us()
         self.jumps.append((self.n, ts_us - pred))
         self.anchor_n, self.anchor_us = self.n, float(ts_us)
+
+    def unbridge(self, ts_us: float) -> bool:
+        """If the last chunk was bridged as a gap and a chunk stamped `ts_us` next is back
+        where the base was before it, the gap was that chunk's stamp alone (late): it goes,
+        and every sample keeps the base from before it. False (nothing done) otherwise."""
+        if not self.jumps or self.jumps[-1][0] != self.anchor_n:  # a chunk followed since
+            return False
+        gap_us = self.jumps[-1][1]
+        if abs(ts_us - self.expected_us() + gap_us) > self.slip_us:
+            return False
+        self.jumps.pop()
+        self.anchor_us -= gap_us
+        return True
 
     def rate_error(self) -> float:
         """The stream's real rate against its declared one, -0.02 for 2 % slow."""
