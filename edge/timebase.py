@@ -16,14 +16,18 @@ A chunk stamped MIN_GAP_S to MAX_GAP_S ahead of it is a short gap (samples lost:
 board's stall, a radio drop-out; the drift it tracks stays under MIN_GAP_S at 3 %) that a
 caller may bridge instead (`bridge`): the time base jumps there, the rate learnt stays,
 and the samples before keep their times.
-A chunk stamped MIN_GAP_S or more *behind* it is a step of the clock the stamps are on
-(the host's set back: chrony stepping it, someone setting the time): lost samples only
-ever put a stamp ahead. A caller may take it as one (`step`): every sample's time, those
-before too, moves with the clock, so what it holds reads on the new clock. A step forward
-cannot be told from lost samples by the stamps (both: chunks at the learnt rate from a
-new offset), so it is a gap: bridged up to MAX_GAP_S, a new stream beyond. Within
-STEP_CHECK_S after a step, a chunk off the new base is no step or gap: stamps that jump
-back and forth are a broken clock, and the caller restarts as before.
+A chunk stamped MIN_GAP_S or more behind it (`off_s`) is a step of the clock the stamps
+are on (the host's set back: chrony stepping it, someone setting the time; lost samples
+only ever put a stamp ahead), or a lone bad stamp (BrainFlow's read across a step of the
+wall clock): the chunk after it tells which. A caller takes a step (`step`): every
+sample's time, those before too, moves with the clock, so what it holds reads on the new
+clock; a lone bad stamp goes on as if right, and a chunk just bridged as a gap whose next
+is back where the base was had a lone bad stamp (`unbridge`). A step forward cannot be
+told from lost samples by the stamps (both: chunks at the learnt rate from a new offset),
+so it is a gap: bridged up to MAX_GAP_S, a new stream beyond (unless the chunk after it
+is back on the base: a lone bad stamp again). Within STEP_CHECK_S after a
+step, a chunk off the new base is neither: stamps that jump back and forth are a broken
+clock, and the caller starts afresh as before.
 
 Samples get their times from the tracked base: host time is the show's truth (the
 picture, the other seats and the wire are on it), so a device 2 % fast does not read HR
@@ -66,7 +70,6 @@ class SampleClock:
         self.implausible = False  # the stamps ask for a rate beyond MAX_RATE_ERR
         self.jumps: deque = deque(maxlen=JUMPS_KEPT)  # (sample index, gap_us) bridged
         self.stepped_n = -math.inf  # the sample index of the last step
-        self.steps = 0
 
     def time_us(self, idx):
         """Host time of sample index (or indices) `idx` on the tracked time base."""
@@ -109,7 +112,7 @@ class SampleClock:
         step_us = ts_us - self.expected_us()
         self.anchor_n, self.anchor_us = self.n, float(ts_us)
         self.t0 += step_us
-        self.stepped_n, self.steps = self.n, self.steps + 1
+        self.stepped_n = self.n
         return step_us
 
     def bridge(self, ts_us: float) -> None:
