@@ -102,28 +102,18 @@ class _WaveBeats:
         return True
 
     def _settle(self, r: Waveform) -> bool:
-        """The held chunk goes on, by what the chunk after it says, or a new stream starts
-        (False). That one on the base the held one left: only its stamp was off
-        (BrainFlow's read across a step of the wall clock: its first sample's stamp moved
-        by the offset after it), it goes on as if stamped right. Held stamped back and that
-        one following it: the clock the stamps are on stepped back (lost samples only put
-        stamps ahead): the detector stays warm and what the stream holds moves onto the new
-        clock (its intervals' lengths stand). Held ahead and that one following it: a long
-        gap, a restarted device (or the clock stepped forward: the stamps cannot tell)."""
-        c, held, self.held = self.clock, self.held, None
-        at_us = r.ts_us - np.size(held.samples) * c.period_us  # where r says held began
-        off_old, off_held = abs(at_us - c.expected_us()), abs(at_us - held.ts_us)
-        if r.fs_hz != c.fs or min(off_old, off_held) > c.slip_us:
-            return False  # stamps all over the place: a broken clock, or a new stream
-        ts_us = c.expected_us() if off_old <= off_held else held.ts_us
-        if off_old > off_held:
-            if held.ts_us > c.expected_us():
-                return False
-            if c.unbridge(held.ts_us):  # the chunk before, bridged as a gap, was stamped late
-                self.gap_end_us, self.gaps = None, self.gaps - 1
-            else:
-                self._shift(c.step(held.ts_us))
-        self.found_held = self._push(held, ts_us)
+        """The held chunk goes on, by what the chunk after it says (`SampleClock.settle`),
+        or a new stream starts (False). After a step of the clock the detector stays warm
+        and what the stream holds moves onto the new clock (its intervals' lengths stand)."""
+        held, self.held = self.held, None
+        what, step_us = self.clock.settle(held.ts_us, np.size(held.samples), r.fs_hz, r.ts_us)
+        if what == "new":
+            return False
+        if what == "step":
+            self._shift(step_us)
+        elif what == "unbridged":
+            self.gap_end_us, self.gaps = None, self.gaps - 1
+        self.found_held = self._push(held, self.clock.expected_us())
         return True
 
     def _shift(self, step_us: float) -> None:

@@ -19,15 +19,15 @@ and the samples before keep their times.
 A chunk stamped MIN_GAP_S or more behind it (`off_s`) is a step of the clock the stamps
 are on (the host's set back: chrony stepping it, someone setting the time; lost samples
 only ever put a stamp ahead), or a lone bad stamp (BrainFlow's read across a step of the
-wall clock): the chunk after it tells which. A caller takes a step (`step`): every
-sample's time, those before too, moves with the clock, so what it holds reads on the new
-clock; a lone bad stamp goes on as if right, and a chunk just bridged as a gap whose next
-is back where the base was had a lone bad stamp (`unbridge`). A step forward cannot be
-told from lost samples by the stamps (both: chunks at the learnt rate from a new offset),
-so it is a gap: bridged up to MAX_GAP_S, a new stream beyond (unless the chunk after it
-is back on the base: a lone bad stamp again). Within STEP_CHECK_S after a
-step, a chunk off the new base is neither: stamps that jump back and forth are a broken
-clock, and the caller starts afresh as before.
+wall clock): a caller holds it till the chunk after it tells which (`settle`). A step
+(`step`) moves every sample's time, those before too, with the clock, so what the caller
+holds reads on the new clock; a lone bad stamp goes on as if right (and a chunk bridged
+as a gap just before one that is back where the base was had one). A step forward cannot
+be told from lost samples by the stamps (both: chunks at the learnt rate from a new
+offset), so it is a gap: bridged up to MAX_GAP_S, a new stream beyond (unless the chunk
+after it is back on the base: a lone bad stamp again). Within STEP_CHECK_S after a step,
+a chunk off the new base is neither: stamps that jump back and forth are a broken clock,
+and the caller starts afresh as before.
 
 Samples get their times from the tracked base: host time is the show's truth (the
 picture, the other seats and the wire are on it), so a device 2 % fast does not read HR
@@ -122,7 +122,30 @@ class SampleClock:
         self.jumps.append((self.n, ts_us - pred))
         self.anchor_n, self.anchor_us = self.n, float(ts_us)
 
-    def unbridge(self, ts_us: float) -> bool:
+    def settle(self, held_ts_us: float, held_n: int, fs_hz: float, ts_us: float) -> tuple[str, float]:
+        """What a chunk stamped `held_ts_us` off the base (`off_s`), of `held_n` samples and
+        held, was, by the chunk after it (`fs_hz`, `ts_us`); the held one goes on at
+        `expected_us()`. ('stamp', 0): that one is on the base the held one left: only its
+        stamp was off (BrainFlow's read across a step of the wall clock: its first
+        sample's stamp moved by the offset after it). ('unbridged', 0): the same, back
+        where the base was before the gap bridged last (that chunk's stamp was late).
+        ('step', µs): held back and that one following it: the clock stepped (lost samples
+        only put stamps ahead). ('new', 0): held ahead and that one following it (a long
+        gap, a restarted device, a step forward: the stamps cannot tell), or stamps all over
+        the place (a broken clock): a new stream."""
+        at_us = ts_us - held_n * self.period_us  # where that one says the held one began
+        off_old, off_held = abs(at_us - self.expected_us()), abs(at_us - held_ts_us)
+        if fs_hz != self.fs or min(off_old, off_held) > self.slip_us:
+            return "new", 0.0
+        if off_old <= off_held:
+            return "stamp", 0.0
+        if held_ts_us > self.expected_us():
+            return "new", 0.0
+        if self._unbridge(held_ts_us):
+            return "unbridged", 0.0
+        return "step", self.step(held_ts_us)
+
+    def _unbridge(self, ts_us: float) -> bool:
         """If the last chunk was bridged as a gap and a chunk stamped `ts_us` next is back
         where the base was before it, the gap was that chunk's stamp alone (late): it goes,
         and every sample keeps the base from before it. False (nothing done) otherwise."""

@@ -176,7 +176,7 @@ def test_a_ppg_with_an_accelerometer_and_eda_through_a_host_clock_step_back():
     assert rep["beats_judged"] > 130 and rep["beats_unjudged"] == 0
 
 
-def test_the_time_base_takes_a_step_and_undoes_a_lone_late_stamp():
+def test_the_time_base_takes_a_step_and_tells_a_lone_bad_stamp():
     c = SampleClock(100.0, 1e9, 0.5)
     for k in range(100):
         c.follow(1e9 + k * 1e5, 10)
@@ -194,8 +194,11 @@ def test_the_time_base_takes_a_step_and_undoes_a_lone_late_stamp():
     assert c.gap_s(100.0, base + 0.8e6) == pytest.approx(0.8)
     c.bridge(base + 0.8e6)
     c.follow(base + 0.8e6, 10)
-    assert c.unbridge(base + 1e5)  # the next is back where the base was: no gap after all
+    assert c.off_s(100.0, base + 1e5) == pytest.approx(-0.8)  # back where the base was
+    assert c.settle(base + 1e5, 10, 100.0, base + 2e5) == ("unbridged", 0.0)  # and the next
     assert c.expected_us() == pytest.approx(base + 1e5) and not c.jumps
+    assert c.settle(c.expected_us() - 3e6, 10, 100.0, c.expected_us() + 1e5) == ("stamp", 0.0)
+    assert c.settle(c.expected_us() + 3e6, 10, 100.0, c.expected_us() + 3.1e6)[0] == "new"
 
 
 def test_the_time_base_learns_the_rate_and_smooths_the_stamps():
