@@ -127,7 +127,7 @@ def counted_clocks() -> None:
         def follow(self, ts_us, n_samples):
             self.n += int(n_samples)
 
-        def gap_s(self, fs_hz, ts_us):  # no short gap bridged either
+        def off_s(self, fs_hz, ts_us):  # no short gap bridged, no step taken either
             return 0.0
     for mod in (features, eda, motion):
         mod.SampleClock = Counted

@@ -42,7 +42,6 @@ class HeartWindow:
         as a heart rate so where a loaded board's stamps slipped and every restart of the
         detector began a young window. A strap's intervals (its own detector) need no floor.
         `ecg_fs`: an ECG's rate, whose beats come with their slopes (add_beats)."""
-        self.args = (keep_s, min_span_s, cycles, ecg_fs)  # (add_rr starts afresh with them)
         self.keep_us = int(keep_s * 1e6)
         self.min_span_ms = min_span_s * 1000.0
         self.cycles = cycles  # an ECG's beats or a chest strap's: see window_quality
@@ -108,12 +107,28 @@ class HeartWindow:
         """The beat series is broken here (beats lost to motion): no interval spans it."""
         self.last = None
 
+    def shift(self, step_us: float) -> None:
+        """The clock the beats are stamped on stepped (the host's set, `edge.timebase`):
+        every time held moves with it, so the window reads on the new clock; the
+        intervals, their labels and the corrector's state stand."""
+        self.ivs = self.ivs._replace(t_s=self.ivs.t_s + step_us)
+        self.new = ([t + step_us for t in self.new[0]],) + self.new[1:]
+        self.beats = (self.beats[0] + step_us,) + self.beats[1:]
+        self.raw = {i: (t + step_us, q) for i, (t, q) in self.raw.items()}
+        if self.last is not None:
+            self.last = (self.last[0] + step_us,) + self.last[1:]
+        if self.first_us is not None:
+            self.first_us += step_us
+        if self.end_us is not None:
+            self.end_us += step_us
+
     def add_rr(self, ts_us: int, rr_ms: float) -> None:
         """One RR interval from a strap, ending at ts_us. Stamps that step back over half an
-        interval (a source's clock set back) start the window afresh: its memory and
-        pruning run on time order (a step back before the first stamp crashed `quality`)."""
+        interval (a source's clock set back) move what the window holds onto the new clock
+        (`shift`): its memory and pruning run on time order (a step back before the first
+        stamp crashed `quality`; starting afresh instead cost HR_OK and HRV_OK a few beats)."""
         if self.end_us is not None and ts_us < self.end_us - rr_ms * 500:
-            self.__init__(*self.args)
+            self.shift(ts_us - rr_ms * 1e3 - self.end_us)
         if self.first_us is None:
             self.first_us = ts_us - rr_ms * 1000.0
         # a strap's stamps jitter with the radio: one that begins within half an interval of

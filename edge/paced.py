@@ -117,6 +117,11 @@ class PacedBeats:
         j = np.concatenate((self.judged, rows))
         self.judged = j[j[:, 0] >= j[-1, 0] - self.keep_us]
 
+    def shift(self, step_us: float) -> None:
+        """The stamps' clock stepped (edge.timebase): the beats' times move with it."""
+        self.pending = [(i, t + step_us) for i, t in self.pending]
+        self.judged[:, 0] += step_us
+
     def paced(self, now_us: float, window_s: float) -> bool:
         """The beats of the last window_s are a paced rhythm (`paced_beats`)."""
         n, judged = paced_beats(*self.judged[self.judged[:, 0] >= now_us - window_s * 1e6, 1:].T)

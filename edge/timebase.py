@@ -16,6 +16,18 @@ A chunk stamped MIN_GAP_S to MAX_GAP_S ahead of it is a short gap (samples lost:
 board's stall, a radio drop-out; the drift it tracks stays under MIN_GAP_S at 3 %) that a
 caller may bridge instead (`bridge`): the time base jumps there, the rate learnt stays,
 and the samples before keep their times.
+A chunk stamped MIN_GAP_S or more behind it (`off_s`) is a step of the clock the stamps
+are on (the host's set back: chrony stepping it, someone setting the time; lost samples
+only ever put a stamp ahead), or a lone bad stamp (BrainFlow's read across a step of the
+wall clock): a caller holds it till the chunk after it tells which (`settle`). A step
+(`step`) moves every sample's time, those before too, with the clock, so what the caller
+holds reads on the new clock; a lone bad stamp goes on as if right (and a chunk bridged
+as a gap just before one that is back where the base was had one). A step forward cannot
+be told from lost samples by the stamps (both: chunks at the learnt rate from a new
+offset), so it is a gap: bridged up to MAX_GAP_S, a new stream beyond (unless the chunk
+after it is back on the base: a lone bad stamp again). Within STEP_CHECK_S after a step,
+a chunk off the new base is neither: stamps that jump back and forth are a broken clock,
+and the caller starts afresh as before.
 
 Samples get their times from the tracked base: host time is the show's truth (the
 picture, the other seats and the wire are on it), so a device 2 % fast does not read HR
@@ -35,6 +47,7 @@ MAX_RATE_ERR = 0.15  # beyond +-15 % of the declared rate the clock is broken, n
 MAX_FS_HZ = 100_000.0
 MAX_GAP_S = 1.5  # a short gap (a board's stall) is bridged; a longer one starts afresh
 MIN_GAP_S = 0.1  # a stamp this far ahead of the tracked base is a gap, not jitter or drift
+STEP_CHECK_S = 1.0  # after a step, the stamps must follow the new base this long
 JUMPS_KEPT = 64  # bridged gaps remembered (only the detector's last seconds are asked for)
 
 
@@ -56,6 +69,7 @@ class SampleClock:
         self.slip_us = slip_s * 1e6
         self.implausible = False  # the stamps ask for a rate beyond MAX_RATE_ERR
         self.jumps: deque = deque(maxlen=JUMPS_KEPT)  # (sample index, gap_us) bridged
+        self.stepped_n = -math.inf  # the sample index of the last step
 
     def time_us(self, idx):
         """Host time of sample index (or indices) `idx` on the tracked time base."""
@@ -76,13 +90,30 @@ class SampleClock:
         return (fs_hz == self.fs and not self.implausible
                 and abs(ts_us - self.expected_us()) <= self.slip_us)
 
+    def off_s(self, fs_hz: float, ts_us: float) -> float:
+        """How far off the tracked base a chunk was stamped where that is MIN_GAP_S or more
+        (0 otherwise: it fits, or it can only be a new stream: another rate, a broken
+        clock, a chunk off the base within STEP_CHECK_S of a step)."""
+        if fs_hz != self.fs or self.implausible or self.n - self.stepped_n < STEP_CHECK_S * self.fs:
+            return 0.0
+        off_s = (ts_us - self.expected_us()) / 1e6
+        return off_s if abs(off_s) >= MIN_GAP_S else 0.0
+
     def gap_s(self, fs_hz: float, ts_us: float) -> float:
         """How much signal a chunk that does not fit skipped, if it is a short gap worth
         bridging (0 otherwise: it fits, or it is a new stream)."""
-        if fs_hz != self.fs or self.implausible:
-            return 0.0
-        gap_s = (ts_us - self.expected_us()) / 1e6
+        gap_s = self.off_s(fs_hz, ts_us)
         return gap_s if MIN_GAP_S < gap_s <= MAX_GAP_S else 0.0
+
+    def step(self, ts_us: float) -> float:
+        """The clock the stamps are on stepped: a chunk stamped `ts_us` is the next one.
+        Every sample's time, those before too, moves by the step (returned, µs); the rate
+        learnt stays."""
+        step_us = ts_us - self.expected_us()
+        self.anchor_n, self.anchor_us = self.n, float(ts_us)
+        self.t0 += step_us
+        self.stepped_n = self.n
+        return step_us
 
     def bridge(self, ts_us: float) -> None:
         """Jump the time base to a chunk stamped `ts_us` after a short gap; the rate learnt
@@ -90,6 +121,42 @@ class SampleClock:
         pred = self.expected_us()
         self.jumps.append((self.n, ts_us - pred))
         self.anchor_n, self.anchor_us = self.n, float(ts_us)
+
+    def settle(self, held_ts_us: float, held_n: int, fs_hz: float, ts_us: float) -> tuple[str, float]:
+        """What a chunk stamped `held_ts_us` off the base (`off_s`), of `held_n` samples and
+        held, was, by the chunk after it (`fs_hz`, `ts_us`); the held one goes on at
+        `expected_us()`. ('stamp', 0): that one is on the base the held one left: only its
+        stamp was off (BrainFlow's read across a step of the wall clock: its first
+        sample's stamp moved by the offset after it). ('unbridged', 0): the same, back
+        where the base was before the gap bridged last (that chunk's stamp was late).
+        ('step', µs): held back and that one following it: the clock stepped (lost samples
+        only put stamps ahead). ('new', 0): held ahead and that one following it (a long
+        gap, a restarted device, a step forward: the stamps cannot tell), or stamps all over
+        the place (a broken clock): a new stream."""
+        at_us = ts_us - held_n * self.period_us  # where that one says the held one began
+        off_old, off_held = abs(at_us - self.expected_us()), abs(at_us - held_ts_us)
+        if fs_hz != self.fs or min(off_old, off_held) > self.slip_us:
+            return "new", 0.0
+        if off_old <= off_held:
+            return "stamp", 0.0
+        if held_ts_us > self.expected_us():
+            return "new", 0.0
+        if self._unbridge(held_ts_us):
+            return "unbridged", 0.0
+        return "step", self.step(held_ts_us)
+
+    def _unbridge(self, ts_us: float) -> bool:
+        """If the last chunk was bridged as a gap and a chunk stamped `ts_us` next is back
+        where the base was before it, the gap was that chunk's stamp alone (late): it goes,
+        and every sample keeps the base from before it. False (nothing done) otherwise."""
+        if not self.jumps or self.jumps[-1][0] != self.anchor_n:  # a chunk followed since
+            return False
+        gap_us = self.jumps[-1][1]
+        if abs(ts_us - self.expected_us() + gap_us) > self.slip_us:
+            return False
+        self.jumps.pop()
+        self.anchor_us -= gap_us
+        return True
 
     def rate_error(self) -> float:
         """The stream's real rate against its declared one, -0.02 for 2 % slow."""

@@ -84,3 +84,21 @@ def test_a_stream_judges_each_beat_as_the_batch_does():
     ok = ~np.isnan(ratio)
     assert np.allclose(p.judged[:, 1], ratio[ok][:len(p.judged)])
     assert len(p.judged) >= ok.sum() - 1
+
+
+def test_a_step_of_the_clock_moves_the_judged_beats_with_it():
+    """A host clock set back 3 s (edge/timebase: the seat keeps detecting): the beats
+    judged and pending move onto the new clock, so the window's paced share is read over
+    the same beats, not over beats stamped 3 s in its future."""
+    x, fs = record_data(need("mitdb-107"))
+    x = x[:int(40 * fs)]
+    idx = waveform_peaks(x, fs, "ecg").idx
+    p = PacedBeats(fs)
+    half = int(20 * fs)
+    p.push(x[:half], idx[idx < half], idx[idx < half] * 1e6 / fs)
+    before = p.judged[:, 0].copy()
+    pending = [t for _, t in p.pending]
+    p.shift(-3e6)
+    assert np.allclose(p.judged[:, 0], before - 3e6)
+    assert np.allclose([t for _, t in p.pending], np.array(pending) - 3e6)
+    assert p.paced(20e6 - 3e6, 30.0)

@@ -46,7 +46,8 @@ def test_a_strap_whose_clock_is_set_back_keeps_its_heart_rate():
     """A strap's stamps stepping back before its first one (a source's clock set back
     20 s into a show) raised ZeroDivisionError in every estimate (HeartWindow.quality:
     the window's span since the source began was 0); a step back that left them after it
-    kept the old intervals in a window pruned in time order. Now the window starts afresh."""
+    kept the old intervals in a window pruned in time order. Now what the window holds moves
+    onto the new clock (HeartWindow.shift)."""
     got = strap(sinus(), jump_s=-60.0, jump_at_s=20.0)
     late = [e for s, e in got if s > 60.0]
     assert all(e["flags"] & Flag.HR_OK for e in late)
