@@ -108,6 +108,10 @@ class ClosePair:
                 self.drop = self.held.pop(verdict)[0]
         return self._beats(out)
 
+    def waiting(self) -> int | None:
+        """The stream index of the first beat held back (None: none is)."""
+        return self.held[0][0] if self.held else None
+
     def finish(self) -> Beats:
         out: list = []
         for a in self.held:

@@ -179,6 +179,14 @@ class _WaveBeats:
             self.moved = n0 + int(changed[-1])
         self.last_sample = float(x[-1])
 
+    def heard_until(self, now_us: int) -> int:
+        """Now, or the time of a beat the detector still holds back: the heart is read as of
+        there. Read as of now, a close pair waiting for its window's verdict (up to 10 s in
+        a steady rhythm, ecg_pair) looked like a pause: the electrode-motion stress case's
+        HR fell from 73 to 54 bpm with HR_OK on, then HR_OK went for 2-4 s."""
+        i = self.stream.waiting()
+        return now_us if i is None else min(now_us, int(self.clock.time_us(i)))
+
     def lost_contact(self, now_us: int) -> bool:
         """Samples keep coming but no pulse for LOST_GAP_S: the sensor is off the skin
         (or on something without a pulse). A stream younger than that can't tell yet."""
@@ -373,19 +381,19 @@ class SeatFeatures:
         MAX_MENDED_FRAC of its window. An ECG whose beats are random spikes (LoneBeats) has
         no quality (random-spike noise reached HR_OK in 10 of 300 fresh cases, now 0)."""
         best = (0.0, 0.0, 0.0)
-        for heart, ev, pc in [(self.strap, None, None)] + [(w.heart, w.evidence, w.paced)
-                                                           for w in self.waves.values()]:
-            q = heart.quality(now_us, HRV_WINDOW_S)
+        for heart, ev, pc, at in [(self.strap, None, None, now_us)] + [
+                (w.heart, w.evidence, w.paced, w.heard_until(now_us)) for w in self.waves.values()]:
+            q = heart.quality(at, HRV_WINDOW_S)
             if q > best[2] and q < SEAT_BELOW and ev is not None and ev.no_heart(now_us, HRV_WINDOW_S):
                 q = 0.0
             if q > best[2]:
-                iv, found = heart.hrv_window(now_us, HRV_WINDOW_S)
+                iv, found = heart.hrv_window(at, HRV_WINDOW_S)
                 # left out of NN, or kept with a mended value (once each)
                 doubtful = int((~iv.normal).sum()) + sum(found.get(k, 0) for k in MENDED)
                 ok = iv.normal.sum() >= 5 and doubtful <= MAX_MENDED_FRAC * len(iv.rr_ms)
                 ok = ok and not (pc is not None and pc.paced(now_us, HRV_WINDOW_S))  # no NN
                 rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if ok else 0.0
-                best = (heart.hr_bpm(now_us, self.hr_window_s), rmssd, q)
+                best = (heart.hr_bpm(at, self.hr_window_s), rmssd, q)
         return best
 
     def _contact(self, now_us: int) -> bool:

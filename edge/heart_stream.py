@@ -141,6 +141,11 @@ class BeatStream(BeatGates, BeatRefiner):
         ECG stream's first band window is still being gathered, nothing is detected yet)."""
         return self.bands.last_candidate() if self.bands else self.last_peak
 
+    def waiting(self) -> int | None:
+        """The stream index of the first beat an ECG's close-pair stage holds back, waiting
+        for the next beats or for its window's verdict (ecg_pair: up to a window, 10 s)."""
+        return self.pair.waiting() if self.bands else None
+
     def slopes(self, idx) -> np.ndarray:
         """An ECG's beats' ectopic_beats.beat_slopes rows, from the raw samples it keeps
         (ecg_ectopic's HISTORY_S, or the detector's history): a seat's ectopic labels
