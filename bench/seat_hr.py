@@ -9,13 +9,14 @@ of the reference's intervals that end in the seat's HR window (the last HR_WINDO
 `HeartWindow.hr_bpm` reads it). The reference is the corpus's: the expert annotation; for a
 PPG record with a simultaneous ECG, its R peaks less T waves (`t_wave_free`) shifted by the
 record's pulse lag (`lagged_match` of the batch detector's beats), its intervals inside one
-trusted span only, where they cover COVER of the window or more; else the peers' consensus inside its `plausible_spans`.
-Estimates whose window has no trusted reference are not scored. Per record: estimates
-scored, the share with HR_OK, the median error (seat - ref, bpm) of the HR_OK ones with a 95
-% interval (block bootstrap over BLOCK_S blocks: a second's estimate shares most of its
-window with the next), |error| p90, and the same two for the batch detector's beats (`signal
-hr`'s, their raw mean-interval rate over the same window): a seat error the batch beats don't
-have lies in the seat's window, not in detection. Pooled rows by kind.
+trusted span only, where they cover COVER of the window or more; else the peers' consensus,
+inside its `plausible_spans`. Estimates whose window has no trusted reference are not
+scored. Per record: estimates scored, the share with HR_OK, the median error (seat - ref,
+bpm) of the HR_OK ones with a 95 % interval (block bootstrap over BLOCK_S blocks: a second's
+estimate shares most of its window with the next), |error| p90, and the same two for the
+batch detector's beats at those estimates (`signal hr`'s, their raw mean-interval rate over
+the same window): a seat error the batch beats don't have lies in the seat's window, not in
+detection. Pooled rows by kind.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ import sys
 import numpy as np
 
 from empathy.bench.seat_hrv import T0_US, seat_stream
+from empathy.edge.hrv import WINDOW_S
 
-WARMUP_S = 15.0  # the seat's quality floor (hrv.WINDOW_S, 10 s) and a full HR window after it
+WARMUP_S = WINDOW_S  # a seat's quality is judged over this much at least (HeartWindow):
+# its first HR_OK, clean ECG and PPG records, came at 6-10 s
 BLOCK_S = 30.0
 COVER = 0.5  # of the HR window: a record's trusted reference intervals that score it
 BOOT = 2000
