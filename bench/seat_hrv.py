@@ -39,8 +39,10 @@ def reference_rmssd(ann_s: np.ndarray, labels: np.ndarray, t0: float, t1: float)
     return float(np.sqrt(np.mean(d * d))) if nn.sum() >= 5 and len(d) >= 2 else float("nan")
 
 
-def seat_stream(x: np.ndarray, fs: float, every_s: float, kind: str = "ecg"):
-    """Yields (now_us, estimate, the seat's HeartWindow or None) through a seat fed in chunks."""
+def seat_stream(x: np.ndarray, fs: float, every_s: float, kind: str = "ecg",
+                acc_mg: np.ndarray | None = None):
+    """Yields (now_us, estimate, the seat's HeartWindow or None) through a seat fed in chunks;
+    `acc_mg`: an accelerometer's magnitude (mG) at fs, fed with each chunk as kind "acc"."""
     from empathy.edge.features import SeatFeatures
     from empathy.sensors.base import Waveform
 
@@ -49,6 +51,8 @@ def seat_stream(x: np.ndarray, fs: float, every_s: float, kind: str = "ecg"):
     per = max(1, int(round(every_s / CHUNK_S)))
     for k, i in enumerate(range(0, len(x), n)):
         f.add(Waveform(T0_US + int(i * 1e6 / fs), kind, fs, x[i:i + n]))
+        if acc_mg is not None:
+            f.add(Waveform(T0_US + int(i * 1e6 / fs), "acc", fs, acc_mg[i:i + n]))
         now = T0_US + int((i + n) * 1e6 / fs)
         if (k + 1) % per == 0:
             e = f.estimate(now)

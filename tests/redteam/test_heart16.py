@@ -102,19 +102,14 @@ def test_a_strap_s_trigeminy_sends_no_hrv_of_its_pvcs():
     assert not sent or np.median(sent) < 35.0, np.median(sent)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "6 of 97 HR_OK estimates over 10 bpm off (median |error| 3.4), all low, in windows with "
-    "PVC couplets or at a bigeminy run's start: the seat's HR is its NN intervals' rate and "
-    "the 20 % rule leaves out a couplet's intervals and its pause; at a run's start a 25-75 % "
-    "share of ectopic steps swamps the corrector's thresholds (5.2 quartile deviations over "
-    "91 beats, as published) and nothing is paired. It passed (1 of 96, 2.2) while the "
-    "corrector's splits ran away and SPLIT_HR_MAX gave the beats' own rate, which is this "
-    "test's reference; a guard the other way (NN rate under the beats' / 1.15 and no extra "
-    "beat merged) left 106 as it was and made nstdb-118e00's ECG |err| p90 9.9 -> 21.7 bpm"))
 def test_a_perfect_strap_on_mitdb_106_gives_its_heart_rate():
     """MIT-BIH 106's annotated beats (tuning) as a strap's RR: the seat's HR was 23.2 bpm
-    off the annotation's (median |error|), 59 of 98 HR_OK estimates over 10 bpm; now 2.7
-    and 1. (200: 7.3 and 30 -> 4.2 and 11; 203: 5 -> 0 over 10 bpm; sinus unchanged.)"""
+    off the annotation's (median |error|), 59 of 98 HR_OK estimates over 10 bpm; then 2.7
+    and 1. (200: 7.3 and 30 -> 4.2 and 11; 203: 5 -> 0 over 10 bpm; sinus unchanged.) It
+    failed (strict xfail) while a seat's HR was its 20 %-rule NN intervals' rate: 6 of 97
+    over 10 bpm, all low, in windows with PVC couplets (the rule left out a couplet's
+    intervals and its pause); HR from every corrected interval (heart_window.hr_bpm): 3 of
+    99, median 3.4 (200 0 of 106, 203 0 of 25, 119 0 of 82)."""
     ann, _ = annotation("mitdb-106")
     err = []
     for s, e in strap(np.diff(ann) * 1000.0):
