@@ -160,3 +160,16 @@ def test_a_beat_unlike_the_on_time_ones_counts_when_a_little_early():
     beats = np.array(s["beats_s"])[_flagged(s)]
     hit = [lab[np.argmin(np.abs(ann - b))] == "V" for b in beats]
     assert sum(hit) >= 17 and all(hit), (sum(hit), len(hit))  # of 21
+
+
+def test_the_validation_says_why_a_beat_was_missed_and_refuses_a_bad_rate():
+    from empathy.edge.ectopic_validation import main, miss_causes
+    rr = np.full(20, 0.8)
+    rr[5], rr[6] = 0.72, 0.88  # 10 % early, normal shape: no rule fires
+    t = np.concatenate(([0.0], np.cumsum(rr)))
+    sh = np.ones(len(t))
+    case = {"t": t, "shape": sh, "ann": t.copy(), "lab": np.array(["N"] * 6 + ["A"] + ["N"] * 14)}
+    assert miss_causes(case, ectopic_beats(t, sh)) == [("A", "a little early, like on-time beats")]
+    sh[6] = 0.5
+    assert miss_causes(case, ectopic_beats(t, sh)) == []
+    assert main(["--rate", "20"]) == 2 and main(["--rate"]) == 2 and main(["--bogus"]) == 2
