@@ -7,7 +7,11 @@ missed when the beat paired with it is not flagged, undetected when none is pair
 detector's miss, counted in Se's denominator all the same). Se and +P are pooled over the
 records, with a 95 % CI from resampling records (a record's beats are not independent).
 
-    python -m empathy.edge.ectopic_validation [--held-out]
+`--rate HZ` resamples each record first (as edge/ecg_rate_validation does: a strap's
+130 Hz); `--why` breaks the missed ectopic beats down by label and by what the rules saw
+(`miss_causes`).
+
+    python -m empathy.edge.ectopic_validation [--held-out] [--rate HZ] [--why]
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import sys
 
 import numpy as np
 
-from empathy.edge.beat_score import TOL_S
-from empathy.edge.ectopic_beats import ectopic_beats, shape_match
+from empathy.edge.beat_score import TOL_S, resampled
+from empathy.edge.ectopic_beats import (EARLY, LIKE, UNLIKE, UNLIKE_EARLY, ectopic_beats,
+                                        normal_interval, shape_match)
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, beat_labels,
                                        record_data)
@@ -26,9 +31,9 @@ ECTOPIC = "VAaSJEF"  # the WFDB labels of ectopic (premature or escape, fused) b
 COUNTS = ("found", "missed", "undetected", "false")
 
 
-def labelled_cases(held_out: bool) -> list[dict]:
+def labelled_cases(held_out: bool, rate: float | None = None) -> list[dict]:
     """Per ECG record of one set whose annotation keeps the beat labels: our beats (s),
-    their shape match, the annotated beats (s) and their labels."""
+    their shape match, the annotated beats (s) and their labels; at `rate` Hz if given."""
     out = []
     for rec in RECORDS:
         if rec.kind != "ecg" or rec.held_out != held_out or not available(rec):
@@ -37,9 +42,12 @@ def labelled_cases(held_out: bool) -> list[dict]:
         lab = beat_labels(rec, len(x))
         if lab is None:
             continue
+        ann = annotated_beats(rec, len(x), fs)
+        if rate:
+            x, fs = resampled(x, fs, rate), rate
         b = waveform_peaks(x, fs, "ecg")
         out.append({"name": rec.name, "t": b.idx / fs, "shape": shape_match(x, fs, b.idx),
-                    "ann": annotated_beats(rec, len(x), fs), "lab": lab})
+                    "ann": ann, "lab": lab})
     return out
 
 
@@ -106,6 +114,51 @@ def by_label(scores: list) -> dict[str, dict[str, int]]:
     return by
 
 
+def miss_causes(case: dict, flagged: np.ndarray) -> list[tuple[str, str]]:
+    """(label, cause) per missed ectopic beat: where its timing (to the local normal
+    interval) and shape (shape_match) left it, as the rules see it."""
+    t, sh = case["t"], case["shape"]
+    rr = np.diff(t)
+    ref = normal_interval(rr)
+    is_flag = np.zeros(len(t), bool)
+    is_flag[np.asarray(flagged, int)] = True
+    out = []
+    for a, k in enumerate(pair(t, case["ann"])):
+        if case["lab"][a] not in ECTOPIC or k < 0 or is_flag[k]:
+            continue
+        if k == 0 or k == len(t) - 1:
+            out.append((str(case["lab"][a]), "first or last beat"))
+            continue
+        early, like = rr[k - 1] / ref[k - 1], sh[k] >= UNLIKE
+        if early >= UNLIKE_EARLY:
+            why = "on time, " + ("like on-time beats" if like else "unlike them")
+        elif early < EARLY:
+            why = "early, no pause or on-time beat after"
+        elif like:
+            why = "a little early, like on-time beats"
+        elif min(sh[k - 1], sh[k + 1]) <= LIKE:
+            why = "a little early, unlike, a neighbour unlike too"
+        else:
+            why = "a little early, unlike, no longer interval after"
+        out.append((str(case["lab"][a]), why))
+    return out
+
+
+def why_lines(cases: list, labeller=lambda c: ectopic_beats(c["t"], c["shape"])) -> list[str]:
+    """The missed ectopic beats counted by label and cause, as text lines."""
+    n: dict[str, dict[str, int]] = {}
+    for c in cases:
+        for lab, why in miss_causes(c, labeller(c)):
+            d = n.setdefault(why, {})
+            d[lab] = d.get(lab, 0) + 1
+    labs = sorted({k for d in n.values() for k in d})
+    lines = [f"{'missed because':48s}" + "".join(f"{k:>6s}" for k in labs) + "   all"]
+    for why, d in sorted(n.items(), key=lambda kv: -sum(kv[1].values())):
+        lines.append(f"{why:48s}" + "".join(f"{d.get(k, 0):6d}" for k in labs)
+                     + f"{sum(d.values()):6d}")
+    return lines
+
+
 def report(cases: list, labeller=lambda c: ectopic_beats(c["t"], c["shape"])) -> list[str]:
     """Per record, per label and pooled, as text lines."""
     scores = [score(c, labeller(c)) for c in cases]
@@ -148,10 +201,20 @@ def page_section() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if set(args) - {"--held-out"}:
-        print("usage: python -m empathy.edge.ectopic_validation [--held-out]", file=sys.stderr)
+    rate = None
+    if "--rate" in args:
+        i = args.index("--rate")
+        try:
+            rate = float(args[i + 1])
+        except (IndexError, ValueError):
+            rate = -1.0
+        args = args[:i] + args[i + 2:]
+    if set(args) - {"--held-out", "--why"} or (rate is not None and not 50 <= rate <= 5000):
+        print("usage: python -m empathy.edge.ectopic_validation [--held-out] [--rate HZ "
+              "(50-5000)] [--why]", file=sys.stderr)
         return 2
-    print("\n".join(report(labelled_cases("--held-out" in args))))
+    cases = labelled_cases("--held-out" in args, rate)
+    print("\n".join(report(cases) + (why_lines(cases) if "--why" in args else [])))
     return 0
 
 

@@ -132,3 +132,44 @@ def test_the_scorer_pairs_beats_and_counts_found_missed_undetected_and_false():
     assert s["V"] == {"found": 1, "missed": 1, "undetected": 1, "false": 0}
     assert s["N"]["false"] == 1 and s["A"]["found"] == 1
     assert totals(s) == (2, 4, 3)
+
+
+def test_a_beat_unlike_the_on_time_ones_counts_when_a_little_early():
+    """QT Database sel15814 (tuning): late PVCs (0.86-0.94 of the normal interval, a pause
+    of 1.08-1.13) whose slope matches the on-time beats' at 0.4-0.7, neither opposite nor
+    early enough for the other rules: 8 of its 21 were NN intervals and the RMSSD 3x the
+    annotation's. A beat (or a couplet holding one of opposite shape) unlike the on-time
+    beats, between two like them, a little early and followed by a longer interval, is
+    ectopic; a lone unlike pair, or unlike neighbours (noise), is not."""
+    rr = np.full(40, 0.8)
+    rr[10], rr[11] = 0.72, 0.86  # 10 % early, then 19 % longer
+    t = np.concatenate(([0.0], np.cumsum(rr)))
+    sh = np.ones(len(t))
+    sh[11] = 0.6
+    assert list(ectopic_beats(t, sh)) == [11]
+    sh[12] = 0.85  # a neighbour only half like the on-time beats: noise, not a PVC
+    assert len(ectopic_beats(t, sh)) == 0
+    rr[12] = 0.9  # a couplet: 10 % early, on time, then a longer interval
+    t = np.concatenate(([0.0], np.cumsum(rr)))
+    sh = np.ones(len(t))
+    sh[11:13] = 0.6, 0.5  # neither of opposite shape: a fusion or a noisy normal beat
+    assert len(ectopic_beats(t, sh)) == 0
+    sh[12] = -0.4
+    assert list(ectopic_beats(t, sh)) == [11, 12]
+    s, ann, lab = _summary("qtdb-sel15814")
+    beats = np.array(s["beats_s"])[_flagged(s)]
+    hit = [lab[np.argmin(np.abs(ann - b))] == "V" for b in beats]
+    assert sum(hit) >= 17 and all(hit), (sum(hit), len(hit))  # of 21
+
+
+def test_the_validation_says_why_a_beat_was_missed_and_refuses_a_bad_rate():
+    from empathy.edge.ectopic_validation import main, miss_causes
+    rr = np.full(20, 0.8)
+    rr[5], rr[6] = 0.72, 0.88  # 10 % early, normal shape: no rule fires
+    t = np.concatenate(([0.0], np.cumsum(rr)))
+    sh = np.ones(len(t))
+    case = {"t": t, "shape": sh, "ann": t.copy(), "lab": np.array(["N"] * 6 + ["A"] + ["N"] * 14)}
+    assert miss_causes(case, ectopic_beats(t, sh)) == [("A", "a little early, like on-time beats")]
+    sh[6] = 0.5
+    assert miss_causes(case, ectopic_beats(t, sh)) == []
+    assert main(["--rate", "20"]) == 2 and main(["--rate"]) == 2 and main(["--bogus"]) == 2
