@@ -38,170 +38,25 @@ import numpy as np
 from empathy.edge.eda import EdaWindow
 from empathy.edge.fusion import (FACE_GAIN, Affect, Aligner, affect_fuse, baselines,
                                  channel_arousal)
-from empathy.edge.heart import BeatStream
-from empathy.edge.heart_evidence import SEAT_BELOW, LoneBeats
+from empathy.edge.heart_evidence import SEAT_BELOW
 from empathy.edge.heart_window import HeartWindow
-from empathy.edge.hrv import LOST_GAP_S, WINDOW_S, hrv_time
+from empathy.edge.hrv import hrv_time
 from empathy.edge.latency import (FACE_TAU_S, HR_WINDOW_S, HRV_WINDOW_S, LATENCY_S,
                                   PUPIL_WINDOW_S, latency_s)
 from empathy.edge.motion import MotionGate
-from empathy.edge.paced import PacedBeats
 from empathy.edge.ppg_track import HrTracker
 from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
-from empathy.edge.timebase import SampleClock
+from empathy.edge.seat_wave import MIN_HEART_QUALITY, WAVE_SLIP_S, WaveBeats
 from empathy.sensors.base import Beat, FaceCrop, Health, Pupil, Reading, Waveform
 from empathy.wire import EXPRESSION_NONE, Flag
 
 log = logging.getLogger("empathy.edge.features")
 
-WAVE_SLIP_S = 0.5  # a chunk this far off its stream's tracked time base restarts detection
-MIN_HEART_QUALITY = 0.3
 MAX_MENDED_FRAC = 0.2  # HRV_OK off when more of the window's intervals were mended than this
 MENDED = ("missed", "extra", "misplaced")  # artefacts whose mended intervals stay in NN
 HEART_WAVES = ("ppg", "ecg")  # the waveforms beats are found in; other kinds are passed over
 EDA_SETTLE_S = 20.0  # responses a minute mean little over the first seconds
-
-
-class _WaveBeats:
-    """Streaming beat detection on one waveform; sample index -> host time on the stream's
-    tracked time base (`edge.timebase`: a device's clock is a few % off its declared rate)."""
-
-    def __init__(self, r: Waveform, gate: Optional[MotionGate] = None):
-        self.clock = SampleClock(r.fs_hz, r.ts_us, WAVE_SLIP_S)
-        self.stream = BeatStream(r.fs_hz, r.kind)
-        ecg = r.kind == "ecg"
-        self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S,  # (see HeartWindow)
-                                 cycles=ecg, ecg_fs=r.fs_hz if ecg else 0.0)
-        self.gate = gate  # the seat's accelerometer, for a PPG
-        # an ECG's beats whose raw extreme is a lone sample: random spikes (heart_evidence)
-        self.evidence = LoneBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else None
-        # an ECG's pacing spikes: a pacemaker's intervals are no NN HRV (edge.paced)
-        self.paced = PacedBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else None
-        # once the accelerometer speaks, the heart rate tracked in the PPG's and its spectra
-        # (edge.ppg_track): (window end µs, bpm, moving) of the newest, for motion_report
-        self.tracker: Optional[HrTracker] = None
-        self.tracked: Optional[tuple[float, Optional[float], bool]] = None
-        self.gap_end_us: Optional[float] = None  # after a bridged gap, till its first beat
-        self.gaps = 0
-        self.held: Optional[Waveform] = None  # a chunk stamped off, till the next says why
-        self.found_held = False  # the held chunk, gone on before this one: a beat in it
-        self.n = 0  # samples pushed (the stream's index of the next)
-        self.moved = -1  # the stream index of the last sample unlike the one before it
-        self.last_sample: Optional[float] = None  # (while noted: _note_moves)
-
-    def fits(self, r: Waveform) -> bool:
-        """The chunk goes on this stream: it follows, or it comes after a short gap (a
-        board's stall): the detector stays warm, no interval spans the gap. A chunk stamped
-        back, or further ahead than a short gap, is held till the next says why (`_settle`)."""
-        if self.held is not None and not self._settle(r):
-            return False
-        if self.clock.gap_s(r.fs_hz, r.ts_us):
-            self.clock.bridge(r.ts_us)
-            self.gap_end_us, self.gaps = float(r.ts_us), self.gaps + 1
-        elif self.clock.off_s(r.fs_hz, r.ts_us):
-            self.held = r
-        else:
-            return self.clock.fits(r.fs_hz, r.ts_us)
-        return True
-
-    def _settle(self, r: Waveform) -> bool:
-        """The held chunk goes on, by what the chunk after it says (`SampleClock.settle`),
-        or a new stream starts (False). After a step of the clock the detector stays warm
-        and what the stream holds moves onto the new clock (its intervals' lengths stand)."""
-        held, self.held = self.held, None
-        what, step_us = self.clock.settle(held.ts_us, np.size(held.samples), r.fs_hz, r.ts_us)
-        if what == "new":
-            return False
-        if what == "step":
-            self._shift(step_us)
-        elif what == "unbridged":
-            self.gap_end_us, self.gaps = None, self.gaps - 1
-        self.found_held = self._push(held, self.clock.expected_us())
-        return True
-
-    def _shift(self, step_us: float) -> None:
-        """Beat times held here and in the motion gate move with a step of the clock."""
-        self.heart.shift(step_us)
-        if self.evidence is not None:
-            self.evidence.t_us = self.evidence.t_us + step_us
-        if self.paced is not None:
-            self.paced.shift(step_us)
-        if self.gate is not None:  # the PPG's beats it holds (the accelerometer's restarts)
-            self.gate.held = [(t + step_us, q) for t, q in self.gate.held]
-        if self.tracked is not None:
-            self.tracked = (self.tracked[0] + step_us, *self.tracked[1:])
-        if self.gap_end_us is not None:
-            self.gap_end_us += step_us
-
-    def add(self, r: Waveform) -> bool:
-        """True if the chunk (or one held before it) held a beat worth the name (someone
-        is there)."""
-        if r is self.held:
-            return False
-        found, self.found_held = self._push(r, r.ts_us) or self.found_held, False
-        return found
-
-    def _push(self, r: Waveform, ts_us: float) -> bool:
-        """Detection on one chunk whose first sample is at `ts_us` on the stamps' clock."""
-        self.clock.follow(ts_us, np.size(r.samples))
-        beats = self.stream.push(r.samples)
-        n0, self.n = self.n, self.n + np.size(r.samples)
-        if self.stream.last_candidate() is None:  # only then does lost_contact read it
-            self._note_moves(np.asarray(r.samples, np.float64), n0)
-        if self.tracker is not None:
-            for n, hr, m, sure in self.tracker.push(r.samples):
-                self.tracked = (float(self.clock.time_us(n)), hr if sure else None, m)
-        ts_us, sqi, moving = self.clock.time_us(beats.idx), beats.sqi, np.zeros(len(beats.idx))
-        rows = self.stream.slopes(beats.idx) if self.heart.width else None  # (ECG: their shape)
-        if self.evidence is not None:
-            self.evidence.push(r.samples, beats.idx, ts_us)
-        if self.paced is not None:
-            self.paced.push(r.samples, beats.idx, ts_us)
-        if self.gate is not None:  # moving or not, a pulse says someone is there (returned)
-            ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
-        for k, (t, q, m) in enumerate(zip(ts_us, sqi, moving)):
-            if m or (self.gap_end_us is not None and t >= self.gap_end_us):
-                self.heart.break_off()  # nothing from an artefact or across a gap
-                self.gap_end_us = None
-            if not m:
-                self.heart.add_beats((t,), (q,), None if rows is None else rows[k:k + 1])
-        return bool(np.any(np.asarray(beats.sqi) >= MIN_HEART_QUALITY))
-
-    def _note_moves(self, x: np.ndarray, n0: int) -> None:
-        """Where the raw line last moved (a lead off sits on the front end's rail); x
-        starts at stream index n0."""
-        if not x.size:
-            return
-        before = x[:1] if self.last_sample is None else np.asarray([self.last_sample])
-        changed = np.flatnonzero(np.diff(x, prepend=before))
-        if changed.size:
-            self.moved = n0 + int(changed[-1])
-        self.last_sample = float(x[-1])
-
-    def heard_until(self, now_us: int) -> int:
-        """Now, or the time of a beat the detector still holds back: the heart is read as of
-        there. Read as of now, a close pair waiting for its window's verdict (up to 10 s in
-        a steady rhythm, ecg_pair) looked like a pause: the electrode-motion stress case's
-        HR fell from 73 to 54 bpm with HR_OK on, then HR_OK went for 2-4 s."""
-        i = self.stream.waiting()
-        return now_us if i is None else min(now_us, int(self.clock.time_us(i)))
-
-    def lost_contact(self, now_us: int) -> bool:
-        """Samples keep coming but no pulse for LOST_GAP_S: the sensor is off the skin
-        (or on something without a pulse). A stream younger than that can't tell yet."""
-        end_us = self.clock.expected_us()
-        if end_us < now_us - LOST_GAP_S * 1e6 or end_us - self.clock.t0 < LOST_GAP_S * 1e6:
-            return False  # the waveform stopped (a gap, not contact) or just started
-        # the detector's last candidate, before it is confirmed (a stream's first beats are
-        # held back for seconds; contact is there all the same); an ECG stream's band switch
-        # gathers its first window before it detects anything: till then only a raw line
-        # that stopped moving (a lead off on its rail) tells
-        last = self.stream.last_candidate()
-        if last is None:
-            last = self.moved
-        last_us = self.clock.time_us(max(last, 0))
-        return end_us - last_us >= LOST_GAP_S * 1e6
 
 
 class SeatFeatures:
@@ -237,7 +92,7 @@ class SeatFeatures:
         self.mine = mine = self.profile if first else SeatProfile()
         if not keep_streams:  # beat detectors warmed up on nobody else's signal stay warm
             self.strap = HeartWindow(HRV_WINDOW_S, cycles=True)  # (a chest strap's ECG)
-            self.waves: dict[str, _WaveBeats] = {}
+            self.waves: dict[str, WaveBeats] = {}
             self.motion = MotionGate(WAVE_SLIP_S)
             self.eda: Optional[EdaWindow] = None
             self.eda_report: dict = {}  # the last estimate's EDA part (see module docstring)
@@ -305,7 +160,7 @@ class SeatFeatures:
                 wave = self.waves.get(r.kind)
                 if wave is None or not wave.fits(r):  # new, resampled, or after a gap
                     gate = self.motion if r.kind == "ppg" else None
-                    wave = self.waves[r.kind] = _WaveBeats(r, gate)
+                    wave = self.waves[r.kind] = WaveBeats(r, gate)
                 return wave.add(r) and self.contact
             except ValueError as e:  # NaN samples, an unusable rate: skip, start afresh
                 self.waves.pop(r.kind, None)

@@ -16,7 +16,7 @@ from corpus_records import need
 
 def test_an_ecg_seat_with_a_clean_lead_keeps_its_contact_bit():
     """A seat's raw ECG says 'lost contact' when no beat candidate came for LOST_GAP_S
-    (features._WaveBeats.lost_contact reads the detector's last candidate). An ECG stream
+    (seat_wave.WaveBeats.lost_contact reads the detector's last candidate). An ECG stream
     above 100 Hz detects in a band switch (ecg_band), whose detectors are inner streams:
     the outer stream's own last candidate never moved, so a clean MIT-BIH 100 lead at
     360 Hz in 1-s chunks lost its CONTACT bit in 58 of its first 60 s (the seat read as
