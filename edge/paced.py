@@ -17,6 +17,18 @@ when over PACED_SHARE of the beats have such a spike at one lag (within LAG_TOL_
 beats' median): noise's fast extremes fall anywhere (the muscle-noise stress case: lags
 with an interquartile range of 80-110 ms).
 
+A spike stands alone (tests/redteam/test_heart18.py): ALONE times the fast part's median
+about its beat, which mains hum fills (60 Hz at 0.3 of the R wave: 1.4-3; its extreme
+beside a QRS sat at a steady 26 ms, and a seat at 500 Hz read 55 of 571 windows paced),
+and it rises off the baseline: its fast part at least ABOVE times what the running median
+keeps at its sample. A narrow R keeps most of itself there (0.3-0.6): read as the spike of
+a tall T wave 180 ms later (sinus tachycardia, T as tall as R; a clipped R's edges ahead
+of its T, bsn-ecg-supine at 250 Hz) it made a steady lag. Nearer than WIDE_S the spike
+must outweigh it: at 100 Hz the running median spans 3 samples and 118's narrow r is its
+fast part (0.7-1.3 of its own median; a seat read 55 of 151 windows paced). Paced beats'
+spikes read 1.2-2.7 there (107 at 360 Hz), 0.7-1.8 at 130 Hz, where this costs 107 a
+few of its paced windows (33 to 27 of 151).
+
 At a Polar H10's 130 Hz a spike is one sample or gone: MIT-BIH 107 resampled to it reads
 paced in 33 of a seat's 151 windows, 104 in none (bench/paced_labels.py). A strap's RR
 intervals carry no waveform: nothing tells there. Held out, scored once: MIT-BIH 217 paced
@@ -38,6 +50,8 @@ LAG_S = (0.015, 0.2)  # the complex's extreme this long after its spike
 WIDE_S = 0.055  # ... further than this: a wide complex (see the module's note)
 STRONG = 0.5  # a spike nearer its complex: this share of the complex at least
 WEAK = 0.12  # ... further: this share
+ALONE = 4.0  # the spike over its beat's fast part's median (mains hum: 1.4-3)
+ABOVE = 0.65  # the spike over the complex's own deflection at its sample (a narrow R: 0.3-0.6)
 LAG_TOL_S = 0.015  # a pacemaker's spike-to-complex lag holds within this
 PACED_SHARE = 0.5  # over this share of the beats with such a spike: a paced rhythm
 MIN_BEATS = 5  # ... of at least this many beats
@@ -52,8 +66,10 @@ def spikes(x, fs: float, idx) -> tuple[np.ndarray, np.ndarray]:
     """Per beat (sample index into x): (its fast part's extreme over its complex's, the lag
     in s from that extreme to the complex's); NaN where x does not reach REACH_S each side."""
     x = np.asarray(x, float)
-    h, k = _span(fs)
     ratio, lag = np.full(len(idx), np.nan), np.full(len(idx), np.nan)
+    if not REACH_S * fs >= 1:  # under 5 Hz a beat's reach is no sample
+        return ratio, lag
+    h, k = _span(fs)
     for n, i in enumerate(np.asarray(idx, int)):
         if i - h - k < 0 or i + h + k > len(x):
             continue
@@ -63,7 +79,10 @@ def spikes(x, fs: float, idx) -> tuple[np.ndarray, np.ndarray]:
         j = int(np.argmax(fast))
         c = np.abs(slow - np.median(slow))
         m = int(np.argmax(c))
-        ratio[n], lag[n] = fast[j] / max(c[m], 1e-12), (m - j) / fs
+        lag[n] = (m - j) / fs
+        above = ABOVE if lag[n] >= WIDE_S else 1.0  # nearer: as an rsR' r must not
+        alone = fast[j] >= ALONE * np.median(fast) and fast[j] >= above * c[j]
+        ratio[n] = fast[j] / max(c[m], 1e-12) if alone else 0.0
     return ratio, lag
 
 
