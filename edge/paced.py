@@ -13,15 +13,15 @@ r ahead of R' (MIT-BIH 118: 39-46 ms, 0.2-0.4 of R'), so a spike nearer its comp
 WIDE_S must be STRONG; further (a wide paced complex: 104 97 ms, 107 117 ms) it may be
 small (107's V1: 0.23 of its complex), though not under WEAK: a noise floor (synthetic
 wide complexes with white noise at 2 % of the QRS read 0.07-0.08). The rhythm is paced
-when over PACED_SHARE of the beats have such a spike at one lag (within LAG_TOL_S of the
-beats' median): noise's fast extremes fall anywhere (the muscle-noise stress case: lags
+when over PACED_SHARE of the beats have such a spike at one lag (within LAG_TOL_S and a
+sample of the beats' median): noise's fast extremes fall anywhere (the muscle-noise stress case: lags
 with an interquartile range of 80-110 ms).
 
 A spike stands alone (tests/redteam/test_heart18.py): ALONE times the fast part's median
-about its beat, which mains hum fills (60 Hz at 0.3 of the R wave: 1.4-3; its extreme
+about its beat, which mains hum fills (60 Hz at 0.3 of the R wave: 1.3-3.1; its extreme
 beside a QRS sat at a steady 26 ms, and a seat at 500 Hz read 55 of 571 windows paced),
 and it rises off the baseline: its fast part at least ABOVE times what the running median
-keeps at its sample. A narrow R keeps most of itself there (0.3-0.6): read as the spike of
+keeps at its sample. A narrow R keeps most of itself there (0.2-0.6): read as the spike of
 a tall T wave 180 ms later (sinus tachycardia, T as tall as R; a clipped R's edges ahead
 of its T, bsn-ecg-supine at 250 Hz) it made a steady lag. Nearer than WIDE_S the spike
 must outweigh it: at 100 Hz the running median spans 3 samples and 118's narrow r is its
@@ -32,7 +32,7 @@ few of its paced windows (33 to 28 of 151). The complex's extreme lies inside th
 put it at the reach's end, on a T wave's cut-off slope, 196 ms after the R's remnant.
 
 At a Polar H10's 130 Hz a spike is one sample or gone: MIT-BIH 107 resampled to it reads
-paced in 33 of a seat's 151 windows, 104 in none (bench/paced_labels.py). A strap's RR
+paced in 28 of a seat's 151 windows, 104 in none (bench/paced_labels.py). A strap's RR
 intervals carry no waveform: nothing tells there. Held out, scored once: MIT-BIH 217 paced
 at 360 and 130 Hz, every seat window; 102 not (its spike outweighs its complex, and the
 running median's extreme stays on the spike: lag -6 ms in half its beats); no label on the
@@ -52,8 +52,8 @@ LAG_S = (0.015, 0.2)  # the complex's extreme this long after its spike
 WIDE_S = 0.055  # ... further than this: a wide complex (see the module's note)
 STRONG = 0.5  # a spike nearer its complex: this share of the complex at least
 WEAK = 0.12  # ... further: this share
-ALONE = 4.0  # the spike over its beat's fast part's median (mains hum: 1.4-3)
-ABOVE = 0.65  # the spike over the complex's own deflection at its sample (a narrow R: 0.3-0.6)
+ALONE = 4.0  # the spike over its beat's fast part's median (mains hum: 1.3-3.1)
+ABOVE = 0.65  # the spike over the complex's own deflection at its sample (a narrow R: 0.2-0.6)
 LAG_TOL_S = 0.015  # a pacemaker's spike-to-complex lag holds within this
 PACED_SHARE = 0.5  # over this share of the beats with such a spike: a paced rhythm
 MIN_BEATS = 5  # ... of at least this many beats

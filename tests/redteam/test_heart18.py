@@ -162,8 +162,8 @@ def test_mains_hum_is_not_paced():
     "250 Hz): hum crest plus the rsR' r read as a spike 32-52 ms ahead of R' and stand 4.1-5.2 "
     "times the fast part's median, over ALONE: a seat calls 2 of 151 windows paced (27 "
     "before this branch). Fitting and removing 50/60 Hz harmonics per beat cleared it but cost "
-    "MIT-BIH 107 at 130 Hz all its paced windows (28 to 0) and read 90 of 1508 windows of "
-    "systole-ecg with 50 Hz hum at 2x the R as paced"))
+    "MIT-BIH 107 at 130 Hz all its paced windows (28 to 0) and read 90 of systole-ecg's 1508 "
+    "30 s windows paced under 50 Hz hum at 2x the R (batch label per window)"))
 def test_hum_on_a_right_bundle_branch_block_is_not_paced():
     n, windows, _ = seat_label(_hum(_at("nstdb-118e24", 250.0), 250.0, 60, 0.25), 250.0)
     assert windows == 0, (n, windows)
