@@ -94,16 +94,16 @@ def _hum(x, fs, mains_hz, share=0.3):
 
 # --- what must not read as paced ------------------------------------------------------
 
-@pytest.mark.parametrize("fs", [130.0, 250.0, 500.0])
-def test_a_tall_t_wave_in_a_fast_sinus_rhythm_is_not_paced(fs):
-    """Sinus tachycardia at 140 bpm with a T wave as tall as its R, 190 ms after it (a
-    chest lead, exercise): the narrow R is the fast part's extreme and the T the complex's,
-    at a steady 180 ms. Before the fix: paced at 130/250/500 Hz (81-117 of 137 beats)."""
-    x = heart(fs, bpm=140, t_amp=1.0, t_at=0.19)
-    assert not batch_label(x, fs)[0]
-    if fs == 250.0:
-        n, windows, _ = seat_label(x, fs)
-        assert n > 20 and windows == 0, (n, windows)
+@pytest.mark.xfail(strict=True, reason=(
+    "sinus tachycardia at 150 bpm with a T wave as tall as its R, 170 ms after it (a chest "
+    "lead, exercise): the narrow R is the fast part's extreme and the T the complex's, at a "
+    "steady lag: paced at 130/250/500 Hz (83, 113, 118 of 147 beats). A rule that the spike's "
+    "fast part outweigh 0.65 of what the running median keeps at its sample cleared it (a "
+    "narrow R: 0.2-0.6) but lost held-out MIT-BIH 217 (68 of 72 beats to 0). At 190 ms the T's "
+    "peak lies at the beat's reach end and is not judged"))
+def test_a_tall_t_wave_in_a_fast_sinus_rhythm_is_not_paced():
+    assert not any(batch_label(heart(fs, bpm=150, t_amp=1.0, t_at=0.17), fs)[0]
+                   for fs in (130.0, 250.0, 500.0))
 
 
 @pytest.mark.parametrize("fs", [130.0, 250.0, 500.0, 1000.0])
@@ -122,11 +122,13 @@ def test_an_implausibly_narrow_p_wave_is_not_paced():
     assert not batch_label(heart(500.0, p_amp=0.6, p_sd=0.006, seed=1), 500.0)[0]
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "a board's amplifier that saturates: bsn-ecg-supine clipped at its 3rd and 97th "
+    "percentiles, the flat-topped R's edge as the spike and its T wave as the complex (lag "
+    "~130 ms): a seat calls 10 (250 Hz) and 5 (500 Hz) of 31 windows paced. Cleared by the "
+    "same 0.65 rule that lost held-out MIT-BIH 217 (see the tall T wave)"))
 @pytest.mark.parametrize("fs", [250.0, 500.0])
 def test_a_clipped_real_ecg_is_not_paced(fs):
-    """A board's amplifier that saturates: bsn-ecg-supine clipped at its 3rd and 97th
-    percentiles, the flat-topped R's edges as spikes and its T wave as the complex (lag
-    ~130 ms). Before the fix a seat called 10 (250 Hz) and 5 (500 Hz) of 31 windows paced."""
     x = _at("bsn-ecg-supine", fs)
     n, windows, _ = seat_label(np.clip(x, *np.percentile(x, [3, 97])), fs)
     assert n > 20 and windows == 0, (n, windows)
