@@ -1,21 +1,21 @@
 """The RR corrector's first intervals: false flags and early sensitivity by position.
-`python -m empathy.bench.rr_warmup [--held-out]`.
+`python -m empathy.bench.rr_warmup [--seat] [--held-out]`.
 
 A series' first intervals are judged against thresholds from the few intervals seen so far
 (edge/rr_artefacts.py). Artefact-free real series, cut into pieces of PIECE that start
-every STEP intervals (each piece a fresh corrector, as a viewer's session starts one): the corpus
-page's RR series cleaned by NeuroKit2 (edge/rr_validation.py; the intervals NeuroKit2 still
-doubts left out of the count), and the annotation's runs of NN intervals (every beat
-normal) on ECG records with beat labels. Prints the share of intervals flagged per
-position in the piece (1-10, 11-20, 21-40, 41-90, 91+: the thresholds' window full), and the sensitivity to one artefact per
-piece injected at a random position of each bin (rr_validation.inject_at), flagged within
-one interval. `--seat`: a strap's first minute instead (the annotation's beats, every one,
-as a strap's RR into `SeatFeatures`, a session starting every SEAT_STEP_S s of each labelled
-ECG record that has 90 s after it): the share of estimates (one a second) with HRV_OK, and
-|RMSSD - the annotation's NN RMSSD over the seat's window| / it (bench/seat_hrv.py's
-reference) at the HRV_OK ones, its median and p90, pooled (the seat learns the viewer's
-resting baseline in this minute). Tuning records unless --held-out (score those once,
-after a change).
+every STEP intervals (each piece a fresh corrector, as a viewer's session starts one): the
+corpus page's RR series cleaned by NeuroKit2 (edge/rr_validation.py; the intervals
+NeuroKit2 still doubts left out of the count), and the annotation's runs of NN intervals
+(every beat normal) on ECG records with beat labels. Prints the share of intervals flagged
+per position in the piece (1-10, 11-20, 21-40, 41-90, 91+: the thresholds' window full),
+and the sensitivity to one artefact per piece injected at a random position of each bin
+(rr_validation.inject_at), flagged within one interval. `--seat`: a strap's first minute
+instead (the annotation's beats, every one, as a strap's RR into `SeatFeatures`, a session
+starting every SEAT_STEP_S s of each labelled ECG record that has 90 s after it): the
+share of estimates (one a second) with HRV_OK, and |RMSSD - the annotation's NN RMSSD over
+the seat's window| / it (bench/seat_hrv.py's reference) at the HRV_OK ones, its median,
+p75 and p90, pooled (the seat learns the viewer's resting baseline in this minute). Tuning
+records unless --held-out (score those once, after a change).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import argparse
 
 import numpy as np
 
-BINS = ((0, 10), (10, 20), (20, 40), (40, 90), (90, None))  # 0-based position ranges in a piece
+BINS = ((0, 10), (10, 20), (20, 40), (40, 90), (90, None))  # 0-based positions in a piece
 SEAT_S, SEAT_STEP_S = 60.0, 10.0
 PIECE, STEP = 150, 5  # (sessions start anywhere: a start every 5 intervals)
 SE_EVERY = 5  # injections in every 5th piece
@@ -135,7 +135,8 @@ def seat_first_minute(held_out: bool) -> tuple[list, list]:
                     continue
                 iv, _ = seat.strap.hrv_window(now, HRV_WINDOW_S)
                 t0 = iv.t_s[0] - iv.rr_ms[0] / 1000.0 - T0_US / 1e6 + beats[0]
-                ref = reference_rmssd(ann, lab, t0 - 0.05, iv.t_s[-1] - T0_US / 1e6 + beats[0] + 0.05)
+                t1 = iv.t_s[-1] - T0_US / 1e6 + beats[0]
+                ref = reference_rmssd(ann, lab, t0 - 0.05, t1 + 0.05)
                 if np.isfinite(ref):
                     err.append(abs(e["rmssd_ms"] - ref) / ref)
     return ok, err
@@ -154,14 +155,14 @@ def main(argv=None) -> None:
     if a.seat:
         ok, err = seat_first_minute(a.held_out)
         print(f"strap sessions' first {SEAT_S:.0f} s: {len(ok)} estimates, HRV_OK "
-              f"{np.mean(ok):.3f}; |RMSSD err| median {np.median(err):.3f} p90 "
-              f"{np.percentile(err, 90):.3f} ({len(err)})")
+              f"{np.mean(ok):.3f}; |RMSSD err| median {np.median(err):.3f} p75 "
+              f"{np.percentile(err, 75):.3f} p90 {np.percentile(err, 90):.3f} ({len(err)})")
         return
     print(f"{'positions':26s} " + " ".join(f"{lo + 1:>3d}-{hi or '':<3}".ljust(21)
                                            for lo, hi in BINS))
     groups = {"RR series (NeuroKit2-clean)": rr_bases(a.held_out),
               "annotated NN runs": {k: (v, frozenset()) for k, v in nn_runs(a.held_out).items()}}
-    for title, series in groups.items():
+    for title, series in ((t, s) for t, s in groups.items() if s):
         ff, se = np.zeros((len(BINS), 2), int), np.zeros((len(BINS), 2), int)
         for name, (runs, odd) in series.items():
             f = false_flags(runs, odd)

@@ -45,10 +45,12 @@ MRR_LIMIT = 3.0  # |mRR| in thresholds beyond which an interval is long or short
 KEEP = MEDIAN_N + LOOKAHEAD + 2  # intervals of history
 MIN_HISTORY = 15  # |dRR| values before the first judgement: thresholds from fewer are noise
 # thresholds from n < WINDOW values are 1 + FEW_K (1/n - 1/WINDOW) times the data's: the
-# quartiles of a few values came out low, and a series' first 11-40 intervals were flagged
-# about twice as often as later ones (artefact-free real series, bench/rr_warmup.py: 0.77 %
-# and 0.97 % against 0.43 % once WINDOW is full; now 0.31, 0.53 %); it also lets judging
-# start after 8 values, not 15 (an artefact among a series' intervals 11-20 found 71 -> 94 %)
+# quartiles of a few |dRR| came out low, and a series' intervals 11-20 and 21-40 were
+# flagged 0.77 % and 0.97 % of the time against 0.43 % once WINDOW is full (artefact-free
+# real RR, bench/rr_warmup.py); now 0.19 % and 0.53 %. Injected artefacts there are found as
+# before from interval 21 on (99.8 %), at 11-20 a little less (71 -> 67 %). A strap's first
+# minute in a seat (tuning records' beats): |RMSSD error| p75 0.153 -> 0.119, p90 0.466 ->
+# 0.487 (a real ectopic beat of little prematurity early on goes unflagged)
 FEW_K = 6.0
 # a missed beat's interval is over this many of the median (its halves nearer the rhythm
 # than the whole): where th2 had taken in a change of rate (a heart speeding up) a 420-ms
