@@ -19,6 +19,8 @@ heartbeat' (branch wip/noiseheart, commit d98ccb1).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
@@ -47,7 +49,8 @@ _LOW_HZ = 20.0  # the samples low-passed first: P and T waves are slower, mains 
 RECUR_MIN = 5.0
 # a seat's, over its last ROWS_S of beats: its first windows hold ~30 beats, and real ECG
 # windows that reached HR_OK under SEAT_BELOW read from 1.9 (MIT-BIH 101 at 130 Hz), spike
-# noise up to 2.5-3.0: this keeps every HR_OK estimate of the tuning ECG (see the report)
+# noise up to 2.5-3.0: at 1.5 every tuning ECG keeps each HR_OK estimate. Over 60 s rather
+# than the 30-s window a heart reads more (nstdb-118e00 at 130 Hz: 1.6 -> 2.5), noise not.
 SEAT_RECUR, ROWS_S = 1.5, 60.0
 _EDGE_S = 0.25  # a seat's beat is judged once its stretch is this far from the tail's end
 
@@ -162,10 +165,26 @@ def _lags(fs: float) -> np.ndarray:
                            for a, b in AROUND_S])
 
 
+@lru_cache(maxsize=8)  # (a seat asks per chunk: designing them took ~0.5 ms a beat)
+def _line_fit(fs: float) -> np.ndarray:
+    """The projection onto a straight line over _lags."""
+    line = np.column_stack([np.ones(len(_lags(fs))), _lags(fs) / fs])
+    return line @ np.linalg.pinv(line)
+
+
+@lru_cache(maxsize=8)
+def _sos(fs: float) -> np.ndarray:
+    return butter(2, min(_LOW_HZ, 0.4 * fs), fs=fs, output="sos")
+
+
+def _less_line(rows: np.ndarray, fs: float) -> np.ndarray:
+    """Each row (over _lags) less its own least-squares straight line."""
+    return rows - rows @ _line_fit(fs).T
+
+
 def _low(x, fs: float) -> np.ndarray:
     x = np.asarray(x, float)
-    sos = butter(2, min(_LOW_HZ, 0.4 * fs), fs=fs, output="sos")
-    return sosfiltfilt(sos, x - np.median(x)) if len(x) > 30 else np.zeros(len(x))
+    return sosfiltfilt(_sos(fs), x - np.median(x)) if len(x) > 30 else np.zeros(len(x))
 
 
 def _beside(y: np.ndarray, fs: float, idx) -> np.ndarray:
@@ -173,9 +192,7 @@ def _beside(y: np.ndarray, fs: float, idx) -> np.ndarray:
     its own straight line (a wandering baseline)."""
     lags, idx = _lags(fs), np.asarray(idx, int)
     idx = idx[(idx + lags[0] >= 0) & (idx + lags[-1] < len(y))]
-    rows = y[idx[:, None] + lags[None, :]]
-    line = np.column_stack([np.ones(len(lags)), lags / fs])
-    return rows - (line @ np.linalg.lstsq(line, rows.T, rcond=None)[0]).T
+    return _less_line(y[idx[:, None] + lags[None, :]], fs)
 
 
 def recurrence(rows: np.ndarray, fs: float) -> float:
@@ -184,10 +201,8 @@ def recurrence(rows: np.ndarray, fs: float) -> float:
     deviations over the beats). Noise around random spikes averages flat, about 1."""
     if len(rows) < 4:
         return float("inf")
-    lags = _lags(fs)
-    line = np.column_stack([np.ones(len(lags)), lags / fs])
     med = np.median(rows, axis=0)
-    shape = med - line @ np.linalg.lstsq(line, med, rcond=None)[0]
+    shape = _less_line(med[None, :], fs)[0]
     se = 1.2533 * 1.4826 * np.median(np.abs(rows - med), axis=0) / np.sqrt(len(rows))
     return float(np.mean((shape / np.maximum(se, 1e-12)) ** 2))
 
