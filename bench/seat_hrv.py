@@ -151,6 +151,23 @@ def spike_noise(seed: int, fs: int, seconds: float) -> np.ndarray:
     return rng.normal(0, 1, n) * (rng.random(n) < 0.01) * 20 + rng.normal(0, 1, n)
 
 
+def sloped_spikes(seeds):
+    """(seed, fs, x): the same grid's spikes given a slope as a front end's filter gives it,
+    a 3-sample triangle and a 40-Hz low-pass (two cases per seed and rate), 60 s each."""
+    from scipy.signal import butter, sosfilt
+
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        for fs in (100, 250, 360):
+            n = 60 * fs
+            rng.normal(0, 1, 5 * n)  # (as that grid draws)
+            sp = rng.normal(0, 1, n) * (rng.random(n) < 0.01) * 20
+            noise = rng.normal(0, 1, n)
+            for y in (np.convolve(sp, [0.5, 1, 0.5], "same"),
+                      2 * sosfilt(butter(2, 40, fs=fs, output="sos"), sp)):
+                yield seed, fs, y + noise
+
+
 def score_spikes(seconds: float, seeds: int, every_s: float) -> dict:
     from empathy.wire import Flag
 

@@ -8,9 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-from scipy.signal import butter, sosfilt
 
-from empathy.bench.seat_hrv import seat_stream
+from empathy.bench.seat_hrv import seat_stream, sloped_spikes
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import record_data
 from empathy.edge.heart_evidence import lone_share, waveform_evidence
@@ -97,16 +96,6 @@ def test_random_spikes_with_a_slope_through_a_seat_seldom_reach_hr_ok():
     60; here 4 of 60 are left (seeds 1 at 100 Hz, 9 at 360 Hz), where real ECG and noise
     overlap (a seat's first windows hold ~30 beats: MIT-BIH 101 at 130 Hz read 1.9, noise up
     to 2.5-3.0)."""
-    said = []
-    for seed in range(10):
-        rng = np.random.default_rng(seed)
-        for fs in (100, 250, 360):
-            n = 60 * fs
-            rng.normal(0, 1, 5 * n)  # (as that grid draws)
-            sp = rng.normal(0, 1, n) * (rng.random(n) < 0.01) * 20
-            noise = rng.normal(0, 1, n)
-            for y in (np.convolve(sp, [0.5, 1, 0.5], "same"),
-                      2 * sosfilt(butter(2, 40, fs=fs, output="sos"), sp)):
-                if any(e["flags"] & Flag.HR_OK for _, e, _ in seat_stream(y + noise, fs, 1.0)):
-                    said.append((seed, fs))
+    said = [(seed, fs) for seed, fs, x in sloped_spikes(range(10))
+            if any(e["flags"] & Flag.HR_OK for _, e, _ in seat_stream(x, fs, 1.0))]
     assert len(said) <= 4, said
