@@ -25,7 +25,8 @@ RAW_MARGIN_S = 10.0  # raw beats kept beyond keep_s: ectopic_beats' context, and
 # mended: at 1.15 up to 13 % of the beats may be missed. (Those figures were an ECG's; an
 # ECG's HR is now its beats' own rate, hr_bpm: the guard stands for a PPG and a strap.)
 SPLIT_HR_MAX = 1.15
-# HR's intervals cover at least this much of its window, or no HR: an irregular rhythm's few
+# HR's intervals cover at least this much of its window (of the time since the source began,
+# where that is shorter: a strap just put on), or no HR: an irregular rhythm's few
 # seconds after a break (leads off for 4 s every 30 s, seat_wave.STILL_S) are no 8-s
 # rate (tuning, HR_OK estimates over 5 bpm off, none -> 0.5: mitdb-106 27 -> 13 of 161,
 # 200 25 -> 7, 203 10 -> 5 of 41, qtdb-sel232 37 -> 23; sinus 100, 118, sel117 0-4 -> 0 at
@@ -312,7 +313,8 @@ class HeartWindow:
                              and self.raw[i][0] >= start]).reshape(-1, 2).T
             nn = np.concatenate((iv.rr_ms[self._counted(iv.rr_ms, iv.sqi)],
                                  held[0][self._counted(*held)]))
-        if len(nn) < 3 or nn.sum() < HR_COVER * window_s * 1000.0:
+        young_ms = (now_us - self.first_us) / 1000.0 if self.first_us is not None else 0.0
+        if len(nn) < 3 or nn.sum() < HR_COVER * min(window_s * 1000.0, young_ms):
             return 0.0
         seen = rr[(t >= start) & (rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])]
         hr = 60000.0 / float(np.mean(nn))
