@@ -9,7 +9,8 @@ beats both of normal type (AAMI N: N, L, R, e, j), RMSSD over successive NN inte
 share a beat; undefined with under 5 NN intervals or 2 such pairs. Prints per record: the
 share of estimates with HRV_OK, of those where the reference is undefined (HRV sent where
 a heart holds none to speak of), and the median and 90th percentile of |seat - ref| / ref
-where both are defined. `--spikes N`: N seconds of random-spike noise (the grid of
+where both are defined (`--span 0 60`: a viewer's first minute, while the seat learns
+the baseline). `--spikes N`: N seconds of random-spike noise (the grid of
 tests/test_heart_hrv.py) instead: the (seed, rate) cases with HR_OK or HRV_OK at any estimate.
 `--cost`: the time of the seat's heart part of an estimate (`SeatFeatures._heart`), 4 a
 second, on each record fed as above (detection not counted). `--ectopic`: the seat's ectopic
@@ -60,7 +61,8 @@ def seat_stream(x: np.ndarray, fs: float, every_s: float, kind: str = "ecg",
             yield now, e, (w.heart if w else None)
 
 
-def score_record(name: str, every_s: float) -> dict:
+def score_record(name: str, every_s: float, t_from: float = 30.0,
+                 t_to: float = float("inf")) -> dict:
     from empathy.edge.heart_corpus import annotated_beats, beat_labels, record, record_data
     from empathy.edge.latency import HRV_WINDOW_S
     from empathy.wire import Flag
@@ -69,8 +71,8 @@ def score_record(name: str, every_s: float) -> dict:
     x, fs = record_data(rec)
     ann, lab = annotated_beats(rec, len(x), fs), beat_labels(rec, len(x))
     ok, hr_ok, undefined_ok, err = [], [], 0, []
-    for now, e, heart in seat_stream(x, fs, every_s):
-        if (now - T0_US) / 1e6 < 30.0:
+    for now, e, heart in seat_stream(x[:int(min(t_to + 1, len(x) / fs) * fs)], fs, every_s):
+        if not t_from <= (now - T0_US) / 1e6 <= t_to:
             continue
         iv = heart and heart.window(now, HRV_WINDOW_S)
         sent = bool(e["flags"] & Flag.HRV_OK)
@@ -169,6 +171,9 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("records", nargs="*")
     ap.add_argument("--every", type=float, default=1.0)
+    ap.add_argument("--span", type=float, nargs=2, default=(30.0, float("inf")),
+                    metavar=("FROM", "TO"), help="score the estimates between these seconds "
+                    "(default: from 30 s, the HRV window full, to the end)")
     ap.add_argument("--spikes", type=float, default=0.0, help="seconds of spike noise")
     ap.add_argument("--seeds", type=int, default=40)
     ap.add_argument("--cost", action="store_true", help="time the heart part instead")
@@ -184,7 +189,7 @@ def main(argv=None) -> None:
     for name in a.records if a.cost else ():
         print(f"{name:16s} _heart µs per estimate: median %.0f mean %.0f" % heart_cost_us(name))
     for name in () if a.cost else a.records:
-        s = score_record(name, a.every)
+        s = score_record(name, a.every, *a.span)
         print(f"{s['record']:16s} n={s['estimates']:4d} HR_OK {s['hr_ok']:.2f} HRV_OK {s['hrv_ok']:.2f}  "
               f"OK with no NN reference {s['ok_ref_undefined']:4d}  |err| median "
               f"{s['err_median']:.3f} p90 {s['err_p90']:.3f}", flush=True)

@@ -5,7 +5,10 @@ shape quality can't tell noise from a real but poor or arrhythmic recording (`si
 ECG: random spikes band-pass into beats of one shape (the filter's impulse response), so
 their shape quality is high and Poisson intervals now and then look regular; MIT-BIH 106's
 V1 (bigeminy) reads the same quality. In the raw samples a spike is one sample that stands
-alone, while a QRS has a slope on at least one side of its extreme.
+alone, while a QRS has a slope on at least one side of its extreme. A front end's filter
+(a 3-sample triangle, a 40-Hz anti-alias low-pass) gives a spike that slope, so a heart is
+also asked for a waveform that recurs beside its beats (P and T waves), where spikes
+average flat (`recurrence`).
 A seat (features._heart) asks the same of its streamed ECG: LoneBeats.
 PPG: none yet. A drifting empty sensor (a random walk as a board's counts) reads 'heartbeat'
 in 17 of 120 cases; the band-passed signal's autocorrelation at the beats' interval told it
@@ -16,7 +19,10 @@ heartbeat' (branch wip/noiseheart, commit d98ccb1).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+from scipy.signal import butter, sosfiltfilt
 
 LONE = 0.25  # an ECG beat whose raw extreme has no same-sign neighbour over this share of it
 SPIKE_BEATS = 0.5  # ... in over this share of the beats: spikes, not QRS complexes
@@ -35,6 +41,18 @@ _BASE_S = 0.3  # ... about the median of the raw samples within this
 # native and at 130 Hz: the same HR_OK estimates at 0.5 and 0.6)
 SEAT_BELOW = 0.6
 TAIL_S = 15.0  # a seat's ECG beat is given out up to ~10 s after its samples (LoneBeats)
+AROUND_S = ((-0.30, -0.10), (0.10, 0.45))  # beside a beat, clear of its QRS (recurrence)
+_LOW_HZ = 20.0  # the samples low-passed first: P and T waves are slower, mains hum faster
+# a recording's recurrence under RECUR_MIN is no heart's: every tuning ECG and stress case,
+# at its own rate, 130 and 100 Hz, reads 12 or more (MIT-BIH 106's V1), random spikes given
+# a slope up to 2.6 (400 cases of 2-tap, triangle, 20/40/60-Hz, 1-kHz board resampling)
+RECUR_MIN = 5.0
+# a seat's, over its last ROWS_S of beats: its first windows hold ~30 beats, and real ECG
+# windows that reached HR_OK under SEAT_BELOW read from 1.9 (MIT-BIH 101 at 130 Hz), spike
+# noise up to 2.5-3.0: at 1.5 every tuning ECG keeps each HR_OK estimate. Over 60 s rather
+# than the 30-s window a heart reads more (nstdb-118e00 at 130 Hz: 1.6 -> 2.5), noise not.
+SEAT_RECUR, ROWS_S = 1.5, 60.0
+_EDGE_S = 0.25  # a seat's beat is judged once its stretch is this far from the tail's end
 
 
 def lone_beats(x, fs: float, idx) -> np.ndarray:
@@ -93,13 +111,15 @@ def lone_share(x, fs: float, idx) -> float:
 
 
 class LoneBeats:
-    """`lone_beats` for a seat's streamed ECG: the last TAIL_S of raw samples, and each
-    beat's verdict with its time over the last `keep_s`."""
+    """`lone_beats` and `_beside` for a seat's streamed ECG: the last TAIL_S of raw samples,
+    and each beat's verdict and rows with its time over the last `keep_s`."""
 
     def __init__(self, fs: float, keep_s: float = 60.0):
         self.fs, self.keep_us = fs, keep_s * 1e6
         self.x, self.n = np.zeros(0), 0  # the tail, and samples pushed (its end's index)
         self.t_us, self.lone = np.zeros(0), np.zeros(0, bool)
+        self.wait: list[tuple[int, float]] = []  # beats whose stretch after them is not in yet
+        self.row_t, self.rows = np.zeros(0), np.zeros((0, len(_lags(fs))))
 
     def push(self, samples, idx, ts_us) -> None:
         """A chunk's samples, and the beats (stream index, time) the detector gave out."""
@@ -111,14 +131,84 @@ class LoneBeats:
         lone = np.concatenate((self.lone, lone_beats(self.x, self.fs, local[inside])))
         keep = t >= t[-1] - self.keep_us if len(t) else np.zeros(0, bool)
         self.t_us, self.lone = t[keep], lone[keep]
+        self.wait += zip(np.asarray(idx, int).tolist(), np.asarray(ts_us, float).tolist())
+        self._rows()
+
+    def _rows(self) -> None:
+        """`_beside` rows of the waiting beats whose stretch is in (the low-pass run over
+        their span of the tail)."""
+        lags, start = _lags(self.fs), self.n - len(self.x)
+        end = self.n - int(_EDGE_S * self.fs) - lags[-1]
+        ready = [w for w in self.wait if w[0] < end]
+        self.wait = [w for w in self.wait if w[0] >= end]
+        ready = [(i - start, t) for i, t in ready if i - start + lags[0] >= 0]
+        if not ready:
+            return
+        a = max(0, min(i for i, _ in ready) + lags[0] - int(_EDGE_S * self.fs))
+        rows = _beside(_low(self.x[a:], self.fs), self.fs, [i - a for i, _ in ready])
+        t = np.concatenate((self.row_t, [t for _, t in ready]))
+        rows = np.concatenate((self.rows, rows))
+        keep = t >= t[-1] - ROWS_S * 1e6
+        self.row_t, self.rows = t[keep], rows[keep]
 
     def no_heart(self, now_us: float, window_s: float) -> bool:
-        """Over SPIKE_BEATS of the window's beats are lone: spikes, not QRS complexes."""
+        """Over SPIKE_BEATS of the window's beats are lone (spikes, not QRS complexes), or
+        their rows' recurrence is under SEAT_RECUR (no shape recurs beside them)."""
         w = self.lone[self.t_us >= now_us - window_s * 1e6]
-        return bool(len(w)) and float(np.mean(w)) > SPIKE_BEATS
+        rows = self.rows[self.row_t >= now_us - ROWS_S * 1e6]
+        return bool(len(w)) and (float(np.mean(w)) > SPIKE_BEATS
+                                 or recurrence(rows, self.fs) < SEAT_RECUR)
+
+
+def _lags(fs: float) -> np.ndarray:
+    return np.concatenate([np.arange(int(round(a * fs)), int(round(b * fs)) + 1)
+                           for a, b in AROUND_S])
+
+
+@lru_cache(maxsize=8)  # (a seat asks per chunk: designing them took ~0.5 ms a beat)
+def _line_fit(fs: float) -> np.ndarray:
+    """The projection onto a straight line over _lags."""
+    line = np.column_stack([np.ones(len(_lags(fs))), _lags(fs) / fs])
+    return line @ np.linalg.pinv(line)
+
+
+@lru_cache(maxsize=8)
+def _sos(fs: float) -> np.ndarray:
+    return butter(2, min(_LOW_HZ, 0.4 * fs), fs=fs, output="sos")
+
+
+def _less_line(rows: np.ndarray, fs: float) -> np.ndarray:
+    """Each row (over _lags) less its own least-squares straight line."""
+    return rows - rows @ _line_fit(fs).T
+
+
+def _low(x, fs: float) -> np.ndarray:
+    x = np.asarray(x, float)
+    return sosfiltfilt(_sos(fs), x - np.median(x)) if len(x) > 30 else np.zeros(len(x))
+
+
+def _beside(y: np.ndarray, fs: float, idx) -> np.ndarray:
+    """Rows of the low-passed samples y at AROUND_S of each beat (those inside y), each less
+    its own straight line (a wandering baseline)."""
+    lags, idx = _lags(fs), np.asarray(idx, int)
+    idx = idx[(idx + lags[0] >= 0) & (idx + lags[-1] < len(y))]
+    return _less_line(y[idx[:, None] + lags[None, :]], fs)
+
+
+def recurrence(rows: np.ndarray, fs: float) -> float:
+    """How far the beats' median row (`_beside`), less its straight line, stands from flat:
+    the mean over lags of its square over its standard error's square (median absolute
+    deviations over the beats). Noise around random spikes averages flat, about 1."""
+    if len(rows) < 4:
+        return float("inf")
+    med = np.median(rows, axis=0)
+    shape = _less_line(med[None, :], fs)[0]
+    se = 1.2533 * 1.4826 * np.median(np.abs(rows - med), axis=0) / np.sqrt(len(rows))
+    return float(np.mean((shape / np.maximum(se, 1e-12)) ** 2))
 
 
 def waveform_evidence(x, fs: float, idx, kind: str) -> bool:
-    """Whether the waveform at the beats looks like a heart's (a PPG's: no test yet, see the
-    module's note)."""
-    return kind != "ecg" or lone_share(x, fs, idx) <= SPIKE_BEATS
+    """Whether the waveform at the beats looks like a heart's: few lone spikes, and a shape
+    that recurs beside them (a PPG's: no test yet, see the module's note)."""
+    return kind != "ecg" or (lone_share(x, fs, idx) <= SPIKE_BEATS
+                             and recurrence(_beside(_low(x, fs), fs, idx), fs) >= RECUR_MIN)

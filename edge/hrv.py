@@ -34,7 +34,7 @@ REF_INTERVALS = 8
 SQI_MIN = 0.5
 WINDOW_S = 10.0  # quality and HR windows of the batch summary
 MIN_QUALITY = 0.15  # a whole recording below this holds no heartbeat (noise: ~0.02)
-EVIDENCE_BELOW = 0.3  # ... below this, the waveform's own evidence must agree (heart_summary)
+EVIDENCE_BELOW = 0.6  # ... below this, the waveform's own evidence must agree (heart_summary)
 LOST_GAP_S = 3.0  # no beat for this long: the sensor is not on a pulse
 MAX_SHORT = 0.03  # a share of intervals under RR_RANGE_MS[0] above this is no heart (see
 # heartbeat_found)
@@ -222,8 +222,9 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
     the beats are an ECG's (steady two-beat cycles count as covered, see window_quality;
     long pauses count in the rate, see _rate). `evidence`: heart_evidence.waveform_evidence,
     where the samples are at hand; a recording of quality under EVIDENCE_BELOW without it
-    holds no heartbeat (random ECG spikes read 0.15-0.21 with 'beats' of good shape; the
-    tuning records' poorest heart, MIT-BIH 106's V1, 0.15). `paced`: edge.paced.paced of an
+    holds no heartbeat (random ECG spikes read 0.15-0.21 with 'beats' of good shape, given
+    a front end's slope up to 0.37; the tuning records' poorest heart, MIT-BIH 106's V1,
+    0.15). `paced`: edge.paced.paced of an
     ECG's samples (a paced rhythm, its beats with a pacing spike), where they are at hand:
     a pacemaker's intervals are no NN intervals, so HRV is withheld (None; `paced` is None
     where nothing was judged)."""

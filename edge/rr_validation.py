@@ -20,6 +20,21 @@ from empathy.edge.rr_artefacts import rr_correct
 KINDS = ("ectopic", "missed", "extra", "longshort")
 
 
+def _artefact(rr: list, i: int, rng) -> tuple[list, int]:
+    """An artefact of a random kind made of rr[i] (and rr[i+1]): (its intervals, how many
+    base intervals it takes)."""
+    kind = KINDS[int(rng.integers(len(KINDS)))]
+    f = rng.uniform(0.25, 0.45)
+    if kind == "ectopic":  # early beat and compensatory pause
+        return [rr[i] * (1 - f), rr[i + 1] + rr[i] * f], 2
+    if kind == "missed":
+        return [rr[i] + rr[i + 1]], 2
+    if kind == "extra":
+        a = rr[i] * rng.uniform(0.25, 0.6)
+        return [a, rr[i] - a], 1
+    return [rr[i] * (1 + f), rr[i + 1] - rr[i] * f], 2  # a beat placed late: long then short
+
+
 def inject(rr: np.ndarray, rng, every: int = 40) -> tuple[np.ndarray, list[int], np.ndarray]:
     """About one artefact per `every` intervals, of random kinds, at least 10 apart.
     Returns the new series, where each artefact landed in it, and for each new interval
@@ -29,29 +44,23 @@ def inject(rr: np.ndarray, rng, every: int = 40) -> tuple[np.ndarray, list[int],
     while i < len(rr):
         if i > 20 and i < len(rr) - 3 and rng.random() < 1.0 / every and \
                 (not where or len(out) - where[-1] > 10):
-            kind = KINDS[int(rng.integers(len(KINDS)))]
-            f = rng.uniform(0.25, 0.45)
             where.append(len(out))
-            n0 = len(out)
-            if kind == "ectopic":  # early beat and compensatory pause
-                out += [rr[i] * (1 - f), rr[i + 1] + rr[i] * f]
-                i += 2
-            elif kind == "missed":
-                out.append(rr[i] + rr[i + 1])
-                i += 2
-            elif kind == "extra":
-                a = rr[i] * rng.uniform(0.25, 0.6)
-                out += [a, rr[i] - a]
-                i += 1
-            else:  # a beat placed late: long then short
-                out += [rr[i] * (1 + f), rr[i + 1] - rr[i] * f]
-                i += 2
-            origin += [-1] * (len(out) - n0)
+            made, took = _artefact(rr, i, rng)
+            out += made
+            origin += [-1] * len(made)
+            i += took
             continue
         out.append(rr[i])
         origin.append(i)
         i += 1
     return np.array(out), where, np.array(origin)
+
+
+def inject_at(rr: np.ndarray, rng, at: int) -> tuple[np.ndarray, int]:
+    """One artefact of a random kind at base interval `at` (a series' first intervals,
+    which `inject` leaves alone): the new series and where it landed (= at)."""
+    made, took = _artefact(list(rr), at, rng)
+    return np.concatenate((rr[:at], made, rr[at + took:])), at
 
 
 def rmssd(rr) -> float:
