@@ -24,8 +24,8 @@ WAVE_SLIP_S = 0.5  # a chunk this far off its stream's tracked time base restart
 MIN_HEART_QUALITY = 0.3
 # the raw line this long without a change sits on the front end's rail: the leads are off, and
 # no interval spans it (a lead off for 4 s every 30 s read as a 4-5 s pause: mitdb-100's HR
-# 30-45 bpm low with HR_OK in 44 of 161 estimates). A real ECG's or PPG's samples change
-# within a few ms, a 11-12 bit front end's baseline too.
+# 30-45 bpm low with HR_OK in 44 of 161 estimates). Of the tuning records' ECG and PPG only
+# two stand still that long: heartpy-data2 once for 7.2 s, heartpy-data3 once for 0.56 s.
 STILL_S = 0.5
 
 
