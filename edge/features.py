@@ -53,6 +53,11 @@ from empathy.wire import EXPRESSION_NONE, Flag
 
 log = logging.getLogger("empathy.edge.features")
 
+# a heart read as of a beat the ECG detector held back longer than this is stale: no HR. The
+# electrode-motion stress case (Systole's lab ECG, 130 Hz) held its value up to 8.9 s while
+# the heart sped up 72 -> 82 bpm; 8 of the 9 estimates held over 4 s were over 5 bpm off (NSTDB
+# electrode motion on sinus tuning records at 0 and -6 dB: 10 such, none off)
+HOLD_MAX_S = 4.0
 MAX_MENDED_FRAC = 0.2  # HRV_OK off when more of the window's intervals were mended than this
 MENDED = ("missed", "extra", "misplaced")  # artefacts whose mended intervals stay in NN
 HEART_WAVES = ("ppg", "ecg")  # the waveforms beats are found in; other kinds are passed over
@@ -248,7 +253,8 @@ class SeatFeatures:
                 ok = iv.normal.sum() >= 5 and doubtful <= MAX_MENDED_FRAC * len(iv.rr_ms)
                 ok = ok and not (pc is not None and pc.paced(now_us, HRV_WINDOW_S))  # no NN
                 rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if ok else 0.0
-                best = (heart.hr_bpm(at, self.hr_window_s), rmssd, q)
+                hr = heart.hr_bpm(at, self.hr_window_s) if now_us - at <= HOLD_MAX_S * 1e6 else 0.0
+                best = (hr, rmssd, q)
         return best
 
     def _contact(self, now_us: int) -> bool:

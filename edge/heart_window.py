@@ -25,6 +25,13 @@ RAW_MARGIN_S = 10.0  # raw beats kept beyond keep_s: ectopic_beats' context, and
 # mended: at 1.15 up to 13 % of the beats may be missed. (Those figures were an ECG's; an
 # ECG's HR is now its beats' own rate, hr_bpm: the guard stands for a PPG and a strap.)
 SPLIT_HR_MAX = 1.15
+# HR's intervals cover at least this much of its window (of the time since the source began,
+# where that is shorter: a strap just put on), or no HR: an irregular rhythm's few
+# seconds after a break (leads off for 4 s every 30 s, seat_wave.STILL_S) are no 8-s
+# rate (tuning, HR_OK estimates over 5 bpm off, none -> 0.5: mitdb-106 27 -> 13 of 161,
+# 200 25 -> 7, 203 10 -> 5 of 41, qtdb-sel232 37 -> 23; sinus 100, 118, sel117 0-4 -> 0 at
+# HR_OK 0.89-1.00 -> 0.79-0.83); clean records: sel232 HR_OK 1.00 -> 0.99 over 180 s
+HR_COVER = 0.5
 
 
 class HeartWindow:
@@ -289,19 +296,25 @@ class HeartWindow:
         pooled 3.4 -> 1.4, PPG 2.7 -> 1.8. The 20 % rule also left out some false beats in
         noise that `signal hr`'s beats hold too: nstdb-118e00 (0 dB) p90 9.7 -> 20.4. Held
         out, scored once after: p90 ECG pooled 2.5 -> 1.2, PPG 0.8 -> 1.0 (cinc15-a103l 0.9
-        -> 7.0, mitdb-228 2.9 -> 5.9, qtdb-sele0121 0.5 -> 3.3: beats the batch holds too)."""
+        -> 7.0, mitdb-228 2.9 -> 5.9, qtdb-sele0121 0.5 -> 3.3: beats the batch holds too).
+        No value while the intervals cover under HR_COVER of the window, or while a PPG's or
+        a strap's interval over RR_RANGE_MS ends in it (left out, it made a strap with 2-6 s
+        intervals every 25 beats read 20-35 bpm high with HR_OK on, 45 of 183 estimates)."""
         start = now_us - window_s * 1e6
         iv = self.window(now_us, window_s)  # (classifies: every new interval is in beats)
         t, rr, q = self.beats[:3]
         if self.width:  # an ECG's beats as found (see above)
             nn = rr[(t >= start) & self._counted(rr, q)]
         else:  # the corrected intervals, and the newest ones the corrector still holds
+            if np.any(rr[t >= start] > RR_RANGE_MS[1]):
+                return 0.0  # a pause or beats lost: a strap or a PPG can't say which
             held = np.array([(r, self.raw[i][1]) for r, i in zip(self.corrector.rr, self.corrector.idx)
                              if i > self.out_index and i in self.raw
                              and self.raw[i][0] >= start]).reshape(-1, 2).T
             nn = np.concatenate((iv.rr_ms[self._counted(iv.rr_ms, iv.sqi)],
                                  held[0][self._counted(*held)]))
-        if len(nn) < 3:
+        young_ms = (now_us - self.first_us) / 1000.0 if self.first_us is not None else 0.0
+        if len(nn) < 3 or nn.sum() < HR_COVER * min(window_s * 1000.0, young_ms):
             return 0.0
         seen = rr[(t >= start) & (rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])]
         hr = 60000.0 / float(np.mean(nn))

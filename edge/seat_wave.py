@@ -22,6 +22,11 @@ from empathy.sensors.base import Waveform
 
 WAVE_SLIP_S = 0.5  # a chunk this far off its stream's tracked time base restarts detection
 MIN_HEART_QUALITY = 0.3
+# the raw line this long without a change sits on the front end's rail: the leads are off, and
+# no interval spans it (a lead off for 4 s every 30 s read as a 4-5 s pause: mitdb-100's HR
+# 30-45 bpm low with HR_OK in 44 of 161 estimates). Of the tuning records' ECG and PPG only
+# two stand still that long: heartpy-data2 once for 7.2 s, heartpy-data3 once for 0.56 s.
+STILL_S = 0.5
 
 
 class WaveBeats:
@@ -49,7 +54,8 @@ class WaveBeats:
         self.found_held = False  # the held chunk, gone on before this one: a beat in it
         self.n = 0  # samples pushed (the stream's index of the next)
         self.moved = -1  # the stream index of the last sample unlike the one before it
-        self.last_sample: Optional[float] = None  # (while noted: _note_moves)
+        self.last_sample: Optional[float] = None  # (_note_moves)
+        self.still_us: list[tuple[float, float]] = []  # (from, to): the line stood still
 
     def fits(self, r: Waveform) -> bool:
         """The chunk goes on this stream: it follows, or it comes after a short gap (a
@@ -94,6 +100,7 @@ class WaveBeats:
             self.tracked = (self.tracked[0] + step_us, *self.tracked[1:])
         if self.gap_end_us is not None:
             self.gap_end_us += step_us
+        self.still_us = [(a + step_us, b + step_us) for a, b in self.still_us]
 
     def add(self, r: Waveform) -> bool:
         """True if the chunk (or one held before it) held a beat worth the name (someone
@@ -108,8 +115,7 @@ class WaveBeats:
         self.clock.follow(ts_us, np.size(r.samples))
         beats = self.stream.push(r.samples)
         n0, self.n = self.n, self.n + np.size(r.samples)
-        if self.stream.last_candidate() is None:  # only then does lost_contact read it
-            self._note_moves(np.asarray(r.samples, np.float64), n0)
+        self._note_moves(np.asarray(r.samples, np.float64), n0)
         if self.tracker is not None:
             for n, hr, m, sure in self.tracker.push(r.samples):
                 self.tracked = (float(self.clock.time_us(n)), hr if sure else None, m)
@@ -122,7 +128,7 @@ class WaveBeats:
         if self.gate is not None:  # moving or not, a pulse says someone is there (returned)
             ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
         for k, (t, q, m) in enumerate(zip(ts_us, sqi, moving)):
-            if m or (self.gap_end_us is not None and t >= self.gap_end_us):
+            if m or (self.gap_end_us is not None and t >= self.gap_end_us) or self._off(t):
                 self.heart.break_off()  # nothing from an artefact or across a gap
                 self.gap_end_us = None
             if not m:
@@ -130,15 +136,25 @@ class WaveBeats:
         return bool(np.any(np.asarray(beats.sqi) >= MIN_HEART_QUALITY))
 
     def _note_moves(self, x: np.ndarray, n0: int) -> None:
-        """Where the raw line last moved (a lead off sits on the front end's rail); x
-        starts at stream index n0."""
+        """Where the raw line last moved, and its still stretches of STILL_S or more (a lead
+        off sits on the front end's rail); x starts at stream index n0."""
         if not x.size:
             return
         before = x[:1] if self.last_sample is None else np.asarray([self.last_sample])
         changed = np.flatnonzero(np.diff(x, prepend=before))
         if changed.size:
+            moves = np.concatenate(([self.moved], n0 + changed))
+            long = np.flatnonzero(np.diff(moves) > STILL_S * self.clock.fs)
+            self.still_us.extend((float(self.clock.time_us(moves[i])),
+                                  float(self.clock.time_us(moves[i + 1]))) for i in long)
             self.moved = n0 + int(changed[-1])
         self.last_sample = float(x[-1])
+
+    def _off(self, t_us: float) -> bool:
+        """The line stood still (STILL_S) between the window's last beat and one at t_us."""
+        last = self.heart.last
+        self.still_us = [s for s in self.still_us if last is None or s[1] > last[0]]
+        return last is not None and any(a < t_us for a, _ in self.still_us)
 
     def heard_until(self, now_us: int) -> int:
         """Now, or the time of a beat the detector still holds back: the heart is read as of

@@ -225,7 +225,9 @@ def test_electrode_motion_s_extra_beats_in_a_clean_lead_are_a_heartbeat(fs):
     detector lets in 5 extra beats, each splitting one interval, so 5 of 157 intervals are
     under 300 ms, over the share random spikes make, and `signal hr` said 'no heartbeat' at
     quality 0.85-0.88 (spikes read 0.40 at most); a seat withheld HR_OK in 0.29 of its
-    estimates over 180 s. The short-interval rule now decides under SPIKY_BELOW only."""
+    estimates over 180 s. The short-interval rule now decides under SPIKY_BELOW only. (9 of
+    the 90 go where the seat's value is held over 4 s for a close pair's verdict:
+    features.HOLD_MAX_S, test_heart19.)"""
     x, fs0 = record_data(need("systole-ecg"))
     x = x[:int(120 * fs0)]
     y, _ = stress_cases(x, fs0, waveform_peaks(x, fs0, "ecg").idx / fs0)["electrode motion"]
@@ -235,4 +237,4 @@ def test_electrode_motion_s_extra_beats_in_a_clean_lead_are_a_heartbeat(fs):
                       evidence=waveform_evidence(z, fs, b.idx, "ecg"))
     assert s["heartbeat"] and s["quality"] > 0.8, s["quality"]
     ok = [bool(e["flags"] & Flag.HR_OK) for _, e, _ in seat_stream(z, fs, 1.0)][30:]
-    assert np.mean(ok) >= 0.95, np.mean(ok)
+    assert np.mean(ok) >= 0.9, np.mean(ok)
