@@ -281,9 +281,13 @@ def write_page(out_dir: Path) -> Path:
               "the sinus rhythm under PVCs, AF and pauses (qtdb-sel232 +20 bpm). `python -m "
               "empathy.bench.seat_hr` scores it against the corpus's reference over that "
               "window: |error| p90 tuning ECG 3.35 -> 1.38 bpm, PPG 2.70 -> 1.81; held out "
-              "(scored once) ECG 2.53 -> 1.23, PPG 0.77 -> 0.99. Where the detector's beats "
-              "are wrong (0 dB electrode-motion noise, held-out cinc15-a103l) the seat now "
-              "follows them as `signal hr` does (p90 up to 13 and 7 bpm).", "",
+              "(scored once) ECG 2.53 -> 1.23, PPG 0.77 -> 0.73. Where the detector's beats "
+              "are wrong (0 dB electrode-motion noise) the seat now "
+              "follows them as `signal hr` does (p90 up to 13 bpm on 0 dB noise). A seat "
+              "sends no HR while its intervals cover under half the window, while a strap's "
+              "or a PPG's interval over 2 s is in it (a pause cannot be told from lost "
+              "beats), or from a value held over 4 s; no interval spans leads off on their "
+              "rail (edge/heart_passes.md, the seventeenth pass).", "",
               "![motion](signal-validation/motion.png)", "",
               "## Pupil: screen luminance compensation", "",
               f"A simulated viewer (5 min, 30 Hz, blinks) whose pupil follows the screen's "
