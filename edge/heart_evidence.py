@@ -134,6 +134,12 @@ class LoneBeats:
         self.wait += zip(np.asarray(idx, int).tolist(), np.asarray(ts_us, float).tolist())
         self._rows()
 
+    def shift(self, step_us: float) -> None:
+        """The stamps' clock stepped (edge.timebase): the beats' times move with it."""
+        self.t_us = self.t_us + step_us
+        self.row_t = self.row_t + step_us
+        self.wait = [(i, t + step_us) for i, t in self.wait]
+
     def _rows(self) -> None:
         """`_beside` rows of the waiting beats whose stretch is in (the low-pass run over
         their span of the tail)."""

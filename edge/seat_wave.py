@@ -91,7 +91,7 @@ class WaveBeats:
         """Beat times held here and in the motion gate move with a step of the clock."""
         self.heart.shift(step_us)
         if self.evidence is not None:
-            self.evidence.t_us = self.evidence.t_us + step_us
+            self.evidence.shift(step_us)
         if self.paced is not None:
             self.paced.shift(step_us)
         if self.gate is not None:  # the PPG's beats it holds (the accelerometer's restarts)

@@ -99,3 +99,23 @@ def test_random_spikes_with_a_slope_through_a_seat_seldom_reach_hr_ok():
     said = [(seed, fs) for seed, fs, x in sloped_spikes(range(10))
             if any(e["flags"] & Flag.HR_OK for _, e, _ in seat_stream(x, fs, 1.0))]
     assert len(said) <= 4, said
+
+
+def test_a_step_of_the_clock_moves_the_lone_beats_and_their_rows_with_it():
+    """A host clock set back 3 s (edge/timebase: the seat keeps detecting): every time the
+    evidence holds (the beats' verdicts, their recurrence rows and the beats still waiting
+    for theirs) moves onto the new clock, so its window reads the same beats as before."""
+    from empathy.edge.heart_evidence import LoneBeats
+
+    x, fs = record_data(need("mitdb-100"))
+    x = x[:int(40 * fs)]
+    idx = waveform_peaks(x, fs, "ecg").idx
+    ev = LoneBeats(fs)
+    ev.push(x, idx, idx * 1e6 / fs)
+    now = 40e6
+    before = (ev.t_us.copy(), ev.row_t.copy(), [t for _, t in ev.wait], ev.no_heart(now, 30.0))
+    assert len(before[1]) > 10 and before[2]
+    ev.shift(-3e6)
+    assert np.allclose(ev.t_us, before[0] - 3e6) and np.allclose(ev.row_t, before[1] - 3e6)
+    assert np.allclose([t for _, t in ev.wait], np.array(before[2]) - 3e6)
+    assert ev.no_heart(now - 3e6, 30.0) == before[3]
