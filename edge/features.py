@@ -254,6 +254,8 @@ class SeatFeatures:
                 ok = ok and not (pc is not None and pc.paced(now_us, HRV_WINDOW_S))  # no NN
                 rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if ok else 0.0
                 hr = heart.hr_bpm(at, self.hr_window_s) if now_us - at <= HOLD_MAX_S * 1e6 else 0.0
+                if ev is not None and ev.doubt(at, self.hr_window_s):  # (heart_evidence)
+                    hr = 0.0
                 best = (hr, rmssd, q)
         return best
 

@@ -24,6 +24,8 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
+from empathy.edge.ecg_vouch import ShapeVouch
+
 LONE = 0.25  # an ECG beat whose raw extreme has no same-sign neighbour over this share of it
 SPIKE_BEATS = 0.5  # ... in over this share of the beats: spikes, not QRS complexes
 # a lone extreme beside a QRS (over QRS_MAD median deviations of the raw samples, with a
@@ -120,6 +122,7 @@ class LoneBeats:
         self.t_us, self.lone = np.zeros(0), np.zeros(0, bool)
         self.wait: list[tuple[int, float]] = []  # beats whose stretch after them is not in yet
         self.row_t, self.rows = np.zeros(0), np.zeros((0, len(_lags(fs))))
+        self.vouch = ShapeVouch(fs, ROWS_S)  # beats whose QRS the seat can't vouch for
 
     def push(self, samples, idx, ts_us) -> None:
         """A chunk's samples, and the beats (stream index, time) the detector gave out."""
@@ -139,6 +142,7 @@ class LoneBeats:
         self.t_us = self.t_us + step_us
         self.row_t = self.row_t + step_us
         self.wait = [(i, t + step_us) for i, t in self.wait]
+        self.vouch.shift(step_us)
 
     def _rows(self) -> None:
         """`_beside` rows of the waiting beats whose stretch is in (the low-pass run over
@@ -150,12 +154,17 @@ class LoneBeats:
         ready = [(i - start, t) for i, t in ready if i - start + lags[0] >= 0]
         if not ready:
             return
+        self.vouch.add(self.x, [i for i, _ in ready], [t for _, t in ready])
         a = max(0, min(i for i, _ in ready) + lags[0] - int(_EDGE_S * self.fs))
         rows = _beside(_low(self.x[a:], self.fs), self.fs, [i - a for i, _ in ready])
         t = np.concatenate((self.row_t, [t for _, t in ready]))
         rows = np.concatenate((self.rows, rows))
         keep = t >= t[-1] - ROWS_S * 1e6
         self.row_t, self.rows = t[keep], rows[keep]
+
+    def doubt(self, at_us: float, window_s: float) -> bool:
+        """A beat of the window the seat can't vouch for (ecg_vouch): withhold HR."""
+        return self.vouch.doubt(at_us, window_s)
 
     def no_heart(self, now_us: float, window_s: float) -> bool:
         """Over SPIKE_BEATS of the window's beats are lone (spikes, not QRS complexes), or
