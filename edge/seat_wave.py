@@ -50,42 +50,34 @@ class WaveBeats:
         self.tracked: Optional[tuple[float, Optional[float], bool]] = None
         self.gap_end_us: Optional[float] = None  # after a bridged gap, till its first beat
         self.gaps = 0
-        self.held: Optional[Waveform] = None  # a chunk stamped off, till the next says why
-        self.found_held = False  # the held chunk, gone on before this one: a beat in it
+        self.found_held = False  # a chunk held (clock.admit), gone on before this one: a beat
+        if gate is not None:  # beats the gate held for the last stream are none of this one's
+            gate.restart_beats()
         self.n = 0  # samples pushed (the stream's index of the next)
         self.moved = -1  # the stream index of the last sample unlike the one before it
         self.last_sample: Optional[float] = None  # (_note_moves)
         self.still_us: list[tuple[float, float]] = []  # (from, to): the line stood still
 
     def fits(self, r: Waveform) -> bool:
-        """The chunk goes on this stream: it follows, or it comes after a short gap (a
-        board's stall): the detector stays warm, no interval spans the gap. A chunk stamped
-        back, or further ahead than a short gap, is held till the next says why (`_settle`)."""
-        if self.held is not None and not self._settle(r):
-            return False
-        if self.clock.gap_s(r.fs_hz, r.ts_us):
-            self.clock.bridge(r.ts_us)
+        """The chunk goes on this stream (`SampleClock.admit`): it follows, or it comes after
+        a short gap (a board's stall): the detector stays warm, no interval spans the gap. A
+        chunk stamped back, or further ahead than a short gap, is held till the next says
+        why; after a step of the clock the detector stays warm and what the stream holds
+        moves onto the new clock (its intervals' lengths stand)."""
+        what = self.clock.admit(r.fs_hz, r.ts_us, r, np.size(r.samples),
+                                self._push_held, self._settled)
+        if what == "gap":
             self.gap_end_us, self.gaps = float(r.ts_us), self.gaps + 1
-        elif self.clock.off_s(r.fs_hz, r.ts_us):
-            self.held = r
-        else:
-            return self.clock.fits(r.fs_hz, r.ts_us)
-        return True
+        return what is not None
 
-    def _settle(self, r: Waveform) -> bool:
-        """The held chunk goes on, by what the chunk after it says (`SampleClock.settle`),
-        or a new stream starts (False). After a step of the clock the detector stays warm
-        and what the stream holds moves onto the new clock (its intervals' lengths stand)."""
-        held, self.held = self.held, None
-        what, step_us = self.clock.settle(held.ts_us, np.size(held.samples), r.fs_hz, r.ts_us)
-        if what == "new":
-            return False
+    def _settled(self, what: str, step_us: float) -> None:
         if what == "step":
             self._shift(step_us)
         elif what == "unbridged":
             self.gap_end_us, self.gaps = None, self.gaps - 1
-        self.found_held = self._push(held, self.clock.expected_us())
-        return True
+
+    def _push_held(self, r: Waveform, ts_us: float) -> None:
+        self.found_held = self._push(r, ts_us)
 
     def _shift(self, step_us: float) -> None:
         """Beat times held here and in the motion gate move with a step of the clock."""
@@ -94,8 +86,8 @@ class WaveBeats:
             self.evidence.shift(step_us)
         if self.paced is not None:
             self.paced.shift(step_us)
-        if self.gate is not None:  # the PPG's beats it holds (the accelerometer's restarts)
-            self.gate.held = [(t + step_us, q) for t, q in self.gate.held]
+        if self.gate is not None:  # the PPG's beats it holds
+            self.gate.shift(step_us)
         if self.tracked is not None:
             self.tracked = (self.tracked[0] + step_us, *self.tracked[1:])
         if self.gap_end_us is not None:
@@ -105,7 +97,7 @@ class WaveBeats:
     def add(self, r: Waveform) -> bool:
         """True if the chunk (or one held before it) held a beat worth the name (someone
         is there)."""
-        if r is self.held:
+        if self.clock.holds(r):
             return False
         found, self.found_held = self._push(r, r.ts_us) or self.found_held, False
         return found
