@@ -27,6 +27,11 @@ MIN_HEART_QUALITY = 0.3
 # 30-45 bpm low with HR_OK in 44 of 161 estimates). Of the tuning records' ECG and PPG only
 # two stand still that long: heartpy-data2 once for 7.2 s, heartpy-data3 once for 0.56 s.
 STILL_S = 0.5
+# an ECG whose raw line still moves is on the body: no beat for this long is the heart's own
+# pause (sick sinus, AV block) until then. qtdb-sel232's pauses reach 5.6 s between its
+# annotated beats, 5.7 s between the detector's candidates; LOST_GAP_S (3 s) put CONTACT off
+# in 14 of its 341 estimates. Past this, no QRS-like activity at all is lost contact.
+ECG_PAUSE_S = 8.0
 
 
 class WaveBeats:
@@ -36,7 +41,7 @@ class WaveBeats:
     def __init__(self, r: Waveform, gate: Optional[MotionGate] = None):
         self.clock = SampleClock(r.fs_hz, r.ts_us, WAVE_SLIP_S)
         self.stream = BeatStream(r.fs_hz, r.kind)
-        ecg = r.kind == "ecg"
+        self.ecg = ecg = r.kind == "ecg"
         self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S,  # (see HeartWindow)
                                  cycles=ecg, ecg_fs=r.fs_hz if ecg else 0.0)
         self.gate = gate  # the seat's accelerometer, for a PPG
@@ -157,11 +162,20 @@ class WaveBeats:
         return now_us if i is None else min(now_us, int(self.clock.time_us(i)))
 
     def lost_contact(self, now_us: int) -> bool:
-        """Samples keep coming but no pulse for LOST_GAP_S: the sensor is off the skin
-        (or on something without a pulse). A stream younger than that can't tell yet."""
+        """Samples keep coming but nothing says a sensor is on a body. A PPG: no pulse for
+        LOST_GAP_S (off the skin, or on something without a pulse). An ECG: its raw line
+        stood still for STILL_S (the leads off on the front end's rail, a sensor unplugged
+        from its socket; no tuning ECG stands still that long), or no beat for ECG_PAUSE_S
+        (a line that still moves without one is the heart's pause till then). A stream
+        younger than that can't tell yet."""
         end_us = self.clock.expected_us()
-        if end_us < now_us - LOST_GAP_S * 1e6 or end_us - self.clock.t0 < LOST_GAP_S * 1e6:
-            return False  # the waveform stopped (a gap, not contact) or just started
+        if end_us < now_us - LOST_GAP_S * 1e6:
+            return False  # the waveform stopped (a gap, not contact)
+        if self.ecg and end_us - self.clock.time_us(max(self.moved, 0)) >= STILL_S * 1e6:
+            return True
+        gap_s = ECG_PAUSE_S if self.ecg else LOST_GAP_S
+        if end_us - self.clock.t0 < gap_s * 1e6:
+            return False  # just started
         # the detector's last candidate, before it is confirmed (a stream's first beats are
         # held back for seconds; contact is there all the same); an ECG stream's band switch
         # gathers its first window before it detects anything: till then only a raw line
@@ -170,4 +184,4 @@ class WaveBeats:
         if last is None:
             last = self.moved
         last_us = self.clock.time_us(max(last, 0))
-        return end_us - last_us >= LOST_GAP_S * 1e6
+        return end_us - last_us >= gap_s * 1e6
