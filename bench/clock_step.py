@@ -190,8 +190,9 @@ def side_measure(streams: dict, step_s: float, base: dict, lone: bool = False) -
         return s[s >= STEP_AT_S + 0.5]
 
     ours, theirs = after(r["peaks"], shift_us), after(base["peaks"], 0.0)
-    near = lambda a, b: np.array([np.any(np.abs(b - t) * 1000 <= OFF_MS) for t in a], bool)  # noqa: E731
-    scr_off = int((~near(ours, theirs)).sum() + (~near(theirs, ours)).sum())
+    def unmatched(a, b):  # of a, those with no twin in b within OFF_MS
+        return sum(not np.any(np.abs(b - t) * 1000 <= OFF_MS) for t in a)
+    scr_off = int(unmatched(ours, theirs) + unmatched(theirs, ours))
     grid = np.arange(STEP_AT_S + 1, min(r["end_s"], base["end_s"]) - 1, 0.01) * 1e6 + 10**9
     moving_off = round(0.01 * sum(base["track"].moving(t) != r["track"].moving(t + shift_us)
                                   for t in grid), 2) if "acc" in streams else None
