@@ -3,8 +3,9 @@
 
 Pauses: each record through a seat in 0.1-s chunks (bench/seat_hrv.seat_stream), an
 estimate every 0.5 s from 10 s on. The electrodes stay on all along, so every estimate
-without the wire's CONTACT bit is false; counted over the record and inside the
-annotated intervals of PAUSE_S or more (a sick sinus' pauses: qtdb-sel232).
+without the wire's CONTACT bit is false; counted over the record and in the annotated
+intervals of PAUSE_S or more (a sick sinus' pauses: qtdb-sel232), up to LATE_S after
+their end (the next beat is found that late).
 Unplugs: the same record's first UNPLUG_AT_S + HOLD_S, the leads coming off at each of
 UNPLUG_AT_S for the rest, as front ends show it (the levels are this bench's own):
 - rail: the amplifier sits on its rail (the record's top);
@@ -23,6 +24,7 @@ import json
 import numpy as np
 
 PAUSE_S = 2.0
+LATE_S = 1.0
 EVERY_S = 0.5
 FROM_S = 10.0
 UNPLUG_AT_S = (30.0, 33.37, 36.71)  # anywhere in the cardiac cycle
@@ -62,7 +64,7 @@ def pauses(name: str) -> dict:
         n += 1
         if not e["flags"] & Flag.CONTACT:
             off += 1
-            in_pause += any(a <= t <= b for a, b in long)
+            in_pause += any(a <= t <= b + LATE_S for a, b in long)
     return {"record": name, "estimates": n, "contact_off": off, "pauses": len(long),
             "longest_s": round(max((b - a for a, b in long), default=0.0), 2),
             "contact_off_in_pauses": in_pause}
