@@ -22,6 +22,18 @@ One estimate per second of real time. Per step, against the same run without one
 - RR error: max |RR - the batch beats' RR| over the held intervals joined to the one before
   (an interval across the step among them), ms: one across the step with a wrong length
   shows here.
+A second seat, through the same step, reads real skin conductance (eda corpus
+systole-task1, a board's 16 Hz) and a real accelerometer (the wrist record
+wrist-s1-low-bike's magnitude, 60 s repeated, 50 Hz) from devices 2 % fast, beside the
+record itself where it is a PPG (the accelerometer grades its beats); against its run
+without the step:
+- EDA lost: seconds from STEP_AT_S without EDA quality (the estimate's), less the same
+  count without the step; EDA and ACC restarts;
+- SCR off: responses given out whose peak, taken back to real time, has no twin within
+  OFF_MS in the run without the step, and the reverse, over those peaking after STEP_AT_S;
+- moving s off: seconds after STEP_AT_S that the accelerometer calls moving in one run and
+  not the other (on the new clock), and motion-gated beats judged, rejected and left
+  unjudged against that run (PPG records only).
 """
 
 from __future__ import annotations
@@ -32,6 +44,8 @@ import json
 import numpy as np
 
 STEP_AT_S = 60.0
+EDA_RECORD, EDA_HZ = "systole-task1", 16.0  # a board's GSR front end (sim/board.py)
+ACC_RECORD, ACC_HZ = "wrist-s1-low-bike", 50.0  # its moving spans are few (walking is all)
 STEPS_S = (-3.0, -2.0, -0.5, 0.5, 2.0, 3.0, 10.0)
 RATE_ERR = 0.02
 SNAP_AFTER_S = 15.0  # the held beats are looked at this long after the step
@@ -101,6 +115,96 @@ def measure(x, fs: float, kind: str, step_s: float, base: dict, ref_hr, ref_s,
             "rr_err_max_ms": round(float(np.nanmax(rr_err)), 1) if len(rr_err) else None}
 
 
+def side_signals(seconds: float, heart=None) -> dict:
+    """kind -> (samples, their rate, the device's declared rate) for the side seat: real EDA
+    (µS) and accelerometer magnitude (mG), and `heart` (samples, rate) where it is a PPG."""
+    from empathy.bench import eda_corpus
+    from empathy.edge.heart_corpus import available, motion_axes, record
+
+    rec = next(r for r in eda_corpus.RECORDS if r.name == EDA_RECORD)
+    acc_rec = record(ACC_RECORD)
+    if not (eda_corpus.available(rec) and available(acc_rec)):
+        raise SystemExit(f"{EDA_RECORD} or {ACC_RECORD}: not in cache (scripts/install.sh)")
+    eda, eda_fs = eda_corpus.record_data(rec)
+    mag = np.linalg.norm(motion_axes(acc_rec), axis=1)
+    n = int(seconds * acc_rec.fs_hz)
+    out = {"eda": (eda[:int(seconds * eda_fs)], eda_fs, EDA_HZ),
+           "acc": (np.tile(mag, n // len(mag) + 1)[:n], acc_rec.fs_hz, ACC_HZ)}
+    if heart is not None:
+        from empathy.bench.wave_clock import DECLARED_HZ
+
+        out["ppg"] = (*heart, DECLARED_HZ)
+    return out
+
+
+def side_run(streams: dict, step_s: float, lone: bool = False, seed: int = 0) -> dict:
+    """The side seat through `streams` (side_signals) with the clock stepped as in `run`:
+    per second of real time (t, EDA quality > 0), the responses as given out (peak µS on
+    the clock of that moment), restarts, and the accelerometer's track and report."""
+    import heapq
+
+    from empathy.bench.wave_clock import device_chunks
+    from empathy.edge.features import SeatFeatures
+    from empathy.sensors.base import Waveform
+
+    feats, t0_us, next_s, step_us = SeatFeatures(baseline_s=10), 10**9, 1.0, int(step_s * 1e6)
+    rows, peaks, given, restarts = [], [], 0, {"eda": 0, "acc": 0}
+    done, eda, track = set(), None, None
+    def device(k, kind, x, fs, decl):  # (read, k, stamp, kind, rate, samples), in read order
+        for stamp, y, read in device_chunks(x, fs, RATE_ERR, seed + k, decl):
+            yield read, k, stamp, kind, decl, y
+    chunks = heapq.merge(*[device(k, kind, *v) for k, (kind, v) in enumerate(streams.items())])
+    for read, _, stamp, kind, decl, y in chunks:
+        off = step_us if stamp - t0_us >= STEP_AT_S * 1e6 else 0
+        if lone and off:  # each stream's read across the step: its first sample's stamp moved
+            stamp, off = stamp - (off if kind not in done else 0), 0
+            done.add(kind)
+        feats.add(Waveform(stamp + off, kind, decl, y))
+        if feats.eda is not eda:
+            restarts["eda"] += eda is not None
+            eda, given = feats.eda, 0
+        if eda is not None and eda.stream.count > given:
+            peaks += [p for _, p, _, _ in list(eda.scrs)[given - eda.stream.count:]]
+            given = eda.stream.count
+        if feats.motion.track is not track:
+            restarts["acc"] += track is not None
+            track = feats.motion.track
+        real_s = (read - t0_us) / 1e6
+        if real_s >= next_s:
+            feats.estimate(read + off)
+            rows.append((real_s, feats.eda_report.get("quality", 0.0) > 0))
+            next_s = np.floor(real_s) + 1.0
+    return {"rows": rows, "peaks": np.asarray(peaks), "restarts": restarts,
+            "track": feats.motion.track, "report": feats.motion.report(), "end_s": real_s}
+
+
+def side_measure(streams: dict, step_s: float, base: dict, lone: bool = False) -> dict:
+    r = side_run(streams, step_s, lone)
+    shift_us = 0.0 if lone else step_s * 1e6  # the new clock against real time
+
+    def lost(run):
+        return sum(not ok for t, ok in run["rows"] if t >= STEP_AT_S)
+
+    def after(peaks, sh):  # real seconds of the peaks after the step
+        s = (peaks - 10**9 - sh) / 1e6
+        return s[s >= STEP_AT_S + 0.5]
+
+    ours, theirs = after(r["peaks"], shift_us), after(base["peaks"], 0.0)
+    def unmatched(a, b):  # of a, those with no twin in b within OFF_MS
+        return sum(not np.any(np.abs(b - t) * 1000 <= OFF_MS) for t in a)
+    scr_off = int(unmatched(ours, theirs) + unmatched(theirs, ours))
+    grid = np.arange(STEP_AT_S + 1, min(r["end_s"], base["end_s"]) - 1, 0.01) * 1e6 + 10**9
+    moving_off = round(0.01 * sum(base["track"].moving(t) != r["track"].moving(t + shift_us)
+                                  for t in grid), 2) if "acc" in streams else None
+    rep, brep = r["report"], base["report"]
+    return {"eda_lost_s": lost(r) - lost(base), "eda_restarts": r["restarts"]["eda"],
+            "acc_restarts": r["restarts"]["acc"], "scr_off": scr_off, "scrs": len(theirs),
+            "moving_s_off": moving_off,
+            "gate": None if "ppg" not in streams else {
+                k: rep[k] - brep[k] for k in ("beats_judged", "beats_rejected_motion",
+                                              "beats_unjudged")}}
+
+
 def main(argv=None) -> None:
     from empathy.bench.wave_clock import reference_hr
     from empathy.edge.heart import waveform_peaks
@@ -125,6 +229,10 @@ def main(argv=None) -> None:
     ref_hr, ref_s = reference_hr(x, fs, rec.kind), waveform_peaks(x, fs, rec.kind).idx / fs
     base = run(x, fs, rec.kind, 0.0)
     rows = [measure(x, fs, rec.kind, s, base, ref_hr, ref_s, a.lone) for s in a.steps]
+    side = side_signals(len(x) / fs, (x, fs) if rec.kind == "ppg" else None)
+    side_base = side_run(side, 0.0)
+    for r in rows:
+        r["side"] = side_measure(side, r["step_s"], side_base, a.lone)
     if a.json:
         print(json.dumps({"record": a.record, "lone": a.lone, "rows": rows}))
         return
@@ -135,6 +243,16 @@ def main(argv=None) -> None:
         print(f"{r['step_s']:+6.1f}  {r['lost_s']:6d}  {r['restarts']:8d}  "
               f"{r['hr_err_median']} / {r['hr_err_max']}  {r['disorder']:8d}  "
               f"{r['beat_ms_median']}  {r['beats_off']}/{r['beats']}  {r['rr_err_max_ms']}")
+    print(f"side seat: EDA {EDA_RECORD} ({EDA_HZ:g} Hz), accelerometer {ACC_RECORD} "
+          f"({ACC_HZ:g} Hz){', the PPG' if rec.kind == 'ppg' else ''}")
+    print("step s  EDA lost s  restarts EDA/ACC  SCR off/after  moving s off  "
+          "gated beats judged/rejected/unjudged vs no step")
+    for r in rows:
+        d, g = r["side"], r["side"]["gate"]
+        print(f"{r['step_s']:+6.1f}  {d['eda_lost_s']:10d}  {d['eda_restarts']:8d}/"
+              f"{d['acc_restarts']:<7d}  {d['scr_off']:6d}/{d['scrs']:<6d}  "
+              f"{d['moving_s_off'] or 0:12.2f}  "
+              f"{'-' if g is None else '/'.join(f'{v:+d}' for v in g.values())}")
 
 
 if __name__ == "__main__":

@@ -27,11 +27,12 @@ WARMUP_S = 20.0
 RATE_ERRORS = (0.0, 0.01, -0.01, 0.02, -0.02, 0.03, -0.03)
 
 
-def device_chunks(x: np.ndarray, fs_hz: float, rate_err: float, seed: int = 0):
+def device_chunks(x: np.ndarray, fs_hz: float, rate_err: float, seed: int = 0,
+                  declared_hz: float = DECLARED_HZ):
     """(stamp_us, samples, read_us) chunks of the record as the device sends them."""
     from scipy import signal
 
-    real_hz = DECLARED_HZ * (1 + rate_err)
+    real_hz = declared_hz * (1 + rate_err)
     q = Fraction(real_hz / fs_hz).limit_denominator(1000)
     y = signal.resample_poly(np.asarray(x, np.float64), q.numerator, q.denominator)
     rng = np.random.default_rng(seed)

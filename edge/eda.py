@@ -264,7 +264,9 @@ def eda_scrs(x, fs_hz: float, lookahead_s: float = LOOKAHEAD_S,
 
 class EdaWindow:
     """What a seat's EDA says now: tonic level, the responses of the last minute, and how
-    far the signal can be trusted; fed with one stream's chunks by edge/features.py."""
+    far the signal can be trusted; fed with one stream's chunks by edge/features.py
+    (`fits` first, by the time base's rule: a short gap bridged, a step of the clock
+    taken with every time held here moved, a lone bad stamp taken as right)."""
 
     RATE_WINDOW_S = EDA_RATE_WINDOW_S
     QUALITY_WINDOW_S = 10.0
@@ -274,20 +276,38 @@ class EdaWindow:
         self.fs = fs_hz
         self.clock = SampleClock(fs_hz, t0_us, slip_s)  # the device's rate is a few % off
         self.scrs: deque = deque()  # (onset_us, peak_us, amp_us, rise_s)
-        self.chunks: deque = deque()  # (end_us, samples, good samples) for quality
+        self.chunks: deque = deque()  # (end_us, samples, good samples, range µS) for quality
         self.rejected = 0
 
+    def fits(self, fs_hz: float, ts_us: float, samples) -> bool:
+        """The chunk goes on this stream (`SampleClock.admit`); False: start afresh."""
+        return self.clock.admit(fs_hz, ts_us, samples, np.size(samples), self._push,
+                                self._settled) is not None
+
+    def _settled(self, what: str, step_us: float) -> None:
+        if what == "step":
+            self.shift(step_us)
+
+    def shift(self, step_us: float) -> None:
+        """The clock stepped (its own, `SampleClock.step`): the times held here move too."""
+        self.scrs = deque((o + step_us, p + step_us, a, r) for o, p, a, r in self.scrs)
+        self.chunks = deque((e + step_us, *c) for e, *c in self.chunks)
+
     def add(self, ts_us: int, samples: np.ndarray) -> None:
+        """One chunk stamped `ts_us` (its first sample), unless the clock holds it (`fits`)."""
+        if not self.clock.holds(samples):
+            self._push(samples, ts_us)
+
+    def _push(self, samples: np.ndarray, ts_us: float) -> None:
         x = np.asarray(samples, dtype=np.float64)
         good = np.isfinite(x) & (x >= RANGE_US[0]) & (x <= RANGE_US[1])
-        end = ts_us + len(x) * 1e6 / self.fs
-        self.chunks.append((end, len(x), int(good.sum()), float(np.ptp(x[good])) if good.any()
-                            else 0.0))
+        self.clock.follow(ts_us, len(x))
+        self.chunks.append((self.clock.expected_us(), len(x), int(good.sum()),
+                            float(np.ptp(x[good])) if good.any() else 0.0))
         if not good.all():
             self.rejected += int((~good).sum())
             x = np.where(good, x, self.stream.level if self.stream.level == self.stream.level
                          else np.median(x[good]) if good.any() else 0.0)
-        self.clock.follow(ts_us, len(x))
         s = self.stream.push(x)
         to_us = lambda i: float(self.clock.time_us(i))  # noqa: E731
         for o, p, a, r in zip(s.onset.tolist(), s.peak.tolist(), s.amp_us.tolist(),

@@ -195,7 +195,7 @@ class SeatFeatures:
     def _add_eda(self, r: Waveform) -> None:
         try:
             e = self.eda
-            if e is None or not e.clock.fits(r.fs_hz, r.ts_us):  # new, resampled, or a gap
+            if e is None or not e.fits(r.fs_hz, r.ts_us, r.samples):  # new, resampled, a long gap
                 e = self.eda = EdaWindow(r.fs_hz, r.ts_us, WAVE_SLIP_S)
             e.add(r.ts_us, r.samples)
         except ValueError as err:  # an unusable rate

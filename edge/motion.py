@@ -15,6 +15,12 @@ same hand or board says for certain when it moved. Here:
    is formed from an artefact nor spans the movement, and the RR corrector's and the
    normal-interval test's references stay made of real beats.
 
+The accelerometer's chunks go on by the time base's rule (`SampleClock.admit`): a short
+gap is bridged, a step of the clock moves the moving spans with it, a lone bad stamp is
+taken as right. The PPG's stream and the accelerometer's settle a step each at their own
+next chunk, so for a moment one is on the new clock and the other not: the gate keeps
+their difference (`lag_us`) and judges each beat at its moment on the track's clock.
+
 Streaming and batch are the same code (`MotionGate`; `motion_gate` runs it over a whole
 recording). The rule is causal (only the accelerometer up to a beat judges it), so a beat
 waits only until the accelerometer's block holding it is complete, which costs no latency
@@ -30,7 +36,7 @@ from collections import deque
 import numpy as np
 from scipy import signal
 
-from empathy.edge.timebase import SampleClock
+from empathy.edge.timebase import MIN_GAP_S, SampleClock
 
 MOTION_MG = 50.0  # a still hand: sensor noise and tremor ~5-15 mG RMS; a fidget: hundreds
 BLOCK_S = 0.25
@@ -40,6 +46,14 @@ STALE_S = 3.0
 MOTION_SQI = 0.0
 MAX_MG = 20000.0  # beyond a +-16 g part's range: a broken reading
 SPANS_KEPT = 256  # moving spans remembered (they are only looked up near the newest beats)
+
+
+def check(samples) -> np.ndarray:
+    """An accelerometer chunk's magnitudes, refused (ValueError) where one is broken."""
+    x = np.asarray(samples, dtype=np.float64).ravel()
+    if x.size and (not np.isfinite(x).all() or np.abs(x).max() > MAX_MG):
+        raise ValueError(f"accelerometer sample outside +-{MAX_MG:g} mG or not a number")
+    return x
 
 
 class MotionTrack:
@@ -63,13 +77,16 @@ class MotionTrack:
         """Time up to which every block has been judged."""
         return float(self.clock.time_us(self.n - len(self.rest)))
 
+    def shift(self, step_us: float) -> None:
+        """The clock stepped (its own, `SampleClock.step`): the spans move with it."""
+        self.spans = deque(((s + step_us, e + step_us) for s, e in self.spans),
+                           maxlen=SPANS_KEPT)
+
     def push(self, samples, ts_us: float | None = None) -> None:
         """One chunk; `ts_us` its first sample's stamp (None: right after the last)."""
-        x = np.asarray(samples, dtype=np.float64).ravel()
+        x = check(samples)
         if not x.size:
             return
-        if not np.isfinite(x).all() or np.abs(x).max() > MAX_MG:
-            raise ValueError(f"accelerometer sample outside +-{MAX_MG:g} mG or not a number")
         self.clock.follow(self.clock.expected_us() if ts_us is None else ts_us, len(x))
         if self.zi is None:  # settled on the first sample: no start-up swing
             self.zi = np.array([x[0] * (1 - self.ema[0][0])])
@@ -106,32 +123,58 @@ class MotionGate:
     def __init__(self, slip_s: float = 0.5):
         self.track: MotionTrack | None = None
         self.slip_us = slip_s * 1e6
-        self.held: list[tuple[float, float]] = []
+        self.held: list[tuple[float, float]] = []  # (time µs on the beats' clock, sqi)
+        self.lag_us = 0.0  # the track's clock less the beats': one stepped, the other not yet
         self.judged = self.rejected = self.unjudged = 0
 
     def add_acc(self, ts_us: float, fs_hz: float, samples) -> None:
-        t = self.track
-        if t is None or not t.clock.fits(fs_hz, ts_us):  # new, resampled, or after a gap
-            new = MotionTrack(fs_hz, ts_us, self.slip_us / 1e6)
-            if t is not None:
+        x, t = check(samples), self.track
+        if not x.size:
+            return  # no sample, so its stamp says nothing
+        if t is None or t.clock.admit(fs_hz, ts_us, x, x.size, t.push, self._stepped) is None:
+            new = MotionTrack(fs_hz, ts_us, self.slip_us / 1e6)  # new, resampled, a long gap
+            if t is not None:  # its spans, onto the beats' clock as the new track is
                 new.spans, new.moving_s = t.spans, t.moving_s
-            self.track = new
-        self.track.push(samples, ts_us)
+                new.shift(-self.lag_us)
+            self.track, self.lag_us = new, 0.0
+        if not self.track.clock.holds(x):
+            self.track.push(x, ts_us)
+
+    def _stepped(self, what: str, step_us: float) -> None:
+        if what == "step":
+            self.track.shift(step_us)
+            self._lag(step_us)
+
+    def shift(self, step_us: float) -> None:
+        """The beats' clock stepped (the PPG's stream, edge.seat_wave): the beats held move."""
+        self.held = [(t + step_us, q) for t, q in self.held]
+        self._lag(-step_us)
+
+    def _lag(self, d_us: float) -> None:
+        """Both clocks stepped alike (within a stamp's jitter, MIN_GAP_S): no lag left."""
+        self.lag_us += d_us
+        if abs(self.lag_us) < MIN_GAP_S * 1e6:
+            self.lag_us = 0.0
+
+    def restart_beats(self) -> None:
+        """A new beat stream (edge.seat_wave): the last one's beats held are dropped, and its
+        clock is the stamps' as they are now."""
+        self.held, self.lag_us = [], 0.0
 
     def pass_beats(self, ts_us, sqi, final: bool = False):
         """(ts_us, sqi, moving) of the beats the accelerometer has covered by now."""
         self.held += zip(np.asarray(ts_us, float).tolist(), np.asarray(sqi, float).tolist())
         out_t, out_q, out_m = [], [], []
-        t = self.track
-        covered = t.judged_us() if t is not None else math.inf
+        t, lag = self.track, self.lag_us  # a beat at b was at b + lag on the track's clock
+        covered = t.judged_us() - lag if t is not None else math.inf
         stale = bool(self.held) and t is not None and \
-            self.held[-1][0] - t.judged_us() > STALE_S * 1e6
+            self.held[-1][0] - covered > STALE_S * 1e6
         while self.held and (self.held[0][0] <= covered or stale or final):
             b, q = self.held.pop(0)
             m = False
-            if t is not None and b <= t.judged_us():
+            if t is not None and b <= covered:
                 self.judged += 1
-                if t.moving(b):
+                if t.moving(b + lag):
                     self.rejected += 1
                     q, m = min(q, MOTION_SQI), True
             elif t is not None:

@@ -27,6 +27,11 @@ MIN_HEART_QUALITY = 0.3
 # 30-45 bpm low with HR_OK in 44 of 161 estimates). Of the tuning records' ECG and PPG only
 # two stand still that long: heartpy-data2 once for 7.2 s, heartpy-data3 once for 0.56 s.
 STILL_S = 0.5
+# an ECG whose raw line still moves is on the body: no beat for this long is the heart's own
+# pause (sick sinus, AV block) until then. qtdb-sel232's pauses reach 5.6 s between its
+# annotated beats, 5.7 s between the detector's candidates; LOST_GAP_S (3 s) put CONTACT off
+# in 14 of its 341 estimates. Past this, no QRS-like activity at all is lost contact.
+ECG_PAUSE_S = 8.0
 
 
 class WaveBeats:
@@ -36,7 +41,7 @@ class WaveBeats:
     def __init__(self, r: Waveform, gate: Optional[MotionGate] = None):
         self.clock = SampleClock(r.fs_hz, r.ts_us, WAVE_SLIP_S)
         self.stream = BeatStream(r.fs_hz, r.kind)
-        ecg = r.kind == "ecg"
+        self.ecg = ecg = r.kind == "ecg"
         self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S,  # (see HeartWindow)
                                  cycles=ecg, ecg_fs=r.fs_hz if ecg else 0.0)
         self.gate = gate  # the seat's accelerometer, for a PPG
@@ -50,42 +55,34 @@ class WaveBeats:
         self.tracked: Optional[tuple[float, Optional[float], bool]] = None
         self.gap_end_us: Optional[float] = None  # after a bridged gap, till its first beat
         self.gaps = 0
-        self.held: Optional[Waveform] = None  # a chunk stamped off, till the next says why
-        self.found_held = False  # the held chunk, gone on before this one: a beat in it
+        self.found_held = False  # a chunk held (clock.admit), gone on before this one: a beat
+        if gate is not None:  # beats the gate held for the last stream are none of this one's
+            gate.restart_beats()
         self.n = 0  # samples pushed (the stream's index of the next)
         self.moved = -1  # the stream index of the last sample unlike the one before it
         self.last_sample: Optional[float] = None  # (_note_moves)
         self.still_us: list[tuple[float, float]] = []  # (from, to): the line stood still
 
     def fits(self, r: Waveform) -> bool:
-        """The chunk goes on this stream: it follows, or it comes after a short gap (a
-        board's stall): the detector stays warm, no interval spans the gap. A chunk stamped
-        back, or further ahead than a short gap, is held till the next says why (`_settle`)."""
-        if self.held is not None and not self._settle(r):
-            return False
-        if self.clock.gap_s(r.fs_hz, r.ts_us):
-            self.clock.bridge(r.ts_us)
+        """The chunk goes on this stream (`SampleClock.admit`): it follows, or it comes after
+        a short gap (a board's stall): the detector stays warm, no interval spans the gap. A
+        chunk stamped back, or further ahead than a short gap, is held till the next says
+        why; after a step of the clock the detector stays warm and what the stream holds
+        moves onto the new clock (its intervals' lengths stand)."""
+        what = self.clock.admit(r.fs_hz, r.ts_us, r, np.size(r.samples),
+                                self._push_held, self._settled)
+        if what == "gap":
             self.gap_end_us, self.gaps = float(r.ts_us), self.gaps + 1
-        elif self.clock.off_s(r.fs_hz, r.ts_us):
-            self.held = r
-        else:
-            return self.clock.fits(r.fs_hz, r.ts_us)
-        return True
+        return what is not None
 
-    def _settle(self, r: Waveform) -> bool:
-        """The held chunk goes on, by what the chunk after it says (`SampleClock.settle`),
-        or a new stream starts (False). After a step of the clock the detector stays warm
-        and what the stream holds moves onto the new clock (its intervals' lengths stand)."""
-        held, self.held = self.held, None
-        what, step_us = self.clock.settle(held.ts_us, np.size(held.samples), r.fs_hz, r.ts_us)
-        if what == "new":
-            return False
+    def _settled(self, what: str, step_us: float) -> None:
         if what == "step":
             self._shift(step_us)
         elif what == "unbridged":
             self.gap_end_us, self.gaps = None, self.gaps - 1
-        self.found_held = self._push(held, self.clock.expected_us())
-        return True
+
+    def _push_held(self, r: Waveform, ts_us: float) -> None:
+        self.found_held = self._push(r, ts_us)
 
     def _shift(self, step_us: float) -> None:
         """Beat times held here and in the motion gate move with a step of the clock."""
@@ -94,8 +91,8 @@ class WaveBeats:
             self.evidence.shift(step_us)
         if self.paced is not None:
             self.paced.shift(step_us)
-        if self.gate is not None:  # the PPG's beats it holds (the accelerometer's restarts)
-            self.gate.held = [(t + step_us, q) for t, q in self.gate.held]
+        if self.gate is not None:  # the PPG's beats it holds
+            self.gate.shift(step_us)
         if self.tracked is not None:
             self.tracked = (self.tracked[0] + step_us, *self.tracked[1:])
         if self.gap_end_us is not None:
@@ -105,7 +102,7 @@ class WaveBeats:
     def add(self, r: Waveform) -> bool:
         """True if the chunk (or one held before it) held a beat worth the name (someone
         is there)."""
-        if r is self.held:
+        if self.clock.holds(r):
             return False
         found, self.found_held = self._push(r, r.ts_us) or self.found_held, False
         return found
@@ -165,11 +162,20 @@ class WaveBeats:
         return now_us if i is None else min(now_us, int(self.clock.time_us(i)))
 
     def lost_contact(self, now_us: int) -> bool:
-        """Samples keep coming but no pulse for LOST_GAP_S: the sensor is off the skin
-        (or on something without a pulse). A stream younger than that can't tell yet."""
+        """Samples keep coming but nothing says a sensor is on a body. A PPG: no pulse for
+        LOST_GAP_S (off the skin, or on something without a pulse). An ECG: its raw line
+        stood still for STILL_S (the leads off on the front end's rail, a sensor unplugged
+        from its socket; no tuning ECG stands still that long), or no beat for ECG_PAUSE_S
+        (a line that still moves without one is the heart's pause till then). A stream
+        younger than that can't tell yet."""
         end_us = self.clock.expected_us()
-        if end_us < now_us - LOST_GAP_S * 1e6 or end_us - self.clock.t0 < LOST_GAP_S * 1e6:
-            return False  # the waveform stopped (a gap, not contact) or just started
+        if end_us < now_us - LOST_GAP_S * 1e6:
+            return False  # the waveform stopped (a gap, not contact)
+        if self.ecg and end_us - self.clock.time_us(max(self.moved, 0)) >= STILL_S * 1e6:
+            return True
+        gap_s = ECG_PAUSE_S if self.ecg else LOST_GAP_S
+        if end_us - self.clock.t0 < gap_s * 1e6:
+            return False  # just started
         # the detector's last candidate, before it is confirmed (a stream's first beats are
         # held back for seconds; contact is there all the same); an ECG stream's band switch
         # gathers its first window before it detects anything: till then only a raw line
@@ -178,4 +184,4 @@ class WaveBeats:
         if last is None:
             last = self.moved
         last_us = self.clock.time_us(max(last, 0))
-        return end_us - last_us >= LOST_GAP_S * 1e6
+        return end_us - last_us >= gap_s * 1e6

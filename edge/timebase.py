@@ -27,7 +27,9 @@ be told from lost samples by the stamps (both: chunks at the learnt rate from a 
 offset), so it is a gap: bridged up to MAX_GAP_S, a new stream beyond (unless the chunk
 after it is back on the base: a lone bad stamp again). Within STEP_CHECK_S after a step,
 a chunk off the new base is neither: stamps that jump back and forth are a broken clock,
-and the caller starts afresh as before.
+and the caller starts afresh as before. `admit` is that rule for one chunk, the same for
+every stream a seat reads (a heart waveform, skin conductance, the accelerometer): each
+caller says how to push a chunk and what it holds that moves with a step.
 
 Samples get their times from the tracked base: host time is the show's truth (the
 picture, the other seats and the wire are on it), so a device 2 % fast does not read HR
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -70,6 +73,7 @@ class SampleClock:
         self.implausible = False  # the stamps ask for a rate beyond MAX_RATE_ERR
         self.jumps: deque = deque(maxlen=JUMPS_KEPT)  # (sample index, gap_us) bridged
         self.stepped_n = -math.inf  # the sample index of the last step
+        self.held: Optional[tuple] = None  # (chunk, stamp, samples): off the base (`admit`)
 
     def time_us(self, idx):
         """Host time of sample index (or indices) `idx` on the tracked time base."""
@@ -144,6 +148,35 @@ class SampleClock:
         if self._unbridge(held_ts_us):
             return "unbridged", 0.0
         return "step", self.step(held_ts_us)
+
+    def admit(self, fs_hz: float, ts_us: float, chunk, n: int,
+              push: Callable, settled: Optional[Callable] = None) -> Optional[str]:
+        """The rule for a chunk (`chunk`, of `n` samples, stamped `ts_us`): 'follow' (the
+        caller pushes it), 'gap' (a short gap bridged; the caller pushes it), 'held' (off
+        the base: the clock holds it, the caller does not push it) or None (a new stream:
+        the caller starts afresh). A chunk held before goes on first, once this one says
+        why: `settled(what, step_us)` (`settle`'s 'stamp', 'unbridged' or 'step', whose
+        step the caller applies to the times it holds), then `push(chunk, ts_us)` at its
+        place on the base."""
+        if self.held is not None:
+            (h_chunk, h_ts_us, h_n), self.held = self.held, None
+            what, step_us = self.settle(h_ts_us, h_n, fs_hz, ts_us)
+            if what == "new":
+                return None
+            if settled is not None:
+                settled(what, step_us)
+            push(h_chunk, self.expected_us())
+        if self.gap_s(fs_hz, ts_us):
+            self.bridge(ts_us)
+            return "gap"
+        if self.off_s(fs_hz, ts_us):
+            self.held = (chunk, ts_us, n)
+            return "held"
+        return "follow" if self.fits(fs_hz, ts_us) else None
+
+    def holds(self, chunk) -> bool:
+        """`chunk` is the one held (`admit`): the caller pushes it once settled, not now."""
+        return self.held is not None and self.held[0] is chunk
 
     def _unbridge(self, ts_us: float) -> bool:
         """If the last chunk was bridged as a gap and a chunk stamped `ts_us` next is back

@@ -157,21 +157,22 @@ def test_a_ppg_with_an_accelerometer_and_eda_through_a_host_clock_step_back():
     """PPG (100 Hz), accelerometer (50 Hz) and EDA (20 Hz) in 0.1 s chunks; the host clock
     steps back 3 s at 60 s. The PPG's detector goes on (its beats held by the motion gate
     move with it, in time order), HR_OK holds (before: 6 s without); the accelerometer and
-    EDA start afresh as before (past WAVE_SLIP_S), and the gate still judges every beat."""
+    EDA go on too, on the new clock from their start (they started afresh past
+    WAVE_SLIP_S: tests/test_clock_rest.py), and the gate still judges every beat."""
     x, _ = pulse_train(120, 100.0, hr=70, seed=2)
-    feats, ppg, hr_ok = SeatFeatures(baseline_s=10), None, []
+    feats, ppg, hr_ok, eda, track = SeatFeatures(baseline_s=10), None, [], None, None
     for k in range(1200):
         t = int(1e9 + k * 1e5 + (-3e6 if k >= 600 else 0))
         feats.add(Waveform(t + 1000, "acc", 50.0, np.full(5, 1000.0)))
         feats.add(Waveform(t + 2000, "eda", 20.0, 5 + 0.1 * np.sin([2 * k, 2 * k + 1])))
         feats.add(Waveform(t, "ppg", 100.0, x[k * 10:(k + 1) * 10]))
-        ppg = ppg or feats.waves["ppg"]
-        assert feats.waves["ppg"] is ppg
+        ppg, eda, track = ppg or feats.waves["ppg"], eda or feats.eda, track or feats.motion.track
+        assert feats.waves["ppg"] is ppg and feats.eda is eda and feats.motion.track is track
         assert np.all(np.diff(clock_step.held_beats(ppg.heart)[0]) > 0)
         if k % 10 == 9 and k >= 600:
             hr_ok.append(bool(feats.estimate(t + 100_000)["flags"] & Flag.HR_OK))
     assert all(hr_ok) and ppg.clock.t0 == 1e9 - 3e6  # on the new clock from its start
-    assert feats.motion.track.clock.t0 == feats.eda.clock.t0 - 1000 == 1e9 + 57e6 + 1000
+    assert track.clock.t0 == eda.clock.t0 - 1000 == 1e9 - 3e6 + 1000
     rep = feats.motion.report()
     assert rep["beats_judged"] > 130 and rep["beats_unjudged"] == 0
 
