@@ -1,0 +1,147 @@
+"""`empathy signal hr|hrv` on the files real devices and apps export (tests/data/signal:
+where each layout is documented, README.md there). Each must give the heart rate the same
+samples give as a plain time,value CSV, or one line saying what to do and a non-zero exit;
+never a silently wrong rate."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from empathy.cli import main
+
+DATA = Path(__file__).parent / "data" / "signal"
+
+
+def signal(capsys, *args):
+    rc = main(["signal", *map(str, args)])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def hr(capsys, *args) -> dict:
+    rc, out, err = signal(capsys, "hr", *args, "--json")
+    assert rc == 0, err
+    return json.loads(out)
+
+
+def refused(capsys, *args) -> str:
+    rc, out, err = signal(capsys, *args)
+    assert rc == 1 and not out, (rc, out, err)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def plain(tmp_path, fs: float, x) -> Path:
+    """The same samples as the long-read layout: time (s), value."""
+    p = tmp_path / "plain.csv"
+    np.savetxt(p, np.column_stack([np.arange(len(x)) / fs, x]), delimiter=",", fmt="%.9g",
+               header="time,value", comments="")
+    return p
+
+
+def test_polar_sensor_logger_ecg_reads_on_the_sensor_clock(tmp_path, capsys):
+    uv = np.loadtxt(DATA / "polar_h10_ecg.txt", delimiter=";", skiprows=1, usecols=3)
+    s = hr(capsys, DATA / "polar_h10_ecg.txt", "--kind", "ecg")
+    assert s["fs_hz"] == pytest.approx(130, abs=0.01)  # the sensor's ns, not the phone's frames
+    ref = hr(capsys, plain(tmp_path, 130, uv), "--kind", "ecg")
+    assert s["bpm"] == pytest.approx(ref["bpm"], abs=0.05) and 40 <= s["bpm"] <= 120
+    assert s["beats_s"] == pytest.approx(ref["beats_s"], abs=0.01)
+
+
+def test_a_wrong_fs_against_the_file_s_own_clock_is_refused(capsys):
+    err = refused(capsys, "hr", DATA / "polar_h10_ecg.txt", "--kind", "ecg", "--fs", "250")
+    assert "250" in err and "130" in err
+    # the rate it gives itself, or one within 1 %, is fine
+    assert hr(capsys, DATA / "polar_h10_ecg.txt", "--kind", "ecg", "--fs", "130")["fs_hz"] \
+        == pytest.approx(130, abs=0.01)
+
+
+def test_empatica_e4_bvp_takes_its_rate_from_its_second_row(tmp_path, capsys):
+    rows = np.loadtxt(DATA / "e4_BVP.csv")
+    assert rows[1] == 64
+    s = hr(capsys, DATA / "e4_BVP.csv")
+    ref = hr(capsys, plain(tmp_path, 64, rows[2:]))  # the header rows are no samples
+    assert s["fs_hz"] == 64 and s["bpm"] == pytest.approx(ref["bpm"], abs=0.05)
+    assert 40 <= s["bpm"] <= 120
+    err = refused(capsys, "hr", DATA / "e4_BVP.csv", "--fs", "32")
+    assert "64" in err
+
+
+def test_e4_ibi_and_polar_rr_exports_read_as_rr(capsys):
+    ref = json.loads(signal(capsys, "hrv", DATA / "elite_hrv_rr.txt", "--kind", "rr",
+                            "--json")[1])
+    for f in ("e4_IBI.csv", "polar_h10_rr.txt", "kubios_rr_s.txt"):
+        rc, out, err = signal(capsys, "hrv", DATA / f, "--kind", "rr", "--json")
+        assert rc == 0, err
+        assert json.loads(out)["rr_ms"] == pytest.approx(ref["rr_ms"], abs=0.51), f
+
+
+def test_opensignals_text_reads_its_header_s_rate_and_sensor(tmp_path, capsys):
+    body = np.loadtxt(DATA / "opensignals_ecg.txt", comments="#")
+    s = hr(capsys, DATA / "opensignals_ecg.txt", "--kind", "ecg")
+    ref = hr(capsys, plain(tmp_path, 200, body[:, -1]), "--kind", "ecg")
+    assert s["fs_hz"] == 200 and s["bpm"] == pytest.approx(ref["bpm"], abs=0.05)
+
+
+@pytest.mark.parametrize("header", ["Time (s),ECG (uV)", "time [s],ecg", "Time_s;ecg"])
+def test_a_time_column_with_its_unit_in_the_name_is_the_clock_not_the_signal(
+        tmp_path, capsys, header):
+    uv = np.loadtxt(DATA / "polar_h10_ecg.txt", delimiter=";", skiprows=1, usecols=3)
+    sep = ";" if ";" in header else ","
+    p = tmp_path / "units.csv"
+    np.savetxt(p, np.column_stack([np.arange(len(uv)) / 130, uv]), delimiter=sep,
+               fmt="%.9g", header=header, comments="")
+    ref = hr(capsys, plain(tmp_path, 130, uv), "--kind", "ecg")
+    assert hr(capsys, p, "--kind", "ecg")["bpm"] == pytest.approx(ref["bpm"], abs=0.05)
+    ms = tmp_path / "ms.csv"
+    np.savetxt(ms, np.column_stack([np.arange(len(uv)) / 0.130, uv]), delimiter=",",
+               fmt="%.9g", header="timestamp [ms],ecg [uV]", comments="")
+    assert hr(capsys, ms, "--kind", "ecg")["fs_hz"] == pytest.approx(130)
+
+
+@pytest.mark.parametrize("name", ["e4_EDA.csv", "opensignals_eda.txt"])
+def test_a_skin_conductance_file_is_no_heart_signal(capsys, name):
+    assert "skin conductance" in refused(capsys, "hr", DATA / name)
+
+
+def test_a_pupil_file_given_as_heart_names_the_pupil_verb(tmp_path, capsys):
+    t = np.arange(0, 30, 1 / 120)
+    p = tmp_path / "pupil.csv"
+    np.savetxt(p, np.column_stack([t, 3.5 + 0.2 * np.sin(t)]), delimiter=",",
+               header="time,pupil_mm", comments="", fmt="%.4f")
+    assert "signal pupil" in refused(capsys, "hr", p)
+
+
+def test_an_edf_s_ecg_channel_is_found_at_its_own_rate(tmp_path, capsys):
+    pyedflib = pytest.importorskip("pyedflib")
+    uv = np.loadtxt(DATA / "polar_h10_ecg.txt", delimiter=";", skiprows=1, usecols=3)
+    eeg = 20 * np.sin(np.arange(256 * 10) / 7.0)  # a sleep record's first channel: EEG
+    head = dict(dimension="uV", physical_min=-8000, physical_max=8000, digital_min=-32768,
+                digital_max=32767)
+    p = str(tmp_path / "psg.edf")
+    with pyedflib.EdfWriter(p, 2, file_type=pyedflib.FILETYPE_EDFPLUS) as w:
+        w.setSignalHeaders([dict(head, label="EEG Fpz-Cz", sample_frequency=256),
+                            dict(head, label="ECG", sample_frequency=130)])
+        w.writeSamples([eeg, uv[:1300].astype(float)])
+    s = hr(capsys, p, "--kind", "ecg")
+    ref = hr(capsys, plain(tmp_path, 130, uv[:1300]), "--kind", "ecg")
+    assert s["fs_hz"] == 130 and s["bpm"] == pytest.approx(ref["bpm"], abs=0.2)
+
+
+def test_a_rate_too_slow_for_a_heart_waveform_says_so(tmp_path, capsys):
+    p = tmp_path / "slow.csv"
+    np.savetxt(p, np.sin(np.arange(400) / 3.0), fmt="%.5f", header="ppg", comments="")
+    assert "Hz" in refused(capsys, "hr", p, "--fs", "4")
+
+
+def test_spreadsheet_habits_change_nothing(tmp_path, capsys):
+    """A BOM, CRLF, semicolons, decimal commas and trailing blank lines."""
+    uv = np.loadtxt(DATA / "polar_h10_ecg.txt", delimiter=";", skiprows=1, usecols=3)
+    p = tmp_path / "excel.csv"
+    rows = "".join(f"{k / 130:.6f};{v / 1000:.3f}\r\n".replace(".", ",")
+                   for k, v in enumerate(uv))
+    p.write_text("\ufefftime;ecg\r\n" + rows + "\r\n\r\n", newline="")
+    ref = hr(capsys, plain(tmp_path, 130, uv), "--kind", "ecg")
+    assert hr(capsys, p, "--kind", "ecg")["bpm"] == pytest.approx(ref["bpm"], abs=0.05)
