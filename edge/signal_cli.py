@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from empathy.cli import number_in
-from empathy.edge.signal_file import (FORMATS, SignalFileError, pick_column, read_rr, read_signal,
-                                      sample_rate)
+from empathy.edge.signal_file import (FORMATS, SignalFileError, pick_column, read_heart, read_rr,
+                                      read_signal, sample_rate)
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
 RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail is told so
@@ -27,10 +27,8 @@ def _beats(args, step=lambda text: None):
     from empathy.edge.paced import paced
 
     step(f"reading {Path(args.file).name}")
-    t, cols = read_signal(args.file)
+    x, fs = read_heart(args.file, args.column, args.kind, args.fs)
     step("finding beats")
-    x = pick_column(cols, args.column, args.file)
-    fs = sample_rate(t, args.fs, args.file)
     acc_fs, mag, axes = _read_acc(args) if getattr(args, "acc", None) else (None, None, None)
     said = {}
     if args.kind == "ppg":  # (a board's raw counts fall with each pulse: ppg_polarity)
