@@ -35,7 +35,7 @@ files read:
   EDF/EDF+/BDF (.edf, .bdf; needs pyedflib) and WFDB records (.hea; needs wfdb): the
     channels at the heart channel's rate (by its label), else at the first channel's.
   a file's own rate (time column or header) is used; --fs, when given, must agree with it
-    within 1 %.
+    within 1 % (then it is used as given).
   pupil, EDA, temperature, accelerometer or heart-rate columns are refused by `signal hr`.
   RR intervals (signal hrv --kind rr): one a line, in ms (200..10000) or seconds
     (0.2..10, told by their median); a header's rr_ms, rr, ibi_ms, ibi, nni, RR-interval
@@ -120,15 +120,15 @@ def read_heart(path: str, column: str | None, kind: str, fs: float | None):
 
 
 def sample_rate(t, fs, path: str, flag: str = "--fs") -> float:
-    """The file's own rate (its time column's mean: loggers often stamp samples in bursts,
-    repeated times), which a given rate must agree with; else the given rate."""
+    """The given rate, which must agree with the file's own (its time column's mean:
+    loggers often stamp samples in bursts, repeated times); else the file's own."""
     own = (len(t) - 1) / float(t[-1] - t[0]) if t is not None and len(t) > 1 else None
     if fs and own and abs(fs / own - 1) > AGREE:
         raise SignalFileError(f"{path}: {flag} {fs:g} Hz, but the file's own clock gives "
                               f"{own:.6g} Hz: leave {flag} out, or take the time column out "
                               "if its clock is wrong")
-    if own or fs:
-        return own or fs
+    if fs or own:
+        return fs or own
     raise SignalFileError(f"{path}: no time column, so {flag} HZ is needed")
 
 
