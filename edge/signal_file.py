@@ -45,6 +45,8 @@ RR_MS = (200.0, 10_000.0)  # 300 bpm to a 10-s sinus pause (QT Database sel232's
 RR_COLUMNS = ("rr_ms", "rr", "ibi_ms", "ibi", "nni", "rr-interval", "rr interval",
               "pp-interval", "ppi")
 AGREE = 0.01  # --fs against a file's own rate: 1 % is 0.8 bpm at 80 bpm
+GAP_STEPS = 3.0  # a time step this many usual ones is samples lost
+GAP_SAMPLE = 1 << 20  # time steps judged at once
 
 
 def read_signal(path: str, choose=None) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
@@ -123,6 +125,8 @@ def sample_rate(t, fs, path: str, flag: str = "--fs") -> float:
     """The given rate, which must agree with the file's own (its time column's mean:
     loggers often stamp samples in bursts, repeated times); else the file's own."""
     own = (len(t) - 1) / float(t[-1] - t[0]) if t is not None and len(t) > 1 else None
+    if own:
+        _gaps(t, path)
     if fs and own and abs(fs / own - 1) > AGREE:
         raise SignalFileError(f"{path}: {flag} {fs:g} Hz, but the file's own clock gives "
                               f"{own:.6g} Hz: leave {flag} out, or take the time column out "
@@ -130,6 +134,27 @@ def sample_rate(t, fs, path: str, flag: str = "--fs") -> float:
     if fs or own:
         return fs or own
     raise SignalFileError(f"{path}: no time column, so {flag} HZ is needed")
+
+
+def _gaps(t: np.ndarray, path: str) -> None:
+    """A clock that stamps each sample (its usual step over 0) and jumps: samples lost (a
+    BLE frame dropped), so no one rate fits them; over 1 % of the time lost is refused. A
+    clock that stamps frames (step 0) cannot tell; a jittery one (7 or 8 ms) is no gap."""
+    step = float(np.median(np.diff(t[:GAP_SAMPLE + 1])))
+    if step <= 0:
+        return
+    lost, worst = 0.0, (0.0, 0)
+    for k in range(0, len(t) - 1, GAP_SAMPLE):  # in parts: a day's diff is GBs
+        d = np.diff(t[k:k + GAP_SAMPLE + 1])
+        big = np.flatnonzero(d > GAP_STEPS * step)
+        lost += float(np.sum(d[big] - step))
+        if len(big) and d[big].max() > worst[0]:
+            worst = (float(d[big].max()), k + int(big[np.argmax(d[big])]))
+    if lost > AGREE * float(t[-1] - t[0]):
+        raise SignalFileError(f"{path}: the time column jumps {worst[0]:.3g} s after sample "
+                              f"{worst[1] + 1} (at {t[worst[1]]:.3f} s; a sample every "
+                              f"{step * 1e3:.3g} ms elsewhere): {lost:.3g} s of samples are "
+                              "missing, so no one rate fits; cut the file at the gaps")
 
 
 def read_rr(path: str, column: str | None = None) -> np.ndarray:

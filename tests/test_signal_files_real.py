@@ -145,3 +145,19 @@ def test_spreadsheet_habits_change_nothing(tmp_path, capsys):
     p.write_text("\ufefftime;ecg\r\n" + rows + "\r\n\r\n", newline="")
     ref = hr(capsys, plain(tmp_path, 130, uv), "--kind", "ecg")
     assert hr(capsys, p, "--kind", "ecg")["bpm"] == pytest.approx(ref["bpm"], abs=0.05)
+
+
+def test_frames_lost_from_a_sensor_clock_are_refused_not_read_as_a_slower_rate(tmp_path,
+                                                                               capsys):
+    """A BLE strap drops frames: the sensor's clock jumps, and the mean rate would be 117 Hz
+    for 130 (every beat 10 % slow); a millisecond clock's 7/8-ms jitter is no gap."""
+    lines = (DATA / "polar_h10_ecg.txt").read_text().splitlines(True)
+    kept = lines[:1] + [s for k, s in enumerate(lines[1:]) if not 300 <= k < 430]
+    (tmp_path / "lost.txt").write_text("".join(kept))
+    err = refused(capsys, "hr", tmp_path / "lost.txt", "--kind", "ecg")
+    assert "missing" in err and "1 s" in err
+    uv = np.loadtxt(DATA / "polar_h10_ecg.txt", delimiter=";", skiprows=1, usecols=3)
+    p = tmp_path / "millis.csv"
+    np.savetxt(p, np.column_stack([np.floor(np.arange(len(uv)) / 0.130), uv]), delimiter=",",
+               fmt="%d", header="time_ms,ecg", comments="")
+    assert hr(capsys, p, "--kind", "ecg")["fs_hz"] == pytest.approx(130, rel=1e-3)
