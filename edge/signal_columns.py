@@ -37,6 +37,10 @@ NOT_HEART = {"pupil": "a pupil diameter: use `empathy signal pupil`",
              "temp": "a skin temperature, not a heart signal",
              "resp": "respiration, not a heart signal",
              "acc": "an accelerometer: give it as --acc FILE",
+             "xyz": "an accelerometer: give it as --acc FILE",
+             "eeg": "EEG, not a heart signal", "emg": "EMG, not a heart signal",
+             "eog": "EOG, not a heart signal", "pzt": "respiration, not a heart signal",
+             "lux": "a light sensor, not a heart signal",
              "hr": "a heart-rate series, not a waveform: give the beat-to-beat file (RR/IBI) "
                    "with --kind rr"}
 

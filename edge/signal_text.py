@@ -214,20 +214,24 @@ class _Table:
         return v
 
     def _datetimes(self, block, texts: list[str]) -> np.ndarray:
+        # numpy reads a bare number as a year: epoch milliseconds would be year 1e12
+        dated = all("-" in s[1:] for s in texts)
         try:
             t = np.array(texts, dtype="datetime64[us]")
-            if not np.isnat(t).any():
+            if dated and not np.isnat(t).any():
                 return t
         except ValueError:
             pass
         for (line, _), text in zip(block, texts):  # which one
             try:
-                if not np.isnat(np.datetime64(text, "us")):
+                if "-" in text[1:] and not np.isnat(np.datetime64(text, "us")):
                     continue
             except ValueError:
                 pass
+            unit = (f": a number; name its unit in the header, e.g. '{self.tcol} [ms]'"
+                    if _float(text, False) is not None else "")
             raise SignalFileError(f"{self.path}:{line}: {self.tcol} {_shown(text)} is not a date "
-                                  "and time (ISO 8601, e.g. 2024-05-01T12:00:00.250)")
+                                  f"and time (ISO 8601, e.g. 2024-05-01T12:00:00.250){unit}")
 
     def _forward(self, first: int, lines: list[str], t: np.ndarray) -> None:
         """Times may repeat (loggers stamp in bursts), never go back."""

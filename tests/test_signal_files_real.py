@@ -161,3 +161,15 @@ def test_frames_lost_from_a_sensor_clock_are_refused_not_read_as_a_slower_rate(t
     np.savetxt(p, np.column_stack([np.floor(np.arange(len(uv)) / 0.130), uv]), delimiter=",",
                fmt="%d", header="time_ms,ecg", comments="")
     assert hr(capsys, p, "--kind", "ecg")["fs_hz"] == pytest.approx(130, rel=1e-3)
+
+
+def test_epoch_milliseconds_under_a_bare_timestamp_name_ask_for_the_unit(tmp_path, capsys):
+    """An Arduino/phone logger's 'timestamp' of epoch ms: numpy alone reads a bare number as
+    a year (1391491315566 AD), which gave a 3e-9 Hz rate."""
+    p = tmp_path / "logger.csv"
+    p.write_text("timestamp,ppg\n" + "".join(f"{1391491315566 + 10 * k},{k % 7}\n"
+                                             for k in range(300)))
+    assert "timestamp [ms]" in refused(capsys, "hr", p)
+    p.write_text(p.read_text().replace("timestamp,", "timestamp [ms],", 1))
+    rc, out, err = signal(capsys, "hr", p, "--json")
+    assert rc in (0, 3) and "Hz" not in err  # read at 100 Hz: a heart or not, no rate fault
