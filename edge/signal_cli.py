@@ -284,8 +284,7 @@ def _hrv_beats(args, step):
     if args.polarity != "auto":
         raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")
-    rr = read_rr(args.file, args.column)
-    return np.concatenate(([0.0], np.cumsum(rr) / 1000.0)), None
+    return read_rr(args.file, args.column)[1], None
 
 
 def _pupil(args) -> int:

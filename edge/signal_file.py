@@ -47,6 +47,7 @@ RR_COLUMNS = ("rr_ms", "rr", "ibi_ms", "ibi", "nni", "rr-interval", "rr interval
 AGREE = 0.01  # --fs against a file's own rate: 1 % is 0.8 bpm at 80 bpm
 GAP_STEPS = 3.0  # a time step this many usual ones is samples lost
 GAP_SAMPLE = 1 << 20  # time steps judged at once
+BEAT_CLOCK_MS = 10.0  # a time column within this of the intervals stamps each beat
 
 
 def read_signal(path: str, choose=None) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
@@ -157,10 +158,14 @@ def _gaps(t: np.ndarray, path: str) -> None:
                               "missing, so no one rate fits; cut the file at the gaps")
 
 
-def read_rr(path: str, column: str | None = None) -> np.ndarray:
-    """RR intervals in ms from a file of them, in ms or seconds (by their median: no
-    interval in ms is under RR_MS[0]); SignalFileError for whatever is not such a series."""
-    _, cols = read_signal(path)
+def read_rr(path: str, column: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(RR intervals in ms, beat times in s) from a file of intervals, in ms or seconds (by
+    their median: no interval in ms is under RR_MS[0]); SignalFileError for whatever is not
+    such a series. The beats are the intervals laid end to end, unless a time column stamps
+    each beat (its steps are the intervals: Empatica's IBI.csv): then a gap where the device
+    dropped beats stays a gap, which the artefact corrector labels, not two far intervals
+    made neighbours. (A phone's arrival stamps, one per BLE packet, are no beat times.)"""
+    t, cols = read_signal(path)
     if column is None and len(cols) > 1 and all(h == f"col{k}" for k, h in enumerate(cols)):
         if len(cols["col0"]) == 1:
             raise SignalFileError(f"{path}: one row of {len(cols)} values: write one interval "
@@ -184,4 +189,15 @@ def read_rr(path: str, column: str | None = None) -> np.ndarray:
         raise SignalFileError(f"{path}: interval {bad[0] + 1} is {v:g} ({other}): RR intervals "
                               f"are ms ({RR_MS[0]:g}..{RR_MS[1]:g}) or seconds "
                               f"({RR_MS[0] / 1e3:g}..{RR_MS[1] / 1e3:g})")
-    return rr * 1000.0 if seconds else rr
+    rr = rr * 1000.0 if seconds else rr
+    return rr, _beat_times(t, rr)
+
+
+def _beat_times(t, rr: np.ndarray) -> np.ndarray:
+    laid = np.concatenate(([0.0], np.cumsum(rr) / 1000.0))
+    if t is None or len(t) != len(rr):
+        return laid
+    gap = np.diff(t) * 1000.0 - rr[1:]  # ms the clock moved beyond each interval
+    if np.median(np.abs(gap)) > BEAT_CLOCK_MS or gap.min() < -BEAT_CLOCK_MS:
+        return laid  # not a clock of beats
+    return np.concatenate(([0.0], t - t[0] + rr[0] / 1000.0))

@@ -173,3 +173,16 @@ def test_epoch_milliseconds_under_a_bare_timestamp_name_ask_for_the_unit(tmp_pat
     p.write_text(p.read_text().replace("timestamp,", "timestamp [ms],", 1))
     rc, out, err = signal(capsys, "hr", p, "--json")
     assert rc in (0, 3) and "Hz" not in err  # read at 100 Hz: a heart or not, no rate fault
+
+
+def test_beats_an_e4_dropped_stay_a_gap_not_neighbours(tmp_path, capsys):
+    """E4's IBI.csv leaves out the beats it lost to motion; its time column says where. Laid
+    end to end, the intervals either side became neighbours (a false successive difference)
+    and the gap vanished from the artefact list."""
+    lines = (DATA / "e4_IBI.csv").read_text().splitlines(True)
+    (tmp_path / "IBI.csv").write_text("".join(lines[:61] + lines[71:]))  # 10 beats lost
+    rc, out, err = signal(capsys, "hrv", tmp_path / "IBI.csv", "--kind", "rr", "--json")
+    assert rc == 0, err
+    s = json.loads(out)
+    assert [a["index"] for a in s["artefacts"]] == [60]  # the interval across the gap
+    assert not s["normal"][60]
