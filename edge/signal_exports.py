@@ -69,7 +69,8 @@ def _e4(path: str, first: list[str]) -> Preamble | None:
         raise SignalFileError(f"{path}:2: an Empatica E4 file's rate {rows[1][0]!r} is not "
                               f"{RATE[0]:g}..{RATE[1]:g} Hz")
     stem = Path(path).stem.lower().split("_")[-1]  # BVP.csv, or e4_BVP.csv
-    names = ["x", "y", "z"] if len(rows[1]) == 3 else [stem or "value"] * len(rows[1])
+    names = (["x [1/64 g]", "y [1/64 g]", "z [1/64 g]"] if len(rows[1]) == 3
+             else [stem or "value"] * len(rows[1]))
     return Preamble(names if len(set(names)) == len(names) else
                     [f"col{k}" for k in range(len(names))], 2, fs)
 

@@ -186,3 +186,32 @@ def test_beats_an_e4_dropped_stay_a_gap_not_neighbours(tmp_path, capsys):
     s = json.loads(out)
     assert [a["index"] for a in s["artefacts"]] == [60]  # the interval across the gap
     assert not s["normal"][60]
+
+
+@pytest.mark.parametrize("layout", ["polar", "e4"])
+def test_an_accelerometer_export_s_axes_are_read_in_mg(tmp_path, layout):
+    """At rest an accelerometer reads 1 g: 1000 mG whatever the export's unit (Polar Sensor
+    Logger: 'X [mg]' beside its clocks; E4 ACC.csv: 1/64 g). Before, Polar's ISO phone stamps
+    stopped the read, and an axis named with its unit was taken for the magnitude."""
+    from argparse import Namespace
+
+    from empathy.edge.signal_cli import _read_acc
+
+    n = 32 * 20
+    tremor = np.random.default_rng(5).normal(0, 0.01, (n, 3))
+    p = tmp_path / ("ACC.csv" if layout == "e4" else "acc.txt")
+    if layout == "e4":
+        g = np.round((tremor + [0, 0, 1]) * 64).astype(int)
+        p.write_text("1678788751.000000, 1678788751.000000, 1678788751.000000\n"
+                     "32.000000, 32.000000, 32.000000\n"
+                     + "".join(f"{a},{b},{c}\n" for a, b, c in g))
+    else:
+        g = np.round((tremor + [0, 0, 1]) * 1000).astype(int)
+        ns0 = 731_844_751_598_254_480
+        p.write_text("Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]\n"
+                     + "".join(f"2023-03-14T10:12:{32 + k // 64:02d}.000;"
+                               f"{ns0 + round(k * 1e9 / 32)};{a};{b};{c}\n"
+                               for k, (a, b, c) in enumerate(g)))
+    fs, mag, axes = _read_acc(Namespace(acc=str(p), acc_fs=None))
+    assert fs == pytest.approx(32) and axes.shape == (n, 3)
+    assert np.median(mag) == pytest.approx(1000, rel=0.03)
