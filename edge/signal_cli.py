@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from empathy.cli import number_in
-from empathy.edge.signal_columns import base
+from empathy.edge.signal_acc import read_acc
 from empathy.edge.signal_file import (FORMATS, SignalFileError, pick_column, read_heart, read_rr,
-                                      read_signal, sample_rate)
+                                      read_signal)
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
 RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail is told so
@@ -30,7 +30,8 @@ def _beats(args, step=lambda text: None):
     step(f"reading {Path(args.file).name}")
     x, fs = read_heart(args.file, args.column, args.kind, args.fs)
     step("finding beats")
-    acc_fs, mag, axes = _read_acc(args) if getattr(args, "acc", None) else (None, None, None)
+    acc_fs, mag, axes = (read_acc(args.acc, args.acc_fs) if getattr(args, "acc", None)
+                         else (None, None, None))
     said = {}
     if args.kind == "ppg":  # (a board's raw counts fall with each pulse: ppg_polarity)
         from empathy.edge.ppg_polarity import oriented
@@ -65,37 +66,6 @@ def _beats(args, step=lambda text: None):
     if motion is not None:
         s["motion"] = motion
     return s, fs, x, sqi, (moving if mag is not None else None)
-
-
-def _read_acc(args):
-    """(rate, magnitude, axes or None) of --acc FILE (mG, starting with the signal)."""
-    t, cols = read_signal(args.acc)
-    axis = {base(h)[0]: h for h in cols}  # 'x', or 'X [mg]' as Polar Sensor Logger writes
-    axes = None
-    if all(k in axis for k in "xyz"):  # three axes: the gate reads their magnitude
-        axes = np.column_stack([cols[axis[k]] * _mg(args.acc, axis[k]) for k in "xyz"])
-        with np.errstate(over="ignore"):  # an absurd axis is inf, which the gate refuses
-            a = np.sqrt(np.sum(axes ** 2, axis=1))
-    elif any(k in axis for k in "xyz"):  # one axis read as the magnitude would be wrong
-        have = ", ".join(k for k in "xyz" if k in axis)
-        raise SignalFileError(f"{args.acc}: has axis column(s) {have} but not all of x, y, z: "
-                              "give the three axes, or one magnitude column (acc_mg)")
-    else:
-        a = pick_column(cols, None, args.acc, prefer=("acc", "acc_mg", "magnitude"))
-    return sample_rate(t, args.acc_fs, args.acc, "--acc-fs"), a, axes
-
-
-# mG per unit an axis's name may give: Polar [mg]; Empatica E4's 1/64 g; phones' m/s^2
-ACC_UNITS = {None: 1.0, "mg": 1.0, "g": 1000.0, "1/64 g": 1000.0 / 64, "1/64g": 1000.0 / 64,
-             "m/s^2": 1000.0 / 9.80665, "m/s2": 1000.0 / 9.80665, "m/s²": 1000.0 / 9.80665}
-
-
-def _mg(path: str, name: str) -> float:
-    unit = base(name)[1]
-    if unit not in ACC_UNITS:
-        raise SignalFileError(f"{path}: column {name!r}: unit {unit!r} is none of mg, g, "
-                              "1/64 g, m/s^2: give the axes in mG")
-    return ACC_UNITS[unit]
 
 
 def _tracked(x, fs: float, acc_fs: float, acc) -> dict:

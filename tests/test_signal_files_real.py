@@ -193,9 +193,7 @@ def test_an_accelerometer_export_s_axes_are_read_in_mg(tmp_path, layout):
     """At rest an accelerometer reads 1 g: 1000 mG whatever the export's unit (Polar Sensor
     Logger: 'X [mg]' beside its clocks; E4 ACC.csv: 1/64 g). Before, Polar's ISO phone stamps
     stopped the read, and an axis named with its unit was taken for the magnitude."""
-    from argparse import Namespace
-
-    from empathy.edge.signal_cli import _read_acc
+    from empathy.edge.signal_acc import read_acc
 
     n = 32 * 20
     tremor = np.random.default_rng(5).normal(0, 0.01, (n, 3))
@@ -212,6 +210,6 @@ def test_an_accelerometer_export_s_axes_are_read_in_mg(tmp_path, layout):
                      + "".join(f"2023-03-14T10:12:{32 + k // 64:02d}.000;"
                                f"{ns0 + round(k * 1e9 / 32)};{a};{b};{c}\n"
                                for k, (a, b, c) in enumerate(g)))
-    fs, mag, axes = _read_acc(Namespace(acc=str(p), acc_fs=None))
+    fs, mag, axes = read_acc(str(p), None)
     assert fs == pytest.approx(32) and axes.shape == (n, 3)
     assert np.median(mag) == pytest.approx(1000, rel=0.03)
