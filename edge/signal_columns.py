@@ -42,7 +42,9 @@ NOT_HEART = {"pupil": "a pupil diameter: use `empathy signal pupil`",
              "eog": "EOG, not a heart signal", "pzt": "respiration, not a heart signal",
              "lux": "a light sensor, not a heart signal",
              "hr": "a heart-rate series, not a waveform: give the beat-to-beat file (RR/IBI) "
-                   "with --kind rr"}
+                   "with --kind rr",
+             **dict.fromkeys(("rr", "ibi", "nni", "pp", "ppi"), "RR intervals, not a "
+                             "waveform: use `empathy signal hrv FILE --kind rr`")}
 
 
 def base(name: str) -> tuple[str, str | None]:
@@ -80,6 +82,11 @@ def _word(name: str) -> str:
 def heart_like(names, kind: str) -> str | None:
     """The first column whose name says it holds this kind of waveform."""
     return next((h for h in names if _word(h).startswith(HEART.get(kind, ()))), None)
+
+
+def waveform_kind(name: str) -> str | None:
+    """'ecg' or 'ppg' where the name says which waveform a column holds."""
+    return next((k for k in HEART if heart_like([name], k)), None)
 
 
 def not_heart(name: str) -> str | None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.edge.signal_columns import SignalFileError, base, heart_like, not_heart
+from empathy.edge.signal_columns import (SignalFileError, base, heart_like, not_heart,
+                                         waveform_kind)
 
 __all__ = ["FORMATS", "SignalFileError", "pick_column", "read_heart", "read_rr", "read_signal",
            "sample_rate"]
@@ -113,6 +114,9 @@ def read_heart(path: str, column: str | None, kind: str, fs: float | None):
     if not column and (why := not_heart(name)):
         raise SignalFileError(f"{path}: column {name!r} is {why}"
                               + (" (--column names the heart column)" if len(cols) > 1 else ""))
+    if not column and waveform_kind(name) not in (None, kind):  # a PPG's pulses are no QRS
+        raise SignalFileError(f"{path}: column {name!r} is a {waveform_kind(name).upper()}: "
+                              f"give --kind {waveform_kind(name)}")
     rate = sample_rate(t, fs, path)
     low = METHODS[kind].min_fs if kind in METHODS else 0
     if rate < low:
@@ -174,6 +178,10 @@ def read_rr(path: str, column: str | None = None) -> tuple[np.ndarray, np.ndarra
                               "(N from 0) for the intervals, or write the decimal comma as a "
                               "point (802.5)")
     rr = pick_column(cols, column, path, RR_COLUMNS)
+    name = next(h for h in cols if cols[h] is rr)
+    if not column and waveform_kind(name):
+        raise SignalFileError(f"{path}: column {name!r} is a waveform, not RR intervals: "
+                              f"give --kind {waveform_kind(name)}")
     if len(rr) < 3:
         raise SignalFileError(f"{path}: {len(rr)} interval{'s' * (len(rr) != 1)}: need at "
                               "least 3")

@@ -213,3 +213,12 @@ def test_an_accelerometer_export_s_axes_are_read_in_mg(tmp_path, layout):
     fs, mag, axes = read_acc(str(p), None)
     assert fs == pytest.approx(32) and axes.shape == (n, 3)
     assert np.median(mag) == pytest.approx(1000, rel=0.03)
+
+
+@pytest.mark.parametrize("args,says", [
+    (("hr", DATA / "e4_BVP.csv", "--kind", "ecg"), "--kind ppg"),  # read as ECG: 63.4 bpm
+    (("hr", DATA / "polar_h10_rr.txt"), "--kind rr"),
+    (("hrv", DATA / "polar_h10_ecg.txt", "--kind", "rr"), "--kind ecg"),
+])
+def test_a_file_given_as_the_wrong_kind_says_which_it_is(capsys, args, says):
+    assert says in refused(capsys, *args)
