@@ -37,7 +37,8 @@ files read:
     channels at the heart channel's rate (by its label), else at the first channel's.
   a file's own rate (time column or header) is used; --fs, when given, must agree with it
     within 1 % (then it is used as given).
-  pupil, EDA, temperature, accelerometer or heart-rate columns are refused by `signal hr`.
+  pupil, EDA, temperature, accelerometer, heart-rate or RR columns are refused by `signal
+    hr`, and a column named for the other waveform (bvp with --kind ecg) is too.
   RR intervals (signal hrv --kind rr): one a line, in ms (200..10000) or seconds
     (0.2..10, told by their median); a header's rr_ms, rr, ibi_ms, ibi, nni, RR-interval
     or PP-interval column (Polar Sensor Logger, Elite HRV, Kubios, Empatica IBI.csv)."""
@@ -120,9 +121,11 @@ def read_heart(path: str, column: str | None, kind: str, fs: float | None):
     rate = sample_rate(t, fs, path)
     low = METHODS[kind].min_fs if kind in METHODS else 0
     if rate < low:
+        ms = (" (a time column in milliseconds? name it 'time [ms]')"
+              if t is not None and not fs and rate * 1000 >= low else "")
         raise SignalFileError(f"{path}: {rate:g} Hz is too slow for a {kind.upper()} waveform "
                               f"(at least {low:g} Hz): is it a heart recording, and its rate "
-                              "right?")
+                              f"right?{ms}")
     return x, rate
 
 

@@ -222,3 +222,12 @@ def test_an_accelerometer_export_s_axes_are_read_in_mg(tmp_path, layout):
 ])
 def test_a_file_given_as_the_wrong_kind_says_which_it_is(capsys, args, says):
     assert says in refused(capsys, *args)
+
+
+def test_a_time_column_in_ms_named_time_is_told(tmp_path, capsys):
+    """An Arduino logger's millis() under 'time': read as seconds, 130 Hz is 0.13 Hz."""
+    uv = np.loadtxt(DATA / "polar_h10_ecg.txt", delimiter=";", skiprows=1, usecols=3)
+    p = tmp_path / "arduino.csv"
+    np.savetxt(p, np.column_stack([np.arange(len(uv)) / 0.130, uv]), delimiter=",",
+               fmt="%.9g", header="time,ecg", comments="")
+    assert "time [ms]" in refused(capsys, "hr", p, "--kind", "ecg")
