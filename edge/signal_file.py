@@ -110,8 +110,8 @@ def read_heart(path: str, column: str | None, kind: str, fs: float | None):
 
     t, cols = read_signal(path, lambda names: (column and _named(names, column))
                           or heart_like(names, kind))
-    name = (column and _named(cols, column)) or heart_like(cols, kind) or next(iter(cols), None)
-    x = pick_column(cols, name, path)
+    name = _named(cols, column) if column else heart_like(cols, kind) or next(iter(cols), None)
+    x = pick_column(cols, column or name, path)  # (a --column not there is refused)
     if not column and (why := not_heart(name)):
         raise SignalFileError(f"{path}: column {name!r} is {why}"
                               + (" (--column names the heart column)" if len(cols) > 1 else ""))

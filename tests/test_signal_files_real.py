@@ -231,3 +231,10 @@ def test_a_time_column_in_ms_named_time_is_told(tmp_path, capsys):
     np.savetxt(p, np.column_stack([np.arange(len(uv)) / 0.130, uv]), delimiter=",",
                fmt="%.9g", header="time,ecg", comments="")
     assert "time [ms]" in refused(capsys, "hr", p, "--kind", "ecg")
+
+
+def test_a_column_named_by_its_name_without_the_unit(capsys):
+    s = hr(capsys, DATA / "polar_h10_ecg.txt", "--kind", "ecg", "--column", "ecg")
+    assert s["bpm"] == hr(capsys, DATA / "polar_h10_ecg.txt", "--kind", "ecg")["bpm"]
+    assert "no column 'ekg'" in refused(capsys, "hr", DATA / "polar_h10_ecg.txt", "--kind",
+                                        "ecg", "--column", "ekg")
