@@ -57,11 +57,11 @@ def _opensignals(path: str, lines: list[str]) -> Preamble:
 
 def _e4(path: str, first: list[str]) -> Preamble | None:
     rows = [[f.strip() for f in s.split(",")] for s in first]
-    if len(rows) < 2 or not _numbers(rows[0][:1]) or not UNIX[0] <= float(rows[0][0]) <= UNIX[1]:
+    if not rows or not _numbers(rows[0][:1]) or not UNIX[0] <= float(rows[0][0]) <= UNIX[1]:
         return None
     if len(rows[0]) == 2 and rows[0][1].lower() == "ibi":
         return Preamble(["time", "ibi"], 1)
-    if not (_numbers(rows[0]) and _numbers(rows[1]) and len(set(rows[1])) == 1
+    if not (len(rows) > 1 and _numbers(rows[0]) and _numbers(rows[1]) and len(set(rows[1])) == 1
             and len(rows[0]) == len(rows[1])):
         return None
     fs = float(rows[1][0])
