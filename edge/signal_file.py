@@ -4,6 +4,7 @@ EDF and WFDB records (edge.signal_record); column names are read by edge.signal_
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,8 @@ files read:
 RR_MS = (200.0, 10_000.0)  # 300 bpm to a 10-s sinus pause (QT Database sel232's: 5.6 s)
 RR_COLUMNS = ("rr_ms", "rr", "ibi_ms", "ibi", "nni", "rr-interval", "rr interval",
               "pp-interval", "ppi")
+# a column the header leaves unnamed, as pandas' index (then 'Unnamed: 0' once re-saved)
+UNNAMED = re.compile(r"col\d+|unnamed: \d+")
 AGREE = 0.01  # --fs against a file's own rate: 1 % is 0.8 bpm at 80 bpm
 GAP_STEPS = 3.0  # a time step this many usual ones is samples lost
 GAP_SAMPLE = 1 << 20  # time steps judged at once
@@ -100,7 +103,12 @@ def pick_column(cols: dict, name: str | None, path: str, prefer=()) -> np.ndarra
             return cols[h]
     if not cols:
         raise SignalFileError(f"{path}: no signal column")
-    return next(iter(cols.values()))
+    return cols[_first(cols)]
+
+
+def _first(cols) -> str | None:
+    """The first column the header names, else the first."""
+    return next((h for h in cols if not UNNAMED.fullmatch(h)), next(iter(cols), None))
 
 
 def read_heart(path: str, column: str | None, kind: str, fs: float | None):
@@ -110,7 +118,7 @@ def read_heart(path: str, column: str | None, kind: str, fs: float | None):
 
     t, cols = read_signal(path, lambda names: (column and _named(names, column))
                           or heart_like(names, kind))
-    name = _named(cols, column) if column else heart_like(cols, kind) or next(iter(cols), None)
+    name = _named(cols, column) if column else heart_like(cols, kind) or _first(cols)
     x = pick_column(cols, column or name, path)  # (a --column not there is refused)
     if not column and (why := not_heart(name)):
         raise SignalFileError(f"{path}: column {name!r} is {why}"

@@ -238,3 +238,14 @@ def test_a_column_named_by_its_name_without_the_unit(capsys):
     assert s["bpm"] == hr(capsys, DATA / "polar_h10_ecg.txt", "--kind", "ecg")["bpm"]
     assert "no column 'ekg'" in refused(capsys, "hr", DATA / "polar_h10_ecg.txt", "--kind",
                                         "ecg", "--column", "ekg")
+
+
+def test_a_pandas_index_column_is_no_signal(tmp_path, capsys):
+    """DataFrame.to_csv writes its index first, under an empty name (or 'Unnamed: 0' once
+    re-saved): it was read as the signal, a ramp with no heartbeat."""
+    rows = np.loadtxt(DATA / "e4_BVP.csv")[2:]
+    ref = hr(capsys, DATA / "e4_BVP.csv")
+    for name in ("", "Unnamed: 0"):
+        p = tmp_path / "frame.csv"
+        p.write_text(f"{name},signal\n" + "".join(f"{k},{v}\n" for k, v in enumerate(rows)))
+        assert hr(capsys, p, "--fs", "64")["bpm"] == pytest.approx(ref["bpm"], abs=0.05)
