@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from empathy.cli import number_in
-from empathy.edge.signal_file import (FORMATS, SignalFileError, pick_column, read_rr, read_signal,
-                                      sample_rate)
+from empathy.edge.signal_acc import read_acc
+from empathy.edge.signal_file import (FORMATS, SignalFileError, pick_column, read_heart, read_rr,
+                                      read_signal)
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
 RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail is told so
@@ -27,11 +28,10 @@ def _beats(args, step=lambda text: None):
     from empathy.edge.paced import paced
 
     step(f"reading {Path(args.file).name}")
-    t, cols = read_signal(args.file)
+    x, fs = read_heart(args.file, args.column, args.kind, args.fs)
     step("finding beats")
-    x = pick_column(cols, args.column, args.file)
-    fs = sample_rate(t, args.fs, args.file)
-    acc_fs, mag, axes = _read_acc(args) if getattr(args, "acc", None) else (None, None, None)
+    acc_fs, mag, axes = (read_acc(args.acc, args.acc_fs) if getattr(args, "acc", None)
+                         else (None, None, None))
     said = {}
     if args.kind == "ppg":  # (a board's raw counts fall with each pulse: ppg_polarity)
         from empathy.edge.ppg_polarity import oriented
@@ -66,23 +66,6 @@ def _beats(args, step=lambda text: None):
     if motion is not None:
         s["motion"] = motion
     return s, fs, x, sqi, (moving if mag is not None else None)
-
-
-def _read_acc(args):
-    """(rate, magnitude, axes or None) of --acc FILE (mG, starting with the signal)."""
-    t, cols = read_signal(args.acc)
-    axes = None
-    if all(k in cols for k in "xyz"):  # three axes: the gate reads their magnitude
-        axes = np.column_stack([cols[k] for k in "xyz"])
-        with np.errstate(over="ignore"):  # an absurd axis is inf, which the gate refuses
-            a = np.sqrt(np.sum(axes ** 2, axis=1))
-    elif any(k in cols for k in "xyz"):  # one axis read as the magnitude would be wrong
-        have = ", ".join(k for k in "xyz" if k in cols)
-        raise SignalFileError(f"{args.acc}: has axis column(s) {have} but not all of x, y, z: "
-                              "give the three axes, or one magnitude column (acc_mg)")
-    else:
-        a = pick_column(cols, None, args.acc, prefer=("acc", "acc_mg", "magnitude"))
-    return sample_rate(t, args.acc_fs, args.acc, "--acc-fs"), a, axes
 
 
 def _tracked(x, fs: float, acc_fs: float, acc) -> dict:
@@ -286,8 +269,7 @@ def _hrv_beats(args, step):
     if args.polarity != "auto":
         raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")
-    rr = read_rr(args.file, args.column)
-    return np.concatenate(([0.0], np.cumsum(rr) / 1000.0)), None
+    return read_rr(args.file, args.column)[1], None
 
 
 def _pupil(args) -> int:

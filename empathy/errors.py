@@ -45,7 +45,7 @@ KNOWN: dict[str, str] = {
                                                "fallback: output = [\"kms\", \"file:PATH\"]",
     "empathy.calibration.recording.RecordingError": "check the recording's format "
                                                     "(docs/calibration.md)",
-    "empathy.edge.signal_file.SignalFileError": "see `empathy signal hr --help` for the "
+    "empathy.edge.signal_columns.SignalFileError": "see `empathy signal hr --help` for the "
                                                 "file formats",
     "empathy.edge.infer.ModelError": "`empathy doctor` checks the models and their runtime",
     "empathy.sim.impact.ImpactError": "check the impact file (docs/story.md)",

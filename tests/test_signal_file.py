@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from empathy import cli
-from empathy.edge.signal_file import BLOCK, SignalFileError, read_signal
+from empathy.edge.signal_file import SignalFileError, read_signal
+from empathy.edge.signal_text import BLOCK
 
 
 def write(tmp_path, text: str, name: str = "rec.csv") -> str:

@@ -1,0 +1,82 @@
+"""Device exports whose first lines say what a header row would: the sampling rate and the
+channels. Each gives a Preamble, after which the rows are a plain table (edge.signal_text).
+
+- OpenSignals text (biosignalsplux, BITalino): '# OpenSignals Text File Format', then
+  '# {json}' with "sampling rate", "column", "label", "sensor", then '# EndOfHeader'.
+- Empatica E4 (BVP, EDA, TEMP, HR, ACC .csv): row 1 the start as unix time, row 2 the rate
+  in Hz (repeated per column in ACC.csv), then the samples; IBI.csv: 'start, IBI', then
+  rows of beat time (s from the start) and interval (s).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from empathy.edge.signal_columns import SignalFileError
+
+UNIX = (1e9, 4e9)  # an E4's start: 2001..2096 in unix seconds; no sample count is this
+RATE = (0.1, 100_000.0)
+
+
+@dataclass
+class Preamble:
+    names: list[str]  # every field of a row, in order
+    skip: int  # lines before the first row
+    fs: float | None = None  # the rate the file states (None: a time column, or --fs)
+    drop: set[int] = field(default_factory=set)  # fields that are no signal (counters, IO)
+
+
+def preamble(path: str, lines: list[str]) -> Preamble | None:
+    if lines and lines[0].startswith("# OpenSignals"):
+        return _opensignals(path, lines)
+    return _e4(path, [s for s in lines[:3] if s.strip()])
+
+
+def _opensignals(path: str, lines: list[str]) -> Preamble:
+    end = next((k for k, s in enumerate(lines) if s.startswith("# EndOfHeader")), None)
+    try:
+        head = json.loads(lines[1].lstrip("# "))
+        if end is None or len(head) != 1:
+            raise ValueError(f"{len(head)} devices" if end else "no '# EndOfHeader' line")
+        dev = next(iter(head.values()))
+        fs, columns = float(dev["sampling rate"]), list(dev["column"])
+        sensors = dict(zip(dev["label"], dev["sensor"]))
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
+        raise SignalFileError(f"{path}:2: an OpenSignals header we cannot read ({e}): export "
+                              "one device per file, as text") from None
+    names, drop = [], set()
+    for k, c in enumerate(columns):
+        if c not in sensors:  # nSeq, digital I/O: no signal
+            drop.add(k)
+        name = str(sensors.get(c, c)).lower()
+        names.append(name if name not in names else f"{name}{k}")
+    return Preamble(names, end + 1, fs, drop)
+
+
+def _e4(path: str, first: list[str]) -> Preamble | None:
+    rows = [[f.strip() for f in s.split(",")] for s in first]
+    if not rows or not _numbers(rows[0][:1]) or not UNIX[0] <= float(rows[0][0]) <= UNIX[1]:
+        return None
+    if len(rows[0]) == 2 and rows[0][1].lower() == "ibi":
+        return Preamble(["time", "ibi"], 1)
+    if not (len(rows) > 1 and _numbers(rows[0]) and _numbers(rows[1]) and len(set(rows[1])) == 1
+            and len(rows[0]) == len(rows[1])):
+        return None
+    fs = float(rows[1][0])
+    if not RATE[0] <= fs <= RATE[1]:
+        raise SignalFileError(f"{path}:2: an Empatica E4 file's rate {rows[1][0]!r} is not "
+                              f"{RATE[0]:g}..{RATE[1]:g} Hz")
+    stem = Path(path).stem.lower().split("_")[-1]  # BVP.csv, or e4_BVP.csv
+    names = (["x [1/64 g]", "y [1/64 g]", "z [1/64 g]"] if len(rows[1]) == 3
+             else [stem or "value"] * len(rows[1]))
+    return Preamble(names if len(set(names)) == len(names) else
+                    [f"col{k}" for k in range(len(names))], 2, fs)
+
+
+def _numbers(fields: list[str]) -> bool:
+    try:
+        return bool(fields) and all(float(f) == float(f) for f in fields)
+    except ValueError:
+        return False
