@@ -326,11 +326,10 @@ class HeartWindow:
         start = now_us - window_s * 1e6
         iv = self.window(now_us, window_s)  # (classifies: every new interval is in beats)
         t, rr, q = self.beats[:3]
-        if self.width:  # an ECG's beats as found (see above)
-            nn = rr[(t >= start) & self._counted(rr, q)]
-        else:  # the corrected intervals, and the newest ones the corrector still holds
-            if np.any(rr[t >= start] > RR_RANGE_MS[1]):
-                return 0.0  # a pause or beats lost: a strap or a PPG can't say which
+        if not self.width and np.any(rr[t >= start] > RR_RANGE_MS[1]):
+            return 0.0  # a pause or beats lost: a strap or a PPG can't say which
+        nn = rr[(t >= start) & self._counted(rr, q)]  # an ECG's or a strap's beats as found
+        if self.detected and not self.width:  # a PPG's corrected, and those still held
             held = np.array([(r, self.raw[i][1]) for r, i in zip(self.corrector.rr, self.corrector.idx)
                              if i > self.out_index and i in self.raw
                              and self.raw[i][0] >= start]).reshape(-1, 2).T
@@ -342,12 +341,9 @@ class HeartWindow:
         seen = rr[(t >= start) & (rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])]
         hr = 60000.0 / float(np.mean(nn))
         seen_hr = 60000.0 * len(seen) / seen.sum() if len(seen) else hr
-        lost = 0.0 if self.width else self._uncovered_ms(now_us, window_s)
-        if hr > SPLIT_HR_MAX * seen_hr or (not self.detected and (
-                lost or hr * SPLIT_HR_MAX < seen_hr)):
-            hr = seen_hr
-        return 0.0 if sample_error_bpm(seen, lost) > HR_SE_BPM else hr
-
+        if not self.width and sample_error_bpm(seen, self._uncovered_ms(now_us, window_s)) > HR_SE_BPM:
+            return 0.0
+        return seen_hr if hr > SPLIT_HR_MAX * seen_hr else hr
 
 def sample_error_bpm(nn: np.ndarray, lost_ms: float) -> float:
     """The standard error of the rate 60000 / mean(nn) where nn are what is left of a
