@@ -349,8 +349,8 @@ def sample_error_bpm(nn: np.ndarray, lost_ms: float) -> float:
     """The standard error of the rate 60000 / mean(nn) where nn are what is left of a
     window's intervals after lost_ms of them were lost: about lost_ms / mean of them,
     missing at random (a sample without replacement of the window's intervals)."""
+    if len(nn) < 2 or lost_ms <= 0:
+        return 0.0
     mean = float(np.mean(nn))
     m, n = lost_ms / mean, len(nn)
-    if m <= 0 or n < 2:
-        return 0.0
     return 60000.0 / mean * float(np.std(nn, ddof=1)) / mean * np.sqrt(m / (n * (n + m)))
