@@ -92,7 +92,8 @@ def record_rr(name: str) -> np.ndarray | None:
     if not available(rec):
         return None
     x, fs = record_data(rec)
-    rr = np.asarray(x, float) if rec.kind == "rr" else np.diff(annotated_beats(rec, len(x), fs)) * 1e3
+    rr = (np.asarray(x, float) if rec.kind == "rr"
+          else np.diff(annotated_beats(rec, len(x), fs)) * 1e3)
     return rr[np.cumsum(rr) <= SPAN_S * 1e3]
 
 
@@ -197,8 +198,8 @@ def main(argv=None) -> int:
                     res.append({"case": name, "link": link, "loss": loss, **s})
                     if not a.json:
                         print(f"{name:16s} {link:6s} loss {loss:4.2f}  n {s['n']:4d}  HR_OK "
-                              f"{s['hr_ok']:5.3f}  >{BIG_BPM:.0f} bpm {s['bad']:4d} (lag {s['bad_lag']:4d})  p90 "
-                              f"{s['p90']:5.2f}", flush=True)
+                              f"{s['hr_ok']:5.3f}  >{BIG_BPM:.0f} bpm {s['bad']:4d} "
+                              f"(lag {s['bad_lag']:4d})  p90 {s['p90']:5.2f}", flush=True)
     if a.json:
         print(json.dumps(res))
     return 0

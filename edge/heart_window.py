@@ -343,7 +343,8 @@ class HeartWindow:
             return 0.0  # a pause or beats lost: a strap or a PPG can't say which
         nn = rr[(t >= start) & self._counted(rr, q)]  # an ECG's or a strap's beats as found
         if self.detected and not self.width:  # a PPG's corrected, and those still held
-            held = np.array([(r, self.raw[i][1]) for r, i in zip(self.corrector.rr, self.corrector.idx)
+            c = self.corrector
+            held = np.array([(r, self.raw[i][1]) for r, i in zip(c.rr, c.idx)
                              if i > self.out_index and i in self.raw
                              and self.raw[i][0] >= start]).reshape(-1, 2).T
             nn = np.concatenate((iv.rr_ms[self._counted(iv.rr_ms, iv.sqi)],
