@@ -102,13 +102,14 @@ class BeatRefiner:
             # the raw one (the band-pass peaks on the upstroke of a slow, weak pulse); so may
             # a pulse under motion (`edge_reach`) or back from a drop-out to the floor, where
             # the usual window ends on its upstroke
-            wide = p in self.found
+            wide, fresh = p in self.found, p in self.fresh
             self.found.discard(p)
+            self.fresh.discard(p)
             r = rows[i] if rows[i] > -2 and not wide else \
                 self._refine(p, h0, 2 * self.refine if wide else self.refine)
             if r < 0 and not wide and (self.m.edge_reach or self._back_from_floor(p, h0)):
                 r = self._refine(p, h0, 2 * self.refine)
-            if r < 0 or r <= self.last_beat or not self._rises(r, h0):
+            if r < 0 or r <= self.last_beat or not self._rises(r, h0, fresh):
                 continue
             if r - self.last_beat <= self.silence:
                 self.gaps.append(r - self.last_beat)
@@ -135,7 +136,7 @@ class BeatRefiner:
         edges = np.flatnonzero(np.diff(np.concatenate(([0], (w == w.min()).view(np.int8), [0]))))
         return int((edges[1::2] - edges[::2]).max()) >= self.flat_n  # its longest run
 
-    def _rises(self, r: int, h0: int) -> bool:
+    def _rises(self, r: int, h0: int, fresh: bool = False) -> bool:
         """PPG: a pulse rises to its peak. A raw peak that stands under RISE_MIN of the
         recent pulses' rise above the 350 ms before it is a ripple on a trough or a slope
         (motion), whatever the band-passed energy said; where the rhythm puts the next beat
@@ -147,8 +148,8 @@ class BeatRefiner:
         # no pulse for a while (it got weaker, or the reference came from motion): start
         # over, so the gate can't lock out (in the intervals between the beats placed so
         # far, as below)
-        if r - self.last_beat > max(self.rise_silence,
-                                    4 * _median(self.gaps) if self.gaps else 0):
+        if fresh or r - self.last_beat > max(self.rise_silence,
+                                             4 * _median(self.gaps) if self.gaps else 0):
             self.rises.clear()
         a = max(r - self.pre, h0)  # (in history: see hist; h0 > 0 only once r - pre is in)
         w = self.x[a - h0:r - h0 + 1]
