@@ -305,8 +305,6 @@ class BeatGates:
         if not self.pending or self.pending[-1][0] != self.last_peak or h <= self.pending[-1][1]:
             return
         old = self.pending[-1][0]
-        if self.weak_since is not None and self._tall_enough(p, h):
-            self.weak_since = None  # a tall pulse took a weak one's place (see _block)
         self.pending[-1] = (p, h)
         if old in self.fresh:  # (the same silence before it)
             self.fresh.discard(old)
