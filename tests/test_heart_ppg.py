@@ -37,6 +37,14 @@ def test_a_weak_pulse_where_the_rhythm_puts_it_is_a_beat(name, at):
     _consensus_beats_found(name, at)
 
 
+def test_weak_pulses_after_a_loose_start_are_not_held_to_its_motion():
+    """heartpy-data2's sensor is loose for its first 45 s: after motion's swings (25-27.6 s,
+    beats placed on them) its pulses come back a tenth as tall. The height reference
+    started over 1.5 s after the last beat, but the rises' only after 4 s, so the pulses at
+    29.36 and 30.46 s (consensus beats) failed the rise check against motion's rises."""
+    _consensus_beats_found("heartpy-data2", (29.36, 30.46))
+
+
 def test_pulses_right_after_simulated_motion_are_found():
     """After motion (signal_validation's simulated PPG, seeds 0-9, motion 40-60 s or 30-40
     and 70-85 s), the heights were motion's, and the gate started over only 2 s after the
