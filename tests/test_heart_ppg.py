@@ -66,10 +66,13 @@ def test_a_pulse_of_small_rise_where_the_rhythm_puts_it_is_a_beat():
     was dropped; so were pulses weakened after motion (ppg_artefacts --motion, 5 seeds: 205
     missed on systole-ppg). Where the rhythm puts the next beat a pulse needs only RISE_RHYTHM
     (0.1) of the rise: found, and 198 missed under motion, one extra beat more (since two
-    intervals on is the rhythm's place too, pulse_in_rhythm: 176 missed, 369 extra)."""
+    intervals on is the rhythm's place too, pulse_in_rhythm: 176 missed, 369 extra; 174 and
+    368 later). Since the rises' reference starts over with the heights' after 1.5 s with no
+    beat (heartpy-data2's loose start), seed 3 has 3 extra small waves after its motion
+    (371 extra); over 30 seeds 1118 -> 1106 missed, 2098 -> 2102 extra."""
     _consensus_beats_found("systole-ppg", (154.75,))
     tp, fp, fn = score(5, motion=True)["systole-ppg"]["ours"]
-    assert fn <= 200 and fp <= 369
+    assert fn <= 200 and fp <= 371
 
 
 @pytest.mark.parametrize("name, at", [("heartpy-data3", (227.45,)),
