@@ -145,15 +145,17 @@ class BeatRefiner:
         starts over after a silence."""
         if not self.m.rise_check:
             return True
-        # no pulse for a while (it got weaker, or the reference came from motion): start
-        # over, so the gate can't lock out (in the intervals between the beats placed so
-        # far, as below)
-        if fresh or r - self.last_beat > max(self.rise_silence,
-                                             4 * _median(self.gaps) if self.gaps else 0):
-            self.rises.clear()
         a = max(r - self.pre, h0)  # (in history: see hist; h0 > 0 only once r - pre is in)
         w = self.x[a - h0:r - h0 + 1]
         rise = float(w[-1]) - float(np.minimum.reduce(w))
+        # no pulse for a while (it got weaker, or the reference came from motion): start
+        # over, so the gate can't lock out (in the intervals between the beats placed so
+        # far, as below); sooner where the heights started over (`fresh`) at a pulse that
+        # climbs smoothly (a noise wave in a pause zig-zags: RISE_SMOOTH, see _flicker)
+        fresh = fresh and len(w) > 2 and rise >= RISE_SMOOTH * float(np.abs(np.diff(w, 2)).mean())
+        if fresh or r - self.last_beat > max(self.rise_silence,
+                                             4 * _median(self.gaps) if self.gaps else 0):
+            self.rises.clear()
         # a flat line (no contact) still flickers by an ADC step or two, and the energy
         # detector is blind to scale: its smallest step, seen in the same window, sets a floor
         # (any step bounds the smallest from above: the peak's last one, near 0, usually
