@@ -86,6 +86,7 @@ class SeatFeatures:
         self.last_signal_us: Optional[int] = None
         self.baselines_taken = 0  # baselines started: 1 + one per new viewer
         self.ignored: dict[str, int] = {}  # waveform kind -> chunks passed over
+        self.heart_out: dict[str, int] = {}  # estimates with HR whose heart left the arousal
         self._forget(first=True)
 
     def _forget(self, first: bool = False, keep_streams: bool = False) -> None:
@@ -234,13 +235,14 @@ class SeatFeatures:
         self.eda_report = {**s, "z": round(z, 3), "quality": round(q, 3)}
         return (z, q) if q > 0 else None
 
-    def _heart(self, now_us: int) -> tuple[float, float, float]:
-        """(HR, RMSSD, quality) from whichever heart source is best right now. RMSSD is over
-        the NN intervals (`HeartWindow.hrv_window`: none at an ectopic beat), and left out
-        (HRV_OK off) when the intervals it leaves out and the mended ones make up more than
-        MAX_MENDED_FRAC of its window. An ECG whose beats are random spikes (LoneBeats) has
-        no quality (random-spike noise reached HR_OK in 10 of 300 fresh cases, now 0)."""
-        best = (0.0, 0.0, 0.0)
+    def _heart(self, now_us: int) -> tuple[float, float, float, bool]:
+        """(HR, RMSSD, quality, paced) from whichever heart source is best right now. RMSSD
+        is over the NN intervals (`HeartWindow.hrv_window`: none at an ectopic beat), and
+        left out (HRV_OK off) when the intervals it leaves out and the mended ones make up
+        more than MAX_MENDED_FRAC of its window, or the rhythm is paced (no NN). An ECG whose
+        beats are random spikes (LoneBeats) has no quality (random-spike noise reached HR_OK
+        in 10 of 300 fresh cases, now 0)."""
+        best = (0.0, 0.0, 0.0, False)
         for heart, ev, pc, at in [(self.strap, None, None, now_us)] + [
                 (w.heart, w.evidence, w.paced, w.heard_until(now_us)) for w in self.waves.values()]:
             q = heart.quality(at, HRV_WINDOW_S)
@@ -251,12 +253,12 @@ class SeatFeatures:
                 # left out of NN, or kept with a mended value (once each)
                 doubtful = int((~iv.normal).sum()) + sum(found.get(k, 0) for k in MENDED)
                 ok = iv.normal.sum() >= 5 and doubtful <= MAX_MENDED_FRAC * len(iv.rr_ms)
-                ok = ok and not (pc is not None and pc.paced(now_us, HRV_WINDOW_S))  # no NN
-                rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if ok else 0.0
+                paced = pc is not None and pc.paced(now_us, HRV_WINDOW_S)
+                rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if ok and not paced else 0.0
                 hr = heart.hr_bpm(at, self.hr_window_s) if now_us - at <= HOLD_MAX_S * 1e6 else 0.0
                 if ev is not None and ev.doubt(at, self.hr_window_s):  # (heart_evidence)
                     hr = 0.0
-                best = (hr, rmssd, q)
+                best = (hr, rmssd, q, paced)
         return best
 
     def _contact(self, now_us: int) -> bool:
@@ -269,10 +271,15 @@ class SeatFeatures:
         from empathy.edge.expression import expression_valence_arousal
 
         flags = Flag.CONTACT if self._contact(now_us) else 0
-        hr, rmssd, hq = self._heart(now_us)
+        hr, rmssd, hq, paced = self._heart(now_us)
         if hq < MIN_HEART_QUALITY:
             hr = rmssd = 0.0
         flags |= (Flag.HR_OK if hr else 0) | (Flag.HRV_OK if rmssd else 0)
+        # a paced rhythm's rate is the pacemaker's, not the viewer's: HR stays on the wire
+        # (it is the heart's), but the heart leaves the arousal and its baseline
+        feel = 0.0 if paced else hr
+        if hr and paced:
+            self.heart_out["paced"] = self.heart_out.get("paced", 0) + 1
         pupil = self.pupil.pupil_mm(now_us)
         flags |= (Flag.PUPIL_OK if pupil else 0) | (Flag.BLINK if self.pupil.blinked(now_us) else 0)
         pupil_resid = self.pupil.residual_mm(now_us) if pupil else 0.0
@@ -282,15 +289,15 @@ class SeatFeatures:
                        and now_us - self.start_us < self.baseline_us)
         ready = stored or (not in_baseline and self.start_us is not None)
         if in_baseline:
-            for name, x in (("hr", hr), ("rmssd", rmssd), ("pupil", pupil_resid)):
+            for name, x in (("hr", feel), ("rmssd", rmssd), ("pupil", pupil_resid)):
                 if x and name not in self.mine.baseline:
                     self.base[name].add(x)
         if ready:
             flags |= Flag.CALIBRATED
 
         z = {}
-        if hr:
-            z["hr"] = (self.base["hr"].z(hr, ready), hq)
+        if feel:
+            z["hr"] = (self.base["hr"].z(feel, ready), hq)
         if rmssd:
             z["rmssd"] = (-self.base["rmssd"].z(rmssd, ready), hq)
         if pupil and ready:

@@ -333,6 +333,9 @@ class EdgeUnit:
                 # per seat with an accelerometer: PPG beats judged and left out for motion
                 "motion": {str(seat.seat_id): f.motion_report() for seat, f in
                            zip(self.cfg.seats, self.features) if f.motion.track is not None},
+                # per seat: estimates with HR whose heart left the arousal (a paced rhythm)
+                "heart_out": {str(seat.seat_id): f.heart_out for seat, f in
+                              zip(self.cfg.seats, self.features) if f.heart_out},
                 "calibration": {str(seat.seat_id): p.names for seat, p in
                                 zip(self.cfg.seats, self.profiles) if p.names},
                 "cues_taken": self.screen.taken if self.screen else 0,
