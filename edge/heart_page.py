@@ -12,6 +12,7 @@ from empathy.edge.beat_score import (GAP_X, MIN_RR_S, PULSE_LAG_S, TOL_S, Match,
                                      consensus_rows, in_spans, matched_ref, plausible_rate,
                                      reference)
 from empathy.edge.heart_corpus import record_data
+from empathy.edge.ppg_chance import chance_f1
 
 # where a record's own description says its sensor was loose: the seconds from its start
 LOOSE_S = {"heartpy-data2": 45.0}
@@ -214,16 +215,23 @@ def wrist_section(results: list[dict]) -> list[str]:
              "or the pooled rows. bidmc-01 has no accelerometer.", "",
              "The last column: how many of our beats the wrist's accelerometer marks as "
              "moving (`edge/motion.py`, as `signal hr --acc` and the seats use it; such beats "
-             "get no shape quality and make no intervals).", "",
+             "get no shape quality and make no intervals). 'Chance F1': what 40 beat trains "
+             "that know only the reference's heart rate (10 % jitter, a random phase, no "
+             "waveform read) score here the same way, median (p10-p90; `python -m "
+             "empathy.edge.ppg_chance`): with a ±150 ms window and a free lag, a detector's "
+             "F1 near it says nothing about pulse detection, and a difference between "
+             "detectors inside its spread says little.", "",
              "| record | scored s | " + " | ".join(f"lag {n} (ms)" for n in names) +
-             " | our beats marked moving | left out by the T-wave rule (in the spans) |",
-             "|---|---|" + "---|" * (len(names) + 2)]
+             " | our beats marked moving | left out by the T-wave rule (in the spans) "
+             "| chance F1 |",
+             "|---|---|" + "---|" * (len(names) + 3)]
     for r in rs:
         dur = float(np.sum(r["spans"][:, 1] - r["spans"][:, 0]))
         lines.append(f"| {r['rec'].name} | {dur:.0f} of {r['length_s']:.0f} | " + " | ".join(
             f"{1000 * r['lags'][n]:.0f}" if n in r["lags"] else "failed" for n in names) +
             (f" | {r['moving'][0]} of {r['moving'][1]} |" if "moving" in r else " | none worn |") +
-            f" {len(r['t_waves'])} ({len(in_spans(r['t_waves'], r['spans']))}) |")
+            f" {len(r['t_waves'])} ({len(in_spans(r['t_waves'], r['spans']))}) |"
+            " {1:.3f} ({0:.3f}-{2:.3f}) |".format(*np.percentile(chance_f1(r["rec"]), [10, 50, 90])))
     return lines + [""]
 
 
