@@ -53,8 +53,8 @@ class _Traced(BeatStream):
             self.why.append((p, "edge"))
         return r
 
-    def _rises(self, r, h0, fresh=False):
-        ok = super()._rises(r, h0, fresh)
+    def _rises(self, r, h0):
+        ok = super()._rises(r, h0)
         if not ok:
             self.why.append((r, "rise"))
         return ok

@@ -306,9 +306,6 @@ class BeatGates:
             return
         old = self.pending[-1][0]
         self.pending[-1] = (p, h)
-        if old in self.fresh:  # (the same silence before it)
-            self.fresh.discard(old)
-            self.fresh.add(p)
         self.last_peak = p
         if self.rr:
             self.rr[-1] += p - old

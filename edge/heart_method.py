@@ -49,12 +49,6 @@ RISE_SMOOTH, RISE_FEW_STEPS = 7.0, 3
 RISE_REGULAR = 0.15  # or it and the 3 small rises before it come at even intervals, each
 # within this of the one before (2 such intervals, not 3, gave heartpy-data2 a flicker beat)
 RISE_SILENCE_S = 4.0  # no beat placed for this long (or 4 intervals): the rises start over
-# (and where no candidate was a beat for `silence_s`, with the heights, at the beat that
-# starts them over, where it climbs smoothly (RISE_SMOOTH): heartpy-data2's pulses a tenth
-# as tall after its loose start's motion, 29.36 and 30.46 s, and a lifted finger's second
-# pulse back; ppg_artefacts --motion, 30 seeds, the three records: misses 1666 -> 1648, extra
-# beats 2878 -> 2882. Without the smooth climb a noise wave in a 3.5-s pause at 25 Hz got
-# in: tests/redteam/test_heart16b.py)
 RISE_CAP = 2.0  # what one beat's rise may count for in that reference, of its median
 SEARCH_REACH_S = 2.0  # history kept for _search_back beyond one block's needs
 PAUSE_GAP = 1.45  # a gap of this many recent intervals may hide a premature beat (ECG)

@@ -102,14 +102,13 @@ class BeatRefiner:
             # the raw one (the band-pass peaks on the upstroke of a slow, weak pulse); so may
             # a pulse under motion (`edge_reach`) or back from a drop-out to the floor, where
             # the usual window ends on its upstroke
-            wide, fresh = p in self.found, p in self.fresh
+            wide = p in self.found
             self.found.discard(p)
-            self.fresh.discard(p)
             r = rows[i] if rows[i] > -2 and not wide else \
                 self._refine(p, h0, 2 * self.refine if wide else self.refine)
             if r < 0 and not wide and (self.m.edge_reach or self._back_from_floor(p, h0)):
                 r = self._refine(p, h0, 2 * self.refine)
-            if r < 0 or r <= self.last_beat or not self._rises(r, h0, fresh):
+            if r < 0 or r <= self.last_beat or not self._rises(r, h0):
                 continue
             if r - self.last_beat <= self.silence:
                 self.gaps.append(r - self.last_beat)
@@ -136,7 +135,7 @@ class BeatRefiner:
         edges = np.flatnonzero(np.diff(np.concatenate(([0], (w == w.min()).view(np.int8), [0]))))
         return int((edges[1::2] - edges[::2]).max()) >= self.flat_n  # its longest run
 
-    def _rises(self, r: int, h0: int, fresh: bool = False) -> bool:
+    def _rises(self, r: int, h0: int) -> bool:
         """PPG: a pulse rises to its peak. A raw peak that stands under RISE_MIN of the
         recent pulses' rise above the 350 ms before it is a ripple on a trough or a slope
         (motion), whatever the band-passed energy said; where the rhythm puts the next beat
@@ -145,17 +144,15 @@ class BeatRefiner:
         starts over after a silence."""
         if not self.m.rise_check:
             return True
+        # no pulse for a while (it got weaker, or the reference came from motion): start
+        # over, so the gate can't lock out (in the intervals between the beats placed so
+        # far, as below)
+        if r - self.last_beat > max(self.rise_silence,
+                                    4 * _median(self.gaps) if self.gaps else 0):
+            self.rises.clear()
         a = max(r - self.pre, h0)  # (in history: see hist; h0 > 0 only once r - pre is in)
         w = self.x[a - h0:r - h0 + 1]
         rise = float(w[-1]) - float(np.minimum.reduce(w))
-        # no pulse for a while (it got weaker, or the reference came from motion): start
-        # over, so the gate can't lock out (in the intervals between the beats placed so
-        # far, as below); sooner where the heights started over (`fresh`) at a pulse that
-        # climbs smoothly (a noise wave in a pause zig-zags: RISE_SMOOTH, see _flicker)
-        fresh = fresh and len(w) > 2 and rise >= RISE_SMOOTH * float(np.abs(np.diff(w, 2)).mean())
-        if fresh or r - self.last_beat > max(self.rise_silence,
-                                             4 * _median(self.gaps) if self.gaps else 0):
-            self.rises.clear()
         # a flat line (no contact) still flickers by an ADC step or two, and the energy
         # detector is blind to scale: its smallest step, seen in the same window, sets a floor
         # (any step bounds the smallest from above: the peak's last one, near 0, usually

@@ -116,7 +116,6 @@ class BeatStream(BeatGates, BeatRefiner):
         self.heard: deque = deque(maxlen=4)  # the last small rises and beats placed (_regular)
         self.searched = 0  # beats found by _search_back
         self.found: set[int] = set()  # their peaks, until shaped
-        self.fresh: set[int] = set()  # PPG beats the height reference started over at (_rises)
         self.silence, self.rise_silence = s(m.silence_s), s(RISE_SILENCE_S)
         self.pending: list[tuple[int, float]] = []  # (peak, height) waiting for its shape
         self.first: list[tuple[int, float]] = []  # the first FIRST_JUDGED candidates
@@ -261,8 +260,6 @@ class BeatStream(BeatGates, BeatRefiner):
         self._search_back(p, e_, h0)
         if p - self._heard() > self.silence:  # start the reference over (after artefacts)
             self.heights.clear()
-        if self.m.rise_check and p - self.last_peak > self.silence:  # no beat at all: the
-            self.fresh.add(p)  # rises' reference starts over too (_rises)
         if tall:
             self.weak_since = None
         elif self.weak_since is None:

@@ -37,11 +37,17 @@ def test_a_weak_pulse_where_the_rhythm_puts_it_is_a_beat(name, at):
     _consensus_beats_found(name, at)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "heartpy-data2's sensor is loose for its first 45 s: after motion's swings (25-27.6 s, "
+    "beats placed on them) its pulses come back a tenth as tall, and fail the rise check "
+    "against motion's rises (the heights' reference starts over 1.5 s after the last beat, "
+    "the rises' after 4 s). Starting the rises over with the heights found 29.36 and 30.46 s "
+    "(F1 0.920 -> 0.925, HR -4.4 -> -3.0 bpm) but placed 30.88 s for 31.27 s, and three "
+    "of the loose start's beats were then counted ectopic (test_ectopic_beats: 1 -> 4): "
+    "detector errors reported as the heart's rhythm; not taken"))
 def test_weak_pulses_after_a_loose_start_are_not_held_to_its_motion():
-    """heartpy-data2's sensor is loose for its first 45 s: after motion's swings (25-27.6 s,
-    beats placed on them) its pulses come back a tenth as tall. The height reference
-    started over 1.5 s after the last beat, but the rises' only after 4 s, so the pulses at
-    29.36 and 30.46 s (consensus beats) failed the rise check against motion's rises."""
+    """heartpy-data2's weak pulses at 29.36 and 30.46 s (consensus beats) after its loose
+    start's motion."""
     _consensus_beats_found("heartpy-data2", (29.36, 30.46))
 
 
@@ -66,13 +72,10 @@ def test_a_pulse_of_small_rise_where_the_rhythm_puts_it_is_a_beat():
     was dropped; so were pulses weakened after motion (ppg_artefacts --motion, 5 seeds: 205
     missed on systole-ppg). Where the rhythm puts the next beat a pulse needs only RISE_RHYTHM
     (0.1) of the rise: found, and 198 missed under motion, one extra beat more (since two
-    intervals on is the rhythm's place too, pulse_in_rhythm: 176 missed, 369 extra; 174 and
-    368 later). Since the rises' reference starts over with the heights' after 1.5 s with no
-    beat (heartpy-data2's loose start), seed 3 has 3 extra small waves after its motion
-    (371 extra); over 30 seeds 1118 -> 1106 missed, 2098 -> 2102 extra."""
+    intervals on is the rhythm's place too, pulse_in_rhythm: 176 missed, 369 extra)."""
     _consensus_beats_found("systole-ppg", (154.75,))
     tp, fp, fn = score(5, motion=True)["systole-ppg"]["ours"]
-    assert fn <= 200 and fp <= 371
+    assert fn <= 200 and fp <= 369
 
 
 @pytest.mark.parametrize("name, at", [("heartpy-data3", (227.45,)),

@@ -43,9 +43,7 @@ def test_pulses_under_motion_whose_upstroke_ends_the_refine_window_are_found():
     tp, fp, fn = res["pyphysio-bvp"]["ours"]
     assert fn <= 96 and fp <= 105
     tp, fp, fn = res["systole-ppg"]["ours"]
-    # (371: since the rises' reference starts over with the heights' after 1.5 s with no
-    # beat, seed 3 has 3 small waves after motion; 30 seeds: 12 fewer misses, 4 more extra)
-    assert fn <= 210 and fp <= 371
+    assert fn <= 210 and fp <= 370
 
 
 def test_the_height_gate_starts_over_soon_after_motion():
@@ -66,9 +64,8 @@ def test_the_height_gate_starts_over_soon_after_motion():
     np.testing.assert_array_equal(streamed(y, fs, "ppg", 5, int(2 * fs)).idx, whole)
     res = score(5, motion=True)
     assert res["pyphysio-bvp"]["ours"][2] <= 94 and res["pyphysio-bvp"]["ours"][1] <= 105
-    # (369: pulse_in_rhythm's two extra beats, for 13 fewer misses; see the test below;
-    # 371: the rises' start-over, see the first test)
-    assert res["systole-ppg"]["ours"][2] <= 190 and res["systole-ppg"]["ours"][1] <= 371
+    # (369: pulse_in_rhythm's two extra beats, for 13 fewer misses; see the test below)
+    assert res["systole-ppg"]["ours"][2] <= 190 and res["systole-ppg"]["ours"][1] <= 370
 
 
 def test_pulses_two_of_motions_intervals_after_the_last_beat_are_in_the_rhythm():
@@ -89,4 +86,4 @@ def test_pulses_two_of_motions_intervals_after_the_last_beat_are_in_the_rhythm()
     np.testing.assert_array_equal(streamed(y, fs, "ppg", 7, int(2 * fs)).idx, whole)
     res = score(5, motion=True)
     assert res["pyphysio-bvp"]["ours"][2] <= 91 and res["pyphysio-bvp"]["ours"][1] <= 104
-    assert res["systole-ppg"]["ours"][2] <= 176 and res["systole-ppg"]["ours"][1] <= 371
+    assert res["systole-ppg"]["ours"][2] <= 176 and res["systole-ppg"]["ours"][1] <= 369
