@@ -152,10 +152,14 @@ class WaveBeats:
         self.last_sample = float(x[-1])
 
     def _off(self, t_us: float) -> bool:
-        """The line stood still (STILL_S) between the window's last beat and one at t_us."""
+        """The line stood still (STILL_S) between the window's last beat and one at t_us, or
+        an ECG's beats are further apart than ECG_PAUSE_S: lost contact (`lost_contact`), no
+        pause of the heart (leads off into mains hum: 13 s on, noise's 'beats' made a 14-s
+        interval, and QT sel117 at 130 Hz sent 10.9 bpm with HR_OK on)."""
         last = self.heart.last
         self.still_us = [s for s in self.still_us if last is None or s[1] > last[0]]
-        return last is not None and any(a < t_us for a, _ in self.still_us)
+        return last is not None and (any(a < t_us for a, _ in self.still_us)
+                                     or self.ecg and t_us - last[0] > ECG_PAUSE_S * 1e6)
 
     def heard_until(self, now_us: int) -> int:
         """Now, or the time of a beat the detector still holds back: the heart is read as of
