@@ -44,6 +44,9 @@ HR_COVER = 0.5
 # its bigeminy 202 -> 3 (0.95 -> 0.28), AF-like 50 -> 9 (0.99 -> 0.50), mitdb-106 140 -> 5
 # (0.92 -> 0.26), 119 53 -> 5 (0.86 -> 0.30); sinus 0 -> 0 (0.99 -> 0.99), sinus
 # arrhythmia 0 -> 0 (0.98), systole-rr 0 -> 0 (0.99). Not a value the seat can vouch for.
+# An ECG too, its lost time a Polar H10's lost BLE frames (seat_wave's bridged gaps): QT
+# sel232 at 130 Hz, 5 % of frames lost, over 5 bpm off 19, 46 -> 12, 12 of 160 (8 with none
+# lost; tests/redteam/test_heart20.py), MIT-BIH 106 10, 12 -> 1, 0; sinus 100 0 -> 0.
 HR_SE_BPM = 2.5
 
 
@@ -306,6 +309,8 @@ class HeartWindow:
         begin = t[0] - rr[0] * 1e3
         start = max(now_us - window_s * 1e6, self.first_us or 0.0)
         gaps = max(0.0, (t[-1] - begin) / 1e3 - rr.sum()) + max(0.0, (begin - start) / 1e3)
+        if self.width:  # an ECG's detector saw all since its last beat: a pause, not a loss
+            return gaps
         return max(gaps, (now_us - start) / 1e3 - rr.sum() - rr.max())
 
     def hr_bpm(self, now_us: int, window_s: float) -> float:
@@ -355,11 +360,14 @@ class HeartWindow:
         seen = rr[(t >= start) & (rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])]
         hr = 60000.0 / float(np.mean(nn))
         seen_hr = 60000.0 * len(seen) / seen.sum() if len(seen) else hr
-        if not self.width:
-            kept = rr[(rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])]  # (keep_s and more)
-            cv = float(np.std(kept) / np.mean(kept)) if len(kept) > 1 else 0.0
-            if sample_error_bpm(seen, self._uncovered_ms(now_us, window_s), cv) > HR_SE_BPM:
-                return 0.0
+        # (an ECG's: its intervals as counted, pauses too; its lost ones are a Polar H10's
+        # BLE frames, seat_wave's bridged gaps)
+        kept = (rr[self._counted(rr, q)] if self.width
+                else rr[(rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])])  # (keep_s and more)
+        cv = float(np.std(kept) / np.mean(kept)) if len(kept) > 1 else 0.0
+        if sample_error_bpm(nn if self.width else seen, self._uncovered_ms(now_us, window_s),
+                            cv) > HR_SE_BPM:
+            return 0.0
         return seen_hr if hr > SPLIT_HR_MAX * seen_hr else hr
 
 def sample_error_bpm(nn: np.ndarray, lost_ms: float, cv: float = 0.0) -> float:

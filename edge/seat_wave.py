@@ -53,7 +53,9 @@ class WaveBeats:
         # (edge.ppg_track): (window end µs, bpm, moving) of the newest, for motion_report
         self.tracker: Optional[HrTracker] = None
         self.tracked: Optional[tuple[float, Optional[float], bool]] = None
-        self.gap_end_us: Optional[float] = None  # after a bridged gap, till its first beat
+        # bridged gaps' ends not yet passed by a beat: several can be pending at once (the
+        # detector gives beats out ~1 s late, and a BLE link drops frames close together)
+        self.gap_ends: list[float] = []
         self.gaps = 0
         self.found_held = False  # a chunk held (clock.admit), gone on before this one: a beat
         if gate is not None:  # beats the gate held for the last stream are none of this one's
@@ -72,14 +74,16 @@ class WaveBeats:
         what = self.clock.admit(r.fs_hz, r.ts_us, r, np.size(r.samples),
                                 self._push_held, self._settled)
         if what == "gap":
-            self.gap_end_us, self.gaps = float(r.ts_us), self.gaps + 1
+            self.gap_ends.append(float(r.ts_us))
+            self.gaps += 1
         return what is not None
 
     def _settled(self, what: str, step_us: float) -> None:
         if what == "step":
             self._shift(step_us)
         elif what == "unbridged":
-            self.gap_end_us, self.gaps = None, self.gaps - 1
+            self.gap_ends = self.gap_ends[:-1]  # (a beat may have passed it already)
+            self.gaps -= 1
 
     def _push_held(self, r: Waveform, ts_us: float) -> None:
         self.found_held = self._push(r, ts_us)
@@ -95,8 +99,7 @@ class WaveBeats:
             self.gate.shift(step_us)
         if self.tracked is not None:
             self.tracked = (self.tracked[0] + step_us, *self.tracked[1:])
-        if self.gap_end_us is not None:
-            self.gap_end_us += step_us
+        self.gap_ends = [g + step_us for g in self.gap_ends]
         self.still_us = [(a + step_us, b + step_us) for a, b in self.still_us]
 
     def add(self, r: Waveform) -> bool:
@@ -125,9 +128,10 @@ class WaveBeats:
         if self.gate is not None:  # moving or not, a pulse says someone is there (returned)
             ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
         for k, (t, q, m) in enumerate(zip(ts_us, sqi, moving)):
-            if m or (self.gap_end_us is not None and t >= self.gap_end_us) or self._off(t):
+            crossed = bool(self.gap_ends) and t >= self.gap_ends[0]
+            if m or crossed or self._off(t):
                 self.heart.break_off()  # nothing from an artefact or across a gap
-                self.gap_end_us = None
+                self.gap_ends = [g for g in self.gap_ends if g > t]
             if not m:
                 self.heart.add_beats((t,), (q,), None if rows is None else rows[k:k + 1])
         return bool(np.any(np.asarray(beats.sqi) >= MIN_HEART_QUALITY))
@@ -148,10 +152,14 @@ class WaveBeats:
         self.last_sample = float(x[-1])
 
     def _off(self, t_us: float) -> bool:
-        """The line stood still (STILL_S) between the window's last beat and one at t_us."""
+        """The line stood still (STILL_S) between the window's last beat and one at t_us, or
+        an ECG's beats are further apart than ECG_PAUSE_S: lost contact (`lost_contact`), no
+        pause of the heart (leads off into mains hum: 13 s on, noise's 'beats' made a 14-s
+        interval, and QT sel117 at 130 Hz sent 10.9 bpm with HR_OK on)."""
         last = self.heart.last
         self.still_us = [s for s in self.still_us if last is None or s[1] > last[0]]
-        return last is not None and any(a < t_us for a, _ in self.still_us)
+        return last is not None and (any(a < t_us for a, _ in self.still_us)
+                                     or self.ecg and t_us - last[0] > ECG_PAUSE_S * 1e6)
 
     def heard_until(self, now_us: int) -> int:
         """Now, or the time of a beat the detector still holds back: the heart is read as of

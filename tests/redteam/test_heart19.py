@@ -90,11 +90,13 @@ def test_leads_off_in_an_irregular_rhythm_leave_few_seconds_of_rate():
     """MIT-BIH 106 (bigeminy) with its leads off as above: the seconds after the leads are
     back hold a few intervals of an irregular rhythm, no 8-s rate (HR_OK over 5 bpm off in
     27 of 161 estimates once no interval spans the flat line, 3 in the clean record). Under
-    half the window covered: no HR (heart_window.HR_COVER)."""
+    half the window covered: no HR (heart_window.HR_COVER). Since the time the leads were off
+    counts as an ECG's lost time (heart_window.HR_SE_BPM, test_heart20): 12 -> 7 over 5 bpm
+    off, HR_OK 0.80 -> 0.71."""
     x, fs, ann = record_part("mitdb-106")
     rows = seat_rows(lead_off(x, fs), fs, ann)
     assert len(big_errors(rows)) <= 15, big_errors(rows)
-    assert np.mean(rows[:, 1]) >= 0.75
+    assert np.mean(rows[:, 1]) >= 0.7
 
 
 def test_a_value_held_for_a_beat_the_detector_holds_back_goes_stale():
