@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import csv
 import warnings
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
-from empathy.edge.signal_columns import LIMIT, SignalFileError, clock, time_scale
+from empathy.edge.signal_columns import (LIMIT, MAX_COLUMNS, SignalFileError, clock,
+                                         time_scale)
 from empathy.edge.signal_exports import Preamble, preamble
 
 SEPARATORS = ("\t", ";", ",")  # in this order: a decimal comma sits beside the first two
 SNIFF = 12  # lines the separator is judged on
 BLOCK = 4096  # lines parsed at once: their text is all of the file held at a time
+MAX_LINE = 1 << 20  # characters a line may have: a file of one endless line was read whole
 
 
 def read_text(path: str, f) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    f = _lines(path, f)
     lines = list(islice(f, BLOCK))  # blocks as read, blank lines too: line numbers follow
     while lines and not any(s.strip() for s in lines[-BLOCK:]):
         if not (more := list(islice(f, BLOCK))):
@@ -49,6 +53,15 @@ def read_text(path: str, f) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
     return table.result()
 
 
+def _lines(path: str, f):
+    """The file's lines, each at most MAX_LINE characters long."""
+    for k, s in enumerate(iter(partial(f.readline, MAX_LINE), ""), 1):
+        if len(s) == MAX_LINE and s[-1] != "\n":
+            raise SignalFileError(f"{path}:{k}: a line of over {MAX_LINE:,} characters: not "
+                                  "a table of samples (one sample a line)")
+        yield s
+
+
 def _separator(lines: list[str]) -> str | None:
     """The separator found equally often on every line; else the header's; else spaces
     where every line splits alike into several fields (None); else a comma (one column)."""
@@ -61,6 +74,12 @@ def _separator(lines: list[str]) -> str | None:
             return sep
     widths = {len(s.split()) for s in lines}
     return None if len(widths) == 1 and widths.pop() > 1 else ","
+
+
+def _twice(names: list[str]) -> str | None:
+    """The first name given twice."""
+    seen: set[str] = set()
+    return next((h for h in names if h in seen or seen.add(h)), None)
 
 
 def _split(text: str, sep: str | None) -> list[str]:
@@ -98,6 +117,10 @@ class _Table:
     def header(self, fields: list[str], line: int, pre: Preamble | None = None):
         """Names the columns from the first row (False where it is data: no header), or
         from a device's preamble (then the line before the first row)."""
+        if (wide := max(len(fields), len(pre.names) if pre else 0)) > MAX_COLUMNS:
+            raise SignalFileError(f"{self.path}:{line}: {wide:,} columns: more than "
+                                  f"{MAX_COLUMNS} is no recording's table; cut out the "
+                                  "columns wanted")
         if pre:
             names, drop, named = list(pre.names), set(pre.drop), line - 1
         else:
@@ -105,7 +128,7 @@ class _Table:
             named, drop = _float(names[0], self.sep != ",") is None, set()
             if not named:
                 names = [f"col{k}" for k in range(len(names))]
-            elif (twice := next((h for k, h in enumerate(names) if h in names[:k]), None)):
+            elif (twice := _twice(names)):
                 # else one column would be read as the other
                 raise SignalFileError(f"{self.path}:{line}: column {_shown(twice)} is named "
                                       "twice")
@@ -214,6 +237,11 @@ class _Table:
         return v
 
     def _datetimes(self, block, texts: list[str]) -> np.ndarray:
+        with warnings.catch_warnings():  # a zone ('Z', '+02:00') is read as UTC, quietly
+            warnings.simplefilter("ignore", UserWarning)
+            return self._dated(block, texts)
+
+    def _dated(self, block, texts: list[str]) -> np.ndarray:
         # numpy reads a bare number as a year: epoch milliseconds would be year 1e12
         dated = all("-" in s[1:] for s in texts)
         try:
