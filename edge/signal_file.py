@@ -20,13 +20,15 @@ __all__ = ["FORMATS", "SignalFileError", "pick_column", "read_heart", "read_rr",
 
 FORMATS = """\
 files read:
-  text (UTF-8, with or without a byte-order mark): one column of samples (then --fs is
+  text (UTF-8 or UTF-16, with or without a byte-order mark; a regular file, not gzipped,
+    lines under 1 MiB, at most 4096 columns): one column of samples (then --fs is
     needed), or a table whose header names a time column: time, t, time_s, t_s, seconds;
     time_ms, timer, ms (milliseconds); ts_us, time_us (microseconds); datetime, timestamp,
     phone timestamp (ISO 8601, e.g. 2024-05-01T12:00:00.250); or time/timestamp with its
     unit after it: 'Time (s)', 'timestamp [ms]', 'sensor timestamp [ns]' (Polar Sensor
     Logger: the sensor's clock is used, not the phone's). The rate is the time column's
-    mean (repeated stamps are fine; times going backwards are an error). The signal is the
+    mean (repeated stamps are fine; times going backwards, or straying from that one rate
+    by over 1 % of the time and a step, are an error). The signal is the
     column named ecg/ekg (--kind ecg) or ppg/bvp/pleth/pulse (--kind ppg), else the first
     other column, or --column.
   fields separated by commas, semicolons, tabs or spaces: the separator is the one found
@@ -41,8 +43,9 @@ files read:
     channels at the heart channel's rate (by its label), else at the first channel's.
   a file's own rate (time column or header) is used; --fs, when given, must agree with it
     within 1 % (then it is used as given).
-  pupil, EDA, temperature, accelerometer, heart-rate or RR columns are refused by `signal
-    hr`, and a column named for the other waveform (bvp with --kind ecg) is too.
+  pupil, EDA, temperature, accelerometer, SpO2, heart- or pulse-rate (bpm) or RR columns
+    are refused by `signal hr`, and a column named for the other waveform (bvp with --kind
+    ecg) is too.
   RR intervals (signal hrv --kind rr): one a line, in ms (200..10000) or seconds
     (0.2..10, told by their median); a header's rr_ms, rr, ibi_ms, ibi, nni, RR-interval
     or PP-interval column (Polar Sensor Logger, Elite HRV, Kubios, Empatica IBI.csv)."""
@@ -73,13 +76,11 @@ def read_signal(path: str, choose=None) -> tuple[np.ndarray | None, dict[str, np
         return read_wfdb(path)
     if (packed := next((what for magic, what in PACKED.items() if head.startswith(magic)),
                        None)):
-        raise SignalFileError(f"{path}: {packed}, not text")
+        raise SignalFileError(f"{path}: {packed}")
     from empathy.edge.signal_text import read_text
 
-    # -sig: a spreadsheet's BOM is no name; UTF-16 is Excel's 'Unicode text'
-    utf16 = head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
     try:
-        with open(path, encoding="utf-16" if utf16 else "utf-8-sig") as f:
+        with open(path, encoding=_encoding(head)) as f:
             return read_text(path, f)
     except UnicodeDecodeError as e:
         raise SignalFileError(f"{path}: not UTF-8 text ({e}): save it as UTF-8 CSV") from None
@@ -87,11 +88,25 @@ def read_signal(path: str, choose=None) -> tuple[np.ndarray | None, dict[str, np
         raise SignalFileError(f"{path}: cannot read: {e.strerror or e}") from None
 
 
+def _encoding(head: bytes) -> str:
+    """UTF-8 (-sig: a spreadsheet's BOM is no name), or UTF-16, Excel's 'Unicode text', by
+    its BOM or, without one, by the zero byte beside each ASCII character."""
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    if len(head) >= 4 and head[0] and head[2] and not head[1] and not head[3]:
+        return "utf-16-le"
+    if len(head) >= 4 and head[1] and head[3] and not head[0] and not head[2]:
+        return "utf-16-be"
+    return "utf-8-sig"
+
+
 # what a file's first bytes say it is, where it is no text to read
-PACKED = {b"\x1f\x8b": "gzip-compressed: gunzip it first",
-          b"PK\x03\x04": "a zip archive (an Excel .xlsx?): save the sheet as CSV",
-          b"\xd0\xcf\x11\xe0": "an Office file (an Excel .xls?): save the sheet as CSV",
-          b"BZh": "bzip2-compressed: bunzip2 it first", b"\xfd7zXZ": "xz-compressed: unxz it"}
+PACKED = {b"\x1f\x8b": "gzip-compressed, not text: gunzip it first",
+          b"PK\x03\x04": "a zip archive (an Excel .xlsx?), not text: save the sheet as CSV",
+          b"\xd0\xcf\x11\xe0": "an Office file (an Excel .xls?), not text: save the sheet "
+                                 "as CSV",
+          b"BZh": "bzip2-compressed, not text: bunzip2 it first",
+          b"\xfd7zXZ": "xz-compressed, not text: unxz it first"}
 
 
 def _head(path: str) -> bytes:

@@ -24,10 +24,10 @@ MAX_LINE = 1 << 20  # characters a line may have: a file of one endless line was
 
 
 def read_text(path: str, f) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
-    f = _lines(path, f)
-    lines = list(islice(f, BLOCK))  # blocks as read, blank lines too: line numbers follow
+    block = _Blocks(path, f)
+    lines = block()  # blocks as read, blank lines too: line numbers follow
     while lines and not any(s.strip() for s in lines[-BLOCK:]):
-        if not (more := list(islice(f, BLOCK))):
+        if not (more := block()):
             break
         lines += more
     pre = preamble(path, lines)
@@ -46,20 +46,27 @@ def read_text(path: str, f) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
         start = line if table.header(fields, line) else line - 1
     table.decimal_comma([s for s in sniffed if s is not text or start < line])
     table.add(start + 1, lines[start:])
-    number = len(lines) + 1
-    while lines := list(islice(f, BLOCK)):
-        table.add(number, lines)
-        number += len(lines)
+    while lines := block():
+        table.add(block.number - len(lines), lines)
     return table.result()
 
 
-def _lines(path: str, f):
-    """The file's lines, each at most MAX_LINE characters long."""
-    for k, s in enumerate(iter(partial(f.readline, MAX_LINE), ""), 1):
-        if len(s) == MAX_LINE and s[-1] != "\n":
-            raise SignalFileError(f"{path}:{k}: a line of over {MAX_LINE:,} characters: not "
-                                  "a table of samples (one sample a line)")
-        yield s
+class _Blocks:
+    """The file's next BLOCK lines, none longer than MAX_LINE: a file of one endless line
+    was read whole (readline's limit keeps it out; the check is per block, at C speed)."""
+
+    def __init__(self, path: str, f):
+        self.path, self.lines = path, iter(partial(f.readline, MAX_LINE), "")
+        self.number = 1  # the next line's
+
+    def __call__(self) -> list[str]:
+        lines = list(islice(self.lines, BLOCK))
+        if lines and max(map(len, lines)) >= MAX_LINE:
+            k = next(k for k, s in enumerate(lines) if len(s) >= MAX_LINE)
+            raise SignalFileError(f"{self.path}:{self.number + k}: a line of {MAX_LINE:,} "
+                                  "characters or more: not a table of samples")
+        self.number += len(lines)
+        return lines
 
 
 def _separator(lines: list[str]) -> str | None:
@@ -228,8 +235,8 @@ class _Table:
             raise SignalFileError(f"{self.path}:{line}: {col[:40]} {_shown(text)} is not a number"
                                   f"{mixed}")
         if not np.isfinite(v):
-            raise SignalFileError(f"{self.path}:{line}: {col[:40]} is {_shown(text, str)}: a gap in the "
-                                  "recording? cut the file there or fill it")
+            raise SignalFileError(f"{self.path}:{line}: {col[:40]} is {_shown(text, str)}: a "
+                                  "gap in the recording? cut the file there or fill it")
         if abs(v) > LIMIT:
             raise SignalFileError(f"{self.path}:{line}: {col[:40]} {_shown(text, str)} is beyond "
                                   f"+-{LIMIT:.0e}, "
