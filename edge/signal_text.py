@@ -25,16 +25,15 @@ MAX_LINE = 1 << 20  # characters a line may have: a file of one endless line was
 
 def read_text(path: str, f) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
     block = _Blocks(path, f)
-    lines = block()  # blocks as read, blank lines too: line numbers follow
-    while lines and not any(s.strip() for s in lines[-BLOCK:]):
-        if not (more := block()):
-            break
-        lines += more
+    lines = block()  # a block as read, blank lines too: line numbers follow
+    while lines and not any(s.strip() for s in lines):  # counted, not kept: 20 M blank
+        lines = block()  # lines held took 1.5 GB
+    lead = block.number - 1 - len(lines)  # the blank lines before this block
     pre = preamble(path, lines)
     body = lines[pre.skip:] if pre else lines
     sniffed = [s for s in body if s.strip()][:SNIFF]
     table = _Table(path, _separator(sniffed) if sniffed else ",", Path(path).stat().st_size)
-    rows = table.rows(1 + (pre.skip if pre else 0), body)
+    rows = table.rows(1 + lead + (pre.skip if pre else 0), body)
     if not rows:
         raise SignalFileError(f"{path}: no samples")
     line, text = rows[0]
@@ -45,7 +44,7 @@ def read_text(path: str, f) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
     else:
         start = line if table.header(fields, line) else line - 1
     table.decimal_comma([s for s in sniffed if s is not text or start < line])
-    table.add(start + 1, lines[start:])
+    table.add(start + 1, lines[start - lead:])
     while lines := block():
         table.add(block.number - len(lines), lines)
     return table.result()

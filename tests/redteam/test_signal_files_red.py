@@ -183,3 +183,21 @@ def test_a_wfdb_header_with_more_signals_than_lines_is_refused(tmp_path, capsys)
     hea = tmp_path / "rec.hea"
     hea.write_text(hea.read_text().replace("rec 1 ", "rec 100000 ", 1))
     refused(capsys, "hr", hea, "--kind", "ecg")
+
+
+def test_blank_lines_before_the_header_are_counted_not_held(tmp_path, capsys, truth):
+    """20 M blank lines (40 MB) before the header were held as 20 M strings: 1.5 GB to read
+    a 10-s ECG, so under a 1 GB limit a MemoryError (115 MB now); their count still numbers
+    the lines an error names."""
+    import resource
+
+    rows = "".join(f"{a:.6f},{b:g}\n" for a, b in zip(T, UV))
+    p = tmp_path / "b.csv"
+    p.write_text(" \n" * 20_000_000 + "time,ecg\n" + rows)
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "signal", "hr", str(p), "--kind",
+                        "ecg", "--json"], capture_output=True, text=True, timeout=120,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (1 << 30,) * 2))
+    assert r.returncode == 0, r.stderr[-500:]
+    assert json.loads(r.stdout)["bpm"] == pytest.approx(truth, abs=0.01)
+    p.write_text(" \n" * 9000 + "time,ecg\n" + rows.replace("\n0.015385,", "\n0.015385,x", 1))
+    assert "b.csv:9004: ecg 'x" in refused(capsys, "hr", p, "--kind", "ecg")
