@@ -197,6 +197,8 @@ class _Table:
     def _fast(self, texts: list[str]) -> list[np.ndarray] | None:
         """The block's columns as numpy parses them, or None where anything is amiss."""
         if self.comma:
+            if any("." in s for s in texts):  # '1.024' beside '0,5': a thousands point
+                return None
             texts = [s.replace(",", ".") for s in texts]
         try:
             with warnings.catch_warnings():  # a block of blank lines: 'no data'
@@ -227,6 +229,10 @@ class _Table:
                 else np.array(c, dtype=float) for h, c in zip(self.kept, cols)]
 
     def _number(self, text: str, line: int, col: str) -> float:
+        if self.comma and "." in text:  # German Excel's 1.024 is 1024, not 1.024
+            raise SignalFileError(f"{self.path}:{line}: {col[:40]} {_shown(text)} has a point "
+                                  "where the file's decimal point is a comma: a thousands "
+                                  "separator? save the numbers without one")
         v = _float(text, self.comma)
         if v is None:
             mixed = ("" if self.comma or self.sep == "," or "," not in text else

@@ -201,3 +201,17 @@ def test_blank_lines_before_the_header_are_counted_not_held(tmp_path, capsys, tr
     assert json.loads(r.stdout)["bpm"] == pytest.approx(truth, abs=0.01)
     p.write_text(" \n" * 9000 + "time,ecg\n" + rows.replace("\n0.015385,", "\n0.015385,x", 1))
     assert "b.csv:9004: ecg 'x" in refused(capsys, "hr", p, "--kind", "ecg")
+
+
+def test_a_thousands_point_in_a_decimal_comma_file_is_refused(tmp_path, capsys):
+    """German Excel writes 1024 as '1.024' beside '0,5': the first lines' small values had
+    no point, so commas were decimal points and '1.008' read as 1.008 µV: R peaks over 1000
+    cut to 1, and 71.6 bpm for a 77.7-bpm heart."""
+    x = UV - np.median(UV)
+    x = x[next(k for k in range(len(x)) if np.abs(x[k:k + 12]).max() < 999.5):]
+    t = [f"{s:.4f}".replace(".", ",") for s in np.arange(len(x)) / FS]
+    p = table(tmp_path / "de.csv", "time;ecg", t, [f"{v:,.0f}".replace(",", ".") for v in x],
+              sep=";")
+    assert "thousands" in refused(capsys, "hr", p, "--kind", "ecg")
+    plain = table(tmp_path / "ok.csv", "time;ecg", t, [f"{v:.0f}" for v in x], sep=";")
+    assert bpm(capsys, plain, "--kind", "ecg") == pytest.approx(77.7, abs=0.3)
