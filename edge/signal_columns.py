@@ -9,6 +9,7 @@ import re
 # beyond any sensor's count or any clock (nanoseconds since 1970 are 1.8e18): a unit or
 # export fault, which would overflow the detectors' squares (e.g. 1e300)
 LIMIT = 1e20
+MAX_COLUMNS = 4096  # a table's: a 256-channel EEG fits; a million names took minutes
 
 
 class SignalFileError(ValueError):
@@ -43,8 +44,12 @@ NOT_HEART = {"pupil": "a pupil diameter: use `empathy signal pupil`",
              "lux": "a light sensor, not a heart signal",
              "hr": "a heart-rate series, not a waveform: give the beat-to-beat file (RR/IBI) "
                    "with --kind rr",
+             "spo2": "an oxygen saturation (SpO2), not a heart signal",
+             "sao2": "an oxygen saturation (SpO2), not a heart signal",
              **dict.fromkeys(("rr", "ibi", "nni", "pp", "ppi"), "RR intervals, not a "
                              "waveform: use `empathy signal hrv FILE --kind rr`")}
+# a rate, whatever its first word: a pulse oximeter's 'Pulse Rate' beside its 'Pleth'
+RATE_NAME = re.compile(r"(heart|pulse)[\s_-]*rate\b.*|.*\bbpm\b.*")
 
 
 def base(name: str) -> tuple[str, str | None]:
@@ -81,7 +86,8 @@ def _word(name: str) -> str:
 
 def heart_like(names, kind: str) -> str | None:
     """The first column whose name says it holds this kind of waveform."""
-    return next((h for h in names if _word(h).startswith(HEART.get(kind, ()))), None)
+    return next((h for h in names if _word(h).startswith(HEART.get(kind, ()))
+                 and not not_heart(h)), None)  # 'pulse rate' is none
 
 
 def waveform_kind(name: str) -> str | None:
@@ -91,7 +97,9 @@ def waveform_kind(name: str) -> str | None:
 
 def not_heart(name: str) -> str | None:
     """Why a column of this name is no heart waveform (None: it may be one)."""
-    w = _word(name)
+    w, unit = _word(name), base(name)[1]
+    if RATE_NAME.fullmatch(base(name)[0]) or unit in ("bpm", "1/min"):
+        return NOT_HEART["hr"]
     if w in ("x", "y", "z"):
         return NOT_HEART["acc"]
     return next((why for k, why in NOT_HEART.items()

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from empathy.edge.signal_columns import SignalFileError
+from empathy.edge.signal_columns import MAX_COLUMNS, SignalFileError
 
 UNIX = (1e9, 4e9)  # an E4's start: 2001..2096 in unix seconds; no sample count is this
 RATE = (0.1, 100_000.0)
@@ -41,18 +41,24 @@ def _opensignals(path: str, lines: list[str]) -> Preamble:
         if end is None or len(head) != 1:
             raise ValueError(f"{len(head)} devices" if end else "no '# EndOfHeader' line")
         dev = next(iter(head.values()))
-        fs, columns = float(dev["sampling rate"]), list(dev["column"])
+        rate, columns = dev["sampling rate"], list(dev["column"])[:MAX_COLUMNS + 1]
         sensors = dict(zip(dev["label"], dev["sensor"]))
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
-        raise SignalFileError(f"{path}:2: an OpenSignals header we cannot read ({e}): export "
-                              "one device per file, as text") from None
-    names, drop = [], set()
+    # (a header nested thousands deep is past the parser's recursion)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError) as e:
+        raise SignalFileError(f"{path}:2: an OpenSignals header we cannot read "
+                              f"({str(e)[:80]}): export one device per file, as text") from None
+    names, drop, seen = [], set(), set()
     for k, c in enumerate(columns):
+        if not isinstance(c, str):  # a label is text: a list or dict is no key
+            raise SignalFileError(f"{path}:2: an OpenSignals header's column {str(c)[:40]!r} "
+                                  "is no name")
         if c not in sensors:  # nSeq, digital I/O: no signal
             drop.add(k)
         name = str(sensors.get(c, c)).lower()
-        names.append(name if name not in names else f"{name}{k}")
-    return Preamble(names, end + 1, fs, drop)
+        names.append(name if name not in seen else f"{name}{k}")
+        seen.add(names[-1])
+    return Preamble(names, end + 1, _rate(path, 2, "an OpenSignals header's sampling rate",
+                                          rate), drop)
 
 
 def _e4(path: str, first: list[str]) -> Preamble | None:
@@ -64,15 +70,24 @@ def _e4(path: str, first: list[str]) -> Preamble | None:
     if not (len(rows) > 1 and _numbers(rows[0]) and _numbers(rows[1]) and len(set(rows[1])) == 1
             and len(rows[0]) == len(rows[1])):
         return None
-    fs = float(rows[1][0])
-    if not RATE[0] <= fs <= RATE[1]:
-        raise SignalFileError(f"{path}:2: an Empatica E4 file's rate {rows[1][0]!r} is not "
-                              f"{RATE[0]:g}..{RATE[1]:g} Hz")
+    fs = _rate(path, 2, "an Empatica E4 file's rate", rows[1][0])
     stem = Path(path).stem.lower().split("_")[-1]  # BVP.csv, or e4_BVP.csv
     names = (["x [1/64 g]", "y [1/64 g]", "z [1/64 g]"] if len(rows[1]) == 3
              else [stem or "value"] * len(rows[1]))
     return Preamble(names if len(set(names)) == len(names) else
                     [f"col{k}" for k in range(len(names))], 2, fs)
+
+
+def _rate(path: str, line: int, what: str, value) -> float:
+    """The rate a file states, in RATE (a JSON true is no rate; NaN, inf, 0 are none)."""
+    try:
+        fs = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        fs = None
+    if fs is None or not RATE[0] <= fs <= RATE[1]:
+        raise SignalFileError(f"{path}:{line}: {what} {str(value)[:40]!r} is not "
+                              f"{RATE[0]:g}..{RATE[1]:g} Hz")
+    return fs
 
 
 def _numbers(fields: list[str]) -> bool:

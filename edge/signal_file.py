@@ -4,7 +4,10 @@ EDF and WFDB records (edge.signal_record); column names are read by edge.signal_
 
 from __future__ import annotations
 
+import codecs
+import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +20,15 @@ __all__ = ["FORMATS", "SignalFileError", "pick_column", "read_heart", "read_rr",
 
 FORMATS = """\
 files read:
-  text (UTF-8, with or without a byte-order mark): one column of samples (then --fs is
+  text (UTF-8 or UTF-16, with or without a byte-order mark; a regular file, not gzipped,
+    lines under 1 MiB, at most 4096 columns): one column of samples (then --fs is
     needed), or a table whose header names a time column: time, t, time_s, t_s, seconds;
     time_ms, timer, ms (milliseconds); ts_us, time_us (microseconds); datetime, timestamp,
     phone timestamp (ISO 8601, e.g. 2024-05-01T12:00:00.250); or time/timestamp with its
     unit after it: 'Time (s)', 'timestamp [ms]', 'sensor timestamp [ns]' (Polar Sensor
     Logger: the sensor's clock is used, not the phone's). The rate is the time column's
-    mean (repeated stamps are fine; times going backwards are an error). The signal is the
+    mean (repeated stamps are fine; times going backwards, or straying from that one rate
+    by over 1 % of the time and a step, are an error). The signal is the
     column named ecg/ekg (--kind ecg) or ppg/bvp/pleth/pulse (--kind ppg), else the first
     other column, or --column.
   fields separated by commas, semicolons, tabs or spaces: the separator is the one found
@@ -38,8 +43,9 @@ files read:
     channels at the heart channel's rate (by its label), else at the first channel's.
   a file's own rate (time column or header) is used; --fs, when given, must agree with it
     within 1 % (then it is used as given).
-  pupil, EDA, temperature, accelerometer, heart-rate or RR columns are refused by `signal
-    hr`, and a column named for the other waveform (bvp with --kind ecg) is too.
+  pupil, EDA, temperature, accelerometer, SpO2, heart- or pulse-rate (bpm) or RR columns
+    are refused by `signal hr`, and a column named for the other waveform (bvp with --kind
+    ecg) is too.
   RR intervals (signal hrv --kind rr): one a line, in ms (200..10000) or seconds
     (0.2..10, told by their median); a header's rr_ms, rr, ibi_ms, ibi, nni, RR-interval
     or PP-interval column (Polar Sensor Logger, Elite HRV, Kubios, Empatica IBI.csv)."""
@@ -59,7 +65,8 @@ def read_signal(path: str, choose=None) -> tuple[np.ndarray | None, dict[str, np
     """(time in seconds or None, {column: values}). Raises SignalFileError with file:line.
     choose(names) names the channel whose rate a multi-rate record is read at."""
     suffix = Path(path).suffix.lower()
-    if suffix in (".edf", ".bdf") or _head(path) in (b"0       ", b"\xffBIOSEMI"):
+    head = _head(path)
+    if suffix in (".edf", ".bdf") or head in (b"0       ", b"\xffBIOSEMI"):
         from empathy.edge.signal_record import read_edf
 
         return read_edf(path, choose)
@@ -67,10 +74,13 @@ def read_signal(path: str, choose=None) -> tuple[np.ndarray | None, dict[str, np
         from empathy.edge.signal_record import read_wfdb
 
         return read_wfdb(path)
+    if (packed := next((what for magic, what in PACKED.items() if head.startswith(magic)),
+                       None)):
+        raise SignalFileError(f"{path}: {packed}")
     from empathy.edge.signal_text import read_text
 
     try:
-        with open(path, encoding="utf-8-sig") as f:  # -sig: a spreadsheet's BOM is no name
+        with open(path, encoding=_encoding(head)) as f:
             return read_text(path, f)
     except UnicodeDecodeError as e:
         raise SignalFileError(f"{path}: not UTF-8 text ({e}): save it as UTF-8 CSV") from None
@@ -78,8 +88,34 @@ def read_signal(path: str, choose=None) -> tuple[np.ndarray | None, dict[str, np
         raise SignalFileError(f"{path}: cannot read: {e.strerror or e}") from None
 
 
+def _encoding(head: bytes) -> str:
+    """UTF-8 (-sig: a spreadsheet's BOM is no name), or UTF-16, Excel's 'Unicode text', by
+    its BOM or, without one, by the zero byte beside each ASCII character."""
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    if len(head) >= 4 and head[0] and head[2] and not head[1] and not head[3]:
+        return "utf-16-le"
+    if len(head) >= 4 and head[1] and head[3] and not head[0] and not head[2]:
+        return "utf-16-be"
+    return "utf-8-sig"
+
+
+# what a file's first bytes say it is, where it is no text to read
+PACKED = {b"\x1f\x8b": "gzip-compressed, not text: gunzip it first",
+          b"PK\x03\x04": "a zip archive (an Excel .xlsx?), not text: save the sheet as CSV",
+          b"\xd0\xcf\x11\xe0": "an Office file (an Excel .xls?), not text: save the sheet "
+                                 "as CSV",
+          b"BZh": "bzip2-compressed, not text: bunzip2 it first",
+          b"\xfd7zXZ": "xz-compressed, not text: unxz it first"}
+
+
 def _head(path: str) -> bytes:
+    """The file's first bytes; a pipe or device is refused before it is opened: a FIFO
+    with no writer blocks open() for ever, /dev/zero is one endless line."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+            raise SignalFileError(f"{path}: not a regular file (a pipe or a device): save "
+                                  "the recording to a file first")
         with open(path, "rb") as f:
             return f.read(8)
     except OSError:
@@ -155,22 +191,37 @@ def sample_rate(t, fs, path: str, flag: str = "--fs") -> float:
 def _gaps(t: np.ndarray, path: str) -> None:
     """A clock that stamps each sample (its usual step over 0) and jumps: samples lost (a
     BLE frame dropped), so no one rate fits them; over 1 % of the time lost is refused. A
-    clock that stamps frames (step 0) cannot tell; a jittery one (7 or 8 ms) is no gap."""
+    clock that stamps frames (step 0) cannot tell; a jittery one (7 or 8 ms) is no gap.
+    Either way no stamp may stray from the line through the ends by more than 1 % of the
+    time and its longest step (a frame, a gap): a clock that stood still for half the file,
+    then ran, gave twice the rate."""
     step = float(np.median(np.diff(t[:GAP_SAMPLE + 1])))
-    if step <= 0:
-        return
-    lost, worst = 0.0, (0.0, 0)
-    for k in range(0, len(t) - 1, GAP_SAMPLE):  # in parts: a day's diff is GBs
-        d = np.diff(t[k:k + GAP_SAMPLE + 1])
+    n, span = len(t), float(t[-1] - t[0])
+    lost, worst, stray, longest = 0.0, (0.0, 0), (0.0, 0), 0.0
+    for k in range(0, n - 1, GAP_SAMPLE):  # in parts: a day's diff is GBs
+        part = t[k:k + GAP_SAMPLE + 1]
+        off = np.abs(part - t[0] - np.arange(k, k + len(part)) * (span / (n - 1)))
+        if off.max() > stray[0]:
+            stray = (float(off.max()), k + int(np.argmax(off)))
+        d = np.diff(part)
+        longest = max(longest, float(d.max()))
+        if step <= 0:
+            continue
         big = np.flatnonzero(d > GAP_STEPS * step)
         lost += float(np.sum(d[big] - step))
         if len(big) and d[big].max() > worst[0]:
             worst = (float(d[big].max()), k + int(big[np.argmax(d[big])]))
-    if lost > AGREE * float(t[-1] - t[0]):
+    if lost > AGREE * span:
         raise SignalFileError(f"{path}: the time column jumps {worst[0]:.3g} s after sample "
                               f"{worst[1] + 1} (at {t[worst[1]]:.3f} s; a sample every "
                               f"{step * 1e3:.3g} ms elsewhere): {lost:.3g} s of samples are "
                               "missing, so no one rate fits; cut the file at the gaps")
+    if stray[0] > AGREE * span + longest:
+        raise SignalFileError(f"{path}: the time column does not run at one rate: sample "
+                              f"{stray[1] + 1} is {stray[0]:.3g} s off the rate its ends give "
+                              f"({(n - 1) / span:.4g} Hz; a clock that stood still or "
+                              "restarted?): cut the file where it runs steadily, or take the "
+                              "column out and give --fs")
 
 
 def read_rr(path: str, column: str | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -46,8 +46,11 @@ def read_wfdb(path: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         rec = wfdb.rdrecord(name)
     except SignalFileError:
         raise
-    except (OSError, ValueError) as e:  # wfdb's HeaderSyntaxError is a ValueError
-        raise SignalFileError(f"{path}: not a readable WFDB record ({e})") from None
+    # wfdb's HeaderSyntaxError is a ValueError; a header claiming more signal lines than
+    # it has is an IndexError in its parser
+    except (OSError, ValueError, IndexError, KeyError, TypeError) as e:
+        raise SignalFileError(f"{path}: not a readable WFDB record "
+                              f"({type(e).__name__}: {str(e)[:80]})") from None
     names = [(n.strip().lower() or f"col{k}") for k, n in enumerate(rec.sig_name or [])]
     sig = rec.p_signal if rec.p_signal is not None else np.empty((0, 0))
     return _record(path, float(rec.fs or 0), {h: sig[:, k] for k, h in enumerate(names)})

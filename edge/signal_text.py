@@ -7,30 +7,33 @@ from __future__ import annotations
 
 import csv
 import warnings
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
-from empathy.edge.signal_columns import LIMIT, SignalFileError, clock, time_scale
+from empathy.edge.signal_columns import (LIMIT, MAX_COLUMNS, SignalFileError, clock,
+                                         time_scale)
 from empathy.edge.signal_exports import Preamble, preamble
 
 SEPARATORS = ("\t", ";", ",")  # in this order: a decimal comma sits beside the first two
 SNIFF = 12  # lines the separator is judged on
 BLOCK = 4096  # lines parsed at once: their text is all of the file held at a time
+MAX_LINE = 1 << 20  # characters a line may have: a file of one endless line was read whole
 
 
 def read_text(path: str, f) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
-    lines = list(islice(f, BLOCK))  # blocks as read, blank lines too: line numbers follow
-    while lines and not any(s.strip() for s in lines[-BLOCK:]):
-        if not (more := list(islice(f, BLOCK))):
-            break
-        lines += more
+    block = _Blocks(path, f)
+    lines = block()  # a block as read, blank lines too: line numbers follow
+    while lines and not any(s.strip() for s in lines):  # counted, not kept: 20 M blank
+        lines = block()  # lines held took 1.5 GB
+    lead = block.number - 1 - len(lines)  # the blank lines before this block
     pre = preamble(path, lines)
     body = lines[pre.skip:] if pre else lines
     sniffed = [s for s in body if s.strip()][:SNIFF]
     table = _Table(path, _separator(sniffed) if sniffed else ",", Path(path).stat().st_size)
-    rows = table.rows(1 + (pre.skip if pre else 0), body)
+    rows = table.rows(1 + lead + (pre.skip if pre else 0), body)
     if not rows:
         raise SignalFileError(f"{path}: no samples")
     line, text = rows[0]
@@ -41,12 +44,28 @@ def read_text(path: str, f) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
     else:
         start = line if table.header(fields, line) else line - 1
     table.decimal_comma([s for s in sniffed if s is not text or start < line])
-    table.add(start + 1, lines[start:])
-    number = len(lines) + 1
-    while lines := list(islice(f, BLOCK)):
-        table.add(number, lines)
-        number += len(lines)
+    table.add(start + 1, lines[start - lead:])
+    while lines := block():
+        table.add(block.number - len(lines), lines)
     return table.result()
+
+
+class _Blocks:
+    """The file's next BLOCK lines, none longer than MAX_LINE: a file of one endless line
+    was read whole (readline's limit keeps it out; the check is per block, at C speed)."""
+
+    def __init__(self, path: str, f):
+        self.path, self.lines = path, iter(partial(f.readline, MAX_LINE), "")
+        self.number = 1  # the next line's
+
+    def __call__(self) -> list[str]:
+        lines = list(islice(self.lines, BLOCK))
+        if lines and max(map(len, lines)) >= MAX_LINE:
+            k = next(k for k, s in enumerate(lines) if len(s) >= MAX_LINE)
+            raise SignalFileError(f"{self.path}:{self.number + k}: a line of {MAX_LINE:,} "
+                                  "characters or more: not a table of samples")
+        self.number += len(lines)
+        return lines
 
 
 def _separator(lines: list[str]) -> str | None:
@@ -61,6 +80,12 @@ def _separator(lines: list[str]) -> str | None:
             return sep
     widths = {len(s.split()) for s in lines}
     return None if len(widths) == 1 and widths.pop() > 1 else ","
+
+
+def _twice(names: list[str]) -> str | None:
+    """The first name given twice."""
+    seen: set[str] = set()
+    return next((h for h in names if h in seen or seen.add(h)), None)
 
 
 def _split(text: str, sep: str | None) -> list[str]:
@@ -98,6 +123,10 @@ class _Table:
     def header(self, fields: list[str], line: int, pre: Preamble | None = None):
         """Names the columns from the first row (False where it is data: no header), or
         from a device's preamble (then the line before the first row)."""
+        if (wide := max(len(fields), len(pre.names) if pre else 0)) > MAX_COLUMNS:
+            raise SignalFileError(f"{self.path}:{line}: {wide:,} columns: more than "
+                                  f"{MAX_COLUMNS} is no recording's table; cut out the "
+                                  "columns wanted")
         if pre:
             names, drop, named = list(pre.names), set(pre.drop), line - 1
         else:
@@ -105,7 +134,7 @@ class _Table:
             named, drop = _float(names[0], self.sep != ",") is None, set()
             if not named:
                 names = [f"col{k}" for k in range(len(names))]
-            elif (twice := next((h for k, h in enumerate(names) if h in names[:k]), None)):
+            elif (twice := _twice(names)):
                 # else one column would be read as the other
                 raise SignalFileError(f"{self.path}:{line}: column {_shown(twice)} is named "
                                       "twice")
@@ -168,6 +197,8 @@ class _Table:
     def _fast(self, texts: list[str]) -> list[np.ndarray] | None:
         """The block's columns as numpy parses them, or None where anything is amiss."""
         if self.comma:
+            if any("." in s for s in texts):  # '1.024' beside '0,5': a thousands point
+                return None
             texts = [s.replace(",", ".") for s in texts]
         try:
             with warnings.catch_warnings():  # a block of blank lines: 'no data'
@@ -198,6 +229,10 @@ class _Table:
                 else np.array(c, dtype=float) for h, c in zip(self.kept, cols)]
 
     def _number(self, text: str, line: int, col: str) -> float:
+        if self.comma and "." in text:  # German Excel's 1.024 is 1024, not 1.024
+            raise SignalFileError(f"{self.path}:{line}: {col[:40]} {_shown(text)} has a point "
+                                  "where the file's decimal point is a comma: a thousands "
+                                  "separator? save the numbers without one")
         v = _float(text, self.comma)
         if v is None:
             mixed = ("" if self.comma or self.sep == "," or "," not in text else
@@ -205,8 +240,8 @@ class _Table:
             raise SignalFileError(f"{self.path}:{line}: {col[:40]} {_shown(text)} is not a number"
                                   f"{mixed}")
         if not np.isfinite(v):
-            raise SignalFileError(f"{self.path}:{line}: {col[:40]} is {_shown(text, str)}: a gap in the "
-                                  "recording? cut the file there or fill it")
+            raise SignalFileError(f"{self.path}:{line}: {col[:40]} is {_shown(text, str)}: a "
+                                  "gap in the recording? cut the file there or fill it")
         if abs(v) > LIMIT:
             raise SignalFileError(f"{self.path}:{line}: {col[:40]} {_shown(text, str)} is beyond "
                                   f"+-{LIMIT:.0e}, "
@@ -214,6 +249,11 @@ class _Table:
         return v
 
     def _datetimes(self, block, texts: list[str]) -> np.ndarray:
+        with warnings.catch_warnings():  # a zone ('Z', '+02:00') is read as UTC, quietly
+            warnings.simplefilter("ignore", UserWarning)
+            return self._dated(block, texts)
+
+    def _dated(self, block, texts: list[str]) -> np.ndarray:
         # numpy reads a bare number as a year: epoch milliseconds would be year 1e12
         dated = all("-" in s[1:] for s in texts)
         try:
