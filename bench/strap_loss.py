@@ -1,6 +1,6 @@
 """A chest strap over a lossy BLE link, through a seat: how often the seat's HR has HR_OK on,
 and how often an HR_OK value is over BIG_BPM off the rate of the beats the heart made.
-`python -m empathy.bench.strap_loss [--loss 0,0.05,0.1,0.2,0.4] [--seeds 3] [--json]`
+`python -m empathy.bench.strap_loss [--loss 0,0.05,0.1,0.2,0.4] [--seeds 3] [--step S] [--json]`
 
 The rhythms are this module's own (no constant shared with edge/): sinus, sinus arrhythmia,
 an irregularly irregular AF-like series and ventricular bigeminy; and the corpus's tuning RR
@@ -35,6 +35,7 @@ T0_US = 1_000_000_000
 BIG_BPM = 5.0
 FROM_S = 20.0
 SPAN_S = 180.0
+STEP_AT_S = 60.0
 LATENCY_MS = (5.0, 45.0)  # a notification's way through the radio and BlueZ, uniform
 LOSSES = (0.0, 0.05, 0.1, 0.2, 0.4)
 RECORDS = ("systole-rr", "pyhrv-nni-long", "mitdb-100", "mitdb-123", "mitdb-106",
@@ -116,27 +117,32 @@ def notifications(rr_ms: np.ndarray, link: str, loss: float, rng):
     return sorted(out)
 
 
-def seat_rows(rr_ms: np.ndarray, link: str, loss: float, seed: int) -> np.ndarray:
-    """Per estimate from FROM_S: (t s, HR_OK, hr_bpm, the true rate over the HR window, and
-    the lowest and highest it was over the link's own delay before: a strap's beat reaches
-    the seat up to a notification period after it; in bigeminy one interval more or less at
-    the window's edge moves the rate 5-10 %)."""
+def seat_rows(rr_ms: np.ndarray, link: str, loss: float, seed: int,
+              step_s: float = 0.0) -> np.ndarray:
+    """`step_s`: the host clock steps by that much at STEP_AT_S (NTP, someone setting it):
+    later arrivals and estimates are stamped on the new clock (the truth stays on the
+    real one). Per estimate from FROM_S: (t s, HR_OK, hr_bpm, the true rate over the HR
+    window, and the lowest and highest it was over the link's own delay before: a strap's
+    beat reaches the seat up to a notification period after it; in bigeminy one interval
+    more or less at the window's edge moves the rate 5-10 %)."""
     rng = np.random.default_rng(seed)
     beats_s = np.concatenate(([0.0], np.cumsum(rr_ms) / 1e3))
     sent = notifications(rr_ms, link, loss, rng)
     f, k, last_us, out = SeatFeatures(baseline_s=10), 0, 0, []
     lags = np.linspace(0.0, (1.0 if link == "second" else 0.0) + LATENCY_MS[1] / 1e3, 6)
+    step_us = int(step_s * 1e6)
+    host = lambda t_us: t_us + step_us * (t_us >= T0_US + STEP_AT_S * 1e6)  # noqa: E731
     for now in np.arange(1.0, beats_s[-1], 1.0):
         now_us = T0_US + int(now * 1e6)
         while k < len(sent) and sent[k][0] <= now_us:
-            t, value = sent[k]
+            t, value = host(sent[k][0]), sent[k][1]
             m = hrs.measurement_parse(value)
             f.add(HeartRate(t, float(m["hr_bpm"]), m["contact"]))
             for b in beats_from(m["rr_1024"], t, last_us):
                 f.add(b)
                 last_us = b.ts_us
             k += 1
-        e = f.estimate(now_us)
+        e = f.estimate(host(now_us))
         if now >= FROM_S:
             r = [window_rate(beats_s, now - lag, HR_WINDOW_S) for lag in lags]
             out.append((now, bool(e["flags"] & Flag.HR_OK), e["hr_bpm"], r[0], min(r), max(r)))
@@ -156,7 +162,7 @@ def score(rows: list[np.ndarray]) -> dict:
             "p90": round(float(np.percentile(err, 90)), 2) if len(err) else 0.0}
 
 
-def case(rhythm: str, link: str, loss: float, seeds: int = 3) -> dict:
+def case(rhythm: str, link: str, loss: float, seeds: int = 3, step_s: float = 0.0) -> dict:
     """One rhythm (a RHYTHMS name or a corpus record) at one loss, over `seeds` draws."""
     rows = []
     for s in range(seeds):
@@ -164,7 +170,7 @@ def case(rhythm: str, link: str, loss: float, seeds: int = 3) -> dict:
               else record_rr(rhythm))
         if rr is None:
             return {}
-        rows.append(seat_rows(rr, link, loss, seed=s))
+        rows.append(seat_rows(rr, link, loss, seed=s, step_s=step_s))
     return score(rows)
 
 
@@ -174,6 +180,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--link", choices=("beat", "second", "both"), default="both")
     ap.add_argument("--only", nargs="*", default=None, help="rhythms or records")
+    ap.add_argument("--step", type=float, default=0.0,
+                    help="the host clock steps by this many seconds at STEP_AT_S")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     try:
@@ -181,8 +189,9 @@ def main(argv=None) -> int:
     except ValueError:
         print(f"--loss: not numbers: {a.loss}", file=sys.stderr)
         return 2
-    if not all(0.0 <= v < 1.0 for v in losses) or not 1 <= a.seeds <= 50:
-        print("--loss in [0, 1), --seeds 1..50", file=sys.stderr)
+    if (not all(0.0 <= v < 1.0 for v in losses) or not 1 <= a.seeds <= 50
+            or not abs(a.step) <= 60.0):
+        print("--loss in [0, 1), --seeds 1..50, --step -60..60", file=sys.stderr)
         return 2
     names = a.only or list(RHYTHMS) + list(RECORDS)
     links = ("beat", "second") if a.link == "both" else (a.link,)
@@ -193,7 +202,7 @@ def main(argv=None) -> int:
             return 2
         for link in links:
             for loss in losses:
-                s = case(name, link, loss, a.seeds)
+                s = case(name, link, loss, a.seeds, a.step)
                 if s:
                     res.append({"case": name, "link": link, "loss": loss, **s})
                     if not a.json:
