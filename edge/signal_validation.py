@@ -276,8 +276,8 @@ def write_page(out_dir: Path) -> Path:
               "premature beat raises it; RMSSD/SDNN use normal intervals only.", "",
               "A seat's HR (the wire's hr_bpm) is the mean rate of the intervals ending in "
               "its 8-s HR window: an ECG's between its beats as found (the heart's pauses and "
-              "ectopic beats count, as in `signal hr`'s rate), a PPG's and a strap's after RR "
-              "artefact correction. It was the 20 %-rule normal intervals' rate, which read "
+              "ectopic beats count, as in `signal hr`'s rate) and a strap's as sent, a PPG's "
+              "after RR artefact correction. It was the 20 %-rule normal intervals' rate, which read "
               "the sinus rhythm under PVCs, AF and pauses (qtdb-sel232 +20 bpm). `python -m "
               "empathy.bench.seat_hr` scores it against the corpus's reference over that "
               "window: |error| p90 tuning ECG 3.35 -> 1.38 bpm, PPG 2.70 -> 1.81; held out "
@@ -287,7 +287,12 @@ def write_page(out_dir: Path) -> Path:
               "sends no HR while its intervals cover under half the window, while a strap's "
               "or a PPG's interval over 2 s is in it (a pause cannot be told from lost "
               "beats), or from a value held over 4 s; no interval spans leads off on their "
-              "rail (edge/heart_passes.md, the seventeenth pass).", "",
+              "rail (edge/heart_passes.md, the seventeenth pass); nor while a beat of an "
+              "ECG's window is like no other of the last minute and rounded (electrode "
+              "motion's waves, edge/ecg_vouch.py), or while the intervals lost with BLE "
+              "packets or ECG frames leave the window's rate over 2.5 bpm uncertain "
+              "(heart_window.HR_SE_BPM; the seat's arousal still reads that rate, weighed by "
+              "its quality; the eighteenth pass).", "",
               "![motion](signal-validation/motion.png)", "",
               "## Pupil: screen luminance compensation", "",
               f"A simulated viewer (5 min, 30 Hz, blinks) whose pupil follows the screen's "
