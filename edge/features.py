@@ -241,7 +241,7 @@ class SeatFeatures:
         ectopic beat), and left out (HRV_OK off) when the intervals it leaves out and the
         mended ones make up more than MAX_MENDED_FRAC of its window, or the rhythm is paced
         (no NN). Arousal's rate is HR, or where lost intervals leave it too uncertain for the
-        wire (`HeartWindow.hr_bpm`'s vouch) the rate all the same. An ECG whose beats are
+        wire (`HeartWindow.heart_rate`) the rate all the same. An ECG whose beats are
         random spikes (LoneBeats) has no quality (random-spike noise reached HR_OK in 10 of
         300 fresh cases, now 0)."""
         best = (0.0, 0.0, 0.0, False, 0.0)
@@ -260,10 +260,10 @@ class SeatFeatures:
                 hr = feel = 0.0
                 if now_us - at <= HOLD_MAX_S * 1e6 and not (ev is not None and ev.doubt(
                         at, self.hr_window_s)):  # (heart_evidence)
-                    hr = heart.hr_bpm(at, self.hr_window_s)
                     # where lost intervals leave the rate too uncertain for the wire, arousal
                     # still reads it (the demo's truth r 0.82 -> 0.75 when it did not)
-                    feel = hr or heart.hr_bpm(at, self.hr_window_s, vouch=False)
+                    feel, sure = heart.heart_rate(at, self.hr_window_s)
+                    hr = feel if sure else 0.0
                 best = (hr, rmssd, q, paced, feel)
         return best
 

@@ -313,9 +313,15 @@ class HeartWindow:
             return gaps
         return max(gaps, (now_us - start) / 1e3 - rr.sum() - rr.max())
 
-    def hr_bpm(self, now_us: int, window_s: float, vouch: bool = True) -> float:
-        """HR for the show (0 = no value): the mean rate of the window's intervals
-        (`_counted`), an ECG's or a strap's between its beats as found, a PPG's corrected
+    def hr_bpm(self, now_us: int, window_s: float) -> float:
+        """HR for the wire (0 = no value): `heart_rate`'s, where the seat can vouch for it."""
+        rate, sure = self.heart_rate(now_us, window_s)
+        return rate if sure else 0.0
+
+    def heart_rate(self, now_us: int, window_s: float) -> tuple[float, bool]:
+        """(HR for the show, 0 = no value; whether the seat can vouch for it): the mean rate
+        of the window's intervals (`_counted`), an ECG's or a strap's between its beats as
+        found, a PPG's corrected
         (plus the newest ones the corrector still holds: HR must not wait two beats for
         their verdict); the rate of the beats seen where that is over SPLIT_HR_MAX times it.
         A strap's were corrected too: its beats are an ECG detector's, and the corrector's
@@ -336,9 +342,9 @@ class HeartWindow:
         No value while the intervals cover under HR_COVER of the window, or while a PPG's or
         a strap's interval over RR_RANGE_MS ends in it (left out, it made a strap with 2-6 s
         intervals every 25 beats read 20-35 bpm high with HR_OK on, 45 of 183 estimates),
-        or while the time its intervals leave uncovered makes them too poor a sample of it
-        (HR_SE_BPM; `vouch=False` gives the rate all the same: for the seat's arousal, which
-        weighs the heart by its quality, not for the wire).
+        and not vouched for while the time its intervals leave uncovered makes them too poor
+        a sample of it (HR_SE_BPM: no value on the wire, `hr_bpm`; the seat's arousal, which
+        weighs the heart by its quality, still reads the rate).
         With those rules and the seat's hold cap, after every merge of issue 19's
         seventeenth pass: tuning p90 ECG 1.36, PPG 1.73 bpm (118e00 12.9); held out ECG
         1.44, PPG 0.73 (cinc15-a103l 0.83)."""
@@ -346,7 +352,7 @@ class HeartWindow:
         iv = self.window(now_us, window_s)  # (classifies: every new interval is in beats)
         t, rr, q = self.beats[:3]
         if not self.width and np.any(rr[t >= start] > RR_RANGE_MS[1]):
-            return 0.0  # a pause or beats lost: a strap or a PPG can't say which
+            return 0.0, True  # a pause or beats lost: a strap or a PPG can't say which
         nn = rr[(t >= start) & self._counted(rr, q)]  # an ECG's or a strap's beats as found
         if self.detected and not self.width:  # a PPG's corrected, and those still held
             c = self.corrector
@@ -357,19 +363,21 @@ class HeartWindow:
                                  held[0][self._counted(*held)]))
         young_ms = (now_us - self.first_us) / 1000.0 if self.first_us is not None else 0.0
         if len(nn) < 3 or nn.sum() < HR_COVER * min(window_s * 1000.0, young_ms):
-            return 0.0
+            return 0.0, True
         seen = rr[(t >= start) & (rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])]
         hr = 60000.0 / float(np.mean(nn))
         seen_hr = 60000.0 * len(seen) / seen.sum() if len(seen) else hr
-        # (an ECG's: its intervals as counted, pauses too; its lost ones are a Polar H10's
-        # BLE frames, seat_wave's bridged gaps)
+        rate = seen_hr if hr > SPLIT_HR_MAX * seen_hr else hr
+        lost_ms = self._uncovered_ms(now_us, window_s)
+        if lost_ms <= 0:
+            return rate, True
+        # the spread over all kept (keep_s and more): an ECG's intervals as counted, pauses
+        # too (its lost ones are a Polar H10's BLE frames, seat_wave's bridged gaps)
         kept = (rr[self._counted(rr, q)] if self.width
-                else rr[(rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])])  # (keep_s and more)
+                else rr[(rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])])
         cv = float(np.std(kept) / np.mean(kept)) if len(kept) > 1 else 0.0
-        if vouch and sample_error_bpm(nn if self.width else seen, self._uncovered_ms(now_us, window_s),
-                            cv) > HR_SE_BPM:
-            return 0.0
-        return seen_hr if hr > SPLIT_HR_MAX * seen_hr else hr
+        return rate, sample_error_bpm(nn if self.width else seen, lost_ms, cv) <= HR_SE_BPM
+
 
 def sample_error_bpm(nn: np.ndarray, lost_ms: float, cv: float = 0.0) -> float:
     """The standard error of the rate 60000 / mean(nn) where nn are what is left of a
