@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +39,37 @@ class Wearer:
 
 
 def straps(bz, seeds) -> list[Wearer]:
-    """One Polar H10 per seed (names as Polar's: "Polar H10 " and the device id), worn."""
+    """One Polar H10 per seed (names as Polar's: "Polar H10 " and the device id), worn; each
+    wearer's `strap` is its SimStrap."""
     out = []
     for i, seed in enumerate(seeds):
         strap = bz.add_strap(f"C0:FF:EE:00:21:{i:02X}", f"Polar H10 A21B{i:04X}")
         w = Wearer(seed)
+        w.strap = strap
         bz.wear(strap, w)
         out.append(w)
     return out
+
+
+class SecondSlot:
+    """A Polar H10 takes two connections, so it goes on advertising while one client holds
+    it (the simulated radio stops at the first): this advertises the given straps while
+    they are connected and in range, as the simulated radio does the others."""
+
+    def __init__(self, wearers, every_s: float = 0.25):
+        self.wearers, self.every_s, self._stop = wearers, every_s, threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while not self._stop.wait(self.every_s):
+            for w in self.wearers:
+                if w.strap.in_range and w.strap.connected:
+                    w.strap.advertise(-58)
+
+    def close(self):
+        self._stop.set()
+        self._t.join(2)
 
 
 class Host:
@@ -106,3 +130,10 @@ def shared(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
     k = np.clip(j - 1, 0, len(b) - 1)
     same = (np.abs(a[:, 1] - b[j, 1]) < 0.005) | (np.abs(a[:, 1] - b[k, 1]) < 0.005)
     return float(np.mean(same)), len(a)
+
+
+def wait_for(cond, timeout_s: float = 30.0) -> None:
+    end = time.monotonic() + timeout_s
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)

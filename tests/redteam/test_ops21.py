@@ -3,11 +3,14 @@ straps, seats sharing a sensor, units restarting mid-show. Real path: simulated 
 a private BlueZ bus worn by simulated viewers, `empathy edge run` reading them through bleak,
 and a host intake on a UDP port (tests/redteam/ops_rig.py)."""
 
+import time
+
+import numpy as np
 import pytest
 
 from empathy.sim.strap import BluezSim
 from empathy.keys import Keystore
-from ops_rig import Host, edge, shared, straps, unit_config
+from ops_rig import Host, SecondSlot, edge, shared, straps, unit_config, wait_for
 
 pytestmark = pytest.mark.timeout(180)
 SEEDS = (9, 14)  # wearers resting at 54 and 96 bpm
@@ -17,8 +20,8 @@ def test_two_seats_of_one_unit_never_read_one_strap(tmp_path):
     """Two Polar H10s worn by two viewers (resting 54 and 96 bpm), one unit with two seats of
     `ble://?name=Polar` (the kiosk's own source, docs/guide-artist.md): both sources opened
     together and both took the first strap heard. Both seats sent that one heart with HR_OK
-    on, 234 and 235 of 250 samples each the other's to the 0.01 bpm; the other viewer's heart
-    was never read. A unit now refuses two seats that can read one sensor, in one line."""
+    on, seat 2's HR seat 1's to the 0.01 bpm in 0.99 of its 171 HR_OK samples; the other
+    viewer's heart was never read. A unit now refuses two seats that can read one sensor, in one line."""
     keys = Keystore.new([1])
     with BluezSim() as bz:
         straps(bz, SEEDS)
@@ -33,3 +36,44 @@ def test_two_seats_of_one_unit_never_read_one_strap(tmp_path):
     share, n = shared(p2, p1)
     assert share < 0.2 or n == 0, f"seat 2: {share:.2f} of {n} HR_OK samples are seat 1's"
     assert "Traceback" not in err and "one sensor" in err.strip().splitlines()[-1], err[-800:]
+
+
+@pytest.mark.xfail(strict=True, reason="ble://?name= connects to the first strap heard whose "
+                   "name starts so, whoever else reads it: two units (kiosks side by side) "
+                   "read one heart; the fix is in sensors/ble/strap.py (_find)")
+def test_two_units_by_name_never_read_one_strap(tmp_path):
+    """Two kiosks side by side, each a unit with the kiosk's own `ble://?name=Polar`
+    (deploy/kiosk-pi5/edge.toml). Kiosk 1's visitor (resting 54 bpm) wears a Polar H10 and
+    kiosk 1 reads it; kiosk 2 starts while its own strap is away, hears the H10 advertising
+    its second connection slot and takes it; kiosk 2's visitor (resting 96 bpm) then sits
+    down with their own H10 5 s in, which is never read (a strap once found is kept for
+    good). The host got visitor 1's heart on both seats with HR_OK on: seat 2's HR median
+    53.9 bpm for a visitor at 96.7 (all 214 HR_OK samples over 40 bpm off), its HR seat
+    1's to the 0.01 bpm in 0.80 of them. One
+    unit can't see another's choice: a name must match one strap heard over scan_s and
+    not be held already (or the unit reads none and says why as Health: N straps named
+    so, give the address), and a seat found by name looks again when its strap's contact
+    goes, not only at start."""
+    keys = Keystore.new([1, 2])
+    with BluezSim() as bz:
+        one, two = straps(bz, SEEDS)
+        two.strap.leave()
+        slot, host = SecondSlot([one]), Host(keys)
+        try:
+            first = edge(unit_config(tmp_path, keys, 1, host.rx.port, {1: "ble://?name=Polar"},
+                                     baseline_s=5.0), 30)
+            wait_for(lambda: one.strap.subscribed)
+            second = edge(unit_config(tmp_path, keys, 2, host.rx.port,
+                                      {2: "ble://?name=Polar"}, baseline_s=5.0), 25)
+            time.sleep(5.0)
+            two.strap.come_back()
+            errs = [p.communicate(timeout=120)[1] for p in (first, second)]
+        finally:
+            slot.close()
+            host.close()
+    assert not any("Traceback" in e for e in errs), errs
+    share, n = shared(host.hr(2), host.hr(1))
+    assert share < 0.2 and n > 0, (
+        f"seat 2: {share:.2f} of {n} HR_OK samples are seat 1's; its HR median "
+        f"{np.nanmedian(host.hr(2)[:, 1]):.1f} bpm, wearers {one.rate():.1f} and "
+        f"{two.rate():.1f} bpm")
