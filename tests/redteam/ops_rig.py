@@ -23,9 +23,10 @@ from empathy.wire import Flag
 class Wearer:
     """A simulated viewer wearing a strap; keeps the beats the strap was given (the truth)."""
 
-    def __init__(self, seed: int):
-        self.src = SimSource(f"sim://strap?seed={seed}&nuisance=0",
-                             {"seed": seed, "nuisance": "0"}, faces=False)
+    def __init__(self, seed: int, **query):
+        query = {"seed": str(seed), "nuisance": "0", **query}
+        self.src = SimSource("sim://strap?" + "&".join(f"{k}={v}" for k, v in query.items()),
+                             query, faces=False)
         self.beats: list[tuple[int, float]] = []
 
     def read(self, timeout_s: float = 0.0):
@@ -56,16 +57,16 @@ class SecondSlot:
     it (the simulated radio stops at the first): this advertises the given straps while
     they are connected and in range, as the simulated radio does the others."""
 
-    def __init__(self, wearers, every_s: float = 0.25):
-        self.wearers, self.every_s, self._stop = wearers, every_s, threading.Event()
+    def __init__(self, straps, every_s: float = 0.25):
+        self.straps, self.every_s, self._stop = straps, every_s, threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
 
     def _run(self):
         while not self._stop.wait(self.every_s):
-            for w in self.wearers:
-                if w.strap.in_range and w.strap.connected:
-                    w.strap.advertise(-58)
+            for s in self.straps:
+                if s.in_range and s.connected:
+                    s.advertise(-58)
 
     def close(self):
         self._stop.set()
