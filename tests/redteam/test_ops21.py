@@ -170,3 +170,26 @@ def test_a_unit_restarted_mid_show_keeps_its_viewers_baselines(tmp_path):
     assert len(a1) > 50 and len(a2) > 50, (len(a1), len(a2))
     assert abs(a2.mean() - a1.mean()) < 0.15, (
         f"arousal after the restart {a2.mean():.2f}, the control's {a1.mean():.2f}")
+
+
+@pytest.mark.xfail(strict=True, reason="a BLE source's scan_s and retry_max_s are read as any "
+                   "float: the fix is in sensors/ble/strap.py (BleSource.__init__)")
+@pytest.mark.parametrize("query", ["retry_max_s=0", "retry_max_s=-1", "scan_s=-1",
+                                   "scan_s=inf"])
+def test_a_strap_url_s_timings_out_of_range_are_refused(tmp_path, query):
+    """Values an operator types into a seat's source. `retry_max_s=0` ('reconnect at once')
+    or below: while the strap is away (a flat battery, a viewer gone to the bar) the driver
+    retries with no wait, 3.4-3.5 CPU-s in 8 s against 0.07 at the default (measured in one
+    process with the simulated bus; the BLE loop shares the unit's interpreter with every
+    seat). `scan_s=-1`: no scan ever finds the strap, never read, and the unit runs on
+    without a word above info level. `scan_s=inf`: the unit stops at once, 'unexpected
+    error: OverflowError: timestamp out of range' (exit 70; systemd starts it into the same
+    crash, forever). Each should be refused at start in one line, as `scan_s=soon` is."""
+    keys = Keystore.new([1])
+    with BluezSim() as bz:
+        (one,) = straps(bz, SEEDS[:1])
+        cfg = unit_config(tmp_path, keys, 1, 9, {1: f"ble://{one.strap.address}?{query}"})
+        p = edge(cfg, 3)
+        _, err = p.communicate(timeout=60)
+    assert p.returncode != 0 and query.split("=")[0] in err.strip().splitlines()[-1], err[-500:]
+    assert "Traceback" not in err
