@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 from empathy import __version__, wire
 from empathy.clock import now_us
@@ -33,6 +31,7 @@ from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import ESTIMATE_LATENCY_S
 from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
+from empathy.edge.seat_sensors import shared_sensor
 from empathy.edge.sequence import SeqReserve, seq_path
 from empathy.edge.uplink import UplinkWatch
 
@@ -134,34 +133,6 @@ class EdgeConfig:
         clash = shared_sensor([s.source for s in self.seats if not s.opt_out])
         if clash:
             raise ValueError(clash)
-
-
-def shared_sensor(sources: list[str]) -> str:
-    """Why two of a unit's seats could read one body ('' if none can): one strap or board
-    named twice (a link to a serial device is that device), or a strap by name
-    (`ble://?name=`: the first heard whose name starts so) where another seat's strap could
-    be the same one. A Polar H10 takes two connections: two seats of `ble://?name=Polar`
-    both read the first strap heard (tests/redteam/test_ops21.py)."""
-    held: dict[str, str] = {}  # sensor -> the first url naming it
-    named: list[tuple[str, str]] = []  # (name prefix, url)
-    for url in sources:
-        parts = urlsplit(url)
-        if parts.scheme == "ble" and not parts.netloc:
-            name = parse_qs(parts.query).get("name", [""])[-1]
-            other = next((u for n, u in named if n.startswith(name) or name.startswith(n)),
-                         next((u for k, u in held.items() if k.startswith("ble:")), None))
-            named.append((name, url))
-        elif parts.scheme in ("ble", "serial") and "://" not in url[len("serial://"):]:
-            key = (f"ble:{parts.netloc.upper()}" if parts.scheme == "ble"
-                   else f"serial:{os.path.realpath(parts.path)}")
-            other = held.get(key) or (named[0][1] if parts.scheme == "ble" and named else None)
-            held.setdefault(key, url)
-        else:
-            continue
-        if other:
-            return (f"{other!r} and {url!r} can read one sensor: two seats, one body (a "
-                    f"strap by its address: `empathy sensors scan` lists them)")
-    return ""
 
 
 def load_profiles(cfg: EdgeConfig) -> list[SeatProfile]:

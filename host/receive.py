@@ -33,6 +33,7 @@ import numpy as np
 from empathy import wire, wire_batch
 from empathy.clock import now_us
 from empathy.host import intake_state, ownership
+from empathy.host.one_heart import OneHeart
 from empathy.host.ownership import SeatOwners
 from empathy.host.replay import ReplayWindows
 from empathy.host.seatmap import SeatMapConfig
@@ -83,6 +84,7 @@ class Intake:
         self.epochs: dict[int, int] = {}  # unit -> connection epoch of its last status
         self.owners = SeatOwners(seatmap)
         self.health = Health(quiet_s)
+        self.one_heart = OneHeart()  # seats that send one heart (host/one_heart.py)
         self.fresh_us = int(fresh_s * 1e6) if fresh_s else 0
         self.received = 0
         self.accepted = 0
@@ -280,7 +282,8 @@ class Intake:
         left = (self._status(bytes(m)) for m in gone if isinstance(m, (bytes, bytearray)))
         self.health.left.update(u for u in left
                                 if u is not None and self.health.unit_last[u] >= 0)
-        events = self.health.check(now_us() if now is None else now)
+        now = now_us() if now is None else now
+        events = self.health.check(now) + self.one_heart.check(self.seats, now)
         ks = self._watch.changed() if self._watch else None
         if ks:
             self.set_keys(ks.units, ks.previous)

@@ -79,12 +79,14 @@ class Host:
     def __init__(self, keys: Keystore):
         self.rx = open_receiver("udp://127.0.0.1:0")
         self.intake, self._stop = Intake(keys.units, reply=self.rx.reply), threading.Event()
+        self.events: list[dict] = []  # the intake's health events, as a show logs them
         self._t = threading.Thread(target=self._serve, daemon=True)
         self._t.start()
 
     def _serve(self):
         while not self._stop.is_set():
             self.intake.feed(self.rx.recv_batch(0.05))
+            self.events += self.intake.check_health()
 
     def close(self):
         self._stop.set()
