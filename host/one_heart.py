@@ -9,6 +9,10 @@ nearly always (0.8 of the moments across two units whose estimates fall 0-0.1 s 
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
+from operator import attrgetter
+
 import numpy as np
 
 from empathy.host.audience import _since
@@ -18,63 +22,77 @@ WINDOW_S = 60.0  # the moments compared: one a second over the last minute
 SAME_SHARE = 0.5  # of the moments both seats had HR, the share with one value: one heart
 MIN_MOMENTS = 20  # fewer moments with HR on both seats say nothing
 CHECK_S = 5.0  # how often the pairs are looked for
+_TS = attrgetter("ts_us")
+_HR_OK = int(Flag.HR_OK)  # (an IntFlag's & is slow on the show loop)
 
 
 def hr_at(history, moments_us: np.ndarray) -> np.ndarray:
-    """The seat's last HR (0.01 bpm, an int) at each moment; 0 where it had none then (no
-    HR_OK, or its last sample over a second old). `history` is in arrival order."""
-    rows = [(s.ts_us, round(s.hr_bpm * 100)) for s in _since(history, moments_us[0] - 1e6)
-            if s.flags & Flag.HR_OK]
-    if not rows:
-        return np.zeros(len(moments_us), np.int64)
-    t, v = np.array(rows, np.int64).T
-    order = np.argsort(t, kind="stable")
-    t, v = t[order], v[order]
+    """The seat's HR (0.01 bpm, an int) in its last sample at each moment; 0 where that
+    sample had none (no HR_OK) or is over a second old. `history` is in arrival order."""
+    recent = _since(history, moments_us[0] - 1e6)
+    out = np.zeros(len(moments_us), np.int64)
+    if not recent:
+        return out
+    t = np.fromiter(map(_TS, recent), np.int64, len(recent))
     i = np.searchsorted(t, moments_us, "right") - 1
-    ok = (i >= 0) & (moments_us - t[np.maximum(i, 0)] <= 1e6)
-    return np.where(ok, v[np.maximum(i, 0)], 0)
+    for k in np.flatnonzero((i >= 0) & (moments_us - t[np.maximum(i, 0)] <= 1e6)):
+        s = recent[i[k]]
+        out[k] = round(s.hr_bpm * 100) if s.flags & _HR_OK else 0
+    return out
 
 
-def same_heart(seats: dict, now_us: int) -> dict[tuple[int, int], float]:
-    """{(seat a, seat b): share of moments their HR was one value} for the pairs over
-    SAME_SHARE. `seats`: seat id -> SeatTrack (host/receive.py)."""
-    moments = now_us - np.arange(int(WINDOW_S), 0, -1, dtype=np.int64) * 1_000_000
-    ids = [s for s, track in seats.items() if track.history]
-    if len(ids) < 2:
-        return {}
-    hr = np.stack([hr_at(seats[s].history, moments) for s in ids])  # seats x moments
+def same_heart(ids: list[int], hr: np.ndarray) -> dict[tuple[int, int], float]:
+    """{(seat a, seat b): share of the moments both had HR at which it was one value}, for
+    the pairs at SAME_SHARE or over. `hr`: per seat in `ids`, its hr_at row."""
     has = hr > 0
-    # seats that share a value at a moment: sort (moment, value) keys, equal neighbours
+    # seats that share a value at a moment: runs of equal (moment, value) keys once sorted
     seat, moment = np.nonzero(has)
     key = moment.astype(np.int64) << 32 | hr[seat, moment]
     order = np.argsort(key, kind="stable")
     key, seat = key[order], seat[order]
-    same: dict[tuple[int, int], int] = {}
-    for k in np.flatnonzero(key[1:] == key[:-1]):
-        pair = (ids[seat[k]], ids[seat[k + 1]])
-        pair = (min(pair), max(pair))
-        same[pair] = same.get(pair, 0) + 1
+    same: Counter = Counter()
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    runs = np.diff(np.r_[starts, len(key)])
+    for a, n in zip(starts[runs > 1], runs[runs > 1]):
+        same.update(itertools.combinations(sorted(seat[a:a + n].tolist()), 2))
     out = {}
-    index = {s: i for i, s in enumerate(ids)}
     for (a, b), n in same.items():
-        both = int(np.sum(has[index[a]] & has[index[b]]))
-        if both >= MIN_MOMENTS and n / both >= SAME_SHARE:
-            out[(a, b)] = round(n / both, 3)
+        if n >= SAME_SHARE * MIN_MOMENTS:  # (chance pairs of a large room stop here)
+            both = int(np.sum(has[a] & has[b]))
+            if both >= MIN_MOMENTS and n >= SAME_SHARE * both:
+                out[(ids[a], ids[b])] = round(n / both, 3)
     return out
 
 
 class OneHeart:
-    """Health events for seats that start or stop sending one heart."""
+    """Health events for seats that start or stop sending one heart. Each seat's HR at the
+    whole seconds of the host clock is read once, as they pass (the show loop must not
+    stall: 1,000 seats read whole every check took 0.15 s)."""
 
     def __init__(self):
         self.pairs: dict[tuple[int, int], float] = {}
         self.next_us = 0
+        self.end_us = 0  # the newest moment read
+        self.rows: dict[int, np.ndarray] = {}  # seat -> its HR at the WINDOW_S moments to end_us
 
     def check(self, seats: dict, now_us: int) -> list[dict]:
         if now_us < self.next_us:
             return []
         self.next_us = now_us + int(CHECK_S * 1e6)
-        found = same_heart(seats, now_us)
+        n = int(WINDOW_S)
+        end = now_us // 1_000_000 * 1_000_000
+        new = int(min(n, max(0, (end - self.end_us) // 1_000_000)))
+        moments = end - np.arange(new - 1, -1, -1, dtype=np.int64) * 1_000_000
+        self.end_us = end
+        rows = {}
+        for sid, track in seats.items():
+            old = self.rows.get(sid, np.zeros(n, np.int64))
+            fresh = (hr_at(track.history, moments) if new and track.history
+                     else np.zeros(new, np.int64))
+            rows[sid] = np.concatenate((old[new:], fresh))
+        self.rows = rows
+        ids = [sid for sid, r in rows.items() if r.any()]
+        found = same_heart(ids, np.stack([rows[i] for i in ids])) if len(ids) > 1 else {}
         events = [{"event": "one_heart", "seats": list(p), "share": found[p],
                    "units": [seats[s].unit_id for s in p],
                    "why": "two seats send one heart: one strap read by both?"}
