@@ -7,6 +7,7 @@ the JSON with --json) and exits 0 on pass, 1 on fail with the reasons on stderr.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,20 @@ def _overlap(a, b) -> bool:
     return max(a.span_s[0], b.span_s[0]) < min(a.span_s[1], b.span_s[1])
 
 
+def _two_bodies(specs: list[str], is_url) -> None:
+    """A device validated against itself passes every check (bias 0, r 1.0: one strap
+    given as both, or two `ble://?name=` URLs that take one strap, tests/redteam/
+    test_ops21.py): refused, as is one file given twice."""
+    from empathy.edge.seat_sensors import shared_sensor
+
+    clash = shared_sensor(specs) if all(map(is_url, specs)) else ""
+    if not clash and not any(map(is_url, specs)) and os.path.realpath(specs[0]) == \
+            os.path.realpath(specs[1]):
+        clash = f"{specs[0]!r} is both the device and the reference"
+    if clash:
+        raise ValueError(f"{clash}: a device can't be validated against itself")
+
+
 def _hr(args) -> int:
     from . import store
     from .hr import correction, hr_validate, load_profile
@@ -56,6 +71,7 @@ def _hr(args) -> int:
             store.check_id("sensor", args.sensor_id)
         profile = load_profile(args.profile)
         specs = [args.reference, args.device]
+        _two_bodies(specs, is_url)
         live = [i for i, s in enumerate(specs) if is_url(s)]  # recorded side by side
         got = record([specs[i] for i in live], args.duration, quiet=args.json,
                      faces=False) if live else []

@@ -1,5 +1,6 @@
-"""Which of an edge unit's seats could read one body: checked when its config is loaded
-(EdgeConfig.validate), before any sensor is opened."""
+"""Which sources could read one body: two seats of an edge unit (EdgeConfig.validate, when
+its config is loaded) or a calibration's device and reference (`calibrate hr`), checked
+before any sensor is opened."""
 
 from __future__ import annotations
 
@@ -30,6 +31,6 @@ def shared_sensor(sources: list[str]) -> str:
         else:
             continue
         if other:
-            return (f"{other!r} and {url!r} can read one sensor: two seats, one body (a "
-                    f"strap by its address: `empathy sensors scan` lists them)")
+            return (f"{other!r} and {url!r} can read one sensor: one body read twice (name "
+                    f"a strap by its address: `empathy sensors scan` lists them)")
     return ""

@@ -4,6 +4,8 @@ a private BlueZ bus worn by simulated viewers, `empathy edge run` reading them t
 and a host intake on a UDP port (tests/redteam/ops_rig.py)."""
 
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -245,3 +247,22 @@ def test_the_host_says_when_two_seats_send_one_heart(tmp_path):
     assert shared(host.hr(2), host.hr(1))[0] > 0.5  # the premise: one heart on seats 1, 2
     said = [e for e in host.events if e["event"] == "one_heart"]
     assert [e["seats"] for e in said] == [[1, 2]], host.events
+
+
+@pytest.mark.parametrize("device, reference", [
+    ("ble://{a}", "ble://{a}?ecg=1"), ("ble://?name=Polar", "ble://?name=Polar")])
+def test_calibrate_hr_refuses_a_strap_against_itself(tmp_path, device, reference):
+    """`empathy calibrate hr --device D --reference R` with D and R one strap (an address
+    pasted twice; or two `?name=Polar`, both of which take the first strap heard): the
+    strap was validated against itself, PASS with bias 0.0 bpm, r 1.0, 34 of 34 beats
+    matched (40 s, the simulated strap of a viewer at 54 bpm), and with --sensor-id a
+    'correction' would be stored. Now refused in one line before anything is recorded."""
+    with BluezSim() as bz:
+        (one,) = straps(bz, SEEDS[:1])
+        p = subprocess.run([sys.executable, "-m", "empathy.cli", "calibrate", "hr",
+                            "--device", device.format(a=one.strap.address),
+                            "--reference", reference.format(a=one.strap.address),
+                            "--duration", "15", "--json", "--out", str(tmp_path)],
+                           capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "against itself" in p.stderr, (p.stdout[-600:], p.stderr)
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
