@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -19,6 +21,7 @@ from empathy.wire import Flag
 from ops_rig import Host, SecondSlot, Wearer, edge, shared, straps, unit_config, wait_for
 
 pytestmark = pytest.mark.timeout(180)
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = (9, 14)  # wearers resting at 54 and 96 bpm
 
 
@@ -266,3 +269,50 @@ def test_calibrate_hr_refuses_a_strap_against_itself(tmp_path, device, reference
                            capture_output=True, text=True, timeout=120)
     assert p.returncode != 0 and "against itself" in p.stderr, (p.stdout[-600:], p.stderr)
     assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_a_cinema_seat_keeps_its_viewer_across_a_break(tmp_path):
+    """A viewer (resting 54 bpm) gripped by the film (the simulated mind's nudge +1 from 6 s)
+    leaves for 32 s (the toilet, a phone call: the simulator's own viewers do, 1-4 min) and
+    comes back with their strap. With the cinema template's settings (deploy/cinema/edge.toml:
+    rebaseline_after_s was the default 30 s) the seat took them for a new viewer, dropped
+    CALIBRATED and took a new 'resting' baseline in the gripping film: from 12 s after
+    their return its arousal read 0.31 (78 samples, CALIBRATED on) where a unit keeping
+    one baseline (the strap's second connection, rebaseline_after_s 0) read 0.84 on the
+    same heart. Mid-film a seat's viewer is the one who left; between screenings a seat is
+    empty 10 min or more. The template now says 300 s."""
+    import tomllib
+
+    keep = tomllib.loads((ROOT / "deploy/cinema/edge.toml").read_text()).get(
+        "rebaseline_after_s", EdgeConfig.rebaseline_after_s)
+    keys = Keystore.new([1, 2])
+    nudge = tmp_path / "nudge"
+    nudge.write_text("0")
+    with BluezSim() as bz:
+        strap = bz.add_strap("C0:FF:EE:00:21:00", "Polar H10 A21B0000")
+        bz.wear(strap, Wearer(SEEDS[0], nudge=str(nudge)))
+        slot, host = SecondSlot([strap]), Host(keys)
+        try:
+            units = []
+            for u, after in ((1, keep), (2, 0.0)):
+                units.append(edge(unit_config(tmp_path, keys, u, host.rx.port,
+                                              {u: f"ble://{strap.address}"}, baseline_s=5.0,
+                                              rebaseline_after_s=after), 64))
+                wait_for(lambda: strap.subscribed)
+            time.sleep(6.0)
+            nudge.write_text("1")
+            time.sleep(6.0)
+            strap.leave()
+            time.sleep(32.0)
+            strap.come_back()
+            back_us = host.intake.seats[1].history[-1].ts_us
+            errs = [p.communicate(timeout=120)[1] for p in units]
+        finally:
+            slot.close()
+            host.close()
+    assert not any("Traceback" in e for e in errs), errs
+    a1, a2 = arousal(host, 1, back_us + 12e6), arousal(host, 2, back_us + 12e6)
+    assert len(a2) > 30, (len(a1), len(a2))
+    assert len(a1) > 30 and abs(a1.mean() - a2.mean()) < 0.15, (
+        f"seat with the template's rebaseline_after_s {keep}: arousal {a1.mean():.2f} "
+        f"({len(a1)} samples), one baseline kept: {a2.mean():.2f}")
