@@ -1,9 +1,9 @@
 """Two seats that send one heart: the same strap read by two seats (a Polar H10 takes two
 connections; two units given one address, or each `ble://?name=Polar`, tests/redteam/
-test_ops21.py). Each seat's HR is the mean of its own window's intervals, sent to 0.01 bpm:
-two hearts agree to that at a moment about once in a few hundred, one heart read twice
-nearly always (0.8 of the moments across two units whose estimates fall 0-0.1 s apart,
-0.99 on one unit). The intake reports such pairs as health events; the operator's to fix
+test_ops21.py). Each seat's HR is the mean of its own window's intervals, sent to 0.01 bpm,
+and moves at nearly every beat: two hearts move from one value to one value at a moment
+about never, one heart read twice at most moments (across two units whose estimates fall
+0-0.1 s apart too). The intake reports such pairs as health events; the operator's to fix
 (a seat's data is another viewer's, and its own viewer is unread).
 """
 
@@ -19,8 +19,8 @@ from empathy.host.audience import _since
 from empathy.wire import Flag
 
 WINDOW_S = 60.0  # the moments compared: one a second over the last minute
-SAME_SHARE = 0.5  # of the moments both seats had HR, the share with one value: one heart
-MIN_MOMENTS = 20  # fewer moments with HR on both seats say nothing
+SAME_SHARE = 0.5  # of the moments both seats' HR moved, the share it moved alike: one heart
+MIN_MOMENTS = 20  # fewer moments at which both moved say nothing
 CHECK_S = 5.0  # how often the pairs are looked for
 _TS = attrgetter("ts_us")
 _HR_OK = int(Flag.HR_OK)  # (an IntFlag's & is slow on the show loop)
@@ -42,12 +42,14 @@ def hr_at(history, moments_us: np.ndarray) -> np.ndarray:
 
 
 def same_heart(ids: list[int], hr: np.ndarray) -> dict[tuple[int, int], float]:
-    """{(seat a, seat b): share of the moments both had HR at which it was one value}, for
-    the pairs at SAME_SHARE or over. `hr`: per seat in `ids`, its hr_at row."""
-    has = hr > 0
-    # seats that share a value at a moment: runs of equal (moment, value) keys once sorted
-    seat, moment = np.nonzero(has)
-    key = moment.astype(np.int64) << 32 | hr[seat, moment]
+    """{(seat a, seat b): of the moments both seats' HR moved, the share at which both moved
+    from one value to one value}, for the pairs at SAME_SHARE or over. `hr`: per seat in
+    `ids`, its hr_at row over WINDOW_S + 1 moments. Only moves count: a watch's whole-bpm
+    figure may stand for 30 s (edge/device_hr.py), and two viewers' can stand on one."""
+    moved = (hr[:, 1:] > 0) & (hr[:, 1:] != hr[:, :-1])
+    # seats that moved alike at a moment: runs of equal (moment, from, to) keys once sorted
+    seat, moment = np.nonzero(moved)
+    key = (moment.astype(np.int64) << 40 | hr[seat, moment] << 20) | hr[seat, moment + 1]
     order = np.argsort(key, kind="stable")
     key, seat = key[order], seat[order]
     same: Counter = Counter()
@@ -58,7 +60,7 @@ def same_heart(ids: list[int], hr: np.ndarray) -> dict[tuple[int, int], float]:
     out = {}
     for (a, b), n in same.items():
         if n >= SAME_SHARE * MIN_MOMENTS:  # (chance pairs of a large room stop here)
-            both = int(np.sum(has[a] & has[b]))
+            both = int(np.sum(moved[a] & moved[b]))
             if both >= MIN_MOMENTS and n >= SAME_SHARE * both:
                 out[(ids[a], ids[b])] = round(n / both, 3)
     return out
@@ -73,13 +75,13 @@ class OneHeart:
         self.pairs: dict[tuple[int, int], float] = {}
         self.next_us = 0
         self.end_us = 0  # the newest moment read
-        self.rows: dict[int, np.ndarray] = {}  # seat -> its HR at the WINDOW_S moments to end_us
+        self.rows: dict[int, np.ndarray] = {}  # seat -> its HR at the moments to end_us
 
     def check(self, seats: dict, now_us: int) -> list[dict]:
         if now_us < self.next_us:
             return []
         self.next_us = now_us + int(CHECK_S * 1e6)
-        n = int(WINDOW_S)
+        n = int(WINDOW_S) + 1  # (the moment before the window: a move into its first)
         end = now_us // 1_000_000 * 1_000_000
         new = int(min(n, max(0, (end - self.end_us) // 1_000_000)))
         moments = end - np.arange(new - 1, -1, -1, dtype=np.int64) * 1_000_000
