@@ -1,6 +1,8 @@
 """The recorded signal files `empathy signal` reads (FORMATS below says it to users), behind
 one read function: text tables and device exports (edge.signal_text, edge.signal_exports),
-EDF and WFDB records (edge.signal_record); column names are read by edge.signal_columns."""
+EDF and WFDB records (edge.signal_record); column names are read by edge.signal_columns.
+Watches' and apps' beats and rates (Garmin FIT, Polar Sensor Logger's HR file) are no
+samples: edge.signal_apps reads them."""
 
 from __future__ import annotations
 
