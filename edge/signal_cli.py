@@ -12,8 +12,7 @@ import numpy as np
 
 from empathy.cli import number_in
 from empathy.edge.signal_acc import read_acc
-from empathy.edge.signal_file import (FORMATS, SignalFileError, pick_column, read_heart, read_rr,
-                                      read_signal)
+from empathy.edge.signal_file import FORMATS, SignalFileError, pick_column, read_heart, read_signal
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
 RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail is told so
@@ -140,8 +139,11 @@ def _save(path, step, make) -> None:
 
 
 def _hr(args) -> int:
+    from empathy.edge.signal_apps import app_file
     from empathy.edge.signal_report import hr_result, stages
 
+    if args.kind == "rr" or app_file(args.file):
+        return _hr_beats(args)
     with stages(bool(args.report), 3) as step:
         try:
             path = _report_path(args)
@@ -150,13 +152,50 @@ def _hr(args) -> int:
         except (SignalFileError, ValueError) as e:
             print(f"empathy signal hr: {e}", file=sys.stderr)
             return 1
-    n = len(x)
     if not s["heartbeat"]:  # the report (if asked) shows the flat line all the same
         return _no_heartbeat("hr", args.file, s)
+    return _print_hr(args, s, f"{args.file}: {len(x)} samples at {fs:.4g} Hz "
+                              f"({len(x) / fs:.1f} s), {args.kind}")
+
+
+def _hr_beats(args) -> int:
+    """`signal hr` on beats (RR intervals, a FIT file's hrv messages) or on a device's
+    heart-rate readings (which hold no beats, so no HRV)."""
+    from empathy.edge.hrv import heart_summary
+    from empathy.edge.signal_apps import beats_or_rate, rate_summary
+
+    try:
+        if args.report or args.acc or args.polarity != "auto":
+            raise ValueError("--report, --acc and --polarity are for a waveform (PPG/ECG "
+                             f"samples): {args.file} holds beats or heart-rate readings")
+        beats, rate = beats_or_rate(args.file, args.column)
+    except (SignalFileError, ValueError) as e:
+        print(f"empathy signal hr: {e}", file=sys.stderr)
+        return 1
+    if beats is None:
+        s = rate_summary(rate)
+        if args.json:
+            print(json.dumps(s))
+            return 0
+        print(f"{args.file}: {s['readings']} heart-rate readings over {s['duration_s']:.0f} s "
+              f"({s['source']})")
+        print(f"heart rate  {s['bpm']:.1f} bpm  (mean; {s['min_bpm']:.0f} to "
+              f"{s['max_bpm']:.0f})")
+        print("HRV         none: a device's heart-rate readings hold no beats (give the beat "
+              "intervals: an RR file, or a FIT file with hrv messages)")
+        return 0
+    s = heart_summary(beats, np.ones(len(beats)), float(beats[-1]))
+    if not s["heartbeat"]:
+        return _no_heartbeat("hr", args.file, s)
+    return _print_hr(args, s, f"{args.file}: {len(beats) - 1} beat intervals "
+                              f"({beats[-1]:.1f} s)")
+
+
+def _print_hr(args, s: dict, head: str) -> int:
     if args.json:
         print(json.dumps(s))
         return 0
-    print(f"{args.file}: {n} samples at {fs:.4g} Hz ({n / fs:.1f} s), {args.kind}")
+    print(head)
     print(f"heart rate  {s['bpm']:.1f} bpm  ({len(s['beats_s'])} beats)")
     if "polarity" in s:
         print(_polarity_line(s))
@@ -263,13 +302,15 @@ def _hrv(args) -> int:
 
 def _hrv_beats(args, step):
     """(beat times in s, the summary when they came from a waveform, else None)."""
-    if args.kind != "rr":
+    from empathy.edge.signal_apps import app_file, read_beats
+
+    if args.kind != "rr" and not app_file(args.file):
         s = _beats(args, step)[0]
         return np.array(s["beats_s"]), s
     if args.polarity != "auto":
         raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")
-    return read_rr(args.file, args.column)[1], None
+    return read_beats(args.file, args.column), None
 
 
 def _pupil(args) -> int:
@@ -336,7 +377,8 @@ def register(p) -> None:
     h.add_argument("file", help="one column of samples, a table with a time column, or an "
                    "EDF/WFDB record (files read: below)")
     h.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
-    h.add_argument("--kind", choices=("ppg", "ecg"), default="ppg")
+    h.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg",
+                   help="rr: a file of beat intervals (a FIT file is read as beats anyway)")
     h.add_argument("--column", help="which CSV column holds the signal")
     h.add_argument("--polarity", **POLARITY)
     h.add_argument("--acc", metavar="FILE", help="an accelerometer recorded with it (mG: a "

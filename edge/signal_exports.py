@@ -18,6 +18,7 @@ from empathy.edge.signal_columns import MAX_COLUMNS, SignalFileError
 
 UNIX = (1e9, 4e9)  # an E4's start: 2001..2096 in unix seconds; no sample count is this
 RATE = (0.1, 100_000.0)
+E4_RATES = {"bvp": 64.0, "eda": 4.0, "temp": 4.0, "hr": 1.0, "acc": 32.0}  # E4 archive README
 
 
 @dataclass
@@ -62,16 +63,20 @@ def _opensignals(path: str, lines: list[str]) -> Preamble:
 
 
 def _e4(path: str, first: list[str]) -> Preamble | None:
+    """An E4 file by its start (a unix time), or, where the start was zeroed or made
+    relative, by its name and the rate E4 writes for it: else its two rows are samples."""
     rows = [[f.strip() for f in s.split(",")] for s in first]
-    if not rows or not _numbers(rows[0][:1]) or not UNIX[0] <= float(rows[0][0]) <= UNIX[1]:
+    if not rows or not _numbers(rows[0][:1]):
         return None
     if len(rows[0]) == 2 and rows[0][1].lower() == "ibi":
         return Preamble(["time", "ibi"], 1)
     if not (len(rows) > 1 and _numbers(rows[0]) and _numbers(rows[1]) and len(set(rows[1])) == 1
             and len(rows[0]) == len(rows[1])):
         return None
-    fs = _rate(path, 2, "an Empatica E4 file's rate", rows[1][0])
     stem = Path(path).stem.lower().split("_")[-1]  # BVP.csv, or e4_BVP.csv
+    if not (UNIX[0] <= float(rows[0][0]) <= UNIX[1] or E4_RATES.get(stem) == float(rows[1][0])):
+        return None
+    fs = _rate(path, 2, "an Empatica E4 file's rate", rows[1][0])
     names = (["x [1/64 g]", "y [1/64 g]", "z [1/64 g]"] if len(rows[1]) == 3
              else [stem or "value"] * len(rows[1]))
     return Preamble(names if len(set(names)) == len(names) else

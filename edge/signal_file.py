@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.edge.signal_apps import app_file, not_samples
 from empathy.edge.signal_columns import (SignalFileError, base, heart_like, not_heart,
                                          waveform_kind)
 
@@ -66,6 +67,8 @@ def read_signal(path: str, choose=None) -> tuple[np.ndarray | None, dict[str, np
     choose(names) names the channel whose rate a multi-rate record is read at."""
     suffix = Path(path).suffix.lower()
     head = _head(path)
+    if (app := app_file(path)):  # a watch's or app's beats or rate: no samples
+        raise SignalFileError(not_samples(path, app))
     if suffix in (".edf", ".bdf") or head in (b"0       ", b"\xffBIOSEMI"):
         from empathy.edge.signal_record import read_edf
 
@@ -155,7 +158,13 @@ def read_heart(path: str, column: str | None, kind: str, fs: float | None):
     t, cols = read_signal(path, lambda names: (column and _named(names, column))
                           or heart_like(names, kind))
     name = _named(cols, column) if column else heart_like(cols, kind) or _first(cols)
+    from empathy.edge.signal_record import twins
+
     x = pick_column(cols, column or name, path)  # (a --column not there is refused)
+    if not column and len(twins(cols, name)) > 1:  # which is the heart, the label can't say
+        raise SignalFileError(f"{path}: channels {', '.join(twins(cols, name))} carry one "
+                              "label (numbered here by channel): give --column with the one "
+                              "to read")
     if not column and (why := not_heart(name)):
         raise SignalFileError(f"{path}: column {name!r} is {why}"
                               + (" (--column names the heart column)" if len(cols) > 1 else ""))
@@ -228,9 +237,9 @@ def read_rr(path: str, column: str | None = None) -> tuple[np.ndarray, np.ndarra
     """(RR intervals in ms, beat times in s) from a file of intervals, in ms or seconds (by
     their median: no interval in ms is under RR_MS[0]); SignalFileError for whatever is not
     such a series. The beats are the intervals laid end to end, unless a time column stamps
-    each beat (its steps are the intervals: Empatica's IBI.csv): then a gap where the device
-    dropped beats stays a gap, which the artefact corrector labels, not two far intervals
-    made neighbours. (A phone's arrival stamps, one per BLE packet, are no beat times.)"""
+    each beat (its steps are the intervals: Empatica's IBI.csv, HRV Logger's RR.csv): then a
+    gap where the device dropped beats stays a gap, which the artefact corrector labels, not
+    two far intervals made neighbours. (A phone's arrival stamps, one per BLE packet, are no beat times.)"""
     t, cols = read_signal(path)
     if column is None and len(cols) > 1 and all(h == f"col{k}" for k, h in enumerate(cols)):
         if len(cols["col0"]) == 1:
@@ -264,10 +273,14 @@ def read_rr(path: str, column: str | None = None) -> tuple[np.ndarray, np.ndarra
 
 
 def _beat_times(t, rr: np.ndarray) -> np.ndarray:
+    """A clock may stamp each interval's end (E4's IBI.csv) or its start (HRV Logger's
+    'since start'); one that does neither is no clock of beats (a phone's arrivals)."""
     laid = np.concatenate(([0.0], np.cumsum(rr) / 1000.0))
     if t is None or len(t) != len(rr):
         return laid
-    gap = np.diff(t) * 1000.0 - rr[1:]  # ms the clock moved beyond each interval
-    if np.median(np.abs(gap)) > BEAT_CLOCK_MS or gap.min() < -BEAT_CLOCK_MS:
-        return laid  # not a clock of beats
-    return np.concatenate(([0.0], t - t[0] + rr[0] / 1000.0))
+    for beat, step in ((rr[1:], np.concatenate(([0.0], t - t[0] + rr[0] / 1000.0))),
+                       (rr[:-1], np.append(t - t[0], t[-1] - t[0] + rr[-1] / 1000.0))):
+        gap = np.diff(t) * 1000.0 - beat  # ms the clock moved beyond each interval
+        if np.median(np.abs(gap)) <= BEAT_CLOCK_MS and gap.min() >= -BEAT_CLOCK_MS:
+            return step
+    return laid
