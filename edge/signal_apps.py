@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 from array import array
 from dataclasses import dataclass
 
@@ -92,7 +93,9 @@ def read_fit(path: str) -> tuple[np.ndarray | None, Rate | None]:
     except fitdecode.FitCRCError:
         raise SignalFileError(f"{path}: a FIT file whose checksum (CRC) is wrong: a copy "
                               "damaged or cut short; copy it from the watch again") from None
-    except (fitdecode.FitError, ValueError, KeyError, IndexError, TypeError) as e:
+    # what fitdecode lets out of a damaged file: its own checks (assert) and struct's
+    except (fitdecode.FitError, ValueError, KeyError, IndexError, TypeError, OverflowError,
+            AssertionError, struct.error) as e:
         raise SignalFileError(f"{path}: not a readable FIT file ({type(e).__name__}: "
                               f"{str(e)[:80]}): copy it from the watch again") from None
     except OSError as e:

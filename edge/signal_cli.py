@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from empathy.cli import number_in
-from empathy.edge.signal_acc import read_acc
+from empathy.edge.signal_acc import cancelled_by, read_acc, tracked
 from empathy.edge.signal_file import FORMATS, SignalFileError, pick_column, read_heart, read_signal
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
@@ -43,7 +43,7 @@ def _beats(args, step=lambda text: None):
         raise ValueError("--polarity is for --kind ppg (ECG complexes of either sign count)")
     cancelled, raw = None, x
     if axes is not None and args.kind == "ppg":
-        x, cancelled = _cancelled(x, fs, acc_fs, axes)
+        x, cancelled = cancelled_by(x, fs, acc_fs, axes)
     beats = waveform_peaks(x, fs, args.kind)
     sqi, motion = beats.sqi, None
     if mag is not None:
@@ -53,7 +53,7 @@ def _beats(args, step=lambda text: None):
         if args.kind == "ppg":  # (the gate has checked the accelerometer's samples)
             # beside the headline, never in it: the tracker did not generalise to the
             # held-out wrist records (docs/signal-validation.md)
-            motion["tracked"] = _tracked(raw, fs, acc_fs, mag if axes is None else axes)
+            motion["tracked"] = tracked(raw, fs, acc_fs, mag if axes is None else axes)
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
     shape = shape_match(x, fs, beats.idx) if args.kind == "ecg" else None
@@ -65,43 +65,6 @@ def _beats(args, step=lambda text: None):
     if motion is not None:
         s["motion"] = motion
     return s, fs, x, sqi, (moving if mag is not None else None)
-
-
-def _tracked(x, fs: float, acc_fs: float, acc) -> dict:
-    """Experimental: the heart rate tracked in the PPG's and the accelerometer's spectra
-    (edge.ppg_track) and the beats it places while the hand moves (edge.ppg_guide): per
-    8-s window its end, HR (None where the tracker is not confident) and whether the hand
-    moved; the guided beats (s), how many it placed by its rate, their rate while moving."""
-    from empathy.edge.ppg_guide import guided_beats
-
-    if len(acc) / acc_fs < len(x) / fs / 2:
-        raise ValueError(f"{len(acc) / acc_fs:.1f} s of accelerometer for "
-                         f"{len(x) / fs:.1f} s of PPG: they must start together")
-    est: list = []
-    idx, guided = guided_beats(x, fs, acc, acc_fs, estimates=est)
-    t = idx / fs
-    iv = np.diff(t)[guided[1:] & guided[:-1]]
-    return {"experimental": True,  # not validated on blind records
-            "windows": [[round(n / fs, 1), round(float(h), 1) if c else None, bool(m)]
-                        for n, h, m, c in est],
-            "beats_s": [round(float(v), 3) for v in t], "guided": int(guided.sum()),
-            "moving_hr_bpm": round(60.0 / float(np.mean(iv)), 1) if len(iv) else None}
-
-
-def _cancelled(x, fs: float, acc_fs: float, axes):
-    """The PPG less what the accelerometer's axes predict of it (`edge.ppg_motion_cancel`),
-    the axes laid on the PPG's clock; and for how many seconds something was taken off."""
-    from empathy.edge.ppg_motion_cancel import MotionCanceller
-
-    n = min(len(x), int(len(axes) / acc_fs * fs))
-    if n < len(x) // 2:
-        raise ValueError(f"{len(axes) / acc_fs:.1f} s of accelerometer for "
-                         f"{len(x) / fs:.1f} s of PPG: they must start together")
-    ta = np.arange(len(axes)) / acc_fs
-    on_ppg = np.column_stack([np.interp(np.arange(n) / fs, ta, axes[:, k]) for k in range(3)])
-    c = MotionCanceller(fs, 3)
-    y = np.concatenate((c.push(x[:n], on_ppg), x[n:]))
-    return y, round(c.active_s, 2)
 
 
 def _no_heartbeat(verb: str, path: str, s: dict) -> int:

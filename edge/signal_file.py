@@ -47,9 +47,14 @@ files read:
   pupil, EDA, temperature, accelerometer, SpO2, heart- or pulse-rate (bpm) or RR columns
     are refused by `signal hr`, and a column named for the other waveform (bvp with --kind
     ecg) is too.
-  RR intervals (signal hrv --kind rr): one a line, in ms (200..10000) or seconds
+  RR intervals (signal hrv|hr --kind rr): one a line, in ms (200..10000) or seconds
     (0.2..10, told by their median); a header's rr_ms, rr, ibi_ms, ibi, nni, RR-interval
-    or PP-interval column (Polar Sensor Logger, Elite HRV, Kubios, Empatica IBI.csv)."""
+    or PP-interval column (Polar Sensor Logger, Elite HRV, Kubios, Empatica IBI.csv, HRV
+    Logger's 'date, rr, since start').
+  watches and apps (any --kind): Garmin FIT (.fit; needs fitdecode): the beat intervals of
+    its hrv messages (a watch's 'Log HRV', or a chest strap); without them its records'
+    heart rate, which `signal hr` gives as a rate with no HRV. Polar Sensor Logger's HR.txt
+    (a rate a second: `signal hr`; the beats are in its RR.txt)."""
 
 RR_MS = (200.0, 10_000.0)  # 300 bpm to a 10-s sinus pause (QT Database sel232's: 5.6 s)
 RR_COLUMNS = ("rr_ms", "rr", "ibi_ms", "ibi", "nni", "rr-interval", "rr interval",
