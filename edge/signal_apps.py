@@ -18,13 +18,16 @@ import stat
 import struct
 from array import array
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from empathy.edge.signal_columns import SignalFileError
+from empathy.edge.signal_text import MAX_LINE
 
 HRV_MESG, RECORD_MESG = 78, 20  # FIT global message numbers
 HR_BPM = (20.0, 300.0)  # a reported rate; 0 is the device's "no reading"
+MIN_BEATS = 4  # three intervals, as a file of RR intervals needs
 GAP_S = 10.0  # a reading weighs in the mean rate at most this long (longer: none taken)
 POLAR_HR = "phone timestamp;hr [bpm]"
 TURN_ON = ("record with beat intervals on (Garmin: 'Log HRV' in the watch's data recording "
@@ -129,30 +132,30 @@ def _beats(parts) -> np.ndarray | None:
             continue
         at = end if start is None or not beats else max(end, start - t0)
         laid = at + np.concatenate(([0.0], np.cumsum(rr)))
-        beats.append(laid if not beats else laid[1:] if at == end else laid)
+        beats.append(laid[1:] if beats and at == end else laid)  # (its first is the last)
         end = float(laid[-1])
     return np.concatenate(beats) if beats else None
 
 
-def fit_beats(path: str) -> np.ndarray:
-    beats, rate = read_fit(path)
-    if beats is None or len(beats) < 4:
-        have = (f"only the watch's heart rate ({len(rate.bpm)} readings), which holds no "
-                "beats, so no HRV" if rate else "no heart rate either")
-        raise SignalFileError(f"{path}: a FIT file with no beat intervals (hrv messages): "
-                              f"{have}; {TURN_ON}" + ("; `signal hr` reads the rate" if rate
-                                                      else ""))
-    return beats
+def _no_beats(path: str, rate: Rate | None) -> SignalFileError:
+    have = (f"only the watch's heart rate ({len(rate.bpm)} readings), which holds no beats, "
+            "so no HRV" if rate else "no heart rate either")
+    return SignalFileError(f"{path}: a FIT file with no beat intervals (hrv messages): "
+                           f"{have}; {TURN_ON}" + ("; `signal hr` reads the rate" if rate
+                                                   else ""))
 
 
 def polar_hr(path: str) -> Rate:
     """Polar Sensor Logger's HR.txt, line by line (a day is 86 400 lines)."""
     t, hr, none = array("d"), array("d"), 0
     with open(path, encoding="utf-8-sig", errors="replace") as f:
-        next(f)
-        for line, text in enumerate(f, 2):
+        lines = iter(partial(f.readline, MAX_LINE), "")  # (one endless line is not read whole)
+        for line, text in enumerate(lines, 1):
+            if len(text) >= MAX_LINE:
+                raise SignalFileError(f"{path}:{line}: a line of {MAX_LINE:,} characters or "
+                                      "more: not Polar Sensor Logger's HR file")
             fields = text.strip().split(";")
-            if not text.strip():
+            if line == 1 or not text.strip():
                 continue
             try:
                 stamp = np.datetime64(fields[0].strip(), "us")
@@ -194,7 +197,10 @@ def read_beats(path: str, column: str | None = None) -> np.ndarray:
     """Beat times in s: a FIT's hrv messages, else a file of RR intervals (read_rr)."""
     app = app_file(path)
     if app == "fit":
-        return fit_beats(path)
+        beats, rate = read_fit(path)
+        if beats is None or len(beats) < MIN_BEATS:
+            raise _no_beats(path, rate)
+        return beats
     if app:
         raise SignalFileError(not_samples(path, app))
     from empathy.edge.signal_file import read_rr
@@ -207,11 +213,14 @@ def beats_or_rate(path: str, column: str | None = None):
     app = app_file(path)
     if app == "polar-hr":
         return None, polar_hr(path)
-    if app == "fit":
-        beats, rate = read_fit(path)
-        if rate is not None and (beats is None or len(beats) < 4):
-            return None, rate
-    return read_beats(path, column), None
+    if app != "fit":
+        return read_beats(path, column), None
+    beats, rate = read_fit(path)
+    if beats is not None and len(beats) >= MIN_BEATS:
+        return beats, None
+    if rate is None:
+        raise _no_beats(path, rate)
+    return None, rate
 
 
 def rate_summary(r: Rate) -> dict:

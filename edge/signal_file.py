@@ -244,7 +244,8 @@ def read_rr(path: str, column: str | None = None) -> tuple[np.ndarray, np.ndarra
     such a series. The beats are the intervals laid end to end, unless a time column stamps
     each beat (its steps are the intervals: Empatica's IBI.csv, HRV Logger's RR.csv): then a
     gap where the device dropped beats stays a gap, which the artefact corrector labels, not
-    two far intervals made neighbours. (A phone's arrival stamps, one per BLE packet, are no beat times.)"""
+    two far intervals made neighbours. (A phone's arrival stamps, one per BLE packet, are no
+    beat times.)"""
     t, cols = read_signal(path)
     if column is None and len(cols) > 1 and all(h == f"col{k}" for k, h in enumerate(cols)):
         if len(cols["col0"]) == 1:
