@@ -49,8 +49,9 @@ files read:
     ecg) is too.
   RR intervals (signal hrv|hr --kind rr): one a line, in ms (200..10000) or seconds
     (0.2..10, told by their median); a header's rr_ms, rr, ibi_ms, ibi, nni, RR-interval
-    or PP-interval column (Polar Sensor Logger, Elite HRV, Kubios, Empatica IBI.csv, HRV
-    Logger's 'date, rr, since start').
+    or PP-interval column (Polar Sensor Logger's RR and PPI: a PPI the sensor marks
+    'blocker' ends in no beat; Elite HRV, Kubios, Empatica IBI.csv, HRV Logger's 'date, rr,
+    since start').
   watches and apps (any --kind): Garmin FIT (.fit; needs fitdecode): the beat intervals of
     its hrv messages (a watch's 'Log HRV', or a chest strap); without them its records'
     heart rate, which `signal hr` gives as a rate with no HRV. Polar Sensor Logger's HR.txt
@@ -275,7 +276,12 @@ def read_rr(path: str, column: str | None = None) -> tuple[np.ndarray, np.ndarra
                               f"are ms ({RR_MS[0]:g}..{RR_MS[1]:g}) or seconds "
                               f"({RR_MS[0] / 1e3:g}..{RR_MS[1] / 1e3:g})")
     rr = rr * 1000.0 if seconds else rr
-    return rr, _beat_times(t, rr)
+    beats = _beat_times(t, rr)
+    if (blocked := cols.get("blocker")) is not None and len(blocked) == len(rr):
+        # Polar's PPI: an interval the sensor says motion spoilt ends in no beat, so it and
+        # the next make one long interval, which the artefact corrector labels
+        beats = np.delete(beats, 1 + np.flatnonzero(blocked != 0))
+    return rr, beats
 
 
 def _beat_times(t, rr: np.ndarray) -> np.ndarray:

@@ -1,7 +1,8 @@
 """`empathy signal hr|hrv` on what users bring from watches and phone apps (edge/signal_apps.py;
 the files and where each layout comes from: tests/data/signal/README.md): Garmin FIT files
 (real ones from three Garmin devices, and ones written with fit-tool, not the fitdecode that
-reads them, carrying a corpus RR series), Polar Sensor Logger's HR file, HRV Logger's RR file;
+reads them, carrying a corpus RR series), Polar Sensor Logger's HR and PPI files, HRV
+Logger's RR file;
 and two faults of the readers beside them (an E4 file with its start zeroed, an EDF with two
 channels of one label). Each is read as the series written into it, or refused in one line
 with a non-zero exit."""
@@ -179,6 +180,27 @@ def test_hrv_logger_s_rr_file_is_read_on_its_beat_clock(tmp_path, capsys):
     s = ok(capsys, "hrv", tmp_path / "RR.csv", "--kind", "rr")
     assert [a["index"] for a in s["artefacts"]] == [59] and not s["normal"][59]
     assert "--kind rr" in refused(capsys, "hr", DATA / "hrv_logger_RR.csv")
+
+
+@pytest.mark.parametrize("header", ["Phone Data RX timestamp;", "Phone timestamp;"])
+def test_polar_sensor_logger_s_ppi_file_leaves_out_what_the_sensor_blocked(tmp_path, header):
+    """Verity Sense's pulse intervals: refused before ('contact' named twice). An interval
+    the sensor marks 'blocker' (motion) ends in no beat: it and the next are one long
+    interval for the corrector, not a short and a long beside good ones. Both header
+    variants, rows with or without a closing ';'."""
+    text = (DATA / "polar_verity_PPI.txt").read_text()
+    rows = [r.split(";") for r in text.splitlines()[1:]]
+    pp, blocked = np.array([float(r[1]) for r in rows]), np.array([r[3] == "1" for r in rows])
+    if header == "Phone timestamp;":  # the app's other version: a ';' closes every line
+        text = header + text.split(";", 1)[1].replace("\n", ";\n")
+    (tmp_path / "x_PPI.txt").write_text(text)
+    got = np.diff(read_beats(str(tmp_path / "x_PPI.txt"))) * 1000
+    merged, k = [], 0
+    while k < len(pp):  # a blocked interval joins the next
+        n = next(j for j in range(k, len(pp)) if not blocked[j] or j == len(pp) - 1)
+        merged.append(pp[k:n + 1].sum())
+        k = n + 1
+    assert blocked.sum() == 3 and got == pytest.approx(merged, abs=0.01)
 
 
 def test_an_e4_file_whose_start_was_zeroed_is_still_an_e4_file(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """Writes the watch and app example files beside it from the heart corpus's tuning RR series
 (never a held-out one): Garmin FIT files written with fit-tool (`pip install fit-tool`), not
-with fitdecode, which reads them; Polar Sensor Logger's HR.txt and HRV Logger's RR.csv.
+with fitdecode, which reads them; Polar Sensor Logger's HR.txt and PPI.txt, HRV Logger's
+RR.csv.
 Run once: `python tests/data/signal/make_apps.py`. Layouts and sources: README.md here."""
 
 import io
@@ -92,6 +93,22 @@ def hrv_logger(rr_ms: np.ndarray) -> None:
     (HERE / "hrv_logger_RR.csv").write_text("date, rr, since start\n" + "\n".join(rows))
 
 
+def polar_ppi(rr_ms: np.ndarray) -> None:
+    """Polar Sensor Logger's PPI.txt (Verity Sense): a row a pulse interval, its error
+    estimate, blocker (1: motion spoilt it; here at 3 intervals), skin contact, contact
+    supported, the sensor's rate; the phone stamps each notification (a few beats)."""
+    blocked = {30, 31, 77}
+    with open(HERE / "polar_verity_PPI.txt", "w") as f:
+        f.write("Phone Data RX timestamp;PP-interval [ms];error estimate [ms];blocker;contact;"
+                "contact;hr [bpm]\n")
+        t = np.cumsum(rr_ms)
+        for k, v in enumerate(rr_ms):
+            sent = START + timedelta(milliseconds=float(t[k - k % 4 + 3 if k - k % 4 + 3 <
+                                                         len(t) else -1]) + 80)
+            f.write(f"{sent.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]};{int(v)};{5 + k % 3};"
+                    f"{int(k in blocked)};1;1;{round(60000 / v)}\n")
+
+
 if __name__ == "__main__":
     long = corpus_rr("pyhrv-0.5.0.tar.gz", "pyhrv-0.5.0/pyhrv/files/SampleNNISeriesLong.npy")
     (HERE / "garmin_hrv.fit").write_bytes(fit(long[:FIT_RR], START))
@@ -105,3 +122,4 @@ if __name__ == "__main__":
                             "systole-0.3.1/src/systole/datasets/rr.txt")[:120])
     polar_hr(rr)
     hrv_logger(rr)
+    polar_ppi(rr)
