@@ -96,6 +96,10 @@ def read_fit(path: str) -> tuple[np.ndarray | None, Rate | None]:
     except fitdecode.FitCRCError:
         raise SignalFileError(f"{path}: a FIT file whose checksum (CRC) is wrong: a copy "
                               "damaged or cut short; copy it from the watch again") from None
+    except fitdecode.FitEOFError as e:  # (its data can't be checked: no checksum read)
+        raise SignalFileError(f"{path}: a FIT file that ends before its header says "
+                              f"({str(e)[:60]}): a copy cut short, or a recording the watch "
+                              "never closed; copy it from the watch again") from None
     # what fitdecode lets out of a damaged file: its own checks (assert) and struct's
     except (fitdecode.FitError, ValueError, KeyError, IndexError, TypeError, OverflowError,
             AssertionError, struct.error) as e:
