@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import stat
 import struct
+import warnings
 from array import array
 from dataclasses import dataclass
 from functools import partial
@@ -152,7 +153,8 @@ def _no_beats(path: str, rate: Rate | None) -> SignalFileError:
 def polar_hr(path: str) -> Rate:
     """Polar Sensor Logger's HR.txt, line by line (a day is 86 400 lines)."""
     t, hr, none = array("d"), array("d"), 0
-    with open(path, encoding="utf-8-sig", errors="replace") as f:
+    with open(path, encoding="utf-8-sig", errors="replace") as f, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a zone ('+02:00') is read as UTC
         lines = iter(partial(f.readline, MAX_LINE), "")  # (one endless line is not read whole)
         for line, text in enumerate(lines, 1):
             if len(text) >= MAX_LINE:
@@ -179,7 +181,8 @@ def polar_hr(path: str) -> Rate:
             t.append(stamp.astype(np.int64) / 1e6)
             hr.append(v)
     if not len(hr):
-        raise SignalFileError(f"{path}: no heart rate in it ({none} readings of none)")
+        raise SignalFileError(f"{path}: no heart rate in it" + (
+            f" ({none} readings of 0: the strap had no skin contact)" if none else ""))
     if np.any(np.diff(t) < 0):
         raise SignalFileError(f"{path}: its phone timestamps go backwards")
     return Rate(np.asarray(t) - t[0], np.asarray(hr), "Polar Sensor Logger's HR file", none)
