@@ -15,14 +15,11 @@ import numpy as np
 import pytest
 
 from corpus_records import need
-from empathy.clock import now_us
-from empathy.edge.features import SeatFeatures
 from empathy.sensors.base import Health, Waveform, open_source
 from empathy.sensors.firmware import protocol
 from empathy.sensors.firmware.ad8232 import AD8232, RING, pv_per_count
 from empathy.sensors.firmware.board import Board
 from empathy.sensors.serial.board import SerialSource
-from empathy.wire import Flag
 
 PV = pv_per_count()  # ~45.8 nV a count
 
@@ -184,44 +181,19 @@ def test_an_ecg_only_board_sends_ecg_frames_and_its_leads_in_status():
     assert contact == [True, True, False, True]  # at 0.02, 1.02, 2.02 (off) and 3.02 s
 
 
-def seat_over_pty(tmp_path, ecg, seconds: float) -> np.ndarray:
-    """A simulated ECG board on a pty, its frames read by serial:// into a seat, an estimate
-    each 0.1 s: (s since the ECG started, CONTACT, HR_OK)."""
-    from empathy.sim.board import SimBoard
-
-    board = SimBoard(tmp_path / "ttyACM-chest", ecg=ecg)
-    src = open_source(f"serial://{board.link}")
-    seat, rows, nxt = SeatFeatures(baseline_s=10), [], time.monotonic()
-    try:
-        end = nxt + seconds
-        while time.monotonic() < end:
-            board.step()
-            for r in src.read(0.01):
-                seat.add(r)
-            if time.monotonic() >= nxt and ecg.t0_us is not None:
-                nxt += 0.1
-                t = now_us()
-                flags = seat.estimate(t)["flags"]
-                rows.append(((t - ecg.t0_us) / 1e6, bool(flags & Flag.CONTACT),
-                             bool(flags & Flag.HR_OK)))
-        assert src.stats()["rejected"] == {k: 0 for k in src.stats()["rejected"]}
-    finally:
-        src.close()
-        board.close()
-    return np.array(rows)
-
-
 def test_a_lead_off_in_mains_hum_drops_contact_within_a_second_and_a_pause_does_not(tmp_path):
     """QT sel232 (sick sinus) from 134 s, its 5.6-s pause at 6.8-12.4 s in, as an AD8232 on
     our board; the electrodes off 15-19 s, the input floating in 50-Hz hum. The board's LO+
     goes high: CONTACT off within 1 s (a source with no lead-off reading kept it on in 77 of
     83 estimates: tests/redteam/test_heart20), and back within 1 s of the leads; the
     heart's own pause keeps it on."""
+    from empathy.bench.ecg_lead_off import seat_over_pty
     from empathy.sim.board import SimAD8232, corpus_ecg
 
     need("qtdb-sel232")
     x = corpus_ecg("qtdb-sel232")[134 * 250:]
-    rows = seat_over_pty(tmp_path, SimAD8232(x, off=[(15.0, 19.0)], hum_hz=50.0), 22.0)
+    ecg = SimAD8232(x, off=[(15.0, 19.0)], hum_hz=50.0)
+    rows = seat_over_pty(tmp_path / "ttyACM-chest", ecg, 22.0)
     t, contact = rows[:, 0], rows[:, 1] > 0
     assert contact[t < 15.0].all(), t[(t < 15.0) & ~contact]  # the pause included
     assert not contact[(t >= 16.0) & (t < 19.0)].any()
