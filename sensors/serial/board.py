@@ -151,6 +151,7 @@ class SerialSource:
 
     # -- frames -> readings --------------------------------------------------------------
     def _readings(self, msg: tuple, arrival_us: int) -> list[Reading]:
+        """What one frame says; an ECG frame's lead bits become Health when they change."""
         if msg[0] != protocol.ECG:
             r = self._reading(msg, arrival_us)
             return [] if r is None else [r]
