@@ -29,6 +29,7 @@ from empathy.edge.latency import HR_WINDOW_S
 from empathy.sensors.base import HeartRate
 from empathy.sensors.ble.strap import beats_from
 from empathy.sensors.firmware import hrs
+from empathy.sim.hr_device import HrDevice
 from empathy.wire import Flag
 
 T0_US = 1_000_000_000
@@ -98,8 +99,10 @@ def record_rr(name: str) -> np.ndarray | None:
     return rr[np.cumsum(rr) <= SPAN_S * 1e3]
 
 
-def notifications(rr_ms: np.ndarray, link: str, loss: float, rng):
-    """[(arrival µs, Heart Rate Measurement bytes)] that reach the seat."""
+def notifications(rr_ms: np.ndarray, link: str, loss: float, rng, device: str = "rr"):
+    """[(arrival µs, Heart Rate Measurement bytes)] that reach the seat. The HR field is the
+    device's own figure (sim/hr_device.py); `device` "hr": it sends that alone, no RR
+    intervals (a watch broadcasting heart rate, an optical armband)."""
     end_us = T0_US + np.cumsum(rr_ms) * 1e3
     lat = lambda: rng.uniform(*LATENCY_MS) * 1e3  # noqa: E731
     if link == "beat":
@@ -108,17 +111,20 @@ def notifications(rr_ms: np.ndarray, link: str, loss: float, rng):
         ticks = np.arange(T0_US + rng.uniform(0, 1e6), end_us[-1] + 1e6, 1e6)
         k = np.searchsorted(end_us, ticks, "right")
         sends = [(t, list(range(a, b))) for t, a, b in zip(ticks, np.r_[0, k[:-1]], k)]
-    out = []
+    out, dev = [], HrDevice("contact")
     for t, idx in sends:
-        rr = [round(rr_ms[i] * 1.024) for i in idx]
-        bpm = round(60 * 1024 * len(rr) / sum(rr)) if rr else 0
+        for i in idx:
+            dev.beat(end_us[i] / 1e6, rr_ms[i])
+        bpm, contact = dev.tick(t / 1e6)
+        rr = [round(rr_ms[i] * 1.024) for i in idx] if device == "rr" else []
         if rng.random() >= loss:
-            out.append((int(t + lat()), hrs.measurement_encode(bpm, rr[-9:], contact=True)))
+            out.append((int(t + lat()), hrs.measurement_encode(
+                bpm, rr[-9:], contact=True if device == "rr" else contact)))
     return sorted(out)
 
 
 def seat_rows(rr_ms: np.ndarray, link: str, loss: float, seed: int,
-              step_s: float = 0.0) -> np.ndarray:
+              step_s: float = 0.0, device: str = "rr") -> np.ndarray:
     """`step_s`: the host clock steps by that much at STEP_AT_S (NTP, someone setting it):
     later arrivals and estimates are stamped on the new clock (the truth stays on the
     real one). Per estimate from FROM_S: (t s, HR_OK, hr_bpm, the true rate over the HR
@@ -127,7 +133,7 @@ def seat_rows(rr_ms: np.ndarray, link: str, loss: float, seed: int,
     more or less at the window's edge moves the rate 5-10 %)."""
     rng = np.random.default_rng(seed)
     beats_s = np.concatenate(([0.0], np.cumsum(rr_ms) / 1e3))
-    sent = notifications(rr_ms, link, loss, rng)
+    sent = notifications(rr_ms, link, loss, rng, device)
     f, k, last_us, out = SeatFeatures(baseline_s=10), 0, 0, []
     lags = np.linspace(0.0, (1.0 if link == "second" else 0.0) + LATENCY_MS[1] / 1e3, 6)
     step_us = int(step_s * 1e6)
@@ -162,7 +168,8 @@ def score(rows: list[np.ndarray]) -> dict:
             "p90": round(float(np.percentile(err, 90)), 2) if len(err) else 0.0}
 
 
-def case(rhythm: str, link: str, loss: float, seeds: int = 3, step_s: float = 0.0) -> dict:
+def case(rhythm: str, link: str, loss: float, seeds: int = 3, step_s: float = 0.0,
+         device: str = "rr") -> dict:
     """One rhythm (a RHYTHMS name or a corpus record) at one loss, over `seeds` draws."""
     rows = []
     for s in range(seeds):
@@ -170,7 +177,7 @@ def case(rhythm: str, link: str, loss: float, seeds: int = 3, step_s: float = 0.
               else record_rr(rhythm))
         if rr is None:
             return {}
-        rows.append(seat_rows(rr, link, loss, seed=s, step_s=step_s))
+        rows.append(seat_rows(rr, link, loss, seed=s, step_s=step_s, device=device))
     return score(rows)
 
 
@@ -182,6 +189,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", default=None, help="rhythms or records")
     ap.add_argument("--step", type=float, default=0.0,
                     help="the host clock steps by this many seconds at STEP_AT_S")
+    ap.add_argument("--device", choices=("rr", "hr"), default="rr",
+                    help="hr: the device sends its own bpm only, no RR (a notification a second)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     try:
@@ -195,6 +204,8 @@ def main(argv=None) -> int:
         return 2
     names = a.only or list(RHYTHMS) + list(RECORDS)
     links = ("beat", "second") if a.link == "both" else (a.link,)
+    if a.device == "hr":  # such devices notify once a second
+        links = ("second",)
     res = []
     for name in names:
         if name not in RHYTHMS and name not in RECORDS:
@@ -202,9 +213,10 @@ def main(argv=None) -> int:
             return 2
         for link in links:
             for loss in losses:
-                s = case(name, link, loss, a.seeds, a.step)
+                s = case(name, link, loss, a.seeds, a.step, a.device)
                 if s:
-                    res.append({"case": name, "link": link, "loss": loss, **s})
+                    res.append({"case": name, "link": link, "loss": loss, "device": a.device,
+                                **s})
                     if not a.json:
                         print(f"{name:16s} {link:6s} loss {loss:4.2f}  n {s['n']:4d}  HR_OK "
                               f"{s['hr_ok']:5.3f}  >{BIG_BPM:.0f} bpm {s['bad']:4d} "
