@@ -1,7 +1,7 @@
 """A heart-rate device's own figure (the 0x2A37 HR field), for a seat whose device sends no
 RR intervals: a watch broadcasting heart rate, an optical armband in HR mode, many cheap
-chest straps. The seat reads it only while no beats arrive (a device that sends intervals
-keeps the beat path, edge/heart_window.py).
+chest straps. The seat reads it only where no source gives beats (a device that sends
+intervals keeps the beat path, edge/heart_window.py; see SeatFeatures._heart).
 
 The figure is the device's own average, in whole bpm, of an undocumented length. It counts
 while the device says it is on the skin (or cannot tell), it is a rate a heart makes, it is

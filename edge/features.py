@@ -4,7 +4,7 @@ Heart: RR intervals from a BLE strap (`Beat`) or beats found by streaming detect
 PPG/ECG chunks (`Waveform`, `edge.heart`), each source in its own `HeartWindow`; the
 source with the better quality right now gives HR and RMSSD. A device that sends no RR
 intervals gives its own figure (`HeartRate`, `edge.device_hr`): HR without HRV, read only
-while no strap beats arrive. Pupil: blinks out and the
+where no source gives beats. Pupil: blinks out and the
 screen's light response taken out (`edge.pupil`; `luminance` is set by the runtime from
 the host's screen cues). Face: the expression model's probabilities, smoothed. Skin
 conductance (`Waveform` kind "eda", µS): responses and tonic level (`edge.eda`); its
@@ -249,8 +249,11 @@ class SeatFeatures:
         (no NN). Arousal's rate is HR, or where lost intervals leave it too uncertain for the
         wire (`HeartWindow.heart_rate`) the rate all the same. An ECG whose beats are
         random spikes (LoneBeats) has no quality (random-spike noise reached HR_OK in 10 of
-        300 fresh cases, now 0). With no strap beats in the HR window, the device's own
-        figure (`DeviceRate`) competes too: HR, no RMSSD."""
+        300 fresh cases, now 0). A seat with no beats of any source reads the device's own
+        figure (`DeviceRate`): HR, no RMSSD. Not where there are: a strap that sends RR
+        intervals keeps the beat path also once they stop (its figure, repeated off the
+        skin by a strap without a contact sensor, would stand for its lost beats), and an
+        H10's ECG its own rules (edge/seat_wave.py, heart_evidence)."""
         best = (0.0, 0.0, 0.0, False, 0.0)
         for heart, ev, pc, at in [(self.strap, None, None, now_us)] + [
                 (w.heart, w.evidence, w.paced, w.heard_until(now_us)) for w in self.waves.values()]:
@@ -272,10 +275,9 @@ class SeatFeatures:
                     feel, sure = heart.heart_rate(at, self.hr_window_s)
                     hr = feel if sure else 0.0
                 best = (hr, rmssd, q, paced, feel)
-        end = self.strap.end_us
-        if end is None or now_us - end > self.hr_window_s * 1e6:  # no strap beats: its figure
+        if self.strap.end_us is None and not self.waves:  # no beats of any source
             hr, q = self.device.rate(now_us)
-            if q > best[2]:
+            if q:
                 best = (hr, 0.0, q, False, hr)
         return best
 

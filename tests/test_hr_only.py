@@ -109,14 +109,17 @@ def test_figures_no_heart_makes_never_reach_the_wire():
 
 
 def test_a_device_that_sends_rr_keeps_the_beat_path():
-    """The figure of a strap whose beats arrive is not read (a 150 here, the beats 60)."""
+    """The figure of a strap whose beats arrive is not read (a 150 here, the beats 60), nor
+    once they stop: a strap without a contact sensor repeats its figure off the skin."""
     sent, beats = [], []
-    for i in range(60):
+    for i in range(70):
         t = T0_US + (i + 1) * 1_000_000
-        beats.append(Beat(t, 1000.0))
-        sent.append((t, hrs.measurement_encode(150, [1024], contact=True)))
-    rows = run_seat(sent, 60.0, beats)
-    assert all(r[2] == pytest.approx(60.0, abs=0.5) for r in rows if r[0] >= 12)
+        if i < 40:
+            beats.append(Beat(t, 1000.0))
+        sent.append((t, hrs.measurement_encode(150 + i % 2, [1024] if i < 40 else [])))
+    rows = run_seat(sent, 70.0, beats)
+    assert all(r[2] == pytest.approx(60.0, abs=0.5) for r in rows if 12 <= r[0] <= 40)
+    assert all(r[2] in (0.0, pytest.approx(60.0, abs=0.5)) for r in rows)
 
 
 @pytest.mark.timeout(120)
@@ -150,3 +153,24 @@ def test_an_hr_only_device_over_ble_gives_a_seat_its_heart():
     e = f.estimate(rates[-1].ts_us + 1000)
     assert all(x & Flag.HR_OK for x in flags[4:]) and not any(x & Flag.HRV_OK for x in flags)
     assert e["hr_bpm"] == pytest.approx(60 / np.mean(np.diff(truth)), abs=5)
+
+
+@pytest.mark.slow
+def test_demo_with_an_hr_only_ble_seat(tmp_path):
+    import json
+    import sqlite3
+    import subprocess
+    import sys
+
+    out = tmp_path / "demo"
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "demo", "--seats", "2",
+                        "--duration", "20", "--baseline", "6", "--no-faces", "--ble-seat", "hr",
+                        "--out", str(out), "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    s = json.loads((out / "summary.json").read_text())
+    assert s["hardware_seats"]["sources"]["2"].startswith("ble://")
+    db = sqlite3.connect(next((out / "session").glob("*.session.db")))
+    seat = json.loads((out / "edge" / "seat_pseudonyms.json").read_text())["2"]
+    flags = [f for (f,) in db.execute("select flags from samples where seat_id = ?", (seat,))]
+    assert sum(bool(f & Flag.HR_OK) for f in flags) > len(flags) / 3
+    assert not any(f & Flag.HRV_OK for f in flags)
