@@ -212,7 +212,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
         bar.update(task, description=f"starting {seats} edge units", note="")
         # Hardware seats are the last ones: seat N on a serial board, then a BLE strap, an
         # H10's raw ECG, a BrainFlow board, an LSL stream.
-        asked = (serial_seat, ble_seat, ecg_seat, brainflow_seat, lsl_seat)
+        asked = tuple(map(bool, (serial_seat, ble_seat, ecg_seat, brainflow_seat, lsl_seat)))
         at = [seats - sum(asked[:i]) if on else None for i, on in enumerate(asked)]
         rigs = DemoRigs(out / "edge", at[0], at[1], seed, lsl_seat=at[4],
                         brainflow_seat=at[3], ecg_seat=at[2], ble_hr_only=ble_seat == "hr",
