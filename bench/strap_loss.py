@@ -1,6 +1,7 @@
 """A chest strap over a lossy BLE link, through a seat: how often the seat's HR has HR_OK on,
 and how often an HR_OK value is over BIG_BPM off the rate of the beats the heart made.
-`python -m empathy.bench.strap_loss [--loss 0,0.05,0.1,0.2,0.4] [--seeds 3] [--step S] [--json]`
+`python -m empathy.bench.strap_loss [--loss 0,0.05,0.1,0.2,0.4] [--seeds 3] [--step S]
+[--device rr|hr] [--held-out] [--json]`
 
 The rhythms are this module's own (no constant shared with edge/): sinus, sinus arrhythmia,
 an irregularly irregular AF-like series and ventricular bigeminy; and the corpus's tuning RR
@@ -9,7 +10,10 @@ tuning records (every beat, ectopic ones too: a strap's detector counts them). T
 - "beat": a notification per beat, sent LATENCY_MS after it;
 - "second": a notification a second (as Polar's and Garmin's straps send, and sim/strap.py),
   carrying the intervals that ended since the last one and the strap's own bpm;
-each lost with probability `loss`. Every notification is encoded as the Heart Rate
+each lost with probability `loss`. The strap's own bpm is a device's (sim/hr_device.py);
+`--device hr`: a device that sends that alone, once a second, no RR intervals (a watch
+broadcasting heart rate, an optical armband), its figure read by the seat
+(edge/device_hr.py). `--held-out`: the corpus's held-out ECG records' annotated beats. Every notification is encoded as the Heart Rate
 Measurement characteristic (sensors/firmware/hrs.py), parsed and stamped by the BLE
 driver's own code (`beats_from`), and its readings go to a `SeatFeatures`, an estimate a
 second from FROM_S. Truth: the mean-interval rate of the true beats over the seat's HR
@@ -187,6 +191,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--link", choices=("beat", "second", "both"), default="both")
     ap.add_argument("--only", nargs="*", default=None, help="rhythms or records")
+    ap.add_argument("--held-out", action="store_true",
+                    help="the corpus's held-out ECG records' beats instead (score them once)")
     ap.add_argument("--step", type=float, default=0.0,
                     help="the host clock steps by this many seconds at STEP_AT_S")
     ap.add_argument("--device", choices=("rr", "hr"), default="rr",
@@ -203,12 +209,15 @@ def main(argv=None) -> int:
         print("--loss in [0, 1), --seeds 1..50, --step -60..60", file=sys.stderr)
         return 2
     names = a.only or list(RHYTHMS) + list(RECORDS)
+    if a.held_out:
+        from empathy.edge.heart_corpus import RECORDS as CORPUS
+        names = [r.name for r in CORPUS if r.held_out and r.kind in ("ecg", "rr")]
     links = ("beat", "second") if a.link == "both" else (a.link,)
     if a.device == "hr":  # such devices notify once a second
         links = ("second",)
     res = []
     for name in names:
-        if name not in RHYTHMS and name not in RECORDS:
+        if name not in RHYTHMS and name not in RECORDS and not a.held_out:
             print(f"unknown rhythm or record: {name}", file=sys.stderr)
             return 2
         for link in links:
