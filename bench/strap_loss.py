@@ -13,10 +13,10 @@ tuning records (every beat, ectopic ones too: a strap's detector counts them). T
 each lost with probability `loss`. The strap's own bpm is a device's (sim/hr_device.py);
 `--device hr`: a device that sends that alone, once a second, no RR intervals (a watch
 broadcasting heart rate, an optical armband), its figure read by the seat
-(edge/device_hr.py). `--held-out`: the corpus's held-out ECG records' annotated beats. Every notification is encoded as the Heart Rate
-Measurement characteristic (sensors/firmware/hrs.py), parsed and stamped by the BLE
-driver's own code (`beats_from`), and its readings go to a `SeatFeatures`, an estimate a
-second from FROM_S. Truth: the mean-interval rate of the true beats over the seat's HR
+(edge/device_hr.py). `--held-out`: the corpus's held-out ECG records' annotated beats.
+Every notification is encoded as the Heart Rate Measurement characteristic
+(sensors/firmware/hrs.py), parsed and stamped by the BLE driver's own code (`beats_from`),
+and its readings go to a `SeatFeatures`, an estimate a second from FROM_S. Truth: the mean-interval rate of the true beats over the seat's HR
 window (bench/seat_hr.window_rate)."""
 
 from __future__ import annotations
