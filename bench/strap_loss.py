@@ -16,8 +16,8 @@ broadcasting heart rate, an optical armband), its figure read by the seat
 (edge/device_hr.py). `--held-out`: the corpus's held-out ECG records' annotated beats.
 Every notification is encoded as the Heart Rate Measurement characteristic
 (sensors/firmware/hrs.py), parsed and stamped by the BLE driver's own code (`beats_from`),
-and its readings go to a `SeatFeatures`, an estimate a second from FROM_S. Truth: the mean-interval rate of the true beats over the seat's HR
-window (bench/seat_hr.window_rate)."""
+and its readings go to a `SeatFeatures`, an estimate a second from FROM_S. Truth: the
+mean-interval rate of the true beats over the seat's HR window (bench/seat_hr.window_rate)."""
 
 from __future__ import annotations
 
@@ -92,14 +92,17 @@ RHYTHMS = {"sinus": sinus, "arrhythmia": arrhythmia, "af": af, "bigeminy": bigem
 
 
 def record_rr(name: str) -> np.ndarray | None:
-    """A corpus record's RR series (ms), its first SPAN_S; None where not fetched."""
+    """A corpus record's RR series (ms), its first SPAN_S; None where not fetched or not
+    annotated."""
     from empathy.edge.heart_corpus import annotated_beats, available, record, record_data
     rec = record(name)
     if not available(rec):
         return None
     x, fs = record_data(rec)
-    rr = (np.asarray(x, float) if rec.kind == "rr"
-          else np.diff(annotated_beats(rec, len(x), fs)) * 1e3)
+    beats = None if rec.kind == "rr" else annotated_beats(rec, len(x), fs)
+    if rec.kind != "rr" and beats is None:
+        return None  # no published annotation
+    rr = np.asarray(x, float) if rec.kind == "rr" else np.diff(beats) * 1e3
     return rr[np.cumsum(rr) <= SPAN_S * 1e3]
 
 
