@@ -122,6 +122,7 @@ def test_a_device_that_sends_rr_keeps_the_beat_path():
     assert all(r[2] in (0.0, pytest.approx(60.0, abs=0.5)) for r in rows)
 
 
+@pytest.mark.realtime
 @pytest.mark.timeout(120)
 def test_an_hr_only_device_over_ble_gives_a_seat_its_heart():
     """The real path: the simulated device on the BlueZ-shaped bus, worn by a still simulated
@@ -156,6 +157,7 @@ def test_an_hr_only_device_over_ble_gives_a_seat_its_heart():
 
 
 @pytest.mark.slow
+@pytest.mark.realtime
 def test_demo_with_an_hr_only_ble_seat(tmp_path):
     import json
     import sqlite3
