@@ -45,7 +45,8 @@ class DeviceRate:
         self.rejected = 0  # figures no heart makes (0, the device's "no reading", is not)
 
     def add(self, ts_us: float, bpm: float, contact: Optional[bool]) -> bool:
-        """One notification's figure; True where it is a heart's (a viewer is there). Off
+        """One notification's figure; True where it is a heart's (a viewer is there: a seat
+        that had none for a while starts a new baseline, SeatFeatures._new_viewer). Off
         the skin, 0, or out of range: the figures so far are forgotten (no HR until new
         ones come), as at a stamp before the last (its clock set back)."""
         if not math.isfinite(ts_us):
@@ -63,7 +64,7 @@ class DeviceRate:
         self.figures.append((ts_us, float(bpm)))
         while self.figures[0][0] < ts_us - FRESH_S * 1e6:
             self.figures.popleft()
-        return True
+        return ts_us - self.since_us < STUCK_S * 1e6  # (a stuck figure: nobody there)
 
     def rate(self, now_us: float) -> tuple[float, float]:
         """(HR, 0: none; quality): the newest figure, while the newest notification was a

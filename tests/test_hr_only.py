@@ -12,7 +12,7 @@ import pytest
 
 from empathy.bench.seat_hr import window_rate
 from empathy.bench.strap_loss import T0_US, arrhythmia, notifications
-from empathy.edge.device_hr import FRESH_S, STUCK_S
+from empathy.edge.device_hr import FRESH_S, STUCK_S, DeviceRate
 from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import HR_WINDOW_S
 from empathy.sensors.base import Beat, HeartRate, open_source
@@ -88,6 +88,14 @@ def test_a_frozen_device_is_withheld():
     rows = off_skin_run("stuck", off=(200.0, 201.0))  # freezes 40 s in, never taken off
     assert all(r[1] & Flag.HR_OK for r in rows if 12 <= r[0] < 40)
     assert not any(r[1] & Flag.HR_OK for r in rows if 40 + STUCK_S + 1 <= r[0])
+
+
+def test_a_figure_that_stands_still_is_nobody_there():
+    d = DeviceRate()
+    said = [d.add(T0_US + i * 1_000_000, 71, None) for i in range(int(STUCK_S) + 3)]
+    assert all(said[:int(STUCK_S)]) and not any(said[int(STUCK_S):])
+    assert d.rate(T0_US + int(STUCK_S + 2) * 1_000_000 + 10) == (0.0, 0.0)
+    assert d.add(T0_US + int(STUCK_S + 3) * 1_000_000, 72, None)  # it moves: someone again
 
 
 def test_figures_no_heart_makes_never_reach_the_wire():
