@@ -292,7 +292,10 @@ class SeatFeatures:
 
         flags = Flag.CONTACT if self._contact(now_us) else 0
         hr, rmssd, hq, paced, feel = self._heart(now_us)
-        if hq < MIN_HEART_QUALITY:
+        # the sensor's own word that it is off the body (a board's lead-off, a strap's
+        # contact bit) ends the rate at once: the window's last beats held HR_OK on for 3-4 s
+        # with CONTACT off (bench/ecg_lead_off.py)
+        if hq < MIN_HEART_QUALITY or not self.contact:
             hr = rmssd = feel = 0.0
         flags |= (Flag.HR_OK if hr else 0) | (Flag.HRV_OK if rmssd else 0)
         # a paced rhythm's rate is the pacemaker's, not the viewer's: HR stays on the wire

@@ -199,3 +199,29 @@ def test_a_lead_off_in_mains_hum_drops_contact_within_a_second_and_a_pause_does_
     assert not contact[(t >= 16.0) & (t < 19.0)].any()
     assert contact[t >= 20.0].all()
     assert t[(t >= 15.0) & ~contact][0] - 15.0 <= 1.0
+
+
+@pytest.mark.parametrize("fault", ["lead off", "no skin contact"])
+def test_no_rate_is_vouched_for_once_the_sensor_says_it_is_off_the_body(fault):
+    """MIT-BIH 100 as 250-Hz chunks into a seat, then the sensor's own word that it is off
+    (the board's lead-off Health, a strap's contact bit) and no more samples: the window's
+    last beats held HR_OK on for 3-4 s while CONTACT was already off
+    (bench/ecg_lead_off.py: 29-42 estimates a lead-off)."""
+    from empathy.edge.features import SeatFeatures
+    from empathy.sim.board import corpus_ecg
+    from empathy.wire.sample import Flag
+
+    need("mitdb-100")
+    x, fs, chunk = corpus_ecg("mitdb-100"), 250, 25
+    seat, on, after = SeatFeatures(baseline_s=10), [], []
+    for k in range(0, 14 * fs, chunk):
+        t_us = int(k / fs * 1e6)
+        seat.add(Waveform(t_us, "ecg", float(fs), x[k:k + chunk]))
+        on.append(seat.estimate(t_us + 100_000)["flags"])
+    off_us = 14_000_000
+    seat.add(Health(off_us, "board", contact=False, fault=fault))
+    for dt in range(0, 4_000_000, 100_000):
+        after.append(seat.estimate(off_us + dt)["flags"])
+    assert np.mean([bool(f & Flag.HR_OK) for f in on[-30:]]) > 0.9  # the rate was there
+    assert not any(f & Flag.CONTACT for f in after)
+    assert not any(f & (Flag.HR_OK | Flag.HRV_OK) for f in after), after
