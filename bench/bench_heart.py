@@ -30,7 +30,8 @@ import warnings
 
 import numpy as np
 
-from empathy.edge.signal_validation import beat_f1, heartpy_beats, neurokit_beats
+from empathy.edge.beat_score import heartpy_beats, neurokit_beats
+from empathy.edge.signal_validation import beat_f1
 
 FS = 100.0
 CHUNK = 100  # samples per streaming push: 1 s (also measured: 10 s)

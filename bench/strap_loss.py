@@ -1,6 +1,7 @@
 """A chest strap over a lossy BLE link, through a seat: how often the seat's HR has HR_OK on,
 and how often an HR_OK value is over BIG_BPM off the rate of the beats the heart made.
-`python -m empathy.bench.strap_loss [--loss 0,0.05,0.1,0.2,0.4] [--seeds 3] [--step S] [--json]`
+`python -m empathy.bench.strap_loss [--loss 0,0.05,0.1,0.2,0.4] [--seeds 3] [--step S]
+[--device rr|hr] [--held-out] [--json]`
 
 The rhythms are this module's own (no constant shared with edge/): sinus, sinus arrhythmia,
 an irregularly irregular AF-like series and ventricular bigeminy; and the corpus's tuning RR
@@ -9,11 +10,14 @@ tuning records (every beat, ectopic ones too: a strap's detector counts them). T
 - "beat": a notification per beat, sent LATENCY_MS after it;
 - "second": a notification a second (as Polar's and Garmin's straps send, and sim/strap.py),
   carrying the intervals that ended since the last one and the strap's own bpm;
-each lost with probability `loss`. Every notification is encoded as the Heart Rate
-Measurement characteristic (sensors/firmware/hrs.py), parsed and stamped by the BLE
-driver's own code (`beats_from`), and its readings go to a `SeatFeatures`, an estimate a
-second from FROM_S. Truth: the mean-interval rate of the true beats over the seat's HR
-window (bench/seat_hr.window_rate)."""
+each lost with probability `loss`. The strap's own bpm is a device's (sim/hr_device.py);
+`--device hr`: a device that sends that alone, once a second, no RR intervals (a watch
+broadcasting heart rate, an optical armband), its figure read by the seat
+(edge/device_hr.py). `--held-out`: the corpus's held-out ECG records' annotated beats.
+Every notification is encoded as the Heart Rate Measurement characteristic
+(sensors/firmware/hrs.py), parsed and stamped by the BLE driver's own code (`beats_from`),
+and its readings go to a `SeatFeatures`, an estimate a second from FROM_S. Truth: the
+mean-interval rate of the true beats over the seat's HR window (bench/seat_hr.window_rate)."""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from empathy.edge.latency import HR_WINDOW_S
 from empathy.sensors.base import HeartRate
 from empathy.sensors.ble.strap import beats_from
 from empathy.sensors.firmware import hrs
+from empathy.sim.hr_device import HrDevice
 from empathy.wire import Flag
 
 T0_US = 1_000_000_000
@@ -87,19 +92,24 @@ RHYTHMS = {"sinus": sinus, "arrhythmia": arrhythmia, "af": af, "bigeminy": bigem
 
 
 def record_rr(name: str) -> np.ndarray | None:
-    """A corpus record's RR series (ms), its first SPAN_S; None where not fetched."""
+    """A corpus record's RR series (ms), its first SPAN_S; None where not fetched or not
+    annotated."""
     from empathy.edge.heart_corpus import annotated_beats, available, record, record_data
     rec = record(name)
     if not available(rec):
         return None
     x, fs = record_data(rec)
-    rr = (np.asarray(x, float) if rec.kind == "rr"
-          else np.diff(annotated_beats(rec, len(x), fs)) * 1e3)
+    beats = None if rec.kind == "rr" else annotated_beats(rec, len(x), fs)
+    if rec.kind != "rr" and beats is None:
+        return None  # no published annotation
+    rr = np.asarray(x, float) if rec.kind == "rr" else np.diff(beats) * 1e3
     return rr[np.cumsum(rr) <= SPAN_S * 1e3]
 
 
-def notifications(rr_ms: np.ndarray, link: str, loss: float, rng):
-    """[(arrival µs, Heart Rate Measurement bytes)] that reach the seat."""
+def notifications(rr_ms: np.ndarray, link: str, loss: float, rng, device: str = "rr"):
+    """[(arrival µs, Heart Rate Measurement bytes)] that reach the seat. The HR field is the
+    device's own figure (sim/hr_device.py); `device` "hr": it sends that alone, no RR
+    intervals (a watch broadcasting heart rate, an optical armband)."""
     end_us = T0_US + np.cumsum(rr_ms) * 1e3
     lat = lambda: rng.uniform(*LATENCY_MS) * 1e3  # noqa: E731
     if link == "beat":
@@ -108,17 +118,20 @@ def notifications(rr_ms: np.ndarray, link: str, loss: float, rng):
         ticks = np.arange(T0_US + rng.uniform(0, 1e6), end_us[-1] + 1e6, 1e6)
         k = np.searchsorted(end_us, ticks, "right")
         sends = [(t, list(range(a, b))) for t, a, b in zip(ticks, np.r_[0, k[:-1]], k)]
-    out = []
+    out, dev = [], HrDevice("contact")
     for t, idx in sends:
-        rr = [round(rr_ms[i] * 1.024) for i in idx]
-        bpm = round(60 * 1024 * len(rr) / sum(rr)) if rr else 0
+        for i in idx:
+            dev.beat(end_us[i] / 1e6, rr_ms[i])
+        bpm, contact = dev.tick(t / 1e6)
+        rr = [round(rr_ms[i] * 1.024) for i in idx] if device == "rr" else []
         if rng.random() >= loss:
-            out.append((int(t + lat()), hrs.measurement_encode(bpm, rr[-9:], contact=True)))
+            out.append((int(t + lat()), hrs.measurement_encode(
+                bpm, rr[-9:], contact=True if device == "rr" else contact)))
     return sorted(out)
 
 
 def seat_rows(rr_ms: np.ndarray, link: str, loss: float, seed: int,
-              step_s: float = 0.0) -> np.ndarray:
+              step_s: float = 0.0, device: str = "rr") -> np.ndarray:
     """`step_s`: the host clock steps by that much at STEP_AT_S (NTP, someone setting it):
     later arrivals and estimates are stamped on the new clock (the truth stays on the
     real one). Per estimate from FROM_S: (t s, HR_OK, hr_bpm, the true rate over the HR
@@ -127,7 +140,7 @@ def seat_rows(rr_ms: np.ndarray, link: str, loss: float, seed: int,
     more or less at the window's edge moves the rate 5-10 %)."""
     rng = np.random.default_rng(seed)
     beats_s = np.concatenate(([0.0], np.cumsum(rr_ms) / 1e3))
-    sent = notifications(rr_ms, link, loss, rng)
+    sent = notifications(rr_ms, link, loss, rng, device)
     f, k, last_us, out = SeatFeatures(baseline_s=10), 0, 0, []
     lags = np.linspace(0.0, (1.0 if link == "second" else 0.0) + LATENCY_MS[1] / 1e3, 6)
     step_us = int(step_s * 1e6)
@@ -162,7 +175,8 @@ def score(rows: list[np.ndarray]) -> dict:
             "p90": round(float(np.percentile(err, 90)), 2) if len(err) else 0.0}
 
 
-def case(rhythm: str, link: str, loss: float, seeds: int = 3, step_s: float = 0.0) -> dict:
+def case(rhythm: str, link: str, loss: float, seeds: int = 3, step_s: float = 0.0,
+         device: str = "rr") -> dict:
     """One rhythm (a RHYTHMS name or a corpus record) at one loss, over `seeds` draws."""
     rows = []
     for s in range(seeds):
@@ -170,7 +184,7 @@ def case(rhythm: str, link: str, loss: float, seeds: int = 3, step_s: float = 0.
               else record_rr(rhythm))
         if rr is None:
             return {}
-        rows.append(seat_rows(rr, link, loss, seed=s, step_s=step_s))
+        rows.append(seat_rows(rr, link, loss, seed=s, step_s=step_s, device=device))
     return score(rows)
 
 
@@ -180,8 +194,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--link", choices=("beat", "second", "both"), default="both")
     ap.add_argument("--only", nargs="*", default=None, help="rhythms or records")
+    ap.add_argument("--held-out", action="store_true",
+                    help="the corpus's held-out ECG records' beats instead (score them once)")
     ap.add_argument("--step", type=float, default=0.0,
                     help="the host clock steps by this many seconds at STEP_AT_S")
+    ap.add_argument("--device", choices=("rr", "hr"), default="rr",
+                    help="hr: the device sends its own bpm only, no RR (a notification a second)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     try:
@@ -194,17 +212,23 @@ def main(argv=None) -> int:
         print("--loss in [0, 1), --seeds 1..50, --step -60..60", file=sys.stderr)
         return 2
     names = a.only or list(RHYTHMS) + list(RECORDS)
+    if a.held_out:
+        from empathy.edge.heart_corpus import RECORDS as CORPUS
+        names = [r.name for r in CORPUS if r.held_out and r.kind in ("ecg", "rr")]
     links = ("beat", "second") if a.link == "both" else (a.link,)
+    if a.device == "hr":  # such devices notify once a second
+        links = ("second",)
     res = []
     for name in names:
-        if name not in RHYTHMS and name not in RECORDS:
+        if name not in RHYTHMS and name not in RECORDS and not a.held_out:
             print(f"unknown rhythm or record: {name}", file=sys.stderr)
             return 2
         for link in links:
             for loss in losses:
-                s = case(name, link, loss, a.seeds, a.step)
+                s = case(name, link, loss, a.seeds, a.step, a.device)
                 if s:
-                    res.append({"case": name, "link": link, "loss": loss, **s})
+                    res.append({"case": name, "link": link, "loss": loss, "device": a.device,
+                                **s})
                     if not a.json:
                         print(f"{name:16s} {link:6s} loss {loss:4.2f}  n {s['n']:4d}  HR_OK "
                               f"{s['hr_ok']:5.3f}  >{BIG_BPM:.0f} bpm {s['bad']:4d} "

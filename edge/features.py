@@ -2,7 +2,9 @@
 
 Heart: RR intervals from a BLE strap (`Beat`) or beats found by streaming detection in raw
 PPG/ECG chunks (`Waveform`, `edge.heart`), each source in its own `HeartWindow`; the
-source with the better quality right now gives HR and RMSSD. Pupil: blinks out and the
+source with the better quality right now gives HR and RMSSD. A device that sends no RR
+intervals gives its own figure (`HeartRate`, `edge.device_hr`): HR without HRV, read only
+where no source gives beats. Pupil: blinks out and the
 screen's light response taken out (`edge.pupil`; `luminance` is set by the runtime from
 the host's screen cues). Face: the expression model's probabilities, smoothed. Skin
 conductance (`Waveform` kind "eda", µS): responses and tonic level (`edge.eda`); its
@@ -35,6 +37,7 @@ from typing import Optional
 
 import numpy as np
 
+from empathy.edge.device_hr import DeviceRate
 from empathy.edge.eda import EdaWindow
 from empathy.edge.fusion import (FACE_GAIN, Affect, Aligner, affect_fuse, baselines,
                                  channel_arousal)
@@ -48,7 +51,7 @@ from empathy.edge.ppg_track import HrTracker
 from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
 from empathy.edge.seat_wave import MIN_HEART_QUALITY, WAVE_SLIP_S, WaveBeats
-from empathy.sensors.base import Beat, FaceCrop, Health, Pupil, Reading, Waveform
+from empathy.sensors.base import Beat, FaceCrop, Health, HeartRate, Pupil, Reading, Waveform
 from empathy.wire import EXPRESSION_NONE, Flag
 
 log = logging.getLogger("empathy.edge.features")
@@ -98,6 +101,7 @@ class SeatFeatures:
         self.mine = mine = self.profile if first else SeatProfile()
         if not keep_streams:  # beat detectors warmed up on nobody else's signal stay warm
             self.strap = HeartWindow(HRV_WINDOW_S, cycles=True)  # (a chest strap's ECG)
+            self.device = DeviceRate()  # the strap's own figure (for one without RR)
             self.waves: dict[str, WaveBeats] = {}
             self.motion = MotionGate(WAVE_SLIP_S)
             self.eda: Optional[EdaWindow] = None
@@ -142,6 +146,8 @@ class SeatFeatures:
         if isinstance(r, Beat):
             self.strap.add_rr(r.ts_us, r.rr_ms)
             return self.contact
+        if isinstance(r, HeartRate):
+            return self.device.add(r.ts_us, r.hr_bpm, r.contact) and self.contact
         if isinstance(r, Waveform) and not np.size(r.samples):
             return False  # no sample, so its stamp says nothing: a clock must not follow it
         if isinstance(r, Waveform) and r.kind == "eda":
@@ -243,7 +249,11 @@ class SeatFeatures:
         (no NN). Arousal's rate is HR, or where lost intervals leave it too uncertain for the
         wire (`HeartWindow.heart_rate`) the rate all the same. An ECG whose beats are
         random spikes (LoneBeats) has no quality (random-spike noise reached HR_OK in 10 of
-        300 fresh cases, now 0)."""
+        300 fresh cases, now 0). A seat with no beats of any source reads the device's own
+        figure (`DeviceRate`): HR, no RMSSD. Not where there are: a strap that sends RR
+        intervals keeps the beat path also once they stop (its figure, repeated off the
+        skin by a strap without a contact sensor, would stand for its lost beats), and an
+        H10's ECG its own rules (edge/seat_wave.py, heart_evidence)."""
         best = (0.0, 0.0, 0.0, False, 0.0)
         for heart, ev, pc, at in [(self.strap, None, None, now_us)] + [
                 (w.heart, w.evidence, w.paced, w.heard_until(now_us)) for w in self.waves.values()]:
@@ -265,6 +275,10 @@ class SeatFeatures:
                     feel, sure = heart.heart_rate(at, self.hr_window_s)
                     hr = feel if sure else 0.0
                 best = (hr, rmssd, q, paced, feel)
+        if self.strap.end_us is None and not self.waves:  # no beats of any source
+            hr, q = self.device.rate(now_us)
+            if q:
+                best = (hr, 0.0, q, False, hr)
         return best
 
     def _contact(self, now_us: int) -> bool:
@@ -278,7 +292,10 @@ class SeatFeatures:
 
         flags = Flag.CONTACT if self._contact(now_us) else 0
         hr, rmssd, hq, paced, feel = self._heart(now_us)
-        if hq < MIN_HEART_QUALITY:
+        # the sensor's own word that it is off the body (a board's lead-off, a strap's
+        # contact bit) ends the rate at once: the window's last beats held HR_OK on for 3-4 s
+        # with CONTACT off (bench/ecg_lead_off.py)
+        if hq < MIN_HEART_QUALITY or not self.contact:
             hr = rmssd = feel = 0.0
         flags |= (Flag.HR_OK if hr else 0) | (Flag.HRV_OK if rmssd else 0)
         # a paced rhythm's rate is the pacemaker's, not the viewer's: HR stays on the wire

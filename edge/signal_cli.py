@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from empathy.cli import number_in
-from empathy.edge.signal_acc import read_acc
-from empathy.edge.signal_file import (FORMATS, SignalFileError, pick_column, read_heart, read_rr,
-                                      read_signal)
+from empathy.edge.signal_acc import cancelled_by, read_acc, tracked
+from empathy.edge.signal_file import FORMATS, SignalFileError, pick_column, read_heart, read_signal
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
 RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail is told so
@@ -44,7 +43,7 @@ def _beats(args, step=lambda text: None):
         raise ValueError("--polarity is for --kind ppg (ECG complexes of either sign count)")
     cancelled, raw = None, x
     if axes is not None and args.kind == "ppg":
-        x, cancelled = _cancelled(x, fs, acc_fs, axes)
+        x, cancelled = cancelled_by(x, fs, acc_fs, axes)
     beats = waveform_peaks(x, fs, args.kind)
     sqi, motion = beats.sqi, None
     if mag is not None:
@@ -54,7 +53,7 @@ def _beats(args, step=lambda text: None):
         if args.kind == "ppg":  # (the gate has checked the accelerometer's samples)
             # beside the headline, never in it: the tracker did not generalise to the
             # held-out wrist records (docs/signal-validation.md)
-            motion["tracked"] = _tracked(raw, fs, acc_fs, mag if axes is None else axes)
+            motion["tracked"] = tracked(raw, fs, acc_fs, mag if axes is None else axes)
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
     shape = shape_match(x, fs, beats.idx) if args.kind == "ecg" else None
@@ -66,43 +65,6 @@ def _beats(args, step=lambda text: None):
     if motion is not None:
         s["motion"] = motion
     return s, fs, x, sqi, (moving if mag is not None else None)
-
-
-def _tracked(x, fs: float, acc_fs: float, acc) -> dict:
-    """Experimental: the heart rate tracked in the PPG's and the accelerometer's spectra
-    (edge.ppg_track) and the beats it places while the hand moves (edge.ppg_guide): per
-    8-s window its end, HR (None where the tracker is not confident) and whether the hand
-    moved; the guided beats (s), how many it placed by its rate, their rate while moving."""
-    from empathy.edge.ppg_guide import guided_beats
-
-    if len(acc) / acc_fs < len(x) / fs / 2:
-        raise ValueError(f"{len(acc) / acc_fs:.1f} s of accelerometer for "
-                         f"{len(x) / fs:.1f} s of PPG: they must start together")
-    est: list = []
-    idx, guided = guided_beats(x, fs, acc, acc_fs, estimates=est)
-    t = idx / fs
-    iv = np.diff(t)[guided[1:] & guided[:-1]]
-    return {"experimental": True,  # not validated on blind records
-            "windows": [[round(n / fs, 1), round(float(h), 1) if c else None, bool(m)]
-                        for n, h, m, c in est],
-            "beats_s": [round(float(v), 3) for v in t], "guided": int(guided.sum()),
-            "moving_hr_bpm": round(60.0 / float(np.mean(iv)), 1) if len(iv) else None}
-
-
-def _cancelled(x, fs: float, acc_fs: float, axes):
-    """The PPG less what the accelerometer's axes predict of it (`edge.ppg_motion_cancel`),
-    the axes laid on the PPG's clock; and for how many seconds something was taken off."""
-    from empathy.edge.ppg_motion_cancel import MotionCanceller
-
-    n = min(len(x), int(len(axes) / acc_fs * fs))
-    if n < len(x) // 2:
-        raise ValueError(f"{len(axes) / acc_fs:.1f} s of accelerometer for "
-                         f"{len(x) / fs:.1f} s of PPG: they must start together")
-    ta = np.arange(len(axes)) / acc_fs
-    on_ppg = np.column_stack([np.interp(np.arange(n) / fs, ta, axes[:, k]) for k in range(3)])
-    c = MotionCanceller(fs, 3)
-    y = np.concatenate((c.push(x[:n], on_ppg), x[n:]))
-    return y, round(c.active_s, 2)
 
 
 def _no_heartbeat(verb: str, path: str, s: dict) -> int:
@@ -140,8 +102,11 @@ def _save(path, step, make) -> None:
 
 
 def _hr(args) -> int:
+    from empathy.edge.signal_apps import app_file
     from empathy.edge.signal_report import hr_result, stages
 
+    if args.kind == "rr" or app_file(args.file):
+        return _hr_beats(args)
     with stages(bool(args.report), 3) as step:
         try:
             path = _report_path(args)
@@ -150,13 +115,50 @@ def _hr(args) -> int:
         except (SignalFileError, ValueError) as e:
             print(f"empathy signal hr: {e}", file=sys.stderr)
             return 1
-    n = len(x)
     if not s["heartbeat"]:  # the report (if asked) shows the flat line all the same
         return _no_heartbeat("hr", args.file, s)
+    return _print_hr(args, s, f"{args.file}: {len(x)} samples at {fs:.4g} Hz "
+                              f"({len(x) / fs:.1f} s), {args.kind}")
+
+
+def _hr_beats(args) -> int:
+    """`signal hr` on beats (RR intervals, a FIT file's hrv messages) or on a device's
+    heart-rate readings (which hold no beats, so no HRV)."""
+    from empathy.edge.hrv import heart_summary
+    from empathy.edge.signal_apps import beats_or_rate, rate_summary
+
+    try:
+        if args.report or args.acc or args.polarity != "auto":
+            raise ValueError("--report, --acc and --polarity are for a waveform (PPG/ECG "
+                             f"samples): {args.file} holds beats or heart-rate readings")
+        beats, rate = beats_or_rate(args.file, args.column)
+    except (SignalFileError, ValueError) as e:
+        print(f"empathy signal hr: {e}", file=sys.stderr)
+        return 1
+    if beats is None:
+        s = rate_summary(rate)
+        if args.json:
+            print(json.dumps(s))
+            return 0
+        print(f"{args.file}: {s['readings']} heart-rate readings over {s['duration_s']:.0f} s "
+              f"({s['source']})")
+        print(f"heart rate  {s['bpm']:.1f} bpm  (mean; {s['min_bpm']:.0f} to "
+              f"{s['max_bpm']:.0f})")
+        print("HRV         none: a device's heart-rate readings hold no beats (give the beat "
+              "intervals: an RR file, or a FIT file with hrv messages)")
+        return 0
+    s = heart_summary(beats, np.ones(len(beats)), float(beats[-1]))
+    if not s["heartbeat"]:
+        return _no_heartbeat("hr", args.file, s)
+    return _print_hr(args, s, f"{args.file}: {len(beats) - 1} beat intervals "
+                              f"({beats[-1]:.1f} s)")
+
+
+def _print_hr(args, s: dict, head: str) -> int:
     if args.json:
         print(json.dumps(s))
         return 0
-    print(f"{args.file}: {n} samples at {fs:.4g} Hz ({n / fs:.1f} s), {args.kind}")
+    print(head)
     print(f"heart rate  {s['bpm']:.1f} bpm  ({len(s['beats_s'])} beats)")
     if "polarity" in s:
         print(_polarity_line(s))
@@ -263,13 +265,15 @@ def _hrv(args) -> int:
 
 def _hrv_beats(args, step):
     """(beat times in s, the summary when they came from a waveform, else None)."""
-    if args.kind != "rr":
+    from empathy.edge.signal_apps import app_file, read_beats
+
+    if args.kind != "rr" and not app_file(args.file):
         s = _beats(args, step)[0]
         return np.array(s["beats_s"]), s
     if args.polarity != "auto":
         raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")
-    return read_rr(args.file, args.column)[1], None
+    return read_beats(args.file, args.column), None
 
 
 def _pupil(args) -> int:
@@ -336,7 +340,8 @@ def register(p) -> None:
     h.add_argument("file", help="one column of samples, a table with a time column, or an "
                    "EDF/WFDB record (files read: below)")
     h.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
-    h.add_argument("--kind", choices=("ppg", "ecg"), default="ppg")
+    h.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg",
+                   help="rr: a file of beat intervals (a FIT file is read as beats anyway)")
     h.add_argument("--column", help="which CSV column holds the signal")
     h.add_argument("--polarity", **POLARITY)
     h.add_argument("--acc", metavar="FILE", help="an accelerometer recorded with it (mG: a "

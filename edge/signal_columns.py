@@ -19,7 +19,9 @@ class SignalFileError(ValueError):
 # names that are a clock by themselves: seconds per unit, None for ISO 8601 date and time
 TIME_COLUMNS = {"time": 1.0, "t": 1.0, "time_s": 1.0, "t_s": 1.0, "seconds": 1.0,
                 "time_ms": 1e-3, "timer": 1e-3, "ms": 1e-3, "ts_us": 1e-6, "time_us": 1e-6,
-                "datetime": None, "timestamp": None, "phone timestamp": None}
+                # HRV Logger's RR.csv: 'date, rr, since start' (ms from the first beat)
+                "since start": 1e-3, "since_start": 1e-3,
+                "datetime": None, "timestamp": None, "phone timestamp": None, "date": None}
 # names that are a clock when a unit follows them: 'Time (s)', 'sensor timestamp [ns]'
 CLOCKS = ("time", "t", "timestamp", "sensor timestamp", "elapsed time", "elapsed")
 UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "seconds": 1.0, "ms": 1e-3, "msec": 1e-3,

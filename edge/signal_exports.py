@@ -3,6 +3,7 @@ channels. Each gives a Preamble, after which the rows are a plain table (edge.si
 
 - OpenSignals text (biosignalsplux, BITalino): '# OpenSignals Text File Format', then
   '# {json}' with "sampling rate", "column", "label", "sensor", then '# EndOfHeader'.
+- Polar Sensor Logger's PPI.txt: a header naming 'contact' twice (_polar_ppi).
 - Empatica E4 (BVP, EDA, TEMP, HR, ACC .csv): row 1 the start as unix time, row 2 the rate
   in Hz (repeated per column in ACC.csv), then the samples; IBI.csv: 'start, IBI', then
   rows of beat time (s from the start) and interval (s).
@@ -18,6 +19,8 @@ from empathy.edge.signal_columns import MAX_COLUMNS, SignalFileError
 
 UNIX = (1e9, 4e9)  # an E4's start: 2001..2096 in unix seconds; no sample count is this
 RATE = (0.1, 100_000.0)
+POLAR_PPI = ("phone timestamp;pp-interval", "phone data rx timestamp;pp-interval")
+E4_RATES = {"bvp": 64.0, "eda": 4.0, "temp": 4.0, "hr": 1.0, "acc": 32.0}  # E4 archive README
 
 
 @dataclass
@@ -31,7 +34,22 @@ class Preamble:
 def preamble(path: str, lines: list[str]) -> Preamble | None:
     if lines and lines[0].startswith("# OpenSignals"):
         return _opensignals(path, lines)
+    if lines and lines[0].lower().lstrip("\ufeff").startswith(POLAR_PPI):
+        return _polar_ppi(lines[0])
     return _e4(path, [s for s in lines[:3] if s.strip()])
+
+
+def _polar_ppi(header: str) -> Preamble:
+    """Polar Sensor Logger's PPI.txt (Verity Sense, OH1: a pulse's intervals): the phone's
+    stamp, 'PP-interval [ms]', its error estimate, 'blocker' (1: the sensor says motion
+    spoilt it), 'contact' twice (skin contact, and whether the sensor can tell) and the
+    rate. The second 'contact' is named for what it is (a name twice is refused)."""
+    names = [h.strip().lower() for h in header.strip().rstrip(";").split(";")]
+    names[0] = "phone timestamp"  # ('Phone Data RX timestamp' in some versions)
+    if names.count("contact") == 2:
+        names[len(names) - 1 - names[::-1].index("contact")] = "contact supported"
+    return Preamble(names, 1, drop={k for k, h in enumerate(names)
+                                    if h.startswith(("contact", "hr "))})
 
 
 def _opensignals(path: str, lines: list[str]) -> Preamble:
@@ -62,16 +80,20 @@ def _opensignals(path: str, lines: list[str]) -> Preamble:
 
 
 def _e4(path: str, first: list[str]) -> Preamble | None:
+    """An E4 file by its start (a unix time), or, where the start was zeroed or made
+    relative, by its name and the rate E4 writes for it: else its two rows are samples."""
     rows = [[f.strip() for f in s.split(",")] for s in first]
-    if not rows or not _numbers(rows[0][:1]) or not UNIX[0] <= float(rows[0][0]) <= UNIX[1]:
+    if not rows or not _numbers(rows[0][:1]):
         return None
     if len(rows[0]) == 2 and rows[0][1].lower() == "ibi":
         return Preamble(["time", "ibi"], 1)
     if not (len(rows) > 1 and _numbers(rows[0]) and _numbers(rows[1]) and len(set(rows[1])) == 1
             and len(rows[0]) == len(rows[1])):
         return None
-    fs = _rate(path, 2, "an Empatica E4 file's rate", rows[1][0])
     stem = Path(path).stem.lower().split("_")[-1]  # BVP.csv, or e4_BVP.csv
+    if not (UNIX[0] <= float(rows[0][0]) <= UNIX[1] or E4_RATES.get(stem) == float(rows[1][0])):
+        return None
+    fs = _rate(path, 2, "an Empatica E4 file's rate", rows[1][0])
     names = (["x [1/64 g]", "y [1/64 g]", "z [1/64 g]"] if len(rows[1]) == 3
              else [stem or "value"] * len(rows[1]))
     return Preamble(names if len(set(names)) == len(names) else

@@ -1,6 +1,8 @@
 """The recorded signal files `empathy signal` reads (FORMATS below says it to users), behind
 one read function: text tables and device exports (edge.signal_text, edge.signal_exports),
-EDF and WFDB records (edge.signal_record); column names are read by edge.signal_columns."""
+EDF and WFDB records (edge.signal_record); column names are read by edge.signal_columns.
+Watches' and apps' beats and rates (Garmin FIT, Polar Sensor Logger's HR file) are no
+samples: edge.signal_apps reads them."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.edge.signal_apps import app_file, not_samples
 from empathy.edge.signal_columns import (SignalFileError, base, heart_like, not_heart,
                                          waveform_kind)
 
@@ -46,9 +49,15 @@ files read:
   pupil, EDA, temperature, accelerometer, SpO2, heart- or pulse-rate (bpm) or RR columns
     are refused by `signal hr`, and a column named for the other waveform (bvp with --kind
     ecg) is too.
-  RR intervals (signal hrv --kind rr): one a line, in ms (200..10000) or seconds
+  RR intervals (signal hrv|hr --kind rr): one a line, in ms (200..10000) or seconds
     (0.2..10, told by their median); a header's rr_ms, rr, ibi_ms, ibi, nni, RR-interval
-    or PP-interval column (Polar Sensor Logger, Elite HRV, Kubios, Empatica IBI.csv)."""
+    or PP-interval column (Polar Sensor Logger's RR and PPI: a PPI the sensor marks
+    'blocker' ends in no beat; Elite HRV, Kubios, Empatica IBI.csv, HRV Logger's 'date, rr,
+    since start').
+  watches and apps (any --kind): Garmin FIT (.fit; needs fitdecode): the beat intervals of
+    its hrv messages (a watch's 'Log HRV', or a chest strap); without them its records'
+    heart rate, which `signal hr` gives as a rate with no HRV. Polar Sensor Logger's HR.txt
+    (a rate a second: `signal hr`; the beats are in its RR.txt)."""
 
 RR_MS = (200.0, 10_000.0)  # 300 bpm to a 10-s sinus pause (QT Database sel232's: 5.6 s)
 RR_COLUMNS = ("rr_ms", "rr", "ibi_ms", "ibi", "nni", "rr-interval", "rr interval",
@@ -66,6 +75,8 @@ def read_signal(path: str, choose=None) -> tuple[np.ndarray | None, dict[str, np
     choose(names) names the channel whose rate a multi-rate record is read at."""
     suffix = Path(path).suffix.lower()
     head = _head(path)
+    if (app := app_file(path)):  # a watch's or app's beats or rate: no samples
+        raise SignalFileError(not_samples(path, app))
     if suffix in (".edf", ".bdf") or head in (b"0       ", b"\xffBIOSEMI"):
         from empathy.edge.signal_record import read_edf
 
@@ -155,7 +166,13 @@ def read_heart(path: str, column: str | None, kind: str, fs: float | None):
     t, cols = read_signal(path, lambda names: (column and _named(names, column))
                           or heart_like(names, kind))
     name = _named(cols, column) if column else heart_like(cols, kind) or _first(cols)
+    from empathy.edge.signal_record import twins
+
     x = pick_column(cols, column or name, path)  # (a --column not there is refused)
+    if not column and len(twins(cols, name)) > 1:  # which is the heart, the label can't say
+        raise SignalFileError(f"{path}: channels {', '.join(twins(cols, name))} carry one "
+                              "label (numbered here by channel): give --column with the one "
+                              "to read")
     if not column and (why := not_heart(name)):
         raise SignalFileError(f"{path}: column {name!r} is {why}"
                               + (" (--column names the heart column)" if len(cols) > 1 else ""))
@@ -228,9 +245,10 @@ def read_rr(path: str, column: str | None = None) -> tuple[np.ndarray, np.ndarra
     """(RR intervals in ms, beat times in s) from a file of intervals, in ms or seconds (by
     their median: no interval in ms is under RR_MS[0]); SignalFileError for whatever is not
     such a series. The beats are the intervals laid end to end, unless a time column stamps
-    each beat (its steps are the intervals: Empatica's IBI.csv): then a gap where the device
-    dropped beats stays a gap, which the artefact corrector labels, not two far intervals
-    made neighbours. (A phone's arrival stamps, one per BLE packet, are no beat times.)"""
+    each beat (its steps are the intervals: Empatica's IBI.csv, HRV Logger's RR.csv): then a
+    gap where the device dropped beats stays a gap, which the artefact corrector labels, not
+    two far intervals made neighbours. (A phone's arrival stamps, one per BLE packet, are no
+    beat times.)"""
     t, cols = read_signal(path)
     if column is None and len(cols) > 1 and all(h == f"col{k}" for k, h in enumerate(cols)):
         if len(cols["col0"]) == 1:
@@ -260,14 +278,23 @@ def read_rr(path: str, column: str | None = None) -> tuple[np.ndarray, np.ndarra
                               f"are ms ({RR_MS[0]:g}..{RR_MS[1]:g}) or seconds "
                               f"({RR_MS[0] / 1e3:g}..{RR_MS[1] / 1e3:g})")
     rr = rr * 1000.0 if seconds else rr
-    return rr, _beat_times(t, rr)
+    beats = _beat_times(t, rr)
+    if (blocked := cols.get("blocker")) is not None and len(blocked) == len(rr):
+        # Polar's PPI: an interval the sensor says motion spoilt ends in no beat, so it and
+        # the next make one long interval, which the artefact corrector labels
+        beats = np.delete(beats, 1 + np.flatnonzero(blocked != 0))
+    return rr, beats
 
 
 def _beat_times(t, rr: np.ndarray) -> np.ndarray:
+    """A clock may stamp each interval's end (E4's IBI.csv) or its start (HRV Logger's
+    'since start'); one that does neither is no clock of beats (a phone's arrivals)."""
     laid = np.concatenate(([0.0], np.cumsum(rr) / 1000.0))
     if t is None or len(t) != len(rr):
         return laid
-    gap = np.diff(t) * 1000.0 - rr[1:]  # ms the clock moved beyond each interval
-    if np.median(np.abs(gap)) > BEAT_CLOCK_MS or gap.min() < -BEAT_CLOCK_MS:
-        return laid  # not a clock of beats
-    return np.concatenate(([0.0], t - t[0] + rr[0] / 1000.0))
+    for beat, step in ((rr[1:], np.concatenate(([0.0], t - t[0] + rr[0] / 1000.0))),
+                       (rr[:-1], np.append(t - t[0], t[-1] - t[0] + rr[-1] / 1000.0))):
+        gap = np.diff(t) * 1000.0 - beat  # ms the clock moved beyond each interval
+        if np.median(np.abs(gap)) <= BEAT_CLOCK_MS and gap.min() >= -BEAT_CLOCK_MS:
+            return step
+    return laid

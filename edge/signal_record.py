@@ -23,14 +23,27 @@ def read_edf(path: str, choose=None) -> tuple[np.ndarray, dict[str, np.ndarray]]
     try:
         with pyedflib.EdfReader(path) as f:
             rates = f.getSampleFrequencies()
-            labels = [(label.strip().lower() or f"col{k}")
-                      for k, label in enumerate(f.getSignalLabels())]
+            labels = _labels([(label.strip().lower() or f"col{k}")
+                              for k, label in enumerate(f.getSignalLabels())])
             anchor = labels.index(choose(labels)) if choose and choose(labels) else 0
             cols = {label: f.readSignal(k) for k, label in enumerate(labels)
                     if rates[k] == rates[anchor]}
     except OSError as e:
         raise SignalFileError(f"{path}: not a readable EDF/BDF file ({e})") from None
     return _record(path, float(rates[anchor]) if len(rates) else 0.0, cols)
+
+
+def _labels(labels: list[str]) -> list[str]:
+    """Channels of one label told apart by their number ('ecg#1', 'ecg#2'): as one name,
+    the later channel was read for the earlier one."""
+    return [f"{h}#{k + 1}" if labels.count(h) > 1 else h for k, h in enumerate(labels)]
+
+
+def twins(names, name: str) -> list[str]:
+    """`name` and the channels among `names` that share its label (_labels); [] where it
+    shares it with none."""
+    label = name.rpartition("#")[0]
+    return [h for h in names if h.rpartition("#")[0] == label] if label else []
 
 
 def read_wfdb(path: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -51,7 +64,7 @@ def read_wfdb(path: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     except (OSError, ValueError, IndexError, KeyError, TypeError) as e:
         raise SignalFileError(f"{path}: not a readable WFDB record "
                               f"({type(e).__name__}: {str(e)[:80]})") from None
-    names = [(n.strip().lower() or f"col{k}") for k, n in enumerate(rec.sig_name or [])]
+    names = _labels([(n.strip().lower() or f"col{k}") for k, n in enumerate(rec.sig_name or [])])
     sig = rec.p_signal if rec.p_signal is not None else np.empty((0, 0))
     return _record(path, float(rec.fs or 0), {h: sig[:, k] for k, h in enumerate(names)})
 

@@ -172,7 +172,7 @@ def _progress(quiet: bool):
 def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
              baseline_s: float = 6.0, policy: str = "arc", seed: int = 1, faces: bool = True,
              quiet: bool = False, dashboard: int | None = None, face_video: str | None = None,
-             serial_seat: bool = False, ble_seat: bool = False, transport: str = "udp", *,
+             serial_seat: bool = False, ble_seat: str | None = None, transport: str = "udp", *,
              story_file: str | None = None, media_root: str | None = None,
              impact: str | None = None, rehearse: bool = False, keyboard: bool = False,
              face_model: str = "auto", lsl_seat: bool = False, brainflow_seat: bool = False,
@@ -212,10 +212,10 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
         bar.update(task, description=f"starting {seats} edge units", note="")
         # Hardware seats are the last ones: seat N on a serial board, then a BLE strap, an
         # H10's raw ECG, a BrainFlow board, an LSL stream.
-        asked = (serial_seat, ble_seat, ecg_seat, brainflow_seat, lsl_seat)
+        asked = tuple(map(bool, (serial_seat, ble_seat, ecg_seat, brainflow_seat, lsl_seat)))
         at = [seats - sum(asked[:i]) if on else None for i, on in enumerate(asked)]
         rigs = DemoRigs(out / "edge", at[0], at[1], seed, lsl_seat=at[4],
-                        brainflow_seat=at[3], ecg_seat=at[2],
+                        brainflow_seat=at[3], ecg_seat=at[2], ble_hr_only=ble_seat == "hr",
                         brainflow_s=2 * baseline_s + 20 + duration_s + 120)
         procs, cue_targets = _spawn_edges(out, seats, link, keys, baseline_s, seed,
                                           faces or bool(face_video), face_video, rigs.sources,
@@ -388,9 +388,11 @@ def register(p) -> None:
                    help="seat 1's face camera is this video file (played in real time)")
     p.add_argument("--serial-seat", action="store_true",
                    help="last seat read by the serial driver from a simulated board on a pty")
-    p.add_argument("--ble-seat", action="store_true",
+    p.add_argument("--ble-seat", nargs="?", const="rr", choices=("rr", "hr"),
                    help="a seat read by the BLE driver from a simulated strap on a private "
-                        "BlueZ bus (the seat before the serial one, if both)")
+                        "BlueZ bus (the seat before the serial one, if both); 'hr': a device "
+                        "that sends its own heart rate only, no RR intervals (a watch, an "
+                        "optical armband): HR without HRV")
     p.add_argument("--ecg-seat", action="store_true",
                    help="a seat read from a Polar H10's raw ECG (measurement-data service) on "
                         "the private BlueZ bus: R-peaks found by the edge")

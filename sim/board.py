@@ -6,8 +6,11 @@ GSR front end reading that viewer's skin conductance, with `acc`, a LIS3DH-shape
 accelerometer moved by the same movements that corrupt the pulse, and writes into the
 master side of a pty. The slave side is published at a stable path (a symlink, like
 /dev/serial/by-id/...), so `serial://PATH` finds it again after `unplug()` / `replug()`.
+With `ecg` it is an ECG seat instead: an AD8232 playing a real corpus ECG, its electrodes
+coming off now and then (the input floats in mains hum, LO+ goes high).
 
     python -m empathy.sim.board --link /tmp/board0 --seed 3
+    python -m empathy.sim.board --link /tmp/board0 --ecg qtdb-sel232 --lead-off 30:40
 """
 
 from __future__ import annotations
@@ -25,12 +28,19 @@ import numpy as np
 from empathy.clock import now_us
 from empathy.sensors.base import Beat, Pupil, Waveform
 from empathy.sensors.firmware.board import Board
+from empathy.sensors.firmware import protocol
 from empathy.sim.seat import SimSource
 from empathy.sim.viewer import ACC_HZ, EDA_HZ, PPG_HZ
 
 PPG_DC = 120_000  # IR level with a finger on the sensor (18-bit counts)
 PPG_AC = 1_500
 PPG_MAX = (1 << 18) - 1
+# the simulated AD8232 (this simulator's own levels): a gain of 300 on a 3V3 16-bit ADC
+# (+-5.5 mV at the electrodes) and, with an electrode off, a floating input's mains pickup
+ECG_FS_HZ = 250
+ECG_GAIN = 300
+ECG_HUM_MV = 0.4
+ECG_NOISE_MV = 0.03
 
 
 class SimPPGSensor:
@@ -99,21 +109,86 @@ class SimAccel:
         return [(0, 0, min(32767, int(round(m)))) for m in mg]
 
 
+def corpus_ecg(name: str, fs_hz: int = ECG_FS_HZ) -> np.ndarray:
+    """A heart-corpus record's ECG (mV) at fs_hz (edge/heart_corpus.py)."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    from empathy.edge.heart_corpus import record, record_data
+
+    rec = record(name)
+    if rec.kind != "ecg":
+        raise ValueError(f"{name} is no ECG record")
+    x, fs = record_data(rec)
+    r = Fraction(fs_hz / fs).limit_denominator(1000)
+    return np.asarray(resample_poly(x, r.numerator, r.denominator) if r != 1 else x, float)
+
+
+class SimAD8232:
+    """The AD8232 driver's shape (`fs_hz`, `pv_per_count`, `leads`, `read()` -> (count less
+    REFOUT, lead bits) of the samples due since the last read) playing a recorded ECG (mV,
+    looped) from its first read on. In each `off` span (s from then) the electrodes are
+    off: the floating input picks up mains hum and noise, and LO+ is high unless
+    `reports` is False (a front end whose LO pins are not wired: no lead-off reading)."""
+
+    def __init__(self, ecg_mv: np.ndarray, fs_hz: int = ECG_FS_HZ, off=(),
+                 hum_hz: float = 50.0, reports: bool = True, seed: int = 0):
+        self.x, self.fs_hz, self.off = np.asarray(ecg_mv, float), fs_hz, list(off)
+        self.hum_hz, self.reports = hum_hz, reports
+        self.pv_per_count = round(3.3 / 65536 / ECG_GAIN * 1e12)
+        self.rng = np.random.default_rng(seed)
+        self.t0_us: Optional[int] = None
+        self.n = 0  # samples read so far
+        self.leads = 0
+
+    def off_at(self, t_s: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(t_s), bool)
+        for a, b in self.off:
+            out |= (t_s >= a) & (t_s < b)
+        return out
+
+    def read(self) -> list[tuple[int, int]]:
+        now = now_us()
+        if self.t0_us is None:
+            self.t0_us = now
+        due = int((now - self.t0_us) * self.fs_hz / 1e6)
+        i = np.arange(self.n, due)
+        self.n = due
+        if not len(i):
+            return []
+        t = i / self.fs_hz
+        off = self.off_at(t)
+        mv = self.x[i % len(self.x)]
+        float_mv = ECG_HUM_MV * np.sin(2 * np.pi * self.hum_hz * t) \
+            + self.rng.normal(0.0, ECG_NOISE_MV, len(t))
+        mv = np.where(off, float_mv, mv)
+        counts = np.clip(np.round(mv * 1e9 / self.pv_per_count), -32768, 32767).astype(int)
+        leads = np.where(off & self.reports, protocol.LEAD_P, 0)
+        self.leads = int(leads[-1])
+        return list(zip(counts.tolist(), leads.tolist()))
+
+
 class SimBoard:
-    """A board plugged into a pty whose slave is reachable at `link`."""
+    """A board plugged into a pty whose slave is reachable at `link`: a simulated viewer's
+    finger PPG (with `gsr`, `acc`), or with `ecg` an ECG seat and nothing else."""
 
     def __init__(self, link: str | Path, seed: int = 0, board_id: int = 0xEE01,
-                 gsr: bool = False, acc: bool = False):
+                 gsr: bool = False, acc: bool = False, ecg: Optional[SimAD8232] = None):
         self.link = Path(link)
-        eda, hand = ("1" if gsr else "0"), ("1" if acc else "0")
-        self.viewer = SimSource(f"sim://board?seed={seed}&ppg=1&eda={eda}&acc={hand}",
-                                {"seed": seed, "faces": "0", "ppg": "1", "eda": eda,
-                                 "acc": hand}, faces=False)
-        self.sensor = SimPPGSensor(self.viewer)
-        self.gsr = SimGsr(self.sensor) if gsr else None
-        self.acc = SimAccel(self.sensor) if acc else None
+        self.viewer = self.sensor = self.gsr = self.acc = None
+        if ecg is None:
+            eda, hand = ("1" if gsr else "0"), ("1" if acc else "0")
+            self.viewer = SimSource(f"sim://board?seed={seed}&ppg=1&eda={eda}&acc={hand}",
+                                    {"seed": seed, "faces": "0", "ppg": "1", "eda": eda,
+                                     "acc": hand}, faces=False)
+            self.sensor = SimPPGSensor(self.viewer)
+            self.gsr = SimGsr(self.sensor) if gsr else None
+            self.acc = SimAccel(self.sensor) if acc else None
+        self.ecg = ecg
         self.board = Board(self.sensor, self._write, lambda: now_us() & 0xFFFFFFFF, board_id,
-                           name="sim-board", gsr=self.gsr, acc=self.acc)
+                           name="sim-ecg" if ecg else "sim-board", gsr=self.gsr, acc=self.acc,
+                           ecg=ecg)
         self.master: Optional[int] = None
         self.sent = 0  # frames written while plugged in
         self.dropped = 0
@@ -150,6 +225,8 @@ class SimBoard:
     def step(self) -> None:
         """One firmware loop turn: PPG frames, a STATUS each second, pupil samples."""
         self.board.step()
+        if self.sensor is None:
+            return
         for p in self.sensor.pupils:
             self.board.pupil(p.ts_us & 0xFFFFFFFF, int(p.diameter_mm * 1000),
                              int(p.confidence * 255))
@@ -157,7 +234,18 @@ class SimBoard:
 
     def close(self) -> None:
         self.unplug()
-        self.viewer.close()
+        if self.viewer is not None:
+            self.viewer.close()
+
+
+def _span(text: str) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: FROM:TO in seconds") from None
+    if not 0 <= a < b:
+        raise argparse.ArgumentTypeError(f"{text!r}: 0 <= FROM < TO")
+    return a, b
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,8 +254,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="the simulated viewer's seed")
     ap.add_argument("--gsr", action="store_true", help="with a GSR front end (skin conductance)")
     ap.add_argument("--acc", action="store_true", help="with an accelerometer (the hand's motion)")
+    ap.add_argument("--ecg", metavar="RECORD", help="an ECG seat instead, playing this "
+                    "heart-corpus ECG record (edge/heart_records.py) through an AD8232")
+    ap.add_argument("--lead-off", metavar="FROM:TO", action="append", default=[],
+                    type=_span, help="the electrodes off from FROM to TO s (repeatable)")
+    ap.add_argument("--no-lead-off-pins", action="store_true",
+                    help="the AD8232's LO+/LO- not wired: no lead-off reading")
     args = ap.parse_args(argv)
-    board = SimBoard(args.link, args.seed, gsr=args.gsr, acc=args.acc)
+    ecg = None
+    if args.ecg:
+        try:
+            ecg = SimAD8232(corpus_ecg(args.ecg), off=args.lead_off, seed=args.seed,
+                            reports=not args.no_lead_off_pins)
+        except (KeyError, ValueError, RuntimeError, OSError) as e:
+            ap.exit(2, f"empathy.sim.board: --ecg {args.ecg}: {e}\n")
+    board = SimBoard(args.link, args.seed, gsr=args.gsr, acc=args.acc, ecg=ecg)
     running = True
 
     def stop(*_):

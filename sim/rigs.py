@@ -5,7 +5,8 @@ real drivers instead of `sim://`.
   firmware's own loop, with a GSR front end) writes our protocol into a real pty; the seat reads
   `serial://<pty>` with the pyserial driver.
 - BLE: a private BlueZ-shaped system bus (sim/strap.py) with one strap worn by
-  a simulated viewer; the seat reads `ble://<address>` with the bleak driver. Edge units
+  a simulated viewer; the seat reads `ble://<address>` with the bleak driver. With
+  `ble_hr_only` the device sends its own heart rate only, no RR intervals. Edge units
   started after this inherit DBUS_SYSTEM_BUS_ADDRESS, so they talk to that bus.
 
 - LSL (`--lsl-seat`): a lab's ECG amplifier as an LSL outlet in this process, streaming a
@@ -38,7 +39,7 @@ class DemoRigs:
     def __init__(self, folder: Path, serial_seat: Optional[int], ble_seat: Optional[int],
                  seed: int = 1, lsl_seat: Optional[int] = None,
                  brainflow_seat: Optional[int] = None, ecg_seat: Optional[int] = None,
-                 brainflow_s: float = 600.0, nuisance: float = 1.0):
+                 brainflow_s: float = 600.0, nuisance: float = 1.0, ble_hr_only: bool = False):
         """nuisance: how restless the straps' wearers are (sim/nuisance.py; 0: a still,
         well-strapped wearer, for tests of the device path itself)."""
         self.nuisance = nuisance
@@ -56,7 +57,7 @@ class DemoRigs:
             if serial_seat:
                 self._start_board(folder, serial_seat, seed)
             if ble_seat:
-                self._start_strap(folder, ble_seat, seed)
+                self._start_strap(folder, ble_seat, seed, rr=not ble_hr_only)
             if ecg_seat:
                 self._start_strap(folder, ecg_seat, seed, h10=True)
             if lsl_seat:
@@ -81,7 +82,8 @@ class DemoRigs:
             time.sleep(0.05)
         self.sources[seat] = f"serial://{link}"
 
-    def _start_strap(self, folder: Path, seat: int, seed: int, h10: bool = False) -> None:
+    def _start_strap(self, folder: Path, seat: int, seed: int, h10: bool = False,
+                     rr: bool = True) -> None:
         try:
             from empathy.sim.strap import BluezSim
         except ImportError as e:
@@ -92,7 +94,8 @@ class DemoRigs:
         if self._bluez is None:
             self._bluez = BluezSim(str(folder / "bluez_mock.log"))
         address = H10_ADDRESS if h10 else STRAP_ADDRESS
-        strap = self._bluez.add_strap(address, f"Polar H10 seat {seat}", pmd=h10)
+        strap = self._bluez.add_strap(address, f"{'Polar H10' if rr else 'HR broadcast'} seat "
+                                      f"{seat}", pmd=h10, rr=rr)
         s = seed * 1000 + seat
         viewer = SimSource(f"sim://strap?seed={s}&nuisance={self.nuisance:g}",
                            {"seed": s, "nuisance": f"{self.nuisance:g}"}, faces=False)

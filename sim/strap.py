@@ -7,6 +7,10 @@ services, and the GATT objects of the Heart Rate (0x180D) and Battery (0x180F) s
 Notifications are `Value` property changes, exactly as BlueZ sends them, so a real bleak
 client, through our driver, sees what it would see from a real strap.
 
+A strap added with `rr=False` sends its own bpm only, no RR intervals (a watch broadcasting
+heart rate, an optical armband, a cheap strap), computed the device's way (sim/hr_device.py),
+and `off_skin` says what it sends once off the body. Every strap's HR field is that figure.
+
 A strap added with `pmd=True` is a Polar H10: it also has Polar's measurement-data service
 (sensors/ble/pmd.py), whose control point answers start/stop requests by indication, and
 while ECG (or ACC) streams it notifies frames of the wearer's ECG (sim/ecg.py, 130 Hz,
@@ -32,7 +36,9 @@ from dbusmock.testcase import BusType, PrivateDBus, SpawnedMock
 from empathy.sensors.base import Beat, Health
 from empathy.sensors.ble import pmd
 from empathy.sensors.firmware import hrs
+from empathy.clock import now_us
 from empathy.sim.ecg import EcgSynth
+from empathy.sim.hr_device import HrDevice
 
 DEVICE = "org.bluez.Device1"
 SERVICE = "org.bluez.GattService1"
@@ -97,8 +103,11 @@ class SimStrap:
     """One strap on the simulated bus. `notify()` sends a 0x2A37 value when subscribed."""
 
     def __init__(self, sim: "BluezSim", address: str, name: str, location: Optional[int],
-                 battery: int, pmd_service: bool = False):
+                 battery: int, pmd_service: bool = False, rr: bool = True,
+                 off_skin: str = "contact"):
         self.sim, self.address, self.name = sim, address, name
+        self.rr = rr  # False: its own bpm only (see the module docstring)
+        self.device = HrDevice(off_skin)
         self.path = f"/org/bluez/{ADAPTER}/dev_{address.replace(':', '_').upper()}"
         self.hrm = f"{self.path}/service000a/char000b"
         self.battery_char = f"{self.path}/service0010/char0011"
@@ -257,6 +266,7 @@ class SimStrap:
         for r in self.viewer.read(timeout_s=0):
             if isinstance(r, Beat):
                 self._rr_1024.append(round(r.rr_ms * 1.024))
+                self.device.beat(r.ts_us / 1e6, r.rr_ms)
                 self._ecg.beat(r.ts_us)
             elif isinstance(r, Health):  # the wearer's strap slipped (or came back)
                 self.contact = r.contact
@@ -265,8 +275,11 @@ class SimStrap:
             self._pmd_tick(on)
         if notify_now:
             rr, self._rr_1024 = self._rr_1024, []
-            hr = round(60 * 1024 * len(rr) / sum(rr)) if rr else 0
-            self.notify(hrs.measurement_encode(hr, rr[-9:], contact=self.contact))
+            hr, contact = self.device.tick(now_us() / 1e6, self.contact)
+            if self.rr:
+                self.notify(hrs.measurement_encode(hr, rr[-9:], contact=self.contact))
+            else:
+                self.notify(hrs.measurement_encode(hr, contact=contact))
 
     def leave(self) -> None:
         """Out of range (battery pulled, viewer walked off): the link drops, connects fail."""
@@ -305,10 +318,13 @@ class BluezSim:
         self._thread.start()
 
     def add_strap(self, address: str, name: str, location: Optional[int] = 1,
-                  battery: int = 87, pmd: bool = False) -> SimStrap:
-        """pmd: a Polar H10 with the measurement-data service (raw ECG and ACC)."""
+                  battery: int = 87, pmd: bool = False, rr: bool = True,
+                  off_skin: str = "contact") -> SimStrap:
+        """pmd: a Polar H10 with the measurement-data service (raw ECG and ACC). rr=False:
+        a device that sends its own bpm only; off_skin: what it sends off the body
+        (sim/hr_device.py)."""
         with self.lock:
-            s = SimStrap(self, address, name, location, battery, pmd)
+            s = SimStrap(self, address, name, location, battery, pmd, rr, off_skin)
         self.straps.append(s)
         return s
 

@@ -6,7 +6,7 @@ import pytest
 from empathy import wire
 from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import ESTIMATE_LATENCY_S
-from empathy.edge.signal_validation import pulse_train, pupil_viewer
+from empathy.edge.signal_sims import pulse_train, pupil_viewer
 from empathy.sensors.base import Beat, Health, Pupil, Waveform
 from empathy.wire import Flag
 

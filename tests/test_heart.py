@@ -8,8 +8,9 @@ from hypothesis import given, settings, strategies as st
 
 from empathy.edge.heart import FIRST_JUDGED, BeatStream, ecg_peaks, ppg_peaks, waveform_peaks
 from empathy.edge.hrv import heart_summary
-from empathy.edge.signal_validation import (beat_f1, heartpy_beats, heartpy_recordings,
-                                            neurokit_beats, pulse_train)
+from empathy.edge.beat_score import heartpy_beats, neurokit_beats
+from empathy.edge.signal_sims import pulse_train
+from empathy.edge.signal_validation import beat_f1, heartpy_recordings
 
 warnings.filterwarnings("ignore", module="heartpy")
 REC = {name: (x, fs) for name, x, fs in heartpy_recordings()}

@@ -14,7 +14,8 @@ from empathy.edge.heart_evidence import waveform_evidence
 from empathy.edge.heart_window import HeartWindow
 from empathy.edge.hrv import (MIN_QUALITY, Intervals, heart_summary, hrv_time,
                               intervals, rr_normal, steady)
-from empathy.edge.signal_validation import heartpy_recordings, pulse_train
+from empathy.edge.signal_sims import pulse_train
+from empathy.edge.signal_validation import heartpy_recordings
 from corpus_records import need
 
 

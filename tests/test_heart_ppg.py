@@ -8,7 +8,7 @@ from empathy.edge.beat_score import beat_match, peer_beats, reference
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import peer_cache_dir, record, record_data
 from empathy.edge.ppg_artefacts import CLEAN, NOISE, _f1, _noise_bank, corrupt, score
-from empathy.edge.signal_validation import pulse_train
+from empathy.edge.signal_sims import pulse_train
 from corpus_records import need
 from streamed import streamed
 

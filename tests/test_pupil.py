@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from empathy.edge.pupil import LightResponse, PupilStream, pupil_clean, pupil_residual
-from empathy.edge.signal_validation import pupil_demo, pupil_viewer
+from empathy.edge.signal_sims import pupil_viewer
+from empathy.edge.signal_validation import pupil_demo
 
 
 def test_blinks_are_found_bridged_and_long_losses_stay_gaps():

@@ -13,7 +13,7 @@ import pytest
 from empathy.calibration.report import _fmt
 from empathy.edge.heart_corpus import RECORDS, available, record_data
 from empathy.edge.signal_report import MAX_POINTS, envelope
-from empathy.edge.signal_validation import pupil_viewer
+from empathy.edge.signal_sims import pupil_viewer
 
 PPG = next(r for r in RECORDS if r.name == "systole-ppg")  # a tuning record: 5 min, 75 Hz
 

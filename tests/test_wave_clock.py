@@ -15,7 +15,7 @@ from empathy.edge.features import SeatFeatures
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import available, record, record_data
 from empathy.edge.motion import MotionGate
-from empathy.edge.signal_validation import pulse_train
+from empathy.edge.signal_sims import pulse_train
 from empathy.edge.timebase import SampleClock
 from empathy.sensors.base import Beat, Waveform
 from empathy.wire import Flag

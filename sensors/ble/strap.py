@@ -3,7 +3,9 @@
 The driver connects (by address, or by the first strap whose name starts with `name`),
 reads Body Sensor Location (0x2A38) and Battery Level (0x2A19), subscribes to Heart Rate
 Measurement (0x2A37) and turns every notification into readings: one `Beat` per RR
-interval and one `HeartRate` with the strap's own bpm and energy. Contact changes and
+interval and one `HeartRate` with the strap's own bpm and energy (a device that sends no RR
+intervals, a watch or an optical armband, gives that alone: the seat reads it then,
+edge/device_hr.py). Contact changes and
 battery come out as `Health`. When the strap drops out it reconnects on its own, with
 backoff, and says so as `Health(fault="disconnected")` meanwhile.
 

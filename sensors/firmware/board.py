@@ -1,5 +1,5 @@
-"""The board's streaming loop, free of hardware: a PPG sensor (and a GSR front end, an
-accelerometer) in, protocol frames out.
+"""The board's streaming loop, free of hardware: a PPG sensor and/or an ECG front end (and
+a GSR front end, an accelerometer) in, protocol frames out.
 
 main.py (USB serial) and the host's simulated board both run this, so what a test decodes
 is what a real board sends.
@@ -45,12 +45,30 @@ class Side:
         return samples
 
 
+def ecg_encoder(ecg):
+    """Side's `encode` for an ECG front end whose read() gives (count, lead bits): a frame's
+    lead bits are any of its samples', its scale the front end's."""
+
+    def encode(seq, ts_us, fs_hz, part):
+        leads = 0
+        for _, lo in part:
+            leads |= lo
+        return protocol.ecg(seq, ts_us, fs_hz, ecg.pv_per_count, leads, [v for v, _ in part])
+
+    return encode
+
+
 class Board:
     def __init__(self, sensor, write, ticks_us, board_id, name="ee-ppg", chunk=25, gsr=None,
-                 acc=None):
+                 acc=None, ecg=None):
+        """sensor: the PPG (None on an ECG-only board); ecg: an AD8232 (ad8232.py)."""
         self.sensor, self.write, self.ticks_us = sensor, write, ticks_us
-        self.ppg = Side(sensor, protocol.ppg, chunk)
+        self.ppg = Side(sensor, protocol.ppg, chunk) if sensor is not None else None
+        self.ecg = ecg
         self.sides = []
+        if ecg is not None:  # an ECG front end (ad8232.py): 10 frames a second, so a lead
+            # off reaches the host within 0.1 s
+            self.sides.append(Side(ecg, ecg_encoder(ecg), max(1, ecg.fs_hz // 10)))
         if gsr is not None:  # a GSR front end (gsr.py): conductances in nS, a second a frame
             self.sides.append(Side(gsr, protocol.eda, gsr.fs_hz))
         if acc is not None:  # an accelerometer (lis3dh.py): (x, y, z) in mG, 4 frames a
@@ -83,15 +101,20 @@ class Board:
     def step(self):
         """Drain the sensor FIFO; send a PPG frame per full chunk and a STATUS each second."""
         now = self.ticks_us()
-        samples = self.ppg.step(self, now)
+        samples = self.ppg.step(self, now) if self.ppg is not None else []
         for side in self.sides:
             side.step(self, now)
         if now >= self.next_hello_us:
             self.hello()
         if now >= self.next_status_us:
             self.next_status_us = now + STATUS_EVERY_US
-            pending = self.ppg.pending
-            level = pending[-1] if pending else (samples[-1] if samples else 0)
-            flags = protocol.CONTACT if level > CONTACT_LEVEL else 0
+            # contact: every heart sensor fitted is on the body (a finger on the PPG, no
+            # lead off on the ECG)
+            on = self.ecg is None or not self.ecg.leads
+            if self.ppg is not None:
+                pending = self.ppg.pending
+                level = pending[-1] if pending else (samples[-1] if samples else 0)
+                on = on and level > CONTACT_LEVEL
+            flags = protocol.CONTACT if on else 0
             self._send(protocol.status(self.seq, now, flags, self.battery, self.error,
                                        protocol.ERRORS.get(self.error, "")))

@@ -9,7 +9,7 @@ no zero inside a frame, so after garbage or a cut cable the decoder resynchronis
 next 0x00. Payload (little-endian)::
 
     off size field
-    0   1    type      HELLO, PPG, PUPIL, STATUS, EDA, ACC
+    0   1    type      HELLO, PPG, PUPIL, STATUS, EDA, ACC, ECG
     1   2    seq       +1 per frame, wraps at 65536: gaps count lost frames
     3   4    ts_us     board clock when the (first) sample was taken, wraps at 2**32
     7   ...  body      per type, below
@@ -26,6 +26,14 @@ Bodies::
             (0..65.534 µS; 65535 = the front end saturated) from a GSR front end
     ACC     fs_hz u16, samples (x i16, y i16, z i16) x n (n = rest / 6): acceleration in mG
             from an accelerometer on the PPG's board or hand (an LIS3DH, +-16 g at most)
+    ECG     fs_hz u16 (ECG_FS_MIN..ECG_FS_MAX), pv_per_count u32 (the front end's scale: one
+            count is this many picovolts at the electrodes, 1..ECG_PV_MAX), leads u8 (bit0
+            LEAD_P, bit1 LEAD_N: that electrode was off at any sample of this frame; bits
+            2-7 reserved, sent 0, ignored), samples i16 x n (n = (rest - 7) / 2): the front
+            end's output less its reference (an AD8232's REFOUT), in counts
+
+A type this host does not know (a newer board's) is counted and skipped: its seq still
+counts, so it is no lost frame.
 """
 
 import struct
@@ -37,7 +45,8 @@ PUPIL = 3
 STATUS = 4
 EDA = 5
 ACC = 6
-TYPES = (HELLO, PPG, PUPIL, STATUS, EDA, ACC)
+ECG = 7
+TYPES = (HELLO, PPG, PUPIL, STATUS, EDA, ACC, ECG)
 EDA_SATURATED = 0xFFFF
 MAX_PAYLOAD = 1024  # a longer run between zeros is garbage, not a frame
 MAX_SAMPLES = 200  # per PPG frame; boards send 10-50
@@ -45,6 +54,11 @@ HEADER = "<BHI"
 HEADER_SIZE = 7
 CONTACT = 0x01
 BATTERY_UNKNOWN = 255
+LEAD_P = 0x01  # +IN's electrode off (an AD8232's LO+; in its two-electrode ac mode: either)
+LEAD_N = 0x02  # -IN's electrode off (an AD8232's LO-)
+LEADS = LEAD_P | LEAD_N
+ECG_FS_MIN, ECG_FS_MAX = 50, 1000  # below 50 Hz a QRS is a sample or two
+ECG_PV_MAX = 10**9  # 1 mV a count: coarser is no ECG
 
 # Error codes in STATUS (shown to the operator).
 ERRORS = {0: "", 1: "sensor not found", 2: "sensor fifo overflow", 3: "sensor saturated",
@@ -134,6 +148,12 @@ def acc(seq, ts_us, fs_hz, xyz_mg):
     return frame(ACC, seq, ts_us, struct.pack("<H", fs_hz) + struct.pack("<%dh" % len(flat), *flat))
 
 
+def ecg(seq, ts_us, fs_hz, pv_per_count, leads, samples):
+    """samples: counts less the front end's reference (i16); leads: LEAD_P | LEAD_N bits."""
+    return frame(ECG, seq, ts_us, struct.pack("<HIB", fs_hz, pv_per_count, leads)
+                 + struct.pack("<%dh" % len(samples), *samples))
+
+
 def pupil(seq, ts_us, diameter_um, confidence):
     return frame(PUPIL, seq, ts_us, struct.pack("<HB", diameter_um, confidence))
 
@@ -141,6 +161,10 @@ def pupil(seq, ts_us, diameter_um, confidence):
 def status(seq, ts_us, flags, battery=BATTERY_UNKNOWN, error=0, text=""):
     return frame(STATUS, seq, ts_us, struct.pack("<BBB", flags, battery, error)
                  + text.encode()[:64])
+
+
+class UnknownType(ValueError):
+    """A frame type this side does not know: a newer board's, skipped."""
 
 
 def parse(payload):
@@ -176,6 +200,14 @@ def parse(payload):
         n = (len(body) - 2) // 6
         flat = struct.unpack_from("<%dh" % (3 * n), body, 2)
         fields = {"fs_hz": fs_hz, "samples": [flat[i:i + 3] for i in range(0, 3 * n, 3)]}
+    elif kind == ECG and len(body) >= 9 and (len(body) - 7) % 2 == 0 \
+            and (len(body) - 7) // 2 <= MAX_SAMPLES:
+        fs_hz, pv, leads = struct.unpack_from("<HIB", body, 0)
+        if not ECG_FS_MIN <= fs_hz <= ECG_FS_MAX or not 0 < pv <= ECG_PV_MAX:
+            raise ValueError("ecg fs_hz %d or scale %d pV out of range" % (fs_hz, pv))
+        n = (len(body) - 7) // 2
+        fields = {"fs_hz": fs_hz, "pv_per_count": pv, "leads": leads & LEADS,
+                  "samples": struct.unpack_from("<%dh" % n, body, 7)}
     elif kind == PUPIL and len(body) == 3:
         d, conf = struct.unpack_from("<HB", body, 0)
         fields = {"diameter_um": d, "confidence": conf}
@@ -186,7 +218,7 @@ def parse(payload):
     elif kind in TYPES:
         raise ValueError("bad length for type %d" % kind)
     else:
-        raise ValueError("unknown type %d" % kind)
+        raise UnknownType(kind)
     return kind, seq, ts_us, fields
 
 
@@ -198,6 +230,7 @@ class Decoder:
         self.ok = 0
         self.errors = {"bad_cobs": 0, "bad_crc": 0, "bad_frame": 0, "oversize": 0}
         self.lost = 0  # frames missing between good ones (sequence gaps)
+        self.unknown = 0  # whole frames of a type this side does not know (skipped)
         self._last_seq = None
 
     def feed(self, data):
@@ -234,17 +267,23 @@ class Decoder:
             return None
         try:
             msg = parse(data[:-2])
+        except UnknownType:
+            self.unknown += 1
+            self._seq(data[0], struct.unpack_from("<H", data, 1)[0])  # it came: not lost
+            return None
         except (ValueError, UnicodeError):
             self.errors["bad_frame"] += 1
             return None
         self.ok += 1
-        seq = msg[1]
-        if msg[0] == HELLO and seq == 0:
+        self._seq(msg[0], msg[1])
+        return msg
+
+    def _seq(self, kind, seq):
+        if kind == HELLO and seq == 0:
             self._last_seq = None  # the board booted: its counter restarts too
         elif self._last_seq is not None:
             self.lost += (seq - self._last_seq - 1) & 0xFFFF
         self._last_seq = seq
-        return msg
 
     def reset(self):
         """The line was re-opened: half a frame from before is garbage now."""

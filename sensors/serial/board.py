@@ -85,6 +85,7 @@ class SerialSource:
         self.decoder = protocol.Decoder()
         self.clock = BoardClock()
         self.board: dict = {}
+        self.lead_off = False  # the ECG front end's last frame had an electrode off
         self.reconnects = 0
         self.bytes_in = 0
         self._q: queue.Queue = queue.Queue()
@@ -103,6 +104,7 @@ class SerialSource:
             raise SourceError(f"{self.url}: cannot open {self.port_name}: {e}") from None
         self.decoder.reset()
         self.clock.reset()
+        self.lead_off = False
 
     def _close_port(self) -> None:
         if self.port is not None:
@@ -144,15 +146,31 @@ class SerialSource:
                 self.bytes_in += len(data)
                 arrival = now_us()
                 for msg in self.decoder.feed(data):
-                    r = self._reading(msg, arrival)
-                    if r is not None:
+                    for r in self._readings(msg, arrival):
                         self._q.put(r)
 
     # -- frames -> readings --------------------------------------------------------------
+    def _readings(self, msg: tuple, arrival_us: int) -> list[Reading]:
+        """What one frame says; an ECG frame's lead bits become Health when they change."""
+        if msg[0] != protocol.ECG:
+            r = self._reading(msg, arrival_us)
+            return [] if r is None else [r]
+        f = msg[3]
+        ts = self.clock.to_host(msg[2], arrival_us)
+        off, was = bool(f["leads"]), self.lead_off
+        self.lead_off = off
+        if off:  # what the front end read with an electrode off is no ECG: a gap instead
+            return [] if was else [Health(ts, self.sensor, contact=False, fault="lead off")]
+        # counts less the front end's reference, at its stated scale: mV at the electrodes
+        mv = np.asarray(f["samples"], np.float64) * (f["pv_per_count"] * 1e-9)
+        wave = Waveform(ts, "ecg", float(f["fs_hz"]), mv)
+        return [Health(ts, self.sensor, contact=True), wave] if was else [wave]
+
     def _reading(self, msg: tuple, arrival_us: int) -> Optional[Reading]:
         kind, _seq, board_us, f = msg
         if kind == protocol.HELLO:
             self.clock.reset()
+            self.lead_off = False
             self.board = {"board_id": f"{f['board_id']:08x}", "fw": ".".join(map(str, f["fw"])),
                           "name": f["name"]}
             log.info("board hello", extra={"port": self.port_name, "board": self.board})
@@ -178,8 +196,10 @@ class SerialSource:
         if kind == protocol.STATUS:
             battery = -1.0 if f["battery"] == protocol.BATTERY_UNKNOWN else float(f["battery"])
             fault = f["text"] or protocol.ERRORS.get(f["error"], f"error {f['error']}")
-            return Health(ts, self.sensor, contact=bool(f["flags"] & protocol.CONTACT),
-                          battery_pct=battery, fault=fault if f["error"] else "")
+            # an ECG's lead off stands till its frames say otherwise
+            contact = bool(f["flags"] & protocol.CONTACT) and not self.lead_off
+            return Health(ts, self.sensor, contact=contact, battery_pct=battery,
+                          fault=fault if f["error"] else ("lead off" if self.lead_off else ""))
         return None
 
     # -- Source ----------------------------------------------------------------------------
@@ -188,6 +208,7 @@ class SerialSource:
 
     def stats(self) -> dict:
         return {"frames_ok": self.decoder.ok, "frames_lost": self.decoder.lost,
+                "frames_unknown": self.decoder.unknown, "lead_off": self.lead_off,
                 "rejected": dict(self.decoder.errors), "reconnects": self.reconnects,
                 "bytes": self.bytes_in, "board": self.board}
 

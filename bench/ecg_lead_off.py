@@ -1,0 +1,118 @@
+"""A lead off on our serial board's ECG, through the real path: the simulated board
+(sim/board.py: an AD8232 playing a corpus ECG) writes frames into a pty, `serial://` reads
+them, a seat estimates each 0.1 s.
+`python -m empathy.bench.ecg_lead_off [--records NAME ...] [--json]`.
+
+Each tuning record from START_S, its electrodes off AT_S after that for HOLD_S, the input
+floating in mains hum (tests/redteam/test_heart20's case), played twice in real time: by a
+board whose LO+/LO- are not wired (no lead-off reading: the seat has only the waveform) and
+by one that reports them. Per run: the time from the lead off to the first estimate
+without CONTACT (None: none while off), the share of estimates with CONTACT while off,
+from the lead off and from ALLOWANCE_S on (the seat's own pause allowance, as the red team
+counts), estimates with HR_OK while off, and the time from the leads back to CONTACT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import numpy as np
+
+START_S = 30.0
+AT_S = 30.0  # (60 s into the record, as the red team's)
+HOLD_S = 60.0
+AFTER_S = 5.0
+ALLOWANCE_S = 8.0
+EVERY_S = 0.1
+RECORDS = ("qtdb-sel117", "mitdb-100", "mitdb-119")
+
+
+def seat_over_pty(link: Path, ecg, seconds: float) -> np.ndarray:
+    """A simulated ECG board (`SimAD8232` ecg) on a pty at link, its frames read by
+    serial:// into a seat, an estimate each EVERY_S for `seconds`: rows of (s since the
+    ECG's first sample, CONTACT, HR_OK). Raises AssertionError if a frame was rejected."""
+    from empathy.clock import now_us
+    from empathy.edge.features import SeatFeatures
+    from empathy.sensors.base import open_source
+    from empathy.sim.board import SimBoard
+    from empathy.wire import Flag
+
+    board = SimBoard(link, ecg=ecg)
+    src = open_source(f"serial://{board.link}")
+    seat, rows, nxt = SeatFeatures(baseline_s=10), [], time.monotonic()
+    try:
+        end = nxt + seconds
+        while time.monotonic() < end:
+            board.step()
+            for r in src.read(0.01):
+                seat.add(r)
+            if time.monotonic() >= nxt and ecg.t0_us is not None:
+                nxt += EVERY_S
+                t = now_us()
+                flags = seat.estimate(t)["flags"]
+                rows.append(((t - ecg.t0_us) / 1e6, bool(flags & Flag.CONTACT),
+                             bool(flags & Flag.HR_OK)))
+        rejected = src.stats()["rejected"]
+        assert not any(rejected.values()), rejected
+    finally:
+        src.close()
+        board.close()
+    return np.array(rows, float).reshape(-1, 3)
+
+
+def lead_off(name: str, reports: bool, hum_hz: float = 50.0) -> dict:
+    from empathy.sim.board import ECG_FS_HZ, SimAD8232, corpus_ecg
+
+    x = corpus_ecg(name)[int(START_S * ECG_FS_HZ):]
+    ecg = SimAD8232(x, off=[(AT_S, AT_S + HOLD_S)], hum_hz=hum_hz, reports=reports)
+    with TemporaryDirectory() as d:
+        rows = seat_over_pty(Path(d) / "tty", ecg, AT_S + HOLD_S + AFTER_S)
+    t, on, hr = rows[:, 0], rows[:, 1] > 0, rows[:, 2] > 0
+    off = (t >= AT_S) & (t < AT_S + HOLD_S)
+    late = (t >= AT_S + ALLOWANCE_S) & off
+    first = t[off & ~on]
+    back = t[(t >= AT_S + HOLD_S) & on]
+    return {"record": name, "lead_off_reading": reports,
+            "to_off_s": round(float(first[0] - AT_S), 2) if len(first) else None,
+            "contact_while_off": f"{int(on[off].sum())}/{int(off.sum())}",
+            "contact_from_allowance": f"{int(on[late].sum())}/{int(late.sum())}",
+            "hr_ok_while_off": int(hr[off].sum()),
+            "back_s": round(float(back[0] - AT_S - HOLD_S), 2) if len(back) else None}
+
+
+def main(argv=None) -> None:
+    from empathy.edge.heart_corpus import RECORDS as ALL, available, record
+
+    tuning = [r.name for r in ALL if r.kind == "ecg" and not r.held_out]
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", nargs="+", default=list(RECORDS), help="tuning ECG records")
+    ap.add_argument("--hum", type=float, default=50.0, help="mains Hz (default 50)")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    for n in a.records:
+        if n not in tuning:
+            ap.exit(2, f"{n}: not a tuning ECG record\n")
+        if not available(record(n)):
+            ap.exit(2, f"{n}: not in cache/heart-corpus (scripts/install.sh)\n")
+    if not 40.0 <= a.hum <= 70.0:
+        ap.exit(2, "--hum: mains is 50 or 60 Hz\n")
+    rows = [lead_off(n, reports, a.hum) for n in a.records for reports in (False, True)]
+    if a.json:
+        print(json.dumps(rows))
+        return
+    print(f"leads off {AT_S:g}-{AT_S + HOLD_S:g} s in {a.hum:g}-Hz hum (records from "
+          f"{START_S:g} s), an estimate each {EVERY_S:g} s over a pty")
+    print("record          lead-off reading  to CONTACT off s  CONTACT while off  "
+          f"from {ALLOWANCE_S:g} s  HR_OK while off  back s")
+    for r in rows:
+        print(f"{r['record']:15s} {'yes' if r['lead_off_reading'] else 'no':16s}  "
+              f"{str(r['to_off_s']):16s}  {r['contact_while_off']:17s}  "
+              f"{r['contact_from_allowance']:7s}  {r['hr_ok_while_off']:15d}  {r['back_s']}")
+
+
+if __name__ == "__main__":
+    main()

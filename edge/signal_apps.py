@@ -1,0 +1,243 @@
+"""Beats and heart rates as watches and phone apps record them, not as waveforms:
+
+- Garmin FIT (.fit, read with fitdecode): the beat intervals of its hrv messages (FIT
+  message 78: up to five intervals each, in s; 0xFFFF none), laid end to end (they carry no
+  time); each file of a chained FIT starts at its own first timestamp. Without hrv
+  messages, the record messages' heart_rate (a reading a second or so): a rate, no beats,
+  so no HRV.
+- Polar Sensor Logger's HR.txt: 'Phone timestamp;HR [bpm];HRV [ms];Breathing interval
+  [rpm];', a reading a second; a row ends after the last field the strap sent (2 to 4
+  fields). Its HRV is the app's own (an RMSSD over 30 beats); the beats themselves are in
+  the _RR.txt beside it.
+(HRV Logger's RR.csv is a table: edge.signal_columns names its 'since start' clock.)"""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+import warnings
+from array import array
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from empathy.edge.signal_columns import SignalFileError
+from empathy.edge.signal_text import MAX_LINE
+
+HRV_MESG, RECORD_MESG = 78, 20  # FIT global message numbers
+HR_BPM = (20.0, 300.0)  # a reported rate; 0 is the device's "no reading"
+MIN_BEATS = 4  # three intervals, as a file of RR intervals needs
+GAP_S = 10.0  # a reading weighs in the mean rate at most this long (longer: none taken)
+POLAR_HR = "phone timestamp;hr [bpm]"
+TURN_ON = ("record with beat intervals on (Garmin: 'Log HRV' in the watch's data recording "
+           "settings, or a chest strap that sends them)")
+
+
+@dataclass
+class Rate:
+    """A heart-rate series, a reading at a time: a device's rate, no beats."""
+    t: np.ndarray  # s from the first reading
+    bpm: np.ndarray
+    source: str
+    none: int  # readings of 0 or invalid: no contact
+
+
+def app_file(path: str) -> str | None:
+    """'fit' or 'polar-hr' where the file is one of these (by its bytes, not its name)."""
+    try:  # (a FIFO blocks open(): the readers refuse what is no regular file)
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return None  # the readers say why
+    if len(head) >= 12 and head[8:12] == b".FIT":
+        return "fit"
+    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("latin-1").strip().lower()
+    return "polar-hr" if first.startswith(POLAR_HR) else None
+
+
+def read_fit(path: str) -> tuple[np.ndarray | None, Rate | None]:
+    """(beat times in s from the hrv messages, or None; the records' heart rate, or None)."""
+    try:
+        import fitdecode
+    except ImportError:
+        raise SignalFileError(f"{path}: a FIT file, which is read with fitdecode (not "
+                              "installed here): pip install fitdecode") from None
+    parts: list[tuple[float | None, array]] = []  # per chained file: its start, its RR (s)
+    t_hr, hr, none = array("d"), array("d"), 0
+    try:
+        with fitdecode.FitReader(path, check_crc=fitdecode.CrcCheck.RAISE,
+                                 error_handling=fitdecode.ErrorHandling.RAISE) as fit:
+            for frame in fit:
+                if isinstance(frame, fitdecode.FitHeader):
+                    parts.append((None, array("d")))
+                if not isinstance(frame, fitdecode.FitDataMessage):
+                    continue
+                stamp = _stamp(frame)
+                if parts[-1][0] is None and stamp is not None:
+                    parts[-1] = (stamp, parts[-1][1])
+                if frame.global_mesg_num == HRV_MESG:
+                    parts[-1][1].extend(_intervals(frame))
+                elif frame.global_mesg_num == RECORD_MESG and frame.has_field("heart_rate"):
+                    v = frame.get_value("heart_rate", fallback=None)
+                    if stamp is None:
+                        continue
+                    if not isinstance(v, (int, float)) or v == 0:
+                        none += 1
+                        continue
+                    if not HR_BPM[0] <= v <= HR_BPM[1]:
+                        raise SignalFileError(f"{path}: a record's heart_rate is {v} bpm, "
+                                              f"not {HR_BPM[0]:g}..{HR_BPM[1]:g}: not a heart "
+                                              "rate")
+                    t_hr.append(stamp)
+                    hr.append(float(v))
+    except fitdecode.FitCRCError:
+        raise SignalFileError(f"{path}: a FIT file whose checksum (CRC) is wrong: a copy "
+                              "damaged or cut short; copy it from the watch again") from None
+    except fitdecode.FitEOFError as e:  # (its data can't be checked: no checksum read)
+        raise SignalFileError(f"{path}: a FIT file that ends before its header says "
+                              f"({str(e)[:60]}): a copy cut short, or a recording the watch "
+                              "never closed; copy it from the watch again") from None
+    # what fitdecode lets out of a damaged file: its own checks (assert) and struct's
+    except (fitdecode.FitError, ValueError, KeyError, IndexError, TypeError, OverflowError,
+            AssertionError, struct.error) as e:
+        raise SignalFileError(f"{path}: not a readable FIT file ({type(e).__name__}: "
+                              f"{str(e)[:80]}): copy it from the watch again") from None
+    except OSError as e:
+        raise SignalFileError(f"{path}: cannot read: {e.strerror or e}") from None
+    rate = (Rate(np.asarray(t_hr) - t_hr[0], np.asarray(hr), "a FIT file's records", none)
+            if len(hr) else None)
+    return _beats(parts), rate
+
+
+def _stamp(frame) -> float | None:
+    """A message's time in s (UTC), where it has one."""
+    v = frame.get_value("timestamp", fallback=None) if frame.has_field("timestamp") else None
+    return v.timestamp() if hasattr(v, "timestamp") else None
+
+
+def _intervals(frame) -> list[float]:
+    """An hrv message's intervals in s: invalid slots (0xFFFF: None) and zeros (a writer's
+    padding) are none."""
+    v = frame.get_value("time", fallback=None) if frame.has_field("time") else None
+    vs = v if isinstance(v, (tuple, list)) else (v,)
+    return [float(s) for s in vs if isinstance(s, (int, float)) and s > 0]
+
+
+def _beats(parts) -> np.ndarray | None:
+    """Each chained file's intervals laid end to end from its own start (never before the
+    previous file's last beat): the time between two files is no interval."""
+    t0 = next((s for s, _ in parts if s is not None), 0.0)
+    beats, end = [], 0.0
+    for start, rr in parts:
+        if not len(rr):
+            continue
+        at = end if start is None or not beats else max(end, start - t0)
+        laid = at + np.concatenate(([0.0], np.cumsum(rr)))
+        beats.append(laid[1:] if beats and at == end else laid)  # (its first is the last)
+        end = float(laid[-1])
+    return np.concatenate(beats) if beats else None
+
+
+def _no_beats(path: str, rate: Rate | None) -> SignalFileError:
+    have = (f"only the watch's heart rate ({len(rate.bpm)} readings), which holds no beats, "
+            "so no HRV" if rate else "no heart rate either")
+    return SignalFileError(f"{path}: a FIT file with no beat intervals (hrv messages): "
+                           f"{have}; {TURN_ON}" + ("; `signal hr` reads the rate" if rate
+                                                   else ""))
+
+
+def polar_hr(path: str) -> Rate:
+    """Polar Sensor Logger's HR.txt, line by line (a day is 86 400 lines)."""
+    t, hr, none = array("d"), array("d"), 0
+    with open(path, encoding="utf-8-sig", errors="replace") as f, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a zone ('+02:00') is read as UTC
+        lines = iter(partial(f.readline, MAX_LINE), "")  # (one endless line is not read whole)
+        for line, text in enumerate(lines, 1):
+            if len(text) >= MAX_LINE:
+                raise SignalFileError(f"{path}:{line}: a line of {MAX_LINE:,} characters or "
+                                      "more: not Polar Sensor Logger's HR file")
+            fields = text.strip().split(";")
+            if line == 1 or not text.strip():
+                continue
+            try:
+                stamp = np.datetime64(fields[0].strip(), "us")
+                v = float(fields[1]) if len(fields) > 1 and fields[1].strip() else 0.0
+                if np.isnat(stamp):
+                    raise ValueError
+            except ValueError:
+                raise SignalFileError(f"{path}:{line}: {text.strip()[:60]!r} is not "
+                                      "'date and time;heart rate' (Polar Sensor Logger's HR "
+                                      "file)") from None
+            if v == 0:
+                none += 1
+                continue
+            if not HR_BPM[0] <= v <= HR_BPM[1]:
+                raise SignalFileError(f"{path}:{line}: heart rate {fields[1][:20]!r} is not "
+                                      f"{HR_BPM[0]:g}..{HR_BPM[1]:g} bpm")
+            t.append(stamp.astype(np.int64) / 1e6)
+            hr.append(v)
+    if not len(hr):
+        raise SignalFileError(f"{path}: no heart rate in it" + (
+            f" ({none} readings of 0: the strap had no skin contact)" if none else ""))
+    if np.any(np.diff(t) < 0):
+        raise SignalFileError(f"{path}: its phone timestamps go backwards")
+    return Rate(np.asarray(t) - t[0], np.asarray(hr), "Polar Sensor Logger's HR file", none)
+
+
+def not_samples(path: str, app: str) -> str:
+    """Why a reader of samples or beats can't read this app's file, and what to give."""
+    if app == "fit":
+        return (f"{path}: a FIT file (a watch's beats or heart rate, no samples): give it "
+                "to `signal hr` or `signal hrv`")
+    name = os.path.basename(path)
+    rr = name.replace("_HR.", "_RR.") if "_HR." in name else "the _RR.txt file"
+    return (f"{path}: Polar Sensor Logger's heart-rate file (a reading a second; its 'HRV' "
+            f"is the app's own average): no beats in it; the beats are in {rr} beside it "
+            "(signal hrv that --kind rr); `signal hr` reads this one's rate")
+
+
+def read_beats(path: str, column: str | None = None) -> np.ndarray:
+    """Beat times in s: a FIT's hrv messages, else a file of RR intervals (read_rr)."""
+    app = app_file(path)
+    if app == "fit":
+        beats, rate = read_fit(path)
+        if beats is None or len(beats) < MIN_BEATS:
+            raise _no_beats(path, rate)
+        return beats
+    if app:
+        raise SignalFileError(not_samples(path, app))
+    from empathy.edge.signal_file import read_rr
+
+    return read_rr(path, column)[1]
+
+
+def beats_or_rate(path: str, column: str | None = None):
+    """(beat times, None) where the file holds beats, else (None, its rate readings)."""
+    app = app_file(path)
+    if app == "polar-hr":
+        return None, polar_hr(path)
+    if app != "fit":
+        return read_beats(path, column), None
+    beats, rate = read_fit(path)
+    if beats is not None and len(beats) >= MIN_BEATS:
+        return beats, None
+    if rate is None:
+        raise _no_beats(path, rate)
+    return None, rate
+
+
+def rate_summary(r: Rate) -> dict:
+    """The mean rate over the time the readings cover (a reading weighs until the next, at
+    most GAP_S: readings a second, or a watch's 'smart' recording every few)."""
+    step = np.diff(r.t)
+    w = np.append(step, np.median(step) if len(step) else 1.0)
+    w[(w > GAP_S) | (w < 0)] = 0.0  # (chained files' clocks may overlap)
+    bpm = float(np.average(r.bpm, weights=w)) if w.sum() > 0 else float(np.mean(r.bpm))
+    return {"bpm": bpm, "hr_only": True, "source": r.source, "readings": len(r.bpm),
+            "duration_s": float(r.t[-1]), "min_bpm": float(r.bpm.min()),
+            "max_bpm": float(r.bpm.max()), "no_reading": r.none, "heartbeat": True,
+            "rmssd_ms": None, "sdnn_ms": None, "pnn50": None}
