@@ -228,8 +228,8 @@ def test_the_host_says_when_two_seats_send_one_heart(tmp_path):
     host took both seats' samples, seat 2's HR seat 1's to the 0.01 bpm in 0.8 of them
     (the two units estimate at moments up to 0.1 s apart), and nothing said so: seat 2's
     viewer unread, their seat's data another's. The intake now reports the pair as a health
-    event (host/one_heart.py: one value at half the moments or more; two hearts share one
-    about once in a few hundred), and not seat 3."""
+    event (host/one_heart.py: their HR moved from one value to one value at half the moments
+    both moved or more; no pair of the demo's 12 viewers ever did so), and not seat 3."""
     keys = Keystore.new([1, 2, 3])
     with BluezSim() as bz:
         one, other = straps(bz, SEEDS)
