@@ -57,6 +57,8 @@ HR_MAX_BPM = 300
 # entry took the median RMSSD error on systole-rr's double counts from 1.2 to 5.5 %)
 RR_MAX_MS = 6000.0
 RETRY_MIN_S = 0.2
+RETRY_MAX_S = 600.0  # a strap back in range waits at most this long to be read again
+SCAN_MAX_S = 300.0
 
 _loop: Optional[asyncio.AbstractEventLoop] = None
 _loop_lock = threading.Lock()
@@ -121,6 +123,12 @@ class BleSource:
             self.retry_max_s = float(query.get("retry_max_s", 2))
         except ValueError as e:
             raise SourceError(f"{url}: {e}") from None
+        # typed by an operator: retry_max_s=0 retried with no wait (3.4 CPU-s in 8 s with the
+        # strap away), scan_s=-1 never found it, scan_s=inf crashed the unit at start
+        for key, v, lo, hi in (("scan_s", self.scan_s, 1.0, SCAN_MAX_S),
+                               ("retry_max_s", self.retry_max_s, RETRY_MIN_S, RETRY_MAX_S)):
+            if not lo <= v <= hi:
+                raise SourceError(f"{url}: {key}={v:g} is out of range: give {lo:g}-{hi:g} s")
         self.sensor = f"ble:{self.address or self.name}"
         self.pmd_kinds = {k: v for flag, k, v in (("ecg", pmd.ECG, pmd.ECG_SETTINGS),
                                                   ("acc", pmd.ACC, pmd.ACC_SETTINGS))

@@ -199,8 +199,6 @@ def test_a_unit_restarted_mid_show_keeps_its_viewers_baselines(tmp_path):
         f"arousal after the restart {a2.mean():.2f}, the control's {a1.mean():.2f}")
 
 
-@pytest.mark.xfail(strict=True, reason="a BLE source's scan_s and retry_max_s are read as any "
-                   "float: the fix is in sensors/ble/strap.py (BleSource.__init__)")
 @pytest.mark.parametrize("query", ["retry_max_s=0", "retry_max_s=-1", "scan_s=-1",
                                    "scan_s=inf"])
 def test_a_strap_url_s_timings_out_of_range_are_refused(tmp_path, query):
