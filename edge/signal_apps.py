@@ -2,9 +2,10 @@
 
 - Garmin FIT (.fit, read with fitdecode): the beat intervals of its hrv messages (FIT
   message 78: up to five intervals each, in s; 0xFFFF none), laid end to end (they carry no
-  time); each file of a chained FIT starts at its own first timestamp. Without hrv
-  messages, the record messages' heart_rate (a reading a second or so): a rate, no beats,
-  so no HRV.
+  time); each file of a chained FIT starts at its own first timestamp. Else the beats a
+  strap stored while the watch could not hear it (a swim: hr messages, StoredBeats). Else,
+  or where those beats cover a part of the recording only, the record messages'
+  heart_rate (a reading a second or so): a rate, no beats, so no HRV.
 - Polar Sensor Logger's HR.txt: 'Phone timestamp;HR [bpm];HRV [ms];Breathing interval
   [rpm];', a reading a second; a row ends after the last field the strap sent (2 to 4
   fields). Its HRV is the app's own (an RMSSD over 30 beats); the beats themselves are in
@@ -20,15 +21,17 @@ import warnings
 from array import array
 from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 
 from empathy.edge.signal_columns import SignalFileError
 from empathy.edge.signal_text import MAX_LINE
 
-HRV_MESG, RECORD_MESG = 78, 20  # FIT global message numbers
+HRV_MESG, RECORD_MESG, HR_MESG = 78, 20, 132  # FIT global message numbers
 HR_BPM = (20.0, 300.0)  # a reported rate; 0 is the device's "no reading"
 MIN_BEATS = 4  # three intervals, as a file of RR intervals needs
+COVER = 0.9  # stored beats this much of the recording's span give its rate
 GAP_S = 10.0  # a reading weighs in the mean rate at most this long (longer: none taken)
 POLAR_HR = "phone timestamp;hr [bpm]"
 TURN_ON = ("record with beat intervals on (Garmin: 'Log HRV' in the watch's data recording "
@@ -59,8 +62,13 @@ def app_file(path: str) -> str | None:
     return "polar-hr" if first.startswith(POLAR_HR) else None
 
 
-def read_fit(path: str) -> tuple[np.ndarray | None, Rate | None]:
-    """(beat times in s from the hrv messages, or None; the records' heart rate, or None)."""
+class Fit(NamedTuple):
+    beats: np.ndarray | None  # s: the hrv messages', else a strap's stored beats
+    rate: Rate | None  # the records' heart rate
+    part: bool  # stored beats that cover under COVER of the recording (a triathlon's swim)
+
+
+def read_fit(path: str) -> Fit:
     try:
         import fitdecode
     except ImportError:
@@ -68,9 +76,13 @@ def read_fit(path: str) -> tuple[np.ndarray | None, Rate | None]:
                               "installed here): pip install fitdecode") from None
     parts: list[tuple[float | None, array]] = []  # per chained file: its start, its RR (s)
     t_hr, hr, none = array("d"), array("d"), 0
-    try:
+    stored = StoredBeats(path)
+    try:  # a field of an odd size (COROS writes a uint32 one byte wide) is read as bytes,
+        # warned, not refused: the checksum still tells a damaged file
         with fitdecode.FitReader(path, check_crc=fitdecode.CrcCheck.RAISE,
-                                 error_handling=fitdecode.ErrorHandling.RAISE) as fit:
+                                 error_handling=fitdecode.ErrorHandling.WARN) as fit, \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
             for frame in fit:
                 if isinstance(frame, fitdecode.FitHeader):
                     parts.append((None, array("d")))
@@ -81,6 +93,8 @@ def read_fit(path: str) -> tuple[np.ndarray | None, Rate | None]:
                     parts[-1] = (stamp, parts[-1][1])
                 if frame.global_mesg_num == HRV_MESG:
                     parts[-1][1].extend(_intervals(frame))
+                elif frame.global_mesg_num == HR_MESG:
+                    stored.add(frame, stamp)
                 elif frame.global_mesg_num == RECORD_MESG and frame.has_field("heart_rate"):
                     v = frame.get_value("heart_rate", fallback=None)
                     if stamp is None:
@@ -110,7 +124,59 @@ def read_fit(path: str) -> tuple[np.ndarray | None, Rate | None]:
         raise SignalFileError(f"{path}: cannot read: {e.strerror or e}") from None
     rate = (Rate(np.asarray(t_hr) - t_hr[0], np.asarray(hr), "a FIT file's records", none)
             if len(hr) else None)
-    return _beats(parts), rate
+    if (beats := _beats(parts)) is not None or (got := stored.beats()) is None:
+        return Fit(beats, rate, False)
+    span = max(got[-1], t_hr[-1] if len(hr) else 0) - min(got[0], t_hr[0] if len(hr) else 0)
+    return Fit(got - got[0], rate, got[-1] - got[0] < COVER * span)
+
+
+class StoredBeats:
+    """The beats a strap stored while the watch could not hear it (HRM-Swim, -Tri, -Pro under
+    water), sent after as hr messages (FIT message 132): a beat's time in the device's
+    clock (1/1024 s), whole (event_timestamp, 32 bits) in a message the watch stamps in UTC
+    (timestamp + fractional_timestamp), then each next one as its low 12 bits
+    (event_timestamp_12, 'accumulate': it adds to the one before, FIT Profile). fitdecode
+    starts that sum at 0, not at the whole stamp, which moves a message's beats by up to 4 s
+    against the stamp before them: the sum is redone here from the 12 bits."""
+
+    def __init__(self, path: str):
+        self.path, self.ticks, self.utc, self.t = path, None, None, array("d")
+
+    def add(self, frame, stamp: float | None) -> None:
+        frac = frame.get_value("fractional_timestamp", fallback=None) \
+            if frame.has_field("fractional_timestamp") else None
+        for f in frame.fields:
+            if f.name != "event_timestamp" or f.raw_value is None:
+                continue
+            if f.field_def is not None:  # the whole stamp(s): uint32 ticks
+                for ticks in np.atleast_1d(f.raw_value):
+                    if not isinstance(ticks, (int, np.integer)):
+                        continue
+                    self.ticks = int(ticks)
+                    if stamp is not None:  # (its own stamp pins the device's clock to UTC)
+                        self.utc = stamp + (frac if isinstance(frac, float) and 0 <= frac < 1
+                                            else 0.0) - self.ticks / 1024
+                    self._beat()
+            elif self.ticks is not None and isinstance(f.raw_value, (int, float)):
+                low = round(f.raw_value * 1024) & 0xFFF  # (fitdecode's sum keeps the 12 bits)
+                self.ticks = (self.ticks & ~0xFFF) + low + (4096 if low < self.ticks & 0xFFF
+                                                            else 0)
+                self._beat()
+
+    def _beat(self) -> None:
+        if self.utc is not None:  # (before any stamp the device's clock is no time)
+            self.t.append(self.utc + self.ticks / 1024)
+
+    def beats(self) -> np.ndarray | None:
+        """Beat times in s (UTC); a stamp repeated (a writer's padding of the last message)
+        is one beat."""
+        if len(self.t) < MIN_BEATS:
+            return None
+        t = np.asarray(self.t)
+        if np.any(np.diff(t) < 0):
+            raise SignalFileError(f"{self.path}: a FIT file whose stored beats (hr messages) "
+                                  "go back in time: not a recording we can read as beats")
+        return t[np.append(True, np.diff(t) > 0)]
 
 
 def _stamp(frame) -> float | None:
@@ -204,7 +270,7 @@ def read_beats(path: str, column: str | None = None) -> np.ndarray:
     """Beat times in s: a FIT's hrv messages, else a file of RR intervals (read_rr)."""
     app = app_file(path)
     if app == "fit":
-        beats, rate = read_fit(path)
+        beats, rate, _ = read_fit(path)
         if beats is None or len(beats) < MIN_BEATS:
             raise _no_beats(path, rate)
         return beats
@@ -222,8 +288,8 @@ def beats_or_rate(path: str, column: str | None = None):
         return None, polar_hr(path)
     if app != "fit":
         return read_beats(path, column), None
-    beats, rate = read_fit(path)
-    if beats is not None and len(beats) >= MIN_BEATS:
+    beats, rate, part = read_fit(path)
+    if beats is not None and len(beats) >= MIN_BEATS and not (part and rate):
         return beats, None
     if rate is None:
         raise _no_beats(path, rate)

@@ -77,7 +77,7 @@ def test_real_garmin_files_beats_agree_with_the_watch_s_own_heart_rate(capsys, n
     """Real files (fitparse's test files, MIT): a fenix 5 (one interval a message) and an
     Edge 820 (one or two). The rate the beats give over their span is the watch's own
     heart_rate records' within 2 bpm, which a misread interval or slot would not keep."""
-    beats, rate = read_fit(str(DATA / name))
+    beats, rate, _ = read_fit(str(DATA / name))
     from_beats = 60 * (len(beats) - 1) / beats[-1]
     watch = float(np.average(rate.bpm[:-1], weights=np.diff(rate.t)))
     assert from_beats == pytest.approx(watch, abs=2.0)
@@ -90,7 +90,7 @@ def test_a_fit_file_without_hrv_messages_gives_its_rate_and_no_hrv(capsys, name)
     """A watch without 'Log HRV' writes heart_rate records only: `signal hr` gives their mean,
     labelled a rate with no HRV; `signal hrv` says how to record beats."""
     s = ok(capsys, "hr", DATA / name)
-    beats, rate = read_fit(str(DATA / name))
+    beats, rate, _ = read_fit(str(DATA / name))
     assert beats is None and s["hr_only"] and s["rmssd_ms"] is None
     assert s["readings"] == len(rate.bpm) and rate.bpm.min() <= s["bpm"] <= rate.bpm.max()
     if name == "garmin_hr_only.fit":  # a reading a second of the corpus series' beats

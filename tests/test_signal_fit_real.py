@@ -1,0 +1,85 @@
+"""Real FIT files that watches other than the three in test_signal_files_apps.py write
+(python-fitparse's test files, MIT: tests/data/signal/README.md): a strap's beats stored
+during a swim (FIT 'hr' messages), and a COROS watch's file with a field of an odd size.
+Each is read as the watch recorded it, checked against the device's own figures in the
+same file, or refused in one line."""
+
+import json
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from empathy.cli import main
+from empathy.edge.signal_apps import read_beats
+
+DATA = Path(__file__).parent / "data" / "signal"
+fitdecode = pytest.importorskip("fitdecode")
+
+
+def ok(capsys, *args) -> dict:
+    rc = main(["signal", *map(str, args), "--json"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    return json.loads(out)
+
+
+def messages(path, name: str) -> list:
+    with fitdecode.FitReader(str(path), error_handling=fitdecode.ErrorHandling.WARN) as fit, \
+            pytest.warns(UserWarning) if "coros" in str(path) else nullcontext():
+        return [f for f in fit if isinstance(f, fitdecode.FitDataMessage) and f.name == name]
+
+
+def strap_bpm(path) -> np.ndarray:
+    """The strap's own rate at each stored beat (hr.filtered_bpm, one per event_timestamp)."""
+    return np.concatenate([np.atleast_1d(m.get_value("filtered_bpm")) for m in messages(path, "hr")])
+
+
+@pytest.mark.parametrize("name", ["garmin-fr735xt-swim-hrm.fit", "garmin-triathlon-hrm.fit"])
+def test_a_strap_s_beats_stored_under_water_are_read(capsys, name):
+    """Before: 'no beat intervals (hrv messages): ... record with beat intervals on' for a
+    pool swim whose HRM strap stored 11 292 beats (the watch can't hear a strap under
+    water; the strap sends them after: 'hr' messages, a beat's time in the device's clock,
+    1/1024 s, each as 12 bits added to the one before). Each beat's rate agrees with the
+    strap's own filtered rate at that beat; no interval is longer than 3 s or under 0 (a
+    message's beats moved by up to 4 s, as fitdecode's own sum of the 12 bits leaves them,
+    would be). A few short ones are the strap's (its filtered rate does not move there):
+    the corrector's to label."""
+    beats = read_beats(str(DATA / name))
+    own = strap_bpm(DATA / name)
+    rr = np.diff(beats)
+    assert len(beats) <= len(own) and len(beats) > 0.99 * len(own)  # (last one padded)
+    assert rr.min() > 0 and rr.max() < 3.0 and np.mean((rr > 0.25) & (rr < 2.0)) > 0.99
+    n = min(len(rr), len(own) - 1)  # (a stamp the writer repeats to pad is no beat)
+    diff = np.abs(60 / rr[:n] - own[1:n + 1])
+    assert np.median(diff) < 3 and np.percentile(diff, 95) < 10
+    s = ok(capsys, "hrv", DATA / name)
+    assert len(s["rr_ms"]) > 0.99 * len(rr) and s["rmssd_ms"] > 0
+
+
+def test_a_swim_s_heart_rate_is_its_stored_beats(capsys):
+    """The swim's records hold no heart rate (the watch heard no strap): `signal hr` gave
+    'no heart rate either'; its beats give the rate, within the strap's own range."""
+    s = ok(capsys, "hr", DATA / "garmin-fr735xt-swim-hrm.fit")
+    own = strap_bpm(DATA / "garmin-fr735xt-swim-hrm.fit")
+    assert not s.get("hr_only") and own.min() < s["bpm"] < own.max()
+    assert s["bpm"] == pytest.approx(60 / np.mean(np.diff(read_beats(
+        str(DATA / "garmin-fr735xt-swim-hrm.fit")))), abs=5)
+
+
+def test_a_triathlon_s_heart_rate_is_the_whole_race_not_the_swim(capsys):
+    """The strap stored beats for the swim only (58 of 169 min): `signal hr` gives the
+    records' rate over the race, not the swim's beats as if they were the race."""
+    s = ok(capsys, "hr", DATA / "garmin-triathlon-hrm.fit")
+    assert s["hr_only"] and s["duration_s"] > 9000
+
+
+def test_a_coros_watch_s_file_is_read(capsys):
+    """COROS Pace 2 writes a uint32 field one byte wide; the file's checksum is right. It
+    was refused ('not a readable FIT file ... copy it from the watch again', which gives
+    the same file). Its rate's maximum is the watch's own session maximum."""
+    s = ok(capsys, "hr", DATA / "coros-pace-2-bike.fit")
+    session = messages(DATA / "coros-pace-2-bike.fit", "session")[0]
+    assert s["hr_only"] and s["max_bpm"] == session.get_value("max_heart_rate")
+    assert s["readings"] > 8000
