@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import stat
 import struct
+import sys
 import warnings
 from array import array
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ def read_fit(path: str) -> Fit:
                               "installed here): pip install fitdecode") from None
     parts: list[tuple[float | None, array]] = []  # per chained file: its start, its RR (s)
     t_hr, hr, none = array("d"), array("d"), 0
-    stored = StoredBeats(path)
+    stored, cut = StoredBeats(path), None
     try:  # a field of an odd size (COROS writes a uint32 one byte wide) is read as bytes,
         # warned, not refused: the checksum still tells a damaged file
         with fitdecode.FitReader(path, check_crc=fitdecode.CrcCheck.RAISE,
@@ -111,10 +112,9 @@ def read_fit(path: str) -> Fit:
     except fitdecode.FitCRCError:
         raise SignalFileError(f"{path}: a FIT file whose checksum (CRC) is wrong: a copy "
                               "damaged or cut short; copy it from the watch again") from None
-    except fitdecode.FitEOFError as e:  # (its data can't be checked: no checksum read)
-        raise SignalFileError(f"{path}: a FIT file that ends before its header says "
-                              f"({str(e)[:60]}): a copy cut short, or a recording the watch "
-                              "never closed; copy it from the watch again") from None
+    except fitdecode.FitEOFError as e:  # a recording never closed (its device stopped), or
+        # a copy cut short: what came before the cut is read, and said to be
+        cut = str(e)[:60]
     # what fitdecode lets out of a damaged file: its own checks (assert) and struct's
     except (fitdecode.FitError, ValueError, KeyError, IndexError, TypeError, OverflowError,
             AssertionError, struct.error) as e:
@@ -124,6 +124,8 @@ def read_fit(path: str) -> Fit:
         raise SignalFileError(f"{path}: cannot read: {e.strerror or e}") from None
     rate = (Rate(np.asarray(t_hr) - t_hr[0], np.asarray(hr), "a FIT file's records", none)
             if len(hr) else None)
+    if cut:
+        _ends_inside(path, cut, bool(rate or stored.t or any(len(rr) for _, rr in parts)))
     if (beats := _beats(parts)) is not None or (got := stored.beats()) is None:
         return Fit(beats, rate, False)
     span = max(got[-1], t_hr[-1] if len(hr) else 0) - min(got[0], t_hr[0] if len(hr) else 0)
@@ -177,6 +179,18 @@ class StoredBeats:
             raise SignalFileError(f"{self.path}: a FIT file whose stored beats (hr messages) "
                                   "go back in time: not a recording we can read as beats")
         return t[np.append(True, np.diff(t) > 0)]
+
+
+def _ends_inside(path: str, cut: str, read: bool) -> None:
+    """A FIT file that ends inside a message: refused where nothing came before; else a
+    note (stderr: stdout may be JSON) that it is read up to there, unchecked."""
+    what = (f"a FIT file that ends inside a message ({cut}): a recording the watch never "
+            "closed, or a copy cut short")
+    if not read:
+        raise SignalFileError(f"{path}: {what}, with no heart rate before the end; copy it "
+                              "from the watch again")
+    print(f"empathy signal: {path}: note: {what}; read up to where it ends (no checksum "
+          "checks it)", file=sys.stderr)
 
 
 def _stamp(frame) -> float | None:

@@ -112,23 +112,16 @@ def test_chained_fit_files_keep_the_time_between_them(capsys, written):
     assert half in [a["index"] for a in s["artefacts"]] and not s["normal"][half]
 
 
-@pytest.mark.parametrize("harm", ["crc", "cut", "header", "size"])
-def test_a_damaged_fit_file_is_refused_in_one_line(tmp_path, capsys, harm):
+def test_a_damaged_fit_file_is_refused_in_one_line(tmp_path, capsys):
+    """One bit of a message flipped: the checksum says so. (A file that ends early is read
+    up to its end: tests/test_signal_fit_real.py.)"""
     data = bytearray((DATA / "garmin_hrv.fit").read_bytes())
-    if harm == "crc":
-        data[200] ^= 0x01  # one bit of a message
-    elif harm == "cut":
-        data = data[:len(data) // 2]
-    elif harm == "header":
-        data[:12] = b"\x0c\x10" + b"\xff" * 6 + b".FIT"  # a data size of 4 GB
-    else:
-        data[4:8] = (len(data) * 10).to_bytes(4, "little")
+    data[200] ^= 0x01
     p = tmp_path / "bad.fit"
     p.write_bytes(bytes(data))
     for verb in ("hr", "hrv"):
         err = refused(capsys, verb, p)
-        assert "FIT" in err and {"crc": "checksum", "cut": "cut short", "header": "ends before",
-                                 "size": "ends before"}[harm] in err
+        assert "FIT" in err and "checksum" in err
 
 
 def test_a_fit_writer_s_zero_padding_is_no_interval(tmp_path, capsys):

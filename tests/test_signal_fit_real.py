@@ -83,3 +83,34 @@ def test_a_coros_watch_s_file_is_read(capsys):
     session = messages(DATA / "coros-pace-2-bike.fit", "session")[0]
     assert s["hr_only"] and s["max_bpm"] == session.get_value("max_heart_rate")
     assert s["readings"] > 8000
+
+
+def test_a_recording_never_closed_is_read_up_to_where_it_ends(capsys):
+    """A Sigma Sport ride of 4 h 39 min whose last message the device never finished (no
+    checksum after it): refused whole before ('copy it from the watch again', which gives
+    the same file). Its 14 387 heart-rate readings are read, and stderr says where it ends
+    and that nothing checked it."""
+    rc = main(["signal", "hr", str(DATA / "sigma-unclosed-ride.fit"), "--json"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and json.loads(out)["readings"] == 14387
+    assert len(err.strip().splitlines()) == 1 and "never closed" in err and "403456" in err
+
+
+@pytest.mark.parametrize("harm", ["cut", "size", "header"])
+def test_a_fit_file_cut_short_gives_the_beats_before_the_cut(tmp_path, capsys, harm):
+    """A copy cut in half, or a header promising more data than there is (10 times, or
+    4 GB): the beats up to the cut are the whole file's first ones, no other; a file cut
+    before any heart rate is refused in one line."""
+    data = (DATA / "garmin_hrv.fit").read_bytes()
+    whole = read_beats(str(DATA / "garmin_hrv.fit"))
+    p = tmp_path / "cut.fit"
+    size = {"cut": None, "size": len(data) * 10, "header": 0xFFFFFFFF}[harm]
+    p.write_bytes(data[:len(data) // 2] if size is None else
+                  data[:4] + size.to_bytes(4, "little") + data[8:])
+    got = read_beats(str(p))
+    assert len(got) > 100 and got == pytest.approx(whole[:len(got)], abs=1e-9)
+    assert "ends inside" in capsys.readouterr().err
+    p.write_bytes(data[:60])  # (file_id and no more)
+    assert main(["signal", "hr", str(p)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no heart rate before the end" in err
