@@ -49,7 +49,8 @@ class Rate:
 
 
 def app_file(path: str) -> str | None:
-    """'fit' or 'polar-hr' where the file is one of these (by its bytes, not its name)."""
+    """'fit', 'polar-hr' or 'apple-health' where the file is one of these (by its bytes, not
+    its name)."""
     try:  # (a FIFO blocks open(): the readers refuse what is no regular file)
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
@@ -59,6 +60,10 @@ def app_file(path: str) -> str | None:
         return None  # the readers say why
     if len(head) >= 12 and head[8:12] == b".FIT":
         return "fit"
+    # export.xml opens with its DTD; export.zip's first entry is in apple_health_export/
+    if b"<!DOCTYPE HealthData" in head or (head.startswith(b"PK\x03\x04") and
+                                           head[30:49] == b"apple_health_export"):
+        return "apple-health"
     first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("latin-1").strip().lower()
     return "polar-hr" if first.startswith(POLAR_HR) else None
 
@@ -273,6 +278,11 @@ def not_samples(path: str, app: str) -> str:
     if app == "fit":
         return (f"{path}: a FIT file (a watch's beats or heart rate, no samples): give it "
                 "to `signal hr` or `signal hrv`")
+    if app == "apple-health":
+        return (f"{path}: Apple Health's export, not read here: its heart rate is a reading "
+                "every few minutes, its beats (InstantaneousBeatsPerMinute) minute-long spot "
+                "checks with beats left out; give a file of the beats themselves (an app's RR "
+                "intervals: HRV Logger's RR.csv, Polar Sensor Logger's RR.txt, a FIT file)")
     name = os.path.basename(path)
     rr = name.replace("_HR.", "_RR.") if "_HR." in name else "the _RR.txt file"
     return (f"{path}: Polar Sensor Logger's heart-rate file (a reading a second; its 'HRV' "

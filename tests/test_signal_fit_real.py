@@ -114,3 +114,42 @@ def test_a_fit_file_cut_short_gives_the_beats_before_the_cut(tmp_path, capsys, h
     assert main(["signal", "hr", str(p)]) == 1
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "no heart rate before the end" in err
+
+
+APPLE_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE HealthData [
+<!-- HealthKit Export Version: 13 -->
+<!ELEMENT HealthData (ExportDate,Me,(Record|Correlation|Workout|ActivitySummary)*)>
+<!ATTLIST HealthData
+  locale CDATA #REQUIRED
+>
+]>
+<HealthData locale="en_US">
+ <ExportDate value="2024-05-01 12:00:00 +0200"/>
+"""
+APPLE_HR = ('<Record type="HKQuantityTypeIdentifierHeartRate" sourceName="Apple Watch" '
+            'unit="count/min" startDate="2024-04-30 08:0{}:00 +0200" endDate="2024-04-30 '
+            '08:0{}:00 +0200" value="6{}"/>\n')
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_apple_health_s_export_is_refused_saying_what_to_give(tmp_path, capsys, packed):
+    """The Health app's 'Export All Health Data' (export.zip, export.xml inside; the layout
+    as its DTD and public readers give it). Before: "'<!DOCTYPE HealthData [' is not a
+    number", and for the zip 'an Excel .xlsx? save the sheet as CSV'. Its heart rate is a
+    reading every few minutes, its beat lists minute-long spot checks with beats left out:
+    one line says so and names files that hold beats."""
+    import zipfile
+
+    xml = APPLE_HEAD + "".join(APPLE_HR.format(k, k, k) for k in range(5)) + "</HealthData>\n"
+    p = tmp_path / ("export.zip" if packed else "export.xml")
+    if packed:
+        with zipfile.ZipFile(p, "w") as z:
+            z.writestr("apple_health_export/export.xml", xml)
+    else:
+        p.write_text(xml)
+    for args in (["hr"], ["hrv"], ["hr", "--kind", "rr"], ["hr", "--kind", "ecg"]):
+        rc = main(["signal", *args, str(p)])
+        out, err = capsys.readouterr()
+        assert rc == 1 and not out and len(err.strip().splitlines()) == 1, err
+        assert "Apple Health" in err and "RR" in err
