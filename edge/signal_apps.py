@@ -33,6 +33,7 @@ HRV_MESG, RECORD_MESG, HR_MESG = 78, 20, 132  # FIT global message numbers
 HR_BPM = (20.0, 300.0)  # a reported rate; 0 is the device's "no reading"
 MIN_BEATS = 4  # three intervals, as a file of RR intervals needs
 COVER = 0.9  # stored beats this much of the recording's span give its rate
+LOST_S = 5.0  # the records' clock this far ahead of the beats: beats lost (real files: 1 s)
 GAP_S = 10.0  # a reading weighs in the mean rate at most this long (longer: none taken)
 POLAR_HR = "phone timestamp;hr [bpm]"
 TURN_ON = ("record with beat intervals on (Garmin: 'Log HRV' in the watch's data recording "
@@ -80,7 +81,7 @@ def read_fit(path: str) -> Fit:
     except ImportError:
         raise SignalFileError(f"{path}: a FIT file, which is read with fitdecode (not "
                               "installed here): pip install fitdecode") from None
-    parts: list[tuple[float | None, array]] = []  # per chained file: its start, its RR (s)
+    parts: list[_Part] = []  # per chained file
     t_hr, hr, none = array("d"), array("d"), 0
     stored, cut = StoredBeats(path), None
     try:  # a field of an odd size (COROS writes a uint32 one byte wide) is read as bytes,
@@ -91,14 +92,13 @@ def read_fit(path: str) -> Fit:
             warnings.simplefilter("ignore", UserWarning)
             for frame in fit:
                 if isinstance(frame, fitdecode.FitHeader):
-                    parts.append((None, array("d")))
+                    parts.append(_Part())
                 if not isinstance(frame, fitdecode.FitDataMessage):
                     continue
                 stamp = _stamp(frame)
-                if parts[-1][0] is None and stamp is not None:
-                    parts[-1] = (stamp, parts[-1][1])
+                parts[-1].seen(stamp)
                 if frame.global_mesg_num == HRV_MESG:
-                    parts[-1][1].extend(_intervals(frame))
+                    parts[-1].add(_intervals(frame))
                 elif frame.global_mesg_num == HR_MESG:
                     stored.add(frame, stamp)
                 elif frame.global_mesg_num == RECORD_MESG and frame.has_field("heart_rate"):
@@ -130,7 +130,7 @@ def read_fit(path: str) -> Fit:
     rate = (Rate(np.asarray(t_hr) - t_hr[0], np.asarray(hr), "a FIT file's records", none)
             if len(hr) else None)
     if cut:
-        _ends_inside(path, cut, bool(rate or stored.t or any(len(rr) for _, rr in parts)))
+        _ends_inside(path, cut, bool(rate or stored.t or any(len(p.rr) for p in parts)))
     if (beats := _beats(parts)) is not None or (got := stored.beats()) is None:
         return Fit(beats, rate, False)
     span = max(got[-1], t_hr[-1] if len(hr) else 0) - min(got[0], t_hr[0] if len(hr) else 0)
@@ -212,16 +212,50 @@ def _intervals(frame) -> list[float]:
     return [float(s) for s in vs if isinstance(s, (int, float)) and s > 0]
 
 
-def _beats(parts) -> np.ndarray | None:
-    """Each chained file's intervals laid end to end from its own start (never before the
-    previous file's last beat): the time between two files is no interval."""
-    t0 = next((s for s, _ in parts if s is not None), 0.0)
+class _Part:
+    """One file of a chained FIT: its first stamp, its latest, its hrv messages' intervals
+    (s), and where the records' clock says beats were lost: (interval, its start in s)."""
+
+    def __init__(self):
+        self.start = self.latest = None
+        self.rr, self.jumps, self.end = array("d"), [], 0.0
+
+    def seen(self, stamp: float | None) -> None:
+        if stamp is not None:
+            self.start = stamp if self.start is None else self.start
+            self.latest = stamp
+
+    def add(self, rr: list[float]) -> None:
+        """An hrv message comes as its beats do, after the record stamped with their second:
+        where that stamp runs LOST_S ahead of the intervals laid end to end, the watch
+        heard no beats for a while (a strap out of range), so this message's last beat is
+        put at the stamp, not next to the last one heard."""
+        if not rr:
+            return
+        self.end += sum(rr)
+        if self.latest is not None and self.latest - self.start - self.end > LOST_S:
+            self.jumps.append((len(self.rr), self.latest - self.start - sum(rr)))
+            self.end = self.latest - self.start
+        self.rr.extend(rr)
+
+    def beats(self) -> np.ndarray:
+        """Beat times in s from the part's start: the intervals laid end to end from each
+        place the clock put them."""
+        rr, cut = np.asarray(self.rr), [(0, 0.0)] + self.jumps + [(len(self.rr), None)]
+        return np.concatenate([at + np.concatenate(([0.0], np.cumsum(rr[i:j])))
+                               for (i, at), (j, _) in zip(cut, cut[1:])])
+
+
+def _beats(parts: list[_Part]) -> np.ndarray | None:
+    """Each chained file's beats from its own start (never before the previous file's last
+    beat): the time between two files is no interval."""
+    t0 = next((p.start for p in parts if p.start is not None), 0.0)
     beats, end = [], 0.0
-    for start, rr in parts:
-        if not len(rr):
+    for p in parts:
+        if not len(p.rr):
             continue
-        at = end if start is None or not beats else max(end, start - t0)
-        laid = at + np.concatenate(([0.0], np.cumsum(rr)))
+        at = end if p.start is None or not beats else max(end, p.start - t0)
+        laid = at + p.beats()
         beats.append(laid[1:] if beats and at == end else laid)  # (its first is the last)
         end = float(laid[-1])
     return np.concatenate(beats) if beats else None
