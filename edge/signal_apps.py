@@ -2,10 +2,11 @@
 
 - Garmin FIT (.fit, read with fitdecode): the beat intervals of its hrv messages (FIT
   message 78: up to five intervals each, in s; 0xFFFF none), laid end to end (they carry no
-  time); each file of a chained FIT starts at its own first timestamp. Else the beats a
-  strap stored while the watch could not hear it (a swim: hr messages, StoredBeats). Else,
-  or where those beats cover a part of the recording only, the record messages'
-  heart_rate (a reading a second or so): a rate, no beats, so no HRV.
+  time, but the records' stamps around them place them where beats were lost: _Part);
+  each file of a chained FIT starts at its own first timestamp. Else the beats a strap
+  stored while the watch could not hear it (a swim: hr messages, StoredBeats). Else the
+  record messages' heart_rate (a reading a second or so): a rate, no beats, so no HRV;
+  `signal hr` gives that rate too where the beats cover a part of the recording only.
 - Polar Sensor Logger's HR.txt: 'Phone timestamp;HR [bpm];HRV [ms];Breathing interval
   [rpm];', a reading a second; a row ends after the last field the strap sent (2 to 4
   fields). Its HRV is the app's own (an RMSSD over 30 beats); the beats themselves are in
@@ -32,7 +33,7 @@ from empathy.edge.signal_text import MAX_LINE
 HRV_MESG, RECORD_MESG, HR_MESG = 78, 20, 132  # FIT global message numbers
 HR_BPM = (20.0, 300.0)  # a reported rate; 0 is the device's "no reading"
 MIN_BEATS = 4  # three intervals, as a file of RR intervals needs
-COVER = 0.9  # stored beats this much of the recording's span give its rate
+COVER = 0.9  # beats over this much of the recording's span give its rate
 LOST_S = 5.0  # the records' clock this far ahead of the beats: beats lost (real files: 1 s)
 GAP_S = 10.0  # a reading weighs in the mean rate at most this long (longer: none taken)
 POLAR_HR = "phone timestamp;hr [bpm]"
@@ -72,7 +73,7 @@ def app_file(path: str) -> str | None:
 class Fit(NamedTuple):
     beats: np.ndarray | None  # s: the hrv messages', else a strap's stored beats
     rate: Rate | None  # the records' heart rate
-    part: bool  # stored beats that cover under COVER of the recording (a triathlon's swim)
+    part: bool  # beats that cover under COVER of the recording (a triathlon's swim)
 
 
 def read_fit(path: str) -> Fit:
@@ -131,10 +132,11 @@ def read_fit(path: str) -> Fit:
             if len(hr) else None)
     if cut:
         _ends_inside(path, cut, bool(rate or stored.t or any(len(p.rr) for p in parts)))
-    if (beats := _beats(parts)) is not None or (got := stored.beats()) is None:
-        return Fit(beats, rate, False)
-    span = max(got[-1], t_hr[-1] if len(hr) else 0) - min(got[0], t_hr[0] if len(hr) else 0)
-    return Fit(got - got[0], rate, got[-1] - got[0] < COVER * span)
+    beats = _beats(parts)
+    if beats is None and (beats := stored.beats()) is None:
+        return Fit(None, rate, False)
+    ends = [beats[0], beats[-1]] + ([t_hr[0], t_hr[-1]] if len(hr) else [])
+    return Fit(beats - beats[0], rate, beats[-1] - beats[0] < COVER * (max(ends) - min(ends)))
 
 
 class StoredBeats:
@@ -248,13 +250,13 @@ class _Part:
 
 def _beats(parts: list[_Part]) -> np.ndarray | None:
     """Each chained file's beats from its own start (never before the previous file's last
-    beat): the time between two files is no interval."""
+    beat): the time between two files is no interval. In s, UTC where the file has a stamp."""
     t0 = next((p.start for p in parts if p.start is not None), 0.0)
-    beats, end = [], 0.0
+    beats, end = [], t0
     for p in parts:
         if not len(p.rr):
             continue
-        at = end if p.start is None or not beats else max(end, p.start - t0)
+        at = end if p.start is None or not beats else max(end, p.start)
         laid = at + p.beats()
         beats.append(laid[1:] if beats and at == end else laid)  # (its first is the last)
         end = float(laid[-1])

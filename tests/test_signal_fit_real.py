@@ -155,26 +155,19 @@ def test_apple_health_s_export_is_refused_saying_what_to_give(tmp_path, capsys, 
         assert "Apple Health" in err and "RR" in err
 
 
-def test_beats_a_watch_never_heard_leave_a_gap_not_neighbours(tmp_path, capsys):
-    """A strap out of the watch's range for a minute: the watch writes its records a
-    second (their clock runs on) but no hrv messages. Laid end to end, the beats after
-    the minute were moved back a minute and the last one before it made neighbour of the
-    first after: a silent join. The records' clock places them: one long interval the
-    corrector labels, the beats after it within the records' 1-s stamps of their times.
-    (fit-tool writes it: one interval a message, as a fenix 5; the rates are made up.)"""
+def fit_heard(path, rr: np.ndarray, heard: np.ndarray, bpm: int = 75) -> np.ndarray:
+    """A watch's activity (fit-tool): a record a second, and an hrv message (one interval,
+    as a fenix 5) for each interval that ends in a beat the watch heard. The beat times."""
     pytest.importorskip("fit_tool")
     from fit_tool.fit_file_builder import FitFileBuilder
     from fit_tool.profile.messages.hrv_message import HrvMessage
     from fit_tool.profile.messages.record_message import RecordMessage
 
-    rng = np.random.default_rng(19)
-    rr = 0.8 + 0.05 * np.sin(np.arange(300) * 2 * np.pi / 7) + rng.normal(0, 0.01, 300)
     beats = np.concatenate(([0.0], np.cumsum(rr)))
-    heard = ~((beats[1:] > 100) & (beats[1:] <= 160))  # an interval ends in the beat heard
     b, ms0, k = FitFileBuilder(auto_define=True), 1_000_000_000_000, 0
     for s in range(int(beats[-1]) + 2):
         r = RecordMessage()
-        r.timestamp, r.heart_rate = ms0 + 1000 * s, 75
+        r.timestamp, r.heart_rate = ms0 + 1000 * s, bpm
         b.add(r)
         while k < len(rr) and beats[k + 1] <= s:
             if heard[k]:
@@ -182,13 +175,44 @@ def test_beats_a_watch_never_heard_leave_a_gap_not_neighbours(tmp_path, capsys):
                 h.time = [float(rr[k])]
                 b.add(h)
             k += 1
-    p = tmp_path / "lost.fit"
-    p.write_bytes(b.build().to_bytes())
-    got = read_beats(str(p))
+    path.write_bytes(b.build().to_bytes())
+    return beats
+
+
+def made_up_rr(n: int) -> np.ndarray:
+    rng = np.random.default_rng(19)
+    return 0.8 + 0.05 * np.sin(np.arange(n) * 2 * np.pi / 7) + rng.normal(0, 0.01, n)
+
+
+def test_beats_a_watch_never_heard_leave_a_gap_not_neighbours(tmp_path, capsys):
+    """A strap out of the watch's range for a minute: the watch writes its records a
+    second (their clock runs on) but no hrv messages. Laid end to end, the beats after
+    the minute were moved back a minute and the last one before it made neighbour of the
+    first after: a silent join. The records' clock places them: one long interval the
+    corrector labels, the beats after it within the records' 1-s stamps of their times.
+    (The rates are made up.)"""
+    rr = made_up_rr(300)
+    beats = np.concatenate(([0.0], np.cumsum(rr)))
+    heard = ~((beats[1:] > 100) & (beats[1:] <= 160))  # an interval ends in the beat heard
+    fit_heard(tmp_path / "lost.fit", rr, heard)
+    got = read_beats(str(tmp_path / "lost.fit"))
     first = int(np.argmax(~heard))  # intervals heard before the minute
     j = first + int(np.argmax(heard[first:]))  # the first heard after it
     assert np.diff(got)[:first] == pytest.approx(rr[:first], abs=1e-3)
     assert np.diff(got)[first] == pytest.approx(beats[j] - beats[first], abs=1.5)
     assert got[first + 1:] == pytest.approx(beats[j:], abs=1.5)
-    s = ok(capsys, "hrv", p)
+    s = ok(capsys, "hrv", tmp_path / "lost.fit")
     assert first in [a["index"] for a in s["artefacts"]] and not s["normal"][first]
+
+
+def test_beats_of_a_part_of_the_ride_are_not_its_heart_rate(tmp_path, capsys):
+    """The strap is heard for the first 2 of 10 minutes (then the watch reads its own wrist:
+    records only). `signal hr` gave those 2 minutes' rate as the ride's, with no word; it
+    gives the records' rate over the ride, and `signal hrv` the 2 minutes' beats."""
+    rr = made_up_rr(750)
+    beats = np.concatenate(([0.0], np.cumsum(rr)))
+    fit_heard(tmp_path / "part.fit", rr, beats[1:] <= 120, bpm=90)
+    s = ok(capsys, "hr", tmp_path / "part.fit")
+    assert s["hr_only"] and s["bpm"] == 90 and s["duration_s"] > 590
+    assert ok(capsys, "hrv", tmp_path / "part.fit")["mean_rr_ms"] == pytest.approx(
+        1000 * rr[beats[1:] <= 120].mean(), abs=1)
