@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.edge.signal_apps import app_file, not_samples
+from empathy.edge.signal_apps import LOST_S, app_file, not_samples
 from empathy.edge.signal_columns import (SignalFileError, base, heart_like, not_heart,
                                          waveform_kind)
 
@@ -279,23 +279,41 @@ def read_rr(path: str, column: str | None = None) -> tuple[np.ndarray, np.ndarra
                               f"are ms ({RR_MS[0]:g}..{RR_MS[1]:g}) or seconds "
                               f"({RR_MS[0] / 1e3:g}..{RR_MS[1] / 1e3:g})")
     rr = rr * 1000.0 if seconds else rr
-    beats = _beat_times(t, rr)
-    if (blocked := cols.get("blocker")) is not None and len(blocked) == len(rr):
-        # Polar's PPI: an interval the sensor says motion spoilt ends in no beat, so it and
-        # the next make one long interval, which the artefact corrector labels
-        beats = np.delete(beats, 1 + np.flatnonzero(blocked != 0))
-    return rr, beats
+    # Polar's PPI: an interval the sensor says motion spoilt ends in no beat, so it and the
+    # next make one long interval, which the artefact corrector labels
+    blocked = cols.get("blocker")
+    return rr, _beat_times(t, rr, blocked != 0 if blocked is not None and len(blocked) == len(rr)
+                           else np.zeros(len(rr), bool))
 
 
-def _beat_times(t, rr: np.ndarray) -> np.ndarray:
+def _beat_times(t, rr: np.ndarray, blocked: np.ndarray) -> np.ndarray:
     """A clock may stamp each interval's end (E4's IBI.csv) or its start (HRV Logger's
-    'since start'); one that does neither is no clock of beats (a phone's arrivals)."""
+    'since start'); one that does neither is no clock of beats (a phone's arrivals), but
+    it still says where beats went missing (_placed). A blocked interval ends in no beat."""
     laid = np.concatenate(([0.0], np.cumsum(rr) / 1000.0))
     if t is None or len(t) != len(rr):
-        return laid
+        return np.delete(laid, 1 + np.flatnonzero(blocked))
     for beat, step in ((rr[1:], np.concatenate(([0.0], t - t[0] + rr[0] / 1000.0))),
                        (rr[:-1], np.append(t - t[0], t[-1] - t[0] + rr[-1] / 1000.0))):
         gap = np.diff(t) * 1000.0 - beat  # ms the clock moved beyond each interval
         if np.median(np.abs(gap)) <= BEAT_CLOCK_MS and gap.min() >= -BEAT_CLOCK_MS:
-            return step
-    return laid
+            return np.delete(step, 1 + np.flatnonzero(blocked))
+    return _placed(laid, t, blocked)
+
+
+def _placed(laid: np.ndarray, t: np.ndarray, blocked: np.ndarray) -> np.ndarray:
+    """The intervals end to end, but where a phone's arrival stamps run LOST_S ahead of
+    them, beats went missing (a strap off the skin, a phone out of range): from that row
+    on they are moved so that its interval ends at its stamp, the time before it a gap
+    the corrector labels, not the beats either side made neighbours. (Arrivals trail
+    their beats by a second or so; each gap found sets the two clocks level again.)"""
+    ahead = (t - t[0]) - (laid[1:] - laid[1])  # s row k's stamp is past its interval's end
+    rows, shifts = [0], [0.0]
+    while len(over := np.flatnonzero(ahead[rows[-1]:] - shifts[-1] > LOST_S)):
+        rows.append(rows[-1] + int(over[0]))
+        shifts.append(float(ahead[rows[-1]]))
+    rows.append(len(blocked))
+    # each run of rows: its first interval's start, then each interval's end (no beat ends
+    # a blocked one); a run after a gap starts with a beat of its own
+    return np.concatenate([(laid[a:b + 1] + shift)[np.append(True, ~blocked[a:b])]
+                           for a, b, shift in zip(rows, rows[1:], shifts)])
