@@ -304,10 +304,14 @@ def _beat_times(t, rr: np.ndarray, blocked: np.ndarray) -> np.ndarray:
 def _placed(laid: np.ndarray, t: np.ndarray, blocked: np.ndarray) -> np.ndarray:
     """The intervals end to end, but where a phone's arrival stamps run LOST_S ahead of
     them, beats went missing (a strap off the skin, a phone out of range): from that row
-    on they are moved so that its interval ends at its stamp, the time before it a gap
-    the corrector labels, not the beats either side made neighbours. (Arrivals trail
-    their beats by a second or so; each gap found sets the two clocks level again.)"""
-    ahead = (t - t[0]) - (laid[1:] - laid[1])  # s row k's stamp is past its interval's end
+    on they are moved so that its notification's last interval ends at its stamp, the
+    time before a gap the corrector labels, not the beats either side made neighbours.
+    (Arrivals trail their beats by a second or so; each gap found sets the two clocks level
+    again.) Rows of one stamp came in one notification (a Verity Sense sends frames of
+    several beats): their stamp is read against the last one's end."""
+    last = np.flatnonzero(np.append(np.diff(t) != 0, True))  # each notification's last row
+    end = laid[1:][last[np.searchsorted(last, np.arange(len(t)))]]  # ... for every row
+    ahead = (t - t[0]) - (end - end[0])  # s a row's stamp is past its notification's end
     rows, shifts = [0], [0.0]
     while len(over := np.flatnonzero(ahead[rows[-1]:] - shifts[-1] > LOST_S)):
         rows.append(rows[-1] + int(over[0]))

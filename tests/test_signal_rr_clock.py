@@ -63,3 +63,23 @@ def test_arrival_stamps_alone_move_no_beat(tmp_path):
     arrivals(rr, np.ones(len(rr), bool), tmp_path / "x_RR.txt")
     got = read_rr(str(tmp_path / "x_RR.txt"))[1]
     assert np.diff(got) == pytest.approx(rr, abs=1e-6)
+
+
+def test_a_sensor_s_frames_of_many_beats_move_no_beat(tmp_path):
+    """A Verity Sense sends its pulse intervals in frames, each row of a frame with the
+    frame's arrival: the first row's interval ended a frame's length (here 8 beats, over
+    7 s) before its stamp. That is no beat lost: the stamp is the frame's last beat's.
+    (The first frame here holds one beat: the stamps are read against a frame's last.)"""
+    rr = np.round(1.0 + made_up_rr(800) - 0.9, 3)
+    beats = np.cumsum(rr)
+    t0 = datetime(2024, 3, 14, 22, 5, 1)
+    rows = ["Phone Data RX timestamp;PP-interval [ms];error estimate [ms];blocker;contact;"
+            "contact;hr [bpm]"]
+    for k in range(len(rr)):
+        last = min(k + 7 - (k - 1) % 8, len(rr) - 1) if k else 0  # its frame's last beat
+        stamp = (t0 + timedelta(seconds=float(beats[last]) + 0.3)).isoformat(
+            timespec="milliseconds")
+        rows.append(f"{stamp};{rr[k] * 1000:.0f};6;0;1;1;60")
+    (tmp_path / "x_PPI.txt").write_text("\n".join(rows) + "\n")
+    got = read_rr(str(tmp_path / "x_PPI.txt"))[1]
+    assert np.diff(got) == pytest.approx(rr, abs=1e-6)
