@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import stat
 import struct
-import sys
 import warnings
 from array import array
 from dataclasses import dataclass
@@ -39,6 +38,11 @@ GAP_S = 10.0  # a reading weighs in the mean rate at most this long (longer: non
 POLAR_HR = "phone timestamp;hr [bpm]"
 TURN_ON = ("record with beat intervals on (Garmin: 'Log HRV' in the watch's data recording "
            "settings, or a chest strap that sends them)")
+
+
+class SignalNote(UserWarning):
+    """What a user should know of a file read (it ends early): the CLI says it on stderr
+    (stdout may be JSON) where the reading succeeds, so a refusal stays one line."""
 
 
 @dataclass
@@ -190,14 +194,14 @@ class StoredBeats:
 
 def _ends_inside(path: str, cut: str, read: bool) -> None:
     """A FIT file that ends inside a message: refused where nothing came before; else a
-    note (stderr: stdout may be JSON) that it is read up to there, unchecked."""
+    note that it is read up to there, unchecked."""
     what = (f"a FIT file that ends inside a message ({cut}): a recording the watch never "
             "closed, or a copy cut short")
     if not read:
         raise SignalFileError(f"{path}: {what}, with no heart rate before the end; copy it "
                               "from the watch again")
-    print(f"empathy signal: {path}: note: {what}; read up to where it ends (no checksum "
-          "checks it)", file=sys.stderr)
+    warnings.warn(SignalNote(f"{path}: note: {what}; read up to where it ends (no checksum "
+                             "checks it)"))
 
 
 def _stamp(frame) -> float | None:

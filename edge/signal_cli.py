@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -332,6 +333,24 @@ REPORT = dict(metavar="PATH.html", help="also write a page with plots (self-cont
               "PATH.json beside it; written even when no heartbeat is found")
 
 
+def _noted(verb):
+    """The verb, with what the readers noted of the file (SignalNote) said on stderr, one
+    line each, where it succeeds (a refusal stays one line)."""
+    from empathy.edge.signal_apps import SignalNote
+
+    def run(args) -> int:
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always", SignalNote)
+            rc = verb(args)
+        for w in said:
+            if not issubclass(w.category, SignalNote):
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+            elif rc == 0:
+                print(f"empathy signal: {w.message}", file=sys.stderr)
+        return rc
+    return run
+
+
 def register(p) -> None:
     sub = p.add_subparsers(dest="verb", required=True)
     files = dict(epilog=FORMATS, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -351,7 +370,7 @@ def register(p) -> None:
                    "without a time column)")
     h.add_argument("--json", action="store_true", help="one JSON object")
     h.add_argument("--report", **REPORT)
-    h.set_defaults(func=_hr)
+    h.set_defaults(func=_noted(_hr))
     v = sub.add_parser("hrv", help="corrected RR series, artefacts found and time-domain HRV",
                        **files)
     v.add_argument("file", help="PPG/ECG samples (as for hr) or, with --kind rr, RR intervals")
@@ -361,7 +380,7 @@ def register(p) -> None:
     v.add_argument("--polarity", **POLARITY)
     v.add_argument("--json", action="store_true", help="one JSON object")
     v.add_argument("--report", **REPORT)
-    v.set_defaults(func=_hrv)
+    v.set_defaults(func=_noted(_hrv))
     u = sub.add_parser("pupil", help="blinks, cleaned pupil and light-compensated residual",
                        **files)
     u.add_argument("file", help="CSV: time, pupil (mm), optional confidence and luminance")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from empathy.cli import main
-from empathy.edge.signal_apps import read_beats
+from empathy.edge.signal_apps import SignalNote, read_beats
 
 DATA = Path(__file__).parent / "data" / "signal"
 fitdecode = pytest.importorskip("fitdecode")
@@ -107,9 +107,9 @@ def test_a_fit_file_cut_short_gives_the_beats_before_the_cut(tmp_path, capsys, h
     size = {"cut": None, "size": len(data) * 10, "header": 0xFFFFFFFF}[harm]
     p.write_bytes(data[:len(data) // 2] if size is None else
                   data[:4] + size.to_bytes(4, "little") + data[8:])
-    got = read_beats(str(p))
+    with pytest.warns(SignalNote, match="ends inside"):
+        got = read_beats(str(p))
     assert len(got) > 100 and got == pytest.approx(whole[:len(got)], abs=1e-9)
-    assert "ends inside" in capsys.readouterr().err
     p.write_bytes(data[:60])  # (file_id and no more)
     assert main(["signal", "hr", str(p)]) == 1
     err = capsys.readouterr().err
@@ -216,3 +216,17 @@ def test_beats_of_a_part_of_the_ride_are_not_its_heart_rate(tmp_path, capsys):
     assert s["hr_only"] and s["bpm"] == 90 and s["duration_s"] > 590
     assert ok(capsys, "hrv", tmp_path / "part.fit")["mean_rr_ms"] == pytest.approx(
         1000 * rr[beats[1:] <= 120].mean(), abs=1)
+
+
+def test_a_cut_file_refused_says_so_in_one_line(tmp_path, capsys):
+    """Half a file of heart rate only: `signal hr` reads it, noting the cut; `signal hrv`
+    refuses it (no beats) in one line, not the note and the refusal."""
+    data = (DATA / "garmin_hr_only.fit").read_bytes()
+    p = tmp_path / "cut.fit"
+    p.write_bytes(data[:len(data) // 2])
+    assert main(["signal", "hr", str(p)]) == 0
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "ends inside" in err
+    assert main(["signal", "hrv", str(p)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Log HRV" in err
