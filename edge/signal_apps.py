@@ -162,19 +162,25 @@ class StoredBeats:
             if f.name != "event_timestamp" or f.raw_value is None:
                 continue
             if f.field_def is not None:  # the whole stamp(s): uint32 ticks
-                for ticks in np.atleast_1d(f.raw_value):
-                    if not isinstance(ticks, (int, np.integer)):
-                        continue
-                    self.ticks = int(ticks)
-                    if stamp is not None:  # (its own stamp pins the device's clock to UTC)
-                        self.utc = stamp + (frac if isinstance(frac, float) and 0 <= frac < 1
-                                            else 0.0) - self.ticks / 1024
+                whole = [int(v) for v in np.atleast_1d(f.raw_value)
+                         if isinstance(v, (int, np.integer))]
+                if whole and stamp is not None:  # (its stamp pins the device's clock to UTC)
+                    self._pin(stamp + (frac if isinstance(frac, float) and 0 <= frac < 1
+                                       else 0.0) - whole[0] / 1024)
+                for self.ticks in whole:
                     self._beat()
             elif self.ticks is not None and isinstance(f.raw_value, (int, float)):
                 low = round(f.raw_value * 1024) & 0xFFF  # (fitdecode's sum keeps the 12 bits)
                 self.ticks = (self.ticks & ~0xFFF) + low + (4096 if low < self.ticks & 0xFFF
                                                             else 0)
                 self._beat()
+
+    def _pin(self, utc: float) -> None:
+        """The device's clock in UTC: kept from the first stamp (a message's whole second
+        would move its beats by up to 1 s), taken anew where one differs by more (a device
+        restarted; real files' stamps agree within 1 ms)."""
+        if self.utc is None or abs(utc - self.utc) > 1.0:
+            self.utc = utc
 
     def _beat(self) -> None:
         if self.utc is not None:  # (before any stamp the device's clock is no time)

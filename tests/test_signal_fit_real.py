@@ -230,3 +230,25 @@ def test_a_cut_file_refused_says_so_in_one_line(tmp_path, capsys):
     assert main(["signal", "hrv", str(p)]) == 1
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Log HRV" in err
+
+
+def test_a_message_of_whole_stamps_is_each_one_s_beat(tmp_path):
+    """hr messages may carry event_timestamp whole, an array of them (FIT Profile: uint32
+    array, 1/1024 s), in a message stamped in UTC: each value is its own beat, on the
+    clock its message's stamp pins (it was each pinned to the message's stamp: all one
+    time, so one beat). fit-tool writes it."""
+    pytest.importorskip("fit_tool")
+    from fit_tool.fit_file_builder import FitFileBuilder
+    from fit_tool.profile.messages.hr_message import HrMessage
+
+    rr = made_up_rr(48)
+    ticks = 3_500_000 + np.concatenate(([0.0], np.cumsum(rr)))  # the device's clock, s
+    b = FitFileBuilder(auto_define=True)
+    for k in range(0, 48, 8):
+        m = HrMessage()
+        m.timestamp = 1_000_000_000_000 + round(1000 * (ticks[k + 7] - ticks[0]))
+        m.event_timestamp = list(ticks[k:k + 8])
+        b.add(m)
+    (tmp_path / "whole.fit").write_bytes(b.build().to_bytes())
+    got = read_beats(str(tmp_path / "whole.fit"))
+    assert np.diff(got) == pytest.approx(rr[:47], abs=2e-3)
