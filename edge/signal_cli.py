@@ -238,7 +238,8 @@ def _hrv(args) -> int:
                    "mean_rr_ms": float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0,
                    **{k: v for k, v in (s or {"paced": None}).items()
                       if k.startswith(("polarity", "railed", "paced"))}}
-            _save(path, step, lambda: hrv_result(args.file, args.kind, out, beat_s, iv,
+            kind = args.kind if s is not None else "rr"  # (a FIT file's beats: no PPG)
+            _save(path, step, lambda: hrv_result(args.file, kind, out, beat_s, iv,
                                                  s is None or s["heartbeat"]))
         except (SignalFileError, ValueError) as e:
             print(f"empathy signal hrv: {e}", file=sys.stderr)
@@ -248,7 +249,7 @@ def _hrv(args) -> int:
     if args.json:
         print(json.dumps(out))
         return 0
-    print(f"{args.file}: {len(iv.rr_ms)} intervals after correction ({args.kind})")
+    print(f"{args.file}: {len(iv.rr_ms)} intervals after correction ({kind})")
     if out["paced"]:
         print(_paced_line(out["paced_beats"], len(beat_s)))
         print(f"mean RR {out['mean_rr_ms']:.0f} ms")

@@ -252,3 +252,11 @@ def test_a_message_of_whole_stamps_is_each_one_s_beat(tmp_path):
     (tmp_path / "whole.fit").write_bytes(b.build().to_bytes())
     got = read_beats(str(tmp_path / "whole.fit"))
     assert np.diff(got) == pytest.approx(rr[:47], abs=2e-3)
+
+
+def test_a_watch_s_beats_are_not_called_a_ppg(capsys):
+    """`signal hrv` on a FIT file said '... intervals after correction (ppg)': the default
+    --kind, though no PPG was read; they are RR intervals."""
+    assert main(["signal", "hrv", str(DATA / "garmin-fenix-5-run.fit")]) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    assert head.endswith("(rr)") and "ppg" not in head
