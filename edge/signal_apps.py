@@ -11,7 +11,8 @@
   [rpm];', a reading a second; a row ends after the last field the strap sent (2 to 4
   fields). Its HRV is the app's own (an RMSSD over 30 beats); the beats themselves are in
   the _RR.txt beside it.
-(HRV Logger's RR.csv is a table: edge.signal_columns names its 'since start' clock.)"""
+(HRV Logger's RR.csv is a table: edge.signal_columns names its 'since start' clock. TCX
+and GPX tracks: edge.signal_tracks.)"""
 
 from __future__ import annotations
 
@@ -55,8 +56,8 @@ class Rate:
 
 
 def app_file(path: str) -> str | None:
-    """'fit', 'polar-hr' or 'apple-health' where the file is one of these (by its bytes, not
-    its name)."""
+    """'fit', 'polar-hr', 'apple-health' or 'track' (TCX, GPX) where the file is one of
+    these (by its bytes, not its name)."""
     try:  # (a FIFO blocks open(): the readers refuse what is no regular file)
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
@@ -70,6 +71,8 @@ def app_file(path: str) -> str | None:
     if b"<!DOCTYPE HealthData" in head or (head.startswith(b"PK\x03\x04") and
                                            head[30:49] == b"apple_health_export"):
         return "apple-health"
+    if b"<TrainingCenterDatabase" in head or b"<gpx" in head:
+        return "track"
     first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("latin-1").strip().lower()
     return "polar-hr" if first.startswith(POLAR_HR) else None
 
@@ -324,6 +327,10 @@ def not_samples(path: str, app: str) -> str:
     if app == "fit":
         return (f"{path}: a FIT file (a watch's beats or heart rate, no samples): give it "
                 "to `signal hr` or `signal hrv`")
+    if app == "track":
+        from empathy.edge.signal_tracks import NO_BEATS
+
+        return f"{path}: {NO_BEATS}; `signal hr` reads its rate"
     if app == "apple-health":
         return (f"{path}: Apple Health's export, not read here: its heart rate is a reading "
                 "every few minutes, its beats (InstantaneousBeatsPerMinute) minute-long spot "
@@ -356,6 +363,10 @@ def beats_or_rate(path: str, column: str | None = None):
     app = app_file(path)
     if app == "polar-hr":
         return None, polar_hr(path)
+    if app == "track":
+        from empathy.edge.signal_tracks import track_hr
+
+        return None, track_hr(path)
     if app != "fit":
         return read_beats(path, column), None
     beats, rate, part = read_fit(path)

@@ -57,8 +57,9 @@ files read:
   watches and apps (any --kind): Garmin FIT (.fit; needs fitdecode): the beat intervals of
     its hrv messages (a watch's 'Log HRV', or a chest strap); without them its records'
     heart rate, which `signal hr` gives as a rate with no HRV. Polar Sensor Logger's HR.txt
-    (a rate a second: `signal hr`; the beats are in its RR.txt). Apple Health's export is
-    refused: its beats are minute-long spot checks with beats left out."""
+    (a rate a second: `signal hr`; the beats are in its RR.txt). TCX and GPX tracks (Garmin
+    Connect's, Strava's exports): their heart rate, a rate with no HRV. Apple Health's
+    export is refused: its beats are minute-long spot checks with beats left out."""
 
 RR_MS = (200.0, 10_000.0)  # 300 bpm to a 10-s sinus pause (QT Database sel232's: 5.6 s)
 RR_COLUMNS = ("rr_ms", "rr", "ibi_ms", "ibi", "nni", "rr-interval", "rr interval",
