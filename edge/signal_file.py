@@ -280,11 +280,22 @@ def read_rr(path: str, column: str | None = None) -> tuple[np.ndarray, np.ndarra
                               f"are ms ({RR_MS[0]:g}..{RR_MS[1]:g}) or seconds "
                               f"({RR_MS[0] / 1e3:g}..{RR_MS[1] / 1e3:g})")
     rr = rr * 1000.0 if seconds else rr
-    # Polar's PPI: an interval the sensor says motion spoilt ends in no beat, so it and the
-    # next make one long interval, which the artefact corrector labels
-    blocked = cols.get("blocker")
-    return rr, _beat_times(t, rr, blocked != 0 if blocked is not None and len(blocked) == len(rr)
-                           else np.zeros(len(rr), bool))
+    return rr, _beat_times(t, rr, _no_beat(cols, len(rr), path))
+
+
+def _no_beat(cols: dict, n: int, path: str) -> np.ndarray:
+    """Polar's PPI: an interval the sensor says motion spoilt (blocker), or measured off the
+    skin (contact 0, where it can tell: an optical sensor's noise), ends in no beat, so it
+    and the next make one long interval, which the artefact corrector labels."""
+    blocked, contact, can = (cols.get(h) for h in ("blocker", "contact", "contact supported"))
+    out = blocked != 0 if blocked is not None and len(blocked) == n else np.zeros(n, bool)
+    if contact is not None and can is not None and len(contact) == len(can) == n:
+        off = (contact == 0) & (can != 0)
+        if off.all():
+            raise SignalFileError(f"{path}: the sensor says it touched no skin in any row "
+                                  "(contact 0): no pulse in it")
+        out |= off
+    return out
 
 
 def _beat_times(t, rr: np.ndarray, blocked: np.ndarray) -> np.ndarray:

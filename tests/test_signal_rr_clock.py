@@ -83,3 +83,33 @@ def test_a_sensor_s_frames_of_many_beats_move_no_beat(tmp_path):
     (tmp_path / "x_PPI.txt").write_text("\n".join(rows) + "\n")
     got = read_rr(str(tmp_path / "x_PPI.txt"))[1]
     assert np.diff(got) == pytest.approx(rr, abs=1e-6)
+
+
+def test_a_pulse_interval_without_skin_contact_is_no_beat(tmp_path):
+    """Verity Sense's PPI rows say whether the sensor touched the skin ('contact', where
+    the second 'contact', supported, is 1): off the skin it still sends intervals, an
+    optical sensor's noise (here 450 and 1300 ms by turns). They were read as beats. Now,
+    as a blocked one, each ends in no beat: with the next, one long interval the
+    corrector labels."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent / "data" / "signal" / "polar_verity_PPI.txt").read_text()
+    head, *rows = text.splitlines()
+    rows = [r.split(";") for r in rows]
+    off = range(40, 50)
+    for k in off:
+        rows[k][1], rows[k][4] = ("450", "0") if k % 2 else ("1300", "0")
+    (tmp_path / "x_PPI.txt").write_text("\n".join([head] + [";".join(r) for r in rows]) + "\n")
+    pp = np.array([float(r[1]) for r in rows])
+    ignored = np.array([r[3] == "1" or r[4] == "0" for r in rows])
+    got = np.diff(read_rr(str(tmp_path / "x_PPI.txt"))[1]) * 1000
+    merged, k = [], 0
+    while k < len(pp):  # an interval that ends in no beat joins the next
+        n = next(j for j in range(k, len(pp)) if not ignored[j] or j == len(pp) - 1)
+        merged.append(pp[k:n + 1].sum())
+        k = n + 1
+    assert got == pytest.approx(merged, abs=0.01)
+    for r in rows:  # (off the skin throughout: nothing to read)
+        r[4] = "0"
+    (tmp_path / "x_PPI.txt").write_text("\n".join([head] + [";".join(r) for r in rows]) + "\n")
+    assert main(["signal", "hrv", str(tmp_path / "x_PPI.txt"), "--kind", "rr"]) == 1
