@@ -84,6 +84,8 @@ class Fit(NamedTuple):
 
 
 def read_fit(path: str) -> Fit:
+    """The beats (s from the first; hrv messages, else stored beats), the records' rate, and
+    whether the beats cover a part of the recording only."""
     try:
         import fitdecode
     except ImportError:
