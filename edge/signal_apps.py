@@ -2,7 +2,7 @@
 
 - Garmin FIT (.fit, read with fitdecode): the beat intervals of its hrv messages (FIT
   message 78: up to five intervals each, in s; 0xFFFF none), laid end to end (they carry no
-  time, but the records' stamps around them place them where beats were lost: _Part);
+  time, but the records' stamps around them place them where beats were lost: Part);
   each file of a chained FIT starts at its own first timestamp. Else the beats a strap
   stored while the watch could not hear it (a swim: hr messages, StoredBeats). Else the
   record messages' heart_rate (a reading a second or so): a rate, no beats, so no HRV;
@@ -28,13 +28,12 @@ from typing import NamedTuple
 import numpy as np
 
 from empathy.edge.signal_columns import SignalFileError
+from empathy.edge.signal_fit_beats import MIN_BEATS, Part, StoredBeats, laid_beats, stamp16
 from empathy.edge.signal_text import MAX_LINE
 
-HRV_MESG, RECORD_MESG, HR_MESG = 78, 20, 132  # FIT global message numbers
+HRV_MESG, RECORD_MESG, HR_MESG, MONITORING_MESG = 78, 20, 132, 55  # FIT global messages
 HR_BPM = (20.0, 300.0)  # a reported rate; 0 is the device's "no reading"
-MIN_BEATS = 4  # three intervals, as a file of RR intervals needs
 COVER = 0.9  # beats over this much of the recording's span give its rate
-LOST_S = 5.0  # the records' clock this far ahead of the beats: beats lost (real files: 1 s)
 GAP_S = 10.0  # a reading weighs in the mean rate at most this long (longer: none taken)
 POLAR_HR = "phone timestamp;hr [bpm]"
 TURN_ON = ("record with beat intervals on (Garmin: 'Log HRV' in the watch's data recording "
@@ -91,7 +90,7 @@ def read_fit(path: str) -> Fit:
     except ImportError:
         raise SignalFileError(f"{path}: a FIT file, which is read with fitdecode (not "
                               "installed here): pip install fitdecode") from None
-    parts: list[_Part] = []  # per chained file
+    parts: list[Part] = []  # per chained file
     t_hr, hr, none = array("d"), array("d"), 0
     stored, cut = StoredBeats(path), None
     try:  # a field of an odd size (COROS writes a uint32 one byte wide) is read as bytes,
@@ -102,7 +101,7 @@ def read_fit(path: str) -> Fit:
             warnings.simplefilter("ignore", UserWarning)
             for frame in fit:
                 if isinstance(frame, fitdecode.FitHeader):
-                    parts.append(_Part())
+                    parts.append(Part())
                 if not isinstance(frame, fitdecode.FitDataMessage):
                     continue
                 stamp = _stamp(frame)
@@ -111,8 +110,11 @@ def read_fit(path: str) -> Fit:
                     parts[-1].add(_intervals(frame))
                 elif frame.global_mesg_num == HR_MESG:
                     stored.add(frame, stamp)
-                elif frame.global_mesg_num == RECORD_MESG and frame.has_field("heart_rate"):
+                elif frame.global_mesg_num in (RECORD_MESG, MONITORING_MESG) and \
+                        frame.has_field("heart_rate"):
                     v = frame.get_value("heart_rate", fallback=None)
+                    if stamp is None and (stamp := stamp16(frame, parts[-1].latest)):
+                        parts[-1].seen(stamp)  # (the next 16 bits count on from it)
                     if stamp is None:
                         continue
                     if not isinstance(v, (int, float)) or v == 0:
@@ -137,70 +139,15 @@ def read_fit(path: str) -> Fit:
                               f"{str(e)[:80]}): copy it from the watch again") from None
     except OSError as e:
         raise SignalFileError(f"{path}: cannot read: {e.strerror or e}") from None
-    rate = (Rate(np.asarray(t_hr) - t_hr[0], np.asarray(hr), "a FIT file's records", none)
-            if len(hr) else None)
+    rate = (Rate(np.asarray(t_hr) - t_hr[0], np.asarray(hr), "a FIT file's heart-rate readings",
+                 none) if len(hr) else None)
     if cut:
         _ends_inside(path, cut, bool(rate or stored.t or any(len(p.rr) for p in parts)))
-    beats = _beats(parts)
+    beats = laid_beats(parts)
     if beats is None and (beats := stored.beats()) is None:
         return Fit(None, rate, False)
     ends = [beats[0], beats[-1]] + ([t_hr[0], t_hr[-1]] if len(hr) else [])
     return Fit(beats - beats[0], rate, beats[-1] - beats[0] < COVER * (max(ends) - min(ends)))
-
-
-class StoredBeats:
-    """The beats a strap stored while the watch could not hear it (HRM-Swim, -Tri, -Pro under
-    water), sent after as hr messages (FIT message 132): a beat's time in the device's
-    clock (1/1024 s), whole (event_timestamp, 32 bits) in a message the watch stamps in UTC
-    (timestamp + fractional_timestamp), then each next one as its low 12 bits
-    (event_timestamp_12, 'accumulate': it adds to the one before, FIT Profile). fitdecode
-    starts that sum at 0, not at the whole stamp, which moves a message's beats by up to 4 s
-    against the stamp before them: the sum is redone here from the 12 bits."""
-
-    def __init__(self, path: str):
-        self.path, self.ticks, self.utc, self.t = path, None, None, array("d")
-
-    def add(self, frame, stamp: float | None) -> None:
-        frac = frame.get_value("fractional_timestamp", fallback=None) \
-            if frame.has_field("fractional_timestamp") else None
-        for f in frame.fields:
-            if f.name != "event_timestamp" or f.raw_value is None:
-                continue
-            if f.field_def is not None:  # the whole stamp(s): uint32 ticks
-                whole = [int(v) for v in np.atleast_1d(f.raw_value)
-                         if isinstance(v, (int, np.integer))]
-                if whole and stamp is not None:  # (its stamp pins the device's clock to UTC)
-                    self._pin(stamp + (frac if isinstance(frac, float) and 0 <= frac < 1
-                                       else 0.0) - whole[0] / 1024)
-                for self.ticks in whole:
-                    self._beat()
-            elif self.ticks is not None and isinstance(f.raw_value, (int, float)):
-                low = round(f.raw_value * 1024) & 0xFFF  # (fitdecode's sum keeps the 12 bits)
-                self.ticks = (self.ticks & ~0xFFF) + low + (4096 if low < self.ticks & 0xFFF
-                                                            else 0)
-                self._beat()
-
-    def _pin(self, utc: float) -> None:
-        """The device's clock in UTC: kept from the first stamp (a message's whole second
-        would move its beats by up to 1 s), taken anew where one differs by more (a device
-        restarted; real files' stamps agree within 1 ms)."""
-        if self.utc is None or abs(utc - self.utc) > 1.0:
-            self.utc = utc
-
-    def _beat(self) -> None:
-        if self.utc is not None:  # (before any stamp the device's clock is no time)
-            self.t.append(self.utc + self.ticks / 1024)
-
-    def beats(self) -> np.ndarray | None:
-        """Beat times in s (UTC); a stamp repeated (a writer's padding of the last message)
-        is one beat."""
-        if len(self.t) < MIN_BEATS:
-            return None
-        t = np.asarray(self.t)
-        if np.any(np.diff(t) < 0):
-            raise SignalFileError(f"{self.path}: a FIT file whose stored beats (hr messages) "
-                                  "go back in time: not a recording we can read as beats")
-        return t[np.append(True, np.diff(t) > 0)]
 
 
 def _ends_inside(path: str, cut: str, read: bool) -> None:
@@ -227,55 +174,6 @@ def _intervals(frame) -> list[float]:
     v = frame.get_value("time", fallback=None) if frame.has_field("time") else None
     vs = v if isinstance(v, (tuple, list)) else (v,)
     return [float(s) for s in vs if isinstance(s, (int, float)) and s > 0]
-
-
-class _Part:
-    """One file of a chained FIT: its first stamp, its latest, its hrv messages' intervals
-    (s), and where the records' clock says beats were lost: (interval, its start in s)."""
-
-    def __init__(self):
-        self.start = self.latest = None
-        self.rr, self.jumps, self.end = array("d"), [], 0.0
-
-    def seen(self, stamp: float | None) -> None:
-        if stamp is not None:
-            self.start = stamp if self.start is None else self.start
-            self.latest = stamp
-
-    def add(self, rr: list[float]) -> None:
-        """An hrv message comes as its beats do, after the record stamped with their second:
-        where that stamp runs LOST_S ahead of the intervals laid end to end, the watch
-        heard no beats for a while (a strap out of range), so this message's last beat is
-        put at the stamp, not next to the last one heard."""
-        if not rr:
-            return
-        self.end += sum(rr)
-        if self.latest is not None and self.latest - self.start - self.end > LOST_S:
-            self.jumps.append((len(self.rr), self.latest - self.start - sum(rr)))
-            self.end = self.latest - self.start
-        self.rr.extend(rr)
-
-    def beats(self) -> np.ndarray:
-        """Beat times in s from the part's start: the intervals laid end to end from each
-        place the clock put them."""
-        rr, cut = np.asarray(self.rr), [(0, 0.0)] + self.jumps + [(len(self.rr), None)]
-        return np.concatenate([at + np.concatenate(([0.0], np.cumsum(rr[i:j])))
-                               for (i, at), (j, _) in zip(cut, cut[1:])])
-
-
-def _beats(parts: list[_Part]) -> np.ndarray | None:
-    """Each chained file's beats from its own start (never before the previous file's last
-    beat): the time between two files is no interval. In s, UTC where the file has a stamp."""
-    t0 = next((p.start for p in parts if p.start is not None), 0.0)
-    beats, end = [], t0
-    for p in parts:
-        if not len(p.rr):
-            continue
-        at = end if p.start is None or not beats else max(end, p.start)
-        laid = at + p.beats()
-        beats.append(laid[1:] if beats and at == end else laid)  # (its first is the last)
-        end = float(laid[-1])
-    return np.concatenate(beats) if beats else None
 
 
 def _no_beats(path: str, rate: Rate | None) -> SignalFileError:

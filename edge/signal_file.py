@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.edge.signal_apps import LOST_S, app_file, not_samples
+from empathy.edge.signal_apps import app_file, not_samples
+from empathy.edge.signal_fit_beats import LOST_S
 from empathy.edge.signal_columns import (SignalFileError, base, heart_like, not_heart,
                                          waveform_kind)
 

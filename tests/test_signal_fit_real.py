@@ -260,3 +260,34 @@ def test_a_watch_s_beats_are_not_called_a_ppg(capsys):
     assert main(["signal", "hrv", str(DATA / "garmin-fenix-5-run.fit")]) == 0
     head = capsys.readouterr().out.splitlines()[0]
     assert head.endswith("(rr)") and "ppg" not in head
+
+
+def test_a_daily_monitoring_file_gives_its_heart_rate(tmp_path, capsys):
+    """A Garmin watch's all-day file (FIT file type monitoring_b: monitoring messages, a
+    heart_rate a minute or two, stamped with timestamp_16, the low 16 bits of the time,
+    after one whole timestamp: FIT Profile). `signal hr` said 'no heart rate either'; it
+    gives the day's readings as a rate (no HRV), their times across the 16 bits' wrap
+    (every 18 h) read on. fit-tool writes it; the rates are made up."""
+    pytest.importorskip("fit_tool")
+    from fit_tool.fit_file_builder import FitFileBuilder
+    from fit_tool.profile.messages.file_id_message import FileIdMessage
+    from fit_tool.profile.messages.monitoring_message import MonitoringMessage
+    from fit_tool.profile.profile_type import FileType
+
+    fit0 = (1 << 30) - 3600  # s since the FIT epoch (1989-12-31): 16 bits wrap an hour on
+    bpm = 60 + (np.arange(180) % 25)
+    b = FitFileBuilder(auto_define=True)
+    f = FileIdMessage()
+    f.type = FileType.MONITORING_B
+    b.add(f)
+    m = MonitoringMessage()
+    m.timestamp = (fit0 + 631_065_600) * 1000  # (fit-tool takes unix ms)
+    b.add(m)
+    for k, v in enumerate(bpm):
+        m = MonitoringMessage()
+        m.timestamp_16, m.heart_rate = (fit0 + 60 * (k + 1)) & 0xFFFF, int(v)
+        b.add(m)
+    (tmp_path / "day.fit").write_bytes(b.build().to_bytes())
+    s = ok(capsys, "hr", tmp_path / "day.fit")
+    assert s["hr_only"] and s["readings"] == 180 and s["duration_s"] == 179 * 60
+    assert s["bpm"] == pytest.approx(bpm.mean(), abs=0.01)
