@@ -33,7 +33,8 @@ def messages(path, name: str) -> list:
 
 def strap_bpm(path) -> np.ndarray:
     """The strap's own rate at each stored beat (hr.filtered_bpm, one per event_timestamp)."""
-    return np.concatenate([np.atleast_1d(m.get_value("filtered_bpm")) for m in messages(path, "hr")])
+    return np.concatenate([np.atleast_1d(m.get_value("filtered_bpm"))
+                           for m in messages(path, "hr")])
 
 
 @pytest.mark.parametrize("name", ["garmin-fr735xt-swim-hrm.fit", "garmin-triathlon-hrm.fit"])
