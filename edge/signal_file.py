@@ -53,12 +53,15 @@ files read:
   RR intervals (signal hrv|hr --kind rr): one a line, in ms (200..10000) or seconds
     (0.2..10, told by their median); a header's rr_ms, rr, ibi_ms, ibi, nni, RR-interval
     or PP-interval column (Polar Sensor Logger's RR and PPI: a PPI the sensor marks
-    'blocker' ends in no beat; Elite HRV, Kubios, Empatica IBI.csv, HRV Logger's 'date, rr,
-    since start').
+    'blocker' or off the skin ends in no beat, and where the phone's stamps run 5 s ahead
+    of the intervals, beats went missing: a gap; Elite HRV, Kubios, Empatica IBI.csv, HRV
+    Logger's 'date, rr, since start').
   watches and apps (any --kind): Garmin FIT (.fit; needs fitdecode): the beat intervals of
-    its hrv messages (a watch's 'Log HRV', or a chest strap); without them its records'
-    heart rate, which `signal hr` gives as a rate with no HRV. Polar Sensor Logger's HR.txt
-    (a rate a second: `signal hr`; the beats are in its RR.txt). TCX and GPX tracks (Garmin
+    its hrv messages (a watch's 'Log HRV', or a chest strap), or the beats a strap stored
+    under water (a swim); without them, or where they cover a part of it only, its records'
+    (or a daily monitoring file's) heart rate, which `signal hr` gives as a rate with no
+    HRV; a file that ends early is read up to its end, and says so. Polar Sensor Logger's
+    HR.txt (a rate a second: `signal hr`; the beats are in its RR.txt). TCX and GPX tracks (Garmin
     Connect's, Strava's exports): their heart rate, a rate with no HRV. Apple Health's
     export is refused: its beats are minute-long spot checks with beats left out."""
 
