@@ -36,6 +36,7 @@ HR_BPM = (20.0, 300.0)  # a reported rate; 0 is the device's "no reading"
 COVER = 0.9  # beats over this much of the recording's span give its rate
 GAP_S = 10.0  # a reading weighs in the mean rate at most this long (longer: none taken)
 POLAR_HR = "phone timestamp;hr [bpm]"
+POLAR_FLOW = ("name,sport,date,start time", "sample rate,time,hr (bpm)")  # lines 1 and 3
 TURN_ON = ("record with beat intervals on (Garmin: 'Log HRV' in the watch's data recording "
            "settings, or a chest strap that sends them)")
 
@@ -55,8 +56,8 @@ class Rate:
 
 
 def app_file(path: str) -> str | None:
-    """'fit', 'polar-hr', 'apple-health' or 'track' (TCX, GPX) where the file is one of
-    these (by its bytes, not its name)."""
+    """'fit', 'polar-hr', 'polar-flow', 'apple-health' or 'track' (TCX, GPX) where the file
+    is one of these (by its bytes, not its name)."""
     try:  # (a FIFO blocks open(): the readers refuse what is no regular file)
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
@@ -73,7 +74,8 @@ def app_file(path: str) -> str | None:
     if b"<TrainingCenterDatabase" in head or b"<gpx" in head:
         return "track"
     first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("latin-1").strip().lower()
-    return "polar-hr" if first.startswith(POLAR_HR) else None
+    return ("polar-hr" if first.startswith(POLAR_HR) else
+            "polar-flow" if first.startswith(POLAR_FLOW[0]) else None)
 
 
 class Fit(NamedTuple):
@@ -222,11 +224,49 @@ def polar_hr(path: str) -> Rate:
     return Rate(np.asarray(t) - t[0], np.asarray(hr), "Polar Sensor Logger's HR file", none)
 
 
+def polar_flow(path: str) -> Rate:
+    """Polar Flow's CSV export of a session: a summary header and its row, then 'Sample
+    rate,Time,HR (bpm),...' and a row a second, Time (H:MM:SS) from the start; an empty
+    HR is no reading."""
+    t, hr, none = array("d"), array("d"), 0
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        for line, text in enumerate(iter(partial(f.readline, MAX_LINE), ""), 1):
+            fields = [v.strip() for v in text.split(",")]
+            if len(text) >= MAX_LINE or (line == 3 and not text.lower().startswith(
+                    POLAR_FLOW[1])):
+                raise SignalFileError(f"{path}:{line}: not Polar Flow's CSV export (line 3: "
+                                      "'Sample rate,Time,HR (bpm),...')")
+            if line <= 3 or not text.strip():
+                continue
+            try:
+                h, m, sec = (float(v) for v in fields[1].split(":"))
+                v = float(fields[2]) if len(fields) > 2 and fields[2] else 0.0
+            except (ValueError, IndexError):
+                raise SignalFileError(f"{path}:{line}: {text.strip()[:60]!r} is not 'sample "
+                                      "rate,H:MM:SS,heart rate' (Polar Flow's CSV)") from None
+            if v == 0:
+                none += 1
+                continue
+            if not HR_BPM[0] <= v <= HR_BPM[1]:
+                raise SignalFileError(f"{path}:{line}: heart rate {fields[2][:20]!r} is not "
+                                      f"{HR_BPM[0]:g}..{HR_BPM[1]:g} bpm")
+            t.append(3600 * h + 60 * m + sec)
+            hr.append(v)
+    if not len(hr) or np.any(np.diff(t) < 0):
+        raise SignalFileError(f"{path}: " + ("its times go backwards" if len(hr) else
+                                             "no heart rate in it"))
+    return Rate(np.asarray(t) - t[0], np.asarray(hr), "Polar Flow's CSV export", none)
+
+
 def not_samples(path: str, app: str) -> str:
     """Why a reader of samples or beats can't read this app's file, and what to give."""
     if app == "fit":
         return (f"{path}: a FIT file (a watch's beats or heart rate, no samples): give it "
                 "to `signal hr` or `signal hrv`")
+    if app == "polar-flow":
+        return (f"{path}: Polar Flow's CSV export of a session: a heart rate a second, no "
+                "beats, so no HRV (`signal hr` reads its rate); record the beats with the "
+                "strap in Polar Sensor Logger (its RR.txt), or a watch's FIT with 'Log HRV'")
     if app == "track":
         from empathy.edge.signal_tracks import NO_BEATS
 
@@ -263,6 +303,8 @@ def beats_or_rate(path: str, column: str | None = None):
     app = app_file(path)
     if app == "polar-hr":
         return None, polar_hr(path)
+    if app == "polar-flow":
+        return None, polar_flow(path)
     if app == "track":
         from empathy.edge.signal_tracks import track_hr
 

@@ -74,3 +74,33 @@ def test_a_bad_track_is_refused_in_one_line(tmp_path, capsys, harm):
     assert rc == 1 and not out and len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err and {"cut": "XML", "400 bpm": "400",
                                        "backwards": "backwards"}[harm] in err
+
+
+FLOW_HEAD = ("Name,Sport,Date,Start time,Duration,Total distance (km),Average heart rate (bpm),"
+             "Average speed (km/h),Max speed (km/h),Average pace (min/km),Max pace (min/km),"
+             "Calories,Fat percentage of calories(%),Average cadence (rpm),Average stride length "
+             "(cm),Running index,Training load,Ascent (m),Descent (m),Notes,Height (cm),Weight "
+             "(kg),HR max,HR sit,VO2max,\n"
+             "Jane Doe,RUNNING,01-05-2024,12:00:00,00:10:00,1.50,131,9.0,12.1,06:40,04:57,120,"
+             "30,80,110,48,20,5,5,,170,60,190,55,48,\n"
+             "Sample rate,Time,HR (bpm),Speed (km/h),Pace (min/km),Cadence,Altitude (m),Stride "
+             "length (m),Distances (m),Temperatures (C),Power (W),\n")
+
+
+def test_polar_flow_s_csv_export_gives_its_heart_rate(tmp_path, capsys):
+    """Polar Flow's CSV export of a session: a summary header and its row, then 'Sample
+    rate,Time,HR (bpm),...' and a row a second (Time since the start, H:MM:SS; an empty HR
+    is no reading), as public readers of it quote the layout. It was refused ('Name' is no
+    time column...): `signal hr` gives its rate, `signal hrv` says no beats are in it."""
+    bpm = np.round(125 + 15 * np.sin(np.arange(600) / 40)).astype(int)
+    rows = [f"1,{k // 3600:02d}:{k // 60 % 60:02d}:{k % 60:02d},{'' if k < 20 else v},"
+            f"9.0,06:40,80,120,1.1,{k * 2.5:.1f},,," for k, v in enumerate(bpm)]
+    p = tmp_path / "Jane_Doe_2024-05-01_12-00-00.CSV"
+    p.write_text(FLOW_HEAD + "\n".join(rows) + "\n")
+    rc, out, err = run(capsys, "hr", p, "--json")
+    assert rc == 0, err
+    s = json.loads(out)
+    assert s["hr_only"] and s["readings"] == 580 and s["no_reading"] == 20
+    assert s["bpm"] == pytest.approx(bpm[20:].mean(), abs=0.01) and s["duration_s"] == 579
+    rc, out, err = run(capsys, "hrv", p)
+    assert rc == 1 and len(err.strip().splitlines()) == 1 and "Polar Flow" in err
