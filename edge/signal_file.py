@@ -61,10 +61,10 @@ files read:
     under water (a swim); without them, or where they cover a part of it only, its records'
     (or a daily monitoring file's) heart rate, which `signal hr` gives as a rate with no
     HRV; a file that ends early is read up to its end, and says so. Polar Sensor Logger's
-    HR.txt (a rate a second: `signal hr`; the beats are in its RR.txt). Polar Flow's CSV export,
-    TCX and GPX tracks (Garmin Connect's, Strava's exports): their heart rate, a rate with
-    no HRV. Apple Health's
-    export is refused: its beats are minute-long spot checks with beats left out."""
+    HR.txt (a rate a second: `signal hr`; the beats are in its RR.txt). Polar Flow's CSV
+    export, TCX and GPX tracks (Garmin Connect's, Strava's exports): their heart rate, a
+    rate with no HRV. Apple Health's export is refused: its beats are minute-long spot
+    checks with beats left out."""
 
 RR_MS = (200.0, 10_000.0)  # 300 bpm to a 10-s sinus pause (QT Database sel232's: 5.6 s)
 RR_COLUMNS = ("rr_ms", "rr", "ibi_ms", "ibi", "nni", "rr-interval", "rr interval",
