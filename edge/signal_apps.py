@@ -2,14 +2,17 @@
 
 - Garmin FIT (.fit, read with fitdecode): the beat intervals of its hrv messages (FIT
   message 78: up to five intervals each, in s; 0xFFFF none), laid end to end (they carry no
-  time); each file of a chained FIT starts at its own first timestamp. Without hrv
-  messages, the record messages' heart_rate (a reading a second or so): a rate, no beats,
-  so no HRV.
+  time, but the records' stamps around them place them where beats were lost: Part);
+  each file of a chained FIT starts at its own first timestamp. Else the beats a strap
+  stored while the watch could not hear it (a swim: hr messages, StoredBeats). Else the
+  record messages' heart_rate (a reading a second or so): a rate, no beats, so no HRV;
+  `signal hr` gives that rate too where the beats cover a part of the recording only.
 - Polar Sensor Logger's HR.txt: 'Phone timestamp;HR [bpm];HRV [ms];Breathing interval
   [rpm];', a reading a second; a row ends after the last field the strap sent (2 to 4
   fields). Its HRV is the app's own (an RMSSD over 30 beats); the beats themselves are in
   the _RR.txt beside it.
-(HRV Logger's RR.csv is a table: edge.signal_columns names its 'since start' clock.)"""
+(HRV Logger's RR.csv is a table: edge.signal_columns names its 'since start' clock. TCX
+and GPX tracks: edge.signal_tracks.)"""
 
 from __future__ import annotations
 
@@ -20,19 +23,27 @@ import warnings
 from array import array
 from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 
 from empathy.edge.signal_columns import SignalFileError
+from empathy.edge.signal_fit_beats import MIN_BEATS, Part, StoredBeats, laid_beats, stamp16
 from empathy.edge.signal_text import MAX_LINE
 
-HRV_MESG, RECORD_MESG = 78, 20  # FIT global message numbers
+HRV_MESG, RECORD_MESG, HR_MESG, MONITORING_MESG = 78, 20, 132, 55  # FIT global messages
 HR_BPM = (20.0, 300.0)  # a reported rate; 0 is the device's "no reading"
-MIN_BEATS = 4  # three intervals, as a file of RR intervals needs
+COVER = 0.9  # beats over this much of the recording's span give its rate
 GAP_S = 10.0  # a reading weighs in the mean rate at most this long (longer: none taken)
 POLAR_HR = "phone timestamp;hr [bpm]"
+POLAR_FLOW = ("name,sport,date,start time", "sample rate,time,hr (bpm)")  # lines 1 and 3
 TURN_ON = ("record with beat intervals on (Garmin: 'Log HRV' in the watch's data recording "
            "settings, or a chest strap that sends them)")
+
+
+class SignalNote(UserWarning):
+    """What a user should know of a file read (it ends early): the CLI says it on stderr
+    (stdout may be JSON) where the reading succeeds, so a refusal stays one line."""
 
 
 @dataclass
@@ -45,7 +56,8 @@ class Rate:
 
 
 def app_file(path: str) -> str | None:
-    """'fit' or 'polar-hr' where the file is one of these (by its bytes, not its name)."""
+    """'fit', 'polar-hr', 'polar-flow', 'apple-health' or 'track' (TCX, GPX) where the file
+    is one of these (by its bytes, not its name)."""
     try:  # (a FIFO blocks open(): the readers refuse what is no regular file)
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
@@ -55,34 +67,56 @@ def app_file(path: str) -> str | None:
         return None  # the readers say why
     if len(head) >= 12 and head[8:12] == b".FIT":
         return "fit"
+    # export.xml opens with its DTD; export.zip's first entry is in apple_health_export/
+    if b"<!DOCTYPE HealthData" in head or (head.startswith(b"PK\x03\x04") and
+                                           head[30:49] == b"apple_health_export"):
+        return "apple-health"
+    if b"<TrainingCenterDatabase" in head or b"<gpx" in head:
+        return "track"
     first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("latin-1").strip().lower()
-    return "polar-hr" if first.startswith(POLAR_HR) else None
+    return ("polar-hr" if first.startswith(POLAR_HR) else
+            "polar-flow" if first.startswith(POLAR_FLOW[0]) else None)
 
 
-def read_fit(path: str) -> tuple[np.ndarray | None, Rate | None]:
-    """(beat times in s from the hrv messages, or None; the records' heart rate, or None)."""
+class Fit(NamedTuple):
+    beats: np.ndarray | None  # s: the hrv messages', else a strap's stored beats
+    rate: Rate | None  # the records' heart rate
+    part: bool  # beats that cover under COVER of the recording (a triathlon's swim)
+
+
+def read_fit(path: str) -> Fit:
+    """The beats (s from the first; hrv messages, else stored beats), the records' rate, and
+    whether the beats cover a part of the recording only."""
     try:
         import fitdecode
     except ImportError:
         raise SignalFileError(f"{path}: a FIT file, which is read with fitdecode (not "
                               "installed here): pip install fitdecode") from None
-    parts: list[tuple[float | None, array]] = []  # per chained file: its start, its RR (s)
+    parts: list[Part] = []  # per chained file
     t_hr, hr, none = array("d"), array("d"), 0
-    try:
+    stored, cut = StoredBeats(path), None
+    try:  # a field of an odd size (COROS writes a uint32 one byte wide) is read as bytes,
+        # warned, not refused: the checksum still tells a damaged file
         with fitdecode.FitReader(path, check_crc=fitdecode.CrcCheck.RAISE,
-                                 error_handling=fitdecode.ErrorHandling.RAISE) as fit:
+                                 error_handling=fitdecode.ErrorHandling.WARN) as fit, \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
             for frame in fit:
                 if isinstance(frame, fitdecode.FitHeader):
-                    parts.append((None, array("d")))
+                    parts.append(Part())
                 if not isinstance(frame, fitdecode.FitDataMessage):
                     continue
                 stamp = _stamp(frame)
-                if parts[-1][0] is None and stamp is not None:
-                    parts[-1] = (stamp, parts[-1][1])
+                parts[-1].seen(stamp)
                 if frame.global_mesg_num == HRV_MESG:
-                    parts[-1][1].extend(_intervals(frame))
-                elif frame.global_mesg_num == RECORD_MESG and frame.has_field("heart_rate"):
+                    parts[-1].add(_intervals(frame))
+                elif frame.global_mesg_num == HR_MESG:
+                    stored.add(frame, stamp)
+                elif frame.global_mesg_num in (RECORD_MESG, MONITORING_MESG) and \
+                        frame.has_field("heart_rate"):
                     v = frame.get_value("heart_rate", fallback=None)
+                    if stamp is None and (stamp := stamp16(frame, parts[-1].latest)):
+                        parts[-1].seen(stamp)  # (the next 16 bits count on from it)
                     if stamp is None:
                         continue
                     if not isinstance(v, (int, float)) or v == 0:
@@ -97,10 +131,9 @@ def read_fit(path: str) -> tuple[np.ndarray | None, Rate | None]:
     except fitdecode.FitCRCError:
         raise SignalFileError(f"{path}: a FIT file whose checksum (CRC) is wrong: a copy "
                               "damaged or cut short; copy it from the watch again") from None
-    except fitdecode.FitEOFError as e:  # (its data can't be checked: no checksum read)
-        raise SignalFileError(f"{path}: a FIT file that ends before its header says "
-                              f"({str(e)[:60]}): a copy cut short, or a recording the watch "
-                              "never closed; copy it from the watch again") from None
+    except fitdecode.FitEOFError as e:  # a recording never closed (its device stopped), or
+        # a copy cut short: what came before the cut is read, and said to be
+        cut = str(e)[:60]
     # what fitdecode lets out of a damaged file: its own checks (assert) and struct's
     except (fitdecode.FitError, ValueError, KeyError, IndexError, TypeError, OverflowError,
             AssertionError, struct.error) as e:
@@ -108,9 +141,27 @@ def read_fit(path: str) -> tuple[np.ndarray | None, Rate | None]:
                               f"{str(e)[:80]}): copy it from the watch again") from None
     except OSError as e:
         raise SignalFileError(f"{path}: cannot read: {e.strerror or e}") from None
-    rate = (Rate(np.asarray(t_hr) - t_hr[0], np.asarray(hr), "a FIT file's records", none)
-            if len(hr) else None)
-    return _beats(parts), rate
+    rate = (Rate(np.asarray(t_hr) - t_hr[0], np.asarray(hr), "a FIT file's heart-rate readings",
+                 none) if len(hr) else None)
+    if cut:
+        _ends_inside(path, cut, bool(rate or stored.t or any(len(p.rr) for p in parts)))
+    beats = laid_beats(parts)
+    if beats is None and (beats := stored.beats()) is None:
+        return Fit(None, rate, False)
+    ends = [beats[0], beats[-1]] + ([t_hr[0], t_hr[-1]] if len(hr) else [])
+    return Fit(beats - beats[0], rate, beats[-1] - beats[0] < COVER * (max(ends) - min(ends)))
+
+
+def _ends_inside(path: str, cut: str, read: bool) -> None:
+    """A FIT file that ends inside a message: refused where nothing came before; else a
+    note that it is read up to there, unchecked."""
+    what = (f"a FIT file that ends inside a message ({cut}): a recording the watch never "
+            "closed, or a copy cut short")
+    if not read:
+        raise SignalFileError(f"{path}: {what}, with no heart rate before the end; copy it "
+                              "from the watch again")
+    warnings.warn(SignalNote(f"{path}: note: {what}; read up to where it ends (no checksum "
+                             "checks it)"))
 
 
 def _stamp(frame) -> float | None:
@@ -125,21 +176,6 @@ def _intervals(frame) -> list[float]:
     v = frame.get_value("time", fallback=None) if frame.has_field("time") else None
     vs = v if isinstance(v, (tuple, list)) else (v,)
     return [float(s) for s in vs if isinstance(s, (int, float)) and s > 0]
-
-
-def _beats(parts) -> np.ndarray | None:
-    """Each chained file's intervals laid end to end from its own start (never before the
-    previous file's last beat): the time between two files is no interval."""
-    t0 = next((s for s, _ in parts if s is not None), 0.0)
-    beats, end = [], 0.0
-    for start, rr in parts:
-        if not len(rr):
-            continue
-        at = end if start is None or not beats else max(end, start - t0)
-        laid = at + np.concatenate(([0.0], np.cumsum(rr)))
-        beats.append(laid[1:] if beats and at == end else laid)  # (its first is the last)
-        end = float(laid[-1])
-    return np.concatenate(beats) if beats else None
 
 
 def _no_beats(path: str, rate: Rate | None) -> SignalFileError:
@@ -188,11 +224,58 @@ def polar_hr(path: str) -> Rate:
     return Rate(np.asarray(t) - t[0], np.asarray(hr), "Polar Sensor Logger's HR file", none)
 
 
+def polar_flow(path: str) -> Rate:
+    """Polar Flow's CSV export of a session: a summary header and its row, then 'Sample
+    rate,Time,HR (bpm),...' and a row a second, Time (H:MM:SS) from the start; an empty
+    HR is no reading."""
+    t, hr, none = array("d"), array("d"), 0
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
+        for line, text in enumerate(iter(partial(f.readline, MAX_LINE), ""), 1):
+            fields = [v.strip() for v in text.split(",")]
+            if len(text) >= MAX_LINE or (line == 3 and not text.lower().startswith(
+                    POLAR_FLOW[1])):
+                raise SignalFileError(f"{path}:{line}: not Polar Flow's CSV export (line 3: "
+                                      "'Sample rate,Time,HR (bpm),...')")
+            if line <= 3 or not text.strip():
+                continue
+            try:
+                h, m, sec = (float(v) for v in fields[1].split(":"))
+                v = float(fields[2]) if len(fields) > 2 and fields[2] else 0.0
+            except (ValueError, IndexError):
+                raise SignalFileError(f"{path}:{line}: {text.strip()[:60]!r} is not 'sample "
+                                      "rate,H:MM:SS,heart rate' (Polar Flow's CSV)") from None
+            if v == 0:
+                none += 1
+                continue
+            if not HR_BPM[0] <= v <= HR_BPM[1]:
+                raise SignalFileError(f"{path}:{line}: heart rate {fields[2][:20]!r} is not "
+                                      f"{HR_BPM[0]:g}..{HR_BPM[1]:g} bpm")
+            t.append(3600 * h + 60 * m + sec)
+            hr.append(v)
+    if not len(hr) or np.any(np.diff(t) < 0):
+        raise SignalFileError(f"{path}: " + ("its times go backwards" if len(hr) else
+                                             "no heart rate in it"))
+    return Rate(np.asarray(t) - t[0], np.asarray(hr), "Polar Flow's CSV export", none)
+
+
 def not_samples(path: str, app: str) -> str:
     """Why a reader of samples or beats can't read this app's file, and what to give."""
     if app == "fit":
         return (f"{path}: a FIT file (a watch's beats or heart rate, no samples): give it "
                 "to `signal hr` or `signal hrv`")
+    if app == "polar-flow":
+        return (f"{path}: Polar Flow's CSV export of a session: a heart rate a second, no "
+                "beats, so no HRV (`signal hr` reads its rate); record the beats with the "
+                "strap in Polar Sensor Logger (its RR.txt), or a watch's FIT with 'Log HRV'")
+    if app == "track":
+        from empathy.edge.signal_tracks import NO_BEATS
+
+        return f"{path}: {NO_BEATS}; `signal hr` reads its rate"
+    if app == "apple-health":
+        return (f"{path}: Apple Health's export, not read here: its heart rate is a reading "
+                "every few minutes, its beats (InstantaneousBeatsPerMinute) minute-long spot "
+                "checks with beats left out; give a file of the beats themselves (an app's RR "
+                "intervals: HRV Logger's RR.csv, Polar Sensor Logger's RR.txt, a FIT file)")
     name = os.path.basename(path)
     rr = name.replace("_HR.", "_RR.") if "_HR." in name else "the _RR.txt file"
     return (f"{path}: Polar Sensor Logger's heart-rate file (a reading a second; its 'HRV' "
@@ -204,7 +287,7 @@ def read_beats(path: str, column: str | None = None) -> np.ndarray:
     """Beat times in s: a FIT's hrv messages, else a file of RR intervals (read_rr)."""
     app = app_file(path)
     if app == "fit":
-        beats, rate = read_fit(path)
+        beats, rate, _ = read_fit(path)
         if beats is None or len(beats) < MIN_BEATS:
             raise _no_beats(path, rate)
         return beats
@@ -220,10 +303,16 @@ def beats_or_rate(path: str, column: str | None = None):
     app = app_file(path)
     if app == "polar-hr":
         return None, polar_hr(path)
+    if app == "polar-flow":
+        return None, polar_flow(path)
+    if app == "track":
+        from empathy.edge.signal_tracks import track_hr
+
+        return None, track_hr(path)
     if app != "fit":
         return read_beats(path, column), None
-    beats, rate = read_fit(path)
-    if beats is not None and len(beats) >= MIN_BEATS:
+    beats, rate, part = read_fit(path)
+    if beats is not None and len(beats) >= MIN_BEATS and not (part and rate):
         return beats, None
     if rate is None:
         raise _no_beats(path, rate)

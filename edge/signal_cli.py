@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -237,7 +238,8 @@ def _hrv(args) -> int:
                    "mean_rr_ms": float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0,
                    **{k: v for k, v in (s or {"paced": None}).items()
                       if k.startswith(("polarity", "railed", "paced"))}}
-            _save(path, step, lambda: hrv_result(args.file, args.kind, out, beat_s, iv,
+            kind = args.kind if s is not None else "rr"  # (a FIT file's beats: no PPG)
+            _save(path, step, lambda: hrv_result(args.file, kind, out, beat_s, iv,
                                                  s is None or s["heartbeat"]))
         except (SignalFileError, ValueError) as e:
             print(f"empathy signal hrv: {e}", file=sys.stderr)
@@ -247,7 +249,7 @@ def _hrv(args) -> int:
     if args.json:
         print(json.dumps(out))
         return 0
-    print(f"{args.file}: {len(iv.rr_ms)} intervals after correction ({args.kind})")
+    print(f"{args.file}: {len(iv.rr_ms)} intervals after correction ({kind})")
     if out["paced"]:
         print(_paced_line(out["paced_beats"], len(beat_s)))
         print(f"mean RR {out['mean_rr_ms']:.0f} ms")
@@ -332,6 +334,24 @@ REPORT = dict(metavar="PATH.html", help="also write a page with plots (self-cont
               "PATH.json beside it; written even when no heartbeat is found")
 
 
+def _noted(verb):
+    """The verb, with what the readers noted of the file (SignalNote) said on stderr, one
+    line each, where it succeeds (a refusal stays one line)."""
+    from empathy.edge.signal_apps import SignalNote
+
+    def run(args) -> int:
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always", SignalNote)
+            rc = verb(args)
+        for w in said:
+            if not issubclass(w.category, SignalNote):
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+            elif rc == 0:
+                print(f"empathy signal: {w.message}", file=sys.stderr)
+        return rc
+    return run
+
+
 def register(p) -> None:
     sub = p.add_subparsers(dest="verb", required=True)
     files = dict(epilog=FORMATS, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -351,7 +371,7 @@ def register(p) -> None:
                    "without a time column)")
     h.add_argument("--json", action="store_true", help="one JSON object")
     h.add_argument("--report", **REPORT)
-    h.set_defaults(func=_hr)
+    h.set_defaults(func=_noted(_hr))
     v = sub.add_parser("hrv", help="corrected RR series, artefacts found and time-domain HRV",
                        **files)
     v.add_argument("file", help="PPG/ECG samples (as for hr) or, with --kind rr, RR intervals")
@@ -361,7 +381,7 @@ def register(p) -> None:
     v.add_argument("--polarity", **POLARITY)
     v.add_argument("--json", action="store_true", help="one JSON object")
     v.add_argument("--report", **REPORT)
-    v.set_defaults(func=_hrv)
+    v.set_defaults(func=_noted(_hrv))
     u = sub.add_parser("pupil", help="blinks, cleaned pupil and light-compensated residual",
                        **files)
     u.add_argument("file", help="CSV: time, pupil (mm), optional confidence and luminance")

@@ -43,13 +43,13 @@ def _polar_ppi(header: str) -> Preamble:
     """Polar Sensor Logger's PPI.txt (Verity Sense, OH1: a pulse's intervals): the phone's
     stamp, 'PP-interval [ms]', its error estimate, 'blocker' (1: the sensor says motion
     spoilt it), 'contact' twice (skin contact, and whether the sensor can tell) and the
-    rate. The second 'contact' is named for what it is (a name twice is refused)."""
+    rate. The second 'contact' is named for what it is (a name twice is refused); both stay
+    (edge.signal_file: an interval off the skin is no beat's)."""
     names = [h.strip().lower() for h in header.strip().rstrip(";").split(";")]
     names[0] = "phone timestamp"  # ('Phone Data RX timestamp' in some versions)
     if names.count("contact") == 2:
         names[len(names) - 1 - names[::-1].index("contact")] = "contact supported"
-    return Preamble(names, 1, drop={k for k, h in enumerate(names)
-                                    if h.startswith(("contact", "hr "))})
+    return Preamble(names, 1, drop={k for k, h in enumerate(names) if h.startswith("hr ")})
 
 
 def _opensignals(path: str, lines: list[str]) -> Preamble:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from empathy.edge.signal_apps import app_file, not_samples
+from empathy.edge.signal_fit_beats import LOST_S
 from empathy.edge.signal_columns import (SignalFileError, base, heart_like, not_heart,
                                          waveform_kind)
 
@@ -52,12 +53,18 @@ files read:
   RR intervals (signal hrv|hr --kind rr): one a line, in ms (200..10000) or seconds
     (0.2..10, told by their median); a header's rr_ms, rr, ibi_ms, ibi, nni, RR-interval
     or PP-interval column (Polar Sensor Logger's RR and PPI: a PPI the sensor marks
-    'blocker' ends in no beat; Elite HRV, Kubios, Empatica IBI.csv, HRV Logger's 'date, rr,
-    since start').
+    'blocker' or off the skin ends in no beat, and where the phone's stamps run 5 s ahead
+    of the intervals, beats went missing: a gap; Elite HRV, Kubios, Empatica IBI.csv, HRV
+    Logger's 'date, rr, since start').
   watches and apps (any --kind): Garmin FIT (.fit; needs fitdecode): the beat intervals of
-    its hrv messages (a watch's 'Log HRV', or a chest strap); without them its records'
-    heart rate, which `signal hr` gives as a rate with no HRV. Polar Sensor Logger's HR.txt
-    (a rate a second: `signal hr`; the beats are in its RR.txt)."""
+    its hrv messages (a watch's 'Log HRV', or a chest strap), or the beats a strap stored
+    under water (a swim); without them, or where they cover a part of it only, its records'
+    (or a daily monitoring file's) heart rate, which `signal hr` gives as a rate with no
+    HRV; a file that ends early is read up to its end, and says so. Polar Sensor Logger's
+    HR.txt (a rate a second: `signal hr`; the beats are in its RR.txt). Polar Flow's CSV
+    export, TCX and GPX tracks (Garmin Connect's, Strava's exports): their heart rate, a
+    rate with no HRV. Apple Health's export is refused: its beats are minute-long spot
+    checks with beats left out."""
 
 RR_MS = (200.0, 10_000.0)  # 300 bpm to a 10-s sinus pause (QT Database sel232's: 5.6 s)
 RR_COLUMNS = ("rr_ms", "rr", "ibi_ms", "ibi", "nni", "rr-interval", "rr interval",
@@ -278,23 +285,56 @@ def read_rr(path: str, column: str | None = None) -> tuple[np.ndarray, np.ndarra
                               f"are ms ({RR_MS[0]:g}..{RR_MS[1]:g}) or seconds "
                               f"({RR_MS[0] / 1e3:g}..{RR_MS[1] / 1e3:g})")
     rr = rr * 1000.0 if seconds else rr
-    beats = _beat_times(t, rr)
-    if (blocked := cols.get("blocker")) is not None and len(blocked) == len(rr):
-        # Polar's PPI: an interval the sensor says motion spoilt ends in no beat, so it and
-        # the next make one long interval, which the artefact corrector labels
-        beats = np.delete(beats, 1 + np.flatnonzero(blocked != 0))
-    return rr, beats
+    return rr, _beat_times(t, rr, _no_beat(cols, len(rr), path))
 
 
-def _beat_times(t, rr: np.ndarray) -> np.ndarray:
+def _no_beat(cols: dict, n: int, path: str) -> np.ndarray:
+    """Polar's PPI: an interval the sensor says motion spoilt (blocker), or measured off the
+    skin (contact 0, where it can tell: an optical sensor's noise), ends in no beat, so it
+    and the next make one long interval, which the artefact corrector labels."""
+    blocked, contact, can = (cols.get(h) for h in ("blocker", "contact", "contact supported"))
+    out = blocked != 0 if blocked is not None and len(blocked) == n else np.zeros(n, bool)
+    if contact is not None and can is not None and len(contact) == len(can) == n:
+        off = (contact == 0) & (can != 0)
+        if off.all():
+            raise SignalFileError(f"{path}: the sensor says it touched no skin in any row "
+                                  "(contact 0): no pulse in it")
+        out |= off
+    return out
+
+
+def _beat_times(t, rr: np.ndarray, blocked: np.ndarray) -> np.ndarray:
     """A clock may stamp each interval's end (E4's IBI.csv) or its start (HRV Logger's
-    'since start'); one that does neither is no clock of beats (a phone's arrivals)."""
+    'since start'); one that does neither is no clock of beats (a phone's arrivals), but
+    it still says where beats went missing (_placed). A blocked interval ends in no beat."""
     laid = np.concatenate(([0.0], np.cumsum(rr) / 1000.0))
     if t is None or len(t) != len(rr):
-        return laid
+        return np.delete(laid, 1 + np.flatnonzero(blocked))
     for beat, step in ((rr[1:], np.concatenate(([0.0], t - t[0] + rr[0] / 1000.0))),
                        (rr[:-1], np.append(t - t[0], t[-1] - t[0] + rr[-1] / 1000.0))):
         gap = np.diff(t) * 1000.0 - beat  # ms the clock moved beyond each interval
         if np.median(np.abs(gap)) <= BEAT_CLOCK_MS and gap.min() >= -BEAT_CLOCK_MS:
-            return step
-    return laid
+            return np.delete(step, 1 + np.flatnonzero(blocked))
+    return _placed(laid, t, blocked)
+
+
+def _placed(laid: np.ndarray, t: np.ndarray, blocked: np.ndarray) -> np.ndarray:
+    """The intervals end to end, but where a phone's arrival stamps run LOST_S ahead of
+    them, beats went missing (a strap off the skin, a phone out of range): from that row
+    on they are moved so that its notification's last interval ends at its stamp, the
+    time before a gap the corrector labels, not the beats either side made neighbours.
+    (Arrivals trail their beats by a second or so; each gap found sets the two clocks level
+    again.) Rows of one stamp came in one notification (a Verity Sense sends frames of
+    several beats): their stamp is read against the last one's end."""
+    last = np.flatnonzero(np.append(np.diff(t) != 0, True))  # each notification's last row
+    end = laid[1:][last[np.searchsorted(last, np.arange(len(t)))]]  # ... for every row
+    ahead = (t - t[0]) - (end - end[0])  # s a row's stamp is past its notification's end
+    rows, shifts = [0], [0.0]
+    while len(over := np.flatnonzero(ahead[rows[-1]:] - shifts[-1] > LOST_S)):
+        rows.append(rows[-1] + int(over[0]))
+        shifts.append(float(ahead[rows[-1]]))
+    rows.append(len(blocked))
+    # each run of rows: its first interval's start, then each interval's end (no beat ends
+    # a blocked one); a run after a gap starts with a beat of its own
+    return np.concatenate([(laid[a:b + 1] + shift)[np.append(True, ~blocked[a:b])]
+                           for a, b, shift in zip(rows, rows[1:], shifts)])

@@ -77,7 +77,7 @@ def test_real_garmin_files_beats_agree_with_the_watch_s_own_heart_rate(capsys, n
     """Real files (fitparse's test files, MIT): a fenix 5 (one interval a message) and an
     Edge 820 (one or two). The rate the beats give over their span is the watch's own
     heart_rate records' within 2 bpm, which a misread interval or slot would not keep."""
-    beats, rate = read_fit(str(DATA / name))
+    beats, rate, _ = read_fit(str(DATA / name))
     from_beats = 60 * (len(beats) - 1) / beats[-1]
     watch = float(np.average(rate.bpm[:-1], weights=np.diff(rate.t)))
     assert from_beats == pytest.approx(watch, abs=2.0)
@@ -90,7 +90,7 @@ def test_a_fit_file_without_hrv_messages_gives_its_rate_and_no_hrv(capsys, name)
     """A watch without 'Log HRV' writes heart_rate records only: `signal hr` gives their mean,
     labelled a rate with no HRV; `signal hrv` says how to record beats."""
     s = ok(capsys, "hr", DATA / name)
-    beats, rate = read_fit(str(DATA / name))
+    beats, rate, _ = read_fit(str(DATA / name))
     assert beats is None and s["hr_only"] and s["rmssd_ms"] is None
     assert s["readings"] == len(rate.bpm) and rate.bpm.min() <= s["bpm"] <= rate.bpm.max()
     if name == "garmin_hr_only.fit":  # a reading a second of the corpus series' beats
@@ -112,23 +112,16 @@ def test_chained_fit_files_keep_the_time_between_them(capsys, written):
     assert half in [a["index"] for a in s["artefacts"]] and not s["normal"][half]
 
 
-@pytest.mark.parametrize("harm", ["crc", "cut", "header", "size"])
-def test_a_damaged_fit_file_is_refused_in_one_line(tmp_path, capsys, harm):
+def test_a_damaged_fit_file_is_refused_in_one_line(tmp_path, capsys):
+    """One bit of a message flipped: the checksum says so. (A file that ends early is read
+    up to its end: tests/test_signal_fit_real.py.)"""
     data = bytearray((DATA / "garmin_hrv.fit").read_bytes())
-    if harm == "crc":
-        data[200] ^= 0x01  # one bit of a message
-    elif harm == "cut":
-        data = data[:len(data) // 2]
-    elif harm == "header":
-        data[:12] = b"\x0c\x10" + b"\xff" * 6 + b".FIT"  # a data size of 4 GB
-    else:
-        data[4:8] = (len(data) * 10).to_bytes(4, "little")
+    data[200] ^= 0x01
     p = tmp_path / "bad.fit"
     p.write_bytes(bytes(data))
     for verb in ("hr", "hrv"):
         err = refused(capsys, verb, p)
-        assert "FIT" in err and {"crc": "checksum", "cut": "cut short", "header": "ends before",
-                                 "size": "ends before"}[harm] in err
+        assert "FIT" in err and "checksum" in err
 
 
 def test_a_fit_writer_s_zero_padding_is_no_interval(tmp_path, capsys):

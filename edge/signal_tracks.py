@@ -1,0 +1,72 @@
+"""An activity's track as Garmin Connect and Strava export it: TCX (Garmin's
+TrainingCenterDatabase v2: Trackpoint/Time, HeartRateBpm/Value) or GPX 1.1 (trkpt/time,
+the Garmin TrackPointExtension's hr). A heart-rate reading a trackpoint (a second or a
+few), no beats: `signal hr` gives the rate; the beats, where the watch logged them, are
+in the activity's original FIT file. Read as a stream: a day's track is large."""
+
+from __future__ import annotations
+
+from array import array
+from datetime import datetime, timezone
+from xml.etree import ElementTree
+
+import numpy as np
+
+from empathy.edge.signal_apps import HR_BPM, Rate
+from empathy.edge.signal_columns import SignalFileError
+
+POINTS = ("Trackpoint", "trkpt")  # TCX's, GPX's
+NO_BEATS = ("a TCX/GPX track: a heart-rate reading a trackpoint, no beats, so no HRV; give "
+            "the activity's original FIT file ('Export Original' in Garmin Connect or "
+            "Strava), which holds the beats where the watch logged them ('Log HRV')")
+
+
+def _name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]  # (without its namespace)
+
+
+def track_hr(path: str) -> Rate:
+    t, hr, none = array("d"), array("d"), 0
+    try:
+        for _, el in ElementTree.iterparse(path, events=("end",)):
+            if _name(el.tag) not in POINTS:
+                continue
+            stamp = next((c.text for c in el if _name(c.tag) in ("Time", "time")), None)
+            value = next((e.text for e in el.iter() if _name(e.tag) in ("Value", "hr")), None)
+            el.clear()  # (what is read is let go)
+            if stamp is None:
+                continue
+            at, v = _point(path, stamp, value)
+            if v == 0:
+                none += 1
+                continue
+            if t and at < t[-1]:
+                raise SignalFileError(f"{path}: its trackpoints' times go backwards (at "
+                                      f"{stamp.strip()[:40]})")
+            t.append(at)
+            hr.append(v)
+    except ElementTree.ParseError as e:
+        raise SignalFileError(f"{path}: a TCX/GPX file that is not whole XML ({e}): a copy "
+                              "cut short? export it again") from None
+    except OSError as e:
+        raise SignalFileError(f"{path}: cannot read: {e.strerror or e}") from None
+    if not len(hr):
+        raise SignalFileError(f"{path}: a TCX/GPX track with no heart rate in it" + (
+            f" ({none} readings of 0: no contact)" if none else ""))
+    return Rate(np.asarray(t) - t[0], np.asarray(hr), "a TCX/GPX track's trackpoints", none)
+
+
+def _point(path: str, stamp: str, value: str | None) -> tuple[float, float]:
+    """(s, UTC; bpm, 0 where none) of a trackpoint, range-checked."""
+    try:
+        when = datetime.fromisoformat(stamp.strip())
+        v = float(value) if value is not None and value.strip() else 0.0
+    except ValueError:
+        raise SignalFileError(f"{path}: a trackpoint at {stamp.strip()[:40]!r}, heart rate "
+                              f"{str(value).strip()[:20]!r}: not a time and a rate") from None
+    if v != 0 and not HR_BPM[0] <= v <= HR_BPM[1]:
+        raise SignalFileError(f"{path}: heart rate {value.strip()[:20]!r} at "
+                              f"{stamp.strip()[:40]} is not {HR_BPM[0]:g}..{HR_BPM[1]:g} bpm")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)  # (a track's times are UTC, its 'Z' or not)
+    return when.timestamp(), v
