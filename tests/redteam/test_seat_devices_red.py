@@ -1,0 +1,124 @@
+"""Red team on the two new seat paths, through the real ones: an HR-only device on the
+private BlueZ-shaped bus (sim/strap.py) read by the BLE driver, and the AD8232 ECG board
+(sim/board.py) on a pty read by serial://, each into a seat."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from corpus_records import need
+from empathy.clock import now_us
+from empathy.edge.features import SeatFeatures
+from empathy.sensors.base import HeartRate, open_source
+from empathy.sensors.firmware import hrs
+from empathy.wire import Flag
+
+
+def _collect(src, until, timeout_s=30.0) -> list:
+    out, end = [], time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        out += src.read(0.05)
+        if until(out):
+            return out
+    raise AssertionError(f"timed out; got {out[-5:]}, stats {src.stats()}")
+
+
+def _device_over_ble(address: str, values: list[bytes], every_s: float):
+    """The simulated device notifies `values`, one each `every_s`, to the BLE driver:
+    (readings, host µs just before each notification)."""
+    from empathy.sim.strap import BluezSim
+
+    with BluezSim() as bz:
+        strap = bz.add_strap(address, "Watch " + address[-2:], rr=False)
+        src = open_source(f"ble://{address}?retry_max_s=0.5")
+        try:
+            assert src.wait_connected(30), src.stats()
+            end = time.monotonic() + 20
+            while not strap.subscribed:
+                assert time.monotonic() < end, "never subscribed"
+                time.sleep(0.05)
+            src.read(0.2)
+            sent = []
+            for k, v in enumerate(values):
+                if k:
+                    time.sleep(every_s)
+                sent.append(now_us())
+                assert strap.notify(v)
+            got = _collect(src, lambda out: sum(isinstance(r, HeartRate) for r in out)
+                           + src.stats()["rejected"] >= len(values))
+            time.sleep(0.3)
+            got += src.read(0)
+        finally:
+            src.close()
+    return got, sent
+
+
+def _seat_rows(readings: list, t0_us: int, t1_us: int) -> np.ndarray:
+    """A seat fed the readings in time, an estimate each 0.1 s: rows (µs, flags, hr)."""
+    seat, rows, k = SeatFeatures(baseline_s=10), [], 0
+    readings = sorted(readings, key=lambda r: r.ts_us)
+    for t in range(t0_us, t1_us, 100_000):
+        while k < len(readings) and readings[k].ts_us <= t:
+            seat.add(readings[k])
+            k += 1
+        e = seat.estimate(t)
+        rows.append((t, e["flags"], e["hr_bpm"]))
+    return np.array(rows, float)
+
+
+@pytest.mark.realtime
+@pytest.mark.timeout(120)
+def test_a_device_that_notifies_every_few_seconds_gives_the_seat_its_rate():
+    """A watch relaying its rate every 2.6 s (an Apple Watch's workout rate over a
+    broadcasting app comes every few seconds; armbands in power save notify slower than
+    once a second): the seat counted MIN_FIGURES only inside FRESH_S, so it never had
+    three and sent no HR_OK at all (0 of 85 estimates); a device every 3 s or slower: 0."""
+    figures = [71, 72, 74, 73, 72]
+    got, sent = _device_over_ble("C0:FF:EE:00:00:3A", [
+        hrs.measurement_encode(b, contact=True) for b in figures], every_s=2.6)
+    rates = [r for r in got if isinstance(r, HeartRate)]
+    assert [r.hr_bpm for r in rates] == figures
+    rows = _seat_rows(got, rates[2].ts_us + 50_000, rates[-1].ts_us + 2_500_000)
+    ok = (rows[:, 1].astype(int) & Flag.HR_OK) > 0
+    assert ok.all(), f"HR_OK in {int(ok.sum())} of {len(ok)} estimates"
+    newest = [[r.hr_bpm for r in rates if r.ts_us <= t][-1] for t in rows[:, 0]]
+    assert rows[:, 2].tolist() == newest
+
+
+@pytest.mark.realtime
+@pytest.mark.timeout(120)
+def test_a_device_that_sends_its_u16_maximum_for_no_reading_loses_hr_at_once():
+    """Some devices send 0xFFFF in the 16-bit HR field for "no valid reading": the driver
+    dropped the notification (over HR_MAX_BPM), so the seat kept the last figure with HR_OK
+    until it went stale, up to FRESH_S later; a 0 or a 255 ends it at once."""
+    values = [hrs.measurement_encode(b, contact=True) for b in (72, 73, 74, 73)]
+    values += [hrs.measurement_encode(0xFFFF, contact=True, wide=True)] * 3
+    got, sent = _device_over_ble("C0:FF:EE:00:00:3B", values, every_s=1.0)
+    rows = _seat_rows(got, sent[3] + 300_000, sent[-1] + 900_000)
+    ok = (rows[:, 1].astype(int) & Flag.HR_OK) > 0
+    assert ok[rows[:, 0] < sent[4]].all()  # the rate was there
+    late = rows[:, 0] >= sent[4] + 300_000
+    assert not ok[late].any(), f"HR_OK in {int(ok[late].sum())} estimates after 0xFFFF " \
+        f"({sorted(set(rows[late & ok, 2]))} bpm)"
+
+
+def test_dry_electrodes_on_the_rail_with_the_leads_on_end_hr_at_once(tmp_path):
+    """MIT-BIH 100 from 30 s through our board's AD8232; 15-20 s in the electrodes dry out:
+    the output sits at the top rail (its last ADC bits moving), LO+ and LO- low, the leads
+    still on. The seat held HR_OK on the window's last beats for ~3 s, CONTACT on (the line
+    still moves: no STILL_S; no beat for ECG_PAUSE_S yet)."""
+    from empathy.bench.ecg_lead_off import seat_over_pty
+    from empathy.sim.board import SimAD8232, corpus_ecg
+
+    need("mitdb-100")
+    x = corpus_ecg("mitdb-100")[30 * 250:]
+    rows = seat_over_pty(tmp_path / "ttyACM-dry", SimAD8232(x, rail=[(15.0, 20.0)]), 24.0)
+    t, contact, hr_ok = rows[:, 0], rows[:, 1] > 0, rows[:, 2] > 0
+    assert hr_ok[(t >= 11.0) & (t < 15.0)].mean() > 0.9  # the rate was there
+    dry = (t >= 15.3) & (t < 20.0)
+    assert not hr_ok[dry].any(), f"HR_OK in {int(hr_ok[dry].sum())} estimates on the rail"
+    assert not contact[dry].any(), f"CONTACT in {int(contact[dry].sum())} estimates on the rail"
+    assert contact[t >= 21.0].all()  # the line back
