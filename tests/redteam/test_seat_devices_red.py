@@ -122,3 +122,28 @@ def test_dry_electrodes_on_the_rail_with_the_leads_on_end_hr_at_once(tmp_path):
     assert not hr_ok[dry].any(), f"HR_OK in {int(hr_ok[dry].sum())} estimates on the rail"
     assert not contact[dry].any(), f"CONTACT in {int(contact[dry].sum())} estimates on the rail"
     assert contact[t >= 21.0].all()  # the line back
+
+
+def test_a_clipped_qrs_is_ecg_and_a_frame_all_on_a_rail_is_said_once_each_way():
+    """The host's side of the rail: a frame with its R wave clipped (half its samples at
+    full scale) is an ECG as any; one whose every sample sits near the bottom rail says
+    so once (its samples still go on), and the first off the rail says contact again."""
+    from empathy.sensors.firmware import protocol
+    from empathy.sensors.firmware.ad8232 import pv_per_count
+
+    pv = pv_per_count()
+    src = open_source("serial://loop://?sensor=chest")
+    try:
+        src.port.write(protocol.ecg(1, 1_000, 250, pv, 0, [100, 32767, 32767, 32767, 100, 90])
+                       + protocol.ecg(2, 25_000, 250, pv, 0, [-32768, -32700, -31900] * 2)
+                       + protocol.ecg(3, 49_000, 250, pv, 0, [-32768] * 6)
+                       + protocol.ecg(4, 73_000, 250, pv, 0, [5, 6, 7, 8, 9, 10]))
+        got = _collect(src, lambda out: len(out) == 6, timeout_s=15)
+    finally:
+        src.close()
+    kinds = [(type(r).__name__, getattr(r, "contact", None), getattr(r, "fault", None))
+             for r in got]
+    assert kinds == [("Waveform", None, None),
+                     ("Health", False, "ECG front end saturated"), ("Waveform", None, None),
+                     ("Waveform", None, None),
+                     ("Health", True, ""), ("Waveform", None, None)]
