@@ -113,6 +113,23 @@ class SimAccel:
         return [(0, 0, min(32767, int(round(m)))) for m in mg]
 
 
+class SimBareFinger:
+    """A MAX30102 nobody's finger is on (an ECG seat's board with its PPG fitted too): the
+    room's light, far under a finger's level, and the ADC's noise."""
+
+    def __init__(self, seed: int = 0):
+        self.fs_hz, self.rng = int(PPG_HZ), np.random.default_rng(seed)
+        self.t0_us: Optional[int] = None
+        self.n = 0
+
+    def read(self) -> list[int]:
+        now = now_us()
+        self.t0_us = now if self.t0_us is None else self.t0_us
+        due = int((now - self.t0_us) * self.fs_hz / 1e6)
+        k, self.n = due - self.n, due
+        return (2_000 + self.rng.normal(0.0, 30.0, k)).astype(int).tolist()
+
+
 def corpus_ecg(name: str, fs_hz: int = ECG_FS_HZ) -> np.ndarray:
     """A heart-corpus record's ECG (mV) at fs_hz (edge/heart_corpus.py)."""
     from fractions import Fraction
@@ -184,10 +201,12 @@ class SimAD8232:
 
 class SimBoard:
     """A board plugged into a pty whose slave is reachable at `link`: a simulated viewer's
-    finger PPG (with `gsr`, `acc`), or with `ecg` an ECG seat and nothing else."""
+    finger PPG (with `gsr`, `acc`), or with `ecg` an ECG seat (with `bare_ppg`, its PPG
+    fitted too and nobody's finger on it)."""
 
     def __init__(self, link: str | Path, seed: int = 0, board_id: int = 0xEE01,
-                 gsr: bool = False, acc: bool = False, ecg: Optional[SimAD8232] = None):
+                 gsr: bool = False, acc: bool = False, ecg: Optional[SimAD8232] = None,
+                 bare_ppg: bool = False):
         self.link = Path(link)
         self.viewer = self.sensor = self.gsr = self.acc = None
         if ecg is None:
@@ -199,7 +218,8 @@ class SimBoard:
             self.gsr = SimGsr(self.sensor) if gsr else None
             self.acc = SimAccel(self.sensor) if acc else None
         self.ecg = ecg
-        self.board = Board(self.sensor, self._write, lambda: now_us() & 0xFFFFFFFF, board_id,
+        ppg = SimBareFinger(seed) if ecg is not None and bare_ppg else self.sensor
+        self.board = Board(ppg, self._write, lambda: now_us() & 0xFFFFFFFF, board_id,
                            name="sim-ecg" if ecg else "sim-board", gsr=self.gsr, acc=self.acc,
                            ecg=ecg)
         self.master: Optional[int] = None

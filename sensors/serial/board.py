@@ -111,6 +111,7 @@ class SerialSource:
         self.decoder.reset()
         self.clock.reset()
         self.lead_off = ""
+        self.ppg_seen = False  # the board sends PPG frames (a finger sensor besides an ECG)
 
     def _close_port(self) -> None:
         if self.port is not None:
@@ -191,6 +192,7 @@ class SerialSource:
                               f"v{f['protocol']}, this host v{protocol.VERSION}")
         ts = self.clock.to_host(board_us, arrival_us)
         if kind == protocol.PPG:
+            self.ppg_seen = True
             # Boards send reflected-light counts, which fall as blood arrives; a Waveform is
             # a pleth that rises with blood volume, as NeuroKit2 and pulse oximeters show it.
             pleth = PPG_FULL_SCALE - np.asarray(f["samples"], np.int32)
@@ -208,8 +210,10 @@ class SerialSource:
         if kind == protocol.STATUS:
             battery = -1.0 if f["battery"] == protocol.BATTERY_UNKNOWN else float(f["battery"])
             fault = f["text"] or protocol.ERRORS.get(f["error"], f"error {f['error']}")
-            # an ECG's lead off stands till its frames say otherwise
-            contact = bool(f["flags"] & protocol.CONTACT) and not self.lead_off
+            # an ECG-only board's lead off stands till its frames say otherwise; on one
+            # with a PPG too, the bit says whether either is on the body
+            contact = bool(f["flags"] & protocol.CONTACT) and not (self.lead_off
+                                                                   and not self.ppg_seen)
             return Health(ts, self.sensor, contact=contact, battery_pct=battery,
                           fault=fault if f["error"] else self.lead_off)
         return None

@@ -147,3 +147,40 @@ def test_a_clipped_qrs_is_ecg_and_a_frame_all_on_a_rail_is_said_once_each_way():
                      ("Health", False, "ECG front end saturated"), ("Waveform", None, None),
                      ("Waveform", None, None),
                      ("Health", True, ""), ("Waveform", None, None)]
+
+
+def test_an_ecg_board_with_its_ppg_fitted_keeps_the_ecg_when_no_finger_is_on_the_ppg(tmp_path):
+    """The firmware runs a MAX30102 and an AD8232 together (sensors/firmware/main.py: "and/
+    or"). A viewer wearing the electrodes, no finger on the PPG: the board's STATUS says
+    CONTACT only while every heart sensor is on the body, so each second the seat heard
+    contact=False and the sensor's word ended the ECG's HR at once (6fc633c): no HR_OK in
+    the whole run, a good ECG on the wire's side all along."""
+    from empathy.bench.ecg_lead_off import seat_over_pty
+    from empathy.sim.board import SimAD8232, corpus_ecg
+
+    need("mitdb-100")
+    x = corpus_ecg("mitdb-100")[30 * 250:]
+    rows = seat_over_pty(tmp_path / "ttyACM-both", SimAD8232(x), 18.0, bare_ppg=True)
+    t, hr_ok = rows[:, 0], rows[:, 2] > 0
+    late = t >= 12.0
+    assert hr_ok[late].mean() > 0.9, f"HR_OK in {int(hr_ok[late].sum())} of {int(late.sum())}"
+    assert np.abs(rows[late & hr_ok, 3] - 74.0).max() < 3.0  # the ECG's rate (73-75 bpm)
+
+
+def test_on_a_board_with_a_ppg_too_a_lead_off_leaves_the_status_its_word():
+    """PPG and ECG on one board: the ECG's lead off is said at once, and the next STATUS
+    whose bit says a heart sensor is on (the finger on the PPG) gives contact back; before,
+    the lead off put contact off for as long as it lasted, the PPG's pulse with it."""
+    from empathy.sensors.firmware import protocol
+    from empathy.sensors.firmware.ad8232 import pv_per_count
+
+    src = open_source("serial://loop://?sensor=both")
+    try:
+        src.port.write(protocol.ppg(1, 1_000, 100, [120_000] * 25)
+                       + protocol.ecg(2, 2_000, 250, pv_per_count(), protocol.LEAD_P, [1] * 25)
+                       + protocol.status(3, 3_000, protocol.CONTACT))
+        got = _collect(src, lambda out: len(out) == 3, timeout_s=15)
+    finally:
+        src.close()
+    assert [(type(r).__name__, getattr(r, "contact", None)) for r in got] == [
+        ("Waveform", None), ("Health", False), ("Health", True)]
