@@ -52,6 +52,7 @@ class DeviceRate:
         self.last_us: Optional[float] = None  # the newest notification's time
         self.since_us: Optional[float] = None  # when the newest figure's value began
         self.rejected = 0  # figures no heart makes (0, the device's "no reading", is not)
+        self.worn = False  # the newest notification said the device is on the skin
 
     def add(self, ts_us: float, bpm: float, contact: Optional[bool]) -> bool:
         """One notification's figure; True where it is a heart's (a viewer is there: a seat
@@ -62,7 +63,7 @@ class DeviceRate:
             self.rejected += 1
             return False
         back = self.last_us is not None and ts_us < self.last_us  # a clock set back
-        self.last_us = ts_us
+        self.last_us, self.worn = ts_us, contact is True
         plausible = math.isfinite(bpm) and RATE_BPM[0] <= bpm <= RATE_BPM[1]
         self.rejected += back or (bpm != 0 and not plausible)
         if back or not plausible or contact is False:

@@ -184,3 +184,21 @@ def test_on_a_board_with_a_ppg_too_a_lead_off_leaves_the_status_its_word():
         src.close()
     assert [(type(r).__name__, getattr(r, "contact", None)) for r in got] == [
         ("Waveform", None), ("Health", False), ("Health", True)]
+
+
+@pytest.mark.realtime
+@pytest.mark.timeout(120)
+def test_a_device_whose_rr_intervals_stop_gives_its_own_rate_while_it_says_it_is_worn():
+    """An optical device that sends RR intervals only while it is sure of its beats (then its
+    figure alone, contact still detected): once any interval had come, the seat never read
+    the figure again, and lost HR for the rest of the show with the device on the skin."""
+    values = [hrs.measurement_encode(120 + k % 3, [512], contact=True) for k in range(24)]
+    values += [hrs.measurement_encode(118 + k % 3, contact=True) for k in range(24)]
+    got, sent = _device_over_ble("C0:FF:EE:00:00:3C", values, every_s=0.5)
+    rows = _seat_rows(got, sent[0], sent[-1] + 300_000)
+    ok = (rows[:, 1].astype(int) & Flag.HR_OK) > 0
+    beats = (rows[:, 0] >= sent[12]) & (rows[:, 0] < sent[24])
+    assert ok[beats].mean() > 0.8  # the intervals gave the rate
+    late = rows[:, 0] >= sent[24] + 6_000_000  # the figure alone for 6 s
+    assert ok[late].all(), f"HR_OK in {int(ok[late].sum())} of {int(late.sum())}"
+    assert set(rows[late, 2]) <= {118.0, 119.0, 120.0}
