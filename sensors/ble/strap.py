@@ -176,6 +176,7 @@ class BleSource:
             finally:
                 await self._disconnect(client)
             if not self._stop.is_set():
+                self._contact = False  # (as the seat now holds it: see _on_measurement)
                 self._q.put(Health(now_us(), self.sensor, contact=False, fault="disconnected"))
                 log.warning("strap dropped out", extra={"url": self.url})
 
@@ -306,11 +307,16 @@ class BleSource:
                                                             "value": bytes(data).hex()})
             return
         self.notifications += 1
-        if m["contact"] is not None and m["contact"] != self._contact:
-            self._contact = m["contact"]
-            self._q.put(Health(t, self.sensor, contact=m["contact"],
+        # a change of contact, or the first notification since connecting: the drop said
+        # contact=False ("disconnected"), and a device without a battery service (whose
+        # read says it again) or without a contact bit said nothing after: the seat's
+        # contact stayed off, its HR ended for the rest of the show
+        if self._contact is False and m["contact"] is None or (
+                m["contact"] is not None and m["contact"] != self._contact):
+            self._contact = on = m["contact"] is not False
+            self._q.put(Health(t, self.sensor, contact=on,
                                battery_pct=float(self.info.get("battery_pct", -1)),
-                               fault="" if m["contact"] else "no skin contact"))
+                               fault="" if on else "no skin contact"))
         hr = m["hr_bpm"]
         if hr > HR_MAX_BPM:  # (0xFFFF: some devices' "no valid reading")
             self.rejected += 1

@@ -202,3 +202,46 @@ def test_a_device_whose_rr_intervals_stop_gives_its_own_rate_while_it_says_it_is
     late = rows[:, 0] >= sent[24] + 6_000_000  # the figure alone for 6 s
     assert ok[late].all(), f"HR_OK in {int(ok[late].sum())} of {int(late.sum())}"
     assert set(rows[late, 2]) <= {118.0, 119.0, 120.0}
+
+
+@pytest.mark.realtime
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("contact", [True, None])
+def test_a_device_without_a_battery_service_gives_hr_again_after_a_dropout(contact):
+    """A watch relaying its rate (no battery service, as many) drops out of range for a
+    moment and comes back, worn all along. The driver said contact=False, 'disconnected'
+    at the drop, and nothing said contact again (a battery read did, for devices that have
+    one; a contact bit only when it changes): the seat's contact stayed off, and since
+    6fc633c that ends HR for the rest of the show."""
+    from empathy.sensors.base import Health
+    from empathy.sim.strap import BluezSim
+
+    address = "C0:FF:EE:00:00:3D"
+    with BluezSim() as bz:
+        strap = bz.add_strap(address, "Watch 3D", rr=False, battery=None)
+        src = open_source(f"ble://{address}?retry_max_s=0.5")
+        got, figures = [], iter(70 + k % 4 for k in range(1000))
+        try:
+            for part in range(2):
+                assert src.wait_connected(30), src.stats()
+                end = time.monotonic() + 20
+                while not strap.subscribed:
+                    assert time.monotonic() < end, "never subscribed"
+                    time.sleep(0.05)
+                for _ in range(6):
+                    assert strap.notify(hrs.measurement_encode(next(figures), contact=contact))
+                    got += src.read(1.0)
+                if part == 0:
+                    strap.leave()
+                    got += _collect(src, lambda out: any(
+                        isinstance(r, Health) and r.fault == "disconnected" for r in out))
+                    strap.come_back()
+            got += src.read(0.3)
+        finally:
+            src.close()
+    rates = [r for r in got if isinstance(r, HeartRate)]
+    assert len(rates) == 12
+    rows = _seat_rows(got, rates[9].ts_us + 50_000, rates[-1].ts_us + 900_000)
+    ok = (rows[:, 1].astype(int) & (Flag.HR_OK | Flag.CONTACT)) == Flag.HR_OK | Flag.CONTACT
+    assert ok.all(), f"HR_OK and CONTACT in {int(ok.sum())} of {len(ok)} estimates after " \
+        "the device came back"
