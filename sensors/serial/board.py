@@ -182,8 +182,7 @@ class SerialSource:
     def _reading(self, msg: tuple, arrival_us: int) -> Optional[Reading]:
         kind, _seq, board_us, f = msg
         if kind == protocol.HELLO:
-            self.clock.reset()
-            self.lead_off = ""
+            self.clock.reset()  # (the lead's state is the front end's: its frames tell)
             self.board = {"board_id": f"{f['board_id']:08x}", "fw": ".".join(map(str, f["fw"])),
                           "name": f["name"]}
             log.info("board hello", extra={"port": self.port_name, "board": self.board})

@@ -12,7 +12,7 @@ import pytest
 from corpus_records import need
 from empathy.clock import now_us
 from empathy.edge.features import SeatFeatures
-from empathy.sensors.base import HeartRate, open_source
+from empathy.sensors.base import HeartRate, Waveform, open_source
 from empathy.sensors.firmware import hrs
 from empathy.wire import Flag
 
@@ -245,3 +245,23 @@ def test_a_device_without_a_battery_service_gives_hr_again_after_a_dropout(conta
     ok = (rows[:, 1].astype(int) & (Flag.HR_OK | Flag.CONTACT)) == Flag.HR_OK | Flag.CONTACT
     assert ok.all(), f"HR_OK and CONTACT in {int(ok.sum())} of {len(ok)} estimates after " \
         "the device came back"
+
+
+def test_a_hello_between_a_lead_off_and_the_leads_back_still_says_contact():
+    """The board says HELLO every 5 s (and at a reboot); the host forgot at each that a
+    lead was off, so leads back on in the next frame said nothing, and the seat's contact
+    (its HR with it) stayed off till the next STATUS, up to a second later."""
+    from empathy.sensors.firmware import protocol
+    from empathy.sensors.firmware.ad8232 import pv_per_count
+
+    pv = pv_per_count()
+    src = open_source("serial://loop://?sensor=chest")
+    try:
+        src.port.write(protocol.ecg(1, 1_000, 250, pv, protocol.LEAD_P, [1] * 25)
+                       + protocol.hello(2, 90_000, 7, (1, 0, 0), "chest")
+                       + protocol.ecg(3, 101_000, 250, pv, 0, [2] * 25))
+        got = _collect(src, lambda out: any(isinstance(r, Waveform) for r in out), 15)
+    finally:
+        src.close()
+    assert [(type(r).__name__, getattr(r, "contact", None)) for r in got] == [
+        ("Health", False), ("Health", True), ("Waveform", None)]
