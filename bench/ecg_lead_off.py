@@ -31,17 +31,18 @@ EVERY_S = 0.1
 RECORDS = ("qtdb-sel117", "mitdb-100", "mitdb-119")
 
 
-def seat_over_pty(link: Path, ecg, seconds: float) -> np.ndarray:
-    """A simulated ECG board (`SimAD8232` ecg) on a pty at link, its frames read by
-    serial:// into a seat, an estimate each EVERY_S for `seconds`: rows of (s since the
-    ECG's first sample, CONTACT, HR_OK). Raises AssertionError if a frame was rejected."""
+def seat_over_pty(link: Path, ecg, seconds: float, bare_ppg: bool = False) -> np.ndarray:
+    """A simulated ECG board (`SimAD8232` ecg; `bare_ppg`: its PPG fitted, no finger on it)
+    on a pty at link, its frames read by serial:// into a seat, an estimate each EVERY_S
+    for `seconds`: rows of (s since the ECG's first sample, CONTACT, HR_OK, HR). Raises
+    AssertionError if a frame was rejected."""
     from empathy.clock import now_us
     from empathy.edge.features import SeatFeatures
     from empathy.sensors.base import open_source
     from empathy.sim.board import SimBoard
     from empathy.wire import Flag
 
-    board = SimBoard(link, ecg=ecg)
+    board = SimBoard(link, ecg=ecg, bare_ppg=bare_ppg)
     src = open_source(f"serial://{board.link}")
     seat, rows, nxt = SeatFeatures(baseline_s=10), [], time.monotonic()
     try:
@@ -53,15 +54,15 @@ def seat_over_pty(link: Path, ecg, seconds: float) -> np.ndarray:
             if time.monotonic() >= nxt and ecg.t0_us is not None:
                 nxt += EVERY_S
                 t = now_us()
-                flags = seat.estimate(t)["flags"]
-                rows.append(((t - ecg.t0_us) / 1e6, bool(flags & Flag.CONTACT),
-                             bool(flags & Flag.HR_OK)))
+                e = seat.estimate(t)
+                rows.append(((t - ecg.t0_us) / 1e6, bool(e["flags"] & Flag.CONTACT),
+                             bool(e["flags"] & Flag.HR_OK), e["hr_bpm"]))
         rejected = src.stats()["rejected"]
         assert not any(rejected.values()), rejected
     finally:
         src.close()
         board.close()
-    return np.array(rows, float).reshape(-1, 3)
+    return np.array(rows, float).reshape(-1, 4)
 
 
 def lead_off(name: str, reports: bool, hum_hz: float = 50.0) -> dict:

@@ -16,12 +16,19 @@ import math
 from collections import deque
 from typing import Optional
 
+import numpy as np
+
 from empathy.edge.hrv import RR_RANGE_MS
 
 RATE_BPM = (60000.0 / RR_RANGE_MS[1], 60000.0 / RR_RANGE_MS[0])  # the beat path's range
 FRESH_S = 5.0  # the newest figure at most this old (a notification a second, some lost)
-MIN_FIGURES = 3  # on the skin for this many figures before the first HR (a device's first
-# figures come from its first few beats)
+# ... or, for a device that notifies less often (a watch relaying its rate every few
+# seconds, an armband in power save), LATE of its own usual spacings (one notification
+# lost), that spacing taken as at most SLOWEST_S: a figure older than 2 x 5 s is no rate now
+LATE = 2.0
+SLOWEST_S = 5.0
+MIN_FIGURES = 3  # on the skin for this many figures in a row before the first HR (a
+# device's first figures come from its first few beats)
 # The same figure this long: repeated or frozen, not a heart. The longest run of one figure
 # of the simulated device (sim/hr_device.py, and with half its smoothing) on the real RR
 # series of bench/strap_loss.py's tuning records: 16 s (22 s); its own steady sinus and
@@ -39,10 +46,13 @@ class DeviceRate:
     """Feed the device's figures with `add`; `rate(now_us)` gives (HR, quality)."""
 
     def __init__(self):
-        self.figures: deque = deque()  # (ts_us, bpm) on the skin, oldest first
+        self.figures: deque = deque(maxlen=MIN_FIGURES + 2)  # (ts_us, bpm) on the skin, in
+        # a row, the newest last (their spacing is the device's cadence)
+        self.run = 0  # figures on the skin in a row
         self.last_us: Optional[float] = None  # the newest notification's time
         self.since_us: Optional[float] = None  # when the newest figure's value began
         self.rejected = 0  # figures no heart makes (0, the device's "no reading", is not)
+        self.worn = False  # the newest notification said the device is on the skin
 
     def add(self, ts_us: float, bpm: float, contact: Optional[bool]) -> bool:
         """One notification's figure; True where it is a heart's (a viewer is there: a seat
@@ -53,28 +63,35 @@ class DeviceRate:
             self.rejected += 1
             return False
         back = self.last_us is not None and ts_us < self.last_us  # a clock set back
-        self.last_us = ts_us
+        self.last_us, self.worn = ts_us, contact is True
         plausible = math.isfinite(bpm) and RATE_BPM[0] <= bpm <= RATE_BPM[1]
         self.rejected += back or (bpm != 0 and not plausible)
         if back or not plausible or contact is False:
             self.figures.clear()
+            self.run = 0
             return False
         if not self.figures or self.figures[-1][1] != bpm:
             self.since_us = ts_us
         self.figures.append((ts_us, float(bpm)))
-        while self.figures[0][0] < ts_us - FRESH_S * 1e6:
-            self.figures.popleft()
+        self.run += 1
         return ts_us - self.since_us < STUCK_S * 1e6  # (a stuck figure: nobody there)
+
+    def fresh_us(self) -> float:
+        """How old the newest figure may be: FRESH_S, or LATE of the device's own median
+        spacing (at most SLOWEST_S) where that is longer."""
+        ts = [t for t, _ in self.figures]
+        gap = float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0
+        return max(FRESH_S * 1e6, LATE * min(gap, SLOWEST_S * 1e6))
 
     def rate(self, now_us: float) -> tuple[float, float]:
         """(HR, 0: none; quality): the newest figure, while the newest notification was a
-        figure on the skin at most FRESH_S old, after MIN_FIGURES, and unless the figure has
-        stood still for STUCK_S. Not a mean of figures: the device averaged already, and
-        more lag cost more than rounding did (tuning, bench/strap_loss.py --device hr, the
-        13 rhythms' median |err| p90: newest 3.47 bpm, a mean over 2, 3, 5, 8 s 3.56, 3.57,
-        4.19, 4.69)."""
+        figure on the skin, fresh (`fresh_us`), after MIN_FIGURES in a row, and unless the
+        figure has stood still for STUCK_S. Not a mean of figures: the device averaged
+        already, and more lag cost more than rounding did (tuning, bench/strap_loss.py
+        --device hr, the 13 rhythms' median |err| p90: newest 3.47 bpm, a mean over 2, 3, 5,
+        8 s 3.56, 3.57, 4.19, 4.69)."""
         f = self.figures
-        if (len(f) < MIN_FIGURES or now_us - f[-1][0] > FRESH_S * 1e6
+        if (self.run < MIN_FIGURES or now_us - f[-1][0] > self.fresh_us()
                 or now_us - self.since_us >= STUCK_S * 1e6):
             return 0.0, 0.0
         return f[-1][1], QUALITY

@@ -275,7 +275,13 @@ class SeatFeatures:
                     feel, sure = heart.heart_rate(at, self.hr_window_s)
                     hr = feel if sure else 0.0
                 best = (hr, rmssd, q, paced, feel)
-        if self.strap.end_us is None and not self.waves:  # no beats of any source
+        # no beats of any source, or a strap's stopped while its device, worn, sends its
+        # figure on (intervals sent only while it is sure of them; one without a contact
+        # sensor may repeat its figure off the skin, so not there; lost notifications lose
+        # the figure too)
+        quiet = self.strap.end_us is None or (
+            self.device.worn and self.device.last_us - self.strap.end_us > HOLD_MAX_S * 1e6)
+        if quiet and not self.waves:
             hr, q = self.device.rate(now_us)
             if q:
                 best = (hr, 0.0, q, False, hr)

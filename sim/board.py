@@ -41,6 +41,10 @@ ECG_FS_HZ = 250
 ECG_GAIN = 300
 ECG_HUM_MV = 0.4
 ECG_NOISE_MV = 0.03
+# dry electrodes: their offset drives the output against a supply rail (this simulator's AD8232
+# swings to within 50 mV of it), the ADC's last bits still moving (a 12-bit ADC read as 16)
+ECG_RAIL_V = 3.25
+ECG_ADC_LSB = 16
 
 
 class SimPPGSensor:
@@ -109,6 +113,23 @@ class SimAccel:
         return [(0, 0, min(32767, int(round(m)))) for m in mg]
 
 
+class SimBareFinger:
+    """A MAX30102 nobody's finger is on (an ECG seat's board with its PPG fitted too): the
+    room's light, far under a finger's level, and the ADC's noise."""
+
+    def __init__(self, seed: int = 0):
+        self.fs_hz, self.rng = int(PPG_HZ), np.random.default_rng(seed)
+        self.t0_us: Optional[int] = None
+        self.n = 0
+
+    def read(self) -> list[int]:
+        now = now_us()
+        self.t0_us = now if self.t0_us is None else self.t0_us
+        due = int((now - self.t0_us) * self.fs_hz / 1e6)
+        k, self.n = due - self.n, due
+        return (2_000 + self.rng.normal(0.0, 30.0, k)).astype(int).tolist()
+
+
 def corpus_ecg(name: str, fs_hz: int = ECG_FS_HZ) -> np.ndarray:
     """A heart-corpus record's ECG (mV) at fs_hz (edge/heart_corpus.py)."""
     from fractions import Fraction
@@ -130,11 +151,14 @@ class SimAD8232:
     REFOUT, lead bits) of the samples due since the last read) playing a recorded ECG (mV,
     looped) from its first read on. In each `off` span (s from then) the electrodes are
     off: the floating input picks up mains hum and noise, and LO+ is high unless
-    `reports` is False (a front end whose LO pins are not wired: no lead-off reading)."""
+    `reports` is False (a front end whose LO pins are not wired: no lead-off reading). In
+    each `rail` span the electrodes are on but dry: the output sits at the top rail and the
+    LO pins stay low (the inputs are still connected)."""
 
     def __init__(self, ecg_mv: np.ndarray, fs_hz: int = ECG_FS_HZ, off=(),
-                 hum_hz: float = 50.0, reports: bool = True, seed: int = 0):
+                 hum_hz: float = 50.0, reports: bool = True, seed: int = 0, rail=()):
         self.x, self.fs_hz, self.off = np.asarray(ecg_mv, float), fs_hz, list(off)
+        self.rail = list(rail)
         self.hum_hz, self.reports = hum_hz, reports
         self.pv_per_count = round(3.3 / 65536 / ECG_GAIN * 1e12)
         self.rng = np.random.default_rng(seed)
@@ -142,9 +166,10 @@ class SimAD8232:
         self.n = 0  # samples read so far
         self.leads = 0
 
-    def off_at(self, t_s: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _within(spans, t_s: np.ndarray) -> np.ndarray:
         out = np.zeros(len(t_s), bool)
-        for a, b in self.off:
+        for a, b in spans:
             out |= (t_s >= a) & (t_s < b)
         return out
 
@@ -158,12 +183,17 @@ class SimAD8232:
         if not len(i):
             return []
         t = i / self.fs_hz
-        off = self.off_at(t)
+        off = self._within(self.off, t)
         mv = self.x[i % len(self.x)]
         float_mv = ECG_HUM_MV * np.sin(2 * np.pi * self.hum_hz * t) \
             + self.rng.normal(0.0, ECG_NOISE_MV, len(t))
         mv = np.where(off, float_mv, mv)
         counts = np.clip(np.round(mv * 1e9 / self.pv_per_count), -32768, 32767).astype(int)
+        dry = self._within(self.rail, t)
+        if dry.any():
+            top = round((ECG_RAIL_V / 3.3 - 0.5) * 65536)
+            top = top + ECG_ADC_LSB * self.rng.integers(-2, 3, len(t))
+            counts = np.where(dry, np.minimum(top, 32767), counts)
         leads = np.where(off & self.reports, protocol.LEAD_P, 0)
         self.leads = int(leads[-1])
         return list(zip(counts.tolist(), leads.tolist()))
@@ -171,10 +201,12 @@ class SimAD8232:
 
 class SimBoard:
     """A board plugged into a pty whose slave is reachable at `link`: a simulated viewer's
-    finger PPG (with `gsr`, `acc`), or with `ecg` an ECG seat and nothing else."""
+    finger PPG (with `gsr`, `acc`), or with `ecg` an ECG seat (with `bare_ppg`, its PPG
+    fitted too and nobody's finger on it)."""
 
     def __init__(self, link: str | Path, seed: int = 0, board_id: int = 0xEE01,
-                 gsr: bool = False, acc: bool = False, ecg: Optional[SimAD8232] = None):
+                 gsr: bool = False, acc: bool = False, ecg: Optional[SimAD8232] = None,
+                 bare_ppg: bool = False):
         self.link = Path(link)
         self.viewer = self.sensor = self.gsr = self.acc = None
         if ecg is None:
@@ -186,7 +218,8 @@ class SimBoard:
             self.gsr = SimGsr(self.sensor) if gsr else None
             self.acc = SimAccel(self.sensor) if acc else None
         self.ecg = ecg
-        self.board = Board(self.sensor, self._write, lambda: now_us() & 0xFFFFFFFF, board_id,
+        ppg = SimBareFinger(seed) if ecg is not None and bare_ppg else self.sensor
+        self.board = Board(ppg, self._write, lambda: now_us() & 0xFFFFFFFF, board_id,
                            name="sim-ecg" if ecg else "sim-board", gsr=self.gsr, acc=self.acc,
                            ecg=ecg)
         self.master: Optional[int] = None

@@ -103,14 +103,15 @@ class SimStrap:
     """One strap on the simulated bus. `notify()` sends a 0x2A37 value when subscribed."""
 
     def __init__(self, sim: "BluezSim", address: str, name: str, location: Optional[int],
-                 battery: int, pmd_service: bool = False, rr: bool = True,
+                 battery: Optional[int], pmd_service: bool = False, rr: bool = True,
                  off_skin: str = "contact"):
         self.sim, self.address, self.name = sim, address, name
         self.rr = rr  # False: its own bpm only (see the module docstring)
         self.device = HrDevice(off_skin)
         self.path = f"/org/bluez/{ADAPTER}/dev_{address.replace(':', '_').upper()}"
         self.hrm = f"{self.path}/service000a/char000b"
-        self.battery_char = f"{self.path}/service0010/char0011"
+        self.battery_char = (None if battery is None  # (no battery service: many watches)
+                             else f"{self.path}/service0010/char0011")
         self.notified = 0
         self.in_range = True
         self.viewer = None  # a sim:// source when worn (see BluezSim.wear)
@@ -128,7 +129,8 @@ class SimStrap:
             "Address": dbus.String(address), "AddressType": dbus.String("public"),
             "Name": dbus.String(name), "Alias": dbus.String(name),
             "Appearance": dbus.UInt16(0x0341),  # heart rate belt
-            "UUIDs": dbus.Array([uuid16(hrs.SERVICE), uuid16(hrs.BATTERY_SERVICE)], signature="s"),
+            "UUIDs": dbus.Array([uuid16(hrs.SERVICE)] + (
+                [] if battery is None else [uuid16(hrs.BATTERY_SERVICE)]), signature="s"),
             "Paired": False, "Bonded": False, "Trusted": False, "Blocked": False,
             "LegacyPairing": False, "Connected": False, "ServicesResolved": False,
             "Adapter": dbus.ObjectPath(f"/org/bluez/{ADAPTER}"),
@@ -147,9 +149,11 @@ class SimStrap:
         self._desc("service000a/char000b/desc000d")
         if location is not None:  # Body Sensor Location is optional in the HR service
             self._char("service000a/char000e", hrs.BODY_LOCATION, ["read"], bytes((location,)))
-        self._service("service0010", hrs.BATTERY_SERVICE)
-        self._char("service0010/char0011", hrs.BATTERY_LEVEL, ["read", "notify"], bytes((battery,)))
-        self._desc("service0010/char0011/desc0013")
+        if battery is not None:
+            self._service("service0010", hrs.BATTERY_SERVICE)
+            self._char("service0010/char0011", hrs.BATTERY_LEVEL, ["read", "notify"],
+                       bytes((battery,)))
+            self._desc("service0010/char0011/desc0013")
         if pmd_service:
             self._service("service0020", pmd.SERVICE)
             self._char("service0020/char0021", pmd.CONTROL, ["read", "write", "indicate"],
@@ -286,7 +290,8 @@ class SimStrap:
         self.in_range = False
         self._update(self.path, RADIO, {"InRange": dbus.Boolean(False)})
         self._update(self.hrm, CHAR, {"Notifying": dbus.Boolean(False)})
-        self._update(self.battery_char, CHAR, {"Notifying": dbus.Boolean(False)})
+        if self.battery_char is not None:
+            self._update(self.battery_char, CHAR, {"Notifying": dbus.Boolean(False)})
         if self.connected:
             self._update(self.path, DEVICE, {"ServicesResolved": dbus.Boolean(False),
                                              "Connected": dbus.Boolean(False)})
@@ -318,11 +323,11 @@ class BluezSim:
         self._thread.start()
 
     def add_strap(self, address: str, name: str, location: Optional[int] = 1,
-                  battery: int = 87, pmd: bool = False, rr: bool = True,
+                  battery: Optional[int] = 87, pmd: bool = False, rr: bool = True,
                   off_skin: str = "contact") -> SimStrap:
         """pmd: a Polar H10 with the measurement-data service (raw ECG and ACC). rr=False:
         a device that sends its own bpm only; off_skin: what it sends off the body
-        (sim/hr_device.py)."""
+        (sim/hr_device.py). battery None: no battery service."""
         with self.lock:
             s = SimStrap(self, address, name, location, battery, pmd, rr, off_skin)
         self.straps.append(s)

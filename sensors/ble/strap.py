@@ -48,8 +48,8 @@ HR_SERVICE = f"0000{hrs.SERVICE:04x}-0000-1000-8000-00805f9b34fb"
 MEASUREMENT = f"0000{hrs.MEASUREMENT:04x}-0000-1000-8000-00805f9b34fb"
 BODY_LOCATION = f"0000{hrs.BODY_LOCATION:04x}-0000-1000-8000-00805f9b34fb"
 BATTERY_LEVEL = f"0000{hrs.BATTERY_LEVEL:04x}-0000-1000-8000-00805f9b34fb"
-# what a human heart can do: a strap's figure over it is a broken value (0 bpm is the
-# strap's own "no reading" and stays)
+# what a human heart can do: a strap's figure over it is a broken value, sent on as 0 bpm
+# (the strap's own "no reading")
 HR_MAX_BPM = 300
 # an RR of 0 is no interval, and one over RR_MAX_MS spans lost contact, not a heartbeat:
 # both are left out. A short one (a double count) stays: the artefact corrector merges it
@@ -184,6 +184,7 @@ class BleSource:
             finally:
                 await self._disconnect(client)
             if not self._stop.is_set():
+                self._contact = False  # (as the seat now holds it: see _on_measurement)
                 self._q.put(Health(now_us(), self.sensor, contact=False, fault="disconnected"))
                 log.warning("strap dropped out", extra={"url": self.url})
 
@@ -314,16 +315,22 @@ class BleSource:
                                                             "value": bytes(data).hex()})
             return
         self.notifications += 1
-        if m["contact"] is not None and m["contact"] != self._contact:
-            self._contact = m["contact"]
-            self._q.put(Health(t, self.sensor, contact=m["contact"],
+        # a change of contact, or the first notification since connecting: the drop said
+        # contact=False ("disconnected"), and a device without a battery service (whose
+        # read says it again) or without a contact bit said nothing after: the seat's
+        # contact stayed off, its HR ended for the rest of the show
+        if self._contact is False and m["contact"] is None or (
+                m["contact"] is not None and m["contact"] != self._contact):
+            self._contact = on = m["contact"] is not False
+            self._q.put(Health(t, self.sensor, contact=on,
                                battery_pct=float(self.info.get("battery_pct", -1)),
-                               fault="" if m["contact"] else "no skin contact"))
-        if m["hr_bpm"] <= HR_MAX_BPM:
-            self._q.put(HeartRate(t, float(m["hr_bpm"]), m["contact"], m["energy_kj"]))
-        else:
+                               fault="" if on else "no skin contact"))
+        hr = m["hr_bpm"]
+        if hr > HR_MAX_BPM:  # (0xFFFF: some devices' "no valid reading")
             self.rejected += 1
-            log.warning("heart rate out of range", extra={"url": self.url, "bpm": m["hr_bpm"]})
+            log.warning("heart rate out of range", extra={"url": self.url, "bpm": hr})
+            hr = 0  # no reading now: dropped, the seat kept the last figure for FRESH_S
+        self._q.put(HeartRate(t, float(hr), m["contact"], m["energy_kj"]))
         if pmd.ECG in self.pmd_active:
             return  # the edge finds the R-peaks in the ECG itself
         beats = beats_from(m["rr_1024"], t, self._last_beat_us)

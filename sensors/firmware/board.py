@@ -108,13 +108,14 @@ class Board:
             self.hello()
         if now >= self.next_status_us:
             self.next_status_us = now + STATUS_EVERY_US
-            # contact: every heart sensor fitted is on the body (a finger on the PPG, no
-            # lead off on the ECG)
-            on = self.ecg is None or not self.ecg.leads
+            # contact: a heart sensor fitted is on the body (no lead off on the ECG, a
+            # finger on the PPG): the host reads whichever gives beats. Every one of them
+            # put a board with both off whenever the finger left the PPG, electrodes on
+            on = self.ecg is not None and not self.ecg.leads
             if self.ppg is not None:
                 pending = self.ppg.pending
                 level = pending[-1] if pending else (samples[-1] if samples else 0)
-                on = on and level > CONTACT_LEVEL
+                on = on or level > CONTACT_LEVEL
             flags = protocol.CONTACT if on else 0
             self._send(protocol.status(self.seq, now, flags, self.battery, self.error,
                                        protocol.ERRORS.get(self.error, "")))

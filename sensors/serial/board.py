@@ -30,6 +30,11 @@ REOPEN_MIN_S = 0.05
 REOPEN_MAX_S = 2.0
 DRIFT_ALLOWANCE = 1e-4  # the board crystal may run 100 ppm off ours
 PPG_FULL_SCALE = (1 << 18) - 1  # MAX30102-class ADCs: 18-bit counts
+# an ECG frame whose every sample is this close to an end of the counts' range sits on the
+# front end's rail: dry electrodes' offset saturates an AD8232 with its LO pins low (its
+# output swings to within ~0.1 V of the supply: 2000 counts on a 3V3 16-bit ADC), and a
+# tenth of a second of a QRS or wander is never all there
+ECG_RAIL_COUNTS = 32768 // 16
 
 
 def port_from_url(url: str) -> str:
@@ -85,7 +90,8 @@ class SerialSource:
         self.decoder = protocol.Decoder()
         self.clock = BoardClock()
         self.board: dict = {}
-        self.lead_off = False  # the ECG front end's last frame had an electrode off
+        self.lead_off = ""  # why the ECG front end's last frame held no ECG: an electrode
+        # off ("lead off") or its output on the rail; "" while it reads
         self.reconnects = 0
         self.bytes_in = 0
         self._q: queue.Queue = queue.Queue()
@@ -104,7 +110,8 @@ class SerialSource:
             raise SourceError(f"{self.url}: cannot open {self.port_name}: {e}") from None
         self.decoder.reset()
         self.clock.reset()
-        self.lead_off = False
+        self.lead_off = ""
+        self.ppg_seen = False  # the board sends PPG frames (a finger sensor besides an ECG)
 
     def _close_port(self) -> None:
         if self.port is not None:
@@ -151,26 +158,31 @@ class SerialSource:
 
     # -- frames -> readings --------------------------------------------------------------
     def _readings(self, msg: tuple, arrival_us: int) -> list[Reading]:
-        """What one frame says; an ECG frame's lead bits become Health when they change."""
+        """What one frame says; an ECG frame's lead bits, or its samples all on a rail
+        (ECG_RAIL_COUNTS), become Health when they change."""
         if msg[0] != protocol.ECG:
             r = self._reading(msg, arrival_us)
             return [] if r is None else [r]
         f = msg[3]
         ts = self.clock.to_host(msg[2], arrival_us)
-        off, was = bool(f["leads"]), self.lead_off
-        self.lead_off = off
-        if off:  # what the front end read with an electrode off is no ECG: a gap instead
-            return [] if was else [Health(ts, self.sensor, contact=False, fault="lead off")]
-        # counts less the front end's reference, at its stated scale: mV at the electrodes
-        mv = np.asarray(f["samples"], np.float64) * (f["pv_per_count"] * 1e-9)
-        wave = Waveform(ts, "ecg", float(f["fs_hz"]), mv)
-        return [Health(ts, self.sensor, contact=True), wave] if was else [wave]
+        counts = np.asarray(f["samples"], np.int32)
+        rail = ((counts >= 32767 - ECG_RAIL_COUNTS).all()
+                or (counts <= ECG_RAIL_COUNTS - 32768).all())
+        was = self.lead_off
+        self.lead_off = off = "lead off" if f["leads"] else (
+            "ECG front end saturated" if rail else "")
+        said = [] if off == was else [Health(ts, self.sensor, contact=not off, fault=off)]
+        if f["leads"]:  # what the front end read with an electrode off is no ECG: a gap
+            return said
+        # counts less the front end's reference, at its stated scale: mV at the electrodes.
+        # On the rail too: the detector stays warm, and the seat sees the line stand
+        mv = counts * (f["pv_per_count"] * 1e-9)
+        return said + [Waveform(ts, "ecg", float(f["fs_hz"]), mv)]
 
     def _reading(self, msg: tuple, arrival_us: int) -> Optional[Reading]:
         kind, _seq, board_us, f = msg
         if kind == protocol.HELLO:
-            self.clock.reset()
-            self.lead_off = False
+            self.clock.reset()  # (the lead's state is the front end's: its frames tell)
             self.board = {"board_id": f"{f['board_id']:08x}", "fw": ".".join(map(str, f["fw"])),
                           "name": f["name"]}
             log.info("board hello", extra={"port": self.port_name, "board": self.board})
@@ -179,6 +191,7 @@ class SerialSource:
                               f"v{f['protocol']}, this host v{protocol.VERSION}")
         ts = self.clock.to_host(board_us, arrival_us)
         if kind == protocol.PPG:
+            self.ppg_seen = True
             # Boards send reflected-light counts, which fall as blood arrives; a Waveform is
             # a pleth that rises with blood volume, as NeuroKit2 and pulse oximeters show it.
             pleth = PPG_FULL_SCALE - np.asarray(f["samples"], np.int32)
@@ -196,10 +209,12 @@ class SerialSource:
         if kind == protocol.STATUS:
             battery = -1.0 if f["battery"] == protocol.BATTERY_UNKNOWN else float(f["battery"])
             fault = f["text"] or protocol.ERRORS.get(f["error"], f"error {f['error']}")
-            # an ECG's lead off stands till its frames say otherwise
-            contact = bool(f["flags"] & protocol.CONTACT) and not self.lead_off
+            # an ECG-only board's lead off stands till its frames say otherwise; on one
+            # with a PPG too, the bit says whether either is on the body
+            contact = bool(f["flags"] & protocol.CONTACT) and not (self.lead_off
+                                                                   and not self.ppg_seen)
             return Health(ts, self.sensor, contact=contact, battery_pct=battery,
-                          fault=fault if f["error"] else ("lead off" if self.lead_off else ""))
+                          fault=fault if f["error"] else self.lead_off)
         return None
 
     # -- Source ----------------------------------------------------------------------------
@@ -208,7 +223,7 @@ class SerialSource:
 
     def stats(self) -> dict:
         return {"frames_ok": self.decoder.ok, "frames_lost": self.decoder.lost,
-                "frames_unknown": self.decoder.unknown, "lead_off": self.lead_off,
+                "frames_unknown": self.decoder.unknown, "lead_off": bool(self.lead_off),
                 "rejected": dict(self.decoder.errors), "reconnects": self.reconnects,
                 "bytes": self.bytes_in, "board": self.board}
 
