@@ -39,6 +39,7 @@ BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 # its spread may be at most the range's width
 MEAN_RANGE = {"hr": (20.0, 250.0), "rmssd": (0.0, 500.0), "pupil": (-10.0, 10.0),
               "eda_rate": (0.0, 120.0), "eda_tonic": (0.0, 100.0)}
+MAX_BYTES = 1 << 20  # a unit's seats take a few hundred bytes each
 N_MAX = 10_000_000  # samples in one baseline: 100 Hz for a day is under it
 ENTRY_KEYS = {"key", "start_us", "last_signal_us", "first", "base"}
 
@@ -104,8 +105,8 @@ def parse(text: str, unit_id: int, boot: str, now_us: int) -> dict[int, dict]:
     """Seat id -> checked entry, from a state file's text; Unreadable says why not."""
     try:
         doc = json.loads(text)
-    except ValueError as e:  # truncated, not JSON, not UTF-8
-        raise Unreadable(f"not JSON ({e})") from None
+    except (ValueError, RecursionError) as e:  # truncated, not JSON, nested past the stack
+        raise Unreadable(f"not JSON ({type(e).__name__})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise Unreadable(f"not format {FORMAT}")
     if _int(doc.get("unit_id"), 0, 0xFFFF, "unit_id") != unit_id:
@@ -119,7 +120,8 @@ def parse(text: str, unit_id: int, boot: str, now_us: int) -> dict[int, dict]:
     out = {}
     for sid, e in seats.items():
         where = f"seat {sid}"
-        seat = _int(int(sid) if sid.isdigit() else -1, 0, 0xFFFF, "seat id")
+        ok = sid.isascii() and sid.isdigit() and len(sid) <= 5  # int() of 5000 digits raises
+        seat = _int(int(sid) if ok else -1, 0, 0xFFFF, "seat id")
         if not isinstance(e, dict) or set(e) != ENTRY_KEYS:
             raise Unreadable(f"{where}: not {sorted(ENTRY_KEYS)}")
         last = _int(e["last_signal_us"], 0, saved, f"{where} last_signal_us")
@@ -162,7 +164,9 @@ class ViewerKeep:
     def _load(self, now_us: int) -> dict[int, dict]:
         """The file's checked entries; {} (and one warning) where it is not usable."""
         try:
-            text = self.path.read_text()
+            with open(self.path, "rb") as f:
+                data = f.read(MAX_BYTES + 1)
+            text, why = (None, "too large") if len(data) > MAX_BYTES else (data.decode(), "")
         except FileNotFoundError:
             return {}
         except (OSError, UnicodeDecodeError) as e:
@@ -180,9 +184,19 @@ class ViewerKeep:
             return {}
 
     def save(self, now_us: int) -> None:
-        """Write each live seat's viewer (one with no signal yet is left out)."""
-        seats = {str(s.seat_id): {**st, "key": key} for s, f, key in
-                 zip(self.seats, self.features, self.keys) if key and (st := f.viewer_state())}
+        """Write each live seat's viewer that a restart now could take back: none with no
+        signal yet, none gone rebaseline_after_s or more (a viewer's figures are kept no
+        longer than they may be used)."""
+        seats = {}
+        for seat, f, key in zip(self.seats, self.features, self.keys):
+            st = f.viewer_state() if key else None
+            if st is None:
+                continue
+            # a sensor's stamps corrected for its lag (calibrate hr) may run a little ahead
+            last = min(st["last_signal_us"], now_us)
+            if now_us - last < f.rebase_us:
+                seats[str(seat.seat_id)] = {**st, "key": key, "last_signal_us": last,
+                                            "start_us": min(st["start_us"], last)}
         doc = {"format": FORMAT, "unit_id": self.unit_id, "boot": self.boot,
                "saved_us": now_us, "seats": seats}
         try:

@@ -93,6 +93,15 @@ def test_a_restart_within_the_baseline_period_goes_on_taking_it(tmp_path):
     assert after.base["hr"].n > before.base["hr"].n
 
 
+def test_stamps_a_little_ahead_of_the_clock_are_kept(tmp_path):
+    """A heart sensor corrected for its lag (calibrate hr, lag_ms < 0) stamps its beats
+    ahead of the unit's clock: the file is written so that it reads back."""
+    cfg, f = _cfg(), _seat(_cfg())
+    t = _viewer(f, T0, 20, 62)[-1][0]
+    ViewerKeep(tmp_path / "v.json", cfg, [f]).save(f.last_signal_us - 800_000)
+    assert _restarted(tmp_path / "v.json", t + 2_000_000)[1] == [1]
+
+
 def test_the_file_holds_summary_statistics_only(tmp_path):
     """Privacy: per seat a baseline's count, mean and spread, and three times; never a beat,
     an RR interval or a waveform (and only its owner may read it)."""
@@ -105,6 +114,16 @@ def test_the_file_holds_summary_statistics_only(tmp_path):
                for v in entry["base"].values())
     assert str(round(60000.0 / 62, 2)) not in path.read_text()  # no RR interval
     assert len(path.read_text()) < 1000 and path.stat().st_mode & 0o077 == 0
+
+
+def test_a_viewer_who_cannot_be_taken_back_is_not_kept(tmp_path):
+    """Gone rebaseline_after_s or more, or a seat with one baseline per start: written as
+    no seat (the next save after a viewer leaves drops their figures)."""
+    for cfg, saved_after_s in ((_cfg(rebase=10.0), 10.0), (_cfg(rebase=0.0), 0.1)):
+        f = _seat(cfg)
+        t = _viewer(f, T0, 20, 62)[-1][0]
+        ViewerKeep(tmp_path / "v.json", cfg, [f]).save(t + int(saved_after_s * 1e6))
+        assert json.loads((tmp_path / "v.json").read_text())["seats"] == {}
 
 
 @pytest.mark.parametrize("gap_s, cfg", [
@@ -142,6 +161,9 @@ HOSTILE = {
     "another unit's": _set("unit_id", to=2),
     "format 2": _set("format", to=2),
     "seat id not a number": lambda text: text.replace('"1": {', '"x": {'),
+    "nested past the stack": lambda text: "[" * 200_000,
+    "too large": lambda text: text + " " * (2 << 20),
+    "seat id of 5000 digits": lambda text: text.replace('"1": {', '"' + "1" * 5000 + '": {'),
     "hr at 500 bpm": _set("seats", "1", "base", "hr", to=[100, 500.0, 10.0]),
     "hr NaN": _set("seats", "1", "base", "hr", to=[100, math.nan, 10.0]),
     "negative spread": _set("seats", "1", "base", "hr", to=[100, 62.0, -1.0]),
@@ -156,12 +178,16 @@ HOSTILE = {
 }
 
 
+TEXT = ("truncated", "not text", "a list", "seat id not a number", "nested past the stack",
+        "too large", "seat id of 5000 digits")
+
+
 @pytest.mark.parametrize("name", HOSTILE)
 def test_a_hostile_state_file_is_ignored_with_one_warning(tmp_path, caplog, name):
     path = tmp_path / "unit1.viewers.json"
     _, t = _shown(path)
     text, change = path.read_text(), HOSTILE[name]
-    if name in ("truncated", "not text", "a list", "seat id not a number"):
+    if name in TEXT:
         path.write_bytes(change(text).encode("utf-8", "surrogateescape"))
     else:
         doc = json.loads(text)
