@@ -7,7 +7,7 @@ last signal is under `rebaseline_after_s` old takes them back: by the seat's own
 has the same viewer. Anything else starts fresh, as without the file.
 
 Privacy: the file holds each baseline's summary statistics (count, mean, sum of squared
-deviations) and three timestamps per seat, never a beat, an interval or a waveform.
+deviations) and when the viewer's signal began and was last seen, never a beat, an interval or a waveform.
 
 Times are the machine's monotonic clock (a wall clock may step between runs; this one
 does not), which only means something within one boot: the file names its boot, and a
@@ -46,6 +46,10 @@ ENTRY_KEYS = {"key", "start_us", "last_signal_us", "first", "base"}
 
 class Unreadable(ValueError):
     """The state file is not one this unit wrote for itself in this boot."""
+
+
+class OtherBoot(Unreadable):
+    """Written before a reboot: not a fault, but its times are another clock's."""
 
 
 def boot_id() -> str:
@@ -112,7 +116,7 @@ def parse(text: str, unit_id: int, boot: str, now_us: int) -> dict[int, dict]:
     if _int(doc.get("unit_id"), 0, 0xFFFF, "unit_id") != unit_id:
         raise Unreadable(f"written by unit {doc['unit_id']}")
     if not boot or doc.get("boot") != boot:
-        raise Unreadable("written in another boot")  # its times are another clock's
+        raise OtherBoot("written in another boot")
     saved = _int(doc.get("saved_us"), 0, now_us, "saved_us")  # not from the future
     seats = doc.get("seats")
     if not isinstance(seats, dict):
@@ -175,12 +179,12 @@ class ViewerKeep:
             if text is None:
                 raise Unreadable(why)
             return parse(text, self.unit_id, self.boot, now_us)
+        except OtherBoot as e:
+            log.info("%s: %s; every seat starts a fresh baseline", self.path, e)
+            return {}
         except Unreadable as e:
-            if "another boot" in str(e):  # a reboot, not a fault: fresh, as documented
-                log.info("%s: %s; every seat starts a fresh baseline", self.path, e)
-            else:
-                log.warning("viewer baselines %s ignored (%s): every seat starts a fresh "
-                            "baseline", self.path, e)
+            log.warning("viewer baselines %s ignored (%s): every seat starts a fresh "
+                        "baseline", self.path, e)
             return {}
 
     def save(self, now_us: int) -> None:
