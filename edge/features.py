@@ -26,7 +26,8 @@ A seat serves viewer after viewer (a kiosk): when its signal comes back after
 first time after a baseline period that had none, it is a new person: everything learned
 about the last one is dropped and a fresh baseline starts, with CALIBRATED off until done.
 The profile's sensor corrections stay; its viewer's light response and baseline belong to
-the first viewer only.
+the first viewer only. A unit restarted keeps the seat's viewer by the same rule
+(`viewer_state`, `resume`: edge/viewer_state.py keeps them in the unit's state folder).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ import numpy as np
 
 from empathy.edge.device_hr import DeviceRate
 from empathy.edge.eda import EdaWindow
-from empathy.edge.fusion import (FACE_GAIN, Affect, Aligner, affect_fuse, baselines,
-                                 channel_arousal)
+from empathy.edge.fusion import (FACE_GAIN, Affect, Aligner, Baseline, affect_fuse,
+                                 baselines, channel_arousal)
 from empathy.edge.heart_evidence import SEAT_BELOW
 from empathy.edge.heart_window import HeartWindow
 from empathy.edge.hrv import hrv_time
@@ -132,6 +133,24 @@ class SeatFeatures:
                  self.name, gap_us / 1e6,
                  extra={"seat": self.name, "gap_s": round(gap_us / 1e6, 1),
                         "baseline_s": self.baseline_us / 1e6})
+
+    def viewer_state(self) -> Optional[dict]:
+        """What a restarted unit needs to go on with this seat's viewer (edge.viewer_state):
+        their baseline's summary statistics and when their signal began and was last seen,
+        never a reading. None before any signal."""
+        if self.last_signal_us is None:
+            return None
+        return {"start_us": self.start_us, "last_signal_us": self.last_signal_us,
+                "first": self.mine is self.profile,
+                "base": {k: [b.n, b.mean, b.m2] for k, b in self.base.items()}}
+
+    def resume(self, state: dict) -> None:
+        """Go on with the viewer `viewer_state` described (checked by the caller): their
+        baseline stands, or goes on being taken where it was cut; the streams fill again."""
+        self._forget(first=state["first"])
+        self.base = {k: Baseline(b.prior_mean, b.prior_std, *state["base"][k])
+                     for k, b in self.base.items()}
+        self.start_us, self.last_signal_us = state["start_us"], state["last_signal_us"]
 
     def add(self, r: Reading) -> None:
         r = self.profile.heart.correct(r)  # a calibrated heart sensor's bias and lag undone

@@ -34,6 +34,7 @@ from empathy.edge.screen import ScreenState
 from empathy.edge.seat_sensors import shared_sensor
 from empathy.edge.sequence import SeqReserve, seq_path
 from empathy.edge.uplink import UplinkWatch
+from empathy.edge.viewer_state import SAVE_EVERY_S, ViewerKeep
 
 log = logging.getLogger("empathy.edge")
 EDA_LOG_S = 10.0  # how often the skin-conductance report goes to the log
@@ -173,6 +174,10 @@ class EdgeUnit:
                                       rebaseline_after_s=cfg.rebaseline_after_s,
                                       name=f"seat {s.seat_id}")
                          for s, p in zip(cfg.seats, self.profiles)]
+        # Each seat's viewer baseline, kept over restarts beside the sequence (viewer_state)
+        self.keep = ViewerKeep(seq_path(cfg).with_name(f"unit{cfg.unit_id}.viewers.json"),
+                               cfg, self.features)
+        self.resumed = self.keep.resume(now_us())
         # How late this unit's arousal estimate answers the body, as its own filters make it
         # (declared in every heartbeat: the host's reward undoes this lag per seat)
         self.estimate_lag_s = max((f.aligner.lag_s for f in self.features),
@@ -236,7 +241,7 @@ class EdgeUnit:
 
     def run(self, duration_s: float = 0.0) -> dict:
         period_us = int(1e6 / self.cfg.rate_hz)
-        next_send = next_beat = next_sync = next_eda = now_us() + period_us
+        next_send = next_beat = next_sync = next_eda = next_keep = now_us() + period_us
         end = now_us() + int(duration_s * 1e6) if duration_s else None
         while self._running and (end is None or now_us() < end):
             for i, (src, feat) in enumerate(zip(self.sources, self.features)):
@@ -286,6 +291,9 @@ class EdgeUnit:
             if t >= next_eda:
                 self._log_eda()
                 next_eda = t + int(EDA_LOG_S * 1e6)
+            if t >= next_keep:
+                self.keep.save(t)
+                next_keep = t + int(SAVE_EVERY_S * 1e6)
         return self.close()
 
     def eda(self) -> dict:
@@ -322,6 +330,7 @@ class EdgeUnit:
         if self.screen:
             self.screen.close()
         self.downlink.join(2)
+        self.keep.save(now_us())
         self.uplink.close()
         if self.channel_log:
             self.channel_log.close()
@@ -348,6 +357,8 @@ class EdgeUnit:
                 "cues_shed": self.screen.shed if self.screen else 0,
                 "baselines": {str(s.seat_id): f.baselines_taken
                               for s, f in zip(self.cfg.seats, self.features)},
+                # seats that went on with the viewer of before the restart (viewer_state)
+                "baselines_resumed": self.resumed,
                 "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),
                           "drift_ppm": round(c.drift_ppm, 3),
                           "drift_se_ppm": (round(self.sync.drift_se_ppm, 3)

@@ -153,21 +153,19 @@ def arousal(host: Host, seat: int, since_us: float) -> np.ndarray:
     return np.array(got)
 
 
-@pytest.mark.xfail(strict=True, reason="a unit keeps no seat's baseline across a restart: the "
-                   "fix is in edge/runtime.py (save each seat's baseline in the state folder) "
-                   "and edge/features.py (export and restore it)")
 def test_a_unit_restarted_mid_show_keeps_its_viewers_baselines(tmp_path):
     """A viewer (resting 54 bpm) in a film that grips them (the simulated mind's nudge +1
     from 6 s), their Polar H10 read by the seat's unit and, as a control, by a second unit
     on the strap's second connection. The seat's unit is restarted at 20 s (SIGTERM: an
     operator's `systemctl restart`, a config change; systemd starts it 2 s later): 2 s
     without signal is the same viewer by the seat's own rule (rebaseline_after_s, 30 s),
-    but the unit starts from nothing, takes a new 'resting' baseline in the gripping film
-    and sets CALIBRATED again. From 40 s its arousal read 0.34 where the control's read
+    but the unit started from nothing, took a new 'resting' baseline in the gripping film
+    and set CALIBRATED again. From 40 s its arousal read 0.34 where the control's read
     0.91 on the same heart (CALIBRATED on in both; without the restart the two agree
-    within 0.15; over 72 s, 0.30-0.37 against 0.95-0.96). A unit should keep each seat's baseline and last signal in its state
-    folder and take them back on start when the last signal is under rebaseline_after_s
-    old."""
+    within 0.15; over 72 s, 0.30-0.37 against 0.95-0.96). A unit now keeps each seat's
+    baseline and last signal in its state folder (edge/viewer_state.py) and takes them
+    back on start when the last signal is under rebaseline_after_s old: 0.91 against the
+    control's 0.91."""
     keys = Keystore.new([1, 2])
     nudge = tmp_path / "nudge"
     nudge.write_text("0")
