@@ -146,6 +146,12 @@ def test_a_unit_restarted_after_a_crash_reads_its_strap_again(tmp_path):
         f"HR_OK in {np.sum(~np.isnan(after))} of {len(after)} samples 10 s after the restart")
 
 
+def calibrated(host: Host, seat: int) -> bool:
+    """The seat's newest sample at the host has its baseline."""
+    s = host.intake.seats.get(seat)
+    return bool(s and s.history and s.history[-1].flags & Flag.CALIBRATED)
+
+
 def arousal(host: Host, seat: int, since_us: float) -> np.ndarray:
     """The seat's CALIBRATED arousal from since_us (host clock)."""
     got = [s.arousal for s in host.intake.seats[seat].history
@@ -295,7 +301,11 @@ def test_a_cinema_seat_keeps_its_viewer_across_a_break(tmp_path):
                                               {u: f"ble://{strap.address}"}, baseline_s=5.0,
                                               rebaseline_after_s=after), 64))
                 wait_for(lambda: strap.subscribed)
-            time.sleep(6.0)
+            # both baselines taken at rest before the film grips: on a loaded machine the
+            # second unit's start came late enough for its baseline to take in the gripping
+            # film (arousal -0.01 for 0.84)
+            wait_for(lambda: all(calibrated(host, u) for u in (1, 2)), 60.0)
+            time.sleep(1.0)
             nudge.write_text("1")
             time.sleep(6.0)
             strap.leave()
