@@ -274,6 +274,7 @@ class SeatFeatures:
                     # still reads it (the demo's truth r 0.82 -> 0.75 when it did not)
                     feel, sure = heart.heart_rate(at, self.hr_window_s)
                     hr = feel if sure else 0.0
+                    feel = heart.sinus_rate(at, self.hr_window_s, feel)
                 best = (hr, rmssd, q, paced, feel)
         if self.strap.end_us is None and not self.waves:  # no beats of any source
             hr, q = self.device.rate(now_us)

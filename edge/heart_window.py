@@ -348,22 +348,14 @@ class HeartWindow:
         With those rules and the seat's hold cap, after every merge of issue 19's
         seventeenth pass: tuning p90 ECG 1.36, PPG 1.73 bpm (118e00 12.9); held out ECG
         1.44, PPG 0.73 (cinc15-a103l 0.83)."""
-        start = now_us - window_s * 1e6
-        iv = self.window(now_us, window_s)  # (classifies: every new interval is in beats)
-        t, rr, q = self.beats[:3]
-        if not self.width and np.any(rr[t >= start] > RR_RANGE_MS[1]):
+        got = self._rate_intervals(now_us, window_s)
+        if got is None:
             return 0.0, True  # a pause or beats lost: a strap or a PPG can't say which
-        nn = rr[(t >= start) & self._counted(rr, q)]  # an ECG's or a strap's beats as found
-        if self.detected and not self.width:  # a PPG's corrected, and those still held
-            c = self.corrector
-            held = np.array([(r, self.raw[i][1]) for r, i in zip(c.rr, c.idx)
-                             if i > self.out_index and i in self.raw
-                             and self.raw[i][0] >= start]).reshape(-1, 2).T
-            nn = np.concatenate((iv.rr_ms[self._counted(iv.rr_ms, iv.sqi)],
-                                 held[0][self._counted(*held)]))
-        young_ms = (now_us - self.first_us) / 1000.0 if self.first_us is not None else 0.0
-        if len(nn) < 3 or nn.sum() < HR_COVER * min(window_s * 1000.0, young_ms):
+        nn = got[0]
+        if not self._covers(nn, now_us, window_s):
             return 0.0, True
+        start = now_us - window_s * 1e6
+        t, rr, q = self.beats[:3]
         seen = rr[(t >= start) & (rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])]
         hr = 60000.0 / float(np.mean(nn))
         seen_hr = 60000.0 * len(seen) / seen.sum() if len(seen) else hr
@@ -377,6 +369,53 @@ class HeartWindow:
                 else rr[(rr >= RR_RANGE_MS[0]) & (rr <= RR_RANGE_MS[1])])
         cv = float(np.std(kept) / np.mean(kept)) if len(kept) > 1 else 0.0
         return rate, sample_error_bpm(nn if self.width else seen, lost_ms, cv) <= HR_SE_BPM
+
+    def _rate_intervals(self, now_us: int, window_s: float):
+        """(the intervals HR's rate counts, each one's place in `beats`), or None where a
+        strap's or a PPG's interval over RR_RANGE_MS ends in the window: an ECG's or a
+        strap's beats as found (`_counted`), a PPG's corrected, and those the corrector
+        still holds."""
+        start = now_us - window_s * 1e6
+        iv = self.window(now_us, window_s)  # (classifies: every new interval is in beats)
+        t, rr, q = self.beats[:3]
+        if not self.width and np.any(rr[t >= start] > RR_RANGE_MS[1]):
+            return None
+        if not (self.detected and not self.width):
+            at = np.flatnonzero((t >= start) & self._counted(rr, q))
+            return rr[at], at
+        c = self.corrector
+        held = [(r, self.raw[i][1], i) for r, i in zip(c.rr, c.idx)
+                if i > self.out_index and i in self.raw and self.raw[i][0] >= start]
+        held = np.array(held).reshape(-1, 3).T
+        at = np.concatenate((self.iv_index[len(self.ivs.t_s) - len(iv.t_s):],
+                             held[2].astype(int))) - self.beats0
+        keep = np.concatenate((self._counted(iv.rr_ms, iv.sqi), self._counted(*held[:2])))
+        return np.concatenate((iv.rr_ms, held[0]))[keep], at[keep]
+
+    def _covers(self, nn: np.ndarray, now_us: int, window_s: float) -> bool:
+        """Enough intervals for a rate: 3, covering HR_COVER of the window (of the time since
+        the source began, where that is shorter)."""
+        young_ms = (now_us - self.first_us) / 1000.0 if self.first_us is not None else 0.0
+        return len(nn) >= 3 and nn.sum() >= HR_COVER * min(window_s * 1000.0, young_ms)
+
+    def sinus_rate(self, now_us: int, window_s: float, rate: float) -> float:
+        """The heart's own drive for the arousal: `rate` (`heart_rate`'s) less the intervals
+        that begin or end at a labelled ectopic beat (`_label`: a premature beat's coupling
+        interval and its pause, both halves of an interpolated one's), where those left still
+        make a rate by `heart_rate`'s rule (`_covers`); else `rate` itself. An atrial
+        fibrillation labels few beats and keeps its rate; in bigeminy none is left, and every
+        beat's rate is near the sinus one there (a PVC's compensatory pause makes its two
+        intervals two sinus ones)."""
+        got = self._rate_intervals(now_us, window_s) if rate else None
+        if got is None:
+            return rate
+        if self.ectopic_end is None:
+            self._label()
+        touching = self.touching[got[1]]
+        if not touching.any():
+            return rate
+        left = got[0][~touching]
+        return 60000.0 / float(np.mean(left)) if self._covers(left, now_us, window_s) else rate
 
 
 def sample_error_bpm(nn: np.ndarray, lost_ms: float, cv: float = 0.0) -> float:
