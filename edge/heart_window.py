@@ -59,6 +59,14 @@ HR_SE_BPM = 2.5
 # (nstdb-118e00 p90 3.29 -> 4.53) and so does sel233's ventricular ectopy one beat in three
 # (1.19 -> 1.76, every beat's 1.06)
 SINUS_LEFT = (2, 0.25)
+# ... nor where the intervals clear of those beats step by over this share of their median
+# (the median step over the window kept): an irregular rhythm, whose labels are not ectopy.
+# On the tuning records, median step at each arousal estimate with a label, p10-p90: sinus
+# with ectopy 0.005-0.08 (MIT-BIH 105, 108, 109, 116, 118, 119, 200; QT sel15814, sel232,
+# sel233, sele0411), sel821 0.007-0.15; atrial fibrillation 0.10-0.14 (210), 0.17-0.21
+# (203), a strap's AF-like (bench/strap_loss.py) 0.11-0.27; also noise (nstdb-118e00
+# 0.02-0.14) and QT sele0114's supraventricular beats (0.15-0.24)
+IRREGULAR = 0.1
 
 
 class HeartWindow:
@@ -417,18 +425,31 @@ class HeartWindow:
         (SINUS_LEFT); else `rate` itself. An atrial
         fibrillation labels few beats and keeps its rate; in bigeminy none is left, and every
         beat's rate is near the sinus one there (a PVC's compensatory pause makes its two
-        intervals two sinus ones)."""
+        intervals two sinus ones). Nor in an irregular rhythm (`_irregular`): a strap's
+        labels come from timing alone, and an atrial fibrillation's short-long pairs read as
+        premature beats (bench/arousal_heart.py --strap, AF-like |z error| p90 0 -> 0.8-1.1
+        without this rule)."""
         got = self._rate_intervals(now_us, window_s) if rate else None
         if got is None:
             return rate
         if self.ectopic_end is None:
             self._label()
         touching = self.touching[got[1]]
-        if not touching.any():
+        if not touching.any() or self._irregular():
             return rate
         left = got[0][~touching]
         enough = self._covers(left, now_us, window_s, *SINUS_LEFT)
         return 60000.0 / float(np.mean(left)) if enough else rate
+
+
+    def _irregular(self) -> bool:
+        """The intervals kept that are clear of labelled ectopic beats vary from one to the
+        next by over IRREGULAR of their median (the median step), as in atrial fibrillation
+        (judged on 5 steps or more)."""
+        rr = self.beats[1]
+        clean = ~self.touching & self.beats[4]
+        steps = np.abs(np.diff(rr))[clean[1:] & clean[:-1] & self.beats[4][1:]]
+        return len(steps) >= 5 and np.median(steps) > IRREGULAR * np.median(rr[clean])
 
 
 def sample_error_bpm(nn: np.ndarray, lost_ms: float, cv: float = 0.0) -> float:

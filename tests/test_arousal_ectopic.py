@@ -7,7 +7,7 @@ stays every beat's rate."""
 
 import numpy as np
 
-from empathy.bench.arousal_heart import NORMAL, nn_rate
+from empathy.bench.arousal_heart import NORMAL, nn_rate, strap_case
 from empathy.edge.features import SeatFeatures
 from empathy.edge.heart_corpus import annotated_beats, beat_labels, record_data
 from empathy.edge.latency import HR_WINDOW_S
@@ -97,3 +97,15 @@ def test_ectopic_beats_leave_the_heart_s_arousal_on_the_sinus_rate():
     # the beats barely early (sele0114's and sel821's atrial ones, 0.8-0.98 of the normal
     # interval) that timing alone can't label, as the batch summary can't
     assert np.median(np.abs(dz)) < 0.2 and np.percentile(np.abs(dz), 90) < 0.9, dz
+
+
+def test_atrial_fibrillation_and_bigeminy_keep_every_beat_s_rate_in_the_arousal():
+    """A strap's AF-like and bigeminal rhythms (bench/strap_loss.py's own generators): AF's
+    short-long pairs, labelled by timing alone, are no ectopy (its intervals' steps are too
+    irregular: heart_window.IRREGULAR), and bigeminy leaves no interval clear of its PVCs;
+    both read every beat's rate, as before (AF-like |z error| p90 0.8-1.1 without the rule)."""
+    for rhythm in ("af", "bigeminy"):
+        for seed in range(2):
+            gaps, _, felt = strap_case(rhythm, seed)
+            assert len(gaps) > 150 and felt == 1.0
+            assert np.max(gaps) < 1e-6, (rhythm, seed, np.percentile(gaps, 90))
