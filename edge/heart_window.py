@@ -53,11 +53,11 @@ HR_SE_BPM = 2.5
 # every beat's. Trigeminy leaves a third of the window (2-3 intervals), bigeminy none (its
 # compensatory pairs keep every beat's rate near the sinus one). |heart z error| against the
 # annotation's NN rate, 18 arrhythmic ECG tuning records pooled (bench/arousal_heart.py),
-# p50/p90: every beat's rate (before) 0.131/1.017; HR's own rule (3, 0.5) 0.050/0.870; (2, 0.25)
-# 0.035/0.681 (mitdb-119's trigeminy p50 0.58 -> 0.03, 203's AF p90 0.98 -> 0.52); (3, 0.3)
-# 0.035/0.689; (4, 0.6) 0.058/0.895. Worse: noise's false labels leave few intervals
-# (nstdb-118e00 p90 3.29 -> 4.53) and so does sel233's ventricular ectopy one beat in three
-# (1.19 -> 1.76, every beat's 1.06)
+# p50/p90: every beat's rate (before) 0.131/1.017; then, before IRREGULAR, HR's own rule
+# (3, 0.5) 0.050/0.870; (2, 0.25) 0.035/0.681 (mitdb-119's trigeminy p50 0.58 -> 0.03);
+# (3, 0.3) 0.035/0.689; (4, 0.6) 0.058/0.895; with IRREGULAR, (2, 0.25) 0.037/0.671. Worse:
+# noise's false labels leave few intervals (nstdb-118e00 p90 3.29 -> 4.53, every beat's
+# 3.62) and so does sel233's ventricular ectopy one beat in three (1.76, every beat's 1.06)
 SINUS_LEFT = (2, 0.25)
 # ... nor where the intervals clear of those beats step by over this share of their median
 # (the median step over the window kept): an irregular rhythm, whose labels are not ectopy.
@@ -422,13 +422,11 @@ class HeartWindow:
         """The heart's own drive for the arousal: `rate` (`heart_rate`'s) less the intervals
         that begin or end at a labelled ectopic beat (`_label`: a premature beat's coupling
         interval and its pause, both halves of an interpolated one's), where enough are left
-        (SINUS_LEFT); else `rate` itself. An atrial
-        fibrillation labels few beats and keeps its rate; in bigeminy none is left, and every
-        beat's rate is near the sinus one there (a PVC's compensatory pause makes its two
-        intervals two sinus ones). Nor in an irregular rhythm (`_irregular`): a strap's
-        labels come from timing alone, and an atrial fibrillation's short-long pairs read as
-        premature beats (bench/arousal_heart.py --strap, AF-like |z error| p90 0 -> 0.8-1.1
-        without this rule)."""
+        (SINUS_LEFT); else `rate` itself. In bigeminy none is left, and every beat's rate is
+        near the sinus one there (a PVC's compensatory pause makes its two intervals two
+        sinus ones). Nor in an irregular rhythm (`_irregular`): a strap's labels come from
+        timing alone, and an atrial fibrillation's short-long pairs read as premature beats
+        (bench/arousal_heart.py --strap, AF-like |z error| p90 0 -> 0.8-1.1 without it)."""
         got = self._rate_intervals(now_us, window_s) if rate else None
         if got is None:
             return rate
@@ -441,14 +439,13 @@ class HeartWindow:
         enough = self._covers(left, now_us, window_s, *SINUS_LEFT)
         return 60000.0 / float(np.mean(left)) if enough else rate
 
-
     def _irregular(self) -> bool:
         """The intervals kept that are clear of labelled ectopic beats vary from one to the
         next by over IRREGULAR of their median (the median step), as in atrial fibrillation
         (judged on 5 steps or more)."""
         rr = self.beats[1]
         clean = ~self.touching & self.beats[4]
-        steps = np.abs(np.diff(rr))[clean[1:] & clean[:-1] & self.beats[4][1:]]
+        steps = np.abs(np.diff(rr))[clean[1:] & clean[:-1]]
         return len(steps) >= 5 and np.median(steps) > IRREGULAR * np.median(rr[clean])
 
 
