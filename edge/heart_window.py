@@ -55,9 +55,10 @@ HR_SE_BPM = 2.5
 # annotation's NN rate, 18 arrhythmic ECG tuning records pooled (bench/arousal_heart.py),
 # p50/p90: every beat's rate (before) 0.131/1.017; then, before IRREGULAR, HR's own rule
 # (3, 0.5) 0.050/0.870; (2, 0.25) 0.035/0.681 (mitdb-119's trigeminy p50 0.58 -> 0.03);
-# (3, 0.3) 0.035/0.689; (4, 0.6) 0.058/0.895; with IRREGULAR, (2, 0.25) 0.037/0.671. Worse:
-# noise's false labels leave few intervals (nstdb-118e00 p90 3.29 -> 4.53, every beat's
-# 3.62) and so does sel233's ventricular ectopy one beat in three (1.76, every beat's 1.06)
+# (3, 0.3) 0.035/0.689; (4, 0.6) 0.058/0.895 (noise's false labels leave few intervals:
+# nstdb-118e00 p90 3.29 -> 4.53); with IRREGULAR, (2, 0.25) 0.037/0.671 (118e00 3.36, every
+# beat's 3.62). Worse: QT sel233's ventricular ectopy one beat in three, p90 1.76 (every
+# beat's 1.06): few intervals left, and some of its PVCs unlabelled
 SINUS_LEFT = (2, 0.25)
 # ... nor where the intervals clear of those beats step by over this share of their median
 # (the median step over the window kept): an irregular rhythm, whose labels are not ectopy.
