@@ -8,65 +8,42 @@ import numpy as np
 
 from empathy.edge.ectopic_beats import beat_slopes, slope_match
 from empathy.edge.hrv import (RR_RANGE_MS, REF_INTERVALS, SPIKY_BELOW, SQI_MIN, Intervals,
-                              labelled_artefacts, rr_normal, spiky, window_quality)
+                              labelled_artefacts, rr_normal, sample_error_bpm, spiky,
+                              window_quality)
 from empathy.edge.rr_artefacts import RRCorrector
 
 RAW_MARGIN_S = 10.0  # raw beats kept beyond keep_s: ectopic_beats' context, and older
 # than the oldest interval still classified (those come out of the corrector later)
 # HR from the corrected intervals over this many times the rate of the beats seen: the
-# beats seen give HR. Made when the corrector's 'missed' splits ran away under bigeminy (a
-# strap's at 75 bpm read 110-146 bpm); since the corrector asks the ectopic rule first, of
-# its input's steps, that is gone, and the guard fires seldom (seat ECG, HR estimates a
-# second: mitdb-203 7 of 51, 119 2, 106 2, 200 1 of 171): where the 20 % rule keeps an
-# irregular rhythm's short intervals (203's AF) or an ectopic run's early ones. There it
-# still helps (ECG |err| p90 against the annotation's rate, without -> with: 203 12.0 ->
-# 10.2, 106 6.9 -> 6.1, 119 8.0 -> 7.5 bpm; a perfect strap over 10 bpm off: 203 5 -> 2 of
-# 25, 106 7 -> 6 of 97, 119 2 -> 1 of 72). A PPG detector's real misses must still be
-# mended: at 1.15 up to 13 % of the beats may be missed. (Those figures were an ECG's; an
-# ECG's HR is now its beats' own rate, hr_bpm, and a strap's: the guard stands for a PPG.)
+# beats seen give HR. Made when the corrector's 'missed' splits ran away under bigeminy; it
+# now fires seldom, where the 20 % rule keeps an irregular rhythm's short intervals, and
+# stands for a PPG, whose real misses (up to 13 % of beats at 1.15) must still be mended
+# (edge/heart_passes.md, fifteenth and seventeenth passes, has the figures)
 SPLIT_HR_MAX = 1.15
 # HR's intervals cover at least this much of its window (of the time since the source began,
-# where that is shorter: a strap just put on), or no HR: an irregular rhythm's few
-# seconds after a break (leads off for 4 s every 30 s, seat_wave.STILL_S) are no 8-s
-# rate (tuning, HR_OK estimates over 5 bpm off, none -> 0.5: mitdb-106 27 -> 13 of 161,
-# 200 25 -> 7, 203 10 -> 5 of 41, qtdb-sel232 37 -> 23; sinus 100, 118, sel117 0-4 -> 0 at
-# HR_OK 0.89-1.00 -> 0.79-0.83); clean records: sel232 HR_OK 1.00 -> 0.99 over 180 s
+# where that is shorter: a strap just put on), or no HR: an irregular rhythm's few seconds
+# after a break are no 8-s rate (leads off 4 s every 30 s: mitdb-106's HR_OK estimates over
+# 5 bpm off 27 -> 13 of 161; sinus HR_OK 0.89-1.00 -> 0.79-0.83)
 HR_COVER = 0.5
 # a strap's or a PPG's HR is the mean of the intervals kept; where some of the window's were
-# lost (a BLE packet, a break in the beats) the kept ones are a sample of it, and the time
-# they leave uncovered says how many are missing, not which. No HR while that sample's
-# standard error of the rate (`sample_error_bpm`) is over this: a large error being 5 bpm,
-# two standard errors (the spread: the window's own, or the whole window kept's where more:
-# a few kept intervals under-read it, and the rule picked those). A two-valued rhythm's
-# sample is poor: a strap in bigeminy with 20 % of its packets lost read over 5 bpm off with
-# HR_OK on in 63 of 181 estimates, now 2 of 180 (HR_OK 0.43). bench/strap_loss.py, 20 %
-# lost, a beat a notification, HR_OK estimates over 5 bpm off, before -> after (HR_OK share):
-# its bigeminy 202 -> 3 (0.95 -> 0.28), AF-like 50 -> 9 (0.99 -> 0.50), mitdb-106 140 -> 5
-# (0.92 -> 0.26), 119 53 -> 5 (0.86 -> 0.30); sinus 0 -> 0 (0.99 -> 0.99), sinus
-# arrhythmia 0 -> 0 (0.98), systole-rr 0 -> 0 (0.99). Not a value the seat can vouch for.
-# An ECG too, its lost time a Polar H10's lost BLE frames (seat_wave's bridged gaps): QT
-# sel232 at 130 Hz, 5 % of frames lost, over 5 bpm off 19, 46 -> 12, 12 of 160 (8 with none
-# lost; tests/redteam/test_heart20.py), MIT-BIH 106 10, 12 -> 1, 0; sinus 100 0 -> 0.
+# lost (a BLE packet, a break in the beats, an H10's lost ECG frames) the kept ones are a
+# sample of it, and the time they leave uncovered says how many are missing, not which. No
+# HR on the wire while that sample's standard error of the rate (`sample_error_bpm`, with the
+# window's spread or the whole window kept's where more) is over this: two of them make 5
+# bpm. bench/strap_loss.py, 20 % lost, HR_OK estimates over 5 bpm off: bigeminy 202 -> 3,
+# AF-like 50 -> 9, mitdb-106 140 -> 5; sinus 0 -> 0 (HR_OK 0.99 kept; eighteenth pass)
 HR_SE_BPM = 2.5
 # the heart's arousal reads the rate of the intervals clear of labelled ectopic beats where
 # at least this many are left, covering this share of the HR window (`sinus_rate`); else
-# every beat's. Trigeminy leaves a third of the window (2-3 intervals), bigeminy none (its
-# compensatory pairs keep every beat's rate near the sinus one). |heart z error| against the
-# annotation's NN rate, 18 arrhythmic ECG tuning records pooled (bench/arousal_heart.py),
-# p50/p90: every beat's rate (before) 0.131/1.017; then, before IRREGULAR, HR's own rule
-# (3, 0.5) 0.050/0.870; (2, 0.25) 0.035/0.681 (mitdb-119's trigeminy p50 0.58 -> 0.03);
-# (3, 0.3) 0.035/0.689; (4, 0.6) 0.058/0.895 (noise's false labels leave few intervals:
-# nstdb-118e00 p90 3.29 -> 4.53); with IRREGULAR, (2, 0.25) 0.037/0.671 (118e00 3.36, every
-# beat's 3.62). Worse: QT sel233's ventricular ectopy one beat in three, p90 1.76 (every
-# beat's 1.06): few intervals left, and some of its PVCs unlabelled
+# every beat's. Trigeminy leaves a third of the window, bigeminy none (its compensatory
+# pairs keep every beat's rate near the sinus one). bench/arousal_heart.py, 18 arrhythmic
+# tuning ECG, |heart z error| p90: every beat's rate 1.017; (3, 0.5) 0.870; (2, 0.25) 0.671
+# (with IRREGULAR); (4, 0.6) 0.895. Worse: QT sel233 (a PVC one beat in three) 1.06 -> 1.76
 SINUS_LEFT = (2, 0.25)
 # ... nor where the intervals clear of those beats step by over this share of their median
-# (the median step over the window kept): an irregular rhythm, whose labels are not ectopy.
-# On the tuning records, median step at each arousal estimate with a label, p10-p90: sinus
-# with ectopy 0.005-0.08 (MIT-BIH 105, 108, 109, 116, 118, 119, 200; QT sel15814, sel232,
-# sel233, sele0411), sel821 0.007-0.15; atrial fibrillation 0.10-0.14 (210), 0.17-0.21
-# (203), a strap's AF-like (bench/strap_loss.py) 0.11-0.27; also noise (nstdb-118e00
-# 0.02-0.14) and QT sele0114's supraventricular beats (0.15-0.24)
+# (the median step): an irregular rhythm, whose labels are not ectopy. Tuning records, p10-p90
+# at estimates with a label: sinus with ectopy 0.005-0.08; atrial fibrillation 0.10-0.21, a
+# strap's AF-like 0.11-0.27; noise (nstdb-118e00) 0.02-0.14, QT sele0114's APCs 0.15-0.24
 IRREGULAR = 0.1
 
 
@@ -340,34 +317,17 @@ class HeartWindow:
 
     def heart_rate(self, now_us: int, window_s: float) -> tuple[float, bool]:
         """(HR for the show, 0 = no value; whether the seat can vouch for it): the mean rate
-        of the window's intervals (`_counted`), an ECG's or a strap's between its beats as
-        found, a PPG's corrected
-        (plus the newest ones the corrector still holds: HR must not wait two beats for
-        their verdict); the rate of the beats seen where that is over SPLIT_HR_MAX times it.
-        A strap's were corrected too: its beats are an ECG detector's, and the corrector's
-        missed and extra beats (a split long interval, two merged) made real rhythms read
-        over 5 bpm off with nothing lost (bench/strap_loss.py, a beat a notification, HR_OK
-        estimates: AF-like 13 -> 1 of 483, mitdb-106 28 -> 0, mitdb-123 15 -> 0; a strap's
-        own missed beat now reads low for the window, as an ECG's does).
-        It was the 20 %-rule's normal intervals' rate: the sinus rhythm under a PVC's or a
-        couplet's intervals and pause, an atrial fibrillation's long intervals or a sick
-        sinus's pauses, all left out; and the corrector's guesses and splits stood for an
-        ECG's pauses (a blocked APC's split in two). Seat against the annotation's rate over
-        the HR window (bench/seat_hr.py, tuning), median error: qtdb-sel232 +20.4 -> 0.0
-        bpm, mitdb-200 -3.2 -> 0.0, 106 -1.4 -> 0.0, sel821 -1.7 -> 0.0; |error| p90 ECG
-        pooled 3.4 -> 1.4, PPG 2.7 -> 1.8. The 20 % rule also left out some false beats in
-        noise that `signal hr`'s beats hold too: nstdb-118e00 (0 dB) p90 9.7 -> 20.4. Held
-        out, scored once after: p90 ECG pooled 2.5 -> 1.2, PPG 0.8 -> 1.0 (cinc15-a103l 0.9
-        -> 7.0, mitdb-228 2.9 -> 5.9, qtdb-sele0121 0.5 -> 3.3: beats the batch holds too).
-        No value while the intervals cover under HR_COVER of the window, or while a PPG's or
-        a strap's interval over RR_RANGE_MS ends in it (left out, it made a strap with 2-6 s
-        intervals every 25 beats read 20-35 bpm high with HR_OK on, 45 of 183 estimates),
-        and not vouched for while the time its intervals leave uncovered makes them too poor
-        a sample of it (HR_SE_BPM: no value on the wire, `hr_bpm`; the seat's arousal, which
-        weighs the heart by its quality, still reads the rate).
-        With those rules and the seat's hold cap, after every merge of issue 19's
-        seventeenth pass: tuning p90 ECG 1.36, PPG 1.73 bpm (118e00 12.9); held out ECG
-        1.44, PPG 0.73 (cinc15-a103l 0.83)."""
+        of the window's intervals, an ECG's or a strap's between its beats as found (pauses
+        and ectopic beats count: the heart's rate, not the sinus rhythm under it), a PPG's
+        corrected, with the newest ones the corrector still holds (HR must not wait two
+        beats for their verdict); the rate of the beats seen where that is over
+        SPLIT_HR_MAX times it. No value while the intervals cover under HR_COVER of the
+        window, or while a PPG's or a strap's interval over RR_RANGE_MS ends in it (a pause
+        or beats lost: which, it can't say); not vouched for while the time the intervals
+        leave uncovered makes them too poor a sample (HR_SE_BPM: nothing on the wire,
+        `hr_bpm`; the arousal, which weighs the heart by its quality, still reads it).
+        Figures, pass by pass: edge/heart_passes.md (seventeenth: tuning |error| p90 ECG
+        3.4 -> 1.4 bpm, PPG 2.7 -> 1.8; eighteenth: the sample error)."""
         got = self._rate_intervals(now_us, window_s)
         if got is None:
             return 0.0, True  # a pause or beats lost: a strap or a PPG can't say which
@@ -448,16 +408,3 @@ class HeartWindow:
         clean = ~self.touching & self.beats[4]
         steps = np.abs(np.diff(rr))[clean[1:] & clean[:-1]]
         return len(steps) >= 5 and np.median(steps) > IRREGULAR * np.median(rr[clean])
-
-
-def sample_error_bpm(nn: np.ndarray, lost_ms: float, cv: float = 0.0) -> float:
-    """The standard error of the rate 60000 / mean(nn) where nn are what is left of a
-    window's intervals after lost_ms of them were lost: about lost_ms / mean of them,
-    missing at random (a sample without replacement of the window's intervals). Their
-    spread: nn's own, or `cv` (a relative SD) times their mean where that is more."""
-    if len(nn) < 2 or lost_ms <= 0:
-        return 0.0
-    mean = float(np.mean(nn))
-    m, n = lost_ms / mean, len(nn)
-    sd = max(float(np.std(nn, ddof=1)), cv * mean)
-    return 60000.0 / mean * sd / mean * np.sqrt(m / (n * (n + m)))

@@ -263,3 +263,16 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
             "artefacts": [[int(i), k] for i, k in artefacts],
             "rr_ms": [round(float(r), 1) for r in iv.rr_ms],
             "quality": quality, "windows": windows}
+
+
+def sample_error_bpm(nn: np.ndarray, lost_ms: float, cv: float = 0.0) -> float:
+    """The standard error of the rate 60000 / mean(nn) where nn are what is left of a
+    window's intervals after lost_ms of them were lost: about lost_ms / mean of them,
+    missing at random (a sample without replacement of the window's intervals). Their
+    spread: nn's own, or `cv` (a relative SD) times their mean where that is more."""
+    if len(nn) < 2 or lost_ms <= 0:
+        return 0.0
+    mean = float(np.mean(nn))
+    m, n = lost_ms / mean, len(nn)
+    sd = max(float(np.std(nn, ddof=1)), cv * mean)
+    return 60000.0 / mean * sd / mean * np.sqrt(m / (n * (n + m)))

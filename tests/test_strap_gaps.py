@@ -11,7 +11,7 @@ import pytest
 
 from corpus_records import need
 from empathy.bench import strap_loss as S
-from empathy.edge.heart_window import sample_error_bpm
+from empathy.edge.hrv import sample_error_bpm
 
 LOSSES = (0.0, 0.05, 0.1, 0.2, 0.4)
 
