@@ -1,8 +1,12 @@
 """`ble://AA:BB:CC:DD:EE:FF` or `ble://?name=Polar`: a Bluetooth heart-rate strap via bleak.
 
-The driver connects (by address, or by the first strap whose name starts with `name`),
-reads Body Sensor Location (0x2A38) and Battery Level (0x2A19), subscribes to Heart Rate
-Measurement (0x2A37) and turns every notification into readings: one `Beat` per RR
+The driver connects by address, or by name: to the one strap whose name starts with `name`
+heard over scan_s (a one-strap kiosk's way; more than one heard, it reads none and says so
+as `Health`, "give the address": `empathy sensors scan` lists them, nearest first). A strap
+BlueZ still holds a link to is taken as it is (a unit killed mid-show leaves it connected,
+and connected it no longer advertises), unless by name and another client here reads it.
+It then reads Body Sensor Location (0x2A38) and Battery Level (0x2A19), subscribes to Heart
+Rate Measurement (0x2A37) and turns every notification into readings: one `Beat` per RR
 interval and one `HeartRate` with the strap's own bpm and energy (a device that sends no RR
 intervals, a watch or an optical armband, gives that alone: the seat reads it then,
 edge/device_hr.py). Contact changes and
@@ -32,7 +36,10 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from bleak import BleakClient, BleakScanner
+from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
+from dbus_fast import BusType, Message, MessageType, unpack_variants
+from dbus_fast.aio import MessageBus
 
 import numpy as np
 
@@ -59,6 +66,7 @@ RR_MAX_MS = 6000.0
 RETRY_MIN_S = 0.2
 RETRY_MAX_S = 600.0  # a strap back in range waits at most this long to be read again
 SCAN_MAX_S = 300.0
+DEVICE_IFACE, CHAR_IFACE = "org.bluez.Device1", "org.bluez.GattCharacteristic1"
 
 _loop: Optional[asyncio.AbstractEventLoop] = None
 _loop_lock = threading.Lock()
@@ -75,12 +83,46 @@ def ble_loop() -> asyncio.AbstractEventLoop:
 
 
 async def scan_straps(timeout_s: float = 5.0) -> list[dict]:
-    """Straps advertising the Heart Rate service, strongest signal first."""
+    """Straps advertising the Heart Rate service, strongest signal first (the nearest: an
+    installer picks a seat's strap by holding it to the unit), then those BlueZ holds a
+    link to that no longer advertise. `connected`: BlueZ holds a link (a Polar H10 still
+    advertises then, for a second client); `read`: a client here reads it (a unit's strap;
+    connected and unread is a link a dead unit left, which the driver takes)."""
     found = await BleakScanner.discover(timeout=timeout_s, return_adv=True,
                                         service_uuids=[HR_SERVICE])
-    straps = [{"address": d.address, "name": a.local_name or d.name or "", "rssi": a.rssi}
-              for d, a in found.values() if HR_SERVICE in a.service_uuids]
-    return sorted(straps, key=lambda s: -s["rssi"])
+    links = {d.address: (d, read) for d, read in await bluez_links()}
+    heard = sorted(((d.address, a.local_name or d.name or "", a.rssi)
+                    for d, a in found.values() if HR_SERVICE in a.service_uuids),
+                   key=lambda s: -s[2])
+    silent = [(a, d.name or "", None) for a, (d, _) in links.items()
+              if a not in {h[0] for h in heard}]
+    return [{"address": a, "name": name, "rssi": rssi, "connected": a in links,
+             "read": links.get(a, (None, False))[1]} for a, name, rssi in heard + silent]
+
+
+async def bluez_links() -> list[tuple[BLEDevice, bool]]:
+    """Heart-rate straps BlueZ holds a link to now, each with whether a client on this host
+    reads it (its Heart Rate Measurement notifying). BlueZ keeps a link whose client died
+    (bluez/bluez#89) but ends a client's notifications when its bus name goes (src/gatt-
+    client.c, notify_client_disconnect), so a dead unit's strap is connected and unread."""
+    bus = MessageBus(bus_type=BusType.SYSTEM)
+    try:
+        await bus.connect()
+        reply = await bus.call(Message(destination="org.bluez", path="/",
+                                       interface="org.freedesktop.DBus.ObjectManager",
+                                       member="GetManagedObjects"))
+    finally:
+        bus.disconnect()
+    if reply.message_type == MessageType.ERROR:
+        raise BleakError(f"BlueZ: {reply.error_name}")
+    objects = unpack_variants(reply.body[0])
+    read = {path.rsplit("/", 2)[0] for path, ifaces in objects.items()
+            if ifaces.get(CHAR_IFACE, {}).get("UUID") == MEASUREMENT
+            and ifaces[CHAR_IFACE].get("Notifying")}
+    return [(BLEDevice(dev["Address"], dev.get("Alias"), {"path": path, "props": dev}),
+             path in read)
+            for path, dev in ((p, i.get(DEVICE_IFACE)) for p, i in objects.items())
+            if dev and dev.get("Connected") and HR_SERVICE in dev.get("UUIDs", [])]
 
 
 def beats_from(rr_1024: list[int], arrival_us: int, last_beat_us: int) -> list[Beat]:
@@ -149,11 +191,26 @@ class BleSource:
         self._task = asyncio.run_coroutine_threadsafe(self._run(), ble_loop())
 
     # -- connection life cycle (in the BLE loop) -----------------------------------------------
-    async def _find(self):
+    async def _find(self) -> Optional[BLEDevice]:
         if self.address:
+            for d, _ in await bluez_links():
+                if d.address.upper() == self.address:
+                    return d  # connected already: bleak takes the link as it is
             return await BleakScanner.find_device_by_address(self.address, timeout=self.scan_s)
-        return await BleakScanner.find_device_by_filter(
-            lambda d, a: (a.local_name or d.name or "").startswith(self.name), timeout=self.scan_s)
+        heard = await BleakScanner.discover(timeout=self.scan_s, return_adv=True)
+        named = {d.address: d for d, a in heard.values()
+                 if (a.local_name or d.name or "").startswith(self.name)}
+        for d, read in await bluez_links():
+            if read:  # another unit (or seat) here reads it
+                named.pop(d.address, None)
+            elif (d.name or "").startswith(self.name):  # a dead unit's link: it is silent
+                named[d.address] = d
+        if len(named) > 1:
+            fault = (f"{len(named)} straps named {self.name!r} ({', '.join(sorted(named))}): "
+                     f"give the address (empathy sensors scan)")
+            self._q.put(Health(now_us(), self.sensor, contact=False, fault=fault))
+            raise BleakError(fault)
+        return next(iter(named.values()), None)
 
     async def _run(self) -> None:
         device, wait, first = None, RETRY_MIN_S, True

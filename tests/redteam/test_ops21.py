@@ -67,9 +67,6 @@ def test_a_unit_s_config_refuses_two_seats_on_one_sensor(a, b, refused):
         from_dict(EdgeConfig, data)
 
 
-@pytest.mark.xfail(strict=True, reason="ble://?name= connects to the first strap heard whose "
-                   "name starts so, whoever else reads it: two units (kiosks side by side) "
-                   "read one heart; the fix is in sensors/ble/strap.py (_find)")
 def test_two_units_by_name_never_read_one_strap(tmp_path):
     """Two kiosks side by side, each a unit with the kiosk's own `ble://?name=Polar`
     (deploy/kiosk-pi5/edge.toml). Kiosk 1's visitor (resting 54 bpm) wears a Polar H10 and
@@ -108,9 +105,6 @@ def test_two_units_by_name_never_read_one_strap(tmp_path):
         f"{two.rate():.1f} bpm")
 
 
-@pytest.mark.xfail(strict=True, reason="a strap left connected in BlueZ by a crashed unit does "
-                   "not advertise, and the driver only connects to what a scan finds; the fix "
-                   "is in sensors/ble/strap.py (_find)")
 def test_a_unit_restarted_after_a_crash_reads_its_strap_again(tmp_path):
     """A unit reading its strap by address crashes (SIGKILL: a bug, the OOM killer, a
     watchdog) and systemd starts it again 2 s later (deploy/systemd/empathy-edge@.service,
