@@ -46,7 +46,7 @@ def cameras() -> list[dict]:
 def _scan(args) -> int:
     found: dict = {}
     if not args.no_ble:
-        from empathy.sensors.ble.strap import scan_straps
+        from empathy.sensors.ble.links import scan_straps
 
         try:
             found["ble"] = asyncio.run(scan_straps(args.timeout))

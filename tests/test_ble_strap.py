@@ -19,7 +19,8 @@ import pytest
 
 from empathy.sensors.base import Beat, Health, HeartRate, SourceError, open_source
 from empathy.sim.strap import BluezSim
-from empathy.sensors.ble.strap import ble_loop, scan_straps
+from empathy.sensors.ble.links import scan_straps
+from empathy.sensors.ble.strap import ble_loop
 from empathy.sensors.firmware import hrs
 from empathy.sim.seat import SimSource
 

@@ -38,21 +38,18 @@ from urllib.parse import urlsplit
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
-from dbus_fast import BusType, Message, MessageType, unpack_variants
-from dbus_fast.aio import MessageBus
 
 import numpy as np
 
 from empathy.clock import now_us
 from empathy.sensors.base import Beat, Health, HeartRate, Reading, SourceError, Waveform, drain
 from empathy.sensors.ble import pmd
+from empathy.sensors.ble.links import MEASUREMENT, bluez_links
 from empathy.sensors.firmware import hrs
 from empathy.sensors.serial.board import BoardClock
 
 log = logging.getLogger("empathy.sensors.ble")
 
-HR_SERVICE = f"0000{hrs.SERVICE:04x}-0000-1000-8000-00805f9b34fb"
-MEASUREMENT = f"0000{hrs.MEASUREMENT:04x}-0000-1000-8000-00805f9b34fb"
 BODY_LOCATION = f"0000{hrs.BODY_LOCATION:04x}-0000-1000-8000-00805f9b34fb"
 BATTERY_LEVEL = f"0000{hrs.BATTERY_LEVEL:04x}-0000-1000-8000-00805f9b34fb"
 # what a human heart can do: a strap's figure over it is a broken value (0 bpm is the
@@ -66,7 +63,6 @@ RR_MAX_MS = 6000.0
 RETRY_MIN_S = 0.2
 RETRY_MAX_S = 600.0  # a strap back in range waits at most this long to be read again
 SCAN_MAX_S = 300.0
-DEVICE_IFACE, CHAR_IFACE = "org.bluez.Device1", "org.bluez.GattCharacteristic1"
 
 _loop: Optional[asyncio.AbstractEventLoop] = None
 _loop_lock = threading.Lock()
@@ -80,49 +76,6 @@ def ble_loop() -> asyncio.AbstractEventLoop:
             _loop = asyncio.new_event_loop()
             threading.Thread(target=_loop.run_forever, name="ble loop", daemon=True).start()
         return _loop
-
-
-async def scan_straps(timeout_s: float = 5.0) -> list[dict]:
-    """Straps advertising the Heart Rate service, strongest signal first (the nearest: an
-    installer picks a seat's strap by holding it to the unit), then those BlueZ holds a
-    link to that no longer advertise. `connected`: BlueZ holds a link (a Polar H10 still
-    advertises then, for a second client); `read`: a client here reads it (a unit's strap;
-    connected and unread is a link a dead unit left, which the driver takes)."""
-    found = await BleakScanner.discover(timeout=timeout_s, return_adv=True,
-                                        service_uuids=[HR_SERVICE])
-    links = {d.address: (d, read) for d, read in await bluez_links()}
-    heard = sorted(((d.address, a.local_name or d.name or "", a.rssi)
-                    for d, a in found.values() if HR_SERVICE in a.service_uuids),
-                   key=lambda s: -s[2])
-    silent = [(a, d.name or "", None) for a, (d, _) in links.items()
-              if a not in {h[0] for h in heard}]
-    return [{"address": a, "name": name, "rssi": rssi, "connected": a in links,
-             "read": links.get(a, (None, False))[1]} for a, name, rssi in heard + silent]
-
-
-async def bluez_links() -> list[tuple[BLEDevice, bool]]:
-    """Heart-rate straps BlueZ holds a link to now, each with whether a client on this host
-    reads it (its Heart Rate Measurement notifying). BlueZ keeps a link whose client died
-    (bluez/bluez#89) but ends a client's notifications when its bus name goes (src/gatt-
-    client.c, notify_client_disconnect), so a dead unit's strap is connected and unread."""
-    bus = MessageBus(bus_type=BusType.SYSTEM)
-    try:
-        await bus.connect()
-        reply = await bus.call(Message(destination="org.bluez", path="/",
-                                       interface="org.freedesktop.DBus.ObjectManager",
-                                       member="GetManagedObjects"))
-    finally:
-        bus.disconnect()
-    if reply.message_type == MessageType.ERROR:
-        raise BleakError(f"BlueZ: {reply.error_name}")
-    objects = unpack_variants(reply.body[0])
-    read = {path.rsplit("/", 2)[0] for path, ifaces in objects.items()
-            if ifaces.get(CHAR_IFACE, {}).get("UUID") == MEASUREMENT
-            and ifaces[CHAR_IFACE].get("Notifying")}
-    return [(BLEDevice(dev["Address"], dev.get("Alias"), {"path": path, "props": dev}),
-             path in read)
-            for path, dev in ((p, i.get(DEVICE_IFACE)) for p, i in objects.items())
-            if dev and dev.get("Connected") and HR_SERVICE in dev.get("UUIDs", [])]
 
 
 def beats_from(rr_1024: list[int], arrival_us: int, last_beat_us: int) -> list[Beat]:
@@ -184,6 +137,7 @@ class BleSource:
         self.rejected = 0  # notifications too short for their own flags
         self.reconnects = 0
         self._contact: Optional[bool] = None
+        self._ambiguous = ""  # the last "N straps named so" said
         self._last_beat_us = 0
         self._q: queue.Queue = queue.Queue()
         self._stop = asyncio.Event()  # set in the BLE loop by close()
@@ -209,7 +163,11 @@ class BleSource:
             fault = (f"{len(named)} straps named {self.name!r} ({', '.join(sorted(named))}): "
                      f"give the address (empathy sensors scan)")
             self._q.put(Health(now_us(), self.sensor, contact=False, fault=fault))
+            if fault != self._ambiguous:  # the operator's to fix: said once, not each scan
+                log.warning("strap name ambiguous", extra={"url": self.url, "error": fault})
+            self._ambiguous = fault
             raise BleakError(fault)
+        self._ambiguous = ""
         return next(iter(named.values()), None)
 
     async def _run(self) -> None:
