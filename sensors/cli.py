@@ -46,7 +46,7 @@ def cameras() -> list[dict]:
 def _scan(args) -> int:
     found: dict = {}
     if not args.no_ble:
-        from empathy.sensors.ble.strap import scan_straps
+        from empathy.sensors.ble.links import scan_straps
 
         try:
             found["ble"] = asyncio.run(scan_straps(args.timeout))
@@ -61,7 +61,9 @@ def _scan(args) -> int:
         print(json.dumps(found))
         return 0
     for s in found.get("ble", []):
-        print(f"ble://{s['address']}  {s['name']}  {s['rssi']} dBm")
+        state = (f"{s['rssi']} dBm" if not s["connected"] else
+                 "connected, read here" if s["read"] else "connected, unread")
+        print(f"ble://{s['address']}  {s['name']}  {state}")
     for p in found.get("serial", []):
         print(f"{p['url']}  {p['description']}  {p['board']}".rstrip())
     for c in found.get("camera", []):

@@ -19,7 +19,8 @@ import pytest
 
 from empathy.sensors.base import Beat, Health, HeartRate, SourceError, open_source
 from empathy.sim.strap import BluezSim
-from empathy.sensors.ble.strap import ble_loop, scan_straps
+from empathy.sensors.ble.links import scan_straps
+from empathy.sensors.ble.strap import ble_loop
 from empathy.sensors.firmware import hrs
 from empathy.sim.seat import SimSource
 
@@ -218,9 +219,53 @@ def test_two_straps_by_name_at_once(bluez, strap_a):
 
 def test_scan_lists_heart_rate_straps_only(bluez, strap_a):
     found = asyncio.run_coroutine_threadsafe(scan_straps(2.0), ble_loop()).result(30)
-    # strap A is connected (it no longer advertises); B was released by the last test
-    assert [s["address"] for s in found] == [B]
+    # B was released by the last test and advertises; strap A is connected and read by the
+    # fixture's source (it no longer advertises), listed so an installer sees it in use
+    assert [(s["address"], s["connected"], s["read"]) for s in found] == [
+        (B, False, False), (A, True, True)]
     assert found[0]["name"] == "Garmin HRM B" and -80 < found[0]["rssi"] < 0
+    assert found[1]["name"] == "Polar H10 A" and found[1]["rssi"] is None
+
+
+def test_a_name_two_straps_answer_to_reads_neither(bluez):
+    """Two straps heard whose names start so (kiosks side by side, a room of straps): the
+    source reads neither and says which, in one Health fault, until only one is left."""
+    one, two = (bluez.add_strap(f"C0:FF:EE:00:00:3{i}", f"Wahoo TICKR 3{i}") for i in (1, 2))
+    src = open_source("ble://?name=Wahoo&scan_s=2&retry_max_s=0.5")
+    try:
+        got = collect(src, lambda out: any(isinstance(r, Health) and r.fault for r in out))
+        fault = next(r.fault for r in got if isinstance(r, Health) and r.fault)
+        assert fault == ("2 straps named 'Wahoo' (C0:FF:EE:00:00:31, C0:FF:EE:00:00:32): "
+                         "give the address (empathy sensors scan)"), fault
+        assert not src.wait_connected(3) and not one.connected and not two.connected
+        two.leave()
+        assert src.wait_connected(30) and src.stats()["address"] == one.address
+        wait_for(lambda: one.subscribed)
+    finally:
+        src.close()
+        one.leave()
+        two.leave()
+
+
+def test_a_strap_left_connected_is_taken(bluez):
+    """A unit killed mid-show: BlueZ keeps its link to the strap (bluez/bluez#89) but ends
+    its notifications with it, and the strap, connected, no longer advertises. A scan
+    alone never finds it again; by name or by address, the next source takes the link."""
+    for i, url in enumerate(("ble://?name=Polar H10 3E&scan_s=2", "ble://C0:FF:EE:00:00:3F")):
+        strap = bluez.add_strap(f"C0:FF:EE:00:00:3{'EF'[i]}", f"Polar H10 3{'EF'[i]}")
+        with bluez.lock:  # connected by a client that never subscribes (and is gone)
+            bluez.bus.get_object("org.bluez", strap.path).Connect(
+                dbus_interface="org.bluez.Device1")
+        src = open_source(url)
+        try:
+            assert src.wait_connected(30), src.stats()
+            wait_for(lambda: strap.subscribed)
+            strap.notify(hrs.measurement_encode(70, [877]))
+            got = collect(src, lambda out: any(isinstance(r, Beat) for r in out))
+            assert [r.hr_bpm for r in got if isinstance(r, HeartRate)] == [70]
+        finally:
+            src.close()
+            strap.leave()
 
 
 def test_worn_strap_follows_a_simulated_viewer(bluez):

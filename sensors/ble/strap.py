@@ -1,8 +1,12 @@
 """`ble://AA:BB:CC:DD:EE:FF` or `ble://?name=Polar`: a Bluetooth heart-rate strap via bleak.
 
-The driver connects (by address, or by the first strap whose name starts with `name`),
-reads Body Sensor Location (0x2A38) and Battery Level (0x2A19), subscribes to Heart Rate
-Measurement (0x2A37) and turns every notification into readings: one `Beat` per RR
+The driver connects by address, or by name: to the one strap whose name starts with `name`
+heard over scan_s (a one-strap kiosk's way; more than one heard, it reads none and says so
+as `Health`, "give the address": `empathy sensors scan` lists them, nearest first). A strap
+BlueZ still holds a link to is taken as it is (a unit killed mid-show leaves it connected,
+and connected it no longer advertises), unless by name and another client here reads it.
+It then reads Body Sensor Location (0x2A38) and Battery Level (0x2A19), subscribes to Heart
+Rate Measurement (0x2A37) and turns every notification into readings: one `Beat` per RR
 interval and one `HeartRate` with the strap's own bpm and energy (a device that sends no RR
 intervals, a watch or an optical armband, gives that alone: the seat reads it then,
 edge/device_hr.py). Contact changes and
@@ -32,6 +36,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from bleak import BleakClient, BleakScanner
+from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
 import numpy as np
@@ -39,13 +44,12 @@ import numpy as np
 from empathy.clock import now_us
 from empathy.sensors.base import Beat, Health, HeartRate, Reading, SourceError, Waveform, drain
 from empathy.sensors.ble import pmd
+from empathy.sensors.ble.links import MEASUREMENT, bluez_links
 from empathy.sensors.firmware import hrs
 from empathy.sensors.serial.board import BoardClock
 
 log = logging.getLogger("empathy.sensors.ble")
 
-HR_SERVICE = f"0000{hrs.SERVICE:04x}-0000-1000-8000-00805f9b34fb"
-MEASUREMENT = f"0000{hrs.MEASUREMENT:04x}-0000-1000-8000-00805f9b34fb"
 BODY_LOCATION = f"0000{hrs.BODY_LOCATION:04x}-0000-1000-8000-00805f9b34fb"
 BATTERY_LEVEL = f"0000{hrs.BATTERY_LEVEL:04x}-0000-1000-8000-00805f9b34fb"
 # what a human heart can do: a strap's figure over it is a broken value, sent on as 0 bpm
@@ -72,15 +76,6 @@ def ble_loop() -> asyncio.AbstractEventLoop:
             _loop = asyncio.new_event_loop()
             threading.Thread(target=_loop.run_forever, name="ble loop", daemon=True).start()
         return _loop
-
-
-async def scan_straps(timeout_s: float = 5.0) -> list[dict]:
-    """Straps advertising the Heart Rate service, strongest signal first."""
-    found = await BleakScanner.discover(timeout=timeout_s, return_adv=True,
-                                        service_uuids=[HR_SERVICE])
-    straps = [{"address": d.address, "name": a.local_name or d.name or "", "rssi": a.rssi}
-              for d, a in found.values() if HR_SERVICE in a.service_uuids]
-    return sorted(straps, key=lambda s: -s["rssi"])
 
 
 def beats_from(rr_1024: list[int], arrival_us: int, last_beat_us: int) -> list[Beat]:
@@ -142,6 +137,7 @@ class BleSource:
         self.rejected = 0  # notifications too short for their own flags
         self.reconnects = 0
         self._contact: Optional[bool] = None
+        self._ambiguous = ""  # the last "N straps named so" said
         self._last_beat_us = 0
         self._q: queue.Queue = queue.Queue()
         self._stop = asyncio.Event()  # set in the BLE loop by close()
@@ -149,11 +145,30 @@ class BleSource:
         self._task = asyncio.run_coroutine_threadsafe(self._run(), ble_loop())
 
     # -- connection life cycle (in the BLE loop) -----------------------------------------------
-    async def _find(self):
+    async def _find(self) -> Optional[BLEDevice]:
         if self.address:
+            for d, _ in await bluez_links():
+                if d.address.upper() == self.address:
+                    return d  # connected already: bleak takes the link as it is
             return await BleakScanner.find_device_by_address(self.address, timeout=self.scan_s)
-        return await BleakScanner.find_device_by_filter(
-            lambda d, a: (a.local_name or d.name or "").startswith(self.name), timeout=self.scan_s)
+        heard = await BleakScanner.discover(timeout=self.scan_s, return_adv=True)
+        named = {d.address: d for d, a in heard.values()
+                 if (a.local_name or d.name or "").startswith(self.name)}
+        for d, read in await bluez_links():
+            if read:  # another unit (or seat) here reads it
+                named.pop(d.address, None)
+            elif (d.name or "").startswith(self.name):  # a dead unit's link: it is silent
+                named[d.address] = d
+        if len(named) > 1:
+            fault = (f"{len(named)} straps named {self.name!r} ({', '.join(sorted(named))}): "
+                     f"give the address (empathy sensors scan)")
+            self._q.put(Health(now_us(), self.sensor, contact=False, fault=fault))
+            if fault != self._ambiguous:  # the operator's to fix: said once, not each scan
+                log.warning("strap name ambiguous", extra={"url": self.url, "error": fault})
+            self._ambiguous = fault
+            raise BleakError(fault)
+        self._ambiguous = ""
+        return next(iter(named.values()), None)
 
     async def _run(self) -> None:
         device, wait, first = None, RETRY_MIN_S, True

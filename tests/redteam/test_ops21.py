@@ -67,9 +67,6 @@ def test_a_unit_s_config_refuses_two_seats_on_one_sensor(a, b, refused):
         from_dict(EdgeConfig, data)
 
 
-@pytest.mark.xfail(strict=True, reason="ble://?name= connects to the first strap heard whose "
-                   "name starts so, whoever else reads it: two units (kiosks side by side) "
-                   "read one heart; the fix is in sensors/ble/strap.py (_find)")
 def test_two_units_by_name_never_read_one_strap(tmp_path):
     """Two kiosks side by side, each a unit with the kiosk's own `ble://?name=Polar`
     (deploy/kiosk-pi5/edge.toml). Kiosk 1's visitor (resting 54 bpm) wears a Polar H10 and
@@ -78,11 +75,11 @@ def test_two_units_by_name_never_read_one_strap(tmp_path):
     down with their own H10 5 s in, which is never read (a strap once found is kept for
     good). The host got visitor 1's heart on both seats with HR_OK on: seat 2's HR median
     53.9 bpm for a visitor at 96.7 (all 214 HR_OK samples over 40 bpm off), its HR seat
-    1's to the 0.01 bpm in 0.80 of them. One
-    unit can't see another's choice: a name must match one strap heard over scan_s and
-    not be held already (or the unit reads none and says why as Health: N straps named
-    so, give the address), and a seat found by name looks again when its strap's contact
-    goes, not only at start."""
+    1's to the 0.01 bpm in 0.80 of them. A name now takes the one strap of that name heard
+    over scan_s that no client of this BlueZ reads (two heard: none, and a Health fault
+    'N straps named so: give the address'): kiosk 2 waits for its own (median 95.9 bpm,
+    none of visitor 1's). The two units share one BlueZ here; kiosks on two Pis cannot see
+    each other's links, and there only an address pins a seat to its strap."""
     keys = Keystore.new([1, 2])
     with BluezSim() as bz:
         one, two = straps(bz, SEEDS)
@@ -108,9 +105,6 @@ def test_two_units_by_name_never_read_one_strap(tmp_path):
         f"{two.rate():.1f} bpm")
 
 
-@pytest.mark.xfail(strict=True, reason="a strap left connected in BlueZ by a crashed unit does "
-                   "not advertise, and the driver only connects to what a scan finds; the fix "
-                   "is in sensors/ble/strap.py (_find)")
 def test_a_unit_restarted_after_a_crash_reads_its_strap_again(tmp_path):
     """A unit reading its strap by address crashes (SIGKILL: a bug, the OOM killer, a
     watchdog) and systemd starts it again 2 s later (deploy/systemd/empathy-edge@.service,
@@ -119,9 +113,8 @@ def test_a_unit_restarted_after_a_crash_reads_its_strap_again(tmp_path):
     driver, which connects only to what its scan finds ('not found while scanning', again
     and again), never reads it: HR_OK in 0 of 135 samples from 10 s after the restart to the
     end, and so for the rest of the show (after a clean stop, SIGTERM, all but the first
-    few have it). The driver should look for its strap among BlueZ's
-    connected devices first (Device1 Connected) and take it, or hang that link up so the
-    strap advertises again."""
+    few have it). The driver now looks for its strap among BlueZ's connected devices first
+    (Device1 Connected) and takes the link: HR_OK in 133 of 133."""
     keys = Keystore.new([1])
     with BluezSim() as bz:
         (one,) = straps(bz, SEEDS[:1])
