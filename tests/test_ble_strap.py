@@ -23,6 +23,7 @@ from empathy.sensors.ble.links import scan_straps
 from empathy.sensors.ble.strap import ble_loop
 from empathy.sensors.firmware import hrs
 from empathy.sim.seat import SimSource
+from polling import collect
 
 A, B = "C0:FF:EE:00:00:0A", "C0:FF:EE:00:00:0B"
 pytestmark = pytest.mark.timeout(120)
@@ -58,15 +59,6 @@ def loop_errors():
         yield errors
     finally:
         loop.set_exception_handler(before)
-
-
-def collect(src, until, timeout_s=20.0) -> list:
-    out, end = [], time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        out += src.read(0.05)
-        if until(out):
-            return out
-    raise AssertionError(f"timed out; got {out[-5:]}, stats {src.stats()}")
 
 
 def wait_for(cond, timeout_s=20.0):

@@ -20,17 +20,13 @@ from empathy.sensors.firmware import protocol
 from empathy.sensors.firmware.ad8232 import AD8232, RING, pv_per_count
 from empathy.sensors.firmware.board import Board
 from empathy.sensors.serial.board import SerialSource
+from polling import collect
 
 PV = pv_per_count()  # ~45.8 nV a count
 
 
 def drain(src, until, timeout_s=15.0) -> list:
-    out, end = [], time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        out += src.read(0.05)
-        if until(out):
-            return out
-    raise AssertionError(f"timed out; stats {src.stats()}")
+    return collect(src, until, timeout_s)
 
 
 def test_ecg_frames_become_millivolts_and_lead_off_health_once_each_way():

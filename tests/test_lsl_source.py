@@ -14,8 +14,13 @@ import pytest
 from empathy.edge.features import SeatFeatures
 from empathy.sensors.base import Health, Pupil, SourceError, Waveform, open_source
 from empathy.sensors.lsl import lsl_offset_us
+from polling import collect as polled
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def collect(src, until, timeout_s=30.0) -> list:
+    return polled(src, until, timeout_s)
 
 
 def ecg_wave(duration_s: float, fs: float, bpm: float, seed: int = 0) -> np.ndarray:
@@ -64,15 +69,6 @@ class Outlet:
     def stop(self):
         self._stop.set()
         self.thread.join(5)
-
-
-def collect(src, until, timeout_s=30.0) -> list:
-    out, end = [], time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        out += src.read(0.05)
-        if until(out):
-            return out
-    raise AssertionError(f"timed out; got {out[-3:]}, stats {src.stats()}")
 
 
 def test_lsl_local_clock_is_the_edge_clock():

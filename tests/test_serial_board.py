@@ -17,6 +17,11 @@ from empathy.clock import now_us
 from empathy.sensors.base import Health, Pupil, SourceError, Waveform, open_source
 from empathy.sensors.firmware import protocol
 from empathy.sensors.serial.board import BoardClock, SerialSource
+from polling import collect
+
+
+def drain(src, until, timeout_s=15.0) -> list:
+    return collect(src, until, timeout_s)
 
 
 def good_frames(n: int, rng: random.Random, seq0: int = 1) -> list[bytes]:
@@ -116,15 +121,6 @@ def test_bad_urls_and_missing_ports_are_clear_errors(tmp_path):
         open_source(f"serial://{tmp_path}/ttyNONE")
     with pytest.raises(SourceError, match="baud must be a number"):
         open_source("serial://loop://?baud=fast")
-
-
-def drain(src, until, timeout_s=15.0) -> list:
-    out, end = [], time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        out += src.read(0.05)
-        if until(out):
-            return out
-    raise AssertionError(f"timed out; stats {src.stats()}")
 
 
 def test_loop_url_readings_have_types_units_and_timestamps():

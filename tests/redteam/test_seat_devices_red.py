@@ -15,15 +15,11 @@ from empathy.edge.features import SeatFeatures
 from empathy.sensors.base import HeartRate, Waveform, open_source
 from empathy.sensors.firmware import hrs
 from empathy.wire import Flag
+from polling import collect as polled
 
 
 def _collect(src, until, timeout_s=30.0) -> list:
-    out, end = [], time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        out += src.read(0.05)
-        if until(out):
-            return out
-    raise AssertionError(f"timed out; got {out[-5:]}, stats {src.stats()}")
+    return polled(src, until, timeout_s)
 
 
 def _device_over_ble(address: str, values: list[bytes], every_s: float):
