@@ -67,6 +67,8 @@ def app_file(path: str) -> str | None:
         return None  # the readers say why
     if len(head) >= 12 and head[8:12] == b".FIT":
         return "fit"
+    if head and path.lower().endswith(".fit"):  # named so, so the FIT reader says what is wrong
+        return "fit"  # (a CSV's 'not UTF-8 text: save it as UTF-8 CSV' misled)
     # export.xml opens with its DTD; export.zip's first entry is in apple_health_export/
     if b"<!DOCTYPE HealthData" in head or (head.startswith(b"PK\x03\x04") and
                                            head[30:49] == b"apple_health_export"):

@@ -8,6 +8,7 @@ channels of one label). Each is read as the series written into it, or refused i
 with a non-zero exit."""
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -219,3 +220,15 @@ def test_an_edf_with_two_channels_of_one_label_asks_which(tmp_path, capsys):
     assert "ecg#1, ecg#2" in refused(capsys, "hr", p, "--kind", "ecg")
     assert ok(capsys, "hr", p, "--kind", "ecg", "--column", "ecg#1")["bpm"] == pytest.approx(
         77.7, abs=0.5)
+
+
+def test_a_damaged_file_named_fit_is_refused_as_a_fit_file(tmp_path):
+    """Random bytes in a .fit (a copy cut at its start) were refused as 'not UTF-8 text:
+    save it as UTF-8 CSV'."""
+    f = tmp_path / "ride.fit"
+    f.write_bytes(bytes(np.random.default_rng(3).integers(0, 256, 300, dtype=np.uint8)))
+    for verb in ("hr", "hrv"):
+        r = subprocess.run([sys.executable, "-m", "empathy.cli", "signal", verb, str(f)],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and "Traceback" not in r.stderr
+        assert "FIT" in r.stderr and "CSV" not in r.stderr, r.stderr
