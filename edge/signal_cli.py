@@ -330,6 +330,8 @@ FS = number_in(float, 0.1, 100_000)  # any rate a file could have; each verb che
 POLARITY = dict(choices=("auto", "upright", "inverted"), default="auto",
                 help="PPG: which way the pulses point; a board's raw counts (MAX3010x) fall "
                 "with each pulse (default: auto, decided from the waveform's shape)")
+MEMBER = dict(metavar="NAME", help="the file to read inside a zip that holds several "
+              "(its path in the zip, or its name): a zip of one activity needs none")
 REPORT = dict(metavar="PATH.html", help="also write a page with plots (self-contained) and "
               "PATH.json beside it; written even when no heartbeat is found")
 
@@ -340,14 +342,22 @@ def _noted(verb):
     from empathy.edge.signal_apps import SignalNote
 
     def run(args) -> int:
-        with warnings.catch_warnings(record=True) as said:
-            warnings.simplefilter("always", SignalNote)
-            rc = verb(args)
-        for w in said:
-            if not issubclass(w.category, SignalNote):
-                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-            elif rc == 0:
-                print(f"empathy signal: {w.message}", file=sys.stderr)
+        from empathy.edge.signal_packed import shown_as, unpacked
+
+        try:
+            with unpacked(args.file, args.member) as (args.file, shown), \
+                    shown_as(args.file, shown):
+                with warnings.catch_warnings(record=True) as said:
+                    warnings.simplefilter("always", SignalNote)
+                    rc = verb(args)
+                for w in said:
+                    if not issubclass(w.category, SignalNote):
+                        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+                    elif rc == 0:
+                        print(f"empathy signal: {w.message}", file=sys.stderr)
+        except SignalFileError as e:  # (the archive's: the verbs say their own)
+            print(f"empathy signal {args.verb}: {e}", file=sys.stderr)
+            return 1
         return rc
     return run
 
@@ -362,6 +372,7 @@ def register(p) -> None:
     h.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
     h.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg",
                    help="rr: a file of beat intervals (a FIT file is read as beats anyway)")
+    h.add_argument("--member", **MEMBER)
     h.add_argument("--column", help="which CSV column holds the signal")
     h.add_argument("--polarity", **POLARITY)
     h.add_argument("--acc", metavar="FILE", help="an accelerometer recorded with it (mG: a "
@@ -378,6 +389,7 @@ def register(p) -> None:
     v.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
     v.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg")
     v.add_argument("--column", help="which CSV column holds the signal or the intervals")
+    v.add_argument("--member", **MEMBER)
     v.add_argument("--polarity", **POLARITY)
     v.add_argument("--json", action="store_true", help="one JSON object")
     v.add_argument("--report", **REPORT)

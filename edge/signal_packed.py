@@ -1,0 +1,215 @@
+"""Recordings as exports pack them: gzip (Strava's bulk export: activities/NNN.fit.gz,
+.tcx.gz, .gpx.gz) and zip (Garmin Connect's 'Export Original': a zip of one .fit; Strava's
+whole export; Apple Health's export.zip). One file is unpacked to a temporary one the
+readers open as they would the file itself; Apple Health's export.xml (gigabytes) is read
+from the zip as a stream (chunks). What is unpacked is capped (a zip or gzip bomb), and
+a member whose name leaves the archive ('../', '/etc/...') refuses the whole archive:
+nothing is ever written under a member's own name."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sys
+import tempfile
+import zipfile
+import zlib
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+from empathy.edge.signal_columns import SignalFileError
+
+MAX_UNPACKED = 1 << 30  # bytes to a temporary file: a day of 130-Hz ECG as CSV is ~0.5 GB
+MAX_STREAMED = 1 << 34  # bytes of export.xml read as a stream (real ones: 0.1 to 5 GB)
+MAX_RATIO = 200  # unpacked over packed: real FIT, TCX, CSV, XML 3-30x; zeros gzip ~1000x
+RATIO_FREE = 16 << 20  # ... counted past this much only (a small file's header is no bomb)
+CHUNK = 1 << 20
+ACTIVITY = (".fit", ".tcx", ".gpx", ".fit.gz", ".tcx.gz", ".gpx.gz")
+APPLE_XML = "export.xml"  # apple_health_export/export.xml (older exports: at the top)
+GZ, ZIP = b"\x1f\x8b", b"PK\x03\x04"
+LISTED = 4  # names said in a refusal
+
+
+def _head(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4)
+    except OSError:
+        return b""  # (a pipe, a folder: the readers say why)
+
+
+def packed(path: str) -> bool:
+    return os.path.isfile(path) and _head(path).startswith((GZ, ZIP))
+
+
+def apple_member(names: list[str]) -> str | None:
+    return next((n for n in names if PurePosixPath(n).name == APPLE_XML and
+                 len(PurePosixPath(n).parts) <= 2), None)
+
+
+@contextmanager
+def unpacked(path: str, member: str | None = None):
+    """(the path to read, the name to show for it): the file itself where it is not packed
+    (or is Apple Health's export.zip, read as a stream), else its one recording unpacked to
+    a temporary file, gone after."""
+    if not packed(path):
+        if member:
+            raise SignalFileError(f"{path}: --member names a file inside a zip; this is no zip")
+        yield path, path
+        return
+    with tempfile.TemporaryDirectory(prefix="empathy-signal-") as tmp:
+        with _errors(path):
+            local, shown = _unpack(path, member, Path(tmp))
+        # (the readers' own errors are theirs, not the archive's: read outside _errors);
+        # Apple Health's export.zip is read from the zip itself
+        yield (local, shown) if local is not None else (path, path)
+
+
+def _unpack(path: str, member: str | None, tmp: Path) -> tuple[str | None, str]:
+    if _head(path).startswith(GZ):
+        if member:
+            raise SignalFileError(f"{path}: --member names a file inside a zip; this is "
+                                  "gzip (one file)")
+        name = Path(path).name
+        out = tmp / (name[:-3] if name.lower().endswith(".gz") else name + ".out")
+        _copy(gzip.open(path, "rb"), out, os.path.getsize(path), path)
+        return str(out), path
+    with zipfile.ZipFile(path) as z:
+        info = _chosen(path, z, member)
+        if info is None:
+            return None, path
+        shown, name = f"{path}:{info.filename}", PurePosixPath(info.filename).name
+        gz = name.lower().endswith(".gz")
+        out = tmp / (name[:-3] if gz else name)
+        stream = z.open(info)
+        _copy(gzip.GzipFile(fileobj=stream) if gz else stream, out, info.compress_size, shown)
+        return str(out), shown
+
+
+def _chosen(path: str, z: zipfile.ZipFile, member: str | None):
+    """The zip's one recording (--member's, else its one activity, else its one file), or
+    None for Apple Health's export; else a refusal naming what is there."""
+    infos = [i for i in z.infolist() if not i.is_dir()]
+    for i in infos:
+        p = PurePosixPath(i.filename.replace("\\", "/"))
+        if p.is_absolute() or ".." in p.parts or ":" in i.filename:
+            raise SignalFileError(f"{path}: a zip whose member {i.filename[:60]!r} would land "
+                                  "outside where it is unpacked: not an export we read")
+    names = [i.filename for i in infos]
+    if member:
+        hit = [i for i in infos if i.filename == member] or \
+            [i for i in infos if PurePosixPath(i.filename).name == member]
+        if len(hit) != 1:
+            raise SignalFileError(f"{path}: {'no' if not hit else len(hit)} members named "
+                                  f"{member!r} (it holds {_some(names)})")
+        return hit[0]
+    if apple_member(names):
+        return None
+    acts = [i for i in infos if i.filename.lower().endswith(ACTIVITY)]
+    if len(acts) == 1 or (not acts and len(infos) == 1):
+        return (acts or infos)[0]
+    if not infos:
+        raise SignalFileError(f"{path}: an empty zip archive")
+    what = f"{len(acts)} activities" if acts else f"{len(infos)} files, none an activity"
+    return _refuse(path, what, [i.filename for i in acts] or names)
+
+
+def _refuse(path: str, what: str, names: list[str]):
+    raise SignalFileError(f"{path}: a zip of {what} ({_some(names)}): give --member NAME "
+                          "with the one to read")
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(names[:LISTED]) + (f" and {len(names) - LISTED} more"
+                                        if len(names) > LISTED else "")
+
+
+def _limit(packed_size: int, cap: int) -> int:
+    return min(cap, max(RATIO_FREE, MAX_RATIO * max(packed_size, 1)))
+
+
+def _bomb(shown: str, limit: int, packed_size: int) -> SignalFileError:
+    return SignalFileError(f"{shown}: unpacks to over {limit / 2**20:,.0f} MiB from "
+                           f"{packed_size / 2**20:,.2f} MiB (over {MAX_RATIO}x, or over "
+                           f"{MAX_UNPACKED >> 30} GiB): a zip bomb or no recording; unpack it "
+                           "yourself if it is one")
+
+
+def _copy(src, out: Path, packed_size: int, shown: str) -> None:
+    limit, n = _limit(packed_size, MAX_UNPACKED), 0
+    with src, open(out, "wb") as f:
+        while chunk := src.read(CHUNK):
+            n += len(chunk)
+            if n > limit:
+                raise _bomb(shown, limit, packed_size)
+            f.write(chunk)
+
+
+def apple_chunks(path: str):
+    """export.xml's bytes, a chunk at a time, from the file or from export.zip; and its size
+    (for a progress bar)."""
+    if not _head(path).startswith(ZIP):
+        with _errors(path), open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            yield size
+            while chunk := f.read(CHUNK):
+                yield chunk
+        return
+    with _errors(path), zipfile.ZipFile(path) as z:
+        name = apple_member(z.namelist())
+        if name is None:
+            raise SignalFileError(f"{path}: a zip without {APPLE_XML}: not Apple Health's "
+                                  "export")
+        info = z.getinfo(name)
+        limit, n = _limit(info.compress_size, MAX_STREAMED), 0
+        yield info.file_size
+        with z.open(info) as f:
+            while chunk := f.read(CHUNK):
+                n += len(chunk)
+                if n > limit:
+                    raise _bomb(f"{path}:{name}", limit, info.compress_size)
+                yield chunk
+
+
+@contextmanager
+def _errors(path: str):
+    """A damaged archive's errors, as one line."""
+    try:
+        yield
+    except (EOFError, gzip.BadGzipFile, zlib.error, zipfile.BadZipFile,
+            zipfile.LargeZipFile) as e:
+        raise SignalFileError(f"{path}: a damaged or cut-short archive ({type(e).__name__}: "
+                              f"{str(e)[:80] or 'ends early'}): copy or export it again") \
+            from None
+    except (NotImplementedError, RuntimeError) as e:  # an encrypted member, deflate64...
+        raise SignalFileError(f"{path}: an archive Python's zipfile cannot open "
+                              f"({str(e)[:80]}): unpack it yourself") from None
+    except OSError as e:
+        raise SignalFileError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+class Shown:
+    """A stream that writes the temporary file's name as the one the user gave."""
+
+    def __init__(self, stream, local: str, shown: str):
+        self.stream, self.local, self.shown = stream, local, shown
+
+    def write(self, text: str) -> int:
+        return self.stream.write(text.replace(self.local, self.shown))
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+@contextmanager
+def shown_as(local: str, shown: str):
+    """stdout and stderr name `shown` where the readers wrote `local`."""
+    if local == shown:
+        yield
+        return
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = Shown(out, local, shown), Shown(err, local, shown)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
