@@ -69,9 +69,10 @@ def app_file(path: str) -> str | None:
         return "fit"
     if head and path.lower().endswith(".fit"):  # named so, so the FIT reader says what is wrong
         return "fit"  # (a CSV's 'not UTF-8 text: save it as UTF-8 CSV' misled)
-    # export.xml opens with its DTD; export.zip's first entry is in apple_health_export/
-    if b"<!DOCTYPE HealthData" in head or (head.startswith(b"PK\x03\x04") and
-                                           head[30:49] == b"apple_health_export"):
+    # export.xml opens with its DTD; export.zip holds it in apple_health_export/
+    from empathy.edge.signal_apple import is_apple_zip
+
+    if b"<!DOCTYPE HealthData" in head or is_apple_zip(path, head):
         return "apple-health"
     if b"<TrainingCenterDatabase" in head or b"<gpx" in head:
         return "track"
@@ -274,10 +275,8 @@ def not_samples(path: str, app: str) -> str:
 
         return f"{path}: {NO_BEATS}; `signal hr` reads its rate"
     if app == "apple-health":
-        return (f"{path}: Apple Health's export, not read here: its heart rate is a reading "
-                "every few minutes, its beats (InstantaneousBeatsPerMinute) minute-long spot "
-                "checks with beats left out; give a file of the beats themselves (an app's RR "
-                "intervals: HRV Logger's RR.csv, Polar Sensor Logger's RR.txt, a FIT file)")
+        return (f"{path}: Apple Health's export (heart-rate readings, HRV sessions' beats; no "
+                "samples): give it to `signal hr` or `signal hrv`")
     name = os.path.basename(path)
     rr = name.replace("_HR.", "_RR.") if "_HR." in name else "the _RR.txt file"
     return (f"{path}: Polar Sensor Logger's heart-rate file (a reading a second; its 'HRV' "
@@ -285,9 +284,14 @@ def not_samples(path: str, app: str) -> str:
             "(signal hrv that --kind rr); `signal hr` reads this one's rate")
 
 
-def read_beats(path: str, column: str | None = None) -> np.ndarray:
-    """Beat times in s: a FIT's hrv messages, else a file of RR intervals (read_rr)."""
+def read_beats(path: str, column: str | None = None, span=(None, None)) -> np.ndarray:
+    """Beat times in s: a FIT's hrv messages, Apple Health's HRV session in the span (local
+    times), else a file of RR intervals (read_rr)."""
     app = app_file(path)
+    if app == "apple-health":
+        from empathy.edge.signal_apple import apple_beats
+
+        return apple_beats(path, span)
     if app == "fit":
         beats, rate, _ = read_fit(path)
         if beats is None or len(beats) < MIN_BEATS:
@@ -300,9 +304,13 @@ def read_beats(path: str, column: str | None = None) -> np.ndarray:
     return read_rr(path, column)[1]
 
 
-def beats_or_rate(path: str, column: str | None = None):
+def beats_or_rate(path: str, column: str | None = None, span=(None, None)):
     """(beat times, None) where the file holds beats, else (None, its rate readings)."""
     app = app_file(path)
+    if app == "apple-health":
+        from empathy.edge.signal_apple import apple_rate
+
+        return None, apple_rate(path, span)
     if app == "polar-hr":
         return None, polar_hr(path)
     if app == "polar-flow":

@@ -132,7 +132,7 @@ def _hr_beats(args) -> int:
         if args.report or args.acc or args.polarity != "auto":
             raise ValueError("--report, --acc and --polarity are for a waveform (PPG/ECG "
                              f"samples): {args.file} holds beats or heart-rate readings")
-        beats, rate = beats_or_rate(args.file, args.column)
+        beats, rate = beats_or_rate(args.file, args.column, (args.start, args.end))
     except (SignalFileError, ValueError) as e:
         print(f"empathy signal hr: {e}", file=sys.stderr)
         return 1
@@ -275,7 +275,7 @@ def _hrv_beats(args, step):
     if args.polarity != "auto":
         raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")
-    return read_beats(args.file, args.column), None
+    return read_beats(args.file, args.column, (args.start, args.end)), None
 
 
 def _pupil(args) -> int:
@@ -332,6 +332,30 @@ POLARITY = dict(choices=("auto", "upright", "inverted"), default="auto",
                 "with each pulse (default: auto, decided from the waveform's shape)")
 MEMBER = dict(metavar="NAME", help="the file to read inside a zip that holds several "
               "(its path in the zip, or its name): a zip of one activity needs none")
+START = ("Apple Health's export: read from this local time on (2024-05-01 or "
+         "2024-05-01T22:30; default: the newest day's heart rate, the newest HRV session)")
+END = "Apple Health's export: read up to this local time (a date alone: to that day's end)"
+
+
+def when(text: str):
+    """A local date or date and time, as the user writes it."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a date (2024-05-01) or a "
+                                          "date and time (2024-05-01T22:30)") from None
+
+
+def when_end(text: str):
+    """--end: a date alone ends at that day's end (the day is read whole)."""
+    from datetime import timedelta
+
+    end = when(text)
+    return end + timedelta(days=1) if len(text.strip()) == 10 else end
+
+
 REPORT = dict(metavar="PATH.html", help="also write a page with plots (self-contained) and "
               "PATH.json beside it; written even when no heartbeat is found")
 
@@ -342,11 +366,15 @@ def _noted(verb):
     from empathy.edge.signal_apps import SignalNote
 
     def run(args) -> int:
+        from empathy.edge.signal_apple import SPAN
+        from empathy.edge.signal_apps import app_file
         from empathy.edge.signal_packed import shown_as, unpacked
 
         try:
             with unpacked(args.file, args.member) as (args.file, shown), \
                     shown_as(args.file, shown):
+                if (args.start or args.end) and app_file(args.file) != "apple-health":
+                    raise SignalFileError(f"{shown}: {SPAN}")
                 with warnings.catch_warnings(record=True) as said:
                     warnings.simplefilter("always", SignalNote)
                     rc = verb(args)
@@ -373,6 +401,8 @@ def register(p) -> None:
     h.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg",
                    help="rr: a file of beat intervals (a FIT file is read as beats anyway)")
     h.add_argument("--member", **MEMBER)
+    h.add_argument("--start", type=when, help=START)
+    h.add_argument("--end", type=when_end, help=END)
     h.add_argument("--column", help="which CSV column holds the signal")
     h.add_argument("--polarity", **POLARITY)
     h.add_argument("--acc", metavar="FILE", help="an accelerometer recorded with it (mG: a "
@@ -390,6 +420,8 @@ def register(p) -> None:
     v.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg")
     v.add_argument("--column", help="which CSV column holds the signal or the intervals")
     v.add_argument("--member", **MEMBER)
+    v.add_argument("--start", type=when, help=START)
+    v.add_argument("--end", type=when_end, help=END)
     v.add_argument("--polarity", **POLARITY)
     v.add_argument("--json", action="store_true", help="one JSON object")
     v.add_argument("--report", **REPORT)

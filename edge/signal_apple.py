@@ -1,0 +1,209 @@
+"""Apple Health's export (export.xml, or the export.zip holding it), read as a stream: it is
+hundreds of MB to GBs, so records are let go once read (and a progress bar shows on a
+terminal). What it holds of the heart (the export's own DTD; real records' layout as
+public readers quote it):
+
+- HKQuantityTypeIdentifierHeartRate records: value (count/min) at startDate ('2021-03-27
+  16:17:11 +1100', local time and its zone), a reading every few minutes, every few
+  seconds in a workout: a rate, no beats (`signal hr`, as TCX/GPX).
+- HKQuantityTypeIdentifierHeartRateVariabilitySDNN records: a spot check of about a
+  minute, Apple's own SDNN as value, and its beats as InstantaneousBeatsPerMinute (bpm
+  rounded to a whole beat a minute, time the local time of day to 1/100 s: '4:17:18.57 pm'),
+  beats Apple judged unclean left out. Both roundings bound each interval (the time to
+  +-10 ms, the bpm to +-8 ms at 60 bpm); the interval read is the middle of where both
+  allow, and where they cannot both hold, beats were left out: a gap, not neighbours.
+  So these beats give a coarse RR (a few ms): `signal hrv` reads one session (said so).
+
+The span read is the newest day's heart rate, the newest HRV session, unless --start/--end
+(local wall time, as the file writes it) pick another."""
+
+from __future__ import annotations
+
+import re
+import sys
+import warnings
+import zipfile
+from array import array
+from datetime import datetime, timedelta
+from xml.etree import ElementTree
+
+import numpy as np
+
+from empathy.edge.signal_apps import HR_BPM, Rate, SignalNote
+from empathy.edge.signal_columns import SignalFileError
+from empathy.edge.signal_packed import APPLE_XML, ZIP, apple_chunks, apple_member
+
+HR, HRV = "HKQuantityTypeIdentifierHeartRate", "HKQuantityTypeIdentifierHeartRateVariabilitySDNN"
+BAR_BYTES = 32 << 20  # a read this long shows a progress bar (on a terminal)
+PROLOG = 1 << 20  # bytes before the first element: the export's DTD is ~10 KB
+CLOCK = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?\s*(?:([AaPp])\.?\s*[Mm]\.?)?")
+TICK = 0.01  # s: the export's beat times are to 1/100 s
+SPAN = ("--start and --end pick a span of Apple Health's export only; leave them out for "
+        "this file")
+
+
+def is_apple_zip(path: str, head: bytes) -> bool:
+    if not head.startswith(ZIP):
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            return apple_member(z.namelist()) is not None
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False  # (the text reader says what it is)
+
+
+def _records(path: str, kind: str):
+    """Each record of this type: (attributes, [(bpm, time) of its beats])."""
+    parser, depth, root, prolog = ElementTree.XMLPullParser(("start", "end")), 0, None, b""
+    chunks = apple_chunks(path)
+    size = next(chunks)
+    with _bar(size) as advance:
+        try:
+            for chunk in chunks:
+                advance(len(chunk))
+                if root is None:  # entities are declared before the root: none are let in
+                    prolog = (prolog + chunk)[-PROLOG:]
+                    if b"<!ENTITY" in prolog:
+                        raise SignalFileError(f"{path}: an XML file that declares entities "
+                                              "(<!ENTITY): not Apple Health's export")
+                parser.feed(chunk)
+                for event, el in parser.read_events():
+                    if event == "start":
+                        root, depth = el if root is None else root, depth + 1
+                        continue
+                    depth -= 1
+                    if el.tag == "Record" and el.get("type") == kind:
+                        yield el.attrib, [(b.get("bpm"), b.get("time")) for b in
+                                          el.iter("InstantaneousBeatsPerMinute")]
+                    if depth == 1:
+                        root.clear()  # (what is read is let go)
+            parser.close()
+        except ElementTree.ParseError as e:
+            raise SignalFileError(f"{path}: not whole XML ({e}): a copy cut short? export it "
+                                  "again") from None
+    if root is None or root.tag != "HealthData":
+        raise SignalFileError(f"{path}: no HealthData in it: not Apple Health's {APPLE_XML}")
+
+
+class _bar:
+    """A rich progress bar on stderr for a long read on a terminal; else nothing."""
+
+    def __init__(self, size: int):
+        self.size, self.progress = size, None
+
+    def __enter__(self):
+        if self.size < BAR_BYTES or not sys.stderr.isatty():
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+        self.progress = Progress("reading Apple Health's export", BarColumn(),
+                                 DownloadColumn(), TimeRemainingColumn(),
+                                 console=Console(stderr=True), transient=True)
+        self.progress.start()
+        task = self.progress.add_task("", total=self.size)
+        return lambda n: self.progress.advance(task, n)
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.stop()
+
+
+def _when(path: str, text: str | None) -> tuple[datetime, timedelta]:
+    """(local wall time, its offset from UTC) of '2021-03-27 16:17:11 +1100'."""
+    try:
+        local = datetime.fromisoformat(text[:19])
+        sign, zone = (-1 if text[20] == "-" else 1), text[21:25]
+        return local, sign * timedelta(hours=int(zone[:2]), minutes=int(zone[2:]))
+    except (TypeError, ValueError, IndexError):
+        raise SignalFileError(f"{path}: a record's date {str(text)[:40]!r} is not "
+                              "'YYYY-MM-DD hh:mm:ss +hhmm'") from None
+
+
+def _within(local: datetime, span) -> bool:
+    start, end = span
+    return (start is None or local >= start) and (end is None or local < end)
+
+
+def apple_rate(path: str, span=(None, None)) -> Rate:
+    """The heart-rate records in the span (default: the newest record's local day)."""
+    t, bpm, day = array("d"), array("d"), array("l")
+    for a, _ in _records(path, HR):
+        local, zone = _when(path, a.get("startDate"))
+        if not _within(local, span):
+            continue
+        try:
+            v = float(a.get("value"))
+        except (TypeError, ValueError):
+            v = float("nan")
+        if not HR_BPM[0] <= v <= HR_BPM[1]:
+            raise SignalFileError(f"{path}: a heart-rate record of {a.get('value')!r} at "
+                                  f"{a.get('startDate')}: not {HR_BPM[0]:g}..{HR_BPM[1]:g} bpm")
+        t.append((local - zone - datetime(1970, 1, 1)).total_seconds())  # (UTC)
+        bpm.append(v)
+        day.append(local.toordinal())
+    if not len(t):
+        raise SignalFileError(f"{path}: Apple Health's export with no heart-rate records"
+                              + (" in that span" if span != (None, None) else ""))
+    t_, bpm_, day_ = np.asarray(t), np.asarray(bpm), np.asarray(day)
+    if span == (None, None):  # the newest day
+        newest = day_[np.argmax(t_)]
+        t_, bpm_ = t_[day_ == newest], bpm_[day_ == newest]
+    order = np.argsort(t_, kind="stable")  # (sources interleave)
+    t_, bpm_ = t_[order], bpm_[order]
+    return Rate(t_ - t_[0], bpm_, "Apple Health's heart-rate records", 0)
+
+
+def _tod(path: str, text: str | None) -> float:
+    """s into the day of '4:17:18.57 pm' (or a 24-hour '16:17:18.57')."""
+    m = CLOCK.fullmatch((text or "").strip())
+    if not m:
+        raise SignalFileError(f"{path}: a beat's time {str(text)[:30]!r} is not "
+                              "'h:mm:ss.SS am/pm'")
+    h, mi, s = int(m[1]), int(m[2]), int(m[3])
+    if m[5]:
+        h = h % 12 + (12 if m[5] in "Pp" else 0)
+    if h > 23 or mi > 59 or s > 60:
+        raise SignalFileError(f"{path}: a beat's time {text.strip()[:30]!r} is no time of day")
+    return 3600 * h + 60 * mi + s + (float("0." + m[4]) if m[4] else 0.0)
+
+
+def apple_beats(path: str, span=(None, None)) -> np.ndarray:
+    """Beat times (s) of the newest HRV session in the span, each interval the middle of what
+    both the times and the rounded bpm allow; a gap where they cannot both hold."""
+    sessions = []
+    for a, beats in _records(path, HRV):
+        local, _ = _when(path, a.get("startDate"))
+        if _within(local, span) and len(beats) >= 2:
+            sessions.append((local, a.get("value"), beats))
+    if not sessions:
+        raise SignalFileError(f"{path}: Apple Health's export with no HRV sessions' beats "
+                              "(InstantaneousBeatsPerMinute)" + (
+                                  " in that span" if span != (None, None) else "")
+                              + "; `signal hr` reads its heart-rate records")
+    local, sdnn, beats = max(sessions, key=lambda s: s[0])
+    t = np.array([_tod(path, tm) for _, tm in beats])
+    t += 86400 * np.concatenate(([0], np.cumsum(np.diff(t) < -43200)))  # (past midnight)
+    try:
+        bpm = np.array([float(b) for b, _ in beats])
+    except (TypeError, ValueError):
+        raise SignalFileError(f"{path}: a beat's bpm is no number (session of {local})") \
+            from None
+    if np.any((bpm < HR_BPM[0]) | (bpm > HR_BPM[1])) or np.any(np.diff(t) <= 0):
+        raise SignalFileError(f"{path}: the session of {local} has a beat of no rate "
+                              f"({HR_BPM[0]:g}..{HR_BPM[1]:g} bpm) or beats out of time order")
+    out, gaps = [t[0]], 0
+    for k in range(1, len(t)):
+        dt = t[k] - t[k - 1]
+        lo, hi = max(dt - TICK, 60 / (bpm[k] + 0.5)), min(dt + TICK, 60 / (bpm[k] - 0.5))
+        if lo <= hi:
+            out.append(out[-1] + (lo + hi) / 2)
+        else:  # beats left out between: the gap as the times give it
+            out.append(out[-1] + dt)
+            gaps += 1
+    warnings.warn(SignalNote(
+        f"{path}: Apple Health's HRV session of {local} ({len(sessions)} in the span read; "
+        f"--start/--end pick another): {len(t)} beats, {gaps} places with beats left out; its "
+        "bpm are whole and its times to 1/100 s, so each interval is known to a few ms: a "
+        f"coarse RMSSD; Apple's own SDNN for it: {sdnn} ms"))
+    return np.asarray(out) - out[0]
