@@ -32,6 +32,7 @@ from empathy.edge.signal_fit_beats import MIN_BEATS, Part, StoredBeats, laid_bea
 from empathy.edge.signal_text import MAX_LINE
 
 HRV_MESG, RECORD_MESG, HR_MESG, MONITORING_MESG = 78, 20, 132, 55  # FIT global messages
+BEATS_MESG = 290  # beat_intervals: newer watches' beats (field 1 `time`: uint16 ms array)
 HR_BPM = (20.0, 300.0)  # a reported rate; 0 is the device's "no reading"
 COVER = 0.9  # beats over this much of the recording's span give its rate
 GAP_S = 10.0  # a reading weighs in the mean rate at most this long (longer: none taken)
@@ -95,7 +96,8 @@ def read_fit(path: str) -> Fit:
     except ImportError:
         raise SignalFileError(f"{path}: a FIT file, which is read with fitdecode (not "
                               "installed here): pip install fitdecode") from None
-    parts: list[Part] = []  # per chained file
+    parts: list[Part] = []  # per chained file: hrv messages'
+    beat_parts: list[Part] = []  # ... beat_intervals messages'
     t_hr, hr, none = array("d"), array("d"), 0
     stored, cut = StoredBeats(path), None
     try:  # a field of an odd size (COROS writes a uint32 one byte wide) is read as bytes,
@@ -107,12 +109,16 @@ def read_fit(path: str) -> Fit:
             for frame in fit:
                 if isinstance(frame, fitdecode.FitHeader):
                     parts.append(Part())
+                    beat_parts.append(Part())
                 if not isinstance(frame, fitdecode.FitDataMessage):
                     continue
                 stamp = _stamp(frame)
                 parts[-1].seen(stamp)
+                beat_parts[-1].seen(stamp)
                 if frame.global_mesg_num == HRV_MESG:
                     parts[-1].add(_intervals(frame))
+                elif frame.global_mesg_num == BEATS_MESG:
+                    beat_parts[-1].add([ms / 1000 for ms in _intervals(frame)])
                 elif frame.global_mesg_num == HR_MESG:
                     stored.add(frame, stamp)
                 elif frame.global_mesg_num in (RECORD_MESG, MONITORING_MESG) and \
@@ -148,7 +154,9 @@ def read_fit(path: str) -> Fit:
                  none) if len(hr) else None)
     if cut:
         _ends_inside(path, cut, bool(rate or stored.t or any(len(p.rr) for p in parts)))
-    beats = laid_beats(parts)
+    # a file of both kinds (none seen yet) is read by the one with more beats
+    beats = max((laid_beats(p) for p in (parts, beat_parts)),
+                key=lambda b: -1 if b is None else len(b))
     if beats is None and (beats := stored.beats()) is None:
         return Fit(None, rate, False)
     ends = [beats[0], beats[-1]] + ([t_hr[0], t_hr[-1]] if len(hr) else [])
@@ -174,8 +182,8 @@ def _stamp(frame) -> float | None:
 
 
 def _intervals(frame) -> list[float]:
-    """An hrv message's intervals in s: invalid slots (0xFFFF: None) and zeros (a writer's
-    padding) are none."""
+    """An hrv message's intervals in s (a beat_intervals message's in ms): invalid slots
+    (0xFFFF: None) and zeros (a writer's padding) are none."""
     v = frame.get_value("time", fallback=None) if frame.has_field("time") else None
     vs = v if isinstance(v, (tuple, list)) else (v,)
     return [float(s) for s in vs if isinstance(s, (int, float)) and s > 0]

@@ -73,6 +73,19 @@ def test_a_garmin_fit_s_hrv_messages_give_the_rr_written_into_them(tmp_path, cap
         pytest.approx(ok(capsys, "hr", plain(tmp_path, written), "--kind", "rr")["bpm"], abs=0.01)
 
 
+def test_fit_beat_intervals_messages_give_the_rr_written_into_them(tmp_path, capsys, written):
+    """Before: 'no beat intervals (hrv messages)'. FIT message 290 (beat_intervals, newer
+    Garmin watches: timestamp, timestamp_ms, time: an array of intervals in ms; FIT SDK
+    Profile), written with fit-tool after each second's record: the series exactly, and
+    the HRV of the same series as a text file."""
+    beats = read_beats(str(DATA / "garmin_beat_intervals.fit"))
+    assert np.diff(beats) * 1000 == pytest.approx(written, abs=1e-3)  # (UTC s in a float)
+    got = ok(capsys, "hrv", DATA / "garmin_beat_intervals.fit")
+    ref = ok(capsys, "hrv", plain(tmp_path, written), "--kind", "rr")
+    assert got["rr_ms"] == pytest.approx(ref["rr_ms"], abs=1e-3)
+    assert got["rmssd_ms"] == pytest.approx(ref["rmssd_ms"], abs=1e-3)
+
+
 @pytest.mark.parametrize("name", ["garmin-fenix-5-run.fit", "garmin-edge-820-bike.fit"])
 def test_real_garmin_files_beats_agree_with_the_watch_s_own_heart_rate(capsys, name):
     """Real files (fitparse's test files, MIT): a fenix 5 (one interval a message) and an

@@ -134,12 +134,13 @@ APPLE_HR = ('<Record type="HKQuantityTypeIdentifierHeartRate" sourceName="Apple 
 
 
 @pytest.mark.parametrize("packed", [False, True])
-def test_apple_health_s_export_is_refused_saying_what_to_give(tmp_path, capsys, packed):
+def test_apple_health_s_export_gives_its_rate_and_no_hrv_without_sessions(tmp_path, capsys,
+                                                                          packed):
     """The Health app's 'Export All Health Data' (export.zip, export.xml inside; the layout
     as its DTD and public readers give it). Before: "'<!DOCTYPE HealthData [' is not a
     number", and for the zip 'an Excel .xlsx? save the sheet as CSV'. Its heart rate is a
-    reading every few minutes, its beat lists minute-long spot checks with beats left out:
-    one line says so and names files that hold beats."""
+    rate with no HRV (tests/test_signal_files_apple.py reads its HRV sessions' beats); with
+    no HRV session, `signal hrv` says so in one line."""
     import zipfile
 
     xml = APPLE_HEAD + "".join(APPLE_HR.format(k, k, k) for k in range(5)) + "</HealthData>\n"
@@ -149,11 +150,14 @@ def test_apple_health_s_export_is_refused_saying_what_to_give(tmp_path, capsys, 
             z.writestr("apple_health_export/export.xml", xml)
     else:
         p.write_text(xml)
-    for args in (["hr"], ["hrv"], ["hr", "--kind", "rr"], ["hr", "--kind", "ecg"]):
-        rc = main(["signal", *args, str(p)])
-        out, err = capsys.readouterr()
-        assert rc == 1 and not out and len(err.strip().splitlines()) == 1, err
-        assert "Apple Health" in err and "RR" in err
+    for args in (["hr"], ["hr", "--kind", "rr"], ["hr", "--kind", "ecg"]):
+        assert main(["signal", *args, str(p), "--json"]) == 0
+        s = json.loads(capsys.readouterr().out)
+        assert s["readings"] == 5 and s["rmssd_ms"] is None and s["min_bpm"] == 60
+    rc = main(["signal", "hrv", str(p)])
+    out, err = capsys.readouterr()
+    assert rc == 1 and not out and len(err.strip().splitlines()) == 1, err
+    assert "no HRV sessions" in err and "signal hr" in err
 
 
 def fit_heard(path, rr: np.ndarray, heard: np.ndarray, bpm: int = 75) -> np.ndarray:

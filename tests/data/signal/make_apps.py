@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from fit_tool.fit_file_builder import FitFileBuilder
+from fit_tool.profile.messages.beat_intervals_message import BeatIntervalsMessage
 from fit_tool.profile.messages.event_message import EventMessage
 from fit_tool.profile.messages.file_id_message import FileIdMessage
 from fit_tool.profile.messages.hrv_message import HrvMessage
@@ -38,10 +39,13 @@ def rate_each_second(rr_ms: np.ndarray) -> list[tuple[int, int]]:
             for s in range(1, int(beats[-1]))]
 
 
-def fit(rr_ms: np.ndarray, start: datetime, hrv: bool = True) -> bytes:
+def fit(rr_ms: np.ndarray, start: datetime, hrv: bool = True, beat_intervals: bool = False
+        ) -> bytes:
     """An activity as a Garmin watch writes it: file_id, timer start, a record a second
     with heart_rate, hrv messages of five intervals (s) between them as the beats come (the
-    last one's empty slots 0xFFFF), timer stop."""
+    last one's empty slots 0xFFFF), timer stop. With beat_intervals, FIT message 290 in
+    their place: after each record, the intervals (ms) of the beats in that second, stamped
+    (timestamp, timestamp_ms) at the first of them."""
     ms0 = round(start.timestamp() * 1000)
     b = FitFileBuilder(auto_define=True)
     m = FileIdMessage()
@@ -56,7 +60,14 @@ def fit(rr_ms: np.ndarray, start: datetime, hrv: bool = True) -> bytes:
             r = RecordMessage()
             r.timestamp, r.heart_rate = ms0 + 1000 * s, bpm
             b.add(r)
-        while hrv and done < len(rr_ms) and beats[min(done + 4, len(rr_ms) - 1)] <= s:
+        if beat_intervals and done < (upto := int(np.searchsorted(beats, s, "right"))):
+            m = BeatIntervalsMessage()
+            first = ms0 + round(1000 * beats[done] - rr_ms[done])
+            m.timestamp, m.timestamp_ms = first - first % 1000, first % 1000
+            m.time = [int(v) for v in rr_ms[done:upto]]
+            b.add(m)
+            done = upto
+        while hrv and not beat_intervals and done < len(rr_ms) and beats[min(done + 4, len(rr_ms) - 1)] <= s:
             h = HrvMessage()
             five = list(rr_ms[done:done + 5] / 1000)
             h.time = five + [None] * (5 - len(five))
@@ -113,6 +124,8 @@ if __name__ == "__main__":
     long = corpus_rr("pyhrv-0.5.0.tar.gz", "pyhrv-0.5.0/pyhrv/files/SampleNNISeriesLong.npy")
     (HERE / "garmin_hrv.fit").write_bytes(fit(long[:FIT_RR], START))
     (HERE / "garmin_hr_only.fit").write_bytes(fit(long[:FIT_RR], START, hrv=False))
+    (HERE / "garmin_beat_intervals.fit").write_bytes(fit(long[:FIT_RR], START,
+                                                         beat_intervals=True))
     # two activities chained in one file, the second a minute after the first ends
     half = FIT_RR // 2
     later = START + timedelta(seconds=float(np.sum(long[:half])) / 1000 + 60)
