@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from empathy.edge.signal_columns import SignalFileError
+from empathy.edge.signal_dst import across_clock_change
 from empathy.edge.signal_fit_beats import MIN_BEATS, Part, StoredBeats, laid_beats, stamp16
 from empathy.edge.signal_text import MAX_LINE
 
@@ -230,9 +231,10 @@ def polar_hr(path: str) -> Rate:
     if not len(hr):
         raise SignalFileError(f"{path}: no heart rate in it" + (
             f" ({none} readings of 0: the strap had no skin contact)" if none else ""))
+    t = across_clock_change(np.asarray(t), path)  # (summer time began or ended)
     if np.any(np.diff(t) < 0):
         raise SignalFileError(f"{path}: its phone timestamps go backwards")
-    return Rate(np.asarray(t) - t[0], np.asarray(hr), "Polar Sensor Logger's HR file", none)
+    return Rate(t - t[0], np.asarray(hr), "Polar Sensor Logger's HR file", none)
 
 
 def polar_flow(path: str) -> Rate:

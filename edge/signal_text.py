@@ -16,6 +16,7 @@ import numpy as np
 from empathy.edge.signal_columns import (LIMIT, MAX_COLUMNS, SignalFileError, clock,
                                          time_scale)
 from empathy.edge.signal_exports import Preamble, preamble
+from empathy.edge.signal_dst import across_clock_change, hour_back
 
 SEPARATORS = ("\t", ";", ",")  # in this order: a decimal comma sits beside the first two
 SNIFF = 12  # lines the separator is judged on
@@ -275,8 +276,11 @@ class _Table:
 
     def _forward(self, first: int, lines: list[str], t: np.ndarray) -> None:
         """Times may repeat (loggers stamp in bursts), never go back."""
-        back = np.flatnonzero(np.diff(t if self.last is None else np.concatenate((self.last, t)))
-                              < t[0] - t[0])  # 0 s, or 0 us for date and time stamps
+        step = np.diff(t if self.last is None else np.concatenate((self.last, t)))
+        back = step < t[0] - t[0]  # 0 s, or 0 us for date and time stamps
+        if self.stamps:  # a phone's wall clock back an hour: undone in result()
+            back &= ~hour_back(step / np.timedelta64(1, "s"))
+        back = np.flatnonzero(back)
         if len(back):
             line = self.rows(first, lines)[back[0] + (self.last is None)][0]
             raise SignalFileError(f"{self.path}:{line}: time goes backwards")
@@ -291,7 +295,7 @@ class _Table:
         raw = cols.pop(self.tcol)
         start = raw[0]
         if self.stamps:
-            t = (raw - start).astype(np.int64) / 1e6
+            t = across_clock_change((raw - start).astype(np.int64) / 1e6, self.path)
         else:  # in place: a day's time column is hundreds of MB
             t = raw
             t -= start
