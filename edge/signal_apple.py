@@ -19,6 +19,7 @@ The span read is the newest day's heart rate, the newest HRV session, unless --s
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 import warnings
@@ -32,12 +33,36 @@ import numpy as np
 from empathy.edge.signal_apps import HR_BPM, Rate, SignalNote
 from empathy.edge.signal_columns import SignalFileError
 from empathy.edge.signal_packed import APPLE_XML, ZIP, apple_chunks, apple_member
+from empathy.edge.signal_tracks import ENTITIES, PROLOG
 
 HR, HRV = "HKQuantityTypeIdentifierHeartRate", "HKQuantityTypeIdentifierHeartRateVariabilitySDNN"
 BAR_BYTES = 32 << 20  # a read this long shows a progress bar (on a terminal)
-PROLOG = 1 << 20  # bytes before the first element: the export's DTD is ~10 KB
 CLOCK = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?\s*(?:([AaPp])\.?\s*[Mm]\.?)?")
 TICK = 0.01  # s: the export's beat times are to 1/100 s
+START = ("Apple Health's export: read from this local time on (2024-05-01 or "
+         "2024-05-01T22:30; default: the newest day's heart rate, the newest HRV session)")
+END = "Apple Health's export: read up to this local time (a date alone: to that day's end)"
+
+
+def when(text: str) -> datetime:
+    """--start: a local date or date and time, as the user writes it."""
+    try:
+        at = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a date (2024-05-01) or a "
+                                          "date and time (2024-05-01T22:30)") from None
+    if at.tzinfo is not None:  # (the file's local times are compared as written)
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: give the local time as the export "
+                                          "writes it, without a zone")
+    return at
+
+
+def when_end(text: str) -> datetime:
+    """--end: a date alone ends at that day's end (the day is read whole)."""
+    end = when(text)
+    return end + timedelta(days=1) if len(text.strip()) == 10 else end
+
+
 SPAN = ("--start and --end pick a span of Apple Health's export only; leave them out for "
         "this file")
 
@@ -64,8 +89,7 @@ def _records(path: str, kind: str):
                 if root is None:  # entities are declared before the root: none are let in
                     prolog = (prolog + chunk)[-PROLOG:]
                     if b"<!ENTITY" in prolog:
-                        raise SignalFileError(f"{path}: an XML file that declares entities "
-                                              "(<!ENTITY): not Apple Health's export")
+                        raise SignalFileError(f"{path}: {ENTITIES}")
                 parser.feed(chunk)
                 for event, el in parser.read_events():
                     if event == "start":

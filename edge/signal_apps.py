@@ -76,7 +76,8 @@ def app_file(path: str) -> str | None:
 
     if b"<!DOCTYPE HealthData" in head or is_apple_zip(path, head):
         return "apple-health"
-    if b"<TrainingCenterDatabase" in head or b"<gpx" in head:
+    if any(tag in head for tag in (b"<TrainingCenterDatabase", b"<gpx", b"<!DOCTYPE gpx",
+                                   b"<!DOCTYPE TrainingCenterDatabase")):
         return "track"
     first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("latin-1").strip().lower()
     return ("polar-hr" if first.startswith(POLAR_HR) else

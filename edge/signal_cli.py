@@ -13,6 +13,7 @@ import numpy as np
 
 from empathy.cli import number_in
 from empathy.edge.signal_acc import cancelled_by, read_acc, tracked
+from empathy.edge.signal_apple import END, START, when, when_end
 from empathy.edge.signal_file import FORMATS, SignalFileError, pick_column, read_heart, read_signal
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
@@ -332,30 +333,6 @@ POLARITY = dict(choices=("auto", "upright", "inverted"), default="auto",
                 "with each pulse (default: auto, decided from the waveform's shape)")
 MEMBER = dict(metavar="NAME", help="the file to read inside a zip that holds several "
               "(its path in the zip, or its name): a zip of one activity needs none")
-START = ("Apple Health's export: read from this local time on (2024-05-01 or "
-         "2024-05-01T22:30; default: the newest day's heart rate, the newest HRV session)")
-END = "Apple Health's export: read up to this local time (a date alone: to that day's end)"
-
-
-def when(text: str):
-    """A local date or date and time, as the user writes it."""
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(text.strip().replace(" ", "T", 1))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a date (2024-05-01) or a "
-                                          "date and time (2024-05-01T22:30)") from None
-
-
-def when_end(text: str):
-    """--end: a date alone ends at that day's end (the day is read whole)."""
-    from datetime import timedelta
-
-    end = when(text)
-    return end + timedelta(days=1) if len(text.strip()) == 10 else end
-
-
 REPORT = dict(metavar="PATH.html", help="also write a page with plots (self-contained) and "
               "PATH.json beside it; written even when no heartbeat is found")
 

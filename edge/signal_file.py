@@ -24,13 +24,14 @@ __all__ = ["FORMATS", "SignalFileError", "pick_column", "read_heart", "read_rr",
 
 FORMATS = """\
 files read:
-  text (UTF-8 or UTF-16, with or without a byte-order mark; a regular file, not gzipped,
-    lines under 1 MiB, at most 4096 columns): one column of samples (then --fs is
+  text (UTF-8 or UTF-16, with or without a byte-order mark; a regular file, lines under
+    1 MiB, at most 4096 columns): one column of samples (then --fs is
     needed), or a table whose header names a time column: time, t, time_s, t_s, seconds;
     time_ms, timer, ms (milliseconds); ts_us, time_us (microseconds); datetime, timestamp,
     phone timestamp (ISO 8601, e.g. 2024-05-01T12:00:00.250); or time/timestamp with its
     unit after it: 'Time (s)', 'timestamp [ms]', 'sensor timestamp [ns]' (Polar Sensor
-    Logger: the sensor's clock is used, not the phone's). The rate is the time column's
+    Logger: the sensor's clock is used, not the phone's; where the phone's is the only
+    one, an hour it moves for summer time is undone, and said). The rate is the time column's
     mean (repeated stamps are fine; times going backwards, or straying from that one rate
     by over 1 % of the time and a step, are an error). The signal is the
     column named ecg/ekg (--kind ecg) or ppg/bvp/pleth/pulse (--kind ppg), else the first
@@ -57,14 +58,24 @@ files read:
     of the intervals, beats went missing: a gap; Elite HRV, Kubios, Empatica IBI.csv, HRV
     Logger's 'date, rr, since start').
   watches and apps (any --kind): Garmin FIT (.fit; needs fitdecode): the beat intervals of
-    its hrv messages (a watch's 'Log HRV', or a chest strap), or the beats a strap stored
-    under water (a swim); without them, or where they cover a part of it only, its records'
-    (or a daily monitoring file's) heart rate, which `signal hr` gives as a rate with no
-    HRV; a file that ends early is read up to its end, and says so. Polar Sensor Logger's
+    its hrv messages (a watch's 'Log HRV', or a chest strap) or beat_intervals messages
+    (newer watches), or the beats a strap stored under water (a swim); without them, or
+    where they cover a part of it only, its records' (or a daily monitoring file's) heart
+    rate, which `signal hr` gives as a rate with no HRV; a file that ends early is read up
+    to its end, and says so. Polar Sensor Logger's
     HR.txt (a rate a second: `signal hr`; the beats are in its RR.txt). Polar Flow's CSV
     export, TCX and GPX tracks (Garmin Connect's, Strava's exports): their heart rate, a
-    rate with no HRV. Apple Health's export is refused: its beats are minute-long spot
-    checks with beats left out."""
+    rate with no HRV. Apple Health's export (export.xml or export.zip; read as a stream):
+    `signal hr` its heart-rate records, a rate with no HRV (the newest day); `signal hrv`
+    an HRV session's beats (InstantaneousBeatsPerMinute: the newest session; Apple leaves
+    unclean beats out, a gap here), each interval to a few ms (whole bpm, times to 1/100
+    s): a coarse RMSSD, said so; --start/--end (local time as the file writes it: 2024-05-01
+    or 2024-05-01T22:30) pick another day or session.
+  packed (signal hr|hrv): gzip (Strava's bulk export: activities/NNN.fit.gz, .tcx.gz,
+    .gpx.gz) and zip (Garmin Connect's zip of one .fit; Strava's whole export): the file
+    inside is read; a zip of several activities names them: --member NAME reads one.
+    Unpacking stops past 200x the packed size (over 16 MiB) or 1 GiB: a bomb; a zip whose names
+    leave it ('../') is refused; XML declaring entities (<!ENTITY) is refused."""
 
 RR_MS = (200.0, 10_000.0)  # 300 bpm to a 10-s sinus pause (QT Database sel232's: 5.6 s)
 RR_COLUMNS = ("rr_ms", "rr", "ibi_ms", "ibi", "nni", "rr-interval", "rr interval",

@@ -25,9 +25,17 @@ def _name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]  # (without its namespace)
 
 
+ENTITIES = ("an XML file that declares entities (<!ENTITY), which no watch's or phone's "
+            "export does (an entity bomb?)")
+PROLOG = 1 << 20  # bytes looked at for declarations: the DTD comes before the first element
+
+
 def track_hr(path: str) -> Rate:
     t, hr, none = array("d"), array("d"), 0
     try:
+        with open(path, "rb") as f:
+            if b"<!ENTITY" in f.read(PROLOG):
+                raise SignalFileError(f"{path}: {ENTITIES}")
         for _, el in ElementTree.iterparse(path, events=("end",)):
             if _name(el.tag) not in POINTS:
                 continue

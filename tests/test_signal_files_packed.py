@@ -125,3 +125,15 @@ def test_hostile_archives_are_refused_in_one_line(tmp_path, capsys):
     (tmp_path / "crc.zip").write_bytes(bytes(crc))
     assert "archive" in refused(capsys, "hrv", tmp_path / "crc.zip")
     assert "no zip" in refused(capsys, "hrv", RUN, "--member", "a.fit")
+
+
+@pytest.mark.parametrize("entity", ['<!ENTITY x SYSTEM "file:///etc/passwd">',
+                                    '<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">'])
+def test_a_track_declaring_entities_is_refused_gzipped_or_not(tmp_path, capsys, entity):
+    """An external entity (XXE) or an entity bomb in a GPX: refused before it is parsed."""
+    gpx = (f'<?xml version="1.0"?>\n<!DOCTYPE gpx [ {entity} ]>\n<gpx version="1.1"><trk>'
+           '<trkseg><trkpt lat="1" lon="2"><time>2024-05-01T10:00:00Z</time><extensions>'
+           '<hr>&x;</hr></extensions></trkpt></trkseg></trk></gpx>\n')
+    (tmp_path / "a.gpx").write_text(gpx)
+    assert "declares entities" in refused(capsys, "hr", tmp_path / "a.gpx")
+    assert "declares entities" in refused(capsys, "hr", gz(tmp_path / "a.gpx.gz", gpx.encode()))
