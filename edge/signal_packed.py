@@ -83,6 +83,9 @@ def _unpack(path: str, member: str | None, tmp: Path) -> tuple[str | None, str]:
         out = tmp / (name[:-3] if gz else name)
         stream = z.open(info)
         _copy(gzip.GzipFile(fileobj=stream) if gz else stream, out, info.compress_size, shown)
+        if _head(str(out)).startswith(ZIP):  # (Garmin's account export: zips of activities)
+            raise SignalFileError(f"{shown}: a zip inside the zip: unzip it, and give the "
+                                  "file inside")
         return str(out), shown
 
 

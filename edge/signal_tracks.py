@@ -31,28 +31,13 @@ PROLOG = 1 << 20  # bytes looked at for declarations: the DTD comes before the f
 
 
 def track_hr(path: str) -> Rate:
-    t, hr, none = array("d"), array("d"), 0
     try:
         with open(path, "rb") as f:
-            if b"<!ENTITY" in f.read(PROLOG):
+            head = f.read(PROLOG)
+            if b"<!ENTITY" in head:
                 raise SignalFileError(f"{path}: {ENTITIES}")
-        for _, el in ElementTree.iterparse(path, events=("end",)):
-            if _name(el.tag) not in POINTS:
-                continue
-            stamp = next((c.text for c in el if _name(c.tag) in ("Time", "time")), None)
-            value = next((e.text for e in el.iter() if _name(e.tag) in ("Value", "hr")), None)
-            el.clear()  # (what is read is let go)
-            if stamp is None:
-                continue
-            at, v = _point(path, stamp, value)
-            if v == 0:
-                none += 1
-                continue
-            if t and at < t[-1]:
-                raise SignalFileError(f"{path}: its trackpoints' times go backwards (at "
-                                      f"{stamp.strip()[:40]})")
-            t.append(at)
-            hr.append(v)
+            f.seek(len(head) - len(head.lstrip()))  # (Strava's TCX: spaces before '<?xml')
+            t, hr, none = _points(path, f)
     except ElementTree.ParseError as e:
         raise SignalFileError(f"{path}: a TCX/GPX file that is not whole XML ({e}): a copy "
                               "cut short? export it again") from None
@@ -62,6 +47,29 @@ def track_hr(path: str) -> Rate:
         raise SignalFileError(f"{path}: a TCX/GPX track with no heart rate in it" + (
             f" ({none} readings of 0: no contact)" if none else ""))
     return Rate(np.asarray(t) - t[0], np.asarray(hr), "a TCX/GPX track's trackpoints", none)
+
+
+def _points(path: str, f) -> tuple[array, array, int]:
+    """(s, bpm, readings of 0) of each trackpoint with a time, read as a stream."""
+    t, hr, none = array("d"), array("d"), 0
+    for _, el in ElementTree.iterparse(f, events=("end",)):
+        if _name(el.tag) not in POINTS:
+            continue
+        stamp = next((c.text for c in el if _name(c.tag) in ("Time", "time")), None)
+        value = next((e.text for e in el.iter() if _name(e.tag) in ("Value", "hr")), None)
+        el.clear()  # (what is read is let go)
+        if stamp is None:
+            continue
+        at, v = _point(path, stamp, value)
+        if v == 0:
+            none += 1
+            continue
+        if t and at < t[-1]:
+            raise SignalFileError(f"{path}: its trackpoints' times go backwards (at "
+                                  f"{stamp.strip()[:40]})")
+        t.append(at)
+        hr.append(v)
+    return t, hr, none
 
 
 def _point(path: str, stamp: str, value: str | None) -> tuple[float, float]:

@@ -91,6 +91,10 @@ def test_strava_s_export_zip_names_its_activities_and_reads_the_one_asked(tmp_pa
     assert "no members named" in refused(capsys, "hr", export, "--member", "9.fit.gz")
     one = zipped(tmp_path / "one.zip", {"activities.csv": "x\n", "activities/101.fit.gz": fit_gz})
     assert ok(capsys, "hrv", one) == ok(capsys, "hrv", RUN)
+    garmin = zipped(tmp_path / "garmin.zip", {"DI_CONNECT/UploadedFiles_0-_Part1.zip":
+                                              export.read_bytes(), "DI_CONNECT/a.json": "{}"})
+    err = refused(capsys, "hrv", garmin, "--member", "UploadedFiles_0-_Part1.zip")
+    assert "a zip inside the zip" in err
 
 
 def test_an_error_inside_an_archive_names_the_archive_not_a_temporary_file(tmp_path, capsys):
@@ -137,3 +141,20 @@ def test_a_track_declaring_entities_is_refused_gzipped_or_not(tmp_path, capsys, 
     (tmp_path / "a.gpx").write_text(gpx)
     assert "declares entities" in refused(capsys, "hr", tmp_path / "a.gpx")
     assert "declares entities" in refused(capsys, "hr", gz(tmp_path / "a.gpx.gz", gpx.encode()))
+
+
+def test_strava_s_tcx_with_its_leading_spaces_reads(tmp_path, capsys):
+    """Strava's exported TCX (activities/NNN.tcx.gz) starts with ten spaces before '<?xml'
+    (GoldenCheetah issue 3149, gpsbabel issue 371, sweatpy issue 99: 'XML or text
+    declaration not at start of entity'). Before: that error. Its heart rate reads as the
+    same track's without them."""
+    tcx = ('<?xml version="1.0" encoding="UTF-8"?>\n<TrainingCenterDatabase\n  xmlns="http://'
+           'www.garmin.com/xmlschemas/TrainingCenterDatabase/v2">\n<Activities><Activity '
+           'Sport="Biking"><Id>2024-05-01T10:00:00Z</Id><Lap StartTime="2024-05-01T10:00:00Z">'
+           '<Track>' + "".join(f'<Trackpoint><Time>2024-05-01T10:00:{s:02d}Z</Time>'
+                               f'<HeartRateBpm><Value>{70 + s % 4}</Value></HeartRateBpm>'
+                               '</Trackpoint>' for s in range(30))
+           + '</Track></Lap></Activity></Activities></TrainingCenterDatabase>\n')
+    (tmp_path / "clean.tcx").write_text(tcx)
+    strava = gz(tmp_path / "5112.tcx.gz", (" " * 10 + tcx).encode())
+    assert ok(capsys, "hr", strava) == ok(capsys, "hr", tmp_path / "clean.tcx")
