@@ -195,17 +195,23 @@ def _tod(path: str, text: str | None) -> float:
 def apple_beats(path: str, span=(None, None)) -> np.ndarray:
     """Beat times (s) of the newest HRV session in the span, each interval the middle of what
     both the times and the rounded bpm allow; a gap where they cannot both hold."""
-    sessions = []
+    newest, sessions = None, 0  # (only the newest kept: years of sessions are GBs)
     for a, beats in _records(path, HRV):
         local, _ = _when(path, a.get("startDate"))
         if _within(local, span) and len(beats) >= 2:
-            sessions.append((local, a.get("value"), beats))
-    if not sessions:
+            sessions += 1
+            if newest is None or local > newest[0]:
+                newest = (local, a.get("value"), beats)
+    if newest is None:
         raise SignalFileError(f"{path}: Apple Health's export with no HRV sessions' beats "
                               "(InstantaneousBeatsPerMinute)" + (
                                   " in that span" if span != (None, None) else "")
                               + "; `signal hr` reads its heart-rate records")
-    local, sdnn, beats = max(sessions, key=lambda s: s[0])
+    local, sdnn, beats = newest
+    try:
+        sdnn = f"{float(sdnn):.1f} ms" if 0 <= float(sdnn) <= 1000 else "none readable"
+    except (TypeError, ValueError):
+        sdnn = "none readable"
     t = np.array([_tod(path, tm) for _, tm in beats])
     t += 86400 * np.concatenate(([0], np.cumsum(np.diff(t) < -43200)))  # (past midnight)
     try:
@@ -226,8 +232,8 @@ def apple_beats(path: str, span=(None, None)) -> np.ndarray:
             out.append(out[-1] + dt)
             gaps += 1
     warnings.warn(SignalNote(
-        f"{path}: Apple Health's HRV session of {local} ({len(sessions)} in the span read; "
+        f"{path}: Apple Health's HRV session of {local} ({sessions} in the span read; "
         f"--start/--end pick another): {len(t)} beats, {gaps} places with beats left out; its "
         "bpm are whole and its times to 1/100 s, so each interval is known to a few ms: a "
-        f"coarse RMSSD; Apple's own SDNN for it: {sdnn} ms"))
+        f"coarse RMSSD; Apple's own SDNN for it: {sdnn}"))
     return np.asarray(out) - out[0]
