@@ -14,7 +14,7 @@ import numpy as np
 from empathy.cli import number_in
 from empathy.edge.signal_acc import cancelled_by, read_acc, tracked
 from empathy.edge.signal_apple import END, START, when, when_end
-from empathy.edge.signal_file import FORMATS, SignalFileError, pick_column, read_heart, read_signal
+from empathy.edge.signal_file import FORMATS, SignalFileError, read_heart
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
 RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail is told so
@@ -88,13 +88,13 @@ def _no_heartbeat(verb: str, path: str, s: dict) -> int:
     return NO_HEARTBEAT
 
 
-def _report_path(args):
+def report_path(args):
     from empathy.edge.signal_report import check_path
 
     return check_path(args.report) if args.report else None
 
 
-def _save(path, step, make) -> None:
+def save_report(path, step, make) -> None:
     """Write the report (if asked): `make` builds its Result from what was computed."""
     from empathy.edge.signal_report import save
 
@@ -111,9 +111,9 @@ def _hr(args) -> int:
         return _hr_beats(args)
     with stages(bool(args.report), 3) as step:
         try:
-            path = _report_path(args)
+            path = report_path(args)
             s, fs, x, sqi, moving = _beats(args, step)
-            _save(path, step, lambda: hr_result(args.file, args.kind, s, x, sqi, moving))
+            save_report(path, step, lambda: hr_result(args.file, args.kind, s, x, sqi, moving))
         except (SignalFileError, ValueError) as e:
             print(f"empathy signal hr: {e}", file=sys.stderr)
             return 1
@@ -189,7 +189,7 @@ def _print_hr(args, s: dict, head: str) -> int:
         mark = f"   <- {w['issue']}" if w["issue"] else ""
         print(f"  {w['t0_s']:7.1f} s  {w['bpm']:6.1f} bpm  quality {w['quality']:.2f}{mark}")
     print("beats (s): " + " ".join(f"{b:.3f}" for b in s["beats_s"]))
-    _said(args)
+    said_report(args)
     return 0
 
 
@@ -207,7 +207,7 @@ def _polarity_line(s: dict) -> str:
     return f"pulses      {s['polarity']}, {how}"
 
 
-def _said(args) -> None:
+def said_report(args) -> None:
     if args.report:
         print(f"report      {args.report} (figures also in {Path(args.report).stem}.json)")
 
@@ -221,7 +221,7 @@ def _hrv(args) -> int:
 
     with stages(bool(args.report), 3) as step:
         try:
-            path = _report_path(args)
+            path = report_path(args)
             beat_s, s = _hrv_beats(args, step)
             iv, artefacts = corrected_intervals(beat_s)  # every beat weighs alike here
             # a waveform's labels are the summary's (its beats' shapes); RR: timing alone
@@ -240,7 +240,7 @@ def _hrv(args) -> int:
                    **{k: v for k, v in (s or {"paced": None}).items()
                       if k.startswith(("polarity", "railed", "paced"))}}
             kind = args.kind if s is not None else "rr"  # (a FIT file's beats: no PPG)
-            _save(path, step, lambda: hrv_result(args.file, kind, out, beat_s, iv,
+            save_report(path, step, lambda: hrv_result(args.file, kind, out, beat_s, iv,
                                                  s is None or s["heartbeat"]))
         except (SignalFileError, ValueError) as e:
             print(f"empathy signal hrv: {e}", file=sys.stderr)
@@ -262,7 +262,7 @@ def _hrv(args) -> int:
         print(_polarity_line(out))
     for a in out["artefacts"]:
         print(f"  interval {a['index']}: {a['type']}")
-    _said(args)
+    said_report(args)
     return 0
 
 
@@ -277,54 +277,6 @@ def _hrv_beats(args, step):
         raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")
     return read_beats(args.file, args.column, (args.start, args.end)), None
-
-
-def _pupil(args) -> int:
-    from empathy.edge.pupil import LightResponse, pupil_clean, pupil_residual
-    from empathy.edge.signal_report import pupil_result
-
-    try:
-        path = _report_path(args)
-        t, cols = read_signal(args.file)
-        if t is None:
-            if not args.fs:
-                raise SignalFileError(f"{args.file}: no time column, so --fs HZ is needed")
-            t = np.arange(len(next(iter(cols.values())))) / args.fs
-        mm = pick_column(cols, args.column, args.file, ("pupil_mm", "diameter_mm", "pupil", "diameter"))
-        conf = cols.get("confidence")
-        clean = pupil_clean(t, mm, conf)
-        out = {"pupil_mm": float(np.nanmean(clean.mm)), "blinks": clean.blinks,
-               "bridged_pct": float(100 * clean.bridged.mean()),
-               "lost_pct": float(100 * np.isnan(clean.mm).mean())}
-        lum = cols.get("luminance")
-        if lum is not None:
-            model = (LightResponse(args.light_gain, args.light_tau) if args.light_gain is not None
-                     else LightResponse.fit(t, lum, clean.mm))
-            resid = pupil_residual(t, clean.mm, lum, model)
-            out.update(light_gain_mm=model.gain_mm, light_tau_s=model.tau_s,
-                       light_fitted=args.light_gain is None,
-                       residual_sd_mm=float(np.nanstd(resid)))
-        _save(path, lambda text: None, lambda: pupil_result(
-            args.file, out, t, mm, clean, resid if lum is not None else None))
-    except (SignalFileError, ValueError) as e:
-        print(f"empathy signal pupil: {e}", file=sys.stderr)
-        return 1
-    if args.out:
-        cols_out = [t, clean.mm] + ([resid] if lum is not None else [])
-        np.savetxt(args.out, np.column_stack(cols_out), delimiter=",", fmt="%.5f", comments="",
-                   header="time_s,pupil_mm" + (",residual_mm" if lum is not None else ""))
-    if args.json:
-        print(json.dumps(out))
-        return 0
-    print(f"{args.file}: {len(t)} samples over {t[-1]:.1f} s")
-    print(f"pupil {out['pupil_mm']:.2f} mm, {out['blinks']} blinks, {out['bridged_pct']:.1f} % "
-          f"bridged, {out['lost_pct']:.1f} % lost (gaps over 1 s)")
-    if lum is not None:
-        how = "fitted from this file" if out["light_fitted"] else "given"
-        print(f"light response ({how}): {out['light_gain_mm']:.2f} mm per unit luminance, "
-              f"lag {out['light_tau_s']:.2f} s; residual sd {out['residual_sd_mm']:.3f} mm")
-    _said(args)
-    return 0
 
 
 FS = number_in(float, 0.1, 100_000)  # any rate a file could have; each verb checks its own
@@ -367,41 +319,41 @@ def _noted(verb):
     return run
 
 
+def _heart_args(verb, kind_help, column_help) -> None:
+    """The options `hr` and `hrv` share: the file's rate, kind, column and span, the pulse's
+    way up, and the outputs."""
+    verb.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
+    verb.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg", help=kind_help)
+    verb.add_argument("--column", help=column_help)
+    verb.add_argument("--member", **MEMBER)
+    verb.add_argument("--start", type=when, help=START)
+    verb.add_argument("--end", type=when_end, help=END)
+    verb.add_argument("--polarity", **POLARITY)
+    verb.add_argument("--json", action="store_true", help="one JSON object")
+    verb.add_argument("--report", **REPORT)
+
+
 def register(p) -> None:
+    from empathy.edge.signal_pupil import pupil
+
     sub = p.add_subparsers(dest="verb", required=True)
     files = dict(epilog=FORMATS, formatter_class=argparse.RawDescriptionHelpFormatter)
     h = sub.add_parser("hr", help="beats, heart rate, HRV and quality from a PPG/ECG file",
                        **files)
     h.add_argument("file", help="one column of samples, a table with a time column, or an "
                    "EDF/WFDB record (files read: below)")
-    h.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
-    h.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg",
-                   help="rr: a file of beat intervals (a FIT file is read as beats anyway)")
-    h.add_argument("--member", **MEMBER)
-    h.add_argument("--start", type=when, help=START)
-    h.add_argument("--end", type=when_end, help=END)
-    h.add_argument("--column", help="which CSV column holds the signal")
-    h.add_argument("--polarity", **POLARITY)
+    _heart_args(h, "rr: a file of beat intervals (a FIT file is read as beats anyway)",
+                "which CSV column holds the signal")
     h.add_argument("--acc", metavar="FILE", help="an accelerometer recorded with it (mG: a "
                    "magnitude column or x,y,z; same start): beats while moving are left out; with "
                    "x,y,z a PPG first has what the axes predict of it taken off")
     h.add_argument("--acc-fs", type=FS, help="the accelerometer's rate in Hz (needed "
                    "without a time column)")
-    h.add_argument("--json", action="store_true", help="one JSON object")
-    h.add_argument("--report", **REPORT)
     h.set_defaults(func=_noted(_hr))
     v = sub.add_parser("hrv", help="corrected RR series, artefacts found and time-domain HRV",
                        **files)
     v.add_argument("file", help="PPG/ECG samples (as for hr) or, with --kind rr, RR intervals")
-    v.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
-    v.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg")
-    v.add_argument("--column", help="which CSV column holds the signal or the intervals")
-    v.add_argument("--member", **MEMBER)
-    v.add_argument("--start", type=when, help=START)
-    v.add_argument("--end", type=when_end, help=END)
-    v.add_argument("--polarity", **POLARITY)
-    v.add_argument("--json", action="store_true", help="one JSON object")
-    v.add_argument("--report", **REPORT)
+    _heart_args(v, None, "which CSV column holds the signal or the intervals")
     v.set_defaults(func=_noted(_hrv))
     u = sub.add_parser("pupil", help="blinks, cleaned pupil and light-compensated residual",
                        **files)
@@ -416,4 +368,4 @@ def register(p) -> None:
     u.add_argument("--out", help="write time_s,pupil_mm[,residual_mm] CSV here")
     u.add_argument("--json", action="store_true", help="one JSON object")
     u.add_argument("--report", **REPORT)
-    u.set_defaults(func=_pupil)
+    u.set_defaults(func=pupil)

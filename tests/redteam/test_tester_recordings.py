@@ -154,7 +154,7 @@ def test_a_logger_that_stamped_every_sample_alike(tmp_path, capfd):
 def test_a_long_recording_is_read_in_memory_near_its_size(tmp_path):
     import tracemalloc
 
-    from empathy.edge.signal_cli import read_signal
+    from empathy.edge.signal_file import read_signal
 
     t = np.arange(30_000) / 500.0
     path = tmp_path / "holter.csv"
