@@ -330,7 +330,7 @@ class HeartWindow:
     def heart_rates(self, now_us: int, window_s: float) -> HeartRates:
         """`heart_rate`'s (rate, sure) and the arousal's rate, from one pass over the window's
         intervals (a seat asks for both at each estimate): `rate` less the intervals at
-        labelled ectopic beats (`_label`, `sinus_intervals`) where SINUS_LEFT are left;
+        ectopic beats (`_label`, `sinus_intervals`) where SINUS_LEFT are left;
         else `rate` itself (bigeminy leaves none: its pairs keep every beat's rate sinus)."""
         got = self._rate_intervals(now_us, window_s)
         rate, sure = self._rate(got, now_us, window_s)
@@ -338,8 +338,7 @@ class HeartWindow:
             return HeartRates(rate, sure, rate)
         if self.ectopic_end is None:
             self._label()
-        left = sinus_intervals(got[0], self.touching[got[1]], self.beats[1], self.touching,
-                               self.beats[4])
+        left = sinus_intervals(*got, self.beats[1], self.touching, self.beats[4])
         if left is None or not self._covers(left, now_us, window_s, *SINUS_LEFT):
             return HeartRates(rate, sure, rate)
         return HeartRates(rate, sure, 60000.0 / float(np.mean(left)))
