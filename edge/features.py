@@ -266,8 +266,8 @@ class SeatFeatures:
         ectopic beat), and left out (HRV_OK off) when the intervals it leaves out and the
         mended ones make up more than MAX_MENDED_FRAC of its window, or the rhythm is paced
         (no NN). Arousal's rate is HR, or where lost intervals leave it too uncertain for the
-        wire (`HeartWindow.heart_rate`) the rate all the same, less the intervals at beats
-        labelled ectopic (`HeartWindow.sinus_rate`: the heart's drive, not its ectopy). An
+        wire (`HeartWindow.heart_rates`) the rate all the same, less the intervals at beats
+        labelled ectopic (its sinus rate: the heart's drive, not its ectopy). An
         ECG whose beats are random spikes (LoneBeats) has no quality (random-spike noise
         reached HR_OK in 10 of 300 fresh cases, now 0). A seat with no beats of any source reads the device's own
         figure (`DeviceRate`): HR, no RMSSD. Not where there are: a strap that sends RR
@@ -292,9 +292,8 @@ class SeatFeatures:
                         at, self.hr_window_s)):  # (heart_evidence)
                     # where lost intervals leave the rate too uncertain for the wire, arousal
                     # still reads it (the demo's truth r 0.82 -> 0.75 when it did not)
-                    feel, sure = heart.heart_rate(at, self.hr_window_s)
-                    hr = feel if sure else 0.0
-                    feel = heart.sinus_rate(at, self.hr_window_s, feel)
+                    rate, sure, feel = heart.heart_rates(at, self.hr_window_s)
+                    hr = rate if sure else 0.0
                 best = (hr, rmssd, q, paced, feel)
         # no beats of any source, or a strap's stopped while its device, worn, sends its
         # figure on (intervals sent only while it is sure of them; one without a contact

@@ -4,6 +4,8 @@ batch summary (edge/hrv.py), so a seat and `empathy signal hr` agree on what is 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from empathy.edge.ectopic_beats import beat_slopes, slope_match
@@ -11,6 +13,7 @@ from empathy.edge.hrv import (RR_RANGE_MS, REF_INTERVALS, SPIKY_BELOW, SQI_MIN, 
                               labelled_artefacts, rr_normal, sample_error_bpm, spiky,
                               window_quality)
 from empathy.edge.rr_artefacts import RRCorrector
+from empathy.edge.sinus_rate import SINUS_LEFT, sinus_intervals
 
 RAW_MARGIN_S = 10.0  # raw beats kept beyond keep_s: ectopic_beats' context, and older
 # than the oldest interval still classified (those come out of the corrector later)
@@ -33,18 +36,12 @@ HR_COVER = 0.5
 # bpm. bench/strap_loss.py, 20 % lost, HR_OK estimates over 5 bpm off: bigeminy 202 -> 3,
 # AF-like 50 -> 9, mitdb-106 140 -> 5; sinus 0 -> 0 (HR_OK 0.99 kept; eighteenth pass)
 HR_SE_BPM = 2.5
-# the heart's arousal reads the rate of the intervals clear of labelled ectopic beats where
-# at least this many are left, covering this share of the HR window (`sinus_rate`); else
-# every beat's. Trigeminy leaves a third of the window, bigeminy none (its compensatory
-# pairs keep every beat's rate near the sinus one). bench/arousal_heart.py, 18 arrhythmic
-# tuning ECG, |heart z error| p90: every beat's rate 1.017; (3, 0.5) 0.870; (2, 0.25) 0.671
-# (with IRREGULAR); (4, 0.6) 0.895. Worse: QT sel233 (a PVC one beat in three) 1.06 -> 1.76
-SINUS_LEFT = (2, 0.25)
-# ... nor where the intervals clear of those beats step by over this share of their median
-# (the median step): an irregular rhythm, whose labels are not ectopy. Tuning records, p10-p90
-# at estimates with a label: sinus with ectopy 0.005-0.08; atrial fibrillation 0.10-0.21, a
-# strap's AF-like 0.11-0.27; noise (nstdb-118e00) 0.02-0.14, QT sele0114's APCs 0.15-0.24
-IRREGULAR = 0.1
+
+class HeartRates(NamedTuple):
+    """A seat's heart rates at one moment (`HeartWindow.heart_rates`)."""
+    rate: float  # HR for the show, 0 = no value (`heart_rate`)
+    sure: bool  # whether the seat can vouch for it (the wire's HR_OK)
+    sinus: float  # the arousal's: the heart's own drive (edge/sinus_rate.py)
 
 
 class HeartWindow:
@@ -328,7 +325,26 @@ class HeartWindow:
         `hr_bpm`; the arousal, which weighs the heart by its quality, still reads it).
         Figures, pass by pass: edge/heart_passes.md (seventeenth: tuning |error| p90 ECG
         3.4 -> 1.4 bpm, PPG 2.7 -> 1.8; eighteenth: the sample error)."""
+        return self._rate(self._rate_intervals(now_us, window_s), now_us, window_s)
+
+    def heart_rates(self, now_us: int, window_s: float) -> HeartRates:
+        """`heart_rate`'s (rate, sure) and the arousal's rate, from one pass over the window's
+        intervals (a seat asks for both at each estimate): `rate` less the intervals at
+        ectopic beats (`_label`, `sinus_intervals`) where SINUS_LEFT are left;
+        else `rate` itself (bigeminy leaves none: its pairs keep every beat's rate sinus)."""
         got = self._rate_intervals(now_us, window_s)
+        rate, sure = self._rate(got, now_us, window_s)
+        if not rate:
+            return HeartRates(rate, sure, rate)
+        if self.ectopic_end is None:
+            self._label()
+        left = sinus_intervals(*got, self.beats[1], self.touching, self.beats[4])
+        if left is None or not self._covers(left, now_us, window_s, *SINUS_LEFT):
+            return HeartRates(rate, sure, rate)
+        return HeartRates(rate, sure, 60000.0 / float(np.mean(left)))
+
+    def _rate(self, got, now_us: int, window_s: float) -> tuple[float, bool]:
+        """`heart_rate` from `_rate_intervals`' `got`."""
         if got is None:
             return 0.0, True  # a pause or beats lost: a strap or a PPG can't say which
         nn = got[0]
@@ -378,33 +394,3 @@ class HeartWindow:
         the source began, where that is shorter)."""
         young_ms = (now_us - self.first_us) / 1000.0 if self.first_us is not None else 0.0
         return len(nn) >= n and nn.sum() >= cover * min(window_s * 1000.0, young_ms)
-
-    def sinus_rate(self, now_us: int, window_s: float, rate: float) -> float:
-        """The heart's own drive for the arousal: `rate` (`heart_rate`'s) less the intervals
-        that begin or end at a labelled ectopic beat (`_label`: a premature beat's coupling
-        interval and its pause, both halves of an interpolated one's), where enough are left
-        (SINUS_LEFT); else `rate` itself. In bigeminy none is left, and every beat's rate is
-        near the sinus one there (a PVC's compensatory pause makes its two intervals two
-        sinus ones). Nor in an irregular rhythm (`_irregular`): a strap's labels come from
-        timing alone, and an atrial fibrillation's short-long pairs read as premature beats
-        (bench/arousal_heart.py --strap, AF-like |z error| p90 0 -> 0.8-1.1 without it)."""
-        got = self._rate_intervals(now_us, window_s) if rate else None
-        if got is None:
-            return rate
-        if self.ectopic_end is None:
-            self._label()
-        touching = self.touching[got[1]]
-        if not touching.any() or self._irregular():
-            return rate
-        left = got[0][~touching]
-        enough = self._covers(left, now_us, window_s, *SINUS_LEFT)
-        return 60000.0 / float(np.mean(left)) if enough else rate
-
-    def _irregular(self) -> bool:
-        """The intervals kept that are clear of labelled ectopic beats vary from one to the
-        next by over IRREGULAR of their median (the median step), as in atrial fibrillation
-        (judged on 5 steps or more)."""
-        rr = self.beats[1]
-        clean = ~self.touching & self.beats[4]
-        steps = np.abs(np.diff(rr))[clean[1:] & clean[:-1]]
-        return len(steps) >= 5 and np.median(steps) > IRREGULAR * np.median(rr[clean])

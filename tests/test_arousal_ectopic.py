@@ -102,7 +102,7 @@ def test_ectopic_beats_leave_the_heart_s_arousal_on_the_sinus_rate():
 def test_atrial_fibrillation_and_bigeminy_keep_every_beat_s_rate_in_the_arousal():
     """A strap's AF-like and bigeminal rhythms (bench/strap_loss.py's own generators): AF's
     short-long pairs, labelled by timing alone, are no ectopy (its intervals' steps are too
-    irregular: heart_window.IRREGULAR), and bigeminy leaves no interval clear of its PVCs;
+    irregular: sinus_rate.IRREGULAR), and bigeminy leaves no interval clear of its PVCs;
     both read every beat's rate, as before (AF-like |z error| p90 0.8-1.1 without the rule)."""
     for rhythm in ("af", "bigeminy"):
         for seed in range(2):
