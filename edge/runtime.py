@@ -292,7 +292,7 @@ class EdgeUnit:
                 self._log_eda()
                 next_eda = t + int(EDA_LOG_S * 1e6)
             if t >= next_keep:
-                self.keep.save(t)
+                self.keep.save_later(t)
                 next_keep = t + int(SAVE_EVERY_S * 1e6)
         return self.close()
 
@@ -330,7 +330,7 @@ class EdgeUnit:
         if self.screen:
             self.screen.close()
         self.downlink.join(2)
-        self.keep.save(now_us())
+        self.keep.close(now_us())
         self.uplink.close()
         if self.channel_log:
             self.channel_log.close()
