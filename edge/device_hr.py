@@ -65,7 +65,7 @@ class DeviceRate:
         back = self.last_us is not None and ts_us < self.last_us  # a clock set back
         self.last_us, self.worn = ts_us, contact is True
         plausible = math.isfinite(bpm) and RATE_BPM[0] <= bpm <= RATE_BPM[1]
-        self.rejected += back or (bpm != 0 and not plausible)
+        self.rejected += int(back or (bpm != 0 and not plausible))  # (numpy's bool: not JSON)
         if back or not plausible or contact is False:
             self.figures.clear()
             self.run = 0

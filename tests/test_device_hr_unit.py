@@ -11,7 +11,7 @@ import sys
 from empathy.keys import Keystore
 
 
-def _edge_run(tmp_path, source: str, seconds: float = 3.0) -> dict:
+def _edge_run(tmp_path, source: str, seconds: float = 3.0) -> tuple[dict, str]:
     Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
     cfg = tmp_path / "edge.toml"
     cfg.write_text(f'unit_id = 1\nuplink = "udp://127.0.0.1:9"\nkeystore = "{tmp_path}/k.toml"\n'
@@ -22,7 +22,7 @@ def _edge_run(tmp_path, source: str, seconds: float = 3.0) -> dict:
                         str(cfg), "--duration", str(seconds), "--json"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-800:]
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return json.loads(p.stdout.strip().splitlines()[-1]), p.stderr
 
 
 def test_a_device_sending_figures_no_heart_makes_shows_in_the_units_stats(tmp_path):
@@ -32,5 +32,8 @@ def test_a_device_sending_figures_no_heart_makes_shows_in_the_units_stats(tmp_pa
     csv = tmp_path / "watch.csv"
     csv.write_text("ts_us,hr_bpm\n" + "".join(f"{(i + 1) * 1_000_000},{v}\n"
                                                for i, v in enumerate(figures)))
-    stats = _edge_run(tmp_path, f"replay://{csv}?speed=10")
+    stats, said = _edge_run(tmp_path, f"replay://{csv}?speed=10")
     assert stats["device_hr_rejected"] == {"1": 4}  # seat 2 has no device: not listed
+    # and in the log as it happens (checked once a second)
+    lines = [ln for ln in said.splitlines() if "figures no heart makes" in ln]
+    assert lines and all("seat 1:" in ln for ln in lines) and "(4 in all)" in lines[-1], said
