@@ -8,7 +8,18 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+
+from empathy.bench.seat_hr import window_rate
+from empathy.bench.strap_loss import T0_US, arrhythmia
+from empathy.calibration import store
+from empathy.edge.features import SeatFeatures
+from empathy.edge.latency import HR_WINDOW_S
+from empathy.edge.profile import load_profile
 from empathy.keys import Keystore
+from empathy.sensors.base import HeartRate
+from empathy.sim.hr_device import HrDevice
+from empathy.wire import Flag
 
 
 def _edge_run(tmp_path, source: str, seconds: float = 3.0) -> tuple[dict, str]:
@@ -37,3 +48,40 @@ def test_a_device_sending_figures_no_heart_makes_shows_in_the_units_stats(tmp_pa
     # and in the log as it happens (checked once a second)
     lines = [ln for ln in said.splitlines() if "figures no heart makes" in ln]
     assert lines and all("seat 1:" in ln for ln in lines) and "(4 in all)" in lines[-1], said
+
+
+def _watch_run(profile, bias=1.08, late_s=1.5, seconds=150.0, seed=5):
+    """A still viewer's real-shaped sinus rhythm worn under a watch that sends its own figure
+    once a second (sim/hr_device.py), `bias` high and `late_s` late; the seat reads it with
+    `profile`. [(t s, flags, HR, the true 8-s rate)], and the seat."""
+    rng = np.random.default_rng(seed)
+    rr = arrhythmia(seconds + 5, rng)
+    ends = np.concatenate(([0.0], np.cumsum(rr) / 1e3))
+    dev, f, out, k = HrDevice("contact"), SeatFeatures(baseline_s=10, profile=profile), [], 1
+    for t in np.arange(0.3, seconds, 1.0):
+        while k < len(ends) and ends[k] <= t:
+            dev.beat(ends[k], rr[k - 1])
+            k += 1
+        bpm, contact = dev.tick(t)
+        arrive = T0_US + int((t + late_s) * 1e6)
+        f.add(HeartRate(arrive, float(round(bpm * bias)), contact))
+        e = f.estimate(arrive + 1000)
+        out.append((t, e["flags"], e["hr_bpm"], window_rate(ends, t, HR_WINDOW_S)))
+    return out, f
+
+
+def test_a_calibrated_watchs_figure_is_corrected_by_its_stored_bias_and_lag(tmp_path):
+    store.save_sensor(tmp_path, "watch-7", "hr", {"bias_pct": 8.0, "lag_ms": 1500.0})
+    fixed, seat = _watch_run(load_profile(tmp_path, heart_sensor="watch-7"))
+    plain, _ = _watch_run(load_profile(tmp_path))
+
+    def err(rows):
+        late = [r for r in rows if r[0] >= 20]
+        ok = [r for r in late if r[1] & Flag.HR_OK]
+        assert len(ok) >= 0.95 * len(late)  # its freshness is the device's, lag or not
+        return np.median([r[2] - r[3] for r in ok])
+
+    assert err(plain) > 4.0  # 8 % high: about 5 bpm at rest
+    assert abs(err(fixed)) < 1.5
+    # the lag undone: the seat's last signal is when the heart beat, not when it arrived
+    assert seat.viewer_state()["last_signal_us"] == T0_US + int((149.3 + 1.5) * 1e6) - 1_500_000
