@@ -91,7 +91,7 @@ class SeatFeatures:
         self.baselines_taken = 0  # baselines started: 1 + one per new viewer
         self.ignored: dict[str, int] = {}  # waveform kind -> chunks passed over
         self.heart_out: dict[str, int] = {}  # estimates with HR whose heart left the arousal
-        self.device = DeviceRate()
+        self.device = DeviceRate(self.profile.heart.lag_us)
         self.device_past_rejected = 0  # figures no heart makes, of devices before this one
         self._forget(first=True)
 
@@ -105,7 +105,8 @@ class SeatFeatures:
         if not keep_streams:  # beat detectors warmed up on nobody else's signal stay warm
             self.strap = HeartWindow(HRV_WINDOW_S, cycles=True)  # (a chest strap's ECG)
             self.device_past_rejected += self.device.rejected
-            self.device = DeviceRate()  # the strap's own figure (for one without RR)
+            # the strap's own figure (for one without RR)
+            self.device = DeviceRate(self.profile.heart.lag_us)
             self.waves: dict[str, WaveBeats] = {}
             self.motion = MotionGate(WAVE_SLIP_S)
             self.eda: Optional[EdaWindow] = None

@@ -27,7 +27,7 @@ import numpy as np
 from empathy.calibration import store
 from empathy.edge.fusion import Baseline
 from empathy.edge.pupil import LightResponse
-from empathy.sensors.base import Beat, Reading, Waveform
+from empathy.sensors.base import Beat, HeartRate, Reading, Waveform
 from empathy.wire import EXPRESSIONS
 
 MID_GREY = 0.5  # a calibrated pupil residual is relative to this luminance (edge.pupil)
@@ -36,19 +36,26 @@ MID_GREY = 0.5  # a calibrated pupil residual is relative to this luminance (edg
 @dataclass(frozen=True)
 class HeartCorrection:
     """What `calibrate hr` found wrong with a heart sensor, undone on its readings: values
-    `bias_pct` high (RR intervals that much short) and `lag_ms` late."""
+    `bias_pct` high (RR intervals that much short, its own heart-rate figure that much
+    high) and `lag_ms` late."""
 
     bias_pct: float = 0.0
     lag_ms: float = 0.0
 
+    @property
+    def lag_us(self) -> int:
+        return int(round(self.lag_ms * 1000))
+
     def correct(self, r: Reading) -> Reading:
         if not (self.bias_pct or self.lag_ms):
             return r
-        scale, lag_us = 1 + self.bias_pct / 100.0, int(round(self.lag_ms * 1000))
+        scale, lag_us = 1 + self.bias_pct / 100.0, self.lag_us
         if isinstance(r, Beat):
             return Beat(r.ts_us - lag_us, r.rr_ms * scale)
         if isinstance(r, Waveform):  # the beats' spacing in samples reads `scale` short
             return replace(r, ts_us=r.ts_us - lag_us, fs_hz=r.fs_hz / scale)
+        if isinstance(r, HeartRate):  # (0, the device's "no reading", stays 0)
+            return replace(r, ts_us=r.ts_us - lag_us, hr_bpm=r.hr_bpm / scale)
         return r
 
 
