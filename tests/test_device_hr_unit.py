@@ -7,12 +7,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from empathy.bench.seat_hr import window_rate
 from empathy.bench.strap_loss import T0_US, arrhythmia
 from empathy.calibration import store
+from empathy.calibration.hr import hr_validate, load_profile as load_rig
+from empathy.calibration.recording import trace_from_beats, trace_from_readings
 from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import HR_WINDOW_S
 from empathy.edge.profile import load_profile
@@ -85,3 +89,57 @@ def test_a_calibrated_watchs_figure_is_corrected_by_its_stored_bias_and_lag(tmp_
     assert abs(err(fixed)) < 1.5
     # the lag undone: the seat's last signal is when the heart beat, not when it arrived
     assert seat.viewer_state()["last_signal_us"] == T0_US + int((149.3 + 1.5) * 1e6) - 1_500_000
+
+
+def _figures(seconds=400.0, seed=11, bias=1.06):
+    """A reference's beats and a watch's own figures (once a second, `bias` high) of one
+    sinus rhythm: [(ts_us, rr_ms)], [HeartRate] as its source gives them."""
+    rng = np.random.default_rng(seed)
+    rr = arrhythmia(seconds, rng)
+    ends = np.cumsum(rr) / 1e3
+    dev, k, figures = HrDevice("contact"), 0, []
+    for t in np.arange(0.3, ends[-1] - 2, 1.0):
+        while k < len(ends) and ends[k] <= t:
+            dev.beat(ends[k], rr[k])
+            k += 1
+        bpm, contact = dev.tick(t)
+        figures.append(HeartRate(T0_US + int(t * 1e6), float(round(bpm * bias)), contact))
+    return [(T0_US + int(e * 1e6), r) for e, r in zip(ends, rr)], figures
+
+
+def test_calibrate_hr_reads_a_live_device_that_sends_only_its_figure():
+    """`calibrate hr --device ble://...` of a watch: its recorded readings are figures, no
+    beats and no waveform (refused before: "the source gave no beats and no waveform")."""
+    beats, figures = _figures()
+    figures[5:8] = [HeartRate(f.ts_us, 0.0, False) for f in figures[5:8]]  # taken off
+    dev = trace_from_readings("ble://watch", figures)
+    ref = trace_from_beats("ref", np.array([t for t, _ in beats]) / 1e6,
+                           np.array([r for _, r in beats]))
+    assert dev.kind == "hr" and dev.beat_s is None and len(dev.t_s) == len(figures) - 3
+    res = hr_validate(ref, dev, load_rig(str(WIDE_RIG)))
+    assert res.figures["bias_pct"] == pytest.approx(6.0, abs=1.0)
+
+
+WIDE_RIG = Path(__file__).resolve().parent / "data" / "rig_wide_lag.toml"
+
+
+@pytest.mark.parametrize("rig, why", [
+    ("chest_strap", "edge of the"),  # its 3-s search: the watch's lag is beyond it
+    (str(WIDE_RIG), "the edge undoes"),  # found (3.5 s: the watch averages), not undone
+])
+def test_calibrate_hr_stores_no_lag_it_did_not_measure_or_the_edge_cannot_undo(
+        tmp_path, rig, why):
+    beats, figures = _figures()
+    (tmp_path / "ref.csv").write_text("ts_us,rr_ms\n" + "".join(f"{t},{r:.1f}\n"
+                                                                for t, r in beats))
+    (tmp_path / "dev.csv").write_text("ts_us,hr_bpm\n" + "".join(
+        f"{f.ts_us},{f.hr_bpm:g}\n" for f in figures if f.hr_bpm))
+    p = subprocess.run([sys.executable, "-m", "empathy.cli", "calibrate", "hr", "--device",
+                        str(tmp_path / "dev.csv"), "--reference", str(tmp_path / "ref.csv"),
+                        "--sensor-id", "watch-7", "--store", str(tmp_path / "store"),
+                        "--profile", rig, "--json", "--out", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in p.stderr, p.stderr[-800:]
+    doc = json.loads(p.stdout)
+    assert not (tmp_path / "store").exists(), doc["notes"]
+    assert any("no correction stored" in n and why in n for n in doc["notes"]), doc["notes"]
