@@ -31,6 +31,7 @@ from empathy.sensors.base import Beat, HeartRate, Reading, Waveform
 from empathy.wire import EXPRESSIONS
 
 MID_GREY = 0.5  # a calibrated pupil residual is relative to this luminance (edge.pupil)
+LAG_MAX_MS = 3000.0  # a heart sensor's lag undone at most (calibrate hr stores no more)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def load_profile(store_dir: str | Path, viewer: str = "", eye_camera: str = "",
                      "run `empathy calibrate hr --sensor-id`")
         hr = doc.get("hr") if isinstance(doc.get("hr"), dict) else {}
         out["heart"] = HeartCorrection(_num(hr, "bias_pct", -20.0, 20.0, f"{path} [hr]"),
-                                       _num(hr, "lag_ms", -3000.0, 3000.0, f"{path} [hr]"))
+                                       _num(hr, "lag_ms", -LAG_MAX_MS, LAG_MAX_MS, f"{path} [hr]"))
         out["names"]["heart_sensor"] = heart_sensor
     if viewer:
         path = store.viewer_path(root, viewer)
