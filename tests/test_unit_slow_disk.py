@@ -46,6 +46,7 @@ def card(tmp_path):
         _sh("umount", str(mnt))
 
 
+@pytest.mark.realtime  # the samples' spacing is real time
 def test_a_stalled_state_folder_never_stalls_the_samples(card, tmp_path):
     Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
