@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from empathy.config import ConfigError, from_toml
+from empathy.edge.profile import LAG_MAX_MS
 
 from .recording import HeartTrace
 from .report import Check, Result
@@ -165,6 +166,7 @@ def hr_validate(ref: HeartTrace, dev: HeartTrace, profile: RigProfile) -> Result
     res.figures.update({
         "duration_s": round(float(hi - lo), 1),
         "lag_ms": round(lag_s * 1000, 1),
+        "lag_search_ms": profile.max_search_lag_s * 1000,  # a lag this far is not found
         "lag_correlation": round(float(np.nanmax(corr)), 3),
         "windows": int(full.sum()),
         "ref_mean_bpm": round(float(rm.mean()), 2),
@@ -265,8 +267,15 @@ def correction(res: Result) -> tuple[dict | None, list[str]]:
     """The heart sensor's correction (what the edge reads from the store's [hr]) and, when
     there is none to store, why: checks that undoing bias and lag would not fix."""
     left = [c.name for c in res.checks if not c.ok and c.name not in CORRECTABLE]
+    f = res.figures
+    if abs(f["lag_ms"]) >= f["lag_search_ms"]:  # the best of those tried, no peak
+        left.append(f"a lag at the edge of the rig's ±{f['lag_search_ms']:.0f} ms search "
+                    "(the sensor lags more: a rig profile with a larger max_search_lag_s "
+                    "measures it)")
+    elif abs(f["lag_ms"]) > LAG_MAX_MS:  # a watch's own figure lags by its averaging
+        left.append(f"a lag of {f['lag_ms']:+.0f} ms (the edge undoes ±{LAG_MAX_MS:.0f} ms "
+                    "at most)")
     if res.errors or left:
         return None, left or res.errors
-    f = res.figures
     return {"bias_pct": f["bias_pct"], "bias_bpm": f["bias_bpm"], "lag_ms": f["lag_ms"],
             "mae_bpm": f["mae_bpm"], "windows": f["windows"]}, []

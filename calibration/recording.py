@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from empathy.edge.heart import waveform_peaks
-from empathy.sensors.base import SCHEMES, Beat, Frame, Reading, Waveform, open_source
+from empathy.sensors.base import (SCHEMES, Beat, Frame, HeartRate, Reading, Waveform,
+                                  open_source)
 
 RR_MIN_MS, RR_MAX_MS = 300.0, 2000.0  # 30..200 bpm: anything else is an artefact
 
@@ -100,10 +101,7 @@ def load_csv(path: str | Path) -> HeartTrace:
     if head[1] == "rr_ms":
         return trace_from_beats(name, t, data[:, 1])
     if head[1] == "hr_bpm":
-        ok = (data[:, 1] >= 30) & (data[:, 1] <= 200)
-        if ok.sum() < 5:
-            raise RecordingError(f"{path}: fewer than 5 plausible heart-rate values")
-        return HeartTrace(name, t[ok], data[ok, 1], kind="hr")
+        return trace_from_rates(name, t, data[:, 1])
     return trace_from_waveform(name, head[1], t, data[:, 1])
 
 
@@ -155,15 +153,30 @@ def record(urls: list[str], duration_s: float, quiet: bool = False,
     return out
 
 
+def trace_from_rates(name: str, t_s: np.ndarray, hr_bpm: np.ndarray) -> HeartTrace:
+    """A device's own heart-rate figures (no beats): those a heart makes."""
+    t_s, hr_bpm = np.asarray(t_s, float), np.asarray(hr_bpm, float)
+    ok = (hr_bpm >= 60000.0 / RR_MAX_MS) & (hr_bpm <= 60000.0 / RR_MIN_MS)
+    if ok.sum() < 5:
+        raise RecordingError(f"{name}: fewer than 5 plausible heart-rate values")
+    return HeartTrace(name, t_s[ok], hr_bpm[ok], kind="hr")
+
+
 def trace_from_readings(name: str, readings: list[Reading]) -> HeartTrace:
-    """Beats if the source gave beats, else the waveform it streamed."""
+    """Beats if the source gave beats, else the waveform it streamed, else its own
+    heart-rate figures (a watch, an armband in HR mode: no RR intervals) while on the skin."""
     beats = [r for r in readings if isinstance(r, Beat)]
     if beats:
         return trace_from_beats(name, np.array([b.ts_us for b in beats]) / 1e6,
                                 np.array([b.rr_ms for b in beats]))
     waves = [r for r in readings if isinstance(r, Waveform)]
+    rates = [r for r in readings if isinstance(r, HeartRate) and r.contact is not False]
+    if not waves and rates:
+        return trace_from_rates(name, np.array([r.ts_us for r in rates]) / 1e6,
+                                np.array([r.hr_bpm for r in rates]))
     if not waves:
-        raise RecordingError(f"{name}: the source gave no beats and no waveform")
+        raise RecordingError(f"{name}: the source gave no beats, no waveform and no heart "
+                             "rate")
     t = np.concatenate([w.ts_us / 1e6 + np.arange(len(w.samples)) / w.fs_hz for w in waves])
     return trace_from_waveform(name, waves[0].kind, t, np.concatenate([w.samples for w in waves]))
 

@@ -45,7 +45,10 @@ QUALITY = 0.85
 class DeviceRate:
     """Feed the device's figures with `add`; `rate(now_us)` gives (HR, quality)."""
 
-    def __init__(self):
+    def __init__(self, lag_us: int = 0):
+        # the device's calibrated lag (edge.profile), taken off its stamps: how old a figure
+        # is (FRESH_S, STUCK_S) is the device's notifications' matter, so as they arrived
+        self.lag_us = lag_us
         self.figures: deque = deque(maxlen=MIN_FIGURES + 2)  # (ts_us, bpm) on the skin, in
         # a row, the newest last (their spacing is the device's cadence)
         self.run = 0  # figures on the skin in a row
@@ -65,7 +68,7 @@ class DeviceRate:
         back = self.last_us is not None and ts_us < self.last_us  # a clock set back
         self.last_us, self.worn = ts_us, contact is True
         plausible = math.isfinite(bpm) and RATE_BPM[0] <= bpm <= RATE_BPM[1]
-        self.rejected += back or (bpm != 0 and not plausible)
+        self.rejected += int(back or (bpm != 0 and not plausible))  # (numpy's bool: not JSON)
         if back or not plausible or contact is False:
             self.figures.clear()
             self.run = 0
@@ -90,7 +93,7 @@ class DeviceRate:
         already, and more lag cost more than rounding did (tuning, bench/strap_loss.py
         --device hr, the 13 rhythms' median |err| p90: newest 3.47 bpm, a mean over 2, 3, 5,
         8 s 3.56, 3.57, 4.19, 4.69)."""
-        f = self.figures
+        f, now_us = self.figures, now_us - self.lag_us  # (now on the stamps' clock)
         if (self.run < MIN_FIGURES or now_us - f[-1][0] > self.fresh_us()
                 or now_us - self.since_us >= STUCK_S * 1e6):
             return 0.0, 0.0

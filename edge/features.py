@@ -91,6 +91,8 @@ class SeatFeatures:
         self.baselines_taken = 0  # baselines started: 1 + one per new viewer
         self.ignored: dict[str, int] = {}  # waveform kind -> chunks passed over
         self.heart_out: dict[str, int] = {}  # estimates with HR whose heart left the arousal
+        self.device = DeviceRate(self.profile.heart.lag_us)
+        self.device_past_rejected = 0  # figures no heart makes, of devices before this one
         self._forget(first=True)
 
     def _forget(self, first: bool = False, keep_streams: bool = False) -> None:
@@ -102,7 +104,9 @@ class SeatFeatures:
         self.mine = mine = self.profile if first else SeatProfile()
         if not keep_streams:  # beat detectors warmed up on nobody else's signal stay warm
             self.strap = HeartWindow(HRV_WINDOW_S, cycles=True)  # (a chest strap's ECG)
-            self.device = DeviceRate()  # the strap's own figure (for one without RR)
+            self.device_past_rejected += self.device.rejected
+            # the strap's own figure (for one without RR)
+            self.device = DeviceRate(self.profile.heart.lag_us)
             self.waves: dict[str, WaveBeats] = {}
             self.motion = MotionGate(WAVE_SLIP_S)
             self.eda: Optional[EdaWindow] = None
@@ -227,6 +231,12 @@ class SeatFeatures:
         except ValueError as err:  # an unusable rate
             self.eda = None
             log.warning("eda chunk skipped", extra={"fs_hz": r.fs_hz, "reason": str(err)})
+
+    @property
+    def device_rejected(self) -> int:
+        """Figures no heart makes that the seat's heart-rate device sent (the unit's stats:
+        a device sending garbage), over every viewer of the run."""
+        return self.device_past_rejected + self.device.rejected
 
     def motion_report(self) -> dict:
         """How many PPG beats the accelerometer judged and rejected for motion, and the

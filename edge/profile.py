@@ -27,28 +27,36 @@ import numpy as np
 from empathy.calibration import store
 from empathy.edge.fusion import Baseline
 from empathy.edge.pupil import LightResponse
-from empathy.sensors.base import Beat, Reading, Waveform
+from empathy.sensors.base import Beat, HeartRate, Reading, Waveform
 from empathy.wire import EXPRESSIONS
 
 MID_GREY = 0.5  # a calibrated pupil residual is relative to this luminance (edge.pupil)
+LAG_MAX_MS = 3000.0  # a heart sensor's lag undone at most (calibrate hr stores no more)
 
 
 @dataclass(frozen=True)
 class HeartCorrection:
     """What `calibrate hr` found wrong with a heart sensor, undone on its readings: values
-    `bias_pct` high (RR intervals that much short) and `lag_ms` late."""
+    `bias_pct` high (RR intervals that much short, its own heart-rate figure that much
+    high) and `lag_ms` late."""
 
     bias_pct: float = 0.0
     lag_ms: float = 0.0
 
+    @property
+    def lag_us(self) -> int:
+        return int(round(self.lag_ms * 1000))
+
     def correct(self, r: Reading) -> Reading:
         if not (self.bias_pct or self.lag_ms):
             return r
-        scale, lag_us = 1 + self.bias_pct / 100.0, int(round(self.lag_ms * 1000))
+        scale, lag_us = 1 + self.bias_pct / 100.0, self.lag_us
         if isinstance(r, Beat):
             return Beat(r.ts_us - lag_us, r.rr_ms * scale)
         if isinstance(r, Waveform):  # the beats' spacing in samples reads `scale` short
             return replace(r, ts_us=r.ts_us - lag_us, fs_hz=r.fs_hz / scale)
+        if isinstance(r, HeartRate):  # (0, the device's "no reading", stays 0)
+            return replace(r, ts_us=r.ts_us - lag_us, hr_bpm=r.hr_bpm / scale)
         return r
 
 
@@ -99,7 +107,7 @@ def load_profile(store_dir: str | Path, viewer: str = "", eye_camera: str = "",
                      "run `empathy calibrate hr --sensor-id`")
         hr = doc.get("hr") if isinstance(doc.get("hr"), dict) else {}
         out["heart"] = HeartCorrection(_num(hr, "bias_pct", -20.0, 20.0, f"{path} [hr]"),
-                                       _num(hr, "lag_ms", -3000.0, 3000.0, f"{path} [hr]"))
+                                       _num(hr, "lag_ms", -LAG_MAX_MS, LAG_MAX_MS, f"{path} [hr]"))
         out["names"]["heart_sensor"] = heart_sensor
     if viewer:
         path = store.viewer_path(root, viewer)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import signal
 import threading
 import time
@@ -33,6 +32,7 @@ from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
 from empathy.edge.seat_sensors import shared_sensor
 from empathy.edge.sequence import SeqReserve, seq_path
+from empathy.edge.unit_stats import seat_eda, unit_stats
 from empathy.edge.uplink import UplinkWatch
 from empathy.edge.viewer_state import SAVE_EVERY_S, ViewerKeep
 
@@ -198,6 +198,7 @@ class EdgeUnit:
         self.impossible = 0  # values outside wire.RANGES, sent as "no value"
         self.unsent = 0  # samples the wire refused (a NaN arousal: no quality bit to clear)
         self._say = RateLimited(log)
+        self.device_said = [0] * len(cfg.seats)  # each seat's device's garbage, as last logged
         self._running = True
         self.downlink = threading.Thread(target=self._listen, name="downlink", daemon=True)
         self.downlink.start()
@@ -261,6 +262,7 @@ class EdgeUnit:
                 next_sync = t + int(1e6 / (self.cfg.sync_hz if self.sync.synced else 10))
             if t >= next_beat:
                 self._heartbeat(t)
+                self._log_devices()
                 next_beat = t + int(1e6 / self.cfg.heartbeat_hz)
             if t < next_send:
                 continue
@@ -292,21 +294,21 @@ class EdgeUnit:
                 self._log_eda()
                 next_eda = t + int(EDA_LOG_S * 1e6)
             if t >= next_keep:
-                self.keep.save(t)
+                self.keep.save_later(t)
                 next_keep = t + int(SAVE_EVERY_S * 1e6)
         return self.close()
 
-    def eda(self) -> dict:
-        """Skin conductance per seat that has it: tonic level, responses a minute, the last
-        response, its quality and its share of the arousal evidence (the wire's sample has
-        no room for it; docs/sensors.md)."""
-        return {str(seat.seat_id): {**f.eda_report, "arousal_confidence":
-                                    round(f.affect.confidence, 3)}
-                for seat, f in zip(self.cfg.seats, self.features)
-                if f.eda_report and not seat.opt_out}
+    def _log_devices(self) -> None:
+        """A seat's heart-rate device that sent figures no heart makes since the last time
+        (a broken or spoofed device), said at most once a heartbeat, rate-limited."""
+        for i, (seat, f) in enumerate(zip(self.cfg.seats, self.features)):
+            n, self.device_said[i] = f.device_rejected - self.device_said[i], f.device_rejected
+            if n:
+                self._say(logging.WARNING, "seat %d: its heart-rate device sent %d figures no "
+                          "heart makes (%d in all)", seat.seat_id, n, f.device_rejected)
 
     def _log_eda(self) -> None:
-        eda = self.eda()
+        eda = seat_eda(self)
         if eda:
             log.info("eda", extra={"unit_id": self.cfg.unit_id, "eda": eda})
 
@@ -330,45 +332,11 @@ class EdgeUnit:
         if self.screen:
             self.screen.close()
         self.downlink.join(2)
-        self.keep.save(now_us())
+        self.keep.close(now_us())
         self.uplink.close()
         if self.channel_log:
             self.channel_log.close()
-        c, t = self.sync.clock, now_us()
-        link = self.link.stats(redacted(self.cfg.uplink), self.sync.answered,
-                               getattr(self.uplink, "reached", None))
-        return {"unit_id": self.cfg.unit_id, "packets_sent": self.link.sent,
-                "readings": self.readings, "uplink": link, "face_model": self.face_model,
-                "samples_impossible": self.impossible,  # sent with values dropped (wire.RANGES)
-                "samples_unsent": self.unsent,
-                "estimate_latency_s": self.estimate_lag_s,  # arousal refers to the body then
-                "eda": self.eda(),
-                # per seat with an accelerometer: PPG beats judged and left out for motion
-                "motion": {str(seat.seat_id): f.motion_report() for seat, f in
-                           zip(self.cfg.seats, self.features) if f.motion.track is not None},
-                # per seat: estimates with HR whose heart left the arousal (a paced rhythm)
-                "heart_out": {str(seat.seat_id): f.heart_out for seat, f in
-                              zip(self.cfg.seats, self.features) if f.heart_out},
-                "calibration": {str(seat.seat_id): p.names for seat, p in
-                                zip(self.cfg.seats, self.profiles) if p.names},
-                "cues_taken": self.screen.taken if self.screen else 0,
-                "cues_rejected": self.screen.rejected if self.screen else 0,
-                "cues_stale": self.screen.stale if self.screen else 0,
-                "cues_shed": self.screen.shed if self.screen else 0,
-                "baselines": {str(s.seat_id): f.baselines_taken
-                              for s, f in zip(self.cfg.seats, self.features)},
-                # seats that went on with the viewer of before the restart (viewer_state)
-                "baselines_resumed": self.resumed,
-                "clock": {"synced": self.sync.synced, "offset_us": round(c.to_host(t) - t),
-                          "drift_ppm": round(c.drift_ppm, 3),
-                          "drift_se_ppm": (round(self.sync.drift_se_ppm, 3)
-                                           if math.isfinite(self.sync.drift_se_ppm) else None),
-                          "rtt_us": self.sync.rtt_us,
-                          "residual_us": (round(self.sync.residual_us(), 1)
-                                          if self.sync.synced else None),
-                          "sync_loss_permille": self.sync.loss_permille,
-                          "sync_replies_rejected": self.sync.rejected,
-                          "host_clock_jumps": self.sync.jumps}}
+        return unit_stats(self, now_us())
 
 
 class ChannelLog:

@@ -2,9 +2,14 @@
 
 A unit restarted mid-show (systemd after a crash or a watchdog, an operator's restart) used
 to take a new 'resting' baseline inside the film. Now each seat's baseline and its last
-signal go into the unit's state folder now and then (atomically), and on start a seat whose
-last signal is under `rebaseline_after_s` old takes them back: by the seat's own rule it
-has the same viewer. Anything else starts fresh, as without the file.
+signal go into the unit's state folder every SAVE_EVERY_S (atomically), and on start a seat
+whose last signal is under `rebaseline_after_s` old takes them back: by the seat's own rule
+it has the same viewer. Anything else starts fresh, as without the file.
+
+An edge unit's state folder is an SD card, slow and wearing: the unit writes on a thread of
+its own (`save_later`; a card that stalls for seconds holds that thread, never the seats'
+samples) and only when an entry changed (a seat with a viewer: its last signal moves;
+nobody, or no live seat: no write at all).
 
 Privacy: the file holds each baseline's summary statistics (count, mean, sum of squared
 deviations) and when the viewer's signal began and was last seen, never a beat, an interval or a waveform.
@@ -22,6 +27,7 @@ import hashlib
 import json
 import logging
 import math
+import threading
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
@@ -34,6 +40,8 @@ log = logging.getLogger("empathy.edge")
 
 FORMAT = 1
 SAVE_EVERY_S = 10.0  # a crash loses at most this much of the last signal (errs fresh)
+CLOSE_WAIT_S = 5.0  # a stopping unit waits this long for its last save (systemd's stop
+# timeout is 90 s; a card that stalls longer loses the last 10 s of signal only)
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 # What a baseline's mean may be (beyond the body's range the file is not ours, or broken);
 # its spread may be at most the range's width
@@ -147,6 +155,8 @@ class ViewerKeep:
         self.keys = [seat_key(cfg.unit_id, s) if live(s.source) and not s.opt_out else None
                      for s in cfg.seats]
         self._said = False  # one warning a run for a file that cannot be written
+        self._written: Optional[dict] = None  # the seats last saved (None: none yet)
+        self._writer: Optional[LatestWriter] = None  # started by the first save_later
 
     def resume(self, now_us: int) -> list[int]:
         """Seats whose viewer is the one of before the restart by their own rule (last
@@ -187,10 +197,11 @@ class ViewerKeep:
                         "baseline", self.path, e)
             return {}
 
-    def save(self, now_us: int) -> None:
-        """Write each live seat's viewer that a restart now could take back: none with no
-        signal yet, none gone rebaseline_after_s or more (a viewer's figures are kept no
-        longer than they may be used)."""
+    def _text(self, now_us: int) -> Optional[str]:
+        """The file's text as of now: each live seat's viewer that a restart now could take
+        back (none with no signal yet, none gone rebaseline_after_s or more: a viewer's
+        figures are kept no longer than they may be used). None where the seats are as last
+        written: an SD card's wear is in its writes."""
         seats = {}
         for seat, f, key in zip(self.seats, self.features, self.keys):
             st = f.viewer_state() if key else None
@@ -201,15 +212,79 @@ class ViewerKeep:
             if now_us - last < f.rebase_us:
                 seats[str(seat.seat_id)] = {**st, "key": key, "last_signal_us": last,
                                             "start_us": min(st["start_us"], last)}
-        doc = {"format": FORMAT, "unit_id": self.unit_id, "boot": self.boot,
-               "saved_us": now_us, "seats": seats}
+        if seats == self._written:
+            return None
+        self._written = seats
+        return json.dumps({"format": FORMAT, "unit_id": self.unit_id, "boot": self.boot,
+                           "saved_us": now_us, "seats": seats})
+
+    def save(self, now_us: int) -> None:
+        """Write the file now, where the seats changed since the last save."""
+        text = self._text(now_us)
+        if text is not None:
+            self._write(text)
+
+    def save_later(self, now_us: int) -> None:
+        """`save` on the writer's thread: a stalled card holds that thread, never the
+        caller's loop. Only the newest text waits for it (never a backlog)."""
+        text = self._text(now_us)
+        if text is None:
+            return
+        if self._writer is None:
+            self._writer = LatestWriter(self._write, f"viewer state {self.path.name}")
+        self._writer.put(text)
+
+    def close(self, now_us: int, timeout_s: float = CLOSE_WAIT_S) -> None:
+        """The last save (a unit stopping): written before this returns, unless the card
+        does not answer within `timeout_s` (then one warning; the unit stops anyway)."""
+        self.save_later(now_us)
+        if self._writer is not None and not self._writer.close(timeout_s):
+            log.warning("viewer baselines not written to %s: the disk did not answer in "
+                        "%.0f s", self.path, timeout_s)
+
+    def _write(self, text: str) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic.write_text(self.path, json.dumps(doc), mode=0o600)  # a viewer's figures
+            atomic.write_text(self.path, text, mode=0o600)  # a viewer's figures
         except OSError as e:  # a read-only state folder costs the restart guarantee only
             if not self._said:
                 log.warning("cannot keep viewer baselines in %s: %s", self.path, e)
                 self._said = True
+
+
+class LatestWriter:
+    """A thread that hands `write` the newest text `put` gave it. It holds one text at a
+    time: a text put while the last is still being written replaces any older one waiting,
+    so a card stalled for minutes costs memory for one file, and writes the newest after."""
+
+    def __init__(self, write, name: str):
+        self._write, self._cv = write, threading.Condition()
+        self._text: Optional[str] = None
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def put(self, text: str) -> None:
+        with self._cv:
+            self._text = text
+            self._cv.notify()
+
+    def close(self, timeout_s: float) -> bool:
+        """Write what waits, then end; False where that took longer than `timeout_s`."""
+        with self._cv:
+            self._closing = True
+            self._cv.notify()
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                self._cv.wait_for(lambda: self._text is not None or self._closing)
+                text, self._text = self._text, None
+            if text is None:
+                return
+            self._write(text)
 
 
 def resumable(entry: Optional[dict], key: str, now_us: int, rebase_us: int) -> str:

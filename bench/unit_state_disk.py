@@ -1,0 +1,123 @@
+"""An edge unit's state folder as an SD card sees it (edge/viewer_state.py).
+
+`python -m empathy.bench.unit_state_disk [--stall 3]`
+
+1. The loop under a stalled card: a unit with one simulated seat sends to a UDP port here
+   while its state folder (a 16 MB ext4 image on a loop device) is frozen (`fsfreeze`:
+   every write blocks in the kernel, as on a card that stops answering) for `--stall` s
+   from its start; the longest gap between its packets, and how many came in the stall.
+   Needs root (mount, fsfreeze); skipped with a line elsewhere.
+2. Writes an hour: a seat's viewer baselines saved every SAVE_EVERY_S over a simulated hour
+   in four cases; a write is counted by the file's `saved_us` changing (each write stamps it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from empathy.edge.features import SeatFeatures
+from empathy.edge.runtime import EdgeConfig, EdgeUnit, SeatConfig
+from empathy.edge.viewer_state import SAVE_EVERY_S, ViewerKeep
+from empathy.keys import Keystore
+from empathy.sensors.base import Beat
+
+T0 = 7_000_000_000
+HOUR_S = 3600
+
+
+def _sh(*cmd) -> int:
+    return subprocess.run(cmd, capture_output=True, timeout=60).returncode
+
+
+def stall(seconds: float, tmp: Path) -> str:
+    if not all(map(shutil.which, ("mkfs.ext4", "mount", "fsfreeze"))):
+        return "stall: skipped (needs mkfs.ext4, mount, fsfreeze)"
+    img, card = tmp / "card.img", tmp / "card"
+    card.mkdir()
+    with open(img, "wb") as f:
+        f.truncate(16 << 20)
+    if _sh("mkfs.ext4", "-q", "-F", str(img)) or _sh("mount", "-o", "loop", str(img), str(card)):
+        return "stall: skipped (cannot mount a loop file system: needs root)"
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(0.2)
+    try:
+        Keystore.new([1]).for_unit(1).save(tmp / "k.toml")
+        unit = EdgeUnit(EdgeConfig(unit_id=1, uplink=f"udp://127.0.0.1:{rx.getsockname()[1]}",
+                                   keystore=str(tmp / "k.toml"), seq_file=str(card / "u.seq"),
+                                   sync_hz=0, faces=False,
+                                   seats=[SeatConfig(1, "sim://seat?seed=1&faces=0")]))
+        got, done = [], threading.Event()
+
+        def receive():
+            while not done.is_set():
+                try:
+                    rx.recv(2048)
+                    got.append(time.monotonic())
+                except socket.timeout:
+                    pass
+
+        listener = threading.Thread(target=receive, daemon=True)
+        listener.start()
+        _sh("fsfreeze", "-f", str(card))
+        thaw = threading.Timer(seconds, _sh, ("fsfreeze", "-u", str(card)))
+        thaw.start()
+        start = time.monotonic()
+        unit.run(seconds + 2.0)
+        stopped = time.monotonic() - start
+        thaw.join()
+        done.set()
+        listener.join()
+    finally:
+        _sh("fsfreeze", "-u", str(card))
+        _sh("umount", str(card))
+        rx.close()
+    t = [x - start for x in got]
+    gap = max(b - a for a, b in zip(t, t[1:]))
+    during = sum(0.5 < x < seconds for x in t)
+    return (f"stall {seconds:g} s: longest gap between packets {gap:.2f} s; packets in "
+            f"0.5..{seconds:g} s: {during}; unit stopped after {stopped:.1f} s")
+
+
+def writes_an_hour(tmp: Path, source: str, viewer_s: float) -> int:
+    """Saves over an hour of a seat whose viewer's strap beats for the first `viewer_s`."""
+    path = tmp / f"{abs(hash((source, viewer_s)))}.json"
+    cfg = EdgeConfig(unit_id=1, seats=[SeatConfig(1, source)])
+    f = SeatFeatures(cfg.baseline_s, rebaseline_after_s=cfg.rebaseline_after_s)
+    keep, stamps, beat = ViewerKeep(path, cfg, [f]), set(), 0
+    for s in range(int(SAVE_EVERY_S), HOUR_S, int(SAVE_EVERY_S)):
+        while beat < min(s, viewer_s):
+            f.add(Beat(T0 + beat * 1_000_000, 1000.0))
+            f.estimate(T0 + beat * 1_000_000 + 1000)
+            beat += 1
+        keep.save(T0 + s * 1_000_000)
+        stamps.add(json.loads(path.read_text())["saved_us"])
+    return len(stamps)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stall", type=float, default=3.0, help="seconds the card is frozen")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        print(stall(args.stall, tmp))
+        strap = "ble://C0:FF:EE:00:00:01"
+        for what, source, viewer_s in (("a viewer all hour", strap, HOUR_S),
+                                       ("a viewer 10 min, then nobody", strap, 600),
+                                       ("nobody all hour", strap, 0),
+                                       ("no live seat (sim://)", "sim://seat?seed=1", HOUR_S)):
+            print(f"writes an hour, {what}: {writes_an_hour(tmp, source, viewer_s)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
