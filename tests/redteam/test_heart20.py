@@ -123,13 +123,13 @@ def test_an_interval_longer_than_an_ecg_pause_is_no_heart_rate():
     assert not rows[:, 1].any(), rows[rows[:, 1] > 0, 2]
 
 
-@pytest.mark.xfail(strict=True, reason="a floating lead's noise passes the detector's candidate "
-                   "test: CONTACT on in 77 of 83 estimates after the 8-s pause allowance")
-def test_a_floating_lead_in_mains_hum_loses_contact():
-    """QT sel117 as an H10's ECG, its leads off into 50-Hz hum at 60 s: the line keeps moving
-    and the detector's candidates in the noise come every few seconds, so lost_contact (a
-    moving line keeps CONTACT through pauses up to ECG_PAUSE_S) keeps CONTACT on in 77 of the
-    83 estimates from 68 s (mitdb-100 74, 119 54). Open: no test of the candidates' shape or
-    of the line's mains-free level against the QRS's before was tried in time."""
-    rows = floating_lead("qtdb-sel117", 50.0, 0)
+@pytest.mark.parametrize("name, hz", [("qtdb-sel117", 50.0), ("mitdb-100", 50.0),
+                                      ("mitdb-119", 60.0)])
+def test_a_floating_lead_in_mains_hum_loses_contact(name, hz):
+    """A tuning record as an H10's ECG, its leads off into mains hum at 60 s: the line keeps
+    moving and the detector's candidates in the noise come every few seconds, so lost_contact
+    (a moving line keeps CONTACT through pauses up to ECG_PAUSE_S) kept CONTACT on in 77 of
+    the 83 estimates from 68 s (sel117; mitdb-100 74, 119 54, at 50 Hz). A raw line mostly at
+    the mains frequency and its harmonics is no heart (edge/mains_hum.py): CONTACT off."""
+    rows = floating_lead(name, hz, 0)
     assert rows[:, 4].mean() <= 0.1, rows[:, 4].sum()
