@@ -14,7 +14,6 @@ from empathy.edge.heart_evidence import LoneBeats
 from empathy.edge.heart_window import HeartWindow
 from empathy.edge.hrv import LOST_GAP_S, WINDOW_S
 from empathy.edge.latency import HRV_WINDOW_S
-from empathy.edge.mains_hum import MainsHum
 from empathy.edge.motion import MotionGate
 from empathy.edge.paced import PacedBeats
 from empathy.edge.ppg_track import HrTracker
@@ -50,8 +49,6 @@ class WaveBeats:
         self.evidence = LoneBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else None
         # an ECG's pacing spikes: a pacemaker's intervals are no NN HRV (edge.paced)
         self.paced = PacedBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else None
-        # an ECG's raw line mostly mains hum: a floating input, no heart (edge.mains_hum)
-        self.hum = MainsHum(r.fs_hz) if r.kind == "ecg" else None
         # once the accelerometer speaks, the heart rate tracked in the PPG's and its spectra
         # (edge.ppg_track): (window end µs, bpm, moving) of the newest, for motion_report
         self.tracker: Optional[HrTracker] = None
@@ -128,8 +125,6 @@ class WaveBeats:
             self.evidence.push(r.samples, beats.idx, ts_us)
         if self.paced is not None:
             self.paced.push(r.samples, beats.idx, ts_us)
-        if self.hum is not None:
-            self.hum.push(r.samples)
         if self.gate is not None:  # moving or not, a pulse says someone is there (returned)
             ts_us, sqi, moving = self.gate.pass_beats(ts_us, sqi)
         for k, (t, q, m) in enumerate(zip(ts_us, sqi, moving)):
@@ -178,8 +173,7 @@ class WaveBeats:
         """Samples keep coming but nothing says a sensor is on a body. A PPG: no pulse for
         LOST_GAP_S (off the skin, or on something without a pulse). An ECG: its raw line
         stood still for STILL_S (the leads off on the front end's rail, a sensor unplugged
-        from its socket; no tuning ECG stands still that long), its raw line is mostly mains
-        hum (the leads off, the input floating: edge.mains_hum), or no beat for ECG_PAUSE_S
+        from its socket; no tuning ECG stands still that long), or no beat for ECG_PAUSE_S
         (a line that still moves without one is the heart's pause till then). A stream
         younger than that can't tell yet."""
         end_us = self.clock.expected_us()
@@ -187,8 +181,6 @@ class WaveBeats:
             return False  # the waveform stopped (a gap, not contact)
         if self.ecg and end_us - self.clock.time_us(max(self.moved, 0)) >= STILL_S * 1e6:
             return True
-        if self.hum is not None and self.hum.hum():
-            return True  # a floating input in mains hum (the leads off)
         gap_s = ECG_PAUSE_S if self.ecg else LOST_GAP_S
         if end_us - self.clock.t0 < gap_s * 1e6:
             return False  # just started
