@@ -10,6 +10,8 @@ by one that reports them. Per run: the time from the lead off to the first estim
 without CONTACT (None: none while off), the share of estimates with CONTACT while off,
 from the lead off and from ALLOWANCE_S on (the seat's own pause allowance, as the red team
 counts), estimates with HR_OK while off, and the time from the leads back to CONTACT.
+`--case flap`: +IN on a loose snap (`flapping`); `--case stuck`: LO+ stuck high over a good
+ECG, the pins trusted and ignored (`stuck`).
 """
 
 from __future__ import annotations

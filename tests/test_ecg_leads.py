@@ -129,3 +129,18 @@ def test_a_lead_is_off_at_once_and_back_only_after_settle_s():
     assert after[:held - 1] == ["lead off"] * (held - 1) and after[held - 1:] == ["", ""]
     drops = feed(w, [protocol.LEAD_N, 0] * 3)
     assert drops[-2:] == ["LO- keeps dropping: check the electrode snap"] * 2
+
+
+def test_the_unit_log_names_the_seat_and_each_new_sensor_fault_once(caplog):
+    """The seat's health (a board's STATUS repeats its fault each second) reached no log: a
+    hardware tester had only `empathy sensors read` to find a loose lead."""
+    from empathy.edge.features import SeatFeatures
+
+    seat = SeatFeatures(name="seat 7")
+    loose = "LO+ keeps dropping: check the electrode snap"
+    with caplog.at_level("WARNING", logger="empathy.edge.features"):
+        for k, fault in enumerate(["lead off", loose, loose, "", loose, STUCK]):
+            seat.add(Health(k * 1_000_000, "chest", contact=not fault, fault=fault))
+    said = [r.getMessage() for r in caplog.records]
+    assert said == ["seat 7: chest: lead off", f"seat 7: chest: {loose}",
+                    f"seat 7: chest: {STUCK}"]

@@ -107,7 +107,7 @@ class LeadWatch:
             return STUCK
         since = t - FLAP_WINDOW_S
         loose = [name for bit, name in NAMES
-                 if sum(t >= since for t in self.drops[bit]) >= FLAP_DROPS]
+                 if sum(d >= since for d in self.drops[bit]) >= FLAP_DROPS]
         if loose:
             return (f"{loose[0]} keeps dropping: check the electrode snap" if len(loose) == 1
                     else "LO+ and LO- keep dropping: check the electrode snaps")
