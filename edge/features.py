@@ -85,6 +85,7 @@ class SeatFeatures:
         self.baseline_us = int(baseline_s * 1e6)
         self.rebase_us = int(rebaseline_after_s * 1e6)  # 0: one baseline, never again
         self.contact = True
+        self.fault_said = ""  # the last sensor fault the log said
         self.luminance = 0.3
         self.start_us: Optional[int] = None
         self.last_signal_us: Optional[int] = None
@@ -211,6 +212,12 @@ class SeatFeatures:
             return True  # a face in view is someone there, model or not
         if isinstance(r, Health):
             self.contact = r.contact
+            if r.fault and r.fault != self.fault_said:  # the unit's log names the seat once
+                # (a board's STATUS repeats its fault each second): a lead that keeps
+                # dropping, a stuck lead-off pin, where the hardware tester looks
+                log.warning("%s: %s: %s", self.name, r.sensor, r.fault,
+                            extra={"seat": self.name, "sensor": r.sensor, "fault": r.fault})
+            self.fault_said = r.fault or self.fault_said
         return False
 
     def _face(self, r: FaceCrop) -> None:

@@ -52,7 +52,10 @@ class SeatConfig:
     #: the seat's id on the wire (0..65535). Example: 1
     seat_id: int = setting(lo=0, hi=0xFFFF)
     #: where its readings come from: sim://, ble://, serial://, camera://, video:// or
-    #: replay:// (docs/sensors.md). Example: "ble://AA:BB:CC:DD:EE:FF"
+    #: replay:// (docs/sensors.md). A board's ECG whose lead-off pin is faulty (its health
+    #: says 'check the LO wiring'): `serial:///dev/ttyACM0?lo_pins=ignore` (trust, the
+    #: default, or ignore: no lead-off reading, as a front end without the pins).
+    #: Example: "ble://AA:BB:CC:DD:EE:FF"
     source: str = setting("sim://seat", check=_source_url)
     #: the viewer said no: the seat's source is never opened (no camera, strap or board is
     #: read for it) and no sample leaves for it (the unit still sends its own health and

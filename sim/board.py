@@ -11,6 +11,7 @@ coming off now and then (the input floats in mains hum, LO+ goes high).
 
     python -m empathy.sim.board --link /tmp/board0 --seed 3
     python -m empathy.sim.board --link /tmp/board0 --ecg qtdb-sel232 --lead-off 30:40
+    python -m empathy.sim.board --link /tmp/board0 --ecg mitdb-100 --flap 20:50 (or --stuck-lo)
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ ECG_NOISE_MV = 0.03
 # swings to within 50 mV of it), the ADC's last bits still moving (a 12-bit ADC read as 16)
 ECG_RAIL_V = 3.25
 ECG_ADC_LSB = 16
+# a loose electrode snap or a tugged cable: contact breaks ~3 times a second, a third of the time
+FLAP_HZ = 3.0
+FLAP_OFF = 0.33
 
 
 class SimPPGSensor:
@@ -153,12 +157,16 @@ class SimAD8232:
     off: the floating input picks up mains hum and noise, and LO+ is high unless
     `reports` is False (a front end whose LO pins are not wired: no lead-off reading). In
     each `rail` span the electrodes are on but dry: the output sits at the top rail and the
-    LO pins stay low (the inputs are still connected)."""
+    LO pins stay low (the inputs are still connected). In each `flap` span +IN's electrode
+    hangs on a loose snap: it breaks contact FLAP_OFF of each 1/FLAP_HZ s (floating, LO+
+    high as in `off`). `stuck_lo`: LO+ reads high all the time (a dead pin, a wiring fault)
+    while the electrodes are on and the ECG is good."""
 
     def __init__(self, ecg_mv: np.ndarray, fs_hz: int = ECG_FS_HZ, off=(),
-                 hum_hz: float = 50.0, reports: bool = True, seed: int = 0, rail=()):
+                 hum_hz: float = 50.0, reports: bool = True, seed: int = 0, rail=(),
+                 flap=(), stuck_lo: bool = False):
         self.x, self.fs_hz, self.off = np.asarray(ecg_mv, float), fs_hz, list(off)
-        self.rail = list(rail)
+        self.rail, self.flap, self.stuck_lo = list(rail), list(flap), stuck_lo
         self.hum_hz, self.reports = hum_hz, reports
         self.pv_per_count = round(3.3 / 65536 / ECG_GAIN * 1e12)
         self.rng = np.random.default_rng(seed)
@@ -183,7 +191,8 @@ class SimAD8232:
         if not len(i):
             return []
         t = i / self.fs_hz
-        off = self._within(self.off, t)
+        off = self._within(self.off, t) | (self._within(self.flap, t)
+                                           & ((t * FLAP_HZ) % 1.0 < FLAP_OFF))
         mv = self.x[i % len(self.x)]
         float_mv = ECG_HUM_MV * np.sin(2 * np.pi * self.hum_hz * t) \
             + self.rng.normal(0.0, ECG_NOISE_MV, len(t))
@@ -194,7 +203,7 @@ class SimAD8232:
             top = round((ECG_RAIL_V / 3.3 - 0.5) * 65536)
             top = top + ECG_ADC_LSB * self.rng.integers(-2, 3, len(t))
             counts = np.where(dry, np.minimum(top, 32767), counts)
-        leads = np.where(off & self.reports, protocol.LEAD_P, 0)
+        leads = np.where((off | self.stuck_lo) & self.reports, protocol.LEAD_P, 0)
         self.leads = int(leads[-1])
         return list(zip(counts.tolist(), leads.tolist()))
 
@@ -293,12 +302,17 @@ def main(argv: list[str] | None = None) -> int:
                     type=_span, help="the electrodes off from FROM to TO s (repeatable)")
     ap.add_argument("--no-lead-off-pins", action="store_true",
                     help="the AD8232's LO+/LO- not wired: no lead-off reading")
+    ap.add_argument("--flap", metavar="FROM:TO", action="append", default=[], type=_span,
+                    help="+IN's electrode on a loose snap from FROM to TO s (repeatable)")
+    ap.add_argument("--stuck-lo", action="store_true",
+                    help="LO+ reads high all the time (a wiring fault), the ECG good")
     args = ap.parse_args(argv)
     ecg = None
     if args.ecg:
         try:
             ecg = SimAD8232(corpus_ecg(args.ecg), off=args.lead_off, seed=args.seed,
-                            reports=not args.no_lead_off_pins)
+                            reports=not args.no_lead_off_pins, flap=args.flap,
+                            stuck_lo=args.stuck_lo)
         except (KeyError, ValueError, RuntimeError, OSError) as e:
             ap.exit(2, f"empathy.sim.board: --ecg {args.ecg}: {e}\n")
     board = SimBoard(args.link, args.seed, gsr=args.gsr, acc=args.acc, ecg=ecg)

@@ -20,6 +20,7 @@ from empathy.sensors.firmware import protocol
 from empathy.sensors.firmware.ad8232 import AD8232, RING, pv_per_count
 from empathy.sensors.firmware.board import Board
 from empathy.sensors.serial.board import SerialSource
+from empathy.sensors.serial.leads import SETTLE_S
 from polling import collect
 
 PV = pv_per_count()  # ~45.8 nV a count
@@ -30,17 +31,23 @@ def drain(src, until, timeout_s=15.0) -> list:
 
 
 def test_ecg_frames_become_millivolts_and_lead_off_health_once_each_way():
+    """The lead back says so once its pins have read low for SETTLE_S of samples (500 at
+    250 Hz: the eighth frame's); the samples meanwhile are ECG."""
     src = open_source("serial://loop://?sensor=chest")
     try:
         src.port.write(protocol.ecg(1, 1_000, 250, PV, 0, [0, 21845, -21845])
                        + protocol.ecg(2, 13_000, 250, PV, protocol.LEAD_P, [5, 6, 7])
                        + protocol.status(3, 14_000, protocol.CONTACT)  # said before it knew
                        + protocol.ecg(4, 25_000, 250, PV, protocol.LEAD_N, [5, 6, 7])
-                       + protocol.ecg(5, 37_000, 250, PV, 0x80, [8, 9, 10]))  # reserved bit
-        got = drain(src, lambda out: len(out) == 5)
+                       + protocol.ecg(5, 37_000, 250, PV, 0x80, [1] * 200)  # reserved bit
+                       + protocol.ecg(6, 837_000, 250, PV, 0, [1] * 200)
+                       + protocol.ecg(7, 1_637_000, 250, PV, 0, [1] * 99)
+                       + protocol.ecg(8, 2_037_000, 250, PV, 0, [8, 9, 10]))
+        got = drain(src, lambda out: len(out) == 8)
     finally:
         src.close()
-    wave, off, status, on, back = got
+    wave, off, status, *settling, on, back = got
+    assert [type(r) for r in settling] == [Waveform] * 3
     assert wave.kind == "ecg" and wave.fs_hz == 250
     assert np.allclose(wave.samples, [0, 1.0, -1.0], atol=1e-3)  # mV at the electrodes
     assert off == Health(off.ts_us, "chest", contact=False, fault="lead off")
@@ -181,19 +188,19 @@ def test_a_lead_off_in_mains_hum_drops_contact_within_a_second_and_a_pause_does_
     """QT sel232 (sick sinus) from 134 s, its 5.6-s pause at 6.8-12.4 s in, as an AD8232 on
     our board; the electrodes off 15-19 s, the input floating in 50-Hz hum. The board's LO+
     goes high: CONTACT off within 1 s (a source with no lead-off reading kept it on in 77 of
-    83 estimates: tests/redteam/test_heart20), and back within 1 s of the leads; the
-    heart's own pause keeps it on."""
+    83 estimates: tests/redteam/test_heart20), and back within 1 s of the leads' settling
+    (SETTLE_S: sensors/serial/leads.py); the heart's own pause keeps it on."""
     from empathy.bench.ecg_lead_off import seat_over_pty
     from empathy.sim.board import SimAD8232, corpus_ecg
 
     need("qtdb-sel232")
     x = corpus_ecg("qtdb-sel232")[134 * 250:]
     ecg = SimAD8232(x, off=[(15.0, 19.0)], hum_hz=50.0)
-    rows = seat_over_pty(tmp_path / "ttyACM-chest", ecg, 22.0)
+    rows = seat_over_pty(tmp_path / "ttyACM-chest", ecg, 23.0)
     t, contact = rows[:, 0], rows[:, 1] > 0
     assert contact[t < 15.0].all(), t[(t < 15.0) & ~contact]  # the pause included
     assert not contact[(t >= 16.0) & (t < 19.0)].any()
-    assert contact[t >= 20.0].all()
+    assert contact[t >= 19.0 + SETTLE_S + 1.0].all()
     assert t[(t >= 15.0) & ~contact][0] - 15.0 <= 1.0
 
 

@@ -6,7 +6,9 @@ unplugged: it reports the fault, waits for the device node to come back (hot-plu
 it again and resynchronises. `serial://loop://` opens pyserial's `loop://` (tests); any
 pyserial URL works the same way (`serial://socket://host:port`).
 
-Query: baud (default 115200), sensor (the Health name, default "serial:<port>").
+Query: baud (default 115200), sensor (the Health name, default "serial:<port>"), lo_pins
+(trust, the default, or ignore: an ECG front end's lead-off pins are not read, for a board
+whose pins are faulty: sensors/serial/leads.py says when they look it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import serial
 from empathy.clock import now_us
 from empathy.sensors.base import Health, Pupil, Reading, SourceError, Waveform, drain
 from empathy.sensors.firmware import protocol
+from empathy.sensors.serial.leads import LeadWatch
 
 log = logging.getLogger("empathy.sensors.serial")
 
@@ -87,6 +90,10 @@ class SerialSource:
         except ValueError:
             raise SourceError(f"{url}: baud must be a number, got {query['baud']!r}") from None
         self.sensor = query.get("sensor", f"serial:{os.path.basename(self.port_name)}")
+        lo_pins = query.get("lo_pins", "trust")
+        if lo_pins not in ("trust", "ignore"):
+            raise SourceError(f"{url}: lo_pins must be trust or ignore, got {lo_pins!r}")
+        self.ignore_lo = lo_pins == "ignore"
         self.decoder = protocol.Decoder()
         self.clock = BoardClock()
         self.board: dict = {}
@@ -111,6 +118,7 @@ class SerialSource:
         self.decoder.reset()
         self.clock.reset()
         self.lead_off = ""
+        self.leads = LeadWatch()  # the lead-off pins, settled (a frame's bits are its own)
         self.ppg_seen = False  # the board sends PPG frames (a finger sensor besides an ECG)
 
     def _close_port(self) -> None:
@@ -158,8 +166,8 @@ class SerialSource:
 
     # -- frames -> readings --------------------------------------------------------------
     def _readings(self, msg: tuple, arrival_us: int) -> list[Reading]:
-        """What one frame says; an ECG frame's lead bits, or its samples all on a rail
-        (ECG_RAIL_COUNTS), become Health when they change."""
+        """What one frame says; an ECG frame's lead bits (as LeadWatch settles them), or its
+        samples all on a rail (ECG_RAIL_COUNTS), become Health when they change."""
         if msg[0] != protocol.ECG:
             r = self._reading(msg, arrival_us)
             return [] if r is None else [r]
@@ -168,15 +176,17 @@ class SerialSource:
         counts = np.asarray(f["samples"], np.int32)
         rail = ((counts >= 32767 - ECG_RAIL_COUNTS).all()
                 or (counts <= ECG_RAIL_COUNTS - 32768).all())
+        # counts less the front end's reference, at its stated scale: mV at the electrodes
+        mv = counts * (f["pv_per_count"] * 1e-9)
+        leads = 0 if self.ignore_lo else f["leads"]
         was = self.lead_off
-        self.lead_off = off = "lead off" if f["leads"] else (
+        self.lead_off = off = self.leads.frame(leads, mv, float(f["fs_hz"])) or (
             "ECG front end saturated" if rail else "")
         said = [] if off == was else [Health(ts, self.sensor, contact=not off, fault=off)]
-        if f["leads"]:  # what the front end read with an electrode off is no ECG: a gap
+        if leads:  # what the front end read with an electrode off is no ECG: a gap
             return said
-        # counts less the front end's reference, at its stated scale: mV at the electrodes.
-        # On the rail too: the detector stays warm, and the seat sees the line stand
-        mv = counts * (f["pv_per_count"] * 1e-9)
+        # on the rail, or a lead back and settling, too: the detector stays warm, and the
+        # seat sees the line stand
         return said + [Waveform(ts, "ecg", float(f["fs_hz"]), mv)]
 
     def _reading(self, msg: tuple, arrival_us: int) -> Optional[Reading]:
@@ -210,9 +220,11 @@ class SerialSource:
             battery = -1.0 if f["battery"] == protocol.BATTERY_UNKNOWN else float(f["battery"])
             fault = f["text"] or protocol.ERRORS.get(f["error"], f"error {f['error']}")
             # an ECG-only board's lead off stands till its frames say otherwise; on one
-            # with a PPG too, the bit says whether either is on the body
-            contact = bool(f["flags"] & protocol.CONTACT) and not (self.lead_off
-                                                                   and not self.ppg_seen)
+            # with a PPG too, the bit says whether either is on the body. The bit reads the
+            # lead-off pins: with lo_pins=ignore the ECG's contact is this host's word
+            flag = bool(f["flags"] & protocol.CONTACT)
+            contact = ((flag and self.ppg_seen) or not self.lead_off) if self.ignore_lo \
+                else flag and not (self.lead_off and not self.ppg_seen)
             return Health(ts, self.sensor, contact=contact, battery_pct=battery,
                           fault=fault if f["error"] else self.lead_off)
         return None
@@ -224,6 +236,7 @@ class SerialSource:
     def stats(self) -> dict:
         return {"frames_ok": self.decoder.ok, "frames_lost": self.decoder.lost,
                 "frames_unknown": self.decoder.unknown, "lead_off": bool(self.lead_off),
+                "lead_fault": self.lead_off,
                 "rejected": dict(self.decoder.errors), "reconnects": self.reconnects,
                 "bytes": self.bytes_in, "board": self.board}
 

@@ -246,7 +246,8 @@ def test_a_device_without_a_battery_service_gives_hr_again_after_a_dropout(conta
 def test_a_hello_between_a_lead_off_and_the_leads_back_still_says_contact():
     """The board says HELLO every 5 s (and at a reboot); the host forgot at each that a
     lead was off, so leads back on in the next frame said nothing, and the seat's contact
-    (its HR with it) stayed off till the next STATUS, up to a second later."""
+    (its HR with it) stayed off till the next STATUS, up to a second later. (Leads back
+    say so once they have held SETTLE_S, 500 samples here: sensors/serial/leads.py.)"""
     from empathy.sensors.firmware import protocol
     from empathy.sensors.firmware.ad8232 import pv_per_count
 
@@ -255,9 +256,12 @@ def test_a_hello_between_a_lead_off_and_the_leads_back_still_says_contact():
     try:
         src.port.write(protocol.ecg(1, 1_000, 250, pv, protocol.LEAD_P, [1] * 25)
                        + protocol.hello(2, 90_000, 7, (1, 0, 0), "chest")
-                       + protocol.ecg(3, 101_000, 250, pv, 0, [2] * 25))
-        got = _collect(src, lambda out: any(isinstance(r, Waveform) for r in out), 15)
+                       + protocol.ecg(3, 101_000, 250, pv, 0, [2] * 200)
+                       + protocol.ecg(4, 901_000, 250, pv, 0, [2] * 200)
+                       + protocol.ecg(5, 1_701_000, 250, pv, 0, [2] * 100))
+        got = _collect(src, lambda out: sum(isinstance(r, Waveform) for r in out) == 3, 15)
     finally:
         src.close()
     assert [(type(r).__name__, getattr(r, "contact", None)) for r in got] == [
-        ("Health", False), ("Health", True), ("Waveform", None)]
+        ("Health", False), ("Waveform", None), ("Waveform", None), ("Health", True),
+        ("Waveform", None)]

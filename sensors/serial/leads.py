@@ -1,0 +1,123 @@
+"""What an ECG front end's lead-off pins say, frame by frame, as the host tells it.
+
+- A lead off (LO+ or LO- high in a frame) is off at once. It is back only once the pins have
+  read low for SETTLE_S: a loose snap or a tugged cable makes and breaks contact a few times
+  a second, and CONTACT (with the seat's HR) flapped on and off with it.
+- A lead that drops FLAP_DROPS times in FLAP_WINDOW_S is named ('LO+ keeps dropping: check
+  the electrode snap'), so the hardware tester can find the seat.
+- A pin that reads off for STUCK_WINDOWS judged windows in a row while what the front end
+  reads is a steady, clean heart (`steady_heart`) is named as a wiring fault: a dead pin or
+  a short holds LO high over a good ECG. The lead stays off (the figures' safety first: a
+  detector can be fooled, the pin usually is right); the seat's source can be told to
+  ignore the pins (`?lo_pins=ignore`, sensors/serial/board.py).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Optional
+
+import numpy as np
+
+from empathy.sensors.firmware import protocol
+
+# The ECG detector's own needs after a lead comes back: its band-pass filter's start (0.5 s,
+# edge/ecg_band.py SETTLE_S, left out of its judging) and one whole heartbeat at the slowest
+# rate it is built for (40 bpm: 1.5 s, ecg_band WINDOW_S). A lead that has not held that long
+# has given the detector no settled beat; a loose snap (~3 Hz) never holds it.
+SETTLE_S = 2.0
+# once off is a lead off, twice can be the electrode being put back; a third drop in 10 s
+# is a contact that will not hold
+FLAP_DROPS = 3
+FLAP_WINDOW_S = 10.0
+# the stuck pin's judge: 10-s windows of what the front end read while the pin said off (the
+# detector's own calibration span, ecg_band CAL_S), three in a row: longer than re-seating an
+# electrode, far shorter than a show
+JUDGE_S = 10.0
+STUCK_WINDOWS = 3
+# a steady, clean heart in a window: at least 5 intervals at 40-180 bpm, STEADY_SHARE of them
+# within STEADY_FRAC of their median, the beats' median shape quality at least MIN_SQI. A
+# floating input in mains hum and noise (720 windows, 50 and 60 Hz, 0-1 mV hum, 0.02-0.3 mV
+# noise) reached at most 0.68 steady and 0.55 quality; sinus tuning records ~1.0 and 0.99
+STEADY_FRAC = 0.15
+STEADY_SHARE = 0.8
+MIN_SQI = 0.8
+NAMES = ((protocol.LEAD_P, "LO+"), (protocol.LEAD_N, "LO-"))
+LEAD_OFF = "lead off"
+STUCK = "lead-off pin reads off but the ECG shows a heart: check the LO wiring"
+
+
+def steady_heart(mv: np.ndarray, fs_hz: float) -> bool:
+    """Does this stretch of ECG hold a steady, clean heart (see STEADY_*)?"""
+    from empathy.edge.heart import ecg_peaks  # (the seat's own detector; loaded when judged)
+
+    beats = ecg_peaks(mv, fs_hz)
+    rr = np.diff(beats.idx) / fs_hz
+    if len(rr) < 5:
+        return False
+    med = float(np.median(rr))
+    return (40.0 <= 60.0 / med <= 180.0
+            and np.mean(np.abs(rr / med - 1.0) <= STEADY_FRAC) >= STEADY_SHARE
+            and float(np.median(beats.sqi)) >= MIN_SQI)
+
+
+class LeadWatch:
+    """Feed each ECG frame (`frame`); `fault` is why the lead is off ("" while on)."""
+
+    def __init__(self):
+        self.fault = ""
+        # time on the front end's own sample count (s): a burst of frames the USB held back
+        # arrives at once, its host stamps squeezed together
+        self.t_s = 0.0
+        self.back_s: Optional[float] = None  # since when the pins read low (while settling)
+        self.last_leads = 0  # the last frame's lead bits
+        self.drops = {bit: deque() for bit, _ in NAMES}  # each pin's drops' times (s)
+        self.held: list[np.ndarray] = []  # what was read while the pins said off (mV)
+        self.held_n = 0
+        self.hearts = 0  # judged windows in a row with a steady heart
+
+    def frame(self, leads: int, mv: np.ndarray, fs_hz: float) -> str:
+        """The next frame's lead bits and samples (mV): the fault now ("" while on)."""
+        t, self.t_s = self.t_s, self.t_s + len(mv) / fs_hz
+        if leads:
+            self._note_drops(t, leads)
+            self.back_s = None
+            self._judge(mv, fs_hz)
+            self.fault = self._why(t)
+        elif self.fault:
+            self.held, self.held_n, self.hearts = [], 0, 0  # a pin that reads low is not stuck
+            self.back_s = t if self.back_s is None else self.back_s
+            if self.t_s - self.back_s >= SETTLE_S - 1e-9:
+                self.fault, self.back_s = "", None
+            else:
+                self.fault = self._why(t)
+        self.last_leads = leads
+        return self.fault
+
+    def _note_drops(self, t: float, leads: int) -> None:
+        for bit, _ in NAMES:
+            q = self.drops[bit]
+            if leads & bit and not self.last_leads & bit:
+                q.append(t)
+            while q and q[0] < t - FLAP_WINDOW_S:
+                q.popleft()
+
+    def _why(self, t: float) -> str:
+        if self.hearts >= STUCK_WINDOWS:
+            return STUCK
+        since = t - FLAP_WINDOW_S
+        loose = [name for bit, name in NAMES
+                 if sum(d >= since for d in self.drops[bit]) >= FLAP_DROPS]
+        if loose:
+            return (f"{loose[0]} keeps dropping: check the electrode snap" if len(loose) == 1
+                    else "LO+ and LO- keep dropping: check the electrode snaps")
+        return LEAD_OFF
+
+    def _judge(self, mv: np.ndarray, fs_hz: float) -> None:
+        """Each JUDGE_S of what was read with the pins off: a steady heart, or not."""
+        self.held.append(mv)
+        self.held_n += len(mv)
+        if self.held_n >= JUDGE_S * fs_hz:
+            x = np.concatenate(self.held)
+            self.held, self.held_n = [], 0
+            self.hearts = self.hearts + 1 if steady_heart(x, fs_hz) else 0
