@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Optional
 
@@ -35,8 +36,11 @@ class Impact:
     shocks: tuple[float, ...] = ()  # seconds into the segment
 
     def drive(self, t: float) -> float:
-        xs, ys = zip(*self.tension)
-        return float(np.interp(t, xs, ys))
+        return float(np.interp(t, *self._curve))
+
+    @cached_property
+    def _curve(self) -> tuple[np.ndarray, np.ndarray]:  # drive() runs every simulated step
+        return tuple(np.array(a, float) for a in zip(*self.tension))
 
     def mean_tension(self) -> float:
         """The tension curve's average over its own span (its level if it has one point)."""

@@ -20,8 +20,19 @@ REALTIME = re.compile(r"tests/(faults/|test_demo\.py|test_demo_story\.py|test_pl
                       r"test_brainflow_source\.py)")
 
 
+# Real-time tests of simulated devices (BLE straps, LSL, BrainFlow): they wait on the
+# devices' own clocks at ~0.2 of a core each (28.5 s user in 163 s), and no video plays.
+# scripts/test.sh runs these three at a time once the others have run alone: each file took
+# as long as alone (198 s in all against 201 s) and passed.
+LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_research_seats\.py|test_brainflow_source\.py|"
+                    r"test_hr_only\.py|redteam/test_seat_devices_red\.py)")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if REALTIME.search(item.nodeid.replace("\\", "/")) or REALTIME.search(
-                "tests/" + item.nodeid.replace("\\", "/")):
+        path = item.nodeid.replace("\\", "/")
+        if REALTIME.search(path) or REALTIME.search("tests/" + path):
             item.add_marker(pytest.mark.realtime)
+        if item.get_closest_marker("realtime") and (LIGHT.search(path) or
+                                                     LIGHT.search("tests/" + path)):
+            item.add_marker(pytest.mark.realtime_light)
