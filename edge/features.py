@@ -211,6 +211,12 @@ class SeatFeatures:
             return True  # a face in view is someone there, model or not
         if isinstance(r, Health):
             self.contact = r.contact
+            if r.new_wearer and self.rebase_us:  # another strap, another body: no gap to wait
+                self._forget()
+                self.start_us, self.last_signal_us = r.ts_us, None
+                self.baselines_taken += 1
+                log.info("%s: %s: a new viewer, new baseline", self.name, r.fault,
+                         extra={"seat": self.name, "baseline_s": self.baseline_us / 1e6})
         return False
 
     def _face(self, r: FaceCrop) -> None:
