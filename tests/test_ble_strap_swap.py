@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 import pytest
 
 from empathy.edge.features import SeatFeatures
@@ -158,3 +160,39 @@ def test_two_kiosks_on_one_host_never_steal_a_strap_when_one_dies(bluez):
 def test_swap_s_is_checked(query, why):
     with pytest.raises(SourceError, match=why):
         open_source(f"ble://{query}")
+
+
+@pytest.mark.slow
+def test_a_kiosk_whose_strap_dies_reads_the_next_one_handed_out(tmp_path):
+    """The kiosk end to end (`empathy edge run` on the kiosk's `ble://?name=Polar`, a host
+    intake): visitor 1's strap (resting 54 bpm) dies 12 s in; visitor 2 (96 bpm) is handed
+    another H10. Before: the host had no HR_OK from the seat for the rest of the run. Now the
+    seat's HR is visitor 2's once the strap has been gone swap_s and the window has filled."""
+    from redteam.ops_rig import Host, edge, straps, unit_config
+    from empathy.keys import Keystore
+
+    keys = Keystore.new([1])
+    with BluezSim() as bz:
+        one, two = straps(bz, (9, 14))
+        two.strap.leave()
+        host = Host(keys)
+        try:
+            unit = edge(unit_config(tmp_path, keys, 1, host.rx.port,
+                                    {1: "ble://?name=Polar&scan_s=2&swap_s=5"},
+                                    baseline_s=5.0, rebaseline_after_s=300.0), 45)
+            wait_for(lambda: one.strap.subscribed, 30, "the first strap read")
+            time.sleep(12.0)
+            one.strap.leave()  # for good
+            dead_us = host.hr(1)[-1, 0]
+            two.strap.come_back()
+            _, err = unit.communicate(timeout=120)
+        finally:
+            host.close()
+    assert "Traceback" not in err, err[-800:]
+    assert "gone for" in err and f"now reading {two.strap.address}" in err, err[-1500:]
+    hr = host.hr(1)
+    after = hr[(hr[:, 0] > dead_us) & ~np.isnan(hr[:, 1])]
+    assert len(after) > 20, f"{len(after)} HR_OK samples after the strap died"
+    first_s = (after[0, 0] - dead_us) / 1e6
+    assert first_s < 5 + 20, first_s
+    assert abs(np.median(after[:, 1]) - two.rate()) < 8, (np.median(after[:, 1]), two.rate())

@@ -239,7 +239,7 @@ class BleSource:
             return  # it came back: the same visitor's
         fault = (f"strap {old} gone for {time.monotonic() - since:.0f} s: "
                  f"now reading {device.address}")
-        log.warning("strap swapped", extra={"url": self.url, "error": fault})
+        log.warning("strap swapped: %s", fault, extra={"url": self.url})
         self._q.put(Health(now_us(), self.sensor, contact=False, fault=fault, new_wearer=True))
 
     async def _sleep(self, s: float) -> None:
