@@ -109,6 +109,28 @@ def test_a_strap_flapping_in_and_out_of_range_is_kept(bluez):
             other.leave()
 
 
+def test_a_strap_back_after_the_bound_with_none_other_about_is_the_same_visitor(bluez):
+    """Searched for again by name past the bound, the strap that answers is the one lost:
+    read again, with no word of a new viewer."""
+    a = bluez.add_strap("C0:FF:EE:00:53:0A", "Garmin HRM 53A")
+    src = open_source("ble://?name=Garmin HRM 53&scan_s=1&retry_max_s=0.5&swap_s=2")
+    try:
+        assert src.wait_connected(30)
+        wait_for(lambda: a.subscribed, 20, "A subscribed")
+        a.leave()
+        time.sleep(5.0)  # past the bound: searching by name
+        src.read(0)
+        a.come_back()
+        wait_for(lambda: a.subscribed, 20, "A subscribed again")
+        a.notify(hrs.measurement_encode(64, [930]))
+        got = collect(src, lambda out: any(isinstance(r, Beat) for r in out))
+        assert src.stats()["address"] == a.address and src.stats()["reconnects"] == 1
+        assert not any(isinstance(r, Health) and r.new_wearer for r in got), got
+    finally:
+        src.close()
+        a.leave()
+
+
 def test_two_kiosks_on_one_host_never_steal_a_strap_when_one_dies(bluez):
     """Kiosks 1 and 2 by name on one host, each reading its visitor's H10 (which advertises
     its second slot while read). Kiosk 1's strap dies: past the bound it searches again, but
