@@ -212,6 +212,12 @@ class SeatFeatures:
             return True  # a face in view is someone there, model or not
         if isinstance(r, Health):
             self.contact = r.contact
+            if r.new_wearer and self.rebase_us:  # another strap, another body: no gap to wait
+                self._forget()
+                self.start_us, self.last_signal_us = r.ts_us, None
+                self.baselines_taken += 1
+                log.info("%s: %s: a new viewer, new baseline", self.name, r.fault,
+                         extra={"seat": self.name, "baseline_s": self.baseline_us / 1e6})
             if r.fault and r.fault != self.fault_said:  # the unit's log names the seat once
                 # (a board's STATUS repeats its fault each second): a lead that keeps
                 # dropping, a stuck lead-off pin, where the hardware tester looks

@@ -86,6 +86,9 @@ class Health:
     contact: bool = True
     battery_pct: float = -1.0
     fault: str = ""
+    # the source reads another body from here on (a strap found by name swapped for the
+    # next one handed out): the seat takes a new viewer, however short the gap
+    new_wearer: bool = False
 
 
 Reading = Union[Beat, HeartRate, Pupil, FaceCrop, Waveform, Frame, Health]

@@ -5,6 +5,11 @@ heard over scan_s (a one-strap kiosk's way; more than one heard, it reads none a
 as `Health`, "give the address": `empathy sensors scan` lists them, nearest first). A strap
 BlueZ still holds a link to is taken as it is (a unit killed mid-show leaves it connected,
 and connected it no longer advertises), unless by name and another client here reads it.
+A strap found by name that has been silent and unconnectable for `swap_s` (a dead battery:
+the kiosk's operator hands the next visitor another of the model) is searched for by name
+again, by the same rule; another strap found is read from then on, said in the log and as
+`Health(new_wearer=True)`, "strap AA:.. gone for N s: now reading CC:..", and the seat
+takes a new viewer. A strap given by its address is never swapped.
 It then reads Body Sensor Location (0x2A38) and Battery Level (0x2A19), subscribes to Heart
 Rate Measurement (0x2A37) and turns every notification into readings: one `Beat` per RR
 interval and one `HeartRate` with the strap's own bpm and energy (a device that sends no RR
@@ -23,7 +28,7 @@ strap's clock (ns since 2000) is mapped onto ours by the least-delayed frame.
 All straps of a process share one asyncio loop in a background thread (bleak's BlueZ
 backend keeps one D-Bus manager per loop). Query: name, scan_s (default 10),
 retry_max_s (longest wait between reconnects, default 2: a strap back in range is read
-again within 5 s), ecg, acc.
+again within 5 s), swap_s (by name only: default 120, 1-3600), ecg, acc.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -63,6 +69,13 @@ RR_MAX_MS = 6000.0
 RETRY_MIN_S = 0.2
 RETRY_MAX_S = 600.0  # a strap back in range waits at most this long to be read again
 SCAN_MAX_S = 300.0
+# a strap found by name, silent and unconnectable this long, is searched for again by name.
+# Long enough that a strap out of range a while (a visitor stepping out, who is a new visitor
+# to a kiosk's seat after 10 s anyway: deploy/kiosk-pi5) is not lost to a neighbour's
+# unit on another host, whose strap advertises its second slot unread here; short enough
+# that a kiosk whose strap died reads the next one within about two minutes, not never
+SWAP_S = 120.0
+SWAP_MIN_S, SWAP_MAX_S = 1.0, 3600.0
 
 _loop: Optional[asyncio.AbstractEventLoop] = None
 _loop_lock = threading.Lock()
@@ -116,12 +129,17 @@ class BleSource:
         try:
             self.scan_s = float(query.get("scan_s", 10))
             self.retry_max_s = float(query.get("retry_max_s", 2))
+            self.swap_s = float(query.get("swap_s", SWAP_S))
         except ValueError as e:
             raise SourceError(f"{url}: {e}") from None
+        if self.address and "swap_s" in query:
+            raise SourceError(f"{url}: swap_s is only for a strap found by name (?name=): "
+                              f"a strap given by its address is never swapped")
         # typed by an operator: retry_max_s=0 retried with no wait (3.4 CPU-s in 8 s with the
         # strap away), scan_s=-1 never found it, scan_s=inf crashed the unit at start
         for key, v, lo, hi in (("scan_s", self.scan_s, 1.0, SCAN_MAX_S),
-                               ("retry_max_s", self.retry_max_s, RETRY_MIN_S, RETRY_MAX_S)):
+                               ("retry_max_s", self.retry_max_s, RETRY_MIN_S, RETRY_MAX_S),
+                               ("swap_s", self.swap_s, SWAP_MIN_S, SWAP_MAX_S)):
             if not lo <= v <= hi:
                 raise SourceError(f"{url}: {key}={v:g} is out of range: give {lo:g}-{hi:g} s")
         self.sensor = f"ble:{self.address or self.name}"
@@ -139,6 +157,8 @@ class BleSource:
         self._contact: Optional[bool] = None
         self._ambiguous = ""  # the last "N straps named so" said
         self._last_beat_us = 0
+        self._heard = time.monotonic()  # the strap's last session ended (or the search began)
+        self._gone: Optional[tuple[str, float]] = None  # a strap given up on, and since when
         self._q: queue.Queue = queue.Queue()
         self._stop = asyncio.Event()  # set in the BLE loop by close()
         self._connected = asyncio.Event()
@@ -175,7 +195,11 @@ class BleSource:
         while not self._stop.is_set():
             lost, client = asyncio.Event(), None
             try:
-                device = device or await self._find()
+                if device is not None and self._swap_due():
+                    self._gone = self._gone or (device.address, self._heard)
+                    device = None  # search by name again
+                if device is None and (device := await self._find()):
+                    self._heard = time.monotonic()  # heard now, by scan or BlueZ's link
                 if device is None:
                     raise BleakError("not found while scanning")
                 client = BleakClient(device, disconnected_callback=lambda _: lost.set())
@@ -198,10 +222,25 @@ class BleSource:
                 await self._sleep(wait)
             finally:
                 await self._disconnect(client)
+                self._heard = time.monotonic()
             if not self._stop.is_set():
                 self._contact = False  # (as the seat now holds it: see _on_measurement)
                 self._q.put(Health(now_us(), self.sensor, contact=False, fault="disconnected"))
                 log.warning("strap dropped out", extra={"url": self.url})
+
+    def _swap_due(self) -> bool:
+        """The strap found by name has been silent and unconnectable over swap_s."""
+        return not self.address and time.monotonic() - self._heard > self.swap_s
+
+    def _swapped(self, device: BLEDevice) -> None:
+        """Connected after a search by name again: say so if another strap answered."""
+        (old, since), self._gone = self._gone, None
+        if device.address == old:
+            return  # it came back: the same visitor's
+        fault = (f"strap {old} gone for {time.monotonic() - since:.0f} s: "
+                 f"now reading {device.address}")
+        log.warning("strap swapped: %s", fault, extra={"url": self.url})
+        self._q.put(Health(now_us(), self.sensor, contact=False, fault=fault, new_wearer=True))
 
     async def _sleep(self, s: float) -> None:
         try:
@@ -223,6 +262,8 @@ class BleSource:
             log.info("strap hang-up failed", extra={"url": self.url, "error": repr(e)})
 
     async def _session(self, client: BleakClient, device, lost: asyncio.Event, first: bool):
+        if self._gone:
+            self._swapped(device)
         self.info = {"address": device.address, "name": device.name or "", "location": ""}
         if client.services.get_characteristic(BODY_LOCATION) is not None:  # optional in HRS
             loc = (await client.read_gatt_char(BODY_LOCATION))[:1]
