@@ -145,3 +145,31 @@ def test_a_sequence_block_crossed_while_the_card_stalls_never_stalls_the_samples
     assert max(gaps) < 0.5, max(gaps)
     saved = int((card / "unit1.seq").read_text())
     assert 0 < wire.seq_delta(saved, start_seq) and wire.seq_delta(unit.seq, saved) < 0
+
+
+@pytest.mark.realtime
+def test_a_card_stalled_past_the_saved_limit_holds_the_packets_back(
+        card, tmp_path, rx, monkeypatch):
+    """No sequence number beyond what the card holds ever goes out: frozen from the start
+    for longer than a block takes, the unit sends the block saved before, then waits."""
+    monkeypatch.setattr(SeqReserve, "BLOCK", 16)  # ~1.5 s of one seat's packets
+    unit = one_seat_unit(card, tmp_path, rx)
+    saved = int((card / "unit1.seq").read_text())
+    arrivals: list[float] = []
+    thawed: list[float] = []
+
+    def thaw():
+        thawed.append(time.monotonic())
+        _sh("fsfreeze", "-u", str(card))
+
+    freeze(card)
+    timer = threading.Timer(2.5, thaw)
+    timer.start()
+    try:
+        with listening(rx, arrivals):
+            unit.run(4.0)
+    finally:
+        timer.join()
+    before = sum(t < thawed[0] for t in arrivals)
+    assert before == wire.seq_delta(saved, unit.seqs.start) == SeqReserve.BLOCK
+    assert len(arrivals) > before + 10  # and it went on once the card answered
