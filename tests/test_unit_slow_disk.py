@@ -98,7 +98,7 @@ def one_seat_unit(card, tmp_path, rx) -> EdgeUnit:
 
 @pytest.mark.realtime  # the samples' spacing is real time
 def test_a_stalled_state_folder_never_stalls_the_samples(card, tmp_path, rx):
-    unit = one_seat_unit(card, tmp_path, rx)  # its sequence block is reserved on the card before it stalls
+    unit = one_seat_unit(card, tmp_path, rx)  # its sequence block is on the card before it stalls
     arrivals: list[float] = []
     freeze(card)
     thaw = threading.Timer(STALL_S, _sh, ("fsfreeze", "-u", str(card)))
@@ -139,7 +139,8 @@ def test_a_sequence_block_crossed_while_the_card_stalls_never_stalls_the_samples
         with listening(rx, arrivals, on_packet):
             unit.run(6.0)
     finally:
-        thaw.join()
+        if thaw.ident:  # started by the packets (an assert below says if not)
+            thaw.join()
     assert len(arrivals) > SeqReserve.BLOCK + 4  # it did cross the stalled block boundary
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
     assert max(gaps) < 0.5, max(gaps)
