@@ -7,6 +7,9 @@
    every write blocks in the kernel, as on a card that stops answering) for `--stall` s
    from its start; the longest gap between its packets, and how many came in the stall.
    Needs root (mount, fsfreeze); skipped with a line elsewhere.
+   Then the same where the card stops answering a quarter of a sequence block (edge/
+   sequence.py, made `--block` numbers long so the case comes in seconds) before the unit
+   reaches its saved limit: the packets must go on (the next block was saved ahead).
 2. Writes an hour: a seat's viewer baselines saved every SAVE_EVERY_S over a simulated hour
    in four cases; a write is counted by the file's `saved_us` changing (each write stamps it).
 """
@@ -25,6 +28,7 @@ from pathlib import Path
 
 from empathy.edge.features import SeatFeatures
 from empathy.edge.runtime import EdgeConfig, EdgeUnit, SeatConfig
+from empathy.edge.sequence import SeqReserve
 from empathy.edge.viewer_state import SAVE_EVERY_S, ViewerKeep
 from empathy.keys import Keystore
 from empathy.sensors.base import Beat
@@ -37,9 +41,13 @@ def _sh(*cmd) -> int:
     return subprocess.run(cmd, capture_output=True, timeout=60).returncode
 
 
-def stall(seconds: float, tmp: Path) -> str:
+def stall(seconds: float, tmp: Path, block: int = 0) -> str:
+    """`block`: the sequence block's length, the card frozen a quarter block short of its
+    limit; 0: the usual block, the card frozen from the start."""
     if not all(map(shutil.which, ("mkfs.ext4", "mount", "fsfreeze"))):
         return "stall: skipped (needs mkfs.ext4, mount, fsfreeze)"
+    tmp = tmp / f"stall{block}"
+    tmp.mkdir()
     img, card = tmp / "card.img", tmp / "card"
     card.mkdir()
     with open(img, "wb") as f:
@@ -49,6 +57,8 @@ def stall(seconds: float, tmp: Path) -> str:
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))
     rx.settimeout(0.2)
+    usual, SeqReserve.BLOCK = SeqReserve.BLOCK, block or SeqReserve.BLOCK
+    thaw = threading.Timer(seconds, _sh, ("fsfreeze", "-u", str(card)))
     try:
         Keystore.new([1]).for_unit(1).save(tmp / "k.toml")
         unit = EdgeUnit(EdgeConfig(unit_id=1, uplink=f"udp://127.0.0.1:{rx.getsockname()[1]}",
@@ -61,27 +71,35 @@ def stall(seconds: float, tmp: Path) -> str:
             while not done.is_set():
                 try:
                     rx.recv(2048)
-                    got.append(time.monotonic())
                 except socket.timeout:
-                    pass
+                    continue
+                got.append(time.monotonic())
+                if block and len(got) == 3 * block // 4:
+                    _sh("fsfreeze", "-f", str(card))
+                    thaw.start()
 
         listener = threading.Thread(target=receive, daemon=True)
         listener.start()
-        _sh("fsfreeze", "-f", str(card))
-        thaw = threading.Timer(seconds, _sh, ("fsfreeze", "-u", str(card)))
-        thaw.start()
+        if not block:
+            _sh("fsfreeze", "-f", str(card))
+            thaw.start()
         start = time.monotonic()
-        unit.run(seconds + 2.0)
+        unit.run(seconds + 2.0 + (block / 10 if block else 0))
         stopped = time.monotonic() - start
-        thaw.join()
+        if thaw.ident:  # (never started where too few packets came)
+            thaw.join()
         done.set()
         listener.join()
     finally:
+        SeqReserve.BLOCK = usual
         _sh("fsfreeze", "-u", str(card))
         _sh("umount", str(card))
         rx.close()
     t = [x - start for x in got]
     gap = max(b - a for a, b in zip(t, t[1:]))
+    if block:
+        return (f"stall {seconds:g} s a quarter block ({block} numbers) before the saved "
+                f"limit: longest gap between packets {gap:.2f} s; packets {len(t)}")
     during = sum(0.5 < x < seconds for x in t)
     return (f"stall {seconds:g} s: longest gap between packets {gap:.2f} s; packets in "
             f"0.5..{seconds:g} s: {during}; unit stopped after {stopped:.1f} s")
@@ -106,10 +124,13 @@ def writes_an_hour(tmp: Path, source: str, viewer_s: float) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stall", type=float, default=3.0, help="seconds the card is frozen")
+    ap.add_argument("--block", type=int, default=32, choices=range(8, 4097), metavar="8..4096",
+                    help="sequence block length for the block case (default 32)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         print(stall(args.stall, tmp))
+        print(stall(args.stall, tmp, args.block))
         strap = "ble://C0:FF:EE:00:00:01"
         for what, source, viewer_s in (("a viewer all hour", strap, HOUR_S),
                                        ("a viewer 10 min, then nobody", strap, 600),

@@ -298,7 +298,11 @@ class SeatFeatures:
         skin by a strap without a contact sensor, would stand for its lost beats), and an
         H10's ECG its own rules (edge/seat_wave.py, heart_evidence)."""
         best = (0.0, 0.0, 0.0, False, 0.0)
-        for heart, ev, pc, at in [(self.strap, None, None, now_us)] + [
+        # a strap's beats, its calibrated lag undone, end that long before now: read as of
+        # then (as of now, a 45 bpm heart 3 s late lost HR_OK 0.5 s of each beat: the time
+        # since its last beat counted as beats lost)
+        strap_at = now_us - max(self.profile.heart.lag_us, 0)
+        for heart, ev, pc, at in [(self.strap, None, None, strap_at)] + [
                 (w.heart, w.evidence, w.paced, w.heard_until(now_us)) for w in self.waves.values()]:
             q = heart.quality(at, HRV_WINDOW_S)
             if q > best[2] and q < SEAT_BELOW and ev is not None and ev.no_heart(now_us, HRV_WINDOW_S):

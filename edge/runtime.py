@@ -336,7 +336,8 @@ class EdgeUnit:
             self.screen.close()
         self.downlink.join(2)
         self.keep.close(now_us())
-        self.uplink.close()
+        self.uplink.close()  # an MQTT goodbye may still take a sequence number
+        self.seqs.close()
         if self.channel_log:
             self.channel_log.close()
         return unit_stats(self, now_us())

@@ -4,9 +4,11 @@ window a unit), carried over restarts so the host never sees a number twice."""
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from empathy import atomic, wire
+from empathy.edge.viewer_state import LatestWriter
 from empathy.paths import state_dir
 
 log = logging.getLogger("empathy.edge")
@@ -20,9 +22,15 @@ def seq_path(cfg) -> Path:
 class SeqReserve:
     """Sequence numbers reserved on disk a block at a time, so a unit started again (even
     after SIGKILL or a power cut) goes on past every number it sent before; from 0 the host
-    would refuse it as a replay until it caught up. A restart skips at most one block."""
+    would refuse it as a replay until it caught up.
 
-    BLOCK = 1024  # about 80 s of one seat's packets: one small write per block
+    The file holds a limit: no number at or past it goes out before it is on disk. The next
+    block is saved on a thread of its own from half-way through the current one, so a card
+    that stalls for seconds holds that thread, never the unit's loop, unless the unit
+    reaches the saved limit first (then `use` waits: the guarantee before the samples).
+    A restart skips at most one and a half blocks."""
+
+    BLOCK = 1024  # about 90 s of one seat's packets: one small write per block
 
     def __init__(self, path):
         self.path = Path(path)
@@ -33,17 +41,34 @@ class SeqReserve:
         except (OSError, ValueError) as e:
             log.warning("sequence file %s unreadable (%s): starting from 0", self.path, e)
             self.start = 0
-        self.limit = self.start
+        self.limit = self.start  # on disk (or known not to be: warned)
+        self._asked = self.start  # the newest limit handed to the writer
+        self._cv = threading.Condition()
+        self._writer = LatestWriter(self._save, f"sequence {self.path.name}")
         self.use(self.start)
 
     def use(self, seq: int) -> None:
-        """`seq` is about to be sent: reserve the next block once it reaches the limit
-        (serial arithmetic: numbers wrap at 2**32)."""
-        if wire.seq_delta(seq, self.limit) < 0:  # still below the limit
-            return
-        self.limit = (seq + self.BLOCK) & wire.SEQ_MASK
+        """`seq` is about to be sent: from half-way through the saved block the next one
+        is saved ahead; `seq` at the saved limit waits until it is on disk (serial
+        arithmetic: numbers wrap at 2**32)."""
+        with self._cv:
+            ahead = wire.seq_delta(seq, self._asked)
+            if ahead >= -(self.BLOCK // 2):
+                self._asked = ((seq if ahead >= 0 else self._asked) + self.BLOCK) & wire.SEQ_MASK
+                self._writer.put(str(self._asked))
+            self._cv.wait_for(lambda: wire.seq_delta(seq, self.limit) < 0)
+
+    def close(self) -> None:
+        """Let the writer end once the limit asked for is written (never waits for it)."""
+        self._writer.close(0)
+
+    def _save(self, text: str) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic.write_text(self.path, str(self.limit))  # two units never share a .tmp
+            # two units never share a .tmp; synced: a power cut keeps what was sent covered
+            atomic.write_text(self.path, text, durable=True)
         except OSError as e:  # a read-only state folder costs the restart guarantee only
             log.warning("cannot reserve sequence numbers in %s: %s", self.path, e)
+        with self._cv:
+            self.limit = int(text)
+            self._cv.notify_all()
