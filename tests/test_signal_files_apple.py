@@ -5,17 +5,16 @@ quote real exports, e.g. '<InstantaneousBeatsPerMinute bpm="97" time="4:17:18.57
 its beats from a tuning record's RR series (pyhrv-nni-long) rounded as Apple writes them:
 whole bpm, times of day to 1/100 s. export.zip holds it in apple_health_export/."""
 
-import json
 import zipfile
 from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 
-from empathy.cli import main
 from empathy.edge.signal_apple import apple_beats
 from empathy.edge.signal_apps import SignalNote
 from test_signal_files_apps import written  # noqa: F401 (the fixture)
+from signal_run import ok_said, refused
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE HealthData [
@@ -104,31 +103,12 @@ def export(tmp_path, written):  # noqa: F811
     return p, rr
 
 
-def run(capsys, *args):
-    rc = main(["signal", *map(str, args)])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def ok(capsys, *args) -> tuple[dict, str]:
-    rc, out, err = run(capsys, *args, "--json")
-    assert rc == 0, err
-    return json.loads(out), err
-
-
-def refused(capsys, *args) -> str:
-    rc, out, err = run(capsys, *args)
-    assert rc == 1 and not out, (rc, out, err)
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    return err
-
-
 def test_apple_health_s_heart_rate_is_a_rate_of_the_newest_day_or_the_span(capsys, export):
     """Before: refused ('not read here'). The newest day by default; --start/--end a span."""
-    s, _ = ok(capsys, "hr", export[0])
+    s, _ = ok_said(capsys, "hr", export[0])
     assert s["hr_only"] and s["readings"] == 24 and s["rmssd_ms"] is None
     assert s["min_bpm"] == 60 and s["max_bpm"] == 68
-    s, _ = ok(capsys, "hr", export[0], "--start", "2024-05-01", "--end", "2024-05-01")
+    s, _ = ok_said(capsys, "hr", export[0], "--start", "2024-05-01", "--end", "2024-05-01")
     assert s["readings"] == 12 and s["bpm"] == 70
     assert "no heart-rate records in that span" in refused(capsys, "hr", export[0], "--start",
                                                           "2025-01-01")
@@ -142,14 +122,14 @@ def test_apple_health_s_hrv_session_gives_its_beats_to_a_few_ms(capsys, export, 
     with pytest.warns(SignalNote, match="coarse RMSSD"):
         beats = apple_beats(str(export[0]))
     assert np.max(np.abs(np.diff(beats) * 1000 - rr[1:])) <= 8.0
-    s, err = ok(capsys, "hrv", export[0])
+    s, err = ok_said(capsys, "hrv", export[0])
     plain = tmp_path / "rr.txt"
     np.savetxt(plain, rr[1:], fmt="%.0f")  # (the first interval's start is no beat in it)
-    ref, _ = ok(capsys, "hrv", plain, "--kind", "rr")
+    ref, _ = ok_said(capsys, "hrv", plain, "--kind", "rr")
     assert len(s["rr_ms"]) == len(ref["rr_ms"])
     assert abs(s["rmssd_ms"] - ref["rmssd_ms"]) < 3.0
     assert "coarse RMSSD" in err and "38.7 ms" in err
-    s, _ = ok(capsys, "hrv", export[0], "--end", "2024-05-01")
+    s, _ = ok_said(capsys, "hrv", export[0], "--end", "2024-05-01")
     assert len(s["rr_ms"]) == 59
 
 
@@ -157,7 +137,7 @@ def test_beats_apple_left_out_stay_a_gap(capsys, tmp_path, written):  # noqa: F8
     rr = written[1:70]
     p = tmp_path / "export.xml"
     p.write_text(HEAD + hrv_record(DAY1, rr, 40.0, leave_out={30, 31}) + "</HealthData>\n")
-    _, err = ok(capsys, "hrv", p)
+    _, err = ok_said(capsys, "hrv", p)
     assert "1 places with beats left out" in err
     with pytest.warns(SignalNote):
         beats = apple_beats(str(p))
@@ -171,8 +151,8 @@ def test_export_zip_is_read_like_its_export_xml(capsys, export, tmp_path):
     with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as f:
         f.writestr("apple_health_export/export_cda.xml", "<x/>")
         f.write(export[0], "apple_health_export/export.xml")
-    assert ok(capsys, "hrv", z)[0] == ok(capsys, "hrv", export[0])[0]
-    assert ok(capsys, "hr", z)[0] == ok(capsys, "hr", export[0])[0]
+    assert ok_said(capsys, "hrv", z)[0] == ok_said(capsys, "hrv", export[0])[0]
+    assert ok_said(capsys, "hr", z)[0] == ok_said(capsys, "hr", export[0])[0]
 
 
 def test_hostile_xml_is_refused_in_one_line(capsys, tmp_path, export):

@@ -7,7 +7,6 @@ and two faults of the readers beside them (an E4 file with its start zeroed, an 
 channels of one label). Each is read as the series written into it, or refused in one line
 with a non-zero exit."""
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,30 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from empathy.cli import main
 from empathy.edge.signal_apps import read_beats, read_fit
+from signal_run import ok, refused
 
 DATA = Path(__file__).parent / "data" / "signal"
 sys.path.insert(0, str(DATA))
-
-
-def signal(capsys, *args):
-    rc = main(["signal", *map(str, args)])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def ok(capsys, *args) -> dict:
-    rc, out, err = signal(capsys, *args, "--json")
-    assert rc == 0, err
-    return json.loads(out)
-
-
-def refused(capsys, *args) -> str:
-    rc, out, err = signal(capsys, *args)
-    assert rc == 1 and not out, (rc, out, err)
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    return err
 
 
 @pytest.fixture(scope="module")

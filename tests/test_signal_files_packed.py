@@ -7,36 +7,16 @@ the writers those exports' formats are; each reads as the file itself. Hostile a
 
 import gzip
 import io
-import json
 import zipfile
 from pathlib import Path
 
 import pytest
+from signal_run import ok, refused
 
-from empathy.cli import main
 
 DATA = Path(__file__).parent / "data" / "signal"
 RUN = DATA / "garmin-fenix-5-run.fit"  # hrv messages: beats
 BIKE = DATA / "garmin-fenix-5-bike.fit"  # records' heart rate only
-
-
-def signal(capsys, *args):
-    rc = main(["signal", *map(str, args)])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def ok(capsys, *args) -> dict:
-    rc, out, err = signal(capsys, *args, "--json")
-    assert rc == 0, err
-    return json.loads(out)
-
-
-def refused(capsys, *args) -> str:
-    rc, out, err = signal(capsys, *args)
-    assert rc == 1 and not out, (rc, out, err)
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    return err
 
 
 def gz(path: Path, data: bytes) -> Path:

@@ -8,29 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from signal_run import ok, refused, signal
 
-from empathy.cli import main
 
 DATA = Path(__file__).parent / "data" / "signal"
 
 
-def signal(capsys, *args):
-    rc = main(["signal", *map(str, args)])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
 def hr(capsys, *args) -> dict:
-    rc, out, err = signal(capsys, "hr", *args, "--json")
-    assert rc == 0, err
-    return json.loads(out)
-
-
-def refused(capsys, *args) -> str:
-    rc, out, err = signal(capsys, *args)
-    assert rc == 1 and not out, (rc, out, err)
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    return err
+    return ok(capsys, "hr", *args)
 
 
 def plain(tmp_path, fs: float, x) -> Path:

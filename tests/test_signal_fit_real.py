@@ -11,18 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from empathy.cli import main
 from empathy.edge.signal_apps import SignalNote, read_beats
+from signal_run import ok
+
+from empathy.cli import main
 
 DATA = Path(__file__).parent / "data" / "signal"
 fitdecode = pytest.importorskip("fitdecode")
-
-
-def ok(capsys, *args) -> dict:
-    rc = main(["signal", *map(str, args), "--json"])
-    out, err = capsys.readouterr()
-    assert rc == 0, err
-    return json.loads(out)
 
 
 def messages(path, name: str) -> list:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from signal_run import refused
 
 from empathy.cli import main
+
 
 DATA = Path(__file__).parents[1] / "data" / "signal"
 FS = 130.0
@@ -24,14 +26,6 @@ T = np.arange(len(UV)) / FS
 def table(p: Path, header: str, *cols, sep=",") -> Path:
     p.write_text(header + "\n" + "\n".join(sep.join(map(str, r)) for r in zip(*cols)) + "\n")
     return p
-
-
-def refused(capsys, *args) -> str:
-    rc = main(["signal", *map(str, args)])
-    out, err = capsys.readouterr()
-    assert rc == 1 and not out, (rc, out, err)
-    assert len(err.strip().splitlines()) == 1 and "unexpected error" not in err, err
-    return err
 
 
 def bpm(capsys, *args) -> float:
