@@ -1,0 +1,81 @@
+"""Red team, session 20: what was built this session (packed and app files for `empathy
+signal`, the unit's state writer, the seat's arousal) attacked as a hostile file, user or
+network would. Each finding: the attack as a real file or a real process, then the fix.
+A file a user gives is read or refused in one line with a non-zero exit; never a traceback,
+all the memory, or a rule it states bypassed."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+RECORD = ('<Record type="HKQuantityTypeIdentifierHeartRate" sourceName="Watch" '
+          'unit="count/min" startDate="2024-05-01 10:{m:02d}:00 +0000" '
+          'endDate="2024-05-01 10:{m:02d}:00 +0000" value="{v}"/>\n')
+DTD = '<!DOCTYPE HealthData [\n<!ELEMENT HealthData ANY>\n{extra}]>\n'
+
+
+def export_xml(records: str, *, head: str = "", extra: str = "", between: str = "") -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + head + DTD.format(extra=extra)
+            + "<HealthData>\n" + records + between + "</HealthData>\n")
+
+
+def export_zip(p: Path, data: bytes) -> Path:
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("apple_health_export/export.xml", data)
+    return p
+
+
+def signal(*args, timeout=120):
+    """The CLI in its own process (a reader that hangs fails the test, not the suite)."""
+    return subprocess.run([sys.executable, "-m", "empathy.cli", "signal", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def refused(*args) -> str:
+    r = signal(*args)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, (r.returncode, r.stdout,
+                                                              r.stderr[-2000:])
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr[-2000:]
+    return r.stderr
+
+
+RATES = "".join(RECORD.format(m=m, v="&bpm;") for m in range(30))
+ENTITY = '<!ENTITY bpm "70">\n'
+
+
+def test_an_apple_export_in_utf16_cannot_slip_an_entity_past_the_refusal(tmp_path):
+    """Entity declarations are refused (an entity bomb); the check looked for the bytes
+    '<!ENTITY' in UTF-8 only, so the same export.zip in UTF-16 (which expat reads) had its
+    entities expanded: 70 bpm read from '&bpm;'."""
+    text = export_xml(RATES, extra=ENTITY).replace('"UTF-8"', '"UTF-16"')
+    err = refused("hr", export_zip(tmp_path / "export.zip", text.encode("utf-16")), "--json")
+    assert "entities" in err
+
+
+def test_an_entity_declaration_across_two_chunks_is_refused(tmp_path):
+    """The prolog was scanned as its newest 1 MiB: a '<!ENTITY' cut by the stream's 1-MiB
+    chunk, with a full chunk after it, fell out of the window unscanned and was expanded."""
+    lead = '<?xml version="1.0" encoding="UTF-8"?>\n<!--'
+    dtd = DTD.format(extra=ENTITY)
+    pad = (1 << 20) - len(lead) - 3 - dtd.index("<!ENTITY") - 4  # '<!EN' | 'TITY'
+    text = export_xml(RATES, head=" " * pad, extra=ENTITY, between="<Pad/>" * 300_000)
+    text = lead + text[len('<?xml version="1.0" encoding="UTF-8"?>\n'):].replace(
+        "<!DOCTYPE", "-->" + "<!DOCTYPE", 1)
+    data = text.encode()
+    assert data.index(b"<!ENTITY") == (1 << 20) - 4 and len(data) > 2 << 20
+    err = refused("hr", export_zip(tmp_path / "export.zip", data), "--json")
+    assert "entities" in err
+
+
+def test_an_element_holding_millions_is_refused_not_held_in_memory(tmp_path):
+    """Records are let go as each ends; an element that never ends (a 12-MB export.xml of
+    one <X> holding 3 million <a/>) was held whole: +290 MB of memory, ~20x the file (a
+    1-GB file, 200x from a 5-MB zip, is 20 GB). Apple's records hold tens of elements."""
+    p = tmp_path / "export.xml"
+    p.write_text(export_xml(RECORD.format(m=0, v=70), between="<X>" + "<a/>" * 300_000
+                            + "</X>"))
+    err = refused("hr", p, "--json")
+    assert "elements" in err
