@@ -33,10 +33,11 @@ import numpy as np
 from empathy.edge.signal_apps import HR_BPM, Rate, SignalNote
 from empathy.edge.signal_columns import SignalFileError
 from empathy.edge.signal_packed import APPLE_XML, ZIP, apple_chunks, apple_member
-from empathy.edge.signal_tracks import ENTITIES, PROLOG
+from empathy.edge.signal_tracks import ENTITIES
 
 HR, HRV = "HKQuantityTypeIdentifierHeartRate", "HKQuantityTypeIdentifierHeartRateVariabilitySDNN"
 BAR_BYTES = 32 << 20  # a read this long shows a progress bar (on a terminal)
+MAX_HELD = 100_000  # elements inside one of HealthData's (a record holds tens; an HRV one ~100)
 CLOCK = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?\s*(?:([AaPp])\.?\s*[Mm]\.?)?")
 TICK = 0.01  # s: the export's beat times are to 1/100 s
 START = ("Apple Health's export: read from this local time on (2024-05-01 or "
@@ -80,6 +81,7 @@ def is_apple_zip(path: str, head: bytes) -> bool:
 def _records(path: str, kind: str):
     """Each record of this type: (attributes, [(bpm, time) of its beats])."""
     parser, depth, root, prolog = ElementTree.XMLPullParser(("start", "end")), 0, None, b""
+    held = 0  # elements read since HealthData's last child ended (each is held till then)
     chunks = apple_chunks(path)
     size = next(chunks)
     with _bar(size) as advance:
@@ -87,13 +89,18 @@ def _records(path: str, kind: str):
             for chunk in chunks:
                 advance(len(chunk))
                 if root is None:  # entities are declared before the root: none are let in
-                    prolog = (prolog + chunk)[-PROLOG:]
+                    # (NULs out: UTF-16's; the last chunk's tail kept: a '<!ENTITY' across two)
+                    prolog = prolog[-16:] + chunk.replace(b"\x00", b"")
                     if b"<!ENTITY" in prolog:
                         raise SignalFileError(f"{path}: {ENTITIES}")
                 parser.feed(chunk)
                 for event, el in parser.read_events():
                     if event == "start":
-                        root, depth = el if root is None else root, depth + 1
+                        root, depth, held = el if root is None else root, depth + 1, held + 1
+                        if held > MAX_HELD:
+                            raise SignalFileError(f"{path}: an element holding over "
+                                                  f"{MAX_HELD:,} elements: not Apple Health's "
+                                                  "export (its records hold tens)")
                         continue
                     depth -= 1
                     if el.tag == "Record" and el.get("type") == kind:
@@ -101,6 +108,7 @@ def _records(path: str, kind: str):
                                           el.iter("InstantaneousBeatsPerMinute")]
                     if depth == 1:
                         root.clear()  # (what is read is let go)
+                        held = 0
             parser.close()
         except ElementTree.ParseError as e:
             raise SignalFileError(f"{path}: not whole XML ({e}): a copy cut short? export it "
