@@ -79,3 +79,31 @@ def test_an_element_holding_millions_is_refused_not_held_in_memory(tmp_path):
                             + "</X>"))
     err = refused("hr", p, "--json")
     assert "elements" in err
+
+
+def tcx(points: str, *, head: str = "", extra: str = "") -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + head
+            + "<TrainingCenterDatabase><Activities><Activity><Lap><Track>" + points + extra
+            + "</Track></Lap></Activity></Activities></TrainingCenterDatabase>\n")
+
+
+def trackpoints(value: str) -> str:
+    return "".join(f"<Trackpoint><Time>2024-05-01T10:00:{s:02d}Z</Time><HeartRateBpm>"
+                   f"<Value>{value}</Value></HeartRateBpm></Trackpoint>" for s in range(40))
+
+
+def test_a_tcx_cannot_hide_its_entity_declaration_past_its_first_megabyte(tmp_path):
+    """TCX/GPX looked for '<!ENTITY' in their first 1 MiB only: a comment of 1 MiB (naming
+    the root, so the file is taken for a track) put the DTD past it, and '&v;' read 70."""
+    p = tmp_path / "ride.tcx"
+    p.write_text(tcx(trackpoints("&v;"), head="<!-- <TrainingCenterDatabase> " + " " * (1 << 20)
+                     + "-->\n<!DOCTYPE TrainingCenterDatabase [<!ENTITY v \"70\">]>\n"))
+    assert "entities" in refused("hr", p, "--json")
+
+
+def test_a_tcx_of_millions_of_elements_is_not_held_in_memory(tmp_path):
+    """Trackpoints were cleared but kept (empty) in their Track, and all else kept whole: a
+    12-MB TCX with 3 million <a/> took +260 MB (and a 1-GiB gzip bomb's cap, ~20 GB)."""
+    p = tmp_path / "ride.tcx"
+    p.write_text(tcx(trackpoints("70"), extra="<a/>" * 300_000))
+    assert "elements" in refused("hr", p, "--json")
