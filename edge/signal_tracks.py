@@ -27,15 +27,17 @@ def _name(tag: str) -> str:
 
 ENTITIES = ("an XML file that declares entities (<!ENTITY), which no watch's or phone's "
             "export does (an entity bomb?)")
-PROLOG = 1 << 20  # bytes looked at for declarations: the DTD comes before the first element
+PROLOG = 1 << 20  # bytes read at a time for declarations: the DTD comes before the first element
+MAX_HELD = 100_000  # elements held outside the trackpoints (a lap's summary: tens)
 
 
 def track_hr(path: str) -> Rate:
     try:
         with open(path, "rb") as f:
-            head = f.read(PROLOG)
-            if b"<!ENTITY" in head:
+            if _declares_entities(f):
                 raise SignalFileError(f"{path}: {ENTITIES}")
+            f.seek(0)
+            head = f.read(PROLOG)
             f.seek(len(head) - len(head.lstrip()))  # (Strava's TCX: spaces before '<?xml')
             t, hr, none = _points(path, f)
     except ElementTree.ParseError as e:
@@ -49,15 +51,41 @@ def track_hr(path: str) -> Rate:
     return Rate(np.asarray(t) - t[0], np.asarray(hr), "a TCX/GPX track's trackpoints", none)
 
 
+def _declares_entities(f) -> bool:
+    """Whether all before the first element declares entities: read to it a chunk at a
+    time (a megabyte of comment hides nothing), NULs out (UTF-16's)."""
+    parser, seen = ElementTree.XMLPullParser(("start",)), b""
+    while chunk := f.read(PROLOG):
+        seen = seen[-16:] + chunk.replace(b"\x00", b"")  # (one across two chunks)
+        if b"<!ENTITY" in seen:
+            return True
+        parser.feed(chunk.lstrip() if f.tell() == len(chunk) else chunk)  # (Strava's spaces)
+        if next(parser.read_events(), None):
+            return False
+    return False
+
+
 def _points(path: str, f) -> tuple[array, array, int]:
     """(s, bpm, readings of 0) of each trackpoint with a time, read as a stream."""
     t, hr, none = array("d"), array("d"), 0
-    for _, el in ElementTree.iterparse(f, events=("end",)):
+    stack, held, mark = [], 0, 0  # (elements open; held: those kept, the points' let go)
+    for event, el in ElementTree.iterparse(f, events=("start", "end")):
+        if event == "start":
+            mark = held if _name(el.tag) in POINTS else mark
+            stack.append(el)
+            held += 1
+            if held > MAX_HELD:
+                raise SignalFileError(f"{path}: over {MAX_HELD:,} elements outside its "
+                                      "trackpoints: not a TCX/GPX track")
+            continue
+        stack.pop()
         if _name(el.tag) not in POINTS:
             continue
         stamp = next((c.text for c in el if _name(c.tag) in ("Time", "time")), None)
         value = next((e.text for e in el.iter() if _name(e.tag) in ("Value", "hr")), None)
-        el.clear()  # (what is read is let go)
+        if stack:  # (what is read is let go: the point ended its parent's newest child)
+            del stack[-1][-1]
+        held = mark
         if stamp is None:
             continue
         at, v = _point(path, stamp, value)

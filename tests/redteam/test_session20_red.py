@@ -7,6 +7,7 @@ all the memory, or a rule it states bypassed."""
 import subprocess
 import sys
 import zipfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,15 @@ def test_a_tcx_of_millions_of_elements_is_not_held_in_memory(tmp_path):
     p = tmp_path / "ride.tcx"
     p.write_text(tcx(trackpoints("70"), extra="<a/>" * 300_000))
     assert "elements" in refused("hr", p, "--json")
+
+
+def test_a_day_long_track_of_more_points_than_the_cap_is_read(tmp_path):
+    """The points themselves are let go as each is read: 30 hours at 1 s is read whole."""
+    n = 110_000
+    p = tmp_path / "day.tcx"
+    t0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    p.write_text(tcx("".join(f"<Trackpoint><Time>{(t0 + timedelta(seconds=s)).isoformat()}"
+                             f"</Time><HeartRateBpm><Value>{60 + s % 2}</Value></HeartRateBpm>"
+                             "</Trackpoint>" for s in range(n))))
+    r = signal("hr", p, "--json")
+    assert r.returncode == 0 and '"readings": 110000' in r.stdout, r.stderr[-2000:]
