@@ -120,3 +120,26 @@ def test_a_day_long_track_of_more_points_than_the_cap_is_read(tmp_path):
                              "</Trackpoint>" for s in range(n))))
     r = signal("hr", p, "--json")
     assert r.returncode == 0 and '"readings": 110000' in r.stdout, r.stderr[-2000:]
+
+
+def hrv_session(bpms) -> str:
+    beats, at = [], 36000.0
+    for b in bpms:
+        at += 60 / (float(b) if b != "NaN" else 60.0)
+        beats.append(f'<InstantaneousBeatsPerMinute bpm="{b}" time="{int(at // 3600) % 12}:'
+                     f'{int(at // 60 % 60):02d}:{at % 60:05.2f} am"/>')
+    return ('<Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" sourceName="Watch"'
+            ' unit="ms" startDate="2024-05-01 10:00:00 +0000" endDate="2024-05-01 10:01:00 '
+            '+0000" value="40"><HeartRateVariabilityMetadataList>' + "".join(beats)
+            + "</HeartRateVariabilityMetadataList></Record>\n")
+
+
+def test_an_apple_beat_of_nan_bpm_is_refused_not_read_as_its_time_alone(tmp_path):
+    """Beats' bpm are range-checked ('a beat of no rate'); 'NaN' passed that check (NaN
+    compares false both ways) and its interval was read from the times alone."""
+    good = [60, 62, 64, 62, 60, 61, 63, 62, 60, 61] * 6
+    p = tmp_path / "export.xml"
+    p.write_text(export_xml(hrv_session(good)))
+    assert signal("hrv", p, "--json").returncode == 0
+    p.write_text(export_xml(hrv_session(good[:30] + ["NaN"] + good[31:])))
+    assert "no rate" in refused("hrv", p, "--json")
