@@ -227,7 +227,7 @@ def apple_beats(path: str, span=(None, None)) -> np.ndarray:
     except (TypeError, ValueError):
         raise SignalFileError(f"{path}: a beat's bpm is no number (session of {local})") \
             from None
-    if np.any((bpm < HR_BPM[0]) | (bpm > HR_BPM[1])) or np.any(np.diff(t) <= 0):
+    if not np.all((bpm >= HR_BPM[0]) & (bpm <= HR_BPM[1])) or np.any(np.diff(t) <= 0):  # (NaN)
         raise SignalFileError(f"{path}: the session of {local} has a beat of no rate "
                               f"({HR_BPM[0]:g}..{HR_BPM[1]:g} bpm) or beats out of time order")
     out, gaps = [t[0]], 0
