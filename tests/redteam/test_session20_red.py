@@ -167,3 +167,37 @@ def test_a_strap_lost_for_an_hour_in_the_afternoon_is_a_gap_not_summer_time(tmp_
     r = signal("hr", night, "--json")
     assert r.returncode == 0 and "clock" in r.stderr, r.stderr
     assert json.loads(r.stdout)["duration_s"] == pytest.approx(1199, abs=2)
+
+
+def beat_intervals_fit(p: Path, messages: list[list[int]]) -> Path:
+    """FIT message 290 (beat_intervals, uint16 ms), one a second, as fit-tool writes it."""
+    fit_tool = pytest.importorskip("fit_tool")  # noqa: F841 (the writer of the test files)
+    from fit_tool.fit_file_builder import FitFileBuilder
+    from fit_tool.profile.messages.beat_intervals_message import BeatIntervalsMessage
+    from fit_tool.profile.messages.file_id_message import FileIdMessage
+    from fit_tool.profile.profile_type import FileType, Manufacturer
+
+    ms0 = round(datetime(2024, 5, 1, 10, tzinfo=timezone.utc).timestamp() * 1000)
+    b = FitFileBuilder(auto_define=True)
+    m = FileIdMessage()
+    m.type, m.manufacturer, m.product = FileType.ACTIVITY, Manufacturer.GARMIN.value, 2697
+    m.time_created, m.serial_number = ms0, 1
+    b.add(m)
+    for i, ms in enumerate(messages):
+        m = BeatIntervalsMessage()
+        m.timestamp, m.timestamp_ms, m.time = ms0 + 1000 * i, 0, ms
+        b.add(m)
+    p.write_bytes(b.build().to_bytes())
+    return p
+
+
+@pytest.mark.parametrize("ms", [1, 65534])
+def test_fit_beat_intervals_no_heart_makes_are_refused_not_reported(tmp_path, ms):
+    """A text file's RR intervals are range-checked (200..10000 ms); a FIT's were not:
+    message 290 of 1-ms intervals gave `signal hrv` 'mean RR 1 ms', RMSSD 0.0, exit 0
+    (65534 ms: 'mean RR 65534 ms'). A watch's few artefacts are still read and corrected."""
+    err = refused("hrv", beat_intervals_fit(tmp_path / "w.fit", [[ms] * 3] * 60), "--json")
+    assert "intervals" in err
+    few = [[800, 820, 150 if i == 30 else 810] for i in range(60)]  # (one artefact in 180)
+    r = signal("hrv", beat_intervals_fit(tmp_path / "few.fit", few), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["artefacts_corrected"] >= 1, r.stderr
