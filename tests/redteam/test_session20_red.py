@@ -201,3 +201,12 @@ def test_fit_beat_intervals_no_heart_makes_are_refused_not_reported(tmp_path, ms
     few = [[800, 820, 150 if i == 30 else 810] for i in range(60)]  # (one artefact in 180)
     r = signal("hrv", beat_intervals_fit(tmp_path / "few.fit", few), "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["artefacts_corrected"] >= 1, r.stderr
+
+
+def test_an_apple_export_of_one_endless_tag_is_refused_not_buffered(tmp_path):
+    """The parser holds a tag whole until it closes: one attribute of 100 MB took 360 MB
+    (of 5 GB, the size of a real export: all the memory). Apple's tags are kilobytes."""
+    p = tmp_path / "export.xml"
+    p.write_text(export_xml(RECORD.format(m=0, v=70).replace("/>", ' note="' + "A" * (20 << 20)
+                                                                  + '"/>')))
+    assert "tag" in refused("hr", p, "--json")
