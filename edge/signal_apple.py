@@ -38,6 +38,7 @@ from empathy.edge.signal_tracks import ENTITIES
 HR, HRV = "HKQuantityTypeIdentifierHeartRate", "HKQuantityTypeIdentifierHeartRateVariabilitySDNN"
 BAR_BYTES = 32 << 20  # a read this long shows a progress bar (on a terminal)
 MAX_HELD = 100_000  # elements inside one of HealthData's (a record holds tens; an HRV one ~100)
+MAX_TAG = 16 << 20  # bytes read without a tag ending (the parser holds it whole; Apple's: kB)
 CLOCK = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?\s*(?:([AaPp])\.?\s*[Mm]\.?)?")
 TICK = 0.01  # s: the export's beat times are to 1/100 s
 START = ("Apple Health's export: read from this local time on (2024-05-01 or "
@@ -81,7 +82,8 @@ def is_apple_zip(path: str, head: bytes) -> bool:
 def _records(path: str, kind: str):
     """Each record of this type: (attributes, [(bpm, time) of its beats])."""
     parser, depth, root, prolog = ElementTree.XMLPullParser(("start", "end")), 0, None, b""
-    held = 0  # elements read since HealthData's last child ended (each is held till then)
+    held = quiet = 0  # elements read since HealthData's last child ended (held till then);
+    # bytes fed since the parser last gave a tag
     chunks = apple_chunks(path)
     size = next(chunks)
     with _bar(size) as advance:
@@ -94,7 +96,9 @@ def _records(path: str, kind: str):
                     if b"<!ENTITY" in prolog:
                         raise SignalFileError(f"{path}: {ENTITIES}")
                 parser.feed(chunk)
+                quiet += len(chunk)
                 for event, el in parser.read_events():
+                    quiet = 0
                     if event == "start":
                         root, depth, held = el if root is None else root, depth + 1, held + 1
                         if held > MAX_HELD:
@@ -109,6 +113,9 @@ def _records(path: str, kind: str):
                     if depth == 1:
                         root.clear()  # (what is read is let go)
                         held = 0
+                if quiet > MAX_TAG:
+                    raise SignalFileError(f"{path}: a tag over {MAX_TAG >> 20} MiB long: not "
+                                          "Apple Health's export (its tags are kilobytes)")
             parser.close()
         except ElementTree.ParseError as e:
             raise SignalFileError(f"{path}: not whole XML ({e}): a copy cut short? export it "
