@@ -210,3 +210,14 @@ def test_an_apple_export_of_one_endless_tag_is_refused_not_buffered(tmp_path):
     p.write_text(export_xml(RECORD.format(m=0, v=70).replace("/>", ' note="' + "A" * (20 << 20)
                                                                   + '"/>')))
     assert "tag" in refused("hr", p, "--json")
+
+
+def test_end_on_the_last_day_there_is_is_refused_as_the_bad_date_it_is(tmp_path):
+    """--end 9999-12-31 (a date alone: to that day's end) overflowed adding the day:
+    'unexpected error: OverflowError' and a crash log."""
+    p = tmp_path / "export.xml"
+    p.write_text(export_xml(RECORD.format(m=0, v=70)))
+    r = signal("hr", p, "--end", "9999-12-31")
+    assert r.returncode not in (0, 1) or "unexpected" not in r.stderr
+    assert "unexpected" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert r.returncode != 0 and "9999-12-31" in r.stderr.strip().splitlines()[-1], r.stderr
