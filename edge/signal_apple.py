@@ -62,7 +62,10 @@ def when(text: str) -> datetime:
 def when_end(text: str) -> datetime:
     """--end: a date alone ends at that day's end (the day is read whole)."""
     end = when(text)
-    return end + timedelta(days=1) if len(text.strip()) == 10 else end
+    try:
+        return end + timedelta(days=1) if len(text.strip()) == 10 else end
+    except OverflowError:  # (9999-12-31: no day after it)
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: a day no export reaches") from None
 
 
 SPAN = ("--start and --end pick a span of Apple Health's export only; leave them out for "
