@@ -220,3 +220,18 @@ def test_end_on_the_last_day_there_is_is_refused_as_the_bad_date_it_is(tmp_path)
     r = signal("hr", p, "--end", "9999-12-31")
     assert "unexpected" not in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert r.returncode != 0 and "9999-12-31" in r.stderr.strip().splitlines()[-1], r.stderr
+
+
+@pytest.mark.parametrize("date", ["0001-01-01 00:00:00 +1400", "9999-12-31 23:00:00 -1400",
+                                  "2024-05-01 10:00:00 +9999"])
+def test_an_apple_record_at_the_ends_of_time_or_of_no_zone_is_refused_in_one_line(tmp_path,
+                                                                                  date):
+    """A record's local time less its zone went past the calendar's ends ('unexpected
+    error: OverflowError'), and a zone of +99:99 was read as 100 hours 39 minutes."""
+    p = tmp_path / "export.xml"
+    p.write_text(export_xml(RECORD.format(m=0, v=70).replace("2024-05-01 10:00:00 +0000",
+                                                             date)))
+    r = signal("hr", p, "--json")
+    assert "unexpected" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    if date.endswith("9999"):
+        assert "is not" in refused("hr", p, "--json")
