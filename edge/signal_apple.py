@@ -156,6 +156,8 @@ def _when(path: str, text: str | None) -> tuple[datetime, timedelta]:
     try:
         local = datetime.fromisoformat(text[:19])
         sign, zone = (-1 if text[20] == "-" else 1), text[21:25]
+        if int(zone[:2]) > 14 or int(zone[2:]) > 59:  # (the world's zones: -12:00..+14:00)
+            raise ValueError(zone)
         return local, sign * timedelta(hours=int(zone[:2]), minutes=int(zone[2:]))
     except (TypeError, ValueError, IndexError):
         raise SignalFileError(f"{path}: a record's date {str(text)[:40]!r} is not "
@@ -181,7 +183,7 @@ def apple_rate(path: str, span=(None, None)) -> Rate:
         if not HR_BPM[0] <= v <= HR_BPM[1]:
             raise SignalFileError(f"{path}: a heart-rate record of {a.get('value')!r} at "
                                   f"{a.get('startDate')}: not {HR_BPM[0]:g}..{HR_BPM[1]:g} bpm")
-        t.append((local - zone - datetime(1970, 1, 1)).total_seconds())  # (UTC)
+        t.append((local - datetime(1970, 1, 1) - zone).total_seconds())  # (UTC; no overflow)
         bpm.append(v)
         day.append(local.toordinal())
     if not len(t):
