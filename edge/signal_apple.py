@@ -33,12 +33,11 @@ import numpy as np
 from empathy.edge.signal_apps import HR_BPM, Rate, SignalNote
 from empathy.edge.signal_columns import SignalFileError
 from empathy.edge.signal_packed import APPLE_XML, ZIP, apple_chunks, apple_member
-from empathy.edge.signal_tracks import ENTITIES
+from empathy.edge.signal_tracks import ENTITIES, MAX_TAG, TAG_TOO_LONG
 
 HR, HRV = "HKQuantityTypeIdentifierHeartRate", "HKQuantityTypeIdentifierHeartRateVariabilitySDNN"
 BAR_BYTES = 32 << 20  # a read this long shows a progress bar (on a terminal)
 MAX_HELD = 100_000  # elements inside one of HealthData's (a record holds tens; an HRV one ~100)
-MAX_TAG = 16 << 20  # bytes read without a tag ending (the parser holds it whole; Apple's: kB)
 CLOCK = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?\s*(?:([AaPp])\.?\s*[Mm]\.?)?")
 TICK = 0.01  # s: the export's beat times are to 1/100 s
 START = ("Apple Health's export: read from this local time on (2024-05-01 or "
@@ -117,8 +116,8 @@ def _records(path: str, kind: str):
                         root.clear()  # (what is read is let go)
                         held = 0
                 if quiet > MAX_TAG:
-                    raise SignalFileError(f"{path}: a tag over {MAX_TAG >> 20} MiB long: not "
-                                          "Apple Health's export (its tags are kilobytes)")
+                    raise SignalFileError(f"{path}: {TAG_TOO_LONG}: not Apple Health's "
+                                          "export (its tags are kilobytes)")
             parser.close()
         except ElementTree.ParseError as e:
             raise SignalFileError(f"{path}: not whole XML ({e}): a copy cut short? export it "

@@ -29,6 +29,8 @@ ENTITIES = ("an XML file that declares entities (<!ENTITY), which no watch's or 
             "export does (an entity bomb?)")
 PROLOG = 1 << 20  # bytes read at a time for declarations: the DTD comes before the first element
 MAX_HELD = 100_000  # elements held outside the trackpoints (a lap's summary: tens)
+MAX_TAG = 16 << 20  # bytes read without a tag ending (the parser holds it whole; real: kB)
+TAG_TOO_LONG = f"a tag over {MAX_TAG >> 20} MiB long (the parser would hold it whole)"
 
 
 def track_hr(path: str) -> Rate:
@@ -69,7 +71,9 @@ def _points(path: str, f) -> tuple[array, array, int]:
     """(s, bpm, readings of 0) of each trackpoint with a time, read as a stream."""
     t, hr, none = array("d"), array("d"), 0
     stack, held, mark = [], 0, 0  # (elements open; held: those kept, the points' let go)
-    for event, el in ElementTree.iterparse(f, events=("start", "end")):
+    fed = _Fed(f, path)
+    for event, el in ElementTree.iterparse(fed, events=("start", "end")):
+        fed.quiet = 0
         if event == "start":
             mark = held if _name(el.tag) in POINTS else mark
             stack.append(el)
@@ -98,6 +102,20 @@ def _points(path: str, f) -> tuple[array, array, int]:
         t.append(at)
         hr.append(v)
     return t, hr, none
+
+
+class _Fed:
+    """The file as the parser reads it, and the bytes read since it last gave a tag."""
+
+    def __init__(self, f, path: str):
+        self.f, self.path, self.quiet = f, path, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n)
+        self.quiet += len(data)
+        if self.quiet > MAX_TAG:
+            raise SignalFileError(f"{self.path}: {TAG_TOO_LONG}: not a TCX/GPX track")
+        return data
 
 
 def _point(path: str, stamp: str, value: str | None) -> tuple[float, float]:
