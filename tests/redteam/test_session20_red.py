@@ -243,3 +243,18 @@ def test_a_tcx_of_one_endless_tag_is_refused_not_buffered(tmp_path):
     p = tmp_path / "ride.tcx"
     p.write_text(tcx(trackpoints("70"), extra="<Notes>" + "A" * (20 << 20) + "</Notes>"))
     assert "tag" in refused("hr", p, "--json")
+
+
+def test_a_zip_whose_directory_lies_about_its_packed_size_is_still_a_bomb(tmp_path):
+    """The bomb cap is 200x the member's packed size, as the zip's central directory says
+    it: one that says 2 GB for 64 KB of zeros had its 64 MiB unpacked in full (up to 1 GiB
+    would be) before the archive's end was found short."""
+    import struct
+
+    p = tmp_path / "lie.zip"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("activity.fit", b"\0" * (64 << 20))
+    data = bytearray(p.read_bytes())
+    struct.pack_into("<I", data, data.index(b"PK\x01\x02") + 20, 0x7FFFFFFF)
+    p.write_bytes(bytes(data))
+    assert "zip bomb" in refused("hr", p)
