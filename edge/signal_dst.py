@@ -16,9 +16,6 @@ from empathy.edge.signal_columns import SignalFileError
 HOUR = 3600.0
 ROW_S = 10.0  # a row's own step beside the hour's: rows come a second or so apart
 MEDIAN_S = 10.0  # ... in a file whose rows do (an hourly log's steps of an hour are its rows')
-# local times of day the clocks change at, the world over (EU 02:00/03:00, US 02:00, Chile
-# and Lebanon 00:00): a step of an hour at 15:00 is a strap lost for an hour, a gap
-NIGHT_S = (22 * HOUR, 4 * HOUR)
 
 
 def hour_back(step_s: np.ndarray) -> np.ndarray:
@@ -26,22 +23,19 @@ def hour_back(step_s: np.ndarray) -> np.ndarray:
     return (step_s >= -HOUR) & (step_s < -HOUR + ROW_S)
 
 
-def across_clock_change(t: np.ndarray, path: str, start_s: float = 0.0) -> np.ndarray:
-    """t (s; changed in place) with one step of an hour, back or forward, undone where it
-    comes at night (t + start_s: the local wall time, s since 1970)."""
+def across_clock_change(t: np.ndarray, path: str) -> np.ndarray:
+    """t (s; changed in place) with one step of an hour, back or forward, undone."""
     if len(t) < 3:
         return t
     d = np.diff(t)
     back = np.flatnonzero(hour_back(d))
     ahead = np.flatnonzero((d >= HOUR) & (d < HOUR + ROW_S))
-    k = int(back[0] if len(back) else ahead[0]) if len(back) + len(ahead) == 1 else -1
-    tod = (start_s + t[k]) % 86400
-    if k < 0 or np.median(d) > MEDIAN_S or NIGHT_S[1] <= tod < NIGHT_S[0]:
+    if len(back) + len(ahead) != 1 or np.median(d) > MEDIAN_S:
         if len(back):
             raise SignalFileError(f"{path}: its phone timestamps go back an hour "
-                                  f"{len(back)} time(s), not once at night as summer time "
-                                  "ends: cut the file at each")
+                                  f"{len(back)} times: cut the file at each")
         return t
+    k = int(back[0] if len(back) else ahead[0])
     t[k + 1:] += HOUR if len(back) else -HOUR
     from empathy.edge.signal_apps import SignalNote
 

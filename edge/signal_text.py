@@ -295,8 +295,7 @@ class _Table:
         raw = cols.pop(self.tcol)
         start = raw[0]
         if self.stamps:
-            t = across_clock_change((raw - start).astype(np.int64) / 1e6, self.path,
-                                    start.astype("datetime64[us]").astype(np.int64) / 1e6)
+            t = across_clock_change((raw - start).astype(np.int64) / 1e6, self.path)
         else:  # in place: a day's time column is hundreds of MB
             t = raw
             t -= start
