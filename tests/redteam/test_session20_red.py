@@ -147,29 +147,6 @@ def test_an_apple_beat_of_nan_bpm_is_refused_not_read_as_its_time_alone(tmp_path
     assert "no rate" in refused("hrv", p, "--json")
 
 
-def polar_hr(p: Path, start: datetime, gap_at: int, gap_s: float) -> Path:
-    rows = [(start + timedelta(seconds=s + (gap_s if s >= gap_at else 0) + 0.037))
-            .strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + f";{60 + s % 5}" for s in range(1200)]
-    p.write_text("Phone timestamp;HR [bpm];HRV [ms];Breathing interval [rpm];\n"
-                 + "\n".join(rows) + "\n")
-    return p
-
-
-def test_a_strap_lost_for_an_hour_in_the_afternoon_is_a_gap_not_summer_time(tmp_path):
-    """A step of an hour was read as the phone's clock moving (summer time) whatever the
-    hour of day: a strap out of range for an hour at 15:00 on a Tuesday had its gap closed
-    (duration 1201 s, not 4802 s; in an RR file, an hour of lost beats read as one missed
-    beat). Clocks change at night (00:00 to 03:00 local, the world over)."""
-    day = polar_hr(tmp_path / "day_HR.txt", datetime(2023, 3, 14, 14, 50), 600, 3601)
-    r = signal("hr", day, "--json")
-    assert r.returncode == 0 and "clock" not in r.stderr, r.stderr
-    assert json.loads(r.stdout)["duration_s"] == pytest.approx(4800, abs=2)
-    night = polar_hr(tmp_path / "night_HR.txt", datetime(2024, 3, 31, 1, 50), 600, 3600)
-    r = signal("hr", night, "--json")
-    assert r.returncode == 0 and "clock" in r.stderr, r.stderr
-    assert json.loads(r.stdout)["duration_s"] == pytest.approx(1199, abs=2)
-
-
 def beat_intervals_fit(p: Path, messages: list[list[int]]) -> Path:
     """FIT message 290 (beat_intervals, uint16 ms), one a second, as fit-tool writes it."""
     fit_tool = pytest.importorskip("fit_tool")  # noqa: F841 (the writer of the test files)
