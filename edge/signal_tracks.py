@@ -75,7 +75,7 @@ def _points(path: str, f) -> tuple[array, array, int]:
     for event, el in ElementTree.iterparse(fed, events=("start", "end")):
         fed.quiet = 0
         if event == "start":
-            mark = held if _name(el.tag) in POINTS else mark
+            mark = held if el.tag.endswith(POINTS) else mark
             stack.append(el)
             held += 1
             if held > MAX_HELD:
@@ -83,12 +83,12 @@ def _points(path: str, f) -> tuple[array, array, int]:
                                       "trackpoints: not a TCX/GPX track")
             continue
         stack.pop()
-        if _name(el.tag) not in POINTS:
+        if not el.tag.endswith(POINTS) or _name(el.tag) not in POINTS:
             continue
         stamp = next((c.text for c in el if _name(c.tag) in ("Time", "time")), None)
         value = next((e.text for e in el.iter() if _name(e.tag) in ("Value", "hr")), None)
-        if stack:  # (what is read is let go: the point ended its parent's newest child)
-            del stack[-1][-1]
+        if stack:  # (what is read is let go; the parser may have read on past it)
+            _del_child(stack[-1], el)
         held = mark
         if stamp is None:
             continue
@@ -116,6 +116,14 @@ class _Fed:
         if self.quiet > MAX_TAG:
             raise SignalFileError(f"{self.path}: {TAG_TOO_LONG}: not a TCX/GPX track")
         return data
+
+
+def _del_child(parent, el) -> None:
+    """`el` out of `parent`'s children: its newest, unless the parser read on past it."""
+    if len(parent) and parent[-1] is el:
+        del parent[-1]
+    else:
+        parent.remove(el)
 
 
 def _point(path: str, stamp: str, value: str | None) -> tuple[float, float]:
