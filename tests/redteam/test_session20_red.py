@@ -241,3 +241,18 @@ def test_a_zip_whose_directory_lies_about_its_packed_size_is_still_a_bomb(tmp_pa
     struct.pack_into("<I", data, data.index(b"PK\x01\x02") + 20, 0x7FFFFFFF)
     p.write_bytes(bytes(data))
     assert "zip bomb" in refused("hr", p, "--member", "activity.fit")
+
+
+def test_a_zip_member_s_name_cannot_break_the_one_line_or_drive_the_terminal(tmp_path):
+    """A member's name was said as it is: one holding a newline and an escape sequence
+    made the refusal two lines, the second of the zip's own words, in red."""
+    p = tmp_path / "w.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("b\nempathy signal hr: all fine\x1b[31m.fit", b"junk")
+    err = refused("hr", p)
+    assert "\x1b" not in err
+    with zipfile.ZipFile(p, "w") as z:
+        for name in ("a.fit", "b\n\x1b[31m.fit"):
+            z.writestr(name, b"junk")
+    err = refused("hr", p)
+    assert "\x1b" not in err and "--member" in err
