@@ -33,10 +33,11 @@ import numpy as np
 from empathy.edge.signal_apps import HR_BPM, Rate, SignalNote
 from empathy.edge.signal_columns import SignalFileError
 from empathy.edge.signal_packed import APPLE_XML, ZIP, apple_chunks, apple_member
-from empathy.edge.signal_tracks import ENTITIES, PROLOG
+from empathy.edge.signal_tracks import ENTITIES, MAX_TAG, TAG_TOO_LONG
 
 HR, HRV = "HKQuantityTypeIdentifierHeartRate", "HKQuantityTypeIdentifierHeartRateVariabilitySDNN"
 BAR_BYTES = 32 << 20  # a read this long shows a progress bar (on a terminal)
+MAX_HELD = 100_000  # elements inside one of HealthData's (a record holds tens; an HRV one ~100)
 CLOCK = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?\s*(?:([AaPp])\.?\s*[Mm]\.?)?")
 TICK = 0.01  # s: the export's beat times are to 1/100 s
 START = ("Apple Health's export: read from this local time on (2024-05-01 or "
@@ -60,7 +61,10 @@ def when(text: str) -> datetime:
 def when_end(text: str) -> datetime:
     """--end: a date alone ends at that day's end (the day is read whole)."""
     end = when(text)
-    return end + timedelta(days=1) if len(text.strip()) == 10 else end
+    try:
+        return end + timedelta(days=1) if len(text.strip()) == 10 else end
+    except OverflowError:  # (9999-12-31: no day after it)
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: a day no export reaches") from None
 
 
 SPAN = ("--start and --end pick a span of Apple Health's export only; leave them out for "
@@ -80,6 +84,8 @@ def is_apple_zip(path: str, head: bytes) -> bool:
 def _records(path: str, kind: str):
     """Each record of this type: (attributes, [(bpm, time) of its beats])."""
     parser, depth, root, prolog = ElementTree.XMLPullParser(("start", "end")), 0, None, b""
+    held = quiet = 0  # elements read since HealthData's last child ended (held till then);
+    # bytes fed since the parser last gave a tag
     chunks = apple_chunks(path)
     size = next(chunks)
     with _bar(size) as advance:
@@ -87,13 +93,20 @@ def _records(path: str, kind: str):
             for chunk in chunks:
                 advance(len(chunk))
                 if root is None:  # entities are declared before the root: none are let in
-                    prolog = (prolog + chunk)[-PROLOG:]
+                    # (NULs out: UTF-16's; the last chunk's tail kept: a '<!ENTITY' across two)
+                    prolog = prolog[-16:] + chunk.replace(b"\x00", b"")
                     if b"<!ENTITY" in prolog:
                         raise SignalFileError(f"{path}: {ENTITIES}")
                 parser.feed(chunk)
+                quiet += len(chunk)
                 for event, el in parser.read_events():
+                    quiet = 0
                     if event == "start":
-                        root, depth = el if root is None else root, depth + 1
+                        root, depth, held = el if root is None else root, depth + 1, held + 1
+                        if held > MAX_HELD:
+                            raise SignalFileError(f"{path}: an element holding over "
+                                                  f"{MAX_HELD:,} elements: not Apple Health's "
+                                                  "export (its records hold tens)")
                         continue
                     depth -= 1
                     if el.tag == "Record" and el.get("type") == kind:
@@ -101,6 +114,10 @@ def _records(path: str, kind: str):
                                           el.iter("InstantaneousBeatsPerMinute")]
                     if depth == 1:
                         root.clear()  # (what is read is let go)
+                        held = 0
+                if quiet > MAX_TAG:
+                    raise SignalFileError(f"{path}: {TAG_TOO_LONG}: not Apple Health's "
+                                          "export (its tags are kilobytes)")
             parser.close()
         except ElementTree.ParseError as e:
             raise SignalFileError(f"{path}: not whole XML ({e}): a copy cut short? export it "
@@ -138,6 +155,8 @@ def _when(path: str, text: str | None) -> tuple[datetime, timedelta]:
     try:
         local = datetime.fromisoformat(text[:19])
         sign, zone = (-1 if text[20] == "-" else 1), text[21:25]
+        if int(zone[:2]) > 14 or int(zone[2:]) > 59:  # (the world's zones: -12:00..+14:00)
+            raise ValueError(zone)
         return local, sign * timedelta(hours=int(zone[:2]), minutes=int(zone[2:]))
     except (TypeError, ValueError, IndexError):
         raise SignalFileError(f"{path}: a record's date {str(text)[:40]!r} is not "
@@ -163,7 +182,7 @@ def apple_rate(path: str, span=(None, None)) -> Rate:
         if not HR_BPM[0] <= v <= HR_BPM[1]:
             raise SignalFileError(f"{path}: a heart-rate record of {a.get('value')!r} at "
                                   f"{a.get('startDate')}: not {HR_BPM[0]:g}..{HR_BPM[1]:g} bpm")
-        t.append((local - zone - datetime(1970, 1, 1)).total_seconds())  # (UTC)
+        t.append((local - datetime(1970, 1, 1) - zone).total_seconds())  # (UTC; no overflow)
         bpm.append(v)
         day.append(local.toordinal())
     if not len(t):
@@ -219,7 +238,7 @@ def apple_beats(path: str, span=(None, None)) -> np.ndarray:
     except (TypeError, ValueError):
         raise SignalFileError(f"{path}: a beat's bpm is no number (session of {local})") \
             from None
-    if np.any((bpm < HR_BPM[0]) | (bpm > HR_BPM[1])) or np.any(np.diff(t) <= 0):
+    if not np.all((bpm >= HR_BPM[0]) & (bpm <= HR_BPM[1])) or np.any(np.diff(t) <= 0):  # (NaN)
         raise SignalFileError(f"{path}: the session of {local} has a beat of no rate "
                               f"({HR_BPM[0]:g}..{HR_BPM[1]:g} bpm) or beats out of time order")
     out, gaps = [t[0]], 0

@@ -156,6 +156,7 @@ def read_fit(path: str) -> Fit:
                  none) if len(hr) else None)
     if cut:
         _ends_inside(path, cut, bool(rate or stored.t or any(len(p.rr) for p in parts)))
+    _heart_intervals(path, parts + beat_parts)
     # a file of both kinds (none seen yet) is read by the one with more beats
     beats = max((laid_beats(p) for p in (parts, beat_parts)),
                 key=lambda b: -1 if b is None else len(b))
@@ -163,6 +164,20 @@ def read_fit(path: str) -> Fit:
         return Fit(None, rate, False)
     ends = [beats[0], beats[-1]] + ([t_hr[0], t_hr[-1]] if len(hr) else [])
     return Fit(beats - beats[0], rate, beats[-1] - beats[0] < COVER * (max(ends) - min(ends)))
+
+
+def _heart_intervals(path: str, parts: list[Part]) -> None:
+    """A watch's intervals range-checked as a text file's are (RR_MS); a few no heart makes
+    (as many as hrv.MAX_SHORT lets a heart have) are artefacts, left to be corrected."""
+    from empathy.edge.hrv import MAX_SHORT
+    from empathy.edge.signal_file import RR_MS
+
+    rr = np.concatenate([np.asarray(p.rr) for p in parts] + [np.zeros(0)]) * 1000
+    odd = int(np.sum((rr < RR_MS[0]) | (rr > RR_MS[1])))
+    if odd > max(1, MAX_SHORT * len(rr)):
+        raise SignalFileError(f"{path}: {odd} of its {len(rr)} beat intervals are none a "
+                              f"heart makes (not {RR_MS[0]:g}..{RR_MS[1]:g} ms): a damaged "
+                              "file, or not a watch's beats")
 
 
 def _ends_inside(path: str, cut: str, read: bool) -> None:

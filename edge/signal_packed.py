@@ -78,7 +78,7 @@ def _unpack(path: str, member: str | None, tmp: Path) -> tuple[str | None, str]:
         info = _chosen(path, z, member)
         if info is None:
             return None, path
-        shown, name = f"{path}:{info.filename}", PurePosixPath(info.filename).name
+        shown, name = f"{path}:{_said(info.filename)}", PurePosixPath(info.filename).name
         gz = name.lower().endswith(".gz")
         out = tmp / (name[:-3] if gz else name)
         stream = z.open(info)
@@ -122,8 +122,13 @@ def _refuse(path: str, what: str, names: list[str]):
                           "with the one to read")
 
 
+def _said(name: str) -> str:
+    """A member's name as it may be said in one line (a zip's names are its maker's)."""
+    return name if name.isprintable() else ascii(name)
+
+
 def _some(names: list[str]) -> str:
-    return ", ".join(names[:LISTED]) + (f" and {len(names) - LISTED} more"
+    return ", ".join(map(_said, names[:LISTED])) + (f" and {len(names) - LISTED} more"
                                         if len(names) > LISTED else "")
 
 
@@ -170,7 +175,7 @@ def apple_chunks(path: str):
             while chunk := f.read(CHUNK):
                 n += len(chunk)
                 if n > limit:
-                    raise _bomb(f"{path}:{name}", limit, info.compress_size)
+                    raise _bomb(f"{path}:{_said(name)}", limit, info.compress_size)
                 yield chunk
 
 

@@ -27,15 +27,19 @@ def _name(tag: str) -> str:
 
 ENTITIES = ("an XML file that declares entities (<!ENTITY), which no watch's or phone's "
             "export does (an entity bomb?)")
-PROLOG = 1 << 20  # bytes looked at for declarations: the DTD comes before the first element
+PROLOG = 1 << 20  # bytes read at a time for declarations: the DTD comes before the first element
+MAX_HELD = 100_000  # elements held outside the trackpoints (a lap's summary: tens)
+MAX_TAG = 16 << 20  # bytes read without a tag ending (the parser holds it whole; real: kB)
+TAG_TOO_LONG = f"a tag over {MAX_TAG >> 20} MiB long (the parser would hold it whole)"
 
 
 def track_hr(path: str) -> Rate:
     try:
         with open(path, "rb") as f:
-            head = f.read(PROLOG)
-            if b"<!ENTITY" in head:
+            if _declares_entities(f):
                 raise SignalFileError(f"{path}: {ENTITIES}")
+            f.seek(0)
+            head = f.read(PROLOG)
             f.seek(len(head) - len(head.lstrip()))  # (Strava's TCX: spaces before '<?xml')
             t, hr, none = _points(path, f)
     except ElementTree.ParseError as e:
@@ -49,15 +53,43 @@ def track_hr(path: str) -> Rate:
     return Rate(np.asarray(t) - t[0], np.asarray(hr), "a TCX/GPX track's trackpoints", none)
 
 
+def _declares_entities(f) -> bool:
+    """Whether all before the first element declares entities: read to it a chunk at a
+    time (a megabyte of comment hides nothing), NULs out (UTF-16's)."""
+    parser, seen = ElementTree.XMLPullParser(("start",)), b""
+    while chunk := f.read(PROLOG):
+        seen = seen[-16:] + chunk.replace(b"\x00", b"")  # (one across two chunks)
+        if b"<!ENTITY" in seen:
+            return True
+        parser.feed(chunk.lstrip() if f.tell() == len(chunk) else chunk)  # (Strava's spaces)
+        if next(parser.read_events(), None):
+            return False
+    return False
+
+
 def _points(path: str, f) -> tuple[array, array, int]:
     """(s, bpm, readings of 0) of each trackpoint with a time, read as a stream."""
     t, hr, none = array("d"), array("d"), 0
-    for _, el in ElementTree.iterparse(f, events=("end",)):
-        if _name(el.tag) not in POINTS:
+    stack, held, mark = [], 0, 0  # (elements open; held: those kept, the points' let go)
+    fed = _Fed(f, path)
+    for event, el in ElementTree.iterparse(fed, events=("start", "end")):
+        fed.quiet = 0
+        if event == "start":
+            mark = held if el.tag.endswith(POINTS) else mark
+            stack.append(el)
+            held += 1
+            if held > MAX_HELD:
+                raise SignalFileError(f"{path}: over {MAX_HELD:,} elements outside its "
+                                      "trackpoints: not a TCX/GPX track")
+            continue
+        stack.pop()
+        if not el.tag.endswith(POINTS) or _name(el.tag) not in POINTS:
             continue
         stamp = next((c.text for c in el if _name(c.tag) in ("Time", "time")), None)
         value = next((e.text for e in el.iter() if _name(e.tag) in ("Value", "hr")), None)
-        el.clear()  # (what is read is let go)
+        if stack:  # (what is read is let go; the parser may have read on past it)
+            _del_child(stack[-1], el)
+        held = mark
         if stamp is None:
             continue
         at, v = _point(path, stamp, value)
@@ -70,6 +102,28 @@ def _points(path: str, f) -> tuple[array, array, int]:
         t.append(at)
         hr.append(v)
     return t, hr, none
+
+
+class _Fed:
+    """The file as the parser reads it, and the bytes read since it last gave a tag."""
+
+    def __init__(self, f, path: str):
+        self.f, self.path, self.quiet = f, path, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n)
+        self.quiet += len(data)
+        if self.quiet > MAX_TAG:
+            raise SignalFileError(f"{self.path}: {TAG_TOO_LONG}: not a TCX/GPX track")
+        return data
+
+
+def _del_child(parent, el) -> None:
+    """`el` out of `parent`'s children: its newest, unless the parser read on past it."""
+    if len(parent) and parent[-1] is el:
+        del parent[-1]
+    else:
+        parent.remove(el)
 
 
 def _point(path: str, stamp: str, value: str | None) -> tuple[float, float]:
