@@ -99,6 +99,9 @@ def _chosen(path: str, z: zipfile.ZipFile, member: str | None):
             raise SignalFileError(f"{path}: a zip whose member {i.filename[:60]!r} would land "
                                   "outside where it is unpacked: not an export we read")
     names = [i.filename for i in infos]
+    if "xl/workbook.xml" in names or "content.xml" in names and "mimetype" in names:
+        raise SignalFileError(f"{path}: a spreadsheet (an Excel .xlsx or .ods is a zip of its "
+                              "sheets), not a recording: save the sheet as CSV")
     if member:
         hit = [i for i in infos if i.filename == member] or \
             [i for i in infos if PurePosixPath(i.filename).name == member]
