@@ -113,6 +113,26 @@ def test_firmware_bytes_decode_and_reencode_byte_for_byte():
     assert [m[3]["flags"] for m in msgs if m[0] == protocol.STATUS][-1] == protocol.CONTACT
 
 
+def test_status_says_a_finger_is_on_whenever_it_is_even_between_samples():
+    """STATUS read the finger's level from the samples of the loop turn it fell in: a turn
+    that read none, right after a frame went out, said 'no contact' with the finger on (the
+    simulated board, its loop turning every 5 ms and its samples coming in bursts, sent it
+    in 22 of 24 STATUS frames, and the seat ended HR each time). A finger taken off still says so."""
+    chip, out, clock = MAX30102Chip(), bytearray(), [0]
+    board = Board(MAX30102(chip, fs_hz=100), out.extend, lambda: clock[0], board_id=1)
+    board.boot()
+    for i in range(3000):  # 15 s of 5-ms loop turns; the samples come 10 at a time
+        if i % 20 == 7:
+            chip.push([120_000 if i < 2000 else 3_000] * 10)  # the finger off at 10 s
+        clock[0] += 5_000
+        board.step()
+    said = [(ts, f["flags"] & protocol.CONTACT) for kind, _, ts, f in protocol.Decoder().feed(
+        bytes(out)) if kind == protocol.STATUS]
+    assert len(said) == 15
+    assert all(on for ts, on in said if 0.5e6 < ts < 10e6), said  # (none read at the first)
+    assert not any(on for ts, on in said if ts > 10_100_000), said
+
+
 def test_firmware_bytes_through_a_real_pty_into_the_host_driver(tmp_path):
     data, ir, board = run_firmware(600, seed=1)
     master, slave = os.openpty()

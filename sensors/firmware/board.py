@@ -26,11 +26,13 @@ class Side:
         self.period_us = 1000000 // sensor.fs_hz
         self.pending = []
         self.first_us = None
+        self.last = None  # the newest sample read: a loop turn may read none
 
     def step(self, board, now):
         """Drain the sensor's FIFO into frames; returns what it read."""
         samples = self.sensor.read()
         if samples:
+            self.last = samples[-1]
             # Stamps follow the sensor's sample clock; re-anchor on our clock only when they
             # slip by more than SLIP periods (FIFO overflow, sensor clock far off).
             anchored = now - (len(self.pending) + len(samples) - 1) * self.period_us
@@ -101,7 +103,8 @@ class Board:
     def step(self):
         """Drain the sensor FIFO; send a PPG frame per full chunk and a STATUS each second."""
         now = self.ticks_us()
-        samples = self.ppg.step(self, now) if self.ppg is not None else []
+        if self.ppg is not None:
+            self.ppg.step(self, now)
         for side in self.sides:
             side.step(self, now)
         if now >= self.next_hello_us:
@@ -112,10 +115,9 @@ class Board:
             # finger on the PPG): the host reads whichever gives beats. Every one of them
             # put a board with both off whenever the finger left the PPG, electrodes on
             on = self.ecg is not None and not self.ecg.leads
-            if self.ppg is not None:
-                pending = self.ppg.pending
-                level = pending[-1] if pending else (samples[-1] if samples else 0)
-                on = on or level > CONTACT_LEVEL
+            if self.ppg is not None:  # (the level of the newest sample, not of this turn's:
+                # a turn that read none, right after a frame went out, said the finger was off)
+                on = on or (self.ppg.last or 0) > CONTACT_LEVEL
             flags = protocol.CONTACT if on else 0
             self._send(protocol.status(self.seq, now, flags, self.battery, self.error,
                                        protocol.ERRORS.get(self.error, "")))
