@@ -111,7 +111,6 @@ def test_a_strap_that_just_connected_gives_heart_rate_at_once():
     assert e["hr_bpm"] == 75.0 and e["flags"] & Flag.HR_OK
 
 
-@pytest.mark.slow
 def test_a_simulated_serial_board_on_a_pty_gives_the_viewers_heart_rate(tmp_path):
     """Real parts: the firmware loop on a pty, the serial:// driver, streaming detection."""
     import threading
@@ -133,7 +132,7 @@ def test_a_simulated_serial_board_on_a_pty_gives_the_viewers_heart_rate(tmp_path
     t = threading.Thread(target=firmware, daemon=True)
     t.start()
     src = open_source(f"serial://{board.link}")
-    f, checks = SeatFeatures(baseline_s=5), []
+    f, checks, late = SeatFeatures(baseline_s=5), [], 0
     try:
         end = time.monotonic() + 30
         while time.monotonic() < end:
@@ -142,14 +141,17 @@ def test_a_simulated_serial_board_on_a_pty_gives_the_viewers_heart_rate(tmp_path
             now = now_us()
             e = f.estimate(now)
             recent = [rr for ts, rr in truth if ts >= now - 5e6]
-            if time.monotonic() > end - 12 and e["hr_bpm"]:
-                checks.append((e["hr_bpm"], 60000 / np.mean(recent)))
+            if time.monotonic() > end - 12:
+                late += 1
+                if e["hr_bpm"]:
+                    checks.append((e["hr_bpm"], 60000 / np.mean(recent)))
     finally:
         src.close()
         stop.set()
         t.join(2)
         board.close()
-    assert len(checks) > 20
+    # HR all along (the board's STATUS once said 'no contact' between samples: 0.3 had HR)
+    assert len(checks) >= 0.9 * late, (len(checks), late)
     err = [abs(a - b) for a, b in checks]
     assert np.median(err) < 3.0, checks[-5:]
 
