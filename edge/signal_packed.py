@@ -82,7 +82,8 @@ def _unpack(path: str, member: str | None, tmp: Path) -> tuple[str | None, str]:
         gz = name.lower().endswith(".gz")
         out = tmp / (name[:-3] if gz else name)
         stream = z.open(info)
-        _copy(gzip.GzipFile(fileobj=stream) if gz else stream, out, info.compress_size, shown)
+        _copy(gzip.GzipFile(fileobj=stream) if gz else stream, out, _packed(path, z, info),
+              shown)
         if _head(str(out)).startswith(ZIP):  # (Garmin's account export: zips of activities)
             raise SignalFileError(f"{shown}: a zip inside the zip: unzip it, and give the "
                                   "file inside")
@@ -146,6 +147,19 @@ def _bomb(shown: str, limit: int, packed_size: int) -> SignalFileError:
                            "yourself if it is one")
 
 
+def _packed(path: str, z: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """The member's packed size, where the bytes between its header and the next one's (or
+    the directory's) can hold it: zipfile reads what the directory says, on into the next
+    member, so a directory saying 2 GB for 64 KB of zeros lifted the bomb cap's ratio."""
+    ends = [i.header_offset for i in z.infolist() if i.header_offset > info.header_offset]
+    room = min(ends, default=getattr(z, "start_dir", os.path.getsize(path))) - info.header_offset
+    if info.compress_size > room:
+        raise SignalFileError(f"{path}:{_said(info.filename)}: the zip's directory says it "
+                              f"holds {info.compress_size} packed bytes where there is room "
+                              f"for {room}: a damaged or crafted zip, not an export to read")
+    return info.compress_size
+
+
 def _copy(src, out: Path, packed_size: int, shown: str) -> None:
     limit, n = _limit(packed_size, MAX_UNPACKED), 0
     with src, open(out, "wb") as f:
@@ -172,7 +186,7 @@ def apple_chunks(path: str):
             raise SignalFileError(f"{path}: a zip without {APPLE_XML}: not Apple Health's "
                                   "export")
         info = z.getinfo(name)
-        limit, n = _limit(info.compress_size, MAX_STREAMED), 0
+        limit, n = _limit(_packed(path, z, info), MAX_STREAMED), 0
         yield info.file_size
         with z.open(info) as f:
             while chunk := f.read(CHUNK):
