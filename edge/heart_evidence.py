@@ -123,7 +123,7 @@ class LoneBeats:
 
     def __init__(self, fs: float, keep_s: float = 60.0):
         self.fs, self.keep_us = fs, keep_s * 1e6
-        self.x, self.n = np.zeros(0), 0  # the tail, and samples pushed (its end's index)
+        self.tail = Tail(int(TAIL_S * fs))
         self.t_us, self.lone = np.zeros(0), np.zeros(0, bool)
         self.wait: list[tuple[int, float]] = []  # beats whose stretch after them is not in yet
         self.row_t, self.rows = np.zeros(0), np.zeros((0, len(_lags(fs))))
@@ -131,16 +131,17 @@ class LoneBeats:
 
     def push(self, samples, idx, ts_us) -> None:
         """A chunk's samples, and the beats (stream index, time) the detector gave out."""
-        self.x = np.concatenate((self.x, np.asarray(samples, float)))[-int(TAIL_S * self.fs):]
-        self.n += np.size(samples)
-        local = np.asarray(idx, int) - (self.n - len(self.x))
-        inside = local >= 0
-        t = np.concatenate((self.t_us, np.asarray(ts_us, float)[inside]))
-        lone = np.concatenate((self.lone, lone_beats(self.x, self.fs, local[inside])))
-        keep = t >= t[-1] - self.keep_us if len(t) else np.zeros(0, bool)
-        self.t_us, self.lone = t[keep], lone[keep]
-        self.wait += zip(np.asarray(idx, int).tolist(), np.asarray(ts_us, float).tolist())
-        self._rows()
+        self.tail.push(samples)
+        if len(idx):  # (none: the window's verdicts and what waits stand as they are)
+            local = np.asarray(idx, int) - self.tail.start()
+            inside = local >= 0
+            t = np.concatenate((self.t_us, np.asarray(ts_us, float)[inside]))
+            lone = np.concatenate((self.lone, lone_beats(self.tail.x(), self.fs, local[inside])))
+            keep = t >= t[-1] - self.keep_us if len(t) else np.zeros(0, bool)
+            self.t_us, self.lone = t[keep], lone[keep]
+            self.wait += zip(np.asarray(idx, int).tolist(), np.asarray(ts_us, float).tolist())
+        if self.wait:
+            self._rows()
 
     def shift(self, step_us: float) -> None:
         """The stamps' clock stepped (edge.timebase): the beats' times move with it."""
@@ -152,16 +153,17 @@ class LoneBeats:
     def _rows(self) -> None:
         """`_beside` rows of the waiting beats whose stretch is in (the low-pass run over
         their span of the tail)."""
-        lags, start = _lags(self.fs), self.n - len(self.x)
-        end = self.n - int(_EDGE_S * self.fs) - lags[-1]
+        lags, start = _lags(self.fs), self.tail.start()
+        end = self.tail.n - int(_EDGE_S * self.fs) - lags[-1]
         ready = [w for w in self.wait if w[0] < end]
         self.wait = [w for w in self.wait if w[0] >= end]
         ready = [(i - start, t) for i, t in ready if i - start + lags[0] >= 0]
         if not ready:
             return
-        self.vouch.add(self.x, [i for i, _ in ready], [t for _, t in ready])
+        x = self.tail.x()
+        self.vouch.add(x, [i for i, _ in ready], [t for _, t in ready])
         a = max(0, min(i for i, _ in ready) + lags[0] - int(_EDGE_S * self.fs))
-        rows = _beside(_low(self.x[a:], self.fs), self.fs, [i - a for i, _ in ready])
+        rows = _beside(_low(x[a:], self.fs), self.fs, [i - a for i, _ in ready])
         t = np.concatenate((self.row_t, [t for _, t in ready]))
         rows = np.concatenate((self.rows, rows))
         keep = t >= t[-1] - ROWS_S * 1e6
@@ -180,9 +182,40 @@ class LoneBeats:
                                  or recurrence(rows, self.fs) < SEAT_RECUR)
 
 
+class Tail:
+    """The last `size` samples of a stream, joined only when read: a seat reads them at a
+    beat, not at every chunk (copying 15 s of samples a chunk was most of a push)."""
+
+    def __init__(self, size: int):
+        self.size, self.n = size, 0  # n: samples pushed (the tail's end's stream index)
+        self.parts: list[np.ndarray] = [np.zeros(0)]
+        self.held = 0  # samples in parts
+
+    def push(self, samples) -> None:
+        x = np.array(samples, float).ravel()
+        self.parts.append(x)
+        self.n += x.size
+        self.held += x.size
+        if self.held > 2 * self.size:  # (bounded, read or not)
+            self.x()
+
+    def start(self) -> int:
+        """The stream index of the tail's first sample."""
+        return self.n - min(self.n, self.size)
+
+    def x(self) -> np.ndarray:
+        if len(self.parts) > 1:
+            self.parts = [np.concatenate(self.parts)[-self.size:]]
+            self.held = len(self.parts[0])
+        return self.parts[0]
+
+
+@lru_cache(maxsize=8)  # (read at every chunk: not to be changed by a caller)
 def _lags(fs: float) -> np.ndarray:
-    return np.concatenate([np.arange(int(round(a * fs)), int(round(b * fs)) + 1)
+    lags = np.concatenate([np.arange(int(round(a * fs)), int(round(b * fs)) + 1)
                            for a, b in AROUND_S])
+    lags.setflags(write=False)
+    return lags
 
 
 @lru_cache(maxsize=8)  # (a seat asks per chunk: designing them took ~0.5 ms a beat)
