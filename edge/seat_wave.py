@@ -147,10 +147,13 @@ class WaveBeats:
         if self.last_sample is not None and x[0] != self.last_sample:
             changed = np.concatenate(([0], changed))
         if changed.size:
-            moves = np.concatenate(([self.moved], n0 + changed))
-            long = np.flatnonzero(np.diff(moves) > STILL_S * self.clock.fs)
-            self.still_us.extend((float(self.clock.time_us(moves[i])),
-                                  float(self.clock.time_us(moves[i + 1]))) for i in long)
+            still = STILL_S * self.clock.fs
+            if x.size > still or n0 + changed[0] - self.moved > still:
+                moves = np.concatenate(([self.moved], n0 + changed))
+                long = np.flatnonzero(np.diff(moves) > still)
+                self.still_us.extend((float(self.clock.time_us(moves[i])),
+                                      float(self.clock.time_us(moves[i + 1]))) for i in long)
+            # (else no two moves are that far apart: the chunk is shorter)
             self.moved = n0 + int(changed[-1])
         self.last_sample = float(x[-1])
 
