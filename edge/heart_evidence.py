@@ -30,6 +30,7 @@ except ImportError:  # a SciPy that moved it: the public function gives the same
     _sosfilt = None
 
 from empathy.edge.ecg_vouch import ShapeVouch
+from empathy.edge.sample_tail import Tail
 
 LONE = 0.25  # an ECG beat whose raw extreme has no same-sign neighbour over this share of it
 SPIKE_BEATS = 0.5  # ... in over this share of the beats: spikes, not QRS complexes
@@ -180,34 +181,6 @@ class LoneBeats:
         rows = self.rows[self.row_t >= now_us - ROWS_S * 1e6]
         return bool(len(w)) and (float(np.mean(w)) > SPIKE_BEATS
                                  or recurrence(rows, self.fs) < SEAT_RECUR)
-
-
-class Tail:
-    """The last `size` samples of a stream, joined only when read: a seat reads them at a
-    beat, not at every chunk (copying 15 s of samples a chunk was most of a push)."""
-
-    def __init__(self, size: int):
-        self.size, self.n = size, 0  # n: samples pushed (the tail's end's stream index)
-        self.parts: list[np.ndarray] = [np.zeros(0)]
-        self.held = 0  # samples in parts
-
-    def push(self, samples) -> None:
-        x = np.array(samples, float).ravel()
-        self.parts.append(x)
-        self.n += x.size
-        self.held += x.size
-        if self.held > 2 * self.size:  # (bounded, read or not)
-            self.x()
-
-    def start(self) -> int:
-        """The stream index of the tail's first sample."""
-        return self.n - min(self.n, self.size)
-
-    def x(self) -> np.ndarray:
-        if len(self.parts) > 1:
-            self.parts = [np.concatenate(self.parts)[-self.size:]]
-            self.held = len(self.parts[0])
-        return self.parts[0]
 
 
 @lru_cache(maxsize=8)  # (read at every chunk: not to be changed by a caller)

@@ -43,7 +43,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import median_filter
 
-from empathy.edge.heart_evidence import TAIL_S, Tail
+from empathy.edge.heart_evidence import TAIL_S
+from empathy.edge.sample_tail import Tail
 
 SPIKE_S = 0.025  # the running median's span: narrower deflections are the fast part
 REACH_S = 0.2  # each side of a beat: its spike and its complex's extreme lie within
