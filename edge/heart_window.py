@@ -219,9 +219,6 @@ class HeartWindow:
         for b in starts[starts > 0].tolist():
             g0 = self.beats0 + a
             mine = [(i - g0, k) for i, k in self.found.items() if g0 <= i < self.beats0 + b]
-            if b - a < 3 and not mine:  # (under 4 beats: no ectopic one, nothing to label)
-                a = b
-                continue
             beat_s = (t[a] - rr[a] * 1e3 + np.concatenate(([0.0], np.cumsum(rr[a:b]) * 1e3))) / 1e6
             q = np.concatenate((iq[a:a + 1], q_end[a:b]))
             u = np.concatenate((rows[a:a + 1, 0], rows[a:b, 1]))  # (ECG: the run's first
