@@ -47,6 +47,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from empathy.edge.heart_beats import _EMPTY, Beats, _median
+from empathy.edge.sample_tail import Tail
 
 EARLY = 0.8  # an interval under this many recent ones is early
 GAPS = 8  # the intervals the recent one is taken from
@@ -79,8 +80,8 @@ class EctopicShapes:
         s = lambda sec: int(round(sec * fs))  # noqa: E731
         self.pre, self.post, self.lag = s(PRE), s(POST), s(LAG)
         self.keep = s(HISTORY_S)
-        self.x = np.zeros(0)
-        self.n = 0  # samples pushed so far; self.x ends there
+        self.tail = Tail(self.keep)  # the raw samples kept (`x`)
+        self.n = 0  # samples pushed so far; x ends there
         self.gaps: deque = deque(maxlen=GAPS)
         self.last: int | None = None
         self.library: deque = deque(maxlen=LIBRARY)  # unit windows, oldest first
@@ -97,8 +98,8 @@ class EctopicShapes:
         early one's window has come in (all of them when `final`)."""
         if len(self.given) == ASKED_WITHIN:  # (not on what a push gives: batch equals stream)
             self.recurring = {i for i in self.recurring if i >= self.given[0]}
-        self.x = np.concatenate((self.x, x))
         self.n += x.size
+        seen = None  # the samples kept and this push's, joined once a beat is judged
         for i, q, p in zip(b.idx.tolist(), b.sqi.tolist(), b.peak.tolist()):
             gap = None if self.last is None else i - self.last
             early = bool(gap) and len(self.gaps) == GAPS and gap < EARLY * _median(self.gaps)
@@ -111,21 +112,29 @@ class EctopicShapes:
             if judge:
                 if i + self.post + self.lag >= self.n and not final:
                     break  # its window is not all in yet
-                self._judge(i, judge)
+                if seen is None:
+                    seen = np.concatenate((self.tail.x(), x))
+                self._judge(seen, i, judge)
             k += 1
         out, self.held = self.held[:k], self.held[k:]
-        self.x = self.x[-self.keep:]  # (after judging: a long push's first beats need it all)
+        self.tail.push(x)  # (after judging: a long push's first beats need it all)
         self.given.extend(i for i, *_ in out)
         if not out:
             return _EMPTY
         idx, sqi, peak, _ = zip(*out)
         return Beats(np.array(idx, np.int64), np.array(sqi), np.array(peak, np.int64))
 
+    @property
+    def x(self) -> np.ndarray:
+        """The raw samples kept, the last HISTORY_S (they end at sample n)."""
+        return self.tail.x()
+
     def recurs(self, i: int) -> bool:
         return i in self.recurring
 
-    def _judge(self, i: int, gap: int) -> None:
-        w = _slope(self.x, i - (self.n - len(self.x)), self.pre, self.post, self.lag)
+    def _judge(self, x: np.ndarray, i: int, gap: int) -> None:
+        """Beat i of x (which ends at sample n), `gap` after the beat before."""
+        w = _slope(x, i - (self.n - len(x)), self.pre, self.post, self.lag)
         if w is None:
             return  # (at a recording's edges, its window cut: not judged)
         if self.library and _slow(w[self.lag:len(w) - self.lag], self.fs):

@@ -59,14 +59,20 @@ def normal_interval(rr: np.ndarray) -> np.ndarray:
     if len(rr) < 2:
         return rr.astype(float)
     pair = np.concatenate(([rr[0]], (rr[1:] + rr[:-1]) / 2))
-    pad = np.pad(pair, NORMAL_N // 2, mode="edge")
-    return np.median(np.lib.stride_tricks.sliding_window_view(pad, NORMAL_N), axis=1)
+    h = NORMAL_N // 2  # (odd: the median is the middle value, np.median's bits without
+    # its checks' cost; a seat labels its window at each beat)
+    pad = np.concatenate((np.full(h, pair[0]), pair, np.full(h, pair[-1])))
+    return np.partition(np.lib.stride_tricks.sliding_window_view(pad, NORMAL_N), h, axis=1)[:, h]
 
 
-def _timing(t: np.ndarray):
-    """(early, the strict timing flag, the soft one) per inner beat k+1 of t."""
+def _reference(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(intervals of beat times t, the normal interval at each inner beat k+1)."""
     rr = np.diff(t)
-    ref = normal_interval(rr)[:-1]
+    return rr, normal_interval(rr)[:-1]
+
+
+def _timing(rr: np.ndarray, ref: np.ndarray):
+    """(early, the strict timing flag, the soft one) per inner beat k+1 (`_reference`)."""
     before, after = rr[:-1], rr[1:]  # beat k+1 sits between rr[k] and rr[k+1]
     early = before < EARLY * ref
     pause = (np.abs(before + after - 2 * ref) <= PAIR_TOL * 2 * ref) | (after > PAUSE * ref)
@@ -100,7 +106,7 @@ def slope_match(u: np.ndarray, t) -> np.ndarray:
     cut = np.isnan(u[:, 0]) if len(u) else np.ones(0, bool)
     if len(t) < 4 or cut.all():
         return out
-    early, strict, soft = _timing(np.asarray(t, float))
+    early, strict, soft = _timing(*_reference(np.asarray(t, float)))
     on_time = ~np.concatenate(([False], early | soft, [False]))[~cut]
     if on_time.sum() < 3:
         return out
@@ -111,11 +117,11 @@ def slope_match(u: np.ndarray, t) -> np.ndarray:
     return out
 
 
-def _unlike_runs(rr: np.ndarray, sh: np.ndarray) -> np.ndarray:
+def _unlike_runs(rr: np.ndarray, ref: np.ndarray, sh: np.ndarray) -> np.ndarray:
     """Per inner beat: in a run of one or two beats of another shape (under UNLIKE) between
     two of the on-time beats' (over LIKE), a little early, a longer interval after the run."""
     un, like = sh < UNLIKE, sh > LIKE
-    first = rr[:-1] < UNLIKE_EARLY * normal_interval(rr)[:-1]  # per inner beat k+1
+    first = rr[:-1] < UNLIKE_EARLY * ref  # per inner beat k+1
     out = np.zeros(len(sh) - 2, bool)
     for n in (1, 2):
         k = np.arange(1, len(sh) - n)  # the run's first beat
@@ -137,15 +143,15 @@ def ectopic_beats(beat_s, shape=None, good=None) -> np.ndarray:
     t = np.asarray(beat_s, float)
     if len(t) < 4:
         return np.zeros(0, int)
-    early, flag, soft = _timing(t)
+    rr, ref = _reference(t)
+    early, flag, soft = _timing(rr, ref)
     if shape is not None:
         sh = np.asarray(shape, float)
         flag |= soft & (sh[1:-1] < SHAPE)
-        rr = np.diff(t)
         odd = (sh[1:-1] < ODD) & (np.minimum(sh[:-2], sh[2:]) > SHAPE)
-        barely = rr[:-1] < ODD_EARLY * normal_interval(rr)[:-1]
+        barely = rr[:-1] < ODD_EARLY * ref
         flag |= odd & barely & (rr[1:] > ODD_LONGER * rr[:-1])
-        flag |= _unlike_runs(rr, sh)
+        flag |= _unlike_runs(rr, ref, sh)
     for k in range(len(flag) - 2, -1, -1):  # a run of early beats that ends in a pause
         if flag[k + 1] and early[k] and early[k + 1]:
             flag[k] = True

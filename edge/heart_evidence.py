@@ -22,9 +22,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
+from scipy.signal import butter, sosfilt_zi, sosfiltfilt
+
+try:  # sosfilt's own kernel: sosfiltfilt's checks cost ~0.2 ms a call, a seat's beat each
+    from scipy.signal._sosfilt import _sosfilt
+except ImportError:  # a SciPy that moved it: the public function gives the same numbers
+    _sosfilt = None
 
 from empathy.edge.ecg_vouch import ShapeVouch
+from empathy.edge.sample_tail import Tail
 
 LONE = 0.25  # an ECG beat whose raw extreme has no same-sign neighbour over this share of it
 SPIKE_BEATS = 0.5  # ... in over this share of the beats: spikes, not QRS complexes
@@ -118,7 +124,7 @@ class LoneBeats:
 
     def __init__(self, fs: float, keep_s: float = 60.0):
         self.fs, self.keep_us = fs, keep_s * 1e6
-        self.x, self.n = np.zeros(0), 0  # the tail, and samples pushed (its end's index)
+        self.tail = Tail(int(TAIL_S * fs))
         self.t_us, self.lone = np.zeros(0), np.zeros(0, bool)
         self.wait: list[tuple[int, float]] = []  # beats whose stretch after them is not in yet
         self.row_t, self.rows = np.zeros(0), np.zeros((0, len(_lags(fs))))
@@ -126,16 +132,17 @@ class LoneBeats:
 
     def push(self, samples, idx, ts_us) -> None:
         """A chunk's samples, and the beats (stream index, time) the detector gave out."""
-        self.x = np.concatenate((self.x, np.asarray(samples, float)))[-int(TAIL_S * self.fs):]
-        self.n += np.size(samples)
-        local = np.asarray(idx, int) - (self.n - len(self.x))
-        inside = local >= 0
-        t = np.concatenate((self.t_us, np.asarray(ts_us, float)[inside]))
-        lone = np.concatenate((self.lone, lone_beats(self.x, self.fs, local[inside])))
-        keep = t >= t[-1] - self.keep_us if len(t) else np.zeros(0, bool)
-        self.t_us, self.lone = t[keep], lone[keep]
-        self.wait += zip(np.asarray(idx, int).tolist(), np.asarray(ts_us, float).tolist())
-        self._rows()
+        self.tail.push(samples)
+        if len(idx):  # (none: the window's verdicts and what waits stand as they are)
+            local = np.asarray(idx, int) - self.tail.start()
+            inside = local >= 0
+            t = np.concatenate((self.t_us, np.asarray(ts_us, float)[inside]))
+            lone = np.concatenate((self.lone, lone_beats(self.tail.x(), self.fs, local[inside])))
+            keep = t >= t[-1] - self.keep_us if len(t) else np.zeros(0, bool)
+            self.t_us, self.lone = t[keep], lone[keep]
+            self.wait += zip(np.asarray(idx, int).tolist(), np.asarray(ts_us, float).tolist())
+        if self.wait:
+            self._rows()
 
     def shift(self, step_us: float) -> None:
         """The stamps' clock stepped (edge.timebase): the beats' times move with it."""
@@ -147,16 +154,17 @@ class LoneBeats:
     def _rows(self) -> None:
         """`_beside` rows of the waiting beats whose stretch is in (the low-pass run over
         their span of the tail)."""
-        lags, start = _lags(self.fs), self.n - len(self.x)
-        end = self.n - int(_EDGE_S * self.fs) - lags[-1]
+        lags, start = _lags(self.fs), self.tail.start()
+        end = self.tail.n - int(_EDGE_S * self.fs) - lags[-1]
         ready = [w for w in self.wait if w[0] < end]
         self.wait = [w for w in self.wait if w[0] >= end]
         ready = [(i - start, t) for i, t in ready if i - start + lags[0] >= 0]
         if not ready:
             return
-        self.vouch.add(self.x, [i for i, _ in ready], [t for _, t in ready])
+        x = self.tail.x()
+        self.vouch.add(x, [i for i, _ in ready], [t for _, t in ready])
         a = max(0, min(i for i, _ in ready) + lags[0] - int(_EDGE_S * self.fs))
-        rows = _beside(_low(self.x[a:], self.fs), self.fs, [i - a for i, _ in ready])
+        rows = _beside(_low(x[a:], self.fs), self.fs, [i - a for i, _ in ready])
         t = np.concatenate((self.row_t, [t for _, t in ready]))
         rows = np.concatenate((self.rows, rows))
         keep = t >= t[-1] - ROWS_S * 1e6
@@ -175,9 +183,12 @@ class LoneBeats:
                                  or recurrence(rows, self.fs) < SEAT_RECUR)
 
 
+@lru_cache(maxsize=8)  # (read at every chunk: not to be changed by a caller)
 def _lags(fs: float) -> np.ndarray:
-    return np.concatenate([np.arange(int(round(a * fs)), int(round(b * fs)) + 1)
+    lags = np.concatenate([np.arange(int(round(a * fs)), int(round(b * fs)) + 1)
                            for a, b in AROUND_S])
+    lags.setflags(write=False)
+    return lags
 
 
 @lru_cache(maxsize=8)  # (a seat asks per chunk: designing them took ~0.5 ms a beat)
@@ -188,8 +199,24 @@ def _line_fit(fs: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _sos(fs: float) -> np.ndarray:
-    return butter(2, min(_LOW_HZ, 0.4 * fs), fs=fs, output="sos")
+def _sos(fs: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """The low-pass, its steady-state conditions and sosfiltfilt's default padding."""
+    sos = butter(2, min(_LOW_HZ, 0.4 * fs), fs=fs, output="sos")
+    zeros = min((sos[:, 2] == 0).sum(), (sos[:, 5] == 0).sum())
+    return sos, sosfilt_zi(sos), 3 * (2 * len(sos) + 1 - int(zeros))
+
+
+def _filtfilt(fs: float, x: np.ndarray) -> np.ndarray:
+    """sosfiltfilt(sos, x) of 1-D float64 x (odd padding), step for step as scipy does it
+    and so to the same numbers, without its per-call checks."""
+    sos, zi, n = _sos(fs)
+    if _sosfilt is None:
+        return sosfiltfilt(sos, x)
+    y = np.concatenate((2 * x[:1] - x[n:0:-1], x, 2 * x[-1:] - x[-2:-n - 2:-1]))[None, :]
+    _sosfilt(sos, y, (zi * y[0, :1])[None])  # (in place, y and its conditions)
+    y = np.ascontiguousarray(y[:, ::-1])
+    _sosfilt(sos, y, (zi * y[0, :1])[None])
+    return y[0, ::-1][n:-n]
 
 
 def _less_line(rows: np.ndarray, fs: float) -> np.ndarray:
@@ -199,7 +226,7 @@ def _less_line(rows: np.ndarray, fs: float) -> np.ndarray:
 
 def _low(x, fs: float) -> np.ndarray:
     x = np.asarray(x, float)
-    return sosfiltfilt(_sos(fs), x - np.median(x)) if len(x) > 30 else np.zeros(len(x))
+    return _filtfilt(fs, x - np.median(x)) if len(x) > 30 else np.zeros(len(x))
 
 
 def _beside(y: np.ndarray, fs: float, idx) -> np.ndarray:

@@ -302,7 +302,8 @@ class BeatStream(BeatGates, BeatRefiner):
             beats = _join([b for b, _ in self.held])
             seg = np.concatenate([s for _, s in self.held])
         self.held = []
-        if self.dropped:  # graded after, so that no dropped wave's shape is in the template
-            keep = ~np.isin(beats.peak, list(self.dropped))
+        if self.dropped and len(beats.peak):  # graded after, so that no dropped wave's
+            # shape is in the template (a set's lookups: np.isin cost a chunk ~40 us)
+            keep = np.array([p not in self.dropped for p in beats.peak.tolist()], bool)
             beats, seg = Beats(beats.idx[keep], beats.sqi[keep], beats.peak[keep]), seg[keep]
         return self._grade(beats, seg)

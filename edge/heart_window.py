@@ -84,6 +84,7 @@ class HeartWindow:
         self.touching = np.zeros(0, bool)  # ... begins or ends at an ectopic beat
         self.undo = np.zeros(0, bool)  # ... its raw value stands (see hrv_window)
         self.labelled: list[tuple[int, str]] = []  # (raw index, type), labelled_artefacts
+        self.run_labels: dict[tuple, list] = {}  # (_label)
         self.last: tuple | None = None  # last beat (ts_us, sqi, slope row)
         self.first_us: float | None = None  # when this source's first interval began
         self.corrector = RRCorrector()  # intervals come out of it two beats later
@@ -214,20 +215,26 @@ class HeartWindow:
         self.labelled = []
         misplaced = np.zeros(len(rr), bool)
         starts = np.concatenate((np.flatnonzero(~joined[1:]) + 1, [len(rr)]))
-        a = 0
-        for b in starts[starts > 0]:
-            beat_s = (t[a] - rr[a] * 1e3 + np.concatenate(([0.0], np.cumsum(rr[a:b]) * 1e3))) / 1e6
-            q = np.concatenate((iq[a:a + 1], q_end[a:b]))
-            shape = None  # (a strap's: timing alone)
-            if self.width:  # (the run's first beat's row, then each interval's last beat's)
-                shape = slope_match(np.concatenate((rows[a:a + 1, 0], rows[a:b, 1])), beat_s)
+        a, memo = 0, {}  # a run's labels by its inputs: a run before a break stays as it was
+        for b in starts[starts > 0].tolist():
             g0 = self.beats0 + a
             mine = [(i - g0, k) for i, k in self.found.items() if g0 <= i < self.beats0 + b]
-            for i, k in labelled_artefacts(beat_s, mine, shape, None if self.cycles else q):
+            beat_s = (t[a] - rr[a] * 1e3 + np.concatenate(([0.0], np.cumsum(rr[a:b]) * 1e3))) / 1e6
+            q = np.concatenate((iq[a:a + 1], q_end[a:b]))
+            u = np.concatenate((rows[a:a + 1, 0], rows[a:b, 1]))  # (ECG: the run's first
+            # beat's slope row, then each interval's last beat's; a strap's: timing alone)
+            key = (beat_s.tobytes(), q.tobytes(), u.tobytes(), tuple(mine))
+            if key not in self.run_labels:
+                shape = slope_match(u, beat_s) if self.width else None
+                self.run_labels[key] = labelled_artefacts(beat_s, mine, shape,
+                                                          None if self.cycles else q)
+            memo[key] = self.run_labels[key]
+            for i, k in memo[key]:
                 end[a + i] |= k == "ectopic"
                 misplaced[a + i] |= k == "misplaced"
                 self.labelled.append((g0 + i, k))
             a = b
+        self.run_labels = memo
         self.touching = end.copy()
         self.touching[1:] |= joined[1:] & end[:-1]
         near = self.touching.copy()

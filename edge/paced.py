@@ -44,6 +44,7 @@ import numpy as np
 from scipy.ndimage import median_filter
 
 from empathy.edge.heart_evidence import TAIL_S
+from empathy.edge.sample_tail import Tail
 
 SPIKE_S = 0.025  # the running median's span: narrower deflections are the fast part
 REACH_S = 0.2  # each side of a beat: its spike and its complex's extreme lie within
@@ -120,21 +121,22 @@ class PacedBeats:
 
     def __init__(self, fs: float, keep_s: float = 60.0):
         self.fs, self.keep_us = fs, keep_s * 1e6
-        self.x, self.n = np.zeros(0), 0  # the tail, and samples pushed (its end's index)
+        self.tail = Tail(int(TAIL_S * fs))
+        self.reach = sum(_span(fs))  # samples a beat waits for past it
         self.pending: list[tuple[int, float]] = []  # (stream index, time µs) not yet judged
         self.judged = np.zeros((0, 3))  # rows: time µs, ratio, lag s
 
     def push(self, samples, idx, ts_us) -> None:
         """A chunk's samples, and the beats (stream index, time) the detector gave out."""
-        self.x = np.concatenate((self.x, np.asarray(samples, float)))[-int(TAIL_S * self.fs):]
-        self.n += np.size(samples)
-        self.pending += zip(np.asarray(idx, int).tolist(), np.asarray(ts_us, float).tolist())
-        ready = [(i, t) for i, t in self.pending if i + sum(_span(self.fs)) <= self.n]
+        self.tail.push(samples)
+        if len(idx):
+            self.pending += zip(np.asarray(idx, int).tolist(), np.asarray(ts_us, float).tolist())
+        ready = [(i, t) for i, t in self.pending if i + self.reach <= self.tail.n]
         if not ready:
             return
         self.pending = self.pending[len(ready):]
-        local = np.array([i for i, _ in ready]) - (self.n - len(self.x))
-        ratio, lag = spikes(self.x, self.fs, local)
+        local = np.array([i for i, _ in ready]) - self.tail.start()
+        ratio, lag = spikes(self.tail.x(), self.fs, local)
         rows = np.column_stack(([t for _, t in ready], ratio, lag))
         j = np.concatenate((self.judged, rows))
         self.judged = j[j[:, 0] >= j[-1, 0] - self.keep_us]

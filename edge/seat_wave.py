@@ -120,7 +120,8 @@ class WaveBeats:
             for n, hr, m, sure in self.tracker.push(r.samples):
                 self.tracked = (float(self.clock.time_us(n)), hr if sure else None, m)
         ts_us, sqi, moving = self.clock.time_us(beats.idx), beats.sqi, np.zeros(len(beats.idx))
-        rows = self.stream.slopes(beats.idx) if self.heart.width else None  # (ECG: their shape)
+        rows = (self.stream.slopes(beats.idx)  # (ECG: their shape)
+                if self.heart.width and len(beats.idx) else None)
         if self.evidence is not None:
             self.evidence.push(r.samples, beats.idx, ts_us)
         if self.paced is not None:
@@ -141,13 +142,18 @@ class WaveBeats:
         off sits on the front end's rail); x starts at stream index n0."""
         if not x.size:
             return
-        before = x[:1] if self.last_sample is None else np.asarray([self.last_sample])
-        changed = np.flatnonzero(np.diff(x, prepend=before))
+        # (x[i] != x[i - 1]: the same as a nonzero difference of finite samples, cheaper)
+        changed = np.flatnonzero(x[1:] != x[:-1]) + 1
+        if self.last_sample is not None and x[0] != self.last_sample:
+            changed = np.concatenate(([0], changed))
         if changed.size:
-            moves = np.concatenate(([self.moved], n0 + changed))
-            long = np.flatnonzero(np.diff(moves) > STILL_S * self.clock.fs)
-            self.still_us.extend((float(self.clock.time_us(moves[i])),
-                                  float(self.clock.time_us(moves[i + 1]))) for i in long)
+            still = STILL_S * self.clock.fs
+            if x.size > still or n0 + changed[0] - self.moved > still:
+                moves = np.concatenate(([self.moved], n0 + changed))
+                long = np.flatnonzero(np.diff(moves) > still)
+                self.still_us.extend((float(self.clock.time_us(moves[i])),
+                                      float(self.clock.time_us(moves[i + 1]))) for i in long)
+            # (else no two moves are that far apart: the chunk is shorter)
             self.moved = n0 + int(changed[-1])
         self.last_sample = float(x[-1])
 

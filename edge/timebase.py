@@ -77,6 +77,12 @@ class SampleClock:
 
     def time_us(self, idx):
         """Host time of sample index (or indices) `idx` on the tracked time base."""
+        if isinstance(idx, (int, float)):  # (one index: Python floats, numpy's bits, its
+            i = float(idx)  # scalars' cost saved: a seat asks a few times a chunk)
+            t = self.anchor_us + (i - self.anchor_n) * self.period_us
+            for n, gap_us in self.jumps:
+                t = t - gap_us * (i < n)
+            return np.float64(t)
         i = np.asarray(idx, dtype=np.float64)
         t = self.anchor_us + (i - self.anchor_n) * self.period_us
         for n, gap_us in self.jumps:  # samples before a bridged gap came that much earlier
