@@ -91,9 +91,11 @@ def test_demo_with_lsl_brainflow_and_h10_ecg_seats(tmp_path):
     assert src["3"].startswith("brainflow://") and src["2"].startswith("lsl://")
     assert s["hardware_seats"]["ecg_frames"] > 20
     db = sqlite3.connect(next((out / "session").glob("*.session.db")))
-    for unit in (2, 3, 4):
-        rows = db.execute("select hr_bpm, flags from samples where unit_id = ?",
-                          (unit,)).fetchall()
+    seat_ids = json.loads((out / "edge" / "seat_pseudonyms.json").read_text())
+    for unit in (2, 3, 4):  # stored unit ids are stand-ins: by the seat's pseudonym
+        rows = db.execute("select hr_bpm, flags from samples where seat_id = ?",
+                          (seat_ids[str(unit)],)).fetchall()
+        assert rows, unit
         hr = [h for h, f in rows if f & Flag.HR_OK]
         assert len(hr) > len(rows) / 3, (unit, len(hr), len(rows))
         assert all(40 < h < 140 for h in hr)
