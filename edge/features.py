@@ -2,9 +2,9 @@
 
 Heart: RR intervals from a BLE strap (`Beat`) or beats found by streaming detection in raw
 PPG/ECG chunks (`Waveform`, `edge.heart`), each source in its own `HeartWindow`; the
-source with the better quality right now gives HR and RMSSD. A device that sends no RR
-intervals gives its own figure (`HeartRate`, `edge.device_hr`): HR without HRV, read only
-where no source gives beats. Pupil: blinks out and the
+source with the better quality right now gives HR and RMSSD (`edge.seat_heart`). A device
+that sends no RR intervals gives its own figure (`HeartRate`, `edge.device_hr`): HR without
+HRV, read only where no source gives beats. Pupil: blinks out and the
 screen's light response taken out (`edge.pupil`; `luminance` is set by the runtime from
 the host's screen cues). Face: the expression model's probabilities, smoothed. Skin
 conductance (`Waveform` kind "eda", µS): responses and tonic level (`edge.eda`); its
@@ -42,28 +42,20 @@ from empathy.edge.device_hr import DeviceRate
 from empathy.edge.eda import EdaWindow
 from empathy.edge.fusion import (FACE_GAIN, Affect, Aligner, Baseline, affect_fuse,
                                  baselines, channel_arousal)
-from empathy.edge.heart_evidence import SEAT_BELOW
 from empathy.edge.heart_window import HeartWindow
-from empathy.edge.hrv import hrv_time
 from empathy.edge.latency import (FACE_TAU_S, HR_WINDOW_S, HRV_WINDOW_S, LATENCY_S,
                                   PUPIL_WINDOW_S, latency_s)
 from empathy.edge.motion import MotionGate
 from empathy.edge.ppg_track import HrTracker
 from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
+from empathy.edge.seat_heart import seat_heart
 from empathy.edge.seat_wave import MIN_HEART_QUALITY, WAVE_SLIP_S, WaveBeats
 from empathy.sensors.base import Beat, FaceCrop, Health, HeartRate, Pupil, Reading, Waveform
 from empathy.wire import EXPRESSION_NONE, Flag
 
 log = logging.getLogger("empathy.edge.features")
 
-# a heart read as of a beat the ECG detector held back longer than this is stale: no HR. The
-# electrode-motion stress case (Systole's lab ECG, 130 Hz) held its value up to 8.9 s while
-# the heart sped up 72 -> 82 bpm; 8 of the 9 estimates held over 4 s were over 5 bpm off (NSTDB
-# electrode motion on sinus tuning records at 0 and -6 dB: 10 such, none off)
-HOLD_MAX_S = 4.0
-MAX_MENDED_FRAC = 0.2  # HRV_OK off when more of the window's intervals were mended than this
-MENDED = ("missed", "extra", "misplaced")  # artefacts whose mended intervals stay in NN
 HEART_WAVES = ("ppg", "ecg")  # the waveforms beats are found in; other kinds are passed over
 EDA_SETTLE_S = 20.0  # responses a minute mean little over the first seconds
 
@@ -283,57 +275,6 @@ class SeatFeatures:
         self.eda_report = {**s, "z": round(z, 3), "quality": round(q, 3)}
         return (z, q) if q > 0 else None
 
-    def _heart(self, now_us: int) -> tuple[float, float, float, bool, float]:
-        """(HR, RMSSD, quality, paced, arousal's rate) from whichever heart source is best
-        right now. RMSSD is over the NN intervals (`HeartWindow.hrv_window`: none at an
-        ectopic beat), and left out (HRV_OK off) when the intervals it leaves out and the
-        mended ones make up more than MAX_MENDED_FRAC of its window, or the rhythm is paced
-        (no NN). Arousal's rate is HR, or where lost intervals leave it too uncertain for the
-        wire (`HeartWindow.heart_rates`) the rate all the same, less the intervals at beats
-        labelled ectopic (its sinus rate: the heart's drive, not its ectopy). An
-        ECG whose beats are random spikes (LoneBeats) has no quality (random-spike noise
-        reached HR_OK in 10 of 300 fresh cases, now 0). A seat with no beats of any source reads the device's own
-        figure (`DeviceRate`): HR, no RMSSD. Not where there are: a strap that sends RR
-        intervals keeps the beat path also once they stop (its figure, repeated off the
-        skin by a strap without a contact sensor, would stand for its lost beats), and an
-        H10's ECG its own rules (edge/seat_wave.py, heart_evidence)."""
-        best = (0.0, 0.0, 0.0, False, 0.0)
-        # a strap's beats, its calibrated lag undone, end that long before now: read as of
-        # then (as of now, a 45 bpm heart 3 s late lost HR_OK 0.5 s of each beat: the time
-        # since its last beat counted as beats lost)
-        strap_at = now_us - max(self.profile.heart.lag_us, 0)
-        for heart, ev, pc, at in [(self.strap, None, None, strap_at)] + [
-                (w.heart, w.evidence, w.paced, w.heard_until(now_us)) for w in self.waves.values()]:
-            q = heart.quality(at, HRV_WINDOW_S)
-            if q > best[2] and q < SEAT_BELOW and ev is not None and ev.no_heart(now_us, HRV_WINDOW_S):
-                q = 0.0
-            if q > best[2]:
-                iv, found = heart.hrv_window(at, HRV_WINDOW_S)
-                # left out of NN, or kept with a mended value (once each)
-                doubtful = int((~iv.normal).sum()) + sum(found.get(k, 0) for k in MENDED)
-                ok = iv.normal.sum() >= 5 and doubtful <= MAX_MENDED_FRAC * len(iv.rr_ms)
-                paced = pc is not None and pc.paced(now_us, HRV_WINDOW_S)
-                rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if ok and not paced else 0.0
-                hr = feel = 0.0
-                if now_us - at <= HOLD_MAX_S * 1e6 and not (ev is not None and ev.doubt(
-                        at, self.hr_window_s)):  # (heart_evidence)
-                    # where lost intervals leave the rate too uncertain for the wire, arousal
-                    # still reads it (the demo's truth r 0.82 -> 0.75 when it did not)
-                    rate, sure, feel = heart.heart_rates(at, self.hr_window_s)
-                    hr = rate if sure else 0.0
-                best = (hr, rmssd, q, paced, feel)
-        # no beats of any source, or a strap's stopped while its device, worn, sends its
-        # figure on (intervals sent only while it is sure of them; one without a contact
-        # sensor may repeat its figure off the skin, so not there; lost notifications lose
-        # the figure too)
-        quiet = self.strap.end_us is None or (
-            self.device.worn and self.device.last_us - self.strap.end_us > HOLD_MAX_S * 1e6)
-        if quiet and not self.waves:
-            hr, q = self.device.rate(now_us)
-            if q:
-                best = (hr, 0.0, q, False, hr)
-        return best
-
     def _contact(self, now_us: int) -> bool:
         """The strap's own contact report, and for raw waveforms a pulse in the last
         LOST_GAP_S (lost contact shows on the wire's CONTACT bit either way)."""
@@ -344,7 +285,7 @@ class SeatFeatures:
         from empathy.edge.expression import expression_valence_arousal
 
         flags = Flag.CONTACT if self._contact(now_us) else 0
-        hr, rmssd, hq, paced, feel = self._heart(now_us)
+        hr, rmssd, hq, paced, feel = seat_heart(self, now_us)
         if hq < MIN_HEART_QUALITY:
             hr = rmssd = feel = 0.0
         # the sensor's own word that it is off the body (a board's lead-off, a strap's

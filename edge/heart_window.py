@@ -8,10 +8,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from empathy.edge.ectopic_beats import beat_slopes, slope_match
+from empathy.edge.ectopic_beats import beat_slopes
+from empathy.edge.heart_labels import label_runs
 from empathy.edge.hrv import (RR_RANGE_MS, REF_INTERVALS, SPIKY_BELOW, SQI_MIN, Intervals,
-                              labelled_artefacts, rr_normal, sample_error_bpm, spiky,
-                              window_quality)
+                              rr_normal, sample_error_bpm, spiky, window_quality)
 from empathy.edge.rr_artefacts import RRCorrector
 from empathy.edge.sinus_rate import SINUS_LEFT, sinus_intervals
 
@@ -202,45 +202,10 @@ class HeartWindow:
         self.ectopic_end = None
 
     def _label(self) -> None:
-        """`labelled_artefacts` over the raw beats kept, run by run (no interval spans a
-        break), from their intervals (a strap's stamps jitter, its intervals don't). An
-        ECG's shape is shape_match's, from its beats' slope rows (the stream keeps no
-        samples) against the on-time beats kept: the batch summary's, with a template of
-        the last keep_s + RAW_MARGIN_S. It was the beats' quality (0..1: the opposite-shape
-        rule never fired): seat labels found (tuning) mitdb-109 0 -> 8 of 9 ectopic beats,
-        200 80 -> 120 of 129 (`signal hr` 8, 120), no false one more. A strap's by timing
-        alone; a PPG's between pulse-shaped beats, as the batch summary labels a PPG's."""
-        t, rr, iq, q_end, joined, rows = self.beats
-        self.ectopic_end = end = np.zeros(len(rr), bool)
-        self.labelled = []
-        misplaced = np.zeros(len(rr), bool)
-        starts = np.concatenate((np.flatnonzero(~joined[1:]) + 1, [len(rr)]))
-        a, memo = 0, {}  # a run's labels by its inputs: a run before a break stays as it was
-        for b in starts[starts > 0].tolist():
-            g0 = self.beats0 + a
-            mine = [(i - g0, k) for i, k in self.found.items() if g0 <= i < self.beats0 + b]
-            beat_s = (t[a] - rr[a] * 1e3 + np.concatenate(([0.0], np.cumsum(rr[a:b]) * 1e3))) / 1e6
-            q = np.concatenate((iq[a:a + 1], q_end[a:b]))
-            u = np.concatenate((rows[a:a + 1, 0], rows[a:b, 1]))  # (ECG: the run's first
-            # beat's slope row, then each interval's last beat's; a strap's: timing alone)
-            key = (beat_s.tobytes(), q.tobytes(), u.tobytes(), tuple(mine))
-            if key not in self.run_labels:
-                shape = slope_match(u, beat_s) if self.width else None
-                self.run_labels[key] = labelled_artefacts(beat_s, mine, shape,
-                                                          None if self.cycles else q)
-            memo[key] = self.run_labels[key]
-            for i, k in memo[key]:
-                end[a + i] |= k == "ectopic"
-                misplaced[a + i] |= k == "misplaced"
-                self.labelled.append((g0 + i, k))
-            a = b
-        self.run_labels = memo
-        self.touching = end.copy()
-        self.touching[1:] |= joined[1:] & end[:-1]
-        near = self.touching.copy()
-        near[1:] |= self.touching[:-1]
-        near[:-1] |= self.touching[1:]
-        self.undo = misplaced & near
+        """The raw beats kept labelled again (`label_runs`)."""
+        (self.ectopic_end, self.labelled, self.run_labels, self.touching,
+         self.undo) = label_runs(self.beats, self.beats0, self.found, self.run_labels,
+                                 self.width, self.cycles)
 
     def hrv_window(self, now_us: int, window_s: float) -> tuple[Intervals, dict]:
         """`window` for HRV, and {type: count} of the labelled artefacts that end in it. Its

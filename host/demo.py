@@ -29,18 +29,14 @@ import tomli_w
 
 from empathy.cli import number_in
 from empathy.errors import UserError
+from empathy.host.demo_story import demo_story
 from empathy.host.policy import POLICY_NAMES
 
-SAMPLE = Path(__file__).resolve().parent / "sample"
 EDGE_NICE = 10  # the simulated seat units' niceness on the demo's one machine
 # How long the demo waits for its freshly started units to be heard at all before the
 # baseline timeout counts: a guide test on a loaded 2-core machine once heard none of them
 # within the 32 s the baseline alone may take, and played the film to nobody.
 STARTUP_S = 60.0
-
-
-class DemoError(UserError):
-    """Something the user gave the demo is wrong (a story, an impact file): one line."""
 
 
 def _free_udp_ports(n: int) -> list[int]:
@@ -109,56 +105,6 @@ def seat_pseudonyms(n: int) -> list[int]:
     """Fresh, distinct seat ids for one session, so two shows' records of a seat cannot be
     joined by its id (or joined to a ticket's seat number)."""
     return random.SystemRandom().sample(range(1, 0x10000), n)
-
-
-def demo_story(out: Path, story_file: str | None, media_root: str | None,
-               impact: str | None):
-    """(story, media root, impact file for the simulated seats). The sample by default (its
-    media rendered on first use); an artist's story moves the simulated audience by its
-    impact file, or else by each segment's own target (written to edge/impact.toml)."""
-    from empathy.host import story as story_mod
-    from empathy.sim import SAMPLE_IMPACT  # the simulated world: only the demo reaches it
-    from empathy.sim.impact import ImpactError, load_impacts, story_impacts
-
-    sample = SAMPLE / "neon_rain.toml"
-    if story_file is not None and media_root is None and Path(story_file).resolve() == sample:
-        story_file = None  # the sample by name: its media are rendered, not beside it
-    try:
-        if story_file is None:
-            from empathy.host.sample.render import ensure
-
-            root = ensure()
-            return story_mod.load(sample, media_root=root), root, impact or SAMPLE_IMPACT
-        story = story_mod.load(story_file, media_root=media_root)
-        _check_files(story)
-        impacts = story_impacts(story, impact)
-    except story_mod.StoryError as e:
-        raise DemoError(f"story: {e}") from None
-    except ImpactError as e:
-        raise DemoError(str(e)) from None
-    unknown = set(load_impacts(impact)) - set(story.segments) if impact else set()
-    if unknown:
-        raise DemoError(f"{impact}: segments {', '.join(sorted(unknown))} are not in "
-                        f"{story_file}")
-    path = out / "edge" / "impact.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(tomli_w.dumps({"segments": {
-        sid: {"tension": [list(p) for p in i.tension], "valence": i.valence,
-              "shocks": list(i.shocks)} for sid, i in impacts.items()}}))
-    root = Path(media_root) if media_root else Path(story_file).resolve().parent
-    return story, root, path
-
-
-def _check_files(story) -> None:
-    """The artist's clips and LUTs as `empathy story check` sees them, before anything
-    starts: its errors refuse the demo (one line each), its warnings are said and it plays."""
-    from empathy.host.story_check import check_files
-
-    rep = check_files(story)
-    if rep.errors:
-        raise DemoError("\n".join(map(str, rep.errors)))
-    for p in rep.warnings:
-        print(p, file=sys.stderr)
 
 
 def _progress(quiet: bool):

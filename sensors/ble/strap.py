@@ -41,8 +41,7 @@ import time
 from typing import Optional
 from urllib.parse import urlsplit
 
-from bleak import BleakClient, BleakScanner
-from bleak.backends.device import BLEDevice
+from bleak import BleakClient
 from bleak.exc import BleakError
 
 import numpy as np
@@ -50,7 +49,9 @@ import numpy as np
 from empathy.clock import now_us
 from empathy.sensors.base import Beat, Health, HeartRate, Reading, SourceError, Waveform, drain
 from empathy.sensors.ble import pmd
-from empathy.sensors.ble.links import MEASUREMENT, bluez_links
+from empathy.sensors.ble.links import MEASUREMENT
+from empathy.sensors.ble.strap_find import (SWAP_MAX_S, SWAP_MIN_S, SWAP_S, find_strap,
+                                            say_swapped, swap_due)
 from empathy.sensors.firmware import hrs
 from empathy.sensors.serial.board import BoardClock
 
@@ -69,13 +70,6 @@ RR_MAX_MS = 6000.0
 RETRY_MIN_S = 0.2
 RETRY_MAX_S = 600.0  # a strap back in range waits at most this long to be read again
 SCAN_MAX_S = 300.0
-# a strap found by name, silent and unconnectable this long, is searched for again by name.
-# Long enough that a strap out of range a while (a visitor stepping out, who is a new visitor
-# to a kiosk's seat after 10 s anyway: deploy/kiosk-pi5) is not lost to a neighbour's
-# unit on another host, whose strap advertises its second slot unread here; short enough
-# that a kiosk whose strap died reads the next one within about two minutes, not never
-SWAP_S = 120.0
-SWAP_MIN_S, SWAP_MAX_S = 1.0, 3600.0
 
 _loop: Optional[asyncio.AbstractEventLoop] = None
 _loop_lock = threading.Lock()
@@ -165,40 +159,15 @@ class BleSource:
         self._task = asyncio.run_coroutine_threadsafe(self._run(), ble_loop())
 
     # -- connection life cycle (in the BLE loop) -----------------------------------------------
-    async def _find(self) -> Optional[BLEDevice]:
-        if self.address:
-            for d, _ in await bluez_links():
-                if d.address.upper() == self.address:
-                    return d  # connected already: bleak takes the link as it is
-            return await BleakScanner.find_device_by_address(self.address, timeout=self.scan_s)
-        heard = await BleakScanner.discover(timeout=self.scan_s, return_adv=True)
-        named = {d.address: d for d, a in heard.values()
-                 if (a.local_name or d.name or "").startswith(self.name)}
-        for d, read in await bluez_links():
-            if read:  # another unit (or seat) here reads it
-                named.pop(d.address, None)
-            elif (d.name or "").startswith(self.name):  # a dead unit's link: it is silent
-                named[d.address] = d
-        if len(named) > 1:
-            fault = (f"{len(named)} straps named {self.name!r} ({', '.join(sorted(named))}): "
-                     f"give the address (empathy sensors scan)")
-            self._q.put(Health(now_us(), self.sensor, contact=False, fault=fault))
-            if fault != self._ambiguous:  # the operator's to fix: said once, not each scan
-                log.warning("strap name ambiguous", extra={"url": self.url, "error": fault})
-            self._ambiguous = fault
-            raise BleakError(fault)
-        self._ambiguous = ""
-        return next(iter(named.values()), None)
-
     async def _run(self) -> None:
         device, wait, first = None, RETRY_MIN_S, True
         while not self._stop.is_set():
             lost, client = asyncio.Event(), None
             try:
-                if device is not None and self._swap_due():
+                if device is not None and swap_due(self):
                     self._gone = self._gone or (device.address, self._heard)
                     device = None  # search by name again
-                if device is None and (device := await self._find()):
+                if device is None and (device := await find_strap(self)):
                     self._heard = time.monotonic()  # heard now, by scan or BlueZ's link
                 if device is None:
                     raise BleakError("not found while scanning")
@@ -228,20 +197,6 @@ class BleSource:
                 self._q.put(Health(now_us(), self.sensor, contact=False, fault="disconnected"))
                 log.warning("strap dropped out", extra={"url": self.url})
 
-    def _swap_due(self) -> bool:
-        """The strap found by name has been silent and unconnectable over swap_s."""
-        return not self.address and time.monotonic() - self._heard > self.swap_s
-
-    def _swapped(self, device: BLEDevice) -> None:
-        """Connected after a search by name again: say so if another strap answered."""
-        (old, since), self._gone = self._gone, None
-        if device.address == old:
-            return  # it came back: the same visitor's
-        fault = (f"strap {old} gone for {time.monotonic() - since:.0f} s: "
-                 f"now reading {device.address}")
-        log.warning("strap swapped: %s", fault, extra={"url": self.url})
-        self._q.put(Health(now_us(), self.sensor, contact=False, fault=fault, new_wearer=True))
-
     async def _sleep(self, s: float) -> None:
         try:
             await asyncio.wait_for(self._stop.wait(), s)
@@ -263,7 +218,7 @@ class BleSource:
 
     async def _session(self, client: BleakClient, device, lost: asyncio.Event, first: bool):
         if self._gone:
-            self._swapped(device)
+            say_swapped(self, device)
         self.info = {"address": device.address, "name": device.name or "", "location": ""}
         if client.services.get_characteristic(BODY_LOCATION) is not None:  # optional in HRS
             loc = (await client.read_gatt_char(BODY_LOCATION))[:1]

@@ -227,7 +227,7 @@ def test_electrode_motion_s_extra_beats_in_a_clean_lead_are_a_heartbeat(fs):
     quality 0.85-0.88 (spikes read 0.40 at most); a seat withheld HR_OK in 0.29 of its
     estimates over 180 s. The short-interval rule now decides under SPIKY_BELOW only. (9 of
     the 90 go where the seat's value is held over 4 s for a close pair's verdict:
-    features.HOLD_MAX_S, test_heart19.)"""
+    seat_heart.HOLD_MAX_S, test_heart19.)"""
     x, fs0 = record_data(need("systole-ecg"))
     x = x[:int(120 * fs0)]
     y, _ = stress_cases(x, fs0, waveform_peaks(x, fs0, "ecg").idx / fs0)["electrode motion"]

@@ -104,7 +104,7 @@ def test_a_value_held_for_a_beat_the_detector_holds_back_goes_stale():
     waits up to 10 s for its window's verdict (ecg_pair) and the seat reads its heart as of
     the first beat held (heard_until). At 111-119 s the value stood at 72.1 bpm while the
     heart sped up to 82 (HR_OK on, up to 8.9 s old; 8 of the 9 estimates held over 4 s were
-    over 5 bpm off); an HR over half its window old is withheld (features.HOLD_MAX_S)."""
+    over 5 bpm off); an HR over half its window old is withheld (seat_heart.HOLD_MAX_S)."""
     x, fs0 = record_data(need("systole-ecg"))
     x = x[:int(120 * fs0)]
     y, truth = stress_cases(x, fs0, waveform_peaks(x, fs0, "ecg").idx / fs0)["electrode motion"]
