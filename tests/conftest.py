@@ -24,7 +24,7 @@ REALTIME = re.compile(r"tests/(faults/|test_demo\.py|test_demo_story\.py|test_pl
 # devices' own clocks at ~0.2 of a core each (28.5 s user in 163 s), and no video plays.
 # scripts/test.sh runs these three at a time once the others have run alone: each file took
 # as long as alone (198 s in all against 201 s) and passed.
-LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_research_seats\.py|test_brainflow_source\.py|"
+LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_research_seats\.py|test_brainflow_source\.py|"
                     r"test_hr_only\.py|redteam/test_seat_devices_red\.py)")
 
 

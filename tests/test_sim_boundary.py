@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DRIVERS = {"host/demo.py", "host/policy_cli.py", "host/policy_sim.py",  # they run simulations;
+DRIVERS = {"host/demo.py", "host/demo_story.py", "host/policy_cli.py", "host/policy_sim.py",  # they run simulations;
            "host/policy_measure.py"}  # they estimate nothing
 MEASURING = ("edge", "host", "calibration", "sensors", "empathy", "models")
 

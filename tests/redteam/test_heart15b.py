@@ -66,9 +66,9 @@ def test_taps_at_their_own_time_are_seldom_a_recurring_shape(monkeypatch):
     y, fs, _ = case("mitdb-105", "tap", 0.5, None)
     judged, called, judge = [], set(), ecg_ectopic.EctopicShapes._judge
 
-    def spy(self, i, gap):
+    def spy(self, seen, i, gap):
         judged.append(i)
-        judge(self, i, gap)
+        judge(self, seen, i, gap)
         called.update(j for j in self.recurring if j == i)
 
     monkeypatch.setattr(ecg_ectopic.EctopicShapes, "_judge", spy)
