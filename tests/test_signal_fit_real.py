@@ -13,6 +13,7 @@ import pytest
 
 from empathy.edge.signal_apps import SignalNote, read_beats
 from signal_run import ok
+from test_signal_files_apple import HEAD as APPLE_HEAD  # (Apple's own DTD)
 
 from empathy.cli import main
 
@@ -112,17 +113,6 @@ def test_a_fit_file_cut_short_gives_the_beats_before_the_cut(tmp_path, capsys, h
     assert len(err.strip().splitlines()) == 1 and "no heart rate before the end" in err
 
 
-APPLE_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE HealthData [
-<!-- HealthKit Export Version: 13 -->
-<!ELEMENT HealthData (ExportDate,Me,(Record|Correlation|Workout|ActivitySummary)*)>
-<!ATTLIST HealthData
-  locale CDATA #REQUIRED
->
-]>
-<HealthData locale="en_US">
- <ExportDate value="2024-05-01 12:00:00 +0200"/>
-"""
 APPLE_HR = ('<Record type="HKQuantityTypeIdentifierHeartRate" sourceName="Apple Watch" '
             'unit="count/min" startDate="2024-04-30 08:0{}:00 +0200" endDate="2024-04-30 '
             '08:0{}:00 +0200" value="6{}"/>\n')
