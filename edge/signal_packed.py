@@ -27,6 +27,7 @@ CHUNK = 1 << 20
 ACTIVITY = (".fit", ".tcx", ".gpx", ".fit.gz", ".tcx.gz", ".gpx.gz")
 APPLE_XML = "export.xml"  # apple_health_export/export.xml (older exports: at the top)
 GZ, ZIP = b"\x1f\x8b", b"PK\x03\x04"
+EMPTY_ZIP = b"PK\x05\x06"  # a zip of nothing: its directory's end alone
 LISTED = 4  # names said in a refusal
 
 
@@ -39,7 +40,7 @@ def _head(path: str) -> bytes:
 
 
 def packed(path: str) -> bool:
-    return os.path.isfile(path) and _head(path).startswith((GZ, ZIP))
+    return os.path.isfile(path) and _head(path).startswith((GZ, ZIP, EMPTY_ZIP))
 
 
 def apple_member(names: list[str]) -> str | None:

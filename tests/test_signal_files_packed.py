@@ -138,3 +138,11 @@ def test_strava_s_tcx_with_its_leading_spaces_reads(tmp_path, capsys):
     (tmp_path / "clean.tcx").write_text(tcx)
     strava = gz(tmp_path / "5112.tcx.gz", (" " * 10 + tcx).encode())
     assert ok(capsys, "hr", strava) == ok(capsys, "hr", tmp_path / "clean.tcx")
+
+
+def test_an_empty_zip_says_so(tmp_path, capsys):
+    """A zip of nothing begins with its directory's end, not a member: it was read as text
+    ('header but no samples')."""
+    p = tmp_path / "export.zip"
+    zipfile.ZipFile(p, "w").close()
+    assert "an empty zip archive" in refused(capsys, "hrv", p)
