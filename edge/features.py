@@ -84,7 +84,6 @@ class SeatFeatures:
         self.baselines_taken = 0  # baselines started: 1 + one per new viewer
         self.ignored: dict[str, int] = {}  # waveform kind -> chunks passed over
         self.heart_out: dict[str, int] = {}  # estimates with HR whose heart left the arousal
-        self.device = DeviceRate(self.profile.heart.lag_us)
         self.device_past_rejected = 0  # figures no heart makes, of devices before this one
         self._forget(first=True)
 
@@ -97,7 +96,8 @@ class SeatFeatures:
         self.mine = mine = self.profile if first else SeatProfile()
         if not keep_streams:  # beat detectors warmed up on nobody else's signal stay warm
             self.strap = HeartWindow(HRV_WINDOW_S, cycles=True)  # (a chest strap's ECG)
-            self.device_past_rejected += self.device.rejected
+            if not first:
+                self.device_past_rejected += self.device.rejected
             # the strap's own figure (for one without RR)
             self.device = DeviceRate(self.profile.heart.lag_us)
             self.waves: dict[str, WaveBeats] = {}
