@@ -43,6 +43,12 @@ def cameras() -> list[dict]:
     return [{"url": f"camera://{dev}"} for dev in sorted(glob.glob("/dev/video*"))]
 
 
+def _shown(text: str) -> str:
+    """A name a device chose (on the air, in its USB descriptor) as a terminal may print it:
+    escaped where it holds a control character (a newline forged a strap's line)."""
+    return text if text.isprintable() else ascii(text)
+
+
 def _scan(args) -> int:
     found: dict = {}
     if not args.no_ble:
@@ -63,9 +69,9 @@ def _scan(args) -> int:
     for s in found.get("ble", []):
         state = (f"{s['rssi']} dBm" if not s["connected"] else
                  "connected, read here" if s["read"] else "connected, unread")
-        print(f"ble://{s['address']}  {s['name']}  {state}")
+        print(f"ble://{s['address']}  {_shown(s['name'])}  {state}")
     for p in found.get("serial", []):
-        print(f"{p['url']}  {p['description']}  {p['board']}".rstrip())
+        print(f"{p['url']}  {_shown(p['description'])}  {p['board']}".rstrip())
     for c in found.get("camera", []):
         print(c["url"])
     if not any(found.values()):
