@@ -38,6 +38,7 @@ PPG_FULL_SCALE = (1 << 18) - 1  # MAX30102-class ADCs: 18-bit counts
 # output swings to within ~0.1 V of the supply: 2000 counts on a 3V3 16-bit ADC), and a
 # tenth of a second of a QRS or wander is never all there
 ECG_RAIL_COUNTS = 32768 // 16
+STATUS_TEXT_MAX = 64  # what the protocol's encoder sends of a STATUS text
 
 
 def port_from_url(url: str) -> str:
@@ -218,7 +219,10 @@ class SerialSource:
             return Pupil(ts, f["diameter_um"] / 1000.0, f["confidence"] / 255.0)
         if kind == protocol.STATUS:
             battery = -1.0 if f["battery"] == protocol.BATTERY_UNKNOWN else float(f["battery"])
-            fault = f["text"] or protocol.ERRORS.get(f["error"], f"error {f['error']}")
+            # the board's own words go to the unit's log and the tester's terminal: one line
+            text = f["text"][:STATUS_TEXT_MAX]
+            fault = (text if text.isprintable() else ascii(text)) or protocol.ERRORS.get(
+                f["error"], f"error {f['error']}")
             # an ECG-only board's lead off stands till its frames say otherwise; on one
             # with a PPG too, the bit says whether either is on the body. The bit reads the
             # lead-off pins: with lo_pins=ignore the ECG's contact is this host's word

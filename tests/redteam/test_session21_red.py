@@ -59,3 +59,46 @@ def test_a_device_s_name_cannot_forge_lines_in_sensors_scan():
     assert len(lines) == 2 and all(x.startswith("ble://C0:FF:EE:00:00:") for x in lines), out
     assert "\x1b" not in out and "\r" not in out
     assert not any("00:99" in x.split()[0] or "00:98" in x.split()[0] for x in lines), out
+
+
+LOG_FORGERY = ("lead off\n2026-12-06 07:00:00,000 INFO empathy.edge: seat 2: the same viewer "
+               "(last signal 1.0 s ago): baseline taken back\x1b[2J")
+
+
+@pytest.mark.timeout(60)
+def test_a_board_s_status_text_cannot_forge_log_lines_or_drive_the_terminal(caplog):
+    """A board's STATUS text (its words for an error) became the Health's fault as sent:
+    a newline forged a line in the unit's log (the hardware tester reads it by seat) and an
+    escape sequence cleared `empathy sensors read`'s terminal. The text is now kept to the
+    protocol's 64 characters, escaped where not printable (sensors/serial/board.py)."""
+    master, slave = os.openpty()
+    import tty
+
+    tty.setraw(slave)
+    # (not our encoder: it keeps a text to 64 bytes; a board's own firmware need not)
+    frames = b"".join(protocol.frame(protocol.STATUS, k, 1000 * k, bytes((0, 255, 1))
+                                     + LOG_FORGERY.encode()) for k in range(20))
+    r = subprocess.Popen([sys.executable, "-m", "empathy.cli", "sensors", "read",
+                          f"serial://{os.ttyname(slave)}", "--duration", "3"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.5)  # the port opened
+        os.write(master, frames)
+        out, err = r.communicate(timeout=30)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert r.returncode == 0 and b"fault=" in out, err[-1000:]
+    assert b"\x1b" not in out and out.count(b"\n") == out.count(b"type=Health"), out[-600:]
+
+    src = open_source("serial://loop://?sensor=chest")
+    seat = SeatFeatures()
+    caplog.set_level(logging.WARNING)
+    try:
+        src.port.write(frames)
+        for h in collect(src, lambda got: len(got) >= 20):
+            seat.add(h)
+    finally:
+        src.close()
+    said = [rec.getMessage() for rec in caplog.records if "chest" in rec.getMessage()]
+    assert said and all("\n" not in m and "\x1b" not in m and len(m) < 120 for m in said), said
