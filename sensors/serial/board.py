@@ -32,6 +32,11 @@ log = logging.getLogger("empathy.sensors.serial")
 REOPEN_MIN_S = 0.05
 REOPEN_MAX_S = 2.0
 DRIFT_ALLOWANCE = 1e-4  # the board crystal may run 100 ppm off ours
+# a board's frames come in its clock's order (a Polar H10's ECG and ACC frames interleave
+# within an ECG frame's 0.56 s): a clock further back than this was set back or restarted
+# without a HELLO, and is followed afresh (held, every frame after was stamped that far in
+# the past for good: a seat's HR ended 4 s later, HOLD_MAX_S)
+STEP_BACK_US = 1_000_000
 PPG_FULL_SCALE = (1 << 18) - 1  # MAX30102-class ADCs: 18-bit counts
 # an ECG frame whose every sample is this close to an end of the counts' range sits on the
 # front end's rail: dry electrodes' offset saturates an AD8232 with its LO pins low (its
@@ -71,6 +76,8 @@ class BoardClock:
             self.wraps += 1
         self.last_raw = raw_us
         board = raw_us + (self.wraps << 32)
+        if board < self.last_board - STEP_BACK_US:
+            self.offset, self.last_board = None, board
         if self.offset is None:
             self.offset = arrival_us - board
         else:
