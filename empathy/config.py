@@ -194,6 +194,10 @@ def _convert(tp: Any, value: Any, path: str, errs: _Problems) -> Any:
     if tp is float and not math.isfinite(value):
         errs.add(path, f"{value} is not a finite number")
         return _BAD
+    if tp is str and "\0" in value:  # (TOML's \u0000): no path, URL or name holds one; a
+        # seq_file with one killed the unit's sequence writer and hung the unit for good
+        errs.add(path, "holds a NUL character")
+        return _BAD
     return value
 
 

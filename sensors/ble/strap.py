@@ -47,6 +47,7 @@ from bleak.exc import BleakError
 import numpy as np
 
 from empathy.clock import now_us
+from empathy.log import RateLimited
 from empathy.sensors.base import Beat, Health, HeartRate, Reading, SourceError, Waveform, drain
 from empathy.sensors.ble import pmd
 from empathy.sensors.ble.links import MEASUREMENT
@@ -67,6 +68,10 @@ HR_MAX_BPM = 300
 # with its neighbours, which it cannot do once it is gone (dropping those under 200 ms at
 # entry took the median RMSSD error on systole-rr's double counts from 1.2 to 5.5 %)
 RR_MAX_MS = 6000.0
+# a device's intervals since it connected fit the time since and this much more (the first
+# notification's began before it; BLE drops a link silent 32 s at most); the rest are refused:
+# a flood gave 5.5 hours of beats in 10 s, a microsecond apart, and its seat took three cores
+RR_AHEAD_MS = 60_000.0
 RETRY_MIN_S = 0.2
 RETRY_MAX_S = 600.0  # a strap back in range waits at most this long to be read again
 SCAN_MAX_S = 300.0
@@ -151,6 +156,7 @@ class BleSource:
         self._contact: Optional[bool] = None
         self._ambiguous = ""  # the last "N straps named so" said
         self._last_beat_us = 0
+        self._refused = RateLimited(log)  # a device's bad values: a flood must not bury the log
         self._heard = time.monotonic()  # the strap's last session ended (or the search began)
         self._gone: Optional[tuple[str, float]] = None  # a strap given up on, and since when
         self._q: queue.Queue = queue.Queue()
@@ -181,11 +187,14 @@ class BleSource:
                 await self._sleep(wait)
                 wait = min(self.retry_max_s, wait * 2)
                 continue
+            pause = 0.0
             try:
                 await self._session(client, device, lost, first)
                 first, wait = False, RETRY_MIN_S
             except (BleakError, asyncio.TimeoutError, OSError) as e:
                 log.warning("strap session failed", extra={"url": self.url, "error": str(e)})
+                # backs off, hung up: one refusing to notify (pairing wanted) had 2,464 in 10 s
+                pause, wait = wait, min(self.retry_max_s, wait * 2)
             except Exception:  # a bug of ours must not end the seat's heart rate for good
                 log.exception("strap session crashed", extra={"url": self.url})
                 await self._sleep(wait)
@@ -196,6 +205,7 @@ class BleSource:
                 self._contact = False  # (as the seat now holds it: see _on_measurement)
                 self._q.put(Health(now_us(), self.sensor, contact=False, fault="disconnected"))
                 log.warning("strap dropped out", extra={"url": self.url})
+            await self._sleep(pause)
 
     async def _sleep(self, s: float) -> None:
         try:
@@ -219,6 +229,7 @@ class BleSource:
     async def _session(self, client: BleakClient, device, lost: asyncio.Event, first: bool):
         if self._gone:
             say_swapped(self, device)
+        self._rr_since_us, self._rr_sum_ms = now_us(), 0.0  # this session's intervals
         self.info = {"address": device.address, "name": device.name or "", "location": ""}
         if client.services.get_characteristic(BODY_LOCATION) is not None:  # optional in HRS
             loc = (await client.read_gatt_char(BODY_LOCATION))[:1]
@@ -322,8 +333,8 @@ class BleSource:
             m = hrs.measurement_parse(bytes(data))
         except ValueError as e:
             self.rejected += 1
-            log.warning("bad heart rate measurement", extra={"url": self.url, "error": str(e),
-                                                            "value": bytes(data).hex()})
+            self._refused(logging.WARNING, "bad heart rate measurement",
+                          extra={"url": self.url, "error": str(e), "value": bytes(data).hex()})
             return
         self.notifications += 1
         # a change of contact, or the first notification since connecting: the drop said
@@ -339,19 +350,27 @@ class BleSource:
         hr = m["hr_bpm"]
         if hr > HR_MAX_BPM:  # (0xFFFF: some devices' "no valid reading")
             self.rejected += 1
-            log.warning("heart rate out of range", extra={"url": self.url, "bpm": hr})
+            self._refused(logging.WARNING, "heart rate out of range",
+                          extra={"url": self.url, "bpm": hr})
             hr = 0  # no reading now: dropped, the seat kept the last figure for FRESH_S
         self._q.put(HeartRate(t, float(hr), m["contact"], m["energy_kj"]))
         if pmd.ECG in self.pmd_active:
             return  # the edge finds the R-peaks in the ECG itself
-        beats = beats_from(m["rr_1024"], t, self._last_beat_us)
+        beats = self._in_time(beats_from(m["rr_1024"], t, self._last_beat_us), t)
         if len(beats) < len(m["rr_1024"]):
             self.rejected += len(m["rr_1024"]) - len(beats)
-            log.warning("RR interval out of range", extra={"url": self.url,
-                                                           "rr_1024": m["rr_1024"]})
+            self._refused(logging.WARNING, "RR interval out of range or past the time since "
+                          "connecting", extra={"url": self.url, "rr_1024": m["rr_1024"]})
         for b in beats:
             self._q.put(b)
             self._last_beat_us = b.ts_us
+
+    def _in_time(self, beats: list[Beat], t_us: int) -> list[Beat]:
+        """The first of `beats` whose intervals fit the time since connecting (RR_AHEAD_MS)."""
+        room_ms = (t_us - self._rr_since_us) / 1000 + RR_AHEAD_MS - self._rr_sum_ms
+        n = int(np.searchsorted(np.cumsum([b.rr_ms for b in beats]), room_ms, "right"))
+        self._rr_sum_ms += sum(b.rr_ms for b in beats[:n])
+        return beats[:n]
 
     # -- Source ----------------------------------------------------------------------------
     def wait_connected(self, timeout_s: float) -> bool:

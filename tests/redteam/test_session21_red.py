@@ -130,3 +130,94 @@ def test_a_board_clock_set_back_once_keeps_the_seat_s_heart_rate(back_s):
         if t_s >= 65:
             ok.append(bool(flags & Flag.HR_OK))
     assert np.mean(ok) >= 0.95, f"HR_OK in {sum(ok)} of {len(ok)} after the step"
+
+
+@pytest.mark.realtime
+@pytest.mark.timeout(180)
+def test_a_device_s_notification_flood_is_held_to_the_time_that_passed(caplog):
+    """A device notifying as fast as the bus takes them, 9 intervals of 800 ms in each: the
+    driver passed on 24,597 beats in 10 s, 5.5 hours of heartbeats, stamped a microsecond
+    apart (beats_from's floor); a seat fed 1,000 such beats a second spent 30 CPU-s on each
+    10 s (three cores: the unit's other seats and its packets fall behind) and vouched HR
+    75 with HR_OK. Each bad notification also logged a warning (900 lines in 5 s). A
+    device's intervals may now add up to the time that passed, and RR_AHEAD_MS more
+    (sensors/ble/strap.py); its refusals are rate limited in the log."""
+    caplog.set_level(logging.WARNING, logger="empathy.sensors.ble")
+    with _bluez() as bz:
+        strap = bz.add_strap("C0:FF:EE:00:00:31", "Flood 31")
+        src = open_source("ble://C0:FF:EE:00:00:31?retry_max_s=0.5")
+        try:
+            assert src.wait_connected(30), src.stats()
+            _subscribed(strap)
+            t0, sent = time.monotonic(), 0
+            while time.monotonic() - t0 < 8:
+                sent += strap.notify(hrs.measurement_encode(75, [819] * 9, contact=True))
+                strap.notify(hrs.measurement_encode(75, [0] * 9, contact=True))  # no intervals
+            span_s = time.monotonic() - t0
+            time.sleep(1.0)
+            got = src.read(0.5)
+        finally:
+            src.close()
+    rr_s = sum(r.rr_ms for r in got if isinstance(r, Beat)) / 1000
+    assert sent > 200
+    assert rr_s <= span_s + 1.0 + 60.0, f"{rr_s:.0f} s of intervals in {span_s:.1f} s"
+    warned = [r for r in caplog.records if r.name == "empathy.sensors.ble"
+              and r.levelno >= logging.WARNING]
+    assert len(warned) <= 10, f"{len(warned)} warnings for {sent} bad notifications"
+
+
+def _cli(*args, cwd=None, timeout=30):
+    return subprocess.run([sys.executable, "-m", "empathy.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.timeout(120)
+def test_a_config_path_holding_a_nul_is_refused_not_a_hung_unit(tmp_path):
+    """TOML writes a NUL as \\u0000. A unit whose seq_file held one passed `config check`,
+    then `edge run --duration 3` printed a thread's traceback (ValueError: embedded null
+    byte) and hung for good: the sequence writer's thread had died, and the loop waits for
+    the next block to be on disk before its first packet. No path, URL or name holds a
+    NUL: every config string with one is refused on its line (empathy/config.py)."""
+    from empathy.config_doc import example_toml
+
+    assert _cli("keys", "new", "1", "--edge-dir", tmp_path, cwd=tmp_path).returncode == 0
+    text = example_toml("edge").replace('keystore = "keys.toml"',
+                                        'keystore = "unit1.keys.toml"')
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text(text.replace('\nseq_file = ""', '\nseq_file = "unit1\\u0000.seq"'))
+    for args in (("config", "check", cfg), ("edge", "run", "--config", cfg, "--duration", 3)):
+        try:
+            r = _cli(*args, cwd=tmp_path)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"empathy {' '.join(map(str, args[:2]))} hung")
+        assert r.returncode != 0 and "Traceback" not in r.stderr, (r.returncode, r.stderr)
+        assert "seq_file: holds a NUL" in r.stderr.strip().splitlines()[0], r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr  # (check adds a summary line)
+
+
+@pytest.mark.realtime
+@pytest.mark.timeout(120)
+def test_a_device_that_refuses_its_notifications_is_retried_with_backoff(caplog):
+    """A device that takes the connection and then refuses to notify its heart rate (a
+    strap that wants pairing first: BlueZ says NotPermitted) had the driver connect again
+    at once, each time: 2,464 connections in 10 s, as many 'strap session failed' and
+    'strap dropped out' warnings and a Health each, 3.3 CPU-s (the bus daemon and BlueZ
+    besides, the adapter busy for the unit's other straps). A session that fails now
+    backs off as a failed connection does, up to retry_max_s (sensors/ble/strap.py)."""
+    import dbus  # noqa: F401 (the mock's method below raises it)
+    from empathy.sim.strap import CHAR, MOCK
+
+    caplog.set_level(logging.INFO, logger="empathy.sensors.ble")
+    with _bluez() as bz:
+        strap = bz.add_strap("C0:FF:EE:00:00:41", "Locked 41")
+        bz.bus.get_object("org.bluez", strap.hrm).AddMethod(
+            CHAR, "StartNotify", "", "", "raise dbus.exceptions.DBusException('Operation not "
+            "permitted', name='org.bluez.Error.NotPermitted')", dbus_interface=MOCK)
+        src = open_source("ble://C0:FF:EE:00:00:41?retry_max_s=2")
+        try:
+            time.sleep(8.0)
+            health = [r for r in src.read(0.2) if isinstance(r, Health)]
+        finally:
+            src.close()
+    failed = [r for r in caplog.records if r.getMessage() == "strap session failed"]
+    assert 1 <= len(failed) <= 10 and len(health) <= 20, (len(failed), len(health))
