@@ -282,7 +282,8 @@ class Decoder:
         if kind == HELLO and seq == 0:
             self._last_seq = None  # the board booted: its counter restarts too
         elif self._last_seq is not None:
-            self.lost += (seq - self._last_seq - 1) & 0xFFFF
+            gap = (seq - self._last_seq - 1) & 0xFFFF
+            self.lost += gap if gap < 0x8000 else 0  # a number again or behind: none lost
         self._last_seq = seq
 
     def reset(self):

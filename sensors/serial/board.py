@@ -49,6 +49,9 @@ PPG_FULL_SCALE = (1 << 18) - 1  # MAX30102-class ADCs: 18-bit counts
 # output swings to within ~0.1 V of the supply: 2000 counts on a 3V3 16-bit ADC), and a
 # tenth of a second of a QRS or wander is never all there
 ECG_RAIL_COUNTS = 32768 // 16
+# this many bytes with no frame of ours among them (two of the longest frames) are another
+# firmware's talk, or another baud rate: said once (the seat sat empty, its log silent)
+JUNK_BYTES = 2 * (protocol.MAX_PAYLOAD + 8)
 STATUS_TEXT_MAX = 64  # what the protocol's encoder sends of a STATUS text
 
 
@@ -143,6 +146,7 @@ class SerialSource:
         self.lead_off = ""
         self.leads = LeadWatch()  # the lead-off pins, settled (a frame's bits are its own)
         self.ppg_seen = False  # the board sends PPG frames (a finger sensor besides an ECG)
+        self.junk, self._frames = 0, self.decoder.ok + self.decoder.unknown  # (JUNK_BYTES)
 
     def _close_port(self) -> None:
         if self.port is not None:
@@ -186,6 +190,18 @@ class SerialSource:
                 for msg in self.decoder.feed(data):
                     for r in self._readings(msg, arrival):
                         self._q.put(r)
+                self._no_frames(len(data), arrival)
+
+    def _no_frames(self, n: int, arrival_us: int) -> None:
+        """Say once (as Health) when JUNK_BYTES came with no frame of ours among them."""
+        frames = self.decoder.ok + self.decoder.unknown
+        self.junk = 0 if frames != self._frames else self.junk + n
+        self._frames = frames
+        if self.junk >= JUNK_BYTES > self.junk - n:
+            # (not 'off the body': an ECG board's lead state changes only with its frames)
+            self._q.put(Health(arrival_us, self.sensor, contact=not self.lead_off, fault=(
+                f"{self.junk} bytes and no frame of protocol v{protocol.VERSION}: another "
+                f"firmware on the board, or another baud rate?")))
 
     # -- frames -> readings --------------------------------------------------------------
     def _readings(self, msg: tuple, arrival_us: int) -> list[Reading]:

@@ -247,3 +247,41 @@ def test_a_board_whose_clock_runs_slow_gives_the_heart_s_own_rate(board_hz):
     assert ok.mean() >= 0.95 and abs(np.median(got[ok, 1]) - truth) < 1.0, (
         f"HR_OK {ok.sum()} of {len(ok)}, median {np.median(got[ok, 1]) if ok.any() else 0:.1f}"
         f" for {truth:.1f}")
+
+
+@pytest.mark.timeout(60)
+def test_a_board_that_speaks_another_protocol_is_named_as_such():
+    """A board flashed with another firmware (a pulse sensor's demo sketch printing 'BPM:
+    72  IBI: 833' lines) gave no reading and no word: the unit's seat sat empty with nothing
+    in its log, and `empathy sensors read` said 'no readings (check the sensor is on and
+    worn)' after 1,521 bytes of it. The driver now says once, as Health, that what comes
+    is not the protocol (sensors/serial/board.py); a board speaking it is read as before."""
+    src = open_source("serial://loop://?sensor=finger")
+    try:
+        src.port.write(b"BPM: 72  IBI: 833\r\n" * 200)
+        said = collect(src, lambda got: any(isinstance(r, Health) for r in got), 10)
+        src.port.write(b"BPM: 72  IBI: 833\r\n" * 200 + protocol.ppg(1, 1_000, 100, [5] * 10))
+        after = collect(src, lambda got: any(isinstance(r, Waveform) for r in got), 10)
+    finally:
+        src.close()
+    faults = [r for r in said + after if isinstance(r, Health)]
+    assert len(faults) == 1 and faults[0].contact, faults  # (no lead said off)
+    assert "protocol" in faults[0].fault and "firmware" in faults[0].fault, faults[0]
+
+
+@pytest.mark.timeout(60)
+def test_a_board_whose_sequence_stands_still_loses_no_frames_in_its_stats():
+    """Lost frames are counted from the gaps in the frames' sequence numbers: a board whose
+    counter stands still (another firmware that never moves it, a frame sent twice) counted
+    65,535 lost at each frame: 589,815 'frames_lost' after 10 good frames, a cabling fault
+    for the tester to chase that is not there. A number again or behind is no loss now
+    (sensors/firmware/protocol.py); a real gap still counts."""
+    src = open_source("serial://loop://?sensor=finger")
+    try:
+        src.port.write(b"".join(protocol.status(7, 1000 * k, 1) for k in range(10))
+                       + protocol.status(11, 20_000, 1))
+        collect(src, lambda got: len(got) >= 11)
+        stats = src.stats()
+    finally:
+        src.close()
+    assert stats["frames_ok"] == 11 and stats["frames_lost"] == 3, stats
