@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from empathy.edge.heart_evidence import SEAT_BELOW
 from empathy.edge.hrv import hrv_time
 from empathy.edge.latency import HRV_WINDOW_S
@@ -20,6 +22,10 @@ if TYPE_CHECKING:
 HOLD_MAX_S = 4.0
 MAX_MENDED_FRAC = 0.2  # HRV_OK off when more of the window's intervals were mended than this
 MENDED = ("missed", "extra", "misplaced")  # artefacts whose mended intervals stay in NN
+# a strap's intervals come in 1/1024 s, and two in a row alike are rare in a heart (tuning RR
+# series at that resolution: at most 0.2 of a 60-beat window); a device that makes them from
+# its rate sends runs of one value (RMSSD 2-4 ms with HRV_OK): no HRV where this share is
+MADE_UP = 0.5
 
 
 def seat_heart(seat: SeatFeatures, now_us: int) -> tuple[float, float, float, bool, float]:
@@ -50,7 +56,8 @@ def seat_heart(seat: SeatFeatures, now_us: int) -> tuple[float, float, float, bo
             iv, found = heart.hrv_window(at, HRV_WINDOW_S)
             # left out of NN, or kept with a mended value (once each)
             doubtful = int((~iv.normal).sum()) + sum(found.get(k, 0) for k in MENDED)
-            ok = iv.normal.sum() >= 5 and doubtful <= MAX_MENDED_FRAC * len(iv.rr_ms)
+            ok = iv.normal.sum() >= 5 and doubtful <= MAX_MENDED_FRAC * len(iv.rr_ms) and not (
+                heart is seat.strap and np.mean(np.diff(iv.rr_ms) == 0) >= MADE_UP)
             paced = pc is not None and pc.paced(now_us, HRV_WINDOW_S)
             rmssd = hrv_time(iv.rr_ms, iv.normal)["rmssd_ms"] if ok and not paced else 0.0
             hr = feel = 0.0

@@ -285,3 +285,30 @@ def test_a_board_whose_sequence_stands_still_loses_no_frames_in_its_stats():
     finally:
         src.close()
     assert stats["frames_ok"] == 11 and stats["frames_lost"] == 3, stats
+
+
+
+def test_intervals_a_device_makes_from_its_rate_are_no_hrv():
+    """Some devices fill the RR field from their own rate (60 / bpm, in 1/1024 s): runs of
+    one value that step when the figure does. Through the driver's own parsing and stamping
+    into a seat they read RMSSD 1.8-4.3 ms with HRV_OK on every estimate (a resting
+    viewer's is 15-100 ms: the arousal read extreme stress). Two intervals in a row alike
+    to 1/1024 s are rare in a heart (tuning RR series at a strap's resolution: at most 0.2
+    of a 60-beat window, 0.017 for systole-rr); a strap's HRV window where half are is no
+    HRV now (edge/seat_heart.py). Its rate still is."""
+    from empathy.sensors.ble.strap import beats_from
+
+    seat, at, last, rows = SeatFeatures(baseline_s=10), 10_000_000_000, 0, []
+    for k in range(150):  # a notification a beat, its interval made from its figure
+        bpm = 72 + (k // 20) % 3
+        m = hrs.measurement_parse(hrs.measurement_encode(bpm, [round(60 / bpm * 1024)],
+                                                         contact=True))
+        at += round(60 / bpm * 1e6)
+        for b in beats_from(m["rr_1024"], at, last):
+            seat.add(b)
+            last = b.ts_us
+        e = seat.estimate(at)
+        rows.append((e["flags"], e["hr_bpm"]))
+    late = rows[60:]
+    assert not any(f & Flag.HRV_OK for f, _ in late), "HRV_OK on made-up intervals"
+    assert all(f & Flag.HR_OK and 70 < hr < 76 for f, hr in late)
