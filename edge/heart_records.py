@@ -235,6 +235,11 @@ RECORDS = (
     # issue 19's twelfth pass (ppgdata): split fixed before any PPG detector ran on them
     _cinc15("v102s", "VT false alarm at 5 min"),
     _cinc15("a103l", "asystole false alarm at 5 min", held_out=True),
+    # issue 19's twenty-first pass (ppgcorpus): held out, fixed before any PPG detector ran on it
+    Record("neurokit-rest", "ppg", "reference", "neurokit-rest.npz", "pulse_npz", 100.0,
+           "NeuroKit2's `bio_resting_5min_100hz`: 5 min of one adult's PPG at rest; "
+           "reference: the simultaneous ECG's R peaks (`edge/heart_reference/"
+           "neurokit-rest.npz`)", held_out=True, annotation="neurokit-rest.npz"),
     Record("systole-rr", "rr", "systole-0.3.1.tar.gz", "systole-0.3.1/src/systole/datasets/"
            "rr.txt", "rr_txt", 0.0, "Systole's RR series (ms)"),
     Record("pyhrv-nni-long", "rr", "pyhrv-0.5.0.tar.gz", "pyhrv-0.5.0/pyhrv/files/"

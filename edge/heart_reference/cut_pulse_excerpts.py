@@ -2,7 +2,9 @@
 nothing at run time reads this): five wrist PPG records during exercise, and one ICU
 patient's finger PPG (BIDMC record 01, `bidmc-01.npz`, held out; see `cut_bidmc`), and two
 more ICU patients' finger PPG with lead II (PhysioNet/CinC Challenge 2015 records v102s and
-a103l, `cinc15-*.npz`; see `cut_cinc15`).
+a103l, `cinc15-*.npz`; see `cut_cinc15`), and one adult's PPG at rest with
+its ECG (NeuroKit2's `bio_resting_5min_100hz.csv`, `neurokit-rest.npz`, held out; see
+`cut_neurokit`).
 
 `python edge/heart_reference/cut_pulse_excerpts.py CSV_DIR` reads the first minute of five
 records of the Wrist PPG During Exercise database (Jarchi & Casson 2017, PhysioNet; CSV
@@ -114,6 +116,29 @@ def cut_cinc15(rec_dir: Path, name: str, out: Path) -> dict:
             "trusted_s": round(float(np.sum(spans[:, 1] - spans[:, 0])), 1)}
 
 
+NK_SCALE = 1e-6  # the export's floats as integer millionths (within 5e-7 of its values)
+
+
+def cut_neurokit(csv_path: Path, out: Path) -> dict:
+    """NeuroKit2's `data/bio_resting_5min_100hz.csv` (MIT; one adult's 5 min resting-state
+    recording of ECG, PPG and respiration at 100 Hz, "with some ECG noise towards the end"):
+    all 300 s, held out (fixed before any PPG detector ran on it), ECG and PPG as integer
+    millionths of the file's values, the reference from the ECG alone."""
+    t = np.loadtxt(csv_path, delimiter=",", skiprows=1)
+    fs = 100.0
+    assert t.shape == (30000, 3), "not 5 min of ECG, PPG, RSP at 100 Hz"
+    codes = {"ecg": np.round(t[:, 0] / NK_SCALE).astype(np.int32),
+             "ppg": np.round(t[:, 1] / NK_SCALE).astype(np.int32)}
+    ref = ecg_reference(codes["ecg"] * NK_SCALE, fs)
+    spans = plausible_spans(ref)
+    np.savez_compressed(out / "neurokit-rest.npz", **codes, scale_ecg=NK_SCALE,
+                        scale_ppg=NK_SCALE, fs_hz=fs, beats=np.round(ref * fs).astype(np.int32), spans_s=spans,
+                        record="bio_resting_5min_100hz", use="held out",
+                        what="an adult's PPG and ECG at rest, 5 min")
+    return {"record": "bio_resting_5min_100hz", "beats": len(ref),
+            "trusted_s": round(float(np.sum(spans[:, 1] - spans[:, 0])), 1)}
+
+
 def read_csv(path: Path) -> np.ndarray:
     """The export's table: elapsed time, chest_ecg, wrist_ppg, gyro xyz, low-noise acc xyz,
     ...; two header lines."""
@@ -147,7 +172,11 @@ def cut(csv_dir: Path, name: str, out: Path) -> dict:
 
 
 if __name__ == "__main__":  # CSV_DIR: the wrist records' CSVs and bidmc_01_Signals.csv;
-    src, dst = Path(sys.argv[1]), Path(__file__).resolve().parent  # or --cinc15 WFDB_DIR
+    src, dst = Path(sys.argv[1]), Path(__file__).resolve().parent  # or --cinc15 WFDB_DIR,
+    # or --neurokit CSV
+    if sys.argv[1] == "--neurokit":  # NeuroKit2's data/bio_resting_5min_100hz.csv
+        print(cut_neurokit(Path(sys.argv[2]), dst))
+        sys.exit()
     if sys.argv[1] == "--cinc15":
         for rec in CINC15:
             print(cut_cinc15(Path(sys.argv[2]), rec, dst))
