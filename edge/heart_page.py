@@ -187,7 +187,7 @@ def wrist_section(results: list[dict]) -> list[str]:
     names = list(rs[0]["lags"])
     lines = ["## PPG against a simultaneous ECG", "",
              "The `wrist-*` records (Wrist PPG During Exercise, Jarchi & Casson 2017), "
-             "`bidmc-01` (BIDMC PPG and Respiration Dataset), `cinc15-*` (PhysioNet/CinC "
+             "`bidmc-*` (BIDMC PPG and Respiration Dataset), `cinc15-*` (PhysioNet/CinC "
              "Challenge 2015) and `neurokit-rest` (NeuroKit2's resting-state recording; all in "
              "`edge/heart_reference/`, its README) have no pulse "
              "annotation: their reference "
@@ -213,7 +213,7 @@ def wrist_section(results: list[dict]) -> list[str]:
              "`motion.tracked`). They are an experimental side output, not ours: they beat "
              "the detector's on the three tuning records they were tuned on and not on the "
              "held-out ones (docs/signal-validation.md); they take no part in 'best peer' "
-             "or the pooled rows. bidmc-01, cinc15-* and neurokit-rest have no accelerometer.", "",
+             "or the pooled rows. bidmc-*, cinc15-* and neurokit-rest have no accelerometer.", "",
              "The last column: how many of our beats the wrist's accelerometer marks as "
              "moving (`edge/motion.py`, as `signal hr --acc` and the seats use it; such beats "
              "get no shape quality and make no intervals). 'Chance F1': what 40 beat trains "
