@@ -38,7 +38,15 @@ from empathy.edge.signal_tracks import ENTITIES, MAX_TAG, TAG_TOO_LONG
 HR, HRV = "HKQuantityTypeIdentifierHeartRate", "HKQuantityTypeIdentifierHeartRateVariabilitySDNN"
 BAR_BYTES = 32 << 20  # a read this long shows a progress bar (on a terminal)
 MAX_HELD = 100_000  # elements inside one of HealthData's (a record holds tens; an HRV one ~100)
+# A time of day as the export writes it: 24-hour, or 12-hour where the phone was set to
+# 12-hour time: iOS then writes its locale's am/pm word, after the time ('2024-09-28
+# 4:51:59 pm +1000' in en_AU, '7:57:00\u202fam' with iOS 17's narrow no-break space: the
+# same HealthKit dates as Health Auto Export's, github.com/joeecarter/health-import-server
+# issue 5, irvinlim/apple-health-ingester issue 24; beats' '4:17:18.57 pm'); English's
+# am/pm (a.m., PM...) is read, other words refused (no real export of them seen)
 CLOCK = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?\s*(?:([AaPp])\.?\s*[Mm]\.?)?")
+RECORD_DATE = re.compile(r"(\d{4}-\d{2}-\d{2}) +" + CLOCK.pattern + r"\s*([+-])(\d{2})(\d{2})")
+WORD = re.compile(r"\d\s*([^\d\s+-][^\d+-]*?)\s*(?:[+-]\d{4})?$")  # what stands after the time
 TICK = 0.01  # s: the export's beat times are to 1/100 s
 START = ("Apple Health's export: read from this local time on (2024-05-01 or "
          "2024-05-01T22:30; default: the newest day's heart rate, the newest HRV session)")
@@ -151,16 +159,46 @@ class _bar:
 
 
 def _when(path: str, text: str | None) -> tuple[datetime, timedelta]:
-    """(local wall time, its offset from UTC) of '2021-03-27 16:17:11 +1100'."""
+    """(local wall time, its offset from UTC) of '2021-03-27 16:17:11 +1100' (or of a
+    12-hour '2021-03-27 4:17:11 pm +1100')."""
     try:
-        local = datetime.fromisoformat(text[:19])
-        sign, zone = (-1 if text[20] == "-" else 1), text[21:25]
-        if int(zone[:2]) > 14 or int(zone[2:]) > 59:  # (the world's zones: -12:00..+14:00)
+        if len(text) == 25 and text[19] == " ":  # (the 24-hour form: most exports' all)
+            local, sign, zone = datetime.fromisoformat(text[:19]), text[20], text[21:25]
+        else:
+            m = RECORD_DATE.fullmatch(text.strip())
+            local = datetime.fromisoformat(m[1]).replace(
+                hour=_hour(int(m[2]), m[6]), minute=int(m[3]), second=int(m[4]))
+            sign, zone = m[7], m[8] + m[9]
+        if sign not in "+-" or int(zone[:2]) > 14 or int(zone[2:]) > 59:  # (-12:00..+14:00)
             raise ValueError(zone)
-        return local, sign * timedelta(hours=int(zone[:2]), minutes=int(zone[2:]))
+        return local, (-1 if sign == "-" else 1) * timedelta(hours=int(zone[:2]),
+                                                              minutes=int(zone[2:]))
     except (TypeError, ValueError, IndexError):
-        raise SignalFileError(f"{path}: a record's date {str(text)[:40]!r} is not "
-                              "'YYYY-MM-DD hh:mm:ss +hhmm'") from None
+        raise SignalFileError(f"{path}: a record's date {_said(text)} is not "
+                              "'YYYY-MM-DD hh:mm:ss +hhmm'" + _word(text)) from None
+
+
+def _said(text) -> str:
+    return ascii(str(text)[:40]) if not str(text).isprintable() else repr(str(text)[:40])
+
+
+def _word(text) -> str:
+    """Where a locale's word for am/pm we do not read stands after the time: say so."""
+    m = WORD.search(str(text)[:60])
+    if not m or CLOCK.fullmatch("1:00:00 " + m[1]):
+        return ""
+    return (f": its time of day is in {_said(m[1])}, a 12-hour clock's word we do not read "
+            "(English am/pm only); set the iPhone to 24-hour time (Settings > General > "
+            "Date & Time) and export again")
+
+
+def _hour(h: int, half: str | None) -> int:
+    """The hour of the day of a 12-hour clock's 1..12 and its am/pm."""
+    if half is None:
+        return h
+    if not 1 <= h <= 12:
+        raise ValueError(h)
+    return h % 12 + (12 if half in "Pp" else 0)
 
 
 def _within(local: datetime, span) -> bool:
@@ -201,13 +239,15 @@ def _tod(path: str, text: str | None) -> float:
     """s into the day of '4:17:18.57 pm' (or a 24-hour '16:17:18.57')."""
     m = CLOCK.fullmatch((text or "").strip())
     if not m:
-        raise SignalFileError(f"{path}: a beat's time {str(text)[:30]!r} is not "
-                              "'h:mm:ss.SS am/pm'")
-    h, mi, s = int(m[1]), int(m[2]), int(m[3])
-    if m[5]:
-        h = h % 12 + (12 if m[5] in "Pp" else 0)
+        raise SignalFileError(f"{path}: a beat's time {_said(text)} is not "
+                              "'h:mm:ss.SS am/pm'" + _word(text))
+    mi, s = int(m[2]), int(m[3])
+    try:
+        h = _hour(int(m[1]), m[5])
+    except ValueError:
+        h = 99
     if h > 23 or mi > 59 or s > 60:
-        raise SignalFileError(f"{path}: a beat's time {text.strip()[:30]!r} is no time of day")
+        raise SignalFileError(f"{path}: a beat's time {_said(text)} is no time of day")
     return 3600 * h + 60 * mi + s + (float("0." + m[4]) if m[4] else 0.0)
 
 
