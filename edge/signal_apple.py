@@ -15,7 +15,8 @@ public readers quote it):
   So these beats give a coarse RR (a few ms): `signal hrv` reads one session (said so).
 
 The span read is the newest day's heart rate, the newest HRV session, unless --start/--end
-(local wall time, as the file writes it) pick another."""
+(local wall time, as the file writes it) pick another; of one source (--source picks it:
+edge/signal_apple_sources.py)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 
+from empathy.edge.signal_apple_sources import pick, said, shown, source_name, span_of
 from empathy.edge.signal_apps import HR_BPM, Rate, SignalNote
 from empathy.edge.signal_columns import SignalFileError
 from empathy.edge.signal_packed import APPLE_XML, ZIP, apple_chunks, apple_member
@@ -75,8 +77,10 @@ def when_end(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text[:40]!r}: a day no export reaches") from None
 
 
-SPAN = ("--start and --end pick a span of Apple Health's export only; leave them out for "
-        "this file")
+SPAN = ("--start, --end and --source pick a span and a source of Apple Health's export only; "
+        "leave them out for this file")
+SOURCE = ("Apple Health's export: read this source's records (its name, or a part of it: "
+          "'Apple Watch', 'Polar Flow'; default: the one with the most in the span)")
 
 
 def is_apple_zip(path: str, head: bytes) -> bool:
@@ -201,17 +205,18 @@ def _hour(h: int, half: str | None) -> int:
     return h % 12 + (12 if half in "Pp" else 0)
 
 
-def _within(local: datetime, span) -> bool:
-    start, end = span
+def _within(local: datetime, start, end) -> bool:
     return (start is None or local >= start) and (end is None or local < end)
 
 
 def apple_rate(path: str, span=(None, None)) -> Rate:
-    """The heart-rate records in the span (default: the newest record's local day)."""
-    t, bpm, day = array("d"), array("d"), array("l")
+    """One source's heart-rate records in the span (default: the newest record's local
+    day; the source with the most records there, or --source's: signal_apple_sources)."""
+    start, end, asked = span_of(span)
+    series: dict[str, tuple] = {}  # source: (UTC s, bpm, local day) of its records
     for a, _ in _records(path, HR):
         local, zone = _when(path, a.get("startDate"))
-        if not _within(local, span):
+        if not _within(local, start, end):
             continue
         try:
             v = float(a.get("value"))
@@ -220,19 +225,37 @@ def apple_rate(path: str, span=(None, None)) -> Rate:
         if not HR_BPM[0] <= v <= HR_BPM[1]:
             raise SignalFileError(f"{path}: a heart-rate record of {a.get('value')!r} at "
                                   f"{a.get('startDate')}: not {HR_BPM[0]:g}..{HR_BPM[1]:g} bpm")
+        t, bpm, day = series.setdefault(source_name(a), (array("d"), array("d"), array("l")))
         t.append((local - datetime(1970, 1, 1) - zone).total_seconds())  # (UTC; no overflow)
         bpm.append(v)
         day.append(local.toordinal())
-    if not len(t):
+    if not series:
         raise SignalFileError(f"{path}: Apple Health's export with no heart-rate records"
-                              + (" in that span" if span != (None, None) else ""))
-    t_, bpm_, day_ = np.asarray(t), np.asarray(bpm), np.asarray(day)
-    if span == (None, None):  # the newest day
-        newest = day_[np.argmax(t_)]
-        t_, bpm_ = t_[day_ == newest], bpm_[day_ == newest]
-    order = np.argsort(t_, kind="stable")  # (sources interleave)
+                              + (" in that span" if (start, end) != (None, None) else ""))
+    series = {n: tuple(map(np.asarray, v)) for n, v in series.items()}
+    if (start, end) == (None, None):  # the newest day (of --source's records, if asked)
+        mine = [series[pick(path, _counts(series), asked, "records")]] if asked else \
+            series.values()
+        newest = max((v[0].max(), v[2][np.argmax(v[0])]) for v in mine)[1]
+        series = {n: tuple(x[v[2] == newest] for x in v) for n, v in series.items()
+                  if np.any(v[2] == newest)}
+    counts = _counts(series)
+    name = pick(path, counts, asked, "records")
+    t_, bpm_, _ = series[name]
+    order = np.argsort(t_, kind="stable")
     t_, bpm_ = t_[order], bpm_[order]
-    return Rate(t_ - t_[0], bpm_, "Apple Health's heart-rate records", 0)
+    if len(counts) > 1:
+        warnings.warn(SignalNote(
+            f"{path}: heart-rate records of {len(counts)} sources in the span: "
+            f"{said(counts, 'records')}; read {shown(name)}'s "
+            f"alone ({'--source' if asked else 'the most'}; --source NAME reads another's): "
+            "merged, a workout's rate would be there twice"))
+    return Rate(t_ - t_[0], bpm_, f"Apple Health's heart-rate records of {name}", 0,
+                sources=counts)
+
+
+def _counts(series: dict) -> dict[str, int]:
+    return {n: len(v[0]) for n, v in series.items()}
 
 
 def _tod(path: str, text: str | None) -> float:
@@ -254,19 +277,29 @@ def _tod(path: str, text: str | None) -> float:
 def apple_beats(path: str, span=(None, None)) -> np.ndarray:
     """Beat times (s) of the newest HRV session in the span, each interval the middle of what
     both the times and the rounded bpm allow; a gap where they cannot both hold."""
-    newest, sessions = None, 0  # (only the newest kept: years of sessions are GBs)
+    start, end, asked = span_of(span)
+    newest, sessions = {}, {}  # per source: its newest session (years of them are GBs), count
     for a, beats in _records(path, HRV):
         local, _ = _when(path, a.get("startDate"))
-        if _within(local, span) and len(beats) >= 2:
-            sessions += 1
-            if newest is None or local > newest[0]:
-                newest = (local, a.get("value"), beats)
-    if newest is None:
+        if _within(local, start, end) and len(beats) >= 2:
+            name = source_name(a)
+            sessions[name] = sessions.get(name, 0) + 1
+            if name not in newest or local > newest[name][0]:
+                newest[name] = (local, a.get("value"), beats)
+    if not newest:
         raise SignalFileError(f"{path}: Apple Health's export with no HRV sessions' beats "
                               "(InstantaneousBeatsPerMinute)" + (
-                                  " in that span" if span != (None, None) else "")
+                                  " in that span" if (start, end) != (None, None) else "")
                               + "; `signal hr` reads its heart-rate records")
-    local, sdnn, beats = newest
+    name = pick(path, sessions, asked, "sessions") if asked else \
+        max(newest, key=lambda n: (newest[n][0], n))  # (a session is read whole, never merged)
+    local, sdnn, beats = newest[name]
+    if len(sessions) > 1:
+        warnings.warn(SignalNote(
+            f"{path}: HRV sessions of {len(sessions)} sources in the span: "
+            f"{said(sessions, 'sessions')}; read {shown(name)}'s "
+            f"newest ({'--source' if asked else 'the newest of all'}; --source NAME reads "
+            "another's)"))
     try:
         sdnn = f"{float(sdnn):.1f} ms" if 0 <= float(sdnn) <= 1000 else "none readable"
     except (TypeError, ValueError):
@@ -291,7 +324,7 @@ def apple_beats(path: str, span=(None, None)) -> np.ndarray:
             out.append(out[-1] + dt)
             gaps += 1
     warnings.warn(SignalNote(
-        f"{path}: Apple Health's HRV session of {local} ({sessions} in the span read; "
+        f"{path}: Apple Health's HRV session of {local} ({sessions[name]} in the span read; "
         f"--start/--end pick another): {len(t)} beats, {gaps} places with beats left out; its "
         "bpm are whole and its times to 1/100 s, so each interval is known to a few ms: a "
         f"coarse RMSSD; Apple's own SDNN for it: {sdnn}"))
