@@ -80,7 +80,8 @@ def when_end(text: str) -> datetime:
 SPAN = ("--start, --end and --source pick a span and a source of Apple Health's export only; "
         "leave them out for this file")
 SOURCE = ("Apple Health's export: read this source's records (its name, or a part of it: "
-          "'Apple Watch', 'Polar Flow'; default: the one with the most in the span)")
+          "'Apple Watch', 'Polar Flow'; default: the one whose records cover the most minutes "
+          "of the span)")
 
 
 def is_apple_zip(path: str, head: bytes) -> bool:
@@ -211,7 +212,7 @@ def _within(local: datetime, start, end) -> bool:
 
 def apple_rate(path: str, span=(None, None)) -> Rate:
     """One source's heart-rate records in the span (default: the newest record's local
-    day; the source with the most records there, or --source's: signal_apple_sources)."""
+    day; the source covering the most minutes there, or --source's: signal_apple_sources)."""
     start, end, asked = span_of(span)
     series: dict[str, tuple] = {}  # source: (UTC s, bpm, local day) of its records
     for a, _ in _records(path, HR):
@@ -240,16 +241,18 @@ def apple_rate(path: str, span=(None, None)) -> Rate:
         series = {n: tuple(x[v[2] == newest] for x in v) for n, v in series.items()
                   if np.any(v[2] == newest)}
     counts = _counts(series)
-    name = pick(path, counts, asked, "records")
+    minutes = {n: len(np.unique(v[0] // 60)) for n, v in series.items()}
+    name = pick(path, counts, asked, "records", minutes)
     t_, bpm_, _ = series[name]
     order = np.argsort(t_, kind="stable")
     t_, bpm_ = t_[order], bpm_[order]
     if len(counts) > 1:
         warnings.warn(SignalNote(
             f"{path}: heart-rate records of {len(counts)} sources in the span: "
-            f"{said(counts, 'records')}; read {shown(name)}'s "
-            f"alone ({'--source' if asked else 'the most'}; --source NAME reads another's): "
-            "merged, a workout's rate would be there twice"))
+            f"{said(counts, 'records')}; read {shown(name)}'s alone "
+            f"({'as --source asked' if asked else 'the one covering the most of it'}: "
+            f"{minutes[name]:,} minutes with records; --source NAME reads another's): merged, "
+            "a workout's rate would be there twice"))
     return Rate(t_ - t_[0], bpm_, f"Apple Health's heart-rate records of {name}", 0,
                 sources=counts)
 

@@ -3,8 +3,9 @@ them (Record's sourceName: the Apple Watch, the iPhone, apps such as Polar Flow,
 Garmin Connect, Withings), and apps write a workout's heart rate again beside the Watch's,
 so merged, a moment's rate is there twice with two values. The Health app shows one source
 at a time by the user's data source priority, which the export does not hold; read here:
-one source, by default the one with the most records in the span (the Watch over a day; a
-strap's app at a reading a second over its workout), or --source NAME's, and the sources
+one source, by default the one whose records cover the most minutes of the span (the
+Watch over a day, not a strap's app that wrote an hour at a reading a second), the most
+records between equals (the strap over its own workout), or --source NAME's; the sources
 are said. (The device attribute can't tell sources: it holds a memory address that
 differs record to record, github.com/the-momentum/open-wearables issue 578.)"""
 
@@ -44,11 +45,13 @@ def said(counts: dict[str, int], what: str) -> str:
                                else "")
 
 
-def pick(path: str, counts: dict[str, int], asked: str | None, what: str) -> str:
+def pick(path: str, counts: dict[str, int], asked: str | None, what: str,
+         cover: dict[str, int] | None = None) -> str:
     """The source read: --source's (its whole name, any case, else the one name holding
-    it), else the one with the most records (ties: the first by name)."""
+    it), else the one covering the most (cover), then with the most records, then the
+    first by name."""
     if asked is None:
-        return min(counts, key=lambda n: (-counts[n], n))
+        return min(counts, key=lambda n: (-(cover or counts)[n], -counts[n], n))
     key = _key(asked.strip())
     hit = [n for n in counts if _key(n) == key] or [n for n in counts if key in _key(n)]
     if len(hit) != 1:

@@ -44,19 +44,29 @@ def two_sources(tmp_path):
     return export_of(tmp_path, body)
 
 
-def test_one_source_is_read_the_one_with_most_records_by_default(capsys, two_sources):
+def test_one_source_is_read_the_one_covering_the_most_of_the_span(capsys, two_sources):
+    """The day: the Watch (182 minutes with records) over Polar Flow (40, at a reading a
+    second); the workout's 40 minutes: both cover them all, and the strap's 2,400 records
+    win over the Watch's 488. No moment is read twice either way."""
     s, err = ok_said(capsys, "hr", two_sources)
-    assert s["readings"] == 2400 and s["bpm"] == 148  # (Polar: 2,400 against the Watch's 630)
-    assert s["sources"] == {WATCH: 630, POLAR: 2400} and POLAR in s["source"]
+    assert s["readings"] == 630 and WATCH in s["source"]
+    assert s["min_bpm"] == 62 and s["max_bpm"] == 140
+    assert s["sources"] == {WATCH: 630, POLAR: 2400}
     assert "2 sources" in err and "Polar Flow (2,400 records)" in err and "--source" in err
-    assert s["duration_s"] == pytest.approx(2399)  # (each second once, no moment twice)
+    assert "182 minutes" in err  # (150 five-minute readings, 8 of them in the workout)
+    s, err = ok_said(capsys, "hr", two_sources, "--start", "2024-05-02T18:00", "--end",
+                     "2024-05-02T18:40")
+    assert s["readings"] == 2400 and s["bpm"] == 148 and POLAR in s["source"]
+    assert s["duration_s"] == pytest.approx(2399) and s["sources"] == {WATCH: 488, POLAR: 2400}
 
 
 def test_source_picks_another_by_its_name_or_a_part_of_it(capsys, two_sources):
     for name in ("Ann's Apple Watch", "apple watch", "WATCH"):
         s, _ = ok_said(capsys, "hr", two_sources, "--source", name)
         assert s["readings"] == 630 and WATCH in s["source"]
-        assert s["min_bpm"] == 62 and s["max_bpm"] == 140
+    for name in ("Polar Flow", "polar"):
+        s, err = ok_said(capsys, "hr", two_sources, "--source", name)
+        assert s["readings"] == 2400 and s["bpm"] == 148 and "as --source asked" in err
     said = refused(capsys, "hr", two_sources, "--source", "Garmin")
     assert "names none" in said and "Polar Flow (2,400 records)" in said
     said = refused(capsys, "hr", two_sources, "--source", "l")  # (in both names)
