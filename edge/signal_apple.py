@@ -50,6 +50,7 @@ CLOCK = re.compile(r"(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?\s*(?:([AaPp])\.
 RECORD_DATE = re.compile(r"(\d{4}-\d{2}-\d{2}) +" + CLOCK.pattern + r"\s*([+-])(\d{2})(\d{2})")
 WORD = re.compile(r"\d\s*([^\d\s+-][^\d+-]*?)\s*(?:[+-]\d{4})?$")  # what stands after the time
 TICK = 0.01  # s: the export's beat times are to 1/100 s
+CONTROLS = bytes(c for c in range(32) if c not in b"\t\n\r")  # no XML 1.0 character
 START = ("Apple Health's export: read from this local time on (2024-05-01 or "
          "2024-05-01T22:30; default: the newest day's heart rate, the newest HRV session)")
 END = "Apple Health's export: read up to this local time (a date alone: to that day's end)"
@@ -89,7 +90,7 @@ def is_apple_zip(path: str, head: bytes) -> bool:
         return False
     try:
         with zipfile.ZipFile(path) as z:
-            return apple_member(z.namelist()) is not None
+            return apple_member(z) is not None
     except (zipfile.BadZipFile, OSError, ValueError):
         return False  # (the text reader says what it is)
 
@@ -103,7 +104,7 @@ def _records(path: str, kind: str):
     size = next(chunks)
     with _bar(size) as advance:
         try:
-            for chunk in chunks:
+            for chunk in _mended(path, chunks):
                 advance(len(chunk))
                 if root is None:  # entities are declared before the root: none are let in
                     # (NULs out: UTF-16's; the last chunk's tail kept: a '<!ENTITY' across two)
@@ -137,6 +138,36 @@ def _records(path: str, kind: str):
                                   "again") from None
     if root is None or root.tag != "HealthData":
         raise SignalFileError(f"{path}: no HealthData in it: not Apple Health's {APPLE_XML}")
+
+
+def _mended(path: str, chunks):
+    """export.xml's bytes as a parser can read them: iOS 16 (HealthKit Export Version 12)
+    wrote its DTD broken ('<!ATTLIST VisionPrescription' never closed: 'syntax error: line
+    156', fedecalendino/apple-health issue 1, markwk/qs_ledger issue 23) and a vertical tab
+    (\\x0b, no XML character) into some values (jameno/Simple-Apple-Health-XML-to-CSV pull
+    3): the DTD before the root is left out (nothing is read from it; one declaring
+    entities is refused first) and C0 controls other than tab and newlines are dropped
+    (UTF-8 only: no byte of another character is one)."""
+    head = b""
+    for chunk in chunks:
+        if head is None:
+            yield chunk.translate(None, CONTROLS) if utf8 else chunk
+            continue
+        head += chunk
+        root = head.find(b"<HealthData")
+        if root < 0 and len(head) <= MAX_TAG:
+            continue
+        if b"<!ENTITY" in head.replace(b"\x00", b""):
+            raise SignalFileError(f"{path}: {ENTITIES}")
+        utf8 = b"\x00" not in head[:256]
+        start = head.find(b"<!DOCTYPE", 0, root)
+        end = head.rfind(b"]>", start, root)
+        if utf8 and root > 0 and 0 <= start < end:
+            head = head[:start] + head[end + 2:]
+        yield head.translate(None, CONTROLS) if utf8 else head
+        head = None
+    if head:
+        yield head
 
 
 class _bar:

@@ -30,7 +30,8 @@ ACTIVITY = (".fit", ".tcx", ".gpx", ".fit.gz", ".tcx.gz", ".gpx.gz")
 APPLE_XML = "export.xml"  # apple_health_export/export.xml (older exports: at the top)
 GZ, ZIP = b"\x1f\x8b", b"PK\x03\x04"
 EMPTY_ZIP = b"PK\x05\x06"  # a zip of nothing: its directory's end alone
-LISTED = 4  # names said in a refusal
+LISTED = 4  # names said in a refusal; export.xml's namesakes looked into
+SNIFF = 4096  # bytes of an .xml read to tell Apple Health's export (its DTD starts there)
 
 
 def _head(path: str) -> bytes:
@@ -45,9 +46,23 @@ def packed(path: str) -> bool:
     return os.path.isfile(path) and _head(path).startswith((GZ, ZIP, EMPTY_ZIP))
 
 
-def apple_member(names: list[str]) -> str | None:
-    return next((n for n in names if PurePosixPath(n).name == APPLE_XML and
-                 len(PurePosixPath(n).parts) <= 2), None)
+def apple_member(z: zipfile.ZipFile) -> str | None:
+    """Apple Health's export.xml in export.zip: apple_health_export/export.xml, or named in
+    the phone's language ('导出.xml' in a Chinese export, k0rventen/apple-health-grafana's
+    test-export-cn.zip; 'Export.xml'), beside export_cda.xml: an .xml at the top or a
+    folder down whose head names HealthData (its DTD's)."""
+    xml = [i for i in z.infolist() if not i.is_dir() and i.filename.lower().endswith(".xml")
+           and len(PurePosixPath(i.filename).parts) <= 2]
+    named = [i for i in xml if PurePosixPath(i.filename).name == APPLE_XML]
+    for i in (named or xml)[:LISTED]:
+        try:
+            with z.open(i) as f:
+                if named or b"HealthData" in f.read(SNIFF).replace(b"\x00", b""):
+                    return i.filename
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError,
+                EOFError, OSError):
+            continue  # (the one read says what is wrong with it)
+    return None
 
 
 @contextmanager
@@ -79,7 +94,7 @@ def _unpack(path: str, member: str | None, tmp: Path) -> tuple[str | None, str]:
         return str(out), path
     with zipfile.ZipFile(path) as z:
         infos = _members(path, z)
-        if not member and apple_member([i.filename for i in infos]):
+        if not member and apple_member(z):
             return None, path
         return _read(path, z, *_chosen(path, z, infos, member, tmp), tmp)
 
@@ -261,7 +276,7 @@ def apple_chunks(path: str):
                 yield chunk
         return
     with _errors(path), zipfile.ZipFile(path) as z:
-        name = apple_member(z.namelist())
+        name = apple_member(z)
         if name is None:
             raise SignalFileError(f"{path}: a zip without {APPLE_XML}: not Apple Health's "
                                   "export")

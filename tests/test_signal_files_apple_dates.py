@@ -49,3 +49,42 @@ def test_another_locale_s_word_is_refused_saying_what_to_do(capsys, tmp_path, ex
     bad = tmp_path / "bad.xml"  # (a 12-hour clock's hour 13 is no hour)
     bad.write_text(export[0].read_text().replace(" 08:00:00 +1000", " 13:00:00 PM +1000"))
     assert "is not 'YYYY-MM-DD hh:mm:ss +hhmm'" in refused(capsys, "hr", bad)
+
+
+def test_an_ios_16_export_with_its_broken_dtd_and_vertical_tabs_reads(capsys, tmp_path,
+                                                                       export):  # noqa: F811
+    """iOS 16 (HealthKit Export Version 12) wrote its DTD with an ATTLIST never closed
+    (VisionPrescription's: 'syntax error: line 156, column 0' in every reader,
+    fedecalendino/apple-health issue 1, markwk/qs_ledger issue 23; apple-health-grafana's
+    tests/test-export3.zip) and a vertical tab into some values (jameno/Simple-Apple-
+    Health-XML-to-CSV pull 3). Before: 'not whole XML (syntax error...): a copy cut short?
+    export it again', which no export mends. Now read as the export without them."""
+    broken = ('<!ATTLIST VisionPrescription\n  type             CDATA #REQUIRED\n'
+              '  dateIssued       CDATA #REQUIRED\n  expirationDate   CDATA #REQUIRED\n'
+              '  brand            CDATA #IMPLIED\n\n')
+    xml = export[0].read_text()
+    bad = xml.replace("<!ELEMENT HeartRateVariabilityMetadataList",
+                      broken + "<!ELEMENT HeartRateVariabilityMetadataList", 1)
+    bad = bad.replace('sourceVersion="10.4"', 'sourceVersion="10.4\x0b"')
+    p = tmp_path / "export.xml"
+    p.write_text(bad)
+    for verb in ("hr", "hrv"):
+        assert ok(capsys, verb, p) == ok(capsys, verb, export[0])
+
+
+def test_an_export_zip_naming_export_xml_in_the_phone_s_language_reads(capsys, tmp_path,
+                                                                      export):  # noqa: F811
+    """A phone in Chinese names it apple_health_export/导出.xml beside 导出_cda.xml and its
+    workout-routes/*.gpx (apple-health-grafana's tests/test-export-cn.zip). Before: its
+    routes were taken for the activities ('a zip of 2 activities ... give --member')."""
+    import zipfile
+
+    z = tmp_path / "导出.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as f:
+        f.writestr("apple_health_export/导出_cda.xml", "<ClinicalDocument/>")
+        for k in (1, 2):
+            f.writestr(f"apple_health_export/workout-routes/route_2024-05-0{k}_6.07pm.gpx",
+                       '<?xml version="1.0"?><gpx version="1.1"><trk/></gpx>')
+        f.write(export[0], "apple_health_export/导出.xml")
+    for verb in ("hr", "hrv"):
+        assert ok(capsys, verb, z) == ok(capsys, verb, export[0])
