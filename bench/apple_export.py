@@ -88,7 +88,7 @@ def write_garmin(path: Path) -> str:
 
 def run(*args) -> dict:
     r = subprocess.run([sys.executable, "-c", CHILD, "signal", *map(str, args), "--json"],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, check=False)
     rc, s, kb = r.stderr.strip().splitlines()[-1].split()
     return {"rc": int(rc), "s": round(float(s), 2), "peak_mb": round(int(kb) / 1024, 1)}
 

@@ -148,7 +148,7 @@ def _mended(path: str, chunks):
     3): the DTD before the root is left out (nothing is read from it; one declaring
     entities is refused first) and C0 controls other than tab and newlines are dropped
     (UTF-8 only: no byte of another character is one)."""
-    head = b""
+    head, utf8 = b"", True
     for chunk in chunks:
         if head is None:
             yield chunk.translate(None, CONTROLS) if utf8 else chunk
