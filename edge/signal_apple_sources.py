@@ -18,6 +18,17 @@ MAX_NAME = 200  # characters of a source's name kept (real ones: tens)
 NO_NAME = "(no sourceName)"
 
 
+def source_arg(text: str) -> str:
+    """--source: a source's name, or a part of it, as the user types it."""
+    import argparse
+
+    name = text.strip()
+    if not name or len(name) > MAX_NAME or not name.isprintable():
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: give a source's name (or a part of "
+                                         "it: 'Apple Watch'), as the export's notes say them")
+    return name
+
+
 def span_of(span) -> tuple:
     """(start, end, source) of the CLI's span: (start, end) or (start, end, source)."""
     start, end, *source = span

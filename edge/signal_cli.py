@@ -14,6 +14,7 @@ import numpy as np
 from empathy.cli import number_in
 from empathy.edge.signal_acc import cancelled_by, read_acc, tracked
 from empathy.edge.signal_apple import END, SOURCE, START, when, when_end
+from empathy.edge.signal_apple_sources import source_arg
 from empathy.edge.signal_file import FORMATS, SignalFileError, read_heart
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
@@ -329,7 +330,7 @@ def _heart_args(verb, kind_help, column_help) -> None:
     verb.add_argument("--member", **MEMBER)
     verb.add_argument("--start", type=when, help=START)
     verb.add_argument("--end", type=when_end, help=END)
-    verb.add_argument("--source", metavar="NAME", help=SOURCE)
+    verb.add_argument("--source", metavar="NAME", type=source_arg, help=SOURCE)
     verb.add_argument("--polarity", **POLARITY)
     verb.add_argument("--json", action="store_true", help="one JSON object")
     verb.add_argument("--report", **REPORT)

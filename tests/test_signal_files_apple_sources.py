@@ -71,6 +71,10 @@ def test_source_picks_another_by_its_name_or_a_part_of_it(capsys, two_sources):
     assert "names none" in said and "Polar Flow (2,400 records)" in said
     said = refused(capsys, "hr", two_sources, "--source", "l")  # (in both names)
     assert "names 2" in said
+    for bad in ("", "  ", "a\x1b[31m", "x" * 201):  # (argparse: exit 2, one line)
+        with pytest.raises(SystemExit) as e:
+            ok_said(capsys, "hr", two_sources, "--source", bad)
+        assert e.value.code == 2 and "give a source's name" in capsys.readouterr().err
     rr = two_sources.with_name("rr.txt")
     rr.write_text("800\n810\n790\n805\n")
     assert "Apple Health's export only" in refused(capsys, "hr", rr, "--kind", "rr",
