@@ -52,8 +52,8 @@ def shown(name: str) -> str:
 def said(counts: dict[str, int], what: str) -> str:
     """'Ann’s Apple Watch (1,204), Polar Flow (3,600)', the most first."""
     order = sorted(counts, key=lambda n: (-counts[n], n))
-    return ", ".join(f"{shown(n)} ({counts[n]:,} {what})" for n in order[:LISTED]) + (f" and {len(order) - LISTED} more" if len(order) > LISTED
-                               else "")
+    more = f" and {len(order) - LISTED} more" if len(order) > LISTED else ""
+    return ", ".join(f"{shown(n)} ({counts[n]:,} {what})" for n in order[:LISTED]) + more
 
 
 def pick(path: str, counts: dict[str, int], asked: str | None, what: str,

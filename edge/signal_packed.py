@@ -129,8 +129,9 @@ def _chosen(path: str, z: zipfile.ZipFile, infos: list, member: str | None, tmp:
             hit = _named(infos, member) + [(i, n) for i in zips for n in _names_in(
                 path, z, i, tmp) if PurePosixPath(n).name == member]
         if len(hit) != 1:
+            held = _some([i.filename for i in infos])
             raise SignalFileError(f"{path}: {'no' if not hit else len(hit)} members named "
-                                  f"{_said(member)} (it holds {_some([i.filename for i in infos])})")
+                                  f"{_said(member)} (it holds {held})")
         return hit[0]
     acts = [(i, None) for i in infos if _activity(i.filename)]
     acts += [(i, n) for i in zips for n in _names_in(path, z, i, tmp) if _activity(n)]
@@ -196,8 +197,7 @@ def _read(path: str, z: zipfile.ZipFile, info: zipfile.ZipInfo, inner: str | Non
                     [_path_of(info, i.filename) for i in hit])
         _packed(shown, nested, hit[0])  # (its room checked; the cap is the chain's)
         shown = f"{path}:{_said(_path_of(info, hit[0].filename))}"
-        (tmp / "in").mkdir()
-        last = tmp / "in" / PurePosixPath(hit[0].filename).name
+        last = Path(tempfile.mkdtemp(dir=tmp)) / PurePosixPath(hit[0].filename).name
         _copy(nested.open(hit[0]), last, chain, shown)
     out.unlink()
     if _head(str(last)).startswith((ZIP, GZ)):
