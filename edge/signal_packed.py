@@ -30,6 +30,7 @@ ACTIVITY = (".fit", ".tcx", ".gpx", ".fit.gz", ".tcx.gz", ".gpx.gz")
 APPLE_XML = "export.xml"  # apple_health_export/export.xml (older exports: at the top)
 GZ, ZIP = b"\x1f\x8b", b"PK\x03\x04"
 EMPTY_ZIP = b"PK\x05\x06"  # a zip of nothing: its directory's end alone
+MAX_ZIPS = 64  # zips in a zip looked into for its activities (Garmin's export: a few parts)
 LISTED = 4  # names said in a refusal; export.xml's namesakes looked into
 SNIFF = 4096  # bytes of an .xml read to tell Apple Health's export (its DTD starts there)
 
@@ -126,15 +127,17 @@ def _chosen(path: str, z: zipfile.ZipFile, infos: list, member: str | None, tmp:
             [(i, member[len(i.filename) + 1:]) for i in zips
              if member.startswith(i.filename + "/")]
         if not hit:  # a name, in the zip or in a zip in it
-            hit = _named(infos, member) + [(i, n) for i in zips for n in _names_in(
-                path, z, i, tmp) if PurePosixPath(n).name == member]
+            hit = _named(infos, member) + [(i, n) for i in _looked_into(path, zips)
+                                           for n in _names_in(path, z, i, tmp)
+                                           if PurePosixPath(n).name == member]
         if len(hit) != 1:
             held = _some([i.filename for i in infos])
             raise SignalFileError(f"{path}: {'no' if not hit else len(hit)} members named "
                                   f"{_said(member)} (it holds {held})")
         return hit[0]
     acts = [(i, None) for i in infos if _activity(i.filename)]
-    acts += [(i, n) for i in zips for n in _names_in(path, z, i, tmp) if _activity(n)]
+    acts += [(i, n) for i in _looked_into(path, zips) for n in _names_in(path, z, i, tmp)
+             if _activity(n)]
     if len(acts) == 1 or (not acts and len(infos) == 1):
         return (acts or [(infos[0], None)])[0]
     if not infos:
@@ -157,6 +160,15 @@ def _activity(name: str) -> bool:
 def _path_of(info: zipfile.ZipInfo, inner: str | None) -> str:
     """A member's name for --member: 'outer/inner/name' for a file in a zip in the zip."""
     return info.filename if inner is None else f"{info.filename}/{inner}"
+
+
+def _looked_into(path: str, zips: list) -> list:
+    """The zips in the zip, where they are few enough to look into (each is unpacked)."""
+    if len(zips) > MAX_ZIPS:
+        names = _some([i.filename for i in zips])
+        raise SignalFileError(f"{path}: a zip of {len(zips):,} zips ({names}): give --member "
+                              "with the one to read as 'outer.zip/name'")
+    return zips
 
 
 def _names_in(path: str, z: zipfile.ZipFile, info: zipfile.ZipInfo, tmp: Path) -> list[str]:

@@ -86,3 +86,13 @@ def test_the_bomb_cap_counts_both_levels(tmp_path, capsys, mib, bomb):
     (tmp_path / "bomb.zip").write_bytes(zip_bytes({PART1: inner}, zipfile.ZIP_STORED))
     err = refused(capsys, "hrv", tmp_path / "bomb.zip", "--member", f"{PART1}/a.fit")
     assert ("zip bomb" in err) == bomb, err
+
+
+def test_a_zip_of_many_zips_is_not_unpacked_whole_to_look(tmp_path, capsys):
+    """Each zip in the zip is unpacked to list it: a few are (Garmin's parts), 65 are not;
+    --member with the full path reads one all the same."""
+    one = zip_bytes({"run.fit": RUN.read_bytes()})
+    (tmp_path / "many.zip").write_bytes(zip_bytes({f"p{k}.zip": one for k in range(65)}))
+    assert "a zip of 65 zips" in refused(capsys, "hrv", tmp_path / "many.zip")
+    assert ok(capsys, "hrv", tmp_path / "many.zip", "--member", "p7.zip/run.fit") == \
+        ok(capsys, "hrv", RUN)
