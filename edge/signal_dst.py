@@ -89,9 +89,9 @@ def across_clock_change(t: np.ndarray, path: str, start_s: float = 0.0) -> np.nd
     k = int(back[0] if len(back) else ahead[0])
     at, way = _wall(start_s + t[k]).isoformat(" ", "seconds"), "back" if len(back) else "forward"
     zones = changing_zones(start_s + t[k], start_s + t[k + 1])
+    unknown = "no time zone database here to tell a clock change from a gap"
     if not zones and not len(back):
-        why = ("no time zone's clock changed there" if zones is not None else
-               "no time zone database here to tell a clock change from a gap")
+        why = "no time zone's clock changed there" if zones is not None else unknown
         warnings.warn(SignalNote(
             f"{path}: note: the phone's stamps jump an hour at {at}, and {why}: read as an "
             "hour with no beats (a phone out of the strap's range); if the phone crossed a "
@@ -100,7 +100,8 @@ def across_clock_change(t: np.ndarray, path: str, start_s: float = 0.0) -> np.nd
     t[k + 1:] += HOUR if len(back) else -HOUR
     season = "ended" if len(back) else "began"
     why = (f"summer time {season} there in {_zones_said(zones)}" if zones else
-           "no summer time ended there (a time zone crossed?)")
+           "no summer time ended there (a time zone crossed?)" if zones is not None else
+           f"time does not go back; {unknown}")
     warnings.warn(SignalNote(
         f"{path}: note: the phone's clock went {way} an hour at {at}, {t[k] - t[0]:.0f} s "
         f"in ({why}): read across it as the time that passed"))

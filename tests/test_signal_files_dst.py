@@ -147,3 +147,25 @@ def test_an_hour_back_no_zone_explains_is_read_across_and_said(tmp_path, capsys)
                                          -1))
     assert s["duration_s"] == pytest.approx(299, abs=0.01)
     assert "no summer time ended there" in err
+
+
+def test_without_a_time_zone_database_the_hour_is_kept_and_said(tmp_path, capsys,
+                                                                 monkeypatch):
+    """A system without tzdata (no /usr/share/zoneinfo, no tzdata package) cannot tell a
+    clock change from a gap: a step forward stays a gap, a step back is read across, and
+    the note says why."""
+    import zoneinfo
+
+    monkeypatch.setitem(__import__("sys").modules, "tzdata", None)
+    zoneinfo.reset_tzpath(to=[])
+    try:
+        start, change = datetime(2024, 3, 31, 1, 57, 30), datetime(2024, 3, 31, 2, 0)
+        s, err = run(capsys, "hr", polar_hr(tmp_path / "a_HR.txt", start, 300, 0.0, change, 1))
+        assert s["duration_s"] == pytest.approx(299 + 3600, abs=0.01)
+        assert "no time zone database here" in err
+        start, change = datetime(2024, 10, 27, 2, 57, 30), datetime(2024, 10, 27, 3, 0)
+        s, err = run(capsys, "hr", polar_hr(tmp_path / "b_HR.txt", start, 300, 0.0, change, -1))
+        assert s["duration_s"] == pytest.approx(299, abs=0.01)
+        assert "time does not go back; no time zone database here" in err
+    finally:
+        zoneinfo.reset_tzpath()
