@@ -31,7 +31,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 
-from empathy.edge.signal_apple_sources import pick, said, shown, source_name, span_of
+from empathy.edge.signal_apple_sources import known, pick, said, shown, source_name, span_of
 from empathy.edge.signal_apps import HR_BPM, Rate, SignalNote
 from empathy.edge.signal_columns import SignalFileError
 from empathy.edge.signal_packed import APPLE_XML, ZIP, apple_chunks, apple_member
@@ -257,7 +257,9 @@ def apple_rate(path: str, span=(None, None)) -> Rate:
         if not HR_BPM[0] <= v <= HR_BPM[1]:
             raise SignalFileError(f"{path}: a heart-rate record of {a.get('value')!r} at "
                                   f"{a.get('startDate')}: not {HR_BPM[0]:g}..{HR_BPM[1]:g} bpm")
-        t, bpm, day = series.setdefault(source_name(a), (array("d"), array("d"), array("l")))
+        name = source_name(a)
+        t, bpm, day = series.get(name) or series.setdefault(
+            known(path, series, name), (array("d"), array("d"), array("l")))
         t.append((local - datetime(1970, 1, 1) - zone).total_seconds())  # (UTC; no overflow)
         bpm.append(v)
         day.append(local.toordinal())
@@ -317,7 +319,7 @@ def apple_beats(path: str, span=(None, None)) -> np.ndarray:
         local, _ = _when(path, a.get("startDate"))
         if _within(local, start, end) and len(beats) >= 2:
             name = source_name(a)
-            sessions[name] = sessions.get(name, 0) + 1
+            sessions[name] = sessions.get(known(path, sessions, name), 0) + 1
             if name not in newest or local > newest[name][0]:
                 newest[name] = (local, a.get("value"), beats)
     if not newest:

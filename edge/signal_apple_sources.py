@@ -15,6 +15,7 @@ from empathy.edge.signal_columns import SignalFileError
 
 LISTED = 6  # sources named in a note or a refusal
 MAX_NAME = 200  # characters of a source's name kept (real ones: tens)
+MAX_SOURCES = 1000  # sources held at once (a real export: tens, one per app and device)
 NO_NAME = "(no sourceName)"
 
 
@@ -38,6 +39,15 @@ def span_of(span) -> tuple:
 def source_name(attrib) -> str:
     name = (attrib.get("sourceName") or "").strip()[:MAX_NAME]
     return name if name else NO_NAME
+
+
+def known(path: str, sources: dict, name: str) -> str:
+    """name, where it is a source already held or one more is room for (each holds its
+    records: a file naming a million sources would hold a million series)."""
+    if name not in sources and len(sources) >= MAX_SOURCES:
+        raise SignalFileError(f"{path}: heart records of over {MAX_SOURCES:,} sources: not "
+                              "Apple Health's export (a person's has tens)")
+    return name
 
 
 def _key(name: str) -> str:

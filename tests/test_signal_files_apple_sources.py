@@ -106,3 +106,14 @@ def test_hrv_sessions_of_two_sources_one_is_read_and_both_said(capsys, tmp_path,
     assert len(beats) == 60 and "2 sources" in str(notes[0].message)
     s, err = ok_said(capsys, "hrv", p, "--source", "old")
     assert len(s["rr_ms"]) == len(rr) - 1 and "Old Watch" in err
+
+
+def test_a_file_naming_endless_sources_is_refused_not_held(capsys, tmp_path):
+    """Each source holds its own series: 1,001 sources (a person's export has tens) are
+    refused in one line, not a million arrays held."""
+    p = export_of(tmp_path, "".join(record(DAY + timedelta(seconds=k), 60, f"app {k}")
+                                    for k in range(1001)))
+    assert "over 1,000 sources" in refused(capsys, "hr", p)
+    assert ok_said(capsys, "hr", export_of(tmp_path, "".join(
+        record(DAY + timedelta(seconds=k), 60, f"app {k}") for k in range(1000))))[0][
+            "readings"] == 1
