@@ -55,6 +55,7 @@ class Rate:
     bpm: np.ndarray
     source: str
     none: int  # readings of 0 or invalid: no contact
+    sources: dict[str, int] | None = None  # where a file holds several (Apple Health): readings
 
 
 def app_file(path: str) -> str | None:
@@ -365,4 +366,5 @@ def rate_summary(r: Rate) -> dict:
     return {"bpm": bpm, "hr_only": True, "source": r.source, "readings": len(r.bpm),
             "duration_s": float(r.t[-1]), "min_bpm": float(r.bpm.min()),
             "max_bpm": float(r.bpm.max()), "no_reading": r.none, "heartbeat": True,
-            "rmssd_ms": None, "sdnn_ms": None, "pnn50": None}
+            "rmssd_ms": None, "sdnn_ms": None, "pnn50": None,
+            **({"sources": r.sources} if r.sources is not None else {})}
