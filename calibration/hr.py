@@ -134,7 +134,9 @@ def hr_lag(ref: HeartTrace, dev: HeartTrace,
             corr[i] = np.corrcoef(r[ok], d[ok])[0, 1]
     if not np.isfinite(corr).any():
         raise ValueError("heart rate does not vary in one of the recordings: cannot align them")
-    best = int(np.nanargmax(corr))
+    # a rate that repeats exactly matches as well a period away: the match nearest 0
+    tied = np.flatnonzero(corr >= np.nanmax(corr) - 1e-9)
+    best = int(tied[np.argmin(np.abs(lags[tied]))])
     frac = 0.0
     if 0 < best < len(lags) - 1 and np.isfinite(corr[best - 1:best + 2]).all():
         a, b, c = corr[best - 1:best + 2]  # parabola through the peak and its neighbours
