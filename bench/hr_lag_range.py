@@ -10,7 +10,7 @@ once a second in whole bpm (nothing of calibration/hr.py's). Truth: the lag of i
 average's centre, delay + window / 2, and its bias. The calibration: `hr_validate` and `correction`
 with the seat PPG rig, as `calibrate hr --sensor-id` runs them. The seat: a `SeatFeatures`
 reading the figures (edge/device_hr.py) with the stored correction, with none (what is
-stored where the lag can't be), and with the bias alone; its HR an estimate a second from
+stored where checks a correction can't fix fail), and with the bias alone; its HR an estimate a second from
 FROM_S against the true rate of the heart's beats over the seat's HR window at that moment
 (bench/seat_hr.window_rate)."""
 
@@ -75,7 +75,8 @@ def case(rr: np.ndarray, window_s: float, delay_s: float, bias: float) -> dict:
     lag = true_lag_s(window_s, delay_s)
     out = {"true_lag_ms": lag * 1000, "lag_ms": res.figures["lag_ms"], "halves_ms": res.figures["lag_halves_ms"],
            "r": res.figures["lag_correlation"], "true_bias_pct": round((bias - 1) * 100, 2),
-           "bias_pct": res.figures["bias_pct"], "stored": fix is not None, "why_not": why}
+           "bias_pct": res.figures["bias_pct"], "stored": fix is not None, "why_not": why,
+           "stored_lag_ms": fix and fix["lag_ms"]}
     out["seat_none"] = seat_error(t, fig, ends, None)
     if fix:
         out["seat_stored"] = seat_error(t, fig, ends, fix)
@@ -130,9 +131,12 @@ def _line(r: dict) -> str:
     s = (f"{r['record']:16s} W {r['window_s']:4.1f}  lag {r['lag_ms']:7.0f} (true "
          f"{r['true_lag_ms']:5.0f})  r {r['r']:.2f}  bias "
          f"{r['bias_pct']:+5.2f} % ({r['true_bias_pct']:+.1f})  none {_e(r['seat_none'])}")
+    why = "; ".join(w.split(" (")[0] for w in r["why_not"])
     if r["stored"]:
-        return s + f"  stored {_e(r['seat_stored'])}  bias only {_e(r['seat_bias_only'])}"
-    return s + "  not stored: " + "; ".join(w.split(" (")[0] for w in r["why_not"])
+        s += (f"  stored lag {r['stored_lag_ms']:+.0f}: {_e(r['seat_stored'])}  bias only "
+              f"{_e(r['seat_bias_only'])}")
+        return s + (f"  ({why})" if why else "")
+    return s + "  not stored: " + why
 
 
 def _e(e) -> str:

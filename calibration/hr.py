@@ -11,7 +11,8 @@ The rig profile (TOML, `profiles/*.toml`) holds the limits; any limit broken fai
    is left (limits of agreement, beats, dropouts) passes: a correction cannot fix those;
    and the lag only where the record tells lags apart: each half of it finds the same lag
    on its own (a record too short for that stores none), and the sensor follows the
-   reference's heart rate at it (a rate too steady to time stores none).
+   reference's heart rate at it (a rate too steady to time stores none); the bias is
+   stored either way.
 
 The search reaches LAG_MAX_MS by default: a watch's or an armband's own figure is averaged
 over several seconds (often 5-10 s) and sent a second or two after, so it lags by its
@@ -303,30 +304,40 @@ CORRECTABLE = {"|bias|", "mean absolute error", "|lag|"}  # what undoing bias an
 
 
 def correction(res: Result) -> tuple[dict | None, list[str]]:
-    """The heart sensor's correction (what the edge reads from the store's [hr]) and, when
-    there is none to store, why: checks that undoing bias and lag would not fix."""
+    """The heart sensor's correction (what the edge reads from the store's [hr]) and what
+    it leaves out: None and why, where checks that undoing bias and lag would not fix
+    failed; or the bias with no lag (lag_ms 0), and why, where the record can't tell the
+    lag (the bias, a mean, does not rest on it: a steady heart's watch 3.5 % high keeps
+    its correction, bench/hr_lag_range.py)."""
     left = [c.name for c in res.checks if not c.ok and c.name not in CORRECTABLE]
-    f = res.figures
-    halves, lag_ms = f["lag_halves_ms"], f["lag_ms"]
-    if abs(lag_ms) >= f["lag_search_ms"]:  # the best of those tried, no peak
-        left.append(f"a lag at the edge of the rig's ±{f['lag_search_ms']:.0f} ms search "
-                    "(the sensor lags more: a rig profile with a larger max_search_lag_s "
-                    "measures it)")
-    elif abs(lag_ms) > LAG_MAX_MS:
-        left.append(f"a lag of {lag_ms:+.0f} ms (the edge undoes ±{LAG_MAX_MS:.0f} ms "
-                    "at most)")
-    elif halves is None:
-        least = 2 * (2 * f["lag_search_ms"] / 1000 + MIN_OVERLAP_S)
-        left.append(f"a record too short to tell lags apart (each half is searched "
-                    f"±{f['lag_search_ms'] / 1000:g} s on its own: record {least:.0f} s or "
-                    "more)")
-    elif abs(halves[0] - halves[1]) > LAG_AGREE_S * 1000:
-        left.append(f"a lag the record's halves do not agree on ({halves[0]:+.0f} and "
-                    f"{halves[1]:+.0f} ms: record longer, the heart rate changing)")
-    elif f["lag_correlation"] < MIN_LAG_R:
-        left.append(f"a heart rate too steady to time the sensor by (r {f['lag_correlation']}"
-                    " at the lag: record while it changes, standing up, a few deep breaths)")
     if res.errors or left:
         return None, left or res.errors
-    return {"bias_pct": f["bias_pct"], "bias_bpm": f["bias_bpm"], "lag_ms": f["lag_ms"],
-            "mae_bpm": f["mae_bpm"], "windows": f["windows"]}, []
+    f = res.figures
+    why = _lag_untold(f)
+    fix = {"bias_pct": f["bias_pct"], "bias_bpm": f["bias_bpm"],
+           "lag_ms": 0.0 if why else f["lag_ms"], "mae_bpm": f["mae_bpm"],
+           "windows": f["windows"]}
+    if why:
+        fix["lag_not_stored"] = why
+    return fix, [f"no lag stored: {why}"] if why else []
+
+
+def _lag_untold(f: dict) -> str:
+    """Why the lag found is not one to store ("" where it is)."""
+    halves, lag_ms, search_ms = f["lag_halves_ms"], f["lag_ms"], f["lag_search_ms"]
+    if abs(lag_ms) >= search_ms:  # the best of those tried, no peak
+        return (f"a lag at the edge of the rig's ±{search_ms:.0f} ms search (the sensor "
+                "lags more: a rig profile with a larger max_search_lag_s measures it)")
+    if abs(lag_ms) > LAG_MAX_MS:
+        return f"a lag of {lag_ms:+.0f} ms (the edge undoes ±{LAG_MAX_MS:.0f} ms at most)"
+    if halves is None:
+        least = 2 * (2 * search_ms / 1000 + MIN_OVERLAP_S)
+        return (f"a record too short to tell lags apart (each half is searched "
+                f"±{search_ms / 1000:g} s on its own: record {least:.0f} s or more)")
+    if abs(halves[0] - halves[1]) > LAG_AGREE_S * 1000:
+        return (f"a lag the record's halves do not agree on ({halves[0]:+.0f} and "
+                f"{halves[1]:+.0f} ms: record longer, the heart rate changing)")
+    if f["lag_correlation"] < MIN_LAG_R:
+        return (f"a heart rate too steady to time the sensor by (r {f['lag_correlation']} "
+                "at the lag: record while it changes, standing up, a few deep breaths)")
+    return ""

@@ -56,21 +56,24 @@ def test_a_watch_averaging_over_seconds_gets_its_lag_and_bias_stored(tmp_path, w
     assert profile.heart.lag_ms == fix["lag_ms"]
 
 
-def test_a_record_too_short_to_tell_lags_apart_stores_none(tmp_path):
+def test_a_record_too_short_to_tell_lags_apart_stores_no_lag(tmp_path):
     """A minute: each half can't be searched ±12 s on its own, so whether the lag is the
-    right one can't be told: no correction stored, and it says how long to record."""
+    right one can't be told: no lag stored (the bias is), and it says how long to record."""
     fix, doc = _calibrate(tmp_path, "systole-rr", 60.0, 5.0)
-    assert not fix
-    assert any("too short to tell lags apart" in n and "68 s" in n for n in doc["notes"]), \
-        doc["notes"]
+    assert fix["lag_ms"] == 0.0 and abs(fix["bias_pct"] - (BIAS - 1) * 100) < 0.5, fix
+    assert any("no lag stored: a record too short to tell lags apart" in n and "68 s" in n
+               for n in doc["notes"]), doc["notes"]
 
 
 def test_a_heart_too_steady_to_time_a_watch_by_stores_no_lag(tmp_path):
     """mitdb-100's steady sinus (rate within a few bpm for minutes): the rate a watch
     averages over 8 s barely follows it (r 0.43 at the best lag). Before, the 3-s search
     stored +1.3 s for a true +5.0 s (and a wide search alone finds +1.8 s): a wrong lag
-    stored. Now none, with what to do."""
+    stored. Now none, with what to do; its bias is (a mean: 3.4 % for the true 4 %, the
+    rig's reference the held beat rates' time mean), and the seat's HR with it is a
+    median +0.4 bpm off where it was +2.9 (bench/hr_lag_range.py)."""
     fix, doc = _calibrate(tmp_path, "mitdb-100", 300.0, 8.0)
-    assert not fix, fix
+    assert fix["lag_ms"] == 0.0 and abs(fix["bias_pct"] - (BIAS - 1) * 100) < 1.0, fix
     notes = " ".join(doc["notes"])
-    assert "too steady" in notes or "halves do not agree" in notes, notes
+    assert "no lag stored: a heart rate too steady" in notes or "halves do not agree" in notes, \
+        notes
