@@ -169,6 +169,9 @@ class SeatFeatures:
         why = held.why_not(r.ident, r.ts_us, self.rebase_us)
         if why:
             log.info("%s: viewer baseline not taken back: %s", self.name, why)
+            if held.another(r.ident) and self.rebase_us:  # as a swap within a run: the
+                self._forget(keep_streams=True)  # configured viewer's calibration is
+                # not this wearer's either (it came back to the seat with the restart)
             return
         self.resume(held.entry, keep_streams=True)
         log.info("%s: the device of before the restart: viewer baseline taken back",

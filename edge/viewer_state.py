@@ -337,11 +337,17 @@ class Held:
     def __init__(self, entry: dict, boot: str):
         self.entry, self.boot = entry, boot
 
+    def another(self, ident: str) -> bool:
+        """Device `ident` is known not to be the one this viewer wore."""
+        kept = self.entry["device"]
+        return kept is not None and not hmac.compare_digest(device_tag(self.boot, ident),
+                                                            kept)
+
     def why_not(self, ident: str, now_us: int, rebase_us: int) -> str:
         """"" if the seat reading device `ident` at now_us goes on with this viewer."""
         if self.entry["device"] is None:  # a file from before, or saved before it was read
             return "kept without the device it read: a new viewer"
-        if not hmac.compare_digest(device_tag(self.boot, ident), self.entry["device"]):
+        if self.another(ident):
             return "another device than before the restart: another viewer"
         return resumable(self.entry, self.entry["key"], now_us, rebase_us)
 

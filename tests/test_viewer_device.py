@@ -234,3 +234,34 @@ def test_a_viewer_held_till_the_strap_is_read_is_kept_over_another_restart(tmp_p
     _worn(last[1], STRAP_A, t + 3_000_000, 3)  # seat 2 seat 1's: not seat 2's viewer
     assert last[0].resumed and abs(last[0].base["hr"].mean - 62) < 1
     assert not last[1].resumed and last[1].base["hr"].n < seats[1].base["hr"].n
+
+
+def test_a_calibrated_viewer_s_baseline_is_not_given_to_the_next_strap_s_wearer(tmp_path):
+    """A seat configured with a viewer's stored baseline (`viewer = ...`, calibrate
+    baseline: CALIBRATED from the first reading) hands it on only to its first viewer;
+    a swap within a run drops it. Over a restart it came back with the seat's profile: the
+    unit restarted while another strap was put on read the new wearer against the
+    calibrated viewer's resting 62 bpm. Another device read now drops it as a swap does."""
+    from empathy.edge.features import SeatFeatures
+    from empathy.edge.fusion import Baseline
+    from empathy.edge.profile import SeatProfile
+    from empathy.edge.viewer_state import ViewerKeep
+    from empathy.wire import Flag as F
+
+    path, cfg = tmp_path / "unit1.viewers.json", _by_name()
+    stored = SeatProfile(baseline={"hr": Baseline(70.0, 10.0, 600, 62.0, 600 * 4.0)})
+
+    def seat():
+        return SeatFeatures(cfg.baseline_s, profile=stored,
+                            rebaseline_after_s=cfg.rebaseline_after_s)
+
+    first = seat()
+    t = _worn(first, STRAP_A, T0, 12)
+    assert first.mine is first.profile  # the configured viewer, calibrated
+    ViewerKeep(path, cfg, [first]).save(t)
+    for device, theirs in ((STRAP_A, True), (STRAP_B, False)):
+        after = seat()
+        ViewerKeep(path, cfg, [after]).resume(t + 2_000_000, [True])
+        end = _worn(after, device, t + 2_000_000, 2, bpm=96.0)
+        calibrated = bool(after.estimate(end)["flags"] & F.CALIBRATED)
+        assert (after.mine is after.profile) is theirs and calibrated is theirs, device
