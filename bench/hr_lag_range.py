@@ -7,12 +7,12 @@ The heart: a corpus record's real RR series (its first `span` s, as `calibrate h
 --duration 300` records it), the reference its beats (a chest strap's intervals). The
 device: sim/hr_watch.py, a moving average of `window` s sent `delay` s late, `bias` high,
 once a second in whole bpm (nothing of calibration/hr.py's). Truth: the lag of its
-average's centre, delay + window / 2, and its bias. The calibration: `hr_validate` and `correction`
-with the seat PPG rig, as `calibrate hr --sensor-id` runs them. The seat: a `SeatFeatures`
-reading the figures (edge/device_hr.py) with the stored correction, with none (what is
-stored where checks a correction can't fix fail), and with the bias alone; its HR an estimate a second from
-FROM_S against the true rate of the heart's beats over the seat's HR window at that moment
-(bench/seat_hr.window_rate)."""
+average's centre, delay + window / 2, and its bias. The calibration: `hr_validate` and
+`correction` with the seat PPG rig, as `calibrate hr --sensor-id` runs them. The seat: a
+`SeatFeatures` reading the figures (edge/device_hr.py) with the stored correction, with
+none (what a unit has where none is stored), and with the bias alone (the lag's own part);
+its HR an estimate a second from FROM_S against the true rate of the heart's beats over
+the seat's HR window at that moment (bench/seat_hr.window_rate)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,8 @@ def case(rr: np.ndarray, window_s: float, delay_s: float, bias: float) -> dict:
     res = hr_validate(ref, dev, load_profile("seat_ppg"))
     fix, why = correction(res)
     lag = true_lag_s(window_s, delay_s)
-    out = {"true_lag_ms": lag * 1000, "lag_ms": res.figures["lag_ms"], "halves_ms": res.figures["lag_halves_ms"],
+    out = {"true_lag_ms": lag * 1000, "lag_ms": res.figures["lag_ms"],
+           "halves_ms": res.figures["lag_halves_ms"],
            "r": res.figures["lag_correlation"], "true_bias_pct": round((bias - 1) * 100, 2),
            "bias_pct": res.figures["bias_pct"], "stored": fix is not None, "why_not": why,
            "stored_lag_ms": fix and fix["lag_ms"]}
