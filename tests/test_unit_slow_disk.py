@@ -19,6 +19,7 @@ from empathy import wire
 from empathy.bench.unit_state_disk import NoCard, freeze, listening, loop_card, thaw
 from empathy.edge.runtime import EdgeConfig, EdgeUnit, SeatConfig
 from empathy.edge.sequence import SeqReserve
+from empathy.edge.viewer_state import FORMAT
 from empathy.keys import Keystore
 
 STALL_S = 3.0  # how long the card stops answering, from the unit's start (its first save)
@@ -70,7 +71,7 @@ def test_a_stalled_state_folder_never_stalls_the_samples(card, tmp_path, rx):
     assert len(during) > 8 * STALL_S and max(gaps) < 0.5, (len(during), max(gaps, default=None))
     # the card answered again before the unit stopped: its last snapshot is on it
     doc = json.loads((card / "unit1.viewers.json").read_text())
-    assert doc["format"] == 1 and doc["unit_id"] == 1
+    assert doc["format"] == FORMAT and doc["unit_id"] == 1
 
 
 @pytest.mark.realtime
