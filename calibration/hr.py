@@ -181,7 +181,14 @@ def hr_validate(ref: HeartTrace, dev: HeartTrace, profile: RigProfile) -> Result
     """Compare `dev` (sensor under test) with `ref`; the Result carries figures and checks."""
     lim = profile.limits
     res = Result("hr", f"Heart-rate validation: {dev.name} against {ref.name} ({profile.name})")
-    lag_s, lags, corr = hr_lag(ref, dev, profile.max_search_lag_s)
+    # a short record searches only as far as leaves MIN_OVERLAP_S to compare (a tester's
+    # half-minute check: the full ±LAG_MAX_MS search needs 34 s)
+    overlap_s = min(ref.t_s[-1], dev.t_s[-1]) - max(ref.t_s[0], dev.t_s[0])
+    search_s = min(profile.max_search_lag_s, max((overlap_s - MIN_OVERLAP_S) / 2, 0.1))
+    if search_s < profile.max_search_lag_s:
+        res.notes.append(f"a {overlap_s:.0f}-s record: lags searched within ±{search_s:.1f} s, "
+                         f"not ±{profile.max_search_lag_s:g} s (record longer to search further)")
+    lag_s, lags, corr = hr_lag(ref, dev, search_s)
     lo = max(ref.t_s[0], dev.t_s[0] - lag_s)
     hi = min(ref.t_s[-1], dev.t_s[-1] - lag_s)
     grid = np.arange(lo, hi, 1 / GRID_HZ)
@@ -201,12 +208,12 @@ def hr_validate(ref: HeartTrace, dev: HeartTrace, profile: RigProfile) -> Result
     lo_ms, hi_ms = (profile.pulse_arrival_ms if dev.kind == "ppg" and ref.kind in ("ecg", "rr")
                     else (0.0, 0.0))
     excess_ms = lag_s * 1000 - min(max(lag_s * 1000, lo_ms), hi_ms)
-    halves = lag_halves(ref, dev, profile.max_search_lag_s)
+    halves = lag_halves(ref, dev, search_s)
     res.figures.update({
         "duration_s": round(float(hi - lo), 1),
         "lag_halves_ms": halves and [round(float(h) * 1000, 1) for h in halves],
         "lag_ms": round(lag_s * 1000, 1),
-        "lag_search_ms": profile.max_search_lag_s * 1000,  # a lag this far is not found
+        "lag_search_ms": round(search_s * 1000, 1),  # a lag this far is not found
         "lag_correlation": round(float(np.nanmax(corr)), 3),
         "windows": int(full.sum()),
         "ref_mean_bpm": round(float(rm.mean()), 2),

@@ -77,3 +77,13 @@ def test_a_heart_too_steady_to_time_a_watch_by_stores_no_lag(tmp_path):
     notes = " ".join(doc["notes"])
     assert "no lag stored: a heart rate too steady" in notes or "halves do not agree" in notes, \
         notes
+
+
+def test_a_half_minute_rig_check_is_still_compared(tmp_path):
+    """A tester's 30-s check: the rig searched ±12 s and then needed 10 s of overlap left, so
+    anything under 34 s was refused ('the recordings overlap by less than 10 s'), where the
+    3-s search took 25 s. The search now narrows to what the record allows, and says so."""
+    fix, doc = _calibrate(tmp_path, "systole-rr", 30.0, 2.0)
+    assert doc["figures"]["lag_search_ms"] < 12000 and doc["figures"]["windows"] >= 5
+    assert any("lags searched within" in n for n in doc["notes"]), doc["notes"]
+    assert fix["lag_ms"] == 0.0, fix  # far too short to tell lags apart
