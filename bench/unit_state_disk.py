@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import socket
@@ -37,63 +38,106 @@ T0 = 7_000_000_000
 HOUR_S = 3600
 
 
-def _sh(*cmd) -> int:
-    return subprocess.run(cmd, capture_output=True, timeout=60).returncode
+def _sh(*cmd: str) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+class NoCard(Exception):
+    """This machine cannot make a loop file system to freeze (why, in one line)."""
+
+
+@contextlib.contextmanager
+def loop_card(tmp: Path):
+    """A mounted 16 MB ext4 file system of its own under `tmp` (the unit's state folder),
+    thawed and unmounted after; NoCard where that needs what this machine lacks."""
+    if not all(map(shutil.which, ("mkfs.ext4", "mount", "umount", "fsfreeze"))):
+        raise NoCard("needs mkfs.ext4, mount and fsfreeze")
+    img, card = tmp / "card.img", tmp / "card"
+    card.mkdir()
+    with open(img, "wb") as f:
+        f.truncate(16 << 20)
+    if _sh("mkfs.ext4", "-q", "-F", str(img)).returncode \
+            or _sh("mount", "-o", "loop", str(img), str(card)).returncode:
+        raise NoCard("cannot make and mount a loop file system here (needs root)")
+    try:
+        yield card
+    finally:
+        thaw(card)  # never leave a frozen file system behind
+        _sh("umount", str(card))
+
+
+def freeze(card: Path) -> None:
+    """Every write to `card` blocks in the kernel from now, as on a card that stalls."""
+    if _sh("fsfreeze", "-f", str(card)).returncode:
+        raise RuntimeError(f"fsfreeze -f {card} failed")
+
+
+def thaw(card: Path) -> None:
+    _sh("fsfreeze", "-u", str(card))
+
+
+@contextlib.contextmanager
+def listening(rx: socket.socket, arrivals: list, on_packet=None):
+    """Each packet's arrival time on `rx` appended to `arrivals` (then `on_packet(count)`
+    called) on a thread of its own while the block runs."""
+    done = threading.Event()
+
+    def receive():
+        while not done.is_set():
+            try:
+                rx.recv(2048)
+            except socket.timeout:
+                continue
+            arrivals.append(time.monotonic())
+            if on_packet:
+                on_packet(len(arrivals))
+
+    listener = threading.Thread(target=receive, daemon=True)
+    listener.start()
+    try:
+        yield
+    finally:
+        done.set()
+        listener.join()
 
 
 def stall(seconds: float, tmp: Path, block: int = 0) -> str:
     """`block`: the sequence block's length, the card frozen a quarter block short of its
     limit; 0: the usual block, the card frozen from the start."""
-    if not all(map(shutil.which, ("mkfs.ext4", "mount", "fsfreeze"))):
-        return "stall: skipped (needs mkfs.ext4, mount, fsfreeze)"
     tmp = tmp / f"stall{block}"
     tmp.mkdir()
-    img, card = tmp / "card.img", tmp / "card"
-    card.mkdir()
-    with open(img, "wb") as f:
-        f.truncate(16 << 20)
-    if _sh("mkfs.ext4", "-q", "-F", str(img)) or _sh("mount", "-o", "loop", str(img), str(card)):
-        return "stall: skipped (cannot mount a loop file system: needs root)"
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))
     rx.settimeout(0.2)
     usual, SeqReserve.BLOCK = SeqReserve.BLOCK, block or SeqReserve.BLOCK
-    thaw = threading.Timer(seconds, _sh, ("fsfreeze", "-u", str(card)))
     try:
-        Keystore.new([1]).for_unit(1).save(tmp / "k.toml")
-        unit = EdgeUnit(EdgeConfig(unit_id=1, uplink=f"udp://127.0.0.1:{rx.getsockname()[1]}",
-                                   keystore=str(tmp / "k.toml"), seq_file=str(card / "u.seq"),
-                                   sync_hz=0, faces=False,
-                                   seats=[SeatConfig(1, "sim://seat?seed=1&faces=0")]))
-        got, done = [], threading.Event()
+        with loop_card(tmp) as card:
+            timer = threading.Timer(seconds, thaw, (card,))
+            Keystore.new([1]).for_unit(1).save(tmp / "k.toml")
+            unit = EdgeUnit(EdgeConfig(
+                unit_id=1, uplink=f"udp://127.0.0.1:{rx.getsockname()[1]}",
+                keystore=str(tmp / "k.toml"), seq_file=str(card / "u.seq"), sync_hz=0,
+                faces=False, seats=[SeatConfig(1, "sim://seat?seed=1&faces=0")]))
+            got: list[float] = []
 
-        def receive():
-            while not done.is_set():
-                try:
-                    rx.recv(2048)
-                except socket.timeout:
-                    continue
-                got.append(time.monotonic())
-                if block and len(got) == 3 * block // 4:
-                    _sh("fsfreeze", "-f", str(card))
-                    thaw.start()
+            def on_packet(n):
+                if block and n == 3 * block // 4:
+                    freeze(card)
+                    timer.start()
 
-        listener = threading.Thread(target=receive, daemon=True)
-        listener.start()
-        if not block:
-            _sh("fsfreeze", "-f", str(card))
-            thaw.start()
-        start = time.monotonic()
-        unit.run(seconds + 2.0 + (block / 10 if block else 0))
-        stopped = time.monotonic() - start
-        if thaw.ident:  # (never started where too few packets came)
-            thaw.join()
-        done.set()
-        listener.join()
+            with listening(rx, got, on_packet):
+                if not block:
+                    freeze(card)
+                    timer.start()
+                start = time.monotonic()
+                unit.run(seconds + 2.0 + (block / 10 if block else 0))
+                stopped = time.monotonic() - start
+                if timer.ident:  # (never started where too few packets came)
+                    timer.join()
+    except NoCard as e:
+        return f"stall: skipped ({e})"
     finally:
         SeqReserve.BLOCK = usual
-        _sh("fsfreeze", "-u", str(card))
-        _sh("umount", str(card))
         rx.close()
     t = [x - start for x in got]
     gap = max(b - a for a, b in zip(t, t[1:]))

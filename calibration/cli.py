@@ -91,6 +91,7 @@ def _hr(args) -> int:
                 res.notes.append(f"correction stored in {path} (bias {fix['bias_pct']:+.2f} %, "
                                  f"lag {fix['lag_ms']:+.0f} ms): edge seats with "
                                  f"heart_sensor = \"{args.sensor_id}\" undo them")
+                res.notes += why  # (what it leaves out: a lag the record can't tell)
             else:
                 res.notes.append(f"no correction stored: {', '.join(why)} cannot be undone")
         return _finish(args, res)

@@ -8,7 +8,16 @@
    and gaps in the sensor's stream count as dropouts.
 The rig profile (TOML, `profiles/*.toml`) holds the limits; any limit broken fails the rig.
 5. `correction`: the bias and lag found, for the edge to undo (edge/profile.py), when what
-   is left (limits of agreement, beats, dropouts) passes: a correction cannot fix those.
+   is left (limits of agreement, beats, dropouts) passes: a correction cannot fix those;
+   and the lag only where the record tells lags apart: each half of it finds the same lag
+   on its own (a record too short for that stores none), and the sensor follows the
+   reference's heart rate at it (a rate too steady to time stores none); the bias is
+   stored either way.
+
+The search reaches LAG_MAX_MS by default: a watch's or an armband's own figure is averaged
+over several seconds (often 5-10 s) and sent a second or two after, so it lags by its
+average's centre, delay + window / 2: 3.5-7 s for those, up to 12 s leaves room for a
+15-s average sent 3 s late (sim/hr_watch.py; bench/hr_lag_range.py).
 """
 
 from __future__ import annotations
@@ -25,7 +34,15 @@ from .recording import HeartTrace
 from .report import Check, Result
 
 GRID_HZ = 20.0
+# A lag is stored only where both halves of the record find it within LAG_AGREE_S of each
+# other (a device's figure comes once a second: its time is known to about that) ...
+LAG_AGREE_S = 1.0
+# ... and the sensor's rate, at the lag, follows the reference's with r of at least this (a
+# quarter of its variance): mitdb-100's steady sinus (r 0.24-0.35 under 5-15-s averages)
+# found lags 2-6 s off, its halves agreeing by chance (bench/hr_lag_range.py, tuning)
+MIN_LAG_R = 0.5
 PROFILES = Path(__file__).resolve().parent / "profiles"
+MIN_OVERLAP_S = 10.0  # the lag search compares at least this much of both
 
 
 @dataclass
@@ -49,7 +66,7 @@ class HrLimits:
 class RigProfile:
     name: str = "unnamed rig"
     window_s: float = 5.0           # heart rate is compared as means over windows this long
-    max_search_lag_s: float = 3.0   # how far apart the two recordings may be in time
+    max_search_lag_s: float = LAG_MAX_MS / 1000  # how far apart the recordings may be in time
     beat_tolerance_ms: float = 60.0  # a sensor beat this close to a reference beat matches it
     # A PPG pulse reaches the finger or ear this long after the heart's electrical beat
     # (pulse arrival time): lag in this range is physiology, not the sensor, when the
@@ -103,8 +120,9 @@ def hr_lag(ref: HeartTrace, dev: HeartTrace,
     Also returns the lags tried and their correlation, for the report."""
     lo = max(ref.t_s[0], dev.t_s[0]) + max_lag_s
     hi = min(ref.t_s[-1], dev.t_s[-1]) - max_lag_s
-    if hi - lo < 10.0:
-        raise ValueError("the recordings overlap by less than 10 s (after the lag search)")
+    if hi - lo < MIN_OVERLAP_S:
+        raise ValueError(f"the recordings overlap by less than {MIN_OVERLAP_S:g} s (after "
+                         f"the lag search of ±{max_lag_s:g} s)")
     grid = np.arange(lo, hi, 1 / GRID_HZ)
     r = _on_grid(ref, grid)
     n = int(round(max_lag_s * GRID_HZ))
@@ -117,13 +135,33 @@ def hr_lag(ref: HeartTrace, dev: HeartTrace,
             corr[i] = np.corrcoef(r[ok], d[ok])[0, 1]
     if not np.isfinite(corr).any():
         raise ValueError("heart rate does not vary in one of the recordings: cannot align them")
-    best = int(np.nanargmax(corr))
+    # a rate that repeats exactly matches as well a period away: the match nearest 0
+    tied = np.flatnonzero(corr >= np.nanmax(corr) - 1e-9)
+    best = int(tied[np.argmin(np.abs(lags[tied]))])
     frac = 0.0
     if 0 < best < len(lags) - 1 and np.isfinite(corr[best - 1:best + 2]).all():
         a, b, c = corr[best - 1:best + 2]  # parabola through the peak and its neighbours
         den = a - 2 * b + c
         frac = 0.5 * (a - c) / den if den < 0 else 0.0
     return (lags[best] + frac) / GRID_HZ, lags / GRID_HZ, corr
+
+
+def _cut(trace: HeartTrace, lo: float, hi: float) -> HeartTrace:
+    keep = (trace.t_s >= lo) & (trace.t_s < hi)
+    return HeartTrace(trace.name, trace.t_s[keep], trace.hr_bpm[keep], kind=trace.kind)
+
+
+def lag_halves(ref: HeartTrace, dev: HeartTrace, max_lag_s: float) -> list[float] | None:
+    """The lag found in each half of the recordings' overlap on its own; None where a half
+    is too short to search (`hr_lag`)."""
+    a, b = max(ref.t_s[0], dev.t_s[0]), min(ref.t_s[-1], dev.t_s[-1])
+    out = []
+    for lo, hi in ((a, (a + b) / 2), ((a + b) / 2, b)):
+        try:
+            out.append(hr_lag(_cut(ref, lo, hi), _cut(dev, lo, hi), max_lag_s)[0])
+        except ValueError:
+            return None
+    return out
 
 
 def beat_agreement(ref_beats: np.ndarray, dev_beats: np.ndarray, tol_s: float) -> dict:
@@ -143,7 +181,14 @@ def hr_validate(ref: HeartTrace, dev: HeartTrace, profile: RigProfile) -> Result
     """Compare `dev` (sensor under test) with `ref`; the Result carries figures and checks."""
     lim = profile.limits
     res = Result("hr", f"Heart-rate validation: {dev.name} against {ref.name} ({profile.name})")
-    lag_s, lags, corr = hr_lag(ref, dev, profile.max_search_lag_s)
+    # a short record searches only as far as leaves MIN_OVERLAP_S to compare (a tester's
+    # half-minute check: the full ±LAG_MAX_MS search needs 34 s)
+    overlap_s = min(ref.t_s[-1], dev.t_s[-1]) - max(ref.t_s[0], dev.t_s[0])
+    search_s = min(profile.max_search_lag_s, max((overlap_s - MIN_OVERLAP_S) / 2, 0.1))
+    if search_s < profile.max_search_lag_s:
+        res.notes.append(f"a {overlap_s:.0f}-s record: lags searched within ±{search_s:.1f} s, "
+                         f"not ±{profile.max_search_lag_s:g} s (record longer to search further)")
+    lag_s, lags, corr = hr_lag(ref, dev, search_s)
     lo = max(ref.t_s[0], dev.t_s[0] - lag_s)
     hi = min(ref.t_s[-1], dev.t_s[-1] - lag_s)
     grid = np.arange(lo, hi, 1 / GRID_HZ)
@@ -163,10 +208,12 @@ def hr_validate(ref: HeartTrace, dev: HeartTrace, profile: RigProfile) -> Result
     lo_ms, hi_ms = (profile.pulse_arrival_ms if dev.kind == "ppg" and ref.kind in ("ecg", "rr")
                     else (0.0, 0.0))
     excess_ms = lag_s * 1000 - min(max(lag_s * 1000, lo_ms), hi_ms)
+    halves = lag_halves(ref, dev, search_s)
     res.figures.update({
         "duration_s": round(float(hi - lo), 1),
+        "lag_halves_ms": halves and [round(float(h) * 1000, 1) for h in halves],
         "lag_ms": round(lag_s * 1000, 1),
-        "lag_search_ms": profile.max_search_lag_s * 1000,  # a lag this far is not found
+        "lag_search_ms": round(search_s * 1000, 1),  # a lag this far is not found
         "lag_correlation": round(float(np.nanmax(corr)), 3),
         "windows": int(full.sum()),
         "ref_mean_bpm": round(float(rm.mean()), 2),
@@ -264,18 +311,40 @@ CORRECTABLE = {"|bias|", "mean absolute error", "|lag|"}  # what undoing bias an
 
 
 def correction(res: Result) -> tuple[dict | None, list[str]]:
-    """The heart sensor's correction (what the edge reads from the store's [hr]) and, when
-    there is none to store, why: checks that undoing bias and lag would not fix."""
+    """The heart sensor's correction (what the edge reads from the store's [hr]) and what
+    it leaves out: None and why, where checks that undoing bias and lag would not fix
+    failed; or the bias with no lag (lag_ms 0), and why, where the record can't tell the
+    lag (the bias, a mean, does not rest on it: a steady heart's watch 3.5 % high keeps
+    its correction, bench/hr_lag_range.py)."""
     left = [c.name for c in res.checks if not c.ok and c.name not in CORRECTABLE]
-    f = res.figures
-    if abs(f["lag_ms"]) >= f["lag_search_ms"]:  # the best of those tried, no peak
-        left.append(f"a lag at the edge of the rig's ±{f['lag_search_ms']:.0f} ms search "
-                    "(the sensor lags more: a rig profile with a larger max_search_lag_s "
-                    "measures it)")
-    elif abs(f["lag_ms"]) > LAG_MAX_MS:  # a watch's own figure lags by its averaging
-        left.append(f"a lag of {f['lag_ms']:+.0f} ms (the edge undoes ±{LAG_MAX_MS:.0f} ms "
-                    "at most)")
     if res.errors or left:
         return None, left or res.errors
-    return {"bias_pct": f["bias_pct"], "bias_bpm": f["bias_bpm"], "lag_ms": f["lag_ms"],
-            "mae_bpm": f["mae_bpm"], "windows": f["windows"]}, []
+    f = res.figures
+    why = _lag_untold(f)
+    fix = {"bias_pct": f["bias_pct"], "bias_bpm": f["bias_bpm"],
+           "lag_ms": 0.0 if why else f["lag_ms"], "mae_bpm": f["mae_bpm"],
+           "windows": f["windows"]}
+    if why:
+        fix["lag_not_stored"] = why
+    return fix, [f"no lag stored: {why}"] if why else []
+
+
+def _lag_untold(f: dict) -> str:
+    """Why the lag found is not one to store ("" where it is)."""
+    halves, lag_ms, search_ms = f["lag_halves_ms"], f["lag_ms"], f["lag_search_ms"]
+    if abs(lag_ms) >= search_ms:  # the best of those tried, no peak
+        return (f"a lag at the edge of the rig's ±{search_ms:.0f} ms search (the sensor "
+                "lags more: a rig profile with a larger max_search_lag_s measures it)")
+    if abs(lag_ms) > LAG_MAX_MS:
+        return f"a lag of {lag_ms:+.0f} ms (the edge undoes ±{LAG_MAX_MS:.0f} ms at most)"
+    if halves is None:
+        least = 2 * (2 * search_ms / 1000 + MIN_OVERLAP_S)
+        return (f"a record too short to tell lags apart (each half is searched "
+                f"±{search_ms / 1000:g} s on its own: record {least:.0f} s or more)")
+    if abs(halves[0] - halves[1]) > LAG_AGREE_S * 1000:
+        return (f"a lag the record's halves do not agree on ({halves[0]:+.0f} and "
+                f"{halves[1]:+.0f} ms: record longer, the heart rate changing)")
+    if f["lag_correlation"] < MIN_LAG_R:
+        return (f"a heart rate too steady to time the sensor by (r {f['lag_correlation']} "
+                "at the lag: record while it changes, standing up, a few deep breaths)")
+    return ""

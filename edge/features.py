@@ -27,7 +27,9 @@ first time after a baseline period that had none, it is a new person: everything
 about the last one is dropped and a fresh baseline starts, with CALIBRATED off until done.
 The profile's sensor corrections stay; its viewer's light response and baseline belong to
 the first viewer only. A unit restarted keeps the seat's viewer by the same rule
-(`viewer_state`, `resume`: edge/viewer_state.py keeps them in the unit's state folder).
+(`viewer_state`, `resume`: edge/viewer_state.py keeps them in the unit's state folder); a
+seat whose source names its device (`Device`) decides on the first one it reads (`held`):
+only the device the viewer wore before the restart gives their baseline back.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
 from empathy.edge.seat_heart import seat_heart
 from empathy.edge.seat_wave import MIN_HEART_QUALITY, WAVE_SLIP_S, WaveBeats
-from empathy.sensors.base import Beat, FaceCrop, Health, HeartRate, Pupil, Reading, Waveform
+from empathy.sensors.base import (Beat, Device, FaceCrop, Health, HeartRate, Pupil, Reading,
+                                  Waveform)
 from empathy.wire import EXPRESSION_NONE, Flag
 
 log = logging.getLogger("empathy.edge.features")
@@ -85,6 +88,9 @@ class SeatFeatures:
         self.ignored: dict[str, int] = {}  # waveform kind -> chunks passed over
         self.heart_out: dict[str, int] = {}  # estimates with HR whose heart left the arousal
         self.device_past_rejected = 0  # figures no heart makes, of devices before this one
+        self.worn: Optional[str] = None  # the device read last (`Device.ident`)
+        self.held = None  # a restarted unit's last viewer, till a device is read (viewer_state)
+        self.resumed = False  # went on with the viewer of before the restart
         self._forget(first=True)
 
     def _forget(self, first: bool = False, keep_streams: bool = False) -> None:
@@ -124,6 +130,7 @@ class SeatFeatures:
         # the first signal after an empty baseline period: what the streams hold is this
         # viewer's own (the detectors' warm-up), only the baseline starts again
         self._forget(keep_streams=last is None)
+        self.held = None
         self.start_us = r.ts_us
         self.baselines_taken += 1
         log.info("%s: signal back after %.0f s without: a new viewer, new baseline",
@@ -138,16 +145,37 @@ class SeatFeatures:
         if self.last_signal_us is None:
             return None
         return {"start_us": self.start_us, "last_signal_us": self.last_signal_us,
-                "first": self.mine is self.profile,
+                "first": self.mine is self.profile, "device": self.worn,
                 "base": {k: [b.n, b.mean, b.m2] for k, b in self.base.items()}}
 
-    def resume(self, state: dict) -> None:
+    def resume(self, state: dict, keep_streams: bool = False) -> None:
         """Go on with the viewer `viewer_state` described (checked by the caller): their
-        baseline stands, or goes on being taken where it was cut; the streams fill again."""
-        self._forget(first=state["first"])
+        baseline stands, or goes on being taken where it was cut; the streams fill again
+        (or, decided once their device is read, keep what it gave)."""
+        self._forget(first=state["first"], keep_streams=keep_streams)
         self.base = {k: Baseline(b.prior_mean, b.prior_std, *state["base"][k])
                      for k, b in self.base.items()}
-        self.start_us, self.last_signal_us = state["start_us"], state["last_signal_us"]
+        self.start_us = state["start_us"]
+        self.last_signal_us = max(state["last_signal_us"], self.last_signal_us or 0)
+        self.baselines_taken, self.resumed = 0, True
+
+    def _device(self, r: Device) -> None:
+        """The source reads device `r` from now: a viewer held over a restart is taken back
+        if it is the device they wore, else this is a new viewer (viewer_state.Held)."""
+        self.worn = r.ident
+        held, self.held = self.held, None
+        if held is None:
+            return
+        why = held.why_not(r.ident, r.ts_us, self.rebase_us)
+        if why:
+            log.info("%s: viewer baseline not taken back: %s", self.name, why)
+            if held.another(r.ident) and self.rebase_us:  # as a swap within a run: the
+                self._forget(keep_streams=True)  # configured viewer's calibration is
+                # not this wearer's either (it came back to the seat with the restart)
+            return
+        self.resume(held.entry, keep_streams=True)
+        log.info("%s: the device of before the restart: viewer baseline taken back",
+                 self.name)
 
     def add(self, r: Reading) -> None:
         r = self.profile.heart.correct(r)  # a calibrated heart sensor's bias and lag undone
@@ -202,10 +230,14 @@ class SeatFeatures:
             if self.model is not None:
                 self._face(r)
             return True  # a face in view is someone there, model or not
+        if isinstance(r, Device):
+            self._device(r)
+            return False
         if isinstance(r, Health):
             self.contact = r.contact
             if r.new_wearer and self.rebase_us:  # another strap, another body: no gap to wait
                 self._forget()
+                self.held = None
                 self.start_us, self.last_signal_us = r.ts_us, None
                 self.baselines_taken += 1
                 log.info("%s: %s: a new viewer, new baseline", self.name, r.fault,

@@ -187,8 +187,9 @@ def wrist_section(results: list[dict]) -> list[str]:
     names = list(rs[0]["lags"])
     lines = ["## PPG against a simultaneous ECG", "",
              "The `wrist-*` records (Wrist PPG During Exercise, Jarchi & Casson 2017), "
-             "`bidmc-01` (BIDMC PPG and Respiration Dataset) and `cinc15-*` (PhysioNet/CinC "
-             "Challenge 2015; all in `edge/heart_reference/`, its README) have no pulse "
+             "`bidmc-*` (BIDMC PPG and Respiration Dataset), `cinc15-*` (PhysioNet/CinC "
+             "Challenge 2015) and `neurokit-rest` (NeuroKit2's resting-state recording; all in "
+             "`edge/heart_reference/`, its README) have no pulse "
              "annotation: their reference "
              "is the simultaneous ECG's R peaks (4 of the 7 ECG peers, computed from "
              "the ECG alone when the excerpts were cut), as the field takes it for PPG "
@@ -212,7 +213,7 @@ def wrist_section(results: list[dict]) -> list[str]:
              "`motion.tracked`). They are an experimental side output, not ours: they beat "
              "the detector's on the three tuning records they were tuned on and not on the "
              "held-out ones (docs/signal-validation.md); they take no part in 'best peer' "
-             "or the pooled rows. bidmc-01 has no accelerometer.", "",
+             "or the pooled rows. bidmc-*, cinc15-* and neurokit-rest have no accelerometer.", "",
              "The last column: how many of our beats the wrist's accelerometer marks as "
              "moving (`edge/motion.py`, as `signal hr --acc` and the seats use it; such beats "
              "get no shape quality and make no intervals). 'Chance F1': what 40 beat trains "

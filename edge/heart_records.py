@@ -84,6 +84,15 @@ def _cinc15(rec: str, alarm: str, held_out: bool = False) -> Record:
                   f"(`edge/heart_reference/{f}`)", held_out=held_out, annotation=f)
 
 
+def _bidmc(rec: str, held_out: bool) -> Record:
+    """4 min of a BIDMC record: an ICU patient's finger PPG, its reference lead II's R peaks."""
+    f = f"bidmc-{rec}.npz"
+    return Record(f[:-4], "ppg", "reference", f, "pulse_npz", 125.0,
+                  f"BIDMC PPG and Respiration Dataset record {rec}, first 4 min: an ICU "
+                  f"patient's finger PPG; reference: the simultaneous lead II's R peaks "
+                  f"(`edge/heart_reference/{f}`)", held_out=held_out, annotation=f)
+
+
 def _wrist(rec: str, what: str, held_out: bool = False) -> Record:
     """One minute of wrist PPG during exercise, its reference the chest ECG's R peaks."""
     f = f"wrist-{rec}.npz"
@@ -228,13 +237,18 @@ RECORDS = (
     _wrist("s2_walk", "walking"),
     _wrist("s2_high_resistance_bike", "cycling, high resistance", held_out=True),
     _wrist("s8_walk", "walking, a subject in no tuning record", held_out=True),
-    Record("bidmc-01", "ppg", "reference", "bidmc-01.npz", "pulse_npz", 125.0,
-           "BIDMC PPG and Respiration Dataset record 01, first 4 min: an ICU patient's "
-           "finger PPG; reference: the simultaneous lead II's R peaks "
-           "(`edge/heart_reference/bidmc-01.npz`)", held_out=True, annotation="bidmc-01.npz"),
+    _bidmc("01", held_out=True),
     # issue 19's twelfth pass (ppgdata): split fixed before any PPG detector ran on them
     _cinc15("v102s", "VT false alarm at 5 min"),
     _cinc15("a103l", "asystole false alarm at 5 min", held_out=True),
+    # issue 19's twenty-first pass (ppgcorpus): split fixed before any PPG detector ran on them
+    # (one patient a record; cut_pulse_excerpts.BIDMC)
+    *(_bidmc(rec, held_out=rec in ("03", "05", "11", "13"))
+      for rec in ("02", "03", "04", "05", "10", "11", "12", "13")),
+    Record("neurokit-rest", "ppg", "reference", "neurokit-rest.npz", "pulse_npz", 100.0,
+           "NeuroKit2's `bio_resting_5min_100hz`: 5 min of one adult's PPG at rest; "
+           "reference: the simultaneous ECG's R peaks (`edge/heart_reference/"
+           "neurokit-rest.npz`)", held_out=True, annotation="neurokit-rest.npz"),
     Record("systole-rr", "rr", "systole-0.3.1.tar.gz", "systole-0.3.1/src/systole/datasets/"
            "rr.txt", "rr_txt", 0.0, "Systole's RR series (ms)"),
     Record("pyhrv-nni-long", "rr", "pyhrv-0.5.0.tar.gz", "pyhrv-0.5.0/pyhrv/files/"

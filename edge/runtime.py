@@ -180,7 +180,8 @@ class EdgeUnit:
         # Each seat's viewer baseline, kept over restarts beside the sequence (viewer_state)
         self.keep = ViewerKeep(seq_path(cfg).with_name(f"unit{cfg.unit_id}.viewers.json"),
                                cfg, self.features)
-        self.resumed = self.keep.resume(now_us())
+        self.keep.resume(now_us(), [getattr(src, "names_device", False)
+                                    for src in self.sources])
         # How late this unit's arousal estimate answers the body, as its own filters make it
         # (declared in every heartbeat: the host's reward undoes this lag per seat)
         self.estimate_lag_s = max((f.aligner.lag_s for f in self.features),
@@ -205,6 +206,11 @@ class EdgeUnit:
         self._running = True
         self.downlink = threading.Thread(target=self._listen, name="downlink", daemon=True)
         self.downlink.start()
+
+    @property
+    def resumed(self) -> list[int]:
+        """Seats that went on with the viewer of before the restart (viewer_state)."""
+        return [s.seat_id for s, f in zip(self.cfg.seats, self.features) if f.resumed]
 
     def _listen(self) -> None:
         while self._running:

@@ -36,7 +36,11 @@ HRV_MESG, RECORD_MESG, HR_MESG, MONITORING_MESG = 78, 20, 132, 55  # FIT global 
 BEATS_MESG = 290  # beat_intervals: newer watches' beats (field 1 `time`: uint16 ms array)
 HR_BPM = (20.0, 300.0)  # a reported rate; 0 is the device's "no reading"
 COVER = 0.9  # beats over this much of the recording's span give its rate
-GAP_S = 10.0  # a reading weighs in the mean rate at most this long (longer: none taken)
+# a reading weighs in the mean rate until the next, at most this long (longer: no reading
+# tells the rate there): a watch reads a resting wrist every few minutes (Apple Watch, a
+# Garmin's 'smart' recording), so a 10-s bound let a day of them weigh nothing beside a
+# workout read every few seconds (a day at 60 bpm with 40 min at 140 read 140)
+HOLD_S = 900.0
 POLAR_HR = "phone timestamp;hr [bpm]"
 POLAR_FLOW = ("name,sport,date,start time", "sample rate,time,hr (bpm)")  # lines 1 and 3
 TURN_ON = ("record with beat intervals on (Garmin: 'Log HRV' in the watch's data recording "
@@ -55,6 +59,7 @@ class Rate:
     bpm: np.ndarray
     source: str
     none: int  # readings of 0 or invalid: no contact
+    sources: dict[str, int] | None = None  # where a file holds several (Apple Health): readings
 
 
 def app_file(path: str) -> str | None:
@@ -357,12 +362,14 @@ def beats_or_rate(path: str, column: str | None = None, span=(None, None)):
 
 def rate_summary(r: Rate) -> dict:
     """The mean rate over the time the readings cover (a reading weighs until the next, at
-    most GAP_S: readings a second, or a watch's 'smart' recording every few)."""
+    most HOLD_S: readings a second, a workout's every few, a resting wrist's every few
+    minutes)."""
     step = np.diff(r.t)
     w = np.append(step, np.median(step) if len(step) else 1.0)
-    w[(w > GAP_S) | (w < 0)] = 0.0  # (chained files' clocks may overlap)
+    w[(w > HOLD_S) | (w < 0)] = 0.0  # (chained files' clocks may overlap)
     bpm = float(np.average(r.bpm, weights=w)) if w.sum() > 0 else float(np.mean(r.bpm))
     return {"bpm": bpm, "hr_only": True, "source": r.source, "readings": len(r.bpm),
             "duration_s": float(r.t[-1]), "min_bpm": float(r.bpm.min()),
             "max_bpm": float(r.bpm.max()), "no_reading": r.none, "heartbeat": True,
-            "rmssd_ms": None, "sdnn_ms": None, "pnn50": None}
+            "rmssd_ms": None, "sdnn_ms": None, "pnn50": None,
+            **({"sources": r.sources} if r.sources is not None else {})}

@@ -13,7 +13,8 @@ import numpy as np
 
 from empathy.cli import number_in
 from empathy.edge.signal_acc import cancelled_by, read_acc, tracked
-from empathy.edge.signal_apple import END, START, when, when_end
+from empathy.edge.signal_apple import END, SOURCE, START, when, when_end
+from empathy.edge.signal_apple_sources import source_arg
 from empathy.edge.signal_file import FORMATS, SignalFileError, read_heart
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
@@ -133,7 +134,7 @@ def _hr_beats(args) -> int:
         if args.report or args.acc or args.polarity != "auto":
             raise ValueError("--report, --acc and --polarity are for a waveform (PPG/ECG "
                              f"samples): {args.file} holds beats or heart-rate readings")
-        beats, rate = beats_or_rate(args.file, args.column, (args.start, args.end))
+        beats, rate = beats_or_rate(args.file, args.column, (args.start, args.end, args.source))
     except (SignalFileError, ValueError) as e:
         print(f"empathy signal hr: {e}", file=sys.stderr)
         return 1
@@ -276,7 +277,7 @@ def _hrv_beats(args, step):
     if args.polarity != "auto":
         raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")
-    return read_beats(args.file, args.column, (args.start, args.end)), None
+    return read_beats(args.file, args.column, (args.start, args.end, args.source)), None
 
 
 FS = number_in(float, 0.1, 100_000)  # any rate a file could have; each verb checks its own
@@ -302,7 +303,8 @@ def _noted(verb):
         try:
             with unpacked(args.file, args.member) as (args.file, shown), \
                     shown_as(args.file, shown):
-                if (args.start or args.end) and app_file(args.file) != "apple-health":
+                if (args.start or args.end or args.source) and \
+                        app_file(args.file) != "apple-health":
                     raise SignalFileError(f"{shown}: {SPAN}")
                 with warnings.catch_warnings(record=True) as said:
                     warnings.simplefilter("always", SignalNote)
@@ -328,6 +330,7 @@ def _heart_args(verb, kind_help, column_help) -> None:
     verb.add_argument("--member", **MEMBER)
     verb.add_argument("--start", type=when, help=START)
     verb.add_argument("--end", type=when_end, help=END)
+    verb.add_argument("--source", metavar="NAME", type=source_arg, help=SOURCE)
     verb.add_argument("--polarity", **POLARITY)
     verb.add_argument("--json", action="store_true", help="one JSON object")
     verb.add_argument("--report", **REPORT)

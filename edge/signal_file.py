@@ -70,10 +70,12 @@ files read:
     an HRV session's beats (InstantaneousBeatsPerMinute: the newest session; Apple leaves
     unclean beats out, a gap here), each interval to a few ms (whole bpm, times to 1/100
     s): a coarse RMSSD, said so; --start/--end (local time as the file writes it: 2024-05-01
-    or 2024-05-01T22:30) pick another day or session.
+    or 2024-05-01T22:30) pick another day or session; one source's records are read (the
+    one covering the most minutes; --source NAME picks another), the sources said.
   packed (signal hr|hrv): gzip (Strava's bulk export: activities/NNN.fit.gz, .tcx.gz,
-    .gpx.gz) and zip (Garmin Connect's zip of one .fit; Strava's whole export): the file
-    inside is read; a zip of several activities names them: --member NAME reads one.
+    .gpx.gz) and zip (Garmin Connect's zip of one .fit; Strava's whole export; Garmin's
+    account export, its activities in zips in it: one level read): the file inside is
+    read; a zip of several activities names them: --member NAME reads one (outer/inner/name).
     Unpacking stops past 200x the packed size (over 16 MiB) or 1 GiB: a bomb; a zip whose names
     leave it ('../') is refused; XML declaring entities (<!ENTITY) is refused."""
 

@@ -1,10 +1,12 @@
 """Recordings as exports pack them: gzip (Strava's bulk export: activities/NNN.fit.gz,
 .tcx.gz, .gpx.gz) and zip (Garmin Connect's 'Export Original': a zip of one .fit; Strava's
-whole export; Apple Health's export.zip). One file is unpacked to a temporary one the
-readers open as they would the file itself; Apple Health's export.xml (gigabytes) is read
-from the zip as a stream (chunks). What is unpacked is capped (a zip or gzip bomb), and
-a member whose name leaves the archive ('../', '/etc/...') refuses the whole archive:
-nothing is ever written under a member's own name."""
+whole export; Apple Health's export.zip; Garmin Connect's account export, whose activities
+are in zips inside it: one level of zip in the zip is read, its files named
+'outer/inner/name'). One file is unpacked to a temporary one the readers open as they
+would the file itself; Apple Health's export.xml (gigabytes) is read from the zip as a
+stream (chunks). What is unpacked is capped (a zip or gzip bomb; a zip in the zip and its
+file count together), and a member whose name leaves the archive ('../', '/etc/...')
+refuses the whole archive: nothing is ever written under a member's own path."""
 
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ ACTIVITY = (".fit", ".tcx", ".gpx", ".fit.gz", ".tcx.gz", ".gpx.gz")
 APPLE_XML = "export.xml"  # apple_health_export/export.xml (older exports: at the top)
 GZ, ZIP = b"\x1f\x8b", b"PK\x03\x04"
 EMPTY_ZIP = b"PK\x05\x06"  # a zip of nothing: its directory's end alone
-LISTED = 4  # names said in a refusal
+MAX_ZIPS = 64  # zips in a zip looked into for its activities (Garmin's export: a few parts)
+LISTED = 4  # names said in a refusal; export.xml's namesakes looked into
+SNIFF = 4096  # bytes of an .xml read to tell Apple Health's export (its DTD starts there)
 
 
 def _head(path: str) -> bytes:
@@ -43,9 +47,23 @@ def packed(path: str) -> bool:
     return os.path.isfile(path) and _head(path).startswith((GZ, ZIP, EMPTY_ZIP))
 
 
-def apple_member(names: list[str]) -> str | None:
-    return next((n for n in names if PurePosixPath(n).name == APPLE_XML and
-                 len(PurePosixPath(n).parts) <= 2), None)
+def apple_member(z: zipfile.ZipFile) -> str | None:
+    """Apple Health's export.xml in export.zip: apple_health_export/export.xml, or named in
+    the phone's language ('导出.xml' in a Chinese export, k0rventen/apple-health-grafana's
+    test-export-cn.zip; 'Export.xml'), beside export_cda.xml: an .xml at the top or a
+    folder down whose head names HealthData (its DTD's)."""
+    xml = [i for i in z.infolist() if not i.is_dir() and i.filename.lower().endswith(".xml")
+           and len(PurePosixPath(i.filename).parts) <= 2]
+    named = [i for i in xml if PurePosixPath(i.filename).name == APPLE_XML]
+    for i in (named or xml)[:LISTED]:
+        try:
+            with z.open(i) as f:
+                if named or b"HealthData" in f.read(SNIFF).replace(b"\x00", b""):
+                    return i.filename
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError,
+                EOFError, OSError):
+            continue  # (the one read says what is wrong with it)
+    return None
 
 
 @contextmanager
@@ -73,53 +91,131 @@ def _unpack(path: str, member: str | None, tmp: Path) -> tuple[str | None, str]:
                                   "gzip (one file)")
         name = Path(path).name
         out = tmp / (name[:-3] if name.lower().endswith(".gz") else name + ".out")
-        _copy(gzip.open(path, "rb"), out, os.path.getsize(path), path)
+        _copy(gzip.open(path, "rb"), out, _Chain(os.path.getsize(path)), path)
         return str(out), path
     with zipfile.ZipFile(path) as z:
-        info = _chosen(path, z, member)
-        if info is None:
+        infos = _members(path, z)
+        if not member and apple_member(z):
             return None, path
-        shown, name = f"{path}:{_said(info.filename)}", PurePosixPath(info.filename).name
-        gz = name.lower().endswith(".gz")
-        out = tmp / (name[:-3] if gz else name)
-        stream = z.open(info)
-        _copy(gzip.GzipFile(fileobj=stream) if gz else stream, out, _packed(path, z, info),
-              shown)
-        if _head(str(out)).startswith(ZIP):  # (Garmin's account export: zips of activities)
-            raise SignalFileError(f"{shown}: a zip inside the zip: unzip it, and give the "
-                                  "file inside")
-        return str(out), shown
+        return _read(path, z, *_chosen(path, z, infos, member, tmp), tmp)
 
 
-def _chosen(path: str, z: zipfile.ZipFile, member: str | None):
-    """The zip's one recording (--member's, else its one activity, else its one file), or
-    None for Apple Health's export; else a refusal naming what is there."""
+def _members(shown: str, z: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The zip's files, where none would land outside and it is no spreadsheet."""
     infos = [i for i in z.infolist() if not i.is_dir()]
     for i in infos:
         p = PurePosixPath(i.filename.replace("\\", "/"))
         if p.is_absolute() or ".." in p.parts or ":" in i.filename:
-            raise SignalFileError(f"{path}: a zip whose member {i.filename[:60]!r} would land "
-                                  "outside where it is unpacked: not an export we read")
+            raise SignalFileError(f"{shown}: a zip whose member {_said(i.filename[:60])} would "
+                                  "land outside where it is unpacked: not an export we read")
     names = [i.filename for i in infos]
     if "xl/workbook.xml" in names or "content.xml" in names and "mimetype" in names:
-        raise SignalFileError(f"{path}: a spreadsheet (an Excel .xlsx or .ods is a zip of its "
+        raise SignalFileError(f"{shown}: a spreadsheet (an Excel .xlsx or .ods is a zip of its "
                               "sheets), not a recording: save the sheet as CSV")
+    return infos
+
+
+def _chosen(path: str, z: zipfile.ZipFile, infos: list, member: str | None, tmp: Path):
+    """(the member to read, the name to read inside it where it is a zip, else None): where
+    --member names it (a member's path or name, or 'a zip's path/a path in it'), else the
+    zip's one activity, looked for in the zips in it too (Garmin's account export keeps
+    its activities in DI_CONNECT/DI-Connect-Uploaded-Files/UploadedFiles_0-_Part1.zip), else
+    its one file; else a refusal naming what is there."""
+    zips = [i for i in infos if i.filename.lower().endswith(".zip")]
     if member:
-        hit = [i for i in infos if i.filename == member] or \
-            [i for i in infos if PurePosixPath(i.filename).name == member]
+        hit = [(i, None) for i in infos if i.filename == member] or \
+            [(i, member[len(i.filename) + 1:]) for i in zips
+             if member.startswith(i.filename + "/")]
+        if not hit:  # a name, in the zip or in a zip in it
+            hit = _named(infos, member) + [(i, n) for i in _looked_into(path, zips)
+                                           for n in _names_in(path, z, i, tmp)
+                                           if PurePosixPath(n).name == member]
         if len(hit) != 1:
+            held = _some([i.filename for i in infos])
             raise SignalFileError(f"{path}: {'no' if not hit else len(hit)} members named "
-                                  f"{member!r} (it holds {_some(names)})")
+                                  f"{_said(member)} (it holds {held})")
         return hit[0]
-    if apple_member(names):
-        return None
-    acts = [i for i in infos if i.filename.lower().endswith(ACTIVITY)]
+    acts = [(i, None) for i in infos if _activity(i.filename)]
+    acts += [(i, n) for i in _looked_into(path, zips) for n in _names_in(path, z, i, tmp)
+             if _activity(n)]
     if len(acts) == 1 or (not acts and len(infos) == 1):
-        return (acts or infos)[0]
+        return (acts or [(infos[0], None)])[0]
     if not infos:
         raise SignalFileError(f"{path}: an empty zip archive")
     what = f"{len(acts)} activities" if acts else f"{len(infos)} files, none an activity"
-    return _refuse(path, what, [i.filename for i in acts] or names)
+    return _refuse(path, what, [_path_of(i, n) for i, n in acts] or
+                   [i.filename for i in infos])
+
+
+def _named(infos: list, member: str) -> list:
+    """(member, None) of each named so: by its path, else by its name."""
+    return [(i, None) for i in infos if i.filename == member] or \
+        [(i, None) for i in infos if PurePosixPath(i.filename).name == member]
+
+
+def _activity(name: str) -> bool:
+    return name.lower().endswith(ACTIVITY)
+
+
+def _path_of(info: zipfile.ZipInfo, inner: str | None) -> str:
+    """A member's name for --member: 'outer/inner/name' for a file in a zip in the zip."""
+    return info.filename if inner is None else f"{info.filename}/{inner}"
+
+
+def _looked_into(path: str, zips: list) -> list:
+    """The zips in the zip, where they are few enough to look into (each is unpacked)."""
+    if len(zips) > MAX_ZIPS:
+        names = _some([i.filename for i in zips])
+        raise SignalFileError(f"{path}: a zip of {len(zips):,} zips ({names}): give --member "
+                              "with the one to read as 'outer.zip/name'")
+    return zips
+
+
+def _names_in(path: str, z: zipfile.ZipFile, info: zipfile.ZipInfo, tmp: Path) -> list[str]:
+    """The files of a zip in the zip (unpacked to be read, under the caps, then let go)."""
+    out = tmp / "listed.zip"
+    try:
+        _copy(z.open(info), out, _Chain(_packed(path, z, info)), f"{path}:{_said(info.filename)}")
+        if not _head(str(out)).startswith(ZIP):
+            return []  # (named .zip, is none: a file like any other)
+        with zipfile.ZipFile(out) as inner:
+            return [i.filename for i in _members(f"{path}:{_said(info.filename)}", inner)]
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def _read(path: str, z: zipfile.ZipFile, info: zipfile.ZipInfo, inner: str | None,
+          tmp: Path) -> tuple[str, str]:
+    """The member unpacked (a .gz in it too), and where it is a zip, the one file asked of
+    it (or its one activity) unpacked in turn: both count against one cap."""
+    shown, name = f"{path}:{_said(info.filename)}", PurePosixPath(info.filename).name
+    chain, gz = _Chain(_packed(path, z, info)), name.lower().endswith(".gz")
+    out = tmp / (name[:-3] if gz else name)
+    stream = z.open(info)
+    _copy(gzip.GzipFile(fileobj=stream) if gz else stream, out, chain, shown)
+    if not _head(str(out)).startswith(ZIP):
+        if inner is not None:
+            raise SignalFileError(f"{shown}: no zip, so no {_said(inner)} in it")
+        return str(out), shown
+    with zipfile.ZipFile(out) as nested:  # (Garmin's account export: zips of activities)
+        infos = _members(shown, nested)
+        acts = [i for i in infos if _activity(i.filename)] or infos
+        hit = [i for i, _ in _named(infos, inner)] if inner is not None else acts
+        if len(hit) != 1:
+            if inner is not None:
+                raise SignalFileError(f"{shown}: {'no' if not hit else len(hit)} members "
+                                      f"named {_said(inner)} in it")
+            _refuse(path, f"{len(hit)} files in {_said(info.filename)}",
+                    [_path_of(info, i.filename) for i in hit])
+        _packed(shown, nested, hit[0])  # (its room checked; the cap is the chain's)
+        shown = f"{path}:{_said(_path_of(info, hit[0].filename))}"
+        last = Path(tempfile.mkdtemp(dir=tmp)) / PurePosixPath(hit[0].filename).name
+        _copy(nested.open(hit[0]), last, chain, shown)
+    out.unlink()
+    if _head(str(last)).startswith((ZIP, GZ)):
+        raise SignalFileError(f"{shown}: packed again inside a zip inside the zip: unpack it "
+                              "yourself (one zip in the zip is read)")
+    return str(last), shown
 
 
 def _refuse(path: str, what: str, names: list[str]):
@@ -153,7 +249,9 @@ def _packed(path: str, z: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
     the directory's) can hold it: zipfile reads what the directory says, on into the next
     member, so a directory saying 2 GB for 64 KB of zeros lifted the bomb cap's ratio."""
     ends = [i.header_offset for i in z.infolist() if i.header_offset > info.header_offset]
-    room = min(ends, default=getattr(z, "start_dir", os.path.getsize(path))) - info.header_offset
+    end = getattr(z, "start_dir", None)  # (where the directory starts)
+    room = min(ends, default=os.path.getsize(z.filename) if end is None else end) \
+        - info.header_offset
     if info.compress_size > room:
         raise SignalFileError(f"{path}:{_said(info.filename)}: the zip's directory says it "
                               f"holds {info.compress_size} packed bytes where there is room "
@@ -161,13 +259,21 @@ def _packed(path: str, z: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
     return info.compress_size
 
 
-def _copy(src, out: Path, packed_size: int, shown: str) -> None:
-    limit, n = _limit(packed_size, MAX_UNPACKED), 0
+class _Chain:
+    """Bytes unpacked for one recording, a zip in the zip and the file in it together,
+    against one cap: its outer member's packed size's (MAX_RATIO, MAX_UNPACKED)."""
+
+    def __init__(self, packed_size: int):
+        self.packed, self.n = packed_size, 0
+        self.limit = _limit(packed_size, MAX_UNPACKED)
+
+
+def _copy(src, out: Path, chain: _Chain, shown: str) -> None:
     with src, open(out, "wb") as f:
         while chunk := src.read(CHUNK):
-            n += len(chunk)
-            if n > limit:
-                raise _bomb(shown, limit, packed_size)
+            chain.n += len(chunk)
+            if chain.n > chain.limit:
+                raise _bomb(shown, chain.limit, chain.packed)
             f.write(chunk)
 
 
@@ -182,7 +288,7 @@ def apple_chunks(path: str):
                 yield chunk
         return
     with _errors(path), zipfile.ZipFile(path) as z:
-        name = apple_member(z.namelist())
+        name = apple_member(z)
         if name is None:
             raise SignalFileError(f"{path}: a zip without {APPLE_XML}: not Apple Health's "
                                   "export")

@@ -295,7 +295,8 @@ class _Table:
         raw = cols.pop(self.tcol)
         start = raw[0]
         if self.stamps:
-            t = across_clock_change((raw - start).astype(np.int64) / 1e6, self.path)
+            t = across_clock_change((raw - start).astype(np.int64) / 1e6, self.path,
+                                    start.astype("datetime64[us]").astype(np.int64) / 1e6)
         else:  # in place: a day's time column is hundreds of MB
             t = raw
             t -= start

@@ -6,6 +6,15 @@ signal go into the unit's state folder every SAVE_EVERY_S (atomically), and on s
 whose last signal is under `rebaseline_after_s` old takes them back: by the seat's own rule
 it has the same viewer. Anything else starts fresh, as without the file.
 
+A seat whose source names the device it reads (a strap's address, a board's id: `Device`)
+decides when that device is first read, not at start: only the device the viewer wore
+gives their baseline back. A cinema strap found by name has one seat key whoever wears
+it, so a unit restarted while the strap was swapped (another viewer's, a dead battery's
+successor) had handed the new wearer the old viewer's baseline. An entry that names no
+device (a file written before devices were named, or saved before the device said which)
+is not taken back by such a seat: a wrong baseline is worse than a fresh one. A played
+file or a simulated viewer is never taken back (`live`).
+
 An edge unit's state folder is an SD card, slow and wearing: the unit writes on a thread of
 its own (`save_later`; a card that stalls for seconds holds that thread, never the seats'
 samples) and only when an entry changed (a seat with a viewer: its last signal moves;
@@ -13,6 +22,10 @@ nobody, or no live seat: no write at all).
 
 Privacy: the file holds each baseline's summary statistics (count, mean, sum of squared
 deviations) and when the viewer's signal began and was last seen, never a beat, an interval or a waveform.
+The device is kept as an HMAC of its identity keyed by this boot's id, which the file holds
+only as a hash: a copy of the file (an SD card, a support bundle) can't be searched for a
+strap's address (Polar's 24 free bits are 16M tries), and the key dies with the boot, as
+the file's use does.
 
 Times are the machine's monotonic clock (a wall clock may step between runs; this one
 does not), which only means something within one boot: the file names its boot, and a
@@ -24,6 +37,7 @@ warning (a wrong baseline is worse than a fresh one).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import math
@@ -38,7 +52,7 @@ from empathy.sensors.base import source_file
 
 log = logging.getLogger("empathy.edge")
 
-FORMAT = 1
+FORMAT = 2  # 1: before devices were named (the boot id as it is; no device); still read
 SAVE_EVERY_S = 10.0  # a crash loses at most this much of the last signal (errs fresh)
 CLOSE_WAIT_S = 5.0  # a stopping unit waits this long for its last save (systemd's stop
 # timeout is 90 s; a card that stalls longer loses the last 10 s of signal only)
@@ -49,7 +63,8 @@ MEAN_RANGE = {"hr": (20.0, 250.0), "rmssd": (0.0, 500.0), "pupil": (-10.0, 10.0)
               "eda_rate": (0.0, 120.0), "eda_tonic": (0.0, 100.0)}
 MAX_BYTES = 1 << 20  # a unit's seats take a few hundred bytes each
 N_MAX = 10_000_000  # samples in one baseline: 100 Hz for a day is under it
-ENTRY_KEYS = {"key", "start_us", "last_signal_us", "first", "base"}
+ENTRY_KEYS = {"key", "start_us", "last_signal_us", "first", "base", "device"}
+TAG_LEN = 32  # hex digits of a hash kept
 
 
 class Unreadable(ValueError):
@@ -66,6 +81,17 @@ def boot_id() -> str:
         return BOOT_ID.read_text().strip()
     except OSError:
         return ""
+
+
+def boot_tag(boot: str) -> str:
+    """How the file names its boot: a hash, so that the boot id keys `device_tag` unseen."""
+    return hashlib.sha256(f"empathy viewer state {boot}".encode()).hexdigest()[:TAG_LEN]
+
+
+def device_tag(boot: str, ident: str) -> str:
+    """A device's identity as the file keeps it: an HMAC keyed by the boot id (unlike a
+    plain or salted hash beside it, not reversible from the file alone)."""
+    return hmac.new(boot.encode(), ident.encode(), hashlib.sha256).hexdigest()[:TAG_LEN]
 
 
 def seat_key(unit_id: int, seat) -> str:
@@ -119,11 +145,12 @@ def parse(text: str, unit_id: int, boot: str, now_us: int) -> dict[int, dict]:
         doc = json.loads(text)
     except (ValueError, RecursionError) as e:  # truncated, not JSON, nested past the stack
         raise Unreadable(f"not JSON ({type(e).__name__})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise Unreadable(f"not format {FORMAT}")
+    form = doc.get("format") if isinstance(doc, dict) else None
+    if form not in (1, FORMAT):
+        raise Unreadable(f"not format 1 or {FORMAT}")
     if _int(doc.get("unit_id"), 0, 0xFFFF, "unit_id") != unit_id:
         raise Unreadable(f"written by unit {doc['unit_id']}")
-    if not boot or doc.get("boot") != boot:
+    if not boot or doc.get("boot") != (boot if form == 1 else boot_tag(boot)):
         raise OtherBoot("written in another boot")
     saved = _int(doc.get("saved_us"), 0, now_us, "saved_us")  # not from the future
     seats = doc.get("seats")
@@ -134,14 +161,19 @@ def parse(text: str, unit_id: int, boot: str, now_us: int) -> dict[int, dict]:
         where = f"seat {sid}"
         ok = sid.isascii() and sid.isdigit() and len(sid) <= 5  # int() of 5000 digits raises
         seat = _int(int(sid) if ok else -1, 0, 0xFFFF, "seat id")
-        if not isinstance(e, dict) or set(e) != ENTRY_KEYS:
-            raise Unreadable(f"{where}: not {sorted(ENTRY_KEYS)}")
+        keys = ENTRY_KEYS if form == FORMAT else ENTRY_KEYS - {"device"}
+        if not isinstance(e, dict) or set(e) != keys:
+            raise Unreadable(f"{where}: not {sorted(keys)}")
+        device = e.get("device")
+        if device is not None and not (isinstance(device, str) and len(device) == TAG_LEN
+                                       and all(c in "0123456789abcdef" for c in device)):
+            raise Unreadable(f"{where}: device is not a hash")
         last = _int(e["last_signal_us"], 0, saved, f"{where} last_signal_us")
         start = _int(e["start_us"], 0, last, f"{where} start_us")
         if not isinstance(e["key"], str) or not isinstance(e["first"], bool):
             raise Unreadable(f"{where}: key or first of the wrong type")
         out[seat] = {"key": e["key"], "start_us": start, "last_signal_us": last,
-                     "first": e["first"], "base": _base(e["base"], where)}
+                     "first": e["first"], "base": _base(e["base"], where), "device": device}
     return out
 
 
@@ -158,16 +190,22 @@ class ViewerKeep:
         self._written: Optional[dict] = None  # the seats last saved (None: none yet)
         self._writer: Optional[LatestWriter] = None  # started by the first save_later
 
-    def resume(self, now_us: int) -> list[int]:
+    def resume(self, now_us: int, named=()) -> list[int]:
         """Seats whose viewer is the one of before the restart by their own rule (last
-        signal under rebaseline_after_s ago) take that viewer's baseline back; their ids."""
+        signal under rebaseline_after_s ago) take that viewer's baseline back; their ids.
+        A seat whose source names its device (`named`, in the seats' order) is only given
+        the entry to hold (`Held`): it decides on the first device it reads."""
         kept, out = self._load(now_us), []
-        for seat, feat, key in zip(self.seats, self.features, self.keys):
+        named = list(named) + [False] * (len(self.seats) - len(named))
+        for seat, feat, key, names in zip(self.seats, self.features, self.keys, named):
             entry = kept.get(seat.seat_id)
             why = resumable(entry, key, now_us, feat.rebase_us) if key else "not a live sensor"
             if why:
                 if entry is not None:
                     log.info("seat %d: viewer baseline not taken back: %s", seat.seat_id, why)
+                continue
+            if names:
+                feat.held = Held(entry, self.boot)
                 continue
             feat.resume(entry)
             out.append(seat.seat_id)
@@ -205,6 +243,10 @@ class ViewerKeep:
         seats = {}
         for seat, f, key in zip(self.seats, self.features, self.keys):
             st = f.viewer_state() if key else None
+            if st is None and key and f.held is not None:  # undecided: kept for a restart
+                st = f.held.entry  # before the device is read (a crash loop)
+            elif st is not None:  # (the entry held is hashed already)
+                st = {**st, "device": st["device"] and device_tag(self.boot, st["device"])}
             if st is None:
                 continue
             # a sensor's stamps corrected for its lag (calibrate hr) may run a little ahead
@@ -215,7 +257,8 @@ class ViewerKeep:
         if seats == self._written:
             return None
         self._written = seats
-        return json.dumps({"format": FORMAT, "unit_id": self.unit_id, "boot": self.boot,
+        return json.dumps({"format": FORMAT, "unit_id": self.unit_id,
+                           "boot": boot_tag(self.boot),
                            "saved_us": now_us, "seats": seats})
 
     def save(self, now_us: int) -> None:
@@ -285,6 +328,28 @@ class LatestWriter:
             if text is None:
                 return
             self._write(text)
+
+
+class Held:
+    """A restarted seat's last viewer, for a seat whose source names its device: taken
+    back on the first device read only if it is the one they wore (`why_not`)."""
+
+    def __init__(self, entry: dict, boot: str):
+        self.entry, self.boot = entry, boot
+
+    def another(self, ident: str) -> bool:
+        """Device `ident` is known not to be the one this viewer wore."""
+        kept = self.entry["device"]
+        return kept is not None and not hmac.compare_digest(device_tag(self.boot, ident),
+                                                            kept)
+
+    def why_not(self, ident: str, now_us: int, rebase_us: int) -> str:
+        """"" if the seat reading device `ident` at now_us goes on with this viewer."""
+        if self.entry["device"] is None:  # a file from before, or saved before it was read
+            return "kept without the device it read: a new viewer"
+        if self.another(ident):
+            return "another device than before the restart: another viewer"
+        return resumable(self.entry, self.entry["key"], now_us, rebase_us)
 
 
 def resumable(entry: Optional[dict], key: str, now_us: int, rebase_us: int) -> str:

@@ -91,7 +91,19 @@ class Health:
     new_wearer: bool = False
 
 
-Reading = Union[Beat, HeartRate, Pupil, FaceCrop, Waveform, Frame, Health]
+@dataclass(frozen=True)
+class Device:
+    """Which device the source reads from here on (`ident`: "ble:" and a strap's address,
+    "board:" and a board's id), said before its first reading and again on each reconnect.
+    A unit restarted takes a seat's viewer back only from the device they wore
+    (edge/viewer_state.py, which keeps a keyed hash of it, never `ident` itself)."""
+
+    ts_us: int
+    sensor: str
+    ident: str
+
+
+Reading = Union[Beat, HeartRate, Pupil, FaceCrop, Waveform, Frame, Health, Device]
 
 
 def drain(q: "queue.Queue", timeout_s: float) -> list:

@@ -71,6 +71,8 @@ class Recorder:
         self.count = 0
 
     def add(self, r: Reading) -> None:
+        if isinstance(r, base.Device):  # which strap or board: no reading of the body, and
+            return  # a played file is never the viewer of before (edge/viewer_state.py)
         self.f.write(msgpack.packb(_pack(r), default=_plain))
         self.count += 1
 

@@ -28,8 +28,11 @@ def _consensus_beats_found(name, at):
         assert np.min(np.abs(t - a)) <= 0.15, f"{name}: no beat at {a} s"
 
 
+# (pyphysio-bvp's 69.24 s was here too; its ECG puts no pulse there, 0.03 s after an R peak
+# where the finger's transit is 0.36 s: the pulses are at 68.61 and 69.57 s, both missed
+# under the hand's motion; test_ppg_misses.py)
 @pytest.mark.parametrize("name, at", [("heartpy-data2", (103.0, 103.97)),
-                                      ("systole-ppg", (240.46,)), ("pyphysio-bvp", (69.24,))])
+                                      ("systole-ppg", (240.46,))])
 def test_a_weak_pulse_where_the_rhythm_puts_it_is_a_beat(name, at):
     """Pulses a sixth to a third of the recent heights, 0.9-1.4 beat intervals after the
     last beat, fell under the 0.4 height gate (after motion-tall or breathing-tall pulses)

@@ -14,7 +14,7 @@ from scipy.signal import find_peaks
 from hypothesis import given, settings, strategies as st
 
 from empathy.clock import now_us
-from empathy.sensors.base import Health, Pupil, SourceError, Waveform, open_source
+from empathy.sensors.base import Device, Health, Pupil, SourceError, Waveform, open_source
 from empathy.sensors.firmware import protocol
 from empathy.sensors.serial.board import BoardClock, SerialSource
 from polling import collect
@@ -131,8 +131,9 @@ def test_loop_url_readings_have_types_units_and_timestamps():
                        + protocol.ppg(1, 1_000, 200, list(range(40)))
                        + protocol.pupil(2, 21_000, 4321, 255)
                        + protocol.status(3, 22_000, 0, 87, 2))
-        got = drain(src, lambda out: len(out) == 3)
-        wave, pupil, health = got
+        got = drain(src, lambda out: len(out) == 4)
+        board, wave, pupil, health = got
+        assert board == Device(board.ts_us, "board7", "board:000000ab")  # which board
         assert isinstance(wave, Waveform) and wave.kind == "ppg" and wave.fs_hz == 200
         assert np.array_equal(wave.samples, (1 << 18) - 1 - np.arange(40))  # as pleth
         assert pupil == Pupil(pupil.ts_us, 4.321, 1.0)

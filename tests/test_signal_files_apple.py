@@ -172,3 +172,19 @@ def test_hostile_xml_is_refused_in_one_line(capsys, tmp_path, export):
     rr.write_text("800\n810\n790\n805\n")
     assert "Apple Health's export only" in refused(capsys, "hr", rr, "--kind", "rr", "--start",
                                                    "2024-05-01")
+
+
+def test_a_day_of_a_watch_s_sparse_readings_weighs_as_the_hours_they_cover(capsys, tmp_path):
+    """A watch reads a resting wrist every few minutes and every few seconds in a workout.
+    Before: a reading weighed until the next only up to 10 s, so a day of 5-min readings at
+    60 bpm weighed nothing beside a 40-min workout at 140 and the day read 140 bpm."""
+    day = datetime(2024, 5, 3, 8, 0)
+    body = "".join(hr_record(day + timedelta(minutes=5 * k), 60) for k in range(120))  # 10 h
+    workout = day + timedelta(hours=10, minutes=5)
+    body += "".join(hr_record(workout + timedelta(seconds=5 * k), 140) for k in range(480))
+    p = tmp_path / "export.xml"
+    p.write_text(HEAD + body + "</HealthData>\n")
+    s, _ = ok_said(capsys, "hr", p)
+    assert s["readings"] == 600
+    # 600 min at 60 and 40 at 140 (the last rest reading holds 5 min, the last reading none)
+    assert abs(s["bpm"] - (600 * 60 + 40 * 140) / 640) < 1.0, s["bpm"]

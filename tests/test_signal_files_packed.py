@@ -74,7 +74,10 @@ def test_strava_s_export_zip_names_its_activities_and_reads_the_one_asked(tmp_pa
     garmin = zipped(tmp_path / "garmin.zip", {"DI_CONNECT/UploadedFiles_0-_Part1.zip":
                                               export.read_bytes(), "DI_CONNECT/a.json": "{}"})
     err = refused(capsys, "hrv", garmin, "--member", "UploadedFiles_0-_Part1.zip")
-    assert "a zip inside the zip" in err
+    assert "2 files in DI_CONNECT/UploadedFiles_0-_Part1.zip" in err  # (one zip in: named)
+    err = refused(capsys, "hrv", garmin, "--member",
+                  "DI_CONNECT/UploadedFiles_0-_Part1.zip/activities/101.fit.gz")
+    assert "packed again inside a zip inside the zip" in err  # (never three deep)
 
 
 def test_an_error_inside_an_archive_names_the_archive_not_a_temporary_file(tmp_path, capsys):

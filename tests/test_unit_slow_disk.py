@@ -8,49 +8,31 @@ needs root and loop devices; elsewhere the test is skipped with the reason."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import shutil
 import socket
-import subprocess
 import threading
 import time
 
 import pytest
 
 from empathy import wire
+from empathy.bench.unit_state_disk import NoCard, freeze, listening, loop_card, thaw
 from empathy.edge.runtime import EdgeConfig, EdgeUnit, SeatConfig
 from empathy.edge.sequence import SeqReserve
+from empathy.edge.viewer_state import FORMAT
 from empathy.keys import Keystore
 
 STALL_S = 3.0  # how long the card stops answering, from the unit's start (its first save)
 
 
-def _sh(*cmd: str) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-
-
 @pytest.fixture
 def card(tmp_path):
-    """A mounted ext4 file system of its own (the unit's state folder) and a way to freeze it."""
-    if not all(map(shutil.which, ("mkfs.ext4", "mount", "umount", "fsfreeze"))):
-        pytest.skip("needs mkfs.ext4, mount and fsfreeze")
-    img, mnt = tmp_path / "card.img", tmp_path / "card"
-    mnt.mkdir()
-    with open(img, "wb") as f:
-        f.truncate(16 << 20)
-    made = _sh("mkfs.ext4", "-q", "-F", str(img))
-    if made.returncode or _sh("mount", "-o", "loop", str(img), str(mnt)).returncode:
-        pytest.skip("cannot make and mount a loop file system here (needs root)")
+    """A mounted ext4 file system of its own (the unit's state folder) to freeze."""
     try:
-        yield mnt
-    finally:
-        _sh("fsfreeze", "-u", str(mnt))  # never leave a frozen file system behind
-        _sh("umount", str(mnt))
-
-
-def freeze(card) -> None:
-    assert _sh("fsfreeze", "-f", str(card)).returncode == 0
+        with loop_card(tmp_path) as mnt:
+            yield mnt
+    except NoCard as e:
+        pytest.skip(str(e))
 
 
 @pytest.fixture
@@ -61,31 +43,6 @@ def rx():
     sock.settimeout(0.2)
     yield sock
     sock.close()
-
-
-@contextlib.contextmanager
-def listening(rx, arrivals: list, on_packet=None):
-    """Each packet's arrival time appended to `arrivals` (then `on_packet(count)` called)
-    on a thread of its own while the block runs."""
-    done = threading.Event()
-
-    def receive():
-        while not done.is_set():
-            try:
-                rx.recv(2048)
-            except socket.timeout:
-                continue
-            arrivals.append(time.monotonic())
-            if on_packet:
-                on_packet(len(arrivals))
-
-    listener = threading.Thread(target=receive, daemon=True)
-    listener.start()
-    try:
-        yield
-    finally:
-        done.set()
-        listener.join()
 
 
 def one_seat_unit(card, tmp_path, rx) -> EdgeUnit:
@@ -101,20 +58,20 @@ def test_a_stalled_state_folder_never_stalls_the_samples(card, tmp_path, rx):
     unit = one_seat_unit(card, tmp_path, rx)  # its sequence block is on the card before it stalls
     arrivals: list[float] = []
     freeze(card)
-    thaw = threading.Timer(STALL_S, _sh, ("fsfreeze", "-u", str(card)))
-    thaw.start()
+    timer = threading.Timer(STALL_S, thaw, (card,))
+    timer.start()
     try:
         with listening(rx, arrivals):
             start = time.monotonic()
             unit.run(STALL_S + 1.5)
     finally:
-        thaw.join()
+        timer.join()
     during = [t - start for t in arrivals if 0.5 < t - start < STALL_S]
     gaps = [b - a for a, b in zip(during, during[1:])]
     assert len(during) > 8 * STALL_S and max(gaps) < 0.5, (len(during), max(gaps, default=None))
     # the card answered again before the unit stopped: its last snapshot is on it
     doc = json.loads((card / "unit1.viewers.json").read_text())
-    assert doc["format"] == 1 and doc["unit_id"] == 1
+    assert doc["format"] == FORMAT and doc["unit_id"] == 1
 
 
 @pytest.mark.realtime
@@ -128,19 +85,19 @@ def test_a_sequence_block_crossed_while_the_card_stalls_never_stalls_the_samples
     monkeypatch.setattr(SeqReserve, "BLOCK", 32)  # ~3 s of one seat's packets, not ~90 s
     unit = one_seat_unit(card, tmp_path, rx)
     start_seq, arrivals, stall_s = unit.seq, [], 2.0
-    thaw = threading.Timer(stall_s, _sh, ("fsfreeze", "-u", str(card)))
+    timer = threading.Timer(stall_s, thaw, (card,))
 
     def on_packet(n):
         if n == 3 * SeqReserve.BLOCK // 4:  # a quarter block short of the limit
             freeze(card)
-            thaw.start()
+            timer.start()
 
     try:
         with listening(rx, arrivals, on_packet):
             unit.run(6.0)
     finally:
-        if thaw.ident:  # started by the packets (an assert below says if not)
-            thaw.join()
+        if timer.ident:  # started by the packets (an assert below says if not)
+            timer.join()
     assert len(arrivals) > SeqReserve.BLOCK + 4  # it did cross the stalled block boundary
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
     assert max(gaps) < 0.5, max(gaps)
@@ -159,12 +116,12 @@ def test_a_card_stalled_past_the_saved_limit_holds_the_packets_back(
     arrivals: list[float] = []
     thawed: list[float] = []
 
-    def thaw():
+    def thaw_now():
         thawed.append(time.monotonic())
-        _sh("fsfreeze", "-u", str(card))
+        thaw(card)
 
     freeze(card)
-    timer = threading.Timer(2.5, thaw)
+    timer = threading.Timer(2.5, thaw_now)
     timer.start()
     try:
         with listening(rx, arrivals):

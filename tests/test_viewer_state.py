@@ -13,7 +13,7 @@ import pytest
 
 from empathy.edge.features import SeatFeatures
 from empathy.edge.runtime import EdgeConfig, SeatConfig
-from empathy.edge.viewer_state import ENTRY_KEYS, ViewerKeep
+from empathy.edge.viewer_state import ENTRY_KEYS, FORMAT, ViewerKeep
 from empathy.keys import Keystore
 from empathy.sensors.base import Beat, Health
 from empathy.wire import Flag
@@ -159,7 +159,7 @@ HOSTILE = {
     "future signal": _set("seats", "1", "last_signal_us", to=10**15),
     "start after signal": _set("seats", "1", "start_us", to=10**15),
     "another unit's": _set("unit_id", to=2),
-    "format 2": _set("format", to=2),
+    "format 3": _set("format", to=3),
     "seat id not a number": lambda text: text.replace('"1": {', '"x": {'),
     "nested past the stack": lambda text: "[" * 200_000,
     "too large": lambda text: text + " " * (2 << 20),
@@ -175,6 +175,9 @@ HOSTILE = {
     "beats in it": _set("seats", "1", "rr_ms", to=[967.7, 970.1]),
     "key a number": _set("seats", "1", "key", to=7),
     "first a string": _set("seats", "1", "first", to="yes"),
+    "device an address": _set("seats", "1", "device", to="ble:C0:FF:EE:00:00:01"),
+    "device a number": _set("seats", "1", "device", to=7),
+    "device missing": lambda doc: doc["seats"]["1"].pop("device"),
 }
 
 
@@ -241,4 +244,4 @@ def test_a_unit_started_on_a_broken_file_runs(tmp_path):
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-800:]
     said = [ln for ln in p.stderr.splitlines() if "viewers.json" in ln]
     assert len(said) == 1 and "ignored" in said[0], p.stderr[-800:]
-    assert json.loads((tmp_path / "unit1.viewers.json").read_text())["format"] == 1
+    assert json.loads((tmp_path / "unit1.viewers.json").read_text())["format"] == FORMAT

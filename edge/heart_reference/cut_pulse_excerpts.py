@@ -2,7 +2,9 @@
 nothing at run time reads this): five wrist PPG records during exercise, and one ICU
 patient's finger PPG (BIDMC record 01, `bidmc-01.npz`, held out; see `cut_bidmc`), and two
 more ICU patients' finger PPG with lead II (PhysioNet/CinC Challenge 2015 records v102s and
-a103l, `cinc15-*.npz`; see `cut_cinc15`).
+a103l, `cinc15-*.npz`; see `cut_cinc15`), and one adult's PPG at rest with
+its ECG (NeuroKit2's `bio_resting_5min_100hz.csv`, `neurokit-rest.npz`, held out; see
+`cut_neurokit`).
 
 `python edge/heart_reference/cut_pulse_excerpts.py CSV_DIR` reads the first minute of five
 records of the Wrist PPG During Exercise database (Jarchi & Casson 2017, PhysioNet; CSV
@@ -56,27 +58,39 @@ def ecg_reference(ecg: np.ndarray, fs_hz: float) -> np.ndarray:
     return consensus(votes, votes=4)
 
 
-def cut_bidmc(csv_path: Path, out: Path) -> dict:
-    """BIDMC PPG and Respiration Dataset record 01 (PhysioNet `bidmc` 1.0.0, ODC-By 1.0;
-    its `bidmc_01_Signals.csv`: 8 min at 125 Hz of RESP, PLETH, V, AVR, II), its first
-    BIDMC_S, held out (fixed before any PPG detector ran on it): PLETH as the 10-bit codes it was exported from (x
-    1023, exact), lead II as codes of its (up to six) decimals, the reference from lead II."""
-    t = np.loadtxt(csv_path, delimiter=",", skiprows=1, usecols=(1, 2, 3, 4, 5, 6))
+# BIDMC records added in issue 19's twenty-first pass (ppgcorpus), fixed before any PPG
+# detector ran on them: in number order from 02, each record whose patient (its MIMIC II
+# matched ID, `bidmc_NN_Fix.txt`) is in no other BIDMC record, the first eight (06-09 are
+# one patient), alternately tuning and held out (01, used since the seventh pass, is held out)
+BIDMC = {"02": "tuning", "03": "held out", "04": "tuning", "05": "held out",
+         "10": "tuning", "11": "held out", "12": "tuning", "13": "held out"}
+
+
+def cut_bidmc(csv_path: Path, out: Path, rec: str = "01", use: str = "held out") -> dict:
+    """A BIDMC PPG and Respiration Dataset record (PhysioNet `bidmc` 1.0.0, ODC-By 1.0; its
+    `bidmc_NN_Signals.csv`: 8 min at 125 Hz of RESP, PLETH, II and other leads, in an order
+    its header gives), its first BIDMC_S: PLETH as the 10-bit codes it was exported from (x
+    1023, exact), lead II as codes of its (up to six, in some records seven) decimals, the
+    reference from lead II."""
+    head = [h.strip() for h in csv_path.open().readline().split(",")]
+    t = np.loadtxt(csv_path, delimiter=",", skiprows=1)
     fs = 125.0
     # its time column is printed to 2-3 decimals: 60001 rows over 480 s is the 125 Hz
     assert len(t) == 60001 and t[-1, 0] == 480.0, "not 8 min at 125 Hz"
     t = t[:int(BIDMC_S * fs)]  # the first 4 min: the repository's share of recordings is small
-    raw = {"ppg": t[:, 2] * 1023.0, "ecg": t[:, 5] * 1e6}
+    ii = t[:, head.index("II")]
+    scale_ecg = next(q for q in (1e-6, 1e-7) if np.abs(ii / q - np.round(ii / q)).max() < 1e-3)
+    raw = {"ppg": t[:, head.index("PLETH")] * 1023.0, "ecg": ii / scale_ecg}
     codes = {k: np.round(v).astype(np.int32) for k, v in raw.items()}
-    assert np.abs(raw["ppg"] - codes["ppg"]).max() < 0.01 and \
-        np.abs(raw["ecg"] - codes["ecg"]).max() < 1e-3
-    ref = ecg_reference(codes["ecg"] / 1e6, fs)
+    assert np.abs(raw["ppg"] - codes["ppg"]).max() < 0.01
+    ref = ecg_reference(codes["ecg"] * scale_ecg, fs)
     spans = plausible_spans(ref)
-    np.savez_compressed(out / "bidmc-01.npz", **codes, scale_ecg=1e-6, scale_ppg=1 / 1023,
+    np.savez_compressed(out / f"bidmc-{rec}.npz", **codes, scale_ecg=scale_ecg,
+                        scale_ppg=1 / 1023,
                         fs_hz=fs, beats=np.round(ref * fs).astype(np.int32), spans_s=spans,
-                        record="bidmc01", use="held out",
+                        record=f"bidmc{rec}", use=use,
                         what="an ICU patient's finger PPG and lead II, first 4 min")
-    return {"record": "bidmc01", "beats": len(ref),
+    return {"record": f"bidmc{rec}", "use": use, "beats": len(ref),
             "trusted_s": round(float(np.sum(spans[:, 1] - spans[:, 0])), 1)}
 
 
@@ -114,6 +128,29 @@ def cut_cinc15(rec_dir: Path, name: str, out: Path) -> dict:
             "trusted_s": round(float(np.sum(spans[:, 1] - spans[:, 0])), 1)}
 
 
+NK_SCALE = 1e-6  # the export's floats as integer millionths (within 5e-7 of its values)
+
+
+def cut_neurokit(csv_path: Path, out: Path) -> dict:
+    """NeuroKit2's `data/bio_resting_5min_100hz.csv` (MIT; one adult's 5 min resting-state
+    recording of ECG, PPG and respiration at 100 Hz, "with some ECG noise towards the end"):
+    all 300 s, held out (fixed before any PPG detector ran on it), ECG and PPG as integer
+    millionths of the file's values, the reference from the ECG alone."""
+    t = np.loadtxt(csv_path, delimiter=",", skiprows=1)
+    fs = 100.0
+    assert t.shape == (30000, 3), "not 5 min of ECG, PPG, RSP at 100 Hz"
+    codes = {"ecg": np.round(t[:, 0] / NK_SCALE).astype(np.int32),
+             "ppg": np.round(t[:, 1] / NK_SCALE).astype(np.int32)}
+    ref = ecg_reference(codes["ecg"] * NK_SCALE, fs)
+    spans = plausible_spans(ref)
+    np.savez_compressed(out / "neurokit-rest.npz", **codes, scale_ecg=NK_SCALE,
+                        scale_ppg=NK_SCALE, fs_hz=fs, beats=np.round(ref * fs).astype(np.int32), spans_s=spans,
+                        record="bio_resting_5min_100hz", use="held out",
+                        what="an adult's PPG and ECG at rest, 5 min")
+    return {"record": "bio_resting_5min_100hz", "beats": len(ref),
+            "trusted_s": round(float(np.sum(spans[:, 1] - spans[:, 0])), 1)}
+
+
 def read_csv(path: Path) -> np.ndarray:
     """The export's table: elapsed time, chest_ecg, wrist_ppg, gyro xyz, low-noise acc xyz,
     ...; two header lines."""
@@ -147,7 +184,15 @@ def cut(csv_dir: Path, name: str, out: Path) -> dict:
 
 
 if __name__ == "__main__":  # CSV_DIR: the wrist records' CSVs and bidmc_01_Signals.csv;
-    src, dst = Path(sys.argv[1]), Path(__file__).resolve().parent  # or --cinc15 WFDB_DIR
+    src, dst = Path(sys.argv[1]), Path(__file__).resolve().parent  # or --cinc15 WFDB_DIR,
+    # or --neurokit CSV, or --bidmc DIR
+    if sys.argv[1] == "--bidmc":  # a folder of bidmc_NN_Signals.csv: 01 and BIDMC
+        for rec, use in {"01": "held out", **BIDMC}.items():
+            print(cut_bidmc(Path(sys.argv[2]) / f"bidmc_{rec}_Signals.csv", dst, rec, use))
+        sys.exit()
+    if sys.argv[1] == "--neurokit":  # NeuroKit2's data/bio_resting_5min_100hz.csv
+        print(cut_neurokit(Path(sys.argv[2]), dst))
+        sys.exit()
     if sys.argv[1] == "--cinc15":
         for rec in CINC15:
             print(cut_cinc15(Path(sys.argv[2]), rec, dst))

@@ -14,8 +14,9 @@ It then reads Body Sensor Location (0x2A38) and Battery Level (0x2A19), subscrib
 Rate Measurement (0x2A37) and turns every notification into readings: one `Beat` per RR
 interval and one `HeartRate` with the strap's own bpm and energy (a device that sends no RR
 intervals, a watch or an optical armband, gives that alone: the seat reads it then,
-edge/device_hr.py). Contact changes and
-battery come out as `Health`. When the strap drops out it reconnects on its own, with
+edge/device_hr.py). Each connection first names the strap as a `Device` (a restarted
+unit's seat takes its viewer back only from theirs). Contact changes and battery come out
+as `Health`. When the strap drops out it reconnects on its own, with
 backoff, and says so as `Health(fault="disconnected")` meanwhile.
 
 `ecg=1` (and `acc=1`): a Polar H10's raw ECG (130 Hz, µV) and accelerometer (25 Hz, mG)
@@ -48,7 +49,8 @@ import numpy as np
 
 from empathy.clock import now_us
 from empathy.log import RateLimited
-from empathy.sensors.base import Beat, Health, HeartRate, Reading, SourceError, Waveform, drain
+from empathy.sensors.base import (Beat, Device, Health, HeartRate, Reading, SourceError,
+                                  Waveform, drain)
 from empathy.sensors.ble import pmd
 from empathy.sensors.ble.links import MEASUREMENT
 from empathy.sensors.ble.strap_find import (SWAP_MAX_S, SWAP_MIN_S, SWAP_S, find_strap,
@@ -117,6 +119,8 @@ def beats_from(rr_1024: list[int], arrival_us: int, last_beat_us: int) -> list[B
 
 class BleSource:
     """One heart-rate strap. See the module docstring for the URL."""
+
+    names_device = True  # each connection says which strap it reads (`Device`)
 
     def __init__(self, url: str, query: dict, **_):
         self.url = url
@@ -229,6 +233,7 @@ class BleSource:
     async def _session(self, client: BleakClient, device, lost: asyncio.Event, first: bool):
         if self._gone:
             say_swapped(self, device)
+        self._q.put(Device(now_us(), self.sensor, f"ble:{device.address.upper()}"))
         self._rr_since_us, self._rr_sum_ms = now_us(), 0.0  # this session's intervals
         self.info = {"address": device.address, "name": device.name or "", "location": ""}
         if client.services.get_characteristic(BODY_LOCATION) is not None:  # optional in HRS

@@ -23,7 +23,8 @@ import numpy as np
 import serial
 
 from empathy.clock import now_us
-from empathy.sensors.base import Health, Pupil, Reading, SourceError, Waveform, drain
+from empathy.sensors.base import (Device, Health, Pupil, Reading, SourceError, Waveform,
+                                  drain)
 from empathy.sensors.firmware import protocol
 from empathy.sensors.serial.leads import LeadWatch
 
@@ -107,6 +108,10 @@ class BoardClock:
 
 class SerialSource:
     """A sensor board on a serial port. See the module docstring for the URL."""
+
+    # its HELLO (at power-on and every 5 s) names the board as a `Device`: the port's path
+    # does not (a board swapped on /dev/ttyACM0 is another board)
+    names_device = True
 
     def __init__(self, url: str, query: dict, **_):
         self.url = url
@@ -209,7 +214,12 @@ class SerialSource:
         samples all on a rail (ECG_RAIL_COUNTS), become Health when they change."""
         if msg[0] != protocol.ECG:
             r = self._reading(msg, arrival_us)
-            return [] if r is None else [r]
+            said = [] if r is None else [r]
+            if msg[0] == protocol.HELLO:  # which board: another on this port (a swap, the
+                # next viewer's) is not the viewer of before a restart (edge/viewer_state.py)
+                board = f"board:{msg[3]['board_id']:08x}"
+                said.insert(0, Device(arrival_us, self.sensor, board))
+            return said
         f = msg[3]
         ts = self.clock.to_host(msg[2], arrival_us)
         counts = np.asarray(f["samples"], np.int32)

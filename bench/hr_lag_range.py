@@ -1,0 +1,148 @@
+"""`calibrate hr` on a watch that averages its own figure: the lag and bias it stores against
+the truth, and a seat's HR error with that correction and without.
+`python -m empathy.bench.hr_lag_range [--windows 2,5,8,10,15] [--delay 1] [--bias 1.04]
+[--span 300] [--held-out] [--json]`
+
+The heart: a corpus record's real RR series (its first `span` s, as `calibrate hr
+--duration 300` records it), the reference its beats (a chest strap's intervals). The
+device: sim/hr_watch.py, a moving average of `window` s sent `delay` s late, `bias` high,
+once a second in whole bpm (nothing of calibration/hr.py's). Truth: the lag of its
+average's centre, delay + window / 2, and its bias. The calibration: `hr_validate` and
+`correction` with the seat PPG rig, as `calibrate hr --sensor-id` runs them. The seat: a
+`SeatFeatures` reading the figures (edge/device_hr.py) with the stored correction, with
+none (what a unit has where none is stored), and with the bias alone (the lag's own part);
+its HR an estimate a second from FROM_S against the true rate of the heart's beats over
+the seat's HR window at that moment (bench/seat_hr.window_rate)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from empathy.bench.seat_hr import window_rate
+from empathy.calibration.hr import correction, hr_validate, load_profile
+from empathy.calibration.recording import HeartTrace, trace_from_beats
+from empathy.edge.features import SeatFeatures
+from empathy.edge.latency import HR_WINDOW_S
+from empathy.edge.profile import HeartCorrection, SeatProfile
+from empathy.sensors.base import HeartRate
+from empathy.sim.hr_watch import true_lag_s, watch_figures
+from empathy.wire import Flag
+
+T0_US = 1_000_000_000
+FROM_S = 20.0
+TUNING = ("systole-rr", "pyhrv-nni-long", "mitdb-100", "mitdb-123", "mitdb-106")
+
+
+def record_rr(name: str, span_s: float) -> np.ndarray | None:
+    """A corpus record's RR series (ms): every beat's, its first span_s; None where absent."""
+    from empathy.edge.heart_corpus import annotated_beats, available, record, record_data
+    rec = record(name)
+    if not available(rec):
+        return None
+    x, fs = record_data(rec)
+    beats = None if rec.kind == "rr" else annotated_beats(rec, len(x), fs)
+    if rec.kind != "rr" and beats is None:
+        return None
+    rr = np.asarray(x, float) if rec.kind == "rr" else np.diff(beats) * 1e3
+    return rr[np.cumsum(rr) <= span_s * 1e3]
+
+
+def seat_error(t_s, figures, ends, fix: dict | None) -> tuple[float, float]:
+    """(median signed, median absolute) error of a seat's HR_OK estimates, bpm."""
+    heart = HeartCorrection(fix["bias_pct"], fix["lag_ms"]) if fix else HeartCorrection()
+    f, err = SeatFeatures(baseline_s=10, profile=SeatProfile(heart=heart)), []
+    for t, bpm in zip(t_s, figures):
+        now = T0_US + int(t * 1e6)
+        f.add(HeartRate(now, float(bpm), True))
+        e = f.estimate(now + 1000)
+        if t >= FROM_S and e["flags"] & Flag.HR_OK:
+            err.append(e["hr_bpm"] - window_rate(ends, t, HR_WINDOW_S))
+    err = np.array(err)
+    return float(np.median(err)), float(np.median(np.abs(err)))
+
+
+def case(rr: np.ndarray, window_s: float, delay_s: float, bias: float) -> dict:
+    ends = np.cumsum(rr) / 1e3
+    t, fig = watch_figures(rr, window_s, delay_s, bias)
+    ref = trace_from_beats("strap", ends, rr)
+    dev = HeartTrace("watch", t[fig > 0], fig[fig > 0], kind="hr")
+    res = hr_validate(ref, dev, load_profile("seat_ppg"))
+    fix, why = correction(res)
+    lag = true_lag_s(window_s, delay_s)
+    out = {"true_lag_ms": lag * 1000, "lag_ms": res.figures["lag_ms"],
+           "halves_ms": res.figures["lag_halves_ms"],
+           "r": res.figures["lag_correlation"], "true_bias_pct": round((bias - 1) * 100, 2),
+           "bias_pct": res.figures["bias_pct"], "stored": fix is not None, "why_not": why,
+           "stored_lag_ms": fix and fix["lag_ms"]}
+    out["seat_none"] = seat_error(t, fig, ends, None)
+    if fix:
+        out["seat_stored"] = seat_error(t, fig, ends, fix)
+        out["seat_bias_only"] = seat_error(t, fig, ends, {**fix, "lag_ms": 0.0})
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--windows", default="2,5,8,10,15")
+    ap.add_argument("--delay", type=float, default=1.0)
+    ap.add_argument("--bias", type=float, default=1.04)
+    ap.add_argument("--span", type=float, default=300.0)
+    ap.add_argument("--held-out", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    try:
+        windows = [float(w) for w in a.windows.split(",")]
+    except ValueError:
+        print(f"--windows: not numbers: {a.windows}", file=sys.stderr)
+        return 2
+    if not (all(0.5 <= w <= 30 for w in windows) and 0 <= a.delay <= 10
+            and 0.8 <= a.bias <= 1.2 and 60 <= a.span <= 3600):
+        print("--windows 0.5..30 s, --delay 0..10 s, --bias 0.8..1.2, --span 60..3600 s",
+              file=sys.stderr)
+        return 2
+    names = TUNING
+    if a.held_out:
+        from empathy.edge.heart_corpus import RECORDS
+        names = tuple(r.name for r in RECORDS if r.held_out and r.kind in ("ecg", "rr"))
+    rows = []
+    for name in names:
+        rr = record_rr(name, a.span)
+        if rr is None:
+            continue
+        for w in windows:
+            try:
+                row = {"record": name, "window_s": w, **case(rr, w, a.delay, a.bias)}
+            except ValueError as e:  # too short to compare at all
+                row = {"record": name, "window_s": w, "error": str(e)}
+            rows.append(row)
+            if not a.json:
+                print(_line(row), flush=True)
+    if a.json:
+        print(json.dumps(rows))
+    return 0
+
+
+def _line(r: dict) -> str:
+    if "error" in r:
+        return f"{r['record']:16s} W {r['window_s']:4.1f}  {r['error']}"
+    s = (f"{r['record']:16s} W {r['window_s']:4.1f}  lag {r['lag_ms']:7.0f} (true "
+         f"{r['true_lag_ms']:5.0f})  r {r['r']:.2f}  bias "
+         f"{r['bias_pct']:+5.2f} % ({r['true_bias_pct']:+.1f})  none {_e(r['seat_none'])}")
+    why = "; ".join(w.split(" (")[0] for w in r["why_not"])
+    if r["stored"]:
+        s += (f"  stored lag {r['stored_lag_ms']:+.0f}: {_e(r['seat_stored'])}  bias only "
+              f"{_e(r['seat_bias_only'])}")
+        return s + (f"  ({why})" if why else "")
+    return s + "  not stored: " + why
+
+
+def _e(e) -> str:
+    return f"{e[0]:+.2f}/{e[1]:.2f}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
