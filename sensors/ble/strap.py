@@ -1,15 +1,9 @@
 """`ble://AA:BB:CC:DD:EE:FF` or `ble://?name=Polar`: a Bluetooth heart-rate strap via bleak.
 
-The driver connects by address, or by name: to the one strap whose name starts with `name`
-heard over scan_s (a one-strap kiosk's way; more than one heard, it reads none and says so
-as `Health`, "give the address": `empathy sensors scan` lists them, nearest first). A strap
-BlueZ still holds a link to is taken as it is (a unit killed mid-show leaves it connected,
-and connected it no longer advertises), unless by name and another client here reads it.
-A strap found by name that has been silent and unconnectable for `swap_s` (a dead battery:
-the kiosk's operator hands the next visitor another of the model) is searched for by name
-again, by the same rule; another strap found is read from then on, said in the log and as
-`Health(new_wearer=True)`, "strap AA:.. gone for N s: now reading CC:..", and the seat
-takes a new viewer. A strap given by its address is never swapped.
+The driver connects by address, or by name (sensors/ble/strap_find.py: the one strap whose
+name starts with `name` heard over scan_s, nearest first in `empathy sensors scan`; one
+found by name and silent for `swap_s`, a dead battery, is searched for again, and another
+strap found is said as `Health(new_wearer=True)`: the seat takes a new viewer).
 It then reads Body Sensor Location (0x2A38) and Battery Level (0x2A19), subscribes to Heart
 Rate Measurement (0x2A37) and turns every notification into readings: one `Beat` per RR
 interval and one `HeartRate` with the strap's own bpm and energy (a device that sends no RR
