@@ -1,6 +1,7 @@
 """`calibrate hr --sensor-id` on a watch that averages its own figure over seconds (often
-5-10 s, sent a little late): its lag is the average's centre, delay + window / 2. The rig
-searched 3 s, and a lag at the search's edge is rightly not stored, so a watch averaging
+5-10 s, sent a little late): its lag is how far the centre of what it counted lies behind
+the figure shown, delay + window / 2 + half an interval + half its report spacing
+(sim/hr_watch.true_lag_s). The rig searched 3 s, and a lag at the search's edge is rightly not stored, so a watch averaging
 over 5 s got no correction at all (its 4 % bias kept). The search now reaches 12 s
 (edge/profile.py LAG_MAX_MS), and a lag is stored only from a record that tells lags
 apart. Real RR series from the corpus, worn under sim/hr_watch.py's moving average (no
@@ -49,7 +50,8 @@ def test_a_watch_averaging_over_seconds_gets_its_lag_and_bias_stored(tmp_path, w
     'no correction stored: a lag at the edge of the rig's ±3000 ms search'."""
     fix, doc = _calibrate(tmp_path, "systole-rr", 300.0, window_s)
     assert fix, doc["notes"]
-    assert abs(fix["lag_ms"] - true_lag_s(window_s, DELAY_S) * 1000) < 500, fix
+    assert abs(fix["lag_ms"] - true_lag_s(record_rr("systole-rr", 300.0), window_s, DELAY_S) * 1000
+               ) < 500, fix
     assert abs(fix["bias_pct"] - (BIAS - 1) * 100) < 0.5, fix
     # and the edge loads it for a seat that names the watch
     profile = load_profile(tmp_path / "store", heart_sensor="watch-7")
