@@ -5,14 +5,16 @@ the truth, and a seat's HR error with that correction and without.
 
 The heart: a corpus record's real RR series (its first `span` s, as `calibrate hr
 --duration 300` records it), the reference its beats (a chest strap's intervals). The
-device: sim/hr_watch.py, a moving average of `window` s sent `delay` s late, `bias` high,
-once a second in whole bpm (nothing of calibration/hr.py's). Truth: its lag (the centre
-of what it counted behind the figure shown, sim/hr_watch.true_lag_s), and its bias. The calibration: `hr_validate` and
-`correction` with the seat PPG rig, as `calibrate hr --sensor-id` runs them. The seat: a
-`SeatFeatures` reading the figures (edge/device_hr.py) with the stored correction, with
-none (what a unit has where none is stored), and with the bias alone (the lag's own part);
-its HR an estimate a second from FROM_S against the true rate of the heart's beats over
-the seat's HR window at that moment (bench/seat_hr.window_rate)."""
+device (sim/hr_watch.py, nothing of calibration/hr.py's), `bias` high: a watch's moving
+average of `window` s sent `delay` s late, once a second in whole bpm; a strap's own HR
+field; or a PPG seat's beats. Truth: its bias, and the lag of the watch's figure (the
+centre of what it counted behind the figure shown) or the seat's pulse arrival. The
+calibration: `hr_validate` and `correction` with the seat PPG rig, as `calibrate hr
+--sensor-id` runs them. The seat, for a device's figure: a `SeatFeatures` reading the
+figures (edge/device_hr.py) with the stored correction, with none (what a unit has where
+none is stored), and with the bias alone (the lag's own part); its HR an estimate a second
+from FROM_S against the true rate of the heart's beats over the seat's HR window at that
+moment (bench/seat_hr.window_rate)."""
 
 from __future__ import annotations
 

@@ -1,23 +1,26 @@
 """Heart-rate sensor validation: a sensor under test against a reference, judged by a rig profile.
 
-1. Both recordings become heart-rate traces on a common 20 Hz grid.
+1. Both recordings become heart-rate traces on a common 20 Hz grid: a beat's rate over the
+   interval it measured, a device's own figure from when it came to the next (`_on_grid`).
 2. Cross-correlation finds how late the sensor is (lag), refined below a grid step.
 3. With the lag taken out, heart rate averaged over short windows gives the pairs for
-   mean absolute error, bias and Bland-Altman limits of agreement (bias +/- 1.96 SD).
+   mean absolute error, bias (% as the ratio of the window means: a scale, as the edge
+   undoes it) and Bland-Altman limits of agreement (bias +/- 1.96 SD).
 4. When both give beats, each reference beat is looked for in the sensor (beat agreement),
    and gaps in the sensor's stream count as dropouts.
 The rig profile (TOML, `profiles/*.toml`) holds the limits; any limit broken fails the rig.
 5. `correction`: the bias and lag found, for the edge to undo (edge/profile.py), when what
    is left (limits of agreement, beats, dropouts) passes: a correction cannot fix those;
-   and the lag only where the record tells lags apart: each half of it finds the same lag
-   on its own (a record too short for that stores none), and the sensor follows the
-   reference's heart rate at it (a rate too steady to time stores none); the bias is
-   stored either way.
+   and the reference's heart beat steadily (STEP); and the lag only where the record tells
+   lags apart: each half of it finds the same lag on its own (a record too short for that
+   stores none), and the sensor follows the reference's heart rate at it (a rate too
+   steady to time stores none); the bias is stored either way.
 
 The search reaches LAG_MAX_MS by default: a watch's or an armband's own figure is averaged
-over several seconds (often 5-10 s) and sent a second or two after, so it lags by its
-average's centre, delay + window / 2: 3.5-7 s for those, up to 12 s leaves room for a
-15-s average sent 3 s late (sim/hr_watch.py; bench/hr_lag_range.py).
+over several seconds (often 5-10 s) and sent a second or two after, so it lags the heart by
+its average's centre, delay + window / 2 + half an interval, and half its report spacing
+more as shown: 4.5-8 s for those, up to 12 s leaves room for a 15-s average sent 3 s late
+(sim/hr_watch.py; bench/hr_lag_range.py).
 """
 
 from __future__ import annotations
@@ -353,9 +356,10 @@ def correction(res: Result) -> tuple[dict | None, list[str]]:
     left = [c.name for c in res.checks if not c.ok and c.name not in CORRECTABLE]
     refused = list(res.errors) or ([f"{', '.join(left)} cannot be undone"] if left else [])
     if f.get("ref_irregular_pct", 0.0) > MAX_IRREGULAR_PCT:
-        refused.append(f"the heart beat irregularly ({f['ref_irregular_pct']:.0f} % of the "
-                       f"reference's intervals stepped over {STEP:.0%}): a bias from it is "
-                       "the rhythm's as much as the sensor's; calibrate on a steady heart")
+        refused.append(f"an irregular reference rhythm ({f['ref_irregular_pct']:.0f} % of its "
+                       f"intervals stepped over {STEP:.0%} from the one before, or were none a "
+                       "heart makes): a bias from it is the rhythm's as much as the sensor's; "
+                       "calibrate on a steady heart")
     if refused:
         return None, refused
     why = _lag_untold(f)

@@ -70,7 +70,7 @@ def test_the_bias_found_on_an_irregular_heart_is_the_devices(tmp_path, name, kin
     if name in IRREGULAR:  # a correction comes from a steady heart
         assert not fix, fix
         assert f["ref_irregular_pct"] > 20, f
-        assert any(n.startswith("no correction stored") and "beat irregularly" in n
+        assert any(n.startswith("no correction stored") and "irregular reference rhythm" in n
                    for n in doc["notes"]), doc["notes"]
     else:  # sinus arrhythmia: steady enough, stored, near the truth
         assert f["ref_irregular_pct"] < 10, f
