@@ -92,7 +92,8 @@ def case(rr: np.ndarray, kind: str, window_s: float, delay_s: float, bias: float
     out = {"true_lag_ms": lag and lag * 1000, "lag_ms": res.figures["lag_ms"],
            "halves_ms": res.figures["lag_halves_ms"],
            "r": res.figures["lag_correlation"], "true_bias_pct": round((bias - 1) * 100, 2),
-           "bias_pct": res.figures["bias_pct"], "stored": fix is not None, "why_not": why,
+           "bias_pct": res.figures["bias_pct"], "irregular_pct": res.figures["ref_irregular_pct"],
+           "stored": fix is not None, "why_not": why,
            "stored_lag_ms": fix and fix["lag_ms"]}
     if figures is None:  # beats: the seat's beat path (tests/test_calibration_loop.py)
         return out
@@ -153,12 +154,14 @@ def main(argv=None) -> int:
 
 
 def _line(r: dict) -> str:
-    head = f"{r['record']:16s} {r['device']:5s} W {r['window_s']:4.1f}"
+    window = f"W {r['window_s']:4.1f}" if r["device"] == "watch" else " " * 6
+    head = f"{r['record']:16s} {r['device']:5s} {window}"
     if "error" in r:
         return f"{head}  {r['error']}"
     true = "?" if r["true_lag_ms"] is None else f"{r['true_lag_ms']:.0f}"
     s = (f"{head}  lag {r['lag_ms']:7.0f} (true {true:>5s})  r {r['r']:.2f}  bias "
-         f"{r['bias_pct']:+5.2f} % ({r['true_bias_pct']:+.1f})")
+         f"{r['bias_pct']:+5.2f} % ({r['true_bias_pct']:+.1f})  irregular "
+         f"{r['irregular_pct']:4.1f} %")
     if "seat_none" in r:
         s += f"  none {_e(r['seat_none'])}"
     why = "; ".join(w.split(" (")[0] for w in r["why_not"])
