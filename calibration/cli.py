@@ -93,7 +93,7 @@ def _hr(args) -> int:
                                  f"heart_sensor = \"{args.sensor_id}\" undo them")
                 res.notes += why  # (what it leaves out: a lag the record can't tell)
             else:
-                res.notes.append(f"no correction stored: {', '.join(why)} cannot be undone")
+                res.notes.append(f"no correction stored: {'; '.join(why)}")
         return _finish(args, res)
     except (ConfigError, RecordingError, ValueError, OSError) as e:
         return _fail("hr", e)

@@ -1,23 +1,26 @@
 """Heart-rate sensor validation: a sensor under test against a reference, judged by a rig profile.
 
-1. Both recordings become heart-rate traces on a common 20 Hz grid.
+1. Both recordings become heart-rate traces on a common 20 Hz grid: a beat's rate over the
+   interval it measured, a device's own figure from when it came to the next (`_on_grid`).
 2. Cross-correlation finds how late the sensor is (lag), refined below a grid step.
 3. With the lag taken out, heart rate averaged over short windows gives the pairs for
-   mean absolute error, bias and Bland-Altman limits of agreement (bias +/- 1.96 SD).
+   mean absolute error, bias (% as the ratio of the window means: a scale, as the edge
+   undoes it) and Bland-Altman limits of agreement (bias +/- 1.96 SD).
 4. When both give beats, each reference beat is looked for in the sensor (beat agreement),
    and gaps in the sensor's stream count as dropouts.
 The rig profile (TOML, `profiles/*.toml`) holds the limits; any limit broken fails the rig.
 5. `correction`: the bias and lag found, for the edge to undo (edge/profile.py), when what
    is left (limits of agreement, beats, dropouts) passes: a correction cannot fix those;
-   and the lag only where the record tells lags apart: each half of it finds the same lag
-   on its own (a record too short for that stores none), and the sensor follows the
-   reference's heart rate at it (a rate too steady to time stores none); the bias is
-   stored either way.
+   and the reference's heart beat steadily (STEP); and the lag only where the record tells
+   lags apart: each half of it finds the same lag on its own (a record too short for that
+   stores none), and the sensor follows the reference's heart rate at it (a rate too
+   steady to time stores none); the bias is stored either way.
 
 The search reaches LAG_MAX_MS by default: a watch's or an armband's own figure is averaged
-over several seconds (often 5-10 s) and sent a second or two after, so it lags by its
-average's centre, delay + window / 2: 3.5-7 s for those, up to 12 s leaves room for a
-15-s average sent 3 s late (sim/hr_watch.py; bench/hr_lag_range.py).
+over several seconds (often 5-10 s) and sent a second or two after, so it lags the heart by
+its average's centre, delay + window / 2 + half an interval, and half its report spacing
+more as shown: 4.5-8 s for those, up to 12 s leaves room for a 15-s average sent 3 s late
+(sim/hr_watch.py; bench/hr_lag_range.py).
 """
 
 from __future__ import annotations
@@ -41,6 +44,14 @@ LAG_AGREE_S = 1.0
 # quarter of its variance): mitdb-100's steady sinus (r 0.24-0.35 under 5-15-s averages)
 # found lags 2-6 s off, its halves agreeing by chance (bench/hr_lag_range.py, tuning)
 MIN_LAG_R = 0.5
+# A correction comes from a steady heart: where over MAX_IRREGULAR_PCT of the reference's
+# intervals step by over STEP from the one before (or are none a heart makes), a device's
+# own average weighs short and long beats its way, not the reference's, and the bias found
+# is the rhythm's as much as the device's. Tuning records (bench/hr_lag_range.py, a watch's
+# 8-s average and a strap's HR field 4 % high): sinus and sparse ectopy step on at most
+# 14 % (|bias error| <= 0.6 points), bigeminy, trigeminy, AF and pauses on 25-96 % (up to
+# 2.5 points; a pause-ridden record 11.8)
+STEP, MAX_IRREGULAR_PCT = 0.2, 20.0
 PROFILES = Path(__file__).resolve().parent / "profiles"
 MIN_OVERLAP_S = 10.0  # the lag search compares at least this much of both
 
@@ -98,14 +109,35 @@ def load_profile(spec: str) -> RigProfile:
 
 
 def _on_grid(trace: HeartTrace, grid: np.ndarray, shift_s: float = 0.0) -> np.ndarray:
-    """Heart rate held from each value to the next (how a display shows it), NaN in gaps."""
+    """Heart rate at each grid time, NaN in gaps. A device's own figure is held from when it
+    came to the next (how a display shows it). A beat's rate is held over the interval it
+    measured, the one its beat ended: held on over the next instead, an irregular rhythm's
+    time mean is wrong (bigeminy's short interval's high rate held over the long one and
+    vice versa read MIT-BIH 106 about 25 % fast), and over its own it is beats over time."""
     t = trace.t_s - shift_s
-    idx = np.searchsorted(t, grid, side="right") - 1
-    out = trace.hr_bpm[np.clip(idx, 0, None)].astype(float)
-    gap = _gap_limit(trace)
-    stale = (idx < 0) | (grid - t[np.clip(idx, 0, None)] > gap)
-    out[stale] = np.nan
+    if trace.beat_s is None:
+        idx = np.searchsorted(t, grid, side="right") - 1  # the value last come
+        age = grid - t[np.clip(idx, 0, None)]
+        stale = idx < 0
+    else:
+        idx = np.searchsorted(t, grid, side="left")  # the interval that ends next
+        age = t[np.clip(idx, None, len(t) - 1)] - grid
+        stale = idx >= len(t)
+    idx = np.clip(idx, 0, len(t) - 1)
+    out = trace.hr_bpm[idx].astype(float)
+    out[stale | (age > _gap_limit(trace))] = np.nan
     return out
+
+
+def irregular_pct(trace: HeartTrace, lo: float, hi: float) -> float | None:
+    """Share (%) of the beats within lo..hi that end an interval over STEP longer or shorter
+    than the one before, or one no heart makes (left out of the trace); None without beats."""
+    if trace.beat_s is None:
+        return None
+    beats = int(((trace.beat_s >= lo) & (trace.beat_s <= hi)).sum())
+    rr = 60.0 / trace.hr_bpm[(trace.t_s >= lo) & (trace.t_s <= hi)]
+    steps = int((np.abs(np.diff(rr)) > STEP * rr[:-1]).sum())
+    return 100.0 * (steps + max(beats - len(rr), 0)) / max(beats, 1)
 
 
 def _gap_limit(trace: HeartTrace) -> float:
@@ -219,12 +251,15 @@ def hr_validate(ref: HeartTrace, dev: HeartTrace, profile: RigProfile) -> Result
         "ref_mean_bpm": round(float(rm.mean()), 2),
         "mae_bpm": round(float(np.abs(diff).mean()), 3),
         "bias_bpm": round(bias, 3),
-        "bias_pct": round(float(np.mean(diff / rm)) * 100, 2),
+        "bias_pct": round(float(dm.mean() / rm.mean() - 1) * 100, 2),
         "loa_low_bpm": round(bias - 1.96 * sd, 3),
         "loa_high_bpm": round(bias + 1.96 * sd, 3),
         "pearson_r": round(float(np.corrcoef(rm, dm)[0, 1]), 4),
         "dropout_pct": round(dropout_pct, 2),
     })
+    irregular = irregular_pct(ref, lo, hi)
+    if irregular is not None:
+        res.figures["ref_irregular_pct"] = round(irregular, 1)
     if hi_ms:
         res.figures["pulse_arrival_allowed_ms"] = [lo_ms, hi_ms]
         res.figures["lag_beyond_pulse_arrival_ms"] = round(excess_ms, 1)
@@ -313,13 +348,20 @@ CORRECTABLE = {"|bias|", "mean absolute error", "|lag|"}  # what undoing bias an
 def correction(res: Result) -> tuple[dict | None, list[str]]:
     """The heart sensor's correction (what the edge reads from the store's [hr]) and what
     it leaves out: None and why, where checks that undoing bias and lag would not fix
-    failed; or the bias with no lag (lag_ms 0), and why, where the record can't tell the
-    lag (the bias, a mean, does not rest on it: a steady heart's watch 3.5 % high keeps
-    its correction, bench/hr_lag_range.py)."""
-    left = [c.name for c in res.checks if not c.ok and c.name not in CORRECTABLE]
-    if res.errors or left:
-        return None, left or res.errors
+    failed, or the reference's rhythm was too irregular to trust a bias from (STEP); or the
+    bias with no lag (lag_ms 0), and why, where the record can't tell the lag (the bias, a
+    mean, does not rest on it: a steady heart's watch 3.5 % high keeps its correction,
+    bench/hr_lag_range.py)."""
     f = res.figures
+    left = [c.name for c in res.checks if not c.ok and c.name not in CORRECTABLE]
+    refused = list(res.errors) or ([f"{', '.join(left)} cannot be undone"] if left else [])
+    if f.get("ref_irregular_pct", 0.0) > MAX_IRREGULAR_PCT:
+        refused.append(f"an irregular reference rhythm ({f['ref_irregular_pct']:.0f} % of its "
+                       f"intervals stepped over {STEP:.0%} from the one before, or were none a "
+                       "heart makes): a bias from it is the rhythm's as much as the sensor's; "
+                       "calibrate on a steady heart")
+    if refused:
+        return None, refused
     why = _lag_untold(f)
     fix = {"bias_pct": f["bias_pct"], "bias_bpm": f["bias_bpm"],
            "lag_ms": 0.0 if why else f["lag_ms"], "mae_bpm": f["mae_bpm"],
