@@ -33,6 +33,8 @@ def _finish(args, result: report.Result) -> int:
         for k, v in doc["figures"].items():
             print(f"  {k:>24}: {v}")
         print(f"  {'report':>24}: {html_path}")
+        for note in doc["notes"]:  # (what was stored, or why not: a tester reads it here)
+            print(f"  note: {note}")
     for why in result.reasons:
         print(f"empathy calibrate {result.kind}: {why}", file=sys.stderr)
     return 0 if result.passed else 1

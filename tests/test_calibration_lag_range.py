@@ -90,3 +90,16 @@ def test_a_half_minute_rig_check_is_still_compared(tmp_path):
     assert doc["figures"]["lag_search_ms"] < 12000 and doc["figures"]["windows"] >= 5
     assert any("lags searched within" in n for n in doc["notes"]), doc["notes"]
     assert fix["lag_ms"] == 0.0, fix  # far too short to tell lags apart
+
+
+def test_the_text_output_says_why_no_lag_was_stored(tmp_path):
+    """Before: the notes ('no lag stored: ...', 'correction stored ...') reached only --json
+    and the HTML report; a tester at the terminal saw the figures and no word of them."""
+    need("systole-rr")
+    _calibrate(tmp_path, "systole-rr", 60.0, 5.0)  # writes dev.csv and ref.csv
+    p = subprocess.run([sys.executable, "-m", "empathy.cli", "calibrate", "hr", "--device",
+                        str(tmp_path / "dev.csv"), "--reference", str(tmp_path / "ref.csv"),
+                        "--sensor-id", "watch-8", "--store", str(tmp_path / "store"),
+                        "--out", str(tmp_path / "out2")],
+                       capture_output=True, text=True, timeout=180)
+    assert "note: no lag stored: a record too short to tell lags apart" in p.stdout, p.stdout
