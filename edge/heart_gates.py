@@ -118,8 +118,13 @@ class BeatGates:
         if not self.m.rhythm_height or len(self.rr) < 4:
             return False
         med, gap = _median(self.rr), p - self.last_peak
+        # after an early beat (premature, or a wave of a swinging baseline taken for one)
+        # the next pulse comes two intervals after the beat before it, as after a
+        # compensatory pause: out of the rhythm counted from the early beat
+        early = self.last_peak - self.before_last < EARLY_GAP * med
         return (height >= self.m.rhythm_height * _median(self.heights)
-                and pulse_in_rhythm(gap, med))
+                and (pulse_in_rhythm(gap, med) or early and RHYTHM_GAP[0] * 2 * med
+                     <= p - self.before_last <= RHYTHM_GAP[1] * 2 * med))
 
     def _note_interval(self, gap: int) -> None:
         """The rhythm reference for _search_back: recent peak-to-peak gaps, except those
@@ -257,7 +262,7 @@ class BeatGates:
         """A beat found between the last one and the block's candidate: it is the last now
         (`wide`: its raw peak is looked for further on, see _shape)."""
         self._note_interval(q - self.last_peak)
-        self.last_peak = q
+        self.before_last, self.last_peak = self.last_peak, q
         self.pending.append((q, hq))
         if wide:
             self.found.add(q)

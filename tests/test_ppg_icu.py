@@ -1,0 +1,43 @@
+"""The BIDMC ICU tuning records' missed and extra pulses (issue 19, session 21), each judged
+against its simultaneous ECG: where the pulse of an R peak must be is the R peak plus the
+record's own transit (the monitor delays the PLETH 0.55-0.75 s), not the PPG peers' vote."""
+
+import numpy as np
+
+from empathy.edge.beat_score import peer_beats, t_wave_free
+from empathy.edge.heart import waveform_peaks
+from empathy.edge.heart_corpus import (annotated_beats, peer_cache_dir, record_data,
+                                        reference_lead)
+from corpus_records import need
+
+SHORTEST_TRANSIT_S = 0.15  # a finger pulse comes at least this long after its R peak
+
+
+def _beats(name: str) -> tuple[np.ndarray, np.ndarray, dict, np.ndarray]:
+    """(R peaks less T waves, our beats, the PPG peers' beats, the record's PPG) in s."""
+    rec = need(name)
+    x, fs = record_data(rec)
+    r = t_wave_free(annotated_beats(rec, len(x), fs), reference_lead(rec), fs)[0]
+    peers = {k: b for k, b in peer_beats(x, fs, "ppg", peer_cache_dir()).items() if b is not None}
+    return r, waveform_peaks(x, fs, "ppg").idx / fs, peers, x
+
+
+def _transit(r: np.ndarray, beats: np.ndarray) -> float:
+    """The median time from an R peak to the first beat past the shortest transit: the
+    pulse of that R peak (the one before it may land just after it here)."""
+    k = np.searchsorted(beats, r + SHORTEST_TRANSIT_S)
+    ok = k < len(beats)
+    return float(np.median(beats[k[ok]] - r[ok]))
+
+
+def test_a_weak_pulse_two_beats_after_the_one_before_an_early_beat_is_a_beat():
+    """bidmc-12, 212-214.5 s: the PLETH's baseline swings, a wave 0.31 s after the pulse at
+    212.37 s is taken for a beat (212.68 s), and the pulse of the R peak at 213.10 s
+    (213.68 s, which NeuroKit2, MSPTDfast and HeartPy all find) is under the height gate and
+    1.6 intervals after that early beat, so out of the rhythm; it is two intervals after
+    the pulse before the early beat, as a pulse after a compensatory pause is."""
+    r, ours, peers, _ = _beats("bidmc-12")
+    at = r[np.argmin(np.abs(r - 213.10))] + _transit(r, ours)
+    assert abs(at - 213.68) < 0.03
+    assert all(np.min(np.abs(b - at)) <= 0.05 for b in peers.values())
+    assert np.min(np.abs(ours - at)) <= 0.05, f"no beat at {at:.2f} s"
