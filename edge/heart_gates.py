@@ -140,8 +140,10 @@ class BeatGates:
         hand moves and the heights are still motion's): look again between the two beats,
         as Pan-Tompkins does, one beat at a time where the rhythm puts it, for a filtered
         peak of at least `search_height` of recent ones."""
-        if len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
-            return  # no steady rhythm to go by yet (a stream's first beats are unsure)
+        if len(self.rr) < 4 or not self.heights or self.dropped is None:
+            return  # no steady rhythm to go by yet (a stream's first beats are unsure); once
+            # there is, one height scales the bar: the height reference's start-over (weak
+            # pulses, see _block) keeps the rhythm, and its gaps are where pulses were lost
         gap, med = p - self.last_peak, _median(self.rr)
         floor = max(block_end - self.hist + self.reach, h0)  # (see BeatStream._setup: reach)
         if self.m.premature_height and PAUSE_GAP * med <= gap <= SEARCH_GAP[1] * med:

@@ -41,3 +41,18 @@ def test_a_weak_pulse_two_beats_after_the_one_before_an_early_beat_is_a_beat():
     assert abs(at - 213.68) < 0.03
     assert all(np.min(np.abs(b - at)) <= 0.05 for b in peers.values())
     assert np.min(np.abs(ours - at)) <= 0.05, f"no beat at {at:.2f} s"
+
+
+def test_search_back_works_while_the_height_reference_starts_over():
+    """bidmc-12, 203-207 s: the PLETH's pulses shrink under a swinging baseline; two weak
+    pulses let in by the rhythm and a tall one 1.85 s after the last tall beat start the
+    height reference over (as after motion), and search-back, which asked for three heights,
+    stayed off for the two gaps after it (1.96 and 2.01 intervals): the pulses of the R
+    peaks at 204.91 and 206.14 s were lost, though the rhythm was still known; NeuroKit2
+    and MSPTDfast find both (HeartPy the second)."""
+    r, ours, peers, _ = _beats("bidmc-12")
+    transit = _transit(r, ours)
+    for t in (204.91, 206.14):
+        at = r[np.argmin(np.abs(r - t))] + transit
+        assert all(np.min(np.abs(peers[k] - at)) <= 0.15 for k in ("NeuroKit2", "NK2 MSPTDfast"))
+        assert np.min(np.abs(ours - at)) <= 0.15, f"no beat near {at:.2f} s"
