@@ -3,12 +3,14 @@ against its simultaneous ECG: where the pulse of an R peak must be is the R peak
 record's own transit (the monitor delays the PLETH 0.55-0.75 s), not the PPG peers' vote."""
 
 import numpy as np
+import pytest
 
 from empathy.edge.beat_score import peer_beats, t_wave_free
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (annotated_beats, peer_cache_dir, record_data,
                                         reference_lead)
 from corpus_records import need
+from streamed import streamed
 
 SHORTEST_TRANSIT_S = 0.15  # a finger pulse comes at least this long after its R peak
 
@@ -56,3 +58,14 @@ def test_search_back_works_while_the_height_reference_starts_over():
         at = r[np.argmin(np.abs(r - t))] + transit
         assert all(np.min(np.abs(peers[k] - at)) <= 0.15 for k in ("NeuroKit2", "NK2 MSPTDfast"))
         assert np.min(np.abs(ours - at)) <= 0.15, f"no beat near {at:.2f} s"
+
+
+@pytest.mark.parametrize("name", ["bidmc-12", "wrist-s2-walk"])
+def test_streaming_the_records_these_rules_move_gives_the_batch_beats(name):
+    """The beat before an early one and the heights kept are stream state: chunks of any
+    size must give the batch's beats (the two records whose beats these rules moved)."""
+    x, fs = record_data(need(name))
+    whole = waveform_peaks(x, fs, "ppg")
+    for seed, longest in ((5, 4), (6, int(3 * fs))):
+        for a, b in zip(streamed(x, fs, "ppg", seed, longest), whole):
+            np.testing.assert_array_equal(a, b)
