@@ -149,16 +149,11 @@ class BeatGates:
         if self.m.premature_height and PAUSE_GAP * med <= gap <= SEARCH_GAP[1] * med:
             self._premature_back(p, floor, h0, gap)
             gap, med = p - self.last_peak, _median(self.rr)  # (it may have found one)
-        prev = self.last_peak
-        if self.m.rhythm_height and prev - self.before_last < EARLY_GAP * med:
-            # PPG: after an early beat (premature, or a swinging baseline's wave) the rhythm
-            # runs on from the beat before it, as in _in_rhythm
-            prev = self.before_last
-            gap = p - prev
         if not FLOOR_GAP * med < gap <= SEARCH_GAP[1] * med or (
                 gap <= SEARCH_GAP[0] * med and not self._across_floor(p, floor, h0)):
             return  # (the floor is looked at only where it decides: it costs a scan)
         slack, least = SEARCH_SLACK * med, self.m.search_height * _median(self.heights)
+        prev = self.last_peak
         soon = self._from_return(floor, h0)
         while True:
             lo = max(int(prev + med - slack), self.last_peak + self.refr, floor)
