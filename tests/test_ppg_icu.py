@@ -8,7 +8,7 @@ import pytest
 from empathy.edge.beat_score import peer_beats, t_wave_free
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (annotated_beats, peer_cache_dir, record_data,
-                                        reference_lead)
+                                        reference_lead, trusted_spans)
 from corpus_records import need
 from streamed import streamed
 
@@ -88,3 +88,22 @@ def test_streaming_the_records_these_rules_move_gives_the_batch_beats(name):
     for seed, longest in ((5, 4), (6, int(3 * fs))):
         for a, b in zip(streamed(x, fs, "ppg", seed, longest), whole):
             np.testing.assert_array_equal(a, b)
+
+
+def test_bidmc_04s_beats_with_no_pulse_are_early_beats_no_detector_finds_a_pulse_after():
+    """bidmc-04's misses are the heart's: its ECG has wide premature complexes (PVCs) and
+    the PLETH shows no pulse after them, only a long fall to a taller pulse after the pause.
+    The count's rule (bench/ppg_pulse_deficit: no PPG peer has a pulse where its transit
+    puts one) finds only such beats: each follows an interval under 0.9 of the median of the
+    9 around it, and ours has no beat there either."""
+    from empathy.bench.ppg_pulse_deficit import no_pulse
+
+    r, ours, peers, _ = _beats("bidmc-04")
+    gone = no_pulse(r, trusted_spans(need("bidmc-04")), peers)
+    assert len(gone) >= 5
+    iv = np.diff(r)
+    transit = _transit(r, ours)
+    for t in gone:
+        i = int(np.argmin(np.abs(r - t)))
+        assert iv[i - 1] < 0.9 * np.median(iv[max(0, i - 5):i + 4]), t
+        assert np.min(np.abs(ours - (t + transit))) > 0.15, t
