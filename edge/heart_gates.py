@@ -118,8 +118,13 @@ class BeatGates:
         if not self.m.rhythm_height or len(self.rr) < 4:
             return False
         med, gap = _median(self.rr), p - self.last_peak
+        # after an early beat (premature, or a wave of a swinging baseline taken for one)
+        # the next pulse comes two intervals after the beat before it, as after a
+        # compensatory pause: out of the rhythm counted from the early beat
+        early = self.last_peak - self.before_last < EARLY_GAP * med
         return (height >= self.m.rhythm_height * _median(self.heights)
-                and pulse_in_rhythm(gap, med))
+                and (pulse_in_rhythm(gap, med) or early and RHYTHM_GAP[0] * 2 * med
+                     <= p - self.before_last <= RHYTHM_GAP[1] * 2 * med))
 
     def _note_interval(self, gap: int) -> None:
         """The rhythm reference for _search_back: recent peak-to-peak gaps, except those
@@ -135,8 +140,10 @@ class BeatGates:
         hand moves and the heights are still motion's): look again between the two beats,
         as Pan-Tompkins does, one beat at a time where the rhythm puts it, for a filtered
         peak of at least `search_height` of recent ones."""
-        if len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
-            return  # no steady rhythm to go by yet (a stream's first beats are unsure)
+        if len(self.rr) < 4 or not self.heights or self.dropped is None:
+            return  # no steady rhythm to go by yet (a stream's first beats are unsure); once
+            # there is, one height scales the bar: the height reference's start-over (weak
+            # pulses, see _block) keeps the rhythm, and its gaps are where pulses were lost
         gap, med = p - self.last_peak, _median(self.rr)
         floor = max(block_end - self.hist + self.reach, h0)  # (see BeatStream._setup: reach)
         if self.m.premature_height and PAUSE_GAP * med <= gap <= SEARCH_GAP[1] * med:
@@ -257,7 +264,7 @@ class BeatGates:
         """A beat found between the last one and the block's candidate: it is the last now
         (`wide`: its raw peak is looked for further on, see _shape)."""
         self._note_interval(q - self.last_peak)
-        self.last_peak = q
+        self.before_last, self.last_peak = self.last_peak, q
         self.pending.append((q, hq))
         if wide:
             self.found.add(q)

@@ -107,6 +107,7 @@ class BeatStream(BeatGates, BeatRefiner):
         self.above = False
         self.block_start = -1  # start of a block still open at the end of the last chunk
         self.last_peak = -(10**12)  # filtered-signal index of the last beat
+        self.before_last = -(10**12)  # and of the beat before it (_in_rhythm)
         self.last_beat = -(10**12)  # raw (refined) index of the last beat
         self.heights: deque = deque(maxlen=8)  # filtered heights of the last beats
         self.weak_since: int | None = None  # the last beat before those _in_rhythm found
@@ -266,7 +267,7 @@ class BeatStream(BeatGates, BeatRefiner):
             self.weak_since = self.last_peak
         self._doubt(p, h0)
         self._note_interval(p - self.last_peak)
-        self.last_peak = p
+        self.before_last, self.last_peak = self.last_peak, p
         self.heights.append(h)
         self.pending.append((p, h))
         if self.dropped is None:
