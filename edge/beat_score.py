@@ -75,7 +75,12 @@ def matched_ref(ref_s, test_s, tol_s: float = TOL_S) -> np.ndarray:
     return used_r
 
 
-PULSE_LAGS_S = np.arange(0.0, 0.6001, 0.005)  # R peak to a pulse's peak: where it is looked for
+# R peak to a pulse's peak: where it is looked for. A finger's travel time is 0.2-0.45 s, but
+# a bedside monitor's PLETH output comes later still: BIDMC's 0.58-0.72 s (tuning bidmc-04
+# and -10, the median R peak to the next pulse 0.15 s or more after it), past the 0.6 s
+# searched before, paired each pulse with the next R peak, and a premature beat's pulse
+# found then scored one miss and one extra (bench/ppg_pulse_deficit.py)
+PULSE_LAGS_S = np.arange(0.0, 1.0001, 0.005)
 
 
 def in_spans(beats_s, spans) -> np.ndarray:

@@ -194,7 +194,7 @@ def wrist_section(results: list[dict]) -> list[str]:
              "is the simultaneous ECG's R peaks (4 of the 7 ECG peers, computed from "
              "the ECG alone when the excerpts were cut), as the field takes it for PPG "
              "(Charlton et al. 2022). A pulse peaks a pulse-travel time after its R peak, so "
-             "each detector's beats are shifted back by the lag in 0-600 ms that pairs most "
+             "each detector's beats are shifted back by the lag in 0-1000 ms that pairs most "
              "of them, every detector alike (`beat_score.lagged_match`), then paired within "
              "±150 ms. Walking shakes the chest electrodes too: only the spans where the "
              "ECG reference's rhythm is plausible (each interval within 0.75-1.25 of the "

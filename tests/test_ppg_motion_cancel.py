@@ -12,7 +12,7 @@ from empathy.edge.ppg_motion_validation import f1_interval, score_wrist
 from test_ppg_motion import STILL_PPG, still_record
 
 
-@pytest.mark.parametrize("name, margin, hr_over", [("wrist-s2-walk", 0.05, 0.05),
+@pytest.mark.parametrize("name, margin, hr_over", [("wrist-s2-walk", 0.05, 1.2),
                                                    ("wrist-s1-low-bike", 0.05, 1.1)])
 def test_the_axes_lift_beat_f1_where_the_movement_sits_near_the_heart_rate(name, margin, hr_over):
     """Measured when the canceller's settings were frozen (tuning records; issue 19's eighth
@@ -33,7 +33,9 @@ def test_the_axes_lift_beat_f1_where_the_movement_sits_near_the_heart_rate(name,
     one height (issue 19's twenty-first pass) ours+acc on s1_low_resistance_bike finds one
     more beat that the ECG pairs (F1 0.514 -> 0.524) and, counting high already, reads
     HR +4.2 -> +5.2 bpm (pinned at one beat over the bare detector's 4.2); s2_walk bare
-    0.528, +5.4, ours+acc 0.596, +3.2."""
+    0.528, +5.4, ours+acc 0.596, +3.2. Since the scorer looks for the pulse's lag up to 1.0 s
+    (a bedside monitor's delay, beat_score.PULSE_LAGS_S) s2_walk's ours+acc pairs at another
+    lag: F1 0.622, HR +6.5 bpm, a beat more than the bare detector's +5.4 (pinned at 1.2)."""
     rows = score_wrist(record(name))["rows"]
     assert rows["ours+acc"]["f1"] >= rows["ours"]["f1"] + margin
     # (to the 0.1 bpm the pages print: on s1_low_resistance_bike the two are +5.2 and -5.2)

@@ -23,7 +23,7 @@ before any PPG detector ran on these records. Walking shakes the chest electrode
 the reference is scored only where its rhythm is plausible (`beat_score.plausible_spans`:
 runs of beats whose intervals on both sides are within 0.75-1.25 of the median of the 9
 around them). A PPG detector's beats lag the R peaks by the pulse's travel time, so the scorer shifts each detector's
-beats by the lag in 0-600 ms that pairs most of them (`beat_score.lagged_match`), every
+beats by the lag in 0-1000 ms that pairs most of them (`beat_score.lagged_match`), every
 detector alike.
 """
 
