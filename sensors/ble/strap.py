@@ -46,6 +46,7 @@ from empathy.log import RateLimited
 from empathy.sensors.base import (Beat, Device, Health, HeartRate, Reading, SourceError,
                                   Waveform, drain)
 from empathy.sensors.ble import pmd
+from empathy.sensors.ble.budget import TimeBudget
 from empathy.sensors.ble.links import MEASUREMENT
 from empathy.sensors.ble.strap_find import (SWAP_MAX_S, SWAP_MIN_S, SWAP_S, find_strap,
                                             say_swapped, swap_due)
@@ -64,10 +65,6 @@ HR_MAX_BPM = 300
 # with its neighbours, which it cannot do once it is gone (dropping those under 200 ms at
 # entry took the median RMSSD error on systole-rr's double counts from 1.2 to 5.5 %)
 RR_MAX_MS = 6000.0
-# a device's intervals since it connected fit the time since and this much more (the first
-# notification's began before it; BLE drops a link silent 32 s at most); the rest are refused:
-# a flood gave 5.5 hours of beats in 10 s, a microsecond apart, and its seat took three cores
-RR_AHEAD_MS = 60_000.0
 RETRY_MIN_S = 0.2
 RETRY_MAX_S = 600.0  # a strap back in range waits at most this long to be read again
 SCAN_MAX_S = 300.0
@@ -228,7 +225,7 @@ class BleSource:
         if self._gone:
             say_swapped(self, device)
         self._q.put(Device(now_us(), self.sensor, f"ble:{device.address.upper()}"))
-        self._rr_since_us, self._rr_sum_ms = now_us(), 0.0  # this session's intervals
+        self._budget = TimeBudget(now_us())  # this session's intervals and samples
         self.info = {"address": device.address, "name": device.name or "", "location": ""}
         if client.services.get_characteristic(BODY_LOCATION) is not None:  # optional in HRS
             loc = (await client.read_gatt_char(BODY_LOCATION))[:1]
@@ -296,12 +293,18 @@ class BleSource:
             f = pmd.frame_parse(bytes(data))
         except ValueError as e:
             self.rejected += 1
-            log.warning("bad PMD frame", extra={"url": self.url, "error": str(e)})
+            self._refused(logging.WARNING, "bad PMD frame", extra={"url": self.url,
+                                                                    "error": str(e)})
             return
         if f.kind not in self.pmd_active:
             return
-        self.pmd_frames += 1
         fs = float(self.pmd_kinds[f.kind][pmd.SAMPLE_RATE])
+        if not self._budget.take(f.kind, [len(f.samples) / fs], t):  # (a flood)
+            self.rejected += 1
+            self._refused(logging.WARNING, "PMD samples past the time since connecting",
+                          extra={"url": self.url, "kind": f.kind})
+            return
+        self.pmd_frames += 1
         last = self._pmd_clock.to_host(f.ts_ns // 1000, t)  # the frame's last sample
         first = int(last - (len(f.samples) - 1) * 1e6 / fs)
         if f.kind == pmd.ECG:
@@ -355,7 +358,8 @@ class BleSource:
         self._q.put(HeartRate(t, float(hr), m["contact"], m["energy_kj"]))
         if pmd.ECG in self.pmd_active:
             return  # the edge finds the R-peaks in the ECG itself
-        beats = self._in_time(beats_from(m["rr_1024"], t, self._last_beat_us), t)
+        beats = beats_from(m["rr_1024"], t, self._last_beat_us)
+        beats = beats[:self._budget.take("rr", [b.rr_ms / 1000 for b in beats], t)]
         if len(beats) < len(m["rr_1024"]):
             self.rejected += len(m["rr_1024"]) - len(beats)
             self._refused(logging.WARNING, "RR interval out of range or past the time since "
@@ -363,13 +367,6 @@ class BleSource:
         for b in beats:
             self._q.put(b)
             self._last_beat_us = b.ts_us
-
-    def _in_time(self, beats: list[Beat], t_us: int) -> list[Beat]:
-        """The first of `beats` whose intervals fit the time since connecting (RR_AHEAD_MS)."""
-        room_ms = (t_us - self._rr_since_us) / 1000 + RR_AHEAD_MS - self._rr_sum_ms
-        n = int(np.searchsorted(np.cumsum([b.rr_ms for b in beats]), room_ms, "right"))
-        self._rr_sum_ms += sum(b.rr_ms for b in beats[:n])
-        return beats[:n]
 
     # -- Source ----------------------------------------------------------------------------
     def wait_connected(self, timeout_s: float) -> bool:

@@ -149,8 +149,8 @@ def test_a_device_s_notification_flood_is_held_to_the_time_that_passed(caplog):
     apart (beats_from's floor); a seat fed 1,000 such beats a second spent 30 CPU-s on each
     10 s (three cores: the unit's other seats and its packets fall behind) and vouched HR
     75 with HR_OK. Each bad notification also logged a warning (900 lines in 5 s). A
-    device's intervals may now add up to the time that passed, and RR_AHEAD_MS more
-    (sensors/ble/strap.py); its refusals are rate limited in the log."""
+    device's intervals may now add up to the time that passed, and budget.AHEAD_S more
+    (sensors/ble/budget.py); its refusals are rate limited in the log."""
     caplog.set_level(logging.WARNING, logger="empathy.sensors.ble")
     with _bluez() as bz:
         strap = bz.add_strap("C0:FF:EE:00:00:31", "Flood 31")
@@ -312,3 +312,41 @@ def test_intervals_a_device_makes_from_its_rate_are_no_hrv():
     late = rows[60:]
     assert not any(f & Flag.HRV_OK for f, _ in late), "HRV_OK on made-up intervals"
     assert all(f & Flag.HR_OK and 70 < hr < 76 for f, hr in late)
+
+
+@pytest.mark.realtime
+@pytest.mark.timeout(120)
+def test_a_strap_s_raw_ecg_flood_is_held_to_the_time_that_passed(caplog):
+    """An H10-like device streaming its measurement-data ECG as fast as the bus takes frames
+    (73 samples at 130 Hz each): before, 4,162 frames in 10 s, 39 minutes of ECG, went on
+    to the seat (2.1 CPU-s of its detector each 10 s). A session's samples of a kind may
+    now cover the time since connecting and AHEAD_S more, as its intervals may (budget.py)."""
+    from empathy.sensors.ble import pmd
+
+    caplog.set_level(logging.WARNING, logger="empathy.sensors.ble")
+    with _bluez() as bz:
+        strap = bz.add_strap("C0:FF:EE:00:00:32", "Polar H10 32", pmd=True)
+        src = open_source("ble://C0:FF:EE:00:00:32?ecg=1&retry_max_s=0.5")
+        try:
+            assert src.wait_connected(30), src.stats()
+            end = time.monotonic() + 20
+            while pmd.ECG not in strap.streaming():
+                assert time.monotonic() < end, "ECG never started"
+                time.sleep(0.05)
+            t0, sent, ts_ns = time.monotonic(), 0, 10**15
+            samples = np.zeros(73, np.int32)
+            while time.monotonic() - t0 < 6:
+                ts_ns += int(73 * 1e9 / 130)
+                strap._notify_pmd(pmd.frame_encode(pmd.ECG, ts_ns, samples))
+                sent += 1
+            span_s = time.monotonic() - t0
+            time.sleep(1.0)
+            got = src.read(0.5)
+        finally:
+            src.close()
+    ecg_s = sum(len(r.samples) for r in got if isinstance(r, Waveform) and r.kind == "ecg") / 130
+    assert sent * 73 / 130 > span_s + 90, f"only {sent} frames sent: no flood"
+    assert ecg_s <= span_s + 2.0 + 60.0, f"{ecg_s:.0f} s of ECG in {span_s:.1f} s"
+    warned = [r for r in caplog.records if r.name == "empathy.sensors.ble"
+              and r.levelno >= logging.WARNING]
+    assert len(warned) <= 10, f"{len(warned)} warnings for {sent} frames"
