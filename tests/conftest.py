@@ -25,7 +25,8 @@ REALTIME = re.compile(r"tests/(faults/|test_demo\.py|test_demo_story\.py|test_pl
 # scripts/test.sh runs these three at a time once the others have run alone: each file took
 # as long as alone (198 s in all against 201 s) and passed.
 LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_research_seats\.py|test_brainflow_source\.py|"
-                    r"test_hr_only\.py|redteam/test_seat_devices_red\.py)")
+                    r"test_hr_only\.py|redteam/test_seat_devices_red\.py|test_viewer_device\.py|"
+                    r"redteam/test_session21_red\.py)")
 
 
 def pytest_collection_modifyitems(config, items):
