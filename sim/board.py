@@ -150,6 +150,22 @@ def corpus_ecg(name: str, fs_hz: int = ECG_FS_HZ) -> np.ndarray:
     return np.asarray(resample_poly(x, r.numerator, r.denominator) if r != 1 else x, float)
 
 
+def recorded_motion(fs_hz: int = ECG_FS_HZ) -> np.ndarray:
+    """Real electrode-motion noise (mV) at fs_hz, 120 s: the MIT-BIH Noise Stress Test's
+    recorded `em` (electrodes on an active subject, placed so no ECG shows), as the NSTDB
+    excerpts 118e00 less 118e24 (edge/heart_reference: the same ECG, the noise at 0 and 24
+    dB: the heart cancels, 0.94 of e00's noise is left), its segment's median removed."""
+    from scipy.signal import resample_poly
+
+    from empathy.edge.heart_corpus import REFERENCE_DIR
+
+    e00, e24 = (np.load(REFERENCE_DIR / f"nstdb-118e{db}.npz") for db in ("00", "24"))
+    a, b = (int(s * e00["fs_hz"]) for s in e00["noise_s"])
+    mv = (e00["adc"][a:b].astype(float) - e24["adc"][a:b]) / float(e00["gain"])
+    mv = resample_poly(mv, fs_hz, int(e00["fs_hz"]))
+    return mv - np.median(mv)
+
+
 class SimAD8232:
     """The AD8232 driver's shape (`fs_hz`, `pv_per_count`, `leads`, `read()` -> (count less
     REFOUT, lead bits) of the samples due since the last read) playing a recorded ECG (mV,
@@ -160,14 +176,16 @@ class SimAD8232:
     LO pins stay low (the inputs are still connected). In each `flap` span +IN's electrode
     hangs on a loose snap: it breaks contact FLAP_OFF of each 1/FLAP_HZ s (floating, LO+
     high as in `off`). `stuck_lo`: LO+ reads high all the time (a dead pin, a wiring fault)
-    while the electrodes are on and the ECG is good."""
+    while the electrodes are on and the ECG is good. `motion_mv` (looped) adds to the
+    floating input: a real lead's cable moves (`recorded_motion`)."""
 
     def __init__(self, ecg_mv: np.ndarray, fs_hz: int = ECG_FS_HZ, off=(),
                  hum_hz: float = 50.0, reports: bool = True, seed: int = 0, rail=(),
-                 flap=(), stuck_lo: bool = False):
+                 flap=(), stuck_lo: bool = False, motion_mv=()):
         self.x, self.fs_hz, self.off = np.asarray(ecg_mv, float), fs_hz, list(off)
         self.rail, self.flap, self.stuck_lo = list(rail), list(flap), stuck_lo
         self.hum_hz, self.reports = hum_hz, reports
+        self.motion = np.asarray(motion_mv, float)
         self.pv_per_count = round(3.3 / 65536 / ECG_GAIN * 1e12)
         self.rng = np.random.default_rng(seed)
         self.t0_us: Optional[int] = None
@@ -196,6 +214,8 @@ class SimAD8232:
         mv = self.x[i % len(self.x)]
         float_mv = ECG_HUM_MV * np.sin(2 * np.pi * self.hum_hz * t) \
             + self.rng.normal(0.0, ECG_NOISE_MV, len(t))
+        if len(self.motion):
+            float_mv = float_mv + self.motion[i % len(self.motion)]
         mv = np.where(off, float_mv, mv)
         counts = np.clip(np.round(mv * 1e9 / self.pv_per_count), -32768, 32767).astype(int)
         dry = self._within(self.rail, t)
