@@ -1,7 +1,7 @@
 """A lead off on our serial board's ECG, through the real path: the simulated board
 (sim/board.py: an AD8232 playing a corpus ECG) writes frames into a pty, `serial://` reads
 them, a seat estimates each 0.1 s.
-`python -m empathy.bench.ecg_lead_off [--records NAME ...] [--case off|flap|stuck] [--json]`.
+`python -m empathy.bench.ecg_lead_off [--records NAME ...] [--case CASE] [--json]`.
 
 Each tuning record from START_S, its electrodes off AT_S after that for HOLD_S, the input
 floating in mains hum (tests/redteam/test_heart20's case), played twice in real time: by a
@@ -11,7 +11,10 @@ without CONTACT (None: none while off), the share of estimates with CONTACT whil
 from the lead off and from ALLOWANCE_S on (the seat's own pause allowance, as the red team
 counts), estimates with HR_OK while off, and the time from the leads back to CONTACT.
 `--case flap`: +IN on a loose snap (`flapping`); `--case stuck`: LO+ stuck high over a good
-ECG, the pins trusted and ignored (`stuck`).
+ECG, the pins trusted and ignored (`stuck`); `--case float`: the electrodes off, the input
+floating in hum, noise and recorded electrode motion for `--minutes` (`floating`);
+`--case judge`: the stuck-pin judge alone, frame by frame, fast: every ECG record of
+`--set` with LO+ stuck, and floating inputs (`judge_records`, `judge_floating`).
 """
 
 from __future__ import annotations
@@ -144,16 +147,97 @@ def stuck(name: str, query: str) -> dict:
             "named_after_s": _first(health, "check the LO wiring", 0.0)}
 
 
+def floating(minutes: float, hum_hz: float, motion: float) -> dict:
+    """The electrodes off for `minutes` (SimAD8232 `off`), the input floating in mains hum,
+    noise and the recorded electrode motion x `motion` (`recorded_motion`): estimates with
+    CONTACT, and the seat told 'check the LO wiring' (a false stuck pin)."""
+    from empathy.sim.board import SimAD8232, recorded_motion
+
+    seconds = 60.0 * minutes
+    ecg = SimAD8232(np.zeros(1), off=[(0.0, seconds + 10.0)], hum_hz=hum_hz,
+                    motion_mv=motion * recorded_motion())
+    health: list = []
+    with TemporaryDirectory() as d:
+        rows = seat_over_pty(Path(d) / "tty", ecg, seconds, health=health)
+    return {"case": "float", "minutes": minutes, "hum_hz": hum_hz, "motion": motion,
+            "contact": f"{int((rows[:, 1] > 0).sum())}/{len(rows)}",
+            "stuck_calls": sum(STUCK_TEXT in h[2] for h in health)}
+
+
+STUCK_TEXT = "check the LO wiring"
+FRAME = 25  # samples a frame at 250 Hz: the board's 10 frames a second
+
+
+def _watch(mv: np.ndarray, fs: float) -> tuple[Optional[float], int, int]:
+    """mv through a LeadWatch as frames with LO+ high: when it said stuck (s from the
+    start; None: never), the windows it judged and those that read a heart."""
+    from empathy.sensors.firmware import protocol
+    from empathy.sensors.serial import leads
+
+    w, named, judged, hearts = leads.LeadWatch(), None, 0, 0
+    for i in range(0, len(mv) - FRAME + 1, FRAME):
+        before = w.hearts
+        w.frame(protocol.LEAD_P, mv[i:i + FRAME], fs)
+        if w.held_n == 0:  # a window was judged
+            judged += 1
+            hearts += w.hearts > before
+        if w.fault == leads.STUCK and named is None:
+            named = round((i + FRAME) / fs, 1)
+    return named, judged, hearts
+
+
+def judge_records(names: list) -> list:
+    """Per ECG record (whole, at the board's 250 Hz), LO+ stuck from its start."""
+    from empathy.sim.board import ECG_FS_HZ, corpus_ecg
+
+    out = []
+    for n in names:
+        x = corpus_ecg(n)
+        named, judged, hearts = _watch(x, ECG_FS_HZ)
+        out.append({"record": n, "seconds": round(len(x) / ECG_FS_HZ, 1),
+                    "named_after_s": named, "heart_windows": f"{hearts}/{judged}"})
+    return out
+
+
+def judge_floating(minutes: float, seed: int = 100) -> list:
+    """Floating inputs, `minutes` each: hum 0.1-1 mV at 50 and 60 Hz, noise 0.03 mV, the
+    recorded electrode motion x 0-1 from a random point (seeds from `seed`: none of the
+    judge's tuning draws, which used seed 0)."""
+    from empathy.sim.board import ECG_FS_HZ, recorded_motion
+
+    em, fs = recorded_motion(), float(ECG_FS_HZ)
+    t = np.arange(int(minutes * 60 * fs)) / fs
+    out = []
+    for k, (hz, hum, motion) in enumerate((hz, hum, m) for hz in (50.0, 60.0)
+                                          for hum in (0.1, 0.4, 1.0)
+                                          for m in (0.0, 0.1, 0.3, 1.0)):
+        rng = np.random.default_rng(seed + k)
+        j = rng.integers(len(em))
+        mv = (hum * np.sin(2 * np.pi * hz * t + rng.uniform(0, 2 * np.pi))
+              + rng.normal(0.0, 0.03, len(t)) + motion * np.roll(em, -j)[np.arange(len(t)) % len(em)])
+        named, judged, hearts = _watch(mv, fs)
+        out.append({"hum_hz": hz, "hum_mv": hum, "motion": motion,
+                    "heart_windows": f"{hearts}/{judged}", "stuck_named_s": named})
+    return out
+
+
 def main(argv=None) -> None:
     from empathy.edge.heart_corpus import RECORDS as ALL, available, record
 
     tuning = [r.name for r in ALL if r.kind == "ecg" and not r.held_out]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", choices=("tuning", "held-out"), default="tuning",
+                    help="--case judge: the records it plays")
+    ap.add_argument("--minutes", type=float, default=3.0,
+                    help="--case float and judge: minutes of each floating input (0.5-60)")
     ap.add_argument("--records", nargs="+", default=list(RECORDS), help="tuning ECG records")
     ap.add_argument("--hum", type=float, default=50.0, help="mains Hz (default 50)")
-    ap.add_argument("--case", choices=("off", "flap", "stuck"), default="off",
-                    help="leads off in hum (default), a lead flapping on a loose snap, or "
-                         "LO+ stuck high over a good ECG (trusted, then lo_pins=ignore)")
+    ap.add_argument("--case", choices=("off", "flap", "stuck", "float", "judge"),
+                    default="off",
+                    help="leads off in hum (default), a lead flapping on a loose snap, "
+                         "LO+ stuck high over a good ECG (trusted, then lo_pins=ignore), a "
+                         "floating lead in recorded electrode motion, the stuck-pin judge "
+                         "alone on every record and on floating inputs")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     for n in a.records:
@@ -163,6 +247,27 @@ def main(argv=None) -> None:
             ap.exit(2, f"{n}: not in cache/heart-corpus (scripts/install.sh)\n")
     if not 40.0 <= a.hum <= 70.0:
         ap.exit(2, "--hum: mains is 50 or 60 Hz\n")
+    if not 0.5 <= a.minutes <= 60.0:
+        ap.exit(2, "--minutes: 0.5 to 60\n")
+    if a.case == "judge":
+        names = [r.name for r in ALL if r.kind == "ecg" and r.held_out == (a.set == "held-out")
+                 and available(r)]
+        recs, fl = judge_records(names), judge_floating(a.minutes)
+        for r in recs + fl:
+            print(json.dumps(r) if a.json else "  ".join(f"{k}={v}" for k, v in r.items()))
+        if not a.json:
+            print(f"# stuck pin named on {sum(r['named_after_s'] is not None for r in recs)} "
+                  f"of {len(recs)} {a.set} records; floating inputs called stuck "
+                  f"{sum(r['stuck_named_s'] is not None for r in fl)} of {len(fl)} "
+                  f"({a.minutes:g} min each), windows read as a heart "
+                  f"{sum(int(r['heart_windows'].split('/')[0]) for r in fl)} of "
+                  f"{sum(int(r['heart_windows'].split('/')[1]) for r in fl)}")
+        return
+    if a.case == "float":
+        rows = [floating(a.minutes, a.hum, m) for m in (0.1, 0.3, 1.0)]
+        for r in rows:
+            print(json.dumps(r) if a.json else "  ".join(f"{k}={v}" for k, v in r.items()))
+        return
     if a.case != "off":
         rows = [flapping(n) for n in a.records] if a.case == "flap" else [
             stuck(n, q) for n in a.records for q in ("", "lo_pins=ignore")]
