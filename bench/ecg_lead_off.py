@@ -38,36 +38,39 @@ RECORDS = ("qtdb-sel117", "mitdb-100", "mitdb-119")
 
 
 def seat_over_pty(link: Path, ecg, seconds: float, bare_ppg: bool = False, query: str = "",
-                  health: Optional[list] = None) -> np.ndarray:
-    """A simulated ECG board (`SimAD8232` ecg; `bare_ppg`: its PPG fitted, no finger on it)
-    on a pty at link, its frames read by serial://link?query into a seat, an estimate each
-    EVERY_S for `seconds`: rows of (s since the ECG's first sample, CONTACT, HR_OK, HR).
+                  health: Optional[list] = None, finger: Optional[dict] = None) -> np.ndarray:
+    """A simulated ECG board (`SimAD8232` ecg; `bare_ppg`: its PPG fitted, no finger on it),
+    or with ecg None a finger PPG board (`finger`: SimBoard's finger_off/finger_flap), on a
+    pty at link, its frames read by serial://link?query into a seat, an estimate each
+    EVERY_S for `seconds`: rows of (s since the sensor's first sample, CONTACT, HR_OK, HR).
     `health` gets (s, contact, fault) of each Health the source gave. Raises
     AssertionError if a frame was rejected."""
     from empathy.clock import now_us
     from empathy.edge.features import SeatFeatures
-    from empathy.sensors.base import open_source
+    from empathy.sensors.base import Health, Waveform, open_source
     from empathy.sim.board import SimBoard
     from empathy.wire import Flag
 
-    board = SimBoard(link, ecg=ecg, bare_ppg=bare_ppg)
-    from empathy.sensors.base import Health
-
+    board = SimBoard(link, ecg=ecg, bare_ppg=bare_ppg, **(finger or {}))
     src = open_source(f"serial://{board.link}" + (f"?{query}" if query else ""))
     seat, rows, nxt = SeatFeatures(baseline_s=10), [], time.monotonic()
+    t0 = None  # the first sample's time: the ECG's, or the first PPG frame's
     try:
         end = nxt + seconds
         while time.monotonic() < end:
             board.step()
             for r in src.read(0.01):
                 seat.add(r)
-                if isinstance(r, Health) and health is not None and ecg.t0_us is not None:
-                    health.append(((r.ts_us - ecg.t0_us) / 1e6, r.contact, r.fault))
-            if time.monotonic() >= nxt and ecg.t0_us is not None:
+                if ecg is None and t0 is None and isinstance(r, Waveform):
+                    t0 = r.ts_us
+                if isinstance(r, Health) and health is not None and t0 is not None:
+                    health.append(((r.ts_us - t0) / 1e6, r.contact, r.fault))
+            t0 = ecg.t0_us if ecg is not None else t0
+            if time.monotonic() >= nxt and t0 is not None:
                 nxt += EVERY_S
                 t = now_us()
                 e = seat.estimate(t)
-                rows.append(((t - ecg.t0_us) / 1e6, bool(e["flags"] & Flag.CONTACT),
+                rows.append(((t - t0) / 1e6, bool(e["flags"] & Flag.CONTACT),
                              bool(e["flags"] & Flag.HR_OK), e["hr_bpm"]))
         rejected = src.stats()["rejected"]
         assert not any(rejected.values()), rejected

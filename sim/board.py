@@ -36,6 +36,7 @@ from empathy.sim.viewer import ACC_HZ, EDA_HZ, PPG_HZ
 PPG_DC = 120_000  # IR level with a finger on the sensor (18-bit counts)
 PPG_AC = 1_500
 PPG_MAX = (1 << 18) - 1
+ROOM_LIGHT, ROOM_NOISE = 2_000, 30.0  # IR counts with no finger on the sensor
 # the simulated AD8232 (this simulator's own levels): a gain of 300 on a 3V3 16-bit ADC
 # (+-5.5 mV at the electrodes) and, with an electrode off, a floating input's mains pickup
 ECG_FS_HZ = 250
@@ -59,9 +60,12 @@ class SimPPGSensor:
     eats. Reflected IR falls as blood arrives, so the counts dip at each pulse.
     """
 
-    def __init__(self, viewer: SimSource):
+    def __init__(self, viewer: SimSource, off=(), flap=()):
         self.viewer = viewer
         self.fs_hz = int(PPG_HZ)
+        self.off, self.flap = list(off), list(flap)  # (s from the first sample, as SimAD8232's)
+        self.n = 0  # samples given so far
+        self.rng = np.random.default_rng(0)
         self.rr_ms = 800.0  # the viewer's last true beat-to-beat interval (for tests)
         self.pupils: list[Pupil] = []
         self.eda_us: list[float] = []  # skin conductance samples for the GSR front end
@@ -76,12 +80,22 @@ class SimPPGSensor:
                 self.pupils.append(r)
             elif isinstance(r, Waveform) and r.kind == "ppg":
                 counts = PPG_DC - PPG_AC * np.asarray(r.samples, float)
-                out += np.clip(counts, 0, PPG_MAX).astype(int).tolist()
+                out += self._lifted(np.clip(counts, 0, PPG_MAX)).astype(int).tolist()
             elif isinstance(r, Waveform) and r.kind == "eda":
                 self.eda_us += list(r.samples)
             elif isinstance(r, Waveform) and r.kind == "acc":
                 self.acc_mg += list(r.samples)
         return out
+
+    def _lifted(self, counts: np.ndarray) -> np.ndarray:
+        """In each `off` span the finger is off the sensor (the room's light); in each
+        `flap` span it rests so lightly it lifts FLAP_OFF of each 1/FLAP_HZ s."""
+        t = (self.n + np.arange(len(counts))) / self.fs_hz
+        self.n += len(counts)
+        off = SimAD8232._within(self.off, t) | (SimAD8232._within(self.flap, t)
+                                                 & ((t * FLAP_HZ) % 1.0 < FLAP_OFF))
+        room = ROOM_LIGHT + self.rng.normal(0.0, ROOM_NOISE, len(t))
+        return np.where(off, room, counts)
 
 
 class SimGsr:
@@ -131,7 +145,7 @@ class SimBareFinger:
         self.t0_us = now if self.t0_us is None else self.t0_us
         due = int((now - self.t0_us) * self.fs_hz / 1e6)
         k, self.n = due - self.n, due
-        return (2_000 + self.rng.normal(0.0, 30.0, k)).astype(int).tolist()
+        return (ROOM_LIGHT + self.rng.normal(0.0, ROOM_NOISE, k)).astype(int).tolist()
 
 
 def corpus_ecg(name: str, fs_hz: int = ECG_FS_HZ) -> np.ndarray:
@@ -231,11 +245,11 @@ class SimAD8232:
 class SimBoard:
     """A board plugged into a pty whose slave is reachable at `link`: a simulated viewer's
     finger PPG (with `gsr`, `acc`), or with `ecg` an ECG seat (with `bare_ppg`, its PPG
-    fitted too and nobody's finger on it)."""
+    fitted too and nobody's finger on it). `finger_off`, `finger_flap`: SimPPGSensor's."""
 
     def __init__(self, link: str | Path, seed: int = 0, board_id: int = 0xEE01,
                  gsr: bool = False, acc: bool = False, ecg: Optional[SimAD8232] = None,
-                 bare_ppg: bool = False):
+                 bare_ppg: bool = False, finger_off=(), finger_flap=()):
         self.link = Path(link)
         self.viewer = self.sensor = self.gsr = self.acc = None
         if ecg is None:
@@ -243,7 +257,7 @@ class SimBoard:
             self.viewer = SimSource(f"sim://board?seed={seed}&ppg=1&eda={eda}&acc={hand}",
                                     {"seed": seed, "faces": "0", "ppg": "1", "eda": eda,
                                      "acc": hand}, faces=False)
-            self.sensor = SimPPGSensor(self.viewer)
+            self.sensor = SimPPGSensor(self.viewer, finger_off, finger_flap)
             self.gsr = SimGsr(self.sensor) if gsr else None
             self.acc = SimAccel(self.sensor) if acc else None
         self.ecg = ecg
