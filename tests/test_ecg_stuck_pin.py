@@ -58,3 +58,24 @@ def test_a_floating_lead_in_recorded_electrode_motion_is_never_called_a_stuck_pi
     said, waves = lead_health(frames_of(mv[:half], protocol.LEAD_P),
                               frames_of(mv[half:], protocol.LEAD_P, k0=half // 25))
     assert said == [["lead off"], []] and not waves
+
+
+def test_a_seat_check_s_verdict_judges_what_it_has_and_says_when_it_is_too_short():
+    """LeadWatch.verdict for a check of any length: 4 s of LO+ off is too short to judge; 8 s
+    over MIT-BIH 119 (no whole window yet) reads the heart under it; the lead back, the
+    verdict still tells the spell that was."""
+    need("mitdb-119")
+    from empathy.sensors.serial.leads import LeadWatch
+    from empathy.sim.board import corpus_ecg
+
+    x = corpus_ecg("mitdb-119")
+    w = LeadWatch()
+    assert w.verdict() == ""
+    for i in range(0, 8 * FS, 25):
+        w.frame(protocol.LEAD_P, x[i:i + 25], float(FS))
+        if i == 4 * FS - 25:
+            assert "too short to judge" in w.verdict()
+    said = w.verdict()
+    assert said.startswith("LO+ read off for 8.0 s while the ECG under it read a heart in 1 of 1")
+    w.frame(0, x[:25], float(FS))
+    assert w.verdict() == said and w.fault == "lead off"  # (settling)

@@ -242,7 +242,7 @@ class SerialSource:
     def stats(self) -> dict:
         return {"frames_ok": self.decoder.ok, "frames_lost": self.decoder.lost,
                 "frames_unknown": self.decoder.unknown, "lead_off": bool(self.lead_off),
-                "lead_fault": self.lead_off,
+                "lead_fault": self.lead_off, "lead_verdict": self.leads.verdict(),
                 "rejected": dict(self.decoder.errors), "reconnects": self.reconnects,
                 "bytes": self.bytes_in, "board": self.board}
 

@@ -10,6 +10,9 @@
   a short holds LO high over a good ECG. The lead stays off (the figures' safety first: a
   detector can be fooled, the pin usually is right); the seat's source can be told to
   ignore the pins (`?lo_pins=ignore`, sensors/serial/board.py).
+- A tester's seat check, shorter than that, gets `verdict`: the pins that read off, for how
+  long, and what the ECG under them read in each window so far (`empathy sensors read`
+  prints it at its end; the source's stats carry it as `lead_verdict`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ FLAP_WINDOW_S = 10.0
 # electrode, far shorter than a show
 JUDGE_S = 10.0
 STUCK_WINDOWS = 3
+# a tester's short seat check never reaches STUCK_WINDOWS: `verdict` says what every window so
+# far read, judging what is left of the last one too once it holds SHORT_S (6 beats at 72 bpm)
+SHORT_S = 5.0
 # a heart in a window, steady or not (bigeminy, AF and PVCs are hearts too): at least
 # MIN_INTERVALS intervals at a median 40-180 bpm, the beats' median shape quality (the
 # detector's own) at least MIN_SQI, and ALIKE_SHARE of them matching another's QRS at MATCH
@@ -98,16 +104,25 @@ class LeadWatch:
         self.held: list[np.ndarray] = []  # what was read while the pins said off (mV)
         self.held_n = 0
         self.hearts = 0  # judged windows in a row with a heart
+        self.fs_hz = 0.0
+        self.spell = Spell()  # what the pins and the ECG under them said while off
 
     def frame(self, leads: int, mv: np.ndarray, fs_hz: float) -> str:
         """The next frame's lead bits and samples (mV): the fault now ("" while on)."""
         t, self.t_s = self.t_s, self.t_s + len(mv) / fs_hz
+        self.fs_hz = fs_hz
         if leads:
+            self.spell = Spell() if self.spell.ended else self.spell
+            self.spell.off_s += len(mv) / fs_hz
+            self.spell.pins |= leads
             self._note_drops(t, leads)
             self.back_s = None
             self._judge(mv, fs_hz)
             self.fault = self._why(t)
         elif self.fault:
+            if not self.spell.ended:  # (what is held of a window is evidence too)
+                self.spell.reads += self._rest()
+                self.spell.ended = True
             self.held, self.held_n, self.hearts = [], 0, 0  # a pin that reads low is not stuck
             self.back_s = t if self.back_s is None else self.back_s
             if self.t_s - self.back_s >= SETTLE_S - 1e-9:
@@ -137,10 +152,53 @@ class LeadWatch:
         return LEAD_OFF
 
     def _judge(self, mv: np.ndarray, fs_hz: float) -> None:
-        """Each JUDGE_S of what was read with the pins off: a steady heart, or not."""
+        """Each JUDGE_S of what was read with the pins off: a heart, or not."""
         self.held.append(mv)
         self.held_n += len(mv)
         if self.held_n >= JUDGE_S * fs_hz:
             x = np.concatenate(self.held)
             self.held, self.held_n = [], 0
-            self.hearts = self.hearts + 1 if is_heart(heart_reading(x, fs_hz)) else 0
+            r = heart_reading(x, fs_hz)
+            self.spell.reads.append(r)
+            self.hearts = self.hearts + 1 if is_heart(r) else 0
+
+    def verdict(self) -> str:
+        """For a tester's check of any length: what the pins and the ECG under them said in
+        the last spell of a lead off ("" if the pins never read off): a heart read under
+        them in any judged window (the part of a window still held, from SHORT_S on, too)
+        says 'check the LO wiring' with its evidence."""
+        return (self.spell if self.spell.ended else self.spell.with_rest(self._rest())).say()
+
+    def _rest(self) -> list:
+        """[heart_reading] of what is held of a window once it holds SHORT_S ([] before)."""
+        if self.held and self.held_n >= SHORT_S * self.fs_hz:
+            return [heart_reading(np.concatenate(self.held), self.fs_hz)]
+        return []
+
+
+class Spell:
+    """A lead-off spell: the pins that read off, for how long, and each judged window's
+    heart_reading."""
+
+    def __init__(self):
+        self.off_s, self.pins, self.reads, self.ended = 0.0, 0, [], False
+
+    def with_rest(self, rest: list) -> "Spell":
+        out = Spell()
+        out.off_s, out.pins, out.reads = self.off_s, self.pins, self.reads + rest
+        return out
+
+    def say(self) -> str:
+        if not self.off_s:
+            return ""
+        pins = " and ".join(name for bit, name in NAMES if self.pins & bit)
+        said = f"{pins} read off for {self.off_s:.1f} s"
+        if not self.reads:
+            return said + f": too short to judge the ECG under it (under {SHORT_S:g} s)"
+        hearts = [r for r in self.reads if is_heart(r)]
+        if not hearts:
+            return said + f"; no heart under it in {len(self.reads)} window(s): a lead off"
+        bpm, q = (float(np.median([r[k] for r in hearts])) for k in ("bpm", "quality"))
+        return (said + f" while the ECG under it read a heart in {len(hearts)} of "
+                f"{len(self.reads)} window(s) ({bpm:.0f} bpm, quality {q:.2f}, "
+                f"{sum(r['beats'] for r in hearts)} beats): check the LO wiring")
