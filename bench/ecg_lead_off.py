@@ -14,7 +14,9 @@ counts), estimates with HR_OK while off, and the time from the leads back to CON
 ECG, the pins trusted and ignored (`stuck`); `--case float`: the electrodes off, the input
 floating in hum, noise and recorded electrode motion for `--minutes` (`floating`);
 `--case judge`: the stuck-pin judge alone, frame by frame, fast: every ECG record of
-`--set` with LO+ stuck, and floating inputs (`judge_records`, `judge_floating`).
+`--set` with LO+ stuck, and floating inputs (`judge_records`, `judge_floating`); `--case
+both`: the flap on a board with a PPG fitted too (its STATUS); `--case finger`: a finger
+PPG board's finger off, then lifting (`finger`).
 """
 
 from __future__ import annotations
@@ -110,10 +112,10 @@ def _first(health: list, text: str, after_s: float) -> Optional[float]:
     return round(t[0] - after_s, 2) if t else None
 
 
-def flapping(name: str) -> dict:
-    """+IN on a loose snap (SimAD8232 `flap`) FLAP_AT_S..+FLAP_S: how often CONTACT and
-    HR_OK changed while it flapped, when the seat heard 'keeps dropping', and CONTACT back
-    after the snap held."""
+def flapping(name: str, bare_ppg: bool = False) -> dict:
+    """+IN on a loose snap (SimAD8232 `flap`) FLAP_AT_S..+FLAP_S (`bare_ppg`: on a board
+    with its PPG fitted, no finger on it): how often CONTACT and HR_OK changed while it
+    flapped, when the seat heard 'keeps dropping', and CONTACT back after the snap held."""
     from empathy.sim.board import ECG_FS_HZ, SimAD8232, corpus_ecg
 
     x = corpus_ecg(name)[int(START_S * ECG_FS_HZ):]
@@ -121,11 +123,11 @@ def flapping(name: str) -> dict:
     ecg = SimAD8232(x, flap=[(FLAP_AT_S, end)])
     health: list = []
     with TemporaryDirectory() as d:
-        rows = seat_over_pty(Path(d) / "tty", ecg, end + 10.0, health=health)
+        rows = seat_over_pty(Path(d) / "tty", ecg, end + 10.0, bare_ppg, health=health)
     t, on, hr = rows[:, 0], rows[:, 1] > 0, rows[:, 2] > 0
     span = (t >= FLAP_AT_S) & (t < end)
     back = t[(t >= end) & on]
-    return {"record": name, "case": "flap",
+    return {"record": name, "case": "flap, a PPG fitted" if bare_ppg else "flap",
             "contact_changes": int(np.abs(np.diff(on[span].astype(int))).sum()),
             "hr_ok_changes": int(np.abs(np.diff(hr[span].astype(int))).sum()),
             "contact_while_flapping": f"{int(on[span].sum())}/{int(span.sum())}",
@@ -148,6 +150,23 @@ def stuck(name: str, query: str) -> dict:
     return {"record": name, "case": "stuck " + (query or "lo_pins=trust"),
             "hr_ok_from_10s": f"{int((rows[late, 2] > 0).sum())}/{int(late.sum())}",
             "named_after_s": _first(health, "check the LO wiring", 0.0)}
+
+
+def finger(how: str) -> dict:
+    """A finger PPG board (a simulated viewer), the finger `how` ('off' or resting so
+    lightly it lifts: 'flap') FLAP_AT_S..+FLAP_S: CONTACT and HR_OK while so, CONTACT and
+    HR_OK back after (s), and HR_OK's share from AFTER_S on after it."""
+    end = FLAP_AT_S + FLAP_S
+    with TemporaryDirectory() as d:
+        rows = seat_over_pty(Path(d) / "tty", None, end + 15.0,
+                             finger={f"finger_{how}": [(FLAP_AT_S, end)]})
+    t, on, hr = rows[:, 0], rows[:, 1] > 0, rows[:, 2] > 0
+    span, late = (t >= FLAP_AT_S) & (t < end), t >= end + 8.0
+    first = lambda x: round(float(x[0] - end), 2) if len(x) else None  # noqa: E731
+    return {"case": f"finger {how}", "contact_while": f"{int(on[span].sum())}/{int(span.sum())}",
+            "hr_ok_while": f"{int(hr[span].sum())}/{int(span.sum())}",
+            "contact_back_s": first(t[(t >= end) & on]), "hr_ok_back_s": first(t[(t >= end) & hr]),
+            "hr_ok_from_8s_after": f"{int(hr[late].sum())}/{int(late.sum())}"}
 
 
 def floating(minutes: float, hum_hz: float, motion: float) -> dict:
@@ -235,12 +254,14 @@ def main(argv=None) -> None:
                     help="--case float and judge: minutes of each floating input (0.5-60)")
     ap.add_argument("--records", nargs="+", default=list(RECORDS), help="tuning ECG records")
     ap.add_argument("--hum", type=float, default=50.0, help="mains Hz (default 50)")
-    ap.add_argument("--case", choices=("off", "flap", "stuck", "float", "judge"),
+    ap.add_argument("--case", choices=("off", "flap", "stuck", "float", "judge", "both",
+                                       "finger"),
                     default="off",
                     help="leads off in hum (default), a lead flapping on a loose snap, "
                          "LO+ stuck high over a good ECG (trusted, then lo_pins=ignore), a "
                          "floating lead in recorded electrode motion, the stuck-pin judge "
-                         "alone on every record and on floating inputs")
+                         "alone on every record and on floating inputs, a lead flapping on a "
+                         "board with a PPG too, a finger PPG board's finger off or lifting")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     for n in a.records:
@@ -265,6 +286,12 @@ def main(argv=None) -> None:
                   f"({a.minutes:g} min each), windows read as a heart "
                   f"{sum(int(r['heart_windows'].split('/')[0]) for r in fl)} of "
                   f"{sum(int(r['heart_windows'].split('/')[1]) for r in fl)}")
+        return
+    if a.case in ("both", "finger"):
+        rows = ([flapping(n, bare_ppg=True) for n in a.records] if a.case == "both"
+                else [finger(how) for how in ("off", "flap")])
+        for r in rows:
+            print(json.dumps(r) if a.json else "  ".join(f"{k}={v}" for k, v in r.items()))
         return
     if a.case == "float":
         rows = [floating(a.minutes, a.hum, m) for m in (0.1, 0.3, 1.0)]
