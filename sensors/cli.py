@@ -100,7 +100,10 @@ def _read(args) -> int:
         src.close()
     stats = getattr(src, "stats", None)
     if stats and not args.json:
-        print(f"# {n} readings; {json.dumps(stats())}", file=sys.stderr)
+        said = stats()
+        print(f"# {n} readings; {json.dumps(said)}", file=sys.stderr)
+        if said.get("lead_verdict"):  # an ECG board's lead-off pins, for a seat check
+            print(f"# {args.url}: {said['lead_verdict']}", file=sys.stderr)
     if not n:
         raise UserError(f"{args.url}: no readings", "check the sensor is on and worn")
     return 0

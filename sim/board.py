@@ -36,6 +36,7 @@ from empathy.sim.viewer import ACC_HZ, EDA_HZ, PPG_HZ
 PPG_DC = 120_000  # IR level with a finger on the sensor (18-bit counts)
 PPG_AC = 1_500
 PPG_MAX = (1 << 18) - 1
+ROOM_LIGHT, ROOM_NOISE = 2_000, 30.0  # IR counts with no finger on the sensor
 # the simulated AD8232 (this simulator's own levels): a gain of 300 on a 3V3 16-bit ADC
 # (+-5.5 mV at the electrodes) and, with an electrode off, a floating input's mains pickup
 ECG_FS_HZ = 250
@@ -59,9 +60,12 @@ class SimPPGSensor:
     eats. Reflected IR falls as blood arrives, so the counts dip at each pulse.
     """
 
-    def __init__(self, viewer: SimSource):
+    def __init__(self, viewer: SimSource, off=(), flap=()):
         self.viewer = viewer
         self.fs_hz = int(PPG_HZ)
+        self.off, self.flap = list(off), list(flap)  # (s from the first sample, as SimAD8232's)
+        self.n = 0  # samples given so far
+        self.rng = np.random.default_rng(0)
         self.rr_ms = 800.0  # the viewer's last true beat-to-beat interval (for tests)
         self.pupils: list[Pupil] = []
         self.eda_us: list[float] = []  # skin conductance samples for the GSR front end
@@ -76,12 +80,22 @@ class SimPPGSensor:
                 self.pupils.append(r)
             elif isinstance(r, Waveform) and r.kind == "ppg":
                 counts = PPG_DC - PPG_AC * np.asarray(r.samples, float)
-                out += np.clip(counts, 0, PPG_MAX).astype(int).tolist()
+                out += self._lifted(np.clip(counts, 0, PPG_MAX)).astype(int).tolist()
             elif isinstance(r, Waveform) and r.kind == "eda":
                 self.eda_us += list(r.samples)
             elif isinstance(r, Waveform) and r.kind == "acc":
                 self.acc_mg += list(r.samples)
         return out
+
+    def _lifted(self, counts: np.ndarray) -> np.ndarray:
+        """In each `off` span the finger is off the sensor (the room's light); in each
+        `flap` span it rests so lightly it lifts FLAP_OFF of each 1/FLAP_HZ s."""
+        t = (self.n + np.arange(len(counts))) / self.fs_hz
+        self.n += len(counts)
+        off = SimAD8232._within(self.off, t) | (SimAD8232._within(self.flap, t)
+                                                 & ((t * FLAP_HZ) % 1.0 < FLAP_OFF))
+        room = ROOM_LIGHT + self.rng.normal(0.0, ROOM_NOISE, len(t))
+        return np.where(off, room, counts)
 
 
 class SimGsr:
@@ -131,7 +145,7 @@ class SimBareFinger:
         self.t0_us = now if self.t0_us is None else self.t0_us
         due = int((now - self.t0_us) * self.fs_hz / 1e6)
         k, self.n = due - self.n, due
-        return (2_000 + self.rng.normal(0.0, 30.0, k)).astype(int).tolist()
+        return (ROOM_LIGHT + self.rng.normal(0.0, ROOM_NOISE, k)).astype(int).tolist()
 
 
 def corpus_ecg(name: str, fs_hz: int = ECG_FS_HZ) -> np.ndarray:
@@ -150,6 +164,22 @@ def corpus_ecg(name: str, fs_hz: int = ECG_FS_HZ) -> np.ndarray:
     return np.asarray(resample_poly(x, r.numerator, r.denominator) if r != 1 else x, float)
 
 
+def recorded_motion(fs_hz: int = ECG_FS_HZ) -> np.ndarray:
+    """Real electrode-motion noise (mV) at fs_hz, 120 s: the MIT-BIH Noise Stress Test's
+    recorded `em` (electrodes on an active subject, placed so no ECG shows), as the NSTDB
+    excerpts 118e00 less 118e24 (edge/heart_reference: the same ECG, the noise at 0 and 24
+    dB: the heart cancels, 0.94 of e00's noise is left), its segment's median removed."""
+    from scipy.signal import resample_poly
+
+    from empathy.edge.heart_corpus import REFERENCE_DIR
+
+    e00, e24 = (np.load(REFERENCE_DIR / f"nstdb-118e{db}.npz") for db in ("00", "24"))
+    a, b = (int(s * e00["fs_hz"]) for s in e00["noise_s"])
+    mv = (e00["adc"][a:b].astype(float) - e24["adc"][a:b]) / float(e00["gain"])
+    mv = resample_poly(mv, fs_hz, int(e00["fs_hz"]))
+    return mv - np.median(mv)
+
+
 class SimAD8232:
     """The AD8232 driver's shape (`fs_hz`, `pv_per_count`, `leads`, `read()` -> (count less
     REFOUT, lead bits) of the samples due since the last read) playing a recorded ECG (mV,
@@ -160,14 +190,16 @@ class SimAD8232:
     LO pins stay low (the inputs are still connected). In each `flap` span +IN's electrode
     hangs on a loose snap: it breaks contact FLAP_OFF of each 1/FLAP_HZ s (floating, LO+
     high as in `off`). `stuck_lo`: LO+ reads high all the time (a dead pin, a wiring fault)
-    while the electrodes are on and the ECG is good."""
+    while the electrodes are on and the ECG is good. `motion_mv` (looped) adds to the
+    floating input: a real lead's cable moves (`recorded_motion`)."""
 
     def __init__(self, ecg_mv: np.ndarray, fs_hz: int = ECG_FS_HZ, off=(),
                  hum_hz: float = 50.0, reports: bool = True, seed: int = 0, rail=(),
-                 flap=(), stuck_lo: bool = False):
+                 flap=(), stuck_lo: bool = False, motion_mv=()):
         self.x, self.fs_hz, self.off = np.asarray(ecg_mv, float), fs_hz, list(off)
         self.rail, self.flap, self.stuck_lo = list(rail), list(flap), stuck_lo
         self.hum_hz, self.reports = hum_hz, reports
+        self.motion = np.asarray(motion_mv, float)
         self.pv_per_count = round(3.3 / 65536 / ECG_GAIN * 1e12)
         self.rng = np.random.default_rng(seed)
         self.t0_us: Optional[int] = None
@@ -196,6 +228,8 @@ class SimAD8232:
         mv = self.x[i % len(self.x)]
         float_mv = ECG_HUM_MV * np.sin(2 * np.pi * self.hum_hz * t) \
             + self.rng.normal(0.0, ECG_NOISE_MV, len(t))
+        if len(self.motion):
+            float_mv = float_mv + self.motion[i % len(self.motion)]
         mv = np.where(off, float_mv, mv)
         counts = np.clip(np.round(mv * 1e9 / self.pv_per_count), -32768, 32767).astype(int)
         dry = self._within(self.rail, t)
@@ -211,11 +245,11 @@ class SimAD8232:
 class SimBoard:
     """A board plugged into a pty whose slave is reachable at `link`: a simulated viewer's
     finger PPG (with `gsr`, `acc`), or with `ecg` an ECG seat (with `bare_ppg`, its PPG
-    fitted too and nobody's finger on it)."""
+    fitted too and nobody's finger on it). `finger_off`, `finger_flap`: SimPPGSensor's."""
 
     def __init__(self, link: str | Path, seed: int = 0, board_id: int = 0xEE01,
                  gsr: bool = False, acc: bool = False, ecg: Optional[SimAD8232] = None,
-                 bare_ppg: bool = False):
+                 bare_ppg: bool = False, finger_off=(), finger_flap=()):
         self.link = Path(link)
         self.viewer = self.sensor = self.gsr = self.acc = None
         if ecg is None:
@@ -223,7 +257,7 @@ class SimBoard:
             self.viewer = SimSource(f"sim://board?seed={seed}&ppg=1&eda={eda}&acc={hand}",
                                     {"seed": seed, "faces": "0", "ppg": "1", "eda": eda,
                                      "acc": hand}, faces=False)
-            self.sensor = SimPPGSensor(self.viewer)
+            self.sensor = SimPPGSensor(self.viewer, finger_off, finger_flap)
             self.gsr = SimGsr(self.sensor) if gsr else None
             self.acc = SimAccel(self.sensor) if acc else None
         self.ecg = ecg

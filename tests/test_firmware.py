@@ -19,7 +19,7 @@ from hypothesis import given, settings, strategies as st
 import empathy.sensors.firmware as fw_pkg
 from empathy.sensors.base import Waveform
 from empathy.sensors.firmware import hrs, protocol
-from empathy.sensors.firmware.board import Board
+from empathy.sensors.firmware.board import SETTLE_S, Board
 from empathy.sensors.firmware.max30102 import MAX30102, SensorError
 from empathy.sensors.serial.board import SerialSource
 
@@ -129,7 +129,8 @@ def test_status_says_a_finger_is_on_whenever_it_is_even_between_samples():
     said = [(ts, f["flags"] & protocol.CONTACT) for kind, _, ts, f in protocol.Decoder().feed(
         bytes(out)) if kind == protocol.STATUS]
     assert len(said) == 15
-    assert all(on for ts, on in said if 0.5e6 < ts < 10e6), said  # (none read at the first)
+    assert all(on for ts, on in said if SETTLE_S * 1e6 + 0.5e6 < ts < 10e6), said  # (on once
+    # the finger has held SETTLE_S)
     assert not any(on for ts, on in said if ts > 10_100_000), said
 
 

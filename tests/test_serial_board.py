@@ -128,14 +128,15 @@ def test_loop_url_readings_have_types_units_and_timestamps():
     try:
         t0 = now_us()
         src.port.write(protocol.hello(0, 500, 0xAB, (1, 2, 3), "pico")
-                       + protocol.ppg(1, 1_000, 200, list(range(40)))
+                       + protocol.ppg(1, 1_000, 200, list(range(120_000, 120_040)))
                        + protocol.pupil(2, 21_000, 4321, 255)
                        + protocol.status(3, 22_000, 0, 87, 2))
         got = drain(src, lambda out: len(out) == 4)
         board, wave, pupil, health = got
         assert board == Device(board.ts_us, "board7", "board:000000ab")  # which board
         assert isinstance(wave, Waveform) and wave.kind == "ppg" and wave.fs_hz == 200
-        assert np.array_equal(wave.samples, (1 << 18) - 1 - np.arange(40))  # as pleth
+        assert np.array_equal(wave.samples, (1 << 18) - 1 - np.arange(120_000, 120_040))  # as
+        # pleth (a finger's level: under the board's CONTACT_LEVEL is no finger, a gap)
         assert pupil == Pupil(pupil.ts_us, 4.321, 1.0)
         assert health == Health(health.ts_us, "board7", contact=False, battery_pct=87,
                                 fault="sensor fifo overflow")

@@ -15,6 +15,11 @@ CONTACT_LEVEL = 50000  # IR DC level (18-bit) above which a finger/skin is on th
 STATUS_EVERY_US = 1000000
 SLIP = 5
 HELLO_EVERY_US = 5000000  # the host may open the port after boot: say who we are again
+# STATUS says a sensor is on the body once it has read on for this long of its own samples,
+# off at once: a loose electrode snap or a finger resting lightly makes and breaks contact a
+# few times a second, and the bit flapped with it, back at a single sample on (the host
+# gives an ECG lead back after as long: sensors/serial/leads.py)
+SETTLE_S = 2
 
 
 class Side:
@@ -26,13 +31,12 @@ class Side:
         self.period_us = 1000000 // sensor.fs_hz
         self.pending = []
         self.first_us = None
-        self.last = None  # the newest sample read: a loop turn may read none
+        self.on_n = 0  # samples in a row that read on the body (`settle`)
 
     def step(self, board, now):
         """Drain the sensor's FIFO into frames; returns what it read."""
         samples = self.sensor.read()
         if samples:
-            self.last = samples[-1]
             # Stamps follow the sensor's sample clock; re-anchor on our clock only when they
             # slip by more than SLIP periods (FIFO overflow, sensor clock far off).
             anchored = now - (len(self.pending) + len(samples) - 1) * self.period_us
@@ -45,6 +49,15 @@ class Side:
             board._send(self.encode(board.seq, self.first_us, self.sensor.fs_hz, part))
             self.first_us += n * self.period_us
         return samples
+
+    def settle(self, samples, on):
+        """Count the samples in a row for which on(sample) (a loop turn that read none
+        changes nothing: the newest sample stands)."""
+        for v in samples:
+            self.on_n = self.on_n + 1 if on(v) else 0
+
+    def settled(self):
+        return self.on_n >= SETTLE_S * self.sensor.fs_hz
 
 
 def ecg_encoder(ecg):
@@ -66,11 +79,12 @@ class Board:
         """sensor: the PPG (None on an ECG-only board); ecg: an AD8232 (ad8232.py)."""
         self.sensor, self.write, self.ticks_us = sensor, write, ticks_us
         self.ppg = Side(sensor, protocol.ppg, chunk) if sensor is not None else None
-        self.ecg = ecg
+        self.ecg = None
         self.sides = []
         if ecg is not None:  # an ECG front end (ad8232.py): 10 frames a second, so a lead
             # off reaches the host within 0.1 s
-            self.sides.append(Side(ecg, ecg_encoder(ecg), max(1, ecg.fs_hz // 10)))
+            self.ecg = Side(ecg, ecg_encoder(ecg), max(1, ecg.fs_hz // 10))
+            self.sides.append(self.ecg)
         if gsr is not None:  # a GSR front end (gsr.py): conductances in nS, a second a frame
             self.sides.append(Side(gsr, protocol.eda, gsr.fs_hz))
         if acc is not None:  # an accelerometer (lis3dh.py): (x, y, z) in mG, 4 frames a
@@ -104,20 +118,19 @@ class Board:
         """Drain the sensor FIFO; send a PPG frame per full chunk and a STATUS each second."""
         now = self.ticks_us()
         if self.ppg is not None:
-            self.ppg.step(self, now)
+            self.ppg.settle(self.ppg.step(self, now), lambda v: v > CONTACT_LEVEL)
         for side in self.sides:
-            side.step(self, now)
+            got = side.step(self, now)
+            if side is self.ecg:
+                side.settle(got, lambda s: not s[1])  # (count, lead bits): both pins low
         if now >= self.next_hello_us:
             self.hello()
         if now >= self.next_status_us:
             self.next_status_us = now + STATUS_EVERY_US
-            # contact: a heart sensor fitted is on the body (no lead off on the ECG, a
-            # finger on the PPG): the host reads whichever gives beats. Every one of them
-            # put a board with both off whenever the finger left the PPG, electrodes on
-            on = self.ecg is not None and not self.ecg.leads
-            if self.ppg is not None:  # (the level of the newest sample, not of this turn's:
-                # a turn that read none, right after a frame went out, said the finger was off)
-                on = on or (self.ppg.last or 0) > CONTACT_LEVEL
+            # contact: a heart sensor fitted is on the body, settled (no lead off on the
+            # ECG, a finger on the PPG): the host reads whichever gives beats. Every one of
+            # them put a board with both off whenever the finger left the PPG, electrodes on
+            on = any(s is not None and s.settled() for s in (self.ecg, self.ppg))
             flags = protocol.CONTACT if on else 0
             self._send(protocol.status(self.seq, now, flags, self.battery, self.error,
                                        protocol.ERRORS.get(self.error, "")))

@@ -26,6 +26,7 @@ from empathy.clock import now_us
 from empathy.sensors.base import (Device, Health, Pupil, Reading, SourceError, Waveform,
                                   drain)
 from empathy.sensors.firmware import protocol
+from empathy.sensors.firmware.board import CONTACT_LEVEL
 from empathy.sensors.serial.leads import LeadWatch
 
 log = logging.getLogger("empathy.sensors.serial")
@@ -251,6 +252,11 @@ class SerialSource:
         ts = self.clock.to_host(board_us, arrival_us)
         if kind == protocol.PPG:
             self.ppg_seen = True
+            if (np.asarray(f["samples"]) <= CONTACT_LEVEL).any():
+                return None  # the finger (partly) off: the room's light is no pulse, and the
+                # step to and from it held the seat's PPG HR wrong, then lost, for 10 s
+                # after the finger came back; a gap starts the detector afresh (as a lead off
+                # does the ECG's). The board's STATUS says so within a second
             # Boards send reflected-light counts, which fall as blood arrives; a Waveform is
             # a pleth that rises with blood volume, as NeuroKit2 and pulse oximeters show it.
             pleth = PPG_FULL_SCALE - np.asarray(f["samples"], np.int32)
@@ -288,7 +294,7 @@ class SerialSource:
     def stats(self) -> dict:
         return {"frames_ok": self.decoder.ok, "frames_lost": self.decoder.lost,
                 "frames_unknown": self.decoder.unknown, "lead_off": bool(self.lead_off),
-                "lead_fault": self.lead_off,
+                "lead_fault": self.lead_off, "lead_verdict": self.leads.verdict(),
                 "rejected": dict(self.decoder.errors), "reconnects": self.reconnects,
                 "bytes": self.bytes_in, "board": self.board}
 

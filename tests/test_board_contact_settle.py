@@ -1,0 +1,80 @@
+"""A board's STATUS contact bit, settled as the host settles an ECG lead (sensors/firmware/
+board.py SETTLE_S), and a finger's PPG read only while the finger is on: through the
+simulated board on a real pty into a seat."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from corpus_records import need
+from empathy.sensors.firmware import protocol
+from empathy.sensors.firmware.board import SETTLE_S, Board
+
+
+def test_an_ecg_board_with_a_ppg_keeps_contact_off_while_its_lead_flaps(tmp_path):
+    """MIT-BIH 100 on a board whose PPG is fitted, nobody's finger on it; +IN on a loose
+    snap 14-24 s. The host settled the lead's frames, but STATUS (read as the board's word
+    where it has a PPG) said contact at any sample the lead touched: CONTACT on in 39 of 100
+    estimates while it flapped, and back at once. Now off while it flaps, back after the
+    settle."""
+    from empathy.bench.ecg_lead_off import seat_over_pty
+    from empathy.sim.board import SimAD8232, corpus_ecg
+
+    need("mitdb-100")
+    ecg = SimAD8232(corpus_ecg("mitdb-100")[30 * 250:], flap=[(14.0, 24.0)])
+    rows = seat_over_pty(tmp_path / "ttyACM-chest", ecg, 30.0, bare_ppg=True)
+    t, contact = rows[:, 0], rows[:, 1] > 0
+    assert contact[(t > 12.0) & (t < 14.0)].all()
+    assert not contact[(t >= 14.5) & (t < 24.0)].any(), t[(t >= 14.5) & (t < 24.0) & contact]
+    back = t[(t >= 24.0) & contact]
+    assert len(back) and 1.5 <= back[0] - 24.0 <= SETTLE_S + 1.0
+    assert contact[t >= back[0]].all()
+
+
+def test_a_finger_resting_lightly_on_a_ppg_board_is_no_contact_and_its_pulse_returns(tmp_path):
+    """A simulated viewer's finger PPG board; 20-30 s the finger rests so lightly it lifts a
+    third of each 1/3 s. STATUS read the newest sample: CONTACT on in all 100 estimates
+    while it lifted, HR_OK in 94 (the room's light and the steps to it read as a pulse),
+    and none in the 15 s after it settled (the steps held the detector). Now CONTACT goes
+    off within the next STATUS, and HR_OK is back within 8 s of the finger settling (a
+    fresh PPG stream: one starting while this viewer fidgets, as at 25 s, takes longer)."""
+    from empathy.bench.ecg_lead_off import seat_over_pty
+
+    rows = seat_over_pty(tmp_path / "ttyACM-finger", None, 45.0,
+                         finger={"finger_flap": [(20.0, 30.0)]})
+    t, contact, hr_ok = rows[:, 0], rows[:, 1] > 0, rows[:, 2] > 0
+    assert hr_ok[(t > 15.0) & (t < 20.0)].mean() > 0.9
+    lifting = (t >= 21.5) & (t < 30.0)
+    assert not contact[lifting].any() and not hr_ok[lifting].any()
+    assert hr_ok[t >= 38.0].mean() >= 0.9, hr_ok[t >= 38.0].mean()
+
+
+class _Chip:
+    """A PPG sensor's shape: `fs_hz`, `read()` -> what was pushed since."""
+
+    fs_hz = 100
+
+    def __init__(self):
+        self.fifo = []
+
+    def read(self):
+        out, self.fifo = self.fifo, []
+        return out
+
+
+def test_status_says_contact_only_once_a_finger_has_held_for_settle_s():
+    """The firmware alone: a finger on from 0 s, lifting at 3 Hz 5-8 s, off at 12 s."""
+    chip, out, clock = _Chip(), bytearray(), [0]
+    board = Board(chip, out.extend, lambda: clock[0], board_id=1)
+    board.boot()
+    for i in range(1500):  # 15 s of 10-ms loop turns, a sample each
+        t = i / 100
+        lifted = (5.0 <= t < 8.0 and (t * 3) % 1.0 < 0.33) or t >= 12.0
+        chip.fifo.append(3_000 if lifted else 120_000)
+        clock[0] += 10_000
+        board.step()
+    said = [(ts / 1e6, bool(f["flags"] & protocol.CONTACT)) for kind, _, ts, f
+            in protocol.Decoder().feed(bytes(out)) if kind == protocol.STATUS]
+    assert [on for ts, on in said] == [ts >= SETTLE_S and not 5.0 <= ts < 8.0 + SETTLE_S
+                                       and ts < 12.0 for ts, _ in said], said
+    assert np.sum([on for _, on in said]) >= 5
