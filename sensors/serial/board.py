@@ -22,6 +22,7 @@ from typing import Optional
 import numpy as np
 import serial
 
+from empathy import wire
 from empathy.clock import now_us
 from empathy.sensors.base import (Device, Health, Pupil, Reading, SourceError, Waveform,
                                   drain)
@@ -29,6 +30,7 @@ from empathy.sensors.firmware import protocol
 from empathy.sensors.firmware.board import CONTACT_LEVEL
 from empathy.sensors.serial.leads import LeadWatch
 
+PUPIL_RANGE_MM = wire.RANGES["pupil_mm"][:2]  # what the wire takes
 log = logging.getLogger("empathy.sensors.serial")
 
 REOPEN_MIN_S = 0.05
@@ -133,6 +135,7 @@ class SerialSource:
         # off ("lead off") or its output on the rail; "" while it reads
         self.reconnects = 0
         self.bytes_in = 0
+        self.pupil_rejected = 0  # diameters no eye has (wire.RANGES), read as no value
         self._q: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self.port: Optional[serial.SerialBase] = None
@@ -270,7 +273,11 @@ class SerialSource:
             xyz = np.asarray(f["samples"], np.float64).reshape(-1, 3)
             return Waveform(ts, "acc", float(f["fs_hz"]), np.linalg.norm(xyz, axis=1))
         if kind == protocol.PUPIL:
-            return Pupil(ts, f["diameter_um"] / 1000.0, f["confidence"] / 255.0)
+            mm = f["diameter_um"] / 1000.0
+            if mm and not PUPIL_RANGE_MM[0] <= mm <= PUPIL_RANGE_MM[1]:  # (0: the board's lost)
+                self.pupil_rejected += 1
+                return Pupil(ts, 0.0, 0.0)
+            return Pupil(ts, mm, f["confidence"] / 255.0 if mm else 0.0)
         if kind == protocol.STATUS:
             battery = -1.0 if f["battery"] == protocol.BATTERY_UNKNOWN else float(f["battery"])
             # the board's own words go to the unit's log and the tester's terminal: one line
@@ -296,7 +303,8 @@ class SerialSource:
                 "frames_unknown": self.decoder.unknown, "lead_off": bool(self.lead_off),
                 "lead_fault": self.lead_off, "lead_verdict": self.leads.verdict(),
                 "rejected": dict(self.decoder.errors), "reconnects": self.reconnects,
-                "bytes": self.bytes_in, "board": self.board}
+                "bytes": self.bytes_in, "board": self.board,
+                "pupil_rejected": self.pupil_rejected}
 
     def close(self) -> None:
         self._stop.set()

@@ -260,7 +260,7 @@ def test_a_board_that_speaks_another_protocol_is_named_as_such():
     try:
         src.port.write(b"BPM: 72  IBI: 833\r\n" * 200)
         said = collect(src, lambda got: any(isinstance(r, Health) for r in got), 10)
-        src.port.write(b"BPM: 72  IBI: 833\r\n" * 200 + protocol.ppg(1, 1_000, 100, [5] * 10))
+        src.port.write(b"BPM: 72  IBI: 833\r\n" * 200 + protocol.ppg(1, 1_000, 100, [120_000] * 10))  # a finger on
         after = collect(src, lambda got: any(isinstance(r, Waveform) for r in got), 10)
     finally:
         src.close()
@@ -350,3 +350,23 @@ def test_a_strap_s_raw_ecg_flood_is_held_to_the_time_that_passed(caplog):
     warned = [r for r in caplog.records if r.name == "empathy.sensors.ble"
               and r.levelno >= logging.WARNING]
     assert len(warned) <= 10, f"{len(warned)} warnings for {sent} frames"
+
+
+def test_a_board_s_pupil_out_of_any_eye_s_range_is_no_value():
+    """A board's PUPIL frame of 65,535 µm (a tracker's 'lost' sentinel, or a glitch) came
+    in as a 65.5-mm pupil at full confidence: the seat called it PUPIL_OK and only the
+    wire's last check dropped it. It is now refused where it enters, as the LSL source
+    does: no value, confidence 0, counted in the board's stats."""
+    from empathy.sensors.base import Pupil
+
+    src = open_source("serial://loop://?sensor=eye")
+    try:
+        src.port.write(protocol.pupil(1, 1_000, 65_535, 255) + protocol.pupil(2, 2_000, 4_200, 230)
+                       + protocol.pupil(3, 3_000, 0, 0))
+        got = collect(src, lambda out: sum(isinstance(r, Pupil) for r in out) == 3, 15)
+        stats = src.stats()
+    finally:
+        src.close()
+    pupils = [(r.diameter_mm, r.confidence) for r in got if isinstance(r, Pupil)]
+    assert pupils[0] == (0.0, 0.0) and pupils[1][0] == pytest.approx(4.2)
+    assert pupils[2] == (0.0, 0.0) and stats["pupil_rejected"] == 1
