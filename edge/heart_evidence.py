@@ -10,10 +10,9 @@ alone, while a QRS has a slope on at least one side of its extreme. A front end'
 also asked for a waveform that recurs beside its beats (P and T waves), where spikes
 average flat (`recurrence`).
 A seat (features._heart) asks the same of its streamed ECG: LoneBeats.
-PPG: none yet. A drifting empty sensor (a random walk as a board's counts) reads 'heartbeat'
-in 17 of 120 cases; the band-passed signal's autocorrelation at the beats' interval told it
-from every tuning PPG (noise at most 0.27, a wrist on a bike 0.31) and from 30 of 30 such
-cases on fresh seeds, but held-out bsn-bvp-motion read 0.08 and would have said 'no
+PPG: the waveform's time asymmetry, or its pulses repeating (edge/ppg_evidence.py; a
+seat's: PpgEvidence). The repeat alone was tried before, not taken: it told a drifting empty
+sensor from every tuning PPG, but held-out bsn-bvp-motion read 0.08 and would have said 'no
 heartbeat' (branch wip/noiseheart, commit d98ccb1).
 """
 
@@ -30,6 +29,7 @@ except ImportError:  # a SciPy that moved it: the public function gives the same
     _sosfilt = None
 
 from empathy.edge.ecg_vouch import ShapeVouch
+from empathy.edge.ppg_evidence import heart_evidence
 from empathy.edge.sample_tail import Tail
 
 LONE = 0.25  # an ECG beat whose raw extreme has no same-sign neighbour over this share of it
@@ -249,8 +249,11 @@ def recurrence(rows: np.ndarray, fs: float) -> float:
     return float(np.mean((shape / np.maximum(se, 1e-12)) ** 2))
 
 
-def waveform_evidence(x, fs: float, idx, kind: str) -> bool:
-    """Whether the waveform at the beats looks like a heart's: few lone spikes, and a shape
-    that recurs beside them (a PPG's: no test yet, see the module's note)."""
+def waveform_evidence(x, fs: float, idx, kind: str, still=None) -> bool:
+    """Whether the waveform looks like a heart's: an ECG's beats few lone spikes, with a
+    shape that recurs beside them; a PPG's rises and falls unlike (ppg_evidence; where
+    `still`, a mask of the samples an accelerometer found still, if any)."""
+    if kind == "ppg":
+        return heart_evidence(x, fs, idx, still)
     return kind != "ecg" or (lone_share(x, fs, idx) <= SPIKE_BEATS
                              and recurrence(_beside(_low(x, fs), fs, idx), fs) >= RECUR_MIN)
