@@ -28,6 +28,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from scipy.fft import irfft, next_fast_len, rfft
 from scipy.signal import butter, sosfiltfilt
 
 from empathy.edge.ppg_polarity import BAND_HZ
@@ -73,18 +74,21 @@ def _z(d: np.ndarray, fs: float, moments: bool) -> float:
     """The skew of d over its standard error under time-reversible noise: Gaussian
     (moments False) or from d's own fourth and sixth moments."""
     d = d - d.mean()
-    n, s2 = len(d), float(np.mean(d * d))
+    d2 = d * d  # (powers as products, the FFT padded to a fast length only as far as the
+    n, s2 = len(d), float(np.mean(d2))  # lags read: a seat's CPU, the same numbers)
     if s2 <= 0:
         return 0.0
     m = min(int(AC_S * fs), n - 1)
-    f = np.fft.rfft(d, 2 * n)
-    ac = np.fft.irfft(f * np.conj(f), 2 * n)[1:m + 1] / (n * s2)
+    size = next_fast_len(n + m, real=True)
+    f = rfft(d, size)
+    ac = irfft(f.real ** 2 + f.imag ** 2, size)[1:m + 1] / (n * s2)
     # (|ac|: a pulse train's change swings negative within a beat, and its sum with sign
     # could leave a heart's standard error near nothing)
     corr = 1.0 + 2.0 * float(np.sum(np.abs(ac) ** 3))
-    mom = (max(float(np.mean(d ** 6)) / s2 ** 3 - 6.0 * float(np.mean(d ** 4)) / s2 ** 2 + 9.0,
+    d4 = d2 * d2
+    mom = (max(float(np.mean(d4 * d2)) / s2 ** 3 - 6.0 * float(np.mean(d4)) / s2 ** 2 + 9.0,
                1.0) if moments else 6.0)
-    return float(np.mean(d ** 3)) / s2 ** 1.5 / np.sqrt(mom * corr / n)
+    return float(np.mean(d2 * d)) / s2 ** 1.5 / np.sqrt(mom * corr / n)
 
 
 def asymmetry(x, fs: float, still=None) -> float:
@@ -119,8 +123,9 @@ def pulse_repeat(x, fs: float, idx) -> float:
     for s in range(0, len(y) - n + 1, n):
         b = idx[(idx >= s) & (idx < s + n)]
         w = y[s:s + n] - np.mean(y[s:s + n])
-        f = np.fft.rfft(w, 2 * n)
-        c = np.fft.irfft(f * np.conj(f), 2 * n)[:n]
+        size = next_fast_len(2 * n - 1, real=True)
+        f = rfft(w, size)
+        c = irfft(f.real ** 2 + f.imag ** 2, size)[:n]
         if len(b) < 3 or c[0] <= 0:  # (wip/noiseheart's read lag 0 here: 1.0, not 0)
             vals.append(0.0)
             continue
