@@ -29,10 +29,11 @@ from functools import lru_cache
 
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
-from scipy.signal import butter, sosfiltfilt
+from scipy.signal import butter
 
 from empathy.edge.ppg_polarity import BAND_HZ
 from empathy.edge.sample_tail import Tail
+from empathy.edge.zero_phase import filtfilt, plan
 
 LAG_S = 0.05  # the change over this (about a third of a pulse's upstroke)
 AC_S = 0.5  # the change's correlation summed over lags up to this (its standard error)
@@ -61,13 +62,15 @@ SEAT_ASYM, SEAT_CORR = 4.5, 0.42
 
 
 @lru_cache(maxsize=8)
-def _sos(fs: float) -> np.ndarray:
-    return butter(3, (BAND_HZ[0], min(BAND_HZ[1], 0.45 * fs)), "bandpass", fs=fs, output="sos")
+def _sos(fs: float) -> tuple:
+    return plan(butter(3, (BAND_HZ[0], min(BAND_HZ[1], 0.45 * fs)), "bandpass", fs=fs,
+                       output="sos"))
 
 
 @lru_cache(maxsize=8)
-def _sos2(fs: float) -> np.ndarray:  # (pulse_repeat's, as it was tuned)
-    return butter(2, (BAND_HZ[0], min(BAND_HZ[1], 0.45 * fs)), "bandpass", fs=fs, output="sos")
+def _sos2(fs: float) -> tuple:  # (pulse_repeat's, as it was tuned)
+    return plan(butter(2, (BAND_HZ[0], min(BAND_HZ[1], 0.45 * fs)), "bandpass", fs=fs,
+                       output="sos"))
 
 
 def _z(d: np.ndarray, fs: float, moments: bool) -> float:
@@ -99,7 +102,7 @@ def asymmetry(x, fs: float, still=None) -> float:
     k = max(1, int(round(LAG_S * fs)))
     if len(x) < MIN_S * fs or len(x) <= 3 * k or np.ptp(x) == 0:
         return 0.0
-    y = sosfiltfilt(_sos(fs), x - np.median(x))
+    y = filtfilt(_sos(fs), x - np.median(x))
     d = y[k:] - y[:-k]
     if still is not None:
         still = np.asarray(still, bool)
@@ -117,7 +120,7 @@ def pulse_repeat(x, fs: float, idx) -> float:
     x, idx = np.asarray(x, float), np.asarray(idx, int)
     if len(x) <= 30:
         return 0.0
-    y = sosfiltfilt(_sos2(fs), x - np.median(x))
+    y = filtfilt(_sos2(fs), x - np.median(x))
     n = min(int(REPEAT_S * fs), len(y))  # (a shorter recording is one window)
     vals = []
     for s in range(0, len(y) - n + 1, n):
