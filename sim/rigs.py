@@ -53,6 +53,7 @@ class DemoRigs:
         self._ecg_frames = 0
         self._lsl = None
         self.rest_bpm: dict[int, float] = {}  # a hardware seat's viewer at rest (for tests)
+        self.wearers: dict = {}  # a strap seat's simulated wearer (its heart now, for tests)
         try:
             if serial_seat:
                 self._start_board(folder, serial_seat, seed)
@@ -100,7 +101,7 @@ class DemoRigs:
         viewer = SimSource(f"sim://strap?seed={s}&nuisance={self.nuisance:g}",
                            {"seed": s, "nuisance": f"{self.nuisance:g}"}, faces=False)
         self._bluez.wear(strap, viewer)
-        self.rest_bpm[seat] = viewer.viewer.hr0
+        self.rest_bpm[seat], self.wearers[seat] = viewer.viewer.hr0, viewer
         self.sources[seat] = f"ble://{address}" + ("?ecg=1" if h10 else "")
 
     def _start_lsl(self, seat: int, seed: int) -> None:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import tomli_w
 
@@ -45,12 +46,14 @@ def test_lsl_brainflow_and_h10_seats_give_heart_rate_to_the_host(tmp_path):
     # the clock-sync tests that follow in the same pytest process read round trips of 1-4 ms
     # instead of ~0.5 ms and once failed their 1 ms bound; at 40 s they do not (cause open)
     hr: dict[int, list[float]] = {100 + s: [] for s in (LSL, BRAINFLOW, H10)}
+    worn: list[float] = []  # the H10 wearer's heart as the unit ran (it rises off its rest)
     try:
         end = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < end:
             for sample in intake.feed(rx.recv_batch(0.1)):
                 if sample.flags & Flag.HR_OK:
                     hr.setdefault(sample.seat_id, []).append(sample.hr_bpm)
+            worn.append(rigs.wearers[H10].person.heart.hr_bpm)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -70,7 +73,10 @@ def test_lsl_brainflow_and_h10_seats_give_heart_rate_to_the_host(tmp_path):
         got = hr[100 + s]
         assert len(got) >= 20, (s, rigs.sources[s], len(got))
         late = sorted(got[-20:])[10]  # the median of the last two seconds
-        assert late == pytest.approx(rigs.rest_bpm[s], abs=6), (s, rigs.sources[s], got[-20:])
+        # the H10's wearer lives on while the unit runs (a simulated viewer whose heart
+        # wanders off its rest: 80.6 bpm read for a rest of 73.7 once); the recordings don't
+        want = float(np.median(worn[-100:])) if s == H10 else rigs.rest_bpm[s]
+        assert late == pytest.approx(want, abs=6), (s, rigs.sources[s], got[-20:], want)
 
 
 @pytest.mark.slow
