@@ -30,7 +30,6 @@ from empathy.sensors.firmware import protocol
 from empathy.sensors.firmware.board import CONTACT_LEVEL
 from empathy.sensors.serial.leads import LeadWatch
 
-PUPIL_RANGE_MM = wire.RANGES["pupil_mm"][:2]  # what the wire takes
 log = logging.getLogger("empathy.sensors.serial")
 
 REOPEN_MIN_S = 0.05
@@ -274,7 +273,8 @@ class SerialSource:
             return Waveform(ts, "acc", float(f["fs_hz"]), np.linalg.norm(xyz, axis=1))
         if kind == protocol.PUPIL:
             mm = f["diameter_um"] / 1000.0
-            if mm and not PUPIL_RANGE_MM[0] <= mm <= PUPIL_RANGE_MM[1]:  # (0: the board's lost)
+            ok = wire.RANGES["pupil_mm"]  # what the wire takes (0: the board's "lost")
+            if mm and not ok.lo <= mm <= ok.hi:
                 self.pupil_rejected += 1
                 return Pupil(ts, 0.0, 0.0)
             return Pupil(ts, mm, f["confidence"] / 255.0 if mm else 0.0)
