@@ -17,9 +17,12 @@ counted and the same for every record with trusted spans (heart_corpus.trusted_s
   peer's transit; it is premature when the interval before it is under RHYTHM_GAP[0] of
   the median of the 9 intervals around it (the detector's own "sooner than the rhythm").
 
-Per record: R peaks scored, those with no pulse, how many of them premature, and ours and
-each peer scored as the page does against the reference less the beats with no pulse by
-the peers other than itself (ours: by all of them).
+Per record: R peaks scored, those with no pulse by the peers, how many of them premature;
+then the deficits told without any PPG detector (edge/pulse_deficit.py: PVCs by the ECG's
+QRS width and timing, and no rise of the PPG after them), how many of them the peers' count
+holds too, and ours and each peer scored as the page does before and after the deficits
+are left out (the page's deficit-aware section). Counting by the peers was circular: a
+deficit there excused what the peers missed.
 """
 
 from __future__ import annotations
@@ -29,12 +32,12 @@ import warnings
 
 import numpy as np
 
-from empathy.edge.beat_score import (PULSE_LAG_S, TOL_S, in_spans, lagged_match, peer_beats,
-                                     span_rate, t_wave_free)
+from empathy.edge.beat_score import PULSE_LAG_S, TOL_S, in_spans, peer_beats, t_wave_free
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, peer_cache_dir,
                                         record_data, reference_lead, trusted_spans)
 from empathy.edge.heart_method import RHYTHM_GAP
+from empathy.edge.pulse_deficit import deficit_match, deficit_rows
 
 
 def no_pulse(r_s: np.ndarray, spans: np.ndarray, pulses: dict) -> np.ndarray:
@@ -61,19 +64,19 @@ def premature(r_s: np.ndarray, beat: float) -> bool:
 
 
 def record_rows(rec) -> dict:
-    """The count and the deficit-aware rows (match, HR error in bpm) of one record."""
+    """The peers' count, and every detector before and after the ECG-told deficits are left
+    out (edge/pulse_deficit.py): name -> (match, HR error in bpm) each."""
     x, fs = record_data(rec)
     spans = trusted_spans(rec)
     r = t_wave_free(annotated_beats(rec, len(x), fs), reference_lead(rec), fs)[0]
     peers = {k: b for k, b in peer_beats(x, fs, "ppg", peer_cache_dir()).items() if b is not None}
+    beats = {"ours": waveform_peaks(x, fs, "ppg").idx / fs, **peers}
     gone = no_pulse(r, spans, peers)
-    rows = {}
-    for name, b in {"ours": waveform_peaks(x, fs, "ppg").idx / fs, **peers}.items():
-        left = np.setdiff1d(r, no_pulse(r, spans, {k: v for k, v in peers.items() if k != name}))
-        m, lag = lagged_match(left, b, spans)
-        rows[name] = (m, span_rate(b - lag, spans) - span_rate(left, spans))
+    after = deficit_rows(x, fs, reference_lead(rec), r, spans, beats)
+    before = {n: deficit_match(r, b, spans, []) for n, b in beats.items()}
     return {"scored": len(in_spans(r, spans)), "no_pulse": gone,
-            "premature": [t for t in gone if premature(r, t)], "rows": rows}
+            "premature": [t for t in gone if premature(r, t)], "deficit": after,
+            "before": before}
 
 
 def main(argv=None) -> int:
@@ -86,11 +89,16 @@ def main(argv=None) -> int:
                 or not available(rec)):
             continue
         out = record_rows(rec)
+        d = out["deficit"]
         at = " ".join(f"{t:.2f}" for t in out["no_pulse"][:10])
-        print(f"{rec.name:18s} R peaks {out['scored']:4d}  no pulse {len(out['no_pulse']):3d}  "
-              f"premature {len(out['premature']):3d}  {at}")
-        for name, (m, hr) in out["rows"].items():
-            print(f"    {name:14s} deficit-aware F1 {m.f1:.4f}  HR {hr:+.2f} bpm")
+        agree = int(np.isin(d["gone"], out["no_pulse"]).sum())
+        print(f"{rec.name:18s} R peaks {out['scored']:4d}  no pulse by the peers "
+              f"{len(out['no_pulse']):3d} (premature {len(out['premature'])}) {at}")
+        print(f"{'':18s} PVCs by the ECG {len(d['pvc']):3d}  deficits {len(d['gone']):3d} "
+              f"(the peers' too: {agree})  " + " ".join(f"{t:.2f}" for t in d["gone"][:10]))
+        for name, (m, hr) in d["rows"].items():
+            m0, hr0 = out["before"][name]
+            print(f"    {name:14s} F1 {m0.f1:.4f} -> {m.f1:.4f}  HR err {hr0:+.2f} -> {hr:+.2f} bpm")
     return 0
 
 

@@ -37,6 +37,7 @@ from empathy.edge.heart_passes import passes_section
 from empathy.edge.motion import motion_gate
 from empathy.edge.ppg_guide import guided_beats
 from empathy.edge.ppg_motion_validation import page_section as wrist_acc_section
+from empathy.edge.pulse_deficit import deficit_rows, page_section as deficit_section
 from empathy.edge.rr_validation import artefact_free, injection_summary
 
 STRESS_S = 180.0  # of the tuning ECG used for the stress cases
@@ -82,12 +83,15 @@ def score_record(rec) -> dict:
     rows, lags = ((consensus_rows(peers, ours, annotated=annotated), {}) if spans is None else
                   _ecg_referenced_rows(annotated, {"ours": ours, **peers}, spans))
     rows.update(_tracked_row(rec, x, fs, annotated, spans))
+    deficit = (None if spans is None or rec.kind != "ppg" else
+               deficit_rows(x, fs, reference_lead(rec), annotated, spans,
+                            {"ours": ours, **peers}))
     out = {"rec": rec, "rows": rows, "ref_beats": len(ref), "spans": spans, "lags": lags,
            "t_waves": t_waves,
            "length_s": len(x) / fs,
            "peers": list(peers), "voters": sum(b is not None for b in peers.values()),
            "annotated": annotated, "labels": beat_labels(rec, len(x)),
-           "beats": {"ours": ours, **peers}}
+           "beats": {"ours": ours, **peers}, "deficit": deficit}
     if annotated is not None and spans is None:
         out["consensus_rows"] = consensus_rows(peers, ours)
     acc = motion_mag(rec)
@@ -203,6 +207,7 @@ def write_page(out_dir: Path) -> Path:
             if rs:
                 lines += [f"## {kind.upper()}: {title}", ""] + summary(rs) + [""] + \
                          detail(rs, noise_stress_apart(rs)) + [""]
+    lines += deficit_section(results["ppg"])
     lines += wrist_section(results["ppg"])
     lines += wrist_acc_section()
     lines += plausible_section([r for r in results["ppg"] if r["spans"] is None])
