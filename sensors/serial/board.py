@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import threading
+from collections import deque
 from typing import Optional
 
 import numpy as np
@@ -41,10 +42,13 @@ DRIFT_ALLOWANCE = 1e-4  # the board crystal may run 100 ppm off ours
 # the past for good: a seat's HR ended 4 s later, HOLD_MAX_S)
 STEP_BACK_US = 1_000_000
 # a board clock slower than ours by more than the creep (an RC oscillator: a few %) is
-# followed once each SPAN_US of its time, to the least delay seen in it where that is over
-# SLOW_US above the offset (under it: a BLE link's delays, 7.5-50 ms). Held, its stamps fell
-# behind ours and a seat read its samples at the declared rate (4 % slow: HR 4 % high)
-SPAN_US = 1_000_000
+# followed to the least delay of the last FLOOR_US of its time where that is over SLOW_US
+# above the offset (under it: a BLE link's delays, 7.5-50 ms). Held, its stamps fell behind
+# ours and a seat read its samples at the declared rate (4 % slow: HR 4 % high). The least
+# of one second (one or two of an H10's ECG frames) followed delays that come and go: the
+# stamps jumped ahead and fell back, read as a rate 3-8 % fast (tests/test_pmd_timebase.py).
+# A slow clock's stamps are FLOOR_US of its drift early (4 % slow: 0.4 s)
+FLOOR_US = 10_000_000
 SLOW_US = 50_000
 PPG_FULL_SCALE = (1 << 18) - 1  # MAX30102-class ADCs: 18-bit counts
 # an ECG frame whose every sample is this close to an end of the counts' range sits on the
@@ -72,7 +76,7 @@ class BoardClock:
 
     The offset is the smallest (arrival - board time) seen: the frame that waited least in
     USB and OS buffers. It may creep up by DRIFT_ALLOWANCE so a slow board crystal is
-    followed, and a slower clock once a span (SPAN_US).
+    followed, and up to the least delay of the last FLOOR_US so a slower clock is.
     """
 
     def __init__(self):
@@ -83,7 +87,7 @@ class BoardClock:
         self.wraps = 0
         self.offset: Optional[float] = None
         self.last_board = 0
-        self.span: Optional[tuple[int, int]] = None  # (board time it began, least delay)
+        self.floor: deque = deque()  # (board time, delay), rising: the last FLOOR_US's least first
 
     def to_host(self, raw_us: int, arrival_us: int) -> int:
         if self.last_raw is not None and raw_us < self.last_raw - (1 << 31):
@@ -91,19 +95,21 @@ class BoardClock:
         self.last_raw = raw_us
         board = raw_us + (self.wraps << 32)
         if board < self.last_board - STEP_BACK_US:
-            self.offset, self.last_board, self.span = None, board, None
+            self.offset, self.last_board = None, board
+            self.floor.clear()
         delay = arrival_us - board
         if self.offset is None:
             self.offset = delay
         else:
             creep = max(0, board - self.last_board) * DRIFT_ALLOWANCE
             self.offset = min(self.offset + creep, delay)
-        if self.span is None or board - self.span[0] >= SPAN_US:
-            if self.span is not None and self.span[1] > self.offset + SLOW_US:
-                self.offset = min(self.span[1], delay)  # a slow clock: followed
-            self.span = (board, delay)
-        else:
-            self.span = (self.span[0], min(self.span[1], delay))
+        while self.floor and self.floor[-1][1] >= delay:
+            self.floor.pop()
+        self.floor.append((board, delay))
+        while board - self.floor[0][0] > FLOOR_US:
+            self.floor.popleft()
+        if self.floor[0][1] > self.offset + SLOW_US:
+            self.offset = self.floor[0][1]  # a slow clock: followed
         self.last_board = max(self.last_board, board)
         return int(board + self.offset)
 

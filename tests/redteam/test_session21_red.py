@@ -238,8 +238,10 @@ def test_a_board_whose_clock_runs_slow_gives_the_heart_s_own_rate(board_hz):
     is 240 Hz of ours) stamps on that clock. The host followed a slow clock by 100 ppm
     only, so the stamps fell behind ours and the seat read the samples at the declared
     rate: HR_OK in 240 of 816 estimates at a median 76.6 bpm for a heart at 73.5 (at
-    225 Hz: none of 765). A fast board clock (whose offset follows at once) read right. BoardClock now also follows a slow one, once a second of its time, to the
-    least delay seen in it (sensors/serial/board.py); the seat's time base learns the rate."""
+    225 Hz: none of 765). A fast board clock (whose offset follows at once) read right.
+    BoardClock now also follows a slow one, to the least delay of the last 10 s of its time
+    (sensors/serial/board.py; once a second at first: tests/test_pmd_timebase.py); the
+    seat's time base learns the rate."""
     ref = _board_seat(250)
     got = _board_seat(board_hz)
     truth = float(np.median(ref[ref[:, 0] > 0, 1]))
