@@ -140,13 +140,27 @@ PACKED = {b"\x1f\x8b": "gzip-compressed, not text: gunzip it first",
           b"\xfd7zXZ": "xz-compressed, not text: unxz it first"}
 
 
-def _head(path: str) -> bytes:
-    """The file's first bytes; a pipe or device is refused before it is opened: a FIFO
-    with no writer blocks open() for ever, /dev/zero is one endless line."""
+def regular(path: str) -> None:
+    """Refuse a path that is no file to read, before any option is judged against it; a pipe
+    or device before it is opened: a FIFO with no writer blocks open() for ever, /dev/zero
+    is one endless line."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise SignalFileError(f"{path}: a folder, not a recording file: name the file "
+                                  "in it")
+        if not stat.S_ISREG(mode):
             raise SignalFileError(f"{path}: not a regular file (a pipe or a device): save "
                                   "the recording to a file first")
+        open(path, "rb").close()
+    except OSError as e:
+        raise SignalFileError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def _head(path: str) -> bytes:
+    """The file's first bytes (a path that is no file is refused: regular)."""
+    regular(path)
+    try:
         with open(path, "rb") as f:
             return f.read(8)
     except OSError:
