@@ -27,6 +27,7 @@ import sys
 
 import numpy as np
 
+from empathy.bench.hr_lag_range import record_rr
 from empathy.bench.seat_hr import window_rate
 from empathy.cli import number_in, numbers_in
 from empathy.edge.features import SeatFeatures
@@ -90,21 +91,6 @@ def bigeminy(n_s: float, rng) -> np.ndarray:
 
 
 RHYTHMS = {"sinus": sinus, "arrhythmia": arrhythmia, "af": af, "bigeminy": bigeminy}
-
-
-def record_rr(name: str) -> np.ndarray | None:
-    """A corpus record's RR series (ms), its first SPAN_S; None where not fetched or not
-    annotated."""
-    from empathy.edge.heart_corpus import annotated_beats, available, record, record_data
-    rec = record(name)
-    if not available(rec):
-        return None
-    x, fs = record_data(rec)
-    beats = None if rec.kind == "rr" else annotated_beats(rec, len(x), fs)
-    if rec.kind != "rr" and beats is None:
-        return None  # no published annotation
-    rr = np.asarray(x, float) if rec.kind == "rr" else np.diff(beats) * 1e3
-    return rr[np.cumsum(rr) <= SPAN_S * 1e3]
 
 
 def notifications(rr_ms: np.ndarray, link: str, loss: float, rng, device: str = "rr"):
@@ -182,7 +168,7 @@ def case(rhythm: str, link: str, loss: float, seeds: int = 3, step_s: float = 0.
     rows = []
     for s in range(seeds):
         rr = (RHYTHMS[rhythm](SPAN_S, np.random.default_rng(1000 + s)) if rhythm in RHYTHMS
-              else record_rr(rhythm))
+              else record_rr(rhythm, SPAN_S))
         if rr is None:
             return {}
         rows.append(seat_rows(rr, link, loss, seed=s, step_s=step_s, device=device))
