@@ -27,6 +27,7 @@ import numpy as np
 from empathy.bench.seat_hr import window_rate
 from empathy.calibration.hr import correction, hr_validate, load_profile
 from empathy.calibration.recording import HeartTrace, trace_from_beats
+from empathy.cli import number_in, numbers_in
 from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import HR_WINDOW_S
 from empathy.edge.profile import HeartCorrection, SeatProfile
@@ -106,26 +107,16 @@ def case(rr: np.ndarray, kind: str, window_s: float, delay_s: float, bias: float
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--windows", default="2,5,8,10,15")
-    ap.add_argument("--delay", type=float, default=1.0)
-    ap.add_argument("--bias", type=float, default=1.04)
-    ap.add_argument("--span", type=float, default=300.0)
+    ap.add_argument("--windows", type=numbers_in(float, 0.5, 30), default="2,5,8,10,15")
+    ap.add_argument("--delay", type=number_in(float, 0, 10), default=1.0)
+    ap.add_argument("--bias", type=number_in(float, 0.8, 1.2), default=1.04)
+    ap.add_argument("--span", type=number_in(float, 60, 3600), default=300.0)
     ap.add_argument("--device", choices=DEVICES, default="watch")
     ap.add_argument("--records", help="comma-separated tuning records (default: %s)"
                     % ",".join(TUNING))
     ap.add_argument("--held-out", action="store_true")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    try:
-        windows = [float(w) for w in a.windows.split(",")]
-    except ValueError:
-        print(f"--windows: not numbers: {a.windows}", file=sys.stderr)
-        return 2
-    if not (all(0.5 <= w <= 30 for w in windows) and 0 <= a.delay <= 10
-            and 0.8 <= a.bias <= 1.2 and 60 <= a.span <= 3600):
-        print("--windows 0.5..30 s, --delay 0..10 s, --bias 0.8..1.2, --span 60..3600 s",
-              file=sys.stderr)
-        return 2
     from empathy.edge.heart_corpus import RECORDS
     beat_records = {r.name: r.held_out for r in RECORDS if r.kind in ("ecg", "rr")}
     names = tuple(a.records.split(",")) if a.records else TUNING
@@ -139,7 +130,7 @@ def main(argv=None) -> int:
         rr = record_rr(name, a.span)
         if rr is None:
             continue
-        for w in windows if a.device == "watch" else windows[:1]:
+        for w in a.windows if a.device == "watch" else a.windows[:1]:
             try:
                 row = {"record": name, "device": a.device, "window_s": w,
                        **case(rr, a.device, w, a.delay, a.bias)}

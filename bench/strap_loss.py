@@ -27,7 +27,9 @@ import sys
 
 import numpy as np
 
+from empathy.bench.hr_lag_range import record_rr
 from empathy.bench.seat_hr import window_rate
+from empathy.cli import number_in, numbers_in
 from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import HR_WINDOW_S
 from empathy.sensors.base import HeartRate
@@ -89,21 +91,6 @@ def bigeminy(n_s: float, rng) -> np.ndarray:
 
 
 RHYTHMS = {"sinus": sinus, "arrhythmia": arrhythmia, "af": af, "bigeminy": bigeminy}
-
-
-def record_rr(name: str) -> np.ndarray | None:
-    """A corpus record's RR series (ms), its first SPAN_S; None where not fetched or not
-    annotated."""
-    from empathy.edge.heart_corpus import annotated_beats, available, record, record_data
-    rec = record(name)
-    if not available(rec):
-        return None
-    x, fs = record_data(rec)
-    beats = None if rec.kind == "rr" else annotated_beats(rec, len(x), fs)
-    if rec.kind != "rr" and beats is None:
-        return None  # no published annotation
-    rr = np.asarray(x, float) if rec.kind == "rr" else np.diff(beats) * 1e3
-    return rr[np.cumsum(rr) <= SPAN_S * 1e3]
 
 
 def notifications(rr_ms: np.ndarray, link: str, loss: float, rng, device: str = "rr"):
@@ -181,7 +168,7 @@ def case(rhythm: str, link: str, loss: float, seeds: int = 3, step_s: float = 0.
     rows = []
     for s in range(seeds):
         rr = (RHYTHMS[rhythm](SPAN_S, np.random.default_rng(1000 + s)) if rhythm in RHYTHMS
-              else record_rr(rhythm))
+              else record_rr(rhythm, SPAN_S))
         if rr is None:
             return {}
         rows.append(seat_rows(rr, link, loss, seed=s, step_s=step_s, device=device))
@@ -190,27 +177,19 @@ def case(rhythm: str, link: str, loss: float, seeds: int = 3, step_s: float = 0.
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m empathy.bench.strap_loss")
-    ap.add_argument("--loss", default=",".join(map(str, LOSSES)))
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--loss", type=numbers_in(float, 0.0, 0.99),
+                    default=",".join(map(str, LOSSES)))
+    ap.add_argument("--seeds", type=number_in(int, 1, 50), default=3)
     ap.add_argument("--link", choices=("beat", "second", "both"), default="both")
     ap.add_argument("--only", nargs="*", default=None, help="rhythms or records")
     ap.add_argument("--held-out", action="store_true",
                     help="the corpus's held-out ECG records' beats instead (score them once)")
-    ap.add_argument("--step", type=float, default=0.0,
+    ap.add_argument("--step", type=number_in(float, -60, 60), default=0.0,
                     help="the host clock steps by this many seconds at STEP_AT_S")
     ap.add_argument("--device", choices=("rr", "hr"), default="rr",
                     help="hr: the device sends its own bpm only, no RR (a notification a second)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    try:
-        losses = [float(v) for v in a.loss.split(",")]
-    except ValueError:
-        print(f"--loss: not numbers: {a.loss}", file=sys.stderr)
-        return 2
-    if (not all(0.0 <= v < 1.0 for v in losses) or not 1 <= a.seeds <= 50
-            or not abs(a.step) <= 60.0):
-        print("--loss in [0, 1), --seeds 1..50, --step -60..60", file=sys.stderr)
-        return 2
     names = a.only or list(RHYTHMS) + list(RECORDS)
     if a.held_out:
         from empathy.edge.heart_corpus import RECORDS as CORPUS
@@ -224,7 +203,7 @@ def main(argv=None) -> int:
             print(f"unknown rhythm or record: {name}", file=sys.stderr)
             return 2
         for link in links:
-            for loss in losses:
+            for loss in a.loss:
                 s = case(name, link, loss, a.seeds, a.step, a.device)
                 if s:
                     res.append({"case": name, "link": link, "loss": loss, "device": a.device,

@@ -179,8 +179,14 @@ def hr_lag(ref: HeartTrace, dev: HeartTrace,
 
 
 def _cut(trace: HeartTrace, lo: float, hi: float) -> HeartTrace:
+    """The trace within lo..hi, its beats kept: a half's rates cover the intervals they
+    measured, as the whole's do (without them each was held over the next, its lag found an
+    interval early)."""
     keep = (trace.t_s >= lo) & (trace.t_s < hi)
-    return HeartTrace(trace.name, trace.t_s[keep], trace.hr_bpm[keep], kind=trace.kind)
+    beats = None if trace.beat_s is None else \
+        trace.beat_s[(trace.beat_s >= lo) & (trace.beat_s < hi)]
+    return HeartTrace(trace.name, trace.t_s[keep], trace.hr_bpm[keep], beat_s=beats,
+                      kind=trace.kind)
 
 
 def lag_halves(ref: HeartTrace, dev: HeartTrace, max_lag_s: float) -> list[float] | None:

@@ -25,8 +25,10 @@ import numpy as np
 from empathy.edge.heart import waveform_peaks
 from empathy.sensors.base import (SCHEMES, Beat, Frame, HeartRate, Reading, Waveform,
                                   open_source)
+from empathy.paths import not_a_file
 
 RR_MIN_MS, RR_MAX_MS = 300.0, 2000.0  # 30..200 bpm: anything else is an artefact
+MAX_TS_US = float(2 ** 53)  # past this a float's microseconds lose their steps (285 years)
 
 
 class RecordingError(ValueError):
@@ -71,6 +73,8 @@ def trace_from_waveform(name: str, kind: str, t_s: np.ndarray, samples: np.ndarr
 
 def load_csv(path: str | Path) -> HeartTrace:
     path = Path(path)
+    if (what := not_a_file(path)):  # a FIFO waits for a writer, a device never ends
+        raise RecordingError(f"{path}: {what}, not a recording file")
     try:  # -sig: a spreadsheet's byte-order mark is not part of "ts_us"
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
@@ -93,6 +97,11 @@ def load_csv(path: str | Path) -> HeartTrace:
         except ValueError:
             raise RecordingError(f"{path}:{i + 2}: not two finite numbers: "
                                  f"{','.join(row)}") from None
+    far = np.abs(data[:, 0]) > MAX_TS_US
+    if far.any():
+        i = int(np.argmax(far))
+        raise RecordingError(f"{path}:{i + 2}: ts_us {data[i, 0]:g} is out of range "
+                             f"(±{MAX_TS_US:g} us: microseconds of a clock)")
     t = data[:, 0] / 1e6
     if np.any(np.diff(t) <= 0):
         bad = int(np.argmax(np.diff(t) <= 0)) + 3

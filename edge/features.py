@@ -53,6 +53,7 @@ from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
 from empathy.edge.seat_heart import seat_heart
 from empathy.edge.seat_wave import MIN_HEART_QUALITY, WAVE_SLIP_S, WaveBeats
+from empathy.log import SaidOnce
 from empathy.sensors.base import (Beat, Device, FaceCrop, Health, HeartRate, Pupil, Reading,
                                   Waveform)
 from empathy.wire import EXPRESSION_NONE, Flag
@@ -81,6 +82,7 @@ class SeatFeatures:
         self.rebase_us = int(rebaseline_after_s * 1e6)  # 0: one baseline, never again
         self.contact = True
         self.fault_said = ""  # the last sensor fault the log said
+        self.faults_said = SaidOnce(log)
         self.luminance = 0.3
         self.start_us: Optional[int] = None
         self.last_signal_us: Optional[int] = None
@@ -244,9 +246,11 @@ class SeatFeatures:
                          extra={"seat": self.name, "baseline_s": self.baseline_us / 1e6})
             if r.fault and r.fault != self.fault_said:  # the unit's log names the seat once
                 # (a board's STATUS repeats its fault each second): a lead that keeps
-                # dropping, a stuck lead-off pin, where the hardware tester looks
-                log.warning("%s: %s: %s", self.name, r.sensor, r.fault,
-                            extra={"seat": self.name, "sensor": r.sensor, "fault": r.fault})
+                # dropping, a stuck lead-off pin, where the hardware tester looks; a fault
+                # back within a minute (a STATUS flapping) is counted, not said again
+                self.faults_said(r.ts_us / 1e6, r.fault, logging.WARNING, "%s: %s: %s",
+                                 self.name, r.sensor, r.fault,
+                                 extra={"seat": self.name, "sensor": r.sensor, "fault": r.fault})
             self.fault_said = r.fault or self.fault_said
         return False
 

@@ -22,7 +22,7 @@ from empathy.clocksync import ClockSync
 from empathy.config import ConfigError, ip_address, setting
 from empathy.keys import Keystore, KeystoreWatch
 from empathy.log import RateLimited
-from empathy.paths import data_dir
+from empathy.paths import data_dir, state_file
 from empathy.sensors.base import SCHEMES as SOURCES, Frame, open_source
 from empathy.transports import check_url, open_sender, redacted
 from empathy.calibration.store import check_id
@@ -356,7 +356,7 @@ class ChannelLog:
               "no_pupil", "no_face")
 
     def __init__(self, path: str):
-        self.f = open(path, "w", buffering=1)
+        self.f = open(state_file(path, "channels_log"), "w", buffering=1)
         self.f.write(",".join(self.FIELDS) + "\n")
 
     def write(self, ts_us: int, seat_id: int, flags: int, channels: dict) -> None:
@@ -379,6 +379,8 @@ def _battery() -> int:
 
 
 def run_unit(cfg: EdgeConfig, duration_s: float = 0.0, stats_path: str | None = None) -> dict:
+    if stats_path:  # refused now, not after the show
+        state_file(stats_path, "--stats")
     unit = EdgeUnit(cfg)
     signal.signal(signal.SIGTERM, unit.stop)
     signal.signal(signal.SIGINT, unit.stop)

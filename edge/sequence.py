@@ -9,7 +9,7 @@ from pathlib import Path
 
 from empathy import atomic, wire
 from empathy.edge.viewer_state import LatestWriter
-from empathy.paths import state_dir
+from empathy.paths import state_dir, state_file
 
 log = logging.getLogger("empathy.edge")
 
@@ -33,7 +33,7 @@ class SeqReserve:
     BLOCK = 1024  # about 90 s of one seat's packets: one small write per block
 
     def __init__(self, path):
-        self.path = Path(path)
+        self.path = state_file(path, "sequence file (seq_file)")
         try:
             self.start = int(self.path.read_text()) & wire.SEQ_MASK
         except FileNotFoundError:

@@ -15,7 +15,7 @@ from empathy.cli import number_in
 from empathy.edge.signal_acc import cancelled_by, read_acc, tracked
 from empathy.edge.signal_apple import END, SOURCE, START, when, when_end
 from empathy.edge.signal_apple_sources import source_arg
-from empathy.edge.signal_file import FORMATS, SignalFileError, read_heart
+from empathy.edge.signal_file import FORMATS, SignalFileError, read_heart, regular
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
 RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail is told so
@@ -301,6 +301,7 @@ def _noted(verb):
         from empathy.edge.signal_packed import shown_as, unpacked
 
         try:
+            regular(args.file)  # (not there: said before an option that can't apply to it)
             with unpacked(args.file, args.member) as (args.file, shown), \
                     shown_as(args.file, shown):
                 if (args.start or args.end or args.source) and \

@@ -7,9 +7,7 @@ samples: edge.signal_apps reads them."""
 from __future__ import annotations
 
 import codecs
-import os
 import re
-import stat
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ from empathy.edge.signal_apps import app_file, not_samples
 from empathy.edge.signal_fit_beats import LOST_S
 from empathy.edge.signal_columns import (SignalFileError, base, heart_like, not_heart,
                                          waveform_kind)
+from empathy.paths import not_a_file
 
 __all__ = ["FORMATS", "SignalFileError", "pick_column", "read_heart", "read_rr", "read_signal",
            "sample_rate"]
@@ -140,13 +139,26 @@ PACKED = {b"\x1f\x8b": "gzip-compressed, not text: gunzip it first",
           b"\xfd7zXZ": "xz-compressed, not text: unxz it first"}
 
 
-def _head(path: str) -> bytes:
-    """The file's first bytes; a pipe or device is refused before it is opened: a FIFO
-    with no writer blocks open() for ever, /dev/zero is one endless line."""
+def regular(path: str) -> None:
+    """Refuse a path that is no file to read, before any option is judged against it; a pipe
+    or device before it is opened: a FIFO with no writer blocks open() for ever, /dev/zero
+    is one endless line."""
+    what = not_a_file(path)
+    if what == "a folder":
+        raise SignalFileError(f"{path}: a folder, not a recording file: name the file in it")
+    if what:
+        raise SignalFileError(f"{path}: not a regular file (a pipe or a device): save the "
+                              "recording to a file first")
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):
-            raise SignalFileError(f"{path}: not a regular file (a pipe or a device): save "
-                                  "the recording to a file first")
+        open(path, "rb").close()
+    except OSError as e:
+        raise SignalFileError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def _head(path: str) -> bytes:
+    """The file's first bytes (a path that is no file is refused: regular)."""
+    regular(path)
+    try:
         with open(path, "rb") as f:
             return f.read(8)
     except OSError:

@@ -8,21 +8,44 @@ import sys
 
 import numpy as np
 
+from empathy import wire
 from empathy.edge.pupil import LightResponse, pupil_clean, pupil_residual
 from empathy.edge.signal_cli import report_path, said_report, save_report
 from empathy.edge.signal_file import SignalFileError, pick_column, read_signal
 from empathy.edge.signal_report import pupil_result
+from empathy.paths import state_file
+
+PUPIL = wire.RANGES["pupil_mm"]  # what a diameter may be (a camera's lost: 0)
+NAMES = ("pupil_mm", "diameter_mm", "pupil", "diameter")
+
+
+def diameters(cols: dict, column: str | None, path: str) -> np.ndarray:
+    """The pupil column in mm, a sample outside PUPIL lost (NaN); a column whose typical
+    value is outside it is refused: no diameter in mm (RR intervals, a PPG, a tracker's
+    pixels were read as millimetres)."""
+    mm = pick_column(cols, column, path, NAMES)
+    seen = mm[np.isfinite(mm) & (mm != 0)]
+    typical = float(np.median(seen)) if len(seen) else 0.0
+    if not PUPIL.lo <= typical <= PUPIL.hi:
+        name = next(h for h, v in cols.items() if v is mm)
+        raise SignalFileError(
+            f"{path}: column {name!r} reads {round(typical, 2):g} mm at its median: no pupil "
+            f"diameter ({PUPIL.lo:g}..{PUPIL.hi:g} mm; a tracker's pixels: `empathy calibrate "
+            "pupil-scale`)" + (" (--column names the pupil's)" if len(cols) > 1 else ""))
+    return np.where((mm >= PUPIL.lo) & (mm <= PUPIL.hi), mm, np.nan)
 
 
 def pupil(args) -> int:
     try:
         path = report_path(args)
+        if args.out:  # (a FIFO: written to, it waits for a reader for ever)
+            state_file(args.out, "--out")
         t, cols = read_signal(args.file)
         if t is None:
             if not args.fs:
                 raise SignalFileError(f"{args.file}: no time column, so --fs HZ is needed")
             t = np.arange(len(next(iter(cols.values())))) / args.fs
-        mm = pick_column(cols, args.column, args.file, ("pupil_mm", "diameter_mm", "pupil", "diameter"))
+        mm = diameters(cols, args.column, args.file)
         conf = cols.get("confidence")
         clean = pupil_clean(t, mm, conf)
         out = {"pupil_mm": float(np.nanmean(clean.mm)), "blinks": clean.blinks,

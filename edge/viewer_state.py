@@ -48,6 +48,7 @@ from urllib.parse import urlsplit
 
 from empathy import atomic
 from empathy.edge.fusion import baselines
+from empathy.paths import not_a_file
 from empathy.sensors.base import source_file
 
 log = logging.getLogger("empathy.edge")
@@ -215,6 +216,11 @@ class ViewerKeep:
 
     def _load(self, now_us: int) -> dict[int, dict]:
         """The file's checked entries; {} (and one warning) where it is not usable."""
+        if (what := not_a_file(self.path)):  # (a FIFO: open() waits for a writer)
+            log.warning("viewer baselines %s: %s, not a file: every seat starts a fresh "
+                        "baseline, and none is kept over a restart", self.path, what)
+            self._said = True  # (the writer's own warning, said here)
+            return {}
         try:
             with open(self.path, "rb") as f:
                 data = f.read(MAX_BYTES + 1)
@@ -287,6 +293,8 @@ class ViewerKeep:
 
     def _write(self, text: str) -> None:
         try:
+            if (what := not_a_file(self.path)):  # (a rename would replace a FIFO or device)
+                raise OSError(f"{what}, not a file")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic.write_text(self.path, text, mode=0o600)  # a viewer's figures
         except OSError as e:  # a read-only state folder costs the restart guarantee only

@@ -68,6 +68,12 @@ def number_in(kind: type, lo: float, hi: float):
     return parse
 
 
+def numbers_in(kind: type, lo: float, hi: float):
+    """An argparse type: comma-separated numbers of `kind`, each within lo..hi."""
+    one = number_in(kind, lo, hi)
+    return lambda text: [one(v) for v in text.split(",")]
+
+
 def full_parser() -> argparse.ArgumentParser:
     """The parser with every noun registered (imports every noun's module): for help
     pages and for tests that walk every verb."""

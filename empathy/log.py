@@ -73,3 +73,30 @@ class RateLimited:
             self.suppressed = 0
         self.logger.log(level, msg, *args, **kw)
         return True
+
+
+class SaidOnce:
+    """A state's changes (a sensor's fault) said once each: a state said under `quiet_s`
+    ago is not said again when it comes back, only counted into the next line said (a
+    board's STATUS toggling between two texts each frame said each change, a line a
+    second); states new each time are capped as RateLimited caps them. Time is the
+    caller's (its readings' stamps)."""
+
+    def __init__(self, logger: logging.Logger, quiet_s: float = 60.0, burst: int = 5):
+        self.quiet_s, self.now, self.back = quiet_s, 0.0, 0
+        self.said: dict[str, float] = {}  # state -> when said (those under quiet_s ago)
+        self._say = RateLimited(logger, burst, quiet_s, clock=lambda: self.now)
+
+    def __call__(self, now_s: float, state: str, level: int, msg: str, *args, **kw) -> bool:
+        """Log like `logger.log` where `state` was not said under quiet_s ago; False if not."""
+        self.now = now_s
+        self.said = {k: t for k, t in self.said.items() if now_s - t < self.quiet_s}
+        if state in self.said:
+            self.back += 1
+            return False
+        self.said[state] = now_s
+        if self.back:
+            msg = f"{msg} ({self.back} changes back to a state said in the last " \
+                  f"{self.quiet_s:g} s not repeated)"
+            self.back = 0
+        return self._say(level, msg, *args, **kw)

@@ -9,7 +9,10 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+
+from empathy.errors import UserError
 
 STATE_ENV = "XDG_STATE_HOME"  # a harness (a bench) points a whole run elsewhere with it
 
@@ -26,3 +29,25 @@ def state_dir(*parts: str) -> Path:
 
 def data_dir(*parts: str) -> Path:
     return _xdg("XDG_DATA_HOME", ".local/share").joinpath("empathy", *parts)
+
+
+def not_a_file(path: str | Path) -> str:
+    """What stands at `path` where it is there and is no regular file ("" where it is one,
+    or nothing is: opening it says why): a FIFO blocks open() for ever, a device reads
+    without end (and a rename over it as root replaces it), a folder takes no file's text."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ""
+    if stat.S_ISREG(mode):
+        return ""
+    return ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device")
+
+
+def state_file(path: str | Path, what: str) -> Path:
+    """`path` for a file a process reads back or writes; one line (UserError) where
+    something other than a file stands there."""
+    if (kind := not_a_file(path)):
+        raise UserError(f"{what} {path} is {kind}, not a file: give the path of a file")
+    return Path(path)

@@ -144,6 +144,30 @@ def test_bad_inputs_say_what_is_wrong(tmp_path, capsys):
     assert not (tmp_path / "hr.json").exists()  # no report for a run that never measured
 
 
+def test_a_recording_that_is_no_file_or_has_absurd_stamps_is_refused(tmp_path):
+    """Before: a FIFO as --device hung `calibrate hr` (open() waits for a writer; /dev/zero
+    read without end), and stamps of 1e30 us read as 'ts_us does not increase' (float
+    steps lost past 2**53 us)."""
+    import os
+    import threading
+
+    os.mkfifo(tmp_path / "dev.csv")
+    said = []
+    t = threading.Thread(target=lambda: said.append(_refusal(tmp_path / "dev.csv")), daemon=True)
+    t.start()
+    t.join(5)
+    assert said and "a FIFO (named pipe), not a recording file" in said[0], said
+    (tmp_path / "far.csv").write_text("ts_us,hr_bpm\n" + "".join(
+        f"{10**30 + k * 10**6},75\n" for k in range(20)))
+    assert "far.csv:2: ts_us 1e+30 is out of range" in _refusal(tmp_path / "far.csv")
+
+
+def _refusal(path) -> str:
+    with pytest.raises(RecordingError) as e:
+        load_csv(path)
+    return str(e.value)
+
+
 @pytest.mark.slow
 def test_live_sources_recorded_side_by_side(tmp_path):
     """Two simulated straps on the same viewer, recorded live through the Source protocol.

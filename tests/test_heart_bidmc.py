@@ -3,16 +3,12 @@
 the files the README records, what they hold, and that the reference sits on the ECG's QRS
 and is followed by a finger pulse."""
 
-import hashlib
-import re
-
 import numpy as np
 import pytest
 
-from pulse_alignment import pulse_rise, qrs_offset_s
 from empathy.edge.beat_score import in_spans
-from empathy.edge.heart_corpus import (REFERENCE_DIR, annotated_beats, motion_mag, record,
-                                        record_data, reference_lead, trusted_spans)
+from empathy.edge.heart_corpus import REFERENCE_DIR, record
+from reference_excerpts import aligned, holds, readme_records
 
 # record -> (held out, reference beats, trusted s) as the README's table gives them when cut
 BIDMC = {"bidmc-02": (False, 363, 235.4), "bidmc-03": (True, 358, 169.1),
@@ -30,21 +26,14 @@ def test_the_split_is_the_one_cut_and_written_down(name):
 
 @pytest.mark.parametrize("name", BIDMC)
 def test_the_excerpt_is_the_one_the_readme_records(name):
-    readme = (REFERENCE_DIR / "README.md").read_text()
-    said = re.search(rf"`{name}\.npz` ([0-9a-f]{{64}})", readme)
-    data = (REFERENCE_DIR / f"{name}.npz").read_bytes()
-    assert said and hashlib.sha256(data).hexdigest() == said[1]
+    readme_records(name)
 
 
 @pytest.mark.parametrize("name", BIDMC)
 def test_the_excerpt_holds_4_min_of_finger_pulse_and_its_ecg_beats(name):
-    rec = record(name)
-    x, fs = record_data(rec)
-    beats, spans = annotated_beats(rec, len(x), fs), trusted_spans(rec)
-    assert fs == 125.0 and len(x) == 30000 and motion_mag(rec) is None
-    assert set(np.unique(np.round(x * 1023, 6))) <= set(range(1024))  # its 10-bit codes
     _, n, trusted = BIDMC[name]
-    assert len(beats) == n and np.sum(spans[:, 1] - spans[:, 0]) == pytest.approx(trusted, abs=0.05)
+    _, x, beats, spans = holds(name, 125.0, 30000, n, trusted)
+    assert set(np.unique(np.round(x * 1023, 6))) <= set(range(1024))  # its 10-bit codes
     for span in spans:  # no reference beat in a trusted span is a double or follows a gap
         iv = np.diff(in_spans(beats, [span]))
         assert np.all(iv > 0.6 * np.median(iv)) and np.all(iv < 1.5 * np.median(iv))
@@ -52,12 +41,6 @@ def test_the_excerpt_holds_4_min_of_finger_pulse_and_its_ecg_beats(name):
 
 @pytest.mark.parametrize("name", BIDMC)
 def test_the_reference_sits_on_the_qrs_and_a_pulse_follows_it(name):
-    """Each reference beat within 40 ms of lead II's steepest 5-25 Hz excursion near it
-    (median; 0-32 ms when cut), and the finger pulse's slope averaged over one interval
-    after every beat has one sharp rise (0.66-0.83 of its 99th percentile when cut), so
-    ECG and PPG share one clock."""
-    rec = record(name)
-    x, fs = record_data(rec)
-    ecg, beats = reference_lead(rec), annotated_beats(rec, len(x), fs)
-    assert qrs_offset_s(ecg, beats, fs) <= 0.04
-    assert pulse_rise(x, beats, fs) >= 0.5
+    """(reference_excerpts.aligned) when cut: 0-32 ms off the QRS, the pulse's rise
+    0.66-0.83 of its slope's 99th percentile."""
+    aligned(name)

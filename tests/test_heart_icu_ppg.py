@@ -3,17 +3,14 @@ Challenge 2015 (edge/heart_reference/cinc15-*.npz, issue 19's twelfth pass): wha
 files hold, that they are the ones the README records, and that the reference sits on the
 ECG's QRS and is followed by a finger pulse."""
 
-import hashlib
-import re
-
 import numpy as np
 import pytest
 
-from pulse_alignment import pulse_rise, qrs_offset_s
 from empathy.edge.beat_score import in_spans, t_wave_free
-from empathy.edge.heart_corpus import (REFERENCE_DIR, RECORDS, annotated_beats, motion_mag,
-                                        record, record_data, reference_lead, trusted_spans)
+from empathy.edge.heart_corpus import (REFERENCE_DIR, RECORDS, annotated_beats, record,
+                                        record_data, reference_lead, trusted_spans)
 from empathy.edge.heart_validation import score_record
+from reference_excerpts import aligned, holds, readme_records
 
 # record -> (reference beats, trusted s) as the README's table gives them when cut, and the
 # first ADC codes of lead II and PLETH as the record's header gives them
@@ -28,21 +25,13 @@ def test_the_split_is_the_one_written_down_before_scoring():
 
 @pytest.mark.parametrize("name", CINC15)
 def test_the_excerpt_is_the_one_the_readme_records(name):
-    readme = (REFERENCE_DIR / "README.md").read_text()
-    said = re.search(rf"{name}\.npz ([0-9a-f]{{64}})", readme)
-    data = (REFERENCE_DIR / f"{name}.npz").read_bytes()
-    assert said and hashlib.sha256(data).hexdigest() == said[1]
-    assert "commit 6850ad1aa0c1fcb2282b3625f767de98396cf740" in readme
+    assert "commit 6850ad1aa0c1fcb2282b3625f767de98396cf740" in readme_records(name)
 
 
 @pytest.mark.parametrize("name", CINC15)
 def test_the_excerpt_holds_4_min_of_finger_pulse_and_its_ecg_beats(name):
-    rec = record(name)
-    x, fs = record_data(rec)
-    beats, spans = annotated_beats(rec, len(x), fs), trusted_spans(rec)
-    assert fs == 250.0 and len(x) == 60000 and motion_mag(rec) is None
     n, trusted, first = CINC15[name]
-    assert len(beats) == n and np.sum(spans[:, 1] - spans[:, 0]) == pytest.approx(trusted, abs=0.05)
+    rec, x, _, _ = holds(name, 250.0, 60000, n, trusted)
     with np.load(REFERENCE_DIR / rec.member) as z:  # the record's ADC codes, from its start
         assert z["ecg"].dtype == z["ppg"].dtype == np.int16 and len(z["ecg"]) == len(x)
         assert (int(z["ecg"][0]), int(z["ppg"][0])) == first
@@ -50,16 +39,8 @@ def test_the_excerpt_holds_4_min_of_finger_pulse_and_its_ecg_beats(name):
 
 @pytest.mark.parametrize("name", CINC15)
 def test_the_reference_sits_on_the_qrs_and_a_pulse_follows_it(name):
-    """Alignment: each reference beat is within 40 ms of lead II's steepest 5-25 Hz
-    excursion near it (median), and the finger pulse rises at one delay after the beats (the
-    pulse's travel time), so ECG and PPG share one clock."""
-    rec = record(name)
-    x, fs = record_data(rec)
-    with np.load(REFERENCE_DIR / rec.member) as z:
-        ecg = z["ecg"] * float(z["scale_ecg"])
-    beats = annotated_beats(rec, len(x), fs)
-    assert qrs_offset_s(ecg, beats, fs) <= 0.04
-    assert pulse_rise(x, beats, fs) >= 0.5  # when written: v102s 0.80, a103l 0.62
+    """(reference_excerpts.aligned) when written: the pulse's rise v102s 0.80, a103l 0.62."""
+    aligned(name)
 
 
 def test_a_smooth_wave_soon_after_a_qrs_is_its_t_wave_a_steep_one_a_beat():

@@ -1,6 +1,7 @@
 """Pupil: blinks, outliers, light compensation (batch and streaming), `signal pupil`."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -88,3 +89,41 @@ def test_signal_pupil_cli(tmp_path):
     r = subprocess.run([sys.executable, "-m", "empathy.cli", "signal", "pupil", str(bad)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "3+ samples" in r.stderr
+
+
+@pytest.mark.parametrize("column, base, swing, said", [
+    ("rr_ms", 800.0, 20.0, "reads 80"), ("ppg", 0.0, 0.2, "reads 0"),
+    ("diameter", 40.0, 1.0, "reads 40")], ids=["rr-intervals", "ppg", "pixels"])
+def test_a_column_that_holds_no_pupil_diameter_is_refused(tmp_path, capsys, column, base,
+                                                          swing, said):
+    """Before: `signal pupil` read any column as millimetres: an RR file gave 'pupil
+    800.00 mm' and a PPG 0.69 mm, exit 0. A diameter is range-checked where it enters
+    (wire.RANGES' 0.5-12 mm: an eye tracker's pixels are said to be no millimetres)."""
+    from signal_run import refused
+
+    f = tmp_path / "rec.csv"
+    f.write_text(f"time_s,{column}\n" + "".join(
+        f"{k / 30:.4f},{base + swing * np.sin(k / 30):.4f}\n" for k in range(900)))
+    err = refused(capsys, "pupil", f)
+    assert f"column {column!r}" in err and said in err and "0.5..12 mm" in err, err
+
+
+def test_a_pupil_sample_out_of_range_is_lost_not_read(tmp_path, capsys):
+    from signal_run import ok
+
+    f = tmp_path / "eye.csv"
+    f.write_text("time_s,pupil_mm\n" + "".join(
+        f"{k / 30:.4f},{4.0 if k % 100 else 250.0}\n" for k in range(900)))
+    out = ok(capsys, "pupil", f)
+    assert out["pupil_mm"] == pytest.approx(4.0, abs=0.01) and out["lost_pct"] < 5
+
+
+def test_pupil_out_to_a_fifo_is_refused_not_waited_on(tmp_path, capsys):
+    from signal_run import refused
+
+    t, lum, mm, conf, _ = pupil_viewer(20, seed=6)
+    f = tmp_path / "eye.csv"
+    np.savetxt(f, np.column_stack([t, mm]), delimiter=",", comments="",
+               header="time_s,pupil_mm", fmt="%.4f")
+    os.mkfifo(tmp_path / "out.csv")
+    assert "FIFO" in refused(capsys, "pupil", f, "--out", tmp_path / "out.csv")

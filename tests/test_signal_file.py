@@ -151,3 +151,22 @@ def test_signal_hr_help_lists_the_files_it_reads(capsys):
         cli.main(["signal", "hr", "--help"])
     out = capsys.readouterr().out
     assert "semicolons" in out and "(0,5)" in out and "EDF" in out and "WFDB" in out
+
+
+@pytest.mark.parametrize("opts", [
+    (), ("--source", "Polar Flow"), ("--start", "2024-05-02"), ("--member", "a.csv"),
+    ("--kind", "rr", "--report", "r.html"), ("--kind", "rr", "--polarity", "inverted"),
+    ("--kind", "ecg", "--polarity", "inverted"),
+], ids=["plain", "source", "start", "member", "rr-report", "rr-polarity", "ecg-polarity"])
+@pytest.mark.parametrize("verb", ["hr", "hrv"])
+def test_a_file_not_there_is_said_before_any_option_is_judged(tmp_path, capsys, verb, opts):
+    """Before: `signal hr MISSING.xml --source X` said --source is for Apple Health's export
+    only, `--member` that the file was no zip, `--kind rr --report` that the file 'holds
+    beats': each judged a file that is not there. The file is looked at first."""
+    from signal_run import refused as said
+
+    missing, folder = tmp_path / "MISSING.xml", tmp_path / "export"
+    folder.mkdir()
+    assert "MISSING.xml: cannot read: No such file or directory" in said(
+        capsys, verb, missing, *opts)
+    assert "export: a folder, not a recording file" in said(capsys, verb, folder, *opts)

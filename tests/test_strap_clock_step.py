@@ -22,7 +22,7 @@ CASES = ("sinus", "bigeminy", "af", "mitdb-106", "pyhrv-nni-long")
 
 def rows(name: str, link: str, loss: float, step: float):
     rr = (S.RHYTHMS[name](S.SPAN_S, np.random.default_rng(1000)) if name in S.RHYTHMS
-          else S.record_rr(name))
+          else S.record_rr(name, S.SPAN_S))
     return S.score([S.seat_rows(rr, link, loss, seed=0, step_s=step)])
 
 
