@@ -1,0 +1,132 @@
+"""Red team, session 22: what reaches the host from the network, as an outsider on the
+cinema's LAN sends it, through the real host code (a real `empathy host run`, or the
+dashboard's real server on a real show). The attacker speaks from 127.0.0.2 (any 127/8
+address is this machine's), the operator from 127.0.0.1, so the two are different peers as
+on a real network. Each test failed first; the fix is named in its story."""
+
+from __future__ import annotations
+
+import json
+import resource
+import socket
+import time
+from contextlib import ExitStack
+
+import tomli_w
+import tomllib
+import websockets.sync.client as ws_client
+
+from empathy.host.dashboard import gate
+from empathy.host.dashboard.api import Api
+from empathy.host.dashboard.live import Live
+from empathy.keys import Keystore
+from redteam_rig import SAMPLE, Host, free_udp_port
+from test_baseline_wait import _show
+from test_dashboard_stop_flood import _ws_upgrade
+
+ATTACKER = "127.0.0.2"
+TOKEN = "session-22-operator-token-" + "x" * 16
+
+
+def _dial(port: int, stack: ExitStack, send: bytes = b"") -> socket.socket:
+    s = stack.enter_context(socket.socket())
+    s.bind((ATTACKER, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    if send:
+        s.sendall(send)
+    return s
+
+
+def _closed(s: socket.socket) -> bool:
+    s.settimeout(0.5)
+    try:
+        return s.recv(1) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except TimeoutError:
+        return False
+
+
+def _operator_live(url: str) -> dict:
+    with ws_client.connect(url.replace("http://", "ws://") + "api/v1/live",
+                           open_timeout=5) as ws:
+        ws.send(json.dumps({"type": "auth", "token": TOKEN}))
+        return json.loads(ws.recv(timeout=5))
+
+
+def test_websockets_that_never_authenticate_cannot_lock_the_operator_out(tmp_path, monkeypatch):
+    """Every WebSocket counted against the 32 the dashboard holds, authenticated or not:
+    32 upgrades that never sent a token (each held AUTH_WAIT_S, 5 s, and opened again)
+    answered the operator's own live view 503 'too many live connections' for as long as
+    the attacker cared. Now only authenticated ones count against those 32, and one peer
+    may keep at most MAX_PENDING_PER_PEER waiting; a connection with no whole request in
+    HEADER_WAIT_S is closed."""
+    monkeypatch.setattr(gate, "HEADER_WAIT_S", 1.0)
+    show, _ = _show(tmp_path)
+    api = Api(show, Live(show), "127.0.0.1:0", token=TOKEN)
+    api.start()
+    port = int(api.url.rsplit(":", 1)[1].strip("/"))
+    try:
+        with ExitStack() as stack:
+            answers = []
+            for _ in range(40):
+                try:
+                    s = _dial(port, stack, _ws_upgrade("127.0.0.1", port, None))
+                    answers.append(s.recv(64)[:12])
+                except ConnectionError:
+                    answers.append(b"reset")  # over the peer's connections
+            assert _operator_live(api.url) == {"type": "auth", "ok": True}
+            assert answers.count(b"HTTP/1.1 101") <= gate.MAX_PENDING_PER_PEER, answers
+            half = [_dial(port, stack, b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-A: ")
+                    for _ in range(3)]
+            time.sleep(gate.HEADER_WAIT_S + 0.5)
+            assert all(_closed(s) for s in half), "a half-sent request held its connection"
+    finally:
+        api.close()
+        show.receiver.close()
+
+
+def _short_story(tmp_path) -> str:
+    """The sample story with 2-s segments: the player opens a clip every 2 s."""
+    story = tomllib.loads(SAMPLE.read_text())
+    story["screenplay"] = str(SAMPLE.parent / story["screenplay"])
+    for seg in story["segments"].values():
+        seg["duration_s"] = 2.0
+    for d in story["decisions"].values():
+        d["window_s"] = [0.3, 1.5]
+    path = tmp_path / "short.toml"
+    path.write_text(tomli_w.dumps(story))
+    return path
+
+
+def test_half_sent_requests_cannot_take_the_players_file_descriptors(tmp_path):
+    """The dashboard runs in the show's process and aiohttp waits for ever for a request's
+    headers: 300 connections from one machine, each a request line and half a header,
+    held the host's descriptors (1,024 under systemd; 256 here, so 300 suffice) and the
+    player could open no clip: 'Could not open file ... arrival.mp4', 'clip unplayable',
+    a media_fault every segment, asyncio's 'socket.accept() out of system resource'
+    traceback many times a second, and the operator could not reach the dashboard. Now one
+    peer holds at most MAX_PER_PEER connections (all together MAX_CONNECTIONS)."""
+    port = free_udp_port()
+    host = Host(tmp_path, f"udp://127.0.0.1:{port}", Keystore.new([1]), token=TOKEN,
+                story=_short_story(tmp_path)).start()
+    try:
+        resource.prlimit(host.proc.pid, resource.RLIMIT_NOFILE, (256, 256))
+        dash = int(host.url.rsplit(":", 1)[1].strip("/"))
+        mark = len(host.log())
+        with ExitStack() as stack:
+            for _ in range(300):
+                try:
+                    _dial(dash, stack, b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-A: ")
+                except OSError:
+                    pass  # refused or reset at once: what the cap does
+            time.sleep(4.5)  # two segments' clips opened under the attack
+            status, _, _ = host.request("/api/v1/state", TOKEN)
+            assert status == 200
+        log = host.log()[mark:]
+        assert "Could not open file" not in log and "Too many open files" not in log, log[-2000:]
+        assert "refused a connection from 127.0.0.2" in log
+        assert host.alive()
+    finally:
+        host.stop()
