@@ -20,7 +20,7 @@ from empathy.host.dashboard import gate
 from empathy.host.dashboard.api import Api
 from empathy.host.dashboard.live import Live
 from empathy.keys import Keystore
-from redteam_rig import SAMPLE, Host, free_udp_port
+from redteam_rig import SAMPLE, Host, Unit, free_udp_port
 from test_baseline_wait import _show
 from test_dashboard_stop_flood import _ws_upgrade
 
@@ -130,3 +130,44 @@ def test_half_sent_requests_cannot_take_the_players_file_descriptors(tmp_path):
         assert host.alive()
     finally:
         host.stop()
+
+
+DROPIN = SAMPLE.parents[2] / "deploy" / "cinema" / "empathy-host.service.d" / "mosquitto.conf"
+
+
+def test_a_broker_restarted_mid_show_costs_the_show_a_second_not_the_film(tmp_path):
+    """The cinema's drop-in said `Requires=mosquitto.service`, and systemd restarts a unit
+    that Requires= another whenever that one is restarted (systemd.unit(5)): a broker
+    restart (its package upgraded, `systemctl restart mosquitto`) restarted the host, a new
+    session and the film from its first frame. The host's MQTT receiver reconnects by itself:
+    here a real mosquitto is killed and started again twice mid-show, and the same host
+    process hears the unit again within 3 s each time, its film running on. Now the drop-in
+    only orders the start (Wants= and After=)."""
+    from empathy.transports import open_sender
+    from empathy.transports.mqtt_broker import LocalBroker
+
+    units = [line.split("=", 1)[1].split() for line in DROPIN.read_text().splitlines()
+             if line.split("=", 1)[0] in ("Requires", "BindsTo", "PartOf", "Requisite")]
+    assert not any("mosquitto.service" in u for u in units), DROPIN.read_text()
+    keys = Keystore.new([1])
+    broker = LocalBroker(tmp_path / "broker0")
+    url = broker.url("red22", keepalive=2)
+    host = Host(tmp_path, url, keys).start()
+    epochs = iter(range(1, 1000))
+    tx = open_sender(url, 1, lambda: keys.units[1], lambda: next(epochs))
+    unit = Unit(1, [1, 2], keys.units[1], tx.send).start()
+    fresh = lambda s: s["seats"] and all(x["age_s"] < 0.5 for x in s["seats"])  # noqa: E731
+    try:
+        host.wait_state(fresh, 30, "the unit heard")
+        pid, t_before = host.proc.pid, host.state()["t_s"]
+        for i in (1, 2):
+            broker.proc.kill()
+            broker.stop()
+            broker = LocalBroker(tmp_path / f"broker{i}", port=broker.port)
+            host.wait_state(fresh, 3, f"the unit heard after broker restart {i}")
+        assert host.alive() and host.proc.pid == pid and host.state()["t_s"] > t_before
+    finally:
+        unit.stop()
+        tx.close()
+        host.stop()
+        broker.stop()
