@@ -171,3 +171,33 @@ def test_a_broker_restarted_mid_show_costs_the_show_a_second_not_the_film(tmp_pa
         tx.close()
         host.stop()
         broker.stop()
+
+
+def test_a_story_cannot_read_a_secret_into_the_log_through_its_lut(tmp_path):
+    """A story may name any file as a segment's LUT (absolute paths and ../ are allowed, for
+    media kept elsewhere). The .cube parser quoted the first word of the line it could not
+    read, up to 40 characters: a story whose LUT was /etc/empathy/operator.token had
+    `story check` (and `host run`, into the journal) print the operator's token as 'unknown
+    keyword ...'. A word longer than any keyword or number is no longer echoed."""
+    import subprocess
+    import sys
+
+    from empathy.host.sample.render import ensure
+
+    secret = "S3cr3t" + "k" * 36
+    token = tmp_path / "operator.token"
+    token.write_text(secret + "\n")
+    numbers = tmp_path / "rows.cube"
+    numbers.write_text(f"LUT_3D_SIZE 2\n0 {secret} 0\n" + "0 0 0\n" * 7)
+    for lut in (token, numbers):
+        story = tomllib.loads(SAMPLE.read_text())
+        story["screenplay"] = str(SAMPLE.parent / story["screenplay"])
+        story["segments"]["arrival"]["lut"] = str(lut)
+        path = tmp_path / "story.toml"
+        path.write_text(tomli_w.dumps(story))
+        r = subprocess.run([sys.executable, "-m", "empathy.cli", "story", "check", str(path),
+                            "--media-root", str(ensure())], capture_output=True, text=True,
+                           timeout=60)
+        out = r.stdout + r.stderr
+        assert r.returncode == 1 and f"{lut}:" in out, out
+        assert "S3cr3t" not in out and "a 42-character word" in out, out
