@@ -7,6 +7,7 @@ on a real network. Each test failed first; the fix is named in its story."""
 from __future__ import annotations
 
 import json
+import os
 import resource
 import socket
 import time
@@ -20,7 +21,7 @@ from empathy.host.dashboard import gate
 from empathy.host.dashboard.api import Api
 from empathy.host.dashboard.live import Live
 from empathy.keys import Keystore
-from redteam_rig import SAMPLE, Host, Unit, free_udp_port
+from redteam_rig import SAMPLE, Host, Unit, free_udp_port, wait_for
 from test_baseline_wait import _show
 from test_dashboard_stop_flood import _ws_upgrade
 
@@ -201,3 +202,37 @@ def test_a_story_cannot_read_a_secret_into_the_log_through_its_lut(tmp_path):
         out = r.stdout + r.stderr
         assert r.returncode == 1 and f"{lut}:" in out, out
         assert "S3cr3t" not in out and "a 42-character word" in out, out
+
+
+def test_a_broker_that_drops_and_refuses_the_host_is_said_once_each(tmp_path, caplog):
+    """The host's MQTT receiver said nothing of its own link: a broker that went away, or
+    came back refusing the host (its password changed, an ACL edited), left the log silent
+    while the receiver retried every second; the operator saw every unit go quiet and no
+    cause. Now the loss, each new reason a reconnection fails and the return are one line
+    each, however many retries between."""
+    import logging
+
+    from empathy.transports.mqtt_broker import LocalBroker
+    from empathy.transports.mqtt_host import Receiver
+
+    caplog.set_level(logging.INFO, "empathy.transports.mqtt")
+    broker = LocalBroker(tmp_path / "open")
+    port = broker.port
+    rx = Receiver(broker.url("red22", keepalive=2))
+    try:
+        broker.stop()
+        (tmp_path / "passwd").write_text("")
+        closed = LocalBroker(tmp_path / "closed", port=port, config=(
+            f"listener {port} 127.0.0.1\nallow_anonymous false\n"
+            f"password_file {tmp_path / 'passwd'}\n" + ("user root\n" if os.geteuid() == 0 else "")))
+        time.sleep(3.5)  # three retries refused
+        closed.stop()
+        broker = LocalBroker(tmp_path / "again", port=port)
+        wait_for(lambda: "back after" in caplog.text, 10, "the receiver back")
+        said = [r.getMessage() for r in caplog.records if r.name == "empathy.transports.mqtt"]
+        assert sum("lost the MQTT broker" in m for m in said) == 1, said
+        assert sum("not authorized" in m for m in said) == 1, said
+        assert sum("back after" in m for m in said) == 1, said
+    finally:
+        rx.close()
+        broker.stop()
