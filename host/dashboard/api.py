@@ -68,6 +68,12 @@ def parse_json(text: str | bytes):
         raise ValueError("JSON nested too deeply") from None
 
 
+def _same(given: str, token: str) -> bool:
+    """Constant-time; `given` may hold lone surrogates (aiohttp's reading of header bytes
+    that are not UTF-8, or a JSON escape), which a strict encode refuses with a traceback."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode())
+
+
 class ControlError(ValueError):
     pass
 
@@ -226,8 +232,7 @@ class Api:
         """A scraper's token: the operator's or the read-only metrics token, in the header
         only (a token in a scrape URL ends up in logs and Prometheus's target list)."""
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        return any(t and hmac.compare_digest(given.encode(), t.encode())
-                   for t in (self.token, self.metrics_token))
+        return any(t and _same(given, t) for t in (self.token, self.metrics_token))
 
     async def _metrics(self, request):
         if not self._metrics_allowed(request):
@@ -255,7 +260,7 @@ class Api:
         return resp
 
     def _token_ok(self, given) -> bool:
-        return isinstance(given, str) and hmac.compare_digest(given.encode(), self.token.encode())
+        return isinstance(given, str) and _same(given, self.token)
 
     def refuse(self, request: web.Request, why: str) -> None:
         """Log a refusal, rate-limited, with the path quoted (no forged log lines)."""

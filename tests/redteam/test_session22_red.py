@@ -13,9 +13,11 @@ import socket
 import time
 from contextlib import ExitStack
 
+import pytest
 import tomli_w
 import tomllib
 import websockets.sync.client as ws_client
+from websockets.exceptions import ConnectionClosed
 
 from empathy.host.dashboard import gate
 from empathy.host.dashboard.api import Api
@@ -236,3 +238,34 @@ def test_a_broker_that_drops_and_refuses_the_host_is_said_once_each(tmp_path, ca
     finally:
         rx.close()
         broker.stop()
+
+
+def test_a_token_that_is_not_utf8_is_refused_not_a_traceback(tmp_path, caplog):
+    """aiohttp reads a header's bytes that are not UTF-8 as lone surrogates, and the token
+    check encoded them strictly: 'Authorization: Bearer \\xff\\xfe' answered 500 and put
+    aiohttp's ERROR 'Error handling request' with its traceback in the host's log, once per
+    request from anyone, past the refusals' rate limit; a WebSocket's auth message whose
+    token held a '\\udcff' escape did the same. Now each is a 401 (4401) refusal."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    show, _ = _show(tmp_path)
+    api = Api(show, Live(show), "127.0.0.1:0", token=TOKEN)
+    api.start()
+    port = int(api.url.rsplit(":", 1)[1].strip("/"))
+    try:
+        with ExitStack() as stack:
+            for path in (b"/api/v1/state", b"/metrics"):
+                s = _dial(port, stack, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n"
+                          b"Authorization: Bearer \xff\xfe\x80\r\nConnection: close\r\n\r\n")
+                assert s.recv(64).startswith(b"HTTP/1.1 401"), path
+        with ws_client.connect(api.url.replace("http://", "ws://") + "api/v1/live",
+                               open_timeout=5) as ws:
+            ws.send('{"type": "auth", "token": "\\udcff"}')
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+            assert closed.value.rcvd.code == 4401
+    finally:
+        api.close()
+        show.receiver.close()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
