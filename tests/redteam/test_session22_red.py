@@ -269,3 +269,34 @@ def test_a_token_that_is_not_utf8_is_refused_not_a_traceback(tmp_path, caplog):
         api.close()
         show.receiver.close()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+def test_a_heartbeat_s_battery_and_sync_loss_no_unit_has_are_refused(tmp_path):
+    """A heartbeat's battery (percent, 255 = mains) and sync loss (permille) went to the
+    dashboard, the metrics and the session as sent: a unit's firmware bug showed '200 %'
+    and a sync loss of 6553.5 %. Like its estimate lag, a heartbeat holding one is refused
+    (bad_field); the unit's samples still count it alive. The edge clamps both as it
+    encodes (a kernel's battery capacity can read over 100)."""
+    import struct
+
+    from empathy import wire
+    from empathy.clock import now_us
+    from empathy.host.receive import Intake
+
+    key = Keystore.new([1]).units[1]
+    intake = Intake({1: key}, fresh_s=0)
+
+    def heartbeat(seq: int, battery: int, loss: int) -> bytes:
+        ts = now_us()
+        body = struct.pack(">BHIHIBBBBBHqiIIH", (wire.VERSION << 4) | wire.KIND_HEALTH, 1, seq,
+                           ts >> 32 & 0xFFFF, ts & 0xFFFFFFFF, 1, 2, 3, 1, battery, loss, 0, 0,
+                           900, 0, 0)
+        return body + wire.tag(key, body)
+
+    intake.feed([heartbeat(1, 200, 0), heartbeat(2, 50, 65535), heartbeat(3, 100, 1000),
+                 heartbeat(4, wire.BATTERY_MAINS, 0)])
+    assert intake.rejected == {"bad_field": 2}, intake.rejected
+    assert intake.unit_report()[0]["battery"] == wire.BATTERY_MAINS
+    sent = wire.decode_health(wire.encode_health(wire.Health(1, 5, 0, battery=104,
+                                                             loss_permille=1400), key), {1: key})
+    assert (sent.battery, sent.loss_permille) == (100, 1000)
