@@ -75,6 +75,15 @@ def _plots(samples: np.ndarray, ev: dict, t0: int) -> list[str]:
 
 
 def write(path: Path, out: Path) -> Path:
+    try:
+        return _write(path, out)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        # each value was checked as read (reading.py); the events' JSON is shaped by kind
+        raise store.SessionError(f"{path}: its events are not a show's ({type(e).__name__}: "
+                                 f"{e})"[:300]) from None
+
+
+def _write(path: Path, out: Path) -> Path:
     info = store.info(path)
     cols, rows = store.read(path, "samples")
     samples = np.array(rows, dtype=float).reshape(-1, len(cols))

@@ -96,3 +96,18 @@ def test_a_sessions_words_cannot_put_script_in_its_report(tmp_path, capfd, monke
     rc, said = _run(capfd, "report", "s", "--out", tmp_path / "out", "--dir", folder)
     page = (tmp_path / "out" / "s.html").read_text()
     assert rc == 0 and "<script>" not in page and "&lt;script&gt;" in page
+
+
+@pytest.mark.parametrize("name, sql", [
+    ("state_of_words", "INSERT INTO events VALUES (2000000, 'state', "
+                       "'{\"arousal\": \"x\", \"ts_us\": \"y\"}')"),
+    ("units_without_loss", "INSERT INTO events VALUES (2000000, 'units', '[{\"unit\": 1}]')"),
+])
+def test_an_event_of_the_wrong_shape_is_one_line_from_the_report(tmp_path, capfd, monkeypatch,
+                                                                 name, sql):
+    """JSON of the wrong shape for its kind (a state of words, a unit report without its
+    loss): the report ended in 'unexpected error' (ValueError, KeyError). Now one line."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    folder = _bent(tmp_path, sql)
+    rc, said = _run(capfd, "report", "s", "--out", tmp_path / "out", "--dir", folder)
+    assert rc == 1 and "events are not a show's" in said, said
