@@ -111,3 +111,41 @@ def test_an_event_of_the_wrong_shape_is_one_line_from_the_report(tmp_path, capfd
     folder = _bent(tmp_path, sql)
     rc, said = _run(capfd, "report", "s", "--out", tmp_path / "out", "--dir", folder)
     assert rc == 1 and "events are not a show's" in said, said
+
+
+@pytest.mark.parametrize("mode, kind, says", [
+    (0o644, "file", "lets others read"),
+    (0o640, "latin-1", "not UTF-8 text"),
+    (0o600, "fifo", "not a regular file"),
+])
+def test_a_token_file_others_can_read_or_no_token_is_refused_at_start(tmp_path, mode, kind,
+                                                                      says):
+    """The operator token controls the show; `host run` read its token file whatever its
+    mode (doctor fails one others can read; keystores are refused so): left 0644, as a
+    shell's umask writes it, any account on the machine could take the show. A token file
+    in Latin-1 ended `host run` in 'unexpected error: UnicodeDecodeError'; a FIFO held it
+    at start for ever. Each is now refused in one line, as an unsafe keystore is."""
+    import os
+    import subprocess
+    import sys
+
+    import tomli_w
+
+    from empathy.keys import Keystore
+    from redteam_rig import Host, free_udp_port
+
+    token = tmp_path / "operator.token"
+    if kind == "fifo":
+        os.mkfifo(token)
+    else:
+        token.write_bytes(("é" * 40).encode("latin-1") if kind == "latin-1" else b"t" * 40)
+    token.chmod(mode)
+    host = Host(tmp_path, f"udp://127.0.0.1:{free_udp_port()}", Keystore.new([1]))
+    host.cfg["dashboard"]["token_file"] = str(token)
+    (tmp_path / "host.toml").write_text(tomli_w.dumps(host.cfg))
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "host", "run", "--config",
+                        str(tmp_path / "host.toml")], capture_output=True, text=True,
+                       timeout=60, env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "x")})
+    err = r.stderr.strip().splitlines()
+    assert r.returncode != 0 and says in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert sum("dashboard.token_file" in line for line in err) == 1, r.stderr
