@@ -342,7 +342,7 @@ class Api:
         try:
             authenticated = await self._authenticated(ws, request)
         finally:
-            self.pending[peer] -= 1
+            self.pending -= Counter({peer: 1})  # (drops the peer at 0)
         try:
             if authenticated:
                 self.live_sockets += 1
