@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import signal
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from empathy.host.kiosk import KioskConfig
 from empathy.host.osc import OscConfig
 from empathy.host.seatmap import SeatMapConfig
 from empathy.host.show import ShowConfig
+from empathy.keys import UNSAFE_MODE
 from empathy.rotate import Rotation
 
 log = logging.getLogger("empathy.host")
@@ -48,10 +50,22 @@ class DashboardConfig:
 
 
 def _read_token(path: str, key: str) -> str | None:
+    """The token, from a private regular file (it controls the show: as a keystore)."""
     try:
-        return Path(path).read_text().strip() or None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not hold the start
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise ConfigError(f"{key}: {path} is not a regular file")
+            if st.st_mode & UNSAFE_MODE:
+                raise ConfigError(f"{key}: {path}: mode {stat.S_IMODE(st.st_mode):o} lets "
+                                  "others read or change it (chmod 600, or 640 owned "
+                                  "root:empathy)")
+            return f.read(4096).decode().strip() or None
     except OSError as e:
         raise ConfigError(f"{key}: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{key}: {path} is not UTF-8 text") from None
 
 
 @dataclass

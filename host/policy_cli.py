@@ -97,6 +97,7 @@ def _session_screening(path: Path, story) -> list[dict]:
     """A recorded show: its decisions, rewarded from its own segment and state events the
     same way the show rewards them (`policy.learn_from_show`)."""
     from empathy.host.policy import learn_from_show
+    from empathy.host.session.reading import event_docs
     from empathy.host.session.store import SessionError, read
 
     if not path.is_file():  # sqlite would create an empty one
@@ -105,7 +106,7 @@ def _session_screening(path: Path, story) -> list[dict]:
         _, rows = read(path, "events")
     except SessionError as e:
         raise ValueError(str(e)) from None
-    events = [(ts, kind, json.loads(data)) for ts, kind, data in rows]
+    events = event_docs(rows)
     segments = [d for _, k, d in events if k == "segment"]
     if not segments:
         return []

@@ -214,6 +214,7 @@ def test_host_run_falls_back_along_the_output_chain(keys):
     cfg = host_config(keys, "udp://127.0.0.1:0", ["file:/proc/empathy/show.mp4", f"file:{good}"])
     port = free_port()
     (keys / "token").write_text("t0ken" * 8)  # the host refuses tokens under 32 characters
+    (keys / "token").chmod(0o600)  # and token files others can read
     cfg.write_text(cfg.read_text().replace("duration_s = 2.0", "duration_s = 6.0") +
                    f'[dashboard]\nenabled = true\nlisten = "127.0.0.1:{port}"\n'
                    f'token_file = "{keys / "token"}"\n')

@@ -229,6 +229,7 @@ def test_a_read_only_metrics_token(tmp_path):
 
     token = "scrape-" + os.urandom(16).hex()
     (tmp_path / "metrics.token").write_text(token + "\n")
+    (tmp_path / "metrics.token").chmod(0o600)  # the host refuses one others can read
     rig = HostRig(tmp_path, seats=2)
     cfg = tomllib.loads(rig.config.read_text())
     cfg["dashboard"]["metrics_token_file"] = str(tmp_path / "metrics.token")

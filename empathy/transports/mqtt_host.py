@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 
 from empathy import wire
 from empathy.transports import TransportError
-from empathy.transports.mqtt_url import Inbox, MqttUrl
+from empathy.transports.mqtt_url import Inbox, MqttUrl, log
 
 _PACKET_LEAVES = (b"s", b"c", b"h")  # topic leaves that carry wire packets
 MAX_STATUS = 1024  # status messages awaiting the intake (a screen's units all reconnecting)
@@ -146,17 +146,28 @@ class Receiver:
                 if time.monotonic() >= next_ping:
                     self._write(b"\xc0\x00")
                     next_ping = time.monotonic() + ping_every
-            except (OSError, ValueError):
+            except (OSError, ValueError) as e:
                 if not self.running:
                     return
                 self.sock.close()
-                while self.running:  # the broker restarted or the network blinked
-                    time.sleep(1.0)
-                    try:
-                        self._session(5.0)
-                        break
-                    except (OSError, ValueError):
-                        continue
+                self._reconnect(e)
+
+    def _reconnect(self, why: Exception) -> None:
+        """Until the broker takes us again (it restarted, the network blinked, it refuses
+        us for now): the loss, each new reason a try fails and the return, one line each."""
+        where, lost_at, said = f"{self.cfg.host}:{self.cfg.port}", time.monotonic(), ""
+        log.warning("lost the MQTT broker at %s (%s): reconnecting every second", where, why)
+        while self.running:
+            time.sleep(1.0)
+            try:
+                self._session(5.0)
+            except (OSError, ValueError) as e:
+                if str(e) != said:
+                    said = str(e)
+                    log.warning("MQTT broker at %s: %s (still trying)", where, said)
+                continue
+            log.info("MQTT broker at %s back after %.1f s", where, time.monotonic() - lost_at)
+            return
 
     def _write(self, data: bytes) -> None:
         with self.lock:

@@ -9,8 +9,8 @@ Heartbeat (kind 2, edge -> host, 1 Hz): how the unit itself is doing.
   7   6    ts_us       host clock
   13  3    firmware    major, minor, patch
   16  1    sensors     bit i set = seat i's sensor has contact / gives readings
-  17  1    battery     percent, 255 = mains powered
-  18  2    loss        permille of clock-sync exchanges unanswered (the unit's view)
+  17  1    battery     percent (0..100), 255 = mains powered
+  18  2    loss        permille of clock-sync exchanges unanswered (the unit's view, 0..1000)
   20  8    offset_us   signed: host clock - unit clock (from clock sync)
   28  4    drift_ppb   signed: unit clock rate error, parts per billion
   32  4    rtt_us      last clock-sync round trip
@@ -49,6 +49,7 @@ HEALTH_V1_SIZE = _HEALTH_V1.size + TAG_SIZE
 _HEALTH_LAYOUTS = {HEALTH_SIZE: _HEALTH, HEALTH_V2_SIZE: _HEALTH_V2, HEALTH_V1_SIZE: _HEALTH_V1}
 BATTERY_MAINS = 255
 MAX_ESTIMATE_LAG_MS = 60_000  # a declared lag beyond a minute is a unit's bug, not a filter
+MAX_LOSS_PERMILLE = 1000
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,17 @@ def encode_health(h: Health, key: bytes) -> bytes:
     fw = [_clamp(x, 0, 255) for x in (tuple(h.firmware) + (0, 0, 0))[:3]]
     body = _HEALTH.pack((VERSION << 4) | KIND_HEALTH, h.unit_id & 0xFFFF, h.seq & 0xFFFFFFFF,
                         (h.ts_us >> 32) & 0xFFFF, h.ts_us & 0xFFFFFFFF, *fw, h.sensors & 0xFF,
-                        _clamp(h.battery, 0, 255), _clamp(h.loss_permille, 0, 0xFFFF),
+                        _battery(h.battery), _clamp(h.loss_permille, 0, MAX_LOSS_PERMILLE),
                         _clamp(h.offset_us, -(1 << 63), (1 << 63) - 1),
                         _clamp(h.drift_ppb, -(1 << 31), (1 << 31) - 1),
                         _clamp(h.rtt_us, 0, 0xFFFFFFFF), _clamp(h.uplink_fail, 0, 0xFFFFFFFF),
                         _clamp(h.estimate_lag_ms, 0, MAX_ESTIMATE_LAG_MS))
     return body + tag(key, body)
+
+
+def _battery(percent: int) -> int:
+    """0..100, or mains (a kernel's capacity can read over 100 on a worn battery)."""
+    return BATTERY_MAINS if percent == BATTERY_MAINS else _clamp(percent, 0, 100)
 
 
 def decode_health(packet: bytes, keys: KeyLookup) -> Health:
@@ -86,6 +92,8 @@ def decode_health(packet: bytes, keys: KeyLookup) -> Health:
     fail, lag_ms = (newer + [0, 0])[:2]
     if lag_ms > MAX_ESTIMATE_LAG_MS:
         raise WireError("bad_field", f"estimate lag {lag_ms} ms")
+    if 100 < battery != BATTERY_MAINS or loss > MAX_LOSS_PERMILLE:
+        raise WireError("bad_field", f"battery {battery} %, sync loss {loss} permille")
     return Health(unit, seq, (ts_hi << 32) | ts_lo, (fa, fb, fc), sensors, battery, loss,
                   offset, drift, rtt, fail, lag_ms)
 

@@ -28,16 +28,16 @@ import hmac
 import json
 import logging
 import secrets
-import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from aiohttp import WSCloseCode, WSMsgType, web
-from aiohttp.http_exceptions import HttpProcessingError
 
 from empathy import __version__
+from empathy.host.dashboard import gate
 from empathy.host.dashboard.live import API_VERSION, Live
 from empathy.host.dashboard.metrics import CONTENT_TYPE
 from empathy.errors import UserError
@@ -51,7 +51,7 @@ MIN_TOKEN = 32  # characters; a shorter operator token is refused at start
 AUTH_WAIT_S = 5.0  # a WebSocket that has not authenticated by then is closed
 MAX_BODY = 64 << 10  # controls are tiny: a bigger request or message is refused
 BODY_WAIT_S = 5.0  # a control's body that has not all come by then is refused (408)
-MAX_SOCKETS = 32
+MAX_SOCKETS = 32  # authenticated WebSockets (gate.py caps those waiting for a token)
 SHUTDOWN_S = 2.0  # at stop, a request in progress gets this long, then is cancelled
 EXECUTOR_S = 0.2  # ...and work it left on the executor at least this long
 REFUSALS_PER_MIN = 10
@@ -66,6 +66,12 @@ def parse_json(text: str | bytes):
         return json.loads(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+def _same(given: str, token: str) -> bool:
+    """Constant-time; `given` may hold lone surrogates (aiohttp's reading of header bytes
+    that are not UTF-8, or a JSON escape), which a strict encode refuses with a traceback."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode())
 
 
 class ControlError(ValueError):
@@ -99,31 +105,6 @@ def apply_control(show, doc: dict, by: str) -> None:
         raise ControlError(str(e)) from None
 
 
-class _ServerLog:
-    """aiohttp's server logger, for the dashboard. aiohttp logs a request it cannot parse
-    (no Host header, a bad Content-Length, a 100 kB request line) as an ERROR with its
-    traceback, every time: from anyone on the network, a way to bury the host's log. Those
-    become one refusal line, rate-limited with the others; a client that leaves mid-request
-    a debug line; any other error is aiohttp's."""
-
-    def __init__(self, refused: RateLimited):
-        self.refused, self.server = refused, logging.getLogger("aiohttp.server")
-
-    def exception(self, msg, *args, exc_info=True, **kw) -> None:
-        exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
-        if isinstance(exc, ConnectionError):  # the client went away mid-request
-            self.server.debug("%s went away mid-request: %s", args[0] if args else "?", exc)
-        elif isinstance(exc, HttpProcessingError):
-            what = (exc.message or type(exc).__name__).strip().splitlines() or [""]
-            self.refused(logging.WARNING, "refused a malformed request from %s: %r",
-                         args[0] if args else "?", what[0][:120])
-        else:
-            self.server.error(msg, *args, exc_info=exc_info, **kw)
-
-    def __getattr__(self, name):  # debug, warning, ...: as aiohttp logs them
-        return getattr(self.server, name)
-
-
 class Api:
     def __init__(self, show, live: Live, listen: str = "127.0.0.1:8080",
                  token: str | None = None, metrics=None, metrics_token: str | None = None):
@@ -137,8 +118,11 @@ class Api:
         self.token = token or secrets.token_urlsafe(32)
         self.metrics, self.metrics_token = metrics, metrics_token  # metrics.ShowMetrics
         self._refused = RateLimited(log, burst=REFUSALS_PER_MIN, period_s=60.0)
-        self._server_log = _ServerLog(self._refused)
+        self._server_log = gate.ServerLog(self._refused)
+        self.gate = gate.Gate(self._refused)
         self.sockets: set[web.WebSocketResponse] = set()  # open, for the stop to close
+        self.live_sockets = 0  # of those, authenticated
+        self.pending: Counter = Counter()  # peer -> its WebSockets waiting for a token
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -206,6 +190,7 @@ class Api:
                                shutdown_timeout=SHUTDOWN_S / 2)
         try:
             await runner.setup()
+            self.gate.guard(runner.server)
             await web.TCPSite(runner, self.host, self.port).start()
             self.url = f"http://{self.host}:{runner.addresses[0][1]}/"
             log.info("dashboard at %s", self.url, extra={"url": self.url})
@@ -247,8 +232,7 @@ class Api:
         """A scraper's token: the operator's or the read-only metrics token, in the header
         only (a token in a scrape URL ends up in logs and Prometheus's target list)."""
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        return any(t and hmac.compare_digest(given.encode(), t.encode())
-                   for t in (self.token, self.metrics_token))
+        return any(t and _same(given, t) for t in (self.token, self.metrics_token))
 
     async def _metrics(self, request):
         if not self._metrics_allowed(request):
@@ -261,6 +245,7 @@ class Api:
 
     @web.middleware
     async def _headers(self, request: web.Request, handler):
+        self.gate.saw_request(request.protocol)
         try:
             resp = await handler(request)
         except web.HTTPException as e:
@@ -275,7 +260,7 @@ class Api:
         return resp
 
     def _token_ok(self, given) -> bool:
-        return isinstance(given, str) and hmac.compare_digest(given.encode(), self.token.encode())
+        return isinstance(given, str) and _same(given, self.token)
 
     def refuse(self, request: web.Request, why: str) -> None:
         """Log a refusal, rate-limited, with the path quoted (no forged log lines)."""
@@ -345,16 +330,25 @@ class Api:
         return False
 
     async def _ws(self, request):
-        if len(self.sockets) >= MAX_SOCKETS:
-            self.refuse(request, f"more than {MAX_SOCKETS} WebSockets open")
+        peer = request.remote
+        if self.live_sockets >= MAX_SOCKETS or self.pending[peer] >= gate.MAX_PENDING_PER_PEER:
+            self.refuse(request, f"more than {MAX_SOCKETS} WebSockets open, or "
+                        f"{gate.MAX_PENDING_PER_PEER} from it waiting for a token")
             return web.json_response({"error": "too many live connections"}, status=503)
         ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_BODY)
         await ws.prepare(request)
         self.sockets.add(ws)
+        self.pending[peer] += 1
         try:
-            if await self._authenticated(ws, request):
+            authenticated = await self._authenticated(ws, request)
+        finally:
+            self.pending -= Counter({peer: 1})  # (drops the peer at 0)
+        try:
+            if authenticated:
+                self.live_sockets += 1
                 await self._session(ws, request)
         finally:
+            self.live_sockets -= authenticated
             self.sockets.discard(ws)
         return ws
 

@@ -30,6 +30,12 @@ _KEYWORDS = {"TITLE", "LUT_1D_SIZE", "LUT_3D_SIZE", "DOMAIN_MIN", "DOMAIN_MAX",
 _NONFINITE = {"nan", "inf", "infinity", "-nan"}
 
 Triple = tuple[float, float, float]
+_SAID = 24  # a word longer than any keyword or number is not echoed: a story may name any
+# file as its LUT, and a 32-character operator token would reach the log as a "keyword"
+
+
+def _said(word: str) -> str:
+    return f"'{word}'" if len(word) <= _SAID else f"a {len(word)}-character word"
 
 
 class CubeError(ValueError):
@@ -139,7 +145,7 @@ class _Parser:
             low = tok.lower().lstrip("+-")
             if low in _NONFINITE:
                 raise self.fail(ln, f"non-finite value '{tok}'")
-            raise self.fail(ln, f"'{tok}' is not a number")
+            raise self.fail(ln, f"{_said(tok)} is not a number")
         v = float(tok)
         if not np.isfinite(v):
             raise self.fail(ln, f"non-finite value '{tok}'")
@@ -147,7 +153,7 @@ class _Parser:
 
     def keyword(self, key: str, rest: str, ln: int) -> None:
         if key not in _KEYWORDS:
-            raise self.fail(ln, f"unknown keyword '{key[:40]}'")
+            raise self.fail(ln, f"unknown keyword {_said(key)}")
         if key in self.seen:
             raise self.fail(ln, f"duplicate {key} (first on line {self.seen[key]})")
         self.seen[key] = ln
@@ -264,7 +270,7 @@ def _slow_block(p: _Parser, block: str, ln0: int, rows: _Rows | None) -> tuple[_
         first = s.split(None, 1)[0]
         if (s[0].isalpha() or s[0] == "_") and first.lower() not in _NONFINITE:
             if rows is not None or row_lines:
-                raise p.fail(ln, f"keyword '{s.split()[0][:40]}' after table data")
+                raise p.fail(ln, f"keyword {_said(first)} after table data")
             key, _, rest = s.partition(" ")
             if "\t" in key:
                 key, _, rest2 = key.partition("\t")

@@ -12,12 +12,13 @@ import numpy as np
 
 from empathy.host.report import SEG_COLOURS, _decision_row, _png
 from empathy.host.session import store
+from empathy.host.session.reading import event_docs
 
 
 def _events(path: Path) -> dict[str, list[tuple[int, dict]]]:
     out = defaultdict(list)
-    for ts, kind, data in store.read(path, "events")[1]:
-        out[kind].append((ts, json.loads(data)))
+    for ts, kind, doc in event_docs(store.read(path, "events")[1]):
+        out[kind].append((ts, doc))
     return out
 
 
@@ -74,6 +75,15 @@ def _plots(samples: np.ndarray, ev: dict, t0: int) -> list[str]:
 
 
 def write(path: Path, out: Path) -> Path:
+    try:
+        return _write(path, out)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        # each value was checked as read (reading.py); the events' JSON is shaped by kind
+        raise store.SessionError(f"{path}: its events are not a show's ({type(e).__name__}: "
+                                 f"{e})"[:300]) from None
+
+
+def _write(path: Path, out: Path) -> Path:
     info = store.info(path)
     cols, rows = store.read(path, "samples")
     samples = np.array(rows, dtype=float).reshape(-1, len(cols))
@@ -96,8 +106,9 @@ def write(path: Path, out: Path) -> Path:
 <style>body{{font:14px system-ui;margin:2em;max-width:1100px}} td,th{{padding:2px 8px;
 text-align:left;vertical-align:top}} img{{display:block;margin:1em 0}}</style></head><body>
 <h1>Session {html.escape(info['session'])}</h1>
-<p>{html.escape(str(info.get('story', '')))}: started {info.get('started_utc', '?')},
-{'ended ' + info['ended_utc'] if info.get('ended_utc') else '<b>not closed (the host stopped '
+<p>{html.escape(str(info.get('story', '')))}: started
+{html.escape(str(info.get('started_utc', '?')))}, {'ended ' + html.escape(str(info['ended_utc']))
+ if info.get('ended_utc') else '<b>not closed (the host stopped '
  'without closing it)</b>'}; {info['samples']} samples from {info['seats']} seats over
 {info['span_s']} s.</p>{imgs}
 <h2>Decisions</h2><table><tr><th>at</th><th>decision</th><th>chosen</th><th>audience</th>

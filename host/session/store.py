@@ -37,6 +37,8 @@ from typing import Callable, Optional
 
 from empathy.clock import now_us
 from empathy.host.session.pseudonym import UnitPseudonyms
+from empathy.host.session.reading import (SessionError, check, meta_of, open_readonly,
+                                          reading)
 
 log = logging.getLogger("empathy.host.session")
 
@@ -59,10 +61,6 @@ CREATE TABLE IF NOT EXISTS events (ts_us INTEGER, kind TEXT, data TEXT);
 CREATE TABLE IF NOT EXISTS frames (ts_us INTEGER, frame INTEGER, segment TEXT, clip_t_s REAL,
                                    luminance REAL);
 """
-
-
-class SessionError(RuntimeError):
-    """A session is missing or its file is unreadable."""
 
 
 def new_session_id() -> str:
@@ -352,49 +350,30 @@ def purge(path: Path) -> None:
         os.close(held)
 
 
-def open_readonly(path: Path) -> sqlite3.Connection:
-    try:
-        # Not mode=ro: reading a WAL file left by a killed host has to recover it first.
-        db = sqlite3.connect(path)
-        db.execute("SELECT count(*) FROM samples")
-        return db
-    except sqlite3.Error as e:
-        raise SessionError(f"{path}: not a readable session: {e}") from None
-
-
-@contextlib.contextmanager
-def _reading(path: Path):
-    """The session open for reading. open_readonly's check reads one table's count: a page
-    damaged elsewhere (a power cut, a failing card) shows in a later query, said the same."""
-    db = open_readonly(path)
-    try:
-        yield db
-    except sqlite3.Error as e:
-        raise SessionError(f"{path}: not a readable session: {e}") from None
-    finally:
-        db.close()
-
-
 def info(path: Path) -> dict:
-    with _reading(path) as db:
-        meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+    with reading(path) as db:
+        fields = meta_of(db, path)
+        check(db, path, "samples", ["ts_us"])
+        check(db, path, "events", ["kind"])
         n, t0, t1, seats = db.execute(
             "SELECT count(*), min(ts_us), max(ts_us), count(DISTINCT seat_id) FROM samples"
         ).fetchone()
         kinds = dict(db.execute("SELECT kind, count(*) FROM events GROUP BY kind"))
     return {"session": session_id(path), "path": str(path), "samples": n, "seats": seats,
             "span_s": round((t1 - t0) / 1e6, 1) if n else 0.0, "events": kinds,
-            "bytes": path.stat().st_size, **meta}
+            "bytes": path.stat().st_size, **fields}
 
 
 def read(path: Path, table: str) -> tuple[list[str], list[tuple]]:
     """All rows of `samples`, `events` or `frames`, in recording order (a session recorded
-    before frames were kept has none)."""
+    before frames were kept has none), each value checked (reading.py)."""
     if table not in TABLES:
         raise ValueError(table)
-    with _reading(path) as db:
+    with reading(path) as db:
         if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
                           (table,)).fetchone():
             return list(FRAME_FIELDS), []  # a session recorded before frames were kept
         cur = db.execute(f"SELECT * FROM {table} ORDER BY rowid")
-        return [c[0] for c in cur.description], cur.fetchall()
+        cols = [c[0] for c in cur.description]
+        check(db, path, table, cols)
+        return cols, cur.fetchall()

@@ -10,6 +10,7 @@ import socket
 import time
 from contextlib import ExitStack
 
+from empathy.host.dashboard import gate
 from empathy.host.dashboard.api import SHUTDOWN_S, Api
 from empathy.host.dashboard.live import Live
 from test_baseline_wait import _show
@@ -23,7 +24,9 @@ def _ws_upgrade(host: str, port: int, token: str | None) -> bytes:
             f"Sec-WebSocket-Version: 13\r\n{auth}\r\n").encode()
 
 
-def test_a_stop_with_many_idle_and_half_open_clients_ends_in_its_bound(tmp_path):
+def test_a_stop_with_many_idle_and_half_open_clients_ends_in_its_bound(tmp_path, monkeypatch):
+    for cap in ("MAX_PER_PEER", "MAX_PENDING_PER_PEER"):  # one peer here holds them all
+        monkeypatch.setattr(gate, cap, 200)
     show, _ = _show(tmp_path)
     api = Api(show, Live(show), "127.0.0.1:0")
     api.start()

@@ -22,6 +22,7 @@ import numpy as np
 
 from empathy import wire
 from empathy.host.session import store
+from empathy.host.session.reading import event_docs
 
 RATE_HZ = 10.0  # the edge units' sample rate; the regular grid of BIDS and EDF+
 HOLD_S = 0.15  # a grid point takes the latest sample at most this old, else it is missing
@@ -161,11 +162,7 @@ def load(path: Path) -> Recording:
 
     _, events = store.read(path, "events")
     markers, clock_rows = [], {}
-    for ts, kind, doc in events:
-        try:
-            d = json.loads(doc)
-        except (TypeError, ValueError):
-            continue
+    for ts, kind, d in event_docs(events):
         if kind in ("segment", "decision", "grade") and isinstance(d, dict):
             # a segment's own start stamp is when its first frame showed
             markers.append(Marker(int(d.get("start_us", ts)), kind, d))

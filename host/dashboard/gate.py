@@ -1,0 +1,109 @@
+"""What a peer on the booth's network may hold of the dashboard, before any token.
+
+The dashboard listens on the LAN (0.0.0.0:8080 in the shipped configs) inside the show's
+own process, so its connections are the show's file descriptors: an outsider holding a
+thousand half-sent requests (aiohttp waits for ever for a request's headers) left the
+player unable to open its next clip ("Could not open file", the screen fell back from
+clip to clip). So connections are capped, per peer and in all, and one that has not sent
+a whole request within HEADER_WAIT_S is closed. WebSockets waiting for their token are
+capped per peer (api.py), so none can hold the operator's places.
+
+aiohttp logs a request it cannot parse as an ERROR with its traceback; `ServerLog` makes
+those one refusal line, rate-limited with the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections import Counter
+
+from aiohttp.http_exceptions import HttpProcessingError
+
+from empathy.log import RateLimited
+
+MAX_CONNECTIONS = 128  # all peers together: far under the 1,024 descriptors systemd gives
+MAX_PER_PEER = 16  # one machine: a browser opens 6 to a host
+MAX_PENDING_PER_PEER = 4  # WebSockets of one machine not yet authenticated
+HEADER_WAIT_S = 10.0  # a connection's first request must have come by then
+
+
+def peer_of(transport) -> str:
+    name = transport.get_extra_info("peername")
+    return str(name[0]) if name else "?"
+
+
+class Gate:
+    """Admits connections to aiohttp's server (`guard`) within the caps above."""
+
+    def __init__(self, refused: RateLimited):
+        self.refused = refused
+        self.open: dict = {}  # handler -> peer
+        self.per_peer: Counter = Counter()
+        self.served: set = set()  # handlers whose first request came
+
+    def guard(self, server) -> None:
+        """Wrap an aiohttp `web.Server`'s connection bookkeeping with the caps."""
+        made, lost = server.connection_made, server.connection_lost
+
+        def connection_made(handler, transport):
+            made(handler, transport)
+            peer, loop = peer_of(transport), asyncio.get_running_loop()
+            if len(self.open) >= MAX_CONNECTIONS or self.per_peer[peer] >= MAX_PER_PEER:
+                self.refused(logging.WARNING, "refused a connection from %s: %d open from it, "
+                             "%d in all (at most %d, %d)", peer, self.per_peer[peer],
+                             len(self.open), MAX_PER_PEER, MAX_CONNECTIONS)
+                transport.pause_reading()
+                # on the next turn: aiohttp's handler task, started after this, needs the
+                # connection still there when it first runs
+                loop.call_later(0, transport.abort)
+                return
+            self.open[handler] = peer
+            self.per_peer[peer] += 1
+            loop.call_later(HEADER_WAIT_S, self._deadline, handler, transport)
+
+        def connection_lost(handler, exc=None):
+            peer = self.open.pop(handler, None)
+            if peer is not None:
+                self.served.discard(handler)
+                self.per_peer[peer] -= 1
+                if not self.per_peer[peer]:
+                    del self.per_peer[peer]
+            lost(handler, exc)
+
+        server.connection_made, server.connection_lost = connection_made, connection_lost
+
+    def saw_request(self, handler) -> None:
+        self.served.add(handler)
+
+    def _deadline(self, handler, transport) -> None:
+        if handler in self.open and handler not in self.served:
+            self.refused(logging.WARNING, "closed a connection from %s: no whole request in "
+                         "%g s", self.open[handler], HEADER_WAIT_S)
+            transport.abort()
+
+
+class ServerLog:
+    """aiohttp's server logger, for the dashboard. aiohttp logs a request it cannot parse
+    (no Host header, a bad Content-Length, a 100 kB request line) as an ERROR with its
+    traceback, every time: from anyone on the network, a way to bury the host's log. Those
+    become one refusal line, rate-limited with the others; a client that leaves mid-request
+    a debug line; any other error is aiohttp's."""
+
+    def __init__(self, refused: RateLimited):
+        self.refused, self.server = refused, logging.getLogger("aiohttp.server")
+
+    def exception(self, msg, *args, exc_info=True, **kw) -> None:
+        exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):  # the client went away mid-request
+            self.server.debug("%s went away mid-request: %s", args[0] if args else "?", exc)
+        elif isinstance(exc, HttpProcessingError):
+            what = (exc.message or type(exc).__name__).strip().splitlines() or [""]
+            self.refused(logging.WARNING, "refused a malformed request from %s: %r",
+                         args[0] if args else "?", what[0][:120])
+        else:
+            self.server.error(msg, *args, exc_info=exc_info, **kw)
+
+    def __getattr__(self, name):  # debug, warning, ...: as aiohttp logs them
+        return getattr(self.server, name)
