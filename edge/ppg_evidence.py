@@ -158,7 +158,9 @@ def heart_evidence(x, fs: float, idx, still=None) -> bool:
 class PpgEvidence:
     """`heart_evidence` of a seat's streamed PPG over its last `keep_s` of samples and the
     beats in them (a seat asks at each estimate, only while its window's quality is under
-    SEAT_BELOW): read every EVERY_S while it fills, then every EVERY_FULL_S."""
+    SEAT_BELOW), since the sensor's contact last changed (`restart`): read every EVERY_S
+    while it fills, then every EVERY_FULL_S. A gap the stream bridges keeps them (the same
+    finger after a board's stall); a longer one starts a new stream, and this afresh."""
 
     # (every 5 s from the start, systole-ppg and pyphysio-bvp lost their HR_OK at 7-9 s: the
     # scores of their first 5 s stood; read at 20 % of the kept span's growth, heartpy-data2
@@ -171,6 +173,12 @@ class PpgEvidence:
         self.idx = np.zeros(0, int)  # the beats' stream indices
         self.at = -np.inf  # the stream index the scores were read at
         self.seen = (0.0, 0.0)  # (asymmetry, pulse_repeat; nan where not needed)
+        self.since = 0  # the stream index from which samples count (`restart`)
+
+    def restart(self) -> None:
+        """The sensor's contact changed: what it read before is no evidence of what is on
+        it now (an empty sensor's minute would drown a returning finger's pulses)."""
+        self.since, self.at, self.seen = self.tail.n, -np.inf, (0.0, 0.0)
 
     def push(self, samples, idx, ts_us=None) -> None:
         """A chunk's samples and the beats (stream index) the detector gave out."""
@@ -187,13 +195,14 @@ class PpgEvidence:
     def scores(self) -> tuple[float, float]:
         """(asymmetry, pulse_repeat) of the kept samples; the repeat only where the
         asymmetry is under SEAT_ASYM (nan where not read)."""
-        full = self.tail.n >= self.tail.size
+        full = self.tail.n - self.since >= self.tail.size
         if self.tail.n - self.at >= (self.EVERY_FULL_S if full else self.EVERY_S) * self.fs:
-            x, start = self.tail.x(), self.tail.start()
+            start = max(self.tail.start(), self.since)
+            x = self.tail.x()[start - self.tail.start():]
             self.at = self.tail.n
             a = asymmetry(x, self.fs)
             self.seen = (a, float("nan") if a >= SEAT_ASYM
-                         else pulse_repeat(x, self.fs, self.idx - start))
+                         else pulse_repeat(x, self.fs, self.idx[self.idx >= start] - start))
         return self.seen
 
     def no_heart(self, now_us: float, window_s: float) -> bool:

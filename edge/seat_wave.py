@@ -88,6 +88,11 @@ class WaveBeats:
             self.gap_ends = self.gap_ends[:-1]  # (a beat may have passed it already)
             self.gaps -= 1
 
+    def contact_changed(self) -> None:
+        """The sensor's own word on contact changed: a PPG's evidence starts afresh."""
+        if isinstance(self.evidence, PpgEvidence):
+            self.evidence.restart()
+
     def _push_held(self, r: Waveform, ts_us: float) -> None:
         self.found_held = self._push(r, ts_us)
 

@@ -218,3 +218,29 @@ def test_a_moving_viewer_s_pulses_read_asymmetric_where_the_accelerometer_says_s
     assert moving.sum() >= 10 and asymmetry(x, 100.0) < ASYM_MIN
     still = still_samples(len(x), idx, moving)
     assert 0.6 < still.mean() < 0.85 and asymmetry(x, 100.0, still) >= ASYM_MIN
+
+
+def test_a_seat_s_ppg_evidence_starts_afresh_when_the_sensor_s_contact_changes():
+    """A seat's PPG stream: 50 s of band-passed noise while the sensor says no contact (a
+    source that sends its samples on), then a finger's pulses once it says contact. The
+    evidence over the seat's last 60 s held the noise: asymmetry 1.2-2.0, repeat 0.10-0.18
+    over the pulses' first 25 s, no heart's (a rate of quality under SEAT_BELOW withheld);
+    since the contact changed it reads 5.6 at 5 s, 7.5 at 10 s."""
+    from empathy.edge.features import SeatFeatures
+    from empathy.edge.signal_sims import pulse_train
+    from empathy.sensors.base import Health, Waveform
+
+    fs, t0 = 100.0, 1_000_000_000
+    sos = signal.butter(2, (0.5, 4.0), "bandpass", fs=fs, output="sos")
+    noise = signal.sosfilt(sos, np.random.default_rng(3).normal(0, 1, int(50 * fs)))
+    y = np.concatenate([noise / np.std(noise), pulse_train(30.0, fs, hr=70, noise=0.05,
+                                                           seed=1)[0]])
+    seat, said = SeatFeatures(baseline_s=10), []
+    seat.add(Health(t0, "test", contact=False))
+    for i in range(0, len(y), 10):
+        if i == len(noise):
+            seat.add(Health(t0 + i * 10_000, "test", contact=True))
+        seat.add(Waveform(t0 + i * 10_000, "ppg", fs, y[i:i + 10]))
+        if i - len(noise) in (500, 1000):
+            said.append(seat.waves["ppg"].evidence.no_heart(t0 + i * 10_000, 30.0))
+    assert said == [False, False]
