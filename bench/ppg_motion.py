@@ -33,6 +33,7 @@ from empathy.edge.heart import ppg_peaks
 from empathy.edge.motion import PAD_S, motion_gate
 from empathy.edge.ppg_guide import guided_beats
 from empathy.edge.ppg_motion_cancel import cancel_motion
+from empathy.edge.signal_sims import systole_s
 from empathy.sensors.base import Waveform
 from empathy.sim.impact import Impact
 from empathy.sim.nuisance import Activity
@@ -71,7 +72,7 @@ def motion_recording(seed: int, seconds: float = 240.0, move: float = 0.8,
         for r in out:
             if isinstance(r, Waveform):
                 chunks.append(r)
-    peaks = np.array([t + 0.15 * rr for t, rr in arrivals])  # sim/ppg.py's systolic peak
+    peaks = np.array([t + systole_s(rr) for t, rr in arrivals])  # sim/ppg.py's systolic peak
     return {"chunks": chunks, "true_s": peaks, "script": script,
             "seconds": seconds, "true_rr_s": np.array([rr for _, rr in arrivals])}
 

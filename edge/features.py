@@ -236,6 +236,9 @@ class SeatFeatures:
             self._device(r)
             return False
         if isinstance(r, Health):
+            if r.contact != self.contact:
+                for w in self.waves.values():
+                    w.contact_changed()
             self.contact = r.contact
             if r.new_wearer and self.rebase_us:  # another strap, another body: no gap to wait
                 self._forget()

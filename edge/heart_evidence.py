@@ -10,10 +10,9 @@ alone, while a QRS has a slope on at least one side of its extreme. A front end'
 also asked for a waveform that recurs beside its beats (P and T waves), where spikes
 average flat (`recurrence`).
 A seat (features._heart) asks the same of its streamed ECG: LoneBeats.
-PPG: none yet. A drifting empty sensor (a random walk as a board's counts) reads 'heartbeat'
-in 17 of 120 cases; the band-passed signal's autocorrelation at the beats' interval told it
-from every tuning PPG (noise at most 0.27, a wrist on a bike 0.31) and from 30 of 30 such
-cases on fresh seeds, but held-out bsn-bvp-motion read 0.08 and would have said 'no
+PPG: the waveform's time asymmetry, or its pulses repeating (edge/ppg_evidence.py; a
+seat's: PpgEvidence). The repeat alone was tried before, not taken: it told a drifting empty
+sensor from every tuning PPG, but held-out bsn-bvp-motion read 0.08 and would have said 'no
 heartbeat' (branch wip/noiseheart, commit d98ccb1).
 """
 
@@ -22,15 +21,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import butter, sosfilt_zi, sosfiltfilt
-
-try:  # sosfilt's own kernel: sosfiltfilt's checks cost ~0.2 ms a call, a seat's beat each
-    from scipy.signal._sosfilt import _sosfilt
-except ImportError:  # a SciPy that moved it: the public function gives the same numbers
-    _sosfilt = None
+from scipy.signal import butter
 
 from empathy.edge.ecg_vouch import ShapeVouch
+from empathy.edge.ppg_evidence import heart_evidence
 from empathy.edge.sample_tail import Tail
+from empathy.edge import zero_phase
 
 LONE = 0.25  # an ECG beat whose raw extreme has no same-sign neighbour over this share of it
 SPIKE_BEATS = 0.5  # ... in over this share of the beats: spikes, not QRS complexes
@@ -200,23 +196,8 @@ def _line_fit(fs: float) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def _sos(fs: float) -> tuple[np.ndarray, np.ndarray, int]:
-    """The low-pass, its steady-state conditions and sosfiltfilt's default padding."""
-    sos = butter(2, min(_LOW_HZ, 0.4 * fs), fs=fs, output="sos")
-    zeros = min((sos[:, 2] == 0).sum(), (sos[:, 5] == 0).sum())
-    return sos, sosfilt_zi(sos), 3 * (2 * len(sos) + 1 - int(zeros))
-
-
-def _filtfilt(fs: float, x: np.ndarray) -> np.ndarray:
-    """sosfiltfilt(sos, x) of 1-D float64 x (odd padding), step for step as scipy does it
-    and so to the same numbers, without its per-call checks."""
-    sos, zi, n = _sos(fs)
-    if _sosfilt is None:
-        return sosfiltfilt(sos, x)
-    y = np.concatenate((2 * x[:1] - x[n:0:-1], x, 2 * x[-1:] - x[-2:-n - 2:-1]))[None, :]
-    _sosfilt(sos, y, (zi * y[0, :1])[None])  # (in place, y and its conditions)
-    y = np.ascontiguousarray(y[:, ::-1])
-    _sosfilt(sos, y, (zi * y[0, :1])[None])
-    return y[0, ::-1][n:-n]
+    """The low-pass, planned for zero_phase.filtfilt."""
+    return zero_phase.plan(butter(2, min(_LOW_HZ, 0.4 * fs), fs=fs, output="sos"))
 
 
 def _less_line(rows: np.ndarray, fs: float) -> np.ndarray:
@@ -226,7 +207,7 @@ def _less_line(rows: np.ndarray, fs: float) -> np.ndarray:
 
 def _low(x, fs: float) -> np.ndarray:
     x = np.asarray(x, float)
-    return _filtfilt(fs, x - np.median(x)) if len(x) > 30 else np.zeros(len(x))
+    return zero_phase.filtfilt(_sos(fs), x - np.median(x)) if len(x) > 30 else np.zeros(len(x))
 
 
 def _beside(y: np.ndarray, fs: float, idx) -> np.ndarray:
@@ -249,8 +230,11 @@ def recurrence(rows: np.ndarray, fs: float) -> float:
     return float(np.mean((shape / np.maximum(se, 1e-12)) ** 2))
 
 
-def waveform_evidence(x, fs: float, idx, kind: str) -> bool:
-    """Whether the waveform at the beats looks like a heart's: few lone spikes, and a shape
-    that recurs beside them (a PPG's: no test yet, see the module's note)."""
+def waveform_evidence(x, fs: float, idx, kind: str, still=None) -> bool:
+    """Whether the waveform looks like a heart's: an ECG's beats few lone spikes, with a
+    shape that recurs beside them; a PPG's rises and falls unlike (ppg_evidence; where
+    `still`, a mask of the samples an accelerometer found still, if any)."""
+    if kind == "ppg":
+        return heart_evidence(x, fs, idx, still)
     return kind != "ecg" or (lone_share(x, fs, idx) <= SPIKE_BEATS
                              and recurrence(_beside(_low(x, fs), fs, idx), fs) >= RECUR_MIN)

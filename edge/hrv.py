@@ -224,7 +224,7 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
     where the samples are at hand; a recording of quality under EVIDENCE_BELOW without it
     holds no heartbeat (random ECG spikes read 0.15-0.21 with 'beats' of good shape, given
     a front end's slope up to 0.37; the tuning records' poorest heart, MIT-BIH 106's V1,
-    0.15). `paced`: edge.paced.paced of an
+    0.15; a random walk as a PPG board's counts 0.15-0.22). `paced`: edge.paced.paced of an
     ECG's samples (a paced rhythm, its beats with a pacing spike), where they are at hand:
     a pacemaker's intervals are no NN intervals, so HRV is withheld (None; `paced` is None
     where nothing was judged)."""

@@ -37,7 +37,8 @@ def seat_heart(seat: SeatFeatures, now_us: int) -> tuple[float, float, float, bo
     wire (`HeartWindow.heart_rates`) the rate all the same, less the intervals at beats
     labelled ectopic (its sinus rate: the heart's drive, not its ectopy). An ECG whose
     beats are random spikes (LoneBeats) has no quality (random-spike noise reached HR_OK in
-    10 of 300 fresh cases, now 0). A seat with no beats of any source reads the device's
+    10 of 300 fresh cases, now 0), nor a PPG as time-reversible as noise whose pulses don't
+    repeat (PpgEvidence). A seat with no beats of any source reads the device's
     own figure (`DeviceRate`): HR, no RMSSD. Not where there are: a strap that sends RR
     intervals keeps the beat path also once they stop (its figure, repeated off the
     skin by a strap without a contact sensor, would stand for its lost beats), and an

@@ -16,6 +16,7 @@ from empathy.edge.hrv import LOST_GAP_S, WINDOW_S
 from empathy.edge.latency import HRV_WINDOW_S
 from empathy.edge.motion import MotionGate
 from empathy.edge.paced import PacedBeats
+from empathy.edge.ppg_evidence import PpgEvidence
 from empathy.edge.ppg_track import HrTracker
 from empathy.edge.timebase import SampleClock
 from empathy.sensors.base import Waveform
@@ -45,8 +46,10 @@ class WaveBeats:
         self.heart = HeartWindow(HRV_WINDOW_S, min_span_s=WINDOW_S,  # (see HeartWindow)
                                  cycles=ecg, ecg_fs=r.fs_hz if ecg else 0.0)
         self.gate = gate  # the seat's accelerometer, for a PPG
-        # an ECG's beats whose raw extreme is a lone sample: random spikes (heart_evidence)
-        self.evidence = LoneBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else None
+        # an ECG's beats whose raw extreme is a lone sample: random spikes (heart_evidence);
+        # a PPG's waveform as time-reversible as noise (ppg_evidence)
+        self.evidence = (LoneBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg"
+                         else PpgEvidence(r.fs_hz) if r.kind == "ppg" else None)
         # an ECG's pacing spikes: a pacemaker's intervals are no NN HRV (edge.paced)
         self.paced = PacedBeats(r.fs_hz, HRV_WINDOW_S) if r.kind == "ecg" else None
         # once the accelerometer speaks, the heart rate tracked in the PPG's and its spectra
@@ -84,6 +87,11 @@ class WaveBeats:
         elif what == "unbridged":
             self.gap_ends = self.gap_ends[:-1]  # (a beat may have passed it already)
             self.gaps -= 1
+
+    def contact_changed(self) -> None:
+        """The sensor's own word on contact changed: a PPG's evidence starts afresh."""
+        if isinstance(self.evidence, PpgEvidence):
+            self.evidence.restart()
 
     def _push_held(self, r: Waveform, ts_us: float) -> None:
         self.found_held = self._push(r, ts_us)

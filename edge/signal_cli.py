@@ -28,6 +28,7 @@ def _beats(args, step=lambda text: None):
     from empathy.edge.heart_evidence import waveform_evidence
     from empathy.edge.hrv import heart_summary
     from empathy.edge.paced import paced
+    from empathy.edge.ppg_evidence import still_samples
 
     step(f"reading {Path(args.file).name}")
     x, fs = read_heart(args.file, args.column, args.kind, args.fs)
@@ -60,8 +61,9 @@ def _beats(args, step=lambda text: None):
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
     shape = shape_match(x, fs, beats.idx) if args.kind == "ecg" else None
+    still = None if mag is None else still_samples(len(x), beats.idx, moving)
     s = heart_summary(beats.idx / fs, sqi, len(x) / fs, shape=shape, cycles=args.kind == "ecg",
-                      evidence=waveform_evidence(x, fs, beats.idx, args.kind),
+                      evidence=waveform_evidence(x, fs, beats.idx, args.kind, still),
                       paced=paced(x, fs, beats.idx) if args.kind == "ecg" else None)
     s["fs_hz"] = fs
     s.update(said)

@@ -2,7 +2,9 @@
 
 Pleth orientation (up = more blood), unit pulse amplitude. Each heartbeat sends a pulse that
 arrives a pulse-transit time later (~150-250 ms at the finger; the calibration docs' rig
-profile allows the same), shaped as a systolic peak and a smaller dicrotic wave; breathing
+profile allows the same) at its foot, shaped as a fast systolic upstroke, a dicrotic notch and
+a smaller diastolic wave (edge/signal_sims.ppg_pulse: a published pulse decomposition, the
+validation's simulators' own, no estimator's); breathing
 swings the baseline and the pulse height. Movement is the PPG's main error source (Tamura et
 al. 2014): while the body moves, band-limited noise in the cardiac band several times the
 pulse's size, and pressure changes that shift the baseline, both of which a beat detector
@@ -15,6 +17,8 @@ import math
 
 import numpy as np
 from scipy import signal
+
+from empathy.edge.signal_sims import PULSE_LAST_S, ppg_pulse
 
 PTT_S = (0.15, 0.25)  # pulse transit time, R wave to the finger
 ARTEFACT_AC = 3.0  # motion noise at full movement, in pulse amplitudes
@@ -44,12 +48,10 @@ class PulseWave:
         self.n += n
         x = np.zeros(n)
         for at, rr in self.beats:
-            ph = (t - at) / rr
-            on = (ph >= 0) & (ph < 1.3)
+            on = (t >= at) & (t < at + PULSE_LAST_S)
             if on.any():
-                p = ph[on]
-                x[on] += np.exp(-((p - 0.15) / 0.06) ** 2) + 0.3 * np.exp(-((p - 0.45) / 0.1) ** 2)
-        self.beats = [(at, rr) for at, rr in self.beats if t[-1] - at < 1.3 * rr]
+                x[on] += ppg_pulse(t[on] - at, rr)
+        self.beats = [(at, rr) for at, rr in self.beats if t[-1] - at < PULSE_LAST_S]
         breath = math.sin(2 * math.pi * resp_phase)
         x *= 1 + 0.1 * breath
         x += 0.15 * breath
