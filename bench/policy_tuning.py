@@ -30,6 +30,7 @@ import tempfile
 import numpy as np
 
 from empathy.bench.reward_diagnosis import SAMPLE, STORIES
+from empathy.cli import numbers_in
 from empathy.host import audience
 from empathy.host.policies import bandit
 from empathy.host.policy import REWARD_LATENCY_S, estimate_lag_s
@@ -81,12 +82,12 @@ def main(argv=None) -> int:
                     help="span (s) over which each seat's slope is read where its lag is "
                          "undone for synchrony (0: synchrony's lag not undone)")
     ap.add_argument("--screenings", type=int, default=200)
-    ap.add_argument("--seeds", default="100,101,102,103,104")
+    ap.add_argument("--seeds", type=numbers_in(int, 0, 2**32 - 1),  # (under 100: see below)
+                    default="100,101,102,103,104")
     ap.add_argument("--learner", choices=("evidence", "state", "blind"), default="evidence")
     ap.add_argument("--teach", choices=("measured", "hidden"), default="measured")
     args = ap.parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    if min(seeds) < 100:
+    if min(args.seeds) < 100:
         ap.error("tuning seeds are 100 and above; lower ones are reported")
     bandit.NOISE = args.noise
     audience.UNLAG_SPAN_S = args.span
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
     story = load(SAMPLE / file, check_files=False)
     impact = story_impacts(story, impact_file)
     rows = []
-    for seed in seeds:
+    for seed in args.seeds:
         r = seed_regret(story, impact, seed, args.screenings, args.latency, not args.no_credits,
                         args.learner, args.teach, args.lag)
         k = len(r) // 5

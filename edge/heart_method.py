@@ -230,10 +230,13 @@ def band_alternative(kind: str, fs_hz: float) -> Method | None:
     return ECG_HIGH if kind == "ecg" and fs_hz > ALT_MIN_FS else None
 
 
+MAX_FS = 5000.0  # Hz: the fastest waveform the detectors take (a lab amplifier's rate)
+
+
 def _method(kind: str, fs_hz: float) -> Method:
     if kind not in METHODS:
         raise ValueError(f"unknown waveform kind {kind!r} (known: {', '.join(METHODS)})")
     m = METHODS[kind]
-    if not (m.min_fs <= fs_hz <= 5000):
-        raise ValueError(f"{kind} at {fs_hz:g} Hz: need {m.min_fs:g}..5000 Hz")
+    if not (m.min_fs <= fs_hz <= MAX_FS):
+        raise ValueError(f"{kind} at {fs_hz:g} Hz: need {m.min_fs:g}..{MAX_FS:g} Hz")
     return m

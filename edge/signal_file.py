@@ -193,7 +193,7 @@ def _first(cols) -> str | None:
 def read_heart(path: str, column: str | None, kind: str, fs: float | None):
     """(samples, rate) of a heart waveform: the column --column names, else the one named for
     this kind; one named for something else (pupil, EDA...) is refused, not read as a heart."""
-    from empathy.edge.heart_method import METHODS
+    from empathy.edge.heart_method import MAX_FS, METHODS
 
     t, cols = read_signal(path, lambda names: (column and _named(names, column))
                           or heart_like(names, kind))
@@ -219,6 +219,10 @@ def read_heart(path: str, column: str | None, kind: str, fs: float | None):
         raise SignalFileError(f"{path}: {rate:g} Hz is too slow for a {kind.upper()} waveform "
                               f"(at least {low:g} Hz): is it a heart recording, and its rate "
                               f"right?{ms}")
+    if rate > MAX_FS:
+        given = f"--fs {fs:g}" if fs else f"its time column gives {rate:g} Hz"
+        raise SignalFileError(f"{path}: {given}: a {kind.upper()} waveform is read at "
+                              f"{MAX_FS:g} Hz at most")
     return x, rate
 
 

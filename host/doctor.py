@@ -46,6 +46,17 @@ class Finding:
     fix: str = ""
 
 
+def crashed(check, e: Exception) -> Finding:
+    """A check that raised is itself a finding: a user error its one line and hint (as
+    the CLI shows it), anything else a bug to report."""
+    from empathy.errors import classify
+
+    name, said = getattr(check, "__name__", "check"), classify(e)
+    if said:
+        return Finding(name, "fail", said[0], said[1])
+    return Finding(name, "fail", f"{type(e).__name__}: {e}", "report this")
+
+
 def check_gstreamer() -> list[Finding]:
     try:
         import gi
@@ -208,9 +219,8 @@ def run_checks(config: Path | None = None) -> list[Finding]:
                   lambda: check_disk(Path("sessions"))):
         try:
             out += check()
-        except Exception as e:  # a check that crashes is itself a finding
-            out.append(Finding(getattr(check, "__name__", "check"), "fail",
-                               f"{type(e).__name__}: {e}", "report this"))
+        except Exception as e:
+            out.append(crashed(check, e))
     return out
 
 

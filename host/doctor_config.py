@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from empathy.config import ConfigError
 from empathy.host.doctor import (Finding, LOW_FREE_GB, MIN_FREE_GB, check_gstreamer,
-                                 check_keys, check_ocio, check_tflite)
+                                 check_keys, check_ocio, check_tflite, crashed)
 from empathy.sensors.base import file_problem, source_file
 
 SERVICE_USER = "empathy"  # deploy/systemd units run as this user
@@ -67,9 +67,8 @@ def run_config_checks(path: Path) -> list[Finding]:
 def _guard(check, *args) -> list[Finding]:
     try:
         return check(*args)
-    except Exception as e:  # a check that crashes is itself a finding
-        return [Finding(getattr(check, "__name__", "check"), "fail",
-                        f"{type(e).__name__}: {e}", "report this")]
+    except Exception as e:
+        return [crashed(check, e)]
 
 
 # -- edge ------------------------------------------------------------------------------------

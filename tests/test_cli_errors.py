@@ -373,7 +373,9 @@ def test_a_listen_port_in_use_is_named(keys):
 
 @pytest.mark.parametrize("bench, option, bad", [
     ("hr_lag_range", "--windows", "2,x"), ("hr_lag_range", "--windows", "2,nan"),
-    ("strap_loss", "--loss", "0.1,1.0"), ("strap_loss", "--loss", "0.1,,0.2")])
+    ("strap_loss", "--loss", "0.1,1.0"), ("strap_loss", "--loss", "0.1,,0.2"),
+    ("policy_tuning", "--seeds", "100,x"), ("policy_tuning", "--seeds", "100,,101"),
+    ("policy_tuning", "--seeds", "100,5000000000")])
 def test_the_benches_comma_lists_are_numbers_in_range(bench, option, bad, capsys):
     """bench/hr_lag_range.py's --windows and bench/strap_loss.py's --loss each parsed and
     checked its list with a copy of the same lines: now cli.numbers_in, argparse's one line."""

@@ -91,6 +91,16 @@ BAD = [
     ("LUT_3D_SIZE 2\nDOMAIN_MIN 0 0 0\nDOMAIN_MAX 1 0 1\n" + rows3d(2), 3,
      "DOMAIN_MIN 0 is not below DOMAIN_MAX 0 (channel G)"),
     ("LUT_3D_SIZE 2\nDOMAIN_MIN 0 0\n", 2, "DOMAIN_MIN needs 3 values"),
+    # absurd domains: 1/width or max - min would overflow in the renderer's scale
+    ("LUT_3D_SIZE 2\nDOMAIN_MIN 0 0 0\nDOMAIN_MAX 1e-320 1 1\n" + rows3d(2), 3,
+     "DOMAIN_MIN..DOMAIN_MAX spans only"),  # (a subnormal: 9.99989e-321)
+    ("LUT_3D_SIZE 2\nDOMAIN_MIN -1e308 0 0\nDOMAIN_MAX 1 1 1\n" + rows3d(2), 2,
+     "DOMAIN_MIN -1e+308 (channel R) is outside"),
+    ("LUT_3D_SIZE 2\nDOMAIN_MAX 1 1 1e308\n" + rows3d(2), 2,
+     "DOMAIN_MAX 1e+308 (channel B) is outside"),
+    ("LUT_3D_SIZE 2\nDOMAIN_MIN 0 0 0\nDOMAIN_MAX 1 1 nan\n" + rows3d(2), 3, "non-finite"),
+    ("LUT_1D_SIZE 2\nLUT_3D_SIZE 2\nLUT_3D_INPUT_RANGE 0 1e-9\n0 0 0\n1 1 1\n" + rows3d(2),
+     3, "LUT_3D_INPUT_RANGE spans only 1e-09"),
     ("LUT_3D_SIZE 2\nLUT_3D_SIZE 2\n", 2, "duplicate LUT_3D_SIZE (first on line 1)"),
     ('TITLE "a"\nTITLE "b"\nLUT_3D_SIZE 2\n', 2, "duplicate TITLE"),
     ("LUT_3D_SIZE 2\nLUT_SIZE_FOO 3\n", 2, "unknown keyword 'LUT_SIZE_FOO'"),

@@ -212,3 +212,17 @@ def test_the_cinema_guides_0640_secrets_pass_and_world_readable_ones_fail(tmp_pa
     rc, f, _ = doctor(cfg, tmp_path)
     assert rc == 1 and f["keys:mode"][0]["status"] == "fail"
     assert "fail" in {x["status"] for x in f["dashboard token"]}
+
+
+def test_a_user_error_inside_a_check_is_its_one_line_not_a_bug_report(tmp_path, keys):
+    """A sequence file that is a FIFO: the check raises the unit's own UserError, which
+    is the user's to fix (no "report this", no exception class name)."""
+    cfg = edge_config(tmp_path, f"udp://127.0.0.1:{free_port()}", ["sim://seat"])
+    doc = tomllib.loads(cfg.read_text())
+    os.mkfifo(tmp_path / "seq")
+    cfg.write_text(tomli_w.dumps({**doc, "seq_file": str(tmp_path / "seq")}))
+    rc, f, _ = doctor(cfg, tmp_path)
+    [said] = f["check_uplink"]
+    assert rc == 1 and said["status"] == "fail", said
+    assert said["detail"].startswith(f"sequence file (seq_file) {tmp_path / 'seq'} is a FIFO"), said
+    assert "report this" not in said["fix"] and "UserError" not in said["detail"], said

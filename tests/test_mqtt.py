@@ -124,11 +124,16 @@ def test_host_and_unit_ride_out_a_broker_restart(tmp_path):
     try:
         assert deliver(5) >= 5
         first_epoch = intake.epochs[4]
+        assert tx.problem == "", tx.problem
         b1.stop()
-        time.sleep(0.5)
+        end = time.monotonic() + 5
+        while not tx.problem.startswith("lost") and time.monotonic() < end:
+            time.sleep(0.05)
+        assert tx.problem.startswith("lost the broker"), tx.problem
         b2 = LocalBroker(tmp_path / "b2", port=b1.port)  # same address, empty broker
         try:
             assert deliver(5) >= 5  # both sides reconnected and resubscribed by themselves
+            assert tx.problem == "", tx.problem  # the operator is not told of a past loss
             # the unit's new connection has a new epoch, its will armed before reconnecting
             assert intake.epochs[4] > first_epoch and not intake.rejected, intake.rejected
         finally:

@@ -79,7 +79,7 @@ class Sender:
                 self._say(logging.ERROR, "broker %s:%d refused unit %d: %s",
                           self.cfg.host, self.cfg.port, unit_id, rc)
                 return
-            self.reached = True
+            self.reached, self.problem = True, ""  # a past loss is no longer the news
             client.subscribe(f"{base}/d", 0)
             self._say_status(True)
 

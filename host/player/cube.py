@@ -28,6 +28,10 @@ _KEYWORDS = {"TITLE", "LUT_1D_SIZE", "LUT_3D_SIZE", "DOMAIN_MIN", "DOMAIN_MAX",
              "LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE"}
 
 _NONFINITE = {"nan", "inf", "infinity", "-nan"}
+# A domain's bounds: no pixel of a half-float (EXR, ACES) frame lies outside +-65504, and a
+# span under 1e-4 of its bounds' scale leaves float32 a few steps across the whole table.
+_DOMAIN_LIMIT = 65504.0
+_MIN_SPAN = 1e-4
 
 Triple = tuple[float, float, float]
 _SAID = 24  # a word longer than any keyword or number is not echoed: a story may name any
@@ -198,15 +202,33 @@ class _Parser:
             dmin, dmax = v[first_range]  # type: ignore[misc]
         dmin = v.get("DOMAIN_MIN", dmin)  # type: ignore[assignment]
         dmax = v.get("DOMAIN_MAX", dmax)  # type: ignore[assignment]
-        for i in range(3):
-            if dmin[i] >= dmax[i]:
-                ln = s.get("DOMAIN_MAX", s.get("DOMAIN_MIN", s.get(first_range, 0)))
-                raise self.fail(ln, f"DOMAIN_MIN {dmin[i]:g} is not below DOMAIN_MAX "
-                                    f"{dmax[i]:g} (channel {'RGB'[i]})")
+        names = ("DOMAIN_MIN", "DOMAIN_MAX") if has_dom or first_range not in v else (first_range,) * 2
+        self.span(dmin, dmax, *names)
         smin = smax = None
         if n1 and n3:
             smin, smax = v.get("LUT_3D_INPUT_RANGE", ((0.0,) * 3, (1.0,) * 3))  # type: ignore[misc]
+            self.span(smin, smax, "LUT_3D_INPUT_RANGE", "LUT_3D_INPUT_RANGE")  # type: ignore[arg-type]
         return dmin, dmax, smin, smax
+
+    def span(self, lo: Triple, hi: Triple, lo_key: str, hi_key: str) -> None:
+        """A domain the renderer can scale to [0, 1] in float32: else 1/(max - min) or
+        max - min overflows and the colours are silently wrong."""
+        s = self.seen
+        where = {lo_key: s.get(lo_key, s.get(hi_key, 0)), hi_key: s.get(hi_key, s.get(lo_key, 0))}
+        for i, ch in enumerate("RGB"):
+            for key, x in ((lo_key, lo[i]), (hi_key, hi[i])):
+                if abs(x) > _DOMAIN_LIMIT:
+                    raise self.fail(where[key], f"{key} {x:g} (channel {ch}) is outside "
+                                                f"±{_DOMAIN_LIMIT:g} (the widest half-float value)")
+            if lo[i] >= hi[i]:
+                raise self.fail(where[hi_key], f"{lo_key} {lo[i]:g} is not below {hi_key} "
+                                               f"{hi[i]:g} (channel {ch})")
+            width = hi[i] - lo[i]
+            if width < _MIN_SPAN * max(1.0, abs(lo[i]), abs(hi[i])):
+                name = lo_key if lo_key == hi_key else f"{lo_key}..{hi_key}"
+                raise self.fail(where[hi_key], f"{name} spans only {width:g} (channel {ch}): "
+                                               f"under {_MIN_SPAN:g} of its scale, no table "
+                                               f"can be indexed in it")
 
 
 def _decode(path: str | Path, raw: bytes) -> str:

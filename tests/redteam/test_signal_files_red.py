@@ -211,3 +211,14 @@ def test_a_thousands_point_in_a_decimal_comma_file_is_refused(tmp_path, capsys):
     assert "thousands" in refused(capsys, "hr", p, "--kind", "ecg")
     plain = table(tmp_path / "ok.csv", "time;ecg", t, [f"{v:.0f}" for v in x], sep=";")
     assert bpm(capsys, plain, "--kind", "ecg") == pytest.approx(77.7, abs=0.3)
+
+
+@pytest.mark.parametrize("kind", ["ppg", "ecg"])
+def test_a_rate_over_the_detectors_names_the_option_and_the_file(tmp_path, capsys, kind):
+    """It said "ppg at 100000 Hz: need 20..5000 Hz": neither the file nor what to change."""
+    p = table(tmp_path / "x.csv", kind, UV)
+    err = refused(capsys, "hr", p, "--kind", kind, "--fs", "100000")
+    assert err.startswith(f"empathy signal hr: {p}: --fs 100000: ") and "5000 Hz" in err, err
+    timed = table(tmp_path / "t.csv", f"time,{kind}", np.arange(len(UV)) / 10_000, UV)
+    err = refused(capsys, "hr", timed, "--kind", kind)
+    assert err.startswith(f"empathy signal hr: {timed}: its time column gives 10000 Hz"), err

@@ -1,0 +1,54 @@
+"""A stolen seat unit's broker password: how many connections it can hold on the shipped
+broker. mosquitto 2.x has no per-user connection count, only `max_connections` per
+listener, so the shipped cap is sized to the room (docs/security.md says what is left)."""
+
+import re
+import threading
+
+import paho.mqtt.client as mqtt
+
+from empathy.broker_auth import HOST_USER, unit_user
+
+from hardened import SHIPPED, HardenedBroker
+
+ROOM_SEATS = 300  # the room the shipped config is sized for (its queue comment)
+
+
+def test_the_shipped_cap_is_the_room_not_a_thousand():
+    caps = re.findall(r"^max_connections (\d+)$", SHIPPED.read_text(), re.M)
+    assert len(caps) == 1, caps
+    # a unit per seat at most, plus the host's workers, doctor runs and reconnections
+    assert ROOM_SEATS < int(caps[0]) <= ROOM_SEATS * 4 // 3, caps
+
+
+def _connects(broker, user, clients) -> bool:
+    """Whether `user` gets a CONNACK that accepts it within 5 s; the client stays connected."""
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    c.username_pw_set(user, broker.creds[user].read_text().strip())
+    c.tls_set(ca_certs=str(broker.pki["ca.crt"]))
+    got, done = [], threading.Event()
+    c.on_connect = lambda _c, _u, _f, rc, _p: (got.append(rc), done.set())
+    try:
+        c.connect("127.0.0.1", broker.port, 5)
+    except OSError:  # mosquitto may close a connection over the cap before the handshake
+        return False
+    c.loop_start()
+    clients.append(c)
+    return done.wait(5) and not got[0].is_failure
+
+
+def test_the_shipped_cap_holds_and_a_thief_at_it_shuts_out_the_others(tmp_path):
+    broker = HardenedBroker(tmp_path / "broker", "cap", [1, 2], max_connections=3)
+    clients = []
+    try:
+        # the shipped config with only the cap lowered still starts and takes logins
+        assert [_connects(broker, unit_user(1), clients) for _ in range(3)] == [True] * 3
+        assert not _connects(broker, unit_user(1), clients)  # the 4th: over the cap
+        # the residual risk: the cap is the listener's, so at it nobody else gets in
+        assert not _connects(broker, unit_user(2), clients)
+        assert not _connects(broker, HOST_USER, clients)
+    finally:
+        for c in clients:
+            c.disconnect()
+            c.loop_stop()
+        broker.stop()
