@@ -15,7 +15,9 @@ from empathy.sensors.base import Waveform, open_source
 from empathy.sim.seat import SimSource
 from empathy.sim.strap import BluezSim
 
-pytestmark = [pytest.mark.timeout(120), pytest.mark.realtime]
+# real time of a simulated device, light on the CPU (4.5 s user in 31 s): three at a time
+# with the others (tests/conftest.py's LIGHT)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.realtime, pytest.mark.realtime_light]
 FS, N = 130.0, 73
 WORN_S = 6.0  # the strap on the wearer before the host connects, as in the demo's rigs
 RUN_S = 20.0
