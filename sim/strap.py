@@ -14,7 +14,9 @@ and `off_skin` says what it sends once off the body. Every strap's HR field is t
 A strap added with `pmd=True` is a Polar H10: it also has Polar's measurement-data service
 (sensors/ble/pmd.py), whose control point answers start/stop requests by indication, and
 while ECG (or ACC) streams it notifies frames of the wearer's ECG (sim/ecg.py, 130 Hz,
-73 samples a frame) stamped on the strap's own clock (ns since 2000).
+73 samples a frame, sent when full: sim/ecg.py's H10Frames) stamped with their last
+sample's time on the strap's own clock in ns since 2000, as Polar's SDK reads them
+(polar-ble-sdk: PolarEcgData, technical_documentation/TimeSystemExplained.md).
 
     with BluezSim() as bz:
         strap = bz.add_strap("C0:FF:EE:00:00:01", "Polar H10 1")
@@ -37,7 +39,7 @@ from empathy.sensors.base import Beat, Health
 from empathy.sensors.ble import pmd
 from empathy.sensors.firmware import hrs
 from empathy.clock import now_us
-from empathy.sim.ecg import EcgSynth
+from empathy.sim.ecg import EcgSynth, H10Frames
 from empathy.sim.hr_device import HrDevice
 
 DEVICE = "org.bluez.Device1"
@@ -92,7 +94,6 @@ self.UpdateProperties('{CHAR}', {{'Value': dbus.Array([{pmd.RESPONSE}, op, kind,
                                                    signature='y')}})
 """
 STRAP_EPOCH_NS = 7 * 365 * 86400 * 10**9  # the strap's clock: its own, years from ours
-ECG_FRAME_SAMPLES = 73  # what fits an H10 notification (MTU 232)
 
 
 def _bytes(b: bytes) -> dbus.Array:
@@ -122,9 +123,8 @@ class SimStrap:
         self.pmd_data = f"{self.path}/service0020/char0024"
         self.pmd_frames = 0
         self._ecg: Optional[EcgSynth] = None
-        self._ecg_pending = np.zeros(0)
-        self._ecg_t0_us = 0
-        self._acc_next_us = 0
+        self._frames: Optional[H10Frames] = None
+        self._acc_next_us: Optional[int] = None
         dev = {
             "Address": dbus.String(address), "AddressType": dbus.String("public"),
             "Name": dbus.String(name), "Alias": dbus.String(name),
@@ -239,26 +239,29 @@ class SimStrap:
             return set()
         return set(int(k) for k in self._get(self.pmd_cp, RADIO, "Streaming"))
 
+    def pmd_due_us(self) -> Optional[float]:
+        """When the next PMD frame goes out (None: nothing streams)."""
+        due = (self._frames.send_us if self._frames else None, self._acc_next_us)
+        return min((t for t in due if t is not None), default=None)
+
     def _pmd_tick(self, on: set[int]) -> None:
-        """Notify the ECG (and ACC) frames the wearer's heart made since the last tick."""
-        now_ns = time.monotonic_ns()
-        if pmd.ECG in on:
-            t0, x = self._ecg.take(now_ns // 1000)
-            if not len(self._ecg_pending):
-                self._ecg_t0_us = t0
-            self._ecg_pending = np.concatenate([self._ecg_pending, x])
-            while len(self._ecg_pending) >= ECG_FRAME_SAMPLES:
-                part = self._ecg_pending[:ECG_FRAME_SAMPLES]
-                self._ecg_pending = self._ecg_pending[ECG_FRAME_SAMPLES:]
-                last_us = self._ecg_t0_us + (ECG_FRAME_SAMPLES - 1) * 1e6 / self._ecg.fs
-                self._notify_pmd(pmd.frame_encode(pmd.ECG, int(last_us * 1000) + STRAP_EPOCH_NS,
-                                                  part))
-                self._ecg_t0_us += ECG_FRAME_SAMPLES * 1e6 / self._ecg.fs
-        if pmd.ACC in on and now_ns // 1000 >= self._acc_next_us:
+        """Start or stop measuring as the client asked, and notify the frames now due."""
+        now = now_us()
+        if pmd.ECG not in on:
+            self._frames.stop()
+        elif self._frames.send_us is None:  # started: its first sample is now's
+            self._frames.start(now)
+        for last_us, part in self._frames.due(now):
+            self._notify_pmd(pmd.frame_encode(pmd.ECG, int(last_us * 1000) + STRAP_EPOCH_NS,
+                                              part))
+        if pmd.ACC not in on:
+            self._acc_next_us = None
+        elif self._acc_next_us is None or now >= self._acc_next_us:
             n, fs = 10, pmd.ACC_SETTINGS[pmd.SAMPLE_RATE]  # gravity and a little sway
-            acc = np.tile([0.0, 0.0, 1000.0], (n, 1)) + self._ecg.rng.normal(0, 8, (n, 3))
-            self._notify_pmd(pmd.frame_encode(pmd.ACC, now_ns + STRAP_EPOCH_NS, acc))
-            self._acc_next_us = now_ns // 1000 + int(n * 1e6 / fs)
+            if self._acc_next_us is not None:  # (its first frame: one frame after the start)
+                acc = np.tile([0.0, 0.0, 1000.0], (n, 1)) + self._ecg.rng.normal(0, 8, (n, 3))
+                self._notify_pmd(pmd.frame_encode(pmd.ACC, now * 1000 + STRAP_EPOCH_NS, acc))
+            self._acc_next_us = now + int(n * 1e6 / fs)
 
     def _notify_pmd(self, value: bytes) -> None:
         self._update(self.pmd_data, CHAR, {"Value": _bytes(value)})
@@ -266,7 +269,9 @@ class SimStrap:
 
     def wear_tick(self, notify_now: bool) -> None:
         if self._ecg is None:
-            self._ecg = EcgSynth(seed=int(self.address.replace(":", ""), 16) % 2**32)
+            seed = int(self.address.replace(":", ""), 16) % 2**32
+            self._ecg = EcgSynth(seed, on_demand=True)
+            self._frames = H10Frames(self._ecg, seed)
         for r in self.viewer.read(timeout_s=0):
             if isinstance(r, Beat):
                 self._rr_1024.append(round(r.rr_ms * 1.024))
@@ -274,9 +279,8 @@ class SimStrap:
                 self._ecg.beat(r.ts_us)
             elif isinstance(r, Health):  # the wearer's strap slipped (or came back)
                 self.contact = r.contact
-        on = self.streaming()
-        if on:
-            self._pmd_tick(on)
+        if self.pmd:
+            self._pmd_tick(self.streaming())
         if notify_now:
             rr, self._rr_1024 = self._rr_1024, []
             hr, contact = self.device.tick(now_us() / 1e6, self.contact)
@@ -341,17 +345,25 @@ class BluezSim:
     def _radio(self) -> None:
         """What the straps send on air: advertisements while nobody is connected (BlueZ
         shows them as RSSI updates during discovery) and worn straps' notifications."""
-        rng, last = random.Random(0), 0.0
-        while not self._stop.wait(ADVERTISE_S):
-            beat_tick = time.monotonic() - last >= 1.0
+        rng, last, tick_us = random.Random(0), 0.0, now_us() + ADVERTISE_S * 1e6
+        while True:  # every ADVERTISE_S, and whenever a strap's PMD frame is due
+            due = [s.pmd_due_us() for s in list(self.straps) if s.in_range and s.viewer]
+            wake_us = min([tick_us] + [t for t in due if t is not None])
+            if self._stop.wait(max(0.0, (wake_us - now_us()) / 1e6)):
+                return
+            now = now_us()
+            tick = now >= tick_us
+            tick_us = now + ADVERTISE_S * 1e6 if tick else tick_us
+            beat_tick = tick and time.monotonic() - last >= 1.0
             last = time.monotonic() if beat_tick else last
             for strap in list(self.straps):
                 try:
                     if not strap.in_range:
                         continue
-                    if not strap.connected:
+                    if tick and not strap.connected:
                         strap.advertise(-55 - rng.randrange(20))
-                    if strap.viewer is not None:
+                    frame = strap.pmd_due_us()
+                    if strap.viewer is not None and (tick or (frame is not None and now >= frame)):
                         strap.wear_tick(beat_tick)
                 except dbus.exceptions.DBusException:
                     if not self._stop.is_set():
