@@ -32,7 +32,8 @@ def _ecg(seed: int, span_s: float, bpm: float = 75.0):
 
 def _seat(tick_s: float, seed: int = 0, span_s: float = 75.0):
     """The ECG's frames sent at the first tick of a radio loop (every `tick_s`) once their
-    last sample is 0.5 s old, as the emulated strap (sim/strap.py) sends them: each frame's
+    last sample is 0.5 s old, as the emulated strap (sim/strap.py) sent them before it sent
+    each frame when full, and as a radio that batches notifications does: each frame's
     delay falls a little frame by frame, then rises by up to a tick. (HR_OK, HR) of the
     seat's estimates from 30 s, and the heart's own rate."""
     x, truth = _ecg(seed, span_s)
