@@ -104,7 +104,11 @@ def _on_grid(trace: HeartTrace, grid: np.ndarray, shift_s: float = 0.0) -> np.nd
     else:
         idx = np.searchsorted(t, grid, side="left")  # the interval that ends next
         age = t[np.clip(idx, None, len(t) - 1)] - grid
-        stale = idx >= len(t)
+        # within an interval left out (a pause or beats lost) is a gap, not the next's rate
+        ends = np.searchsorted(trace.beat_s - shift_s, grid, side="left")
+        left_out = ~np.isin(trace.beat_s, trace.t_s)
+        stale = (idx >= len(t)) | ((ends < len(left_out))
+                                   & left_out[np.clip(ends, None, len(left_out) - 1)])
     idx = np.clip(idx, 0, len(t) - 1)
     out = trace.hr_bpm[idx].astype(float)
     out[stale | (age > _gap_limit(trace))] = np.nan
