@@ -25,7 +25,8 @@ import sys
 import numpy as np
 
 from empathy.bench.seat_hr import window_rate
-from empathy.calibration.hr import correction, hr_validate, load_profile
+from empathy.calibration.hr import hr_validate, load_profile
+from empathy.calibration.hr_correction import correction
 from empathy.calibration.recording import HeartTrace, trace_from_beats
 from empathy.cli import number_in, numbers_in
 from empathy.edge.features import SeatFeatures

@@ -65,7 +65,8 @@ def _two_bodies(specs: list[str], is_url) -> None:
 
 def _hr(args) -> int:
     from . import store
-    from .hr import correction, hr_validate, load_profile
+    from .hr import hr_validate, load_profile
+    from .hr_correction import correction
     from .recording import RecordingError, is_url, load_heart, record
 
     try:

@@ -1,0 +1,29 @@
+"""`calibrate hr` stores a sensor's lag only where the record tells lags apart: each half of
+it found the same lag on its own (within LAG_AGREE_S). Nothing compared the halves with the
+whole record's lag, the one stored: a record whose halves agreed with each other 3-4 s from
+the whole's stored a lag ~2 s off (a held-out record). The whole must agree with them too."""
+
+from empathy.calibration.hr_correction import correction
+from empathy.calibration.report import Result
+
+
+def _result(lag_ms: float, halves_ms: list[float]) -> Result:
+    res = Result("hr", "a watch against a strap")
+    res.figures.update({"lag_ms": lag_ms, "lag_halves_ms": halves_ms, "lag_search_ms": 12000.0,
+                        "lag_correlation": 0.6, "bias_pct": 4.0, "bias_bpm": 3.0,
+                        "mae_bpm": 3.0, "windows": 60, "ref_irregular_pct": 5.0})
+    return res
+
+
+def test_halves_that_agree_with_each_other_but_not_the_whole_store_no_lag():
+    """mitdb-100's halves under a 15-s average (bench/hr_lag_range.py, tuning): 9244 and
+    9573 ms, the whole 3394 ms. Before: lag 3394 stored (its r, 0.31, kept it out there)."""
+    fix, why = correction(_result(3394.0, [9244.0, 9573.0]))
+    assert fix["lag_ms"] == 0.0 and fix["bias_pct"] == 4.0, fix
+    assert "halves do not agree on, with each other and the whole" in why[0], why
+    assert "whole +3394 ms" in why[0], why
+
+
+def test_halves_and_whole_that_agree_store_the_whole_s_lag():
+    fix, why = correction(_result(5945.0, [5948.0, 5900.0]))
+    assert fix["lag_ms"] == 5945.0 and not why, (fix, why)

@@ -1,0 +1,48 @@
+"""A heart sensor whose beats come stamped early against the reference (a reference late by
+its own transport, or a PPG reference against an ECG strap): `calibrate hr` stores a
+negative lag, `HeartCorrection.correct` moves the beats later by it, onto the reference's
+time, as it moves a late sensor's earlier. The seat's beat path reads a late sensor as of
+its newest beat (now - lag), but an early one as of now (edge/seat_heart.py): read as of
+now - lag, its beats' window would end |lag| after now, the heart's rate ahead of the
+moment the seat reports. Real RR (systole-rr), the strap 3 s early, calibrated, the seat's
+HR against the true rate over its window (bench/seat_hr.window_rate): median |error| 0.75
+bpm as of now, 1.64 as of now - lag."""
+
+import numpy as np
+
+from corpus_records import need
+from empathy.bench.hr_lag_range import record_rr
+from empathy.bench.seat_hr import window_rate
+from empathy.calibration.hr import hr_validate, load_profile
+from empathy.calibration.hr_correction import correction
+from empathy.calibration.recording import trace_from_beats
+from empathy.edge.features import SeatFeatures
+from empathy.edge.latency import HR_WINDOW_S
+from empathy.edge.profile import HeartCorrection, SeatProfile
+from empathy.sensors.base import Beat
+from empathy.wire import Flag
+
+T0_US, EARLY_S = 1_000_000_000, 3.0
+
+
+def test_an_early_sensor_s_calibrated_lag_reads_the_heart_now_not_ahead():
+    need("systole-rr")
+    rr = record_rr("systole-rr", 300.0)
+    ends = np.cumsum(rr) / 1e3
+    stamps = ends - EARLY_S
+    res = hr_validate(trace_from_beats("reference", ends, rr),
+                      trace_from_beats("strap", stamps, rr), load_profile("seat_ppg"))
+    fix, why = correction(res)
+    assert abs(fix["lag_ms"] + EARLY_S * 1000) < 100, (fix, why)
+    seat = SeatFeatures(baseline_s=10, profile=SeatProfile(
+        heart=HeartCorrection(fix["bias_pct"], fix["lag_ms"])))
+    err, j = [], 0
+    for now in np.arange(stamps[0] + 1, stamps[-1], 1.0):
+        while j < len(stamps) and stamps[j] <= now:
+            seat.add(Beat(T0_US + int(stamps[j] * 1e6), float(rr[j])))
+            j += 1
+        e = seat.estimate(T0_US + int(now * 1e6))
+        if now >= 20 and e["flags"] & Flag.HR_OK:
+            err.append(e["hr_bpm"] - window_rate(ends, now, HR_WINDOW_S))
+    assert len(err) > 150
+    assert np.median(np.abs(err)) < 1.0, np.median(np.abs(err))
