@@ -5,7 +5,7 @@
 # not keep real time, three at a time (most of them wait on real processes, sockets and
 # GStreamer, not on the CPU); then the ones that do (playback lateness, clock sync,
 # restarts within a deadline, live demos: tests/conftest.py) one by one, alone on the
-# machine, but for those of simulated devices (light on the CPU, no video), all at once.
+# machine, but for those of simulated devices (light on the CPU, no video), three at a time.
 # With arguments: pytest with them, one test at a time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,9 +29,7 @@ rc1=$?
 # --realtime-files: these passes import only the files that can hold real-time tests.
 $PY -m pytest -m "not slow and realtime and not realtime_light" --realtime-files --durations=12
 rc2=$?
-# One worker for each file of LIGHT (tests/conftest.py): each file's wall time is its
-# devices' clocks, so the pass takes as long as its longest file.
-$PY -m pytest -m "not slow and realtime_light" --realtime-files -n 11 --dist loadfile \
+$PY -m pytest -m "not slow and realtime_light" --realtime-files -n 3 --dist loadfile \
   --durations=6
 rc3=$?
 check $rc1; rc1=$?

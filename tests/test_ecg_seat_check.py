@@ -9,11 +9,7 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from corpus_records import need
-
-pytestmark = pytest.mark.realtime  # (light: tests/conftest.py)
 
 
 def seat_check(tmp_path, *board_args: str, seconds: int = 15) -> str:

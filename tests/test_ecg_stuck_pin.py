@@ -27,7 +27,6 @@ def test_a_lo_pin_stuck_high_over_an_arrhythmic_heart_is_named(name):
     assert said == [["lead off"], [STUCK]] and not waves
 
 
-@pytest.mark.realtime  # (light: tests/conftest.py)
 def test_a_stuck_pin_over_bigeminy_is_named_through_a_board_on_a_pty(tmp_path):
     """The same fault end to end: the simulated board playing MIT-BIH 119 with LO+ stuck,
     over a pty into a seat: the seat hears 'check the LO wiring' within 31 s."""

@@ -143,9 +143,7 @@ def test_a_board_clock_set_back_once_keeps_the_seat_s_heart_rate(back_s):
     assert ok.mean() >= 0.95, f"HR_OK in {ok.sum():.0f} of {len(ok)} after the step"
 
 
-# alone: it notifies as fast as the bus takes them, and needs 200 sent in 8 s (219 alone
-# on a machine at load 12; 126 beside ten other real-time files)
-@pytest.mark.realtime(alone=True)
+@pytest.mark.realtime
 @pytest.mark.timeout(180)
 def test_a_device_s_notification_flood_is_held_to_the_time_that_passed(caplog):
     """A device notifying as fast as the bus takes them, 9 intervals of 800 ms in each: the
