@@ -24,9 +24,10 @@ MARKED = re.compile(r"mark\.realtime")  # a file marking its own real-time tests
 # Real-time tests of simulated devices (BLE straps, LSL, BrainFlow): they wait on the
 # devices' own clocks at ~0.2 of a core each (28.5 s user in 163 s), and no video plays.
 # scripts/test.sh runs these three at a time once the others have run alone: each file took
-# as long as alone (198 s in all against 201 s) and passed. (Six or eleven at a time failed
-# a BLE test in each of five tries on a loaded machine: frame spacing, a baseline 0.51
-# from rest for 0.5, bad values' intervals.)
+# as long as alone (198 s in all against 201 s) and passed. (A worker a file took 111-116 s
+# for 162 at load 1-4, but test_viewer_device's fresh baseline read 0.55 from rest for
+# < 0.5 once in two, 0.31 alone; six to eleven at a time under load 4-18 failed a BLE test
+# in each of six tries.)
 LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_research_seats\.py|"
                    r"test_brainflow_source\.py|test_hr_only\.py|redteam/test_seat_devices_red\.py|"
                    r"test_viewer_device\.py|redteam/test_session21_red\.py)")
