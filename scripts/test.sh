@@ -26,9 +26,11 @@ if [ $# -gt 0 ]; then
 fi
 $PY -m pytest -m "not slow and not realtime" -n 3 --dist loadfile --durations=12
 rc1=$?
-$PY -m pytest -m "not slow and realtime and not realtime_light" --durations=12
+# --realtime-files: these passes import only the files that can hold real-time tests.
+$PY -m pytest -m "not slow and realtime and not realtime_light" --realtime-files --durations=12
 rc2=$?
-$PY -m pytest -m "not slow and realtime_light" -n 3 --dist loadfile --durations=6
+$PY -m pytest -m "not slow and realtime_light" --realtime-files -n 3 --dist loadfile \
+  --durations=6
 rc3=$?
 check $rc1; rc1=$?
 check $rc2; rc2=$?

@@ -5,7 +5,6 @@ HRV_OK in 122 of 151 estimates and `signal hr` reported its HRV as a sinus rhyth
 
 import json
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,11 +16,13 @@ from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import record_data
 from empathy.edge.paced import PacedBeats, spikes
 from corpus_records import need
+from signal_run import signal
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "empathy.cli", "signal", *args],
-                          capture_output=True, text=True, timeout=120)
+def _cli(capsys, *args) -> subprocess.CompletedProcess:
+    """`empathy signal ...` through the CLI's main in this process (its own run spent
+    ~1 s of CPU importing); checked as a run in its own process would be."""
+    return subprocess.CompletedProcess(args, *signal(capsys, *args))
 
 
 def test_a_seat_on_a_paced_ecg_sends_no_hrv_ok():
@@ -29,18 +30,18 @@ def test_a_seat_on_a_paced_ecg_sends_no_hrv_ok():
     assert s["hr_ok"] > 0.9 and s["ok_ref_undefined"] == 0, s
 
 
-def test_signal_hr_and_hrv_say_the_rhythm_is_paced_and_withhold_hrv(tmp_path):
+def test_signal_hr_and_hrv_say_the_rhythm_is_paced_and_withhold_hrv(tmp_path, capsys):
     x, fs = record_data(need("mitdb-107"))
     f = tmp_path / "ecg.csv"
     np.savetxt(f, x, fmt="%.4f")
-    hr = json.loads(_cli("hr", str(f), "--fs", str(fs), "--kind", "ecg", "--json").stdout)
+    hr = json.loads(_cli(capsys, "hr", str(f), "--fs", str(fs), "--kind", "ecg", "--json").stdout)
     assert hr["paced"] and hr["paced_beats"] > 150 and 65 < hr["bpm"] < 80
     assert hr["rmssd_ms"] is None and hr["sdnn_ms"] is None and hr["pnn50"] is None
-    text = _cli("hr", str(f), "--fs", str(fs), "--kind", "ecg").stdout
+    text = _cli(capsys, "hr", str(f), "--fs", str(fs), "--kind", "ecg").stdout
     assert "paced" in text and "RMSSD" not in text and "heart rate" in text
-    hrv = json.loads(_cli("hrv", str(f), "--fs", str(fs), "--kind", "ecg", "--json").stdout)
+    hrv = json.loads(_cli(capsys, "hrv", str(f), "--fs", str(fs), "--kind", "ecg", "--json").stdout)
     assert hrv["paced"] and not any(hrv["normal"]) and hrv["rmssd_ms"] is None
-    text = _cli("hrv", str(f), "--fs", str(fs), "--kind", "ecg")
+    text = _cli(capsys, "hrv", str(f), "--fs", str(fs), "--kind", "ecg")
     assert text.returncode == 0 and "paced" in text.stdout and "RMSSD" not in text.stdout
 
 

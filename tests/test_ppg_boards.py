@@ -141,15 +141,16 @@ def test_clipping_makes_no_heartbeat_nor_a_wrong_rate():
     assert sum(r[1] is not None for r in said.values()) >= 4, said
 
 
-def _lifted(tmp_path):
+@pytest.fixture(scope="module")
+def lifted(tmp_path_factory):
     """systole-ppg's counts, untouched and with the finger lifted 3 s every 20 s: (the
-    headline rates, the 10-s windows' rates)."""
+    headline rates, the 10-s windows' rates). Both lift tests read the same two runs."""
     import json
 
     x, fs = record_data(need("systole-ppg"))
     rates, windows = [], []
     for board in ("counts, upright", "pinned at 0"):
-        f = tmp_path / "x.csv"
+        f = tmp_path_factory.mktemp("lifted") / "x.csv"
         np.savetxt(f, BOARDS[board](x, fs)[0], fmt="%d")
         s = json.loads(_cli("hr", str(f), "--fs", "75", "--json").stdout)
         rates.append(s["bpm"])
@@ -157,11 +158,11 @@ def _lifted(tmp_path):
     return rates, windows
 
 
-def test_finger_lifted_leaves_the_rate_alone(tmp_path):
+def test_finger_lifted_leaves_the_rate_alone(lifted):
     # the detector finds the beats around the lifts (F1 0.981); the rate said fell from
     # 68.6 to 59.5 bpm while it was the mean of every interval, the 3.5-4.5 s across a lift
     # too (hrv._rate)
-    rates, _ = _lifted(tmp_path)
+    rates, _ = lifted
     assert abs(rates[1] - rates[0]) <= 1.5, rates
 
 
@@ -170,10 +171,10 @@ def test_finger_lifted_leaves_the_rate_alone(tmp_path):
                    "the detector misses the second beat after the lift (154.75 s), and the 1.53-s "
                    "interval it leaves is no longer mended as a missed beat (the lift's 3.6-s gap, "
                    "replaced as long/short, widens the thresholds); the old corrector split it")
-def test_finger_lifted_leaves_each_window_s_rate_alone(tmp_path):
+def test_finger_lifted_leaves_each_window_s_rate_alone(lifted):
     """A lift's window read 23 bpm under the untouched one's while the windows' rate was
     the mean of every interval (hrv._rate)."""
-    _, windows = _lifted(tmp_path)
+    _, windows = lifted
     assert np.min(windows[1] - windows[0]) >= -5, windows
 
 

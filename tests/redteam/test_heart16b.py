@@ -5,12 +5,12 @@ small chunks, with the PPG tuning records (never held-out ones) and crafted inpu
 
 import json
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from corpus_records import need
+from signal_run import signal
 from empathy.edge import ppg_floor
 from empathy.edge.beat_score import beat_match, resampled
 from empathy.edge.heart import BeatStream, ppg_peaks
@@ -21,9 +21,10 @@ from empathy.edge.ppg_floor import FloorRestart, railed_pct
 from empathy.edge.ppg_polarity import oriented
 
 
-def _cli(*argv):
-    return subprocess.run([sys.executable, "-m", "empathy.cli", "signal", *argv],
-                          capture_output=True, text=True)
+def _cli(capsys, *args) -> subprocess.CompletedProcess:
+    """`empathy signal ...` through the CLI's main in this process (its own run spent
+    ~1 s of CPU importing); checked as a run in its own process would be."""
+    return subprocess.CompletedProcess(args, *signal(capsys, *args))
 
 
 def _counts(x, steps: float) -> np.ndarray:
@@ -49,12 +50,12 @@ def test_a_pulse_a_few_adc_steps_tall_is_turned_over(name, steps):
     assert score(ref, spans, ppg_peaks(y, fs).idx / fs).f1 >= 0.99
 
 
-def test_a_quantised_pulse_s_file_turned_over_by_signal_hr(tmp_path):
+def test_a_quantised_pulse_s_file_turned_over_by_signal_hr(tmp_path, capsys):
     rec = need("bsn-bvp-rest")
     x, fs = record_data(rec)
     f = tmp_path / "raw.csv"
     np.savetxt(f, _counts(x, 8), fmt="%d")
-    r = _cli("hr", str(f), "--fs", f"{fs:.17g}", "--json")
+    r = _cli(capsys, "hr", str(f), "--fs", f"{fs:.17g}", "--json")
     assert r.returncode == 0, r.stderr
     s = json.loads(r.stdout)
     assert s["polarity"] == "inverted" and s["railed_pct"] == [0.0, 0.0]
@@ -62,7 +63,7 @@ def test_a_quantised_pulse_s_file_turned_over_by_signal_hr(tmp_path):
     assert score(ref, spans, np.array(s["beats_s"])).f1 >= 0.99
 
 
-def test_a_pulse_eight_adc_steps_tall_has_a_heartbeat(tmp_path):
+def test_a_pulse_eight_adc_steps_tall_has_a_heartbeat(tmp_path, capsys):
     # the detector finds its beats (357 of 379), turned over as it should be. heart_refine's
     # clipped-top check reads a quantised pulse's top step as clipped (at 8 steps 65 % of
     # systole-ppg's beats were under hrv.SQI_MIN, 'no heartbeat'); since CLIP_PPG a clipped
@@ -70,15 +71,15 @@ def test_a_pulse_eight_adc_steps_tall_has_a_heartbeat(tmp_path):
     x, fs = record_data(need("systole-ppg"))
     f = tmp_path / "raw.csv"
     np.savetxt(f, _counts(x, 8), fmt="%d")
-    r = _cli("hr", str(f), "--fs", "75", "--json")
+    r = _cli(capsys, "hr", str(f), "--fs", "75", "--json")
     assert r.returncode == 0, r.stderr
 
 
-def test_a_flat_line_is_not_two_hundred_percent_railed(tmp_path):
+def test_a_flat_line_is_not_two_hundred_percent_railed(tmp_path, capsys):
     # its top is its bottom: railed_pct said (100, 100), `signal hr` '200 % of it flat'
     f = tmp_path / "flat.csv"
     np.savetxt(f, np.full(3000, 512))
-    r = _cli("hr", str(f), "--fs", "100", "--kind", "ppg")
+    r = _cli(capsys, "hr", str(f), "--fs", "100", "--kind", "ppg")
     assert r.returncode == 3 and "(100 % of it flat" in r.stderr, r.stderr
     assert railed_pct(np.full(3000, 512.0), 100.0) == (100.0, 0.0)
 
@@ -163,7 +164,7 @@ def _settling(x, fs, tau_s: float) -> np.ndarray:
     return np.round(board_counts(x) - 118_000 * np.exp(-np.arange(len(x)) / fs / tau_s))
 
 
-def test_a_board_s_file_starting_as_its_led_comes_on_has_its_first_beats(tmp_path):
+def test_a_board_s_file_starting_as_its_led_comes_on_has_its_first_beats(tmp_path, capsys):
     """The DC's rise at the start is a move the rule could not judge (no range before it):
     its ringing held the slow energy mean up, and systole-ppg's counts rising with a 0.3-s
     time constant had no beat before 18.6 s (21 of the first 30 s's lost; pyphysio-bvp at
@@ -174,7 +175,7 @@ def test_a_board_s_file_starting_as_its_led_comes_on_has_its_first_beats(tmp_pat
     ref, spans = _reference(rec, x, fs)
     f = tmp_path / "raw.csv"
     np.savetxt(f, _settling(x, fs, 0.3), fmt="%d")
-    r = _cli("hr", str(f), "--fs", "75", "--json")
+    r = _cli(capsys, "hr", str(f), "--fs", "75", "--json")
     assert r.returncode == 0, r.stderr
     s = json.loads(r.stdout)
     beats = np.array(s["beats_s"])
@@ -223,7 +224,7 @@ def test_the_pulse_after_a_long_pause_is_kept():
         assert m.fn == 0 and m.fp <= 1, (hz, m)
 
 
-def test_a_file_half_one_way_half_the_other_is_said_unsure(tmp_path):
+def test_a_file_half_one_way_half_the_other_is_said_unsure(tmp_path, capsys):
     """systole-ppg's counts inverted (raw) for 70 % of the file, upright after (a board
     swapped or re-seated): one polarity fits either part, never both (the last 30 %: F1
     0.06), and the decision read sure (-1.48). Now a file with 10 % of its windows sure of
@@ -234,7 +235,7 @@ def test_a_file_half_one_way_half_the_other_is_said_unsure(tmp_path):
     c[h:] = 2 * 120_000 - c[h:]
     f = tmp_path / "mixed.csv"
     np.savetxt(f, c, fmt="%d")
-    r = _cli("hr", str(f), "--fs", "75", "--json")
+    r = _cli(capsys, "hr", str(f), "--fs", "75", "--json")
     s = json.loads(r.stdout)
     assert s["polarity"] == "inverted" and not s["polarity_sure"], s
     assert s["polarity_other_way_pct"] >= 20

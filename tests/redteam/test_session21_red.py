@@ -5,6 +5,7 @@ log and the installer's terminal. Each test failed first; the fix is named in it
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import subprocess
@@ -104,6 +105,7 @@ def test_a_board_s_status_text_cannot_forge_log_lines_or_drive_the_terminal(capl
     assert said and all("\n" not in m and "\x1b" not in m and len(m) < 120 for m in said), said
 
 
+@functools.cache  # 250 Hz is both slow-clock tests' reference: run once
 def _board_seat(board_hz: float, back_s: float = 0.0, span_s: float = 150.0):
     """MIT-BIH 100 sampled by a board whose clock runs at `board_hz`/250 of ours (it says
     250 Hz and stamps on that clock; set back by `back_s` at 60 s), through BoardClock into
