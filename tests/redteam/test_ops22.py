@@ -1,0 +1,124 @@
+"""Red team on an edge unit's operations day (a Pi 5 or Jetson seat unit, `empathy edge run`
+under systemd): what a real boot and a real network do to it.
+
+The host's name in `uplink` (udp://empathy-host.lan:47100) before the DNS is up: a unit
+started by systemd at boot (network-online.target says a link, not a resolver) or with the
+venue's DNS server down. Real processes: `empathy edge run` in a mount namespace of its own
+whose /etc/resolv.conf names a DNS server this test runs (silent, then answering), packets
+to a UDP port the test listens on. Needs root (port 53, the bind mount); skipped elsewhere.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from empathy.keys import Keystore
+
+DNS_IP = "127.0.0.77"
+NAME = b"\x0cempathy-host\x03lan\x00"
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("unshare"),
+    reason="a private resolver needs root (port 53, a bind mount) and unshare")
+
+
+class Dns:
+    """A DNS server for one name: silent until `answering`, then 127.0.0.1 for it; counts
+    the questions asked about it."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((DNS_IP, 53))
+        self.sock.settimeout(0.1)
+        self.answering = False
+        self.asked: list[float] = []
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                q, addr = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            end = q.index(b"\x00", 12) + 5
+            if NAME not in q[12:end]:
+                continue
+            self.asked.append(time.monotonic())
+            if self.answering:
+                a = q[end - 4:end - 2] == b"\x00\x01"  # an A question (others: no answer)
+                head = q[:2] + b"\x81\x80\x00\x01" + (b"\x00\x01" if a else b"\x00\x00")
+                rr = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x7f\x00\x00\x01"
+                self.sock.sendto(head + b"\x00\x00\x00\x00" + q[12:end] + (rr if a else b""),
+                                 addr)
+
+    def close(self):
+        self.running = False
+        self.thread.join(1)
+        self.sock.close()
+
+
+def _unit(tmp_path, port, duration_s):
+    """`empathy edge run` with the host given by name, resolved through our DNS only."""
+    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
+    (tmp_path / "edge.toml").write_text(
+        f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{tmp_path}/seq"\n'
+        f'uplink = "udp://empathy-host.lan:{port}"\nfaces = false\n'
+        '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
+    (tmp_path / "resolv.conf").write_text(
+        f"nameserver {DNS_IP}\noptions timeout:1 attempts:1\n")
+    run = (f"mount --bind {tmp_path}/resolv.conf /etc/resolv.conf && exec {sys.executable} "
+           f"-m empathy.cli edge run --config {tmp_path}/edge.toml --duration {duration_s} "
+           f"--stats {tmp_path}/stats.json")
+    return subprocess.Popen(["unshare", "-m", "sh", "-c", run], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+@needs_root
+def test_a_host_name_before_the_dns_is_up_never_stalls_the_unit(tmp_path):
+    """DNS silent for the first 3 s of a 6 s run, then answering. Before: every packet
+    asked the resolver again (Python's sendto to a name), each ask blocking the unit's loop
+    for the resolver's timeout: 3 of the ~30 samples of those 3 s were even tried, and once
+    the DNS answered, one question a packet (~10 a second, a second's stall each time the
+    DNS server goes quiet again). Now the name is resolved off the loop, once, again every
+    second until it answers: the loop keeps its rate, the first packet reaches the host
+    within ~1 s of the DNS answering, and the log says so in one line each way."""
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(0.1)
+    dns = Dns()
+    try:
+        t0 = time.monotonic()
+        unit = _unit(tmp_path, rx.getsockname()[1], 6)
+        got: list[float] = []
+        while unit.poll() is None and time.monotonic() - t0 < 15:
+            if not dns.answering and time.monotonic() - t0 >= 3:
+                dns.answering, t_up = True, time.monotonic()
+            try:
+                rx.recv(2048)
+                got.append(time.monotonic())
+            except socket.timeout:
+                pass
+        out = unit.communicate(timeout=5)[0]
+    finally:
+        dns.close()
+        rx.close()
+    assert unit.returncode == 0, out
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    link = stats["uplink"]
+    tried = link["sent"] + link["failed"]
+    asked_after = [t for t in dns.asked if t >= t_up]
+    print(f"tried {tried}, sent {stats['packets_sent']}, received {len(got)}, "
+          f"first after DNS {got[0] - t_up if got else None}, questions after {len(asked_after)}")
+    assert got and got[0] - t_up < 1.5, "no packet within 1.5 s of the DNS answering"
+    assert len(asked_after) <= 3, f"{len(asked_after)} DNS questions once it answered"
+    assert tried >= 45, f"only {tried} samples tried in 6 s at 10 Hz: the loop stalled"
+    assert out.count("does not resolve") == 1 and "sending to 127.0.0.1" in out, out
