@@ -19,6 +19,9 @@ import time
 
 import pytest
 
+from empathy.config import loads
+from empathy.edge.runtime import EdgeConfig
+from empathy.host.doctor_config import check_uplink
 from empathy.keys import Keystore
 
 DNS_IP = "127.0.0.77"
@@ -122,3 +125,37 @@ def test_a_host_name_before_the_dns_is_up_never_stalls_the_unit(tmp_path):
     assert len(asked_after) <= 3, f"{len(asked_after)} DNS questions once it answered"
     assert tried >= 45, f"only {tried} samples tried in 6 s at 10 Hz: the loop stalled"
     assert out.count("does not resolve") == 1 and "sending to 127.0.0.1" in out, out
+
+
+def _edge_run(cfg, duration_s):
+    return subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run", "--config",
+                             str(cfg), "--duration", str(duration_s)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_second_unit_on_one_sequence_file_is_refused_in_one_line(tmp_path):
+    """`empathy edge run --config /etc/empathy/edge-seat1.toml` typed by hand while the
+    service runs it (or two configs naming one seq_file). Before: both ran, from one
+    sequence start, so the host refused one unit's packets as the other's replays, and the
+    file kept whichever limit was written last (a restart then started below numbers
+    already sent). Now the sequence file is held (flock, released by the kernel on any
+    death, SIGKILL included) and the second unit is refused at start, naming the first."""
+    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text(f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{tmp_path}/seq"\n'
+                   'uplink = "udp://127.0.0.1:9"\nfaces = false\n'
+                   '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
+    first = _edge_run(cfg, 4)
+    time.sleep(1.5)
+    second = _edge_run(cfg, 1)
+    out2 = second.communicate(timeout=30)[0]
+    # `empathy doctor --config` meanwhile: its clock-sync check would take the unit's numbers
+    [said] = check_uplink(loads(EdgeConfig, cfg.read_text()))
+    assert said.status == "warn" and "another unit runs on it" in said.detail, said
+    out1 = first.communicate(timeout=30)[0]
+    assert first.returncode == 0, out1
+    assert second.returncode != 0, f"a second unit ran on one sequence file: {out2}"
+    lines = [line for line in out2.splitlines() if line.strip()]
+    assert len(lines) <= 2 and f"pid {first.pid}" in out2 and "Traceback" not in out2, out2
+    again = _edge_run(cfg, 1)  # the first gone, its lock went with it
+    assert again.wait(30) == 0, again.communicate()[0]
