@@ -246,7 +246,9 @@ class EdgeUnit:
         if self.cfg.sync_hz:
             self.link.check_replies(self.sync.synced, self.sync.answered, t)
 
-    def stop(self, *_):
+    def stop(self, signum=None, _frame=None):
+        if signum is not None:  # one line in the journal says why the show ended
+            log.info("unit %d: %s: ending the show", self.cfg.unit_id, signal.Signals(signum).name)
         self._running = False
 
     def run(self, duration_s: float = 0.0) -> dict:
@@ -382,8 +384,9 @@ def run_unit(cfg: EdgeConfig, duration_s: float = 0.0, stats_path: str | None = 
     if stats_path:  # refused now, not after the show
         state_file(stats_path, "--stats")
     unit = EdgeUnit(cfg)
-    signal.signal(signal.SIGTERM, unit.stop)
-    signal.signal(signal.SIGINT, unit.stop)
+    # SIGHUP: the terminal or ssh session that started it closed; the show ends cleanly
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, unit.stop)
     stats = unit.run(duration_s)
     if stats_path:
         Path(stats_path).write_text(json.dumps(stats))

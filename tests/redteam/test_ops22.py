@@ -11,6 +11,7 @@ to a UDP port the test listens on. Needs root (port 53, the bind mount); skipped
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -159,3 +160,28 @@ def test_a_second_unit_on_one_sequence_file_is_refused_in_one_line(tmp_path):
     assert len(lines) <= 2 and f"pid {first.pid}" in out2 and "Traceback" not in out2, out2
     again = _edge_run(cfg, 1)  # the first gone, its lock went with it
     assert again.wait(30) == 0, again.communicate()[0]
+
+
+def test_a_unit_whose_terminal_closes_ends_its_show_as_on_sigterm(tmp_path):
+    """`empathy edge run` typed in an ssh session to the Pi (a kiosk set up by hand) and
+    the session dropped: the kernel sends SIGHUP. Before: Python's default, the unit died
+    where it stood (rc -1): no `--stats`, the viewers' baselines of the last save interval
+    lost, the channels log cut. Now SIGHUP ends the show as SIGTERM and Ctrl-C do."""
+    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text(f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{tmp_path}/seq"\n'
+                   f'uplink = "udp://127.0.0.1:9"\nfaces = false\n'
+                   f'channels_log = "{tmp_path}/channels.csv"\n'
+                   '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
+    unit = subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run", "--config",
+                             str(cfg), "--stats", str(tmp_path / "stats.json")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    end = time.monotonic() + 20
+    while time.monotonic() < end and not (tmp_path / "channels.csv").exists():
+        time.sleep(0.1)
+    time.sleep(1.0)
+    unit.send_signal(signal.SIGHUP)
+    out = unit.communicate(timeout=20)[0]
+    assert unit.returncode in (0, 1), f"rc {unit.returncode}: {out}"  # 1: nobody answered
+    assert json.loads((tmp_path / "stats.json").read_text())["packets_sent"] > 0
+
