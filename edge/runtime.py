@@ -8,6 +8,7 @@ thread takes the host's sync replies the moment they arrive, so t4 is honest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
@@ -364,10 +365,16 @@ class ChannelLog:
     def write(self, ts_us: int, seat_id: int, flags: int, channels: dict) -> None:
         values = ("" if channels.get(k) is None else f"{channels[k]:.4f}"
                   for k in self.FIELDS[3:])
-        self.f.write(f"{ts_us},{seat_id},{flags}," + ",".join(values) + "\n")
+        try:
+            if not self.f.closed:
+                self.f.write(f"{ts_us},{seat_id},{flags}," + ",".join(values) + "\n")
+        except OSError as e:  # a card gone read-only or full: a diagnostic, not the show
+            log.warning("channels log %s: %s: no more rows; the show goes on", self.f.name, e)
+            self.close()
 
     def close(self) -> None:
-        self.f.close()
+        with contextlib.suppress(OSError):  # (its last rows: said when a write failed)
+            self.f.close()
 
 
 def _battery() -> int:
@@ -384,8 +391,7 @@ def run_unit(cfg: EdgeConfig, duration_s: float = 0.0, stats_path: str | None = 
     if stats_path:  # refused now, not after the show
         state_file(stats_path, "--stats")
     unit = EdgeUnit(cfg)
-    # SIGHUP: the terminal or ssh session that started it closed; the show ends cleanly
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # HUP: its terminal closed
         signal.signal(sig, unit.stop)
     stats = unit.run(duration_s)
     if stats_path:

@@ -8,6 +8,7 @@ whose /etc/resolv.conf names a DNS server this test runs (silent, then answering
 to a UDP port the test listens on. Needs root (port 53, the bind mount); skipped elsewhere.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -185,3 +187,68 @@ def test_a_unit_whose_terminal_closes_ends_its_show_as_on_sigterm(tmp_path):
     assert unit.returncode in (0, 1), f"rc {unit.returncode}: {out}"  # 1: nobody answered
     assert json.loads((tmp_path / "stats.json").read_text())["packets_sent"] > 0
 
+
+
+@contextlib.contextmanager
+def _card(tmp_path):
+    """A 16 MB ext4 image on a loop device, mounted as an SD card's root is: errors=remount-ro."""
+    img, card = tmp_path / "card.img", tmp_path / "card"
+    card.mkdir()
+    with open(img, "wb") as f:
+        f.truncate(16 << 20)
+    if subprocess.run(["mkfs.ext4", "-q", "-F", str(img)]).returncode or subprocess.run(
+            ["mount", "-o", "loop,errors=remount-ro", str(img), str(card)]).returncode:
+        pytest.skip("cannot make and mount a loop file system here (needs root)")
+    try:
+        yield card
+    finally:
+        subprocess.run(["umount", str(card)])
+
+
+def _card_error(card):
+    """What ext4 does on a card's I/O error: remount read-only at once, files open or not."""
+    dev = subprocess.run(["findmnt", "-n", "-o", "SOURCE", str(card)], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    (Path("/sys/fs/ext4") / Path(dev).name / "trigger_fs_error").write_text("1")
+
+
+@needs_root
+def test_the_card_remounted_read_only_mid_show_never_ends_the_show(tmp_path):
+    """The kernel remounts a failing SD card read-only (ext4 errors=remount-ro) mid-show,
+    under the unit's state folder: its sequence file, the viewers' baselines and the
+    channels log. A real ext4 image on a loop device and an ext4 error raised under it
+    (sysfs trigger_fs_error) once 20 packets have come."""
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(0.1)
+    unit = None
+    try:
+        with _card(tmp_path) as card:
+            Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
+            cfg = tmp_path / "edge.toml"
+            cfg.write_text(
+                f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{card}/unit1.seq"\n'
+                f'uplink = "udp://127.0.0.1:{rx.getsockname()[1]}"\nfaces = false\n'
+                f'channels_log = "{card}/channels.csv"\n'
+                '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
+            unit = _edge_run(cfg, 6)
+            t0, before, after = time.monotonic(), 0, -1
+            while unit.poll() is None and time.monotonic() - t0 < 20:
+                if before == 20 and after < 0:  # the show under way: the card fails
+                    _card_error(card)
+                    after = 0
+                try:
+                    rx.recv(2048)
+                    before, after = before + (after < 0), after + (after >= 0)
+                except socket.timeout:
+                    pass
+            out = unit.communicate(timeout=10)[0]
+    finally:
+        if unit is not None and unit.poll() is None:
+            unit.kill()
+            unit.wait()
+        rx.close()
+    print(f"{after} packets after the card failed; rc {unit.returncode}\n{out}")
+    assert "Traceback" not in out and unit.returncode == 0, out
+    assert after > 20, f"{after} packets after the card went read-only"
+    assert "channels log" in out and "read-only" in out.lower(), out
