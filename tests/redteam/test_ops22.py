@@ -90,23 +90,23 @@ def _unit(tmp_path, port, duration_s):
 
 @needs_root
 def test_a_host_name_before_the_dns_is_up_never_stalls_the_unit(tmp_path):
-    """DNS silent for the first 3 s of a 6 s run, then answering. Before: every packet
-    asked the resolver again (Python's sendto to a name), each ask blocking the unit's loop
-    for the resolver's timeout: 3 of the ~30 samples of those 3 s were even tried, and once
-    the DNS answered, one question a packet (~10 a second, a second's stall each time the
-    DNS server goes quiet again). Now the name is resolved off the loop, once, again every
-    second until it answers: the loop keeps its rate, the first packet reaches the host
-    within ~1 s of the DNS answering, and the log says so in one line each way."""
+    """DNS silent for the first 2 s of a 4 s run (the resolver's timeout 1 s), then
+    answering. Before: every packet asked the resolver again (Python's sendto to a name),
+    each ask holding the unit's loop for the resolver's timeout: 2 packets tried in 3
+    silent seconds, then one DNS question a packet (82 in 3 s). Now the name is resolved
+    off the loop, once (again every 60 s), every second until it answers: the loop keeps
+    its rate, the first packet leaves within the resolver's timeout and the retry's second
+    of the DNS answering, and the log says so in one line each way."""
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))
     rx.settimeout(0.1)
     dns = Dns()
     try:
         t0 = time.monotonic()
-        unit = _unit(tmp_path, rx.getsockname()[1], 6)
+        unit = _unit(tmp_path, rx.getsockname()[1], 4)
         got: list[float] = []
         while unit.poll() is None and time.monotonic() - t0 < 15:
-            if not dns.answering and time.monotonic() - t0 >= 3:
+            if not dns.answering and time.monotonic() - t0 >= 2:
                 dns.answering, t_up = True, time.monotonic()
             try:
                 rx.recv(2048)
@@ -120,13 +120,12 @@ def test_a_host_name_before_the_dns_is_up_never_stalls_the_unit(tmp_path):
     assert unit.returncode == 0, out
     stats = json.loads((tmp_path / "stats.json").read_text())
     link = stats["uplink"]
-    tried = link["sent"] + link["failed"]
     asked_after = [t for t in dns.asked if t >= t_up]
-    print(f"tried {tried}, sent {stats['packets_sent']}, received {len(got)}, "
+    print(f"failed {link['failed']}, sent {link['sent']}, received {len(got)}, "
           f"first after DNS {got[0] - t_up if got else None}, questions after {len(asked_after)}")
-    assert got and got[0] - t_up < 1.5, "no packet within 1.5 s of the DNS answering"
+    assert got and got[0] - t_up < 2.5, "no packet within 2.5 s of the DNS answering"
     assert len(asked_after) <= 3, f"{len(asked_after)} DNS questions once it answered"
-    assert tried >= 45, f"only {tried} samples tried in 6 s at 10 Hz: the loop stalled"
+    assert link["failed"] >= 10, f"{link['failed']} packets tried while the DNS was silent"
     assert out.count("does not resolve") == 1 and "sending to 127.0.0.1" in out, out
 
 
@@ -148,7 +147,7 @@ def test_a_second_unit_on_one_sequence_file_is_refused_in_one_line(tmp_path):
     cfg.write_text(f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{tmp_path}/seq"\n'
                    'uplink = "udp://127.0.0.1:9"\nfaces = false\n'
                    '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
-    first = _edge_run(cfg, 4)
+    first = _edge_run(cfg, 3)
     time.sleep(1.5)
     second = _edge_run(cfg, 1)
     out2 = second.communicate(timeout=30)[0]
@@ -231,7 +230,7 @@ def test_the_card_remounted_read_only_mid_show_never_ends_the_show(tmp_path):
                 f'uplink = "udp://127.0.0.1:{rx.getsockname()[1]}"\nfaces = false\n'
                 f'channels_log = "{card}/channels.csv"\n'
                 '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
-            unit = _edge_run(cfg, 6)
+            unit = _edge_run(cfg, 4)
             t0, before, after = time.monotonic(), 0, -1
             while unit.poll() is None and time.monotonic() - t0 < 20:
                 if before == 20 and after < 0:  # the show under way: the card fails
@@ -250,5 +249,5 @@ def test_the_card_remounted_read_only_mid_show_never_ends_the_show(tmp_path):
         rx.close()
     print(f"{after} packets after the card failed; rc {unit.returncode}\n{out}")
     assert "Traceback" not in out and unit.returncode == 0, out
-    assert after > 20, f"{after} packets after the card went read-only"
+    assert after > 10, f"{after} packets after the card went read-only"
     assert "channels log" in out and "read-only" in out.lower(), out
