@@ -94,7 +94,7 @@ class Sender:
             try:
                 infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
                 found = list(dict.fromkeys(a[4] for a in infos))
-            except OSError as e:
+            except (OSError, UnicodeError) as e:  # (UnicodeError: a name IDNA refuses)
                 self._asked.set()
                 if not missing:
                     log.warning("uplink %s: the host's name %s does not resolve (%s): asked "

@@ -251,3 +251,20 @@ def test_the_card_remounted_read_only_mid_show_never_ends_the_show(tmp_path):
     assert "Traceback" not in out and unit.returncode == 0, out
     assert after > 10, f"{after} packets after the card went read-only"
     assert "channels log" in out and "read-only" in out.lower(), out
+
+
+@pytest.mark.parametrize("host", ["empathy host", "empathy-host..lan", "-host.lan"])
+def test_a_host_name_no_resolver_can_find_is_refused_at_start(tmp_path, host):
+    """A host name typed with a space, an empty label, a leading hyphen (host names are
+    letters, digits and hyphens, RFC 1123): no resolver will ever answer it. Before:
+    `edge run` started and sent nothing (each packet 'not sent', a show without end under
+    systemd). Now the config is refused in one line naming the uplink."""
+    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text(f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{tmp_path}/seq"\n'
+                   f'uplink = "udp://{host}:47100"\nfaces = false\n'
+                   '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
+    p = _edge_run(cfg, 1)
+    out = p.communicate(timeout=30)[0]
+    assert p.returncode != 0 and "is no host name or address" in out, out
+    assert len(out.strip().splitlines()) == 1, out
