@@ -8,6 +8,7 @@ thread takes the host's sync replies the moment they arrive, so t4 is honest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
@@ -246,7 +247,9 @@ class EdgeUnit:
         if self.cfg.sync_hz:
             self.link.check_replies(self.sync.synced, self.sync.answered, t)
 
-    def stop(self, *_):
+    def stop(self, signum=None, _frame=None):
+        if signum is not None:  # one line in the journal says why the show ended
+            log.info("unit %d: %s: ending the show", self.cfg.unit_id, signal.Signals(signum).name)
         self._running = False
 
     def run(self, duration_s: float = 0.0) -> dict:
@@ -362,10 +365,16 @@ class ChannelLog:
     def write(self, ts_us: int, seat_id: int, flags: int, channels: dict) -> None:
         values = ("" if channels.get(k) is None else f"{channels[k]:.4f}"
                   for k in self.FIELDS[3:])
-        self.f.write(f"{ts_us},{seat_id},{flags}," + ",".join(values) + "\n")
+        try:
+            if not self.f.closed:
+                self.f.write(f"{ts_us},{seat_id},{flags}," + ",".join(values) + "\n")
+        except OSError as e:  # a card gone read-only or full: a diagnostic, not the show
+            log.warning("channels log %s: %s: no more rows; the show goes on", self.f.name, e)
+            self.close()
 
     def close(self) -> None:
-        self.f.close()
+        with contextlib.suppress(OSError):  # (its last rows: said when a write failed)
+            self.f.close()
 
 
 def _battery() -> int:
@@ -382,8 +391,8 @@ def run_unit(cfg: EdgeConfig, duration_s: float = 0.0, stats_path: str | None = 
     if stats_path:  # refused now, not after the show
         state_file(stats_path, "--stats")
     unit = EdgeUnit(cfg)
-    signal.signal(signal.SIGTERM, unit.stop)
-    signal.signal(signal.SIGINT, unit.stop)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # HUP: its terminal closed
+        signal.signal(sig, unit.stop)
     stats = unit.run(duration_s)
     if stats_path:
         Path(stats_path).write_text(json.dumps(stats))

@@ -3,12 +3,15 @@ window a unit), carried over restarts so the host never sees a number twice."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 from pathlib import Path
 
 from empathy import atomic, wire
 from empathy.edge.viewer_state import LatestWriter
+from empathy.errors import UserError
 from empathy.paths import state_dir, state_file
 
 log = logging.getLogger("empathy.edge")
@@ -34,6 +37,7 @@ class SeqReserve:
 
     def __init__(self, path):
         self.path = state_file(path, "sequence file (seq_file)")
+        self._lock = _hold(self.path)
         try:
             self.start = int(self.path.read_text()) & wire.SEQ_MASK
         except FileNotFoundError:
@@ -61,6 +65,8 @@ class SeqReserve:
     def close(self) -> None:
         """Let the writer end once the limit asked for is written (never waits for it)."""
         self._writer.close(0)
+        if self._lock is not None:
+            os.close(self._lock)
 
     def _save(self, text: str) -> None:
         try:
@@ -72,3 +78,32 @@ class SeqReserve:
         with self._cv:
             self.limit = int(text)
             self._cv.notify_all()
+
+
+class InUse(UserError):
+    """Another unit (a process alive now) holds this sequence file."""
+
+
+def _hold(path: Path) -> int | None:
+    """Hold `path`.lock (flock) for the unit's life: two units on one sequence file (one
+    typed by hand while the service runs) sent the same numbers, and the host refused one's
+    packets as the other's replays. The kernel lets go when the unit dies, SIGKILL too."""
+    lock = path.with_name(path.name + ".lock")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:  # a read-only card: the show goes on unguarded
+        log.warning("cannot hold %s (%s): a second unit on this sequence file goes unnoticed",
+                    lock, e.strerror or e)
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = os.read(fd, 16).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise InUse(f"sequence file {path}: another unit runs on it (pid {pid})",
+                        "stop that one first (`systemctl stop empathy-edge@...`), or give this "
+                        "config its own unit_id and seq_file") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd

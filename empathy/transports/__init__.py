@@ -56,6 +56,30 @@ def check_url(url: str) -> None:
     except TransportError as e:
         raise ValueError(str(e)) from None
     url_port(url)
+    host = urlsplit(url).hostname
+    if host and not _host_name(host):
+        raise ValueError(f"{redacted(url)!r}: {host!r} is no host name or address (letters, "
+                         "digits, '-' and '_' between dots): no resolver will find it")
+
+
+def _host_name(host: str) -> bool:
+    """An address, or a name a resolver could answer (RFC 1123 labels; '_' as /etc/hosts
+    allows it; non-ASCII as IDNA encodes it): 'empathy host', 'a..lan' never resolve."""
+    import ipaddress
+    import re
+
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        name = host.encode("idna").decode()
+    except UnicodeError:
+        return False
+    return len(name) <= 253 and all(
+        re.fullmatch(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?", label)
+        for label in name.removesuffix(".").split("."))
 
 
 def open_sender(url: str, unit_id: int = 0, status_key=None, epochs=None):

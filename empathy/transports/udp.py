@@ -7,10 +7,12 @@ kernel drops when a flood fills it is read from /proc/net/udp (`Receiver.kernel_
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import os
 import select
 import socket
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -57,17 +59,64 @@ def _drain(sock, timeout_s: float, limit: int) -> list[bytes]:
     return out
 
 
+RESOLVE_RETRY_S = 1.0  # a host name not found yet (the DNS not up at boot): asked again
+RESOLVE_EVERY_S = 60.0  # found: asked again this often (a new DHCP lease for the host)
+
+
 class Sender:
-    """`status_key`, `epochs` (open_sender's): UDP has no sessions, so no status to tag."""
+    """`status_key`, `epochs` (open_sender's): UDP has no sessions, so no status to tag.
+
+    A host given by name is resolved on a thread of its own, never per packet: sendto() to
+    a name asked the resolver for every packet, and with the DNS not up yet (a unit started
+    at boot) each ask held the unit's loop for the resolver's timeout."""
 
     def __init__(self, url: str, unit_id: int = 0, status_key=None, epochs=None):
         self.url = url
-        self.addr = _addr(url)
+        host, port = _addr(url)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
         self.problem = ""
+        self._closed, self._asked = threading.Event(), threading.Event()
+        try:
+            self.addr: tuple[str, int] | None = (str(ipaddress.IPv4Address(host)), port)
+        except ValueError:
+            self.addr = None
+            self.problem = f"{host}: no address yet"
+            threading.Thread(target=self._resolve, args=(host, port), name="uplink-dns",
+                             daemon=True).start()
+            self._asked.wait(RESOLVE_RETRY_S)  # a name in /etc/hosts: found before the first packet
+
+    def _resolve(self, host: str, port: int) -> None:
+        """Find `host`'s address, said once when it cannot be found and once when it is;
+        a name with several addresses: the first, and the log says which."""
+        missing = False
+        while not self._closed.is_set():
+            try:
+                infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
+                found = list(dict.fromkeys(a[4] for a in infos))
+            except (OSError, UnicodeError) as e:  # (UnicodeError: a name IDNA refuses)
+                self._asked.set()
+                if not missing:
+                    log.warning("uplink %s: the host's name %s does not resolve (%s): asked "
+                                "again every %g s", self.url, host, e.strerror or e,
+                                RESOLVE_RETRY_S)
+                missing = True
+                self.problem = f"{host}: no address ({e.strerror or e})"
+                self._closed.wait(RESOLVE_RETRY_S)
+                continue
+            if found[0] != self.addr:
+                log.log(logging.WARNING if missing or self.addr else logging.INFO,
+                        "uplink %s: sending to %s:%d%s", self.url, *found[0],
+                        f" (the first of {len(found)} addresses of {host})"
+                        if len(found) > 1 else "")
+                self.addr = found[0]
+            self._asked.set()
+            missing = False
+            self._closed.wait(RESOLVE_EVERY_S)
 
     def send(self, packet: bytes) -> bool:
+        if self.addr is None:
+            return False  # (self.problem says why)
         try:
             self.sock.sendto(packet, self.addr)
             return True
@@ -79,6 +128,7 @@ class Sender:
         return _drain(self.sock, timeout_s, limit)
 
     def close(self) -> None:
+        self._closed.set()
         self.sock.close()
 
 
