@@ -19,6 +19,7 @@ from typing import Optional
 import numpy as np
 
 from empathy.edge.hrv import RR_RANGE_MS
+from empathy.edge.profile import LAG_MAX_MS
 
 RATE_BPM = (60000.0 / RR_RANGE_MS[1], 60000.0 / RR_RANGE_MS[0])  # the beat path's range
 FRESH_S = 5.0  # the newest figure at most this old (a notification a second, some lost)
@@ -29,6 +30,9 @@ LATE = 2.0
 SLOWEST_S = 5.0
 MIN_FIGURES = 3  # on the skin for this many figures in a row before the first HR (a
 # device's first figures come from its first few beats)
+# figures kept: an early device's (a negative lag, up to LAG_MAX_MS) come stamped ahead of
+# now, and the one shown is the newest at or before now; at most a figure a beat
+HELD = int(LAG_MAX_MS / RR_RANGE_MS[0]) + MIN_FIGURES + 2
 # The same figure this long: repeated or frozen, not a heart. The longest run of one figure
 # of the simulated device (sim/hr_device.py, and with half its smoothing) on the real RR
 # series of bench/strap_loss.py's tuning records: 16 s (22 s); its own steady sinus and
@@ -49,8 +53,8 @@ class DeviceRate:
         # the device's calibrated lag (edge.profile), taken off its stamps: how old a figure
         # is (FRESH_S, STUCK_S) is the device's notifications' matter, so as they arrived
         self.lag_us = lag_us
-        self.figures: deque = deque(maxlen=MIN_FIGURES + 2)  # (ts_us, bpm) on the skin, in
-        # a row, the newest last (their spacing is the device's cadence)
+        self.figures: deque = deque(maxlen=HELD)  # (ts_us, bpm) on the skin, in a row, the
+        # newest last (the last few's spacing is the device's cadence)
         self.run = 0  # figures on the skin in a row
         self.last_us: Optional[float] = None  # the newest notification's time
         self.since_us: Optional[float] = None  # when the newest figure's value began
@@ -82,19 +86,21 @@ class DeviceRate:
     def fresh_us(self) -> float:
         """How old the newest figure may be: FRESH_S, or LATE of the device's own median
         spacing (at most SLOWEST_S) where that is longer."""
-        ts = [t for t, _ in self.figures]
+        ts = [t for t, _ in self.figures][-(MIN_FIGURES + 2):]
         gap = float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0
         return max(FRESH_S * 1e6, LATE * min(gap, SLOWEST_S * 1e6))
 
     def rate(self, now_us: float) -> tuple[float, float]:
         """(HR, 0: none; quality): the newest figure, while the newest notification was a
         figure on the skin, fresh (`fresh_us`), after MIN_FIGURES in a row, and unless the
-        figure has stood still for STUCK_S. Not a mean of figures: the device averaged
-        already, and more lag cost more than rounding did (tuning, bench/strap_loss.py
-        --device hr, the 13 rhythms' median |err| p90: newest 3.47 bpm, a mean over 2, 3, 5,
-        8 s 3.56, 3.57, 4.19, 4.69)."""
-        f, now_us = self.figures, now_us - self.lag_us  # (now on the stamps' clock)
-        if (self.run < MIN_FIGURES or now_us - f[-1][0] > self.fresh_us()
-                or now_us - self.since_us >= STUCK_S * 1e6):
+        figure has stood still for STUCK_S. The newest at or before now: an early device's
+        newer ones, its lag undone, count when their time comes. Not a mean of figures: the
+        device averaged already, and more lag cost more than rounding did (tuning,
+        bench/strap_loss.py --device hr, the 13 rhythms' median |err| p90: newest 3.47 bpm,
+        a mean over 2, 3, 5, 8 s 3.56, 3.57, 4.19, 4.69)."""
+        f, at_us = self.figures, now_us - self.lag_us  # (now on the stamps' clock)
+        ahead = sum(t > now_us for t, _ in f)
+        if (self.run - ahead < MIN_FIGURES or ahead == len(f)
+                or at_us - f[-1][0] > self.fresh_us() or at_us - self.since_us >= STUCK_S * 1e6):
             return 0.0, 0.0
-        return f[-1][1], QUALITY
+        return f[-1 - ahead][1], QUALITY

@@ -4,6 +4,7 @@ batch summary (edge/hrv.py), so a seat and `empathy signal hr` agree on what is 
 
 from __future__ import annotations
 
+import bisect
 from typing import NamedTuple
 
 import numpy as np
@@ -161,14 +162,16 @@ class HeartWindow:
         for new, v in zip(self.new, (t_us, rr_ms, sqi, q_end, joined, rows)):
             new.append(v)
 
-    def _classify(self) -> None:
+    def _classify(self, now_us: float) -> None:
         """Intervals go through the artefact corrector in one go when asked for (cheaper
         than one by one; the result is the same, the corrector only looks back and two
-        intervals ahead)."""
-        if not self.new[0]:
+        intervals ahead). Those ending after now wait for their time: an early sensor's,
+        its lag undone or its clock ahead, are stamped up to |lag| ahead of the seat."""
+        k = bisect.bisect_right(self.new[0], now_us)
+        if not k:
             return
-        ts, rr, qi = self.new[:3]
-        self._remember()
+        ts, rr, qi = (v[:k] for v in self.new[:3])
+        self._remember(k)
         out = []
         for t, r, q in zip(ts, rr, qi):
             self.raw[self.corrector.n] = (t, q)
@@ -192,9 +195,9 @@ class HeartWindow:
                                          zip(self.ivs[1:], (r, normal, q))))
         self.iv_index = np.concatenate((self.iv_index, [o.index for o in out]))[keep:]
 
-    def _remember(self) -> None:
-        """The new raw intervals join those kept for labelling; the labels are stale."""
-        new, self.new = self.new, ([], [], [], [], [], [])
+    def _remember(self, k: int) -> None:
+        """The first k new raw intervals join those kept for labelling; the labels are stale."""
+        new, self.new = tuple(v[:k] for v in self.new), tuple(v[k:] for v in self.new)
         b = [np.concatenate((old, v)) for old, v in zip(self.beats, new)]
         drop = int(np.searchsorted(b[0], b[0][-1] - self.keep_us - RAW_MARGIN_S * 1e6))
         self.beats, self.beats0 = tuple(v[drop:] for v in b), self.beats0 + drop
@@ -216,7 +219,7 @@ class HeartWindow:
         pause, and its two mean intervals, one of them the pause's, read normal (RMSSD 1.7
         times the annotation's). Elsewhere its move mends a beat the detector placed off
         (mitdb-101: raw intervals there made RMSSD 1.8 times the annotation's)."""
-        self._classify()
+        self._classify(now_us)
         if self.ectopic_end is None:
             self._label()
         start = now_us - window_s * 1e6
@@ -236,7 +239,7 @@ class HeartWindow:
         return self.hrv_window(now_us, window_s)[1]
 
     def window(self, now_us: int, window_s: float) -> Intervals:
-        self._classify()
+        self._classify(now_us)
         t = self.ivs.t_s
         i = int(np.searchsorted(t, now_us - window_s * 1e6, "left"))
         return Intervals(t[i:] / 1e6, *(a[i:] for a in self.ivs[1:]))
