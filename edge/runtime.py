@@ -8,7 +8,6 @@ thread takes the host's sync replies the moment they arrive, so t4 is honest.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import signal
@@ -27,6 +26,7 @@ from empathy.paths import data_dir, state_file
 from empathy.sensors.base import SCHEMES as SOURCES, Frame, open_source
 from empathy.transports import check_url, open_sender, redacted
 from empathy.calibration.store import check_id
+from empathy.edge.channel_log import ChannelLog
 from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import ESTIMATE_LATENCY_S
 from empathy.edge.profile import SeatProfile, load_profile
@@ -350,31 +350,6 @@ class EdgeUnit:
         if self.channel_log:
             self.channel_log.close()
         return unit_stats(self, now_us())
-
-
-class ChannelLog:
-    """Each seat's estimate by channel, one CSV row per sample sent (line-buffered)."""
-
-    FIELDS = ("ts_us", "seat_id", "flags", "arousal", "heart", "pupil", "face", "no_heart",
-              "no_pupil", "no_face")
-
-    def __init__(self, path: str):
-        self.f = open(state_file(path, "channels_log"), "w", buffering=1)
-        self.f.write(",".join(self.FIELDS) + "\n")
-
-    def write(self, ts_us: int, seat_id: int, flags: int, channels: dict) -> None:
-        values = ("" if channels.get(k) is None else f"{channels[k]:.4f}"
-                  for k in self.FIELDS[3:])
-        try:
-            if not self.f.closed:
-                self.f.write(f"{ts_us},{seat_id},{flags}," + ",".join(values) + "\n")
-        except OSError as e:  # a card gone read-only or full: a diagnostic, not the show
-            log.warning("channels log %s: %s: no more rows; the show goes on", self.f.name, e)
-            self.close()
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):  # (its last rows: said when a write failed)
-            self.f.close()
 
 
 def _battery() -> int:

@@ -15,7 +15,7 @@ from independent and a plain Pearson r with n = samples overstates how much is k
   only that both drift the same way over the film.
 
 The same is done per sensing channel (each alone) and for ablations (all but one), from
-the channel logs the demo's edge units write (`edge.runtime.ChannelLog`), so the report
+the channel logs the demo's edge units write (`edge.channel_log.ChannelLog`), so the report
 says what each channel contributes. Nothing here knows how the truth was made.
 
 The edge declares its estimate's latency (`estimate_latency_s` in each unit's stats: the

@@ -7,6 +7,12 @@ list is locked to the first unit heard using it (unless `lock_unknown = false`),
 for `LOCK_IDLE_S` is released: seat ids are per-session pseudonyms in many installs, and a
 seat silent that long is dead to the show anyway.
 
+Idle time is kept on the monotonic clock: a Pi host without an RTC boots at its last
+shutdown's time (fake-hwclock) and NTP then steps the wall clock by hours, which aged locks
+by the step. A lock read back after a restart carries a wall stamp from a clock that may
+have stepped since, so its age is unknown: it starts idle at the restart, held at most
+`LOCK_IDLE_S` more if its unit is dead, never freed at once if its unit is alive.
+
 Each refusal has its own reason: `foreign_seat` (another unit's seat), `too_many_seats`
 (the unit already speaks for as many seats as it may) and `unlisted_seat` (a unit the map
 lists claims a seat not on its list, or a seat the map does not know when locking is off).
@@ -14,7 +20,8 @@ lists claims a seat not on its list, or a seat the map does not know when lockin
 
 from __future__ import annotations
 
-from typing import Optional
+import time
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -27,16 +34,18 @@ OK = 0  # codes: 0 ok, else 1 + index into REASONS
 
 
 class SeatOwners:
-    def __init__(self, cfg: Optional[SeatMapConfig] = None, lock_idle_s: float = LOCK_IDLE_S):
+    def __init__(self, cfg: Optional[SeatMapConfig] = None, lock_idle_s: float = LOCK_IDLE_S,
+                 clock: Callable[[], float] = time.monotonic):
         cfg = cfg or SeatMapConfig()
         self.max_seats = cfg.max_seats_per_unit
         self.lock_unknown = cfg.lock_unknown
         self.lock_idle_s = lock_idle_s
+        self.clock = clock
         self.owner = np.full(UNITS, -1, np.int32)  # seat -> unit, -1 = nobody's yet
         self.listed = np.zeros(UNITS, bool)  # units the seat map lists
         self.listed_seats = np.zeros(UNITS, bool)
         self.count = np.zeros(UNITS, np.int32)  # seats each unit owns now
-        self.last_used = np.zeros(UNITS, np.float64)  # locked seats: wall time last used
+        self.last_used = np.zeros(UNITS, np.float64)  # locked seats: clock() last used
         for u in cfg.units:
             self.listed[u.unit] = True
             self.owner[u.seats] = u.unit
@@ -44,19 +53,20 @@ class SeatOwners:
             self.count[u.unit] = len(u.seats)
         self.changed = False  # locks taken or released since the state was last saved
 
-    def check(self, units: np.ndarray, seats: np.ndarray, wall_s: float) -> np.ndarray:
+    def check(self, units: np.ndarray, seats: np.ndarray) -> np.ndarray:
         """Claims (unit, seat) in arrival order -> OK or 1 + index into REASONS. Unowned
         seats are locked here as the claims allow."""
+        now_s = self.clock()
         units, seats = units.astype(np.intp), seats.astype(np.intp)
         owner = self.owner[seats]
         code = np.where(owner == units, OK, 1 + REASONS.index("foreign_seat")).astype(np.uint8)
         for i in np.flatnonzero(owner < 0).tolist():
-            code[i] = self._claim(int(units[i]), int(seats[i]), wall_s)
+            code[i] = self._claim(int(units[i]), int(seats[i]), now_s)
         ok = seats[code == OK]
-        self.last_used[ok] = wall_s
+        self.last_used[ok] = now_s
         return code
 
-    def _claim(self, unit: int, seat: int, wall_s: float) -> int:
+    def _claim(self, unit: int, seat: int, now_s: float) -> int:
         held = self.owner[seat]
         if held >= 0:  # locked a moment ago, in this same batch
             return OK if held == unit else 1 + REASONS.index("foreign_seat")
@@ -66,7 +76,7 @@ class SeatOwners:
             return 1 + REASONS.index("too_many_seats")
         self.owner[seat] = unit
         self.count[unit] += 1
-        self.last_used[seat] = wall_s
+        self.last_used[seat] = now_s
         self.changed = True
         return OK
 
@@ -74,10 +84,12 @@ class SeatOwners:
         """How many seats this unit may speak for (its share of the audience)."""
         return int(self.count[unit]) if self.listed[unit] else self.max_seats
 
-    def release_idle(self, wall_s: float) -> list[int]:
-        """Free locks unused for `lock_idle_s`; returns the seats freed."""
+    def release_idle(self, now_s: Optional[float] = None) -> list[int]:
+        """Free locks unused for `lock_idle_s` at `now_s` (on `clock`, default now); returns
+        the seats freed."""
+        now_s = self.clock() if now_s is None else now_s
         locked = (self.owner >= 0) & ~self.listed_seats
-        idle = np.flatnonzero(locked & (wall_s - self.last_used > self.lock_idle_s))
+        idle = np.flatnonzero(locked & (now_s - self.last_used > self.lock_idle_s))
         if len(idle):
             np.subtract.at(self.count, self.owner[idle], 1)
             self.owner[idle] = -1
@@ -86,16 +98,21 @@ class SeatOwners:
 
     # -- across restarts ---------------------------------------------------------------
     def locks(self) -> dict[int, tuple[int, float]]:
-        """seat -> (unit, wall time last used), for seats locked on first sight."""
+        """seat -> (unit, wall time last used), for seats locked on first sight. (The wall
+        time is for the file's readers; `restore` does not age locks by it.)"""
         seats = np.flatnonzero((self.owner >= 0) & ~self.listed_seats)
-        return {s: (int(self.owner[s]), float(self.last_used[s])) for s in seats.tolist()}
+        wall_less = time.time() - self.clock()
+        return {s: (int(self.owner[s]), wall_less + float(self.last_used[s]))
+                for s in seats.tolist()}
 
     def restore(self, locks: dict[int, tuple[int, float]]) -> None:
-        """Locks from before a restart; the seat map wins over any of them."""
-        for seat, (unit, used) in locks.items():
+        """Locks from before a restart, each idle from now on (its wall stamp is from a
+        clock that may have stepped since); the seat map wins over any of them."""
+        now_s = self.clock()
+        for seat, (unit, _used) in locks.items():
             if self.owner[seat] >= 0 or self.listed[unit] or not self.lock_unknown \
                     or self.count[unit] >= self.max_seats:
                 continue
             self.owner[seat] = unit
             self.count[unit] += 1
-            self.last_used[seat] = used
+            self.last_used[seat] = now_s

@@ -114,7 +114,7 @@ class Intake:
         """Write replay windows and seat locks to the state folder (no-op without one)."""
         self._saved_at = time.monotonic()
         if self.state_dir:
-            self.owners.release_idle(time.time())
+            self.owners.release_idle()
             intake_state.save(self.state_dir, self.windows.tops(), self.owners.locks(),
                               self.keys, self.previous, self.epochs)
 
@@ -162,7 +162,7 @@ class Intake:
         self._count("replayed", len(new) - int(new.sum()))
         good, ext = good[new], ext[new]
         self.health.saw(good["unit_id"], ext, rx_us)  # the unit is alive, whatever it claims
-        owned = self.owners.check(good["unit_id"], good["seat_id"], time.time())
+        owned = self.owners.check(good["unit_id"], good["seat_id"])
         self._count_codes(owned, ownership.REASONS)
         good = good[owned == ownership.OK]
         self.accepted += len(good)

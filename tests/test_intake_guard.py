@@ -106,11 +106,15 @@ def test_seats_belong_to_their_units():
 
 
 def test_idle_seat_locks_are_released():
-    owners = SeatOwners(SeatMapConfig(max_seats_per_unit=1), lock_idle_s=60)
-    ok = owners.check(np.array([1]), np.array([7]), wall_s=1000.0)
-    assert ok.tolist() == [0] and owners.check(np.array([1]), np.array([8]), 1001.0).tolist() == [2]
+    now = [1000.0]
+    owners = SeatOwners(SeatMapConfig(max_seats_per_unit=1), lock_idle_s=60,
+                        clock=lambda: now[0])
+    ok = owners.check(np.array([1]), np.array([7]))
+    now[0] = 1001.0
+    assert ok.tolist() == [0] and owners.check(np.array([1]), np.array([8])).tolist() == [2]
     assert owners.release_idle(1059.0) == [] and owners.release_idle(1061.0) == [7]
-    assert owners.check(np.array([2]), np.array([7]), 1062.0).tolist() == [0]
+    now[0] = 1062.0
+    assert owners.check(np.array([2]), np.array([7])).tolist() == [0]
 
 
 def _controls(rng, keys):
