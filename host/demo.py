@@ -77,6 +77,9 @@ def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, se
                "expression_model": face_model,
                # each seat's estimate by channel, for the report (stays in the run folder)
                "channels_log": str(edge_dir / f"unit{unit}.channels.csv"),
+               # its sequence numbers and viewers' baselines too: the demo's keys are new
+               # each run, and a unit of the same id may already run here (locked file)
+               "seq_file": str(edge_dir / f"unit{unit}.seq"),
                **(unit_cfg or {}), "seats": [{"seat_id": pseudonyms[i], "source": src}]}
         path = edge_dir / f"unit{unit}.toml"
         path.write_bytes(tomli_w.dumps(cfg).encode())

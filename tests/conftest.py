@@ -2,7 +2,9 @@
 deadline, live demos). scripts/test.sh runs them on their own after the rest has run in
 parallel, so other tests' load does not decide their timing."""
 
+import os
 import re
+import tempfile
 
 import pytest
 from hypothesis import settings
@@ -31,6 +33,13 @@ MARKED = re.compile(r"mark\.realtime")  # a file marking its own real-time tests
 LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_research_seats\.py|"
                    r"test_brainflow_source\.py|test_hr_only\.py|redteam/test_seat_devices_red\.py|"
                    r"test_viewer_device\.py|redteam/test_session21_red\.py)")
+
+
+def pytest_configure(config):
+    # Each pytest process (each xdist worker) its own state home: units that tests start in
+    # parallel with the same unit id shared the default sequence file, which a unit now
+    # locks (the second refused to start), and no test writes to the machine's own state.
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="empathy-test-state-")
 
 
 def pytest_addoption(parser):

@@ -1,6 +1,8 @@
 """`empathy demo` end to end: real edge processes, real UDP, real GStreamer, real report."""
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
 
@@ -8,10 +10,18 @@ import cv2
 
 
 def test_demo_produces_summary_video_and_report(tmp_path):
-    out = tmp_path / "demo"
-    r = subprocess.run([sys.executable, "-m", "empathy.cli", "demo", "--seats", "3",
-                        "--duration", "14", "--baseline", "3", "--out", str(out), "--json"],
-                       capture_output=True, text=True, timeout=240)
+    """(A unit 1 already runs on this machine, on the default sequence file: the demo's
+    units keep theirs in the run folder. They took the default, and since units lock their
+    sequence file the demo's unit 1 refused to start beside another test's demo.)"""
+    out, state = tmp_path / "demo", tmp_path / "state"
+    held = state / "empathy" / "edge" / "unit1.seq.lock"
+    held.parent.mkdir(parents=True)
+    with open(held, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        r = subprocess.run([sys.executable, "-m", "empathy.cli", "demo", "--seats", "3",
+                            "--duration", "14", "--baseline", "3", "--out", str(out), "--json"],
+                           capture_output=True, text=True, timeout=240,
+                           env={**os.environ, "XDG_STATE_HOME": str(state)})
     assert r.returncode == 0, r.stderr[-2000:]
     s = json.loads((out / "summary.json").read_text())
     for key in ("seats", "packets_sent", "packets_received", "packets_rejected", "decisions",
