@@ -15,7 +15,7 @@ import pytest
 from empathy.host.session import store
 from empathy.keys import Keystore
 from redteam_rig import Host, free_udp_port
-from test_ops22 import _card, _edge_run, needs_root
+from test_ops22 import _card, _edge_run, _one_seat, needs_root
 
 
 def test_a_host_whose_terminal_closes_ends_its_show_as_on_sigterm(tmp_path):
@@ -41,12 +41,7 @@ def test_a_host_whose_terminal_closes_ends_its_show_as_on_sigterm(tmp_path):
 
 
 def _unit_on(tmp_path, channels_log, port=9, duration_s=3):
-    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
-    cfg = tmp_path / "edge.toml"
-    cfg.write_text(f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{tmp_path}/seq"\n'
-                   f'uplink = "udp://127.0.0.1:{port}"\nfaces = false\n'
-                   f'channels_log = "{channels_log}"\n'
-                   '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
+    cfg = _one_seat(tmp_path, f"udp://127.0.0.1:{port}", f'channels_log = "{channels_log}"\n')
     return _edge_run(cfg, duration_s)
 
 

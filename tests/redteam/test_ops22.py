@@ -72,13 +72,19 @@ class Dns:
         self.sock.close()
 
 
+def _one_seat(tmp_path, uplink: str, extra: str = "") -> Path:
+    """A one-seat unit's config (simulated seat, its own keys and sequence file)."""
+    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text(f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{tmp_path}/seq"\n'
+                   f'uplink = "{uplink}"\nfaces = false\n{extra}'
+                   '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
+    return cfg
+
+
 def _unit(tmp_path, port, duration_s):
     """`empathy edge run` with the host given by name, resolved through our DNS only."""
-    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
-    (tmp_path / "edge.toml").write_text(
-        f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{tmp_path}/seq"\n'
-        f'uplink = "udp://empathy-host.lan:{port}"\nfaces = false\n'
-        '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
+    _one_seat(tmp_path, f"udp://empathy-host.lan:{port}")
     (tmp_path / "resolv.conf").write_text(
         f"nameserver {DNS_IP}\noptions timeout:1 attempts:1\n")
     run = (f"mount --bind {tmp_path}/resolv.conf /etc/resolv.conf && exec {sys.executable} "
@@ -171,12 +177,7 @@ def test_a_unit_whose_terminal_closes_ends_its_show_as_on_sigterm(tmp_path):
     the session dropped: the kernel sends SIGHUP. Before: Python's default, the unit died
     where it stood (rc -1): no `--stats`, the viewers' baselines of the last save interval
     lost, the channels log cut. Now SIGHUP ends the show as SIGTERM and Ctrl-C do."""
-    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
-    cfg = tmp_path / "edge.toml"
-    cfg.write_text(f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{tmp_path}/seq"\n'
-                   f'uplink = "udp://127.0.0.1:9"\nfaces = false\n'
-                   f'channels_log = "{tmp_path}/channels.csv"\n'
-                   '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
+    cfg = _one_seat(tmp_path, "udp://127.0.0.1:9", f'channels_log = "{tmp_path}/channels.csv"\n')
     unit = subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run", "--config",
                              str(cfg), "--stats", str(tmp_path / "stats.json")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -31,6 +31,14 @@ ATTACKER = "127.0.0.2"
 TOKEN = "session-22-operator-token-" + "x" * 16
 
 
+def _dashboard(tmp_path) -> tuple:
+    """A show's dashboard started on a free port: (show, api, port)."""
+    show, _ = _show(tmp_path)
+    api = Api(show, Live(show), "127.0.0.1:0", token=TOKEN)
+    api.start()
+    return show, api, int(api.url.rsplit(":", 1)[1].strip("/"))
+
+
 def _dial(port: int, stack: ExitStack, send: bytes = b"") -> socket.socket:
     s = stack.enter_context(socket.socket())
     s.bind((ATTACKER, 0))
@@ -66,10 +74,7 @@ def test_websockets_that_never_authenticate_cannot_lock_the_operator_out(tmp_pat
     may keep at most MAX_PENDING_PER_PEER waiting; a connection with no whole request in
     HEADER_WAIT_S is closed."""
     monkeypatch.setattr(gate, "HEADER_WAIT_S", 1.0)
-    show, _ = _show(tmp_path)
-    api = Api(show, Live(show), "127.0.0.1:0", token=TOKEN)
-    api.start()
-    port = int(api.url.rsplit(":", 1)[1].strip("/"))
+    show, api, port = _dashboard(tmp_path)
     try:
         with ExitStack() as stack:
             answers = []
@@ -252,10 +257,7 @@ def test_a_token_that_is_not_utf8_is_refused_not_a_traceback(tmp_path, caplog):
     import logging
 
     caplog.set_level(logging.INFO)
-    show, _ = _show(tmp_path)
-    api = Api(show, Live(show), "127.0.0.1:0", token=TOKEN)
-    api.start()
-    port = int(api.url.rsplit(":", 1)[1].strip("/"))
+    show, api, port = _dashboard(tmp_path)
     try:
         with ExitStack() as stack:
             for path in (b"/api/v1/state", b"/metrics"):
