@@ -4,6 +4,7 @@ parallel, so other tests' load does not decide their timing."""
 
 import os
 import re
+import shutil
 import tempfile
 
 import pytest
@@ -39,7 +40,9 @@ def pytest_configure(config):
     # Each pytest process (each xdist worker) its own state home: units that tests start in
     # parallel with the same unit id shared the default sequence file, which a unit now
     # locks (the second refused to start), and no test writes to the machine's own state.
-    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="empathy-test-state-")
+    home = tempfile.mkdtemp(prefix="empathy-test-state-")
+    os.environ["XDG_STATE_HOME"] = home
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
 
 
 def pytest_addoption(parser):
