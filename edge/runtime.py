@@ -32,7 +32,7 @@ from empathy.edge.latency import ESTIMATE_LATENCY_S
 from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
 from empathy.edge.seat_sensors import shared_sensor
-from empathy.edge.sequence import SeqReserve, seq_path
+from empathy.edge.sequence import SeqReserve, packet_rate, seq_path
 from empathy.edge.unit_stats import seat_eda, unit_stats
 from empathy.edge.uplink import UplinkWatch
 from empathy.edge.viewer_state import SAVE_EVERY_S, ViewerKeep
@@ -190,7 +190,7 @@ class EdgeUnit:
         # One sequence for every packet this unit sends (one replay window), carried over
         # restarts: the host refuses sequence numbers it has already seen. MQTT connection
         # epochs are drawn from it too (the transport's thread: hence the lock).
-        self.seqs = SeqReserve(seq_path(cfg))
+        self.seqs = SeqReserve(seq_path(cfg), packet_rate(cfg))
         self.seq = self.seqs.start
         self._seq_lock = threading.Lock()
         self.uplink = open_sender(cfg.uplink, cfg.unit_id, status_key=lambda: self.key,
