@@ -30,10 +30,11 @@ import tempfile
 import numpy as np
 
 from empathy.bench.reward_diagnosis import SAMPLE, STORIES
-from empathy.cli import numbers_in
+from empathy import wire
+from empathy.cli import number_in, numbers_in
 from empathy.host import audience
 from empathy.host.policies import bandit
-from empathy.host.policy import REWARD_LATENCY_S, estimate_lag_s
+from empathy.host.policy import MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, estimate_lag_s
 from empathy.host.story import load
 from empathy.sim import audience as sim
 from empathy.sim.impact import story_impacts
@@ -74,14 +75,20 @@ def seed_regret(story, impact, seed: int, n: int, latency_s: float, credits: boo
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--story", choices=STORIES, default="sample")
-    ap.add_argument("--latency", type=float, default=REWARD_LATENCY_S)
-    ap.add_argument("--lag", type=float, default=None)
+    # every number range-checked as --seeds is (nan ran into a traceback, 0 screenings
+    # printed regret nan): one line and exit 2
+    ap.add_argument("--latency", type=number_in(float, 0, MAX_REWARD_LATENCY_S),
+                    default=REWARD_LATENCY_S)  # the host's [show] reward_latency_s range
+    ap.add_argument("--lag", type=number_in(float, 0, wire.MAX_ESTIMATE_LAG_MS / 1000),
+                    default=None)
     ap.add_argument("--no-credits", action="store_true")
-    ap.add_argument("--noise", type=float, default=bandit.NOISE)
-    ap.add_argument("--span", type=float, default=audience.UNLAG_SPAN_S,
+    ap.add_argument("--noise", type=number_in(float, 1e-3, 1.0),  # a reward lives in 0..1
+                    default=bandit.NOISE)
+    ap.add_argument("--span", type=number_in(float, 0, 120), default=audience.UNLAG_SPAN_S,
                     help="span (s) over which each seat's slope is read where its lag is "
                          "undone for synchrony (0: synchrony's lag not undone)")
-    ap.add_argument("--screenings", type=int, default=200)
+    ap.add_argument("--screenings", type=number_in(int, 5, 100_000),  # (fifths: 5 at least)
+                    default=200)
     ap.add_argument("--seeds", type=numbers_in(int, 0, 2**32 - 1),  # (under 100: see below)
                     default="100,101,102,103,104")
     ap.add_argument("--learner", choices=("evidence", "state", "blind"), default="evidence")

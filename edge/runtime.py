@@ -32,7 +32,8 @@ from empathy.edge.latency import ESTIMATE_LATENCY_S
 from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
 from empathy.edge.seat_sensors import shared_sensor
-from empathy.edge.sequence import SeqReserve, seq_path
+from empathy.edge.sequence import SeqReserve, packet_rate, seq_path
+from empathy.edge.source_clock import AheadGuard
 from empathy.edge.unit_stats import seat_eda, unit_stats
 from empathy.edge.uplink import UplinkWatch
 from empathy.edge.viewer_state import SAVE_EVERY_S, ViewerKeep
@@ -173,6 +174,7 @@ class EdgeUnit:
                         open_source(s.source, screen=screen_now, faces=cfg.faces)
                         for s in cfg.seats]
         self.idle = all(src is None for src in self.sources)
+        self.ahead = [AheadGuard(f"seat {s.seat_id}") for s in cfg.seats]
         self.face_model = Path(model.model.path).name if model is not None else None
         self.features = [SeatFeatures(cfg.baseline_s, model, profile=p,
                                       rebaseline_after_s=cfg.rebaseline_after_s,
@@ -190,7 +192,7 @@ class EdgeUnit:
         # One sequence for every packet this unit sends (one replay window), carried over
         # restarts: the host refuses sequence numbers it has already seen. MQTT connection
         # epochs are drawn from it too (the transport's thread: hence the lock).
-        self.seqs = SeqReserve(seq_path(cfg))
+        self.seqs = SeqReserve(seq_path(cfg), packet_rate(cfg))
         self.seq = self.seqs.start
         self._seq_lock = threading.Lock()
         self.uplink = open_sender(cfg.uplink, cfg.unit_id, status_key=lambda: self.key,
@@ -261,6 +263,7 @@ class EdgeUnit:
                 if src is None:  # opted out: nothing to read, nothing was opened
                     continue
                 for raw in src.read(timeout_s=0.005):
+                    raw = self.ahead[i].admit(raw, now_us())  # a source's clock far ahead
                     for r in self._perceive(i, raw):
                         feat.add(r)
                     self.readings += 1

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import math
 import os
 import threading
+import time
 from pathlib import Path
 
 from empathy import atomic, wire
@@ -31,25 +33,47 @@ class SeqReserve:
     block is saved on a thread of its own from half-way through the current one, so a card
     that stalls for seconds holds that thread, never the unit's loop, unless the unit
     reaches the saved limit first (then `use` waits: the guarantee before the samples).
-    A restart skips at most one and a half blocks."""
+    A restart skips at most one and a half blocks. Where the file cannot be written from
+    the start (a card ext4 left read-only, or full) the unit still runs: it starts past
+    what its packet rate (`per_s`) can have used since the file was last written."""
 
     BLOCK = 1024  # about 90 s of one seat's packets: one small write per block
 
-    def __init__(self, path):
+    def __init__(self, path, per_s: float = 0.0):
         self.path = state_file(path, "sequence file (seq_file)")
-        self._lock = _hold(self.path)
-        try:
-            self.start = int(self.path.read_text()) & wire.SEQ_MASK
-        except FileNotFoundError:
-            self.start = 0
-        except (OSError, ValueError) as e:
-            log.warning("sequence file %s unreadable (%s): starting from 0", self.path, e)
-            self.start = 0
-        self.limit = self.start  # on disk (or known not to be: warned)
-        self._asked = self.start  # the newest limit handed to the writer
+        self._lock, unheld = _hold(self.path)
+        stored, written = self._read()
+        self.start = stored
+        self._failing = False
+        try:  # the first block now: a card read-only or full from the start is known here
+            self._write(str((stored + self.BLOCK) & wire.SEQ_MASK))
+            self.limit = (stored + self.BLOCK) & wire.SEQ_MASK
+            if unheld:
+                log.warning("cannot hold %s.lock (%s): a second unit on this sequence file "
+                            "goes unnoticed", self.path, unheld)
+        except OSError as e:
+            self._failing = True
+            self.start = _past_unsaved(stored, written, per_s)
+            log.warning("sequence file %s cannot be written (%s): sending from %d, past what "
+                        "%g packets/s since it was last written can have used (a restart "
+                        "does the same; the clock must not go back)%s", self.path,
+                        e.strerror or e, self.start, per_s,
+                        "" if self._lock is not None else "; a second unit goes unnoticed")
+            self.limit = self.start
+        self._asked = self.limit  # the newest limit handed to the writer
         self._cv = threading.Condition()
         self._writer = LatestWriter(self._save, f"sequence {self.path.name}")
         self.use(self.start)
+
+    def _read(self) -> tuple[int, float]:
+        """The limit on disk and when it was written (0, 0.0: none)."""
+        try:
+            return int(self.path.read_text()) & wire.SEQ_MASK, self.path.stat().st_mtime
+        except FileNotFoundError:
+            return 0, 0.0
+        except (OSError, ValueError) as e:
+            log.warning("sequence file %s unreadable (%s): starting from 0", self.path, e)
+            return 0, 0.0
 
     def use(self, seq: int) -> None:
         """`seq` is about to be sent: from half-way through the saved block the next one
@@ -68,34 +92,56 @@ class SeqReserve:
         if self._lock is not None:
             os.close(self._lock)
 
+    def _write(self, text: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # two units never share a .tmp; synced: a power cut keeps what was sent covered
+        atomic.write_text(self.path, text, durable=True)
+
     def _save(self, text: str) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # two units never share a .tmp; synced: a power cut keeps what was sent covered
-            atomic.write_text(self.path, text, durable=True)
+            self._write(text)
+            self._failing = False
         except OSError as e:  # a read-only state folder costs the restart guarantee only
-            log.warning("cannot reserve sequence numbers in %s: %s", self.path, e)
+            if not self._failing:  # one line when the card fails, not one a block
+                log.warning("cannot reserve sequence numbers in %s: %s", self.path, e)
+            self._failing = True
         with self._cv:
             self.limit = int(text)
             self._cv.notify_all()
+
+
+def packet_rate(cfg) -> float:
+    """The most packets a second an edge config's unit sends: every seat's samples, its
+    heartbeats, and clock sync at its first quick rate (10/s); one more for MQTT epochs."""
+    return len(cfg.seats) * cfg.rate_hz + cfg.heartbeat_hz + max(cfg.sync_hz, 10.0) + 1.0
+
+
+def _past_unsaved(stored: int, written: float, per_s: float) -> int:
+    """Where a unit that cannot reserve starts: past every number it can have sent since
+    the limit on disk was written (`per_s` at most, a number below the limit at that time),
+    so a restart on a card that stays read-only never repeats one (the host would refuse
+    them as replays). With no file, the time counts from 1970: the number follows the
+    clock, wrapping at 2**32 (serially ahead for 2**31 / per_s seconds: years)."""
+    since = max(0.0, time.time() - written)
+    return (stored + math.ceil(per_s * since)) & wire.SEQ_MASK
 
 
 class InUse(UserError):
     """Another unit (a process alive now) holds this sequence file."""
 
 
-def _hold(path: Path) -> int | None:
+def _hold(path: Path) -> tuple[int | None, str]:
     """Hold `path`.lock (flock) for the unit's life: two units on one sequence file (one
     typed by hand while the service runs) sent the same numbers, and the host refused one's
-    packets as the other's replays. The kernel lets go when the unit dies, SIGKILL too."""
+    packets as the other's replays. The kernel lets go when the unit dies, SIGKILL too.
+    (None, why) where the lock cannot be made (a read-only card: the show goes on
+    unguarded; the caller says so, in one line with the sequence's own trouble)."""
     lock = path.with_name(path.name + ".lock")
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as e:  # a read-only card: the show goes on unguarded
-        log.warning("cannot hold %s (%s): a second unit on this sequence file goes unnoticed",
-                    lock, e.strerror or e)
-        return None
+    except OSError as e:
+        return None, str(e.strerror or e)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -106,4 +152,4 @@ def _hold(path: Path) -> int | None:
                         "config its own unit_id and seq_file") from None
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
-    return fd
+    return fd, ""

@@ -110,7 +110,8 @@ def wait_for_baselines(show, expected: Optional[Iterable[int] | int], timeout_s:
     t0 = time.monotonic()
     counting_from = t0 + startup_s  # the first seat heard starts the count, if sooner
     left = None
-    while time.monotonic() - counting_from < timeout_s:
+    # a stop (SIGTERM, Ctrl-C) while viewers settle ends the wait, not only the film
+    while time.monotonic() - counting_from < timeout_s and not show.ending.is_set():
         show.pump(timeout_s=0.05)
         if watch.heard_us and counting_from > time.monotonic():
             counting_from = time.monotonic()
@@ -121,7 +122,7 @@ def wait_for_baselines(show, expected: Optional[Iterable[int] | int], timeout_s:
             break
     waited = round(time.monotonic() - t0, 2)
     fallback = left != 0
-    if fallback:
+    if fallback and not show.ending.is_set():
         n = expected if isinstance(expected, int) else (
             len(set(expected)) if expected is not None else len(watch.heard_us))
         log.warning("baseline: %d of %s seats ready after %.0f s; starting the film anyway "

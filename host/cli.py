@@ -278,13 +278,14 @@ def _run(args) -> int:
     show = make_show(cfg, story, keys)
     # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
     show.intake.watch_keystore(cfg.keystore, on_reload=show.use_keystore)
-    # systemd stops us with SIGTERM, a closed ssh session with SIGHUP: end the show cleanly
-    # (the output file finalised, the session closed) instead of dying mid-write.
+    # systemd stops us with SIGTERM, a closed ssh session with SIGHUP, a terminal's Ctrl-C
+    # with SIGINT: end the show cleanly (the output file finalised, the session closed)
+    # instead of dying mid-write.
     def _stop(signum, _frame):
         log.info("%s: ending the show", signal.Signals(signum).name)
         show.stop()
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, _stop)
     # A kiosk records each visit as its own session (and keeps its retention); a show is
     # one session.

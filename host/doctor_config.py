@@ -160,7 +160,7 @@ def _seq_path(cfg) -> Path:
 def check_uplink(cfg) -> list[Finding]:
     """The broker accepts us (MQTT) and the host answers clock sync; the clock offset."""
     from empathy.clocksync import ClockSync
-    from empathy.edge.sequence import InUse, SeqReserve
+    from empathy.edge.sequence import InUse, SeqReserve, packet_rate
     from empathy.keys import Keystore, KeyError_
     from empathy.transports import TransportError, open_sender
 
@@ -170,7 +170,7 @@ def check_uplink(cfg) -> list[Finding]:
     except (KeyError_, KeyError):
         return [Finding(item, "warn", "not checked: no key for this unit to sign with")]
     try:  # the unit's own numbers: the host would refuse them as replays when it sent them
-        seqs = SeqReserve(_seq_path(cfg))
+        seqs = SeqReserve(_seq_path(cfg), packet_rate(cfg))
     except InUse as e:
         return [Finding(item, "warn", f"not checked: {e}", "its log says whether the host "
                         "answers (`journalctl -u empathy-edge@...`)")]
