@@ -57,9 +57,9 @@ ALIKE_SHARE = 0.5
 SHAPE_HZ = (5.0, 30.0)
 # ...or, complexes unlike each other (multiform PVC runs, AF's aberrant beats: MIT-BIH 203's
 # windows matched at 0.37), LOCKED of the window's SHAPE_HZ energy within QRS_S of its beats:
-# a heart's complexes carry it whatever their shapes. Tuning (seeds 300-399, 5 min each):
-# floating inputs read at most 0.63 at a quality of 0.6 or more (hum under 0.6: up to 0.83);
-# 203 0.75-0.78
+# a heart's complexes carry it whatever their shapes. Tuning (`ecg_lead_off`'s floating
+# inputs, seeds 300-323, 400-423, 500-523, 600-623, 5 min each, 2880 windows): at most 0.64
+# at a quality of 0.6 or more (hum under 0.6: up to 0.85); 203's multiform windows 0.75-0.78
 LOCKED = 0.7
 QRS_S = 0.05
 NAMES = ((protocol.LEAD_P, "LO+"), (protocol.LEAD_N, "LO-"))
