@@ -223,8 +223,8 @@ def judge_records(names: list) -> list:
 
 def judge_floating(minutes: float, seed: int = 100) -> list:
     """Floating inputs, `minutes` each: hum 0.1-1 mV at 50 and 60 Hz, noise 0.03 mV, the
-    recorded electrode motion x 0-1 from a random point (seeds from `seed`: none of the
-    judge's tuning draws, which used seed 0)."""
+    recorded electrode motion x 0-1 from a random point (seeds from `seed`: the judge was
+    tuned on seed 0 and on 300-323, 400-423, 500-523 and 600-623)."""
     from empathy.sim.board import ECG_FS_HZ, recorded_motion
 
     em, fs = recorded_motion(), float(ECG_FS_HZ)
@@ -252,6 +252,8 @@ def main(argv=None) -> None:
                     help="--case judge: the records it plays")
     ap.add_argument("--minutes", type=float, default=3.0,
                     help="--case float and judge: minutes of each floating input (0.5-60)")
+    ap.add_argument("--seed", type=int, default=100,
+                    help="--case judge: the floating inputs' first seed (0-10**9; one each)")
     ap.add_argument("--records", nargs="+", default=list(RECORDS), help="tuning ECG records")
     ap.add_argument("--hum", type=float, default=50.0, help="mains Hz (default 50)")
     ap.add_argument("--case", choices=("off", "flap", "stuck", "float", "judge", "both",
@@ -273,17 +275,20 @@ def main(argv=None) -> None:
         ap.exit(2, "--hum: mains is 50 or 60 Hz\n")
     if not 0.5 <= a.minutes <= 60.0:
         ap.exit(2, "--minutes: 0.5 to 60\n")
+    if not 0 <= a.seed <= 10**9:
+        ap.exit(2, "--seed: 0 to 10**9\n")
     if a.case == "judge":
         names = [r.name for r in ALL if r.kind == "ecg" and r.held_out == (a.set == "held-out")
                  and available(r)]
-        recs, fl = judge_records(names), judge_floating(a.minutes)
+        recs, fl = judge_records(names), judge_floating(a.minutes, a.seed)
         for r in recs + fl:
             print(json.dumps(r) if a.json else "  ".join(f"{k}={v}" for k, v in r.items()))
         if not a.json:
             print(f"# stuck pin named on {sum(r['named_after_s'] is not None for r in recs)} "
                   f"of {len(recs)} {a.set} records; floating inputs called stuck "
                   f"{sum(r['stuck_named_s'] is not None for r in fl)} of {len(fl)} "
-                  f"({a.minutes:g} min each), windows read as a heart "
+                  f"({a.minutes:g} min each, seeds {a.seed}-{a.seed + len(fl) - 1}), "
+                  "windows read as a heart "
                   f"{sum(int(r['heart_windows'].split('/')[0]) for r in fl)} of "
                   f"{sum(int(r['heart_windows'].split('/')[1]) for r in fl)}")
         return
