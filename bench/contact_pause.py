@@ -71,25 +71,32 @@ def pauses(name: str) -> dict:
             "contact_off_in_pauses": in_pause}
 
 
-def time_to_off(name: str, how: str) -> tuple[float | None, float]:
+def time_to_off(name: str, how: str, back: bool = True) -> tuple[float | None, float | None]:
     """The worst time from an unplug to CONTACT off (None: not within HOLD_S), and the share
-    of estimates with CONTACT after the first without."""
+    of estimates with CONTACT after the first without (`back=False`: not measured, None;
+    each run stops at its first estimate without, half the seat's work of a test)."""
     from empathy.bench.seat_hrv import T0_US, seat_stream
     from empathy.edge.heart_corpus import record, record_data
     from empathy.wire import Flag
 
     x, fs = record_data(record(name))
-    worst, back = 0.0, []
+    worst, kept = 0.0, []
     for k, at in enumerate(UNPLUG_AT_S):
         y = unplugged(x[:int((at + HOLD_S) * fs)], fs, at, how, seed=k)
-        rows = [((now - T0_US) / 1e6 - at, bool(e["flags"] & Flag.CONTACT))
-                for now, e, _ in seat_stream(y, fs, 0.1) if (now - T0_US) / 1e6 > at]
+        rows = []
+        for now, e, _ in seat_stream(y, fs, 0.1):
+            t = (now - T0_US) / 1e6 - at
+            if t > 0:
+                rows.append((t, bool(e["flags"] & Flag.CONTACT)))
+                if not back and not rows[-1][1]:
+                    break
         lost = next((t for t, on in rows if not on), None)
         if lost is None:
             return None, 1.0
         worst = max(worst, lost)
-        back += [on for t, on in rows if t > lost]
-    return round(worst, 1), round(float(np.mean(back)), 2) if back else 0.0
+        kept += [on for t, on in rows if t > lost]
+    share = (round(float(np.mean(kept)), 2) if kept else 0.0) if back else None
+    return round(worst, 1), share
 
 
 def main(argv=None) -> None:

@@ -28,7 +28,7 @@ def test_leads_off_on_a_still_line_lose_contact_within_a_second(how):
     the unplug, wherever it falls in the cardiac cycle and in a record with pauses. Before:
     2.3-3.1 s (no beat candidate for LOST_GAP_S)."""
     need("qtdb-sel232")
-    assert contact_pause.time_to_off("qtdb-sel232", how)[0] <= 1.0
+    assert contact_pause.time_to_off("qtdb-sel232", how, back=False)[0] <= 1.0
 
 
 @pytest.mark.parametrize("how", ["hum", "quiet"])
@@ -36,7 +36,7 @@ def test_an_unplug_that_leaves_a_live_line_loses_contact_after_the_longest_pause
     """A floating input (mains hum and noise, or noise alone) is not told from a pause by
     the line: no beat for ECG_PAUSE_S is lost contact (before: LOST_GAP_S, 3 s)."""
     need("mitdb-100")
-    t = contact_pause.time_to_off("mitdb-100", how)[0]
+    t = contact_pause.time_to_off("mitdb-100", how, back=False)[0]
     assert t is not None and LOST_GAP_S < t <= ECG_PAUSE_S + 0.5
 
 
