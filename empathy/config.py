@@ -78,6 +78,18 @@ def ip_address(value: str) -> None:
             from None
 
 
+def proxy_network(value: str) -> None:
+    """A `trusted_proxies` entry: an address or a network, never every address."""
+    import ipaddress
+    try:
+        net = ipaddress.ip_network(value)
+    except ValueError as e:
+        why = "has host bits set" if "host bits" in str(e) else "is not an IP address or network"
+        raise ValueError(f"{value!r} {why} (e.g. 127.0.0.1 or 10.20.0.0/24)") from None
+    if net.prefixlen == 0:
+        raise ValueError(f"{value!r} trusts every address: anyone could name any viewer")
+
+
 def listen_addr(value: str) -> None:
     """"host:port" to listen on; port 0 = any free one."""
     host_port(value, lowest=0)

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from empathy.config import ConfigError, from_toml, listen_addr, setting
+from empathy.config import ConfigError, from_toml, listen_addr, proxy_network, setting
 from empathy.errors import UserError
 from empathy.host.kiosk import KioskConfig
 from empathy.host.osc import OscConfig
@@ -37,6 +37,10 @@ class DashboardConfig:
     #: file holding a read-only token for Prometheus: GET /metrics and nothing else;
     #: empty: scrapers use the operator token. Example: "/etc/empathy/metrics.token"
     metrics_token_file: str = ""
+    #: reverse proxies in front of the dashboard (addresses or networks) whose
+    #: X-Forwarded-For names the viewer; empty: no such header is believed, each
+    #: connection's own address is its peer. Example: ["127.0.0.1"]
+    trusted_proxies: list[str] = setting([], check=proxy_network)
 
     def token(self) -> str | None:
         if self.token_file:
@@ -199,7 +203,7 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
         live, metrics = Live(show, room), ShowMetrics(show, room)
         token = cfg.dashboard.token()
         api = Api(show, live, cfg.dashboard.listen, token, metrics,
-                  cfg.dashboard.metrics_token())
+                  cfg.dashboard.metrics_token(), cfg.dashboard.trusted_proxies)
         api.start()
         closers.append(api)
         show.subscribe(live)
