@@ -189,11 +189,12 @@ class Api:
         # then for it to end once cancelled
         runner = web.AppRunner(self.app(), access_log=None, logger=self._server_log,
                                shutdown_timeout=SHUTDOWN_S / 2)
+        listener = None
         try:
             await runner.setup()
-            self.gate.guard(runner.server)
-            await web.TCPSite(runner, self.host, self.port).start()
-            self.url = f"http://{self.host}:{runner.addresses[0][1]}/"
+            listener = await self._loop.create_server(self.gate.factory(runner.server),
+                                                      self.host, self.port, backlog=128)
+            self.url = f"http://{self.host}:{listener.sockets[0].getsockname()[1]}/"
             log.info("dashboard at %s", self.url, extra={"url": self.url})
         except BaseException as e:  # reported by start()
             self._error = e
@@ -201,6 +202,8 @@ class Api:
             self._ready.set()
             await self._stop.wait()
         finally:
+            if listener is not None:
+                listener.close()  # no new connections; aiohttp's cleanup ends the open ones
             await runner.cleanup()
             self._ready.set()
 

@@ -58,7 +58,7 @@ def _address(text: str):
 
 
 class Gate:
-    """Admits connections to aiohttp's server (`guard`) within the caps above, and requests
+    """Admits connections to aiohttp's server (`factory`) within the caps above, and requests
     from trusted proxies (`admit`, a middleware) within each viewer's share."""
 
     def __init__(self, refused: RateLimited, trusted_proxies=()):
@@ -99,37 +99,30 @@ class Gate:
         finally:
             self.under_way -= Counter({who: 1})  # (drops the viewer at 0)
 
-    def guard(self, server) -> None:
-        """Wrap an aiohttp `web.Server`'s connection bookkeeping with the caps."""
-        made, lost = server.connection_made, server.connection_lost
+    def factory(self, server):
+        """A protocol factory for `loop.create_server`: aiohttp's `server` (a `web.Server`,
+        itself such a factory) behind the caps. Only public interfaces: asyncio's Protocol
+        and the factory; aiohttp never sees a refused connection."""
+        return lambda: _Gated(self, server)
 
-        def connection_made(handler, transport):
-            made(handler, transport)
-            peer, loop = peer_of(transport), asyncio.get_running_loop()
-            if len(self.open) >= MAX_CONNECTIONS or (self.per_peer[peer] >= MAX_PER_PEER
-                                                     and not self.is_proxy(peer)):
-                self.refused(logging.WARNING, "refused a connection from %s: %d open from it, "
-                             "%d in all (at most %d, %d)", peer, self.per_peer[peer],
-                             len(self.open), MAX_PER_PEER, MAX_CONNECTIONS)
-                transport.pause_reading()
-                # on the next turn: aiohttp's handler task, started after this, needs the
-                # connection still there when it first runs
-                loop.call_later(0, transport.abort)
-                return
-            self.open[handler] = peer
-            self.per_peer[peer] += 1
-            loop.call_later(HEADER_WAIT_S, self._deadline, handler, transport)
+    def _admits(self, peer: str) -> bool:
+        if len(self.open) < MAX_CONNECTIONS and (self.per_peer[peer] < MAX_PER_PEER
+                                                 or self.is_proxy(peer)):
+            return True
+        self.refused(logging.WARNING, "refused a connection from %s: %d open from it, %d in "
+                     "all (at most %d, %d)", peer, self.per_peer[peer], len(self.open),
+                     MAX_PER_PEER, MAX_CONNECTIONS)
+        return False
 
-        def connection_lost(handler, exc=None):
-            peer = self.open.pop(handler, None)
-            if peer is not None:
-                self.served.discard(handler)
-                self.per_peer[peer] -= 1
-                if not self.per_peer[peer]:
-                    del self.per_peer[peer]
-            lost(handler, exc)
+    def _opened(self, handler, peer: str, transport) -> None:
+        self.open[handler] = peer
+        self.per_peer[peer] += 1
+        asyncio.get_running_loop().call_later(HEADER_WAIT_S, self._deadline, handler, transport)
 
-        server.connection_made, server.connection_lost = connection_made, connection_lost
+    def _closed(self, handler) -> None:
+        peer = self.open.pop(handler)
+        self.served.discard(handler)
+        self.per_peer -= Counter({peer: 1})  # (drops the peer at 0)
 
     def saw_request(self, handler) -> None:
         self.served.add(handler)
@@ -164,3 +157,37 @@ class ServerLog:
 
     def __getattr__(self, name):  # debug, warning, ...: as aiohttp logs them
         return getattr(self.server, name)
+
+
+class _Gated(asyncio.Protocol):
+    """One connection: admitted, it gets aiohttp's protocol, to which everything asyncio
+    says is passed on; refused, it is closed before aiohttp is made for it."""
+
+    def __init__(self, gate: Gate, make):
+        self.gate, self.make, self.inner = gate, make, None
+
+    def connection_made(self, transport) -> None:
+        peer = peer_of(transport)
+        if not self.gate._admits(peer):
+            transport.abort()
+            return
+        self.inner = self.make()
+        self.gate._opened(self.inner, peer, transport)
+        self.inner.connection_made(transport)
+
+    def connection_lost(self, exc) -> None:
+        if self.inner is not None:
+            self.gate._closed(self.inner)
+            self.inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self):
+        return self.inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
