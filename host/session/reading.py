@@ -88,6 +88,17 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     try:
         # Not mode=ro: reading a WAL file left by a killed host has to recover it first.
         db = sqlite3.connect(path)
+        db.execute("PRAGMA trusted_schema = OFF")  # the file's schema runs no risky function
+        # A view (or virtual table) under a table's name is SQL of the file's choosing that
+        # every read runs: a recursive one held `session list` for ever.
+        for name, kind, sql in db.execute(
+                "SELECT name, type, sql FROM sqlite_master WHERE name IN "
+                f"({', '.join('?' * len(COLUMNS))}, 'meta')", [*COLUMNS]):
+            if not str(sql).upper().startswith("CREATE TABLE"):
+                db.close()
+                what = "virtual table" if kind == "table" else kind
+                raise SessionError(f"{path}: {name} is a {what}, not a table: not a session "
+                                   "this host wrote")
         db.execute("SELECT count(*) FROM samples")
         return db
     except sqlite3.Error as e:

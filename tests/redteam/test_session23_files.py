@@ -1,0 +1,70 @@
+"""Red team, session 23: files handed to the host's tools that held them for ever.
+
+A session file is SQL: a `samples` that is a view runs whatever query the file's author
+wrote at every read, and a recursive one never ends. A LUT path is any path: a FIFO waits
+for a writer that never comes, /dev/zero never ends. Through the real CLI, in a process
+of its own (before the fixes each of these ran until killed)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from test_cinema_sessions import recorded
+
+FOREVER = ("CREATE VIEW samples AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+           "FROM c) SELECT x AS ts_us, 1 AS unit_id, 1 AS seat_id FROM c")
+
+
+def _empathy(*argv, timeout: float = 60, memory: int | None = None) -> tuple[int, str]:
+    def limit():
+        if memory:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    try:
+        r = subprocess.run([sys.executable, "-m", "empathy.cli", *map(str, argv)],
+                           capture_output=True, text=True, timeout=timeout, preexec_fn=limit)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"empathy {' '.join(map(str, argv))}: still running after {timeout} s")
+    out = r.stdout + r.stderr
+    assert "Traceback" not in out and "unexpected error" not in out, out
+    return r.returncode, out
+
+
+@pytest.mark.parametrize("table", ["samples", "events"])
+def test_a_session_whose_table_is_a_view_is_refused_not_run(tmp_path, table):
+    """Before: `session list` ran the recursive view until killed (20 s, 7 CPU-s, no
+    output); so did report and export. Now: one line naming the session and the view."""
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    base = recorded(tmp_path / "base", "s")
+    shutil.copy(base, folder / base.name)
+    db = sqlite3.connect(folder / base.name)
+    db.execute(f"DROP TABLE {table}")
+    db.execute(FOREVER.replace("samples", table, 1))
+    db.commit()
+    db.close()
+    sid = base.name.removesuffix(".session.db")
+    rc, out = _empathy("session", "list", "--dir", folder)
+    assert rc == 0 and f"UNREADABLE: {folder / base.name}: {table} is a view, not a table" \
+        in out, out
+    for verb in (["report", sid, "--out", tmp_path / "r"],
+                 ["export", sid, "--out", tmp_path / "e", "--format", "csv"]):
+        rc, out = _empathy("session", verb[0], "--dir", folder, *verb[1:])
+        assert rc == 1 and f"{table} is a view, not a table" in out, out
+        assert len(out.strip().splitlines()) == 1, out
+
+
+def test_a_lut_that_is_a_pipe_or_a_device_is_one_line(tmp_path):
+    """Before: `empathy lut check` on a FIFO waited for ever; on /dev/zero it read until its
+    memory ran out (stat says 0 bytes for a device). Now: not a regular file, at once."""
+    fifo = tmp_path / "grade.cube"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero"):
+        rc, out = _empathy("lut", "check", path, timeout=30, memory=4 << 30)
+        assert rc == 1 and f"{path}: not a regular file" in out, out
