@@ -23,6 +23,7 @@ from empathy.rotate import Rotation
 
 log = logging.getLogger("empathy.host")
 TOKEN_ENV = "EMPATHY_OPERATOR_TOKEN"
+MAX_TOKEN = 4096  # bytes of a token file; a longer token was cut there without a word
 
 
 @dataclass
@@ -44,16 +45,16 @@ class DashboardConfig:
 
     def token(self) -> str | None:
         if self.token_file:
-            return _read_token(self.token_file, "dashboard.token_file")
+            return read_token(self.token_file, "dashboard.token_file")
         return os.environ.get(TOKEN_ENV) or None
 
     def metrics_token(self) -> str | None:
         if self.metrics_token_file:
-            return _read_token(self.metrics_token_file, "dashboard.metrics_token_file")
+            return read_token(self.metrics_token_file, "dashboard.metrics_token_file")
         return None
 
 
-def _read_token(path: str, key: str) -> str | None:
+def read_token(path: str, key: str) -> str | None:
     """The token, from a private regular file (it controls the show: as a keystore)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not hold the start
@@ -65,7 +66,14 @@ def _read_token(path: str, key: str) -> str | None:
                 raise ConfigError(f"{key}: {path}: mode {stat.S_IMODE(st.st_mode):o} lets "
                                   "others read or change it (chmod 600, or 640 owned "
                                   "root:empathy)")
-            return f.read(4096).decode().strip() or None
+            raw = f.read(MAX_TOKEN + 1)
+        token = raw.decode().strip()
+        if len(raw) > MAX_TOKEN or any(c.isspace() or not c.isprintable() for c in token):
+            # base64 wraps at 76 characters: such a token no HTTP header can carry
+            raise ConfigError(f"{key}: {path} holds no single-line token of at most "
+                              f"{MAX_TOKEN} bytes (a line break, space or control character "
+                              "inside?): write one line, e.g. `base64 -w0`")
+        return token or None
     except OSError as e:
         raise ConfigError(f"{key}: {e}") from None
     except UnicodeDecodeError:

@@ -68,3 +68,44 @@ def test_a_lut_that_is_a_pipe_or_a_device_is_one_line(tmp_path):
     for path in (fifo, "/dev/zero"):
         rc, out = _empathy("lut", "check", path, timeout=30, memory=4 << 30)
         assert rc == 1 and f"{path}: not a regular file" in out, out
+
+
+def _token_host(tmp_path, text: bytes):
+    import tomli_w
+
+    from empathy.keys import Keystore
+    from redteam_rig import Host, free_udp_port
+
+    token = tmp_path / "operator.token"
+    token.write_bytes(text)
+    token.chmod(0o600)
+    host = Host(tmp_path, f"udp://127.0.0.1:{free_udp_port()}", Keystore.new([1]))
+    host.cfg["dashboard"]["token_file"] = str(token)
+    host.cfg["duration_s"] = 2.0
+    (tmp_path / "host.toml").write_text(tomli_w.dumps(host.cfg))
+    return tmp_path / "host.toml"
+
+
+@pytest.mark.parametrize("kind", ["wrapped", "long"])
+def test_a_token_no_header_can_carry_is_refused_at_start(tmp_path, kind):
+    """`head -c 64 /dev/urandom | base64 > FILE` wraps its 88 characters at 76: the host
+    started with a two-line token that no Authorization header can carry (the operator
+    locked out of the API, with nothing said), and a token file over 4096 bytes was cut
+    there without a word. Now `host run` refuses both in one line, and doctor says it."""
+    import base64
+    import textwrap
+
+    b64 = base64.b64encode(os.urandom(64 if kind == "wrapped" else 4000)).decode()
+    config = _token_host(tmp_path, ("\n".join(textwrap.wrap(b64, 76)) if kind == "wrapped"
+                                    else b64).encode() + b"\n")
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "x")}
+    try:
+        r = subprocess.run([sys.executable, "-m", "empathy.cli", "host", "run", "--config",
+                            str(config)], capture_output=True, text=True,
+                           timeout=60, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail("host run started with a token no header can carry")
+    err = [ln for ln in r.stderr.splitlines() if "dashboard.token_file" in ln]
+    assert r.returncode != 0 and len(err) == 1 and "single-line token" in err[0], r.stderr
+    rc, out = _empathy("doctor", "--config", config, timeout=120)
+    assert "single-line token" in out, out
