@@ -109,3 +109,34 @@ def test_a_token_no_header_can_carry_is_refused_at_start(tmp_path, kind):
     assert r.returncode != 0 and len(err) == 1 and "single-line token" in err[0], r.stderr
     rc, out = _empathy("doctor", "--config", config, timeout=120)
     assert "single-line token" in out, out
+
+
+def test_a_log_named_on_a_keystore_by_a_typo_leaves_the_keystore_alone(tmp_path):
+    """`channels_log = "/etc/empathy/unit1.keys.toml"` (a line copied from the keystore's
+    and half edited): `edge run` opened it for writing, the unit's key was gone and the
+    unit could not start again ('Expected = after a key'); the host's `frame_log` on its
+    keystore appended frame rows into it. Now each is refused at start in one line, the
+    keystore as it was."""
+    from empathy.keys import Keystore
+    from redteam_rig import Host, free_udp_port
+
+    Keystore.new([1]).for_unit(1).save(tmp_path / "k.toml")
+    kept = (tmp_path / "k.toml").read_bytes()
+    (tmp_path / "edge.toml").write_text(
+        f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{tmp_path}/seq"\n'
+        f'uplink = "udp://127.0.0.1:9"\nfaces = false\nchannels_log = "{tmp_path}/k.toml"\n'
+        '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
+    rc, out = _empathy("edge", "run", "--config", tmp_path / "edge.toml", "--duration", "2")
+    assert rc != 0 and f"channels_log {tmp_path}/k.toml holds something else" in out, out
+    assert (tmp_path / "k.toml").read_bytes() == kept
+
+    host_dir = tmp_path / "host"
+    host_dir.mkdir()
+    host = Host(host_dir, f"udp://127.0.0.1:{free_udp_port()}", Keystore.new([1]))
+    host.cfg["frame_log"] = host.cfg["keystore"]
+    host.cfg["duration_s"] = 2.0
+    kept = (host_dir / "host.keys.toml").read_bytes()
+    (host_dir / "host.toml").write_text(__import__("tomli_w").dumps(host.cfg))
+    rc, out = _empathy("host", "run", "--config", host_dir / "host.toml", timeout=90)
+    assert rc != 0 and "frame_log" in out and "holds something else" in out, out[-2000:]
+    assert (host_dir / "host.keys.toml").read_bytes() == kept
