@@ -297,7 +297,8 @@ def _run(args) -> int:
         show.stop()
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _stop)
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # `nohup`: the show outlives it
+            signal.signal(sig, _stop)
     # A kiosk records each visit as its own session (and keeps its retention); a show is
     # one session.
     closers = attach(show, replace(cfg, session=replace(cfg.session, enabled=False))
