@@ -275,7 +275,8 @@ class _Rows:
             i = int(np.argmin(finite))
             self.nonfinite = (lines[i], texts[i])  # type: ignore[index]
         self.too_large |= bool(np.abs(keep[finite]).max(initial=0.0) > 3.0e38)
-        self.data[start:start + len(keep)] = keep
+        with np.errstate(over="ignore"):  # (too_large says so, once, without numpy's words)
+            self.data[start:start + len(keep)] = keep
         self.n += k
         return True
 
@@ -390,8 +391,7 @@ def read_cube(path: str | Path) -> Cube:
             if st.st_size > _MAX_BYTES:
                 raise CubeError(path, 0, f"file is {st.st_size} bytes, larger than any valid "
                                 ".cube")
-            raw = f.read()
-        text = _decode(path, raw)  # the bytes go once decoded
+            text = _decode(path, f.read())  # the bytes go once decoded
     except OSError as e:
         raise CubeError(path, 0, f"cannot read: {e.strerror or e}") from None
     cube = parse_cube(text, path)

@@ -140,3 +140,13 @@ def test_a_log_named_on_a_keystore_by_a_typo_leaves_the_keystore_alone(tmp_path)
     rc, out = _empathy("host", "run", "--config", host_dir / "host.toml", timeout=90)
     assert rc != 0 and "frame_log" in out and "holds something else" in out, out[-2000:]
     assert (host_dir / "host.keys.toml").read_bytes() == kept
+
+
+def test_a_lut_value_past_float32_is_one_line(tmp_path):
+    """A row of 1e300: `lut check` printed numpy's RuntimeWarning and the source line it
+    came from above its refusal. Now the refusal alone."""
+    cube = tmp_path / "big.cube"
+    cube.write_text("LUT_3D_SIZE 2\n1e300 0 0\n" + "0 0 0\n" * 7)
+    rc, out = _empathy("lut", "check", cube)
+    assert rc == 1 and out.strip() == f"empathy lut check: {cube}: values too large for " \
+        "float32", out
