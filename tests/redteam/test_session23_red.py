@@ -55,3 +55,39 @@ def test_a_show_started_with_nohup_outlives_its_terminal(tmp_path):
             host.proc.kill()
         if unit.poll() is None:
             unit.kill()
+
+
+def test_a_host_name_of_two_addresses_in_rotating_order_is_not_a_switch_a_minute(
+        monkeypatch, caplog):
+    """A resolver that rotates a name's addresses (DNS round robin, `options rotate`, a host
+    whose mDNS name answers for two interfaces): last pass's uplink thread took the first
+    address at every look-up, so the unit switched host each minute and logged a warning
+    each time (here 10 look-ups: 9 switches, 10 lines). Now the address in use is kept
+    while the name still has it: one line, no switch."""
+    import logging
+    import socket
+
+    from empathy.transports import udp
+
+    answers = [[("10.0.0.1", 47100), ("10.0.0.2", 47100)],
+               [("10.0.0.2", 47100), ("10.0.0.1", 47100)]]
+    asked = []
+
+    def rotating(host, port, *_a, **_k):  # the resolver (the C library's), not our code
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_DGRAM, 17, "", a)
+                for a in answers[len(asked) % 2]]
+
+    monkeypatch.setattr(udp.socket, "getaddrinfo", rotating)
+    monkeypatch.setattr(udp, "RESOLVE_EVERY_S", 0.02)
+    caplog.set_level(logging.INFO, "empathy")
+    tx = udp.Sender("udp://screen-host.lan:47100", 1)
+    try:
+        first, used = tx.addr, set()
+        while len(asked) < 10:
+            used.add(tx.addr)
+            time.sleep(0.005)
+    finally:
+        tx.close()
+    said = [r.getMessage() for r in caplog.records if "sending to" in r.getMessage()]
+    assert used == {first} and len(said) == 1, (used, said)
