@@ -150,3 +150,36 @@ def test_a_lut_value_past_float32_is_one_line(tmp_path):
     rc, out = _empathy("lut", "check", cube)
     assert rc == 1 and out.strip() == f"empathy lut check: {cube}: values too large for " \
         "float32", out
+
+
+@pytest.mark.parametrize("doc", [
+    {"segment": "$" + "{" * 3000 + "x" + "}" * 3000 + "$", "start_us": 1_000_000},
+    {"segment": "arrival", "start_us": 2 ** 70},
+    {"segment": "arrival", "start_us": 1e308},
+], ids=["mathtext_nesting", "stamp_2_to_70", "stamp_1e308"])
+def test_a_segment_event_no_show_writes_is_one_line_from_the_report(tmp_path, capfd,
+                                                                     monkeypatch, doc):
+    """A session's `segment` event from elsewhere: a name that is matplotlib mathtext nested
+    3,000 deep ended `session report` in 'unexpected error: RecursionError', a start past
+    64 bits in 'OverflowError' (with a crash report each). Now the name is drawn as plain
+    text (at most a segment id's 24 characters) and any such value is the report's one
+    line naming the session."""
+    import json
+
+    from empathy import cli
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    folder = tmp_path / "sessions"
+    path = recorded(folder, "s")
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO events VALUES (1000000, 'segment', ?)", (json.dumps(doc),))
+    db.commit()
+    db.close()
+    rc = cli.main(["session", "report", "s", "--dir", str(folder), "--out",
+                   str(tmp_path / "out")])
+    out, err = capfd.readouterr()
+    assert "unexpected error" not in err and "Traceback" not in err, err
+    if "$" in doc["segment"]:
+        assert rc == 0, err  # drawn as the text it is
+    else:
+        assert rc == 1 and f"{path}: its events are not a show's" in err, err
