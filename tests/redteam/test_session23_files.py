@@ -183,3 +183,38 @@ def test_a_segment_event_no_show_writes_is_one_line_from_the_report(tmp_path, ca
         assert rc == 0, err  # drawn as the text it is
     else:
         assert rc == 1 and f"{path}: its events are not a show's" in err, err
+
+
+def _bent_session(tmp_path, sql: str, params=()) -> tuple:
+    folder = tmp_path / "sessions"
+    path = recorded(folder, "s")
+    db = sqlite3.connect(path)
+    db.execute(sql, params)
+    db.commit()
+    db.close()
+    return folder, path
+
+
+@pytest.mark.parametrize("fmt", ["bids", "edf"])
+@pytest.mark.parametrize("bend", ["segment_2_to_70", "segment_1e308", "sample_48_bit_end"])
+def test_a_stamp_years_off_is_one_line_from_the_gridded_exports(tmp_path, fmt, bend):
+    """EDF+ and BIDS put every seat on a 10 Hz grid over the session's span. One sample
+    stamped at the wire's 48-bit end (session 22's check lets it by) asked numpy for
+    21.0 GiB ('unexpected error: MemoryError' here, under a 4 GiB limit; without one, the
+    machine's memory); a segment's start of 2^70 or 1e308 ended both in OverflowError.
+    Now a start is checked as read, and a span over a week is refused for the gridded
+    formats, naming those that keep the samples as recorded."""
+    import json
+
+    if bend == "sample_48_bit_end":
+        folder, path = _bent_session(tmp_path, "UPDATE samples SET ts_us = ? WHERE rowid = 5",
+                                     ((1 << 48) - 1,))
+        says = "export csv, parquet or xdf"
+    else:
+        start = 2 ** 70 if bend == "segment_2_to_70" else 1e308
+        folder, path = _bent_session(tmp_path, "INSERT INTO events VALUES (1000000, 'segment', "
+                                     "?)", (json.dumps({"segment": "a", "start_us": start}),))
+        says = "segment event's start_us is"
+    rc, out = _empathy("session", "export", "s", "--format", fmt, "--dir", folder, "--out",
+                       tmp_path / "out", timeout=120, memory=4 << 30)
+    assert rc == 1 and f"{path}: " in out and says in out, out
