@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import urlsplit
 
+from empathy.paths import read_file
+
 T = TypeVar("T")
 
 
@@ -291,7 +293,7 @@ def from_dict(cls: type[T], data: dict, source: str = "<config>", text: Optional
 def from_toml(cls: type[T], path: str | Path) -> T:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: drops Notepad's BOM
+        text = read_file(path).decode("utf-8-sig")  # -sig: drops Notepad's BOM
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     return loads(cls, text, str(path))

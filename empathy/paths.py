@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -51,6 +52,16 @@ def state_file(path: str | Path, what: str) -> Path:
     if (kind := not_a_file(path)):
         raise UserError(f"{what} {path} is {kind}, not a file: give the path of a file")
     return Path(path)
+
+
+def read_file(path: str | Path, limit: int = 64 << 20) -> bytes:
+    """A file's bytes, or OSError with a `strerror` for one line where it is no regular
+    file (a FIFO held the reader for ever, /dev/zero filled its memory) or over `limit`."""
+    if (kind := not_a_file(path)):
+        raise OSError(errno.EINVAL, f"it is {kind}, not a file")
+    if os.stat(path).st_size > limit:
+        raise OSError(errno.EFBIG, f"over {limit >> 20} MB, larger than any file it names")
+    return Path(path).read_bytes()
 
 
 def log_file(path: str | Path, what: str, header: str) -> Path:

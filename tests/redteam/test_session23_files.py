@@ -218,3 +218,32 @@ def test_a_stamp_years_off_is_one_line_from_the_gridded_exports(tmp_path, fmt, b
     rc, out = _empathy("session", "export", "s", "--format", fmt, "--dir", folder, "--out",
                        tmp_path / "out", timeout=120, memory=4 << 30)
     assert rc == 1 and f"{path}: " in out and says in out, out
+
+
+@pytest.mark.parametrize("target", ["fifo", "/dev/zero"])
+def test_a_story_or_config_that_is_a_pipe_or_a_device_is_one_line(tmp_path, target):
+    """A story's `screenplay` may name any file, as its LUTs may: a FIFO held `story check`
+    (and `host run` at start) for ever, /dev/zero read until memory ran out ('unexpected
+    error: MemoryError' under a 3 GiB limit). So did the story or config file itself given
+    on the command line (`story check`, `config check`, `host run --config`). Each is now
+    refused in one line before it is read."""
+    import tomllib
+
+    import tomli_w
+
+    from empathy.host.sample.render import ensure
+    from redteam_rig import SAMPLE
+
+    if target == "fifo":
+        target = str(tmp_path / "pipe")
+        os.mkfifo(target)
+    story = tomllib.loads(SAMPLE.read_text())
+    story["screenplay"] = target
+    (tmp_path / "story.toml").write_text(tomli_w.dumps(story))
+    rc, out = _empathy("story", "check", tmp_path / "story.toml", "--media-root", ensure(),
+                       timeout=60, memory=3 << 30)
+    assert rc == 1 and f"screenplay: {target}: cannot read: it is a" in out, out
+    for argv in (["story", "check", target], ["config", "check", target],
+                 ["host", "run", "--config", target]):
+        rc, out = _empathy(*argv, timeout=30, memory=3 << 30)
+        assert rc == 1 and f"{target}: cannot read: it is a" in out, out
