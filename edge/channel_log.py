@@ -15,7 +15,7 @@ import errno
 import logging
 from typing import Optional, TextIO
 
-from empathy.paths import state_file
+from empathy.paths import log_file
 
 log = logging.getLogger("empathy.edge")
 # the card's state, not the path's: says nothing about where the operator pointed it
@@ -29,8 +29,9 @@ class ChannelLog:
     def __init__(self, path: str):
         self.f: Optional[TextIO] = None
         try:
-            self.f = open(state_file(path, "channels_log"), "w", buffering=1)
-            self.f.write(",".join(self.FIELDS) + "\n")
+            header = ",".join(self.FIELDS) + "\n"
+            self.f = open(log_file(path, "channels_log", header), "w", buffering=1)
+            self.f.write(header)
         except OSError as e:
             if e.errno not in CARD_FAULTS:
                 raise

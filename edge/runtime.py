@@ -370,7 +370,8 @@ def run_unit(cfg: EdgeConfig, duration_s: float = 0.0, stats_path: str | None = 
         state_file(stats_path, "--stats")
     unit = EdgeUnit(cfg)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # HUP: its terminal closed
-        signal.signal(sig, unit.stop)
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # `nohup`, `cmd &`: left ignored
+            signal.signal(sig, unit.stop)
     stats = unit.run(duration_s)
     if stats_path:
         Path(stats_path).write_text(json.dumps(stats))

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import urlsplit
 
+from empathy.paths import read_file
+
 T = TypeVar("T")
 
 
@@ -76,6 +78,18 @@ def ip_address(value: str) -> None:
     except ValueError:
         raise ValueError(f"{value!r} is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)") \
             from None
+
+
+def proxy_network(value: str) -> None:
+    """A `trusted_proxies` entry: an address or a network, never every address."""
+    import ipaddress
+    try:
+        net = ipaddress.ip_network(value)
+    except ValueError as e:
+        why = "has host bits set" if "host bits" in str(e) else "is not an IP address or network"
+        raise ValueError(f"{value!r} {why} (e.g. 127.0.0.1 or 10.20.0.0/24)") from None
+    if net.prefixlen == 0:
+        raise ValueError(f"{value!r} trusts every address: anyone could name any viewer")
 
 
 def listen_addr(value: str) -> None:
@@ -279,7 +293,7 @@ def from_dict(cls: type[T], data: dict, source: str = "<config>", text: Optional
 def from_toml(cls: type[T], path: str | Path) -> T:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: drops Notepad's BOM
+        text = read_file(path).decode("utf-8-sig")  # -sig: drops Notepad's BOM
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     return loads(cls, text, str(path))

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -51,3 +52,29 @@ def state_file(path: str | Path, what: str) -> Path:
     if (kind := not_a_file(path)):
         raise UserError(f"{what} {path} is {kind}, not a file: give the path of a file")
     return Path(path)
+
+
+def read_file(path: str | Path, limit: int = 64 << 20) -> bytes:
+    """A file's bytes, or OSError with a `strerror` for one line where it is no regular
+    file (a FIFO held the reader for ever, /dev/zero filled its memory) or over `limit`."""
+    if (kind := not_a_file(path)):
+        raise OSError(errno.EINVAL, f"it is {kind}, not a file")
+    if os.stat(path).st_size > limit:
+        raise OSError(errno.EFBIG, f"over {limit >> 20} MB, larger than any file it names")
+    return Path(path).read_bytes()
+
+
+def log_file(path: str | Path, what: str, header: str) -> Path:
+    """`path` for a CSV log that begins with `header`: refused (UserError) where a file of
+    something else is there. A log opened on a keystore or sequence file named by mistake
+    overwrote it (a unit's key gone at its next start) or wrote rows into it."""
+    path = state_file(path, what)
+    try:
+        with open(path, "rb") as f:
+            first = f.read(len(header.encode()))
+    except OSError:
+        return path  # nothing there yet, or opening it says why
+    if first and first != header.encode():
+        raise UserError(f"{what} {path} holds something else (not this log's column names): "
+                        "left as it is; give the log a file of its own")
+    return path

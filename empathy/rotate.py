@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from empathy.paths import log_file
+
 
 @dataclass
 class Rotation:
@@ -60,16 +62,19 @@ def rolled(path: Path, keep: int) -> None:
 class RotatingFile:
     """A text file opened for append that rolls over by size and age (see module doc).
 
-    header: written at the top of every new file (a CSV's column names).
+    header: written at the top of every new file (a CSV's column names); a file already
+    there that begins otherwise is refused, named as `what`.
     clock: seconds since the epoch (time.time); a simulation may pass its own."""
 
     def __init__(self, path: Path, rotation: Optional[Rotation] = None, header: str = "",
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, what: str = "log"):
         self.path = Path(path)
         self.rotation = rotation or Rotation()
         self.header, self.clock = header, clock
         self.rollovers = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if header:  # (a log without one, e.g. --log-file, is text of any kind)
+            log_file(self.path, what, header)
         if self.path.exists() and self.path.stat().st_size and (
                 self._period(self.path.stat().st_mtime) != self._period(clock())):
             rolled(self.path, self.rotation.keep)  # written in an earlier period

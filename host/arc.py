@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from empathy.host.arousal import scene_arousal, split_sentences
+from empathy.paths import read_file
 
 _HEADING = re.compile(r"^(?:INT\./EXT|INT/EXT|I/E|INT|EXT|EST)[. ]", re.I)
 _TRANSITION = re.compile(r"^[A-Z0-9 ]+TO:$")
@@ -129,7 +130,11 @@ def screenplay_title(text: str) -> str | None:
 def screenplay_arc(path: str | Path) -> list[ArcPoint]:
     """Read a .fountain file and score it. Raises ValueError when it has no scenes."""
     path = Path(path)
-    scenes = screenplay_scenes(path.read_text(encoding="utf-8"))
+    try:
+        raw = read_file(path)
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read: {e.strerror or e}") from None
+    scenes = screenplay_scenes(raw.decode("utf-8"))
     if not scenes:
         raise ValueError(f"{path}: no scene headings (INT./EXT./EST. or a forced .HEADING)")
     return scene_arc(scenes)

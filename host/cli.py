@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from empathy.config import ConfigError, from_toml, listen_addr, setting
+from empathy.config import ConfigError, from_toml, listen_addr, proxy_network, setting
 from empathy.errors import UserError
 from empathy.host.kiosk import KioskConfig
 from empathy.host.osc import OscConfig
@@ -23,6 +23,7 @@ from empathy.rotate import Rotation
 
 log = logging.getLogger("empathy.host")
 TOKEN_ENV = "EMPATHY_OPERATOR_TOKEN"
+MAX_TOKEN = 4096  # bytes of a token file; a longer token was cut there without a word
 
 
 @dataclass
@@ -37,19 +38,23 @@ class DashboardConfig:
     #: file holding a read-only token for Prometheus: GET /metrics and nothing else;
     #: empty: scrapers use the operator token. Example: "/etc/empathy/metrics.token"
     metrics_token_file: str = ""
+    #: reverse proxies in front of the dashboard (addresses or networks) whose
+    #: X-Forwarded-For names the viewer; empty: no such header is believed, each
+    #: connection's own address is its peer. Example: ["127.0.0.1"]
+    trusted_proxies: list[str] = setting([], check=proxy_network)
 
     def token(self) -> str | None:
         if self.token_file:
-            return _read_token(self.token_file, "dashboard.token_file")
+            return read_token(self.token_file, "dashboard.token_file")
         return os.environ.get(TOKEN_ENV) or None
 
     def metrics_token(self) -> str | None:
         if self.metrics_token_file:
-            return _read_token(self.metrics_token_file, "dashboard.metrics_token_file")
+            return read_token(self.metrics_token_file, "dashboard.metrics_token_file")
         return None
 
 
-def _read_token(path: str, key: str) -> str | None:
+def read_token(path: str, key: str) -> str | None:
     """The token, from a private regular file (it controls the show: as a keystore)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not hold the start
@@ -61,7 +66,14 @@ def _read_token(path: str, key: str) -> str | None:
                 raise ConfigError(f"{key}: {path}: mode {stat.S_IMODE(st.st_mode):o} lets "
                                   "others read or change it (chmod 600, or 640 owned "
                                   "root:empathy)")
-            return f.read(4096).decode().strip() or None
+            raw = f.read(MAX_TOKEN + 1)
+        token = raw.decode().strip()
+        if len(raw) > MAX_TOKEN or any(c.isspace() or not c.isprintable() for c in token):
+            # base64 wraps at 76 characters: such a token no HTTP header can carry
+            raise ConfigError(f"{key}: {path} holds no single-line token of at most "
+                              f"{MAX_TOKEN} bytes (a line break, space or control character "
+                              "inside?): write one line, e.g. `base64 -w0`")
+        return token or None
     except OSError as e:
         raise ConfigError(f"{key}: {e}") from None
     except UnicodeDecodeError:
@@ -199,7 +211,7 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
         live, metrics = Live(show, room), ShowMetrics(show, room)
         token = cfg.dashboard.token()
         api = Api(show, live, cfg.dashboard.listen, token, metrics,
-                  cfg.dashboard.metrics_token())
+                  cfg.dashboard.metrics_token(), cfg.dashboard.trusted_proxies)
         api.start()
         closers.append(api)
         show.subscribe(live)
@@ -286,7 +298,8 @@ def _run(args) -> int:
         show.stop()
 
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(sig, _stop)
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # `nohup`: the show outlives it
+            signal.signal(sig, _stop)
     # A kiosk records each visit as its own session (and keeps its retention); a show is
     # one session.
     closers = attach(show, replace(cfg, session=replace(cfg.session, enabled=False))

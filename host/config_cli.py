@@ -20,11 +20,12 @@ import tomllib
 from pathlib import Path
 
 from empathy.config import ConfigError, from_dict, line_map
+from empathy.paths import read_file
 
 
 def _read(path: Path) -> tuple[str, dict]:
     try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: drops Notepad's BOM
+        text = read_file(path).decode("utf-8-sig")  # -sig: drops Notepad's BOM
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
     except UnicodeDecodeError:

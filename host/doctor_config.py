@@ -351,7 +351,15 @@ def check_secret_file(item: str, path: Path) -> list[Finding]:
     unsafe = mode & UNSAFE_MODE  # 0640 root:empathy is how the cinema guide installs it
     out = [Finding(item, "fail" if unsafe else "ok",
                    f"{path} mode {mode:o}", f"chmod 600 {path}" if unsafe else "")]
-    n = len(path.read_text().strip())  # as the host reads it
+    from empathy.host.cli import read_token
+
+    try:
+        n = len(read_token(str(path), item) or "")  # as the host reads it
+    except ConfigError as e:
+        if not unsafe:  # (an unsafe mode is said above)
+            out.append(Finding(item, "fail", str(e), f"head -c 32 /dev/urandom | base64 -w0 "
+                               f"> {path}"))
+        n = MIN_TOKEN
     if n < MIN_TOKEN:  # `host run` refuses it at start
         out.append(Finding(item, "fail", f"{path} holds {n} characters; the host refuses "
                            f"fewer than {MIN_TOKEN}", f"head -c 32 /dev/urandom | base64 > {path}"))

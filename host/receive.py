@@ -256,7 +256,7 @@ class Intake:
                 wire.SyncReply(msg.unit_id, msg.seq, msg.t1_us, rx_us, self.clock()), key),
                 origin)
 
-    def _status(self, msg: bytes) -> Optional[int]:
+    def _status(self, msg: bytes, now: int) -> Optional[int]:
         """One status message from the transport (`wire.Status`): the unit, if it says
         that unit's current connection ended. An "online" moves the unit's connection
         epoch forward; an "offline" counts only for that epoch or a newer one, so a will
@@ -274,15 +274,17 @@ class Intake:
             self.rejected["stale_status"] += 1
             return None
         self.epochs[st.unit_id] = st.epoch
+        if st.online and ahead != 0:  # a new connection (a repeat of its online is not)
+            self.health.logged_in(st.unit_id, now)
         return None if st.online else st.unit_id
 
     def check_health(self, gone: Iterable[bytes] = (), now: Optional[int] = None) -> list[dict]:
         """Health events since the last call; `gone`: the transport's status messages
         (units saying they left, or came online)."""
-        left = (self._status(bytes(m)) for m in gone if isinstance(m, (bytes, bytearray)))
+        now = now_us() if now is None else now
+        left = (self._status(bytes(m), now) for m in gone if isinstance(m, (bytes, bytearray)))
         self.health.left.update(u for u in left
                                 if u is not None and self.health.unit_last[u] >= 0)
-        now = now_us() if now is None else now
         events = self.health.check(now) + self.one_heart.check(self.seats, now)
         ks = self._watch.changed() if self._watch else None
         if ks:

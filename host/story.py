@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Optional
 
 from empathy.host.story_conditions import holds
+from empathy.paths import read_file
 
 
 class StoryError(ValueError):
@@ -171,7 +172,7 @@ def read_text(path: Path) -> str:
     """A text file the artist wrote or exported: UTF-8 with or without the BOM Windows
     Notepad writes; anything else is a StoryError naming the file and the line."""
     try:
-        data = path.read_bytes()
+        data = read_file(path)
     except OSError as e:
         raise StoryError(path, None, f"cannot read: {e.strerror or e}") from None
     try:

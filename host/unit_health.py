@@ -16,6 +16,10 @@ from empathy import wire
 
 QUIET_S = 2.0  # a unit or sensor silent this long is reported (checked every pump: < 3 s)
 UNITS = 1 << 16
+# A unit that connects this many times within LOGINS_WINDOW_S is said (once a window): the
+# shipped broker holds one connection per user, so another client logging in with the
+# unit's password knocks the unit off each time, and the unit logs in again.
+LOGINS_SAID, LOGINS_WINDOW_US = 4, 60_000_000
 
 
 class Health:
@@ -40,6 +44,14 @@ class Health:
         self.quiet_units: set[int] = set()
         self.quiet_sensors: set[tuple[int, str]] = set()
         self.left: set[int] = set()  # the transport said goodbye for them (MQTT last will)
+        self.logins: dict[int, list[int]] = {}  # unit -> its last connections' times (MQTT)
+        self.logins_said: dict[int, int] = {}  # unit -> when its logins were last said
+
+    def logged_in(self, unit: int, now: int) -> None:
+        """The unit said it is online on a new connection (an authentic MQTT status)."""
+        times = self.logins.get(unit, [])
+        self.logins[unit] = [t for t in times if now - t < LOGINS_WINDOW_US][1 - LOGINS_SAID:] \
+            + [now]
 
     def saw(self, units: np.ndarray, seqs: np.ndarray, rx_us: int) -> None:
         units = units.astype(np.intp)
@@ -109,4 +121,17 @@ class Health:
             events.append({"event": "sensor_back", "seat": seat, "sensor": name,
                            "unit": int(self.seat_unit[seat])})
         self.quiet_sensors = sensors
+        return events + self._logins_events(now)
+
+    def _logins_events(self, now: int) -> list[dict]:
+        events = []
+        for u, times in self.logins.items():
+            if (len(times) >= LOGINS_SAID and now - times[0] < LOGINS_WINDOW_US
+                    and now - self.logins_said.get(u, now - LOGINS_WINDOW_US) >= LOGINS_WINDOW_US):
+                self.logins_said[u] = now
+                events.append({"event": "unit_logins", "unit": u, "logins": len(times),
+                               "within_s": round((now - times[0]) / 1e6, 1),
+                               "why": "another client logs in with its broker password "
+                                      "(each login knocks the other off), or its link "
+                                      "keeps dropping"})
         return events

@@ -88,7 +88,8 @@ class Sender:
 
     def _resolve(self, host: str, port: int) -> None:
         """Find `host`'s address, said once when it cannot be found and once when it is;
-        a name with several addresses: the first, and the log says which."""
+        a name with several addresses: the first, and the log says which, kept for as long
+        as the name still has it."""
         missing = False
         while not self._closed.is_set():
             try:
@@ -104,7 +105,8 @@ class Sender:
                 self.problem = f"{host}: no address ({e.strerror or e})"
                 self._closed.wait(RESOLVE_RETRY_S)
                 continue
-            if found[0] != self.addr:
+            if self.addr not in found:  # a name of several addresses, in rotating order:
+                # the one in use kept while it is one of them (a switch a minute, said each time)
                 log.log(logging.WARNING if missing or self.addr else logging.INFO,
                         "uplink %s: sending to %s:%d%s", self.url, *found[0],
                         f" (the first of {len(found)} addresses of {host})"

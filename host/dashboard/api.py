@@ -107,7 +107,8 @@ def apply_control(show, doc: dict, by: str) -> None:
 
 class Api:
     def __init__(self, show, live: Live, listen: str = "127.0.0.1:8080",
-                 token: str | None = None, metrics=None, metrics_token: str | None = None):
+                 token: str | None = None, metrics=None, metrics_token: str | None = None,
+                 trusted_proxies=()):
         host, _, port = listen.rpartition(":")
         self.show, self.live = show, live
         self.host, self.port = host or "127.0.0.1", int(port)
@@ -119,7 +120,7 @@ class Api:
         self.metrics, self.metrics_token = metrics, metrics_token  # metrics.ShowMetrics
         self._refused = RateLimited(log, burst=REFUSALS_PER_MIN, period_s=60.0)
         self._server_log = gate.ServerLog(self._refused)
-        self.gate = gate.Gate(self._refused)
+        self.gate = gate.Gate(self._refused, trusted_proxies)
         self.sockets: set[web.WebSocketResponse] = set()  # open, for the stop to close
         self.live_sockets = 0  # of those, authenticated
         self.pending: Counter = Counter()  # peer -> its WebSockets waiting for a token
@@ -188,11 +189,12 @@ class Api:
         # then for it to end once cancelled
         runner = web.AppRunner(self.app(), access_log=None, logger=self._server_log,
                                shutdown_timeout=SHUTDOWN_S / 2)
+        listener = None
         try:
             await runner.setup()
-            self.gate.guard(runner.server)
-            await web.TCPSite(runner, self.host, self.port).start()
-            self.url = f"http://{self.host}:{runner.addresses[0][1]}/"
+            listener = await self._loop.create_server(self.gate.factory(runner.server),
+                                                      self.host, self.port, backlog=128)
+            self.url = f"http://{self.host}:{listener.sockets[0].getsockname()[1]}/"
             log.info("dashboard at %s", self.url, extra={"url": self.url})
         except BaseException as e:  # reported by start()
             self._error = e
@@ -200,6 +202,8 @@ class Api:
             self._ready.set()
             await self._stop.wait()
         finally:
+            if listener is not None:
+                listener.close()  # no new connections; aiohttp's cleanup ends the open ones
             await runner.cleanup()
             self._ready.set()
 
@@ -215,7 +219,8 @@ class Api:
 
     # -- app ------------------------------------------------------------------------------
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._headers, self._auth], client_max_size=MAX_BODY)
+        app = web.Application(middlewares=[self._headers, self.gate.admit, self._auth],
+                              client_max_size=MAX_BODY)
         app.on_shutdown.append(self._going_away)
         app.add_routes([
             web.get("/", self._page),

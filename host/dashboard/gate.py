@@ -8,6 +8,13 @@ clip to clip). So connections are capped, per peer and in all, and one that has 
 a whole request within HEADER_WAIT_S is closed. WebSockets waiting for their token are
 capped per peer (api.py), so none can hold the operator's places.
 
+Behind a reverse proxy every viewer's connection comes from the proxy. The addresses in
+`dashboard.trusted_proxies` (none by default) are exempt from the per-peer connection cap
+(not the total), and a request from one of them is the viewer's whom its X-Forwarded-For
+names: the rightmost address that is not a listed proxy, the one the proxy itself saw
+(whatever the viewer wrote is to its left). That viewer is then the peer of the
+per-peer caps, at most MAX_PER_PEER requests under way, and of every log line.
+
 aiohttp logs a request it cannot parse as an ERROR with its traceback; `ServerLog` makes
 those one refusal line, rate-limited with the others.
 """
@@ -15,10 +22,12 @@ those one refusal line, rate-limited with the others.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import sys
 from collections import Counter
 
+from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from empathy.log import RateLimited
@@ -34,45 +43,86 @@ def peer_of(transport) -> str:
     return str(name[0]) if name else "?"
 
 
-class Gate:
-    """Admits connections to aiohttp's server (`guard`) within the caps above."""
+def _address(text: str):
+    """An address from a forwarding header ("10.0.0.1", "[::1]:80", "10.0.0.1:80"), or None."""
+    text = text.strip().strip('"')
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return getattr(ip, "ipv4_mapped", None) or ip
 
-    def __init__(self, refused: RateLimited):
+
+class Gate:
+    """Admits connections to aiohttp's server (`factory`) within the caps above, and requests
+    from trusted proxies (`admit`, a middleware) within each viewer's share."""
+
+    def __init__(self, refused: RateLimited, trusted_proxies=()):
         self.refused = refused
         self.open: dict = {}  # handler -> peer
         self.per_peer: Counter = Counter()
         self.served: set = set()  # handlers whose first request came
+        self.proxies = [ipaddress.ip_network(p) for p in trusted_proxies]
+        self.under_way: Counter = Counter()  # a proxy's viewer -> its requests under way
 
-    def guard(self, server) -> None:
-        """Wrap an aiohttp `web.Server`'s connection bookkeeping with the caps."""
-        made, lost = server.connection_made, server.connection_lost
+    def is_proxy(self, peer: str) -> bool:
+        ip = _address(peer) if self.proxies else None
+        return ip is not None and any(ip in net for net in self.proxies)
 
-        def connection_made(handler, transport):
-            made(handler, transport)
-            peer, loop = peer_of(transport), asyncio.get_running_loop()
-            if len(self.open) >= MAX_CONNECTIONS or self.per_peer[peer] >= MAX_PER_PEER:
-                self.refused(logging.WARNING, "refused a connection from %s: %d open from it, "
-                             "%d in all (at most %d, %d)", peer, self.per_peer[peer],
-                             len(self.open), MAX_PER_PEER, MAX_CONNECTIONS)
-                transport.pause_reading()
-                # on the next turn: aiohttp's handler task, started after this, needs the
-                # connection still there when it first runs
-                loop.call_later(0, transport.abort)
-                return
-            self.open[handler] = peer
-            self.per_peer[peer] += 1
-            loop.call_later(HEADER_WAIT_S, self._deadline, handler, transport)
+    def viewer(self, peer: str, forwarded: list[str]) -> str:
+        """Whom a request from `peer` is for: the rightmost forwarded address that is not a
+        listed proxy; the proxy itself where it names none that can be read."""
+        for hop in reversed(",".join(forwarded).split(",")):
+            ip = _address(hop)
+            if ip is None or not any(ip in net for net in self.proxies):
+                return peer if ip is None else str(ip)
+        return peer
 
-        def connection_lost(handler, exc=None):
-            peer = self.open.pop(handler, None)
-            if peer is not None:
-                self.served.discard(handler)
-                self.per_peer[peer] -= 1
-                if not self.per_peer[peer]:
-                    del self.per_peer[peer]
-            lost(handler, exc)
+    @web.middleware
+    async def admit(self, request, handler):
+        peer = request.remote or "?"
+        if not self.is_proxy(peer):
+            return await handler(request)
+        who = self.viewer(peer, request.headers.getall("X-Forwarded-For", []))
+        if self.under_way[who] >= MAX_PER_PEER:
+            self.refused(logging.WARNING, "refused %r from %s via %s: %d requests under way "
+                         "from it (at most %d)", request.path, who, peer, self.under_way[who],
+                         MAX_PER_PEER)
+            raise web.HTTPServiceUnavailable(text="too many requests under way\n")
+        self.under_way[who] += 1
+        try:
+            return await handler(request.clone(remote=who))
+        finally:
+            self.under_way -= Counter({who: 1})  # (drops the viewer at 0)
 
-        server.connection_made, server.connection_lost = connection_made, connection_lost
+    def factory(self, server):
+        """A protocol factory for `loop.create_server`: aiohttp's `server` (a `web.Server`,
+        itself such a factory) behind the caps. Only public interfaces: asyncio's Protocol
+        and the factory; aiohttp never sees a refused connection."""
+        return lambda: _Gated(self, server)
+
+    def _admits(self, peer: str) -> bool:
+        if len(self.open) < MAX_CONNECTIONS and (self.per_peer[peer] < MAX_PER_PEER
+                                                 or self.is_proxy(peer)):
+            return True
+        self.refused(logging.WARNING, "refused a connection from %s: %d open from it, %d in "
+                     "all (at most %d, %d)", peer, self.per_peer[peer], len(self.open),
+                     MAX_PER_PEER, MAX_CONNECTIONS)
+        return False
+
+    def _opened(self, handler, peer: str, transport) -> None:
+        self.open[handler] = peer
+        self.per_peer[peer] += 1
+        asyncio.get_running_loop().call_later(HEADER_WAIT_S, self._deadline, handler, transport)
+
+    def _closed(self, handler) -> None:
+        peer = self.open.pop(handler)
+        self.served.discard(handler)
+        self.per_peer -= Counter({peer: 1})  # (drops the peer at 0)
 
     def saw_request(self, handler) -> None:
         self.served.add(handler)
@@ -107,3 +157,37 @@ class ServerLog:
 
     def __getattr__(self, name):  # debug, warning, ...: as aiohttp logs them
         return getattr(self.server, name)
+
+
+class _Gated(asyncio.Protocol):
+    """One connection: admitted, it gets aiohttp's protocol, to which everything asyncio
+    says is passed on; refused, it is closed before aiohttp is made for it."""
+
+    def __init__(self, gate: Gate, make):
+        self.gate, self.make, self.inner = gate, make, None
+
+    def connection_made(self, transport) -> None:
+        peer = peer_of(transport)
+        if not self.gate._admits(peer):
+            transport.abort()
+            return
+        self.inner = self.make()
+        self.gate._opened(self.inner, peer, transport)
+        self.inner.connection_made(transport)
+
+    def connection_lost(self, exc) -> None:
+        if self.inner is not None:
+            self.gate._closed(self.inner)
+            self.inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self):
+        return self.inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()

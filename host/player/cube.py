@@ -8,7 +8,9 @@ can never reach the renderer.
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -273,7 +275,8 @@ class _Rows:
             i = int(np.argmin(finite))
             self.nonfinite = (lines[i], texts[i])  # type: ignore[index]
         self.too_large |= bool(np.abs(keep[finite]).max(initial=0.0) > 3.0e38)
-        self.data[start:start + len(keep)] = keep
+        with np.errstate(over="ignore"):  # (too_large says so, once, without numpy's words)
+            self.data[start:start + len(keep)] = keep
         self.n += k
         return True
 
@@ -380,10 +383,15 @@ def read_cube(path: str | Path) -> Cube:
     """Read and parse a .cube file; every problem (including I/O) is a CubeError."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > _MAX_BYTES:
-            raise CubeError(path, 0, f"file is {size} bytes, larger than any valid .cube")
-        text = _decode(path, path.read_bytes())  # the bytes go once decoded
+        # not blocking: a FIFO held the reader for ever; /dev/zero filled its memory
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise CubeError(path, 0, "not a regular file (a folder, a pipe or a device)")
+            if st.st_size > _MAX_BYTES:
+                raise CubeError(path, 0, f"file is {st.st_size} bytes, larger than any valid "
+                                ".cube")
+            text = _decode(path, f.read())  # the bytes go once decoded
     except OSError as e:
         raise CubeError(path, 0, f"cannot read: {e.strerror or e}") from None
     cube = parse_cube(text, path)

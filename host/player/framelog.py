@@ -26,7 +26,7 @@ class FrameLog:
                  clock: Callable[[], float] = time.time):
         self.path = Path(path)
         self._f = RotatingFile(self.path, rotation, header=",".join(COLUMNS) + "\n",
-                               clock=clock)
+                               clock=clock, what="frame_log")
         self._w = csv.writer(self._f, lineterminator="\n")
         self._n = 0
         self._every = max(1, flush_every)

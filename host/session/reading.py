@@ -14,7 +14,7 @@ from pathlib import Path
 
 from empathy import wire
 
-_LONG = 1 << 62  # a host clock in µs (monotonic): far past any show
+LONG_US = 1 << 62  # a host clock in µs (monotonic): far past any show
 _INT = {"ts_us": wire.TS_MASK, "unit_id": 0xFFFF, "seat_id": 0xFFFF, "seq": wire.SEQ_MASK,
         "expression": 15, "flags": 0xFF}
 # per table: column -> the highest integer it may hold, "real" (a number or none), "text",
@@ -22,8 +22,8 @@ _INT = {"ts_us": wire.TS_MASK, "unit_id": 0xFFFF, "seat_id": 0xFFFF, "seq": wire
 COLUMNS = {
     "samples": {**{c: "real" for c in ("hr_bpm", "rmssd_ms", "pupil_mm", "arousal",
                                        "valence", "expression_conf")}, **_INT},
-    "events": {"ts_us": _LONG, "kind": "text", "data": "text"},
-    "frames": {"ts_us": _LONG, "frame": _LONG, "segment": "text?", "clip_t_s": "real",
+    "events": {"ts_us": LONG_US, "kind": "text", "data": "text"},
+    "frames": {"ts_us": LONG_US, "frame": LONG_US, "segment": "text?", "clip_t_s": "real",
                "luminance": "real"},
 }
 _SQL = {"real": "(typeof({c}) IN ('integer', 'real') AND abs({c}) <= 1e300 OR {c} IS NULL)",
@@ -88,6 +88,17 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     try:
         # Not mode=ro: reading a WAL file left by a killed host has to recover it first.
         db = sqlite3.connect(path)
+        db.execute("PRAGMA trusted_schema = OFF")  # the file's schema runs no risky function
+        # A view (or virtual table) under a table's name is SQL of the file's choosing that
+        # every read runs: a recursive one held `session list` for ever.
+        for name, kind, sql in db.execute(
+                "SELECT name, type, sql FROM sqlite_master WHERE name IN "
+                f"({', '.join('?' * len(COLUMNS))}, 'meta')", [*COLUMNS]):
+            if not str(sql).upper().startswith("CREATE TABLE"):
+                db.close()
+                what = "virtual table" if kind == "table" else kind
+                raise SessionError(f"{path}: {name} is a {what}, not a table: not a session "
+                                   "this host wrote")
         db.execute("SELECT count(*) FROM samples")
         return db
     except sqlite3.Error as e:

@@ -36,7 +36,8 @@ def _plots(samples: np.ndarray, ev: dict, t0: int) -> list[str]:
         end = segs[i + 1][1]["start_us"] if i + 1 < len(segs) else None
         x1 = t(end) if end else (t(samples[:, 0].max()) if len(samples) else 0)
         ax.axvspan(t(s["start_us"]), x1, color=SEG_COLOURS[i % len(SEG_COLOURS)], alpha=0.15)
-        ax.text(t(s["start_us"]), 0.92, s["segment"], fontsize=8)
+        # plain text, a segment id's length: a name from a file is no mathtext to parse
+        ax.text(t(s["start_us"]), 0.92, str(s["segment"])[:24], fontsize=8, parse_math=False)
     st = ev.get("state", [])
     if st:
         ax.plot(t([s["ts_us"] for _, s in st]), [s["arousal"] for _, s in st], "k-",
@@ -77,7 +78,7 @@ def _plots(samples: np.ndarray, ev: dict, t0: int) -> list[str]:
 def write(path: Path, out: Path) -> Path:
     try:
         return _write(path, out)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as e:
         # each value was checked as read (reading.py); the events' JSON is shaped by kind
         raise store.SessionError(f"{path}: its events are not a show's ({type(e).__name__}: "
                                  f"{e})"[:300]) from None

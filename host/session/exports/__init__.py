@@ -18,7 +18,7 @@ def export(path: Path, out: Path, fmt: str) -> list[Path]:
     """Write session file `path` to folder `out` in format `fmt` (files 0600, folders 0700);
     returns the files written."""
     from empathy.host.session import store
-    from empathy.host.session.exports.recording import load
+    from empathy.host.session.exports.recording import griddable, load
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
@@ -26,4 +26,5 @@ def export(path: Path, out: Path, fmt: str) -> list[Path]:
     with store.private_files():  # biometric data: every file and folder the owner's alone
         if FORMATS[fmt] == "table":
             return module.write(path, Path(out), fmt)
-        return module.write(load(path), Path(out))
+        rec = load(path)
+        return module.write(griddable(rec, path) if fmt in ("bids", "edf") else rec, Path(out))

@@ -22,10 +22,15 @@ import numpy as np
 
 from empathy import wire
 from empathy.host.session import store
+from empathy.host.session import reading
 from empathy.host.session.reading import event_docs
 
 RATE_HZ = 10.0  # the edge units' sample rate; the regular grid of BIDS and EDF+
 HOLD_S = 0.15  # a grid point takes the latest sample at most this old, else it is missing
+# BIDS and EDF+ put each seat on the RATE_HZ grid over the session's span: a stamp years
+# off (one bent sample at the wire's 48-bit end) asked for 21 GiB. A week is 6 million
+# points a seat; a longer session goes out as recorded (csv, parquet, xdf).
+MAX_SPAN_S = 7 * 86400
 EXPRESSION_NONE = 15
 
 
@@ -165,7 +170,12 @@ def load(path: Path) -> Recording:
     for ts, kind, d in event_docs(events):
         if kind in ("segment", "decision", "grade") and isinstance(d, dict):
             # a segment's own start stamp is when its first frame showed
-            markers.append(Marker(int(d.get("start_us", ts)), kind, d))
+            start = d.get("start_us", ts)
+            if type(start) is not int or not 0 <= start <= reading.LONG_US:
+                raise store.SessionError(f"{path}: a {kind} event's start_us is {start!r:.40}, "
+                                         "not a host clock's stamp: not a session this host "
+                                         "wrote")
+            markers.append(Marker(start, kind, d))
         elif kind == "units" and isinstance(d, list):
             for u in d:
                 if isinstance(u, dict) and u.get("rtt_us"):
@@ -195,3 +205,14 @@ def load(path: Path) -> Recording:
         if k in info:
             meta[k] = info[k]
     return Recording(store.session_id(path), meta, seats, markers, frames, segs, t0, clock)
+
+
+def griddable(rec: Recording, path: Path) -> Recording:
+    """`rec`, where its span fits the grid of BIDS and EDF+ (MAX_SPAN_S)."""
+    lo, hi = rec.span_us()
+    if hi - lo > MAX_SPAN_S * 1e6:
+        raise store.SessionError(f"{path}: its samples and film span {(hi - lo) / 86.4e9:.0f} "
+                                 f"days, over the {MAX_SPAN_S // 86400} the 10 Hz grid of BIDS "
+                                 "and EDF+ is made for: export csv, parquet or xdf (samples as "
+                                 "recorded)")
+    return rec
