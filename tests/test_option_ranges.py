@@ -1,0 +1,178 @@
+"""Every number a user types on a command line - each `empathy` verb's and each
+`python -m empathy.<pkg>.<module>` tool's - is range-checked where it enters: nan, inf, a
+negative, zero (where zero means nothing) and 1e12 each end in argparse's one line naming
+the option and exit 2, never a traceback or a run on nonsense (`--latency nan` was a
+traceback and `--screenings 0` printed `regret nan` with rc 0). The options are read from
+the parsers themselves, so a new one without a check fails here. Parse level only: no
+show or bench runs."""
+
+import argparse
+import runpy
+import warnings
+from unittest import mock
+from pathlib import Path
+
+import pytest
+
+from empathy import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("bench", "edge", "sim", "models", "host", "calibration", "sensors")
+
+# Where zero, a negative, infinity or 1e12 is a real value, and what it means; an option's
+# name alone, or "tool option" where another tool's option of that name means otherwise.
+ZERO_OK = {"--seed", "--first",  # seeds
+           "--duration",  # edge run, sensors record: 0 = until stopped
+           "--older-than",  # session purge: 0 days = every finished session
+           "--first-seat", "--seat",  # seat ids start at 0
+           "--baseline",  # demo: no baseline
+           "--dashboard",  # demo: port 0 = the system picks one
+           "--latency", "--lag", "--reward-latency", "--delay",  # policy benches: no delay
+           "--light-gain",  # signal pupil: no light response
+           "--spikes",  # seat_hrv: no spike noise
+           "--loaded-board",  # wave_clock: no loaded-board runs
+           "empathy.bench.pvc_width --rate",  # 0 = each record at its own rate
+           "--rel-memory-s",  # bench_eda: the detector's window only
+           "--span",  # seat_hrv: from the start
+           "empathy.bench.policy_tuning --seeds",  # seeds (it refuses tuning seeds under 100)
+           "empathy.bench.strap_loss --loss",  # no loss: the baseline
+           "empathy.bench.strap_loss --step", "empathy.bench.clock_step --steps"}  # no step
+NEGATIVE_OK = {"empathy.bench.strap_loss --step",  # the clock steps back
+               "empathy.bench.clock_step --steps"}
+HUGE_OK = {"empathy.bench.seat_hrv --span"}  # FROM TO, seconds: TO inf (1e12) = to the end
+
+
+class _Got(Exception):
+    def __init__(self, parser):
+        self.parser = parser
+
+
+def tool_modules() -> list[str]:
+    out = []
+    for pkg in PACKAGES:
+        for f in sorted((ROOT / pkg).rglob("*.py")):
+            text = f.read_text()
+            if "ArgumentParser(" in text and '__name__ == "__main__"' in text:
+                out.append("empathy." + ".".join(f.relative_to(ROOT).with_suffix("").parts))
+    return out
+
+
+def tool_parser(module: str) -> argparse.ArgumentParser:
+    """The parser `python -m module` builds, caught where it would parse sys.argv."""
+    def got(self, *a, **k):
+        raise _Got(self)
+    with mock.patch.object(argparse.ArgumentParser, "parse_known_args", got), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "found in sys.modules"
+        try:
+            runpy.run_module(module, run_name="__main__")
+        except _Got as e:
+            return e.parser
+    raise AssertionError(f"{module} parsed no command line")
+
+
+def leaves(p: argparse.ArgumentParser, path: list[str]):
+    subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield path, p
+    for s in subs:
+        for name, sp in s.choices.items():
+            yield from leaves(sp, path + [name])
+
+
+def kind_of(t) -> type | None:
+    """int or float for a numeric argparse type (bare or cli.number_in/numbers_in)."""
+    if t in (int, float):
+        return t
+    cells = dict(zip(getattr(getattr(t, "__code__", None), "co_freevars", ()),
+                     (c.cell_contents for c in (getattr(t, "__closure__", None) or ()))))
+    return cells.get("kind") or (kind_of(cells["one"]) if "one" in cells else None)
+
+
+def fill(a: argparse.Action, value: str) -> list[str]:
+    n = a.nargs if isinstance(a.nargs, int) else 1
+    return a.option_strings[:1] + [value] * n
+
+
+def required(p, but) -> list[str]:
+    """The parser's other required arguments, each given a value it takes."""
+    args = []
+    for a in p._actions:
+        if a is but or a.dest == "help" or (a.option_strings and not a.required):
+            continue
+        if a.choices:
+            value = str(next(iter(a.choices)))
+        elif kind_of(a.type):
+            value = next(v for v in ("1", "10", "100", "1000", "0.5") if _takes(a.type, v))
+        else:
+            value = "x"
+        args += fill(a, value)
+    return args
+
+
+def _takes(t, v) -> bool:
+    try:
+        t(v)
+        return True
+    except (ValueError, argparse.ArgumentTypeError):
+        return False
+
+
+def numeric_actions(p):
+    return [a for a in p._actions if kind_of(a.type)]
+
+
+def bad_values(where: str, a: argparse.Action) -> list[str]:
+    name = a.option_strings[0] if a.option_strings else a.dest
+
+    def ok(allowed):
+        return name in allowed or f"{where} {name}" in allowed
+    out = ["nan"] + ([] if ok(NEGATIVE_OK) else ["-1"])
+    if not ok(HUGE_OK):
+        out += ["inf", "1e12" if kind_of(a.type) is float else "1000000000000"]
+    return out + ([] if ok(ZERO_OK) else ["0"])
+
+
+EMPATHY = {" ".join(path): p for path, p in leaves(cli.full_parser(), [])}
+PARAMS = [("empathy " + verb, a.option_strings[0] if a.option_strings else a.dest, bad)
+          for verb, p in EMPATHY.items() for a in numeric_actions(p)
+          for bad in bad_values("empathy " + verb, a)]
+
+
+def _check(parser, argv, name, bad, capsys):
+    with pytest.raises(SystemExit) as e:
+        parser.parse_args(argv)
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1] if err.strip() else ""
+    assert e.value.code == 2 and "Traceback" not in err, (argv, err)
+    assert f"argument {name}" in last and len(last) < 200, (argv, err)
+
+
+@pytest.mark.parametrize("verb, name, bad", PARAMS)
+def test_empathy_verbs_refuse_a_number_out_of_range(verb, name, bad, capsys):
+    path = verb.split()[1:]
+    p = EMPATHY[" ".join(path)]
+    a = next(a for a in numeric_actions(p) if name in (a.option_strings[:1] or [a.dest]))
+    _check(cli.full_parser(), path + required(p, a) + fill(a, bad), name, bad, capsys)
+
+
+TOOLS = {m: tool_parser(m) for m in tool_modules()}
+TOOL_PARAMS = [pytest.param(m, path, name, bad, id=" ".join([m, *path, name, bad]))
+               for m, parser in TOOLS.items() for path, p in leaves(parser, [])
+               for a in numeric_actions(p)
+               for name in [a.option_strings[0] if a.option_strings else a.dest]
+               for bad in bad_values(m, a)]
+
+
+@pytest.mark.parametrize("module, path, name, bad", TOOL_PARAMS)
+def test_tools_refuse_a_number_out_of_range(module, path, name, bad, capsys):
+    parser = TOOLS[module]
+    p = dict((tuple(k), v) for k, v in leaves(parser, []))[tuple(path)]
+    a = next(a for a in numeric_actions(p) if name in (a.option_strings[:1] or [a.dest]))
+    _check(parser, path + required(p, a) + fill(a, bad), name, bad, capsys)
+
+
+def test_every_tool_and_verb_is_walked():
+    mods = list(TOOLS)
+    assert "empathy.bench.policy_tuning" in mods and "empathy.sim.board" in mods, mods
+    assert len(mods) >= 30 and len(EMPATHY) >= 30
