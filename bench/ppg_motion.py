@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from empathy.cli import number_in
 from empathy.edge.beat_score import TOL_S, beat_match, neurokit_beats
 from empathy.edge.features import SeatFeatures
 from empathy.edge.heart import ppg_peaks
@@ -169,7 +170,7 @@ def _seeds(text: str) -> list[int]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m empathy.bench.ppg_motion")
     ap.add_argument("--seeds", default="0-7")
-    ap.add_argument("--seconds", type=float, default=240.0)
+    ap.add_argument("--seconds", type=number_in(float, 10, 86400), default=240.0)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     results = {s: score(motion_recording(s, args.seconds)) for s in _seeds(args.seeds)}
