@@ -7,7 +7,9 @@ the parsers themselves, so a new one without a check fails here. Parse level onl
 show or bench runs."""
 
 import argparse
+import dataclasses
 import runpy
+import typing
 import warnings
 from unittest import mock
 from pathlib import Path
@@ -176,3 +178,51 @@ def test_every_tool_and_verb_is_walked():
     mods = list(TOOLS)
     assert "empathy.bench.policy_tuning" in mods and "empathy.sim.board" in mods, mods
     assert len(mods) >= 30 and len(EMPATHY) >= 30
+
+
+# Numeric config keys whose range their dataclass's validate() checks (with the fields
+# beside them), not a `setting(lo=, hi=)`.
+VALIDATED = {"Rotation.max_mb", "Rotation.max_age_h", "Rotation.keep", "KioskConfig.settle_s",
+             "KioskConfig.leave_s", "KioskConfig.baseline_timeout_s",
+             "KioskConfig.idle_timeout_s", "SeatMapConfig.max_seats_per_unit",
+             "UnitSeats.unit", "UnitSeats.seats"}
+
+
+def _numeric(tp) -> bool:
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is dict:
+        return _numeric(args[1])
+    return tp in (int, float) or any(_numeric(a) for a in args)
+
+
+def test_every_numeric_config_key_has_a_range():
+    """A TOML number reaches the show as typed unless its field bounds it: a row's seat ids
+    and printed numbers took -5 and 10**12 (the seat map printed "C-5")."""
+    from empathy.config_doc import schemas
+
+    bare, todo, seen = [], list(schemas().values()), set()
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            tp = hints[f.name]
+            todo += [a for a in (tp, *typing.get_args(tp)) if dataclasses.is_dataclass(a)]
+            name = f"{cls.__name__}.{f.name}"
+            if _numeric(tp) and not ({"range", "check"} & set(f.metadata)) \
+                    and name not in VALIDATED:
+                bare.append(name)
+    assert bare == [], bare
+
+
+@pytest.mark.parametrize("key, bad", [("seats", "[-5]"), ("seats", "[70000]"),
+                                      ("numbers", "[-5]"), ("numbers", "[1000000000000]")])
+def test_a_rows_seats_and_numbers_are_in_range(key, bad):
+    from empathy.config import ConfigError, loads
+    from empathy.host.seatmap import SeatMapConfig
+
+    other = "numbers = [1]" if key == "seats" else "seats = [301]"
+    with pytest.raises(ConfigError, match=rf"rows\[0\]\.{key}\[0\]: .* out of range"):
+        loads(SeatMapConfig, f'[[rows]]\nname = "C"\n{key} = {bad}\n{other}\n')
