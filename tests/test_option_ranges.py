@@ -226,3 +226,15 @@ def test_a_rows_seats_and_numbers_are_in_range(key, bad):
     other = "numbers = [1]" if key == "seats" else "seats = [301]"
     with pytest.raises(ConfigError, match=rf"rows\[0\]\.{key}\[0\]: .* out of range"):
         loads(SeatMapConfig, f'[[rows]]\nname = "C"\n{key} = {bad}\n{other}\n')
+
+
+@pytest.mark.parametrize("bad", ["x", "-1", "5-1", "0-x", "0-99999"])
+def test_ppg_motion_seeds_range_is_checked_where_it_enters(bad, capsys):
+    """`--seeds FROM-TO` is text, so the walk above cannot see it: "x" and "-1" were
+    tracebacks (int('')), "5-1" ran no seed and printed an empty table, rc 0."""
+    from empathy.bench import ppg_motion
+
+    with pytest.raises(SystemExit) as e:
+        ppg_motion.main(["--seeds", bad])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and "argument --seeds:" in err[-1], err
