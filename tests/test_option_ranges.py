@@ -8,6 +8,7 @@ show or bench runs."""
 
 import argparse
 import dataclasses
+import json
 import runpy
 import typing
 import warnings
@@ -238,3 +239,19 @@ def test_ppg_motion_seeds_range_is_checked_where_it_enters(bad, capsys):
         ppg_motion.main(["--seeds", bad])
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 2 and "argument --seeds:" in err[-1], err
+
+
+@pytest.mark.parametrize("mean", ['"x"', "NaN", "Infinity", "true", "1e400"])
+def test_policy_pooled_refuses_a_report_figure_that_is_no_number(mean, tmp_path, capsys):
+    """bench/policy_pooled.py read each seed's figures as given: "x" was a traceback in
+    numpy, NaN (Python's json writes it) pooled to a mean of NaN with rc 0."""
+    from empathy.bench.policy_pooled import main
+
+    fig = {"mean": 0.1}
+    report = tmp_path / "seed.json"
+    report.write_text(json.dumps({"policies": {"bandit": {
+        "regret_vs_best_fixed": {"mean": "@"}, "regret_trend": {
+            "change": fig, "slope_per_100": fig}}}}).replace('"@"', mean))
+    assert main([str(report), str(report)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "regret_vs_best_fixed" in err[0], err
