@@ -25,6 +25,8 @@ import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from empathy.cli import number_in
+
 CHILD = ("import resource, sys, time; from empathy import cli; t0 = time.perf_counter(); "
          "rc = cli.main(sys.argv[1:]); print(rc, time.perf_counter() - t0, "
          "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
@@ -95,7 +97,7 @@ def run(*args) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--records", type=int, default=600_000)
+    ap.add_argument("--records", type=number_in(int, 1, 10_000_000), default=600_000)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     out = {}

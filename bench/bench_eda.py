@@ -30,6 +30,7 @@ import warnings
 import numpy as np
 from scipy import signal
 
+from empathy.cli import number_in
 from empathy.bench.eda_corpus import RECORDS, CorpusMissing, record_data
 from empathy.edge.eda import LOOKAHEAD_S, REL_MEMORY_S, eda_scrs
 
@@ -198,9 +199,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--set", choices=tuple(SETS), default="all",
                     help="which records to score (default all)")
-    ap.add_argument("--lookahead-s", type=float, default=LOOKAHEAD_S,
+    ap.add_argument("--lookahead-s", type=number_in(float, 1, 600), default=LOOKAHEAD_S,
                     help=f"the detector's look-ahead (default {LOOKAHEAD_S:g} s)")
-    ap.add_argument("--rel-memory-s", type=float, default=REL_MEMORY_S,
+    ap.add_argument("--rel-memory-s", type=number_in(float, 0, 86400), default=REL_MEMORY_S,
                     help="how long the relative floor remembers the responses given out "
                          f"(default {REL_MEMORY_S:g} s; 0: the detector's window only)")
     ap.add_argument("--misses", action="store_true",

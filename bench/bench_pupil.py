@@ -21,6 +21,7 @@ import time
 import cv2
 import numpy as np
 
+from empathy.cli import number_in
 from empathy.edge.perception.pupil import pupil_measure
 from empathy.sim.faces import render_eye
 
@@ -98,7 +99,7 @@ def run(n: int = 300) -> list[dict]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=300, help="eye images")
+    ap.add_argument("--n", type=number_in(int, 1, 100_000), default=300, help="eye images")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.json:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.cli import number_in
+
 RUN = {  # (what each child imports, what it runs on the file p, timed)
     "import": ("pass", "pass"),
     "ours": ("from empathy.edge.signal_file import read_signal", "read_signal(p)"),
@@ -80,7 +82,7 @@ def run(minutes: float = 33.4) -> list[dict]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--minutes", type=float, default=33.4)
+    ap.add_argument("--minutes", type=number_in(float, 0.1, 1440), default=33.4)
     a = ap.parse_args()
     figures = run(a.minutes)
     print(json.dumps(figures, indent=1) if a.json else

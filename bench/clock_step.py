@@ -43,6 +43,8 @@ import json
 
 import numpy as np
 
+from empathy.cli import number_in
+
 STEP_AT_S = 60.0
 EDA_RECORD, EDA_HZ = "systole-task1", 16.0  # a board's GSR front end (sim/board.py)
 ACC_RECORD, ACC_HZ = "wrist-s1-low-bike", 50.0  # its moving spans are few (walking is all)
@@ -213,8 +215,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--record", default="mitdb-100",
                     choices=[r.name for r in RECORDS if r.kind in ("ecg", "ppg")])
-    ap.add_argument("--steps", type=float, nargs="+", default=list(STEPS_S))
-    ap.add_argument("--seconds", type=float, default=180.0)
+    ap.add_argument("--steps", type=number_in(float, -3600, 3600), nargs="+", default=list(STEPS_S))
+    ap.add_argument("--seconds", type=number_in(float, 10, 86400), default=180.0)
     ap.add_argument("--lone", action="store_true",
                     help="the wall clock steps under BrainFlow's stamps (one chunk off), not ours")
     ap.add_argument("--json", action="store_true")

@@ -30,6 +30,8 @@ from typing import Optional
 
 import numpy as np
 
+from empathy.cli import number_in
+
 START_S = 30.0
 AT_S = 30.0  # (60 s into the record, as the red team's)
 HOLD_S = 60.0
@@ -250,12 +252,12 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=("tuning", "held-out"), default="tuning",
                     help="--case judge: the records it plays")
-    ap.add_argument("--minutes", type=float, default=3.0,
+    ap.add_argument("--minutes", type=number_in(float, 0.5, 60), default=3.0,
                     help="--case float and judge: minutes of each floating input (0.5-60)")
-    ap.add_argument("--seed", type=int, default=100,
+    ap.add_argument("--seed", type=number_in(int, 0, 10**9), default=100,
                     help="--case judge: the floating inputs' first seed (0-10**9; one each)")
     ap.add_argument("--records", nargs="+", default=list(RECORDS), help="tuning ECG records")
-    ap.add_argument("--hum", type=float, default=50.0, help="mains Hz (default 50)")
+    ap.add_argument("--hum", type=number_in(float, 40, 70), default=50.0, help="mains Hz (default 50)")
     ap.add_argument("--case", choices=("off", "flap", "stuck", "float", "judge", "both",
                                        "finger"),
                     default="off",
@@ -271,12 +273,6 @@ def main(argv=None) -> None:
             ap.exit(2, f"{n}: not a tuning ECG record\n")
         if not available(record(n)):
             ap.exit(2, f"{n}: not in cache/heart-corpus (scripts/install.sh)\n")
-    if not 40.0 <= a.hum <= 70.0:
-        ap.exit(2, "--hum: mains is 50 or 60 Hz\n")
-    if not 0.5 <= a.minutes <= 60.0:
-        ap.exit(2, "--minutes: 0.5 to 60\n")
-    if not 0 <= a.seed <= 10**9:
-        ap.exit(2, "--seed: 0 to 10**9\n")
     if a.case == "judge":
         names = [r.name for r in ALL if r.kind == "ecg" and r.held_out == (a.set == "held-out")
                  and available(r)]

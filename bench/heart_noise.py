@@ -18,6 +18,8 @@ import argparse
 
 import numpy as np
 
+from empathy.cli import number_in
+
 FS_HZ = 250  # the synthetic board's nominal rate
 BATCH = 15  # samples per loop of its thread
 
@@ -64,9 +66,9 @@ def main(argv=None) -> None:
     from empathy.wire import Flag
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=1000)
-    ap.add_argument("--first", type=int, default=0, help="seed of the first run")
-    ap.add_argument("--seconds", type=float, default=12.0)
+    ap.add_argument("--runs", type=number_in(int, 1, 1_000_000), default=1000)
+    ap.add_argument("--first", type=number_in(int, 0, 2**32 - 1), default=0, help="seed of the first run")
+    ap.add_argument("--seconds", type=number_in(float, 1, 3600), default=12.0)
     a = ap.parse_args(argv)
     passed, top = [], []
     for seed in track(range(a.first, a.first + a.runs), description="noise runs"):

@@ -16,6 +16,8 @@ import time
 
 import numpy as np
 
+from empathy.cli import number_in
+
 # tuning ECG: trigeminy (119), multiform PVCs one in three (QT sel233), bigeminy runs (200),
 # sinus with rare ectopy (100)
 RECORDS = ("mitdb-119", "qtdb-sel233", "mitdb-200", "mitdb-100")
@@ -55,11 +57,9 @@ CALLS = {"heart_rates": lambda h, now, w: h.heart_rates(now, w),
 def main(argv=None, calls: dict = CALLS) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("records", nargs="*", default=list(RECORDS))
-    ap.add_argument("--seconds", type=float, default=120.0)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--seconds", type=number_in(float, 1, 86400), default=120.0)
+    ap.add_argument("--repeat", type=number_in(int, 1, 1000), default=5)
     a = ap.parse_args(argv)
-    if a.seconds <= 0 or a.repeat < 1:
-        ap.error("--seconds must be over 0 and --repeat at least 1")
     pool: dict[str, list] = {k: [] for k in calls}
     for name in a.records:
         got = time_record(name, a.seconds, a.repeat, calls)

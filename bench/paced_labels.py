@@ -19,6 +19,8 @@ import argparse
 
 import numpy as np
 
+from empathy.cli import number_in
+
 H10_HZ = 130.0
 T0_US = 10**9
 FINE_HZ = 4000  # the synthetic heart's own rate, before a recorder filters and samples it
@@ -167,7 +169,7 @@ def cost() -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--held-out", action="store_true", help="score the held-out records")
-    ap.add_argument("--seeds", type=int, default=10, help="synthetic rhythms per condition")
+    ap.add_argument("--seeds", type=number_in(int, 1, 1000), default=10, help="synthetic rhythms per condition")
     ap.add_argument("--no-seat", action="store_true", help="the batch label only (faster)")
     ap.add_argument("--cost", action="store_true", help="a seat's time per beat, then exit")
     a = ap.parse_args(argv)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 import numpy as np
@@ -26,8 +27,12 @@ def seed_values(report: dict, policy: str) -> dict[str, float]:
     """One seed's figures for `policy` from its simulate report."""
     p = report["policies"][policy]
     trend = p["regret_trend"]
-    return {"regret_vs_best_fixed": p["regret_vs_best_fixed"]["mean"],
-            "change": trend["change"]["mean"], "slope_per_100": trend["slope_per_100"]["mean"]}
+    out = {"regret_vs_best_fixed": p["regret_vs_best_fixed"]["mean"],
+           "change": trend["change"]["mean"], "slope_per_100": trend["slope_per_100"]["mean"]}
+    for name, v in out.items():  # (json reads NaN, Infinity and true as numbers)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError(f"{name} {v!r} is not a finite number")
+    return out
 
 
 def pooled(values: list[dict[str, float]]) -> dict:

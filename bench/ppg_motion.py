@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from empathy.cli import number_in
 from empathy.edge.beat_score import TOL_S, beat_match, neurokit_beats
 from empathy.edge.features import SeatFeatures
 from empathy.edge.heart import ppg_peaks
@@ -162,17 +163,21 @@ def heartpy_accepted(x, fs: float) -> np.ndarray:
 
 
 def _seeds(text: str) -> list[int]:
+    """An argparse type: "3" or "0-7" ("x" and "-1" were tracebacks, "5-1" ran no seed)."""
     lo, _, hi = text.partition("-")
-    return list(range(int(lo), int(hi or lo) + 1))
+    a, b = (number_in(int, 0, 2**32 - 1)(v) for v in (lo, hi or lo))
+    if not 0 <= b - a < 10_000:
+        raise argparse.ArgumentTypeError(f"{text}: FROM-TO, FROM <= TO, under 10000 seeds")
+    return list(range(a, b + 1))
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m empathy.bench.ppg_motion")
-    ap.add_argument("--seeds", default="0-7")
-    ap.add_argument("--seconds", type=float, default=240.0)
+    ap.add_argument("--seeds", type=_seeds, default="0-7")
+    ap.add_argument("--seconds", type=number_in(float, 10, 86400), default=240.0)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    results = {s: score(motion_recording(s, args.seconds)) for s in _seeds(args.seeds)}
+    results = {s: score(motion_recording(s, args.seconds)) for s in args.seeds}
     if args.json:
         print(json.dumps(results, indent=1))
         return 0

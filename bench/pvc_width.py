@@ -17,6 +17,7 @@ from collections import Counter
 
 import numpy as np
 
+from empathy.cli import number_in
 from empathy.edge.beat_score import Match, resampled
 from empathy.edge.heart_corpus import RECORDS, annotated_beats, available, beat_labels, record_data
 from empathy.edge.pvc_width import premature, qrs_widths, ventricular, wide
@@ -47,12 +48,11 @@ def record_counts(rec, rate: float = 0.0) -> dict | None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m empathy.bench.pvc_width")
     ap.add_argument("--held-out", action="store_true", help="the held-out records instead")
-    ap.add_argument("--rate", type=float, default=0.0, help="resample each record to this")
+    ap.add_argument("--rate", type=number_in(float, 0, 2000), default=0.0, help="resample each record to this")
     ap.add_argument("--list", action="store_true", help="a line per record")
     args = ap.parse_args(argv)
-    if args.rate and not 50 <= args.rate <= 2000:
-        print("pvc_width: --rate must be 50-2000 Hz")
-        return 2
+    if 0 < args.rate < 50:
+        ap.error("--rate: 0 (each record's own) or 50-2000 Hz")
     warnings.filterwarnings("ignore")
     pooled = {"rule": Match(0, 0, 0), "width": Match(0, 0, 0)}
     for rec in RECORDS:

@@ -31,9 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.cli import number_in
 from empathy.host.audience import (STATE_HZ, arousal_term, lag_undone, segment_reward,
                                    synchrony_term)
 from empathy.host.policy import REWARD_LATENCY_S, estimate_lag_s
+from empathy.wire import MAX_ESTIMATE_LAG_MS
 from empathy.host.story import load
 from empathy.sim import HERE as SIM, SAMPLE_IMPACT, audience as sim
 from empathy.sim.impact import story_impacts
@@ -215,12 +217,12 @@ def diagnose(story, impact, seed: int, n: int, lag_s: float, seats: int = 30) ->
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--story", choices=STORIES, default="sample")
-    ap.add_argument("--screenings", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=100)
-    ap.add_argument("--lag", type=float, default=None,
+    ap.add_argument("--screenings", type=number_in(int, 2, 100_000), default=40)
+    ap.add_argument("--seed", type=number_in(int, 0, 2**32 - 1), default=100)
+    ap.add_argument("--lag", type=number_in(float, 0, MAX_ESTIMATE_LAG_MS / 1000), default=None,
                     help="estimate lag the measured arousal is corrected for (default: the "
                          "edge's declared; 0: uncorrected)")
-    ap.add_argument("--seats", type=int, default=30,
+    ap.add_argument("--seats", type=number_in(int, 1, 5000), default=30,
                     help="viewers per screening (1: a one-viewer kiosk)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from empathy.cli import number_in
+
 # tuning records: ECG trigeminy (119), bigeminy runs (200), sinus at 500 Hz (qtdb-sel233's
 # 250 Hz: multiform PVCs), a PPG
 RECORDS = ("mitdb-119", "mitdb-200", "qtdb-sel233", "systole-ecg", "systole-ppg")
@@ -48,12 +50,10 @@ def cases(names, seconds: float, spikes: bool):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("records", nargs="*", default=list(RECORDS))
-    ap.add_argument("--seconds", type=float, default=120.0)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--seconds", type=number_in(float, 1, 86400), default=120.0)
+    ap.add_argument("--repeat", type=number_in(int, 1, 1000), default=3)
     ap.add_argument("--spikes", action="store_true")
     a = ap.parse_args(argv)
-    if a.seconds <= 0 or a.repeat < 1:
-        ap.error("--seconds must be over 0 and --repeat at least 1")
     try:
         todo = list(cases(a.records, a.seconds, a.spikes))
     except KeyError as e:

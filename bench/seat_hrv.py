@@ -21,8 +21,11 @@ labels scored against the annotation's as edge/ectopic_validation scores `signal
 from __future__ import annotations
 
 import argparse
+import math
 
 import numpy as np
+
+from empathy.cli import number_in
 
 NORMAL = set("NLRej")
 CHUNK_S = 0.1
@@ -188,12 +191,12 @@ def score_spikes(seconds: float, seeds: int, every_s: float) -> dict:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("records", nargs="*")
-    ap.add_argument("--every", type=float, default=1.0)
-    ap.add_argument("--span", type=float, nargs=2, default=(30.0, float("inf")),
+    ap.add_argument("--every", type=number_in(float, 0.1, 60), default=1.0)
+    ap.add_argument("--span", type=number_in(float, 0, math.inf), nargs=2, default=(30.0, float("inf")),
                     metavar=("FROM", "TO"), help="score the estimates between these seconds "
                     "(default: from 30 s, the HRV window full, to the end)")
-    ap.add_argument("--spikes", type=float, default=0.0, help="seconds of spike noise")
-    ap.add_argument("--seeds", type=int, default=40)
+    ap.add_argument("--spikes", type=number_in(float, 0, 86400), default=0.0, help="seconds of spike noise")
+    ap.add_argument("--seeds", type=number_in(int, 1, 1000), default=40)
     ap.add_argument("--cost", action="store_true", help="time the heart part instead")
     ap.add_argument("--ectopic", action="store_true",
                     help="score the seat's ectopic labels (ectopic_validation) instead")

@@ -27,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+from empathy.cli import number_in
 from empathy.edge.features import SeatFeatures
 from empathy.edge.runtime import EdgeConfig, EdgeUnit, SeatConfig
 from empathy.edge.sequence import SeqReserve
@@ -167,8 +168,8 @@ def writes_an_hour(tmp: Path, source: str, viewer_s: float) -> int:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--stall", type=float, default=3.0, help="seconds the card is frozen")
-    ap.add_argument("--block", type=int, default=32, choices=range(8, 4097), metavar="8..4096",
+    ap.add_argument("--stall", type=number_in(float, 0.1, 600), default=3.0, help="seconds the card is frozen")
+    ap.add_argument("--block", type=number_in(int, 8, 4096), default=32,
                     help="sequence block length for the block case (default 32)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as d:

@@ -22,6 +22,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from empathy.cli import number_in
+
 DECLARED_HZ = 250.0
 WARMUP_S = 20.0
 RATE_ERRORS = (0.0, 0.01, -0.01, 0.02, -0.02, 0.03, -0.03)
@@ -142,11 +144,11 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--record", default="systole-ecg",
                     choices=[r.name for r in RECORDS if r.kind in ("ecg", "ppg")])
-    ap.add_argument("--seconds", type=float, default=300.0)
+    ap.add_argument("--seconds", type=number_in(float, 10, 86400), default=300.0)
     ap.add_argument("--before", action="store_true", help="the uncorrected time base")
-    ap.add_argument("--loaded-board", type=int, metavar="RUNS", default=0,
+    ap.add_argument("--loaded-board", type=number_in(int, 0, 100_000), metavar="RUNS", default=0,
                     help="instead: RUNS seeds of bench/heart_noise.py's loaded BrainFlow board")
-    ap.add_argument("--first", type=int, default=100,
+    ap.add_argument("--first", type=number_in(int, 0, 2**32 - 1), default=100,
                     help="the loaded board's first seed (0-9 were looked at to set MIN_GAP_S)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)

@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from empathy.cli import number_in
 from empathy.edge.beat_score import Match, consensus_rows, peer_beats, resampled
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import (RECORDS, annotated_beats, available, peer_cache_dir,
@@ -121,13 +122,10 @@ def page_section(rate: float = 130.0) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m empathy.edge.ecg_rate_validation",
                                  description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rate", type=float, default=130.0, help="Hz (default 130, a Polar H10)")
+    ap.add_argument("--rate", type=number_in(float, 50, 5000), default=130.0, help="Hz (default 130, a Polar H10)")
     ap.add_argument("--set", choices=("tuning", "held-out"), default="tuning")
     ap.add_argument("--json", action="store_true", help="per record and pooled, as JSON")
     a = ap.parse_args(argv)
-    if not 50.0 <= a.rate <= 5000.0:
-        print(f"error: --rate {a.rate:g} Hz is outside 50-5000 Hz", file=sys.stderr)
-        return 2
     results = run(a.rate, a.set == "held-out")
     if a.json:
         print(json.dumps({"rate_hz": a.rate, "set": a.set, "records": [

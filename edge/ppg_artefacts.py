@@ -45,6 +45,7 @@ import json
 import numpy as np
 from scipy import signal
 
+from empathy.cli import number_in
 from empathy.edge.beat_score import (beat_match, heartpy_beats, in_spans, neurokit_beats,
                                      peer_beats, reference)
 from empathy.edge.heart import METHODS, waveform_peaks
@@ -218,7 +219,7 @@ def _f1(tp: int, fp: int, fn: int) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m empathy.edge.ppg_artefacts",
                                  description="clean tuning PPG with motion-like artefacts")
-    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seeds", type=number_in(int, 1, 1000), default=5)
     ap.add_argument("--json", action="store_true")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--dropouts", action="store_true", help="drop-outs to a floor instead")

@@ -18,6 +18,7 @@ import sys
 
 import numpy as np
 
+from empathy.cli import number_in
 from empathy.edge.beat_score import lagged_match, t_wave_free
 from empathy.edge.heart_corpus import (RECORDS, CorpusMissing, annotated_beats, available,
                                         record_data, reference_lead, trusted_spans)
@@ -56,11 +57,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m empathy.edge.ppg_chance",
                                  description="chance F1 of a rate-only beat train")
     ap.add_argument("--held-out", action="store_true", help="the held-out records instead")
-    ap.add_argument("--trains", type=int, default=40)
+    ap.add_argument("--trains", type=number_in(int, 1, 10_000), default=40)
     a = ap.parse_args(argv)
-    if not 1 <= a.trains <= 10_000:
-        print("--trains must be 1-10000", file=sys.stderr)
-        return 2
     print("| record | chance F1 median | p10 | p90 |\n|---|---|---|---|")
     for rec in RECORDS:
         if rec.kind != "ppg" or rec.held_out != a.held_out or not available(rec):

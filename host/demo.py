@@ -326,7 +326,7 @@ def register(p) -> None:
     p.add_argument("--baseline", type=number_in(float, 0, 3600), default=6.0,
                    help="seconds of resting baseline each viewer gives before the film")
     p.add_argument("--policy", default="arc", choices=POLICY_NAMES, help="decision policy")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=number_in(int, 0, 2**32 - 1), default=1)
     p.add_argument("--no-faces", action="store_true", help="seats without face cameras")
     p.add_argument("--face-model", default="auto",
                    help="expression model the edge units use: auto (= fer), fer (FER-2013), sim "

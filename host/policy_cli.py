@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.cli import number_in
 from empathy.errors import UserError
 from empathy.host.policy import POLICY_NAMES
 
@@ -251,7 +252,7 @@ def register(p) -> None:
     e.add_argument("--policy", action="extend", nargs="+", required=True, choices=POLICY_NAMES,
                    help="one or more, repeatable")
     e.add_argument("--state", help="learning policy state to judge (default: a fresh one)")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seed", type=number_in(int, 0, 2**32 - 1), default=0)
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_evaluate)
     policy_measure.register(sub)

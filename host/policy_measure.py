@@ -196,7 +196,7 @@ def register(sub) -> None:
     m.add_argument("--viewers", type=number_in(int, 2, 10000), default=16)
     m.add_argument("--minutes", type=number_in(float, 0.5, 60), default=3.0,
                    help="of film per viewer")
-    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--seed", type=number_in(int, 0, 2**32 - 1), default=0)
     m.add_argument("--no-faces", action="store_true", help="seats without face cameras")
     m.add_argument("--out", help="TOML to write (default: sim/measurement.toml)")
     m.add_argument("--json", action="store_true")

@@ -223,7 +223,7 @@ def register(sub) -> None:
                    help=f"one or more, repeatable (default: the story's, else {', '.join(SIM_POLICIES)})")
     s.add_argument("--screenings", type=number_in(int, 2, 100_000), default=500)
     s.add_argument("--seats", type=number_in(int, 2, 5000), default=30)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=number_in(int, 0, 2**32 - 1), default=0)
     s.add_argument("--reward-latency", type=number_in(float, 0, 15), default=REWARD_LATENCY_S,
                    help="seconds a segment's measured reward window is shifted by (default: "
                         "the host's [show] reward_latency_s default)")

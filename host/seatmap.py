@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from empathy.config import setting
+
 
 @dataclass
 class UnitSeats:
@@ -46,9 +48,9 @@ class UnitSeats:
 class Row:
     name: str  #: the row's name as printed (1..8 characters). Example: "C"
     #: seat ids, left to right as the audience faces the screen. Example: [301, 302]
-    seats: list[int] = field(default_factory=list)
+    seats: list[int] = setting([], lo=0, hi=0xFFFF)
     #: printed seat numbers; empty: 1..n. Example: [1, 2]
-    numbers: list[int] = field(default_factory=list)
+    numbers: list[int] = setting([], lo=0, hi=9999)
 
     def validate(self):
         if not self.name or len(self.name) > 8:

@@ -32,6 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
+from empathy.cli import number_in
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(__file__).resolve().parent / "expression_sim_int8.tflite"
 
@@ -96,11 +98,11 @@ def run_tflite(tf, blob: bytes, images: np.ndarray) -> np.ndarray:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=number_in(int, 1, 1000), default=8)
     ap.add_argument("--reuse", type=Path, default=None,
                     help="a .keras file: load it instead of training if it exists, "
                          "else save the trained model there")
-    ap.add_argument("--n-train", type=int, default=N_TRAIN)
+    ap.add_argument("--n-train", type=number_in(int, 1, 1_000_000), default=N_TRAIN)
     args = ap.parse_args(argv)
 
     import tensorflow as tf

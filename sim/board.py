@@ -26,6 +26,7 @@ from typing import Optional
 
 import numpy as np
 
+from empathy.cli import number_in
 from empathy.clock import now_us
 from empathy.sensors.base import Beat, Pupil, Waveform
 from empathy.sensors.firmware.board import Board
@@ -327,7 +328,7 @@ def _span(text: str) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--link", required=True, help="path where the board's tty appears")
-    ap.add_argument("--seed", type=int, default=0, help="the simulated viewer's seed")
+    ap.add_argument("--seed", type=number_in(int, 0, 2**32 - 1), default=0, help="the simulated viewer's seed")
     ap.add_argument("--gsr", action="store_true", help="with a GSR front end (skin conductance)")
     ap.add_argument("--acc", action="store_true", help="with an accelerometer (the hand's motion)")
     ap.add_argument("--ecg", metavar="RECORD", help="an ECG seat instead, playing this "

@@ -39,5 +39,7 @@ def test_a_record_without_an_ecg_reference_has_no_chance_figure():
 
 
 def test_bad_train_count_is_one_line(capsys):
-    assert main(["--trains", "0"]) == 2
-    assert "1-10000" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # cli.number_in: argparse's one line
+        main(["--trains", "0"])
+    assert e.value.code == 2
+    assert "argument --trains: 0 is outside 1..10000" in capsys.readouterr().err
