@@ -246,3 +246,31 @@ def test_a_seat_s_ppg_evidence_starts_afresh_when_the_sensor_s_contact_changes()
         if i - len(noise) in (500, 1000):
             said.append(seat.waves["ppg"].evidence.no_heart(t0 + i * 10_000, 30.0))
     assert said == [False, False]
+
+
+def test_a_viewer_eating_is_no_pulse_seen_until_eating_stops():
+    """tests/test_board_contact_settle.py's simulated viewer seed 0, its finger settled at
+    30 s (the seat's PPG stream starts afresh), eats 34.7-47.4 s on a board with no
+    accelerometer: chewing's artefacts, three times the pulse and as time-reversible as
+    noise, drown the pulses (asymmetry 2.4-4.3, repeat 0.32-0.41 over 9-12 beats). Through
+    the pty without the evidence its rate had HR_OK in 80 of 127 estimates while eating,
+    3.8 bpm off (median; 0.2 once still): withheld as no pulse seen, it is back 4.1-4.2 s
+    after eating ends (3 of 3 runs); the evidence reads the pulses again 3 s after."""
+    from empathy.edge.features import SeatFeatures
+    from empathy.sensors.base import Waveform
+    from empathy.sim.impact import Impact
+    from empathy.sim.seat import TICK_S
+    from empathy.sim.viewer import SimViewer
+
+    viewer, seat, said = SimViewer(0, 0, 0, ppg=True), SeatFeatures(baseline_s=10), {}
+    for i in range(1, int(52.0 / TICK_S) + 1):
+        out: list = []
+        viewer.step(int(i * TICK_S * 1e6), TICK_S, ("", 0.0, 0.3), Impact(), 0.0, out)
+        for r in out:
+            if isinstance(r, Waveform) and r.kind == "ppg" and r.ts_us >= 30e6:
+                seat.add(Waveform(r.ts_us, "ppg", r.fs_hz, 120_000 - 1_500 * r.samples))
+        if i % int(1.0 / TICK_S) == 0 and "ppg" in seat.waves:
+            said[i * TICK_S] = seat.waves["ppg"].evidence.no_heart(i * TICK_S * 1e6, 30.0)
+    eating = [s for t, s in said.items() if 38.0 <= t < 47.4]
+    assert len(eating) == 10 and all(eating), said
+    assert not any(s for t, s in said.items() if t >= 47.4 + 4.0), said
