@@ -60,10 +60,11 @@ REPEAT_S = 10.0  # ... judged per window this long, their median
 # 0-0.28 over its first few beats: its seat sends HR_OK in 224 estimates, not 227)
 SEAT_ASYM, SEAT_CORR = 4.5, 0.42
 # ... the repeat's bar over fewer beats than this (read in its windows): SEAT_CORR times
-# sqrt(REPEAT_BEATS / beats), as a chance repeat's spread grows. Fresh walks (seeds 140-439,
-# 25-100 Hz) reached HR_OK on a repeat of 0.43-0.48 over their first 7 'beats' (2 of 900
-# cases; under 0.42 from 10 beats on); the tuning PPG read 0.55 over 8 (bidmc-10's first), 0.64
-# over 10, 0.71 over 7
+# sqrt(REPEAT_BEATS / beats), as a chance repeat's spread grows. Tuning noise through a seat
+# (walks seeds 140-439, clipped walks and band-passed noise 140-239, 25-100 Hz) reached HR_OK
+# on a repeat of 0.43-0.49 over its first 6-7 'beats' (walks 2 of 900 cases, clipped 2 of
+# 300; none at 0.42 or more from 10 beats on); the tuning PPG read 0.55 over 8 (bidmc-10's
+# first), 0.64 over 10, 0.71 over 7
 REPEAT_BEATS = 12
 
 
