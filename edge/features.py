@@ -89,6 +89,7 @@ class SeatFeatures:
         self.baselines_taken = 0  # baselines started: 1 + one per new viewer
         self.ignored: dict[str, int] = {}  # waveform kind -> chunks passed over
         self.heart_out: dict[str, int] = {}  # estimates with HR whose heart left the arousal
+        self.heart_withheld: dict[str, int] = {}  # rates the waveform's evidence withheld, by why
         self.device_past_rejected = 0  # figures no heart makes, of devices before this one
         self.worn: Optional[str] = None  # the device read last (`Device.ident`)
         self.held = None  # a restarted unit's last viewer, till a device is read (viewer_state)

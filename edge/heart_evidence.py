@@ -118,6 +118,8 @@ class LoneBeats:
     """`lone_beats` and `_beside` for a seat's streamed ECG: the last TAIL_S of raw samples,
     and each beat's verdict and rows with its time over the last `keep_s`."""
 
+    WHY = "ecg_lone_spikes"  # (the unit's stats: a rate withheld by this)
+
     def __init__(self, fs: float, keep_s: float = 60.0):
         self.fs, self.keep_us = fs, keep_s * 1e6
         self.tail = Tail(int(TAIL_S * fs))

@@ -59,6 +59,13 @@ REPEAT_S = 10.0  # ... judged per window this long, their median
 # steeply as they rise: asymmetry from 0.5), except bidmc-10's first 6-10 s (3.8-4.2, repeat
 # 0-0.28 over its first few beats: its seat sends HR_OK in 224 estimates, not 227)
 SEAT_ASYM, SEAT_CORR = 4.5, 0.42
+# ... the repeat's bar over fewer beats than this (read in its windows): SEAT_CORR times
+# sqrt(REPEAT_BEATS / beats), as a chance repeat's spread grows. Tuning noise through a seat
+# (walks seeds 140-439, clipped walks and band-passed noise 140-239, 25-100 Hz) reached HR_OK
+# on a repeat of 0.43-0.49 over its first 6-7 'beats' (walks 2 of 900 cases, clipped 2 of
+# 300; none at 0.42 or more from 10 beats on); the tuning PPG read 0.55 over 8 (bidmc-10's
+# first), 0.64 over 10, 0.71 over 7
+REPEAT_BEATS = 12
 
 
 @lru_cache(maxsize=8)
@@ -117,12 +124,18 @@ def pulse_repeat(x, fs: float, idx) -> float:
     """Median over REPEAT_S windows of the band-passed (0.5-8 Hz) waveform's autocorrelation,
     at its highest within 0.8-1.25 of the window's median beat interval (0 where a window
     has under 3 beats)."""
+    r = repeat_windows(x, fs, idx)
+    return float(np.median(r[:, 0])) if len(r) else 0.0
+
+
+def repeat_windows(x, fs: float, idx) -> np.ndarray:
+    """`pulse_repeat`'s windows: rows of (its repeat, the beats in it)."""
     x, idx = np.asarray(x, float), np.asarray(idx, int)
     if len(x) <= 30:
-        return 0.0
+        return np.zeros((0, 2))
     y = filtfilt(_sos2(fs), x - np.median(x))
     n = min(int(REPEAT_S * fs), len(y))  # (a shorter recording is one window)
-    vals = []
+    rows = []
     for s in range(0, len(y) - n + 1, n):
         b = idx[(idx >= s) & (idx < s + n)]
         w = y[s:s + n] - np.mean(y[s:s + n])
@@ -130,12 +143,12 @@ def pulse_repeat(x, fs: float, idx) -> float:
         f = rfft(w, size)
         c = irfft(f.real ** 2 + f.imag ** 2, size)[:n]
         if len(b) < 3 or c[0] <= 0:  # (wip/noiseheart's read lag 0 here: 1.0, not 0)
-            vals.append(0.0)
+            rows.append((0.0, len(b)))
             continue
         lag = float(np.median(np.diff(b)))
         lo, hi = max(int(0.8 * lag), 1), min(int(1.25 * lag) + 1, n - 1)
-        vals.append(float(np.max(c[lo:hi]) / c[0]) if hi > lo else 0.0)
-    return float(np.median(vals)) if vals else 0.0
+        rows.append((float(np.max(c[lo:hi]) / c[0]) if hi > lo else 0.0, len(b)))
+    return np.array(rows, float).reshape(-1, 2)
 
 
 def still_samples(n: int, idx, moving) -> np.ndarray:
@@ -162,6 +175,10 @@ class PpgEvidence:
     while it fills, then every EVERY_FULL_S. A gap the stream bridges keeps them (the same
     finger after a board's stall); a longer one starts a new stream, and this afresh."""
 
+    # (the unit's stats: a rate withheld by this. No pulse's shape nor repeat: no heart, or
+    # artefacts over it; a viewer eating on a board with no accelerometer reads so, and its
+    # rate then was 3.8 bpm off, median, where it was 0.2 still)
+    WHY = "ppg_no_pulse"
     # (every 5 s from the start, systole-ppg and pyphysio-bvp lost their HR_OK at 7-9 s: the
     # scores of their first 5 s stood; read at 20 % of the kept span's growth, heartpy-data2
     # lost 2 estimates and band-passed pink noise came within 0.01 of SEAT_CORR)
@@ -172,13 +189,13 @@ class PpgEvidence:
         self.tail = Tail(int(keep_s * fs))
         self.idx = np.zeros(0, int)  # the beats' stream indices
         self.at = -np.inf  # the stream index the scores were read at
-        self.seen = (0.0, 0.0)  # (asymmetry, pulse_repeat; nan where not needed)
+        self.seen = (0.0, 0.0, 0)  # (asymmetry, pulse_repeat, its beats; nan where not read)
         self.since = 0  # the stream index from which samples count (`restart`)
 
     def restart(self) -> None:
         """The sensor's contact changed: what it read before is no evidence of what is on
         it now (an empty sensor's minute would drown a returning finger's pulses)."""
-        self.since, self.at, self.seen = self.tail.n, -np.inf, (0.0, 0.0)
+        self.since, self.at, self.seen = self.tail.n, -np.inf, (0.0, 0.0, 0)
 
     def push(self, samples, idx, ts_us=None) -> None:
         """A chunk's samples and the beats (stream index) the detector gave out."""
@@ -192,21 +209,24 @@ class PpgEvidence:
     def doubt(self, at_us: float, window_s: float) -> bool:
         return False
 
-    def scores(self) -> tuple[float, float]:
-        """(asymmetry, pulse_repeat) of the kept samples; the repeat only where the
-        asymmetry is under SEAT_ASYM (nan where not read)."""
+    def scores(self) -> tuple[float, float, int]:
+        """(asymmetry, pulse_repeat, the beats in its windows) of the kept samples; the
+        repeat only where the asymmetry is under SEAT_ASYM (nan where not read)."""
         full = self.tail.n - self.since >= self.tail.size
         if self.tail.n - self.at >= (self.EVERY_FULL_S if full else self.EVERY_S) * self.fs:
             start = max(self.tail.start(), self.since)
             x = self.tail.x()[start - self.tail.start():]
             self.at = self.tail.n
             a = asymmetry(x, self.fs)
-            self.seen = (a, float("nan") if a >= SEAT_ASYM
-                         else pulse_repeat(x, self.fs, self.idx[self.idx >= start] - start))
+            r = (np.zeros((0, 2)) if a >= SEAT_ASYM
+                 else repeat_windows(x, self.fs, self.idx[self.idx >= start] - start))
+            self.seen = (a, float(np.median(r[:, 0])) if len(r) else float("nan"),
+                         int(r[:, 1].sum()))
         return self.seen
 
     def no_heart(self, now_us: float, window_s: float) -> bool:
         """The kept samples show neither a heart's asymmetry nor its pulses repeating (the
-        seat's bars: SEAT_ASYM, SEAT_CORR)."""
-        a, r = self.scores()
-        return bool(a < SEAT_ASYM and r < SEAT_CORR)
+        seat's bars: SEAT_ASYM, SEAT_CORR, higher over fewer than REPEAT_BEATS beats)."""
+        a, r, beats = self.scores()
+        return bool(a < SEAT_ASYM and not r >= SEAT_CORR * np.sqrt(REPEAT_BEATS / max(
+            min(beats, REPEAT_BEATS), 1)))

@@ -11,6 +11,7 @@ import numpy as np
 from empathy.edge.heart_evidence import SEAT_BELOW
 from empathy.edge.hrv import hrv_time
 from empathy.edge.latency import HRV_WINDOW_S
+from empathy.edge.seat_wave import MIN_HEART_QUALITY
 
 if TYPE_CHECKING:
     from empathy.edge.features import SeatFeatures
@@ -38,7 +39,8 @@ def seat_heart(seat: SeatFeatures, now_us: int) -> tuple[float, float, float, bo
     labelled ectopic (its sinus rate: the heart's drive, not its ectopy). An ECG whose
     beats are random spikes (LoneBeats) has no quality (random-spike noise reached HR_OK in
     10 of 300 fresh cases, now 0), nor a PPG as time-reversible as noise whose pulses don't
-    repeat (PpgEvidence). A seat with no beats of any source reads the device's
+    repeat (PpgEvidence); such rates withheld are counted by the evidence's WHY
+    (`heart_withheld`, the unit's stats). A seat with no beats of any source reads the device's
     own figure (`DeviceRate`): HR, no RMSSD. Not where there are: a strap that sends RR
     intervals keeps the beat path also once they stop (its figure, repeated off the
     skin by a strap without a contact sensor, would stand for its lost beats), and an
@@ -53,6 +55,8 @@ def seat_heart(seat: SeatFeatures, now_us: int) -> tuple[float, float, float, bo
             (w.heart, w.evidence, w.paced, w.heard_until(now_us)) for w in seat.waves.values()]:
         q = heart.quality(at, HRV_WINDOW_S)
         if q > best[2] and q < SEAT_BELOW and ev is not None and ev.no_heart(now_us, HRV_WINDOW_S):
+            if q >= MIN_HEART_QUALITY:  # a rate the quality alone would have sent: why not
+                seat.heart_withheld[ev.WHY] = seat.heart_withheld.get(ev.WHY, 0) + 1
             q = 0.0
         if q > best[2]:
             iv, found = heart.hrv_window(at, HRV_WINDOW_S)

@@ -39,6 +39,11 @@ def unit_stats(unit, t_us: int) -> dict:
             "motion": per_seat(unit, lambda f: f.motion_report() if f.motion.track is not None else None),
             # per seat: estimates with HR whose heart left the arousal (a paced rhythm)
             "heart_out": per_seat(unit, lambda f: f.heart_out),
+            # per seat: estimates whose rate, of quality enough, the waveform's own evidence
+            # withheld, by why (seat_heart): 'ecg_lone_spikes', 'ppg_no_pulse' (no pulse's
+            # shape nor repeat: no heart, or artefacts over it, as a viewer eating with no
+            # accelerometer to say so)
+            "heart_withheld": per_seat(unit, lambda f: f.heart_withheld),
             # per seat: figures no heart makes from its heart-rate device (edge.device_hr)
             "device_hr_rejected": per_seat(unit, lambda f: f.device_rejected),
             "calibration": {str(seat.seat_id): p.names for seat, p in
