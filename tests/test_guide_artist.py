@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import proc_group
 from artist_film import make_film
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guide-artist.md"
@@ -85,8 +86,7 @@ def walked(tmp_path_factory):
             (home / path).write_text(content)
             continue
         argv = shlex.split(what)
-        r = subprocess.run(argv, cwd=home, env=env, capture_output=True, text=True,
-                           timeout=600, stdin=subprocess.DEVNULL)
+        r = proc_group.run(argv, 600, cwd=home, env=env, stdin=subprocess.DEVNULL)
         results[i] = "skipped" if r.returncode and _verb_missing(argv, env) else \
             (r.returncode, r.stdout, r.stderr)
     return home, results
