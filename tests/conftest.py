@@ -73,9 +73,6 @@ def pytest_ignore_collect(collection_path, config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("PYTEST_XDIST_WORKER"):  # the order xdist hands files out; stable
-        rank = {stem: i for i, stem in enumerate(LIGHT_ORDER)}
-        items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
     for item in items:
         path = item.nodeid.replace("\\", "/")
         if REALTIME.search(path) or REALTIME.search("tests/" + path):
@@ -83,3 +80,8 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("realtime") and (LIGHT.search(path) or
                                                      LIGHT.search("tests/" + path)):
             item.add_marker(pytest.mark.realtime_light)
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the order xdist hands files out; stable,
+        # and only the light pass's tests move (the other passes keep theirs)
+        rank = {stem: i for i, stem in enumerate(LIGHT_ORDER)}
+        items.sort(key=lambda item: rank.get(item.path.stem, len(rank))
+                   if item.get_closest_marker("realtime_light") else len(rank))
