@@ -29,8 +29,9 @@ rc1=$?
 # --realtime-files: these passes import only the files that can hold real-time tests.
 $PY -m pytest -m "not slow and realtime and not realtime_light" --realtime-files --durations=12
 rc2=$?
+# The light files longest first (tests/conftest.py LIGHT_ORDER), not most tests first.
 $PY -m pytest -m "not slow and realtime_light" --realtime-files -n 3 --dist loadfile \
-  --durations=6
+  --no-loadscope-reorder --durations=6
 rc3=$?
 check $rc1; rc1=$?
 check $rc2; rc2=$?

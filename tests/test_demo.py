@@ -3,10 +3,11 @@
 import fcntl
 import json
 import os
-import subprocess
 import sys
 
 import cv2
+
+import proc_group
 
 
 def test_demo_produces_summary_video_and_report(tmp_path):
@@ -18,10 +19,9 @@ def test_demo_produces_summary_video_and_report(tmp_path):
     held.parent.mkdir(parents=True)
     with open(held, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        r = subprocess.run([sys.executable, "-m", "empathy.cli", "demo", "--seats", "3",
+        r = proc_group.run([sys.executable, "-m", "empathy.cli", "demo", "--seats", "3",
                             "--duration", "14", "--baseline", "3", "--out", str(out), "--json"],
-                           capture_output=True, text=True, timeout=240,
-                           env={**os.environ, "XDG_STATE_HOME": str(state)})
+                           240, env={**os.environ, "XDG_STATE_HOME": str(state)})
     assert r.returncode == 0, r.stderr[-2000:]
     s = json.loads((out / "summary.json").read_text())
     for key in ("seats", "packets_sent", "packets_received", "packets_rejected", "decisions",

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+import proc_group
+
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "guide-cinema.md"
 FENCE = re.compile(r"^```(\S*)[ \t]*(.*?)\n(.*?)^```[ \t]*$", re.M | re.S)
@@ -90,8 +92,8 @@ def test_the_guide_runs(tmp_path):
             continue
         if any(not shutil.which(tool) for tool in b["needs"]):
             continue
-        r = subprocess.run(["bash", "-euo", "pipefail", "-c", b["body"]], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=300, env=env())
+        r = proc_group.run(["bash", "-euo", "pipefail", "-c", b["body"]], 300, cwd=tmp_path,
+                           env=env())  # its rehearsal demo and units go with it
         assert r.returncode == 0, (f"guide-cinema.md:{b['line']} failed ({r.returncode}):\n"
                                    f"{b['body']}\nstdout: {r.stdout[-2000:]}\n"
                                    f"stderr: {r.stderr[-3000:]}")
