@@ -5,10 +5,17 @@ parallel, so other tests' load does not decide their timing."""
 import os
 import re
 import shutil
+import signal
 import tempfile
 
 import pytest
 from hypothesis import settings
+
+# A suite started in the background (`cmd &` in a script, as CI may) inherits SIGINT
+# ignored, and so would every process a test starts, so a Ctrl-C test would see its show
+# outlive Ctrl-C. A terminal's foreground process has it: give it back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Property tests check what comes out, not how fast: Hypothesis's 200 ms per example failed
 # test_wire's round trip at 400 ms on a loaded machine. Speed lives in bench/.
