@@ -231,7 +231,7 @@ def _less_line(rows: np.ndarray, fs: float) -> np.ndarray:
 
 def _low(x, fs: float) -> np.ndarray:
     x = np.asarray(x, float)
-    return zero_phase.filtfilt(_sos(fs), x - np.median(x)) if len(x) > 30 else np.zeros(len(x))
+    return zero_phase.filtfilt(_sos(fs), x - _median(x)) if len(x) > 30 else np.zeros(len(x))
 
 
 def _beside(y: np.ndarray, fs: float, idx) -> np.ndarray:
