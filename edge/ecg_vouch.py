@@ -65,8 +65,9 @@ class ShapeVouch:
                 continue
             w = x[a + self.span:z] - x[a:z - self.span]
             keep = self.t_us >= t - self.keep_us
-            self.t_us, self.sharp = self.t_us[keep], self.sharp[keep]
-            self.alike, self.rows = self.alike[keep], self.rows[keep]
+            if not keep.all():  # (copying the rows at every beat cost more than the test)
+                self.t_us, self.sharp = self.t_us[keep], self.sharp[keep]
+                self.alike, self.rows = self.alike[keep], self.rows[keep]
             hit = (_rows(w, self.lag, self.rows) >= MATCH if len(self.rows)
                    else np.zeros(0, bool))
             self.alike = self.alike + hit

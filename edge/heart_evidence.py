@@ -24,6 +24,7 @@ import numpy as np
 from scipy.signal import butter
 
 from empathy.edge.ecg_vouch import ShapeVouch
+from empathy.edge.heart_beats import _array_median
 from empathy.edge.ppg_evidence import heart_evidence
 from empathy.edge.sample_tail import Tail
 from empathy.edge import zero_phase
@@ -75,8 +76,8 @@ def lone_beats(x, fs: float, idx) -> np.ndarray:
             continue
         b0 = max(0, i - w)
         base = x[b0:i + w + 1]
-        med = np.median(base)
-        qrs = QRS_MAD * np.median(np.abs(base - med))
+        med = _median(base)
+        qrs = QRS_MAD * _median(np.abs(base - med))
         d = x[a - 1:z + 1] - med - _hum(base - med, b0, a - 1 - b0, z + 2 - a, fs, i - b0)
         for taken in range(SPIKES + 1):
             p = 1 + int(np.argmax(np.abs(d[1:-1])))
@@ -95,15 +96,36 @@ def _hum(y: np.ndarray, t0: int, at: int, n: int, fs: float, mid: int) -> np.nda
     own +-_HALF_S (its QRS would pull the fit). Sampled at 100-130 Hz the hum flips sign
     from sample to sample, so each QRS's extreme stood alone: 0.28-1.00 of a tuning ECG's
     beats 'lone' under hum as tall as its R wave."""
-    k = np.arange(len(y)) + t0
-    cols = np.column_stack([f(2 * np.pi * hz * k / fs) for hz in MAINS_HZ
-                            for f in (np.sin, np.cos)])
+    table = _mains_table(fs)
+    cols = (table[t0:t0 + len(y)] if t0 + len(y) <= len(table)
+            else _mains(np.arange(len(y)) + t0, fs))
     h = max(2, int(round(_HALF_S * fs)))
-    fit = np.abs(np.arange(len(y)) - mid) > h
+    fit = np.ones(len(y), bool)
+    fit[max(0, mid - h):mid + h + 1] = False  # (|j - mid| > h)
     if fit.sum() < 2 * cols.shape[1]:
         return np.zeros(n)
     coef = np.linalg.lstsq(cols[fit], y[fit], rcond=None)[0]
     return cols[at:at + n] @ coef
+
+
+def _mains(k: np.ndarray, fs: float) -> np.ndarray:
+    """Columns sin and cos of each MAINS_HZ at sample indices k."""
+    return np.column_stack([f(2 * np.pi * hz * k / fs) for hz in MAINS_HZ
+                            for f in (np.sin, np.cos)])
+
+
+@lru_cache(maxsize=8)  # (a seat asks once a beat: building the columns cost ~40% of _hum)
+def _mains_table(fs: float) -> np.ndarray:
+    """_mains over a seat's tail (LoneBeats): a beat's rows are a slice of it, the same bits."""
+    table = _mains(np.arange(int(TAIL_S * fs) + 1), fs)
+    table.setflags(write=False)
+    return table
+
+
+def _median(v: np.ndarray) -> float:
+    """np.median's value (NaN where v holds one) at the cost of a partition: a seat takes
+    two a beat."""
+    return float(np.median(v)) if np.isnan(v).any() else _array_median(v)
 
 
 def lone_share(x, fs: float, idx) -> float:
@@ -209,7 +231,7 @@ def _less_line(rows: np.ndarray, fs: float) -> np.ndarray:
 
 def _low(x, fs: float) -> np.ndarray:
     x = np.asarray(x, float)
-    return zero_phase.filtfilt(_sos(fs), x - np.median(x)) if len(x) > 30 else np.zeros(len(x))
+    return zero_phase.filtfilt(_sos(fs), x - _median(x)) if len(x) > 30 else np.zeros(len(x))
 
 
 def _beside(y: np.ndarray, fs: float, idx) -> np.ndarray:

@@ -33,12 +33,16 @@ def label_runs(beats: tuple, beats0: int, found: dict[int, str], run_labels: dic
     for b in starts[starts > 0].tolist():
         g0 = beats0 + a
         mine = [(i - g0, k) for i, k in found.items() if g0 <= i < beats0 + b]
-        beat_s = (t[a] - rr[a] * 1e3 + np.concatenate(([0.0], np.cumsum(rr[a:b]) * 1e3))) / 1e6
-        q = np.concatenate((iq[a:a + 1], q_end[a:b]))
-        u = np.concatenate((rows[a:a + 1, 0], rows[a:b, 1]))  # (ECG: the run's first
-        # beat's slope row, then each interval's last beat's; a strap's: timing alone)
-        key = (beat_s.tobytes(), q.tobytes(), u.tobytes(), tuple(mine))
+        # keyed by what its beat times, qualities and rows are made of (building them for
+        # every run at every beat cost more than looking them up)
+        key = (t[a:a + 1].tobytes(), rr[a:b].tobytes(), iq[a:a + 1].tobytes(),
+               q_end[a:b].tobytes(), rows[a, 0].tobytes(), rows[a:b, 1].tobytes(), tuple(mine))
         if key not in run_labels:
+            beat_s = (t[a] - rr[a] * 1e3
+                      + np.concatenate(([0.0], np.cumsum(rr[a:b]) * 1e3))) / 1e6
+            q = np.concatenate((iq[a:a + 1], q_end[a:b]))
+            u = np.concatenate((rows[a:a + 1, 0], rows[a:b, 1]))  # (ECG: the run's first
+            # beat's slope row, then each interval's last beat's; a strap's: timing alone)
             shape = slope_match(u, beat_s) if width else None
             run_labels[key] = labelled_artefacts(beat_s, mine, shape, None if cycles else q)
         memo[key] = run_labels[key]
