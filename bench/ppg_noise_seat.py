@@ -20,6 +20,8 @@ import sys
 import numpy as np
 from scipy import signal
 
+from empathy.cli import number_in, numbers_in
+
 KINDS = ("walk", "clipped", "white", "pink")
 
 
@@ -66,22 +68,22 @@ def hr_ok_times(x: np.ndarray, fs: float) -> list[float]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kinds", default=",".join(KINDS))
-    ap.add_argument("--first", type=int, default=140)
-    ap.add_argument("--seeds", type=int, default=300)
-    ap.add_argument("--rates", default="25,50,100")
+    ap.add_argument("--first", type=number_in(int, 0, 2**32 - 1), default=140,
+                    help="the first noise seed")
+    ap.add_argument("--seeds", type=number_in(int, 1, 100_000), default=300,
+                    help="how many seeds from --first")
+    ap.add_argument("--rates", type=numbers_in(int, 10, 1000), default=[25, 50, 100],
+                    help="sampling rates, Hz, comma-separated")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    kinds, rates = a.kinds.split(","), a.rates.split(",")
-    if any(k not in KINDS for k in kinds) or not all(r.isdigit() and 10 <= int(r) <= 1000
-                                                      for r in rates) or a.seeds < 1:
-        print(f"ppg_noise_seat: kinds are {', '.join(KINDS)}; rates 10-1000 Hz; seeds 1+",
-              file=sys.stderr)
-        return 2
+    kinds, rates = a.kinds.split(","), a.rates
+    if any(k not in KINDS for k in kinds):
+        ap.error(f"--kinds: each one of {', '.join(KINDS)}")
     out = {}
     for kind in kinds:
         hits = []
         for seed in range(a.first, a.first + a.seeds):
-            for fs in map(int, rates):
+            for fs in rates:
                 t = hr_ok_times(noise(kind, seed, fs), fs)
                 if t:
                     hits.append({"seed": seed, "fs": fs, "hr_ok": len(t), "first_s": t[0]})
@@ -91,7 +93,7 @@ def main(argv=None) -> int:
         out[kind] = {"cases": a.seeds * len(rates), "hr_ok_cases": len(hits), "hits": hits}
         if not a.json:
             print(f"{kind}: {len(hits)} of {a.seeds * len(rates)} cases reached HR_OK "
-                  f"(seeds {a.first}-{a.first + a.seeds - 1}, {a.rates} Hz)", flush=True)
+                  f"(seeds {a.first}-{a.first + a.seeds - 1}, {','.join(map(str, rates))} Hz)", flush=True)
     if a.json:
         print(json.dumps(out))
     return 0
