@@ -92,8 +92,9 @@ def main(argv=None) -> int:
                               flush=True)
         out[kind] = {"cases": a.seeds * len(rates), "hr_ok_cases": len(hits), "hits": hits}
         if not a.json:
+            hz = ",".join(map(str, rates))
             print(f"{kind}: {len(hits)} of {a.seeds * len(rates)} cases reached HR_OK "
-                  f"(seeds {a.first}-{a.first + a.seeds - 1}, {','.join(map(str, rates))} Hz)", flush=True)
+                  f"(seeds {a.first}-{a.first + a.seeds - 1}, {hz} Hz)", flush=True)
     if a.json:
         print(json.dumps(out))
     return 0

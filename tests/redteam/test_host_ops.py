@@ -18,14 +18,17 @@ from redteam_rig import Host, free_udp_port
 from test_ops22 import _card, _edge_run, _one_seat, needs_root
 
 
-def test_a_host_whose_terminal_closes_ends_its_show_as_on_sigterm(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGINT], ids=["SIGHUP", "SIGINT"])
+def test_a_host_whose_terminal_closes_or_types_ctrl_c_ends_its_show_as_on_sigterm(tmp_path, sig):
     """`empathy host run` typed in an ssh session to the show machine and the session
-    dropped: the kernel sends SIGHUP. Before: Python's default, the host died where it
-    stood: the session never marked ended, no summary. Now SIGHUP ends the show as SIGTERM
-    does, in one log line."""
+    dropped (the kernel sends SIGHUP), or stopped with Ctrl-C (SIGINT). Before: SIGHUP
+    killed the host where it stood; Ctrl-C's KeyboardInterrupt unwound the show from
+    wherever it was (exit 130, a traceback where it fell in a thread's wait): either way no
+    summary and the session never marked ended. Now both end the show as SIGTERM does: one
+    log line, the summary, the session ended, exit 0."""
     host = Host(tmp_path, f"udp://127.0.0.1:{free_udp_port()}", Keystore.new([1])).start()
     try:
-        host.proc.send_signal(signal.SIGHUP)
+        host.proc.send_signal(sig)
         out = host.proc.communicate(timeout=60)[0]
     finally:
         if host.alive():
@@ -33,8 +36,8 @@ def test_a_host_whose_terminal_closes_ends_its_show_as_on_sigterm(tmp_path):
             host.proc.wait()
     log = host.log()
     assert host.proc.returncode == 0, f"rc {host.proc.returncode}: {log[-2000:]}"
-    assert "Traceback" not in log, log[-2000:]
-    assert sum("SIGHUP" in line for line in log.splitlines()) == 1, log[-2000:]
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log, log[-2000:]
+    assert sum(sig.name in line for line in log.splitlines()) == 1, log[-2000:]
     assert "frames_rendered" in json.loads(out.strip().splitlines()[-1])
     [session] = store.sessions(host.sessions)
     assert "ended_utc" in store.info(session), store.info(session)
