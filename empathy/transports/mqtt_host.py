@@ -162,6 +162,8 @@ class Receiver:
             try:
                 self._session(5.0)
             except (OSError, ValueError) as e:
+                if not self.running:  # closed mid-try (its socket closed under it): no news
+                    return
                 if str(e) != said:
                     said = str(e)
                     log.warning("MQTT broker at %s: %s (still trying)", where, said)
