@@ -70,3 +70,18 @@ def test_the_goal_is_read_on_the_shown_hr_with_the_count_based_hr_beside_it():
     ok = abs(sh - sh_ref) <= 1.5 and r["rows"]["ours"][0].f1 >= max(
         m.f1 for n, (m, _, _) in r["rows"].items() if n != "ours")
     assert page.splitlines()[2].endswith("| yes |" if ok else "| **no** |")
+
+
+def test_the_deficit_aware_shown_hr_leaves_the_pvcs_with_no_pulse_out_of_the_reference():
+    """bidmc-04 (tuning): 7 R peaks in its spans are PVCs that sent no pulse to the finger;
+    no PPG detector can show them, so the deficit-aware reference's shown HR goes without
+    them (-1.8 bpm plain, within 0.5 less the deficits when written)."""
+    from empathy.edge.pulse_deficit import page_section
+
+    r = score_record(need("bidmc-04"))
+    d, (sh, sh_ref) = r["deficit"], r["shown"]["ours"]
+    assert len(d["gone"]) == 7 and d["shown_ref"] < sh_ref
+    assert abs(sh - d["shown_ref"]) < 0.5 < abs(sh - sh_ref)
+    row = next(ln for ln in page_section([r]) if ln.startswith("| bidmc-04 |"))
+    assert f"| {sh - sh_ref:+.1f} → {sh - d['shown_ref']:+.1f} |" in row
+    assert row.endswith("| no → yes |")
