@@ -175,6 +175,18 @@ def span_rate(beats_s, spans) -> float:
     return 60.0 * len(in_spans(beats_s, spans)) / dur if dur > 0 else 0.0
 
 
+def shown_rate(beats_s, spans, ecg: bool) -> float:
+    """The HR `empathy signal hr` shows for these beats (`hrv.mean_rate`, its headline's
+    function: 60 / the mean raw interval, a PPG's intervals of 3 s or more left out as lost
+    contact), over the intervals between consecutive beats inside one span (`spans` None:
+    the whole record); an interval that leaves a span does not count."""
+    from empathy.edge.hrv import mean_rate
+
+    b = np.sort(np.asarray(beats_s, float))
+    parts = [b] if spans is None else [b[(b >= a) & (b <= e)] for a, e in spans]
+    return mean_rate(np.concatenate([np.diff(p) for p in parts] + [np.zeros(0)]) * 1000.0, ecg)
+
+
 def consensus(beat_lists: list, tol_s: float = TOL_S, votes: int | None = None) -> np.ndarray:
     """Beats found by at least `votes` of the lists (default: a majority) within tol_s of
     each other; each beat's time is the median of its votes."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from empathy.edge.beat_score import (Match, beat_match, bpm, consensus_rows, lagged_match,
                                      peer_beats, plausible_spans, pulse_checked, reference,
-                                     span_rate, t_wave_free)
+                                     shown_rate, span_rate, t_wave_free)
 from empathy.edge.beat_types import page_section as beat_type_section
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
@@ -56,14 +56,20 @@ def _ecg_referenced_rows(ref: np.ndarray, beats: dict, spans: np.ndarray) -> tup
     return rows, lags
 
 
-def _tracked_row(rec, x, fs: float, ref: np.ndarray, spans) -> dict:
-    """The tracker-guided beats (edge/ppg_guide.py) as a row beside ours on a PPG worn with
+def _tracked(rec, x, fs: float, spans) -> dict:
+    """The tracker-guided beats (edge/ppg_guide.py), for a row beside ours on a PPG worn with
     an accelerometer's axes (the wrist records): experimental, not ours, since they did not
     generalise to the held-out records (docs/signal-validation.md)."""
     axes = motion_axes(rec) if rec.kind == "ppg" and spans is not None else None
-    if axes is None:
-        return {}
-    return _ecg_referenced_rows(ref, {TRACKED: guided_beats(x, fs, axes)[0] / fs}, spans)[0]
+    return {} if axes is None else {TRACKED: guided_beats(x, fs, axes)[0] / fs}
+
+
+def _shown(beats: dict, rows: dict, refs, spans, lags: dict, ecg: bool) -> dict:
+    """name -> (the HR `signal hr` shows for that detector's beats, the same of its
+    reference), both by `shown_rate` over the same spans (whole record where none), a PPG's
+    beats shifted back by their lag first. `refs`: name -> reference beats."""
+    return {n: (shown_rate(b - lags.get(n, 0.0), spans, ecg), shown_rate(refs(n), spans, ecg))
+            for n, b in beats.items() if n in rows}
 
 
 def score_record(rec) -> dict:
@@ -82,11 +88,18 @@ def score_record(rec) -> dict:
         annotated, t_waves = t_wave_free(annotated, reference_lead(rec), fs)
     rows, lags = ((consensus_rows(peers, ours, annotated=annotated), {}) if spans is None else
                   _ecg_referenced_rows(annotated, {"ours": ours, **peers}, spans))
-    rows.update(_tracked_row(rec, x, fs, annotated, spans))
+    tracked = _tracked(rec, x, fs, spans)
+    t_rows, t_lags = _ecg_referenced_rows(annotated, tracked, spans)
+    rows.update(t_rows)
+    shown = _shown({"ours": ours, **peers, **tracked}, rows,
+                   lambda n: (annotated if annotated is not None else
+                              reference(peers, leave_out="" if n == "ours" else n)),
+                   spans, {**lags, **t_lags}, rec.kind == "ecg")
     deficit = (None if spans is None or rec.kind != "ppg" else
                deficit_rows(x, fs, reference_lead(rec), annotated, spans,
                             {"ours": ours, **peers}))
-    out = {"rec": rec, "rows": rows, "ref_beats": len(ref), "spans": spans, "lags": lags,
+    out = {"rec": rec, "rows": rows, "shown": shown, "ref_beats": len(ref), "spans": spans,
+           "lags": lags,
            "t_waves": t_waves,
            "length_s": len(x) / fs,
            "peers": list(peers), "voters": sum(b is not None for b in peers.values()),

@@ -202,8 +202,9 @@ def spiky(rr_ms) -> bool:
     return short > 1 and short > MAX_SHORT * len(rr_ms)
 
 
-def _rate(rr_ms: np.ndarray, ecg: bool) -> float:
-    """The mean rate (bpm) of the intervals (the summary's and each window's). A PPG's of
+def mean_rate(rr_ms: np.ndarray, ecg: bool) -> float:
+    """The mean rate (bpm) of the intervals (the summary's, so `signal hr`'s headline, and
+    each window's; the corpus page's shown HR, `beat_score.shown_rate`). A PPG's of
     LOST_GAP_S or more span lost contact (a lifted finger: systole-ppg lifted 3 s every 20 s
     read 59.5 bpm for 68.6, a lift's window 23 bpm low), not the heart's rhythm, and are left
     out; an ECG's are the heart's own pauses (QT Database sel232's sick sinus: 2-5 s) and
@@ -220,7 +221,8 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
     """Whole-recording figures plus one row per window (the `signal hr` report). `shape`:
     ectopic_beats.shape_match of an ECG's beats, where the samples are at hand; `cycles`:
     the beats are an ECG's (steady two-beat cycles count as covered, see window_quality;
-    long pauses count in the rate, see _rate). `evidence`: heart_evidence.waveform_evidence,
+    long pauses count in the rate, see mean_rate). `evidence`:
+    heart_evidence.waveform_evidence,
     where the samples are at hand; a recording of quality under EVIDENCE_BELOW without it
     holds no heartbeat (random ECG spikes read 0.15-0.21 with 'beats' of good shape, given
     a front end's slope up to 0.37; the tuning records' poorest heart, MIT-BIH 106's V1,
@@ -231,7 +233,7 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
     raw = intervals(beat_s, sqi)
     iv, artefacts = corrected_intervals(beat_s, sqi)
     artefacts = labelled_artefacts(beat_s, artefacts, shape, sqi)
-    bpm = _rate(raw.rr_ms, cycles)
+    bpm = mean_rate(raw.rr_ms, cycles)
     kinds = [k for _, k in artefacts]
     windows = []
     bt = np.asarray(beat_s, float)
@@ -246,7 +248,7 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
         lost = lost_contact_s(inside - t0, window_s) if len(inside) else window_s
         low = bool(len(w.sqi) and float(np.mean(w.sqi)) < SQI_MIN)
         windows.append({"t0_s": round(float(t0), 3),
-                        "bpm": round(_rate(w.rr_ms, cycles), 2),
+                        "bpm": round(mean_rate(w.rr_ms, cycles), 2),
                         "quality": round(window_quality(w, window_s * 1000.0, cycles), 3),
                         "issue": "lost contact" if lost >= window_s / 2 else
                                  "low shape quality" if low else ""})
