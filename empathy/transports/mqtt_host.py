@@ -19,6 +19,9 @@ from empathy.transports.mqtt_url import Inbox, MqttUrl, log
 _PACKET_LEAVES = (b"s", b"c", b"h")  # topic leaves that carry wire packets
 MAX_STATUS = 1024  # status messages awaiting the intake (a screen's units all reconnecting)
 MAX_PACKET = 4096  # our messages are < 128 bytes with their topic; anything this long is junk
+# A connection the broker ends this soon after taking it, this many times in a row: another
+# client logging in as our user takes its place (a listener that names connections by user).
+TAKEN_S, TAKEN_SAID = 5.0, 3
 
 
 def _varint(n: int) -> bytes:
@@ -71,6 +74,7 @@ class Receiver:
         self.subs = [(f"{share}{b}/+/s", 0), (f"{share}{b}/+/c", 0), (f"{share}{b}/+/h", 1),
                      (f"{b}/+/status", 1)]  # every worker hears who left
         self.client_id = f"empathy-{self.cfg.screen}-host-{uuid.uuid4().hex[:8]}"
+        self.taken = 0  # connections in a row the broker ended within TAKEN_S of taking them
         try:
             self._session(connect_timeout_s)
         except (OSError, ValueError) as e:
@@ -128,6 +132,7 @@ class Receiver:
                     sock.close()
                     raise OSError("broker refused a subscription (not authorized to read?)")
                 acked.add(typ)
+        self.since = time.monotonic()
         sock.settimeout(5.0)  # a TLS record half-arrived never holds the lock for longer
 
     def _run(self) -> None:
@@ -157,6 +162,14 @@ class Receiver:
         us for now): the loss, each new reason a try fails and the return, one line each."""
         where, lost_at, said = f"{self.cfg.host}:{self.cfg.port}", time.monotonic(), ""
         log.warning("lost the MQTT broker at %s (%s): reconnecting every second", where, why)
+        self.taken = self.taken + 1 if lost_at - self.since < TAKEN_S else 0
+        if self.taken == TAKEN_SAID and self.cfg.username:
+            log.error("MQTT broker at %s ended this connection %d times in a row within %g s "
+                      "of taking it: another client logs in as %r and takes its place (a "
+                      "listener that names connections by user, as the shipped one does); "
+                      "host workers sharing a screen (group=) need a broker user each: "
+                      "`empathy keys new --broker-dir DIR --host-workers N`", where,
+                      self.taken, TAKEN_S, self.cfg.username)
         while self.running:
             time.sleep(1.0)
             try:
