@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import select
 import socket
 import threading
@@ -47,6 +49,37 @@ _REFUSALS = {1: "protocol version", 2: "client id", 3: "server unavailable",
              0x86: "bad user name or password", 0x87: "not authorized"}
 
 
+def hold_login(path: str) -> int | None:
+    """The password file, open and held (flock) for as long as a host logs in with it (None
+    where it cannot be opened); BlockingIOError where another process holds it. A listener
+    that names connections by user (the shipped one) gives a second login the first one's
+    place: `empathy doctor` asks here before it logs in as the host, and a second host
+    worker on the file is told at its start."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None  # MqttUrl has said why it cannot read it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def login_in_use(url: str) -> str:
+    """The URL's password file where a host process holds it now (logged in with it), else
+    "": `empathy doctor` must not log in as a running host (see `hold_login`)."""
+    path = MqttUrl(url).password_file
+    try:
+        fd = hold_login(path) if path else None
+    except BlockingIOError:
+        return path
+    if fd is not None:
+        os.close(fd)
+    return ""
+
+
 class Receiver:
     """The host's side: a lean MQTT subscriber that parses a whole socket read at once.
 
@@ -75,9 +108,19 @@ class Receiver:
                      (f"{b}/+/status", 1)]  # every worker hears who left
         self.client_id = f"empathy-{self.cfg.screen}-host-{uuid.uuid4().hex[:8]}"
         self.taken = 0  # connections in a row the broker ended within TAKEN_S of taking them
+        self.login = None
+        try:
+            self.login = hold_login(self.cfg.password_file) if self.cfg.password_file else None
+        except BlockingIOError:
+            log.warning("another host process logs in with %s (as %r): on a broker that holds "
+                        "one connection per user, as the shipped one does, each login takes "
+                        "the other's place; give each host worker its own user: `empathy keys "
+                        "new --broker-dir DIR --host-workers N`", self.cfg.password_file,
+                        self.cfg.username)
         try:
             self._session(connect_timeout_s)
         except (OSError, ValueError) as e:
+            self._let_go()
             raise TransportError(f"{MqttUrl.redacted(url)}: cannot reach the MQTT broker: {e}") \
                 from None
         self.thread = threading.Thread(target=self._run, name="mqtt-intake", daemon=True)
@@ -306,3 +349,9 @@ class Receiver:
             pass
         self.thread.join(2)
         self.sock.close()
+        self._let_go()
+
+    def _let_go(self) -> None:
+        if self.login is not None:
+            os.close(self.login)
+            self.login = None
