@@ -20,6 +20,13 @@ UNITS = 1 << 16
 # shipped broker holds one connection per user, so another client logging in with the
 # unit's password knocks the unit off each time, and the unit logs in again.
 LOGINS_SAID, LOGINS_WINDOW_US = 4, 60_000_000
+# A unit's restart, told from loss: a jump in its numbers past RESTART_RATE times what its
+# own rate (while heard: gaps under HEARD_US) can have used in the silence before it, plus
+# RESTART_SLACK. The numbers a restart skips were never sent (edge/sequence.py starts past
+# a reserve: at least half a block, or twice its rate since its last write where the card
+# is read-only), so they are not lost; a link that drops a unit's packets for a while
+# leaves a gap of its rate times the silence.
+HEARD_US, RATE_KNOWN_US, RESTART_RATE, RESTART_SLACK = 1_000_000, 2_000_000, 1.5, 64
 
 
 class Health:
@@ -34,6 +41,9 @@ class Health:
         self.unit_last = np.full(UNITS, -1, np.int64)
         self.unit_first_seq = np.full(UNITS, -1, np.int64)
         self.unit_count = np.zeros(UNITS, np.int64)
+        self.unit_top = np.full(UNITS, -1, np.int64)  # the highest number heard
+        self.heard = np.zeros((2, UNITS), np.int64)  # µs heard, numbers used in them (rate)
+        self.skipped = np.zeros(UNITS, np.int64)  # numbers skipped by restarts: never sent
         self.seat_last = np.full(UNITS, -1, np.int64)
         self.seat_unit = np.zeros(UNITS, np.int64)
         self.sensor_last = np.full((len(self.SENSORS), UNITS), -1, np.int64)
@@ -55,6 +65,7 @@ class Health:
 
     def saw(self, units: np.ndarray, seqs: np.ndarray, rx_us: int) -> None:
         units = units.astype(np.intp)
+        self._restarts(units, seqs.astype(np.int64), rx_us)
         self.unit_last[units] = rx_us
         if self.left:
             self.left -= set(units.tolist())
@@ -62,6 +73,29 @@ class Health:
         self.unit_first_seq[units[first]] = np.iinfo(np.int64).max
         np.minimum.at(self.unit_first_seq, units[first], seqs[first].astype(np.int64))
         np.add.at(self.unit_count, units, 1)
+
+    def _restarts(self, units: np.ndarray, seqs: np.ndarray, rx_us: int) -> None:
+        """Count a restart's jump as skipped, and each unit's rate while heard."""
+        u, inv = np.unique(units, return_inverse=True)
+        top = self.unit_top[u]
+        hi = top.copy()
+        np.maximum.at(hi, inv, seqs)
+        ahead = (top >= 0) & (hi > top)
+        if not ahead.any():
+            self.unit_top[u] = hi
+            return
+        first = np.full(len(u), np.iinfo(np.int64).max)  # the first number past the top
+        np.minimum.at(first, inv, np.where(seqs > top[inv], seqs, first[inv]))
+        silent = rx_us - self.unit_last[u]
+        heard_us, used = self.heard[:, u]
+        gap = first - top - 1
+        bound = RESTART_RATE * used * silent / np.maximum(heard_us, 1) + RESTART_SLACK
+        restart = ahead & (heard_us >= RATE_KNOWN_US) & (gap > bound)
+        self.skipped[u[restart]] += gap[restart]
+        live = ahead & ~restart & (silent < HEARD_US)
+        self.heard[0, u[live]] += silent[live]
+        self.heard[1, u[live]] += (hi - top)[live]
+        self.unit_top[u] = hi
 
     def saw_samples(self, rows: np.ndarray, rx_us: int) -> None:
         seats = rows["seat_id"].astype(np.intp)
@@ -86,8 +120,9 @@ class Health:
         return {name: int(self.impossible[k, unit]) for k, name in enumerate(self.RANGED)}
 
     def loss(self, unit: int, top_seq: int) -> float:
-        """Fraction of this unit's packets (all kinds) that never arrived."""
-        span = top_seq - self.unit_first_seq[unit] + 1
+        """Fraction of this unit's packets (all kinds) that never arrived (numbers a restart
+        skipped were never sent)."""
+        span = top_seq - self.unit_first_seq[unit] + 1 - self.skipped[unit]
         return max(0.0, 1 - self.unit_count[unit] / span) if span > 0 else 0.0
 
     def check(self, now: int) -> list[dict]:

@@ -4,6 +4,7 @@ and `empathy edge run`, a real mosquitto with the shipped config (tests/redteam/
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -11,12 +12,14 @@ import time
 
 from empathy import broker_auth
 from empathy.broker_auth import HOST_USER, unit_user
+from empathy.host.receive import Intake
 from empathy.keys import Keystore
-from empathy.transports import open_sender
+from empathy.transports import open_receiver, open_sender
 from empathy.transports.mqtt_broker import LocalBroker, free_port
 
 from hardened import HardenedBroker, shipped_config
 from redteam_rig import Host, Unit, wait_for
+from test_ops22 import _card, _edge_run, _one_seat, needs_root
 
 LOST = "lost the MQTT broker"  # the host's line at each connection it loses
 
@@ -143,3 +146,38 @@ def test_empathy_doctor_never_takes_a_running_host_s_place_on_the_broker(tmp_pat
     assert lost == 0 and taken >= len(unit.sent) - 2, host.log()[-3000:]
     assert len(said) == 1 and "not checked: a host is logged in with" in said[0], doctor.stdout
     assert "Traceback" not in doctor.stdout + doctor.stderr, doctor.stderr
+
+
+@needs_root
+def test_a_unit_restarted_on_a_read_only_card_is_not_counted_as_losing_packets(tmp_path):
+    """test_ops23's unit on a card read-only from its start (its sequence file last written
+    a minute ago), run 8 s and restarted (as systemd does), the host answering its clock
+    sync: each start goes past every number the unit can have sent since the file was
+    written, and the host took the numbers skipped for lost packets. Before: its `loss`
+    read 0.2-0.5 with every packet delivered on loopback. Now the host tells a restart
+    from loss (a jump past 1.5 times what the unit's rate can use in its silence) and the
+    unit on such a card starts past twice its rate bound since the write: loss 0."""
+    ks = Keystore.new([1])
+    rx = open_receiver("udp://127.0.0.1:0")
+    intake = Intake(ks.units, reply=rx.reply)
+    try:
+        with _card(tmp_path) as card:
+            (card / "unit1.seq").write_text("5000")
+            os.utime(card / "unit1.seq", (time.time() - 60, time.time() - 60))
+            subprocess.run(["mount", "-o", "remount,ro", str(card)], check=True)
+            cfg = _one_seat(tmp_path, f"udp://127.0.0.1:{rx.port}")
+            cfg.write_text(cfg.read_text().replace(f"{tmp_path}/seq", f"{card}/unit1.seq"))
+            ks.for_unit(1).save(tmp_path / "k.toml")  # the host's key for it
+            for _ in range(2):  # the first run, then systemd's restart of it
+                unit = _edge_run(cfg, 8)
+                while unit.poll() is None:
+                    intake.feed(rx.recv_batch(0.05))
+                out = unit.communicate(timeout=10)[0]
+                assert unit.returncode == 0 and "Traceback" not in out, out
+            intake.feed(rx.recv_batch(0.2))
+    finally:
+        rx.close()
+    loss = intake.unit_report()[0]["loss"]
+    print({"loss": loss, "accepted": intake.accepted, "top": int(intake.windows.top[1])})
+    assert intake.accepted > 150 and not intake.rejected, intake.rejected
+    assert loss < 0.02, loss
