@@ -154,7 +154,7 @@ def test_a_unit_restarted_on_a_read_only_card_is_not_counted_as_losing_packets(t
     a minute ago), run 8 s and restarted (as systemd does), the host answering its clock
     sync: each start goes past every number the unit can have sent since the file was
     written, and the host took the numbers skipped for lost packets. Before: its `loss`
-    read 0.2-0.5 with every packet delivered on loopback. Now the host tells a restart
+    read 0.59-0.63 with every packet delivered on loopback. Now the host tells a restart
     from loss (a jump past 1.5 times what the unit's rate can use in its silence) and the
     unit on such a card starts past twice its rate bound since the write: loss 0."""
     ks = Keystore.new([1])
