@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import subprocess
 import sys
 import time
 
-from empathy import broker_auth
+from empathy import broker_auth, wire
 from empathy.broker_auth import HOST_USER, unit_user
+from empathy.clock import now_us
 from empathy.host.receive import Intake
 from empathy.keys import Keystore
 from empathy.transports import open_receiver, open_sender
 from empathy.transports.mqtt_broker import LocalBroker, free_port
 
 from hardened import HardenedBroker, shipped_config
-from redteam_rig import Host, Unit, wait_for
+from redteam_rig import Host, Unit, free_udp_port, udp_send, wait_for
 from test_ops22 import _card, _edge_run, _one_seat, needs_root
 
 LOST = "lost the MQTT broker"  # the host's line at each connection it loses
@@ -42,8 +44,10 @@ def _two_workers(tmp, users: tuple[str, str], run_s: float = 8.0) -> dict:
                                            else []))
     keys = Keystore.load(tmp / "host.keys.toml", "host")
     broker = HardenedBroker(folder, "ops24", [])
-    url = lambda user: (f"mqtts://{user}@127.0.0.1:{broker.port}/ops24?ca={broker.pki['ca.crt']}"  # noqa: E731
-                        f"&password_file={folder / f'{user}.mqtt'}&group=hosts&keepalive=2")
+
+    def url(user: str) -> str:
+        return (f"mqtts://{user}@127.0.0.1:{broker.port}/ops24?ca={broker.pki['ca.crt']}"
+                f"&password_file={folder / f'{user}.mqtt'}&group=hosts&keepalive=2")
     hosts = []
     for i, user in enumerate(users):
         (tmp / f"w{i}").mkdir()
@@ -181,3 +185,53 @@ def test_a_unit_restarted_on_a_read_only_card_is_not_counted_as_losing_packets(t
     print({"loss": loss, "accepted": intake.accepted, "top": int(intake.windows.top[1])})
     assert intake.accepted > 150 and not intake.rejected, intake.rejected
     assert loss < 0.02, loss
+
+
+def _heartbeat(unit: int, seq: int, key: bytes, offset_us: int, drift_ppb: int) -> bytes:
+    """A heartbeat as a unit's own firmware might pack it: any value of the wire's fields
+    (wire.encode_health clamps what it is given)."""
+    ts = now_us()
+    body = struct.pack(">BHIHIBBBBBHqiIIH", (wire.VERSION << 4) | wire.KIND_HEALTH, unit, seq,
+                       ts >> 32 & 0xFFFF, ts & 0xFFFFFFFF, 1, 2, 3, 1, 255, 0, offset_us,
+                       drift_ppb, 900, 0, 150)
+    return body + wire.tag(key, body)
+
+
+def test_a_unit_s_clock_offset_and_drift_at_the_wire_s_extremes_move_nothing_on_the_host(
+        tmp_path):
+    """A broken or hostile unit 2 sends heartbeats whose clock offset (int64 µs) and drift
+    (int32 ppb) span the wire's whole range, to a running `empathy host run`; an honest
+    unit 1 sends its seats meanwhile. The host's timing never reads them (samples carry
+    host-clock stamps, sync replies the host's own clock): they are a unit's report, on
+    the dashboard, in /metrics and in the session. Before: an offset of +-2**63 us (292,000
+    years; two monotonic clocks never differ by more than the machines' uptimes) was taken
+    and shown, clock offset -9.2e15 ms. Now an offset beyond the 48-bit host clock's span
+    (8.9 years) is refused where it enters (`bad_field`), the rest of the range is shown
+    as the unit's claim, and the host, its dashboard and unit 1 go on."""
+    keys = Keystore.new([1, 2])
+    port = free_udp_port()
+    host = Host(tmp_path, f"udp://127.0.0.1:{port}", keys).start()
+    send = udp_send(port)
+    unit = Unit(1, [1], keys.units[1], send).start()
+    top, edge = (1 << 63) - 1, wire.TS_MASK
+    cases = [(-top - 1, 0), (top, 0), (edge + 1, 0), (-edge - 1, 0),  # refused
+             (edge, (1 << 31) - 1), (-edge, -(1 << 31)), (0, 0)]  # shown
+    try:
+        host.wait_state(lambda s: s["seats"], 30, "unit 1's seat")
+        for seq, (offset, drift) in enumerate(cases):
+            send(_heartbeat(2, seq, keys.units[2], offset, drift))
+            time.sleep(0.3)
+            if seq >= 4:
+                got = host.wait_state(lambda s: any(u["unit"] == 2 and u["clock_offset_ms"]
+                                                    == round(offset / 1000, 3)
+                                                    for u in s["units"]), 10, f"offset {offset}")
+        status, _, metrics = host.request("/metrics")
+        unit.stop()
+    finally:
+        unit.stop()
+        summary = host.stop()
+    print(got["packets"]["rejected"], summary and summary.get("packets_accepted"))
+    assert got["packets"]["rejected"].get("bad_field") == 4, got["packets"]
+    assert status == 200 and b"empathy_unit_clock_offset_seconds" in metrics
+    assert all(s["age_s"] < 1.0 for s in got["seats"]), got["seats"]
+    assert "Traceback" not in host.log(), host.log()[-3000:]
