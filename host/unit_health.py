@@ -42,7 +42,8 @@ class Health:
         self.unit_first_seq = np.full(UNITS, -1, np.int64)
         self.unit_count = np.zeros(UNITS, np.int64)
         self.unit_top = np.full(UNITS, -1, np.int64)  # the highest number heard
-        self.heard = np.zeros((2, UNITS), np.int64)  # µs heard, numbers used in them (rate)
+        self.heard_us = np.zeros(UNITS, np.int64)  # time heard (gaps under HEARD_US)
+        self.heard_n = np.zeros(UNITS, np.int64)  # numbers the unit used in it: its rate
         self.skipped = np.zeros(UNITS, np.int64)  # numbers skipped by restarts: never sent
         self.seat_last = np.full(UNITS, -1, np.int64)
         self.seat_unit = np.zeros(UNITS, np.int64)
@@ -75,27 +76,33 @@ class Health:
         np.add.at(self.unit_count, units, 1)
 
     def _restarts(self, units: np.ndarray, seqs: np.ndarray, rx_us: int) -> None:
-        """Count a restart's jump as skipped, and each unit's rate while heard."""
-        u, inv = np.unique(units, return_inverse=True)
-        top = self.unit_top[u]
-        hi = top.copy()
-        np.maximum.at(hi, inv, seqs)
-        ahead = (top >= 0) & (hi > top)
-        if not ahead.any():
-            self.unit_top[u] = hi
-            return
-        first = np.full(len(u), np.iinfo(np.int64).max)  # the first number past the top
-        np.minimum.at(first, inv, np.where(seqs > top[inv], seqs, first[inv]))
-        silent = rx_us - self.unit_last[u]
-        heard_us, used = self.heard[:, u]
-        gap = first - top - 1
-        bound = RESTART_RATE * used * silent / np.maximum(heard_us, 1) + RESTART_SLACK
-        restart = ahead & (heard_us >= RATE_KNOWN_US) & (gap > bound)
-        self.skipped[u[restart]] += gap[restart]
-        live = ahead & ~restart & (silent < HEARD_US)
-        self.heard[0, u[live]] += silent[live]
-        self.heard[1, u[live]] += (hi - top)[live]
-        self.unit_top[u] = hi
+        """Count a restart's jump as skipped, and each unit's rate while heard. A unit's
+        packets in a batch share its silence and its top before the batch, so
+        `a[units] += v` adds its v once."""
+        top = self.unit_top[units]
+        known = top >= 0
+        far = known & (seqs - top - 1 > RESTART_SLACK)  # rare: a restart, or a loss
+        restarted = self._jumps(units, seqs, top, far, rx_us) if far.any() else far
+        np.maximum.at(self.unit_top, units, seqs)
+        silent = rx_us - self.unit_last[units]
+        live = known & (silent < HEARD_US) & ~restarted
+        self.heard_us[units[live]] += silent[live]
+        self.heard_n[units[live]] += (self.unit_top[units] - top)[live]
+
+    def _jumps(self, units, seqs, top, far, rx_us) -> np.ndarray:
+        """The packets of units whose first number past their top jumped past what their
+        rate can have used in their silence (counted as skipped, not lost)."""
+        restarted = np.zeros(len(units), bool)
+        for u in np.unique(units[far]).tolist():
+            mine = units == u
+            t, heard_us = int(top[mine][0]), int(self.heard_us[u])
+            gap = int(seqs[mine][seqs[mine] > t].min()) - t - 1  # a unit's packets reorder
+            silent = rx_us - int(self.unit_last[u])
+            if heard_us >= RATE_KNOWN_US and gap > (RESTART_RATE * int(self.heard_n[u])
+                                                     * silent / heard_us + RESTART_SLACK):
+                self.skipped[u] += gap
+                restarted |= mine
+        return restarted
 
     def saw_samples(self, rows: np.ndarray, rx_us: int) -> None:
         seats = rows["seat_id"].astype(np.intp)
