@@ -35,7 +35,7 @@ class SeqReserve:
     reaches the saved limit first (then `use` waits: the guarantee before the samples).
     A restart skips at most one and a half blocks. Where the file cannot be written from
     the start (a card ext4 left read-only, or full) the unit still runs: it starts past
-    what its packet rate (`per_s`) can have used since the file was last written."""
+    twice what its packet rate (`per_s`) can have used since the file was last written."""
 
     BLOCK = 1024  # about 90 s of one seat's packets: one small write per block
 
