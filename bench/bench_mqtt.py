@@ -175,6 +175,10 @@ def run() -> list[dict]:
 
 
 if __name__ == "__main__":  # a publisher or host worker process (see measure)
+    need = {"host": 5, "publish": 7}.get(sys.argv[1] if len(sys.argv) > 1 else "", 0)
+    if not need or len(sys.argv) < need:  # typed by hand: one line, not a traceback
+        sys.exit("bench_mqtt: this is measure()'s worker (host URL KEYFILE OUT, or publish URL "
+                 "KEYFILE SECONDS HZ UNIT...): run the bench with `empathy bench mqtt`")
     role, url, keyfile, *rest = sys.argv[1:]
     with open(keyfile) as f:
         k = {int(u): bytes.fromhex(h) for u, h in json.load(f).items()}

@@ -35,7 +35,7 @@ class SeqReserve:
     reaches the saved limit first (then `use` waits: the guarantee before the samples).
     A restart skips at most one and a half blocks. Where the file cannot be written from
     the start (a card ext4 left read-only, or full) the unit still runs: it starts past
-    what its packet rate (`per_s`) can have used since the file was last written."""
+    twice what its packet rate (`per_s`) can have used since the file was last written."""
 
     BLOCK = 1024  # about 90 s of one seat's packets: one small write per block
 
@@ -120,10 +120,14 @@ def _past_unsaved(stored: int, written: float, per_s: float) -> int:
     """Where a unit that cannot reserve starts: past every number it can have sent since
     the limit on disk was written (`per_s` at most, a number below the limit at that time),
     so a restart on a card that stays read-only never repeats one (the host would refuse
-    them as replays). With no file, the time counts from 1970: the number follows the
-    clock, wrapping at 2**32 (serially ahead for 2**31 / per_s seconds: years)."""
+    them as replays). Twice that: each restart then jumps past twice what the unit can
+    send in the silence of its restart, which the host tells from lost packets
+    (host/unit_health.py; at once that, the jump was about what the unit sends in its
+    silence, and the host counted it as loss). With no file, the time counts from 1970:
+    the number follows the clock, wrapping at 2**32 (serially ahead for 2**31 / (2 per_s)
+    seconds: a year for one seat, months for several)."""
     since = max(0.0, time.time() - written)
-    return (stored + math.ceil(per_s * since)) & wire.SEQ_MASK
+    return (stored + math.ceil(2 * per_s * since)) & wire.SEQ_MASK
 
 
 class InUse(UserError):

@@ -307,7 +307,13 @@ def check_listen(url: str, rcvbuf_bytes: int | None = None) -> list[Finding]:
                           "while the host is busy", udp.SYSCTL_FIX))
         return [Finding(item, "ok", "port free"), buffer]
     if u.scheme == "mqtt":
+        from empathy.transports.mqtt_host import login_in_use
+
         try:
+            if (path := login_in_use(url)):  # the shipped broker would hand us its place
+                return [Finding(item, "warn", f"not checked: a host is logged in with {path} "
+                                "now (a second login would take its place on the broker)",
+                                "its log says whether the broker takes it")]
             open_receiver(url).close()
         except (TransportError, OSError) as e:
             return [Finding(item, "fail", str(e), "start the broker "

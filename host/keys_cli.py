@@ -65,7 +65,7 @@ def _new(args) -> int:
     if args.edge_dir:
         _unit_keystores(ks, units, Path(args.edge_dir))
     if args.broker_dir:
-        _broker(Path(args.broker_dir), args.screen, units)
+        _broker(Path(args.broker_dir), args.screen, units, args.host_workers)
     _print([r for r in _rows(ks) if r["unit"] in set(units)], args.json,
            {"keystore": str(path), "edge_dir": args.edge_dir, "broker_dir": args.broker_dir})
     return 0
@@ -78,11 +78,9 @@ def _unit_keystores(ks: Keystore, units, folder: Path) -> None:
         ks.for_unit(u).save(folder / f"unit{u}.keys.toml")
 
 
-def _broker(folder: Path, screen: str, units: list[int]) -> None:
-    """Broker credentials for these units (and the host's, once) into `folder`."""
-    host_cred = folder / f"{broker_auth.HOST_USER}.mqtt"
-    for user, password in broker_auth.add_users(folder, screen, units,
-                                                host_cred.exists()).items():
+def _broker(folder: Path, screen: str, units: list[int], host_workers: int) -> None:
+    """Broker credentials for these units (and each host worker's, once) into `folder`."""
+    for user, password in broker_auth.add_users(folder, screen, units, host_workers).items():
         broker_auth.write_credentials(folder / f"{user}.mqtt", password)
 
 
@@ -91,7 +89,8 @@ def _provision(args) -> int:
 
     ca = Path(args.ca) if args.ca else None
     done = provision(_units(args.units), Path(args.template), Path(args.out),
-                     Path(args.keystore), args.first_seat, args.unit_path, ca, args.numbering)
+                     Path(args.keystore), args.first_seat, args.unit_path, ca, args.numbering,
+                     args.host_workers)
     if args.json:
         print(json.dumps(done))
         return 0
@@ -188,6 +187,12 @@ def register(p) -> None:
     pv.add_argument("--unit-path", default="/etc/empathy",
                     help="where the bundle's files will live on the unit ({unit} allowed)")
     pv.add_argument("--ca", help="the broker's CA certificate, copied into every bundle")
+    workers = dict(type=number_in(int, 1, 100), default=1,
+                   help="host workers sharing the screen (group=): a broker user each, "
+                        "empathy-host, empathy-host2, ... (the broker holds one connection "
+                        "per user)")
+    n.add_argument("--host-workers", **workers)
+    pv.add_argument("--host-workers", **workers)
     c = sub.add_parser("cue-key", help="a new screen-cue signing key (rotation, or a keystore "
                                        "from before signed cues) and every unit's keystore")
     c.add_argument("--edge-dir", required=True,

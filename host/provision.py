@@ -4,7 +4,8 @@ For each unit, one bundle to copy onto it (``DIR/unitN/``): its keystore (its ow
 the host's public cue key, 0600), its edge config (the template with its unit id, its seats and its
 credentials filled in) and, for an MQTT uplink, its broker password (0600). For the host
 (``DIR/host/``): the broker's password file and ACL for every unit, the host's own broker
-password, and a ``[seatmap]`` table for host.toml listing which unit carries which seats.
+password (one per host worker, `host_workers`: the broker holds one connection per user),
+and a ``[seatmap]`` table for host.toml listing which unit carries which seats.
 The unit keys go into the host's keystore (`--keystore`), as `empathy keys new` does.
 
 Seats: the template's ``[[seats]]`` give each unit's sources; unit number i (0-based, in
@@ -88,7 +89,8 @@ def _seat_ids(units: list[int], per_unit: int, first: int, numbering: str) -> li
 
 def provision(units: list[int], template: Path, out: Path, keystore: Path,
               first_seat: int | None = None, unit_path: str = "/etc/empathy",
-              ca: Path | None = None, numbering: str = "consecutive") -> dict:
+              ca: Path | None = None, numbering: str = "consecutive",
+              host_workers: int = 1) -> dict:
     doc = _template(Path(template))
     per_unit = len(doc.get("seats", [{"seat_id": 1}]))
     seats_tpl = doc.get("seats", [{"seat_id": 1}])
@@ -105,10 +107,9 @@ def provision(units: list[int], template: Path, out: Path, keystore: Path,
     screen = urlsplit(uplink).path.strip("/") or "main"
     passwords = {}
     if urlsplit(uplink).scheme in ("mqtt", "mqtts"):
-        host_cred = host_dir / f"{broker_auth.HOST_USER}.mqtt"
-        passwords = broker_auth.add_users(host_dir, screen, units, host_cred.exists())
-        if broker_auth.HOST_USER in passwords:
-            broker_auth.write_credentials(host_cred, passwords[broker_auth.HOST_USER])
+        passwords = broker_auth.add_users(host_dir, screen, units, host_workers)
+        for user in broker_auth.hosts_of(passwords):
+            broker_auth.write_credentials(host_dir / f"{user}.mqtt", passwords[user])
     bundles = []
     for i, u in enumerate(units):
         folder = Path(out) / f"unit{u}"

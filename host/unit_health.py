@@ -20,6 +20,13 @@ UNITS = 1 << 16
 # shipped broker holds one connection per user, so another client logging in with the
 # unit's password knocks the unit off each time, and the unit logs in again.
 LOGINS_SAID, LOGINS_WINDOW_US = 4, 60_000_000
+# A unit's restart, told from loss: a jump in its numbers past RESTART_RATE times what its
+# own rate (while heard: gaps under HEARD_US) can have used in the silence before it, plus
+# RESTART_SLACK. The numbers a restart skips were never sent (edge/sequence.py starts past
+# a reserve: at least half a block, or twice its rate since its last write where the card
+# is read-only), so they are not lost; a link that drops a unit's packets for a while
+# leaves a gap of its rate times the silence.
+HEARD_US, RATE_KNOWN_US, RESTART_RATE, RESTART_SLACK = 1_000_000, 2_000_000, 1.5, 64
 
 
 class Health:
@@ -34,6 +41,10 @@ class Health:
         self.unit_last = np.full(UNITS, -1, np.int64)
         self.unit_first_seq = np.full(UNITS, -1, np.int64)
         self.unit_count = np.zeros(UNITS, np.int64)
+        self.unit_top = np.full(UNITS, -1, np.int64)  # the highest number heard
+        self.heard_us = np.zeros(UNITS, np.int64)  # time heard (gaps under HEARD_US)
+        self.heard_n = np.zeros(UNITS, np.int64)  # numbers the unit used in it: its rate
+        self.skipped = np.zeros(UNITS, np.int64)  # numbers skipped by restarts: never sent
         self.seat_last = np.full(UNITS, -1, np.int64)
         self.seat_unit = np.zeros(UNITS, np.int64)
         self.sensor_last = np.full((len(self.SENSORS), UNITS), -1, np.int64)
@@ -55,6 +66,7 @@ class Health:
 
     def saw(self, units: np.ndarray, seqs: np.ndarray, rx_us: int) -> None:
         units = units.astype(np.intp)
+        self._restarts(units, seqs.astype(np.int64), rx_us)
         self.unit_last[units] = rx_us
         if self.left:
             self.left -= set(units.tolist())
@@ -62,6 +74,35 @@ class Health:
         self.unit_first_seq[units[first]] = np.iinfo(np.int64).max
         np.minimum.at(self.unit_first_seq, units[first], seqs[first].astype(np.int64))
         np.add.at(self.unit_count, units, 1)
+
+    def _restarts(self, units: np.ndarray, seqs: np.ndarray, rx_us: int) -> None:
+        """Count a restart's jump as skipped, and each unit's rate while heard. A unit's
+        packets in a batch share its silence and its top before the batch, so
+        `a[units] += v` adds its v once."""
+        top = self.unit_top[units]
+        known = top >= 0
+        far = known & (seqs - top - 1 > RESTART_SLACK)  # rare: a restart, or a loss
+        restarted = self._jumps(units, seqs, top, far, rx_us) if far.any() else far
+        np.maximum.at(self.unit_top, units, seqs)
+        silent = rx_us - self.unit_last[units]
+        live = known & (silent < HEARD_US) & ~restarted
+        self.heard_us[units[live]] += silent[live]
+        self.heard_n[units[live]] += (self.unit_top[units] - top)[live]
+
+    def _jumps(self, units, seqs, top, far, rx_us) -> np.ndarray:
+        """The packets of units whose first number past their top jumped past what their
+        rate can have used in their silence (counted as skipped, not lost)."""
+        restarted = np.zeros(len(units), bool)
+        for u in np.unique(units[far]).tolist():
+            mine = units == u
+            t, heard_us = int(top[mine][0]), int(self.heard_us[u])
+            gap = int(seqs[mine][seqs[mine] > t].min()) - t - 1  # a unit's packets reorder
+            silent = rx_us - int(self.unit_last[u])
+            if heard_us >= RATE_KNOWN_US and gap > (RESTART_RATE * int(self.heard_n[u])
+                                                     * silent / heard_us + RESTART_SLACK):
+                self.skipped[u] += gap
+                restarted |= mine
+        return restarted
 
     def saw_samples(self, rows: np.ndarray, rx_us: int) -> None:
         seats = rows["seat_id"].astype(np.intp)
@@ -86,8 +127,9 @@ class Health:
         return {name: int(self.impossible[k, unit]) for k, name in enumerate(self.RANGED)}
 
     def loss(self, unit: int, top_seq: int) -> float:
-        """Fraction of this unit's packets (all kinds) that never arrived."""
-        span = top_seq - self.unit_first_seq[unit] + 1
+        """Fraction of this unit's packets (all kinds) that never arrived (numbers a restart
+        skipped were never sent)."""
+        span = top_seq - self.unit_first_seq[unit] + 1 - self.skipped[unit]
         return max(0.0, 1 - self.unit_count[unit] / span) if span > 0 else 0.0
 
     def check(self, now: int) -> list[dict]:

@@ -111,3 +111,25 @@ def test_batch_replay_windows_match_one_by_one():
         got = batch.accept_batch(units, seqs)
         assert got.tolist() == want
     assert (scalar.top == batch.top).all() and (scalar.bits == batch.bits).all()
+
+
+def test_loss_counts_an_outage_but_not_a_restart_s_jump():
+    """A unit heard at 20 numbers/s for 5 s, then 3 s of silence: numbers missing within
+    what it can have sent meanwhile were lost; a jump far past that is a restart (the
+    numbers it skipped were never sent, edge/sequence.py)."""
+    from empathy.host.unit_health import Health
+
+    def after_silence(gap: int) -> float:
+        h, t, seq = Health(), 0, 1000
+        for _ in range(100):  # 5 s, 20/s, a packet each 50 ms
+            h.saw(np.array([7]), np.array([seq]), t)
+            seq, t = seq + 1, t + 50_000
+        seq, t = seq + gap, t + 3_000_000
+        for _ in range(20):
+            h.saw(np.array([7]), np.array([seq]), t)
+            seq, t = seq + 1, t + 50_000
+        return h.loss(7, seq - 1)
+
+    assert after_silence(0) == 0
+    assert abs(after_silence(60) - 60 / 180) < 1e-9  # 3 s at 20/s, lost on the link
+    assert after_silence(2000) == 0  # a restart past its reserve

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import select
 import socket
 import threading
@@ -19,6 +21,9 @@ from empathy.transports.mqtt_url import Inbox, MqttUrl, log
 _PACKET_LEAVES = (b"s", b"c", b"h")  # topic leaves that carry wire packets
 MAX_STATUS = 1024  # status messages awaiting the intake (a screen's units all reconnecting)
 MAX_PACKET = 4096  # our messages are < 128 bytes with their topic; anything this long is junk
+# A connection the broker ends this soon after taking it, this many times in a row: another
+# client logging in as our user takes its place (a listener that names connections by user).
+TAKEN_S, TAKEN_SAID = 5.0, 3
 
 
 def _varint(n: int) -> bytes:
@@ -42,6 +47,37 @@ def _packet(header: int, body: bytes) -> bytes:
 _REFUSALS = {1: "protocol version", 2: "client id", 3: "server unavailable",
              4: "bad user name or password", 5: "not authorized",
              0x86: "bad user name or password", 0x87: "not authorized"}
+
+
+def hold_login(path: str) -> int | None:
+    """The password file, open and held (flock) for as long as a host logs in with it (None
+    where it cannot be opened); BlockingIOError where another process holds it. A listener
+    that names connections by user (the shipped one) gives a second login the first one's
+    place: `empathy doctor` asks here before it logs in as the host, and a second host
+    worker on the file is told at its start."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None  # MqttUrl has said why it cannot read it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def login_in_use(url: str) -> str:
+    """The URL's password file where a host process holds it now (logged in with it), else
+    "": `empathy doctor` must not log in as a running host (see `hold_login`)."""
+    path = MqttUrl(url).password_file
+    try:
+        fd = hold_login(path) if path else None
+    except BlockingIOError:
+        return path
+    if fd is not None:
+        os.close(fd)
+    return ""
 
 
 class Receiver:
@@ -71,9 +107,20 @@ class Receiver:
         self.subs = [(f"{share}{b}/+/s", 0), (f"{share}{b}/+/c", 0), (f"{share}{b}/+/h", 1),
                      (f"{b}/+/status", 1)]  # every worker hears who left
         self.client_id = f"empathy-{self.cfg.screen}-host-{uuid.uuid4().hex[:8]}"
+        self.taken = 0  # connections in a row the broker ended within TAKEN_S of taking them
+        self.login = None
+        try:
+            self.login = hold_login(self.cfg.password_file) if self.cfg.password_file else None
+        except BlockingIOError:
+            log.warning("another host process logs in with %s (as %r): on a broker that holds "
+                        "one connection per user, as the shipped one does, each login takes "
+                        "the other's place; give each host worker its own user: `empathy keys "
+                        "new --broker-dir DIR --host-workers N`", self.cfg.password_file,
+                        self.cfg.username)
         try:
             self._session(connect_timeout_s)
         except (OSError, ValueError) as e:
+            self._let_go()
             raise TransportError(f"{MqttUrl.redacted(url)}: cannot reach the MQTT broker: {e}") \
                 from None
         self.thread = threading.Thread(target=self._run, name="mqtt-intake", daemon=True)
@@ -128,6 +175,7 @@ class Receiver:
                     sock.close()
                     raise OSError("broker refused a subscription (not authorized to read?)")
                 acked.add(typ)
+        self.since = time.monotonic()
         sock.settimeout(5.0)  # a TLS record half-arrived never holds the lock for longer
 
     def _run(self) -> None:
@@ -157,6 +205,14 @@ class Receiver:
         us for now): the loss, each new reason a try fails and the return, one line each."""
         where, lost_at, said = f"{self.cfg.host}:{self.cfg.port}", time.monotonic(), ""
         log.warning("lost the MQTT broker at %s (%s): reconnecting every second", where, why)
+        self.taken = self.taken + 1 if lost_at - self.since < TAKEN_S else 0
+        if self.taken == TAKEN_SAID and self.cfg.username:
+            log.error("MQTT broker at %s ended this connection %d times in a row within %g s "
+                      "of taking it: another client logs in as %r and takes its place (a "
+                      "listener that names connections by user, as the shipped one does); "
+                      "host workers sharing a screen (group=) need a broker user each: "
+                      "`empathy keys new --broker-dir DIR --host-workers N`", where,
+                      self.taken, TAKEN_S, self.cfg.username)
         while self.running:
             time.sleep(1.0)
             try:
@@ -293,3 +349,9 @@ class Receiver:
             pass
         self.thread.join(2)
         self.sock.close()
+        self._let_go()
+
+    def _let_go(self) -> None:
+        if self.login is not None:
+            os.close(self.login)
+            self.login = None

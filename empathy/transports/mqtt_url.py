@@ -50,8 +50,9 @@ class MqttUrl:
         self.base = f"empathy/{self.screen}/u"
         self.username = unquote(u.username) if u.username else None
         self.password = unquote(u.password) if u.password else None
-        if "password_file" in q:
-            self.password = _read_secret(q["password_file"], self.redacted(url))
+        self.password_file = q.get("password_file")
+        if self.password_file:
+            self.password = _read_secret(self.password_file, self.redacted(url))
         if self.password and not self.username:
             raise TransportError(f"{self.redacted(url)}: a password needs a user name (USER@HOST)")
         self.ca, self.cert, self.key = q.get("ca"), q.get("cert"), q.get("key")

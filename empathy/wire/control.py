@@ -11,7 +11,7 @@ Heartbeat (kind 2, edge -> host, 1 Hz): how the unit itself is doing.
   16  1    sensors     bit i set = seat i's sensor has contact / gives readings
   17  1    battery     percent (0..100), 255 = mains powered
   18  2    loss        permille of clock-sync exchanges unanswered (the unit's view, 0..1000)
-  20  8    offset_us   signed: host clock - unit clock (from clock sync)
+  20  8    offset_us   signed: host clock - unit clock (from clock sync), |x| <= 2**48 - 1
   28  4    drift_ppb   signed: unit clock rate error, parts per billion
   32  4    rtt_us      last clock-sync round trip
   36  4    uplink_fail packets the unit could not send since it started (saturates)
@@ -37,8 +37,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .core import (KIND_HEALTH, KIND_SYNC, KIND_SYNC_REPLY, TAG_SIZE, VERSION, KeyLookup,
-                   WireError, _clamp, _open, tag)
+from .core import (KIND_HEALTH, KIND_SYNC, KIND_SYNC_REPLY, TAG_SIZE, TS_MASK, VERSION,
+                   KeyLookup, WireError, _clamp, _open, tag)
 
 _HEALTH = struct.Struct(">BHIHIBBBBBHqiIIH")
 _HEALTH_V2 = struct.Struct(">BHIHIBBBBBHqiII")  # without estimate_lag_ms
@@ -50,6 +50,9 @@ _HEALTH_LAYOUTS = {HEALTH_SIZE: _HEALTH, HEALTH_V2_SIZE: _HEALTH_V2, HEALTH_V1_S
 BATTERY_MAINS = 255
 MAX_ESTIMATE_LAG_MS = 60_000  # a declared lag beyond a minute is a unit's bug, not a filter
 MAX_LOSS_PERMILLE = 1000
+# Two monotonic clocks differ by less than the machines' uptimes: an offset beyond the
+# 48-bit host clock's span (8.9 years) is a unit's bug or a lie, refused where it enters.
+MAX_OFFSET_US = TS_MASK
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def encode_health(h: Health, key: bytes) -> bytes:
     body = _HEALTH.pack((VERSION << 4) | KIND_HEALTH, h.unit_id & 0xFFFF, h.seq & 0xFFFFFFFF,
                         (h.ts_us >> 32) & 0xFFFF, h.ts_us & 0xFFFFFFFF, *fw, h.sensors & 0xFF,
                         _battery(h.battery), _clamp(h.loss_permille, 0, MAX_LOSS_PERMILLE),
-                        _clamp(h.offset_us, -(1 << 63), (1 << 63) - 1),
+                        _clamp(h.offset_us, -MAX_OFFSET_US, MAX_OFFSET_US),
                         _clamp(h.drift_ppb, -(1 << 31), (1 << 31) - 1),
                         _clamp(h.rtt_us, 0, 0xFFFFFFFF), _clamp(h.uplink_fail, 0, 0xFFFFFFFF),
                         _clamp(h.estimate_lag_ms, 0, MAX_ESTIMATE_LAG_MS))
@@ -92,6 +95,8 @@ def decode_health(packet: bytes, keys: KeyLookup) -> Health:
     fail, lag_ms = (newer + [0, 0])[:2]
     if lag_ms > MAX_ESTIMATE_LAG_MS:
         raise WireError("bad_field", f"estimate lag {lag_ms} ms")
+    if abs(offset) > MAX_OFFSET_US:
+        raise WireError("bad_field", f"clock offset {offset} us")
     if 100 < battery != BATTERY_MAINS or loss > MAX_LOSS_PERMILLE:
         raise WireError("bad_field", f"battery {battery} %, sync loss {loss} permille")
     return Health(unit, seq, (ts_hi << 32) | ts_lo, (fa, fb, fc), sensors, battery, loss,
