@@ -175,16 +175,21 @@ def span_rate(beats_s, spans) -> float:
     return 60.0 * len(in_spans(beats_s, spans)) / dur if dur > 0 else 0.0
 
 
-def shown_rate(beats_s, spans, ecg: bool) -> float:
-    """The HR `empathy signal hr` shows for these beats (`hrv.mean_rate`, its headline's
-    function: 60 / the mean raw interval, a PPG's intervals of 3 s or more left out as lost
-    contact), over the intervals between consecutive beats inside one span (`spans` None:
-    the whole record); an interval that leaves a span does not count."""
-    from empathy.edge.hrv import mean_rate
+def shown_rate(beats_s, spans, ecg: bool, truth: bool = False) -> float:
+    """The HR `empathy signal hr` shows for these beats (`hrv.rated`, its headline's
+    intervals: a PPG's after RR artefact correction, its intervals of 3 s or more as found
+    left out as lost contact; an ECG's as found), over the intervals between consecutive
+    beats inside one span (`spans` None: the whole record); an interval that leaves a span
+    does not count. `truth`: reference beats, whose rate is what the heart did: their
+    intervals as found (the corrector mends a detector's errors, and would mend some of a
+    heart's: hrv.rated), a PPG record's lost-contact rule alike."""
+    from empathy.edge.hrv import mean_rate, rated
 
-    b = np.sort(np.asarray(beats_s, float))
-    parts = [b] if spans is None else [b[(b >= a) & (b <= e)] for a, e in spans]
-    return mean_rate(np.concatenate([np.diff(p) for p in parts] + [np.zeros(0)]) * 1000.0, ecg)
+    r = rated(np.sort(np.asarray(beats_s, float)), ecg, not (ecg or truth))
+    keep = np.ones(len(r.rr_ms), bool) if spans is None else np.zeros(len(r.rr_ms), bool)
+    for a, e in [] if spans is None else spans:
+        keep |= (r.t0_s >= a) & (r.t_s <= e)
+    return mean_rate(r.rr_ms[keep])
 
 
 def consensus(beat_lists: list, tol_s: float = TOL_S, votes: int | None = None) -> np.ndarray:

@@ -65,10 +65,11 @@ def _tracked(rec, x, fs: float, spans) -> dict:
 
 
 def _shown(beats: dict, rows: dict, refs, spans, lags: dict, ecg: bool) -> dict:
-    """name -> (the HR `signal hr` shows for that detector's beats, the same of its
-    reference), both by `shown_rate` over the same spans (whole record where none), a PPG's
-    beats shifted back by their lag first. `refs`: name -> reference beats."""
-    return {n: (shown_rate(b - lags.get(n, 0.0), spans, ecg), shown_rate(refs(n), spans, ecg))
+    """name -> (the HR `signal hr` shows for that detector's beats, its reference beats'
+    rate as found: `truth`), both by `shown_rate` over the same spans (whole record where
+    none), a PPG's beats shifted back by their lag first. `refs`: name -> reference beats."""
+    return {n: (shown_rate(b - lags.get(n, 0.0), spans, ecg),
+                shown_rate(refs(n), spans, ecg, truth=True))
             for n, b in beats.items() if n in rows}
 
 

@@ -152,7 +152,8 @@ def _hr_beats(args) -> int:
         print("HRV         none: a device's heart-rate readings hold no beats (give the beat "
               "intervals: an RR file, or a FIT file with hrv messages)")
         return 0
-    s = heart_summary(beats, np.ones(len(beats)), float(beats[-1]))
+    # (a device's beats, a strap's: their rate as found, as a seat counts them)
+    s = heart_summary(beats, np.ones(len(beats)), float(beats[-1]), found=True)
     if not s["heartbeat"]:
         return _no_heartbeat("hr", args.file, s)
     return _print_hr(args, s, f"{args.file}: {len(beats) - 1} beat intervals "
@@ -164,7 +165,9 @@ def _print_hr(args, s: dict, head: str) -> int:
         print(json.dumps(s))
         return 0
     print(head)
-    print(f"heart rate  {s['bpm']:.1f} bpm  ({len(s['beats_s'])} beats)")
+    mended = (f"  (after RR artefact correction; {s['bpm_raw']:.1f} from the intervals as "
+              "found)" if f"{s['bpm']:.1f}" != f"{s['bpm_raw']:.1f}" else "")
+    print(f"heart rate  {s['bpm']:.1f} bpm  ({len(s['beats_s'])} beats){mended}")
     if "polarity" in s:
         print(_polarity_line(s))
         if sum(s["railed_pct"]) >= RAILED_SAID_PCT:
@@ -239,6 +242,8 @@ def _hrv(args) -> int:
                    "ectopic": kinds.count("ectopic"),
                    "artefacts_corrected": sum(kinds.count(k) for k in CORRECTED),
                    **(WITHHELD if s is not None and s["paced"] else hrv_time(iv.rr_ms, normal)),
+                   # (the corrected series', as HRV's: `signal hr`'s rate is an ECG's
+                   # intervals as found, a PPG's corrected less lost contact: hrv.rated)
                    "mean_rr_ms": float(np.mean(iv.rr_ms)) if len(iv.rr_ms) else 0.0,
                    **{k: v for k, v in (s or {"paced": None}).items()
                       if k.startswith(("polarity", "railed", "paced"))}}

@@ -7,6 +7,7 @@ from corpus_records import need
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import record_data
 from empathy.edge.hrv import LOST_GAP_S, heart_summary
+from empathy.edge.rr_artefacts import rr_correct
 
 
 def _beats(rr_s):
@@ -14,12 +15,17 @@ def _beats(rr_s):
 
 
 def test_without_a_gap_the_rate_is_the_mean_of_every_interval_bit_for_bit():
+    """An ECG's and a device's intervals as found; a PPG's after RR artefact correction
+    (tests/test_heart_rate_mended.py), its raw rate beside it."""
     rng = np.random.default_rng(4)
     for _ in range(20):
         t = _beats(rng.uniform(0.3, 2.0, int(rng.integers(5, 300))))
-        for cycles in (False, True):
-            s = heart_summary(t, np.ones(len(t)), t[-1] + 0.5, cycles=cycles)
-            assert s["bpm"] == 60000.0 / float(np.mean(np.diff(t) * 1000.0))
+        raw = 60000.0 / float(np.mean(np.diff(t) * 1000.0))
+        for kw in ({"cycles": True}, {"found": True}, {}):
+            s = heart_summary(t, np.ones(len(t)), t[-1] + 0.5, **kw)
+            assert s["bpm_raw"] == raw
+            assert s["bpm"] == (60000.0 / float(np.mean(rr_correct(np.diff(t) * 1000.0).rr_ms))
+                                if not kw else raw)
 
 
 def test_a_ppg_gap_is_lost_contact_an_ecg_pause_is_the_heart():
