@@ -187,8 +187,12 @@ class Api:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         # aiohttp waits this twice for a request in progress: for its handler to finish,
         # then for it to end once cancelled
+        # aiohttp's keep-alive timer also ends a connection idle after its answer, or
+        # half-way through its next request: its default (an hour) let served connections
+        # hold the gate's places
         runner = web.AppRunner(self.app(), access_log=None, logger=self._server_log,
-                               shutdown_timeout=SHUTDOWN_S / 2)
+                               shutdown_timeout=SHUTDOWN_S / 2,
+                               keepalive_timeout=gate.HEADER_WAIT_S)
         listener = None
         try:
             await runner.setup()
