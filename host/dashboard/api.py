@@ -111,7 +111,8 @@ class Api:
                  trusted_proxies=()):
         host, _, port = listen.rpartition(":")
         self.show, self.live = show, live
-        self.host, self.port = host or "127.0.0.1", int(port)
+        # "[::]:8080" (every interface, IPv6 too) as a URL writes it; asyncio takes "::"
+        self.host, self.port = host.removeprefix("[").removesuffix("]") or "127.0.0.1", int(port)
         for name, t in (("operator", token), ("metrics", metrics_token)):
             if t is not None and len(t) < MIN_TOKEN:
                 raise UserError(f"the {name} token has {len(t)} characters; use at least "
@@ -198,7 +199,8 @@ class Api:
             await runner.setup()
             listener = await self._loop.create_server(self.gate.factory(runner.server),
                                                       self.host, self.port, backlog=128)
-            self.url = f"http://{self.host}:{listener.sockets[0].getsockname()[1]}/"
+            name = f"[{self.host}]" if ":" in self.host else self.host
+            self.url = f"http://{name}:{listener.sockets[0].getsockname()[1]}/"
             log.info("dashboard at %s", self.url, extra={"url": self.url})
         except BaseException as e:  # reported by start()
             self._error = e

@@ -56,3 +56,34 @@ def test_connections_served_once_cannot_hold_the_operator_out(tmp_path, then):
     finally:
         api.close()
         show.receiver.close()
+
+
+def test_an_ipv6_listen_address_serves_and_its_proxy_s_viewers_are_their_own(tmp_path):
+    """`dashboard.listen = "[::1]:8080"` passes `config check`, and `trusted_proxies` takes
+    IPv6 networks, but the dashboard kept the brackets and the show could not start:
+    "dashboard cannot listen on [::1]:0: Name or service not known". Now it listens (IPv6
+    only, as asyncio binds "::"), its URL is bracketed, and an IPv6 proxy's 20 viewers are
+    each their own peer (over MAX_PER_PEER through one proxy)."""
+    from empathy.host.dashboard.api import Api
+    from empathy.host.dashboard.live import Live
+    from test_baseline_wait import _show
+    from test_session23_proxy import TOKEN
+
+    show, _ = _show(tmp_path)
+    api = Api(show, Live(show), "[::1]:0", token=TOKEN, trusted_proxies=["::1"])
+    try:
+        api.start()
+        assert api.url.startswith("http://[::1]:"), api.url
+        port = int(api.url.rsplit(":", 1)[1].strip("/"))
+        with ExitStack() as stack:
+            got = []
+            for i in range(gate.MAX_PER_PEER + 4):
+                s = stack.enter_context(socket.socket(socket.AF_INET6))
+                s.settimeout(5)
+                s.connect(("::1", port))
+                s.sendall(_get("/api/v1/health", f"2001:db8::{i + 1}"))
+                got.append(s.recv(4096).split(b"\r\n", 1)[0])
+        assert got == [b"HTTP/1.1 200 OK"] * len(got), got
+    finally:
+        api.close()
+        show.receiver.close()
