@@ -121,6 +121,8 @@ def _pupil_scale(args) -> int:
     import cv2
     import numpy as np
 
+    from empathy.cli import image_too_large
+
     from . import store
     from .pupil_scale import SIM_FOCAL_PX, Target, pupil_scale, render_view
 
@@ -135,7 +137,10 @@ def _pupil_scale(args) -> int:
                 data = np.frombuffer(Path(args.image).read_bytes(), np.uint8)
             except OSError as e:
                 raise ValueError(f"{args.image}: cannot read: {e.strerror or e}") from None
-            image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
+            try:
+                image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
+            except cv2.error as e:
+                raise ValueError(image_too_large(args.image, e)) from None
             if image is None:
                 raise ValueError(f"{args.image}: not a readable image")
             if image.size > MAX_EYE_IMAGE_PX:  # a phone's photo: GBs in the blob detector

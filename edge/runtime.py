@@ -264,6 +264,8 @@ class EdgeUnit:
                     continue
                 for raw in src.read(timeout_s=0.005):
                     raw = self.ahead[i].admit(raw, now_us())  # a source's clock far ahead
+                    if raw is None:
+                        continue
                     for r in self._perceive(i, raw):
                         feat.add(r)
                     self.readings += 1

@@ -86,6 +86,9 @@ def full_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # read by OpenCV as it loads: its own cap (2**30 pixels, 3 GB a frame) let a 2.6 MB PNG
+    # of black take `lut apply` past 5 GB
+    os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(IMAGE_PX_MAX))
     ctx = {"name": ["empathy"]}  # filled in as the command line is understood
     try:
         code = _main(argv, ctx)
@@ -100,6 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as e:
         return _report(" ".join(ctx["name"]), e, argv, ctx.get("config"))
+
+
+IMAGE_PX_MAX = 1 << 27  # 134 megapixels: a 12K frame (80 MP) is read
+
+
+def image_too_large(path, e: Exception) -> str:
+    """One line for OpenCV's refusal of an image (over IMAGE_PX_MAX, or no memory for it)."""
+    return (f"{path}: an image over {IMAGE_PX_MAX / 1e6:.0f} megapixels, or one this "
+            f"machine has no memory to decode (OpenCV: {str(e).strip().splitlines()[-1][:80]})")
 
 
 def _report(prog: str, e: Exception, argv: list[str], config: str | None = None) -> int:

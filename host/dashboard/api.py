@@ -111,7 +111,8 @@ class Api:
                  trusted_proxies=()):
         host, _, port = listen.rpartition(":")
         self.show, self.live = show, live
-        self.host, self.port = host or "127.0.0.1", int(port)
+        # "[::]:8080" (every interface, IPv6 too) as a URL writes it; asyncio takes "::"
+        self.host, self.port = host.removeprefix("[").removesuffix("]") or "127.0.0.1", int(port)
         for name, t in (("operator", token), ("metrics", metrics_token)):
             if t is not None and len(t) < MIN_TOKEN:
                 raise UserError(f"the {name} token has {len(t)} characters; use at least "
@@ -187,14 +188,19 @@ class Api:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         # aiohttp waits this twice for a request in progress: for its handler to finish,
         # then for it to end once cancelled
+        # aiohttp's keep-alive timer also ends a connection idle after its answer, or
+        # half-way through its next request: its default (an hour) let served connections
+        # hold the gate's places
         runner = web.AppRunner(self.app(), access_log=None, logger=self._server_log,
-                               shutdown_timeout=SHUTDOWN_S / 2)
+                               shutdown_timeout=SHUTDOWN_S / 2,
+                               keepalive_timeout=gate.HEADER_WAIT_S)
         listener = None
         try:
             await runner.setup()
             listener = await self._loop.create_server(self.gate.factory(runner.server),
                                                       self.host, self.port, backlog=128)
-            self.url = f"http://{self.host}:{listener.sockets[0].getsockname()[1]}/"
+            name = f"[{self.host}]" if ":" in self.host else self.host
+            self.url = f"http://{name}:{listener.sockets[0].getsockname()[1]}/"
             log.info("dashboard at %s", self.url, extra={"url": self.url})
         except BaseException as e:  # reported by start()
             self._error = e

@@ -5,7 +5,8 @@ own process, so its connections are the show's file descriptors: an outsider hol
 thousand half-sent requests (aiohttp waits for ever for a request's headers) left the
 player unable to open its next clip ("Could not open file", the screen fell back from
 clip to clip). So connections are capped, per peer and in all, and one that has not sent
-a whole request within HEADER_WAIT_S is closed. WebSockets waiting for their token are
+a whole request within HEADER_WAIT_S is closed, and so is one idle that long after its
+answer (aiohttp's keep-alive timer, set in api.py). WebSockets waiting for their token are
 capped per peer (api.py), so none can hold the operator's places.
 
 Behind a reverse proxy every viewer's connection comes from the proxy. The addresses in

@@ -50,9 +50,15 @@ def _check(args) -> int:
 
 
 def _read_image(path: Path) -> np.ndarray | None:
+    """The image as RGB; None where it is none; RuntimeError where OpenCV refuses its size."""
     import cv2
 
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    from empathy.cli import image_too_large
+
+    try:
+        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    except cv2.error as e:
+        raise RuntimeError(image_too_large(path, e)) from None
     if img is None or img.ndim != 3 or img.shape[2] not in (3, 4):
         return None
     return np.ascontiguousarray(img[..., 2::-1])  # BGR(A) -> RGB, uint8 or uint16 kept
@@ -140,7 +146,10 @@ def _apply(args) -> int:
     if not _image_writable(dst):
         return _err(f"{dst}: cannot write an image with extension {dst.suffix or '(none)'!r} "
                     "(use .png, .jpg, .tif or .exr; .mp4 for a video)")
-    img = _read_image(src)
+    try:
+        img = _read_image(src)
+    except RuntimeError as e:
+        return _err(str(e))
     if img is None:
         return _err(f"{src}: not a readable RGB image or video")
     if not _write_image(dst, grade.apply(img)):
