@@ -14,6 +14,7 @@ import pytest
 
 from empathy.host.rehearsal import Keyboard, Rehearsal, audience_push, story_paths
 from empathy.host.story import load
+from polling import wait_for
 
 SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample" / "neon_rain.toml"
 
@@ -159,10 +160,14 @@ def test_keys_in_a_terminal_push_the_audience():
 
     with os.fdopen(slave, "r") as tty_in:
         kb = Keyboard(lambda: value[0], act, stream=tty_in)
-        try:
+        try:  # one key a read, as a person types: the next once this one has acted
             for key in (b"+", b"\x1b[A", b"x", b"-", b"\x1b[B", b"\x1b[B", b"0"):
+                before = len(got)
                 os.write(master, key)
-                time.sleep(0.3)
+                if key == b"x":  # no push to wait for: the time a key took before
+                    time.sleep(0.3)
+                else:
+                    wait_for(lambda: len(got) > before, 10, f"the push of key {key!r}", 0.01)
         finally:
             kb.close()
     os.close(master)
