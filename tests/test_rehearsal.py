@@ -14,6 +14,7 @@ import pytest
 
 from empathy.host.rehearsal import Keyboard, Rehearsal, audience_push, story_paths
 from empathy.host.story import load
+from polling import wait_for
 
 SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample" / "neon_rain.toml"
 
@@ -159,10 +160,14 @@ def test_keys_in_a_terminal_push_the_audience():
 
     with os.fdopen(slave, "r") as tty_in:
         kb = Keyboard(lambda: value[0], act, stream=tty_in)
-        try:
+        try:  # one key a read, as a person types: the next once this one has acted
             for key in (b"+", b"\x1b[A", b"x", b"-", b"\x1b[B", b"\x1b[B", b"0"):
+                before = len(got)
                 os.write(master, key)
-                time.sleep(0.3)
+                if key == b"x":  # no push to wait for: the time a key took before
+                    time.sleep(0.3)
+                else:
+                    wait_for(lambda: len(got) > before, 10, f"the push of key {key!r}", 0.01)
         finally:
             kb.close()
     os.close(master)
@@ -210,10 +215,9 @@ def test_the_dashboards_rehearsal_panel_pushes_the_audience(tmp_path):
         panel = browser.find_element(By.ID, "rehearsal")
         wait.until(lambda d: panel.is_displayed() and d.find_element(By.ID, "segment").text
                    not in ("-", ""))  # the film runs: pushes are taken
-        for _ in range(2):
-            browser.find_element(By.ID, "push-up").click()
-            time.sleep(0.6)
-        wait.until(lambda d: d.find_element(By.ID, "push-now").text == "0.50")
+        for now in ("0.25", "0.50"):  # a click adds to the push the page shows: the next
+            browser.find_element(By.ID, "push-up").click()  # once the show has taken it
+            wait.until(lambda d: d.find_element(By.ID, "push-now").text == now)
         assert (out / "edge" / "nudge").read_text().strip() == "0.500"
         browser.find_element(By.ID, "push-calm").click()
         wait.until(lambda d: d.find_element(By.ID, "push-now").text == "0.25")
