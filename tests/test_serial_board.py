@@ -215,7 +215,7 @@ def test_simulated_board_process_feeds_a_heartbeat_waveform(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "empathy.sim.board",
                              "--link", str(link), "--seed", "4"])
     try:
-        end = time.monotonic() + 20
+        end = time.monotonic() + 120  # (its imports: 20 s ran out at load 15)
         while not link.exists():
             assert time.monotonic() < end and proc.poll() is None
             time.sleep(0.05)
