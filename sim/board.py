@@ -51,6 +51,8 @@ ECG_ADC_LSB = 16
 # a loose electrode snap or a tugged cable: contact breaks ~3 times a second, a third of the time
 FLAP_HZ = 3.0
 FLAP_OFF = 0.33
+# the simulated board's clock follows its PPG's newest sample, at most this far behind ours
+HOLD_S = 1.0
 
 
 class SimPPGSensor:
@@ -71,9 +73,22 @@ class SimPPGSensor:
         self.pupils: list[Pupil] = []
         self.eda_us: list[float] = []  # skin conductance samples for the GSR front end
         self.acc_mg: list[float] = []  # the hand's acceleration for the accelerometer
+        self.fifo: list[int] = []
+        self.sampled_us: Optional[int] = None  # when the newest PPG sample was taken
 
-    def read(self) -> list[int]:
-        out: list[int] = []  # like the chip's FIFO: what was sampled when the board asked
+    def clock_us(self) -> int:
+        """The board's clock: when the newest sample was taken. The viewer gives its PPG in
+        CHUNK_S chunks; on wall time, a loop turn late by more than the firmware's SLIP
+        (50 ms at 100 Hz: a loaded host) found a chunk's newest sample that far back and
+        re-anchored the stamps (frames 60-130 ms off their 250-ms steps), as a real FIFO,
+        sampled to the moment it is read, never is. Never more than HOLD_S behind wall time
+        (the viewer away from the seat: no samples, yet STATUS each second)."""
+        wall = now_us() - int(HOLD_S * 1e6)
+        return wall if self.sampled_us is None else max(self.sampled_us, wall)
+
+    def pull(self) -> None:
+        """The viewer's readings since the last pull, into the FIFO (before the board's
+        loop turn reads its clock)."""
         for r in self.viewer.read(timeout_s=0):
             if isinstance(r, Beat):
                 self.rr_ms = r.rr_ms
@@ -81,11 +96,16 @@ class SimPPGSensor:
                 self.pupils.append(r)
             elif isinstance(r, Waveform) and r.kind == "ppg":
                 counts = PPG_DC - PPG_AC * np.asarray(r.samples, float)
-                out += self._lifted(np.clip(counts, 0, PPG_MAX)).astype(int).tolist()
+                self.fifo += self._lifted(np.clip(counts, 0, PPG_MAX)).astype(int).tolist()
+                self.sampled_us = r.ts_us + int((len(r.samples) - 1) * 1e6 / self.fs_hz)
             elif isinstance(r, Waveform) and r.kind == "eda":
                 self.eda_us += list(r.samples)
             elif isinstance(r, Waveform) and r.kind == "acc":
                 self.acc_mg += list(r.samples)
+
+    def read(self) -> list[int]:
+        """Like the chip's FIFO: what was sampled up to the board's clock."""
+        out, self.fifo = self.fifo, []
         return out
 
     def _lifted(self, counts: np.ndarray) -> np.ndarray:
@@ -263,7 +283,8 @@ class SimBoard:
             self.acc = SimAccel(self.sensor) if acc else None
         self.ecg = ecg
         ppg = SimBareFinger(seed) if ecg is not None and bare_ppg else self.sensor
-        self.board = Board(ppg, self._write, lambda: now_us() & 0xFFFFFFFF, board_id,
+        ticks = now_us if self.sensor is None else self.sensor.clock_us
+        self.board = Board(ppg, self._write, lambda: ticks() & 0xFFFFFFFF, board_id,
                            name="sim-ecg" if ecg else "sim-board", gsr=self.gsr, acc=self.acc,
                            ecg=ecg)
         self.master: Optional[int] = None
@@ -301,6 +322,8 @@ class SimBoard:
 
     def step(self) -> None:
         """One firmware loop turn: PPG frames, a STATUS each second, pupil samples."""
+        if self.sensor is not None:
+            self.sensor.pull()
         self.board.step()
         if self.sensor is None:
             return

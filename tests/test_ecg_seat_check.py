@@ -19,13 +19,13 @@ def seat_check(tmp_path, *board_args: str, seconds: int = 15) -> str:
     board = subprocess.Popen([sys.executable, "-m", "empathy.sim.board", "--link", str(link),
                               *board_args])
     try:
-        end = time.monotonic() + 30
+        end = time.monotonic() + 120  # (its imports and record: 30 s ran out at load 18)
         while not link.exists() and time.monotonic() < end and board.poll() is None:
             time.sleep(0.05)
         assert link.exists(), "the simulated board never came up"
         read = subprocess.run([os.path.join(os.path.dirname(sys.executable), "empathy"),
                                "sensors", "read", f"serial://{link}", "--duration",
-                               str(seconds)], capture_output=True, text=True, timeout=60)
+                               str(seconds)], capture_output=True, text=True, timeout=150)
     finally:
         board.terminate()
         board.wait(10)

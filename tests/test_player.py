@@ -285,16 +285,20 @@ def test_prepared_candidates_switch_without_decode_latency(media, tmp_path):
 def test_cut_to_switches_at_the_next_frame_without_a_gap(media, tmp_path):
     """A kiosk's attract loop gives way to the film the moment the baseline is ready."""
     out, log = tmp_path / "cut.mp4", tmp_path / "frames.csv"
+    # 4 s of attract: the film's decoder starts in 0.1-0.2 s, in up to 0.9 s on a loaded
+    # machine (frame 22 of a 25-frame loop: 'cut before the loop ended' hung on that)
+    attract = make_clip(tmp_path / "attract.mp4", (200, 40, 40), 100)
     seen = []
     p = Player(f"file:{out}", W, H, FPS, log, on_frame=seen.append, realtime=True)
-    p.start(Clip("attract", media["a"], None))
+    p.start(Clip("attract", attract, None))
     while not seen or seen[-1].index < 5:
         time.sleep(0.01)
+    asked = len(seen)
     p.cut_to(Clip("film", media["b"], None))
-    assert p.wait(10) and p.error is None
+    assert p.wait(30) and p.error is None
     ids = [f.clip_id for f in seen]
     k = ids.index("film")
-    assert 5 < k < 12 and set(ids[k:]) == {"film"}  # cut well before a's 25 frames ended
+    assert asked <= k < 100 and set(ids[k:]) == {"film"}  # cut, not the loop's end
     assert [f.index for f in seen] == list(range(len(seen)))  # no gap at the cut
     assert seen[k].clip_t_s == 0.0 and len(seen) - k == 20  # the film from its start
     assert [(s["from"], s["to"]) for s in p.switches] == [("attract", "film")]

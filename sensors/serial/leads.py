@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from typing import Optional
 
@@ -120,9 +121,17 @@ class LeadWatch:
         self.hearts = 0  # judged windows in a row with a heart
         self.fs_hz = 0.0
         self.spell = Spell()  # what the pins and the ECG under them said while off
+        # the board's reader thread feeds frames while `verdict` is read from another: a
+        # window being judged was in neither `held` nor the spell's reads ('too short to
+        # judge' after 10 s off, on a loaded machine)
+        self._lock = threading.Lock()
 
     def frame(self, leads: int, mv: np.ndarray, fs_hz: float) -> str:
         """The next frame's lead bits and samples (mV): the fault now ("" while on)."""
+        with self._lock:
+            return self._frame(leads, mv, fs_hz)
+
+    def _frame(self, leads: int, mv: np.ndarray, fs_hz: float) -> str:
         t, self.t_s = self.t_s, self.t_s + len(mv) / fs_hz
         self.fs_hz = fs_hz
         if leads:
@@ -181,7 +190,9 @@ class LeadWatch:
         the last spell of a lead off ("" if the pins never read off): a heart read under
         them in every judged window (the part of a window still held, from SHORT_S on, too),
         or in STUCK_WINDOWS in a row, says 'check the LO wiring' with its evidence."""
-        return (self.spell if self.spell.ended else self.spell.with_rest(self._rest())).say()
+        with self._lock:
+            return (self.spell if self.spell.ended else
+                    self.spell.with_rest(self._rest())).say()
 
     def _rest(self) -> list:
         """[heart_reading] of what is held of a window once it holds SHORT_S and beats

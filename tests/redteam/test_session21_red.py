@@ -156,22 +156,26 @@ def test_a_device_s_notification_flood_is_held_to_the_time_that_passed(caplog):
     caplog.set_level(logging.WARNING, logger="empathy.sensors.ble")
     with _bluez() as bz:
         strap = bz.add_strap("C0:FF:EE:00:00:31", "Flood 31")
+        t_open = time.monotonic()  # (the budget runs from the connection, after this)
         src = open_source("ble://C0:FF:EE:00:00:31?retry_max_s=0.5")
         try:
             assert src.wait_connected(30), src.stats()
             _subscribed(strap)
             t0, sent = time.monotonic(), 0
-            while time.monotonic() - t0 < 8:
+            # 8 s and 200 notifications (a loaded machine sent 40-156 in 8 s), 60 s at most
+            while time.monotonic() - t0 < 8 or sent <= 200 and time.monotonic() - t0 < 60:
                 sent += strap.notify(hrs.measurement_encode(75, [819] * 9, contact=True))
                 strap.notify(hrs.measurement_encode(75, [0] * 9, contact=True))  # no intervals
-            span_s = time.monotonic() - t0
             time.sleep(1.0)
-            got = src.read(0.5)
+            got, more = [], src.read(0.5)
+            while more:  # till the driver has passed on all it took
+                got, more = got + more, src.read(0.5)
+            span_s = time.monotonic() - t_open
         finally:
             src.close()
     rr_s = sum(r.rr_ms for r in got if isinstance(r, Beat)) / 1000
     assert sent > 200
-    assert rr_s <= span_s + 1.0 + 60.0, f"{rr_s:.0f} s of intervals in {span_s:.1f} s"
+    assert rr_s <= span_s + 60.0, f"{rr_s:.0f} s of intervals in {span_s:.1f} s"
     warned = [r for r in caplog.records if r.name == "empathy.sensors.ble"
               and r.levelno >= logging.WARNING]
     assert len(warned) <= 10, f"{len(warned)} warnings for {sent} bad notifications"
