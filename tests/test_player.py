@@ -298,7 +298,8 @@ def test_cut_to_switches_at_the_next_frame_without_a_gap(media, tmp_path):
     assert p.wait(30) and p.error is None
     ids = [f.clip_id for f in seen]
     k = ids.index("film")
-    assert asked <= k < 100 and set(ids[k:]) == {"film"}  # cut, not the loop's end
+    # the cut within 6 frames (0.24 s) of the ask: this file runs alone (tests/conftest.py)
+    assert asked <= k <= asked + 6 and set(ids[k:]) == {"film"}
     assert [f.index for f in seen] == list(range(len(seen)))  # no gap at the cut
     assert seen[k].clip_t_s == 0.0 and len(seen) - k == 20  # the film from its start
     assert [(s["from"], s["to"]) for s in p.switches] == [("attract", "film")]
