@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
-import shutil
 import socket
 import subprocess
 import sys
@@ -33,11 +31,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from empathy.config import ConfigError
-from empathy.host.doctor import (Finding, LOW_FREE_GB, MIN_FREE_GB, check_gstreamer,
-                                 check_keys, check_ocio, check_tflite, crashed)
+from empathy.host.doctor import (Finding, MIN_FREE_GB, check_gstreamer, check_ocio,
+                                 check_tflite, crashed)
+from empathy.host.doctor_files import check_folder, check_keystore, check_secret_file
 from empathy.sensors.base import file_problem, source_file
 
-SERVICE_USER = "empathy"  # deploy/systemd units run as this user
 BLUETOOTH_SYS = Path("/sys/class/bluetooth")
 BLE_LINKS_PER_ADAPTER = 7  # measured limit of a Pi 5's onboard adapter (docs/sensors.md)
 SYNC_WAIT_S = 3.0
@@ -335,82 +333,3 @@ def check_story(cfg) -> list[Finding]:
         return [Finding("story", "fail", str(e), f"`empathy story check {cfg.story}`")]
     return [Finding("story", "ok", f"{cfg.story}: {len(story.segments)} segments, media "
                     "present")]
-
-
-def check_keystore(path: Path, unit_id: int | None) -> list[Finding]:
-    out = check_keys(path, "host" if unit_id is None else "unit")
-    if unit_id is not None and all(f.status == "ok" for f in out):
-        from empathy.keys import Keystore
-        if unit_id not in Keystore.load(path, "unit").units:
-            out.append(Finding("keys", "fail", f"{path} has no key for unit {unit_id}",
-                               f"`empathy keys new {unit_id} --edge-dir ...` on the host"))
-    return out + _service_user_can_read(path, "keys")
-
-
-def check_secret_file(item: str, path: Path) -> list[Finding]:
-    if not path.is_file():
-        return [Finding(item, "fail", f"{path} does not exist", "write the token there")]
-    from empathy.host.dashboard.api import MIN_TOKEN
-    from empathy.keys import UNSAFE_MODE
-
-    mode = path.stat().st_mode & 0o777
-    unsafe = mode & UNSAFE_MODE  # 0640 root:empathy is how the cinema guide installs it
-    out = [Finding(item, "fail" if unsafe else "ok",
-                   f"{path} mode {mode:o}", f"chmod 600 {path}" if unsafe else "")]
-    from empathy.host.cli import read_token
-
-    try:
-        n = len(read_token(str(path), item) or "")  # as the host reads it
-    except ConfigError as e:
-        if not unsafe:  # (an unsafe mode is said above)
-            out.append(Finding(item, "fail", str(e), f"head -c 32 /dev/urandom | base64 -w0 "
-                               f"> {path}"))
-        n = MIN_TOKEN
-    if n < MIN_TOKEN:  # `host run` refuses it at start
-        out.append(Finding(item, "fail", f"{path} holds {n} characters; the host refuses "
-                           f"fewer than {MIN_TOKEN}", f"head -c 32 /dev/urandom | base64 > {path}"))
-    return out + _service_user_can_read(path, item)
-
-
-def _service_user_can_read(path: Path, item: str) -> list[Finding]:
-    """Run as root (before a show), a 0600 file owned by root is one the service cannot
-    read: the systemd units run as `empathy`."""
-    try:
-        user = pwd.getpwnam(SERVICE_USER)
-        st = path.stat()
-    except (KeyError, OSError):
-        return []
-    mode = st.st_mode
-    readable = (st.st_uid == user.pw_uid and mode & 0o400) or \
-        (st.st_gid == user.pw_gid and mode & 0o040) or mode & 0o004
-    if readable:
-        return []
-    return [Finding(f"{item}:owner", "fail", f"the service user {SERVICE_USER} cannot read "
-                    f"{path}", f"chown {SERVICE_USER}: {path}")]
-
-
-def check_folder(item: str, folder: Path, min_free_gb: float) -> list[Finding]:
-    """The folder exists (or can be made), a file can be written there, and it has room."""
-    probe = folder
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        return [Finding(item, "fail", f"{probe} is not a folder", f"fix the {item} folder")]
-    if probe != folder and not os.access(probe, os.W_OK):
-        return [Finding(item, "fail", f"{folder} does not exist and {probe} is not writable",
-                        f"mkdir -p {folder} && chown {SERVICE_USER}: {folder}")]
-    if probe == folder:
-        try:
-            with open(folder / f".empathy-doctor-{os.getpid()}", "wb") as f:
-                f.write(b"x")
-            os.unlink(f.name)
-        except OSError as e:
-            return [Finding(item, "fail", f"cannot write in {folder}: {e.strerror}",
-                            f"chown {SERVICE_USER}: {folder}")]
-    free = shutil.disk_usage(probe).free / 1e9
-    status = "fail" if free < min_free_gb else "warn" if free < LOW_FREE_GB and min_free_gb \
-        else "ok"
-    made = "" if probe == folder else f" (made at start, in {probe})"
-    return [Finding(item, status, f"{folder} writable{made}, {free:.1f} GB free",
-                    "" if status == "ok" else "`empathy session purge --older-than 30` or "
-                    "free space")]
