@@ -157,7 +157,15 @@ def test_the_poorest_real_ecg_keeps_its_heartbeat(tmp_path):
     assert lone_share(x, fs, waveform_peaks(x, fs, "ecg").idx) == 0.0
 
 
-def test_random_spikes_with_a_slope_through_a_seat_seldom_reach_hr_ok():
+# (seed, Hz), both slopes: the 4 cases left and three that reached HR_OK without LoneBeats
+# (no_heart off, measured in session 24: 10 and 21-23 s in, 48-51 s at seed 0); the whole
+# grid is slow (0.2-0.4 CPU-s a case: 19 s)
+SLOPED = {(1, 100), (9, 360), (0, 360), (2, 250), (3, 360)}
+
+
+@pytest.mark.parametrize("cases", [pytest.param(SLOPED, id="sample"),
+                                   pytest.param(None, id="all", marks=pytest.mark.slow)])
+def test_random_spikes_with_a_slope_through_a_seat_seldom_reach_hr_ok(cases):
     """tests/redteam/test_heart17's sloped spikes (a 3-sample triangle or a 40-Hz low-pass)
     as a seat's ECG, seeds 0-9 x 100, 250, 360 Hz, estimates every second: their beats have
     a slope, so LoneBeats passed them, and 12 and 11 of 60 cases (seeds 0-19) reached HR_OK.
@@ -166,7 +174,8 @@ def test_random_spikes_with_a_slope_through_a_seat_seldom_reach_hr_ok():
     overlap (a seat's first windows hold ~30 beats: MIT-BIH 101 at 130 Hz read 1.9, noise up
     to 2.5-3.0)."""
     said = [(seed, fs) for seed, fs, x in sloped_spikes(range(10))
-            if any(e["flags"] & Flag.HR_OK for _, e, _ in seat_stream(x, fs, 1.0))]
+            if (cases is None or (seed, fs) in cases)
+            and any(e["flags"] & Flag.HR_OK for _, e, _ in seat_stream(x, fs, 1.0))]
     assert len(said) <= 4, said
 
 
