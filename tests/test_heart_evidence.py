@@ -35,11 +35,16 @@ def _says_heartbeat(x, fs) -> bool:
                          evidence=waveform_evidence(x, fs, b.idx, "ppg"))["heartbeat"]
 
 
-def test_a_random_walk_as_a_ppg_board_s_counts_is_no_heartbeat():
+# Seeds 1, 4, 7 and 16 hold 5 of the 19 walks that read 'heartbeat' without the evidence
+# (waveform_evidence taken as True, measured in session 24): each rate, raw and clipped; the
+# whole grid is slow (17 ms a walk: 4 CPU-s)
+@pytest.mark.parametrize("seeds", [pytest.param([1, 4, 7, 16], id="sample"),
+                                   pytest.param(range(40), id="all", marks=pytest.mark.slow)])
+def test_a_random_walk_as_a_ppg_board_s_counts_is_no_heartbeat(seeds):
     """40 seeds x 25, 50, 100 Hz, raw and cut at the 75th percentile: 17 of the 120 raw and
     2 of the clipped read 'heartbeat' without the PPG's evidence (quality 0.15-0.22, beats
     of good shape at 50-80 bpm); their asymmetry reads at most 4.2, their repeat 0.23."""
-    said = [(seed, fs, clipped) for seed in range(40) for fs in (25, 50, 100)
+    said = [(seed, fs, clipped) for seed in seeds for fs in (25, 50, 100)
             for clipped in (False, True) if _says_heartbeat(random_walk(seed, fs, clipped), fs)]
     assert not said, said
 
