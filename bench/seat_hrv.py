@@ -172,20 +172,25 @@ def sloped_spikes(seeds):
                 yield seed, fs, y + noise
 
 
-def score_spikes(seconds: float, seeds: int, every_s: float) -> dict:
+def spike_cases(seeds) -> list[tuple[int, int]]:
+    """The random-spike grid's (seed, Hz): each seed at 100, 250 and 360 Hz."""
+    return [(seed, fs) for seed in seeds for fs in (100, 250, 360)]
+
+
+def score_spikes(seconds: float, cases, every_s: float) -> dict:
+    """`cases`: (seed, Hz) of spike_noise (spike_cases)."""
     from empathy.wire import Flag
 
-    hr, hrv, cases = [], [], 0
-    for seed in range(seeds):
-        for fs in (100, 250, 360):
-            flags = [e["flags"] for _, e, _ in seat_stream(spike_noise(seed, fs, seconds), fs,
-                                                             every_s)]
-            if any(f & Flag.HR_OK for f in flags):
-                hr.append((seed, fs))
-            if any(f & Flag.HRV_OK for f in flags):
-                hrv.append((seed, fs))
-            cases += 1
-    return {"cases": cases, "hr_ok": hr, "hrv_ok": hrv}
+    hr, hrv, n = [], [], 0
+    for seed, fs in cases:
+        flags = [e["flags"] for _, e, _ in seat_stream(spike_noise(seed, fs, seconds), fs,
+                                                         every_s)]
+        if any(f & Flag.HR_OK for f in flags):
+            hr.append((seed, fs))
+        if any(f & Flag.HRV_OK for f in flags):
+            hrv.append((seed, fs))
+        n += 1
+    return {"cases": n, "hr_ok": hr, "hrv_ok": hrv}
 
 
 def main(argv=None) -> None:
@@ -215,7 +220,7 @@ def main(argv=None) -> None:
               f"OK with no NN reference {s['ok_ref_undefined']:4d}  |err| median "
               f"{s['err_median']:.3f} p90 {s['err_p90']:.3f}", flush=True)
     if a.spikes:
-        print("spikes", score_spikes(a.spikes, a.seeds, a.every))
+        print("spikes", score_spikes(a.spikes, spike_cases(range(a.seeds)), a.every))
 
 
 if __name__ == "__main__":

@@ -205,7 +205,12 @@ def test_no_interval_at_an_ectopic_beat_is_nn():
     assert not _touching(iv, beat_s, [(2, "missed")]).any()
 
 
-def test_random_spikes_in_an_ecg_are_no_heartbeat():
+# Seeds 9, 16 and 18: 5 of the 23 cases that read 'heartbeat' with neither the short-interval
+# rule (hrv.spiky) nor the evidence (measured in session 24), at each rate, and seed 18 at
+# 100 Hz (the evidence's); the whole grid is slow (35 ms a case: 4 CPU-s)
+@pytest.mark.parametrize("seeds", [pytest.param([9, 16, 18], id="sample"),
+                                   pytest.param(range(40), id="all", marks=pytest.mark.slow)])
+def test_random_spikes_in_an_ecg_are_no_heartbeat(seeds):
     """Random spikes (1 % of samples, 20x the noise) band-pass into beats of one shape (the
     filter's impulse response): shape quality is high and Poisson intervals now and then
     look regular. They said 'heartbeat' in 18 of these 120 cases; a real heart (every
@@ -213,7 +218,7 @@ def test_random_spikes_in_an_ecg_are_no_heartbeat():
     passed that too (quality 0.176, as MIT-BIH 106's V1): its raw extremes are lone
     samples (heart_evidence, as `signal hr` passes it)."""
     said = []
-    for seed in range(40):
+    for seed in seeds:
         rng = np.random.default_rng(seed)
         for fs in (100, 250, 360):
             n = 60 * fs

@@ -174,7 +174,12 @@ def test_a_paced_ecg_with_pvcs_through_a_seat_keeps_its_heart_rate():
     assert np.mean(ok) >= 0.9, np.mean(ok)
 
 
-def test_random_spikes_with_a_slope_are_no_heartbeat():
+# Seeds 0, 1 and 6 hold 6 of the 19 cases that read 'heartbeat' without the evidence
+# (waveform_evidence taken as True, measured in session 24), at each rate and with either
+# slope; the whole grid is slow (25 ms a case: 6 CPU-s)
+@pytest.mark.parametrize("seeds", [pytest.param([0, 1, 6], id="sample"),
+                                   pytest.param(range(40), id="all", marks=pytest.mark.slow)])
+def test_random_spikes_with_a_slope_are_no_heartbeat(seeds):
     """test_heart_hrv's random spikes (40 seeds x 100, 250, 360 Hz: none reads 'heartbeat'),
     each spike given a slope as a front end's filter gives it: a band-limited impulse looks
     like a narrow QRS to the lone-sample test (lone share median 0.01-0.02), and 11
@@ -183,7 +188,7 @@ def test_random_spikes_with_a_slope_are_no_heartbeat():
     12 or more), and the evidence now decides under quality 0.6 (seed 0's triangle at 360 Hz
     read 0.302)."""
     said = []
-    for seed, fs, x in sloped_spikes(range(40)):
+    for seed, fs, x in sloped_spikes(seeds):
         b = waveform_peaks(x, fs, "ecg")
         if heart_summary(b.idx / fs, b.sqi, 60.0, cycles=True,
                          evidence=waveform_evidence(x, fs, b.idx, "ecg"))["heartbeat"]:
