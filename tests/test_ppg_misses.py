@@ -4,7 +4,6 @@ where a pulse must be is the R peak plus the record's pulse transit time, not th
 peers' vote."""
 
 import numpy as np
-import pytest
 
 from empathy.edge.beat_score import peer_beats, reference
 from empathy.edge.heart import waveform_peaks
@@ -22,19 +21,14 @@ def _r_peaks_and_transit(ppg_s: np.ndarray) -> tuple[np.ndarray, float]:
     return r, float(np.median(ppg_s[nxt[ok]] - r[ok]))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "search-back asks for a band-passed peak of a tenth of the recent heights; measured from "
-    "the trough in the 0.35 s before it (twice that), it finds this pulse, but under the "
-    "tuning aid's motion (ppg_artefacts --motion, 5 seeds) it adds more extra beats than "
-    "pulses: systole-ppg 174 -> 172 missed, 368 -> 373 extra; pyphysio-bvp 91 -> 89, "
-    "104 -> 105; also heartpy-data2 gains a beat on its flat loose-sensor start (7.27 s). "
-    "With a slope test (0.38 of the last beat's, as _premature_back) the flicker is gone but "
-    "the aid still pays: systole-ppg motion 174 -> 173 missed, 368 -> 371 extra; not taken"))
 def test_a_pulse_under_a_falling_baseline_is_found_by_search_back():
     """pyphysio-bvp, 70.5-72.1 s: the hand moves, and the pulse at 71.33 s (the R peak at
     70.96 s plus the record's 0.36-s transit) stands on motion's falling swing, its
     band-passed peak under zero: search-back found none in a gap of two beats (the PPG
-    peers' consensus puts its beat at 71.12 s, 0.21 s early)."""
+    peers' consensus puts its beat at 71.12 s, 0.21 s early). Its rise from the trough
+    before was tried as search-back's height everywhere (session 21: under the tuning aid's
+    motion more extra beats than pulses); it counts only where the pulse splits the gap into
+    two of the rhythm's intervals (heart_gates._even_split)."""
     x, fs = record_data(need("pyphysio-bvp"))
     t = waveform_peaks(x, fs, "ppg").idx / fs
     r, transit = _r_peaks_and_transit(t)
