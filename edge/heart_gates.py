@@ -166,7 +166,7 @@ class BeatGates:
             w = self.y[lo - h0:hi - h0]
             k = int(w.argmax())
             q, hq = lo + k, float(w[k])
-            tall = hq >= least or self._even_split(q, prev, p, least, h0)
+            tall = hq >= least or self._even_split(q, prev, p, med, least, h0)
             if not (0 < k < len(w) - 1 and tall and self._steep_enough(q, floor, h0)):
                 q = self._raw_back(lo, hi, floor, h0)
                 if q < 0:
@@ -176,13 +176,14 @@ class BeatGates:
             self._found_back(q, hq, wide=True)
             prev = q
 
-    def _even_split(self, q: int, prev: int, p: int, least: float, h0: int) -> bool:
+    def _even_split(self, q: int, prev: int, p: int, med: float, least: float,
+                    h0: int) -> bool:
         """PPG: a weak pulse on a falling baseline (the band-pass's 0.5 Hz edge) peaks under
         zero, under `least`. Where it splits the gap evenly, one recent interval after the
         beat before and one before p (each within RISE_REGULAR of it, as _regular's even
         intervals), its band-passed rise from the trough in the shape window before it
-        must reach twice `least`: motion's waves land anywhere in the search's slack."""
-        med = _median(self.rr)
+        must reach twice `least`: motion's waves land anywhere in the search's slack. (`med`:
+        the search's interval; a beat it found may have started the rhythm over.)"""
         if not (self.m.even_back and abs(q - prev - med) <= RISE_REGULAR * med
                 and abs(p - q - med) <= RISE_REGULAR * med):
             return False

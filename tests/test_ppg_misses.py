@@ -36,3 +36,18 @@ def test_a_pulse_under_a_falling_baseline_is_found_by_search_back():
     at = r[np.argmin(np.abs(r - 70.96))] + transit
     assert abs(at - 71.33) < 0.02
     assert np.min(np.abs(t - at)) <= 0.05, f"no beat at {at:.2f} s"
+
+
+def test_search_back_after_a_found_beat_starts_the_rhythm_over_does_not_fail():
+    """A clipped random walk turned over (bench/ppg_noise_seat's seed 182 at 25 Hz, as a
+    seat may orient it): a beat search-back found came after a silence and started the
+    rhythm over, and the even-split test then took the median of no intervals (IndexError)
+    on the search's next beat; it reads the search's own interval now."""
+    from empathy.bench.ppg_noise_seat import random_walk
+
+    from streamed import streamed
+
+    x = -random_walk(182, 25, True)
+    whole = waveform_peaks(x, 25, "ppg")
+    for a, b in zip(streamed(x, 25, "ppg", 3, 50), whole):  # (and in chunks alike)
+        np.testing.assert_array_equal(a, b)
