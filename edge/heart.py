@@ -22,7 +22,8 @@ How (Elgendi's two-moving-average detector, made causal):
    Of two candidates within the refractory time the taller stays (a small wave just before
    a pulse must not shut the pulse out). A gap of 1.66-4.5 beats in a steady rhythm is
    searched again, one beat at a time where the rhythm puts it, for smaller pulses the
-   energy blocks or the height gate missed (Pan-Tompkins' search-back; pulses weakened
+   energy blocks or the height gate missed (PPG: one that splits the gap evenly measured
+   from the trough before it; Pan-Tompkins' search-back; pulses weakened
    while a hand moves, under heights that motion inflated; PPG: across a drop-out to the
    floor, from 1.3 beats on, and on the raw waveform where the band-passed one, still
    answering the return's step, shows no peak; after a beat on the return itself, from the

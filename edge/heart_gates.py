@@ -18,8 +18,9 @@ from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_
                                        FIRST_QUIET_S, LOOK_BACK_LIKE, MIN_HEIGHT,
                                        NOISE_FRAC, PAUSE_GAP,
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
-                                       QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP, SEARCH_SLACK, STEEP_S,
-                                       STEP_FRAC, STEP_SPREAD, pulse_in_rhythm)
+                                       QUIET_FRAC, RHYTHM_GAP, RISE_REGULAR, SEARCH_GAP,
+                                       SEARCH_SLACK, STEEP_S, STEP_FRAC, STEP_SPREAD,
+                                       pulse_in_rhythm)
 
 
 class BeatGates:
@@ -165,7 +166,8 @@ class BeatGates:
             w = self.y[lo - h0:hi - h0]
             k = int(w.argmax())
             q, hq = lo + k, float(w[k])
-            if not (0 < k < len(w) - 1 and hq >= least and self._steep_enough(q, floor, h0)):
+            tall = hq >= least or self._even_split(q, prev, p, med, least, h0)
+            if not (0 < k < len(w) - 1 and tall and self._steep_enough(q, floor, h0)):
                 q = self._raw_back(lo, hi, floor, h0)
                 if q < 0:
                     prev = int(prev + med)  # none here: the next one is a beat further on
@@ -173,6 +175,20 @@ class BeatGates:
                 hq = least
             self._found_back(q, hq, wide=True)
             prev = q
+
+    def _even_split(self, q: int, prev: int, p: int, med: float, least: float,
+                    h0: int) -> bool:
+        """PPG: a weak pulse on a falling baseline (the band-pass's 0.5 Hz edge) peaks under
+        zero, under `least`. Where it splits the gap evenly, one recent interval after the
+        beat before and one before p (each within RISE_REGULAR of it, as _regular's even
+        intervals), its band-passed rise from the trough in the shape window before it
+        must reach twice `least`: motion's waves land anywhere in the search's slack. (`med`:
+        the search's interval; a beat it found may have started the rhythm over.)"""
+        if not (self.m.even_back and abs(q - prev - med) <= RISE_REGULAR * med
+                and abs(p - q - med) <= RISE_REGULAR * med):
+            return False
+        trough = float(self.y[max(q - self.pre, h0) - h0:q - h0].min())
+        return float(self.y[q - h0]) - trough >= 2 * least
 
     def _across_floor(self, p: int, floor: int, h0: int) -> bool:
         """PPG: the gap to p crosses a drop-out to the floor, so _search_back searches it
