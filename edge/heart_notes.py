@@ -42,7 +42,8 @@ def records_section() -> list[str]:
         "(ANSI/AAMI EC57); pooled = counts summed over records, each against its own "
         "reference; the ECG tuning records are pooled, beside that, without the Noise Stress "
         "Test records and those alone, as EC57 reports the NSTDB apart from the arrhythmia "
-        "database. Two heart rates, each against the reference beats' rate taken the same "
+        "database.", "",
+        "Two heart rates, each against the reference beats' rate taken the same "
         "way (issue 19's goal is read on the first): **HR shown** "
         "is what `empathy signal hr` prints for the detector's beats, by its own function "
         "(`hrv.rated` via `beat_score.shown_rate`): 60 / the mean of the intervals "

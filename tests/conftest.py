@@ -16,6 +16,10 @@ from hypothesis import settings
 # outlive Ctrl-C. A terminal's foreground process has it: give it back.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+# Likewise a suite started under nohup: its shows would keep SIGHUP ignored, as a user's
+# `nohup empathy host run &` must, and the terminal-close tests would see no hang-up.
+if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 # Property tests check what comes out, not how fast: Hypothesis's 200 ms per example failed
 # test_wire's round trip at 400 ms on a loaded machine. Speed lives in bench/.
