@@ -19,6 +19,7 @@ import json
 import os
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -178,8 +179,17 @@ def _check_edl_numbers(path: Path, text: str) -> None:
         prev = (int(f[0]), i)
 
 
+def _shown(text: str) -> str:
+    """Format characters (U+202E and the other bidi controls, zero-width ones) escaped: raw,
+    they reorder how an editor or terminal shows the story's line. Valid in a TOML basic
+    string, and visible in a comment."""
+    return "".join((f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+                   if unicodedata.category(c) == "Cf" else c for c in text)
+
+
 def _q(v) -> str:
-    return json.dumps(v, ensure_ascii=False) if isinstance(v, str) else repr(round(float(v), 6))
+    return _shown(json.dumps(v, ensure_ascii=False)) if isinstance(v, str) else \
+        repr(round(float(v), 6))
 
 
 def _rel(p: Path, base: Path) -> str:
@@ -190,7 +200,8 @@ def _rel(p: Path, base: Path) -> str:
 
 
 def story_text(drafts: list[Draft], out: Path, title: str, source: Path) -> str:
-    lines = [f"# Scaffolded by `empathy story new` from {source.name}: segments play one after",
+    lines = [f"# Scaffolded by `empathy story new` from {_shown(source.name)}: segments play "
+             "one after",
              "# another (`next`). Add decisions to branch, targets for the arc policy, LUTs for",
              "# looks; then `empathy story check` this file.",
              f"title = {_q(title)}", f"start = {_q(drafts[0].id)}", ""]

@@ -151,3 +151,19 @@ def test_an_edl_number_repeated_for_a_dissolve_reads_and_a_latin1_edl_is_one_lin
     r = cli("new", edl, "--out", tmp_path / "t.toml", "--fps", "25", "--media-root", media["dir"])
     assert (r.returncode, r.stderr) == (1, f"empathy story new: {edl}:1: not UTF-8 text (byte 0xe9): save "
                                            "the file as UTF-8\n")
+
+
+def test_bidi_controls_in_clip_and_folder_names_are_escaped_in_the_story(tmp_path):
+    """A clip named with U+202E (right-to-left override) put the raw control into the
+    story's lines, where an editor or terminal shows the line's text reordered: the story
+    says `\\u202e`, TOML reads it back as the same path, and accents stay as they are."""
+    folder = tmp_path / "rushes\u202e"
+    folder.mkdir()
+    make_numbered(folder / "caf\u00e9 \u202egnp.mp4", range(10))
+    out = tmp_path / "story.toml"
+    r = cli("new", folder, "--out", out)
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "\u202e" not in text and "\\u202e" in text and "caf\u00e9" in text
+    seg = next(iter(load(out).segments.values()))
+    assert seg.media.name == "caf\u00e9 \u202egnp.mp4"
