@@ -121,10 +121,11 @@ def window_quality(iv: Intervals, window_ms: float, cycles: bool = False) -> flo
     return cover * float(np.mean(iv.sqi))
 
 
-def corrected_intervals(beat_s, sqi=None) -> tuple[Intervals, list]:
-    """Batch: intervals after RR artefact correction, and the artefacts [(index, type)]."""
+def corrected_intervals(beat_s, sqi=None, correction=None) -> tuple[Intervals, list]:
+    """Batch: intervals after RR artefact correction, and the artefacts [(index, type)].
+    `correction`: rr_correct's of these beats' intervals, where already made."""
     iv = intervals(beat_s, sqi)
-    c = rr_correct(iv.rr_ms)
+    c = rr_correct(iv.rr_ms) if correction is None else correction
     idx = c.index
     rr = c.rr_ms
     q = iv.sqi[idx] if len(idx) else np.zeros(0)
@@ -210,7 +211,7 @@ class Rated(NamedTuple):
     t_s: np.ndarray
 
 
-def rated(beat_s, ecg: bool, mended: bool) -> Rated:
+def rated(beat_s, ecg: bool, mended: bool, correction=None) -> Rated:
     """The intervals the summary's rate counts (so `signal hr`'s headline, and each
     window's; the corpus page's shown HR, `beat_score.shown_rate`). `mended`: a PPG's,
     after RR artefact correction, as a seat's PPG rate (`heart_window`): a missed pulse
@@ -227,7 +228,7 @@ def rated(beat_s, ecg: bool, mended: bool) -> Rated:
     are the heart's own pauses (QT Database sel232's sick sinus: 2-5 s) and stay."""
     b = np.asarray(beat_s, float)
     raw = np.diff(b) * 1000.0
-    c = rr_correct(raw) if mended else None
+    c = (rr_correct(raw) if correction is None else correction) if mended else None
     at = c.index if c is not None else np.arange(len(raw))
     rr = c.rr_ms if c is not None else raw
     keep = np.ones(len(at), bool) if ecg else raw[at] < LOST_GAP_S * 1000.0
@@ -256,9 +257,11 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
     ECG's samples (a paced rhythm, its beats with a pacing spike), where they are at hand:
     a pacemaker's intervals are no NN intervals, so HRV is withheld (None; `paced` is None
     where nothing was judged)."""
-    iv, artefacts = corrected_intervals(beat_s, sqi)
+    # one correction for both the HRV's intervals and the headline's (`rated`)
+    c = rr_correct(np.diff(np.asarray(beat_s, float)) * 1000.0)
+    iv, artefacts = corrected_intervals(beat_s, sqi, c)
     artefacts = labelled_artefacts(beat_s, artefacts, shape, sqi)
-    shown = rated(beat_s, cycles, not (cycles or found))
+    shown = rated(beat_s, cycles, not (cycles or found), c)
     kinds = [k for _, k in artefacts]
     windows = []
     bt = np.asarray(beat_s, float)
