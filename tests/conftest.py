@@ -26,12 +26,19 @@ if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
 settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
 
+# Not here, though they wait on real time: test_playback_{audio,gl,deep}, test_baseline_wait
+# and test_dashboard_seatmap passed eight runs alone at load 6-19 on 2 cores (five at session
+# 24, three at session 25 beside two busy loops) and three in the parallel pass's setting
+# (-n 3, load 19-23): they run there. Those that failed one of these stay:
+# test_transport_e2e's 1-ms clock sync, test_edge_host's pupil share,
+# test_calibration_latency's flash count, test_unit_slow_disk's 0.5-s gap (1.05 s in two of
+# three runs at -n 3; it passed alone), test_rehearsal's walk (one branch of two unwalked in
+# one of two runs beside the busy loops).
 REALTIME = re.compile(r"tests/(faults/|test_demo\.py|test_player\.py|"
-                      r"test_playback_\w+\.py|test_transport_e2e\.py|test_calibration_latency\.py|"
-                      r"test_calibration_light\.py|test_edge_host\.py|test_dashboard_seatmap\.py|"
+                      r"test_transport_e2e\.py|test_calibration_latency\.py|"
+                      r"test_calibration_light\.py|test_edge_host\.py|"
                       r"test_ble_strap\.py|test_research_seats\.py|test_perception_demo\.py|"
-                      r"test_serial_ble_demo\.py|test_rehearsal\.py|test_baseline_wait\.py|"
-                      r"test_brainflow_source\.py)")
+                      r"test_serial_ble_demo\.py|test_rehearsal\.py|test_brainflow_source\.py)")
 
 MARKED = re.compile(r"mark\.realtime")  # a file marking its own real-time tests
 
