@@ -158,11 +158,16 @@ def _seq_path(cfg) -> Path:
 def check_uplink(cfg) -> list[Finding]:
     """The broker accepts us (MQTT) and the host answers clock sync; the clock offset."""
     from empathy.clocksync import ClockSync
+    from empathy.host.doctor_tls import check_tls
     from empathy.edge.sequence import InUse, SeqReserve, packet_rate
     from empathy.keys import Keystore, KeyError_
-    from empathy.transports import TransportError, open_sender
+    from empathy.transports import TransportError, open_sender, redacted
 
-    item = f"uplink {cfg.uplink}"
+    item, scheme = f"uplink {redacted(cfg.uplink)}", urlsplit(cfg.uplink).scheme
+    # a TLS link that cannot come up is said as such, not as a silent host
+    tls = check_tls(item, cfg.uplink) if scheme == "mqtts" else []
+    if any(f.status == "fail" for f in tls):
+        return tls
     try:
         key = Keystore.load(cfg.keystore, "unit").units[cfg.unit_id]
     except (KeyError_, KeyError):
@@ -177,9 +182,9 @@ def check_uplink(cfg) -> list[Finding]:
     except (TransportError, OSError) as e:
         seqs.close()
         return [Finding(item, "fail", str(e), "check the uplink URL")]
-    out = []
+    out = tls
     try:
-        if urlsplit(cfg.uplink).scheme == "mqtt":
+        if scheme in ("mqtt", "mqtts"):
             end = time.monotonic() + SYNC_WAIT_S + 2
             while not tx.client.is_connected() and time.monotonic() < end:
                 time.sleep(0.05)
@@ -285,9 +290,9 @@ def check_outputs(output) -> list[Finding]:
 
 
 def check_listen(url: str, rcvbuf_bytes: int | None = None) -> list[Finding]:
-    from empathy.transports import TransportError, open_receiver, udp
+    from empathy.transports import TransportError, open_receiver, redacted, udp
 
-    item = f"listen {url}"
+    item = f"listen {redacted(url)}"
     u = urlsplit(url)
     if u.scheme == "udp":
         asked = rcvbuf_bytes or udp.RCVBUF_BYTES
@@ -304,20 +309,24 @@ def check_listen(url: str, rcvbuf_bytes: int | None = None) -> list[Finding]:
                           f"the {asked >> 10} KiB asked: packets from a large room are lost "
                           "while the host is busy", udp.SYSCTL_FIX))
         return [Finding(item, "ok", "port free"), buffer]
-    if u.scheme == "mqtt":
+    if u.scheme in ("mqtt", "mqtts"):
+        from empathy.host.doctor_tls import check_tls
         from empathy.transports.mqtt_host import login_in_use
 
         try:
-            if (path := login_in_use(url)):  # the shipped broker would hand us its place
-                return [Finding(item, "warn", f"not checked: a host is logged in with {path} "
-                                "now (a second login would take its place on the broker)",
-                                "its log says whether the broker takes it")]
+            tls = check_tls(item, url) if u.scheme == "mqtts" else []
+            if any(f.status == "fail" for f in tls):
+                return tls  # no login can work: the TLS line says why
+            if (login := login_in_use(url)):  # the shipped broker would hand us its place
+                return tls + [Finding(item, "warn", f"not checked: a host is logged in with "
+                                      f"{login} now (a second login would take its place on "
+                                      "the broker)", "its log says whether the broker takes it")]
             open_receiver(url).close()
         except (TransportError, OSError) as e:
             return [Finding(item, "fail", str(e), "start the broker "
                             "(`systemctl status mosquitto`), check host, port and credentials")]
-        return [Finding(item, "ok", "the broker accepts the host's connection and "
-                        "subscriptions")]
+        return tls + [Finding(item, "ok", "the broker accepts the host's connection and "
+                              "subscriptions")]
     if u.scheme == "serial":
         return [_device_finding(item, url[len("serial://"):].partition("?")[0],
                                 "serial port", "plug in the unit's cable")]

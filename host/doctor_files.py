@@ -22,7 +22,7 @@ def check_keystore(path: Path, unit_id: int | None) -> list[Finding]:
         if unit_id not in Keystore.load(path, "unit").units:
             out.append(Finding("keys", "fail", f"{path} has no key for unit {unit_id}",
                                f"`empathy keys new {unit_id} --edge-dir ...` on the host"))
-    return out + _service_user_can_read(path, "keys")
+    return out + service_user_can_read(path, "keys")
 
 
 def check_secret_file(item: str, path: Path) -> list[Finding]:
@@ -47,10 +47,10 @@ def check_secret_file(item: str, path: Path) -> list[Finding]:
     if n < MIN_TOKEN:  # `host run` refuses it at start
         out.append(Finding(item, "fail", f"{path} holds {n} characters; the host refuses "
                            f"fewer than {MIN_TOKEN}", f"head -c 32 /dev/urandom | base64 > {path}"))
-    return out + _service_user_can_read(path, item)
+    return out + service_user_can_read(path, item)
 
 
-def _service_user_can_read(path: Path, item: str) -> list[Finding]:
+def service_user_can_read(path: Path, item: str) -> list[Finding]:
     """Run as root (before a show), a 0600 file owned by root is one the service cannot
     read: the systemd units run as `empathy`."""
     try:

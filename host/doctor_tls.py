@@ -1,0 +1,151 @@
+"""`empathy doctor`'s checks of an mqtts:// link (the cinema default), before a show: the CA
+file, the client certificate and its key, then the broker's own certificate in a real TLS
+handshake. The handshake logs nobody in, so a running host or unit keeps its place on the
+broker. One finding for each thing wrong, with what to do."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import ssl
+from pathlib import Path
+
+from cryptography import x509
+
+from empathy.host.doctor import Finding
+from empathy.host.doctor_files import service_user_can_read
+from empathy.transports.mqtt_url import MqttUrl
+
+RENEW_DAYS = 30  # a certificate that ends sooner is said: renewed now, not mid-show
+HANDSHAKE_S = 5.0
+RESTART = "then `systemctl restart mosquitto`"
+
+
+def _days(cert: x509.Certificate) -> float:
+    return (cert.not_valid_after_utc - dt.datetime.now(dt.timezone.utc)).total_seconds() / 86400
+
+
+def _date(cert: x509.Certificate) -> str:
+    return cert.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _names(cert: x509.Certificate) -> list[str]:
+    try:
+        alt = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [str(n.value) for n in alt]
+
+
+def _read_certs(item: str, what: str, path: str) -> tuple[list, list[Finding]]:
+    try:
+        certs = x509.load_pem_x509_certificates(Path(path).read_bytes())
+    except OSError as e:
+        return [], [Finding(item, "fail", f"{what}={path} cannot be read: {e.strerror}",
+                            f"put the {what} file there, readable by the service user")]
+    except ValueError:
+        return [], [Finding(item, "fail", f"{what}={path} holds no PEM certificate",
+                            "give the certificate file itself (-----BEGIN CERTIFICATE-----)")]
+    gone = [c for c in certs if _days(c) < 0]
+    if gone:
+        return certs, [Finding(item, "fail", f"the certificate in {what}={path} expired on "
+                               f"{_date(gone[0])}", f"renew it ({what}=), {RESTART}")]
+    return certs, service_user_can_read(Path(path), f"{item} {what}")
+
+
+def _files(item: str, cfg: MqttUrl) -> list[Finding]:
+    """The CA file and the client certificate and key: readable, dated, a pair."""
+    out = []
+    if cfg.ca:
+        out += _read_certs(item, "ca", cfg.ca)[1]
+    if cfg.cert:
+        certs, said = _read_certs(item, "cert", cfg.cert)
+        out += said
+        if certs and _days(certs[0]) < RENEW_DAYS and not said:
+            out.append(Finding(item, "warn", f"the client certificate cert={cfg.cert} expires "
+                               f"in {_days(certs[0]):.1f} days ({_date(certs[0])})",
+                               "renew it with the cinema's CA before it ends"))
+        try:
+            ssl.create_default_context().load_cert_chain(cfg.cert, cfg.key)
+        except ssl.SSLError as e:
+            if "KEY_VALUES_MISMATCH" in str(e):
+                out.append(Finding(item, "fail", f"cert={cfg.cert} and key={cfg.key} are not a "
+                                   "pair (the key was not made with this certificate)",
+                                   "give key= the key its certificate request was made with"))
+            else:
+                out.append(Finding(item, "fail", f"cert={cfg.cert}, key={cfg.key}: {e.reason}",
+                                   "give a PEM certificate and its unencrypted key"))
+        except OSError as e:
+            out.append(Finding(item, "fail", f"key={cfg.key} cannot be read: {e.strerror}",
+                               "put the client key there, readable by the service user"))
+    return out
+
+
+def _peer(cfg: MqttUrl, ctx: ssl.SSLContext) -> bytes:
+    with socket.create_connection((cfg.host, cfg.port), HANDSHAKE_S) as raw, \
+            ctx.wrap_socket(raw, server_hostname=cfg.host) as tls:
+        return tls.getpeercert(binary_form=True)
+
+
+def _unverified(cfg: MqttUrl) -> x509.Certificate | None:
+    """The broker's certificate as it is, to say what is wrong with it."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    try:
+        return x509.load_der_x509_certificate(_peer(cfg, ctx))
+    except (OSError, ValueError):
+        return None
+
+
+def _refused(item: str, cfg: MqttUrl, e: ssl.SSLCertVerificationError) -> Finding:
+    where, cert = f"{cfg.host}:{cfg.port}", _unverified(cfg)
+    ca = f"the CA in ca={cfg.ca}" if cfg.ca else "any CA this machine trusts (no ca= given)"
+    if e.verify_code == 10 and cert:
+        return Finding(item, "fail", f"the broker's certificate at {where} expired on "
+                       f"{_date(cert)}: no unit or host can connect", f"renew it from the same "
+                       f"CA (subjectAltName naming {cfg.host}), {RESTART}")
+    if e.verify_code == 9:
+        return Finding(item, "fail", f"the broker's certificate at {where} is not valid yet",
+                       "check this machine's clock (`timedatectl`), then the certificate's dates")
+    if e.verify_code in (62, 64) and cert:  # a host name, an IP address
+        return Finding(item, "fail", f"the broker's certificate at {where} names "
+                       f"{', '.join(_names(cert)) or 'nothing'}, not {cfg.host}",
+                       f"connect by a name it holds, or reissue it with subjectAltName naming "
+                       f"{cfg.host}, {RESTART}")
+    if e.verify_code in (2, 18, 19, 20, 21):
+        return Finding(item, "fail", f"the broker's certificate at {where} is not signed by "
+                       f"{ca}", "ca= must be the CA file that signed the broker's "
+                       "certificate (the cinema's ca.crt)")
+    return Finding(item, "fail", f"the broker's certificate at {where}: {e.verify_message}",
+                   f"check it against {ca}")
+
+
+def check_tls(item: str, url: str) -> list[Finding]:
+    """The findings of an mqtts:// URL's TLS, a fail among them when no login can work."""
+    cfg = MqttUrl(url)
+    where, item = f"{cfg.host}:{cfg.port}", f"{item} tls"
+    out = _files(item, cfg)
+    if any(f.status == "fail" for f in out):
+        return out
+    try:
+        cert = x509.load_der_x509_certificate(_peer(cfg, cfg.ssl_context()))
+    except ssl.SSLCertVerificationError as e:
+        return out + [_refused(item, cfg, e)]
+    except ssl.SSLError as e:
+        return out + [Finding(item, "fail", f"the TLS handshake with {where} failed: "
+                              f"{e.reason or e}", "is it the broker's TLS listener (8883, "
+                              "with certfile and keyfile in mosquitto.conf)?")]
+    except ConnectionRefusedError:
+        return out + [Finding(item, "fail", f"nothing listens at {where}", "start the broker "
+                              "(`systemctl status mosquitto`), check the port")]
+    except OSError as e:
+        return out + [Finding(item, "fail", f"cannot reach {where}: {e.strerror or e}",
+                              "check the host name, the network and the firewall")]
+    days = _days(cert)
+    said = (f"TLS to {where}: the broker's certificate names {cfg.host} and is signed by "
+            f"{'ca=' + cfg.ca if cfg.ca else 'a CA this machine trusts'}; it ends "
+            f"{_date(cert)}")
+    if days < RENEW_DAYS:
+        return out + [Finding(item, "warn", f"{said}: expires in {days:.1f} days",
+                              f"renew it before then (the same CA), {RESTART}")]
+    return out + [Finding(item, "ok", f"{said} ({days:.0f} days)")]
