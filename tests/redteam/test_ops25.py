@@ -200,3 +200,65 @@ def test_doctor_on_a_unit_says_what_is_wrong_with_its_tls_uplink(tmp_path):
     print(said)
     assert doctor.returncode == 1 and "Traceback" not in doctor.stdout + doctor.stderr
     assert len(said) == 1 and "FAIL" in said[0] and "expired on" in said[0], doctor.stdout
+
+
+def test_a_second_host_on_one_state_folder_is_refused_in_one_line(tmp_path):
+    """Two `empathy host run` workers of one screen on one machine (each its own broker
+    user, `group=hosts`), the second's config a copy of the first's: one state folder, so
+    one intake.json, which each rewrote about once a second with its own tables (a worker
+    restarted took up the other's replay tops and seat locks). Before: both ran, the file
+    rewritten by both.
+    Now a host holds its state folder while it runs (host.lock, flock): the second is
+    refused at its start in one line naming the first's pid and the fix (its own
+    state_dir), and the first goes on."""
+
+    from test_ops24 import _keys_new
+
+    folder = tmp_path / "broker"
+    _keys_new(tmp_path, folder, "ops25", "1", "--host-workers", "2")
+    keys = Keystore.load(tmp_path / "host.keys.toml", "host")
+    broker = HardenedBroker(folder, "ops25", [])
+
+    def url(user: str) -> str:
+        return broker.user_url(user, group="hosts") if user.startswith(HOST_USER) else \
+            broker.user_url(user)
+    broker.creds.update({u: folder / f"{u}.mqtt"
+                         for u in (HOST_USER, f"{HOST_USER}2", unit_user(1))})
+    hosts = []
+    for i, user in enumerate((HOST_USER, f"{HOST_USER}2")):
+        (tmp_path / f"w{i}").mkdir()
+        hosts.append(Host(tmp_path / f"w{i}", url(user), keys))
+        hosts[-1].cfg["state_dir"] = str(tmp_path / "state")  # the copied config
+    tx = open_sender(url(unit_user(1)), 1)
+    unit = Unit(1, [1], keys.units[1], tx.send)
+    writes, second_ran = set(), None
+    try:
+        hosts[0].start()
+        wait_for(lambda: tx.client.is_connected(), 10, "unit 1 on the broker")
+        unit.start()
+        hosts[1].start(wait=False)
+        wait_for(lambda: not hosts[1].alive() or "dashboard:" in hosts[1].log(), 90,
+                 "the second worker's start or end")
+        end = time.monotonic() + 6
+        while time.monotonic() < end:  # each write is a new file (atomic rename)
+            try:
+                writes.add((tmp_path / "state" / "intake.json").stat().st_ino)
+            except OSError:
+                pass
+            time.sleep(0.02)
+        second_ran = hosts[1].alive()
+        unit.stop()
+        took = (hosts[0].stop() or {}).get("packets_accepted", 0)
+    finally:
+        unit.stop()
+        tx.close()
+        for h in hosts:
+            h.stop()
+        broker.stop()
+    said = [ln for ln in hosts[1].log().splitlines() if "state" in ln and "pid" in ln]
+    print({"second_ran": second_ran, "writes_in_6s": len(writes),
+           "first_took": took, "sent": len(unit.sent)}, said)
+    assert not second_ran and len(writes) <= 8, hosts[1].log()[-2000:]  # ~1 a second
+    assert hosts[1].proc.returncode not in (0, None) and len(said) == 1, hosts[1].log()
+    assert "state_dir" in said[0] and "Traceback" not in hosts[1].log(), said
+    assert took >= len(unit.sent) - 2  # the first alone takes everything
