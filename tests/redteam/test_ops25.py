@@ -32,6 +32,7 @@ from empathy.transports.mqtt_broker import LocalBroker, free_port
 from hardened import HardenedBroker, shipped_config
 from pki import make_pki
 from redteam_rig import Host, Unit, wait_for
+from test_ops22 import needs_root
 
 LOST = "lost the MQTT broker"
 
@@ -262,3 +263,63 @@ def test_a_second_host_on_one_state_folder_is_refused_in_one_line(tmp_path):
     assert hosts[1].proc.returncode not in (0, None) and len(said) == 1, hosts[1].log()
     assert "state_dir" in said[0] and "Traceback" not in hosts[1].log(), said
     assert took >= len(unit.sent) - 2  # the first alone takes everything
+
+
+@needs_root
+def test_a_unit_on_a_read_only_card_restarted_after_its_clock_went_back(tmp_path):
+    """test_ops24's unit on a card read-only from its start (sequence file written a
+    minute before), restarted by systemd after NTP stepped its wall clock back an hour
+    (as it does on a Pi that booted on a saved time ahead of the real one): the start is
+    reckoned from the time since the file was written, which the clock now puts before
+    the write, so the unit started from the file's number again, below everything it had
+    sent, and the host refused its packets as replays. Here the step back is the file's
+    time moved an hour ahead between the runs (the same reading for the unit, without
+    moving this machine's clock). Now a unit that cannot write its card keeps its
+    reserve in its runtime folder (tmpfs: systemd's RuntimeDirectory, or
+    $XDG_RUNTIME_DIR), which lasts the boot and never reads a clock: a restart goes on
+    past it."""
+    from empathy.host.receive import Intake
+    from empathy.transports import open_receiver
+
+    from test_ops22 import _card, _one_seat
+
+    ks = Keystore.new([1])
+    rx = open_receiver("udp://127.0.0.1:0")
+    intake = Intake(ks.units, reply=rx.reply)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path / "run")}
+    (tmp_path / "run").mkdir(mode=0o700)
+    accepted, refused = [], []
+    try:
+        with _card(tmp_path) as card:
+            seq = card / "unit1.seq"
+            seq.write_text("5000")
+            written = time.time() - 60
+            os.utime(seq, (written, written))
+            subprocess.run(["mount", "-o", "remount,ro", str(card)], check=True)
+            cfg = _one_seat(tmp_path, f"udp://127.0.0.1:{rx.port}")
+            cfg.write_text(cfg.read_text().replace(f"{tmp_path}/seq", str(seq)))
+            ks.for_unit(1).save(tmp_path / "k.toml")
+            for run in range(2):
+                if run:  # the clock an hour back: the card's write an hour ahead of it
+                    subprocess.run(["mount", "-o", "remount,rw", str(card)], check=True)
+                    os.utime(seq, (written + 3600, written + 3600))
+                    subprocess.run(["mount", "-o", "remount,ro", str(card)], check=True)
+                a0, r0 = intake.accepted, sum(intake.rejected.values())
+                unit = subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run",
+                                         "--config", str(cfg), "--duration", "6"], env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True)
+                while unit.poll() is None:
+                    intake.feed(rx.recv_batch(0.05))
+                out = unit.communicate(timeout=10)[0]
+                assert unit.returncode == 0 and "Traceback" not in out, out
+                intake.feed(rx.recv_batch(0.2))
+                accepted.append(intake.accepted - a0)
+                refused.append(sum(intake.rejected.values()) - r0)
+    finally:
+        rx.close()
+    loss = intake.unit_report()[0]["loss"]
+    print({"accepted": accepted, "refused": refused, "rejected": dict(intake.rejected),
+           "loss": loss})
+    assert min(accepted) > 50 and refused == [0, 0], intake.rejected
+    assert loss < 0.02, loss
