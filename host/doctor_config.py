@@ -158,14 +158,16 @@ def _seq_path(cfg) -> Path:
 def check_uplink(cfg) -> list[Finding]:
     """The broker accepts us (MQTT) and the host answers clock sync; the clock offset."""
     from empathy.clocksync import ClockSync
-    from empathy.host.doctor_tls import check_tls
+    from empathy.host.doctor_mqtt import check_tls, link_files
     from empathy.edge.sequence import InUse, SeqReserve, packet_rate
     from empathy.keys import Keystore, KeyError_
     from empathy.transports import TransportError, open_sender, redacted
 
     item, scheme = f"uplink {redacted(cfg.uplink)}", urlsplit(cfg.uplink).scheme
-    # a TLS link that cannot come up is said as such, not as a silent host
-    tls = check_tls(item, cfg.uplink) if scheme == "mqtts" else []
+    # a link that cannot come up is said as such, not as a silent host
+    tls = link_files(item, cfg.uplink) if scheme in ("mqtt", "mqtts") else []
+    if scheme == "mqtts" and not any(f.status == "fail" for f in tls):
+        tls += check_tls(item, cfg.uplink)
     if any(f.status == "fail" for f in tls):
         return tls
     try:
@@ -310,13 +312,15 @@ def check_listen(url: str, rcvbuf_bytes: int | None = None) -> list[Finding]:
                           "while the host is busy", udp.SYSCTL_FIX))
         return [Finding(item, "ok", "port free"), buffer]
     if u.scheme in ("mqtt", "mqtts"):
-        from empathy.host.doctor_tls import check_tls
+        from empathy.host.doctor_mqtt import check_tls, link_files
         from empathy.transports.mqtt_host import login_in_use
 
         try:
-            tls = check_tls(item, url) if u.scheme == "mqtts" else []
+            tls = link_files(item, url)
+            if u.scheme == "mqtts" and not any(f.status == "fail" for f in tls):
+                tls += check_tls(item, url)
             if any(f.status == "fail" for f in tls):
-                return tls  # no login can work: the TLS line says why
+                return tls  # no login can work: the line says why
             if (login := login_in_use(url)):  # the shipped broker would hand us its place
                 return tls + [Finding(item, "warn", f"not checked: a host is logged in with "
                                       f"{login} now (a second login would take its place on "

@@ -83,9 +83,10 @@ def _said(findings) -> list[tuple[str, str]]:
 def test_doctor_checks_the_cinema_s_tls_link_and_says_what_to_do(tmp_path):
     """`empathy doctor --config host.toml` on the cinema default, listen = mqtts://...:
     the check matched `mqtt` only, so an mqtts:// listen URL got no line at all (0 findings
-    in each of the 7 cases below), whatever was wrong with it. Now: the CA file, the client
-    certificate and key, then the broker's certificate in a real TLS handshake (no login),
-    one line each with what to do; then the login, as for mqtt://."""
+    in each of the 8 cases below), whatever was wrong with it. Now: the password file, the
+    CA file, the client certificate and key, then the broker's certificate in a real TLS
+    handshake (no login), one line each with what to do; then the login, as for mqtt://.
+    (Over mqtt:// a missing password file read 'start the broker'.)"""
     good = HardenedBroker(tmp_path / "broker", "ops25", [])
     other = make_pki(tmp_path / "other")  # another CA
     expired = _tls_broker(tmp_path / "expired", (-30, -1), ["127.0.0.1"])
@@ -95,6 +96,7 @@ def test_doctor_checks_the_cinema_s_tls_link_and_says_what_to_do(tmp_path):
     cases = {
         "good": url,
         "no ca file": url.replace(str(pki["ca.crt"]), str(tmp_path / "gone.crt")),
+        "no password file": url.replace(str(good.creds[HOST_USER]), str(tmp_path / "gone")),
         "another CA": url.replace(str(pki["ca.crt"]), str(other["ca.crt"])),
         "cert and key apart": f"{url}&cert={pki['client.crt']}&key={other['client.key']}",
         "expired": expired.url("ops25", ca=tmp_path / "expired" / "ca.crt"),
@@ -113,13 +115,15 @@ def test_doctor_checks_the_cinema_s_tls_link_and_says_what_to_do(tmp_path):
     # the test CA's broker certificate lasts 2 days: a warning to renew, and the login works
     assert [s for s, _ in got["good"]] == ["warn", "ok"], got["good"]
     assert "expires in 2.0 days" in got["good"][0][1] and "renew" in got["good"][0][1]
-    for name, words in (("no ca file", "cannot be read"), ("another CA", "not signed by"),
+    for name, words in (("no ca file", "ca=/"), ("no password file", "password_file=/"),
+                        ("another CA", "not signed by"),
                         ("cert and key apart", "not a pair"), ("expired", "expired"),
                         ("misnamed", "cinema-host.local"), ("nobody listens", "nothing listens")):
         fails = [said for status, said in got[name] if status == "fail"]
         assert len(fails) == 1 and got[name][-1][0] == "fail", (name, got[name])  # no login
         assert words in fails[0], (name, got[name])
-        assert tls[name] or name == "nobody listens", (name, got[name])
+        assert "cannot be read" in fails[0] or "file" not in name, (name, got[name])
+        assert tls[name] or name in ("nobody listens", "no password file"), (name, got[name])
 
 
 @pytest.mark.parametrize("scheme", ["mqtt", "mqtts"])

@@ -1,7 +1,8 @@
-"""`empathy doctor`'s checks of an mqtts:// link (the cinema default), before a show: the CA
-file, the client certificate and its key, then the broker's own certificate in a real TLS
-handshake. The handshake logs nobody in, so a running host or unit keeps its place on the
-broker. One finding for each thing wrong, with what to do."""
+"""`empathy doctor`'s checks of an MQTT link before a show: the files its URL names (the
+password file; for mqtts://, the cinema default, the CA file and the client certificate
+and its key), each readable by the service user, then the broker's own certificate in a
+real TLS handshake. The handshake logs nobody in, so a running host or unit keeps its
+place on the broker. One finding for each thing wrong, with what to do."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import datetime as dt
 import socket
 import ssl
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
 
@@ -53,30 +55,51 @@ def _read_certs(item: str, what: str, path: str) -> tuple[list, list[Finding]]:
     return certs, service_user_can_read(Path(path), f"{item} {what}")
 
 
-def _files(item: str, cfg: MqttUrl) -> list[Finding]:
+def link_files(item: str, url: str) -> list[Finding]:
+    """The files the URL names: readable (by the service user too); the CA file and the
+    client certificate and key dated and a pair. Read as MqttUrl reads the URL, which
+    would stop at the first it cannot read."""
+    u = urlsplit(url)
+    q = {k: v[-1] for k, v in parse_qs(u.query).items()}
+    out, secret = [], q.get("password_file")
+    if secret:
+        try:
+            Path(secret).read_bytes()
+            out += service_user_can_read(Path(secret), f"{item} password_file")
+        except OSError as e:
+            out.append(Finding(item, "fail", f"password_file={secret} cannot be read: "
+                               f"{e.strerror}", "`empathy keys new ... --broker-dir DIR` "
+                               "writes each broker user's USER.mqtt: copy this one's there "
+                               "(mode 0600, owned by the service user)"))
+    if u.scheme == "mqtts":
+        out += _tls_files(f"{item} tls", q.get("ca"), q.get("cert"), q.get("key"))
+    return out
+
+
+def _tls_files(item: str, ca: str | None, cert: str | None, key: str | None) -> list[Finding]:
     """The CA file and the client certificate and key: readable, dated, a pair."""
     out = []
-    if cfg.ca:
-        out += _read_certs(item, "ca", cfg.ca)[1]
-    if cfg.cert:
-        certs, said = _read_certs(item, "cert", cfg.cert)
+    if ca:
+        out += _read_certs(item, "ca", ca)[1]
+    if cert:
+        certs, said = _read_certs(item, "cert", cert)
         out += said
         if certs and _days(certs[0]) < RENEW_DAYS and not said:
-            out.append(Finding(item, "warn", f"the client certificate cert={cfg.cert} expires "
+            out.append(Finding(item, "warn", f"the client certificate cert={cert} expires "
                                f"in {_days(certs[0]):.1f} days ({_date(certs[0])})",
                                "renew it with the cinema's CA before it ends"))
         try:
-            ssl.create_default_context().load_cert_chain(cfg.cert, cfg.key)
+            ssl.create_default_context().load_cert_chain(cert, key)
         except ssl.SSLError as e:
             if "KEY_VALUES_MISMATCH" in str(e):
-                out.append(Finding(item, "fail", f"cert={cfg.cert} and key={cfg.key} are not a "
+                out.append(Finding(item, "fail", f"cert={cert} and key={key} are not a "
                                    "pair (the key was not made with this certificate)",
                                    "give key= the key its certificate request was made with"))
             else:
-                out.append(Finding(item, "fail", f"cert={cfg.cert}, key={cfg.key}: {e.reason}",
+                out.append(Finding(item, "fail", f"cert={cert}, key={key}: {e.reason}",
                                    "give a PEM certificate and its unencrypted key"))
         except OSError as e:
-            out.append(Finding(item, "fail", f"key={cfg.key} cannot be read: {e.strerror}",
+            out.append(Finding(item, "fail", f"key={key} cannot be read: {e.strerror}",
                                "put the client key there, readable by the service user"))
     return out
 
@@ -121,12 +144,10 @@ def _refused(item: str, cfg: MqttUrl, e: ssl.SSLCertVerificationError) -> Findin
 
 
 def check_tls(item: str, url: str) -> list[Finding]:
-    """The findings of an mqtts:// URL's TLS, a fail among them when no login can work."""
+    """The broker's certificate as an mqtts:// URL meets it (its files checked first:
+    `link_files`), a fail when no login can work."""
     cfg = MqttUrl(url)
-    where, item = f"{cfg.host}:{cfg.port}", f"{item} tls"
-    out = _files(item, cfg)
-    if any(f.status == "fail" for f in out):
-        return out
+    where, item, out = f"{cfg.host}:{cfg.port}", f"{item} tls", []
     try:
         cert = x509.load_der_x509_certificate(_peer(cfg, cfg.ssl_context()))
     except ssl.SSLCertVerificationError as e:
