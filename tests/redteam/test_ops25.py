@@ -327,3 +327,58 @@ def test_a_unit_on_a_read_only_card_restarted_after_its_clock_went_back(tmp_path
            "loss": loss})
     assert min(accepted) > 50 and refused == [0, 0], intake.rejected
     assert loss < 0.02, loss
+
+
+@needs_root
+def test_a_host_whose_disk_fills_mid_show_keeps_playing_and_says_so_once(tmp_path):
+    """The host's disk fills 3 s into the show (a recording left running, a log grown):
+    its frame log, session and state folder on a 2 MB tmpfs, filled to the last byte.
+    Before: the frame log's flush raised in the player's thread, which died (a traceback,
+    'player failed'): the picture stopped with the unit still sending (70 frames in an
+    11-s show at 10 fps), the state's failure was logged every second, and SIGTERM took
+    31 s (the
+    show waited for a player that never said it was done; systemd kills at 30 s). Now
+    the frame log drops its rows while the disk is full and says so once; the picture
+    goes on, the state's failure is said once, and the show ends at once."""
+    from redteam_rig import free_udp_port, udp_send
+
+    full = tmp_path / "full"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(full)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    keys = Keystore.new([1])
+    port = free_udp_port()
+    host = Host(tmp_path, f"udp://127.0.0.1:{port}", keys)
+    host.cfg.update(frame_log=str(full / "frames.csv"), state_dir=str(full / "state"))
+    host.cfg["session"]["dir"] = str(full / "sessions")
+    unit = Unit(1, [1, 2], keys.units[1], udp_send(port))
+    try:
+        host.start()
+        unit.start()
+        time.sleep(3)
+        with open(full / "filler", "wb") as f:
+            try:
+                while True:
+                    f.write(b"x" * 65536)
+            except OSError:
+                pass
+        t_full = time.monotonic()
+        time.sleep(8)
+        unit.stop()
+        t0 = time.monotonic()
+        summary = host.stop() or {}
+        stop_s = time.monotonic() - t0
+        played_s = time.monotonic() - t_full
+    finally:
+        unit.stop()
+        host.stop()
+        subprocess.run(["umount", str(full)])
+    log = host.log()
+    said = {"state": log.count("cannot save the intake's state"),
+            "frame_log": log.count("frame log"), "tracebacks": log.count("Traceback")}
+    frames = summary.get("frames_rendered", 0)
+    print({"frames": frames, "stop_s": round(stop_s, 1), **said})
+    assert said["tracebacks"] == 0 and "player failed" not in log, log[-3000:]
+    assert frames >= 10 * (played_s - 1), (frames, played_s)  # 10 fps on through the full disk
+    assert said["state"] <= 2 and said["frame_log"] == 1, log[-3000:]  # the show's end's own
+    assert stop_s < 10, stop_s
