@@ -99,8 +99,9 @@ class FrameLog:
 
 
 def read(path: Path) -> list[dict]:
+    """The log's whole rows (a row a full disk cut short is left out)."""
     with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+        return [r for r in csv.DictReader(f) if all(r.get(c) for c in COLUMNS)]
 
 
 def summarise(path: Path, fps: float | None = None) -> dict:

@@ -339,7 +339,9 @@ def test_a_host_whose_disk_fills_mid_show_keeps_playing_and_says_so_once(tmp_pat
     31 s (the
     show waited for a player that never said it was done; systemd kills at 30 s). Now
     the frame log drops its rows while the disk is full and says so once; the picture
-    goes on, the state's failure is said once, and the show ends at once."""
+    goes on, the state's failure is said once, and the show ends at once. With room
+    again the log takes rows again, and a row the full disk cut is ended."""
+    from empathy.host.player import framelog
     from redteam_rig import free_udp_port, udp_send
 
     full = tmp_path / "full"
@@ -364,18 +366,24 @@ def test_a_host_whose_disk_fills_mid_show_keeps_playing_and_says_so_once(tmp_pat
                 pass
         t_full = time.monotonic()
         time.sleep(8)
+        (full / "filler").unlink()  # room again: the log takes rows again within 5 s
+        time.sleep(6)
         unit.stop()
         t0 = time.monotonic()
         summary = host.stop() or {}
         stop_s = time.monotonic() - t0
         played_s = time.monotonic() - t_full
+        rows = framelog.read(full / "frames.csv")
+        framelog.summarise(full / "frames.csv")  # a row cut by the full disk reads
     finally:
         unit.stop()
         host.stop()
         subprocess.run(["umount", str(full)])
     log = host.log()
+    assert "writing again" in log and int(rows[-1]["index"]) >= 10 * (played_s - 2), rows[-1]
     said = {"state": log.count("cannot save the intake's state"),
-            "frame_log": log.count("frame log"), "tracebacks": log.count("Traceback")}
+            "frame_log": log.count("frames.csv: cannot write"),
+            "tracebacks": log.count("Traceback")}
     frames = summary.get("frames_rendered", 0)
     print({"frames": frames, "stop_s": round(stop_s, 1), **said})
     assert said["tracebacks"] == 0 and "player failed" not in log, log[-3000:]
