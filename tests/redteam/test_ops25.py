@@ -390,3 +390,36 @@ def test_a_host_whose_disk_fills_mid_show_keeps_playing_and_says_so_once(tmp_pat
     assert frames >= 10 * (played_s - 1), (frames, played_s)  # 10 fps on through the full disk
     assert said["state"] <= 2 and said["frame_log"] == 1, log[-3000:]  # the show's end's own
     assert stop_s < 10, stop_s
+
+
+def test_keys_new_for_one_more_unit_keeps_the_broker_s_screen(tmp_path):
+    """A week in, the operator adds unit 3 to screen1's broker: `empathy keys new 3
+    --keystore ... --broker-dir /etc/mosquitto/empathy`, without --screen (it defaults to
+    'main'). Before: the ACL was rewritten for 'main', so at mosquitto's next reload the
+    host and units 1-2 of screen1 could neither read nor publish (their topics are
+    empathy/screen1/...), with rc 0 and nothing said. Now the screen the folder's ACL
+    serves is kept when none is given, and another one named is refused in one line with
+    nothing written."""
+    from test_ops24 import _keys_new
+
+    folder = tmp_path / "broker"
+    _keys_new(tmp_path, folder, "screen1", "1-2")
+    done = subprocess.run([sys.executable, "-m", "empathy.cli", "keys", "new", "3",
+                           "--keystore", str(tmp_path / "host.keys.toml"), "--broker-dir",
+                           str(folder)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    acl = (folder / "acl").read_text()
+    print(acl)
+    assert "empathy/main/" not in acl and "topic write empathy/screen1/u/3/s" in acl, acl
+    assert "topic write empathy/screen1/u/1/s" in acl, acl
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    keys_before = (tmp_path / "host.keys.toml").read_bytes()
+    done = subprocess.run([sys.executable, "-m", "empathy.cli", "keys", "new", "4",
+                           "--keystore", str(tmp_path / "host.keys.toml"), "--broker-dir",
+                           str(folder), "--screen", "screen2"], capture_output=True, text=True,
+                          timeout=60)
+    print(done.stderr)
+    assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert "'screen1'" in done.stderr and "Traceback" not in done.stderr
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert (tmp_path / "host.keys.toml").read_bytes() == keys_before  # no key made either
