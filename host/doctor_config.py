@@ -33,7 +33,8 @@ from urllib.parse import urlsplit
 from empathy.config import ConfigError
 from empathy.host.doctor import (Finding, MIN_FREE_GB, check_gstreamer, check_ocio,
                                  check_tflite, crashed)
-from empathy.host.doctor_files import check_folder, check_keystore, check_secret_file
+from empathy.host.doctor_files import (check_folder, check_keystore, check_secret_file,
+                                       check_session_room)
 from empathy.sensors.base import file_problem, source_file
 
 BLUETOOTH_SYS = Path("/sys/class/bluetooth")
@@ -229,6 +230,7 @@ def host_checks(cfg) -> list[Finding]:
     out += _guard(check_keystore, Path(cfg.keystore), None)
     if cfg.session.enabled:
         out += _guard(check_folder, "session", Path(cfg.session.dir), MIN_FREE_GB)
+        out += _guard(check_session_room, Path(cfg.session.dir))
     if cfg.dashboard.enabled:
         for item, path in (("dashboard token", cfg.dashboard.token_file),
                            ("metrics token", cfg.dashboard.metrics_token_file)):

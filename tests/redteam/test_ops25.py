@@ -423,3 +423,39 @@ def test_keys_new_for_one_more_unit_keeps_the_broker_s_screen(tmp_path):
     assert "'screen1'" in done.stderr and "Traceback" not in done.stderr
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert (tmp_path / "host.keys.toml").read_bytes() == keys_before  # no key made either
+
+
+@needs_root
+def test_doctor_says_how_many_shows_the_session_folder_has_room_for(tmp_path):
+    """The doctor's only measure of the session folder was a fixed floor: ok from 1 GB
+    free, where a 2-h show of 1,000 seats at 10 Hz records 5.7 GB (79 bytes a sample,
+    measured on the store). Now, once a session was recorded, it says how many shows the
+    size of the largest of the last five still fit: ok from 3, a warning under, a
+    failure under one. A real session (30,000 samples) on an 8 MB tmpfs."""
+    from empathy import wire
+    from empathy.host.doctor_files import check_session_room
+    from empathy.host.session.store import Recorder
+
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        assert check_session_room(folder) == []  # no show recorded yet: nothing to go by
+        rec = Recorder(folder, {"story": "ops25"})
+        for k in range(300):
+            rec("samples", [wire.SeatSample(1 + s // 8, s, k, 10**6 + k * 10**5, 70.0, 40.0,
+                                            3.5, 0.1, 0.1, 3, 0.8, 0) for s in range(100)])
+        rec.close()
+        size = sum(p.stat().st_size for p in folder.iterdir())
+        got = [check_session_room(folder)]
+        with open(folder / "filler", "wb") as f:  # the rest of the disk, less half a show
+            f.write(b"x" * (int(os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize)
+                            - size // 2))
+        got.append(check_session_room(folder))
+    finally:
+        subprocess.run(["umount", str(folder)])
+    print(size, [(f.status, f.detail) for fs in got for f in fs])
+    assert [f.status for fs in got for f in fs] == ["warn", "fail"], got
+    assert "room for 2 show(s)" in got[0][0].detail and "purge" in got[0][0].fix
+    assert "room for 0 show(s)" in got[1][0].detail
