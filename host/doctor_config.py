@@ -160,6 +160,7 @@ def check_uplink(cfg) -> list[Finding]:
     """The broker accepts us (MQTT) and the host answers clock sync; the clock offset."""
     from empathy.clocksync import ClockSync
     from empathy.host.doctor_mqtt import check_tls, link_files
+    from empathy.transports.mqtt_host import login_in_use
     from empathy.edge.sequence import InUse, SeqReserve, packet_rate
     from empathy.keys import Keystore, KeyError_
     from empathy.transports import TransportError, open_sender, redacted
@@ -175,6 +176,11 @@ def check_uplink(cfg) -> list[Finding]:
         key = Keystore.load(cfg.keystore, "unit").units[cfg.unit_id]
     except (KeyError_, KeyError):
         return [Finding(item, "warn", "not checked: no key for this unit to sign with")]
+    if scheme in ("mqtt", "mqtts") and (login := login_in_use(cfg.uplink)):
+        return tls + [Finding(item, "warn", f"not checked: a unit is logged in with {login} "
+                              "now (a second login would take its place on the broker)",
+                              "its log says whether the host answers "
+                              "(`journalctl -u empathy-edge@...`)")]
     try:  # the unit's own numbers: the host would refuse them as replays when it sent them
         seqs = SeqReserve(_seq_path(cfg), packet_rate(cfg))
     except InUse as e:

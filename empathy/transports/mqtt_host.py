@@ -50,14 +50,15 @@ _REFUSALS = {1: "protocol version", 2: "client id", 3: "server unavailable",
 
 
 def hold_login(cfg: MqttUrl) -> socket.socket | None:
-    """The login (user at broker) held for as long as a host logs in with it: an abstract
-    unix socket named for it, which every process of the machine sees (systemd's private
-    /tmp too) and the kernel lets go at any death. None without a user name (a broker
+    """The login (user at broker) held for as long as a host or unit logs in with it: an
+    abstract unix socket named for it, which every process of the machine sees (systemd's
+    private /tmp too) and the kernel lets go at any death. None without a user name (a broker
     names no connection by it) or where it cannot be made; BlockingIOError where another
     process holds it. A listener that names connections by user (the shipped one) gives
     a second login the first one's place: `empathy doctor` asks here before it logs in
-    as the host, and a second host worker on the user is told at its start. (Held on the
-    login, not its password file: a password in the URL has none to hold.)"""
+    as a host or unit, and a second process on the user is told at its start. (Held on
+    the login, not its password file, nor the unit's sequence file, whose folder the
+    service's environment names: a password in the URL has no file to hold.)"""
     if not cfg.username:
         return None
     name = f"empathy-mqtt-login {cfg.username}@{cfg.host.lower()}:{cfg.port}".encode()
@@ -79,8 +80,8 @@ def login_of(cfg: MqttUrl) -> str:
 
 
 def login_in_use(url: str) -> str:
-    """The URL's login where a host process holds it now (logged in with it), else "":
-    `empathy doctor` must not log in as a running host (see `hold_login`)."""
+    """The URL's login where a process holds it now (logged in with it), else "":
+    `empathy doctor` must not log in as a running host or unit (see `hold_login`)."""
     cfg = MqttUrl(url)
     try:
         held = hold_login(cfg)

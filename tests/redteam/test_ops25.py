@@ -459,3 +459,52 @@ def test_doctor_says_how_many_shows_the_session_folder_has_room_for(tmp_path):
     assert [f.status for fs in got for f in fs] == ["warn", "fail"], got
     assert "room for 2 show(s)" in got[0][0].detail and "purge" in got[0][0].fix
     assert "room for 0 show(s)" in got[1][0].detail
+
+
+def test_doctor_never_takes_a_running_unit_s_place_on_the_broker(tmp_path):
+    """`sudo empathy doctor --config /etc/empathy/edge-seat1.toml` while the unit's service
+    runs: the service keeps its sequence file under XDG_STATE_HOME=/var/lib/empathy (its
+    systemd unit says so), the operator's shell has no such variable, so the doctor found
+    no unit holding a sequence file (its own was root's), logged in as the unit and took
+    its place on the shipped broker (one connection per user). Now a unit holds its login
+    (user at broker) as the host does, whatever its state folder, and the doctor leaves
+    it alone. Real parts: `empathy edge run` over mqtts:// to the shipped broker, the
+    host's intake in this process."""
+    from empathy.host.receive import Intake
+    from empathy.transports import open_receiver
+
+    from test_ops22 import _one_seat
+
+    broker = HardenedBroker(tmp_path / "broker", "ops25", [1])
+    ks = Keystore.new([1])
+    cfg = _one_seat(tmp_path, broker.user_url(unit_user(1)))
+    cfg.write_text(cfg.read_text().replace(f'seq_file = "{tmp_path}/seq"\n', ""))
+    ks.for_unit(1).save(tmp_path / "k.toml")
+    rx = open_receiver(broker.user_url(HOST_USER))
+    intake = Intake(ks.units, reply=rx.reply)
+    svc, op = ({**os.environ, "XDG_STATE_HOME": str(tmp_path / p)} for p in ("svc", "op"))
+    try:
+        unit = subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run",
+                                 "--config", str(cfg), "--duration", "14"], env=svc,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        end = time.monotonic() + 6
+        while time.monotonic() < end:
+            intake.feed(rx.recv_batch(0.05))
+        doctor = subprocess.Popen([sys.executable, "-m", "empathy.cli", "doctor", "--config",
+                                   str(cfg)], env=op, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        while unit.poll() is None:
+            intake.feed(rx.recv_batch(0.05))
+        intake.feed(rx.recv_batch(0.3))
+        said = doctor.communicate(timeout=60)[0]
+        out = unit.communicate(timeout=10)[0]
+    finally:
+        rx.close()
+        broker.stop()
+    report = intake.unit_report()[0]
+    line = [ln for ln in said.splitlines() if "uplink" in ln]
+    print({"loss": report["loss"], "accepted": intake.accepted,
+           "rejected": dict(intake.rejected)}, line)
+    assert "Traceback" not in out + said and intake.accepted > 150, out[-2000:]
+    assert report["loss"] < 0.01, report
+    assert any("not checked: a unit is logged in with" in ln for ln in line), said
