@@ -48,11 +48,15 @@ def _read_certs(item: str, what: str, path: str) -> tuple[list, list[Finding]]:
     except ValueError:
         return [], [Finding(item, "fail", f"{what}={path} holds no PEM certificate",
                             "give the certificate file itself (-----BEGIN CERTIFICATE-----)")]
-    gone = [c for c in certs if _days(c) < 0]
-    if gone:
+    first = min(certs, key=_days)  # the one that ends first
+    if _days(first) < 0:
         return certs, [Finding(item, "fail", f"the certificate in {what}={path} expired on "
-                               f"{_date(gone[0])}", f"renew it ({what}=), {RESTART}")]
-    return certs, service_user_can_read(Path(path), f"{item} {what}")
+                               f"{_date(first)}", f"renew it ({what}=), {RESTART}")]
+    soon = [Finding(item, "warn", f"the certificate in {what}={path} expires in "
+                    f"{_days(first):.1f} days ({_date(first)})", "renew it before then "
+                    "(every unit and host that names it needs the new one)")] \
+        if _days(first) < RENEW_DAYS else []
+    return certs, soon + service_user_can_read(Path(path), f"{item} {what}")
 
 
 def link_files(item: str, url: str) -> list[Finding]:
@@ -82,12 +86,7 @@ def _tls_files(item: str, ca: str | None, cert: str | None, key: str | None) -> 
     if ca:
         out += _read_certs(item, "ca", ca)[1]
     if cert:
-        certs, said = _read_certs(item, "cert", cert)
-        out += said
-        if certs and _days(certs[0]) < RENEW_DAYS and not said:
-            out.append(Finding(item, "warn", f"the client certificate cert={cert} expires "
-                               f"in {_days(certs[0]):.1f} days ({_date(certs[0])})",
-                               "renew it with the cinema's CA before it ends"))
+        out += _read_certs(item, "cert", cert)[1]
         try:
             ssl.create_default_context().load_cert_chain(cert, key)
         except ssl.SSLError as e:
