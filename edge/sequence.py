@@ -4,6 +4,7 @@ window a unit), carried over restarts so the host never sees a number twice."""
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import math
 import os
@@ -14,7 +15,7 @@ from pathlib import Path
 from empathy import atomic, wire
 from empathy.edge.viewer_state import LatestWriter
 from empathy.errors import UserError
-from empathy.paths import state_dir, state_file
+from empathy.paths import runtime_dir, state_dir, state_file
 
 log = logging.getLogger("empathy.edge")
 
@@ -33,14 +34,17 @@ class SeqReserve:
     block is saved on a thread of its own from half-way through the current one, so a card
     that stalls for seconds holds that thread, never the unit's loop, unless the unit
     reaches the saved limit first (then `use` waits: the guarantee before the samples).
-    A restart skips at most one and a half blocks. Where the file cannot be written from
-    the start (a card ext4 left read-only, or full) the unit still runs: it starts past
-    twice what its packet rate (`per_s`) can have used since the file was last written."""
+    A restart skips at most one and a half blocks. Where the file cannot be written (a card
+    ext4 left read-only, or full) the unit still runs, and keeps its reserve in its
+    runtime folder (a tmpfs) for a restart in the same boot; where that has none (after a
+    reboot), it starts past twice what its packet rate (`per_s`) can have used since the
+    file was last written."""
 
     BLOCK = 1024  # about 90 s of one seat's packets: one small write per block
 
     def __init__(self, path, per_s: float = 0.0):
         self.path = state_file(path, "sequence file (seq_file)")
+        self.note = _note_path(self.path)
         self._lock, unheld = _hold(self.path)
         stored, written = self._read()
         self.start = stored
@@ -53,11 +57,9 @@ class SeqReserve:
                             "goes unnoticed", self.path, unheld)
         except OSError as e:
             self._failing = True
-            self.start = _past_unsaved(stored, written, per_s)
-            log.warning("sequence file %s cannot be written (%s): sending from %d, past what "
-                        "%g packets/s since it was last written can have used (a restart "
-                        "does the same; the clock must not go back)%s", self.path,
-                        e.strerror or e, self.start, per_s,
+            self.start, why = self._unsaved_start(stored, written, per_s)
+            log.warning("sequence file %s cannot be written (%s): sending from %d, %s%s",
+                        self.path, e.strerror or e, self.start, why,
                         "" if self._lock is not None else "; a second unit goes unnoticed")
             self.limit = self.start
         self._asked = self.limit  # the newest limit handed to the writer
@@ -74,6 +76,39 @@ class SeqReserve:
         except (OSError, ValueError) as e:
             log.warning("sequence file %s unreadable (%s): starting from 0", self.path, e)
             return 0, 0.0
+
+    def _unsaved_start(self, stored: int, written: float, per_s: float) -> tuple[int, str]:
+        """Where a unit that cannot write its card starts, and why: past the reserve kept
+        in its runtime folder this boot (no clock read: NTP may have stepped it back), or
+        past what its rate can have used since the card's last write (after a reboot)."""
+        guess = _past_unsaved(stored, written, per_s)
+        noted = self._read_note()
+        if noted is not None and wire.seq_delta(noted, guess) > 0:
+            return noted, f"past the reserve kept this boot in {self.note}"
+        why = f"past what {per_s:g} packets/s since it was last written can have used"
+        if time.time() < written:
+            why += (f"; the clock reads {written - time.time():.0f} s before that write "
+                    "(stepped back?): the host refuses numbers it has had")
+        return guess, why + (f"; the reserve is kept in {self.note} for a restart this boot"
+                             if self.note else "; no runtime folder ($XDG_RUNTIME_DIR, "
+                             "systemd's RuntimeDirectory=): a restart counts on the clock")
+
+    def _read_note(self) -> int | None:
+        try:
+            return int(self.note.read_text()) & wire.SEQ_MASK if self.note else None
+        except (OSError, ValueError):
+            return None
+
+    def _keep(self, text: str) -> bool:
+        """The reserve in the runtime folder, where the card cannot take it."""
+        if self.note is None:
+            return False
+        try:
+            self.note.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic.write_text(self.note, text)
+            return True
+        except OSError:
+            return False
 
     def use(self, seq: int) -> None:
         """`seq` is about to be sent: from half-way through the saved block the next one
@@ -101,9 +136,11 @@ class SeqReserve:
         try:
             self._write(text)
             self._failing = False
-        except OSError as e:  # a read-only state folder costs the restart guarantee only
+        except OSError as e:  # a read-only card: the runtime folder keeps it this boot
+            kept = self._keep(text)
             if not self._failing:  # one line when the card fails, not one a block
-                log.warning("cannot reserve sequence numbers in %s: %s", self.path, e)
+                log.warning("cannot reserve sequence numbers in %s: %s%s", self.path, e,
+                            f" (kept in {self.note} for this boot)" if kept else "")
             self._failing = True
         with self._cv:
             self.limit = int(text)
@@ -128,6 +165,15 @@ def _past_unsaved(stored: int, written: float, per_s: float) -> int:
     seconds: a year for one seat, months for several)."""
     since = max(0.0, time.time() - written)
     return (stored + math.ceil(2 * per_s * since)) & wire.SEQ_MASK
+
+
+def _note_path(path: Path) -> Path | None:
+    """The runtime folder's copy of a sequence file's reserve (None without the folder)."""
+    folder = runtime_dir()
+    if folder is None:
+        return None
+    key = hashlib.sha256(str(path.absolute()).encode()).hexdigest()[:12]
+    return folder / f"{path.name}.{key}.limit"
 
 
 class InUse(UserError):

@@ -130,15 +130,37 @@ def write_credentials(path: Path, password: str) -> None:
     _write_private(Path(path), password + "\n")
 
 
-def add_users(folder: Path, screen: str, units: list[int],
+def screen_of(folder: Path) -> str | None:
+    """The screen `folder`/acl serves (None: no ACL there yet)."""
+    try:
+        text = (Path(folder) / ACL).read_text()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise BrokerAuthError(f"{Path(folder) / ACL}: {getattr(e, 'strerror', None) or e}") \
+            from None
+    found = re.search(r"^topic read empathy/([^/\s]+)/#$", text, re.M)
+    return found.group(1) if found else None
+
+
+def add_users(folder: Path, screen: str | None, units: list[int],
               host_workers: int = 1) -> dict[str, str]:
     """Give each unit broker credentials: a new password each (a unit that had one gets a
     new one: rotation), its hash in `folder`/passwd, and `folder`/acl rewritten for every
     unit and host worker the password file knows. Each of the host's `host_workers` gets a
     password too when it has none yet, or when its plain copy (`folder`/USER.mqtt) is lost.
-    Returns user -> password, for the caller to put in each one's 0600 credentials file
-    (`write_credentials`)."""
+    `screen` None: the one the ACL serves (else "main"); another than it is refused, as
+    the rewrite would move every user of the folder to it (refused by the broker at their
+    next login). Returns user -> password, for the caller to put in each one's 0600
+    credentials file (`write_credentials`)."""
     folder = Path(folder)
+    served = screen_of(folder)
+    if served and screen and screen != served:
+        raise BrokerAuthError(f"{folder / ACL} serves screen {served!r}: {screen!r} would move "
+                              f"its host and every unit there, locked out of {served!r}; keep "
+                              f"{served!r} (--screen {served}), or give another screen's "
+                              "broker a folder of its own")
+    screen = screen or served or "main"
     users = read_passwd(folder / PASSWD)
     hosts = [host_user(k) for k in range(1, host_workers + 1)]
     names = [h for h in hosts if h not in users or not (folder / f"{h}.mqtt").exists()]

@@ -4,6 +4,7 @@
                  carries over its restarts (a unit's packet sequence, a policy's memory)
     data_dir()   $XDG_DATA_HOME/empathy (default ~/.local/share/empathy): what people made
                  and keep (the calibration store)
+    runtime_dir() what lasts one boot (a unit's sequence reserve when its card is read-only)
 """
 
 from __future__ import annotations
@@ -30,6 +31,17 @@ def state_dir(*parts: str) -> Path:
 
 def data_dir(*parts: str) -> Path:
     return _xdg("XDG_DATA_HOME", ".local/share").joinpath("empathy", *parts)
+
+
+def runtime_dir() -> Path | None:
+    """What lasts this boot and no longer (a tmpfs, writable where a card is not):
+    systemd's RuntimeDirectory= ($RUNTIME_DIRECTORY), else $XDG_RUNTIME_DIR/empathy;
+    None where neither is set."""
+    given = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    if os.path.isabs(given):
+        return Path(given)
+    xdg = os.environ.get("XDG_RUNTIME_DIR") or ""
+    return Path(xdg) / "empathy" if os.path.isabs(xdg) else None
 
 
 def not_a_file(path: str | Path) -> str:

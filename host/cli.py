@@ -273,17 +273,28 @@ def _check_story(story, cfg: HostConfig, force: bool) -> None:
 
 
 def _run(args) -> int:
-    from dataclasses import replace
-
-    from empathy.host.baseline import BaselineWatch, wait_for_baselines
     from empathy.host.config_cli import expect_kind
-    from empathy.host.story import load
-    from empathy.keys import Keystore
+    from empathy.host.intake_state import default_dir, hold
 
     # Errors here (config, story, keys, the broker, the output chain) reach the CLI's error
     # boundary: one line with what to do; none of the output chain opening exits 78.
     expect_kind(args.config, "host")
     cfg = from_toml(HostConfig, args.config)
+    held = hold(Path(cfg.state_dir or default_dir()))  # one host a state folder
+    try:
+        return _play(args, cfg)
+    finally:
+        if held is not None:
+            os.close(held)
+
+
+def _play(args, cfg: HostConfig) -> int:
+    from dataclasses import replace
+
+    from empathy.host.baseline import BaselineWatch, wait_for_baselines
+    from empathy.host.story import load
+    from empathy.keys import Keystore
+
     story = load(Path(cfg.story), cfg.media_root or None)
     _check_story(story, cfg, args.force)
     keys = Keystore.load(cfg.keystore, "host")

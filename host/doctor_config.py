@@ -33,7 +33,8 @@ from urllib.parse import urlsplit
 from empathy.config import ConfigError
 from empathy.host.doctor import (Finding, MIN_FREE_GB, check_gstreamer, check_ocio,
                                  check_tflite, crashed)
-from empathy.host.doctor_files import check_folder, check_keystore, check_secret_file
+from empathy.host.doctor_files import (check_folder, check_keystore, check_secret_file,
+                                       check_session_room)
 from empathy.sensors.base import file_problem, source_file
 
 BLUETOOTH_SYS = Path("/sys/class/bluetooth")
@@ -158,15 +159,28 @@ def _seq_path(cfg) -> Path:
 def check_uplink(cfg) -> list[Finding]:
     """The broker accepts us (MQTT) and the host answers clock sync; the clock offset."""
     from empathy.clocksync import ClockSync
+    from empathy.host.doctor_mqtt import check_tls, link_files
+    from empathy.transports.mqtt_host import login_in_use
     from empathy.edge.sequence import InUse, SeqReserve, packet_rate
     from empathy.keys import Keystore, KeyError_
-    from empathy.transports import TransportError, open_sender
+    from empathy.transports import TransportError, open_sender, redacted
 
-    item = f"uplink {cfg.uplink}"
+    item, scheme = f"uplink {redacted(cfg.uplink)}", urlsplit(cfg.uplink).scheme
+    # a link that cannot come up is said as such, not as a silent host
+    tls = link_files(item, cfg.uplink) if scheme in ("mqtt", "mqtts") else []
+    if scheme == "mqtts" and not any(f.status == "fail" for f in tls):
+        tls += check_tls(item, cfg.uplink)
+    if any(f.status == "fail" for f in tls):
+        return tls
     try:
         key = Keystore.load(cfg.keystore, "unit").units[cfg.unit_id]
     except (KeyError_, KeyError):
         return [Finding(item, "warn", "not checked: no key for this unit to sign with")]
+    if scheme in ("mqtt", "mqtts") and (login := login_in_use(cfg.uplink)):
+        return tls + [Finding(item, "warn", f"not checked: a unit is logged in with {login} "
+                              "now (a second login would take its place on the broker)",
+                              "its log says whether the host answers "
+                              "(`journalctl -u empathy-edge@...`)")]
     try:  # the unit's own numbers: the host would refuse them as replays when it sent them
         seqs = SeqReserve(_seq_path(cfg), packet_rate(cfg))
     except InUse as e:
@@ -177,9 +191,9 @@ def check_uplink(cfg) -> list[Finding]:
     except (TransportError, OSError) as e:
         seqs.close()
         return [Finding(item, "fail", str(e), "check the uplink URL")]
-    out = []
+    out = tls
     try:
-        if urlsplit(cfg.uplink).scheme == "mqtt":
+        if scheme in ("mqtt", "mqtts"):
             end = time.monotonic() + SYNC_WAIT_S + 2
             while not tx.client.is_connected() and time.monotonic() < end:
                 time.sleep(0.05)
@@ -222,6 +236,7 @@ def host_checks(cfg) -> list[Finding]:
     out += _guard(check_keystore, Path(cfg.keystore), None)
     if cfg.session.enabled:
         out += _guard(check_folder, "session", Path(cfg.session.dir), MIN_FREE_GB)
+        out += _guard(check_session_room, Path(cfg.session.dir))
     if cfg.dashboard.enabled:
         for item, path in (("dashboard token", cfg.dashboard.token_file),
                            ("metrics token", cfg.dashboard.metrics_token_file)):
@@ -285,9 +300,9 @@ def check_outputs(output) -> list[Finding]:
 
 
 def check_listen(url: str, rcvbuf_bytes: int | None = None) -> list[Finding]:
-    from empathy.transports import TransportError, open_receiver, udp
+    from empathy.transports import TransportError, open_receiver, redacted, udp
 
-    item = f"listen {url}"
+    item = f"listen {redacted(url)}"
     u = urlsplit(url)
     if u.scheme == "udp":
         asked = rcvbuf_bytes or udp.RCVBUF_BYTES
@@ -304,20 +319,26 @@ def check_listen(url: str, rcvbuf_bytes: int | None = None) -> list[Finding]:
                           f"the {asked >> 10} KiB asked: packets from a large room are lost "
                           "while the host is busy", udp.SYSCTL_FIX))
         return [Finding(item, "ok", "port free"), buffer]
-    if u.scheme == "mqtt":
+    if u.scheme in ("mqtt", "mqtts"):
+        from empathy.host.doctor_mqtt import check_tls, link_files
         from empathy.transports.mqtt_host import login_in_use
 
         try:
-            if (path := login_in_use(url)):  # the shipped broker would hand us its place
-                return [Finding(item, "warn", f"not checked: a host is logged in with {path} "
-                                "now (a second login would take its place on the broker)",
-                                "its log says whether the broker takes it")]
+            tls = link_files(item, url)
+            if u.scheme == "mqtts" and not any(f.status == "fail" for f in tls):
+                tls += check_tls(item, url)
+            if any(f.status == "fail" for f in tls):
+                return tls  # no login can work: the line says why
+            if (login := login_in_use(url)):  # the shipped broker would hand us its place
+                return tls + [Finding(item, "warn", f"not checked: a host is logged in with "
+                                      f"{login} now (a second login would take its place on "
+                                      "the broker)", "its log says whether the broker takes it")]
             open_receiver(url).close()
         except (TransportError, OSError) as e:
             return [Finding(item, "fail", str(e), "start the broker "
                             "(`systemctl status mosquitto`), check host, port and credentials")]
-        return [Finding(item, "ok", "the broker accepts the host's connection and "
-                        "subscriptions")]
+        return tls + [Finding(item, "ok", "the broker accepts the host's connection and "
+                              "subscriptions")]
     if u.scheme == "serial":
         return [_device_finding(item, url[len("serial://"):].partition("?")[0],
                                 "serial port", "plug in the unit's cable")]

@@ -22,7 +22,7 @@ def check_keystore(path: Path, unit_id: int | None) -> list[Finding]:
         if unit_id not in Keystore.load(path, "unit").units:
             out.append(Finding("keys", "fail", f"{path} has no key for unit {unit_id}",
                                f"`empathy keys new {unit_id} --edge-dir ...` on the host"))
-    return out + _service_user_can_read(path, "keys")
+    return out + service_user_can_read(path, "keys")
 
 
 def check_secret_file(item: str, path: Path) -> list[Finding]:
@@ -47,10 +47,10 @@ def check_secret_file(item: str, path: Path) -> list[Finding]:
     if n < MIN_TOKEN:  # `host run` refuses it at start
         out.append(Finding(item, "fail", f"{path} holds {n} characters; the host refuses "
                            f"fewer than {MIN_TOKEN}", f"head -c 32 /dev/urandom | base64 > {path}"))
-    return out + _service_user_can_read(path, item)
+    return out + service_user_can_read(path, item)
 
 
-def _service_user_can_read(path: Path, item: str) -> list[Finding]:
+def service_user_can_read(path: Path, item: str) -> list[Finding]:
     """Run as root (before a show), a 0600 file owned by root is one the service cannot
     read: the systemd units run as `empathy`."""
     try:
@@ -92,3 +92,30 @@ def check_folder(item: str, folder: Path, min_free_gb: float) -> list[Finding]:
     return [Finding(item, status, f"{folder} writable{made}, {free:.1f} GB free",
                     "" if status == "ok" else "`empathy session purge --older-than 30` or "
                     "free space")]
+
+
+def check_session_room(folder: Path, shows: int = 3) -> list[Finding]:
+    """Room for the next shows, as this machine's last sessions took it: a fixed floor
+    (LOW_FREE_GB) read ok with 1.5 GB free where a 2-h show of 1,000 seats at 10 Hz
+    writes 5.7 GB (79 bytes a sample). Nothing where no session was recorded yet."""
+    from empathy.host.session.store import sessions
+
+    try:
+        last = [p.stat().st_size for p in sessions(folder)[-5:]]
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return []
+    if not last or not max(last):
+        return []
+    need = max(last)
+    room = int(free // need)
+    status = "fail" if room < 1 else "warn" if room < shows else "ok"
+    return [Finding("session room", status, f"{_size(free)} free at {folder}: room for "
+                    f"{room} show(s) the size of the largest of the last {len(last)} "
+                    f"({_size(need)})", "" if status == "ok" else "`empathy session "
+                    "purge --older-than DAYS`, or bound them: [session] max_mb or "
+                    "retention_days in the host config")]
+
+
+def _size(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"

@@ -61,11 +61,11 @@ def _new(args) -> int:
     units = _units(args.units)
     for u in units:
         ks.add(u)
+    if args.broker_dir:  # first: a broker folder that refuses leaves no key made
+        _broker(Path(args.broker_dir), args.screen, units, args.host_workers)
     ks.save(path)
     if args.edge_dir:
         _unit_keystores(ks, units, Path(args.edge_dir))
-    if args.broker_dir:
-        _broker(Path(args.broker_dir), args.screen, units, args.host_workers)
     _print([r for r in _rows(ks) if r["unit"] in set(units)], args.json,
            {"keystore": str(path), "edge_dir": args.edge_dir, "broker_dir": args.broker_dir})
     return 0
@@ -78,7 +78,7 @@ def _unit_keystores(ks: Keystore, units, folder: Path) -> None:
         ks.for_unit(u).save(folder / f"unit{u}.keys.toml")
 
 
-def _broker(folder: Path, screen: str, units: list[int], host_workers: int) -> None:
+def _broker(folder: Path, screen: str | None, units: list[int], host_workers: int) -> None:
     """Broker credentials for these units (and each host worker's, once) into `folder`."""
     for user, password in broker_auth.add_users(folder, screen, units, host_workers).items():
         broker_auth.write_credentials(folder / f"{user}.mqtt", password)
@@ -167,7 +167,8 @@ def register(p) -> None:
     n.add_argument("--edge-dir", help="also write each unit's own keystore here (unitN.keys.toml)")
     n.add_argument("--broker-dir", help="also give the units MQTT credentials: unitN.mqtt "
                                         "here, and this folder's passwd and acl for mosquitto")
-    n.add_argument("--screen", default="main", help="the screen's MQTT topic name (ACL lines)")
+    n.add_argument("--screen", help="the screen's MQTT topic name (ACL lines; default: the "
+                                    "one the folder's acl serves, else main)")
     l_ = sub.add_parser("list", help="units and key fingerprints (never the keys)")
     r = sub.add_parser("revoke", help="remove units' keys: their packets are refused from now on")
     r.add_argument("units", nargs="+", help="unit ids: 3, 1-8, 2,5")

@@ -94,6 +94,7 @@ class Intake:
         self.state_dir = Path(state_dir) if state_dir else None
         self.not_before_us: Optional[int] = None
         self._saved_at = 0.0
+        self._unsaved = 0  # saves failed in a row
         self._say = RateLimited(log)
         if self.state_dir:
             self._restore()
@@ -296,9 +297,15 @@ class Intake:
         if time.monotonic() - self._saved_at >= SAVE_S:
             try:
                 self.save_state()
+                if self._unsaved:
+                    log.info("the intake's state saved again in %s (%d tries failed)",
+                             self.state_dir, self._unsaved)
+                    self._unsaved = 0
             except OSError as e:  # a full or read-only disk costs the restart guarantee only
-                self._say(logging.ERROR, "cannot save the intake's state in %s: %s",
-                          self.state_dir, e)
+                if not self._unsaved:  # once, not once a second while the disk is full
+                    log.error("cannot save the intake's state in %s: %s (trying each second)",
+                              self.state_dir, e)
+                self._unsaved += 1
         return events
 
     def estimate_lag_s(self, unit: int, default_s: float) -> float:

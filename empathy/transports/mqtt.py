@@ -41,6 +41,7 @@ from empathy import wire
 from empathy.log import RateLimited
 from empathy.transports import TransportError
 from empathy.transports.mqtt_host import Receiver  # noqa: F401 (the host's side)
+from empathy.transports.mqtt_host import hold_login, login_of
 from empathy.transports.mqtt_url import Inbox, MqttUrl, log
 
 _ROUTE = {wire.KIND_SAMPLE: ("s", 0), wire.KIND_HEALTH: ("h", 1), wire.KIND_SYNC: ("c", 0)}
@@ -65,6 +66,13 @@ class Sender:
         if self._key and not 0 < len(self.cfg.screen.encode()) <= wire.STATUS_MAX_SCREEN:
             raise TransportError(f"{MqttUrl.redacted(url)}: the screen name is longer than "
                                  f"{wire.STATUS_MAX_SCREEN} bytes (a unit's status carries it)")
+        try:  # held as the host holds its own: `empathy doctor` leaves a running unit alone
+            self.login = hold_login(self.cfg)
+        except BlockingIOError:
+            self.login = None
+            log.warning("another process logs in with %s now: on a broker that holds one "
+                        "connection per user, as the shipped one does, each login takes the "
+                        "other's place (two configs with one unit_id?)", login_of(self.cfg))
         c = self.client = self.cfg.client(f"unit{unit_id}")
         self._arm()
 
@@ -133,6 +141,8 @@ class Sender:
             self._say_status(False).wait_for_publish(2)
         self.client.disconnect()
         self.client.loop_stop()
+        if self.login is not None:
+            self.login.close()
 
 
 # Tests, benches and the demo start their private brokers from here.

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
+import errno
+import hashlib
 import select
 import socket
 import threading
@@ -49,34 +49,46 @@ _REFUSALS = {1: "protocol version", 2: "client id", 3: "server unavailable",
              0x86: "bad user name or password", 0x87: "not authorized"}
 
 
-def hold_login(path: str) -> int | None:
-    """The password file, open and held (flock) for as long as a host logs in with it (None
-    where it cannot be opened); BlockingIOError where another process holds it. A listener
-    that names connections by user (the shipped one) gives a second login the first one's
-    place: `empathy doctor` asks here before it logs in as the host, and a second host
-    worker on the file is told at its start."""
+def hold_login(cfg: MqttUrl) -> socket.socket | None:
+    """The login (user at broker) held for as long as a host or unit logs in with it: an
+    abstract unix socket named for it, which every process of the machine sees (systemd's
+    private /tmp too) and the kernel lets go at any death. None without a user name (a broker
+    names no connection by it) or where it cannot be made; BlockingIOError where another
+    process holds it. A listener that names connections by user (the shipped one) gives
+    a second login the first one's place: `empathy doctor` asks here before it logs in
+    as a host or unit, and a second process on the user is told at its start. (Held on
+    the login, not its password file, nor the unit's sequence file, whose folder the
+    service's environment names: a password in the URL has no file to hold.)"""
+    if not cfg.username:
+        return None
+    name = f"empathy-mqtt-login {cfg.username}@{cfg.host.lower()}:{cfg.port}".encode()
+    if len(name) > 100:  # the kernel's limit is 107 bytes
+        name = b"empathy-mqtt-login " + hashlib.sha256(name).hexdigest().encode()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None  # MqttUrl has said why it cannot read it
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise
-    return fd
+        sock.bind(b"\0" + name)
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise BlockingIOError(errno.EADDRINUSE, "held") from None
+        return None
+    return sock
+
+
+def login_of(cfg: MqttUrl) -> str:
+    return f"user {cfg.username!r} at {cfg.host}:{cfg.port}"
 
 
 def login_in_use(url: str) -> str:
-    """The URL's password file where a host process holds it now (logged in with it), else
-    "": `empathy doctor` must not log in as a running host (see `hold_login`)."""
-    path = MqttUrl(url).password_file
+    """The URL's login where a process holds it now (logged in with it), else "":
+    `empathy doctor` must not log in as a running host or unit (see `hold_login`)."""
+    cfg = MqttUrl(url)
     try:
-        fd = hold_login(path) if path else None
+        held = hold_login(cfg)
     except BlockingIOError:
-        return path
-    if fd is not None:
-        os.close(fd)
+        return login_of(cfg)
+    if held is not None:
+        held.close()
     return ""
 
 
@@ -110,13 +122,12 @@ class Receiver:
         self.taken = 0  # connections in a row the broker ended within TAKEN_S of taking them
         self.login = None
         try:
-            self.login = hold_login(self.cfg.password_file) if self.cfg.password_file else None
+            self.login = hold_login(self.cfg)
         except BlockingIOError:
-            log.warning("another host process logs in with %s (as %r): on a broker that holds "
+            log.warning("another host process logs in with %s now: on a broker that holds "
                         "one connection per user, as the shipped one does, each login takes "
                         "the other's place; give each host worker its own user: `empathy keys "
-                        "new --broker-dir DIR --host-workers N`", self.cfg.password_file,
-                        self.cfg.username)
+                        "new --broker-dir DIR --host-workers N`", login_of(self.cfg))
         try:
             self._session(connect_timeout_s)
         except (OSError, ValueError) as e:
@@ -353,5 +364,5 @@ class Receiver:
 
     def _let_go(self) -> None:
         if self.login is not None:
-            os.close(self.login)
+            self.login.close()
             self.login = None

@@ -7,6 +7,7 @@ and age (`empathy.rotate`): `frames.csv` is being written, `frames.csv.1` is the
 from __future__ import annotations
 
 import csv
+import logging
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -15,38 +16,92 @@ import numpy as np
 
 from empathy.rotate import RotatingFile, Rotation
 
+log = logging.getLogger("empathy.host.player")
 COLUMNS = ["index", "clip_id", "clip_t_s", "pts_s", "wall_s", "lut", "strength", "late"]
 
 
 class FrameLog:
     """Appending CSV writer; flushed every second's worth of frames so a crash keeps most.
-    Every file it starts (at first, after a rollover) begins with the column names."""
+    Every file it starts (at first, after a rollover) begins with the column names.
+
+    A disk that fails (full, gone read-only) never stops the picture: the rows are dropped
+    and counted (`lost`), said once, and the file opened again every RETRY_S until it
+    takes them (the player's thread died on the flush's OSError: the screen froze)."""
+
+    RETRY_S = 5.0
 
     def __init__(self, path: Path, flush_every: int = 25, rotation: Optional[Rotation] = None,
                  clock: Callable[[], float] = time.time):
         self.path = Path(path)
+        self._args = (rotation, clock)
+        self._open()
+        self._n = 0
+        self._every = max(1, flush_every)
+        self.lost = 0  # rows dropped while the disk failed
+        self._retry_at: Optional[float] = None  # set while failing
+
+    def _open(self) -> None:
+        rotation, clock = self._args
         self._f = RotatingFile(self.path, rotation, header=",".join(COLUMNS) + "\n",
                                clock=clock, what="frame_log")
         self._w = csv.writer(self._f, lineterminator="\n")
-        self._n = 0
-        self._every = max(1, flush_every)
 
     def write(self, index: int, clip_id: str, clip_t_s: float, pts_s: float, wall_s: float,
               lut: str, strength: float, late: bool) -> None:
-        self._w.writerow([index, clip_id, f"{clip_t_s:.4f}", f"{pts_s:.4f}", f"{wall_s:.6f}",
-                          lut, f"{strength:.4f}", int(late)])
-        self._n += 1
-        if self._n % self._every == 0:
+        if self._retry_at is not None and not self._reopened():
+            self.lost += 1
+            return
+        try:
+            self._w.writerow([index, clip_id, f"{clip_t_s:.4f}", f"{pts_s:.4f}",
+                              f"{wall_s:.6f}", lut, f"{strength:.4f}", int(late)])
+            self._n += 1
+            if self._n % self._every == 0:
+                self._f.flush()
+        except OSError as e:
+            self._failed(e)
+
+    def _failed(self, e: OSError) -> None:
+        self.lost += self._every  # at most what the buffer held since the last flush
+        if self._retry_at is None:
+            log.error("frame log %s: cannot write (%s): the show goes on; its rows are "
+                      "dropped until the disk takes them again", self.path, e.strerror or e)
+        self._retry_at = time.monotonic() + self.RETRY_S
+        try:
+            self._f.close()  # the buffer's rows are gone with it
+        except OSError:
+            pass
+
+    def _reopened(self) -> bool:
+        if time.monotonic() < self._retry_at:
+            return False
+        try:
+            self._open()
+            if self._f.size:
+                with open(self.path, "rb") as f:
+                    f.seek(-1, 2)
+                    if f.read(1) != b"\n":
+                        self._f.write("\n")  # a row cut by the full disk ends here
             self._f.flush()
+        except OSError as e:
+            self._failed(e)
+            return False
+        log.info("frame log %s: writing again (about %d rows lost)", self.path, self.lost)
+        self._retry_at = None
+        return True
 
     def close(self) -> None:
-        if not self._f.closed:
+        try:
             self._f.close()
+        except OSError as e:
+            if self._retry_at is None:
+                log.error("frame log %s: its last rows were lost: %s", self.path,
+                          e.strerror or e)
 
 
 def read(path: Path) -> list[dict]:
+    """The log's whole rows (a row a full disk cut short is left out)."""
     with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+        return [r for r in csv.DictReader(f) if all(r.get(c) for c in COLUMNS)]
 
 
 def summarise(path: Path, fps: float | None = None) -> dict:
