@@ -18,8 +18,9 @@ from empathy.host.policy_sim import mean_ci, regret_trend
 from empathy.host.story import load
 from empathy.sim import SAMPLE_IMPACT, HERE as SIM
 from empathy.sim import audience as sim
-from empathy.sim.impact import story_impacts
+from empathy.sim.impact import Impact, story_impacts
 from empathy.sim.measurement import MeasurementModel
+from empathy.sim.mind import Mind, draw_crowd
 
 HERE = Path(__file__).resolve().parents[1] / "host" / "sample"
 STORY = load(HERE / "neon_rain.toml", check_files=False)
@@ -417,9 +418,6 @@ def test_the_last_segments_window_runs_on_after_the_film():
 def test_a_crowd_played_a_segment_at_once_moves_as_stepped_one_step_at_a_time():
     """`Mind.play` (the audience simulator's fast path) gives bit for bit what `Mind.step`
     (a seat's, one 50 Hz step at a time) gives: through shocks, a nudge and a new clip."""
-    from empathy.sim.impact import Impact
-    from empathy.sim.mind import Mind, draw_crowd
-
     imp = Impact(tension=((0, 0.1), (5, 0.9), (9, 0.3)), valence=-0.4, shocks=(1.0, 2.0, 2.0))
     traits = draw_crowd(np.random.default_rng(1), 30)
     stepped, played = Mind(traits), Mind(traits)
