@@ -175,9 +175,8 @@ class Screening:
         # sensors see the whole stretch, so what is played is what playing it all gave.
         played = min(steps, self._end_samples) if sid == END else steps
         a, v = np.empty((len(self.traits), steps)), np.empty((len(self.traits), steps))
-        for i in range(played):
-            mind.step(dt, sid, i * dt, imp, rng)
-            a[:, i], v[:, i] = mind.arousal, mind.valence
+        a_played, v_played, _ = mind.play(dt, sid, np.arange(played) * dt, imp, rng)
+        a[:, :played], v[:, :played] = a_played.T, v_played.T
         rng.standard_normal((2 * (steps - played), len(self.traits)))
         a[:, played:], v[:, played:] = a[:, played - 1:played], v[:, played - 1:played]
         a_seen, v_seen, good = seen.see(a, v, dt, rng)

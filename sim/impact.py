@@ -35,11 +35,11 @@ class Impact:
     valence: float = 0.0
     shocks: tuple[float, ...] = ()  # seconds into the segment
 
-    def drive(self, t: float) -> float:
-        return float(np.interp(t, *self._curve))
+    def drive(self, t: np.ndarray) -> np.ndarray:
+        return np.interp(t, *self._curve)
 
     @cached_property
-    def _curve(self) -> tuple[np.ndarray, np.ndarray]:  # drive() runs every simulated step
+    def _curve(self) -> tuple[np.ndarray, np.ndarray]:  # drive() runs every simulated segment
         return tuple(np.array(a, float) for a in zip(*self.tension))
 
     def mean_tension(self) -> float:

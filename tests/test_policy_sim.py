@@ -18,8 +18,9 @@ from empathy.host.policy_sim import mean_ci, regret_trend
 from empathy.host.story import load
 from empathy.sim import SAMPLE_IMPACT, HERE as SIM
 from empathy.sim import audience as sim
-from empathy.sim.impact import story_impacts
+from empathy.sim.impact import Impact, story_impacts
 from empathy.sim.measurement import MeasurementModel
+from empathy.sim.mind import Mind, draw_crowd
 
 HERE = Path(__file__).resolve().parents[1] / "host" / "sample"
 STORY = load(HERE / "neon_rain.toml", check_files=False)
@@ -412,3 +413,24 @@ def test_the_last_segments_window_runs_on_after_the_film():
     after, before = s.outcome(path + (sim.END,)).hidden, s.outcome(path).hidden
     assert after.shape[1] >= 9.0 * sim.RATE_HZ
     assert np.abs(after[:, 0] - before[:, -1]).max() < 0.2
+
+
+def test_a_crowd_played_a_segment_at_once_moves_as_stepped_one_step_at_a_time():
+    """`Mind.play` (the audience simulator's fast path) gives bit for bit what `Mind.step`
+    (a seat's, one 50 Hz step at a time) gives: through shocks, a nudge and a new clip."""
+    imp = Impact(tension=((0, 0.1), (5, 0.9), (9, 0.3)), valence=-0.4, shocks=(1.0, 2.0, 2.0))
+    traits = draw_crowd(np.random.default_rng(1), 30)
+    stepped, played = Mind(traits), Mind(traits)
+    r1, r2 = np.random.default_rng(2), np.random.default_rng(2)
+    for clip, nudge in (("a", 0.0), ("b", 0.3)):
+        ts = np.arange(120) * 0.1
+        rows = []
+        for c in ts:
+            strength = stepped.step(0.1, clip, c, imp, r1, nudge)
+            rows.append((stepped.arousal, stepped.valence.copy(), strength))
+        a, v, strengths = played.play(0.1, clip, ts, imp, r2, nudge)
+        assert np.array_equal(a, [r[0] for r in rows]) and np.array_equal(v, [r[1] for r in rows])
+        assert strengths == [r[2] for r in rows] and sum(s > 0 for s in strengths) == 2
+    assert np.array_equal(stepped.x, played.x) and np.array_equal(stepped.shock, played.shock)
+    assert stepped.shocks_seen == played.shocks_seen == 6
+    assert r1.random() == r2.random()  # as many random numbers drawn
