@@ -10,7 +10,7 @@ import numpy as np
 
 from empathy.edge.beat_score import (GAP_X, MIN_RR_S, PULSE_LAG_S, TOL_S, Match,
                                      consensus_rows, in_spans, matched_ref, plausible_rate,
-                                     reference)
+                                     reference, shown_rate)
 from empathy.edge.heart_corpus import record_data
 from empathy.edge.ppg_chance import chance_f1
 
@@ -33,19 +33,26 @@ def summary(results: list[dict]) -> list[str]:
         m, hr_o, hr_r = rows["ours"]
         sh_o, sh_r = r["shown"]["ours"]
         f1_ok = m.f1 >= rows[best][0].f1
-        ok = f1_ok and abs(sh_o - sh_r) <= 1.5
+        shown = r.get("heartbeat", True)  # signal hr prints no HR where it finds no heart
+        ok = f1_ok and shown and abs(sh_o - sh_r) <= 1.5
         met["shown"] += ok
         met["count"] += f1_ok and abs(hr_o - hr_r) <= 1.5
         ref = (f"expert annotation | {len(r['annotated'])}" if r["annotated"] is not None
                else f"consensus of {r['voters']} | {r['ref_beats']}")
         if r["spans"] is not None:
             ref = f"simultaneous ECG, trusted spans | {rows['ours'][0].tp + rows['ours'][0].fn}"
+        said = (f"{sh_o:.1f} | {sh_o - sh_r:+.1f}" if shown else
+                f"none: no heartbeat (quality {r['quality']:.2f}) | none")
         lines.append(f"| {r['rec'].name} | {ref} | {m.f1:.3f} | "
-                     f"{best} | {rows[best][0].f1:.3f} | {sh_r:.1f} | {sh_o:.1f} | "
-                     f"{sh_o - sh_r:+.1f} | {hr_r:.1f} | {hr_o - hr_r:+.1f} | "
+                     f"{best} | {rows[best][0].f1:.3f} | {sh_r:.1f} | {said} | "
+                     f"{hr_r:.1f} | {hr_o - hr_r:+.1f} | "
                      f"{'yes' if ok else '**no**'} |")
+    none = [r["rec"].name for r in results if not r.get("heartbeat", True)]
     return lines + ["", f"Goal met on {met['shown']} of {len(results)} records by the shown "
-                    f"HR ({met['count']} of {len(results)} by the count-based HR)."]
+                    f"HR ({met['count']} of {len(results)} by the count-based HR)."] + (
+        ["", f"`signal hr` finds no heartbeat in {', '.join(none)} (its quality under "
+         "0.15) and prints no HR; the detail rows give the rate our beats there would "
+         "show."] if none else [])
 
 
 def detail(results: list[dict], groups: tuple = ()) -> list[str]:
@@ -176,18 +183,25 @@ def _after_loose(results: list[dict]) -> list[str]:
         k = int(TOL_S * fs)  # a beat with no change in the raw signal within ±150 ms
         flat = sum(np.ptp(x[max(int(t * fs) - k, 0):int(t * fs) + k + 1]) == 0 for t in early)
         b = {n: v[v >= t0] for n, v in r["beats"].items() if v is not None}
-        rows = consensus_rows({n: v for n, v in b.items() if n != "ours"}, b["ours"])
+        others = {n: v for n, v in b.items() if n != "ours"}
+        rows = consensus_rows(others, b["ours"])
+        shown = {n: (shown_rate(v, None, False), shown_rate(reference(
+            others, leave_out="" if n == "ours" else n), None, False, truth=True))
+            for n, v in b.items()}  # the goal's HR: as `signal hr` shows it
+        err = {n: f"HR err {ph - pr:+.1f} counted, {shown[n][0] - shown[n][1]:+.1f} shown"
+               for n, (pm, ph, pr) in rows.items()}
         (m, hr, hr_ref) = rows["ours"]
-        peers = ", ".join(f"{n} F1 {pm.f1:.3f}, HR err {ph - pr:+.1f}"
-                          for n, (pm, ph, pr) in rows.items() if n != "ours")
+        peers = "; ".join(f"{n} F1 {pm.f1:.3f}, {err[n]}" for n, (pm, _, _) in rows.items()
+                          if n != "ours")
         lines += [f"**{r['rec'].name} after its loose start.** Its description says the sensor "
                   f"was loose for the first {t0:.0f} s; the consensus has {len(early)} beats "
                   f"there, {flat} of them where the signal sits flat (no change within "
                   "±150 ms), and that start weighs on its HR over the whole record. Scored "
                   f"from {t0:.0f} s on only (every detector's beats and the "
-                  f"consensus alike; a peer against the others'): consensus {hr_ref:.1f} bpm, "
-                  f"ours F1 {m.f1:.3f} (Se {m.se:.3f}, +P {m.ppv:.3f}), HR err "
-                  f"{hr - hr_ref:+.1f}; {peers}.", ""]
+                  f"consensus alike; a peer against the others'): consensus {hr_ref:.1f} bpm "
+                  f"counted, {shown['ours'][1]:.1f} shown (its intervals as found: a wave it "
+                  f"took for a beat splits one); ours F1 {m.f1:.3f} (Se {m.se:.3f}, +P "
+                  f"{m.ppv:.3f}), {err['ours']}; {peers}.", ""]
     return lines
 
 

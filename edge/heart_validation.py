@@ -73,6 +73,18 @@ def _shown(beats: dict, rows: dict, refs, spans, lags: dict, ecg: bool) -> dict:
             for n, b in beats.items() if n in rows}
 
 
+def _verdict(x, fs: float, beats) -> tuple[bool, float]:
+    """(whether `signal hr` finds a heartbeat in a PPG given these beats of ours, and its
+    quality): where it finds none it prints no HR (exit 3), so the page shows none either.
+    As signal hr judges a PPG file with no accelerometer (`hrv.heart_summary`'s verdict)."""
+    from empathy.edge.heart_evidence import waveform_evidence
+    from empathy.edge.hrv import heart_summary
+
+    s = heart_summary(beats.idx / fs, beats.sqi, len(x) / fs,
+                      evidence=waveform_evidence(x, fs, beats.idx, "ppg"))
+    return bool(s["heartbeat"]), float(s["quality"])
+
+
 def score_record(rec) -> dict:
     """Ours and every peer on one record, against its expert annotation where one is
     published, else against the peers' consensus (a peer's leaves its own vote out); an
@@ -80,7 +92,8 @@ def score_record(rec) -> dict:
     simultaneous finger pulse, the same against the pulse-checked consensus too."""
     x, fs = record_data(rec)
     peers = peer_beats(x, fs, rec.kind, peer_cache_dir())
-    ours = waveform_peaks(x, fs, rec.kind).idx / fs
+    found = waveform_peaks(x, fs, rec.kind)
+    ours = found.idx / fs
     ref = reference(peers)
     annotated = annotated_beats(rec, len(x), fs)
     spans = trusted_spans(rec)
@@ -106,6 +119,8 @@ def score_record(rec) -> dict:
            "peers": list(peers), "voters": sum(b is not None for b in peers.values()),
            "annotated": annotated, "labels": beat_labels(rec, len(x)),
            "beats": {"ours": ours, **peers}, "deficit": deficit}
+    if rec.kind == "ppg":  # (an ECG's verdict also reads its shape and pacing: not here)
+        out["heartbeat"], out["quality"] = _verdict(x, fs, found)
     if annotated is not None and spans is None:
         out["consensus_rows"] = consensus_rows(peers, ours)
     acc = motion_mag(rec)

@@ -152,13 +152,15 @@ def page_section(results: list[dict]) -> list[str]:
                      if n in d["rows"]}
             less = {n: (m, sh[n][0] - sh[n][1]) for n, (m, _) in d["rows"].items()}
             (b0, ok0), (b1, ok1) = _goal(plain), _goal(less)
+            heard = r.get("heartbeat", True)  # signal hr prints no HR where it finds no heart
+            ok0, ok1 = ok0 and heard, ok1 and heard
             count = r["rows"]["ours"][1] - r["rows"]["ours"][2]
+            said = f"{plain['ours'][1]:+.1f}" if heard else "none: no heartbeat"
             lines.append(
                 f"| {r['rec'].name} | {d['scored']} | {len(d['pvc'])} | {len(d['gone'])} | "
                 f"{plain['ours'][0].f1:.3f} → {less['ours'][0].f1:.3f} | "
                 f"{b0}{'' if b0 == b1 else ' → ' + b1} | "
-                f"{plain[b0][0].f1:.3f} → {less[b1][0].f1:.3f} | "
-                f"{plain['ours'][1]:+.1f} | "
+                f"{plain[b0][0].f1:.3f} → {less[b1][0].f1:.3f} | {said} | "
                 f"{count:+.1f} → {d['rows']['ours'][1]:+.1f} | "
                 f"{'yes' if ok0 else 'no'} → {'yes' if ok1 else '**no**'} |")
         lines.append("")

@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from empathy.edge.beat_score import Match, beat_match, bpm, peer_beats, plausible_rate, reference
+from empathy.edge.beat_score import (Match, beat_match, bpm, peer_beats, plausible_rate, reference,
+                                     shown_rate)
 from empathy.edge.beat_types import page_section, type_counts
 from empathy.edge.ecg_stress import stress_cases
 from empathy.edge.heart import waveform_peaks
@@ -685,7 +686,8 @@ def test_after_the_loose_start_of_heartpy_data2_ours_meets_the_goal():
     """data2.csv: HR -4.4 bpm against the whole record's consensus, which votes beats in the
     loose sensor's first 45 s (two where the signal sits flat at 0, 18-25 s). From 45 s on
     (every detector and the consensus cut alike, a peer against the others'), ours has the
-    best F1 and its HR is within 1.5 bpm; the page (LOOSE_S) says so with these figures."""
+    best F1 and its count-based HR is within 1.5 bpm (its shown HR is not: test below); the
+    page (LOOSE_S) says so with these figures."""
     from empathy.edge.heart_page import LOOSE_S, plausible_section
 
     rec = need("heartpy-data2")
@@ -703,7 +705,30 @@ def test_after_the_loose_start_of_heartpy_data2_ours_meets_the_goal():
     for n, b in cut.items():
         assert beat_match(ref, ours).f1 >= beat_match(reference(cut, leave_out=n), b).f1, n
     page = "\n".join(plausible_section([score_record(rec)]))
-    assert f"HR err {bpm(ours) - bpm(ref):+.1f};" in page
+    assert f"HR err {bpm(ours) - bpm(ref):+.1f} counted" in page
+
+
+def test_after_the_loose_start_of_heartpy_data2_the_page_gives_the_shown_hr_too():
+    """The goal is read on the HR `signal hr` shows (issue 19's twenty-fourth pass), but the
+    loose-start paragraph gave only the count-based error (ours -1.5 bpm: 'within 1.5').
+    By the shown HR ours reads -2.9 there: the consensus's intervals as found hold waves
+    that are no pulse (62.28 s, a bump 0.48 s after a pulse; 78.54, 78.78 and 79.70 s, motion
+    between pulses 0.97 s apart), and the page must say so, for every detector alike."""
+    from empathy.edge.heart_page import LOOSE_S, plausible_section
+
+    rec = need("heartpy-data2")
+    t0 = LOOSE_S[rec.name]
+    r = score_record(rec)
+    cut = {n: b[b >= t0] for n, b in r["beats"].items() if b is not None}
+    peers = {n: b for n, b in cut.items() if n != "ours"}
+    page = "\n".join(plausible_section([r]))
+    for n, b in cut.items():
+        ref = reference(peers, leave_out="" if n == "ours" else n)
+        err = shown_rate(b, None, False) - shown_rate(ref, None, False, truth=True)
+        said = page.split(f"{n} F1 {beat_match(ref, b).f1:.3f}", 1)[1].split(";")[0]
+        assert f"HR err {bpm(b) - bpm(ref):+.1f} counted, {err:+.1f} shown" in said, n
+    ours_err = shown_rate(cut["ours"], None, False) - shown_rate(reference(peers), None, False, truth=True)
+    assert ours_err < -1.5  # (the figure the paragraph must not hide)
 
 
 @pytest.mark.xfail(strict=True, reason="data3.csv: HR -2.0 bpm against the consensus (-2.0 "
@@ -743,8 +768,17 @@ def test_the_clipped_loggers_consensus_holds_second_waves_and_ours_is_right_betw
         found = [{n for n, b in peers.items() if b is not None
                   and np.min(np.abs(b - t)) <= 0.15} for t in ref[i:i + 2]]
         assert "NeuroKit2" not in min(found, key=len)
-    hr_ref, hr_ours, _ = plausible_rate(ref, waveform_peaks(x, fs, "ppg").idx / fs)
+    ours = waveform_peaks(x, fs, "ppg").idx / fs
+    hr_ref, hr_ours, _ = plausible_rate(ref, ours)
     assert abs(hr_ours - hr_ref) <= 1.5
+    # by the shown HR too (the goal's): the consensus less each pair's fewer-voted beat
+    # (24 of them) reads 96.7 bpm, ours 96.9; with them 98.8
+    votes = [sum(np.min(np.abs(b - t)) <= 0.15 for b in peers.values() if b is not None)
+             for t in ref]
+    waves = {i + int(votes[i + 1] < votes[i]) for i in short}
+    mended = np.delete(ref, sorted(waves))
+    assert abs(shown_rate(ours, None, False) - shown_rate(mended, None, False, truth=True)) <= 1.5
+    assert shown_rate(ref, None, False, truth=True) - shown_rate(ours, None, False) > 1.5
 
 
 def test_a_pulse_back_after_the_loggers_drop_out_is_found():

@@ -89,3 +89,28 @@ def test_the_deficit_aware_rows_judge_the_shown_hr_against_the_whole_reference()
     f1_less = d["rows"]["ours"][0].f1
     best_less = max(m.f1 for n, (m, _) in d["rows"].items() if n != "ours")
     assert row.endswith("→ yes |" if f1_less >= best_less else "→ **no** |")
+
+
+def test_the_page_shows_no_hr_where_signal_hr_finds_no_heartbeat(tmp_path):
+    """wrist-s1-walk: `signal hr` finds no heartbeat (quality 0.07, under 0.15: exit 3) and
+    prints no rate, but the page's 'HR shown ours' read 80.8 bpm (+21.2 against the ECG's
+    59.6): a figure no user is shown. The row says so now; the rate its beats would give
+    stays in the detail rows. A PPG with a heartbeat keeps its figure."""
+    walk = score_record(need("wrist-s1-walk"))
+    x, fs = record_data(walk["rec"])
+    f = tmp_path / "walk.csv"
+    np.savetxt(f, x, fmt="%.17g")
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "signal", "hr", str(f), "--fs",
+                        repr(float(fs)), "--kind", "ppg", "--json"], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 3 and "no heartbeat found" in r.stderr
+    assert walk["heartbeat"] is False
+    row = next(ln for ln in summary([walk]) if ln.startswith("| wrist-s1-walk |"))
+    assert "| none: no heartbeat (quality 0.07) |" in row and "80.8" not in row
+    assert row.endswith("| **no** |")
+    from empathy.edge.pulse_deficit import page_section
+    row = next(ln for ln in page_section([walk]) if ln.startswith("| wrist-s1-walk |"))
+    assert "| none: no heartbeat |" in row and row.endswith("no → **no** |")
+    clean = score_record(need("heartpy-data2"))
+    assert clean["heartbeat"] is True
+    assert f"| {clean['shown']['ours'][0]:.1f} |" in "\n".join(summary([clean]))
