@@ -99,7 +99,10 @@ def text(driver, id_):
 
 def test_dashboard_shows_live_seats_and_controls_take_effect(demo, browser, tmp_path):
     url, proc = demo
-    wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+    # Tables are redrawn with each state (replaceChildren): a cell read mid-redraw is stale,
+    # and the condition is read again at the next poll.
+    wait = WebDriverWait(browser, 60, poll_frequency=0.2,
+                         ignored_exceptions=(StaleElementReferenceException,))
     browser.get(url)
     wait.until(lambda d: text(d, "link") == "live")
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#seatmap .seat")) == 3

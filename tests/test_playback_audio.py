@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from empathy.host.player import audio
-from empathy.host.player.decode import Decoder, End, read_frames
+from empathy.host.player.decode import Decoder, End, Frame, read_frames
 from empathy.host.player.outputs import VideoWriter
 from empathy.host.player.player import Clip, Player
 
@@ -61,6 +62,40 @@ def test_track_pads_gaps_and_forgets_overlap():
     assert len(t.rest()) == 60
     t.done = True
     assert t.covers(10_000) and np.all(t.take(200, 240)[20:] == 0)
+
+
+def test_a_track_far_ahead_of_the_picture_copies_each_chunk_once():
+    """The demuxer decodes seconds of sound ahead of the picture. Adding a chunk copied the
+    whole track (one growing array), so the cost grew with the square of the sound ahead: on
+    a loaded host the picture froze 4.6 s while 9.6 s of sound was drained."""
+    t = audio.Track()
+    chunk = np.ones((1024, 2), np.float32)  # one AAC frame
+    cpu = time.thread_time()
+    for i in range(2000):  # 43 s of sound
+        t.add(chunk, i * 1024)
+    shares = [t.take(*audio.chunk_bounds(k, 15.0)) for k in range(150)]
+    assert time.thread_time() - cpu < 1.0  # the growing array took 4.5 CPU-s
+    assert sum(len(s) for s in shares) == 150 * 3200 and all(np.all(s == 1) for s in shares)
+    assert len(t.rest()) == 2000 * 1024 - 150 * 3200
+
+
+def test_the_decoder_takes_only_the_sound_its_frames_need(tmp_path):
+    """A frame's sound is pulled from the demuxer as the frame is decoded, no further: the
+    rest waits in its appsink. It pulled all there was (seconds, the demuxer runs ahead)
+    whenever the picture queue was full or a frame's share was missing, and the picture
+    waited meanwhile."""
+    clip = make_clip(tmp_path / "long.mp4", tone(200.0, 250 * SPF, 0.0), 250, 120)
+    dec = Decoder(clip, W, H, FPS, queue_size=2)
+    try:
+        assert isinstance(dec.get(timeout=20), Frame)
+        time.sleep(1.0)  # the queue is full: the decoder waits on the player
+        frames = [dec.get(timeout=20) for _ in range(5)]
+        assert all(isinstance(f, Frame) and len(f.audio) == SPF for f in frames)
+        time.sleep(0.5)
+        # ~10 frames decoded (0.4 s); the old pull held all 10 s of the clip's sound
+        assert dec._track.end < audio.RATE, dec._track.end / audio.RATE
+    finally:
+        dec.stop()
 
 
 def test_splice_has_no_step_and_hard_cut_does():

@@ -115,6 +115,9 @@ def test_bids_dataset_passes_the_official_validator(recorded, tmp_path):
     files = export(path, tmp_path, "bids")
     r = subprocess.run([*BIDS_VALIDATOR, str(tmp_path), "--format", "json"],
                        capture_output=True, text=True, timeout=180)
+    # One line when it did not run (a venv without the deno binary beside its python: a git
+    # worktree's .venv that borrows main's packages), not a JSONDecodeError on empty output.
+    assert r.stdout.startswith("{"), f"validator exit {r.returncode}: {r.stderr[-300:]}"
     issues = json.loads(r.stdout)["issues"]["issues"]
     errors = [i for i in issues if i["severity"] == "error"]
     assert not errors, errors

@@ -128,10 +128,13 @@ class Decoder:
                 self.queue.put(item, timeout=0.02)
                 return True
             except queue.Full:
-                self._drain_audio()  # keep sound flowing while the picture queue is full
+                pass  # the sound waits in its appsink (unbounded): it cannot hold the demuxer
         return False
 
-    def _drain_audio(self, wait_ns: int = 0) -> None:
+    def _drain_audio(self, wait_ns: int = 0, until: int | None = None) -> None:
+        """Decoded sound into the track: up to sample `until` (a frame's share), or all there
+        is. Never more than a frame needs while the picture waits: the demuxer runs seconds of
+        sound ahead, and on a loaded host pulling it all held the picture up for seconds."""
         if self._asink is None or self._track.done:
             return
         Gst_ = Gst()
@@ -154,6 +157,8 @@ class Decoder:
             if start < 0:  # sound from before the range's in point
                 pcm, start = pcm[-start:], 0
             self._track.add(pcm, start)
+            if until is not None and self._track.covers(until):
+                return
             wait_ns = 0
 
     def _audio_for(self, k: int) -> np.ndarray | None:
@@ -163,7 +168,7 @@ class Decoder:
         a, b = audio.chunk_bounds(k, self._frame_rate)
         tries = 0
         while not self._track.covers(b) and not self._stop.is_set() and tries < 200:
-            self._drain_audio(10 * Gst().MSECOND)
+            self._drain_audio(10 * Gst().MSECOND, until=b)
             tries += 1
         if not self._track.covers(b) and not self._stop.is_set():
             log.warning("decoder %s: no sound for frame %d after 2 s; silence instead",

@@ -278,6 +278,10 @@ class Cinema:
         wait_for(lambda: self.hearing(unit), timeout_s, f"unit {unit} heard again", 0.05)
         return time.monotonic() - since
 
+    def film_s(self, run: int | None = None) -> float:
+        """Seconds of film the screen has shown so far in this host run."""
+        return len(frame_rows(self.frames(run))) / FPS
+
     def wait_film_s(self, seconds: float, run: int | None = None) -> None:
         """Wait until the screen has shown `seconds` of film in this host run."""
         need = int(seconds * FPS)
