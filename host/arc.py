@@ -149,6 +149,9 @@ def arc_rows(arc: list[ArcPoint]) -> list[dict]:
     return [{**asdict(p), "stirring": list(p.stirring)} for p in arc]
 
 
+MAX_LABELLED = 180
+
+
 def arc_plot(arc: list[ArcPoint], out: Path, title: str = "") -> Path:
     """Valence and arousal per scene, as PNG or SVG (by the file's suffix); `title` (the
     screenplay's) heads it."""
@@ -158,14 +161,18 @@ def arc_plot(arc: list[ArcPoint], out: Path, title: str = "") -> Path:
     import matplotlib.pyplot as plt
 
     x = [p.scene for p in arc]
-    fig, ax = plt.subplots(figsize=(max(6, len(arc) * 1.1), 3.6))
+    # Up to MAX_LABELLED scenes each get a label and 1.1 in; a longer arc labels every
+    # step-th in that width: 1.1 in a scene made 8,000 scenes an 880,000-pixel PNG that
+    # took over 10 minutes and 1.5 GB to draw.
+    step = max(1, -(-len(arc) // MAX_LABELLED))
+    fig, ax = plt.subplots(figsize=(max(6, min(len(arc), MAX_LABELLED) * 1.1), 3.6))
     ax.axhline(0, color="#999", lw=0.6)
     ax.plot(x, [p.arousal for p in arc], "o-", color="#e15759", lw=2,
             label="arousal (words and staging, 0..1)")
     ax.plot(x, [p.valence for p in arc], "s--", color="#4e79a7", lw=1.5,
             label="valence (VADER, -1..1)")
-    ax.set_xticks(x, [f"{p.scene}. {p.heading[:22]}" for p in arc], rotation=30, ha="right",
-                  fontsize=8)
+    ax.set_xticks(x[::step], [f"{p.scene}. {p.heading[:22]}" for p in arc[::step]],
+                  rotation=30, ha="right", fontsize=8)
     ax.set_ylim(-1.05, 1.05)
     ax.set_ylabel("target")
     ax.set_title(f"{title}: intended arc" if title else "Intended emotional arc")

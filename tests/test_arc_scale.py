@@ -28,3 +28,15 @@ def test_long_runs_of_spaces_in_a_heading_and_a_cue_cost_their_length():
     assert room.heading == f"INT. ROOM{spaces}x" and yard.heading == "EXT. YARD"
     assert f"MIRA{spaces}x" in room.text  # not a cue: a lower-case letter
     assert "KAI" not in yard.text and yard.text == "Run!"  # a cue, spaces and all
+
+
+def test_a_long_arc_is_drawn_at_a_readable_width_with_every_kth_scene_labelled(tmp_path):
+    """1.1 in a scene made 2,000 scenes a 170,592-pixel-wide PNG (8,000: over 10 minutes
+    and 1.5 GB); up to MAX_LABELLED scenes the plot is as it was."""
+    import matplotlib.image
+
+    from empathy.host.arc import MAX_LABELLED, ArcPoint, arc_plot
+
+    arc = [ArcPoint(i + 1, f"INT. ROOM {i + 1}", 0.1, 0.5) for i in range(2000)]
+    png = arc_plot(arc, tmp_path / "arc.png", "Long")
+    assert matplotlib.image.imread(png).shape[1] < MAX_LABELLED * 1.1 * 100 * 1.1
