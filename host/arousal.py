@@ -25,7 +25,9 @@ cases written for the purpose (tests/test_arc.py); they read words, never the fi
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 BASE = 0.3
 STIR_W, SETTLE_W, EXCLAIM_W = 0.25, 0.15, 0.15
@@ -71,6 +73,17 @@ def _lemma(word: str, words: frozenset) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1 << 16)
+def _word(low: str) -> tuple[str | None, float]:
+    """A lower-case word's list entry and weight, (None, 0) for neither list; cached: a
+    screenplay repeats its words, and the suffix search was half of scoring its arousal."""
+    if (hit := _lemma(low, STIR)) is not None:
+        return hit, STIR_W
+    if (hit := _lemma(low, SETTLE)) is not None:
+        return hit, -SETTLE_W
+    return None, 0.0
+
+
 @dataclass(frozen=True)
 class Reading:
     arousal: float               # 0 (still) .. 1 (frantic)
@@ -81,13 +94,9 @@ def sentence_arousal(text: str) -> tuple[float, list[str]]:
     words = _WORD.findall(text)
     dev, found = 0.0, []
     for w in words:
-        low = w.lower()
-        caps = 2.0 if len(w) > 2 and w.isupper() else 1.0
-        if (hit := _lemma(low, STIR)) is not None:
-            dev += STIR_W * caps
-            found.append(hit)
-        elif (hit := _lemma(low, SETTLE)) is not None:
-            dev -= SETTLE_W * caps
+        hit, weight = _word(w.lower())
+        if hit is not None:
+            dev += weight * (2.0 if len(w) > 2 and w.isupper() else 1.0)
             found.append(hit)
     if "!" in text:
         dev += EXCLAIM_W
@@ -113,5 +122,6 @@ def scene_arousal(text: str) -> Reading:
         found += words
     mean = sum(scores) / len(scores)
     value = (1 - PEAK_SHARE) * mean + PEAK_SHARE * max(scores)
-    ranked = sorted(set(found), key=lambda w: (-found.count(w), found.index(w)))
+    counts = Counter(found)  # in order of first mention: the sort keeps that among ties
+    ranked = sorted(counts, key=lambda w: -counts[w])
     return Reading(round(value, 3), tuple(ranked[:6]))

@@ -182,18 +182,28 @@ def _arc(args) -> int:
         print(json.dumps(arc_rows(arc)))
         return 0
     from rich.console import Console
-    from rich.table import Table
 
-    t = Table(title=f"{title}: intended arc (valence: VADER; arousal: words and staging)")
-    for col in ("scene", "heading", "valence", "arousal", "because of"):
-        t.add_column(col, justify="right" if col in ("scene", "valence", "arousal") else "left")
-    for p in arc:
-        t.add_row(str(p.scene), p.heading, f"{p.valence:+.3f}", f"{p.arousal:.3f}",
-                  ", ".join(p.stirring))
-    Console().print(t)
+    Console().print(arc_table(arc, title))
     if plot:
         print(f"plot: {plot}")
     return 0
+
+
+def arc_table(arc, title: str):
+    """The arc as a rich Table. Cells are Text, shown as written: a string cell is read as
+    markup (a `[FLASHBACK]` heading vanished, a `[/b]` one crashed the verb) and parsed again
+    at each measure."""
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=Text(f"{title}: intended arc (valence: VADER; arousal: words and staging)",
+                         style="table.title"))
+    for col in ("scene", "heading", "valence", "arousal", "because of"):
+        t.add_column(col, justify="right" if col in ("scene", "valence", "arousal") else "left")
+    for p in arc:
+        t.add_row(*(Text(c) for c in (str(p.scene), p.heading, f"{p.valence:+.3f}",
+                                       f"{p.arousal:.3f}", ", ".join(p.stirring))))
+    return t
 
 
 def register(p) -> None:

@@ -53,18 +53,26 @@ def _natural(name: str) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
 
 
-def _ident(name: str, taken: set) -> str:
-    """A segment id from a clip's name: at most SEGMENT_ID_MAX (an editor's names run longer),
-    unique by a number at its end."""
-    base = re.sub(r"[^A-Za-z0-9_]+", "_", Path(name).stem if "." in name else name).strip("_")
-    base = base.lower() or "segment"
-    if base[0].isdigit():
-        base = f"s{base}"
-    ident, n = base[:SEGMENT_ID_MAX], 2
-    while ident in taken:
-        ident, n = f"{base[:SEGMENT_ID_MAX - len(str(n)) - 1]}_{n}", n + 1
-    taken.add(ident)
-    return ident
+class _Idents:
+    """Segment ids from clips' names: at most SEGMENT_ID_MAX (an editor's names run longer),
+    unique by a number at the end. Each name's next number is kept: counting from 2 again
+    for every cut made an EDL of 8,000 cuts from one file take 15 s."""
+
+    def __init__(self):
+        self.taken: set[str] = set()
+        self.next_n: dict[str, int] = {}  # the numbers below are taken (taken only grows)
+
+    def __call__(self, name: str) -> str:
+        base = re.sub(r"[^A-Za-z0-9_]+", "_", Path(name).stem if "." in name else name).strip("_")
+        base = base.lower() or "segment"
+        if base[0].isdigit():
+            base = f"s{base}"
+        ident, n = base[:SEGMENT_ID_MAX], self.next_n.get(base, 2)
+        while ident in self.taken:
+            ident, n = f"{base[:SEGMENT_ID_MAX - len(str(n)) - 1]}_{n}", n + 1
+        self.taken.add(ident)
+        self.next_n[base] = n
+        return ident
 
 
 def from_folder(folder: Path, warn=print) -> list[Draft]:
@@ -72,7 +80,7 @@ def from_folder(folder: Path, warn=print) -> list[Draft]:
 
     clips = sorted((p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES
                     and p.is_file()), key=lambda p: _natural(p.name))
-    drafts, taken = [], set()
+    drafts, ident = [], _Idents()
     for p in clips:
         try:
             info = describe(p)
@@ -81,7 +89,7 @@ def from_folder(folder: Path, warn=print) -> list[Draft]:
             continue
         lut = next((c for c in (p.with_suffix(".cube"), folder / "luts" / f"{p.stem}.cube")
                     if c.is_file()), None)
-        drafts.append(Draft(_ident(p.name, taken), p, round(info.duration_s, 3), lut=lut))
+        drafts.append(Draft(ident(p.name), p, round(info.duration_s, 3), lut=lut))
     if not drafts:
         raise ScaffoldError(f"{folder}: no video clips GStreamer can read "
                             f"({', '.join(sorted(VIDEO_SUFFIXES))})")
@@ -135,7 +143,7 @@ def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[
     if len(tracks) > 1:
         warn(f"{path}: {len(tracks)} video tracks; the first one is used")
     search = [media_root] if media_root else [path.parent]
-    drafts, taken = [], set()
+    drafts, ident = [], _Idents()
     for item in tracks[0]:
         if not isinstance(item, otio.schema.Clip):
             if not isinstance(item, otio.schema.Gap) or item.duration().value:
@@ -148,7 +156,7 @@ def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[
         if avail is not None:  # source time is the file's timecode: count from its start
             start -= avail.start_time.to_seconds()
         in_s, dur = round(max(0.0, start), 6), round(sr.duration.to_seconds(), 6)
-        drafts.append(Draft(_ident(item.name or "clip", taken), _media_path(item, path, search),
+        drafts.append(Draft(ident(item.name or "clip"), _media_path(item, path, search),
                             dur, in_s, round(in_s + dur, 6)))
     return drafts
 

@@ -41,3 +41,23 @@ def test_lines_of_similar_ids_in_a_long_story():
         assert story.line(sid, "out_s") == header + 3 and rows[header + 2].startswith("out_s")
     assert story.line("d10", "options") == rows.index("[decisions.d10]") + 5
     assert story.line("s1", "nope") == story.line("s1") and story.line("s3000") is None
+
+
+def test_ids_for_thousands_of_cuts_from_one_file_are_found_without_a_search_each():
+    """An EDL of a feature cuts from one master file again and again: each cut's id was
+    searched from `_2` up (8,000 cuts: 15 s). Counted in lookups, not timed."""
+    from empathy.host.story_new import _Idents
+
+    class Counted(set):
+        looked = 0
+
+        def __contains__(self, item):
+            Counted.looked += 1
+            return super().__contains__(item)
+
+    ident = _Idents()
+    ident.taken = Counted()
+    ids = [ident(name) for name in ["master.mov"] * 3000 + ["master_3.mov", "Master.MOV"]]
+    assert ids[:3] == ["master", "master_2", "master_3"] and ids[2999] == "master_3000"
+    assert ids[3000:] == ["master_3_2", "master_3001"] and len(set(ids)) == len(ids)
+    assert Counted.looked < 3 * len(ids), Counted.looked
