@@ -88,3 +88,41 @@ def test_doctor_as_root_takes_the_service_s_sequence_numbers(tmp_path):
     assert not (tmp_path / "root" / ".local").exists()  # nothing of root's own
     unit = (ROOT / "deploy" / "systemd" / "empathy-edge@.service").read_text()
     assert f"Environment=XDG_STATE_HOME={SERVICE_STATE}\n" in unit  # the folder it reads
+
+
+HOLD = """
+import sys, time
+from empathy.transports.mqtt_host import hold_login
+from empathy.transports.mqtt_url import MqttUrl
+held = hold_login(MqttUrl(sys.argv[1]))
+print("held" if held is not None else "none", flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_login_is_one_whatever_the_broker_s_address_is_spelled(tmp_path):
+    """A unit's uplink says mqtt://unit-1@localhost:PORT, the operator types 127.0.0.1
+    (or ::1, or LocalHost) for the doctor: the login lock was keyed on the host name as
+    written, so the doctor found it free, logged in as the unit and took its place on the
+    shipped broker. Now the lock is keyed on the address(es) the name resolves to (every
+    loopback address one machine), the port and the user. A real process holds it."""
+    from empathy.transports.mqtt_host import login_in_use
+
+    port = 18830 + os.getpid() % 1000
+    url = "mqtt://unit-1@{}:%d/screen1" % port
+    unit = subprocess.Popen([sys.executable, "-c", HOLD, url.format("localhost")],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert unit.stdout.readline().strip() == "held"
+        said = {h: login_in_use(url.format(h)) for h in
+                ("localhost", "LocalHost", "127.0.0.1", "[::1]", "127.0.0.2")}
+        other = [login_in_use(url.format("127.0.0.1").replace("unit-1", "unit-2")),
+                 login_in_use(url.format("127.0.0.1").replace(str(port), str(port + 1))),
+                 login_in_use(url.format("192.0.2.7"))]
+    finally:
+        unit.kill()
+        unit.wait()
+    print(said, other)
+    assert all(said.values()), said
+    assert other == ["", "", ""]  # another user, port or broker is another login
+    assert login_in_use(url.format("127.0.0.1")) == ""  # let go at the unit's death
