@@ -11,14 +11,17 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
+import pytest
 import tomli_w
 
 from empathy.host.doctor_files import SERVICE_STATE
 from empathy.host.receive import Intake
 from empathy.transports import open_receiver
 from opshelp import unit_keys
+from test_ops22 import needs_root
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_UID = 65534  # `nobody`: the folder's owner stands for the service user
@@ -41,6 +44,7 @@ def _doctor_as_root(tmp: Path, cfg: Path) -> tuple[int, dict, str]:
     return r.returncode, found, r.stderr
 
 
+@needs_root
 def test_doctor_as_root_takes_the_service_s_sequence_numbers(tmp_path):
     """`sudo empathy doctor --config /etc/empathy/edge-seat1.toml` on a UDP unit: root's
     state folder held no sequence file, so its clock-sync requests went out from 0, the
@@ -126,3 +130,102 @@ def test_the_login_is_one_whatever_the_broker_s_address_is_spelled(tmp_path):
     assert all(said.values()), said
     assert other == ["", "", ""]  # another user, port or broker is another login
     assert login_in_use(url.format("127.0.0.1")) == ""  # let go at the unit's death
+
+
+def test_the_player_says_done_at_once_whatever_fails_as_it_closes(tmp_path, caplog):
+    """The player's last steps (decoder, what was queued, the output, the frame log) ran
+    in one `finally` before it said it was done: one that raised skipped the rest, and
+    the show's stop waited 30 s for it (systemd kills at 30 s), the output unclosed.
+    Only the frame log's OSError and an output that ends badly were caught. Now each
+    step runs whatever the one before did, a failure is said in one line (no traceback)
+    and the stop is at once. A real GStreamer player; the output's EOS wait and the
+    frame log's close raise as a wedged sink and a lost NFS mount did."""
+    import numpy as np
+
+    from empathy.host.player.outputs import VideoWriter
+    from empathy.host.player.player import Clip, Player
+
+    clip = tmp_path / "a.mp4"
+    w = VideoWriter(f"file:{clip}", 160, 90, 25)
+    for i in range(250):
+        w.push(np.full((90, 160, 3), i % 256, np.uint8), i / 25, 1 / 25)
+    assert w.close()
+    p = Player(f"file:{tmp_path / 'o.mp4'}", 160, 90, 25, tmp_path / "f.csv", realtime=True)
+    p.start(Clip("a", clip, None))
+    def wedged(*a, **k):
+        raise RuntimeError("the sink's EOS never came (bus gone)")
+
+    def lost(*a, **k):
+        raise ValueError("I/O operation on closed file")
+
+    p._writer.close, p._log.close = wedged, lost
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    p.stop()
+    done = p.wait(30)
+    stop_s = time.monotonic() - t0
+    said = [r for r in caplog.records if r.name.startswith("empathy.host.player")
+            and r.levelname == "ERROR"]
+    print({"stop_s": round(stop_s, 2), "error": p.error,
+           "said": [r.getMessage() for r in said]})
+    assert done and stop_s < 5, stop_s
+    assert p.error and "output" in p.error and "\n" not in p.error, p.error
+    assert len(said) == 2 and all(r.exc_info is None for r in said), said
+
+
+LOGGER = """
+import logging, sys, time
+from pathlib import Path
+from empathy import log
+log.setup("info", json_lines=sys.argv[2] == "json", log_file=sys.argv[1])
+say, full = logging.getLogger("empathy.show"), Path(sys.argv[1]).parent
+for i in range(400):
+    if i == 100:  # the disk fills
+        with open(full / "filler", "wb") as f:
+            try:
+                while True:
+                    f.write(b"x" * 65536)
+            except OSError:
+                pass
+    if i == 300:  # room again
+        (full / "filler").unlink()
+        time.sleep(float(sys.argv[3]))
+    say.info("frame %d shown", i)
+print("show went on to", i, flush=True)
+"""
+
+
+@needs_root
+@pytest.mark.parametrize("form", ["text", "json"])
+def test_log_file_on_a_full_disk_says_so_once_and_takes_records_again(tmp_path, form):
+    """`empathy --log-file /var/log/empathy/host.log ...` on a disk that fills mid-show:
+    logging's own handler printed '--- Logging error ---' and a traceback to stderr (the
+    journal) for every record, 200 of them here. Now it says so once, drops records while
+    the disk is full, and takes them again (once RETRY_S has passed) with a line that
+    says how many were lost; a record the full disk cut is ended. A real process, a
+    256 kB tmpfs."""
+    from empathy.rotate import RotatingLogHandler
+
+    full = tmp_path / "full"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(full)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        r = subprocess.run([sys.executable, "-c", LOGGER, str(full / "host.log"), form,
+                            str(RotatingLogHandler.RETRY_S + 0.2)], capture_output=True,
+                           text=True, timeout=60)
+        text = (full / "host.log").read_text()
+    finally:
+        subprocess.run(["umount", str(full)])
+    said = {"stderr_lines": len(r.stderr.splitlines()),
+            "tracebacks": r.stderr.count("Traceback"),
+            "logging_errors": r.stderr.count("--- Logging error ---")}
+    print(said, r.stderr[:600])
+    assert r.returncode == 0 and "show went on to 399" in r.stdout, r.stderr[-2000:]
+    assert said["tracebacks"] == 0 and said["stderr_lines"] == 1, r.stderr[-2000:]
+    assert "cannot write the log file" in r.stderr and "No space left" in r.stderr
+    lines = text.splitlines()
+    assert "frame 0 shown" in lines[0] and "frame 399 shown" in lines[-1], lines[-3:]
+    assert any("record(s) lost" in ln for ln in lines), lines[-5:]
+    if form == "json":  # every line still one JSON object
+        assert all(json.loads(ln) for ln in lines)
