@@ -20,9 +20,11 @@ from empathy.paths import runtime_dir, state_dir, state_file
 log = logging.getLogger("empathy.edge")
 
 
-def seq_path(cfg) -> Path:
-    """Where an edge config's unit keeps its sequence (`empathy doctor` checks it too)."""
-    return Path(cfg.seq_file) if cfg.seq_file else state_dir("edge", f"unit{cfg.unit_id}.seq")
+def seq_path(cfg, home: Path | None = None) -> Path:
+    """Where an edge config's unit keeps its sequence (`empathy doctor` checks it too);
+    `home`: the XDG_STATE_HOME of the process that runs it, where not this one's."""
+    return Path(cfg.seq_file) if cfg.seq_file else \
+        state_dir("edge", f"unit{cfg.unit_id}.seq", home=home)
 
 
 class SeqReserve:
@@ -121,9 +123,9 @@ class SeqReserve:
                 self._writer.put(str(self._asked))
             self._cv.wait_for(lambda: wire.seq_delta(seq, self.limit) < 0)
 
-    def close(self) -> None:
-        """Let the writer end once the limit asked for is written (never waits for it)."""
-        self._writer.close(0)
+    def close(self, wait_s: float = 0.0) -> None:
+        """Let the writer end once the limit asked for is written (waits `wait_s` for it)."""
+        self._writer.close(wait_s)
         if self._lock is not None:
             os.close(self._lock)
 

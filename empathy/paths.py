@@ -25,8 +25,9 @@ def _xdg(var: str, default: str) -> Path:
     return Path(base) if os.path.isabs(base) else Path.home() / default
 
 
-def state_dir(*parts: str) -> Path:
-    return _xdg(STATE_ENV, ".local/state").joinpath("empathy", *parts)
+def state_dir(*parts: str, home: Path | None = None) -> Path:
+    """`home`: another process's XDG_STATE_HOME (a service's, as `empathy doctor` finds it)."""
+    return (home or _xdg(STATE_ENV, ".local/state")).joinpath("empathy", *parts)
 
 
 def data_dir(*parts: str) -> Path:

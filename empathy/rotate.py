@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,14 +126,75 @@ class RotatingFile:
 
 
 class RotatingLogHandler(logging.StreamHandler):
-    """Log records to a RotatingFile (`empathy --log-file PATH`)."""
+    """Log records to a RotatingFile (`empathy --log-file PATH`). On a full disk logging's
+    own handler printed a traceback to stderr for every record: here it is said once, the
+    records are dropped (the show goes on), and every RETRY_S the file is tried again."""
+
+    RETRY_S = 5.0
 
     def __init__(self, path: Path, rotation: Optional[Rotation] = None):
         super().__init__(RotatingFile(path, rotation))
+        self._args = (Path(path), rotation)
+        self.lost = 0  # records dropped while the file could not be written
+        self._retry_at: Optional[float] = None  # set while failing
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._retry_at is not None and not self._reopened():
+            self.lost += 1
+            return
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+            self.stream.flush()
+        except OSError as e:
+            self._failed(e)
+        except Exception:
+            self.handleError(record)
+
+    def _failed(self, e: OSError) -> None:
+        self.lost += 1
+        if self._retry_at is None:
+            sys.stderr.write(f"empathy: cannot write the log file {self._args[0]} "
+                             f"({e.strerror or e}): the show goes on; its records are dropped "
+                             "until the disk takes them again\n")
+        self._retry_at = time.monotonic() + self.RETRY_S
+        try:
+            self.stream.close()  # the buffer's records are gone with it
+        except OSError:
+            pass
+
+    def _reopened(self) -> bool:
+        if time.monotonic() < self._retry_at:
+            return False
+        try:
+            self.stream = RotatingFile(*self._args)
+            if self.stream.size:
+                with open(self._args[0], "rb") as f:
+                    f.seek(-1, 2)
+                    if f.read(1) != b"\n":
+                        self.stream.write("\n")  # a record cut by the full disk ends here
+            said = logging.LogRecord("empathy.log", logging.WARNING, __file__, 0, "the log "
+                                     "file could not be written: %d record(s) lost",
+                                     (self.lost,), None)
+            self.stream.write(self.format(said) + self.terminator)
+            self.stream.flush()
+        except OSError as e:
+            self._failed(e)
+            return False
+        self._retry_at, self.lost = None, 0
+        return True
+
+    def flush(self) -> None:
+        if self._retry_at is None:  # (closed while failing)
+            try:
+                self.stream.flush()
+            except OSError as e:
+                self._failed(e)
 
     def close(self) -> None:
         try:
             self.flush()
             self.stream.close()
+        except OSError:
+            pass  # (said when it first failed)
         finally:
             super().close()

@@ -13,8 +13,9 @@ thing the config names, for real, and each finding names that thing:
   the broker accepts); the story loads; the keystore; the session folder is writable and
   has room; the dashboard's token file.
 
-The clock-sync check takes sequence numbers from the unit's own sequence file, so a unit
-started afterwards goes on beyond them; run it before the unit's service starts (while
+The clock-sync check takes sequence numbers from the unit's own sequence file (run as root,
+the service's, under /var/lib/empathy; it says which), so a unit started afterwards goes on
+beyond them; run it before the unit's service starts (while
 the unit runs, the host may refuse the unit's packets for a moment: its replay window
 moved on).
 """
@@ -33,8 +34,8 @@ from urllib.parse import urlsplit
 from empathy.config import ConfigError
 from empathy.host.doctor import (Finding, MIN_FREE_GB, check_gstreamer, check_ocio,
                                  check_tflite, crashed)
-from empathy.host.doctor_files import (check_folder, check_keystore, check_secret_file,
-                                       check_session_room)
+from empathy.host.doctor_files import (SERVICE_STATE, check_folder, check_keystore,
+                                       check_secret_file, check_session_room)
 from empathy.sensors.base import file_problem, source_file
 
 BLUETOOTH_SYS = Path("/sys/class/bluetooth")
@@ -151,9 +152,32 @@ def check_ble_links(seats: list[int]) -> list[Finding]:
 
 
 def _seq_path(cfg) -> Path:
+    """The unit's sequence file as its service finds it. Root (sudo) has no XDG_STATE_HOME
+    and a home of its own: its numbers started at 0 and the host refused them as replays."""
     from empathy.edge.sequence import seq_path
 
-    return seq_path(cfg)
+    if cfg.seq_file or os.environ.get("XDG_STATE_HOME") or os.geteuid() != 0 \
+            or not SERVICE_STATE.is_dir():
+        return seq_path(cfg)
+    return seq_path(cfg, SERVICE_STATE)
+
+
+def _made(path: Path) -> list[Path]:
+    """The folders under the service's state folder that reserving `path` will make."""
+    return [d for d in path.parents if SERVICE_STATE in d.parents and not d.exists()]
+
+
+def _give_back(path: Path, made: list[Path]) -> None:
+    """Root wrote the service's sequence file (and its lock, and folders it made): they go
+    back to the folder's owner, or the service could not read them at its next start."""
+    if os.geteuid() != 0 or SERVICE_STATE not in path.parents:
+        return
+    st = SERVICE_STATE.stat()
+    for p in [*made, path, path.with_name(path.name + ".lock")]:
+        try:
+            os.chown(p, st.st_uid, st.st_gid)
+        except FileNotFoundError:
+            pass
 
 
 def check_uplink(cfg) -> list[Finding]:
@@ -181,15 +205,18 @@ def check_uplink(cfg) -> list[Finding]:
                               "now (a second login would take its place on the broker)",
                               "its log says whether the host answers "
                               "(`journalctl -u empathy-edge@...`)")]
+    path = _seq_path(cfg)
+    made = _made(path)
     try:  # the unit's own numbers: the host would refuse them as replays when it sent them
-        seqs = SeqReserve(_seq_path(cfg), packet_rate(cfg))
+        seqs = SeqReserve(path, packet_rate(cfg))
     except InUse as e:
         return [Finding(item, "warn", f"not checked: {e}", "its log says whether the host "
                         "answers (`journalctl -u empathy-edge@...`)")]
     try:
         tx = open_sender(cfg.uplink, cfg.unit_id)
     except (TransportError, OSError) as e:
-        seqs.close()
+        seqs.close(SYNC_WAIT_S)
+        _give_back(path, made)
         return [Finding(item, "fail", str(e), "check the uplink URL")]
     out = tls
     try:
@@ -212,17 +239,19 @@ def check_uplink(cfg) -> list[Finding]:
                 sync.on_packet(p)
     finally:
         tx.close()
-        seqs.close()
+        seqs.close(SYNC_WAIT_S)
+        _give_back(path, made)
+    numbers = f"sequence numbers from {path}"
     if not sync.answered:
         status = "warn" if out else "fail"  # over MQTT the broker is up; the host may not be
         return out + [Finding("clock:host", status, f"no clock-sync reply from the host in "
-                              f"{SYNC_WAIT_S:.0f} s over {cfg.uplink}",
+                              f"{SYNC_WAIT_S:.0f} s over {cfg.uplink} ({numbers})",
                               "start the host (`empathy host run`), check that it listens "
                               "there and that its keystore has this unit's key")]
     offset_ms = (sync.clock.to_host(sync.local_us()) - sync.local_us()) / 1000
     return out + [Finding("clock:host", "ok", f"the host answers clock sync: offset "
                           f"{offset_ms:+.3f} ms, round trip {sync.rtt_us / 1000:.2f} ms "
-                          f"({sync.answered} of {sync.sent} answered)")]
+                          f"({sync.answered} of {sync.sent} answered; {numbers})")]
 
 
 # -- host ------------------------------------------------------------------------------------

@@ -290,12 +290,20 @@ class Player:
             self.error = f"{type(e).__name__}: {e}"
             log.exception("player failed")
         finally:
-            dec.stop()
-            self._upcoming.close()
-            if not self._writer.close():
-                self.error = self.error or "output did not finalise"
-            self._log.close()
-            self._done.set()
+            self._close(dec)
+
+    def _close(self, dec) -> None:
+        """The last steps, each whatever the one before did, then done: a step that raised
+        skipped the rest and the show's stop waited 30 s for the player (systemd kills)."""
+        for what, step in (("decoder", dec.stop), ("next clip", self._upcoming.close),
+                           ("output", self._writer.close), ("frame log", self._log.close)):
+            try:
+                if step() is False:  # the output's EOS did not come through
+                    self.error = self.error or "output did not finalise"
+            except Exception as e:
+                log.error("player: the %s did not close: %s: %s", what, type(e).__name__, e)
+                self.error = self.error or f"the {what} did not close: {type(e).__name__}: {e}"
+        self._done.set()
 
     def _bake(self, g: Grade) -> None:
         """The table the GPU grades with; a crossfade bakes a new one per frame (~1 ms)."""
