@@ -134,6 +134,23 @@ def _unlike_runs(rr: np.ndarray, ref: np.ndarray, sh: np.ndarray) -> np.ndarray:
     return out
 
 
+def timing_doubt(beat_s) -> np.ndarray:
+    """Indices of the beats that timing alone can call neither normal nor ectopic (a
+    strap's, which come with no shape): a little early before a pause (`_timing`'s soft
+    ones: a late PVC or APC, or sinus arrhythmia's short-long pair) and a little early
+    (under SOFT_EARLY) just before an early beat of a run (a couplet's first, 0.85-0.94 of
+    the normal interval on QT Database sele0114). Their intervals are no NN for a strap's
+    HRV (a seat's `label_runs`), though they are not counted as ectopic."""
+    t = np.asarray(beat_s, float)
+    if len(t) < 4:
+        return np.zeros(0, int)
+    rr, ref = _reference(t)
+    early, flag, soft = _timing(rr, ref)
+    first = np.zeros(len(flag), bool)
+    first[:-1] = (rr[:-2] < SOFT_EARLY * ref[:-1]) & ~early[:-1] & flag[1:] & early[1:]
+    return np.flatnonzero(soft | first) + 1
+
+
 def ectopic_beats(beat_s, shape=None, good=None) -> np.ndarray:
     """Indices of the ectopic beats of beat_s; `shape`: shape_match's, where known. Without
     it (PPG), `good` (bool per beat: pulse-shaped) must hold for the beat and both its

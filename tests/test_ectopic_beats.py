@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from empathy.edge.ectopic_beats import ectopic_beats, shape_match
+from empathy.edge.ectopic_beats import ectopic_beats, shape_match, timing_doubt
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import annotated_beats, beat_labels, record_data
 from empathy.edge.hrv import CORRECTED, heart_summary
@@ -81,6 +81,20 @@ def test_a_little_early_beat_counts_only_where_its_shape_differs():
     odd = np.ones(len(t))
     odd[11] = 0.2
     assert list(ectopic_beats(t, odd)) == [11]
+
+
+def test_timing_alone_doubts_a_little_early_beat_but_does_not_call_it_ectopic():
+    """A strap's beats carry no shape: a late PVC's short-long pair (and a couplet's first
+    beat, a little early before an early one) is not counted as ectopic, but its intervals
+    are no NN (`timing_doubt`); sinus arrhythmia's slow 15 % swing is not doubted."""
+    rr = np.full(40, 0.8)
+    rr[10], rr[11] = 0.7, 1.05  # 0.875 early, then a pause
+    rr[20], rr[21], rr[22] = 0.7, 0.55, 0.95  # a couplet whose first beat is 0.875 early
+    t = np.concatenate(([0.0], np.cumsum(rr)))
+    assert list(ectopic_beats(t)) == [22]
+    assert list(timing_doubt(t)) == [11, 21]
+    rr = 0.8 + 0.12 * np.sin(np.arange(200) / 3.0)
+    assert len(timing_doubt(np.concatenate(([0.0], np.cumsum(rr))))) == 0
 
 
 def test_noise_holds_no_heartbeat_and_no_ectopic_count(tmp_path):
