@@ -135,12 +135,13 @@ def _unlike_runs(rr: np.ndarray, ref: np.ndarray, sh: np.ndarray) -> np.ndarray:
 
 
 def timing_doubt(beat_s) -> np.ndarray:
-    """Indices of the beats that timing alone can call neither normal nor ectopic (a
-    strap's, which come with no shape): a little early before a pause (`_timing`'s soft
-    ones: a late PVC or APC, or sinus arrhythmia's short-long pair) and a little early
-    (under SOFT_EARLY) just before an early beat of a run (a couplet's first, 0.85-0.94 of
-    the normal interval on QT Database sele0114). Their intervals are no NN for a strap's
-    HRV (a seat's `label_runs`), though they are not counted as ectopic."""
+    """Indices of the beats that timing can call neither normal nor ectopic: a little
+    early before a pause (`_timing`'s soft ones: a late PVC or APC, or sinus arrhythmia's
+    short-long pair) and a little early (under SOFT_EARLY) just before an early beat of a
+    run (a couplet's first, 0.85-0.94 of the normal interval on QT Database sele0114). A
+    strap's beats come with no shape, and an APC's QRS is a normal one: their intervals
+    are no NN for an ECG's or a strap's HRV (`hrv.nn`, a seat's `label_runs`), though
+    they are not counted as ectopic (a PPG's stay: its pulses' timing is looser)."""
     t = np.asarray(beat_s, float)
     if len(t) < 4:
         return np.zeros(0, int)

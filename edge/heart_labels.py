@@ -23,14 +23,13 @@ def label_runs(beats: tuple, beats0: int, found: dict[int, str], run_labels: dic
     `run_labels`: the last call's runs, by their inputs. Returns, per raw interval kept,
     whether it ends at an ectopic beat; the labels (raw index, type); the runs' labels
     for the next call; whether it begins or ends at an ectopic beat; whether its raw
-    value stands (see HeartWindow.hrv_window); whether it begins or ends at a strap's beat
-    that timing alone cannot call normal (`timing_doubt`: no NN for its HRV)."""
+    value stands (see HeartWindow.hrv_window); whether it begins or ends at an ECG's or a
+    strap's beat that timing leaves in doubt (`timing_doubt`: no NN for its HRV)."""
     t, rr, iq, q_end, joined, rows = beats
     end = np.zeros(len(rr), bool)
     labelled = []
     misplaced = np.zeros(len(rr), bool)
     doubt = np.zeros(len(rr), bool)
-    strap = cycles and not width
     starts = np.concatenate((np.flatnonzero(~joined[1:]) + 1, [len(rr)]))
     a, memo = 0, {}  # a run's labels by its inputs: a run before a break stays as it was
     for b in starts[starts > 0].tolist():
@@ -48,7 +47,7 @@ def label_runs(beats: tuple, beats0: int, found: dict[int, str], run_labels: dic
             # beat's slope row, then each interval's last beat's; a strap's: timing alone)
             shape = slope_match(u, beat_s) if width else None
             run_labels[key] = (labelled_artefacts(beat_s, mine, shape, None if cycles else q),
-                               timing_doubt(beat_s) - 1 if strap else np.zeros(0, int))
+                               timing_doubt(beat_s) - 1 if cycles else np.zeros(0, int))
         memo[key] = run_labels[key]
         doubt[a + memo[key][1]] = True
         for i, k in memo[key][0]:

@@ -84,7 +84,7 @@ class HeartWindow:
         # ectopic beat (None: to be labelled again)
         self.touching = np.zeros(0, bool)  # ... begins or ends at an ectopic beat
         self.undo = np.zeros(0, bool)  # ... its raw value stands (see hrv_window)
-        self.doubt = np.zeros(0, bool)  # ... a strap's, at a beat timing can't call normal
+        self.doubt = np.zeros(0, bool)  # ... at a beat its timing leaves in doubt
         self.labelled: list[tuple[int, str]] = []  # (raw index, type), labelled_artefacts
         self.run_labels: dict[tuple, tuple] = {}  # (_label)
         self.last: tuple | None = None  # last beat (ts_us, sqi, slope row)
@@ -214,8 +214,8 @@ class HeartWindow:
     def hrv_window(self, now_us: int, window_s: float) -> tuple[Intervals, dict]:
         """`window` for HRV, and {type: count} of the labelled artefacts that end in it. Its
         `normal` says NN: normal, and neither beginning nor ending at a beat labelled
-        ectopic (as `nn` says of the batch summary's) nor, a strap's, at one its timing
-        leaves in doubt (`timing_doubt`). Where the corrector moved a beat that
+        ectopic (as `nn` says of the batch summary's) nor, an ECG's or a strap's, at one
+        its timing leaves in doubt (`timing_doubt`). Where the corrector moved a beat that
         ectopic_beats does not call ectopic ('misplaced') next to an interval at an ectopic
         beat, the raw intervals stand: on MIT-BIH 116 it moved the beat after each PVC's
         pause, and its two mean intervals, one of them the pause's, read normal (RMSSD 1.7

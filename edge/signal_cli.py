@@ -233,7 +233,8 @@ def _hrv(args) -> int:
             # a waveform's labels are the summary's (its beats' shapes); RR: timing alone
             artefacts = s["artefacts"] if s is not None else labelled_artefacts(beat_s, artefacts)
             kinds = [k for _, k in artefacts]
-            normal = nn(iv, beat_s, artefacts)  # (as `signal hr`'s HRV)
+            # (as `signal hr`'s HRV: an ECG's or an RR file's beats in doubt are no NN)
+            normal = nn(iv, beat_s, artefacts, s is None or args.kind == "ecg")
             if s is not None and s["paced"]:  # a pacemaker's intervals: none is NN
                 normal[:] = False
             out = {"rr_ms": [round(float(r), 1) for r in iv.rr_ms],
