@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from empathy.edge.ectopic_beats import slope_match, timing_doubt
+from empathy.edge.ectopic_beats import doubtful_beats, slope_match
 from empathy.edge.hrv import labelled_artefacts
 
 
@@ -24,7 +24,7 @@ def label_runs(beats: tuple, beats0: int, found: dict[int, str], run_labels: dic
     whether it ends at an ectopic beat; the labels (raw index, type); the runs' labels
     for the next call; whether it begins or ends at an ectopic beat; whether its raw
     value stands (see HeartWindow.hrv_window); whether it begins or ends at an ECG's or a
-    strap's beat that timing leaves in doubt (`timing_doubt`: no NN for its HRV)."""
+    strap's beat left in doubt (`doubtful_beats`: no NN for its HRV)."""
     t, rr, iq, q_end, joined, rows = beats
     end = np.zeros(len(rr), bool)
     labelled = []
@@ -47,7 +47,7 @@ def label_runs(beats: tuple, beats0: int, found: dict[int, str], run_labels: dic
             # beat's slope row, then each interval's last beat's; a strap's: timing alone)
             shape = slope_match(u, beat_s) if width else None
             run_labels[key] = (labelled_artefacts(beat_s, mine, shape, None if cycles else q),
-                               timing_doubt(beat_s) - 1 if cycles else np.zeros(0, int))
+                               doubtful_beats(beat_s, shape) - 1 if cycles else np.zeros(0, int))
         memo[key] = run_labels[key]
         doubt[a + memo[key][1]] = True
         for i, k in memo[key][0]:

@@ -84,7 +84,7 @@ class HeartWindow:
         # ectopic beat (None: to be labelled again)
         self.touching = np.zeros(0, bool)  # ... begins or ends at an ectopic beat
         self.undo = np.zeros(0, bool)  # ... its raw value stands (see hrv_window)
-        self.doubt = np.zeros(0, bool)  # ... at a beat its timing leaves in doubt
+        self.doubt = np.zeros(0, bool)  # ... at a beat left in doubt
         self.labelled: list[tuple[int, str]] = []  # (raw index, type), labelled_artefacts
         self.run_labels: dict[tuple, tuple] = {}  # (_label)
         self.last: tuple | None = None  # last beat (ts_us, sqi, slope row)
@@ -215,7 +215,7 @@ class HeartWindow:
         """`window` for HRV, and {type: count} of the labelled artefacts that end in it. Its
         `normal` says NN: normal, and neither beginning nor ending at a beat labelled
         ectopic (as `nn` says of the batch summary's) nor, an ECG's or a strap's, at one
-        its timing leaves in doubt (`timing_doubt`). Where the corrector moved a beat that
+        left in doubt (`doubtful_beats`). Where the corrector moved a beat that
         ectopic_beats does not call ectopic ('misplaced') next to an interval at an ectopic
         beat, the raw intervals stand: on MIT-BIH 116 it moved the beat after each PVC's
         pause, and its two mean intervals, one of them the pause's, read normal (RMSSD 1.7

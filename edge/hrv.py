@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from empathy.edge.ectopic_beats import ectopic_beats, timing_doubt
+from empathy.edge.ectopic_beats import doubtful_beats, ectopic_beats
 from empathy.edge.rr_artefacts import rr_correct
 
 RR_RANGE_MS = (300.0, 2000.0)
@@ -149,14 +149,14 @@ def labelled_artefacts(beat_s, artefacts: list, shape=None, sqi=None) -> list:
     return sorted([(int(b) - 1, "ectopic") for b in ect] + rest)
 
 
-def nn(iv: Intervals, beat_s, artefacts: list, doubt: bool = False) -> np.ndarray:
+def nn(iv: Intervals, beat_s, artefacts: list, doubt=None) -> np.ndarray:
     """The NN intervals: normal ones that neither begin nor end at a labelled ectopic beat
     (`labelled_artefacts`), whatever the 20 % rule says (in bigeminy the rule's median sits
     between the coupling interval and the pause, and lets some of both through: MIT-BIH
-    106's V1 read SDNN 217 ms); with `doubt` (an ECG's or an RR file's) nor at a beat
-    timing leaves in doubt (`timing_doubt`, as a seat's NN: edge/heart_labels.py)."""
-    if doubt:
-        artefacts = list(artefacts) + [(int(b) - 1, "ectopic") for b in timing_doubt(beat_s)]
+    106's V1 read SDNN 217 ms), nor at a beat of `doubt` (an ECG's or an RR file's
+    `doubtful_beats`, as a seat's NN: edge/heart_labels.py)."""
+    if doubt is not None:
+        artefacts = list(artefacts) + [(int(b) - 1, "ectopic") for b in doubt]
     return iv.normal & ~_touching(iv, beat_s, artefacts)
 
 
@@ -285,7 +285,8 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
                         "issue": "lost contact" if lost >= window_s / 2 else
                                  "low shape quality" if low else ""})
     quality = float(np.mean([w["quality"] for w in windows])) if windows else 0.0
-    normal = nn(iv, beat_s, artefacts, cycles or found)  # (a PPG's: no doubt by timing)
+    normal = nn(iv, beat_s, artefacts,
+                doubtful_beats(beat_s, shape) if cycles or found else None)  # (not a PPG's)
     return {"bpm": mean_rate(shown.rr_ms),
             "bpm_raw": mean_rate(rated(beat_s, cycles, False).rr_ms),
             "beats_s": [round(float(t), 4) for t in beat_s],
