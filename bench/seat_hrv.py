@@ -15,7 +15,9 @@ tests/test_heart_hrv.py) instead: the (seed, rate) cases with HR_OK or HRV_OK at
 `--cost`: the time of the seat's heart part of an estimate (`SeatFeatures._heart`), 4 a
 second, on each record fed as above (detection not counted). `--ectopic`: the seat's ectopic
 labels scored against the annotation's as edge/ectopic_validation scores `signal hr`'s
-(`seat_ectopic` says which beats count as labelled).
+(`seat_ectopic` says which beats count as labelled). `--strap`: the annotation's beats as a
+chest strap's RR intervals instead of the ECG (a perfect strap: timing only), an estimate
+every other beat.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def seat_stream(x: np.ndarray, fs: float, every_s: float, kind: str = "ecg",
 
 
 def score_record(name: str, every_s: float, t_from: float = 30.0,
-                 t_to: float = float("inf")) -> dict:
+                 t_to: float = float("inf"), strap: bool = False) -> dict:
     from empathy.edge.heart_corpus import annotated_beats, beat_labels, record, record_data
     from empathy.edge.latency import HRV_WINDOW_S
     from empathy.wire import Flag
@@ -74,7 +76,11 @@ def score_record(name: str, every_s: float, t_from: float = 30.0,
     x, fs = record_data(rec)
     ann, lab = annotated_beats(rec, len(x), fs), beat_labels(rec, len(x))
     ok, hr_ok, undefined_ok, err = [], [], 0, []
-    for now, e, heart in seat_stream(x[:int(min(t_to + 1, len(x) / fs) * fs)], fs, every_s):
+    if strap:  # (the strap's clock starts at the first beat)
+        ann = ann - ann[0]
+    stream = (strap_stream(ann) if strap else
+              seat_stream(x[:int(min(t_to + 1, len(x) / fs) * fs)], fs, every_s))
+    for now, e, heart in stream:
         if not t_from <= (now - T0_US) / 1e6 <= t_to:
             continue
         iv = heart and heart.window(now, HRV_WINDOW_S)
@@ -97,6 +103,20 @@ def score_record(name: str, every_s: float, t_from: float = 30.0,
             "ok_ref_undefined": undefined_ok,
             "err_median": float(np.median(err)) if len(err) else float("nan"),
             "err_p90": float(np.percentile(err, 90)) if len(err) else float("nan")}
+
+
+def strap_stream(ann_s: np.ndarray):
+    """Yields (now_us, estimate, the seat's strap HeartWindow) with the beats ann_s (s) as
+    a strap's RR intervals, from its first beat, an estimate every other beat."""
+    from empathy.edge.features import SeatFeatures
+    from empathy.sensors.base import Beat
+
+    f, t = SeatFeatures(baseline_s=10), T0_US
+    for k, rr in enumerate(np.diff(ann_s) * 1000.0):
+        t += int(round(rr * 1000))
+        f.add(Beat(t, float(rr)))
+        if k % 2 == 0:
+            yield t, f.estimate(t), f.strap
 
 
 def seat_ectopic(name: str, every_s: float = 1.0) -> dict:
@@ -203,6 +223,8 @@ def main(argv=None) -> None:
     ap.add_argument("--spikes", type=number_in(float, 0, 86400), default=0.0, help="seconds of spike noise")
     ap.add_argument("--seeds", type=number_in(int, 1, 1000), default=40)
     ap.add_argument("--cost", action="store_true", help="time the heart part instead")
+    ap.add_argument("--strap", action="store_true",
+                    help="the annotation's beats as a strap's RR intervals instead")
     ap.add_argument("--ectopic", action="store_true",
                     help="score the seat's ectopic labels (ectopic_validation) instead")
     a = ap.parse_args(argv)
@@ -215,7 +237,7 @@ def main(argv=None) -> None:
     for name in a.records if a.cost else ():
         print(f"{name:16s} _heart µs per estimate: median %.0f mean %.0f" % heart_cost_us(name))
     for name in () if a.cost else a.records:
-        s = score_record(name, a.every, *a.span)
+        s = score_record(name, a.every, *a.span, strap=a.strap)
         print(f"{s['record']:16s} n={s['estimates']:4d} HR_OK {s['hr_ok']:.2f} HRV_OK {s['hrv_ok']:.2f}  "
               f"OK with no NN reference {s['ok_ref_undefined']:4d}  |err| median "
               f"{s['err_median']:.3f} p90 {s['err_p90']:.3f}", flush=True)

@@ -134,6 +134,31 @@ def _unlike_runs(rr: np.ndarray, ref: np.ndarray, sh: np.ndarray) -> np.ndarray:
     return out
 
 
+def doubtful_beats(beat_s, shape=None) -> np.ndarray:
+    """Indices of the beats whose intervals are no NN, though they are not counted as
+    ectopic. By timing: a little early before a pause (`_timing`'s soft ones: a late PVC or
+    APC, or sinus arrhythmia's short-long pair) and a little early (under SOFT_EARLY) just
+    before an early beat of a run (a couplet's first, 0.85-0.94 of the normal interval on
+    QT Database sele0114): a strap's beats come with no shape, and an APC's QRS is a normal
+    one. With an ECG's `shape` (shape_match's) also a beat of the opposite shape (under
+    ODD), or unlike the on-time beats (under UNLIKE) and a little early, where the interval
+    after it is longer (by ODD_LONGER): QT Database sel15814's couplet at 151-152 s (0.84
+    early at 0.64, then on time at -0.38; its normal neighbour matched only 0.85). A PPG's
+    stay NN: its pulses' timing is looser (`hrv.nn`, a seat's `label_runs`)."""
+    t = np.asarray(beat_s, float)
+    if len(t) < 4:
+        return np.zeros(0, int)
+    rr, ref = _reference(t)
+    early, flag, soft = _timing(rr, ref)
+    out = soft.copy()
+    out[:-1] |= (rr[:-2] < SOFT_EARLY * ref[:-1]) & ~early[:-1] & flag[1:] & early[1:]
+    if shape is not None:
+        sh = np.asarray(shape, float)[1:-1]
+        odd = (sh < ODD) | ((sh < UNLIKE) & (rr[:-1] < SOFT_EARLY * ref))
+        out |= odd & (rr[1:] > ODD_LONGER * rr[:-1])
+    return np.flatnonzero(out) + 1
+
+
 def ectopic_beats(beat_s, shape=None, good=None) -> np.ndarray:
     """Indices of the ectopic beats of beat_s; `shape`: shape_match's, where known. Without
     it (PPG), `good` (bool per beat: pulse-shaped) must hold for the beat and both its

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from empathy.edge.ectopic_beats import slope_match
+from empathy.edge.ectopic_beats import doubtful_beats, slope_match
 from empathy.edge.hrv import labelled_artefacts
 
 
@@ -23,11 +23,13 @@ def label_runs(beats: tuple, beats0: int, found: dict[int, str], run_labels: dic
     `run_labels`: the last call's runs, by their inputs. Returns, per raw interval kept,
     whether it ends at an ectopic beat; the labels (raw index, type); the runs' labels
     for the next call; whether it begins or ends at an ectopic beat; whether its raw
-    value stands (see HeartWindow.hrv_window)."""
+    value stands (see HeartWindow.hrv_window); whether it begins or ends at an ECG's or a
+    strap's beat left in doubt (`doubtful_beats`: no NN for its HRV)."""
     t, rr, iq, q_end, joined, rows = beats
     end = np.zeros(len(rr), bool)
     labelled = []
     misplaced = np.zeros(len(rr), bool)
+    doubt = np.zeros(len(rr), bool)
     starts = np.concatenate((np.flatnonzero(~joined[1:]) + 1, [len(rr)]))
     a, memo = 0, {}  # a run's labels by its inputs: a run before a break stays as it was
     for b in starts[starts > 0].tolist():
@@ -44,16 +46,24 @@ def label_runs(beats: tuple, beats0: int, found: dict[int, str], run_labels: dic
             u = np.concatenate((rows[a:a + 1, 0], rows[a:b, 1]))  # (ECG: the run's first
             # beat's slope row, then each interval's last beat's; a strap's: timing alone)
             shape = slope_match(u, beat_s) if width else None
-            run_labels[key] = labelled_artefacts(beat_s, mine, shape, None if cycles else q)
+            run_labels[key] = (labelled_artefacts(beat_s, mine, shape, None if cycles else q),
+                               doubtful_beats(beat_s, shape) - 1 if cycles else np.zeros(0, int))
         memo[key] = run_labels[key]
-        for i, k in memo[key]:
+        doubt[a + memo[key][1]] = True
+        for i, k in memo[key][0]:
             end[a + i] |= k == "ectopic"
             misplaced[a + i] |= k == "misplaced"
             labelled.append((g0 + i, k))
         a = b
-    touching = end.copy()
-    touching[1:] |= joined[1:] & end[:-1]
+    touching, doubt = _touching(end, joined), _touching(doubt, joined)
     near = touching.copy()
     near[1:] |= touching[:-1]
     near[:-1] |= touching[1:]
-    return end, labelled, memo, touching, misplaced & near
+    return end, labelled, memo, touching, misplaced & near, doubt
+
+
+def _touching(end: np.ndarray, joined: np.ndarray) -> np.ndarray:
+    """Per raw interval, whether it ends at a beat of `end`'s, or begins at one (joined)."""
+    out = end.copy()
+    out[1:] |= joined[1:] & end[:-1]
+    return out

@@ -84,8 +84,9 @@ class HeartWindow:
         # ectopic beat (None: to be labelled again)
         self.touching = np.zeros(0, bool)  # ... begins or ends at an ectopic beat
         self.undo = np.zeros(0, bool)  # ... its raw value stands (see hrv_window)
+        self.doubt = np.zeros(0, bool)  # ... at a beat left in doubt
         self.labelled: list[tuple[int, str]] = []  # (raw index, type), labelled_artefacts
-        self.run_labels: dict[tuple, list] = {}  # (_label)
+        self.run_labels: dict[tuple, tuple] = {}  # (_label)
         self.last: tuple | None = None  # last beat (ts_us, sqi, slope row)
         self.first_us: float | None = None  # when this source's first interval began
         self.corrector = RRCorrector()  # intervals come out of it two beats later
@@ -206,14 +207,15 @@ class HeartWindow:
 
     def _label(self) -> None:
         """The raw beats kept labelled again (`label_runs`)."""
-        (self.ectopic_end, self.labelled, self.run_labels, self.touching,
-         self.undo) = label_runs(self.beats, self.beats0, self.found, self.run_labels,
+        (self.ectopic_end, self.labelled, self.run_labels, self.touching, self.undo,
+         self.doubt) = label_runs(self.beats, self.beats0, self.found, self.run_labels,
                                  self.width, self.cycles)
 
     def hrv_window(self, now_us: int, window_s: float) -> tuple[Intervals, dict]:
         """`window` for HRV, and {type: count} of the labelled artefacts that end in it. Its
         `normal` says NN: normal, and neither beginning nor ending at a beat labelled
-        ectopic (as `nn` says of the batch summary's). Where the corrector moved a beat that
+        ectopic (as `nn` says of the batch summary's) nor, an ECG's or a strap's, at one
+        left in doubt (`doubtful_beats`). Where the corrector moved a beat that
         ectopic_beats does not call ectopic ('misplaced') next to an interval at an ectopic
         beat, the raw intervals stand: on MIT-BIH 116 it moved the beat after each PVC's
         pause, and its two mean intervals, one of them the pause's, read normal (RMSSD 1.7
@@ -230,8 +232,8 @@ class HeartWindow:
         for g, k in self.labelled:
             if self.beats[0][g - self.beats0] >= start:
                 counts[k] = counts.get(k, 0) + 1
-        iv = Intervals(self.ivs.t_s[i:] / 1e6, rr, self.ivs.normal[i:] & ~self.touching[at],
-                       self.ivs.sqi[i:])
+        nn = self.ivs.normal[i:] & ~self.touching[at] & ~self.doubt[at]
+        iv = Intervals(self.ivs.t_s[i:] / 1e6, rr, nn, self.ivs.sqi[i:])
         return iv, counts
 
     def artefacts_in(self, now_us: int, window_s: float) -> dict:

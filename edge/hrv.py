@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from empathy.edge.ectopic_beats import ectopic_beats
+from empathy.edge.ectopic_beats import doubtful_beats, ectopic_beats
 from empathy.edge.rr_artefacts import rr_correct
 
 RR_RANGE_MS = (300.0, 2000.0)
@@ -149,18 +149,21 @@ def labelled_artefacts(beat_s, artefacts: list, shape=None, sqi=None) -> list:
     return sorted([(int(b) - 1, "ectopic") for b in ect] + rest)
 
 
-def nn(iv: Intervals, beat_s, artefacts: list) -> np.ndarray:
+def nn(iv: Intervals, beat_s, artefacts: list, doubt=None) -> np.ndarray:
     """The NN intervals: normal ones that neither begin nor end at a labelled ectopic beat
     (`labelled_artefacts`), whatever the 20 % rule says (in bigeminy the rule's median sits
     between the coupling interval and the pause, and lets some of both through: MIT-BIH
-    106's V1 read SDNN 217 ms)."""
+    106's V1 read SDNN 217 ms), nor at a beat of `doubt` (an ECG's or an RR file's
+    `doubtful_beats`, as a seat's NN: edge/heart_labels.py)."""
+    if doubt is not None:
+        artefacts = list(artefacts) + [(int(b) - 1, "ectopic") for b in doubt]
     return iv.normal & ~_touching(iv, beat_s, artefacts)
 
 
 def _touching(iv: Intervals, beat_s, artefacts: list) -> np.ndarray:
     """Intervals that begin or end at a beat labelled ectopic."""
     bt = np.asarray(beat_s, float)
-    ect = np.array([bt[i + 1] for i, k in artefacts if k == "ectopic" and i + 1 < len(bt)])
+    ect = np.sort([bt[i + 1] for i, k in artefacts if k == "ectopic" and i + 1 < len(bt)])
     if not len(ect) or not len(iv.t_s):
         return np.zeros(len(iv.t_s), bool)
     ends = np.stack((iv.t_s, iv.t_s - iv.rr_ms / 1000.0))  # each interval's end and start
@@ -282,10 +285,12 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
                         "issue": "lost contact" if lost >= window_s / 2 else
                                  "low shape quality" if low else ""})
     quality = float(np.mean([w["quality"] for w in windows])) if windows else 0.0
+    normal = nn(iv, beat_s, artefacts,
+                doubtful_beats(beat_s, shape) if cycles or found else None)  # (not a PPG's)
     return {"bpm": mean_rate(shown.rr_ms),
             "bpm_raw": mean_rate(rated(beat_s, cycles, False).rr_ms),
             "beats_s": [round(float(t), 4) for t in beat_s],
-            **(WITHHELD if paced and paced[0] else hrv_time(iv.rr_ms, nn(iv, beat_s, artefacts))),
+            **(WITHHELD if paced and paced[0] else hrv_time(iv.rr_ms, normal)),
             "paced": paced[0] if paced else None, "paced_beats": paced[1] if paced else 0,
             "heartbeat": (heartbeat_found(beat_s, sqi, duration_s, quality) and quality >= MIN_QUALITY
                           and (evidence or quality >= EVIDENCE_BELOW)),

@@ -221,6 +221,7 @@ def said_report(args) -> None:
 def _hrv(args) -> int:
     """RR series (from a waveform's beats or a file of RR intervals) -> corrected series,
     the artefacts found and time-domain HRV."""
+    from empathy.edge.ectopic_beats import doubtful_beats
     from empathy.edge.hrv import (CORRECTED, WITHHELD, corrected_intervals, hrv_time,
                                   labelled_artefacts, nn)
     from empathy.edge.signal_report import hrv_result, stages
@@ -228,12 +229,14 @@ def _hrv(args) -> int:
     with stages(bool(args.report), 3) as step:
         try:
             path = report_path(args)
-            beat_s, s = _hrv_beats(args, step)
+            beat_s, s, shape = _hrv_beats(args, step)
             iv, artefacts = corrected_intervals(beat_s)  # every beat weighs alike here
             # a waveform's labels are the summary's (its beats' shapes); RR: timing alone
             artefacts = s["artefacts"] if s is not None else labelled_artefacts(beat_s, artefacts)
             kinds = [k for _, k in artefacts]
-            normal = nn(iv, beat_s, artefacts)  # (as `signal hr`'s HRV)
+            # (as `signal hr`'s HRV: an ECG's or an RR file's beats in doubt are no NN)
+            normal = nn(iv, beat_s, artefacts, doubtful_beats(beat_s, shape)
+                        if s is None or args.kind == "ecg" else None)
             if s is not None and s["paced"]:  # a pacemaker's intervals: none is NN
                 normal[:] = False
             out = {"rr_ms": [round(float(r), 1) for r in iv.rr_ms],
@@ -275,16 +278,20 @@ def _hrv(args) -> int:
 
 
 def _hrv_beats(args, step):
-    """(beat times in s, the summary when they came from a waveform, else None)."""
+    """(beat times in s, the summary when they came from a waveform, else None, an ECG's
+    shape_match: `signal hr`'s, for its doubtful beats)."""
+    from empathy.edge.ectopic_beats import shape_match
     from empathy.edge.signal_apps import app_file, read_beats
 
     if args.kind != "rr" and not app_file(args.file):
-        s = _beats(args, step)[0]
-        return np.array(s["beats_s"]), s
+        s, fs, x = _beats(args, step)[:3]
+        t = np.array(s["beats_s"])
+        idx = np.round(t * fs).astype(int)  # (beats_s: idx / fs to 0.1 ms)
+        return t, s, shape_match(x, fs, idx) if args.kind == "ecg" else None
     if args.polarity != "auto":
         raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")
-    return read_beats(args.file, args.column, (args.start, args.end, args.source)), None
+    return read_beats(args.file, args.column, (args.start, args.end, args.source)), None, None
 
 
 FS = number_in(float, 0.1, 100_000)  # any rate a file could have; each verb checks its own

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from empathy.edge.ectopic_beats import ectopic_beats, shape_match
+from empathy.edge.ectopic_beats import ectopic_beats, shape_match, doubtful_beats
 from empathy.edge.heart import waveform_peaks
 from empathy.edge.heart_corpus import annotated_beats, beat_labels, record_data
 from empathy.edge.hrv import CORRECTED, heart_summary
@@ -81,6 +81,37 @@ def test_a_little_early_beat_counts_only_where_its_shape_differs():
     odd = np.ones(len(t))
     odd[11] = 0.2
     assert list(ectopic_beats(t, odd)) == [11]
+
+
+def test_timing_alone_doubts_a_little_early_beat_but_does_not_call_it_ectopic():
+    """A strap's beats carry no shape: a late PVC's short-long pair (and a couplet's first
+    beat, a little early before an early one) is not counted as ectopic, but its intervals
+    are no NN (`doubtful_beats`); sinus arrhythmia's slow 15 % swing is not doubted."""
+    rr = np.full(40, 0.8)
+    rr[10], rr[11] = 0.7, 1.05  # 0.875 early, then a pause
+    rr[20], rr[21], rr[22] = 0.7, 0.55, 0.95  # a couplet whose first beat is 0.875 early
+    t = np.concatenate(([0.0], np.cumsum(rr)))
+    assert list(ectopic_beats(t)) == [22]
+    assert list(doubtful_beats(t)) == [11, 21]
+    rr = 0.8 + 0.12 * np.sin(np.arange(200) / 3.0)
+    assert len(doubtful_beats(np.concatenate(([0.0], np.cumsum(rr))))) == 0
+
+
+def test_an_ecg_s_beat_of_another_shape_before_a_longer_interval_is_no_nn():
+    """QT Database sel15814 (tuning) at 151-152 s: a PVC couplet, the first 0.84 early and
+    unlike the on-time beats (0.64), the second on time but of the opposite shape (-0.38),
+    then a pause; the beat before matched only 0.85, so neither was labelled ectopic and a
+    seat sent HRV_OK with 2-3 times the NN RMSSD for 30 s. A beat of the opposite shape
+    with no longer interval after it (noise on time) stays NN."""
+    rr = np.full(40, 0.8)
+    rr[10], rr[11], rr[12] = 0.67, 0.81, 0.92
+    t = np.concatenate(([0.0], np.cumsum(rr)))
+    sh = np.ones(len(t))
+    sh[10], sh[11], sh[12] = 0.85, 0.64, -0.38
+    assert len(ectopic_beats(t, sh)) == 0
+    assert list(doubtful_beats(t, sh)) == [11, 12]
+    sh[25] = -0.5  # on time, the next interval as long: not doubted
+    assert list(doubtful_beats(t, sh)) == [11, 12]
 
 
 def test_noise_holds_no_heartbeat_and_no_ectopic_count(tmp_path):

@@ -86,14 +86,12 @@ def test_mitdb_106_s_bigeminy_through_a_seat_keeps_its_heart_rate():
         len(err), np.median(err), int(np.sum(err > 10.0)))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a strap gives timing only: PVCs 0.85 of the normal interval early are neither "
-    "ectopic_beats' early beats (EARLY 0.8) nor its soft ones (those need the ECG's "
-    "shape), and the 20 % rule keeps them: HRV_OK in 0.92 of the estimates with an "
-    "RMSSD of 167 ms (median), the sinus rhythm's ~21"))
 def test_a_strap_s_trigeminy_sends_no_hrv_of_its_pvcs():
     """Every third beat 0.85 early with a compensatory pause. NN intervals (between two
-    normal beats) hold the sinus RMSSD (~21 ms): HRV_OK only with that, or none."""
+    normal beats) hold the sinus RMSSD (~21 ms): HRV_OK only with that, or none. A strap
+    gives timing only, and its PVCs are neither ectopic_beats' early beats (EARLY 0.8) nor
+    its soft ones (those need the ECG's shape): HRV_OK was sent in 0.92 of the estimates
+    with an RMSSD of 167 ms (median). Now their intervals are no NN (`doubtful_beats`)."""
     rr = sinus()
     for i in range(0, len(rr) - 1, 3):
         rr[i] *= 0.85
@@ -123,10 +121,9 @@ def test_a_perfect_strap_on_mitdb_106_gives_its_heart_rate():
 @pytest.mark.parametrize("name", [
     "qtdb-sel15814",  # HRV_OK in 58 of 86 at median |error| 0.84 until the RR corrector
     # judged on its input (wip/rrsplit): its PVCs, 0.86-0.94 early, are ectopic pairs there
-    # (67 of 86 at 0.06)
-    pytest.param("qtdb-sele0114", marks=pytest.mark.xfail(strict=True, reason=(
-        "HRV_OK in 5 of 54 estimates with an RMSSD of 294 ms, median |error| 4.2: its APCs "
-        "come barely early")))])
+    # (67 of 86 at 0.06; 34 of 86 at 0.05 since `doubtful_beats`)
+    "qtdb-sele0114"])  # HRV_OK in 5 of 54 estimates with an RMSSD of 294 ms, median |error|
+    # 4.2, until `doubtful_beats`: its APCs come barely early (0.80-0.91, pause 1.16-1.27)
 def test_a_perfect_strap_s_rmssd_leaves_out_its_ectopic_beats(name):
     """The annotation's beats (tuning) as a strap's RR: HRV_OK with the annotation's NN
     RMSSD over the seat's HRV window (median |error| <= 0.25), or no HRV_OK."""
