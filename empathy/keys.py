@@ -32,7 +32,7 @@ from pathlib import Path
 
 import tomli_w
 
-from empathy import wire
+from empathy import toml_text, wire
 from empathy.atomic import open_beside
 
 KEY_BYTES = 32
@@ -124,7 +124,7 @@ class Keystore:
             with os.fdopen(fd, "rb") as f:
                 mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
                 text = f.read().decode()
-            doc = tomllib.loads(text)
+            doc = toml_text.loads(text)
             ks = cls({int(u): bytes.fromhex(k) for u, k in doc.get("units", {}).items()},
                      {int(u): bytes.fromhex(k) for u, k in doc.get("previous", {}).items()},
                      bytes.fromhex(doc.get("cue_signing_key", "")),

@@ -17,14 +17,13 @@ carries seats 305-308, whatever order the units are given in.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import tomli_w
 
-from empathy import broker_auth
+from empathy import broker_auth, toml_text
 from empathy.config import ConfigError, loads
 from empathy.keys import KeyError_, Keystore
 
@@ -64,7 +63,7 @@ def _template(path: Path) -> dict:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     loads(EdgeConfig, text, str(path))  # refused with file:line like any edge config
-    return tomllib.loads(text)
+    return toml_text.loads(text)
 
 
 NUMBERINGS = ("consecutive", "row")

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Optional
 
+from empathy import toml_text
 from empathy.host.story import Decision, Segment, Story, StoryError, line_of
 from empathy.host.story_conditions import compile_condition, same_type
 
@@ -65,7 +66,7 @@ def read(text: str, path: Path, media_root: str | Path | None, check_files: bool
          find_media: bool | None) -> Story:
     """`story.loads`: the story in `text`, or StoryError at the first thing wrong."""
     try:
-        doc = tomllib.loads(text)
+        doc = toml_text.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
         raise StoryError(path, int(m.group(1)) if m else None, f"not valid TOML: {e}") from None

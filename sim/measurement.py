@@ -28,6 +28,7 @@ from typing import Optional
 import numpy as np
 from scipy import signal
 
+from empathy import toml_text
 from empathy.sim import HERE
 
 DEFAULT = HERE / "measurement.toml"
@@ -52,7 +53,7 @@ class MeasurementModel:
     def load(cls, path: Optional[str | Path] = None) -> "MeasurementModel":
         path = Path(path or DEFAULT)
         try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+            doc = toml_text.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
             raise ValueError(f"measurement model {path}: {e}") from None
         m = doc.get("model", {})
