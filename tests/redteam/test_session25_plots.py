@@ -4,8 +4,9 @@ matplotlib reads text between two "$" as TeX. A story title, a screenplay's titl
 heading, or a recording's file name holding a pair with no TeX between them ("$\\x$") made
 savefig raise: `story graph`, `story arc --plot` and `policy simulate --plot` ended in
 "unexpected error: ValueError" (exit 70) and a crash file, `calibrate hr` in a pyparsing
-traceback; a pair that is TeX ("From $5 to $10") lost its dollars and turned italic. Now
-each "$" is drawn as itself. Real files, the real commands in their own processes."""
+traceback; a LUT so named ended the demo, its film played, in the same ValueError and no
+report. A pair that is TeX ("From $5 to $10") lost its dollars and turned italic. Now each
+"$" is drawn as itself. Real files, the real commands in their own processes."""
 
 from __future__ import annotations
 
@@ -66,3 +67,22 @@ def test_a_recording_named_with_dollars_is_plotted_in_the_rig_report(tmp_path):
     r = _run("calibrate", "hr", "--device", dev, "--reference", ref, "--out", tmp_path / "cal")
     assert "Traceback" not in r.stderr and "unexpected" not in r.stderr, r.stderr[-1500:]
     assert (tmp_path / "cal" / "hr.html").stat().st_size > 1000, (r.returncode, r.stdout)
+
+
+def test_a_lut_named_with_dollars_is_named_in_the_demo_s_report(tmp_path):
+    """The report's graded-frame panel is titled with the LUT's file name: the demo ran
+    its film, then ended in "unexpected error: ValueError" (exit 70) with no report."""
+    import shutil
+
+    from empathy.host.sample.render import ensure
+
+    root = tmp_path / "media"
+    shutil.copytree(ensure(), root)
+    shutil.copy(root / "luts" / "orange_haze.cube", root / "luts" / f"{WORDS}.cube")
+    story = sample_story(tmp_path)
+    story.write_text(story.read_text().replace("luts/orange_haze.cube",
+                                               f"luts/{WORDS}.cube".replace("\\", "\\\\")))
+    r = _run("demo", "--story", story, "--media-root", root, "--duration", "8", "--seats", "1",
+             "--no-faces", "--out", tmp_path / "demo")
+    assert r.returncode == 0, r.stderr[-1500:]
+    assert "<h2>Grade</h2><img" in (tmp_path / "demo" / "report.html").read_text()
