@@ -21,6 +21,8 @@ from pathlib import Path
 
 import tomli_w
 
+from empathy import toml_text
+
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -36,7 +38,7 @@ def check_id(kind: str, ident: str) -> str:
 
 def _read(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text())
+        return toml_text.loads(path.read_text())
     except FileNotFoundError:
         return {}
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:

@@ -12,7 +12,6 @@ history of issue 19's passes (at the page's end) is `heart_passes`.
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 
@@ -262,4 +261,6 @@ def write_page(out_dir: Path) -> Path:
 
 
 if __name__ == "__main__":
-    print(write_page(Path(sys.argv[1] if len(sys.argv) > 1 else "docs")))
+    from empathy.edge.page_args import docs_folder
+
+    print(write_page(docs_folder("heart_validation", "heart-corpus.md")))

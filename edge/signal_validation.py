@@ -9,7 +9,6 @@ figure in the page is computed here when the page is written; tests reuse the bu
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 
@@ -346,4 +345,6 @@ def _figures(plt, fig_dir: Path, pd: dict) -> None:
 
 
 if __name__ == "__main__":
-    print(write_page(Path(sys.argv[1] if len(sys.argv) > 1 else "docs")))
+    from empathy.edge.page_args import docs_folder
+
+    print(write_page(docs_folder("signal_validation", "signal-validation.md")))

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import urlsplit
 
+from empathy import toml_text
 from empathy.paths import read_file
 
 T = TypeVar("T")
@@ -302,7 +303,7 @@ def from_toml(cls: type[T], path: str | Path) -> T:
 def loads(cls: type[T], text: str, source: str = "<text>") -> T:
     """Config from TOML text in memory (what from_toml does after reading the file)."""
     try:
-        data = tomllib.loads(text)
+        data = toml_text.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+)", str(e))
         raise ConfigError(f"{source}:{m.group(1)}: not valid TOML: {e}" if m else

@@ -32,12 +32,13 @@ from pathlib import Path
 
 import tomli_w
 
-from empathy import wire
+from empathy import toml_text, wire
 from empathy.atomic import open_beside
 
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
 UNSAFE_MODE = 0o027  # group write, or any permission for others
+MAX_FILE = 16 << 20  # every unit id's key and its previous one: 10 MB
 ROLES = ("host", "unit")
 
 log = logging.getLogger("empathy.keys")
@@ -50,6 +51,25 @@ class KeyError_(ValueError):
 def fingerprint(key: bytes) -> str:
     """A name for a key that says nothing about it (safe to print and log)."""
     return hashlib.sha256(b"empathy-key-fp" + key).hexdigest()[:12]
+
+
+def _hex(value, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a hex string, not {type(value).__name__}")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise ValueError(f"{what} is not hex") from None
+
+
+def _keys(doc: dict, table: str) -> dict[int, bytes]:
+    """[units] or [previous]: unit id -> key (a hand edit wrote lists, words, numbers)."""
+    keys = doc.get(table, {})
+    if not isinstance(keys, dict):
+        raise ValueError(f"{table} must be a table of unit = \"hex key\"")
+    if (bad := next((u for u in keys if not (u.isascii() and u.isdigit())), None)) is not None:
+        raise ValueError(f"{table}: {bad!r} is not a unit id")
+    return {int(u): _hex(k, f"{table}.{u}") for u, k in keys.items()}
 
 
 @dataclass
@@ -120,18 +140,24 @@ class Keystore:
     def read(cls, path: str | Path) -> "Keystore":
         """The file as it is, well-formed and private, whoever's it is (see `load`)."""
         try:
-            fd = os.open(path, os.O_RDONLY)
+            # O_NONBLOCK: a FIFO held open() for ever; it is refused below, unread
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
             with os.fdopen(fd, "rb") as f:
-                mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
-                text = f.read().decode()
-            doc = tomllib.loads(text)
-            ks = cls({int(u): bytes.fromhex(k) for u, k in doc.get("units", {}).items()},
-                     {int(u): bytes.fromhex(k) for u, k in doc.get("previous", {}).items()},
-                     bytes.fromhex(doc.get("cue_signing_key", "")),
-                     bytes.fromhex(doc.get("cue_public_key", "")))
+                st = os.fstat(f.fileno())
+                if not stat.S_ISREG(st.st_mode):  # /dev/zero read until memory ran out
+                    kind = "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a device"
+                    raise ValueError(f"it is {kind}, not a file")
+                mode = stat.S_IMODE(st.st_mode)
+                data = f.read(MAX_FILE + 1)
+            if len(data) > MAX_FILE:
+                raise ValueError(f"over {MAX_FILE >> 20} MB, larger than any keystore")
+            doc = toml_text.loads(data.decode())
+            ks = cls(_keys(doc, "units"), _keys(doc, "previous"),
+                     _hex(doc.get("cue_signing_key", ""), "cue_signing_key"),
+                     _hex(doc.get("cue_public_key", ""), "cue_public_key"))
         except OSError as e:
             raise KeyError_(f"keystore {path}: cannot read: {e.strerror or e}") from None
-        except (ValueError, AttributeError, tomllib.TOMLDecodeError) as e:
+        except (ValueError, tomllib.TOMLDecodeError) as e:
             raise KeyError_(f"keystore {path}: {e}") from None
         for unit, key in [*ks.units.items(), *ks.previous.items()]:
             if not 0 <= unit <= 0xFFFF or len(key) < MIN_KEY_BYTES:

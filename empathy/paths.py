@@ -71,9 +71,10 @@ def read_file(path: str | Path, limit: int = 64 << 20) -> bytes:
     """A file's bytes, or OSError with a `strerror` for one line where it is no regular
     file (a FIFO held the reader for ever, /dev/zero filled its memory) or over `limit`."""
     if (kind := not_a_file(path)):
-        raise OSError(errno.EINVAL, f"it is {kind}, not a file")
+        raise OSError(errno.EINVAL, f"it is {kind}, not a file", str(path))
     if os.stat(path).st_size > limit:
-        raise OSError(errno.EFBIG, f"over {limit >> 20} MB, larger than any file it names")
+        raise OSError(errno.EFBIG, f"over {limit >> 20} MB, larger than any file it names",
+                      str(path))
     return Path(path).read_bytes()
 
 

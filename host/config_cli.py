@@ -19,6 +19,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from empathy import toml_text
 from empathy.config import ConfigError, from_dict, line_map
 from empathy.paths import read_file
 
@@ -31,7 +32,7 @@ def _read(path: Path) -> tuple[str, dict]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a text file (a config is UTF-8 TOML)") from None
     try:
-        return text, tomllib.loads(text)
+        return text, toml_text.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+)", str(e))
         raise ConfigError(f"{path}:{m.group(1) if m else ''}: not valid TOML: {e}"

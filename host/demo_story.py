@@ -34,7 +34,10 @@ def demo_story(out: Path, story_file: str | None, media_root: str | None,
             from empathy.host.sample.render import ensure
 
             root = ensure()
-            return story_mod.load(sample, media_root=root), root, impact or SAMPLE_IMPACT
+            story = story_mod.load(sample, media_root=root)
+            if impact:  # refused here, in one line, not in every simulated seat's process
+                story_impacts(story, impact)
+            return story, root, impact or SAMPLE_IMPACT
         story = story_mod.load(story_file, media_root=media_root)
         _check_files(story)
         impacts = story_impacts(story, impact)

@@ -25,6 +25,7 @@ import numpy as np
 from empathy.cli import number_in
 from empathy.errors import UserError
 from empathy.host.policy import POLICY_NAMES
+from empathy.paths import read_file
 
 SIM_POLICIES = ("default", "rules", "arc", "bandit")
 
@@ -58,7 +59,7 @@ def load_logs(paths: list[str], story) -> list[list[dict]]:
             out.append(_session_screening(Path(path), story))
             continue
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_file(path, limit=1 << 30).decode("utf-8")  # a FIFO waited for ever
         except UnicodeDecodeError:
             raise ValueError(f"{path}: not UTF-8 text (a JSONL log, summary.json or "
                              ".session.db)") from None

@@ -206,7 +206,8 @@ def _plot(runs: dict, hind: dict, out: Path, title: str) -> None:
     bx.axhline(0, color="k", lw=0.5)
     bx.set_xlabel("screening")
     bx.set_ylabel("cumulative regret vs best fixed plan")
-    ax.set_title(f"{title}: policies on simulated audiences", fontsize=10)
+    plain = title.replace("$", r"\$")  # a "$" pair is TeX to matplotlib; "$\x$" raised
+    ax.set_title(f"{plain}: policies on simulated audiences", fontsize=10)
     ax.legend(fontsize=8)
     fig.savefig(out, bbox_inches="tight", dpi=100)
     plt.close(fig)

@@ -17,16 +17,16 @@ carries seats 305-308, whatever order the units are given in.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import tomli_w
 
-from empathy import broker_auth
+from empathy import broker_auth, toml_text
 from empathy.config import ConfigError, loads
 from empathy.keys import KeyError_, Keystore
+from empathy.paths import read_file
 
 CA_NAME = "ca.crt"
 
@@ -60,11 +60,11 @@ def _template(path: Path) -> dict:
     from empathy.edge.runtime import EdgeConfig
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_file(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     loads(EdgeConfig, text, str(path))  # refused with file:line like any edge config
-    return tomllib.loads(text)
+    return toml_text.loads(text)
 
 
 NUMBERINGS = ("consecutive", "row")
@@ -96,7 +96,7 @@ def provision(units: list[int], template: Path, out: Path, keystore: Path,
     seats_tpl = doc.get("seats", [{"seat_id": 1}])
     first = seats_tpl[0]["seat_id"] if first_seat is None else first_seat
     seat_ids = _seat_ids(units, per_unit, first, numbering)
-    ca_text = Path(ca).read_bytes() if ca else None
+    ca_text = read_file(ca) if ca else None
     uplink = doc.get("uplink", "udp://127.0.0.1:47100")
     ks = Keystore.load(keystore, "host") if Path(keystore).exists() else Keystore.new([])
     for u in units:

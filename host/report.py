@@ -183,7 +183,7 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
         for a, img, title in ((axs[0], raw, "ungraded source"),
                               (axs[1], graded, f"as shown: {seg.lut.stem if seg.lut else 'no LUT'}")):
             a.imshow(img)
-            a.set_title(f"{seg.id} — {title}")
+            a.set_title(f"{seg.id} — {title}".replace("$", r"\$"))  # a LUT's name: no TeX
             a.axis("off")
         figs["grade"] = _png(fig)
 

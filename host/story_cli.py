@@ -138,7 +138,8 @@ def draw_graph(story, out: Path) -> Path:
     ax.set_xlim(min(xs) - 1.6, max(xs) + 1.6)
     ax.set_ylim(min(ys) - 1.2, max(ys) + 1.2)
     ax.axis("off")
-    ax.set_title(f"{story.title}: thick arrows are the director's default, dashed ones are "
+    plain = story.title.replace("$", r"\$")  # a "$" pair is TeX to matplotlib; "$\x$" raised
+    ax.set_title(f"{plain}: thick arrows are the director's default, dashed ones are "
                  f"conditional", fontsize=9)
     fig.savefig(out, bbox_inches="tight", dpi=110)
     plt.close(fig)

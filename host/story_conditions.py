@@ -12,6 +12,8 @@ import math
 import re
 import tomllib
 
+from empathy import toml_text
+
 _OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
         "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 _TERM = re.compile(r"^(not\s+)?([A-Za-z_]\w*)(?:\s*(==|!=|<=|>=|<|>)\s*(.+))?$")
@@ -46,7 +48,7 @@ def compile_condition(text: str, variables: dict) -> tuple:
 def _literal(lit: str, like, name: str):
     lit = lit.strip()
     try:
-        value = tomllib.loads(f"v = {lit}")["v"]
+        value = toml_text.loads(f"v = {lit}")["v"]
     except tomllib.TOMLDecodeError:
         value = lit  # a bare word is a string
     if not same_type(value, like):

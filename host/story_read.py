@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Optional
 
+from empathy import toml_text
 from empathy.host.story import Decision, Segment, Story, StoryError, line_of
 from empathy.host.story_conditions import compile_condition, same_type
 
@@ -65,7 +66,7 @@ def read(text: str, path: Path, media_root: str | Path | None, check_files: bool
          find_media: bool | None) -> Story:
     """`story.loads`: the story in `text`, or StoryError at the first thing wrong."""
     try:
-        doc = tomllib.loads(text)
+        doc = toml_text.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
         raise StoryError(path, int(m.group(1)) if m else None, f"not valid TOML: {e}") from None
@@ -99,8 +100,11 @@ def read(text: str, path: Path, media_root: str | Path | None, check_files: bool
 
     if policy is not None and policy not in POLICY_NAMES:
         r.err(f"unknown policy {policy!r} (known: {', '.join(POLICY_NAMES)})", "policy")
-    story = Story(path, str(doc.get("title", path.stem)), start, segments, decisions,
-                  dict(variables), policy, root, text)
+    title = doc.get("title", path.stem)
+    # it is printed to the operator's terminal and log: "\x1b[2K" or "\n" there forged lines
+    if not isinstance(title, str) or re.search(r"[\x00-\x1f\x7f-\x9f]", title):
+        r.err(f"title must be one line of text, no control characters, not {title!r}", "title")
+    story = Story(path, title, start, segments, decisions, dict(variables), policy, root, text)
     _check_graph(r, story)
     return story
 

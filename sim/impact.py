@@ -24,6 +24,9 @@ from typing import Optional
 
 import numpy as np
 
+from empathy import toml_text
+from empathy.paths import read_file
+
 
 class ImpactError(ValueError):
     """An impact file cannot be read or has a bad value; the message names the file."""
@@ -65,7 +68,7 @@ def load_impacts(path: Optional[str | Path]) -> dict[str, Impact]:
     if not path:
         return {}
     try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        doc = toml_text.loads(read_file(path).decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ImpactError(f"impact file {path}: {getattr(e, 'strerror', None) or e}") from None
     segs = doc.get("segments", {})

@@ -28,6 +28,8 @@ from typing import Optional
 import numpy as np
 from scipy import signal
 
+from empathy import toml_text
+from empathy.paths import read_file
 from empathy.sim import HERE
 
 DEFAULT = HERE / "measurement.toml"
@@ -52,9 +54,10 @@ class MeasurementModel:
     def load(cls, path: Optional[str | Path] = None) -> "MeasurementModel":
         path = Path(path or DEFAULT)
         try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+            doc = toml_text.loads(read_file(path).decode("utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-            raise ValueError(f"measurement model {path}: {e}") from None
+            raise ValueError(f"measurement model {path}: {getattr(e, 'strerror', None) or e}") \
+                from None
         m = doc.get("model", {})
         vals = {}
         for name, (lo, hi) in _RANGES.items():

@@ -39,7 +39,7 @@ import numpy as np
 from empathy.host.audience import AudienceState
 from empathy.host.policy import Choice
 from empathy.host.story import Decision
-from empathy.paths import state_dir
+from empathy.paths import read_file, state_dir
 
 log = logging.getLogger("empathy.host.policies.bandit")
 
@@ -96,14 +96,15 @@ class BanditPolicy:
         if not self.path.exists():
             return
         try:
-            doc = json.loads(self.path.read_text())
+            doc = json.loads(read_file(self.path))
             if doc.get("features") != list(FEATURES):
                 raise ValueError(f"features {doc.get('features')} are not {list(FEATURES)}")
             self.frozen = bool(doc.get("frozen", False))
             self.models = {k: {"A": np.array(m["A"], float), "b": np.array(m["b"], float),
                                "n": int(m["n"])} for k, m in doc["models"].items()}
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"bandit state {self.path} is unreadable ({e}); move it aside "
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            why = getattr(e, "strerror", None) or e
+            raise ValueError(f"bandit state {self.path} is unreadable ({why}); move it aside "
                              f"or reset the policy") from None
 
     # -- learning ------------------------------------------------------------------------

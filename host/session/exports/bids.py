@@ -32,7 +32,9 @@ BIDS_VERSION = "1.10.0"
 
 
 def _task(rec: Recording) -> str:
-    return re.sub(r"[^0-9A-Za-z]", "", rec.title) or "film"
+    """The task label: the title's letters and digits, cut to fit a file name (a 300-letter
+    title was 'File name too long' from every BIDS export)."""
+    return re.sub(r"[^0-9A-Za-z]", "", rec.title)[:64] or "film"
 
 
 def _events(rec: Recording) -> list[dict]:
