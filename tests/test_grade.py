@@ -9,6 +9,8 @@ import pytest
 from empathy.host.player.cube import Cube, identity_cube, read_cube, write_cube
 from empathy.host.player import grade as grading
 from empathy.host.player.grade import BAND_PIXELS, Grade, bands, crossfade
+from empathy.host.player.outputs import VideoWriter
+from empathy.host.player.player import Clip, Player
 from empathy.host.sample import luts
 
 RNG = np.random.default_rng(1)
@@ -204,3 +206,20 @@ def test_bad_frames_are_clear_errors():
         g.apply(np.zeros((4, 4, 3), np.int32))
     assert Grade(swap_rb(), strength=float("nan")).strength == 1.0
     assert Grade(swap_rb(), strength=7).strength == 1.0
+
+
+def test_a_look_is_built_once_not_per_frame(tmp_path):
+    """Playing a clip builds its look's OCIO processor and 8-bit CPU processor once; every
+    frame reuses them (a build is ~2-8 ms, more than grading a 360p frame)."""
+    clip, lut = tmp_path / "a.mp4", tmp_path / "warm.cube"
+    w = VideoWriter(f"file:{clip}", 160, 90, 25)
+    for i in range(25):
+        w.push(np.roll(FRAME, i, axis=1), i / 25, 1 / 25)
+    assert w.close()
+    write_cube(lut, luts.make("dawn_warm", 9))  # a look no other test has built
+    before = set(grading._cache)
+    p = Player("null", 160, 90, 25, tmp_path / "frames.csv", realtime=False, audio=False)
+    p.start(Clip("a", clip, lut))
+    assert p.wait(30) and p.error is None and p.frames_rendered == 25
+    built = [grading._cache[k] for k in set(grading._cache) - before]
+    assert len(built) == 1 and list(built[0][3]) == [np.dtype(np.uint8)]

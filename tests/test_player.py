@@ -12,13 +12,11 @@ import numpy as np
 import pytest
 
 from empathy.host.player import framelog
-from empathy.host.player import grade as grading
 from empathy.host.player.cube import identity_cube, write_cube
 from empathy.host.player.decode import read_frames
 from empathy.host.player.probe import probe
 from empathy.host.player.outputs import VideoWriter, detect, parse_output
 from empathy.host.player.player import Clip, Player
-from empathy.host.sample import luts
 
 W, H, FPS = 160, 90, 25
 
@@ -48,19 +46,6 @@ def media(tmp_path_factory) -> dict[str, Path]:
         "corrupt": d / "corrupt.cube",
         "dir": d,
     }
-
-
-def test_a_look_is_built_once_not_per_frame(media, tmp_path):
-    """Playing a clip builds its look's OCIO processor and 8-bit CPU processor once; every
-    frame reuses them (a build is ~2-8 ms, more than grading a 360p frame)."""
-    lut = tmp_path / "warm.cube"
-    write_cube(lut, luts.make("dawn_warm", 9))  # a look no other test has built
-    before = set(grading._cache)
-    p = Player("null", W, H, FPS, tmp_path / "frames.csv", realtime=False, audio=False)
-    p.start(Clip("a", media["a"], lut))
-    assert p.wait(30) and p.error is None and p.frames_rendered == 25
-    built = [grading._cache[k] for k in set(grading._cache) - before]
-    assert len(built) == 1 and list(built[0][3]) == [np.dtype(np.uint8)]
 
 
 def mean_rgb(frame: np.ndarray) -> np.ndarray:
