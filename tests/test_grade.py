@@ -7,7 +7,10 @@ import PyOpenColorIO as ocio
 import pytest
 
 from empathy.host.player.cube import Cube, identity_cube, read_cube, write_cube
-from empathy.host.player.grade import Grade, crossfade
+from empathy.host.player import grade as grading
+from empathy.host.player.grade import BAND_PIXELS, Grade, bands, crossfade
+from empathy.host.player.outputs import VideoWriter
+from empathy.host.player.player import Clip, Player
 from empathy.host.sample import luts
 
 RNG = np.random.default_rng(1)
@@ -156,12 +159,43 @@ def test_crossfade_blends_tables():
 
 def test_threads_give_identical_results_and_inplace():
     g1, g3 = Grade(swap_rb(), threads=1), Grade(swap_rb(), threads=3)
-    big = RNG.integers(0, 256, (200, 64, 3), dtype=np.uint8)
+    big = RNG.integers(0, 256, (3 * BAND_PIXELS // 256 + 7, 256, 3), dtype=np.uint8)
+    assert len(bands(*big.shape[:2], 3)) == 4  # three bands, two of them on pool threads
     ref = g1.apply(big)
     inplace = big.copy()
     assert g3.apply(inplace, inplace=True) is inplace
     assert np.array_equal(ref, inplace)
     assert g1.build_s >= 0.0
+
+
+def test_small_frames_grade_on_the_calling_thread():
+    """A pool thread woken per band cost 0.3-0.7 ms CPU of a 360p frame's ~6 ms in the
+    player (bench_grade has the figures): bands are only as many as BAND_PIXELS repays."""
+    assert bands(360, 640, 4) == [0, 360]
+    assert bands(1080, 1920, 4) == [0, 270, 540, 810, 1080]
+    assert bands(1080, 1920, 1) == [0, 1080]
+    assert bands(1, 35937, 8) == [0, 1]  # bake()'s lattice is one row
+    for h, w, t in ((720, 1280, 8), (2160, 3840, 3), (361, 641, 2)):
+        e = bands(h, w, t)
+        assert e[0] == 0 and e[-1] == h and len(e) - 1 <= t
+        assert len(e) == 2 or min(b - a for a, b in zip(e, e[1:])) * w >= BAND_PIXELS
+    frame = RNG.integers(0, 256, (360, 640, 3), dtype=np.uint8)
+    Grade(swap_rb(), threads=13).apply(frame)
+    assert 12 not in grading._pools  # no pool made, so no thread woken
+
+
+def test_fade_frames_are_keyed_by_their_inputs():
+    """Each frame of a crossfade is a new table: keyed by (a, b, t) it is not hashed
+    (~0.6 ms a frame), and the same fade again reuses its processors."""
+    a, b = Grade(swap_rb()), Grade(Cube(lut3d=luts.make("dawn_warm", 17).lut3d), 0.5)
+    first = crossfade(a, b, 0.3)
+    again = crossfade(a, b, 0.3)
+    assert getattr(again.cube, "_key").startswith("fade:") and again.cached
+    assert again._proc is first._proc
+    assert np.array_equal(first.apply(FRAME), again.apply(FRAME))
+    assert getattr(crossfade(a, b, 0.4).cube, "_key") != getattr(first.cube, "_key")
+    assert getattr(crossfade(a, Grade(b.cube, 0.6), 0.3).cube, "_key") != \
+        getattr(first.cube, "_key")
 
 
 def test_bad_frames_are_clear_errors():
@@ -172,3 +206,20 @@ def test_bad_frames_are_clear_errors():
         g.apply(np.zeros((4, 4, 3), np.int32))
     assert Grade(swap_rb(), strength=float("nan")).strength == 1.0
     assert Grade(swap_rb(), strength=7).strength == 1.0
+
+
+def test_a_look_is_built_once_not_per_frame(tmp_path):
+    """Playing a clip builds its look's OCIO processor and 8-bit CPU processor once; every
+    frame reuses them (a build is ~2-8 ms, more than grading a 360p frame)."""
+    clip, lut = tmp_path / "a.mp4", tmp_path / "warm.cube"
+    w = VideoWriter(f"file:{clip}", 160, 90, 25)
+    for i in range(25):
+        w.push(np.roll(FRAME, i, axis=1), i / 25, 1 / 25)
+    assert w.close()
+    write_cube(lut, luts.make("dawn_warm", 9))  # a look no other test has built
+    before = set(grading._cache)
+    p = Player("null", 160, 90, 25, tmp_path / "frames.csv", realtime=False, audio=False)
+    p.start(Clip("a", clip, lut))
+    assert p.wait(30) and p.error is None and p.frames_rendered == 25
+    built = [grading._cache[k] for k in set(grading._cache) - before]
+    assert len(built) == 1 and list(built[0][3]) == [np.dtype(np.uint8)]

@@ -70,3 +70,14 @@ def test_player_plays_a_deep_clip(ramp10, tmp_path):
     assert framelog.summarise(tmp_path / "f.csv")["dropped"] == 0
     out = next(iter(read_frames(tmp_path / "o.mp4"))).rgb
     assert out.dtype == np.uint8 and 18 < out[H // 2, -4, 1] < 34  # 0.1 of white survives
+
+
+def test_to_8bit_rounds_every_16_bit_value():
+    """to_8bit is round(x / 257), 65535 -> 255, for each of the 65536 values (its integer
+    shortcut must not drift by a code value anywhere)."""
+    x = np.arange(65536, dtype=np.uint16).reshape(256, 256, 1).repeat(3, axis=2)
+    want = np.floor(x.astype(np.float64) / 257 + 0.5).astype(np.uint8)
+    got = to_8bit(x)
+    assert got.dtype == np.uint8 and got.shape == x.shape and np.array_equal(got, want)
+    u8 = np.zeros((2, 2, 3), np.uint8)
+    assert to_8bit(u8) is u8

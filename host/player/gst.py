@@ -135,4 +135,9 @@ def to_8bit(frame: np.ndarray) -> np.ndarray:
     """uint16 RGB -> uint8 with rounding (65535 -> 255); uint8 passes through."""
     if frame.dtype == np.uint8:
         return frame
-    return ((frame.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    # round(x / 257) as (255x + 32895) >> 16: equal for every uint16 x (tests/test_playback_
+    # deep.py checks all 65536), in place and without integer division: 1080p 17 -> 8 ms CPU.
+    t = np.multiply(frame, np.uint32(255), dtype=np.uint32)
+    t += 32895
+    t >>= 16
+    return t.astype(np.uint8)
