@@ -125,12 +125,32 @@ class RotatingFile:
                 if p.exists()]
 
 
+RETRY_S = 5.0  # how often a file the disk refused is tried again
+
+
+def set_aside(f) -> float:
+    """Closes a file the disk refused (the rows in its buffer go with it) and gives the
+    monotonic time to try it again."""
+    try:
+        f.close()
+    except OSError:
+        pass
+    return time.monotonic() + RETRY_S
+
+
+def end_cut_line(f: "RotatingFile") -> None:
+    """Ends a line a full disk cut short, so the next one starts on its own."""
+    if f.size:
+        with open(f.path, "rb") as g:
+            g.seek(-1, 2)
+            if g.read(1) != b"\n":
+                f.write("\n")
+
+
 class RotatingLogHandler(logging.StreamHandler):
     """Log records to a RotatingFile (`empathy --log-file PATH`). On a full disk logging's
     own handler printed a traceback to stderr for every record: here it is said once, the
     records are dropped (the show goes on), and every RETRY_S the file is tried again."""
-
-    RETRY_S = 5.0
 
     def __init__(self, path: Path, rotation: Optional[Rotation] = None):
         super().__init__(RotatingFile(path, rotation))
@@ -156,22 +176,14 @@ class RotatingLogHandler(logging.StreamHandler):
             sys.stderr.write(f"empathy: cannot write the log file {self._args[0]} "
                              f"({e.strerror or e}): the show goes on; its records are dropped "
                              "until the disk takes them again\n")
-        self._retry_at = time.monotonic() + self.RETRY_S
-        try:
-            self.stream.close()  # the buffer's records are gone with it
-        except OSError:
-            pass
+        self._retry_at = set_aside(self.stream)
 
     def _reopened(self) -> bool:
         if time.monotonic() < self._retry_at:
             return False
         try:
             self.stream = RotatingFile(*self._args)
-            if self.stream.size:
-                with open(self._args[0], "rb") as f:
-                    f.seek(-1, 2)
-                    if f.read(1) != b"\n":
-                        self.stream.write("\n")  # a record cut by the full disk ends here
+            end_cut_line(self.stream)
             said = logging.LogRecord("empathy.log", logging.WARNING, __file__, 0, "the log "
                                      "file could not be written: %d record(s) lost",
                                      (self.lost,), None)

@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from empathy.rotate import RotatingFile, Rotation
+from empathy.rotate import RotatingFile, Rotation, end_cut_line, set_aside
 
 log = logging.getLogger("empathy.host.player")
 COLUMNS = ["index", "clip_id", "clip_t_s", "pts_s", "wall_s", "lut", "strength", "late"]
@@ -25,10 +25,8 @@ class FrameLog:
     Every file it starts (at first, after a rollover) begins with the column names.
 
     A disk that fails (full, gone read-only) never stops the picture: the rows are dropped
-    and counted (`lost`), said once, and the file opened again every RETRY_S until it
+    and counted (`lost`), said once, and the file opened again every rotate.RETRY_S until it
     takes them (the player's thread died on the flush's OSError: the screen froze)."""
-
-    RETRY_S = 5.0
 
     def __init__(self, path: Path, flush_every: int = 25, rotation: Optional[Rotation] = None,
                  clock: Callable[[], float] = time.time):
@@ -65,22 +63,14 @@ class FrameLog:
         if self._retry_at is None:
             log.error("frame log %s: cannot write (%s): the show goes on; its rows are "
                       "dropped until the disk takes them again", self.path, e.strerror or e)
-        self._retry_at = time.monotonic() + self.RETRY_S
-        try:
-            self._f.close()  # the buffer's rows are gone with it
-        except OSError:
-            pass
+        self._retry_at = set_aside(self._f)
 
     def _reopened(self) -> bool:
         if time.monotonic() < self._retry_at:
             return False
         try:
             self._open()
-            if self._f.size:
-                with open(self.path, "rb") as f:
-                    f.seek(-1, 2)
-                    if f.read(1) != b"\n":
-                        self._f.write("\n")  # a row cut by the full disk ends here
+            end_cut_line(self._f)
             self._f.flush()
         except OSError as e:
             self._failed(e)

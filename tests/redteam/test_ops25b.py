@@ -204,7 +204,7 @@ def test_log_file_on_a_full_disk_says_so_once_and_takes_records_again(tmp_path, 
     the disk is full, and takes them again (once RETRY_S has passed) with a line that
     says how many were lost; a record the full disk cut is ended. A real process, a
     256 kB tmpfs."""
-    from empathy.rotate import RotatingLogHandler
+    from empathy import rotate
 
     full = tmp_path / "full"
     full.mkdir()
@@ -212,7 +212,7 @@ def test_log_file_on_a_full_disk_says_so_once_and_takes_records_again(tmp_path, 
         pytest.skip("cannot mount a tmpfs here")
     try:
         r = subprocess.run([sys.executable, "-c", LOGGER, str(full / "host.log"), form,
-                            str(RotatingLogHandler.RETRY_S + 0.2)], capture_output=True,
+                            str(rotate.RETRY_S + 0.2)], capture_output=True,
                            text=True, timeout=60)
         text = (full / "host.log").read_text()
     finally:
