@@ -77,3 +77,14 @@ def test_seat_exports_read_a_seat_at_a_time(long_show, tmp_path, monkeypatch, fm
     assert peak < 3_000_000, peak
     assert [p.read_bytes() for p in written] == [
         (tmp_path / "warm" / p.relative_to(tmp_path / "out")).read_bytes() for p in written]
+
+
+def test_edf_refuses_more_seats_than_edflib_holds_before_reading_them(tmp_path):
+    from empathy.host.session.exports import export
+
+    rec = Recorder(tmp_path / "s", {"story": "t"})
+    rec("samples", [SeatSample(1, seat, 0, 10**9, 70.0) for seat in range(81)])
+    rec.close()
+    with pytest.raises(ValueError, match="81 seats: EDF\\+ holds 80 "):
+        export(rec.path, tmp_path / "out", "edf")
+    assert not list((tmp_path / "out").glob("*"))

@@ -25,6 +25,7 @@ SHORT = {"hr_bpm": "HR", "rmssd_ms": "RMSSD", "pupil_mm": "pupil", "arousal": "a
          "flags": "flags"}
 TEXT_MAX = 40  # what pyedflib (EDFlib) keeps of an annotation
 RECORDS = 60  # 1-s records handed to pyedflib at a time
+MAX_SIGNALS = 640  # EDFlib's limit (pyedflib refuses more when it opens the file)
 
 
 def _no_value(lo: float, hi: float) -> float:
@@ -41,6 +42,10 @@ def _start(rec: Recording) -> datetime:
 def write(rec: Recording, out: Path) -> list[Path]:
     if not rec.seats:
         raise ValueError(f"session {rec.session} has no seat samples: no signal for EDF+")
+    if len(rec.seats) * len(MEASURES) > MAX_SIGNALS:  # said before hours of gridding
+        raise ValueError(f"session {rec.session} has {len(rec.seats)} seats: EDF+ holds "
+                         f"{MAX_SIGNALS // len(MEASURES)} (EDFlib's {MAX_SIGNALS} signals): "
+                         "export bids, xdf, csv or parquet")
     out.mkdir(parents=True, exist_ok=True)
     dest = out / f"{rec.session}.edf"
     lo_us, hi_us = rec.span_us()
