@@ -99,14 +99,13 @@ def write(rec: Recording, out: Path) -> list[Path]:
                                                      indent=2))
     events = _events(rec)
     columns = [m.name for m in MEASURES]
-    for seat in rec.seats:
-        if not len(seat.ts_us):
-            continue
+    for s in rec.series():  # a seat at a time: a long show's samples stay on disk
+        seat = s.seat
         base = out / f"sub-{seat.label}" / f"ses-{ses}" / "beh" / \
             f"sub-{seat.label}_ses-{ses}_task-{task}"
         step = int(1e6 / RATE_HZ)
-        t = np.arange(int(seat.ts_us[0]), int(seat.ts_us[-1]) + 1, step, dtype=np.int64)
-        g = grid(seat, t)
+        t = np.arange(seat.first_us, seat.last_us + 1, step, dtype=np.int64)
+        g = grid(s, t)
         lines = "".join("\t".join(_cell(g[m.field][i]) for m in MEASURES) + "\n"
                         for i in range(len(t)))
         dest = Path(f"{base}_physio.tsv.gz")

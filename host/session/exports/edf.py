@@ -11,6 +11,8 @@ XDF and BIDS exports).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,6 +24,8 @@ SHORT = {"hr_bpm": "HR", "rmssd_ms": "RMSSD", "pupil_mm": "pupil", "arousal": "a
          "valence": "valence", "expression": "expr", "expression_conf": "expr conf",
          "flags": "flags"}
 TEXT_MAX = 40  # what pyedflib (EDFlib) keeps of an annotation
+RECORDS = 60  # 1-s records handed to pyedflib at a time
+MAX_SIGNALS = 640  # EDFlib's limit (pyedflib refuses more when it opens the file)
 
 
 def _no_value(lo: float, hi: float) -> float:
@@ -36,29 +40,39 @@ def _start(rec: Recording) -> datetime:
 
 
 def write(rec: Recording, out: Path) -> list[Path]:
-    import pyedflib
-
     if not rec.seats:
         raise ValueError(f"session {rec.session} has no seat samples: no signal for EDF+")
+    if len(rec.seats) * len(MEASURES) > MAX_SIGNALS:  # said before hours of gridding
+        raise ValueError(f"session {rec.session} has {len(rec.seats)} seats: EDF+ holds "
+                         f"{MAX_SIGNALS // len(MEASURES)} (EDFlib's {MAX_SIGNALS} signals): "
+                         "export bids, xdf, csv or parquet")
     out.mkdir(parents=True, exist_ok=True)
     dest = out / f"{rec.session}.edf"
     lo_us, hi_us = rec.span_us()
     step = int(1e6 / RATE_HZ)
     n = max(1, int(np.ceil((hi_us - lo_us + 1) / 1e6)) * int(RATE_HZ))  # whole records
     t = lo_us + np.arange(n, dtype=np.int64) * step
-    headers, data = [], []
-    for seat in rec.seats:
-        g = grid(seat, t) if len(seat.ts_us) else {m.field: np.full(n, np.nan) for m in MEASURES}
-        for m in MEASURES:
-            floor = _no_value(m.lo, m.hi)
-            v = np.clip(g[m.field], m.lo, m.hi)
-            data.append(np.where(np.isfinite(v), v, floor))
-            headers.append({"label": f"{seat.label} {SHORT[m.field]}"[:16],
-                            "dimension": m.unit[:8], "sample_frequency": RATE_HZ,
-                            "physical_min": floor, "physical_max": m.hi,
-                            "digital_min": -32768, "digital_max": 32767,
-                            "transducer": "Empathy Engine edge unit",
-                            "prefilter": "fused at the edge"})
+    headers = [{"label": f"{seat.label} {SHORT[m.field]}"[:16], "dimension": m.unit[:8],
+                "sample_frequency": RATE_HZ, "physical_min": _no_value(m.lo, m.hi),
+                "physical_max": m.hi, "digital_min": -32768, "digital_max": 32767,
+                "transducer": "Empathy Engine edge unit", "prefilter": "fused at the edge"}
+               for seat in rec.seats for m in MEASURES]
+    # EDF interleaves every signal in each 1-s record, but samples come a seat at a time: the
+    # gridded signals wait on disk (a 1,000-seat 3-h show's are 7 GB), then go out by records.
+    with tempfile.TemporaryFile(dir=out) as spill:
+        for s in rec.series():  # signal after signal, each n float64
+            g = grid(s, t)
+            for m in MEASURES:
+                v = np.clip(g[m.field], m.lo, m.hi)
+                spill.write(np.where(np.isfinite(v), v, _no_value(m.lo, m.hi)).tobytes())
+        spill.flush()
+        _write(rec, dest, headers, spill.fileno(), n, lo_us)
+    return [dest]
+
+
+def _write(rec: Recording, dest: Path, headers: list[dict], spill: int, n: int, lo_us: int):
+    import pyedflib
+
     w = pyedflib.EdfWriter(str(dest), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
     try:
         w.setSignalHeaders(headers)
@@ -66,10 +80,13 @@ def write(rec: Recording, out: Path) -> list[Path]:
         w.setPatientCode(f"session_{rec.label}"[:80])
         w.setEquipment("Empathy_Engine")
         w.setRecordingAdditional(f"{rec.title}_seats={len(rec.seats)}".replace(" ", "_")[:80])
-        w.writeSamples(data)
+        per = RECORDS * int(RATE_HZ)
+        for a in range(0, n, per):  # whole records: the file is what one write made
+            k = min(per, n - a)
+            w.writeSamples([np.frombuffer(os.pread(spill, 8 * k, 8 * (i * n + a)), np.float64)
+                            for i in range(len(headers))])
         w.writeAnnotation(max(0.0, (rec.t0_us - lo_us) / 1e6), -1, "film start (time zero)")
         for m in rec.markers:
             w.writeAnnotation(max(0.0, (m.ts_us - lo_us) / 1e6), -1, m.text()[:TEXT_MAX])
     finally:
         w.close()
-    return [dest]

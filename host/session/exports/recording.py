@@ -31,6 +31,7 @@ HOLD_S = 0.15  # a grid point takes the latest sample at most this old, else it 
 # off (one bent sample at the wire's 48-bit end) asked for 21 GiB. A week is 6 million
 # points a seat; a longer session goes out as recorded (csv, parquet, xdf).
 MAX_SPAN_S = 7 * 86400
+FETCH = 8192  # sample rows read at a time
 EXPRESSION_NONE = 15
 
 
@@ -66,17 +67,25 @@ MEASURES = (
 _ABSENT_AT_ZERO = {"hr_bpm", "rmssd_ms", "pupil_mm"}  # 0 on the wire means "no value"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Seat:
     seat_id: int
-    unit_id: int
-    ts_us: np.ndarray  # host clock
-    values: dict[str, np.ndarray]  # Measure.field -> float array (NaN = no value)
+    unit_id: int  # the unit that sent most of its samples
+    first_us: int  # its first and last sample, host clock
+    last_us: int
 
     @property
     def label(self) -> str:
         """The seat's pseudonym as recorded (seat ids are per-session pseudonyms)."""
         return str(self.seat_id)
+
+
+@dataclass
+class Series:
+    """One seat's samples in time order, read when an exporter reaches the seat."""
+    seat: Seat
+    ts_us: np.ndarray  # host clock
+    values: dict[str, np.ndarray]  # Measure.field -> float array (NaN = no value)
 
 
 @dataclass
@@ -102,6 +111,7 @@ class Marker:
 
 @dataclass
 class Recording:
+    path: Path
     session: str
     meta: dict
     seats: list[Seat]
@@ -121,9 +131,27 @@ class Recording:
         return str(self.meta.get("story") or "film")
 
     def span_us(self) -> tuple[int, int]:
-        starts = [int(s.ts_us[0]) for s in self.seats if len(s.ts_us)]
-        ends = [int(s.ts_us[-1]) for s in self.seats if len(s.ts_us)]
-        return (min(starts + [self.t0_us]), max(ends + [self.t0_us]))
+        return (min([s.first_us for s in self.seats] + [self.t0_us]),
+                max([s.last_us for s in self.seats] + [self.t0_us]))
+
+    def series(self):
+        """Each seat's Series in seat order, one at a time: a seat's three hours are ~10 MB,
+        a 1,000-seat show's 10 GB. SQLite sorts the samples on disk (no index to use)."""
+        fields, seats = [m.field for m in MEASURES], iter(self.seats)
+        with store.reading(self.path) as db:
+            cur = db.execute(f"SELECT seat_id, ts_us, {', '.join(fields)} FROM samples "
+                             "ORDER BY seat_id, ts_us, rowid")
+            parts, current = [], None
+            while got := cur.fetchmany(FETCH):
+                block = np.array(got, dtype=float)
+                for piece in np.split(block, np.flatnonzero(np.diff(block[:, 0])) + 1):
+                    if current is not None and piece[0, 0] != current:
+                        yield _series(next(seats), np.concatenate(parts), fields)
+                        parts = []
+                    current = piece[0, 0]
+                    parts.append(piece)
+            if parts:
+                yield _series(next(seats), np.concatenate(parts), fields)
 
     def clock_note(self) -> dict:
         """What every export says about its clock."""
@@ -132,7 +160,7 @@ class Recording:
                 "t0_host_us": self.t0_us, "units": self.clock}
 
 
-def grid(seat: Seat, t_us: np.ndarray) -> dict[str, np.ndarray]:
+def grid(seat: Series, t_us: np.ndarray) -> dict[str, np.ndarray]:
     """Each measure on the grid `t_us`: the latest sample at most HOLD_S old, else NaN."""
     i = np.searchsorted(seat.ts_us, t_us, side="right") - 1
     ok = (i >= 0) & (t_us - seat.ts_us[np.clip(i, 0, None)] <= HOLD_S * 1e6)
@@ -143,28 +171,35 @@ def grid(seat: Seat, t_us: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def load(path: Path) -> Recording:
-    cols, rows = store.read(path, "samples")
-    data = np.array(rows, dtype=float).reshape(-1, len(cols)) if rows else \
-        np.zeros((0, len(cols)))
-    col = {c: data[:, i] for i, c in enumerate(cols)}
-    seats = []
-    for sid in sorted(set(col["seat_id"].astype(int).tolist())) if len(data) else []:
-        pick = np.flatnonzero(col["seat_id"] == sid)
-        pick = pick[np.argsort(col["ts_us"][pick], kind="stable")]
-        values = {}
-        for m in MEASURES:
-            v = col[m.field][pick].astype(float)
-            if m.field in _ABSENT_AT_ZERO:
-                v[v == 0] = np.nan
-            values[m.field] = v
-        none = values["expression"] == EXPRESSION_NONE
-        values["expression"][none] = np.nan
-        values["expression_conf"][none] = np.nan
-        units = col["unit_id"][pick].astype(int)
-        seats.append(Seat(sid, int(np.bincount(units).argmax()),
-                          col["ts_us"][pick].astype(np.int64), values))
+def _series(seat: Seat, rows: np.ndarray, fields: list[str]) -> Series:
+    values = {}
+    for i, f in enumerate(fields):
+        v = rows[:, 2 + i].copy()
+        if f in _ABSENT_AT_ZERO:
+            v[v == 0] = np.nan
+        values[f] = v
+    none = values["expression"] == EXPRESSION_NONE
+    values["expression"][none] = np.nan
+    values["expression_conf"][none] = np.nan
+    return Series(seat, rows[:, 1].astype(np.int64), values)
 
+
+def _seats(path: Path) -> list[Seat]:
+    """Every seat with its unit and span, from SQLite's counts (the samples stay on disk)."""
+    with store.reading(path) as db:
+        reading.check(db, path, "samples", list(store.SAMPLE_FIELDS))
+        found = db.execute("SELECT seat_id, unit_id, count(*), min(ts_us), max(ts_us) "
+                           "FROM samples GROUP BY seat_id, unit_id ORDER BY seat_id, unit_id")
+        by_seat: dict[int, list] = {}
+        for seat, unit, n, lo, hi in found:
+            by_seat.setdefault(seat, []).append((n, unit, lo, hi))
+    # the unit that sent most, the lowest-numbered of a tie
+    return [Seat(seat, max(us, key=lambda u: (u[0], -u[1]))[1], min(u[2] for u in us),
+                 max(u[3] for u in us)) for seat, us in sorted(by_seat.items())]
+
+
+def load(path: Path) -> Recording:
+    seats = _seats(path)
     _, events = store.read(path, "events")
     markers, clock_rows = [], {}
     for ts, kind, d in event_docs(events):
@@ -190,7 +225,7 @@ def load(path: Path) -> Recording:
 
     t0 = (int(frames[0, 0]) if len(frames) else
           next((m.ts_us for m in markers if m.kind == "segment"),
-               min((int(s.ts_us[0]) for s in seats if len(s.ts_us)), default=0)))
+               min((s.first_us for s in seats), default=0)))
     clock = {}
     for unit, rs in sorted(clock_rows.items()):
         a = np.array(rs)
@@ -204,7 +239,7 @@ def load(path: Path) -> Recording:
     for k in ("story", "started_utc", "ended_utc", "demo", "config"):
         if k in info:
             meta[k] = info[k]
-    return Recording(store.session_id(path), meta, seats, markers, frames, segs, t0, clock)
+    return Recording(path, store.session_id(path), meta, seats, markers, frames, segs, t0, clock)
 
 
 def griddable(rec: Recording, path: Path) -> Recording:

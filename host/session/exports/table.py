@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from pathlib import Path
 
 from empathy.host.session import store
+from empathy.host.session.reading import reading
+
+BATCH = 65_536  # rows per Parquet row group: ~30 MB of Python rows, whatever the show's length
 
 
 def write(path: Path, out: Path, fmt: str) -> list[Path]:
@@ -16,12 +20,7 @@ def write(path: Path, out: Path, fmt: str) -> list[Path]:
         if fmt == "csv":
             _csv(path, table, dest)
         else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            cols, rows = store.read(path, table)
-            pq.write_table(pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)}),
-                           dest)
+            _parquet(path, table, dest)
         written.append(dest)
     return written
 
@@ -38,3 +37,37 @@ def _csv(path: Path, table: str, dest: Path) -> None:
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
+
+
+def _parquet(path: Path, table: str, dest: Path) -> None:
+    """The table in row groups of BATCH rows as it is read, typed as pyarrow would type the
+    whole column at once (the columns read back equal to one table written whole)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        with store.rows(path, table) as (cols, rows):
+            schema = pa.schema([(c, t) for c, t in zip(cols, _types(path, table, cols))])
+            with pq.ParquetWriter(dest, schema) as w:
+                while batch := list(itertools.islice(rows, BATCH)):
+                    w.write_table(pa.table([pa.array([r[i] for r in batch], f.type)
+                                            for i, f in enumerate(schema)], schema=schema))
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+
+
+def _types(path: Path, table: str, cols: list[str]) -> list:
+    """Each column's arrow type from the SQLite types it holds (one scan): text is string,
+    any real makes it double, integers alone int64, nothing at all null."""
+    import pyarrow as pa
+
+    with reading(path) as db:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                          (table,)).fetchone():
+            return [pa.null()] * len(cols)  # a session recorded before frames were kept
+        seen = db.execute("SELECT " + ", ".join(
+            f"max(typeof({c}) = '{k}')" for c in cols for k in ("text", "real", "integer"))
+            + f" FROM {table}").fetchone()
+    return [pa.string() if t else pa.float64() if r else pa.int64() if i else pa.null()
+            for t, r, i in zip(seen[0::3], seen[1::3], seen[2::3])]

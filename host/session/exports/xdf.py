@@ -114,12 +114,13 @@ def write(rec: Recording, out: Path) -> list[Path]:
     lo, hi = (x / 1e6 for x in rec.span_us())
     w = XdfWriter(dest)
     try:
-        for seat in rec.seats:
+        for s in rec.series():  # a seat at a time: a long show's samples stay on disk
+            seat = s.seat
             sid = w.stream(f"empathy seat {seat.label}", "Physio",
                            [(m.name, m.unit) for m in MEASURES], 10.0, "double64",
                            _clock_desc(rec, str(seat.unit_id)))
-            stamps = seat.ts_us / 1e6
-            w.numeric(sid, stamps, np.column_stack([seat.values[m.field] for m in MEASURES]))
+            stamps = s.ts_us / 1e6
+            w.numeric(sid, stamps, np.column_stack([s.values[m.field] for m in MEASURES]))
             w.close_stream(sid, stamps, lo, hi)
         sid = w.stream("empathy markers", "Markers", [("marker", "")], 0.0, "string",
                        _clock_desc(rec))
