@@ -22,7 +22,7 @@ log = logging.getLogger("empathy.edge")
 
 def seq_path(cfg, home: Path | None = None) -> Path:
     """Where an edge config's unit keeps its sequence (`empathy doctor` checks it too);
-    `home`: the XDG_STATE_HOME of the process that runs it, where not this one's."""
+    `home`: the state home (`paths.STATE_ENV`) of the process that runs it, where not this one's."""
     return Path(cfg.seq_file) if cfg.seq_file else \
         state_dir("edge", f"unit{cfg.unit_id}.seq", home=home)
 

@@ -36,6 +36,7 @@ from empathy.host.doctor import (Finding, MIN_FREE_GB, check_gstreamer, check_oc
                                  check_tflite, crashed)
 from empathy.host.doctor_files import (SERVICE_STATE, check_folder, check_keystore,
                                        check_secret_file, check_session_room)
+from empathy.paths import STATE_ENV
 from empathy.sensors.base import file_problem, source_file
 
 BLUETOOTH_SYS = Path("/sys/class/bluetooth")
@@ -152,11 +153,11 @@ def check_ble_links(seats: list[int]) -> list[Finding]:
 
 
 def _seq_path(cfg) -> Path:
-    """The unit's sequence file as its service finds it. Root (sudo) has no XDG_STATE_HOME
+    """The unit's sequence file as its service finds it. Root (sudo) has no state home set
     and a home of its own: its numbers started at 0 and the host refused them as replays."""
     from empathy.edge.sequence import seq_path
 
-    if cfg.seq_file or os.environ.get("XDG_STATE_HOME") or os.geteuid() != 0 \
+    if cfg.seq_file or os.environ.get(STATE_ENV) or os.geteuid() != 0 \
             or not SERVICE_STATE.is_dir():
         return seq_path(cfg)
     return seq_path(cfg, SERVICE_STATE)

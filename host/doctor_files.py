@@ -13,7 +13,7 @@ from empathy.config import ConfigError
 from empathy.host.doctor import LOW_FREE_GB, Finding, check_keys
 
 SERVICE_USER = "empathy"  # deploy/systemd units run as this user
-SERVICE_STATE = Path("/var/lib/empathy")  # and their XDG_STATE_HOME (StateDirectory=)
+SERVICE_STATE = Path("/var/lib/empathy")  # and their state home (StateDirectory=)
 
 
 def check_keystore(path: Path, unit_id: int | None) -> list[Finding]:

@@ -108,7 +108,7 @@ def test_a_host_whose_disk_fills_mid_show_keeps_playing_and_says_so_once(tmp_pat
         host.start()
         unit.start()
         time.sleep(3)
-        with open(full / "filler", "wb") as f:
+        with open(full / "filler", "wb", buffering=0) as f:  # (a buffer's close would raise)
             try:
                 while True:
                     f.write(b"x" * 65536)

@@ -181,7 +181,7 @@ log.setup("info", json_lines=sys.argv[2] == "json", log_file=sys.argv[1])
 say, full = logging.getLogger("empathy.show"), Path(sys.argv[1]).parent
 for i in range(400):
     if i == 100:  # the disk fills
-        with open(full / "filler", "wb") as f:
+        with open(full / "filler", "wb", buffering=0) as f:
             try:
                 while True:
                     f.write(b"x" * 65536)
