@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -183,3 +184,19 @@ class Unit:
 def udp_send(port: int):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     return lambda p: sock.sendto(p, ("127.0.0.1", port))
+
+
+def run_capped(*argv, timeout: float = 30, memory: int = 1 << 30) -> subprocess.CompletedProcess:
+    """`empathy ARGV` in its own process under a memory cap (a file read whole from
+    /dev/zero ends there, not in the machine's swap); still running at `timeout` fails the
+    test in one line."""
+    import pytest
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    try:
+        return subprocess.run([sys.executable, "-m", "empathy.cli", *map(str, argv)],
+                              capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=cap)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"empathy {' '.join(map(str, argv))}: still running after {timeout} s")

@@ -11,27 +11,16 @@ processes, their memory capped at 1 GB."""
 from __future__ import annotations
 
 import os
-import resource
-import subprocess
-import sys
+from functools import partial
 
 import pytest
 
 from empathy.host.sample.render import ensure
-from redteam_rig import sample_story
+from redteam_rig import run_capped, sample_story
 
 pytestmark = pytest.mark.timeout(180)
 
-
-def _run(*argv, timeout: float = 30) -> subprocess.CompletedProcess:
-    def cap():
-        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-    try:
-        return subprocess.run([sys.executable, "-m", "empathy.cli", *map(str, argv)],
-                              capture_output=True, text=True, timeout=timeout,
-                              preexec_fn=cap)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"empathy {' '.join(map(str, argv))}: still running after {timeout} s")
+_run = partial(run_capped, timeout=30, memory=1 << 30)
 
 
 @pytest.mark.parametrize("target", ["fifo", "/dev/zero"])

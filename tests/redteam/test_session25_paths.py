@@ -10,26 +10,15 @@ Real files, the real commands in their own processes, their memory capped at 2 G
 from __future__ import annotations
 
 import os
-import resource
-import subprocess
-import sys
+from functools import partial
 
 import pytest
 
-from redteam_rig import sample_story
+from redteam_rig import run_capped, sample_story
 
 pytestmark = pytest.mark.timeout(300)
 
-
-def _run(*argv, timeout: float = 40) -> subprocess.CompletedProcess:
-    def cap():
-        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
-    try:
-        return subprocess.run([sys.executable, "-m", "empathy.cli", *map(str, argv)],
-                              capture_output=True, text=True, timeout=timeout,
-                              preexec_fn=cap)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"empathy {' '.join(map(str, argv))}: still running after {timeout} s")
+_run = partial(run_capped, timeout=40, memory=2 << 30)
 
 
 def _verbs(tmp_path, bad) -> dict[str, list]:
