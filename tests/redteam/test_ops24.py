@@ -105,23 +105,10 @@ def test_two_host_workers_sharing_one_broker_user_are_told_why_they_fight(tmp_pa
     assert len(said) == 1 and "--host-workers" in said[0], said
 
 
-def test_empathy_doctor_never_takes_a_running_host_s_place_on_the_broker(tmp_path):
-    """`empathy doctor --config host.toml` in the interval, the show running, its link a
-    plain mqtt:// one to the shipped broker (its TLS lines left out): the doctor logged in
-    as the host to check the broker takes it, so the broker (one connection per user) gave
-    it the host's place. Before: the host lost the broker once and 10 of 100 samples at
-    10 Hz while it logged in again. Now a host holds its password file (flock) while it
-    runs and the doctor, finding it held, says so instead of logging in: no reconnection,
-    no sample lost."""
-    folder, port = tmp_path / "broker", free_port()
-    folder.mkdir()
-    for user, pw in broker_auth.add_users(folder, "ops24", [1]).items():
-        broker_auth.write_credentials(folder / f"{user}.mqtt", pw)
-    plain = re.sub(r"^(cafile|certfile|keyfile|tls_version) .*$", "",
-                   shipped_config(folder, port), flags=re.M)
-    broker = LocalBroker(folder, port, plain)
-    url = lambda user: (f"mqtt://{user}@127.0.0.1:{port}/ops24?"  # noqa: E731
-                        f"password_file={folder / f'{user}.mqtt'}")
+def doctor_beside_a_running_host(tmp_path, url, broker):
+    """`empathy doctor --config host.toml` run while a host (url(HOST_USER)) takes a unit's
+    packets over `broker`; asserts the host never lost the broker and took every packet
+    but the last two. Gives the doctor's run and its listen lines."""
     keys = Keystore.new([1])
     host = Host(tmp_path, url(HOST_USER), keys)
     tx = open_sender(url(unit_user(1)), 1)
@@ -148,6 +135,27 @@ def test_empathy_doctor_never_takes_a_running_host_s_place_on_the_broker(tmp_pat
     said = [ln for ln in doctor.stdout.splitlines() if " listen " in ln]
     print({"reconnects": lost, "sent": len(unit.sent), "taken": taken}, said)
     assert lost == 0 and taken >= len(unit.sent) - 2, host.log()[-3000:]
+    return doctor, said
+
+
+def test_empathy_doctor_never_takes_a_running_host_s_place_on_the_broker(tmp_path):
+    """`empathy doctor --config host.toml` in the interval, the show running, its link a
+    plain mqtt:// one to the shipped broker (its TLS lines left out): the doctor logged in
+    as the host to check the broker takes it, so the broker (one connection per user) gave
+    it the host's place. Before: the host lost the broker once and 10 of 100 samples at
+    10 Hz while it logged in again. Now a host holds its password file (flock) while it
+    runs and the doctor, finding it held, says so instead of logging in: no reconnection,
+    no sample lost."""
+    folder, port = tmp_path / "broker", free_port()
+    folder.mkdir()
+    for user, pw in broker_auth.add_users(folder, "ops24", [1]).items():
+        broker_auth.write_credentials(folder / f"{user}.mqtt", pw)
+    plain = re.sub(r"^(cafile|certfile|keyfile|tls_version) .*$", "",
+                   shipped_config(folder, port), flags=re.M)
+    broker = LocalBroker(folder, port, plain)
+    url = lambda user: (f"mqtt://{user}@127.0.0.1:{port}/ops24?"  # noqa: E731
+                        f"password_file={folder / f'{user}.mqtt'}")
+    doctor, said = doctor_beside_a_running_host(tmp_path, url, broker)
     assert len(said) == 1 and "not checked: a host is logged in with" in said[0], doctor.stdout
     assert "Traceback" not in doctor.stdout + doctor.stderr, doctor.stderr
 

@@ -33,8 +33,8 @@ from empathy.transports.mqtt_broker import LocalBroker, free_port
 from hardened import HardenedBroker, shipped_config
 from pki import make_pki
 from redteam_rig import Host, Unit, wait_for
+from test_ops24 import doctor_beside_a_running_host
 
-LOST = "lost the MQTT broker"
 
 
 def _cert(folder: Path, name: str, days: tuple[float, float], names: list[str],
@@ -154,32 +154,7 @@ def test_doctor_never_takes_the_place_of_a_host_whose_password_is_in_its_url(tmp
     def url(user: str) -> str:
         password = quote((folder / f"{user}.mqtt").read_text().strip(), safe="")
         return f"{scheme}://{user}:{password}@127.0.0.1:{broker.port}/ops25{query}"
-    keys = Keystore.new([1])
-    host = Host(tmp_path, url(HOST_USER), keys)
-    tx = open_sender(url(unit_user(1)), 1)
-    unit = Unit(1, [1], keys.units[1], tx.send)
-    try:
-        host.start()
-        wait_for(lambda: tx.client.is_connected(), 10, "unit 1 on the broker")
-        unit.start()
-        time.sleep(2.0)
-        lost0 = host.log().count(LOST)
-        doctor = subprocess.run([sys.executable, "-m", "empathy.cli", "doctor", "--config",
-                                 str(tmp_path / "host.toml")], capture_output=True, text=True,
-                                timeout=120)
-        time.sleep(3.0)
-        unit.stop()
-        time.sleep(1.0)
-        lost = host.log().count(LOST) - lost0
-        taken = (host.stop() or {}).get("packets_accepted", 0)
-    finally:
-        unit.stop()
-        tx.close()
-        host.stop()
-        broker.stop()
-    said = [ln for ln in doctor.stdout.splitlines() if " listen " in ln]
-    print({"reconnects": lost, "sent": len(unit.sent), "taken": taken}, said)
-    assert lost == 0 and taken >= len(unit.sent) - 2, host.log()[-3000:]
+    doctor, said = doctor_beside_a_running_host(tmp_path, url, broker)
     login = [ln for ln in said if "not checked: a host is logged in" in ln]
     assert len(login) == 1 and HOST_USER in login[0], doctor.stdout
     password = (folder / f"{HOST_USER}.mqtt").read_text().strip()
