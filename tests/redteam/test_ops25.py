@@ -36,7 +36,6 @@ from redteam_rig import Host, Unit, wait_for
 from test_ops24 import doctor_beside_a_running_host
 
 
-
 def _cert(folder: Path, name: str, days: tuple[float, float], names: list[str],
           ca: tuple | None = None) -> tuple:
     """A certificate valid from days[0] to days[1] (from now) naming `names`, signed by
