@@ -90,10 +90,9 @@ def stored_figures(res: Result) -> dict:
 
 
 def _plots(heart, clean, probs) -> dict:
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
     if heart is not None:

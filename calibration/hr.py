@@ -282,10 +282,9 @@ def hr_validate(ref: HeartTrace, dev: HeartTrace, profile: RigProfile) -> Result
 
 
 def _plots(ref, dev, lag_s, lags, corr, rm, dm, bias, sd) -> dict:
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     plots = {}
     fig, ax = plt.subplots(figsize=(7, 5))
@@ -303,10 +302,9 @@ def _plots(ref, dev, lag_s, lags, corr, rm, dm, bias, sd) -> dict:
 
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 6))
     t0 = ref.t_s[0]
-    ref_name, dev_name = (t.name.replace("$", r"\$") for t in (ref, dev))  # "$..$" is TeX
-    a1.plot(ref.t_s - t0, ref.hr_bpm, lw=1, color="k", label=f"reference {ref_name}")
+    a1.plot(ref.t_s - t0, ref.hr_bpm, lw=1, color="k", label=f"reference {ref.name}")
     a1.plot(dev.t_s - lag_s - t0, dev.hr_bpm, lw=1, color="#4e79a7",
-            label=f"sensor {dev_name}, shifted by {-lag_s * 1000:+.0f} ms")
+            label=f"sensor {dev.name}, shifted by {-lag_s * 1000:+.0f} ms")
     mid = (ref.t_s[0] + ref.t_s[-1]) / 2 - t0  # a close-up, where a lag is visible
     for trace, shift, colour, label in ((ref, 0.0, "k", "reference"),
                                         (dev, 0.0, "#f28e2b", "sensor as recorded"),

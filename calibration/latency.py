@@ -134,10 +134,9 @@ def latency_check(frames: np.ndarray, got: list[tuple[int, Reading]], seat_id: i
 
 
 def _plots(frames, cam_t, bright, shown, hit, stamp, delivery) -> dict:
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t0 = frames[0, 0]
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 6))

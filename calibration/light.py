@@ -133,10 +133,9 @@ def light_calibrate(frames: np.ndarray, pupils: list[Pupil], viewer_id: str,
 
 
 def _plots(frames, clean, fit: LightFit) -> dict:
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t0 = frames[0, 0]
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True,

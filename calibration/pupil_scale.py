@@ -144,10 +144,9 @@ def pupil_scale(image: np.ndarray, target: Target, limits: Limits = Limits(),
 
 
 def _plots(grey, centres, px_per_mm) -> dict:
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 2]})
     a1.imshow(grey, cmap="gray", vmin=0, vmax=255)

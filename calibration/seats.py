@@ -215,10 +215,9 @@ def seats_check(plan: InstallPlan, heard: Heard, calibrated: dict | None = None)
 
 
 def _plots(rows) -> dict:
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.5))
     ids = [str(r["seat"]) for r in rows]

@@ -98,10 +98,9 @@ def envelope(t, y, cap: int = MAX_POINTS):
 
 
 def _fig(rows: int = 1, height: float = 2.6):
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     return plt.subplots(rows, 1, figsize=(11, height * rows), squeeze=False,
                         constrained_layout=True)

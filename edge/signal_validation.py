@@ -126,10 +126,9 @@ def _fmt(v, spec=".3f"):
 
 
 def write_page(out_dir: Path) -> Path:
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     warnings.filterwarnings("ignore")
     fig_dir = out_dir / "signal-validation"

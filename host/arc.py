@@ -155,10 +155,9 @@ MAX_LABELLED = 180
 def arc_plot(arc: list[ArcPoint], out: Path, title: str = "") -> Path:
     """Valence and arousal per scene, as PNG or SVG (by the file's suffix); `title` (the
     screenplay's) heads it."""
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     x = [p.scene for p in arc]
     # Up to MAX_LABELLED scenes each get a label and 1.1 in; a longer arc labels every
@@ -171,13 +170,11 @@ def arc_plot(arc: list[ArcPoint], out: Path, title: str = "") -> Path:
             label="arousal (words and staging, 0..1)")
     ax.plot(x, [p.valence for p in arc], "s--", color="#4e79a7", lw=1.5,
             label="valence (VADER, -1..1)")
-    # a writer's "$" pair is TeX to matplotlib: "$\x$" ended savefig in a ValueError
-    plain = [f"{p.scene}. {p.heading[:22]}".replace("$", r"\$") for p in arc[::step]]
-    ax.set_xticks(x[::step], plain, rotation=30, ha="right", fontsize=8)
+    ax.set_xticks(x[::step], [f"{p.scene}. {p.heading[:22]}" for p in arc[::step]],
+                  rotation=30, ha="right", fontsize=8)
     ax.set_ylim(-1.05, 1.05)
     ax.set_ylabel("target")
-    ax.set_title(f"{title}: intended arc".replace("$", r"\$") if title else
-                 "Intended emotional arc")
+    ax.set_title(f"{title}: intended arc" if title else "Intended emotional arc")
     ax.legend(fontsize=8, loc="lower left")
     fig.savefig(out, bbox_inches="tight", dpi=100)
     plt.close(fig)

@@ -143,10 +143,9 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
 def kiosk_report(out: Path, summary: dict, truth: np.ndarray, t0_us: int) -> None:
     """report.html: the seat's heart rate with each visit shaded and its baseline against the
     visitor's true resting rate, and a table of visits linking to each session's report."""
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from empathy.host.report import SEG_COLOURS, _png
 

@@ -189,10 +189,9 @@ def _table(result: dict, title: str, args) -> None:
 
 
 def _plot(runs: dict, hind: dict, out: Path, title: str) -> None:
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
     for name, run in runs.items():
@@ -206,8 +205,7 @@ def _plot(runs: dict, hind: dict, out: Path, title: str) -> None:
     bx.axhline(0, color="k", lw=0.5)
     bx.set_xlabel("screening")
     bx.set_ylabel("cumulative regret vs best fixed plan")
-    plain = title.replace("$", r"\$")  # a "$" pair is TeX to matplotlib; "$\x$" raised
-    ax.set_title(f"{plain}: policies on simulated audiences", fontsize=10)
+    ax.set_title(f"{title}: policies on simulated audiences", fontsize=10)
     ax.legend(fontsize=8)
     fig.savefig(out, bbox_inches="tight", dpi=100)
     plt.close(fig)

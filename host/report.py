@@ -113,10 +113,9 @@ def _branches_html(branches: dict | None) -> str:
 
 def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None = None,
           t0_us: int = 0) -> dict:
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figs, extra = {}, {}
     seats = seats or {}
@@ -183,7 +182,7 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
         for a, img, title in ((axs[0], raw, "ungraded source"),
                               (axs[1], graded, f"as shown: {seg.lut.stem if seg.lut else 'no LUT'}")):
             a.imshow(img)
-            a.set_title(f"{seg.id} — {title}".replace("$", r"\$"))  # a LUT's name: no TeX
+            a.set_title(f"{seg.id} — {title}")
             a.axis("off")
         figs["grade"] = _png(fig)
 

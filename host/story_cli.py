@@ -97,10 +97,9 @@ def _layers(story) -> dict[str, int]:
 
 
 def draw_graph(story, out: Path) -> Path:
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     plt.rcParams["svg.fonttype"] = "none"  # names stay text in the SVG: searchable, selectable
     depth = _layers(story)
@@ -138,8 +137,7 @@ def draw_graph(story, out: Path) -> Path:
     ax.set_xlim(min(xs) - 1.6, max(xs) + 1.6)
     ax.set_ylim(min(ys) - 1.2, max(ys) + 1.2)
     ax.axis("off")
-    plain = story.title.replace("$", r"\$")  # a "$" pair is TeX to matplotlib; "$\x$" raised
-    ax.set_title(f"{plain}: thick arrows are the director's default, dashed ones are "
+    ax.set_title(f"{story.title}: thick arrows are the director's default, dashed ones are "
                  f"conditional", fontsize=9)
     fig.savefig(out, bbox_inches="tight", dpi=110)
     plt.close(fig)

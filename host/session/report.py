@@ -23,10 +23,9 @@ def _events(path: Path) -> dict[str, list[tuple[int, dict]]]:
 
 
 def _plots(samples: np.ndarray, ev: dict, t0: int) -> list[str]:
-    import matplotlib
+    from empathy.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t = lambda us: (np.asarray(us, dtype=np.int64) - t0) / 1e6  # noqa: E731
     figs = []
@@ -36,8 +35,8 @@ def _plots(samples: np.ndarray, ev: dict, t0: int) -> list[str]:
         end = segs[i + 1][1]["start_us"] if i + 1 < len(segs) else None
         x1 = t(end) if end else (t(samples[:, 0].max()) if len(samples) else 0)
         ax.axvspan(t(s["start_us"]), x1, color=SEG_COLOURS[i % len(SEG_COLOURS)], alpha=0.15)
-        # plain text, a segment id's length: a name from a file is no mathtext to parse
-        ax.text(t(s["start_us"]), 0.92, str(s["segment"])[:24], fontsize=8, parse_math=False)
+        # a segment id's length: a name from a file (drawn as written: empathy.plots)
+        ax.text(t(s["start_us"]), 0.92, str(s["segment"])[:24], fontsize=8)
     st = ev.get("state", [])
     if st:
         ax.plot(t([s["ts_us"] for _, s in st]), [s["arousal"] for _, s in st], "k-",
