@@ -3,7 +3,6 @@ window a unit), carried over restarts so the host never sees a number twice."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import math
@@ -15,7 +14,7 @@ from pathlib import Path
 from empathy import atomic, wire
 from empathy.edge.viewer_state import LatestWriter
 from empathy.errors import UserError
-from empathy.paths import runtime_dir, state_dir, state_file
+from empathy.paths import Held, hold_lock, runtime_dir, state_dir, state_file
 
 log = logging.getLogger("empathy.edge")
 
@@ -188,20 +187,11 @@ def _hold(path: Path) -> tuple[int | None, str]:
     packets as the other's replays. The kernel lets go when the unit dies, SIGKILL too.
     (None, why) where the lock cannot be made (a read-only card: the show goes on
     unguarded; the caller says so, in one line with the sequence's own trouble)."""
-    lock = path.with_name(path.name + ".lock")
     try:
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        return hold_lock(path.with_name(path.name + ".lock")), ""
     except OSError as e:
         return None, str(e.strerror or e)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pid = os.read(fd, 16).decode(errors="replace").strip() or "?"
-        os.close(fd)
-        raise InUse(f"sequence file {path}: another unit runs on it (pid {pid})",
-                        "stop that one first (`systemctl stop empathy-edge@...`), or give this "
-                        "config its own unit_id and seq_file") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    return fd, ""
+    except Held as e:
+        raise InUse(f"sequence file {path}: another unit runs on it (pid {e.pid})",
+                    "stop that one first (`systemctl stop empathy-edge@...`), or give this "
+                    "config its own unit_id and seq_file") from None

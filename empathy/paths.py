@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
 from pathlib import Path
@@ -92,3 +93,29 @@ def log_file(path: str | Path, what: str, header: str) -> Path:
         raise UserError(f"{what} {path} holds something else (not this log's column names): "
                         "left as it is; give the log a file of its own")
     return path
+
+
+class Held(Exception):
+    """Another live process holds the lock; `pid`: what it wrote there ('?' if nothing)."""
+
+    def __init__(self, pid: str):
+        super().__init__(pid)
+        self.pid = pid
+
+
+def hold_lock(lock: Path, folder_mode: int = 0o777) -> int:
+    """Holds `lock` (an exclusive flock, its folder made) for this process's life, the
+    holder's pid written in it: the kernel lets go at any death, SIGKILL too. Gives the
+    descriptor to keep open; Held where another process holds it, OSError where the lock
+    cannot be made (a read-only card, a folder not ours)."""
+    lock.parent.mkdir(parents=True, exist_ok=True, mode=folder_mode)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = os.read(fd, 16).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise Held(pid) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd

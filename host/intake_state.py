@@ -11,17 +11,15 @@ afresh, since nothing signed with its old keys can pass any more.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Optional
 
 from empathy.atomic import write_text
 from empathy.errors import UserError
 from empathy.keys import fingerprint
-from empathy.paths import state_dir
+from empathy.paths import Held, hold_lock, state_dir
 
 log = logging.getLogger("empathy.host.intake")
 FILE, LOCK = "intake.json", "host.lock"
@@ -41,22 +39,14 @@ def hold(folder: Path) -> Optional[int]:
     host holds it; None where the folder cannot be written (the show goes on, unsaved,
     as save() then says)."""
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return hold_lock(folder / LOCK, folder_mode=0o700)
     except OSError:
         return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pid = os.read(fd, 16).decode(errors="replace").strip() or "?"
-        os.close(fd)
-        raise UserError(f"host state folder {folder}: another host runs on it (pid {pid})",
+    except Held as e:
+        raise UserError(f"host state folder {folder}: another host runs on it (pid {e.pid})",
                         hint="stop that one first (`systemctl stop empathy-host`); a second "
                              "host worker needs its own: state_dir = \"...\" in its config") \
             from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    return fd
 
 
 def _fps(unit: int, keys: dict, previous: dict) -> list[str]:
