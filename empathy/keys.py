@@ -34,6 +34,7 @@ import tomli_w
 
 from empathy import toml_text, wire
 from empathy.atomic import open_beside
+from empathy.paths import kind_of
 
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
@@ -144,8 +145,7 @@ class Keystore:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
             with os.fdopen(fd, "rb") as f:
                 st = os.fstat(f.fileno())
-                if not stat.S_ISREG(st.st_mode):  # /dev/zero read until memory ran out
-                    kind = "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a device"
+                if (kind := kind_of(st.st_mode)):  # /dev/zero read until memory ran out
                     raise ValueError(f"it is {kind}, not a file")
                 mode = stat.S_IMODE(st.st_mode)
                 data = f.read(MAX_FILE + 1)

@@ -51,9 +51,13 @@ def not_a_file(path: str | Path) -> str:
     or nothing is: opening it says why): a FIFO blocks open() for ever, a device reads
     without end (and a rename over it as root replaces it), a folder takes no file's text."""
     try:
-        mode = os.stat(path).st_mode
+        return kind_of(os.stat(path).st_mode)
     except OSError:
         return ""
+
+
+def kind_of(mode: int) -> str:
+    """What a stat's st_mode is where it is no regular file; "" where it is one."""
     if stat.S_ISREG(mode):
         return ""
     return ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
