@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +182,6 @@ class Grade:
         else:
             self.cached = True
         self._proc, self._post_blend, self.build_s, self._cpus = hit
-        self._pure: tuple | None | bool = False  # _pure_3d's, once asked (False: not yet)
         self.is_identity = self._proc.isNoOp()
 
     @classmethod
@@ -236,23 +236,20 @@ class Grade:
             return frame
         return out
 
+    @cached_property
+    def pure_3d(self) -> tuple[np.ndarray, tuple, tuple] | None:
+        """The effective (strength-blended) 3D table of a 3D-only grade, else None; kept,
+        as a crossfade asks for it every frame."""
+        c = self.cube
+        if c is None or c.lut3d is None or c.lut1d is not None:
+            return None
+        lat = _lattice(c.lut3d.shape[0], c.domain_min, c.domain_max)
+        return (1.0 - self.strength) * lat + self.strength * c.lut3d, c.domain_min, c.domain_max
+
     def bake(self, n: int = 33) -> np.ndarray:
         """The grade sampled on an n^3 lattice over [0,1]: (n,n,n,3) float32, [r][g][b]."""
         lat = _lattice(n, (0.0,) * 3, (1.0,) * 3).reshape(1, -1, 3).copy()
         return self.apply(lat, inplace=True).reshape(n, n, n, 3)
-
-
-def _pure_3d(g: Grade) -> tuple[np.ndarray, tuple, tuple] | None:
-    """The effective (strength-blended) 3D table of a 3D-only grade, else None; kept on the
-    grade, as a crossfade asks for it every frame."""
-    if g._pure is False:
-        c = g.cube
-        g._pure = None
-        if c is not None and c.lut3d is not None and c.lut1d is None:
-            lat = _lattice(c.lut3d.shape[0], c.domain_min, c.domain_max)
-            g._pure = ((1.0 - g.strength) * lat + g.strength * c.lut3d, c.domain_min,
-                       c.domain_max)
-    return g._pure
 
 
 def _fade_key(a: Grade, b: Grade, t: float) -> str:
@@ -271,7 +268,7 @@ def crossfade(a: Grade, b: Grade, t: float, threads: int | None = None) -> Grade
         return a
     if t == 1.0:
         return b
-    pa, pb = _pure_3d(a), _pure_3d(b)
+    pa, pb = a.pure_3d, b.pure_3d
     if a.cube is None and pb is not None:
         pa = (_lattice(pb[0].shape[0], pb[1], pb[2]), pb[1], pb[2])
     if b.cube is None and pa is not None:
