@@ -146,26 +146,26 @@ def check_tls(item: str, url: str) -> list[Finding]:
     """The broker's certificate as an mqtts:// URL meets it (its files checked first:
     `link_files`), a fail when no login can work."""
     cfg = MqttUrl(url)
-    where, item, out = f"{cfg.host}:{cfg.port}", f"{item} tls", []
+    where, item = f"{cfg.host}:{cfg.port}", f"{item} tls"
     try:
         cert = x509.load_der_x509_certificate(_peer(cfg, cfg.ssl_context()))
     except ssl.SSLCertVerificationError as e:
-        return out + [_refused(item, cfg, e)]
+        return [_refused(item, cfg, e)]
     except ssl.SSLError as e:
-        return out + [Finding(item, "fail", f"the TLS handshake with {where} failed: "
-                              f"{e.reason or e}", "is it the broker's TLS listener (8883, "
-                              "with certfile and keyfile in mosquitto.conf)?")]
+        return [Finding(item, "fail", f"the TLS handshake with {where} failed: "
+                        f"{e.reason or e}", "is it the broker's TLS listener (8883, "
+                        "with certfile and keyfile in mosquitto.conf)?")]
     except ConnectionRefusedError:
-        return out + [Finding(item, "fail", f"nothing listens at {where}", "start the broker "
-                              "(`systemctl status mosquitto`), check the port")]
+        return [Finding(item, "fail", f"nothing listens at {where}", "start the broker "
+                        "(`systemctl status mosquitto`), check the port")]
     except OSError as e:
-        return out + [Finding(item, "fail", f"cannot reach {where}: {e.strerror or e}",
-                              "check the host name, the network and the firewall")]
+        return [Finding(item, "fail", f"cannot reach {where}: {e.strerror or e}",
+                        "check the host name, the network and the firewall")]
     days = _days(cert)
     said = (f"TLS to {where}: the broker's certificate names {cfg.host} and is signed by "
             f"{'ca=' + cfg.ca if cfg.ca else 'a CA this machine trusts'}; it ends "
             f"{_date(cert)}")
     if days < RENEW_DAYS:
-        return out + [Finding(item, "warn", f"{said}: expires in {days:.1f} days",
-                              f"renew it before then (the same CA), {RESTART}")]
-    return out + [Finding(item, "ok", f"{said} ({days:.0f} days)")]
+        return [Finding(item, "warn", f"{said}: expires in {days:.1f} days",
+                        f"renew it before then (the same CA), {RESTART}")]
+    return [Finding(item, "ok", f"{said} ({days:.0f} days)")]
