@@ -22,7 +22,8 @@ RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail i
 
 
 def _beats(args, step=lambda text: None):
-    """(summary, fs, samples, beats' shape quality, moving or None) of a PPG/ECG file."""
+    """(summary, fs, samples, beats' shape quality, moving or None, an ECG's shape_match or
+    None) of a PPG/ECG file."""
     from empathy.edge.ectopic_beats import shape_match
     from empathy.edge.heart import waveform_peaks
     from empathy.edge.heart_evidence import waveform_evidence
@@ -69,7 +70,7 @@ def _beats(args, step=lambda text: None):
     s.update(said)
     if motion is not None:
         s["motion"] = motion
-    return s, fs, x, sqi, (moving if mag is not None else None)
+    return s, fs, x, sqi, (moving if mag is not None else None), shape
 
 
 def _no_heartbeat(verb: str, path: str, s: dict) -> int:
@@ -115,7 +116,7 @@ def _hr(args) -> int:
     with stages(bool(args.report), 3) as step:
         try:
             path = report_path(args)
-            s, fs, x, sqi, moving = _beats(args, step)
+            s, fs, x, sqi, moving, _ = _beats(args, step)
             save_report(path, step, lambda: hr_result(args.file, args.kind, s, x, sqi, moving))
         except (SignalFileError, ValueError) as e:
             print(f"empathy signal hr: {e}", file=sys.stderr)
@@ -280,14 +281,11 @@ def _hrv(args) -> int:
 def _hrv_beats(args, step):
     """(beat times in s, the summary when they came from a waveform, else None, an ECG's
     shape_match: `signal hr`'s, for its doubtful beats)."""
-    from empathy.edge.ectopic_beats import shape_match
     from empathy.edge.signal_apps import app_file, read_beats
 
     if args.kind != "rr" and not app_file(args.file):
-        s, fs, x = _beats(args, step)[:3]
-        t = np.array(s["beats_s"])
-        idx = np.round(t * fs).astype(int)  # (beats_s: idx / fs to 0.1 ms)
-        return t, s, shape_match(x, fs, idx) if args.kind == "ecg" else None
+        s, *_, shape = _beats(args, step)
+        return np.array(s["beats_s"]), s, shape
     if args.polarity != "auto":
         raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")
