@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -18,9 +17,8 @@ import pytest
 import tomli_w
 
 from empathy.host.doctor_files import SERVICE_STATE
-from empathy.host.receive import Intake
-from empathy.transports import open_receiver
 from opshelp import unit_keys
+from ops_rig import Host
 from test_ops22 import needs_root
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,28 +58,18 @@ def test_doctor_as_root_takes_the_service_s_sequence_numbers(tmp_path):
     for d in (svc, svc / "empathy", seq.parent, seq):
         os.chown(d, SERVICE_UID, SERVICE_UID)
     (tmp_path / "root").mkdir()
-    rx = open_receiver("udp://127.0.0.1:0")
-    intake = Intake(keys.units, reply=rx.reply)
+    host = Host(keys)  # answers clock sync on a thread
+    intake = host.intake
     intake.windows.accept(301, 200010)  # the host has seen the unit's packets up to here
-    stop = threading.Event()
-
-    def host():
-        while not stop.is_set():
-            intake.feed(rx.recv_batch(0.05))
-
-    t = threading.Thread(target=host, daemon=True)
-    t.start()
     cfg = tmp_path / "edge.toml"
     cfg.write_text(tomli_w.dumps({
-        "unit_id": 301, "uplink": f"udp://127.0.0.1:{rx.port}", "faces": False,
+        "unit_id": 301, "uplink": f"udp://127.0.0.1:{host.rx.port}", "faces": False,
         "keystore": str(tmp_path / "unit301.keys.toml"), "sync_hz": 2.0,
         "seats": [{"seat_id": 301, "source": "sim://seat"}]}))
     try:
         rc, f, err = _doctor_as_root(tmp_path, cfg)
     finally:
-        stop.set()
-        t.join(2)
-        rx.close()
+        host.close()
     clock = f["clock:host"][0]
     print(clock, dict(intake.rejected))
     assert clock["status"] == "ok" and "offset" in clock["detail"], (clock, err[-2000:])
