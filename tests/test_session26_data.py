@@ -1,0 +1,95 @@
+"""Session 26, host data: a learned policy's state checked where it is loaded, exports that
+stream a long show and write EDF+ by records, and `story new` that lists a folder once.
+
+A bandit state whose matrices were NaN, infinite, singular or of the wrong shape loaded
+without a word: `policy simulate` logged a traceback at every decision (each fell back),
+learned into the NaN model and saved it back (JSON `NaN`); a wrongly shaped one failed
+every decision the same way, in the show too."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from empathy.host.audience import AudienceState
+from empathy.host.policies.bandit import FEATURES, BanditPolicy
+from empathy.host.policy import DefaultPolicy, show_policy
+from empathy.host.story import load
+
+SAMPLE = Path(__file__).parents[1] / "host" / "sample" / "neon_rain.toml"
+K = len(FEATURES)
+EYE = np.eye(K).tolist()
+
+
+def _state(path: Path, model: dict) -> Path:
+    path.write_text(json.dumps({"version": 1, "features": list(FEATURES), "frozen": False,
+                                "models": {"first_turn/chase": model}}))
+    return path
+
+
+BAD = {
+    "NaN in A": ({"A": [[float("nan")] * K] * K, "b": [0.0] * K, "n": 1}, "NaN or infinity"),
+    "infinite b": ({"A": EYE, "b": [float("inf")] * K, "n": 1}, "NaN or infinity"),
+    "A 2x2": ({"A": [[1, 2], [3, 4]], "b": [0.0] * K, "n": 1}, f"A is 2x2 and b {K}, not"),
+    "b of 3": ({"A": EYE, "b": [0.0] * 3, "n": 1}, f"A is {K}x{K} and b 3, not"),
+    "singular A": ({"A": [[0.0] * K] * K, "b": [0.0] * K, "n": 1}, "positive definite"),
+    "negative n": ({"A": EYE, "b": [0.0] * K, "n": -3}, "n is -3"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_a_bandit_state_with_unusable_matrices_is_refused_naming_the_file(tmp_path, case):
+    model, why = BAD[case]
+    path = _state(tmp_path / "bandit.json", model)
+    with pytest.raises(ValueError) as e:
+        BanditPolicy(path)
+    msg = str(e.value)
+    assert "\n" not in msg and str(path) in msg and "'first_turn/chase'" in msg, msg
+    assert why in msg and msg.endswith("move it aside or reset the policy"), msg
+
+
+def test_policy_simulate_refuses_a_nan_state_in_one_line_and_leaves_it_as_it_was(tmp_path):
+    path = _state(tmp_path / "bandit.json", BAD["NaN in A"][0])
+    before = path.read_bytes()
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "policy", "simulate", "--story",
+                        str(SAMPLE), "--policy", "bandit", "--screenings", "3", "--state",
+                        str(path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and r.stderr.strip() == (
+        f"empathy policy simulate: bandit state {path} is unreadable (model 'first_turn/chase': "
+        "A or b holds NaN or infinity); move it aside or reset the policy"), r.stderr[-2000:]
+    assert path.read_bytes() == before  # not learned into, not saved
+
+
+def test_the_show_takes_the_default_cut_when_its_learned_state_is_unusable(
+        tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    path = tmp_path / "empathy" / "bandit" / "neon_rain.json"
+    path.parent.mkdir(parents=True)
+    _state(path, BAD["A 2x2"][0])
+    with caplog.at_level(logging.ERROR, "empathy.host.policy"):
+        policy = show_policy("bandit", load(SAMPLE, check_files=False))
+    assert isinstance(policy, DefaultPolicy)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and str(path) in lines[0] and "default cut" in lines[0], lines
+    assert "\n" not in lines[0] and not caplog.records[0].exc_info
+
+
+def test_the_bandit_does_not_learn_from_a_nan_reward_or_state(tmp_path):
+    story = load(SAMPLE, check_files=False)
+    d = story.decisions["first_turn"]
+    p = BanditPolicy(tmp_path / "b.json", seed=0)
+    ok = AudienceState(ts_us=0, arousal=0.2, arousal_se=0.05, valence=0.0, valence_se=0.05,
+                       seats_total=3, seats_good=3, synchrony=0.5)
+    p.learn(d, ok, "chase", float("nan"))
+    p.learn(d, replace(ok, arousal=float("inf")), "chase", 0.5)
+    assert p.screenings() == 0
+    p.learn(d, ok, "chase", 0.5)
+    p.save()
+    assert BanditPolicy(tmp_path / "b.json").screenings() == 1
