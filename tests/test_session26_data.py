@@ -93,3 +93,30 @@ def test_the_bandit_does_not_learn_from_a_nan_reward_or_state(tmp_path):
     p.learn(d, ok, "chase", 0.5)
     p.save()
     assert BanditPolicy(tmp_path / "b.json").screenings() == 1
+
+
+# -- exports ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_session(tmp_path_factory) -> Path:
+    """Three seats for two minutes, frames at 24 fps and a segment a minute (the export
+    bench's session, made small)."""
+    from empathy.bench.bench_export import make
+
+    return make(tmp_path_factory.mktemp("sessions"), 3, 2)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_table_export_that_fails_midway_leaves_no_half_written_file(
+        tmp_path, small_session, fmt):
+    from empathy.host.session import store
+    from empathy.host.session.exports import export
+
+    out = tmp_path / "out"
+    out.mkdir()
+    full = out / f"{store.session_id(small_session)}.samples.{fmt}"
+    full.symlink_to("/dev/full")  # every write: "No space left on device"
+    with pytest.raises(OSError, match="No space left"):
+        export(small_session, out, fmt)
+    assert not full.exists() and not full.is_symlink(), sorted(out.iterdir())
+    assert {p.name.split(".")[1] for p in export(small_session, out, fmt)} == {
+        "samples", "events", "frames"}
