@@ -183,3 +183,44 @@ def test_edf_plus_refuses_the_80th_seat_whose_file_edflib_cannot_read_back(tmp_p
     rec.close()
     with pytest.raises(ValueError, match="80 seats: EDF\\+ holds 79 "):
         export(rec.path, tmp_path / "out", "edf")
+
+
+# -- story new -------------------------------------------------------------------------------
+_FIND_MEDIA = """
+import sys
+from pathlib import Path
+from empathy.host.story_new import from_timeline
+
+media, listed = Path(sys.argv[2]), []
+sys.addaudithook(lambda event, args: listed.append(event) if event in (
+    "os.scandir", "os.listdir") and Path(args[0]) == media else None)
+drafts = from_timeline(Path(sys.argv[1]), fps=25, media_root=media)
+print(len(listed))
+for d in drafts:
+    print(d.id, d.media.name, d.in_s, d.out_s)
+"""
+
+
+def test_story_new_lists_the_media_folder_once_not_once_a_clip(tmp_path):
+    """An EDL without file comments names each clip only: its file was looked for with a
+    glob of the media folder per clip, reading every file in it each time (4,000 clips and
+    8,000 files: 36 CPU-s). In its own process: OpenTimelineIO's C++ manifest loading
+    crashed once in the long-lived test process (tests/otio_timeline.py)."""
+    n = 300
+    media = tmp_path / "media"
+    media.mkdir()
+    tc = lambda f: f"00:{f // 1500:02d}:{f // 25 % 60:02d}:{f % 25:02d}"  # noqa: E731
+    lines = ["TITLE: many", "FCM: NON-DROP FRAME", ""]
+    for i in range(n):
+        for suffix in (".wav", ".mov"):  # the sound file sorts first
+            (media / f"clip{i:04d}{suffix}").write_bytes(b"")
+        lines += [f"{i + 1:03d}  AX       V     C        {tc(2 * i)} {tc(2 * i + 50)} "
+                  f"{tc(50 * i)} {tc(50 * i + 50)}", f"* FROM CLIP NAME: clip{i:04d}", ""]
+    (tmp_path / "cut.edl").write_text("\n".join(lines))
+    r = subprocess.run([sys.executable, "-c", _FIND_MEDIA, str(tmp_path / "cut.edl"),
+                        str(media)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    listed, *drafts = r.stdout.splitlines()
+    assert drafts[:2] == ["clip0000 clip0000.mov 0.0 2.0", "clip0001 clip0001.mov 0.08 2.08"]
+    assert len(drafts) == n and drafts[-1].startswith(f"clip{n - 1:04d} clip{n - 1:04d}.mov ")
+    assert int(listed) == 1, f"the media folder was listed {listed} times for {n} clips"
