@@ -260,3 +260,25 @@ def test_exports_read_the_frame_log_and_events_as_they_write(long_film, tmp_path
     assert peak < 8_000_000, f"{peak / 1e6:.1f} MB"
     assert [p.read_bytes() for p in written] == [
         (tmp_path / "warm" / p.relative_to(tmp_path / "out")).read_bytes() for p in written]
+
+
+@pytest.mark.parametrize("report", [{"unit": None, "rtt_us": 5}, {"unit": 1, "rtt_us": "900"},
+                                    {"unit": 1, "rtt_us": 900, "offset_us": float("nan")}])
+def test_a_units_report_that_is_no_clock_sync_is_one_line_naming_the_session(
+        tmp_path, small_session, report):
+    """A unit of null was "unexpected error: TypeError" (exit 70, a crash log); a round trip
+    as text was float("900"), a NaN offset went into BIDS' JSON sidecars as NaN."""
+    import shutil
+    import sqlite3
+
+    from empathy.host.session.exports import export
+    from empathy.host.session.store import SessionError
+
+    path = tmp_path / small_session.name
+    shutil.copy(small_session, path)
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO events VALUES (?, 'units', ?)", (10**9, json.dumps([report])))
+    with pytest.raises(SessionError) as e:
+        export(path, tmp_path / "out", "xdf")
+    assert str(e.value).startswith(f"{path}: a units report reads ") and "\n" not in str(e.value)
+    assert str(e.value).endswith("not a session this host wrote")

@@ -247,10 +247,9 @@ def _events(path: Path) -> tuple[list[Marker], dict]:
             elif kind == "units" and isinstance(d, list):
                 for u in d:
                     if isinstance(u, dict) and u.get("rtt_us"):
-                        unit = int(u.get("unit", -1))
-                        rtts.setdefault(unit, array("d")).append(float(u["rtt_us"]))
-                        last[unit] = (float(u.get("offset_us", 0)),
-                                      float(u.get("drift_ppb", 0)))
+                        unit, *sync = _unit_sync(path, u)
+                        rtts.setdefault(unit, array("d")).append(sync[0])
+                        last[unit] = sync[1:]
     markers.sort(key=lambda m: m.ts_us)
     clock = {}
     for unit, rtt in sorted(rtts.items()):
@@ -260,6 +259,19 @@ def _events(path: Path) -> tuple[list[Marker], dict]:
                             "last_offset_us": last[unit][0],
                             "drift_ppm": round(last[unit][1] / 1000, 3)}
     return markers, clock
+
+
+def _unit_sync(path: Path, u: dict) -> tuple[int, float, float, float]:
+    """A unit report's (unit, rtt_us, offset_us, drift_ppb), each checked: a unit of null
+    was an unexpected TypeError (exit 70), a text or NaN round trip a median of NaN."""
+    unit = u.get("unit", -1)
+    sync = (u["rtt_us"], u.get("offset_us", 0), u.get("drift_ppb", 0))
+    if type(unit) is not int or not all(type(v) in (int, float) and np.isfinite(v)
+                                        for v in sync):
+        raise store.SessionError(f"{path}: a units report reads {json.dumps(u)[:80]}: a unit "
+                                 "that is no number, or a clock sync that is no finite "
+                                 "number: not a session this host wrote")
+    return (unit, *map(float, sync))
 
 
 def _frames(path: Path) -> Frames:
