@@ -71,7 +71,7 @@ def _model_from(key: str, m: dict) -> dict:
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError(f"model {key!r:.60}: A or b holds NaN or infinity")
     # A is the prior's identity plus outer products: symmetric, positive definite
-    if not np.allclose(a, a.T) or np.any(np.linalg.eigvalsh(a) <= 0):
+    if not (np.allclose(a, a.T) and np.all(np.linalg.eigvalsh(a) > 0)):
         raise ValueError(f"model {key!r:.60}: A is not a posterior precision (symmetric, "
                          "positive definite)")
     if type(n) is not int or n < 0:
