@@ -89,14 +89,28 @@ def _policies() -> dict:
 POLICY_NAMES = ("default", "rules", "arc", "bandit", "random")
 
 
+def check_name(name: str) -> None:
+    if name not in POLICY_NAMES:
+        raise ValueError(f"unknown policy {name!r} (known: {', '.join(POLICY_NAMES)})")
+
+
+def show_policy(name: str, story: Story) -> Policy:
+    """The show's policy; where its learned state cannot be used (`make_policy` says why in
+    one line), the director's cut: a broken file must not stop the film, nor be learned into."""
+    try:
+        return make_policy(name, story=story)
+    except ValueError as e:
+        log.error("%s; the show plays the director's default cut", e)
+        return DefaultPolicy()
+
+
 def make_policy(name: str, state_path: Optional[str] = None, seed: Optional[int] = None,
                 story: Optional[Story] = None) -> Policy:
     """A policy by name. `state_path`/`story` matter only to the learning one (`bandit`),
     whose state lives in `state_path` (default: the user's state folder, one file per
     story); `seed` to those that draw at random."""
     policies = _policies()
-    if name not in policies:
-        raise ValueError(f"unknown policy {name!r} (known: {', '.join(policies)})")
+    check_name(name)
     if name == "bandit":
         from empathy.host.policies.bandit import default_state_path
 

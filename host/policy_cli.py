@@ -108,7 +108,7 @@ def _session_screening(path: Path, story) -> list[dict]:
         _, rows = read(path, "events")
     except SessionError as e:
         raise ValueError(str(e)) from None
-    events = event_docs(rows)
+    events = list(event_docs(rows))
     segments = [d for _, k, d in events if k == "segment"]
     if not segments:
         return []

@@ -26,8 +26,8 @@ from empathy import wire
 from empathy.clock import now_us
 from empathy.config import host_port, setting
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
-from empathy.host.policy import (MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, estimate_lag_s,
-                                 learn_from_show, make_policy)
+from empathy.host.policy import (MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, check_name,
+                                 estimate_lag_s, learn_from_show, show_policy)
 from empathy.host.receive import Intake, LinkCounters
 from empathy.host.show_branches import StoryBranches
 from empathy.host.show_controls import OperatorControls
@@ -73,7 +73,7 @@ class ShowConfig:
     cue_targets: list[str] = setting([], check=host_port)
 
     def validate(self):
-        make_policy(self.policy)
+        check_name(self.policy)  # by name: the learner's state is the show's to load
 
 
 class Show(StoryBranches, OperatorControls):
@@ -86,7 +86,7 @@ class Show(StoryBranches, OperatorControls):
         from empathy.host.player.player import Player  # GStreamer loads only for a show
 
         self.story, self.cfg, self.clock = story, cfg, clock
-        self.policy = make_policy(cfg.policy, story=story)  # a learner's state is per story
+        self.policy = show_policy(cfg.policy, story)  # a learner's state is per story
         self.receiver = open_receiver(cfg.listen)
         self.announcement = announce_if_lan(cfg.listen)  # units with uplink "auto" find us
         # Clock-sync requests are answered through the receiver the moment they are read.

@@ -14,7 +14,7 @@ checked like `story check` would, and the result printed.
 
 from __future__ import annotations
 
-import glob
+import bisect
 import json
 import os
 import re
@@ -96,7 +96,31 @@ def from_folder(folder: Path, warn=print) -> list[Draft]:
     return drafts
 
 
-def _media_path(clip, timeline: Path, search: list[Path]) -> Path:
+class _Listings:
+    """Each folder's entries, sorted, listed once: a glob per clip read the whole folder
+    again for every clip (clips x files)."""
+
+    def __init__(self):
+        self.names: dict[Path, list[str]] = {}
+
+    def first_video(self, folder: Path, prefix: str) -> Optional[Path]:
+        """The first entry (in name order) whose name starts with `prefix` and ends in a
+        video suffix, as sorted(folder.glob(prefix + "*")) would find it."""
+        if folder not in self.names:
+            try:
+                self.names[folder] = sorted(os.listdir(folder))
+            except OSError:  # no such folder, or not one: glob found nothing there either
+                self.names[folder] = []
+        names = self.names[folder]
+        for i in range(bisect.bisect_left(names, prefix), len(names)):  # the names after it
+            if not names[i].startswith(prefix):
+                return None
+            if Path(names[i]).suffix.lower() in VIDEO_SUFFIXES:
+                return folder / names[i]
+        return None
+
+
+def _media_path(clip, timeline: Path, search: list[Path], listings: _Listings) -> Path:
     """The file behind a timeline clip: its reference's URL, else a file named after it."""
     import opentimelineio as otio
 
@@ -108,10 +132,11 @@ def _media_path(clip, timeline: Path, search: list[Path]) -> Path:
             raise ScaffoldError(f"{timeline}: clip {clip.name!r}: {ref.target_url} is not a "
                                 "local file")
         return p if p.is_absolute() else timeline.parent / p
+    folder, _, prefix = clip.name.rpartition("/")  # a name with a slash: its folder's files
     for root in search:  # an EDL without file comments names only the clip or reel
-        for cand in sorted(root.glob(f"{glob.escape(clip.name)}*")):
-            if cand.suffix.lower() in VIDEO_SUFFIXES:
-                return cand
+        found = listings.first_video(root / folder, prefix)
+        if found:
+            return found
     return search[0] / clip.name
 
 
@@ -143,7 +168,7 @@ def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[
     if len(tracks) > 1:
         warn(f"{path}: {len(tracks)} video tracks; the first one is used")
     search = [media_root] if media_root else [path.parent]
-    drafts, ident = [], _Idents()
+    drafts, ident, listings = [], _Idents(), _Listings()
     for item in tracks[0]:
         if not isinstance(item, otio.schema.Clip):
             if not isinstance(item, otio.schema.Gap) or item.duration().value:
@@ -156,8 +181,9 @@ def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[
         if avail is not None:  # source time is the file's timecode: count from its start
             start -= avail.start_time.to_seconds()
         in_s, dur = round(max(0.0, start), 6), round(sr.duration.to_seconds(), 6)
-        drafts.append(Draft(ident(item.name or "clip"), _media_path(item, path, search),
-                            dur, in_s, round(in_s + dur, 6)))
+        drafts.append(Draft(ident(item.name or "clip"),
+                            _media_path(item, path, search, listings), dur, in_s,
+                            round(in_s + dur, 6)))
     return drafts
 
 

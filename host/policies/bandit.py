@@ -59,6 +59,26 @@ def default_state_path(story: str = "default") -> Path:
     return state_dir("bandit", f"{story}.json")
 
 
+def _model_from(key: str, m: dict) -> dict:
+    """One option's statistics as saved, checked: a NaN or a wrongly shaped matrix would
+    make every draw NaN (each decision a logged traceback) and be learned into and saved."""
+    k = len(FEATURES)
+    a, b, n = np.array(m["A"], float), np.array(m["b"], float), m["n"]
+    if a.shape != (k, k) or b.shape != (k,):
+        raise ValueError(f"model {key!r:.60}: A is {'x'.join(map(str, a.shape)) or 'a number'} "
+                         f"and b {'x'.join(map(str, b.shape)) or 'a number'}, not {k}x{k} "
+                         f"and {k}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError(f"model {key!r:.60}: A or b holds NaN or infinity")
+    # A is the prior's identity plus outer products: symmetric, positive definite
+    if not (np.allclose(a, a.T) and np.all(np.linalg.eigvalsh(a) > 0)):
+        raise ValueError(f"model {key!r:.60}: A is not a posterior precision (symmetric, "
+                         "positive definite)")
+    if type(n) is not int or n < 0:
+        raise ValueError(f"model {key!r:.60}: n is {n!r:.40}, not a count of screenings")
+    return {"A": a, "b": b, "n": n}
+
+
 class BanditPolicy:
     name = "bandit"
 
@@ -100,8 +120,7 @@ class BanditPolicy:
             if doc.get("features") != list(FEATURES):
                 raise ValueError(f"features {doc.get('features')} are not {list(FEATURES)}")
             self.frozen = bool(doc.get("frozen", False))
-            self.models = {k: {"A": np.array(m["A"], float), "b": np.array(m["b"], float),
-                               "n": int(m["n"])} for k, m in doc["models"].items()}
+            self.models = {k: _model_from(k, m) for k, m in doc["models"].items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             why = getattr(e, "strerror", None) or e
             raise ValueError(f"bandit state {self.path} is unreadable ({why}); move it aside "
@@ -116,7 +135,12 @@ class BanditPolicy:
     def learn(self, decision: Decision, state: AudienceState, option: str, reward: float) -> None:
         if self.frozen:
             return
-        m, x = self._model(decision.id, option), features(state)
+        x = features(state)
+        if not (np.isfinite(x).all() and np.isfinite(reward)):  # one NaN spoils the model for good
+            log.warning("bandit: not learning from a non-finite state or reward at %s",
+                        decision.id)
+            return
+        m = self._model(decision.id, option)
         m["A"] = m["A"] + np.outer(x, x) / NOISE ** 2
         m["b"] = m["b"] + x * reward / NOISE ** 2
         m["n"] += 1

@@ -72,16 +72,15 @@ def meta_of(db: sqlite3.Connection, path: Path) -> dict:
     return out
 
 
-def event_docs(rows) -> list[tuple[int, str, object]]:
-    """(ts, kind, doc) of events whose data parses (one that does not, or nests past the
-    parser, is passed over: it says nothing a reader could use)."""
-    out = []
+def event_docs(rows):
+    """(ts, kind, doc) of events whose data parses, one at a time (one that does not, or
+    nests past the parser, is passed over: it says nothing a reader could use)."""
     for ts, kind, data in rows:
         try:
-            out.append((ts, kind, json.loads(data)))
+            doc = json.loads(data)
         except (TypeError, ValueError, RecursionError):
             continue
-    return out
+        yield ts, kind, doc
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:

@@ -25,7 +25,9 @@ SHORT = {"hr_bpm": "HR", "rmssd_ms": "RMSSD", "pupil_mm": "pupil", "arousal": "a
          "flags": "flags"}
 TEXT_MAX = 40  # what pyedflib (EDFlib) keeps of an annotation
 RECORDS = 60  # 1-s records handed to pyedflib at a time
-MAX_SIGNALS = 640  # EDFlib's limit (pyedflib refuses more when it opens the file)
+# EDFlib's limit, 640, counts its annotation signal when it reads a file back (its writer
+# takes 640 and adds one: a file pyedflib could not open)
+MAX_SIGNALS = 639
 
 
 def _no_value(lo: float, hi: float) -> float:
@@ -44,8 +46,8 @@ def write(rec: Recording, out: Path) -> list[Path]:
         raise ValueError(f"session {rec.session} has no seat samples: no signal for EDF+")
     if len(rec.seats) * len(MEASURES) > MAX_SIGNALS:  # said before hours of gridding
         raise ValueError(f"session {rec.session} has {len(rec.seats)} seats: EDF+ holds "
-                         f"{MAX_SIGNALS // len(MEASURES)} (EDFlib's {MAX_SIGNALS} signals): "
-                         "export bids, xdf, csv or parquet")
+                         f"{MAX_SIGNALS // len(MEASURES)} (EDFlib's 640 signals, its "
+                         "annotations one): export bids, xdf, csv or parquet")
     out.mkdir(parents=True, exist_ok=True)
     dest = out / f"{rec.session}.edf"
     lo_us, hi_us = rec.span_us()
@@ -80,11 +82,20 @@ def _write(rec: Recording, dest: Path, headers: list[dict], spill: int, n: int, 
         w.setPatientCode(f"session_{rec.label}"[:80])
         w.setEquipment("Empathy_Engine")
         w.setRecordingAdditional(f"{rec.title}_seats={len(rec.seats)}".replace(" ", "_")[:80])
-        per = RECORDS * int(RATE_HZ)
-        for a in range(0, n, per):  # whole records: the file is what one write made
+        rate = int(RATE_HZ)
+        per = RECORDS * rate
+        for a in range(0, n, per):  # whole records (n is)
             k = min(per, n - a)
-            w.writeSamples([np.frombuffer(os.pread(spill, 8 * k, 8 * (i * n + a)), np.float64)
-                            for i in range(len(headers))])
+            block = np.empty((len(headers), k))
+            for i, row in enumerate(block):
+                row[:] = np.frombuffer(os.pread(spill, 8 * k, 8 * (i * n + a)), np.float64)
+            # A record is every signal's second in turn: (signals, records, rate) ->
+            # (records, signals, rate). writeSamples built each record by np.append signal
+            # after signal, copying it again for each: time squared in the signals.
+            for record in np.ascontiguousarray(
+                    block.reshape(len(headers), k // rate, rate).transpose(1, 0, 2)):
+                if w.blockWritePhysicalSamples(record.ravel()) < 0:
+                    raise OSError(f"{dest}: EDFlib could not write a data record")
         w.writeAnnotation(max(0.0, (rec.t0_us - lo_us) / 1e6), -1, "film start (time zero)")
         for m in rec.markers:
             w.writeAnnotation(max(0.0, (m.ts_us - lo_us) / 1e6), -1, m.text()[:TEXT_MAX])

@@ -13,8 +13,10 @@ its round trip, so `sync_uncertainty_us` is half the median round trip.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +111,22 @@ class Marker:
         return json.dumps({"kind": self.kind, "text": self.text(), **self.data}, default=str)
 
 
+@dataclass(frozen=True)
+class Frames:
+    """The picture's frame log: how many frames and the first's and last's stamps, the rows
+    read when a writer asks (a 3-h show's 259,200 frames were ~80 MB held as Python rows)."""
+    path: Path
+    count: int = 0
+    first_us: int = 0
+    last_us: int = 0
+
+    def batches(self, size: int):
+        """Rows (ts_us, frame, clip_t_s, luminance) as floats, `size` at a time."""
+        with store.rows(self.path, "frames") as (_, rows):
+            while got := list(itertools.islice(rows, size)):
+                yield np.array([(r[0], r[1], r[3], r[4]) for r in got], float).reshape(-1, 4)
+
+
 @dataclass
 class Recording:
     path: Path
@@ -116,8 +134,7 @@ class Recording:
     meta: dict
     seats: list[Seat]
     markers: list[Marker]
-    frames: np.ndarray  # rows (ts_us, frame, clip_t_s, luminance)
-    frame_segments: list[str]
+    frames: Frames
     t0_us: int
     clock: dict = field(default_factory=dict)  # unit -> sync quality
 
@@ -200,46 +217,73 @@ def _seats(path: Path) -> list[Seat]:
 
 def load(path: Path) -> Recording:
     seats = _seats(path)
-    _, events = store.read(path, "events")
-    markers, clock_rows = [], {}
-    for ts, kind, d in event_docs(events):
-        if kind in ("segment", "decision", "grade") and isinstance(d, dict):
-            # a segment's own start stamp is when its first frame showed
-            start = d.get("start_us", ts)
-            if type(start) is not int or not 0 <= start <= reading.LONG_US:
-                raise store.SessionError(f"{path}: a {kind} event's start_us is {start!r:.40}, "
-                                         "not a host clock's stamp: not a session this host "
-                                         "wrote")
-            markers.append(Marker(start, kind, d))
-        elif kind == "units" and isinstance(d, list):
-            for u in d:
-                if isinstance(u, dict) and u.get("rtt_us"):
-                    clock_rows.setdefault(int(u.get("unit", -1)), []).append(
-                        (float(u["rtt_us"]), float(u.get("offset_us", 0)),
-                         float(u.get("drift_ppb", 0))))
-    markers.sort(key=lambda m: m.ts_us)
-
-    _, frows = store.read(path, "frames")
-    frames = np.array([(r[0], r[1], r[3], r[4]) for r in frows], float).reshape(-1, 4)
-    segs = [r[2] for r in frows]
-
-    t0 = (int(frames[0, 0]) if len(frames) else
+    markers, clock = _events(path)
+    frames = _frames(path)
+    t0 = (frames.first_us if frames.count else
           next((m.ts_us for m in markers if m.kind == "segment"),
                min((s.first_us for s in seats), default=0)))
-    clock = {}
-    for unit, rs in sorted(clock_rows.items()):
-        a = np.array(rs)
-        clock[str(unit)] = {"exchanges_reported": len(a),
-                            "median_rtt_us": float(np.median(a[:, 0])),
-                            "sync_uncertainty_us": float(np.median(a[:, 0]) / 2),
-                            "last_offset_us": float(a[-1, 1]),
-                            "drift_ppm": round(float(a[-1, 2]) / 1000, 3)}
     meta = {}
     info = store.info(path)
     for k in ("story", "started_utc", "ended_utc", "demo", "config"):
         if k in info:
             meta[k] = info[k]
-    return Recording(path, store.session_id(path), meta, seats, markers, frames, segs, t0, clock)
+    return Recording(path, store.session_id(path), meta, seats, markers, frames, t0, clock)
+
+
+def _events(path: Path) -> tuple[list[Marker], dict]:
+    """The markers, in time order, and each unit's clock sync, from the events read one at a
+    time (a show's state twice a second and its units' reports grow with its length)."""
+    markers, rtts, last = [], {}, {}  # unit -> its round trips; its last (offset, drift)
+    with store.rows(path, "events") as (_, rows):
+        for ts, kind, d in event_docs(rows):
+            if kind in ("segment", "decision", "grade") and isinstance(d, dict):
+                # a segment's own start stamp is when its first frame showed
+                start = d.get("start_us", ts)
+                if type(start) is not int or not 0 <= start <= reading.LONG_US:
+                    raise store.SessionError(f"{path}: a {kind} event's start_us is "
+                                             f"{start!r:.40}, not a host clock's stamp: not a "
+                                             "session this host wrote")
+                markers.append(Marker(start, kind, d))
+            elif kind == "units" and isinstance(d, list):
+                for u in d:
+                    if isinstance(u, dict) and u.get("rtt_us"):
+                        unit, *sync = _unit_sync(path, u)
+                        rtts.setdefault(unit, array("d")).append(sync[0])
+                        last[unit] = sync[1:]
+    markers.sort(key=lambda m: m.ts_us)
+    clock = {}
+    for unit, rtt in sorted(rtts.items()):
+        median = float(np.median(np.frombuffer(rtt)))
+        clock[str(unit)] = {"exchanges_reported": len(rtt), "median_rtt_us": median,
+                            "sync_uncertainty_us": median / 2,
+                            "last_offset_us": last[unit][0],
+                            "drift_ppm": round(last[unit][1] / 1000, 3)}
+    return markers, clock
+
+
+def _unit_sync(path: Path, u: dict) -> tuple[int, float, float, float]:
+    """A unit report's (unit, rtt_us, offset_us, drift_ppb), each checked: a unit of null
+    was an unexpected TypeError (exit 70), a text or NaN round trip a median of NaN."""
+    unit = u.get("unit", -1)
+    sync = (u["rtt_us"], u.get("offset_us", 0), u.get("drift_ppb", 0))
+    if type(unit) is not int or not all(type(v) in (int, float) and np.isfinite(v)
+                                        for v in sync):
+        raise store.SessionError(f"{path}: a units report reads {json.dumps(u)[:80]}: a unit "
+                                 "that is no number, or a clock sync that is no finite "
+                                 "number: not a session this host wrote")
+    return (unit, *map(float, sync))
+
+
+def _frames(path: Path) -> Frames:
+    """The frame log's size and span; every row's values checked (`store.rows`), none held."""
+    with store.rows(path, "frames") as (_, rows):
+        first = next(rows, None)
+    if first is None:
+        return Frames(path)
+    with store.reading(path) as db:
+        count, last = db.execute("SELECT count(*), (SELECT ts_us FROM frames ORDER BY rowid "
+                                 "DESC LIMIT 1) FROM frames").fetchone()
+    return Frames(path, count, first[0], last)
 
 
 def griddable(rec: Recording, path: Path) -> Recording:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 from pathlib import Path
@@ -17,26 +18,30 @@ def write(path: Path, out: Path, fmt: str) -> list[Path]:
     sid, written = store.session_id(path), []
     for table in store.TABLES:
         dest = out / f"{sid}.{table}.{fmt}"
-        if fmt == "csv":
-            _csv(path, table, dest)
-        else:
-            _parquet(path, table, dest)
+        with _whole_or_none(dest):
+            (_csv if fmt == "csv" else _parquet)(path, table, dest)
         written.append(dest)
     return written
 
 
-def _csv(path: Path, table: str, dest: Path) -> None:
-    """The table row by row as it is read: its memory no longer grows with the show. A row
-    unreadable midway leaves no half-written file."""
+@contextlib.contextmanager
+def _whole_or_none(dest: Path):
+    """A table that fails midway (a damaged page, a full disk, Ctrl-C) leaves no
+    half-written file that looks like an export."""
     try:
-        with store.rows(path, table) as (cols, rows), open(dest, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(cols)
-            # str() of a float is its shortest exact form: CSV loses nothing
-            w.writerows(rows)
+        yield
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
+
+
+def _csv(path: Path, table: str, dest: Path) -> None:
+    """The table row by row as it is read: its memory no longer grows with the show."""
+    with store.rows(path, table) as (cols, rows), open(dest, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        # str() of a float is its shortest exact form: CSV loses nothing
+        w.writerows(rows)
 
 
 def _parquet(path: Path, table: str, dest: Path) -> None:
@@ -45,16 +50,12 @@ def _parquet(path: Path, table: str, dest: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        with store.rows(path, table) as (cols, rows):
-            schema = pa.schema([(c, t) for c, t in zip(cols, _types(path, table, cols))])
-            with pq.ParquetWriter(dest, schema) as w:
-                while batch := list(itertools.islice(rows, BATCH)):
-                    w.write_table(pa.table([pa.array([r[i] for r in batch], f.type)
-                                            for i, f in enumerate(schema)], schema=schema))
-    except BaseException:
-        dest.unlink(missing_ok=True)
-        raise
+    with store.rows(path, table) as (cols, rows):
+        schema = pa.schema([(c, t) for c, t in zip(cols, _types(path, table, cols))])
+        with pq.ParquetWriter(dest, schema) as w:
+            while batch := list(itertools.islice(rows, BATCH)):
+                w.write_table(pa.table([pa.array([r[i] for r in batch], f.type)
+                                        for i, f in enumerate(schema)], schema=schema))
 
 
 def _types(path: Path, table: str, cols: list[str]) -> list:

@@ -78,19 +78,24 @@ class XdfWriter:
                 rows += b"\x08" + struct.pack("<d", t) + _varlen(len(raw)) + raw
             self._chunk(SAMPLES, _varlen(len(texts[a:a + CHUNK_SAMPLES])) + rows, sid)
 
-    def close_stream(self, sid: int, stamps_s, t_first: float, t_last: float) -> None:
+    def close_stream(self, sid: int, span: tuple, t_first: float, t_last: float) -> None:
+        """span: the stream's (first stamp, last stamp, sample count), `_span`."""
         # Our stamps are already on the host clock: offsets of 0 at both ends say so to
         # readers that synchronise clocks (pyxdf does by default).
         for t in (t_first, t_last):
             self._chunk(CLOCK_OFFSET, struct.pack("<dd", t, 0.0), sid)
-        first, last = (stamps_s[0], stamps_s[-1]) if len(stamps_s) else (0.0, 0.0)
+        first, last, count = span
         xml = (f'<?xml version="1.0"?><info><first_timestamp>{first}</first_timestamp>'
-               f"<last_timestamp>{last}</last_timestamp><sample_count>{len(stamps_s)}"
+               f"<last_timestamp>{last}</last_timestamp><sample_count>{count}"
                f"</sample_count></info>")
         self._chunk(STREAM_FOOTER, xml.encode(), sid)
 
     def close(self) -> None:
         self.f.close()
+
+
+def _span(stamps_s) -> tuple:
+    return (stamps_s[0], stamps_s[-1], len(stamps_s)) if len(stamps_s) else (0.0, 0.0, 0)
 
 
 def _clock_desc(rec: Recording, unit: str | None = None) -> str:
@@ -121,21 +126,29 @@ def write(rec: Recording, out: Path) -> list[Path]:
                            _clock_desc(rec, str(seat.unit_id)))
             stamps = s.ts_us / 1e6
             w.numeric(sid, stamps, np.column_stack([s.values[m.field] for m in MEASURES]))
-            w.close_stream(sid, stamps, lo, hi)
+            w.close_stream(sid, _span(stamps), lo, hi)
         sid = w.stream("empathy markers", "Markers", [("marker", "")], 0.0, "string",
                        _clock_desc(rec))
         stamps = [m.ts_us / 1e6 for m in rec.markers]
         w.strings(sid, stamps, [m.json() for m in rec.markers])
-        w.close_stream(sid, stamps, lo, hi)
-        fps = 0.0
-        if len(rec.frames) > 1:
-            fps = round((len(rec.frames) - 1) / ((rec.frames[-1, 0] - rec.frames[0, 0]) / 1e6), 3)
-        sid = w.stream("empathy picture", "VideoFrames",
-                       [("frame", "count"), ("clip_t", "s"), ("luminance", "a.u.")], fps,
-                       "double64", _clock_desc(rec))
-        stamps = rec.frames[:, 0] / 1e6
-        w.numeric(sid, stamps, rec.frames[:, 1:])
-        w.close_stream(sid, stamps, lo, hi)
+        w.close_stream(sid, _span(stamps), lo, hi)
+        _picture(w, rec, lo, hi)
     finally:
         w.close()
     return [dest]
+
+
+def _picture(w: XdfWriter, rec: Recording, lo: float, hi: float) -> None:
+    """The frame log, read in whole chunks of CHUNK_SAMPLES (the chunks a single write
+    would make) as it is written: a 3-h show's is 259,200 rows."""
+    frames, fps = rec.frames, 0.0
+    first, last = np.float64(frames.first_us), np.float64(frames.last_us)
+    if frames.count > 1:
+        fps = round((frames.count - 1) / ((last - first) / 1e6), 3)
+    sid = w.stream("empathy picture", "VideoFrames",
+                   [("frame", "count"), ("clip_t", "s"), ("luminance", "a.u.")], fps,
+                   "double64", _clock_desc(rec))
+    for batch in frames.batches(2 * CHUNK_SAMPLES):
+        w.numeric(sid, batch[:, 0] / 1e6, batch[:, 1:])
+    w.close_stream(sid, (first / 1e6, last / 1e6, frames.count) if frames.count else _span([]),
+                   lo, hi)
