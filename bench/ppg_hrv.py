@@ -110,9 +110,16 @@ def seat_errors(name: str, t_e, normal, rr_e) -> dict:
             "err_p90": float(np.percentile(err, 90)) if len(err) else float("nan")}
 
 
+def _with_ecg(name: str) -> str:
+    if name not in TUNING + HELD_OUT:
+        raise argparse.ArgumentTypeError(f"{name}: not one of {', '.join(TUNING + HELD_OUT)}")
+    return name
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("records", nargs="*")
+    ap.add_argument("records", nargs="*", type=_with_ecg, metavar="RECORD",
+                    help="a PPG record with its ECG (default: the tuning ones)")
     ap.add_argument("--seat", action="store_true", help="also score a seat's streamed HRV")
     ap.add_argument("--held-out", action="store_true", help="the held-out records")
     a = ap.parse_args(argv)

@@ -13,6 +13,10 @@ mid-rise: bidmc-02 43.3 -> 13.0 (ECG 3.9), bidmc-10 21.0 -> 12.6 (3.8), bidmc-12
 pyphysio-bvp, 2048 Hz, its top half as wide, 37.8 -> 43.1 (31.9). A seat's RMSSD, median
 |error| / the ECG's: bidmc-02 9.95 -> 2.36, bidmc-10 2.44 -> 1.35, bidmc-12 2.89 -> 1.06,
 the rest within 0.02. What is left on the ICU records is the 125-Hz PPG's own floor.
+Held out, scored once after: |RMSSD error| bidmc-01 10.2 -> 7.5, -05 17.1 -> 5.0, -11 7.3
+-> 3.8, -13 7.9 -> 1.3, cinc15-a103l 18.6 -> 5.6 ms; worse bidmc-03 12.3 -> 15.1 (its ECG
+reads 21.0), neurokit-rest 2.1 -> 2.7; seat median |error| / the ECG's bidmc-05 4.18 ->
+1.04, worse cinc15-a103l 0.20 -> 0.34.
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ def test_signal_hrv_of_an_icu_finger_ppg_is_near_its_ecgs(name, tmp_path):
     """Tuning ICU records at 125 Hz whose lead II's NN intervals give RMSSD 3.9 and 4.4 ms:
     timed at the peaks, `signal hrv --kind ppg` read 43.3 and 26.5 ms (SDNN 26.5 and 19.1
     for 8.6 and 10.3): the round tops' wander, not the heart's. Timed at mid-rise, 13.0 and
-    10.2 (SDNN 11.4 and 11.4); what is left is the PPG's own floor at 125 Hz."""
+    10.2 (SDNN 11.4 and 11.5); what is left is the PPG's own floor at 125 Hz."""
     _, normal, rr, _ = ecg_nn(name)
     ecg = hrv_time(rr, normal)
     ppg = _signal_hrv_ppg(name, tmp_path)
