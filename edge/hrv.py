@@ -245,7 +245,8 @@ def mean_rate(rr_ms: np.ndarray) -> float:
 
 def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
                   shape=None, cycles: bool = False, evidence: bool = True,
-                  paced: tuple[bool, int] | None = None, found: bool = False) -> dict:
+                  paced: tuple[bool, int] | None = None, found: bool = False,
+                  timing=None) -> dict:
     """Whole-recording figures plus one row per window (the `signal hr` report). `shape`:
     ectopic_beats.shape_match of an ECG's beats, where the samples are at hand; `cycles`:
     the beats are an ECG's (steady two-beat cycles count as covered, see window_quality;
@@ -259,7 +260,9 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
     0.15; a random walk as a PPG board's counts 0.15-0.22). `paced`: edge.paced.paced of an
     ECG's samples (a paced rhythm, its beats with a pacing spike), where they are at hand:
     a pacemaker's intervals are no NN intervals, so HRV is withheld (None; `paced` is None
-    where nothing was judged)."""
+    where nothing was judged). `timing`: a PPG's beats timed at the middle of their rise
+    (ppg_timing.rise_times, where the samples are at hand), whose intervals the HRV figures
+    and `rr_ms` read; the rate, labels and quality stay the peaks'."""
     # one correction for both the HRV's intervals and the headline's (`rated`)
     c = rr_correct(np.diff(np.asarray(beat_s, float)) * 1000.0)
     iv, artefacts = corrected_intervals(beat_s, sqi, c)
@@ -285,12 +288,13 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
                         "issue": "lost contact" if lost >= window_s / 2 else
                                  "low shape quality" if low else ""})
     quality = float(np.mean([w["quality"] for w in windows])) if windows else 0.0
-    normal = nn(iv, beat_s, artefacts,
+    hv, at = (iv, beat_s) if timing is None else (corrected_intervals(timing, sqi)[0], timing)
+    normal = nn(hv, at, artefacts,
                 doubtful_beats(beat_s, shape) if cycles or found else None)  # (not a PPG's)
     return {"bpm": mean_rate(shown.rr_ms),
             "bpm_raw": mean_rate(rated(beat_s, cycles, False).rr_ms),
             "beats_s": [round(float(t), 4) for t in beat_s],
-            **(WITHHELD if paced and paced[0] else hrv_time(iv.rr_ms, normal)),
+            **(WITHHELD if paced and paced[0] else hrv_time(hv.rr_ms, normal)),
             "paced": paced[0] if paced else None, "paced_beats": paced[1] if paced else 0,
             "heartbeat": (heartbeat_found(beat_s, sqi, duration_s, quality) and quality >= MIN_QUALITY
                           and (evidence or quality >= EVIDENCE_BELOW)),
@@ -299,7 +303,7 @@ def heart_summary(beat_s, sqi, duration_s: float, window_s: float = WINDOW_S,
             "low_quality_beats": int(np.sum(np.asarray(sqi) < SQI_MIN)),
             "lost_contact_s": round(lost_contact_s(beat_s, duration_s), 2),
             "artefacts": [[int(i), k] for i, k in artefacts],
-            "rr_ms": [round(float(r), 1) for r in iv.rr_ms],
+            "rr_ms": [round(float(r), 1) for r in hv.rr_ms],
             "quality": quality, "windows": windows}
 
 

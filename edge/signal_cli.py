@@ -23,13 +23,15 @@ RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail i
 
 def _beats(args, step=lambda text: None):
     """(summary, fs, samples, beats' shape quality, moving or None, an ECG's shape_match or
-    None) of a PPG/ECG file."""
+    None, a PPG's beat times (s) at the middle of their rise, which its HRV reads, or None:
+    ppg_timing) of a PPG/ECG file."""
     from empathy.edge.ectopic_beats import shape_match
     from empathy.edge.heart import waveform_peaks
     from empathy.edge.heart_evidence import waveform_evidence
     from empathy.edge.hrv import heart_summary
     from empathy.edge.paced import paced
     from empathy.edge.ppg_evidence import still_samples
+    from empathy.edge.ppg_timing import rise_times
 
     step(f"reading {Path(args.file).name}")
     x, fs = read_heart(args.file, args.column, args.kind, args.fs)
@@ -62,15 +64,17 @@ def _beats(args, step=lambda text: None):
         if cancelled is not None:
             motion["cancelled_s"] = cancelled
     shape = shape_match(x, fs, beats.idx) if args.kind == "ecg" else None
+    timing = rise_times(x, fs, beats.idx) / fs if args.kind == "ppg" else None
     still = None if mag is None else still_samples(len(x), beats.idx, moving)
     s = heart_summary(beats.idx / fs, sqi, len(x) / fs, shape=shape, cycles=args.kind == "ecg",
                       evidence=waveform_evidence(x, fs, beats.idx, args.kind, still),
-                      paced=paced(x, fs, beats.idx) if args.kind == "ecg" else None)
+                      paced=paced(x, fs, beats.idx) if args.kind == "ecg" else None,
+                      timing=timing)
     s["fs_hz"] = fs
     s.update(said)
     if motion is not None:
         s["motion"] = motion
-    return s, fs, x, sqi, (moving if mag is not None else None), shape
+    return s, fs, x, sqi, (moving if mag is not None else None), shape, timing
 
 
 def _no_heartbeat(verb: str, path: str, s: dict) -> int:
@@ -116,7 +120,7 @@ def _hr(args) -> int:
     with stages(bool(args.report), 3) as step:
         try:
             path = report_path(args)
-            s, fs, x, sqi, moving, _ = _beats(args, step)
+            s, fs, x, sqi, moving, *_ = _beats(args, step)
             save_report(path, step, lambda: hr_result(args.file, args.kind, s, x, sqi, moving))
         except (SignalFileError, ValueError) as e:
             print(f"empathy signal hr: {e}", file=sys.stderr)
@@ -280,12 +284,13 @@ def _hrv(args) -> int:
 
 def _hrv_beats(args, step):
     """(beat times in s, the summary when they came from a waveform, else None, an ECG's
-    shape_match: `signal hr`'s, for its doubtful beats)."""
+    shape_match: `signal hr`'s, for its doubtful beats). A PPG's beats are timed at the
+    middle of their rise, as `signal hr`'s HRV reads them (ppg_timing)."""
     from empathy.edge.signal_apps import app_file, read_beats
 
     if args.kind != "rr" and not app_file(args.file):
-        s, *_, shape = _beats(args, step)
-        return np.array(s["beats_s"]), s, shape
+        s, *_, shape, timing = _beats(args, step)
+        return np.array(s["beats_s"]) if timing is None else timing, s, shape
     if args.polarity != "auto":
         raise ValueError("--polarity is for --kind ppg (RR intervals have no waveform)")
     step(f"reading {Path(args.file).name}")

@@ -208,11 +208,13 @@ def test_a_seat_on_a_finger_pulse_as_steep_down_as_up_keeps_its_heart_rate():
     """heartpy-data3's first 150 s as a seat's PPG: 129 estimates reach HR_OK without the
     seat's PPG evidence; 64 of them come from windows of quality under SEAT_BELOW whose
     waveform reads as reversible as noise (asymmetry 0.5-4.4), and the asymmetry alone would
-    withhold them. Their pulses repeat (0.49 and more), so none is withheld."""
+    withhold them. Their pulses repeat (0.49 and more), so none is withheld. 128 since a PPG
+    seat times its intervals at each pulse's mid-rise (edge/ppg_timing.py): the estimate at
+    135.4 s, in a stretch where HR_OK comes and goes (131-137 s) with either timing."""
     x, fs = record_data(need("heartpy-data3"))
     ok = sum(bool(e["flags"] & Flag.HR_OK)
              for _, e, _ in seat_stream(x[:int(150 * fs)], fs, 1.0, "ppg"))
-    assert ok >= 129, ok
+    assert ok >= 128, ok
 
 
 def test_signal_hr_json_on_a_poor_real_ppg_says_heartbeat(tmp_path):
