@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .gst import Gst
+from .gst import Gst, bus_error
 
 # Caps names of the video codecs we can name for a platform's hardware decoders.
 CODECS = {"video/x-h264": "h264", "video/x-h265": "h265", "video/x-av1": "av1",
@@ -110,3 +110,50 @@ def probe(path: Path | str) -> tuple[int, int, float, float]:
     """(width, height, fps, duration_s) of a video file; RuntimeError if unreadable."""
     c = describe(path)
     return c.width, c.height, c.fps, c.duration_s
+
+
+def picture_end(path: Path | str, after_s: float, timeout_s: float = 10.0) -> float | None:
+    """Where the picture's last frame ends (seconds), read from the frames the demuxer gives
+    from `after_s` on, without decoding them: `after_s` when none comes after it, None for
+    a stream with no time stamps. The discoverer's duration is the container's, its
+    longest stream's (sound may run on past the picture), or a header's claim."""
+    Gst_ = Gst()
+    pipe = Gst_.parse_launch("filesrc name=src ! parsebin name=parse "
+                             "appsink name=sink sync=false max-buffers=2")
+    pipe.get_by_name("src").set_property("location", str(path))
+    sink = pipe.get_by_name("sink")
+
+    def pad_added(_parse, pad):
+        caps = pad.get_current_caps() or pad.query_caps(None)
+        video = caps.get_size() and caps.get_structure(0).get_name().startswith(
+            ("video/", "image/jpeg"))
+        if video and not sink.get_static_pad("sink").is_linked():
+            pad.link(sink.get_static_pad("sink"))
+        else:  # the sound and the rest are dropped as they come
+            drop = Gst_.ElementFactory.make("fakesink")
+            drop.set_property("async", False)
+            drop.set_property("sync", False)
+            pipe.add(drop)
+            drop.sync_state_with_parent()
+            pad.link(drop.get_static_pad("sink"))
+
+    pipe.get_by_name("parse").connect("pad-added", pad_added)
+    end = None
+    wait = int(timeout_s * Gst_.SECOND)
+    try:  # PLAYING at once: a sink in PAUSED holds the demuxer's one thread (qtdemux)
+        pipe.set_state(Gst_.State.PLAYING)
+        if sink.emit("try-pull-sample", wait) is None:
+            raise ProbeError(f"{path}: no picture ({bus_error(pipe) or 'nothing in time'})")
+        pipe.seek_simple(Gst_.Format.TIME, Gst_.SeekFlags.FLUSH | Gst_.SeekFlags.KEY_UNIT,
+                         int(after_s * Gst_.SECOND))
+        while (sample := sink.emit("try-pull-sample", wait)) is not None:
+            buf = sample.get_buffer()
+            if buf.pts == Gst_.CLOCK_TIME_NONE:
+                return None  # a bare stream: no times to tell
+            dur = buf.duration if buf.duration != Gst_.CLOCK_TIME_NONE else 0
+            t = sample.get_segment().to_stream_time(Gst_.Format.TIME, buf.pts + dur)
+            if t != Gst_.CLOCK_TIME_NONE:  # the film's time: an edit list's delay counted
+                end = max(end or after_s, t / Gst_.SECOND)
+    finally:
+        pipe.set_state(Gst_.State.NULL)
+    return after_s if end is None else end
