@@ -76,9 +76,11 @@ def _pipeline(path: Path, width: int | None, height: int | None, fps: float | No
     # bits but no RGBA64, hence a conversion on each side (the first mostly passthrough).
     # videorate makes the clip's frame rate match the show's, so one decoded frame = one tick.
     # The audio sink is async=false: a file without sound must not hold the pipeline in preroll.
+    # deinterlace weaves a camcorder's fields (1080i) into frames; it passes progressive
+    # video through untouched, but interlaced only in 8-bit (_fields_in).
     desc = ("filesrc name=src ! decodebin name=dec "
-            "dec. ! videoconvert ! videoflip name=flip ! videoconvert ! videoscale ! "
-            "videorate ! "
+            "dec. ! videoconvert ! capsfilter name=fields ! deinterlace ! videoflip name=flip ! "
+            "videoconvert ! videoscale ! videorate ! "
             f"{caps} ! appsink name=sink sync=false drop=false "
             "dec. ! audioconvert ! audioresample ! audiorate ! "
             f"{audio.CAPS} ! appsink name=asink sync=false async=false")
@@ -89,6 +91,18 @@ def _pipeline(path: Path, width: int | None, height: int | None, fps: float | No
     flip.get_static_pad("sink").add_probe(Gst_.PadProbeType.EVENT_DOWNSTREAM, _turn_by_tag,
                                           flip)
     return pipe, pipe.get_by_name("sink"), pipe.get_by_name("asink"), pipe.get_by_name("dec")
+
+
+# What deinterlace takes when it weaves fields (its 8-bit formats): 4:4:4, 4:2:2, 4:2:0.
+_FIELDS_8BIT = "video/x-raw,format=(string){Y444,Y42B,I420}"
+
+
+def _fields_in(pipe, caps) -> None:
+    """Interlaced video reaches deinterlace in a format it weaves (a 10-bit source is cut
+    to 8 bits: passed through in 10, it stayed combed); progressive keeps its depth."""
+    mode = caps.get_structure(0).get_string("interlace-mode")
+    if mode not in (None, "progressive"):
+        pipe.get_by_name("fields").set_property("caps", Gst().Caps.from_string(_FIELDS_8BIT))
 
 
 class Decoder:
@@ -212,6 +226,7 @@ class Decoder:
             if kind.startswith("audio"):
                 self._has_audio = True
             elif kind.startswith("video"):
+                _fields_in(pipe, caps)
                 has_video.set()
 
         def no_picture() -> bool:
