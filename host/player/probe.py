@@ -100,8 +100,11 @@ def describe(path: Path | str, timeout_s: float = 10.0) -> ClipInfo:
     fps = v.get_framerate_num() / den if den else 0.0
     auds = info.get_audio_streams()
     acodec = _codec(auds[0].get_caps())[1] if auds else ""
+    duration = info.get_duration()
+    if duration in (0, Gst_.CLOCK_TIME_NONE):  # not said: a short MPEG-TS (an HLS segment)
+        duration = (picture_end(path, 0.0) or 0.0) * Gst_.SECOND
     return ClipInfo(str(path), container, vcodec, vdesc, *_shown_size(v),
-                    round(fps, 3), info.get_duration() / Gst_.SECOND, acodec,
+                    round(fps, 3), duration / Gst_.SECOND, acodec,
                     auds[0].get_sample_rate() if auds else 0,
                     auds[0].get_channels() if auds else 0, bool(info.get_seekable()))
 

@@ -123,3 +123,16 @@ def test_a_camcorders_interlaced_clip_plays_without_combing(tmp_path, pix_fmt):
            "-f", "mpegts", tmp_path / "p.mts")
     assert _comb(tmp_path / "p.mts") < 0.5
     assert _comb(tmp_path / "i.mts") < 1.0
+
+
+def test_a_short_mpeg_ts_clip_is_measured_not_taken_as_empty(tmp_path):
+    """An HLS segment or a camcorder's short .ts (2 s): the discoverer gives no duration
+    (0), so `story check` said "in_s = 0 but a.ts lasts 0.00 s" and refused a clip the
+    player plays (and `host run` would not start), and `story new` wrote duration_s = 0.0,
+    which its own loader refused. Now the demuxer's frames give it."""
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=2", "-pix_fmt", "yuv420p",
+           "-c:v", "libx264", "-f", "mpegts", tmp_path / "a.ts")
+    story = loads('title = "t"\nstart = "a"\n[segments.a]\nmedia = "a.ts"\nduration_s = 2\n',
+                  tmp_path / "t.toml")
+    rep = check_files(story)
+    assert [str(p) for p in rep.errors] == [] and rep.clips["a"]["duration_s"] >= 2.0
