@@ -136,3 +136,16 @@ def test_a_short_mpeg_ts_clip_is_measured_not_taken_as_empty(tmp_path):
                   tmp_path / "t.toml")
     rep = check_files(story)
     assert [str(p) for p in rep.errors] == [] and rep.clips["a"]["duration_s"] >= 2.0
+
+
+def test_a_picture_under_a_fifth_of_its_sound_is_named_for_what_it_is(tmp_path):
+    """A 2-s title over 20 s of music: qtdemux leaves a picture track shorter than a fifth
+    of the film out as a preview, so the player shows nothing of it. Before: "no video
+    stream", for a clip every other player shows a picture of; the sound-only control
+    still says so."""
+    clip(tmp_path / "a.mp4", 2, 20)
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-c:a", "aac", tmp_path / "s.mp4")
+    for name, says in (("a.mp4", "its picture lasts under a fifth"), ("s.mp4", "no video")):
+        story = loads(f'title = "t"\nstart = "a"\n[segments.a]\nmedia = "{name}"\n'
+                      'duration_s = 2\n', tmp_path / "t.toml")
+        assert [says in p.reason for p in check_files(story).errors] == [True], name
