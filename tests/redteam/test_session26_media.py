@@ -8,9 +8,11 @@ so a decision whose window closes after it never came: its default played at eve
 and the audience was never asked, with `story check` saying "ok". Real clips made by
 ffmpeg, checked by the real `story check` code (the player's own Decoder)."""
 
+import os
 import shutil
 import struct
 import subprocess
+import sys
 
 import pytest
 
@@ -149,3 +151,19 @@ def test_a_picture_under_a_fifth_of_its_sound_is_named_for_what_it_is(tmp_path):
         story = loads(f'title = "t"\nstart = "a"\n[segments.a]\nmedia = "{name}"\n'
                       'duration_s = 2\n', tmp_path / "t.toml")
         assert [says in p.reason for p in check_files(story).errors] == [True], name
+
+
+def test_story_new_on_a_folder_holding_a_name_from_another_encoding(tmp_path):
+    """Rushes copied from an old camera card or a Windows share keep their Latin-1 names
+    ("café" as b'caf\\xe9'): `story new` on the folder ended in "unexpected error:
+    UnicodeEncodeError" (exit 70, a crash file) and left an empty story file. Now that
+    clip is skipped with a line saying why, and the rest are scaffolded."""
+    rush = tmp_path / "rush"
+    rush.mkdir()
+    clip(rush / "good.mp4", 1)
+    os.link(rush / "good.mp4", bytes(rush) + b"/caf\xe9.mp4")
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "story", "new", rush, "--out",
+                        tmp_path / "s.toml"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "unexpected error" not in r.stderr, r.stderr
+    assert "caf\\xe9.mp4': its name is not UTF-8" in r.stderr, r.stderr
+    assert "good.mp4" in (tmp_path / "s.toml").read_text()
