@@ -14,7 +14,7 @@ import numpy as np
 
 from . import audio
 from .gst import Gst, bus_error, fps_fraction, renice_this_thread, sample_to_array, \
-    set_thread_nice
+    set_file, set_thread_nice
 
 log = logging.getLogger(__name__)
 _SINK_BUFFERS = 4  # decoded frames the appsink may hold beyond our queue
@@ -86,7 +86,7 @@ def _pipeline(path: Path, width: int | None, height: int | None, fps: float | No
             f"{audio.CAPS} ! appsink name=asink sync=false async=false")
     pipe = Gst_.parse_launch(desc)
     set_thread_nice(pipe, DECODE_NICE)
-    pipe.get_by_name("src").set_property("location", str(path))
+    set_file(pipe.get_by_name("src"), path)
     flip = pipe.get_by_name("flip")
     flip.get_static_pad("sink").add_probe(Gst_.PadProbeType.EVENT_DOWNSTREAM, _turn_by_tag,
                                           flip)

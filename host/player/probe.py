@@ -10,7 +10,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .gst import Gst, bus_error
+from .gst import Gst, bus_error, set_file
 
 # Caps names of the video codecs we can name for a platform's hardware decoders.
 CODECS = {"video/x-h264": "h264", "video/x-h265": "h265", "video/x-av1": "av1",
@@ -143,7 +143,7 @@ def picture_end(path: Path | str, after_s: float, timeout_s: float = 10.0) -> fl
     Gst_ = Gst()
     pipe = Gst_.parse_launch("filesrc name=src ! parsebin name=parse "
                              "appsink name=sink sync=false max-buffers=2")
-    pipe.get_by_name("src").set_property("location", str(path))
+    set_file(pipe.get_by_name("src"), path)
     sink = pipe.get_by_name("sink")
 
     def pad_added(_parse, pad):

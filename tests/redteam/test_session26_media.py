@@ -167,3 +167,22 @@ def test_story_new_on_a_folder_holding_a_name_from_another_encoding(tmp_path):
     assert r.returncode == 0 and "unexpected error" not in r.stderr, r.stderr
     assert "caf\\xe9.mp4': its name is not UTF-8" in r.stderr, r.stderr
     assert "good.mp4" in (tmp_path / "s.toml").read_text()
+
+
+def test_a_film_in_a_folder_whose_name_is_not_utf8_plays(tmp_path):
+    """A film unpacked from an old archive into "Café" as Latin-1 bytes: GStreamer's
+    location property takes UTF-8 text only, so the player's decoder ended every clip in
+    "cannot build decoder: could not convert ... to type 'gchararray'". `host run` checks
+    without decoding (the discoverer takes a URI, which works), so the show started and
+    every clip failed. Now files reach GStreamer as file:// URIs, which carry any bytes."""
+    from empathy.host.player.decode import Decoder, End
+
+    folder = os.fsdecode(bytes(tmp_path) + b"/caf\xe9")
+    os.mkdir(folder)
+    clip(os.path.join(folder, "a.mp4"), 1)
+    d = Decoder(os.path.join(folder, "a.mp4"), 64, 48, 25.0)
+    try:
+        item = d.get(timeout=20)
+    finally:
+        d.stop()
+    assert item is not None and not isinstance(item, End), getattr(item, "error", item)
