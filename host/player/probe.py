@@ -161,22 +161,30 @@ def picture_end(path: Path | str, after_s: float, timeout_s: float = 10.0) -> fl
             pad.link(drop.get_static_pad("sink"))
 
     pipe.get_by_name("parse").connect("pad-added", pad_added)
-    end = None
+
+    def frame_end(sample) -> float | None:  # None: no time stamp
+        buf = sample.get_buffer()
+        if buf.pts == Gst_.CLOCK_TIME_NONE:
+            return None
+        dur = buf.duration if buf.duration != Gst_.CLOCK_TIME_NONE else 0
+        t = sample.get_segment().to_stream_time(Gst_.Format.TIME, buf.pts + dur)
+        return after_s if t == Gst_.CLOCK_TIME_NONE else t / Gst_.SECOND  # the film's time
+
     wait = int(timeout_s * Gst_.SECOND)
     try:  # PLAYING at once: a sink in PAUSED holds the demuxer's one thread (qtdemux)
         pipe.set_state(Gst_.State.PLAYING)
-        if sink.emit("try-pull-sample", wait) is None:
+        sample = sink.emit("try-pull-sample", wait)
+        if sample is None:
             raise ProbeError(f"{path}: no picture ({bus_error(pipe) or 'nothing in time'})")
-        pipe.seek_simple(Gst_.Format.TIME, Gst_.SeekFlags.FLUSH | Gst_.SeekFlags.KEY_UNIT,
-                         int(after_s * Gst_.SECOND))
+        ends = [] if after_s > 0 else [frame_end(sample)]
+        sample = None  # a sample held while the appsink pulls the next is a GStreamer-CRITICAL
+        if after_s > 0 and not pipe.seek_simple(
+                Gst_.Format.TIME, Gst_.SeekFlags.FLUSH | Gst_.SeekFlags.KEY_UNIT,
+                int(after_s * Gst_.SECOND)):
+            return None  # not seekable: not read through to its end here
         while (sample := sink.emit("try-pull-sample", wait)) is not None:
-            buf = sample.get_buffer()
-            if buf.pts == Gst_.CLOCK_TIME_NONE:
-                return None  # a bare stream: no times to tell
-            dur = buf.duration if buf.duration != Gst_.CLOCK_TIME_NONE else 0
-            t = sample.get_segment().to_stream_time(Gst_.Format.TIME, buf.pts + dur)
-            if t != Gst_.CLOCK_TIME_NONE:  # the film's time: an edit list's delay counted
-                end = max(end or after_s, t / Gst_.SECOND)
+            ends.append(frame_end(sample))
+            sample = None
     finally:
         pipe.set_state(Gst_.State.NULL)
-    return after_s if end is None else end
+    return None if None in ends else max([after_s, *ends])
