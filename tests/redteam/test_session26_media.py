@@ -1,12 +1,13 @@
-"""Red team, session 26: an artist's clip whose length lies.
+"""Red team, session 26: an artist's own clips with odd properties, through the real
+`story check`, `story new` and the player's Decoder (real clips made by ffmpeg).
 
-`story check` took a clip's length from its container (GStreamer's discoverer), which is
-its longest stream's: a clip whose picture stops before its sound (an editor's export with
-the music left running, a phone whose camera stopped first) or whose header claims more
-than it holds passed as the longer length. The show's picture ends at the picture's end,
-so a decision whose window closes after it never came: its default played at every show
-and the audience was never asked, with `story check` saying "ok". Real clips made by
-ffmpeg, checked by the real `story check` code (the player's own Decoder)."""
+A clip whose length lies: the discoverer's duration is the container's, its longest
+stream's, so a picture that stops before its sound (or a header claiming more than the
+file holds) passed `story check` as the longer length; the show's clip ends with its
+picture, so a decision whose window closes after it never came (its default played at
+every show). Also: an interlaced camcorder clip shown combed, a short MPEG-TS measured as
+0 s, a picture under a fifth of its sound called "no video stream", names that are not
+UTF-8 (a clip's: `story new` crashed; a folder's: GStreamer could not open any clip)."""
 
 import os
 import shutil
