@@ -29,6 +29,7 @@ GST_REQUIRED = {
     "audioresample": "gstreamer1.0-plugins-base", "audiorate": "gstreamer1.0-plugins-base",
     "x264enc": "gstreamer1.0-plugins-ugly", "mp4mux": "gstreamer1.0-plugins-good",
     "avenc_alac": "gstreamer1.0-libav", "filesink": "gstreamer1.0-plugins-base",
+    "deinterlace": "gstreamer1.0-plugins-good", "parsebin": "gstreamer1.0-plugins-base",
 }
 # Display sinks: needed only on their platform (see host/player/outputs.py).
 GST_DISPLAY = {"kms": ("kmssink", "gstreamer1.0-plugins-bad"),

@@ -3,12 +3,14 @@
 The story's structure is checked by `story.load`; this module checks its files with the
 player's own code: every LUT parsed by `player.cube` (what the grade reads), every clip
 probed with GStreamer's discoverer (`player.probe`) and its first frame decoded by the
-player's `Decoder` at the segment's in point. It reports, each as `file:line: reason`:
+player's `Decoder` at the segment's in point, its last second demuxed (`probe.picture_end`)
+to see its picture last the segment. It reports, each as `file:line: reason`:
 
 errors    a media root that is not a folder; a missing, unreadable or fake clip; a clip
           cut short (its container promises more bytes than the file holds: a copy that
           stopped part-way); a clip with no picture or no decoder installed; a declared duration or range longer
-          than the clip; a LUT missing or malformed (with the LUT's own line);
+          than the clip, or than its picture (the container's length is its longest
+          stream's: sound may run on); a LUT missing or malformed (with the LUT's own line);
 warnings  segments whose resolution, frame rate or codec differ from the rest (the player
           converts, but the look changes at the cut); segments without sound among ones
           with sound; a clip much longer than its declared duration (the whole clip plays);
@@ -172,7 +174,8 @@ def _check_clip(rep: Report, sid: str, seg, decode: bool, probed: dict) -> None:
                 f"{info.duration_s:.2f} s", sid, "in_s")
         return
     plays = (seg.out_s if seg.out_s is not None else info.duration_s) - seg.in_s
-    if seg.duration_s > plays + frame:
+    short = seg.duration_s > plays + frame
+    if short:
         rep.add("error", f"segment {sid!r}: duration_s = {seg.duration_s:g} but "
                 f"{seg.media.name} {'from in_s ' if seg.in_s else ''}lasts {plays:.2f} s "
                 f"(the segment would be cut short)", sid, "duration_s")
@@ -185,6 +188,13 @@ def _check_clip(rep: Report, sid: str, seg, decode: bool, probed: dict) -> None:
         if why:
             rep.add("error", f"segment {sid!r}: {seg.media.name}: the player cannot decode "
                     f"it: {why}", sid, "media")
+            return
+        ends = None if short else _picture_end(seg, frame)
+        if ends is not None:
+            rep.add("error", f"segment {sid!r}: duration_s = {seg.duration_s:g} but the "
+                    f"picture of {seg.media.name} ends {ends} (its container says "
+                    f"{info.duration_s:.2f} s: sound running on, or a header that lies); the "
+                    f"show's clip ends with its picture", sid, "duration_s")
 
 
 def _cut_short(path: Path) -> Optional[tuple[str, int, int]]:
@@ -276,6 +286,23 @@ def _first_frame_error(seg) -> Optional[str]:
     finally:
         dec.stop()
         dec.join(10.0)  # its pipeline shut down before we go on (or the process exits)
+
+
+def _picture_end(seg, frame: float) -> Optional[str]:
+    """Where the picture ends ("at 4.04 s", "before 7.00 s") when it ends a frame or more
+    before the segment does, else None (a bare stream, with no times, or one the demuxer
+    gives nothing of in time, is not judged here: the first frame's decode has been)."""
+    from empathy.host.player.probe import ProbeError, picture_end
+
+    end = seg.in_s + seg.duration_s
+    start = max(seg.in_s, end - 1.0)
+    try:
+        shown = picture_end(seg.media, start)
+    except ProbeError:
+        return None
+    if shown is None or shown >= end - frame:
+        return None
+    return f"before {start:.2f} s" if shown <= start else f"at {shown:.2f} s"
 
 
 def _fmt(info: dict) -> str:

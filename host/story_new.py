@@ -82,8 +82,13 @@ def from_folder(folder: Path, warn=print) -> list[Draft]:
                     and p.is_file()), key=lambda p: _natural(p.name))
     drafts, ident = [], _Idents()
     for p in clips:
-        try:
+        try:  # a name from another system's encoding (an old card's): the story is UTF-8
+            str(p).encode("utf-8")
             info = describe(p)
+        except UnicodeEncodeError:
+            warn(f"skipped: {str(p).encode('utf-8', 'surrogateescape')!r}: its name is not "
+                 "UTF-8 text, which a story file is: rename it")
+            continue
         except ProbeError as e:
             warn(f"skipped: {e}")
             continue

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import audio
 from .gst import Gst, bus_error, fps_fraction, renice_this_thread, sample_to_array, \
-    set_thread_nice
+    set_file, set_thread_nice
 
 log = logging.getLogger(__name__)
 _SINK_BUFFERS = 4  # decoded frames the appsink may hold beyond our queue
@@ -76,19 +76,33 @@ def _pipeline(path: Path, width: int | None, height: int | None, fps: float | No
     # bits but no RGBA64, hence a conversion on each side (the first mostly passthrough).
     # videorate makes the clip's frame rate match the show's, so one decoded frame = one tick.
     # The audio sink is async=false: a file without sound must not hold the pipeline in preroll.
+    # deinterlace weaves a camcorder's fields (1080i) into frames; it passes progressive
+    # video through untouched, but interlaced only in 8-bit (_fields_in).
     desc = ("filesrc name=src ! decodebin name=dec "
-            "dec. ! videoconvert ! videoflip name=flip ! videoconvert ! videoscale ! "
-            "videorate ! "
+            "dec. ! videoconvert ! capsfilter name=fields ! deinterlace ! videoflip name=flip ! "
+            "videoconvert ! videoscale ! videorate ! "
             f"{caps} ! appsink name=sink sync=false drop=false "
             "dec. ! audioconvert ! audioresample ! audiorate ! "
             f"{audio.CAPS} ! appsink name=asink sync=false async=false")
     pipe = Gst_.parse_launch(desc)
     set_thread_nice(pipe, DECODE_NICE)
-    pipe.get_by_name("src").set_property("location", str(path))
+    set_file(pipe.get_by_name("src"), path)
     flip = pipe.get_by_name("flip")
     flip.get_static_pad("sink").add_probe(Gst_.PadProbeType.EVENT_DOWNSTREAM, _turn_by_tag,
                                           flip)
     return pipe, pipe.get_by_name("sink"), pipe.get_by_name("asink"), pipe.get_by_name("dec")
+
+
+# What deinterlace takes when it weaves fields (its 8-bit formats): 4:4:4, 4:2:2, 4:2:0.
+_FIELDS_8BIT = "video/x-raw,format=(string){Y444,Y42B,I420}"
+
+
+def _fields_in(pipe, caps) -> None:
+    """Interlaced video reaches deinterlace in a format it weaves (a 10-bit source is cut
+    to 8 bits: passed through in 10, it stayed combed); progressive keeps its depth."""
+    mode = caps.get_structure(0).get_string("interlace-mode")
+    if mode not in (None, "progressive"):
+        pipe.get_by_name("fields").set_property("caps", Gst().Caps.from_string(_FIELDS_8BIT))
 
 
 class Decoder:
@@ -212,6 +226,7 @@ class Decoder:
             if kind.startswith("audio"):
                 self._has_audio = True
             elif kind.startswith("video"):
+                _fields_in(pipe, caps)
                 has_video.set()
 
         def no_picture() -> bool:

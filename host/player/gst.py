@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
@@ -95,6 +96,13 @@ def fps_fraction(fps: float) -> Fraction:
     if not np.isfinite(fps) or fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
     return Fraction(fps).limit_denominator(1001)
+
+
+def set_file(element, path) -> None:
+    """A filesrc's or filesink's file, as a file:// URI: the location property takes UTF-8
+    text only, a URI any bytes a name holds (a folder named in Latin-1)."""
+    if not element.set_uri(Path(path).resolve().as_uri()):
+        raise ValueError(f"{path}: {element.get_name()} does not take it")
 
 
 def bus_error(pipeline, timeout_ns: int = 0) -> str | None:

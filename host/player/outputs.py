@@ -32,7 +32,7 @@ import numpy as np
 
 from . import audio as _audio
 from . import glgrade
-from .gst import Gst, fps_fraction, set_thread_nice
+from .gst import Gst, fps_fraction, set_file, set_thread_nice
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class VideoWriter:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise OutputError(f"cannot create {path.parent}: {e.strerror}") from None
-            self.pipe.get_by_name("fsink").set_property("location", str(path))
+            set_file(self.pipe.get_by_name("fsink"), path)
         self.path = path
         self.src = self.pipe.get_by_name("src")
         self.asrc = self.pipe.get_by_name("asrc") if audio else None
