@@ -17,8 +17,10 @@ the dashboard or the keyboard, to walk every branch. `--kiosk --visitors N` is i
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +34,7 @@ from empathy.errors import UserError
 from empathy.host.demo_story import demo_story
 from empathy.host.policy import POLICY_NAMES
 
+log = logging.getLogger("empathy.host.demo")
 EDGE_NICE = 10  # the simulated seat units' niceness on the demo's one machine
 # How long the demo waits for its freshly started units to be heard at all before the
 # baseline timeout counts: a guide test on a loaded 2-core machine once heard none of them
@@ -104,6 +107,38 @@ def _stop(procs: list) -> None:
             p.kill()
 
 
+class UnitsWatch:
+    """The demo's seat units, watched: the first time none is left running, one line says
+    which went how and where their logs are, and `exited` keeps it for the summary (the show
+    goes on, every decision after it the director's default: nobody is measured)."""
+
+    def __init__(self, procs: list, edge_dir: Path):
+        self.procs, self.edge_dir = procs, edge_dir
+        self.exited: dict | None = None
+        self._due = 0.0  # polled once a second: the show's loop asks every 20 ms
+
+    def all_gone(self, at_s: float, before_film: bool) -> bool:
+        if self.exited is not None or time.monotonic() < self._due:
+            return self.exited is not None
+        self._due = time.monotonic() + 1.0
+        if all(p.poll() is not None for p in self.procs):
+            codes = {str(i + 1): p.returncode for i, p in enumerate(self.procs)}
+            self.exited = {"at_s": round(at_s, 1), "before_film": before_film,
+                           "units": codes}
+            log.warning("all %d seat units have exited %s (%s; logs: %s/unitN.log): the "
+                        "show goes on with the director's default at every decision",
+                        len(codes), "before the film" if before_film else
+                        f"{at_s:.1f} s into the film", exits(codes), self.edge_dir)
+        return self.exited is not None
+
+
+def exits(codes: dict) -> str:
+    """{"1": -9, "2": 1} -> "unit 1 killed (SIGKILL), unit 2 exit 1"."""
+    return ", ".join(f"unit {u} " + (f"killed ({signal.Signals(-c).name})"
+                                     if c < 0 and -c in signal.valid_signals() else f"exit {c}")
+                     for u, c in codes.items())
+
+
 def seat_pseudonyms(n: int) -> list[int]:
     """Fresh, distinct seat ids for one session, so two shows' records of a seat cannot be
     joined by its id (or joined to a ticket's seat number)."""
@@ -170,6 +205,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
                                           faces or bool(face_video), face_video, rigs.sources,
                                           seat_query=query, face_model=face_model)
         closers, keys_in = [], None
+        units = UnitsWatch(procs, out / "edge")
         try:
             cfg = ShowConfig(listen=link, output=f"file:{out / 'screen.mp4'}",
                              policy=policy, cue_targets=cue_targets, loop=not one_pass)
@@ -194,14 +230,18 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
             waited = wait_for_baselines(
                 show, seats, timeout_s=2 * baseline_s + 20, watch=watch, startup_s=STARTUP_S,
                 progress=lambda t, ready, heard: bar.update(
-                    task, completed=ready, note=f"{ready}/{seats} seats ready, {t:.0f} s"))
+                    task, completed=ready, note=f"{ready}/{seats} seats ready, {t:.0f} s"),
+                give_up=lambda: units.all_gone(0.0, before_film=True))
             bar.update(task, description="show" + (" (rehearsal: + / - push the audience)"
                                                    if keys_in else ""),
                        total=duration_s, completed=0)
-            summary = show.run(duration_s, progress=lambda t: bar.update(
-                task, completed=t, note=f"{show.intake.accepted} packets, "
-                                        f"{len(show.decisions)} decisions"
-                                        + (f", push {push.value:+.2f}" if rehearse else "")))
+
+            def film(t: float) -> None:
+                units.all_gone(t, before_film=False)
+                bar.update(task, completed=t, note=f"{show.intake.accepted} packets, "
+                                                   f"{len(show.decisions)} decisions"
+                           + (f", push {push.value:+.2f}" if rehearse else ""))
+            summary = show.run(duration_s, progress=film)
         finally:
             if keys_in:
                 keys_in.close()
@@ -223,6 +263,8 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
                    "branches": branch_coverage(story, summary["decisions"])}
         if rigs.sources:
             summary["hardware_seats"] = rigs.stats()
+        if units.exited:
+            summary["units_exited"] = units.exited
         summary.update(report.write(out, summary, story, root, show.intake.seats, show.t0_us))
         summary["wall_s"] = round(time.monotonic() - t_start, 1)
         (out / "summary.json").write_text(json.dumps(
@@ -287,6 +329,12 @@ def _cmd(args) -> int:
         for k, v in brief.items():
             print(f"{k:>21}: {v}")
         print(f"{'report':>21}: {Path(args.out) / 'report.html'}")
+    if s.get("units_exited"):
+        gone = s["units_exited"]
+        raise UserError("the chain did not complete: every seat unit exited "
+                        + ("before the film" if gone["before_film"] else
+                           f"{gone['at_s']:.1f} s into the film")
+                        + f" ({exits(gone['units'])}; their logs: {Path(args.out) / 'edge'})")
     ok = s["frames_rendered"] > 0 and s["packets_received"] >= 0.95 * max(1, s["packets_sent"])
     if not ok:
         raise UserError(f"the chain did not complete: {s['packets_received']} of "
