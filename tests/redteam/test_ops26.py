@@ -69,3 +69,57 @@ def test_demo_says_once_when_every_seat_unit_has_gone(tmp_path):
     assert "every seat unit had exited" in (out / "report.html").read_text()
     assert demo.returncode == 1 and "every seat unit exited" in stderr.splitlines()[-1], \
         stderr[-500:]
+
+
+RECORD = """
+import os, sys, time, numpy as np
+from empathy.host.player.outputs import VideoWriter
+from empathy.host.player import audio
+w = VideoWriter("file:" + sys.argv[1], 160, 90, 25, audio=True)
+for i in range(250):
+    w.push(np.full((90, 160, 3), i % 256, np.uint8), i / 25, 1 / 25)
+    w.push_audio(np.zeros((audio.RATE // 25, audio.CHANNELS), np.float32), i / 25)
+if sys.argv[2] == "close":
+    print(w.close(), flush=True)
+else:  # the host killed mid-show (systemd's SIGKILL past TimeoutStopSec, the OOM killer)
+    time.sleep(1)
+    os.kill(os.getpid(), 9)
+"""
+
+
+def _probe(path: Path) -> tuple[int, str]:
+    """(video frames ffprobe decodes, its complaint)."""
+    r = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
+                        "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0",
+                        str(path)], capture_output=True, text=True, timeout=60)
+    return int(r.stdout.strip() or 0), r.stderr.strip()
+
+
+def _boxes(path: Path) -> list[str]:
+    """The MP4's top-level boxes."""
+    data, i, out = path.read_bytes(), 0, []
+    while i + 8 <= len(data):
+        n, kind = int.from_bytes(data[i:i + 4], "big"), data[i + 4:i + 8].decode("latin-1")
+        n = int.from_bytes(data[i + 8:i + 16], "big") if n == 1 else n or len(data) - i
+        out.append(kind)
+        i += n
+    return out
+
+
+def test_the_show_s_recording_plays_after_the_host_is_killed(tmp_path):
+    """A file output finished only at its EOS: a host killed mid-show (SIGKILL, OOM), or
+    a close whose EOS never came through, left an MP4 with no index (moov), which nothing
+    plays: ffprobe read 0 of 250 frames. The muxer now writes fragments as it goes (its
+    first moov up front) and rewrites them as one plain MP4 at a clean close: killed, all
+    but the last second or so plays; closed, the file is as before (ftyp, mdat, moov)."""
+    killed, closed = tmp_path / "killed.mp4", tmp_path / "closed.mp4"
+    for path, how in ((killed, "kill"), (closed, "close")):
+        r = subprocess.run([sys.executable, "-c", RECORD, str(path), how],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == (-9 if how == "kill" else 0), r.stderr[-2000:]
+    n, why = _probe(killed)
+    print("killed:", n, why, _boxes(killed)[:6])
+    assert n >= 200, why
+    n, why = _probe(closed)
+    assert n == 250 and not why, why
+    assert "moof" not in _boxes(closed) and _boxes(closed)[-1] == "moov", _boxes(closed)
