@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from test_ops22 import needs_root
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -123,3 +125,47 @@ def test_the_show_s_recording_plays_after_the_host_is_killed(tmp_path):
     n, why = _probe(closed)
     assert n == 250 and not why, why
     assert "moof" not in _boxes(closed) and _boxes(closed)[-1] == "moov", _boxes(closed)
+
+
+HOLD = """
+import sys, time
+from empathy.transports.mqtt_host import hold_login
+from empathy.transports.mqtt_url import MqttUrl
+held = hold_login(MqttUrl(sys.argv[1]))
+print("held" if held is not None else "none", flush=True)
+time.sleep(60)
+"""
+ASK = ("import sys; from empathy.transports.mqtt_host import login_in_use; "
+       "print(repr(login_in_use(sys.argv[1])))")
+
+
+def _in_namespace(hosts: Path, argv: list[str]) -> list[str]:
+    """argv on a machine whose /etc/hosts is `hosts` (a mount namespace), as its lead."""
+    return ["unshare", "-m", "sh", "-c", f'mount --bind {hosts} /etc/hosts && exec "$@"',
+            "sh", *argv]
+
+
+@needs_root
+def test_a_unit_started_before_its_broker_s_name_resolved_holds_that_name(tmp_path):
+    """A Pi's unit started before the cinema's DNS answered (`mqtt://unit-1@cinemabroker`
+    did not resolve): its login lock was keyed on the name as written, the doctor's, once
+    the name resolved, on the address, so `empathy doctor` found the login free, logged in
+    as the unit and knocked it off the shipped broker. Now every holder also holds the name
+    as written (lower-cased) beside the addresses. Real processes; the name resolves for
+    the doctor only (its /etc/hosts, in a mount namespace)."""
+    port = 19830 + os.getpid() % 1000
+    url = f"mqtt://unit-1@CinemaBroker:{port}/screen1"
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost cinemabroker\n")
+    unit = subprocess.Popen([sys.executable, "-c", HOLD, url], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert unit.stdout.readline().strip() == "held"
+        said = [subprocess.run(_in_namespace(hosts, [sys.executable, "-c", ASK, u]),
+                               capture_output=True, text=True, timeout=60).stdout.strip()
+                for u in (url,)]
+    finally:
+        unit.kill()
+        unit.wait()
+    print(said)
+    assert said[0] == f"\"user 'unit-1' at cinemabroker:{port}\"", said
