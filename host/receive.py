@@ -161,6 +161,8 @@ class Intake:
         ext = self.windows.extend(good["unit_id"], good["seq"])
         new = self.windows.accept_batch(good["unit_id"], ext)
         self._count("replayed", len(new) - int(new.sum()))
+        if not new.all():
+            self.health.refused(good["unit_id"][~new])
         good, ext = good[new], ext[new]
         self.health.saw(good["unit_id"], ext, rx_us)  # the unit is alive, whatever it claims
         owned = self.owners.check(good["unit_id"], good["seat_id"])
@@ -325,6 +327,11 @@ class Intake:
             silent_s = round((now - int(self.health.unit_last[u])) / 1e6, 3)
             out.append({"unit": u, "silent_s": silent_s,
                         "loss": round(self.health.loss(u, int(self.windows.top[u])), 4),
+                        # a restart's skipped numbers are not lost, but its seats' silence is
+                        "restarts": int(self.health.restarts[u]),
+                        "gaps": int(self.health.gaps[u]),
+                        "gap_s": round(int(self.health.gap_us[u]) / 1e6, 1),
+                        "replayed": int(self.health.replayed[u]),
                         "impossible": self.health.impossible_of(u),
                         **({"firmware": ".".join(map(str, hb.firmware)), "battery": hb.battery,
                             "sensors": hb.sensors, "offset_us": hb.offset_us,

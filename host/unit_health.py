@@ -27,6 +27,11 @@ LOGINS_SAID, LOGINS_WINDOW_US = 4, 60_000_000
 # is read-only), so they are not lost; a link that drops a unit's packets for a while
 # leaves a gap of its rate times the silence.
 HEARD_US, RATE_KNOWN_US, RESTART_RATE, RESTART_SLACK = 1_000_000, 2_000_000, 1.5, 64
+# Two processes sending as one unit (a stale copy, its keystore on another machine) run two
+# counters: one's packets fall behind the other's and are refused as replays, a stream of
+# them, where a link's duplicates are a few. Said at TWICE_SAID within TWICE_WINDOW_US,
+# once a LOGINS_WINDOW_US.
+TWICE_SAID, TWICE_WINDOW_US = 20, 10_000_000
 
 
 class Health:
@@ -45,6 +50,12 @@ class Health:
         self.heard_us = np.zeros(UNITS, np.int64)  # time heard (gaps under HEARD_US)
         self.heard_n = np.zeros(UNITS, np.int64)  # numbers the unit used in it: its rate
         self.skipped = np.zeros(UNITS, np.int64)  # numbers skipped by restarts: never sent
+        self.restarts = np.zeros(UNITS, np.int64)  # number jumps read as restarts
+        self.gaps = np.zeros(UNITS, np.int64)  # silences past quiet_s the unit came back from
+        self.gap_us = np.zeros(UNITS, np.int64)  # ...and their length: seats not measured
+        self.replayed = np.zeros(UNITS, np.int64)  # its authentic packets refused as replays
+        self._replayed_mark, self._mark_us = self.replayed.copy(), None  # a window's start
+        self.twice_said: dict[int, int] = {}  # unit -> when its two senders were last said
         self.seat_last = np.full(UNITS, -1, np.int64)
         self.seat_unit = np.zeros(UNITS, np.int64)
         self.sensor_last = np.full((len(self.SENSORS), UNITS), -1, np.int64)
@@ -67,6 +78,10 @@ class Health:
     def saw(self, units: np.ndarray, seqs: np.ndarray, rx_us: int) -> None:
         units = units.astype(np.intp)
         self._restarts(units, seqs.astype(np.int64), rx_us)
+        last = self.unit_last[units]
+        back = np.unique(units[(last >= 0) & (rx_us - last > self.quiet_us)])
+        self.gaps[back] += 1
+        self.gap_us[back] += rx_us - self.unit_last[back]
         self.unit_last[units] = rx_us
         if self.left:
             self.left -= set(units.tolist())
@@ -101,8 +116,13 @@ class Health:
             if heard_us >= RATE_KNOWN_US and gap > (RESTART_RATE * int(self.heard_n[u])
                                                      * silent / heard_us + RESTART_SLACK):
                 self.skipped[u] += gap
+                self.restarts[u] += 1
                 restarted |= mine
         return restarted
+
+    def refused(self, units: np.ndarray) -> None:
+        """Authentic packets of these units refused as replays."""
+        np.add.at(self.replayed, units.astype(np.intp), 1)
 
     def saw_samples(self, rows: np.ndarray, rx_us: int) -> None:
         seats = rows["seat_id"].astype(np.intp)
@@ -163,7 +183,27 @@ class Health:
             events.append({"event": "sensor_back", "seat": seat, "sensor": name,
                            "unit": int(self.seat_unit[seat])})
         self.quiet_sensors = sensors
-        return events + self._logins_events(now)
+        return events + self._logins_events(now) + self._twice_events(now)
+
+    def _twice_events(self, now: int) -> list[dict]:
+        if self._mark_us is None:
+            self._mark_us = now
+        if now - self._mark_us < TWICE_WINDOW_US:
+            return []
+        events = []
+        for u in np.flatnonzero(self.replayed - self._replayed_mark >= TWICE_SAID).tolist():
+            if now - self.twice_said.get(u, now - LOGINS_WINDOW_US) >= LOGINS_WINDOW_US:
+                self.twice_said[u] = now
+                events.append({"event": "unit_twice", "unit": u,
+                               "refused": int(self.replayed[u] - self._replayed_mark[u]),
+                               "within_s": round((now - self._mark_us) / 1e6, 1),
+                               "why": "two processes send with this unit's key, each on its "
+                                      "own sequence numbers (a stale unit still running, or "
+                                      "its keystore on another machine): the packets behind "
+                                      "the other's numbers are refused; stop the other, then "
+                                      "restart the unit"})
+        self._replayed_mark[:], self._mark_us = self.replayed, now
+        return events
 
     def _logins_events(self, now: int) -> list[dict]:
         events = []

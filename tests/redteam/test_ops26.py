@@ -221,3 +221,85 @@ def test_sudo_doctor_takes_the_state_folder_the_installed_unit_names(tmp_path):
     assert "/var/lib/empathy-screen2/empathy/edge/unit301.seq" in clock[0]["detail"], clock
     assert int(seq.read_text()) > 200010
     assert not (tmp_path / "varlib" / "empathy" / "empathy").exists()
+
+
+def _unit(tmp: Path, keys, port: int, folder: str, seq: int | None = None) -> Path:
+    """Unit 301's config (seat 301) in tmp/folder, its sequence file there at `seq`."""
+    from ops_rig import unit_config
+
+    (tmp / folder).mkdir(exist_ok=True)
+    if seq is not None:
+        (tmp / folder / "seq301").write_text(str(seq))
+    return unit_config(tmp / folder, keys, 301, port, {301: "sim://seat?seed=3"},
+                       sync_hz=1.0)
+
+
+def _report(host) -> dict:
+    return next(r for r in host.intake.unit_report() if r["unit"] == 301)
+
+
+def test_a_unit_s_restart_and_its_gap_are_told_from_a_loss(tmp_path):
+    """A unit killed and started again 6 s later: its numbers jump past the reserve, which
+    the host rightly did not count as lost, but nothing the dashboard, metrics or session
+    record read said the unit had restarted or that its seat went unmeasured for seconds:
+    the unit's report read loss 0, silent 0, as a unit that never stopped. Now it counts
+    the restart, the gaps (silences past QUIET_S) and their seconds. Real `empathy edge
+    run` processes and a host's intake on UDP."""
+    from opshelp import unit_keys
+    from ops_rig import Host, edge, wait_for
+
+    keys = unit_keys(tmp_path)
+    host = Host(keys)
+    try:
+        cfg = _unit(tmp_path, keys, host.rx.port, "a")
+        first = edge(cfg, 30)
+        wait_for(lambda: host.intake.health.heard_us[301] > 3_000_000, 60)
+        first.kill()
+        first.wait()
+        time.sleep(6)
+        again = edge(cfg, 6)
+        again.communicate(timeout=60)
+        time.sleep(0.3)
+        r, events = _report(host), [e["event"] for e in host.events if e.get("unit") == 301]
+    finally:
+        host.close()
+    print(r, events)
+    assert events[:2] == ["unit_quiet", "unit_back"], events
+    assert r["loss"] < 0.02, r  # the reserve skipped is not lost
+    assert r["restarts"] == 1 and r["gaps"] == 1 and 6 < r["gap_s"] < 30, r
+
+
+def test_a_second_process_sending_as_a_unit_is_said(tmp_path):
+    """A stale copy of unit 301 (another machine with its keystore, or a unit started by
+    hand beside the service, each on its own sequence file) sends as it. Behind the unit's
+    numbers, every packet of the copy was refused as a replay: counted with the whole
+    link's replays, the unit's report clean; ahead, its jump read as a restart and the
+    unit's own packets were refused from then on, its loss 0. Now the unit's report counts
+    its packets refused as replays, and a `unit_twice` health event (once a minute) says
+    two processes send as it. Real `empathy edge run` processes and a host's intake on UDP."""
+    from opshelp import unit_keys
+    from ops_rig import Host, edge, wait_for
+
+    keys = unit_keys(tmp_path)
+    host = Host(keys)
+    try:
+        unit = edge(_unit(tmp_path, keys, host.rx.port, "a", seq=100_000), 40)
+        wait_for(lambda: host.intake.health.heard_us[301] > 2_000_000, 60)
+        behind = edge(_unit(tmp_path, keys, host.rx.port, "b"), 10)
+        behind.communicate(timeout=60)
+        time.sleep(0.5)
+        said_behind = [e for e in host.events if e["event"] == "unit_twice"]
+        r_behind = _report(host)
+        ahead = edge(_unit(tmp_path, keys, host.rx.port, "c", seq=900_000), 10)
+        ahead.communicate(timeout=60)
+        time.sleep(0.5)
+        said = [e for e in host.events if e["event"] == "unit_twice"]
+        r = _report(host)
+        unit.kill()
+        unit.wait()
+    finally:
+        host.close()
+    print(r_behind, said_behind, r, said, dict(host.intake.rejected))
+    assert said_behind and said_behind[0]["unit"] == 301, host.events
+    assert r_behind["replayed"] > 20, r_behind
+    assert len(said) == 1 and r["replayed"] > r_behind["replayed"] + 20, (said, r)
