@@ -112,8 +112,9 @@ class UnitsWatch:
     which went how and where their logs are, and `exited` keeps it for the summary (the show
     goes on, every decision after it the director's default: nobody is measured)."""
 
-    def __init__(self, procs: list, edge_dir: Path):
-        self.procs, self.edge_dir = procs, edge_dir
+    def __init__(self, procs: list, edge_dir: Path, into: str = "the film",
+                 then: str = "the show goes on with the director's default at every decision"):
+        self.procs, self.edge_dir, self.into, self.then = procs, edge_dir, into, then
         self.exited: dict | None = None
         self._due = 0.0  # polled once a second: the show's loop asks every 20 ms
 
@@ -125,10 +126,11 @@ class UnitsWatch:
             codes = {str(i + 1): p.returncode for i, p in enumerate(self.procs)}
             self.exited = {"at_s": round(at_s, 1), "before_film": before_film,
                            "units": codes}
-            log.warning("all %d seat units have exited %s (%s; logs: %s/unitN.log): the "
-                        "show goes on with the director's default at every decision",
-                        len(codes), "before the film" if before_film else
-                        f"{at_s:.1f} s into the film", exits(codes), self.edge_dir)
+            log.warning("%s exited %s (%s; logs: %s/unitN.log): %s",
+                        "the seat unit has" if len(codes) == 1 else
+                        f"all {len(codes)} seat units have", "before the film" if before_film
+                        else f"{at_s:.1f} s into {self.into}", exits(codes), self.edge_dir,
+                        self.then)
         return self.exited is not None
 
 
