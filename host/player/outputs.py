@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,7 @@ PIPELINES: dict[str, str] = {
     "null": "fakesink sync=false",
 }
 FRAGMENT_MS = 1000  # what a recording cut short loses at most (and the encoder's delay)
+KEEP_RECORDINGS = 3  # earlier recordings a host keeps beside its file output (keep_last)
 # mp4mux takes no H.264 under 16x16 ("not-negotiated"): the appsrc's queue then fills and
 # push-buffer blocks for good, so a file output refuses a smaller picture up front.
 MIN_FILE_SIDE = 16
@@ -82,6 +85,27 @@ def _fragmented(mux) -> None:
     if mux.find_property("fragment-mode") is not None:
         mux.set_property("fragment-duration", FRAGMENT_MS)
         Gst().util_set_object_arg(mux, "fragment-mode", "first-moov-then-finalise")
+
+
+def keep_last(output: str | list[str]) -> list[Path]:
+    """A host started again (systemd, after a crash) would write its recording over the
+    last show's: each file output's earlier recording is moved beside it, named by when it
+    was last written, and only the newest KEEP_RECORDINGS such are kept. Returns the
+    recordings kept now."""
+    kept = []
+    for o in outputs_of(output):
+        path = parse_output(o)[1] if o.startswith("file:") else None
+        if path is None or not path.is_file() or not path.stat().st_size:
+            continue
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+        aside = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
+        os.replace(path, aside)
+        kept.append(aside)
+        named = re.compile(re.escape(path.stem) + r"\.\d{8}-\d{6}" + re.escape(path.suffix))
+        older = sorted(p for p in path.parent.iterdir() if named.fullmatch(p.name))
+        for p in older[:-KEEP_RECORDINGS]:
+            p.unlink(missing_ok=True)
+    return kept
 
 
 class OutputError(RuntimeError):

@@ -323,3 +323,37 @@ def test_a_second_process_sending_as_a_unit_is_said(tmp_path):
     assert said_behind and said_behind[0]["unit"] == 301, host.events
     assert r_behind["replayed"] > 20, r_behind
     assert len(said) == 1 and r["replayed"] > r_behind["replayed"] + 20, (said, r)
+
+
+def test_a_host_started_again_after_a_crash_keeps_the_crashed_show_s_recording(tmp_path):
+    """The host crashed mid-show (SIGKILL) and systemd started it again: the new run opened
+    its file output on the same path and wrote over the crashed show's recording, which
+    (now fragmented) would have played. Now a host run keeps the recording it finds
+    beside the new one, named by when it was last written (the last KEEP_RECORDINGS of
+    them: a host started each day must not fill the disk). Real `empathy host run`."""
+    from empathy.keys import Keystore
+    from empathy.host.player.outputs import KEEP_RECORDINGS
+    from redteam_rig import Host, free_udp_port, wait_for
+
+    host = Host(tmp_path, f"udp://127.0.0.1:{free_udp_port()}", Keystore.new([1]))
+    frames = tmp_path / "frames.csv"
+    old = [tmp_path / f"screen.2026010{i}-200000.mp4" for i in range(1, KEEP_RECORDINGS + 1)]
+    for p in old:  # the shows kept before
+        p.write_bytes(b"old")
+    try:
+        host.start()
+        wait_for(lambda: frames.exists() and len(frames.read_text().splitlines()) > 60, 90,
+                 "six seconds of film")
+        host.stop(signal.SIGKILL)
+        crashed = _probe(tmp_path / "screen.mp4")[0]
+        host.start()
+        wait_for(lambda: "keeping the last recording" in host.log(), 30, "the line")
+        wait_for(lambda: _probe(tmp_path / "screen.mp4")[0] > 0, 60, "the new recording")
+        host.stop()
+    finally:
+        host.stop(signal.SIGKILL)
+    kept = sorted(set(tmp_path.glob("screen.*.mp4")) - set(old))
+    print(crashed, kept, [_probe(p) for p in kept])
+    assert crashed > 30 and len(kept) == 1 and _probe(kept[0])[0] == crashed, kept
+    assert _probe(tmp_path / "screen.mp4")[0] > 0  # the new run's own
+    assert not old[0].exists() and all(p.exists() for p in old[1:])  # the oldest went
