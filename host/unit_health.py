@@ -32,6 +32,14 @@ HEARD_US, RATE_KNOWN_US, RESTART_RATE, RESTART_SLACK = 1_000_000, 2_000_000, 1.5
 # them, where a link's duplicates are a few. Said at TWICE_SAID within TWICE_WINDOW_US,
 # once a LOGINS_WINDOW_US.
 TWICE_SAID, TWICE_WINDOW_US = 20, 10_000_000
+TWICE_WHY = {
+    "unit_twice": "its packets come on two runs of sequence numbers: two processes send with "
+                  "its key (a stale unit still running, its keystore on another machine) or "
+                  "its packets are replayed; those behind the other's numbers are refused",
+    "unit_behind": "every packet it sends is behind the numbers the host has had from it "
+                   "(its sequence file lost or restored from an old copy, or a copy ahead of "
+                   "it sent as it): refused until it passes them; restart it with a "
+                   "sequence file past them"}
 
 
 class Health:
@@ -55,7 +63,7 @@ class Health:
         self.gap_us = np.zeros(UNITS, np.int64)  # ...and their length: seats not measured
         self.replayed = np.zeros(UNITS, np.int64)  # its authentic packets refused as replays
         self._replayed_mark, self._mark_us = self.replayed.copy(), None  # a window's start
-        self.twice_said: dict[int, int] = {}  # unit -> when its two senders were last said
+        self.twice_said: dict[tuple, int] = {}  # (unit, event) -> when last said
         self.seat_last = np.full(UNITS, -1, np.int64)
         self.seat_unit = np.zeros(UNITS, np.int64)
         self.sensor_last = np.full((len(self.SENSORS), UNITS), -1, np.int64)
@@ -186,22 +194,23 @@ class Health:
         return events + self._logins_events(now) + self._twice_events(now)
 
     def _twice_events(self, now: int) -> list[dict]:
+        """A unit's packets refused as replays, a stream of them in the last window: with
+        others of its packets taken (`unit_twice`: two counters), or with none
+        (`unit_behind`: it sends below the numbers the host has had from it)."""
         if self._mark_us is None:
             self._mark_us = now
         if now - self._mark_us < TWICE_WINDOW_US:
             return []
         events = []
         for u in np.flatnonzero(self.replayed - self._replayed_mark >= TWICE_SAID).tolist():
-            if now - self.twice_said.get(u, now - LOGINS_WINDOW_US) >= LOGINS_WINDOW_US:
-                self.twice_said[u] = now
-                events.append({"event": "unit_twice", "unit": u,
-                               "refused": int(self.replayed[u] - self._replayed_mark[u]),
-                               "within_s": round((now - self._mark_us) / 1e6, 1),
-                               "why": "two processes send with this unit's key, each on its "
-                                      "own sequence numbers (a stale unit still running, or "
-                                      "its keystore on another machine): the packets behind "
-                                      "the other's numbers are refused; stop the other, then "
-                                      "restart the unit"})
+            kind = "unit_twice" if self.unit_last[u] >= self._mark_us else "unit_behind"
+            if now - self.twice_said.get((u, kind), now - LOGINS_WINDOW_US) < LOGINS_WINDOW_US:
+                continue
+            self.twice_said[(u, kind)] = now
+            events.append({"event": kind, "unit": u,
+                           "refused": int(self.replayed[u] - self._replayed_mark[u]),
+                           "within_s": round((now - self._mark_us) / 1e6, 1),
+                           "why": TWICE_WHY[kind]})
         self._replayed_mark[:], self._mark_us = self.replayed, now
         return events
 

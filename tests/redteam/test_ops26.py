@@ -296,14 +296,15 @@ def test_a_second_process_sending_as_a_unit_is_said(tmp_path):
     link's replays, the unit's report clean; ahead, its jump read as a restart and the
     unit's own packets were refused from then on, its loss 0. Now the unit's report counts
     its packets refused as replays, and a `unit_twice` health event (once a minute) says
-    two processes send as it. Real `empathy edge run` processes and a host's intake on UDP."""
+    two processes send as it; `unit_behind` that the unit is refused alone (behind the
+    numbers the copy left). Real `empathy edge run` processes and a host's intake on UDP."""
     from opshelp import unit_keys
     from ops_rig import Host, edge, wait_for
 
     keys = unit_keys(tmp_path)
     host = Host(keys)
     try:
-        unit = edge(_unit(tmp_path, keys, host.rx.port, "a", seq=100_000), 40)
+        unit = edge(_unit(tmp_path, keys, host.rx.port, "a", seq=100_000), 120)
         wait_for(lambda: host.intake.health.heard_us[301] > 2_000_000, 60)
         behind = edge(_unit(tmp_path, keys, host.rx.port, "b"), 10)
         behind.communicate(timeout=60)
@@ -315,6 +316,8 @@ def test_a_second_process_sending_as_a_unit_is_said(tmp_path):
         time.sleep(0.5)
         said = [e for e in host.events if e["event"] == "unit_twice"]
         r = _report(host)
+        # the copy ahead gone, the unit alone is behind the numbers it left: all refused
+        wait_for(lambda: any(e["event"] == "unit_behind" for e in host.events), 30)
         unit.kill()
         unit.wait()
     finally:
