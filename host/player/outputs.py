@@ -94,7 +94,7 @@ def keep_last(output: str | list[str]) -> list[Path]:
     recordings kept now."""
     kept = []
     for o in outputs_of(output):
-        path = parse_output(o)[1] if o.startswith("file:") else None
+        path = parse_output(o)[1]  # "auto" too, where it comes to a file
         if path is None or not path.is_file() or not path.stat().st_size:
             continue
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
