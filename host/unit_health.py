@@ -25,8 +25,11 @@ LOGINS_SAID, LOGINS_WINDOW_US = 4, 60_000_000
 # RESTART_SLACK. The numbers a restart skips were never sent (edge/sequence.py starts past
 # a reserve: at least half a block, or twice its rate since its last write where the card
 # is read-only), so they are not lost; a link that drops a unit's packets for a while
-# leaves a gap of its rate times the silence.
+# leaves a gap of its rate times the silence. Under RESTART_IDLE times that after a silence
+# past quiet_s, the unit was not sending: a restart after minutes down (its jump, half a
+# block to a block, is then far less than its rate would have used), not loss.
 HEARD_US, RATE_KNOWN_US, RESTART_RATE, RESTART_SLACK = 1_000_000, 2_000_000, 1.5, 64
+RESTART_IDLE = 0.5
 # Two processes sending as one unit (a stale copy, its keystore on another machine) run two
 # counters: one's packets fall behind the other's and are refused as replays, a stream of
 # them, where a link's duplicates are a few. Said at TWICE_SAID within TWICE_WINDOW_US,
@@ -121,8 +124,10 @@ class Health:
             t, heard_us = int(top[mine][0]), int(self.heard_us[u])
             gap = int(seqs[mine][seqs[mine] > t].min()) - t - 1  # a unit's packets reorder
             silent = rx_us - int(self.unit_last[u])
-            if heard_us >= RATE_KNOWN_US and gap > (RESTART_RATE * int(self.heard_n[u])
-                                                     * silent / heard_us + RESTART_SLACK):
+            used = int(self.heard_n[u]) * silent / max(heard_us, 1)  # at its rate, in silence
+            if heard_us >= RATE_KNOWN_US and (
+                    gap > RESTART_RATE * used + RESTART_SLACK
+                    or (silent > self.quiet_us and gap < RESTART_IDLE * used)):
                 self.skipped[u] += gap
                 self.restarts[u] += 1
                 restarted |= mine

@@ -360,3 +360,43 @@ def test_a_host_started_again_after_a_crash_keeps_the_crashed_show_s_recording(t
     assert crashed > 30 and len(kept) == 1 and _probe(kept[0])[0] == crashed, kept
     assert _probe(tmp_path / "screen.mp4")[0] > 0  # the new run's own
     assert not old[0].exists() and all(p.exists() for p in old[1:])  # the oldest went
+
+
+def _heard(h, unit: int, seqs, t_us: int) -> int:
+    """The host hears `seqs` from the unit, 10 a second from t_us; the time after."""
+    import numpy as np
+
+    for s in seqs:
+        h.saw(np.array([unit]), np.array([s]), t_us)
+        t_us += 100_000
+    return t_us
+
+
+def test_a_unit_down_for_minutes_then_restarted_is_not_read_as_loss(tmp_path):
+    """A kiosk's Pi rebooted (down 5 min): its unit starts again past its reserve (the
+    real SeqReserve on its file: 512-1024 numbers on), fewer numbers than its rate would
+    have used in the silence; the host took the jump for packets lost in the link, as
+    the unit's loss read 0.77 and no restart. A jump far below what the unit's rate uses
+    in the silence is a unit that did not send: a restart, not loss. A link that drops a
+    unit's packets as long (its numbers used at its rate) is still loss."""
+    from empathy.edge.sequence import SeqReserve
+    from empathy.host.unit_health import Health
+
+    reserve = SeqReserve(tmp_path / "unit7.seq")
+    first = list(range(reserve.start, reserve.start + 300))  # 30 s at 10 packets/s
+    for s in first:
+        reserve.use(s)
+    reserve.close(5)
+    again = SeqReserve(tmp_path / "unit7.seq")
+    start = again.start
+    again.close(5)
+    restarted, dropped = Health(), Health()
+    t = _heard(restarted, 7, first, 0) + 300_000_000
+    _heard(restarted, 7, [start, start + 1], t)
+    t = _heard(dropped, 7, first, 0) + 300_000_000
+    _heard(dropped, 7, [first[-1] + 3001, first[-1] + 3002], t)
+    print(start - first[-1], restarted.restarts[7], restarted.loss(7, start + 1),
+          dropped.restarts[7], dropped.loss(7, first[-1] + 3002))
+    assert 512 <= start - first[-1] <= 1025
+    assert restarted.restarts[7] == 1 and restarted.loss(7, start + 1) == 0
+    assert dropped.restarts[7] == 0 and dropped.loss(7, first[-1] + 3002) > 0.9
