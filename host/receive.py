@@ -161,8 +161,10 @@ class Intake:
         ext = self.windows.extend(good["unit_id"], good["seq"])
         new = self.windows.accept_batch(good["unit_id"], ext)
         self._count("replayed", len(new) - int(new.sum()))
-        if not new.all():
-            self.health.refused(good["unit_id"][~new])
+        if not new.all():  # behind its window: another counter (a link's duplicates are not)
+            units, seqs = good["unit_id"][~new], ext[~new]
+            behind = self.windows.top[units.astype(np.intp)] - seqs >= ReplayWindows.SIZE
+            self.health.refused(units[behind])
         good, ext = good[new], ext[new]
         self.health.saw(good["unit_id"], ext, rx_us)  # the unit is alive, whatever it claims
         owned = self.owners.check(good["unit_id"], good["seat_id"])

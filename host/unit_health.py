@@ -31,9 +31,9 @@ LOGINS_SAID, LOGINS_WINDOW_US = 4, 60_000_000
 HEARD_US, RATE_KNOWN_US, RESTART_RATE, RESTART_SLACK = 1_000_000, 2_000_000, 1.5, 64
 RESTART_IDLE = 0.5
 # Two processes sending as one unit (a stale copy, its keystore on another machine) run two
-# counters: one's packets fall behind the other's and are refused as replays, a stream of
-# them, where a link's duplicates are a few. Said at TWICE_SAID within TWICE_WINDOW_US,
-# once a LOGINS_WINDOW_US.
+# counters: one's packets fall behind the other's window and are refused as replays, a
+# stream of them (a link's duplicates fall inside the window: not counted). Said at
+# TWICE_SAID within TWICE_WINDOW_US, once a LOGINS_WINDOW_US.
 TWICE_SAID, TWICE_WINDOW_US = 20, 10_000_000
 TWICE_WHY = {
     "unit_twice": "its packets come on two runs of sequence numbers: two processes send with "
@@ -64,7 +64,7 @@ class Health:
         self.restarts = np.zeros(UNITS, np.int64)  # number jumps read as restarts
         self.gaps = np.zeros(UNITS, np.int64)  # silences past quiet_s the unit came back from
         self.gap_us = np.zeros(UNITS, np.int64)  # ...and their length: seats not measured
-        self.replayed = np.zeros(UNITS, np.int64)  # its authentic packets refused as replays
+        self.replayed = np.zeros(UNITS, np.int64)  # its packets refused, behind its window
         self._replayed_mark, self._mark_us = self.replayed.copy(), None  # a window's start
         self.twice_said: dict[tuple, int] = {}  # (unit, event) -> when last said
         self.seat_last = np.full(UNITS, -1, np.int64)
@@ -134,7 +134,7 @@ class Health:
         return restarted
 
     def refused(self, units: np.ndarray) -> None:
-        """Authentic packets of these units refused as replays."""
+        """Authentic packets of these units refused as replays, behind their window."""
         np.add.at(self.replayed, units.astype(np.intp), 1)
 
     def saw_samples(self, rows: np.ndarray, rx_us: int) -> None:

@@ -400,3 +400,33 @@ def test_a_unit_down_for_minutes_then_restarted_is_not_read_as_loss(tmp_path):
     assert 512 <= start - first[-1] <= 1025
     assert restarted.restarts[7] == 1 and restarted.loss(7, start + 1) == 0
     assert dropped.restarts[7] == 0 and dropped.loss(7, first[-1] + 3002) > 0.9
+
+
+def test_a_link_s_duplicates_are_not_a_second_sender():
+    """A link that sends 10 % of a unit's packets twice (tests/faults' impaired link):
+    the copies are refused as replays inside the unit's window, which is no second
+    process; `unit_twice` must not say so. Real signed packets into a real intake."""
+    import random
+
+    from empathy import wire
+    from empathy.host.receive import Intake
+    from empathy.keys import Keystore
+    from redteam_rig import GOOD
+
+    keys = Keystore.new([5])
+    intake, rng, seq, events = Intake(keys.units), random.Random(1), 0, []
+    t = intake.clock()
+    for i in range(300):  # 30 s at 10 Hz, four seats, on the host's clock
+        now = t + i * 100_000
+        batch = []
+        for seat in (51, 52, 53, 54):
+            batch.append(wire.encode(wire.SeatSample(5, seat, seq, now, 70.0, 40.0, 3.5, -0.5,
+                                                     0.1, 3, 0.8, GOOD), keys.units[5]))
+            seq += 1
+        batch += [p for p in batch if rng.random() < 0.1]
+        intake.feed(batch, now)
+        events += intake.check_health(now=now)
+    print(dict(intake.rejected), [e["event"] for e in events])
+    assert intake.rejected["replayed"] > 90
+    assert not [e for e in events if e["event"] in ("unit_twice", "unit_behind")], events
+    assert intake.unit_report(now)[0]["replayed"] == 0
