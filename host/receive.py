@@ -96,6 +96,7 @@ class Intake:
         self._saved_at = 0.0
         self._unsaved = 0  # saves failed in a row
         self._say = RateLimited(log)
+        self._moved: list[dict] = []  # seat_moved events for the next check_health
         if self.state_dir:
             self._restore()
 
@@ -236,7 +237,11 @@ class Intake:
             track = seats.get(s.seat_id)
             if track is None:
                 track = seats[s.seat_id] = SeatTrack(s.seat_id, s.unit_id)
-            track.unit_id = s.unit_id  # a released lock may have passed to another unit
+            if track.unit_id != s.unit_id:  # a released lock passed to another unit: said,
+                # or the seat's record reads as one viewer's
+                self._moved.append({"event": "seat_moved", "seat": s.seat_id,
+                                    "unit": s.unit_id, "from_unit": track.unit_id})
+                track.unit_id = s.unit_id
             track.history.append(s)
         return samples
 
@@ -290,7 +295,8 @@ class Intake:
         left = (self._status(bytes(m), now) for m in gone if isinstance(m, (bytes, bytearray)))
         self.health.left.update(u for u in left
                                 if u is not None and self.health.unit_last[u] >= 0)
-        events = self.health.check(now) + self.one_heart.check(self.seats, now)
+        events = self.health.check(now) + self.one_heart.check(self.seats, now) + self._moved
+        self._moved = []
         ks = self._watch.changed() if self._watch else None
         if ks:
             self.set_keys(ks.units, ks.previous)

@@ -213,7 +213,8 @@ class Show(StoryBranches, OperatorControls):
         if accepted and self.listeners:
             self._emit("samples", accepted)
         # "health": {event: unit_quiet|unit_back|sensor_quiet|sensor_back|unit_logins|
-        # unit_twice|unit_behind, unit, ...} and the player's {event: media_fault|lut_fault, ...}
+        # unit_twice|unit_behind|seat_moved, unit, ...} and the player's {event: media_fault|
+        # lut_fault, ...}
         faults = []
         for q in (self.player.faults, self.faults):
             while not q.empty():

@@ -430,3 +430,30 @@ def test_a_link_s_duplicates_are_not_a_second_sender():
     assert intake.rejected["replayed"] > 90
     assert not [e for e in events if e["event"] in ("unit_twice", "unit_behind")], events
     assert intake.unit_report(now)[0]["replayed"] == 0
+
+
+def test_a_seat_passing_to_another_unit_is_said(tmp_path):
+    """Unit 1 dies; its seat's lock is let go once idle (LOCK_IDLE_S, here 0 s) and unit
+    2 (a stranger, or a unit misconfigured with that seat) takes the seat: the seat's
+    track went on under unit 2 and nothing said so; its record read as one viewer. Now a
+    `seat_moved` health event names the seat and both units. A real intake with its
+    state folder (locks are let go as it saves)."""
+    from empathy import wire
+    from empathy.host.receive import Intake
+    from empathy.keys import Keystore
+    from redteam_rig import GOOD
+
+    keys = Keystore.new([1, 2])
+    intake = Intake(keys.units, state_dir=tmp_path / "state")
+    intake.owners.lock_idle_s = 0.0
+    t, events = intake.clock(), []
+    for i, unit in enumerate([1] * 30 + [2] * 30):
+        now = t + i * 100_000
+        intake.feed([wire.encode(wire.SeatSample(unit, 10, i, now, 70.0, 40.0, 3.5, -0.5, 0.1,
+                                                 3, 0.8, GOOD), keys.units[unit])], now)
+        intake._saved_at = 0  # a save (and its release of idle locks) at every check
+        events += intake.check_health(now=now)
+    moved = [e for e in events if e["event"] == "seat_moved"]
+    print(moved, dict(intake.rejected))
+    assert moved == [{"event": "seat_moved", "seat": 10, "unit": 2, "from_unit": 1}], events
+    assert intake.seats[10].unit_id == 2
