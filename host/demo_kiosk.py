@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.host.demo import (UnitsWatch, _edge_stats, _free_udp_ports, _progress,
-                               _spawn_edges, _stop, exits)
+from empathy.host.demo import _edge_stats, _free_udp_ports, _progress, _spawn_edges, _stop
+from empathy.host.demo_units import UnitsWatch, exits
 from empathy.host.demo_story import DemoError, demo_story
 
 GAP_S = 6.0  # empty seat between visitors: longer than the unit's re-baseline gap and the

@@ -78,7 +78,7 @@ def _baseline_text(b: dict | None) -> str:
 
 def _exited_text(gone: dict) -> str:
     """Every seat unit gone (the demo's UnitsWatch): when, how, and what it cost."""
-    from empathy.host.demo import exits
+    from empathy.host.demo_units import exits
 
     when = "before the film" if gone["before_film"] else f"{gone['at_s']:.1f} s into the film"
     return (f"every seat unit had exited {when} ({exits(gone['units'])}): nobody was measured "
