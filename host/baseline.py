@@ -95,12 +95,14 @@ class BaselineWatch:
 def wait_for_baselines(show, expected: Optional[Iterable[int] | int], timeout_s: float,
                        watch: Optional[BaselineWatch] = None,
                        progress: Optional[Callable[[float, int, int], None]] = None,
-                       startup_s: float = 0.0) -> dict:
+                       startup_s: float = 0.0,
+                       give_up: Optional[Callable[[], bool]] = None) -> dict:
     """Pump the show (packets in, nothing on screen yet) until every expected seat has its
     baseline or `timeout_s` passes. `expected`: a number of seats, their ids, or None for
     every seat that shows up. `startup_s`: how long the units may take to be heard at all
     before `timeout_s` starts counting (the demo's own freshly started units: on a loaded
-    machine or a Pi their start alone has taken 30 s). Returns {waited_s, timeout_s,
+    machine or a Pi their start alone has taken 30 s). `give_up`: true ends the wait (the
+    demo's units have all exited: nobody is left to be ready). Returns {waited_s, timeout_s,
     fallback}; the watch stays subscribed so seats that get there after the film started
     are noted too."""
     if watch is None:
@@ -118,7 +120,7 @@ def wait_for_baselines(show, expected: Optional[Iterable[int] | int], timeout_s:
         left = watch.pending(expected)
         if progress:
             progress(time.monotonic() - t0, len(watch.ready_us), len(watch.heard_us))
-        if left == 0:
+        if left == 0 or (give_up and give_up()):
             break
     waited = round(time.monotonic() - t0, 2)
     fallback = left != 0

@@ -292,12 +292,15 @@ def _play(args, cfg: HostConfig) -> int:
     from dataclasses import replace
 
     from empathy.host.baseline import BaselineWatch, wait_for_baselines
+    from empathy.host.player.outputs import keep_last
     from empathy.host.story import load
     from empathy.keys import Keystore
 
     story = load(Path(cfg.story), cfg.media_root or None)
     _check_story(story, cfg, args.force)
     keys = Keystore.load(cfg.keystore, "host")
+    for path in keep_last(cfg.show.output):
+        log.info("keeping the last recording as %s (a new one starts)", path)
     show = make_show(cfg, story, keys)
     # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
     show.intake.watch_keystore(cfg.keystore, on_reload=show.use_keystore)

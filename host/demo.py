@@ -30,6 +30,7 @@ import tomli_w
 from empathy.cli import number_in
 from empathy.errors import UserError
 from empathy.host.demo_story import demo_story
+from empathy.host.demo_units import UnitsWatch, exits
 from empathy.host.policy import POLICY_NAMES
 
 EDGE_NICE = 10  # the simulated seat units' niceness on the demo's one machine
@@ -170,6 +171,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
                                           faces or bool(face_video), face_video, rigs.sources,
                                           seat_query=query, face_model=face_model)
         closers, keys_in = [], None
+        units = UnitsWatch(procs, out / "edge")
         try:
             cfg = ShowConfig(listen=link, output=f"file:{out / 'screen.mp4'}",
                              policy=policy, cue_targets=cue_targets, loop=not one_pass)
@@ -194,14 +196,18 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
             waited = wait_for_baselines(
                 show, seats, timeout_s=2 * baseline_s + 20, watch=watch, startup_s=STARTUP_S,
                 progress=lambda t, ready, heard: bar.update(
-                    task, completed=ready, note=f"{ready}/{seats} seats ready, {t:.0f} s"))
+                    task, completed=ready, note=f"{ready}/{seats} seats ready, {t:.0f} s"),
+                give_up=lambda: units.all_gone(0.0, before_film=True))
             bar.update(task, description="show" + (" (rehearsal: + / - push the audience)"
                                                    if keys_in else ""),
                        total=duration_s, completed=0)
-            summary = show.run(duration_s, progress=lambda t: bar.update(
-                task, completed=t, note=f"{show.intake.accepted} packets, "
-                                        f"{len(show.decisions)} decisions"
-                                        + (f", push {push.value:+.2f}" if rehearse else "")))
+
+            def film(t: float) -> None:
+                units.all_gone(t, before_film=False)
+                bar.update(task, completed=t, note=f"{show.intake.accepted} packets, "
+                                                   f"{len(show.decisions)} decisions"
+                           + (f", push {push.value:+.2f}" if rehearse else ""))
+            summary = show.run(duration_s, progress=film)
         finally:
             if keys_in:
                 keys_in.close()
@@ -223,6 +229,8 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
                    "branches": branch_coverage(story, summary["decisions"])}
         if rigs.sources:
             summary["hardware_seats"] = rigs.stats()
+        if units.exited:
+            summary["units_exited"] = units.exited
         summary.update(report.write(out, summary, story, root, show.intake.seats, show.t0_us))
         summary["wall_s"] = round(time.monotonic() - t_start, 1)
         (out / "summary.json").write_text(json.dumps(
@@ -287,6 +295,12 @@ def _cmd(args) -> int:
         for k, v in brief.items():
             print(f"{k:>21}: {v}")
         print(f"{'report':>21}: {Path(args.out) / 'report.html'}")
+    if s.get("units_exited"):
+        gone = s["units_exited"]
+        raise UserError("the chain did not complete: every seat unit exited "
+                        + ("before the film" if gone["before_film"] else
+                           f"{gone['at_s']:.1f} s into the film")
+                        + f" ({exits(gone['units'])}; their logs: {Path(args.out) / 'edge'})")
     ok = s["frames_rendered"] > 0 and s["packets_received"] >= 0.95 * max(1, s["packets_sent"])
     if not ok:
         raise UserError(f"the chain did not complete: {s['packets_received']} of "

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from empathy.host.demo import _edge_stats, _free_udp_ports, _progress, _spawn_edges, _stop
+from empathy.host.demo_units import UnitsWatch, exits
 from empathy.host.demo_story import DemoError, demo_story
 
 GAP_S = 6.0  # empty seat between visitors: longer than the unit's re-baseline gap and the
@@ -103,7 +104,8 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
                          session=SessionConfig(dir=str(out / "sessions")), kiosk=kiosk,
                          dashboard=DashboardConfig(enabled=dashboard is not None,
                                                    listen=f"127.0.0.1:{dashboard or 0}"))
-        closers = []
+        closers, unit = [], UnitsWatch(procs, out / "edge", "the kiosk's run",
+                                          "the kiosk stops: no visitor can be seen")
         try:
             show = KioskShow(story, ShowConfig(listen=link, output=f"file:{out / 'screen.mp4'}",
                                                policy=policy, cue_targets=cues), kiosk,
@@ -114,7 +116,9 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
 
             def progress(t):
                 bar.update(task, completed=t, note=f"visit {show.visits_total}, {show.phase}")
-                if show.visits_total == visitors and show.visit is None:
+                # no visitor can come without the seat's unit (and the kiosk would wait)
+                if unit.all_gone(t, before_film=False) or \
+                        (show.visits_total == visitors and show.visit is None):
                     show.stop()
 
             bar.update(task, description=f"kiosk: {visitors} visitors", total=total_s)
@@ -123,6 +127,13 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
             for c in closers:
                 c.close()
             _stop(procs)
+        if unit.exited:
+            (out / "summary.json").write_text(json.dumps(
+                {"mode": "kiosk", "story": story.title, "units_exited": unit.exited,
+                 "frames_rendered": summary["frames_rendered"]}, indent=2))
+            raise DemoError(f"the kiosk stopped: the seat unit exited {unit.exited['at_s']:.1f}"
+                            f" s in ({exits(unit.exited['units'])}; its log: "
+                            f"{out / 'edge' / 'unit1.log'})")
         truth = _truth(out / "edge" / "truth_seat1.csv")
         visits = summary["visits"]
         match_visitors(visits, truth, show._t_kiosk_us)

@@ -14,10 +14,10 @@ thing the config names, for real, and each finding names that thing:
   has room; the dashboard's token file.
 
 The clock-sync check takes sequence numbers from the unit's own sequence file (run as root,
-the service's, under /var/lib/empathy; it says which), so a unit started afterwards goes on
-beyond them; run it before the unit's service starts (while
-the unit runs, the host may refuse the unit's packets for a moment: its replay window
-moved on).
+the service's, in the state folder its installed unit names, else /var/lib/empathy; it
+says which), so a unit started afterwards goes on beyond them; run it before the unit's
+service starts (while the unit runs, the host may refuse the unit's packets for a moment:
+its replay window moved on).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from empathy.config import ConfigError
 from empathy.host.doctor import (Finding, MIN_FREE_GB, check_gstreamer, check_ocio,
                                  check_tflite, crashed)
-from empathy.host.doctor_files import (SERVICE_STATE, check_folder, check_keystore,
+from empathy.host.doctor_files import (check_folder, check_keystore, service_state,
                                        check_secret_file, check_session_room)
 from empathy.paths import STATE_ENV
 from empathy.sensors.base import file_problem, source_file
@@ -158,22 +158,23 @@ def _seq_path(cfg) -> Path:
     from empathy.edge.sequence import seq_path
 
     if cfg.seq_file or os.environ.get(STATE_ENV) or os.geteuid() != 0 \
-            or not SERVICE_STATE.is_dir():
+            or not service_state().is_dir():
         return seq_path(cfg)
-    return seq_path(cfg, SERVICE_STATE)
+    return seq_path(cfg, service_state())
 
 
 def _made(path: Path) -> list[Path]:
     """The folders under the service's state folder that reserving `path` will make."""
-    return [d for d in path.parents if SERVICE_STATE in d.parents and not d.exists()]
+    return [d for d in path.parents if service_state() in d.parents and not d.exists()]
 
 
 def _give_back(path: Path, made: list[Path]) -> None:
     """Root wrote the service's sequence file (and its lock, and folders it made): they go
     back to the folder's owner, or the service could not read them at its next start."""
-    if os.geteuid() != 0 or SERVICE_STATE not in path.parents:
+    state = service_state()
+    if os.geteuid() != 0 or state not in path.parents:
         return
-    st = SERVICE_STATE.stat()
+    st = state.stat()
     for p in [*made, path, path.with_name(path.name + ".lock")]:
         try:
             os.chown(p, st.st_uid, st.st_gid)

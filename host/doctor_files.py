@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,43 @@ from empathy.host.doctor import LOW_FREE_GB, Finding, check_keys
 
 SERVICE_USER = "empathy"  # deploy/systemd units run as this user
 SERVICE_STATE = Path("/var/lib/empathy")  # and their state home (StateDirectory=)
+# where systemd finds an installed unit, first found first; drop-ins beside each
+UNIT_DIRS = (Path("/etc/systemd/system"), Path("/usr/lib/systemd/system"),
+             Path("/lib/systemd/system"))
+EDGE_UNIT = "empathy-edge@.service"
+
+
+def service_state(unit: str = EDGE_UNIT) -> Path:
+    """The state home the installed unit gives its service: its XDG_STATE_HOME (what the
+    service reads), else /var/lib/ and its StateDirectory=; the shipped unit's where none
+    is installed (or the installed one names neither)."""
+    files = [f for d in UNIT_DIRS if (f := d / unit).is_file()][:1]
+    files += sorted((f for d in UNIT_DIRS for f in (d / f"{unit}.d").glob("*.conf")),
+                    key=lambda f: f.name)  # drop-ins: a later name overrides
+    home = state = None
+    for f in files:
+        try:
+            lines = f.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            key, _, value = line.strip().partition("=")
+            if key == "StateDirectory":
+                state = value.split()[0] if value.split() else None
+            elif key == "Environment":
+                for word in _words(value):
+                    if word.startswith("XDG_STATE_HOME="):
+                        home = word.split("=", 1)[1] or None
+    if home and home.startswith("/"):
+        return Path(home)
+    return Path("/var/lib", state) if state and not state.startswith("/") else SERVICE_STATE
+
+
+def _words(value: str) -> list[str]:
+    try:
+        return shlex.split(value)
+    except ValueError:  # an unclosed quote: systemd ignores the line too
+        return []
 
 
 def check_keystore(path: Path, unit_id: int | None) -> list[Finding]:

@@ -96,6 +96,7 @@ class Intake:
         self._saved_at = 0.0
         self._unsaved = 0  # saves failed in a row
         self._say = RateLimited(log)
+        self._moved: list[dict] = []  # seat_moved events for the next check_health
         if self.state_dir:
             self._restore()
 
@@ -161,6 +162,10 @@ class Intake:
         ext = self.windows.extend(good["unit_id"], good["seq"])
         new = self.windows.accept_batch(good["unit_id"], ext)
         self._count("replayed", len(new) - int(new.sum()))
+        if not new.all():  # behind its window: another counter (a link's duplicates are not)
+            units, seqs = good["unit_id"][~new], ext[~new]
+            behind = self.windows.top[units.astype(np.intp)] - seqs >= ReplayWindows.SIZE
+            self.health.refused(units[behind])
         good, ext = good[new], ext[new]
         self.health.saw(good["unit_id"], ext, rx_us)  # the unit is alive, whatever it claims
         owned = self.owners.check(good["unit_id"], good["seat_id"])
@@ -232,7 +237,11 @@ class Intake:
             track = seats.get(s.seat_id)
             if track is None:
                 track = seats[s.seat_id] = SeatTrack(s.seat_id, s.unit_id)
-            track.unit_id = s.unit_id  # a released lock may have passed to another unit
+            if track.unit_id != s.unit_id:  # a released lock passed to another unit: said,
+                # or the seat's record reads as one viewer's
+                self._moved.append({"event": "seat_moved", "seat": s.seat_id,
+                                    "unit": s.unit_id, "from_unit": track.unit_id})
+                track.unit_id = s.unit_id
             track.history.append(s)
         return samples
 
@@ -286,7 +295,8 @@ class Intake:
         left = (self._status(bytes(m), now) for m in gone if isinstance(m, (bytes, bytearray)))
         self.health.left.update(u for u in left
                                 if u is not None and self.health.unit_last[u] >= 0)
-        events = self.health.check(now) + self.one_heart.check(self.seats, now)
+        events = self.health.check(now) + self.one_heart.check(self.seats, now) + self._moved
+        self._moved = []
         ks = self._watch.changed() if self._watch else None
         if ks:
             self.set_keys(ks.units, ks.previous)
@@ -325,6 +335,11 @@ class Intake:
             silent_s = round((now - int(self.health.unit_last[u])) / 1e6, 3)
             out.append({"unit": u, "silent_s": silent_s,
                         "loss": round(self.health.loss(u, int(self.windows.top[u])), 4),
+                        # a restart's skipped numbers are not lost, but its seats' silence is
+                        "restarts": int(self.health.restarts[u]),
+                        "gaps": int(self.health.gaps[u]),
+                        "gap_s": round(int(self.health.gap_us[u]) / 1e6, 1),
+                        "replayed": int(self.health.replayed[u]),
                         "impossible": self.health.impossible_of(u),
                         **({"firmware": ".".join(map(str, hb.firmware)), "battery": hb.battery,
                             "sensors": hb.sensors, "offset_us": hb.offset_us,

@@ -76,6 +76,15 @@ def _baseline_text(b: dict | None) -> str:
     return text + ("; timed out, film started anyway" if b.get("fallback") else "")
 
 
+def _exited_text(gone: dict) -> str:
+    """Every seat unit gone (the demo's UnitsWatch): when, how, and what it cost."""
+    from empathy.host.demo_units import exits
+
+    when = "before the film" if gone["before_film"] else f"{gone['at_s']:.1f} s into the film"
+    return (f"every seat unit had exited {when} ({exits(gone['units'])}): nobody was measured "
+            "after it and every decision took the director's default")
+
+
 def _timeline_html(summary: dict) -> str:
     """The segments as they played, each with the decision that led to it."""
     segs = summary.get("segments") or []
@@ -201,6 +210,8 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
          f"(r {_r(ev.get('r_lag0'))} at 0 s)" if ev else "n/a"),
         ("face model", summary.get("face_model") or "none (no face cameras)"),
         ("resting baselines", _baseline_text(summary.get("baseline"))),
+        *([("seat units", _exited_text(summary["units_exited"]))]
+          if summary.get("units_exited") else []),
     ]
     page = f"""<!doctype html><html><head><meta charset="utf-8">
 <title>Empathy Engine — {html.escape(story.title)}</title>

@@ -212,8 +212,9 @@ class Show(StoryBranches, OperatorControls):
             accepted = self._contain("intake")
         if accepted and self.listeners:
             self._emit("samples", accepted)
-        # "health": {event: unit_quiet|unit_back|sensor_quiet|sensor_back|unit_logins, unit,
-        # ...} and the player's {event: media_fault|lut_fault, ...}
+        # "health": {event: unit_quiet|unit_back|sensor_quiet|sensor_back|unit_logins|
+        # unit_twice|unit_behind|seat_moved, unit, ...} and the player's {event: media_fault|
+        # lut_fault, ...}
         faults = []
         for q in (self.player.faults, self.faults):
             while not q.empty():

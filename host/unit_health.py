@@ -25,8 +25,24 @@ LOGINS_SAID, LOGINS_WINDOW_US = 4, 60_000_000
 # RESTART_SLACK. The numbers a restart skips were never sent (edge/sequence.py starts past
 # a reserve: at least half a block, or twice its rate since its last write where the card
 # is read-only), so they are not lost; a link that drops a unit's packets for a while
-# leaves a gap of its rate times the silence.
+# leaves a gap of its rate times the silence. Under RESTART_IDLE times that after a silence
+# past quiet_s, the unit was not sending: a restart after minutes down (its jump, half a
+# block to a block, is then far less than its rate would have used), not loss.
 HEARD_US, RATE_KNOWN_US, RESTART_RATE, RESTART_SLACK = 1_000_000, 2_000_000, 1.5, 64
+RESTART_IDLE = 0.5
+# Two processes sending as one unit (a stale copy, its keystore on another machine) run two
+# counters: one's packets fall behind the other's window and are refused as replays, a
+# stream of them (a link's duplicates fall inside the window: not counted). Said at
+# TWICE_SAID within TWICE_WINDOW_US, once a LOGINS_WINDOW_US.
+TWICE_SAID, TWICE_WINDOW_US = 20, 10_000_000
+TWICE_WHY = {
+    "unit_twice": "its packets come on two runs of sequence numbers: two processes send with "
+                  "its key (a stale unit still running, its keystore on another machine) or "
+                  "its packets are replayed; those behind the other's numbers are refused",
+    "unit_behind": "every packet it sends is behind the numbers the host has had from it "
+                   "(its sequence file lost or restored from an old copy, or a copy ahead of "
+                   "it sent as it): refused until it passes them; restart it with a "
+                   "sequence file past them"}
 
 
 class Health:
@@ -45,6 +61,12 @@ class Health:
         self.heard_us = np.zeros(UNITS, np.int64)  # time heard (gaps under HEARD_US)
         self.heard_n = np.zeros(UNITS, np.int64)  # numbers the unit used in it: its rate
         self.skipped = np.zeros(UNITS, np.int64)  # numbers skipped by restarts: never sent
+        self.restarts = np.zeros(UNITS, np.int64)  # number jumps read as restarts
+        self.gaps = np.zeros(UNITS, np.int64)  # silences past quiet_s the unit came back from
+        self.gap_us = np.zeros(UNITS, np.int64)  # ...and their length: seats not measured
+        self.replayed = np.zeros(UNITS, np.int64)  # its packets refused, behind its window
+        self._replayed_mark, self._mark_us = self.replayed.copy(), None  # a window's start
+        self.twice_said: dict[tuple, int] = {}  # (unit, event) -> when last said
         self.seat_last = np.full(UNITS, -1, np.int64)
         self.seat_unit = np.zeros(UNITS, np.int64)
         self.sensor_last = np.full((len(self.SENSORS), UNITS), -1, np.int64)
@@ -67,6 +89,10 @@ class Health:
     def saw(self, units: np.ndarray, seqs: np.ndarray, rx_us: int) -> None:
         units = units.astype(np.intp)
         self._restarts(units, seqs.astype(np.int64), rx_us)
+        last = self.unit_last[units]
+        back = np.unique(units[(last >= 0) & (rx_us - last > self.quiet_us)])
+        self.gaps[back] += 1
+        self.gap_us[back] += rx_us - self.unit_last[back]
         self.unit_last[units] = rx_us
         if self.left:
             self.left -= set(units.tolist())
@@ -98,11 +124,18 @@ class Health:
             t, heard_us = int(top[mine][0]), int(self.heard_us[u])
             gap = int(seqs[mine][seqs[mine] > t].min()) - t - 1  # a unit's packets reorder
             silent = rx_us - int(self.unit_last[u])
-            if heard_us >= RATE_KNOWN_US and gap > (RESTART_RATE * int(self.heard_n[u])
-                                                     * silent / heard_us + RESTART_SLACK):
+            used = int(self.heard_n[u]) * silent / max(heard_us, 1)  # at its rate, in silence
+            if heard_us >= RATE_KNOWN_US and (
+                    gap > RESTART_RATE * used + RESTART_SLACK
+                    or (silent > self.quiet_us and gap < RESTART_IDLE * used)):
                 self.skipped[u] += gap
+                self.restarts[u] += 1
                 restarted |= mine
         return restarted
+
+    def refused(self, units: np.ndarray) -> None:
+        """Authentic packets of these units refused as replays, behind their window."""
+        np.add.at(self.replayed, units.astype(np.intp), 1)
 
     def saw_samples(self, rows: np.ndarray, rx_us: int) -> None:
         seats = rows["seat_id"].astype(np.intp)
@@ -163,7 +196,28 @@ class Health:
             events.append({"event": "sensor_back", "seat": seat, "sensor": name,
                            "unit": int(self.seat_unit[seat])})
         self.quiet_sensors = sensors
-        return events + self._logins_events(now)
+        return events + self._logins_events(now) + self._twice_events(now)
+
+    def _twice_events(self, now: int) -> list[dict]:
+        """A unit's packets refused as replays, a stream of them in the last window: with
+        others of its packets taken (`unit_twice`: two counters), or with none
+        (`unit_behind`: it sends below the numbers the host has had from it)."""
+        if self._mark_us is None:
+            self._mark_us = now
+        if now - self._mark_us < TWICE_WINDOW_US:
+            return []
+        events = []
+        for u in np.flatnonzero(self.replayed - self._replayed_mark >= TWICE_SAID).tolist():
+            kind = "unit_twice" if self.unit_last[u] >= self._mark_us else "unit_behind"
+            if now - self.twice_said.get((u, kind), now - LOGINS_WINDOW_US) < LOGINS_WINDOW_US:
+                continue
+            self.twice_said[(u, kind)] = now
+            events.append({"event": kind, "unit": u,
+                           "refused": int(self.replayed[u] - self._replayed_mark[u]),
+                           "within_s": round((now - self._mark_us) / 1e6, 1),
+                           "why": TWICE_WHY[kind]})
+        self._replayed_mark[:], self._mark_us = self.replayed, now
+        return events
 
     def _logins_events(self, now: int) -> list[dict]:
         events = []

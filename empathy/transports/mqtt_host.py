@@ -52,14 +52,16 @@ _REFUSALS = {1: "protocol version", 2: "client id", 3: "server unavailable",
 
 
 def _broker_keys(host: str, port: int) -> set[str]:
-    """The broker's address(es) as the lock names them: `localhost`, 127.0.0.1 and ::1
-    are one machine's broker; a name that does not resolve stands as written."""
+    """The broker's name as written (lower-cased) and its address(es) as the lock names
+    them: `localhost`, 127.0.0.1 and ::1 are one machine's broker. The name too: a unit
+    started before the name resolved (a Pi up before the DNS) holds it, and a doctor that
+    resolves it now must still find that unit's login held."""
     try:
         found = {a[4][0] for a in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
     except (OSError, UnicodeError):
         return {host.lower()}
     addrs = {ipaddress.ip_address(a.split("%")[0]) for a in found}
-    return {"loopback" if a.is_loopback else a.compressed for a in addrs}
+    return {host.lower()} | {"loopback" if a.is_loopback else a.compressed for a in addrs}
 
 
 def hold_login(cfg: MqttUrl) -> ExitStack | None:

@@ -145,6 +145,10 @@ class Live:
         battery = r.get("battery")
         return {"unit": r["unit"], "seats": sorted(s.seat_id for s in seats),
                 "silent_s": r["silent_s"], "loss_pct": round(100.0 * r["loss"], 2),
+                # restarts and silences it came back from (its seats unmeasured), and its
+                # packets refused as replays (a second process sending as it)
+                "restarts": r["restarts"], "gaps": r["gaps"], "gap_s": r["gap_s"],
+                "replayed": r["replayed"],
                 "contact": all(s.flags & wire.Flag.CONTACT for s in seats),
                 "battery_pct": None if battery in (None, wire.BATTERY_MAINS) else battery,
                 "mains": battery == wire.BATTERY_MAINS, "firmware": r.get("firmware"),

@@ -144,6 +144,14 @@ class ShowMetrics:
         offset = GaugeMetricFamily("empathy_unit_clock_offset_seconds",
                                    "Each unit's clock offset from the host (its heartbeat)",
                                    labels=["unit"])
+        # a restart's skipped numbers are not loss, but its seats went unmeasured
+        restarts = CounterMetricFamily("empathy_unit_restarts", "Each unit's restarts (a jump "
+                                       "in its numbers past its reserve)", labels=["unit"])
+        gaps = CounterMetricFamily("empathy_unit_gap_seconds", "Seconds of silences past 2 s "
+                                   "each unit came back from", labels=["unit"])
+        replayed = CounterMetricFamily("empathy_unit_replayed", "Each unit's authentic packets "
+                                       "refused as replays (a second process sending as it)",
+                                       labels=["unit"])
         wall = time.time()
         heard = set()
         for r in self.show.intake.unit_report(t):
@@ -152,11 +160,14 @@ class ShowMetrics:
             last_seen.add_metric([unit], wall - r["silent_s"])
             silent.add_metric([unit], r["silent_s"])
             loss.add_metric([unit], r["loss"])
+            restarts.add_metric([unit], r["restarts"])
+            gaps.add_metric([unit], r["gap_s"])
+            replayed.add_metric([unit], r["replayed"])
             if "offset_us" in r:
                 offset.add_metric([unit], r["offset_us"] / 1e6)
         for unit in sorted(set(self.room.owner.values()) - heard):
             silent.add_metric([str(unit)], (t - self.started_us) / 1e6)
-        yield from (last_seen, silent, loss, offset)
+        yield from (last_seen, silent, loss, offset, restarts, gaps, replayed)
 
 
 def _counter(name: str, doc: str, value) -> CounterMetricFamily:

@@ -3,7 +3,10 @@
 PIPELINES (the tail after `appsrc ! videoconvert !`):
 
 * ``file``   - I420 -> x264enc (ultrafast) -> mp4mux -> filesink. Used headless, in tests and
-  for recording a show; always finished with EOS so the MP4 has its index (moov) and plays.
+  for recording a show; finished with EOS so the MP4 has its index (moov) and plays. Where
+  the muxer can (GStreamer 1.20+), it writes a fragment a second as it goes and rewrites
+  them as one plain MP4 at the EOS: a host killed mid-show, or an EOS that never came
+  through, leaves a file that plays to its last second or so, not one with no index.
   4:2:0 because x264 fed RGB picks High 4:4:4, which browsers, QuickTime and hardware
   decoders (Jetson's NVDEC included) cannot play, and which costs more to decode.
 * ``window`` - autovideosink: a desktop with X11 or Wayland (development machines).
@@ -26,6 +29,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +49,8 @@ PIPELINES: dict[str, str] = {
     "nv3d": "nvvidconv ! nv3dsink sync=false",
     "null": "fakesink sync=false",
 }
+FRAGMENT_MS = 1000  # what a recording cut short loses at most (and the encoder's delay)
+KEEP_RECORDINGS = 3  # earlier recordings a host keeps beside its file output (keep_last)
 # mp4mux takes no H.264 under 16x16 ("not-negotiated"): the appsrc's queue then fills and
 # push-buffer blocks for good, so a file output refuses a smaller picture up front.
 MIN_FILE_SIDE = 16
@@ -70,6 +77,35 @@ def detect() -> str:
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         return "window"
     return "file"
+
+
+def _fragmented(mux) -> None:
+    """Fragments while recording, one plain MP4 at the end; GStreamer before 1.20 has no
+    such mode (fragments alone would stay fragments): its file is indexed at the EOS only."""
+    if mux.find_property("fragment-mode") is not None:
+        mux.set_property("fragment-duration", FRAGMENT_MS)
+        Gst().util_set_object_arg(mux, "fragment-mode", "first-moov-then-finalise")
+
+
+def keep_last(output: str | list[str]) -> list[Path]:
+    """A host started again (systemd, after a crash) would write its recording over the
+    last show's: each file output's earlier recording is moved beside it, named by when it
+    was last written, and only the newest KEEP_RECORDINGS such are kept. Returns the
+    recordings kept now."""
+    kept = []
+    for o in outputs_of(output):
+        path = parse_output(o)[1]  # "auto" too, where it comes to a file
+        if path is None or not path.is_file() or not path.stat().st_size:
+            continue
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+        aside = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
+        os.replace(path, aside)
+        kept.append(aside)
+        named = re.compile(re.escape(path.stem) + r"\.\d{8}-\d{6}" + re.escape(path.suffix))
+        older = sorted(p for p in path.parent.iterdir() if named.fullmatch(p.name))
+        for p in older[:-KEEP_RECORDINGS]:
+            p.unlink(missing_ok=True)
+    return kept
 
 
 class OutputError(RuntimeError):
@@ -152,6 +188,7 @@ class VideoWriter:
             except OSError as e:
                 raise OutputError(f"cannot create {path.parent}: {e.strerror}") from None
             set_file(self.pipe.get_by_name("fsink"), path)
+            _fragmented(self.pipe.get_by_name("mux"))
         self.path = path
         self.src = self.pipe.get_by_name("src")
         self.asrc = self.pipe.get_by_name("asrc") if audio else None

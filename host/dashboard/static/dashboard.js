@@ -143,6 +143,8 @@ function render(s) {
       el("td", u.estimate_lag_s === null || u.estimate_lag_s === undefined ? "default"
         : fmt(u.estimate_lag_s, 1)),
       el("td", fmt(u.silent_s, 1), u.silent_s > 2 ? "bad" : ""),
+      el("td", `${u.gaps} (${fmt(u.gap_s, 0)} s), ${u.restarts} restart(s)` +
+        (u.replayed ? `, ${u.replayed} replayed` : ""), u.gaps || u.replayed ? "bad" : ""),
       el("td", `${u.firmware || "-"} / wire v${u.wire_version}`));
     return tr;
   }));

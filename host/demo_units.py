@@ -1,0 +1,45 @@
+"""The demo's seat units watched while it plays (`empathy demo`, its kiosk): the first time
+none is left running, the operator is told in one line, and the summary and report keep it."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from pathlib import Path
+
+log = logging.getLogger("empathy.host.demo")
+
+
+class UnitsWatch:
+    """The demo's seat units, watched: the first time none is left running, one line says
+    which went how and where their logs are, and `exited` keeps it for the summary (the show
+    goes on, every decision after it the director's default: nobody is measured)."""
+
+    def __init__(self, procs: list, edge_dir: Path, into: str = "the film",
+                 then: str = "the show goes on with the director's default at every decision"):
+        self.procs, self.edge_dir, self.into, self.then = procs, edge_dir, into, then
+        self.exited: dict | None = None
+        self._due = 0.0  # polled once a second: the show's loop asks every 20 ms
+
+    def all_gone(self, at_s: float, before_film: bool) -> bool:
+        if self.exited is not None or time.monotonic() < self._due:
+            return self.exited is not None
+        self._due = time.monotonic() + 1.0
+        if all(p.poll() is not None for p in self.procs):
+            codes = {str(i + 1): p.returncode for i, p in enumerate(self.procs)}
+            self.exited = {"at_s": round(at_s, 1), "before_film": before_film,
+                           "units": codes}
+            log.warning("%s exited %s (%s; logs: %s/unitN.log): %s",
+                        "the seat unit has" if len(codes) == 1 else
+                        f"all {len(codes)} seat units have", "before the film" if before_film
+                        else f"{at_s:.1f} s into {self.into}", exits(codes), self.edge_dir,
+                        self.then)
+        return self.exited is not None
+
+
+def exits(codes: dict) -> str:
+    """{"1": -9, "2": 1} -> "unit 1 killed (SIGKILL), unit 2 exit 1"."""
+    return ", ".join(f"unit {u} " + (f"killed ({signal.Signals(-c).name})"
+                                     if c < 0 and -c in signal.valid_signals() else f"exit {c}")
+                     for u, c in codes.items())
