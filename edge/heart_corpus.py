@@ -210,7 +210,7 @@ def record_data(rec: Record) -> tuple[np.ndarray, float]:
 
 
 # Parsing is most of a record's cost (systole-ppg's tar.gz: 0.3 CPU-s; HeartPy's data3 0.7 s)
-# and one process reads a record many times (test_heart_ppg: 36 reads of 9 records).
+# and one process reads a record many times (test_heart_ppg: 36 reads of 8 records).
 @functools.lru_cache(maxsize=16)
 def _read(rec: Record, _corpus: Path) -> tuple[np.ndarray, float]:
     if rec.dist == "heartpy":
