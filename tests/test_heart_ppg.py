@@ -1,6 +1,8 @@
 """The PPG beat detector on tuning records (issue 19: heart signals that hold on messy
 bodies), and the tuning aid that lays motion-like artefacts on clean tuning PPG."""
 
+from functools import cache
+
 import numpy as np
 import pytest
 
@@ -13,9 +15,18 @@ from corpus_records import need
 from streamed import streamed
 
 
+# Each record's beats and each artefact score once for the module (read only): three
+# tests ask for the same record, two for the same score.
+@cache
 def _ref_and_ours(name):
     x, fs = record_data(need(name))
     return reference(peer_beats(x, fs, "ppg", peer_cache_dir())), waveform_peaks(x, fs, "ppg")
+
+
+@cache
+def _score(detectors=("ours",), **kind):
+    """score(5 seeds, **kind) of the detectors these tests read (HeartPy's none)."""
+    return score(5, detectors=detectors, **kind)
 
 
 def _consensus_beats_found(name, at):
@@ -77,7 +88,7 @@ def test_a_pulse_of_small_rise_where_the_rhythm_puts_it_is_a_beat():
     (0.1) of the rise: found, and 198 missed under motion, one extra beat more (since two
     intervals on is the rhythm's place too, pulse_in_rhythm: 176 missed, 369 extra)."""
     _consensus_beats_found("systole-ppg", (154.75,))
-    tp, fp, fn = score(5, motion=True)["systole-ppg"]["ours"]
+    tp, fp, fn = _score(motion=True)["systole-ppg"]["ours"]
     assert fn <= 200 and fp <= 369
 
 
@@ -103,7 +114,7 @@ def test_drop_outs_laid_on_clean_tuning_ppg_cost_fewer_pulses():
     """The aid's drop-outs (ppg_artefacts --dropouts, 5 seeds) on systole-ppg: 62 pulses
     around them were missed (NeuroKit2: 17), 7 extra; across a drop-out search-back now
     finds 20 of them, with no extra beat."""
-    tp, fp, fn = score(5, dropouts=True)["systole-ppg"]["ours"]
+    tp, fp, fn = _score(dropouts=True)["systole-ppg"]["ours"]
     assert fn <= 45 and fp <= 7
 
 
@@ -146,7 +157,7 @@ def test_on_clean_tuning_ppg_with_artefacts_ours_is_no_worse_than_neurokit2():
     over 5 seeds, our F1 is at least NeuroKit2's on each clean tuning record."""
     for name in CLEAN:
         need(name)
-    for name, rows in score(seeds=5).items():
+    for name, rows in _score(("ours", "NeuroKit2")).items():
         assert _f1(*rows["ours"]) >= _f1(*rows["NeuroKit2"]), name
 
 
@@ -166,7 +177,7 @@ def test_the_first_pulse_after_a_return_from_the_floor_is_searched_for_sooner():
     assert np.min(np.abs(whole / fs - 24.20)) <= 0.05
     # streamed in any chunks, the same beats
     np.testing.assert_array_equal(streamed(y, fs, "ppg", 4, int(2 * fs)).idx, whole)
-    res = score(5, dropouts=True)
+    res = _score(dropouts=True)
     assert res["systole-ppg"]["ours"][2] <= 20 and res["systole-ppg"]["ours"][1] <= 7
     assert res["pyphysio-bvp"]["ours"][2] <= 22 and res["pyphysio-bvp"]["ours"][1] <= 2
 

@@ -82,7 +82,9 @@ def test_a_lut_named_with_dollars_is_named_in_the_demo_s_report(tmp_path):
     story = sample_story(tmp_path)
     story.write_text(story.read_text().replace("luts/orange_haze.cube",
                                                f"luts/{WORDS}.cube".replace("\\", "\\\\")))
-    r = _run("demo", "--story", story, "--media-root", root, "--duration", "8", "--seats", "1",
-             "--no-faces", "--out", tmp_path / "demo")
+    # The panel's frame is 5 s into the film (report._frames_side_by_side): 6 s of film
+    # hold it. No resting baseline: the film starts once the seat is heard.
+    r = _run("demo", "--story", story, "--media-root", root, "--duration", "6", "--baseline",
+             "0", "--seats", "1", "--no-faces", "--out", tmp_path / "demo")
     assert r.returncode == 0, r.stderr[-1500:]
     assert "<h2>Grade</h2><img" in (tmp_path / "demo" / "report.html").read_text()
