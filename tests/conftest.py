@@ -65,6 +65,18 @@ LIGHT_ORDER = ("test_viewer_device", "test_ble_strap", "test_ble_strap_swap",
                "test_session21_red", "test_ble_strap_pmd", "test_hr_only")
 
 
+# Files that spend CPU only: signal processing, simulation and parsing in the test's own
+# process (a CLI run without a deadline at most; no real time, device, socket or pty board).
+# scripts/test.sh runs them at the lowest priority beside the other passes, on the CPU those
+# leave idle. CPU-s in a run with EMPATHY_TEST_CPU_LOG (tests/cpu_log.py), in order: 43, 40,
+# 36, 30, 29, 27, 25, 18, 17, 15, 8, 6.5, 5, 5, 3.4: ~310 of the suite's ~1,700.
+COMPUTE = re.compile(r"tests/(test_heart_corpus|test_strap_gaps|test_strap_clock_step|"
+                     r"redteam/test_heart18|test_policy_sim|test_fuzz_parsers|"
+                     r"test_wave_clock|redteam/test_heart17|test_ppg_boards|"
+                     r"test_heart_evidence|test_wire|redteam/test_heart15|"
+                     r"test_option_ranges|test_heart_hrv|test_heart_reference)\.py")
+
+
 def pytest_configure(config):
     # Each pytest process (each xdist worker) its own state home: units that tests start in
     # parallel with the same unit id shared the default sequence file, which a unit now
@@ -72,6 +84,9 @@ def pytest_configure(config):
     home = tempfile.mkdtemp(prefix="empathy-test-state-")
     os.environ["XDG_STATE_HOME"] = home
     config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+    if os.environ.get("EMPATHY_TEST_CPU_LOG"):  # CPU-seconds per test: tests/cpu_log.py
+        from cpu_log import CpuLog
+        config.pluginmanager.register(CpuLog(os.environ["EMPATHY_TEST_CPU_LOG"]), "cpu_log")
 
 
 def pytest_addoption(parser):
@@ -82,11 +97,18 @@ def pytest_addoption(parser):
                           "of CPU) only to deselect all but a few")
 
 
+    parser.addoption("--compute-files", action="store_true",
+                     help="collect only COMPUTE's files: scripts/test.sh's idle-priority pass")
+
+
 def pytest_ignore_collect(collection_path, config):
-    if not config.getoption("realtime_files") or collection_path.suffix != ".py" or \
+    realtime, compute = config.getoption("realtime_files"), config.getoption("compute_files")
+    if not (realtime or compute) or collection_path.suffix != ".py" or \
             not collection_path.name.startswith("test_"):
         return None
     path = collection_path.as_posix()
+    if compute:
+        return not COMPUTE.search(path)
     return not (REALTIME.search(path) or MARKED.search(collection_path.read_text("utf-8")))
 
 
@@ -98,6 +120,9 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("realtime") and (LIGHT.search(path) or
                                                      LIGHT.search("tests/" + path)):
             item.add_marker(pytest.mark.realtime_light)
+        if not item.get_closest_marker("realtime") and (COMPUTE.search(path) or
+                                                         COMPUTE.search("tests/" + path)):
+            item.add_marker(pytest.mark.compute)
     if os.environ.get("PYTEST_XDIST_WORKER"):  # the order xdist hands files out; stable,
         # and only the light pass's tests move (the other passes keep theirs)
         rank = {stem: i for i, stem in enumerate(LIGHT_ORDER)}
