@@ -41,7 +41,7 @@ compute_log=$(mktemp)
 light_log=$(mktemp)
 trap 'rm -f "$light_log" "$compute_log"' EXIT
 nice -n 19 $PY -m pytest -m "not slow and compute" --compute-files -n 2 --dist loadfile \
-  --timeout 1200 --durations=6 > "$compute_log" 2>&1 &
+  --no-loadscope-reorder --timeout 1200 --durations=6 > "$compute_log" 2>&1 &
 compute=$!
 # Four, not three: a replay of the pass on 2 cores (each test's CPU and wall, shared CPU)
 # gives 0.82-0.86 of three's time, ~650 s against 775 s measured; the order files are

@@ -79,6 +79,11 @@ COMPUTE = re.compile(r"tests/(test_heart_corpus|test_strap_gaps|test_policy_sim|
                      r"test_signal_fit_real|test_eda|redteam/test_heart16b|test_wire|"
                      r"redteam/test_heart16|redteam/test_heart15|test_option_ranges|"
                      r"test_heart|test_heart_reference)\.py")
+# Handed out longest first (xdist's most tests first gave test_option_ranges, 437 tests in
+# 5 CPU-s, the lead): the pass ends with short files on both workers.
+COMPUTE_ORDER = ("test_heart_corpus", "test_strap_gaps", "test_policy_sim",
+                 "test_strap_clock_step", "test_heart18", "test_fuzz_parsers", "test_wave_clock",
+                 "test_calibration_irregular", "test_heart_ppg", "test_heart17")
 
 
 def pytest_configure(config):
@@ -128,7 +133,14 @@ def pytest_collection_modifyitems(config, items):
                                                          COMPUTE.search("tests/" + path)):
             item.add_marker(pytest.mark.compute)
     if os.environ.get("PYTEST_XDIST_WORKER"):  # the order xdist hands files out; stable,
-        # and only the light pass's tests move (the other passes keep theirs)
-        rank = {stem: i for i, stem in enumerate(LIGHT_ORDER)}
-        items.sort(key=lambda item: rank.get(item.path.stem, len(rank))
-                   if item.get_closest_marker("realtime_light") else len(rank))
+        # and only the light and idle passes' tests move (the parallel pass keeps its)
+        light = {stem: i for i, stem in enumerate(LIGHT_ORDER)}
+        compute = {stem: i for i, stem in enumerate(COMPUTE_ORDER)}
+
+        def rank(item):
+            if item.get_closest_marker("realtime_light"):
+                return light.get(item.path.stem, len(light))
+            if item.get_closest_marker("compute"):
+                return compute.get(item.path.stem, len(compute))
+            return len(light) + len(compute)
+        items.sort(key=rank)
