@@ -67,7 +67,7 @@ LIGHT_ORDER = ("test_viewer_device", "test_ble_strap", "test_ble_strap_swap",
 
 # Files that spend CPU only: signal processing, simulation and parsing in the test's own
 # process (a CLI run without a deadline at most; no real time, device, socket or pty board).
-# scripts/test.sh runs them at the lowest priority beside the other passes, on the CPU those
+# scripts/test.sh runs them at idle priority beside the other passes, on the CPU those
 # leave idle. Their CPU-s in a run with EMPATHY_TEST_CPU_LOG (tests/cpu_log.py, session
 # 26, under load): 43, 40, 37, 36, 30, 27, 25, 20, 18, 18, 17, 17, 16, 15, 15, 14, 12, 11,
 # 11, 9, 8, 8, 6.5, 6.5, 6, 5, 4.6, 4, 3.6, 3.4, 2.6: ~480 of the suite's ~1,700.
@@ -106,8 +106,6 @@ def pytest_addoption(parser):
                           "and those marking tests realtime): scripts/test.sh's real-time "
                           "passes, whose workers would each import every test module (~6 s "
                           "of CPU) only to deselect all but a few")
-
-
     parser.addoption("--compute-files", action="store_true",
                      help="collect only COMPUTE's files: scripts/test.sh's idle-priority pass")
 
