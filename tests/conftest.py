@@ -65,28 +65,27 @@ LIGHT_ORDER = ("test_viewer_device", "test_ble_strap", "test_ble_strap_swap",
                "test_session21_red", "test_ble_strap_pmd", "test_hr_only")
 
 
-# Files that spend CPU only: signal processing, simulation and parsing in the test's own
-# process (a CLI run without a deadline at most; no real time, device, socket or pty board).
-# scripts/test.sh runs them at idle priority beside the other passes, on the CPU those
-# leave idle. Their CPU-s in a run with EMPATHY_TEST_CPU_LOG (tests/cpu_log.py, session
-# 26, under load): 43, 40, 37, 36, 30, 27, 25, 20, 18, 18, 17, 17, 16, 16, 15, 15, 14, 14,
-# 14, 11, 11, 11, 9.5, 9, 8.4, 7.6, 6.5, 6, 5, 4.6, 4, 3.6, 3.4, 2.6: ~520 of the suite's
-# ~1,700 (the parallel pass ~1,500 before).
+# Files that spend CPU only: signal processing, simulation, parsing and fuzzing in the
+# test's own process (a CLI run without a deadline at most; no real time, device, socket or
+# pty board). scripts/test.sh runs them at idle priority beside the other passes, on the CPU
+# those leave idle. Measured with EMPATHY_TEST_CPU_LOG (tests/cpu_log.py, session 26,
+# under load): these 35 files ~590 CPU-s (43, 40, 37, 36, 33, 30 ... 2.6) of the suite's
+# ~1,780; the parallel pass kept ~920 of its ~1,510.
 COMPUTE = re.compile(r"tests/(test_heart_corpus|test_strap_gaps|test_policy_sim|"
-                     r"test_strap_clock_step|redteam/test_heart18|test_fuzz_parsers|"
-                     r"test_wave_clock|test_calibration_irregular|test_heart_ppg|"
-                     r"redteam/test_heart17|test_ppg_boards|test_clock_rest|"
-                     r"test_policy_tuning_args|test_heart_evidence|redteam/test_heart19|"
-                     r"test_heart_hrv|test_seat_hrv|test_signal_fit_real|test_eda|"
-                     r"redteam/test_heart16b|test_wire|test_sim_physiology|"
-                     r"redteam/test_heart16|redteam/test_heart15|test_heart_first_shape|"
-                     r"test_option_ranges|test_heart|test_ecg_band|test_ecg_pair|"
-                     r"test_heart_reference|test_ppg_motion_cancel|test_signal_report|"
-                     r"test_paced)\.py")
+                     r"test_strap_clock_step|test_fuzz|redteam/test_heart18|test_fuzz_parsers|"
+                     r"test_wave_clock|test_ppg_icu|test_signal_report|"
+                     r"test_calibration_irregular|test_heart_ppg|redteam/test_heart17|"
+                     r"test_ppg_boards|test_clock_rest|test_seat_hrv|test_policy_tuning_args|"
+                     r"test_heart_evidence|test_paced|redteam/test_heart19|test_heart_hrv|"
+                     r"test_sim_physiology|test_signal_fit_real|test_eda|redteam/test_heart16|"
+                     r"redteam/test_heart16b|test_wire|redteam/test_heart15|"
+                     r"test_heart_first_shape|test_option_ranges|test_heart|test_ecg_band|"
+                     r"test_ecg_pair|test_heart_reference|test_ppg_motion_cancel)\.py")
 # Handed out longest first (xdist's most tests first gave test_option_ranges, 437 tests in
 # 5 CPU-s, the lead): the pass ends with short files on both workers.
 COMPUTE_ORDER = ("test_heart_corpus", "test_strap_gaps", "test_policy_sim",
-                 "test_strap_clock_step", "test_heart18", "test_fuzz_parsers", "test_wave_clock",
+                 "test_strap_clock_step", "test_fuzz", "test_heart18", "test_fuzz_parsers",
+                 "test_wave_clock", "test_ppg_icu", "test_signal_report",
                  "test_calibration_irregular", "test_heart_ppg", "test_heart17")
 
 
