@@ -65,6 +65,30 @@ LIGHT_ORDER = ("test_viewer_device", "test_ble_strap", "test_ble_strap_swap",
                "test_session21_red", "test_ble_strap_pmd", "test_hr_only")
 
 
+# Files that spend CPU only: signal processing, simulation, parsing and fuzzing in the
+# test's own process (a CLI run without a deadline at most; no real time, device, socket or
+# pty board). scripts/test.sh runs them at idle priority beside the other passes, on the CPU
+# those leave idle. Measured with EMPATHY_TEST_CPU_LOG (tests/cpu_log.py, session 26,
+# under load): these 35 files ~590 CPU-s (43, 40, 37, 36, 33, 30 ... 2.6) of the suite's
+# ~1,780; the parallel pass kept ~920 of its ~1,510.
+COMPUTE = re.compile(r"tests/(test_heart_corpus|test_strap_gaps|test_policy_sim|"
+                     r"test_strap_clock_step|test_fuzz|redteam/test_heart18|test_fuzz_parsers|"
+                     r"test_wave_clock|test_ppg_icu|test_signal_report|"
+                     r"test_calibration_irregular|test_heart_ppg|redteam/test_heart17|"
+                     r"test_ppg_boards|test_clock_rest|test_seat_hrv|test_policy_tuning_args|"
+                     r"test_heart_evidence|test_paced|redteam/test_heart19|test_heart_hrv|"
+                     r"test_sim_physiology|test_signal_fit_real|test_eda|redteam/test_heart16|"
+                     r"redteam/test_heart16b|test_wire|redteam/test_heart15|"
+                     r"test_heart_first_shape|test_option_ranges|test_heart|test_ecg_band|"
+                     r"test_ecg_pair|test_heart_reference|test_ppg_motion_cancel)\.py")
+# Handed out longest first (xdist's most tests first gave test_option_ranges, 437 tests in
+# 5 CPU-s, the lead): the pass ends with short files on both workers.
+COMPUTE_ORDER = ("test_heart_corpus", "test_strap_gaps", "test_policy_sim",
+                 "test_strap_clock_step", "test_fuzz", "test_heart18", "test_fuzz_parsers",
+                 "test_wave_clock", "test_ppg_icu", "test_signal_report",
+                 "test_calibration_irregular", "test_heart_ppg", "test_heart17")
+
+
 def pytest_configure(config):
     # Each pytest process (each xdist worker) its own state home: units that tests start in
     # parallel with the same unit id shared the default sequence file, which a unit now
@@ -72,6 +96,9 @@ def pytest_configure(config):
     home = tempfile.mkdtemp(prefix="empathy-test-state-")
     os.environ["XDG_STATE_HOME"] = home
     config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+    if os.environ.get("EMPATHY_TEST_CPU_LOG"):  # CPU-seconds per test: tests/cpu_log.py
+        from cpu_log import CpuLog
+        config.pluginmanager.register(CpuLog(os.environ["EMPATHY_TEST_CPU_LOG"]), "cpu_log")
 
 
 def pytest_addoption(parser):
@@ -80,13 +107,18 @@ def pytest_addoption(parser):
                           "and those marking tests realtime): scripts/test.sh's real-time "
                           "passes, whose workers would each import every test module (~6 s "
                           "of CPU) only to deselect all but a few")
+    parser.addoption("--compute-files", action="store_true",
+                     help="collect only COMPUTE's files: scripts/test.sh's idle-priority pass")
 
 
 def pytest_ignore_collect(collection_path, config):
-    if not config.getoption("realtime_files") or collection_path.suffix != ".py" or \
+    realtime, compute = config.getoption("realtime_files"), config.getoption("compute_files")
+    if not (realtime or compute) or collection_path.suffix != ".py" or \
             not collection_path.name.startswith("test_"):
         return None
     path = collection_path.as_posix()
+    if compute:
+        return not COMPUTE.search(path)
     return not (REALTIME.search(path) or MARKED.search(collection_path.read_text("utf-8")))
 
 
@@ -98,8 +130,18 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("realtime") and (LIGHT.search(path) or
                                                      LIGHT.search("tests/" + path)):
             item.add_marker(pytest.mark.realtime_light)
+        if not item.get_closest_marker("realtime") and (COMPUTE.search(path) or
+                                                         COMPUTE.search("tests/" + path)):
+            item.add_marker(pytest.mark.compute)
     if os.environ.get("PYTEST_XDIST_WORKER"):  # the order xdist hands files out; stable,
-        # and only the light pass's tests move (the other passes keep theirs)
-        rank = {stem: i for i, stem in enumerate(LIGHT_ORDER)}
-        items.sort(key=lambda item: rank.get(item.path.stem, len(rank))
-                   if item.get_closest_marker("realtime_light") else len(rank))
+        # and only the light and idle passes' tests move (the parallel pass keeps its)
+        light = {stem: i for i, stem in enumerate(LIGHT_ORDER)}
+        compute = {stem: i for i, stem in enumerate(COMPUTE_ORDER)}
+
+        def rank(item):
+            if item.get_closest_marker("realtime_light"):
+                return light.get(item.path.stem, len(light))
+            if item.get_closest_marker("compute"):
+                return compute.get(item.path.stem, len(compute))
+            return len(light) + len(compute)
+        items.sort(key=rank)
