@@ -1,0 +1,126 @@
+"""Red team, session 26 (second pass): clip time, and the show's decision windows, on an
+artist's own encodings (real clips made by ffmpeg, the real Decoder, a real Show).
+
+Clip time was the file's own time stamp: an ffmpeg MPEG-TS's first frame sits at 0.74 s, so
+every decision window after such a clip closed 0.74 s early; an
+x264 MP4's buffers run 0.08 s ahead of its film time (its B-frame delay), so a range of one
+lost its first two frames, and `story check` measured a TS's picture as ending 0.74 s
+after it does."""
+
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from empathy.host.player.decode import Decoder, End, read_frames
+from empathy.host.story import loads
+from empathy.host.story_check import check_files
+from empathy.keys import Keystore
+
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+
+
+def ffmpeg(*args) -> None:
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *map(str, args)], check=True,
+                   timeout=60)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    """3 s at 25 fps with sound: a broadcast MPEG-TS (MPEG-2) and an x264 MP4 (B-frames)."""
+    d = tmp_path_factory.mktemp("clips")
+    src = ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=3",
+           "-f", "lavfi", "-i", "sine=duration=3", "-pix_fmt", "yuv420p"]
+    ffmpeg(*src, "-c:v", "mpeg2video", "-c:a", "mp2", d / "a.ts")
+    ffmpeg(*src, "-c:v", "libx264", "-c:a", "aac", d / "a.mp4")
+    return {"ts": d / "a.ts", "mp4": d / "a.mp4"}
+
+
+def _frames(dec) -> list:
+    got = []
+    while not isinstance(item := dec.get(timeout=20), End):
+        assert item is not None, "decoder stalled"
+        got.append(item)
+    assert item.error is None
+    return got
+
+
+@pytest.mark.parametrize("kind", ["ts", "mp4"])
+def test_clip_time_starts_at_the_first_frame(clips, kind):
+    """Before: the first frame at 0.74 s (TS) or 0.08 s (MP4)."""
+    frames = list(read_frames(clips[kind]))
+    assert len(frames) == 75
+    assert [round(f.t_s, 3) for f in frames[:3]] == [0.0, 0.04, 0.08]
+
+
+@pytest.mark.parametrize("kind", ["ts", "mp4"])
+def test_a_range_is_counted_from_the_first_frame(clips, kind):
+    """[1, 2) is frames 25..49, a second of sound. Before: the MP4's range lost its first
+    two frames (23 frames, the first at 0.08 s); the TS's was 0.74 s later in the film."""
+    frames = _frames(Decoder(clips[kind], in_s=1.0, out_s=2.0))
+    assert len(frames) == 25 and frames[0].t_s == pytest.approx(0.0, abs=1e-6)
+    whole = list(read_frames(clips[kind]))
+    assert (frames[0].rgb == whole[25].rgb).all() and (frames[-1].rgb == whole[49].rgb).all()
+    assert sum(len(f.audio) for f in frames) == 48000
+
+
+STORY = """title = "Window"\nstart = "a"
+[segments.a]\nmedia = "{a}"\nduration_s = 3.0
+[segments.b]\nmedia = "{a}"\nduration_s = 3.0
+[segments.c]\nmedia = "{a}"\nduration_s = 3.0
+[decisions.pick]\nafter = "a"\nwindow_s = [0.2, 1.0]\ndefault = "b"
+options = {{ b = 0.5, c = 0.5 }}
+"""
+
+
+def test_a_decision_window_after_an_mpeg_ts_closes_on_time(clips, tmp_path):
+    """A real Show on the TS clip: the player is held on the window's last frame (0.96 s in)
+    long enough for the show loop to act; it must not have decided yet, and decides once
+    frame 25 (1.00 s) is on screen. Before: clip time reached 1.0 s at frame 7 (0.28 s into
+    the picture): the window closed 0.72 s early."""
+    from empathy.host.show import Show, ShowConfig
+
+    keys = Keystore.new([1])
+    show = Show(loads(STORY.format(a=clips["ts"]), tmp_path / "w.toml"),
+                ShowConfig(listen="udp://127.0.0.1:0", output=f"file:{tmp_path}/o.mp4",
+                           loop=False, width=160, height=96, fps=25, policy="default",
+                           reward_latency_s=0.0),
+                keys.units, keys.cue_signing, tmp_path / "frames.csv", realtime=False)
+    seen = {"times": [], "early": None, "decided": False}
+
+    def decided() -> bool:
+        return show.decided_for == len(show.segment_log) - 1
+
+    def until(cond, wait_s: float) -> bool:
+        deadline = time.monotonic() + wait_s
+        while not cond() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return cond()
+
+    def frame(kind, data) -> None:  # the player thread
+        if kind != "frame" or data.clip_id != "a" or data.play != 0:
+            return
+        seen["times"].append(round(data.clip_t_s, 3))
+        k = len(seen["times"]) - 1
+        if k == 24:  # 0.96 s: the window is still open
+            seen["early"] = until(decided, 0.5)
+        elif k == 25:
+            seen["decided"] = until(decided, 20.0)
+
+    show.subscribe(frame)
+    summary = show.run(30)
+    assert seen["early"] is False and seen["decided"] is True
+    assert seen["times"][:2] == [0.0, 0.04] and seen["times"][25] == 1.0
+    assert [d["decision"] for d in summary["decisions"]] == ["pick"]
+
+
+def test_story_check_measures_a_ts_picture_from_its_first_frame(tmp_path):
+    """3 s of picture under 4 s of sound, declared as 3.6 s: the show's clip ends with its
+    picture, 0.6 s early. Before: "ok" (its last frame ends at 3.74 s of the file's time)."""
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=3", "-f", "lavfi", "-i",
+           "sine=duration=4", "-c:v", "mpeg2video", "-c:a", "mp2", tmp_path / "a.ts")
+    story = STORY.format(a=tmp_path / "a.ts").replace("duration_s = 3.0", "duration_s = 3.6", 1)
+    errors = [str(e) for e in check_files(loads(story, tmp_path / "w.toml")).errors]
+    assert any("'a'" in e and "picture of a.ts ends at 3.00 s" in e for e in errors), errors
+
