@@ -120,12 +120,14 @@ class Decoder:
 
     def __init__(self, path: Path | str, width: int | None = None, height: int | None = None,
                  fps: float | None = None, queue_size: int = 8, after: "Decoder | None" = None,
-                 in_s: float = 0.0, out_s: float | None = None):
+                 in_s: float = 0.0, out_s: float | None = None, threads: int = 0):
         """after: start only once that decoder has its first frame (or has ended, stopped, or
         this one was chosen): prepared candidates pre-roll one at a time, not in a burst
         that would starve the clip on screen.
         in_s/out_s: play only [in_s, out_s) of the file (a range of a master file); frame and
-        sound times are then seconds from in_s."""
+        sound times are then seconds from in_s.
+        threads: the video decoder's (0: its own choice, a thread per core, each holding
+        frames of its own: an 8K clip's first frame took 0.6 GB; 1 for a check)."""
         self.path = Path(path)
         self.in_s, self.out_s = float(in_s), out_s
         # The film's time (stream time) that is clip time 0: its first frame (plus in_s),
@@ -134,6 +136,7 @@ class Decoder:
         self._origin: float | None = None
         self.size = (width, height)
         self.fps = fps
+        self._threads = threads
         self.queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
         self._sink_buffers = _sink_depth(queue_size)
         self._sink = None
@@ -226,6 +229,8 @@ class Decoder:
             return
         try:
             pipe, sink, self._asink, dec = _pipeline(self.path, *self.size, self.fps)
+            if self._threads:
+                dec.connect("deep-element-added", self._limit_threads)
             self._sink = sink  # set before reading the depth: resize() may run meanwhile
             sink.set_property("max-buffers", self._sink_buffers)
         except Exception as e:  # GLib.Error from parse_launch
@@ -298,6 +303,10 @@ class Decoder:
         if err:
             log.warning("decoder %s: %s", self.path, err)
         self._put(End(err, tail))
+
+    def _limit_threads(self, _bin, _sub, element) -> None:
+        if element.find_property("max-threads") is not None:  # libav's decoders
+            element.set_property("max-threads", self._threads)
 
     def _seek(self, pipe, sink, no_picture) -> str | None:
         """Preroll, then a flushing accurate seek to [in_s, out_s): the decoder starts from
