@@ -143,3 +143,72 @@ def test_story_check_of_an_8k_clip_stays_small(tmp_path):
     child.returncode = os.waitstatus_to_exitcode(status)
     assert child.returncode == 0 and b"ok" in out
     assert usage.ru_maxrss < 800_000, f"{usage.ru_maxrss / 1000:.0f} MB"  # kB on Linux
+
+
+def _packets(conn, want: int, timeout_s: float = 5.0) -> list[bytes]:
+    """The next `want` packets the receiver sends (its PINGREQs, and a SUBSCRIBE that came
+    after the broker's first read, left out); b"" once it has closed the connection."""
+    conn.settimeout(timeout_s)
+    got, buf = [], b""
+    while len(got) < want:
+        data = conn.recv(65536)
+        if not data:
+            return got + [b""]
+        buf += data
+        while len(buf) >= 2 and len(buf) >= 2 + buf[1]:  # short packets: a 1-byte length
+            p, buf = buf[:2 + buf[1]], buf[2 + buf[1]:]
+            if p[0] not in (0xC0, 0x82):
+                got.append(p)
+    return got
+
+
+@pytest.mark.parametrize("v5", [False, True])
+def test_a_qos_2_message_is_answered_by_the_qos_2_flow_and_taken_once(v5):
+    """A broker that sends QoS 2 (we subscribe at 1 at most: a stranger, or a broker that
+    ignores the grant): PUBREC, the message once though the broker sends it again before
+    its PUBREL, then PUBCOMP. Before: PUBACK (QoS 1's answer), the message taken twice,
+    PUBREL unanswered (the broker holds the message for ever)."""
+    from empathy import wire
+    from empathy.clock import now_us
+    from empathy.transports import open_receiver
+    from test_hostile_broker import LyingBroker
+
+    broker = LyingBroker(v5)
+    rx = open_receiver(f"mqtt://127.0.0.1:{broker.port}/s1?v={'5' if v5 else '3.1.1'}")
+    try:
+        assert broker.ready.wait(5)
+        good = wire.encode(wire.SeatSample(3, 30, 1, now_us()), Keystore.new([3]).units[3])
+        publish = bytearray(broker.publish("empathy/s1/u/3/s", good, qos=2))  # packet id 7
+        broker.conn.sendall(publish)
+        assert _packets(broker.conn, 1) == [b"\x50\x02\x00\x07"]  # PUBREC
+        publish[0] |= 0x08  # DUP: the broker did not hear our PUBREC
+        broker.conn.sendall(publish)
+        assert _packets(broker.conn, 1) == [b"\x50\x02\x00\x07"]
+        broker.conn.sendall(b"\x62\x02\x00\x07")  # PUBREL
+        assert _packets(broker.conn, 1) == [b"\x70\x02\x00\x07"]  # PUBCOMP
+        assert rx.recv_batch(1.0) == [good] and rx.recv_batch(0.3) == []
+    finally:
+        rx.close()
+        broker.close()
+
+
+@pytest.mark.parametrize("v5", [False, True])
+def test_a_qos_3_publish_closes_the_connection(v5):
+    """QoS 3 does not exist: the receiver of one MUST close the connection (MQTT 3.1.1 and
+    5, [MQTT-3.3.1-4]). Before: answered with a PUBACK, its payload taken."""
+    from empathy import wire
+    from empathy.clock import now_us
+    from empathy.transports import open_receiver
+    from test_hostile_broker import LyingBroker
+
+    broker = LyingBroker(v5)
+    rx = open_receiver(f"mqtt://127.0.0.1:{broker.port}/s1?v={'5' if v5 else '3.1.1'}")
+    try:
+        assert broker.ready.wait(5)
+        good = wire.encode(wire.SeatSample(3, 30, 1, now_us()), Keystore.new([3]).units[3])
+        broker.conn.sendall(broker.publish("empathy/s1/u/3/s", good, qos=3))
+        assert _packets(broker.conn, 1) == [b""]  # closed, nothing answered
+        assert rx.recv_batch(0.3) == [] and rx.thread.is_alive()  # reconnecting
+    finally:
+        rx.close()
+        broker.close()
