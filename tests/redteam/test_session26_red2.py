@@ -212,3 +212,47 @@ def test_a_qos_3_publish_closes_the_connection(v5):
     finally:
         rx.close()
         broker.close()
+
+
+def _cube_rows(n: int) -> bytes:
+    return b"".join(b"%g %g %g\n" % (r / (n - 1), g / (n - 1), b / (n - 1))
+                    for b in range(n) for g in range(n) for r in range(n))
+
+
+def test_a_cube_titled_in_latin_1_is_read(tmp_path):
+    """A Windows grading tool's TITLE and comments in Latin-1 (Windows-1252: its quote mark
+    too): they are for a human. Before:
+    the whole file refused as "binary data (not UTF-8 text)"."""
+    from empathy.host.player.cube import read_cube
+
+    path = tmp_path / "noir.cube"
+    path.write_bytes(b'TITLE "Caf\xe9 cr\xe8me\x92s"\n# \xe9talonnage\nLUT_3D_SIZE 2\n'
+                     + _cube_rows(2).replace(b"1 1 1\n", b"1 1 1 # blanc \xe9clatant\n"))
+    cube = read_cube(path)
+    assert cube.title == "Caf\u00e9 cr\u00e8me\u2019s" and cube.lut3d.shape == (2, 2, 2, 3)
+
+
+def test_a_latin_1_byte_in_a_row_is_still_binary_data_on_its_line(tmp_path):
+    from empathy.host.player.cube import CubeError, read_cube
+
+    path = tmp_path / "bad.cube"
+    rows = _cube_rows(2).replace(b"1 0 0", b"1 0 \xe9")
+    path.write_bytes(b'TITLE "Caf\xe9"\nLUT_3D_SIZE 2\n' + rows)
+    with pytest.raises(CubeError) as e:
+        read_cube(path)
+    assert (e.value.line, e.value.message) == (4, "binary data (not UTF-8 text), not a text .cube")
+
+
+@pytest.mark.parametrize("n,row", [(2, 5), (33, 20_000)])  # the line-by-line and block paths
+def test_a_value_too_large_for_float32_is_named_with_its_line(tmp_path, n, row):
+    """1e300 is a float64 but no float32. Before: "values too large for float32", line 0."""
+    from empathy.host.player.cube import CubeError, read_cube
+
+    lines = _cube_rows(n).splitlines(keepends=True)
+    lines[row] = b"0.5 1e300 0.5\n"
+    path = tmp_path / "big.cube"
+    path.write_bytes(b"LUT_3D_SIZE %d\n" % n + b"".join(lines))
+    with pytest.raises(CubeError) as e:
+        read_cube(path)
+    assert e.value.line == row + 2, str(e.value)
+    assert "too large for float32" in e.value.message and "1e300" in e.value.message
