@@ -1,12 +1,15 @@
-"""Red team, session 26 (second pass): clip time, and the show's decision windows, on an
-artist's own encodings (real clips made by ffmpeg, the real Decoder, a real Show).
+"""Red team, session 26 (second pass): clip time and decision windows on an artist's own
+encodings, `story check`'s memory, the MQTT receiver's QoS 2/3, a .cube's text (real clips
+made by ffmpeg, the real Decoder, a real Show, a raw-socket broker, real files).
 
 Clip time was the file's own time stamp: an ffmpeg MPEG-TS's first frame sits at 0.74 s, so
-every decision window after such a clip closed 0.74 s early; an
-x264 MP4's buffers run 0.08 s ahead of its film time (its B-frame delay), so a range of one
-lost its first two frames, and `story check` measured a TS's picture as ending 0.74 s
-after it does. `story check` decoded an 8K clip's first frame at full size, a decoder thread
-per core: 1.0 GB at its peak, on a Pi kiosk with 4-8 GB."""
+every decision window after such a clip closed 0.74 s early; an x264 MP4's buffers run
+0.08 s ahead of its film time (its B-frame delay), so a range of one lost its first two
+frames, and `story check` measured a TS's picture as ending 0.74 s after it does.
+`story check` decoded an 8K clip's first frame at full size, a decoder thread per core:
+1.0 GB at its peak, on a Pi kiosk with 4-8 GB. The MQTT receiver answered QoS 2 with QoS 1's
+PUBACK (a resend taken twice, PUBREL unanswered) and took a QoS 3 PUBLISH. A .cube with a
+Latin-1 TITLE was refused whole as binary; 1e300 was refused with no line."""
 
 import os
 import shutil
