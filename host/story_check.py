@@ -273,11 +273,17 @@ def _ebml_part(f) -> Optional[tuple[str, int]]:
     return _MKV_NAMES.get(eid, "element"), ilen + slen + n
 
 
+_CHECK_SIZE = (64, 36)  # the picture `story check` decodes to
+
+
 def _first_frame_error(seg) -> Optional[str]:
-    """Decode the segment's first frame with the player's Decoder (at its in point)."""
+    """Decode the segment's first frame with the player's Decoder (at its in point), small
+    and on one thread: only whether it decodes matters, and an 8K clip's first frame at full
+    size, a decoder thread per core, took 1 GB of a Pi's 4-8."""
     from empathy.host.player.decode import Decoder, End
 
-    dec = Decoder(seg.media, queue_size=1, in_s=seg.in_s, out_s=seg.out_s)
+    dec = Decoder(seg.media, *_CHECK_SIZE, queue_size=1, in_s=seg.in_s, out_s=seg.out_s,
+                  threads=1)
     try:
         item = dec.get(timeout=30.0)
         if item is None:

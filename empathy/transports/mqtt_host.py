@@ -117,7 +117,7 @@ class Receiver:
     paho (which the units use) reads each message with three `recv` calls and builds a
     message object and a callback for it: at 10,000 messages/s that alone outruns a core.
     Here one `recv` brings in everything waiting and a tight loop slices the PUBLISH
-    payloads out of it; CONNECT, SUBSCRIBE, PUBACK (QoS 1), PINGREQ and our QoS 0 replies
+    payloads out of it; CONNECT, SUBSCRIBE, PUBACK, PUBREC, PUBCOMP, PINGREQ and QoS 0 replies
     are the only other packets a host needs. A lost connection is re-made in the background.
     """
 
@@ -182,6 +182,7 @@ class Receiver:
             raw.close()
             raise
         self.sock, self.buf, self.skip = sock, bytearray(), 0
+        self.received: set[bytes] = set()  # QoS 2 packet ids delivered, not yet released
         props = b"\x00" if self.v5 else b""
         sock.sendall(self._connect_packet())
         sock.sendall(_packet(0x82, b"\x00\x01" + props + b"".join(
@@ -292,6 +293,12 @@ class Receiver:
             if end > n:
                 break
             i = end
+            if header & 0xF6 == 0x36:  # QoS 3: no such thing (MQTT 3.1.1 3.3.1-4, 5: 3.3.1-4)
+                raise ValueError("the broker sent a PUBLISH with QoS 3, a protocol violation")
+            if header == 0x62 and length >= 2:  # PUBREL: a QoS 2 message's last word
+                self.received.discard(bytes(buf[j:j + 2]))
+                acks.append(_packet(0x70, bytes(buf[j:j + 2])))  # PUBCOMP
+                continue
             if header >> 4 != 3:
                 others.append((header >> 4, bytes(buf[j:i])))
                 continue
@@ -310,11 +317,18 @@ class Receiver:
                  acks: list) -> None:
         """One PUBLISH in buf[j:end]: its payload to `payloads` if its topic allows."""
         t_end = j + 2 + ((buf[j] << 8) | buf[j + 1])
-        k = t_end + (2 if header & 0x06 else 0)  # QoS 1: a packet id follows the topic
+        qos = (header >> 1) & 3
+        k = t_end + (2 if qos else 0)  # QoS 1 and 2: a packet id follows the topic
         if k > end:
             raise ValueError("PUBLISH shorter than its topic")
-        if header & 0x06:  # QoS 1: acknowledge
-            acks.append(_packet(0x40, bytes(buf[t_end:k])))
+        pid = bytes(buf[t_end:k])
+        if qos == 1:
+            acks.append(_packet(0x40, pid))  # PUBACK
+        elif qos == 2:  # we subscribe at 1 at most, but a broker may still send 2: PUBREC,
+            acks.append(_packet(0x50, pid))  # and once only until its PUBREL (3.1.1 4.3.3)
+            if pid in self.received:
+                return
+            self.received.add(pid)
         if self.v5:
             plen, shift = 0, 0
             while buf[k] & 0x80 and shift < 21:  # a varint has at most 4 bytes

@@ -30,12 +30,14 @@ _KEYWORDS = {"TITLE", "LUT_1D_SIZE", "LUT_3D_SIZE", "DOMAIN_MIN", "DOMAIN_MAX",
              "LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE"}
 
 _NONFINITE = {"nan", "inf", "infinity", "-nan"}
+_ESCAPED_RE = re.compile("[\udc80-\udcff]")  # a byte not UTF-8, as decoding escapes it
 # A domain's bounds: no pixel of a half-float (EXR, ACES) frame lies outside +-65504, and a
 # span under 1e-4 of its bounds' scale leaves float32 a few steps across the whole table.
 _DOMAIN_LIMIT = 65504.0
 _MIN_SPAN = 1e-4
 
 Triple = tuple[float, float, float]
+_fmt = "{:.7g}".format  # a float32's digits, written
 _SAID = 24  # a word longer than any keyword or number is not echoed: a story may name any
 # file as its LUT, and a 32-character operator token would reach the log as a "keyword"
 
@@ -89,10 +91,6 @@ def identity_cube(n: int = 33, title: str = "identity") -> Cube:
     return Cube(title=title, lut3d=np.stack([r, g, b], axis=-1), name=title)
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.7g}"
-
-
 def write_cube(path: str | Path, cube: Cube) -> None:
     """Write `cube` in the same dialect we read (shaper+3D uses Resolve's keywords)."""
     if cube.lut1d is None and cube.lut3d is None:
@@ -103,8 +101,8 @@ def write_cube(path: str | Path, cube: Cube) -> None:
     both = cube.lut1d is not None and cube.lut3d is not None
     dmin, dmax = cube.domain_min, cube.domain_max
     if both:
-        lines.append(f"LUT_1D_SIZE {len(cube.lut1d)}")  # type: ignore[arg-type]
-        lines.append(f"LUT_3D_SIZE {cube.lut3d.shape[0]}")  # type: ignore[union-attr]
+        lines += [f"LUT_1D_SIZE {len(cube.lut1d)}",  # type: ignore[arg-type]
+                  f"LUT_3D_SIZE {cube.lut3d.shape[0]}"]  # type: ignore[union-attr]
         # Resolve's shaper files carry a scalar range per table.
         lines.append(f"LUT_1D_INPUT_RANGE {_fmt(dmin[0])} {_fmt(dmax[0])}")
         smin, smax = cube.lut3d_domain
@@ -112,10 +110,9 @@ def write_cube(path: str | Path, cube: Cube) -> None:
     else:
         key = "LUT_1D_SIZE" if cube.lut1d is not None else "LUT_3D_SIZE"
         table = cube.lut1d if cube.lut1d is not None else cube.lut3d
-        n = len(table)  # type: ignore[arg-type]
-        lines.append(f"{key} {n}")
-        lines.append("DOMAIN_MIN " + " ".join(_fmt(v) for v in dmin))
-        lines.append("DOMAIN_MAX " + " ".join(_fmt(v) for v in dmax))
+        lines += [f"{key} {len(table)}",  # type: ignore[arg-type]
+                  "DOMAIN_MIN " + " ".join(map(_fmt, dmin)),
+                  "DOMAIN_MAX " + " ".join(map(_fmt, dmax))]
     rows = []
     if cube.lut1d is not None:
         rows.append(np.asarray(cube.lut1d, np.float64).reshape(-1, 3))
@@ -242,9 +239,15 @@ def _decode(path: str | Path, raw: bytes) -> str:
                         "binary data (NUL byte), not a text .cube")
     try:
         return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise CubeError(path, line, "binary data (not UTF-8 text), not a text .cube") from None
+    except UnicodeDecodeError:  # a TITLE or comment in Windows-1252 is for a human: read it
+        text = raw.decode("utf-8-sig", "surrogateescape")
+    for m in _ESCAPED_RE.finditer(text):
+        head = text[text.rfind("\n", 0, m.start()) + 1:m.start()]
+        if not (head.lstrip().startswith("TITLE") or "#" in head):
+            raise CubeError(path, text.count("\n", 0, m.start()) + 1,
+                            "binary data (not UTF-8 text), not a text .cube")
+    return _ESCAPED_RE.sub(lambda m: bytes([ord(m.group()) - 0xDC00]).decode("cp1252", "replace"),
+                           text)
 
 
 class _Rows:
@@ -256,8 +259,8 @@ class _Rows:
         self.data = np.empty((expected, 3), np.float32)
         self.n = 0  # rows read; those beyond `expected` are counted, not kept
         self.extra_line = 0  # line of the first row beyond `expected`
-        self.nonfinite: tuple[int, str] | None = None  # first row not finite: line, text
-        self.too_large = False
+        self.bad: tuple[int, str, str] | None = None  # line, text, why: the first row not
+        # finite or past float32 (1e300 is a float64)
 
     def add(self, vals: np.ndarray, lines: list[int] | None = None,
             texts: list[str] | None = None) -> bool:
@@ -266,16 +269,17 @@ class _Rows:
         start, k = self.n, len(vals)
         keep = vals[:max(0, self.expected - start)]
         finite = np.isfinite(keep).all(axis=1)
+        large = finite & (np.abs(keep) > 3.0e38).any(axis=1)
         crosses = start <= self.expected < start + k
-        if lines is None and (crosses or not finite.all()):
+        if lines is None and (crosses or not finite.all() or large.any()):
             return False
         if crosses:
             self.extra_line = lines[self.expected - start]  # type: ignore[index]
-        if self.nonfinite is None and not finite.all():
-            i = int(np.argmin(finite))
-            self.nonfinite = (lines[i], texts[i])  # type: ignore[index]
-        self.too_large |= bool(np.abs(keep[finite]).max(initial=0.0) > 3.0e38)
-        with np.errstate(over="ignore"):  # (too_large says so, once, without numpy's words)
+        if self.bad is None and (large.any() or not finite.all()):
+            i = int(np.argmax(large | ~finite))
+            why = "value too large for float32" if finite[i] else "non-finite value"
+            self.bad = (lines[i], texts[i], why)  # type: ignore[index]
+        with np.errstate(over="ignore"):  # (`bad` says so, once, without numpy's words)
             self.data[start:start + len(keep)] = keep
         self.n += k
         return True
@@ -296,10 +300,7 @@ def _slow_block(p: _Parser, block: str, ln0: int, rows: _Rows | None) -> tuple[_
         if (s[0].isalpha() or s[0] == "_") and first.lower() not in _NONFINITE:
             if rows is not None or row_lines:
                 raise p.fail(ln, f"keyword {_said(first)} after table data")
-            key, _, rest = s.partition(" ")
-            if "\t" in key:
-                key, _, rest2 = key.partition("\t")
-                rest = rest2 + " " + rest
+            key, rest = (s.split(None, 1) + [""])[:2]  # spaces or tabs after the keyword
             p.keyword(key, rest.strip(), ln)
             continue
         if rows is None and not row_lines and "LUT_1D_SIZE" not in p.values \
@@ -362,10 +363,8 @@ def parse_cube(text: str, path: str | Path = "<text>") -> Cube:
     if p.bad_number is not None:  # named token by token, as an overflow is among them
         raise min(p.bad_number, p.overflow or p.bad_number, key=lambda b: b[:2])[2]
     assert rows is not None  # found == expected >= 2
-    if rows.nonfinite is not None:
-        raise p.fail(rows.nonfinite[0], f"non-finite value in row '{rows.nonfinite[1][:60]}'")
-    if rows.too_large:
-        raise p.fail(0, "values too large for float32")
+    if rows.bad is not None:
+        raise p.fail(rows.bad[0], f"{rows.bad[2]} in row '{rows.bad[1][:60]}'")
     data = rows.data
     lut1d = lut3d = None
     if n1:

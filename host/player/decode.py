@@ -105,21 +105,38 @@ def _fields_in(pipe, caps) -> None:
         pipe.get_by_name("fields").set_property("caps", Gst().Caps.from_string(_FIELDS_8BIT))
 
 
+def _film_s(sample) -> float | None:
+    """A sample's time in the film (seconds of stream time), None if it has none."""
+    Gst_ = Gst()
+    pts = sample.get_buffer().pts
+    if pts == Gst_.CLOCK_TIME_NONE:
+        return None
+    t = sample.get_segment().to_stream_time(Gst_.Format.TIME, pts)
+    return None if t == Gst_.CLOCK_TIME_NONE else t / Gst_.SECOND
+
+
 class Decoder:
     """Decodes one clip into a bounded queue of Frame, finishing with one End."""
 
     def __init__(self, path: Path | str, width: int | None = None, height: int | None = None,
                  fps: float | None = None, queue_size: int = 8, after: "Decoder | None" = None,
-                 in_s: float = 0.0, out_s: float | None = None):
+                 in_s: float = 0.0, out_s: float | None = None, threads: int = 0):
         """after: start only once that decoder has its first frame (or has ended, stopped, or
         this one was chosen): prepared candidates pre-roll one at a time, not in a burst
         that would starve the clip on screen.
         in_s/out_s: play only [in_s, out_s) of the file (a range of a master file); frame and
-        sound times are then seconds from in_s."""
+        sound times are then seconds from in_s.
+        threads: the video decoder's (0: its own choice, a thread per core, each holding
+        frames of its own: an 8K clip's first frame took 0.6 GB; 1 for a check)."""
         self.path = Path(path)
         self.in_s, self.out_s = float(in_s), out_s
+        # The film's time (stream time) that is clip time 0: its first frame (plus in_s),
+        # not 0 s: an MPEG-TS starts at 0.7-1.4 s, and clip time sets where a decision's
+        # window closes. (A buffer's pts is not the film's time: an x264 MP4's is 0.08 s on.)
+        self._origin: float | None = None
         self.size = (width, height)
         self.fps = fps
+        self._threads = threads
         self.queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
         self._sink_buffers = _sink_depth(queue_size)
         self._sink = None
@@ -166,8 +183,10 @@ class Decoder:
                 pcm = np.frombuffer(mi.data, np.float32).reshape(-1, audio.CHANNELS).copy()
             finally:
                 buf.unmap(mi)
-            start = (int(round((buf.pts / Gst_.SECOND - self.in_s) * audio.RATE))
-                     if buf.pts != Gst_.CLOCK_TIME_NONE else self._track.end)
+            at = _film_s(sample)
+            origin = self.in_s if self._origin is None else self._origin
+            start = (int(round((at - origin) * audio.RATE)) if at is not None
+                     else self._track.end)
             if start < 0:  # sound from before the range's in point
                 pcm, start = pcm[-start:], 0
             self._track.add(pcm, start)
@@ -210,6 +229,8 @@ class Decoder:
             return
         try:
             pipe, sink, self._asink, dec = _pipeline(self.path, *self.size, self.fps)
+            if self._threads:
+                dec.connect("deep-element-added", self._limit_threads)
             self._sink = sink  # set before reading the depth: resize() may run meanwhile
             sink.set_property("max-buffers", self._sink_buffers)
         except Exception as e:  # GLib.Error from parse_launch
@@ -248,9 +269,10 @@ class Decoder:
                     if frames == 0 and not self.fps:  # the clip's own rate sets sound chunks
                         ok, num, den = sample.get_caps().get_structure(0).get_fraction("framerate")
                         self._frame_rate = num / den if ok and num > 0 and den > 0 else 25.0
-                    buf = sample.get_buffer()
-                    pts = buf.pts / Gst_.SECOND if buf.pts != Gst_.CLOCK_TIME_NONE else None
-                    t = pts - self.in_s if pts is not None else frames / self._frame_rate
+                    pts = _film_s(sample)
+                    if self._origin is None:
+                        self._origin = self.in_s if pts is None else pts
+                    t = pts - self._origin if pts is not None else frames / self._frame_rate
                     if t < -0.5 / self._frame_rate:
                         continue  # before in_s: a decoder that could only seek to a keyframe
                     if self.out_s is not None and t >= self.out_s - self.in_s - 1e-3:
@@ -282,6 +304,10 @@ class Decoder:
             log.warning("decoder %s: %s", self.path, err)
         self._put(End(err, tail))
 
+    def _limit_threads(self, _bin, _sub, element) -> None:
+        if element.find_property("max-threads") is not None:  # libav's decoders
+            element.set_property("max-threads", self._threads)
+
     def _seek(self, pipe, sink, no_picture) -> str | None:
         """Preroll, then a flushing accurate seek to [in_s, out_s): the decoder starts from
         the keyframe before in_s and drops what precedes it; the stream ends at out_s."""
@@ -297,12 +323,16 @@ class Decoder:
             return bus_error(pipe) or "cannot open for seeking"
         if ret == Gst_.StateChangeReturn.ASYNC:
             return "timed out opening for seeking"
-        stop = int(round(self.out_s * Gst_.SECOND)) if self.out_s is not None else -1
+        first = sink.emit("try-pull-preroll", 0)  # the file's first frame: clip time 0
+        zero = (_film_s(first) if first is not None else None) or 0.0
+        first = None  # a sample held across the seek is a GStreamer-CRITICAL
+        self._origin = zero + self.in_s
+        stop = int(round((zero + self.out_s) * Gst_.SECOND)) if self.out_s is not None else -1
         # To the picture's sink only: the demuxer seeks every stream, and the pipeline's own
         # seek would also go to the sound's sink, which a silent clip leaves unlinked (the
         # seek then fails).
         ok = sink.seek(1.0, Gst_.Format.TIME, Gst_.SeekFlags.FLUSH | Gst_.SeekFlags.ACCURATE,
-                       Gst_.SeekType.SET, int(round(self.in_s * Gst_.SECOND)),
+                       Gst_.SeekType.SET, int(round(self._origin * Gst_.SECOND)),
                        Gst_.SeekType.SET if stop >= 0 else Gst_.SeekType.NONE, stop)
         return None if ok else f"cannot seek to {self.in_s:g} s"
 

@@ -162,11 +162,11 @@ def picture_end(path: Path | str, after_s: float, timeout_s: float = 10.0) -> fl
 
     pipe.get_by_name("parse").connect("pad-added", pad_added)
 
-    def frame_end(sample) -> float | None:  # None: no time stamp
+    def frame_at(sample, end: bool) -> float | None:  # None: no time stamp
         buf = sample.get_buffer()
         if buf.pts == Gst_.CLOCK_TIME_NONE:
             return None
-        dur = buf.duration if buf.duration != Gst_.CLOCK_TIME_NONE else 0
+        dur = buf.duration if end and buf.duration != Gst_.CLOCK_TIME_NONE else 0
         t = sample.get_segment().to_stream_time(Gst_.Format.TIME, buf.pts + dur)
         return after_s if t == Gst_.CLOCK_TIME_NONE else t / Gst_.SECOND  # the film's time
 
@@ -176,15 +176,17 @@ def picture_end(path: Path | str, after_s: float, timeout_s: float = 10.0) -> fl
         sample = sink.emit("try-pull-sample", wait)
         if sample is None:
             raise ProbeError(f"{path}: no picture ({bus_error(pipe) or 'nothing in time'})")
-        ends = [] if after_s > 0 else [frame_end(sample)]
+        # Clip time starts at the first frame (as the player's does): an MPEG-TS's at 0.7 s.
+        zero = frame_at(sample, end=False) or 0.0
+        ends = [] if after_s > 0 else [frame_at(sample, end=True)]
         sample = None  # a sample held while the appsink pulls the next is a GStreamer-CRITICAL
         if after_s > 0 and not pipe.seek_simple(
                 Gst_.Format.TIME, Gst_.SeekFlags.FLUSH | Gst_.SeekFlags.KEY_UNIT,
-                int(after_s * Gst_.SECOND)):
+                int((zero + after_s) * Gst_.SECOND)):
             return None  # not seekable: not read through to its end here
         while (sample := sink.emit("try-pull-sample", wait)) is not None:
-            ends.append(frame_end(sample))
+            ends.append(frame_at(sample, end=True))
             sample = None
     finally:
         pipe.set_state(Gst_.State.NULL)
-    return None if None in ends else max([after_s, *ends])
+    return None if None in ends else max([after_s, *(round(e - zero, 9) for e in ends)])  # ns

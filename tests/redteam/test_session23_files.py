@@ -148,8 +148,8 @@ def test_a_lut_value_past_float32_is_one_line(tmp_path):
     cube = tmp_path / "big.cube"
     cube.write_text("LUT_3D_SIZE 2\n1e300 0 0\n" + "0 0 0\n" * 7)
     rc, out = _empathy("lut", "check", cube)
-    assert rc == 1 and out.strip() == f"empathy lut check: {cube}: values too large for " \
-        "float32", out
+    assert rc == 1 and out.strip() == f"empathy lut check: {cube}:2: value too large for " \
+        "float32 in row '1e300 0 0'", out
 
 
 @pytest.mark.parametrize("doc", [
