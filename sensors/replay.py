@@ -15,7 +15,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import logging
 import math
+import os
+import stat
+import threading
 import time
 from pathlib import Path
 from typing import Iterator, Optional
@@ -29,11 +33,16 @@ from empathy.clock import now_us
 from empathy.sensors import base
 from empathy.sensors.base import Reading, SourceError, open_source
 
+log = logging.getLogger("empathy.sensors.replay")
+
 FORMAT = "empathy-recording"
 VERSION = 1
 TYPES = {cls.__name__: cls for cls in (base.Beat, base.HeartRate, base.Pupil, base.FaceCrop,
                                        base.Waveform, base.Frame, base.Health)}
 CSV_CHUNK_S = 0.25  # waveform CSVs come back as chunks this long
+# a named pipe that has not given a whole recording by then is said to be waited on: its
+# open waits for a writer, its read for the writer to close it (none: silent for ever)
+PIPE_SAY_S = 0.5
 
 
 def _pack(r: Reading) -> dict:
@@ -196,6 +205,27 @@ def _csv_row(path: Path, line: int, r: list[str], col: str) -> tuple[float, floa
     return ts, v
 
 
+def _load(url: str, path: Path) -> list[Reading]:
+    """The recording at `path`; from a named pipe (a recording streamed in), one line
+    while its writer has not sent it whole."""
+    load = load_csv if path.suffix == ".csv" else load_emrec
+    try:
+        pipe = stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        pipe = False  # (the loader says why it cannot read it)
+    if not pipe:
+        return load(path)
+    said = threading.Timer(PIPE_SAY_S, log.warning, (
+        "%s: a named pipe: waiting for its writer to send a whole recording (playback "
+        "starts once it closes the pipe; Ctrl-C to stop)", url))
+    said.daemon = True
+    said.start()
+    try:
+        return load(path)
+    finally:
+        said.cancel()
+
+
 class ReplaySource:
     """Plays a recording back with its original timing. See the module docstring."""
 
@@ -210,7 +240,7 @@ class ReplaySource:
         if not 0 <= self.speed < float("inf"):  # also NaN
             raise SourceError(f"{url}: speed must be a number >= 0 (0 = as fast as read)")
         self.loop = query.get("loop", "0") == "1"
-        self.readings = load_csv(path) if path.suffix == ".csv" else load_emrec(path)
+        self.readings = _load(url, path)
         if not self.readings:
             raise SourceError(f"{url}: the recording holds no readings")
         self.readings.sort(key=lambda r: r.ts_us)

@@ -88,3 +88,43 @@ def test_cli_record_and_read_back(tmp_path):
     lines = [json.loads(x) for x in read.stdout.splitlines()]
     assert read.returncode == 0 and len(lines) == n
     assert {"Beat", "Pupil"} <= {x["type"] for x in lines}
+
+
+def test_cli_read_from_a_named_pipe_says_it_waits_and_ctrl_c_ends_it(tmp_path):
+    """A recording streamed in through a named pipe: one line while no writer has sent it
+    whole (the open waits for one: silent for ever before), then it plays; Ctrl-C while it
+    waits is one line and exit 130."""
+    import os
+    import signal
+
+    from polling import wait_for
+
+    path = tmp_path / "beats.emrec"
+    rec = Recorder(path, "test://")
+    for i in range(5):
+        rec.add(Beat(5_000_000 + i * 100_000, 800.0 + i))
+    rec.close()
+    fifo = tmp_path / "stream.emrec"
+    os.mkfifo(fifo)
+
+    def waiting(*args):
+        err = tmp_path / f"err{len(args)}.txt"
+        with open(err, "w") as f:
+            p = subprocess.Popen([sys.executable, "-m", "empathy.cli", "sensors", "read",
+                                  f"replay://{fifo}?speed=0", *args], text=True,
+                                 stdout=subprocess.PIPE, stderr=f)
+        wait_for(lambda: "waiting for its writer" in err.read_text() or p.poll() is not None,
+                 60, "the line saying it waits")
+        return p, err
+
+    p, err = waiting()
+    p.send_signal(signal.SIGINT)
+    assert p.wait(30) == 130
+    said = err.read_text().splitlines()
+    assert len(said) == 2 and said[1] == "empathy sensors read: interrupted (Ctrl-C)", said
+
+    p, err = waiting("--duration", "1", "--json")
+    fifo.write_bytes(path.read_bytes())  # the writer sends it and closes the pipe
+    out, _ = p.communicate(timeout=60)
+    assert p.returncode == 0, err.read_text()
+    assert [json.loads(x)["rr_ms"] for x in out.splitlines()] == [800.0 + i for i in range(5)]

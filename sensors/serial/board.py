@@ -35,6 +35,7 @@ log = logging.getLogger("empathy.sensors.serial")
 
 REOPEN_MIN_S = 0.05
 REOPEN_MAX_S = 2.0
+NODE_POLL_S = 0.1  # a stat: cheap to repeat while a board is away
 DRIFT_ALLOWANCE = 1e-4  # the board crystal may run 100 ppm off ours
 # a board's frames come in its clock's order (a Polar H10's ECG and ACC frames interleave
 # within an ECG frame's 0.56 s): a clock further back than this was set back or restarted
@@ -171,18 +172,23 @@ class SerialSource:
             self.port = None
 
     def _reopen(self) -> None:
-        """Wait for the device to come back (hot-plug), then open it and resync."""
+        """Wait for the device to come back (hot-plug), then open it and resync. Its node is
+        looked for every NODE_POLL_S; only opens that fail back off (looked for on that
+        backoff, a board away 3.3 s was read again 1.9-2.1 s after it came back, not
+        0.1-0.4 s: its seat's HR 8.1-9.0 s after, not 5.9-6.9 s)."""
         wait = REOPEN_MIN_S
         while not self._stop.is_set():
-            if "://" in self.port_name or os.path.exists(self.port_name):
-                try:
-                    self._open()
-                    self.reconnects += 1
-                    log.info("board back", extra={"port": self.port_name})
-                    self._q.put(Health(now_us(), self.sensor, contact=True))
-                    return
-                except SourceError:
-                    pass  # node exists but is not ready yet (udev still setting it up)
+            if "://" not in self.port_name and not os.path.exists(self.port_name):
+                self._stop.wait(NODE_POLL_S)
+                continue
+            try:
+                self._open()
+                self.reconnects += 1
+                log.info("board back", extra={"port": self.port_name})
+                self._q.put(Health(now_us(), self.sensor, contact=True))
+                return
+            except SourceError:
+                pass  # node exists but is not ready yet (udev still setting it up)
             self._stop.wait(wait)
             wait = min(REOPEN_MAX_S, wait * 2)
 

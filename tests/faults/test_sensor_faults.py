@@ -99,9 +99,12 @@ def test_ble_strap_drops_and_serial_board_unplugged_with_garbage(cinema_factory,
     assert all(cinema.hearing(u) for u in (1, 2, 3))
     time.sleep(2)
 
+    # timed from before either returns: the reader opens a board's node within 0.1 s, and
+    # its "board back" was logged before the strap's come_back() had returned (one loaded
+    # run of three timed out on it)
+    back_at, back_wall = time.monotonic(), time.time()
     rigs["board"].replug_with_garbage(os.urandom(512) + b"\x00\xff" * 64)
     rigs["strap"].come_back()
-    back_at, back_wall = time.monotonic(), time.time()
     # the drivers reconnect within 5 s of the sensor's return (their own log records)...
     board = wait_for(lambda: cinema.edge_log(2, "board back", back_wall), 15, "board back")
     strap = wait_for(lambda: cinema.edge_log(3, "strap connected", back_wall), 15,
