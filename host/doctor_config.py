@@ -186,7 +186,7 @@ def check_uplink(cfg) -> list[Finding]:
     """The broker accepts us (MQTT) and the host answers clock sync; the clock offset."""
     from empathy.clocksync import ClockSync
     from empathy.host.doctor_mqtt import check_tls, link_files
-    from empathy.transports.mqtt_host import login_in_use
+    from empathy.transports.mqtt_login import login_in_use
     from empathy.edge.sequence import InUse, SeqReserve, packet_rate
     from empathy.keys import Keystore, KeyError_
     from empathy.transports import TransportError, open_sender, redacted
@@ -352,7 +352,7 @@ def check_listen(url: str, rcvbuf_bytes: int | None = None) -> list[Finding]:
         return [Finding(item, "ok", "port free"), buffer]
     if u.scheme in ("mqtt", "mqtts"):
         from empathy.host.doctor_mqtt import check_tls, link_files
-        from empathy.transports.mqtt_host import login_in_use
+        from empathy.transports.mqtt_login import login_in_use
 
         try:
             tls = link_files(item, url)

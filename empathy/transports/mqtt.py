@@ -41,7 +41,7 @@ from empathy import wire
 from empathy.log import RateLimited
 from empathy.transports import TransportError
 from empathy.transports.mqtt_host import Receiver  # noqa: F401 (the host's side)
-from empathy.transports.mqtt_host import hold_login, login_of
+from empathy.transports.mqtt_login import hold_login, login_of
 from empathy.transports.mqtt_url import Inbox, MqttUrl, log
 
 _ROUTE = {wire.KIND_SAMPLE: ("s", 0), wire.KIND_HEALTH: ("h", 1), wire.KIND_SYNC: ("c", 0)}

@@ -84,7 +84,7 @@ def test_doctor_as_root_takes_the_service_s_sequence_numbers(tmp_path):
 
 HOLD = """
 import sys, time
-from empathy.transports.mqtt_host import hold_login
+from empathy.transports.mqtt_login import hold_login
 from empathy.transports.mqtt_url import MqttUrl
 held = hold_login(MqttUrl(sys.argv[1]))
 print("held" if held is not None else "none", flush=True)
@@ -98,7 +98,7 @@ def test_the_login_is_one_whatever_the_broker_s_address_is_spelled(tmp_path):
     written, so the doctor found it free, logged in as the unit and took its place on the
     shipped broker. Now the lock is keyed on the address(es) the name resolves to (every
     loopback address one machine), the port and the user. A real process holds it."""
-    from empathy.transports.mqtt_host import login_in_use
+    from empathy.transports.mqtt_login import login_in_use
 
     port = 18830 + os.getpid() % 1000
     url = "mqtt://unit-1@{}:%d/screen1" % port

@@ -149,13 +149,13 @@ def test_the_show_s_recording_plays_after_the_host_is_killed(tmp_path):
 
 HOLD = """
 import sys, time
-from empathy.transports.mqtt_host import hold_login
+from empathy.transports.mqtt_login import hold_login
 from empathy.transports.mqtt_url import MqttUrl
 held = hold_login(MqttUrl(sys.argv[1]))
 print("held" if held is not None else "none", flush=True)
 time.sleep(60)
 """
-ASK = ("import sys; from empathy.transports.mqtt_host import login_in_use; "
+ASK = ("import sys; from empathy.transports.mqtt_login import login_in_use; "
        "print(repr(login_in_use(sys.argv[1])))")
 
 
