@@ -18,8 +18,9 @@ def test_host_killed_and_restarted_resumes_and_loses_at_most_1_s(cinema_factory)
     cinema.wait_sent(80)
     killed_at = cinema.kill(cinema.host)
 
-    # what the audience saw up to the kill: no gap, no black (the frame log; the MP4 of a
-    # killed host is unfinished), and everything delivered > 1 s before the kill recorded
+    # what the audience saw up to the kill: no gap, no black (the frame log: the killed
+    # host's MP4 ends at its last whole fragment), and everything delivered > 1 s before
+    # the kill recorded
     assert_screen_alive(cinema.frames(1))
     (first,) = cinema.sessions()
     lost = assert_recorded(cinema, first, killed_at)
