@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from empathy.config import ConfigError
+from empathy.paths import STATE_ENV
 from empathy.host.doctor import LOW_FREE_GB, Finding, check_keys
 
 SERVICE_USER = "empathy"  # deploy/systemd units run as this user
@@ -22,8 +23,8 @@ EDGE_UNIT = "empathy-edge@.service"
 
 
 def service_state(unit: str = EDGE_UNIT) -> Path:
-    """The state home the installed unit gives its service: its XDG_STATE_HOME (what the
-    service reads), else /var/lib/ and its StateDirectory=; the shipped unit's where none
+    """The state home the installed unit gives its service: its state home variable
+    (paths.STATE_ENV, what the service reads), else /var/lib/ and its StateDirectory=; the shipped unit's where none
     is installed (or the installed one names neither)."""
     files = [f for d in UNIT_DIRS if (f := d / unit).is_file()][:1]
     files += sorted((f for d in UNIT_DIRS for f in (d / f"{unit}.d").glob("*.conf")),
@@ -40,7 +41,7 @@ def service_state(unit: str = EDGE_UNIT) -> Path:
                 state = value.split()[0] if value.split() else None
             elif key == "Environment":
                 for word in _words(value):
-                    if word.startswith("XDG_STATE_HOME="):
+                    if word.startswith(f"{STATE_ENV}="):
                         home = word.split("=", 1)[1] or None
     if home and home.startswith("/"):
         return Path(home)

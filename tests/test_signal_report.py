@@ -144,7 +144,7 @@ def test_each_beat_is_marked_once_with_its_label(ppg_csv, monkeypatch):
     from empathy.edge.signal_cli import _beats
 
     args = argparse.Namespace(file=str(ppg_csv), column=None, fs=None, acc=None, kind="ppg")
-    s, fs, x, sqi, moving, _ = _beats(args)
+    s, fs, x, sqi, moving, *_ = _beats(args)
     labels = signal_report.beat_labels(s, sqi, moving)
     assert np.sum(labels == "ectopic") == s["ectopic"]
     assert np.sum(labels == "artefact corrected") <= s["artefacts_corrected"]
