@@ -29,9 +29,7 @@ def _connects(broker, user, clients) -> bool:
     got, done = [], threading.Event()
     c.on_connect = lambda _c, _u, _f, rc, _p: (got.append(rc), done.set())
     try:
-        # keepalive 60 s: at 5 (as this once read) a loaded machine's client missed its
-        # ping, mosquitto dropped it, and its freed place let the 4th in (one suite run)
-        c.connect("127.0.0.1", broker.port, keepalive=60)
+        c.connect("127.0.0.1", broker.port, 5)
     except OSError:  # mosquitto may close a connection over the cap before the handshake
         return False
     c.loop_start()
