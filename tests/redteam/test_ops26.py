@@ -400,6 +400,12 @@ def test_a_unit_down_for_minutes_then_restarted_is_not_read_as_loss(tmp_path):
     assert 512 <= start - first[-1] <= 1025
     assert restarted.restarts[7] == 1 and restarted.loss(7, start + 1) == 0
     assert dropped.restarts[7] == 0 and dropped.loss(7, first[-1] + 3002) > 0.9
+    # a unit that only fell silent (paused, its link down with nothing sent) goes on where
+    # its numbers stopped: a gap, no restart (a restart always skips its reserve)
+    paused = Health()
+    t = _heard(paused, 7, first, 0) + 300_000_000
+    _heard(paused, 7, [first[-1] + 1, first[-1] + 2], t)
+    assert paused.restarts[7] == 0 and paused.gaps[7] == 1 and paused.loss(7, first[-1] + 2) == 0
 
 
 def test_a_link_s_duplicates_are_not_a_second_sender():
