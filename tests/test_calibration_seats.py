@@ -83,8 +83,11 @@ def test_install_check_lists_failing_seats_and_why(room):
     page = Path(doc["report"]).read_text()
     assert "Seats (failing first)" in page and "Seats at a glance" in page
 
-    # The room, warmed up now, against a plan for the healthy seat alone: it passes.
-    plan = load_plan(write_plan(tmp_path / "one.toml", port, seats[:1], warmup_s=0.0))
+    # The room, warmed up now, against a plan for the healthy seat alone: it passes. (The
+    # rate limit was judged above over 9 s; here a 3-s listen, where one 0.6-s stall of the
+    # in-process unit on a loaded machine reads 80 % of plan: CI, session 26.)
+    plan = load_plan(write_plan(tmp_path / "one.toml", port, seats[:1], warmup_s=0.0,
+                                min_rate_pct=60.0))
     res = seats_check(plan, listen(plan, 3.0, quiet=True))
     assert res.passed, res.reasons
     assert res.figures["unplanned_seats"] == [4]  # seat 4 is heard but not planned
