@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ def shipped_rules(port: int, cap: int | None = None) -> str:
     """The shipped nft file on the test broker's port (and a test's cap); the rest as shipped."""
     text = NFT.read_text()
     text, n = re.subn(r"\b8883\b", str(port), text)
-    assert n == 3, "the nft file's broker port lines changed"
+    assert n == 5, "the nft file's broker port lines changed"
     caps = re.findall(r"ct count over (\d+) \} jump all_addresses", text)
     conf = (NFT.parent / "mosquitto.conf").read_text()
     assert caps == re.findall(r"^max_connections (\d+)$", conf, re.M), \
@@ -189,13 +190,95 @@ def _one_address(folder: Path) -> dict:
         broker.stop()
 
 
-def _inside(case: str) -> None:
+FLOOD_S = 2.0  # how long the stolen password floods
+FLOOD_TOPIC = "empathy/red27/u/1/s"
+
+
+def _flood_client(port: int, password: str) -> None:
+    """Unit 1's stolen password (no key) blasting QoS 0 samples for FLOOD_S from the
+    stranger's machine; prints how many it wrote."""
+    from empathy.transports.mqtt_host import _packet, _text
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with ctx.wrap_socket(socket.create_connection(("10.27.0.1", port), 10)) as s:
+        s.sendall(_packet(0x10, _text("MQTT") + bytes([4, 0xC2]) + (60).to_bytes(2, "big")
+                          + _text("unit1") + _text("unit1") + _text(password)))
+        assert s.recv(4)[3] == 0, "the broker refused unit 1's password"
+        burst = _packet(0x30, _text(FLOOD_TOPIC) + bytes([0, 0, 1]) + bytes(40)) * 200
+        sent, end = 0, time.monotonic() + FLOOD_S
+        s.settimeout(FLOOD_S + 5)
+        while time.monotonic() < end:
+            s.sendall(burst)
+            sent += 200
+    print(sent)
+
+
+def _flood(folder: Path, rules: bool) -> dict:
+    """A stolen unit password floods from another machine; the honest unit 2 sends 10
+    samples a second over loopback; what reaches the host of each."""
+    from empathy.broker_auth import HOST_USER, unit_user
+    from empathy.transports.mqtt_host import Receiver, _packet, _text
+    from hardened import HardenedBroker
+    broker = HardenedBroker(folder, "red27", [1, 2], address="")
+    if rules:
+        _nft("-f", "-", stdin=shipped_rules(broker.port))
+    stranger, host = _Stranger(), Receiver(broker.user_url(HOST_USER))
+    got, done = Counter(), threading.Event()
+
+    def drain():
+        while not done.is_set():
+            got.update(p[2] for p in host.recv_batch(0.05, 4096) if len(p) > 2)
+    threading.Thread(target=drain, daemon=True).start()
+    honest = _login_raw(broker, unit_user(2))
+    try:
+        start = time.monotonic()
+        blast = subprocess.Popen(
+            ["nsenter", "-t", str(stranger.proc.pid), "-n", sys.executable, __file__,
+             "flood_client", str(broker.port), broker.creds[unit_user(1)].read_text().strip()],
+            stdout=subprocess.PIPE, text=True)
+        sample = _packet(0x30, _text("empathy/red27/u/2/s") + bytes([0, 0, 2]) + bytes(40))
+        sent = 0
+        while time.monotonic() < start + FLOOD_S:
+            honest.sendall(sample)
+            sent += 1
+            time.sleep(0.1)
+        flood = int(blast.communicate(timeout=60)[0])
+        time.sleep(1.0)  # what the broker still holds for the host
+        done.set()
+        return {"honest_sent": sent, "honest_got": got[2], "flood_sent": flood,
+                "flood_bytes_s": got[1] * len(sample) / (time.monotonic() - start),
+                "refused": _refused("flood") if rules else 0}
+    finally:
+        honest.close()
+        host.close()
+        stranger.close()
+        broker.stop()
+
+
+def _login_raw(broker, user: str):
+    """`user` logged in over a plain MQTT 3.1.1 socket (TLS), for writing bursts."""
+    from empathy.transports.mqtt_host import _packet, _text
+    ctx = ssl.create_default_context(cafile=str(broker.pki["ca.crt"]))
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", broker.port), 10),
+                        server_hostname="127.0.0.1")
+    pw = broker.creds[user].read_text().strip()
+    s.sendall(_packet(0x10, _text("MQTT") + bytes([4, 0xC2]) + (60).to_bytes(2, "big")
+                      + _text(user) + _text(user) + _text(pw)))
+    assert s.recv(4)[3] == 0, f"the broker refused {user}"
+    return s
+
+
+def _inside(case: str, *args: str) -> None:
+    if case == "flood_client":
+        return _flood_client(int(args[0]), args[1])
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True, timeout=30)
     sys.path.insert(0, str(Path(__file__).parent))
     with tempfile.TemporaryDirectory() as tmp:
         run = {"plain": lambda: _scenario(Path(tmp), False),
                "rules": lambda: _scenario(Path(tmp), True),
-               "one_address": lambda: _one_address(Path(tmp))}[case]
+               "one_address": lambda: _one_address(Path(tmp)),
+               "flood_plain": lambda: _flood(Path(tmp), False),
+               "flood_rules": lambda: _flood(Path(tmp), True)}[case]
         print(json.dumps(run()))
 
 
@@ -234,5 +317,17 @@ def test_one_address_holds_four_connections_and_the_host_more():
     assert got == {"held": 4, "local": 6, "unit": True, "refused": 2}, got
 
 
+@pytest.mark.realtime  # a 2-s flood at full speed: alone, after the parallel pass
+def test_a_stolen_unit_password_s_flood_is_held_to_its_address_s_rate():
+    """Before (no rules): unit 1's password blasting from another machine for 2 s, 125,000
+    samples written, the broker's queue for the host overflowed and 8 and 9 of the honest
+    unit's 19 and 20 samples were lost (two runs). With the rules one address sends at most
+    128 kB/s (17,800 and 19,400 written): the honest unit lost none."""
+    got = _in_namespace("flood_rules")
+    assert got["flood_bytes_s"] < 2 * 128 * 1024, got  # the address's pace, and its burst
+    assert got["honest_got"] >= 0.9 * got["honest_sent"], got
+    assert got["refused"] > 0, got
+
+
 if __name__ == "__main__":
-    _inside(sys.argv[1])
+    _inside(*sys.argv[1:])
