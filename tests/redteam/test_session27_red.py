@@ -1,11 +1,13 @@
-"""Red team, session 27: a stranger lifting the shipped broker's connection cap.
+"""Red team, session 27: strangers and a stolen password against the shipped broker.
 
-mosquitto 2.0.11 (Debian 12) takes a TLS connection that ends mid-handshake off its count
-twice: every handshake a stranger starts and drops (no password needed) lifts
-`max_connections` by one. The defence is deploy/cinema/empathy-broker.nft, the kernel
-counting the connections still open. Each scenario runs the shipped mosquitto config and
-the shipped nftables file for real in a private network namespace (`unshare -rn`; this
-file run as a script is the part inside), so the rules touch no one else's network."""
+mosquitto 2.0.11 (Debian 12) takes a connection that ends off its count twice: every TLS
+handshake a stranger starts and drops (no password needed) lifts `max_connections` by
+one. And one stolen unit password blasting its own topic filled the broker's queue for
+the host, which dropped the honest units' samples with it. The defence is
+deploy/cinema/empathy-broker.nft: the kernel counts the connections still open and holds
+each address to 4 of them and 128 kB/s. Each scenario runs the shipped mosquitto config
+and the shipped nftables file for real in a private network namespace (`unshare -rn`;
+this file run as a script is the part inside), so the rules touch no one else's network."""
 
 from __future__ import annotations
 
