@@ -52,8 +52,9 @@ APT_HOST=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   gstreamer1.0-gl  # GL grading path (GstGL; Mesa llvmpipe runs it headless)
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
-  # the screen's broker for seat packets (cinemas)
-  mosquitto
+  # the screen's broker for seat packets (cinemas), and the kernel's count of its
+  # connections (deploy/cinema/empathy-broker.nft; the tests load it in a namespace)
+  mosquitto nftables
 )
 APT_DEV=(
   "${APT_EDGE[@]}" "${APT_CAMERA[@]}" "${APT_HOST[@]}"

@@ -23,12 +23,13 @@ REQUIRED = ("allow_anonymous false", "password_file ", "acl_file ", "message_siz
             "max_packet_size ", "cafile ", "certfile ", "keyfile ")
 
 
-def shipped_config(folder: Path, port: int, max_connections: int | None = None) -> str:
+def shipped_config(folder: Path, port: int, max_connections: int | None = None,
+                   address: str = "127.0.0.1") -> str:
     text = SHIPPED.read_text()
     for line in REQUIRED:
         assert re.search(rf"^{line}", text, re.M), f"shipped config lacks {line!r}"
     text = text.replace("/etc/mosquitto/empathy/", f"{folder}/")
-    text, n = re.subn(r"^listener 8883$", f"listener {port} 127.0.0.1", text, flags=re.M)
+    text, n = re.subn(r"^listener 8883$", f"listener {port} {address}".strip(), text, flags=re.M)
     assert n == 1, "the shipped config's TLS listener moved"
     text = text.replace("log_dest syslog", "log_dest stdout")
     if max_connections is not None:  # a test's small cap, to fill it
@@ -40,10 +41,11 @@ def shipped_config(folder: Path, port: int, max_connections: int | None = None) 
 
 class HardenedBroker(LocalBroker):
     """mosquitto with the shipped config; users: the host and `units`, via broker_auth.
-    `creds[user]` holds each one's password file (as `keys new --broker-dir` writes)."""
+    `creds[user]` holds each one's password file (as `keys new --broker-dir` writes).
+    `address` "": every address, as shipped (for a test in a private network namespace)."""
 
     def __init__(self, folder: Path, screen: str, units: list[int],
-                 max_connections: int | None = None):
+                 max_connections: int | None = None, address: str = "127.0.0.1"):
         folder.mkdir(parents=True, exist_ok=True)
         self.pki = make_pki(folder)
         self.screen = screen
@@ -52,7 +54,8 @@ class HardenedBroker(LocalBroker):
             self.creds[user] = folder / f"{user}.mqtt"
             broker_auth.write_credentials(self.creds[user], pw)
         port = free_port()
-        super().__init__(folder, port, shipped_config(folder, port, max_connections), scheme="mqtts")
+        super().__init__(folder, port, shipped_config(folder, port, max_connections, address),
+                         scheme="mqtts")
 
     def user_url(self, user: str, **query) -> str:
         """mqtts:// URL for `user` with its password file and the test CA."""
