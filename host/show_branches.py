@@ -84,7 +84,8 @@ class StoryBranches:
 
     # -- the player's clips, and the decisions' record ----------------------------------
     def _first_clip(self):
-        return self._clip(self.story.start)
+        # a restarted host: the segment the audience was watching, from its start
+        return self._clip(self.resumed.segment if self.resumed else self.story.start)
 
     def _clip(self, seg_id: str):
         from empathy.host.player.player import Clip
