@@ -143,7 +143,8 @@ class HostConfig:
     lsl: LslConfig = field(default_factory=LslConfig)
     #: Which edge unit carries which seats, and the room's rows (host/seatmap.py).
     seatmap: SeatMapConfig = field(default_factory=SeatMapConfig)
-    #: folder for what must survive a restart (replay windows, seat locks); empty:
+    #: folder for what must survive a restart (replay windows, seat locks, where the show
+    #: is: show.json); empty:
     #: the state folder's host/ (empathy.paths; the systemd unit puts it in /var/lib/empathy).
     #: Example: "/var/lib/empathy/host"
     state_dir: str = ""
