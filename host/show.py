@@ -249,7 +249,6 @@ class Show(StoryBranches, OperatorControls):
         frames_due = int(round(duration_s * self.cfg.fps))
         hard_end = time.monotonic() + duration_s + 30 + self.cfg.reward_latency_s
         credits_end = None  # the story has ended: show seconds until the audience is let go
-        over = False  # the film (or the show's duration) ran to its end: no resume after
         self._keep_position(force=True)  # a --fresh start forgets the old position now
         try:
             while time.monotonic() < hard_end and not self.ending.is_set():
@@ -270,7 +269,6 @@ class Show(StoryBranches, OperatorControls):
                         if not self.timeline or self.timeline[-1].ts_us < self.clock() - 50_000:
                             self._take_state()
                         self._measured_until_us = self._closing_state_us(int(credits_end * 1e6))
-                        over = True
                         break
                     continue
                 self._queue_next()
@@ -278,13 +276,14 @@ class Show(StoryBranches, OperatorControls):
                 if progress:
                     progress(min(duration_s, shown / self.cfg.fps))
                 if shown >= frames_due:
-                    over = True
+                    self._film_over()
                     break
                 if self.player.wait(0):
                     # The story ended (no loop). The audience is still in its seats (the
                     # credits): measure on for the reward latency, so the last segment is
                     # judged on its whole shifted window, not on the part before the end.
                     credits_end = self._film_end_s(t) + self.cfg.reward_latency_s
+                    self._film_over()
         finally:
             self.player.stop()
             self.player.wait(30)
@@ -298,27 +297,8 @@ class Show(StoryBranches, OperatorControls):
             if self.announcement:
                 self.announcement.close()
             self.cue_sock.close()
-        if over and self.keeper:
-            self.keeper.finish()
         self._learn()
         return self.summary()
-
-    def _keep_position(self, force: bool = False) -> None:
-        """Tell the keeper where the show is: at once for a new segment or decision, else
-        every few seconds (show_position.py)."""
-        if self.keeper is None:
-            return
-        with self.lock:
-            f, segs, vars_ = self.frame, self.segment_log[self._noted[0]:], self._vars_on_screen
-        steps = [f"{d['decision']}={d['chosen']}" for d in self.decisions[self._noted[1]:]]
-        steps += [s["segment"] for s in segs]
-        self._noted = (self._noted[0] + len(segs), len(self.decisions))
-        if f is None and not force:
-            return
-        pos = self.keeper.pos
-        self.keeper.note(f.clip_id if f else pos.segment, f.clip_t_s if f else pos.offset_s,
-                         vars_, steps, time.monotonic(),
-                         force=force or bool(steps))
 
     def _film_end_s(self, now_s: float) -> float:
         """When the film left the screen, on the show clock: its last segment's start plus

@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import secrets
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +36,8 @@ PATH_KEPT = 200  # segments and choices kept in the file (a looping show runs fo
 MAX_BYTES = 256 * 1024  # larger is not a file this host wrote
 _VERSION = 1
 _SKEW_S = 60.0  # a file written this far "ahead" of now: the clock went back, trust it not
+MAX_RESUMES = 3  # resumed this often at one segment, the host dying each time: start over
+_GONE = "remove"  # Keeper's order to its writer: the film is over
 
 
 @dataclass
@@ -47,6 +50,7 @@ class Position:
     vars: dict  # the story's variables as it began
     path: list = field(default_factory=list)  # [segment, or "decision=choice"] in order
     saved_utc: float = 0.0
+    resumes: int = 0  # starts at this segment since the show last got to a new one
 
     @classmethod
     def new(cls, story) -> "Position":
@@ -59,46 +63,73 @@ def digest(story) -> str:
 
 
 class Keeper:
-    """Writes the position for the show loop; a write that fails is logged, the show goes
-    on (it is only the resume that is lost)."""
+    """Keeps the position for the show loop. The writes (fsync: tens of ms on an SD card,
+    seconds on a failing disk) happen on a thread of their own, the latest position
+    replacing one not yet written, so the show loop never waits on the disk. A write that
+    fails is logged once; the show goes on (only a resume is lost)."""
 
     def __init__(self, folder: Path, pos: Position, resumed: bool = False):
         self.path, self.pos = folder / FILE, pos
-        self._due, self._failing = 0.0, False
+        self._due, self._failing, self._done = 0.0, False, False
         self._again = pos.segment if resumed else None  # in the path already: not twice
+        self._pending: Optional[str] = None  # the text to write next; _GONE: remove the file
+        self._wake = threading.Condition()
+        self._writer = threading.Thread(target=self._write_loop, name="show-position",
+                                        daemon=True)
+        self._writer.start()
 
     def note(self, segment: str, offset_s: float, variables: dict, steps: list,
              now: float, force: bool = False) -> None:
         """The show loop's turn: write if a step was taken (`force`) or SAVE_S has passed."""
-        if not force and now < self._due:
+        if self._done or (not force and now < self._due):
             return
         self._due = now + SAVE_S
         if steps:
             steps, self._again = steps[steps[0] == self._again:], None
         p = self.pos
+        if any("=" not in s for s in steps):  # a new segment: the show got on
+            p.resumes = 0
         p.segment, p.offset_s, p.vars = segment, round(offset_s, 2), dict(variables)
         p.path = (p.path + steps)[-PATH_KEPT:]
         p.saved_utc = time.time()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            write_text(self.path, json.dumps({"version": _VERSION, **asdict(p)}), 0o600,
-                       durable=True)
-            if self._failing:
-                log.info("show position saved again in %s", self.path)
-            self._failing = False
-        except OSError as e:
-            if not self._failing:
-                log.error("cannot save the show's position (%s): a restart would play the "
-                          "film from its beginning", e)
-            self._failing = True
+        self._put(json.dumps({"version": _VERSION, **asdict(p)}))
 
-    def finish(self) -> None:
-        """The film is over: the next start is a new show."""
-        try:
-            self.path.unlink(missing_ok=True)
-        except OSError as e:
-            log.error("cannot remove %s (%s): remove it, or the next start within the "
-                      "resume window goes on from its last segment", self.path, e)
+    def finish(self, wait_s: float = 10.0) -> None:
+        """The film is over: the next start is a new show (the file is gone once this
+        returns, unless the disk took longer than wait_s)."""
+        self._done = True
+        self._put(_GONE)
+        self._writer.join(wait_s)
+
+    def _put(self, item: str) -> None:
+        with self._wake:
+            self._pending = item
+            self._wake.notify()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._wake:
+                while self._pending is None:
+                    self._wake.wait()
+                item, self._pending = self._pending, None
+            try:
+                if item is _GONE:
+                    self.path.unlink(missing_ok=True)
+                    return
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                write_text(self.path, item, 0o600, durable=True)
+                if self._failing:
+                    log.info("show position saved again in %s", self.path)
+                self._failing = False
+            except OSError as e:
+                if item is _GONE:
+                    log.error("cannot remove %s (%s): remove it, or a start within "
+                              "resume_within_s goes on from its last segment", self.path, e)
+                    return
+                if not self._failing:
+                    log.error("cannot save the show's position (%s): a restart now would "
+                              "play the film from its beginning", e)
+                self._failing = True
 
 
 def resume_point(folder: Path, story, within_s: float, fresh: bool) -> Optional[Position]:
@@ -120,10 +151,20 @@ def resume_point(folder: Path, story, within_s: float, fresh: bool) -> Optional[
         log.warning("show position %s is for another story (the story file changed since: "
                     "its sha256 differs): starting the film from its beginning", path)
         return None
-    if not -_SKEW_S <= age <= within_s:
+    if age < -_SKEW_S:
+        log.warning("show position %s was written %.0f s from now (the clock went back?): "
+                    "starting the film from its beginning", path, -age)
+        return None
+    if age > within_s:
         log.info("show position %s is %.0f s old (resume_within_s = %g): starting the film "
                  "from its beginning", path, age, within_s)
         return None
+    if pos.resumes >= MAX_RESUMES:
+        log.warning("show %s was resumed at '%s' %d times and the host stopped each time "
+                    "before the next segment: starting the film from its beginning",
+                    pos.show, pos.segment, pos.resumes)
+        return None
+    pos.resumes += 1
     log.info("show %s resumed: '%s' plays again from its start (it was %.1f s in, %.0f s "
              "ago; the show started %s UTC, path %s)", pos.show, pos.segment, pos.offset_s, age,
              time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(pos.started_utc)),
@@ -144,11 +185,13 @@ def _read(path: Path, story) -> Position:
         raise ValueError(f"version {doc.get('version')!r}, this host writes {_VERSION}")
     pos = Position(str(doc["show"]), float(doc["started_utc"]), str(doc["story"]),
                    str(doc["segment"]), float(doc["offset_s"]), dict(doc["vars"]),
-                   list(doc["path"]), float(doc["saved_utc"]))
+                   list(doc["path"]), float(doc["saved_utc"]), int(doc["resumes"]))
     if not all(math.isfinite(t) and 0 < t < 1e11 for t in (pos.started_utc, pos.saved_utc)):
         raise ValueError("times out of range")
     if pos.segment not in story.segments:
         raise ValueError(f"segment {pos.segment!r} is not in the story")
+    if not 0 <= pos.resumes <= 1000:
+        raise ValueError(f"resumes {pos.resumes} out of range")
     if not 0 <= pos.offset_s <= 1e6:
         raise ValueError(f"offset {pos.offset_s} s out of range")
     want = story.variables

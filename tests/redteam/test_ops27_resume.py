@@ -12,6 +12,7 @@ import json
 import re
 import signal
 import time
+from dataclasses import asdict
 
 import pytest
 
@@ -111,11 +112,12 @@ def story(tmp_path):
 
 
 def _saved(tmp_path, story, change: dict | None = None) -> Position:
+    """A position as a host writes it (10 s ago, 4.2 s into chase), with `change`."""
     pos = Position.new(story)
-    Keeper(tmp_path, pos).note("chase", 4.2, {"met_kai": False}, ["arrival", "first_turn=chase",
-                                                                  "chase"], 0.0, force=True)
-    doc = json.loads((tmp_path / FILE).read_text())
-    (tmp_path / FILE).write_text(json.dumps({**doc, **(change or {})}))
+    pos.segment, pos.offset_s, pos.saved_utc = "chase", 4.2, time.time() - 10
+    pos.path = ["arrival", "first_turn=chase", "chase"]
+    doc = {"version": 1, **asdict(pos), **(change or {})}
+    (tmp_path / FILE).write_text(json.dumps(doc))
     return pos
 
 
@@ -132,7 +134,9 @@ def test_the_saved_position_is_resumed_only_when_it_fits(tmp_path, story, caplog
              "unreadable .*not in the story": {"segment": "nowhere"},
              "unreadable .*not this story's": {"vars": {"met_kai": 1}},
              "unreadable .*out of range": {"offset_s": float("nan")},
-             "unreadable .*version": {"version": 2}}
+             "unreadable .*version": {"version": 2},
+             "resumed at 'chase' 3 times": {"resumes": 3},
+             "from now \\(the clock went back\\?\\)": {"saved_utc": time.time() + 3600}}
     for why, change in cases.items():
         caplog.clear()
         _saved(tmp_path, story, change)
@@ -140,3 +144,14 @@ def test_the_saved_position_is_resumed_only_when_it_fits(tmp_path, story, caplog
         lines = [r.getMessage() for r in caplog.records]
         assert len(lines) == 1 and re.search(why, lines[0]), (why, lines)
         assert "beginning" in lines[0]
+
+
+def test_the_position_is_gone_once_the_film_is_over(tmp_path, story):
+    """The story's end (or the show's duration): the next start is a new show, whatever a
+    late note of the show loop says."""
+    keeper = Keeper(tmp_path, Position.new(story))
+    keeper.note("dawn", 9.9, {"met_kai": True}, ["dawn"], 0.0)
+    keeper.finish()
+    keeper.note("dawn", 10.0, {"met_kai": True}, [], 5.0, force=True)
+    time.sleep(0.2)
+    assert not (tmp_path / FILE).exists()
