@@ -367,7 +367,7 @@ class Show(StoryBranches, OperatorControls):
             "switches": list(p.switches),  # decision -> first frame timing per switch
             "policy": self.policy.name,
             **({"show": self.keeper.pos.show} if self.keeper else {}),
-            **({"resumed": {"segment": self.resumed.segment, "was_at_s": self.resumed.offset_s}}
-               if self.resumed else {}),
+            **({"resumed": {"segment": self.resumed.segment,
+                            "was_at_s": self.resumed.offset_s}} if self.resumed else {}),
             "timeline": [asdict(s) for s in self.timeline],
         }

@@ -23,7 +23,7 @@ import math
 import secrets
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -69,7 +69,9 @@ class Keeper:
     fails is logged once; the show goes on (only a resume is lost)."""
 
     def __init__(self, folder: Path, pos: Position, resumed: bool = False):
-        self.path, self.pos = folder / FILE, pos
+        # its own copy: the resume point stays what the show started from
+        self.path = folder / FILE
+        self.pos = replace(pos, vars=dict(pos.vars), path=list(pos.path))
         self._due, self._failing, self._done = 0.0, False, False
         self._again = pos.segment if resumed else None  # in the path already: not twice
         self._pending: Optional[str] = None  # the text to write next; _GONE: remove the file

@@ -155,3 +155,26 @@ def test_the_position_is_gone_once_the_film_is_over(tmp_path, story):
     keeper.note("dawn", 10.0, {"met_kai": True}, [], 5.0, force=True)
     time.sleep(0.2)
     assert not (tmp_path / FILE).exists()
+
+
+def test_a_resumed_show_goes_on_with_what_the_story_remembers(tmp_path):
+    """In process, as fast as the player goes: resumed at d by a viewer who saw c, the
+    decision after d offers f (only for those who saw c), and f plays when forced; the
+    story's end removes the position, so the next start is a new show."""
+    from test_show_operator import FRAMES, STORY, _show
+    from numbered import make_numbered
+
+    media = {k: make_numbered(tmp_path / f"{k}.mp4", r, audio=False) for k, r in FRAMES.items()}
+    show = _show(tmp_path, media)
+    pos = Position.new(show.story)
+    pos.segment, pos.offset_s, pos.vars = "d", 0.4, {"seen_c": True}
+    pos.path = ["a", "pick=c", "c", "d"]
+    show.keeper, show.resumed = Keeper(tmp_path, pos, resumed=True), pos
+    show.story_vars = show._vars_on_screen = dict(pos.vars)
+    show.force_branch("f")
+    summary = show.run(30)
+    assert [s["segment"] for s in summary["segments"]] == ["d", "f"], STORY
+    assert [(d["decision"], d["chosen"], sorted(d["scores"])) for d in summary["decisions"]] \
+        == [("then", "f", ["e", "f"])]
+    assert summary["resumed"] == {"segment": "d", "was_at_s": 0.4}
+    assert not (tmp_path / FILE).exists()
