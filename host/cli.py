@@ -299,7 +299,7 @@ def _run(args) -> int:
             os.close(held)
 
 
-def _position(cfg: HostConfig, story, fresh: bool) -> dict:
+def _position(cfg: HostConfig, story, args) -> dict:
     """Show mode: where a restarted show goes on from, and what keeps it (show_position.py);
     a kiosk starts each visitor's film from its beginning."""
     from empathy.host.intake_state import default_dir
@@ -308,8 +308,9 @@ def _position(cfg: HostConfig, story, fresh: bool) -> dict:
     if cfg.mode != "show":
         return {}
     folder = Path(cfg.state_dir or default_dir())
-    pos = resume_point(folder, story, cfg.resume_within_s, fresh)
-    return {"keeper": Keeper(folder, pos or Position.new(story), resumed=pos is not None),
+    config = str(Path(args.config).resolve())
+    pos = resume_point(folder, story, cfg.resume_within_s, args.fresh, config)
+    return {"keeper": Keeper(folder, pos or Position.new(story, config), resumed=bool(pos)),
             "resumed": pos}
 
 
@@ -331,7 +332,7 @@ def _play(args, cfg: HostConfig) -> int:
     keys = Keystore.load(cfg.keystore, "host")
     for path in keep_last(cfg.show.output):
         log.info("keeping the last recording as %s (a new one starts)", path)
-    show = make_show(cfg, story, keys, **_position(cfg, story, args.fresh))
+    show = make_show(cfg, story, keys, **_position(cfg, story, args))
     # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
     show.intake.watch_keystore(cfg.keystore, on_reload=show.use_keystore)
     # systemd stops us with SIGTERM, a closed ssh session with SIGHUP, a terminal's Ctrl-C

@@ -51,11 +51,12 @@ class Position:
     path: list = field(default_factory=list)  # [segment, or "decision=choice"] in order
     saved_utc: float = 0.0
     resumes: int = 0  # starts at this segment since the show last got to a new one
+    config: str = ""  # the host config it ran with: another config is another show
 
     @classmethod
-    def new(cls, story) -> "Position":
+    def new(cls, story, config: str = "") -> "Position":
         return cls(secrets.token_hex(6), time.time(), digest(story), story.start, 0.0,
-                   dict(story.variables))
+                   dict(story.variables), config=config)
 
 
 def digest(story) -> str:
@@ -134,8 +135,10 @@ class Keeper:
                 self._failing = True
 
 
-def resume_point(folder: Path, story, within_s: float, fresh: bool) -> Optional[Position]:
-    """The saved position to resume at, or None (a new show), with one line saying which."""
+def resume_point(folder: Path, story, within_s: float, fresh: bool,
+                 config: str = "") -> Optional[Position]:
+    """The saved position to resume at, or None (a new show), with one line saying which.
+    `config`: the host config's path (a second config on one state folder is not this show)."""
     path = folder / FILE
     if fresh:
         log.info("show: starting the film from its beginning (--fresh)")
@@ -152,6 +155,10 @@ def resume_point(folder: Path, story, within_s: float, fresh: bool) -> Optional[
     if pos.story != digest(story):
         log.warning("show position %s is for another story (the story file changed since: "
                     "its sha256 differs): starting the film from its beginning", path)
+        return None
+    if pos.config != config:
+        log.warning("show position %s is for another host config (%s): starting the film "
+                    "from its beginning", path, pos.config)
         return None
     if age < -_SKEW_S:
         log.warning("show position %s was written %.0f s from now (the clock went back?): "
@@ -187,7 +194,8 @@ def _read(path: Path, story) -> Position:
         raise ValueError(f"version {doc.get('version')!r}, this host writes {_VERSION}")
     pos = Position(str(doc["show"]), float(doc["started_utc"]), str(doc["story"]),
                    str(doc["segment"]), float(doc["offset_s"]), dict(doc["vars"]),
-                   list(doc["path"]), float(doc["saved_utc"]), int(doc["resumes"]))
+                   list(doc["path"]), float(doc["saved_utc"]), int(doc["resumes"]),
+                   str(doc["config"]))
     if not all(math.isfinite(t) and 0 < t < 1e11 for t in (pos.started_utc, pos.saved_utc)):
         raise ValueError("times out of range")
     if pos.segment not in story.segments:

@@ -136,6 +136,7 @@ def test_the_saved_position_is_resumed_only_when_it_fits(tmp_path, story, caplog
              "unreadable .*out of range": {"offset_s": float("nan")},
              "unreadable .*version": {"version": 2},
              "resumed at 'chase' 3 times": {"resumes": 3},
+             "another host config \\(/etc/other.toml\\)": {"config": "/etc/other.toml"},
              "from now \\(the clock went back\\?\\)": {"saved_utc": time.time() + 3600}}
     for why, change in cases.items():
         caplog.clear()
