@@ -20,7 +20,9 @@ import hashlib
 import json
 import logging
 import math
+import os
 import secrets
+import stat
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -185,7 +187,10 @@ def resume_point(folder: Path, story, within_s: float, fresh: bool,
 def _read(path: Path, story) -> Position:
     """The file, every value checked against this story (a file edited or damaged by hand,
     or written by another version, must not steer the show)."""
-    with open(path, "rb") as f:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO there must not hold the start
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
         raw = f.read(MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
         raise ValueError(f"larger than {MAX_BYTES} bytes")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import signal
 import time
@@ -145,6 +146,9 @@ def test_the_saved_position_is_resumed_only_when_it_fits(tmp_path, story, caplog
         lines = [r.getMessage() for r in caplog.records]
         assert len(lines) == 1 and re.search(why, lines[0]), (why, lines)
         assert "beginning" in lines[0]
+    (tmp_path / FILE).unlink()
+    os.mkfifo(tmp_path / FILE)  # nothing writes to it: reading it whole would never end
+    assert resume_point(tmp_path, story, 600, fresh=False) is None
 
 
 def test_the_position_is_gone_once_the_film_is_over(tmp_path, story):
