@@ -314,11 +314,6 @@ def _position(cfg: HostConfig, story, args) -> dict:
             "resumed": pos}
 
 
-def _show_id(show) -> dict:
-    keeper = getattr(show, "keeper", None)
-    return {"show": keeper.pos.show} if keeper else {}
-
-
 def _play(args, cfg: HostConfig) -> int:
     from dataclasses import replace
 
@@ -348,8 +343,9 @@ def _play(args, cfg: HostConfig) -> int:
     # A kiosk records each visit as its own session (and keeps its retention); a show is
     # one session.
     closers = attach(show, replace(cfg, session=replace(cfg.session, enabled=False))
-                     if cfg.mode == "kiosk" else cfg, {"config": str(args.config),
-                                                       **_show_id(show)})
+                     if cfg.mode == "kiosk" else cfg,
+                     {"config": str(args.config),
+                      **({"show": show.keeper.pos.show} if show.keeper else {})})
     try:
         waited = None
         if cfg.mode == "show" and cfg.baseline_wait_s and show.resumed:

@@ -133,7 +133,7 @@ class Keeper:
                     return
                 if not self._failing:
                     log.error("cannot save the show's position (%s): a restart now would "
-                              "play the film from its beginning", e)
+                              "go back to an older one, or to the film's beginning", e)
                 self._failing = True
 
 
