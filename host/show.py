@@ -294,6 +294,8 @@ class Show(StoryBranches, OperatorControls):
             except OSError as e:
                 log.error("cannot save the intake's state: %s", e)
             self.receiver.close()
+            if self.keeper:
+                self.keeper.close()
             if self.announcement:
                 self.announcement.close()
             self.cue_sock.close()

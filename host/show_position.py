@@ -79,6 +79,7 @@ class Keeper:
         self._again = pos.segment if resumed else None  # in the path already: not twice
         self._pending: Optional[str] = None  # the text to write next; _GONE: remove the file
         self._wake = threading.Condition()
+        self._closing = False  # close(): write what is pending, then end
         self._writer = threading.Thread(target=self._write_loop, name="show-position",
                                         daemon=True)
         self._writer.start()
@@ -106,6 +107,15 @@ class Keeper:
         self._put(_GONE)
         self._writer.join(wait_s)
 
+    def close(self, wait_s: float = 10.0) -> None:
+        """The show stops (a signal, a fault): the last position written, the writer ends,
+        the file stays for the next start."""
+        self._done = True
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+        self._writer.join(wait_s)
+
     def _put(self, item: str) -> None:
         with self._wake:
             self._pending = item
@@ -114,9 +124,11 @@ class Keeper:
     def _write_loop(self) -> None:
         while True:
             with self._wake:
-                while self._pending is None:
+                while self._pending is None and not self._closing:
                     self._wake.wait()
                 item, self._pending = self._pending, None
+            if item is None:  # closing, nothing left to write
+                return
             try:
                 if item is _GONE:
                     self.path.unlink(missing_ok=True)
