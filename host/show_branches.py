@@ -129,8 +129,9 @@ class StoryBranches:
 
     # -- where the show is, for a restarted host (show_position.py) ----------------------
     def _film_over(self) -> None:
-        """The story's end, or the show's duration: a start after this is a new show."""
-        if self.keeper:
+        """The story's end, or the show's duration: a start after this is a new show. A
+        player that failed keeps it: the restart tries that segment again (3 times)."""
+        if self.keeper and not self.player.error:
             self.keeper.finish()
 
     def _keep_position(self, force: bool = False) -> None:
