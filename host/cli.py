@@ -143,10 +143,16 @@ class HostConfig:
     lsl: LslConfig = field(default_factory=LslConfig)
     #: Which edge unit carries which seats, and the room's rows (host/seatmap.py).
     seatmap: SeatMapConfig = field(default_factory=SeatMapConfig)
-    #: folder for what must survive a restart (replay windows, seat locks); empty:
+    #: folder for what must survive a restart (replay windows, seat locks, where the show
+    #: is: show.json); empty:
     #: the state folder's host/ (empathy.paths; the systemd unit puts it in /var/lib/empathy).
     #: Example: "/var/lib/empathy/host"
     state_dir: str = ""
+    #: show mode: a host started again this soon, s, after it last noted where the show was
+    #: (a crash, a restart, the host's power) plays the segment the audience was watching
+    #: again from its start, not the film from its beginning; 0 = always from the
+    #: beginning (`host run --fresh` for one start). Example: 300.0
+    resume_within_s: float = setting(600.0, lo=1, hi=86400, zero_ok=True)
 
     def validate(self):
         if not self.story:
@@ -173,10 +179,13 @@ def attach(show, cfg: HostConfig, meta: dict | None = None) -> list:
 def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
     rec = None
     if cfg.session.enabled:
-        from empathy.host.session.store import Recorder, unfinished
+        from empathy.host.session.store import RESUME_S, Recorder, unfinished
 
         meta = {"story": show.story.title, **(meta or {})}
-        rec = Recorder(Path(cfg.session.dir), meta, unfinished(Path(cfg.session.dir), meta),
+        # A resumed show (same show id in meta) goes on with its session.
+        within_s = max(RESUME_S, cfg.resume_within_s)
+        rec = Recorder(Path(cfg.session.dir), meta,
+                       unfinished(Path(cfg.session.dir), meta, within_s),
                        unit_report=show.intake.unit_report, on_fault=show.report)
         closers.append(rec)
         show.subscribe(rec)
@@ -233,8 +242,9 @@ def _media(cfg: HostConfig, key: str) -> Path | None:
     return path
 
 
-def make_show(cfg: HostConfig, story, keys, clock=None, realtime: bool = True):
-    """The Show the config asks for: the story for whoever is there, or a kiosk's cycle."""
+def make_show(cfg: HostConfig, story, keys, clock=None, realtime: bool = True, **show_kw):
+    """The Show the config asks for: the story for whoever is there, or a kiosk's cycle.
+    show_kw: a show's position keeper and resume point (show_position.py)."""
     from empathy.host.intake_state import default_dir
     from empathy.host.show import Show
 
@@ -249,7 +259,8 @@ def make_show(cfg: HostConfig, story, keys, clock=None, realtime: bool = True):
                          Path(cfg.session.dir) if cfg.session.enabled else None,
                          retention=cfg.session, attract_media=_media(cfg, "attract"),
                          attract_lut=_media(cfg, "attract_lut"), **kw)
-    return Show(story, cfg.show, keys.units, keys.cue_signing, Path(cfg.frame_log), **kw)
+    return Show(story, cfg.show, keys.units, keys.cue_signing, Path(cfg.frame_log), **kw,
+                **show_kw)
 
 
 def _check_story(story, cfg: HostConfig, force: bool) -> None:
@@ -288,6 +299,21 @@ def _run(args) -> int:
             os.close(held)
 
 
+def _position(cfg: HostConfig, story, args) -> dict:
+    """Show mode: where a restarted show goes on from, and what keeps it (show_position.py);
+    a kiosk starts each visitor's film from its beginning."""
+    from empathy.host.intake_state import default_dir
+    from empathy.host.show_position import Keeper, Position, resume_point
+
+    if cfg.mode != "show":
+        return {}
+    folder = Path(cfg.state_dir or default_dir())
+    config = str(Path(args.config).resolve())
+    pos = resume_point(folder, story, cfg.resume_within_s, args.fresh, config)
+    return {"keeper": Keeper(folder, pos or Position.new(story, config), resumed=bool(pos)),
+            "resumed": pos}
+
+
 def _play(args, cfg: HostConfig) -> int:
     from dataclasses import replace
 
@@ -301,7 +327,7 @@ def _play(args, cfg: HostConfig) -> int:
     keys = Keystore.load(cfg.keystore, "host")
     for path in keep_last(cfg.show.output):
         log.info("keeping the last recording as %s (a new one starts)", path)
-    show = make_show(cfg, story, keys)
+    show = make_show(cfg, story, keys, **_position(cfg, story, args))
     # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
     show.intake.watch_keystore(cfg.keystore, on_reload=show.use_keystore)
     # systemd stops us with SIGTERM, a closed ssh session with SIGHUP, a terminal's Ctrl-C
@@ -317,10 +343,14 @@ def _play(args, cfg: HostConfig) -> int:
     # A kiosk records each visit as its own session (and keeps its retention); a show is
     # one session.
     closers = attach(show, replace(cfg, session=replace(cfg.session, enabled=False))
-                     if cfg.mode == "kiosk" else cfg, {"config": str(args.config)})
+                     if cfg.mode == "kiosk" else cfg,
+                     {"config": str(args.config),
+                      **({"show": show.keeper.pos.show} if show.keeper else {})})
     try:
         waited = None
-        if cfg.mode == "show" and cfg.baseline_wait_s:
+        if cfg.mode == "show" and cfg.baseline_wait_s and show.resumed:
+            log.info("baseline wait skipped: the audience is mid-film, not at rest")
+        elif cfg.mode == "show" and cfg.baseline_wait_s:
             seats = set(cfg.seatmap.owners()) or None
             watch = BaselineWatch()
             waited = wait_for_baselines(show, seats, cfg.baseline_wait_s, watch)
@@ -341,4 +371,7 @@ def register(p) -> None:
     r.add_argument("--force", action="store_true",
                    help="play even if the story's clips or LUTs fail `story check` (each "
                         "broken segment falls back to its default branch)")
+    r.add_argument("--fresh", action="store_true",
+                   help="play the film from its beginning, even if a show was interrupted "
+                        "within resume_within_s (docs/guide-cinema.md)")
     r.set_defaults(func=_run)

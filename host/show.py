@@ -80,9 +80,11 @@ class Show(StoryBranches, OperatorControls):
     def __init__(self, story: Story, cfg: ShowConfig, keys: dict[int, bytes], cue_key: bytes,
                  frame_log: Path, realtime: bool = True, seatmap: Optional[SeatMapConfig] = None,
                  state_dir: Optional[Path] = None, frame_log_rotation=None,
-                 clock: Callable[[], int] = now_us):
+                 clock: Callable[[], int] = now_us, keeper=None, resumed=None):
         """clock: the show's time in µs, as the samples' timestamps (a long-run simulation
-        passes its own, with realtime=False); screen cues always carry the real host clock."""
+        passes its own, with realtime=False); screen cues always carry the real host clock.
+        keeper: writes where the show is (show_position.Keeper); resumed: the Position a
+        restarted host goes on from (its segment plays first, on its variables)."""
         from empathy.host.player.player import Player  # GStreamer loads only for a show
 
         self.story, self.cfg, self.clock = story, cfg, clock
@@ -111,7 +113,11 @@ class Show(StoryBranches, OperatorControls):
         self.current = story.start
         self.decided_for: Optional[int] = None  # index in segment_log already decided
         self.prepared_for: Optional[int] = None  # index in segment_log whose options pre-roll
-        self.story_vars = dict(story.variables)  # what the story remembers of choices made
+        self.keeper, self.resumed = keeper, resumed
+        # what the story remembers of choices made
+        self.story_vars = dict(resumed.vars if resumed else story.variables)
+        self._vars_on_screen = self.story_vars  # ...as the segment on screen began
+        self._noted = (0, 0)  # segments and decisions the keeper has written
         self.vars_before = self.story_vars  # ...before the last decision's choice was taken
         self.t0_us = 0
         self._segment_pts_s = 0.0  # the output time of the segment on screen's first frame
@@ -165,6 +171,7 @@ class Show(StoryBranches, OperatorControls):
                 new = {"segment": info.clip_id, "start_us": t, "at_s": (t - self.t0_us) / 1e6}
                 self.segment_log.append(new)
                 self.current, self._segment_pts_s = info.clip_id, info.pts_s
+                self._vars_on_screen = self.story_vars
             self.frame = info
         if new:
             self._emit("segment", new)
@@ -242,9 +249,11 @@ class Show(StoryBranches, OperatorControls):
         frames_due = int(round(duration_s * self.cfg.fps))
         hard_end = time.monotonic() + duration_s + 30 + self.cfg.reward_latency_s
         credits_end = None  # the story has ended: show seconds until the audience is let go
+        self._keep_position(force=True)  # a --fresh start forgets the old position now
         try:
             while time.monotonic() < hard_end and not self.ending.is_set():
                 self.pump(timeout_s=0.02)
+                self._keep_position()
                 t = self.clock() / 1e6
                 if t >= next_cue and credits_end is None:
                     self._send_cue()
@@ -267,12 +276,14 @@ class Show(StoryBranches, OperatorControls):
                 if progress:
                     progress(min(duration_s, shown / self.cfg.fps))
                 if shown >= frames_due:
+                    self._film_over()
                     break
                 if self.player.wait(0):
                     # The story ended (no loop). The audience is still in its seats (the
                     # credits): measure on for the reward latency, so the last segment is
                     # judged on its whole shifted window, not on the part before the end.
                     credits_end = self._film_end_s(t) + self.cfg.reward_latency_s
+                    self._film_over()
         finally:
             self.player.stop()
             self.player.wait(30)
@@ -283,6 +294,8 @@ class Show(StoryBranches, OperatorControls):
             except OSError as e:
                 log.error("cannot save the intake's state: %s", e)
             self.receiver.close()
+            if self.keeper:
+                self.keeper.close()
             if self.announcement:
                 self.announcement.close()
             self.cue_sock.close()
@@ -355,5 +368,8 @@ class Show(StoryBranches, OperatorControls):
             "frames_late": p.frames_late,
             "switches": list(p.switches),  # decision -> first frame timing per switch
             "policy": self.policy.name,
+            **({"show": self.keeper.pos.show} if self.keeper else {}),
+            **({"resumed": {"segment": self.resumed.segment,
+                            "was_at_s": self.resumed.offset_s}} if self.resumed else {}),
             "timeline": [asdict(s) for s in self.timeline],
         }

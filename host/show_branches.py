@@ -5,7 +5,8 @@ when the decision's measurement window closes, the option the operator forced or
 policy chose from the audience. The player takes it only while that segment is still on
 screen (`_offer`); if the segment ends first, the player asks for its fallback
 (`_need_next`, on the player thread) and the decision's default plays. Only what plays is
-recorded and changes the story's variables.
+recorded and changes the story's variables. The show loop also tells the position keeper
+where the show is (`_keep_position`), for a host restarted mid-show (show_position.py).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ class StoryBranches:
 
     # -- the player's clips, and the decisions' record ----------------------------------
     def _first_clip(self):
-        return self._clip(self.story.start)
+        # a restarted host: the segment the audience was watching, from its start
+        return self._clip(self.resumed.segment if self.resumed else self.story.start)
 
     def _clip(self, seg_id: str):
         from empathy.host.player.player import Clip
@@ -124,3 +126,27 @@ class StoryBranches:
         # With --log-json the whole record (inputs, scores, propensity) is in the log line.
         log.info("decision %s -> %s: %s", choice.decision, choice.chosen, choice.reason,
                  extra=entry)
+
+    # -- where the show is, for a restarted host (show_position.py) ----------------------
+    def _film_over(self) -> None:
+        """The story's end, or the show's duration: a start after this is a new show. A
+        player that failed keeps it: the restart tries that segment again (3 times)."""
+        if self.keeper and not self.player.error:
+            self.keeper.finish()
+
+    def _keep_position(self, force: bool = False) -> None:
+        """Tell the keeper where the show is: at once for a new segment or decision, else
+        every few seconds (show_position.py)."""
+        if self.keeper is None:
+            return
+        with self.lock:
+            f, segs, vars_ = self.frame, self.segment_log[self._noted[0]:], self._vars_on_screen
+        steps = [f"{d['decision']}={d['chosen']}" for d in self.decisions[self._noted[1]:]]
+        steps += [s["segment"] for s in segs]
+        self._noted = (self._noted[0] + len(segs), len(self.decisions))
+        if f is None and not force:
+            return
+        pos = self.keeper.pos
+        self.keeper.note(f.clip_id if f else pos.segment, f.clip_t_s if f else pos.offset_s,
+                         vars_, steps, time.monotonic(),
+                         force=force or bool(steps))

@@ -364,7 +364,7 @@ def test_websocket_streams_state_and_controls_take_effect(bandit_rig):
                             and len(d["operator"]["controls"]) == 4, 10, "freeze applied")
             # the bandit's memory file (under $XDG_STATE_HOME) now says frozen
             (memory,) = [p for p in (rig.tmp / "state").rglob("*.json")
-                         if p.name != "intake.json"]  # not the intake's replay state
+                         if p.name not in ("intake.json", "show.json")]  # nor the host's
             assert json.loads(memory.read_text())["frozen"] is True
             assert [c["action"] for c in s["operator"]["controls"]] == [
                 "force_branch", "kill_switch", "grade_strength", "learning"]

@@ -68,7 +68,7 @@ class Host:
             self.cfg["seatmap"] = seatmap
         self.proc = self.url = None
 
-    def start(self, wait: bool = True) -> "Host":
+    def start(self, wait: bool = True, args: tuple = ()) -> "Host":
         self.runs += 1
         config = self.tmp / "host.toml"
         config.write_text(tomli_w.dumps(self.cfg))
@@ -76,7 +76,7 @@ class Host:
         self.err = open(self.err_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "empathy.cli", "--log-level", "info", "host", "run",
-             "--config", str(config)], stdout=subprocess.PIPE, stderr=self.err, text=True,
+             "--config", str(config), *args], stdout=subprocess.PIPE, stderr=self.err, text=True,
             env={**os.environ, "EMPATHY_OPERATOR_TOKEN": self.token,
                  "XDG_STATE_HOME": str(self.tmp / "xdg")})
         if wait:
