@@ -144,6 +144,7 @@ class Decoder:
         self._has_audio = False
         self._track = audio.Track()
         self.first_frame_at: float | None = None  # monotonic time the first frame was ready
+        self.error: str | None = None  # why it gave up, once it has
         self._frame_rate = fps or 25.0
         self._stop = threading.Event()
         self._after = after
@@ -154,6 +155,8 @@ class Decoder:
         self._thread.start()
 
     def _put(self, item) -> bool:
+        if isinstance(item, End):  # before it is queued: nextclip.py looks for it there
+            self.error = item.error
         while not self._stop.is_set():
             try:
                 self.queue.put(item, timeout=0.02)
