@@ -45,7 +45,9 @@ def test_a_failed_next_clip_falls_back_without_a_frozen_frame(clips, tmp_path, b
     last_a = len(ids) - 1 - ids[::-1].index("a")
     first_b = next(i for i, f in enumerate(seen) if f.clip_id == "b" and f.clip_t_s < 0.5 / FPS)
     frozen = first_b - last_a - 1  # the last picture of a held while b was not ready
-    assert (last_a, frozen) == (49, 0)
+    assert frozen == 0
+    # every frame of both clips shown (a frame repeated elsewhere, under load, is no switch's)
+    assert [len({f.clip_t_s for f in seen if f.clip_id == c}) for c in "ab"] == [50, 10]
     # the fallback was asked for once, while a still played (not at its end: frame 50),
     # and what follows b at b's end (nothing: the film ends)
     assert [c for c, _ in asked] == ["bad", "b"] and asked[0][1] < 40
@@ -53,5 +55,5 @@ def test_a_failed_next_clip_falls_back_without_a_frozen_frame(clips, tmp_path, b
     while not p.faults.empty():
         faults.append(p.faults.get())
     assert [(f["event"], f["segment"]) for f in faults] == [("media_fault", "bad")]
-    assert len(seen) == 60 and [f.index for f in seen] == list(range(60))
+    assert [f.index for f in seen] == list(range(len(seen)))
     assert [sw["to"] for sw in p.switches] == ["b"]
