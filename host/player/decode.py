@@ -13,16 +13,11 @@ from typing import Iterator
 import numpy as np
 
 from . import audio
-from .gst import Gst, bus_error, fps_fraction, renice_this_thread, sample_to_array, \
-    set_file, set_thread_nice
+from .decodepipe import DECODE_NICE, fit, pipeline
+from .gst import Gst, bus_error, renice_this_thread, sample_to_array
 
 log = logging.getLogger(__name__)
 _SINK_BUFFERS = 4  # decoded frames the appsink may hold beyond our queue
-# Decoding runs ahead of the screen (a second of frames, and the next decision's candidates),
-# so it is less urgent than grading the frame due next: its threads run this much nicer
-# (gst.set_thread_nice). That only matters when both cores are busy: idle CPU still goes to
-# decoding at full speed.
-DECODE_NICE = 4
 _NO_VIDEO = "no video stream in the file (a sound-only export?)"
 
 
@@ -43,66 +38,6 @@ def _sink_depth(queue_size: int) -> int:
     """Buffers the appsink may hold: a short queue (a prepared candidate) keeps it short too,
     so a candidate decodes a frame or two, not a dozen, while the show is playing."""
     return min(_SINK_BUFFERS, max(1, queue_size))
-
-
-# image-orientation tag -> videoflip's video-direction. Not video-direction=auto: that never
-# lets videoflip pass frames through untouched (a copy of each: decoding 720p ~25 % slower).
-_TURNS = {"rotate-90": "90r", "rotate-180": "180", "rotate-270": "90l",
-          "flip-rotate-0": "horiz", "flip-rotate-90": "ul-lr", "flip-rotate-180": "vert",
-          "flip-rotate-270": "ur-ll"}
-
-
-def _turn_by_tag(pad, info, flip):
-    """A phone's clip is stored as the sensor saw it and tagged with how to turn it."""
-    Gst_ = Gst()
-    event = info.get_event()
-    if event is not None and event.type == Gst_.EventType.TAG:
-        ok, turn = event.parse_tag().get_string("image-orientation")
-        if ok and turn in _TURNS:
-            Gst_.util_set_object_arg(flip, "video-direction", _TURNS[turn])
-    return Gst_.PadProbeReturn.OK
-
-
-def _pipeline(path: Path, width: int | None, height: int | None, fps: float | None):
-    Gst_ = Gst()
-    # videoconvert picks RGB for 8-bit sources and RGBA64_LE for deeper ones (no loss).
-    caps = "video/x-raw,format=(string){RGB,RGBA64_LE}"
-    if width and height:
-        caps += f",width={int(width)},height={int(height)},pixel-aspect-ratio=1/1"
-    if fps:
-        f = fps_fraction(fps)
-        caps += f",framerate={f.numerator}/{f.denominator}"
-    # videoflip turns a phone's portrait clip upright (_turn_by_tag); it takes YUV up to 12
-    # bits but no RGBA64, hence a conversion on each side (the first mostly passthrough).
-    # videorate makes the clip's frame rate match the show's, so one decoded frame = one tick.
-    # The audio sink is async=false: a file without sound must not hold the pipeline in preroll.
-    # deinterlace weaves a camcorder's fields (1080i) into frames; it passes progressive
-    # video through untouched, but interlaced only in 8-bit (_fields_in).
-    desc = ("filesrc name=src ! decodebin name=dec "
-            "dec. ! videoconvert ! capsfilter name=fields ! deinterlace ! videoflip name=flip ! "
-            "videoconvert ! videoscale ! videorate ! "
-            f"{caps} ! appsink name=sink sync=false drop=false "
-            "dec. ! audioconvert ! audioresample ! audiorate ! "
-            f"{audio.CAPS} ! appsink name=asink sync=false async=false")
-    pipe = Gst_.parse_launch(desc)
-    set_thread_nice(pipe, DECODE_NICE)
-    set_file(pipe.get_by_name("src"), path)
-    flip = pipe.get_by_name("flip")
-    flip.get_static_pad("sink").add_probe(Gst_.PadProbeType.EVENT_DOWNSTREAM, _turn_by_tag,
-                                          flip)
-    return pipe, pipe.get_by_name("sink"), pipe.get_by_name("asink"), pipe.get_by_name("dec")
-
-
-# What deinterlace takes when it weaves fields (its 8-bit formats): 4:4:4, 4:2:2, 4:2:0.
-_FIELDS_8BIT = "video/x-raw,format=(string){Y444,Y42B,I420}"
-
-
-def _fields_in(pipe, caps) -> None:
-    """Interlaced video reaches deinterlace in a format it weaves (a 10-bit source is cut
-    to 8 bits: passed through in 10, it stayed combed); progressive keeps its depth."""
-    mode = caps.get_structure(0).get_string("interlace-mode")
-    if mode not in (None, "progressive"):
-        pipe.get_by_name("fields").set_property("caps", Gst().Caps.from_string(_FIELDS_8BIT))
 
 
 def _film_s(sample) -> float | None:
@@ -144,6 +79,7 @@ class Decoder:
         self._has_audio = False
         self._track = audio.Track()
         self.first_frame_at: float | None = None  # monotonic time the first frame was ready
+        self.error: str | None = None  # why it gave up, once it has
         self._frame_rate = fps or 25.0
         self._stop = threading.Event()
         self._after = after
@@ -154,6 +90,8 @@ class Decoder:
         self._thread.start()
 
     def _put(self, item) -> bool:
+        if isinstance(item, End):  # before it is queued: nextclip.py looks for it there
+            self.error = item.error
         while not self._stop.is_set():
             try:
                 self.queue.put(item, timeout=0.02)
@@ -228,7 +166,7 @@ class Decoder:
             self._put(End(f"media not found: {self.path}"))
             return
         try:
-            pipe, sink, self._asink, dec = _pipeline(self.path, *self.size, self.fps)
+            pipe, sink, self._asink, dec = pipeline(self.path, *self.size, self.fps)
             if self._threads:
                 dec.connect("deep-element-added", self._limit_threads)
             self._sink = sink  # set before reading the depth: resize() may run meanwhile
@@ -247,7 +185,7 @@ class Decoder:
             if kind.startswith("audio"):
                 self._has_audio = True
             elif kind.startswith("video"):
-                _fields_in(pipe, caps)
+                fit(pipe, caps, self.size)
                 has_video.set()
 
         def no_picture() -> bool:

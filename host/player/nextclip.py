@@ -58,6 +58,7 @@ class NextClip:
         self._cut = False  # cut_to(): switch to _next at the next frame
         self.play = 0  # FrameInfo.play of the clip on screen; +1 as each clip is left
         self._ready: dict[tuple[str, str], Decoder] = {}  # prepared candidates
+        self._asked: Queued | None = None  # the failed queued clip replace_failed asked for
 
     def prepare(self, candidates: list[Clip]) -> None:
         for c in candidates:
@@ -114,6 +115,38 @@ class NextClip:
             dec.resize(self._queue_size)
         return dec, list(ready.values())
 
+    def replace_failed(self) -> tuple[Clip, str] | None:
+        """The queued clip's decoder gave up before its first frame (a missing, corrupt or
+        undecodable file): what on_need_next gives for it takes its place now, and decodes
+        while the clip on screen plays. Asked at the switch instead, it started only then:
+        the last picture froze meanwhile (58 frames under load). Returns the failed clip and
+        why when it was replaced; when nothing follows it, the switch ends the show as before.
+        Play thread only, like advance: on_need_next is asked from one thread."""
+        q = self._next
+        if q is None or q is self._asked or q[1].error is None or \
+                q[1].first_frame_at is not None:
+            return None
+        self._asked = q  # once: an answer of None leaves it to the switch
+        asked = time.monotonic()
+        c = self._ask(q[0])
+        grade = self._grade_for(c.lut, c.strength) if c is not None else None
+        with self._lock:
+            if c is None or self._next is not q:  # nothing follows, or a set_next stands
+                return None
+            dec, others = self._take_prepared(c)
+            self._next = (c, dec, grade, asked)
+        _stop(others, q)
+        return q[0], q[1].error
+
+    def _ask(self, clip: Clip) -> Clip | None:
+        if self.on_need_next is None:
+            return None
+        try:
+            return self.on_need_next(clip)
+        except Exception:
+            log.exception("on_need_next failed; ending the show")
+            return None
+
     def advance(self, clip: Clip) -> Queued | None:
         """The clip after `clip`: one queued, else whatever on_need_next gives."""
         with self._lock:
@@ -121,14 +154,8 @@ class NextClip:
             self.play += 1  # from here a set_next meant to follow `clip` is refused
         if nxt is not None:
             return nxt
-        if self.on_need_next is None:
-            return None
         asked = time.monotonic()
-        try:
-            c = self.on_need_next(clip)
-        except Exception:
-            log.exception("on_need_next failed; ending the show")
-            return None
+        c = self._ask(clip)
         grade = self._grade_for(c.lut, c.strength) if c is not None else None
         # The callback may have called set_next instead of returning a clip.
         with self._lock:

@@ -185,9 +185,12 @@ class Player:
     def _advance(self, clip: Clip, error: str | None) -> Queued | None:
         """The clip after `clip` (nextclip.py), a media fault reported first."""
         if error:
-            log.warning("clip %s unplayable (%s); asking for another", clip.id, error)
-            self.faults.put({"event": "media_fault", "segment": clip.id, "why": error})
+            self._media_fault(clip, error)
         return self._upcoming.advance(clip)
+
+    def _media_fault(self, clip: Clip, error: str) -> None:
+        log.warning("clip %s unplayable (%s); asking for another", clip.id, error)
+        self.faults.put({"event": "media_fault", "segment": clip.id, "why": error})
 
     def _run(self, clip: Clip, dec: Decoder) -> None:
         period = 1.0 / self.fps
@@ -205,6 +208,9 @@ class Player:
         play = self._upcoming.play
         try:
             while not self._stop.is_set():
+                failed = self._upcoming.replace_failed()  # the clip queued next cannot play
+                if failed is not None:
+                    self._media_fault(*failed)
                 if self.realtime and n > 0:
                     timeout = max(0.0, t0 + n * period - time.monotonic())
                 else:
