@@ -24,7 +24,11 @@ log = logging.getLogger("empathy.host.show")  # the show's log, as before the sp
 class StoryBranches:
     # -- the player's fallback (player thread) ---------------------------------------
     def _need_next(self, clip):
-        """The segment ended with no next clip queued: use the default (fault path)."""
+        """The segment ended with no next clip queued: use the default (fault path). Or the
+        clip queued next cannot play: a chosen branch gives way to its decision's default."""
+        instead = self._failed_branch(clip)
+        if instead is not None:
+            return instead
         seg = clip.id
         d = self.story.decision_after(seg)
         if d:
@@ -38,6 +42,25 @@ class StoryBranches:
             return self._clip(d.default)
         nxt = self._next_segment(seg)
         return self._clip(nxt) if nxt else None
+
+    def _failed_branch(self, clip):
+        """`clip` is not the one on screen, so it is the one queued next, and it failed before
+        its first frame. If it is the branch the last decision chose and not its default, the
+        default plays instead, and the story forgets the branch (as the kill switch's undo);
+        else None: what follows it plays, as for a segment that ended."""
+        with self.lock:
+            f = self.frame
+        d = self.story.decision_after(f.clip_id) if f and f.clip_id != clip.id else None
+        last = self.decisions[-1] if self.decisions else None
+        if not d or not last or last["decision"] != d.id or last["chosen"] != clip.id \
+                or clip.id == d.default:
+            return None
+        log.warning("decision %s: %s cannot play, the default %s plays instead", d.id, clip.id,
+                    d.default)
+        d = d.offer(self.vars_before)
+        self._record(default_choice(d, f"fallback: {clip.id} could not play"))
+        self.story_vars = d.take(d.default, self.vars_before)
+        return self._clip(d.default)
 
     def _next_segment(self, seg: str) -> Optional[str]:
         """What follows a segment with no decision: its `next`, the start for a loop, or
