@@ -299,6 +299,24 @@ def _run(args) -> int:
             os.close(held)
 
 
+def _fresh(args) -> int:
+    """The service's own `--fresh` (show_position.forget)."""
+    from empathy.host.config_cli import expect_kind
+    from empathy.host.intake_state import default_dir, hold
+    from empathy.host.show_position import forget
+
+    expect_kind(args.config, "host")
+    cfg = from_toml(HostConfig, args.config)
+    folder = Path(cfg.state_dir or default_dir())
+    held = hold(folder)  # refused while a host runs here: its note would be back in 2 s
+    try:
+        print(forget(folder))
+        return 0
+    finally:
+        if held is not None:
+            os.close(held)
+
+
 def _position(cfg: HostConfig, story, args) -> dict:
     """Show mode: where a restarted show goes on from, and what keeps it (show_position.py);
     a kiosk starts each visitor's film from its beginning."""
@@ -375,3 +393,7 @@ def register(p) -> None:
                    help="play the film from its beginning, even if a show was interrupted "
                         "within resume_within_s (docs/guide-cinema.md)")
     r.set_defaults(func=_run)
+    f = sub.add_parser("fresh", help="forget an interrupted show: the next `host run` plays "
+                                     "the film from its beginning (stop the service first)")
+    f.add_argument("--config", required=True, help="host config TOML")
+    f.set_defaults(func=_fresh)

@@ -196,6 +196,16 @@ def resume_point(folder: Path, story, within_s: float, fresh: bool,
     return pos
 
 
+def forget(folder: Path) -> str:
+    """Forget an interrupted show (`empathy host fresh`): the next start plays the film from
+    its beginning. Says what it did."""
+    path = folder / FILE
+    if not path.is_file():
+        return f"no interrupted show in {folder}: the next start plays the film from its beginning"
+    path.unlink()
+    return f"removed {path}: the next start plays the film from its beginning"
+
+
 def _read(path: Path, story) -> Position:
     """The file, every value checked against this story (a file edited or damaged by hand,
     or written by another version, must not steer the show)."""

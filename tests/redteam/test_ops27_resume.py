@@ -184,3 +184,29 @@ def test_a_resumed_show_goes_on_with_what_the_story_remembers(tmp_path):
         == [("then", "f", ["e", "f"])]
     assert summary["resumed"] == {"segment": "d", "was_at_s": 0.4}
     assert not (tmp_path / FILE).exists()
+
+
+def test_host_fresh_forgets_an_interrupted_show_but_not_under_a_running_host(tmp_path, capsys):
+    """Under systemd there is no `--fresh` to pass: `empathy host fresh` removes the note,
+    refused while a host holds the state folder (it would write the note again)."""
+    import tomli_w
+
+    from empathy.cli import main
+    from empathy.host.intake_state import hold
+
+    host = Host(tmp_path, "udp://127.0.0.1:9", Keystore.new([1]))
+    config = tmp_path / "host.toml"
+    config.write_text(tomli_w.dumps(host.cfg))
+    host.state_dir.mkdir(mode=0o700)
+    note = host.state_dir / FILE
+    note.write_text("{}")
+    held = hold(host.state_dir)
+    try:
+        assert main(["host", "fresh", "--config", str(config)]) == 1
+        assert "another host runs on it" in capsys.readouterr().err and note.exists()
+    finally:
+        os.close(held)
+    assert main(["host", "fresh", "--config", str(config)]) == 0
+    assert not note.exists() and "removed" in capsys.readouterr().out
+    assert main(["host", "fresh", "--config", str(config)]) == 0
+    assert "no interrupted show" in capsys.readouterr().out
