@@ -49,8 +49,8 @@ compute=$!
 # gives 0.82-0.86 of three's time, ~650 s against 775 s measured; the order files are
 # handed out in barely matters (the workers end within ~20 s of each other). Not yet timed
 # on a quiet machine: EMPATHY_TEST_WORKERS=3 gives the old pass.
-$PY -m pytest -m "not slow and not realtime and not compute" -n "${EMPATHY_TEST_WORKERS:-4}" \
-  --dist loadfile --durations=12
+$PY -m pytest -m "not slow and not realtime and not compute" --parallel-files \
+  -n "${EMPATHY_TEST_WORKERS:-4}" --dist loadfile --durations=12
 rc1=$?
 # --realtime-files: these passes import only the files that can hold real-time tests.
 # The light files (simulated devices, no video) run three at a time beside the tests that
