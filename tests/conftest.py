@@ -113,14 +113,21 @@ def pytest_addoption(parser):
                           "of CPU) only to deselect all but a few")
     parser.addoption("--compute-files", action="store_true",
                      help="collect only COMPUTE's files: scripts/test.sh's idle-priority pass")
+    parser.addoption("--parallel-files", action="store_true",
+                     help="collect no file of REALTIME's or COMPUTE's, none of whose tests "
+                          "the parallel pass runs: each of its workers imported every test "
+                          "module (~13 CPU-s under load)")
 
 
 def pytest_ignore_collect(collection_path, config):
     realtime, compute = config.getoption("realtime_files"), config.getoption("compute_files")
-    if not (realtime or compute) or collection_path.suffix != ".py" or \
+    parallel = config.getoption("parallel_files")
+    if not (realtime or compute or parallel) or collection_path.suffix != ".py" or \
             not collection_path.name.startswith("test_"):
         return None
     path = collection_path.as_posix()
+    if parallel:  # every test of these is marked realtime or compute below
+        return bool(REALTIME.search(path) or COMPUTE.search(path))
     if compute:
         return not COMPUTE.search(path)
     return not (REALTIME.search(path) or MARKED.search(collection_path.read_text("utf-8")))

@@ -1,6 +1,7 @@
 """Heart beats: streaming = batch, real recordings vs HeartPy, premature beats, artefacts."""
 
 import warnings
+from functools import cache
 
 import numpy as np
 import pytest
@@ -13,7 +14,17 @@ from empathy.edge.signal_sims import pulse_train
 from empathy.edge.signal_validation import beat_f1, heartpy_recordings
 
 warnings.filterwarnings("ignore", module="heartpy")
-REC = {name: (x, fs) for name, x, fs in heartpy_recordings()}
+
+
+@cache
+def _recordings() -> dict:
+    return {n: (x, fs) for n, x, fs in heartpy_recordings()}
+
+
+def rec(name: str):
+    """A HeartPy recording, all three read once a test first needs one: read at import, each
+    process collecting this file paid ~1.3 CPU-s, whether it ran the file or not."""
+    return _recordings()[name]
 
 
 def _streamed(x, fs, kind, sizes):
@@ -29,14 +40,14 @@ def _streamed(x, fs, kind, sizes):
 @settings(max_examples=8, deadline=None)
 @given(st.lists(st.integers(1, 700), min_size=1, max_size=6))
 def test_streaming_gives_the_same_beats_as_batch_whatever_the_chunks(sizes):
-    x, fs = REC["data.csv"]
+    x, fs = rec("data.csv")
     batch = ppg_peaks(x, fs)
     idx, sqi = _streamed(x, fs, "ppg", sizes)
     assert np.array_equal(idx, batch.idx) and np.array_equal(sqi, batch.sqi)
 
 
 def test_streaming_equals_batch_on_a_long_real_recording_and_on_ecg():
-    x, fs = REC["data3.csv"]
+    x, fs = rec("data3.csv")
     batch = ppg_peaks(x, fs)
     assert len(batch.idx) > 1000
     for sizes in ([1, 7, 250], [4096], [70000]):
@@ -66,7 +77,7 @@ def test_beats_come_out_within_the_documented_latency():
 def test_a_small_wave_just_before_a_pulse_does_not_shut_the_pulse_out():
     # data3.csv has pulses with a smaller wave 0.28-0.30 s before them (within the refractory
     # time); HeartPy and NeuroKit2 agree on the pulse, and so must we.
-    x, fs = REC["data3.csv"]
+    x, fs = rec("data3.csv")
     ours = ppg_peaks(x, fs).idx / fs
     hp, nk = heartpy_beats(x, fs), neurokit_beats(x, fs, "ppg")
     for t in (302.02, 429.53, 640.72):
@@ -79,7 +90,7 @@ def test_a_missed_small_pulse_is_found_by_searching_the_gap_again():
     # data3.csv: a small pulse on a falling baseline at 536.14 s makes no energy block, and
     # one at 170.39 s, just after a dropout, is under the height gate; the tools agree on
     # both, and the gap they leave (about two beats) is searched again.
-    x, fs = REC["data3.csv"]
+    x, fs = rec("data3.csv")
     ours = ppg_peaks(x, fs).idx / fs
     for t in (170.39, 536.14):
         assert np.abs(ours - t).min() <= 0.02, t
@@ -89,7 +100,7 @@ def test_a_missed_small_pulse_is_found_by_searching_the_gap_again():
 
 
 def test_clean_real_recording_matches_heartpy_and_neurokit():
-    x, fs = REC["data.csv"]
+    x, fs = rec("data.csv")
     ours = ppg_peaks(x, fs).idx / fs
     hp, nk = heartpy_beats(x, fs), neurokit_beats(x, fs, "ppg")
     assert beat_f1(ours, hp) == 1.0 and beat_f1(ours, nk) == 1.0

@@ -55,7 +55,7 @@ def value(fams: dict, sample: str, **labels) -> float:
     raise KeyError(f"{sample}{labels}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one test's: stopped after it, not left running through the module's others
 def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("metrics-demo")
     token = "metrics-" + os.urandom(16).hex()
