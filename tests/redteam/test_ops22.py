@@ -26,6 +26,7 @@ from empathy.config import loads
 from empathy.edge.runtime import EdgeConfig
 from empathy.host.doctor_config import check_uplink
 from empathy.keys import Keystore
+from polling import wait_for
 
 DNS_IP = "127.0.0.77"
 NAME = b"\x0cempathy-host\x03lan\x00"
@@ -156,13 +157,18 @@ def test_a_second_unit_on_one_sequence_file_is_refused_in_one_line(tmp_path):
     cfg.write_text(f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{tmp_path}/seq"\n'
                    'uplink = "udp://127.0.0.1:9"\nfaces = false\n'
                    '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
-    first = _edge_run(cfg, 3)
-    time.sleep(1.5)
+    # The first holds the file (its pid in the lock) till stopped: with a 1.5-s sleep and a
+    # 3-s show, a loaded machine's imports had it gone before the doctor's check ran.
+    first, lock = _edge_run(cfg, 0), tmp_path / "seq.lock"
+    wait_for(lambda: lock.exists() and lock.read_text().strip() == str(first.pid), 60,
+             "the first unit to hold its sequence file")
     second = _edge_run(cfg, 1)
     out2 = second.communicate(timeout=30)[0]
     # `empathy doctor --config` meanwhile: its clock-sync check would take the unit's numbers
     [said] = check_uplink(loads(EdgeConfig, cfg.read_text()))
     assert said.status == "warn" and "another unit runs on it" in said.detail, said
+    assert first.poll() is None, first.communicate()[0]
+    first.send_signal(signal.SIGTERM)
     out1 = first.communicate(timeout=30)[0]
     assert first.returncode == 0, out1
     assert second.returncode != 0, f"a second unit ran on one sequence file: {out2}"
@@ -234,9 +240,11 @@ def test_the_card_remounted_read_only_mid_show_never_ends_the_show(tmp_path):
                 f'uplink = "udp://127.0.0.1:{rx.getsockname()[1]}"\nfaces = false\n'
                 f'channels_log = "{card}/channels.csv"\n'
                 '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
-            unit = _edge_run(cfg, 4)
+            # Till 30 packets have come after the failure (~3 s of the show: a 4-s show
+            # sent 5 after its 20th on a loaded machine), then stopped as a service is.
+            unit = _edge_run(cfg, 0)
             t0, before, after = time.monotonic(), 0, -1
-            while unit.poll() is None and time.monotonic() - t0 < 20:
+            while unit.poll() is None and time.monotonic() - t0 < 60 and after < 30:
                 if before == 20 and after < 0:  # the show under way: the card fails
                     _card_error(card)
                     after = 0
@@ -245,7 +253,9 @@ def test_the_card_remounted_read_only_mid_show_never_ends_the_show(tmp_path):
                     before, after = before + (after < 0), after + (after >= 0)
                 except socket.timeout:
                     pass
-            out = unit.communicate(timeout=10)[0]
+            if unit.poll() is None:
+                unit.send_signal(signal.SIGTERM)
+            out = unit.communicate(timeout=20)[0]
     finally:
         if unit is not None and unit.poll() is None:
             unit.kill()
