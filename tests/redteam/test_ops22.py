@@ -183,14 +183,18 @@ def test_a_unit_whose_terminal_closes_ends_its_show_as_on_sigterm(tmp_path):
     the session dropped: the kernel sends SIGHUP. Before: Python's default, the unit died
     where it stood (rc -1): no `--stats`, the viewers' baselines of the last save interval
     lost, the channels log cut. Now SIGHUP ends the show as SIGTERM and Ctrl-C do."""
-    cfg = _one_seat(tmp_path, "udp://127.0.0.1:9", f'channels_log = "{tmp_path}/channels.csv"\n')
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(60)
+    cfg = _one_seat(tmp_path, f"udp://127.0.0.1:{rx.getsockname()[1]}",
+                    f'channels_log = "{tmp_path}/channels.csv"\n')
     unit = subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run", "--config",
                              str(cfg), "--stats", str(tmp_path / "stats.json")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    end = time.monotonic() + 20
-    while time.monotonic() < end and not (tmp_path / "channels.csv").exists():
-        time.sleep(0.1)
-    time.sleep(1.0)
+    try:  # its show under way: a packet came (the channels log is opened before the unit
+        rx.recv(2048)  # takes SIGHUP, and 1 s after it was not always enough under load)
+    finally:
+        rx.close()
     unit.send_signal(signal.SIGHUP)
     out = unit.communicate(timeout=20)[0]
     assert unit.returncode in (0, 1), f"rc {unit.returncode}: {out}"  # 1: nobody answered
