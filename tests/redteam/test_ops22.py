@@ -97,7 +97,7 @@ def _unit(tmp_path, port, duration_s):
 
 @needs_root
 def test_a_host_name_before_the_dns_is_up_never_stalls_the_unit(tmp_path):
-    """DNS silent for 2 s from the unit's first question in a 4 s run (the resolver's
+    """DNS silent for 2 s from the unit's first question in a 6 s run (the resolver's
     timeout 1 s), then
     answering. Before: every packet asked the resolver again (Python's sendto to a name),
     each ask holding the unit's loop for the resolver's timeout: 2 packets tried in 3
@@ -111,7 +111,7 @@ def test_a_host_name_before_the_dns_is_up_never_stalls_the_unit(tmp_path):
     dns = Dns()
     try:
         t0 = time.monotonic()
-        unit = _unit(tmp_path, rx.getsockname()[1], 4)
+        unit = _unit(tmp_path, rx.getsockname()[1], 6)  # (4: its end came near the bound)
         got: list[float] = []
         while unit.poll() is None and time.monotonic() - t0 < 15:
             # silent from the unit's first question (not its start: under load the
@@ -133,7 +133,9 @@ def test_a_host_name_before_the_dns_is_up_never_stalls_the_unit(tmp_path):
     asked_after = [t for t in dns.asked if t >= t_up]
     print(f"failed {link['failed']}, sent {link['sent']}, received {len(got)}, "
           f"first after DNS {got[0] - t_up if got else None}, questions after {len(asked_after)}")
-    assert got and got[0] - t_up < 2.5, "no packet within 2.5 s of the DNS answering"
+    # By design up to 2 s: a question just before the DNS answered waits out the resolver's
+    # 1 s, then RESOLVE_RETRY_S. Measured 2.01 s at load 10 (bound 2.5 then): 1.5 s for load
+    assert got and got[0] - t_up < 3.5, "no packet within 3.5 s of the DNS answering"
     assert len(asked_after) <= 3, f"{len(asked_after)} DNS questions once it answered"
     assert link["failed"] >= 10, f"{link['failed']} packets tried while the DNS was silent"
     assert out.count("does not resolve") == 1 and "sending to 127.0.0.1" in out, out
