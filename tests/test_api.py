@@ -271,10 +271,12 @@ def test_state_follows_the_seats_and_bad_controls_are_refused(rig):
                for u in s["units"])
     nd = s["next_decision"]
     assert nd["id"] == "first_turn" and set(nd["options"]) == {"chase", "hideout"}
-    # seat values are the ones we sent (to the wire's 1/127 step)
-    last = {smp.seat_id: smp for _, smp in rig.sent}
+    # seat values are ones we sent (as decoded: the wire's 1/127 step), whichever the host
+    # had last (the newest sent was within 0.25 of it: 1.25 s of the feed's swing, which a
+    # host or test stalled on a loaded machine can outrun)
+    sent = {(smp.seat_id, round(smp.arousal, 3)) for _, smp in list(rig.sent)}
     for seat in s["seats"]:
-        assert abs(seat["arousal"] - last[seat["seat"]].arousal) < 0.25  # sent since moved on
+        assert (seat["seat"], seat["arousal"]) in sent, seat
         assert seat["hr_bpm"] == pytest.approx(70 + seat["seat"], abs=0.01)
     later = rig.wait_state(lambda x: x["packets"]["accepted"] > s["packets"]["accepted"] + 30
                            and x["t_s"] > s["t_s"], what="live values to move on")

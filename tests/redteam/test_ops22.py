@@ -26,6 +26,7 @@ from empathy.config import loads
 from empathy.edge.runtime import EdgeConfig
 from empathy.host.doctor_config import check_uplink
 from empathy.keys import Keystore
+from polling import wait_for
 
 DNS_IP = "127.0.0.77"
 NAME = b"\x0cempathy-host\x03lan\x00"
@@ -96,7 +97,7 @@ def _unit(tmp_path, port, duration_s):
 
 @needs_root
 def test_a_host_name_before_the_dns_is_up_never_stalls_the_unit(tmp_path):
-    """DNS silent for 2 s from the unit's first question in a 4 s run (the resolver's
+    """DNS silent for 2 s from the unit's first question in a 6 s run (the resolver's
     timeout 1 s), then
     answering. Before: every packet asked the resolver again (Python's sendto to a name),
     each ask holding the unit's loop for the resolver's timeout: 2 packets tried in 3
@@ -110,7 +111,7 @@ def test_a_host_name_before_the_dns_is_up_never_stalls_the_unit(tmp_path):
     dns = Dns()
     try:
         t0 = time.monotonic()
-        unit = _unit(tmp_path, rx.getsockname()[1], 4)
+        unit = _unit(tmp_path, rx.getsockname()[1], 6)  # (4: its end came near the bound)
         got: list[float] = []
         while unit.poll() is None and time.monotonic() - t0 < 15:
             # silent from the unit's first question (not its start: under load the
@@ -132,7 +133,9 @@ def test_a_host_name_before_the_dns_is_up_never_stalls_the_unit(tmp_path):
     asked_after = [t for t in dns.asked if t >= t_up]
     print(f"failed {link['failed']}, sent {link['sent']}, received {len(got)}, "
           f"first after DNS {got[0] - t_up if got else None}, questions after {len(asked_after)}")
-    assert got and got[0] - t_up < 2.5, "no packet within 2.5 s of the DNS answering"
+    # By design up to 2 s: a question just before the DNS answered waits out the resolver's
+    # 1 s, then RESOLVE_RETRY_S. Measured 2.01 s at load 10 (bound 2.5 then): 1.5 s for load
+    assert got and got[0] - t_up < 3.5, "no packet within 3.5 s of the DNS answering"
     assert len(asked_after) <= 3, f"{len(asked_after)} DNS questions once it answered"
     assert link["failed"] >= 10, f"{link['failed']} packets tried while the DNS was silent"
     assert out.count("does not resolve") == 1 and "sending to 127.0.0.1" in out, out
@@ -156,13 +159,18 @@ def test_a_second_unit_on_one_sequence_file_is_refused_in_one_line(tmp_path):
     cfg.write_text(f'unit_id = 1\nkeystore = "{tmp_path}/k.toml"\nseq_file = "{tmp_path}/seq"\n'
                    'uplink = "udp://127.0.0.1:9"\nfaces = false\n'
                    '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
-    first = _edge_run(cfg, 3)
-    time.sleep(1.5)
+    # The first holds the file (its pid in the lock) till stopped: with a 1.5-s sleep and a
+    # 3-s show, a loaded machine's imports had it gone before the doctor's check ran.
+    first, lock = _edge_run(cfg, 0), tmp_path / "seq.lock"
+    wait_for(lambda: lock.exists() and lock.read_text().strip() == str(first.pid), 60,
+             "the first unit to hold its sequence file")
     second = _edge_run(cfg, 1)
     out2 = second.communicate(timeout=30)[0]
     # `empathy doctor --config` meanwhile: its clock-sync check would take the unit's numbers
     [said] = check_uplink(loads(EdgeConfig, cfg.read_text()))
     assert said.status == "warn" and "another unit runs on it" in said.detail, said
+    assert first.poll() is None, first.communicate()[0]
+    first.send_signal(signal.SIGTERM)
     out1 = first.communicate(timeout=30)[0]
     assert first.returncode == 0, out1
     assert second.returncode != 0, f"a second unit ran on one sequence file: {out2}"
@@ -177,14 +185,18 @@ def test_a_unit_whose_terminal_closes_ends_its_show_as_on_sigterm(tmp_path):
     the session dropped: the kernel sends SIGHUP. Before: Python's default, the unit died
     where it stood (rc -1): no `--stats`, the viewers' baselines of the last save interval
     lost, the channels log cut. Now SIGHUP ends the show as SIGTERM and Ctrl-C do."""
-    cfg = _one_seat(tmp_path, "udp://127.0.0.1:9", f'channels_log = "{tmp_path}/channels.csv"\n')
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(60)
+    cfg = _one_seat(tmp_path, f"udp://127.0.0.1:{rx.getsockname()[1]}",
+                    f'channels_log = "{tmp_path}/channels.csv"\n')
     unit = subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run", "--config",
                              str(cfg), "--stats", str(tmp_path / "stats.json")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    end = time.monotonic() + 20
-    while time.monotonic() < end and not (tmp_path / "channels.csv").exists():
-        time.sleep(0.1)
-    time.sleep(1.0)
+    try:  # its show under way: a packet came (the channels log is opened before the unit
+        rx.recv(2048)  # takes SIGHUP, and 1 s after it was not always enough under load)
+    finally:
+        rx.close()
     unit.send_signal(signal.SIGHUP)
     out = unit.communicate(timeout=20)[0]
     assert unit.returncode in (0, 1), f"rc {unit.returncode}: {out}"  # 1: nobody answered
@@ -234,9 +246,11 @@ def test_the_card_remounted_read_only_mid_show_never_ends_the_show(tmp_path):
                 f'uplink = "udp://127.0.0.1:{rx.getsockname()[1]}"\nfaces = false\n'
                 f'channels_log = "{card}/channels.csv"\n'
                 '[[seats]]\nseat_id = 1\nsource = "sim://seat?seed=1&faces=0"\n')
-            unit = _edge_run(cfg, 4)
+            # Till 30 packets have come after the failure (~3 s of the show: a 4-s show
+            # sent 5 after its 20th on a loaded machine), then stopped as a service is.
+            unit = _edge_run(cfg, 0)
             t0, before, after = time.monotonic(), 0, -1
-            while unit.poll() is None and time.monotonic() - t0 < 20:
+            while unit.poll() is None and time.monotonic() - t0 < 60 and after < 30:
                 if before == 20 and after < 0:  # the show under way: the card fails
                     _card_error(card)
                     after = 0
@@ -245,7 +259,9 @@ def test_the_card_remounted_read_only_mid_show_never_ends_the_show(tmp_path):
                     before, after = before + (after < 0), after + (after >= 0)
                 except socket.timeout:
                     pass
-            out = unit.communicate(timeout=10)[0]
+            if unit.poll() is None:
+                unit.send_signal(signal.SIGTERM)
+            out = unit.communicate(timeout=20)[0]
     finally:
         if unit is not None and unit.poll() is None:
             unit.kill()

@@ -78,12 +78,17 @@ def test_a_unit_restarted_on_a_card_read_only_from_its_start_is_taken_by_the_hos
 def test_ctrl_c_on_an_edge_unit_ends_its_show_as_sigterm_does(tmp_path):
     """`empathy edge run` stopped with Ctrl-C: its counters written, exit 0 (or 1: nobody
     answered on the uplink), no traceback."""
-    cfg = _one_seat(tmp_path, "udp://127.0.0.1:9")
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(60)
+    cfg = _one_seat(tmp_path, f"udp://127.0.0.1:{rx.getsockname()[1]}")
     unit = subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run", "--config",
                              str(cfg), "--stats", str(tmp_path / "stats.json")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    wait_for(lambda: (tmp_path / "seq").exists(), 30, "the unit's start")
-    time.sleep(1.0)
+    try:  # its show under way: a packet came (its sequence file and a 1-s sleep: not always)
+        rx.recv(2048)
+    finally:
+        rx.close()
     unit.send_signal(signal.SIGINT)
     out = unit.communicate(timeout=20)[0]
     assert unit.returncode in (0, 1) and "Traceback" not in out, f"rc {unit.returncode}: {out}"

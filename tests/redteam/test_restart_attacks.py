@@ -1,12 +1,20 @@
 """A host that crashes and restarts must not forget what it has seen: replay windows and
 seat locks survive in its state folder, and nothing stamped before its start is taken."""
 
+import json
 import signal
 import time
 
 from empathy.keys import Keystore
 
-from redteam_rig import Host, Unit, free_udp_port, udp_send
+from redteam_rig import Host, Unit, free_udp_port, udp_send, wait_for
+
+
+def _saved_seats(host: Host) -> dict:
+    try:
+        return json.loads((host.state_dir / "intake.json").read_text())["seats"]
+    except (OSError, ValueError, KeyError):  # not written yet (or mid-replace)
+        return {}
 
 
 def test_replays_and_seat_grabs_after_a_host_crash_are_refused(tmp_path):
@@ -18,7 +26,8 @@ def test_replays_and_seat_grabs_after_a_host_crash_are_refused(tmp_path):
     unit = Unit(1, [7], keys.units[1], send).start()
     try:
         host.wait_state(lambda s: [x["seat"] for x in s["seats"]] == [7], 30, "seat 7 heard")
-        time.sleep(1.5)  # the state folder is written once a second
+        wait_for(lambda: "7" in _saved_seats(host), 30,  # written once a second, so
+                 "seat 7's lock in the state folder")  # 1.5 s was not sure on a loaded host
         unit.stop()
         captured = list(unit.sent)  # everything the host took: an eavesdropper has it all
         host.stop(signal.SIGKILL)  # a crash: no goodbye, the state up to 1 s old

@@ -76,15 +76,28 @@ def test_a_board_s_status_text_cannot_forge_log_lines_or_drive_the_terminal(capl
     import tty
 
     tty.setraw(slave)
-    # (not our encoder: it keeps a text to 64 bytes; a board's own firmware need not)
-    frames = b"".join(protocol.frame(protocol.STATUS, k, 1000 * k, bytes((0, 255, 1))
-                                     + LOG_FORGERY.encode()) for k in range(20))
+    os.set_blocking(master, False)  # a full pty (nobody reading yet) must not hang the test
+
+    def frames(first: int) -> bytes:  # (not our encoder: it keeps a text to 64 bytes; a
+        return b"".join(protocol.frame(  # board's own firmware need not)
+            protocol.STATUS, k, 1000 * k, bytes((0, 255, 1)) + LOG_FORGERY.encode())
+            for k in range(first, first + 20))
+
     r = subprocess.Popen([sys.executable, "-m", "empathy.cli", "sensors", "read",
                           f"serial://{os.ttyname(slave)}", "--duration", "3"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        time.sleep(1.5)  # the port opened
-        os.write(master, frames)
+        # Frames till the reader is done: what reaches the pty before it is opened is
+        # flushed by the open, and its imports took 0.3-0.8 s at load 6 against the 1.5-s
+        # sleep this was (under CI's load, longer). Its 3 s start at the open.
+        first = 0
+        while r.poll() is None and first < 20 * 300:
+            try:
+                os.write(master, frames(first))
+            except BlockingIOError:
+                pass
+            first += 20
+            time.sleep(0.3)
         out, err = r.communicate(timeout=30)
     finally:
         os.close(master)
@@ -96,7 +109,7 @@ def test_a_board_s_status_text_cannot_forge_log_lines_or_drive_the_terminal(capl
     seat = SeatFeatures()
     caplog.set_level(logging.WARNING)
     try:
-        src.port.write(frames)
+        src.port.write(frames(0))
         for h in collect(src, lambda got: len(got) >= 20):
             seat.add(h)
     finally:

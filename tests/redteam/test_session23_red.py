@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,13 +34,21 @@ def test_a_show_started_with_nohup_outlives_its_terminal(tmp_path):
     host = Host(tmp_path, f"udp://127.0.0.1:{free_udp_port()}", Keystore.new([1]))
     with _nohup():
         host.start()
-    cfg = _one_seat(tmp_path, "udp://127.0.0.1:9")
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(60)
+    cfg = _one_seat(tmp_path, f"udp://127.0.0.1:{rx.getsockname()[1]}")
     with _nohup():
         unit = subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run",
                                  "--config", str(cfg), "--duration", "30"],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        time.sleep(3)  # the unit's show started
+        # the unit's show started: its first packet (a 3-s sleep was not enough beside 3
+        # busy loops: still importing, it took the SIGTERM below as death, rc -15)
+        try:
+            rx.recv(2048)
+        finally:
+            rx.close()
         host.proc.send_signal(signal.SIGHUP)
         unit.send_signal(signal.SIGHUP)
         time.sleep(2)
