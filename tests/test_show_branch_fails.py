@@ -5,7 +5,7 @@ test_show_operator's)."""
 
 from __future__ import annotations
 
-from test_show_operator import STORY, _record, media  # noqa: F401  (media: the fixture)
+from test_show_operator import STORY, Hold, _record, media  # noqa: F401  (media: the fixture)
 
 from empathy.host.show import Show, ShowConfig
 from empathy.host.story import loads
@@ -26,7 +26,10 @@ def test_a_forced_branch_that_cannot_play_gives_way_to_the_default(tmp_path, med
     broken.write_bytes(b"not a video at all " * 200)
     show = _show(tmp_path, {**media, "c": broken})
     show.force_branch("c")
+    # the player held till each decision is queued: the outcome never depends on load
+    holds = [Hold(show, "a", 0.8), Hold(show, "d", 0.8)]
     summary = show.run(30)
+    assert all(h.held for h in holds)
     # Before: c's failure played what follows c (d), skipping the branch for the default.
     assert [s["segment"] for s in summary["segments"]] == ["a", "b", "d", "e"]
     assert _record(summary) == [
@@ -40,7 +43,9 @@ def test_the_default_that_cannot_play_goes_on_to_what_follows_it(tmp_path, media
     broken = tmp_path / "b.mp4"
     broken.write_bytes(b"")
     show = _show(tmp_path, {**media, "b": broken})
+    holds = [Hold(show, "a", 0.8), Hold(show, "d", 0.8)]
     summary = show.run(30)
+    assert all(h.held for h in holds)
     # b was the default: what follows b plays (d); e shares b's file, and nothing follows it
     assert [s["segment"] for s in summary["segments"]] == ["a", "d"]
     assert [d["chosen"] for d in summary["decisions"]] == ["b", "e"]
