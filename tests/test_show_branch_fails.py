@@ -5,20 +5,7 @@ test_show_operator's)."""
 
 from __future__ import annotations
 
-from test_show_operator import STORY, Hold, _record, media  # noqa: F401  (media: the fixture)
-
-from empathy.host.show import Show, ShowConfig
-from empathy.host.story import loads
-from empathy.keys import Keystore
-
-
-def _show(tmp_path, media):  # noqa: F811
-    keys = Keystore.new([1])
-    return Show(loads(STORY.format(**media), tmp_path / "fails.toml"),
-                ShowConfig(listen="udp://127.0.0.1:0", output=f"file:{tmp_path}/o.mp4",
-                           loop=False, width=160, height=96, fps=25, policy="default",
-                           reward_latency_s=0.0),
-                keys.units, keys.cue_signing, tmp_path / "frames.csv", realtime=False)
+from test_show_operator import Hold, _record, _show, media  # noqa: F401  (media: the fixture)
 
 
 def test_a_forced_branch_that_cannot_play_gives_way_to_the_default(tmp_path, media):  # noqa: F811

@@ -21,20 +21,22 @@ def test_the_shipped_cap_is_the_room_not_a_thousand():
     assert ROOM_SEATS < int(caps[0]) <= ROOM_SEATS * 4 // 3, caps
 
 
-def _connects(broker, user, clients) -> bool:
-    """Whether `user` gets a CONNACK that accepts it within 5 s; the client stays connected."""
+def _connects(broker, user, clients, source: str = "", keepalive: int = 5,
+              wait_s: float = 5.0) -> bool:
+    """Whether `user` (from the address `source`) gets a CONNACK that accepts it within
+    `wait_s`; the client stays connected."""
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     c.username_pw_set(user, broker.creds[user].read_text().strip())
     c.tls_set(ca_certs=str(broker.pki["ca.crt"]))
     got, done = [], threading.Event()
     c.on_connect = lambda _c, _u, _f, rc, _p: (got.append(rc), done.set())
     try:
-        c.connect("127.0.0.1", broker.port, 5)
-    except OSError:  # mosquitto may close a connection over the cap before the handshake
+        c.connect("127.0.0.1", broker.port, keepalive, bind_address=source)
+    except OSError:  # mosquitto (or the firewall) may close one over the cap before the handshake
         return False
     c.loop_start()
     clients.append(c)
-    return done.wait(5) and not got[0].is_failure
+    return done.wait(wait_s) and not got[0].is_failure
 
 
 def test_the_shipped_cap_holds(tmp_path):

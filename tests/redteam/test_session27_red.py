@@ -51,19 +51,8 @@ def shipped_rules(port: int, cap: int | None = None) -> str:
 
 def _login(broker, user: str, source: str, clients: list) -> bool:
     """Whether `user` from `source` gets a CONNACK that accepts it; it stays connected."""
-    import paho.mqtt.client as mqtt
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    c.username_pw_set(user, broker.creds[user].read_text().strip())
-    c.tls_set(ca_certs=str(broker.pki["ca.crt"]))
-    got, done = [], threading.Event()
-    c.on_connect = lambda _c, _u, _f, rc, _p: (got.append(rc), done.set())
-    try:
-        c.connect("127.0.0.1", broker.port, 30, bind_address=source)
-    except OSError:  # reset by the firewall, or closed by mosquitto before the handshake
-        return False
-    c.loop_start()
-    clients.append(c)
-    return done.wait(10) and not got[0].is_failure
+    from test_broker_connections import _connects  # (tests/redteam is on the path here)
+    return _connects(broker, user, clients, source, keepalive=30, wait_s=10.0)
 
 
 def _drop_handshake(port: int) -> None:
