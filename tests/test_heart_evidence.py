@@ -19,7 +19,7 @@ from empathy.edge.hrv import heart_summary
 from empathy.edge.ppg_evidence import ASYM_MIN, asymmetry, pulse_repeat
 from empathy.edge.ppg_polarity import oriented
 from empathy.wire import Flag
-from corpus_records import need
+from corpus_records import need, signal_json
 
 
 def _cli(f, fs, kind):
@@ -220,16 +220,7 @@ def test_a_seat_on_a_finger_pulse_as_steep_down_as_up_keeps_its_heart_rate():
 def test_signal_hr_json_on_a_poor_real_ppg_says_heartbeat(tmp_path):
     """heartpy-data2 (quality 0.56: its heartbeat rests on the PPG's evidence) through the
     CLI with --json: a plain JSON bool (numpy's bool broke the JSON once), exit 0."""
-    import json
-
-    x, fs = record_data(need("heartpy-data2"))
-    f = tmp_path / "ppg.csv"
-    np.savetxt(f, x, fmt="%.3f")
-    r = subprocess.run([sys.executable, "-m", "empathy.cli", "signal", "hr", str(f), "--fs",
-                        str(fs), "--kind", "ppg", "--json"], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["quality"] < 0.6
+    assert signal_json("hr", "heartpy-data2", tmp_path, fmt="%.3f")["quality"] < 0.6
 
 
 def test_a_moving_viewer_s_pulses_read_asymmetric_where_the_accelerometer_says_still():

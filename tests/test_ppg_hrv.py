@@ -2,18 +2,14 @@
 intervals are timed at the middle of each pulse's rise (edge/ppg_timing.py), not at the
 round top the detector places the beat on (bench/ppg_hrv.py measures every record)."""
 
-import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from empathy.bench.ppg_hrv import ecg_nn, seat_errors
-from empathy.edge.heart_corpus import record_data
 from empathy.edge.hrv import hrv_time
 from empathy.edge.ppg_timing import rise_times
-from corpus_records import need
+from corpus_records import need, signal_json
 
 
 def _pulses(fs: float, rr_s: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,17 +57,6 @@ def test_rise_times_of_a_cut_window_take_the_others_lead():
     assert np.ptp(lead) < 1.0 and 5 < lead[0] < 12
 
 
-def _signal_hrv_ppg(name: str, tmp_path) -> dict:
-    x, fs = record_data(need(name))
-    f = tmp_path / "ppg.txt"
-    np.savetxt(f, x, fmt="%.6g")
-    r = subprocess.run([sys.executable, "-m", "empathy.cli", "signal", "hrv", str(f), "--fs",
-                        str(fs), "--kind", "ppg", "--json"], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
-
-
 @pytest.mark.parametrize("name", ["bidmc-02", "bidmc-12"])
 def test_signal_hrv_of_an_icu_finger_ppg_is_near_its_ecgs(name, tmp_path):
     """Tuning ICU records at 125 Hz whose lead II's NN intervals give RMSSD 3.9 and 4.4 ms:
@@ -80,7 +65,7 @@ def test_signal_hrv_of_an_icu_finger_ppg_is_near_its_ecgs(name, tmp_path):
     10.2 (SDNN 11.4 and 11.5); what is left is the PPG's own floor at 125 Hz."""
     _, normal, rr, _ = ecg_nn(name)
     ecg = hrv_time(rr, normal)
-    ppg = _signal_hrv_ppg(name, tmp_path)
+    ppg = signal_json("hrv", name, tmp_path)
     assert ppg["rmssd_ms"] - ecg["rmssd_ms"] < 10.0, (ppg["rmssd_ms"], ecg["rmssd_ms"])
     assert abs(ppg["sdnn_ms"] - ecg["sdnn_ms"]) < 4.0, (ppg["sdnn_ms"], ecg["sdnn_ms"])
 
