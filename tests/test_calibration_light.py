@@ -101,8 +101,12 @@ def test_cli_live_player_and_simulated_viewer(tmp_path):
     # and 1.5-s steps leave redilation unfinished. The fit is the best line through that:
     # below the settled slope, between the two speeds. Exact recovery of a first-order eye
     # is the test above.
+    # The fit is judged by what it recovers against the viewer's truth (below), and by the
+    # product's own R² check (0.8: rc 0 above). Its R² is 0.92-0.93 on a quiet machine but
+    # 0.84-0.86 beside two busy loops, gain and tau inside their bounds either way: a 0.9
+    # bar judged the machine's load (it failed the suite's real-time pass once at 0.855).
     f = doc["figures"]
-    assert f["r2"] >= 0.9
+    assert f["r2"] >= 0.8
     assert 0.6 * truth.body.light_slope_mm(LEVELS) <= f["gain_mm"] <= truth.body.light_slope_mm(LEVELS)
     fast, slow = truth.body.reflex_lags_s()
     assert fast <= f["tau_s"] <= slow
