@@ -12,6 +12,7 @@ this file run as a script is the part inside), so the rules touch no one else's 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -123,15 +124,22 @@ class _Stranger:
         self.proc = subprocess.Popen(["unshare", "-n", "sleep", "120"])
         ns = f"/proc/{self.proc.pid}/ns/net"
         end = time.monotonic() + 20
-        while Path(ns).resolve() == Path("/proc/self/ns/net").resolve():
+        # readlink, not Path.resolve: resolved, the two paths differ by pid at once, and a
+        # veth peer sent before `unshare` had run landed in our own namespace ("Cannot find
+        # device v1", once under the suite's load)
+        while os.readlink(ns) == os.readlink("/proc/self/ns/net"):
             assert time.monotonic() < end, "the stranger's namespace did not appear"
             time.sleep(0.02)
-        for cmd in (f"ip link add v0 type veth peer name v1 netns {self.proc.pid}",
-                    "ip addr add 10.27.0.1/24 dev v0", "ip link set v0 up"):
-            subprocess.run(cmd.split(), check=True, timeout=30)
-        for cmd in ("ip addr add 10.27.0.2/24 dev v1", "ip link set v1 up"):
-            subprocess.run(["nsenter", "-t", str(self.proc.pid), "-n", *cmd.split()],
-                           check=True, timeout=30)
+        try:
+            for cmd in (f"ip link add v0 type veth peer name v1 netns {self.proc.pid}",
+                        "ip addr add 10.27.0.1/24 dev v0", "ip link set v0 up"):
+                subprocess.run(cmd.split(), check=True, timeout=30)
+            for cmd in ("ip addr add 10.27.0.2/24 dev v1", "ip link set v1 up"):
+                subprocess.run(["nsenter", "-t", str(self.proc.pid), "-n", *cmd.split()],
+                               check=True, timeout=30)
+        except BaseException:  # its sleep holds our output pipes: the test would wait 120 s
+            self.close()
+            raise
         self.ns = ns
 
     def connect(self, port: int) -> socket.socket:
