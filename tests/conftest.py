@@ -49,13 +49,13 @@ MARKED = re.compile(r"mark\.realtime")  # a file marking its own real-time tests
 # as long as alone (198 s in all against 201 s) and passed. (A worker a file took 111-116 s
 # for 162 at load 1-4, but test_viewer_device's fresh baseline read 0.55 from rest for
 # < 0.5 once in two, 0.31 alone; six to eleven at a time under load 4-18 failed a BLE test
-# in each of six tries.) test_calibration_seats: three edge units sending at 10 Hz in the
-# test's process (6 CPU-s in 16 s); in the parallel pass on CI its healthy unit sent 80 % of
-# plan in a 3-s listen (a unit that falls behind skips ticks rather than burst).
+# in each of six tries.) test_calibration_seats (REALTIME, alone): three edge units sending
+# at 10 Hz in the test's process (6 CPU-s in 16 s); in the parallel pass on CI its healthy
+# unit sent 80 % of plan in a 3-s listen (a unit that falls behind skips ticks rather than
+# burst). Not light: ~0.4 of a core beside the alone pass's demos (one dropped a frame once).
 LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_research_seats\.py|"
                    r"test_brainflow_source\.py|test_hr_only\.py|redteam/test_seat_devices_red\.py|"
-                   r"test_viewer_device\.py|redteam/test_session21_red\.py|"
-                   r"test_calibration_seats\.py)")
+                   r"test_viewer_device\.py|redteam/test_session21_red\.py)")
 
 
 # The light pass's files, longest first (seconds a file on one worker: 87, 77, 60, 50, 45,
