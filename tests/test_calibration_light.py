@@ -103,8 +103,9 @@ def test_cli_live_player_and_simulated_viewer(tmp_path):
     # is the test above.
     # The fit is judged by what it recovers against the viewer's truth (below), and by the
     # product's own R² check (0.8: rc 0 above). Its R² is 0.92-0.93 on a quiet machine but
-    # 0.84-0.86 beside two busy loops, gain and tau inside their bounds either way: a 0.9
-    # bar judged the machine's load (it failed the suite's real-time pass once at 0.855).
+    # 0.84-0.86 beside two busy loops (gain and tau inside their bounds in those two runs;
+    # the suite's real-time pass later saw the gain fall out too: load biases the live fit,
+    # not yet understood). A 0.9 bar failed that pass once at 0.855.
     f = doc["figures"]
     assert f["r2"] >= 0.8
     assert 0.6 * truth.body.light_slope_mm(LEVELS) <= f["gain_mm"] <= truth.body.light_slope_mm(LEVELS)
