@@ -11,6 +11,7 @@ import pytest
 from empathy.host.player import decode
 from empathy.host.player.cube import identity_cube, write_cube
 from empathy.host.player.decode import Decoder, End, read_frames
+from empathy.host.player.gst import Gst
 from empathy.host.player.outputs import VideoWriter
 from empathy.host.player.player import Clip, Player
 
@@ -30,11 +31,14 @@ def _clip(path, w: int, h: int, frames: int = 8):
 @pytest.mark.parametrize("src, to, rgb_at", [((640, 360), (W, H), (W, H)),
                                               ((W, H), (320, 180), (W, H))])
 def test_rgb_conversion_runs_at_the_smaller_size(tmp_path, monkeypatch, src, to, rgb_at):
-    pipes, real = [], decode.pipeline
+    pipes, caps, real = [], [], decode.pipeline
 
-    def kept(*args):  # the real pipeline, kept to read what it negotiated
-        made = real(*args)
-        pipes.append(made[0])
+    def kept(*args):  # the real pipeline; what the converter after "down" takes is kept as it
+        made = real(*args)  # is negotiated (a 3-frame clip ends and the pipeline is torn down,
+        pipes.append(made[0])  # clearing its current caps, before the test could read them)
+        pad = made[0].get_by_name("down").get_static_pad("src").get_peer()
+        pad.connect("notify::caps", lambda p, _: p.get_current_caps() and caps.append(
+            (p.get_parent_element().get_factory().get_name(), p.get_current_caps().to_string())))
         return made
 
     monkeypatch.setattr(decode, "pipeline", kept)
@@ -42,10 +46,10 @@ def test_rgb_conversion_runs_at_the_smaller_size(tmp_path, monkeypatch, src, to,
     try:
         item = dec.get(timeout=60)
         assert not isinstance(item, End) and item.rgb.shape == (to[1], to[0], 3)
-        (pipe,) = pipes
-        convert = pipe.get_by_name("down").get_static_pad("src").get_peer().get_parent_element()
-        s = convert.get_static_pad("sink").get_current_caps().get_structure(0)
-        assert convert.get_factory().get_name() == "videoconvert"
+        assert len(pipes) == 1 and caps, caps
+        factory, negotiated = caps[0]
+        s = Gst().Caps.from_string(negotiated).get_structure(0)
+        assert factory == "videoconvert"
         assert (s.get_int("width")[1], s.get_int("height")[1]) == rgb_at
         assert s.get_string("format") == "I420"  # still YUV: RGB comes after
     finally:
