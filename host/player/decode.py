@@ -19,6 +19,11 @@ from .gst import Gst, bus_error, renice_this_thread, sample_to_array
 log = logging.getLogger(__name__)
 _SINK_BUFFERS = 4  # decoded frames the appsink may hold beyond our queue
 _NO_VIDEO = "no video stream in the file (a sound-only export?)"
+# A decoder that shows no life this long (no stream found, no frame or sound decoded or
+# queued) is stuck: decodebin sits silent for ever on about half the opens of an MP4 cut
+# before its index. A live one on a loaded machine shows some within a frame or two; the
+# longest quiet a live one has, a frame waiting 2 s for its sound (_audio_for), is less.
+SILENT_S = 3.0
 
 
 @dataclass
@@ -80,6 +85,7 @@ class Decoder:
         self._track = audio.Track()
         self.first_frame_at: float | None = None  # monotonic time the first frame was ready
         self.error: str | None = None  # why it gave up, once it has
+        self._alive_at = time.monotonic()  # its last sign of life (idle_s)
         self._frame_rate = fps or 25.0
         self._stop = threading.Event()
         self._after = after
@@ -95,6 +101,7 @@ class Decoder:
         while not self._stop.is_set():
             try:
                 self.queue.put(item, timeout=0.02)
+                self._alive_at = time.monotonic()  # a full queue waited on is no stall
                 return True
             except queue.Full:
                 pass  # the sound waits in its appsink (unbounded): it cannot hold the demuxer
@@ -128,6 +135,7 @@ class Decoder:
             if start < 0:  # sound from before the range's in point
                 pcm, start = pcm[-start:], 0
             self._track.add(pcm, start)
+            self._alive_at = time.monotonic()
             if until is not None and self._track.covers(until):
                 return
             wait_ns = 0
@@ -151,6 +159,7 @@ class Decoder:
         while a is not None and not (a.primed.is_set() or a._stop.is_set()
                                      or self._stop.is_set() or self._chosen.is_set()):
             a.primed.wait(0.01)
+            self._alive_at = time.monotonic()  # waiting its turn is no stall
         self._after = None
 
     def _run(self) -> None:
@@ -161,7 +170,12 @@ class Decoder:
         finally:
             self.primed.set()
 
+    def idle_s(self) -> float:
+        """Seconds since this decoder last showed life (SILENT_S)."""
+        return time.monotonic() - self._alive_at
+
     def _decode(self) -> None:
+        self._alive_at = time.monotonic()  # its turn to decode has come
         if not self.path.is_file():
             self._put(End(f"media not found: {self.path}"))
             return
@@ -180,6 +194,7 @@ class Decoder:
         pads_done = threading.Event()  # decodebin has exposed every stream it will
 
         def pad_added(_dec, pad):
+            self._alive_at = time.monotonic()
             caps = pad.get_current_caps() or pad.query_caps(None)
             kind = caps.get_structure(0).get_name() if caps and caps.get_size() else ""
             if kind.startswith("audio"):
@@ -204,6 +219,7 @@ class Decoder:
             while not err and not self._stop.is_set():
                 sample = sink.emit("try-pull-sample", 100 * Gst_.MSECOND)
                 if sample is not None:
+                    self._alive_at = time.monotonic()
                     if frames == 0 and not self.fps:  # the clip's own rate sets sound chunks
                         ok, num, den = sample.get_caps().get_structure(0).get_fraction("framerate")
                         self._frame_rate = num / den if ok and num > 0 and den > 0 else 25.0

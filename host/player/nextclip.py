@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .decode import Decoder
+from .decode import SILENT_S, Decoder
 from .grade import Grade
 
 log = logging.getLogger("empathy.host.player.player")  # the player's log, as before the split
@@ -117,14 +117,18 @@ class NextClip:
 
     def replace_failed(self) -> tuple[Clip, str] | None:
         """The queued clip's decoder gave up before its first frame (a missing, corrupt or
-        undecodable file): what on_need_next gives for it takes its place now, and decodes
-        while the clip on screen plays. Asked at the switch instead, it started only then:
+        undecodable file), or sits silent (decode.SILENT_S: a file cut before its index):
+        what on_need_next gives for it takes its place now, and decodes while the clip on
+        screen plays. Asked at the switch instead, it started only then:
         the last picture froze meanwhile (58 frames under load). Returns the failed clip and
         why when it was replaced; when nothing follows it, the switch ends the show as before.
         Play thread only, like advance: on_need_next is asked from one thread."""
         q = self._next
-        if q is None or q is self._asked or q[1].error is None or \
-                q[1].first_frame_at is not None:
+        if q is None or q is self._asked or q[1].first_frame_at is not None:
+            return None
+        why = q[1].error or (f"stalled: nothing decoded for {q[1].idle_s():.1f} s"
+                             if q[1].idle_s() > SILENT_S else None)
+        if why is None:
             return None
         self._asked = q  # once: an answer of None leaves it to the switch
         asked = time.monotonic()
@@ -136,7 +140,7 @@ class NextClip:
             dec, others = self._take_prepared(c)
             self._next = (c, dec, grade, asked)
         _stop(others, q)
-        return q[0], q[1].error
+        return q[0], why
 
     def _ask(self, clip: Clip) -> Clip | None:
         if self.on_need_next is None:

@@ -1,0 +1,64 @@
+"""A clip whose decoder goes silent (no frame, no EOS, no error) is skipped in seconds, not
+held for 30: an MP4 whose copy was cut before its index (moov at the end, as our own
+recordings are finalised) leaves GStreamer 1.22's decodebin silent on about half the opens
+(an error on the others). Real GStreamer, real cut files. Real time: the frozen frames are
+what the player repeats while nothing is decoded."""
+
+from __future__ import annotations
+
+import pytest
+from test_player import FPS, H, W, make_clip
+
+from empathy.host.player.player import Clip, Player
+
+pytestmark = pytest.mark.realtime
+
+TRIES = 12  # cut clips in a row until one went silent (each open: silent about 1 in 2)
+# Frozen frames a silent clip may hold: the 3-s stall limit, plus 2 s for a loaded machine
+# (the player's waits come back late, and the next clip opens cold). Before: 30 s, 750.
+SILENT_MAX = int(5.0 * FPS)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("media28")
+    a = make_clip(d / "a.mp4", (200, 40, 40), 25)
+    b = make_clip(d / "b.mp4", (40, 40, 200), 10)
+    raw = make_clip(d / "long.mp4", (40, 200, 40), 100).read_bytes()
+    (d / "cut.mp4").write_bytes(raw[: len(raw) // 3])  # mdat cut short, no moov
+    return {"a": a, "b": b, "cut": d / "cut.mp4"}
+
+
+def test_a_silent_clip_on_screen_is_skipped_in_seconds(clips, tmp_path):
+    seen, faults, named = [], [], [0]
+
+    def need(c: Clip):  # another cut copy until one went silent, then b, then the end
+        while not p.faults.empty():
+            faults.append(p.faults.get())
+        tries = sum(f["segment"].startswith("cut") for f in faults)
+        if any("stalled" in f["why"] for f in faults) or tries >= TRIES:
+            return Clip("b", clips["b"], None) if c.id != "b" else None
+        named[0] += 1
+        return Clip(f"cut{named[0]}", clips["cut"], None)
+
+    p = Player(f"file:{tmp_path / 'o.mp4'}", W, H, FPS, tmp_path / "f.csv",
+               on_frame=seen.append, on_need_next=need, realtime=True, audio=False)
+    p.start(Clip("a", clips["a"], None))
+    p.set_next(Clip("cut0", clips["cut"], None))  # not prepared: it opens at a's end
+    assert p.wait(TRIES * 3 + 40) and p.error is None
+    while not p.faults.empty():
+        faults.append(p.faults.get())
+    stalled = [f["segment"] for f in faults if "stalled" in f["why"]]
+    assert len(stalled) == 1, faults  # one went silent (P(none in 12) ~ 1e-4)
+    # held frames carry the id of the clip the player waits on
+    held = {c: sum(f.clip_id == c for f in seen) for c in {f["segment"] for f in faults}}
+    switch_s = next(f.wall_s for f in seen if f.clip_id == "b") - \
+        max(f.wall_s for f in seen if f.clip_id == "a")
+    print(f"held frames {held}, a -> b {switch_s:.1f} s")
+    assert held[stalled[0]] <= SILENT_MAX, held
+    assert [f["event"] for f in faults] == ["media_fault"] * len(faults)
+    # every frame of both clips shown (b's id also marks a's last picture held while b opened)
+    first_b = next(i for i, f in enumerate(seen) if f.clip_id == "b" and f.clip_t_s < 0.5 / FPS)
+    assert len({f.clip_t_s for f in seen if f.clip_id == "a"}) == 25
+    assert len({f.clip_t_s for f in seen[first_b:]}) == 10
+    assert [f.index for f in seen] == list(range(len(seen)))
