@@ -19,11 +19,12 @@ from .gst import Gst, bus_error, renice_this_thread, sample_to_array
 log = logging.getLogger(__name__)
 _SINK_BUFFERS = 4  # decoded frames the appsink may hold beyond our queue
 _NO_VIDEO = "no video stream in the file (a sound-only export?)"
-# A decoder that shows no life this long (no stream found, no frame or sound decoded or
-# queued) is stuck: decodebin sits silent for ever on about half the opens of an MP4 cut
-# before its index. A live one on a loaded machine shows some within a frame or two; the
-# longest quiet a live one has, a frame waiting 2 s for its sound (_audio_for), is less.
-SILENT_S = 3.0
+# A decoder that shows no life this long (no element plugged, stream found, frame or sound
+# decoded or queued) is stuck: decodebin sits silent for ever on about half the opens of an
+# MP4 cut before its index. A live one is never that quiet: 1.33 s at most, opening cold,
+# in 24 opens of a 720p clip beside 3 busy loops at load 18-21 (2.62 s before a plugged
+# element counted); a frame waiting for its sound gives up at 2 s (_audio_for).
+SILENT_S = 4.0
 
 
 @dataclass
@@ -181,8 +182,7 @@ class Decoder:
             return
         try:
             pipe, sink, self._asink, dec = pipeline(self.path, *self.size, self.fps)
-            if self._threads:
-                dec.connect("deep-element-added", self._limit_threads)
+            dec.connect("deep-element-added", self._added)
             self._sink = sink  # set before reading the depth: resize() may run meanwhile
             sink.set_property("max-buffers", self._sink_buffers)
         except Exception as e:  # GLib.Error from parse_launch
@@ -258,8 +258,10 @@ class Decoder:
             log.warning("decoder %s: %s", self.path, err)
         self._put(End(err, tail))
 
-    def _limit_threads(self, _bin, _sub, element) -> None:
-        if element.find_property("max-threads") is not None:  # libav's decoders
+    def _added(self, _bin, _sub, element) -> None:
+        """decodebin plugged a demuxer, parser or decoder: a sign of life while it opens."""
+        self._alive_at = time.monotonic()
+        if self._threads and element.find_property("max-threads") is not None:  # libav's
             element.set_property("max-threads", self._threads)
 
     def _seek(self, pipe, sink, no_picture) -> str | None:
