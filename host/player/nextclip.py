@@ -59,6 +59,7 @@ class NextClip:
         self.play = 0  # FrameInfo.play of the clip on screen; +1 as each clip is left
         self._ready: dict[tuple[str, str], Decoder] = {}  # prepared candidates
         self._asked: Queued | None = None  # the failed queued clip replace_failed asked for
+        self._settled = False  # the clip on screen failed: what follows it is settled (ahead)
 
     def prepare(self, candidates: list[Clip]) -> None:
         for c in candidates:
@@ -91,7 +92,7 @@ class NextClip:
         return True
 
     def _left(self, after: int | None) -> bool:  # the caller holds the lock
-        return after is not None and after != self.play
+        return after is not None and (after != self.play or self._settled)
 
     def _refused(self, clip: Clip, after: int | None) -> bool:
         log.debug("set_next(%s) refused: play %s it was to follow has ended", clip.id, after)
@@ -151,12 +152,36 @@ class NextClip:
             log.exception("on_need_next failed; ending the show")
             return None
 
+    def ahead(self, clip: Clip) -> None:
+        """The decoder of `clip`, on screen, has failed; the frames it decoded before that
+        still play. What follows it is settled now (one queued, else on_need_next's answer),
+        so it decodes while they play, and advance hands it over: asked only at the switch,
+        its first frame came 4-11 frames late (tests/test_player28_fail.py). From here a
+        set_next for this play is refused, as after the switch. Play thread only."""
+        with self._lock:
+            if self._settled:
+                return
+            self._settled = True
+            if self._next is not None:
+                return
+        asked = time.monotonic()
+        c = self._ask(clip)
+        grade = self._grade_for(c.lut, c.strength) if c is not None else None
+        with self._lock:
+            if c is None or self._next is not None:  # nothing follows, or a cut_to came
+                return
+            dec, others = self._take_prepared(c)
+            self._next = (c, dec, grade, asked)
+        _stop(others, None)
+
     def advance(self, clip: Clip) -> Queued | None:
-        """The clip after `clip`: one queued, else whatever on_need_next gives."""
+        """The clip after `clip`: one queued, else whatever on_need_next gives (unless
+        `ahead` has asked it already)."""
         with self._lock:
             nxt, self._next, self._cut = self._next, None, False
+            settled, self._settled = self._settled, False
             self.play += 1  # from here a set_next meant to follow `clip` is refused
-        if nxt is not None:
+        if nxt is not None or settled:
             return nxt
         asked = time.monotonic()
         c = self._ask(clip)

@@ -211,6 +211,8 @@ class Player:
                 failed = self._upcoming.replace_failed()  # the clip queued next cannot play
                 if failed is not None:
                     self._media_fault(*failed)
+                if getattr(dec, "error", None):  # failed; what it decoded before still plays
+                    self._upcoming.ahead(clip)
                 if self.realtime and n > 0:
                     timeout = max(0.0, t0 + n * period - time.monotonic())
                 else:
