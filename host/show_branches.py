@@ -50,17 +50,27 @@ class StoryBranches:
         else None: what follows it plays, as for a segment that ended."""
         with self.lock:
             f = self.frame
-        d = self.story.decision_after(f.clip_id) if f and f.clip_id != clip.id else None
-        last = self.decisions[-1] if self.decisions else None
-        if not d or not last or last["decision"] != d.id or last["chosen"] != clip.id \
-                or clip.id == d.default:
+        d = self._undoable(f, clip.id)
+        if d is None:
             return None
         log.warning("decision %s: %s cannot play, the default %s plays instead", d.id, clip.id,
                     d.default)
-        d = d.offer(self.vars_before)
         self._record(default_choice(d, f"fallback: {clip.id} could not play"))
         self.story_vars = d.take(d.default, self.vars_before)
         return self._clip(d.default)
+
+    def _undoable(self, f, chosen: Optional[str] = None):
+        """The decision after frame `f`'s segment, offered as it was before its last choice,
+        when that choice was a branch, not the default (and is `chosen`, not on screen,
+        when given); else None. A branch that cannot play (`_failed_branch`) and the kill
+        switch (`_undo_queued_branch`) put the default in its place on these options, the
+        story as if the branch had never been chosen."""
+        d = self.story.decision_after(f.clip_id) if f and f.clip_id != chosen else None
+        last = self.decisions[-1] if self.decisions else None
+        if not d or not last or last["decision"] != d.id or last["chosen"] == d.default \
+                or chosen not in (None, last["chosen"]):
+            return None
+        return d.offer(self.vars_before)
 
     def _next_segment(self, seg: str) -> Optional[str]:
         """What follows a segment with no decision: its `next`, the start for a loop, or
