@@ -22,6 +22,8 @@ log = logging.getLogger("empathy.host.show")  # the show's log, as before the sp
 
 
 class StoryBranches:
+    _behind_for: Optional[int] = None  # the segment (segment_log index) _prepare_behind served
+
     # -- the player's fallback (player thread) ---------------------------------------
     def _need_next(self, clip):
         """The segment ended with no next clip queued: use the default (fault path). Or the
@@ -72,6 +74,19 @@ class StoryBranches:
             return None
         return d.offer(self.vars_before)
 
+    def _prepare_behind(self, d, idx: int) -> None:
+        """The default's prepared clip cannot play: should the segment end undecided, what
+        follows the default plays (`_need_next`), so that pre-rolls too, beside the options.
+        Else it started only at the switch, the last picture frozen meanwhile."""
+        if self._behind_for == idx or not self.player.failed(self._clip(d.default)):
+            return
+        self._behind_for = idx
+        after = self.story.decision_after(d.default)
+        behind = after.default if after else self._next_segment(d.default)
+        if behind:
+            self.player.prepare([self._clip(o) for o in d.offer(self.story_vars).options]
+                                + [self._clip(behind)])
+
     def _next_segment(self, seg: str) -> Optional[str]:
         """What follows a segment with no decision: its `next`, the start for a loop, or
         nothing (the story's end)."""
@@ -99,7 +114,9 @@ class StoryBranches:
             # starts on the exact next frame after this segment.
             self.player.prepare([self._clip(o) for o in d.offer(self.story_vars).options])
             self.prepared_for = idx
-        elif f.clip_t_s >= d.window_s[1]:
+        elif f.clip_t_s < d.window_s[1]:
+            self._prepare_behind(d, idx)
+        else:
             started = time.monotonic()
             d = d.offer(self.story_vars)  # only the options the story's conditions allow
             choice = self._operator_choice(d)

@@ -114,7 +114,20 @@ class NextClip:
             dec = self._open(clip)
         else:
             dec.resize(self._queue_size)
+        if self._dead(dec):  # what follows it, asked for next, may be one of the others
+            self._ready = ready
+            return dec, []
         return dec, list(ready.values())
+
+    @staticmethod
+    def _dead(dec: Decoder) -> bool:
+        return dec.error is not None and dec.first_frame_at is None
+
+    def failed(self, clip: Clip) -> bool:
+        """A prepared candidate's decoder gave up before its first frame."""
+        with self._lock:
+            dec = self._ready.get((clip.id, str(clip.media)))
+        return dec is not None and self._dead(dec)
 
     def replace_failed(self) -> tuple[Clip, str] | None:
         """The queued clip's decoder gave up before its first frame (a missing, corrupt or

@@ -132,6 +132,10 @@ class Player:
         if not self._done.is_set():
             self._upcoming.prepare(candidates)
 
+    def failed(self, clip: Clip) -> bool:
+        """`clip`, prepared, cannot play (its decoder gave up before its first frame)."""
+        return self._upcoming.failed(clip)
+
     def set_next(self, clip: Clip, after: int | None = None) -> bool:
         """Play `clip` when the clip on screen ends. after: the play (FrameInfo.play) it was
         chosen to follow. Once the player has left that play, what follows it was settled
