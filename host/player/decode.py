@@ -22,8 +22,8 @@ _NO_VIDEO = "no video stream in the file (a sound-only export?)"
 # A decoder that shows no life this long (no element plugged, stream found, frame or sound
 # decoded or queued) is stuck: decodebin sits silent for ever on about half the opens of an
 # MP4 cut before its index. A live one is never that quiet: 1.33 s at most, opening cold,
-# in 24 opens of a 720p clip beside 3 busy loops at load 18-21 (2.62 s before a plugged
-# element counted); a frame waiting for its sound gives up at 2 s (_audio_for).
+# in 48 opens of a 720p clip beside 3 busy loops at load 15-21 (2.62 s in 24 before a
+# plugged element counted); a frame waiting for its sound gives up at 2 s (_audio_for).
 SILENT_S = 4.0
 
 
