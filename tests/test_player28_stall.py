@@ -1,19 +1,23 @@
 """A clip whose decoder goes silent (no frame, no EOS, no error) is skipped in seconds, not
-held for 30: an MP4 whose copy was cut before its index (moov at the end, as our own
-recordings are finalised) leaves GStreamer 1.22's decodebin silent on about half the opens
-(an error on the others). Real GStreamer, real cut files. Real time: the frozen frames are
-what the player repeats while nothing is decoded."""
+held for 30. Two real causes: a read that hangs (a network share or USB disk stalling: here the
+file source's pad is blocked, so decodebin waits for bytes for ever, every time), and an MP4
+whose copy was cut before its index (moov at the end, as our own recordings are finalised):
+GStreamer 1.22's decodebin sits silent on it on about half the opens on a loaded machine
+(7 of 12 at load 22) and errors at once on a quiet one (16 of 16 at real-time priority),
+so that case is bounded either way but not required to go silent. Real GStreamer. Real
+time: the frozen frames are what the player repeats while nothing is decoded."""
 
 from __future__ import annotations
 
 import pytest
 from test_player import FPS, H, W, make_clip
 
+from empathy.host.player import decode
+from empathy.host.player.gst import Gst
 from empathy.host.player.player import Clip, Player
 
 pytestmark = pytest.mark.realtime
 
-TRIES = 12  # cut clips in a row until one went silent (each open: silent about 1 in 2)
 # Frozen frames a silent clip may hold: the 4-s stall limit (decode.SILENT_S), plus 2 s for
 # a loaded machine (late waits, the next clip opening cold). Before: 30 s, 750 or more.
 SILENT_MAX = int(6.0 * FPS)
@@ -26,37 +30,52 @@ def clips(tmp_path_factory):
     b = make_clip(d / "b.mp4", (40, 40, 200), 10)
     raw = make_clip(d / "long.mp4", (40, 200, 40), 100).read_bytes()
     (d / "cut.mp4").write_bytes(raw[: len(raw) // 3])  # mdat cut short, no moov
-    return {"a": a, "b": b, "cut": d / "cut.mp4"}
+    return {"a": a, "b": b, "cut": d / "cut.mp4", "hung": make_clip(d / "hung.mp4",
+                                                                   (90, 90, 90), 10)}
 
 
-def test_a_silent_clip_on_screen_is_skipped_in_seconds(clips, tmp_path):
-    seen, faults, named = [], [], [0]
+@pytest.fixture
+def hung_reads(monkeypatch):
+    """Reads of a file named hung.mp4 never return (a blocking probe on the file source's
+    pad, pull or push): the decoder neither decodes nor ends nor errs."""
+    real = decode.pipeline
 
-    def need(c: Clip):  # another cut copy until one went silent, then b, then the end
-        while not p.faults.empty():
-            faults.append(p.faults.get())
-        tries = sum(f["segment"].startswith("cut") for f in faults)
-        if any("stalled" in f["why"] for f in faults) or tries >= TRIES:
-            return Clip("b", clips["b"], None) if c.id != "b" else None
-        named[0] += 1
-        return Clip(f"cut{named[0]}", clips["cut"], None)
+    def pipeline(path, *rest):
+        made = real(path, *rest)
+        if path.name == "hung.mp4":
+            G = Gst()
+            made[0].get_by_name("src").get_static_pad("src").add_probe(
+                G.PadProbeType.BLOCK | G.PadProbeType.BUFFER | G.PadProbeType.PULL,
+                lambda *_: G.PadProbeReturn.OK)
+        return made
+
+    monkeypatch.setattr(decode, "pipeline", pipeline)
+
+
+def test_a_silent_clip_on_screen_is_skipped_in_seconds(clips, hung_reads, tmp_path):
+    seen, faults = [], []
+    order = iter([Clip("cut", clips["cut"], None), Clip("b", clips["b"], None)])
+
+    def need(c: Clip):  # a (hung) -> cut -> b -> the end
+        return next(order, None)
 
     p = Player(f"file:{tmp_path / 'o.mp4'}", W, H, FPS, tmp_path / "f.csv",
                on_frame=seen.append, on_need_next=need, realtime=True, audio=False)
     p.start(Clip("a", clips["a"], None))
-    p.set_next(Clip("cut0", clips["cut"], None))  # not prepared: it opens at a's end
-    assert p.wait(TRIES * 3 + 40) and p.error is None
+    p.set_next(Clip("hung", clips["hung"], None))  # not prepared: it opens at a's end
+    assert p.wait(60) and p.error is None
     while not p.faults.empty():
         faults.append(p.faults.get())
-    stalled = [f["segment"] for f in faults if "stalled" in f["why"]]
-    assert len(stalled) == 1, faults  # one went silent (P(none in 12) ~ 1e-4)
+    assert [f["segment"] for f in faults] == ["hung", "cut"], faults
+    assert "stalled" in faults[0]["why"], faults
+    assert [f["event"] for f in faults] == ["media_fault"] * 2
     # held frames carry the id of the clip the player waits on
-    held = {c: sum(f.clip_id == c for f in seen) for c in {f["segment"] for f in faults}}
+    held = {c: sum(f.clip_id == c for f in seen) for c in ("hung", "cut")}
     switch_s = next(f.wall_s for f in seen if f.clip_id == "b") - \
         max(f.wall_s for f in seen if f.clip_id == "a")
-    print(f"held frames {held}, a -> b {switch_s:.1f} s")
-    assert held[stalled[0]] <= SILENT_MAX, held
-    assert [f["event"] for f in faults] == ["media_fault"] * len(faults)
+    print(f"held frames {held} (cut: {faults[1]['why']}), a -> b {switch_s:.1f} s")
+    assert held["hung"] + held["cut"] <= SILENT_MAX + (SILENT_MAX if "stalled" in
+                                                      faults[1]["why"] else 25), held
     # every frame of both clips shown (b's id also marks a's last picture held while b opened)
     first_b = next(i for i, f in enumerate(seen) if f.clip_id == "b" and f.clip_t_s < 0.5 / FPS)
     assert len({f.clip_t_s for f in seen if f.clip_id == "a"}) == 25
