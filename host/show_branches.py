@@ -22,6 +22,8 @@ log = logging.getLogger("empathy.host.show")  # the show's log, as before the sp
 
 
 class StoryBranches:
+    _behind_for: Optional[int] = None  # the segment (segment_log index) _prepare_behind served
+
     # -- the player's fallback (player thread) ---------------------------------------
     def _need_next(self, clip):
         """The segment ended with no next clip queued: use the default (fault path). Or the
@@ -50,17 +52,40 @@ class StoryBranches:
         else None: what follows it plays, as for a segment that ended."""
         with self.lock:
             f = self.frame
-        d = self.story.decision_after(f.clip_id) if f and f.clip_id != clip.id else None
-        last = self.decisions[-1] if self.decisions else None
-        if not d or not last or last["decision"] != d.id or last["chosen"] != clip.id \
-                or clip.id == d.default:
+        d = self._undoable(f, clip.id)
+        if d is None:
             return None
         log.warning("decision %s: %s cannot play, the default %s plays instead", d.id, clip.id,
                     d.default)
-        d = d.offer(self.vars_before)
         self._record(default_choice(d, f"fallback: {clip.id} could not play"))
         self.story_vars = d.take(d.default, self.vars_before)
         return self._clip(d.default)
+
+    def _undoable(self, f, chosen: Optional[str] = None):
+        """The decision after frame `f`'s segment, offered as it was before its last choice,
+        when that choice was a branch, not the default (and is `chosen`, not on screen,
+        when given); else None. A branch that cannot play (`_failed_branch`) and the kill
+        switch (`_undo_queued_branch`) put the default in its place on these options, the
+        story as if the branch had never been chosen."""
+        d = self.story.decision_after(f.clip_id) if f and f.clip_id != chosen else None
+        last = self.decisions[-1] if self.decisions else None
+        if not d or not last or last["decision"] != d.id or last["chosen"] == d.default \
+                or chosen not in (None, last["chosen"]):
+            return None
+        return d.offer(self.vars_before)
+
+    def _prepare_behind(self, d, idx: int) -> None:
+        """The default's prepared clip cannot play: should the segment end undecided, what
+        follows the default plays (`_need_next`), so that pre-rolls too, beside the options.
+        Else it started only at the switch, the last picture frozen meanwhile."""
+        if self._behind_for == idx or not self.player.failed(self._clip(d.default)):
+            return
+        self._behind_for = idx
+        after = self.story.decision_after(d.default)
+        behind = after.default if after else self._next_segment(d.default)
+        if behind:
+            self.player.prepare([self._clip(o) for o in d.offer(self.story_vars).options]
+                                + [self._clip(behind)])
 
     def _next_segment(self, seg: str) -> Optional[str]:
         """What follows a segment with no decision: its `next`, the start for a loop, or
@@ -89,7 +114,9 @@ class StoryBranches:
             # starts on the exact next frame after this segment.
             self.player.prepare([self._clip(o) for o in d.offer(self.story_vars).options])
             self.prepared_for = idx
-        elif f.clip_t_s >= d.window_s[1]:
+        elif f.clip_t_s < d.window_s[1]:
+            self._prepare_behind(d, idx)
+        else:
             started = time.monotonic()
             d = d.offer(self.story_vars)  # only the options the story's conditions allow
             choice = self._operator_choice(d)

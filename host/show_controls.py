@@ -127,12 +127,9 @@ class OperatorControls:
         the default instead (the player has not switched yet, so nothing is seen)."""
         with self.lock:
             idx, f = len(self.segment_log) - 1, self.frame
-        d = self.story.decision_after(f.clip_id) if f else None
-        last = self.decisions[-1] if self.decisions else None
-        if d and self.decided_for == idx and last and last["decision"] == d.id \
-                and last["chosen"] != d.default:
-            # what the story remembers is as if the branch had never been chosen
-            d = d.offer(self.vars_before)
+        d = self._undoable(f) if self.decided_for == idx else None  # show_branches.py
+        if d is not None:
+            branch = self.decisions[-1]["chosen"]
             cut = default_choice(d, "kill switch: the director's default cut", fallback=False)
             if not self._offer(d, cut, f.play, self.vars_before):
-                log.warning("kill switch: too late to undo %s, it is playing", last["chosen"])
+                log.warning("kill switch: too late to undo %s, it is playing", branch)

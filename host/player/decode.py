@@ -19,6 +19,12 @@ from .gst import Gst, bus_error, renice_this_thread, sample_to_array
 log = logging.getLogger(__name__)
 _SINK_BUFFERS = 4  # decoded frames the appsink may hold beyond our queue
 _NO_VIDEO = "no video stream in the file (a sound-only export?)"
+# A decoder that shows no life this long (no element plugged, stream found, frame or sound
+# decoded or queued) is stuck: decodebin sits silent for ever on about half the opens of an
+# MP4 cut before its index. A live one is never that quiet: 1.33 s at most, opening cold,
+# in 48 opens of a 720p clip beside 3 busy loops at load 15-21 (2.62 s in 24 before a
+# plugged element counted); a frame waiting for its sound gives up at 2 s (_audio_for).
+SILENT_S = 4.0
 
 
 @dataclass
@@ -80,6 +86,7 @@ class Decoder:
         self._track = audio.Track()
         self.first_frame_at: float | None = None  # monotonic time the first frame was ready
         self.error: str | None = None  # why it gave up, once it has
+        self._alive_at = time.monotonic()  # its last sign of life (idle_s)
         self._frame_rate = fps or 25.0
         self._stop = threading.Event()
         self._after = after
@@ -95,6 +102,7 @@ class Decoder:
         while not self._stop.is_set():
             try:
                 self.queue.put(item, timeout=0.02)
+                self._alive_at = time.monotonic()  # a full queue waited on is no stall
                 return True
             except queue.Full:
                 pass  # the sound waits in its appsink (unbounded): it cannot hold the demuxer
@@ -128,6 +136,7 @@ class Decoder:
             if start < 0:  # sound from before the range's in point
                 pcm, start = pcm[-start:], 0
             self._track.add(pcm, start)
+            self._alive_at = time.monotonic()
             if until is not None and self._track.covers(until):
                 return
             wait_ns = 0
@@ -151,6 +160,7 @@ class Decoder:
         while a is not None and not (a.primed.is_set() or a._stop.is_set()
                                      or self._stop.is_set() or self._chosen.is_set()):
             a.primed.wait(0.01)
+            self._alive_at = time.monotonic()  # waiting its turn is no stall
         self._after = None
 
     def _run(self) -> None:
@@ -161,14 +171,18 @@ class Decoder:
         finally:
             self.primed.set()
 
+    def idle_s(self) -> float:
+        """Seconds since this decoder last showed life (SILENT_S)."""
+        return time.monotonic() - self._alive_at
+
     def _decode(self) -> None:
+        self._alive_at = time.monotonic()  # its turn to decode has come
         if not self.path.is_file():
             self._put(End(f"media not found: {self.path}"))
             return
         try:
             pipe, sink, self._asink, dec = pipeline(self.path, *self.size, self.fps)
-            if self._threads:
-                dec.connect("deep-element-added", self._limit_threads)
+            dec.connect("deep-element-added", self._added)
             self._sink = sink  # set before reading the depth: resize() may run meanwhile
             sink.set_property("max-buffers", self._sink_buffers)
         except Exception as e:  # GLib.Error from parse_launch
@@ -180,6 +194,7 @@ class Decoder:
         pads_done = threading.Event()  # decodebin has exposed every stream it will
 
         def pad_added(_dec, pad):
+            self._alive_at = time.monotonic()
             caps = pad.get_current_caps() or pad.query_caps(None)
             kind = caps.get_structure(0).get_name() if caps and caps.get_size() else ""
             if kind.startswith("audio"):
@@ -204,6 +219,7 @@ class Decoder:
             while not err and not self._stop.is_set():
                 sample = sink.emit("try-pull-sample", 100 * Gst_.MSECOND)
                 if sample is not None:
+                    self._alive_at = time.monotonic()
                     if frames == 0 and not self.fps:  # the clip's own rate sets sound chunks
                         ok, num, den = sample.get_caps().get_structure(0).get_fraction("framerate")
                         self._frame_rate = num / den if ok and num > 0 and den > 0 else 25.0
@@ -242,8 +258,10 @@ class Decoder:
             log.warning("decoder %s: %s", self.path, err)
         self._put(End(err, tail))
 
-    def _limit_threads(self, _bin, _sub, element) -> None:
-        if element.find_property("max-threads") is not None:  # libav's decoders
+    def _added(self, _bin, _sub, element) -> None:
+        """decodebin plugged a demuxer, parser or decoder: a sign of life while it opens."""
+        self._alive_at = time.monotonic()
+        if self._threads and element.find_property("max-threads") is not None:  # libav's
             element.set_property("max-threads", self._threads)
 
     def _seek(self, pipe, sink, no_picture) -> str | None:

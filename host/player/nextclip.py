@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .decode import Decoder
+from .decode import SILENT_S, Decoder
 from .grade import Grade
 
 log = logging.getLogger("empathy.host.player.player")  # the player's log, as before the split
@@ -59,6 +59,7 @@ class NextClip:
         self.play = 0  # FrameInfo.play of the clip on screen; +1 as each clip is left
         self._ready: dict[tuple[str, str], Decoder] = {}  # prepared candidates
         self._asked: Queued | None = None  # the failed queued clip replace_failed asked for
+        self._settled = False  # the clip on screen failed: what follows it is settled (ahead)
 
     def prepare(self, candidates: list[Clip]) -> None:
         for c in candidates:
@@ -91,7 +92,7 @@ class NextClip:
         return True
 
     def _left(self, after: int | None) -> bool:  # the caller holds the lock
-        return after is not None and after != self.play
+        return after is not None and (after != self.play or self._settled)
 
     def _refused(self, clip: Clip, after: int | None) -> bool:
         log.debug("set_next(%s) refused: play %s it was to follow has ended", clip.id, after)
@@ -113,18 +114,35 @@ class NextClip:
             dec = self._open(clip)
         else:
             dec.resize(self._queue_size)
+        if self._dead(dec):  # what follows it, asked for next, may be one of the others
+            self._ready = ready
+            return dec, []
         return dec, list(ready.values())
+
+    @staticmethod
+    def _dead(dec: Decoder) -> bool:
+        return dec.error is not None and dec.first_frame_at is None
+
+    def failed(self, clip: Clip) -> bool:
+        """A prepared candidate's decoder gave up before its first frame."""
+        with self._lock:
+            dec = self._ready.get((clip.id, str(clip.media)))
+        return dec is not None and self._dead(dec)
 
     def replace_failed(self) -> tuple[Clip, str] | None:
         """The queued clip's decoder gave up before its first frame (a missing, corrupt or
-        undecodable file): what on_need_next gives for it takes its place now, and decodes
-        while the clip on screen plays. Asked at the switch instead, it started only then:
+        undecodable file), or sits silent (decode.SILENT_S: a file cut before its index):
+        what on_need_next gives for it takes its place now, and decodes while the clip on
+        screen plays. Asked at the switch instead, it started only then:
         the last picture froze meanwhile (58 frames under load). Returns the failed clip and
         why when it was replaced; when nothing follows it, the switch ends the show as before.
         Play thread only, like advance: on_need_next is asked from one thread."""
         q = self._next
-        if q is None or q is self._asked or q[1].error is None or \
-                q[1].first_frame_at is not None:
+        if q is None or q is self._asked or q[1].first_frame_at is not None:
+            return None
+        why = q[1].error or (f"stalled: nothing decoded for {q[1].idle_s():.1f} s"
+                             if q[1].idle_s() > SILENT_S else None)
+        if why is None:
             return None
         self._asked = q  # once: an answer of None leaves it to the switch
         asked = time.monotonic()
@@ -136,7 +154,7 @@ class NextClip:
             dec, others = self._take_prepared(c)
             self._next = (c, dec, grade, asked)
         _stop(others, q)
-        return q[0], q[1].error
+        return q[0], why
 
     def _ask(self, clip: Clip) -> Clip | None:
         if self.on_need_next is None:
@@ -147,12 +165,36 @@ class NextClip:
             log.exception("on_need_next failed; ending the show")
             return None
 
+    def ahead(self, clip: Clip) -> None:
+        """The decoder of `clip`, on screen, has failed; the frames it decoded before that
+        still play. What follows it is settled now (one queued, else on_need_next's answer),
+        so it decodes while they play, and advance hands it over: asked only at the switch,
+        its first frame came 4-11 frames late (tests/test_player28_fail.py). From here a
+        set_next for this play is refused, as after the switch. Play thread only."""
+        with self._lock:
+            if self._settled:
+                return
+            self._settled = True
+            if self._next is not None:
+                return
+        asked = time.monotonic()
+        c = self._ask(clip)
+        grade = self._grade_for(c.lut, c.strength) if c is not None else None
+        with self._lock:
+            if c is None or self._next is not None:  # nothing follows, or a cut_to came
+                return
+            dec, others = self._take_prepared(c)
+            self._next = (c, dec, grade, asked)
+        _stop(others, None)
+
     def advance(self, clip: Clip) -> Queued | None:
-        """The clip after `clip`: one queued, else whatever on_need_next gives."""
+        """The clip after `clip`: one queued, else whatever on_need_next gives (unless
+        `ahead` has asked it already)."""
         with self._lock:
             nxt, self._next, self._cut = self._next, None, False
+            settled, self._settled = self._settled, False
             self.play += 1  # from here a set_next meant to follow `clip` is refused
-        if nxt is not None:
+        if nxt is not None or settled:
             return nxt
         asked = time.monotonic()
         c = self._ask(clip)

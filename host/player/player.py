@@ -23,7 +23,7 @@ import numpy as np
 
 from . import audio as sound
 from .cube import CubeError
-from .decode import Decoder, End, Failed
+from .decode import SILENT_S, Decoder, End, Failed
 from .nextclip import Clip, NextClip, Queued
 from empathy.rotate import Rotation
 
@@ -35,7 +35,7 @@ from .outputs import VideoWriter, output_chain
 log = logging.getLogger(__name__)
 
 _LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32) / 255.0  # Rec.709 weights
-_STALL_S = 30.0        # a decoder silent this long is treated as failed
+_WAITED_S = 1.0        # a decoder is judged stalled only once we have waited this long on it
 _MAX_FAILURES = 8      # consecutive unplayable clips before we give up
 _HOLD_S = 1.0          # longest we hold the last frame when nothing can follow
 SWITCHES_KEPT = 10_000
@@ -132,6 +132,10 @@ class Player:
         if not self._done.is_set():
             self._upcoming.prepare(candidates)
 
+    def failed(self, clip: Clip) -> bool:
+        """`clip`, prepared, cannot play (its decoder gave up before its first frame)."""
+        return self._upcoming.failed(clip)
+
     def set_next(self, clip: Clip, after: int | None = None) -> bool:
         """Play `clip` when the clip on screen ends. after: the play (FrameInfo.play) it was
         chosen to follow. Once the player has left that play, what follows it was settled
@@ -211,6 +215,8 @@ class Player:
                 failed = self._upcoming.replace_failed()  # the clip queued next cannot play
                 if failed is not None:
                     self._media_fault(*failed)
+                if getattr(dec, "error", None):  # failed; what it decoded before still plays
+                    self._upcoming.ahead(clip)
                 if self.realtime and n > 0:
                     timeout = max(0.0, t0 + n * period - time.monotonic())
                 else:
@@ -238,10 +244,13 @@ class Player:
                     continue
                 if item is None:
                     waited += timeout
-                    if waited > _STALL_S:
-                        log.error("clip %s stalled for %.0f s; skipping it", clip.id, waited)
+                    # Stuck, not slow: silent SILENT_S, and this thread has waited a while
+                    # itself (a host that froze us all for seconds leaves the decoder no
+                    # blame: it decodes again the moment it runs).
+                    idle = dec.idle_s()
+                    if waited > _WAITED_S and idle > SILENT_S:
                         dec.stop()
-                        dec = Failed(f"stalled for {waited:.0f} s")
+                        dec = Failed(f"stalled: nothing decoded for {idle:.1f} s")
                         continue
                     if self.realtime and last is not None:
                         # Nothing decoded in time: show the last frame again; the sound fades
