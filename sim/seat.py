@@ -42,6 +42,7 @@ from empathy.sim.viewer import SimViewer, Viewer
 __all__ = ["SimSource", "Viewer"]
 
 TICK_S = 0.02  # 50 Hz inner simulation step
+IDLE_LUM = 0.3  # the screen's level when nothing says what it shows
 TRUTH_HZ = 10.0
 TRUTH_COLUMNS = ("ts_us,arousal,valence,hr_bpm,clip,visitor,rest_bpm,"  # new ones at the end
                  "pupil_mm,eda_us,expression,nuisance")
@@ -67,10 +68,15 @@ class SimSource:
             self.impacts = load_impacts(query.get("impact"))
         except ImpactError as e:
             raise SourceError(str(e)) from None
-        self.screen = screen or (lambda: ("", 0.0, 0.3))  # (clip_id, clip_t_s, luminance)
+        self.screen = screen or (lambda: ("", 0.0, IDLE_LUM))  # (clip_id, clip_t_s, luminance)
         # Ticks are stepped after the fact, at read(): each sees the picture of its own
         # moment where the screen can say (calibration's ScreenTrace), else the latest.
-        self._screen_at = getattr(screen, "at", None) or (lambda _t: self.screen())
+        # Before the trace's first frame the room stays as the person found it: were it
+        # dark, the eye would widen for as long as the player took to start (a fraction of a
+        # second on a quiet machine, 2 s on a busy one), a history no real viewer's eye has.
+        at = getattr(screen, "at", None)
+        self._screen_at = (lambda t: _known(at(t, before=None))) if at else \
+            (lambda _t: self.screen())
         self._render = None
         if faces and query.get("faces", "1") != "0":
             from empathy.sim.faces import render_face  # only when faces are wanted
@@ -150,6 +156,11 @@ class SimSource:
         if self._truth:
             self._truth.close()
             self._truth = None
+
+
+def _known(screen: tuple) -> tuple:
+    """A screen whose luminance the trace could not say: the idle level."""
+    return screen if screen[2] is not None else (screen[0], screen[1], IDLE_LUM)
 
 
 def _nuisance(text: str) -> float:
