@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import tomllib
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -11,11 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import empathy.sim.seat as sim_seat
 from empathy.calibration.light import LEVELS, STEP_S, grey_clips, light_calibrate
-from empathy.calibration.screen import play_and_record
+from empathy.calibration.screen import ScreenTrace, play_and_record
 from empathy.cli import main
+from empathy.host.player.decode import Decoder
 from empathy.sensors.base import Pupil
-from empathy.sim.seat import Viewer
+from empathy.sim.seat import SimSource, Viewer
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +66,55 @@ def test_fit_recovers_viewer_within_10_percent(played, base, gain, tau, seed):
     assert f["blinks"] > 0 and f["r2"] > 0.95
 
 
+def test_the_widest_pupil_is_kept(played):
+    """The sequence drives the pupil across its range: an eye that arrives wide from a dark
+    room (3 mm more, fading over 1.5 s) loses no sample for being far from the recording's
+    median (the cleaner's outlier test cut 27, the widest, all in the first second)."""
+    def arriving_wide(p):
+        extra = 3.0 * np.exp(-p.ts_us / 1e6 / 1.5) if p.confidence else 0.0
+        return Pupil(p.ts_us, p.diameter_mm + extra, p.confidence)
+
+    plain = viewer_pupil(played, 5.2, 1.4, 0.65, seed=2)
+    f = [light_calibrate(played[:, [1, 1, 2]], ps, "v-sim", len(LEVELS) * STEP_S).figures
+         for ps in (plain, [arriving_wide(p) for p in plain])]
+    assert f[1]["valid_pupil_pct"] == f[0]["valid_pupil_pct"]
+
+
+def test_levels_keep_their_length_when_decoders_start_slowly(tmp_path, monkeypatch):
+    """On a busy machine a clip's decoder (a niced thread) took 0.1-0.5 s to start, and
+    each level stayed on screen that much longer (steps of 1.60-2.08 s for 1.52 s): the
+    next clip now starts decoding while the one before plays."""
+    decode = Decoder._decode
+
+    def slow_start(self):
+        time.sleep(0.4)
+        decode(self)
+
+    monkeypatch.setattr(Decoder, "_decode", slow_start)
+    clips = grey_clips(tmp_path, (0.1, 0.9, 0.1), 1.0)
+    frames, _ = play_and_record(clips, f"file:{tmp_path / 'screen.mp4'}", None, tmp_path)
+    # 0.4 s held at each of the two changes was 20 frames more; 5 is slack for a late frame
+    assert 75 <= len(frames) <= 80
+    assert np.all(np.diff(frames[:, 1]) > 0)
+
+
+def test_a_simulated_eye_keeps_its_light_until_the_first_frame(monkeypatch):
+    """Before the calibration's first frame the screen trace cannot say what was shown:
+    the simulated viewer stays in the light it sat down in (an eye left in the dark would
+    widen for as long as the player took to start, longer on a busier machine)."""
+    clock = [10**9]
+    monkeypatch.setattr(sim_seat, "now_us", lambda: clock[0])
+    traced = SimSource("sim://seat?seed=3&faces=0", {"seed": "3"}, screen=ScreenTrace())
+    idle = SimSource("sim://seat?seed=3&faces=0", {"seed": "3"})
+    got = [[], []]
+    for _ in range(100):  # 2 s, nothing shown yet
+        clock[0] += 20_000
+        got[0] += traced.read(0)
+        got[1] += idle.read(0)
+    mm = [[r.diameter_mm for r in g if isinstance(r, Pupil)] for g in got]
+    assert len(mm[0]) > 50 and mm[0] == mm[1]
+
+
 def test_player_measures_what_reached_the_screen(played):
     lum = played[:, 2]
     assert len(played) == pytest.approx(len(LEVELS) * STEP_S * 25, abs=len(LEVELS))
@@ -102,10 +154,11 @@ def test_cli_live_player_and_simulated_viewer(tmp_path):
     # below the settled slope, between the two speeds. Exact recovery of a first-order eye
     # is the test above.
     # The fit is judged by what it recovers against the viewer's truth (below), and by the
-    # product's own R² check (0.8: rc 0 above). Its R² is 0.92-0.93 on a quiet machine but
-    # 0.84-0.86 beside two busy loops (gain and tau inside their bounds in those two runs;
-    # the suite's real-time pass later saw the gain fall out too: load biases the live fit,
-    # not yet understood). A 0.9 bar failed that pass once at 0.855.
+    # product's own R² check (0.8: rc 0 above). Load used to move it (R² 0.93 quiet, 0.83-0.87
+    # busy; gain 2.17-3.91 against 2.29-3.81): levels held longer at each clip change, the
+    # widest pupil cut as an outlier, and the player's start-up sliding the sequence along
+    # the simulated viewer's blinks (session 28). Now R² 0.925-0.93, gain 2.40-2.48 at load
+    # 15-20: the low bound is 5 % away, the one figure here with little room.
     f = doc["figures"]
     assert f["r2"] >= 0.8
     assert 0.6 * truth.body.light_slope_mm(LEVELS) <= f["gain_mm"] <= truth.body.light_slope_mm(LEVELS)
