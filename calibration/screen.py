@@ -94,14 +94,10 @@ def play_and_record(clips: list, output: str, open_seat: Optional[Callable[..., 
     # stays the fallback.
     player = Player(output, *size, fps, workdir / f"{clips[0].id}_frames.csv", on_frame=on_frame,
                     on_need_next=lambda _c: queue.pop(0) if queue else None, realtime=realtime)
-    src = None
+    src = open_seat(screen=screen) if open_seat else None  # first: cameras take time
     got: list[tuple[int, Reading]] = []
     try:
         player.start(clips[0])
-        # Opened once the player is built (0.2-1.3 s on a busy machine, the first clip
-        # then decoding): what a source gave before the first frame is not used, and a
-        # simulated viewer's blinks and glances slid along the sequence with that time.
-        src = open_seat(screen=screen) if open_seat else None
         end = time.monotonic() + timeout_s
         queued_after = -1
         while not player.wait(0 if src else 0.01) and time.monotonic() < end:
