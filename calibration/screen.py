@@ -42,10 +42,12 @@ class ScreenTrace:
     def __call__(self) -> tuple[str, float, float]:
         return self.name, 0.0, self.shown[-1][1] if self.shown else 0.0
 
-    def at(self, ts_us: int) -> tuple[str, float, float]:
+    def at(self, ts_us: int, before: Optional[float] = 0.0) -> tuple[str, float, Optional[float]]:
+        """before: the luminance given for a moment before the first frame, which the trace
+        cannot know (None: let the watcher keep its own idea of the screen)."""
         shown = self.shown
         i = bisect.bisect_right(shown, ts_us, hi=len(shown), key=lambda f: f[0]) - 1
-        return self.name, 0.0, shown[max(i, 0)][1] if shown else 0.0
+        return self.name, 0.0, shown[i][1] if i >= 0 else before
 
 
 def render_clip(path: Path, frames: int, level_at: Callable[[int], float], size=SIZE,
@@ -79,19 +81,32 @@ def play_and_record(clips: list, output: str, open_seat: Optional[Callable[..., 
     frames: list[tuple[float, float, float]] = []
     screen = ScreenTrace()
     queue = list(clips[1:])
+    on_screen = [-1]  # the play (FrameInfo.play) of the last frame shown
 
     def on_frame(f):
         screen.add(f.wall_s, f.luminance)
         frames.append((f.wall_s, f.pts_s, f.luminance))
+        on_screen[0] = f.play
 
+    # Asked only when a clip has ended, the next one's decoder starts then, and the last
+    # frame is held meanwhile: 0.1-0.5 s more of a level at each change on a busy machine.
+    # So each clip is queued as soon as the one before is on screen (it pre-rolls); this
+    # stays the fallback.
     player = Player(output, *size, fps, workdir / f"{clips[0].id}_frames.csv", on_frame=on_frame,
                     on_need_next=lambda _c: queue.pop(0) if queue else None, realtime=realtime)
-    src = open_seat(screen=screen) if open_seat else None
+    src = open_seat(screen=screen) if open_seat else None  # first: cameras take time
     got: list[tuple[int, Reading]] = []
     try:
         player.start(clips[0])
         end = time.monotonic() + timeout_s
-        while not player.wait(0 if src else 0.1) and time.monotonic() < end:
+        queued_after = -1
+        while not player.wait(0 if src else 0.01) and time.monotonic() < end:
+            play = on_screen[0]
+            if queue and play != queued_after:
+                # refused if that play ended meanwhile: then on_need_next took the clip
+                if player.set_next(queue[0], after=play):
+                    queue.pop(0)
+                queued_after = play
             if src:
                 batch = src.read(timeout_s=0.01)
                 t = now_us()

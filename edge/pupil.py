@@ -38,9 +38,10 @@ def _lost(mm: np.ndarray, conf: np.ndarray) -> np.ndarray:
     return ~np.isfinite(mm) | (mm <= 0) | (conf < MIN_CONFIDENCE)
 
 
-def pupil_clean(t_s, mm, confidence=None) -> PupilClean:
+def pupil_clean(t_s, mm, confidence=None, outliers: bool = True) -> PupilClean:
     """Blink detection (lost samples + impossible speeds, widened by the lid's margins),
-    outlier removal (median absolute deviation), interpolation and light smoothing."""
+    outlier removal (median absolute deviation; outliers=False: none, for a pupil driven
+    across its range on purpose), interpolation and light smoothing."""
     t = np.asarray(t_s, dtype=float)
     d = np.asarray(mm, dtype=float)
     conf = np.ones_like(d) if confidence is None else np.asarray(confidence, dtype=float)
@@ -58,7 +59,7 @@ def pupil_clean(t_s, mm, confidence=None) -> PupilClean:
     for s, e in zip(starts, ends):
         widened |= (t >= t[s] - BLINK_BEFORE_S) & (t <= t[e - 1] + BLINK_AFTER_S)
     good = ~widened
-    if good.sum() >= 3:  # outliers: far from the recording's median by many MADs
+    if outliers and good.sum() >= 3:  # outliers: far from the recording's median by many MADs
         med = np.median(d[good])
         mad = 1.4826 * np.median(np.abs(d[good] - med)) or 1e-6
         widened |= good & (np.abs(d - med) > 5 * mad)

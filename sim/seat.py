@@ -70,7 +70,11 @@ class SimSource:
         self.screen = screen or (lambda: ("", 0.0, 0.3))  # (clip_id, clip_t_s, luminance)
         # Ticks are stepped after the fact, at read(): each sees the picture of its own
         # moment where the screen can say (calibration's ScreenTrace), else the latest.
-        self._screen_at = getattr(screen, "at", None) or (lambda _t: self.screen())
+        # A trace's viewer sits down with its first frame: before it the trace cannot say
+        # what was shown, and a person living from the open met the sequence at a point of
+        # their blinks, glances and adaptation set by how long the player took to start
+        # (0.1 s quiet, up to 2 s on a busy machine: another person for the same seed).
+        self._trace_at = getattr(screen, "at", None)
         self._render = None
         if faces and query.get("faces", "1") != "0":
             from empathy.sim.faces import render_face  # only when faces are wanted
@@ -80,7 +84,7 @@ class SimSource:
             self._truth.write(TRUTH_COLUMNS + "\n")
         self.t_us = self.t_open_us = self._next_truth_us = now_us()
         self.visitor = -1 if self.visits else 0  # index of the visit in progress; -1 = empty
-        self.person = None if self.visits else self._sit(0, self.t_us)
+        self.person = None if self.visits or self._trace_at else self._sit(0, self.t_us)
         self._health_sent = False
 
     @property
@@ -117,9 +121,16 @@ class SimSource:
         return self.nudge
 
     def _step(self, t_us: int, out: list) -> None:
+        if self._trace_at is None:
+            screen = self.screen()
+        else:
+            screen = self._trace_at(t_us, before=None)
+            if screen[2] is None:
+                return  # nothing shown yet: nobody seated
+            if self.person is None and not self.visits:
+                self.person = self._sit(0, t_us)
         if not self._occupant(t_us, out):
             return
-        screen = self._screen_at(t_us)
         p = self.person
         p.step(t_us, TICK_S, screen, self.impacts.get(screen[0], Impact()), self._nudged(t_us),
                out)

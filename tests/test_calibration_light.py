@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import tomllib
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -11,11 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import empathy.sim.seat as sim_seat
 from empathy.calibration.light import LEVELS, STEP_S, grey_clips, light_calibrate
-from empathy.calibration.screen import play_and_record
+from empathy.calibration.screen import ScreenTrace, play_and_record
 from empathy.cli import main
+from empathy.host.player.decode import Decoder
 from empathy.sensors.base import Pupil
-from empathy.sim.seat import Viewer
+from empathy.sim.seat import SimSource, Viewer
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +66,60 @@ def test_fit_recovers_viewer_within_10_percent(played, base, gain, tau, seed):
     assert f["blinks"] > 0 and f["r2"] > 0.95
 
 
+def test_the_widest_pupil_is_kept(played):
+    """The sequence drives the pupil across its range: an eye that arrives wide from a dark
+    room (3 mm more, fading over 1.5 s) loses no sample for being far from the recording's
+    median (the cleaner's outlier test cut 27, the widest, all in the first second)."""
+    def arriving_wide(p):
+        extra = 3.0 * np.exp(-p.ts_us / 1e6 / 1.5) if p.confidence else 0.0
+        return Pupil(p.ts_us, p.diameter_mm + extra, p.confidence)
+
+    plain = viewer_pupil(played, 5.2, 1.4, 0.65, seed=2)
+    f = [light_calibrate(played[:, [1, 1, 2]], ps, "v-sim", len(LEVELS) * STEP_S).figures
+         for ps in (plain, [arriving_wide(p) for p in plain])]
+    assert f[1]["valid_pupil_pct"] == f[0]["valid_pupil_pct"]
+
+
+def test_levels_keep_their_length_when_decoders_start_slowly(tmp_path, monkeypatch):
+    """On a busy machine a clip's decoder (a niced thread) took 0.1-0.5 s to start, and
+    each level stayed on screen that much longer (steps of 1.60-2.08 s for 1.52 s): the
+    next clip now starts decoding while the one before plays."""
+    decode = Decoder._decode
+
+    def slow_start(self):
+        time.sleep(0.4)
+        decode(self)
+
+    monkeypatch.setattr(Decoder, "_decode", slow_start)
+    clips = grey_clips(tmp_path, (0.1, 0.9, 0.1), 1.5)
+    frames, _ = play_and_record(clips, f"file:{tmp_path / 'screen.mp4'}", None, tmp_path)
+    # 0.4 s held at each of the two changes was 20 frames more (a clip pre-rolls for 1.5 s;
+    # at load 20 one of 1 s did not always); 10 is slack for frames late under load
+    assert 114 <= len(frames) <= 124
+    assert np.all(np.diff(frames[:, 1]) > 0)
+
+
+def test_a_simulated_viewer_is_the_same_whatever_the_player_took_to_start(monkeypatch):
+    """A seeded viewer watching a screen trace sits down with its first frame: the player's
+    start-up (0.1 s quiet, 2 s busy) no longer decides where the sequence meets their
+    blinks, glances and adaptation (replayed: R² 0.84-0.93, gain 1.9-3.6 mm by it alone)."""
+    clock = [0]
+    monkeypatch.setattr(sim_seat, "now_us", lambda: clock[0])
+    seen = []
+    for delay_us in (100_000, 1_500_000):
+        clock[0] = 10**9
+        trace = ScreenTrace()
+        src = SimSource("sim://seat?seed=3&faces=0", {"seed": "3"}, screen=trace)
+        first_us, got = clock[0] + delay_us, []
+        for k in range(50):  # two levels, 1 s each, at 25 fps
+            trace.add((first_us + k * 40_000) / 1e6, 0.1 if k < 25 else 0.9)
+        while clock[0] < first_us + 2_000_000:
+            clock[0] += 20_000
+            got += src.read(0)
+        seen.append([(r.ts_us - first_us, r.diameter_mm) for r in got if isinstance(r, Pupil)])
+    assert len(seen[0]) > 40 and seen[0] == seen[1]
+
+
 def test_player_measures_what_reached_the_screen(played):
     lum = played[:, 2]
     assert len(played) == pytest.approx(len(LEVELS) * STEP_S * 25, abs=len(LEVELS))
@@ -102,10 +159,12 @@ def test_cli_live_player_and_simulated_viewer(tmp_path):
     # below the settled slope, between the two speeds. Exact recovery of a first-order eye
     # is the test above.
     # The fit is judged by what it recovers against the viewer's truth (below), and by the
-    # product's own R² check (0.8: rc 0 above). Its R² is 0.92-0.93 on a quiet machine but
-    # 0.84-0.86 beside two busy loops (gain and tau inside their bounds in those two runs;
-    # the suite's real-time pass later saw the gain fall out too: load biases the live fit,
-    # not yet understood). A 0.9 bar failed that pass once at 0.855.
+    # product's own R² check (0.8: rc 0 above). Load used to move it (R² 0.93 quiet, 0.83-0.87
+    # busy; gain 2.17-3.91 against 2.29-3.81): levels held longer at each clip change, the
+    # widest pupil cut as an outlier, and the player's start-up sliding the sequence along
+    # the simulated viewer's blinks (session 28). Now R² 0.930-0.933, gain 2.52-2.55 mm, tau
+    # 1.15-1.17 s in ten runs at load 18-25 (five beside two busy loops): the gain's low
+    # bound is 10 % away, the least room here.
     f = doc["figures"]
     assert f["r2"] >= 0.8
     assert 0.6 * truth.body.light_slope_mm(LEVELS) <= f["gain_mm"] <= truth.body.light_slope_mm(LEVELS)
