@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
+from empathy.edge.profile import LIGHT_TAU_S
 from empathy.edge.pupil import LightResponse, pupil_clean
 from empathy.sensors.base import Pupil, open_source
 
@@ -130,7 +131,7 @@ def eye_source(url: str):
 
 
 def light_calibrate(frames: np.ndarray, pupils: list[Pupil], viewer_id: str,
-                    expected_s: float, max_tau_s: float = 1.5, min_r2: float = 0.8,
+                    expected_s: float, max_constrict_s: float = 1.5, min_r2: float = 0.8,
                     min_gain_mm: float = 0.3) -> Result:
     """Clean the pupil, fit the response, judge it. frames: rows of (wall_s, pts_s, lum)."""
     pupils = [p for p in pupils if isinstance(p, Pupil)]
@@ -172,7 +173,12 @@ def light_calibrate(frames: np.ndarray, pupils: list[Pupil], viewer_id: str,
         Check("fit R²", fit.r2, min_r2, kind="min", hint="the viewer moved or looked away"),
         Check("light gain", fit.response.gain_mm, min_gain_mm, "mm", kind="min",
               hint="the pupil hardly answered the light: check the eye camera"),
-        Check("time constant", fit.response.tau_s, max_tau_s, "s", hint="implausibly slow"),
+        # A constriction this slow is a fit gone wrong (or no reflex); redilation is slow by
+        # nature (seconds), so the one-lag tau is judged only against what the edge takes.
+        Check("constriction", fit.latency_s + fit.constrict_s, max_constrict_s, "s",
+              hint="implausibly slow: check the eye camera and that the viewer faced the screen"),
+        Check("time constant", fit.response.tau_s, LIGHT_TAU_S[1], "s",
+              hint="beyond what the edge's light model takes"),
         Check("valid pupil", valid_pct, 60.0, "%", kind="min", hint="too many blinks or losses"),
         Check("sequence shown", shown_s, 0.9 * expected_s, "s", kind="min",
               hint="the player stopped early"),
