@@ -77,6 +77,8 @@ class SeatProfile:
         return "hr" in self.baseline
 
 
+LIGHT_TAU_S = (0.05, 3.0)  # the one lag of the light model a viewer file may give
+
 def _num(doc: dict, key: str, lo: float, hi: float, where: str) -> float:
     v = doc.get(key)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
@@ -131,7 +133,7 @@ def _viewer(doc: dict, where: str) -> dict:
     if light:
         w = f"{where} [light]"
         out["light"] = LightResponse(_num(light, "gain_mm", 0.0, 5.0, w),
-                                     _num(light, "tau_s", 0.05, 3.0, w))
+                                     _num(light, "tau_s", *LIGHT_TAU_S, w))
         # The pupil at rest under mid-grey: the centre of the calibrated residual.
         centre = _num(light, "base_mm", 1.0, 10.0, w) - out["light"].gain_mm * MID_GREY
         sd = _num(rest, "pupil_sd_mm", 0.01, 3.0, f"{where} [baseline]") \
