@@ -215,12 +215,18 @@ def test_pty_board_away_for_seconds_is_opened_again_at_once_when_its_node_is_bac
     src = SerialSource(f"serial://{board.link}", {})
     try:
         board.unplug()
-        drain(src, lambda out: any(isinstance(r, Health) and r.fault == "unplugged" for r in out))
-        time.sleep(3.3)
+        got = drain(src, lambda out: any(isinstance(r, Health) and r.fault == "unplugged"
+                                         for r in out))
+        (gone,) = [r.ts_us for r in got if isinstance(r, Health) and r.fault == "unplugged"]
+        # 3.3 s after the reader saw it gone, however late this test's poll saw that: on the
+        # open's backoff its next look would come 1.85 s later
+        time.sleep(max(0.0, (gone + 3_300_000 - now_us()) / 1e6))
         board.plug()
-        back = time.monotonic()
-        drain(src, lambda _: src.reconnects == 1)
-        assert time.monotonic() - back < 0.6  # (polled every 0.1 s: the rest is load)
+        back = now_us()
+        got = drain(src, lambda out: any(isinstance(r, Health) and r.contact for r in out))
+        # when the reader opened it (its own stamp), not when this test's poll saw that
+        (opened,) = [r.ts_us for r in got if isinstance(r, Health) and r.contact]
+        assert src.reconnects == 1 and opened - back < 600_000  # (looked for every 0.1 s)
     finally:
         src.close()
         if os.path.lexists(board.link):
