@@ -247,6 +247,10 @@ class ReplaySource:
         self._it: Optional[Iterator[Reading]] = None
         self._next: Optional[Reading] = None
         self._rewind(now_us())
+        # started again at the first read: a unit opens its sources, then imports and sets
+        # up (~1 CPU-s); under load a replay timed from here was a late burst past
+        # AHEAD_MAX_S by its first read, and the unit dropped it (edge/source_clock.py)
+        self._started = False
 
     def _rewind(self, start_us: int) -> None:
         self._t0_rec = self.readings[0].ts_us
@@ -262,6 +266,9 @@ class ReplaySource:
         return ts if ts <= now else None
 
     def read(self, timeout_s: float = 0.1) -> list[Reading]:
+        if not self._started:
+            self._rewind(now_us())
+            self._started = True
         out: list[Reading] = []
         deadline = now_us() + int(timeout_s * 1e6)
         while True:

@@ -41,6 +41,18 @@ def clip(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def still(tmp_path_factory) -> Path:
+    """A still picture for 30 s (0.75 CPU-s to encode): on screen while the candidates are
+    checked. Behind the 2-s clip, they were checked after it had ended at load 14-21."""
+    path = tmp_path_factory.mktemp("prio") / "still.mp4"
+    w = VideoWriter(f"file:{path}", W, H, FPS)
+    for i in range(30 * FPS):
+        w.push(np.full((H, W, 3), 90, np.uint8), i / FPS, 1 / FPS)
+    assert w.close()
+    return path
+
+
 needs_renice = pytest.mark.skipif(not gst._renice_allowed(),
                                   reason="this process may not lower a nice value again")
 
@@ -71,14 +83,14 @@ def test_decoder_threads_run_nicer_and_outputs_do_not(clip, tmp_path):
     assert src and all(n == base for n in src), seen
 
 
-def test_candidates_preroll_one_at_a_time_and_one_frame_deep(clip, tmp_path):
+def test_candidates_preroll_one_at_a_time_and_one_frame_deep(clip, still, tmp_path):
     p = Player("null", W, H, FPS, tmp_path / "frames.csv", realtime=True, audio=False)
-    p.start(Clip("a", clip, None))
+    p.start(Clip("a", still, None))
     try:
         p.prepare([Clip("b", clip, None), Clip("c", clip, None)])
         b, c = (p._upcoming._ready[(k, str(clip))] for k in ("b", "c"))
-        for d in (b, c):
-            assert d.primed.wait(10)
+        for d in (b, c):  # a wait, not a bound: the decoders run nicer than the load
+            assert d.primed.wait(60)
         assert c.first_frame_at >= b.first_frame_at
         time.sleep(0.3)
         assert b.queue.qsize() == 1 and c.queue.qsize() == 1  # the decoders wait there
@@ -87,6 +99,7 @@ def test_candidates_preroll_one_at_a_time_and_one_frame_deep(clip, tmp_path):
         while c.queue.qsize() < 4 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert c.queue.qsize() >= 4  # chosen: it runs ahead again
+        assert p._upcoming.play == 0, "a ended before c was checked: c plays, not queued"
     finally:
         p.stop()
         assert p.wait(10)

@@ -4,6 +4,8 @@ clock-sync replies); a datagram leaves whether or not anyone listens, so with no
 `reached` is "unknown", never true. Real edge units, a real host intake, real mDNS."""
 
 import json
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -11,7 +13,6 @@ import threading
 from empathy.discovery import Announcement
 from empathy.host.receive import Intake
 from empathy.transports import open_receiver
-from opshelp import free_port
 from test_edge_uplink import edge_config
 
 
@@ -43,9 +44,27 @@ def host(keys):
 
 
 def test_nobody_listening_on_udp_is_not_reached_but_unknown(tmp_path):
-    port = free_port()
-    cfg, _ = edge_config(tmp_path, f"udp://127.0.0.1:{port}")
-    link = run_edge(cfg)
+    """Till 20 datagrams came (a socket that never answers: the unit cannot tell it from
+    none), not for 3 s: a 3-s run sent 13 beside 4 workers and 2 busy loops."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.settimeout(60)
+        port = silent.getsockname()[1]
+        cfg, _ = edge_config(tmp_path, f"udp://127.0.0.1:{port}")
+        p = subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run", "--config",
+                              str(cfg), "--duration", "120", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            for _ in range(21):
+                silent.recv(2048)
+            p.send_signal(signal.SIGTERM)  # a show's end: its stats still come
+            out, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert p.returncode == 0 and "Traceback" not in err, err[-800:]
+    link = json.loads(out)["uplink"]
     assert link["sent"] > 20 and link["host_replies"] == 0
     assert link["reached"] == "unknown", link
     assert link["url"] == link["configured"] == f"udp://127.0.0.1:{port}"
