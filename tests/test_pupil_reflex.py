@@ -1,11 +1,14 @@
 """The edge takes the light out of the pupil with the viewer's two-phase reflex (latency,
 quick constriction, slow redilation) when the viewer file has it; old files, one lag."""
 
+import json
+
 import numpy as np
 import pytest
 
 from empathy.bench.light_residual import viewer
 from empathy.calibration import store
+from empathy.cli import main
 from empathy.edge.profile import load_profile
 from empathy.edge.pupil import LightResponse, PupilStream, light_lag, pupil_residual
 
@@ -58,3 +61,26 @@ def test_the_stream_takes_the_light_out_as_the_batch_does():
     want = (pupil_residual(t, mm, lum, model) - mm) / 1.5
     assert np.allclose(lags, want, atol=1e-6)
     assert np.max(np.abs(np.array(lags) - light_lag(t, lum, 0.6))) > 0.2  # not the one lag
+
+
+def test_signal_pupil_takes_the_phases_and_refuses_half_of_them(tmp_path, capsys):
+    t = np.arange(0, 20, 1 / 30)
+    lum = np.where(t % 5 < 2.5, 0.85, 0.1)
+    model = LightResponse(1.5, 0.6, **PHASES)
+    mm = 6.0 - 1.5 * model.seen(t, lum)  # a viewer whose light the phases take out whole
+    f, out = tmp_path / "eye.csv", tmp_path / "clean.csv"
+    np.savetxt(f, np.column_stack([t, mm, lum]), delimiter=",", comments="",
+               header="time_s,pupil_mm,luminance", fmt="%.6f")
+    given = ["signal", "pupil", str(f), "--light-gain", "1.5", "--light-tau", "0.6"]
+    assert main(given + ["--light-phases", "0.25,0.15,1.2", "--json", "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["light_phases_s"] == [0.25, 0.15, 1.2]
+    resid = np.loadtxt(out, delimiter=",", skiprows=1)[:, 2]
+    assert np.std(resid) < 0.02  # no light left but at the cuts (the cleaner smooths 0.15 s)
+    assert main(given + ["--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["residual_sd_mm"] > 0.1  # one lag leaves some
+    for bad, said in (("0.25,0.15", "as LAT,UP,DOWN"), ("0.25,0,1.2", "outside 0.01..10")):
+        with pytest.raises(SystemExit) as e:
+            main(given + ["--light-phases", bad])
+        assert e.value.code == 2 and said in capsys.readouterr().err
+    assert main(["signal", "pupil", str(f), "--light-phases", "0.2,0.1,1"]) == 1
+    assert "needs --light-gain" in capsys.readouterr().err
