@@ -2,9 +2,10 @@
 
 The pupil answers brightness far more than emotion (millimetres vs tenths), so the part
 that tells us about arousal is what is left after subtracting the viewer's light response:
-a first-order lag of the screen's luminance (`tau_s`) times a gain (mm per unit of
-luminance). Calibration measures that per viewer; without one we fit it from the last
-half minute, which works once the picture's brightness has moved.
+the screen's luminance through the viewer's reflex (a latency, then quick constriction and
+slow redilation, `reflex`; or one symmetric lag `tau_s`) times a gain (mm per unit of
+luminance). Calibration measures that per viewer; without one we fit a lag and gain from
+the last half minute, which works once the picture's brightness has moved.
 
 Batch (`pupil_clean`, `LightResponse.fit`, `pupil_residual`) serves `empathy signal
 pupil`; `PupilStream` is the same rules one reading at a time for the edge unit.
