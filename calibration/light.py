@@ -1,9 +1,9 @@
 """Viewer light response: full-screen grey levels through the show player, pupil recorded, fit.
 
 The edge unit takes the screen's light out of the pupil with `edge.pupil.LightResponse`
-(pupil = base - gain_mm * lag(luminance, tau_s)). Here each viewer's own gain and lags are
+(pupil = base - gain_mm * reflex(luminance)). Here each viewer's own gain and lags are
 measured (a latency, then constriction and redilation each with its own time constant;
-tau_s sums them up for the edge's single lag): the real player shows a short sequence of
+tau_s sums them up as one symmetric lag): the real player shows a short sequence of
 grey levels (what reaches the screen is measured from the graded frames, not assumed), the
 eye source is read at the same time on the same clock, and the model is fitted to the
 cleaned pupil.
@@ -19,7 +19,7 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from empathy.edge.profile import LIGHT_TAU_S
-from empathy.edge.pupil import LightResponse, pupil_clean
+from empathy.edge.pupil import LightResponse, pupil_clean, reflex
 from empathy.sensors.base import Pupil, open_source
 
 from .report import Check, Result
@@ -48,27 +48,6 @@ def _lum_at(frame_s: np.ndarray, frame_lum: np.ndarray, t_s: np.ndarray) -> np.n
     """Luminance on screen at each time: each frame's value holds until the next frame."""
     i = np.clip(np.searchsorted(frame_s, t_s, side="right") - 1, 0, len(frame_s) - 1)
     return frame_lum[i]
-
-
-def reflex(frame_s, frame_lum, t_s, latency_s: float, constrict_s: float,
-           dilate_s: float) -> np.ndarray:
-    """Luminance as the pupil answers it: the frames as seen `latency_s` later, followed by a
-    first-order lag that is quicker when the light rises (constriction) than when it falls
-    (redilation). Exact for frames that hold their value."""
-    change = np.asarray(frame_s, float) + latency_s
-    lum = np.asarray(frame_lum, float)
-    start = np.empty_like(lum)  # the answer as each frame starts to be seen
-    tau = np.empty_like(lum)
-    y = lum[0]
-    for k in range(len(lum)):
-        start[k] = y
-        tau[k] = constrict_s if lum[k] > y else dilate_s
-        if k + 1 < len(lum):
-            y += (1 - math.exp(-(change[k + 1] - change[k]) / tau[k])) * (lum[k] - y)
-    t = np.asarray(t_s, float)
-    k = np.clip(np.searchsorted(change, t, side="right") - 1, 0, None)
-    held = np.maximum(t - change[k], 0.0)
-    return lum[k] + (start[k] - lum[k]) * np.exp(-held / tau[k])
 
 
 def light_fit(frame_s, frame_lum, pupil_s, pupil_mm) -> LightFit:
@@ -109,10 +88,10 @@ def light_fit(frame_s, frame_lum, pupil_s, pupil_mm) -> LightFit:
     latency, up, down = (float(v) for v in best.x)
     sse, (base, gain) = solve((latency, up, down))
     r2 = 1 - sse / float(np.sum((mm - mm.mean()) ** 2))
-    # The edge's light model has one symmetric lag: the geometric mean of a constriction's
-    # and a redilation's (each latency plus its time constant); a symmetric eye gives its tau.
+    # The one symmetric lag a file without the phases gives the edge: the geometric mean of
+    # a constriction's and a redilation's (each latency plus its time constant).
     tau = math.sqrt((latency + up) * (latency + down))
-    return LightFit(LightResponse(gain_mm=float(gain), tau_s=tau), float(base),
+    return LightFit(LightResponse(float(gain), tau, latency, up, down), float(base),
                     float(np.sqrt(sse / len(t))), float(r2), latency, up, down)
 
 

@@ -5,7 +5,8 @@ unit's config; each is optional:
 
     eye_camera   cameras/<id>.toml   px_per_mm: eye-camera frames -> millimetres
     heart_sensor sensors/<id>.toml   [hr] bias_pct, lag_ms: the sensor's correction
-    viewer       viewers/<id>.toml   [light] gain_mm, tau_s, base_mm: the light response;
+    viewer       viewers/<id>.toml   [light] gain_mm, tau_s, base_mm: the light response
+                                     (latency_s, constrict_s, dilate_s: its two phases);
                                      [baseline] hr_bpm, hr_sd_bpm, rmssd_ms, pupil_sd_mm,
                                      resting_expression: the viewer at rest
 
@@ -77,7 +78,9 @@ class SeatProfile:
         return "hr" in self.baseline
 
 
-LIGHT_TAU_S = (0.05, 3.0)  # the one lag of the light model a viewer file may give
+LIGHT_TAU_S = (0.05, 3.0)  # a lag of the light model a viewer file may give
+LIGHT_LATENCY_S = (0.0, 1.0)  # light to the pupil's first answer (~0.2-0.3 s in adults)
+PHASES = ("latency_s", "constrict_s", "dilate_s")  # the two-phase reflex: all or none
 
 def _num(doc: dict, key: str, lo: float, hi: float, where: str) -> float:
     v = doc.get(key)
@@ -132,8 +135,15 @@ def _viewer(doc: dict, where: str) -> dict:
     base: dict = {}
     if light:
         w = f"{where} [light]"
+        phases = [k for k in PHASES if k in light]
+        if phases and len(phases) < len(PHASES):
+            raise ValueError(f"{w}: {', '.join(phases)} without "
+                             f"{', '.join(k for k in PHASES if k not in light)} (re-run "
+                             "`empathy calibrate light`)")
+        lags = {k: _num(light, k, *(LIGHT_TAU_S if k != "latency_s" else LIGHT_LATENCY_S), w)
+                for k in phases}
         out["light"] = LightResponse(_num(light, "gain_mm", 0.0, 5.0, w),
-                                     _num(light, "tau_s", *LIGHT_TAU_S, w))
+                                     _num(light, "tau_s", *LIGHT_TAU_S, w), **lags)
         # The pupil at rest under mid-grey: the centre of the calibrated residual.
         centre = _num(light, "base_mm", 1.0, 10.0, w) - out["light"].gain_mm * MID_GREY
         sd = _num(rest, "pupil_sd_mm", 0.01, 3.0, f"{where} [baseline]") \

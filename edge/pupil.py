@@ -2,9 +2,10 @@
 
 The pupil answers brightness far more than emotion (millimetres vs tenths), so the part
 that tells us about arousal is what is left after subtracting the viewer's light response:
-a first-order lag of the screen's luminance (`tau_s`) times a gain (mm per unit of
-luminance). Calibration measures that per viewer; without one we fit it from the last
-half minute, which works once the picture's brightness has moved.
+the screen's luminance through the viewer's reflex (a latency, then quick constriction and
+slow redilation, `reflex`; or one symmetric lag `tau_s`) times a gain (mm per unit of
+luminance). Calibration measures that per viewer; without one we fit a lag and gain from
+the last half minute, which works once the picture's brightness has moved.
 
 Batch (`pupil_clean`, `LightResponse.fit`, `pupil_residual`) serves `empathy signal
 pupil`; `PupilStream` is the same rules one reading at a time for the edge unit.
@@ -94,12 +95,50 @@ def light_lag(t_s, lum, tau_s: float) -> np.ndarray:
     return out
 
 
+def reflex(frame_s, frame_lum, t_s, latency_s: float, constrict_s: float, dilate_s: float,
+           start: Optional[float] = None) -> np.ndarray:
+    """Luminance as the pupil answers it: the frames as seen `latency_s` later, followed by a
+    first-order lag that is quicker when the light rises (constriction) than when it falls
+    (redilation). Exact for frames that hold their value. `start`: the answer as the first
+    frame is seen (default: adapted to it)."""
+    change = np.asarray(frame_s, float) + latency_s
+    lum = np.asarray(frame_lum, float)
+    begin = np.empty_like(lum)  # the answer as each frame starts to be seen
+    tau = np.empty_like(lum)
+    y = lum[0] if start is None else start
+    for k in range(len(lum)):
+        begin[k] = y
+        tau[k] = constrict_s if lum[k] > y else dilate_s
+        if k + 1 < len(lum):
+            y += (1 - math.exp(-(change[k + 1] - change[k]) / tau[k])) * (lum[k] - y)
+    t = np.asarray(t_s, float)
+    k = np.clip(np.searchsorted(change, t, side="right") - 1, 0, None)
+    held = np.maximum(t - change[k], 0.0)
+    return lum[k] + (begin[k] - lum[k]) * np.exp(-held / tau[k])
+
+
 @dataclass(frozen=True)
 class LightResponse:
-    """A viewer's pupillary light response: pupil = base - gain_mm * lag(luminance)."""
+    """A viewer's pupillary light response: pupil = base - gain_mm * lag(luminance). With
+    `latency_s`, `constrict_s` and `dilate_s` (calibrate light measures them) the lag is the
+    two-phase `reflex`; without, one symmetric lag `tau_s`."""
 
     gain_mm: float
     tau_s: float = 0.4
+    latency_s: Optional[float] = None
+    constrict_s: Optional[float] = None
+    dilate_s: Optional[float] = None
+
+    @property
+    def two_phase(self) -> bool:
+        return None not in (self.latency_s, self.constrict_s, self.dilate_s)
+
+    def seen(self, t_s, lum) -> np.ndarray:
+        """The luminance as this viewer's pupil answers it, at each sample's time (a sample
+        holds until the next)."""
+        if self.two_phase:
+            return reflex(t_s, lum, t_s, self.latency_s, self.constrict_s, self.dilate_s)
+        return light_lag(t_s, lum, self.tau_s)
 
     @classmethod
     def fit(cls, t_s, lum, mm) -> "LightResponse":
@@ -122,7 +161,32 @@ class LightResponse:
 
 def pupil_residual(t_s, mm, lum, model: LightResponse) -> np.ndarray:
     """The pupil with the predicted light response added back: what arousal moves."""
-    return np.asarray(mm, dtype=float) + model.gain_mm * light_lag(t_s, lum, model.tau_s)
+    return np.asarray(mm, dtype=float) + model.gain_mm * model.seen(t_s, lum)
+
+
+class ReflexStream:
+    """`reflex` one screen sample at a time, the same values: keeps the frames not yet
+    seen (within the latency) and the answer as the one now seen began."""
+
+    def __init__(self, model: LightResponse):
+        self.m = model
+        self.frames: deque = deque()  # (screen s, lum): [0] is the frame seen now
+        self.start: Optional[float] = None
+
+    def add(self, t_s: float, lum: float) -> float:
+        """The screen showed `lum` from `t_s`: the answer at `t_s`."""
+        self.frames.append((t_s, lum))
+        if self.start is None:
+            self.start = lum
+        lat = self.m.latency_s
+        while len(self.frames) > 1 and self.frames[1][0] + lat <= t_s:  # [1] is seen now
+            s, v = zip(self.frames[0], self.frames[1])
+            self.start = float(reflex(s, v, [s[1] + lat], lat, self.m.constrict_s,
+                                      self.m.dilate_s, self.start)[0])
+            self.frames.popleft()
+        s, v = self.frames[0]
+        return float(reflex([s], [v], [t_s], lat, self.m.constrict_s, self.m.dilate_s,
+                            self.start)[0])
 
 
 class PupilStream:
@@ -131,6 +195,7 @@ class PupilStream:
     def __init__(self, model: Optional[LightResponse] = None, window_s: float = 1.0,
                  fit_s: float = 30.0):
         self.model = model  # from calibration; None = fit online
+        self.reflex = ReflexStream(model) if model and model.two_phase else None
         self.window_us, self.fit_us = int(window_s * 1e6), int(fit_s * 1e6)
         self.recent: deque = deque()  # (ts_us, mm, lagged luminance) accepted readings
         self.history: deque = deque()  # the same, over fit_s, for the online light fit
@@ -145,7 +210,9 @@ class PupilStream:
 
     def add(self, ts_us: int, mm: float, confidence: float, lum: float) -> None:
         tau = (self.model or self.fitted or LightResponse(0.0)).tau_s
-        if self.lag is None:
+        if self.reflex:
+            self.lag = self.reflex.add(ts_us / 1e6, lum)
+        elif self.lag is None:
             self.lag = lum
         else:
             self.lag += (1 - math.exp(-max(ts_us - self.lag_ts, 0) / 1e6 / tau)) * (lum - self.lag)

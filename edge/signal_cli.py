@@ -355,7 +355,7 @@ def _heart_args(verb, kind_help, column_help) -> None:
 
 
 def register(p) -> None:
-    from empathy.edge.signal_pupil import pupil
+    from empathy.edge.signal_pupil import light_phases, pupil
 
     sub = p.add_subparsers(dest="verb", required=True)
     files = dict(epilog=FORMATS, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -386,6 +386,9 @@ def register(p) -> None:
                         "from the file)")
     u.add_argument("--light-tau", type=number_in(float, 0.01, 10), default=0.4,
                    help="its lag in seconds")
+    u.add_argument("--light-phases", type=light_phases, metavar="LAT,UP,DOWN",
+                   help="with --light-gain: the two-phase reflex instead of one lag (latency, "
+                        "constriction and redilation s, as `calibrate light` stores them)")
     u.add_argument("--out", help="write time_s,pupil_mm[,residual_mm] CSV here")
     u.add_argument("--json", action="store_true", help="one JSON object")
     u.add_argument("--report", **REPORT)

@@ -3,12 +3,14 @@ from a recorded pupil file (the verb's options: edge/signal_cli.py)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
 import numpy as np
 
 from empathy import wire
+from empathy.cli import number_in
 from empathy.edge.pupil import LightResponse, pupil_clean, pupil_residual
 from empathy.edge.signal_cli import report_path, said_report, save_report
 from empathy.edge.signal_file import SignalFileError, pick_column, read_signal
@@ -35,9 +37,21 @@ def diameters(cols: dict, column: str | None, path: str) -> np.ndarray:
     return np.where((mm >= PUPIL.lo) & (mm <= PUPIL.hi), mm, np.nan)
 
 
+def light_phases(text: str) -> list[float]:
+    """--light-phases LAT,UP,DOWN: latency, constriction and redilation in seconds."""
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f"{text!r}: give latency, constriction and "
+                                         "redilation in seconds, as LAT,UP,DOWN")
+    return [number_in(float, 0, 1)(parts[0])] + [number_in(float, 0.01, 10)(v)
+                                                 for v in parts[1:]]
+
+
 def pupil(args) -> int:
     try:
         path = report_path(args)
+        if args.light_phases and args.light_gain is None:
+            raise ValueError("--light-phases needs --light-gain (a calibrated response)")
         if args.out:  # (a FIFO: written to, it waits for a reader for ever)
             state_file(args.out, "--out")
         t, cols = read_signal(args.file)
@@ -53,12 +67,14 @@ def pupil(args) -> int:
                "lost_pct": float(100 * np.isnan(clean.mm).mean())}
         lum = cols.get("luminance")
         if lum is not None:
-            model = (LightResponse(args.light_gain, args.light_tau) if args.light_gain is not None
-                     else LightResponse.fit(t, lum, clean.mm))
+            model = (LightResponse(args.light_gain, args.light_tau, *(args.light_phases or ()))
+                     if args.light_gain is not None else LightResponse.fit(t, lum, clean.mm))
             resid = pupil_residual(t, clean.mm, lum, model)
             out.update(light_gain_mm=model.gain_mm, light_tau_s=model.tau_s,
                        light_fitted=args.light_gain is None,
                        residual_sd_mm=float(np.nanstd(resid)))
+            if model.two_phase:
+                out["light_phases_s"] = [model.latency_s, model.constrict_s, model.dilate_s]
         save_report(path, lambda text: None, lambda: pupil_result(
             args.file, out, t, mm, clean, resid if lum is not None else None))
     except (SignalFileError, ValueError) as e:
@@ -76,7 +92,9 @@ def pupil(args) -> int:
           f"bridged, {out['lost_pct']:.1f} % lost (gaps over 1 s)")
     if lum is not None:
         how = "fitted from this file" if out["light_fitted"] else "given"
+        lag = ("latency {:.2f} s, constriction {:.2f} s, redilation {:.2f} s".format(
+            *out["light_phases_s"]) if "light_phases_s" in out else f"lag {out['light_tau_s']:.2f} s")
         print(f"light response ({how}): {out['light_gain_mm']:.2f} mm per unit luminance, "
-              f"lag {out['light_tau_s']:.2f} s; residual sd {out['residual_sd_mm']:.3f} mm")
+              f"{lag}; residual sd {out['residual_sd_mm']:.3f} mm")
     said_report(args)
     return 0
