@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from empathy.clock import now_us
+from empathy.plots import before_gstreamer
 from empathy.sensors.base import Frame, Health, Reading, SourceError
 
 log = logging.getLogger("empathy.sensors.camera")
@@ -49,6 +50,7 @@ _gst_lock = threading.Lock()
 
 
 def _gst():
+    before_gstreamer()  # (cheap once loaded)
     import gi
 
     gi.require_version("Gst", "1.0")
