@@ -23,5 +23,5 @@ def before_gstreamer() -> None:
     and the like paid ~0.2-0.3 CPU-s (half their start-up) for it without playing anything."""
     try:
         import matplotlib.ft2font  # noqa: F401
-    except ImportError:  # plotting is optional for playback and cameras (an edge unit)
+    except ImportError:  # plotting is optional for playback itself
         pass

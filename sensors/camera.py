@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from empathy.clock import now_us
-from empathy.plots import before_gstreamer
 from empathy.sensors.base import Frame, Health, Reading, SourceError
 
 log = logging.getLogger("empathy.sensors.camera")
@@ -50,7 +49,6 @@ _gst_lock = threading.Lock()
 
 
 def _gst():
-    before_gstreamer()  # (cheap once loaded)
     import gi
 
     gi.require_version("Gst", "1.0")
