@@ -13,3 +13,15 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def before_gstreamer() -> None:
+    """matplotlib's FreeType module aborts the process ("Fatal Python error: Aborted") if it
+    is first imported after a GStreamer show has run in the same process (matplotlib 3.11 +
+    GStreamer 1.22): every report that plots after playing (demo, calibration) would hit it.
+    Called before GStreamer starts, not on importing the player: `lut check`, `config check`
+    and the like paid ~0.2-0.3 CPU-s (half their start-up) for it without playing anything."""
+    try:
+        import matplotlib.ft2font  # noqa: F401
+    except ImportError:  # plotting is optional for playback itself
+        pass

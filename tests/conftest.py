@@ -11,6 +11,8 @@ import tempfile
 import pytest
 from hypothesis import settings
 
+from empathy.plots import before_gstreamer
+
 # A suite started in the background (`cmd &` in a script, as CI may) inherits SIGINT
 # ignored, and so would every process a test starts, so a Ctrl-C test would see its show
 # outlive Ctrl-C. A terminal's foreground process has it: give it back.
@@ -94,6 +96,10 @@ COMPUTE_ORDER = ("test_heart_corpus", "test_strap_gaps", "test_policy_sim",
 
 
 def pytest_configure(config):
+    # matplotlib's FreeType before any GStreamer pipeline in this process, as the player
+    # loads it (empathy/plots.py): tests also run cameras in-process (an edge role's, which
+    # does not plot), and a test that plots after one would load it too late
+    before_gstreamer()
     # Each pytest process (each xdist worker) its own state home: units that tests start in
     # parallel with the same unit id shared the default sequence file, which a unit now
     # locks (the second refused to start), and no test writes to the machine's own state.

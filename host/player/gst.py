@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.plots import before_gstreamer
+
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _ready = False
@@ -19,6 +21,8 @@ _can_restore: bool | None = None
 
 def Gst():  # noqa: N802 - returns the Gst module, imported lazily so the CLI stays fast
     global _ready
+    if not _ready:
+        before_gstreamer()
     import gi
 
     gi.require_version("Gst", "1.0")
