@@ -76,7 +76,9 @@ LIGHT_ORDER = ("test_viewer_device", "test_ble_strap", "test_ble_strap_swap",
 # pty board). scripts/test.sh runs them at idle priority beside the other passes, on the CPU
 # those leave idle. Measured with EMPATHY_TEST_CPU_LOG (tests/cpu_log.py, session 26,
 # under load): these 35 files ~590 CPU-s (43, 40, 37, 36, 33, 30 ... 2.6) of the suite's
-# ~1,780; the parallel pass kept ~920 of its ~1,510.
+# ~1,780; the parallel pass kept ~920 of its ~1,510. Session 28: three more that waited on
+# nothing in the parallel pass (rr_artefacts_warmup 14.7, calibration_loop 12.3,
+# light_reflex_fit ~3.6 CPU-s), where they sat on the critical path.
 COMPUTE = re.compile(r"tests/(test_heart_corpus|test_strap_gaps|test_policy_sim|"
                      r"test_strap_clock_step|test_fuzz|redteam/test_heart18|test_fuzz_parsers|"
                      r"test_wave_clock|test_ppg_icu|test_signal_report|"
@@ -86,7 +88,8 @@ COMPUTE = re.compile(r"tests/(test_heart_corpus|test_strap_gaps|test_policy_sim|
                      r"test_sim_physiology|test_signal_fit_real|test_eda|redteam/test_heart16|"
                      r"redteam/test_heart16b|test_wire|redteam/test_heart15|"
                      r"test_heart_first_shape|test_option_ranges|test_heart|test_ecg_band|"
-                     r"test_ecg_pair|test_heart_reference|test_ppg_motion_cancel)\.py")
+                     r"test_ecg_pair|test_heart_reference|test_ppg_motion_cancel|"
+                     r"test_rr_artefacts_warmup|test_calibration_loop|test_light_reflex_fit)\.py")
 # Handed out longest first (xdist's most tests first gave test_option_ranges, 437 tests in
 # 5 CPU-s, the lead): the pass ends with short files on both workers.
 COMPUTE_ORDER = ("test_heart_corpus", "test_strap_gaps", "test_policy_sim",
