@@ -28,7 +28,7 @@ from .screen import FPS, render_clip
 LEVELS = (0.05, 0.85, 0.25, 0.95, 0.45, 0.05)  # dark start; big and small steps both ways
 STEP_S = 2.5  # ~6 time constants: each step settles
 PLOT_S = 0.01  # the fitted model is drawn on this grid
-TAU_RANGE_S = (0.05, 3.0)
+TAU_RANGE_S = LIGHT_TAU_S  # the lags searched are the ones a viewer file may give the edge
 LATENCY_RANGE_S = (0.0, 0.6)
 LATENCY_STARTS_S = (0.05, 0.3, 0.55)  # spread over the range, not a prior
 
