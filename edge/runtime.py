@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import signal
 import threading
 import time
@@ -196,6 +197,9 @@ class EdgeUnit:
         self.seqs = SeqReserve(seq_path(cfg), packet_rate(cfg))
         self.seq = self.seqs.start
         self._seq_lock = threading.Lock()
+        # This process's run, in every heartbeat: a new one tells the host, for certain, that
+        # the unit started again (its skipped numbers were never sent, so are not lost).
+        self.run_id = secrets.randbits(32) or 1
         self.uplink = open_sender(cfg.uplink, cfg.unit_id, status_key=lambda: self.key,
                                   epochs=self._take_seq)
         self.channel_log = ChannelLog(cfg.channels_log) if cfg.channels_log else None
@@ -246,7 +250,7 @@ class EdgeUnit:
             tuple(int(x) for x in __version__.split(".")[:3] if x.isdigit()), sensors,
             _battery(), self.sync.loss_permille, round(c.to_host(t) - t),
             round(c.drift_ppm * 1000), self.sync.rtt_us, self.link.failed,
-            round(self.estimate_lag_s * 1000)), self.key))
+            round(self.estimate_lag_s * 1000), self.run_id), self.key))
         if self.cfg.sync_hz:
             self.link.check_replies(self.sync.synced, self.sync.answered, t)
 

@@ -13,8 +13,8 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from empathy.wire import (BODY_SIZE, EXPRESSION_NONE, HEALTH_SIZE, HEALTH_V1_SIZE,
-                          HEALTH_V2_SIZE, KIND_HEALTH, KIND_SAMPLE, KIND_SYNC, PACKET_SIZE,
+from empathy.wire import (BODY_SIZE, EXPRESSION_NONE, HEALTH_OLD_SIZES, HEALTH_SIZE,
+                          KIND_HEALTH, KIND_SAMPLE, KIND_SYNC, PACKET_SIZE,
                           RANGES, REASONS, SYNC_SIZE, TAG_SIZE, VERSION,
                           SeatSample)
 
@@ -163,13 +163,13 @@ def verify_control(packets: Sequence[bytes], table: KeyTable) -> np.ndarray:
     n = len(packets)
     want = np.fromiter((CONTROL_HEADERS[p[0]] for p in packets), np.int64, n)
     lens = np.fromiter(map(len, packets), np.int64, n)
-    # a unit from before uplink_fail or estimate_lag_ms sends a shorter heartbeat; it is
-    # judged at its own size
-    old = (want == HEALTH_SIZE) & np.isin(lens, (HEALTH_V1_SIZE, HEALTH_V2_SIZE))
+    # a unit from before uplink_fail, estimate_lag_ms or run sends a shorter heartbeat; it
+    # is judged at its own size
+    old = (want == HEALTH_SIZE) & np.isin(lens, HEALTH_OLD_SIZES)
     want[old] = lens[old]
     code = np.where(lens < want, CODE["too_short"],
                     np.where(lens > want, CODE["too_long"], OK)).astype(np.uint8)
-    for size in set(CONTROL_HEADERS.values()) | {HEALTH_V1_SIZE, HEALTH_V2_SIZE}:
+    for size in set(CONTROL_HEADERS.values()) | set(HEALTH_OLD_SIZES):
         idx = np.flatnonzero((code == OK) & (want == size))
         if not len(idx):
             continue

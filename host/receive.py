@@ -260,7 +260,7 @@ class Intake:
         ext = self.windows.top[msg.unit_id]
         self.health.saw(np.array([msg.unit_id]), np.array([ext]), rx_us)
         if not is_sync:
-            self.health.heartbeats[msg.unit_id] = msg
+            self.health.heartbeat(msg, rx_us)
         elif self.reply is not None:
             self.reply(msg.unit_id, wire.encode_sync_reply(
                 wire.SyncReply(msg.unit_id, msg.seq, msg.t1_us, rx_us, self.clock()), key),

@@ -30,6 +30,10 @@ LOGINS_SAID, LOGINS_WINDOW_US = 4, 60_000_000
 # block to a block, is then far less than its rate would have used), not loss.
 HEARD_US, RATE_KNOWN_US, RESTART_RATE, RESTART_SLACK = 1_000_000, 2_000_000, 1.5, 64
 RESTART_IDLE = 0.5
+# Between those bounds the numbers cannot tell (one seat: a restart after 25-170 s down).
+# A unit that declares its run in its heartbeat (wire.Health.run, drawn at each start) tells
+# it for certain: a new run within RUN_SEEN_US of the jump made that jump, never sent.
+RUN_SEEN_US = 30_000_000
 # Two processes sending as one unit (a stale copy, its keystore on another machine) run two
 # counters: one's packets fall behind the other's window and are refused as replays, a
 # stream of them (a link's duplicates fall inside the window: not counted). Said at
@@ -74,6 +78,7 @@ class Health:
         self.sensor_bad = np.full((2, len(self.SENSORS), UNITS), -1, np.int64)
         self.impossible = np.zeros((len(self.RANGED), UNITS), np.int64)  # per field and unit
         self.heartbeats: dict[int, wire.Health] = {}
+        self.jumped: dict[int, tuple[int, int, bool]] = {}  # unit -> last jump: gap, when, restart?
         self.quiet_units: set[int] = set()
         self.quiet_sensors: set[tuple[int, str]] = set()
         self.left: set[int] = set()  # the transport said goodbye for them (MQTT last will)
@@ -125,13 +130,30 @@ class Health:
             gap = int(seqs[mine][seqs[mine] > t].min()) - t - 1  # a unit's packets reorder
             silent = rx_us - int(self.unit_last[u])
             used = int(self.heard_n[u]) * silent / max(heard_us, 1)  # at its rate, in silence
-            if heard_us >= RATE_KNOWN_US and (
-                    gap > RESTART_RATE * used + RESTART_SLACK
-                    or (silent > self.quiet_us and gap < RESTART_IDLE * used)):
+            restart = heard_us >= RATE_KNOWN_US and (
+                gap > RESTART_RATE * used + RESTART_SLACK
+                or (silent > self.quiet_us and gap < RESTART_IDLE * used))
+            self.jumped[u] = (gap, rx_us, restart)
+            if restart:
                 self.skipped[u] += gap
                 self.restarts[u] += 1
                 restarted |= mine
         return restarted
+
+    def heartbeat(self, hb: wire.Health, rx_us: int) -> None:
+        """An authentic heartbeat. A run other than the unit's last is a restart, told for
+        certain: the jump its numbers made as it came back, if read as loss, was never sent."""
+        u, last = hb.unit_id, self.heartbeats.get(hb.unit_id)
+        self.heartbeats[u] = hb
+        if not hb.run or last is None or not last.run or last.run == hb.run:
+            return  # its first heard, the same run, or a unit from before runs
+        gap, at, counted = self.jumped.pop(u, (0, 0, False))
+        recent = rx_us - at <= RUN_SEEN_US
+        if counted and recent:
+            return  # its numbers told it already
+        if recent:
+            self.skipped[u] += gap
+        self.restarts[u] += 1
 
     def refused(self, units: np.ndarray) -> None:
         """Authentic packets of these units refused as replays, behind their window."""

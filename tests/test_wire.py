@@ -251,18 +251,18 @@ except RuntimeError as e:
 def test_heartbeat_carries_uplink_failures_and_old_heartbeats_still_decode():
     key = bytes(range(32))
     h = wire.Health(9, 5, 1234, (0, 1, 0), 1, 90, 3, -7, 11, 900, uplink_fail=4_000_000_000,
-                    estimate_lag_ms=9_000)
+                    estimate_lag_ms=9_000, run=0xDEADBEEF)
     p = wire.encode_health(h, key)
-    assert len(p) == wire.HEALTH_SIZE == 49
+    assert len(p) == wire.HEALTH_SIZE == 53
     assert wire.decode_health(p, {9: key}) == h
     big = wire.encode_health(wire.Health(9, 6, 1, uplink_fail=1 << 40), key)
     assert wire.decode_health(big, {9: key}).uplink_fail == 0xFFFFFFFF  # saturates
     # units from before the fields: 43 bytes (no uplink_fail), 47 (no estimate_lag_ms),
     # decoded with 0 for what they do not send
-    for size, fail in ((36, 0), (40, 4_000_000_000)):
+    for size, fail, lag in ((36, 0, 0), (40, 4_000_000_000, 0), (42, 4_000_000_000, 9_000)):
         body = p[:size]
         old = wire.decode_health(body + wire.tag(key, body), {9: key})
-        assert (old.uplink_fail, old.estimate_lag_ms) == (fail, 0)
+        assert (old.uplink_fail, old.estimate_lag_ms, old.run) == (fail, lag, 0)
         assert old.rtt_us == 900 and old.battery == 90
     v1 = p[:36] + wire.tag(key, p[:36])
     with pytest.raises(wire.WireError):

@@ -22,7 +22,7 @@ so a receiver can keep a counter per reason. A host at 10,000 seats x 10 Hz uses
 batch into arrays, with the same verdicts as `decode` packet by packet.
 """
 
-from .control import (BATTERY_MAINS, HEALTH_SIZE, HEALTH_V1_SIZE, HEALTH_V2_SIZE,
+from .control import (BATTERY_MAINS, HEALTH_OLD_SIZES, HEALTH_SIZE,
                       MAX_ESTIMATE_LAG_MS, SYNC_SIZE, Health, SyncReply, SyncRequest,
                       decode_health, decode_sync, decode_sync_reply, encode_health,
                       encode_sync, encode_sync_reply)
@@ -36,7 +36,7 @@ from .sample import (BODY_SIZE, EXPRESSION_NONE, EXPRESSIONS, PACKET_SIZE, RANGE
 from .status import STATUS_MAX_SCREEN, Status, decode_status, encode_status, peek_status
 
 __all__ = [
-    "BATTERY_MAINS", "HEALTH_SIZE", "HEALTH_V1_SIZE", "HEALTH_V2_SIZE", "MAX_ESTIMATE_LAG_MS",
+    "BATTERY_MAINS", "HEALTH_OLD_SIZES", "HEALTH_SIZE", "MAX_ESTIMATE_LAG_MS",
     "SYNC_SIZE", "Health", "SyncReply", "SyncRequest", "decode_health", "decode_sync",
     "decode_sync_reply", "encode_health", "encode_sync", "encode_sync_reply",
     "KIND_CUE", "KIND_HEALTH", "KIND_SAMPLE", "KIND_STATUS", "KIND_SYNC", "KIND_SYNC_REPLY",

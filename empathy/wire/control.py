@@ -17,11 +17,14 @@ Heartbeat (kind 2, edge -> host, 1 Hz): how the unit itself is doing.
   36  4    uplink_fail packets the unit could not send since it started (saturates)
   40  2    estimate_lag_ms  how long before it is sent the unit's arousal estimate refers
                     to the body (its filters' and the physiology's delay), 0 = not declared
-  42  7    tag
+  42  4    run         drawn at random as the unit's process starts (never 0): a new run is
+                    a restart, told for certain (its numbers skipped were never sent)
+  46  7    tag
 
 A unit from before uplink_fail sends the first 36 bytes + tag (43 bytes), one from before
-estimate_lag_ms the first 40 + tag (47 bytes); they decode with uplink_fail 0 and
-estimate_lag_ms 0, so a room can upgrade its units one at a time.
+estimate_lag_ms the first 40 + tag (47 bytes), one from before run the first 42 + tag (49
+bytes); they decode with 0 for what they do not send, so a room can upgrade its units one
+at a time.
 
 Clock sync (kinds 3 and 4), NTP's four timestamps. Request, edge -> host: t1 = the unit's
 own clock when sent. Reply, host -> edge: t1 echoed, t2 = host clock at receipt, t3 = host
@@ -40,13 +43,13 @@ from dataclasses import dataclass
 from .core import (KIND_HEALTH, KIND_SYNC, KIND_SYNC_REPLY, TAG_SIZE, TS_MASK, VERSION,
                    KeyLookup, WireError, _clamp, _open, tag)
 
-_HEALTH = struct.Struct(">BHIHIBBBBBHqiIIH")
-_HEALTH_V2 = struct.Struct(">BHIHIBBBBBHqiII")  # without estimate_lag_ms
-_HEALTH_V1 = struct.Struct(">BHIHIBBBBBHqiI")  # without uplink_fail either
+_HEALTH = struct.Struct(">BHIHIBBBBBHqiIIHI")
+_HEALTH_OLD = (struct.Struct(">BHIHIBBBBBHqiI"),  # without uplink_fail
+               struct.Struct(">BHIHIBBBBBHqiII"),  # without estimate_lag_ms
+               struct.Struct(">BHIHIBBBBBHqiIIH"))  # without run
 HEALTH_SIZE = _HEALTH.size + TAG_SIZE
-HEALTH_V2_SIZE = _HEALTH_V2.size + TAG_SIZE
-HEALTH_V1_SIZE = _HEALTH_V1.size + TAG_SIZE
-_HEALTH_LAYOUTS = {HEALTH_SIZE: _HEALTH, HEALTH_V2_SIZE: _HEALTH_V2, HEALTH_V1_SIZE: _HEALTH_V1}
+HEALTH_OLD_SIZES = tuple(s.size + TAG_SIZE for s in _HEALTH_OLD)  # older units' heartbeats
+_HEALTH_LAYOUTS = {s.size + TAG_SIZE: s for s in (*_HEALTH_OLD, _HEALTH)}
 BATTERY_MAINS = 255
 MAX_ESTIMATE_LAG_MS = 60_000  # a declared lag beyond a minute is a unit's bug, not a filter
 MAX_LOSS_PERMILLE = 1000
@@ -69,6 +72,7 @@ class Health:
     rtt_us: int = 0
     uplink_fail: int = 0
     estimate_lag_ms: int = 0  # 0: not declared (a unit from before the field)
+    run: int = 0  # 0: not declared (a unit from before the field)
 
 
 
@@ -80,7 +84,7 @@ def encode_health(h: Health, key: bytes) -> bytes:
                         _clamp(h.offset_us, -MAX_OFFSET_US, MAX_OFFSET_US),
                         _clamp(h.drift_ppb, -(1 << 31), (1 << 31) - 1),
                         _clamp(h.rtt_us, 0, 0xFFFFFFFF), _clamp(h.uplink_fail, 0, 0xFFFFFFFF),
-                        _clamp(h.estimate_lag_ms, 0, MAX_ESTIMATE_LAG_MS))
+                        _clamp(h.estimate_lag_ms, 0, MAX_ESTIMATE_LAG_MS), h.run & 0xFFFFFFFF)
     return body + tag(key, body)
 
 
@@ -92,7 +96,7 @@ def _battery(percent: int) -> int:
 def decode_health(packet: bytes, keys: KeyLookup) -> Health:
     (_, unit, seq, ts_hi, ts_lo, fa, fb, fc, sensors, battery, loss, offset, drift, rtt,
      *newer) = _open(packet, KIND_HEALTH, _HEALTH_LAYOUTS.get(len(packet), _HEALTH), keys)
-    fail, lag_ms = (newer + [0, 0])[:2]
+    fail, lag_ms, run = (newer + [0, 0, 0])[:3]
     if lag_ms > MAX_ESTIMATE_LAG_MS:
         raise WireError("bad_field", f"estimate lag {lag_ms} ms")
     if abs(offset) > MAX_OFFSET_US:
@@ -100,7 +104,7 @@ def decode_health(packet: bytes, keys: KeyLookup) -> Health:
     if 100 < battery != BATTERY_MAINS or loss > MAX_LOSS_PERMILLE:
         raise WireError("bad_field", f"battery {battery} %, sync loss {loss} permille")
     return Health(unit, seq, (ts_hi << 32) | ts_lo, (fa, fb, fc), sensors, battery, loss,
-                  offset, drift, rtt, fail, lag_ms)
+                  offset, drift, rtt, fail, lag_ms, run)
 
 
 _SYNC = struct.Struct(">BHIq")
