@@ -4,8 +4,9 @@ The pupil answers brightness far more than emotion (millimetres vs tenths), so t
 that tells us about arousal is what is left after subtracting the viewer's light response:
 the screen's luminance through the viewer's reflex (a latency, then quick constriction and
 slow redilation, `reflex`; or one symmetric lag `tau_s`) times a gain (mm per unit of
-luminance). Calibration measures that per viewer; without one we fit a lag and gain from
-the last half minute, which works once the picture's brightness has moved.
+luminance). Calibration measures that per viewer; without one the stream assumes a typical eye's reflex
+(`UNCALIBRATED`) and fits the gain from the last half minute, which works once the
+picture's brightness has moved.
 
 Batch (`pupil_clean`, `LightResponse.fit`, `pupil_residual`) serves `empathy signal
 pupil`; `PupilStream` is the same rules one reading at a time for the edge unit.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -189,13 +190,32 @@ class ReflexStream:
                             self.start)[0])
 
 
+# An uncalibrated viewer's reflex, from the literature, not fitted to anything here: a
+# latency of ~0.2 s (Bergamin & Kardon 2003), constriction to its minimum within ~1 s of
+# the change (a first-order 0.3 s reaches 95 % in 3 lags; Ellis 1981) and redilation
+# several times slower (75 % recovered in ~2 s: 1.5 s). Measured against one symmetric
+# 0.4-s lag by `python -m empathy.bench.light_residual --online`.
+UNCALIBRATED = LightResponse(0.0, latency_s=0.2, constrict_s=0.3, dilate_s=1.5)
+# ...and its size follows the log of the light (Moon & Spencer 1944; Watson & Yellott 2012),
+# not the frame's code value: a screen gives luminance ~ code ** 2.4 (BT.1886) over a black
+# of ~1/1000 of white (a projector's contrast), code 0.056. An uncalibrated seat fits its
+# gain on log10(code + DARK_CODE); a calibration's gain is per unit of code, as measured.
+DARK_CODE = 0.001 ** (1 / 2.4)
+
+
+def light_drive(lum: float) -> float:
+    """A frame's mean code value (0..1) as what an uncalibrated eye's size follows."""
+    return math.log10(max(lum, 0.0) + DARK_CODE)
+
+
 class PupilStream:
     """The same rules, one reading at a time: `add` each reading, read `residual_mm`."""
 
     def __init__(self, model: Optional[LightResponse] = None, window_s: float = 1.0,
-                 fit_s: float = 30.0):
+                 fit_s: float = 30.0, assumed: LightResponse = UNCALIBRATED):
         self.model = model  # from calibration; None = fit online
-        self.reflex = ReflexStream(model) if model and model.two_phase else None
+        self.shape = model or assumed  # the reflex's shape (online: assumed, gain fitted)
+        self.reflex = ReflexStream(self.shape) if self.shape.two_phase else None
         self.window_us, self.fit_us = int(window_s * 1e6), int(fit_s * 1e6)
         self.recent: deque = deque()  # (ts_us, mm, lagged luminance) accepted readings
         self.history: deque = deque()  # the same, over fit_s, for the online light fit
@@ -209,7 +229,8 @@ class PupilStream:
         self.fit_lum = 0.5  # mean lagged light over the first fit's stretch
 
     def add(self, ts_us: int, mm: float, confidence: float, lum: float) -> None:
-        tau = (self.model or self.fitted or LightResponse(0.0)).tau_s
+        tau = self.shape.tau_s
+        lum = lum if self.model else light_drive(lum)
         if self.reflex:
             self.lag = self.reflex.add(ts_us / 1e6, lum)
         elif self.lag is None:
@@ -267,5 +288,5 @@ class PupilStream:
                 b = np.cov(x, y)[0, 1] / np.var(x, ddof=1)
                 if self.fitted is None:  # the reference stays put from then on
                     self.fit_lum = float(np.mean(x))
-                self.fitted = LightResponse(gain_mm=max(-b, 0.0), tau_s=0.4)
+                self.fitted = replace(self.shape, gain_mm=max(-b, 0.0))
         return self.fitted

@@ -6,7 +6,8 @@ import pytest
 from empathy import wire
 from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import ESTIMATE_LATENCY_S
-from empathy.edge.signal_sims import pulse_train, pupil_viewer
+from empathy.edge.signal_sims import pulse_train
+from empathy.sim.eye_film import eye_film
 from empathy.sensors.base import Beat, Health, Pupil, Waveform
 from empathy.wire import Flag
 
@@ -70,21 +71,30 @@ def test_motion_garbage_turns_heart_flags_off_and_lowers_confidence():
 
 
 def test_pupil_readings_with_screen_luminance():
-    t, lum, mm, conf, arousal = pupil_viewer(90, seed=1)
-    f = SeatFeatures(baseline_s=30)
-    f.add(Health(T0, "eye", contact=True))
-    blinks, vals = 0, []
-    for k, (ti, li, mi, ci) in enumerate(zip(t, lum, mm, conf)):
-        f.luminance = li  # what the runtime does from the host's screen cues
-        f.add(Pupil(T0 + int(ti * 1e6), mi, ci))
-        if k % 3 == 0:
-            e = f.estimate(T0 + int(ti * 1e6))
-            blinks += bool(e["flags"] & Flag.BLINK)
-            if ti > 35:  # the estimate refers to the body ESTIMATE_LATENCY_S ago
-                vals.append((e["arousal"], np.interp(ti - ESTIMATE_LATENCY_S, t, arousal)))
-    assert e["flags"] & Flag.PUPIL_OK and 2 < e["pupil_mm"] < 6 and blinks > 0
-    a, truth = np.array(vals).T
-    assert np.corrcoef(a, truth)[0, 1] > 0.6  # the pupil alone carries the arousal here
+    """A seat's arousal from its pupil alone, uncalibrated, the screen's light taken out on
+    the way: a physiological eye (sim/eye_film.py), 4 min each. Seeds 1-6, looked at while
+    building: r 0.25 (0.09-0.44) with one 0.4-s lag on the code value, 0.49 (0.34-0.67) now;
+    these were not. (It was judged on signal_sims.pupil_viewer, an eye linear in the code
+    value with the stream's own lag, over 55 s: r 0.6 there.)"""
+    rs = []
+    for seed in (14, 15, 16):
+        t, lum, mm, conf, arousal = eye_film(240, seed)
+        f = SeatFeatures(baseline_s=30)
+        f.add(Health(T0, "eye", contact=True))
+        blinks, vals = 0, []
+        for k, (ti, li, mi, ci) in enumerate(zip(t, lum, mm, conf)):
+            f.luminance = li  # what the runtime does from the host's screen cues
+            f.add(Pupil(T0 + int(ti * 1e6), mi, ci))
+            if k % 3 == 0:
+                e = f.estimate(T0 + int(ti * 1e6))
+                blinks += bool(e["flags"] & Flag.BLINK)
+                if ti > 35:  # the estimate refers to the body ESTIMATE_LATENCY_S ago
+                    vals.append((e["arousal"], np.interp(ti - ESTIMATE_LATENCY_S, t, arousal)))
+        assert e["flags"] & Flag.PUPIL_OK and 2 < e["pupil_mm"] < 8 and blinks > 0
+        a, truth = np.array(vals).T
+        rs.append(np.corrcoef(a, truth)[0, 1])
+    print(rs)
+    assert np.mean(rs) > 0.35
 
 
 def test_bad_waveform_chunks_are_skipped_not_fatal(caplog):

@@ -10,6 +10,7 @@ import pytest
 
 from empathy.edge.pupil import LightResponse, PupilStream, pupil_clean, pupil_residual
 from empathy.edge.signal_sims import pupil_viewer
+from empathy.sim.eye_film import eye_film
 from empathy.edge.signal_validation import pupil_demo
 
 
@@ -52,22 +53,30 @@ def test_a_calibrated_light_model_works_without_fitting_and_flat_light_refuses_a
 
 
 def test_streaming_pupil_separates_light_from_arousal():
-    t, lum, mm, conf, arousal = pupil_viewer(240, seed=5)
-    s = PupilStream()  # no calibration: fits the light response online
-    raw, resid, truth = [], [], []
-    for k, (ti, li, mi, ci) in enumerate(zip(t, lum, mm, conf)):
-        s.add(int(ti * 1e6), mi, ci, li)
-        if k % 3 == 0 and ti > 40:
-            now = int(ti * 1e6)
-            if s.pupil_mm(now):
-                raw.append(s.pupil_mm(now))
-                resid.append(s.residual_mm(now))
-                truth.append(arousal[k])
-    assert len(raw) > 1500
-    r_raw, r_res = np.corrcoef(raw, truth)[0, 1], np.corrcoef(resid, truth)[0, 1]
-    assert r_res > 0.8 and r_res > r_raw + 0.3
-    assert s.blinked(int(t[-1] * 1e6)) in (True, False)
-    assert len(s.history) <= 30 * 30 + 1  # bounded: 30 s at 30 Hz
+    """An uncalibrated seat's stream (the online fit) on a physiological eye: its residual
+    follows the hidden arousal better than the raw pupil, by 0.15 in r over three viewers
+    (seeds 5-10, looked at while building: one symmetric 0.4-s lag on the code value 0.09,
+    now 0.28; these seeds were not: before 0.16, barely over). It was judged on
+    signal_sims.pupil_viewer, an eye linear in the code value with the stream's own lag."""
+    lift = []
+    for seed in (11, 12, 13):
+        t, lum, mm, conf, arousal = eye_film(240, seed)
+        s = PupilStream()  # no calibration: fits the light response online
+        raw, resid, truth = [], [], []
+        for k, (ti, li, mi, ci) in enumerate(zip(t, lum, mm, conf)):
+            s.add(int(ti * 1e6), mi, ci, li)
+            if k % 3 == 0 and ti > 40:
+                now = int(ti * 1e6)
+                if s.pupil_mm(now):
+                    raw.append(s.pupil_mm(now))
+                    resid.append(s.residual_mm(now))
+                    truth.append(arousal[k])
+        assert len(raw) > 1500
+        lift.append(np.corrcoef(resid, truth)[0, 1] - np.corrcoef(raw, truth)[0, 1])
+        assert s.blinked(int(t[-1] * 1e6)) in (True, False)
+        assert len(s.history) <= 30 * 30 + 1  # bounded: 30 s at 30 Hz
+    print(lift)
+    assert np.mean(lift) > 0.15
 
 
 def test_signal_pupil_cli(tmp_path):
