@@ -122,7 +122,10 @@ def test_a_resumed_show_plays_what_is_left_of_its_duration(tmp_path):
         summary = json.loads(out.strip().splitlines()[-1])
         assert summary["resumed"]["segment"] != "arrival"
         runs = _frames_per_run(tmp_path / "frames.csv")
-        assert len(runs) == 2 and abs(saved * fps + runs[1] - 20.0 * fps) <= 1, (saved, runs)
+        # (0.5 s of margin: a loaded host's loop may see the last frame late; the defect
+        # was the whole limit again, 20 s)
+        assert len(runs) == 2 and abs(saved * fps + runs[1] - 20.0 * fps) <= 0.5 * fps, \
+            (saved, runs)
         assert not (host.state_dir / FILE).exists()  # over: the next start is a new show
         assert re.search(rf"has shown {saved:.0f} s of film", host.log()), host.log()[-3000:]
     finally:
