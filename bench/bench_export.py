@@ -2,7 +2,7 @@
 10 Hz (with frames at 24 fps, a segment a minute, the audience state at 2 Hz and a units
 report every 5 s), each format exported in its own process, peak RSS and CPU-seconds each.
 
-    python -m empathy.bench.bench_export make DIR [SEATS MINUTES]
+    python -m empathy.bench.bench_export make DIR [SEATS MINUTES [SEGMENTS]]
     python -m empathy.bench.bench_export run DIR FORMAT OUT   # one line: format, RSS, CPU-s
 
 A 1,000-seat 3-h show is 108 million samples (~0.45 KB each held as Python rows): exports
@@ -30,7 +30,8 @@ import numpy as np
 from empathy.host.session import store
 
 
-def make(folder: Path, seats: int, minutes: float) -> Path:
+def make(folder: Path, seats: int, minutes: float, segments: int = 0) -> Path:
+    """The session; `segments` segment starts spread over it (0: one a minute)."""
     rec = store.Recorder(folder, {"story": "bench"})
     rec.close()
     rng = np.random.default_rng(1)
@@ -47,9 +48,10 @@ def make(folder: Path, seats: int, minutes: float) -> Path:
     db.executemany("INSERT INTO frames VALUES (?,?,?,?,?)", (
         (10**9 + i * 41_667, i, f"seg{i // 1440}", round(i % 1440 / 24, 4), 0.5)
         for i in range(frames)))
+    segments = segments or int(minutes)
     db.executemany("INSERT INTO events VALUES (?,?,?)", (
-        (10**9 + m * 60_000_000, "segment", json.dumps({"segment": f"seg{m}"}))
-        for m in range(int(minutes))))
+        (10**9 + int(m * minutes * 60e6 / segments), "segment",
+         json.dumps({"segment": f"seg{m}"})) for m in range(segments)))
     # and what else a show records: its audience state twice a second, and every 5 s each
     # unit's report (the exports read its clock sync)
     units = sorted({seat % 7 for seat in range(1, seats + 1)})
@@ -81,6 +83,6 @@ def run(folder: Path, fmt: str, out: Path) -> str:
 
 if __name__ == "__main__":
     if sys.argv[1] == "make":
-        print(make(Path(sys.argv[2]), *(int(a) for a in sys.argv[3:5] or (20, 30))))
+        print(make(Path(sys.argv[2]), *(int(a) for a in sys.argv[3:6] or (20, 30))))
     else:
         print(run(Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])))

@@ -114,6 +114,7 @@ class Show(StoryBranches, OperatorControls):
         self.decided_for: Optional[int] = None  # index in segment_log already decided
         self.prepared_for: Optional[int] = None  # index in segment_log whose options pre-roll
         self.keeper, self.resumed = keeper, resumed
+        self._frames_before = 0  # the film its earlier runs showed (run: show_position.py)
         # what the story remembers of choices made
         self.story_vars = dict(resumed.vars if resumed else story.variables)
         self._vars_on_screen = self.story_vars  # ...as the segment on screen began
@@ -246,8 +247,15 @@ class Show(StoryBranches, OperatorControls):
         next_cue = next_state = self.clock() / 1e6
         # The show lasts duration_s of film (frames shown), however long the player takes to
         # start; the wall-clock cap only guards against a player that never shows anything.
-        frames_due = int(round(duration_s * self.cfg.fps))
-        hard_end = time.monotonic() + duration_s + 30 + self.cfg.reward_latency_s
+        # A resumed show plays what is left of it: the limit is the show's, not each run's
+        # (each restart granted the whole limit again: tests/redteam/test_ops27_resume.py)
+        self._frames_before = round(self.resumed.shown_s * self.cfg.fps) if self.resumed else 0
+        frames_due = int(round(duration_s * self.cfg.fps)) - self._frames_before
+        if frames_due <= 0:
+            log.info("show: its duration_s (%g s) of film was shown before the restart: over",
+                     duration_s)
+        hard_end = time.monotonic() + max(0, frames_due) / self.cfg.fps + 30 \
+            + self.cfg.reward_latency_s
         credits_end = None  # the story has ended: show seconds until the audience is let go
         self._keep_position(force=True)  # a --fresh start forgets the old position now
         try:
@@ -274,7 +282,7 @@ class Show(StoryBranches, OperatorControls):
                 self._queue_next()
                 shown = self.frame.index + 1 if self.frame else 0
                 if progress:
-                    progress(min(duration_s, shown / self.cfg.fps))
+                    progress(min(duration_s, (self._frames_before + shown) / self.cfg.fps))
                 if shown >= frames_due:
                     self._film_over()
                     break

@@ -197,6 +197,7 @@ class StoryBranches:
         if f is None and not force:
             return
         pos = self.keeper.pos
+        shown = self._frames_before + (f.index + 1 if f else 0)
         self.keeper.note(f.clip_id if f else pos.segment, f.clip_t_s if f else pos.offset_s,
-                         vars_, steps, time.monotonic(),
-                         force=force or bool(steps))
+                         vars_, steps, time.monotonic(), force=force or bool(steps),
+                         shown_s=shown / self.cfg.fps)

@@ -3,7 +3,9 @@ the host's power) goes on with the film the audience is watching instead of its 
 
 One small JSON file, show.json, in the host's state folder: the show's id and first start,
 the story file's digest, the segment on screen and how far into it, the story's variables
-as that segment began, and the path of segments and choices so far. Written whole (atomic
+as that segment began, the path of segments and choices so far, and the film time shown so
+far over all the show's runs (its `duration_s` is the show's: a resumed run plays what is
+left of it). Written whole (atomic
 rename, fsync) by the show loop at each segment start and each decision, and every
 SAVE_S while a segment plays; removed when the story ends or the show's duration is up.
 
@@ -54,6 +56,7 @@ class Position:
     saved_utc: float = 0.0
     resumes: int = 0  # starts at this segment since the show last got to a new one
     config: str = ""  # the host config it ran with: another config is another show
+    shown_s: float = 0.0  # film shown by all its runs so far (their frames), s
 
     @classmethod
     def new(cls, story, config: str = "") -> "Position":
@@ -85,8 +88,9 @@ class Keeper:
         self._writer.start()
 
     def note(self, segment: str, offset_s: float, variables: dict, steps: list,
-             now: float, force: bool = False) -> None:
-        """The show loop's turn: write if a step was taken (`force`) or SAVE_S has passed."""
+             now: float, force: bool = False, shown_s: float = 0.0) -> None:
+        """The show loop's turn: write if a step was taken (`force`) or SAVE_S has passed.
+        shown_s: the film the show has shown, its earlier runs' included."""
         if self._done or (not force and now < self._due):
             return
         self._due = now + SAVE_S
@@ -96,6 +100,7 @@ class Keeper:
         if any("=" not in s for s in steps):  # a new segment: the show got on
             p.resumes = 0
         p.segment, p.offset_s, p.vars = segment, round(offset_s, 2), dict(variables)
+        p.shown_s = round(shown_s, 2)
         p.path = (p.path + steps)[-PATH_KEPT:]
         p.saved_utc = time.time()
         self._put(json.dumps({"version": _VERSION, **asdict(p)}))
@@ -189,10 +194,12 @@ def resume_point(folder: Path, story, within_s: float, fresh: bool,
         return None
     pos.resumes += 1
     log.info("show %s resumed: '%s' plays again from its start (it was %.1f s in, %.0f s "
-             "ago; the show started %s UTC, path %s)", pos.show, pos.segment, pos.offset_s, age,
-             time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(pos.started_utc)),
+             "ago; the show started %s UTC and has shown %.0f s of film, path %s)", pos.show,
+             pos.segment, pos.offset_s, age,
+             time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(pos.started_utc)), pos.shown_s,
              " > ".join(pos.path[-8:]) or pos.segment,
-             extra={"show": pos.show, "segment": pos.segment, "offset_s": pos.offset_s})
+             extra={"show": pos.show, "segment": pos.segment, "offset_s": pos.offset_s,
+                    "shown_s": pos.shown_s})
     return pos
 
 
@@ -222,7 +229,8 @@ def _read(path: Path, story) -> Position:
     pos = Position(str(doc["show"]), float(doc["started_utc"]), str(doc["story"]),
                    str(doc["segment"]), float(doc["offset_s"]), dict(doc["vars"]),
                    list(doc["path"]), float(doc["saved_utc"]), int(doc["resumes"]),
-                   str(doc["config"]))
+                   str(doc["config"]), float(doc.get("shown_s", 0.0)))  # (a file from
+    # before shown_s was kept: its earlier runs are not counted)
     if not all(math.isfinite(t) and 0 < t < 1e11 for t in (pos.started_utc, pos.saved_utc)):
         raise ValueError("times out of range")
     if pos.segment not in story.segments:
@@ -231,6 +239,8 @@ def _read(path: Path, story) -> Position:
         raise ValueError(f"resumes {pos.resumes} out of range")
     if not 0 <= pos.offset_s <= 1e6:
         raise ValueError(f"offset {pos.offset_s} s out of range")
+    if not 0 <= pos.shown_s <= 1e9:  # (HostConfig.duration_s's range)
+        raise ValueError(f"film shown {pos.shown_s} s out of range")
     want = story.variables
     if pos.vars.keys() != want.keys() or any(type(pos.vars[k]) is not type(v)
                                              for k, v in want.items()):

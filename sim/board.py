@@ -321,7 +321,11 @@ class SimBoard:
             self.master = None
 
     def step(self) -> None:
-        """One firmware loop turn: PPG frames, a STATUS each second, pupil samples."""
+        """One firmware loop turn: the host's request, PPG frames, STATUS, pupil samples."""
+        try:  # (the firmware polls its USB serial)
+            self.board.heard(os.read(self.master, 64) if self.master is not None else b"")
+        except OSError:  # nothing written (BlockingIOError), or not open on the host (EIO)
+            pass
         if self.sensor is not None:
             self.sensor.pull()
         self.board.step()

@@ -27,7 +27,7 @@ FW_DIR = Path(fw_pkg.__file__).parent
 # What MicroPython (with aioble) offers, plus the firmware's own flat modules.
 MICROPYTHON_MODULES = {"struct", "sys", "time", "machine", "asyncio", "aioble", "bluetooth",
                        "beats", "binascii", "protocol", "board", "max30102", "hrs", "gsr", "lis3dh",
-                       "array", "ad8232"}
+                       "array", "ad8232", "select"}
 
 
 class MAX30102Chip:

@@ -198,3 +198,39 @@ def test_edf_keeps_every_heart_rate_the_wire_carries(recorded, tmp_path):
         assert abs(hr.max() - 280) < 0.5, hr.max()
     finally:
         f.close()
+
+
+def test_bids_segment_durations_run_to_the_next_later_start(recorded, tmp_path):
+    """A show whose story loops records a segment start each round; each BIDS segment row
+    lasts until the next later start (two at one stamp: both until the one
+    after), the last until the recording's end, as the export said before it did this in
+    one pass."""
+    import shutil
+
+    from empathy.host.session.exports.recording import load
+
+    path, _ = recorded
+    copy = tmp_path / path.name
+    shutil.copy(path, copy)
+    (last,), = _db(copy, "SELECT max(ts_us) FROM events WHERE kind = 'segment'")
+    rounds = [last + 7_500_000 * (i + 1) for i in range(300)]
+    rounds[150] = rounds[149]  # two starts at one stamp
+    db = sqlite3.connect(copy)
+    db.executemany("INSERT INTO events VALUES (?, 'segment', ?)", (
+        (t, json.dumps({"segment": "loop", "start_us": t})) for t in rounds))
+    db.commit()
+    db.close()
+    rec = load(copy)
+    starts = [m.ts_us for m in rec.markers if m.kind == "segment"]
+    want = []
+    for t in starts:  # the definition, scanned in full for each start
+        later = [s for s in starts if s > t]
+        want.append(str(round(max(0.0, ((later[0] if later else rec.span_us()[1]) - t) / 1e6),
+                              4)))
+    files = export(copy, tmp_path / "out", "bids")
+    events = next(f for f in files if f.name.endswith("_events.tsv")).read_text()
+    rows = [r.split("\t") for r in events.splitlines()]
+    got = [r[1] for r in rows[1:] if r[2] == "segment"]
+    assert len(got) == len(starts) > 300 and got == want
+    k = len(starts) - 300  # the demo's own segments came first
+    assert got[k + 149] == got[k + 150] == "15.0"  # a tie's two: both to the start after

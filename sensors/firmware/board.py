@@ -96,6 +96,7 @@ class Board:
         self.next_hello_us = 0
         self.battery = protocol.BATTERY_UNKNOWN
         self.error = 0
+        self.heard_tail = b""  # the host's bytes not yet part of a request
 
     def _send(self, data):
         self.write(data)
@@ -109,6 +110,16 @@ class Board:
     def hello(self):
         self.next_hello_us = self.ticks_us() + HELLO_EVERY_US
         self._send(protocol.hello(self.seq, self.ticks_us(), self.board_id, FW, self.name))
+
+    def heard(self, data):
+        """Bytes from the host: a HELLO_REQUEST (the host opened the port after our boot
+        HELLO) is answered with a HELLO now; its seq goes on (no reboot)."""
+        tail = self.heard_tail + data
+        n = len(protocol.HELLO_REQUEST)
+        if protocol.HELLO_REQUEST in tail:
+            self.hello()
+            tail = tail[tail.rfind(protocol.HELLO_REQUEST) + n:]
+        self.heard_tail = tail[-(n - 1):]
 
     def pupil(self, ts_us, diameter_um, confidence):
         """A pupil sample from an eye-camera board (or the host's simulated board)."""

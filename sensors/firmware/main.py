@@ -5,6 +5,7 @@ same I2C bus; protocol frames on USB serial. Flashing and wiring: docs/sensors.m
 Copy protocol.py, max30102.py, ad8232.py, gsr.py, lis3dh.py, board.py, main.py to the
 board's filesystem."""
 
+import select
 import sys
 import time
 
@@ -51,8 +52,18 @@ class Clock:
         return self.us
 
 
+def from_host(poll, into):
+    """What the host wrote since the last turn (a HELLO request), never waiting for it."""
+    data = b""
+    while len(data) < 64 and poll.poll(0):
+        data += into.read(1)
+    return data
+
+
 def run():
     out = sys.stdout.buffer
+    host = select.poll()
+    host.register(sys.stdin, select.POLLIN)
     clock = Clock()
     board_id = int.from_bytes(machine.unique_id()[-4:], "little")
     i2c = machine.I2C(I2C_ID, sda=machine.Pin(SDA), scl=machine.Pin(SCL), freq=400000)
@@ -75,6 +86,7 @@ def run():
     board = Board(sensor, out.write, clock, board_id, gsr=gsr, acc=acc, ecg=ecg)
     board.boot()
     while True:
+        board.heard(from_host(host, sys.stdin.buffer))
         board.step()
         time.sleep_ms(20)
 

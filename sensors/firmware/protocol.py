@@ -34,6 +34,10 @@ Bodies::
 
 A type this host does not know (a newer board's) is counted and skipped: its seq still
 counts, so it is no lost frame.
+
+Host to board: HELLO_REQUEST, written when the host opens the port, asks for a HELLO now (the
+boot HELLO was sent before the port was open and is gone). A board from before it leaves the
+bytes unread: they hold no Ctrl-C (0x03), which would stop a MicroPython board's main.py.
 """
 
 import struct
@@ -59,6 +63,8 @@ LEAD_N = 0x02  # -IN's electrode off (an AD8232's LO-)
 LEADS = LEAD_P | LEAD_N
 ECG_FS_MIN, ECG_FS_MAX = 50, 1000  # below 50 Hz a QRS is a sample or two
 ECG_PV_MAX = 10**9  # 1 mV a count: coarser is no ECG
+HELLO_REQUEST = b"?HELLO\n"  # host -> board: plain text, not a frame (a frame's COBS codes
+# may hold 0x03, a MicroPython board's interrupt character)
 
 # Error codes in STATUS (shown to the operator).
 ERRORS = {0: "", 1: "sensor not found", 2: "sensor fifo overflow", 3: "sensor saturated",

@@ -61,6 +61,7 @@ ECG_RAIL_COUNTS = 32768 // 16
 # firmware's talk, or another baud rate: said once (the seat sat empty, its log silent)
 JUNK_BYTES = 2 * (protocol.MAX_PAYLOAD + 8)
 STATUS_TEXT_MAX = 64  # what the protocol's encoder sends of a STATUS text
+REQUEST_WAIT_S = 0.1  # a HELLO request that can't be written by then is not sent
 
 
 def port_from_url(url: str) -> str:
@@ -136,7 +137,6 @@ class SerialSource:
         self.ignore_lo = lo_pins == "ignore"
         self.decoder = protocol.Decoder()
         self.clock = BoardClock()
-        self.board: dict = {}
         self.lead_off = ""  # why the ECG front end's last frame held no ECG: an electrode
         # off ("lead off") or its output on the rail; "" while it reads
         self.reconnects = 0
@@ -152,12 +152,23 @@ class SerialSource:
 
     # -- port --------------------------------------------------------------------------
     def _open(self) -> None:
+        url = "://" in self.port_name  # loop:// (tests; it echoes), socket://: not asked
         try:
-            self.port = serial.serial_for_url(self.port_name, baudrate=self.baud, timeout=0.05)
+            self.port = serial.serial_for_url(self.port_name, baudrate=self.baud, timeout=0.05,
+                                              write_timeout=None if url else REQUEST_WAIT_S)
         except (serial.SerialException, OSError, ValueError) as e:
             raise SourceError(f"{self.url}: cannot open {self.port_name}: {e}") from None
         self.decoder.reset()
         self.clock.reset()
+        # which board is on the port is the HELLO's word, never the last one's (a board
+        # swapped on a replug): opening flushed the boot HELLO, so ask for one (a board
+        # from before the request says it within 5 s, HELLO_EVERY_US)
+        self.board = {}
+        if not url:
+            try:
+                self.port.write(protocol.HELLO_REQUEST)
+            except (serial.SerialException, OSError):
+                pass  # a board that reads nothing, its buffer full: its own HELLO comes
         self.lead_off = ""
         self.leads = LeadWatch()  # the lead-off pins, settled (a frame's bits are its own)
         self.ppg_seen = False  # the board sends PPG frames (a finger sensor besides an ECG)

@@ -37,15 +37,28 @@ def _task(rec: Recording) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", rec.title)[:64] or "film"
 
 
+def _segment_ends(rec: Recording) -> list[int]:
+    """Each segment start's end: the next later start, else the recording's end. One pass
+    back over the starts (in time order): scanning them all for each was time squared in the
+    session of an installation whose story loops for weeks (32,000 segments: 89 CPU-s)."""
+    starts = [m.ts_us for m in rec.markers if m.kind == "segment"]
+    ends, end = [0] * len(starts), rec.span_us()[1]
+    for i in range(len(starts) - 1, -1, -1):
+        if i + 1 < len(starts) and starts[i + 1] > starts[i]:
+            end = starts[i + 1]
+        ends[i] = end
+    return ends
+
+
 def _events(rec: Recording) -> list[dict]:
-    rows, seg_starts = [], [m for m in rec.markers if m.kind == "segment"]
+    rows, ends = [], _segment_ends(rec)
+    n = 0  # segment starts so far
     for m in rec.markers:
         d, onset = m.data, (m.ts_us - rec.t0_us) / 1e6
         duration = 0.0
         if m.kind == "segment":
-            later = [s.ts_us for s in seg_starts if s.ts_us > m.ts_us]
-            end = later[0] if later else rec.span_us()[1]
-            duration = max(0.0, (end - m.ts_us) / 1e6)
+            duration = max(0.0, (ends[n] - m.ts_us) / 1e6)
+            n += 1
         rows.append({"onset": round(onset, 4), "duration": round(duration, 4),
                      "trial_type": m.kind, "segment": d.get("segment", "n/a"),
                      "decision": d.get("decision", "n/a"), "chosen": d.get("chosen", "n/a"),
