@@ -57,7 +57,8 @@ MARKED = re.compile(r"mark\.realtime")  # a file marking its own real-time tests
 # burst). Not light: ~0.4 of a core beside the alone pass's demos (one dropped a frame once).
 LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_research_seats\.py|"
                    r"test_brainflow_source\.py|test_hr_only\.py|redteam/test_seat_devices_red\.py|"
-                   r"test_viewer_device\.py|redteam/test_session21_red\.py)")
+                   r"test_viewer_device\.py|redteam/test_session21_red\.py|"
+                   r"test_serial_replug\.py)")
 
 
 # The light pass's files, longest first (seconds a file on one worker: 87, 77, 60, 50, 45,
@@ -68,7 +69,7 @@ LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_rese
 # measured (178-179 s in three runs), -> 157 s.
 LIGHT_ORDER = ("test_viewer_device", "test_ble_strap", "test_ble_strap_swap",
                "test_seat_devices_red", "test_research_seats", "test_brainflow_source",
-               "test_session21_red", "test_ble_strap_pmd", "test_hr_only")
+               "test_session21_red", "test_ble_strap_pmd", "test_hr_only", "test_serial_replug")
 
 
 # Files that spend CPU only: signal processing, simulation, parsing and fuzzing in the

@@ -29,6 +29,7 @@ def _run(board, stop):
         time.sleep(0.005)
 
 
+@pytest.mark.realtime  # a board in real time on a pty: the light real-time pass
 def test_a_replugged_board_is_named_at_its_reopen_and_counts_no_lost_frames(
         tmp_path, no_periodic_hello):
     from empathy.sim.board import SimBoard
