@@ -24,7 +24,7 @@ from empathy.host.player import hdr
 from empathy.host.player.cube import identity_cube, write_cube
 from empathy.host.player.decode import Decoder, read_frames
 from empathy.host.player.grade import Grade
-from empathy.host.player.gst import to_8bit
+from empathy.host.player.gst import Gst, to_8bit
 from empathy.host.player.player import Clip, Player
 
 N = 3
@@ -82,12 +82,27 @@ def test_an_hdr_clip_plays_like_the_sdr_clip_of_its_scene(played, kind):
     assert abs(patch(got, 0, MID)[1] - patch(sdr, 0, MID)[1]) <= N
     ramp = np.mean([patch(got, 0, i)[1] for i in RAMP])
     assert abs(ramp - np.mean([patch(sdr, 0, i)[1] for i in RAMP])) <= N
-    # The bars keep 90 % of their saturation (SDR's: 1.00; before 0.47-0.69): BT.2087's
+    # The bars keep 90 % of their saturation (SDR's: 1.00; before 0.47-0.69): BT.2407's
     # clip at Rec.709's edge, where these bars lie, is interpolated in hdr.SIZE^3 (< 10 %)
     for col in BARS:
         assert saturation(got, col) >= 0.9 * saturation(sdr, col), list(COLOURS)[col]
         lit = [tuple(patch(f, 1, col) > patch(f, 1, col).max() / 2) for f in (got, sdr)]
         assert lit[0] == lit[1], list(COLOURS)[col]  # the same primaries lit: the same hue
+
+
+def test_the_gl_grade_converts_too(clips, played, tmp_path):
+    """grade_on="gl" bakes the composed table (at its own 33^3) for the GPU: the same
+    picture as the CPU's within N."""
+    if Gst().ElementFactory.find("glshader") is None:
+        pytest.skip("GstGL not installed (apt: gstreamer1.0-gl)")
+    p = Player(f"file:{tmp_path / 'gl.mp4'}", W, H, FPS, tmp_path / "gl.csv", realtime=False,
+               audio=False, grade_on="gl")
+    p.start(Clip("hlg", clips["hlg"], None))
+    assert p.wait(60) and p.error is None
+    got, cpu = next(iter(read_frames(tmp_path / "gl.mp4"))).rgb, played["hlg"]
+    for i in RAMP:
+        assert abs(patch(got, 0, i)[1] - patch(cpu, 0, i)[1]) <= N, GREYS[i]
+    assert all(saturation(got, col) >= 0.9 for col in BARS)  # before: 0.69
 
 
 @pytest.mark.parametrize("kind", ["hlg", "pq"])
