@@ -171,3 +171,20 @@ def test_story_check_names_the_hdr_clips(clips, tmp_path, check):  # noqa: F811
     warn = [ln for ln in r.stderr.splitlines() if ": warning: " in ln]
     assert len(warn) == 2 and all("among 1 SDR clips" in w and "no jump" in w for w in warn)
     assert f"{story}:7: warning: segment 'b': hlg.mp4: HDR HLG" in warn[0]
+
+
+def test_a_broken_look_on_an_hdr_clip_is_reported_once(clips, played, tmp_path):
+    """The decoder composes the clip's look ahead (hdr.warm); a LUT that does not parse is
+    still one lut_fault (the player's), and the clip still converted, with identity."""
+    bad = tmp_path / "bad.cube"
+    bad.write_text("LUT_3D_SIZE 2\n0 0 0\n")
+    p = Player(f"file:{tmp_path / 'o.mp4'}", W, H, FPS, tmp_path / "o.csv", realtime=False,
+               audio=False)
+    p.start(Clip("hlg", clips["hlg"], bad))
+    assert p.wait(60) and p.error is None
+    faults = []
+    while not p.faults.empty():
+        faults.append(p.faults.get())
+    assert [f["event"] for f in faults] == ["lut_fault"]
+    got = next(iter(read_frames(tmp_path / "o.mp4"))).rgb
+    assert abs(patch(got, 0, MID)[1] - patch(played["hlg"], 0, MID)[1]) <= 1

@@ -24,7 +24,7 @@ import threading
 import numpy as np
 import PyOpenColorIO as ocio
 
-from .cube import Cube
+from .cube import Cube, CubeError
 from .grade import Grade, _cube_key, _lattice, crossfade
 
 SIZE = 49  # lattice of the composed table. Its error against the exact curves, 8-bit codes,
@@ -156,6 +156,16 @@ def for_source(grade: Grade, source: str | None) -> Grade:
             _composed.pop(next(iter(_composed)))
         _composed[key] = g
     return g
+
+
+def warm(lut, strength: float, threads: int | None, source: str) -> None:
+    """for_source for a clip's own look, composed ahead (by its decoder, before its first
+    frame). A LUT that does not parse is the player's to report, once: identity here."""
+    try:
+        look = Grade.from_file(lut, strength, threads)
+    except CubeError:
+        look = Grade(None, 1.0, threads)
+    for_source(look, source)
 
 
 def fade(a: Grade, b: Grade, t: float, source: str | None, threads: int) -> Grade | None:

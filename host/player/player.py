@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -173,10 +174,9 @@ class Player:
 
     def _open(self, clip: Clip, queue_size: int | None = None,
               after: Decoder | None = None) -> Decoder:
-        return Decoder(clip.media, self.width, self.height, self.fps,
-                       queue_size=queue_size or self._queue_size(), after=after,
-                       in_s=clip.in_s, out_s=clip.out_s, on_source=lambda src: hdr.for_source(
-                           self._grade_for(clip.lut, clip.strength), src))
+        return Decoder(clip.media, self.width, self.height, self.fps, in_s=clip.in_s,
+                       out_s=clip.out_s, queue_size=queue_size or self._queue_size(), after=after,
+                       on_source=partial(hdr.warm, clip.lut, clip.strength, self.grade_threads))
 
     def _grade_for(self, lut: Path | None, strength: float) -> Grade:
         try:
