@@ -134,6 +134,16 @@ def test_a_look_meets_the_converted_picture(clips):
     assert hdr.fade(Grade(None), look, 0.5, None, 1) is None  # SDR: the player's own fade
 
 
+def test_hdr_in_rec709_primaries_skips_only_the_gamut_step():
+    """HLG or PQ tagged with BT.709 primaries (some cameras' modes): greys as in BT.2020,
+    and a Rec.709 red stays the red it is (not desaturated by a second conversion)."""
+    grey = np.full((1, 5, 3), np.linspace(0.1, 0.9, 5)[:, None], np.float32)
+    for curve, r in (("hlg", 0.6), ("pq", 0.45)):  # a red below reference white (75 %, 58 %)
+        assert np.abs(hdr.convert(f"{curve}-709", grey) - hdr.convert(curve, grey)).max() < 2e-3
+        out = hdr.convert(f"{curve}-709", np.array([[[r, 0.0, 0.0]]], np.float32))[0, 0]
+        assert out[0] > 0.3 and out[1:].max() < 0.02, (curve, out)
+
+
 def test_sdr_and_unsaid_clips_are_graded_as_before(clips, tmp_path):
     """An SDR clip, and one whose colorimetry is not said, get the look object itself (no
     table composed): the player's graded picture is today's, to the bit (its mean luma,

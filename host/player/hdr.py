@@ -36,8 +36,10 @@ KNEE = 0.8  # scene light (1.0 = reference white) above which highlights are com
 # SDR has no room above its white, HLG has up to 3.8x and PQ more; below it, nothing bends
 _BT2020_TO_709 = np.array([[1.6605, -0.5876, -0.0728], [-0.1246, 1.1329, -0.0083],
                            [-0.0182, -0.1006, 1.1187]])  # ITU-R BT.2407
-_2020_TO_XYZ = np.array([[0.636958, 0.144617, 0.168881], [0.262700, 0.677998, 0.059302],
-                         [0.0, 0.028073, 1.060985]])  # BT.2020 primaries, D65 white
+_TO_XYZ = {"": np.array([[0.636958, 0.144617, 0.168881], [0.262700, 0.677998, 0.059302],
+                         [0.0, 0.028073, 1.060985]]),  # BT.2020 primaries, D65 white
+           "709": np.array([[0.412391, 0.357584, 0.180481], [0.212639, 0.715169, 0.072192],
+                            [0.019331, 0.119195, 0.950532]])}  # BT.709's
 
 _config = ocio.Config.CreateRaw()
 _lock = threading.Lock()
@@ -86,12 +88,13 @@ def _matrix(m: np.ndarray) -> ocio.MatrixTransform:
     return ocio.MatrixTransform(matrix=flat)
 
 
-def _to_scene(curve: str) -> ocio.GroupTransform:
-    """Signal -> scene light of the source's primaries (OCIO's HLG curve: 3x BT.2100's E)."""
+def _to_scene(curve: str, prims: str = "") -> ocio.GroupTransform:
+    """Signal -> scene light (OCIO's HLG curve: 3x BT.2100's E), in BT.2020 primaries for PQ
+    (the HLG display it goes through is BT.2100's) and in the source's own for HLG."""
     g = ocio.GroupTransform()
     if curve == "pq":
         g.appendTransform(ocio.BuiltinTransform("CURVE - ST-2084_to_LINEAR"))  # cd/m² / 100
-        g.appendTransform(_matrix(_2020_TO_XYZ))
+        g.appendTransform(_matrix(_TO_XYZ[prims]))
         g.appendTransform(ocio.BuiltinTransform("DISPLAY - CIE-XYZ-D65_to_REC.2100-HLG-1000nit"))
     g.appendTransform(ocio.BuiltinTransform("CURVE - HLG-OETF-INVERSE"))
     return g
@@ -113,12 +116,12 @@ def convert(source: str, rgb: np.ndarray) -> np.ndarray:
     table samples."""
     curve, _, prims = source.partition("-")
     white = _apply(_to_scene("hlg"), np.full((1, 3), 0.75))[0, 0]  # BT.2408 reference white
-    lin = np.maximum(_apply(_to_scene(curve), rgb) / white, 0.0)
+    lin = np.maximum(_apply(_to_scene(curve, prims), rgb) / white, 0.0)
     # the knee before the primaries: after them, a highlight's clipped channels turned a
     # near-white 5000 cd/m² green-white cyan; a colour of Rec.709 below it is not touched
     over = np.maximum(lin - KNEE, 0.0)
     lin = np.minimum(lin, KNEE) + (1 - KNEE) * (1 - np.exp(-over / (1 - KNEE)))
-    if not prims:
+    if curve == "pq" or not prims:
         lin = lin @ _BT2020_TO_709.T.astype(np.float32)
     # out of Rec.709's gamut: clipped (BT.2407)
     return np.clip(_oetf709(np.clip(lin, 0.0, 1.0)), 0.0, 1.0).astype(np.float32)
