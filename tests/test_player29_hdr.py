@@ -198,3 +198,15 @@ def test_a_broken_look_on_an_hdr_clip_is_reported_once(clips, played, tmp_path):
     assert [f["event"] for f in faults] == ["lut_fault"]
     got = next(iter(read_frames(tmp_path / "o.mp4"))).rgb
     assert abs(patch(got, 0, MID)[1] - patch(played["hlg"], 0, MID)[1]) <= 1
+
+
+def test_lut_apply_shows_an_hdr_clip_as_the_player_does(clips, played, tmp_path):
+    """`empathy lut apply LOOK phone.mov out.mp4` (an artist trying a look on their own
+    footage): the clip converted as the player converts it, not left dim."""
+    from empathy import cli
+
+    lut = tmp_path / "id.cube"
+    write_cube(lut, identity_cube(2))
+    assert cli.main(["lut", "apply", str(lut), str(clips["hlg"]), str(tmp_path / "o.mp4")]) == 0
+    got = next(iter(read_frames(tmp_path / "o.mp4"))).rgb
+    assert abs(patch(got, 0, MID)[1] - patch(played["hlg"], 0, MID)[1]) <= 1
