@@ -90,8 +90,10 @@ def test_an_hdr_clip_plays_like_the_sdr_clip_of_its_scene(played, kind):
     half of their saturation."""
     sdr, got = played["sdr"], played[kind]
     assert abs(patch(got, 0, MID)[1] - patch(sdr, 0, MID)[1]) <= N
-    ramp = np.mean([patch(got, 0, i)[1] for i in RAMP])
-    assert abs(ramp - np.mean([patch(sdr, 0, i)[1] for i in RAMP])) <= N
+    # the rest of the ramp within 2N: the SDR clip decodes up to 3.5 codes below its own
+    # signal (see the next test), which the converted clip lands on (before: up to 30 apart)
+    for i in RAMP:
+        assert abs(patch(got, 0, i)[1] - patch(sdr, 0, i)[1]) <= 2 * N, GREYS[i]
     # The bars keep 90 % of their saturation (SDR's: 1.00; before 0.47-0.69): BT.2407's
     # clip at Rec.709's edge, where these bars lie, is interpolated in hdr.SIZE^3 (< 10 %)
     for col in BARS:
