@@ -351,12 +351,11 @@ def _check_dynamic_range(rep: Report) -> None:
     """HDR clips among SDR ones: each shown converted, so a cut between them does not jump in
     brightness, but the artist should know their look meets converted footage."""
     hdr = [sid for sid, c in rep.clips.items() if c["hdr"]]
-    if hdr and len(hdr) < len(rep.clips):
-        for sid in hdr:
-            rep.add("warning", f"segment {sid!r}: {dynamic_range(rep.clips[sid])}, among "
-                    f"{len(rep.clips) - len(hdr)} SDR clips (its reference white meets "
-                    f"theirs: no jump in brightness at a cut; check its look on it)",
-                    sid, "media")
+    sdr = len(rep.clips) - len(hdr)
+    for sid in hdr if sdr else []:
+        rep.add("warning", f"segment {sid!r}: {dynamic_range(rep.clips[sid])}, among {sdr} "
+                f"SDR clip{'s' if sdr > 1 else ''} (its reference white meets theirs: no jump "
+                f"in brightness at a cut; check its look on it)", sid, "media")
 
 
 def _check_rate(rep: Report, show_fps: float) -> None:

@@ -190,7 +190,7 @@ def test_story_check_names_the_hdr_clips(clips, tmp_path, check):  # noqa: F811
     assert any(ln.startswith("segment 'b': hlg.mp4: HDR HLG, BT.2020") and "converted to SDR"
                in ln for ln in lines)
     warn = [ln for ln in r.stderr.splitlines() if ": warning: " in ln]
-    assert len(warn) == 2 and all("among 1 SDR clips" in w and "no jump" in w for w in warn)
+    assert len(warn) == 2 and all("among 1 SDR clip" in w and "no jump" in w for w in warn)
     assert f"{story}:7: warning: segment 'b': hlg.mp4: HDR HLG" in warn[0]
 
 
