@@ -31,7 +31,7 @@ SIZE = 49  # lattice of the composed table. Its error against the exact curves, 
 # on every 10-bit grey: HLG 0.44 / PQ 0.88 at most (33: 0.80 / 1.75; 65: 0.26 / 0.53); on
 # random colours, 99th percentile 1.5 / 2.4 (33: 3.1 / 4.9), the worst at the gamut clip's
 # kink. A 1080p frame grades in the same time at any size, but a crossfade blends a new
-# table each frame: +5 ms CPU a frame at 49, +12 at 65 (bench/bench_hdr.py)
+# table each frame: +5-8 ms CPU a frame at 49, +12 at 65 (bench/bench_hdr.py)
 KNEE = 0.8  # scene light (1.0 = reference white) above which highlights are compressed:
 # SDR has no room above its white, HLG has up to 3.8x and PQ more; below it, nothing bends
 _BT2020_TO_709 = np.array([[1.6605, -0.5876, -0.0728], [-0.1246, 1.1329, -0.0083],
