@@ -14,7 +14,8 @@ errors    a media root that is not a folder; a missing, unreadable or fake clip;
 warnings  segments whose resolution, frame rate or codec differ from the rest (the player
           converts, but the look changes at the cut); segments without sound among ones
           with sound; a clip much longer than its declared duration (the whole clip plays);
-          codecs the platform cannot decode in hardware (PLATFORMS).
+          codecs the platform cannot decode in hardware (PLATFORMS); HDR clips (HLG, PQ)
+          among SDR ones (the player converts them to SDR: player/hdr.py).
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ def check_files(story: Story, platform: str = "desktop", decode: bool = True,
         if progress:
             progress(sid)
     _check_consistency(rep)
+    _check_dynamic_range(rep)
     if show_fps:
         _check_rate(rep, show_fps)
     _check_platform(rep, platform)
@@ -336,6 +338,24 @@ def _check_consistency(rep: Report) -> None:
                 rep.add("warning", f"segment {sid!r}: {Path(c['path']).name} has no sound; "
                         f"{len(with_sound)} other segments do (silence while it plays)",
                         sid, "media")
+
+
+def dynamic_range(info: dict) -> str:
+    """One clip's line: what it is and what the player does with it."""
+    from empathy.host.player.hdr import describe
+
+    return f"{Path(info['path']).name}: {describe(info.get('hdr'))}"
+
+
+def _check_dynamic_range(rep: Report) -> None:
+    """HDR clips among SDR ones: each shown converted, so a cut between them does not jump in
+    brightness, but the artist should know their look meets converted footage."""
+    hdr = [sid for sid, c in rep.clips.items() if c["hdr"]]
+    sdr = len(rep.clips) - len(hdr)
+    for sid in hdr if sdr else []:
+        rep.add("warning", f"segment {sid!r}: {dynamic_range(rep.clips[sid])}, among {sdr} "
+                f"SDR clip{'s' if sdr > 1 else ''} (its reference white meets theirs: no jump "
+                f"in brightness at a cut; check its look on it)", sid, "media")
 
 
 def _check_rate(rep: Report, show_fps: float) -> None:

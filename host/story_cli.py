@@ -74,6 +74,11 @@ def _check(args) -> int:
         return 1 if errors else 0
     for p in errors + warnings:
         print(p, file=sys.stderr)
+    if rep and any(c["hdr"] for c in rep.clips.values()):  # which are HDR, and what is done
+        from empathy.host.story_check import dynamic_range
+
+        for sid, c in rep.clips.items():
+            print(f"segment {sid!r}: {dynamic_range(c)}")
     count = lambda x, w: f"{len(x)} {w}{'s' if len(x) != 1 else ''}"  # noqa: E731
     extra = f", {count(story.variables, 'variable')}" if story.variables else ""
     counts = ", ".join(count(x, w) for x, w in ((errors, "error"), (warnings, "warning")) if x)

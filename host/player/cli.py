@@ -82,7 +82,7 @@ def _write_image(path: Path, rgb: np.ndarray) -> bool:
 def _apply_video(grade, src: Path, dst: Path) -> int:
     from rich.progress import Progress
 
-    from . import audio
+    from . import audio, hdr
     from .decode import Decoder, End
     from .probe import probe
     from .gst import to_8bit
@@ -114,7 +114,10 @@ def _apply_video(grade, src: Path, dst: Path) -> int:
                     break
                 if writer is None:
                     writer = VideoWriter(f"file:{dst}", w2, h2, fps, item.audio is not None)
-                writer.push(to_8bit(grade.apply(item.rgb, inplace=True)), n / fps, 1 / fps)
+                # an HDR clip converted to SDR first, as the player shows it
+                writer.push(to_8bit(hdr.for_source(grade, item.source).apply(item.rgb,
+                                                                             inplace=True)),
+                            n / fps, 1 / fps)
                 if writer.asrc is not None:  # the sound passes through untouched
                     a, b = audio.chunk_bounds(n, fps)
                     writer.push_audio(audio.fit(item.audio, a, b), a / audio.RATE)
@@ -167,12 +170,15 @@ def _frame_of(path: Path | None) -> tuple[np.ndarray, str]:
 
         path = ensure() / "media" / "arrival.mp4"
     if path.suffix.lower() in VIDEO_EXT:
-        frames = [f.rgb for f in read_frames(path)]
+        frames = list(read_frames(path))
         if not frames:
             raise RuntimeError(f"{path}: no frames")
+        from . import hdr
+        from .grade import Grade
         from .gst import to_8bit
 
-        return to_8bit(frames[len(frames) // 2]), path.name
+        f = frames[len(frames) // 2]  # an HDR clip as the player shows it: SDR
+        return to_8bit(hdr.for_source(Grade(None), f.source).apply(f.rgb)), path.name
     img = _read_image(path)
     if img is None:
         raise RuntimeError(f"{path}: not a readable image or video")

@@ -8,11 +8,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
-from . import audio
+from . import audio, hdr
 from .decodepipe import DECODE_NICE, fit, pipeline
 from .gst import Gst, bus_error, renice_this_thread, sample_to_array
 
@@ -32,6 +32,7 @@ class Frame:
     rgb: np.ndarray                  # HxWx3 uint8, or uint16 for sources deeper than 8 bits
     t_s: float                       # seconds into the clip
     audio: np.ndarray | None = None  # this frame's share of the sound (audio.chunk_bounds)
+    source: str | None = None        # 'hlg' or 'pq' for an HDR clip (hdr.py), else None
 
 
 @dataclass
@@ -61,14 +62,17 @@ class Decoder:
 
     def __init__(self, path: Path | str, width: int | None = None, height: int | None = None,
                  fps: float | None = None, queue_size: int = 8, after: "Decoder | None" = None,
-                 in_s: float = 0.0, out_s: float | None = None, threads: int = 0):
+                 in_s: float = 0.0, out_s: float | None = None, threads: int = 0,
+                 on_source: Callable[[str], object] | None = None):
         """after: start only once that decoder has its first frame (or has ended, stopped, or
         this one was chosen): prepared candidates pre-roll one at a time, not in a burst
         that would starve the clip on screen.
         in_s/out_s: play only [in_s, out_s) of the file (a range of a master file); frame and
         sound times are then seconds from in_s.
         threads: the video decoder's (0: its own choice, a thread per core, each holding
-        frames of its own: an 8K clip's first frame took 0.6 GB; 1 for a check)."""
+        frames of its own: an 8K clip's first frame took 0.6 GB; 1 for a check).
+        on_source(source): called here, before the first frame is queued, when the clip is
+        HDR: the player composes its conversion then, not on its own thread at the switch."""
         self.path = Path(path)
         self.in_s, self.out_s = float(in_s), out_s
         # The film's time (stream time) that is clip time 0: its first frame (plus in_s),
@@ -78,6 +82,8 @@ class Decoder:
         self.size = (width, height)
         self.fps = fps
         self._threads = threads
+        self.source: str | None = None  # hdr.py's name for the picture's colorimetry
+        self._on_source = on_source
         self.queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
         self._sink_buffers = _sink_depth(queue_size)
         self._sink = None
@@ -231,7 +237,10 @@ class Decoder:
                         continue  # before in_s: a decoder that could only seek to a keyframe
                     if self.out_s is not None and t >= self.out_s - self.in_s - 1e-3:
                         break  # the range's out point: a clean end
-                    frame = Frame(sample_to_array(sample), t, self._audio_for(frames))
+                    if frames == 0:
+                        self._learn_source(sample.get_caps())
+                    frame = Frame(sample_to_array(sample), t, self._audio_for(frames),
+                                  self.source)
                     if not self._put(frame):
                         break
                     if frames == 0:
@@ -257,6 +266,17 @@ class Decoder:
         if err:
             log.warning("decoder %s: %s", self.path, err)
         self._put(End(err, tail))
+
+    def _learn_source(self, caps) -> None:
+        """The picture's colorimetry, as the appsink's caps carry it (videoconvert keeps the
+        source's curve and primaries: it changes the matrix only)."""
+        self.source = hdr.of_caps(caps)
+        if self.source and self._on_source is not None:
+            try:
+                self._on_source(self.source)
+            except Exception as e:  # a look that cannot compose is the play thread's to say
+                log.warning("decoder %s: cannot prepare the %s conversion: %s", self.path,
+                            self.source, e)
 
     def _added(self, _bin, _sub, element) -> None:
         """decodebin plugged a demuxer, parser or decoder: a sign of life while it opens."""

@@ -16,21 +16,21 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from . import audio as sound
+from . import audio as sound, hdr
 from .cube import CubeError
 from .decode import SILENT_S, Decoder, End, Failed
-from .nextclip import Clip, NextClip, Queued
-from empathy.rotate import Rotation
-
 from .framelog import FrameLog
-from .gst import to_8bit
 from .grade import FILES_KEPT, Grade, crossfade
+from .gst import to_8bit
+from .nextclip import Clip, NextClip, Queued
 from .outputs import VideoWriter, output_chain
+from empathy.rotate import Rotation
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +174,9 @@ class Player:
 
     def _open(self, clip: Clip, queue_size: int | None = None,
               after: Decoder | None = None) -> Decoder:
-        return Decoder(clip.media, self.width, self.height, self.fps,
-                       queue_size=queue_size or self._queue_size(), after=after,
-                       in_s=clip.in_s, out_s=clip.out_s)
+        return Decoder(clip.media, self.width, self.height, self.fps, in_s=clip.in_s,
+                       out_s=clip.out_s, queue_size=queue_size or self._queue_size(), after=after,
+                       on_source=partial(hdr.warm, clip.lut, clip.strength, self.grade_threads))
 
     def _grade_for(self, lut: Path | None, strength: float) -> Grade:
         try:
@@ -272,6 +272,7 @@ class Player:
                     fade = (shown, g, n, frames) if frames > 0 and shown is not None else None
                     grade = g
                 shown, name, strength = grade, grade.name, grade.strength
+                view = hdr.for_source(grade, item.source)  # an HDR clip's conversion to SDR
                 if fade is not None:
                     a, b, start, frames = fade
                     t = (n - start + 1) / frames
@@ -279,13 +280,14 @@ class Player:
                         fade = None
                     else:
                         shown = crossfade(a, b, t, self.grade_threads)
+                        view = hdr.fade(a, b, t, item.source, self.grade_threads) or shown
                         strength = round(t * b.strength, 4)
                 if self.gl_lut_size:  # the GPU path is 8-bit (glgrade.py)
                     rgb = to_8bit(item.rgb)
-                    thumb = shown.apply(rgb[::4, ::4])
-                    self._bake(shown)
+                    thumb = view.apply(rgb[::4, ::4])
+                    self._bake(view)
                 else:  # deep sources are graded at 16 bits, then rounded for the output
-                    rgb = to_8bit(shown.apply(item.rgb, inplace=True))
+                    rgb = to_8bit(view.apply(item.rgb, inplace=True))
                     thumb = rgb[::4, ::4]
                 pcm = sound.fit(item.audio, *sound.chunk_bounds(n, self.fps)) \
                     if self.audio else None

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .gst import Gst, bus_error, set_file
+from .hdr import of_caps
 
 # Caps names of the video codecs we can name for a platform's hardware decoders.
 CODECS = {"video/x-h264": "h264", "video/x-h265": "h265", "video/x-av1": "av1",
@@ -32,6 +33,7 @@ class ClipInfo:
     audio_rate: int
     audio_channels: int
     seekable: bool
+    hdr: str | None = None  # 'hlg' or 'pq' (hdr.source_of): the player converts it to SDR
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,7 +113,8 @@ def describe(path: Path | str, timeout_s: float = 10.0) -> ClipInfo:
     return ClipInfo(str(path), container, vcodec, vdesc, *_shown_size(v),
                     round(fps, 3), duration / Gst_.SECOND, acodec,
                     auds[0].get_sample_rate() if auds else 0,
-                    auds[0].get_channels() if auds else 0, bool(info.get_seekable()))
+                    auds[0].get_channels() if auds else 0, bool(info.get_seekable()),
+                    of_caps(v.get_caps()))
 
 
 _MP4_VIDEO = re.compile(rb"hdlr.{8}vide", re.S)  # a track's handler box: a picture track
