@@ -273,7 +273,7 @@ class SeatFeatures:
         self.face_ts = r.ts_us
 
     def _add_eda(self, r: Waveform) -> None:
-        from empathy.edge.eda import EdaWindow  # (here, as WaveBeats in _take: scipy)
+        from empathy.edge.eda import EdaWindow  # here: scipy, only for skin conductance
         try:
             e = self.eda
             if e is None or not e.fits(r.fs_hz, r.ts_us, r.samples):  # new, resampled, a long gap

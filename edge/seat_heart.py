@@ -14,7 +14,9 @@ from empathy.edge.latency import HRV_WINDOW_S
 if TYPE_CHECKING:
     from empathy.edge.features import SeatFeatures
 
-MIN_HEART_QUALITY = 0.3  # a heart source's quality under this sends no HR (nor a beat's)
+# a heart source of quality under this gives no HR (features), and a chunk whose beats are
+# all under it no sign of a viewer (seat_wave)
+MIN_HEART_QUALITY = 0.3
 # a seat's 30-s heart window of quality under this needs the evidence (heart_evidence):
 # without it the paced stress case at 130 Hz (0.39 of its beats lone) lost an HR_OK estimate;
 # at 0.5 random spikes (seed 21, 250 Hz) reached HR_OK at 0.509 once the RR corrector's

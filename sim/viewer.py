@@ -14,7 +14,7 @@ measurement model's derivation run it as fast as they like.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from empathy.sim.impact import Impact
 from empathy.sim.mind import Mind, MindTraits, draw_crowd
 from empathy.sim.nuisance import Activity, Nuisance
 from empathy.sim.physiology import BodyTraits, Heart, Pupil as PupilModel, Skin, screen_cd_m2
+
+if TYPE_CHECKING:
+    from empathy.sim.ppg import HandAccel, PulseWave
 
 PUPIL_HZ = 30.0
 FACE_HZ = 10.0
@@ -78,7 +81,8 @@ class SimViewer:
         self.face = Face(body, rng_face)
         self.nuisance = Nuisance(streams[7], nuisance)
         self.render, self.identity = render, int(np.random.default_rng(key).integers(2**31))
-        self.pulse = self.accel = None
+        self.pulse: Optional[PulseWave] = None
+        self.accel: Optional[HandAccel] = None
         if ppg:  # here, not at the top: sim.ppg's scipy.signal is ~1 CPU-s of a unit's start
             from empathy.sim.ppg import HandAccel, PulseWave
 
