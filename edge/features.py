@@ -36,12 +36,11 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from empathy.edge.device_hr import DeviceRate
-from empathy.edge.eda import EdaWindow
 from empathy.edge.fusion import (FACE_GAIN, Affect, Aligner, Baseline, affect_fuse,
                                  baselines, channel_arousal)
 from empathy.edge.heart_window import HeartWindow
@@ -51,12 +50,16 @@ from empathy.edge.motion import MotionGate
 from empathy.edge.ppg_track import HrTracker
 from empathy.edge.profile import SeatProfile
 from empathy.edge.pupil import LightResponse, PupilStream
-from empathy.edge.seat_heart import seat_heart
-from empathy.edge.seat_wave import MIN_HEART_QUALITY, WAVE_SLIP_S, WaveBeats
+from empathy.edge.seat_heart import MIN_HEART_QUALITY, seat_heart
+from empathy.edge.timebase import WAVE_SLIP_S
 from empathy.log import SaidOnce
 from empathy.sensors.base import (Beat, Device, FaceCrop, Health, HeartRate, Pupil, Reading,
                                   Waveform)
 from empathy.wire import EXPRESSION_NONE, Flag
+
+if TYPE_CHECKING:
+    from empathy.edge.eda import EdaWindow
+    from empathy.edge.seat_wave import WaveBeats
 
 log = logging.getLogger("empathy.edge.features")
 
@@ -215,6 +218,8 @@ class SeatFeatures:
             self.ignored[r.kind] = self.ignored.get(r.kind, 0) + 1
             return False
         if isinstance(r, Waveform):
+            # here: a strap's seat never loads scipy (~1 CPU-s a start: test_unit_start.py)
+            from empathy.edge.seat_wave import WaveBeats
             try:
                 wave = self.waves.get(r.kind)
                 if wave is None or not wave.fits(r):  # new, resampled, or after a gap
@@ -268,6 +273,7 @@ class SeatFeatures:
         self.face_ts = r.ts_us
 
     def _add_eda(self, r: Waveform) -> None:
+        from empathy.edge.eda import EdaWindow  # here: scipy, only for skin conductance
         try:
             e = self.eda
             if e is None or not e.fits(r.fs_hz, r.ts_us, r.samples):  # new, resampled, a long gap
@@ -322,8 +328,6 @@ class SeatFeatures:
 
     def estimate(self, now_us: int) -> dict:
         """The seat's current fused reading as wire SeatSample fields (no ids/seq/ts)."""
-        from empathy.edge.expression import expression_valence_arousal
-
         flags = Flag.CONTACT if self._contact(now_us) else 0
         hr, rmssd, hq, paced, feel = seat_heart(self, now_us)
         if hq < MIN_HEART_QUALITY:
@@ -368,6 +372,8 @@ class SeatFeatures:
             z["eda"] = eda
         face_valence, expr, conf = None, EXPRESSION_NONE, 0.0
         if self.face_probs is not None and now_us - self.face_ts < 2e6:
+            # here: a seat without a face camera never loads edge.expression's OpenCV
+            from empathy.edge.expression import expression_valence_arousal
             face_valence, face_arousal = expression_valence_arousal(self.face_probs)
             rest = self.mine.resting_expression
             if rest is not None:  # a face that looks a little sad at rest is not sadness

@@ -39,12 +39,6 @@ SPIKES, QRS_MAD = 2, 4.0
 MAINS_HZ = (50.0, 60.0)  # hum taken off the raw samples before they are judged (_hum)
 _HALF_S = 0.06  # an ECG beat's raw extreme is sought within this of it
 _BASE_S = 0.3  # ... about the median of the raw samples within this
-# a seat's 30-s heart window of quality under this needs the evidence (features._heart):
-# without it the paced stress case at 130 Hz (0.39 of its beats lone) lost an HR_OK estimate;
-# at 0.5 random spikes (seed 21, 250 Hz) reached HR_OK at 0.509 once the RR corrector's
-# paper rule left more of their intervals normal (every ECG tuning record and stress case,
-# native and at 130 Hz: the same HR_OK estimates at 0.5 and 0.6)
-SEAT_BELOW = 0.6
 TAIL_S = 15.0  # a seat's ECG beat is given out up to ~10 s after its samples (LoneBeats)
 AROUND_S = ((-0.30, -0.10), (0.10, 0.45))  # beside a beat, clear of its QRS (recurrence)
 _LOW_HZ = 20.0  # the samples low-passed first: P and T waves are slower, mains hum faster

@@ -34,7 +34,6 @@ import math
 from collections import deque
 
 import numpy as np
-from scipy import signal
 
 from empathy.edge.timebase import MIN_GAP_S, SampleClock
 
@@ -88,9 +87,13 @@ class MotionTrack:
         if not x.size:
             return
         self.clock.follow(self.clock.expected_us() if ts_us is None else ts_us, len(x))
+        # here, not at the top: every seat has a MotionGate, few an accelerometer (scipy.signal
+        # is ~1 CPU-s of a unit's start: tests/test_unit_start.py)
+        from scipy.signal import lfilter
+
         if self.zi is None:  # settled on the first sample: no start-up swing
             self.zi = np.array([x[0] * (1 - self.ema[0][0])])
-        slow, self.zi = signal.lfilter(*self.ema, x, zi=self.zi)
+        slow, self.zi = lfilter(*self.ema, x, zi=self.zi)
         e = np.concatenate((self.rest, (x - slow) ** 2))
         full = len(e) // self.block * self.block
         first = self.n - len(self.rest)  # sample index of e[0]

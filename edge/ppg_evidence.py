@@ -51,7 +51,7 @@ MIN_S = 4.0  # a shorter waveform is not judged (no evidence)
 PULSE_CORR = 0.29
 REPEAT_S = 10.0  # ... judged per window this long, their median
 # a seat's (PpgEvidence: its last 60 s, from its first seconds on), where its window's
-# quality is under heart_evidence.SEAT_BELOW. Estimates that reached HR_OK without it, tuning:
+# quality is under seat_heart.SEAT_BELOW. Estimates that reached HR_OK without it, tuning:
 # random walks (seeds 0-39, 25-100 Hz) and band-passed white/pink noise (0-9) read asymmetry
 # at most 3.5, repeat 0.37 (band-passed pink noise at 100 Hz, seed 8, 7-11 s in: narrow-band
 # noise repeats over a few seconds); the tuning PPG's such estimates: asymmetry from 4.8

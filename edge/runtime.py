@@ -28,6 +28,7 @@ from empathy.sensors.base import SCHEMES as SOURCES, Frame, open_source
 from empathy.transports import check_url, open_sender, redacted
 from empathy.calibration.store import check_id
 from empathy.edge.channel_log import ChannelLog
+from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import ESTIMATE_LATENCY_S
 from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
@@ -176,8 +177,6 @@ class EdgeUnit:
         self.idle = all(src is None for src in self.sources)
         self.ahead = [AheadGuard(f"seat {s.seat_id}") for s in cfg.seats]
         self.face_model = Path(model.model.path).name if model is not None else None
-        # here, not at the top: `config check` reads EdgeConfig without scipy.signal (~1 CPU-s)
-        from empathy.edge.features import SeatFeatures
         self.features = [SeatFeatures(cfg.baseline_s, model, profile=p,
                                       rebaseline_after_s=cfg.rebaseline_after_s,
                                       name=f"seat {s.seat_id}")

@@ -8,14 +8,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from empathy.edge.heart_evidence import SEAT_BELOW
 from empathy.edge.hrv import hrv_time
 from empathy.edge.latency import HRV_WINDOW_S
-from empathy.edge.seat_wave import MIN_HEART_QUALITY
 
 if TYPE_CHECKING:
     from empathy.edge.features import SeatFeatures
 
+# a heart source of quality under this gives no HR (features), and a chunk whose beats are
+# all under it no sign of a viewer (seat_wave)
+MIN_HEART_QUALITY = 0.3
+# a seat's 30-s heart window of quality under this needs the evidence (heart_evidence):
+# without it the paced stress case at 130 Hz (0.39 of its beats lone) lost an HR_OK estimate;
+# at 0.5 random spikes (seed 21, 250 Hz) reached HR_OK at 0.509 once the RR corrector's
+# paper rule left more of their intervals normal (every ECG tuning record and stress case,
+# native and at 130 Hz: the same HR_OK estimates at 0.5 and 0.6)
+SEAT_BELOW = 0.6
 # a heart read as of a beat the ECG detector held back longer than this is stale: no HR. The
 # electrode-motion stress case (Systole's lab ECG, 130 Hz) held its value up to 8.9 s while
 # the heart sped up 72 -> 82 bpm; 8 of the 9 estimates held over 4 s were over 5 bpm off (NSTDB

@@ -19,11 +19,10 @@ from empathy.edge.paced import PacedBeats
 from empathy.edge.ppg_evidence import PpgEvidence
 from empathy.edge.ppg_timing import rise_times
 from empathy.edge.ppg_track import HrTracker
-from empathy.edge.timebase import SampleClock
+from empathy.edge.seat_heart import MIN_HEART_QUALITY
+from empathy.edge.timebase import WAVE_SLIP_S, SampleClock
 from empathy.sensors.base import Waveform
 
-WAVE_SLIP_S = 0.5  # a chunk this far off its stream's tracked time base restarts detection
-MIN_HEART_QUALITY = 0.3
 # the raw line this long without a change sits on the front end's rail: the leads are off, and
 # no interval spans it (a lead off for 4 s every 30 s read as a 4-5 s pause: mitdb-100's HR
 # 30-45 bpm low with HR_OK in 44 of 161 estimates). Of the tuning records' ECG and PPG only

@@ -52,6 +52,8 @@ MAX_GAP_S = 1.5  # a short gap (a board's stall) is bridged; a longer one starts
 MIN_GAP_S = 0.1  # a stamp this far ahead of the tracked base is a gap, not jitter or drift
 STEP_CHECK_S = 1.0  # after a step, the stamps must follow the new base this long
 JUMPS_KEPT = 64  # bridged gaps remembered (only the detector's last seconds are asked for)
+# a seat's streams' slip_s: a chunk this far off its tracked time base restarts detection
+WAVE_SLIP_S = 0.5
 
 
 class SampleClock:

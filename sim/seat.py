@@ -35,9 +35,9 @@ from typing import Callable, Optional
 
 from empathy.clock import now_us
 from empathy.sensors.base import Health, Reading, SourceError
-from empathy.sim.faces import EXPRESSIONS
 from empathy.sim.impact import Impact, ImpactError, load_impacts
 from empathy.sim.viewer import SimViewer, Viewer
+from empathy.wire import EXPRESSIONS
 
 __all__ = ["SimSource", "Viewer"]
 

@@ -14,7 +14,7 @@ measurement model's derivation run it as fast as they like.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
@@ -24,7 +24,9 @@ from empathy.sim.impact import Impact
 from empathy.sim.mind import Mind, MindTraits, draw_crowd
 from empathy.sim.nuisance import Activity, Nuisance
 from empathy.sim.physiology import BodyTraits, Heart, Pupil as PupilModel, Skin, screen_cd_m2
-from empathy.sim.ppg import HandAccel, PulseWave
+
+if TYPE_CHECKING:
+    from empathy.sim.ppg import HandAccel, PulseWave
 
 PUPIL_HZ = 30.0
 FACE_HZ = 10.0
@@ -79,10 +81,15 @@ class SimViewer:
         self.face = Face(body, rng_face)
         self.nuisance = Nuisance(streams[7], nuisance)
         self.render, self.identity = render, int(np.random.default_rng(key).integers(2**31))
-        self.pulse = PulseWave(PPG_HZ, self.rng_sense, t_s) if ppg else None
-        # its own random stream: asking for it changes nothing else the person does
-        self.accel = HandAccel(ACC_HZ, np.random.default_rng(key + [1008]), t_s) \
-            if ppg and acc else None
+        self.pulse: Optional[PulseWave] = None
+        self.accel: Optional[HandAccel] = None
+        if ppg:  # here, not at the top: sim.ppg's scipy.signal is ~1 CPU-s of a unit's start
+            from empathy.sim.ppg import HandAccel, PulseWave
+
+            self.pulse = PulseWave(PPG_HZ, self.rng_sense, t_s)
+            # its own random stream: asking for it changes nothing else the person does
+            self.accel = (HandAccel(ACC_HZ, np.random.default_rng(key + [1008]), t_s)
+                          if acc else None)
         self.eda = eda
         self.t_us = t_us
         self.next_pupil_us = self.next_face_us = t_us
