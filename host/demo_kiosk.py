@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.host.demo import _edge_stats, _free_udp_ports, _progress, _spawn_edges, _stop
-from empathy.host.demo_units import UnitsWatch, exits
+from empathy.host.demo import _free_udp_ports, _progress, _spawn_edges, _stop
+from empathy.host.demo_units import UnitsWatch, edge_stats, exits
 from empathy.host.demo_story import DemoError, demo_story
 
 GAP_S = 6.0  # empty seat between visitors: longer than the unit's re-baseline gap and the
@@ -138,7 +138,7 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
         visits = summary["visits"]
         match_visitors(visits, truth, show._t_kiosk_us)
         summary = {"mode": "kiosk", "story": story.title, "visitors": visitors,
-                   "visit_spans_s": spans, "packets_sent": _edge_stats(out, 1)[0],
+                   "visit_spans_s": spans, "packets_sent": edge_stats(out, 1)[0],
                    **{k: summary[k] for k in ("packets_received", "packets_accepted",
                                               "packets_rejected", "frames_rendered",
                                               "frames_dropped", "policy")},
