@@ -10,6 +10,7 @@ end (a second or two), so the unwinding always finds every process it has to sto
 
 from __future__ import annotations
 
+import html
 import logging
 import signal
 from pathlib import Path
@@ -21,6 +22,7 @@ SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "S
 # what the run was doing, for the report and the one line an abort leaves
 DOING = {"loading": "before anything started", "start-up": "while the seat units started",
          "baseline": "during the resting baseline", "film": "during the film",
+         "kiosk": "while the kiosk ran",
          "report": "while writing the report"}
 
 
@@ -94,9 +96,22 @@ class EndEarly:
         return {"by": self.why, "during": self.during, "at_s": round(film_s, 2)}
 
 
+def ended_text(ended: dict, planned: str) -> str:
+    """How the run ended early: by what, and how far in. `planned`: what the run was to
+    be ("120 s of film")."""
+    if ended["at_s"] > 0:
+        return f"ended early by {ended['by']}, {ended['at_s']:.1f} s into {planned}"
+    return f"ended early by {ended['by']} {DOING[ended['during']]}: nothing played"
+
+
 def said(ended: dict, out: Path, planned: str) -> str:
-    """The one line an early end leaves on stderr: why, when, and where its report is.
-    `planned`: what the run was to be ("120 s of film")."""
-    when = (f", {ended['at_s']:.1f} s into {planned}" if ended["at_s"] > 0
-            else f" {DOING[ended['during']]}: nothing played")
-    return f"empathy demo: ended early by {ended['by']}{when}; report: {out / 'report.html'}"
+    """The one line an early end leaves on stderr, with where its report is."""
+    return f"empathy demo: {ended_text(ended, planned)}; report: {out / 'report.html'}"
+
+
+def banner(ended: Optional[dict], planned: str) -> str:
+    """The report's first words on a run cut short (none on a whole one)."""
+    if not ended:
+        return ""
+    text = ended_text(ended, planned)
+    return f"<p><b>{html.escape(text[0].upper() + text[1:])}. This report is of what ran.</b></p>"

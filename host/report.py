@@ -79,16 +79,6 @@ def _baseline_text(b: dict | None, ended: dict | None = None) -> str:
     return text + ("; timed out, film started anyway" if b.get("fallback") else "")
 
 
-def _ended_text(ended: dict, duration_s) -> str:
-    """A run cut short (host/demo_stop.py): by what, and how much of the film it showed."""
-    from empathy.host.demo_stop import DOING
-
-    if ended["at_s"] > 0:
-        return (f"Ended early by {ended['by']}, {ended['at_s']:.1f} s into the film "
-                f"(of {duration_s:g} s): this report is of what ran.")
-    return f"Ended early by {ended['by']} {DOING[ended['during']]}: nothing played."
-
-
 def _exited_text(gone: dict) -> str:
     """Every seat unit gone (the demo's UnitsWatch): when, how, and what it cost."""
     from empathy.host.demo_units import exits
@@ -214,6 +204,8 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
             a.axis("off")
         figs["grade"] = _png(fig)
 
+    from empathy.host.demo_stop import banner
+
     rej, ended = summary.get("packets_rejected", {}), summary.get("ended_early")
     rows = "".join(_decision_row(d) for d in summary.get("decisions", []))
     ev = extra.get("estimate_vs_truth")
@@ -238,7 +230,7 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:14px}}
 img{{max-width:100%}}h2{{margin-top:1.6em}}</style></head><body>
 <h1>{html.escape(story.title)} — show report</h1>
-{f'<p><b>{html.escape(_ended_text(ended, summary.get("duration_s")))}</b></p>' if ended else ''}
+{banner(ended, f"{summary.get('duration_s', 0):g} s of film")}
 <table>{''.join(f'<tr><th align=left>{k}</th><td>{html.escape(str(v))}</td></tr>' for k, v in facts)}</table>
 <h2>Audience against the hidden truth, and the branches taken</h2>
 <p>The red line is what the host estimated from the seats' packets alone; the dashed line is

@@ -19,13 +19,14 @@ from polling import wait_for
 FPS = 25
 
 
-def _demo(tmp_path, log_level, *extra):
+def _demo(tmp_path, log_level, *extra, kiosk=False):
+    """`empathy demo` on two simulated seats without faces (a kiosk: its one seat)."""
     out = tmp_path / "demo"
     err = open(tmp_path / "stderr", "w")
     p = subprocess.Popen([sys.executable, "-m", "empathy.cli", "--log-level", log_level, "demo",
-                          "--seats", "2", "--baseline", "2", "--no-faces", "--json", "--out",
-                          str(out), *extra], stdout=subprocess.PIPE, stderr=err, text=True,
-                         start_new_session=True)
+                          *(["--kiosk"] if kiosk else ["--seats", "2", "--no-faces"]),
+                          "--baseline", "2", "--json", "--out", str(out), *extra],
+                         stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True)
     err.close()
     return p, out
 
@@ -103,7 +104,8 @@ def test_a_demo_ended_early_writes_its_report_for_what_ran(tmp_path, sig, group)
     assert line == (f"empathy demo: ended early by {why}, {ended['at_s']:.1f} s into 600 s of "
                     f"film; report: {out / 'report.html'}")
     page = (out / "report.html").read_text()
-    assert f"Ended early by {why}" in page and f"{ended['at_s']:.1f} s into the film" in page
+    assert f"Ended early by {why}, {ended['at_s']:.1f} s into 600 s of film. This report is " \
+        "of what ran." in page
     # the recording is finalised: every frame rendered plays
     frames, complaint = _probe(out / "screen.mp4")
     assert complaint == "" and abs(frames - s["frames_rendered"]) <= 1, (frames, complaint)
@@ -154,6 +156,34 @@ def test_a_second_ctrl_c_aborts_at_once_and_leaves_nothing_running(tmp_path):
     assert not any("Traceback" in line for line in err), err
     assert not (out / "report.html").exists()
     assert took < 30, took  # at once: the seat units stopped, nothing written
+
+
+@pytest.mark.realtime
+def test_a_kiosk_stopped_by_its_service_reports_the_visits_so_far(tmp_path):
+    """systemd stops a gallery's kiosk demo (SIGTERM to the demo alone) mid-film."""
+    p, out = _demo(tmp_path, "warning", "--visitors", "3", kiosk=True)
+
+    def film():
+        try:
+            return ",arrival," in (out / "frames.csv").read_text() or p.poll() is not None
+        except OSError:
+            return p.poll() is not None
+    try:
+        wait_for(film, 240, "the first visitor's film")
+        p.send_signal(signal.SIGTERM)
+    finally:
+        stdout, err = _finish(p, tmp_path)
+    assert p.returncode == 0, err[-20:]
+    brief = json.loads(stdout)
+    assert brief["ended_early"]["by"] == "SIGTERM" and brief["ended_early"]["at_s"] > 0
+    assert err[-1].startswith("empathy demo: ended early by SIGTERM, ") and \
+        err[-1].endswith(f" s into the kiosk's run; report: {out / 'report.html'}"), err
+    [visit] = brief["visits"]  # the visit the stop ended, in the report
+    assert visit["session"] in (out / "report.html").read_text()
+    assert "Ended early by SIGTERM" in (out / "report.html").read_text()
+    s = json.loads((out / "summary.json").read_text())
+    frames, complaint = _probe(out / "screen.mp4")
+    assert complaint == "" and abs(frames - s["frames_rendered"]) <= 1, (frames, complaint)
 
 
 def _signal_self(sig):
