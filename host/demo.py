@@ -336,6 +336,10 @@ def _face_model(spec: str) -> str:
 
 
 def register(p) -> None:
+    p.epilog = ("Ctrl-C (or SIGTERM, SIGHUP) ends the run early: the show stops at once and "
+                "report.html, summary.json and a playable screen.mp4 are written for what ran, "
+                "saying so (ended_early in --json); exit 0. A second Ctrl-C aborts at once: "
+                "no report, exit 130.")
     p.add_argument("--seats", type=number_in(int, 1, 1000),
                    help="simulated seats, one edge unit each (default 8)")
     p.add_argument("--story", metavar="FILE", help="your own story (default: the sample)")
