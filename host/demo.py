@@ -11,7 +11,8 @@ clips and LUTs are checked as `empathy story check` does before anything starts:
 refuse the demo, its warnings are said. With
 `--rehearse` the artist pushes the simulated audience calmer or more excited live, from
 the dashboard or the keyboard, to walk every branch. `--kiosk --visitors N` is in
-`demo_kiosk.py`.
+`demo_kiosk.py`. Ctrl-C, SIGTERM or SIGHUP end any of them early, with the report of what
+ran (`demo_stop.py`).
 """
 
 from __future__ import annotations
@@ -154,7 +155,6 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
     out.mkdir(parents=True, exist_ok=True)
     (out / "frames.csv").unlink(missing_ok=True)  # this run's log, not appended to the last
     t_start = time.monotonic()
-    # Ctrl-C, SIGTERM, SIGHUP: the show ends at once and its report follows (demo_stop.py)
     with EndEarly(f"what ran is in {out}") as stop, _progress(quiet) as bar:
         task = bar.add_task("loading the story", total=None, note="")
         story, root, impact_file = demo_story(out, story_file, media_root, impact)

@@ -22,8 +22,7 @@ SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "S
 # what the run was doing, for the report and the one line an abort leaves
 DOING = {"loading": "before anything started", "start-up": "while the seat units started",
          "baseline": "during the resting baseline", "film": "during the film",
-         "kiosk": "while the kiosk ran",
-         "report": "while writing the report"}
+         "kiosk": "while the kiosk ran", "report": "while writing the report"}
 
 
 class Aborted(KeyboardInterrupt):
