@@ -137,6 +137,8 @@ def test_sigterm_before_the_film_reports_that_nothing_played(tmp_path):
 
 @pytest.mark.realtime
 def test_a_second_ctrl_c_aborts_at_once_and_leaves_nothing_running(tmp_path):
+    """Ctrl-C again while the first one's show winds down: out at once, one line, the
+    seat units stopped on the way out (further signals are ignored meanwhile)."""
     p, out = _demo(tmp_path, "info", "--duration", "600")
     try:
         wait_for(lambda: _frames(out) >= FPS or p.poll() is not None, 240, "a second of film")
