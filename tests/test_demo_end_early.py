@@ -80,6 +80,7 @@ def test_ctrl_c_mid_film_writes_the_report_for_what_ran(tmp_path):
     try:
         wait_for(lambda: _frames(out) >= 2 * FPS or p.poll() is not None, 240,
                  "two seconds of film")
+        assert p.poll() is None, "the demo ended by itself"
         shown = _frames(out)
         os.killpg(p.pid, signal.SIGINT)  # as a terminal does: the seat units get it too
     finally:
@@ -122,6 +123,7 @@ def test_sigterm_before_the_film_reports_that_nothing_played(tmp_path):
             return p.poll() is not None
     try:
         wait_for(sending, 240, "the seat units to be measuring")
+        assert p.poll() is None, "the demo ended by itself"
         p.send_signal(signal.SIGTERM)
     finally:
         stdout, err = _finish(p, tmp_path)
@@ -142,6 +144,7 @@ def test_a_second_ctrl_c_aborts_at_once_and_leaves_nothing_running(tmp_path):
     p, out = _demo(tmp_path, "info", "--duration", "600")
     try:
         wait_for(lambda: _frames(out) >= FPS or p.poll() is not None, 240, "a second of film")
+        assert p.poll() is None, "the demo ended by itself"
         os.killpg(p.pid, signal.SIGINT)
         wait_for(lambda: "Ctrl-C: ending the demo" in (tmp_path / "stderr").read_text()
                  or p.poll() is not None, 30, "the first Ctrl-C taken")
@@ -170,6 +173,7 @@ def test_a_kiosk_stopped_by_its_service_reports_the_visits_so_far(tmp_path):
             return p.poll() is not None
     try:
         wait_for(film, 240, "the first visitor's film")
+        assert p.poll() is None, "the kiosk ended by itself"
         p.send_signal(signal.SIGTERM)
     finally:
         stdout, err = _finish(p, tmp_path)
