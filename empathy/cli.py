@@ -94,9 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         code = _main(argv, ctx)
         sys.stdout.flush()  # here, not at exit, where a reader that left is a bare traceback
         return code
-    except KeyboardInterrupt:  # Ctrl-C where the command has no show to end cleanly
-        print(f"{' '.join(ctx['name'])}: interrupted (Ctrl-C)", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C where the command has no show to end cleanly
+        # (or `empathy demo`'s second one: host/demo_stop.py says why and how)
+        print(f"{' '.join(ctx['name'])}: {getattr(e, 'line', 'interrupted (Ctrl-C)')}",
+              file=sys.stderr)
+        return getattr(e, "code", 130)
     except BrokenPipeError:  # `empathy ... | head`: the reader left, nothing to say
         # Python flushes stdout once more at exit: let that write go nowhere, quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -11,7 +11,8 @@ clips and LUTs are checked as `empathy story check` does before anything starts:
 refuse the demo, its warnings are said. With
 `--rehearse` the artist pushes the simulated audience calmer or more excited live, from
 the dashboard or the keyboard, to walk every branch. `--kiosk --visitors N` is in
-`demo_kiosk.py`.
+`demo_kiosk.py`. Ctrl-C, SIGTERM or SIGHUP end any of them early, with the report of what
+ran (`demo_stop.py`).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ import tomli_w
 
 from empathy.cli import number_in
 from empathy.errors import UserError
+from empathy.host.demo_stop import EndEarly, said
 from empathy.host.demo_story import demo_story
-from empathy.host.demo_units import UnitsWatch, exits
+from empathy.host.demo_units import UnitsWatch, edge_stats, exits
 from empathy.host.policy import POLICY_NAMES
 
 EDGE_NICE = 10  # the simulated seat units' niceness on the demo's one machine
@@ -153,9 +155,10 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
     out.mkdir(parents=True, exist_ok=True)
     (out / "frames.csv").unlink(missing_ok=True)  # this run's log, not appended to the last
     t_start = time.monotonic()
-    with _progress(quiet) as bar:
+    with EndEarly(f"what ran is in {out}") as stop, _progress(quiet) as bar:
         task = bar.add_task("loading the story", total=None, note="")
         story, root, impact_file = demo_story(out, story_file, media_root, impact)
+        stop.phase("start-up")
         paths = story_paths(story)
         one_pass = duration_s is None and not rehearse  # the story once, start to end
         if duration_s is None:  # every path once in a rehearsal, else the longest one
@@ -192,6 +195,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
             cfg = ShowConfig(listen=link, output=f"file:{out / 'screen.mp4'}",
                              policy=policy, cue_targets=cue_targets, loop=not one_pass)
             show = Show(story, cfg, keys.units, keys.cue_signing, out / "frames.csv")
+            stop.on_stop(show.stop)
             if rehearse:
                 show.rehearsal = push
                 dashboard = 0 if dashboard is None else dashboard
@@ -207,23 +211,26 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
                 keys_in = Keyboard(lambda: push.value,
                                    lambda v: show.nudge_audience(v, by="keyboard"))
             # Viewers sit at rest before the film while their units learn them.
+            stop.phase("baseline")
             watch = BaselineWatch()
             bar.update(task, description="resting baseline", total=seats, completed=0)
             waited = wait_for_baselines(
                 show, seats, timeout_s=2 * baseline_s + 20, watch=watch, startup_s=STARTUP_S,
                 progress=lambda t, ready, heard: bar.update(
                     task, completed=ready, note=f"{ready}/{seats} seats ready, {t:.0f} s"),
-                give_up=lambda: units.all_gone(0.0, before_film=True))
+                give_up=lambda: not stop.why and units.all_gone(0.0, before_film=True))
             bar.update(task, description="show" + (" (rehearsal: + / - push the audience)"
                                                    if keys_in else ""),
                        total=duration_s, completed=0)
 
             def film(t: float) -> None:
-                units.all_gone(t, before_film=False)
+                if not stop.why:  # units stopped with the demo (Ctrl-C to all): no fault
+                    units.all_gone(t, before_film=False)
                 bar.update(task, completed=t, note=f"{show.intake.accepted} packets, "
                                                    f"{len(show.decisions)} decisions"
                            + (f", push {push.value:+.2f}" if rehearse else ""))
             _yield_to_film(procs)
+            stop.phase("film")
             summary = show.run(duration_s, progress=film)
         finally:
             if keys_in:
@@ -234,8 +241,11 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
             rigs.close()
             if broker:
                 broker.stop()
-        bar.update(task, description="writing report", note="")
-        sent, models = _edge_stats(out, seats)
+        stop.phase("report")
+        ended = stop.record(summary["frames_rendered"] / cfg.fps)
+        bar.update(task, description=f"ended early ({stop.why}): writing report" if ended
+                   else "writing report", note="")
+        sent, models = edge_stats(out, seats)
         summary = {"seats": seats, "duration_s": duration_s, "packets_sent": sent, **summary,
                    "story": story.title,
                    # the expression model the edge units judged faces with
@@ -243,7 +253,8 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
                                   next(iter(models)) if models else None),
                    "story_file": str(story.path), "fps": cfg.fps,
                    "baseline": {**watch.record(show.t0_us, seats), **waited},
-                   "branches": branch_coverage(story, summary["decisions"])}
+                   "branches": branch_coverage(story, summary["decisions"]),
+                   "ended_early": ended}
         if rigs.sources:
             summary["hardware_seats"] = rigs.stats()
         if units.exited:
@@ -253,19 +264,6 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
         (out / "summary.json").write_text(json.dumps(
             {k: v for k, v in summary.items() if k != "timeline"}, indent=2))
     return summary
-
-
-def _edge_stats(out: Path, seats: int) -> tuple[int, set]:
-    """(packets the edge units sent, the expression models they used)."""
-    sent, models = 0, set()
-    for i in range(seats):
-        f = out / "edge" / f"unit{i + 1}.stats.json"
-        if f.exists():
-            stats = json.loads(f.read_text())
-            sent += stats["packets_sent"]
-            models.add(stats.get("face_model"))
-    models.discard(None)
-    return sent, models
 
 
 def _cmd(args) -> int:
@@ -303,7 +301,7 @@ def _cmd(args) -> int:
                  ecg_seat=args.ecg_seat)
     brief = {k: s[k] for k in ("story", "seats", "packets_sent", "packets_received",
                                "packets_rejected", "frames_rendered", "frames_dropped",
-                               "truth_correlation", "wall_s")}
+                               "truth_correlation", "wall_s", "ended_early")}
     brief["baselines_before_film"] = s["baseline"]["all_calibrated_before_film"]
     brief["decisions"] = [(d["decision"], d["chosen"]) for d in s["decisions"]]
     if args.json:
@@ -312,13 +310,17 @@ def _cmd(args) -> int:
         for k, v in brief.items():
             print(f"{k:>21}: {v}")
         print(f"{'report':>21}: {Path(args.out) / 'report.html'}")
+    if s["ended_early"]:  # as the user asked: exit 0, the report says what ran
+        print(said(s["ended_early"], Path(args.out), f"{s['duration_s']:g} s of film"),
+              file=sys.stderr)
     if s.get("units_exited"):
         gone = s["units_exited"]
         raise UserError("the chain did not complete: every seat unit exited "
                         + ("before the film" if gone["before_film"] else
                            f"{gone['at_s']:.1f} s into the film")
                         + f" ({exits(gone['units'])}; their logs: {Path(args.out) / 'edge'})")
-    ok = s["frames_rendered"] > 0 and s["packets_received"] >= 0.95 * max(1, s["packets_sent"])
+    ok = s["ended_early"] or (s["frames_rendered"] > 0 and
+                              s["packets_received"] >= 0.95 * max(1, s["packets_sent"]))
     if not ok:
         raise UserError(f"the chain did not complete: {s['packets_received']} of "
                         f"{s['packets_sent']} packets received, {s['frames_rendered']} frames",
@@ -334,6 +336,10 @@ def _face_model(spec: str) -> str:
 
 
 def register(p) -> None:
+    p.epilog = ("Ctrl-C (or SIGTERM, SIGHUP) ends the run early: the show stops at once and "
+                "report.html, summary.json and a playable screen.mp4 are written for what ran, "
+                "saying so (ended_early in --json); exit 0. A second Ctrl-C aborts at once: "
+                "no report, exit 130.")
     p.add_argument("--seats", type=number_in(int, 1, 1000),
                    help="simulated seats, one edge unit each (default 8)")
     p.add_argument("--story", metavar="FILE", help="your own story (default: the sample)")

@@ -14,13 +14,15 @@ from __future__ import annotations
 import csv
 import html
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from empathy.host.demo import _edge_stats, _free_udp_ports, _progress, _spawn_edges, _stop
-from empathy.host.demo_units import UnitsWatch, exits
+from empathy.host.demo import _free_udp_ports, _progress, _spawn_edges, _stop
+from empathy.host.demo_stop import EndEarly, banner, said
+from empathy.host.demo_units import UnitsWatch, edge_stats, exits
 from empathy.host.demo_story import DemoError, demo_story
 
 GAP_S = 6.0  # empty seat between visitors: longer than the unit's re-baseline gap and the
@@ -49,7 +51,10 @@ def visit_spans(n: int, baseline_s: float, film_s: float, first_s: float = 3.0) 
 
 
 def _truth(path: Path) -> np.ndarray:
-    """(ts_us, visitor, rest_bpm) rows of the simulated seat's truth file."""
+    """(ts_us, visitor, rest_bpm) rows of the simulated seat's truth file (none: the demo
+    was stopped before its seat began)."""
+    if not path.exists():
+        return np.empty((0, 3))
     with open(path) as f:
         rows = [(int(r["ts_us"]), int(r["visitor"]), float(r["rest_bpm"]))
                 for r in csv.DictReader(f)]
@@ -85,9 +90,10 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
     out.mkdir(parents=True, exist_ok=True)
     (out / "frames.csv").unlink(missing_ok=True)
     t_start = time.monotonic()
-    with _progress(quiet) as bar:
+    with EndEarly(f"what ran is in {out}") as stop, _progress(quiet) as bar:
         task = bar.add_task("loading the story", total=None, note="")
         story, root, impact_file = demo_story(out, story_file, media_root, impact)
+        stop.phase("start-up")
         film_s = max(t for _, t in story_paths(story))
         spans = visit_spans(visitors, baseline_s, film_s)
         keys = Keystore.new([1])
@@ -110,6 +116,7 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
             show = KioskShow(story, ShowConfig(listen=link, output=f"file:{out / 'screen.mp4'}",
                                                policy=policy, cue_targets=cues), kiosk,
                              keys.units, keys.cue_signing, out / "frames.csv", out / "sessions")
+            stop.on_stop(show.stop)
             closers = attach(show, HostConfig(story=cfg.story, dashboard=cfg.dashboard,
                                               session=SessionConfig(enabled=False)))
             total_s = spans[-1][1] + 30.0  # at most; it ends once the last visitor has gone
@@ -117,11 +124,12 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
             def progress(t):
                 bar.update(task, completed=t, note=f"visit {show.visits_total}, {show.phase}")
                 # no visitor can come without the seat's unit (and the kiosk would wait)
-                if unit.all_gone(t, before_film=False) or \
+                if (not stop.why and unit.all_gone(t, before_film=False)) or \
                         (show.visits_total == visitors and show.visit is None):
                     show.stop()
 
             bar.update(task, description=f"kiosk: {visitors} visitors", total=total_s)
+            stop.phase("kiosk")
             summary = show.run(total_s, progress=progress)
         finally:
             for c in closers:
@@ -134,17 +142,21 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
             raise DemoError(f"the kiosk stopped: the seat unit exited {unit.exited['at_s']:.1f}"
                             f" s in ({exits(unit.exited['units'])}; its log: "
                             f"{out / 'edge' / 'unit1.log'})")
+        stop.phase("report")
+        ended = stop.record(summary["frames_rendered"] / show.cfg.fps)
         truth = _truth(out / "edge" / "truth_seat1.csv")
         visits = summary["visits"]
         match_visitors(visits, truth, show._t_kiosk_us)
         summary = {"mode": "kiosk", "story": story.title, "visitors": visitors,
-                   "visit_spans_s": spans, "packets_sent": _edge_stats(out, 1)[0],
+                   "visit_spans_s": spans, "packets_sent": edge_stats(out, 1)[0],
                    **{k: summary[k] for k in ("packets_received", "packets_accepted",
                                               "packets_rejected", "frames_rendered",
                                               "frames_dropped", "policy")},
                    "visits": visits, "fps": show.cfg.fps,
-                   "edge": json.loads((out / "edge" / "unit1.stats.json").read_text())}
-        bar.update(task, description="writing report", note="")
+                   "edge": json.loads((out / "edge" / "unit1.stats.json").read_text()),
+                   "ended_early": ended}
+        bar.update(task, description=f"ended early ({stop.why}): writing report" if ended
+                   else "writing report", note="")
         kiosk_report(out, summary, truth, show._t_kiosk_us)
         summary["wall_s"] = round(time.monotonic() - t_start, 1)
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -190,6 +202,7 @@ def kiosk_report(out: Path, summary: dict, truth: np.ndarray, t0_us: int) -> Non
 max-width:1000px;margin:2em auto}}td,th{{border:1px solid #ccc;padding:4px 8px}}
 table{{border-collapse:collapse}}img{{max-width:100%}}</style></head><body>
 <h1>{html.escape(summary['story'])} — kiosk, {len(summary['visits'])} visits</h1>
+{banner(summary["ended_early"], "the kiosk's run")}
 <img src="{_png(fig)}"><table><tr><th>visit</th><th>session</th><th>when</th>
 <th>baseline (bpm)</th><th>true resting (bpm)</th><th>segments seen</th><th>decisions</th></tr>
 {rows}</table></body></html>""", encoding="utf-8")
@@ -202,7 +215,8 @@ def kiosk_cmd(args) -> int:
                        dashboard=args.dashboard)
     brief = {"story": s["story"], "visits": [
         {k: v[k] for k in ("session", "start_s", "end_s", "baseline_bpm", "true_resting_bpm")}
-        for v in s["visits"]], "frames_rendered": s["frames_rendered"], "wall_s": s["wall_s"]}
+        for v in s["visits"]], "frames_rendered": s["frames_rendered"], "wall_s": s["wall_s"],
+        "ended_early": s["ended_early"]}
     if args.json:
         print(json.dumps(brief))
     else:
@@ -210,6 +224,9 @@ def kiosk_cmd(args) -> int:
             print(f"visit {v['session']}: {v['start_s']:.0f}-{v['end_s']:.0f} s, baseline "
                   f"{v['baseline_bpm']} bpm (true resting {v['true_resting_bpm']})")
         print(f"report: {Path(args.out) / 'report.html'}")
+    if s["ended_early"]:  # as the user asked: exit 0, the report says what ran
+        print(said(s["ended_early"], Path(args.out), "the kiosk's run"), file=sys.stderr)
+        return 0
     if len(s["visits"]) != args.visitors or not s["frames_rendered"]:
         raise DemoError(f"{len(s['visits'])} of {args.visitors} visits served, "
                         f"{s['frames_rendered']} frames", f"see the run's logs in {args.out}")

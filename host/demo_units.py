@@ -1,8 +1,10 @@
 """The demo's seat units watched while it plays (`empathy demo`, its kiosk): the first time
-none is left running, the operator is told in one line, and the summary and report keep it."""
+none is left running, the operator is told in one line, and the summary and report keep it;
+and what they sent, from their stats once they have stopped."""
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import time
@@ -43,3 +45,16 @@ def exits(codes: dict) -> str:
     return ", ".join(f"unit {u} " + (f"killed ({signal.Signals(-c).name})"
                                      if c < 0 and -c in signal.valid_signals() else f"exit {c}")
                      for u, c in codes.items())
+
+
+def edge_stats(out: Path, seats: int) -> tuple[int, set]:
+    """(packets the edge units sent, the expression models they used)."""
+    sent, models = 0, set()
+    for i in range(seats):
+        f = out / "edge" / f"unit{i + 1}.stats.json"
+        if f.exists():
+            stats = json.loads(f.read_text())
+            sent += stats["packets_sent"]
+            models.add(stats.get("face_model"))
+    models.discard(None)
+    return sent, models

@@ -61,10 +61,13 @@ def _decision_row(d: dict) -> str:
             + f"</td><td>{html.escape(d['reason'])}</td><td>{how}</td><td>{reward}</td></tr>")
 
 
-def _baseline_text(b: dict | None) -> str:
+def _baseline_text(b: dict | None, ended: dict | None = None) -> str:
     """When the seats' resting baselines were ready against the start of the film."""
     if not b:
         return "not recorded"
+    if ended and not ended["at_s"]:  # cut short before any film: no start to be ready for
+        ready = sum(t is not None for t in b["seats"].values())
+        return f"{ready} of {len(b['seats'])} seats heard had theirs when the run ended"
     times = [t for t in b["seats"].values() if t is not None]
     late = len(b["seats"]) - sum(t <= 0 for t in times)
     text = ("every seat ready before the film" if b["all_calibrated_before_film"] else
@@ -85,10 +88,16 @@ def _exited_text(gone: dict) -> str:
             "after it and every decision took the director's default")
 
 
+def _film_end_s(summary: dict):
+    """Where the last segment ended: the film's planned length, or where it was cut short."""
+    ended = summary.get("ended_early")
+    return ended["at_s"] if ended else summary.get("duration_s", 30)
+
+
 def _timeline_html(summary: dict) -> str:
     """The segments as they played, each with the decision that led to it."""
     segs = summary.get("segments") or []
-    ends = [s["at_s"] for s in segs[1:]] + [summary.get("duration_s")]
+    ends = [s["at_s"] for s in segs[1:]] + [_film_end_s(summary)]
     by = {}
     for d in summary.get("decisions", []):
         by.setdefault(d["chosen"], []).append(d)
@@ -154,7 +163,7 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
     ev = estimate_vs_truth(summary.get("timeline", []), t0_us, out / "edge")
     fig, ax = plt.subplots(figsize=(10, 4))
     segs = summary.get("segments", [])
-    ends = [s["at_s"] for s in segs[1:]] + [summary.get("duration_s", 30)]
+    ends = [s["at_s"] for s in segs[1:]] + [_film_end_s(summary)]
     for i, (s, e) in enumerate(zip(segs, ends)):
         ax.axvspan(s["at_s"], e, color=SEG_COLOURS[list(story.segments).index(s["segment"])
                                                   % len(SEG_COLOURS)], alpha=0.18)
@@ -195,7 +204,9 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
             a.axis("off")
         figs["grade"] = _png(fig)
 
-    rej = summary.get("packets_rejected", {})
+    from empathy.host.demo_stop import banner
+
+    rej, ended = summary.get("packets_rejected", {}), summary.get("ended_early")
     rows = "".join(_decision_row(d) for d in summary.get("decisions", []))
     ev = extra.get("estimate_vs_truth")
     facts = [
@@ -209,7 +220,7 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
          f"{_ci(ev)} at its declared latency of {ev.get('latency_s', 0):g} s "
          f"(r {_r(ev.get('r_lag0'))} at 0 s)" if ev else "n/a"),
         ("face model", summary.get("face_model") or "none (no face cameras)"),
-        ("resting baselines", _baseline_text(summary.get("baseline"))),
+        ("resting baselines", _baseline_text(summary.get("baseline"), ended)),
         *([("seat units", _exited_text(summary["units_exited"]))]
           if summary.get("units_exited") else []),
     ]
@@ -219,6 +230,7 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:14px}}
 img{{max-width:100%}}h2{{margin-top:1.6em}}</style></head><body>
 <h1>{html.escape(story.title)} — show report</h1>
+{banner(ended, f"{summary.get('duration_s', 0):g} s of film")}
 <table>{''.join(f'<tr><th align=left>{k}</th><td>{html.escape(str(v))}</td></tr>' for k, v in facts)}</table>
 <h2>Audience against the hidden truth, and the branches taken</h2>
 <p>The red line is what the host estimated from the seats' packets alone; the dashed line is

@@ -243,7 +243,8 @@ class Show(StoryBranches, OperatorControls):
 
     def run(self, duration_s: float, progress: Optional[Callable[[float], None]] = None) -> dict:
         self.t0_us = self.clock()
-        self.player.start(self._first_clip())
+        if not self.ending.is_set():  # stopped before the film (a demo's Ctrl-C): none plays
+            self.player.start(self._first_clip())
         next_cue = next_state = self.clock() / 1e6
         # The show lasts duration_s of film (frames shown), however long the player takes to
         # start; the wall-clock cap only guards against a player that never shows anything.
