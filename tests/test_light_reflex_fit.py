@@ -17,6 +17,7 @@ import pytest
 import empathy.sim.seat as sim_seat
 from empathy.calibration.light import LEVELS, light_calibrate
 from empathy.calibration.screen import ScreenTrace
+from empathy.edge.pupil import light_drive
 from empathy.sensors.base import Pupil
 from empathy.sim.seat import SimSource, Viewer
 
@@ -48,7 +49,7 @@ def replayed(seed: int, monkeypatch):
 def test_fit_lands_within_the_simulated_viewers_truth(seed, monkeypatch):
     body = Viewer.draw(np.random.default_rng(seed)).body
     f = replayed(seed, monkeypatch).figures
-    slope = body.light_slope_mm(LEVELS)
+    slope = body.light_slope_mm(LEVELS, light_drive(np.array(LEVELS)))
     fast, slow = body.reflex_lags_s()
     assert f["r2"] >= 0.8
     assert 0.6 * slope <= f["gain_mm"] <= slope
