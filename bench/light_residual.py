@@ -1,6 +1,8 @@
 """How much of the screen's light the edge leaves in a seat's residual pupil (its arousal
 signal), with a viewer's light response as `calibrate light` measures it: the one
-symmetric lag (tau_s) against the two-phase reflex (latency, constriction, redilation).
+symmetric lag (tau_s) against the two-phase reflex (latency, constriction, redilation),
+both on the log of the light; `code`, the two-phase reflex fitted on the frame's code value
+(before pass 29).
 
 Each simulated viewer (sim/physiology.py: delayed, two-stage, asymmetric reflex, arousal
 and hippus on top) is calibrated in-process on the grey steps of `calibrate light`
@@ -77,6 +79,11 @@ def transient(t: np.ndarray, err: np.ndarray, starts: list) -> np.ndarray:
     return np.concatenate(out)
 
 
+def _undrive(code: np.ndarray) -> np.ndarray:
+    """What light_drive takes to give back `code`."""
+    return (10.0 ** np.asarray(code, float) - 1.0) * DARK_CODE
+
+
 def viewer(seed: int) -> dict:
     rng = np.random.default_rng([seed, 2806])
     body = BodyTraits.draw(rng)
@@ -87,9 +94,12 @@ def viewer(seed: int) -> dict:
     t = np.arange(len(steps)) * DT
     frame_s = np.arange(len(LEVELS) + 1) * STEP_S
     frame_lum = np.append(LEVELS, LEVELS[-1])
-    fit = light_fit(frame_s, frame_lum, t, mm + rng.normal(0, NOISE_MM, len(mm)))
-    two = fit.response
+    seen = mm + rng.normal(0, NOISE_MM, len(mm))
+    two = light_fit(frame_s, frame_lum, t, seen).response
     one = replace(two, latency_s=None, constrict_s=None, dilate_s=None)
+    # `code`: the two-phase fit as it was before the log (pass 29): on the code value, which
+    # the fit's log turns back into exactly (`light_drive` of this is the code value)
+    code = replace(light_fit(frame_s, _undrive(frame_lum), t, seen).response, log_light=False)
     # the film, with a slow arousal of its own (not tied to the light)
     n = int(FILM_S / DT)
     lum, starts = film(rng, n)
@@ -100,11 +110,12 @@ def viewer(seed: int) -> dict:
     t, mm, lum, rest = np.arange(n)[k] * DT, mm[k] + rng.normal(0, NOISE_MM, len(mm[k])), \
         lum[k], rest[k]
     out = {"seed": seed}
-    for name, model in (("one", one), ("two", two)):
+    for name, model in (("code", code), ("one", one), ("two", two)):
         err = pupil_residual(t, mm, lum, model) - rest
         out[f"rms_{name}"] = float(np.std(err))
         out[f"trans_{name}"] = float(np.sqrt(np.mean(transient(t, err, starts) ** 2)))
         out[f"corr_{name}"] = float(np.corrcoef(pupil_residual(t, mm, lum, model), lum)[0, 1])
+        out[f"truth_r_{name}"] = float(np.corrcoef(pupil_residual(t, mm, lum, model), rest)[0, 1])
     out["rest_sd"] = float(np.std(rest))
     return out
 
@@ -124,11 +135,8 @@ def _viewing(seed: int):
             starts)
 
 
-def stream_residual(t, mm, lum, assumed: LightResponse, log_light: bool = True) -> np.ndarray:
-    """The uncalibrated seat's residual pupil at each reading (NaN before it has one);
-    log_light False: the stream fed what its log turns back into the code value (before)."""
-    if not log_light:
-        lum = 10.0 ** np.asarray(lum) - DARK_CODE
+def stream_residual(t, mm, lum, assumed: LightResponse) -> np.ndarray:
+    """The uncalibrated seat's residual pupil at each reading (NaN before it has one)."""
     s, out = PupilStream(None, assumed=assumed), np.full(len(t), np.nan)
     for i, (ti, mi, li) in enumerate(zip(t, mm, lum)):
         us = int(ti * 1e6)
@@ -143,9 +151,8 @@ def online_viewer(seed: int) -> dict:
     w = int(PUPIL_HZ)
     rest1 = np.array([np.median(rest[max(0, i - w + 1):i + 1]) for i in range(len(t))])
     out, late = {"seed": seed}, t >= 30.0
-    for name, shape, log_light in (("one", LightResponse(0.0), False),
-                                   ("two", UNCALIBRATED, True)):
-        res = stream_residual(t, mm, lum, shape, log_light)
+    for name, shape in (("one", LightResponse(0.0)), ("two", UNCALIBRATED)):
+        res = stream_residual(t, mm, lum, shape)
         ok = late & np.isfinite(res)
         err = res[ok] - rest1[ok]
         out[f"rms_{name}"] = float(np.std(err))

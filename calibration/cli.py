@@ -184,7 +184,8 @@ def _light(args) -> int:
         return _fail("light", e)
     res.figures["viewer"] = viewer
     if res.passed:
-        keep = ("gain_mm", "tau_s", "latency_s", "constrict_s", "dilate_s", "base_mm", "r2")
+        keep = ("gain_mm", "scale", "tau_s", "latency_s", "constrict_s", "dilate_s", "base_mm",
+                "r2")
         path = store.update_viewer(Path(args.store), viewer, "light",
                                    {k: res.figures[k] for k in keep})
         res.notes.append(f"stored in {path}")

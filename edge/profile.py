@@ -27,11 +27,10 @@ import numpy as np
 
 from empathy.calibration import store
 from empathy.edge.fusion import Baseline
-from empathy.edge.pupil import LightResponse
+from empathy.edge.pupil import MID_GREY, LightResponse
 from empathy.sensors.base import Beat, HeartRate, Reading, Waveform
 from empathy.wire import EXPRESSIONS
 
-MID_GREY = 0.5  # a calibrated pupil residual is relative to this luminance (edge.pupil)
 # a heart sensor's lag undone at most (calibrate hr searches and stores no more): a watch's
 # own figure, averaged over 5-10 s and sent a second or two late, lags 3.5-7 s
 LAG_MAX_MS = 12000.0
@@ -81,6 +80,9 @@ class SeatProfile:
 LIGHT_TAU_S = (0.05, 3.0)  # a lag of the light model a viewer file may give
 LIGHT_LATENCY_S = (0.0, 1.0)  # light to the pupil's first answer (~0.2-0.3 s in adults)
 PHASES = ("latency_s", "constrict_s", "dilate_s")  # the two-phase reflex: all or none
+# What a viewer's light gain multiplies: log10 of the light (edge.pupil.light_drive, what
+# `calibrate light` measures) or, in files from before it, the frame's code value.
+LIGHT_SCALES = ("log10", "code")
 
 def _num(doc: dict, key: str, lo: float, hi: float, where: str) -> float:
     v = doc.get(key)
@@ -142,10 +144,16 @@ def _viewer(doc: dict, where: str) -> dict:
                              "`empathy calibrate light`)")
         lags = {k: _num(light, k, *(LIGHT_TAU_S if k != "latency_s" else LIGHT_LATENCY_S), w)
                 for k in phases}
+        scale = light.get("scale", "code")  # files from before the log: the code value
+        if scale not in LIGHT_SCALES:
+            raise ValueError(f"{w}: scale {scale!r} (one of {', '.join(LIGHT_SCALES)}; re-run "
+                             "`empathy calibrate light`)")
         out["light"] = LightResponse(_num(light, "gain_mm", 0.0, 5.0, w),
-                                     _num(light, "tau_s", *LIGHT_TAU_S, w), **lags)
+                                     _num(light, "tau_s", *LIGHT_TAU_S, w), **lags,
+                                     log_light=scale == "log10")
         # The pupil at rest under mid-grey: the centre of the calibrated residual.
-        centre = _num(light, "base_mm", 1.0, 10.0, w) - out["light"].gain_mm * MID_GREY
+        centre = _num(light, "base_mm", 1.0, 10.0, w) - \
+            out["light"].gain_mm * float(out["light"].drive(MID_GREY))
         sd = _num(rest, "pupil_sd_mm", 0.01, 3.0, f"{where} [baseline]") \
             if rest and "pupil_sd_mm" in rest else 0.6
         base["pupil"] = _ready(centre, sd)

@@ -4,9 +4,9 @@ The pupil answers brightness far more than emotion (millimetres vs tenths), so t
 that tells us about arousal is what is left after subtracting the viewer's light response:
 the screen's luminance through the viewer's reflex (a latency, then quick constriction and
 slow redilation, `reflex`; or one symmetric lag `tau_s`) times a gain (mm per unit of
-luminance). Calibration measures that per viewer; without one the stream assumes a typical eye's reflex
-(`UNCALIBRATED`) and fits the gain from the last half minute, which works once the
-picture's brightness has moved.
+luminance). Calibration measures that per viewer (on the log of the light: `light_drive`); without one
+the stream assumes a typical eye's reflex (`UNCALIBRATED`) and fits the gain from the last
+half minute, which works once the picture's brightness has moved.
 
 Batch (`pupil_clean`, `LightResponse.fit`, `pupil_residual`) serves `empathy signal
 pupil`; `PupilStream` is the same rules one reading at a time for the edge unit.
@@ -118,17 +118,36 @@ def reflex(frame_s, frame_lum, t_s, latency_s: float, constrict_s: float, dilate
     return lum[k] + (begin[k] - lum[k]) * np.exp(-held / tau[k])
 
 
+# The pupil's size follows the log of the light (Moon & Spencer 1944; Watson & Yellott
+# 2012), not the frame's code value: a screen gives luminance ~ code ** 2.4 (BT.1886) over
+# a black of ~1/1000 of white (a projector's contrast), code 0.056.
+DARK_CODE = 0.001 ** (1 / 2.4)
+MID_GREY = 0.5  # a calibrated residual is relative to the pupil under this code value
+
+
+def light_drive(lum):
+    """A frame's mean code value (0..1; a number or an array) as what the eye's size
+    follows: the log of the light over the screen's black (0 at black, 1.25 at white)."""
+    return np.log10(1.0 + np.maximum(lum, 0.0) / DARK_CODE)
+
+
 @dataclass(frozen=True)
 class LightResponse:
-    """A viewer's pupillary light response: pupil = base - gain_mm * lag(luminance). With
+    """A viewer's pupillary light response: pupil = base - gain_mm * lag(light). With
     `latency_s`, `constrict_s` and `dilate_s` (calibrate light measures them) the lag is the
-    two-phase `reflex`; without, one symmetric lag `tau_s`."""
+    two-phase `reflex`; without, one symmetric lag `tau_s`. The light is `light_drive`'s log
+    where `log_light` (gain in mm per log10 unit), else the code value (files from before)."""
 
     gain_mm: float
     tau_s: float = 0.4
     latency_s: Optional[float] = None
     constrict_s: Optional[float] = None
     dilate_s: Optional[float] = None
+    log_light: bool = False
+
+    def drive(self, lum):
+        """The light this response's gain multiplies, for a code value."""
+        return light_drive(lum) if self.log_light else lum
 
     @property
     def two_phase(self) -> bool:
@@ -137,6 +156,7 @@ class LightResponse:
     def seen(self, t_s, lum) -> np.ndarray:
         """The luminance as this viewer's pupil answers it, at each sample's time (a sample
         holds until the next)."""
+        lum = self.drive(np.asarray(lum, dtype=float))
         if self.two_phase:
             return reflex(t_s, lum, t_s, self.latency_s, self.constrict_s, self.dilate_s)
         return light_lag(t_s, lum, self.tau_s)
@@ -195,17 +215,8 @@ class ReflexStream:
 # the change (a first-order 0.3 s reaches 95 % in 3 lags; Ellis 1981) and redilation
 # several times slower (75 % recovered in ~2 s: 1.5 s). Measured against one symmetric
 # 0.4-s lag by `python -m empathy.bench.light_residual --online`.
-UNCALIBRATED = LightResponse(0.0, latency_s=0.2, constrict_s=0.3, dilate_s=1.5)
-# ...and its size follows the log of the light (Moon & Spencer 1944; Watson & Yellott 2012),
-# not the frame's code value: a screen gives luminance ~ code ** 2.4 (BT.1886) over a black
-# of ~1/1000 of white (a projector's contrast), code 0.056. An uncalibrated seat fits its
-# gain on log10(code + DARK_CODE); a calibration's gain is per unit of code, as measured.
-DARK_CODE = 0.001 ** (1 / 2.4)
-
-
-def light_drive(lum: float) -> float:
-    """A frame's mean code value (0..1) as what an uncalibrated eye's size follows."""
-    return math.log10(max(lum, 0.0) + DARK_CODE)
+UNCALIBRATED = LightResponse(0.0, latency_s=0.2, constrict_s=0.3, dilate_s=1.5,
+                             log_light=True)
 
 
 class PupilStream:
@@ -230,7 +241,7 @@ class PupilStream:
 
     def add(self, ts_us: int, mm: float, confidence: float, lum: float) -> None:
         tau = self.shape.tau_s
-        lum = lum if self.model else light_drive(lum)
+        lum = float(self.shape.drive(lum))
         if self.reflex:
             self.lag = self.reflex.add(ts_us / 1e6, lum)
         elif self.lag is None:
@@ -273,7 +284,7 @@ class PupilStream:
         model = self.model or self._fit(now_us)
         if model is None:
             return self.pupil_mm(now_us)
-        ref = 0.5 if self.model else self.fit_lum
+        ref = float(self.shape.drive(MID_GREY)) if self.model else self.fit_lum
         # each reading with the light it saw, so the window's lag doesn't smear them apart
         vals = [r[1] + model.gain_mm * (r[2] - ref) for r in self.recent
                 if r[0] >= now_us - self.window_us]

@@ -389,6 +389,9 @@ def register(p) -> None:
     u.add_argument("--light-phases", type=light_phases, metavar="LAT,UP,DOWN",
                    help="with --light-gain: the two-phase reflex instead of one lag (latency, "
                         "constriction and redilation s, as `calibrate light` stores them)")
+    u.add_argument("--light-scale", choices=("log10", "code"),
+                   help="with --light-gain: what it multiplies, as the viewer file's scale "
+                        "(log10 of the light; code: the frame's code value, older files)")
     u.add_argument("--out", help="write time_s,pupil_mm[,residual_mm] CSV here")
     u.add_argument("--json", action="store_true", help="one JSON object")
     u.add_argument("--report", **REPORT)

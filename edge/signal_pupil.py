@@ -50,8 +50,9 @@ def light_phases(text: str) -> list[float]:
 def pupil(args) -> int:
     try:
         path = report_path(args)
-        if args.light_phases and args.light_gain is None:
-            raise ValueError("--light-phases needs --light-gain (a calibrated response)")
+        for given, flag in ((args.light_phases, "phases"), (args.light_scale, "scale")):
+            if given and args.light_gain is None:
+                raise ValueError(f"--light-{flag} needs --light-gain (a calibrated response)")
         if args.out:  # (a FIFO: written to, it waits for a reader for ever)
             state_file(args.out, "--out")
         t, cols = read_signal(args.file)
@@ -67,7 +68,8 @@ def pupil(args) -> int:
                "lost_pct": float(100 * np.isnan(clean.mm).mean())}
         lum = cols.get("luminance")
         if lum is not None:
-            model = (LightResponse(args.light_gain, args.light_tau, *(args.light_phases or ()))
+            model = (LightResponse(args.light_gain, args.light_tau, *(args.light_phases or ()),
+                                   log_light=args.light_scale == "log10")
                      if args.light_gain is not None else LightResponse.fit(t, lum, clean.mm))
             resid = pupil_residual(t, clean.mm, lum, model)
             out.update(light_gain_mm=model.gain_mm, light_tau_s=model.tau_s,
@@ -94,7 +96,8 @@ def pupil(args) -> int:
         how = "fitted from this file" if out["light_fitted"] else "given"
         lag = ("latency {:.2f} s, constriction {:.2f} s, redilation {:.2f} s".format(
             *out["light_phases_s"]) if "light_phases_s" in out else f"lag {out['light_tau_s']:.2f} s")
-        print(f"light response ({how}): {out['light_gain_mm']:.2f} mm per unit luminance, "
+        per = "log10 of the light" if args.light_scale == "log10" else "unit luminance"
+        print(f"light response ({how}): {out['light_gain_mm']:.2f} mm per {per}, "
               f"{lag}; residual sd {out['residual_sd_mm']:.3f} mm")
     said_report(args)
     return 0

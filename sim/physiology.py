@@ -114,11 +114,12 @@ class BodyTraits:
         return pupil_steady_mm(screen_cd_m2(lum) + ambient_cd_m2, self.age_y) + self.pupil_offset_mm
 
 
-    def light_slope_mm(self, levels) -> float:
+    def light_slope_mm(self, levels, along=None) -> float:
         """How much the settled pupil narrows per unit of screen level, as the least-squares
-        line through `levels` sees it (the light response is not a line)."""
-        x = np.asarray(levels, float)
-        y = np.array([self.steady_pupil_mm(v) for v in x])
+        line through `levels` sees it (the light response is not a line); `along`: the
+        levels as an estimator measures light (its per-unit is then that scale's)."""
+        y = np.array([self.steady_pupil_mm(v) for v in np.asarray(levels, float)])
+        x = np.asarray(levels if along is None else along, float)
         return float(-np.polyfit(x, y, 1)[0])
 
     def reflex_lags_s(self) -> tuple[float, float]:

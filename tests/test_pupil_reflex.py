@@ -10,7 +10,8 @@ from empathy.bench.light_residual import online_viewer, viewer
 from empathy.calibration import store
 from empathy.cli import main
 from empathy.edge.profile import load_profile
-from empathy.edge.pupil import LightResponse, PupilStream, light_lag, pupil_residual
+from empathy.edge.pupil import (LightResponse, PupilStream, light_drive, light_lag,
+                                pupil_residual, reflex)
 
 PHASES = {"latency_s": 0.25, "constrict_s": 0.15, "dilate_s": 1.2}
 
@@ -45,6 +46,27 @@ def test_an_old_viewer_file_keeps_its_one_lag_and_bad_phases_are_refused(tmp_pat
         _profile(tmp_path, **{**PHASES, "latency_s": 2.5})
     with pytest.raises(ValueError, match=r"dilate_s = 0 is not"):
         _profile(tmp_path, **{**PHASES, "dilate_s": 0})
+
+
+def test_a_calibrated_gain_is_on_the_log_of_the_light(tmp_path):
+    """`calibrate light` fits and stores the gain per log10 of the light (scale = "log10");
+    on the code value a calibrated seat kept more of the screen in its residual than an
+    uncalibrated seat (which assumes the log): bench seeds 0-11, 0.218 against 0.137 mm."""
+    light = _profile(tmp_path, scale="log10", **PHASES)
+    assert light.log_light and light.two_phase
+    t = np.arange(0, 10, 1 / 30)
+    lum = np.where(t % 4 < 2, 0.9, 0.1)
+    mm = 5.0 - 1.5 * reflex(t, light_drive(lum), t, 0.25, 0.15, 1.2)
+    assert np.ptp(pupil_residual(t, mm, lum, light)) < 1e-9  # the light taken out whole
+    assert not _profile(tmp_path).log_light  # a file from before: the code value
+    with pytest.raises(ValueError, match=r"scale 'linear' \(one of log10, code"):
+        _profile(tmp_path, scale="linear")
+    # the simulated viewers of bench/light_residual.py (tuning seeds): calibrated on the log,
+    # less light is left than calibrated on the code value, as a rule (not for every viewer:
+    # seed 1 0.166 -> 0.168 mm; held out, 36 of 40 better)
+    rows = [viewer(seed) for seed in (0, 1, 2, 3)]
+    assert np.median([r["rms_two"] for r in rows]) < 0.8 * np.median([r["rms_code"]
+                                                                       for r in rows]), rows
 
 
 def test_the_stream_takes_the_light_out_as_the_batch_does():
