@@ -152,9 +152,14 @@ class SerialSource:
 
     # -- port --------------------------------------------------------------------------
     def _open(self) -> None:
-        try:
-            self.port = serial.serial_for_url(self.port_name, baudrate=self.baud, timeout=0.05)
+        try:  # exclusive: a second reader (two calibrations on one board) split its bytes
+            self.port = serial.serial_for_url(self.port_name, baudrate=self.baud, timeout=0.05,
+                                              exclusive=True)
         except (serial.SerialException, OSError, ValueError) as e:
+            if "exclusively lock" in str(e):
+                raise SourceError(f"{self.url}: {self.port_name} is in use by another program "
+                                  "(an edge unit, another calibration, `empathy sensors "
+                                  "read`?)") from None
             raise SourceError(f"{self.url}: cannot open {self.port_name}: {e}") from None
         self.decoder.reset()
         self.clock.reset()
