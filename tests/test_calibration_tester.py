@@ -155,3 +155,24 @@ def test_a_strap_s_notification_stamped_beats_are_not_beat_times():
 
     fix, why = correction(res)
     assert fix["lag_ms"] == 0.0 and "notification" in fix["lag_not_stored"], fix
+
+
+def test_a_board_s_pupil_stamps_that_step_back_still_give_a_baseline():
+    """The guide's `calibrate baseline --source serial://...` right after `light` (the host
+    busy): "pupil needs 3+ samples with strictly increasing times", no baseline. A board's
+    first frames came late, and once one came on time its clock's offset (the least delay
+    seen, BoardClock) dropped: the next stamps fell before the last. Now they are put in
+    order, repeats left out."""
+    from empathy.calibration.baseline import baseline
+    from empathy.sensors.base import Beat, Pupil
+    from empathy.sensors.serial.board import BoardClock
+
+    clock, readings = BoardClock(), []
+    for i in range(600):  # 20 s at 30 Hz; the first 10 frames 300 ms late, then 5 ms
+        raw = 1_000_000 + i * 33_333
+        ts = clock.to_host(raw, raw + (300_000 if i < 10 else 5_000))
+        readings.append(Pupil(ts, 5.0 + 0.1 * np.sin(i / 30), 0.9))
+    readings += [Beat(int(1e6 + k * 850_000), 850.0) for k in range(1, 24)]
+    res = baseline(readings, 20.0, "v-test", 1)
+    assert res.passed, res.reasons
+    assert res.figures["pupil_valid_pct"] > 90 and abs(res.figures["pupil_mm"] - 5.0) < 0.1
