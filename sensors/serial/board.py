@@ -157,9 +157,10 @@ class SerialSource:
                                               exclusive=True)
         except (serial.SerialException, OSError, ValueError) as e:
             if "exclusively lock" in str(e):
-                raise SourceError(f"{self.url}: {self.port_name} is in use by another program "
-                                  "(an edge unit, another calibration, `empathy sensors "
-                                  "read`?)") from None
+                busy = SourceError(f"{self.url}: {self.port_name} is in use by another program")
+                busy.hint = ("stop the other reader first: an edge unit, another calibration, "
+                             "`empathy sensors read`")  # (not errors.py's "plugged in?")
+                raise busy from None
             raise SourceError(f"{self.url}: cannot open {self.port_name}: {e}") from None
         self.decoder.reset()
         self.clock.reset()
