@@ -55,8 +55,12 @@ def baseline(readings: list[Reading], duration_s: float, viewer_id: str, seat_id
                   hint="not at rest yet: wait a minute and repeat"),
         ]
     pupils = [r for r in readings if isinstance(r, Pupil)]
+    # a board's first frames late, then one on time: its clock's offset drops and later
+    # stamps fall before earlier ones (sensors/serial/board.py BoardClock): put in order
+    pupils = sorted(pupils, key=lambda p: p.ts_us)
+    pupils = [p for i, p in enumerate(pupils) if i == 0 or p.ts_us > pupils[i - 1].ts_us]
     clean = None
-    if pupils:
+    if len(pupils) >= 3:
         clean = pupil_clean(np.array([p.ts_us for p in pupils]) / 1e6,
                             [p.diameter_mm for p in pupils], [p.confidence for p in pupils])
         good = np.isfinite(clean.mm) & ~clean.bridged

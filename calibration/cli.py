@@ -40,6 +40,11 @@ def _finish(args, result: report.Result) -> int:
     return 0 if result.passed else 1
 
 
+def _stopped(took_s: float, duration_s: float) -> str:
+    return (f"recording stopped by Ctrl-C after {took_s:.0f} s of {duration_s:g}: judged on "
+            "what was recorded")
+
+
 def _fail(verb: str, why) -> int:
     print(f"empathy calibrate {verb}: {why}", file=sys.stderr)
     return 1
@@ -86,6 +91,8 @@ def _hr(args) -> int:
                              "moment; record both at once (two URLs, --duration) or give two "
                              "files recorded together")
         res = hr_validate(ref, dev, profile)
+        if live and got.stopped_s is not None:
+            res.notes.append(_stopped(got.stopped_s, args.duration))
         if args.sensor_id:
             fix, why = correction(res)
             if fix:
@@ -208,7 +215,10 @@ def _baseline(args) -> int:
         if any(isinstance(r, FaceCrop) for r in readings):
             from empathy.edge.expression import ExpressionModel
             model = ExpressionModel()
-        res = baseline(readings, args.duration, viewer, args.seat, model)
+        took_s = args.duration if got.stopped_s is None else got.stopped_s
+        res = baseline(readings, took_s, viewer, args.seat, model)
+        if got.stopped_s is not None:
+            res.notes.append(_stopped(took_s, args.duration))
     except (ValueError, OSError, RuntimeError) as e:
         return _fail("baseline", e)
     if res.passed:

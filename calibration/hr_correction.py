@@ -63,6 +63,8 @@ def correction(res: Result) -> tuple[dict | None, list[str]]:
 def _lag_untold(f: dict) -> str:
     """Why the lag found is not one to store ("" where it is)."""
     halves, lag_ms, search_ms = f["lag_halves_ms"], f["lag_ms"], f["lag_search_ms"]
+    if f.get("lag_judged") is False:
+        return "a recording whose beats are stamped when their notification arrives (the notes)"
     if abs(lag_ms) >= search_ms:  # the best of those tried, no peak
         return (f"a lag at the edge of the rig's ±{search_ms:.0f} ms search (the sensor "
                 "lags more: a rig profile with a larger max_search_lag_s measures it)")

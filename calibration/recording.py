@@ -23,12 +23,16 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from empathy.edge.heart import waveform_peaks
-from empathy.sensors.base import (SCHEMES, Beat, Frame, HeartRate, Reading, Waveform,
-                                  open_source)
+from empathy.sensors.base import (SCHEMES, Beat, Frame, Health, HeartRate, Reading,
+                                  Waveform, open_source)
 from empathy.paths import not_a_file
 
 RR_MIN_MS, RR_MAX_MS = 300.0, 2000.0  # 30..200 bpm: anything else is an artefact
 MAX_TS_US = float(2 ** 53)  # past this a float's microseconds lose their steps (285 years)
+# a source that has sent nothing but health this long is not there (a wrong port or address,
+# a strap not worn): said now, not after the whole --duration. A strap is found and
+# connected within seconds; a board sends from its first second.
+SILENT_S = 30.0
 
 
 class RecordingError(ValueError):
@@ -42,6 +46,9 @@ class HeartTrace:
     hr_bpm: np.ndarray
     beat_s: Optional[np.ndarray] = None  # beat times (s), when the sensor gives beats
     kind: str = ""  # what it measured: "rr" (a strap's R waves), "ecg", "ppg", "hr"
+    # why its beats' times are not the heart's ("" where they are): a BLE strap's RR
+    # intervals are stamped when their notification arrives, up to a second after the beat
+    untimed: str = ""
 
     @property
     def span_s(self) -> tuple[float, float]:
@@ -140,22 +147,43 @@ class Perceive:
         return out
 
 
+class Recorded(list):
+    """Each source's readings, in order; `stopped_s`: how long it ran where Ctrl-C ended it
+    before its duration (what was recorded is kept and judged)."""
+
+    stopped_s: Optional[float] = None
+
+
 def record(urls: list[str], duration_s: float, quiet: bool = False,
-           perceive: Optional[Perceive] = None, **context) -> list[list[Reading]]:
-    """Read every source at the same time for duration_s; the readings of each, in order."""
+           perceive: Optional[Perceive] = None, **context) -> Recorded:
+    """Read every source at the same time for duration_s; the readings of each, in order.
+    A source heard from (anything but health) by SILENT_S is needed, or RecordingError."""
     from rich.progress import Progress
 
     sources = [open_source(u, **context) for u in urls]
-    out: list[list[Reading]] = [[] for _ in urls]
-    end = time.monotonic() + duration_s
+    out = Recorded([] for _ in urls)
+    heard = [False] * len(urls)
+    start = time.monotonic()
+    end = start + duration_s
+    if not quiet:
+        print(f"recording {duration_s:g} s from {', '.join(urls)}: Ctrl-C stops it and "
+              "judges what was recorded", flush=True)
     try:
         with Progress(disable=quiet, transient=True) as bar:
             task = bar.add_task("recording", total=duration_s)
             while (left := end - time.monotonic()) > 0:
-                for src, got in zip(sources, out):
+                for i, (src, got) in enumerate(zip(sources, out)):
                     batch = src.read(timeout_s=0.02)
+                    heard[i] = heard[i] or any(not isinstance(r, Health) for r in batch)
                     got.extend(perceive(batch) if perceive else batch)
+                if time.monotonic() - start > SILENT_S and not all(heard):
+                    raise RecordingError(
+                        f"{urls[heard.index(False)]}: nothing heard in {SILENT_S:g} s (is it "
+                        "on, worn, in range; the right port or address? `empathy sensors "
+                        "scan` lists them)")
                 bar.update(task, completed=duration_s - left)
+    except KeyboardInterrupt:
+        out.stopped_s = time.monotonic() - start
     finally:
         for s in sources:
             s.close()
@@ -192,6 +220,11 @@ def trace_from_readings(name: str, readings: list[Reading]) -> HeartTrace:
 
 def load_heart(spec: str, recorded: Optional[list[Reading]] = None) -> HeartTrace:
     """A CSV path, or a source URL whose readings were recorded."""
-    if recorded is not None:
-        return trace_from_readings(spec, recorded)
-    return load_csv(spec)
+    if recorded is None:
+        return load_csv(spec)
+    trace = trace_from_readings(spec, recorded)
+    if trace.kind == "rr" and urlsplit(spec).scheme == "ble":  # (sensors/ble/strap.py)
+        trace.untimed = (f"{spec} stamps its RR intervals when its notification arrives (once "
+                         "a second), not when the heart beat: its beats' times and lag are "
+                         "not judged; a Polar H10's ECG (`?ecg=1`) gives them")
+    return trace

@@ -2,8 +2,9 @@
 `empathy config reference` / `example host|edge` — the reference and templates
 (empathy/config_doc.py).
 
-The kind (host or edge) is read from the file: a host config names a `story`, an edge
-config a `unit_id`/`uplink`/`seats`. Every key is checked against its schema (unknown keys,
+The kind (host, edge or a room's install plan) is read from the file: a host config names
+a `story`, an install plan its `listen` or `limits`, an edge config a
+`unit_id`/`uplink`/`seats`. Every key is checked against its schema (unknown keys,
 wrong types, values out of range, unknown transport/sensor/output kinds), then, unless
 --schema-only, the files the config points at (story, keystore, token file, a seat's
 recording or video). Every problem in a file is reported, one line each,
@@ -51,18 +52,22 @@ def expect_kind(path: str | Path, kind: str) -> None:
     except ConfigError:
         return  # unreadable, or neither kind: loading it says why, line by line
     if found != kind:
-        article = {"host": "a host", "edge": "an edge"}
-        raise ConfigError(f"{path} is {article[found]} config, not {article[kind]} config "
-                          f"(`empathy {found} run --config {path}` runs it)")
+        name = {"host": "a host config", "edge": "an edge config",
+                "install plan": "a room's install plan"}
+        runs = f"calibrate seats --plan {path}` reads" if found == "install plan" else \
+            f"{found} run --config {path}` runs"
+        raise ConfigError(f"{path} is {name[found]}, not {name[kind]} (`empathy {runs} it)")
 
 
 def _kind(path: Path, doc: dict) -> str:
     if "story" in doc or "show" in doc:
         return "host"
+    if {"listen", "limits"} & set(doc) and "unit_id" not in doc:  # (edge keys: its seats)
+        return "install plan"
     if {"unit_id", "uplink", "seats"} & set(doc):
         return "edge"
     raise ConfigError(f"{path}: neither a host config (needs `story`) nor an edge config "
-                      "(needs `unit_id` and `seats`)")
+                      "(needs `unit_id` and `seats`) nor a room's install plan (`listen`)")
 
 
 class _Files:
@@ -151,12 +156,26 @@ def _raise(problems: list[str]) -> None:
         raise ConfigError("\n".join(problems), problems)
 
 
+def check_plan(path: Path, files: bool, text: str, doc: dict) -> dict:
+    """A room's install plan (`empathy calibrate seats --plan`), which sits with the configs."""
+    from empathy.calibration.seats import InstallPlan
+
+    found = _Files(path, text)
+    plan = _schema(InstallPlan, doc, path, text, found.problems)
+    if files and plan:
+        found.exists("keystore", str(path.parent / plan.keystore))
+    _raise(found.problems)
+    return {"kind": "install plan", "listen": plan.listen,
+            "seats": [s.seat_id for s in plan.seats]}
+
+
 def check(path: Path, files: bool = True) -> dict:
     """One config file -> a summary of what it sets up, or ConfigError listing every
     problem (`.problems`, one line each)."""
     text, doc = _read(path)
     kind = _kind(path, doc)
-    return (check_host if kind == "host" else check_edge)(path, files, text, doc)
+    return {"host": check_host, "edge": check_edge, "install plan": check_plan}[kind](
+        path, files, text, doc)
 
 
 def _check(args) -> int:
@@ -172,7 +191,8 @@ def _check(args) -> int:
     else:
         for r in results:
             if r["ok"]:
-                print(f"{r['file']}: ok ({r['kind']} config)")
+                kind = r["kind"] if r["kind"] == "install plan" else f"{r['kind']} config"
+                print(f"{r['file']}: ok ({kind})")
             else:
                 print(r["error"], file=sys.stderr)
     if failed:

@@ -153,10 +153,16 @@ class SerialSource:
     # -- port --------------------------------------------------------------------------
     def _open(self) -> None:
         url = "://" in self.port_name  # loop:// (tests; it echoes), socket://: not asked
-        try:
+        try:  # exclusive: a second reader (two calibrations on one board) split its bytes
             self.port = serial.serial_for_url(self.port_name, baudrate=self.baud, timeout=0.05,
-                                              write_timeout=None if url else REQUEST_WAIT_S)
+                                              write_timeout=None if url else REQUEST_WAIT_S,
+                                              exclusive=True)
         except (serial.SerialException, OSError, ValueError) as e:
+            if "exclusively lock" in str(e):
+                busy = SourceError(f"{self.url}: {self.port_name} is in use by another program")
+                busy.hint = ("stop the other reader first: an edge unit, another calibration, "
+                             "`empathy sensors read`")  # (not errors.py's "plugged in?")
+                raise busy from None
             raise SourceError(f"{self.url}: cannot open {self.port_name}: {e}") from None
         self.decoder.reset()
         self.clock.reset()
