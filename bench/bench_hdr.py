@@ -8,7 +8,7 @@ player grades them, CPU time (every thread's) per frame.
   setup      once per look and clip kind: composing its table (off the play thread: the
              decoder does it before its first frame)
 
-    python -m bench.bench_hdr [--frames 20]
+    python -m empathy.bench.bench_hdr [--frames 20]
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import argparse
 import shutil
 import subprocess
 import tempfile
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from empathy.host.player import hdr
+from empathy.cli import number_in
 from empathy.host.player.decode import read_frames
 from empathy.host.player.grade import Grade, crossfade
 from empathy.host.sample import luts
@@ -49,14 +51,14 @@ def _cpu_ms(frames: list, grade_of) -> float:
     return 1000 * (time.process_time() - c0) / len(work)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--frames", type=int, default=20)
-    args = ap.parse_args()
+def measure(n_frames: int) -> dict:
+    """CPU ms a frame today (the SDR grade on the unconverted frame) and now (converted),
+    per case; and the conversion table's one-off costs in ms."""
     with tempfile.TemporaryDirectory() as tmp:
-        frames = _frames(Path(tmp) / "hlg.mp4", args.frames)
+        frames = _frames(Path(tmp) / "hlg.mp4", n_frames)
     src = frames[0].source
-    assert src == "hlg" and frames[0].rgb.dtype == np.uint16, (src, frames[0].rgb.dtype)
+    if src != "hlg" or frames[0].rgb.dtype != np.uint16:
+        raise RuntimeError(f"the test clip decoded as {src}, {frames[0].rgb.dtype}")
     ident, look = Grade(None), Grade(luts.make("teal_night", 33))
     t0 = time.perf_counter()
     hdr.for_source(ident, src)
@@ -66,20 +68,42 @@ def main() -> None:
     composed = time.perf_counter() - t0
     half = Grade(luts.make("teal_night", 33), 0.5)
     n = len(frames)
-    rows = [("no look", _cpu_ms(frames, lambda i: ident),
-             _cpu_ms(frames, lambda i: hdr.for_source(ident, src))),
-            ("look", _cpu_ms(frames, lambda i: look),
-             _cpu_ms(frames, lambda i: hdr.for_source(look, src))),
-            ("crossfade", _cpu_ms(frames, lambda i: crossfade(look, half, (i + 1) / (n + 1))),
-             _cpu_ms(frames, lambda i: hdr.fade(look, half, (i + 1) / (n + 1), src,
-                                                look.threads)))]
-    print(f"1080p 10-bit HLG, {n} frames, CPU ms a frame (all threads)")
+    rows = {"no look": (_cpu_ms(frames, lambda i: ident),
+                        _cpu_ms(frames, lambda i: hdr.for_source(ident, src))),
+            "look": (_cpu_ms(frames, lambda i: look),
+                     _cpu_ms(frames, lambda i: hdr.for_source(look, src))),
+            "crossfade": (_cpu_ms(frames, lambda i: crossfade(look, half, (i + 1) / (n + 1))),
+                          _cpu_ms(frames, lambda i: hdr.fade(look, half, (i + 1) / (n + 1),
+                                                             src, look.threads)))}
+    return {"frames": n, "rows": rows, "table_ms": 1000 * first, "compose_ms": 1000 * composed}
+
+
+def run() -> list[dict]:
+    """`empathy bench hdr`: each case's CPU ms a frame, the SDR grade of today as the peer."""
+    m = measure(20)
+    return [{"name": f"hdr 1080p HLG {case}", "value": now, "unit": "ms/frame",
+             "peer": "SDR grade, unconverted", "peer_value": today,
+             "ratio": now / today if today else float("inf")}
+            for case, (today, now) in m["rows"].items()]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--frames", type=number_in(int, 1, 1000), default=20)
+    args = ap.parse_args()
+    try:
+        m = measure(args.frames)
+    except (RuntimeError, OSError) as e:
+        print(f"bench_hdr: {e}", file=sys.stderr)
+        return 1
+    print(f"1080p 10-bit HLG, {m['frames']} frames, CPU ms a frame (all threads)")
     print(f"{'':<10} {'today':>7} {'now':>7}")
-    for name, today, now in rows:
+    for name, (today, now) in m["rows"].items():
         print(f"{name:<10} {today:7.1f} {now:7.1f}")
-    print(f"setup: the conversion table {1000 * first:.0f} ms (once a process), "
-          f"composed with a look {1000 * composed:.0f} ms (once a look)")
+    print(f"setup: the conversion table {m['table_ms']:.0f} ms (once a process), "
+          f"composed with a look {m['compose_ms']:.0f} ms (once a look)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

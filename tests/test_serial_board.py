@@ -360,3 +360,28 @@ def test_simulated_board_with_a_gsr_front_end_streams_skin_conductance(tmp_path)
     assert all(1.0 < x < 15.0 for w in eda for x in w.samples)  # a hand, in µS
     steps = np.diff([w.ts_us for w in eda])
     assert np.allclose(steps, 1e6, atol=50_000), steps
+
+
+def test_a_hello_mid_stream_keeps_the_board_s_clock():
+    """A HELLO with its sequence carrying on (the board's 5-s one, or its answer to the
+    host's request at open) is no restart: the clock's mapping is kept. Reset at every
+    HELLO, frames that then came in a burst (a loaded host reading late) were all stamped
+    at their arrival: steps of 0 where the board's clock said 250 ms (the loaded suite's
+    `steps [0, 0, 0, 3382, 0, -57321, 250020, ...]`). A HELLO with seq 0 is a board that
+    started again, and its clock with it."""
+    src = open_source("serial://loop://")
+    try:
+        t0, samples = 5_000_000, [200_000] * 25
+        src.port.write(b"".join(protocol.ppg(1 + i, t0 + i * 250_000, 100, samples)
+                                for i in range(4)))
+        drain(src, lambda out: any(isinstance(r, Waveform) for r in out))
+        time.sleep(1.5)  # the host reads late: what follows waits in the buffer
+        burst = [protocol.hello(5, t0 + 1_000_000, 7, (1, 0, 0), "b")] + [
+            protocol.ppg(6 + i, t0 + (4 + i) * 250_000, 100, samples) for i in range(6)]
+        src.port.write(b"".join(burst))
+        got = drain(src, lambda out: sum(isinstance(r, Waveform) for r in out) >= 6)
+        steps = np.diff([r.ts_us for r in got if isinstance(r, Waveform)])
+        # (the drift allowance may creep the offset up: 25 us a step)
+        assert len(steps) >= 5 and all(250_000 <= s <= 250_100 for s in steps), steps
+    finally:
+        src.close()

@@ -271,9 +271,12 @@ class SerialSource:
         return said + [Waveform(ts, "ecg", float(f["fs_hz"]), mv)]
 
     def _reading(self, msg: tuple, arrival_us: int) -> Optional[Reading]:
-        kind, _seq, board_us, f = msg
+        kind, seq, board_us, f = msg
         if kind == protocol.HELLO:
-            self.clock.reset()  # (the lead's state is the front end's: its frames tell)
+            if seq == 0:  # a board that started again, and its clock with it; a HELLO whose
+                # numbers carry on (every 5 s, or asked for at open) keeps the mapping
+                # (reset, frames read late in a burst were all stamped at their arrival)
+                self.clock.reset()  # (the lead's state is the front end's: its frames tell)
             self.board = {"board_id": f"{f['board_id']:08x}", "fw": ".".join(map(str, f["fw"])),
                           "name": f["name"]}
             log.info("board hello", extra={"port": self.port_name, "board": self.board})
