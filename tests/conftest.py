@@ -58,7 +58,7 @@ MARKED = re.compile(r"mark\.realtime")  # a file marking its own real-time tests
 LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_research_seats\.py|"
                    r"test_brainflow_source\.py|test_hr_only\.py|redteam/test_seat_devices_red\.py|"
                    r"test_viewer_device\.py|redteam/test_session21_red\.py|"
-                   r"test_serial_replug\.py)")
+                   r"test_serial_replug\.py|test_guide_tester\.py|test_calibration_tester\.py)")
 
 
 # The light pass's files, longest first (seconds a file on one worker: 87, 77, 60, 50, 45,
@@ -67,7 +67,8 @@ LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_rese
 # the other two had nothing left. xdist's loadfile rule replayed on the pass's test times
 # (the six longest from a quiet run, the rest from one under load): 179 s, as the pass was
 # measured (178-179 s in three runs), -> 157 s.
-LIGHT_ORDER = ("test_viewer_device", "test_ble_strap", "test_ble_strap_swap",
+LIGHT_ORDER = ("test_guide_tester", "test_viewer_device", "test_calibration_tester",
+               "test_ble_strap", "test_ble_strap_swap",
                "test_seat_devices_red", "test_research_seats", "test_brainflow_source",
                "test_session21_red", "test_ble_strap_pmd", "test_hr_only", "test_serial_replug")
 
@@ -90,7 +91,8 @@ COMPUTE = re.compile(r"tests/(test_heart_corpus|test_strap_gaps|test_policy_sim|
                      r"redteam/test_heart16b|test_wire|redteam/test_heart15|"
                      r"test_heart_first_shape|test_option_ranges|test_heart|test_ecg_band|"
                      r"test_ecg_pair|test_heart_reference|test_ppg_motion_cancel|"
-                     r"test_rr_artefacts_warmup|test_calibration_loop|test_light_reflex_fit)\.py")
+                     r"test_rr_artefacts_warmup|test_calibration_loop|test_light_reflex_fit|"
+                     r"test_fusion_order)\.py")
 # Handed out longest first (xdist's most tests first gave test_option_ranges, 437 tests in
 # 5 CPU-s, the lead): the pass ends with short files on both workers.
 COMPUTE_ORDER = ("test_heart_corpus", "test_strap_gaps", "test_policy_sim",
