@@ -100,15 +100,7 @@ def viewer(seed: int) -> dict:
     # `code`: the two-phase fit as it was before the log (pass 29): on the code value, which
     # the fit's log turns back into exactly (`light_drive` of this is the code value)
     code = replace(light_fit(frame_s, _undrive(frame_lum), t, seen).response, log_light=False)
-    # the film, with a slow arousal of its own (not tied to the light)
-    n = int(FILM_S / DT)
-    lum, starts = film(rng, n)
-    arousal = np.clip(np.cumsum(rng.normal(0, 0.02, n)), -0.5, 1.5)
-    eye = Pupil(body, rng, float(lum[0]), DT)
-    mm, rest = _run(eye, lum, arousal)
-    k = np.unique((np.arange(0, FILM_S, 1 / PUPIL_HZ) / DT + 1e-9).astype(int))
-    t, mm, lum, rest = np.arange(n)[k] * DT, mm[k] + rng.normal(0, NOISE_MM, len(mm[k])), \
-        lum[k], rest[k]
+    t, mm, lum, rest, starts = _watch(rng, body)
     out = {"seed": seed}
     for name, model in (("code", code), ("one", one), ("two", two)):
         err = pupil_residual(t, mm, lum, model) - rest
@@ -121,10 +113,14 @@ def viewer(seed: int) -> dict:
 
 
 def _viewing(seed: int):
-    """A viewer's body and a film they watch, sampled at the camera: t, pupil, light, the
-    non-light pupil, and where shots start."""
+    """A viewer's body and a film they watch (`_watch`), uncalibrated."""
     rng = np.random.default_rng([seed, 2806])
-    body = BodyTraits.draw(rng)
+    return _watch(rng, BodyTraits.draw(rng))
+
+
+def _watch(rng: np.random.Generator, body: BodyTraits):
+    """The film, with a slow arousal of its own (not tied to the light), sampled at the
+    camera: t, pupil, light, the non-light pupil, and where shots start."""
     n = int(FILM_S / DT)
     lum, starts = film(rng, n)
     arousal = np.clip(np.cumsum(rng.normal(0, 0.02, n)), -0.5, 1.5)

@@ -73,6 +73,28 @@ def _probe(path) -> tuple[int, str]:
     return int(r.stdout.strip() or 0), r.stderr.strip()
 
 
+def _sigterm_once(p, tmp_path, ready, what: str):
+    """SIGTERM to the demo alone (as systemd or a CI limit sends it) once `ready`; its
+    (stdout, stderr lines)."""
+    try:
+        wait_for(ready, 240, what)
+        assert p.poll() is None, "the demo ended by itself"
+        p.send_signal(signal.SIGTERM)
+    finally:
+        got = _finish(p, tmp_path)
+    return got
+
+
+def _file_says(path, test, p):
+    """A condition to wait for: the file's text passes `test`, or the demo has ended."""
+    def said() -> bool:
+        try:
+            return test(path.read_text()) or p.poll() is not None
+        except OSError:
+            return p.poll() is not None
+    return said
+
+
 @pytest.mark.realtime
 def test_ctrl_c_mid_film_writes_the_report_for_what_ran(tmp_path):
     """Before: `empathy demo: interrupted (Ctrl-C)`, exit 130, no report, no summary."""
@@ -115,18 +137,9 @@ def test_sigterm_before_the_film_reports_that_nothing_played(tmp_path):
     their baseline (here a long one). Before: the demo died where it stood (exit -15), its
     two seat units left running for good."""
     p, out = _demo(tmp_path, "warning", "--duration", "600", "--baseline", "60")
-
-    def sending():
-        try:
-            return (out / "edge" / "unit1.channels.csv").read_text().count("\n") > 2
-        except OSError:
-            return p.poll() is not None
-    try:
-        wait_for(sending, 240, "the seat units to be measuring")
-        assert p.poll() is None, "the demo ended by itself"
-        p.send_signal(signal.SIGTERM)
-    finally:
-        stdout, err = _finish(p, tmp_path)
+    stdout, err = _sigterm_once(p, tmp_path, _file_says(
+        out / "edge" / "unit1.channels.csv", lambda t: t.count("\n") > 2, p),
+        "the seat units to be measuring")
     assert p.returncode == 0, err[-20:]
     ended = json.loads(stdout)["ended_early"]
     assert ended["during"] in ("start-up", "baseline") and ended["at_s"] == 0, ended
@@ -165,18 +178,8 @@ def test_a_second_ctrl_c_aborts_at_once_and_leaves_nothing_running(tmp_path):
 def test_a_kiosk_stopped_by_its_service_reports_the_visits_so_far(tmp_path):
     """systemd stops a gallery's kiosk demo (SIGTERM to the demo alone) mid-film."""
     p, out = _demo(tmp_path, "warning", "--visitors", "3", kiosk=True)
-
-    def film():
-        try:
-            return ",arrival," in (out / "frames.csv").read_text() or p.poll() is not None
-        except OSError:
-            return p.poll() is not None
-    try:
-        wait_for(film, 240, "the first visitor's film")
-        assert p.poll() is None, "the kiosk ended by itself"
-        p.send_signal(signal.SIGTERM)
-    finally:
-        stdout, err = _finish(p, tmp_path)
+    stdout, err = _sigterm_once(p, tmp_path, _file_says(
+        out / "frames.csv", lambda t: ",arrival," in t, p), "the first visitor's film")
     assert p.returncode == 0, err[-20:]
     brief = json.loads(stdout)
     assert brief["ended_early"]["by"] == "SIGTERM" and brief["ended_early"]["at_s"] > 0

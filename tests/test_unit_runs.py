@@ -38,18 +38,25 @@ def _report(intake: Intake, now: int) -> dict:
     return next(r for r in intake.unit_report(now) if r["unit"] == UNIT)
 
 
+def reserve_restart(path, n: int) -> tuple[list, int]:
+    """A unit's first run of n numbers on the real sequence reserve, and the number it
+    starts from again: where a restart's jump lands."""
+    reserve = SeqReserve(path)
+    first = list(range(reserve.start, reserve.start + n))
+    for s in first:
+        reserve.use(s)
+    reserve.close(5)
+    again = SeqReserve(path)
+    start = again.start
+    again.close(5)
+    return first, start
+
+
 def _two_runs(tmp_path, down_s: float | None, runs: tuple[int, int]) -> dict:
     """30 s heard, the unit stopped and started again down_s later past its real reserve
     (None: as long as its rate takes to use the numbers it skips, where numbers cannot tell
     a restart from loss)."""
-    reserve = SeqReserve(tmp_path / "unit.seq")
-    first = list(range(reserve.start, reserve.start + 630))
-    for s in first:
-        reserve.use(s)
-    reserve.close(5)
-    again = SeqReserve(tmp_path / "unit.seq")
-    start = again.start
-    again.close(5)
+    first, start = reserve_restart(tmp_path / "unit.seq", 630)
     intake = Intake(KEYS.units, fresh_s=0)
     down_s = (start - first[-1]) / 21 if down_s is None else down_s
     t = _send(intake, first, 1_000_000, runs[0]) + int(down_s * 1e6)

@@ -387,17 +387,10 @@ def test_a_unit_down_for_minutes_then_restarted_is_not_read_as_loss(tmp_path):
     the unit's loss read 0.77 and no restart. A jump far below what the unit's rate uses
     in the silence is a unit that did not send: a restart, not loss. A link that drops a
     unit's packets as long (its numbers used at its rate) is still loss."""
-    from empathy.edge.sequence import SeqReserve
     from empathy.host.unit_health import Health
+    from test_unit_runs import reserve_restart
 
-    reserve = SeqReserve(tmp_path / "unit7.seq")
-    first = list(range(reserve.start, reserve.start + 300))  # 30 s at 10 packets/s
-    for s in first:
-        reserve.use(s)
-    reserve.close(5)
-    again = SeqReserve(tmp_path / "unit7.seq")
-    start = again.start
-    again.close(5)
+    first, start = reserve_restart(tmp_path / "unit7.seq", 300)  # 30 s at 10 packets/s
     restarted, dropped = Health(), Health()
     t = _heard(restarted, 7, first, 0) + 300_000_000
     _heard(restarted, 7, [start, start + 1], t)
