@@ -298,8 +298,13 @@ def test_cut_to_switches_at_the_next_frame_without_a_gap(media, tmp_path):
     assert p.wait(30) and p.error is None
     ids = [f.clip_id for f in seen]
     k = ids.index("film")
-    # the cut within 6 frames (0.24 s) of the ask: this file runs alone (tests/conftest.py)
-    assert asked <= k <= asked + 6 and set(ids[k:]) == {"film"}
+    # the cut at the frame after the film's first frame was ready: how soon that is after
+    # the ask is its decoder's cold start (0.1-0.2 s quiet; 0.56 s once beside the suite's
+    # idle-priority pass, past a bound of 6 frames), the machine's, not the switch's
+    sw = p.switches[0]
+    print(asked, k, sw)
+    assert asked <= k and set(ids[k:]) == {"film"}
+    assert sw["ready_ms"] is not None and sw["lead_ms"] - sw["ready_ms"] <= 3 * 1000 / FPS, sw
     assert [f.index for f in seen] == list(range(len(seen)))  # no gap at the cut
     assert seen[k].clip_t_s == 0.0 and len(seen) - k == 20  # the film from its start
     assert [(s["from"], s["to"]) for s in p.switches] == [("attract", "film")]
