@@ -56,7 +56,8 @@ def test_a_replugged_board_is_named_at_its_reopen_and_counts_no_lost_frames(
         got = collect(src, lambda out: src.reconnects == 1 and any(
             isinstance(r, Health) and r.contact for r in out))
         assert src.stats()["board"].get("board_id") != "0000ee01"  # not the one unplugged
-        got += collect(src, lambda out: any(isinstance(r, Device) for r in out))
+        if not any(isinstance(r, Device) for r in got):  # (it may come with the contact)
+            got += collect(src, lambda out: any(isinstance(r, Device) for r in out))
         assert [r.ident for r in got if isinstance(r, Device)] == ["board:0000ee02"]
         assert src.stats()["board"] == {"board_id": "0000ee02", "fw": "1.0.0",
                                         "name": "sim-board"}
