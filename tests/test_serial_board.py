@@ -254,7 +254,7 @@ def test_simulated_board_process_feeds_a_heartbeat_waveform(tmp_path, monkeypatc
             time.sleep(0.05)
         src = open_source(f"serial://{link}")
         try:
-            got = drain(src, lambda out: sum(isinstance(r, Waveform) for r in out) >= 16,
+            got = drain(src, lambda out: sum(isinstance(r, Waveform) for r in out) >= 24,
                         timeout_s=30)
         finally:
             src.close()
@@ -266,8 +266,13 @@ def test_simulated_board_process_feeds_a_heartbeat_waveform(tmp_path, monkeypatc
         # more than the frames' delays differ (241.6 ms at load 14-21: the first frame 8.4 ms
         # late, past a fixed 8 ms); never longer but for the drift allowance's creep
         # (25 us a step). A board stamping on its loop's wall time stepped 146-378 ms.
+        # The reader starved as it opened (CI, once: its first 6 of 16 frames read within
+        # 5 ms of each other) stamps that burst at its arrival, each frame waiting less than
+        # the one before, until the first frame read on time: the median is of the steps
+        # after the first half, which a board stamping on its loop's time fails as before.
         spread = max(delays) - min(delays)
-        assert abs(np.median(steps) - 250_000) < 100, steps
+        settled = steps[len(steps) // 2:]
+        assert abs(np.median(settled) - 250_000) < 100, steps
         assert steps.max() <= 251_000 and steps.min() >= 249_000 - spread, (steps, spread)
         # one pulse per heartbeat: 40-140 bpm over the stretch we got
         beats, _ = find_peaks(x, distance=30, prominence=x.std())  # pleth: up per beat
