@@ -215,7 +215,7 @@ def test_a_resumed_show_goes_on_with_what_the_story_remembers(tmp_path):
     """In process, as fast as the player goes: resumed at d by a viewer who saw c, the
     decision after d offers f (only for those who saw c), and f plays when forced; the
     story's end removes the position, so the next start is a new show."""
-    from test_show_operator import FRAMES, STORY, _show
+    from test_show_operator import FRAMES, STORY, Hold, _show
     from numbered import make_numbered
 
     media = {k: make_numbered(tmp_path / f"{k}.mp4", r, audio=False) for k, r in FRAMES.items()}
@@ -226,7 +226,11 @@ def test_a_resumed_show_goes_on_with_what_the_story_remembers(tmp_path):
     show.keeper, show.resumed = Keeper(tmp_path, pos, resumed=True), pos
     show.story_vars = show._vars_on_screen = dict(pos.vars)
     show.force_branch("f")
+    # the player held on d until the show loop decided (at load 9 it had not in d's last
+    # 0.4 s, the decision's default e played: the fault path, not what is judged here)
+    hold = Hold(show, "d", 0.8)
     summary = show.run(30)
+    assert hold.held
     assert [s["segment"] for s in summary["segments"]] == ["d", "f"], STORY
     assert [(d["decision"], d["chosen"], sorted(d["scores"])) for d in summary["decisions"]] \
         == [("then", "f", ["e", "f"])]
