@@ -28,6 +28,7 @@ import numpy as np
 
 from empathy.cli import number_in
 from empathy.clock import now_us
+from empathy.edge.lifeline import add_option, watch
 from empathy.sensors.base import Beat, Pupil, Waveform
 from empathy.sensors.firmware.board import Board
 from empathy.sensors.firmware import protocol
@@ -368,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="+IN's electrode on a loose snap from FROM to TO s (repeatable)")
     ap.add_argument("--stuck-lo", action="store_true",
                     help="LO+ reads high all the time (a wiring fault), the ECG good")
+    add_option(ap)
     args = ap.parse_args(argv)
     ecg = None
     if args.ecg:
@@ -386,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.lifeline is not None:  # `empathy demo --serial-seat`'s: gone with the demo
+        watch(args.lifeline, stop, "simulated board")
     try:
         while running:
             board.step()
