@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import threading
 import time
 import tty
 from pathlib import Path
@@ -380,18 +381,13 @@ def main(argv: list[str] | None = None) -> int:
         except (KeyError, ValueError, RuntimeError, OSError) as e:
             ap.exit(2, f"empathy.sim.board: --ecg {args.ecg}: {e}\n")
     board = SimBoard(args.link, args.seed, gsr=args.gsr, acc=args.acc, ecg=ecg)
-    running = True
-
-    def stop(*_):
-        nonlocal running
-        running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if args.lifeline is not None:  # `empathy demo --serial-seat`'s: gone with the demo
-        watch(args.lifeline, stop, "simulated board")
+    stop = threading.Event()  # SIGTERM, Ctrl-C, or the end of `empathy demo`'s lifeline
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    if args.lifeline is not None:
+        watch(args.lifeline, stop.set, "simulated board")
     try:
-        while running:
+        while not stop.is_set():
             board.step()
             time.sleep(0.02)
     finally:
