@@ -33,7 +33,7 @@ from empathy.errors import UserError
 from empathy.edge.lifeline import Lifeline
 from empathy.host.demo_stop import EndEarly, said
 from empathy.host.demo_story import demo_story
-from empathy.host.demo_units import UnitsWatch, edge_stats, exits
+from empathy.host.demo_units import UnitsWatch, edge_stats, exits, own_folder
 from empathy.host.policy import POLICY_NAMES
 
 EDGE_NICE = 10  # the simulated seat units' niceness on the demo's one machine
@@ -154,10 +154,9 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
     from empathy.keys import Keystore
     from empathy.sim.rigs import DemoRigs
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "frames.csv").unlink(missing_ok=True)  # this run's log, not appended to the last
     t_start = time.monotonic()
-    with EndEarly(f"what ran is in {out}") as stop, _progress(quiet) as bar:
+    with own_folder(out), EndEarly(f"what ran is in {out}") as stop, _progress(quiet) as bar:
+        (out / "frames.csv").unlink(missing_ok=True)  # this run's log, not appended to the last
         task = bar.add_task("loading the story", total=None, note="")
         story, root, impact_file = demo_story(out, story_file, media_root, impact)
         stop.phase("start-up")

@@ -23,7 +23,7 @@ import numpy as np
 from empathy.edge.lifeline import Lifeline
 from empathy.host.demo import _free_udp_ports, _progress, _spawn_edges, _stop
 from empathy.host.demo_stop import EndEarly, banner, said
-from empathy.host.demo_units import UnitsWatch, edge_stats, exits
+from empathy.host.demo_units import UnitsWatch, edge_stats, exits, own_folder
 from empathy.host.demo_story import DemoError, demo_story
 
 GAP_S = 6.0  # empty seat between visitors: longer than the unit's re-baseline gap and the
@@ -88,10 +88,9 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
 
     if not 1 <= visitors <= 50:
         raise DemoError(f"--visitors {visitors} must be within 1..50")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "frames.csv").unlink(missing_ok=True)
     t_start = time.monotonic()
-    with EndEarly(f"what ran is in {out}") as stop, _progress(quiet) as bar:
+    with own_folder(out), EndEarly(f"what ran is in {out}") as stop, _progress(quiet) as bar:
+        (out / "frames.csv").unlink(missing_ok=True)
         task = bar.add_task("loading the story", total=None, note="")
         story, root, impact_file = demo_story(out, story_file, media_root, impact)
         stop.phase("start-up")

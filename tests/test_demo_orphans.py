@@ -4,7 +4,8 @@ simulated board stop through their own clean stop (the unit's stats written, one
 its log saying why) once the demo has gone. Before, they ran for ever, and a next demo in
 the same folder found its seat unit refused (the sequence file held by the orphan) and
 crashed writing its report (the truth file the orphan kept writing into, truncated under
-it). Real `empathy demo` processes, real units, a real board on a pty."""
+it); a second demo in a live one's folder now is refused in one line. Real `empathy demo`
+processes, real units, a real board on a pty."""
 
 import os
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import proc_group
 from empathy.edge.lifeline import Lifeline
 from polling import wait_for
 
@@ -54,19 +56,42 @@ def _lines(path: Path) -> int:
         return 0
 
 
-def _killed_mid_run(tmp_path, args: list[str], kinds: dict[str, int]) -> Path:
-    """`empathy demo ARGS` SIGKILLed once its seat unit measures; every process of the
-    `kinds` it started ({what its command line says: how many}) must be gone in GONE_S.
-    The run's folder."""
+def _demo(out: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "empathy.cli", "demo", *args, "--baseline", "2", "--json",
+            "--out", str(out)]
+
+
+def _measuring(tmp_path, args: list[str]) -> tuple[subprocess.Popen, Path]:
+    """`empathy demo ARGS` (its own process group) once its seat unit measures; its folder."""
     out = tmp_path / "demo"
     with open(tmp_path / "stderr", "w") as err:
-        p = subprocess.Popen([sys.executable, "-m", "empathy.cli", "demo", *args, "--baseline",
-                              "2", "--json", "--out", str(out)], stdout=subprocess.DEVNULL,
-                             stderr=err, start_new_session=True)
+        p = subprocess.Popen(_demo(out, *args), stdout=subprocess.DEVNULL, stderr=err,
+                             start_new_session=True)
     try:
         wait_for(lambda: _lines(out / "edge" / "unit1.channels.csv") > 2 or p.poll() is not None,
                  120, "the seat unit measuring")
         assert p.poll() is None, (tmp_path / "stderr").read_text()[-2000:]
+    except BaseException:
+        _end(p)
+        raise
+    return p, out
+
+
+def _end(p: subprocess.Popen) -> None:
+    """Nothing of the demo left running, whatever a test found (its units are in its group)."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
+
+
+def _killed_mid_run(tmp_path, args: list[str], kinds: dict[str, int]) -> Path:
+    """`empathy demo ARGS` SIGKILLed once its seat unit measures; every process of the
+    `kinds` it started ({what its command line says: how many}) must be gone in GONE_S.
+    The run's folder."""
+    p, out = _measuring(tmp_path, args)
+    try:
         kids = {k: cmd for k, cmd in _children(p.pid).items() if any(w in cmd for w in kinds)}
         assert {w: sum(w in c for c in kids.values()) for w in kinds} == kinds, kids
         p.kill()
@@ -74,10 +99,7 @@ def _killed_mid_run(tmp_path, args: list[str], kinds: dict[str, int]) -> Path:
         wait_for(lambda: not any(map(_running, kids)), GONE_S,
                  f"the demo's {', '.join(kinds)} processes to end after it was killed")
     finally:
-        try:  # a failure leaves nothing running either (they are in the demo's group)
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _end(p)
     return out
 
 
@@ -107,6 +129,24 @@ def test_a_killed_demo_leaves_no_simulated_board_running(tmp_path):
 def test_a_killed_kiosk_leaves_no_seat_unit_running(tmp_path):
     out = _killed_mid_run(tmp_path, ["--kiosk", "--visitors", "1"], {"edge run": 1})
     _stopped_cleanly(out)
+
+
+@pytest.mark.realtime
+def test_a_second_demo_in_a_running_demo_s_folder_is_refused_in_one_line(tmp_path):
+    """Before: the second demo crashed at once (exit 70: "session ... is being recorded by
+    another process"), the first's session folder its own; a second demo beside an orphaned
+    seat unit had its unit refused (its sequence file held), played to nobody and crashed
+    (exit 70) on the truth file the orphan went on writing, truncated under it."""
+    p, out = _measuring(tmp_path, ["--seats", "1", "--no-faces", "--duration", "600"])
+    try:
+        r = proc_group.run(_demo(out, "--seats", "1", "--no-faces", "--duration", "2"), 240)
+        assert p.poll() is None, "the first demo ended"
+        assert not (out / "edge" / "unit1.stats.json").exists()  # its unit runs on
+    finally:
+        _end(p)
+    assert r.returncode == 1 and r.stderr.splitlines() == [
+        f"empathy demo: another demo runs in {out} (pid {p.pid}) (wait for it to end, or give "
+        "this one its own --out)"], r.stderr[-2000:]
 
 
 CHILD = """import sys, threading
