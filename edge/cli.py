@@ -7,6 +7,7 @@ import sys
 
 from empathy.cli import number_in
 from empathy.config import from_toml
+from empathy.edge.lifeline import add_option
 from empathy.errors import UserError
 
 
@@ -16,7 +17,7 @@ def _run(args) -> int:
 
     expect_kind(args.config, "edge")
     cfg = from_toml(EdgeConfig, args.config)
-    stats = run_unit(cfg, args.duration, args.stats)
+    stats = run_unit(cfg, args.duration, args.stats, lifeline=args.lifeline)
     if args.json:
         print(json.dumps(stats))
     link = stats["uplink"]
@@ -39,4 +40,5 @@ def register(p) -> None:
                    help="seconds (0 = until SIGTERM)")
     r.add_argument("--stats", help="write final counters as JSON here")
     r.add_argument("--json", action="store_true", help="print final counters as JSON")
+    add_option(r)
     r.set_defaults(func=_run)

@@ -30,6 +30,7 @@ from empathy.calibration.store import check_id
 from empathy.edge.channel_log import ChannelLog
 from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import ESTIMATE_LATENCY_S
+from empathy.edge.lifeline import watch
 from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
 from empathy.edge.seat_sensors import shared_sensor
@@ -371,13 +372,18 @@ def _battery() -> int:
     return wire.BATTERY_MAINS
 
 
-def run_unit(cfg: EdgeConfig, duration_s: float = 0.0, stats_path: str | None = None) -> dict:
+def run_unit(cfg: EdgeConfig, duration_s: float = 0.0, stats_path: str | None = None,
+             lifeline: int | None = None) -> dict:
+    """`lifeline`: a pipe from the process that started this unit (`empathy demo`): once
+    that has gone, the unit stops as on SIGTERM (edge/lifeline.py)."""
     if stats_path:  # refused now, not after the show
         state_file(stats_path, "--stats")
     unit = EdgeUnit(cfg)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # HUP: its terminal closed
         if signal.getsignal(sig) is not signal.SIG_IGN:  # `nohup`, `cmd &`: left ignored
             signal.signal(sig, unit.stop)
+    if lifeline is not None:
+        watch(lifeline, unit.stop, f"unit {cfg.unit_id}")
     stats = unit.run(duration_s)
     if stats_path:
         Path(stats_path).write_text(json.dumps(stats))

@@ -30,9 +30,10 @@ import tomli_w
 
 from empathy.cli import number_in
 from empathy.errors import UserError
+from empathy.edge.lifeline import Lifeline
 from empathy.host.demo_stop import EndEarly, said
 from empathy.host.demo_story import demo_story
-from empathy.host.demo_units import UnitsWatch, edge_stats, exits
+from empathy.host.demo_units import UnitsWatch, edge_stats, exits, own_folder
 from empathy.host.policy import POLICY_NAMES
 
 EDGE_NICE = 10  # the simulated seat units' niceness on the demo's one machine
@@ -52,13 +53,14 @@ def _free_udp_ports(n: int) -> list[int]:
     return ports
 
 
-def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, seed: int,
-                 faces: bool, face_video: str | None = None, rig_sources: dict | None = None,
+def _spawn_edges(out: Path, line: Lifeline, seats: int, uplink: str, keys, baseline_s: float,
+                 seed: int, faces: bool, face_video: str | None = None, rig_sources: dict | None = None,
                  seat_query: str = "", unit_cfg: dict | None = None,
                  face_model: str = "auto", yield_now: bool = True) -> tuple[list, list[str]]:
-    """One process per seat, like one edge unit per seat in a cinema. `seat_query`: more
-    knobs for every simulated seat (impact=, nudge=, visits=). `yield_now`: false when
-    nothing plays until they are ready (`_yield_to_film` once it does)."""
+    """One process per seat, like one edge unit per seat in a cinema, each on the demo's
+    lifeline (it stops once the demo has gone, even killed). `seat_query`: more knobs for
+    every simulated seat (impact=, nudge=, visits=). `yield_now`: false when nothing plays
+    until they are ready (`_yield_to_film` once it does)."""
     edge_dir = out / "edge"
     edge_dir.mkdir(parents=True, exist_ok=True)
     cue_ports = _free_udp_ports(seats)
@@ -88,7 +90,7 @@ def _spawn_edges(out: Path, seats: int, uplink: str, keys, baseline_s: float, se
         path = edge_dir / f"unit{unit}.toml"
         path.write_bytes(tomli_w.dumps(cfg).encode())
         log = open(edge_dir / f"unit{unit}.log", "w")
-        procs.append(subprocess.Popen(
+        procs.append(line.popen(
             [sys.executable, "-m", "empathy.cli", "--log-json", "--log-level", "info", "edge",
              "run", "--config", str(path), "--stats", str(edge_dir / f"unit{unit}.stats.json")],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -152,10 +154,9 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
     from empathy.keys import Keystore
     from empathy.sim.rigs import DemoRigs
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "frames.csv").unlink(missing_ok=True)  # this run's log, not appended to the last
     t_start = time.monotonic()
-    with EndEarly(f"what ran is in {out}") as stop, _progress(quiet) as bar:
+    with own_folder(out), EndEarly(f"what ran is in {out}") as stop, _progress(quiet) as bar:
+        (out / "frames.csv").unlink(missing_ok=True)  # this run's log, not appended to the last
         task = bar.add_task("loading the story", total=None, note="")
         story, root, impact_file = demo_story(out, story_file, media_root, impact)
         stop.phase("start-up")
@@ -182,10 +183,11 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
         # H10's raw ECG, a BrainFlow board, an LSL stream.
         asked = tuple(map(bool, (serial_seat, ble_seat, ecg_seat, brainflow_seat, lsl_seat)))
         at = [seats - sum(asked[:i]) if on else None for i, on in enumerate(asked)]
+        line = Lifeline()  # what the demo starts stops once it has gone, even killed
         rigs = DemoRigs(out / "edge", at[0], at[1], seed, lsl_seat=at[4],
                         brainflow_seat=at[3], ecg_seat=at[2], ble_hr_only=ble_seat == "hr",
-                        brainflow_s=2 * baseline_s + 20 + duration_s + 120)
-        procs, cue_targets = _spawn_edges(out, seats, link, keys, baseline_s, seed,
+                        brainflow_s=2 * baseline_s + 20 + duration_s + 120, lifeline=line)
+        procs, cue_targets = _spawn_edges(out, line, seats, link, keys, baseline_s, seed,
                                           faces or bool(face_video), face_video, rigs.sources,
                                           seat_query=query, face_model=face_model,
                                           yield_now=False)
@@ -239,6 +241,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
                 c.close()
             _stop(procs)
             rigs.close()
+            line.close()
             if broker:
                 broker.stop()
         stop.phase("report")

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from empathy.edge.lifeline import Lifeline
 from empathy.host.demo import _free_udp_ports, _progress, _spawn_edges, _stop
 from empathy.host.demo_stop import EndEarly, banner, said
-from empathy.host.demo_units import UnitsWatch, edge_stats, exits
+from empathy.host.demo_units import UnitsWatch, edge_stats, exits, own_folder
 from empathy.host.demo_story import DemoError, demo_story
 
 GAP_S = 6.0  # empty seat between visitors: longer than the unit's re-baseline gap and the
@@ -87,10 +88,9 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
 
     if not 1 <= visitors <= 50:
         raise DemoError(f"--visitors {visitors} must be within 1..50")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "frames.csv").unlink(missing_ok=True)
     t_start = time.monotonic()
-    with EndEarly(f"what ran is in {out}") as stop, _progress(quiet) as bar:
+    with own_folder(out), EndEarly(f"what ran is in {out}") as stop, _progress(quiet) as bar:
+        (out / "frames.csv").unlink(missing_ok=True)
         task = bar.add_task("loading the story", total=None, note="")
         story, root, impact_file = demo_story(out, story_file, media_root, impact)
         stop.phase("start-up")
@@ -101,7 +101,8 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
         link = f"udp://127.0.0.1:{_free_udp_ports(1)[0]}"
         bar.update(task, description="starting the kiosk's edge unit")
         visits_q = ",".join(f"{a}:{b}" for a, b in spans)
-        procs, cues = _spawn_edges(out, 1, link, keys, baseline_s, seed, False,
+        line = Lifeline()  # the unit stops once the kiosk has gone, even killed
+        procs, cues = _spawn_edges(out, line, 1, link, keys, baseline_s, seed, False,
                                    seat_query=f"impact={impact_file}&visits={visits_q}",
                                    unit_cfg={"rebaseline_after_s": 3.0})
         kiosk = KioskConfig(settle_s=1.5, leave_s=3.0, idle_timeout_s=3.0,
@@ -135,6 +136,7 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
             for c in closers:
                 c.close()
             _stop(procs)
+            line.close()
         if unit.exited:
             (out / "summary.json").write_text(json.dumps(
                 {"mode": "kiosk", "story": story.title, "units_exited": unit.exited,

@@ -1,14 +1,19 @@
 """The demo's seat units watched while it plays (`empathy demo`, its kiosk): the first time
 none is left running, the operator is told in one line, and the summary and report keep it;
-and what they sent, from their stats once they have stopped."""
+and what they sent, from their stats once they have stopped. Its run folder, its own."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import time
+from contextlib import contextmanager
 from pathlib import Path
+
+from empathy.errors import UserError
+from empathy.paths import Held, hold_lock
 
 log = logging.getLogger("empathy.host.demo")
 
@@ -58,3 +63,22 @@ def edge_stats(out: Path, seats: int) -> tuple[int, set]:
             models.add(stats.get("face_model"))
     models.discard(None)
     return sent, models
+
+
+@contextmanager
+def own_folder(out: Path):
+    """The run folder (made if need be) is this demo's while it runs. A second demo in it
+    (the default --out, typed in two terminals) had its seat units refused, their sequence
+    files held by the first's, played to nobody, and crashed on the truth files the first's
+    units went on writing."""
+    try:
+        fd = hold_lock(out / ".demo.lock")
+    except Held as e:
+        raise UserError(f"another demo runs in {out} (pid {e.pid})",
+                        "wait for it to end, or give this one its own --out") from None
+    except OSError as e:
+        raise UserError(f"--out {out}: {e.strerror or e}", "give it a folder you can write")
+    try:
+        yield
+    finally:
+        os.close(fd)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import threading
 import time
 import tty
 from pathlib import Path
@@ -28,6 +29,7 @@ import numpy as np
 
 from empathy.cli import number_in
 from empathy.clock import now_us
+from empathy.edge.lifeline import add_option, watch
 from empathy.sensors.base import Beat, Pupil, Waveform
 from empathy.sensors.firmware.board import Board
 from empathy.sensors.firmware import protocol
@@ -368,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="+IN's electrode on a loose snap from FROM to TO s (repeatable)")
     ap.add_argument("--stuck-lo", action="store_true",
                     help="LO+ reads high all the time (a wiring fault), the ECG good")
+    add_option(ap)
     args = ap.parse_args(argv)
     ecg = None
     if args.ecg:
@@ -378,16 +381,13 @@ def main(argv: list[str] | None = None) -> int:
         except (KeyError, ValueError, RuntimeError, OSError) as e:
             ap.exit(2, f"empathy.sim.board: --ecg {args.ecg}: {e}\n")
     board = SimBoard(args.link, args.seed, gsr=args.gsr, acc=args.acc, ecg=ecg)
-    running = True
-
-    def stop(*_):
-        nonlocal running
-        running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stop = threading.Event()  # SIGTERM, Ctrl-C, or the end of `empathy demo`'s lifeline
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    if args.lifeline is not None:
+        watch(args.lifeline, stop.set, "simulated board")
     try:
-        while running:
+        while not stop.is_set():
             board.step()
             time.sleep(0.02)
     finally:

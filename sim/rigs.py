@@ -39,15 +39,18 @@ class DemoRigs:
     def __init__(self, folder: Path, serial_seat: Optional[int], ble_seat: Optional[int],
                  seed: int = 1, lsl_seat: Optional[int] = None,
                  brainflow_seat: Optional[int] = None, ecg_seat: Optional[int] = None,
-                 brainflow_s: float = 600.0, nuisance: float = 1.0, ble_hr_only: bool = False):
+                 brainflow_s: float = 600.0, nuisance: float = 1.0, ble_hr_only: bool = False,
+                 lifeline=None):
         """nuisance: how restless the straps' wearers are (sim/nuisance.py; 0: a still,
-        well-strapped wearer, for tests of the device path itself)."""
+        well-strapped wearer, for tests of the device path itself). lifeline: the demo's
+        (edge/lifeline.py): the board process stops once the demo has gone."""
         self.nuisance = nuisance
         if any(s is not None and s < 1 for s in (ble_seat, lsl_seat, brainflow_seat, ecg_seat)):
             raise SourceError("more hardware seats asked for than there are seats")
         folder.mkdir(parents=True, exist_ok=True)
         self.sources: dict[int, str] = {}
         self._board: Optional[subprocess.Popen] = None
+        self._popen = lifeline.popen if lifeline else subprocess.Popen
         self._bluez = None
         self._notified: Optional[int] = None
         self._ecg_frames = 0
@@ -72,7 +75,7 @@ class DemoRigs:
     def _start_board(self, folder: Path, seat: int, seed: int) -> None:
         link, log = folder / f"board_seat{seat}.tty", folder / f"board_seat{seat}.log"
         self._board_log = open(log, "w")
-        self._board = subprocess.Popen(
+        self._board = self._popen(
             [sys.executable, "-m", "empathy.sim.board", "--link", str(link), "--gsr",
              "--seed", str(seed * 1000 + seat)], stdout=self._board_log,
             stderr=subprocess.STDOUT)

@@ -1,0 +1,81 @@
+"""A lifeline: a process that must not outlive the one that started it (`empathy demo`'s
+seat units and simulated boards) stops once its parent is gone, however the parent went.
+
+SIGKILL, the OOM killer or a crashed terminal's session kill send the child nothing, so it
+would go on for ever. Instead the parent holds the write end of a pipe and passes only the
+read end to its children (`pass_fds`, its number on their command line); the kernel closes
+the write end when the parent dies, and a child's blocking read of the pipe then ends (EOF):
+it stops as it would on SIGTERM, through its own clean stop. Not PR_SET_PDEATHSIG: it is set
+in `preexec_fn`, unsafe while the parent's threads run, and fires when the parent *thread*
+that started the child ends. A process started without a lifeline (a seat's `empathy edge
+run` under systemd) watches nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import stat
+import subprocess
+import threading
+from typing import Callable
+
+log = logging.getLogger("empathy.edge")
+OPTION = "--lifeline"
+
+
+class Lifeline:
+    """The parent's end, one for all the children it starts. `os.pipe` makes both ends
+    non-inheritable, so nothing else it starts (GStreamer, a broker) holds the write end
+    and keeps the line alive after it; `close` when the children have been stopped."""
+
+    def __init__(self):
+        self.fd, self._write = os.pipe()
+
+    def popen(self, argv: list[str], **kw) -> subprocess.Popen:
+        """`subprocess.Popen(argv + [--lifeline FD])`, the read end passed to it alone."""
+        return subprocess.Popen([*argv, OPTION, str(self.fd)], pass_fds=(self.fd,), **kw)
+
+    def close(self) -> None:
+        for fd in (self.fd, self._write):
+            os.close(fd)
+
+
+def fd_arg(text: str) -> int:
+    """An argparse type: the lifeline's file descriptor, which must be an open pipe."""
+    try:
+        fd = int(text)
+        if fd < 0 or not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            raise ValueError
+    except (ValueError, OSError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"{text}: not an open pipe (a lifeline is given by the process that starts this "
+            "one; leave it out to run on your own)") from None
+    return fd
+
+
+def add_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(OPTION, type=fd_arg, metavar="FD",
+                        help="stop cleanly once this inherited pipe's other end closes (the "
+                             "process that started this one has gone): for `empathy demo`")
+
+
+def watch(fd: int, stop: Callable[[], None], what: str) -> threading.Thread:
+    """Calls `stop()` once the lifeline `fd` reaches its end: the parent has gone. Never
+    passed on to this process's own children."""
+    os.set_inheritable(fd, False)
+
+    def wait() -> None:
+        try:
+            while os.read(fd, 512):  # the parent never writes: only its end comes
+                pass
+        except OSError as e:  # not a line any more: no one can stop us by it
+            log.warning("%s: lifeline unreadable (%s): watched no more", what, e)
+            return
+        log.warning("%s: the process that started it is gone: stopping", what)
+        stop()
+
+    t = threading.Thread(target=wait, name="lifeline", daemon=True)
+    t.start()
+    return t
