@@ -74,6 +74,18 @@ def test_a_swapped_board_gets_no_correction_the_calibrated_one_gets_it_back(tmp_
                                            "board:0000ee01"), said[0].getMessage()
 
 
+def test_a_strap_s_correction_follows_its_address_lag_and_all(tmp_path):
+    """A watch-like strap 3 s late, calibrated by its address (kept as a hash): another
+    strap's figures are neither moved nor judged as 3 s old (the seat's DeviceRate)."""
+    mine, other = "ble:C0:FF:EE:00:00:01", "ble:C0:FF:EE:00:00:02"
+    store.save_sensor(tmp_path, "strap", "hr", {"bias_pct": BIAS_PCT, "lag_ms": 3000.0,
+                                                "device": device_mark(mine)})
+    seat = SeatFeatures(profile=load_profile(tmp_path, heart_sensor="strap"), name="seat 3")
+    for ident, lag_us in ((other, 0), (mine, 3_000_000), (other, 0)):
+        seat.add(Device(1_000_000, "s", ident))
+        assert (seat.heart.lag_us, seat.device.lag_us) == (lag_us, lag_us), ident
+
+
 def test_a_calibration_from_before_devices_were_named_applies_to_any(tmp_path):
     """A sensors/ID.toml with no device (written before this change) keeps applying to
     whatever device the seat reads, as it did."""
