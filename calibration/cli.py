@@ -69,9 +69,11 @@ def _two_bodies(specs: list[str], is_url) -> None:
 
 
 def _hr(args) -> int:
+    from empathy.edge.profile import device_mark
+
     from . import store
     from .hr import hr_validate, load_profile
-    from .hr_correction import correction
+    from .hr_correction import correction, measured_device
     from .recording import RecordingError, is_url, load_heart, record
 
     try:
@@ -90,17 +92,24 @@ def _hr(args) -> int:
                              f"{specs[live[0]]} now: a file and a live source never share a "
                              "moment; record both at once (two URLs, --duration) or give two "
                              "files recorded together")
+        ident = measured_device(recorded.get(1, []))  # (the device under test, if live)
         res = hr_validate(ref, dev, profile)
+        res.notes.append(f"device under test: {ident}" if ident else
+                         f"device under test: {specs[1]}, which names no device (a file, a "
+                         "simulated viewer): a correction stored applies to any device")
         if live and got.stopped_s is not None:
             res.notes.append(_stopped(got.stopped_s, args.duration))
         if args.sensor_id:
             fix, why = correction(res)
             if fix:
+                mark = {"device": device_mark(ident)} if ident else {}
                 path = store.save_sensor(Path(args.store), args.sensor_id, "hr",
-                                         {**fix, "reference": ref.name, "rig": profile.name})
+                                         {**fix, **mark, "reference": ref.name,
+                                          "rig": profile.name})
                 res.notes.append(f"correction stored in {path} (bias {fix['bias_pct']:+.2f} %, "
                                  f"lag {fix['lag_ms']:+.0f} ms): edge seats with "
-                                 f"heart_sensor = \"{args.sensor_id}\" undo them")
+                                 f"heart_sensor = \"{args.sensor_id}\" undo them"
+                                 + (f" while they read {ident}" if ident else ""))
                 res.notes += why  # (what it leaves out: a lag the record can't tell)
             else:
                 res.notes.append(f"no correction stored: {'; '.join(why)}")

@@ -9,6 +9,7 @@ to time stores none); the bias is stored either way."""
 from __future__ import annotations
 
 from empathy.edge.profile import LAG_MAX_MS
+from empathy.sensors.base import Device
 
 from .hr import MIN_OVERLAP_S, STEP
 from .report import Result
@@ -82,3 +83,15 @@ def _lag_untold(f: dict) -> str:
         return (f"a heart rate too steady to time the sensor by (r {f['lag_correlation']} "
                 "at the lag: record while it changes, standing up, a few deep breaths)")
     return ""
+
+
+def measured_device(readings: list) -> str:
+    """The device a live recording read (`Device.ident`: a board's HELLO, a strap's
+    address), which its correction belongs to; "" where none was named (a file, a
+    simulated viewer). A recording that named two (a board swapped mid-run) measured
+    neither: ValueError."""
+    named = list(dict.fromkeys(r.ident for r in readings if isinstance(r, Device)))
+    if len(named) > 1:
+        raise ValueError(f"the device changed during the recording ({', then '.join(named)}): "
+                         "a correction is one device's; record again with one")
+    return named[0] if named else ""

@@ -3,7 +3,8 @@ the seat register. The edge reads the first three (`edge/profile.py`) for the se
 name them in its config.
 
     STORE/cameras/<camera id>.toml   pixels -> millimetres of each eye camera
-    STORE/sensors/<sensor id>.toml   [hr] bias and lag of each heart sensor, to undo
+    STORE/sensors/<sensor id>.toml   [hr] bias and lag of each heart sensor, to undo, and
+                                     the device measured (edge/profile.py: device_mark)
     STORE/viewers/<viewer id>.toml   [light] response and [baseline] of each viewer
     STORE/seats.toml                 which seat holds which calibrated viewer, since when
 

@@ -77,6 +77,7 @@ class SeatFeatures:
         """`hr_window_s` and `aligned` (False: every signal fused as it is now) are for
         tuning benches (bench/bench_estimate.py); a unit runs the defaults."""
         self.profile = profile or SeatProfile()
+        self.heart = self.profile.heart_fix(name)  # the correction, while its device is read
         self.hr_window_s = hr_window_s
         self.signal_latency_s = (latency_s(hr_window_s) if aligned
                                  else dict.fromkeys(LATENCY_S, 0.0))
@@ -110,8 +111,7 @@ class SeatFeatures:
             self.strap = HeartWindow(HRV_WINDOW_S, cycles=True)  # (a chest strap's ECG)
             if not first:
                 self.device_past_rejected += self.device.rejected
-            # the strap's own figure (for one without RR)
-            self.device = DeviceRate(self.profile.heart.lag_us)
+            self.device = DeviceRate(self.heart.lag_us)  # the strap's own figure (no RR)
             self.waves: dict[str, WaveBeats] = {}
             self.motion = MotionGate(WAVE_SLIP_S)
             self.eda: Optional[EdaWindow] = None
@@ -168,7 +168,7 @@ class SeatFeatures:
     def _device(self, r: Device) -> None:
         """The source reads device `r` from now: a viewer held over a restart is taken back
         if it is the device they wore, else this is a new viewer (viewer_state.Held)."""
-        self.worn = r.ident
+        self.worn, self.device.lag_us = r.ident, self.heart.lag_us  # (self.heart judged r)
         held, self.held = self.held, None
         if held is None:
             return
@@ -184,7 +184,7 @@ class SeatFeatures:
                  self.name)
 
     def add(self, r: Reading) -> None:
-        r = self.profile.heart.correct(r)  # a calibrated heart sensor's bias and lag undone
+        r = self.heart.correct(r)  # a calibrated heart sensor's bias and lag undone
         if self.start_us is None:
             self.start_us = r.ts_us
             self.baselines_taken = 1

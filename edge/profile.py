@@ -4,7 +4,8 @@ A seat names up to three entries of the calibration store (calibration/store.py)
 unit's config; each is optional:
 
     eye_camera   cameras/<id>.toml   px_per_mm: eye-camera frames -> millimetres
-    heart_sensor sensors/<id>.toml   [hr] bias_pct, lag_ms: the sensor's correction
+    heart_sensor sensors/<id>.toml   [hr] bias_pct, lag_ms: the sensor's correction;
+                                     device: what it was measured on (DeviceFix)
     viewer       viewers/<id>.toml   [light] gain_mm, tau_s, base_mm: the light response
                                      (latency_s, constrict_s, dilate_s: its two phases);
                                      [baseline] hr_bpm, hr_sd_bpm, rmssd_ms, pupil_sd_mm,
@@ -18,7 +19,10 @@ fit, population priors until its own in-show baseline.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
@@ -28,8 +32,10 @@ import numpy as np
 from empathy.calibration import store
 from empathy.edge.fusion import Baseline
 from empathy.edge.pupil import MID_GREY, LightResponse
-from empathy.sensors.base import Beat, HeartRate, Reading, Waveform
+from empathy.sensors.base import Beat, Device, HeartRate, Reading, Waveform
 from empathy.wire import EXPRESSIONS
+
+log = logging.getLogger("empathy.edge.profile")
 
 # a heart sensor's lag undone at most (calibrate hr searches and stores no more): a watch's
 # own figure, averaged over 5-10 s and sent a second or two late, lags 3.5-7 s
@@ -44,6 +50,7 @@ class HeartCorrection:
 
     bias_pct: float = 0.0
     lag_ms: float = 0.0
+    device: str = ""  # `device_mark` of what it was measured on; "": not recorded (any)
 
     @property
     def lag_us(self) -> int:
@@ -62,6 +69,70 @@ class HeartCorrection:
         return r
 
 
+# A calibration names the device it measured (`Device.ident`) by `device_mark`: a board's
+# id as it is (a part's number: the tester finds the board by it), anything else (a strap's
+# address: a strap a viewer may own and carry) hashed, all that matching needs
+BOARD_MARK = re.compile(r"board:[0-9a-f]{8}")
+HASH_MARK = re.compile(r"sha256:[0-9a-f]{16}")
+
+
+def device_mark(ident: str) -> str:
+    if BOARD_MARK.fullmatch(ident):
+        return ident
+    return "sha256:" + hashlib.sha256(f"empathy device {ident}".encode()).hexdigest()[:16]
+
+
+class DeviceFix:
+    """A seat's heart correction, applied only while the device read is the one it was
+    measured on: boards and straps are swapped during opening hours, and another device's
+    bias and lag are not this one's. Until a source names its device (and for one that
+    never does: a file, a simulated viewer) the correction stands, as it does for a
+    calibration that names no device (one from before they were named). Readings go
+    through `correct` in order, `Device` readings with them."""
+
+    def __init__(self, fix: HeartCorrection, sensor_id: str, seat: str):
+        self.fix, self.sensor_id, self.seat = fix, sensor_id, seat
+        self.on = fix  # the correction applied now (none while another device is read)
+        self.read: Optional[str] = None  # the device read last (`Device.ident`)
+        self.warned: set[str] = set()  # devices said (once each) to be uncalibrated
+
+    @property
+    def lag_us(self) -> int:
+        return self.on.lag_us
+
+    @property
+    def status(self) -> str:
+        """What the seat's correction rests on, for the unit's stats ("" with none)."""
+        if not (self.fix.bias_pct or self.fix.lag_ms):
+            return ""
+        if not self.fix.device:
+            return "any device (the calibration names none)"
+        if self.read is None:
+            return "device not named yet"
+        return "calibrated device" if self.on is self.fix else "uncalibrated device"
+
+    def correct(self, r: Reading) -> Reading:
+        if isinstance(r, Device) and self.fix.device and r.ident != self.read:
+            self._judge(r.ident)
+        return self.on.correct(r)
+
+    def _judge(self, ident: str) -> None:
+        self.read, was = ident, self.on
+        self.on = self.fix if device_mark(ident) == self.fix.device else HeartCorrection()
+        if self.on is self.fix and was is not self.fix:
+            log.info("%s: heart sensor %r: the device it was calibrated on, %s: its bias "
+                     "and lag applied", self.seat, self.sensor_id, ident,
+                     extra={"seat": self.seat, "heart_sensor": self.sensor_id})
+        elif self.on is not self.fix and ident not in self.warned:
+            self.warned.add(ident)
+            was_on = self.fix.device if BOARD_MARK.fullmatch(self.fix.device) else "another"
+            log.warning("%s: uncalibrated device %s: heart sensor %r was calibrated on %s: "
+                        "its bias and lag are not applied (`empathy calibrate hr --sensor-id` "
+                        "on this one)", self.seat, ident, self.sensor_id, was_on,
+                        extra={"seat": self.seat, "heart_sensor": self.sensor_id,
+                               "fault": "uncalibrated device"})
+
+
 @dataclass(frozen=True)
 class SeatProfile:
     eye_px_per_mm: Optional[float] = None
@@ -75,6 +146,10 @@ class SeatProfile:
     def calibrated(self) -> bool:
         """A stored baseline: the seat is normalised from its first reading."""
         return "hr" in self.baseline
+
+    def heart_fix(self, seat: str) -> DeviceFix:
+        """The seat's own judge of its heart correction (it follows the device read)."""
+        return DeviceFix(self.heart, self.names.get("heart_sensor", ""), seat)
 
 
 LIGHT_TAU_S = (0.05, 3.0)  # a lag of the light model a viewer file may give
@@ -116,7 +191,8 @@ def load_profile(store_dir: str | Path, viewer: str = "", eye_camera: str = "",
                      "run `empathy calibrate hr --sensor-id`")
         hr = doc.get("hr") if isinstance(doc.get("hr"), dict) else {}
         out["heart"] = HeartCorrection(_num(hr, "bias_pct", -20.0, 20.0, f"{path} [hr]"),
-                                       _num(hr, "lag_ms", -LAG_MAX_MS, LAG_MAX_MS, f"{path} [hr]"))
+                                       _num(hr, "lag_ms", -LAG_MAX_MS, LAG_MAX_MS, f"{path} [hr]"),
+                                       _device(hr, f"{path} [hr]"))
         out["names"]["heart_sensor"] = heart_sensor
     if viewer:
         path = store.viewer_path(root, viewer)
@@ -125,6 +201,16 @@ def load_profile(store_dir: str | Path, viewer: str = "", eye_camera: str = "",
         out.update(_viewer(doc, str(path)))
         out["names"]["viewer"] = viewer
     return SeatProfile(**out)
+
+
+def _device(hr: dict, where: str) -> str:
+    """The device a correction was measured on; "" for a file from before devices were
+    named (applied to any device, as then)."""
+    v = hr.get("device", "")
+    if v != "" and not (isinstance(v, str) and (BOARD_MARK.fullmatch(v) or HASH_MARK.fullmatch(v))):
+        raise ValueError(f"{where}: device = {v!r} is not a board's id or a device's hash "
+                         "(re-run `empathy calibrate hr --sensor-id`)")
+    return v
 
 
 def _viewer(doc: dict, where: str) -> dict:

@@ -72,8 +72,9 @@ class SeatConfig:
     #: the eye camera's stored pupil scale; empty: the camera's nominal scale.
     #: Example: "eyecam-C7"
     eye_camera: str = ""
-    #: the heart sensor's stored bias and lag correction (`calibrate hr --sensor-id`);
-    #: empty: uncorrected. Example: "board-C7"
+    #: the heart sensor's stored bias and lag correction (`calibrate hr --sensor-id`),
+    #: applied while the seat reads the device it was measured on; empty: uncorrected.
+    #: Example: "board-C7"
     heart_sensor: str = ""
 
     def validate(self):

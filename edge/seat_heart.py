@@ -57,7 +57,7 @@ def seat_heart(seat: SeatFeatures, now_us: int) -> tuple[float, float, float, bo
     # then (as of now, a 45 bpm heart 3 s late lost HR_OK 0.5 s of each beat: the time
     # since its last beat counted as beats lost); an early one's (a negative lag) as of
     # now, not of its newest beat, |lag| ahead (tests/test_seat_early_sensor.py)
-    strap_at = now_us - max(seat.profile.heart.lag_us, 0)
+    strap_at = now_us - max(seat.heart.lag_us, 0)
     for heart, ev, pc, at in [(seat.strap, None, None, strap_at)] + [
             (w.heart, w.evidence, w.paced, w.heard_until(now_us)) for w in seat.waves.values()]:
         q = heart.quality(at, HRV_WINDOW_S)

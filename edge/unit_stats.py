@@ -46,8 +46,11 @@ def unit_stats(unit, t_us: int) -> dict:
             "heart_withheld": per_seat(unit, lambda f: f.heart_withheld),
             # per seat: figures no heart makes from its heart-rate device (edge.device_hr)
             "device_hr_rejected": per_seat(unit, lambda f: f.device_rejected),
-            "calibration": {str(seat.seat_id): p.names for seat, p in
-                            zip(unit.cfg.seats, unit.profiles) if p.names},
+            # per seat: what it loaded, and with a heart sensor's correction, whether the
+            # device read is the one it was measured on ("uncalibrated device": not applied)
+            "calibration": per_seat(unit, lambda f: f.profile.names and {
+                **f.profile.names, **({"heart_device": f.heart.status} if f.heart.status
+                                      else {})}),
             "cues_taken": screen.taken if screen else 0,
             "cues_rejected": screen.rejected if screen else 0,
             "cues_stale": screen.stale if screen else 0,

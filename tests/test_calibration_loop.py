@@ -86,6 +86,8 @@ def test_injected_bias_and_lag_are_gone_after_calibration(recorded, tmp_path):  
     assert stored["bias_pct"] == pytest.approx(3.0, abs=0.3)  # ... and its error is stored
     assert stored["lag_ms"] == pytest.approx(150, abs=15)
     assert any("correction stored" in n for n in doc["notes"])
+    # a file names no device: the correction applies to any (as before devices were named)
+    assert "device" not in stored and any("names no device" in n for n in doc["notes"])
 
     cfg = edge_config(tmp_path, store, heart_sensor="seat7-strap")
     (profile,) = load_profiles(cfg)

@@ -7,8 +7,11 @@ periodic HELLO pushed out of reach so that only the host's request can bring one
 
 from __future__ import annotations
 
+import os
+import select
 import threading
 import time
+import tty
 
 import pytest
 
@@ -27,6 +30,24 @@ def _run(board, stop):
     while not stop.is_set():
         board.step()
         time.sleep(0.005)
+
+
+class Plugged:
+    """A simulated board (sim/board.py) on `link`, its firmware looping on a thread, till
+    `out()`."""
+
+    def __init__(self, link, board_id: int, seed: int):
+        from empathy.sim.board import SimBoard
+
+        self.board = SimBoard(link, seed=seed, board_id=board_id)
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=_run, args=(self.board, self.stop), daemon=True)
+        self.t.start()
+
+    def out(self):
+        self.stop.set()
+        self.t.join(2)
+        self.board.close()
 
 
 @pytest.mark.realtime  # a board in real time on a pty: the light real-time pass
@@ -87,3 +108,69 @@ def test_the_firmware_answers_a_hello_request_split_over_reads_and_nothing_else(
     assert [(m[0], m[1], m[3]["board_id"]) for m in msgs] == [(protocol.HELLO, 1, 0xC0FFEE)]
     assert dec.lost == 0  # its seq goes on: no reboot, no gap
     assert 3 not in protocol.HELLO_REQUEST  # a MicroPython board's Ctrl-C: never sent
+
+
+class DeafPort:
+    """A board whose firmware reads nothing (from before the HELLO request) on a pty at
+    `link`: whatever the host writes stays in its buffer. `plug` and `pull` as a hand does."""
+
+    def __init__(self, link):
+        self.link, self.master, self.got = link, None, []
+
+    def plug(self):
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        tmp = self.link.with_suffix(".tmp")
+        tmp.symlink_to(os.ttyname(slave))
+        os.close(slave)
+        tmp.replace(self.link)
+        self.master = master
+
+    def pull(self, wait_s: float):
+        """Unplugged: what the host wrote to it, waited for up to wait_s."""
+        self.link.unlink()
+        r, _, _ = select.select([self.master], [], [], wait_s)
+        self.got.append(os.read(self.master, 4096) if r else b"")
+        os.close(self.master)
+
+
+@pytest.mark.realtime  # boards in real time on a pty: the light real-time pass
+def test_a_board_that_never_answers_is_asked_no_more_one_that_does_every_open(
+        tmp_path, no_periodic_hello):
+    """The reader wrote a HELLO request at every open: an old board's firmware never reads
+    it, so the requests piled up in its input buffer and, ~70 opens on, each write waited
+    0.1 s. Now a port whose board left REQUEST_MISSES requests in a row unanswered is asked
+    no more this run, while a board that answers is asked at every open (its id right
+    from the reopen)."""
+    from empathy.sensors.serial.board import REQUEST_MISSES
+
+    link = tmp_path / "ttyACM0"
+    deaf = DeafPort(link)
+    deaf.plug()
+    src = SerialSource(f"serial://{link}", {})
+    try:
+        for n in range(1, REQUEST_MISSES + 4):  # (a request is there within 10 s, or none)
+            deaf.pull(10.0 if n <= REQUEST_MISSES else 0.2)
+            collect(src, lambda out: src.port is None)
+            deaf.plug()
+            collect(src, lambda out: src.reconnects == n)
+        deaf.pull(0.2)  # (while the port is open: a pty's buffer goes with its last reader)
+        assert src.stats()["hello_requests"] == REQUEST_MISSES, src.stats()
+    finally:
+        src.close()
+    assert deaf.got[:REQUEST_MISSES] == [protocol.HELLO_REQUEST] * REQUEST_MISSES, deaf.got
+    assert set(deaf.got[REQUEST_MISSES:]) == {b""}, deaf.got
+
+    board = Plugged(link, 0xEE01, seed=1)
+    src = SerialSource(f"serial://{link}", {})
+    try:
+        for n in range(REQUEST_MISSES + 3):
+            if n:  # (its firmware stopped first: a write to the port as it goes is no test's)
+                board.out()
+                collect(src, lambda out: src.port is None)
+                board = Plugged(link, 0xEE01, seed=1)
+            collect(src, lambda out: any(isinstance(r, Device) for r in out))
+        assert src.stats()["hello_requests"] == REQUEST_MISSES + 3, src.stats()
+    finally:
+        src.close()
+        board.out()

@@ -62,6 +62,12 @@ ECG_RAIL_COUNTS = 32768 // 16
 JUNK_BYTES = 2 * (protocol.MAX_PAYLOAD + 8)
 STATUS_TEXT_MAX = 64  # what the protocol's encoder sends of a STATUS text
 REQUEST_WAIT_S = 0.1  # a HELLO request that can't be written by then is not sent
+# A board whose firmware reads nothing (from before the request) lets the requests pile up
+# in its input buffer: ~70 opens on, each write waited REQUEST_WAIT_S. A HELLO within
+# REQUEST_ANSWER_S of a request answers it; after REQUEST_MISSES unanswered in a row the
+# port is asked no more this run (its board says HELLO every 5 s on its own)
+REQUEST_ANSWER_S = 1.0
+REQUEST_MISSES = 3
 
 
 def port_from_url(url: str) -> str:
@@ -142,6 +148,9 @@ class SerialSource:
         self.reconnects = 0
         self.bytes_in = 0
         self.pupil_rejected = 0  # diameters no eye has (wire.RANGES), read as no value
+        self.requests = 0  # HELLO requests written
+        self.unanswered = 0  # requests in a row no HELLO answered (REQUEST_MISSES)
+        self.asked_us: Optional[int] = None  # when the last request went, till a HELLO
         self._q: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self.port: Optional[serial.SerialBase] = None
@@ -170,11 +179,16 @@ class SerialSource:
         # swapped on a replug): opening flushed the boot HELLO, so ask for one (a board
         # from before the request says it within 5 s, HELLO_EVERY_US)
         self.board = {}
-        if not url:
+        if self.asked_us is not None:  # the last open's request: no HELLO came at all
+            self.unanswered += 1
+        self.asked_us = None
+        if not url and self.unanswered < REQUEST_MISSES:
             try:
                 self.port.write(protocol.HELLO_REQUEST)
+                self.requests += 1
+                self.asked_us = now_us()
             except (serial.SerialException, OSError):
-                pass  # a board that reads nothing, its buffer full: its own HELLO comes
+                self.unanswered += 1  # a board that reads nothing, its buffer full
         self.lead_off = ""
         self.leads = LeadWatch()  # the lead-off pins, settled (a frame's bits are its own)
         self.ppg_seen = False  # the board sends PPG frames (a finger sensor besides an ECG)
@@ -277,6 +291,10 @@ class SerialSource:
                 # numbers carry on (every 5 s, or asked for at open) keeps the mapping
                 # (reset, frames read late in a burst were all stamped at their arrival)
                 self.clock.reset()  # (the lead's state is the front end's: its frames tell)
+            if self.asked_us is not None:  # (REQUEST_MISSES)
+                answered = arrival_us - self.asked_us <= REQUEST_ANSWER_S * 1e6
+                self.unanswered = 0 if answered else self.unanswered + 1
+                self.asked_us = None
             self.board = {"board_id": f"{f['board_id']:08x}", "fw": ".".join(map(str, f["fw"])),
                           "name": f["name"]}
             log.info("board hello", extra={"port": self.port_name, "board": self.board})
@@ -336,6 +354,7 @@ class SerialSource:
                 "lead_fault": self.lead_off, "lead_verdict": self.leads.verdict(),
                 "rejected": dict(self.decoder.errors), "reconnects": self.reconnects,
                 "bytes": self.bytes_in, "board": self.board,
+                "hello_requests": self.requests, "hello_unanswered": self.unanswered,
                 "pupil_rejected": self.pupil_rejected}
 
     def close(self) -> None:
