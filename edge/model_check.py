@@ -115,18 +115,22 @@ def face_models(cfg):
     """The unit's expression model (None where no seat gives faces or `faces` is off),
     after checking every face model its seats will load; UserError if one is broken."""
     given = set().union(*(face_readings(s.source) for s in cfg.seats if not s.opt_out))
+    expression = cfg.faces and given
+    if not (expression or "frame" in given):
+        return None
+    from empathy.edge.infer import ModelError, _interpreter_class
+
+    _interpreter_class()  # no runtime: its own ModelError, said now
     if "frame" in given:  # faces are tracked whatever `faces` says (a face is someone there)
-        from empathy.edge.infer import _interpreter_class
         from empathy.edge.perception import MODELS
 
-        _interpreter_class()  # no runtime: ModelError, said now
         for path in MODELS:
             why = check_model(path)
             if why:
                 raise UserError(f"face camera: cannot load model {path}: {why}", REINSTALL)
-    if not (cfg.faces and given):
+    if not expression:
         return None
-    from empathy.edge.expression import ExpressionModel, ModelError
+    from empathy.edge.expression import ExpressionModel
 
     auto = cfg.expression_model == "auto"
     path = None if auto else cfg.expression_model
