@@ -1,16 +1,17 @@
 """An edge unit's start: process start to its first packet on the wire, beside bare starts.
-`python -m empathy.bench.bench_unit_start [--runs N] [--seats 1,4] [--source URL]`.
+`python -m empathy.bench.bench_unit_start [--runs N] [--seats 1,4] [--source URL] [--faces]`.
 
 A restarted unit (systemd, after a crash or an update) is blind till it sends again. Each
 run starts a real `empathy edge run` on simulated seats of beats and pupil (a strap's and an
 eye camera's; no face camera, as CI's units; `--source` another, `{seed}` the seat's
-number) with a UDP uplink to a socket this process listens on. The figures: the wall time
-from spawning it to the first datagram, and the unit's CPU time (user + system, from /proc,
-to the kernel's tick) at that moment. Peers, run the same way to their exit: a bare
-interpreter (`python -c pass`) and `python -c "import numpy, scipy.signal"`, what a unit
-paid before its first packet until a seat without waveforms stopped loading scipy (a
-waveform seat still does: PPG, ECG, EDA, an accelerometer). Runs interleave (units, peers,
-units, ...) so a shared machine's load falls on all alike; median and p90 of N.
+number) with `faces = false` (`--faces`: true, a config's default) and a UDP uplink to a
+socket this process listens on. The figures: the wall time from spawning it to the first
+datagram, and the unit's CPU time (user + system, from /proc, to the kernel's tick) at that
+moment. Peers, run the same way to their exit: a bare interpreter (`python -c pass`) and
+`python -c "import numpy, scipy.signal"`, what a unit paid before its first packet until a
+seat without waveforms stopped loading scipy (a waveform seat still does: PPG, ECG, EDA, an
+accelerometer). Runs interleave (units, peers, units, ...) so a shared machine's load falls
+on all alike; median and p90 of N.
 """
 
 from __future__ import annotations
@@ -32,14 +33,15 @@ TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 SOURCE = "sim://seat?seed={seed}&faces=0"  # beats and pupil: a strap's and an eye camera's
 
 
-def unit_config(folder: Path, seats: int, port: int, source: str = SOURCE) -> Path:
+def unit_config(folder: Path, seats: int, port: int, source: str = SOURCE,
+                faces: bool = False) -> Path:
     from empathy.keys import Keystore
 
     folder.mkdir(parents=True, exist_ok=True)
     Keystore.new([7]).for_unit(7).save(folder / "unit7.keys.toml")
     cfg = folder / "edge.toml"
     cfg.write_text(f'unit_id = 7\nuplink = "udp://127.0.0.1:{port}"\n'
-                   f'keystore = "{folder}/unit7.keys.toml"\nfaces = false\n'
+                   f'keystore = "{folder}/unit7.keys.toml"\nfaces = {str(faces).lower()}\n'
                    f'seq_file = "{folder}/seq"\ncalibration_store = "{folder}/calibration"\n'
                    + "".join(f'[[seats]]\nseat_id = {70 + i}\n'
                              f'source = "{source.format(seed=i + 1)}"\n'
@@ -109,14 +111,16 @@ def _p90(xs: list[float]) -> float:
     return statistics.quantiles(xs, n=10, method="inclusive")[-1] if len(xs) > 1 else xs[0]
 
 
-def measure(runs: int = 10, seats=(1, 4), source: str = SOURCE) -> dict[str, dict]:
+def measure(runs: int = 10, seats=(1, 4), source: str = SOURCE,
+            faces: bool = False) -> dict[str, dict]:
     """name -> {"wall": [...], "cpu": [...]} for each unit size and each peer."""
     units = [f"unit, {n} seat{'s' if n > 1 else ''}" for n in seats]
     times = {name: {"wall": [], "cpu": []} for name in units + list(PEERS)}
     with tempfile.TemporaryDirectory(prefix="empathy-unit-start-") as tmp, \
             socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:
         rx.bind(("127.0.0.1", 0))
-        cfgs = [unit_config(Path(tmp) / f"s{n}", n, rx.getsockname()[1], source) for n in seats]
+        cfgs = [unit_config(Path(tmp) / f"s{n}", n, rx.getsockname()[1], source, faces)
+                for n in seats]
         for _ in range(runs):
             for name, cfg in zip(units, cfgs):
                 wall, cpu = first_packet(cfg, rx)
@@ -155,9 +159,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seats", type=numbers_in(int, 1, 64), default=[1, 4])
     ap.add_argument("--source", type=source_url, default=SOURCE,
                     help=f"each seat's source (default {SOURCE})")
+    ap.add_argument("--faces", action="store_true",
+                    help="the units' config says faces = true (a config's default)")
     a = ap.parse_args(argv)
     try:
-        times = measure(a.runs, a.seats, a.source)
+        times = measure(a.runs, a.seats, a.source, a.faces)
     except RuntimeError as e:
         print(f"bench_unit_start: {e}", file=sys.stderr)
         return 1

@@ -218,7 +218,7 @@ class SeatFeatures:
             self.ignored[r.kind] = self.ignored.get(r.kind, 0) + 1
             return False
         if isinstance(r, Waveform):
-            # here: a strap's seat never loads scipy (~1 CPU-s a start: test_unit_start.py)
+            # here: a strap's seat never loads scipy (test_unit_start.py; not sooner: seat_wave)
             from empathy.edge.seat_wave import WaveBeats
             try:
                 wave = self.waves.get(r.kind)

@@ -66,8 +66,6 @@ class TFLiteModel:
 
     def __init__(self, path: str | Path, threads: int = 1, delegate: str | None = None):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise ModelError(f"model file not found: {self.path}")
         Interpreter, load_delegate, self.runtime_name = _interpreter_class()
         from empathy.edge.model_check import check_model
 

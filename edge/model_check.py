@@ -1,10 +1,20 @@
-"""Check a .tflite file before the interpreter in this process touches it.
+"""Check a .tflite file before the interpreter in this process touches it, and an edge
+unit's face models at its start.
 
 LiteRT does not verify a model fully: a truncated or foreign file can crash the whole
-process (seen: a segfault in ``Interpreter.__init__`` on a truncated model). The models we
-ship are trusted by their SHA-256 (``models/SHA256SUMS``); any other file is loaded once in
-a throwaway child process, and only a file that loads there is loaded here. The verdict is
-cached per content hash, so the probe costs one start-up per new model file.
+process (seen: a segfault in ``Interpreter.__init__`` on a truncated model). A file that is
+not a TFLite flatbuffer at all (no ``TFL3`` identifier: a text file, an ONNX or Keras file)
+is refused from its first bytes. The models we ship are trusted by their SHA-256
+(``models/SHA256SUMS``); any other file is loaded once in a throwaway child process, and
+only a file that loads there is loaded here. The verdict is cached per content hash, so the
+probe costs one start-up per new model file.
+
+`face_models` is what a unit checks at its start, so that a broken model stops the start
+(one line, exit 1) rather than the show when someone first sits down: the expression model
+(loaded) where a seat gives faces, and the shipped face tracker's and iris models (their
+hashes: loaded at the first frame, the iris model at the first face) where a seat has a
+face camera. A unit whose seats give no face (straps, boards, eye cameras) loads none of
+it, nor OpenCV or LiteRT, whatever its `faces` says.
 """
 
 from __future__ import annotations
@@ -14,7 +24,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+from empathy.errors import UserError
 from empathy.models import MODELS_DIR
 
 SUMS = MODELS_DIR / "SHA256SUMS"
@@ -22,6 +34,26 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "empath
 
 _PROBE = ("import sys; from empathy.edge.infer import _interpreter_class; "
           "I = _interpreter_class()[0](model_path=sys.argv[1]); I.allocate_tensors()")
+
+
+TFLITE_ID = b"TFL3"  # a TFLite flatbuffer's file identifier, bytes 4-8
+REINSTALL = "the install's models/ is damaged: reinstall (scripts/install.sh --role edge,camera)"
+
+
+def file_problem(path: Path) -> str:
+    """Why `path` cannot be a TFLite model, from its first bytes ("" if it may be one)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except FileNotFoundError:
+        return "no such file"
+    except IsADirectoryError:
+        return "a folder, not a model file"
+    except OSError as e:
+        return f"cannot be read ({e.strerror})"
+    if len(head) < 8 or head[4:8] != TFLITE_ID:
+        return "not a TFLite model (no TFL3 identifier): a .tflite file is wanted"
+    return ""
 
 
 def sha256(path: Path) -> str:
@@ -41,6 +73,9 @@ def shipped() -> dict[str, str]:
 
 def check_model(path: Path) -> str | None:
     """None when `path` is safe to load here, else the reason it is not."""
+    why = file_problem(path)
+    if why:
+        return why
     digest = sha256(path)
     if digest in shipped() or (CACHE / digest).exists():
         return None
@@ -60,3 +95,48 @@ def check_model(path: Path) -> str | None:
     except OSError:
         pass  # a read-only home only costs a probe next time
     return None
+
+
+def face_readings(url: str) -> set[str]:
+    """What face readings a seat's source gives: "frame" (a face camera's, for the face
+    tracker), "crop" (a simulated seat's face crops); a recording may hold either."""
+    u = urlsplit(url)
+    q = {k: v[-1] for k, v in parse_qs(u.query).items()}
+    if u.scheme == "sim":
+        return {"crop"} if q.get("faces", "1") != "0" else set()
+    if u.scheme in ("camera", "video"):
+        return {"frame"} if q.get("role", "face") == "face" else set()
+    if u.scheme == "replay" and not u.path.endswith(".csv"):
+        return {"frame", "crop"}
+    return set()
+
+
+def face_models(cfg):
+    """The unit's expression model (None where no seat gives faces or `faces` is off),
+    after checking every face model its seats will load; UserError if one is broken."""
+    given = set().union(*(face_readings(s.source) for s in cfg.seats if not s.opt_out))
+    expression = cfg.faces and given
+    if not (expression or "frame" in given):
+        return None
+    from empathy.edge.infer import ModelError, _interpreter_class
+
+    _interpreter_class()  # no runtime: its own ModelError, said now
+    if "frame" in given:  # faces are tracked whatever `faces` says (a face is someone there)
+        from empathy.edge.perception import MODELS
+
+        for path in MODELS:
+            why = check_model(path)
+            if why:
+                raise UserError(f"face camera: cannot load model {path}: {why}", REINSTALL)
+    if not expression:
+        return None
+    from empathy.edge.expression import ExpressionModel
+
+    auto = cfg.expression_model == "auto"
+    path = None if auto else cfg.expression_model
+    try:
+        return ExpressionModel(path, threads=cfg.model_threads)
+    except ModelError as e:
+        raise UserError(f"expression_model: {e}",
+                        REINSTALL if auto else "give a .tflite of grey face crops in and 7 "
+                        'expression classes out, or expression_model = "auto"') from None

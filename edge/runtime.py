@@ -31,6 +31,7 @@ from empathy.edge.channel_log import ChannelLog
 from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import ESTIMATE_LATENCY_S
 from empathy.edge.lifeline import watch
+from empathy.edge.model_check import face_models
 from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
 from empathy.edge.seat_sensors import shared_sensor
@@ -110,10 +111,12 @@ class EdgeConfig:
     #: Example: 10.0
     rebaseline_after_s: float = setting(30.0, lo=1, hi=3600, zero_ok=True)
     model_threads: int = setting(1, lo=1, hi=64)  #: threads for the TFLite models
-    faces: bool = True  #: read facial expression from camera seats
+    #: read facial expression from seats that give faces (face cameras, simulated faces);
+    #: a unit without such seats loads no face model either way
+    faces: bool = True
     #: the expression model: "auto" (the FER-2013 model, whatever the seats are: a model
     #: trained on the simulator's own rendered faces would only measure the simulator
-    #: against itself) or a .tflite path
+    #: against itself) or a .tflite path; loaded at the unit's start (a broken one stops it)
     expression_model: str = "auto"
     #: health packets per second (0.2..10: the host calls a unit quiet after 2 s)
     heartbeat_hz: float = setting(1.0, lo=0.2, hi=10)
@@ -168,11 +171,7 @@ class EdgeUnit:
                                    host_now=lambda: self.sync.clock.to_host(now_us()))
                        if cfg.cue_port else None)
         screen_now = self.screen.now if self.screen else None
-        model = None
-        if cfg.faces:
-            from empathy.edge.expression import ExpressionModel
-            path = None if cfg.expression_model == "auto" else cfg.expression_model
-            model = ExpressionModel(path, threads=cfg.model_threads)
+        model = face_models(cfg)  # here: a broken model stops the start, not the show
         self.sources = [None if s.opt_out else
                         open_source(s.source, screen=screen_now, faces=cfg.faces)
                         for s in cfg.seats]

@@ -1,7 +1,13 @@
 """One seat's raw heart waveform (PPG or ECG chunks): streaming beat detection, each sample's
 host time on the stream's tracked time base (`edge.timebase`), and what the seat reads of it:
 its `HeartWindow`, the ECG's lone-beat and pacing-spike evidence, the PPG's motion gate and
-tracked rate, lost contact. `SeatFeatures` (edge/features.py) keeps one per waveform kind."""
+tracked rate, lost contact. `SeatFeatures` (edge/features.py) keeps one per waveform kind.
+
+Imported (scipy with it, ~1 CPU-s) at a seat's first waveform chunk, which waits for it: the
+unit's first packet leaves 0.8 s from its spawn, a strap's unit's 0.4 s. Its first heart
+rate does not: the detector judges at least 10 s (hrv.WINDOW_S), HR_OK came at 6.9 s on an
+E4 PPG and 10.1 s on an H10 ECG (a strap's at 2.3 s), the same with the module imported by
+a thread from the process's start (bench/first_heart.py, 5 runs, quiet 2-core machine)."""
 
 from __future__ import annotations
 

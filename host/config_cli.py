@@ -126,6 +126,13 @@ def check_edge(path: Path, files: bool, text: str, doc: dict) -> dict:
     cfg = _schema(EdgeConfig, doc, path, text, found.problems)
     if files and cfg:
         found.exists("keystore", cfg.keystore)
+        if cfg.expression_model != "auto":  # its first bytes (the unit loads it at start)
+            from empathy.edge.model_check import file_problem as model_problem
+
+            why = model_problem(Path(cfg.expression_model))
+            if why:
+                found.add("expression_model",
+                          f"expression_model: {cfg.expression_model!r}: {why}")
         from empathy.sensors.base import file_problem, source_file
 
         for i, seat in enumerate(cfg.seats):  # recordings and video files (as doctor does)

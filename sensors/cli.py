@@ -1,19 +1,18 @@
-"""`empathy sensors scan | read URL | record URL`: find sensors, watch them, record them."""
+"""`empathy sensors scan | read URL | record URL`: find sensors, watch them, record them.
+
+numpy (with the sensors' base) and asyncio are imported by the verbs that use them: `--help`
+and argparse's errors cost the interpreter (`sensors scan --help` 0.23 -> 0.06 CPU-s)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import glob
 import json
 import sys
 import time
 
-import numpy as np
-
 from empathy.cli import number_in
 from empathy.errors import UserError
-from empathy.sensors.base import SourceError, open_source
 
 # USB vendor ids of the boards our firmware runs on
 BOARD_VIDS = {0x2E8A: "Raspberry Pi RP2040", 0x303A: "Espressif ESP32"}
@@ -22,6 +21,8 @@ BOARD_VIDS = {0x2E8A: "Raspberry Pi RP2040", 0x303A: "Espressif ESP32"}
 def reading_dict(r) -> dict:
     """A reading as JSON-able fields; images and waveforms as their shape, never the data
     (raw frames and waveforms stay on the edge unit, even on a terminal)."""
+    import numpy as np
+
     out = {"type": type(r).__name__}
     for f in dataclasses.fields(r):
         v = getattr(r, f.name)
@@ -52,6 +53,8 @@ def _shown(text: str) -> str:
 def _scan(args) -> int:
     found: dict = {}
     if not args.no_ble:
+        import asyncio
+
         from empathy.sensors.ble.links import scan_straps
 
         try:
@@ -80,6 +83,8 @@ def _scan(args) -> int:
 
 
 def _read(args) -> int:
+    from empathy.sensors.base import SourceError, open_source
+
     try:
         src = open_source(args.url, faces=False)
     except SourceError as e:
@@ -110,6 +115,7 @@ def _read(args) -> int:
 
 
 def _record(args) -> int:
+    from empathy.sensors.base import SourceError
     from empathy.sensors.replay import record
 
     try:

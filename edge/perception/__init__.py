@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import cv2
 
-from empathy.edge.perception.face import FaceTracker, face_crop
-from empathy.edge.perception.iris import IrisLandmarker
+from empathy.edge.perception.face import DETECTOR, LANDMARKER, FaceTracker, face_crop
+from empathy.edge.perception.iris import IRIS_MODEL, IrisLandmarker
 from empathy.edge.perception.pupil import pupil_measure
 from empathy.sensors.base import FaceCrop, Frame, Pupil, Reading
 
@@ -30,8 +30,9 @@ from empathy.sensors.base import FaceCrop, Frame, Pupil, Reading
 EYE_PX_PER_MM = 15.0
 CROP_SIZE = 64  # the expression model's input (models/expression_fer.md)
 IRIS_EVERY = 30  # face frames between iris measurements (1 s at 30 fps)
+MODELS = (DETECTOR, LANDMARKER, IRIS_MODEL)  # what a face camera's frames load, checked at start
 
-__all__ = ["Perception", "EYE_PX_PER_MM"]
+__all__ = ["Perception", "EYE_PX_PER_MM", "MODELS"]
 
 
 class Perception:

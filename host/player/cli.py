@@ -1,15 +1,20 @@
-"""`empathy lut check|apply|preview`: inspect .cube files and try them on pictures."""
+"""`empathy lut check|apply|preview`: inspect .cube files and try them on pictures.
+
+numpy (with the .cube reader) is imported by the verbs: `--help` and argparse's errors cost
+the interpreter (`lut check --help` 0.20 -> 0.06 CPU-s)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from empathy.errors import UserError
 
-from .cube import Cube, CubeError, read_cube
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .cube import Cube
 
 VIDEO_EXT = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 
@@ -30,6 +35,8 @@ def describe(c: Cube) -> dict:
 
 
 def _check(args) -> int:
+    from .cube import CubeError, read_cube
+
     try:
         c = read_cube(args.file)
     except CubeError as e:
@@ -52,6 +59,7 @@ def _check(args) -> int:
 def _read_image(path: Path) -> np.ndarray | None:
     """The image as RGB; None where it is none; RuntimeError where OpenCV refuses its size."""
     import cv2
+    import numpy as np
 
     from empathy.cli import image_too_large
 
@@ -73,6 +81,7 @@ def _image_writable(path: Path) -> bool:
 
 def _write_image(path: Path, rgb: np.ndarray) -> bool:
     import cv2
+    import numpy as np
 
     if not _image_writable(path):
         return False
@@ -133,6 +142,7 @@ def _apply_video(grade, src: Path, dst: Path) -> int:
 
 
 def _apply(args) -> int:
+    from .cube import CubeError, read_cube
     from .grade import Grade
 
     try:
@@ -163,6 +173,8 @@ def _apply(args) -> int:
 
 def _frame_of(path: Path | None) -> tuple[np.ndarray, str]:
     """A picture to preview on: an image, a video's middle frame, or the sample media."""
+    import numpy as np
+
     from .decode import read_frames
 
     if path is None:
@@ -190,6 +202,7 @@ def _frame_of(path: Path | None) -> tuple[np.ndarray, str]:
 def contact_sheet(before: np.ndarray, after: np.ndarray, title: str) -> np.ndarray:
     """Side-by-side before/after with labels, RGB uint8."""
     import cv2
+    import numpy as np
 
     h, w = before.shape[:2]
     bar = max(24, h // 14)
@@ -203,6 +216,7 @@ def contact_sheet(before: np.ndarray, after: np.ndarray, title: str) -> np.ndarr
 
 
 def _preview(args) -> int:
+    from .cube import CubeError, read_cube
     from .grade import Grade
 
     try:
