@@ -112,9 +112,12 @@ class H10Frames:
             skip = max(0, math.ceil((self.start_us - t0_us) * self.fs / 1e6 - 1e-6))
             if skip >= len(x):
                 return
-            self.t0_us, x = t0_us + skip * 1e6 / self.fs, x[skip:]
-            self.send_us = self._sent_us(self.t0_us)
-        self.pending = np.concatenate([self.pending, x])
+            t0_us, x = t0_us + skip * 1e6 / self.fs, x[skip:]
+            self.t0_us, self.send_us = t0_us, self._sent_us(t0_us)
+        # samples the wearer gave none for (away from the seat: no skin under the
+        # electrodes) read 0 µV, so the samples after keep their times
+        gap = round((t0_us - self.t0_us) * self.fs / 1e6) - len(self.pending)
+        self.pending = np.concatenate([self.pending, np.zeros(max(gap, 0)), x[max(-gap, 0):]])
 
     def due(self, now_us: int) -> list[tuple[float, np.ndarray]]:
         """(last sample's time in µs, FRAME_SAMPLES samples) of each frame gone out by now."""

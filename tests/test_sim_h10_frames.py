@@ -59,3 +59,16 @@ def test_the_ecg_made_as_the_heart_beats_peaks_at_its_beats():
     for beat in range(RR_US, 9_000_000, RR_US):
         near = np.abs(t - beat) < 100_000
         assert abs(t[near][np.argmax(x[near])] - beat) <= 1e6 / FS / 2
+
+
+def test_a_wearer_away_leaves_flat_samples_and_the_frames_keep_their_times():
+    """No ECG while the wearer is away from the seat: the strap's samples then read 0 µV,
+    and those after carry their own times, not the gap's."""
+    frames = H10Frames(4)
+    frames.start(0)
+    step = int(20 * 1e6 / FS)  # chunks of 20 samples, exact times
+    chunks = [(k * step, np.full(20, float(k + 1))) for k in range(40) if not 10 <= k < 15]
+    for t0, x in chunks:
+        frames.measure(t0, x)
+    got = np.concatenate([x for _, x in frames.due(10**9)])
+    assert (got[200:300] == 0).all() and got[300] == 16 and got[199] == 10
