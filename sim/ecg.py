@@ -1,14 +1,22 @@
 """A simulated viewer's chest ECG: one PQRST complex per heartbeat, as a Polar H10 samples
 it (130 Hz, µV), with baseline wander and electrode noise. For the emulated strap's
-measurement-data service (sim/strap.py); the edge's detector never sees these shapes'
-parameters (tests/test_sim_boundary.py).
+measurement-data service (sim/strap.py, fed by `sim://...&ecg=1`, sim/viewer.py); the
+edge's detector never sees these shapes' parameters (tests/test_sim_boundary.py).
 
     ecg = EcgSynth(seed=3)
     ecg.beat(t_us)                      # each heartbeat of the viewer (R-peak time)
-    t0_us, uv = ecg.take(until_us)      # samples up to until_us - LAG_S (all beats known)
+    t0_us, uv = ecg.take(until_us)      # samples up to until_us - lag_s (all beats known)
+
+A beat's complex starts with its P wave 0.2 s before the R peak, so a sample can be made
+only once every beat that shapes it is known. A viewer's heart knows its next beat one
+interval ahead (the sinus node sets it; sim/physiology.py's Heart), so the viewer makes
+each sample at its moment (`lag_s=0`). A caller that learns of beats from Beat readings,
+stamped at their R peak and read some time after, makes each sample LAG_S late (the LSL
+amplifier, which stamps each sample with its moment; files written after the fact). Each
+sample carries the time it describes either way.
 
 A recording opens half a second before its first beat; `on_demand=True` makes none until
-`start(t_us)`, as a Polar H10 measures from its PMD start command (`H10Frames`: its frames).
+`start(t_us)`. `H10Frames`: a Polar H10's frames of such samples, from its PMD start.
 """
 
 from __future__ import annotations
@@ -19,17 +27,18 @@ import random
 import numpy as np
 
 FS_HZ = 130.0
-LAG_S = 0.5  # a sample is made once every beat that shapes it has happened
+LAG_S = 0.5  # beats learnt once they happened: the P wave's 0.2 s ahead, and a read's delay
+OPEN_S = 0.5  # a recording opens this long before its first beat
 # (seconds from the R peak, amplitude µV, width s): P, Q, R, S, T of a lead-I-like chest ECG
 WAVES = ((-0.20, 120.0, 0.025), (-0.035, -90.0, 0.010), (0.0, 1100.0, 0.011),
          (0.035, -220.0, 0.012), (0.26, 280.0, 0.055))
 
 
 class EcgSynth:
-    def __init__(self, seed: int = 0, fs_hz: float = FS_HZ, noise_uv: float = 15.0,
-                 on_demand: bool = False):
+    def __init__(self, seed=0, fs_hz: float = FS_HZ, noise_uv: float = 15.0,
+                 on_demand: bool = False, lag_s: float = LAG_S):
         self.rng = np.random.default_rng(seed)
-        self.fs, self.noise, self.on_demand = fs_hz, noise_uv, on_demand
+        self.fs, self.noise, self.on_demand, self.lag_s = fs_hz, noise_uv, on_demand, lag_s
         self.beats: list[float] = []  # R times, s (monotonic)
         self.next_s: float | None = None  # time of the next sample to make
         self.wander_phase = float(self.rng.uniform(0, 2 * math.pi))
@@ -42,18 +51,19 @@ class EcgSynth:
         self.next_s = None
 
     def beat(self, t_us: int) -> None:
+        """A beat (its R peak); one given again (a heart's next, each step) changes nothing."""
+        if self.beats and t_us / 1e6 <= self.beats[-1]:
+            return
         self.beats.append(t_us / 1e6)
         if self.next_s is None and not self.on_demand:
-            # a recording opens half a second before its first beat (its P wave is 0.2 s
-            # ahead, and the first beat may be reported up to an interval late)
-            self.next_s = t_us / 1e6 - LAG_S
+            self.next_s = t_us / 1e6 - OPEN_S
         self.beats = self.beats[-8:]
 
     def take(self, until_us: int) -> tuple[int, np.ndarray]:
         """(time of the first sample in µs, samples in µV) from where the last call ended."""
         if self.next_s is None:
             return 0, np.zeros(0)
-        end = until_us / 1e6 - LAG_S
+        end = until_us / 1e6 - self.lag_s
         n = max(0, int((end - self.next_s) * self.fs))
         t = self.next_s + np.arange(n) / self.fs
         x = 60.0 * np.sin(2 * math.pi * 0.2 * t + self.wander_phase)  # breathing wander
@@ -73,42 +83,58 @@ CONN_INTERVAL_S = 0.05
 
 
 class H10Frames:
-    """A Polar H10's ECG stream: it measures from the PMD start command, never before it,
-    and sends each frame once full (here its samples are made LAG_S late: EcgSynth), at the
-    link's next connection event. The frame's stamp is its last sample's time."""
+    """A Polar H10's ECG stream over its wearer's ECG (`measure`: samples stamped with their
+    moment): it measures from the PMD start command, never before it, and sends each frame
+    once its last sample is measured, at the link's next connection event. The frame's
+    stamp is its last sample's time (on the strap's clock: sim/strap.py)."""
 
-    def __init__(self, ecg: EcgSynth, seed: int):
-        self.ecg, self.link = ecg, random.Random(seed)
-        self.t0_us = 0.0  # the first sample of the frame being filled
-        self.send_us: float | None = None  # when it goes out (None: not streaming)
+    def __init__(self, seed: int, fs_hz: float = FS_HZ):
+        self.fs, self.link = fs_hz, random.Random(seed)
+        self.start_us: float | None = None  # the PMD start (None: not streaming)
+        self.t0_us: float | None = None  # the first sample of the frame being filled
+        self.send_us: float | None = None  # when it goes out
         self.pending = np.zeros(0)
+        self.wait_us = 0.0  # its wait for a connection event
 
     def start(self, t_us: int) -> None:
-        self.ecg.start(t_us)
-        self.t0_us, self.pending = float(t_us), np.zeros(0)
-        self.send_us = self._sent_us()
+        self.start_us, self.t0_us, self.pending = float(t_us), None, np.zeros(0)
+        self.wait_us = self.link.uniform(0, CONN_INTERVAL_S) * 1e6
+        self.send_us = self._sent_us(float(t_us))  # (its first sample comes within 1/fs)
 
     def stop(self) -> None:
-        self.ecg.stop()
-        self.send_us = None
+        self.start_us = self.t0_us = self.send_us = None
+
+    def measure(self, t0_us: int, x: np.ndarray) -> None:
+        """The wearer's ECG samples from t0_us on, at fs (kept from the start, if streaming)."""
+        if self.start_us is None:
+            return
+        if self.t0_us is None:  # the first sample at or after the start
+            skip = max(0, math.ceil((self.start_us - t0_us) * self.fs / 1e6 - 1e-6))
+            if skip >= len(x):
+                return
+            t0_us, x = t0_us + skip * 1e6 / self.fs, x[skip:]
+            self.t0_us, self.send_us = t0_us, self._sent_us(t0_us)
+        # samples the wearer gave none for (away from the seat: no skin under the
+        # electrodes) read 0 µV, so the samples after keep their times
+        gap = round((t0_us - self.t0_us) * self.fs / 1e6) - len(self.pending)
+        self.pending = np.concatenate([self.pending, np.zeros(max(gap, 0)), x[max(-gap, 0):]])
 
     def due(self, now_us: int) -> list[tuple[float, np.ndarray]]:
         """(last sample's time in µs, FRAME_SAMPLES samples) of each frame gone out by now."""
         out = []
         while self.send_us is not None and now_us >= self.send_us:
-            self.pending = np.concatenate([self.pending, self.ecg.take(now_us)[1]])
-            if len(self.pending) < FRAME_SAMPLES:  # (rounding: its last sample is a µs on)
-                self.send_us += 1.0
+            if len(self.pending) < FRAME_SAMPLES:  # its last sample not yet in: a period on
+                self.send_us = now_us + 1e6 / self.fs
                 break
             part, self.pending = np.split(self.pending, [FRAME_SAMPLES])
-            out.append((self._last_us(), part))
-            self.t0_us += FRAME_SAMPLES * 1e6 / self.ecg.fs
-            self.send_us = self._sent_us()
+            out.append((self._last_us(self.t0_us), part))
+            self.t0_us += FRAME_SAMPLES * 1e6 / self.fs
+            self.wait_us = self.link.uniform(0, CONN_INTERVAL_S) * 1e6
+            self.send_us = self._sent_us(self.t0_us)
         return out
 
-    def _last_us(self) -> float:
-        return self.t0_us + (FRAME_SAMPLES - 1) * 1e6 / self.ecg.fs
+    def _last_us(self, t0_us: float) -> float:
+        return t0_us + (FRAME_SAMPLES - 1) * 1e6 / self.fs
 
-    def _sent_us(self) -> float:
-        full_s = 1 / self.ecg.fs + LAG_S  # its last sample's period over, and that made
-        return self._last_us() + (full_s + self.link.uniform(0, CONN_INTERVAL_S)) * 1e6
+    def _sent_us(self, t0_us: float) -> float:
+        return self._last_us(t0_us) + 1e6 / self.fs + self.wait_us  # its last period over

@@ -154,7 +154,9 @@ class Heart:
         self.mayer_phase = float(rng.random())
         self.rmssd_ms = traits.rmssd0_ms
         self.hr_bpm = traits.hr0_bpm
-        # the heart was beating before anyone looked: the first beat ends a whole interval
+        # the heart was beating before anyone looked: the first beat ends a whole interval.
+        # The next beat is set a whole interval ahead (a chest ECG draws its P wave from it,
+        # 0.2 s before its R peak: sim/ecg.py)
         self.next_beat_s = t_s + 60.0 / traits.hr0_bpm * float(rng.uniform(0.3, 1.0))
         self.last_beat_s = self.next_beat_s - 60.0 / traits.hr0_bpm
         self.pending: list[float] = []  # intervals already decided (after an ectopic beat)

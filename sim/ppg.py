@@ -1,10 +1,13 @@
 """A simulated photoplethysmogram (finger or ear clip), with the artefacts of a body that moves.
 
-Pleth orientation (up = more blood), unit pulse amplitude. Each heartbeat sends a pulse that
-arrives a pulse-transit time later (~150-250 ms at the finger; the calibration docs' rig
-profile allows the same) at its foot, shaped as a fast systolic upstroke, a dicrotic notch and
-a smaller diastolic wave (edge/signal_sims.ppg_pulse: a published pulse decomposition, the
-validation's simulators' own, no estimator's); breathing
+Pleth orientation (up = more blood), unit pulse amplitude. Each heartbeat's pulse reaches
+the fingertip, at its foot, a pulse arrival time after the R wave: the pre-ejection period
+(the ventricle's pressure rising to open the aortic valve, ~50-60 ms at rest by
+echocardiography: Kortekaas et al. 2018, PLoS One 13:e0204105) plus the pressure wave's
+travel down the arm, ~200-300 ms in all at rest (Mukkamala et al. 2015, IEEE TBME 62:1879;
+Allen 2007, Physiol Meas 28:R1). The pulse is shaped as a fast systolic upstroke, a
+dicrotic notch and a smaller diastolic wave (edge/signal_sims.ppg_pulse: a published pulse
+decomposition, the validation's simulators' own, no estimator's); breathing
 swings the baseline and the pulse height. Movement is the PPG's main error source (Tamura et
 al. 2014): while the body moves, band-limited noise in the cardiac band several times the
 pulse's size, and pressure changes that shift the baseline, both of which a beat detector
@@ -20,7 +23,7 @@ from scipy import signal
 
 from empathy.edge.signal_sims import PULSE_LAST_S, ppg_pulse
 
-PTT_S = (0.15, 0.25)  # pulse transit time, R wave to the finger
+PAT_S = (0.20, 0.30)  # pulse arrival time, R wave to the pulse's foot at the fingertip
 ARTEFACT_AC = 3.0  # motion noise at full movement, in pulse amplitudes
 NOISE_AC = 0.02  # sensor noise
 
@@ -30,7 +33,7 @@ class PulseWave:
         self.fs, self.rng = float(fs_hz), rng
         self.n = 0  # samples rendered so far; sample i is at t0 + i / fs
         self.t0 = t_s
-        self.ptt = float(rng.uniform(*PTT_S))
+        self.ptt = float(rng.uniform(*PAT_S))
         self.beats: list[tuple[float, float]] = []  # (arrival s, rr s)
         self.dc = 0.0
         self._band_zi = None

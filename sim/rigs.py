@@ -100,9 +100,9 @@ class DemoRigs:
         address = H10_ADDRESS if h10 else STRAP_ADDRESS
         strap = self._bluez.add_strap(address, f"{'Polar H10' if rr else 'HR broadcast'} seat "
                                       f"{seat}", pmd=h10, rr=rr)
-        s = seed * 1000 + seat
-        viewer = SimSource(f"sim://strap?seed={s}&nuisance={self.nuisance:g}",
-                           {"seed": s, "nuisance": f"{self.nuisance:g}"}, faces=False)
+        s, ecg = seed * 1000 + seat, "1" if h10 else "0"  # (an H10 streams its wearer's ECG)
+        viewer = SimSource(f"sim://strap?seed={s}&nuisance={self.nuisance:g}&ecg={ecg}",
+                           {"seed": s, "nuisance": f"{self.nuisance:g}", "ecg": ecg}, faces=False)
         self._bluez.wear(strap, viewer)
         self.rest_bpm[seat], self.wearers[seat] = viewer.viewer.hr0, viewer
         self.sources[seat] = f"ble://{address}" + ("?ecg=1" if h10 else "")

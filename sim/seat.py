@@ -15,7 +15,8 @@ Knobs (simulation only):
 - `eda=1`: a skin-conductance sensor too, as `Waveform(kind="eda", fs_hz=32, samples in
   microsiemens)` chunks; `ppg=1`: a finger PPG too (`Waveform(kind="ppg", fs_hz=100)`);
   `acc=1` with it: the accelerometer on the same hand (`Waveform(kind="acc", fs_hz=50)`,
-  magnitude in mG), moved by the same movements that corrupt the pulse.
+  magnitude in mG), moved by the same movements that corrupt the pulse; `ecg=1`: a chest
+  ECG (`Waveform(kind="ecg", fs_hz=130)` in µV, sim/ecg.py), for the emulated Polar H10.
 - `nuisance=1`: how often the person fidgets, talks, eats, leaves, slips their strap, or
   sits in stray light (0 = never, 2 = twice the defaults of `sim/nuisance.py`).
 - `visits=20:140,160:300`: the seat is occupied only in these spans (seconds after the
@@ -60,7 +61,7 @@ class SimSource:
         except ValueError as e:
             raise SourceError(f"{url}: {e}") from None
         self.eda, self.ppg = query.get("eda", "0") == "1", query.get("ppg", "0") == "1"
-        self.acc = query.get("acc", "0") == "1"
+        self.acc, self.ecg = query.get("acc", "0") == "1", query.get("ecg", "0") == "1"
         self.nudge_path = query.get("nudge") or None
         self.nudge, self._nudge_read_us = 0.0, 0
         try:
@@ -94,7 +95,7 @@ class SimSource:
 
     def _sit(self, visit: int, t_us: int) -> SimViewer:
         return SimViewer(self.seed, visit, t_us, self._render, self.eda, self.ppg, self.nuisance,
-                         self.acc)
+                         self.acc, self.ecg)
 
     # -- who is in the seat ------------------------------------------------------------
     def _occupant(self, t_us: int, out: list) -> bool:

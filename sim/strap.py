@@ -13,9 +13,10 @@ and `off_skin` says what it sends once off the body. Every strap's HR field is t
 
 A strap added with `pmd=True` is a Polar H10: it also has Polar's measurement-data service
 (sensors/ble/pmd.py), whose control point answers start/stop requests by indication, and
-while ECG (or ACC) streams it notifies frames of the wearer's ECG (sim/ecg.py, 130 Hz,
-73 samples a frame, sent when full: sim/ecg.py's H10Frames) stamped with their last
-sample's time on the strap's own clock in ns since 2000, as Polar's SDK reads them
+while ECG (or ACC) streams it notifies frames of the wearer's ECG (its wearer a
+`sim://...&ecg=1`, whose ECG is made as the heart beats: sim/ecg.py, 130 Hz; 73 samples a
+frame, sent once its last sample is measured: sim/ecg.py's H10Frames) stamped with their
+last sample's time on the strap's own clock in ns since 2000, as Polar's SDK reads them
 (polar-ble-sdk: PolarEcgData, technical_documentation/TimeSystemExplained.md).
 
     with BluezSim() as bz:
@@ -35,11 +36,11 @@ from typing import Optional
 import dbus
 import numpy as np
 from dbusmock.testcase import BusType, PrivateDBus, SpawnedMock
-from empathy.sensors.base import Beat, Health
+from empathy.sensors.base import Beat, Health, Waveform
 from empathy.sensors.ble import pmd
 from empathy.sensors.firmware import hrs
 from empathy.clock import now_us
-from empathy.sim.ecg import EcgSynth, H10Frames
+from empathy.sim.ecg import H10Frames
 from empathy.sim.hr_device import HrDevice
 
 DEVICE = "org.bluez.Device1"
@@ -122,8 +123,8 @@ class SimStrap:
         self.pmd_cp = f"{self.path}/service0020/char0021"
         self.pmd_data = f"{self.path}/service0020/char0024"
         self.pmd_frames = 0
-        self._ecg: Optional[EcgSynth] = None
         self._frames: Optional[H10Frames] = None
+        self._acc_rng: Optional[np.random.Generator] = None
         self._acc_next_us: Optional[int] = None
         dev = {
             "Address": dbus.String(address), "AddressType": dbus.String("public"),
@@ -249,7 +250,7 @@ class SimStrap:
         now = now_us()
         if pmd.ECG not in on:
             self._frames.stop()
-        elif self._frames.send_us is None:  # started: its first sample is now's
+        elif self._frames.start_us is None:  # started: its first sample is now's
             self._frames.start(now)
         for last_us, part in self._frames.due(now):
             self._notify_pmd(pmd.frame_encode(pmd.ECG, int(last_us * 1000) + STRAP_EPOCH_NS,
@@ -259,7 +260,7 @@ class SimStrap:
         elif self._acc_next_us is None or now >= self._acc_next_us:
             n, fs = 10, pmd.ACC_SETTINGS[pmd.SAMPLE_RATE]  # gravity and a little sway
             if self._acc_next_us is not None:  # (its first frame: one frame after the start)
-                acc = np.tile([0.0, 0.0, 1000.0], (n, 1)) + self._ecg.rng.normal(0, 8, (n, 3))
+                acc = np.tile([0.0, 0.0, 1000.0], (n, 1)) + self._acc_rng.normal(0, 8, (n, 3))
                 self._notify_pmd(pmd.frame_encode(pmd.ACC, now * 1000 + STRAP_EPOCH_NS, acc))
             self._acc_next_us = now + int(n * 1e6 / fs)
 
@@ -268,15 +269,15 @@ class SimStrap:
         self.pmd_frames += 1
 
     def wear_tick(self, notify_now: bool) -> None:
-        if self._ecg is None:
+        if self._frames is None:
             seed = int(self.address.replace(":", ""), 16) % 2**32
-            self._ecg = EcgSynth(seed, on_demand=True)
-            self._frames = H10Frames(self._ecg, seed)
+            self._frames, self._acc_rng = H10Frames(seed), np.random.default_rng(seed)
         for r in self.viewer.read(timeout_s=0):
             if isinstance(r, Beat):
                 self._rr_1024.append(round(r.rr_ms * 1.024))
                 self.device.beat(r.ts_us / 1e6, r.rr_ms)
-                self._ecg.beat(r.ts_us)
+            elif isinstance(r, Waveform) and r.kind == "ecg":
+                self._frames.measure(r.ts_us, r.samples)
             elif isinstance(r, Health):  # the wearer's strap slipped (or came back)
                 self.contact = r.contact
         if self.pmd:
@@ -329,7 +330,8 @@ class BluezSim:
     def add_strap(self, address: str, name: str, location: Optional[int] = 1,
                   battery: Optional[int] = 87, pmd: bool = False, rr: bool = True,
                   off_skin: str = "contact") -> SimStrap:
-        """pmd: a Polar H10 with the measurement-data service (raw ECG and ACC). rr=False:
+        """pmd: a Polar H10 with the measurement-data service (raw ECG, its wearer's: a
+        `sim://...&ecg=1`, and ACC). rr=False:
         a device that sends its own bpm only; off_skin: what it sends off the body
         (sim/hr_device.py). battery None: no battery service."""
         with self.lock:

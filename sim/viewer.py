@@ -7,8 +7,9 @@ would produce at that moment: RR intervals as a chest strap reports them (a loos
 misses and invents beats, and says so), pupil samples as an IR eye camera reports them
 (lost in blinks, glances and movement), face crops as a face camera sees them (lit by the
 screen and the room, hidden by a hand), and, when asked, skin conductance and a finger PPG
-as `Waveform` chunks. No wall clock here: `sim/seat.py` runs it in real time, tests and the
-measurement model's derivation run it as fast as they like.
+as `Waveform` chunks and a chest ECG (sim/ecg.py) each step, made as the heart beats. No
+wall clock here: `sim/seat.py` runs it in real time, tests and the measurement model's
+derivation run it as fast as they like.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from empathy.sensors.base import Beat, FaceCrop, Health, Pupil, Waveform
 from empathy.sim.behaviour import Blinks, Face
+from empathy.sim.ecg import EcgSynth
 from empathy.sim.impact import Impact
 from empathy.sim.mind import Mind, MindTraits, draw_crowd
 from empathy.sim.nuisance import Activity, Nuisance
@@ -33,6 +35,7 @@ FACE_HZ = 10.0
 EDA_HZ = 32.0
 PPG_HZ = 100.0
 ACC_HZ = 50.0  # the accelerometer beside the PPG (`acc=1`), magnitude in mG
+ECG_HZ = 130.0  # the chest ECG (`ecg=1`) at a Polar H10's rate: its strap streams it as made
 CHUNK_S = 0.25  # waveform chunks, like a board's frames
 PUPIL_NOISE_MM = 0.03  # video eye tracker measurement noise
 GLANCE_PER_S = 0.06  # looking away from the screen (the eye camera loses the pupil)
@@ -66,7 +69,7 @@ def face_light(lum: float, ambient_cd_m2: float) -> float:
 class SimViewer:
     def __init__(self, seed: int, visit: int, t_us: int, render: Optional[Callable] = None,
                  eda: bool = False, ppg: bool = False, nuisance: float = 1.0,
-                 acc: bool = False):
+                 acc: bool = False, ecg: bool = False):
         key = [seed] if visit == 0 else [seed, visit]
         self.viewer = Viewer.draw(np.random.default_rng(key))
         streams = [np.random.default_rng(key + [1000 + i]) for i in range(8)]
@@ -90,6 +93,12 @@ class SimViewer:
             # its own random stream: asking for it changes nothing else the person does
             self.accel = (HandAccel(ACC_HZ, np.random.default_rng(key + [1008]), t_s)
                           if acc else None)
+        self.ecg: Optional[EcgSynth] = None
+        if ecg:  # its own random stream, as the accelerometer's; each sample at its moment,
+            # the heart's next beat (whose P wave comes 0.2 s before it) being set ahead
+            self.ecg = EcgSynth(key + [1009], ECG_HZ, on_demand=True, lag_s=0.0)
+            self.ecg.beat(int(self.heart.last_beat_s * 1e6))
+            self.ecg.start(t_us)
         self.eda = eda
         self.t_us = t_us
         self.next_pupil_us = self.next_face_us = t_us
@@ -120,6 +129,9 @@ class SimViewer:
         if self.pulse:
             for b in beats:
                 self.pulse.add_beat(*b)
+        if self.ecg:
+            self.ecg.beat(int(self.heart.next_beat_s * 1e6))
+            t0_us, uv = self.ecg.take(t_us)
         if act.away != self.away:  # left the seat, or came back
             self.away = act.away
             out.append(Health(t_us, "sim", contact=not act.away, battery_pct=100.0))
@@ -131,6 +143,8 @@ class SimViewer:
                 self.accel.render(t_s, 0.0)
             self.eda_n, self.eda_buf = int(t_s * EDA_HZ) + 1, []
             return
+        if self.ecg and len(uv):
+            out.append(Waveform(t0_us, "ecg", ECG_HZ, uv.astype(np.float32)))
         while self.eda and (self.eda_n + len(self.eda_buf)) / EDA_HZ <= t_s:
             self.eda_buf.append(self.skin.us)
         self._strap(t_us, beats, act.strap_loose, out)

@@ -24,6 +24,7 @@ from empathy.sensors.ble.strap import ble_loop
 from empathy.sensors.firmware import hrs
 from empathy.sim.seat import SimSource
 from polling import collect
+from wearer import Wearer
 
 A, B = "C0:FF:EE:00:00:0A", "C0:FF:EE:00:00:0B"
 pytestmark = pytest.mark.timeout(120)
@@ -328,13 +329,13 @@ def test_polar_h10_raw_ecg_gives_r_peaks_at_the_wearers_beats(bluez):
 
     strap = bluez.add_strap("C0:FF:EE:00:00:1A", "Polar H10 1A", pmd=True)
     # a still wearer: the device path is under test, not a loose strap
-    bluez.wear(strap, SimSource("sim://strap?seed=8&nuisance=0",
-                                {"seed": 8, "nuisance": "0"}, faces=False))
+    wearer = Wearer(8)
+    bluez.wear(strap, wearer)
     src = open_source("ble://C0:FF:EE:00:00:1A?ecg=1&acc=1")
     try:
         got = collect(src, lambda out: sum(len(r.samples) for r in out if isinstance(r, Waveform)
                                            and r.kind == "ecg") >= 130 * 14, 60)
-        truth = [round(t * 1e6) for t in strap._ecg.beats]  # the wearer's last 8 beats
+        truth = wearer.beats
         assert src.stats()["pmd_streaming"] == [0, 2] and not src.stats()["rejected"]
     finally:
         src.close()

@@ -37,8 +37,8 @@ def test_an_h10_s_ecg_starts_at_the_pmd_start_and_its_seat_stream_runs_on(bluez)
     Now: nothing older than the start, frames 0.56 s apart with a connection event's
     jitter, one stream for the whole run."""
     strap = bluez.add_strap("C0:FF:EE:00:60:1A", "Polar H10 601A", pmd=True)
-    bluez.wear(strap, SimSource("sim://strap?seed=8&nuisance=0",
-                                {"seed": 8, "nuisance": "0"}, faces=False))
+    bluez.wear(strap, SimSource("sim://strap?seed=8&nuisance=0&ecg=1",
+                                {"seed": 8, "nuisance": "0", "ecg": "1"}, faces=False))
     time.sleep(WORN_S)
     asked = time.monotonic()  # (the PMD start is later: connecting takes a while)
     src = open_source("ble://C0:FF:EE:00:60:1A?ecg=1")

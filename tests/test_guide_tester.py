@@ -161,8 +161,8 @@ def walked(tmp_path_factory):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "XDG_DATA_HOME": str(home / "data"), "XDG_STATE_HOME": str(home / "state"),
            "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    q = {"seed": "3", "ppg": "1", "faces": "0", "nuisance": "0"}
-    viewer = SimSource("sim://rig?seed=3&ppg=1&faces=0&nuisance=0", q, faces=False)
+    q = {"seed": "3", "ppg": "1", "ecg": "1", "faces": "0", "nuisance": "0"}
+    viewer = SimSource("sim://rig?seed=3&ppg=1&ecg=1&faces=0&nuisance=0", q, faces=False)
     tee, ran, stop = Tee(viewer), [], threading.Event()
     with BluezSim() as bz:
         strap = bz.add_strap(STRAP, "Polar H10 A", pmd=True)
@@ -230,7 +230,7 @@ def test_every_command_ran_without_a_traceback(walked):
         # doctor's exit says what this machine lacks (GStreamer's sinks, a camera): not the
         # guide's matter; every other step's verdict is the rig's
         if not cmd.startswith("empathy doctor"):
-            assert r.returncode == 0 or "calibrate hr" in cmd, \
+            assert r.returncode == 0, \
                 f"guide-tester.md:{line}: {cmd} ({r.returncode})\n{r.stdout[-1500:]}\n" \
                 f"{r.stderr[-1500:]}"
     doc = json.loads((walked[0] / "doctor.json").read_text())
@@ -239,17 +239,18 @@ def test_every_command_ran_without_a_traceback(walked):
 
 
 def test_the_board_against_the_strap_s_ecg(walked):
-    """The guide's own heart run: beats and rate agree (one heart); its correction stored.
-    The simulated H10 makes each ECG sample half a second after its moment (sim/ecg.py
-    LAG_S) and stamps it with that moment, so our driver, which maps its clock by the
-    least delay seen, puts its beats ~0.5 s late: the lag check may fail on that alone."""
+    """The guide's own heart run passes: beats and rate agree (one heart), and the lag is
+    the finger pulse's arrival (tests/test_sim_lag.py). Before session 30 it failed on lag
+    alone: the emulated H10's samples, made 0.5 s late, were sent then, so the driver put
+    its R-peaks 520 ms after the heart's beats, and the board's 357 ms pulse peaks were
+    judged against the pulse foot's 150-250 ms."""
     cmd, r = _one(walked, r"calibrate hr")
     doc = json.loads((walked[0] / "reports" / "seat1" / "hr.json").read_text())
     f = doc["figures"]
     assert f["windows"] >= 5 and abs(f["bias_bpm"]) < 1.0 and f["dropout_pct"] < 2.0, f
     assert f["beat_agreement_pct"] >= 95, f
-    assert r.returncode == (0 if doc["passed"] else 1), r.stderr
-    assert set(c["name"] for c in doc["checks"] if not c["ok"]) <= {"|lag|"}, doc["reasons"]
+    assert doc["passed"] and r.returncode == 0, (doc["reasons"], r.stderr)
+    assert f["lag_beyond_pulse_arrival_ms"] == 0.0, f
     assert any("correction stored" in n for n in doc["notes"]), doc["notes"]
     assert (walked[0] / "reports" / "seat1" / "hr.html").stat().st_size > 10_000
 

@@ -135,19 +135,19 @@ def test_a_device_that_sends_rr_keeps_the_beat_path():
 def test_an_hr_only_device_over_ble_gives_a_seat_its_heart():
     """The real path: the simulated device on the BlueZ-shaped bus, worn by a still simulated
     viewer, read by the BLE driver, into a seat."""
-    from empathy.sim.seat import SimSource
     from empathy.sim.strap import BluezSim
+    from wearer import Wearer
 
     with BluezSim() as bz:
         strap = bz.add_strap("C0:FF:EE:00:00:2A", "Verity Sense 2A", rr=False)
-        bz.wear(strap, SimSource("sim://strap?seed=8&nuisance=0",
-                                 {"seed": 8, "nuisance": "0"}, faces=False))
+        wearer = Wearer(8, ecg=False)
+        bz.wear(strap, wearer)
         src = open_source("ble://C0:FF:EE:00:00:2A?retry_max_s=0.5")
         got, end = [], time.monotonic() + 60
         try:
             while time.monotonic() < end and sum(isinstance(r, HeartRate) for r in got) < 14:
                 got += src.read(0.1)
-            truth = strap._ecg.beats  # the wearer's last 8 beats (s)
+            truth = np.array(wearer.beats[-8:]) / 1e6  # the wearer's last 8 beats (s)
         finally:
             src.close()
             strap.leave()
