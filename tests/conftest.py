@@ -58,7 +58,8 @@ MARKED = re.compile(r"mark\.realtime")  # a file marking its own real-time tests
 LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_research_seats\.py|"
                    r"test_brainflow_source\.py|test_hr_only\.py|redteam/test_seat_devices_red\.py|"
                    r"test_viewer_device\.py|redteam/test_session21_red\.py|"
-                   r"test_serial_replug\.py|test_guide_tester\.py|test_calibration_tester\.py)")
+                   r"test_serial_replug\.py|test_guide_tester\.py|test_calibration_tester\.py|"
+                   r"test_sim_lag\.py)")
 
 
 # The light pass's files, longest first (seconds a file on one worker: 87, 77, 60, 50, 45,
