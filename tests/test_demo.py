@@ -46,7 +46,10 @@ def test_demo_produces_summary_video_and_report(tmp_path):
 
     # the estimate against the hidden truth, with its uncertainty, per channel and ablated
     ev = s["estimate_vs_truth"]
-    assert ev["ci95"][0] <= ev["r"] <= ev["ci95"][1] and 2 <= ev["effective_n"] < ev["n"]
+    # ~21 estimates in 14 s: their lag products may sum to <= 0 by chance, and Bartlett's
+    # effective n is then all n (once at load 9); its bound is test_evaluate's
+    assert ev["ci95"][0] <= ev["r"] <= ev["ci95"][1] and 2 <= ev["effective_n"] <= ev["n"], \
+        {k: v for k, v in ev.items() if k not in ("channels", "ablations")}
     assert set(ev["channels"]) == {"heart", "pupil", "face"}
     assert set(ev["ablations"]) == {"without_heart", "without_pupil", "without_face"}
     for a in list(ev["channels"].values()) + list(ev["ablations"].values()):
