@@ -99,26 +99,6 @@ def check_ocio() -> list[Finding]:
                         "pip install opencolorio")]
 
 
-def check_tflite() -> list[Finding]:
-    # The edge role's runtime and models (a kiosk runs both roles on one machine).
-    from empathy.edge.infer import ModelError, TFLiteModel
-
-    models = sorted((Path(__file__).resolve().parents[1] / "models").glob("*.tflite"))
-    out = []
-    for m in models:
-        try:
-            model = TFLiteModel(m)
-            out.append(Finding(f"model:{m.name}", "ok", f"loads with {model.runtime_name}"))
-        except (ModelError, ValueError, RuntimeError) as e:
-            fix = ("pip install ai-edge-litert" if "runtime" in str(e).lower()
-                   else f"rebuild or re-download {m.name} (models/)")
-            out.append(Finding(f"model:{m.name}", "fail", str(e), fix))
-    if not models:
-        out.append(Finding("models", "fail", "no .tflite models in the package",
-                           "reinstall empathy-engine (models/ ships them)"))
-    return out
-
-
 def check_ble() -> list[Finding]:
     root = Path("/sys/class/bluetooth")
     adapters = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
@@ -214,8 +194,10 @@ def run_checks(config: Path | None = None) -> list[Finding]:
         from empathy.host.doctor_config import run_config_checks
 
         return check_clock() + run_config_checks(config)
+    from empathy.host.doctor_models import check_models
+
     out = []
-    for check in (check_gstreamer, check_ocio, check_tflite, check_ble, check_cameras,
+    for check in (check_gstreamer, check_ocio, check_models, check_ble, check_cameras,
                   check_serial, check_clock, lambda: check_keys(None),
                   lambda: check_disk(Path("sessions"))):
         try:
@@ -248,6 +230,7 @@ def _cmd(args) -> int:
 
 def register(p) -> None:
     p.add_argument("--config", help="a host or edge config: check each thing it names (sensors, "
-                                    "uplink and clock, outputs and sound, folders, keys)")
+                                    "uplink and clock, face models, outputs and sound, folders, "
+                                    "keys)")
     p.add_argument("--json", action="store_true", help="findings as JSON")
     p.set_defaults(func=_cmd)

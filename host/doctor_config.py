@@ -7,7 +7,8 @@ thing the config names, for real, and each finding names that thing:
   this user; BLE straps per adapter against the ~7 links a Pi's adapter holds; the uplink
   answers (the MQTT broker accepts the connection, the host answers clock sync) and the
   clock offset to the host; the keystore (its unit's key, safe permissions, readable by
-  the service user); the sequence-number folder is writable; the models load.
+  the service user); the sequence-number folder is writable; the face models load (the unit's own start
+  check: host/doctor_models.py).
 * host: the player's GStreamer elements; each output of the chain and its sound device
   really open (PAUSED and back, in a probe process); the listen address (port free, or
   the broker accepts); the story loads; the keystore; the session folder is writable and
@@ -33,7 +34,8 @@ from urllib.parse import urlsplit
 
 from empathy.config import ConfigError
 from empathy.host.doctor import (Finding, MIN_FREE_GB, check_gstreamer, check_ocio,
-                                 check_tflite, crashed)
+                                 crashed)
+from empathy.host.doctor_models import check_face_models
 from empathy.host.doctor_files import (check_folder, check_keystore, service_state,
                                        check_secret_file, check_session_room)
 from empathy.paths import STATE_ENV
@@ -77,8 +79,7 @@ def edge_checks(cfg) -> list[Finding]:
     out = _guard(check_sources, cfg)
     out += _guard(check_keystore, Path(cfg.keystore), cfg.unit_id)
     out += _guard(check_folder, "state", _seq_path(cfg).parent, 0.0)
-    if cfg.faces or any(s.source.startswith("camera:") for s in cfg.seats):
-        out += _guard(check_tflite)
+    out += _guard(check_face_models, cfg)
     out += _guard(check_uplink, cfg)
     return out
 

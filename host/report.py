@@ -88,21 +88,21 @@ def _exited_text(gone: dict) -> str:
             "after it and every decision took the director's default")
 
 
-def _film_end_s(summary: dict):
-    """Where the last segment ended: the film's planned length, or where it was cut short."""
-    ended = summary.get("ended_early")
-    return ended["at_s"] if ended else summary.get("duration_s", 30)
+def _spans(summary: dict) -> list[tuple[dict, float | None]]:
+    """Each segment as it played with its end, on the show clock as its start: the next
+    one's start; the last one's, when its last frame left the screen (not ended_early's
+    or duration_s's seconds of film, which fall behind it after late frames or a freeze)."""
+    segs = summary.get("segments") or []
+    return list(zip(segs, [s["at_s"] for s in segs[1:]] + [summary.get("shown_until_s")]))
 
 
 def _timeline_html(summary: dict) -> str:
     """The segments as they played, each with the decision that led to it."""
-    segs = summary.get("segments") or []
-    ends = [s["at_s"] for s in segs[1:]] + [_film_end_s(summary)]
     by = {}
     for d in summary.get("decisions", []):
         by.setdefault(d["chosen"], []).append(d)
     rows = []
-    for s, end in zip(segs, ends):
+    for s, end in _spans(summary):
         why = next((d for d in by.get(s["segment"], []) if d["at_s"] <= s["at_s"]), None)
         if why:
             by[s["segment"]].remove(why)
@@ -162,9 +162,7 @@ def write(out: Path, summary: dict, story, media_root: Path, seats: dict | None 
     # 2. audience estimate against the simulated truth, with the branch timeline
     ev = estimate_vs_truth(summary.get("timeline", []), t0_us, out / "edge")
     fig, ax = plt.subplots(figsize=(10, 4))
-    segs = summary.get("segments", [])
-    ends = [s["at_s"] for s in segs[1:]] + [_film_end_s(summary)]
-    for i, (s, e) in enumerate(zip(segs, ends)):
+    for s, e in _spans(summary):
         ax.axvspan(s["at_s"], e, color=SEG_COLOURS[list(story.segments).index(s["segment"])
                                                   % len(SEG_COLOURS)], alpha=0.18)
         ax.text(s["at_s"] + 0.2, 0.97, s["segment"], transform=ax.get_xaxis_transform(),

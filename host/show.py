@@ -122,6 +122,7 @@ class Show(StoryBranches, OperatorControls):
         self.vars_before = self.story_vars  # ...before the last decision's choice was taken
         self.t0_us = 0
         self._segment_pts_s = 0.0  # the output time of the segment on screen's first frame
+        self._last_frame_us: Optional[int] = None  # when the last frame went on screen
         self._measured_until_us: Optional[int] = None  # the credits' end (the last reward's)
         # Observers (dashboard, session recorder, OSC, LSL...) get every event as
         # listener(kind, data). kinds: "samples" (list of SeatSample), "state" (AudienceState),
@@ -165,10 +166,10 @@ class Show(StoryBranches, OperatorControls):
 
     # -- player callbacks (player thread) ----------------------------------------------
     def _on_frame(self, info) -> None:
-        new = None
+        new, t = None, self.clock()
         with self.lock:
+            self._last_frame_us = t
             if not self.segment_log or info.play != self.frame.play:  # a clip (re)started
-                t = self.clock()
                 new = {"segment": info.clip_id, "start_us": t, "at_s": (t - self.t0_us) / 1e6}
                 self.segment_log.append(new)
                 self.current, self._segment_pts_s = info.clip_id, info.pts_s
@@ -375,6 +376,10 @@ class Show(StoryBranches, OperatorControls):
             "frames_rendered": p.frames_rendered,
             "frames_dropped": p.frames_dropped,
             "frames_late": p.frames_late,
+            # when the last frame left the screen, on the show clock as the segments' at_s
+            # (frames_rendered / fps is film seconds: less after late frames or a freeze)
+            "shown_until_s": None if self._last_frame_us is None else
+            (self._last_frame_us - self.t0_us) / 1e6 + 1 / self.cfg.fps,
             "switches": list(p.switches),  # decision -> first frame timing per switch
             "policy": self.policy.name,
             **({"show": self.keeper.pos.show} if self.keeper else {}),

@@ -3,10 +3,12 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from empathy.edge.model_check import REINSTALL
 from empathy.host.doctor import GST_DISPLAY, GST_REQUIRED
 from empathy.keys import Keystore
 
@@ -74,3 +76,40 @@ def test_doctor_checks_the_configured_keystore(tmp_path):
     os.chmod(tmp_path / "host.keys.toml", 0o644)
     rc, f = doctor("--config", str(cfg))
     assert rc == 1 and f["keys:mode"]["fix"] == f"chmod 600 {tmp_path / 'host.keys.toml'}"
+
+
+# An install elsewhere: `empathy doctor` in a process that takes a copy of models/ as its own.
+RUN = ("import sys; from pathlib import Path; import empathy.models as m; "
+       "m.MODELS_DIR = Path(sys.argv.pop(1)); from empathy.cli import main; "
+       "sys.exit(main(sys.argv[1:]))")
+
+
+def test_a_shipped_model_missing_cut_short_or_flipped_is_named_with_the_fix(tmp_path):
+    """A bad install or a Pi's SD card: one model gone, one cut short, one with a byte
+    flipped (it still loads: only its SHA-256 tells). Before, the missing one went unsaid,
+    the flipped one was "ok" and the cut one's fix was `pip install ai-edge-litert`."""
+    models = tmp_path / "models"
+    shutil.copytree(MODELS, models, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (models / "face_landmark.tflite").unlink()
+    iris = models / "iris_landmark.tflite"
+    iris.write_bytes(iris.read_bytes()[:300000])
+    detector = models / "face_detection_short_range.tflite"
+    flipped = bytearray(detector.read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF
+    detector.write_bytes(bytes(flipped))
+    r = subprocess.run([sys.executable, "-c", RUN, str(models), "doctor", "--json"],
+                       capture_output=True, text=True, timeout=120)
+    f = {x["check"]: x for x in json.loads(r.stdout)}
+    bad = {"face_landmark.tflite": "no such file",
+           "iris_landmark.tflite": "not the shipped file",
+           "face_detection_short_range.tflite": "not the shipped file"}
+    for name, why in bad.items():
+        said = f[f"model:{name}"]
+        assert said["status"] == "fail" and why in said["detail"], said
+        assert str(models / name) in said["detail"] and said["fix"] == REINSTALL, said
+    for m in models.glob("expression_*.tflite"):
+        assert f[f"model:{m.name}"]["status"] == "ok", f[f"model:{m.name}"]
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        "empathy doctor: 3 problem(s): model:face_detection_short_range.tflite, "
+        "model:face_landmark.tflite, model:iris_landmark.tflite"), r.stderr

@@ -226,3 +226,21 @@ def test_a_user_error_inside_a_check_is_its_one_line_not_a_bug_report(tmp_path, 
     assert rc == 1 and said["status"] == "fail", said
     assert said["detail"].startswith(f"sequence file (seq_file) {tmp_path / 'seq'} is a FIFO"), said
     assert "report this" not in said["fix"] and "UserError" not in said["detail"], said
+
+
+@pytest.mark.parametrize("kind", ["truncated", "missing"])
+def test_a_bad_expression_model_is_said_as_the_unit_would_at_its_start(tmp_path, keys, kind):
+    """`expression_model` naming a file cut short, or none: before, doctor loaded only the
+    shipped models and said nothing; the unit then refused to start."""
+    fer = (ROOT / "models" / "expression_fer_int8.tflite").read_bytes()
+    (tmp_path / "cut.tflite").write_bytes(fer[:30000])
+    path = tmp_path / ("cut.tflite" if kind == "truncated" else "gone.tflite")
+    cfg = edge_config(tmp_path, f"udp://127.0.0.1:{free_port()}", ["sim://seat?faces=1"])
+    cfg.write_text(tomli_w.dumps({**tomllib.loads(cfg.read_text()), "faces": True,
+                                  "expression_model": str(path)}))
+    rc, f, _ = doctor(cfg, tmp_path)
+    [said] = f["face models"]
+    assert rc == 1 and said["status"] == "fail", said
+    assert said["detail"].startswith(f"expression_model: cannot load model {path}: "), said
+    assert ("runtime refused it" if kind == "truncated" else "no such file") in said["detail"]
+    assert "expression_model = \"auto\"" in said["fix"], said
