@@ -32,7 +32,7 @@ import numpy as np
 from empathy.calibration import store
 from empathy.edge.fusion import Baseline
 from empathy.edge.pupil import MID_GREY, LightResponse
-from empathy.sensors.base import Beat, Device, HeartRate, Reading, Waveform
+from empathy.sensors.base import UNPLUGGED, Beat, Device, Health, HeartRate, Reading, Waveform
 from empathy.wire import EXPRESSIONS
 
 log = logging.getLogger("empathy.edge.profile")
@@ -69,6 +69,8 @@ class HeartCorrection:
         return r
 
 
+NO_FIX = HeartCorrection()
+
 # A calibration names the device it measured (`Device.ident`) by `device_mark`: a board's
 # id as it is (a part's number: the tester finds the board by it), anything else (a strap's
 # address: a strap a viewer may own and carry) hashed, all that matching needs
@@ -87,7 +89,8 @@ class DeviceFix:
     measured on: boards and straps are swapped during opening hours, and another device's
     bias and lag are not this one's. Until a source names its device (and for one that
     never does: a file, a simulated viewer) the correction stands, as it does for a
-    calibration that names no device (one from before they were named). Readings go
+    calibration that names no device (one from before they were named); once its device
+    has gone (unplugged), none till the next names itself. Readings go
     through `correct` in order, `Device` readings with them."""
 
     def __init__(self, fix: HeartCorrection, sensor_id: str, seat: str):
@@ -114,11 +117,15 @@ class DeviceFix:
     def correct(self, r: Reading) -> Reading:
         if isinstance(r, Device) and self.fix.device and r.ident != self.read:
             self._judge(r.ident)
+        elif isinstance(r, Health) and r.fault == UNPLUGGED and self.fix.device:
+            # what is plugged in next is read before it names itself (a board's frames
+            # before its HELLO): another board's, for all we know, so none till then
+            self.read, self.on = None, NO_FIX
         return self.on.correct(r)
 
     def _judge(self, ident: str) -> None:
         self.read, was = ident, self.on
-        self.on = self.fix if device_mark(ident) == self.fix.device else HeartCorrection()
+        self.on = self.fix if device_mark(ident) == self.fix.device else NO_FIX
         if self.on is self.fix and was is not self.fix:
             log.info("%s: heart sensor %r: the device it was calibrated on, %s: its bias "
                      "and lag applied", self.seat, self.sensor_id, ident,

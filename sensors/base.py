@@ -77,6 +77,9 @@ class Frame:
     image: np.ndarray = field(repr=False)
 
 
+UNPLUGGED = "unplugged"  # Health.fault: the device went away; the next one names itself again
+
+
 @dataclass(frozen=True)
 class Health:
     """Sensor status: contact, battery, or a fault the operator should see."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 
 from empathy.calibration import store
@@ -128,3 +129,25 @@ def test_calibrate_records_the_board_it_read(tmp_path):
     with pytest.raises(ValueError) as e:
         measured_device(got + [Device(got[-1].ts_us, "s", "board:0000ee02")])
     assert "board:c0ffee01, then board:0000ee02" in str(e.value), e.value
+
+
+def test_a_board_plugged_in_again_is_not_corrected_till_it_names_itself(tmp_path):
+    """The reader's reopen reads frames before the board's HELLO (~1 s for a board that
+    answers the request, up to 5 s for older firmware): a board swapped in got the old
+    board's correction for them. Unplugged, the seat's device is unknown till named again:
+    those frames go uncorrected, and the calibrated board, named, is corrected again."""
+    from empathy.sensors.base import UNPLUGGED, Health
+
+    store.save_sensor(tmp_path, "seat1-ppg", "hr", {"bias_pct": BIAS_PCT, "lag_ms": 0.0,
+                                                    "device": device_mark("board:0000ee01")})
+    fix = load_profile(tmp_path, heart_sensor="seat1-ppg").heart_fix("seat 1")
+
+    def fs_read(t_us: int) -> float:
+        return fix.correct(Waveform(t_us, "ppg", 100.0, np.zeros(25))).fs_hz
+
+    fix.correct(Device(0, "serial:ttyACM0", "board:0000ee01"))
+    assert fs_read(1) == pytest.approx(100 / 1.04)
+    fix.correct(Health(2, "serial:ttyACM0", contact=False, fault=UNPLUGGED))
+    assert fs_read(3) == 100.0 and fix.status == "device not named yet"
+    fix.correct(Device(4, "serial:ttyACM0", "board:0000ee01"))
+    assert fs_read(5) == pytest.approx(100 / 1.04) and fix.status == "calibrated device"

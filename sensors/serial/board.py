@@ -25,8 +25,8 @@ import serial
 
 from empathy import wire
 from empathy.clock import now_us
-from empathy.sensors.base import (Device, Health, Pupil, Reading, SourceError, Waveform,
-                                  drain)
+from empathy.sensors.base import (UNPLUGGED, Device, Health, Pupil, Reading, SourceError,
+                                  Waveform, drain)
 from empathy.sensors.firmware import protocol
 from empathy.sensors.firmware.board import CONTACT_LEVEL
 from empathy.sensors.serial.leads import LeadWatch
@@ -233,7 +233,7 @@ class SerialSource:
             except (serial.SerialException, OSError, TypeError) as e:
                 log.warning("board unplugged", extra={"port": self.port_name, "error": str(e)})
                 self._close_port()
-                self._q.put(Health(now_us(), self.sensor, contact=False, fault="unplugged"))
+                self._q.put(Health(now_us(), self.sensor, contact=False, fault=UNPLUGGED))
                 continue
             if data:
                 self.bytes_in += len(data)
