@@ -54,7 +54,8 @@ def _free_udp_ports(n: int) -> list[int]:
 
 
 def _spawn_edges(out: Path, line: Lifeline, seats: int, uplink: str, keys, baseline_s: float,
-                 seed: int, faces: bool, face_video: str | None = None, rig_sources: dict | None = None,
+                 seed: int, faces: bool, face_video: str | None = None,
+                 rig_sources: dict | None = None,
                  seat_query: str = "", unit_cfg: dict | None = None,
                  face_model: str = "auto", yield_now: bool = True) -> tuple[list, list[str]]:
     """One process per seat, like one edge unit per seat in a cinema, each on the demo's

@@ -60,5 +60,5 @@ def check_face_models(cfg) -> list[Finding]:
     said = [f"expression model {model.model.path} loads with {model.runtime_name}"] \
         if model else []
     if any("frame" in model_check.face_readings(s.source) for s in cfg.seats if not s.opt_out):
-        said.append("the face tracker's models load")
+        said.append("the face tracker's models are the shipped files")
     return [Finding("face models", "ok", "; ".join(said))] if said else []

@@ -47,9 +47,6 @@ class EcgSynth:
         """Sample from t_us on (the beats before it still shape its first samples)."""
         self.next_s = t_us / 1e6
 
-    def stop(self) -> None:
-        self.next_s = None
-
     def beat(self, t_us: int) -> None:
         """A beat (its R peak); one given again (a heart's next, each step) changes nothing."""
         if self.beats and t_us / 1e6 <= self.beats[-1]:
