@@ -53,7 +53,8 @@ def test_a_finger_resting_lightly_on_a_ppg_board_is_no_contact_and_its_pulse_ret
     assert hr_ok[(t > 15.0) & (t < 20.0)].mean() > 0.9
     lifting = (t >= 21.5) & (t < 30.0)
     assert not contact[lifting].any() and not hr_ok[lifting].any()
-    assert hr_ok[t >= 38.0].mean() >= 0.9, hr_ok[t >= 38.0].mean()
+    assert hr_ok[t >= 38.0].mean() >= 0.9, rows[t >= 29.0].round(2).tolist()  # (0.0 once
+    # in six full runs, session 30; 3 of 3 alone: the rows after the lift say what the seat did)
 
 
 class _Chip:
