@@ -53,12 +53,26 @@ def correction(res: Result) -> tuple[dict | None, list[str]]:
     if refused:
         return None, refused
     why = _lag_untold(f)
-    fix = {"bias_pct": f["bias_pct"], "bias_bpm": f["bias_bpm"],
-           "lag_ms": 0.0 if why else f["lag_ms"], "mae_bpm": f["mae_bpm"],
-           "windows": f["windows"]}
+    lag_ms, said = (0.0, [f"no lag stored: {why}"]) if why else _device_lag(f)
+    fix = {"bias_pct": f["bias_pct"], "bias_bpm": f["bias_bpm"], "lag_ms": lag_ms,
+           "mae_bpm": f["mae_bpm"], "windows": f["windows"]}
     if why:
         fix["lag_not_stored"] = why
-    return fix, [f"no lag stored: {why}"] if why else []
+    return fix, said
+
+
+def _device_lag(f: dict) -> tuple[float, list[str]]:
+    """The device's own lag: a PPG's against the electrical beat less the wearer's pulse
+    arrival (the rig's range), which is the tester's body, not the device; the next viewer's
+    differs by tens of ms, and a seat's beats moved onto the tester's heart would be moved
+    by the wrong amount for everyone else (all PPG seats stay on the pulse's time alike)."""
+    arrival = f.get("pulse_arrival_allowed_ms")
+    if not arrival:
+        return f["lag_ms"], []
+    beyond = f["lag_beyond_pulse_arrival_ms"]
+    return beyond, [f"{f['lag_ms'] - beyond:+.0f} ms of the lag is the wearer's pulse arrival "
+                    f"({arrival[0]:g}-{arrival[1]:g} ms allowed): the body's, not stored as "
+                    "the device's"]
 
 
 def _lag_untold(f: dict) -> str:
