@@ -74,6 +74,14 @@ def numbers_in(kind: type, lo: float, hi: float):
     return lambda text: [one(v) for v in text.split(",")]
 
 
+def deferred(module: str, name: str):
+    """A verb's `func` whose module loads only when the verb runs: building the parser (for
+    --help, or another verb) imports none of its numpy, models or players."""
+    def run(args):
+        return getattr(importlib.import_module(module), name)(args)
+    return run
+
+
 def full_parser() -> argparse.ArgumentParser:
     """The parser with every noun registered (imports every noun's module): for help
     pages and for tests that walk every verb."""
