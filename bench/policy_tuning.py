@@ -34,7 +34,8 @@ from empathy import wire
 from empathy.cli import number_in, numbers_in
 from empathy.host import audience
 from empathy.host.policies import bandit
-from empathy.host.policy import MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, estimate_lag_s
+from empathy.host.policy import REWARD_LATENCY_S, estimate_lag_s
+from empathy.host.policy_settings import MAX_REWARD_LATENCY_S
 from empathy.host.story import load
 from empathy.sim import audience as sim
 from empathy.sim.impact import story_impacts

@@ -20,7 +20,6 @@ edge/signal_apple_sources.py)."""
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import warnings
@@ -51,40 +50,6 @@ RECORD_DATE = re.compile(r"(\d{4}-\d{2}-\d{2}) +" + CLOCK.pattern + r"\s*([+-])(
 WORD = re.compile(r"\d\s*([^\d\s+-][^\d+-]*?)\s*(?:[+-]\d{4})?$")  # what stands after the time
 TICK = 0.01  # s: the export's beat times are to 1/100 s
 CONTROLS = bytes(c for c in range(32) if c not in b"\t\n\r")  # no XML 1.0 character
-START = ("Apple Health's export: read from this local time on (2024-05-01 or "
-         "2024-05-01T22:30; default: the newest day's heart rate, the newest HRV session)")
-END = "Apple Health's export: read up to this local time (a date alone: to that day's end)"
-
-
-def when(text: str) -> datetime:
-    """--start: a local date or date and time, as the user writes it."""
-    try:
-        at = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a date (2024-05-01) or a "
-                                          "date and time (2024-05-01T22:30)") from None
-    if at.tzinfo is not None:  # (the file's local times are compared as written)
-        raise argparse.ArgumentTypeError(f"{text[:40]!r}: give the local time as the export "
-                                          "writes it, without a zone")
-    return at
-
-
-def when_end(text: str) -> datetime:
-    """--end: a date alone ends at that day's end (the day is read whole)."""
-    end = when(text)
-    try:
-        return end + timedelta(days=1) if len(text.strip()) == 10 else end
-    except OverflowError:  # (9999-12-31: no day after it)
-        raise argparse.ArgumentTypeError(f"{text[:40]!r}: a day no export reaches") from None
-
-
-SPAN = ("--start, --end and --source pick a span and a source of Apple Health's export only; "
-        "leave them out for this file")
-SOURCE = ("Apple Health's export: read this source's records (its name, or a part of it: "
-          "'Apple Watch', 'Polar Flow'; default: the one whose records cover the most minutes "
-          "of the span)")
-
-
 def is_apple_zip(path: str, head: bytes) -> bool:
     if not head.startswith(ZIP):
         return False

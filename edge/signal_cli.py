@@ -9,13 +9,9 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
-
-from empathy.cli import number_in
-from empathy.edge.signal_acc import cancelled_by, read_acc, tracked
-from empathy.edge.signal_apple import END, SOURCE, START, when, when_end
-from empathy.edge.signal_apple_sources import source_arg
-from empathy.edge.signal_file import FORMATS, SignalFileError, read_heart, regular
+from empathy.cli import deferred, number_in
+from empathy.edge.signal_args import FORMATS, FS, REPORT, SPAN, heart_args, light_phases
+from empathy.edge.signal_columns import SignalFileError
 
 NO_HEARTBEAT = 3  # exit status: the file was read, but holds no heartbeat
 RAILED_SAID_PCT = 1.0  # a PPG this much of the time on its top or bottom rail is told so
@@ -32,6 +28,8 @@ def _beats(args, step=lambda text: None):
     from empathy.edge.paced import paced
     from empathy.edge.ppg_evidence import still_samples
     from empathy.edge.ppg_timing import rise_times
+    from empathy.edge.signal_acc import cancelled_by, read_acc, tracked
+    from empathy.edge.signal_file import read_heart
 
     step(f"reading {Path(args.file).name}")
     x, fs = read_heart(args.file, args.column, args.kind, args.fs)
@@ -134,6 +132,8 @@ def _hr(args) -> int:
 def _hr_beats(args) -> int:
     """`signal hr` on beats (RR intervals, a FIT file's hrv messages) or on a device's
     heart-rate readings (which hold no beats, so no HRV)."""
+    import numpy as np
+
     from empathy.edge.hrv import heart_summary
     from empathy.edge.signal_apps import beats_or_rate, rate_summary
 
@@ -226,6 +226,8 @@ def said_report(args) -> None:
 def _hrv(args) -> int:
     """RR series (from a waveform's beats or a file of RR intervals) -> corrected series,
     the artefacts found and time-domain HRV."""
+    import numpy as np
+
     from empathy.edge.ectopic_beats import doubtful_beats
     from empathy.edge.hrv import (CORRECTED, WITHHELD, corrected_intervals, hrv_time,
                                   labelled_artefacts, nn)
@@ -286,6 +288,8 @@ def _hrv_beats(args, step):
     """(beat times in s, the summary when they came from a waveform, else None, an ECG's
     shape_match: `signal hr`'s, for its doubtful beats). A PPG's beats are timed at the
     middle of their rise, as `signal hr`'s HRV reads them (ppg_timing)."""
+    import numpy as np
+
     from empathy.edge.signal_apps import app_file, read_beats
 
     if args.kind != "rr" and not app_file(args.file):
@@ -297,24 +301,12 @@ def _hrv_beats(args, step):
     return read_beats(args.file, args.column, (args.start, args.end, args.source)), None, None
 
 
-FS = number_in(float, 0.1, 100_000)  # any rate a file could have; each verb checks its own
-POLARITY = dict(choices=("auto", "upright", "inverted"), default="auto",
-                help="PPG: which way the pulses point; a board's raw counts (MAX3010x) fall "
-                "with each pulse (default: auto, decided from the waveform's shape)")
-MEMBER = dict(metavar="NAME", help="the file to read inside a zip that holds several "
-              "(its path in the zip, or its name): a zip of one activity needs none")
-REPORT = dict(metavar="PATH.html", help="also write a page with plots (self-contained) and "
-              "PATH.json beside it; written even when no heartbeat is found")
-
-
 def _noted(verb):
     """The verb, with what the readers noted of the file (SignalNote) said on stderr, one
     line each, where it succeeds (a refusal stays one line)."""
-    from empathy.edge.signal_apps import SignalNote
-
     def run(args) -> int:
-        from empathy.edge.signal_apple import SPAN
-        from empathy.edge.signal_apps import app_file
+        from empathy.edge.signal_apps import SignalNote, app_file
+        from empathy.edge.signal_file import regular
         from empathy.edge.signal_packed import shown_as, unpacked
 
         try:
@@ -339,31 +331,14 @@ def _noted(verb):
     return run
 
 
-def _heart_args(verb, kind_help, column_help) -> None:
-    """The options `hr` and `hrv` share: the file's rate, kind, column and span, the pulse's
-    way up, and the outputs."""
-    verb.add_argument("--fs", type=FS, help="sampling rate in Hz (needed without a time column)")
-    verb.add_argument("--kind", choices=("ppg", "ecg", "rr"), default="ppg", help=kind_help)
-    verb.add_argument("--column", help=column_help)
-    verb.add_argument("--member", **MEMBER)
-    verb.add_argument("--start", type=when, help=START)
-    verb.add_argument("--end", type=when_end, help=END)
-    verb.add_argument("--source", metavar="NAME", type=source_arg, help=SOURCE)
-    verb.add_argument("--polarity", **POLARITY)
-    verb.add_argument("--json", action="store_true", help="one JSON object")
-    verb.add_argument("--report", **REPORT)
-
-
 def register(p) -> None:
-    from empathy.edge.signal_pupil import light_phases, pupil
-
     sub = p.add_subparsers(dest="verb", required=True)
     files = dict(epilog=FORMATS, formatter_class=argparse.RawDescriptionHelpFormatter)
     h = sub.add_parser("hr", help="beats, heart rate, HRV and quality from a PPG/ECG file",
                        **files)
     h.add_argument("file", help="one column of samples, a table with a time column, or an "
                    "EDF/WFDB record (files read: below)")
-    _heart_args(h, "rr: a file of beat intervals (a FIT file is read as beats anyway)",
+    heart_args(h, "rr: a file of beat intervals (a FIT file is read as beats anyway)",
                 "which CSV column holds the signal")
     h.add_argument("--acc", metavar="FILE", help="an accelerometer recorded with it (mG: a "
                    "magnitude column or x,y,z; same start): beats while moving are left out; with "
@@ -374,7 +349,7 @@ def register(p) -> None:
     v = sub.add_parser("hrv", help="corrected RR series, artefacts found and time-domain HRV",
                        **files)
     v.add_argument("file", help="PPG/ECG samples (as for hr) or, with --kind rr, RR intervals")
-    _heart_args(v, None, "which CSV column holds the signal or the intervals")
+    heart_args(v, None, "which CSV column holds the signal or the intervals")
     v.set_defaults(func=_noted(_hrv))
     u = sub.add_parser("pupil", help="blinks, cleaned pupil and light-compensated residual",
                        **files)
@@ -395,4 +370,4 @@ def register(p) -> None:
     u.add_argument("--out", help="write time_s,pupil_mm[,residual_mm] CSV here")
     u.add_argument("--json", action="store_true", help="one JSON object")
     u.add_argument("--report", **REPORT)
-    u.set_defaults(func=pupil)
+    u.set_defaults(func=deferred("empathy.edge.signal_pupil", "pupil"))

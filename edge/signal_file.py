@@ -1,4 +1,4 @@
-"""The recorded signal files `empathy signal` reads (FORMATS below says it to users), behind
+"""The recorded signal files `empathy signal` reads (signal_args.FORMATS says it to users), behind
 one read function: text tables and device exports (edge.signal_text, edge.signal_exports),
 EDF and WFDB records (edge.signal_record); column names are read by edge.signal_columns.
 Watches' and apps' beats and rates (Garmin FIT, Polar Sensor Logger's HR file) are no
@@ -18,65 +18,8 @@ from empathy.edge.signal_columns import (SignalFileError, base, heart_like, not_
                                          waveform_kind)
 from empathy.paths import not_a_file
 
-__all__ = ["FORMATS", "SignalFileError", "pick_column", "read_heart", "read_rr", "read_signal",
-           "sample_rate"]
+__all__ = ["SignalFileError", "pick_column", "read_heart", "read_rr", "read_signal", "sample_rate"]
 
-FORMATS = """\
-files read:
-  text (UTF-8 or UTF-16, with or without a byte-order mark; a regular file, lines under
-    1 MiB, at most 4096 columns): one column of samples (then --fs is
-    needed), or a table whose header names a time column: time, t, time_s, t_s, seconds;
-    time_ms, timer, ms (milliseconds); ts_us, time_us (microseconds); datetime, timestamp,
-    phone timestamp (ISO 8601, e.g. 2024-05-01T12:00:00.250); or time/timestamp with its
-    unit after it: 'Time (s)', 'timestamp [ms]', 'sensor timestamp [ns]' (Polar Sensor
-    Logger: the sensor's clock is used, not the phone's; where the phone's is the only
-    one, an hour it moves for summer time is undone, and said). The rate is the time column's
-    mean (repeated stamps are fine; times going backwards, or straying from that one rate
-    by over 1 % of the time and a step, are an error). The signal is the
-    column named ecg/ekg (--kind ecg) or ppg/bvp/pleth/pulse (--kind ppg), else the first
-    other column, or --column.
-  fields separated by commas, semicolons, tabs or spaces: the separator is the one found
-    equally often on each of the first lines; with semicolons, tabs or spaces a decimal
-    comma (0,5) reads as 0.5, unless the first lines' numbers have decimal points.
-  every value a finite number within +-1e20 (a NaN or an empty field is refused: cut the
-    file there or fill the gap).
-  device exports: OpenSignals text (biosignalsplux, BITalino: the rate and sensors from its
-    header); Empatica E4 BVP/EDA/TEMP/HR/ACC.csv (start and rate in the first two rows) and
-    IBI.csv (signal hrv --kind rr).
-  EDF/EDF+/BDF (.edf, .bdf; needs pyedflib) and WFDB records (.hea; needs wfdb): the
-    channels at the heart channel's rate (by its label), else at the first channel's.
-  a file's own rate (time column or header) is used; --fs, when given, must agree with it
-    within 1 % (then it is used as given).
-  pupil, EDA, temperature, accelerometer, SpO2, heart- or pulse-rate (bpm) or RR columns
-    are refused by `signal hr`, and a column named for the other waveform (bvp with --kind
-    ecg) is too.
-  RR intervals (signal hrv|hr --kind rr): one a line, in ms (200..10000) or seconds
-    (0.2..10, told by their median); a header's rr_ms, rr, ibi_ms, ibi, nni, RR-interval
-    or PP-interval column (Polar Sensor Logger's RR and PPI: a PPI the sensor marks
-    'blocker' or off the skin ends in no beat, and where the phone's stamps run 5 s ahead
-    of the intervals, beats went missing: a gap; Elite HRV, Kubios, Empatica IBI.csv, HRV
-    Logger's 'date, rr, since start').
-  watches and apps (any --kind): Garmin FIT (.fit; needs fitdecode): the beat intervals of
-    its hrv messages (a watch's 'Log HRV', or a chest strap) or beat_intervals messages
-    (newer watches), or the beats a strap stored under water (a swim); without them, or
-    where they cover a part of it only, its records' (or a daily monitoring file's) heart
-    rate, which `signal hr` gives as a rate with no HRV; a file that ends early is read up
-    to its end, and says so. Polar Sensor Logger's
-    HR.txt (a rate a second: `signal hr`; the beats are in its RR.txt). Polar Flow's CSV
-    export, TCX and GPX tracks (Garmin Connect's, Strava's exports): their heart rate, a
-    rate with no HRV. Apple Health's export (export.xml or export.zip; read as a stream):
-    `signal hr` its heart-rate records, a rate with no HRV (the newest day); `signal hrv`
-    an HRV session's beats (InstantaneousBeatsPerMinute: the newest session; Apple leaves
-    unclean beats out, a gap here), each interval to a few ms (whole bpm, times to 1/100
-    s): a coarse RMSSD, said so; --start/--end (local time as the file writes it: 2024-05-01
-    or 2024-05-01T22:30) pick another day or session; one source's records are read (the
-    one covering the most minutes; --source NAME picks another), the sources said.
-  packed (signal hr|hrv): gzip (Strava's bulk export: activities/NNN.fit.gz, .tcx.gz,
-    .gpx.gz) and zip (Garmin Connect's zip of one .fit; Strava's whole export; Garmin's
-    account export, its activities in zips in it: one level read): the file inside is
-    read; a zip of several activities names them: --member NAME reads one (outer/inner/name).
-    Unpacking stops past 200x the packed size (over 16 MiB) or 1 GiB: a bomb; a zip whose names
-    leave it ('../') is refused; XML declaring entities (<!ENTITY) is refused."""
 
 RR_MS = (200.0, 10_000.0)  # 300 bpm to a 10-s sinus pause (QT Database sel232's: 5.6 s)
 RR_COLUMNS = ("rr_ms", "rr", "ibi_ms", "ibi", "nni", "rr-interval", "rr interval",

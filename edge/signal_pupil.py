@@ -3,14 +3,12 @@ from a recorded pupil file (the verb's options: edge/signal_cli.py)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 import numpy as np
 
 from empathy import wire
-from empathy.cli import number_in
 from empathy.edge.pupil import LightResponse, pupil_clean, pupil_residual
 from empathy.edge.signal_cli import report_path, said_report, save_report
 from empathy.edge.signal_file import SignalFileError, pick_column, read_signal
@@ -35,16 +33,6 @@ def diameters(cols: dict, column: str | None, path: str) -> np.ndarray:
             f"diameter ({PUPIL.lo:g}..{PUPIL.hi:g} mm; a tracker's pixels: `empathy calibrate "
             "pupil-scale`)" + (" (--column names the pupil's)" if len(cols) > 1 else ""))
     return np.where((mm >= PUPIL.lo) & (mm <= PUPIL.hi), mm, np.nan)
-
-
-def light_phases(text: str) -> list[float]:
-    """--light-phases LAT,UP,DOWN: latency, constriction and redilation in seconds."""
-    parts = text.split(",")
-    if len(parts) != 3:
-        raise argparse.ArgumentTypeError(f"{text!r}: give latency, constriction and "
-                                         "redilation in seconds, as LAT,UP,DOWN")
-    return [number_in(float, 0, 1)(parts[0])] + [number_in(float, 0.01, 10)(v)
-                                                 for v in parts[1:]]
 
 
 def pupil(args) -> int:

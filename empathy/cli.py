@@ -2,7 +2,10 @@
 
 Each noun's module defines `register(parser)` (adds its verbs and sets `func` on each) and is
 imported only when that noun is used, so `empathy --help` stays fast and a missing optional
-dependency only affects its own noun. Verbs return an exit code: 0 ok, 1 failure with a
+dependency only affects its own noun. That module and what `register` reads (config
+dataclasses, choice lists, option checks) load no numpy: a verb's heavy imports are made as
+it runs (inside its function, or `deferred`), so every --help answers at once, on a Pi too
+(tests/test_imports_light.py). Verbs return an exit code: 0 ok, 1 failure with a
 one-line reason on stderr.
 """
 
@@ -72,6 +75,14 @@ def numbers_in(kind: type, lo: float, hi: float):
     """An argparse type: comma-separated numbers of `kind`, each within lo..hi."""
     one = number_in(kind, lo, hi)
     return lambda text: [one(v) for v in text.split(",")]
+
+
+def deferred(module: str, name: str):
+    """A verb's `func` whose module loads only when the verb runs: building the parser (for
+    --help, or another verb) imports none of its numpy, models or players."""
+    def run(args):
+        return getattr(importlib.import_module(module), name)(args)
+    return run
 
 
 def full_parser() -> argparse.ArgumentParser:

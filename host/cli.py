@@ -14,11 +14,9 @@ from pathlib import Path
 
 from empathy.config import ConfigError, from_toml, listen_addr, proxy_network, setting
 from empathy.errors import UserError
-from empathy.host.kiosk import KioskConfig
 from empathy.host.osc import OscConfig
 from empathy.host.seatmap import SeatMapConfig
-from empathy.host.show import ShowConfig
-from empathy.keys import UNSAFE_MODE
+from empathy.host.show_config import KioskConfig, ShowConfig
 from empathy.rotate import Rotation
 
 log = logging.getLogger("empathy.host")
@@ -56,6 +54,8 @@ class DashboardConfig:
 
 def read_token(path: str, key: str) -> str | None:
     """The token, from a private regular file (it controls the show: as a keystore)."""
+    from empathy.keys import UNSAFE_MODE  # here: `host run --help` loads no keystore code
+
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not hold the start
         with os.fdopen(fd, "rb") as f:

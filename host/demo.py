@@ -34,7 +34,7 @@ from empathy.edge.lifeline import Lifeline
 from empathy.host.demo_stop import EndEarly, said
 from empathy.host.demo_story import demo_story
 from empathy.host.demo_units import UnitsWatch, edge_stats, exits, own_folder
-from empathy.host.policy import POLICY_NAMES
+from empathy.host.policy_settings import POLICY_NAMES
 
 EDGE_NICE = 10  # the simulated seat units' niceness on the demo's one machine
 # How long the demo waits for its freshly started units to be heard at all before the

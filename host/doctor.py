@@ -68,7 +68,7 @@ def check_gstreamer() -> list[Finding]:
     except (ImportError, ValueError) as e:
         return [Finding("gstreamer", "fail", f"GStreamer introspection unavailable: {e}",
                         f"{APT} gir1.2-gstreamer-1.0 gstreamer1.0-tools; pip install pygobject")]
-    from empathy.host.player.outputs import detect
+    from empathy.host.player.output_names import detect
 
     missing = {e: pkg for e, pkg in GST_REQUIRED.items() if not Gst.ElementFactory.find(e)}
     out = [Finding("gstreamer", "fail" if missing else "ok",

@@ -32,12 +32,12 @@ import queue
 import sqlite3
 import threading
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from empathy.host.baseline import BaselineWatch
 from empathy.host.show import Show
+from empathy.host.show_config import KioskConfig
 from empathy.wire import Flag
 
 log = logging.getLogger("empathy.host.kiosk")
@@ -46,30 +46,6 @@ ATTRACT = "attract"  # the attract loop's clip id (frame log, segments, cues)
 TIMELINE_KEPT = 2 * 3600 * 2  # 2 h of audience states at 2 Hz: a visit's film, however long
 VISITS_KEPT = 1000  # visits remembered for the summary and the dashboard
 SEGMENTS_KEPT = 100  # attract loop rounds remembered between visits
-
-
-@dataclass
-class KioskConfig:
-    #: the attract loop's clip, from the media root (else the story's folder); empty: the
-    #: story's first clip. Example: "media/attract.mp4"
-    attract: str = ""
-    attract_lut: str = ""  #: a .cube look for the attract loop. Example: "luts/dim.cube"
-    #: a strap in contact with a heartbeat, or a face in view, this long, s: a visit starts
-    settle_s: float = 2.0
-    #: nobody in the seat this long, s: the visitor has gone, the film cuts to the attract
-    #: loop and the visit ends (the edge's rebaseline_after_s should be no longer)
-    leave_s: float = 8.0
-    #: no fresh baseline this long after a visit started, s: the film starts anyway (logged)
-    baseline_timeout_s: float = 120.0
-    #: after the story's end, s: the visit ends and the attract loop plays on
-    idle_timeout_s: float = 60.0
-    report: bool = True  #: write each visit's HTML report beside its session
-
-    def validate(self):
-        for name in ("settle_s", "leave_s", "baseline_timeout_s", "idle_timeout_s"):
-            v = getattr(self, name)
-            if not 0 < v <= 24 * 3600:
-                raise ValueError(f"{name} {v} must be within 0..86400 s")
 
 
 def present(sample) -> bool:

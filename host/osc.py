@@ -17,8 +17,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from pythonosc.udp_client import SimpleUDPClient
-
 from empathy.config import host_port, setting
 
 log = logging.getLogger("empathy.host.osc")
@@ -40,6 +38,8 @@ class OscOutput:
     """A Show observer sending OSC to every target."""
 
     def __init__(self, cfg: OscConfig):
+        from pythonosc.udp_client import SimpleUDPClient  # here: OscConfig is read without it
+
         self.cfg, self.p = cfg, cfg.prefix
         self.clients = [SimpleUDPClient(h, int(p)) for h, _, p in
                         (t.rpartition(":") for t in cfg.targets)]

@@ -20,11 +20,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
-from empathy.cli import number_in
+from empathy.cli import deferred, number_in
 from empathy.errors import UserError
-from empathy.host.policy import POLICY_NAMES
+from empathy.host.policy_settings import POLICY_NAMES, REWARD_LATENCY_S
 from empathy.paths import read_file
 
 SIM_POLICIES = ("default", "rules", "arc", "bandit")
@@ -146,6 +144,8 @@ def _sound(r: dict, story) -> bool:
 
 
 def _number(v) -> bool:
+    import numpy as np
+
     return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v))
 
 
@@ -162,6 +162,8 @@ def target_probabilities(policy, decision, state, min_good_fraction: float = 0.2
 
 def _reward_model(screenings: list[list[dict]], ridge: float = 1.0):
     """Per (decision, option) ridge regression of the reward on the bandit's features."""
+    import numpy as np
+
     from empathy.host.audience import AudienceState
     from empathy.host.policies.bandit import features
 
@@ -180,6 +182,8 @@ def _reward_model(screenings: list[list[dict]], ridge: float = 1.0):
 
 def evaluate(policy, story, screenings: list[list[dict]]) -> dict:
     """Estimated mean screening reward of `policy` from screenings another policy logged."""
+    import numpy as np
+
     from empathy.host.audience import AudienceState
     from empathy.host.policies.bandit import features
 
@@ -241,10 +245,27 @@ def _evaluate(args) -> int:
 
 
 def register(p) -> None:
-    from empathy.host import policy_measure, policy_sim
-
+    # Built from light modules; each verb's own (numpy, the simulator) loads as it runs.
     sub = p.add_subparsers(dest="verb", required=True)
-    policy_sim.register(sub)
+    s = sub.add_parser("simulate", help="compare policies over simulated screenings")
+    s.add_argument("--story", required=True)
+    s.add_argument("--impact", help="simulation-only segment dynamics (TOML); default: targets")
+    s.add_argument("--policy", action="extend", nargs="+", choices=POLICY_NAMES,
+                   help="one or more, repeatable (default: the story's, else "
+                        f"{', '.join(SIM_POLICIES)})")
+    s.add_argument("--screenings", type=number_in(int, 2, 100_000), default=500)
+    s.add_argument("--seats", type=number_in(int, 2, 5000), default=30)
+    s.add_argument("--seed", type=number_in(int, 0, 2**32 - 1), default=0)
+    s.add_argument("--reward-latency", type=number_in(float, 0, 15), default=REWARD_LATENCY_S,
+                   help="seconds a segment's measured reward window is shifted by (default: "
+                        "the host's [show] reward_latency_s default)")
+    s.add_argument("--measurement", help="measurement model (default: sim/measurement.toml, "
+                                         "from `empathy policy measure`)")
+    s.add_argument("--state", help="learning policy state file (default: a fresh one)")
+    s.add_argument("--record", help="write every decision as JSON lines (for evaluate)")
+    s.add_argument("--plot", help="write the learning and regret curves (PNG/SVG)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=deferred("empathy.host.policy_sim", "simulate"))
     e = sub.add_parser("evaluate", help="estimate a policy's reward from recorded screenings")
     e.add_argument("--story", required=True)
     e.add_argument("--recorded", action="extend", nargs="+", required=True,
@@ -256,4 +277,13 @@ def register(p) -> None:
     e.add_argument("--seed", type=number_in(int, 0, 2**32 - 1), default=0)
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_evaluate)
-    policy_measure.register(sub)
+    m = sub.add_parser("measure", help="derive the simulated audience's measurement model by "
+                                       "running the real edge on simulated people")
+    m.add_argument("--viewers", type=number_in(int, 2, 10000), default=16)
+    m.add_argument("--minutes", type=number_in(float, 0.5, 60), default=3.0,
+                   help="of film per viewer")
+    m.add_argument("--seed", type=number_in(int, 0, 2**32 - 1), default=0)
+    m.add_argument("--no-faces", action="store_true", help="seats without face cameras")
+    m.add_argument("--out", help="TOML to write (default: sim/measurement.toml)")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=deferred("empathy.host.policy_measure", "measure"))

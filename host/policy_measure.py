@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.cli import number_in
 
 RATE_HZ = 10.0
 TICK_S = 0.02
@@ -142,7 +141,7 @@ def fit(records: list[SeatRecord]) -> tuple[dict, dict]:
                    "samples": int(sum(len(r.good) for r in records))}
 
 
-def _cmd(args) -> int:
+def measure(args) -> int:
     import tomli_w
     from rich.progress import Progress
 
@@ -188,16 +187,3 @@ def _cmd(args) -> int:
         print(f"{out}: " + ", ".join(f"{k} {v:.3f}" for k, v in numbers.items())
               + f"; within-seat R² {quality['r2_within_seat']:.3f}")
     return 0
-
-
-def register(sub) -> None:
-    m = sub.add_parser("measure", help="derive the simulated audience's measurement model by "
-                                       "running the real edge on simulated people")
-    m.add_argument("--viewers", type=number_in(int, 2, 10000), default=16)
-    m.add_argument("--minutes", type=number_in(float, 0.5, 60), default=3.0,
-                   help="of film per viewer")
-    m.add_argument("--seed", type=number_in(int, 0, 2**32 - 1), default=0)
-    m.add_argument("--no-faces", action="store_true", help="seats without face cameras")
-    m.add_argument("--out", help="TOML to write (default: sim/measurement.toml)")
-    m.add_argument("--json", action="store_true")
-    m.set_defaults(func=_cmd)

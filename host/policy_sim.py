@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.cli import number_in
 from empathy.errors import UserError
 
 Z95 = 1.96
@@ -107,7 +106,7 @@ def judge(runs: dict, hind: dict, blocks: int = 10) -> dict:
     return out
 
 
-def _simulate(args) -> int:
+def simulate(args) -> int:
     from rich.progress import Progress
 
     from empathy.host.policy_cli import SIM_POLICIES, _policy, _story
@@ -209,27 +208,3 @@ def _plot(runs: dict, hind: dict, out: Path, title: str) -> None:
     ax.legend(fontsize=8)
     fig.savefig(out, bbox_inches="tight", dpi=100)
     plt.close(fig)
-
-
-def register(sub) -> None:
-    from empathy.host.policy import POLICY_NAMES, REWARD_LATENCY_S
-    from empathy.host.policy_cli import SIM_POLICIES
-
-    s = sub.add_parser("simulate", help="compare policies over simulated screenings")
-    s.add_argument("--story", required=True)
-    s.add_argument("--impact", help="simulation-only segment dynamics (TOML); default: targets")
-    s.add_argument("--policy", action="extend", nargs="+", choices=POLICY_NAMES,
-                   help=f"one or more, repeatable (default: the story's, else {', '.join(SIM_POLICIES)})")
-    s.add_argument("--screenings", type=number_in(int, 2, 100_000), default=500)
-    s.add_argument("--seats", type=number_in(int, 2, 5000), default=30)
-    s.add_argument("--seed", type=number_in(int, 0, 2**32 - 1), default=0)
-    s.add_argument("--reward-latency", type=number_in(float, 0, 15), default=REWARD_LATENCY_S,
-                   help="seconds a segment's measured reward window is shifted by (default: "
-                        "the host's [show] reward_latency_s default)")
-    s.add_argument("--measurement", help="measurement model (default: sim/measurement.toml, "
-                                         "from `empathy policy measure`)")
-    s.add_argument("--state", help="learning policy state file (default: a fresh one)")
-    s.add_argument("--record", help="write every decision as JSON lines (for evaluate)")
-    s.add_argument("--plot", help="write the learning and regret curves (PNG/SVG)")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=_simulate)

@@ -18,62 +18,28 @@ import socket
 import threading
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Optional
 
 from empathy import wire
 from empathy.clock import now_us
-from empathy.config import host_port, setting
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
-from empathy.host.policy import (MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, check_name,
-                                 estimate_lag_s, learn_from_show, show_policy)
+from empathy.host.policy import estimate_lag_s, learn_from_show, show_policy
 from empathy.host.receive import Intake, LinkCounters
 from empathy.host.show_branches import StoryBranches
+from empathy.host.show_config import ShowConfig
 from empathy.host.show_controls import OperatorControls
 from empathy.host.story import Story
 from empathy.discovery import announce_if_lan
-from empathy.host.player.outputs import output_chain
 from empathy.host.seatmap import SeatMapConfig
 from empathy.log import RateLimited
-from empathy.transports import check_url, open_receiver
+from empathy.transports import open_receiver
 
 log = logging.getLogger("empathy.host.show")
 QUEUE_LIMIT = 1000  # operator controls and observers' faults waiting for the show loop
 
 CUE_HZ = 10.0
-
-
-@dataclass
-class ShowConfig:
-    #: where edge units' packets arrive: udp://HOST:PORT, mqtt://HOST:PORT/SCREEN or
-    #: serial:///dev/DEVICE (docs/link.md). Example: "udp://0.0.0.0:47100"
-    listen: str = setting("udp://127.0.0.1:47100", check=check_url)
-    #: where the picture goes: file:PATH, window, kms (Pi), nv3d (Jetson), null, or auto
-    #: (detected); or a chain tried in order until one opens (host/player/outputs.py).
-    #: Example: ["kms", "file:/var/lib/empathy/fallback.mp4"]
-    output: str | list[str] = setting("auto", check=output_chain)
-    width: int = setting(640, lo=16, hi=8192)  #: picture width in pixels (even)
-    height: int = setting(360, lo=16, hi=8192)  #: picture height in pixels (even)
-    #: the show's frame rate; clips are converted to it
-    fps: float = setting(25.0, lo=1, hi=120)
-    #: how branches are chosen: default, rules, arc, bandit or random (docs/story.md)
-    policy: str = "arc"
-    loop: bool = True  #: start the story again when it ends (a kiosk)
-    #: below this share of seats with signal, a decision takes the director's default
-    min_good_fraction: float = setting(0.25, lo=0, hi=1)
-    #: seconds the audience's measured response lags the film: a segment's reward is taken
-    #: over its own time shifted by this much, and given when that window has closed; when
-    #: the story ends the show measures on this long (the credits) before it stops
-    #: (default: what the body's response and the edge estimate's latency leave once the
-    #: reward has undone the estimate's lag, docs/story.md)
-    reward_latency_s: float = setting(REWARD_LATENCY_S, lo=0, hi=MAX_REWARD_LATENCY_S)
-    #: edge units to send screen cues to (what is on screen, its luminance), host:port
-    #: each. Example: ["10.0.0.21:47200"]
-    cue_targets: list[str] = setting([], check=host_port)
-
-    def validate(self):
-        check_name(self.policy)  # by name: the learner's state is the show's to load
 
 
 class Show(StoryBranches, OperatorControls):

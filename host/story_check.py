@@ -81,7 +81,7 @@ class Report:
 def platform_of(output: str | list[str] = "auto") -> str:
     """The platform a show would run on here, by the player's own output detection; for
     an output chain (a host config's list), its first output's."""
-    from empathy.host.player.outputs import detect
+    from empathy.host.player.output_names import detect
 
     first = output[0] if isinstance(output, list) else output
     kind = detect() if first == "auto" else first.split(":", 1)[0]

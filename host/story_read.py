@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from empathy import toml_text
+from empathy.host.policy_settings import POLICY_NAMES
 from empathy.host.story import Decision, Segment, Story, StoryError, line_of
 from empathy.host.story_conditions import compile_condition, same_type
 
@@ -96,8 +97,6 @@ def read(text: str, path: Path, media_root: str | Path | None, check_files: bool
         if s.next and s.next not in segments:
             r.err(f"segment {sid!r}: next={s.next!r} is not a segment", sid, "next")
     policy = r.name(doc["policy"], "policy", "policy") if "policy" in doc else None
-    from empathy.host.policy import POLICY_NAMES  # here: policy.py imports this module
-
     if policy is not None and policy not in POLICY_NAMES:
         r.err(f"unknown policy {policy!r} (known: {', '.join(POLICY_NAMES)})", "policy")
     title = doc.get("title", path.stem)

@@ -33,7 +33,8 @@ import numpy as np
 from empathy.host import audience as host_audience
 from empathy.host.audience import (STATE_HZ, SYNC_WINDOW_S, AudienceState, fuse,
                                    measured_segment_reward, segment_reward, trace_states)
-from empathy.host.policy import MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, estimate_lag_s
+from empathy.host.policy import REWARD_LATENCY_S, estimate_lag_s
+from empathy.host.policy_settings import MAX_REWARD_LATENCY_S
 from empathy.host.story import Story
 from empathy.sim.impact import Impact, story_impacts
 from empathy.sim.measurement import MeasurementModel, SeatsSeen

@@ -15,7 +15,8 @@ from empathy.host.player import framelog
 from empathy.host.player.cube import identity_cube, write_cube
 from empathy.host.player.decode import read_frames
 from empathy.host.player.probe import probe
-from empathy.host.player.outputs import VideoWriter, detect, parse_output
+from empathy.host.player.output_names import detect, parse_output
+from empathy.host.player.outputs import VideoWriter
 from empathy.host.player.player import Clip, Player
 
 W, H, FPS = 160, 90, 25

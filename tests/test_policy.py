@@ -11,8 +11,8 @@ from empathy.host.audience import AudienceState
 from empathy.host.policies.arc import ArcPolicy
 from empathy.host.policies.bandit import BanditPolicy
 from empathy.host.policies.rules import RulesPolicy
-from empathy.host.policy import (POLICY_NAMES, REWARD_LATENCY_S, decide, learn_from_show,
-                                 make_policy)
+from empathy.host.policy import REWARD_LATENCY_S, decide, learn_from_show, make_policy
+from empathy.host.policy_settings import POLICY_NAMES
 from empathy.host.story import Decision, load
 
 SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample" / "neon_rain.toml"

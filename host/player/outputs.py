@@ -38,6 +38,7 @@ import numpy as np
 from . import audio as _audio
 from . import glgrade
 from .gst import Gst, fps_fraction, set_file, set_thread_nice
+from .output_names import outputs_of, parse_output
 
 log = logging.getLogger(__name__)
 
@@ -63,20 +64,6 @@ AUDIO_SINKS: dict[str, str] = {
     "nv3d": "audioresample ! autoaudiosink sync=false",
     "null": "fakesink sync=false",
 }
-
-
-def detect() -> str:
-    """The output kind for this machine: Jetson, Raspberry Pi, a desktop, else a file."""
-    if Path("/etc/nv_tegra_release").exists():
-        return "nv3d"
-    try:
-        if b"Raspberry Pi" in Path("/proc/device-tree/model").read_bytes():
-            return "kms"
-    except OSError:
-        pass
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
-        return "window"
-    return "file"
 
 
 def _fragmented(mux) -> None:
@@ -113,36 +100,6 @@ class OutputError(RuntimeError):
     not restart on it (RestartPreventExitStatus=78), so a missing display cannot crash-loop."""
 
     exit_code = 78
-
-
-def outputs_of(output: str | list[str]) -> list[str]:
-    """The output chain: one output, or several tried in order until one opens."""
-    return [output] if isinstance(output, str) else list(output)
-
-
-def output_chain(output: str | list[str]) -> None:
-    """Config check: a known output, or a non-empty chain of them (ValueError otherwise)."""
-    chain = outputs_of(output)
-    if not chain:
-        raise ValueError("an output chain needs at least one output")
-    for o in chain:
-        parse_output(o)
-
-
-def parse_output(output: str) -> tuple[str, Path | None]:
-    """'file:/x.mp4' -> ('file', Path); 'auto' resolved; ValueError for anything unknown."""
-    if output.startswith("file:"):
-        path = output[5:]
-        if not path:
-            raise ValueError("file output needs a path: file:/path/out.mp4")
-        return "file", Path(path)
-    kind = detect() if output == "auto" else output
-    if kind == "file":
-        return "file", Path("empathy-show.mp4")
-    if kind not in PIPELINES:
-        raise ValueError(f"unknown output {output!r}: "
-                         "use file:PATH, window, kms, nv3d, null or auto")
-    return kind, None
 
 
 class VideoWriter:

@@ -22,14 +22,14 @@ from typing import Callable
 
 import numpy as np
 
-from . import audio as sound, hdr
+from . import audio as sound, hdr, output_names
 from .cube import CubeError
 from .decode import SILENT_S, Decoder, End, Failed
 from .framelog import FrameLog
 from .grade import FILES_KEPT, Grade, crossfade
 from .gst import to_8bit
 from .nextclip import Clip, NextClip, Queued
-from .outputs import VideoWriter, output_chain
+from .outputs import VideoWriter
 from empathy.rotate import Rotation
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class Player:
             raise ValueError(f"width and height must be positive and even, got {width}x{height}")
         if not np.isfinite(fps) or not 1.0 <= fps <= 240.0:
             raise ValueError(f"fps must be within 1..240, got {fps}")
-        output_chain(output)  # unknown outputs fail here, not in the play thread
+        output_names.output_chain(output)  # unknown outputs fail here, not in the play thread
         if grade_on not in ("cpu", "gl"):
             raise ValueError(f"grade_on must be 'cpu' or 'gl', got {grade_on!r}")
         if not 2 <= gl_lut_size <= 65:
