@@ -2,7 +2,6 @@
 and its own state say, and when its packet leaves. A lead off through the simulated ECG
 board on a real pty; the rest through the seat's real features."""
 
-import threading
 import time
 
 import numpy as np
