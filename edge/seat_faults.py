@@ -3,7 +3,9 @@ the operator's dashboard names ("seat 12: ECG lead off: moisten the electrodes")
 
 Sources say how a sensor is with `Health` readings; each one replaces what that sensor
 (`Health.sensor`) said before: a board's "lead off", "unplugged" and, once it is back, its
-contact again. A fault text the table has no code for (a GSR front end saturated, another
+word that all is well. A finger off a board is not a fault: its contact bit reads the same
+for an empty seat (the room's "no contact" shows both); a worn strap that reads no skin is
+(dry electrodes). A fault text the table has no code for (a GSR front end saturated, another
 firmware's words) leaves the sensor's codes as they were. Beside them, two the seat itself
 knows: its heart correction's device is not the one calibrated (edge/profile.py DeviceFix),
 and values no body makes, dropped before the wire or from its heart-rate device, within
@@ -25,12 +27,12 @@ from empathy.sensors.base import (LEAD_LOOSE, LEAD_OFF, LEAD_STUCK, NO_SKIN, STR
 
 IMPOSSIBLE_HOLD_S = 5.0
 _WORDS = {UNPLUGGED: "unplugged", LEAD_OFF: "lead_off", LEAD_STUCK: "lead_wiring",
-          STRAP_GONE: "strap_gone", NO_SKIN: "no_contact"}
+          STRAP_GONE: "strap_gone", NO_SKIN: "no_skin"}
 
 
 def codes_of(r: Health) -> Optional[int]:
-    """The fault codes a Health reading says its sensor has now (0: none), or None where
-    it says nothing the table names (the sensor's codes stand)."""
+    """The fault codes a Health reading says its sensor has now (0: none, whatever its
+    contact), or None where it says nothing the table names (the sensor's codes stand)."""
     if r.fault in _WORDS:
         return wire.mask_of([_WORDS[r.fault]])
     if LEAD_LOOSE in r.fault:
@@ -38,9 +40,8 @@ def codes_of(r: Health) -> Optional[int]:
     if r.sensor.startswith("camera:") and r.fault.startswith("camera:"):
         role = parse_qs(urlsplit(r.sensor).query).get("role", ["face"])[-1]
         return wire.mask_of(["eye_camera" if role == "eye" else "face_camera"])
-    if r.fault:
-        return None
-    return 0 if r.contact else wire.mask_of(["no_contact"])
+    # a board's contact bit alone is no fault: an empty seat reads so (the room shows it)
+    return None if r.fault else 0
 
 
 class SeatFaults:

@@ -1,7 +1,9 @@
 """The operator sees WHY a seat's sensor is out: a real edge unit reading the simulated
 serial board on a real pty, the board unplugged and plugged back in, a real `empathy host
-run` taking the unit's packets over UDP, its dashboard API and /metrics read over HTTP."""
+run` taking the unit's packets over UDP, its dashboard API and /metrics read over HTTP,
+and its page in Debian's chromium (headless) where that is installed."""
 
+import os
 import subprocess
 import sys
 import threading
@@ -12,6 +14,7 @@ import pytest
 import tomli_w
 
 from test_api import HostRig
+from test_dashboard_browser import CHROMIUM, DRIVER
 
 SEAT = 22  # the real unit's seat (unit 2); the rig feeds unit 1's seat 1 itself
 
@@ -45,6 +48,32 @@ def _seat(state):
     return next((s for s in state["seats"] if s["seat"] == SEAT), None)
 
 
+def _page_says(rig, tmp, want: str):
+    """The operator page's sensor-fault lines once they hold `want` (None: no chromium)."""
+    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
+        return None
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    opts = Options()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 f"--user-data-dir={tmp / 'chromium'}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    try:
+        driver.set_page_load_timeout(60)
+        driver.get(f"{rig.url}#token={rig.token}")
+        return WebDriverWait(driver, 60, poll_frequency=0.2).until(
+            lambda d: want in d.find_element(By.ID, "seat-faults").text
+            and d.find_element(By.ID, "seat-faults").text)
+    finally:
+        driver.quit()
+
+
 def _metrics(rig) -> str:
     req = urllib.request.Request(rig.url.rstrip("/") + "/metrics",
                                  headers={"Authorization": f"Bearer {rig.token}"})
@@ -73,6 +102,9 @@ def test_an_unplugged_board_is_named_on_the_dashboard_and_cleared_when_back(tmp_
         assert fault["text"] == "sensor unplugged" and "plug" in fault["action"]
         assert fault["since_s"] >= 0
         assert 'empathy_seat_faults{fault="unplugged"} 1.0' in _metrics(rig)
+        page = _page_says(rig, tmp_path, "sensor unplugged")
+        assert page is None or "seat 22: sensor unplugged: plug the sensor's cable back in" \
+            in page, page
         board.replug()
         rig.wait_state(lambda s: not _seat(s).get("faults"), 30, "the fault cleared")
         assert 'empathy_seat_faults{fault="unplugged"} 0.0' in _metrics(rig)

@@ -46,11 +46,10 @@ def test_a_lead_off_on_the_serial_board_is_said_and_cleared(tmp_path):
     finally:
         src.close()
         board.close()
-    # (the board's own contact bit reads off till it settles, at its start and the lead's)
     off = [t for t, names in sent if names == ["lead_off"]]
     assert off and 3.0 <= off[0] < 4.5 and off[-1] < 7.0 + 4.0, sent
     assert sent[-1][1] == [] and 7.0 <= sent[-1][0] < 7.0 + 4.0, sent  # back, settled
-    assert all(names in (["lead_off"], ["no_contact"], []) for _, names in sent), sent
+    assert all(names in (["lead_off"], []) for _, names in sent), sent
 
 
 def test_a_seat_s_own_faults_an_uncalibrated_device_and_impossible_values():
@@ -90,10 +89,11 @@ def test_each_sensor_s_health_sets_its_own_codes():
     assert now(Health(0, strap, contact=False, fault="disconnected")) == [
         "face_camera", "strap_gone"]
     assert now(Health(0, strap, contact=False, fault="no skin contact")) == [
-        "face_camera", "no_contact"]
+        "face_camera", "no_skin"]
     # words the table has no code for leave the sensor's codes as they were
     assert now(Health(0, strap, fault="strap refused the ECG stream")) == [
-        "face_camera", "no_contact"]
+        "face_camera", "no_skin"]
+    assert now(Health(0, "serial:b", contact=False)) == ["face_camera", "no_skin"]  # (empty)
     assert now(Health(0, "serial:a", contact=False, fault="LO+ keeps dropping: check the "
                       "electrode snap"), Health(0, face, contact=True), Health(0, strap)) == [
         "lead_loose"]

@@ -59,8 +59,8 @@ FAULTS = (
           "swap the sensor; check its firmware"),
     Fault(6, "face_camera", "face camera lost", "check the face camera's cable and power"),
     Fault(7, "eye_camera", "eye camera lost", "check the eye camera's cable and power"),
-    Fault(8, "no_contact", "sensor not on the skin",
-          "ask the viewer to rest a finger on the sensor, or moisten the strap"),
+    Fault(8, "no_skin", "heart strap reads no skin",
+          "moisten the strap's electrodes and tighten it"),
     Fault(9, "strap_gone", "heart strap not connected",
           "bring the strap in range; change its battery"),
 )
