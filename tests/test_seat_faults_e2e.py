@@ -3,6 +3,7 @@ serial board on a real pty, the board unplugged and plugged back in, a real `emp
 run` taking the unit's packets over UDP, its dashboard API and /metrics read over HTTP,
 and its page in Debian's chromium (headless) where that is installed."""
 
+import json
 import os
 import subprocess
 import sys
@@ -110,10 +111,14 @@ def test_an_unplugged_board_is_named_on_the_dashboard_and_cleared_when_back(tmp_
         assert 'empathy_seat_faults{fault="unplugged"} 0.0' in _metrics(rig)
         rejected = rig.get("/api/v1/state", rig.token)[1]["packets"]["rejected"]
         assert not rejected, rejected
+        rig.close()  # the show's summary (its report's fault table) names the span
+        spans = json.loads(rig.stdout.strip().splitlines()[-1])["seat_faults"][str(SEAT)]
+        assert [(s["name"], s["from_s"] < s["to_s"]) for s in spans] == [("unplugged", True)]
     finally:
         stop.set()
         if unit is not None:
             unit.terminate()
             unit.wait(30)
-        rig.close()
+        if rig.proc is not None and rig.proc.poll() is None:
+            rig.close()
         board.close()

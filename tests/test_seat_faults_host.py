@@ -82,3 +82,9 @@ def test_a_fault_cleared_or_no_longer_repeated_ends_its_span():
     assert [(s["name"], s["from_s"], s["to_s"]) for s in spans["11"]] == [
         ("lead_off", 0.0, 4.0), ("uncalibrated", 0.0, None)]
     assert spans["12"][0]["to_s"] == round(end / 1e6 - t0 / 1e6, 1)
+    from empathy.host.report import _faults_html
+
+    page = _faults_html(spans)  # the show report's table: each span, escaped text
+    assert page.count("<tr><td>11</td>") == 2 and "ECG lead off</td><td>0.0 s</td>" in page
+    assert "still" in page and "<script" not in _faults_html(
+        {"3": [{"unit": 1, "name": "newer", "text": "<script>", "from_s": 1, "to_s": None}]})
