@@ -88,7 +88,8 @@ class ShowMetrics:
         yield _counter("empathy_packets_received", "Packets read from the transport",
                        intake.received)
         yield _counter("empathy_packets_accepted",
-                       "Packets verified and accepted (samples, heartbeats, clock sync, seat faults)",
+                       "Packets verified and accepted (samples, heartbeats, clock sync, "
+                       "seat faults)",
                        intake.accepted)
         rejected = CounterMetricFamily("empathy_packets_rejected",
                                        "Packets refused, by reason", labels=["reason"])
