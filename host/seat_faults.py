@@ -38,10 +38,11 @@ class FaultBook:
         begun = rx_us - f.for_s * 1_000_000
         since = {c: was.get(c, begun) for c in wire.codes_of(f.faults)}
         for c in since.keys() - was.keys():
-            self.onsets[wire.describe(c).name] += 1
+            d = wire.describe(c)
+            self.onsets[d.name] += 1
             if not wire.known(c):
                 self.newer[c] += 1
-            d = wire.describe(c)  # (no "name" in an event: the log's record has one)
+            # (no "name" in an event: the show logs it as extra=, and a log record has one)
             self.events.append({"event": "seat_fault", "seat": f.seat_id, "unit": f.unit_id,
                                 "fault": d.name, "code": c, "text": d.text, "action": d.action,
                                 "since_s": round((rx_us - since[c]) / 1e6, 1)})
