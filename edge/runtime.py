@@ -34,6 +34,7 @@ from empathy.edge.lifeline import watch
 from empathy.edge.model_check import face_models
 from empathy.edge.profile import SeatProfile, load_profile
 from empathy.edge.screen import ScreenState
+from empathy.edge.seat_faults import UnitFaults
 from empathy.edge.seat_sensors import shared_sensor
 from empathy.edge.sequence import SeqReserve, packet_rate, seq_path
 from empathy.edge.source_clock import AheadGuard
@@ -211,6 +212,9 @@ class EdgeUnit:
         self.unsent = 0  # samples the wire refused (a NaN arousal: no quality bit to clear)
         self._say = RateLimited(log)
         self.device_said = [0] * len(cfg.seats)  # each seat's device's garbage, as last logged
+        # why each seat's sensor is out, as the wire's fault codes (kind 7)
+        self.faults = UnitFaults({s.seat_id: f for s, f in zip(cfg.seats, self.features)
+                                  if not s.opt_out})
         self._running = True
         self.downlink = threading.Thread(target=self._listen, name="downlink", daemon=True)
         self.downlink.start()
@@ -271,6 +275,7 @@ class EdgeUnit:
                     raw = self.ahead[i].admit(raw, now_us())  # a source's clock far ahead
                     if raw is None:
                         continue
+                    self.faults.add(self.cfg.seats[i].seat_id, raw)
                     for r in self._perceive(i, raw):
                         feat.add(r)
                     self.readings += 1
@@ -301,6 +306,7 @@ class EdgeUnit:
                     self.cfg.unit_id, seat.seat_id, self.seq, host_t, **feat.estimate(t)))
                 if lost:  # a glitching sensor: the seat's other values still go
                     self.impossible += 1
+                    self.faults.impossible(seat.seat_id, t)
                     self._say(logging.WARNING, "seat %d: %s outside what a body makes, sent "
                               "as no value", seat.seat_id, ", ".join(lost))
                 try:
@@ -312,6 +318,9 @@ class EdgeUnit:
                 self._send(packet)
                 if self.channel_log:
                     self.channel_log.write(host_t, seat.seat_id, sample.flags, feat.channels())
+            for seat_id, codes, held_s in self.faults.due(t):
+                self._send(wire.encode_faults(wire.SeatFaults(
+                    self.cfg.unit_id, self.seq, seat_id, codes, held_s), self.key))
             if t >= next_eda:
                 self._log_eda()
                 next_eda = t + int(EDA_LOG_S * 1e6)

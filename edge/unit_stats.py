@@ -46,6 +46,8 @@ def unit_stats(unit, t_us: int) -> dict:
             "heart_withheld": per_seat(unit, lambda f: f.heart_withheld),
             # per seat: figures no heart makes from its heart-rate device (edge.device_hr)
             "device_hr_rejected": per_seat(unit, lambda f: f.device_rejected),
+            # per seat: its sensor faults at the end, as sent to the host (wire kind 7)
+            "faults": unit.faults.stats(),
             # per seat: what it loaded, and with a heart sensor's correction, whether the
             # device read is the one it was measured on ("uncalibrated device": not applied)
             "calibration": per_seat(unit, lambda f: f.profile.names and {

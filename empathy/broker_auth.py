@@ -9,7 +9,8 @@ One place for what `empathy keys new --broker-dir` and `empathy keys provision` 
 - ``acl``: the host (user ``empathy-host``; host workers sharing a screen, ``group=``,
   ``empathy-host2``, ``empathy-host3`` ...) reads the whole screen and answers on each
   unit's downlink; unit N (user ``unitN``) may publish only its own samples, heartbeats,
-  clock-sync requests and status under ``empathy/<screen>/u/N/`` and read its downlink.
+  clock-sync requests, seats' faults and status under ``empathy/<screen>/u/N/`` and read
+  its downlink.
 - ``USER.mqtt``: one password per file, mode 0600, for the URL's ``password_file=``.
 
 Mosquitto must be able to read ``passwd`` and ``acl`` (root:mosquitto, 0640).
@@ -111,7 +112,7 @@ def acl_text(screen: str, units: list[int], hosts: tuple[str, ...] = (HOST_USER,
         out += [f"user {h}", f"topic read empathy/{screen}/#", f"topic write {base}/+/d", ""]
     for u in sorted(set(units)):
         out += [f"user {unit_user(u)}"] + [f"topic write {base}/{u}/{leaf}"
-                                            for leaf in ("s", "h", "c", "status")]
+                                            for leaf in ("s", "h", "c", "f", "status")]
         out += [f"topic read {base}/{u}/d", ""]
     return "\n".join(out)
 

@@ -13,9 +13,9 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from empathy.wire import (BODY_SIZE, EXPRESSION_NONE, HEALTH_OLD_SIZES, HEALTH_SIZE,
-                          KIND_HEALTH, KIND_SAMPLE, KIND_SYNC, PACKET_SIZE,
-                          RANGES, REASONS, SYNC_SIZE, TAG_SIZE, VERSION,
+from empathy.wire import (BODY_SIZE, EXPRESSION_NONE, FAULTS_SIZE, HEALTH_OLD_SIZES,
+                          HEALTH_SIZE, KIND_FAULTS, KIND_HEALTH, KIND_SAMPLE, KIND_SYNC,
+                          PACKET_SIZE, RANGES, REASONS, SYNC_SIZE, TAG_SIZE, VERSION,
                           SeatSample)
 
 # Keys become precomputed HMAC inner/outer SHA-256 states (`KeyTable`), so verifying a
@@ -151,15 +151,19 @@ def decode_batch(packets: Sequence[bytes], table: KeyTable) -> tuple[np.ndarray,
     return out, code
 
 
-# Heartbeats and clock-sync requests: few from honest units (1-2 a second each), but a
-# flood of forged ones must cost no more than forged samples. Their header byte, length,
-# unit and tag are checked here in bulk; only the survivors are decoded one by one.
-CONTROL_HEADERS = {(VERSION << 4) | KIND_SYNC: SYNC_SIZE, (VERSION << 4) | KIND_HEALTH: HEALTH_SIZE}
+# Heartbeats, clock-sync requests and seat faults: few from honest units (1-2 a second
+# each), but a flood of forged ones must cost no more than forged samples. Their header
+# byte, length, unit and tag are checked here in bulk; only the survivors are decoded one
+# by one. (A fault packet is the size of a sync request: each is judged by its header.)
+CONTROL_HEADERS = {(VERSION << 4) | KIND_SYNC: SYNC_SIZE,
+                   (VERSION << 4) | KIND_HEALTH: HEALTH_SIZE,
+                   (VERSION << 4) | KIND_FAULTS: FAULTS_SIZE}
 
 
 def verify_control(packets: Sequence[bytes], table: KeyTable) -> np.ndarray:
     """Control packets (first byte in CONTROL_HEADERS) -> reason code per packet: OK or
-    CODE[reason], the verdicts `wire.decode_sync`/`decode_health` give one by one."""
+    CODE[reason], the verdicts `wire.decode_sync`/`decode_health`/`decode_faults` give one
+    by one."""
     n = len(packets)
     want = np.fromiter((CONTROL_HEADERS[p[0]] for p in packets), np.int64, n)
     lens = np.fromiter(map(len, packets), np.int64, n)

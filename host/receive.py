@@ -5,9 +5,10 @@ The hot path is vectorised. `wire_batch.decode_batch` verifies and decodes a who
 into numpy rows; then, still on whole arrays, samples stamped more than `fresh_s` from the
 host clock are refused (`stale`, `future`), each unit's 64-packet anti-replay window is
 applied (host/replay.py: `replayed`) and a unit may speak only for its own seats
-(host/ownership.py: `foreign_seat`, `too_many_seats`, `unlisted_seat`). Heartbeats and
-clock-sync requests are verified in bulk too (`wire_batch.verify_control`), so a flood of
-forged ones costs what forged samples cost; only authentic ones are decoded one by one,
+(host/ownership.py: `foreign_seat`, `too_many_seats`, `unlisted_seat`). Heartbeats,
+clock-sync requests and seats' faults (host/seat_faults.py) are verified in bulk too
+(`wire_batch.verify_control`), so a flood of forged ones costs what forged samples cost;
+only authentic ones are decoded one by one, a seat's faults are taken from its owner only,
 and a sync reply goes back only to where an authentic request came from.
 
 Every value taken from a packet or a transport is range-checked before it indexes
@@ -36,6 +37,7 @@ from empathy.host import intake_state, ownership
 from empathy.host.one_heart import OneHeart
 from empathy.host.ownership import SeatOwners
 from empathy.host.replay import ReplayWindows
+from empathy.host.seat_faults import FaultBook
 from empathy.host.seatmap import SeatMapConfig
 from empathy.host.unit_health import QUIET_S, Health
 from empathy.keys import KeystoreWatch
@@ -46,6 +48,8 @@ FRESH_S = 5.0  # a sample stamped further than this from the host clock is refus
 SAVE_S = 1.0  # how often replay windows and seat locks go to the state folder
 _CONTROL = np.array(sorted(wire_batch.CONTROL_HEADERS), np.uint8)
 _TS_MOD = wire.TS_MASK + 1
+_DECODE = {wire.KIND_SYNC: wire.decode_sync, wire.KIND_HEALTH: wire.decode_health,
+           wire.KIND_FAULTS: wire.decode_faults}
 log = logging.getLogger("empathy.host.receive")
 
 
@@ -84,6 +88,7 @@ class Intake:
         self.epochs: dict[int, int] = {}  # unit -> connection epoch of its last status
         self.owners = SeatOwners(seatmap)
         self.health = Health(quiet_s)
+        self.faults = FaultBook()  # why seats' sensors are out, as their units say (kind 7)
         self.one_heart = OneHeart()  # seats that send one heart (host/one_heart.py)
         self.fresh_us = int(fresh_s * 1e6) if fresh_s else 0
         self.received = 0
@@ -246,25 +251,35 @@ class Intake:
         return samples
 
     def _control(self, p: bytes, origin: int, rx_us: int) -> None:
-        """One authentic heartbeat or sync request (tag already checked in bulk)."""
-        is_sync = p[0] & 0x0F == wire.KIND_SYNC
+        """One authentic heartbeat, sync request or seat's faults (tag checked in bulk)."""
+        kind = p[0] & 0x0F
         try:
-            msg, key = self._key_for(wire.decode_sync if is_sync else wire.decode_health, p)
+            msg, key = self._key_for(_DECODE[kind], p)
         except wire.WireError as e:
             self.rejected[e.reason] += 1
             return
         if not self.windows.accept_wire(msg.unit_id, msg.seq):
             self.rejected["replayed"] += 1
             return
+        if kind == wire.KIND_FAULTS and not self._own(msg):
+            return
         self.accepted += 1
         ext = self.windows.top[msg.unit_id]
         self.health.saw(np.array([msg.unit_id]), np.array([ext]), rx_us)
-        if not is_sync:
+        if kind == wire.KIND_HEALTH:
             self.health.heartbeat(msg, rx_us)
+        elif kind == wire.KIND_FAULTS:
+            self.faults.take(msg, rx_us)
         elif self.reply is not None:
             self.reply(msg.unit_id, wire.encode_sync_reply(
                 wire.SyncReply(msg.unit_id, msg.seq, msg.t1_us, rx_us, self.clock()), key),
                 origin)
+
+    def _own(self, f: wire.SeatFaults) -> bool:
+        """A unit speaks of its own seats' faults only (counted as its samples are)."""
+        code = self.owners.check(np.array([f.unit_id]), np.array([f.seat_id]))
+        self._count_codes(code, ownership.REASONS)
+        return bool(code[0] == ownership.OK)
 
     def _status(self, msg: bytes, now: int) -> Optional[int]:
         """One status message from the transport (`wire.Status`): the unit, if it says
@@ -295,7 +310,8 @@ class Intake:
         left = (self._status(bytes(m), now) for m in gone if isinstance(m, (bytes, bytearray)))
         self.health.left.update(u for u in left
                                 if u is not None and self.health.unit_last[u] >= 0)
-        events = self.health.check(now) + self.one_heart.check(self.seats, now) + self._moved
+        events = (self.health.check(now) + self.faults.check(now)
+                  + self.one_heart.check(self.seats, now) + self._moved)
         self._moved = []
         ks = self._watch.changed() if self._watch else None
         if ks:

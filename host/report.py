@@ -245,10 +245,28 @@ closeness to the screenplay's target).</p>
 <table><tr><th>at</th><th>decision</th><th>chosen</th><th>audience</th><th>scores</th><th>reason</th><th>how</th><th>reward</th></tr>{rows}</table>
 {_branches_html(summary.get("branches"))}
 <h2>Seats</h2><img src="{figs['seats']}">
+{_faults_html(summary.get("seat_faults"))}
 {f'<h2>Grade</h2><img src="{figs["grade"]}">' if 'grade' in figs else '<p>(no frame to compare)</p>'}
 </body></html>"""
     (out / "report.html").write_text(page, encoding="utf-8")
     return extra
+
+
+def _faults_html(spans: dict | None) -> str:
+    """Each seat's sensor faults over the show, as its unit said them (wire kind 7)."""
+    def row(seat: str, f: dict) -> str:
+        end = "still" if f["to_s"] is None else f"{f['to_s']:.1f} s"
+        held = "" if f["to_s"] is None else f"{f['to_s'] - f['from_s']:.1f} s"
+        return (f"<tr><td>{html.escape(seat)}</td><td>{f['unit']}</td>"
+                f"<td>{html.escape(f['text'])}</td><td>{f['from_s']:.1f} s</td>"
+                f"<td>{end}</td><td>{held}</td></tr>")
+
+    rows = "".join(row(seat, f) for seat, fs in sorted((spans or {}).items(),
+                                                       key=lambda x: int(x[0])) for f in fs)
+    return ("<h2>Seat sensor faults</h2><p>Why a seat's sensor was out, as its unit said "
+            "(seconds on the film's clock; negative: before it).</p><table><tr><th>seat</th>"
+            "<th>unit</th><th>fault</th><th>from</th><th>to</th><th>for</th></tr>"
+            f"{rows or '<tr><td colspan=6>none</td></tr>'}</table>")
 
 
 def _ci(a: dict | None) -> str:

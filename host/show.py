@@ -352,4 +352,6 @@ class Show(StoryBranches, OperatorControls):
             **({"resumed": {"segment": self.resumed.segment,
                             "was_at_s": self.resumed.offset_s}} if self.resumed else {}),
             "timeline": [asdict(s) for s in self.timeline],
+            # each seat's sensor faults as its unit said them, on the show clock
+            "seat_faults": self.intake.faults.spans_of(self.t0_us),
         }

@@ -78,6 +78,12 @@ class Frame:
 
 
 UNPLUGGED = "unplugged"  # Health.fault: the device went away; the next one names itself again
+# Health.fault words the edge turns into the operator's fault codes (edge/seat_faults.py)
+LEAD_OFF = "lead off"
+LEAD_LOOSE = "dropping: check the electrode snap"  # "LO+ keeps dropping: check ..."
+LEAD_STUCK = "lead-off pin reads off but the ECG shows a heart: check the LO wiring"
+STRAP_GONE = "disconnected"  # a BLE strap out of reach
+NO_SKIN = "no skin contact"  # a strap's own contact bit
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ def test_acl_lets_each_unit_publish_only_under_its_own_topics():
     host = blocks["user empathy-host"]
     assert host == ["topic read empathy/screen1/#", "topic write empathy/screen1/u/+/d"]
     assert blocks["user unit301"] == [f"topic write empathy/screen1/u/301/{leaf}"
-                                      for leaf in ("s", "h", "c", "status")] + [
+                                      for leaf in ("s", "h", "c", "f", "status")] + [
         "topic read empathy/screen1/u/301/d"]
     unit302 = " ".join(blocks["user unit302"])
     assert "#" not in unit302 and "+" not in unit302

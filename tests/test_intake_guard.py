@@ -122,10 +122,13 @@ def _controls(rng, keys):
     for i in range(3000):
         unit = int(rng.choice([1, 2, 3, 9]))
         key = keys.get(unit, os.urandom(32))
-        if rng.random() < 0.5:
+        pick = rng.random()
+        if pick < 0.4:
             p = bytearray(wire.encode_sync(wire.SyncRequest(unit, i, i * 7), key))
-        else:
+        elif pick < 0.7:
             p = bytearray(wire.encode_health(wire.Health(unit, i, i, (1, 2, 3)), key))
+        else:  # a seat's faults: the sync request's size, told apart by its header
+            p = bytearray(wire.encode_faults(wire.SeatFaults(unit, i, i % 9, i, i), key))
         kind = rng.integers(0, 5)
         if kind == 1:
             j = int(rng.integers(8, len(p) * 8))  # past the header byte
@@ -144,7 +147,8 @@ def test_control_packets_in_bulk_get_the_scalar_verdicts(seed):
     packets = _controls(rng, KEYS)
     got = wire_batch.verify_control(packets, wire_batch.KeyTable(KEYS))
     for p, code in zip(packets, got.tolist()):
-        decode = wire.decode_sync if p[0] & 0x0F == wire.KIND_SYNC else wire.decode_health
+        decode = {wire.KIND_SYNC: wire.decode_sync, wire.KIND_FAULTS: wire.decode_faults}.get(
+            p[0] & 0x0F, wire.decode_health)
         try:
             decode(p, KEYS)
             want = wire_batch.OK

@@ -45,7 +45,7 @@ from privacy_detect import Held
 RUN_S = 10.0
 RATE_HZ = 5.0
 SIZES = {wire.KIND_SAMPLE: wire.PACKET_SIZE, wire.KIND_HEALTH: wire.HEALTH_SIZE,
-         wire.KIND_SYNC: 22}
+         wire.KIND_SYNC: 22, wire.KIND_FAULTS: wire.FAULTS_SIZE}
 TAP = Path(__file__).with_name("privacy_tap.py")
 
 
@@ -74,7 +74,8 @@ def leaks(messages: list[bytes], raw: bytes, key: bytes, unit: int, seats: set,
     keys = {unit: key}
     decoders = {wire.KIND_SAMPLE: lambda p: wire.decode(p, keys),
                 wire.KIND_HEALTH: lambda p: wire.decode_health(p, keys),
-                wire.KIND_SYNC: lambda p: wire.decode_sync(p, keys)}
+                wire.KIND_SYNC: lambda p: wire.decode_sync(p, keys),
+                wire.KIND_FAULTS: lambda p: wire.decode_faults(p, keys)}
     for m in messages:
         kind = wire.kind_of(m)
         if kind not in decoders or len(m) != SIZES[kind]:
@@ -85,6 +86,9 @@ def leaks(messages: list[bytes], raw: bytes, key: bytes, unit: int, seats: set,
         except wire.WireError as e:
             problems.append(f"message does not decode as its kind: {e}")
             continue
+        if kind == wire.KIND_FAULTS and (got.seat_id not in seats or got.faults >> len(
+                wire.FAULTS)):  # codes of the table only, for seats read
+            problems.append(f"faults {got.faults:#x} for seat {got.seat_id}")
         if kind == wire.KIND_SAMPLE:
             if got.seat_id not in seats:
                 problems.append(f"sample for seat {got.seat_id} (opted out or unknown)")
@@ -242,7 +246,7 @@ class MqttCapture:
                             == bytes([len(screen)]) + screen
                             and len(payload) == 9 + len(screen) + wire.TAG_SIZE), payload[:40]
                 else:
-                    assert topic.rsplit("/", 1)[1] in ("s", "h", "c"), topic
+                    assert topic.rsplit("/", 1)[1] in ("s", "h", "c", "f"), topic
                     out.append(payload)
             else:  # CONNECT, SUBSCRIBE, PINGREQ, DISCONNECT, acks: small and fixed
                 assert kind in (1, 4, 8, 12, 14) and len(body) < 200, (kind, len(body))

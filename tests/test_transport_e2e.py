@@ -277,6 +277,25 @@ def test_health_heartbeats_and_silence(link):
     tx.close()
 
 
+def test_a_seat_s_faults_arrive_on_every_transport(link):
+    """Wire kind 7 takes the heartbeat's way on each transport (MQTT: its own topic, `f`)."""
+    url, rx = link
+    keys = Keystore.new([8])
+    intake = Intake(keys.units)
+    tx = _sender(url, 8)
+    key = keys.units[8]
+    tx.send(wire.encode_faults(wire.SeatFaults(8, 1, 80, wire.mask_of(["lead_off"]), 12), key))
+    tx.send(wire.encode_faults(wire.SeatFaults(8, 2, 81, 1 << 31), key))  # a newer unit's code
+    Host(rx, intake).wait_for(2)
+    tx.close()
+    assert intake.accepted == 2 and not intake.rejected, intake.rejected
+    assert not dict(getattr(rx, "rejected", {})), rx.rejected
+    t = now_us()
+    assert [(f["name"], f["since_s"] >= 12) for f in intake.faults.of(80, t)] == [
+        ("lead_off", True)]
+    assert intake.faults.of(81, t)[0]["text"] == "fault code 31 (newer unit)"
+
+
 def test_udp_port_zero_is_any_free_port_and_no_port_the_default():
     from empathy.transports import udp
 

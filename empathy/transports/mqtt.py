@@ -3,9 +3,15 @@
     empathy/<screen>/u/<unit>/s       samples             QoS 0 (perishable, 10 Hz)
     empathy/<screen>/u/<unit>/h       heartbeats          QoS 1
     empathy/<screen>/u/<unit>/c       clock-sync requests QoS 0 (a redelivered one is stale)
+    empathy/<screen>/u/<unit>/f       seats' faults       QoS 1, not retained (below)
     empathy/<screen>/u/<unit>/d       host -> unit        QoS 0 (clock-sync replies)
     empathy/<screen>/u/<unit>/status  online, or the last will offline      QoS 1, retained
                                       (`wire.Status`, tagged with the unit's key)
+
+Seats' faults (`wire.SeatFaults`) are not retained: a topic retains one message, and a
+unit's several seats share its topic, so the retained one would be one seat's; and after
+the unit died it would still name a fault long cleared. The unit repeats a seat's faults
+every `wire.RESEND_S` while any is set, so a host that subscribes late learns them.
 
 URL: ``mqtt[s]://[USER[:PASSWORD]@]HOST:PORT/SCREEN?v=5&group=G&keepalive=2``, plus for
 an authenticated, encrypted link (the cinema default, see deploy/cinema/mosquitto.conf):
@@ -44,7 +50,8 @@ from empathy.transports.mqtt_host import Receiver  # noqa: F401 (the host's side
 from empathy.transports.mqtt_login import hold_login, login_of
 from empathy.transports.mqtt_url import Inbox, MqttUrl, log
 
-_ROUTE = {wire.KIND_SAMPLE: ("s", 0), wire.KIND_HEALTH: ("h", 1), wire.KIND_SYNC: ("c", 0)}
+_ROUTE = {wire.KIND_SAMPLE: ("s", 0), wire.KIND_HEALTH: ("h", 1), wire.KIND_SYNC: ("c", 0),
+          wire.KIND_FAULTS: ("f", 1)}
 
 
 class Sender:
@@ -57,7 +64,7 @@ class Sender:
                  epochs: Optional[Callable[[], int]] = None):
         self.url, self.cfg, self.unit = url, MqttUrl(url), unit_id
         base = f"{self.cfg.base}/{unit_id}"
-        self.topics = {leaf: f"{base}/{leaf}" for leaf in ("s", "h", "c")}
+        self.topics = {leaf: f"{base}/{leaf}" for leaf, _ in _ROUTE.values()}
         self.status = f"{base}/status"
         self.inbox = Inbox(limit=1024)  # the host's replies; a flood of them cannot grow it
         self.refused = 0  # connections the broker refused (credentials, ACL)

@@ -17,7 +17,7 @@ from empathy.transports import TransportError
 from empathy.transports.mqtt_login import hold_login, login_of
 from empathy.transports.mqtt_url import Inbox, MqttUrl, log
 
-_PACKET_LEAVES = (b"s", b"c", b"h")  # topic leaves that carry wire packets
+_PACKET_LEAVES = (b"s", b"c", b"h", b"f")  # topic leaves that carry wire packets
 MAX_STATUS = 1024  # status messages awaiting the intake (a screen's units all reconnecting)
 MAX_PACKET = 4096  # our messages are < 128 bytes with their topic; anything this long is junk
 # A connection the broker ends this soon after taking it, this many times in a row: another
@@ -73,7 +73,7 @@ class Receiver:
         share = f"$share/{self.cfg.group}/" if self.cfg.group else ""
         b = self.cfg.base
         self.subs = [(f"{share}{b}/+/s", 0), (f"{share}{b}/+/c", 0), (f"{share}{b}/+/h", 1),
-                     (f"{b}/+/status", 1)]  # every worker hears who left
+                     (f"{share}{b}/+/f", 1), (f"{b}/+/status", 1)]  # every worker: who left
         self.client_id = f"empathy-{self.cfg.screen}-host-{uuid.uuid4().hex[:8]}"
         self.taken = 0  # connections in a row the broker ended within TAKEN_S of taking them
         self.login = None

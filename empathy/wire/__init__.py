@@ -10,6 +10,7 @@ import wire`; every name below is `wire.NAME`). Its parts, by kind, each with it
     control.py  kinds 2-4: a unit's heartbeat, its clock-sync request and the reply
     cue.py      kind 5: the screen cue, signed by the host (Ed25519)
     status.py   kind 6: a unit's MQTT status (online, or its last will "offline")
+    faults.py   kind 7: why a seat's sensor is out, as codes from one table (edge -> host)
 
 It imports nothing of ours (its parts import each other relatively), so firmware-side or
 third-party tools can vendor this folder as it is. It needs the standard library alone,
@@ -26,11 +27,13 @@ from .control import (BATTERY_MAINS, HEALTH_OLD_SIZES, HEALTH_SIZE,
                       MAX_ESTIMATE_LAG_MS, SYNC_SIZE, Health, SyncReply, SyncRequest,
                       decode_health, decode_sync, decode_sync_reply, encode_health,
                       encode_sync, encode_sync_reply)
-from .core import (KIND_CUE, KIND_HEALTH, KIND_SAMPLE, KIND_STATUS, KIND_SYNC,
+from .core import (KIND_CUE, KIND_FAULTS, KIND_HEALTH, KIND_SAMPLE, KIND_STATUS, KIND_SYNC,
                    KIND_SYNC_REPLY, REASONS, SEQ_MASK, TAG_SIZE, TS_MASK, VERSION, KeyLookup,
                    WireError, kind_of, seq_delta, tag, unit_of)
 from .cue import (CUE_CONTEXT, CUE_KEY_SIZE, CUE_MAX_ID, SIG_SIZE, CueSigner, CueVerifier,
                   ScreenCue, decode_cue, encode_cue)
+from .faults import (FAULTS, FAULTS_SIZE, RESEND_S, STALE_S, Fault, SeatFaults, codes_of,
+                     decode_faults, describe, encode_faults, known, mask_of)
 from .sample import (BODY_SIZE, EXPRESSION_NONE, EXPRESSIONS, PACKET_SIZE, RANGES, Flag, Range,
                      SeatSample, decode, drop_impossible, encode)
 from .status import STATUS_MAX_SCREEN, Status, decode_status, encode_status, peek_status
@@ -39,11 +42,14 @@ __all__ = [
     "BATTERY_MAINS", "HEALTH_OLD_SIZES", "HEALTH_SIZE", "MAX_ESTIMATE_LAG_MS",
     "SYNC_SIZE", "Health", "SyncReply", "SyncRequest", "decode_health", "decode_sync",
     "decode_sync_reply", "encode_health", "encode_sync", "encode_sync_reply",
-    "KIND_CUE", "KIND_HEALTH", "KIND_SAMPLE", "KIND_STATUS", "KIND_SYNC", "KIND_SYNC_REPLY",
+    "KIND_CUE", "KIND_FAULTS", "KIND_HEALTH", "KIND_SAMPLE", "KIND_STATUS", "KIND_SYNC",
+    "KIND_SYNC_REPLY",
     "REASONS", "SEQ_MASK", "TAG_SIZE", "TS_MASK", "VERSION", "KeyLookup", "WireError",
     "kind_of", "seq_delta", "tag", "unit_of",
     "CUE_CONTEXT", "CUE_KEY_SIZE", "CUE_MAX_ID", "SIG_SIZE", "CueSigner", "CueVerifier",
     "ScreenCue", "decode_cue", "encode_cue",
+    "FAULTS", "FAULTS_SIZE", "RESEND_S", "STALE_S", "Fault", "SeatFaults", "codes_of",
+    "decode_faults", "describe", "encode_faults", "known", "mask_of",
     "BODY_SIZE", "EXPRESSION_NONE", "EXPRESSIONS", "PACKET_SIZE", "RANGES", "Flag", "Range",
     "SeatSample", "decode", "drop_impossible", "encode",
     "STATUS_MAX_SCREEN", "Status", "decode_status", "encode_status", "peek_status",

@@ -18,6 +18,7 @@ KIND_SYNC = 3  # clock sync request, edge -> host
 KIND_SYNC_REPLY = 4  # clock sync reply, host -> edge
 KIND_CUE = 5  # signed screen cue, host -> edge (kind 1, the HMAC-tagged cue, is retired)
 KIND_STATUS = 6  # a unit's MQTT status (online, or its last will "offline"), edge -> host
+KIND_FAULTS = 7  # a seat's sensor faults, as codes, edge -> host
 TAG_SIZE = 7
 TS_MASK = (1 << 48) - 1
 SEQ_MASK = (1 << 32) - 1  # sequence numbers wrap; the host extends them (host/replay.py)

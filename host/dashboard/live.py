@@ -66,8 +66,9 @@ class Live:
         t = now_us()
         show, frame = self.show, self.frame
         with self.lock:
-            seats = [self._seat(s, t) for s in sorted(self.seats.values(),
-                                                      key=lambda s: s.seat_id)]
+            book = show.intake.faults  # why a seat's sensor is out, as its unit says
+            seats = [{**self._seat(s, t), "faults": book.of(s.seat_id, t)}
+                     for s in sorted(self.seats.values(), key=lambda s: s.seat_id)]
             latest = dict(self.seats)
             seats_of: dict[int, list] = {}
             for s in self.seats.values():

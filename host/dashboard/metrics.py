@@ -88,7 +88,8 @@ class ShowMetrics:
         yield _counter("empathy_packets_received", "Packets read from the transport",
                        intake.received)
         yield _counter("empathy_packets_accepted",
-                       "Packets verified and accepted (samples, heartbeats, clock sync)",
+                       "Packets verified and accepted (samples, heartbeats, clock sync, "
+                       "seat faults)",
                        intake.accepted)
         rejected = CounterMetricFamily("empathy_packets_rejected",
                                        "Packets refused, by reason", labels=["reason"])
@@ -114,6 +115,7 @@ class ShowMetrics:
         for status, n in report["counts"].items():
             by_status.add_metric([status], n)
         yield by_status
+        yield from _faults(intake.faults)
         yield from self._units(t)
 
         yield _counter("empathy_frames_rendered", "Frames put on screen", player.frames_rendered)
@@ -168,6 +170,21 @@ class ShowMetrics:
         for unit in sorted(set(self.room.owner.values()) - heard):
             silent.add_metric([str(unit)], (t - self.started_us) / 1e6)
         yield from (last_seen, silent, loss, offset, restarts, gaps, replayed)
+
+
+def _faults(book):
+    """Seats with each fault now, and each fault's onsets: one label per name of the wire's
+    table, and "newer" for every code a newer unit sends (the labels stay bounded)."""
+    now = GaugeMetricFamily("empathy_seat_faults", "Seats whose unit says this sensor fault "
+                            "holds now (wire FAULTS; newer: codes this host does not know)",
+                            labels=["fault"])
+    began = CounterMetricFamily("empathy_seat_fault_onsets", "Times a seat's sensor fault "
+                                "began, by fault", labels=["fault"])
+    onsets = dict.copy(book.onsets)  # one C call: the show thread counts on
+    for name, n in book.counts().items():
+        now.add_metric([name], n)
+        began.add_metric([name], onsets.get(name, 0))
+    yield from (now, began)
 
 
 def _counter(name: str, doc: str, value) -> CounterMetricFamily:

@@ -43,8 +43,8 @@ import numpy as np
 
 from empathy.clock import now_us
 from empathy.log import RateLimited
-from empathy.sensors.base import (Beat, Device, Health, HeartRate, Reading, SourceError,
-                                  Waveform, drain)
+from empathy.sensors.base import (NO_SKIN, STRAP_GONE, Beat, Device, Health, HeartRate,
+                                  Reading, SourceError, Waveform, drain)
 from empathy.sensors.ble import pmd
 from empathy.sensors.ble.budget import TimeBudget
 from empathy.sensors.ble.links import MEASUREMENT
@@ -198,7 +198,7 @@ class BleSource:
                 self._heard = time.monotonic()
             if not self._stop.is_set():
                 self._contact = False  # (as the seat now holds it: see _on_measurement)
-                self._q.put(Health(now_us(), self.sensor, contact=False, fault="disconnected"))
+                self._q.put(Health(now_us(), self.sensor, contact=False, fault=STRAP_GONE))
                 log.warning("strap dropped out", extra={"url": self.url})
             await self._sleep(pause)
 
@@ -348,7 +348,7 @@ class BleSource:
             self._contact = on = m["contact"] is not False
             self._q.put(Health(t, self.sensor, contact=on,
                                battery_pct=float(self.info.get("battery_pct", -1)),
-                               fault="" if on else "no skin contact"))
+                               fault="" if on else NO_SKIN))
         hr = m["hr_bpm"]
         if hr > HR_MAX_BPM:  # (0xFFFF: some devices' "no valid reading")
             self.rejected += 1

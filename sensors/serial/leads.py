@@ -23,6 +23,7 @@ from typing import Optional
 
 import numpy as np
 
+from empathy.sensors.base import LEAD_LOOSE, LEAD_OFF, LEAD_STUCK
 from empathy.sensors.firmware import protocol
 
 # The ECG detector's own needs after a lead comes back: its band-pass filter's start (0.5 s,
@@ -64,8 +65,7 @@ SHAPE_HZ = (5.0, 30.0)
 LOCKED = 0.7
 QRS_S = 0.05
 NAMES = ((protocol.LEAD_P, "LO+"), (protocol.LEAD_N, "LO-"))
-LEAD_OFF = "lead off"
-STUCK = "lead-off pin reads off but the ECG shows a heart: check the LO wiring"
+STUCK = LEAD_STUCK
 
 
 def heart_reading(mv: np.ndarray, fs_hz: float) -> Optional[dict]:
@@ -170,8 +170,8 @@ class LeadWatch:
         loose = [name for bit, name in NAMES
                  if sum(d >= since for d in self.drops[bit]) >= FLAP_DROPS]
         if loose:
-            return (f"{loose[0]} keeps dropping: check the electrode snap" if len(loose) == 1
-                    else "LO+ and LO- keep dropping: check the electrode snaps")
+            return (f"{loose[0]} keeps {LEAD_LOOSE}" if len(loose) == 1
+                    else f"LO+ and LO- keep {LEAD_LOOSE}s")
         return LEAD_OFF
 
     def _judge(self, mv: np.ndarray, fs_hz: float) -> None:

@@ -105,7 +105,8 @@ function render(s) {
   // faults the operator must know of (an output that did not open, a clip or LUT that
   // failed): the latest few, newest last
   $("alerts").textContent = (s.alerts || []).slice(-3).map(
-    (a) => `${a.event}: ${a.output || a.segment || a.lut || ""} ${a.why || ""}` +
+    (a) => a.event === "seat_fault" ? `seat ${a.seat}: ${a.text}` :
+           `${a.event}: ${a.output || a.segment || a.lut || ""} ${a.why || ""}` +
            (a.next ? ` -> ${a.next}` : "")).join(" | ");
   $("packets").textContent = s.packets.accepted;
   $("rejected").textContent = JSON.stringify(s.packets.rejected);

@@ -59,7 +59,29 @@ function paintSeat(id, status, seat) {
                  STATUS_TEXT[status] || status];
   if (seat) parts.push(`arousal ${fmt(seat.arousal)}`, `HR ${fmt(seat.hr_bpm, 0)}`,
                        `quality ${fmt(seat.quality)}`);
+  for (const f of (seat && seat.faults) || []) parts.push(`${f.text}: ${f.action}`);
+  tile.classList.toggle("fault", Boolean(seat && seat.faults && seat.faults.length));
   tile.title = parts.join(", ");
+}
+
+function listFaults(seats) {
+  // Why a seat's sensor is out, as its unit says: what the usher does, seat by seat.
+  const items = [];
+  for (const s of seats) {
+    const tile = document.getElementById(`seat-${s.seat}`);
+    const label = tile ? tile.dataset.label : `seat ${s.seat}`;
+    for (const f of s.faults || []) {
+      const li = el("li", "", "fault");
+      li.appendChild(el("b", label));
+      li.appendChild(document.createTextNode(`: ${f.text}: ${f.action} (${fmt(f.since_s, 0)} s)`));
+      items.push(li);
+    }
+  }
+  const box = document.getElementById("seat-faults");
+  if (!items.length) { box.replaceChildren(); return; }
+  const list = el("ul");
+  list.append(...items);
+  box.replaceChildren(el("div", `sensor faults (${items.length})`, "bad"), list);
 }
 
 function groupByUnit(seats) {
@@ -108,6 +130,7 @@ function renderRoom(s) {
   for (const row of room.rows) row.seats.forEach((id, i) => paintSeat(id, row.status[i], seats.get(id)));
   document.getElementById("room-count").textContent = `${room.seats_good} of ${room.seats_total} good`;
   listDead(room);
+  listFaults(s.seats);
 }
 
 window.addEventListener("resize", () => { shownLayout = ""; });  // re-fit the tiles
