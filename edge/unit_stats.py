@@ -29,8 +29,9 @@ def unit_stats(unit, t_us: int) -> dict:
     c = sync.clock
     return {"unit_id": unit.cfg.unit_id, "packets_sent": unit.link.sent,
             "readings": unit.readings, "face_model": unit.face_model,
-            "uplink": unit.link.stats(redacted(unit.cfg.uplink), sync.answered,
-                                      getattr(unit.uplink, "reached", None)),
+            "uplink": {**unit.link.stats(redacted(unit.cfg.uplink), sync.answered,
+                                         getattr(unit.uplink, "reached", None)),
+                       "refused_by_broker": dict(getattr(unit.uplink, "denied", {}))},
             "samples_impossible": unit.impossible,  # sent with values dropped (wire.RANGES)
             "samples_unsent": unit.unsent,
             "estimate_latency_s": unit.estimate_lag_s,  # arousal refers to the body then

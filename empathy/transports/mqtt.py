@@ -68,7 +68,13 @@ class Sender:
         self.status = f"{base}/status"
         self.inbox = Inbox(limit=1024)  # the host's replies; a flood of them cannot grow it
         self.refused = 0  # connections the broker refused (credentials, ACL)
+        # QoS 1 messages the broker acknowledged with a refusal, by topic leaf: over MQTT 5
+        # its ACL says "Not authorized" (an ACL written before a leaf existed: the seat
+        # faults' `f`); over 3.1.1 mosquitto drops them and acknowledges success, unseen
+        self.denied: dict[str, int] = {}
+        self._leaf_of: dict[int, str] = {}  # message id -> leaf, awaiting its PUBACK
         self._say = RateLimited(log, burst=3)
+        self._say_denied = RateLimited(log, burst=1, period_s=600.0)  # (every 5 s otherwise)
         self._key, self._epochs = (status_key, epochs) if status_key and epochs else (None, None)
         if self._key and not 0 < len(self.cfg.screen.encode()) <= wire.STATUS_MAX_SCREEN:
             raise TransportError(f"{MqttUrl.redacted(url)}: the screen name is longer than "
@@ -108,6 +114,7 @@ class Sender:
         c.on_connect = connected
         c.on_disconnect, c.on_connect_fail = lost, unreachable
         c.on_message = lambda _c, _u, msg: self.inbox.put_many([msg.payload])
+        c.on_publish = self._acked
         # Heartbeats (QoS 1) wait in paho's queue while the broker is away: keep it bounded.
         c.max_queued_messages_set(64)
         # Asynchronous: a unit that boots before the broker keeps trying, like a real one.
@@ -129,12 +136,31 @@ class Sender:
         if self._key:
             return self.client.publish(self.status, self._word(online), qos=1, retain=True)
 
+    def _acked(self, _c, _u, mid: int, reason, _props) -> None:
+        """A QoS 1 message's PUBACK (paho's network thread; no lock of ours is taken here:
+        paho calls this holding its own, which `publish` takes too)."""
+        leaf = self._leaf_of.pop(mid, None) or "status"  # (acked before send() noted it)
+        if not reason.is_failure:
+            return
+        self.denied[leaf] = self.denied.get(leaf, 0) + 1
+        self._say_denied(logging.ERROR, "the broker refuses unit %d's messages on %s: %s "
+                         "(its ACL predates this unit's software? write it again: `empathy "
+                         "keys new --broker-dir DIR UNITS`, docs/link.md)", self.unit,
+                         self.topics.get(leaf, self.status), reason,
+                         extra={"uplink_denied": leaf})
+
     def send(self, packet: bytes) -> bool:
         """False when the broker is not connected (a QoS 1 heartbeat then waits in the
         bounded queue, but has not left) or refused the publish."""
         leaf, qos = _ROUTE.get(wire.kind_of(packet), ("s", 0))  # packet kind -> topic, QoS
         up = self.client.is_connected()
-        rc = self.client.publish(self.topics[leaf], packet, qos).rc
+        info = self.client.publish(self.topics[leaf], packet, qos)
+        rc = info.rc
+        if qos and rc == mqtt.MQTT_ERR_SUCCESS:
+            if len(self._leaf_of) > 256:  # ids of messages a lost connection never acked
+                for mid in list(self._leaf_of)[:128]:  # (a copy: the acks pop meanwhile)
+                    self._leaf_of.pop(mid, None)
+            self._leaf_of[info.mid] = leaf
         if rc != mqtt.MQTT_ERR_SUCCESS and up:
             self.problem = f"publish failed: {mqtt.error_string(rc)}"
         return up and rc == mqtt.MQTT_ERR_SUCCESS
