@@ -3,9 +3,9 @@ themselves: `empathy demo`'s private mosquitto (`--transport mqtt`) and the Blue
 bus of `--ble-seat` (its dbus-daemon and dbusmock's mock on it). Killed without a word, the
 demo left them running for ever.
 
-A small process of its own, given pidfds of the processes it guards and the lifeline's read
-end: once the line ends (the demo has gone) it sends each SIGTERM, SIGKILL after GRACE_S,
-and exits; once they have all exited (stopped by the demo, or failed) it exits having done
+A small process of its own, given pidfds of the processes it guards and the lifeline's
+clients line (edge/lifeline.py): once that ends (the demo has gone, and the seat units that
+use them after it) it sends each SIGTERM, SIGKILL after GRACE_S, and exits; once they have all exited (stopped by the demo, or failed) it exits having done
 nothing. Each pidfd is opened by the process that started them, before it could reap them,
 so it names that very process, never a reused pid. The guarded are started as before, so
 their errors are the demo's as before. Not PR_SET_PDEATHSIG: mosquitto started as root
@@ -33,13 +33,13 @@ GRACE_S = 3.0  # from SIGTERM to SIGKILL: mosquitto and dbus-daemon end in milli
 
 def guard(line: Lifeline, pids: list[int], what: str, out) -> subprocess.Popen:
     """Starts a watcher of the processes `pids` (the caller's children, not yet waited for)
-    on `line`; it writes to `out` (a file) why it stopped them. `release` it once they
+    on `line`'s clients line; it writes to `out` (a file) why it stopped them. `release` it once they
     have been stopped."""
     fds = [os.pidfd_open(pid) for pid in pids]
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "empathy.edge.watcher", what, *map(str, fds), OPTION,
-             str(line.fd)], pass_fds=(line.fd, *fds), process_group=0,
+             str(line.clients)], pass_fds=(line.clients, *fds), process_group=0,
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     finally:
         for fd in fds:

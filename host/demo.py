@@ -94,6 +94,7 @@ def _spawn_edges(out: Path, line: Lifeline, seats: int, uplink: str, keys, basel
         procs.append(line.popen(
             [sys.executable, "-m", "empathy.cli", "--log-json", "--log-level", "info", "edge",
              "run", "--config", str(path), "--stats", str(edge_dir / f"unit{unit}.stats.json")],
+            client=True,  # of the broker, the BLE bus: they outlive it
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"},
             # In a room each seat unit is its own machine; here they share the screen's
             # CPU, so they yield to the playback rather than starve it of frames.

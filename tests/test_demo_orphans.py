@@ -277,3 +277,36 @@ def test_a_watched_broker_that_cannot_listen_fails_as_before(tmp_path):
     assert not [cmd for cmd in _children(os.getpid()).values() if "empathy.edge.watcher" in cmd]
     said = (tmp_path / "on" / "mosquitto.log").read_text()
     assert "Address already in use" in said and "watcher" not in said, said
+
+
+SLOW_CLIENT = """import sys, threading, time
+from empathy.edge.lifeline import fd_arg, watch
+gone = threading.Event()
+watch(fd_arg(sys.argv[-1]), gone.set, "client")
+print("watching", flush=True)
+gone.wait(120)
+time.sleep(2)  # its own stop takes a while (a seat unit's: its last stats written)
+"""
+
+
+def test_a_watcher_stops_a_service_only_after_its_clients(tmp_path):
+    """The service a seat unit uses (the broker, the BLE bus) is stopped after the unit,
+    whose own stop may need it: when the guarded process has ended, the client started on
+    the same line, slow to stop, has already gone. Before: both were stopped at once, and a
+    BLE unit whose bus went first took 21 s to stop instead of 1."""
+    line = Lifeline()
+    service = subprocess.Popen(["sleep", "120"])
+    client = line.popen([sys.executable, "-c", SLOW_CLIENT], client=True,
+                        stdout=subprocess.PIPE, text=True)
+    assert client.stdout.readline() == "watching\n"
+    with open(tmp_path / "watcher.log", "w") as out:
+        w = watcher.guard(line, [service.pid], "a service", out)
+    try:
+        line.close()
+        assert service.wait(120) == -signal.SIGTERM
+        assert client.poll() == 0, "the service was stopped before its client"
+        assert w.wait(120) == 0
+    finally:
+        for p in (service, client, w):
+            p.kill()
+            p.wait()
