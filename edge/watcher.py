@@ -5,13 +5,14 @@ demo left them running for ever.
 
 A small process of its own, given pidfds of the processes it guards and the lifeline's
 clients line (edge/lifeline.py): once that ends (the demo has gone, and the seat units that
-use them after it) it sends each SIGTERM, SIGKILL after GRACE_S, and exits; once they have all exited (stopped by the demo, or failed) it exits having done
-nothing. Each pidfd is opened by the process that started them, before it could reap them,
-so it names that very process, never a reused pid. The guarded are started as before, so
-their errors are the demo's as before. Not PR_SET_PDEATHSIG: mosquitto started as root
-drops to its own user, which clears it. Not their parent: dbusmock starts its bus and mock
-itself, and a parent killed alone (a stop's fallback) leaves them as orphaned as ever. In a
-process group of its own, so a kill of the demo's whole group leaves it to do its work.
+use them after it) it sends each SIGTERM, SIGKILL after GRACE_S, and exits; once they have
+all exited (stopped by the demo, or failed) it exits having done nothing. Each pidfd is
+opened by the process that started them, before it could reap them, so it names that very
+process, never a reused pid. The guarded are started as before, so their errors are the
+demo's as before. Not PR_SET_PDEATHSIG: mosquitto started as root drops to its own user,
+which clears it. Not their parent: dbusmock starts its bus and mock itself, and a parent
+killed alone (a stop's fallback) leaves them as orphaned as ever. In a process group of
+its own, so a kill of the demo's whole group leaves it to do its work.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ GRACE_S = 3.0  # from SIGTERM to SIGKILL: mosquitto and dbus-daemon end in milli
 
 def guard(line: Lifeline, pids: list[int], what: str, out) -> subprocess.Popen:
     """Starts a watcher of the processes `pids` (the caller's children, not yet waited for)
-    on `line`'s clients line; it writes to `out` (a file) why it stopped them. `release` it once they
-    have been stopped."""
+    on `line`'s clients line; it writes to `out` (a file) why it stopped them. `release`
+    it once they have been stopped."""
     fds = [os.pidfd_open(pid) for pid in pids]
     try:
         return subprocess.Popen(
