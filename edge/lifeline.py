@@ -28,17 +28,25 @@ OPTION = "--lifeline"
 class Lifeline:
     """The parent's end, one for all the children it starts. `os.pipe` makes both ends
     non-inheritable, so nothing else it starts (GStreamer, a broker) holds the write end
-    and keeps the line alive after it; `close` when the children have been stopped."""
+    and keeps the line alive after it; `close` when the children have been stopped.
+
+    A second line, `clients`, ends once the parent and every child started as a client
+    (a seat unit) have gone, each holding its write end: what watches it (edge/watcher.py)
+    stops a service they use (the broker, the BLE bus) after them, as the parent's own stop
+    does; a BLE unit whose bus went first took 21 s to stop instead of 1."""
 
     def __init__(self):
         self.fd, self._write = os.pipe()
+        self.clients, self._clients_write = os.pipe()
 
-    def popen(self, argv: list[str], **kw) -> subprocess.Popen:
-        """`subprocess.Popen(argv + [--lifeline FD])`, the read end passed to it alone."""
-        return subprocess.Popen([*argv, OPTION, str(self.fd)], pass_fds=(self.fd,), **kw)
+    def popen(self, argv: list[str], client: bool = False, **kw) -> subprocess.Popen:
+        """`subprocess.Popen(argv + [--lifeline FD])`, the read end passed to it alone (a
+        client: the clients line's write end too)."""
+        fds = (self.fd, self._clients_write) if client else (self.fd,)
+        return subprocess.Popen([*argv, OPTION, str(self.fd)], pass_fds=fds, **kw)
 
     def close(self) -> None:
-        for fd in (self.fd, self._write):
+        for fd in (self.fd, self._write, self.clients, self._clients_write):
             os.close(fd)
 
 

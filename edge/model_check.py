@@ -111,32 +111,47 @@ def face_readings(url: str) -> set[str]:
     return set()
 
 
-def face_models(cfg):
-    """The unit's expression model (None where no seat gives faces or `faces` is off),
-    after checking every face model its seats will load; UserError if one is broken."""
+def face_model_problems(cfg) -> tuple[object, list[UserError]]:
+    """The unit's expression model (None where no seat gives faces, `faces` is off or it is
+    broken) and what is wrong with each face model its seats will load, one UserError a
+    model, so that all are fixed in one go."""
     given = set().union(*(face_readings(s.source) for s in cfg.seats if not s.opt_out))
     expression = cfg.faces and given
     if not (expression or "frame" in given):
-        return None
+        return None, []
     from empathy.edge.infer import ModelError, _interpreter_class
 
-    _interpreter_class()  # no runtime: its own ModelError, said now
+    _interpreter_class()  # no runtime: its own ModelError, said now (nothing would load)
+    problems = []
     if "frame" in given:  # faces are tracked whatever `faces` says (a face is someone there)
         from empathy.edge.perception import MODELS
 
         for path in MODELS:
             why = check_model(path)
             if why:
-                raise UserError(f"face camera: cannot load model {path}: {why}", REINSTALL)
+                problems.append(UserError(f"face camera: cannot load model {path}: {why}",
+                                          REINSTALL))
     if not expression:
-        return None
+        return None, problems
     from empathy.edge.expression import ExpressionModel
 
     auto = cfg.expression_model == "auto"
-    path = None if auto else cfg.expression_model
     try:
-        return ExpressionModel(path, threads=cfg.model_threads)
+        return ExpressionModel(None if auto else cfg.expression_model,
+                               threads=cfg.model_threads), problems
     except ModelError as e:
-        raise UserError(f"expression_model: {e}",
-                        REINSTALL if auto else "give a .tflite of grey face crops in and 7 "
-                        'expression classes out, or expression_model = "auto"') from None
+        return None, problems + [UserError(
+            f"expression_model: {e}", REINSTALL if auto else "give a .tflite of grey face "
+            'crops in and 7 expression classes out, or expression_model = "auto"')]
+
+
+def face_models(cfg):
+    """The unit's expression model (see `face_model_problems`); a UserError naming the
+    first broken model, and how many more there are, if any is."""
+    model, problems = face_model_problems(cfg)
+    if len(problems) > 1:
+        raise UserError(f"{problems[0]} (and {len(problems) - 1} more broken: `empathy doctor "
+                        "--config` names each)", problems[0].hint)
+    if problems:
+        raise problems[0]
+    return model

@@ -94,6 +94,7 @@ def _spawn_edges(out: Path, line: Lifeline, seats: int, uplink: str, keys, basel
         procs.append(line.popen(
             [sys.executable, "-m", "empathy.cli", "--log-json", "--log-level", "info", "edge",
              "run", "--config", str(path), "--stats", str(edge_dir / f"unit{unit}.stats.json")],
+            client=True,  # of the broker, the BLE bus: they outlive it
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"},
             # In a room each seat unit is its own machine; here they share the screen's
             # CPU, so they yield to the playback rather than starve it of frames.
@@ -172,10 +173,11 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
             push = Rehearsal(out / "edge" / "nudge")  # 0 before any seat reads it
         keys = Keystore.new(range(1, seats + 1))
         keys.save(out / "host.keys.toml")
+        line = Lifeline()  # what the demo starts stops once it has gone, even killed
         broker = None
         if transport == "mqtt":  # a cinema's link: units publish to a broker the demo starts
             from empathy.transports.mqtt import LocalBroker
-            broker = LocalBroker(out / "mqtt")
+            broker = LocalBroker(out / "mqtt", lifeline=line)
             link = broker.url("demo")
         else:
             link = f"udp://127.0.0.1:{_free_udp_ports(1)[0]}"
@@ -184,7 +186,6 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
         # H10's raw ECG, a BrainFlow board, an LSL stream.
         asked = tuple(map(bool, (serial_seat, ble_seat, ecg_seat, brainflow_seat, lsl_seat)))
         at = [seats - sum(asked[:i]) if on else None for i, on in enumerate(asked)]
-        line = Lifeline()  # what the demo starts stops once it has gone, even killed
         rigs = DemoRigs(out / "edge", at[0], at[1], seed, lsl_seat=at[4],
                         brainflow_seat=at[3], ecg_seat=at[2], ble_hr_only=ble_seat == "hr",
                         brainflow_s=2 * baseline_s + 20 + duration_s + 120, lifeline=line)
@@ -242,9 +243,9 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
                 c.close()
             _stop(procs)
             rigs.close()
-            line.close()
             if broker:
                 broker.stop()
+            line.close()  # after all it guards have stopped: their watchers end with them
         stop.phase("report")
         ended = stop.record(summary["frames_rendered"] / cfg.fps)
         bar.update(task, description=f"ended early ({stop.why}): writing report" if ended

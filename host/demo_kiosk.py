@@ -11,7 +11,6 @@ file, which the host never sees).
 
 from __future__ import annotations
 
-import csv
 import html
 import json
 import sys
@@ -25,6 +24,7 @@ from empathy.host.demo import _free_udp_ports, _progress, _spawn_edges, _stop
 from empathy.host.demo_stop import EndEarly, banner, said
 from empathy.host.demo_units import UnitsWatch, edge_stats, exits, own_folder
 from empathy.host.demo_story import DemoError, demo_story
+from empathy.host.evaluate import bounded, truth_rows
 
 GAP_S = 6.0  # empty seat between visitors: longer than the unit's re-baseline gap and the
 # kiosk's leave_s (3 s each), so the next one is a new visitor and a new visit
@@ -56,9 +56,7 @@ def _truth(path: Path) -> np.ndarray:
     was stopped before its seat began)."""
     if not path.exists():
         return np.empty((0, 3))
-    with open(path) as f:
-        rows = [(int(r["ts_us"]), int(r["visitor"]), float(r["rest_bpm"]))
-                for r in csv.DictReader(f)]
+    rows = truth_rows(path, {"ts_us": int, "visitor": int, "rest_bpm": bounded(20, 250)})
     return np.array(rows, dtype=float).reshape(-1, 3)
 
 

@@ -3,15 +3,15 @@
 Without a config: every model the install ships (models/SHA256SUMS) is there and is the
 file shipped (its SHA-256: a bad install or a Pi's SD card cut one short or flipped its
 bytes, and a flipped weight still loads, giving wrong faces), then loads with the runtime.
-With an edge config: what the unit itself checks at its start (`face_models`: the
+With an edge config: what the unit itself checks at its start (`face_model_problems`: the
 expression model the config names, the face tracker's models where a seat has a face
-camera), so a bad `expression_model` is said here rather than by the unit's failed start.
+camera), so a bad `expression_model` is said here rather than by the unit's failed start,
+and every broken model at once where the unit names the first.
 """
 
 from __future__ import annotations
 
 from empathy.edge import model_check
-from empathy.errors import UserError
 from empathy.host.doctor import Finding
 
 RUNTIME_FIX = "pip install ai-edge-litert (tflite-runtime on boards without a LiteRT wheel)"
@@ -52,11 +52,10 @@ def check_models() -> list[Finding]:
 
 
 def check_face_models(cfg) -> list[Finding]:
-    """The unit's start check of its face models, as a finding."""
-    try:
-        model = model_check.face_models(cfg)
-    except UserError as e:
-        return [Finding("face models", "fail", str(e), e.hint)]
+    """The unit's start check of its face models, as findings: one a broken model."""
+    model, problems = model_check.face_model_problems(cfg)
+    if problems:
+        return [Finding("face models", "fail", str(e), e.hint) for e in problems]
     said = [f"expression model {model.model.path} loads with {model.runtime_name}"] \
         if model else []
     if any("frame" in model_check.face_readings(s.source) for s in cfg.seats if not s.opt_out):

@@ -28,15 +28,18 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from empathy.host.audience import trimmed_mean
 
+log = logging.getLogger("empathy.host")
 BOOTSTRAP = 2000
+TRUTH_LIMIT = 3.0  # |hidden arousal| a readable truth row may have
 CHANNELS = ("heart", "pupil", "face")
 CHANGE_S = 1.0
 
@@ -110,15 +113,67 @@ def agreement(est, truth, rate_hz: float) -> dict:
 
 
 # -- the demo's run folder -----------------------------------------------------------------
+def bounded(lo: float, hi: float) -> Callable[[str], float]:
+    """A truth column's reader: a number within [lo, hi] (NaN is not), else ValueError."""
+    def read(text: str) -> float:
+        x = float(text)
+        if not lo <= x <= hi:
+            raise ValueError(text)
+        return x
+    return read
+
+
+def _rows(f: Path, parse: dict[str, Callable[[str], float]]) -> tuple[list[tuple], int]:
+    """The columns `parse` names (ts_us first), each read by its reader, and how many lines
+    were unreadable: NUL bytes where two writers met (one truncating under the other), a
+    line cut short by a kill (no line end, too few fields), a value a reader refuses, a
+    time not after the last row's. No header naming them all: every line unreadable."""
+    with open(f, encoding="utf-8", errors="replace", newline="") as fh:
+        *lines, cut = fh.read().split("\n")  # `cut`: what follows the last line end
+    head = lines[0].split(",") if lines else []
+    if not set(parse) <= set(head):
+        return [], len(lines) + bool(cut)
+    at, rows, bad = [(head.index(k), read) for k, read in parse.items()], [], bool(cut)
+    for line in lines[1:]:
+        fields = line.split(",")
+        try:
+            if len(fields) != len(head):
+                raise ValueError
+            row = tuple(read(fields[i]) for i, read in at)
+            if row[0] <= (rows[-1][0] if rows else 0):
+                raise ValueError
+        except ValueError:
+            bad += 1
+            continue
+        rows.append(row)
+    return rows, bad
+
+
+def truth_rows(f: Path, parse: dict[str, Callable[[str], float]],
+               min_rows: int = 1) -> list[tuple]:
+    """A simulated seat's truth file (sim/seat.py), the columns `parse` names: its readable
+    rows, if at least `min_rows`. A damaged file's unreadable rows are left out and said,
+    one line a file."""
+    try:
+        rows, bad = _rows(f, parse)
+    except OSError as e:
+        log.warning("%s: cannot be read (%s): not used", f, e.strerror or e)
+        return []
+    used = len(rows) >= min_rows
+    if bad:
+        log.warning("%s: %d of its %d rows unreadable (damaged: two writers, or a kill "
+                    "mid-line): %s", f, bad, bad + len(rows), "the rest used" if used else
+                    "not used")
+    return rows if used else []
+
+
 def read_truth(edge_dir: Path) -> list[np.ndarray]:
-    """Each simulated seat's hidden arousal, (ts_us, arousal) rows."""
-    out = []
-    for f in sorted(Path(edge_dir).glob("truth_seat*.csv")):
-        with open(f) as fh:
-            rows = [(int(r["ts_us"]), float(r["arousal"])) for r in csv.DictReader(fh)]
-        if len(rows) > 1:
-            out.append(np.array(rows, dtype=float))
-    return out
+    """Each simulated seat's hidden arousal, (ts_us, arousal) rows (a seat with under two
+    readable rows left out). Its scale is the simulator's (-1..1.5, docs/simulation.md):
+    TRUTH_LIMIT, wider, catches garbage without judging."""
+    parse = {"ts_us": int, "arousal": bounded(-TRUTH_LIMIT, TRUTH_LIMIT)}
+    rows = [truth_rows(f, parse, 2) for f in sorted(Path(edge_dir).glob("truth_seat*.csv"))]
+    return [np.array(r, dtype=float) for r in rows if r]
 
 
 def read_channels(edge_dir: Path) -> list[dict[str, np.ndarray]]:

@@ -43,13 +43,15 @@ class DemoRigs:
                  lifeline=None):
         """nuisance: how restless the straps' wearers are (sim/nuisance.py; 0: a still,
         well-strapped wearer, for tests of the device path itself). lifeline: the demo's
-        (edge/lifeline.py): the board process stops once the demo has gone."""
+        (edge/lifeline.py): the board process and the BLE seats' bus stop once the
+        demo has gone."""
         self.nuisance = nuisance
         if any(s is not None and s < 1 for s in (ble_seat, lsl_seat, brainflow_seat, ecg_seat)):
             raise SourceError("more hardware seats asked for than there are seats")
         folder.mkdir(parents=True, exist_ok=True)
         self.sources: dict[int, str] = {}
         self._board: Optional[subprocess.Popen] = None
+        self._lifeline = lifeline
         self._popen = lifeline.popen if lifeline else subprocess.Popen
         self._bluez = None
         self._notified: Optional[int] = None
@@ -96,7 +98,7 @@ class DemoRigs:
         from empathy.sim.seat import SimSource
 
         if self._bluez is None:
-            self._bluez = BluezSim(str(folder / "bluez_mock.log"))
+            self._bluez = BluezSim(str(folder / "bluez_mock.log"), self._lifeline)
         address = H10_ADDRESS if h10 else STRAP_ADDRESS
         strap = self._bluez.add_strap(address, f"{'Polar H10' if rr else 'HR broadcast'} seat "
                                       f"{seat}", pmd=h10, rr=rr)

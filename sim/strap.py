@@ -40,6 +40,7 @@ from empathy.sensors.base import Beat, Health, Waveform
 from empathy.sensors.ble import pmd
 from empathy.sensors.firmware import hrs
 from empathy.clock import now_us
+from empathy.edge.watcher import guard, release
 from empathy.sim.ecg import H10Frames
 from empathy.sim.hr_device import HrDevice
 
@@ -309,7 +310,9 @@ class SimStrap:
 class BluezSim:
     """Private system bus + dbusmock BlueZ + straps. Use as a context manager."""
 
-    def __init__(self, log_path: Optional[str] = None):
+    def __init__(self, log_path: Optional[str] = None, lifeline=None):
+        """lifeline: the demo's (edge/lifeline.py): the bus and its mock stop once the demo
+        has gone, even killed (edge/watcher.py)."""
         self._env_before = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
         self.private = PrivateDBus(BusType.SYSTEM)
         self.private.start()  # sets DBUS_SYSTEM_BUS_ADDRESS for us and our children
@@ -317,6 +320,9 @@ class BluezSim:
         self._log = open(log_path, "w") if log_path else subprocess.DEVNULL
         self.spawned = SpawnedMock.spawn_with_template("bluez5", {}, BusType.SYSTEM,
                                                        stdout=self._log)
+        self._watcher = None if lifeline is None else guard(
+            lifeline, [self.private.pid, self.spawned.process.pid], "the BLE seats' bus",
+            self._log)
         self.bus = dbus.bus.BusConnection(self.address)
         self.mock = self.bus.get_object("org.bluez", "/org/bluez")
         self.root = self.bus.get_object("org.bluez", "/")
@@ -376,6 +382,8 @@ class BluezSim:
         self._thread.join(timeout=5)
         self.spawned.terminate()
         self.private.stop()
+        if self._watcher is not None:
+            release(self._watcher)
         if self._env_before is None:
             os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
         else:

@@ -9,6 +9,7 @@ processes, real units, a real board on a pty."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,14 @@ from pathlib import Path
 import pytest
 
 import proc_group
+from empathy.edge import watcher
 from empathy.edge.lifeline import Lifeline
+from empathy.transports import TransportError
+from empathy.transports.mqtt_broker import OPEN, LocalBroker
 from polling import wait_for
 
+NEEDS_MOSQUITTO = pytest.mark.skipif(not os.path.exists("/usr/sbin/mosquitto"),
+                                     reason="mosquitto is not installed")
 GONE_S = 10.0  # from the kill to the last process gone: ~1 s on a loaded 2-core machine
 
 
@@ -100,6 +106,8 @@ def _killed_mid_run(tmp_path, args: list[str], kinds: dict[str, int]) -> Path:
                  f"the demo's {', '.join(kinds)} processes to end after it was killed")
     finally:
         _end(p)
+        for kid in filter(_running, kids):  # a failed test leaves nothing behind either
+            os.kill(kid[0], signal.SIGKILL)
     return out
 
 
@@ -123,6 +131,35 @@ def test_a_killed_demo_leaves_no_simulated_board_running(tmp_path):
     out = _killed_mid_run(tmp_path, ["--seats", "1", "--no-faces", "--duration", "600",
                                      "--serial-seat"], {"edge run": 1, "empathy.sim.board": 1})
     _stopped_cleanly(out)
+
+
+def _watcher_said(log: Path, what: str) -> None:
+    said = log.read_text()
+    assert f"empathy watcher: {what}: the process that started it is gone: stopping" in said, \
+        said[-2000:]
+
+
+@pytest.mark.realtime
+@NEEDS_MOSQUITTO
+def test_a_killed_demo_leaves_no_broker_running(tmp_path):
+    """`--transport mqtt`: the demo's private mosquitto (which drops to its own user when
+    started as root, so no parent-death signal can be set on it), ended by its watcher.
+    Before: it ran on for good."""
+    out = _killed_mid_run(tmp_path, ["--seats", "1", "--no-faces", "--duration", "600",
+                                     "--transport", "mqtt"],
+                          {"mosquitto -c ": 1, "empathy.edge.watcher": 1})
+    _watcher_said(out / "mqtt" / "mosquitto.log", "mosquitto")
+
+
+@pytest.mark.realtime
+def test_a_killed_demo_leaves_no_bluetooth_bus_running(tmp_path):
+    """`--ble-seat`: the private system bus (a dbus-daemon) and dbusmock's BlueZ on it,
+    ended by their watcher. Before: both ran on for good."""
+    pytest.importorskip("dbusmock")
+    out = _killed_mid_run(tmp_path, ["--seats", "1", "--no-faces", "--duration", "600",
+                                     "--ble-seat"], {"dbus-daemon --config-file": 1,
+                                                     "-m dbusmock ": 1, "empathy.edge.watcher": 1})
+    _watcher_said(out / "edge" / "bluez_mock.log", "the BLE seats' bus")
 
 
 @pytest.mark.realtime
@@ -174,3 +211,102 @@ def test_the_lifeline_ends_with_its_holder_alone():
     finally:
         other.kill()
         other.wait()
+
+
+DEAF = """import signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print("deaf", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_watcher_stops_what_it_guards_once_the_line_ends(tmp_path):
+    """Two processes that watch no lifeline, one deaf to SIGTERM: once the line's holder
+    closes it (as the kernel does when the holder dies) the watcher ends both, the deaf one
+    by SIGKILL after its grace, says so, and exits."""
+    line = Lifeline()
+    plain = subprocess.Popen(["sleep", "120"])
+    deaf = subprocess.Popen([sys.executable, "-c", DEAF], stdout=subprocess.PIPE, text=True)
+    assert deaf.stdout.readline() == "deaf\n"
+    with open(tmp_path / "watcher.log", "w") as out:
+        w = watcher.guard(line, [plain.pid, deaf.pid], "two sleepers", out)
+    try:
+        line.close()
+        assert w.wait(120) == 0
+        assert plain.wait(120) == -signal.SIGTERM and deaf.wait(120) == -signal.SIGKILL
+    finally:
+        for p in (plain, deaf, w):
+            p.kill()
+            p.wait()
+    said = (tmp_path / "watcher.log").read_text()
+    assert "two sleepers: the process that started it is gone: stopping" in said, said
+    assert said.count("two sleepers: still running 3 s after SIGTERM: killed") == 1, said
+
+
+def test_a_watcher_ends_quietly_with_what_it_guards(tmp_path):
+    """Stopped by their starter (or failed), the guarded leave their watcher nothing to do:
+    it exits while the line still holds, having sent nothing to anyone."""
+    line = Lifeline()
+    p = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+    with open(tmp_path / "watcher.log", "w") as out:
+        w = watcher.guard(line, [p.pid], "a short one", out)
+    try:
+        assert p.wait(120) == 3 and w.wait(120) == 0
+    finally:
+        line.close()
+        w.kill()
+        w.wait()
+    assert (tmp_path / "watcher.log").read_text() == ""
+
+
+@NEEDS_MOSQUITTO
+def test_a_watched_broker_that_cannot_listen_fails_as_before(tmp_path):
+    """mosquitto told to listen where another socket does exits at once: the same one error
+    as unwatched, and its watcher gone with it (the demo says that error in one line)."""
+    line = Lifeline()
+    try:
+        with socket.socket() as taken:  # (not 127.0.0.1, where the broker's start looks)
+            taken.bind(("127.0.0.2", 0))
+            taken.listen()
+            conf = f"listener {taken.getsockname()[1]} 127.0.0.2\n{OPEN}"
+            for watched, folder in ((line, "on"), (None, "off")):
+                with pytest.raises(TransportError, match="^mosquitto exited: see "):
+                    LocalBroker(tmp_path / folder, config=conf, lifeline=watched)
+    finally:
+        line.close()
+    assert not [cmd for cmd in _children(os.getpid()).values() if "empathy.edge.watcher" in cmd]
+    said = (tmp_path / "on" / "mosquitto.log").read_text()
+    assert "Address already in use" in said and "watcher" not in said, said
+
+
+SLOW_CLIENT = """import sys, threading, time
+from empathy.edge.lifeline import fd_arg, watch
+gone = threading.Event()
+watch(fd_arg(sys.argv[-1]), gone.set, "client")
+print("watching", flush=True)
+gone.wait(120)
+time.sleep(2)  # its own stop takes a while (a seat unit's: its last stats written)
+"""
+
+
+def test_a_watcher_stops_a_service_only_after_its_clients(tmp_path):
+    """The service a seat unit uses (the broker, the BLE bus) is stopped after the unit,
+    whose own stop may need it: when the guarded process has ended, the client started on
+    the same line, slow to stop, has already gone. Before: both were stopped at once, and a
+    BLE unit whose bus went first took 21 s to stop instead of 1."""
+    line = Lifeline()
+    service = subprocess.Popen(["sleep", "120"])
+    client = line.popen([sys.executable, "-c", SLOW_CLIENT], client=True,
+                        stdout=subprocess.PIPE, text=True)
+    assert client.stdout.readline() == "watching\n"
+    with open(tmp_path / "watcher.log", "w") as out:
+        w = watcher.guard(line, [service.pid], "a service", out)
+    try:
+        line.close()
+        assert service.wait(120) == -signal.SIGTERM
+        assert client.poll() == 0, "the service was stopped before its client"
+        assert w.wait(120) == 0
+    finally:
+        for p in (service, client, w):
+            p.kill()
+            p.wait()

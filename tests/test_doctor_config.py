@@ -5,6 +5,7 @@ sync over UDP, a real mosquitto, real GStreamer sinks (in the probe process)."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import tomli_w
 
+from empathy.edge.model_check import REINSTALL
 from empathy.host import doctor_config
 from empathy.host.receive import Intake
 from empathy.transports import open_receiver
@@ -244,3 +246,38 @@ def test_a_bad_expression_model_is_said_as_the_unit_would_at_its_start(tmp_path,
     assert said["detail"].startswith(f"expression_model: cannot load model {path}: "), said
     assert ("runtime refused it" if kind == "truncated" else "no such file") in said["detail"]
     assert "expression_model = \"auto\"" in said["fix"], said
+
+
+def test_every_broken_face_model_is_said_where_the_unit_names_the_first(tmp_path, keys):
+    """An install with two of the face tracker's models broken (one gone, one cut short)
+    and an `expression_model` cut short: doctor gives one FAIL line each, so all are fixed
+    in one go; the unit's start still refuses in one line, exit 1, naming the first and
+    how many more. Before, doctor named only the first, as the unit does."""
+    from test_doctor import RUN
+
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "models", models, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (models / "face_landmark.tflite").unlink()
+    iris = models / "iris_landmark.tflite"
+    iris.write_bytes(iris.read_bytes()[:300000])
+    cut = tmp_path / "cut.tflite"
+    cut.write_bytes((models / "expression_fer_int8.tflite").read_bytes()[:30000])
+    cfg = edge_config(tmp_path, f"udp://127.0.0.1:{free_port()}",
+                      [f"video://{tmp_path / 'face.mp4'}?role=face"])
+    cfg.write_text(tomli_w.dumps({**tomllib.loads(cfg.read_text()), "faces": True,
+                                  "expression_model": str(cut)}))
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    r = subprocess.run([sys.executable, "-c", RUN, str(models), "doctor", "--json", "--config",
+                        str(cfg)], capture_output=True, text=True, timeout=180, env=env)
+    said = [(f["status"], f["detail"]) for f in json.loads(r.stdout) if f["check"] == "face models"]
+    landmark = models / "face_landmark.tflite"
+    assert r.returncode == 1 and [s for s, _ in said] == ["fail"] * 3, said
+    assert said[0][1] == f"face camera: cannot load model {landmark}: no such file", said
+    assert said[1][1].startswith(f"face camera: cannot load model {iris}: "), said
+    assert said[2][1].startswith(f"expression_model: cannot load model {cut}: "), said
+    unit = subprocess.run([sys.executable, "-c", RUN, str(models), "edge", "run", "--config",
+                           str(cfg)], capture_output=True, text=True, timeout=180, env=env)
+    assert unit.returncode == 1 and unit.stderr.splitlines() == [
+        f"empathy edge run: face camera: cannot load model {landmark}: "
+        "no such file (and 2 more broken: `empathy doctor --config` names each) ("
+        f"{REINSTALL})"], unit.stderr

@@ -3,7 +3,8 @@
 In a cinema the broker is a system service configured by `deploy/cinema/mosquitto.conf`;
 this starts one that lives in `folder`: by default open (anonymous, loopback only), or
 with any configuration text given, e.g. the shipped hardened one pointed at a test's
-password, ACL and certificate files (`listener` lines are the caller's).
+password, ACL and certificate files (`listener` lines are the caller's). Given the demo's
+lifeline (edge/lifeline.py), it stops once the demo has gone, even killed (edge/watcher.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from empathy.edge.watcher import guard, release
 from empathy.transports import TransportError
 
 OPEN = ("allow_anonymous true\npersistence false\n"
@@ -47,7 +49,7 @@ def _listening(port: int) -> bool:
 
 class LocalBroker:
     def __init__(self, folder: str | Path, port: int = 0, config: str | None = None,
-                 scheme: str = "mqtt"):
+                 scheme: str = "mqtt", lifeline=None):
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not os.path.exists(exe):
             raise TransportError("mosquitto is not installed (apt-get install mosquitto)")
@@ -61,9 +63,13 @@ class LocalBroker:
         self.log = open(self.folder / "mosquitto.log", "w")
         self.proc = subprocess.Popen([exe, "-c", str(conf)], stdout=self.log,
                                      stderr=subprocess.STDOUT)
+        self._watcher = None
+        if lifeline is not None:
+            self._watcher = guard(lifeline, [self.proc.pid], "mosquitto", self.log)
         end = time.monotonic() + 10
         while time.monotonic() < end:
             if self.proc.poll() is not None:
+                self.stop()
                 raise TransportError(f"mosquitto exited: see {self.folder / 'mosquitto.log'}")
             if _listening(self.port):
                 break
@@ -84,6 +90,8 @@ class LocalBroker:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+        if self._watcher is not None:
+            release(self._watcher)
 
     def __enter__(self):
         return self
