@@ -146,9 +146,16 @@ def _report(prog: str, e: Exception, argv: list[str], config: str | None = None)
         return code
     where = _save_trace(e, argv)
     logging.getLogger("empathy.cli").debug("unexpected error", exc_info=e)
-    print(f"{prog}: unexpected error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    print(f"{prog}: unexpected error: {type(e).__name__}: {_first_line(e)}"
           f" ({where}; please report it)", file=sys.stderr)
     return 70
+
+
+def _first_line(e: Exception, most: int = 300) -> str:
+    """The error's first line, cut to `most` characters (its whole text is in the saved
+    trace): a ValueError quoting a damaged file's row ran to 20 KB of NUL escapes."""
+    first = str(e).splitlines()[0] if str(e) else ""
+    return first if len(first) <= most else first[:most] + f"... ({len(first)} characters)"
 
 
 def _save_trace(e: Exception, argv: list[str]) -> str:

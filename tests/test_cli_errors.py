@@ -384,3 +384,22 @@ def test_the_benches_comma_lists_are_numbers_in_range(bench, option, bad, capsys
     with pytest.raises(SystemExit) as e:
         importlib.import_module(f"empathy.bench.{bench}").main([option, bad])
     assert e.value.code == 2 and f"argument {option}:" in capsys.readouterr().err
+
+
+def test_an_unexpected_error_s_line_is_cut_short_its_whole_text_in_the_trace(tmp_path,
+                                                                           monkeypatch, capfd):
+    """A ValueError quoting a damaged file's row (NUL bytes, escaped) made a 20-KB stderr
+    line (session 31, the demo's damaged truth file); the line is cut, the trace keeps all."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    import empathy.host.config_cli as config_cli
+
+    def bug(*_a, **_k):
+        raise ValueError("could not convert string to float: " + repr("\x00" * 5000))
+
+    monkeypatch.setattr(config_cli, "check", bug)
+    (tmp_path / "x.toml").write_text("unit_id = 1\n")
+    rc, out, err = run_inprocess(["config", "check", str(tmp_path / "x.toml")], capfd)
+    assert rc == 70 and len(err.strip().splitlines()) == 1 and len(err) < 600, len(err)
+    assert "(20037 characters)" in err, err
+    trace = next((tmp_path / "empathy" / "crash").glob("crash-*.log")).read_text()
+    assert "\\x00" * 5000 in trace
