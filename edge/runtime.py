@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from empathy import __version__, wire
+from empathy import __version__, atomic, wire
 from empathy.clock import now_us
 from empathy.clocksync import ClockSync
 from empathy.config import ConfigError, ip_address, setting
@@ -395,5 +395,5 @@ def run_unit(cfg: EdgeConfig, duration_s: float = 0.0, stats_path: str | None = 
         watch(lifeline, unit.stop, f"unit {cfg.unit_id}")
     stats = unit.run(duration_s)
     if stats_path:
-        Path(stats_path).write_text(json.dumps(stats))
+        atomic.write_text(stats_path, json.dumps(stats))  # (a kill mid-write: old or new)
     return stats

@@ -58,8 +58,13 @@ def edge_stats(out: Path, seats: int) -> tuple[int, set]:
     for i in range(seats):
         f = out / "edge" / f"unit{i + 1}.stats.json"
         if f.exists():
-            stats = json.loads(f.read_text())
-            sent += stats["packets_sent"]
+            try:
+                stats = json.loads(f.read_text(errors="replace"))
+                sent += int(stats.get("packets_sent", 0))
+            except (OSError, ValueError, AttributeError, TypeError) as e:
+                log.warning("%s: not a unit's stats (%s; the unit killed as it wrote "
+                            "them?): its packets are not counted", f, e)
+                continue
             models.add(stats.get("face_model"))
     models.discard(None)
     return sent, models

@@ -26,7 +26,6 @@ truth at t - latency; `r_lag0` (against the truth at t) is given beside it.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import warnings
@@ -177,16 +176,38 @@ def read_truth(edge_dir: Path) -> list[np.ndarray]:
 
 
 def read_channels(edge_dir: Path) -> list[dict[str, np.ndarray]]:
-    """Each seat's channel log: column -> values (NaN where a channel had no signal)."""
+    """Each seat's channel log: column -> values (NaN where a channel had no signal). A
+    damaged file's unreadable rows (a unit killed mid-line, NUL bytes) are left out and
+    said, one line a file."""
     out = []
     for f in sorted(Path(edge_dir).glob("unit*.channels.csv")):
-        with open(f) as fh:
-            rows = list(csv.DictReader(fh))
-        for seat in sorted({r["seat_id"] for r in rows}):
-            mine = [r for r in rows if r["seat_id"] == seat]
-            if len(mine) > 1:
-                out.append({k: np.array([float(r[k]) if r[k] != "" else np.nan for r in mine])
-                            for k in mine[0] if k != "seat_id"})
+        try:
+            with open(f, encoding="utf-8", errors="replace", newline="") as fh:
+                *lines, cut = fh.read().split("\n")  # `cut`: what follows the last line end
+        except OSError as e:
+            log.warning("%s: cannot be read (%s): not used", f, e.strerror or e)
+            continue
+        head = lines[0].split(",") if lines else []
+        seat_at = head.index("seat_id") if "seat_id" in head else None
+        seats, bad = {}, bool(cut)
+        for line in lines[1:] if seat_at is not None else lines:
+            fields = line.split(",")
+            try:
+                if seat_at is None or len(fields) != len(head):
+                    raise ValueError
+                row = [float(v) if v != "" else np.nan for v in fields]
+            except ValueError:
+                bad += 1
+                continue
+            seats.setdefault(fields[seat_at], []).append(row)
+        if bad:
+            log.warning("%s: %d of its %d rows unreadable (damaged: a unit killed mid-line): "
+                        "%s", f, bad, bad + sum(map(len, seats.values())),
+                        "the rest used" if seats else "not used")
+        for seat in sorted(seats):
+            if len(seats[seat]) > 1:
+                cols = np.array(seats[seat]).T
+                out.append({k: cols[i] for i, k in enumerate(head) if i != seat_at})
     return out
 
 
