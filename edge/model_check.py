@@ -71,6 +71,20 @@ def shipped() -> dict[str, str]:
     return dict(line.split(None, 1) for line in SUMS.read_text().splitlines() if line.strip())
 
 
+def shipped_problem(path: Path) -> str | None:
+    """None when `path`, where the install ships a file of its name, is that file (its
+    SHA-256 as models/SHA256SUMS lists it); else what is wrong. A flipped weight still
+    loads, giving wrong faces: only the sum tells. A file the install does not ship: None."""
+    want = {name: digest for digest, name in shipped().items()}.get(path.name)
+    if not want or path.parent.resolve() != SUMS.parent.resolve():
+        return None
+    why = file_problem(path)
+    if not why and sha256(path) != want:
+        why = (f"is not the shipped file (its SHA-256 differs from {SUMS.name}): cut short "
+               "or corrupt")
+    return why
+
+
 def check_model(path: Path) -> str | None:
     """None when `path` is safe to load here, else the reason it is not."""
     why = file_problem(path)
@@ -127,7 +141,7 @@ def face_model_problems(cfg) -> tuple[object, list[UserError]]:
         from empathy.edge.perception import MODELS
 
         for path in MODELS:
-            why = check_model(path)
+            why = shipped_problem(path) or check_model(path)
             if why:
                 problems.append(UserError(f"face camera: cannot load model {path}: {why}",
                                           REINSTALL))
@@ -137,6 +151,11 @@ def face_model_problems(cfg) -> tuple[object, list[UserError]]:
 
     auto = cfg.expression_model == "auto"
     try:
+        from empathy.edge.expression import DEFAULT_MODEL
+
+        why = shipped_problem(DEFAULT_MODEL) if auto else None
+        if why:
+            raise ModelError(f"cannot load model {DEFAULT_MODEL}: {why}")
         return ExpressionModel(None if auto else cfg.expression_model,
                                threads=cfg.model_threads), problems
     except ModelError as e:

@@ -122,3 +122,23 @@ def test_the_shipped_models_start_a_face_camera_unit(tmp_path, rx):
     _empty_seat_video(video)
     code, said, sent = _unit(tmp_path, rx, f"video://{video}?role=face&loop=1")
     assert code == 0 and sent > 0 and not said, (code, sent, said)
+
+
+@pytest.mark.parametrize("damage", ["face_landmark.tflite", "expression_fer_int8.tflite"])
+def test_a_shipped_model_with_a_flipped_byte_stops_the_start(tmp_path, rx, damage):
+    """A flipped weight still loads (the runtime checks no sums), giving wrong faces: the
+    start check probed a file whose hash was not the shipped one by loading it, and let it
+    through (exit 0, session 31, found by watchers; `doctor` already said it). A file the
+    install ships is now held to its line in models/SHA256SUMS."""
+    models = tmp_path / "models"
+    shutil.copytree(MODELS_DIR, models, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    data = bytearray((models / damage).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (models / damage).write_bytes(bytes(data))
+    video = tmp_path / "empty_seat.avi"
+    _empty_seat_video(video)
+    code, said, sent = _unit(tmp_path, rx, f"video://{video}?role=face&loop=1",
+                             models_dir=models)
+    assert code == 1 and sent == 0, (code, sent, said)
+    assert len(said) == 1 and f"{models / damage}" in said[0], said
+    assert "not the shipped file" in said[0] and "reinstall" in said[0], said
