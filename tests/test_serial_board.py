@@ -309,19 +309,22 @@ def test_a_simulated_board_late_in_its_loop_keeps_its_frames_on_its_sample_clock
     assert len(stamps) >= 16 and set(np.diff(stamps)) == {250_000}, np.diff(stamps)
 
 
-def test_a_simulated_board_late_by_seconds_sends_its_frames_in_its_clock_s_order(tmp_path):
-    """One loop turn 1.6 s late (a host at load 20): the seconds' PPG frames and STATUS
-    went first, then their pupil samples stamped up to 1.6 s before that STATUS. The host
-    reads a board clock that far back as set back (STEP_BACK_US) and maps afresh: a burst
-    read at once was stamped at its arrival, and a finger's seat restarted its PPG (HR_OK
-    back 6-8 s later; twice, and the finger test's HR never came back). Each frame's stamp
-    is now within a loop turn of the newest before it, the late turn's as any other's."""
+@pytest.mark.parametrize("ecg", [False, True])
+def test_a_simulated_board_late_by_seconds_sends_its_frames_in_its_clock_s_order(tmp_path, ecg):
+    """One loop turn 1.6 s late (a host at load 20): a finger board sent the seconds' PPG
+    frames and STATUS, then their pupil samples stamped up to 1.6 s before that STATUS; an
+    ECG board with a PPG fitted the seconds' PPG frames, then its ECG frames from 1.6 s
+    back. The host reads a board clock that far back as set back (STEP_BACK_US) and maps
+    afresh: a burst read at once was stamped at its arrival, and a finger's seat restarted
+    its PPG (HR_OK back 6-8 s later; twice, and the finger test's HR never came back). Each
+    frame's stamp is now within a loop turn of the newest before it, the late turn's too."""
     import serial
 
     from empathy.sensors.serial.board import STEP_BACK_US
-    from empathy.sim.board import SimBoard
+    from empathy.sim.board import SimAD8232, SimBoard
 
-    board = SimBoard(tmp_path / "ttyACM-stall", seed=4)
+    board = SimBoard(tmp_path / "ttyACM-stall", seed=4, bare_ppg=ecg,
+                     ecg=SimAD8232(np.zeros(250)) if ecg else None)
     port = serial.serial_for_url(str(tmp_path / "ttyACM-stall"), timeout=0)
     decoder, frames = protocol.Decoder(), []
     try:
@@ -333,7 +336,7 @@ def test_a_simulated_board_late_by_seconds_sends_its_frames_in_its_clock_s_order
         port.close()
         board.close()
     kinds = {k for k, _ in frames}
-    assert {protocol.PPG, protocol.PUPIL, protocol.STATUS} <= kinds, kinds
+    assert {protocol.PPG, protocol.ECG if ecg else protocol.PUPIL, protocol.STATUS} <= kinds
     newest, back = frames[0][1], []
     for kind, ts in frames:  # (the 32-bit clock may wrap: differences modulo 2**32)
         back.append(((newest - ts + (1 << 31)) % (1 << 32) - (1 << 31), kind))
