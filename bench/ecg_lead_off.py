@@ -51,25 +51,27 @@ def seat_over_pty(link: Path, ecg, seconds: float, bare_ppg: bool = False, query
     AssertionError if a frame was rejected."""
     from empathy.clock import now_us
     from empathy.edge.features import SeatFeatures
-    from empathy.sensors.base import Health, Waveform, open_source
+    from empathy.sensors.base import Health, open_source
     from empathy.sim.board import SimBoard
     from empathy.wire import Flag
 
     board = SimBoard(link, ecg=ecg, bare_ppg=bare_ppg, **(finger or {}))
     src = open_source(f"serial://{board.link}" + (f"?{query}" if query else ""))
     seat, rows, nxt = SeatFeatures(baseline_s=10), [], time.monotonic()
-    t0 = None  # the first sample's time: the ECG's, or the first PPG frame's
+    t0 = None  # the first sample's time, on the simulated sensor's own count
     try:
         end = nxt + seconds
         while time.monotonic() < end:
             board.step()
             for r in src.read(0.01):
                 seat.add(r)
-                if ecg is None and t0 is None and isinstance(r, Waveform):
-                    t0 = r.ts_us
                 if isinstance(r, Health) and health is not None and t0 is not None:
                     health.append(((r.ts_us - t0) / 1e6, r.contact, r.fault))
-            t0 = ecg.t0_us if ecg is not None else t0
+            # (not the first frame's stamp: read in a burst as the port opened, its mapping
+            # was its arrival's, seconds late, and the finger lifted that early in the rows)
+            s = board.sensor
+            t0 = ecg.t0_us if ecg is not None else s.sampled_us and (
+                s.sampled_us - (s.n - 1) * 1_000_000 // s.fs_hz)
             if time.monotonic() >= nxt and t0 is not None:
                 nxt += EVERY_S
                 t = now_us()

@@ -36,23 +36,18 @@ from empathy.sensors.firmware import protocol
 from empathy.sim.seat import SimSource
 from empathy.sim.viewer import ACC_HZ, EDA_HZ, PPG_HZ
 
-PPG_DC = 120_000  # IR level with a finger on the sensor (18-bit counts)
-PPG_AC = 1_500
+PPG_DC, PPG_AC = 120_000, 1_500  # IR level with a finger on the sensor (18-bit counts), pulse
 PPG_MAX = (1 << 18) - 1
 ROOM_LIGHT, ROOM_NOISE = 2_000, 30.0  # IR counts with no finger on the sensor
 # the simulated AD8232 (this simulator's own levels): a gain of 300 on a 3V3 16-bit ADC
 # (+-5.5 mV at the electrodes) and, with an electrode off, a floating input's mains pickup
-ECG_FS_HZ = 250
-ECG_GAIN = 300
-ECG_HUM_MV = 0.4
-ECG_NOISE_MV = 0.03
+ECG_FS_HZ, ECG_GAIN = 250, 300
+ECG_HUM_MV, ECG_NOISE_MV = 0.4, 0.03
 # dry electrodes: their offset drives the output against a supply rail (this simulator's AD8232
 # swings to within 50 mV of it), the ADC's last bits still moving (a 12-bit ADC read as 16)
-ECG_RAIL_V = 3.25
-ECG_ADC_LSB = 16
+ECG_RAIL_V, ECG_ADC_LSB = 3.25, 16
 # a loose electrode snap or a tugged cable: contact breaks ~3 times a second, a third of the time
-FLAP_HZ = 3.0
-FLAP_OFF = 0.33
+FLAP_HZ, FLAP_OFF = 3.0, 0.33
 # the simulated board's clock follows its PPG's newest sample, at most this far behind ours
 HOLD_S = 1.0
 
@@ -77,6 +72,7 @@ class SimPPGSensor:
         self.acc_mg: list[float] = []  # the hand's acceleration for the accelerometer
         self.fifo: list[int] = []
         self.sampled_us: Optional[int] = None  # when the newest PPG sample was taken
+        self.turn_us: Optional[int] = None  # the board's clock in a turn of `turns`
 
     def clock_us(self) -> int:
         """The board's clock: when the newest sample was taken. The viewer gives its PPG in
@@ -84,14 +80,22 @@ class SimPPGSensor:
         (50 ms at 100 Hz: a loaded host) found a chunk's newest sample that far back and
         re-anchored the stamps (frames 60-130 ms off their 250-ms steps), as a real FIFO,
         sampled to the moment it is read, never is. Never more than HOLD_S behind wall time
-        (the viewer away from the seat: no samples, yet STATUS each second)."""
+        (the viewer away from the seat: no samples, yet STATUS each second) but in `turns`."""
+        if self.turn_us is not None:
+            return self.turn_us
         wall = now_us() - int(HOLD_S * 1e6)
         return wall if self.sampled_us is None else max(self.sampled_us, wall)
 
-    def pull(self) -> None:
-        """The viewer's readings since the last pull, into the FIFO (before the board's
-        loop turn reads its clock)."""
+    def turns(self):
+        """The viewer's readings since the last pull into the FIFO, a loop turn of the board
+        (the caller's, at each yield: the pupils to send after it) on each PPG chunk's time,
+        then one on the clock: seconds late, the frames go in the clock's order (one turn's
+        pupils went after a STATUS up to those seconds newer: to the host, a clock set back)."""
         for r in self.viewer.read(timeout_s=0):
+            if self.turn_us is not None and (isinstance(r, Pupil) or isinstance(r, Waveform)
+                                             and r.kind in ("ppg", "eda")):
+                yield self.pupils  # (sent after the turn)
+                self.turn_us, self.pupils = None, []
             if isinstance(r, Beat):
                 self.rr_ms = r.rr_ms
             elif isinstance(r, Pupil):
@@ -99,11 +103,15 @@ class SimPPGSensor:
             elif isinstance(r, Waveform) and r.kind == "ppg":
                 counts = PPG_DC - PPG_AC * np.asarray(r.samples, float)
                 self.fifo += self._lifted(np.clip(counts, 0, PPG_MAX)).astype(int).tolist()
-                self.sampled_us = r.ts_us + int((len(r.samples) - 1) * 1e6 / self.fs_hz)
+                last_us = r.ts_us + int((len(r.samples) - 1) * 1e6 / self.fs_hz)
+                self.turn_us = self.sampled_us = last_us
             elif isinstance(r, Waveform) and r.kind == "eda":
                 self.eda_us += list(r.samples)
             elif isinstance(r, Waveform) and r.kind == "acc":
                 self.acc_mg += list(r.samples)
+        self.turn_us = None
+        yield self.pupils
+        self.pupils = []
 
     def read(self) -> list[int]:
         """Like the chip's FIFO: what was sampled up to the board's clock."""
@@ -127,18 +135,13 @@ class SimGsr:
     hidden arousal, sim/physiology.py), sampled at half the viewer's rate."""
 
     def __init__(self, sensor: SimPPGSensor):
-        self.sensor = sensor
-        self.fs_hz = int(EDA_HZ) // 2
+        self.sensor, self.fs_hz = sensor, int(EDA_HZ) // 2
         self._odd = False  # keep every second sample of the viewer's 32 Hz
 
     def read(self) -> list[int]:
         us, self.sensor.eda_us = self.sensor.eda_us, []
-        out = []
-        for x in us:
-            if not self._odd:
-                out.append(min(0xFFFE, max(0, int(round(x * 1000)))))
-            self._odd = not self._odd
-        return out
+        odd, self._odd = int(self._odd), (self._odd + len(us)) % 2 == 1
+        return [min(0xFFFE, max(0, int(round(x * 1000)))) for x in us[odd::2]]
 
 
 class SimAccel:
@@ -290,8 +293,7 @@ class SimBoard:
                            name="sim-ecg" if ecg else "sim-board", gsr=self.gsr, acc=self.acc,
                            ecg=ecg)
         self.master: Optional[int] = None
-        self.sent = 0  # frames written while plugged in
-        self.dropped = 0
+        self.sent = self.dropped = 0  # frames written while plugged in, and dropped
         self.replug()
 
     def _write(self, data: bytes) -> None:
@@ -323,20 +325,17 @@ class SimBoard:
             self.master = None
 
     def step(self) -> None:
-        """One firmware loop turn: the host's request, PPG frames, STATUS, pupil samples."""
+        """The firmware's loop turns since the last step (`SimPPGSensor.turns`): PPG frames,
+        STATUS, pupil samples; then the host's request (answered on the newest clock)."""
+        for pupils in self.sensor.turns() if self.sensor is not None else [[]]:
+            self.board.step()
+            for p in pupils:
+                self.board.pupil(p.ts_us & 0xFFFFFFFF, int(p.diameter_mm * 1000),
+                                 int(p.confidence * 255))
         try:  # (the firmware polls its USB serial)
             self.board.heard(os.read(self.master, 64) if self.master is not None else b"")
         except OSError:  # nothing written (BlockingIOError), or not open on the host (EIO)
             pass
-        if self.sensor is not None:
-            self.sensor.pull()
-        self.board.step()
-        if self.sensor is None:
-            return
-        for p in self.sensor.pupils:
-            self.board.pupil(p.ts_us & 0xFFFFFFFF, int(p.diameter_mm * 1000),
-                             int(p.confidence * 255))
-        self.sensor.pupils.clear()
 
     def close(self) -> None:
         self.unplug()

@@ -309,6 +309,41 @@ def test_a_simulated_board_late_in_its_loop_keeps_its_frames_on_its_sample_clock
     assert len(stamps) >= 16 and set(np.diff(stamps)) == {250_000}, np.diff(stamps)
 
 
+@pytest.mark.parametrize("ecg", [False, True])
+def test_a_simulated_board_late_by_seconds_sends_its_frames_in_its_clock_s_order(tmp_path, ecg):
+    """One loop turn 1.6 s late (a host at load 20): a finger board sent the seconds' PPG
+    frames and STATUS, then their pupil samples stamped up to 1.6 s before that STATUS; an
+    ECG board with a PPG fitted the seconds' PPG frames, then its ECG frames from 1.6 s
+    back. The host reads a board clock that far back as set back (STEP_BACK_US) and maps
+    afresh: a burst read at once was stamped at its arrival, and a finger's seat restarted
+    its PPG (HR_OK back 6-8 s later; twice, and the finger test's HR never came back). Each
+    frame's stamp is now within a loop turn of the newest before it, the late turn's too."""
+    import serial
+
+    from empathy.sensors.serial.board import STEP_BACK_US
+    from empathy.sim.board import SimAD8232, SimBoard
+
+    board = SimBoard(tmp_path / "ttyACM-stall", seed=4, bare_ppg=ecg,
+                     ecg=SimAD8232(np.zeros(250)) if ecg else None)
+    port = serial.serial_for_url(str(tmp_path / "ttyACM-stall"), timeout=0)
+    decoder, frames = protocol.Decoder(), []
+    try:
+        for pause in [0.02] * 50 + [1.6] + [0.02] * 25:
+            board.step()
+            frames += [(m[0], m[2]) for m in decoder.feed(port.read(1 << 16))]
+            time.sleep(pause)
+    finally:
+        port.close()
+        board.close()
+    kinds = {k for k, _ in frames}
+    assert {protocol.PPG, protocol.ECG if ecg else protocol.PUPIL, protocol.STATUS} <= kinds
+    newest, back = frames[0][1], []
+    for kind, ts in frames:  # (the 32-bit clock may wrap: differences modulo 2**32)
+        back.append(((newest - ts + (1 << 31)) % (1 << 32) - (1 << 31), kind))
+        newest = ts if back[-1][0] < 0 else newest
+    assert max(back)[0] < STEP_BACK_US // 2, max(back)
+
+
 def test_board_with_another_protocol_version_is_reported(caplog):
     import logging
     import struct

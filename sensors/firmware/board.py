@@ -33,8 +33,9 @@ class Side:
         self.first_us = None
         self.on_n = 0  # samples in a row that read on the body (`settle`)
 
-    def step(self, board, now):
-        """Drain the sensor's FIFO into frames; returns what it read."""
+    def step(self, now, frames):
+        """Drain the sensor's FIFO into frames ((first sample's µs, side, samples), onto
+        `frames`); returns what it read."""
         samples = self.sensor.read()
         if samples:
             # Stamps follow the sensor's sample clock; re-anchor on our clock only when they
@@ -46,7 +47,7 @@ class Side:
         n = self.per_frame
         while len(self.pending) >= n:
             part, self.pending = self.pending[:n], self.pending[n:]
-            board._send(self.encode(board.seq, self.first_us, self.sensor.fs_hz, part))
+            frames.append((self.first_us, self, part))
             self.first_us += n * self.period_us
         return samples
 
@@ -127,13 +128,18 @@ class Board:
 
     def step(self):
         """Drain the sensor FIFO; send a PPG frame per full chunk and a STATUS each second."""
-        now = self.ticks_us()
+        now, frames = self.ticks_us(), []
         if self.ppg is not None:
-            self.ppg.settle(self.ppg.step(self, now), lambda v: v > CONTACT_LEVEL)
+            self.ppg.settle(self.ppg.step(now, frames), lambda v: v > CONTACT_LEVEL)
         for side in self.sides:
-            got = side.step(self, now)
+            got = side.step(now, frames)
             if side is self.ecg:
                 side.settle(got, lambda s: not s[1])  # (count, lead bits): both pins low
+        # in the clock's order across sensors: a turn late by seconds sent the PPG's, then
+        # the ECG's from those seconds back, which the host reads as its clock set back
+        frames.sort(key=lambda f: f[0])
+        for ts, side, part in frames:
+            self._send(side.encode(self.seq, ts, side.sensor.fs_hz, part))
         if now >= self.next_hello_us:
             self.hello()
         if now >= self.next_status_us:
