@@ -20,7 +20,7 @@ error is in px and relative to the true diameter. Confidence bars as bench_pupil
 0, Pupil Labs >= 0.6. The 95 % intervals come from resampling sessions (a session's frames
 share an animal, a camera set-up and its light).
 
-    python -m empathy.bench.pupil_real [--json | --markdown]
+    python -m empathy.bench.pupil_real [--json]
 """
 
 from __future__ import annotations
@@ -41,8 +41,11 @@ import numpy as np
 from empathy.edge.perception.pupil import MAX_PUPIL_MM, MIN_PUPIL_MM, pupil_measure
 
 MOUSE = "mouse_pupil_analysis-0.3.0.tar.gz"
-DISTS = {MOUSE: "mouse-pupil-analysis==0.3.0 --no-binary :all:"}
-SHA256 = {MOUSE: "32b94ad36cfcd421faeb395a45227fccdbfd6480722dc982ad361f2efcfff0ce"}
+EYELINK = "eyelinkio-0.3.0-py3-none-any.whl"  # real pupil recordings: bench/pupil_series_real.py
+DISTS = {MOUSE: "mouse-pupil-analysis==0.3.0 --no-binary :all:",
+         EYELINK: "eyelinkio==0.3.0 --only-binary :all:"}
+SHA256 = {MOUSE: "32b94ad36cfcd421faeb395a45227fccdbfd6480722dc982ad361f2efcfff0ce",
+          EYELINK: "cabc6059c99746dea2184d85844f7ea78ed3070d8cde4a12e4bde9fbfd795e33"}
 TUNING_FOLDS = ("cv1", "cv2")
 PX_PER_MM = 20.0
 PL_MIN_CONFIDENCE = 0.6
@@ -198,21 +201,23 @@ def markdown(r: dict) -> str:
                                f"({MIN_PUPIL_MM * PX_PER_MM:g} px) at this scale.")
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_cli(prog: str, doc: str, compare_fn, markdown_fn, argv=None) -> int:
+    """The benches' shared command line: the docs' table, or --json; a missing corpus is
+    one line and exit 1."""
+    ap = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--markdown", action="store_true", help="the table in docs/perception.md")
     args = ap.parse_args(argv)
     try:
-        r = compare()
+        r = compare_fn()
     except CorpusMissing as e:
-        print(f"pupil_real: {e}")
+        print(f"{prog}: {e}")
         return 1
-    if args.json:
-        print(json.dumps(r, indent=2))
-    else:
-        print(markdown(r))
+    print(json.dumps(r, indent=2) if args.json else markdown_fn(r))
     return 0
+
+
+def main(argv=None) -> int:
+    return run_cli("pupil_real", __doc__, compare, markdown, argv)
 
 
 if __name__ == "__main__":
