@@ -119,7 +119,8 @@ def score(rec: dict) -> dict:
     real = [any(s <= te and ts <= e for ts, te in true) for s, e in found]
     return {"name": rec["name"], "split": rec["split"], "seconds": round(float(t[-1] - t[0]), 1),
             "tracker_blinks": len(true), "blinks_counted": clean.blinks,
-            "stretches_found": len(found), "sensitivity": round(float(np.mean(hit)), 3) if true else None,
+            "stretches_found": len(found),
+            "sensitivity": round(float(np.mean(hit)), 3) if true else None,
             "precision": round(float(np.mean(real)), 3) if found else None,
             "lost_pct": round(100 * float(lost.mean()), 1),
             "bridged_pct": round(100 * float(clean.bridged.mean()), 1),
