@@ -7,6 +7,7 @@ from empathy.bench import pupil_real
 
 
 def held_out_ours() -> dict:
+    pytest.importorskip("pupil_detectors", reason="Pupil Labs' detector (bench extra) not installed")
     try:
         frames = [f for f in pupil_real.eye_frames() if f["split"] == "held_out"]
     except pupil_real.CorpusMissing as e:
