@@ -113,5 +113,11 @@ PY
 for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
     [ -f "cache/eda-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/eda-corpus $req
   done
+  # and the real eye images with pupil masks (bench/pupil_real.py) into cache/pupil-corpus
+  mkdir -p cache/pupil-corpus
+  "$VENV/bin/python" -c 'from empathy.bench.pupil_real import DISTS
+for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
+    [ -f "cache/pupil-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/pupil-corpus $req
+  done
 fi
 echo "installed ($ROLE): $("$VENV/bin/empathy" --version)"

@@ -23,7 +23,7 @@ def test_blinks_are_found_bridged_and_long_losses_stay_gaps():
         mm[m], conf[m] = 0.0, 0.0
     lost = (t >= 15) & (t < 17)  # looked away for 2 s
     conf[lost] = 0.1
-    mm[100] = 9.0  # a tracker glitch
+    mm[200] = 9.0  # a tracker glitch (at 6.7 s: one inside a blink's lid margin is that blink)
     c = pupil_clean(t, mm, conf)
     assert c.blinks == 5  # three blinks, the look-away, the glitch
     ok = np.isfinite(c.mm)

@@ -7,14 +7,19 @@
    pupil (a white top-hat finds them even when blur has taken them below saturation);
    edge points next to one are not used (a glint on the rim would bend the fit), and an
    edge must stay bright for 3 px so a speck inside the pupil is not taken for the rim.
-2. The pupil is the darkest large blob: pixels within noise of the darkest, biggest
-   roughly round component. Its edge level is half-way between the pupil's own level
-   and the iris just outside it (a ring around the blob).
+2. The pupil is the darkest large blob: pixels within a few levels of the darkest, biggest
+   roughly round component, the mask loosened step by step until the blob stands out
+   from a ring around it, and then while it stays the same blob (a real dark iris is
+   only a few levels lighter than its pupil). Its edge level is half-way between the
+   pupil's own level and the iris just outside it (the ring). A blob whose inside sits
+   well above the image's darkest is a dark iris around a pupil too small to measure: none.
 3. Edge points: rays from the blob centre, the threshold crossing found with sub-pixel
    interpolation. Rays that run into the eyelid (a bright edge, lighter than the iris)
    or a glint are dropped: only the real pupil/iris boundary is fitted.
-4. ``cv2.fitEllipse`` on the kept points; the major axis is the diameter (looking off
-   axis foreshortens only the minor one).
+4. ``cv2.fitEllipse`` on the kept points, then again without the points well off that
+   ellipse (a ray that ended on a lid no lighter than the iris, on fur, on an unmasked
+   reflection); the major axis is the diameter (looking off axis foreshortens only the
+   minor one).
 5. Confidence = share of the rim seen x fit quality; a lid covering most of the pupil
    or a blob that is not elliptical gives a low confidence, no blob gives 0 (a blink).
 
@@ -33,6 +38,11 @@ N_RAYS = 72
 MIN_PUPIL_MM = 1.0
 MAX_PUPIL_MM = 10.0
 _SPECK = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11))  # bigger than any glint
+LADDER = (8, 12, 18, 25, 35)  # rough-mask steps above the darkest, tight to loose
+GROW = 1.15  # a looser mask that grows the blob more than this has left the pupil
+DARKEST_SHARE = 0.15  # of the contrast: how far a pupil's inside may sit above the darkest
+MIN_CONTRAST = 15  # grey levels the iris ring must be above the pupil
+OFF_RIM_PX = 1.5  # a fitted point this far from the others' ellipse is not on the rim
 SUSTAIN = 6  # samples (3 px) an edge must stay bright past: a speck inside is not the rim
 
 
@@ -45,32 +55,68 @@ def _glints(grey: np.ndarray) -> np.ndarray:
 
 
 def _dark_blob(img: np.ndarray, px_per_mm: float):
-    """(centre, radius_px, edge level, iris level) of the pupil blob, or None."""
+    """(centre, radius_px, edge level, iris level) of the pupil blob, or None.
+
+    Pupil pixels lie within noise of the darkest, but how far above it the iris starts
+    varies: a real eye's iris can be only a few grey levels lighter than its pupil (a
+    mask of everything within 25 of the darkest then takes the whole iris for the pupil).
+    So the mask is tried from tight to loose; the first round blob whose ring is clearly
+    lighter than its inside is the pupil (too tight a mask gives a fragment whose ring
+    still lies in the pupil, so no contrast), grown while looser masks keep it the same
+    blob."""
     half = img[::2, ::2]  # the rough search needs no full resolution
     k = max(1, half.size // 200)
     dark = float(np.partition(half, k, axis=None)[k])  # 0.5th percentile
-    mask = (half < dark + 25).astype(np.uint8)  # rough: pupil pixels are within noise of dark
-    n, _, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
     min_area = math.pi * (MIN_PUPIL_MM / 2 * px_per_mm / 2) ** 2 * 0.3
-    best = None
-    for i in range(1, n):
-        x, y, w, h, area = stats[i]
-        # a disc fills pi/4 of its box; a lid-cut disc a bit more, lashes/shadows much less
-        if area >= min_area and area / (w * h) >= 0.5 and (best is None or area > stats[best][4]):
-            best = i
-    if best is None:
+    first = found = None
+    for step in LADDER:
+        blob = _component(half < dark + step, min_area)
+        if first is None:
+            levels = _levels(img, *blob) if blob is not None else None
+            if levels is None:
+                continue  # nothing round yet, or a fragment of the pupil (no contrast)
+            if levels[2] - dark > DARKEST_SHARE * (levels[1] - levels[2]):
+                # its inside is well above the darkest: a dark iris around a pupil too
+                # small to measure (the darkest pixels are that pupil's); looser masks
+                # only grow the iris
+                return None
+            first = found = blob
+        elif (blob is None or blob[1] > GROW * first[1]
+              or math.dist(blob[0], first[0]) > first[1] / 2):
+            break  # past the pupil's own edge: into the iris, a lid, a shadow
+        else:
+            found = blob  # the same pupil, more of it (a tight mask misses its noisy rim)
+    if found is None:
         return None
-    cx, cy = cents[best] * 2 + 0.5
-    r0 = 2 * math.sqrt(stats[best][4] / math.pi)
+    levels = _levels(img, *found)
+    return (found[0], found[1], *levels[:2]) if levels else None
+
+
+def _component(mask: np.ndarray, min_area: float):
+    """(centre, radius) in full-image px of the mask's biggest roughly round component."""
+    n, _, stats, cents = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    w, h, area = stats[1:, 2], stats[1:, 3], stats[1:, 4]
+    # a disc fills pi/4 of its box; a lid-cut disc a bit more, lashes/shadows much less
+    ok = (area >= min_area) & (area >= 0.5 * w * h)
+    if not ok.any():
+        return None
+    best = 1 + int(np.argmax(np.where(ok, area, -1)))
+    return tuple(cents[best] * 2 + 0.5), 2 * math.sqrt(stats[best][4] / math.pi)
+
+
+def _levels(img: np.ndarray, centre, r0: float):
+    """(edge level, iris level, inside level) around a pupil candidate, or None when its
+    ring is not clearly lighter than its inside (no pupil there, or a fragment of one)."""
+    cx, cy = centre
     pupil = _ring_values(img, cx, cy, 0, 0.7 * r0)
     # the iris is just outside the pupil; a low percentile skips lid skin in the ring
     ring = _ring_values(img, cx, cy, 1.2 * r0, 1.45 * r0)
     if pupil.size == 0 or ring.size == 0:
         return None
     pupil_level, iris = float(np.median(pupil)), float(np.percentile(ring, 30))
-    if iris - pupil_level < 20:  # no contrast: no pupil in view
+    if iris - pupil_level < MIN_CONTRAST:
         return None
-    return (cx, cy), r0, (pupil_level + iris) / 2, iris
+    return (pupil_level + iris) / 2, iris, pupil_level
 
 
 def _ring_values(img: np.ndarray, cx: float, cy: float, r_in: float, r_out: float) -> np.ndarray:
@@ -119,25 +165,33 @@ def pupil_measure(grey: np.ndarray, px_per_mm: float) -> tuple[float, float]:
     if len(pts) < 8:
         return 0.0, 0.0
     pts = pts.astype(np.float32)
-    (ex, ey), (a1, a2), tilt = cv2.fitEllipse(pts)
+    fit = cv2.fitEllipse(pts)
+    # rays that ended on something else (a lid no lighter than the iris, lashes, fur, an
+    # unmasked reflection) lie off the ellipse the rest agree on: drop them, fit again
+    res = _point_residuals(pts, *fit)
+    keep = res <= max(OFF_RIM_PX, 3 * float(np.median(res)))
+    if 8 <= keep.sum() < len(pts):
+        pts = pts[keep]
+        fit = cv2.fitEllipse(pts)
+    (ex, ey), (a1, a2), tilt = fit
     major, minor = max(a1, a2), min(a1, a2)
     d_mm = major / px_per_mm
     if not MIN_PUPIL_MM <= d_mm <= MAX_PUPIL_MM or minor < 0.4 * major:
         return 0.0, 0.0
     # fit quality: RMS distance of the points from the ellipse, relative to its size
-    rel = _ellipse_residual(pts, (ex, ey), (a1, a2), tilt) / max(major, 1.0)
+    rel = float(np.sqrt(np.mean(_point_residuals(pts, *fit) ** 2))) / max(major, 1.0)
     coverage = len(pts) / N_RAYS
     conf = float(np.clip(coverage * 1.25, 0, 1) * np.clip(1 - rel * 20, 0, 1))
     return float(d_mm), conf
 
 
-def _ellipse_residual(pts, centre, axes, angle_deg) -> float:
+def _point_residuals(pts, centre, axes, angle_deg) -> np.ndarray:
+    """Each point's distance from the ellipse (px, approximately: radial, scaled)."""
     c, s = math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))
     d = pts - np.array(centre, np.float32)
     u = (d[:, 0] * c + d[:, 1] * s) / (axes[0] / 2)
     v = (-d[:, 0] * s + d[:, 1] * c) / (axes[1] / 2)
-    r = np.sqrt(u * u + v * v)
-    return float(np.sqrt(np.mean((r - 1) ** 2)) * (axes[0] + axes[1]) / 4)
+    return np.abs(np.sqrt(u * u + v * v) - 1) * (axes[0] + axes[1]) / 4
 
 
 def pupil_threshold_baseline(grey: np.ndarray, px_per_mm: float) -> float:
