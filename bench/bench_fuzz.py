@@ -146,6 +146,8 @@ def _seeds_wire() -> dict:
         "sync": [wire.encode_sync(wire.SyncRequest(1, 3, 10**12), KEY)],
         "sync_reply": [wire.encode_sync_reply(wire.SyncReply(1, 3, 1, 2, 3), KEY)],
         "status": [wire.encode_status(wire.Status(1, 77, o, "main"), KEY) for o in (0, 1)],
+        "faults": [wire.encode_faults(wire.SeatFaults(1, 78, 7, m, 12), KEY)
+                   for m in (0, 1 << 3, 0x80000000 | 1)],  # all clear, unplugged, a newer code
     }
 
 
@@ -215,6 +217,8 @@ def parsers() -> list[Parser]:
                (wire.WireError,), w["sync_reply"]),
         Parser("wire_status", _wire(lambda d: wire.decode_status(d, KEYS)), (wire.WireError,),
                w["status"]),
+        Parser("wire_faults", _wire(lambda d: wire.decode_faults(d, KEYS)), (wire.WireError,),
+               w["faults"]),
         Parser("serial_stream", _serial, (), _seeds_serial()),
         Parser("serial_payload", _serial_payload, (ValueError,),
                [_payload(f) for f in _seeds_serial()[:4]]),

@@ -19,5 +19,5 @@ def test_every_packet_kind_is_fuzzed_from_valid_packets_of_that_kind():
             reached.add(wire.kind_of(seed))
     assert kinds and reached == kinds, (sorted(kinds), sorted(reached))
     decoders = {n for n in dir(wire) if n.startswith("decode")}
-    assert decoders == {"decode", "decode_cue", "decode_health", "decode_sync",
+    assert decoders == {"decode", "decode_cue", "decode_faults", "decode_health", "decode_sync",
                         "decode_sync_reply", "decode_status"}, decoders  # a new one: fuzz it
