@@ -94,12 +94,26 @@ def watch(line: int, pidfds: list[int], what: str) -> None:
         _signal(fd, signal.SIGKILL)
 
 
+def pidfd_arg(text: str) -> int:
+    """An argparse type: an open pidfd of this process's (a number alone could be any file,
+    and signalling through it would hit nothing or fail later, mid-stop)."""
+    try:
+        fd = int(text)
+        if fd < 0 or os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:[pidfd]":
+            raise ValueError
+    except (ValueError, OSError, OverflowError):
+        raise argparse.ArgumentTypeError(f"{text}: not an open pidfd (given by the process "
+                                         "that starts the watcher)") from None
+    return fd
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m empathy.edge.watcher",
                                 description="stop processes once a lifeline ends (for "
                                             "`empathy demo`; see edge/watcher.py)")
     p.add_argument("what", help="what is watched, for the log")
-    p.add_argument("pidfds", type=int, nargs="+", metavar="PIDFD")
+    p.add_argument("pidfds", type=pidfd_arg, nargs="+",
+                   help="pidfds of what is watched, opened and passed by the demo")
     add_option(p)
     a = p.parse_args(argv)
     if a.lifeline is None:

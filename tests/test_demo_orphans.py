@@ -310,3 +310,23 @@ def test_a_watcher_stops_a_service_only_after_its_clients(tmp_path):
         for p in (service, client, w):
             p.kill()
             p.wait()
+
+
+def test_the_watcher_takes_only_open_pidfds(capsys):
+    """A number alone could name any file (stdin, a socket) or none: signalling through it
+    would fail mid-stop. The watcher's arguments are refused unless they are pidfds (its
+    numeric argument was unchecked: 0, -1, nan, 1e12 passed or gave argparse's int error)."""
+    from empathy.edge.watcher import main
+
+    r, w = os.pipe()
+    pidfd = os.pidfd_open(os.getpid())
+    try:
+        for bad in ("0", "-1", "nan", "1000000000000", str(r)):
+            with pytest.raises(SystemExit) as e:
+                main(["units", bad, "--lifeline", str(r)])
+            assert e.value.code == 2 and "not an open pidfd" in capsys.readouterr().err
+        from empathy.edge.watcher import pidfd_arg
+        assert pidfd_arg(str(pidfd)) == pidfd
+    finally:
+        for fd in (r, w, pidfd):
+            os.close(fd)
