@@ -66,6 +66,20 @@ def session(tmp_path_factory):
     return _record(tmp_path_factory.mktemp("sessions"))
 
 
+def _copy(session, dest, *changes):
+    """The session copied to `dest` (a folder of its own) with SQL `changes` made to it."""
+    dest.mkdir()
+    db = sqlite3.connect(session)
+    db.execute(f"VACUUM INTO '{dest / session.name}'")
+    db.close()
+    db = sqlite3.connect(dest / session.name)
+    for sql, *args in changes:
+        db.execute(sql, *args)
+    db.commit()
+    db.close()
+    return dest / session.name
+
+
 def _secs(us):
     return round((us - T0) / S, 1)
 
@@ -137,16 +151,8 @@ def test_session_report_lists_the_spans(session, tmp_path):
 def test_a_session_recorded_before_kind_7_opens_with_no_faults(session, tmp_path):
     """The store as it was before: no fault events (a show of session 30), and one older
     still, before frames were kept."""
-    old = tmp_path / "old" / session.name
-    old.parent.mkdir()
-    db = sqlite3.connect(session)
-    db.execute(f"VACUUM INTO '{old}'")
-    db.close()
-    db = sqlite3.connect(old)
-    db.execute("DELETE FROM events WHERE data LIKE '%seat_fault%'")
-    db.execute("DROP TABLE frames")
-    db.commit()
-    db.close()
+    old = _copy(session, tmp_path / "old", ("DELETE FROM events WHERE data LIKE '%seat_fault%'",),
+                ("DROP TABLE frames",))
     assert faults.read(old) == []
     for fmt in ("csv", "parquet", "xdf", "edf", "bids"):
         assert export(old, tmp_path / fmt, fmt)
@@ -154,14 +160,8 @@ def test_a_session_recorded_before_kind_7_opens_with_no_faults(session, tmp_path
 
 
 def test_a_fault_event_no_host_wrote_is_one_line(session, tmp_path):
-    bent = tmp_path / session.name
-    db = sqlite3.connect(session)
-    db.execute(f"VACUUM INTO '{bent}'")
-    db.close()
-    db = sqlite3.connect(bent)
-    db.execute("INSERT INTO events VALUES (?, 'health', ?)", (T0, json.dumps(
-        {"event": "seat_fault", "seat": "x" * 99, "fault": "lead_off", "since_s": 1})))
-    db.commit()
-    db.close()
+    bent = _copy(session, tmp_path / "bent", ("INSERT INTO events VALUES (?, 'health', ?)", (
+        T0, json.dumps({"event": "seat_fault", "seat": "x" * 99, "fault": "lead_off",
+                        "since_s": 1}))))
     with pytest.raises(store.SessionError, match="seat_fault event's seat is 'xxx"):
         faults.read(bent)
