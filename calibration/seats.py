@@ -178,10 +178,10 @@ def _seat(plan: InstallPlan, seat: SeatPlan, heard: Heard) -> tuple[dict, list[C
     unit = heard.units.get(seat.unit_id, {})
     spans = heard.faults.get(str(seat.seat_id), [])
     held = _faults(spans, heard.duration_s, lim.warmup_s)
-    said = {sp["name"]: sp for sp in spans}
+    text = {sp["name"]: sp["text"] for sp in spans}
     # the unit's own word on why a sensor is out beats a guess from the contact bit
     why_out = "; ".join(dict.fromkeys(sp["text"] for sp in spans))
-    fault_errors = [f"{name}: {said[n]['text']} for {s:.0f} of {heard.duration_s:g} s: "
+    fault_errors = [f"{name}: {text[n]} for {round(s, 1):g} of {heard.duration_s:g} s: "
                     f"{wire.describe(CODES.get(n, -1)).action}"  # -1: a newer unit's
                     for n, (s, late) in held.items() if late > 0]
     checks = [

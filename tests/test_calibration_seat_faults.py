@@ -93,3 +93,37 @@ def test_the_install_check_says_which_fault_and_what_to_do(tmp_path):
     assert any("ECG lead off" in r for r in doc["reasons"])
     page = Path(doc["report"]).read_text()
     assert "<th>faults</th>" in page and "<td>lead_off " in page and "<td>unplugged " in page
+
+
+def test_a_fault_in_the_warm_up_is_listed_and_one_after_it_fails_the_seat():
+    """The judging alone, on what a listen keeps: the host's FaultBook taking the unit's
+    fault packets (lead off, then all clear) beside 10 s of good samples."""
+    from empathy import wire
+    from empathy.calibration.seats import Heard, InstallLimits, InstallPlan, SeatPlan, seats_check
+    from empathy.host.seat_faults import FaultBook
+
+    t0, s = 5_000_000_000, 1_000_000
+    good = int(wire.Flag.HR_OK | wire.Flag.CONTACT)
+    plan = InstallPlan(seats=[SeatPlan(1, 1, ["hr"])], limits=InstallLimits(warmup_s=2.0))
+
+    def judged(off_s: float, on_s: float, held_before_s: int = 0) -> dict:
+        book = FaultBook()
+        book.take(wire.SeatFaults(1, 1, 1, wire.mask_of(["lead_off"]), held_before_s),
+                  t0 + int(off_s * s))
+        book.take(wire.SeatFaults(1, 2, 1, 0), t0 + int(on_s * s))
+        heard = Heard(10.0, units={1: {"unit": 1, "loss": 0.0, "firmware": "0.1.0"}},
+                      faults=book.spans_of(t0))
+        heard.samples[1] = [(t0 + i * s // 10, wire.SeatSample(1, 1, i, t0 + i * s // 10,
+                                                                hr_bpm=70.0, flags=good))
+                            for i in range(100)]
+        (row,) = seats_check(plan, heard).tables["Seats (failing first)"]
+        return row
+
+    row = judged(0.5, 1.5)  # a lead put on during the warm-up: listed, no failure
+    assert (row["status"], row["faults"], row["why"]) == ("ok", {"lead_off": 1.0}, "")
+    row = judged(3.0, 4.5)
+    assert row["status"] == "FAIL" and row["faults"] == {"lead_off": 1.5}
+    assert row["why"] == ("seat 1: ECG lead off for 1.5 of 10 s: moisten the electrodes and "
+                          "re-seat the snaps")
+    row = judged(1.0, 3.0, held_before_s=60)  # held since before the listen: from its start
+    assert row["status"] == "FAIL" and row["faults"] == {"lead_off": 3.0}
