@@ -165,3 +165,20 @@ def test_a_fault_event_no_host_wrote_is_one_line(session, tmp_path):
                         "since_s": 1}))))
     with pytest.raises(store.SessionError, match="seat_fault event's seat is 'xxx"):
         faults.read(bent)
+
+
+def test_a_host_restarted_mid_show_ends_the_spans_it_held_where_it_stopped(tmp_path):
+    """A resumed session: what held while the host was down is not known. The restarted
+    host's intake hears the still-set fault afresh (held since before the crash, the unit
+    says): its new span starts where the old one ended, never over it."""
+    rec = store.Recorder(tmp_path, {"story": "t"})
+    lead = {"event": "seat_fault", "seat": 3, "unit": 1, "fault": "lead_off", "since_s": 0.0}
+    rec.event("health", lead, T0 + 2 * S)
+    rec.event("state", {"arousal": 0.0}, T0 + 9 * S)  # the last word before the crash
+    rec.event("resumed", {"session": rec.id}, T0 + 40 * S)
+    rec.event("health", {**lead, "since_s": 38.5}, T0 + 41 * S)
+    rec.event("health", {"event": "seat_fault_cleared", "seat": 3, "unit": 1,
+                         "fault": "lead_off", "why": "cleared"}, T0 + 50 * S)
+    rec.close()
+    got = [(_secs(f.start_us), _secs(f.end_us), f.ended) for f in faults.read(rec.path)]
+    assert got == [(2.0, 9.0, faults.HOST_STOPPED), (9.0, 50.0, "cleared")]
