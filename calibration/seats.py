@@ -4,7 +4,8 @@ The plan (TOML) lists the seats the room should have, which unit serves each and
 sensors must work there. The check listens like the host does (same transport, same
 `Intake`, answering clock-sync requests so units settle their clocks) and then judges each
 seat: heard at all, packet rate, loss, sensor contact, signal quality per sensor, how far
-its timestamps are from the host's clock on arrival, and the unit's firmware version.
+its timestamps are from the host's clock on arrival, the unit's firmware version, and the
+sensor faults its unit said (wire kind 7: "ECG lead off", with what to do) while it listened.
 
     name = "Screen 2"
     listen = "udp://0.0.0.0:47100"
@@ -33,6 +34,7 @@ from empathy.clock import now_us
 from empathy.config import from_toml, setting
 from empathy.keys import Keystore
 from empathy.transports import open_receiver
+from empathy.wire.faults import CODES
 
 from .report import Check, Result
 
@@ -111,6 +113,7 @@ class Heard:
     claimed: Counter = field(default_factory=Counter)  # packets per claimed unit id
     units: dict = field(default_factory=dict)  # unit -> intake.unit_report() row
     rejected: Counter = field(default_factory=Counter)
+    faults: dict = field(default_factory=dict)  # seat (str) -> FaultBook.spans_of, s from start
 
 
 def listen(plan: InstallPlan, duration_s: float, quiet: bool = False) -> Heard:
@@ -122,7 +125,7 @@ def listen(plan: InstallPlan, duration_s: float, quiet: bool = False) -> Heard:
     receiver = open_receiver(plan.listen)
     intake = Intake(keys, reply=receiver.reply)
     heard = Heard(duration_s)
-    end = time.monotonic() + duration_s
+    t0, end = now_us(), time.monotonic() + duration_s
     try:
         with Progress(disable=quiet, transient=True) as bar:
             task = bar.add_task("listening to the seats", total=duration_s)
@@ -132,12 +135,28 @@ def listen(plan: InstallPlan, duration_s: float, quiet: bool = False) -> Heard:
                 heard.claimed.update(wire.unit_of(p) for p in packets if len(p) >= 3)
                 for s in intake.feed(packets, rx):
                     heard.samples.setdefault(s.seat_id, []).append((rx, s))
+                intake.faults.check(rx)  # faults a unit stopped repeating end here
                 bar.update(task, completed=duration_s - left)
     finally:
         receiver.close()
     heard.units = {u["unit"]: u for u in intake.unit_report()}
     heard.rejected = Counter(intake.rejected)
+    heard.faults = intake.faults.spans_of(t0)
     return heard
+
+
+def _faults(spans: list[dict], duration_s: float, warmup_s: float) -> dict:
+    """Fault name -> (s held while listening, s held after the warm-up), from a seat's
+    spans (s from the start; one set before it began counts from 0, one still set to the
+    end). A short listen is judged whole, as the flags are."""
+    after = warmup_s if warmup_s < duration_s else 0.0
+    out: dict = {}
+    for sp in spans:
+        a, b = max(0.0, sp["from_s"]), min(duration_s, sp["to_s"] if sp["to_s"] is not None
+                                           else duration_s)
+        held, late = out.get(sp["name"], (0.0, 0.0))
+        out[sp["name"]] = (held + max(0.0, b - a), late + max(0.0, b - max(a, after)))
+    return out
 
 
 def _seat(plan: InstallPlan, seat: SeatPlan, heard: Heard) -> tuple[dict, list[Check], list[str]]:
@@ -157,6 +176,14 @@ def _seat(plan: InstallPlan, seat: SeatPlan, heard: Heard) -> tuple[dict, list[C
     judged = flags[late] if late.sum() >= 5 else flags
     stamp_ms = float(np.median(rx - ts)) / 1000
     unit = heard.units.get(seat.unit_id, {})
+    spans = heard.faults.get(str(seat.seat_id), [])
+    held = _faults(spans, heard.duration_s, lim.warmup_s)
+    text = {sp["name"]: sp["text"] for sp in spans}
+    # the unit's own word on why a sensor is out beats a guess from the contact bit
+    why_out = "; ".join(dict.fromkeys(sp["text"] for sp in spans))
+    fault_errors = [f"{name}: {text[n]} for {round(s, 1):g} of {heard.duration_s:g} s: "
+                    f"{wire.describe(CODES.get(n, -1)).action}"  # -1: a newer unit's
+                    for n, (s, late) in held.items() if late > 0]
     checks = [
         Check(f"{name}: packet rate", 100 * len(got) / heard.duration_s / lim.rate_hz,
               lim.min_rate_pct, "% of plan", kind="min", hint="unit overloaded or link lossy"),
@@ -164,7 +191,7 @@ def _seat(plan: InstallPlan, seat: SeatPlan, heard: Heard) -> tuple[dict, list[C
               hint="packets lost on the way"),
         Check(f"{name}: sensor contact",
               100 * float(np.mean((judged & int(wire.Flag.CONTACT)) > 0)),
-              lim.min_contact_pct, "%", kind="min", hint="sensor off the skin"),
+              lim.min_contact_pct, "%", kind="min", hint=why_out or "sensor off the skin"),
         Check(f"{name}: timestamp error", abs(stamp_ms), lim.max_stamp_error_ms, "ms",
               hint="unit clock not synced to the host"),
     ]
@@ -172,21 +199,24 @@ def _seat(plan: InstallPlan, seat: SeatPlan, heard: Heard) -> tuple[dict, list[C
         pct = 100 * float(np.mean((judged & int(SENSOR_FLAGS[sensor])) > 0))
         row[f"{sensor}_ok_pct"] = round(pct, 1)
         checks.append(Check(f"{name}: {sensor} signal", pct, lim.min_quality_pct, "%",
-                            kind="min", hint=f"{sensor} sensor gives no usable signal"))
+                            kind="min",
+                            hint=why_out or f"{sensor} sensor gives no usable signal"))
     firmware = unit.get("firmware")
     row.update({"rate_hz": round(len(got) / heard.duration_s, 2),
                 "stamp_error_ms": round(stamp_ms, 2), "firmware": firmware or "unknown",
                 "clock_offset_ms": (round(unit["offset_us"] / 1000, 3) if "offset_us" in unit
                                     else None),
-                "rtt_ms": round(unit["rtt_us"] / 1000, 3) if "rtt_us" in unit else None})
+                "rtt_ms": round(unit["rtt_us"] / 1000, 3) if "rtt_us" in unit else None,
+                "faults": {n: round(s, 1) for n, (s, _) in held.items()}})
     errors = []
     if not firmware:
         errors.append(f"{name}: no heartbeat from unit {seat.unit_id}, firmware unknown")
     elif _version(firmware) < _version(lim.min_firmware):
         errors.append(f"{name}: unit {seat.unit_id} runs firmware {firmware}, older than "
                       f"{lim.min_firmware}: update it")
-    bad = [c.reason for c in checks if not c.ok] + errors
-    return {**row, "status": "FAIL" if bad else "ok", "why": "; ".join(bad)}, checks, errors
+    bad = fault_errors + [c.reason for c in checks if not c.ok] + errors
+    return ({**row, "status": "FAIL" if bad else "ok", "why": "; ".join(bad)}, checks,
+            fault_errors + errors)
 
 
 def seats_check(plan: InstallPlan, heard: Heard, calibrated: dict | None = None) -> Result:

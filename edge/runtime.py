@@ -212,9 +212,9 @@ class EdgeUnit:
         self.unsent = 0  # samples the wire refused (a NaN arousal: no quality bit to clear)
         self._say = RateLimited(log)
         self.device_said = [0] * len(cfg.seats)  # each seat's device's garbage, as last logged
-        # why each seat's sensor is out, as the wire's fault codes (kind 7)
-        self.faults = UnitFaults({s.seat_id: f for s, f in zip(cfg.seats, self.features)
-                                  if not s.opt_out})
+        ids = [s.seat_id for s in cfg.seats]  # each seat's faults as codes (wire kind 7):
+        self.faults = UnitFaults({i: f for i, f, s in zip(ids, self.features, cfg.seats)
+                                  if not s.opt_out}, dict(zip(ids, self.sources)))
         self._running = True
         self.downlink = threading.Thread(target=self._listen, name="downlink", daemon=True)
         self.downlink.start()

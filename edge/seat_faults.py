@@ -8,8 +8,9 @@ for an empty seat (the room's "no contact" shows both); a worn strap that reads 
 (dry electrodes). A fault text the table has no code for (a GSR front end saturated, another
 firmware's words) leaves the sensor's codes as they were. Beside them, two the seat itself
 knows: its heart correction's device is not the one calibrated (edge/profile.py DeviceFix),
-and values no body makes, dropped before the wire or from its heart-rate device, within
-the last `IMPOSSIBLE_HOLD_S`.
+and values no body makes, dropped before the wire, from its heart-rate device or a board's
+pupil diameters no eye has (its source's `pupil_rejected`), within the last
+`IMPOSSIBLE_HOLD_S`.
 
 `due` says which seats' packets leave now: a seat's whose codes changed, and every
 `wire.RESEND_S` a seat's with any set (a host started late learns them; a lost "all
@@ -45,11 +46,13 @@ def codes_of(r: Health) -> Optional[int]:
 
 
 class SeatFaults:
-    def __init__(self, seat_id: int):
+    def __init__(self, seat_id: int, source=None):
         self.seat_id = seat_id
+        self.source = source  # the seat's source, read for what it refused as no eye's
         self.sensors: dict[str, int] = {}  # Health.sensor -> its codes
         self.impossible_us: Optional[int] = None  # the last value no body makes
         self.device_rejected = 0  # the seat's heart-rate device's, as last seen
+        self.pupil_rejected = 0  # the source's (a serial board's), as last seen
         self.mask = 0  # as last sent
         self.changed_us = self.sent_us = 0
 
@@ -62,6 +65,10 @@ class SeatFaults:
     def now(self, features, t_us: int) -> int:
         if features.device_rejected != self.device_rejected:
             self.device_rejected, self.impossible_us = features.device_rejected, t_us
+        # a board reads a diameter no eye has as "no pupil" (a blink, for the features)
+        pupil = getattr(self.source, "pupil_rejected", 0)
+        if pupil != self.pupil_rejected:
+            self.pupil_rejected, self.impossible_us = pupil, t_us
         mask = 0
         for codes in self.sensors.values():
             mask |= codes
@@ -74,11 +81,12 @@ class SeatFaults:
 
 class UnitFaults:
     """Every seat's faults, by seat id; `features`: seat id -> its SeatFeatures (the
-    seats read: an opted-out seat has none, nothing is read for it)."""
+    seats read: an opted-out seat has none, nothing is read for it); `sources`: seat id ->
+    its source."""
 
-    def __init__(self, features: dict):
+    def __init__(self, features: dict, sources: Optional[dict] = None):
         self.features = features
-        self.seats = {s: SeatFaults(s) for s in features}
+        self.seats = {s: SeatFaults(s, (sources or {}).get(s)) for s in features}
 
     def add(self, seat_id: int, r) -> None:
         self.seats[seat_id].add(r)

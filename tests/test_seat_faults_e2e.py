@@ -114,6 +114,11 @@ def test_an_unplugged_board_is_named_on_the_dashboard_and_cleared_when_back(tmp_
         rig.close()  # the show's summary (its report's fault table) names the span
         spans = json.loads(rig.stdout.strip().splitlines()[-1])["seat_faults"][str(SEAT)]
         assert [(s["name"], s["from_s"] < s["to_s"]) for s in spans] == [("unplugged", True)]
+        # and the session it recorded has the span, for a researcher's exports
+        from empathy.host.session import faults, store
+        (session,) = store.sessions(tmp_path / "sessions")
+        assert [(f.seat_id, f.fault, f.ended, f.start_us < f.end_us)
+                for f in faults.read(session)] == [(SEAT, "unplugged", "cleared", True)]
     finally:
         stop.set()
         if unit is not None:

@@ -121,7 +121,8 @@ def test_closed_session_has_events_and_every_sample(tmp_path):
         r = cli("export", rec.id, "--format", fmt, "--out", str(tmp_path / fmt), "--dir",
                 str(tmp_path), "--json")
         files = [Path(f).name for f in json.loads(r.stdout)]
-        assert files == [f"{rec.id}.{t}.{fmt}" for t in ("samples", "events", "frames")]
+        assert files == [f"{rec.id}.{t}.{fmt}"
+                         for t in ("samples", "events", "frames", "faults")]
         stored = as_rows(replace(s, unit_id=rec.units(s.unit_id)) for s in samples)
         assert exported_rows(tmp_path / fmt, rec.id, fmt)[1] == stored
     assert rec.units(1) != rec.units(2)

@@ -128,7 +128,8 @@ def test_a_table_export_that_fails_midway_leaves_no_half_written_file(
     assert not full.exists() and not full.is_symlink(), sorted(out.iterdir())
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert {p.name.split(".")[1] for p in out.iterdir()} == {"samples", "events", "frames"}
+    assert {p.name.split(".")[1] for p in out.iterdir()} == {"samples", "events", "frames",
+                                                             "faults"}
 
 
 def _edf_signals(tmp_path, signals: int, n: int) -> tuple[Path, np.ndarray, float]:

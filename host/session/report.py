@@ -1,5 +1,6 @@
 """A recorded session as one HTML page for review: the audience against the segments, every
-seat, every unit's losses and health, and each decision and operator control explained."""
+seat, every unit's losses and health, each seat's sensor faults (which stretch of its data
+is no body's), and each decision and operator control explained."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from empathy.host.report import SEG_COLOURS, _decision_row, _png
-from empathy.host.session import store
+from empathy.host.session import faults, store
 from empathy.host.session.reading import event_docs
 
 
@@ -99,6 +100,11 @@ def _write(path: Path, out: Path) -> Path:
                        f"</td><td>{html.escape(json.dumps(c['value']))}</td>"
                        f"<td>{html.escape(c['by'])}</td></tr>"
                        for ts, c in ev.get("control", []))
+    spans = "".join(
+        f"<tr><td>{f.seat_id}</td><td>{html.escape(f.fault)}</td><td>{html.escape(f.text)}</td>"
+        f"<td>{(f.start_us - t0) / 1e6:.1f} s</td><td>"
+        + ("" if f.end_us is None else f"{(f.end_us - t0) / 1e6:.1f} s")
+        + f"</td><td>{html.escape(f.ended)}</td></tr>" for f in faults.read(path))
     health = "".join(f"<tr><td>{(ts - t0) / 1e6:.1f} s</td><td>{html.escape(json.dumps(h))}"
                      "</td></tr>" for ts, h in ev.get("health", []))
     page = f"""<!doctype html><html><head><meta charset="utf-8">
@@ -115,6 +121,8 @@ text-align:left;vertical-align:top}} img{{display:block;margin:1em 0}}</style></
 <th>scores</th><th>reason</th><th>how</th><th>reward</th></tr>{decisions}</table>
 <h2>Operator controls</h2><table><tr><th>at</th><th>control</th><th>value</th><th>by</th></tr>
 {controls or '<tr><td>none</td></tr>'}</table>
+<h2>Sensor faults</h2><table><tr><th>seat</th><th>fault</th><th>what</th><th>from</th>
+<th>to</th><th>ended</th></tr>{spans or '<tr><td>none</td></tr>'}</table>
 <h2>Health events</h2><table>{health or '<tr><td>none</td></tr>'}</table></body></html>"""
     out.mkdir(parents=True, exist_ok=True)
     dest = out / f"{info['session']}.html"

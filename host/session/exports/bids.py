@@ -12,7 +12,9 @@ The physio file has no header row (BIDS says so); its sidecar names the columns,
 units, `SamplingFrequency` (10 Hz, the edge rate) and `StartTime`: the first row's time in
 seconds against the events' zero, the film's first frame (negative: the resting baseline
 came first). Empty cells are `n/a`. The clock and each unit's sync quality are in the
-sidecar under `EmpathyClock`. Seats are labelled by their per-session pseudonym.
+sidecar under `EmpathyClock`. Seats are labelled by their per-session pseudonym. A seat's
+events hold its sensor faults too (`trial_type` sensor_fault, `fault` the wire table's
+name, `duration` how long it held: that stretch of the seat's data is not a body's).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy import __version__
+from empathy import __version__, wire
 from empathy.host.session.exports.recording import MEASURES, RATE_HZ, Recording, grid
 
 BIDS_VERSION = "1.10.0"
@@ -64,21 +66,39 @@ def _events(rec: Recording) -> list[dict]:
                      "decision": d.get("decision", "n/a"), "chosen": d.get("chosen", "n/a"),
                      "reason": d.get("reason", "n/a"), "lut": d.get("lut", "n/a")
                      if m.kind == "grade" else "n/a",
-                     "strength": d.get("strength", "n/a") if m.kind == "grade" else "n/a"})
+                     "strength": d.get("strength", "n/a") if m.kind == "grade" else "n/a",
+                     "fault": "n/a"})
     return rows
+
+
+def _fault_rows(rec: Recording) -> dict[int, list[dict]]:
+    """Seat id -> its sensor faults as event rows (one still set runs to the recording's end)."""
+    out: dict[int, list[dict]] = {}
+    end = rec.span_us()[1]
+    blank = dict.fromkeys(("segment", "decision", "chosen", "reason", "lut", "strength"), "n/a")
+    for f in rec.faults:
+        out.setdefault(f.seat_id, []).append({
+            "onset": round((f.start_us - rec.t0_us) / 1e6, 4),
+            "duration": round(max(0, f.end_or(end) - f.start_us) / 1e6, 4),
+            "trial_type": "sensor_fault", **blank, "fault": f.fault})
+    return out
 
 
 EVENTS_SIDECAR = {
     "trial_type": {"Description": "what happened on screen",
                    "Levels": {"segment": "a segment of the film started (duration: until the next)",
                               "decision": "the show chose the next segment",
-                              "grade": "the picture's colour grade changed"}},
+                              "grade": "the picture's colour grade changed",
+                              "sensor_fault": "the seat's unit said a sensor was out (duration: "
+                                              "how long): its data then is no body's"}},
     "segment": {"Description": "story segment id (segment and grade rows)"},
     "decision": {"Description": "decision point id (decision rows)"},
     "chosen": {"Description": "the segment chosen (decision rows)"},
     "reason": {"Description": "why, as the policy explained it (decision rows)"},
     "lut": {"Description": "the .cube look in use (grade rows)"},
     "strength": {"Description": "the look's strength 0..1 (grade rows)"},
+    "fault": {"Description": "the sensor fault, as the edge unit named it (sensor_fault rows)",
+              "Levels": {f.name: f"{f.text}: {f.action}" for f in wire.FAULTS}},
 }
 
 
@@ -110,7 +130,7 @@ def write(rec: Recording, out: Path) -> list[Path]:
         "Description": "a seat, by its per-session pseudonym (no ticket or seat number)"}}))
     put(out / f"task-{task}_events.json", json.dumps({"TaskName": rec.title, **EVENTS_SIDECAR},
                                                      indent=2))
-    events = _events(rec)
+    events, faults = _events(rec), _fault_rows(rec)
     columns = [m.name for m in MEASURES]
     for s in rec.series():  # a seat at a time: a long show's samples stay on disk
         seat = s.seat
@@ -137,11 +157,12 @@ def write(rec: Recording, out: Path) -> list[Path]:
             "EmpathyClock": {**rec.clock_note(), "units": None,
                              "sync_uncertainty_us": sync["sync_uncertainty_us"] if sync
                              else None}}, indent=2))
+        rows = sorted(events + faults.get(seat.seat_id, []), key=lambda r: r["onset"])
         with open(f"{base}_events.tsv", "w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, list(events[0]) if events else ["onset", "duration",
-                                                                   "trial_type"],
+            w = csv.DictWriter(f, list(rows[0]) if rows else ["onset", "duration",
+                                                               "trial_type"],
                                delimiter="\t", lineterminator="\n")
             w.writeheader()
-            w.writerows(events)
+            w.writerows(rows)
         written.append(Path(f"{base}_events.tsv"))
     return written

@@ -6,7 +6,8 @@ film's first frame. EDF has no missing value, so a cell without a value holds th
 physical minimum, set just below its real range (a real value is never clipped onto it);
 readers can turn it into NaN. Labels are `<seat pseudonym> <measure>` (EDF allows 16
 characters). Annotation texts are cut to 40 characters (the decision's full reason is in the
-XDF and BIDS exports).
+XDF and BIDS exports). Each seat's sensor fault is an annotation with its duration, "seat 12
+fault lead_off": that stretch of the seat's signals is no body's.
 """
 
 from __future__ import annotations
@@ -99,5 +100,9 @@ def _write(rec: Recording, dest: Path, headers: list[dict], spill: int, n: int, 
         w.writeAnnotation(max(0.0, (rec.t0_us - lo_us) / 1e6), -1, "film start (time zero)")
         for m in rec.markers:
             w.writeAnnotation(max(0.0, (m.ts_us - lo_us) / 1e6), -1, m.text()[:TEXT_MAX])
+        end = rec.span_us()[1]
+        for f in rec.faults:
+            w.writeAnnotation(max(0.0, (f.start_us - lo_us) / 1e6),
+                              max(0, f.end_or(end) - f.start_us) / 1e6, f.label()[:TEXT_MAX])
     finally:
         w.close()

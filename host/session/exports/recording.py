@@ -25,6 +25,7 @@ import numpy as np
 from empathy import wire
 from empathy.host.session import store
 from empathy.host.session import reading
+from empathy.host.session.faults import FaultSpan, FaultSpans
 from empathy.host.session.reading import event_docs
 
 RATE_HZ = 10.0  # the edge units' sample rate; the regular grid of BIDS and EDF+
@@ -137,6 +138,7 @@ class Recording:
     frames: Frames
     t0_us: int
     clock: dict = field(default_factory=dict)  # unit -> sync quality
+    faults: list[FaultSpan] = field(default_factory=list)  # each seat's sensor faults
 
     @property
     def label(self) -> str:
@@ -217,7 +219,7 @@ def _seats(path: Path) -> list[Seat]:
 
 def load(path: Path) -> Recording:
     seats = _seats(path)
-    markers, clock = _events(path)
+    markers, clock, faults = _events(path)
     frames = _frames(path)
     t0 = (frames.first_us if frames.count else
           next((m.ts_us for m in markers if m.kind == "segment"),
@@ -227,15 +229,19 @@ def load(path: Path) -> Recording:
     for k in ("story", "started_utc", "ended_utc", "demo", "config"):
         if k in info:
             meta[k] = info[k]
-    return Recording(path, store.session_id(path), meta, seats, markers, frames, t0, clock)
+    return Recording(path, store.session_id(path), meta, seats, markers, frames, t0, clock,
+                     faults)
 
 
-def _events(path: Path) -> tuple[list[Marker], dict]:
-    """The markers, in time order, and each unit's clock sync, from the events read one at a
-    time (a show's state twice a second and its units' reports grow with its length)."""
+def _events(path: Path) -> tuple[list[Marker], dict, list[FaultSpan]]:
+    """The markers, in time order, each unit's clock sync and the seats' fault spans, from
+    the events read one at a time (a show's state twice a second and its units' reports
+    grow with its length)."""
     markers, rtts, last = [], {}, {}  # unit -> its round trips; its last (offset, drift)
+    faults = FaultSpans(path)
     with store.rows(path, "events") as (_, rows):
         for ts, kind, d in event_docs(rows):
+            faults.add(ts, kind, d)
             if kind in ("segment", "decision", "grade") and isinstance(d, dict):
                 # a segment's own start stamp is when its first frame showed
                 start = d.get("start_us", ts)
@@ -258,7 +264,7 @@ def _events(path: Path) -> tuple[list[Marker], dict]:
                             "sync_uncertainty_us": median / 2,
                             "last_offset_us": last[unit][0],
                             "drift_ppm": round(last[unit][1] / 1000, 3)}
-    return markers, clock
+    return markers, clock, faults.spans()
 
 
 def _unit_sync(path: Path, u: dict) -> tuple[int, float, float, float]:

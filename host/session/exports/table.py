@@ -1,4 +1,6 @@
-"""CSV and Parquet: the session's tables exactly as stored (host-clock microseconds)."""
+"""CSV and Parquet: the session's tables exactly as stored (host-clock microseconds), and
+`faults`: each seat's sensor-fault spans (host/session/faults.py; end empty: still set when
+the recording stopped)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,11 @@ import csv
 import itertools
 from pathlib import Path
 
-from empathy.host.session import store
+from empathy.host.session import faults, store
 from empathy.host.session.reading import reading
 
 BATCH = 65_536  # rows per Parquet row group: ~30 MB of Python rows, whatever the show's length
+FAULT_FIELDS = ("seat_id", "fault", "text", "start_us", "end_us", "ended")
 
 
 def write(path: Path, out: Path, fmt: str) -> list[Path]:
@@ -21,7 +24,25 @@ def write(path: Path, out: Path, fmt: str) -> list[Path]:
         with _whole_or_none(dest):
             (_csv if fmt == "csv" else _parquet)(path, table, dest)
         written.append(dest)
-    return written
+    dest = out / f"{sid}.faults.{fmt}"
+    with _whole_or_none(dest):
+        _faults(path, dest, fmt)
+    return written + [dest]
+
+
+def _faults(path: Path, dest: Path, fmt: str) -> None:
+    rows = [tuple(getattr(f, c) for c in FAULT_FIELDS) for f in faults.read(path)]
+    if fmt == "csv":
+        with open(dest, "w", newline="") as fh:
+            csv.writer(fh).writerows([FAULT_FIELDS, *rows])
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = (pa.int64(), pa.string(), pa.string(), pa.int64(), pa.int64(), pa.string())
+    schema = pa.schema(list(zip(FAULT_FIELDS, types)))
+    pq.write_table(pa.table([pa.array([r[i] for r in rows], t) for i, t in enumerate(types)],
+                            schema=schema), dest)
 
 
 @contextlib.contextmanager

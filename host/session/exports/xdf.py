@@ -11,11 +11,15 @@ the stream headers' <desc>):
 - `empathy seat <pseudonym>` (type Physio): the wire's measures, one sample per packet;
 - `empathy markers` (type Markers, string): segments, decisions with their reasons, grade
   changes, one JSON object per marker;
-- `empathy picture` (type VideoFrames): frame number, seconds into the segment, luminance.
+- `empathy picture` (type VideoFrames): frame number, seconds into the segment, luminance;
+- `empathy sensor faults` (type Markers, string): each seat's sensor fault, a JSON object
+  at its start and one at its end (`event`: start | end; `ended`: how): that stretch of
+  the seat's stream is no body's.
 """
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -132,10 +136,25 @@ def write(rec: Recording, out: Path) -> list[Path]:
         stamps = [m.ts_us / 1e6 for m in rec.markers]
         w.strings(sid, stamps, [m.json() for m in rec.markers])
         w.close_stream(sid, _span(stamps), lo, hi)
+        _faults(w, rec, lo, hi)
         _picture(w, rec, lo, hi)
     finally:
         w.close()
     return [dest]
+
+
+def _faults(w: XdfWriter, rec: Recording, lo: float, hi: float) -> None:
+    marks, end = [], rec.span_us()[1]
+    for f in rec.faults:
+        said = {"seat": f.seat_id, "fault": f.fault, "text": f.text}
+        marks += [(f.start_us, {**said, "event": "start"}),
+                  (f.end_or(end), {**said, "event": "end", "ended": f.ended})]
+    marks.sort(key=lambda m: m[0])
+    sid = w.stream("empathy sensor faults", "Markers", [("fault", "")], 0.0, "string",
+                   _clock_desc(rec))
+    stamps = [t / 1e6 for t, _ in marks]
+    w.strings(sid, stamps, [json.dumps(m) for _, m in marks])
+    w.close_stream(sid, _span(stamps), lo, hi)
 
 
 def _picture(w: XdfWriter, rec: Recording, lo: float, hi: float) -> None:
