@@ -62,7 +62,7 @@ def test_a_unit_scanning_for_its_strap_stops_at_once(tmp_path):
     with BluezSim() as bz:
         adapter = "/org/bluez/hci0"
         stats = stop_unit(tmp_path, f"ble://?name=Polar&scan_s={SCAN_S}",
-                          lambda: calls(bz, adapter, "StartDiscovery") == 1)
+                          lambda: calls(bz, adapter, "StartDiscovery") >= 1)
         assert calls(bz, adapter, "StopDiscovery") == 1  # the scan was ended, not left on
         with bz.lock:
             assert not bz.bus.get_object("org.bluez", adapter).Get(
@@ -80,7 +80,7 @@ def test_a_unit_connecting_to_its_strap_stops_at_once(tmp_path):
                 f"self.UpdateProperties('{DEVICE}', {{'Connected': dbus.Boolean(True)}})",
                 dbus_interface=MOCK)
         stats = stop_unit(tmp_path, f"ble://{strap.address}?scan_s={SCAN_S}",
-                          lambda: calls(bz, strap.path, "Connect") == 1)
+                          lambda: calls(bz, strap.path, "Connect") >= 1)
         assert calls(bz, strap.path, "Disconnect") >= 1  # the pending connect was called off
         assert not strap.connected
     assert stats["unit_id"] == 1, stats
