@@ -43,7 +43,7 @@ UNDOCUMENTED = "(undocumented)"
 
 def schemas() -> dict[str, type]:
     """The config files and their top-level schemas (imported here: heavy modules)."""
-    from empathy.edge.runtime import EdgeConfig
+    from empathy.edge.unit_config import EdgeConfig
     from empathy.host.cli import HostConfig
 
     return {"host": HostConfig, "edge": EdgeConfig}

@@ -120,7 +120,7 @@ def check_host(path: Path, files: bool, text: str, doc: dict) -> dict:
 
 
 def check_edge(path: Path, files: bool, text: str, doc: dict) -> dict:
-    from empathy.edge.runtime import EdgeConfig, load_profiles
+    from empathy.edge.unit_config import EdgeConfig, load_profiles
 
     found = _Files(path, text)
     cfg = _schema(EdgeConfig, doc, path, text, found.problems)
@@ -141,8 +141,10 @@ def check_edge(path: Path, files: bool, text: str, doc: dict) -> dict:
             if why:
                 found.add(f"seats[{i}].source", f"seats[{i}].source: seat {seat.seat_id}: "
                           f"{played[0]} {played[1]} {why}")
-        try:  # the seats' named calibrations exist and hold what the edge reads
-            load_profiles(cfg)
+        try:  # the seats' named calibrations exist and hold what the edge reads (reading
+            # them loads numpy: only where a seat names one)
+            if any(s.viewer or s.eye_camera or s.heart_sensor for s in cfg.seats):
+                load_profiles(cfg)
         except ValueError as e:
             found.problems.append(f"{path}: {e}")
     _raise(found.problems)

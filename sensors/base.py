@@ -13,10 +13,11 @@ import os
 import queue
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Protocol, Sequence, Union
+from typing import TYPE_CHECKING, Optional, Protocol, Sequence, Union
 from urllib.parse import parse_qs, urlsplit
 
-import numpy as np
+if TYPE_CHECKING:  # (annotations only: `config check` reads SCHEMES without numpy)
+    import numpy as np
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,10 @@ import numpy as np
 
 from empathy.clock import now_us
 from empathy.log import RateLimited
-from empathy.sensors.base import (NO_SKIN, STRAP_GONE, Beat, Device, Health, HeartRate,
-                                  Reading, SourceError, Waveform, drain)
+from empathy.sensors.base import (NO_SKIN, STRAP_GONE, Device, Health, HeartRate, Reading,
+                                  SourceError, Waveform, drain)
 from empathy.sensors.ble import pmd
+from empathy.sensors.ble.beats import beats_from
 from empathy.sensors.ble.budget import TimeBudget
 from empathy.sensors.ble.links import MEASUREMENT
 from empathy.sensors.ble.strap_find import (SWAP_MAX_S, SWAP_MIN_S, SWAP_S, find_strap,
@@ -60,11 +61,6 @@ BATTERY_LEVEL = f"0000{hrs.BATTERY_LEVEL:04x}-0000-1000-8000-00805f9b34fb"
 # what a human heart can do: a strap's figure over it is a broken value, sent on as 0 bpm
 # (the strap's own "no reading")
 HR_MAX_BPM = 300
-# an RR of 0 is no interval, and one over RR_MAX_MS spans lost contact, not a heartbeat:
-# both are left out. A short one (a double count) stays: the artefact corrector merges it
-# with its neighbours, which it cannot do once it is gone (dropping those under 200 ms at
-# entry took the median RMSSD error on systole-rr's double counts from 1.2 to 5.5 %)
-RR_MAX_MS = 6000.0
 RETRY_MIN_S = 0.2
 RETRY_MAX_S = 600.0  # a strap back in range waits at most this long to be read again
 SCAN_MAX_S = 300.0
@@ -83,29 +79,8 @@ def ble_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def beats_from(rr_1024: list[int], arrival_us: int, last_beat_us: int) -> list[Beat]:
-    """Stamp a notification's RR intervals: the last one ended at arrival, each earlier one
-    ended where the next began; never at or before the previous notification's last beat.
-    An interval of 0 or over RR_MAX_MS is left out; the others keep their times.
-    An arrival before that last beat is the host's clock set back (a beat is never stamped
-    after its notification came, and notifications come in order): the beats are stamped
-    on the new clock with no floor from the old one, and the seat moves what it holds onto
-    it (HeartWindow.add_rr). Held at the old last beat instead, a -10 s step stamped ten
-    seconds of beats a microsecond apart (mitdb-106, a notification a beat, 20 % loss: 13 HR_OK
-    estimates over 5 bpm off against 5 without the step)."""
-    if arrival_us < last_beat_us:
-        last_beat_us = 0
-    out, t = [], arrival_us
-    for rr in reversed(rr_1024):
-        out.append(Beat(t, rr * 1000.0 / 1024.0))
-        t -= rr * 1_000_000 // 1024
-    out.reverse()
-    out = [b for b in out if 0.0 < b.rr_ms <= RR_MAX_MS]
-    for i, b in enumerate(out):  # a late notification must not reorder beats
-        floor = (out[i - 1].ts_us if i else last_beat_us) + 1
-        if b.ts_us < floor:
-            out[i] = Beat(floor, b.rr_ms)
-    return out
+class _Stopped(Exception):
+    """close() was called while the strap loop scanned or connected."""
 
 
 class BleSource:
@@ -168,12 +143,16 @@ class BleSource:
                 if device is not None and swap_due(self):
                     self._gone = self._gone or (device.address, self._heard)
                     device = None  # search by name again
-                if device is None and (device := await find_strap(self)):
+                if device is None and (device := await self._unless_stopped(find_strap(self))):
                     self._heard = time.monotonic()  # heard now, by scan or BlueZ's link
                 if device is None:
                     raise BleakError("not found while scanning")
                 client = BleakClient(device, disconnected_callback=lambda _: lost.set())
-                await client.connect()
+                await self._unless_stopped(client.connect())
+            except _Stopped:
+                if client is not None:
+                    await self._disconnect(client)
+                return
             except (BleakError, asyncio.TimeoutError, OSError) as e:
                 if client is not None:
                     await self._disconnect(client)
@@ -201,6 +180,22 @@ class BleSource:
                 self._q.put(Health(now_us(), self.sensor, contact=False, fault=STRAP_GONE))
                 log.warning("strap dropped out", extra={"url": self.url})
             await self._sleep(pause)
+
+    async def _unless_stopped(self, aw):
+        """`aw`'s result; once close() is called, a scan or a connect under way is called off
+        (bleak stops the discovery, or cancels the pending connect), not waited out: a unit
+        told to stop mid-scan waited for scan_s (10 s by default), its demo with it."""
+        job, stop = asyncio.ensure_future(aw), asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait([job, stop], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not job.done():
+                job.cancel()
+                await asyncio.wait([job])  # its own clean-up (StopDiscovery, Disconnect)
+        if job.cancelled():
+            raise _Stopped
+        return job.result()
 
     async def _sleep(self, s: float) -> None:
         try:
