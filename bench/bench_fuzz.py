@@ -195,7 +195,7 @@ def _seed_recording() -> bytes:
 
 def parsers() -> list[Parser]:
     from empathy.calibration.hr import RigProfile
-    from empathy.edge.runtime import EdgeConfig
+    from empathy.edge.unit_config import EdgeConfig
     from empathy.host.cli import HostConfig
     from empathy.host.player.cube import CubeError
     from empathy.host.story import StoryError

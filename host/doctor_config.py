@@ -59,7 +59,7 @@ def run_config_checks(path: Path) -> list[Finding]:
     from empathy.config import from_toml
 
     if kind == "edge":
-        from empathy.edge.runtime import EdgeConfig
+        from empathy.edge.unit_config import EdgeConfig
         return [Finding("config", "ok", f"{path}: edge unit config")] + \
             edge_checks(from_toml(EdgeConfig, path))
     from empathy.host.cli import HostConfig

@@ -57,7 +57,7 @@ def _uplink(url: str, unit: int, unit_path: str, ca: bool) -> str:
 
 
 def _template(path: Path) -> dict:
-    from empathy.edge.runtime import EdgeConfig
+    from empathy.edge.unit_config import EdgeConfig
 
     try:
         text = read_file(path).decode("utf-8")

@@ -55,12 +55,13 @@ MARKED = re.compile(r"mark\.realtime")  # a file marking its own real-time tests
 # at 10 Hz in the test's process (6 CPU-s in 16 s); in the parallel pass on CI its healthy
 # unit sent 80 % of plan in a 3-s listen (a unit that falls behind skips ticks rather than
 # burst). Not light: ~0.4 of a core beside the alone pass's demos (one dropped a frame once).
-# test_seat_faults_edge's lead-off test: a board on a pty, 0.5 CPU-s in 12 s (session 31).
+# test_seat_faults_edge's lead-off test: a board on a pty, 0.5 CPU-s in 12 s (session 31);
+# test_ble_strap_stop: a unit on the simulated BlueZ bus stopped mid-scan and mid-connect.
 LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_research_seats\.py|"
                    r"test_brainflow_source\.py|test_hr_only\.py|redteam/test_seat_devices_red\.py|"
                    r"test_viewer_device\.py|redteam/test_session21_red\.py|"
                    r"test_serial_replug\.py|test_guide_tester\.py|test_calibration_tester\.py|"
-                   r"test_sim_lag\.py|test_seat_faults_edge\.py)")
+                   r"test_sim_lag\.py|test_seat_faults_edge\.py|test_ble_strap_stop\.py)")
 
 
 # The light pass's files, longest first (seconds a file on one worker: 87, 77, 60, 50, 45,
@@ -73,7 +74,7 @@ LIGHT_ORDER = ("test_guide_tester", "test_viewer_device", "test_calibration_test
                "test_ble_strap", "test_ble_strap_swap",
                "test_seat_devices_red", "test_research_seats", "test_brainflow_source",
                "test_session21_red", "test_ble_strap_pmd", "test_hr_only", "test_serial_replug",
-               "test_seat_faults_edge")
+               "test_seat_faults_edge", "test_ble_strap_stop")
 
 
 # Files that spend CPU only: signal processing, simulation, parsing and fuzzing in the
