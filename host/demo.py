@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -33,7 +32,7 @@ from empathy.errors import UserError
 from empathy.edge.lifeline import Lifeline
 from empathy.host.demo_stop import EndEarly, said
 from empathy.host.demo_story import demo_story
-from empathy.host.demo_units import UnitsWatch, edge_stats, exits, own_folder
+from empathy.host.demo_units import UnitsWatch, edge_stats, exits, free_udp_ports, own_folder
 from empathy.host.policy_settings import POLICY_NAMES
 
 EDGE_NICE = 10  # the simulated seat units' niceness on the demo's one machine
@@ -43,37 +42,32 @@ EDGE_NICE = 10  # the simulated seat units' niceness on the demo's one machine
 STARTUP_S = 60.0
 
 
-def _free_udp_ports(n: int) -> list[int]:
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _spawn_edges(out: Path, line: Lifeline, seats: int, uplink: str, keys, baseline_s: float,
                  seed: int, faces: bool, face_video: str | None = None,
                  rig_sources: dict | None = None,
                  seat_query: str = "", unit_cfg: dict | None = None,
-                 face_model: str = "auto", yield_now: bool = True) -> tuple[list, list[str]]:
+                 face_model: str = "auto", yield_now: bool = True,
+                 fault_film_s: float = 0) -> tuple[list, list[str]]:
     """One process per seat, like one edge unit per seat in a cinema, each on the demo's
     lifeline (it stops once the demo has gone, even killed). `seat_query`: more knobs for
     every simulated seat (impact=, nudge=, visits=). `yield_now`: false when nothing plays
-    until they are ready (`_yield_to_film` once it does)."""
+    until they are ready (`_yield_to_film` once it does). `fault_film_s`: a film this long
+    sees one simulated seat's strap fail (sim/sensor_fault.py; 0: none)."""
     edge_dir = out / "edge"
     edge_dir.mkdir(parents=True, exist_ok=True)
-    cue_ports = _free_udp_ports(seats)
+    cue_ports = free_udp_ports(seats)
     pseudonyms = seat_pseudonyms(seats)
     # Which seat got which pseudonym stays with the operator's run folder, never on the wire.
     (edge_dir / "seat_pseudonyms.json").write_text(json.dumps(
         {str(i + 1): p for i, p in enumerate(pseudonyms)}))
+    from empathy.sim.sensor_fault import demo_fault  # here: numpy, not for `empathy --help`
+    taken = set(rig_sources or {}) | ({1} if face_video else set())  # not simulated seats
+    fault = demo_fault(seed, seats, fault_film_s, taken)
     procs = []
     for i in range(seats):
         unit = i + 1
         keys.for_unit(unit).save(edge_dir / f"unit{unit}.keys.toml")
-        src = (f"sim://seat?seed={seed * 1000 + unit}&{seat_query}"
+        src = (f"sim://seat?seed={seed * 1000 + unit}&{seat_query}{fault.get(unit, '')}"
                f"&truth={edge_dir / f'truth_seat{unit}.csv'}")
         if face_video and unit == 1:  # seat 1 watched by a video file as its face camera
             src = f"video://{Path(face_video).resolve()}?role=face&loop=1"
@@ -147,7 +141,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
              story_file: str | None = None, media_root: str | None = None,
              impact: str | None = None, rehearse: bool = False, keyboard: bool = False,
              face_model: str = "auto", lsl_seat: bool = False, brainflow_seat: bool = False,
-             ecg_seat: bool = False) -> dict:
+             ecg_seat: bool = False, sensor_faults: bool = True) -> dict:
     from empathy.host import report
     from empathy.host.baseline import BaselineWatch, wait_for_baselines
     from empathy.host.cli import DashboardConfig, HostConfig, SessionConfig, attach
@@ -180,7 +174,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
             broker = LocalBroker(out / "mqtt", lifeline=line)
             link = broker.url("demo")
         else:
-            link = f"udp://127.0.0.1:{_free_udp_ports(1)[0]}"
+            link = f"udp://127.0.0.1:{free_udp_ports(1)[0]}"
         bar.update(task, description=f"starting {seats} edge units", note="")
         # Hardware seats are the last ones: seat N on a serial board, then a BLE strap, an
         # H10's raw ECG, a BrainFlow board, an LSL stream.
@@ -192,7 +186,8 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
         procs, cue_targets = _spawn_edges(out, line, seats, link, keys, baseline_s, seed,
                                           faces or bool(face_video), face_video, rigs.sources,
                                           seat_query=query, face_model=face_model,
-                                          yield_now=False)
+                                          yield_now=False,
+                                          fault_film_s=duration_s if sensor_faults else 0)
         closers, keys_in = [], None
         units = UnitsWatch(procs, out / "edge")
         try:
@@ -259,7 +254,7 @@ def run_demo(out: Path, seats: int = 8, duration_s: float | None = None,
                    "story_file": str(story.path), "fps": cfg.fps,
                    "baseline": {**watch.record(show.t0_us, seats), **waited},
                    "branches": branch_coverage(story, summary["decisions"]),
-                   "ended_early": ended}
+                   "ended_early": ended, "faults_seen": dict(show.intake.faults.onsets)}
         if rigs.sources:
             summary["hardware_seats"] = rigs.stats()
         if units.exited:
@@ -303,10 +298,10 @@ def _cmd(args) -> int:
                  story_file=args.story, media_root=args.media_root, impact=args.impact,
                  rehearse=args.rehearse, keyboard=not args.json, face_model=model,
                  lsl_seat=args.lsl_seat, brainflow_seat=args.brainflow_seat,
-                 ecg_seat=args.ecg_seat)
+                 ecg_seat=args.ecg_seat, sensor_faults=not args.no_sensor_faults)
     brief = {k: s[k] for k in ("story", "seats", "packets_sent", "packets_received",
                                "packets_rejected", "frames_rendered", "frames_dropped",
-                               "truth_correlation", "wall_s", "ended_early")}
+                               "faults_seen", "truth_correlation", "wall_s", "ended_early")}
     brief["baselines_before_film"] = s["baseline"]["all_calibrated_before_film"]
     brief["decisions"] = [(d["decision"], d["chosen"]) for d in s["decisions"]]
     if args.json:
@@ -370,6 +365,8 @@ def register(p) -> None:
     p.add_argument("--policy", default="arc", choices=POLICY_NAMES, help="decision policy")
     p.add_argument("--seed", type=number_in(int, 0, 2**32 - 1), default=1)
     p.add_argument("--no-faces", action="store_true", help="seats without face cameras")
+    p.add_argument("--no-sensor-faults", action="store_true",
+                   help="no seat's strap fails (by default one does, once, mid-film)")
     p.add_argument("--face-model", default="auto",
                    help="expression model the edge units use: auto (= fer), fer (FER-2013), sim "
                         "(trained on the rendered faces), or a .tflite path")

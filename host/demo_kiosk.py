@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from empathy.edge.lifeline import Lifeline
-from empathy.host.demo import _free_udp_ports, _progress, _spawn_edges, _stop
+from empathy.host.demo import _progress, _spawn_edges, _stop
 from empathy.host.demo_stop import EndEarly, banner, said
-from empathy.host.demo_units import UnitsWatch, edge_stats, exits, own_folder
+from empathy.host.demo_units import UnitsWatch, edge_stats, exits, free_udp_ports, own_folder
 from empathy.host.demo_story import DemoError, demo_story
 from empathy.host.evaluate import bounded, truth_rows
 
@@ -96,7 +96,7 @@ def run_kiosk_demo(out: Path, visitors: int = 3, baseline_s: float = 6.0, seed: 
         spans = visit_spans(visitors, baseline_s, film_s)
         keys = Keystore.new([1])
         keys.save(out / "host.keys.toml")
-        link = f"udp://127.0.0.1:{_free_udp_ports(1)[0]}"
+        link = f"udp://127.0.0.1:{free_udp_ports(1)[0]}"
         bar.update(task, description="starting the kiosk's edge unit")
         visits_q = ",".join(f"{a}:{b}" for a, b in spans)
         line = Lifeline()  # the unit stops once the kiosk has gone, even killed

@@ -1,6 +1,7 @@
 """The demo's seat units watched while it plays (`empathy demo`, its kiosk): the first time
 none is left running, the operator is told in one line, and the summary and report keep it;
-and what they sent, from their stats once they have stopped. Its run folder, its own."""
+and what they sent, from their stats once they have stopped. Its run folder, its own; free
+UDP ports for the units' cues and uplink."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,3 +89,13 @@ def own_folder(out: Path):
         yield
     finally:
         os.close(fd)
+
+
+def free_udp_ports(n: int) -> list[int]:
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports

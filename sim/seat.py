@@ -25,6 +25,8 @@ Knobs (simulation only):
   no contact; the truth file marks each row with the visitor and their resting heart rate.
 - `nudge=PATH`: a file holding one number in -1..1, re-read every 0.25 s, added to every
   viewer's arousal drive (a hand on the audience's pulse, for walking every branch).
+- `fault=KIND@FROM:TO`: the seat's strap is out from FROM to TO seconds into the film,
+  said as its driver says it (KIND `no_skin` or `strap_gone`: sim/sensor_fault.py).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Callable, Optional
 from empathy.clock import now_us
 from empathy.sensors.base import Health, Reading, SourceError
 from empathy.sim.impact import Impact, ImpactError, load_impacts
+from empathy.sim.sensor_fault import SensorFault
 from empathy.sim.viewer import SimViewer, Viewer
 from empathy.wire import EXPRESSIONS
 
@@ -58,6 +61,7 @@ class SimSource:
             self.seed = int(query.get("seed", 0))
             self.visits = _parse_visits(query.get("visits"))
             self.nuisance = _nuisance(query.get("nuisance", "1"))
+            self.fault = SensorFault(query["fault"]) if query.get("fault") else None
         except ValueError as e:
             raise SourceError(f"{url}: {e}") from None
         self.eda, self.ppg = query.get("eda", "0") == "1", query.get("ppg", "0") == "1"
@@ -130,14 +134,22 @@ class SimSource:
                 return  # nothing shown yet: nobody seated
             if self.person is None and not self.visits:
                 self.person = self._sit(0, t_us)
-        if not self._occupant(t_us, out):
-            return
+        start = len(out)
+        seated = self._occupant(t_us, out)
         p = self.person
-        p.step(t_us, TICK_S, screen, self.impacts.get(screen[0], Impact()), self._nudged(t_us),
-               out)
+        if seated:
+            p.step(t_us, TICK_S, screen, self.impacts.get(screen[0], Impact()),
+                   self._nudged(t_us), out)
+        if self.fault:
+            self.fault.step(t_us, screen[0], seated and not (p.away or p.strap_loose), out,
+                            start)
+        if not seated:
+            return
         if self._truth and t_us >= self._next_truth_us:
             self._next_truth_us += int(1e6 / TRUTH_HZ)
             row = p.truth_row()
+            if self.fault and self.fault.on:  # the truth says why the seat read no HR
+                row["nuisance"] = "+".join(filter(None, (row["nuisance"], self.fault.kind)))
             self._truth.write(
                 f"{t_us},{row['arousal']:.4f},{row['valence']:.4f},{row['hr_bpm']:.2f},"
                 f"{screen[0]},{self.visitor},{p.viewer.hr0:.2f},{row['pupil_mm']:.3f},"

@@ -8,6 +8,7 @@ import sys
 import cv2
 
 import proc_group
+from empathy.sim.sensor_fault import demo_fault
 
 
 def test_demo_produces_summary_video_and_report(tmp_path):
@@ -78,3 +79,16 @@ def test_demo_produces_summary_video_and_report(tmp_path):
     # later (2.91 s once: a unit reaches its first packet on 0.35 CPU-s since pass 29)
     assert b["waited_s"] >= 0.5
     assert "every seat ready before the film" in page
+
+    # One seat's strap failed mid-film (a seeded choice, sim/sensor_fault.py), said as its
+    # driver says it: the edge's fault codes, the host's log, the summary and the report.
+    ((unit, query),) = demo_fault(1, 3, 14, set()).items()
+    kind = query.removeprefix("&fault=").partition("@")[0]
+    assert s["faults_seen"] == {kind: 1}
+    seat = json.loads((out / "edge" / "seat_pseudonyms.json").read_text())[str(unit)]
+    ((seat_id, spans),) = s["seat_faults"].items()
+    assert seat_id == str(seat) and [f["name"] for f in spans] == [kind], spans
+    assert spans[0]["to_s"] is not None and spans[0]["to_s"] > spans[0]["from_s"], spans
+    assert spans[0]["text"] in page and "<td colspan=6>none</td>" not in page
+    for event in ("seat_fault", "seat_fault_cleared"):
+        assert f"'event': '{event}', 'seat': {seat}," in r.stderr, r.stderr[-3000:]
