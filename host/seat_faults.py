@@ -14,6 +14,13 @@ from collections import Counter, deque
 from empathy import wire
 
 MAX_SPANS = 10_000  # ended spans kept for the report (a lead that flaps all night: the newest)
+# A seat's fault events (log lines, dashboard pushes, session rows) at most this many a
+# minute: a unit holding its key can change a seat's codes at its packet rate (32 codes, an
+# onset and a clear each), and every one was a WARNING line. Beyond it they are counted
+# (the report's spans, onsets and metrics stay whole) and said once the minute is over. A
+# real sensor's faults change far less often (the edge settles a flapping lead and says
+# "keeps dropping"): a lead on and off every second is 120 a minute, all said.
+EVENTS_PER_MIN = 120
 
 
 def _fault(code: int, since_us: int, now_us: int) -> dict:
@@ -30,6 +37,7 @@ class FaultBook:
         self.newer: Counter = Counter()  # codes this host does not know -> onsets
         self.spans: deque = deque(maxlen=MAX_SPANS)  # ended: (seat, unit, code, from, to)
         self.events: list[dict] = []  # for the next check_health
+        self.said: dict[int, list] = {}  # seat -> [its minute's start, unit, said, held back]
 
     def take(self, f: wire.SeatFaults, rx_us: int) -> None:
         """One authentic packet, its seat the unit's own (the intake checked both)."""
@@ -43,9 +51,9 @@ class FaultBook:
             if not wire.known(c):
                 self.newer[c] += 1
             # (no "name" in an event: the show logs it as extra=, and a log record has one)
-            self.events.append({"event": "seat_fault", "seat": f.seat_id, "unit": f.unit_id,
-                                "fault": d.name, "code": c, "text": d.text, "action": d.action,
-                                "since_s": round((rx_us - since[c]) / 1e6, 1)})
+            self._say({"event": "seat_fault", "seat": f.seat_id, "unit": f.unit_id,
+                       "fault": d.name, "code": c, "text": d.text, "action": d.action,
+                       "since_s": round((rx_us - since[c]) / 1e6, 1)}, rx_us)
         self._end(f.seat_id, f.unit_id, was.keys() - since.keys(), was, rx_us, "cleared")
         if since:
             self.seats[f.seat_id] = {"unit": f.unit_id, "since": since, "heard_us": rx_us}
@@ -55,8 +63,28 @@ class FaultBook:
     def _end(self, seat: int, unit: int, codes, since: dict, now_us: int, why: str) -> None:
         for c in sorted(codes):
             self.spans.append((seat, unit, c, since[c], now_us))
-            self.events.append({"event": "seat_fault_cleared", "seat": seat, "unit": unit,
-                                "fault": wire.describe(c).name, "why": why})
+            self._say({"event": "seat_fault_cleared", "seat": seat, "unit": unit,
+                       "fault": wire.describe(c).name, "why": why}, now_us)
+
+    def _say(self, event: dict, now_us: int) -> None:
+        self._said(now_us)
+        w = self.said.setdefault(event["seat"], [now_us, event["unit"], 0, 0])
+        if w[2] >= EVENTS_PER_MIN:
+            w[3] += 1
+            return
+        w[2] += 1
+        self.events.append(event)
+
+    def _said(self, now_us: int) -> None:
+        """Ends each seat's minute that is over, saying what it held back."""
+        for seat, (start, unit, _, held) in list(self.said.items()):
+            if now_us - start >= 60_000_000:
+                del self.said[seat]
+                if held:
+                    self.events.append({"event": "seat_fault_flood", "seat": seat,
+                                        "unit": unit, "held_back": held,
+                                        "why": "its unit changed the seat's faults faster "
+                                               f"than {EVENTS_PER_MIN} events a minute"})
 
     def check(self, now_us: int) -> list[dict]:
         """Events since the last check; seats whose faults were not repeated are dropped."""
@@ -65,6 +93,7 @@ class FaultBook:
                 del self.seats[seat]
                 self._end(seat, e["unit"], e["since"].keys(), e["since"], now_us,
                           "not repeated by its unit")
+        self._said(now_us)
         events, self.events = self.events, []
         return events
 

@@ -88,3 +88,29 @@ def test_a_fault_cleared_or_no_longer_repeated_ends_its_span():
     assert page.count("<tr><td>11</td>") == 2 and "ECG lead off</td><td>0.0 s</td>" in page
     assert "still" in page and "<script" not in _faults_html(
         {"3": [{"unit": 1, "name": "newer", "text": "<script>", "from_s": 1, "to_s": None}]})
+
+
+def test_a_unit_flapping_a_seat_s_faults_cannot_flood_the_log():
+    """A unit holding its key can change a seat's codes at its packet rate: 32 codes, an
+    onset and a clear each, and every event a WARNING line, a dashboard push and a session
+    row (session 31: 400 packets toggling every code gave 12,800 events). At most
+    EVENTS_PER_MIN a seat a minute are said; the rest are counted, their spans and onsets
+    kept whole, and said in one event once the minute is over."""
+    from empathy.host.seat_faults import EVENTS_PER_MIN
+
+    keys = Keystore.new([1])
+    intake = Intake(keys.units)
+    t0 = now_us()
+    packets = [_faults(1, i + 1, 11, 0xFFFFFFFF if i % 2 == 0 else 0, keys) for i in range(400)]
+    for i, p in enumerate(packets):
+        intake.feed([p], t0 + i * 1000)
+    said = intake.check_health(now=t0 + 500_000)
+    assert len([e for e in said if e["event"].startswith("seat_fault")]) == EVENTS_PER_MIN
+    assert intake.faults.onsets["lead_off"] == 200  # counted whole
+    later = intake.check_health(now=t0 + 61_000_000)
+    flood = [e for e in later if e["event"] == "seat_fault_flood"]
+    assert len(flood) == 1 and flood[0]["held_back"] == 400 * 32 - EVENTS_PER_MIN, flood
+    # a seat whose unit behaves is said in full, flood or not beside it
+    intake.feed([_faults(1, 1000, 12, 1, keys)], t0 + 62_000_000)
+    assert [e["fault"] for e in intake.check_health(now=t0 + 62_000_000)
+            if e["event"] == "seat_fault"] == ["lead_off"]
