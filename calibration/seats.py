@@ -34,7 +34,6 @@ from empathy.clock import now_us
 from empathy.config import from_toml, setting
 from empathy.keys import Keystore
 from empathy.transports import open_receiver
-from empathy.wire.faults import CODES
 
 from .report import Check, Result
 
@@ -178,12 +177,11 @@ def _seat(plan: InstallPlan, seat: SeatPlan, heard: Heard) -> tuple[dict, list[C
     unit = heard.units.get(seat.unit_id, {})
     spans = heard.faults.get(str(seat.seat_id), [])
     held = _faults(spans, heard.duration_s, lim.warmup_s)
-    text = {sp["name"]: sp["text"] for sp in spans}
+    said = {sp["name"]: sp for sp in spans}
     # the unit's own word on why a sensor is out beats a guess from the contact bit
     why_out = "; ".join(dict.fromkeys(sp["text"] for sp in spans))
-    fault_errors = [f"{name}: {text[n]} for {round(s, 1):g} of {heard.duration_s:g} s: "
-                    f"{wire.describe(CODES.get(n, -1)).action}"  # -1: a newer unit's
-                    for n, (s, late) in held.items() if late > 0]
+    fault_errors = [f"{name}: {said[n]['text']} for {round(s, 1):g} of {heard.duration_s:g} s: "
+                    f"{said[n]['action']}" for n, (s, late) in held.items() if late > 0]
     checks = [
         Check(f"{name}: packet rate", 100 * len(got) / heard.duration_s / lim.rate_hz,
               lim.min_rate_pct, "% of plan", kind="min", hint="unit overloaded or link lossy"),

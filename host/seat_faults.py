@@ -113,15 +113,15 @@ class FaultBook:
         return out
 
     def spans_of(self, t0_us: int) -> dict:
-        """Seat id -> its fault spans over the show, {unit, name, text, from_s, to_s} on the
-        show clock (to_s None: still set)."""
+        """Seat id -> its fault spans over the show, {unit, name, text, action, from_s, to_s}
+        on the show clock (to_s None: still set)."""
         rows = list(self.spans) + [(s, e["unit"], c, t, None) for s, e in self.seats.items()
                                    for c, t in e["since"].items()]
         out: dict = {}
         for seat, unit, code, a, b in sorted(rows, key=lambda r: (r[0], r[3])):
             f = wire.describe(code)
             out.setdefault(str(seat), []).append({
-                "unit": unit, "name": f.name, "text": f.text,
+                "unit": unit, "name": f.name, "text": f.text, "action": f.action,
                 "from_s": round((a - t0_us) / 1e6, 1),
                 "to_s": None if b is None else round((b - t0_us) / 1e6, 1)})
         return out
