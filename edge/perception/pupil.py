@@ -173,13 +173,14 @@ def pupil_measure(grey: np.ndarray, px_per_mm: float) -> tuple[float, float]:
     if 8 <= keep.sum() < len(pts):
         pts = pts[keep]
         fit = cv2.fitEllipse(pts)
+        res = _point_residuals(pts, *fit)
     (ex, ey), (a1, a2), tilt = fit
     major, minor = max(a1, a2), min(a1, a2)
     d_mm = major / px_per_mm
     if not MIN_PUPIL_MM <= d_mm <= MAX_PUPIL_MM or minor < 0.4 * major:
         return 0.0, 0.0
     # fit quality: RMS distance of the points from the ellipse, relative to its size
-    rel = float(np.sqrt(np.mean(_point_residuals(pts, *fit) ** 2))) / max(major, 1.0)
+    rel = float(np.sqrt(np.mean(res ** 2))) / max(major, 1.0)
     coverage = len(pts) / N_RAYS
     conf = float(np.clip(coverage * 1.25, 0, 1) * np.clip(1 - rel * 20, 0, 1))
     return float(d_mm), conf
