@@ -122,17 +122,32 @@ def bounded(lo: float, hi: float) -> Callable[[str], float]:
     return read
 
 
+def _lines(f: Path) -> tuple[list[str], bool]:
+    """A CSV file's lines as text whatever bytes they hold (NUL bytes where two writers
+    met: each line is judged by its reader), and whether the last was cut (no line end: a
+    kill mid-line). OSError where it cannot be read."""
+    with open(f, encoding="utf-8", errors="replace", newline="") as fh:
+        *lines, cut = fh.read().split("\n")  # `cut`: what follows the last line end
+    return lines, bool(cut)
+
+
+def _said(f: Path, bad: int, good: int, used: bool, why: str) -> None:
+    """One line for a damaged file: its unreadable rows, and whether the rest is used."""
+    if bad:
+        log.warning("%s: %d of its %d rows unreadable (damaged: %s): %s", f, bad, bad + good,
+                    why, "the rest used" if used else "not used")
+
+
 def _rows(f: Path, parse: dict[str, Callable[[str], float]]) -> tuple[list[tuple], int]:
     """The columns `parse` names (ts_us first), each read by its reader, and how many lines
     were unreadable: NUL bytes where two writers met (one truncating under the other), a
     line cut short by a kill (no line end, too few fields), a value a reader refuses, a
     time not after the last row's. No header naming them all: every line unreadable."""
-    with open(f, encoding="utf-8", errors="replace", newline="") as fh:
-        *lines, cut = fh.read().split("\n")  # `cut`: what follows the last line end
+    lines, cut = _lines(f)
     head = lines[0].split(",") if lines else []
     if not set(parse) <= set(head):
-        return [], len(lines) + bool(cut)
-    at, rows, bad = [(head.index(k), read) for k, read in parse.items()], [], bool(cut)
+        return [], len(lines) + cut
+    at, rows, bad = [(head.index(k), read) for k, read in parse.items()], [], int(cut)
     for line in lines[1:]:
         fields = line.split(",")
         try:
@@ -159,10 +174,7 @@ def truth_rows(f: Path, parse: dict[str, Callable[[str], float]],
         log.warning("%s: cannot be read (%s): not used", f, e.strerror or e)
         return []
     used = len(rows) >= min_rows
-    if bad:
-        log.warning("%s: %d of its %d rows unreadable (damaged: two writers, or a kill "
-                    "mid-line): %s", f, bad, bad + len(rows), "the rest used" if used else
-                    "not used")
+    _said(f, bad, len(rows), used, "two writers, or a kill mid-line")
     return rows if used else []
 
 
@@ -182,14 +194,13 @@ def read_channels(edge_dir: Path) -> list[dict[str, np.ndarray]]:
     out = []
     for f in sorted(Path(edge_dir).glob("unit*.channels.csv")):
         try:
-            with open(f, encoding="utf-8", errors="replace", newline="") as fh:
-                *lines, cut = fh.read().split("\n")  # `cut`: what follows the last line end
+            lines, cut = _lines(f)
         except OSError as e:
             log.warning("%s: cannot be read (%s): not used", f, e.strerror or e)
             continue
         head = lines[0].split(",") if lines else []
         seat_at = head.index("seat_id") if "seat_id" in head else None
-        seats, bad = {}, bool(cut)
+        seats, bad = {}, int(cut)
         for line in lines[1:] if seat_at is not None else lines:
             fields = line.split(",")
             try:
@@ -200,10 +211,7 @@ def read_channels(edge_dir: Path) -> list[dict[str, np.ndarray]]:
                 bad += 1
                 continue
             seats.setdefault(fields[seat_at], []).append(row)
-        if bad:
-            log.warning("%s: %d of its %d rows unreadable (damaged: a unit killed mid-line): "
-                        "%s", f, bad, bad + sum(map(len, seats.values())),
-                        "the rest used" if seats else "not used")
+        _said(f, bad, sum(map(len, seats.values())), bool(seats), "a unit killed mid-line")
         for seat in sorted(seats):
             if len(seats[seat]) > 1:
                 cols = np.array(seats[seat]).T
