@@ -16,11 +16,13 @@ from empathy.host.session import faults, store
 from empathy.host.session.reading import event_docs
 
 
-def _events(path: Path) -> dict[str, list[tuple[int, dict]]]:
-    out = defaultdict(list)
+def _events(path: Path) -> tuple[dict[str, list[tuple[int, dict]]], list[faults.FaultSpan]]:
+    """The events by kind, and the seats' fault spans from the same reading."""
+    out, spans = defaultdict(list), faults.FaultSpans(path)
     for ts, kind, doc in event_docs(store.read(path, "events")[1]):
         out[kind].append((ts, doc))
-    return out
+        spans.add(ts, kind, doc)
+    return out, spans.spans()
 
 
 def _plots(samples: np.ndarray, ev: dict, t0: int) -> list[str]:
@@ -88,7 +90,7 @@ def _write(path: Path, out: Path) -> Path:
     info = store.info(path)
     cols, rows = store.read(path, "samples")
     samples = np.array(rows, dtype=float).reshape(-1, len(cols))
-    ev = _events(path)
+    ev, fault_spans = _events(path)
     # Time 0 is when the film started (as the show's own at_s); a baseline comes before it.
     if ev.get("segment"):
         t0 = ev["segment"][0][1]["start_us"]
@@ -104,7 +106,7 @@ def _write(path: Path, out: Path) -> Path:
         f"<tr><td>{f.seat_id}</td><td>{html.escape(f.fault)}</td><td>{html.escape(f.text)}</td>"
         f"<td>{(f.start_us - t0) / 1e6:.1f} s</td><td>"
         + ("" if f.end_us is None else f"{(f.end_us - t0) / 1e6:.1f} s")
-        + f"</td><td>{html.escape(f.ended)}</td></tr>" for f in faults.read(path))
+        + f"</td><td>{html.escape(f.ended)}</td></tr>" for f in fault_spans)
     health = "".join(f"<tr><td>{(ts - t0) / 1e6:.1f} s</td><td>{html.escape(json.dumps(h))}"
                      "</td></tr>" for ts, h in ev.get("health", []))
     page = f"""<!doctype html><html><head><meta charset="utf-8">
