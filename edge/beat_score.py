@@ -51,7 +51,7 @@ def beat_match(ref_s, test_s, tol_s: float = TOL_S) -> Match:
     comparator (WFDB's bxb) does at a record's start, a first test beat within tol_s of it
     that pairs with nothing, the next one lying nearer the first reference beat, is not
     counted: the reference beat it marks may lie before the record (QT Database sele0203's
-    annotation sits 24-28 ms before its R peaks, so its cut first beat's lies before 0)."""
+    annotation sits 20-32 ms before its R peaks, so its cut first beat's lies before 0)."""
     ref, test = np.sort(np.asarray(ref_s, float)), np.sort(np.asarray(test_s, float))
     used_r, used_t = _pairs(ref, test, tol_s)
     tp = int(used_r.sum())

@@ -26,7 +26,7 @@ def test_an_unpaired_first_detection_within_the_window_of_the_start_is_not_count
 def test_qtdb_sele0203s_beat_cut_by_the_records_start_is_no_extra_beat():
     """European ST-T e0203 as the QT Database cut it: its first R peak is at 0.016 s, its
     upstroke cut off, 0.68 s before the first annotated beat (the next intervals 0.74-0.81
-    s) and as tall as the next three. The annotation sits 24-28 ms before each R peak on
+    s) and as tall as the next three. The annotation sits 20-32 ms before each R peak on
     this record, so that beat's would lie before the record's first sample: none is given.
     Ours marks the beat; EC57's comparator does not count it against us."""
     x, fs = record_data(need("qtdb-sele0203"))
