@@ -47,18 +47,30 @@ class Match(NamedTuple):
 
 
 def beat_match(ref_s, test_s, tol_s: float = TOL_S) -> Match:
-    """Pair beats within tol_s, closest pairs first, each beat at most once."""
-    tp = int(matched_ref(ref_s, test_s, tol_s).sum())
-    return Match(tp, len(test_s) - tp, len(ref_s) - tp)
+    """Pair beats within tol_s, closest pairs first, each beat at most once. As EC57's
+    comparator (WFDB's bxb) does at a record's start, a first test beat within tol_s of it
+    that pairs with nothing, the next one lying nearer the first reference beat, is not
+    counted: the reference beat it marks may lie before the record (QT Database sele0203's
+    annotation sits 20-32 ms before its R peaks, so its cut first beat's lies before 0)."""
+    ref, test = np.sort(np.asarray(ref_s, float)), np.sort(np.asarray(test_s, float))
+    used_r, used_t = _pairs(ref, test, tol_s)
+    tp = int(used_r.sum())
+    start = (len(ref) > 0 and len(test) > 1 and 0 <= test[0] <= tol_s and not used_t[0]
+             and abs(ref[0] - test[1]) < abs(ref[0] - test[0]))
+    return Match(tp, len(test) - tp - int(start), len(ref) - tp)
 
 
 def matched_ref(ref_s, test_s, tol_s: float = TOL_S) -> np.ndarray:
     """Which reference beats (in sorted order) beat_match pairs with a test beat: the
     pairing behind its counts, for scoring by beat type."""
-    ref, test = np.sort(np.asarray(ref_s, float)), np.sort(np.asarray(test_s, float))
-    used_r = np.zeros(len(ref), bool)
+    return _pairs(np.sort(np.asarray(ref_s, float)), np.sort(np.asarray(test_s, float)), tol_s)[0]
+
+
+def _pairs(ref: np.ndarray, test: np.ndarray, tol_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the sorted reference and test beats pair, closest pairs first."""
+    used_r, used_t = np.zeros(len(ref), bool), np.zeros(len(test), bool)
     if not len(ref) or not len(test):
-        return used_r
+        return used_r, used_t
     j = np.clip(np.searchsorted(test, ref), 1, len(test) - 1)
     cand = []  # (distance, ref index, test index) for the two neighbours of each ref beat
     for k in (j - 1, j):
@@ -67,12 +79,11 @@ def matched_ref(ref_s, test_s, tol_s: float = TOL_S) -> np.ndarray:
         cand.append(np.stack([d[ok], np.flatnonzero(ok), k[ok]], axis=1))
     pairs = np.concatenate(cand)
     pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
-    used_t = np.zeros(len(test), bool)
     for _, r, t in pairs.tolist():
         r, t = int(r), int(t)
         if not used_r[r] and not used_t[t]:
             used_r[r] = used_t[t] = True
-    return used_r
+    return used_r, used_t
 
 
 # R peak to a pulse's peak: where it is looked for. A finger's travel time is 0.2-0.45 s, but

@@ -19,7 +19,8 @@ from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_
                                        NOISE_FRAC, PAUSE_GAP,
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
                                        QUIET_FRAC, RHYTHM_GAP, RISE_REGULAR, SEARCH_GAP,
-                                       SEARCH_SLACK, STEEP_S, STEP_FRAC, STEP_SPREAD,
+                                       SEARCH_SLACK, STEEP_OUTLIER, STEEP_S, STEP_FRAC,
+                                       STEP_SPREAD,
                                        pulse_in_rhythm)
 
 
@@ -84,6 +85,23 @@ class BeatGates:
             return False
         spread = float(d[max(k - 1, 0):k + 2].sum() * np.sign(d[k])) - abs(float(d[k]))
         return spread < STEP_SPREAD * abs(float(d[k]))
+
+    def _gentle(self, p: int, h0: int, end: int) -> bool:
+        """ECG: candidate p's raw waveform is under `min_slope` as steep as the last beat's
+        (_steepness, Pan-Tompkins' slope test): a slow wave, no QRS. In the compensatory
+        pause after a PVC of MIT-BIH 106's V1 a rounded wave stood over the height gate
+        (150.22 and 155.32 s: 0.23 and 0.22 of the PVC's slope); the least steep beats kept
+        on the tuning records read 0.29 (MIT-BIH 123's interpolated PVCs), 106's small N
+        beats after its PVCs 0.31. Not where the last beat is over STEEP_OUTLIER times as
+        steep as the recent beats' median (a spike taken for a beat: the next true beats
+        would go; 106's PVCs stand at most 2.0 of it), nor with under 4 recent beats, after
+        a silence (the references start over), or where the last beat has left history."""
+        if (not self.m.min_slope or len(self.steeps) < 4 or p - self._heard() > self.silence
+                or self.last_peak - self.delay - self.back < h0):
+            return False
+        last = self._steepness(self.last_peak, h0)
+        return (last <= STEEP_OUTLIER * _median(self.steeps)
+                and self._steepness(p, h0, end) < self.m.min_slope * last)
 
     def _rhythm_wins(self, p: int, h: float) -> bool:
         """A candidate p that passed the height gate after a doubtful beat (_doubt) replaces
@@ -303,6 +321,7 @@ class BeatGates:
             q = lo + k
             self.last_peak = q
             self.heights.append(float(w[k]))
+            self._note_steep(q, h0)
             self.pending.append((q, float(w[k])))
             self.first.append((q, float(w[k])))
             self.looked = q

@@ -39,7 +39,10 @@ def records_section() -> list[str]:
         lines.append(f"| {r.name} | {r.kind} | {'yes' if r.held_out else ''} | {r.source} |")
     return lines + [""] + reference_notes() + [""] + seen_lead() + [
         "", "Scoring: Se = TP/(TP+FN), +P = TP/(TP+FP), F1, beats paired within ±150 ms "
-        "(ANSI/AAMI EC57); pooled = counts summed over records, each against its own "
+        "(ANSI/AAMI EC57; as its comparator, WFDB's bxb, a first detection within ±150 ms of a "
+        "record's start that pairs with nothing, the next detection lying nearer the first "
+        "reference beat, is not counted: the reference beat it marks may lie before the "
+        "record); pooled = counts summed over records, each against its own "
         "reference; the ECG tuning records are pooled, beside that, without the Noise Stress "
         "Test records and those alone, as EC57 reports the NSTDB apart from the arrhythmia "
         "database.", "",

@@ -110,6 +110,7 @@ class BeatStream(BeatGates, BeatRefiner):
         self.before_last = -(10**12)  # and of the beat before it (_in_rhythm)
         self.last_beat = -(10**12)  # raw (refined) index of the last beat
         self.heights: deque = deque(maxlen=8)  # filtered heights of the last beats
+        self.steeps: deque = deque(maxlen=8)  # and their raw steepness (ECG: _gentle)
         self.weak_since: int | None = None  # the last beat before those _in_rhythm found
         self.rr: deque = deque(maxlen=8)  # samples between the last beats' filtered peaks
         self.rises: deque = deque(maxlen=8)  # raw rises of the last PPG beats (_rises)
@@ -247,20 +248,23 @@ class BeatStream(BeatGates, BeatRefiner):
         h = float(self.y[p - h0])
         if p - self.last_peak < self.refr:
             self._taller_wins(p, h)
+            self._note_steep(p, h0, e_, replace=True)
             return
         late = self.lead and p - self.last_peak >= self.late
         tall = self._tall_enough(p, max(h, self._lead_height(s, h0)) if late else h)
         if not tall and not self._in_rhythm(p, h):
             return
-        if self._step(p, h0):
+        if self._step(p, h0) or self._gentle(p, h0, e_):
             return
         if self._rhythm_wins(p, h):
+            self._note_steep(p, h0, e_, replace=True)
             return
         if self.dropped is None and not self.first:
             self._look_back(p, e_, h0)
         self._search_back(p, e_, h0)
         if p - self._heard() > self.silence:  # start the reference over (after artefacts)
             self.heights.clear()
+            self.steeps.clear()
         if tall:
             self.weak_since = None
         elif self.weak_since is None:
@@ -269,12 +273,23 @@ class BeatStream(BeatGates, BeatRefiner):
         self._note_interval(p - self.last_peak)
         self.before_last, self.last_peak = self.last_peak, p
         self.heights.append(h)
+        self._note_steep(p, h0, e_)
         self.pending.append((p, h))
         if self.dropped is None:
             self.first.append((p, h))
             if self.m.first_like:  # (to the block's end: the same whatever the chunking)
                 self.first_steep[p] = self._steepness(p, h0, e_)
             self._judge_first(final=False)
+
+    def _note_steep(self, q: int, h0: int, end: int = 1 << 62, replace: bool = False) -> None:
+        """ECG: beat q's raw steepness (to its block's end: the same whatever the chunking)
+        joins the recent beats', as its height joins `heights`, or takes the place of the
+        beat it replaced (only if q was taken): _gentle's reference."""
+        if not self.m.min_slope or self.last_peak != q:
+            return
+        if replace and self.steeps:
+            self.steeps.pop()
+        self.steeps.append(self._steepness(q, h0, end))
 
     def _lead_height(self, s: int, h0: int) -> float:
         """ECG: the filtered peak in the `block_lead_s` before block s starts. The short
