@@ -1,0 +1,126 @@
+"""A unit told to stop (SIGTERM from systemd, SIGINT from Ctrl-C, SIGHUP from a closed
+terminal) while it is still starting stops as it does mid-show: exit 0, one line naming the
+signal, no traceback, its stats written, and its sequence carried on (a host takes a
+restarted unit's packets). Before, the handlers were set only once the unit was built:
+a SIGTERM during its imports, model load or source open killed it by Python's default
+action (no line, no stats), a SIGINT ended it as "interrupted (Ctrl-C)", exit 130.
+
+Real `empathy edge run` processes: seat 1 a serial board on a pty pair, seat 2 a simulated
+viewer whose face loads the expression model, packets to a real host intake. The
+signal is timed by what the process itself shows, never by a sleep: a library mapped into
+it (/proc/PID/maps), the board's port asked for its HELLO, the sequence lock made."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from empathy.keys import Keystore
+from redteam.ops_rig import Host, unit_config, wait_for
+
+pytestmark = [pytest.mark.timeout(600), pytest.mark.realtime]
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class Start:
+    """One unit started, and the points of its start it can be caught at."""
+
+    def __init__(self, cfg, board_fd: int, stats):
+        self.board_fd, self.stats = board_fd, stats
+        # (`start_new_session`: a SIGINT sent to it is not Ctrl-C from our terminal)
+        self.p = subprocess.Popen([sys.executable, "-m", "empathy.cli", "--log-level", "info",
+                                   "edge", "run", "--config", str(cfg), "--stats", str(stats)],
+                                  stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+    def mapped(self, lib: str) -> bool:
+        try:
+            with open(f"/proc/{self.p.pid}/maps") as f:
+                return lib in f.read()
+        except OSError:  # gone already
+            return True
+
+    def board_asked(self) -> bool:
+        """The board's port was opened: the unit wrote its HELLO request."""
+        if select.select([self.board_fd], [], [], 0.001)[0]:
+            return bool(os.read(self.board_fd, 64))
+        return self.p.poll() is not None
+
+    def locked(self) -> bool:
+        """It holds its sequence file's lock (the file itself stays from the last run)."""
+        try:
+            fds = os.listdir(f"/proc/{self.p.pid}/fd")
+            return any(os.readlink(f"/proc/{self.p.pid}/fd/{fd}").endswith("seq1.lock")
+                       for fd in fds)
+        except OSError:  # gone, or an fd closed as we looked: look again
+            return self.p.poll() is not None
+
+
+# in the order the unit reaches them: its runtime imported, the face model loaded, the
+# board's port opened, the sequence file taken (the last step before its handlers were set)
+POINTS = {
+    "imports": lambda s: s.mapped("_multiarray_umath"),
+    "models": lambda s: s.mapped("litert") or s.mapped("tflite"),
+    "source": Start.board_asked,
+    "sequence": Start.locked,
+}
+
+
+def problems(run: Start, sig: signal.Signals) -> list[str]:
+    try:
+        _, err = run.p.communicate(timeout=120)  # (far past any stop, loaded or not)
+    except subprocess.TimeoutExpired:
+        run.p.kill()
+        return ["still running 120 s after the signal"]
+    out = []
+    if run.p.returncode != 0:
+        out.append(f"exit {run.p.returncode}")
+    if "Traceback" in err:
+        out.append("traceback")
+    said = err.count(f"{sig.name}: ending the show")
+    if said != 1:
+        out.append(f"{said} stop lines")
+    try:
+        if json.loads(run.stats.read_text())["unit_id"] != 1:
+            out.append("stats of another unit")
+    except (OSError, ValueError, KeyError):
+        out.append("no stats")
+    return out
+
+
+def test_a_unit_stopped_while_it_starts_stops_cleanly(tmp_path):
+    keys = Keystore.new([1])
+    host = Host(keys)
+    master, slave = os.openpty()
+    cfg = unit_config(tmp_path, keys, 1, host.rx.port,
+                      {1: f"serial://{os.ttyname(slave)}", 2: "sim://seat?seed=3"})
+    cfg.write_text(cfg.read_text().replace("faces = false", "faces = true"))
+    failed: dict[str, list[str]] = {}
+    try:
+        for i, (point, sig) in enumerate((p, s) for p in POINTS for s in SIGNALS):
+            run = Start(cfg, master, tmp_path / f"stats{i}.json")
+            wait_for(lambda: POINTS[point](run), 120)
+            run.p.send_signal(sig)
+            if bad := problems(run, sig):
+                failed[f"{point}/{sig.name}"] = bad
+            while select.select([master], [], [], 0)[0]:  # what it wrote to the board
+                os.read(master, 4096)
+        # a unit started again: the host takes its packets (no number it has seen)
+        before = host.intake.accepted
+        last = subprocess.run([sys.executable, "-m", "empathy.cli", "edge", "run", "--config",
+                               str(cfg), "--duration", "2"], capture_output=True, text=True,
+                              timeout=120)
+        assert last.returncode == 0, last.stderr[-1500:]
+        wait_for(lambda: host.intake.accepted > before, 30)
+    finally:
+        host.close()
+        os.close(master)
+        os.close(slave)
+    assert not host.intake.rejected["replayed"], host.intake.rejected
+    n = len(POINTS) * len(SIGNALS)
+    assert not failed, f"{len(failed)} of {n} stops not clean: {failed}"
