@@ -124,3 +124,38 @@ def test_a_unit_stopped_while_it_starts_stops_cleanly(tmp_path):
     assert not host.intake.rejected["replayed"], host.intake.rejected
     n = len(POINTS) * len(SIGNALS)
     assert not failed, f"{len(failed)} of {n} stops not clean: {failed}"
+
+
+@pytest.mark.parametrize("how", ["kill -HUP", "timeout -s TERM"])
+def test_a_unit_whose_board_is_reconnecting_stops_cleanly(tmp_path, how):
+    """Its board unplugged as it starts (the pty's far end closed: the driver polls for the
+    node to come back), the unit is stopped by SIGHUP, or by `timeout` (SIGTERM, exit 124).
+    Before, the HUP killed it 10 times in 10 (no stats); under `timeout` it was already up."""
+    keys = Keystore.new([1])
+    master, slave = os.openpty()
+    cfg = unit_config(tmp_path, keys, 1, 9, {1: f"serial://{os.ttyname(slave)}"})
+    stats = tmp_path / "stats.json"
+    first = ["timeout", "-s", "TERM", "3"] if how.startswith("timeout") else []
+    unit = subprocess.Popen([*first, sys.executable, "-m", "empathy.cli", "--log-level", "info",
+                             "edge", "run", "--config", str(cfg), "--stats", str(stats)],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        select.select([master], [], [], 120)  # its HELLO request: the port is open
+        os.close(slave)
+        os.close(master)  # unplugged
+        said = []
+        for line in unit.stderr:  # (a unit that died before saying it ends the loop)
+            said.append(line)
+            if "board unplugged" in line:
+                break
+        if not first:
+            unit.send_signal(signal.SIGHUP)
+        _, err = unit.communicate(timeout=120)
+    finally:
+        unit.kill()
+    err = "".join(said) + err
+    assert unit.returncode == (124 if first else 0), err[-1500:]
+    assert "Traceback" not in err, err[-1500:]
+    assert err.count("SIGTERM: ending the show" if first else "SIGHUP: ending the show") == 1, \
+        err[-1500:]
+    assert json.loads(stats.read_text())["unit_id"] == 1
