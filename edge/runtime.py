@@ -53,8 +53,12 @@ class EdgeUnit:
         self.downlink: threading.Thread | None = None
         try:
             self._start(cfg)
-        except BaseException:
+        except BaseException as e:
             self._close_opened()
+            if self.stopping.asked.is_set() and not isinstance(e, Stopped):
+                # a step the stop cut short: a model's probe child, signalled with the unit
+                # (systemd's cgroup, Ctrl-C's process group), said the model was corrupt
+                raise Stopped(self.stopping.by) from e
             raise
 
     def _start(self, cfg: EdgeConfig) -> None:

@@ -21,6 +21,7 @@ import sys
 
 import pytest
 
+from empathy.edge.expression import DEFAULT_MODEL
 from empathy.keys import Keystore
 from redteam.ops_rig import Host, unit_config, wait_for
 
@@ -159,3 +160,32 @@ def test_a_unit_whose_board_is_reconnecting_stops_cleanly(tmp_path, how):
     assert err.count("SIGTERM: ending the show" if first else "SIGHUP: ending the show") == 1, \
         err[-1500:]
     assert json.loads(stats.read_text())["unit_id"] == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_unit_stopped_while_it_probes_a_model_stops_without_blaming_the_model(tmp_path, sig):
+    """A model not shipped is first loaded in a child process (edge/model_check.py). systemd
+    signals the whole unit (its cgroup), a terminal's Ctrl-C its process group: the probe
+    dies too, and the unit said the model was broken (exit 1) instead of stopping."""
+    model = tmp_path / "mine.tflite"  # the shipped model, one byte more: not its digest
+    model.write_bytes(DEFAULT_MODEL.read_bytes() + b"\0")
+    keys = Keystore.new([1])
+    cfg = unit_config(tmp_path, keys, 1, 9, {1: "sim://seat?seed=3"}, faces="true",
+                      expression_model=f'"{model}"')
+    cfg.write_text(cfg.read_text().replace("faces = false\n", ""))
+    stats = tmp_path / "stats.json"
+    unit = subprocess.Popen([sys.executable, "-m", "empathy.cli", "--log-level", "info", "edge",
+                             "run", "--config", str(cfg), "--stats", str(stats)],
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    try:
+        children = f"/proc/{unit.pid}/task/{unit.pid}/children"
+        wait_for(lambda: unit.poll() is not None or open(children).read().strip(), 120)
+        os.killpg(unit.pid, sig)  # the unit and its probe
+        _, err = unit.communicate(timeout=120)
+    finally:
+        unit.kill()
+    assert unit.returncode == 0, err[-1500:]
+    assert "cannot load model" not in err and "Traceback" not in err, err[-1500:]
+    assert err.count(f"{sig.name}: ending the show") == 1, err[-1500:]
+    assert json.loads(stats.read_text())["started"] is False
