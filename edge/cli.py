@@ -7,19 +7,23 @@ import sys
 
 from empathy.cli import number_in
 from empathy.config import from_toml
-from empathy.edge.lifeline import add_option
+from empathy.edge.lifeline import Stop, add_option
 from empathy.errors import UserError
 
 
 def _run(args) -> int:
+    stop = Stop()  # first: a stop asked for during the imports and the start is clean too
+    stop.catch()
     from empathy.edge.runtime import EdgeConfig, run_unit
     from empathy.host.config_cli import expect_kind
 
     expect_kind(args.config, "edge")
     cfg = from_toml(EdgeConfig, args.config)
-    stats = run_unit(cfg, args.duration, args.stats, lifeline=args.lifeline)
+    stats = run_unit(cfg, args.duration, args.stats, lifeline=args.lifeline, stop=stop)
     if args.json:
         print(json.dumps(stats))
+    if not stats["started"]:
+        return 0
     link = stats["uplink"]
     if link["failed"] and link["reached"] is False:
         raise UserError(f"uplink {link['url']}: none of {link['failed']} packets could be "

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import stat
 import subprocess
 import threading
@@ -23,6 +24,46 @@ from typing import Callable
 
 log = logging.getLogger("empathy.edge")
 OPTION = "--lifeline"
+# systemd's stop, Ctrl-C, a closed terminal (or ssh session): the same clean stop
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class Stopped(Exception):
+    """A stop was asked for while the unit was still starting: the start ends there."""
+
+
+class Stop:
+    """A unit's stop, asked by a signal or its lifeline. Caught first thing (`catch`, before
+    the unit's imports, models and sources: seconds on a Pi): with the handlers set only once
+    the unit was built, a SIGTERM in its start killed it by Python's default action (no
+    line, no stats) and a Ctrl-C by KeyboardInterrupt wherever it fell (exit 130 or 1;
+    once a unit still running 120 s on). The start checks it between its steps (`check`),
+    so one asked for then ends the start there and closes what was opened."""
+
+    def __init__(self, what: str = "edge unit"):
+        self.what, self.by = what, ""
+        self.asked = threading.Event()
+
+    def catch(self) -> None:
+        for sig in SIGNALS:
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # `nohup`, `cmd &`: left ignored
+                signal.signal(sig, self._signal)
+
+    def _signal(self, signum, _frame) -> None:
+        self.ask(signal.Signals(signum).name)
+
+    def ask(self, by: str = "") -> None:
+        """Stop (`by`: the signal's name, said in one line; a second one changes nothing)."""
+        if self.asked.is_set():
+            return
+        if by:
+            log.info("%s: %s: ending the show", self.what, by)
+        self.by = by
+        self.asked.set()
+
+    def check(self) -> None:
+        if self.asked.is_set():
+            raise Stopped(self.by)
 
 
 class Lifeline:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import signal
 import threading
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from empathy.transports import open_sender, redacted
 from empathy.edge.channel_log import ChannelLog
 from empathy.edge.features import SeatFeatures
 from empathy.edge.latency import ESTIMATE_LATENCY_S
-from empathy.edge.lifeline import watch
+from empathy.edge.lifeline import Stop, Stopped, watch
 from empathy.edge.model_check import face_models
 from empathy.edge.screen import ScreenState
 from empathy.edge.seat_faults import UnitFaults
@@ -44,8 +43,26 @@ EDA_LOG_S = 10.0  # how often the skin-conductance report goes to the log
 
 
 class EdgeUnit:
-    def __init__(self, cfg: EdgeConfig):
+    def __init__(self, cfg: EdgeConfig, stop: Stop | None = None):
+        """`stop`: asked for during the start, it ends the start at its next step (raises
+        `Stopped`); what was opened by then is closed, as on any error of the start."""
         self.cfg = cfg
+        self.stopping = stop or Stop(f"unit {cfg.unit_id}")
+        self.sources: list = []
+        self.screen = self.keep = self.seqs = self.uplink = self.channel_log = None
+        self.downlink: threading.Thread | None = None
+        try:
+            self._start(cfg)
+        except BaseException as e:
+            self._close_opened()
+            if self.stopping.asked.is_set() and not isinstance(e, Stopped):
+                # a step the stop cut short: a model's probe child, signalled with the unit
+                # (systemd's cgroup, Ctrl-C's process group), said the model was corrupt
+                raise Stopped(self.stopping.by) from e
+            raise
+
+    def _start(self, cfg: EdgeConfig) -> None:
+        check = self.stopping.check
         self.profiles = load_profiles(cfg)  # first: a missing calibration stops us here
         keys = Keystore.load(cfg.keystore, "unit")
         if cfg.unit_id not in keys.units:
@@ -58,10 +75,13 @@ class EdgeUnit:
                                    host_now=lambda: self.sync.clock.to_host(now_us()))
                        if cfg.cue_port else None)
         screen_now = self.screen.now if self.screen else None
+        check()
         model = face_models(cfg)  # here: a broken model stops the start, not the show
-        self.sources = [None if s.opt_out else
-                        open_source(s.source, screen=screen_now, faces=cfg.faces)
-                        for s in cfg.seats]
+        for s in cfg.seats:  # one by one: a later one's failure closes those opened
+            check()
+            self.sources.append(None if s.opt_out else
+                                open_source(s.source, screen=screen_now, faces=cfg.faces))
+        check()
         self.idle = all(src is None for src in self.sources)
         self.ahead = [AheadGuard(f"seat {s.seat_id}") for s in cfg.seats]
         self.face_model = Path(model.model.path).name if model is not None else None
@@ -81,6 +101,7 @@ class EdgeUnit:
         # One sequence for every packet this unit sends (one replay window), carried over
         # restarts: the host refuses sequence numbers it has already seen. MQTT connection
         # epochs are drawn from it too (the transport's thread: hence the lock).
+        check()
         self.seqs = SeqReserve(seq_path(cfg), packet_rate(cfg))
         self.seq = self.seqs.start
         self._seq_lock = threading.Lock()
@@ -104,6 +125,7 @@ class EdgeUnit:
         self._running = True
         self.downlink = threading.Thread(target=self._listen, name="downlink", daemon=True)
         self.downlink.start()
+        check()
 
     @property
     def resumed(self) -> list[int]:
@@ -144,16 +166,14 @@ class EdgeUnit:
         if self.cfg.sync_hz:
             self.link.check_replies(self.sync.synced, self.sync.answered, t)
 
-    def stop(self, signum=None, _frame=None):
-        if signum is not None:  # one line in the journal says why the show ended
-            log.info("unit %d: %s: ending the show", self.cfg.unit_id, signal.Signals(signum).name)
-        self._running = False
+    def stop(self) -> None:
+        self.stopping.ask()
 
     def run(self, duration_s: float = 0.0) -> dict:
         period_us = int(1e6 / self.cfg.rate_hz)
         next_send = next_beat = next_sync = next_eda = next_keep = now_us() + period_us
         end = now_us() + int(duration_s * 1e6) if duration_s else None
-        while self._running and (end is None or now_us() < end):
+        while not self.stopping.asked.is_set() and (end is None or now_us() < end):
             for i, (src, feat) in enumerate(zip(self.sources, self.features)):
                 if src is None:  # opted out: nothing to read, nothing was opened
                     continue
@@ -242,19 +262,27 @@ class EdgeUnit:
         return self.perception[seat].process(r)
 
     def close(self) -> dict:
+        self._close_opened()
+        return unit_stats(self, now_us())
+
+    def _close_opened(self) -> None:
+        """Close what the start got to open (all of it, once it ended)."""
         self._running = False
         for s in self.sources:
             if s is not None:
                 s.close()
         if self.screen:
             self.screen.close()
-        self.downlink.join(2)
-        self.keep.close(now_us())
-        self.uplink.close()  # an MQTT goodbye may still take a sequence number
-        self.seqs.close()
+        if self.downlink:
+            self.downlink.join(2)
+        if self.keep:
+            self.keep.close(now_us())
+        if self.uplink:
+            self.uplink.close()  # an MQTT goodbye may still take a sequence number
+        if self.seqs:
+            self.seqs.close()
         if self.channel_log:
             self.channel_log.close()
-        return unit_stats(self, now_us())
 
 
 def _battery() -> int:
@@ -268,18 +296,24 @@ def _battery() -> int:
 
 
 def run_unit(cfg: EdgeConfig, duration_s: float = 0.0, stats_path: str | None = None,
-             lifeline: int | None = None) -> dict:
-    """`lifeline`: a pipe from the process that started this unit (`empathy demo`): once
+             lifeline: int | None = None, stop: Stop | None = None) -> dict:
+    """`stop`: caught already by the caller (edge/cli.py, before its imports), else here.
+    `lifeline`: a pipe from the process that started this unit (`empathy demo`): once
     that has gone, the unit stops as on SIGTERM (edge/lifeline.py)."""
     if stats_path:  # refused now, not after the show
         state_file(stats_path, "--stats")
-    unit = EdgeUnit(cfg)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # HUP: its terminal closed
-        if signal.getsignal(sig) is not signal.SIG_IGN:  # `nohup`, `cmd &`: left ignored
-            signal.signal(sig, unit.stop)
+    if stop is None:
+        stop = Stop()
+        stop.catch()
+    stop.what = f"unit {cfg.unit_id}"
     if lifeline is not None:
-        watch(lifeline, unit.stop, f"unit {cfg.unit_id}")
-    stats = unit.run(duration_s)
+        watch(lifeline, stop.ask, stop.what)
+    try:
+        stats = EdgeUnit(cfg, stop).run(duration_s)
+    except Stopped:  # before the show: what was opened is closed (EdgeUnit)
+        stats = {"unit_id": cfg.unit_id, "started": False, "packets_sent": 0}
+    stats.setdefault("started", True)
+    stats["stopped_by"] = stop.by  # the signal's name; "" when its --duration ended
     if stats_path:
         atomic.write_text(stats_path, json.dumps(stats))  # (a kill mid-write: old or new)
     return stats

@@ -165,6 +165,8 @@ class BleSource:
             try:
                 await self._session(client, device, lost, first)
                 first, wait = False, RETRY_MIN_S
+            except _Stopped:  # in its first reads: hung up below
+                pass
             except (BleakError, asyncio.TimeoutError, OSError) as e:
                 log.warning("strap session failed", extra={"url": self.url, "error": str(e)})
                 # backs off, hung up: one refusing to notify (pairing wanted) had 2,464 in 10 s
@@ -182,9 +184,10 @@ class BleSource:
             await self._sleep(pause)
 
     async def _unless_stopped(self, aw):
-        """`aw`'s result; once close() is called, a scan or a connect under way is called off
-        (bleak stops the discovery, or cancels the pending connect), not waited out: a unit
-        told to stop mid-scan waited for scan_s (10 s by default), its demo with it."""
+        """`aw`'s result; once close() is called, a scan, a connect or the connection's first
+        reads under way are called off (bleak stops the discovery, or cancels the pending
+        connect or read), not waited out: a unit told to stop mid-scan waited for scan_s
+        (10 s by default), its demo with it."""
         job, stop = asyncio.ensure_future(aw), asyncio.ensure_future(self._stop.wait())
         try:
             await asyncio.wait([job, stop], return_when=asyncio.FIRST_COMPLETED)
@@ -222,14 +225,9 @@ class BleSource:
         self._q.put(Device(now_us(), self.sensor, f"ble:{device.address.upper()}"))
         self._budget = TimeBudget(now_us())  # this session's intervals and samples
         self.info = {"address": device.address, "name": device.name or "", "location": ""}
-        if client.services.get_characteristic(BODY_LOCATION) is not None:  # optional in HRS
-            loc = (await client.read_gatt_char(BODY_LOCATION))[:1]
-            self.info["location"] = (hrs.LOCATIONS[loc[0]] if loc and loc[0] < len(hrs.LOCATIONS)
-                                     else "other")
-        await self._battery(client)
-        await client.start_notify(MEASUREMENT, self._on_measurement)
-        if self.pmd_kinds:
-            await self._pmd_start(client)
+        # called off by close() too: a strap slow to answer its reads, or one that never
+        # answers the ECG start (5 s a measurement type), held a stop for 10 s
+        await self._unless_stopped(self._first_reads(client))
         if not first:
             self.reconnects += 1
         self._connected.set()
@@ -240,6 +238,16 @@ class BleSource:
             w.cancel()
         self._connected.clear()
         self.pmd_active = set()
+
+    async def _first_reads(self, client: BleakClient) -> None:
+        if client.services.get_characteristic(BODY_LOCATION) is not None:  # optional in HRS
+            loc = (await client.read_gatt_char(BODY_LOCATION))[:1]
+            self.info["location"] = (hrs.LOCATIONS[loc[0]] if loc and loc[0] < len(hrs.LOCATIONS)
+                                     else "other")
+        await self._battery(client)
+        await client.start_notify(MEASUREMENT, self._on_measurement)
+        if self.pmd_kinds:
+            await self._pmd_start(client)
 
     async def _pmd_start(self, client: BleakClient) -> None:
         """Start ECG/ACC streaming; a strap without the service keeps its RR intervals."""
