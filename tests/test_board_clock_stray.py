@@ -154,18 +154,18 @@ def test_one_stray_old_frame_leaves_the_board_s_clock_as_it_was(tmp_path, caplog
 
 
 def restart(board: Board, how: str) -> None:
-    """2.5 s on the hour-up clock, then the board's clock goes back (`how`) for 3 s."""
-    board.run(0.0, 2.5)
+    """2 s on the board's clock, then its clock goes back (`how`) for 2.5 s."""
+    board.run(0.0, 2.0)
     if how == "power_cycle":  # its boot HELLO first, seq 0
         board.seq = 0
-        board.add(2.5, lambda q: protocol.hello(q, 1_000, 7, (2, 0, 0), "third"), "hello",
+        board.add(2.0, lambda q: protocol.hello(q, 1_000, 7, (2, 0, 0), "third"), "hello",
                   1_000)
-        board.run(2.5, 5.5, clock0_us=10_000, first=100)
+        board.run(2.0, 4.5, clock0_us=10_000, first=100)
     elif how == "hello_lost":  # power cycled, its boot HELLO lost on the line
         board.seq = 1
-        board.run(2.5, 5.5, clock0_us=10_000, first=100)
+        board.run(2.0, 4.5, clock0_us=10_000, first=100)
     else:  # set back 5 s for good, no reboot: its numbers go on
-        board.run(2.5, 5.5, clock0_us=B0 + 2_500_000 - 5_000_000, first=100)
+        board.run(2.0, 4.5, clock0_us=B0 + 2_000_000 - 5_000_000, first=100)
 
 
 @pytest.mark.parametrize("how", ["power_cycle", "hello_lost", "set_back"])

@@ -24,7 +24,7 @@ STEP_BACK_US = 1_000_000
 # burst or a task's backlog flushed under 2 s late spans. Reset at the first such frame, one
 # frame 1.5 s old put the frames after it on their arrival (the stray's chunk on top of the
 # newest, the heart's frames late till the next STATUS: 4-21 off by over 20 ms, a PPG seat
-# without HR_OK 3.3 s on one record of three: bench/board_stray.py)
+# without HR_OK 1.4-2.0 s on one record of three: bench/board_stray.py)
 RESTART_SPAN_US = 1_000_000
 # a board clock slower than ours by more than the creep (an RC oscillator: a few %) is
 # followed to the least delay of the last FLOOR_US of its time where that is over SLOW_US
