@@ -47,6 +47,10 @@ def unit_stats(unit, t_us: int) -> dict:
             "heart_withheld": per_seat(unit, lambda f: f.heart_withheld),
             # per seat: figures no heart makes from its heart-rate device (edge.device_hr)
             "device_hr_rejected": per_seat(unit, lambda f: f.device_rejected),
+            # per seat: frames its serial board sent over a second behind its newest (a
+            # third-party firmware's retransmit or late task: sensors/serial/board_clock.py)
+            "frames_out_of_order": {str(seat.seat_id): n for seat, src in zip(
+                unit.cfg.seats, unit.sources) if (n := getattr(src, "frames_out_of_order", 0))},
             # per seat: its sensor faults at the end, as sent to the host (wire kind 7)
             "faults": unit.faults.stats(),
             # per seat: what it loaded, and with a heart sensor's correction, whether the

@@ -16,7 +16,8 @@ from hypothesis import given, settings, strategies as st
 from empathy.clock import now_us
 from empathy.sensors.base import Device, Health, Pupil, SourceError, Waveform, open_source
 from empathy.sensors.firmware import protocol
-from empathy.sensors.serial.board import BoardClock, SerialSource
+from empathy.sensors.serial.board import SerialSource
+from empathy.sensors.serial.board_clock import BoardClock
 from polling import collect
 
 
@@ -317,13 +318,14 @@ def test_a_simulated_board_late_by_seconds_sends_its_frames_in_its_clock_s_order
     """One loop turn 1.6 s late (a host at load 20): a finger board sent the seconds' PPG
     frames and STATUS, then their pupil samples stamped up to 1.6 s before that STATUS; an
     ECG board with a PPG fitted the seconds' PPG frames, then its ECG frames from 1.6 s
-    back. The host reads a board clock that far back as set back (STEP_BACK_US) and maps
-    afresh: a burst read at once was stamped at its arrival, and a finger's seat restarted
-    its PPG (HR_OK back 6-8 s later; twice, and the finger test's HR never came back). Each
-    frame's stamp is now within a loop turn of the newest before it, the late turn's too."""
+    back. The host then read a board clock that far back as set back (STEP_BACK_US) and
+    mapped afresh: a burst read at once was stamped at its arrival, and a finger's seat
+    restarted its PPG (HR_OK back 6-8 s later; twice, and the finger test's HR never came
+    back). Each frame's stamp is now within a loop turn of the newest before it, the late
+    turn's too (and a lone frame further back is a stray: tests/test_board_clock_stray.py)."""
     import serial
 
-    from empathy.sensors.serial.board import STEP_BACK_US
+    from empathy.sensors.serial.board_clock import STEP_BACK_US
     from empathy.sim.board import SimAD8232, SimBoard
 
     board = SimBoard(tmp_path / "ttyACM-stall", seed=4, bare_ppg=ecg,

@@ -17,7 +17,6 @@ import logging
 import os
 import queue
 import threading
-from collections import deque
 from typing import Optional
 
 import numpy as np
@@ -29,6 +28,8 @@ from empathy.sensors.base import (UNPLUGGED, Device, Health, Pupil, Reading, Sou
                                   Waveform, drain)
 from empathy.sensors.firmware import protocol
 from empathy.sensors.firmware.board import CONTACT_LEVEL
+from empathy.sensors.serial.board_clock import BoardClock as BoardClock  # (the BLE strap's)
+from empathy.sensors.serial.board_clock import STEP_BACK_US, BoardGate
 from empathy.sensors.serial.leads import LeadWatch
 
 log = logging.getLogger("empathy.sensors.serial")
@@ -36,21 +37,6 @@ log = logging.getLogger("empathy.sensors.serial")
 REOPEN_MIN_S = 0.05
 REOPEN_MAX_S = 2.0
 NODE_POLL_S = 0.1  # a stat: cheap to repeat while a board is away
-DRIFT_ALLOWANCE = 1e-4  # the board crystal may run 100 ppm off ours
-# a board's frames come in its clock's order (a Polar H10's ECG and ACC frames interleave
-# within an ECG frame's 0.56 s): a clock further back than this was set back or restarted
-# without a HELLO, and is followed afresh (held, every frame after was stamped that far in
-# the past for good: a seat's HR ended 4 s later, HOLD_MAX_S)
-STEP_BACK_US = 1_000_000
-# a board clock slower than ours by more than the creep (an RC oscillator: a few %) is
-# followed to the least delay of the last FLOOR_US of its time where that is over SLOW_US
-# above the offset (under it: a BLE link's delays, 7.5-50 ms). Held, its stamps fell behind
-# ours and a seat read its samples at the declared rate (4 % slow: HR 4 % high). The least
-# of one second (one or two of an H10's ECG frames) followed delays that come and go: the
-# stamps jumped ahead and fell back, read as a rate 3-8 % fast (tests/test_pmd_timebase.py).
-# A slow clock's stamps are FLOOR_US of its drift early (4 % slow: 0.4 s)
-FLOOR_US = 10_000_000
-SLOW_US = 50_000
 PPG_FULL_SCALE = (1 << 18) - 1  # MAX30102-class ADCs: 18-bit counts
 # an ECG frame whose every sample is this close to an end of the counts' range sits on the
 # front end's rail: dry electrodes' offset saturates an AD8232 with its LO pins low (its
@@ -79,49 +65,6 @@ def port_from_url(url: str) -> str:
     return port
 
 
-class BoardClock:
-    """Maps the board's 32-bit microsecond clock onto ours.
-
-    The offset is the smallest (arrival - board time) seen: the frame that waited least in
-    USB and OS buffers. It may creep up by DRIFT_ALLOWANCE so a slow board crystal is
-    followed, and up to the least delay of the last FLOOR_US so a slower clock is.
-    """
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self) -> None:
-        self.last_raw: Optional[int] = None
-        self.wraps = 0
-        self.offset: Optional[float] = None
-        self.last_board = 0
-        self.floor: deque = deque()  # (board time, delay), rising: the last FLOOR_US's least first
-
-    def to_host(self, raw_us: int, arrival_us: int) -> int:
-        if self.last_raw is not None and raw_us < self.last_raw - (1 << 31):
-            self.wraps += 1
-        self.last_raw = raw_us
-        board = raw_us + (self.wraps << 32)
-        if board < self.last_board - STEP_BACK_US:
-            self.offset, self.last_board = None, board
-            self.floor.clear()
-        delay = arrival_us - board
-        if self.offset is None:
-            self.offset = delay
-        else:
-            creep = max(0, board - self.last_board) * DRIFT_ALLOWANCE
-            self.offset = min(self.offset + creep, delay)
-        while self.floor and self.floor[-1][1] >= delay:
-            self.floor.pop()
-        self.floor.append((board, delay))
-        while board - self.floor[0][0] > FLOOR_US:
-            self.floor.popleft()
-        if self.floor[0][1] > self.offset + SLOW_US:
-            self.offset = self.floor[0][1]  # a slow clock: followed
-        self.last_board = max(self.last_board, board)
-        return int(board + self.offset)
-
-
 class SerialSource:
     """A sensor board on a serial port. See the module docstring for the URL."""
 
@@ -142,7 +85,8 @@ class SerialSource:
             raise SourceError(f"{url}: lo_pins must be trust or ignore, got {lo_pins!r}")
         self.ignore_lo = lo_pins == "ignore"
         self.decoder = protocol.Decoder()
-        self.clock = BoardClock()
+        self.gate = BoardGate()  # the board's clock, and which frames are on it
+        self.strays_said = False  # (logged once a run)
         self.lead_off = ""  # why the ECG front end's last frame held no ECG: an electrode
         # off ("lead off") or its output on the rail; "" while it reads
         self.reconnects = 0
@@ -174,7 +118,7 @@ class SerialSource:
                 raise busy from None
             raise SourceError(f"{self.url}: cannot open {self.port_name}: {e}") from None
         self.decoder.reset()
-        self.clock.reset()
+        self.gate.reset()
         # which board is on the port is the HELLO's word, never the last one's (a board
         # swapped on a replug): opening flushed the boot HELLO, so ask for one (a board
         # from before the request says it within 5 s, HELLO_EVERY_US)
@@ -239,9 +183,21 @@ class SerialSource:
                 self.bytes_in += len(data)
                 arrival = now_us()
                 for msg in self.decoder.feed(data):
-                    for r in self._readings(msg, arrival):
-                        self._q.put(r)
+                    for frame, arrived, ts in self.gate.feed(msg, arrival):
+                        for r in self._readings(frame, arrived, ts):
+                            self._q.put(r)
+                self._out_of_order()
                 self._no_frames(len(data), arrival)
+
+    def _out_of_order(self) -> None:
+        """Say once a run that the board sends frames out of its clock's order."""
+        if self.gate.out_of_order and not self.strays_said:
+            self.strays_said = True
+            log.warning(f"board sent a frame over {STEP_BACK_US / 1e6:g} s behind its newest "
+                        f"(a retransmit, a sensor's task late): its samples go on stamped on "
+                        f"the board's clock, a repeat is dropped (frames_out_of_order in the "
+                        f"source's stats; its firmware should send frames in its clock's "
+                        f"order: docs/sensors.md)", extra={"port": self.port_name})
 
     def _no_frames(self, n: int, arrival_us: int) -> None:
         """Say once (as Health) when JUNK_BYTES came with no frame of ours among them."""
@@ -255,11 +211,11 @@ class SerialSource:
                 f"firmware on the board, or another baud rate?")))
 
     # -- frames -> readings --------------------------------------------------------------
-    def _readings(self, msg: tuple, arrival_us: int) -> list[Reading]:
+    def _readings(self, msg: tuple, arrival_us: int, ts: int) -> list[Reading]:
         """What one frame says; an ECG frame's lead bits (as LeadWatch settles them), or its
         samples all on a rail (ECG_RAIL_COUNTS), become Health when they change."""
         if msg[0] != protocol.ECG:
-            r = self._reading(msg, arrival_us)
+            r = self._reading(msg, arrival_us, ts)
             said = [] if r is None else [r]
             if msg[0] == protocol.HELLO:  # which board: another on this port (a swap, the
                 # next viewer's) is not the viewer of before a restart (edge/viewer_state.py)
@@ -267,7 +223,6 @@ class SerialSource:
                 said.insert(0, Device(arrival_us, self.sensor, board))
             return said
         f = msg[3]
-        ts = self.clock.to_host(msg[2], arrival_us)
         counts = np.asarray(f["samples"], np.int32)
         rail = ((counts >= 32767 - ECG_RAIL_COUNTS).all()
                 or (counts <= ECG_RAIL_COUNTS - 32768).all())
@@ -284,13 +239,9 @@ class SerialSource:
         # seat sees the line stand
         return said + [Waveform(ts, "ecg", float(f["fs_hz"]), mv)]
 
-    def _reading(self, msg: tuple, arrival_us: int) -> Optional[Reading]:
-        kind, seq, board_us, f = msg
+    def _reading(self, msg: tuple, arrival_us: int, ts: int) -> Optional[Reading]:
+        kind, _, _, f = msg
         if kind == protocol.HELLO:
-            if seq == 0:  # a board that started again, and its clock with it; a HELLO whose
-                # numbers carry on (every 5 s, or asked for at open) keeps the mapping
-                # (reset, frames read late in a burst were all stamped at their arrival)
-                self.clock.reset()  # (the lead's state is the front end's: its frames tell)
             if self.asked_us is not None:  # (REQUEST_MISSES)
                 answered = arrival_us - self.asked_us <= REQUEST_ANSWER_S * 1e6
                 self.unanswered = 0 if answered else self.unanswered + 1
@@ -301,7 +252,6 @@ class SerialSource:
             if f["protocol"] != protocol.VERSION:  # frames may still parse; say why if not
                 return Health(arrival_us, self.sensor, fault=f"board speaks protocol "
                               f"v{f['protocol']}, this host v{protocol.VERSION}")
-        ts = self.clock.to_host(board_us, arrival_us)
         if kind == protocol.PPG:
             self.ppg_seen = True
             if (np.asarray(f["samples"]) <= CONTACT_LEVEL).any():
@@ -348,6 +298,10 @@ class SerialSource:
     def read(self, timeout_s: float = 0.1) -> list[Reading]:
         return drain(self._q, timeout_s)
 
+    @property
+    def frames_out_of_order(self) -> int:  # (the unit's stats, per seat)
+        return self.gate.out_of_order
+
     def stats(self) -> dict:
         return {"frames_ok": self.decoder.ok, "frames_lost": self.decoder.lost,
                 "frames_unknown": self.decoder.unknown, "lead_off": bool(self.lead_off),
@@ -355,7 +309,9 @@ class SerialSource:
                 "rejected": dict(self.decoder.errors), "reconnects": self.reconnects,
                 "bytes": self.bytes_in, "board": self.board,
                 "hello_requests": self.requests, "hello_unanswered": self.unanswered,
-                "pupil_rejected": self.pupil_rejected}
+                "pupil_rejected": self.pupil_rejected,
+                "frames_out_of_order": self.frames_out_of_order,
+                "clock_restarts": self.gate.restarts}
 
     def close(self) -> None:
         self._stop.set()
