@@ -42,6 +42,12 @@ MAX_CONNECTIONS = 128  # all peers together: far under the 1,024 descriptors sys
 MAX_PER_PEER = 16  # one machine: a browser opens 6 to a host
 MAX_PENDING_PER_PEER = 4  # WebSockets of one machine not yet authenticated
 HEADER_WAIT_S = 10.0  # a connection's first request must have come by then
+# Bytes a connection may send with no request under way: a request's head (a browser's is
+# under 8 KiB; nginx takes 32 KiB). aiohttp reads 128 headers of 8,190 bytes each: 128
+# connections stalled in theirs held 245 MB of the show's process.
+MAX_HEAD_BYTES = 32 << 10
+TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
+             b"Connection: close\r\n\r\n")
 
 
 def peer_of(transport) -> str:
@@ -73,6 +79,7 @@ class Gate:
         self.per_peer: Counter = Counter()
         self.served: set = set()  # handlers whose first request came
         self.idle: dict = {}  # handlers with no request under way, the longest idle first
+        self.heads: Counter = Counter()  # handler -> bytes it sent since it was last idle
         self.proxies = [ipaddress.ip_network(p) for p in trusted_proxies]
         self.under_way: Counter = Counter()  # a proxy's viewer -> its requests under way
 
@@ -150,12 +157,14 @@ class Gate:
         peer, _ = self.open.pop(handler)
         self.served.discard(handler)
         self.idle.pop(handler, None)
+        self.heads.pop(handler, None)
         self.per_peer -= Counter({peer: 1})  # (drops the peer at 0)
 
     def saw_request(self, handler) -> None:
         """A request is under way on this connection: it cannot be evicted."""
         self.served.add(handler)
         self.idle.pop(handler, None)
+        self.heads.pop(handler, None)
 
     def rested(self, handler) -> None:
         """Its request answered (or a WebSocket waiting for its token): evictable again,
@@ -163,6 +172,18 @@ class Gate:
         if handler in self.open:
             self.idle.pop(handler, None)
             self.idle[handler] = None
+
+    def _took(self, handler, n: int) -> bool:
+        """Whether a connection may go on having sent `n` more bytes."""
+        if handler not in self.idle:
+            return True  # a request's body or a live WebSocket's messages: aiohttp's caps
+        self.heads[handler] += n
+        if self.heads[handler] <= MAX_HEAD_BYTES:
+            return True
+        self.refused(logging.WARNING, "closed a connection from %s: %d bytes and no whole "
+                     "request (at most %d)", self.open[handler][0], self.heads[handler],
+                     MAX_HEAD_BYTES)
+        return False
 
     def _deadline(self, handler, transport) -> None:
         if handler in self.open and handler not in self.served:
@@ -201,9 +222,10 @@ class _Gated(asyncio.Protocol):
     says is passed on; refused, it is closed before aiohttp is made for it."""
 
     def __init__(self, gate: Gate, make):
-        self.gate, self.make, self.inner = gate, make, None
+        self.gate, self.make, self.inner, self.transport = gate, make, None, None
 
     def connection_made(self, transport) -> None:
+        self.transport = transport
         peer = peer_of(transport)
         if not self.gate._admits(peer):
             transport.abort()
@@ -218,7 +240,11 @@ class _Gated(asyncio.Protocol):
             self.inner.connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        self.inner.data_received(data)
+        if self.gate._took(self.inner, len(data)):
+            self.inner.data_received(data)
+        elif not self.transport.is_closing():
+            self.transport.write(TOO_LARGE)
+            self.transport.close()
 
     def eof_received(self):
         return self.inner.eof_received()

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -111,6 +113,59 @@ def test_a_websocket_that_only_pings_is_closed_at_its_token_wait(tmp_path, monke
                 ws.recv(timeout=0)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
         assert not api.pending
+    finally:
+        api.close()
+        show.receiver.close()
+
+
+STALLED = """
+import socket, sys, time
+port, size = int(sys.argv[1]), int(sys.argv[2])
+head = b"".join(b"X-%d: %s\\r\\n" % (i, b"a" * size) for i in range(127))
+held = []
+for src in sys.argv[3:]:
+    for _ in range(16):
+        s = socket.socket()
+        s.bind((src, 0))
+        s.settimeout(5)
+        try:
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"GET / HTTP/1.1\\r\\nHost: booth\\r\\n" + head)
+            held.append(s)
+        except OSError:
+            pass
+print(len(held), flush=True)
+sys.stdin.read()
+"""
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+def test_stalled_header_blocks_cannot_swell_the_show_s_process(tmp_path):
+    """Before: 128 connections (8 machines) each sending 127 headers of 8 KB (aiohttp reads
+    128 headers of up to 8,190 bytes) and then nothing held ~2 MB each of the show's process
+    until the gate closed them: 118 -> 376 MB. Now a connection with no request under way
+    may send MAX_HEAD_BYTES (32 KiB, as nginx); past that it is answered 431 and closed. A browser's request
+    with a big cookie is still served."""
+    show, api, port = _dashboard(tmp_path)
+    try:
+        before = _rss_mb()
+        attacker = subprocess.Popen([sys.executable, "-c", STALLED, str(port), "8100", *MACHINES],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            attacker.stdout.readline()
+            time.sleep(1.0)  # the loop reads what came
+            grew = _rss_mb() - before
+        finally:
+            attacker.communicate("", timeout=30)
+        assert grew < 50, f"the show's process grew {grew:.0f} MB"
+        with socket.create_connection(("127.0.0.1", port), 10) as s:
+            s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: booth\r\nCookie: c=%s\r\n%s\r\n"
+                      % (b"c" * 4000, b"".join(b"X-%d: v\r\n" % i for i in range(20))))
+            assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
     finally:
         api.close()
         show.receiver.close()
