@@ -42,10 +42,12 @@ MAX_CONNECTIONS = 128  # all peers together: far under the 1,024 descriptors sys
 MAX_PER_PEER = 16  # one machine: a browser opens 6 to a host
 MAX_PENDING_PER_PEER = 4  # WebSockets of one machine not yet authenticated
 HEADER_WAIT_S = 10.0  # a connection's first request must have come by then
+MAX_BODY = 64 << 10  # a control's body or a WebSocket message (api.py refuses bigger)
 # Bytes a connection may send with no request under way: a request's head (a browser's is
-# under 8 KiB; nginx takes 32 KiB). aiohttp reads 128 headers of 8,190 bytes each: 128
-# connections stalled in theirs held 245 MB of the show's process.
-MAX_HEAD_BYTES = 32 << 10
+# under 8 KiB; nginx takes 32 KiB) and the body that may come with it before its handler
+# starts. aiohttp reads 128 headers of 8,190 bytes each: 128 connections stalled in
+# theirs held 258 MB of the show's process.
+MAX_HEAD_BYTES = (32 << 10) + MAX_BODY
 TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
              b"Connection: close\r\n\r\n")
 

@@ -148,8 +148,9 @@ def test_stalled_header_blocks_cannot_swell_the_show_s_process(tmp_path):
     """Before: 128 connections (8 machines) each sending 127 headers of 8 KB (aiohttp reads
     128 headers of up to 8,190 bytes) and then nothing held ~2 MB each of the show's process
     until the gate closed them: 118 -> 376 MB. Now a connection with no request under way
-    may send MAX_HEAD_BYTES (32 KiB, as nginx); past that it is answered 431 and closed. A browser's request
-    with a big cookie is still served."""
+    may send MAX_HEAD_BYTES (a 32 KiB head, as nginx takes, and a control's 64 KiB body);
+    past that it is answered 431 and closed. A browser's request with a big cookie, and a
+    control as big as the API takes, are still served."""
     show, api, port = _dashboard(tmp_path)
     try:
         before = _rss_mb()
@@ -165,6 +166,12 @@ def test_stalled_header_blocks_cannot_swell_the_show_s_process(tmp_path):
         with socket.create_connection(("127.0.0.1", port), 10) as s:
             s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: booth\r\nCookie: c=%s\r\n%s\r\n"
                       % (b"c" * 4000, b"".join(b"X-%d: v\r\n" % i for i in range(20))))
+            assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
+        # and a control's body as big as the API takes, sent with its head in one write
+        body = b'{"action": "kill_switch", "on": false, "pad": "%s"}' % (b"p" * 60_000)
+        with socket.create_connection(("127.0.0.1", port), 10) as s:
+            s.sendall(b"POST /api/v1/control HTTP/1.1\r\nHost: booth\r\nAuthorization: Bearer "
+                      + TOKEN.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
             assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
     finally:
         api.close()
