@@ -77,7 +77,7 @@ class Gate:
 
     def __init__(self, refused: RateLimited, trusted_proxies=()):
         self.refused = refused
-        self.open: dict = {}  # handler -> (peer, transport)
+        self.open: dict = {}  # handler -> (peer, transport, its first request's deadline)
         self.per_peer: Counter = Counter()
         self.served: set = set()  # handlers whose first request came
         self.idle: dict = {}  # handlers with no request under way, the longest idle first
@@ -148,15 +148,18 @@ class Gate:
         return True
 
     def _opened(self, handler, peer: str, transport) -> None:
-        self.open[handler] = (peer, transport)
+        # the timer goes with the connection: left, it held the handler for HEADER_WAIT_S
+        # after a close, so a peer opening and dropping connections swelled the process
+        deadline = asyncio.get_running_loop().call_later(HEADER_WAIT_S, self._deadline, handler)
+        self.open[handler] = (peer, transport, deadline)
         self.idle[handler] = None
         self.per_peer[peer] += 1
-        asyncio.get_running_loop().call_later(HEADER_WAIT_S, self._deadline, handler, transport)
 
     def _closed(self, handler) -> None:
         if handler not in self.open:  # evicted: counted out then
             return
-        peer, _ = self.open.pop(handler)
+        peer, _, deadline = self.open.pop(handler)
+        deadline.cancel()
         self.served.discard(handler)
         self.idle.pop(handler, None)
         self.heads.pop(handler, None)
@@ -187,11 +190,11 @@ class Gate:
                      MAX_HEAD_BYTES)
         return False
 
-    def _deadline(self, handler, transport) -> None:
-        if handler in self.open and handler not in self.served:
+    def _deadline(self, handler) -> None:
+        if handler not in self.served:
             self.refused(logging.WARNING, "closed a connection from %s: no whole request in "
                          "%g s", self.open[handler][0], HEADER_WAIT_S)
-            transport.abort()
+            self.open[handler][1].abort()
 
 
 class ServerLog:
