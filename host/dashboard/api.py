@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import secrets
 import threading
@@ -38,6 +37,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from empathy import __version__
 from empathy.host.dashboard import gate
+from empathy.host.dashboard.control import ControlError, apply_control, parse_json
 from empathy.host.dashboard.live import API_VERSION, Live
 from empathy.host.dashboard.metrics import CONTENT_TYPE
 from empathy.errors import UserError
@@ -49,7 +49,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 PUSH_S = 0.25
 MIN_TOKEN = 32  # characters; a shorter operator token is refused at start
 AUTH_WAIT_S = 5.0  # a WebSocket that has not authenticated by then is closed
-MAX_BODY = 64 << 10  # controls are tiny: a bigger request or message is refused
+MAX_BODY = gate.MAX_BODY  # controls are tiny: a bigger request or message is refused
 BODY_WAIT_S = 5.0  # a control's body that has not all come by then is refused (408)
 MAX_SOCKETS = 32  # authenticated WebSockets (gate.py caps those waiting for a token)
 SHUTDOWN_S = 2.0  # at stop, a request in progress gets this long, then is cancelled
@@ -60,49 +60,10 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors 'none'")
 
 
-def parse_json(text: str | bytes):
-    """JSON from a client, or ValueError (also for nesting deep enough to blow the stack)."""
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-
-
 def _same(given: str, token: str) -> bool:
     """Constant-time; `given` may hold lone surrogates (aiohttp's reading of header bytes
     that are not UTF-8, or a JSON escape), which a strict encode refuses with a traceback."""
     return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode())
-
-
-class ControlError(ValueError):
-    pass
-
-
-def apply_control(show, doc: dict, by: str) -> None:
-    """One operator control from the API (HTTP or WebSocket); raises ControlError."""
-    if not isinstance(doc, dict):
-        raise ControlError("a control is a JSON object with an \"action\"")
-    action = doc.get("action")
-    try:
-        if action == "force_branch":
-            show.force_branch(str(doc.get("option", "")), by=by)
-        elif action == "kill_switch":
-            on = doc.get("on", True)
-            if not isinstance(on, bool):  # bool("false") is True
-                raise ControlError(f"kill_switch's \"on\" must be true or false, got {on!r:.40}")
-            show.kill_switch(on, by=by)
-        elif action == "grade_strength":
-            show.set_grade_strength(doc.get("strength"), by=by)
-        elif action in ("freeze_learning", "unfreeze_learning", "reset_learning"):
-            show.learning(action.split("_")[0], by=by)
-        elif action == "audience":  # a rehearsal's simulated audience, calmer or excited
-            show.nudge_audience(doc.get("push"), by=by)
-        else:
-            raise ControlError(f"unknown action {action!r} (known: force_branch, kill_switch, "
-                               "grade_strength, freeze_learning, unfreeze_learning, "
-                               "reset_learning, audience)")
-    except ValueError as e:
-        raise ControlError(str(e)) from None
 
 
 class Api:
@@ -261,6 +222,8 @@ class Api:
             resp = await handler(request)
         except web.HTTPException as e:
             resp = e
+        finally:
+            self.gate.rested(request.protocol)
         resp.headers["Content-Security-Policy"] = CSP.format(host=request.host)
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"
@@ -325,9 +288,11 @@ class Api:
         return web.json_response(res, status=200 if res["ok"] else 400)
 
     async def _authenticated(self, ws, request) -> bool:
-        """The first message must be {"type": "auth", "token": T}, within AUTH_WAIT_S."""
+        """The first message must be {"type": "auth", "token": T}, within AUTH_WAIT_S:
+        the whole wait's (`receive` answers pings itself and starts its own timeout again
+        after each, so a client pinging every few seconds was held for ever)."""
         try:
-            msg = await ws.receive(timeout=AUTH_WAIT_S)
+            msg = await asyncio.wait_for(ws.receive(), AUTH_WAIT_S)
             if msg.type == WSMsgType.CLOSING:  # closed by the stop: no refusal to log
                 return False
             doc = parse_json(msg.data) if msg.type == WSMsgType.TEXT else None
@@ -350,12 +315,14 @@ class Api:
         await ws.prepare(request)
         self.sockets.add(ws)
         self.pending[peer] += 1
+        self.gate.rested(request.protocol)  # no token yet: a full gate may close it
         try:
             authenticated = await self._authenticated(ws, request)
         finally:
             self.pending -= Counter({peer: 1})  # (drops the peer at 0)
         try:
             if authenticated:
+                self.gate.saw_request(request.protocol)
                 self.live_sockets += 1
                 await self._session(ws, request)
         finally:

@@ -7,7 +7,12 @@ player unable to open its next clip ("Could not open file", the screen fell back
 clip to clip). So connections are capped, per peer and in all, and one that has not sent
 a whole request within HEADER_WAIT_S is closed, and so is one idle that long after its
 answer (aiohttp's keep-alive timer, set in api.py). WebSockets waiting for their token are
-capped per peer (api.py), so none can hold the operator's places.
+capped per peer (api.py), so none can hold the operator's places. With every place taken,
+a newcomer takes the place of the longest idle connection (no request under way) of the
+machine holding the most, if that machine holds more than the newcomer would: eight
+machines re-opening their 16 half-sent requests as each was closed held all 128 places,
+and the operator's page was reset every try for as long as they cared. Now it takes 128
+machines, one place each.
 
 Behind a reverse proxy every viewer's connection comes from the proxy. The addresses in
 `dashboard.trusted_proxies` (none by default) are exempt from the per-peer connection cap
@@ -37,6 +42,14 @@ MAX_CONNECTIONS = 128  # all peers together: far under the 1,024 descriptors sys
 MAX_PER_PEER = 16  # one machine: a browser opens 6 to a host
 MAX_PENDING_PER_PEER = 4  # WebSockets of one machine not yet authenticated
 HEADER_WAIT_S = 10.0  # a connection's first request must have come by then
+MAX_BODY = 64 << 10  # a control's body or a WebSocket message (api.py refuses bigger)
+# Bytes a connection may send with no request under way: a request's head (a browser's is
+# under 8 KiB; nginx takes 32 KiB) and the body that may come with it before its handler
+# starts. aiohttp reads 128 headers of 8,190 bytes each: 128 connections stalled in
+# theirs held 258 MB of the show's process.
+MAX_HEAD_BYTES = (32 << 10) + MAX_BODY
+TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
+             b"Connection: close\r\n\r\n")
 
 
 def peer_of(transport) -> str:
@@ -64,9 +77,11 @@ class Gate:
 
     def __init__(self, refused: RateLimited, trusted_proxies=()):
         self.refused = refused
-        self.open: dict = {}  # handler -> peer
+        self.open: dict = {}  # handler -> (peer, transport, its first request's deadline)
         self.per_peer: Counter = Counter()
         self.served: set = set()  # handlers whose first request came
+        self.idle: dict = {}  # handlers with no request under way, the longest idle first
+        self.heads: Counter = Counter()  # handler -> bytes it sent since it was last idle
         self.proxies = [ipaddress.ip_network(p) for p in trusted_proxies]
         self.under_way: Counter = Counter()  # a proxy's viewer -> its requests under way
 
@@ -107,32 +122,79 @@ class Gate:
         return lambda: _Gated(self, server)
 
     def _admits(self, peer: str) -> bool:
-        if len(self.open) < MAX_CONNECTIONS and (self.per_peer[peer] < MAX_PER_PEER
-                                                 or self.is_proxy(peer)):
-            return True
+        if self.per_peer[peer] < MAX_PER_PEER or self.is_proxy(peer):
+            if len(self.open) < MAX_CONNECTIONS or self._evict_for(peer):
+                return True
         self.refused(logging.WARNING, "refused a connection from %s: %d open from it, %d in "
                      "all (at most %d, %d)", peer, self.per_peer[peer], len(self.open),
                      MAX_PER_PEER, MAX_CONNECTIONS)
         return False
 
+    def _evict_for(self, peer: str) -> bool:
+        """Every place taken: close the longest idle connection of the machine holding the
+        most, if it holds more than `peer` would (so the peers it evicts cannot evict one
+        another back: no churn). Whoever holds few places keeps them."""
+        longest = {}  # peer -> its longest idle connection
+        for handler in self.idle:  # longest idle first
+            longest.setdefault(self.open[handler][0], handler)
+        victim = max(longest, key=self.per_peer.__getitem__, default=None)
+        if victim is None or self.per_peer[victim] <= self.per_peer[peer] + 1:
+            return False
+        handler = longest[victim]
+        self.refused(logging.WARNING, "closed an idle connection from %s (%d open from it) for "
+                     "one from %s: every place taken", victim, self.per_peer[victim], peer)
+        self.open[handler][1].abort()
+        self._closed(handler)  # now: asyncio says connection_lost on its next turn
+        return True
+
     def _opened(self, handler, peer: str, transport) -> None:
-        self.open[handler] = peer
+        # the timer goes with the connection: left, it held the handler for HEADER_WAIT_S
+        # after a close, so a peer opening and dropping connections swelled the process
+        deadline = asyncio.get_running_loop().call_later(HEADER_WAIT_S, self._deadline, handler)
+        self.open[handler] = (peer, transport, deadline)
+        self.idle[handler] = None
         self.per_peer[peer] += 1
-        asyncio.get_running_loop().call_later(HEADER_WAIT_S, self._deadline, handler, transport)
 
     def _closed(self, handler) -> None:
-        peer = self.open.pop(handler)
+        if handler not in self.open:  # evicted: counted out then
+            return
+        peer, _, deadline = self.open.pop(handler)
+        deadline.cancel()
         self.served.discard(handler)
+        self.idle.pop(handler, None)
+        self.heads.pop(handler, None)
         self.per_peer -= Counter({peer: 1})  # (drops the peer at 0)
 
     def saw_request(self, handler) -> None:
+        """A request is under way on this connection: it cannot be evicted."""
         self.served.add(handler)
+        self.idle.pop(handler, None)
+        self.heads.pop(handler, None)
 
-    def _deadline(self, handler, transport) -> None:
-        if handler in self.open and handler not in self.served:
+    def rested(self, handler) -> None:
+        """Its request answered (or a WebSocket waiting for its token): evictable again,
+        as the most recently idle."""
+        if handler in self.open:
+            self.idle.pop(handler, None)
+            self.idle[handler] = None
+
+    def _took(self, handler, n: int) -> bool:
+        """Whether a connection may go on having sent `n` more bytes."""
+        if handler not in self.idle:
+            return True  # a request's body or a live WebSocket's messages: aiohttp's caps
+        self.heads[handler] += n
+        if self.heads[handler] <= MAX_HEAD_BYTES:
+            return True
+        self.refused(logging.WARNING, "closed a connection from %s: %d bytes and no whole "
+                     "request (at most %d)", self.open[handler][0], self.heads[handler],
+                     MAX_HEAD_BYTES)
+        return False
+
+    def _deadline(self, handler) -> None:
+        if handler not in self.served:
             self.refused(logging.WARNING, "closed a connection from %s: no whole request in "
-                         "%g s", self.open[handler], HEADER_WAIT_S)
-            transport.abort()
+                         "%g s", self.open[handler][0], HEADER_WAIT_S)
+            self.open[handler][1].abort()
 
 
 class ServerLog:
@@ -165,9 +227,10 @@ class _Gated(asyncio.Protocol):
     says is passed on; refused, it is closed before aiohttp is made for it."""
 
     def __init__(self, gate: Gate, make):
-        self.gate, self.make, self.inner = gate, make, None
+        self.gate, self.make, self.inner, self.transport = gate, make, None, None
 
     def connection_made(self, transport) -> None:
+        self.transport = transport
         peer = peer_of(transport)
         if not self.gate._admits(peer):
             transport.abort()
@@ -182,7 +245,11 @@ class _Gated(asyncio.Protocol):
             self.inner.connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        self.inner.data_received(data)
+        if self.gate._took(self.inner, len(data)):
+            self.inner.data_received(data)
+        elif not self.transport.is_closing():
+            self.transport.write(TOO_LARGE)
+            self.transport.close()
 
     def eof_received(self):
         return self.inner.eof_received()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Optional
@@ -30,6 +31,9 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # A decision is due when its window closes; it should be taken within a frame or two.
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 PROC_UDP = (Path("/proc/net/udp"), Path("/proc/net/udp6"))
+# Scrapes within this share one render. Prometheus asks every 15 s; a token holder asking
+# back to back made ~970 renders a second under the GIL the show's loop needs.
+RENDER_EVERY_S = 1.0
 
 
 def kernel_drops(receiver) -> Optional[int]:
@@ -59,6 +63,7 @@ class ShowMetrics:
     def __init__(self, show, room: Optional[Room] = None):
         self.show, self.room = show, room or Room()
         self.started_us = now_us()  # a configured unit never heard is silent since then
+        self._rendering, self._page, self._page_at = threading.Lock(), b"", float("-inf")
         self.registry = CollectorRegistry(auto_describe=False)
         self.latency = Histogram(
             "empathy_decision_latency_seconds",
@@ -79,7 +84,13 @@ class ShowMetrics:
             self.latency.observe(data["latency_s"])
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """The page, rendered at most once per RENDER_EVERY_S (the dashboard's executor
+        threads: one renders, the others wait for its page)."""
+        with self._rendering:
+            if time.monotonic() - self._page_at >= RENDER_EVERY_S:
+                self._page = generate_latest(self.registry)
+                self._page_at = time.monotonic()
+            return self._page
 
     # -- collector (web thread, at scrape time) ----------------------------------------
     def collect(self):
