@@ -84,6 +84,7 @@ def peer(path: Path) -> tuple[float, float, str]:
     cube = read_lut(path)
     img = test_image(cube.domain_min, cube.domain_max)
     ours = Grade(cube).apply(img)
+    ocio.ClearAllCaches()  # OpenColorIO keeps a file by its path: a rewritten one too
     config = ocio.Config.CreateRaw()
     interp = ocio.INTERP_LINEAR if cube.lut3d is None else ocio.INTERP_TETRAHEDRAL  # as ours
     theirs = img.copy()

@@ -14,6 +14,7 @@ import shlex
 import stat
 from pathlib import Path
 
+from .csp import parse_csp
 from .cube import Cube, CubeError, parse_cube
 from .spi import parse_spi1d, parse_spi3d
 from .threedl import parse_3dl
@@ -21,9 +22,10 @@ from .threedl import parse_3dl
 _MAX_BYTES = 512 * 1024 * 1024  # a 256^3 .cube is ~600 MB of text; refuse anything larger
 _ESCAPED_RE = re.compile("[\udc80-\udcff]")  # a byte not UTF-8, as decoding escapes it
 
-READ = {".cube": parse_cube, ".3dl": parse_3dl, ".spi3d": parse_spi3d, ".spi1d": parse_spi1d}
+READ = {".cube": parse_cube, ".3dl": parse_3dl, ".spi3d": parse_spi3d, ".spi1d": parse_spi1d,
+        ".csp": parse_csp}
 # suffix -> the format's name, for the refusal
-REFUSED = {".csp": "Rising Sun / Cinespace .csp", ".clf": "ACES CLF (XML)",
+REFUSED = {".clf": "ACES CLF (XML)",
            ".ctf": "Autodesk CTF (XML)", ".spimtx": "Imageworks .spimtx matrix",
            ".cc": "ASC CDL .cc", ".ccc": "ASC CDL .ccc", ".cdl": "ASC CDL .cdl",
            ".lut": "Houdini / Discreet 1D .lut", ".mga": "Pandora .mga",
