@@ -1,4 +1,4 @@
-"""LUT formats besides .cube: .3dl (Flame and Lustre), .spi3d, .spi1d, .csp read into the Cube
+"""LUT formats besides .cube: .3dl (Flame/Lustre), .spi3d, .spi1d, .csp, CLF read into the Cube
 the grade uses, beside OpenColorIO's own reading of the same file; the formats we do not read
 refused in one line with the command that converts them; the real files colour-science
 ships (cache/lut-corpus, fetched by scripts/install.sh) read as OpenColorIO reads them."""
@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from empathy.cli import main
+from empathy.host.player.clf import parse_clf
+from empathy.host.player.csp import parse_csp
 from empathy.host.player.cube import CubeError
 from empathy.host.player.lut_corpus import CorpusMissing, extract, peer
 from empathy.host.player.lutfile import read_lut
@@ -127,6 +129,36 @@ def test_a_csp_with_a_ragged_prelut_is_read_as_opencolorio_reads_it(tmp_path):
     assert read_lut(path).kind == "3D" and peer(path)[0] <= 1e-6
 
 
+def _clf(*nodes: str, head: str = "") -> str:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n{head}<ProcessList id="g" '
+            f'compCLFversion="3">\n<Description>a grade</Description>\n' + "".join(nodes)
+            + "</ProcessList>\n")
+
+
+def _lut1d(n: int = 9) -> str:
+    vals = "\n".join(str(round(1023 * (i / (n - 1)) ** 0.8)) for i in range(n))
+    return (f'<LUT1D inBitDepth="32f" outBitDepth="10i">\n<Array dim="{n} 1">\n{vals}\n'
+            "</Array>\n</LUT1D>\n")
+
+
+def _lut3d(n: int = 5) -> str:
+    rows = "\n".join(" ".join(map(str, r)) for r in _codes(n, 4095))  # blue fastest
+    return (f'<LUT3D inBitDepth="10i" outBitDepth="12i">\n<Array dim="{n} {n} {n} 3">\n'
+            f"{rows}\n</Array>\n</LUT3D>\n")
+
+
+def test_a_clf_of_tables_is_read_as_opencolorio_reads_it(tmp_path):
+    """Before: a .clf was refused (and before that read as a .cube)."""
+    path = tmp_path / "shaper.clf"
+    path.write_text(_clf(_lut1d(), _lut3d()))
+    c = read_lut(path)
+    assert (c.kind, c.origin) == ("shaper+3D", "CLF, LUT1D 9 then LUT3D 5")
+    assert peer(path)[0] <= 1e-5
+    path = tmp_path / "look.ctf"
+    path.write_text(_clf(_lut3d(17)))
+    assert read_lut(path).kind == "3D" and peer(path)[0] <= 1e-5
+
+
 BAD = [  # (file name, text, line, message start)
     ("a.3dl", flame().replace(" 1023\n", " 1000\n", 1), 1, "mesh runs 0..1000: it must span"),
     ("a.3dl", flame().replace("0 64 128", "0 90 128", 1), 1, "mesh point 2 is 90, not evenly"),
@@ -146,6 +178,15 @@ BAD = [  # (file name, text, line, message start)
     ("a.spi1d", "Version 1\nFrom 1 0\nLength 2\n{\n0\n1\n}\n", 2, "From 1 0: the minimum"),
     ("a.spi1d", "Version 1\nLength 99999\n{\n}\n", 2, "Length 99999 is not an integer 2..65536"),
     ("a.spi1d", "Version 1\nLength 2\n{\n0\n1e39\n}\n", 5, "value '1e39' is outside"),
+    ("a.clf", _clf('<Matrix inBitDepth="32f" outBitDepth="32f"/>\n'), 4,
+     "process node 'Matrix' is not read here (a LUT1D and/or a LUT3D are); bake it"),
+    ("a.clf", _clf(_lut3d(), head='<!DOCTYPE lol [<!ENTITY a "aaaa">]>\n'), 2,
+     "a DTD or entity declaration: refused"),
+    ("a.clf", _clf(_lut3d().replace("</Array>", "0 0 0\n</Array>")), 5,
+     "Array has 378 values, its dim needs 375"),
+    ("a.clf", _clf(_lut1d().replace('outBitDepth="10i"', 'outBitDepth="10i" '
+                                    'halfDomain="true"')), 4, "a LUT1D with 'halfDomain'"),
+    ("a.clf", _clf(_lut3d()).replace("</LUT3D>", "</LUT1D>"), 132, "not well-formed XML"),
     ("a.csp", _csp("0 0.5 0.4", "0 0.5 1"), 9, "red prelut: input points must incr"),
     ("a.csp", _csp("0 1", "0 1").replace("3 3 3", "2 3 4"), 18, "a 2x3x4 table: only equal"),
     ("a.csp", _csp("0 1", "0 1") + "0 0 0\n", 46, "too many rows: the table has 27"),
@@ -163,9 +204,9 @@ def test_a_malformed_file_names_its_line(tmp_path, name, text, line, words):
     assert (e.value.line, e.value.message[:len(words)]) == (line, words), str(e.value)
 
 
-@pytest.mark.parametrize("name,head", [("grade.ctf", "<?xml version='1.0'?>\n"),
-                                       ("grade.clf", "<?xml version='1.0'?>\n<ProcessList>\n"),
-                                       ("grade.txt", "<ProcessList id='x'>\n")])
+@pytest.mark.parametrize("name,head", [("grade.cdl", "<ColorDecisionList>\n"),
+                                       ("grade.mga", "LUT8\n"),
+                                       ("grade.spimtx", "1 0 0 0\n0 1 0 0\n0 0 1 0\n")])
 def test_a_format_we_do_not_read_is_refused_with_the_command_that_converts_it(
         tmp_path, capsys, name, head):
     path = tmp_path / name
@@ -186,11 +227,15 @@ def test_a_3dl_named_otherwise_is_told_by_its_mesh_line(tmp_path):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from([(parse_3dl, "3DMESH\nMesh 1 8\n0 511 1023\n"),
                         (parse_spi3d, "SPILUT 1.0\n3 3\n2 2 2\n"),
-                        (parse_spi1d, "Version 1\nFrom 0 1\nLength 2\n{\n")]),
-       st.text(alphabet=st.sampled_from(list("0123456789 \n.-+e#{}<MeshLUTgamn\t")),
-               max_size=300))
-def test_fuzz_text_only_one_line_errors(parser_head, text):
+                        (parse_spi1d, "Version 1\nFrom 0 1\nLength 2\n{\n"),
+                        (parse_csp, "CSPLUTV100\n3D\n2\n0 1\n0 1\n"),
+                        (parse_clf, '<ProcessList><LUT3D inBitDepth="32f" outBitDepth="8i">')]),
+       st.lists(st.sampled_from(list("0123456789 \n.-+e#{}<MeshLUTgamn\t/>=\"&")
+                                + ["<Array dim=\"2 2 2 3\">", "</LUT3D>", "<LUT1D ",
+                                   "</ProcessList>", "<!DOCTYPE x>"]), max_size=300))
+def test_fuzz_text_only_one_line_errors(parser_head, words):
     parser, head = parser_head
+    text = "".join(words)
     try:
         c = parser(head + text)
     except CubeError as e:

@@ -1,5 +1,5 @@
-"""`empathy lut check|apply|preview`: inspect LUT files (.cube, .3dl, .spi3d, .spi1d, .csp:
-lutfile.py) and try them on pictures.
+"""`empathy lut check|apply|preview`: inspect LUT files (.cube, .3dl, .spi3d, .spi1d, .csp,
+.clf: lutfile.py) and try them on pictures.
 
 numpy (with the LUT readers) is imported by the verbs: `--help` and argparse's errors cost
 the interpreter (`lut check --help` 0.20 -> 0.06 CPU-s)."""
@@ -249,8 +249,8 @@ def _strength(s: str) -> float:
 
 def register(parser) -> None:
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    p = sub.add_parser("check", help="parse a LUT (.cube, .3dl, .spi3d, .spi1d, .csp) and "
-                       "print what it holds (exit 1 if bad)")
+    p = sub.add_parser("check", help="parse a LUT (.cube, .3dl, .spi3d, .spi1d, .csp, .clf) "
+                       "and print what it holds (exit 1 if bad)")
     p.add_argument("file", type=Path)
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=_check)

@@ -1,9 +1,9 @@
 """Read a LUT file of any format we read into the Cube the grade uses, or refuse it in one line.
 
 The format is told by the file's suffix (a colourist's tools always write one); a file with
-another suffix is told by its first words. Formats OpenColorIO reads but we do not are
-refused with the command that bakes them to a .cube, never read as a .cube (a .3dl read
-that way said "table data before LUT_3D_SIZE", which sent the artist the wrong way).
+another suffix is told by its first words (XML as a CLF). Formats OpenColorIO reads but we
+do not are refused with the command that bakes them to a .cube, never read as a .cube (a .3dl
+read that way said "table data before LUT_3D_SIZE", which sent the artist the wrong way).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import shlex
 import stat
 from pathlib import Path
 
+from .clf import parse_clf
 from .csp import parse_csp
 from .cube import Cube, CubeError, parse_cube
 from .spi import parse_spi1d, parse_spi3d
@@ -23,10 +24,9 @@ _MAX_BYTES = 512 * 1024 * 1024  # a 256^3 .cube is ~600 MB of text; refuse anyth
 _ESCAPED_RE = re.compile("[\udc80-\udcff]")  # a byte not UTF-8, as decoding escapes it
 
 READ = {".cube": parse_cube, ".3dl": parse_3dl, ".spi3d": parse_spi3d, ".spi1d": parse_spi1d,
-        ".csp": parse_csp}
+        ".csp": parse_csp, ".clf": parse_clf, ".ctf": parse_clf}
 # suffix -> the format's name, for the refusal
-REFUSED = {".clf": "ACES CLF (XML)",
-           ".ctf": "Autodesk CTF (XML)", ".spimtx": "Imageworks .spimtx matrix",
+REFUSED = {".spimtx": "Imageworks .spimtx matrix",
            ".cc": "ASC CDL .cc", ".ccc": "ASC CDL .ccc", ".cdl": "ASC CDL .cdl",
            ".lut": "Houdini / Discreet 1D .lut", ".mga": "Pandora .mga",
            ".m3d": "Pandora .m3d", ".vf": "Nuke .vf", ".icc": "ICC profile",
