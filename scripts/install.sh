@@ -119,5 +119,11 @@ for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
 for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
     [ -f "cache/pupil-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/pupil-corpus $req
   done
+  # and the LUT files real tools wrote (host/player/lut_corpus.py) into cache/lut-corpus
+  mkdir -p cache/lut-corpus
+  "$VENV/bin/python" -c 'from empathy.host.player.lut_corpus import DISTS
+for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
+    [ -f "cache/lut-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/lut-corpus $req
+  done
 fi
 echo "installed ($ROLE): $("$VENV/bin/empathy" --version)"

@@ -1,6 +1,7 @@
-"""`empathy lut check|apply|preview`: inspect .cube files and try them on pictures.
+"""`empathy lut check|apply|preview`: inspect LUT files (.cube, .3dl, .spi3d, .spi1d, .csp,
+.clf: lutfile.py) and try them on pictures.
 
-numpy (with the .cube reader) is imported by the verbs: `--help` and argparse's errors cost
+numpy (with the LUT readers) is imported by the verbs: `--help` and argparse's errors cost
 the interpreter (`lut check --help` 0.20 -> 0.06 CPU-s)."""
 
 from __future__ import annotations
@@ -28,17 +29,18 @@ def describe(c: Cube) -> dict:
     d = {"title": c.title, "kind": c.kind,
          "size_1d": None if c.lut1d is None else len(c.lut1d),
          "size_3d": None if c.lut3d is None else c.lut3d.shape[0],
-         "domain_min": list(c.domain_min), "domain_max": list(c.domain_max)}
+         "domain_min": list(c.domain_min), "domain_max": list(c.domain_max),
+         "format": c.origin}
     if c.kind == "shaper+3D":
         d["lut3d_domain"] = [list(v) for v in c.lut3d_domain]
     return d
 
 
 def _check(args) -> int:
-    from .cube import CubeError, read_cube
+    from .lutfile import CubeError, read_lut
 
     try:
-        c = read_cube(args.file)
+        c = read_lut(args.file)
     except CubeError as e:
         if args.json:
             print(json.dumps({"ok": False, "path": e.path, "line": e.line, "error": e.message}))
@@ -49,7 +51,8 @@ def _check(args) -> int:
         return 0
     sizes = " + ".join(f"{k[-2:].upper()} {v}" for k, v in d.items()
                        if k.startswith("size") and v)
-    print(f"{args.file}: ok\n  title   {c.title or '-'}\n  kind    {c.kind} ({sizes})\n"
+    print(f"{args.file}: ok\n  format  {c.origin}\n  title   {c.title or '-'}\n"
+          f"  kind    {c.kind} ({sizes})\n"
           f"  domain  {tuple(c.domain_min)} .. {tuple(c.domain_max)}")
     if "lut3d_domain" in d:
         print(f"  3D domain {d['lut3d_domain'][0]} .. {d['lut3d_domain'][1]}")
@@ -142,11 +145,11 @@ def _apply_video(grade, src: Path, dst: Path) -> int:
 
 
 def _apply(args) -> int:
-    from .cube import CubeError, read_cube
+    from .lutfile import CubeError, read_lut
     from .grade import Grade
 
     try:
-        grade = Grade(read_cube(args.lut), args.strength)
+        grade = Grade(read_lut(args.lut), args.strength)
     except CubeError as e:
         return _err(str(e))
     src, dst = Path(args.input), Path(args.output)
@@ -216,11 +219,11 @@ def contact_sheet(before: np.ndarray, after: np.ndarray, title: str) -> np.ndarr
 
 
 def _preview(args) -> int:
-    from .cube import CubeError, read_cube
+    from .lutfile import CubeError, read_lut
     from .grade import Grade
 
     try:
-        cube = read_cube(args.lut)
+        cube = read_lut(args.lut)
         before, src = _frame_of(Path(args.input) if args.input else None)
     except (CubeError, RuntimeError) as e:
         return _err(str(e))
@@ -246,11 +249,12 @@ def _strength(s: str) -> float:
 
 def register(parser) -> None:
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    p = sub.add_parser("check", help="parse a .cube and print what it holds (exit 1 if bad)")
+    p = sub.add_parser("check", help="parse a LUT (.cube, .3dl, .spi3d, .spi1d, .csp, .clf) "
+                       "and print what it holds (exit 1 if bad)")
     p.add_argument("file", type=Path)
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=_check)
-    p = sub.add_parser("apply", help="grade an image or video with a .cube")
+    p = sub.add_parser("apply", help="grade an image or video with a LUT")
     p.add_argument("lut", type=Path)
     p.add_argument("input", type=Path)
     p.add_argument("output", type=Path)

@@ -8,9 +8,7 @@ can never reach the renderer.
 from __future__ import annotations
 
 import math
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +16,6 @@ import numpy as np
 
 MAX_3D = 256
 MAX_1D = 65536
-_MAX_BYTES = 512 * 1024 * 1024  # a 256^3 table is ~600 MB of text; refuse anything larger
 
 _NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _NUM_RE = re.compile(_NUM)
@@ -30,7 +27,6 @@ _KEYWORDS = {"TITLE", "LUT_1D_SIZE", "LUT_3D_SIZE", "DOMAIN_MIN", "DOMAIN_MAX",
              "LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE"}
 
 _NONFINITE = {"nan", "inf", "infinity", "-nan"}
-_ESCAPED_RE = re.compile("[\udc80-\udcff]")  # a byte not UTF-8, as decoding escapes it
 # A domain's bounds: no pixel of a half-float (EXR, ACES) frame lies outside +-65504, and a
 # span under 1e-4 of its bounds' scale leaves float32 a few steps across the whole table.
 _DOMAIN_LIMIT = 65504.0
@@ -47,7 +43,7 @@ def _said(word: str) -> str:
 
 
 class CubeError(ValueError):
-    """A malformed .cube file; `line` is 1-based (0 when the problem is the whole file)."""
+    """A malformed LUT file (.cube or another format lutfile.py reads); `line` is 1-based (0 when the problem is the whole file)."""
 
     def __init__(self, path: str | Path, line: int, message: str):
         self.path, self.line, self.message = str(path), line, message
@@ -67,6 +63,7 @@ class Cube:
     shaper_domain_min: Triple | None = None
     shaper_domain_max: Triple | None = None
     name: str = field(default="", compare=False)
+    origin: str = field(default="", compare=False)  # format and depths, for `lut check`
 
     @property
     def kind(self) -> str:
@@ -230,26 +227,6 @@ class _Parser:
                                                f"can be indexed in it")
 
 
-def _decode(path: str | Path, raw: bytes) -> str:
-    if not re.search(rb"\S", raw):  # not raw.strip(): that is a copy of the whole file
-        raise CubeError(path, 0, "empty file")
-    nul = raw.find(b"\0")
-    if nul >= 0:
-        raise CubeError(path, raw.count(b"\n", 0, nul) + 1,
-                        "binary data (NUL byte), not a text .cube")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:  # a TITLE or comment in Windows-1252 is for a human: read it
-        text = raw.decode("utf-8-sig", "surrogateescape")
-    for m in _ESCAPED_RE.finditer(text):
-        head = text[text.rfind("\n", 0, m.start()) + 1:m.start()]
-        if not (head.lstrip().startswith("TITLE") or "#" in head):
-            raise CubeError(path, text.count("\n", 0, m.start()) + 1,
-                            "binary data (not UTF-8 text), not a text .cube")
-    return _ESCAPED_RE.sub(lambda m: bytes([ord(m.group()) - 0xDC00]).decode("cp1252", "replace"),
-                           text)
-
-
 class _Rows:
     """The table, converted a block of text at a time into one float32 array: memory stays
     near the table's own size (every row as a str took ~22x the file)."""
@@ -379,20 +356,8 @@ def parse_cube(text: str, path: str | Path = "<text>") -> Cube:
 
 
 def read_cube(path: str | Path) -> Cube:
-    """Read and parse a .cube file; every problem (including I/O) is a CubeError."""
-    path = Path(path)
-    try:
-        # not blocking: a FIFO held the reader for ever; /dev/zero filled its memory
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise CubeError(path, 0, "not a regular file (a folder, a pipe or a device)")
-            if st.st_size > _MAX_BYTES:
-                raise CubeError(path, 0, f"file is {st.st_size} bytes, larger than any valid "
-                                ".cube")
-            text = _decode(path, f.read())  # the bytes go once decoded
-    except OSError as e:
-        raise CubeError(path, 0, f"cannot read: {e.strerror or e}") from None
-    cube = parse_cube(text, path)
-    cube.name = path.stem
-    return cube
+    """Read a LUT file in any format we read (lutfile.py names them) as a Cube; every
+    problem, I/O included, is a CubeError."""
+    from .lutfile import read_lut  # it reads .cube text through parse_cube here
+
+    return read_lut(path)

@@ -1,0 +1,141 @@
+"""Read ACES CLF / Autodesk CTF (XML) LUTs that are tables into the Cube the grade uses.
+
+A ProcessList of one LUT3D, one LUT1D, or a LUT1D then a LUT3D (a shaper) is read; any other
+process node (Matrix, Range, Log, ASC_CDL...) is refused with the command that bakes the file
+to a .cube. The XML goes through expat with every DTD and entity declaration refused (no
+entity expansion, no external fetch), each problem naming its line. Array values are scaled
+by the node's outBitDepth (`10i`: 1023 is 1.0; `16f`/`32f`: as written); a LUT3D's values
+come blue fastest.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from xml.parsers import expat
+
+import numpy as np
+
+from .cube import MAX_1D, Cube, CubeError, _said
+from .spi import MAX_N
+
+DEPTHS = {"8i": 255.0, "10i": 1023.0, "12i": 4095.0, "16i": 65535.0, "16f": 1.0, "32f": 1.0}
+_IGNORED = {"Description", "InputDescriptor", "OutputDescriptor", "Info"}
+_ATTRS = {"id", "name", "inBitDepth", "outBitDepth", "interpolation"}
+_NUM_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_BAKE = "bake it to a .cube with ociobakelut --format resolve_cube"
+
+
+class _Node:
+    def __init__(self, tag: str, attrs: dict, line: int):
+        self.tag, self.attrs, self.line = tag, attrs, line
+        self.children: list[_Node] = []
+        self.text: list[str] = []
+
+
+def _tree(path, text: str) -> _Node:
+    p = expat.ParserCreate()
+    p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    stack: list[_Node] = []
+    root: list[_Node] = []
+
+    def refuse(*_):
+        raise CubeError(path, p.CurrentLineNumber, "a DTD or entity declaration: refused "
+                        "(a CLF needs none)")
+
+    def start(tag, attrs):
+        node = _Node(tag, attrs, p.CurrentLineNumber)
+        (stack[-1].children if stack else root).append(node)
+        stack.append(node)
+
+    def chars(data):
+        if stack and stack[-1].tag == "Array":
+            stack[-1].text.append(data)
+
+    p.StartDoctypeDeclHandler = p.EntityDeclHandler = refuse
+    p.StartElementHandler, p.EndElementHandler = start, lambda tag: stack.pop()
+    p.CharacterDataHandler = chars
+    try:
+        p.Parse(text, True)
+    except expat.ExpatError as e:
+        raise CubeError(path, e.lineno, f"not well-formed XML: {expat.ErrorString(e.code)}") \
+            from None
+    if root[0].tag != "ProcessList":
+        raise CubeError(path, root[0].line, f"root element is {_said(root[0].tag)}, not a "
+                        "ProcessList (is this a CLF?)")
+    return root[0]
+
+
+def _array(path, node: _Node, dims: tuple[int, ...]) -> np.ndarray:
+    arrays = [c for c in node.children if c.tag == "Array"]
+    if len(arrays) != 1:
+        raise CubeError(path, node.line, f"{node.tag} needs one Array, has {len(arrays)}")
+    a = arrays[0]
+    words = str(a.attrs.get("dim", "")).split()
+    if not all(w.isdigit() and len(w) < 7 for w in words) or \
+            tuple(int(w) for w in words[:len(dims)]) != dims[:len(words)] or \
+            len(words) != len(dims):
+        raise CubeError(path, a.line, f"Array dim '{' '.join(words)[:30]}' is not "
+                        f"{node.tag}'s {' '.join(map(str, dims))}")
+    toks = "".join(a.text).split()
+    if len(toks) != int(np.prod(dims)):
+        raise CubeError(path, a.line, f"Array has {len(toks)} values, its dim needs "
+                        f"{int(np.prod(dims))}")
+    bad = next((t for t in toks if not _NUM_RE.fullmatch(t)), None)
+    if bad is not None:
+        raise CubeError(path, a.line, f"Array value {_said(bad)} is not a number")
+    vals = np.array(toks, np.float64)
+    if not (np.abs(vals) <= 3.0e38).all():
+        raise CubeError(path, a.line, "Array value outside the float32 range")
+    depth = node.attrs.get("outBitDepth", "")
+    if depth not in DEPTHS:
+        raise CubeError(path, node.line, f"{node.tag} outBitDepth {_said(depth)} is not one "
+                        f"of {', '.join(DEPTHS)}")
+    return (vals / DEPTHS[depth]).reshape(dims)
+
+
+def _size(path, node: _Node, top: int) -> int:
+    arrays = [c for c in node.children if c.tag == "Array"]
+    word = (str(arrays[0].attrs.get("dim", "")).split() or ["?"])[0] if arrays else "?"
+    if not word.isdigit() or not 2 <= int(word) <= top:
+        raise CubeError(path, arrays[0].line if arrays else node.line,
+                        f"{node.tag} size {_said(word)} is not 2..{top}")
+    return int(word)
+
+
+def parse_clf(text: str, path: str | Path = "<text>") -> Cube:
+    """Parse CLF/CTF text; raises CubeError naming the offending line."""
+    root = _tree(path, text)
+    nodes = [c for c in root.children if c.tag not in _IGNORED]
+    for n in nodes:
+        if n.tag not in ("LUT1D", "LUT3D"):
+            raise CubeError(path, n.line, f"process node {_said(n.tag)} is not read here (a "
+                            f"LUT1D and/or a LUT3D are); {_BAKE}")
+        extra = sorted(set(n.attrs) - _ATTRS) + [c.tag for c in n.children
+                                                 if c.tag not in ("Array", "Description")]
+        if extra:  # halfDomain, rawHalfs, hueAdjust, IndexMap change what the Array means
+            raise CubeError(path, n.line, f"a {n.tag} with {_said(extra[0])} is not read "
+                            f"here; {_BAKE}")
+        if n.attrs.get("inBitDepth") not in DEPTHS:
+            raise CubeError(path, n.line, f"{n.tag} inBitDepth "
+                            f"{_said(str(n.attrs.get('inBitDepth', '')))} is not one of "
+                            f"{', '.join(DEPTHS)}")
+    if [n.tag for n in nodes] not in (["LUT3D"], ["LUT1D"], ["LUT1D", "LUT3D"]):
+        raise CubeError(path, root.line, f"process nodes {' '.join(n.tag for n in nodes) or '(none)'}"
+                        f": one LUT3D, one LUT1D, or a LUT1D then a LUT3D are read; {_BAKE}")
+    lut1d = lut3d = None
+    for n in nodes:
+        if n.tag == "LUT3D":
+            size = _size(path, n, MAX_N)
+            lut3d = _array(path, n, (size, size, size, 3)).astype(np.float32)  # [r][g][b]
+        else:
+            size = _size(path, n, MAX_1D)
+            arrays = [c for c in n.children if c.tag == "Array"]
+            comps = (str(arrays[0].attrs.get("dim", "")).split() + ["?", "?"])[1]
+            table = _array(path, n, (size, 3 if comps == "3" else 1))
+            lut1d = np.repeat(table, 3 // table.shape[1], axis=1).astype(np.float32)
+    kind = " then ".join(f"{n.tag} {_size(path, n, MAX_1D)}" for n in nodes)
+    return Cube(title=str(root.attrs.get("name", "")), lut1d=lut1d, lut3d=lut3d,
+                shaper_domain_min=(0.0,) * 3 if lut1d is not None else None,
+                shaper_domain_max=(1.0,) * 3 if lut1d is not None else None,
+                name=Path(str(path)).stem, origin=f"CLF, {kind}")
