@@ -49,7 +49,7 @@ class KioskConfig:
     #: the attract loop's clip, from the media root (else the story's folder); empty: the
     #: story's first clip. Example: "media/attract.mp4"
     attract: str = ""
-    attract_lut: str = ""  #: a .cube look for the attract loop. Example: "luts/dim.cube"
+    attract_lut: str = ""  #: a LUT look for the attract loop (.cube, .3dl, ...). Example: "luts/dim.cube"
     #: a strap in contact with a heartbeat, or a face in view, this long, s: a visit starts
     settle_s: float = 2.0
     #: nobody in the seat this long, s: the visitor has gone, the film cuts to the attract

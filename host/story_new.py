@@ -76,6 +76,7 @@ class _Idents:
 
 
 def from_folder(folder: Path, warn=print) -> list[Draft]:
+    from empathy.host.player.lutfile import READ as LUT_SUFFIXES  # a look beside its clip
     from empathy.host.player.probe import ProbeError, describe
 
     clips = sorted((p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES
@@ -92,7 +93,8 @@ def from_folder(folder: Path, warn=print) -> list[Draft]:
         except ProbeError as e:
             warn(f"skipped: {e}")
             continue
-        lut = next((c for c in (p.with_suffix(".cube"), folder / "luts" / f"{p.stem}.cube")
+        lut = next((c for c in [p.with_suffix(suffix) for suffix in LUT_SUFFIXES] +
+                    [folder / "luts" / f"{p.stem}{suffix}" for suffix in LUT_SUFFIXES]
                     if c.is_file()), None)
         drafts.append(Draft(ident(p.name), p, round(info.duration_s, 3), lut=lut))
     if not drafts:

@@ -90,6 +90,10 @@ def test_a_folder_of_clips_becomes_a_story(media, tmp_path):
     make_numbered(folder / "10 roof.mp4", range(20), audio=True)
     make_numbered(folder / "1 intro.mp4", range(25), audio=True)
     write_cube(folder / "10 roof.cube", identity_cube(5))
+    (folder / "luts").mkdir()  # a colourist's .3dl in luts/ (12-bit, a 5-point mesh)
+    steps = (0, 1024, 2048, 3072, 4095)
+    (folder / "luts" / "02 street.3dl").write_text("0 256 512 768 1023\n" + "".join(
+        f"{r} {g} {b}\n" for r in steps for g in steps for b in steps))
     (folder / "notes.txt").write_text("not a clip")
     (folder / "broken.mp4").write_text("not a clip either")
     out = tmp_path / "story.toml"
@@ -101,6 +105,7 @@ def test_a_folder_of_clips_becomes_a_story(media, tmp_path):
     assert [(sid, s.duration_s) for sid, s in story.segments.items()] == \
         [("s1_intro", 1.0), ("s02_street", 0.4), ("s10_roof", 0.8)]  # natural name order
     assert story.segments["s10_roof"].lut.name == "10 roof.cube"
+    assert story.segments["s02_street"].lut.name == "02 street.3dl"
     assert story.successors("s1_intro") == ["s02_street"] and story.successors("s10_roof") == []
     assert cli("check", out).returncode == 0
     # run from inside the folder, as `story new . --out ...`: the folder is named, not ""
