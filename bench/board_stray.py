@@ -139,18 +139,14 @@ def compare(x: np.ndarray, fs: float, kind: str, case: str, mapping, loaded: boo
 
 
 def main(argv=None) -> int:
-    from empathy.edge.heart_corpus import RECORDS, available, record, record_data
+    from empathy.edge.heart_corpus import RECORDS, bench_record
 
     ap = argparse.ArgumentParser(prog="python -m empathy.bench.board_stray")
     ap.add_argument("--record", default="mitdb-100",
                     choices=[r.name for r in RECORDS if r.kind in FRAME_S])
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    rec = record(args.record)
-    if not available(rec):
-        raise SystemExit(f"{args.record}: not in cache/heart-corpus (scripts/install.sh)")
-    x, fs = record_data(rec)
-    x = x[:int(SPAN_S * fs)]
+    rec, x, fs = bench_record(args.record, SPAN_S)
     if len(x) < (STRAY_AT_S + EVERY_S) * fs:
         raise SystemExit(f"{args.record}: under {STRAY_AT_S + EVERY_S:g} s")
     rows = [dict(compare(x, fs, rec.kind, case, m, loaded), mapping=name, reader=reader)

@@ -210,7 +210,7 @@ def side_measure(streams: dict, step_s: float, base: dict, lone: bool = False) -
 def main(argv=None) -> None:
     from empathy.bench.wave_clock import reference_hr
     from empathy.edge.heart import waveform_peaks
-    from empathy.edge.heart_corpus import RECORDS, available, record, record_data
+    from empathy.edge.heart_corpus import RECORDS, bench_record
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--record", default="mitdb-100",
@@ -221,11 +221,7 @@ def main(argv=None) -> None:
                     help="the wall clock steps under BrainFlow's stamps (one chunk off), not ours")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    rec = record(a.record)
-    if not available(rec):
-        raise SystemExit(f"{a.record}: not in cache/heart-corpus (scripts/install.sh)")
-    x, fs = record_data(rec)
-    x = x[: int(a.seconds * fs)]
+    rec, x, fs = bench_record(a.record, a.seconds)
     if len(x) < (STEP_AT_S + 40) * fs:
         raise SystemExit(f"{a.record}: under {STEP_AT_S + 40:g} s")
     ref_hr, ref_s = reference_hr(x, fs, rec.kind), waveform_peaks(x, fs, rec.kind).idx / fs

@@ -139,7 +139,7 @@ def counted_clocks() -> None:
 def main(argv=None) -> None:
     from rich.progress import track
 
-    from empathy.edge.heart_corpus import RECORDS, available, record, record_data
+    from empathy.edge.heart_corpus import RECORDS, bench_record, record
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--record", default="systole-ecg",
@@ -155,12 +155,9 @@ def main(argv=None) -> None:
     rec = record(a.record)
     if rec.held_out:
         raise SystemExit(f"{a.record} is held out: pick a tuning record")
-    if not available(rec):
-        raise SystemExit(f"{a.record}: not in cache/heart-corpus (scripts/install.sh)")
+    rec, x, fs = bench_record(a.record, a.seconds)
     if a.before:
         counted_clocks()
-    x, fs = record_data(rec)
-    x = x[: int(a.seconds * fs)]
     if a.loaded_board:
         rows = [{"seed": s, **measure(x, fs, rec.kind, 0.0, chunks=loaded_board_chunks(x, fs, s))}
                 for s in track(range(a.first, a.first + a.loaded_board), description="runs")]

@@ -158,6 +158,16 @@ def available(rec: Record) -> bool:
     return rec.dist in ("heartpy", "reference") or (corpus_dir() / rec.dist).is_file()
 
 
+def bench_record(name: str, seconds: float) -> tuple[Record, np.ndarray, float]:
+    """A bench's record and its first `seconds` of samples; one that is not fetched ends the
+    bench in one line."""
+    rec = record(name)
+    if not available(rec):
+        raise SystemExit(f"{name}: not in cache/heart-corpus (scripts/install.sh)")
+    x, fs = record_data(rec)
+    return rec, x[:int(seconds * fs)], fs
+
+
 def _excerpt(rec: Record) -> dict:
     """A committed MIT-BIH excerpt: ADC samples, beat samples, PVC flags, where it was cut."""
     with np.load(REFERENCE_DIR / rec.member) as z:
