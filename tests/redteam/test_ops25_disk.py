@@ -92,7 +92,7 @@ def test_a_host_whose_disk_fills_mid_show_keeps_playing_and_says_so_once(tmp_pat
     goes on, the state's failure is said once, and the show ends at once. With room
     again the log takes rows again, and a row the full disk cut is ended."""
     from empathy.host.player import framelog
-    from redteam_rig import free_udp_port, udp_send
+    from redteam_rig import free_udp_port, udp_send, wait_for
 
     full = tmp_path / "full"
     full.mkdir()
@@ -117,7 +117,8 @@ def test_a_host_whose_disk_fills_mid_show_keeps_playing_and_says_so_once(tmp_pat
         t_full = time.monotonic()
         time.sleep(8)
         (full / "filler").unlink()  # room again: the log takes rows again within 5 s
-        time.sleep(6)
+        wait_for(lambda: "frames.csv: writing again" in host.log(), 6, "the frame log's rows")
+        time.sleep(1)  # a second of rows since (not the fixed 6 s it was)
         unit.stop()
         t0 = time.monotonic()
         summary = host.stop() or {}

@@ -282,6 +282,9 @@ def test_a_unit_s_restart_and_its_gap_are_told_from_a_loss(tmp_path):
         wait_for(lambda: "unit_back" in [e["event"] for e in list(host.events)
                                          if e.get("unit") == 301], 60)
         silent_s = time.monotonic() - killed  # the most the seat can have gone unmeasured
+        back_us = host.intake.health.heard_us[301]
+        wait_for(lambda: host.intake.health.heard_us[301] > back_us + 1_000_000, 60)
+        again.terminate()  # a second of it back is all the report needs: not its whole 6 s
         again.communicate(timeout=60)
         time.sleep(0.3)
         r, events = _report(host), [e["event"] for e in host.events if e.get("unit") == 301]
@@ -295,6 +298,14 @@ def test_a_unit_s_restart_and_its_gap_are_told_from_a_loss(tmp_path):
     # (the restarted unit's start-up is in it: 31.8 s once under load, against a fixed 30)
     assert r["restarts"] == 1 and r["gaps"] == 1 and 6 < r["gap_s"] <= silent_s + 2.0, \
         (r, silent_s)
+
+
+def _until(copy, cond) -> None:
+    """Stop the copy (SIGTERM, its clean stop) once cond holds, or let its run end."""
+    while copy.poll() is None and not cond():
+        time.sleep(0.05)
+    copy.terminate()
+    copy.communicate(timeout=60)
 
 
 def test_a_second_process_sending_as_a_unit_is_said(tmp_path):
@@ -314,13 +325,25 @@ def test_a_second_process_sending_as_a_unit_is_said(tmp_path):
     try:
         unit = edge(_unit(tmp_path, keys, host.rx.port, "a", seq=100_000), 120)
         wait_for(lambda: host.intake.health.heard_us[301] > 2_000_000, 60)
+        # Each copy stopped once what is asked of it has happened (their 10 s, a window of
+        # the intake's, are the ceiling): behind, the word and its replays counted
         behind = edge(_unit(tmp_path, keys, host.rx.port, "b"), 10)
-        behind.communicate(timeout=60)
+        _until(behind, lambda: _report(host)["replayed"] > 20 and any(
+            e["event"] == "unit_twice" for e in host.events))
         time.sleep(0.5)
         said_behind = [e for e in host.events if e["event"] == "unit_twice"]
         r_behind = _report(host)
+        # ahead, the unit's own packets refused, and a window closed while the copy sent
+        # (its twice seen again, within the minute: it must not be said again)
         ahead = edge(_unit(tmp_path, keys, host.rx.port, "c", seq=900_000), 10)
-        ahead.communicate(timeout=60)
+        health, marks = host.intake.health, []
+
+        def closed_since_refused() -> bool:
+            if _report(host)["replayed"] <= r_behind["replayed"] + 20:
+                return False
+            marks.append(health._mark_us)  # marks[0]: the window open once enough refused
+            return health._mark_us > marks[0]
+        _until(ahead, closed_since_refused)
         time.sleep(0.5)
         said = [e for e in host.events if e["event"] == "unit_twice"]
         r = _report(host)

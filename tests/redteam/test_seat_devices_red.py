@@ -101,6 +101,7 @@ def test_a_device_that_sends_its_u16_maximum_for_no_reading_loses_hr_at_once():
         f"({sorted(set(rows[late & ok, 2]))} bpm)"
 
 
+@pytest.mark.realtime  # a board in real time on a pty: 24 and 18 s at ~0.05 of a core
 def test_dry_electrodes_on_the_rail_with_the_leads_on_end_hr_at_once(tmp_path):
     """MIT-BIH 100 from 30 s through our board's AD8232; 15-20 s in the electrodes dry out:
     the output sits at the top rail (its last ADC bits moving), LO+ and LO- low, the leads
@@ -145,6 +146,7 @@ def test_a_clipped_qrs_is_ecg_and_a_frame_all_on_a_rail_is_said_once_each_way():
                      ("Health", True, ""), ("Waveform", None, None)]
 
 
+@pytest.mark.realtime  # a board in real time on a pty: 24 and 18 s at ~0.05 of a core
 def test_an_ecg_board_with_its_ppg_fitted_keeps_the_ecg_when_no_finger_is_on_the_ppg(tmp_path):
     """The firmware runs a MAX30102 and an AD8232 together (sensors/firmware/main.py: "and/
     or"). A viewer wearing the electrodes, no finger on the PPG: the board's STATUS says

@@ -11,7 +11,6 @@ reset for the hour. Real sockets against the real aiohttp server."""
 from __future__ import annotations
 
 import socket
-import time
 from contextlib import ExitStack
 
 import pytest
@@ -53,9 +52,11 @@ def test_connections_served_once_cannot_hold_the_operator_out(tmp_path, then):
                     s.sendall(then)
             # every place taken: the operator takes an idle one's (session 32, gate.py)
             assert _operator(port) == b"HTTP/1.1 200 OK"
-            time.sleep(gate.HEADER_WAIT_S + 3)
+            # and the connections served once are closed by HEADER_WAIT_S (waited for, not
+            # slept out), the operator served after
+            wait_for(lambda: not api.gate.open, gate.HEADER_WAIT_S + 30,
+                     "the idle connections closed")
             assert _operator(port) == b"HTTP/1.1 200 OK"
-            wait_for(lambda: not api.gate.open, 30, "the idle connections closed")
     finally:
         api.close()
         show.receiver.close()
