@@ -62,7 +62,8 @@ LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_rese
                    r"test_viewer_device\.py|redteam/test_session21_red\.py|"
                    r"test_serial_replug\.py|test_guide_tester\.py|test_calibration_tester\.py|"
                    r"test_sim_lag\.py|test_seat_faults_edge\.py|test_ble_strap_stop\.py|"
-                   r"test_unit_stop\.py)")
+                   r"test_unit_stop\.py|test_board_contact_settle\.py|test_lsl_source\.py|"
+                   r"test_board_clock_stray\.py)")
 
 
 # The light pass's files, longest first (seconds a file on one worker: 87, 77, 60, 50, 45,
@@ -71,9 +72,11 @@ LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_rese
 # the other two had nothing left. xdist's loadfile rule replayed on the pass's test times
 # (the six longest from a quiet run, the rest from one under load): 179 s, as the pass was
 # measured (178-179 s in three runs), -> 157 s.
-LIGHT_ORDER = ("test_guide_tester", "test_viewer_device", "test_calibration_tester",
+LIGHT_ORDER = ("test_guide_tester", "test_board_contact_settle", "test_viewer_device",
+               "test_calibration_tester", "test_seat_devices_red", "test_lsl_source",
+               "test_board_clock_stray",
                "test_ble_strap", "test_ble_strap_swap",
-               "test_seat_devices_red", "test_research_seats", "test_brainflow_source", "test_unit_stop",
+               "test_research_seats", "test_brainflow_source", "test_unit_stop",
                "test_session21_red", "test_ble_strap_pmd", "test_hr_only", "test_serial_replug",
                "test_seat_faults_edge", "test_ble_strap_stop")
 

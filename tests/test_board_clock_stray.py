@@ -29,6 +29,9 @@ B0 = 1_200_000_000  # the board's clock: 20 min up (a 32-bit clock near 0 is beh
 PPG_US, ACC_US = 250_000, 500_000  # 25 samples at 100 Hz; 25 at 50 Hz
 PPG_BASE, ACC_BASE = 100_000, 1_000  # counts / mG: the frame's index is added
 
+# a board paced in real time, judged by stamps and counts: with the light pass
+pytestmark = pytest.mark.realtime
+
 
 class Board:
     """A third-party board's stream, in its clock's order: (send at s, frame, kind, board

@@ -5,12 +5,14 @@ simulated board on a real pty into a seat."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from corpus_records import need
 from empathy.sensors.firmware import protocol
 from empathy.sensors.firmware.board import SETTLE_S, Board
 
 
+@pytest.mark.realtime  # a pty board in real time: the light pass
 def test_an_ecg_board_with_a_ppg_keeps_contact_off_while_its_lead_flaps(tmp_path):
     """MIT-BIH 100 on a board whose PPG is fitted, nobody's finger on it; +IN on a loose
     snap 6-16 s (14-24 s till session 32: contact is on from ~2.1 s, and the 8 s before
@@ -32,6 +34,7 @@ def test_an_ecg_board_with_a_ppg_keeps_contact_off_while_its_lead_flaps(tmp_path
     assert contact[t >= back[0]].all()
 
 
+@pytest.mark.realtime  # a pty board in real time: the light pass
 def test_a_finger_resting_lightly_on_a_ppg_board_is_no_contact_and_its_pulse_returns(tmp_path):
     """A simulated viewer's finger PPG board; 20-30 s the finger rests so lightly it lifts a
     third of each 1/3 s. STATUS read the newest sample: CONTACT on in all 100 estimates

@@ -16,7 +16,7 @@ from empathy.sensors.base import Health, Pupil, SourceError, Waveform, open_sour
 from empathy.sensors.lsl import lsl_offset_us
 from polling import collect as polled
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.realtime]  # streams in real time: the light pass
 
 
 def collect(src, until, timeout_s=30.0) -> list:
