@@ -14,12 +14,15 @@ from empathy.errors import UserError
 def _run(args) -> int:
     stop = Stop()  # first: a stop asked for during the imports and the start is clean too
     stop.catch()
-    from empathy.edge.runtime import EdgeConfig, run_unit
-    from empathy.host.config_cli import expect_kind
+    try:
+        from empathy.edge.runtime import EdgeConfig, run_unit
+        from empathy.host.config_cli import expect_kind
 
-    expect_kind(args.config, "edge")
-    cfg = from_toml(EdgeConfig, args.config)
-    stats = run_unit(cfg, args.duration, args.stats, lifeline=args.lifeline, stop=stop)
+        expect_kind(args.config, "edge")
+        cfg = from_toml(EdgeConfig, args.config)
+        stats = run_unit(cfg, args.duration, args.stats, lifeline=args.lifeline, stop=stop)
+    finally:
+        stop.release()
     if args.json:
         print(json.dumps(stats))
     if not stats["started"]:

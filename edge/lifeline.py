@@ -43,11 +43,19 @@ class Stop:
     def __init__(self, what: str = "edge unit"):
         self.what, self.by = what, ""
         self.asked = threading.Event()
+        self._was: dict = {}  # the handlers `catch` replaced, given back by `release`
 
     def catch(self) -> None:
         for sig in SIGNALS:
             if signal.getsignal(sig) is not signal.SIG_IGN:  # `nohup`, `cmd &`: left ignored
-                signal.signal(sig, self._signal)
+                self._was[sig] = signal.signal(sig, self._signal)
+
+    def release(self) -> None:
+        """The handlers as they were before `catch`, once the unit has stopped: a caller in
+        the same process (a test, a script calling `edge run`'s main) keeps its own."""
+        for sig, was in self._was.items():
+            signal.signal(sig, was)
+        self._was = {}
 
     def _signal(self, signum, _frame) -> None:
         self.ask(signal.Signals(signum).name)

@@ -302,7 +302,8 @@ def run_unit(cfg: EdgeConfig, duration_s: float = 0.0, stats_path: str | None = 
     that has gone, the unit stops as on SIGTERM (edge/lifeline.py)."""
     if stats_path:  # refused now, not after the show
         state_file(stats_path, "--stats")
-    if stop is None:
+    caught = stop is None
+    if caught:
         stop = Stop()
         stop.catch()
     stop.what = f"unit {cfg.unit_id}"
@@ -312,6 +313,9 @@ def run_unit(cfg: EdgeConfig, duration_s: float = 0.0, stats_path: str | None = 
         stats = EdgeUnit(cfg, stop).run(duration_s)
     except Stopped:  # before the show: what was opened is closed (EdgeUnit)
         stats = {"unit_id": cfg.unit_id, "started": False, "packets_sent": 0}
+    finally:
+        if caught:
+            stop.release()
     stats.setdefault("started", True)
     stats["stopped_by"] = stop.by  # the signal's name; "" when its --duration ended
     if stats_path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import signal
 import tomllib
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -26,6 +27,7 @@ from empathy.calibration.recording import HeartTrace, load_csv, trace_from_beats
 from empathy.cli import main
 from empathy.config import ConfigError, from_toml
 from empathy.edge.features import SeatFeatures
+from empathy.edge.lifeline import SIGNALS
 from empathy.edge.runtime import EdgeConfig, EdgeUnit, load_profiles
 from empathy.keys import Keystore
 from empathy.sensors.base import Beat, Pupil
@@ -235,10 +237,14 @@ def test_edge_run_naming_a_missing_calibration_is_the_users_mistake(tmp_path, ca
     edge_config(tmp_path, tmp_path / "store", **seat)
     path = tmp_path / "edge.toml"
     path.write_text(tomli_w.dumps({**tomllib.loads(path.read_text()), "keystore": str(keys)}))
+    before = {sig: signal.getsignal(sig) for sig in SIGNALS}
     assert main(["edge", "run", "--config", str(path), "--duration", "1"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("empathy edge run: no ") and "calibrate" in err, err
     assert err.count("\n") == 1 and "unexpected" not in err, err
+    # its stop's signal handlers given back: they stayed set in this process (session 32:
+    # test_demo_end_early, run after it in the same worker, found SIGINT still caught)
+    assert {sig: signal.getsignal(sig) for sig in SIGNALS} == before
 
 
 def test_bad_or_missing_calibration_stops_the_unit_with_one_line(tmp_path, capsys):
