@@ -107,6 +107,30 @@ def _cube(data: bytes):
     return parse_cube(_text(data))
 
 
+def _lut(data: bytes):
+    """The other LUT formats, each told from its first words (as a story's grade.txt is)."""
+    from empathy.host.player.lutfile import READ, format_of
+
+    text = _text(data)
+    return READ[format_of(Path("look.txt"), text)](text)
+
+
+def _seeds_lut() -> list:
+    ramp = "".join(f"{r * 2047} {g * 2047} {b * 2047}\n" for r in range(3) for g in range(3)
+                   for b in range(3))
+    array = '<Array dim="2 2 2 3">' + " ".join(f"{v / 7:.4f}" for v in range(24)) + "</Array>"
+    return [t.encode() for t in (
+        "3DMESH\nMesh 1 12\n" + ramp + "LUT8\ngamma 1.0\n",
+        "SPILUT 1.0\n3 3\n2 2 2\n" + "".join(f"{i} {j} {k} {i} {j / 2} {k}\n" for i in range(2)
+                                            for j in range(2) for k in range(2)),
+        "Version 1\nFrom 0 1\nLength 3\nComponents 1\n{\n0\n0.5\n1\n}\n",
+        "CSPLUTV100\n3D\nBEGIN METADATA\nm\nEND METADATA\n" + "3\n0 0.5 1\n0 0.4 1\n" * 3
+        + "2 2 2\n" + "0 0.5 1\n" * 8,
+        '<?xml version="1.0"?>\n<ProcessList id="x" compCLFversion="3"><LUT1D inBitDepth="32f"'
+        ' outBitDepth="32f"><Array dim="2 1">0 1</Array></LUT1D><LUT3D inBitDepth="32f" '
+        f'outBitDepth="10i">{array}</LUT3D></ProcessList>\n')]
+
+
 def _story(data: bytes):
     from empathy.host.story import loads
 
@@ -224,6 +248,7 @@ def parsers() -> list[Parser]:
                [_payload(f) for f in _seeds_serial()[:4]]),
         Parser("ble_hr_measurement", _hrs, (ValueError,), _seeds_hrs()),
         Parser("cube", _cube, (CubeError,), _seeds_cube()),
+        Parser("lut_formats", _lut, (CubeError,), _seeds_lut()),
         Parser("story", _story, (StoryError,), [(SAMPLE_DIR / "neon_rain.toml").read_bytes()]),
         Parser("screenplay", _screenplay, (), [(SAMPLE_DIR / "neon_rain.fountain").read_bytes()]),
         Parser("config_edge", _config(EdgeConfig), (ConfigError,), [edge]),

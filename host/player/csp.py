@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .cube import _DOMAIN_LIMIT, _MIN_SPAN, MAX_1D, Cube, CubeError
+from .luttext import text_lines, whole
 from .spi import MAX_N, _numbers
 
 SAMPLES = 65536  # the prelut resampled, as OpenColorIO does
@@ -47,10 +48,10 @@ def spline(x: np.ndarray, stims: np.ndarray, vals: np.ndarray) -> np.ndarray:
     return np.where(x < stims[0], vals[0], np.where(x > stims[-1], vals[-1], out))
 
 
-def _lines(text: str):
+def _lines(text: str, path):
     """(line number, words) of each line with words, the metadata block left out."""
     meta = False
-    for ln, raw in enumerate(text.splitlines(), 1):
+    for ln, raw in text_lines(text, path, MAX_1D * 40):  # a prelut's line: 65536 points
         s = raw.strip()
         if s == "BEGIN METADATA":
             meta = True
@@ -62,7 +63,7 @@ def _lines(text: str):
 
 def _prelut(path, lines, ch: str) -> tuple[np.ndarray, np.ndarray]:
     ln, words = next(lines, (0, []))
-    if len(words) != 1 or not words[0].isdigit() or not 2 <= int(words[0]) <= MAX_1D:
+    if len(words) != 1 or not 2 <= (whole(words[0]) or 0) <= MAX_1D:
         raise CubeError(path, ln, f"{ch} prelut: expected its point count 2..{MAX_1D}")
     n = int(words[0])
     got = []
@@ -82,7 +83,7 @@ def _prelut(path, lines, ch: str) -> tuple[np.ndarray, np.ndarray]:
 
 def parse_csp(text: str, path: str | Path = "<text>") -> Cube:
     """Parse .csp text; raises CubeError naming the offending line."""
-    lines = _lines(text)
+    lines = _lines(text, path)
     ln, words = next(lines, (0, []))
     if words != ["CSPLUTV100"]:
         raise CubeError(path, ln, "first line must be 'CSPLUTV100' (is this a .csp?)")
@@ -92,7 +93,7 @@ def parse_csp(text: str, path: str | Path = "<text>") -> Cube:
     three = words == ["3D"]
     pre = [_prelut(path, lines, ch) for ch in ("red", "green", "blue")]
     ln, words = next(lines, (ln, []))
-    size_ok = all(w.isdigit() for w in words) and len(words) == (3 if three else 1)
+    size_ok = all(whole(w) is not None for w in words) and len(words) == (3 if three else 1)
     n = int(words[0]) if size_ok else 0
     top = MAX_N if three else MAX_1D
     if size_ok and len(set(words)) != 1:

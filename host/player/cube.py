@@ -18,11 +18,12 @@ MAX_3D = 256
 MAX_1D = 65536
 
 _NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_NUM_RE = re.compile(_NUM)
+_NUM_RE = re.compile(_NUM, re.ASCII)  # \d took Arabic-Indic digits, as float() does
 # A line the fast path takes: three numbers, or blank. A block is read whole when removing
 # these leaves nothing (a fullmatch of the repeated line took ~100x the block's memory).
-_PLAIN_LINE_RE = re.compile(rf"[ \t]*(?:{_NUM}[ \t]+{_NUM}[ \t]+{_NUM}[ \t]*)?\r?\n")
+_PLAIN_LINE_RE = re.compile(rf"[ \t]*(?:{_NUM}[ \t]+{_NUM}[ \t]+{_NUM}[ \t]*)?\r?\n", re.ASCII)
 _BLOCK_CHARS = 1 << 16  # text per block: its rows as str and float64 stay a few MB
+_MAX_LINE = 4096  # a 200 MB line of numbers was split into 100 million words (1.4 GB)
 _KEYWORDS = {"TITLE", "LUT_1D_SIZE", "LUT_3D_SIZE", "DOMAIN_MIN", "DOMAIN_MAX",
              "LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE"}
 
@@ -164,7 +165,7 @@ class _Parser:
         toks = rest.split("#")[0].split()
         if key in ("LUT_1D_SIZE", "LUT_3D_SIZE"):
             hi = MAX_1D if key == "LUT_1D_SIZE" else MAX_3D
-            if len(toks) != 1 or not re.fullmatch(r"\+?\d{1,9}", toks[0]):
+            if len(toks) != 1 or not re.fullmatch(r"\+?[0-9]{1,9}", toks[0]):
                 raise self.fail(ln, f"{key} needs one integer, got '{' '.join(toks)[:40]}'")
             n = int(toks[0])
             if not 2 <= n <= hi:
@@ -273,6 +274,9 @@ def _slow_block(p: _Parser, block: str, ln0: int, rows: _Rows | None) -> tuple[_
         s = line.strip()
         if not s or s.startswith("#"):
             continue
+        if s.startswith("<"):
+            raise p.fail(ln, "XML, not a .cube (a CLF/CTF? name it .clf and see `empathy lut "
+                         "check`'s list of formats)")
         first = s.split(None, 1)[0]
         if (s[0].isalpha() or s[0] == "_") and first.lower() not in _NONFINITE:
             if rows is not None or row_lines:
@@ -308,6 +312,8 @@ def parse_cube(text: str, path: str | Path = "<text>") -> Cube:
     p = _Parser(path)
     if not re.search(r"\S", text):
         raise p.fail(0, "empty file")
+    if "\n" not in text:  # CR-only line ends (old Mac tools): blocks end at a newline
+        text = text.replace("\r", "\n")
     rows: _Rows | None = None
     pos, ln = 0, 1
     # Blocks of whole lines, each read with C-level regex and split (short enough not to
@@ -316,8 +322,15 @@ def parse_cube(text: str, path: str | Path = "<text>") -> Cube:
     while pos < len(text):
         end = text.find("\n", pos + _BLOCK_CHARS)
         end = len(text) if end < 0 else end + 1
+        if end - pos > _BLOCK_CHARS + _MAX_LINE:  # its last line is longer than that
+            raise p.fail(ln + text.count("\n", pos, pos + _BLOCK_CHARS),
+                         f"a line over {_MAX_LINE} characters: a .cube's are a row of three "
+                         "numbers or a keyword (is this the right file?)")
         block = text[pos:end]
         pos = end
+        if block.isspace():  # (a regex match per blank line: 200 MB of them took 26 CPU-s)
+            ln += block.count("\n")
+            continue
         if rows is not None and not _PLAIN_LINE_RE.sub("", block) \
                 and rows.add(np.array(block.split(), dtype=np.float64).reshape(-1, 3)):
             ln += block.count("\n")

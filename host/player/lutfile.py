@@ -17,10 +17,12 @@ from pathlib import Path
 from .clf import parse_clf
 from .csp import parse_csp
 from .cube import Cube, CubeError, parse_cube
+from .luttext import whole
 from .spi import parse_spi1d, parse_spi3d
 from .threedl import parse_3dl
 
 _MAX_BYTES = 512 * 1024 * 1024  # a 256^3 .cube is ~600 MB of text; refuse anything larger
+_SNIFF = 1 << 16  # characters a format is told from
 _ESCAPED_RE = re.compile("[\udc80-\udcff]")  # a byte not UTF-8, as decoding escapes it
 
 READ = {".cube": parse_cube, ".3dl": parse_3dl, ".spi3d": parse_spi3d, ".spi1d": parse_spi1d,
@@ -39,7 +41,7 @@ def format_of(path: Path, text: str) -> str:
     suffix = path.suffix.lower()
     if suffix in READ or suffix in REFUSED:
         return suffix
-    for line in text.splitlines()[:20]:
+    for line in text[:_SNIFF].splitlines()[:20]:  # the whole text's lines took 1.8 GB
         words = line.split()
         if not words or words[0].startswith("#"):
             continue
@@ -52,7 +54,7 @@ def format_of(path: Path, text: str) -> str:
             return ".spi3d"
         if first == "Version":
             return ".spi1d"
-        if first in ("3DMESH", "Mesh") or (len(words) > 3 and all(w.isdigit() for w in words)):
+        if first in ("3DMESH", "Mesh") or (len(words) > 3 and all(whole(w) is not None for w in words)):
             return ".3dl"
         break
     return ".cube"
@@ -69,6 +71,8 @@ def refusal(path: Path, suffix: str) -> CubeError:
 def _decode(path: Path, raw: bytes, what: str) -> str:
     if not re.search(rb"\S", raw):  # not raw.strip(): that is a copy of the whole file
         raise CubeError(path, 0, "empty file")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # was "binary data (NUL byte)"
+        raise CubeError(path, 0, f"UTF-16 text: save it as UTF-8 (or ASCII), as a {what} is")
     nul = raw.find(b"\0")
     if nul >= 0:
         raise CubeError(path, raw.count(b"\n", 0, nul) + 1,

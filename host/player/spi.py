@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from .cube import _DOMAIN_LIMIT, _MIN_SPAN, MAX_1D, Cube, CubeError, _said
+from .luttext import text_lines, whole
 
 MAX_N = 129  # lattice points per axis (OpenColorIO's own limit)
-_NUM_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUM_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def _numbers(path, words: list[str], ln: int, limit: float = 3.0e38) -> list[float]:
@@ -33,9 +34,9 @@ def _numbers(path, words: list[str], ln: int, limit: float = 3.0e38) -> list[flo
     return vals
 
 
-def _content(text: str):
+def _content(text: str, path):
     """(line number, words) of each line that says something."""
-    for ln, raw in enumerate(text.splitlines(), 1):
+    for ln, raw in text_lines(text, path):
         words = raw.split("#")[0].split()
         if words:
             yield ln, words
@@ -43,7 +44,7 @@ def _content(text: str):
 
 def parse_spi3d(text: str, path: str | Path = "<text>") -> Cube:
     """Parse .spi3d text; raises CubeError naming the offending line."""
-    lines = _content(text)
+    lines = _content(text, path)
     ln, words = next(lines, (0, []))
     if words[:1] != ["SPILUT"]:
         raise CubeError(path, ln, "first line must be 'SPILUT 1.0' (is this a .spi3d?)")
@@ -51,8 +52,7 @@ def parse_spi3d(text: str, path: str | Path = "<text>") -> Cube:
     if words != ["3", "3"]:
         raise CubeError(path, ln, "second line must be '3 3' (RGB in, RGB out)")
     ln, words = next(lines, (0, []))
-    if len(words) != 3 or len(set(words)) != 1 or not words[0].isdigit() \
-            or not 2 <= int(words[0]) <= MAX_N:
+    if len(words) != 3 or len(set(words)) != 1 or not 2 <= (whole(words[0]) or 0) <= MAX_N:
         raise CubeError(path, ln, f"third line must be the lattice size 'N N N', N 2..{MAX_N}")
     n = int(words[0])
     table = np.zeros((n, n, n, 3), np.float32)
@@ -60,10 +60,11 @@ def parse_spi3d(text: str, path: str | Path = "<text>") -> Cube:
     for ln, words in lines:
         if len(words) != 6:
             raise CubeError(path, ln, f"expected 'i j k R G B', got {len(words)} values")
-        if not all(w.isdigit() and int(w) < n for w in words[:3]):
+        idx = [whole(w) for w in words[:3]]
+        if not all(x is not None and x < n for x in idx):
             raise CubeError(path, ln, f"lattice index '{' '.join(words[:3])[:40]}' is not "
                             f"three integers 0..{n - 1}")
-        i, j, k = (int(w) for w in words[:3])
+        i, j, k = idx  # type: ignore[misc]
         if seen[i, j, k]:
             raise CubeError(path, ln, f"point {i} {j} {k} again (first on line "
                             f"{seen[i, j, k]})")
@@ -98,7 +99,7 @@ def _header(path, lines) -> tuple[dict[str, tuple[int, list[float]]], int]:
 
 def parse_spi1d(text: str, path: str | Path = "<text>") -> Cube:
     """Parse .spi1d text; raises CubeError naming the offending line."""
-    lines = _content(text)
+    lines = _content(text, path)
     keys, brace = _header(path, lines)
     for key in ("Version", "Length"):
         if key not in keys:

@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from .cube import Cube, CubeError, _said
+from .luttext import text_lines, whole
 
 MAX_N = 65  # lattice points per axis: real .3dl files use 17, 33 or 65
 DEPTHS = (8, 10, 12, 16)
-_INT_RE = re.compile(r"\d{1,6}")
-_FLOAT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_INT_RE = re.compile(r"[0-9]{1,6}")  # ASCII: \d took Arabic-Indic digits
+_FLOAT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _TRAILER_RE = re.compile(r"LUT(?:8|10|12|16)")
 
 
@@ -57,7 +58,7 @@ class _Reader:
                 raise self.fail(ln, f"duplicate Mesh line (first on line {self.header[0]})")
             if self.mesh is not None:
                 raise self.fail(ln, "Mesh line after the mesh: the header comes first")
-            if len(words) != 3 or not all(w.isdigit() and len(w) <= 2 for w in words[1:]):
+            if len(words) != 3 or not all(whole(w) is not None and len(w) <= 2 for w in words[1:]):
                 raise self.fail(ln, "Mesh needs two integers: mesh bits and output bits "
                                 "(e.g. 'Mesh 5 12')")
             m, o = int(words[1]), int(words[2])
@@ -144,7 +145,7 @@ class _Reader:
 def parse_3dl(text: str, path: str | Path = "<text>") -> Cube:
     """Parse .3dl text; raises CubeError naming the offending line."""
     r = _Reader(path)
-    for ln, raw in enumerate(text.splitlines(), 1):
+    for ln, raw in text_lines(text, path):
         s = raw.strip()
         if s and not s.startswith("#"):
             if s.startswith("<"):
