@@ -100,8 +100,9 @@ class LslSource:
             self.scale = float(query["scale"]) if "scale" in query else None
             self.resolve_s = float(query.get("resolve_s", 5))
             self.silence_s = float(query.get("silence_s", 2))
-        except ValueError as e:
-            raise SourceError(f"{url}: {e}") from None
+        except ValueError:
+            raise SourceError(f"{url}: scale, resolve_s and silence_s are numbers "
+                              "(e.g. resolve_s=5)") from None
         if self.scale is not None and not (math.isfinite(self.scale) and self.scale > 0):
             raise SourceError(f"{url}: scale must be a positive number")
         if not all(0 < v < 3600 for v in (self.resolve_s, self.silence_s)):

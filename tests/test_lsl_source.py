@@ -187,6 +187,10 @@ def test_missing_or_unusable_streams_say_why(tmp_path):
         open_source("lsl://")
     with pytest.raises(SourceError, match="kind"):
         open_source("lsl://X?kind=eeg")
+    # a word where a number goes says which keys are numbers (was Python's own
+    # "could not convert string to float: 'abc'")
+    with pytest.raises(SourceError, match=r"resolve_s and silence_s are numbers"):
+        open_source("lsl://X?resolve_s=abc")
     src = open_source(f"lsl://nobody-{uuid.uuid4().hex[:6]}?resolve_s=0.5")
     try:
         h = collect(src, lambda out: any(isinstance(r, Health) for r in out), 10)
