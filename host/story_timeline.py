@@ -50,6 +50,8 @@ def read_timeline(path: Path, text: str, fps: Optional[float]):
                                 "(the timeline's, e.g. 25 or 23.976)")
         kwargs["rate"] = _timecode_rate(path, fps)
         _check_edl(path, text, fps)
+        if round(kwargs["rate"] * 1001) in (30000, 60000):
+            text = _drop_frame_marks(text)
     if adapter == "otio_json":
         _check_depth(path, text)
     try:
@@ -234,6 +236,20 @@ def media_path(clip, timeline: Path, search: list[Path], listings: Listings) -> 
         if found:
             return found
     return search[0] / clip.name.replace("\\", "/").lstrip("/")
+
+
+def _drop_frame_marks(text: str) -> str:
+    """Events under `FCM: DROP FRAME` with their timecodes as hh:mm:ss;ff. CMX 3600 lets the
+    header say drop frame and the events keep colons; the adapter goes by the separator only
+    and read them as non-drop, off by 2 frames a minute (108 an hour)."""
+    lines, drop = text.splitlines(keepends=True), False
+    for i, line in enumerate(lines):
+        fcm = re.match(r"\s*FCM:\s*(NON)?", line, re.I)
+        if fcm:
+            drop = fcm.group(1) is None
+        elif drop and line[:1].isdigit():
+            lines[i] = re.sub(r"\b(\d\d:\d\d:\d\d):(\d\d)\b", r"\1;\2", line)
+    return "".join(lines)
 
 
 def _check_depth(path: Path, text: str) -> None:

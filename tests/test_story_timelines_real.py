@@ -211,6 +211,13 @@ def test_ntsc_rates_as_an_editor_types_them_read_drop_frame_and_not(tmp_path):
     got = [(s.in_s, s.out_s) for s in load(tmp_path / "df.toml", check_files=False).segments.values()]
     assert got == [(round(109690 * 1001 / 30000, 6), round(109696 * 1001 / 30000, 6)),
                    (round(300 * 1001 / 30000, 6), round(360 * 1001 / 30000, 6))], got
+    # the same drop-frame EDL with colons, as the header FCM: DROP FRAME allows: the adapter
+    # read it as non-drop (01:00:59:28 to 01:01:00:06 as 8 frames) and refused it
+    edl.write_text(DF_EDL.replace(";", ":"))
+    r = _new(edl, tmp_path / "df2.toml", "--fps", "29.97")
+    assert (tmp_path / "df2.toml").exists(), r.stderr
+    assert [(s.in_s, s.out_s) for s in load(tmp_path / "df2.toml", check_files=False)
+            .segments.values()] == got
     edl.write_text(EDL.format("00:00:01:00", "00:00:02:00", "00:00:00:00", "00:00:01:00"))
     r = _new(edl, tmp_path / "ndf.toml", "--fps", "23.976")
     assert (tmp_path / "ndf.toml").exists(), r.stderr
