@@ -57,7 +57,9 @@ def read_timeline(path: Path, text: str, fps: Optional[float]):
     try:
         return otio.adapters.read_from_string(text, adapter_name=adapter, **kwargs)
     except Exception as e:  # each adapter raises its own kinds for a malformed file
-        hint = ": export the sequence, not a clip or a bin" if "sequences" in str(e) else ""
+        hint = {"sequences": ": export the sequence, not a clip or a bin",
+                "don't match": " (a speed change with no M2 line, or --fps not the EDL's rate)"}
+        hint = next((h for k, h in hint.items() if k in str(e)), "")
         raise ScaffoldError(f"{path}: cannot read the timeline: {e}{hint}") from None
 
 
