@@ -6,15 +6,15 @@
     empathy story new cut.xml --out film.toml            # FCP 7 XML (otio-fcp-adapter)
 
 A folder's clips are probed (GStreamer's discoverer) for their durations. A timeline's clips
-(its first video track, in order) become segments with their source ranges (`in_s`/`out_s`,
-seconds from the start of the file); gaps and transitions are left out (said on stderr).
+(its first video track, in order, host/story_timeline.py) become segments with their source
+ranges (`in_s`/`out_s`, seconds from the start of the file); what a story cannot play is
+left out or refused, said on stderr.
 Segments follow one another (`next`); the artist then adds decisions. The written story is
 checked like `story check` would, and the result printed.
 """
 
 from __future__ import annotations
 
-import bisect
 import json
 import os
 import re
@@ -23,20 +23,13 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
-from urllib.parse import unquote, urlsplit
 
 from empathy.cli import number_in
 from empathy.host.story import read_text
 from empathy.host.story_read import SEGMENT_ID_MAX
+from empathy.host.story_timeline import ScaffoldError
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf", ".ts", ".mts"}
-TIMELINE_SUFFIXES = {".otio": "otio_json", ".edl": "cmx_3600", ".xml": "fcp_xml"}
-OTIO_DEPTH_MAX = 200
-_JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # a string (passed over) or a bracket
-
-
-class ScaffoldError(ValueError):
-    """The source cannot become a story; the message says why."""
 
 
 @dataclass
@@ -103,121 +96,17 @@ def from_folder(folder: Path, warn=print) -> list[Draft]:
     return drafts
 
 
-class _Listings:
-    """Each folder's entries, sorted, listed once: a glob per clip read the whole folder
-    again for every clip (clips x files)."""
-
-    def __init__(self):
-        self.names: dict[Path, list[str]] = {}
-
-    def first_video(self, folder: Path, prefix: str) -> Optional[Path]:
-        """The first entry (in name order) whose name starts with `prefix` and ends in a
-        video suffix, as sorted(folder.glob(prefix + "*")) would find it."""
-        if folder not in self.names:
-            try:
-                self.names[folder] = sorted(os.listdir(folder))
-            except OSError:  # no such folder, or not one: glob found nothing there either
-                self.names[folder] = []
-        names = self.names[folder]
-        for i in range(bisect.bisect_left(names, prefix), len(names)):  # the names after it
-            if not names[i].startswith(prefix):
-                return None
-            if Path(names[i]).suffix.lower() in VIDEO_SUFFIXES:
-                return folder / names[i]
-        return None
-
-
-def _media_path(clip, timeline: Path, search: list[Path], listings: _Listings) -> Path:
-    """The file behind a timeline clip: its reference's URL, else a file named after it."""
-    import opentimelineio as otio
-
-    ref = clip.media_reference
-    if isinstance(ref, otio.schema.ExternalReference) and ref.target_url:
-        url = urlsplit(ref.target_url)
-        p = Path(unquote(url.path)) if url.scheme in ("file", "") else None
-        if p is None:
-            raise ScaffoldError(f"{timeline}: clip {clip.name!r}: {ref.target_url} is not a "
-                                "local file")
-        return p if p.is_absolute() else timeline.parent / p
-    folder, _, prefix = clip.name.rpartition("/")  # a name with a slash: its folder's files
-    for root in search:  # an EDL without file comments names only the clip or reel
-        found = listings.first_video(root / folder, prefix)
-        if found:
-            return found
-    return search[0] / clip.name
-
-
 def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[Path] = None,
                   warn=print) -> list[Draft]:
-    import opentimelineio as otio
+    from empathy.host.story_timeline import Listings, media_path, read_timeline, shown_clips
 
-    adapter = TIMELINE_SUFFIXES.get(path.suffix.lower(), "?")
-    if adapter == "?":
-        raise ScaffoldError(f"{path}: not a timeline ({', '.join(TIMELINE_SUFFIXES)}) nor a folder")
-    kwargs = {}
-    if adapter == "cmx_3600":
-        if not fps:
-            raise ScaffoldError(f"{path}: an EDL does not say its frame rate: give --fps "
-                                "(the timeline's, e.g. 25 or 23.976)")
-        kwargs["rate"] = fps
-    text = read_text(path)  # an editor's export may start with a BOM
-    if adapter == "cmx_3600":
-        _check_edl_numbers(path, text)
-    if adapter == "otio_json":
-        _check_depth(path, text)
-    try:
-        tl = otio.adapters.read_from_string(text, adapter_name=adapter, **kwargs)
-    except Exception as e:  # each adapter raises its own kinds for a malformed file
-        raise ScaffoldError(f"{path}: cannot read the timeline: {e}") from None
-    tracks = [t for t in getattr(tl, "video_tracks", lambda: [])() if t.find_clips()]
-    if not tracks:
-        raise ScaffoldError(f"{path}: no video track with clips")
-    if len(tracks) > 1:
-        warn(f"{path}: {len(tracks)} video tracks; the first one is used")
+    tl = read_timeline(path, read_text(path), fps)  # an editor's export may start with a BOM
     search = [media_root] if media_root else [path.parent]
-    drafts, ident, listings = [], _Idents(), _Listings()
-    for item in tracks[0]:
-        if not isinstance(item, otio.schema.Clip):
-            if not isinstance(item, otio.schema.Gap) or item.duration().value:
-                warn(f"{path}: {type(item).__name__} {item.name!r} left out (segments cut "
-                     "straight from one to the next)")
-            continue
-        sr = item.trimmed_range()
-        start = sr.start_time.to_seconds()
-        avail = getattr(item.media_reference, "available_range", None)
-        if avail is not None:  # source time is the file's timecode: count from its start
-            start -= avail.start_time.to_seconds()
-        in_s, dur = round(max(0.0, start), 6), round(sr.duration.to_seconds(), 6)
-        drafts.append(Draft(ident(item.name or "clip"),
-                            _media_path(item, path, search, listings), dur, in_s,
-                            round(in_s + dur, 6)))
+    drafts, ident, listings = [], _Idents(), Listings()
+    for clip, in_s, dur in shown_clips(tl, path, warn):
+        drafts.append(Draft(ident(clip.name or "clip"), media_path(clip, path, search, listings),
+                            round(dur, 6), round(in_s, 6), round(in_s + dur, 6)))
     return drafts
-
-
-def _check_depth(path: Path, text: str) -> None:
-    """OpenTimelineIO's C++ reader recurses at each level of nesting: 5,000 levels held it
-    15 s, 10,000 a minute, and 100,000 (a 400 KB file) crashed the process (SIGSEGV)."""
-    depth = 0
-    for m in _JSON_NESTING.finditer(text):
-        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(m.group(), 0)
-        if depth > OTIO_DEPTH_MAX:
-            raise ScaffoldError(f"{path}: nested deeper than {OTIO_DEPTH_MAX} levels (an "
-                                "editor's timeline nests about 15): not a timeline to read")
-
-
-def _check_edl_numbers(path: Path, text: str) -> None:
-    """An event numbered like the one before it is, in CMX 3600, a transition into it (D, W,
-    K): a cut (C) numbered so comes from per-track numbering, which the adapter misreads."""
-    prev = None  # (number, line) of the last event
-    for i, line in enumerate(text.splitlines(), 1):
-        f = line.split()
-        if not (f and f[0].isdigit()):
-            continue
-        if prev and int(f[0]) == prev[0] and len(f) > 3 and f[3].upper() == "C":
-            raise ScaffoldError(f"{path}:{i}: event {f[0]} is a cut numbered like the event on "
-                                f"line {prev[1]} (a repeated number means a transition): "
-                                "export the EDL again with its events numbered in order")
-        prev = (int(f[0]), i)
 
 
 def _shown(text: str) -> str:

@@ -125,5 +125,11 @@ for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
 for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
     [ -f "cache/lut-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/lut-corpus $req
   done
+  # and the timelines real editors wrote (host/timeline_corpus.py) into cache/timeline-corpus
+  mkdir -p cache/timeline-corpus
+  "$VENV/bin/python" -c 'from empathy.host.timeline_corpus import DISTS
+for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
+    [ -f "cache/timeline-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/timeline-corpus $req
+  done
 fi
 echo "installed ($ROLE): $("$VENV/bin/empathy" --version)"

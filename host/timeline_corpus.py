@@ -1,0 +1,54 @@
+"""Timelines real editors wrote (Avid, Premiere, Nucoda, Hiero, Resolve and others' EDLs, FCP 7
+XML and .otio), as OpenTimelineIO and its adapters ship them for their own tests.
+
+Nothing is downloaded at run time: `scripts/install.sh` fetches the three source distributions
+with `pip download --no-deps` into `cache/timeline-corpus/` (git-ignored;
+`EMPATHY_TIMELINE_CORPUS` points elsewhere), each held to its sha256.
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from pathlib import Path
+
+from empathy.cached_dist import CorpusMissing, checked_dist  # noqa: F401 (callers catch it)
+
+DISTS = {
+    "otio_cmx3600_adapter-1.0.0.tar.gz": "otio-cmx3600-adapter==1.0.0 --no-binary :all:",
+    "otio_fcp_adapter-1.0.0.tar.gz": "otio-fcp-adapter==1.0.0 --no-binary :all:",
+    # its own build needs cmake: only it is taken as source, its build tools as wheels
+    "opentimelineio-0.18.1.tar.gz": "opentimelineio==0.18.1 --no-binary opentimelineio",
+}
+SHA256 = {
+    "otio_cmx3600_adapter-1.0.0.tar.gz":
+        "a10cca794617795bbc147d784ec33e6381a57eb6157e87d2b74b65b02516b621",
+    "otio_fcp_adapter-1.0.0.tar.gz":
+        "38544c1064cc85e169428c8c3436bd7c36b90bad99a253851db130d9d7298ce6",
+    "opentimelineio-0.18.1.tar.gz":
+        "a4e5086e2accd4ca9853ab48bf531e0c148eff47889363a6da3a03f662fbf5e8",
+}
+SUFFIXES = (".edl", ".xml", ".otio")
+
+
+def corpus_dir() -> Path:
+    env = os.environ.get("EMPATHY_TIMELINE_CORPUS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "cache" / "timeline-corpus"
+
+
+def extract(dest: Path) -> list[Path]:
+    """Every sample timeline (tests/sample_data/*) of the three archives, written flat under
+    dest; a name two archives share is prefixed by its package (cmx3600_enabled.otio)."""
+    out = []
+    for name, sha in SHA256.items():
+        package = name.split("-")[0].removeprefix("otio_").removesuffix("_adapter")
+        with tarfile.open(checked_dist(corpus_dir(), name, sha, DISTS[name])) as t:
+            for m in t.getmembers():
+                if m.isfile() and "/tests/sample_data/" in m.name and \
+                        m.name.lower().endswith(SUFFIXES):
+                    path = dest / Path(m.name).name
+                    if path.exists():
+                        path = dest / f"{package}_{path.name}"
+                    path.write_bytes(t.extractfile(m).read())
+                    out.append(path)
+    return sorted(out)
