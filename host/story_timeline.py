@@ -257,8 +257,9 @@ class Listings:
         self.names: dict[Path, list[str]] = {}
 
     def first(self, folder: Path, prefix: str, exact: bool = False) -> Optional[Path]:
-        """The first entry (in name order) named `prefix` (exact) or starting with it and
-        ending in a video suffix, as sorted(folder.glob(prefix + "*")) would find it."""
+        """The entry named `prefix` (exact), else `prefix` with a video suffix, else the first
+        (in name order) starting with it and ending in one, as sorted(folder.glob(prefix +
+        "*")) would find it."""
         from empathy.host.story_new import VIDEO_SUFFIXES
 
         if folder not in self.names:
@@ -267,6 +268,12 @@ class Listings:
             except OSError:  # no such folder, or not one: glob found nothing there either
                 self.names[folder] = []
         names = self.names[folder]
+        if not exact:  # `X.mov` before `X (48.00 FPS).mov`, another clip that sorts first
+            for i in range(bisect.bisect_left(names, prefix + "."), len(names)):
+                if not names[i].startswith(prefix + "."):
+                    break
+                if names[i][len(prefix):].lower() in VIDEO_SUFFIXES:
+                    return folder / names[i]
         for i in range(bisect.bisect_left(names, prefix), len(names)):  # the names after it
             if not names[i].startswith(prefix) or (exact and names[i] != prefix):
                 return None

@@ -34,6 +34,7 @@ def rushes(tmp_path_factory):
     _clip(d / "master.mov", "25", "01:00:00:00")
     _clip(d / "camera.mp4", "25", "14:23:10:05")
     _clip(d / "none.mp4", "25", None)
+    _clip(d / "graded.mkv", "25", "20:00:00:00")  # Matroska: a TIMECODE tag
     _clip(d / "ntsc.mov", "30000/1001", "01:00:00;02")
     try:
         _clip(d / "deck.mxf", "25", "10:00:00:00", codec="mpeg2video")
@@ -65,15 +66,16 @@ def _ranges(out: Path) -> list[tuple[str, float, float]]:
 def test_an_edl_s_source_timecode_counts_from_each_file_s_own_start(rushes, tmp_path):
     events = [("master.mov", "01:00:01:00", "01:00:02:00", "00:00:00:00", "00:00:01:00"),
               ("camera.mp4", "14:23:11:05", "14:23:13:05", "00:00:01:00", "00:00:03:00"),
-              ("none.mp4", "00:00:00:10", "00:00:01:10", "00:00:03:00", "00:00:04:00")]
+              ("none.mp4", "00:00:00:10", "00:00:01:10", "00:00:03:00", "00:00:04:00"),
+              ("graded.mkv", "20:00:03:00", "20:00:03:12", "00:00:04:00", "00:00:04:12")]
     if (rushes / "deck.mxf").exists():
-        events.append(("deck.mxf", "10:00:02:00", "10:00:03:00", "00:00:04:00", "00:00:05:00"))
+        events.append(("deck.mxf", "10:00:02:00", "10:00:03:00", "00:00:04:12", "00:00:05:12"))
     edl = tmp_path / "cut.edl"
     edl.write_text(_edl(events))
     r = _new(edl, tmp_path / "s.toml", "--fps", 25, "--media-root", rushes)
     assert r.returncode == 0, r.stderr
     want = [("master.mov", 1.0, 2.0), ("camera.mp4", 1.0, 3.0), ("none.mp4", 0.4, 1.4),
-            ("deck.mxf", 2.0, 3.0)][:len(events)]
+            ("graded.mkv", 3.0, 3.48), ("deck.mxf", 2.0, 3.0)][:len(events)]
     assert _ranges(tmp_path / "s.toml") == want, r.stderr
     said = [ln for ln in r.stderr.splitlines() if "no start timecode" in ln]
     assert len(said) == 1 and "none.mp4" in said[0] and "master.mov" not in said[0], r.stderr
@@ -114,3 +116,32 @@ def test_an_otio_clip_with_no_available_range_counts_from_its_file_s_timecode(ru
     r = _new(tmp_path / "cut.otio", tmp_path / "s.toml")
     assert r.returncode == 0, r.stderr
     assert _ranges(tmp_path / "s.toml") == [("camera.mp4", 2.0, 3.0)], r.stderr
+
+
+def test_a_timecode_track_past_24_hours_is_refused_in_one_line(rushes, tmp_path):
+    import struct
+
+    data = (rushes / "master.mov").read_bytes()
+    counter = struct.pack(">I", 90000)  # the tmcd sample: 01:00:00:00 is frame 90,000 at 25
+    assert data.count(counter) == 1
+    (tmp_path / "broken.mov").write_bytes(data.replace(counter, struct.pack(">I", 25 * 86400)))
+    edl = tmp_path / "cut.edl"
+    edl.write_text(_edl([("broken.mov", "01:00:01:00", "01:00:02:00", "00:00:00:00",
+                          "00:00:01:00")]))
+    r = _new(edl, tmp_path / "s.toml", "--fps", 25, "--media-root", tmp_path)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1 and "past 24 hours" in lines[0], lines
+    assert "broken.mov" in lines[0] and not (tmp_path / "s.toml").exists()
+
+
+def test_a_clip_named_in_the_edl_finds_its_own_file_before_a_longer_named_one(rushes, tmp_path):
+    # speed_effects.edl (a real Avid EDL) names both 'Z694_54 (LAY5)' and
+    # 'Z694_54 (LAY5) (48.00 FPS)': the second sorts first, and was taken for both
+    shutil.copy(rushes / "master.mov", tmp_path / "Z694_54 (LAY5).mov")
+    shutil.copy(rushes / "none.mp4", tmp_path / "Z694_54 (LAY5) (48.00 FPS).mov")
+    edl = tmp_path / "cut.edl"
+    edl.write_text(_edl([("Z694_54 (LAY5)", "01:00:01:00", "01:00:02:00", "00:00:00:00",
+                          "00:00:01:00")]))
+    r = _new(edl, tmp_path / "s.toml", "--fps", 25, "--media-root", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert _ranges(tmp_path / "s.toml") == [("Z694_54 (LAY5).mov", 1.0, 2.0)], r.stderr

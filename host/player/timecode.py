@@ -1,7 +1,8 @@
 """A clip's start timecode: where the timecode cameras and editors stamp in a file begins
 (01:00:00:00 for an edit's master, the time of day for a camera's). An EDL's source in/out
 points count in it. GStreamer's discoverer leaves a MOV/MP4's timecode track out, so its
-index is read here; an MXF's timecode component comes in the discoverer's `mxf-structure`.
+index is read here; an MXF's timecode component and a Matroska's TIMECODE tag come in the
+discoverer's tags.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Optional
 from .probe import ProbeError
 
 MOOV_MAX = 64 << 20  # a film's index: a few MB for hours of frames
+TAGGED = {".mxf", ".mkv", ".webm"}  # read from the discoverer's tags, not an MP4 index
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
 _MXF_TC = re.compile(r"start-timecode\W+gint64\W+(-?\d+)\W+rounded-timecode-base\W+uint\W+"
                      r"(\d+)\W+drop-frame\W+boolean\W+(\w+)")
+_TAG_TC = re.compile(r"\bTIMECODE=(\d\d):(\d\d):(\d\d)([:;.])(\d\d)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -129,24 +132,42 @@ def _from_mp4(path: Path) -> Optional[StartTimecode]:
     return None
 
 
-def _from_mxf(path: Path, fps: float) -> Optional[StartTimecode]:
-    """The first timecode component in the MXF's structure (the material package's)."""
+def _from_tags(path: Path, fps: float) -> Optional[StartTimecode]:
+    """An MXF's first timecode component (the material package's), from the discoverer's
+    `mxf-structure`; a Matroska's `TIMECODE` tag, from its container tags."""
+    import warnings
+
     from .gst import Gst
     from .probe import _pbutils
 
     Gst_, pb = Gst(), _pbutils()
     try:
         info = pb.Discoverer.new(10 * Gst_.SECOND).discover_uri(path.resolve().as_uri())
-    except Exception:  # GLib.Error: not an MXF GStreamer reads; describe() says so
+    except Exception:  # GLib.Error: not a file GStreamer reads; describe() says so
         return None
-    found = (_MXF_TC.search(t.to_string().replace("\\", "")) for t in
-             (s.get_tags() for s in info.get_stream_list()) if t is not None)
-    m = next((m for m in found if m), None)
+    with warnings.catch_warnings():  # the container's tags are only here (1.20 deprecated it)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        lists = [info.get_tags()] + [st.get_tags() for st in info.get_stream_list()]
+    text = " ".join(t.to_string().replace("\\", "") for t in lists if t is not None)
+    ntsc = round(fps) * 1000 / 1001  # a timecode base of 30 counts 29.97 fps pictures
+    m = _MXF_TC.search(text)
+    if m:
+        frames, base, drop = int(m.group(1)), int(m.group(2)), m.group(3) == "true"
+        rate = ntsc if drop or abs(fps - ntsc) < abs(fps - base) else float(base)
+        return _checked(path, frames, rate, drop, base)
+    m = _TAG_TC.search(text)
     if m is None:
         return None
-    frames, base, drop = int(m.group(1)), int(m.group(2)), m.group(3) == "true"
-    ntsc = base * 1000 / 1001  # a timecode base of 30 counts 29.97 fps pictures
+    h, mi, sec, fr = map(int, m.group(1, 2, 3, 5))
+    base, drop = round(fps), m.group(4) == ";"
     rate = ntsc if drop or abs(fps - ntsc) < abs(fps - base) else float(base)
+    if mi >= 60 or sec >= 60 or fr >= base:
+        raise ProbeError(f"{path}: its timecode tag {m.group(0)} is not a time at {fps:g} fps "
+                         f"(mm and ss < 60, ff < {base})")
+    frames = ((h * 60 + mi) * 60 + sec) * base + fr
+    if drop:  # two frame numbers skipped each minute but every tenth
+        minutes = h * 60 + mi
+        frames -= base // 15 * (minutes - minutes // 10)
     return _checked(path, frames, rate, drop, base)
 
 
@@ -154,8 +175,8 @@ def start_timecode(path: Path, fps: float) -> Optional[StartTimecode]:
     """The file's start timecode; None where it carries none. ProbeError for one out of range
     or unreadable. `fps`: the picture's rate (an MXF's timecode says only its rounded base)."""
     try:
-        if path.suffix.lower() == ".mxf":
-            return _from_mxf(path, fps)
+        if path.suffix.lower() in TAGGED:
+            return _from_tags(path, fps)
         return _from_mp4(path)
     except (OSError, struct.error) as e:
         raise ProbeError(f"{path}: cannot read its timecode ({e})") from None
