@@ -174,8 +174,8 @@ def _clip_range(item, path: Path) -> tuple[float, float]:
 
 class FileStarts:
     """Source time counted from each clip file's own start timecode, where the timeline does
-    not give it (an EDL; XML or .otio without a file's `<timecode>`/`available_range`):
-    each file probed once, an event outside its file refused in one line."""
+    not give it (an EDL; .otio without `available_range`): each file probed once, an event
+    outside its file refused in one line."""
 
     def __init__(self, timeline: Path):
         self.timeline = timeline
@@ -184,8 +184,10 @@ class FileStarts:
         self.unread: list[str] = []  # clips an hour in or later whose file was not read
 
     def in_point(self, clip, media: Path, in_s: float, dur: float) -> float:
-        if getattr(clip.media_reference, "available_range", None) is not None:
-            return in_s  # the timeline gave the file's start: subtracted in _clip_range
+        if (getattr(clip.media_reference, "available_range", None) is not None
+                or self.timeline.suffix.lower() == ".xml"):
+            return in_s  # the file's start given (subtracted in _clip_range), or FCP 7 XML's
+            # <in> with no <timecode>: frames from the file's first, whatever its stamp
         got = self._probe(clip, media)
         if got is None:
             if in_s >= 3600:

@@ -145,3 +145,28 @@ def test_a_clip_named_in_the_edl_finds_its_own_file_before_a_longer_named_one(ru
     r = _new(edl, tmp_path / "s.toml", "--fps", 25, "--media-root", tmp_path)
     assert r.returncode == 0, r.stderr
     assert _ranges(tmp_path / "s.toml") == [("Z694_54 (LAY5).mov", 1.0, 2.0)], r.stderr
+
+
+XML = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE xmeml>
+<xmeml version="4"><sequence id="s1"><name>s</name><duration>25</duration>
+<rate><timebase>25</timebase><ntsc>FALSE</ntsc></rate><media><video><track>
+<clipitem id="c1"><name>master</name><duration>100</duration>
+<rate><timebase>25</timebase><ntsc>FALSE</ntsc></rate>
+<start>0</start><end>25</end><in>25</in><out>50</out>
+<file id="f1"><name>master.mov</name><pathurl>{url}</pathurl>
+<rate><timebase>25</timebase><ntsc>FALSE</ntsc></rate>{timecode}</file>
+</clipitem></track></video></media></sequence></xmeml>
+"""
+TC = "<timecode><rate><timebase>25</timebase></rate><string>01:00:00:00</string></timecode>"
+
+
+@pytest.mark.parametrize("timecode", ["", TC])
+def test_fcp7_xml_in_points_count_from_the_file_s_first_frame(rushes, tmp_path, timecode):
+    """FCP 7 XML's <in> is frames from the file's first, with or without its <timecode>:
+    the file's own stamp (01:00:00:00 here) is not subtracted again."""
+    xml = tmp_path / "cut.xml"
+    xml.write_text(XML.format(url=(rushes / "master.mov").as_uri(), timecode=timecode))
+    r = _new(xml, tmp_path / "s.toml")
+    assert r.returncode == 0, r.stderr
+    assert _ranges(tmp_path / "s.toml") == [("master.mov", 1.0, 2.0)], r.stderr
