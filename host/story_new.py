@@ -98,14 +98,18 @@ def from_folder(folder: Path, warn=print) -> list[Draft]:
 
 def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[Path] = None,
                   warn=print) -> list[Draft]:
-    from empathy.host.story_timeline import Listings, media_path, read_timeline, shown_clips
+    from empathy.host.story_timeline import (FileStarts, Listings, media_path, read_timeline,
+                                             shown_clips)
 
     tl = read_timeline(path, read_text(path), fps)  # an editor's export may start with a BOM
     search = [media_root] if media_root else [path.parent]
-    drafts, ident, listings = [], _Idents(), Listings()
+    drafts, ident, listings, starts = [], _Idents(), Listings(), FileStarts(path)
     for clip, in_s, dur in shown_clips(tl, path, warn):
-        drafts.append(Draft(ident(clip.name or "clip"), media_path(clip, path, search, listings),
-                            round(dur, 6), round(in_s, 6), round(in_s + dur, 6)))
+        media = media_path(clip, path, search, listings)
+        in_s = starts.in_point(clip, media, in_s, dur)  # source timecode: from the file's start
+        drafts.append(Draft(ident(clip.name or "clip"), media, round(dur, 6), round(in_s, 6),
+                            round(in_s + dur, 6)))
+    starts.say(warn)
     return drafts
 
 

@@ -97,12 +97,6 @@ def shown_clips(tl, path: Path, warn) -> list:
     if speed:
         warn(f"{path}: {len(speed)} clips with a speed effect play at normal speed in the "
              f"story ({_some(speed)})")
-    late = [c.name for c, in_s, _ in out if in_s >= 3600 and
-            getattr(c.media_reference, "available_range", None) is None]
-    if late:  # an EDL names source timecode, not where the file's own timecode starts
-        warn(f"{path}: {len(late)} clips start at source timecode 01:00:00:00 or later "
-             f"({_some(late)}): in_s counts from 00:00:00:00; where a file's own timecode "
-             "starts later, subtract its start (FCP 7 XML carries it)")
     return out
 
 
@@ -178,6 +172,78 @@ def _clip_range(item, path: Path) -> tuple[float, float]:
     return max(0.0, start), dur
 
 
+class FileStarts:
+    """Source time counted from each clip file's own start timecode, where the timeline does
+    not give it (an EDL; .otio without `available_range`): each file probed once, an event
+    outside its file refused in one line."""
+
+    def __init__(self, timeline: Path):
+        self.timeline = timeline
+        self.probed: dict[Path, Optional[tuple]] = {}  # (StartTimecode or None, length s)
+        self.unstamped: list[str] = []  # files read with no timecode: counted from 0
+        self.unread: list[str] = []  # clips an hour in or later whose file was not read
+
+    def in_point(self, clip, media: Path, in_s: float, dur: float) -> float:
+        if (getattr(clip.media_reference, "available_range", None) is not None
+                or self.timeline.suffix.lower() == ".xml"):
+            return in_s  # the file's start given (subtracted in _clip_range), or FCP 7 XML's
+            # <in> with no <timecode>: frames from the file's first, whatever its stamp
+        got = self._probe(clip, media)
+        if got is None:
+            if in_s >= 3600:
+                self.unread.append(clip.name)
+            return in_s
+        tc, length = got
+        start = in_s - (tc.seconds if tc else 0.0)
+        frame = 1 / clip.trimmed_range().duration.rate
+        if start < -1e-6 or start + dur > length + frame:
+            from opentimelineio import opentime
+
+            src, rate = clip.trimmed_range(), clip.trimmed_range().duration.rate
+            runs = f"whose timecode runs {tc.text()}-{tc.text(length)}" if tc else (
+                "which carries no start timecode (counted 00:00:00:00-" + opentime.to_timecode(
+                    opentime.RationalTime.from_seconds(length, rate).round()) + ")")
+            at = "-".join(map(opentime.to_timecode, (src.start_time, src.end_time_exclusive())))
+            raise ScaffoldError(
+                f"{self.timeline}: clip {clip.name!r} at source {at} lies outside {media.name}, "
+                f"{runs}: " + ("give --media-root the files the editor cut, and --fps the "
+                               "EDL's rate" if tc else
+                               "give --media-root the files the editor cut (they carry its "
+                               "timecode), or stamp this one with its start (ffmpeg -i IN "
+                               "-c copy -timecode 01:00:00:00 OUT)"))
+        return max(0.0, start)
+
+    def _probe(self, clip, media: Path) -> Optional[tuple]:
+        from empathy.host.player.probe import ProbeError, describe
+        from empathy.host.player.timecode import start_timecode
+
+        if media not in self.probed:
+            try:
+                info = describe(media)
+            except ProbeError:  # not here, or not a video: `story check` names it
+                self.probed[media] = None
+                return None
+            try:
+                tc = start_timecode(media, info.fps)
+            except ProbeError as e:
+                raise ScaffoldError(f"{self.timeline}: clip {clip.name!r}: {e}") from None
+            if tc is None:
+                self.unstamped.append(media.name)
+            self.probed[media] = (tc, info.duration_s)
+        return self.probed[media]
+
+    def say(self, warn) -> None:
+        if self.unstamped:
+            warn(f"{self.timeline}: {len(self.unstamped)} files carry no start timecode "
+                 f"({_some(self.unstamped)}): their clips' source in points count from "
+                 "00:00:00:00")
+        if self.unread:  # an EDL names source timecode, not where the file's own starts
+            warn(f"{self.timeline}: {len(self.unread)} clips start at source timecode "
+                 f"01:00:00:00 or later ({_some(self.unread)}) and their files were not read "
+                 "here: in_s counts from 00:00:00:00; give --media-root the clips so their "
+                 "own start timecode is subtracted")
+
+
 def _url(clip) -> str:
     import opentimelineio as otio
 
@@ -193,8 +259,9 @@ class Listings:
         self.names: dict[Path, list[str]] = {}
 
     def first(self, folder: Path, prefix: str, exact: bool = False) -> Optional[Path]:
-        """The first entry (in name order) named `prefix` (exact) or starting with it and
-        ending in a video suffix, as sorted(folder.glob(prefix + "*")) would find it."""
+        """The entry named `prefix` (exact), else `prefix` with a video suffix, else the first
+        (in name order) starting with it and ending in one, as sorted(folder.glob(prefix +
+        "*")) would find it."""
         from empathy.host.story_new import VIDEO_SUFFIXES
 
         if folder not in self.names:
@@ -203,6 +270,12 @@ class Listings:
             except OSError:  # no such folder, or not one: glob found nothing there either
                 self.names[folder] = []
         names = self.names[folder]
+        if not exact:  # `X.mov` before `X (48.00 FPS).mov`, another clip that sorts first
+            for i in range(bisect.bisect_left(names, prefix + "."), len(names)):
+                if not names[i].startswith(prefix + "."):
+                    break
+                if names[i][len(prefix):].lower() in VIDEO_SUFFIXES:
+                    return folder / names[i]
         for i in range(bisect.bisect_left(names, prefix), len(names)):  # the names after it
             if not names[i].startswith(prefix) or (exact and names[i] != prefix):
                 return None
