@@ -117,7 +117,8 @@ def wall_to_mono_s() -> float:
 class BrainflowSource:
     """One BrainFlow board. See the module docstring for the URL."""
 
-    def __init__(self, url: str, query: dict, **_):
+    def __init__(self, url: str, query: dict, stop: Optional[threading.Event] = None, **_):
+        """`stop`: the unit's, set on SIGTERM: a long file check ends on it."""
         self.url = url
         name = url[len("brainflow://"):].partition("?")[0].strip("/")
         if not name:
@@ -151,7 +152,7 @@ class BrainflowSource:
                 self.channels[k] = {**chans[k], "row": chans[k]["rows"][i]}
             if self.board == BoardIds.PLAYBACK_FILE_BOARD.value:
                 check_playback_file(self.params.file, BoardShim.get_num_rows(described),
-                                    BoardShim.get_timestamp_channel(described))
+                                    BoardShim.get_timestamp_channel(described), stop)
         except SourceError as e:
             raise SourceError(f"{url}: {e}") from None
         self.sensor = f"brainflow:{name}"

@@ -23,7 +23,8 @@ KINDS = ("ppg", "ecg", "eda")
 OWN_KEYS = ("kinds", "retry_s", "silence_s") + tuple(f"{k}_channel" for k in KINDS)
 SECONDS = {"retry_s": (2.0, 0.1, 3600.0), "silence_s": (3.0, 0.5, 3600.0)}  # default, range
 MAX_STEP_S = 10.0  # the longest pause between two recorded samples the playback may sleep
-BLOCK_LINES = 20000
+BLOCK_BYTES = 4 << 20  # ~0.1 s to check
+FIELD_BYTES = 400  # past the longest number write_file writes ("%f" of -1e308: 317 chars)
 
 
 def check_keys(query: dict) -> None:
@@ -54,10 +55,11 @@ def channel_index(query: dict, kind: str, n: int) -> int:
     return int(text)
 
 
-def check_playback_file(path: str, rows: int, ts_row: int) -> int:
+def check_playback_file(path: str, rows: int, ts_row: int, stop=None) -> int:
     """The lines of a BrainFlow recording (DataFilter.write_file: one sample a line, `rows`
     tab-separated numbers), read as the playback board would; their count, or a one-line
-    SourceError naming the first bad line."""
+    SourceError naming the first bad line. A 1 GB file takes ~20 s: `stop` (an Event, the
+    unit's stop) set ends the reading within a block (~0.1 s)."""
     try:
         st = os.stat(path)
     except OSError as e:
@@ -66,14 +68,22 @@ def check_playback_file(path: str, rows: int, ts_row: int) -> int:
         raise SourceError(f"file {path!r} is not a regular file (a FIFO or device never ends)")
     if st.st_size == 0:
         raise SourceError(f"file {path!r} is empty")
-    n, last = 0, None
+    n, last, carry, longest = 0, None, b"", rows * FIELD_BYTES
     with open(path, "rb") as f:
-        while True:
-            lines = f.readlines(BLOCK_LINES * 64)
-            if not lines:
-                break
-            last = _check_block(path, lines, n, rows, ts_row, last)
-            n += len(lines)
+        while block := f.read(BLOCK_BYTES):
+            if stop is not None and stop.is_set():
+                raise SourceError(f"file {path!r}: stopped while reading it")
+            lines = (carry + block).split(b"\n")
+            carry = lines.pop()  # (a line cut by the block: completed by the next one)
+            if len(carry) > longest:  # not line by line (1 GB of text, no newline)
+                raise SourceError(f"file {path!r} line {n + len(lines) + 1}: over "
+                                  f"{longest} bytes with no end")
+            if lines:
+                last = _check_block(path, lines, n, rows, ts_row, last)
+                n += len(lines)
+    if carry.strip():  # the last line, with no newline
+        _check_block(path, [carry], n, rows, ts_row, last)
+        n += 1
     return n
 
 
@@ -87,7 +97,7 @@ def _check_block(path, lines, first, rows, ts_row, last):
         if cols != rows:
             bad(i, f"{cols} columns, the master board has {rows}")
     try:
-        data = np.array(b"\t".join(lines).split(), dtype=np.float64).reshape(len(lines), rows)
+        data = np.loadtxt(lines, delimiter="\t", dtype=np.float64, ndmin=2)  # (C: ~5x faster)
     except ValueError:
         for i, line in enumerate(lines):
             try:

@@ -64,6 +64,8 @@ DAMAGED = {  # name -> (make(tmp_path), what the one line says)
                              r.replace("\t", "\tabc", 1)), "line 4: a value that is not"),
     "wide": (lambda p: open(p / "w.csv", "w").write("\t".join(["1"] * 10**6) + "\n")
              and str(p / "w.csv"), "line 1: 1000000 columns"),
+    "no_newline": (lambda p: open(p / "z.csv", "w").write("1" * 10**7) and str(p / "z.csv"),
+                   "line 1: over 12800 bytes with no end"),
     "ts_nan": (lambda p: recording(p / "n.csv", damage=_set(TS, 900, 910, np.nan)),
                "line 901: a timestamp that is not"),
     "ts_years": (lambda p: recording(p / "y.csv", damage=_set(TS, 1000, None, 3e9)),
@@ -169,3 +171,63 @@ def test_a_board_gone_silent_is_said_and_reopened(tmp_path):
     silent = order.index("no data for 0.5 s (silence_s)")
     assert "wave" in order[:silent] and "ok" in order[silent:] and order[-1] == "wave"
     assert src.stats()["silences"] >= 1
+
+
+def _unit(tmp_path, seats: dict, *args):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+    from empathy.keys import Keystore
+    from redteam.ops_rig import unit_config
+
+    cfg = unit_config(tmp_path, Keystore.new([1]), 1, 9, seats)
+    return subprocess.Popen([sys.executable, "-m", "empathy.cli", "edge", "run", "--config",
+                             str(cfg), "--stats", str(tmp_path / "stats.json"), *args],
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+@pytest.mark.realtime
+def test_a_unit_shows_what_its_board_dropped(tmp_path):
+    """Before: the unit's stats had no count of the 100 samples of 1e308 (nor of any drop
+    by a source). Realtime: a real unit runs 3 s."""
+    import json
+
+    rec = recording(tmp_path / "big.csv", damage=_set(PPG, 100, 200, 1e308))
+    p = _unit(tmp_path, {1: url(rec)}, "--duration", "3")
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert json.loads((tmp_path / "stats.json").read_text())["source_rejected"]["1"] >= 100
+
+
+@pytest.mark.realtime
+def test_sigterm_while_a_long_recording_is_checked_stops_the_check(tmp_path):
+    """A long recording is read through at open (~20 s a GB). Before the unit's stop reached
+    the check, a SIGTERM 3 s into a 1 GB file's check stopped the unit 20.8 s later, once
+    the whole file was read. Judged by how far the unit read (its own file offset, seen in
+    /proc): the signal goes at its first read, and it never reads past half the file."""
+    import json
+    import signal
+
+    rec = recording(tmp_path / "long.csv", n=250 * 60)
+    d = np.loadtxt(rec, delimiter="\t")
+    with open(rec, "ab") as f:  # 30 minutes (~130 MB): timestamps still step 1/250 s
+        for _ in range(29):
+            d[:, TS] += 60
+            np.savetxt(f, d, fmt="%.6f", delimiter="\t")
+    size = os.path.getsize(rec)
+    p = _unit(tmp_path, {1: url(rec)})
+    sent, most = False, 0
+    while p.poll() is None:
+        try:
+            for fd in os.listdir(f"/proc/{p.pid}/fd"):
+                if os.readlink(f"/proc/{p.pid}/fd/{fd}") == rec:
+                    pos = int(open(f"/proc/{p.pid}/fdinfo/{fd}").readline().split()[1])
+                    most = max(most, pos)
+        except (OSError, ValueError, IndexError):  # gone, or an fd closed as we looked
+            continue
+        if most and not sent:
+            os.kill(p.pid, signal.SIGTERM)
+            sent = True
+    _, err = p.communicate(timeout=120)
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert sent and p.returncode == 0 and "Traceback" not in err, err
+    assert stats["started"] is False and stats["stopped_by"] == "SIGTERM", stats
+    assert most < size / 2, (most, size)
