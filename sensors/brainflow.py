@@ -41,7 +41,8 @@ from empathy.sensors.brainflow_checks import (KINDS, PARAMS, channel_index, chec
 
 log = logging.getLogger("empathy.sensors.brainflow")
 
-INT_PARAMS = ("ip_port", "ip_protocol", "master_board", "timeout")
+# whole-number parameters and their range (BrainFlow takes any int, and overflows or waits)
+INT_PARAMS = {"ip_port": (0, 65535), "ip_protocol": (0, 2), "timeout": (0, 3600)}
 EDA_RANGE_US = (0.0, 100.0)
 # PPG/ECG come in the board's own units (ADC counts, µV): no range, but nothing a 24-bit
 # ADC or a body gives reaches 1e9, and 1e308 overflows the heart detector's filters
@@ -99,10 +100,11 @@ def input_params(query: dict) -> BrainFlowInputParams:
         if base == "master_board":
             setattr(p, key, board_id(value))
         elif base in INT_PARAMS:
-            try:
-                setattr(p, key, int(value))
-            except ValueError:
-                raise SourceError(f"{key} must be a whole number, got {value!r}") from None
+            lo, hi = INT_PARAMS[base]
+            v = value.strip()
+            if not v.isdigit() or not lo <= int(v) <= hi:
+                raise SourceError(f"{key} must be a whole number {lo}..{hi}, got {value!r}")
+            setattr(p, key, int(v))
         else:
             setattr(p, key, value)
     return p

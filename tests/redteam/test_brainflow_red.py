@@ -121,10 +121,14 @@ def test_1e308_ppg_is_dropped_and_counted(tmp_path):
     ("ppg_channel=99", "ppg_channel must be 0..1"), ("serial_prot=/dev/ttyUSB0",
                                                      "unknown parameter 'serial_prot'"),
     ("kinds=eeg", "has no eeg channel"), ("timeout=abc", "timeout must be a whole number"),
+    ("timeout=-5", "timeout must be a whole number 0..3600"),
+    ("ip_port=99999999999999999999", "ip_port must be a whole number 0..65535"),
+    ("ip_protocol_aux=7", "ip_protocol_aux must be a whole number 0..2"),
 ])
 def test_query_values_are_range_checked(query, said):
-    """Before: retry_s=nan/-1/0/1e9, ppg_channel=-1 (the last row) and misspelt keys were
-    taken without a word."""
+    """Before: retry_s=nan/-1/0/1e9, ppg_channel=-1 (the last row), misspelt keys, a
+    negative timeout and a 20-digit ip_port were taken without a word (BrainFlow then gave
+    BOARD_WRITE_ERROR after 3.3 s)."""
     with pytest.raises(SourceError, match=said) as e:
         open_source(f"brainflow://synthetic?{query}")
     assert "\n" not in str(e.value)
