@@ -80,7 +80,8 @@ class EdgeUnit:
         for s in cfg.seats:  # one by one: a later one's failure closes those opened
             check()
             self.sources.append(None if s.opt_out else
-                                open_source(s.source, screen=screen_now, faces=cfg.faces))
+                                open_source(s.source, screen=screen_now, faces=cfg.faces,
+                                            stop=self.stopping.asked))
         check()
         self.idle = all(src is None for src in self.sources)
         self.ahead = [AheadGuard(f"seat {s.seat_id}") for s in cfg.seats]

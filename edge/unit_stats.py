@@ -51,6 +51,10 @@ def unit_stats(unit, t_us: int) -> dict:
             # third-party firmware's retransmit or late task: sensors/serial/board_clock.py)
             "frames_out_of_order": {str(seat.seat_id): n for seat, src in zip(
                 unit.cfg.seats, unit.sources) if (n := getattr(src, "frames_out_of_order", 0))},
+            # per seat: what its source dropped as impossible, in the source's own unit
+            # (brainflow://, lsl://: samples not finite or out of range; ble://: notifications)
+            "source_rejected": {str(seat.seat_id): n for seat, src in zip(
+                unit.cfg.seats, unit.sources) if (n := getattr(src, "rejected", 0))},
             # per seat: its sensor faults at the end, as sent to the host (wire kind 7)
             "faults": unit.faults.stats(),
             # per seat: what it loaded, and with a heart sensor's correction, whether the

@@ -17,8 +17,9 @@ EDA comes in microsiemens (EmotiBit's unit); a chunk with a value outside 0..100
 non-finite sample is dropped and counted. BrainFlow stamps samples with the wall clock
 (UNIX seconds); each chunk's stamps are moved onto the monotonic clock by the offset
 between the two read at that moment, so a wall-clock step between reads costs nothing.
-If the board fails (unplugged, out of range) the source says so as `Health` and opens it
-again every `retry_s` (default 2).
+If the board fails (unplugged, out of range) or sends nothing for `silence_s` (default 3)
+the source says so as `Health` and opens it again every `retry_s` (default 2). One board
+serves one seat. A playback file is checked first (brainflow_checks.py).
 """
 
 from __future__ import annotations
@@ -35,15 +36,25 @@ from brainflow.board_shim import (BoardIds, BoardShim, BrainFlowError, BrainFlow
 
 from empathy.clock import now_us
 from empathy.sensors.base import Health, Reading, SourceError, Waveform, drain
+from empathy.sensors.brainflow_checks import (KINDS, PARAMS, channel_index, check_keys,
+                                              check_playback_file, seconds)
 
 log = logging.getLogger("empathy.sensors.brainflow")
 
-KINDS = ("ppg", "ecg", "eda")
-PARAMS = ("serial_port", "mac_address", "ip_address", "ip_port", "ip_protocol",
-          "serial_number", "file", "master_board", "other_info", "timeout")
-INT_PARAMS = ("ip_port", "ip_protocol", "master_board", "timeout")
+# whole-number parameters and their range (BrainFlow takes any int, and overflows or waits)
+INT_PARAMS = {"ip_port": (0, 65535), "ip_protocol": (0, 2), "timeout": (0, 3600)}
 EDA_RANGE_US = (0.0, 100.0)
+# PPG/ECG come in the board's own units (ADC counts, µV): no range, but nothing a 24-bit
+# ADC or a body gives reaches 1e9, and 1e308 overflows the heart detector's filters
+WAVE_LIMIT = 1e9
 READ_S = 0.1
+CLOSE_S = 1.0
+
+# (board, parameters) -> the URL holding it. BrainFlow keys its boards by the two, and a
+# second BoardShim on them, refused, releases the first one's session when collected
+# (BoardShim.__del__ asks is_prepared() of the key): two seats on one board would stop both.
+_HELD: dict[tuple, str] = {}
+_HELD_LOCK = threading.Lock()
 
 BoardShim.disable_board_logger()  # its INFO lines on stderr; errors come back as exceptions
 
@@ -89,10 +100,11 @@ def input_params(query: dict) -> BrainFlowInputParams:
         if base == "master_board":
             setattr(p, key, board_id(value))
         elif base in INT_PARAMS:
-            try:
-                setattr(p, key, int(value))
-            except ValueError:
-                raise SourceError(f"{key} must be a whole number, got {value!r}") from None
+            lo, hi = INT_PARAMS[base]
+            v = value.strip()
+            if not v.isdigit() or not lo <= int(v) <= hi:
+                raise SourceError(f"{key} must be a whole number {lo}..{hi}, got {value!r}")
+            setattr(p, key, int(v))
         else:
             setattr(p, key, value)
     return p
@@ -107,19 +119,22 @@ def wall_to_mono_s() -> float:
 class BrainflowSource:
     """One BrainFlow board. See the module docstring for the URL."""
 
-    def __init__(self, url: str, query: dict, **_):
+    def __init__(self, url: str, query: dict, stop: Optional[threading.Event] = None, **_):
+        """`stop`: the unit's, set on SIGTERM: a long file check ends on it."""
         self.url = url
         name = url[len("brainflow://"):].partition("?")[0].strip("/")
         if not name:
             raise SourceError(f"{url}: name the board (brainflow://synthetic, "
                               "brainflow://emotibit?ip_address=...)")
         try:
+            check_keys(query)
             self.board = board_id(name)
             self.params = input_params(query)
+            self.retry_s, self.silence_s = seconds(query, "retry_s"), seconds(query, "silence_s")
+            described = self._described()
         except SourceError as e:
             raise SourceError(f"{url}: {e}") from None
-        chans = board_channels(self.params.master_board if self.board ==
-                               BoardIds.PLAYBACK_FILE_BOARD.value else self.board)
+        chans = board_channels(described)
         wanted = query.get("kinds")
         exg = {k for k, c in chans.items() if k == "ecg" and c["shared_with_eeg"]}
         kinds = ([k.strip() for k in wanted.split(",") if k.strip()] if wanted else
@@ -133,28 +148,45 @@ class BrainflowSource:
                 " (its ECG rows are general ExG inputs: with chest electrodes, add kinds=ecg)"
                 if "ecg" in chans else ""))
         self.channels = {}
-        for k in kinds:
-            try:
-                i = int(query.get(f"{k}_channel", 0))
-                self.channels[k] = {**chans[k], "row": chans[k]["rows"][i]}
-            except (ValueError, IndexError):
-                raise SourceError(f"{url}: {k}_channel must be 0..{len(chans[k]['rows']) - 1}"
-                                  ) from None
         try:
-            self.retry_s = float(query.get("retry_s", 2))
-        except ValueError as e:
+            for k in kinds:
+                i = channel_index(query, k, len(chans[k]["rows"]))
+                self.channels[k] = {**chans[k], "row": chans[k]["rows"][i]}
+            if self.board == BoardIds.PLAYBACK_FILE_BOARD.value:
+                check_playback_file(self.params.file, BoardShim.get_num_rows(described),
+                                    BoardShim.get_timestamp_channel(described), stop)
+        except SourceError as e:
             raise SourceError(f"{url}: {e}") from None
         self.sensor = f"brainflow:{name}"
-        self.chunks = self.rejected = self.reconnects = 0
+        self.chunks = self.rejected = self.reconnects = self.silences = 0
         self._q: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self.shim: Optional[BoardShim] = None
+        self._key = (self.board, self.params.to_json())
+        with _HELD_LOCK:
+            if self._key in _HELD:
+                raise SourceError(f"{url}: the board is already another seat's ({_HELD[self._key]}):"
+                                  " one board, one seat")
+            _HELD[self._key] = url
         try:
             self._open()  # a board missing at start is a config error, said at once
         except BrainFlowError as e:
+            self._unhold()
             raise SourceError(f"{url}: cannot open the board: {e}") from None
         self._thread = threading.Thread(target=self._run, name=f"brainflow {name}", daemon=True)
         self._thread.start()
+
+    def _described(self) -> int:
+        """The board whose description gives the rows: a playback board's master board."""
+        if self.board != BoardIds.PLAYBACK_FILE_BOARD.value:
+            return self.board
+        if not self.params.file:
+            raise SourceError("name the recording: file=PATH")
+        if self.params.master_board < 0 and \
+                self.params.master_board != BoardIds.SYNTHETIC_BOARD.value:
+            raise SourceError("name the board that recorded the file: master_board=NAME "
+                              "(a real board or synthetic)")
+        return self.params.master_board
 
     def _open(self) -> None:
         shim = BoardShim(self.board, self.params)
@@ -181,24 +213,35 @@ class BrainflowSource:
 
     def _run(self) -> None:
         presets = sorted({c["preset"] for c in self.channels.values()})
+        heard = time.monotonic()
         while not self._stop.wait(READ_S):
             if self.shim is None:
                 try:
                     self._open()
                     self.reconnects += 1
+                    heard = time.monotonic()
                 except BrainFlowError:
                     self._stop.wait(self.retry_s)
                 continue
             try:
                 for preset in presets:
                     data = self.shim.get_board_data(preset=preset)
+                    heard = time.monotonic() if data.size else heard
                     for r in self._readings(preset, data, wall_to_mono_s()):
                         self._q.put(r)
             except BrainFlowError as e:
-                log.warning("board failed", extra={"url": self.url, "error": str(e)})
-                self._q.put(Health(now_us(), self.sensor, contact=False,
-                                   fault=f"board failed: {e}"))
-                self._release()
+                self._fail(f"board failed: {e}")
+                continue
+            # a board out of range often fails no call: it just stops sending
+            if time.monotonic() - heard > self.silence_s:
+                self._fail(f"no data for {self.silence_s:g} s (silence_s)")
+        self._release()  # here, in the thread that uses the board, never beside a call
+
+    def _fail(self, why: str) -> None:
+        log.warning("board failed", extra={"url": self.url, "error": why})
+        self._q.put(Health(now_us(), self.sensor, contact=False, fault=why))
+        self.silences += why.startswith("no data")
+        self._release()
 
     def _readings(self, preset, data: np.ndarray, offset_s: float) -> list[Reading]:
         out: list[Reading] = []
@@ -211,6 +254,8 @@ class BrainflowSource:
             bad = ~np.isfinite(x)
             if kind == "eda":
                 bad |= (x < EDA_RANGE_US[0]) | (x > EDA_RANGE_US[1])
+            else:
+                bad |= np.abs(x) > WAVE_LIMIT
             if bad.any():
                 self.rejected += int(bad.sum())
                 continue
@@ -229,13 +274,21 @@ class BrainflowSource:
     def stats(self) -> dict:
         return {"board": BoardIds(self.board).name, "chunks": self.chunks,
                 "rejected": self.rejected, "reconnects": self.reconnects,
+                "silences": self.silences,
                 "channels": {k: {"row": c["row"], "fs_hz": c["fs_hz"]}
                              for k, c in self.channels.items()}}
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
-        self._release()
+        self._thread.join(timeout=CLOSE_S)
+        if self._thread.is_alive():  # stuck in a BrainFlow call: the process's exit ends it
+            log.warning("board did not stop", extra={"url": self.url, "wait_s": CLOSE_S})
+        else:
+            self._unhold()
+
+    def _unhold(self) -> None:
+        with _HELD_LOCK:
+            _HELD.pop(self._key, None)
 
 
 def boards_table() -> list[dict]:
