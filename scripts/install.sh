@@ -96,40 +96,23 @@ fi
 "$VENV/bin/pip" install -q --upgrade pip
 extras=$(IFS=,; echo "${EXTRAS[*]}")
 "$VENV/bin/pip" install -q -e ".[$extras]"
-# dev: the heart validation corpus, real recordings inside published distributions,
-# fetched once into cache/heart-corpus (git-ignored); edge/heart_corpus.py reads the archives
+# fetch_corpus DIR MODULE: the distributions MODULE.DISTS names (file -> pip requirement),
+# each downloaded once into cache/DIR
+fetch_corpus() {
+  mkdir -p "cache/$1"
+  "$VENV/bin/python" -c "from $2 import DISTS
+for f, r in DISTS.items(): print(f, r)" | while read -r file req; do
+    [ -f "cache/$1/$file" ] || "$VENV/bin/pip" download -q --no-deps -d "cache/$1" $req
+  done
+}
+# dev: the validation corpora, real recordings, images, LUTs and timelines inside published
+# distributions, fetched once into cache/ (git-ignored); their modules read the archives
 if [[ ",$ROLE," == *,dev,* ]]; then
-  mkdir -p cache/heart-corpus
-  "$VENV/bin/python" - <<'PY' | while read -r file req; do
-from empathy.edge.heart_corpus import DISTS
-for f, r in DISTS.items():
-    print(f, r)
-PY
-    [ -f "cache/heart-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/heart-corpus $req
-  done
-  # and the EDA corpus (bench/eda_corpus.py) into cache/eda-corpus
-  mkdir -p cache/eda-corpus
-  "$VENV/bin/python" -c 'from empathy.bench.eda_corpus import DISTS
-for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
-    [ -f "cache/eda-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/eda-corpus $req
-  done
-  # and the real eye images with pupil masks (bench/pupil_real.py) into cache/pupil-corpus
-  mkdir -p cache/pupil-corpus
-  "$VENV/bin/python" -c 'from empathy.bench.pupil_real import DISTS
-for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
-    [ -f "cache/pupil-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/pupil-corpus $req
-  done
-  # and the LUT files real tools wrote (host/player/lut_corpus.py) into cache/lut-corpus
-  mkdir -p cache/lut-corpus
-  "$VENV/bin/python" -c 'from empathy.host.player.lut_corpus import DISTS
-for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
-    [ -f "cache/lut-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/lut-corpus $req
-  done
-  # and the timelines real editors wrote (host/timeline_corpus.py) into cache/timeline-corpus
-  mkdir -p cache/timeline-corpus
-  "$VENV/bin/python" -c 'from empathy.host.timeline_corpus import DISTS
-for f, r in DISTS.items(): print(f, r)' | while read -r file req; do
-    [ -f "cache/timeline-corpus/$file" ] || "$VENV/bin/pip" download -q --no-deps -d cache/timeline-corpus $req
-  done
+  fetch_corpus heart-corpus empathy.edge.heart_corpus
+  fetch_corpus eda-corpus empathy.bench.eda_corpus  # EDA (bench/eda_corpus.py)
+  # the real eye images with pupil masks (bench/pupil_real.py)
+  fetch_corpus pupil-corpus empathy.bench.pupil_real
+  fetch_corpus lut-corpus empathy.host.player.lut_corpus  # LUT files real tools wrote
+  fetch_corpus timeline-corpus empathy.host.timeline_corpus  # timelines real editors wrote
 fi
 echo "installed ($ROLE): $("$VENV/bin/empathy" --version)"
