@@ -24,7 +24,6 @@ from __future__ import annotations
 import bz2
 import io
 import json
-import os
 import pickle
 import tarfile
 import zipfile
@@ -32,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from empathy.cached_dist import cache_folder
 
 BSN = "biosignalsnotebooks/"
 OSF = BSN + "notebook_files/osf_files/signal_samples/"
@@ -103,8 +104,7 @@ class _Floats(pickle.Unpickler):
 
 
 def corpus_dir() -> Path:
-    env = os.environ.get("EMPATHY_EDA_CORPUS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "cache" / "eda-corpus"
+    return cache_folder("eda-corpus", "EMPATHY_EDA_CORPUS")
 
 
 def available(rec: Record) -> bool:

@@ -29,7 +29,6 @@ import argparse
 import csv
 import io
 import json
-import os
 import tarfile
 import time
 from pathlib import Path
@@ -37,7 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from empathy.cached_dist import CorpusMissing, checked_dist
+from empathy.cached_dist import CorpusMissing, cache_folder, checked_dist
 from empathy.edge.perception.pupil import MAX_PUPIL_MM, MIN_PUPIL_MM, pupil_measure
 
 MOUSE = "mouse_pupil_analysis-0.3.0.tar.gz"
@@ -53,8 +52,7 @@ BOOT = 2000
 
 
 def corpus_dir() -> Path:
-    env = os.environ.get("EMPATHY_PUPIL_CORPUS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "cache" / "pupil-corpus"
+    return cache_folder("pupil-corpus", "EMPATHY_PUPIL_CORPUS")
 
 
 def dist_path(name: str) -> Path:

@@ -35,13 +35,13 @@ import bz2
 import functools
 import io
 import json
-import os
 import tarfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from empathy.cached_dist import cache_folder
 from empathy.edge.heart_records import DISTS, RECORDS, Record  # noqa: F401 (the table)
 
 
@@ -138,8 +138,7 @@ def motion_axes(rec: Record) -> np.ndarray | None:
 
 
 def corpus_dir() -> Path:
-    env = os.environ.get("EMPATHY_HEART_CORPUS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "cache" / "heart-corpus"
+    return cache_folder("heart-corpus", "EMPATHY_HEART_CORPUS")
 
 
 def peer_cache_dir() -> Path:

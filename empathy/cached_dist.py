@@ -5,11 +5,20 @@ every figure read from it. Nothing is downloaded at run time."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: its cache/ is git-ignored
 
 
 class CorpusMissing(RuntimeError):
     """A corpus's distribution is not in the cache, or not the one the figures came from."""
+
+
+def cache_folder(name: str, env: str) -> Path:
+    """cache/name in the checkout, or the folder the environment variable `env` names."""
+    where = os.environ.get(env)
+    return Path(where) if where else ROOT / "cache" / name
 
 
 def checked_dist(folder: Path, name: str, sha256: str, pip_args: str) -> Path:

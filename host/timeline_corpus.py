@@ -8,11 +8,10 @@ with `pip download --no-deps` into `cache/timeline-corpus/` (git-ignored;
 
 from __future__ import annotations
 
-import os
 import tarfile
 from pathlib import Path
 
-from empathy.cached_dist import CorpusMissing, checked_dist  # noqa: F401 (callers catch it)
+from empathy.cached_dist import CorpusMissing, cache_folder, checked_dist  # noqa: F401 (callers catch it)
 
 DISTS = {
     "otio_cmx3600_adapter-1.0.0.tar.gz": "otio-cmx3600-adapter==1.0.0 --no-binary :all:",
@@ -32,8 +31,7 @@ SUFFIXES = (".edl", ".xml", ".otio")
 
 
 def corpus_dir() -> Path:
-    env = os.environ.get("EMPATHY_TIMELINE_CORPUS")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "cache" / "timeline-corpus"
+    return cache_folder("timeline-corpus", "EMPATHY_TIMELINE_CORPUS")
 
 
 def extract(dest: Path) -> list[Path]:

@@ -12,7 +12,6 @@ file, and prints the largest and mean difference per file (docs/playback.md's ta
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import zipfile
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from empathy.cached_dist import CorpusMissing, checked_dist
+from empathy.cached_dist import CorpusMissing, cache_folder, checked_dist
 
 WHEEL = "colour_science-0.4.7-py3-none-any.whl"
 DISTS = {WHEEL: "colour-science==0.4.7 --only-binary :all:"}
@@ -34,8 +33,7 @@ BROKEN = {"sony_spi1d/Exception_Raising.spi1d"}
 
 
 def corpus_dir() -> Path:
-    env = os.environ.get("EMPATHY_LUT_CORPUS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "cache" / "lut-corpus"
+    return cache_folder("lut-corpus", "EMPATHY_LUT_CORPUS")
 
 
 def wheel_path() -> Path:
