@@ -17,14 +17,13 @@ from xml.parsers import expat
 
 import numpy as np
 
-from .cube import MAX_1D, Cube, CubeError, _said
+from .cube import _NUM_RE, MAX_1D, Cube, CubeError, _said
 from .luttext import whole
 from .spi import MAX_N
 
 DEPTHS = {"8i": 255.0, "10i": 1023.0, "12i": 4095.0, "16i": 65535.0, "16f": 1.0, "32f": 1.0}
 _IGNORED = {"Description", "InputDescriptor", "OutputDescriptor", "Info"}
 _ATTRS = {"id", "name", "inBitDepth", "outBitDepth", "interpolation"}
-_NUM_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _BAKE = "bake it to a .cube with ociobakelut --format resolve_cube"
 # A CLF of tables has a dozen elements a few deep: every element was kept, so 50 MB of
 # `<a/>` (13 million of them) ran a reader past 3 GB (MemoryError)

@@ -9,16 +9,14 @@ Values are floats: each must be finite and within a half-float's range.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 
-from .cube import _DOMAIN_LIMIT, _MIN_SPAN, MAX_1D, Cube, CubeError, _said
+from .cube import _DOMAIN_LIMIT, _MIN_SPAN, _NUM_RE, MAX_1D, Cube, CubeError, _said
 from .luttext import text_lines, whole
 
 MAX_N = 129  # lattice points per axis (OpenColorIO's own limit)
-_NUM_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def _numbers(path, words: list[str], ln: int, limit: float = 3.0e38) -> list[float]:
