@@ -17,13 +17,15 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import unquote, urlsplit
 
+from empathy.whole import whole
+
 TIMELINE_SUFFIXES = {".otio": "otio_json", ".edl": "cmx_3600", ".xml": "fcp_xml"}
 # Final Cut Pro X and DaVinci Resolve's own interchange: no adapter is installed for it
 FCPXML_SUFFIXES = {".fcpxml", ".fcpxmld"}
 OTIO_DEPTH_MAX = 200
 RATE_MAX = 1000.0  # frames a second: above any camera's or editor's timeline
 _JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # a string (passed over) or a bracket
-_TIMECODE = re.compile(r"^(\d\d)[:;.](\d\d)[:;.](\d\d)[:;.](\d\d)$")
+_TIMECODE = re.compile(r"^(\d\d)[:;.](\d\d)[:;.](\d\d)[:;.](\d\d)$", re.ASCII)
 _WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:)?\\|^[A-Za-z]:[\\/]")
 _SPEED_EFFECTS = {"LinearTimeWarp", "FreezeFrame", "TimeEffect"}
 
@@ -322,7 +324,7 @@ def _drop_frame_marks(text: str) -> str:
         fcm = re.match(r"\s*FCM:\s*(NON)?", line, re.I)
         if fcm:
             drop = fcm.group(1) is None
-        elif drop and line[:1].isdigit():
+        elif drop and whole(line[:1]) is not None:
             lines[i] = re.sub(r"\b(\d\d:\d\d:\d\d):(\d\d)\b", r"\1;\2", line)
     return "".join(lines)
 
@@ -347,13 +349,14 @@ def _check_edl(path: Path, text: str, fps: float) -> None:
     frames = math.ceil(fps - 1e-3)  # 23.976 counts 24 frames a second, 29.97 counts 30
     for i, line in enumerate(text.splitlines(), 1):
         f = line.split()
-        if not (f and f[0].isdigit()):
+        number = whole(f[0]) if f else None
+        if number is None:
             continue
-        if prev and int(f[0]) == prev[0] and len(f) > 3 and f[3].upper() == "C":
+        if prev and number == prev[0] and len(f) > 3 and f[3].upper() == "C":
             raise ScaffoldError(f"{path}:{i}: event {f[0]} is a cut numbered like the event on "
                                 f"line {prev[1]} (a repeated number means a transition): "
                                 "export the EDL again with its events numbered in order")
-        prev = (int(f[0]), i)
+        prev = (number, i)
         codes = [_TIMECODE.match(t) for t in f[-4:]]
         if not all(codes):
             continue  # not an event line the adapter reads as one; it says so itself

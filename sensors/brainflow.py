@@ -38,6 +38,7 @@ from empathy.clock import now_us
 from empathy.sensors.base import Health, Reading, SourceError, Waveform, drain
 from empathy.sensors.brainflow_checks import (KINDS, PARAMS, channel_index, check_keys,
                                               check_playback_file, seconds)
+from empathy.whole import whole
 
 log = logging.getLogger("empathy.sensors.brainflow")
 
@@ -102,9 +103,10 @@ def input_params(query: dict) -> BrainFlowInputParams:
         elif base in INT_PARAMS:
             lo, hi = INT_PARAMS[base]
             v = value.strip()
-            if not v.isdigit() or not lo <= int(v) <= hi:
+            n = whole(v)
+            if n is None or not lo <= n <= hi:
                 raise SourceError(f"{key} must be a whole number {lo}..{hi}, got {value!r}")
-            setattr(p, key, int(v))
+            setattr(p, key, n)
         else:
             setattr(p, key, value)
     return p

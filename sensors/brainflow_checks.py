@@ -16,6 +16,7 @@ import stat
 import numpy as np
 
 from empathy.sensors.base import SourceError
+from empathy.whole import whole
 
 PARAMS = ("serial_port", "mac_address", "ip_address", "ip_port", "ip_protocol",
           "serial_number", "file", "master_board", "other_info", "timeout")
@@ -50,9 +51,10 @@ def seconds(query: dict, key: str) -> float:
 
 def channel_index(query: dict, kind: str, n: int) -> int:
     text = query.get(f"{kind}_channel", "0").strip()
-    if not text.isdigit() or int(text) >= n:  # (a negative index would count from the end)
+    index = whole(text)
+    if index is None or index >= n:  # (a negative index would count from the end)
         raise SourceError(f"{kind}_channel must be 0..{n - 1}, got {text!r}")
-    return int(text)
+    return index
 
 
 def check_playback_file(path: str, rows: int, ts_row: int, stop=None) -> int:

@@ -141,6 +141,17 @@ def test_nested_sequences_speed_effects_and_generators_are_said(corpus, tmp_path
 EDL = "TITLE: t\nFCM: NON-DROP FRAME\n\n001  AX V     C        {} {} {} {}\n* FROM CLIP NAME: a.mp4\n"
 
 
+def test_an_edl_event_numbered_with_a_superscript_is_no_event_and_no_traceback(tmp_path):
+    """'²' passes str.isdigit() and int() raised ValueError: `story new` crashed (exit 70,
+    session 32's review). Not an event: the adapter is left to read the line, as any other."""
+    edl = tmp_path / "cut.edl"
+    edl.write_text(EDL.format("00:00:00:00", "00:00:01:00", "00:00:00:00", "00:00:01:00") +
+                   "\u00b2  AX V     C        00:00:00:00 00:00:01:00 00:00:01:00 00:00:02:00\n")
+    r = _new(edl, tmp_path / "s.toml", "--fps", 25)
+    assert r.returncode in (0, 1) and "unexpected" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) <= 1, r.stderr
+
+
 @pytest.mark.parametrize("codes, fps, said", [
     (("25:00:00:00", "25:00:01:00", "00:00:00:00", "00:00:01:00"), 25, "25:00:00:00 is not a time of day"),
     (("00:00:00:00", "00:00:01:00", "00:00:00:00", "00:00:00:30"), 25, "00:00:00:30 is not a time of day"),

@@ -13,18 +13,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from empathy.whole import whole  # noqa: F401 (the readers take it from here)
+
 from .cube import CubeError
 
 MAX_LINE = 4096  # characters: a .3dl mesh line of 65 codes or a .spi3d row needs ~400
 # a line's end with the blank lines and indent after it, in one match (a match per blank
 # line took minutes for 200 MB of newlines); CR-only files (old Mac tools) too
 _EOL_RE = re.compile(r"[\r\n][ \t\r\n]*")
-_WHOLE_RE = re.compile(r"[0-9]{1,9}")  # int() of 5,000 digits raised ValueError
-
-
-def whole(word: str) -> int | None:
-    """The word as a non-negative integer in ASCII digits, else None."""
-    return int(word) if _WHOLE_RE.fullmatch(word) else None
 
 
 def text_lines(text: str, path: str | Path, limit: int = MAX_LINE):

@@ -124,6 +124,9 @@ def test_1e308_ppg_is_dropped_and_counted(tmp_path):
     ("timeout=-5", "timeout must be a whole number 0..3600"),
     ("ip_port=99999999999999999999", "ip_port must be a whole number 0..65535"),
     ("ip_protocol_aux=7", "ip_protocol_aux must be a whole number 0..2"),
+    # '²' passes str.isdigit() and int() raised ValueError: a traceback (session 32's review)
+    ("ppg_channel=²", "ppg_channel must be 0..1"), ("ip_port=²", "ip_port must be a whole"),
+    ("ppg_channel=١", "ppg_channel must be 0..1"),
 ])
 def test_query_values_are_range_checked(query, said):
     """Before: retry_s=nan/-1/0/1e9, ppg_channel=-1 (the last row), misspelt keys, a
