@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from empathy import toml_text
 from empathy.paths import read_file
+from empathy.whole import whole
 
 T = TypeVar("T")
 
@@ -67,7 +68,8 @@ def url_port(url: str) -> None:
 def host_port(value: str, lowest: int = 1) -> None:
     """"host:port" to send to, with a port in 1..65535."""
     host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not lowest <= int(port) <= 65535:
+    number = whole(port)
+    if not host or number is None or not lowest <= number <= 65535:
         raise ValueError(f"{value!r} must be host:port with a port in {lowest}..65535")
 
 

@@ -43,7 +43,8 @@ class Draft:
 
 
 def _natural(name: str) -> list:
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+    # odd places are the runs of ASCII digits (str.isdigit() took '²', then int() raised)
+    return [int(t) if i % 2 else t.lower() for i, t in enumerate(re.split(r"([0-9]+)", name))]
 
 
 class _Idents:

@@ -63,9 +63,10 @@ BoardShim.disable_board_logger()  # its INFO lines on stderr; errors come back a
 def board_id(name: str) -> int:
     """A BrainFlow board by name (any case, `_board` optional) or numeric id."""
     text = name.strip()
-    if text.lstrip("-").isdigit():
-        if int(text) in {b.value for b in BoardIds}:
-            return int(text)
+    number = whole(text.removeprefix("-"))
+    if number is not None:
+        if (n := -number if text.startswith("-") else number) in {b.value for b in BoardIds}:
+            return n
     else:
         key = text.upper().replace("-", "_")
         for cand in (key, key + "_BOARD"):

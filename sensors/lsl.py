@@ -52,6 +52,7 @@ from empathy import wire
 from empathy.sensors import lsl_pick as pick
 from empathy.clock import now_us
 from empathy.sensors.base import Health, Pupil, Reading, SourceError, Waveform, drain
+from empathy.whole import whole
 
 log = logging.getLogger("empathy.sensors.lsl")
 
@@ -321,6 +322,5 @@ def _channels(info: pylsl.StreamInfo) -> tuple[list[str], list[str]]:
 def _column(channel: str, labels: list[str]) -> Optional[int]:
     if channel in labels:
         return labels.index(channel)
-    if channel.isdigit() and int(channel) < len(labels):
-        return int(channel)
-    return None
+    index = whole(channel)
+    return index if index is not None and index < len(labels) else None

@@ -60,6 +60,9 @@ def test_every_deployment_profile_validates():
     ('unit_id = 1\nrate_hz = nan\n', r":2: rate_hz: nan is not a finite number"),
     ('story = "s.toml"\n[show]\ncue_targets = ["a:1", "b:0"]\n',
      r":3: show.cue_targets\[1\]: 'b:0' must be host:port"),
+    # '²' passes str.isdigit(): the line said "invalid literal for int()" (session 32's review)
+    ('story = "s.toml"\n[show]\ncue_targets = ["a:\u00b2"]\n',
+     r":3: show.cue_targets\[0\]: 'a:\u00b2' must be host:port"),
     ('story = \n', r":1: not valid TOML"),
     ('title = "what am I"\n', r"neither a host config"),
 ])

@@ -172,3 +172,13 @@ def test_bidi_controls_in_clip_and_folder_names_are_escaped_in_the_story(tmp_pat
     assert "\u202e" not in text and "\\u202e" in text and "caf\u00e9" in text
     seg = next(iter(load(out).segments.values()))
     assert seg.media.name == "caf\u00e9 \u202egnp.mp4"
+
+
+def test_a_clip_named_with_a_superscript_digit_is_sorted_not_a_crash(tmp_path):
+    """'²' passes str.isdigit(): the natural sort's int() raised ValueError, exit 70
+    (session 32's review). Here the one file is no clip: skipped, and said in one line."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    (folder / "1\u00b22.mp4").write_text("not a clip")
+    r = cli("new", folder, "--out", tmp_path / "s.toml")
+    assert r.returncode == 1 and "unexpected" not in r.stderr and "no video clips" in r.stderr, r

@@ -238,3 +238,14 @@ def test_sigterm_while_a_long_recording_is_checked_stops_the_check(tmp_path):
     assert sent and p.returncode == 0 and "Traceback" not in err, err
     assert stats["started"] is False and stats["stopped_by"] == "SIGTERM", stats
     assert most < size / 2, (most, size)
+
+
+@pytest.mark.parametrize("board", ["\u00b2", "-\u00b2"])
+def test_a_board_named_with_a_superscript_digit_is_one_line(board):
+    """'²' passes str.isdigit(): int() raised ValueError, a traceback (session 32's review);
+    `brainflow://-1` (the synthetic board's id) is still a board."""
+    from empathy.sensors.brainflow import board_id
+
+    with pytest.raises(SourceError, match="unknown BrainFlow board") as e:
+        open_source(f"brainflow://{board}")
+    assert "\n" not in str(e.value) and board_id("-1") == board_id("synthetic")
