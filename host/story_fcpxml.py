@@ -29,6 +29,7 @@ from empathy.host.story_timeline import RATE_MAX, ScaffoldError, _some
 # An editor's feature-length project keeps ~20,000 of the elements read here; metadata,
 # keywords, markers and effect parameters are passed over, counted, not kept
 MAX_KEPT, MAX_ELEMENTS, MAX_DEPTH = 100_000, 2_000_000, 64
+MAX_CLIPS = 20_000  # clips shown: a feature has ~3,000; each costs ~70 us to read
 MAX_LEVELS = 200  # clips within clips, compound clips within them: Python's stack holds 1000
 TIME_MAX = 10 ** 7  # s (115 days): above any timecode (24 h) plus any timeline's length
 _TIME = re.compile(r"([0-9]{1,20})(?:/([0-9]{1,20}))?s", re.ASCII)
@@ -159,11 +160,11 @@ class _Reader:
         """What the primary items among `kids` show over [t0, t1) of their parent's time."""
         self.level += 1
         for k in kids:
-            self.work += 1  # a compound clip used 10 times in each of 30 nested: 10^30 visits
-            if self.work > 10 * MAX_KEPT or self.level > MAX_LEVELS:
-                raise ScaffoldError(f"{self.where(k)}: more than {10 * MAX_KEPT} items to "
-                                    f"visit or {MAX_LEVELS} levels of clips in clips: not a "
-                                    "timeline to read")
+            self.work += 1  # a compound clip used 10 times in each of 15 nested: 10^15 visits
+            if self.work > MAX_KEPT or len(self.items) > MAX_CLIPS or self.level > MAX_LEVELS:
+                raise ScaffoldError(f"{self.where(k)}: more than {MAX_KEPT} items to visit, "
+                                    f"{MAX_CLIPS} clips shown or {MAX_LEVELS} levels of clips "
+                                    "in clips: not a timeline to read")
             if "lane" in k.attrs or k.tag == "audio":
                 continue  # connected (said by its parent) or sound
             if k.tag not in _PICTURE and k.tag != "transition":
