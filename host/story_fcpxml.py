@@ -110,11 +110,13 @@ def _time(path: Path, node: _Node, attr: str, default=None) -> Fraction:
     raw = node.attrs.get(attr)
     if raw is None and default is not None:
         return default
-    m = _TIME.fullmatch(raw or "")
-    where = f"{path}:{node.line}: <{node.tag}> {attr}={str(raw)[:40]!r}"
+    if raw is None:
+        raise ScaffoldError(f"{path}:{node.line}: <{node.tag}> has no {attr}: export again")
+    m = _TIME.fullmatch(raw)
+    where = f"{path}:{node.line}: <{node.tag}> {attr}={raw[:40]!r}"
     if not m:
         raise ScaffoldError(f"{where}: not a time (N/Ds or Ns, N and D whole numbers, e.g. "
-                            "1001/24000s)" if raw is not None else f"{where}: missing")
+                            "1001/24000s)")
     num, den = int(m.group(1)), int(m.group(2) or 1)
     if den == 0 or num > TIME_MAX * den:
         raise ScaffoldError(f"{where}: " + ("a denominator of 0" if den == 0 else
