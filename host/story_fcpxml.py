@@ -308,9 +308,9 @@ def read_fcpxml(path: Path, text: str):
     spine = seq.child("spine")
     r.storyline(spine.kids, Fraction(0), r.duration(spine) + 1, False)
     if r.lanes:
+        names = [k.attrs.get("name") or f"<{k.tag}>" for k in r.lanes]
         notes.append(f"{len(r.lanes)} connected clips (lanes above or below the primary "
-                     f"storyline) left out ({_some([k.attrs.get('name') or f'<{k.tag}>' for k in r.lanes])}):"
-                     " only the primary storyline is read")
+                     f"storyline) left out ({_some(names)}): only the primary storyline is read")
     if r.other:
         notes.append(f"{len(r.other)} items left out ({', '.join(sorted(set(r.other))[:5])})")
     track = r.otio.schema.Track(kind="Video", children=r.items)

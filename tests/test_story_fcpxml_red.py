@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.test_story_fcpxml import CUT, NESTED
+from test_story_fcpxml import CUT, NESTED
 
 pytestmark = pytest.mark.timeout(300)
 HEAD, TAIL = CUT.split("<spine>")[0] + "<spine>", "</spine>" + CUT.split("</spine>")[1]
@@ -36,8 +36,8 @@ def _compound_fan_out(levels: int = 15, uses: int = 10) -> str:
     """Compound clip i shows compound i+1 `uses` times over its 10^-i s: 10^15 clips."""
     media = "".join(
         f'<media id="c{i}"><sequence format="f" duration="1/{uses ** i}s"><spine>' + "".join(
-            f'<{"ref-clip" if i + 1 < levels else "asset-clip"} ref="{f"c{i + 1}" if i + 1 < levels else "a"}"'
-            f' offset="{k}/{uses ** (i + 1)}s" duration="1/{uses ** (i + 1)}s"/>'
+            (f'<ref-clip ref="c{i + 1}"' if i + 1 < levels else '<asset-clip ref="a"')
+            + f' offset="{k}/{uses ** (i + 1)}s" duration="1/{uses ** (i + 1)}s"/>'
             for k in range(uses)) + "</spine></sequence></media>" for i in range(levels))
     return NESTED.replace('<media id="c"', media + '<media id="c"').replace(
         'ref="c" offset="0s" start="3603s"', 'ref="c0" offset="0s" start="0s"')
