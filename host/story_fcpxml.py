@@ -15,6 +15,9 @@ start timecode, so a segment's in point is the clip's start less its asset's (a 
 `start` begins at its file's first frame). Compound clips (ref-clip), multicam (mc-clip: the
 angle its video comes from), sync-clips, auditions (the pick) and clips holding a video are
 read as what they show; connected clips (lanes) and a second project are said and left out.
+A retimed clip (timeMap) or one conformed to the timeline's rate (conform-rate) is read as
+the span of its file it shows, played at the file's own speed; a disabled one is left out;
+an asset without hasVideo="1" is sound, not picture.
 """
 
 from __future__ import annotations
@@ -132,7 +135,7 @@ class _Reader:
         self.res = {k.attrs.get("id"): k for r in root.kids if r.tag == "resources"
                     for k in r.kids}
         self.items, self.lanes, self.other, self.nested = [], [], [], []
-        self.rate, self.level, self.work = Fraction(1), 0, 0
+        self.rate, self.level, self.work, self.sound = Fraction(1), 0, 0, 0
 
     def where(self, node: _Node) -> str:
         return f"{self.path}:{node.line}: <{node.tag} name={node.attrs.get('name', '')[:60]!r}>"
@@ -201,9 +204,13 @@ class _Reader:
         return d
 
     def show(self, k: _Node, local: Fraction, dur: Fraction, speed: bool) -> None:
-        """Item `k` shown for `dur` from `local` s after its `start` (its own time's)."""
+        """Item `k` shown for `dur` from `local` s (of its parent's time) after its offset."""
         otio, name = self.otio, k.attrs.get("name", "")
-        if k.tag == "gap":
+        if k.attrs.get("enabled") == "0":  # hidden in the editor's viewer too
+            off = otio.schema.Clip(name=name)
+            off.enabled = False
+            self.items.append(off)
+        elif k.tag == "gap":
             self.items.append(otio.schema.Gap(name=name, source_range=self.span(Fraction(0), dur)))
         elif k.tag == "title" or (k.tag == "video" and self.res.get(k.attrs.get("ref"), k).tag
                                   == "effect"):
@@ -213,10 +220,14 @@ class _Reader:
         elif k.attrs.get("srcEnable") == "audio":
             return
         elif k.tag in ("asset-clip", "video"):
-            self.clip(k, self.ref(k, "asset"), local, dur, speed)
+            asset = self.ref(k, "asset")
+            if asset.attrs.get("hasVideo") != "1":  # FCP says hasVideo="1" of each that has
+                self.sound += 1
+                return
+            start = _time(self.path, asset, "start", Fraction(0))  # the file's timecode
+            self.clip(k, asset, *self.window(k, local, dur, start, asset), speed)
         elif k.tag in ("clip", "sync-clip", "spine"):
-            s = _time(self.path, k, "start", Fraction(0))
-            self.storyline(k.kids, s + local, s + local + dur, speed)
+            self.storyline(k.kids, *self.window(k, local, dur, Fraction(0)), speed)
         elif k.tag in ("ref-clip", "mc-clip"):
             media = self.ref(k, "media")
             if media.attrs.get("id") in self.nested:
@@ -226,12 +237,41 @@ class _Reader:
             if inner is None:
                 raise ScaffoldError(f"{self.where(k)}: its media holds no <sequence> or "
                                     "<multicam>: export the project again")
-            s = _time(self.path, k, "start", _time(self.path, inner, "tcStart", Fraction(0)))
             kids = (inner.child("spine") or _Node("spine", {}, 0)).kids if k.tag == "ref-clip" \
                 else self.angle(k, inner)
             self.nested.append(media.attrs.get("id"))
-            self.storyline(kids, s + local, s + local + dur, speed)
+            self.storyline(kids, *self.window(k, local, dur, _time(
+                self.path, inner, "tcStart", Fraction(0))), speed)
             self.nested.pop()
+
+    def window(self, k: _Node, local: Fraction, dur: Fraction, start: Fraction,
+               asset: _Node = None) -> tuple[Fraction, Fraction]:
+        """[from, to) of k's own time that `dur` s of its parent's from `local` show. Its time
+        runs from its `start` (else `start` here), scaled by a rate conform: 25 fps media
+        conformed to a 24 fps timeline shows 24/25 s of the file a second (FCP's Automatic
+        Speed); then through its timeMap (a retime), read as straight lines between points."""
+        s, scale = _time(self.path, k, "start", start), Fraction(1)
+        conform = k.child("conform-rate")
+        fmt = self.res.get((asset or k).attrs.get("format"))
+        if conform is not None and conform.attrs.get("scaleEnabled") != "0" and \
+                fmt is not None and "frameDuration" in fmt.attrs:
+            scale = self.rate / self.fps(fmt)
+        lo, hi = s + local * scale, s + (local + dur) * scale
+        timemap = k.child("timeMap")
+        if timemap is not None:
+            lo, hi = sorted((self.remap(timemap, lo), self.remap(timemap, hi)))
+            if hi - lo < 1 / self.rate:  # a freeze frame: its frame, held as long as shown
+                hi = lo + dur
+        return lo, hi
+
+    def remap(self, timemap: _Node, t: Fraction) -> Fraction:
+        pts = sorted((_time(self.path, p, "time"), _time(self.path, p, "value"))
+                     for p in timemap.kids if p.tag == "timept")
+        lines = [(a, b) for a, b in zip(pts, pts[1:]) if b[0] > a[0]]
+        if not lines:  # no line to read
+            return t
+        (t0, v0), (t1, v1) = next((ln for ln in lines if t <= ln[1][0]), lines[-1])
+        return v0 + (v1 - v0) * (t - t0) / (t1 - t0)  # past either end: its line goes on
 
     def angle(self, mc: _Node, multicam: _Node) -> list:
         """The items of the angle a multicam clip shows its video from."""
@@ -245,34 +285,36 @@ class _Reader:
                                 "(<mc-source srcEnable=\"video\">): export the project again")
         return angle.kids
 
-    def clip(self, k: _Node, asset: _Node, local: Fraction, dur: Fraction, speed: bool) -> None:
+    def clip(self, k: _Node, asset: _Node, first: Fraction, last: Fraction, speed: bool) -> None:
         otio = self.otio
         a_start = _time(self.path, asset, "start", Fraction(0))
         a_dur = _time(self.path, asset, "duration", Fraction(0))
         rep = next((r for r in asset.kids if r.tag == "media-rep" and
                     r.attrs.get("kind", "original-media") == "original-media"), None)
         src = (rep.attrs if rep is not None else asset.attrs).get("src", "")
-        first = _time(self.path, k, "start", a_start) + local
         name = k.attrs.get("name") or asset.attrs.get("name", "")
-        frame = 1 / self.rate
-        if a_dur and first + dur > a_start + a_dur + frame:  # a still's asset lasts 0 s
-            raise ScaffoldError(f"{self.where(k)}: runs to {float(first + dur):.3f} s, past "
-                                f"its file's end ({float(a_start + a_dur):.3f} s): relink the "
-                                "clip in Final Cut Pro and export again")
+        end = a_start + a_dur
+        if speed and a_dur and end - first >= 1 / self.rate:
+            last = min(last, end)  # a freeze frame held past the file's end: cut there
+        if a_dur and last > end + 1 / self.rate:  # (a still's asset lasts 0 s)
+            raise ScaffoldError(f"{self.where(k)}: runs to {float(last):.3f} s, past its "
+                                f"file's end ({float(end):.3f} s): relink the clip in Final "
+                                "Cut Pro and export again")
         ref = otio.schema.ExternalReference(target_url=src, available_range=self.span(
             a_start, a_dur))
         clip = otio.schema.Clip(name=name, media_reference=ref,
-                                source_range=self.span(first, dur))
+                                source_range=self.span(first, last - first))
         if speed:
             clip.effects.append(otio.schema.LinearTimeWarp(name="retimed"))
         self.items.append(clip)
 
     def pictured(self, k: _Node) -> bool:
         """Whether a connected item shows a picture (a lane -1 clip is often only sound)."""
-        if k.tag not in _PICTURE or k.attrs.get("srcEnable") == "audio":
+        if k.tag not in _PICTURE or k.attrs.get("srcEnable") == "audio" or \
+                k.attrs.get("enabled") == "0":
             return False
         if k.tag == "asset-clip":
-            return self.res.get(k.attrs.get("ref"), k).attrs.get("hasVideo", "1") != "0"
+            return self.res.get(k.attrs.get("ref"), k).attrs.get("hasVideo") == "1"
         if k.tag in ("clip", "sync-clip", "spine", "audition", "gap"):
             return any(self.pictured(c) for c in k.kids)
         return True
@@ -313,6 +355,10 @@ def read_fcpxml(path: Path, text: str):
                      f"storyline) left out ({_some(names)}): only the primary storyline is read")
     if r.other:
         notes.append(f"{len(r.other)} items left out ({', '.join(sorted(set(r.other))[:5])})")
+    if r.sound and not any(isinstance(i, r.otio.schema.Clip) and i.enabled and isinstance(
+            i.media_reference, r.otio.schema.ExternalReference) for i in r.items):
+        raise ScaffoldError(f"{path}: the project's storyline shows no video file, only sound "
+                            f"({r.sound} audio clips): a story needs the picture")
     track = r.otio.schema.Track(kind="Video", children=r.items)
     tl = r.otio.schema.Timeline(name=projects[0].attrs.get("name", ""), tracks=[track])
     tl.metadata["empathy_notes"] = notes

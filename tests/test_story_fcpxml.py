@@ -41,7 +41,10 @@ CUT = """<?xml version="1.0" encoding="UTF-8"?>
             <gap name="Gap" offset="86448385/24000s" duration="24024/24000s" start="3600s"/>
             <transition name="Cross Dissolve" offset="86460397/24000s" duration="24024/24000s"/>
             <asset-clip ref="r3" offset="86472409/24000s" name="B002" start="86337/24s" duration="72072/24000s">
-              <timeMap><timept time="0s" value="0s" interp="smooth2"/></timeMap>
+              <timeMap>
+                <timept time="86313/24s" value="86313/24s" interp="smooth2"/>
+                <timept time="87274/24s" value="173587/48s" interp="smooth2"/>
+              </timeMap>
             </asset-clip>
           </spine>
         </sequence>
@@ -51,8 +54,8 @@ CUT = """<?xml version="1.0" encoding="UTF-8"?>
 </fcpxml>
 """
 IN_A = F(86424337, 24000) - 3600  # the clip's start less its asset's (its file's timecode)
-IN_B = F(86337, 24) - F(86313, 24)
-WANT = [(IN_A, IN_A + F(48048, 24000)), (IN_B, IN_B + F(72072, 24000))]
+IN_B = F(86337, 24) - F(86313, 24)  # B002 at half speed: its timeMap halves the file's time
+WANT = [(IN_A, IN_A + F(48048, 24000)), (IN_B / 2, (IN_B + F(72072, 24000)) / 2)]
 
 
 def _new(source: Path, out: Path, *args):
@@ -168,8 +171,8 @@ def _dur(value: str) -> str:
     (CUT.replace('frameDuration="1001/24000s"', 'frameDuration="1/5000s"'),
      "not a frame rate above 0 and at most 1000 fps"),
     (CUT.replace('frameDuration="1001/24000s"', ''), "<format> has no frameDuration"),
-    (CUT.replace('start="86337/24s"', 'start="3500s"'), "starts 96.375 s before its file's"),
-    (CUT.replace('start="86337/24s"', 'start="3700s"'), "past its file's end"),
+    (CUT.replace('start="86424337/24000s"', 'start="3500s"'), "starts 100 s before its file's"),
+    (CUT.replace('start="86424337/24000s"', 'start="3700s"'), "past its file's end"),
     (CUT.replace('ref="r3"', 'ref="r9"'), "ref='r9' names no asset in <resources>"),
     (CUT.replace("<spine>", "<spine><unclosed>"), "not well-formed XML"),
     (CUT.replace("file:///Volumes", "https://example.com/Volumes"), "is not a local file"),
@@ -190,3 +193,56 @@ def test_a_bundle_without_its_info_fcpxml_is_one_line(tmp_path):
     r = _new(src, tmp_path / "s.toml")
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 1 and len(lines) == 1 and "Info.fcpxml" in lines[0], lines
+
+
+# FCP's own cases (as Final Cut Pro 10.7 exports them, FCPXML 1.11): 25 fps media conformed to a
+# 24 fps timeline (Automatic Speed: 24 of the file's frames a second, so 2.25 s of timeline
+# show 2.16 s of file), a disabled clip, a freeze frame (a timeMap holding one time), a clip
+# of an asset with sound only
+FCP = """<?xml version="1.0"?>
+<!DOCTYPE fcpxml>
+<fcpxml version="1.11">
+  <resources>
+    <format id="r1" frameDuration="100/2400s"/>
+    <format id="r3" frameDuration="100/2500s"/>
+    <asset id="r2" name="v" start="0s" duration="738000/25000s" hasVideo="1" format="r3">
+      <media-rep kind="original-media" src="file:///x/v.m4v"/>
+    </asset>
+    <asset id="r4" name="snd" start="0s" duration="60s" hasAudio="1">
+      <media-rep kind="original-media" src="file:///x/snd.wav"/>
+    </asset>
+  </resources>
+  <library><event><project name="p">
+    <sequence format="r1" tcStart="3600s" duration="20s">
+      <spine>
+        <asset-clip ref="r2" offset="3600s" name="conformed" start="684/25s" duration="9/4s" format="r3">
+          <conform-rate srcFrameRate="25"/>
+        </asset-clip>
+        <asset-clip ref="r2" offset="14481/4s" name="off" duration="1s" enabled="0"/>
+        <asset-clip ref="r2" offset="14485/4s" name="held" start="5s" duration="3s">
+          <conform-rate scaleEnabled="0" srcFrameRate="25"/>
+          <timeMap><timept time="0s" value="5s"/><timept time="10s" value="5s"/></timeMap>
+        </asset-clip>
+        <asset-clip ref="r4" offset="14497/4s" name="music" duration="2s"/>
+      </spine>
+    </sequence>
+  </project></event></library>
+</fcpxml>
+"""
+
+
+def test_fcp_s_rate_conform_disabled_clips_freeze_frames_and_sound_are_read_as_fcp_shows(tmp_path):
+    src = tmp_path / "fcp.fcpxml"
+    src.write_text(FCP)
+    r = _new(src, tmp_path / "s.toml")
+    got = [(s.id, s.in_s, s.out_s) for s in _segments(tmp_path / "s.toml")]
+    assert got == [("conformed", 27.36, round(27.36 + 2.25 * 24 / 25, 6)),  # the file's end
+                   ("held", 5.0, 8.0)], r.stderr  # its frame, played on for as long
+    assert "1 disabled items left out ('off')" in r.stderr, r.stderr
+    assert "2 clips with a speed effect play at normal speed in the story ('conformed', " \
+        "'held')" in r.stderr, r.stderr
+    src.write_text(FCP.replace('ref="r2"', 'ref="r4"'))
+    r = _new(src, tmp_path / "a.toml")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1 and "shows no video file, only sound (3 audio clips)" in \
+        lines[0], lines
