@@ -179,8 +179,8 @@ class _Reader:
             if k.tag == "transition":
                 self.items.append(self.otio.schema.Transition(name=k.attrs.get("name", "")))
                 continue
-            if k.tag == "audition":  # its first child is the pick shown
-                self.storyline(k.kids[:1], t0, t1, speed)
+            if k.tag == "audition":  # its first child is the pick shown, where it stands
+                self.storyline([self.pick(k)] if k.kids else [], t0, t1, speed)
                 continue
             off = _time(self.path, k, "offset", Fraction(0))
             dur = self.duration(k)
@@ -193,11 +193,21 @@ class _Reader:
                 for c in k.kids))
         self.level -= 1
 
+    def pick(self, audition: _Node) -> _Node:
+        """An audition's pick, at the audition's offset (FCP writes none on the pick)."""
+        pick = audition.kids[0]
+        node = _Node(pick.tag, {"offset": audition.attrs.get("offset", "0s"), **pick.attrs},
+                     pick.line)
+        node.kids = pick.kids
+        return node
+
     def duration(self, k: _Node) -> Fraction:
         if k.tag == "spine":  # a storyline's length is its items'
+            items = [self.pick(c) if c.tag == "audition" else c for c in k.kids
+                     if c.tag != "audition" or c.kids]
             return max((_time(self.path, c, "offset", Fraction(0)) + self.duration(c)
-                        for c in k.kids if "lane" not in c.attrs and c.tag != "transition"
-                        and "duration" in c.attrs), default=Fraction(0))
+                        for c in items if "lane" not in c.attrs and c.tag != "transition"
+                        and ("duration" in c.attrs or c.tag == "spine")), default=Fraction(0))
         d = _time(self.path, k, "duration")
         if d <= 0:
             raise ScaffoldError(f"{self.where(k)}: lasts 0 s: export the project again")
@@ -348,7 +358,7 @@ def read_fcpxml(path: Path, text: str):
         if fmt.tag == "format" and "frameDuration" in fmt.attrs:
             r.fps(fmt)  # each, as the clips' own rates
     spine = seq.child("spine")
-    r.storyline(spine.kids, Fraction(0), r.duration(spine) + 1, False)
+    r.storyline(spine.kids, Fraction(0), Fraction(2 * TIME_MAX), False)
     if r.lanes:
         names = [k.attrs.get("name") or f"<{k.tag}>" for k in r.lanes]
         notes.append(f"{len(r.lanes)} connected clips (lanes above or below the primary "

@@ -98,9 +98,10 @@ def test_a_final_cut_pro_x_project_is_drafted_from_its_files_own_timecode(tmp_pa
     assert "Traceback" not in r.stderr
 
 
-# a compound clip (ref-clip) whose sequence starts at 01:00:00:00, a multicam clip showing
-# angle B's video (angle A's audio), a sync-clip and an audition (its first child is shown),
-# at 25 fps; files named by FCPXML 1.8's asset src
+# a compound clip (ref-clip) whose sequence starts at 01:00:00:00 and ends in an audition, a
+# multicam clip showing angle B's video (angle A's audio), a sync-clip and an audition, at
+# 25 fps; files named by FCPXML 1.8's asset src. An audition shows its first child where the
+# audition stands (FCP writes no offset on it: read at 0 s, the compound's was not shown).
 NESTED = """<?xml version="1.0"?>
 <!DOCTYPE fcpxml>
 <fcpxml version="1.8">
@@ -113,7 +114,10 @@ NESTED = """<?xml version="1.0"?>
       <sequence format="f" tcStart="3600s" duration="20s">
         <spine>
           <asset-clip ref="a" offset="3600s" start="10s" duration="5s" name="inner a"/>
-          <asset-clip ref="b" offset="3605s" start="36020s" duration="15s" name="inner b"/>
+          <audition offset="3605s">
+            <asset-clip ref="b" start="36020s" duration="15s" name="inner b"/>
+            <asset-clip ref="a" start="0s" duration="15s" name="alternative"/>
+          </audition>
         </spine>
       </sequence>
     </media>
@@ -136,8 +140,8 @@ NESTED = """<?xml version="1.0"?>
           <asset-clip ref="s" offset="0s" duration="10s" lane="-1" name="sound"/>
         </sync-clip>
         <audition offset="9s">
-          <asset-clip ref="b" offset="9s" start="36050s" duration="1s" name="pick"/>
-          <asset-clip ref="a" offset="9s" start="0s" duration="1s" name="alternative"/>
+          <asset-clip ref="b" start="36050s" duration="1s" name="pick"/>
+          <asset-clip ref="a" start="0s" duration="1s" name="alternative"/>
         </audition>
       </spine>
     </sequence>
