@@ -1,11 +1,12 @@
-"""Final Cut Pro X's `.fcpxml` (FCPXML 1.0-1.11), and the `.fcpxmld` bundle FCP 10.6+ writes
-(its `Info.fcpxml`), read into the OpenTimelineIO objects the other timeline readers give
-(host/story_timeline.py), so that their range checks, messages and file finding serve it too.
+"""Final Cut Pro X's `.fcpxml`, and the `.fcpxmld` bundle FCP 10.6+ writes (its `Info.fcpxml`),
+read into the OpenTimelineIO objects the other timeline readers give (host/story_timeline.py),
+so that their range checks, messages and file finding serve it too. Checked on FCPXML 1.8
+(otio-fcpx-xml-adapter's samples) to 1.13 (FCP 11's).
 
 Our own expat reader, not otio-fcpx-xml-adapter 1.0.0: on an FCPXML 1.10 file that adapter
-read 1001/24000 s frames as 23 fps (in points 80 ms off at an hour) and lost every clip's
-file (FCPXML 1.9 moved it to `<media-rep src>`, which it does not read), and it parses with
-ElementTree, which expands a file's own entities. Here every DTD subset and entity
+read 1001/24000 s frames as 23 fps (an in point of 86424337/24000 s became 82823/23 s) and
+lost every clip's file (FCPXML 1.9 moved it to `<media-rep src>`, which it does not read),
+and it parses with ElementTree, which expands a file's own entities. Here every DTD subset and entity
 declaration is refused (the bare `<!DOCTYPE fcpxml>` FCP writes is let through), elements
 and nesting are bounded, and times are exact fractions ("1001/24000s"), range-checked.
 

@@ -99,9 +99,9 @@ def test_a_final_cut_pro_x_project_is_drafted_from_its_files_own_timecode(tmp_pa
 
 
 # a compound clip (ref-clip) whose sequence starts at 01:00:00:00 and ends in an audition, a
-# multicam clip showing angle B's video (angle A's audio), a sync-clip and an audition, at
-# 25 fps; files named by FCPXML 1.8's asset src. An audition shows its first child where the
-# audition stands (FCP writes no offset on it: read at 0 s, the compound's was not shown).
+# multicam clip showing angle B's video (angle A's audio) and a sync-clip, at 25 fps; files
+# named by FCPXML 1.8's asset src. An audition shows its first child where the audition
+# stands (FCP writes no offset on it: read at 0 s, the compound's was not shown).
 NESTED = """<?xml version="1.0"?>
 <!DOCTYPE fcpxml>
 <fcpxml version="1.8">
@@ -139,10 +139,6 @@ NESTED = """<?xml version="1.0"?>
           <asset-clip ref="a" offset="0s" start="40s" duration="10s" name="sync a"/>
           <asset-clip ref="s" offset="0s" duration="10s" lane="-1" name="sound"/>
         </sync-clip>
-        <audition offset="9s">
-          <asset-clip ref="b" start="36050s" duration="1s" name="pick"/>
-          <asset-clip ref="a" start="0s" duration="1s" name="alternative"/>
-        </audition>
       </spine>
     </sequence>
   </project>
@@ -158,7 +154,7 @@ def test_compound_multicam_sync_clips_and_auditions_are_read_as_what_they_show(t
     assert got == [("inner_a", "a.mov", 13.0, 15.0),  # the compound's 3603-3607 s
                    ("inner_b", "b.mov", 20.0, 22.0),
                    ("angle_b", "b.mov", 30.0, 32.0),  # angle B, from the multicam's start
-                   ("sync_a", "a.mov", 42.0, 45.0), ("pick", "b.mov", 50.0, 51.0)], r.stderr
+                   ("sync_a", "a.mov", 42.0, 45.0)], r.stderr
     assert "connected" not in r.stderr, r.stderr  # the sync-clip's sound shows no picture
 
 
