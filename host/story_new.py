@@ -4,6 +4,7 @@
     empathy story new cut.otio --out film.toml           # OpenTimelineIO
     empathy story new cut.edl --fps 25 --out film.toml   # CMX 3600 EDL (otio-cmx3600-adapter)
     empathy story new cut.xml --out film.toml            # FCP 7 XML (otio-fcp-adapter)
+    empathy story new cut.fcpxml --out film.toml         # Final Cut Pro X (.fcpxml, .fcpxmld)
 
 A folder's clips are probed (GStreamer's discoverer) for their durations. A timeline's clips
 (its first video track, in order, host/story_timeline.py) become segments with their source
@@ -99,10 +100,11 @@ def from_folder(folder: Path, warn=print) -> list[Draft]:
 
 def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[Path] = None,
                   warn=print) -> list[Draft]:
+    from empathy.host.story_fcpxml import bundle_file
     from empathy.host.story_timeline import (FileStarts, Listings, media_path, read_timeline,
                                              shown_clips)
 
-    tl = read_timeline(path, read_text(path), fps)  # an editor's export may start with a BOM
+    tl = read_timeline(path, read_text(bundle_file(path)), fps)  # may start with a BOM
     search = [media_root] if media_root else [path.parent]
     drafts, ident, listings, starts = [], _Idents(), Listings(), FileStarts(path)
     for clip, in_s, dur in shown_clips(tl, path, warn):
@@ -164,7 +166,7 @@ def story_text(drafts: list[Draft], out: Path, title: str, source: Path) -> str:
 
 def scaffold(source: Path, out: Path, title: Optional[str] = None, fps: Optional[float] = None,
              media_root: Optional[Path] = None, warn=print) -> Path:
-    drafts = (from_folder(source, warn) if source.is_dir()
+    drafts = (from_folder(source, warn) if source.is_dir() and source.suffix.lower() != ".fcpxmld"
               else from_timeline(source, fps, media_root, warn))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(story_text(drafts, out, title or source.stem, source), encoding="utf-8")
@@ -201,7 +203,7 @@ def run(args) -> int:
 
 def register(sub) -> None:
     n = sub.add_parser("new", help="scaffold a story from a folder of clips or an editor's "
-                                   "timeline (.otio, .edl, FCP .xml)")
+                                   "timeline (.otio, .edl, FCP .xml, .fcpxml)")
     n.add_argument("source", help="a folder of clips, or a timeline file")
     n.add_argument("--out", required=True, help="the story file to write")
     n.add_argument("--title", help="the story's title (default: the source's name)")

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 from empathy.whole import whole
 
 TIMELINE_SUFFIXES = {".otio": "otio_json", ".edl": "cmx_3600", ".xml": "fcp_xml"}
-# Final Cut Pro X and DaVinci Resolve's own interchange: no adapter is installed for it
+# Final Cut Pro X's, read by host/story_fcpxml.py (.fcpxmld: the bundle folder FCP 10.6+ writes)
 FCPXML_SUFFIXES = {".fcpxml", ".fcpxmld"}
 OTIO_DEPTH_MAX = 200
 RATE_MAX = 1000.0  # frames a second: above any camera's or editor's timeline
@@ -40,11 +40,13 @@ def read_timeline(path: Path, text: str, fps: Optional[float]):
 
     suffix = path.suffix.lower()
     if suffix in FCPXML_SUFFIXES:
-        raise ScaffoldError(f"{path}: Final Cut Pro X / Resolve .fcpxml is not read: export "
-                            "the timeline as a CMX 3600 EDL or as Final Cut Pro 7 XML (.xml)")
+        from empathy.host.story_fcpxml import read_fcpxml
+
+        return read_fcpxml(path, text)
     adapter = TIMELINE_SUFFIXES.get(suffix)
     if adapter is None:
-        raise ScaffoldError(f"{path}: not a timeline ({', '.join(TIMELINE_SUFFIXES)}) nor a folder")
+        raise ScaffoldError(f"{path}: not a timeline ({', '.join([*TIMELINE_SUFFIXES, '.fcpxml'])})"
+                            " nor a folder")
     kwargs = {}
     if adapter == "cmx_3600":
         if not fps:
@@ -93,6 +95,8 @@ def shown_clips(tl, path: Path, warn) -> list:
     if not out:
         raise ScaffoldError(f"{path}: no clip on the first video track names a file (" + ", ".join(
             f"{len(names)} {what}" for what, names in left.items()) + ")")
+    for note in tl.metadata.get("empathy_notes", []):  # what an .fcpxml's reader left out
+        warn(f"{path}: {note}")
     for what, names in left.items():
         warn(f"{path}: {len(names)} {what} left out ({_some(names)}): segments cut straight "
              "from one to the next")

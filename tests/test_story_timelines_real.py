@@ -193,14 +193,6 @@ def test_an_otio_clip_before_its_file_or_at_no_rate_is_one_line_and_a_disabled_o
             .segments.values()] == [(1.0, 3.0)]
 
 
-def test_fcpxml_is_refused_with_what_to_export_instead(tmp_path):
-    f = tmp_path / "cut.fcpxml"
-    f.write_text('<?xml version="1.0"?><fcpxml version="1.9"></fcpxml>')
-    r = _new(f, tmp_path / "s.toml")
-    lines = r.stderr.strip().splitlines()
-    assert r.returncode == 1 and len(lines) == 1 and "EDL" in lines[0] and "7 XML" in lines[0], lines
-
-
 DF_EDL = """TITLE: df
 FCM: DROP FRAME
 
