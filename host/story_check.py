@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from empathy.host.player.captions import problem as captions_problem
 from empathy.host.story import Story
 
 # Hardware video decoders per platform (codec short names from player.probe.CODECS).
@@ -108,6 +109,10 @@ def check_files(story: Story, platform: str = "desktop", decode: bool = True,
                 luts[seg.lut] = _lut_error(seg.lut)
             if luts[seg.lut]:
                 rep.add("error", f"segment {sid!r}: LUT {luts[seg.lut]}", sid, "lut")
+        for _, path in seg.captions:  # each file read as the player reads it
+            said = captions_problem(path, root or story.path.parent)
+            if said:
+                rep.add(said[0], f"segment {sid!r}: captions {said[1]}", sid, "captions")
         if progress:
             progress(sid)
     _check_consistency(rep)

@@ -1,0 +1,118 @@
+"""Captions a film-maker delivers beside each clip (a Windows tool's .srt in CP1252 with CRLF,
+a UTF-16 .vtt with its BOM) reach the screen: `story new` picks them up, `story check` reads
+them, and a real Show (GStreamer player to a file, as fast as it can) burns them in after the
+look, timed to each clip's own time and switching with the cut."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from empathy.host.player.cube import identity_cube, write_cube
+from empathy.host.player.decode import read_frames
+from empathy.host.player.player import Clip, Player
+from empathy.host.story import load
+from empathy.keys import Keystore
+
+W, H, FPS = 320, 180, 25
+EMPATHY = [sys.executable, "-m", "empathy.cli"]
+
+
+def ffmpeg_clip(path: Path, seconds: float) -> Path:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"color=c=0x505050:s={W}x{H}:r={FPS}:d={seconds}", "-pix_fmt", "yuv420p",
+                    "-c:v", "libx264", str(path)], check=True, timeout=60)
+    return path
+
+
+def white(frame: np.ndarray) -> np.ndarray:
+    """Pixels of a caption's letters: near white in every channel (a tint would show)."""
+    return (frame[H // 2:] >= 200).all(axis=2)
+
+
+def width_of_text(frame: np.ndarray) -> int:
+    cols = np.flatnonzero(white(frame).any(axis=0))
+    return int(cols[-1] - cols[0]) if cols.size else 0
+
+
+@pytest.fixture()
+def film(tmp_path) -> Path:
+    d = tmp_path / "film"
+    d.mkdir()
+    ffmpeg_clip(d / "a.mp4", 2.0)
+    ffmpeg_clip(d / "b.mp4", 2.0)
+    red = identity_cube(9)
+    red.lut3d = np.ascontiguousarray(red.lut3d)
+    red.lut3d[..., 1:] = 0.0  # a look that leaves only red: white text would come out red
+    write_cube(d / "a.cube", red)
+    # Windows: CP1252, CRLF, cues out of order, tags; a's second cue runs past its end
+    (d / "a.srt").write_bytes(
+        "2\r\n00:00:01,200 --> 00:00:09,000\r\nII\r\n\r\n"
+        "1\r\n00:00:00,400 --> 00:00:01,000\r\n<i>Caf\u00e9</i> <font color=\"red\">I</font>\r\n"
+        .encode("cp1252"))
+    (d / "b.vtt").write_bytes("WEBVTT\n\n00:00.000 --> 00:01.000\n<b>A much longer line of "
+                              "text</b>\n".encode("utf-16"))
+    return d
+
+
+def _story_new(film: Path, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*EMPATHY, "story", "new", str(film), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_story_new_and_a_show_burn_the_clips_captions_after_the_look(film, tmp_path):
+    from empathy.host.show import Show, ShowConfig
+
+    out = tmp_path / "film.toml"
+    made = _story_new(film, out)
+    assert made.returncode == 0, made.stderr
+    assert "Windows-1252" in made.stderr  # the guess is said, once
+    story = load(out)
+    assert [p.name for _, p in story.segments["a"].captions] == ["a.srt"]
+    assert [p.name for _, p in story.segments["b"].captions] == ["b.vtt"]
+    keys = Keystore.new([1])
+    show = Show(story, ShowConfig(listen="udp://127.0.0.1:0", output=f"file:{tmp_path}/o.mp4",
+                                  loop=False, width=W, height=H, fps=FPS, policy="default",
+                                  reward_latency_s=0.0),
+                keys.units, keys.cue_signing, tmp_path / "frames.csv", realtime=False)
+    summary = show.run(30)
+    assert [s["segment"] for s in summary["segments"]] == ["a", "b"]
+    frames = [f.rgb for f in read_frames(tmp_path / "o.mp4")]
+    assert len(frames) == 100
+    lit = [int(white(f).sum()) for f in frames]
+    # a: no cue before 0.4 s; "Café I" 0.4..1.0 s, under a red look yet white; "II" from 1.2 s
+    assert lit[5] == 0 and lit[12] > 10 and lit[27] == 0 and lit[35] > 10
+    # the cut: a's cue would run on to 9 s; b's own takes over on b's first frame
+    assert width_of_text(frames[49]) < W // 6 < W // 3 < width_of_text(frames[50])
+    assert lit[74] > 0 and lit[75] == 0  # b's cue ends at 1.0 s of b: frame 75
+    # the look still applies around the captions
+    assert frames[12][10:40, 10:40, 1:].mean() < 20 and frames[60][10:40, 10:40].min() > 40
+
+
+def test_a_range_counts_its_in_point(tmp_path):
+    """A segment playing 1..2 s of its file: a cue at 1.5..1.7 s of the file shows 0.5 s in
+    (frames 13..17: 0.52..0.68 s)."""
+    clip = ffmpeg_clip(tmp_path / "m.mp4", 2.0)
+    (tmp_path / "m.srt").write_text("1\n00:00:01,500 --> 00:00:01,700\nNOW\n")
+    p = Player(f"file:{tmp_path}/o.mp4", W, H, FPS, tmp_path / "f.csv", realtime=False,
+               audio=False)
+    p.start(Clip("m", clip, None, 1.0, 1.0, 2.0, tmp_path / "m.srt", tmp_path))
+    assert p.wait(30) and p.error is None
+    lit = [int(white(f.rgb).sum()) > 0 for f in read_frames(tmp_path / "o.mp4")]
+    assert len(lit) == 25 and lit.index(True) == 13 and lit[13:18] == [True] * 5 \
+        and not any(lit[18:])
+
+
+def test_story_check_refuses_a_bad_file_in_one_line(film, tmp_path):
+    out = tmp_path / "film.toml"
+    (film / "b.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:nan\nx\n")
+    assert _story_new(film, out).returncode == 1
+    checked = subprocess.run([*EMPATHY, "story", "check", str(out)], capture_output=True,
+                             text=True, timeout=120)
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr + checked.stdout
+    said = [s for s in (checked.stdout + checked.stderr).splitlines() if "b.vtt" in s]
+    assert len(said) == 1 and "b.vtt:3: not a timing line" in said[0], said
