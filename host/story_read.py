@@ -171,13 +171,14 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
             r.err(f"segment {sid!r}: target values must be within -1..1", sid, "target")
         nxt = r.name(s["next"], f"segment {sid!r}: next", sid, "next") if "next" in s else None
         segments[sid] = Segment(sid, media, lut, dur, ta, tv, nxt, in_s, out_s,
-                                _captions(r, sid, s, root, check_files))
+                                _captions(r, sid, s, root))
     return segments
 
 
-def _captions(r: _Reader, sid: str, s: dict, root: Path, check_files: bool) -> tuple:
+def _captions(r: _Reader, sid: str, s: dict, root: Path) -> tuple:
     """captions = "a.srt", or { en = "a.en.srt", fr = "a.fr.srt" }: ((language, path), ...).
-    The files themselves are read by `story check` and the player (host/player/captions.py)."""
+    The files are read by `story check` and the player (host/player/captions.py): one that
+    is missing or bad leaves its clip without captions, not the show without its film."""
     v = s.get("captions")
     if v is None:
         return ()
@@ -190,10 +191,7 @@ def _captions(r: _Reader, sid: str, s: dict, root: Path, check_files: bool) -> t
         if lang and not LANGUAGE.fullmatch(lang):
             r.err(f"segment {sid!r}: captions language {lang[:20]!r} is not a language tag "
                   "(en, pt-BR)", sid, "captions")
-        path = root / r.name(name, f"segment {sid!r}: captions", sid, "captions")
-        if check_files and not path.is_file():
-            r.err(f"segment {sid!r}: captions file {path} not found", sid, "captions")
-        out.append((lang, path))
+        out.append((lang, root / r.name(name, f"segment {sid!r}: captions", sid, "captions")))
     return tuple(out)
 
 

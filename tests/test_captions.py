@@ -100,7 +100,9 @@ def test_a_range_counts_its_in_point(tmp_path):
     (tmp_path / "m.srt").write_text("1\n00:00:01,500 --> 00:00:01,700\nNOW\n")
     p = Player(f"file:{tmp_path}/o.mp4", W, H, FPS, tmp_path / "f.csv", realtime=False,
                audio=False)
-    p.start(Clip("m", clip, None, 1.0, 1.0, 2.0, tmp_path / "m.srt", tmp_path))
+    m = Clip("m", clip, None, 1.0, 1.0, 2.0, tmp_path / "m.srt", tmp_path)
+    p.preload([m])
+    p.start(m)
     assert p.wait(30) and p.error is None
     lit = [int(white(f.rgb).sum()) > 0 for f in read_frames(tmp_path / "o.mp4")]
     assert len(lit) == 25 and lit.index(True) == 13 and lit[13:18] == [True] * 5 \

@@ -19,9 +19,9 @@ from typing import Optional
 
 FORMATS = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa", ".sub": "microdvd",
            ".ttml": "ttml"}
-MAX_BYTES = 4 << 20   # a feature film's .srt is ~100 KB; a larger file is not captions
+MAX_BYTES = 2 << 20   # a feature film's .srt is ~100 KB; 2 MiB is ~1.4 s of pysubs2
 MAX_LINE = 4096       # characters in one line of the file
-MAX_CUES = 20_000     # a feature has ~1,500
+MAX_CUES = 10_000     # a feature has ~1,500
 MAX_TEXT = 500        # characters in one cue: two lines on screen hold ~90
 MAX_S = 24 * 3600.0   # a cue past a day into its clip is a typo
 MAX_STYLES = 1000     # .ass styles (Aegisub files hold a handful)
@@ -134,6 +134,10 @@ def _decode(path: Path, data: bytes) -> tuple[str, Optional[str]]:
                 raise CaptionsError(path, None, f"not {codec.upper()} text after its BOM "
                                                 f"(byte {e.start}): save it as UTF-8") from None
             return _textual(path, text), None
+    nul = data.find(b"\x00")  # (UTF-16 holds them, but came with its BOM above)
+    if nul >= 0:
+        raise CaptionsError(path, data.count(b"\n", 0, nul) + 1,
+                            "holds NUL bytes: a binary file, not captions")
     try:
         return _textual(path, data.decode("utf-8")), None
     except UnicodeDecodeError:

@@ -9,6 +9,7 @@ said once, and its clip plays without captions), follows the clip on screen, and
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ MISSING = "\u25a1"  # what stands for a character DejaVu Sans has no glyph for
 MAX_LINES = 2
 _DRAWN_KEPT = 8     # cue bitmaps kept (overlapping cues, a cut back)
 _FILES_KEPT = 256   # captions files kept read
+_UNREAD = object()
 
 
 @dataclass
@@ -103,58 +105,71 @@ def blend(frame: np.ndarray, o: Overlay) -> None:
 
 
 class Burner:
-    """The player's captions: the clip on screen's cues, drawn once each, blended per frame."""
+    """The player's captions: the clip on screen's cues, drawn once each, blended per frame.
+
+    Files are read before the film (`preload`); one that was not (or was let go: a story of
+    more than _FILES_KEPT files) is read on a thread of its own, its clip without captions
+    meanwhile: a 2 MiB file is ~1 s of pysubs2, which the play thread cannot spare."""
 
     def __init__(self, width: int, height: int, on_fault: Callable[[dict], None]):
         self.width, self.height, self.on_fault = width, height, on_fault
         self._painter: Painter | None | bool = None  # False: the font cannot be read
-        self._files: OrderedDict[Path, Optional[Captions]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._files: OrderedDict[Path, Optional[Captions]] = OrderedDict()  # None: refused
+        self._reading: set[Path] = set()
         self._drawn: OrderedDict[tuple, Optional[Overlay]] = OrderedDict()
-        self._clip = None  # the clip whose cues are in _on
-        self._on: Optional[Captions] = None
 
-    def read(self, path: Optional[Path], within: Optional[Path]) -> Optional[Captions]:
-        """path's cues, read once; a file refused is said once and gives none."""
-        if path is None:
-            return None
-        if path not in self._files:
-            try:
-                self._files[path] = caps = read_captions(path, within)
-                if caps.note:
-                    log.warning("captions %s: %s", path, caps.note)
-            except CaptionsError as e:
-                log.warning("captions unusable, the clip plays without them: %s", e)
-                self.on_fault({"event": "captions_fault", "file": str(path), "why": str(e)})
-                self._files[path] = None
+    def read(self, path: Path, within: Optional[Path]) -> Optional[Captions]:
+        """path's cues, or None (refused: said, once per reading)."""
+        try:
+            caps = read_captions(path, within)
+            if caps.note:
+                log.warning("captions %s: %s", path, caps.note)
+        except CaptionsError as e:
+            log.warning("captions unusable, the clip plays without them: %s", e)
+            self.on_fault({"event": "captions_fault", "file": str(path), "why": str(e)})
+            caps = None
+        with self._lock:
+            self._files[path] = caps
+            self._reading.discard(path)
             while len(self._files) > _FILES_KEPT:
                 self._files.popitem(last=False)
-        return self._files[path]
+        return caps
 
     def preload(self, clips) -> None:
-        """Every clip's file read before the film (a refused one said now)."""
-        for c in clips:
-            self.read(c.captions, c.captions_root)
+        """Every clip's file read, and the font loaded, before the film."""
+        for path, within in {c.captions: c.captions_root for c in clips if c.captions}.items():
+            self.read(path, within)
+        if any(c.captions for c in clips):
+            self._paint()
 
     def burn(self, frame: np.ndarray, clip, clip_t_s: float) -> None:
         """The cues of `clip` (the one this frame is from: at a cut, the new clip's from
         its first frame) on at clip_t_s, seconds into its range, into frame, in place."""
-        if clip is not self._clip:
-            self._clip, self._on = clip, self.read(clip.captions, clip.captions_root)
-        if self._on is None or not self._on.cues:
+        if clip.captions is None:
             return
-        on = self._on.at(clip.in_s + clip_t_s)  # cue times count from the file's start
+        with self._lock:
+            caps = self._files.get(clip.captions, _UNREAD)
+            if caps is _UNREAD and clip.captions not in self._reading:
+                self._reading.add(clip.captions)
+                threading.Thread(target=self.read, args=(clip.captions, clip.captions_root),
+                                 name="captions", daemon=True).start()
+        if not isinstance(caps, Captions):
+            return
+        on = caps.at(clip.in_s + clip_t_s)  # cue times count from the file's start
         if not on:
             return
-        key = (self._on.path, on)
+        key = (caps.path, on)
         if key not in self._drawn:
             painter = self._paint()
-            text = "\n".join(self._on.cues[i].text for i in on)
             try:
-                self._drawn[key] = painter.draw(text) if painter else None
+                self._drawn[key] = painter.draw("\n".join(caps.cues[i].text for i in on)) \
+                    if painter else None
             except Exception as e:  # Pillow's, on text we could not foresee: not the show's
                 log.warning("captions %s: a cue cannot be drawn (%s: %s); the clip plays on "
-                            "without its captions", self._on.path, type(e).__name__, e)
-                self._files[self._on.path] = self._on = None
+                            "without its captions", caps.path, type(e).__name__, e)
+                with self._lock:
+                    self._files[caps.path] = None
                 return
             while len(self._drawn) > _DRAWN_KEPT:
                 self._drawn.popitem(last=False)
