@@ -18,6 +18,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from .captions import Captions, CaptionsError, read_captions
+from .glgrade import caption_code
 
 log = logging.getLogger("empathy.host.player.player")
 
@@ -35,6 +36,7 @@ class Overlay:
     x: int
     inv: np.ndarray  # 255 - alpha, uint16 (h, w, 1)
     pre: np.ndarray  # colour * alpha, uint16 (h, w, 3)
+    code: np.ndarray  # the GL path's alpha byte (glgrade.caption_code), uint8 (h, w)
 
 
 class Painter:
@@ -46,7 +48,7 @@ class Painter:
 
         self.width, self.height = width, height
         self.size = max(10, round(height / 20))  # 54 px at 1080p: ~42 characters a line
-        self.stroke = max(1, round(self.size / 14))
+        self.stroke = max(1, round(self.size / 10))  # 5 px at 1080p, 2 px at 360p
         self.font = ImageFont.truetype(str(font), self.size)
         self.glyphs = set(TTFont(str(font), lazy=True)["cmap"].getBestCmap())
 
@@ -94,7 +96,7 @@ class Painter:
         alpha = a[..., 3:]
         bottom = self.height - round(self.height * 0.08)  # inside the title-safe area
         return Overlay(max(0, bottom - h), (self.width - w) // 2, 255 - alpha,
-                       a[..., :3] * alpha)
+                       a[..., :3] * alpha, caption_code(alpha[..., 0], a[..., 0]))
 
 
 def blend(frame: np.ndarray, o: Overlay) -> None:
@@ -104,6 +106,17 @@ def blend(frame: np.ndarray, o: Overlay) -> None:
     region[:] = (region * o.inv + o.pre + 127) // 255
 
 
+def riding(frame: np.ndarray, o: Overlay) -> np.ndarray:
+    """The GL path's frame: RGBA, o in its alpha for the shader to lay over the graded
+    picture (glgrade.caption_code). A new array: the decoder's frame stays as it was."""
+    h, w = o.code.shape
+    out = np.empty(frame.shape[:2] + (4,), np.uint8)
+    out[..., :3] = frame
+    out[..., 3] = 255
+    out[o.y:o.y + h, o.x:o.x + w, 3] = o.code
+    return out
+
+
 class Burner:
     """The player's captions: the clip on screen's cues, drawn once each, blended per frame.
 
@@ -111,8 +124,10 @@ class Burner:
     more than _FILES_KEPT files) is read on a thread of its own, its clip without captions
     meanwhile: a 2 MiB file is ~1 s of pysubs2, which the play thread cannot spare."""
 
-    def __init__(self, width: int, height: int, on_fault: Callable[[dict], None]):
-        self.width, self.height, self.on_fault = width, height, on_fault
+    def __init__(self, width: int, height: int, on_fault: Callable[[dict], None],
+                 gl: bool = False):
+        """gl: the GPU grades the frames after us: captions ride in their alpha instead."""
+        self.width, self.height, self.on_fault, self.gl = width, height, on_fault, gl
         self._painter: Painter | None | bool = None  # False: the font cannot be read
         self._lock = threading.Lock()
         self._files: OrderedDict[Path, Optional[Captions]] = OrderedDict()  # None: refused
@@ -143,11 +158,12 @@ class Burner:
         if any(c.captions for c in clips):
             self._paint()
 
-    def burn(self, frame: np.ndarray, clip, clip_t_s: float) -> None:
-        """The cues of `clip` (the one this frame is from: at a cut, the new clip's from
-        its first frame) on at clip_t_s, seconds into its range, into frame, in place."""
+    def burn(self, frame: np.ndarray, clip, clip_t_s: float) -> np.ndarray:
+        """frame with the cues of `clip` (the one it is from: at a cut, the new clip's from
+        its first frame) on at clip_t_s, seconds into its range: blended in place (CPU
+        path: frame is graded), or riding in a new RGBA frame's alpha (GL path)."""
         if clip.captions is None:
-            return
+            return frame
         with self._lock:
             caps = self._files.get(clip.captions, _UNREAD)
             if caps is _UNREAD and clip.captions not in self._reading:
@@ -155,10 +171,10 @@ class Burner:
                 threading.Thread(target=self.read, args=(clip.captions, clip.captions_root),
                                  name="captions", daemon=True).start()
         if not isinstance(caps, Captions):
-            return
+            return frame
         on = caps.at(clip.in_s + clip_t_s)  # cue times count from the file's start
         if not on:
-            return
+            return frame
         key = (caps.path, on)
         if key not in self._drawn:
             painter = self._paint()
@@ -170,11 +186,16 @@ class Burner:
                             "without its captions", caps.path, type(e).__name__, e)
                 with self._lock:
                     self._files[caps.path] = None
-                return
+                return frame
             while len(self._drawn) > _DRAWN_KEPT:
                 self._drawn.popitem(last=False)
-        if self._drawn[key] is not None:
-            blend(frame, self._drawn[key])
+        o = self._drawn[key]
+        if o is None:
+            return frame
+        if self.gl:
+            return riding(frame, o)
+        blend(frame, o)
+        return frame
 
     def _paint(self) -> Optional[Painter]:
         if self._painter is None:

@@ -177,7 +177,9 @@ class VideoWriter:
     def push(self, rgb: np.ndarray, pts_s: float, duration_s: float,
              table: np.ndarray | None = None) -> None:
         """One frame; on a GL output also the (n,n,n,3) table to grade it with."""
-        if rgb.shape != (self.height, self.width, 3) or rgb.dtype != np.uint8:
+        depth = (3, 4) if self.gl_lut_size else (3,)  # GL: RGBA carries captions (glgrade)
+        if rgb.shape not in [(self.height, self.width, d) for d in depth] \
+                or rgb.dtype != np.uint8:
             raise ValueError(f"frame must be {self.height}x{self.width}x3 uint8, got "
                              f"{rgb.shape} {rgb.dtype}")
         Gst_ = Gst()

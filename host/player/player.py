@@ -97,7 +97,7 @@ class Player:
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self._on_frame_failed = False
-        self.captions = Burner(self.width, self.height, self.faults.put)  # captions_draw.py
+        self.captions = Burner(self.width, self.height, self.faults.put, bool(self.gl_lut_size))
 
     # -- public API -------------------------------------------------------------------
     def start(self, first: Clip) -> None:
@@ -288,7 +288,7 @@ class Player:
                 else:  # deep sources are graded at 16 bits, then rounded for the output
                     rgb = to_8bit(view.apply(item.rgb, inplace=True))
                     thumb = rgb[::4, ::4]
-                self.captions.burn(rgb, clip, item.t_s)  # the clip this frame is from
+                rgb = self.captions.burn(rgb, clip, item.t_s)  # the clip this frame is from
                 pcm = sound.fit(item.audio, *sound.chunk_bounds(n, self.fps)) \
                     if self.audio else None
                 if cut_from is not None and pcm is not None:
@@ -387,7 +387,7 @@ class Player:
         self._log.write(n, clip_id, clip_t, pts, wall, lut, strength, late)
         if self.on_frame is not None:
             # thumb: the graded picture at 1/4 size (what is on screen, also on the GL path)
-            small = thumb if thumb is not None else rgb[::4, ::4]
+            small = thumb if thumb is not None else rgb[::4, ::4, :3]  # GL: RGBA
             luma = float((small.astype(np.float32) @ _LUMA).mean())
             try:
                 self.on_frame(FrameInfo(n, clip_id, clip_t, pts, wall, luma, lut, strength,
