@@ -34,10 +34,12 @@ def lut_rows(width: int, n: int) -> int:
     return rows + rows % 2
 
 
-def pack(rgb: np.ndarray, table: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def pack(rgb: np.ndarray, table: np.ndarray, out: np.ndarray | None = None,
+         captioned: bool = True) -> np.ndarray:
     """RGBA frame with the table (n,n,n,3 indexed [r][g][b], values 0..1) in rows below it.
     rgb may be RGBA: its alpha carries captions to lay over the graded picture (caption_code);
-    an RGB frame has none (255)."""
+    an RGB frame has none (255). captioned: `out` may hold an earlier frame's captions (False
+    spares a 1080p frame 0.6 ms of clearing them)."""
     h, w = rgb.shape[:2]
     n = table.shape[0]
     rows = lut_rows(w, n)
@@ -45,7 +47,7 @@ def pack(rgb: np.ndarray, table: np.ndarray, out: np.ndarray | None = None) -> n
         out = np.zeros((h + rows, w, 4), np.uint8)
         out[..., 3] = 255
     out[:h, :, :rgb.shape[2]] = rgb
-    if rgb.shape[2] == 3:
+    if rgb.shape[2] == 3 and captioned:
         out[:h, :, 3] = 255
     # Entry i = r + n*g + n*n*b at texels 2i (high byte) and 2i+1 (low byte).
     v = np.rint(np.clip(table, 0.0, 1.0).transpose(2, 1, 0, 3).reshape(-1, 3) * 65535)
