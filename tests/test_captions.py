@@ -118,3 +118,54 @@ def test_story_check_refuses_a_bad_file_in_one_line(film, tmp_path):
     assert checked.returncode == 1 and "Traceback" not in checked.stderr + checked.stdout
     said = [s for s in (checked.stdout + checked.stderr).splitlines() if "b.vtt" in s]
     assert len(said) == 1 and "b.vtt:3: not a timing line" in said[0], said
+
+
+def test_languages_from_story_new_to_the_screening(tmp_path):
+    from empathy.host.player.captions import choose
+    from empathy.host.story import StoryError, loads
+
+    d = tmp_path / "film"
+    d.mkdir()
+    ffmpeg_clip(d / "a.mp4", 0.2)
+    for name in ("a.en.srt", "a.fr.vtt", "a.srt", "a.vtt", "a.x!.srt"):
+        (d / name).write_text("1\n00:00:00,000 --> 00:00:01,000\nx\n")
+    assert _story_new(d, tmp_path / "s.toml").returncode == 0
+    text = (tmp_path / "s.toml").read_text()
+    # a.srt before a.vtt; "x!" is no language
+    assert 'captions = { "" = "film/a.srt", "en" = "film/a.en.srt", "fr" = "film/a.fr.vtt" }' \
+        in text
+    files = load(tmp_path / "s.toml").segments["a"].captions
+    name = lambda p: p.name if p else None  # noqa: E731
+    assert name(choose(files, None)) == "a.srt"            # the untagged file
+    assert name(choose(files, "fr")) == "a.fr.vtt"         # the story's language
+    assert name(choose(files, "fr", "en")) == "a.en.srt"   # the screening's wins
+    assert name(choose(files, "fr", "de")) == "a.srt"      # none in German: the untagged
+    assert choose(files, "en", "off") is None and choose(files, "off") is None
+    story = 'start = "a"\n{}[segments.a]\nmedia = "a.mp4"\nduration_s = 1\ncaptions = {}\n'
+    for top, caps, words in [('captions_language = "de"\n', '{ en = "a.srt" }', ":2: "
+                              "captions_language 'de': no segment has captions in it"),
+                             ("", '{ "e n" = "a.srt" }', ":5: segment 'a': captions language "
+                              "'e n' is not a language tag"),
+                             ("", "3", ":5: segment 'a': captions must be a name")]:
+        with pytest.raises(StoryError) as e:
+            loads(story.format(top, caps), tmp_path / "s.toml", check_files=False)
+        assert words in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+def test_the_screening_turns_them_off_in_the_host_config(film, tmp_path):
+    from empathy.host.player.captions import check_setting
+    from empathy.host.show import Show, ShowConfig
+
+    assert _story_new(film, tmp_path / "s.toml").returncode == 0
+    story, keys = load(tmp_path / "s.toml"), Keystore.new([1])
+    for setting, shown in (("story", "a.srt"), ("off", None), ("en", "a.srt")):
+        show = Show(story, ShowConfig(listen="udp://127.0.0.1:0", output="null", fps=FPS,
+                                      captions=setting),
+                    keys.units, keys.cue_signing, tmp_path / "frames.csv", realtime=False)
+        got = show._clip("a").captions
+        show.receiver.close()  # never run: its sockets closed here
+        show.cue_sock.close()
+        assert (got.name if got else None) == shown, setting
+    for bad in ("o", "e n", "english!"):
+        with pytest.raises(ValueError, match="captions"):
+            check_setting(bad)

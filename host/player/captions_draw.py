@@ -50,7 +50,8 @@ class Painter:
         self.size = max(10, round(height / 20))  # 54 px at 1080p: ~42 characters a line
         self.stroke = max(1, round(self.size / 10))  # 5 px at 1080p, 2 px at 360p
         self.font = ImageFont.truetype(str(font), self.size)
-        self.glyphs = set(TTFont(str(font), lazy=True)["cmap"].getBestCmap())
+        with TTFont(str(font), lazy=True) as tt:  # which characters it has glyphs for
+            self.glyphs = set(tt["cmap"].getBestCmap())
 
     def lines(self, text: str) -> list[str]:
         """text's words wrapped to 90 % of the width, at most MAX_LINES (the rest cut: '…')."""
