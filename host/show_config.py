@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from empathy.config import host_port, setting
+from empathy.host.player.captions import check_setting as check_captions
 from empathy.host.player.output_names import output_chain
 from empathy.host.policy_settings import MAX_REWARD_LATENCY_S, REWARD_LATENCY_S, check_name
 from empathy.transports import check_url
@@ -39,6 +40,9 @@ class ShowConfig:
     #: edge units to send screen cues to (what is on screen, its luminance), host:port
     #: each. Example: ["10.0.0.21:47200"]
     cue_targets: list[str] = setting([], check=host_port)
+    #: captions burnt into the picture, per screening: "story" (the story's
+    #: captions_language), "off", or a language the story has captions in. Example: "en"
+    captions: str = setting("story", check=check_captions)
 
     def validate(self):
         check_name(self.policy)  # by name: the learner's state is the show's to load

@@ -68,6 +68,8 @@ class Segment:
     next: Optional[str] = None
     in_s: float = 0.0                # the range of `media` this segment plays: [in_s, out_s)
     out_s: Optional[float] = None    # None: to the end of the file
+    # its captions files: (language, path), language "" for an untagged file (story_read.py)
+    captions: tuple[tuple[str, Path], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class Story:
     policy: Optional[str] = None
     media_root: Optional[Path] = None  # what relative media/LUT paths were taken from
     text: str = field(default="", repr=False)  # the TOML source, for line numbers
+    captions_language: Optional[str] = None  # the captions shown: a language, or "off"
     # segment -> its decision: asked for each segment of the graph checks, the show and the
     # rehearsal's paths (a scan of the decisions each time made loading quadratic)
     _after: dict = field(init=False, repr=False, compare=False)

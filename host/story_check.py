@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from empathy.host.player.captions import problem as captions_problem
 from empathy.host.story import Story
 
 # Hardware video decoders per platform (codec short names from player.probe.CODECS).
@@ -101,6 +102,7 @@ def check_files(story: Story, platform: str = "desktop", decode: bool = True,
         return rep
     luts: dict[Path, Optional[str]] = {}
     probed: dict[Path, object] = {}  # one probe per file: ranges often share a master
+    captions: dict[Path, Optional[tuple[str, str]]] = {}
     for sid, seg in story.segments.items():
         _check_clip(rep, sid, seg, decode, probed)
         if seg.lut is not None:
@@ -108,6 +110,12 @@ def check_files(story: Story, platform: str = "desktop", decode: bool = True,
                 luts[seg.lut] = _lut_error(seg.lut)
             if luts[seg.lut]:
                 rep.add("error", f"segment {sid!r}: LUT {luts[seg.lut]}", sid, "lut")
+        for _, path in seg.captions:  # each file read as the player reads it, once
+            if path not in captions:  # (ranges of one master file share its captions)
+                captions[path] = captions_problem(path, root or story.path.parent)
+            said = captions[path]
+            if said:
+                rep.add(said[0], f"segment {sid!r}: captions {said[1]}", sid, "captions")
         if progress:
             progress(sid)
     _check_consistency(rep)

@@ -16,6 +16,7 @@ checked like `story check` would, and the result printed.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -41,6 +42,7 @@ class Draft:
     in_s: Optional[float] = None
     out_s: Optional[float] = None
     lut: Optional[Path] = None
+    captions: tuple[tuple[str, Path], ...] = ()  # (language, file) beside the clip
 
 
 def _natural(name: str) -> list:
@@ -91,11 +93,28 @@ def from_folder(folder: Path, warn=print) -> list[Draft]:
         lut = next((c for c in [p.with_suffix(suffix) for suffix in LUT_SUFFIXES] +
                     [folder / "luts" / f"{p.stem}{suffix}" for suffix in LUT_SUFFIXES]
                     if c.is_file()), None)
-        drafts.append(Draft(ident(p.name), p, round(info.duration_s, 3), lut=lut))
+        drafts.append(Draft(ident(p.name), p, round(info.duration_s, 3), lut=lut,
+                            captions=captions_beside(p)))
     if not drafts:
         raise ScaffoldError(f"{folder}: no video clips GStreamer can read "
                             f"({', '.join(sorted(VIDEO_SUFFIXES))})")
     return drafts
+
+
+def captions_beside(clip: Path) -> tuple[tuple[str, Path], ...]:
+    """clip.srt (or .vtt, .ass, .ssa, .sub: one, in that order of preference), and
+    clip.LANG.srt for each language: what a film-maker's tools write beside a clip. The
+    files are read by `story check`, not here."""
+    from empathy.host.player.captions import FORMATS, LANGUAGE
+
+    rank, found = list(FORMATS), {}
+    for p in clip.parent.glob(f"{glob.escape(clip.stem)}.*"):
+        lang = p.name[len(clip.stem) + 1:-len(p.suffix)]
+        if p.suffix.lower() in FORMATS and (not lang or LANGUAGE.fullmatch(lang)) \
+                and p.is_file():
+            found.setdefault(lang, []).append(p)
+    return tuple((lang, min(ps, key=lambda p: (rank.index(p.suffix.lower()), p.name)))
+                 for lang, ps in sorted(found.items()))
 
 
 def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[Path] = None,
@@ -147,6 +166,11 @@ def story_text(drafts: list[Draft], out: Path, title: str, source: Path) -> str:
         lines.append(f"media = {_q(_rel(d.media, out.parent))}")
         if d.lut:
             lines.append(f"lut = {_q(_rel(d.lut, out.parent))}")
+        if len(d.captions) == 1 and not d.captions[0][0]:
+            lines.append(f"captions = {_q(_rel(d.captions[0][1], out.parent))}")
+        elif d.captions:
+            lines.append("captions = { " + ", ".join(f"{_q(lang)} = "
+                         f"{_q(_rel(p, out.parent))}" for lang, p in d.captions) + " }")
         if d.out_s is not None:
             lines.append(f"in_s = {_q(d.in_s)}")
             lines.append(f"out_s = {_q(d.out_s)}                 # {d.duration_s:g} s")

@@ -11,15 +11,17 @@ from pathlib import Path
 from typing import Optional
 
 from empathy import toml_text
+from empathy.host.player.captions import LANGUAGE
 from empathy.host.policy_settings import POLICY_NAMES
 from empathy.host.story import Decision, Segment, Story, StoryError, line_of
 from empathy.host.story_conditions import compile_condition, same_type
 
 _TOP = {"title", "start", "segments", "decisions", "variables", "screenplay", "policy",
-        "media_root"}
-_SEG = {"media", "lut", "duration_s", "in_s", "out_s", "target", "next", "scene"}
+        "media_root", "captions_language"}
+_SEG = {"media", "lut", "duration_s", "in_s", "out_s", "target", "next", "scene", "captions"}
 _DEC = {"after", "window_s", "aim_arousal", "default", "options", "sets", "when"}
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
+LANGUAGES_MAX = 32
 SEGMENT_ID_MAX = 24  # wire.CUE_MAX_ID: the screen cue carries the segment id
 ID_MAX = 64
 NUM_MAX = 1e6  # s (11.6 days) or arousal units: more is a typo, and nan/inf/1e300 would
@@ -103,7 +105,8 @@ def read(text: str, path: Path, media_root: str | Path | None, check_files: bool
     # it is printed to the operator's terminal and log: "\x1b[2K" or "\n" there forged lines
     if not isinstance(title, str) or re.search(r"[\x00-\x1f\x7f-\x9f]", title):
         r.err(f"title must be one line of text, no control characters, not {title!r}", "title")
-    story = Story(path, title, start, segments, decisions, dict(variables), policy, root, text)
+    story = Story(path, title, start, segments, decisions, dict(variables), policy, root, text,
+                  _captions_language(r, doc, segments))
     _check_graph(r, story)
     return story
 
@@ -167,8 +170,40 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
         if not (-1 <= ta <= 1 and -1 <= tv <= 1):
             r.err(f"segment {sid!r}: target values must be within -1..1", sid, "target")
         nxt = r.name(s["next"], f"segment {sid!r}: next", sid, "next") if "next" in s else None
-        segments[sid] = Segment(sid, media, lut, dur, ta, tv, nxt, in_s, out_s)
+        segments[sid] = Segment(sid, media, lut, dur, ta, tv, nxt, in_s, out_s,
+                                _captions(r, sid, s, root))
     return segments
+
+
+def _captions(r: _Reader, sid: str, s: dict, root: Path) -> tuple:
+    """captions = "a.srt", or { en = "a.en.srt", fr = "a.fr.srt" }: ((language, path), ...).
+    The files are read by `story check` and the player (host/player/captions.py): one that
+    is missing or bad leaves its clip without captions, not the show without its film."""
+    v = s.get("captions")
+    if v is None:
+        return ()
+    if not isinstance(v, dict):
+        v = {"": r.name(v, f"segment {sid!r}: captions", sid, "captions")}
+    elif not 1 <= len(v) <= LANGUAGES_MAX:
+        r.err(f"segment {sid!r}: captions takes 1..{LANGUAGES_MAX} languages", sid, "captions")
+    out = []
+    for lang, name in v.items():
+        if lang and not LANGUAGE.fullmatch(lang):
+            r.err(f"segment {sid!r}: captions language {lang[:20]!r} is not a language tag "
+                  "(en, pt-BR)", sid, "captions")
+        out.append((lang, root / r.name(name, f"segment {sid!r}: captions", sid, "captions")))
+    return tuple(out)
+
+
+def _captions_language(r: _Reader, doc: dict, segments: dict) -> Optional[str]:
+    """The story's captions: "off", or a language some segment has captions in."""
+    if "captions_language" not in doc:
+        return None
+    v = r.name(doc["captions_language"], "captions_language", "captions_language")
+    if v != "off" and not any(lang == v for s in segments.values() for lang, _ in s.captions):
+        r.err(f"captions_language {v[:20]!r}: no segment has captions in it (a language "
+              "from the segments' captions tables, or \"off\")", "captions_language")
+    return v
 
 
 def _range(r: _Reader, sid: str, s: dict) -> tuple[float, Optional[float], float]:

@@ -51,6 +51,7 @@ APT_HOST=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   gstreamer1.0-gl  # GL grading path (GstGL; Mesa llvmpipe runs it headless)
+  fonts-dejavu-core  # the font captions are burnt in with (host/player/captions_draw.py)
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   # the screen's broker for seat packets (cinemas), and the kernel's count of its
   # connections (deploy/cinema/empathy-broker.nft; the tests load it in a namespace)
@@ -114,5 +115,6 @@ if [[ ",$ROLE," == *,dev,* ]]; then
   fetch_corpus pupil-corpus empathy.bench.pupil_real
   fetch_corpus lut-corpus empathy.host.player.lut_corpus  # LUT files real tools wrote
   fetch_corpus timeline-corpus empathy.host.timeline_corpus  # timelines real editors wrote
+  fetch_corpus captions-corpus empathy.host.player.captions_corpus  # real subtitle files
 fi
 echo "installed ($ROLE): $("$VENV/bin/empathy" --version)"

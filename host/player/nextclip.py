@@ -33,6 +33,8 @@ class Clip:
     strength: float = 1.0
     in_s: float = 0.0          # play [in_s, out_s) of the file: a range of a master file
     out_s: float | None = None  # None: to the end of the file
+    captions: Path | None = None       # its captions file (.srt, .vtt, .ass), burnt in
+    captions_root: Path | None = None  # the folder that file must stay inside
 
 
 # a clip to play, its running decoder, its grade, and when it was decided (monotonic s)

@@ -139,6 +139,7 @@ class VideoWriter:
             self.pipe.get_by_name("lutshader").set_property(
                 "fragment", glgrade.fragment_shader(self.width, self.height, gl_lut_size))
         self._packed: np.ndarray | None = None
+        self._captioned = False
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,7 +178,9 @@ class VideoWriter:
     def push(self, rgb: np.ndarray, pts_s: float, duration_s: float,
              table: np.ndarray | None = None) -> None:
         """One frame; on a GL output also the (n,n,n,3) table to grade it with."""
-        if rgb.shape != (self.height, self.width, 3) or rgb.dtype != np.uint8:
+        depth = (3, 4) if self.gl_lut_size else (3,)  # GL: RGBA carries captions (glgrade)
+        if rgb.shape not in [(self.height, self.width, d) for d in depth] \
+                or rgb.dtype != np.uint8:
             raise ValueError(f"frame must be {self.height}x{self.width}x3 uint8, got "
                              f"{rgb.shape} {rgb.dtype}")
         Gst_ = Gst()
@@ -185,7 +188,8 @@ class VideoWriter:
             n = self.gl_lut_size
             if table is None or table.shape != (n, n, n, 3):
                 raise ValueError(f"a GL output needs a {n}^3 table with every frame")
-            self._packed = glgrade.pack(rgb, table, self._packed)
+            self._packed = glgrade.pack(rgb, table, self._packed, self._captioned)
+            self._captioned = rgb.shape[2] == 4  # its alpha holds captions (glgrade.pack)
             rgb = self._packed
         buf = Gst_.Buffer.new_wrapped(np.ascontiguousarray(rgb).tobytes())
         buf.pts = int(round(pts_s * Gst_.SECOND))

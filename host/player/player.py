@@ -1,11 +1,10 @@
-"""The show player: decoded clips -> live grade -> one gapless output stream.
+"""The show player: decoded clips -> live grade -> captions -> one gapless output stream.
 
 Output PTS are n/fps for output frame n, whatever clip it came from, so clip switches cannot
 leave gaps. The next clip decodes ahead (pre-roll) as soon as it is known. Failures never
 blank the screen: a bad LUT falls back to identity, an unplayable clip asks for another one.
-Sound travels with the picture, one chunk per frame, crossfaded over a few ms at each switch
-(audio.py). Every switch is timed (``switches``): decision -> next clip's first frame ready
--> that frame on screen, and how long before the old clip's end the decision came.
+Sound travels with the picture, crossfaded at each switch (audio.py). Every switch is timed
+(``switches``): decision -> next clip's first frame ready -> on screen, and the lead it had.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from . import audio as sound, hdr, output_names
+from .captions_draw import Burner
 from .cube import CubeError
 from .decode import SILENT_S, Decoder, End, Failed
 from .framelog import FrameLog
@@ -80,8 +80,7 @@ class Player:
         self.frame_log = Path(frame_log)
         self.frame_log_rotation, self.clock = frame_log_rotation, clock  # see framelog.py
         self.on_frame = on_frame  # on_need_next: asked by nextclip.py
-        self.realtime, self.grade_threads = realtime, grade_threads
-        self.audio = bool(audio)
+        self.realtime, self.grade_threads, self.audio = realtime, grade_threads, bool(audio)
         self._fade_n = int(round(max(0.0, audio_fade_ms) * sound.RATE / 1000))
         # one entry per clip change (see _switched); the last SWITCHES_KEPT, so a kiosk
         # looping its attract clip for months keeps a flat memory
@@ -98,6 +97,7 @@ class Player:
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self._on_frame_failed = False
+        self.captions = Burner(self.width, self.height, self.faults.put, bool(self.gl_lut_size))
 
     # -- public API -------------------------------------------------------------------
     def start(self, first: Clip) -> None:
@@ -114,13 +114,12 @@ class Player:
         self._thread.start()
 
     def preload(self, clips: list[Clip]) -> None:
-        """Parse every clip's LUT now, before the film: a .cube is ~0.1 s of Python, and
-        parsed as a branch pre-rolled it took the CPU the frames of the clip on screen
-        needed (late and dropped frames at the show's start and at each switch). A story with
-        more LUTs than the parse cache holds parses the rest when they come up."""
-        for c in clips[:FILES_KEPT]:
-            if c.lut is not None:
-                self._grade_for(c.lut, c.strength)
+        """Parse every clip's LUT, and read its captions, now, before the film: a .cube is
+        ~0.1 s of Python, and parsed as a branch pre-rolled it took the CPU the clip on screen
+        needed (late and dropped frames). Past the parse cache, LUTs parse as they come up."""
+        self.captions.preload(clips)  # a refused file is said now
+        for c in (c for c in clips[:FILES_KEPT] if c.lut is not None):
+            self._grade_for(c.lut, c.strength)
 
     def prepare(self, candidates: list[Clip]) -> None:
         """Pre-roll every clip the next decision may pick, before it is made.
@@ -289,6 +288,7 @@ class Player:
                 else:  # deep sources are graded at 16 bits, then rounded for the output
                     rgb = to_8bit(view.apply(item.rgb, inplace=True))
                     thumb = rgb[::4, ::4]
+                rgb = self.captions.burn(rgb, clip, item.t_s)  # the clip this frame is from
                 pcm = sound.fit(item.audio, *sound.chunk_bounds(n, self.fps)) \
                     if self.audio else None
                 if cut_from is not None and pcm is not None:
@@ -387,7 +387,7 @@ class Player:
         self._log.write(n, clip_id, clip_t, pts, wall, lut, strength, late)
         if self.on_frame is not None:
             # thumb: the graded picture at 1/4 size (what is on screen, also on the GL path)
-            small = thumb if thumb is not None else rgb[::4, ::4]
+            small = thumb if thumb is not None else rgb[::4, ::4, :3]  # GL: RGBA
             luma = float((small.astype(np.float32) @ _LUMA).mean())
             try:
                 self.on_frame(FrameInfo(n, clip_id, clip_t, pts, wall, luma, lut, strength,
