@@ -142,7 +142,8 @@ class StoryBranches:
         from empathy.host.player.player import Clip
 
         s = self.story.segments[seg_id]
-        return Clip(s.id, s.media, s.lut, self.grade_strength, s.in_s, s.out_s)
+        return Clip(s.id, s.media, s.lut, self.grade_strength, s.in_s, s.out_s, s.rate,
+                    s.colour)
 
     def _offer(self, d, choice: Choice, after: int, vars_from: dict,
                latency_s: Optional[float] = None) -> bool:

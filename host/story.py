@@ -68,6 +68,8 @@ class Segment:
     next: Optional[str] = None
     in_s: float = 0.0                # the range of `media` this segment plays: [in_s, out_s)
     out_s: Optional[float] = None    # None: to the end of the file
+    rate: Optional[float] = None     # an image sequence's: the fps it plays at
+    colour: Optional[str] = None     # and its curve (player/imgseq.py COLOURS)
 
 
 @dataclass(frozen=True)

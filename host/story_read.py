@@ -17,7 +17,8 @@ from empathy.host.story_conditions import compile_condition, same_type
 
 _TOP = {"title", "start", "segments", "decisions", "variables", "screenplay", "policy",
         "media_root"}
-_SEG = {"media", "lut", "duration_s", "in_s", "out_s", "target", "next", "scene"}
+_SEG = {"media", "lut", "duration_s", "in_s", "out_s", "target", "next", "scene", "fps",
+        "colour"}
 _DEC = {"after", "window_s", "aim_arousal", "default", "options", "sets", "when"}
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 SEGMENT_ID_MAX = 24  # wire.CUE_MAX_ID: the screen cue carries the segment id
@@ -144,7 +145,8 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
             r.err(f"segment {sid!r} has no media", sid)
         media = root / r.name(s["media"], f"segment {sid!r}: media", sid, "media")
         lut = root / r.name(s["lut"], f"segment {sid!r}: lut", sid, "lut") if "lut" in s else None
-        if check_files and not media.is_file():
+        rate, colour = _sequence(r, sid, s, media, check_files)
+        if check_files and rate is None and not media.is_file():
             r.err(f"segment {sid!r}: media file {media} not found", sid, "media")
         if check_files and lut and not lut.is_file():
             r.err(f"segment {sid!r}: LUT {lut} not found", sid, "lut")
@@ -167,8 +169,36 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
         if not (-1 <= ta <= 1 and -1 <= tv <= 1):
             r.err(f"segment {sid!r}: target values must be within -1..1", sid, "target")
         nxt = r.name(s["next"], f"segment {sid!r}: next", sid, "next") if "next" in s else None
-        segments[sid] = Segment(sid, media, lut, dur, ta, tv, nxt, in_s, out_s)
+        segments[sid] = Segment(sid, media, lut, dur, ta, tv, nxt, in_s, out_s, rate, colour)
     return segments
+
+
+def _sequence(r: _Reader, sid: str, s: dict, media: Path, check_files: bool):
+    """(rate, colour) of an image sequence's segment (`shot010.####.dpx`), (None, None) for
+    a video file's."""
+    from empathy.host.player import imgseq
+
+    if not imgseq.is_pattern(media):
+        for key in ("fps", "colour"):
+            if key in s:
+                r.err(f"segment {sid!r}: {key} is an image sequence's (media named like "
+                      "shot010.####.dpx)", sid, key)
+        return None, None
+    try:
+        imgseq.find(media) if check_files else imgseq.parse(media)
+    except imgseq.SequenceError as e:
+        r.err(f"segment {sid!r}: {e}", sid, "media")
+    if "fps" not in s:
+        r.err(f"segment {sid!r}: an image sequence needs fps (the rate it plays at: "
+              "sequences do not carry one)", sid)
+    rate = r.num(s["fps"], f"segment {sid!r}: fps", sid, "fps")
+    if not 1 <= rate <= 1000:
+        r.err(f"segment {sid!r}: fps must be 1..1000, not {rate:g}", sid, "fps")
+    colour = s.get("colour")  # None: the format's own (imgseq.default_colour)
+    if colour is not None and colour not in imgseq.COLOURS:
+        r.err(f"segment {sid!r}: colour must be one of {', '.join(imgseq.COLOURS)}, not "
+              f"{colour!r}", sid, "colour")
+    return rate, colour
 
 
 def _range(r: _Reader, sid: str, s: dict) -> tuple[float, Optional[float], float]:

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from imgseq_media import make_sequence
 from numbered import frame_number
 
-from empathy.host.player.decode import read_frames
+from empathy.host.player.decode import Decoder, read_frames
 from empathy.host.story import load
 
 
@@ -41,7 +43,64 @@ def test_story_new_drafts_a_segment_per_shot_folder(shots, tmp_path):
 def test_a_story_naming_a_sequence_plays_its_frames(shots, tmp_path):
     story = tmp_path / "s.toml"
     story.write_text(f'title = "t"\nstart = "a"\n[segments.a]\n'
-                     f'media = "{shots}/shot010/shot010.%04d.png"\nfps = 24\n')
+                     f'media = "{shots}/shot010/shot010.%04d.png"\nfps = 24\nduration_s = 0.5\n')
     seg = load(story).segments["a"]
     frames = list(read_frames(seg.media, fps=24, rate=seg.rate))
     assert [frame_number(f.rgb) for f in frames] == list(range(10, 22))
+
+
+def test_story_new_then_check_then_a_show_plays_both_shots_gaplessly(shots, tmp_path):
+    from test_story_new import play
+
+    out = tmp_path / "film.toml"
+    assert cli("new", shots, "--out", out, "--fps", "25").returncode == 0
+    r = cli("check", out, "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["ok"], r.stdout
+    assert play(out, tmp_path / "screen.mp4") == list(range(10, 22)) + list(range(40, 46))
+
+
+def test_a_gap_a_truncated_and_a_resized_frame_are_held_said_once(tmp_path, caplog):
+    shot = make_sequence(tmp_path, "shot030", range(1, 9), ext="dpx")  # 1001..1008
+    (shot / "shot030.1003.dpx").unlink()                                # a gap
+    f5 = shot / "shot030.1005.dpx"
+    f5.write_bytes(f5.read_bytes()[:5000])                              # truncated
+    f7 = shot / "shot030.1007.dpx"                                      # another size
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=size=64x36",
+                    "-frames:v", "1", str(f7)], check=True, timeout=60)
+    with caplog.at_level("WARNING"):
+        frames = list(read_frames(shot / "shot030.%04d.dpx", fps=25, rate=25))
+    assert [frame_number(f.rgb) for f in frames] == [1, 2, 2, 4, 4, 6, 6, 8]
+    said = [r.message for r in caplog.records if "held" in r.message]
+    assert len(said) == 2 and "1003" in said[0] and "3 frame(s) held" in said[1], said
+
+
+def test_colour_keys_convert_linear_and_cineon_before_the_look(tmp_path):
+    """An EXR's scene-linear 18 % grey and a log DPX's code 470 (Cineon's 18 % grey) both
+    reach the screen as Rec.709's 18 % grey (0.409), not as their raw codes."""
+    from empathy.host.player import hdr
+
+    grey = np.full((2, 2, 3), 0.18, np.float32)
+    assert hdr.convert("linear", grey)[0, 0, 0] == pytest.approx(0.409, abs=0.002)
+    code = np.full((2, 2, 3), 470 / 1023, np.float32)
+    assert hdr.convert("cineon", code)[0, 0, 0] == pytest.approx(0.409, abs=0.01)
+    exr = make_sequence(tmp_path, "plate", range(3), ext="exr")
+    dec = Decoder(exr / "plate.####.exr", fps=25, rate=25)
+    try:
+        first = dec.get(timeout=30)
+    finally:
+        dec.stop()
+    assert first.source == "linear"  # the table composes it with the look (hdr.for_source)
+
+
+def test_a_log_dpx_header_makes_it_cineon(tmp_path):
+    from empathy.host.player.imgseq import default_colour, describe, find
+
+    shot = make_sequence(tmp_path, "scan", range(2), ext="dpx", pix_fmt="gbrp10le")
+    for f in shot.iterdir():  # byte 801: transfer, 1 = printing density (what Nuke writes)
+        b = bytearray(f.read_bytes())
+        b[801] = 1
+        f.write_bytes(bytes(b))
+    seq = find(shot / "scan.####.dpx")
+    assert default_colour(seq, describe(seq).header) == "cineon"
+    plain = find(make_sequence(tmp_path, "cg", range(2), ext="dpx") / "cg.####.dpx")
+    assert default_colour(plain, describe(plain).header) == "srgb"  # ffmpeg's 'linear' tag

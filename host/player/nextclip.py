@@ -33,6 +33,12 @@ class Clip:
     strength: float = 1.0
     in_s: float = 0.0          # play [in_s, out_s) of the file: a range of a master file
     out_s: float | None = None  # None: to the end of the file
+    rate: float | None = None   # an image sequence's rate and colour (imgseq.py)
+    colour: str | None = None
+
+    def source(self) -> dict:
+        """What its Decoder reads: the range, and a sequence's rate and colour."""
+        return dict(in_s=self.in_s, out_s=self.out_s, rate=self.rate, colour=self.colour)
 
 
 # a clip to play, its running decoder, its grade, and when it was decided (monotonic s)
