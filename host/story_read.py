@@ -174,16 +174,19 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
 
 
 def _sequence(r: _Reader, sid: str, s: dict, media: Path, check_files: bool):
-    """(rate, colour) of an image sequence's segment (`shot010.####.dpx`), (None, None) for
-    a video file's."""
+    """(rate, colour) of an image sequence's segment (`shot010.####.dpx`); (None, colour) for
+    a video file's (a log or linear transcode may say its colour too)."""
     from empathy.host.player import imgseq
 
+    colour = s.get("colour")  # None: the format's own (imgseq.default_colour)
+    if colour is not None and colour not in imgseq.COLOURS:
+        r.err(f"segment {sid!r}: colour must be one of {', '.join(imgseq.COLOURS)}, not "
+              f"{colour!r}", sid, "colour")
     if not imgseq.is_pattern(media):
-        for key in ("fps", "colour"):
-            if key in s:
-                r.err(f"segment {sid!r}: {key} is an image sequence's (media named like "
-                      "shot010.####.dpx)", sid, key)
-        return None, None
+        if "fps" in s:
+            r.err(f"segment {sid!r}: fps is an image sequence's (media named like "
+                  "shot010.####.dpx): a video file has its own rate", sid, "fps")
+        return None, colour
     try:
         imgseq.find(media) if check_files else imgseq.parse(media)
     except imgseq.SequenceError as e:
@@ -194,10 +197,6 @@ def _sequence(r: _Reader, sid: str, s: dict, media: Path, check_files: bool):
     rate = r.num(s["fps"], f"segment {sid!r}: fps", sid, "fps")
     if not 1 <= rate <= 1000:
         r.err(f"segment {sid!r}: fps must be 1..1000, not {rate:g}", sid, "fps")
-    colour = s.get("colour")  # None: the format's own (imgseq.default_colour)
-    if colour is not None and colour not in imgseq.COLOURS:
-        r.err(f"segment {sid!r}: colour must be one of {', '.join(imgseq.COLOURS)}, not "
-              f"{colour!r}", sid, "colour")
     return rate, colour
 
 

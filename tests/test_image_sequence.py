@@ -13,7 +13,8 @@ from imgseq_media import make_sequence
 from numbered import frame_number
 
 from empathy.host.player.decode import Decoder, read_frames
-from empathy.host.story import load
+from empathy.host.player.imgseq_read import pixels
+from empathy.host.story import StoryError, load
 
 
 def cli(*args, cwd=None):
@@ -90,6 +91,12 @@ def test_colour_keys_convert_linear_and_cineon_before_the_look(tmp_path):
     finally:
         dec.stop()
     assert first.source == "linear"  # the table composes it with the look (hdr.for_source)
+    assert abs(int(first.rgb[0, 0, 0]) - 30 * 257) < 64  # the background, 30 of 255, as read
+    white = tmp_path / "white.1001.exr"  # half * 65535.0 was inf in half (max 65504): 0
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=white:size=16x16",
+                    "-frames:v", "1", "-pix_fmt", "gbrpf32le", "-format", "half", str(white)],
+                   check=True, timeout=60)
+    assert pixels(white)[1].min() > 65000  # lavfi's white: 0.996
 
 
 def test_a_log_dpx_header_makes_it_cineon(tmp_path):
@@ -104,3 +111,21 @@ def test_a_log_dpx_header_makes_it_cineon(tmp_path):
     assert default_colour(seq, describe(seq).header) == "cineon"
     plain = find(make_sequence(tmp_path, "cg", range(2), ext="dpx") / "cg.####.dpx")
     assert default_colour(plain, describe(plain).header) == "srgb"  # ffmpeg's 'linear' tag
+
+
+def test_a_video_files_segment_may_say_its_colour(tmp_path):
+    from numbered import make_numbered
+
+    clip = make_numbered(tmp_path / "log transcode.mp4", range(3), audio=False)
+    story = tmp_path / "s.toml"
+    story.write_text(f'title = "t"\nstart = "a"\n[segments.a]\nmedia = "{clip}"\n'
+                     'duration_s = 0.12\ncolour = "cineon"\n')
+    seg = load(story).segments["a"]
+    dec = Decoder(seg.media, fps=25, colour=seg.colour)
+    try:
+        assert dec.get(timeout=30).source == "cineon"
+    finally:
+        dec.stop()
+    story.write_text(story.read_text() + "fps = 24\n")
+    with pytest.raises(StoryError, match="fps is an image sequence's"):
+        load(story)
