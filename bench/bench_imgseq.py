@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from empathy.host.player.decode import Decoder, End
+from empathy.host.player.decode import read_frames
 
 W, H, FPS = 1920, 1080, 24
 SEQUENCES = [  # name, suffix, ffmpeg options
@@ -42,19 +42,7 @@ def _ffmpeg(src: list[str], out: str, opts: list[str], frames: int) -> None:
 def _decode(media: Path, rate: float | None) -> tuple[float, float, int]:
     """(frames a second, CPU ms a frame, frames) decoding to the 1080p screen."""
     c0, t0 = time.process_time(), time.perf_counter()
-    dec = Decoder(media, W, H, FPS, queue_size=8, rate=rate)
-    n = 0
-    try:
-        while True:
-            item = dec.get(timeout=120)
-            if item is None or isinstance(item, End):
-                if item is None or item.error:
-                    raise RuntimeError(f"{media}: {item.error if item else 'stalled'}")
-                break
-            n += 1
-    finally:
-        dec.stop()
-        dec.join(10)
+    n = sum(1 for _ in read_frames(media, W, H, FPS, rate=rate))
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     return n / wall, 1000 * cpu / max(n, 1), n
 

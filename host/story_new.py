@@ -97,8 +97,8 @@ def from_folder(folder: Path, warn=print, fps: Optional[float] = None) -> list[D
     if not drafts and not shots:
         raise ScaffoldError(f"{folder}: no video clips GStreamer can read "
                             f"({', '.join(sorted(VIDEO_SUFFIXES))}) and no image sequences")
-    return [d for _, d in sorted([(p.name, d) for p, d in zip(clips, drafts)] + shots,
-                                 key=lambda nd: _natural(nd[0]))] if shots else drafts
+    return [d for _, d in sorted([(d.media.name, d) for d in drafts] + shots,
+                                 key=lambda nd: _natural(nd[0]))]
 
 
 _RATE_FROM = {"story": "--fps", "header": "its header's"}

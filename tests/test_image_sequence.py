@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 from imgseq_media import make_sequence
 from numbered import frame_number
+from test_story_new import cli, play
 
 from empathy.host.player.decode import Decoder, read_frames
 from empathy.host.player.imgseq_read import pixels
 from empathy.host.story import StoryError, load
-
-
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "empathy.cli", "story", *map(str, args)],
-                          capture_output=True, text=True, timeout=180, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +46,6 @@ def test_a_story_naming_a_sequence_plays_its_frames(shots, tmp_path):
 
 
 def test_story_new_then_check_then_a_show_plays_both_shots_gaplessly(shots, tmp_path):
-    from test_story_new import play
-
     out = tmp_path / "film.toml"
     assert cli("new", shots, "--out", out, "--fps", "25").returncode == 0
     r = cli("check", out, "--json")

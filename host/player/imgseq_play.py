@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .decodepipe import DECODE_NICE
+from .decodepipe import DECODE_NICE, screen_caps
 from .gst import Gst, fps_fraction, renice_this_thread, set_thread_nice
 from .imgseq import Sequence, SequenceError, default_colour, describe, find
 from .imgseq_read import FrameError, pixels
 
 log = logging.getLogger(__name__)
 LOOK_AHEAD = 48  # frames tried for a first good one when the first frames are unreadable
-_QUEUED_BYTES = 3  # frames the appsrc holds before a push waits
+_QUEUED_BYTES = 1  # frames the appsrc holds before a push waits (an 8K frame is 0.5 GB)
 
 
 def pipeline(path: Path, rate: float | None, colour: str | None, width: int | None,
@@ -37,12 +37,7 @@ def pipeline(path: Path, rate: float | None, colour: str | None, width: int | No
     f = fps_fraction(info.fps)
     src_caps = (f"video/x-raw,format={fmt},width={hd.width},height={hd.height},"
                 f"framerate={f.numerator}/{f.denominator},pixel-aspect-ratio=1/1")
-    caps = "video/x-raw,format=(string){RGB,RGBA64_LE}"
-    if width and height:
-        caps += f",width={int(width)},height={int(height)},pixel-aspect-ratio=1/1"
-    if fps:
-        g = fps_fraction(fps)
-        caps += f",framerate={g.numerator}/{g.denominator}"
+    caps = screen_caps(width, height, fps)
     Gst_ = Gst()
     frame_bytes = hd.width * hd.height * (8 if hd.deep else 3)
     pipe = Gst_.parse_launch(
