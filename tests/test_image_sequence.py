@@ -122,3 +122,18 @@ def test_a_video_files_segment_may_say_its_colour(tmp_path):
     story.write_text(story.read_text() + "fps = 24\n")
     with pytest.raises(StoryError, match="fps is an image sequence's"):
         load(story)
+
+
+@pytest.mark.parametrize("ext, pix_fmt", [("tif", "rgb48le"), ("png", "rgb48be"),
+                                          ("dpx", "gbrp10le"), ("dpx", "gbrp12le")])
+def test_deep_frames_reach_the_screen_as_written(tmp_path, ext, pix_fmt):
+    """16-bit TIFF/PNG (Pillow calls a 48-bit TIFF plain "RGB"), 10 and 12-bit DPX: each
+    frame as the player decodes it is the file's pixels, in 16 bits."""
+    shot = tmp_path / "deep"
+    shot.mkdir()
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x36:rate=24",
+                    "-frames:v", "2", "-pix_fmt", pix_fmt, str(shot / f"d.%04d.{ext}")],
+                   check=True, timeout=60)
+    frames = list(read_frames(shot / f"d.####.{ext}", fps=24, rate=24))
+    assert len(frames) == 2 and frames[0].rgb.dtype == np.uint16
+    assert np.array_equal(frames[1].rgb, pixels(shot / f"d.0002.{ext}")[1])

@@ -223,12 +223,15 @@ def _still(path: Path, head: bytes) -> tuple[Header, dict]:
         _size(path, *struct.unpack(">II", head[16:24]))  # own limit, which names no size
     try:
         with Image.open(path) as im:  # the header only: nothing decoded yet
-            w, h, mode = *im.size, im.mode
+            w, h = im.size
+            # Pillow opens 48-bit RGB as "RGB": the file's own bits say (TIFF tag 258)
+            bits = max(getattr(im, "tag_v2", {}).get(258, (8,)) or (8,))
+            deep = im.mode.startswith("I;16") or im.mode == "I" or bits > 8 or (
+                head[:4] == b"\x89PNG" and head[24] == 16)
     except Exception as e:  # Pillow's: not an image, truncated header, a bomb it refuses
         raise FrameError(f"{path.name}: {e}") from None
     _size(path, w, h)
-    return Header(w, h, mode.startswith("I;16") or mode in ("RGB;16", "RGBA;16", "I"),
-                  None, None), {}
+    return Header(w, h, deep, None, None), {}
 
 
 def _still_pixels(path: Path, hd: Header, _f: dict) -> np.ndarray:
