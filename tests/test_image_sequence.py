@@ -16,6 +16,14 @@ from empathy.host.player.decode import Decoder, read_frames
 from empathy.host.player.imgseq_read import pixels
 from empathy.host.story import StoryError, load
 
+# EXR pixels are read by OpenEXR's bindings (pyproject's host extra: `pip install openexr`)
+try:
+    import OpenEXR  # noqa: F401
+except ImportError:
+    OpenEXR = None
+needs_exr = pytest.mark.skipif(OpenEXR is None, reason="needs the openexr package "
+                               "(pip install openexr)")
+
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory):
@@ -68,6 +76,7 @@ def test_a_gap_a_truncated_and_a_resized_frame_are_held_said_once(tmp_path, capl
     assert len(said) == 2 and "1003" in said[0] and "3 frame(s) held" in said[1], said
 
 
+@needs_exr
 def test_colour_keys_convert_linear_and_cineon_before_the_look(tmp_path):
     """An EXR's scene-linear 18 % grey and a log DPX's code 470 (Cineon's 18 % grey) both
     reach the screen as Rec.709's 18 % grey (0.409), not as their raw codes."""
@@ -137,3 +146,34 @@ def test_deep_frames_reach_the_screen_as_written(tmp_path, ext, pix_fmt):
     frames = list(read_frames(shot / f"d.####.{ext}", fps=24, rate=24))
     assert len(frames) == 2 and frames[0].rgb.dtype == np.uint16
     assert np.array_equal(frames[1].rgb, pixels(shot / f"d.0002.{ext}")[1])
+
+
+@needs_exr
+def test_without_fps_the_exr_header_rate_is_taken_and_said(tmp_path):
+    make_sequence(tmp_path, "plate", range(4), ext="exr")  # ffmpeg writes framesPerSecond 25
+    make_sequence(tmp_path, "scan", range(4), ext="dpx")   # and no DPX rate
+    r = cli("new", tmp_path, "--out", tmp_path / "f.toml")
+    assert r.returncode == 0, r.stderr
+    plate, scan = (load(tmp_path / "f.toml").segments[k] for k in ("plate", "scan"))
+    assert (plate.rate, plate.colour, scan.rate, scan.colour) == (25.0, "linear", 24.0, "srgb")
+    assert "4 frames at 25 fps (its header's)" in r.stderr
+    assert "4 frames at 24 fps (none said: give --fps)" in r.stderr
+
+
+@needs_exr
+def test_an_exr_data_window_lands_where_its_display_window_says(tmp_path):
+    """A render's bounding box (dataWindow) smaller than, or off, its frame: placed, the rest
+    black. Written by OpenEXR's own bindings."""
+    import OpenEXR
+
+    box = lambda *v: np.array(v, np.int32)  # noqa: E731
+    px = np.full((2, 4, 3), 0.5, np.float16)
+    for data, rows, cols in (((2, 1, 5, 2), slice(1, 3), slice(2, 6)),
+                             ((-2, -1, 1, 0), slice(0, 1), slice(0, 2))):
+        hdr = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
+               "dataWindow": (box(*data[:2]), box(*data[2:])),
+               "displayWindow": (box(0, 0), box(7, 3))}
+        OpenEXR.File(hdr, {"RGB": px}).write(str(tmp_path / "f.exr"))
+        want = np.zeros((4, 8), np.uint16)
+        want[rows, cols] = 32768
+        assert np.array_equal(pixels(tmp_path / "f.exr")[1][..., 0], want)

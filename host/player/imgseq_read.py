@@ -132,7 +132,7 @@ def _exr_attrs(path: Path, head: bytes) -> dict:
     """The header's attributes (name -> (type, bytes)), read without OpenEXR."""
     if head[:4] != b"\x76\x2f\x31\x01":
         raise FrameError(f"{path.name}: not an OpenEXR file")
-    if head[5] & 0x1E:  # tiled, long names, deep, multi-part: flags in the version field
+    if head[5] & 0x1A:  # tiled, deep, multi-part: flags in the version field (bits 9, 11, 12)
         raise FrameError(f"{path.name}: tiled, deep or multi-part EXR is not read "
                          "(write scanlines)")
     attrs, at = {}, 8
