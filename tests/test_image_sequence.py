@@ -12,7 +12,7 @@ from imgseq_media import make_sequence
 from numbered import frame_number
 from test_story_new import cli, play
 
-from empathy.host.player.decode import Decoder, read_frames
+from empathy.host.player.decode import Decoder, End, read_frames
 from empathy.host.player.imgseq_read import pixels
 from empathy.host.story import StoryError, load
 
@@ -177,3 +177,16 @@ def test_an_exr_data_window_lands_where_its_display_window_says(tmp_path):
         want = np.zeros((4, 8), np.uint16)
         want[rows, cols] = 32768
         assert np.array_equal(pixels(tmp_path / "f.exr")[1][..., 0], want)
+
+
+def test_a_range_of_a_sequence_plays_those_frames(shots):
+    """in_s/out_s count from the sequence's first frame at its fps: no seek, the frames read
+    from there."""
+    dec = Decoder(shots / "shot010" / "shot010.####.png", fps=25, rate=25, in_s=0.2, out_s=0.4)
+    got = []
+    try:
+        while (item := dec.get(timeout=30)) is not None and not isinstance(item, End):
+            got.append((frame_number(item.rgb), round(item.t_s, 3)))
+    finally:
+        dec.stop()
+    assert got == [(15, 0.0), (16, 0.04), (17, 0.08), (18, 0.12), (19, 0.16)]
