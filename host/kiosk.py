@@ -66,7 +66,9 @@ class KioskShow(Show):
         super().__init__(story, cfg, keys, cue_key, frame_log, **kw)
         first = story.segments[story.start]
         self.attract = Clip(ATTRACT, attract_media or first.media,
-                            attract_lut if attract_media else first.lut)
+                            attract_lut if attract_media else first.lut,
+                            rate=None if attract_media else first.rate,
+                            colour=None if attract_media else first.colour)
         self.kiosk, self.sessions, self.retention = kiosk, sessions, retention
         self.phase = "attract"  # attract -> baseline -> film -> ended -> attract
         self.visit: Optional[dict] = None

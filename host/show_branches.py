@@ -145,7 +145,7 @@ class StoryBranches:
         s = self.story.segments[seg_id]
         subs = choose(s.captions, self.story.captions_language, self.cfg.captions)
         return Clip(s.id, s.media, s.lut, self.grade_strength, s.in_s, s.out_s, subs,
-                    self.story.media_root or self.story.path.parent)
+                    self.story.media_root or self.story.path.parent, s.rate, s.colour)
 
     def _offer(self, d, choice: Choice, after: int, vars_from: dict,
                latency_s: Optional[float] = None) -> bool:

@@ -70,6 +70,8 @@ class Segment:
     out_s: Optional[float] = None    # None: to the end of the file
     # its captions files: (language, path), language "" for an untagged file (story_read.py)
     captions: tuple[tuple[str, Path], ...] = ()
+    rate: Optional[float] = None     # an image sequence's: the fps it plays at
+    colour: Optional[str] = None     # and its curve (player/imgseq.py COLOURS)
 
 
 @dataclass(frozen=True)

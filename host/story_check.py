@@ -145,28 +145,47 @@ def _not_a_file(path: Path) -> str:
         else "not found"
 
 
-def _check_clip(rep: Report, sid: str, seg, decode: bool, probed: dict) -> None:
-    from empathy.host.player.probe import ProbeError, describe
-
+def _file_error(rep: Report, sid: str, seg) -> bool:
+    """Whether the segment's media file is missing, unreadable or cut short (said)."""
     if not seg.media.is_file():  # a FIFO is never opened: it would wait for a writer
         rep.add("error", f"segment {sid!r}: media file {seg.media} {_not_a_file(seg.media)}",
                 sid, "media")
-        return
+        return True
     try:
         cut = _cut_short(seg.media)  # first: the probe of a cut Matroska file times out (10 s)
     except OSError as e:  # a copy only its owner may read: one problem, the rest still listed
         rep.add("error", f"segment {sid!r}: media file {seg.media}: cannot read it "
                 f"({e.strerror})", sid, "media")
-        return
+        return True
     if cut:
         part, end, size = cut
         rep.add("error", f"segment {sid!r}: {seg.media.name} is cut short (a copy that stopped "
                 f"part-way?): its {part} runs to byte {end:,} but the file ends at {size:,} "
                 f"({size / end:.0%}): copy it again", sid, "media")
+    return bool(cut)
+
+
+def _describe(rep: Report, sid: str, seg):
+    from empathy.host.player.probe import describe
+
+    if seg.rate is None:
+        return describe(seg.media)
+    from empathy.host.player.imgseq import clip_info  # an image sequence: its frames' names
+
+    info, gaps = clip_info(seg.media, seg.rate, seg.colour)
+    if gaps:
+        rep.add("warning", f"segment {sid!r}: {gaps}", sid, "media")
+    return info
+
+
+def _check_clip(rep: Report, sid: str, seg, decode: bool, probed: dict) -> None:
+    from empathy.host.player.probe import ProbeError
+
+    if seg.rate is None and _file_error(rep, sid, seg):
         return
     if seg.media not in probed:
         try:
-            probed[seg.media] = describe(seg.media)
+            probed[seg.media] = _describe(rep, sid, seg)
         except ProbeError as e:
             probed[seg.media] = e
     info = probed[seg.media]
@@ -199,7 +218,7 @@ def _check_clip(rep: Report, sid: str, seg, decode: bool, probed: dict) -> None:
             rep.add("error", f"segment {sid!r}: {seg.media.name}: the player cannot decode "
                     f"it: {why}", sid, "media")
             return
-        ends = None if short else _picture_end(seg, frame)
+        ends = None if short or seg.rate else _picture_end(seg, frame)
         if ends is not None:
             rep.add("error", f"segment {sid!r}: duration_s = {seg.duration_s:g} but the "
                     f"picture of {seg.media.name} ends {ends} (its container says "
@@ -293,7 +312,7 @@ def _first_frame_error(seg) -> Optional[str]:
     from empathy.host.player.decode import Decoder, End
 
     dec = Decoder(seg.media, *_CHECK_SIZE, queue_size=1, in_s=seg.in_s, out_s=seg.out_s,
-                  threads=1)
+                  threads=1, rate=seg.rate, colour=seg.colour)
     try:
         item = dec.get(timeout=30.0)
         if item is None:

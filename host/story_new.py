@@ -43,6 +43,8 @@ class Draft:
     out_s: Optional[float] = None
     lut: Optional[Path] = None
     captions: tuple[tuple[str, Path], ...] = ()  # (language, file) beside the clip
+    rate: Optional[float] = None   # an image sequence's fps and colour (player/imgseq.py)
+    colour: Optional[str] = None
 
 
 def _natural(name: str) -> list:
@@ -72,7 +74,7 @@ class _Idents:
         return ident
 
 
-def from_folder(folder: Path, warn=print) -> list[Draft]:
+def from_folder(folder: Path, warn=print, fps: Optional[float] = None) -> list[Draft]:
     from empathy.host.player.lutfile import READ as LUT_SUFFIXES  # a look beside its clip
     from empathy.host.player.probe import ProbeError, describe
 
@@ -95,10 +97,52 @@ def from_folder(folder: Path, warn=print) -> list[Draft]:
                     if c.is_file()), None)
         drafts.append(Draft(ident(p.name), p, round(info.duration_s, 3), lut=lut,
                             captions=captions_beside(p)))
-    if not drafts:
+    shots = _sequences(folder, fps, warn, ident)
+    if not drafts and not shots:
         raise ScaffoldError(f"{folder}: no video clips GStreamer can read "
-                            f"({', '.join(sorted(VIDEO_SUFFIXES))})")
-    return drafts
+                            f"({', '.join(sorted(VIDEO_SUFFIXES))}) and no image sequences")
+    return [d for _, d in sorted([(d.media.name, d) for d in drafts] + shots,
+                                 key=lambda nd: _natural(nd[0]))]
+
+
+_RATE_FROM = {"story": "--fps", "header": "its header's"}
+
+
+def _sequences(folder: Path, fps: Optional[float], warn, ident) -> list[tuple[str, Draft]]:
+    """(name, draft) of each image sequence in the folder and in its folders (one shot a
+    folder, as a VFX house delivers): its rate `fps`, else its header's, else 24 (said)."""
+    from empathy.host.player.imgseq import SequenceError, default_colour, describe, runs
+
+    found, stills = [], 0
+    for where in [folder, *(p for p in folder.iterdir() if p.is_dir())]:
+        try:
+            seqs, alone = runs(where)
+        except SequenceError as e:
+            warn(f"skipped: {e}")
+            continue
+        stills += len(alone)
+        for seq in seqs:
+            try:
+                str(seq.pattern).encode("utf-8")
+                info = describe(seq, fps)
+            except (SequenceError, UnicodeEncodeError) as e:
+                warn(f"skipped: {seq.pattern}: {e}")
+                continue
+            name = where.name if where != folder and len(seqs) == 1 else seq.head.rstrip("._-")
+            colour = default_colour(seq, info.header)
+            rate = _RATE_FROM.get(info.rate_from, "none said: give --fps")
+            said = "its header's" if info.header.colour == colour else "its format's default"
+            warn(f"{seq.name}: {seq.frames} frames at {info.fps:g} fps ({rate}), colour "
+                 f"{colour} ({said}: set colour = in the story if it is not)")
+            if seq.gaps:
+                warn(seq.gaps_said())
+            found.append((name or where.name, Draft(ident(name or where.name), seq.pattern,
+                                                    round(info.duration_s, 6), rate=info.fps,
+                                                    colour=colour)))
+    if stills:
+        warn(f"left out: {stills} numbered image(s) with no frame beside them (a sequence "
+             "is two frames or more)")
+    return found
 
 
 def captions_beside(clip: Path) -> tuple[tuple[str, Path], ...]:
@@ -176,6 +220,9 @@ def story_text(drafts: list[Draft], out: Path, title: str, source: Path) -> str:
             lines.append(f"out_s = {_q(d.out_s)}                 # {d.duration_s:g} s")
         else:
             lines.append(f"duration_s = {_q(d.duration_s)}")
+        if d.rate:
+            lines.append(f"fps = {_q(d.rate)}")
+            lines.append(f"colour = {_q(d.colour)}            # srgb, linear or cineon")
         if i + 1 < len(drafts):
             lines.append(f"next = {_q(drafts[i + 1].id)}")
         lines.append("")
@@ -190,7 +237,8 @@ def story_text(drafts: list[Draft], out: Path, title: str, source: Path) -> str:
 
 def scaffold(source: Path, out: Path, title: Optional[str] = None, fps: Optional[float] = None,
              media_root: Optional[Path] = None, warn=print) -> Path:
-    drafts = (from_folder(source, warn) if source.is_dir() and source.suffix.lower() != ".fcpxmld"
+    drafts = (from_folder(source, warn, fps) if source.is_dir()
+              and source.suffix.lower() != ".fcpxmld"
               else from_timeline(source, fps, media_root, warn))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(story_text(drafts, out, title or source.stem, source), encoding="utf-8")
@@ -232,7 +280,8 @@ def register(sub) -> None:
     n.add_argument("--out", required=True, help="the story file to write")
     n.add_argument("--title", help="the story's title (default: the source's name)")
     n.add_argument("--fps", type=number_in(float, 1, 1000),
-                   help="an EDL's frame rate (EDLs do not say)")
+                   help="an EDL's frame rate (EDLs do not say), or image sequences' "
+                        "(default: their DPX/EXR header's, else 24)")
     n.add_argument("--media-root", help="where to look for clips an EDL names without a path")
     n.add_argument("--force", action="store_true", help="overwrite --out")
     n.set_defaults(func=run)

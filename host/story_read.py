@@ -18,7 +18,8 @@ from empathy.host.story_conditions import compile_condition, same_type
 
 _TOP = {"title", "start", "segments", "decisions", "variables", "screenplay", "policy",
         "media_root", "captions_language"}
-_SEG = {"media", "lut", "duration_s", "in_s", "out_s", "target", "next", "scene", "captions"}
+_SEG = {"media", "lut", "duration_s", "in_s", "out_s", "target", "next", "scene", "captions",
+        "fps", "colour"}
 _DEC = {"after", "window_s", "aim_arousal", "default", "options", "sets", "when"}
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 LANGUAGES_MAX = 32
@@ -147,7 +148,8 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
             r.err(f"segment {sid!r} has no media", sid)
         media = root / r.name(s["media"], f"segment {sid!r}: media", sid, "media")
         lut = root / r.name(s["lut"], f"segment {sid!r}: lut", sid, "lut") if "lut" in s else None
-        if check_files and not media.is_file():
+        rate, colour = _sequence(r, sid, s, media, check_files)
+        if check_files and rate is None and not media.is_file():
             r.err(f"segment {sid!r}: media file {media} not found", sid, "media")
         if check_files and lut and not lut.is_file():
             r.err(f"segment {sid!r}: LUT {lut} not found", sid, "lut")
@@ -171,7 +173,7 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
             r.err(f"segment {sid!r}: target values must be within -1..1", sid, "target")
         nxt = r.name(s["next"], f"segment {sid!r}: next", sid, "next") if "next" in s else None
         segments[sid] = Segment(sid, media, lut, dur, ta, tv, nxt, in_s, out_s,
-                                _captions(r, sid, s, root))
+                                _captions(r, sid, s, root), rate, colour)
     return segments
 
 
@@ -204,6 +206,33 @@ def _captions_language(r: _Reader, doc: dict, segments: dict) -> Optional[str]:
         r.err(f"captions_language {v[:20]!r}: no segment has captions in it (a language "
               "from the segments' captions tables, or \"off\")", "captions_language")
     return v
+
+
+def _sequence(r: _Reader, sid: str, s: dict, media: Path, check_files: bool):
+    """(rate, colour) of an image sequence's segment (`shot010.####.dpx`); (None, colour) for
+    a video file's (a log or linear transcode may say its colour too)."""
+    from empathy.host.player import imgseq
+
+    colour = s.get("colour")  # None: the format's own (imgseq.default_colour)
+    if colour is not None and colour not in imgseq.COLOURS:
+        r.err(f"segment {sid!r}: colour must be one of {', '.join(imgseq.COLOURS)}, not "
+              f"{colour!r}", sid, "colour")
+    if not imgseq.is_pattern(media):
+        if "fps" in s:
+            r.err(f"segment {sid!r}: fps is an image sequence's (media named like "
+                  "shot010.####.dpx): a video file has its own rate", sid, "fps")
+        return None, colour
+    try:
+        imgseq.find(media) if check_files else imgseq.parse(media)
+    except imgseq.SequenceError as e:
+        r.err(f"segment {sid!r}: {e}", sid, "media")
+    if "fps" not in s:
+        r.err(f"segment {sid!r}: an image sequence needs fps (the rate it plays at: "
+              "sequences do not carry one)", sid)
+    rate = r.num(s["fps"], f"segment {sid!r}: fps", sid, "fps")
+    if not 1 <= rate <= 1000:
+        r.err(f"segment {sid!r}: fps must be 1..1000, not {rate:g}", sid, "fps")
+    return rate, colour
 
 
 def _range(r: _Reader, sid: str, s: dict) -> tuple[float, Optional[float], float]:

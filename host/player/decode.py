@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from . import audio, hdr
+from . import audio, hdr, imgseq, imgseq_play
 from .decodepipe import DECODE_NICE, fit, pipeline
 from .gst import Gst, bus_error, renice_this_thread, sample_to_array
 
@@ -63,7 +63,8 @@ class Decoder:
     def __init__(self, path: Path | str, width: int | None = None, height: int | None = None,
                  fps: float | None = None, queue_size: int = 8, after: "Decoder | None" = None,
                  in_s: float = 0.0, out_s: float | None = None, threads: int = 0,
-                 on_source: Callable[[str], object] | None = None):
+                 on_source: Callable[[str], object] | None = None, rate: float | None = None,
+                 colour: str | None = None):
         """after: start only once that decoder has its first frame (or has ended, stopped, or
         this one was chosen): prepared candidates pre-roll one at a time, not in a burst
         that would starve the clip on screen.
@@ -72,7 +73,9 @@ class Decoder:
         threads: the video decoder's (0: its own choice, a thread per core, each holding
         frames of its own: an 8K clip's first frame took 0.6 GB; 1 for a check).
         on_source(source): called here, before the first frame is queued, when the clip is
-        HDR: the player composes its conversion then, not on its own thread at the switch."""
+        HDR: the player composes its conversion then, not on its own thread at the switch.
+        rate, colour: an image sequence's (imgseq.py): the rate it plays at, and its curve
+        ('linear', 'cineon': converted as an HDR clip is; 'srgb' or None: as it is)."""
         self.path = Path(path)
         self.in_s, self.out_s = float(in_s), out_s
         # The film's time (stream time) that is clip time 0: its first frame (plus in_s),
@@ -84,6 +87,8 @@ class Decoder:
         self._threads = threads
         self.source: str | None = None  # hdr.py's name for the picture's colorimetry
         self._on_source = on_source
+        self._rate = rate
+        self._colour = colour  # an image sequence's curve; None: its format's
         self.queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
         self._sink_buffers = _sink_depth(queue_size)
         self._sink = None
@@ -183,14 +188,24 @@ class Decoder:
 
     def _decode(self) -> None:
         self._alive_at = time.monotonic()  # its turn to decode has come
-        if not self.path.is_file():
+        seq = imgseq.is_pattern(self.path)
+        if not seq and not self.path.is_file():
             self._put(End(f"media not found: {self.path}"))
             return
+        feeder = dec = None
         try:
-            pipe, sink, self._asink, dec = pipeline(self.path, *self.size, self.fps)
-            dec.connect("deep-element-added", self._added)
+            if seq:  # frames read and pushed in (imgseq_play.py): no demuxer, no sound
+                pipe, sink, feeder = imgseq_play.pipeline(self.path, self._rate, self._colour,
+                                                          *self.size, self.fps)
+                self._colour = feeder.colour
+            else:
+                pipe, sink, self._asink, dec = pipeline(self.path, *self.size, self.fps)
+                dec.connect("deep-element-added", self._added)
             self._sink = sink  # set before reading the depth: resize() may run meanwhile
             sink.set_property("max-buffers", self._sink_buffers)
+        except imgseq.SequenceError as e:
+            self._put(End(str(e)))
+            return
         except Exception as e:  # GLib.Error from parse_launch
             self._put(End(f"cannot build decoder: {e}"))
             return
@@ -214,14 +229,19 @@ class Decoder:
             ever (no frame, no EOS); the show must get an End and fall back at once."""
             return pads_done.is_set() and not has_video.is_set()
 
-        dec.connect("pad-added", pad_added)
-        dec.connect("no-more-pads", lambda _dec: pads_done.set())
+        if dec is not None:
+            dec.connect("pad-added", pad_added)
+            dec.connect("no-more-pads", lambda _dec: pads_done.set())
+        else:
+            has_video.set()
         frames = 0
         err = tail = None
         try:
             ranged = self.in_s > 0 or self.out_s is not None
-            err = self._seek(pipe, sink, no_picture) if ranged else None
+            err = self._seek(pipe, sink, no_picture) if ranged and dec is not None else None
             pipe.set_state(Gst_.State.PLAYING)
+            if feeder is not None:  # it starts at the range's in point: nothing to seek
+                feeder.start(self.in_s, self.out_s)
             while not err and not self._stop.is_set():
                 sample = sink.emit("try-pull-sample", 100 * Gst_.MSECOND)
                 if sample is not None:
@@ -251,6 +271,7 @@ class Decoder:
                 err = bus_error(pipe) or (_NO_VIDEO if no_picture() else None)
                 if err or sink.get_property("eos"):
                     break
+            err = err or (feeder.error if feeder is not None else None)
             if not err and frames == 0 and not self._stop.is_set():
                 err = "no video frames decoded"
             if not err and self._has_audio:
@@ -262,6 +283,8 @@ class Decoder:
         except Exception as e:  # never let a bad file kill the show
             err = f"decode failed: {e}"
         finally:
+            if feeder is not None:
+                feeder.stop()
             pipe.set_state(Gst_.State.NULL)
         if err:
             log.warning("decoder %s: %s", self.path, err)
@@ -270,7 +293,8 @@ class Decoder:
     def _learn_source(self, caps) -> None:
         """The picture's colorimetry, as the appsink's caps carry it (videoconvert keeps the
         source's curve and primaries: it changes the matrix only)."""
-        self.source = hdr.of_caps(caps)
+        self.source = hdr.of_caps(caps) or (self._colour if self._colour in hdr.CURVES
+                                            else None)
         if self.source and self._on_source is not None:
             try:
                 self._on_source(self.source)
@@ -352,9 +376,10 @@ class Failed:
 
 
 def read_frames(path: Path | str, width: int | None = None, height: int | None = None,
-                fps: float | None = None) -> Iterator[Frame]:
-    """Decode a whole file synchronously; raises RuntimeError if it cannot be decoded."""
-    dec = Decoder(path, width, height, fps)
+                fps: float | None = None, rate: float | None = None) -> Iterator[Frame]:
+    """Decode a whole file (or sequence, at `rate`) synchronously; raises RuntimeError if it
+    cannot be decoded."""
+    dec = Decoder(path, width, height, fps, rate=rate)
     try:
         while True:
             item = dec.get(timeout=30.0)

@@ -33,15 +33,21 @@ def _turn_by_tag(pad, info, flip):
     return Gst_.PadProbeReturn.OK
 
 
-def pipeline(path: Path, width: int | None, height: int | None, fps: float | None):
-    Gst_ = Gst()
-    # videoconvert picks RGB for 8-bit sources and RGBA64_LE for deeper ones (no loss).
+def screen_caps(width: int | None, height: int | None, fps: float | None) -> str:
+    """What the appsink takes: the picture's size and rate; videoconvert picks RGB for 8-bit
+    sources and RGBA64_LE for deeper ones (no loss)."""
     caps = "video/x-raw,format=(string){RGB,RGBA64_LE}"
     if width and height:
         caps += f",width={int(width)},height={int(height)},pixel-aspect-ratio=1/1"
     if fps:
         f = fps_fraction(fps)
         caps += f",framerate={f.numerator}/{f.denominator}"
+    return caps
+
+
+def pipeline(path: Path, width: int | None, height: int | None, fps: float | None):
+    Gst_ = Gst()
+    caps = screen_caps(width, height, fps)
     # videoflip turns a phone's portrait clip upright (_turn_by_tag); it takes YUV up to 12
     # bits but no RGBA64, hence a conversion on each side (the first mostly passthrough).
     # A source bigger than the picture is scaled before the conversion to RGB (fit), one

@@ -15,6 +15,13 @@ The conversion, all in scene light, 100 % reflectance at SDR's 100 %:
   BT.2020 -> BT.709 primaries in linear light with out-of-gamut colours clipped (ITU-R
   BT.2407's matrix and its simplest method), and the BT.709 OETF.
 A clip whose transfer is not HLG or PQ (SDR, or not said) is left as it is.
+
+An image sequence's scene-referred curves (imgseq.py) take the same road from scene light:
+  linear: (an EXR's) scene-linear Rec.709 already; 0..1 of it (imgseq_read.py clips above);
+  cineon: a film scan's printing-density log, 10-bit codes: Kodak's Cineon conversion
+       (reference white 685, black 95, 0.002 density a code, negative gamma 0.6) as an
+       OpenColorIO log transform, to scene-linear with 1.0 at reference white;
+  then the knee and the BT.709 OETF as above (no primaries to change).
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ _TO_XYZ = {"": np.array([[0.636958, 0.144617, 0.168881], [0.262700, 0.677998, 0.
                          [0.0, 0.028073, 1.060985]]),  # BT.2020 primaries, D65 white
            "709": np.array([[0.412391, 0.357584, 0.180481], [0.212639, 0.715169, 0.072192],
                             [0.019331, 0.119195, 0.950532]])}  # BT.709's
+
+CURVES = ("linear", "cineon")  # an image sequence's colours converted here
+_CINEON_BLACK = 10 ** ((95 - 685) * 0.002 / 0.6)  # linear light of code 95
 
 _config = ocio.Config.CreateRaw()
 _lock = threading.Lock()
@@ -75,6 +85,8 @@ def describe(source: str | None) -> str:
     """One phrase for `story check`: what the clip is and what the player does with it."""
     if source is None:
         return "SDR"
+    if source in CURVES:
+        return f"{source}: converted to Rec.709 before its look"
     curve, _, prims = source.partition("-")
     return (f"HDR {curve.upper()}, {'BT.709' if prims else 'BT.2020'} primaries: "
             "converted to SDR Rec.709 before its look")
@@ -111,17 +123,34 @@ def _oetf709(e: np.ndarray) -> np.ndarray:
     return np.where(e < 0.018, 4.5 * e, 1.099 * np.power(e, 0.45) - 0.099)
 
 
+def _cineon() -> ocio.LogAffineTransform:
+    """Cineon code (0..1 of 1023) -> scene light: the inverse of
+    code = 300/1023 log10(lin (1 - black) + black) + 685/1023."""
+    t = ocio.LogAffineTransform(logSideSlope=[300 / 1023] * 3, logSideOffset=[685 / 1023] * 3,
+                                linSideSlope=[1 - _CINEON_BLACK] * 3,
+                                linSideOffset=[_CINEON_BLACK] * 3,
+                                direction=ocio.TRANSFORM_DIR_INVERSE)
+    t.setBase(10.0)
+    return t
+
+
 def convert(source: str, rgb: np.ndarray) -> np.ndarray:
     """Float R'G'B' in [0, 1] of `source` -> BT.709 SDR R'G'B' in [0, 1]: the exact curve the
     table samples."""
     curve, _, prims = source.partition("-")
-    white = _apply(_to_scene("hlg"), np.full((1, 3), 0.75))[0, 0]  # BT.2408 reference white
-    lin = np.maximum(_apply(_to_scene(curve, prims), rgb) / white, 0.0)
+    if curve in CURVES:
+        g = ocio.GroupTransform()
+        if curve == "cineon":
+            g.appendTransform(_cineon())
+        lin = np.maximum(_apply(g, rgb), 0.0)
+    else:
+        white = _apply(_to_scene("hlg"), np.full((1, 3), 0.75))[0, 0]  # BT.2408 ref. white
+        lin = np.maximum(_apply(_to_scene(curve, prims), rgb) / white, 0.0)
     # the knee before the primaries: after them, a highlight's clipped channels turned a
     # near-white 5000 cd/m² green-white cyan; a colour of Rec.709 below it is not touched
     over = np.maximum(lin - KNEE, 0.0)
     lin = np.minimum(lin, KNEE) + (1 - KNEE) * (1 - np.exp(-over / (1 - KNEE)))
-    if curve == "pq" or not prims:
+    if curve == "pq" or not prims and curve not in CURVES:
         lin = lin @ _BT2020_TO_709.T.astype(np.float32)
     # out of Rec.709's gamut: clipped (BT.2407)
     return np.clip(_oetf709(np.clip(lin, 0.0, 1.0)), 0.0, 1.0).astype(np.float32)

@@ -35,6 +35,12 @@ class Clip:
     out_s: float | None = None  # None: to the end of the file
     captions: Path | None = None       # its captions file (.srt, .vtt, .ass), burnt in
     captions_root: Path | None = None  # the folder that file must stay inside
+    rate: float | None = None   # an image sequence's rate and colour (imgseq.py)
+    colour: str | None = None
+
+    def source(self) -> dict:
+        """What its Decoder reads: the range, and a sequence's rate and colour."""
+        return dict(in_s=self.in_s, out_s=self.out_s, rate=self.rate, colour=self.colour)
 
 
 # a clip to play, its running decoder, its grade, and when it was decided (monotonic s)

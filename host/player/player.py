@@ -173,8 +173,8 @@ class Player:
 
     def _open(self, clip: Clip, queue_size: int | None = None,
               after: Decoder | None = None) -> Decoder:
-        return Decoder(clip.media, self.width, self.height, self.fps, in_s=clip.in_s,
-                       out_s=clip.out_s, queue_size=queue_size or self._queue_size(), after=after,
+        return Decoder(clip.media, self.width, self.height, self.fps, **clip.source(),
+                       queue_size=queue_size or self._queue_size(), after=after,
                        on_source=partial(hdr.warm, clip.lut, clip.strength, self.grade_threads))
 
     def _grade_for(self, lut: Path | None, strength: float) -> Grade:

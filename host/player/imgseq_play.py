@@ -1,0 +1,131 @@
+"""An image sequence decoded into the player's pipeline: its frames read here (imgseq_read.py),
+time-stamped at the sequence's rate and pushed into an appsrc, then scaled and re-timed to
+the screen's rate by the same elements a video's frames go through (decodepipe.py), into
+the Decoder's queue: its pre-roll, candidates and gapless switches are a video's.
+
+A frame that cannot be read when it is due (a gap in the numbers, a file missing since,
+truncated or damaged, another size or depth than the first) is held: the last good frame
+is pushed again in its place, so the show goes on; the first such frame is said once with
+its reason, and the count when the clip ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .decodepipe import DECODE_NICE, screen_caps
+from .gst import Gst, fps_fraction, renice_this_thread, set_thread_nice
+from .imgseq import Sequence, SequenceError, default_colour, describe, find
+from .imgseq_read import FrameError, pixels
+
+log = logging.getLogger(__name__)
+LOOK_AHEAD = 48  # frames tried for a first good one when the first frames are unreadable
+_QUEUED_BYTES = 1  # frames the appsrc holds before a push waits (an 8K frame is 0.5 GB)
+
+
+def pipeline(path: Path, rate: float | None, colour: str | None, width: int | None,
+             height: int | None, fps: float | None):
+    """(pipe, appsink, Feeder) for the sequence `path` names, its colour the given one or
+    its format's; SequenceError when it names none we can play."""
+    info = describe(find(path), rate)
+    hd = info.header
+    fmt = "RGBA64_LE" if hd.deep else "RGB"
+    f = fps_fraction(info.fps)
+    src_caps = (f"video/x-raw,format={fmt},width={hd.width},height={hd.height},"
+                f"framerate={f.numerator}/{f.denominator},pixel-aspect-ratio=1/1")
+    caps = screen_caps(width, height, fps)
+    Gst_ = Gst()
+    frame_bytes = hd.width * hd.height * (8 if hd.deep else 3)
+    pipe = Gst_.parse_launch(
+        f'appsrc name=src format=time block=true max-bytes={frame_bytes * _QUEUED_BYTES} '
+        f'caps="{src_caps}" ! videoscale ! videoconvert ! videorate ! {caps} ! '
+        "appsink name=sink sync=false drop=false")
+    set_thread_nice(pipe, DECODE_NICE)
+    feeder = Feeder(info, pipe.get_by_name("src"))
+    feeder.colour = colour or default_colour(info.sequence, hd)
+    return pipe, pipe.get_by_name("sink"), feeder
+
+
+class Feeder:
+    """Reads the frames of [in_s, out_s) and pushes them into the appsrc, on its own thread."""
+
+    def __init__(self, info, src):
+        self.info, self.src = info, src
+        self.seq: Sequence = info.sequence
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.held = 0
+        self.error: str | None = None  # why no frame could be pushed at all
+        self.colour = "srgb"  # imgseq.COLOURS
+
+    def start(self, in_s: float, out_s: float | None) -> None:
+        fps = self.info.fps
+        first = self.seq.first + int(round(in_s * fps))
+        last = self.seq.last if out_s is None else min(
+            self.seq.last, self.seq.first + int(round(out_s * fps)) - 1)
+        self._thread = threading.Thread(target=self._run, args=(first, last),
+                                        name=f"frames-{self.seq.head}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _read(self, n: int, like: np.ndarray | None) -> np.ndarray:
+        if any(a <= n <= b for a, b in self.seq.gaps):
+            raise FrameError(f"frame {n} is missing (a gap in the numbers)")
+        hd, px = pixels(self.seq.file(n))
+        want = (self.info.header.height, self.info.header.width)
+        if px.shape[:2] != want or (like is not None and px.dtype != like.dtype):
+            raise FrameError(f"{self.seq.file(n).name}: {px.shape[1]}x{px.shape[0]} "
+                             f"{px.dtype}, not the {want[1]}x{want[0]} of its first frame")
+        return px
+
+    def _first_good(self, first: int, last: int) -> np.ndarray:
+        why = ""
+        for n in range(first, min(last, first + LOOK_AHEAD - 1) + 1):
+            try:
+                return self._read(n, None)
+            except FrameError as e:
+                why = str(e)
+        raise SequenceError(f"{self.seq.name}: no readable frame from {first} on "
+                            f"(the last: {why})")
+
+    def _buffer(self, px: np.ndarray):
+        if px.dtype == np.uint16:  # RGBA64: opaque alpha
+            px = np.concatenate([px, np.full(px.shape[:2] + (1,), 65535, np.uint16)], -1)
+        return Gst().Buffer.new_wrapped(np.ascontiguousarray(px).tobytes())
+
+    def _run(self, first: int, last: int) -> None:
+        renice_this_thread(DECODE_NICE)
+        Gst_ = Gst()
+        try:
+            held = self._first_good(first, last)
+        except SequenceError as e:
+            self.error = str(e)
+            self.src.emit("end-of-stream")
+            return
+        said = False
+        period = Gst_.SECOND / self.info.fps
+        for k, n in enumerate(range(first, last + 1)):
+            if self._stop.is_set():
+                return
+            try:
+                held = self._read(n, held)
+            except FrameError as e:
+                self.held += 1
+                if not said:
+                    log.warning("%s: %s: the frame before is held (said once; counted at "
+                                "the end)", self.seq.name, e)
+                    said = True
+            buf = self._buffer(held)
+            buf.pts, buf.duration = int(round(k * period)), int(round(period))
+            if self.src.emit("push-buffer", buf) != Gst_.FlowReturn.OK:
+                return  # flushing: the decoder stopped
+        if self.held:
+            log.warning("%s: %d frame(s) held in place of unreadable ones", self.seq.name,
+                        self.held)
+        self.src.emit("end-of-stream")
