@@ -135,6 +135,27 @@ def test_a_timecode_track_past_24_hours_is_refused_in_one_line(rushes, tmp_path)
     assert "broken.mov" in lines[0] and not (tmp_path / "s.toml").exists()
 
 
+@pytest.mark.parametrize("tag", ["٢٠:٠٠:٠٠:٠٠", "2²:00:00:00", "20:00:00:٠٠"])
+def test_a_matroska_timecode_tag_in_other_digits_is_refused_in_one_line(tmp_path, tag):
+    """A TIMECODE tag holding Arabic-Indic digits or '²' (ffmpeg -metadata writes what it is
+    given): before, GStreamer's escapes of its bytes were stripped into ASCII digits
+    ('0302262:00:00:00'), nothing matched, and the clip counted from 00:00:00:00 with only
+    'no start timecode' said: an EDL's source in points (20:00:03:00) then fell far past it.
+    Now the tag is read as written, in ASCII digits only, and refused naming the file."""
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc=size=160x120:rate=25", "-t", "4", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", "-metadata", f"timecode={tag}",
+                    str(tmp_path / "odd.mkv")], check=True, timeout=120)
+    edl = tmp_path / "cut.edl"
+    edl.write_text(_edl([("odd.mkv", "20:00:03:00", "20:00:03:12", "00:00:00:00",
+                          "00:00:00:12")]))
+    r = _new(edl, tmp_path / "s.toml", "--fps", 25, "--media-root", tmp_path)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1, lines
+    assert "odd.mkv" in lines[0] and f"TIMECODE tag {tag!r}" in lines[0], lines
+    assert "ASCII digits" in lines[0] and not (tmp_path / "s.toml").exists()
+
+
 def test_a_clip_named_in_the_edl_finds_its_own_file_before_a_longer_named_one(rushes, tmp_path):
     # speed_effects.edl (a real Avid EDL) names both 'Z694_54 (LAY5)' and
     # 'Z694_54 (LAY5) (48.00 FPS)': the second sorts first, and was taken for both
