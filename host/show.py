@@ -25,8 +25,9 @@ from empathy import wire
 from empathy.clock import now_us
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
 from empathy.host.cue_send import CueSender
+from empathy.host.link_counters import LinkCounters
 from empathy.host.policy import estimate_lag_s, learn_from_show, show_policy
-from empathy.host.receive import Intake, LinkCounters
+from empathy.host.receive import Intake
 from empathy.host.show_branches import StoryBranches
 from empathy.host.show_config import ShowConfig
 from empathy.host.show_controls import OperatorControls
