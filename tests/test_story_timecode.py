@@ -20,8 +20,10 @@ pytestmark = [pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs f
               pytest.mark.timeout(300)]
 
 
-def _clip(path: Path, rate: str, timecode: str | None, codec: str = "libx264") -> Path:
-    tc = ["-timecode", timecode] if timecode else []
+def _clip(path: Path, rate: str, timecode: str | None, codec: str = "libx264",
+          tag: str | None = None) -> Path:
+    """`tag`: a TIMECODE tag written as given (ffmpeg's -timecode takes only a timecode)."""
+    tc = ["-timecode", timecode] if timecode else ["-metadata", f"timecode={tag}"] if tag else []
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                     f"testsrc=size=160x120:rate={rate}", "-t", "4", "-c:v", codec,
                     "-pix_fmt", "yuv420p", *tc, str(path)], check=True, timeout=120)
@@ -142,10 +144,7 @@ def test_a_matroska_timecode_tag_in_other_digits_is_refused_in_one_line(tmp_path
     ('0302262:00:00:00'), nothing matched, and the clip counted from 00:00:00:00 with only
     'no start timecode' said: an EDL's source in points (20:00:03:00) then fell far past it.
     Now the tag is read as written, in ASCII digits only, and refused naming the file."""
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc=size=160x120:rate=25", "-t", "4", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", "-metadata", f"timecode={tag}",
-                    str(tmp_path / "odd.mkv")], check=True, timeout=120)
+    _clip(tmp_path / "odd.mkv", "25", None, tag=tag)
     edl = tmp_path / "cut.edl"
     edl.write_text(_edl([("odd.mkv", "20:00:03:00", "20:00:03:12", "00:00:00:00",
                           "00:00:00:12")]))
