@@ -14,7 +14,6 @@ import bisect
 import itertools
 import logging
 import queue
-import socket
 import threading
 import time
 from collections import Counter
@@ -25,8 +24,10 @@ from typing import Callable, Optional
 from empathy import wire
 from empathy.clock import now_us
 from empathy.host.audience import STATE_HZ, AudienceState, audience_state
+from empathy.host.cue_send import CueSender
+from empathy.host.link_counters import LinkCounters
 from empathy.host.policy import estimate_lag_s, learn_from_show, show_policy
-from empathy.host.receive import Intake, LinkCounters
+from empathy.host.receive import Intake
 from empathy.host.show_branches import StoryBranches
 from empathy.host.show_config import ShowConfig
 from empathy.host.show_controls import OperatorControls
@@ -66,9 +67,8 @@ class Show(StoryBranches, OperatorControls):
         self.contained: Counter = Counter()
         self._say = RateLimited(log)
         self.link = LinkCounters(self.intake, self.receiver)  # refused and dropped packets
-        self.cue_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.cues = CueSender(cfg.cue_targets)
         self.cue_signer = wire.CueSigner(cue_key)  # cue_key: the keystore's cue_signing_key
-        self.cue_addrs = [(h, int(p)) for h, p in (t.rsplit(":", 1) for t in cfg.cue_targets)]
         self.cue_seq = 0
         self.frame = None  # latest FrameInfo from the player thread
         self.lock = threading.Lock()
@@ -159,17 +159,12 @@ class Show(StoryBranches, OperatorControls):
 
     def _send_cue(self) -> None:
         f = self.frame
-        if f is None or not self.cue_addrs:
+        if f is None or not self.cues.addrs:
             return
         cue = wire.ScreenCue(self.cue_seq, now_us() & wire.TS_MASK, f.clip_id,
                              int(f.clip_t_s * 1000), f.luminance)
         self.cue_seq += 1
-        data = wire.encode_cue(cue, self.cue_signer)
-        for addr in self.cue_addrs:
-            try:
-                self.cue_sock.sendto(data, addr)
-            except OSError:
-                pass
+        self.cues.send(wire.encode_cue(cue, self.cue_signer))
 
     # -- main loop ---------------------------------------------------------------------
     def stop(self) -> None:
@@ -274,7 +269,7 @@ class Show(StoryBranches, OperatorControls):
                 self.keeper.close()
             if self.announcement:
                 self.announcement.close()
-            self.cue_sock.close()
+            self.cues.close()
         self._learn()
         return self.summary()
 

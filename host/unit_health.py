@@ -187,6 +187,29 @@ class Health:
         span = top_seq - self.unit_first_seq[unit] + 1 - self.skipped[unit]
         return max(0.0, 1 - self.unit_count[unit] / span) if span > 0 else 0.0
 
+    def report(self, now: int, top: np.ndarray) -> list[dict]:
+        """One line per unit seen: silence, loss (`top`: each unit's highest sequence number
+        taken, the replay windows'), and its last heartbeat (Intake.unit_report)."""
+        out = []
+        for u in np.flatnonzero(self.unit_last >= 0).tolist():
+            hb = self.heartbeats.get(u)
+            out.append({"unit": u, "silent_s": round((now - int(self.unit_last[u])) / 1e6, 3),
+                        "loss": round(self.loss(u, int(top[u])), 4),
+                        # a restart's skipped numbers are not lost, but its seats' silence is
+                        "restarts": int(self.restarts[u]),
+                        "gaps": int(self.gaps[u]),
+                        "gap_s": round(int(self.gap_us[u]) / 1e6, 1),
+                        "replayed": int(self.replayed[u]),
+                        "impossible": self.impossible_of(u),
+                        **({"firmware": ".".join(map(str, hb.firmware)), "battery": hb.battery,
+                            "sensors": hb.sensors, "offset_us": hb.offset_us,
+                            "drift_ppb": hb.drift_ppb, "rtt_us": hb.rtt_us,
+                            "sync_loss_permille": hb.loss_permille,
+                            "uplink_fail": hb.uplink_fail,
+                            # 0: a unit from before the field (the host assumes the default)
+                            "estimate_lag_ms": hb.estimate_lag_ms} if hb else {})})
+        return out
+
     def check(self, now: int) -> list[dict]:
         """Changes since the last check: units/sensors gone quiet or back."""
         events = []

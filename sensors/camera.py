@@ -26,6 +26,7 @@ import numpy as np
 
 from empathy.clock import now_us
 from empathy.sensors.base import Frame, Health, Reading, SourceError
+from empathy.whole import whole
 
 log = logging.getLogger("empathy.sensors.camera")
 
@@ -84,12 +85,12 @@ def pipeline_for(url: str, query: dict) -> tuple[str, bool]:
     role = query.get("role", "face")
     if role not in ("face", "eye"):
         raise SourceError(f"{url}: role must be face or eye, got {role!r}")
-    try:
-        w, h = int(query.get("width", 640)), int(query.get("height", 480))
-        fps = int(query.get("fps", 30))
-        index = int(rest or 0) if kind not in ("file", "test") else 0
-    except ValueError as e:
-        raise SourceError(f"{url}: {e}") from None
+    w, h, fps = (whole(query.get(k, d)) for k, d in (("width", "640"), ("height", "480"),
+                                                     ("fps", "30")))
+    index = whole(rest or "0") if kind not in ("file", "test") else 0
+    if None in (w, h, fps, index):  # (int() said "invalid literal for int() with base 10")
+        raise SourceError(f"{url}: the camera's number, width, height and fps are whole "
+                          "numbers: camera://usb/0?width=640&height=480&fps=30")
     if kind == "auto":
         kind = detect_platform()
     if "pipeline" in query:

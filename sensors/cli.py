@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import json
+import re
 import sys
 import time
 
@@ -16,6 +17,7 @@ from empathy.errors import UserError
 
 # USB vendor ids of the boards our firmware runs on
 BOARD_VIDS = {0x2E8A: "Raspberry Pi RP2040", 0x303A: "Espressif ESP32"}
+LSL_WAIT_S = 1.0  # LSL streams answer a query within a second (the seat waits as long)
 
 
 def reading_dict(r) -> dict:
@@ -40,8 +42,12 @@ def serial_ports() -> list[dict]:
              "board": BOARD_VIDS.get(p.vid or -1, "")} for p in list_ports.comports()]
 
 
-def cameras() -> list[dict]:
-    return [{"url": f"camera://{dev}"} for dev in sorted(glob.glob("/dev/video*"))]
+def cameras(devices: list[str] | None = None) -> list[dict]:
+    """V4L2 cameras as the URLs camera:// opens (camera://usb/N for /dev/videoN: the
+    camera:///dev/videoN listed before was refused by camera://)."""
+    found = sorted(glob.glob("/dev/video*")) if devices is None else devices
+    return [{"url": f"camera://usb/{dev[len('/dev/video'):]}", "device": dev} for dev in found
+            if re.fullmatch(r"/dev/video[0-9]{1,9}", dev)]
 
 
 def _shown(text: str) -> str:
@@ -50,8 +56,30 @@ def _shown(text: str) -> str:
     return text if text.isprintable() else ascii(text)
 
 
+def lsl_streams(wait_s: float) -> list[dict]:
+    """The LSL streams answering on this network within wait_s, each with the lsl:// URL
+    that picks it alone (name, type, source_id, host); none where pylsl is not installed."""
+    try:
+        import pylsl
+    except (ImportError, RuntimeError, OSError):  # no research extra, or no liblsl
+        return []
+    from urllib.parse import quote, urlencode
+
+    out = []
+    for i in pylsl.resolve_streams(wait_s):
+        query = {k: v for k, v in (("type", i.type()), ("source_id", i.source_id()),
+                                   ("host", i.hostname())) if v}
+        out.append({"url": f"lsl://{quote(i.name(), safe='')}?{urlencode(query)}",
+                    "name": i.name(), "type": i.type(), "source_id": i.source_id(),
+                    "host": i.hostname(), "channels": i.channel_count(),
+                    "fs_hz": i.nominal_srate()})
+    return out
+
+
 def _scan(args) -> int:
     found: dict = {}
+    if not args.no_lsl:
+        found["lsl"] = lsl_streams(min(args.timeout, LSL_WAIT_S))
     if not args.no_ble:
         import asyncio
 
@@ -77,13 +105,15 @@ def _scan(args) -> int:
         print(f"{p['url']}  {_shown(p['description'])}  {p['board']}".rstrip())
     for c in found.get("camera", []):
         print(c["url"])
+    for st in found.get("lsl", []):
+        print(f"{_shown(st['url'])}  {st['channels']} channels at {st['fs_hz']:g} Hz")
     if not any(found.values()):
         print("no sensors found")
     return 0
 
 
 def _read(args) -> int:
-    from empathy.sensors.base import SourceError, open_source
+    from empathy.sensors.base import Health, SourceError, open_source
 
     try:
         src = open_source(args.url, faces=False)
@@ -91,11 +121,15 @@ def _read(args) -> int:
         print(f"empathy sensors read: {e}", file=sys.stderr)
         return 1
     end = time.monotonic() + args.duration if args.duration else None
-    n = 0
+    n = 0  # readings of the body: a Health alone is the source's word, not a measurement
+    said = ""  # the last fault the source said (why nothing came, where nothing did)
     try:
         while end is None or time.monotonic() < end:
             for r in src.read(0.1):
-                n += 1
+                if isinstance(r, Health):
+                    said = r.fault or said
+                else:
+                    n += 1
                 d = reading_dict(r)
                 print(json.dumps(d) if args.json else
                       "  ".join(f"{k}={v}" for k, v in d.items()), flush=True)
@@ -105,13 +139,29 @@ def _read(args) -> int:
         src.close()
     stats = getattr(src, "stats", None)
     if stats and not args.json:
-        said = stats()
-        print(f"# {n} readings; {json.dumps(said)}", file=sys.stderr)
-        if said.get("lead_verdict"):  # an ECG board's lead-off pins, for a seat check
-            print(f"# {args.url}: {said['lead_verdict']}", file=sys.stderr)
+        said_stats = stats()
+        print(f"# {n} readings; {json.dumps(said_stats)}", file=sys.stderr)
+        if said_stats.get("lead_verdict"):  # an ECG board's lead-off pins, for a seat check
+            print(f"# {args.url}: {said_stats['lead_verdict']}", file=sys.stderr)
     if not n:
-        raise UserError(f"{args.url}: no readings", "check the sensor is on and worn")
+        raise UserError(_nothing_read(args, said), _NOTHING_HINTS.get(
+            args.url.partition(":")[0], "check the sensor is on and worn"))
     return 0
+
+
+# what to try when a source gave nothing, by scheme
+_NOTHING_HINTS = {
+    "lsl": "`empathy sensors scan` lists the LSL streams on this network; the URL picks "
+           "one by name (lsl://NAME or name=), type=, source_id= and host=",
+    "ble": "check the strap is worn and in range; `empathy sensors scan` lists straps",
+    "serial": "check the board is plugged in and runs our firmware; `empathy sensors scan` "
+              "lists serial ports",
+}
+
+
+def _nothing_read(args, said: str) -> str:
+    within = f" in {args.duration:g} s" if args.duration else ""
+    return f"{args.url}: no readings{within}" + (f": {_shown(said)}" if said else "")
 
 
 def _record(args) -> int:
@@ -154,11 +204,13 @@ def _boards(args) -> int:
 
 def register(p) -> None:
     verbs = p.add_subparsers(dest="verb", required=True)
-    s = verbs.add_parser("scan", help="list BLE heart-rate straps, serial boards, cameras")
+    s = verbs.add_parser("scan", help="list BLE heart-rate straps, serial boards, cameras, "
+                                      "LSL streams")
     s.add_argument("--timeout", type=number_in(float, 0.1, 600), default=5.0,
                    help="seconds to listen for BLE")
     s.add_argument("--no-ble", action="store_true")
     s.add_argument("--no-serial", action="store_true", help="skip serial ports and cameras")
+    s.add_argument("--no-lsl", action="store_true", help="skip Lab Streaming Layer streams")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_scan)
     r = verbs.add_parser("read", help="print live readings from a source URL")

@@ -4,8 +4,9 @@ A lab's own devices (an ECG amplifier, a PPG clip, EmotiBit's EDA, an eye tracke
 diameter) publish LSL streams; this source picks one by name (the URL's host part or
 `name=`), `type=`, `source_id=` and/or `host=` (the machine publishing it). It is taken
 only when no second stream answers within a second (several: a `Health` fault names them
-and none is taken), and after a loss only that stream (same name, type, source_id and host,
-the same channels) is taken again (sensors/lsl_pick.py). One channel of it (`channel=`
+and none is taken; one matching later is said, never read), and after a loss only that
+stream (same name, type, source_id and host, the same channels) is taken again
+(sensors/lsl_pick.py). One channel of it (`channel=`
 index or label, default 0) becomes the same readings our own sensors give, so the edge's
 one path (edge/features.py) processes them:
 
@@ -68,6 +69,11 @@ PUPIL_RANGE_MM = wire.RANGES["pupil_mm"][:2]  # what the wire takes
 PROC_FLAGS = pylsl.proc_clocksync | pylsl.proc_monotonize
 REOPEN_SILENT = 5  # x silence_s: a silent stream's inlet is dropped and the stream looked for
 PULL_VALUES = 1 << 16  # values per pull (numpy, not pylsl's lists): bounded at any width
+# Another stream matching the URL after one was taken (a device of the same name switched on
+# later): liblsl's continuous resolver asks in the background, its answers looked at this
+# often; one gone this long is forgotten (said again if it comes back)
+WATCH_S = 2.0
+WATCH_FORGET_S = 5.0
 
 
 def lsl_offset_us(n: int = 9) -> float:
@@ -185,7 +191,7 @@ class LslSource:
         self._fs = info.nominal_srate()
         self._pin, self._shape = self._pin or pick.pin(info), shape
         self._max_samples = max(1, min(4096, PULL_VALUES // info.channel_count()))
-        self._inlet = inlet
+        self._inlet, self._taken = inlet, info
         self.info = {"name": info.name(), "type": info.type(), "source_id": info.source_id(),
                      "hostname": info.hostname(), "fs_hz": self._fs, "kind": kind,
                      "channel": labels[col], "unit": units[col], "scale": self._scale,
@@ -220,7 +226,13 @@ class LslSource:
 
     def _pull(self) -> None:
         last = time.monotonic()
+        watch = pylsl.ContinuousResolver(pred=pick.predicate(self.match),
+                                         forget_after=WATCH_FORGET_S)
+        looked, beside = last, set()
         while not self._stop.is_set():
+            if time.monotonic() - looked > WATCH_S:
+                looked = time.monotonic()
+                beside = self._beside(watch.results(), beside)
             try:
                 data, stamps = self._inlet.pull_chunk(timeout=0.2, max_samples=self._max_samples,
                                                       as_numpy=True)
@@ -255,6 +267,18 @@ class LslSource:
                 return
             for r in self._readings(x, ts_us):
                 self._q.put(r)
+
+    def _beside(self, found: list, said: set) -> set:
+        """Streams matching the URL besides the one read (their uids): said when they change;
+        the one taken goes on being read (the seat must not switch person)."""
+        others = [i for i in found if i.uid() != self.info["uid"]]
+        uids = {i.uid() for i in others}
+        if uids and uids != said:
+            log.warning("another LSL stream matches", extra={
+                "url": self.url, "others": [pick.describe(i) for i in others]})
+            self._q.put(Health(now_us(), self.sensor, contact=not self._quiet,
+                               fault=pick.beside(others, self._taken, pick.predicate(self.match))))
+        return uids
 
     def _readings(self, x: np.ndarray, ts_us: np.ndarray) -> list[Reading]:
         v = x[:, self._col] * self._scale

@@ -3,7 +3,8 @@ more than one stream answers it or the one taken comes back changed.
 
 LSL streams are found by multicast on the LAN, where a lab's other devices and guests'
 laptops publish too: a seat takes a stream only when exactly one answers, then keeps to that
-one (its name, type, source_id and host) for as long as it runs."""
+one (its name, type, source_id and host) for as long as it runs; one that comes to match
+the URL later is said (`beside`), never read."""
 
 from __future__ import annotations
 
@@ -44,6 +45,15 @@ def ambiguous(found: list, pred: str) -> str:
            "they share a source_id and host: give each device its own source_id")
     return (f"{len(found)} LSL streams match {pred}: "
             + "; ".join(describe(i) for i in found) + f": none taken, {how}")
+
+
+def beside(others: list, taken: pylsl.StreamInfo, pred: str) -> str:
+    """One line: streams that came to match the seat's URL after it took one, and that the
+    one taken is still read."""
+    return (f"{len(others)} more LSL stream{'s' if len(others) > 1 else ''} now match {pred}: "
+            + "; ".join(describe(i) for i in others) + f"; still reading {describe(taken)}: "
+            "give each device its own name or source_id, or add source_id= or host= to "
+            "the URL")
 
 
 def pin(info: pylsl.StreamInfo) -> dict:

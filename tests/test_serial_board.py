@@ -1,5 +1,6 @@
-"""Serial sensor boards: the protocol decoder, and the pyserial driver over pyserial's
-loop:// and over real pseudo-terminals with garbage, cut frames, bad CRCs and an unplug."""
+"""Serial sensor boards: the pyserial driver over pyserial's loop:// and over real
+pseudo-terminals with garbage, cut frames, bad CRCs and an unplug (the protocol decoder:
+tests/test_serial_protocol.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import tty
 import numpy as np
 import pytest
 from scipy.signal import find_peaks
-from hypothesis import given, settings, strategies as st
 
 from empathy.clock import now_us
 from empathy.sensors.base import Device, Health, Pupil, SourceError, Waveform, open_source
@@ -19,102 +19,11 @@ from empathy.sensors.firmware import protocol
 from empathy.sensors.serial.board import SerialSource
 from empathy.sensors.serial.board_clock import BoardClock
 from polling import collect
+from serial_frames import corrupt, mixed_stream
 
 
 def drain(src, until, timeout_s=15.0) -> list:
     return collect(src, until, timeout_s)
-
-
-def good_frames(n: int, rng: random.Random, seq0: int = 1) -> list[bytes]:
-    out = []
-    for i in range(n):
-        seq, ts = seq0 + i, 1_000 * (seq0 + i)
-        kind = rng.choice(("ppg", "pupil", "status"))
-        if kind == "ppg":
-            out.append(protocol.ppg(seq, ts, 100, [rng.randrange(1 << 18) for _ in range(25)]))
-        elif kind == "pupil":
-            out.append(protocol.pupil(seq, ts, rng.randrange(2000, 8000), rng.randrange(256)))
-        else:
-            out.append(protocol.status(seq, ts, protocol.CONTACT, rng.randrange(101)))
-    return out
-
-
-def corrupt(frame: bytes, how: str, rng: random.Random) -> bytes:
-    body = bytearray(frame[1:-1])  # without the delimiters
-    if how == "truncated":  # the tail was lost: the next frame's leading zero ends it
-        return b"\x00" + bytes(body[: rng.randrange(1, len(body) - 1)])
-    if how == "bad_crc":
-        i = rng.randrange(1, len(body))
-        body[i] = body[i] ^ (1 << rng.randrange(8)) or 0xFF  # never a zero: same frame
-        return b"\x00" + bytes(body) + b"\x00"
-    return bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 40)))  # garbage
-
-
-def mixed_stream(n_good: int, seed: int) -> tuple[bytes, list[bytes], int]:
-    """n_good good frames with a corrupted frame or garbage after about a third of them."""
-    rng = random.Random(seed)
-    goods = good_frames(n_good, rng)
-    stream, bad = bytearray(), 0
-    for f in goods:
-        if rng.random() < 0.35:
-            how = rng.choice(("truncated", "bad_crc", "garbage"))
-            stream += corrupt(good_frames(1, rng, 999)[0], how, rng)
-            bad += 1
-        stream += f
-    return bytes(stream), goods, bad
-
-
-def decoded_frames(msgs) -> list[tuple]:
-    return [m[:3] for m in msgs]
-
-
-def test_crc_and_cobs_known_values():
-    assert protocol.crc16(b"123456789") == 0x29B1
-    assert protocol.cobs_encode(b"\x11\x22\x00\x33") == b"\x03\x11\x22\x02\x33"
-    assert protocol.cobs_encode(b"\x00") == b"\x01\x01"
-    big = bytes(range(1, 256)) * 3
-    assert protocol.cobs_decode(protocol.cobs_encode(big)) == big
-
-
-def test_decoder_keeps_every_good_frame_and_counts_every_bad_one():
-    stream, goods, bad = mixed_stream(400, seed=7)
-    dec = protocol.Decoder()
-    rng = random.Random(1)
-    msgs, i = [], 0
-    while i < len(stream):  # arbitrary read sizes, like a serial port
-        n = rng.randrange(1, 64)
-        msgs += dec.feed(stream[i:i + n])
-        i += n
-    want = [protocol.parse(protocol.cobs_decode(f[1:-1])[:-2]) for f in goods]
-    assert msgs == want
-    assert sum(dec.errors.values()) == bad > 100
-    assert dec.lost == 0
-
-
-def test_decoder_counts_lost_frames_from_sequence_gaps():
-    dec = protocol.Decoder()
-    frames = good_frames(10, random.Random(2))
-    dec.feed(b"".join(frames[:3] + frames[6:]))  # 3 frames never arrived
-    assert dec.ok == 7 and dec.lost == 3
-    dec.feed(protocol.hello(0, 0, 1, (1, 0, 0), "x") + protocol.status(1, 5, 0))
-    assert dec.lost == 3  # a boot restarts the count instead of looking like 65k losses
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=600))
-def test_decoder_never_raises_and_resyncs_after_any_garbage(junk):
-    dec = protocol.Decoder()
-    dec.feed(junk)
-    frame = protocol.pupil(5, 77, 4321, 200)
-    assert dec.feed(frame)[-1] == (protocol.PUPIL, 5, 77, {"diameter_um": 4321, "confidence": 200})
-
-
-def test_board_clock_unwraps_and_follows_the_least_delayed_frame():
-    c = BoardClock()
-    assert c.to_host(0xFFFF_FF00, 10_000) == 10_000
-    assert c.to_host(0x100, 10_600) == 10_512  # wrapped; arrived 88 us late: not believed
-    assert c.to_host(0x200, 10_700) == 10_700  # 68 us less delay than the first: believed
-    assert c.to_host(0x300, 10_956) == 10_956
 
 
 def test_bad_urls_and_missing_ports_are_clear_errors(tmp_path):

@@ -20,8 +20,10 @@ pytestmark = [pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs f
               pytest.mark.timeout(300)]
 
 
-def _clip(path: Path, rate: str, timecode: str | None, codec: str = "libx264") -> Path:
-    tc = ["-timecode", timecode] if timecode else []
+def _clip(path: Path, rate: str, timecode: str | None, codec: str = "libx264",
+          tag: str | None = None) -> Path:
+    """`tag`: a TIMECODE tag written as given (ffmpeg's -timecode takes only a timecode)."""
+    tc = ["-timecode", timecode] if timecode else ["-metadata", f"timecode={tag}"] if tag else []
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                     f"testsrc=size=160x120:rate={rate}", "-t", "4", "-c:v", codec,
                     "-pix_fmt", "yuv420p", *tc, str(path)], check=True, timeout=120)
@@ -133,6 +135,24 @@ def test_a_timecode_track_past_24_hours_is_refused_in_one_line(rushes, tmp_path)
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 1 and len(lines) == 1 and "past 24 hours" in lines[0], lines
     assert "broken.mov" in lines[0] and not (tmp_path / "s.toml").exists()
+
+
+@pytest.mark.parametrize("tag", ["٢٠:٠٠:٠٠:٠٠", "2²:00:00:00", "20:00:00:٠٠"])
+def test_a_matroska_timecode_tag_in_other_digits_is_refused_in_one_line(tmp_path, tag):
+    """A TIMECODE tag holding Arabic-Indic digits or '²' (ffmpeg -metadata writes what it is
+    given): before, GStreamer's escapes of its bytes were stripped into ASCII digits
+    ('0302262:00:00:00'), nothing matched, and the clip counted from 00:00:00:00 with only
+    'no start timecode' said: an EDL's source in points (20:00:03:00) then fell far past it.
+    Now the tag is read as written, in ASCII digits only, and refused naming the file."""
+    _clip(tmp_path / "odd.mkv", "25", None, tag=tag)
+    edl = tmp_path / "cut.edl"
+    edl.write_text(_edl([("odd.mkv", "20:00:03:00", "20:00:03:12", "00:00:00:00",
+                          "00:00:00:12")]))
+    r = _new(edl, tmp_path / "s.toml", "--fps", 25, "--media-root", tmp_path)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1, lines
+    assert "odd.mkv" in lines[0] and f"TIMECODE tag {tag!r}" in lines[0], lines
+    assert "ASCII digits" in lines[0] and not (tmp_path / "s.toml").exists()
 
 
 def test_a_clip_named_in_the_edl_finds_its_own_file_before_a_longer_named_one(rushes, tmp_path):

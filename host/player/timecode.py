@@ -18,9 +18,11 @@ from .probe import ProbeError
 MOOV_MAX = 64 << 20  # a film's index: a few MB for hours of frames
 TAGGED = {".mxf", ".mkv", ".webm"}  # read from the discoverer's tags, not an MP4 index
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+# ASCII digits only (re.ASCII, as empathy/whole.py): \d takes '²' (int() raises) and
+# Arabic-Indic digits (int() reads them), which no camera or editor writes
 _MXF_TC = re.compile(r"start-timecode\W+gint64\W+(-?\d+)\W+rounded-timecode-base\W+uint\W+"
-                     r"(\d+)\W+drop-frame\W+boolean\W+(\w+)")
-_TAG_TC = re.compile(r"\bTIMECODE=(\d\d):(\d\d):(\d\d)([:;.])(\d\d)\b", re.I)
+                     r"(\d+)\W+drop-frame\W+boolean\W+(\w+)", re.ASCII)
+_TAG_TC = re.compile(r"(\d\d):(\d\d):(\d\d)([:;.])(\d\d)", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -148,27 +150,44 @@ def _from_tags(path: Path, fps: float) -> Optional[StartTimecode]:
     with warnings.catch_warnings():  # the container's tags are only here (1.20 deprecated it)
         warnings.simplefilter("ignore", DeprecationWarning)
         lists = [info.get_tags()] + [st.get_tags() for st in info.get_stream_list()]
-    text = " ".join(t.to_string().replace("\\", "") for t in lists if t is not None)
+    lists = [t for t in lists if t is not None]
+    text = " ".join(t.to_string().replace("\\", "") for t in lists)
     ntsc = round(fps) * 1000 / 1001  # a timecode base of 30 counts 29.97 fps pictures
     m = _MXF_TC.search(text)
     if m:
         frames, base, drop = int(m.group(1)), int(m.group(2)), m.group(3) == "true"
         rate = ntsc if drop or abs(fps - ntsc) < abs(fps - base) else float(base)
         return _checked(path, frames, rate, drop, base)
-    m = _TAG_TC.search(text)
-    if m is None:
+    tag = _timecode_tag(lists)
+    if tag is None:
         return None
+    m = _TAG_TC.fullmatch(tag.strip())
+    if m is None:
+        raise ProbeError(f"{path}: its TIMECODE tag {tag[:40]!r} is not a timecode "
+                         "(hh:mm:ss:ff in ASCII digits)")
     h, mi, sec, fr = map(int, m.group(1, 2, 3, 5))
     base, drop = round(fps), m.group(4) == ";"
     rate = ntsc if drop or abs(fps - ntsc) < abs(fps - base) else float(base)
     if mi >= 60 or sec >= 60 or fr >= base:
-        raise ProbeError(f"{path}: its timecode tag {m.group(0)} is not a time at {fps:g} fps "
+        raise ProbeError(f"{path}: its timecode tag {tag.strip()} is not a time at {fps:g} fps "
                          f"(mm and ss < 60, ff < {base})")
     frames = ((h * 60 + mi) * 60 + sec) * base + fr
     if drop:  # two frame numbers skipped each minute but every tenth
         minutes = h * 60 + mi
         frames -= base // 15 * (minutes - minutes // 10)
     return _checked(path, frames, rate, drop, base)
+
+
+def _timecode_tag(lists: list) -> Optional[str]:
+    """A Matroska's TIMECODE tag as written: read from the tag lists, not from their
+    to_string(), whose escapes of a byte (\\331\\242), backslashes stripped, read as digits."""
+    for tags in lists:
+        for i in range(tags.get_tag_size("extended-comment")):
+            ok, said = tags.get_string_index("extended-comment", i)
+            key, _, value = said.partition("=") if ok else ("", "", "")
+            if key.isascii() and key.strip().upper() == "TIMECODE":
+                return value
+    return None
 
 
 def start_timecode(path: Path, fps: float) -> Optional[StartTimecode]:

@@ -239,3 +239,33 @@ def test_a_silent_stream_is_looked_for_again_and_its_contact_said_once():
         dev.stop()
     said = [(h.contact, h.fault) for h in got if isinstance(h, Health)]
     assert said == [(False, "LSL stream silent"), (True, "")], said
+
+
+def test_a_second_stream_appearing_after_the_first_was_taken_is_named_and_not_read():
+    """Another device with the seat's stream's name comes on the network after the seat took
+    the first (a guest's laptop, an amplifier switched on late). Before: nothing noticed it,
+    only a second answering within the first second was. Now one fault, a few seconds on,
+    names both; the stream taken is still read and only its (the seat keeps its person)."""
+    n = name()
+    amp = Device(n, "amp-A")
+    src = open_source(f"lsl://{quote(n)}?type=ECG&resolve_s=10")
+    guest = None
+    try:
+        waves(src, lambda out: any(isinstance(r, Waveform) for r in out))
+        guest = Device(n, "guest-B", value=7.0)
+        got = collect(src, lambda out: any(isinstance(r, Health) and "guest-B" in r.fault
+                                           for r in out), 60)
+        said = [r for r in got if isinstance(r, Health) and r.fault]
+        got += waves(src, lambda out: len([r for r in out if isinstance(r, Waveform)]) >= 3)
+    finally:
+        src.close()
+        for d in (amp, guest):
+            if d is not None:
+                d.stop()
+    assert len(said) == 1 and said[0].contact, said
+    assert "'amp-A'" in said[0].fault and "'guest-B'" in said[0].fault, said[0].fault
+    assert "still reading" in said[0].fault and "source_id" in said[0].fault, said[0].fault
+    wv = [r for r in got if isinstance(r, Waveform)]
+    assert len(wv) >= 3 and all(np.all(w.samples == 1.0) for w in wv), \
+        sorted({float(w.samples[0]) for w in wv})
+    assert src.stats()["source_id"] == "amp-A" and src.stats()["reconnects"] == 0
