@@ -245,6 +245,10 @@ RECORDS = (
     # (one patient a record; cut_pulse_excerpts.BIDMC)
     *(_bidmc(rec, held_out=rec in ("03", "05", "11", "13"))
       for rec in ("02", "03", "04", "05", "10", "11", "12", "13")),
+    # issue 19's thirty-third pass (fresh): a blind set, all held out, fixed before any
+    # detector ran on them (the same rule, the next twelve; cut_pulse_excerpts.BIDMC_FRESH)
+    *(_bidmc(rec, held_out=True)
+      for rec in ("14", "15", "16", "17", "18", "19", "24", "25", "26", "27", "28", "29")),
     Record("neurokit-rest", "ppg", "reference", "neurokit-rest.npz", "pulse_npz", 100.0,
            "NeuroKit2's `bio_resting_5min_100hz`: 5 min of one adult's PPG at rest; "
            "reference: the simultaneous ECG's R peaks (`edge/heart_reference/"
