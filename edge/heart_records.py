@@ -103,6 +103,10 @@ def _wrist(rec: str, what: str, held_out: bool = False) -> Record:
                   f"{f}`)", held_out=held_out, annotation=f)
 
 
+# the thirty-third pass's fresh blind set (all held out): first scored in that pass, once,
+# with no detector changed; the page pools it apart
+FRESH = frozenset(f"bidmc-{n}" for n in (14, 15, 16, 17, 18, 19, 24, 25, 26, 27, 28, 29))
+
 RECORDS = (
     Record("mitdb-208", "ecg", SCIPY_WHEEL, "scipy/misc/ecg.dat", "scipy_ecg",
            360.0, "MIT-BIH Arrhythmia record 208 (MLII), 5 min excerpt with frequent PVCs "
@@ -245,6 +249,9 @@ RECORDS = (
     # (one patient a record; cut_pulse_excerpts.BIDMC)
     *(_bidmc(rec, held_out=rec in ("03", "05", "11", "13"))
       for rec in ("02", "03", "04", "05", "10", "11", "12", "13")),
+    # issue 19's thirty-third pass (fresh): a blind set, all held out, fixed before any
+    # detector ran on them (the same rule, the next twelve; cut_pulse_excerpts.BIDMC_FRESH)
+    *(_bidmc(name[6:], held_out=True) for name in sorted(FRESH)),
     Record("neurokit-rest", "ppg", "reference", "neurokit-rest.npz", "pulse_npz", 100.0,
            "NeuroKit2's `bio_resting_5min_100hz`: 5 min of one adult's PPG at rest; "
            "reference: the simultaneous ECG's R peaks (`edge/heart_reference/"

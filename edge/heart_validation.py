@@ -33,6 +33,7 @@ from empathy.edge.heart_page import (TRACKED, annotated_tuning_section, annotati
                                      detail, plausible_section, pulse_section, summary,
                                      wrist_section)
 from empathy.edge.heart_passes import passes_section
+from empathy.edge.heart_records import FRESH
 from empathy.edge.motion import motion_gate
 from empathy.edge.ppg_guide import guided_beats
 from empathy.edge.ppg_motion_validation import page_section as wrist_acc_section
@@ -207,6 +208,16 @@ def noise_stress_apart(results: list[dict]) -> tuple:
             ("pooled, the NSTDB records alone", nst))
 
 
+def fresh_apart(results: list[dict]) -> tuple:
+    """The thirty-third pass's fresh blind set pooled apart from the held-out records scored
+    in earlier passes (most of those seen many times)."""
+    if not any(r["rec"].name in FRESH for r in results):
+        return ()
+    return (("pooled, the fresh set alone (first scored in the thirty-third pass)",
+             lambda n: n in FRESH),
+            ("pooled without the fresh set", lambda n: n not in FRESH))
+
+
 def write_page(out_dir: Path) -> Path:
     from rich.progress import Progress
 
@@ -234,7 +245,7 @@ def write_page(out_dir: Path) -> Path:
             rs = [r for r in results[kind] if r["rec"].held_out == held]
             if rs:
                 lines += [f"## {kind.upper()}: {title}", ""] + summary(rs) + [""] + \
-                         detail(rs, noise_stress_apart(rs)) + [""]
+                         detail(rs, noise_stress_apart(rs) + fresh_apart(rs)) + [""]
     lines += deficit_section(results["ppg"])
     lines += wrist_section(results["ppg"])
     lines += wrist_acc_section()

@@ -64,6 +64,11 @@ def ecg_reference(ecg: np.ndarray, fs_hz: float) -> np.ndarray:
 # one patient), alternately tuning and held out (01, used since the seventh pass, is held out)
 BIDMC = {"02": "tuning", "03": "held out", "04": "tuning", "05": "held out",
          "10": "tuning", "11": "held out", "12": "tuning", "13": "held out"}
+# issue 19's thirty-third pass (fresh): a blind set, every record held out, fixed before any
+# detector ran on them: by the same rule, in number order from 14, the next twelve records
+# whose patient is in no other BIDMC record (20-23 are one patient)
+BIDMC_FRESH = {rec: "held out" for rec in ("14", "15", "16", "17", "18", "19",
+                                           "24", "25", "26", "27", "28", "29")}
 
 
 def cut_bidmc(csv_path: Path, out: Path, rec: str = "01", use: str = "held out") -> dict:
@@ -186,8 +191,8 @@ def cut(csv_dir: Path, name: str, out: Path) -> dict:
 if __name__ == "__main__":  # CSV_DIR: the wrist records' CSVs and bidmc_01_Signals.csv;
     src, dst = Path(sys.argv[1]), Path(__file__).resolve().parent  # or --cinc15 WFDB_DIR,
     # or --neurokit CSV, or --bidmc DIR
-    if sys.argv[1] == "--bidmc":  # a folder of bidmc_NN_Signals.csv: 01 and BIDMC
-        for rec, use in {"01": "held out", **BIDMC}.items():
+    if sys.argv[1] == "--bidmc":  # a folder of bidmc_NN_Signals.csv: 01, BIDMC, BIDMC_FRESH
+        for rec, use in {"01": "held out", **BIDMC, **BIDMC_FRESH}.items():
             print(cut_bidmc(Path(sys.argv[2]) / f"bidmc_{rec}_Signals.csv", dst, rec, use))
         sys.exit()
     if sys.argv[1] == "--neurokit":  # NeuroKit2's data/bio_resting_5min_100hz.csv
