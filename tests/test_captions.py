@@ -164,7 +164,7 @@ def test_the_screening_turns_them_off_in_the_host_config(film, tmp_path):
                     keys.units, keys.cue_signing, tmp_path / "frames.csv", realtime=False)
         got = show._clip("a").captions
         show.receiver.close()  # never run: its sockets closed here
-        show.cue_sock.close()
+        show.cues.close()
         assert (got.name if got else None) == shown, setting
     for bad in ("o", "e n", "english!"):
         with pytest.raises(ValueError, match="captions"):

@@ -286,6 +286,16 @@ def default_dir(width: int = 640, height: int = 360, fps: float = 25) -> Path:
     return Path.home() / ".cache/empathy/sample" / params_hash(width, height, fps)
 
 
+def _captions(out: Path) -> None:
+    """The sample's captions (its screenplay's dialogue, shipped as .srt beside this module)
+    beside its media: the story names them from its media root, as an artist's would."""
+    (out / "captions").mkdir(exist_ok=True)
+    for src in sorted((Path(__file__).parent / "captions").glob("*.srt")):
+        dst = out / "captions" / src.name
+        if not dst.exists() or dst.read_bytes() != src.read_bytes():
+            dst.write_bytes(src.read_bytes())
+
+
 def ensure(cache_dir: Path | None = None, width: int = 640, height: int = 360,
            fps: float = 25) -> Path:
     """Render the sample media once; returns the dir with media/ and luts/."""
@@ -295,6 +305,7 @@ def ensure(cache_dir: Path | None = None, width: int = 640, height: int = 360,
     stamp = out / "sample.json"
     with open(out / ".render.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second process waits, then finds it done
+        _captions(out)
         try:
             if stamp.exists() and json.loads(stamp.read_text()).get("hash") == key:
                 return out
