@@ -110,3 +110,39 @@ def test_story_check_names_the_characters_no_font_has(tmp_path):
     assert said[0].count("U+10FFFD") == 1 and "warning" in said[0]
     if _installed("4f60"):
         assert "U+4F60" not in said[0]
+
+
+def test_a_host_with_dejavu_alone_is_told_which_packages_draw_the_rest(tmp_path):
+    """fontconfig pointed at DejaVu alone (a host installed before the fallback fonts):
+    doctor names the scripts and packages, story check the characters, the player boxes."""
+    import json
+    import os
+    import sys
+
+    if not shutil.which("fc-match"):
+        pytest.skip("fontconfig is not installed: install fontconfig")
+    (tmp_path / "fonts.conf").write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        f"<dir>/usr/share/fonts/truetype/dejavu</dir><cachedir>{tmp_path}/cache</cachedir>"
+        "</fontconfig>")
+    env = {**os.environ, "FONTCONFIG_FILE": str(tmp_path / "fonts.conf")}
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "doctor", "--json"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    said = [f for f in json.loads(r.stdout) if f["check"] == "caption fonts"]
+    assert len(said) == 1 and said[0]["status"] == "warn", said
+    assert "Chinese, Japanese, Korean, Thai, Devanagari" in said[0]["detail"]
+    assert said[0]["fix"].endswith("fonts-lohit-deva fonts-tlwg-loma-ttf fonts-wqy-microhei")
+    (tmp_path / "c.mp4").write_bytes(b"")
+    (tmp_path / "a.srt").write_text("1\n00:00:00,100 --> 00:00:01,000\n你好 สวัสดี\n\n")
+    (tmp_path / "s.toml").write_text('start = "s0"\n[segments.s0]\nmedia = "c.mp4"\n'
+                                     'duration_s = 1\ncaptions = "a.srt"\n')
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "story", "check",
+                        str(tmp_path / "s.toml")], env=env, capture_output=True, text=True,
+                       timeout=120)
+    line = [s for s in (r.stdout + r.stderr).splitlines() if "a.srt" in s]
+    assert len(line) == 1 and "你 (U+4F60)" in line[0] and "ส (U+0E2A)" in line[0], line
+    assert "install fonts-wqy-microhei, fonts-tlwg-loma-ttf" in line[0]
+    r = subprocess.run([sys.executable, "-c", "from empathy.host.player.captions_draw import "
+                        "Painter; print(Painter(640, 360).lines('你好 Paris')[0])"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip() == f"{MISSING}{MISSING} Paris", r.stderr

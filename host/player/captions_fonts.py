@@ -31,6 +31,10 @@ _PACKAGES = [((0x0E00, 0x0E7F), "fonts-tlwg-loma-ttf"), ((0x0900, 0x097F), "font
              ((0xAC00, 0xD7AF), "fonts-wqy-microhei"), ((0xF900, 0xFAFF), "fonts-wqy-microhei"),
              ((0xFF00, 0xFFEF), "fonts-wqy-microhei"), ((0x20000, 0x3FFFF), "fonts-noto-cjk")]
 _SAID = 8  # characters named in one line
+# a letter of each script the host install adds a font for, and that font's package
+SCRIPTS = {"Chinese": ("中", "fonts-wqy-microhei"), "Japanese": ("か", "fonts-wqy-microhei"),
+           "Korean": ("한", "fonts-wqy-microhei"), "Thai": ("ก", "fonts-tlwg-loma-ttf"),
+           "Devanagari": ("क", "fonts-lohit-deva")}
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,12 @@ def uncovered(texts) -> list[str]:
                     and not _ignorable(ord(c)) and face_for(c) < 0:
                 seen[c] = None
     return list(seen)
+
+
+def unscripted() -> dict[str, str]:
+    """The scripts of SCRIPTS no font here draws, each with the package that would.
+    OSError: not even DejaVu Sans."""
+    return {name: pkg for name, (letter, pkg) in SCRIPTS.items() if face_for(letter) < 0}
 
 
 def uncovered_note(texts) -> str | None:
