@@ -87,6 +87,11 @@ def _visual(rs: list[tuple[int, str]], rtl: bool) -> list[tuple[int, str, bool]]
         kinds = {unicodedata.bidirectional(c) for c in run}
         r, left = bool(kinds & {"R", "AL", "AN"}), "L" in kinds
         return None if r == left else r
+    spaced = []  # a run's trailing spaces a run of their own: neutral, they take the
+    for i, t in rs:  # direction of the runs about them, not of the word before (N1, N2)
+        core = t.rstrip()
+        spaced += [(i, core), (i, t[len(core):])] if core and core != t else [(i, t)]
+    rs = spaced
     s = [strong(run) for _, run in rs]
     levels = []
     for i, d in enumerate(s):
