@@ -1,7 +1,9 @@
 """What captions cost the player at 1080p (host/player/captions_draw.py), in CPU ms (the
 process's own time, so a loaded machine does not inflate it):
 
-- drawing a two-line cue (once per cue: Pillow, DejaVu Sans);
+- drawing a two-line cue (once per cue: Pillow), in Latin (DejaVu Sans), Chinese (the font
+  fontconfig offers, e.g. WenQuanYi Micro Hei), and Hebrew with a Chinese name (two fonts on
+  one line, in bidi order);
 - per frame with a cue on: the blend into the graded frame (CPU path), or the RGBA frame that
   carries it to the GPU, packed with the table as every GL frame is, beside a frame without
   (GL path); the lookup of the cues on screen among 1,500 (a feature)
@@ -26,6 +28,8 @@ from empathy.host.player.captions_draw import Painter, blend, riding
 
 W, H = 1920, 1080
 CUE = "Where were you on the night of the fourteenth?\nI was at home, I swear it."
+CUES = {"Chinese": "你十四号晚上在哪里？\n我一直在家，我发誓。",
+        "Hebrew + Chinese": "איפה היית בלילה של ה-14 עם 王先生?\nהייתי בבית, אני נשבע."}
 
 
 def _cpu_ms(fn, n: int) -> float:
@@ -46,6 +50,10 @@ def main() -> None:
     painter = Painter(W, H)
     draw_ms = _cpu_ms(lambda: painter.draw(CUE), 20)
     o = painter.draw(CUE)
+    for name, cue in CUES.items():
+        painter.draw(cue)  # its fonts loaded: once a show
+        print(f"1080p, a two-line cue in {name}: drawn once "
+              f"{_cpu_ms(lambda: painter.draw(cue), 20):.1f} ms")
     frame = np.full((H, W, 3), 90, np.uint8)
     table = np.random.default_rng(0).random((33, 33, 33, 3)).astype(np.float32)
     packed = glgrade.pack(frame, table)

@@ -99,6 +99,23 @@ def check_ocio() -> list[Finding]:
                         "pip install opencolorio")]
 
 
+def check_caption_fonts() -> list[Finding]:
+    """Captions in each script the host install adds a font for (docs/playback.md)."""
+    from empathy.host.player.captions_fonts import SCRIPTS, unscripted
+
+    try:
+        lacking = unscripted()
+    except OSError as e:
+        return [Finding("caption fonts", "warn", f"captions cannot be drawn: {e}",
+                        f"{APT} fonts-dejavu-core fontconfig")]
+    if not lacking:
+        return [Finding("caption fonts", "ok", "captions drawn in Latin, Greek, Cyrillic, "
+                        f"Hebrew, Arabic, {', '.join(SCRIPTS)}")]
+    return [Finding("caption fonts", "warn", f"captions in {', '.join(lacking)} would show "
+                    "as boxes: no font here has them (only for films captioned in them)",
+                    f"{APT} {' '.join(sorted(set(lacking.values())))}")]
+
+
 def check_ble() -> list[Finding]:
     root = Path("/sys/class/bluetooth")
     adapters = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
@@ -197,8 +214,8 @@ def run_checks(config: Path | None = None) -> list[Finding]:
     from empathy.host.doctor_models import check_models
 
     out = []
-    for check in (check_gstreamer, check_ocio, check_models, check_ble, check_cameras,
-                  check_serial, check_clock, lambda: check_keys(None),
+    for check in (check_gstreamer, check_ocio, check_models, check_caption_fonts, check_ble,
+                  check_cameras, check_serial, check_clock, lambda: check_keys(None),
                   lambda: check_disk(Path("sessions"))):
         try:
             out += check()

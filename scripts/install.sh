@@ -51,7 +51,10 @@ APT_HOST=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   gstreamer1.0-gl  # GL grading path (GstGL; Mesa llvmpipe runs it headless)
-  fonts-dejavu-core  # the font captions are burnt in with (host/player/captions_draw.py)
+  fonts-dejavu-core  # the font captions are burnt in with (host/player/captions_draw.py),
+  # and the fallbacks fontconfig finds for what it lacks (docs/playback.md#captions):
+  # Chinese/Japanese/Korean 5.0 MiB, Thai 0.4 MiB, Devanagari 0.2 MiB installed
+  fontconfig fonts-wqy-microhei fonts-tlwg-loma-ttf fonts-lohit-deva
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   # the screen's broker for seat packets (cinemas), and the kernel's count of its
   # connections (deploy/cinema/empathy-broker.nft; the tests load it in a namespace)

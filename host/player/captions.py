@@ -243,9 +243,17 @@ def choose(files: tuple, story_language: Optional[str], setting: str = "story"
 
 
 def problem(path: Path, within: Optional[Path]) -> Optional[tuple[str, str]]:
-    """`story check`'s word on a captions file: ("error", why), ("warning", note) or None."""
+    """`story check`'s word on a captions file: ("error", why), ("warning", notes) or None:
+    how it was decoded, characters no font here has (drawn as boxes on the night)."""
+    from .captions_fonts import uncovered_note
+
     try:
         caps = read_captions(path, within)
     except CaptionsError as e:
         return "error", str(e)
-    return ("warning", f"{path}: {caps.note}") if caps.note else None
+    try:
+        missing = uncovered_note(c.text for c in caps.cues)
+    except OSError as e:  # not even DejaVu Sans
+        missing = f"cannot be drawn: {e}"
+    notes = "; ".join(n for n in (caps.note, missing) if n)
+    return ("warning", f"{path}: {notes}") if notes else None

@@ -1,6 +1,8 @@
-"""Captions burnt into the picture: each cue drawn once (Pillow, DejaVu Sans, white with a
-black outline, at most two lines in the bottom third, sized to the screen's height) and
-blended into every frame it is on, after the grade so the look never tints it.
+"""Captions burnt into the picture: each cue drawn once (Pillow, white with a black outline,
+at most two lines in the bottom third, sized to the screen's height) and blended into every
+frame it is on, after the grade so the look never tints it. Letters are drawn in DejaVu Sans,
+and those it lacks (Chinese, Japanese, Korean, Thai, Devanagari...) in the font fontconfig
+offers for them (captions_fonts.py), run by run on one baseline.
 
 `Burner` is the player's: it reads each clip's captions file once (a file it refuses is
 said once, and its clip plays without captions), follows the clip on screen, and blends.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,16 +21,20 @@ from typing import Callable, Optional
 import numpy as np
 
 from .captions import Captions, CaptionsError, read_captions
+from .captions_fonts import MISSING  # noqa: F401 (the box's name where it is drawn)
+from .captions_fonts import PRIMARY, chain, runs, uncovered_note
 from .glgrade import caption_code
 
 log = logging.getLogger("empathy.host.player.player")
 
-FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-MISSING = "\u25a1"  # what stands for a character DejaVu Sans has no glyph for
 MAX_LINES = 2
 _DRAWN_KEPT = 8     # cue bitmaps kept (overlapping cues, a cut back)
 _FILES_KEPT = 256   # captions files kept read
 _UNREAD = object()
+# line breaks in Chinese and Japanese (no spaces) fall between any two characters, except
+# before closing punctuation and small kana, and after opening punctuation (kinsoku)
+_NO_START = set("、。，．・：；？！ー）」』】〕〉》ァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎ’”)]}!?,.:;…")
+_NO_END = set("（「『【〔〈《‘“([{")
 
 
 @dataclass
@@ -39,64 +46,168 @@ class Overlay:
     code: np.ndarray  # the GL path's alpha byte (glgrade.caption_code), uint8 (h, w)
 
 
+def _cjk(c: str) -> bool:
+    """A character a Chinese or Japanese line may break beside (Korean breaks at spaces)."""
+    cp = ord(c)
+    hangul = 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F or 0xAC00 <= cp <= 0xD7AF
+    return unicodedata.east_asian_width(c) in "WF" and not hangul
+
+
+def _pieces(para: str) -> list[tuple[str, str]]:
+    """(what joins it to the piece before, piece): words, and in Chinese or Japanese text
+    single characters (with their marks and the punctuation that may not start a line)."""
+    out = []
+    for word in para.split():
+        sep, cur = " ", ""
+        for c in word:
+            if cur and (_cjk(cur[-1]) or _cjk(c)) and c not in _NO_START \
+                    and cur[-1] not in _NO_END and not unicodedata.category(c).startswith("M"):
+                out.append((sep, cur))
+                sep, cur = "", c
+            else:
+                cur += c
+        out.append((sep, cur))
+    return out
+
+
+def _rtl(para: str) -> bool:
+    """The paragraph's direction: its first strong character's (the bidi algorithm's P2)."""
+    for c in para:
+        kind = unicodedata.bidirectional(c)
+        if kind in ("R", "AL", "L"):
+            return kind != "L"
+    return False
+
+
+def _visual(rs: list[tuple[int, str]], rtl: bool) -> list[tuple[int, str, bool]]:
+    """Font runs left to right, each with its direction: the bidi algorithm's levels and
+    reordering (L2) taken run by run; a run holding both directions (Hebrew and Latin, both
+    DejaVu) is laid out inside by Raqm in its level's direction."""
+    def strong(run: str) -> Optional[bool]:  # True: right to left; None: neutral or mixed
+        kinds = {unicodedata.bidirectional(c) for c in run}
+        r, left = bool(kinds & {"R", "AL", "AN"}), "L" in kinds
+        return None if r == left else r
+    spaced = []  # a run's trailing spaces a run of their own: neutral, they take the
+    for i, t in rs:  # direction of the runs about them, not of the word before (N1, N2)
+        core = t.rstrip()
+        spaced += [(i, core), (i, t[len(core):])] if core and core != t else [(i, t)]
+    rs = spaced
+    s = [strong(run) for _, run in rs]
+    levels = []
+    for i, d in enumerate(s):
+        if d is None:  # takes its neighbours' direction where they agree, else the paragraph's
+            before = next((x for x in reversed(s[:i]) if x is not None), rtl)
+            after = next((x for x in s[i + 1:] if x is not None), rtl)
+            d = before if before == after else rtl
+        levels.append((1 if d else 2) if rtl else int(d))
+    order = list(range(len(rs)))
+    for k in range(max(levels), 0, -1):  # each stretch at level k or above reversed
+        i = 0
+        while i < len(order):
+            if levels[order[i]] < k:
+                i += 1
+                continue
+            j = i
+            while j < len(order) and levels[order[j]] >= k:
+                j += 1
+            order[i:j] = order[i:j][::-1]
+            i = j
+    return [(rs[i][0], rs[i][1], levels[i] % 2 == 1) for i in order]
+
+
 class Painter:
     """Draws cue text for a width x height picture."""
 
-    def __init__(self, width: int, height: int, font: Path = FONT):
-        from fontTools.ttLib import TTFont
-        from PIL import ImageFont
+    def __init__(self, width: int, height: int):
+        from PIL import features
 
         self.width, self.height = width, height
         self.size = max(10, round(height / 20))  # 54 px at 1080p: ~42 characters a line
         self.stroke = max(1, round(self.size / 10))  # 5 px at 1080p, 2 px at 360p
-        self.font = ImageFont.truetype(str(font), self.size)
-        with TTFont(str(font), lazy=True) as tt:  # which characters it has glyphs for
-            self.glyphs = set(tt["cmap"].getBestCmap())
+        self.faces = chain()  # OSError: not even DejaVu Sans
+        self.raqm = features.check("raqm")  # shaping and direction; else stored order
+        self._fonts: dict[int, object] = {0: self._load(0)}
 
-    def lines(self, text: str) -> list[str]:
-        """text's words wrapped to 90 % of the width, at most MAX_LINES (the rest cut: '…')."""
-        text = "".join(c if ord(c) in self.glyphs or c == "\n" else MISSING for c in text)
+    def _load(self, i: int):
+        from PIL import ImageFont
+
+        return ImageFont.truetype(self.faces[i].file, self.size, index=self.faces[i].index)
+
+    def _font(self, i: int):
+        if i not in self._fonts:
+            self._fonts[i] = self._load(i)
+        return self._fonts[i]
+
+    def _runs(self, line: str, rtl: bool) -> list[tuple[object, str, dict]]:
+        """line's runs left to right: (font, text, Pillow's direction argument)."""
+        rs = runs(line)
+        placed = _visual(rs, rtl) if len(rs) > 1 else [(i, t, rtl) for i, t in rs]
+        return [(self._font(i), t, {"direction": "rtl" if r else "ltr"} if self.raqm else {})
+                for i, t, r in placed]
+
+    def _length(self, line: str, rtl: bool) -> float:
+        return sum(f.getlength(t, **kw) for f, t, kw in self._runs(line, rtl))
+
+    def _wrap(self, text: str) -> list[tuple[str, bool]]:
+        """text wrapped to 90 % of the width, at most MAX_LINES (the rest cut: '…'), each
+        with its paragraph's direction (True: right to left)."""
         room, out = self.width * 0.9, []
         for para in text.split("\n"):
-            line = ""
-            for word in para.split():
-                trial = f"{line} {word}" if line else word
-                if line and self.font.getlength(trial) > room:
-                    out.append(line)
-                    line = word
+            rtl, line = _rtl(para), ""
+            for sep, piece in _pieces(para):
+                trial = line + sep + piece if line else piece
+                if line and self._length(trial, rtl) > room:
+                    out.append((line, rtl))
+                    line = piece
                 else:
                     line = trial
-            out.append(line)
+            out.append((line, rtl))
         if len(out) > MAX_LINES:
             out = out[:MAX_LINES]
-            out[-1] += "…"
-        for i, line in enumerate(out):  # a word longer than the screen: cut to fit
-            while len(line) > 1 and self.font.getlength(line) > room:
+            out[-1] = (out[-1][0] + "…", out[-1][1])
+        for i, (line, rtl) in enumerate(out):  # a word longer than the screen: cut to fit
+            while len(line) > 1 and self._length(line, rtl) > room:
                 line = line[:-2] + "…"
-            out[i] = line
+            out[i] = (line, rtl)
         return out
+
+    def lines(self, text: str) -> list[str]:
+        """The lines as drawn (in stored order), a character no font has given as MISSING."""
+        return ["".join(t for _, t in runs(line)) for line, _ in self._wrap(text)]
+
+    def _placed(self, line: str, rtl: bool):
+        """line's runs with their x from the line's origin, and the ink's box about it."""
+        x, out, box = 0.0, [], [0, 0, 0, 0]
+        for f, t, kw in self._runs(line, rtl):
+            b = f.getbbox(t, anchor="ls", stroke_width=self.stroke, **kw)
+            box = [min(box[0], x + b[0]), min(box[1], b[1]), max(box[2], x + b[2]),
+                   max(box[3], b[3])] if out else [x + b[0], b[1], x + b[2], b[3]]
+            out.append((x, f, t, kw))
+            x += f.getlength(t, **kw)
+        return out, [round(v) for v in box]
 
     def draw(self, text: str) -> Optional[Overlay]:
         from PIL import Image, ImageDraw
 
-        lines = self.lines(text)
-        if not any(lines):
+        lines = self._wrap(text)
+        if not any(s for s, _ in lines):
             return None
         gap = round(self.size * 0.25)
-        boxes = [self.font.getbbox(s, stroke_width=self.stroke) for s in lines]
-        w = min(self.width, max(b[2] - b[0] for b in boxes) + 2 * self.stroke)
-        h = sum(b[3] - b[1] for b in boxes) + gap * (len(lines) - 1) + 2 * self.stroke
+        placed = [self._placed(s, rtl) for s, rtl in lines]
+        w = min(self.width, max(b[2] - b[0] for _, b in placed) + 2 * self.stroke)
+        h = sum(b[3] - b[1] for _, b in placed) + gap * (len(lines) - 1) + 2 * self.stroke
         img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
         d, y = ImageDraw.Draw(img), self.stroke
-        for s, b in zip(lines, boxes):
-            x = (w - (b[2] - b[0])) // 2 - b[0]
-            d.text((x, y - b[1]), s, font=self.font, fill=(255, 255, 255, 255),
-                   stroke_width=self.stroke, stroke_fill=(0, 0, 0, 255))
+        for runs_, b in placed:
+            x0 = (w - (b[2] - b[0])) // 2 - b[0]
+            for x, f, t, kw in runs_:  # each run in its font, on the line's baseline
+                d.text((x0 + x, y - b[1]), t, font=f, anchor="ls", fill=(255, 255, 255, 255),
+                       stroke_width=self.stroke, stroke_fill=(0, 0, 0, 255), **kw)
             y += b[3] - b[1] + gap
-        a = np.asarray(img, np.uint16)
-        alpha = a[..., 3:]
         bottom = self.height - round(self.height * 0.08)  # inside the title-safe area
-        return Overlay(max(0, bottom - h), (self.width - w) // 2, 255 - alpha,
+        a = np.asarray(img, np.uint16)[-bottom:]  # marks stacked by the hundred: cut to fit
+        alpha = a[..., 3:]
+        return Overlay(bottom - len(a), (self.width - w) // 2, 255 - alpha,
                        a[..., :3] * alpha, caption_code(alpha[..., 0], a[..., 0]))
 
 
@@ -141,6 +252,7 @@ class Burner:
             caps = read_captions(path, within)
             if caps.note:
                 log.warning("captions %s: %s", path, caps.note)
+            self._say_missing(caps)
         except CaptionsError as e:
             log.warning("captions unusable, the clip plays without them: %s", e)
             self.on_fault({"event": "captions_fault", "file": str(path), "why": str(e)})
@@ -151,6 +263,17 @@ class Burner:
             while len(self._files) > _FILES_KEPT:
                 self._files.popitem(last=False)
         return caps
+
+    @staticmethod
+    def _say_missing(caps: Captions) -> None:
+        """Characters no font here has (drawn as boxes): said once a reading; story check
+        says it before the screening."""
+        try:
+            missing = uncovered_note(c.text for c in caps.cues)
+        except OSError:  # no font at all: the painter says so
+            return
+        if missing:
+            log.warning("captions %s: %s", caps.path, missing)
 
     def preload(self, clips) -> None:
         """Every clip's file read, and the font loaded, before the film."""
@@ -204,6 +327,6 @@ class Burner:
                 self._painter = Painter(self.width, self.height)
             except (OSError, ImportError) as e:
                 log.warning("captions cannot be drawn: %s (install fonts-dejavu-core)", e)
-                self.on_fault({"event": "captions_fault", "file": str(FONT), "why": str(e)})
+                self.on_fault({"event": "captions_fault", "file": str(PRIMARY), "why": str(e)})
                 self._painter = False
         return self._painter or None

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from empathy.host.player.captions import MAX_CUES, CaptionsError, read_captions
-from empathy.host.player.captions_draw import MISSING, Painter
+from empathy.host.player.captions_draw import MISSING, Painter, blend
 from empathy.host.player.player import Clip, Player
 
 EMPATHY = [sys.executable, "-m", "empathy.cli"]
@@ -140,9 +140,25 @@ def test_story_check_says_each_in_one_line(bad, tmp_path):
         assert len(lines) == 1 and words in lines[0], (path, lines)
 
 
-def test_text_the_font_lacks_is_drawn_as_boxes_and_rtl_in_reading_order():
+def test_text_no_font_has_is_drawn_as_boxes_and_rtl_in_reading_order():
     p = Painter(1920, 1080)
-    assert p.lines("中文 😀 שלום") == [f"{MISSING}{MISSING} 😀 שלום"]  # DejaVu: emoji, Hebrew
-    o = p.draw("中文 😀 שלום مرحبا")
+    # private use, plane 16: no font draws it; emoji and Hebrew: DejaVu has them
+    assert p.lines("\U0010fffd 😀 שלום") == [f"{MISSING} 😀 שלום"]
+    o = p.draw("中文 😀 שלום مرحبا \U0010fffd")
     assert o is not None and o.inv.min() == 0  # drawn, opaque where the letters are
     assert np.all(o.inv.shape[0] < 1080 // 6)
+
+
+@pytest.mark.parametrize("text", [
+    "e" + "\u0301" * 400,                      # marks stacked by the hundred: 5,000 px tall
+    "\u0915\u094d" * 200,                      # a Devanagari conjunct that never ends
+    "中" * 500, "\u200d" * 500, "\ufe0f" * 500,  # no break, joiners, selectors alone
+    "\u202e" + "שלום abc " * 60,               # a bidi override and 500 characters
+])
+def test_a_hostile_cue_fits_the_frame(text):
+    p = Painter(640, 360)
+    o = p.draw(text)
+    frame = np.zeros((360, 640, 3), np.uint8)
+    if o is not None:
+        assert o.y >= 0 and o.y + o.inv.shape[0] <= 360 and o.inv.shape[1] <= 640
+        blend(frame, o)  # the play thread's every frame: a shape that does not fit raised
