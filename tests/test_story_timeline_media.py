@@ -32,7 +32,8 @@ def shot(tmp_path_factory):
 
 
 def shown(seg) -> list[int]:
-    """The numbers of the frames the player decodes for a segment, [in_s, out_s)."""
+    """The numbers of the frames the player decodes for a segment, [in_s, out_s) (a deep
+    frame's 16-bit values read as 8-bit: the grade converts its colour later)."""
     from empathy.host.player.decode import Decoder, End
 
     dec = Decoder(seg.media, fps=seg.rate, in_s=seg.in_s, out_s=seg.out_s, rate=seg.rate,
@@ -41,7 +42,7 @@ def shown(seg) -> list[int]:
     try:
         while not isinstance(item := dec.get(timeout=30.0), End):
             assert item is not None, "no frame within 30 s"
-            got.append(frame_number(item.rgb))
+            got.append(frame_number(item.rgb // 257 if item.rgb.itemsize > 1 else item.rgb))
     finally:
         dec.stop()
         dec.join(10.0)
