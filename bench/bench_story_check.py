@@ -1,4 +1,4 @@
-"""What the cut-short check (story_check._cut_short: container sizes against the file's)
+"""What the cut-short check (story_cutshort.cut_short: container sizes against the file's)
 adds to `empathy story check`: the whole check of the sample story with and without it, and
 the scan itself on the sample's clips and on hour-long films (an MP4; a Matroska file written
 to a pipe, whose unknown-size segment makes the scan walk every cluster).
@@ -47,13 +47,13 @@ def _hour_long(folder: Path) -> dict[str, Path]:
 
 def run() -> list[dict]:
     story = load(SAMPLE)  # renders the sample's media if it is not cached yet
-    real, times = story_check._cut_short, {True: [], False: []}
+    real, times = story_check.cut_short, {True: [], False: []}
     try:
         for i in range(2 * REPEATS):  # alternated: the machine's load drifts between runs
-            story_check._cut_short = real if i % 2 else (lambda path: None)  # None: as before
+            story_check.cut_short = real if i % 2 else (lambda path: None)  # None: as before
             times[bool(i % 2)].append(_median_s(lambda: story_check.check_files(story), 1))
     finally:
-        story_check._cut_short = real
+        story_check.cut_short = real
     with_cut, without = statistics.median(times[True]), statistics.median(times[False])
     clips = [s.media for s in story.segments.values()]
     per_clip = _median_s(lambda: [real(p) for p in clips], 50) / len(clips)

@@ -162,20 +162,29 @@ def captions_beside(clip: Path) -> tuple[tuple[str, Path], ...]:
 
 
 def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[Path] = None,
-                  warn=print) -> list[Draft]:
+                  warn=print, sequence_start: Optional[str] = None) -> list[Draft]:
     from empathy.host.story_fcpxml import bundle_file
     from empathy.host.story_timeline import (FileStarts, Listings, media_path, read_timeline,
                                              shown_clips)
+    from empathy.host.story_timeline_seq import Sequences
 
     tl = read_timeline(path, read_text(bundle_file(path)), fps)  # may start with a BOM
     search = [media_root] if media_root else [path.parent]
     drafts, ident, listings, starts = [], _Idents(), Listings(), FileStarts(path)
+    seqs = Sequences(path, sequence_start)
     for clip, in_s, dur in shown_clips(tl, path, warn):
         media = media_path(clip, path, search, listings)
+        if seqs.pattern(media):  # one frame of a numbered run: the run is the clip
+            media, in_s, out_s, rate, colour = seqs.draft(clip, media, in_s, dur,
+                                                          starts.given(clip))
+            drafts.append(Draft(ident(clip.name or "clip"), media, round(dur, 6),
+                                round(in_s, 6), round(out_s, 6), rate=rate, colour=colour))
+            continue
         in_s = starts.in_point(clip, media, in_s, dur)  # source timecode: from the file's start
         drafts.append(Draft(ident(clip.name or "clip"), media, round(dur, 6), round(in_s, 6),
-                            round(in_s + dur, 6)))
+                            round(in_s + dur, 6), captions=captions_beside(media)))
     starts.say(warn)
+    seqs.say(warn)
     return drafts
 
 
@@ -236,10 +245,11 @@ def story_text(drafts: list[Draft], out: Path, title: str, source: Path) -> str:
 
 
 def scaffold(source: Path, out: Path, title: Optional[str] = None, fps: Optional[float] = None,
-             media_root: Optional[Path] = None, warn=print) -> Path:
+             media_root: Optional[Path] = None, warn=print,
+             sequence_start: Optional[str] = None) -> Path:
     drafts = (from_folder(source, warn, fps) if source.is_dir()
               and source.suffix.lower() != ".fcpxmld"
-              else from_timeline(source, fps, media_root, warn))
+              else from_timeline(source, fps, media_root, warn, sequence_start))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(story_text(drafts, out, title or source.stem, source), encoding="utf-8")
     return out
@@ -260,7 +270,7 @@ def run(args) -> int:
     warn = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     try:
         scaffold(source, out, args.title, args.fps, Path(args.media_root) if args.media_root
-                 else None, warn)
+                 else None, warn, args.sequence_start)
         story = load(out, check_files=False, find_media=True)
     except (ScaffoldError, StoryError, OSError) as e:
         print(f"empathy story new: {e}", file=sys.stderr)
@@ -283,5 +293,8 @@ def register(sub) -> None:
                    help="an EDL's frame rate (EDLs do not say), or image sequences' "
                         "(default: their DPX/EXR header's, else 24)")
     n.add_argument("--media-root", help="where to look for clips an EDL names without a path")
+    n.add_argument("--sequence-start", metavar="TC", help="the timecode of the frame an EDL "
+                   "names of an image sequence (default: frame numbers are timecode, "
+                   "frame N at N / fps s)")
     n.add_argument("--force", action="store_true", help="overwrite --out")
     n.set_defaults(func=run)

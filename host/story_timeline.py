@@ -189,11 +189,16 @@ class FileStarts:
         self.unstamped: list[str] = []  # files read with no timecode: counted from 0
         self.unread: list[str] = []  # clips an hour in or later whose file was not read
 
+    def given(self, clip) -> bool:
+        """Whether the timeline says where the clip starts in its file: its start given
+        (subtracted in _clip_range), or FCP 7 XML's <in> with no <timecode>: frames from
+        the file's first, whatever its stamp. Else it is source timecode (an EDL's)."""
+        return (getattr(clip.media_reference, "available_range", None) is not None
+                or self.timeline.suffix.lower() == ".xml")
+
     def in_point(self, clip, media: Path, in_s: float, dur: float) -> float:
-        if (getattr(clip.media_reference, "available_range", None) is not None
-                or self.timeline.suffix.lower() == ".xml"):
-            return in_s  # the file's start given (subtracted in _clip_range), or FCP 7 XML's
-            # <in> with no <timecode>: frames from the file's first, whatever its stamp
+        if self.given(clip):
+            return in_s
         got = self._probe(clip, media)
         if got is None:
             if in_s >= 3600:
@@ -254,6 +259,10 @@ def _url(clip) -> str:
     import opentimelineio as otio
 
     ref = clip.media_reference
+    if isinstance(ref, otio.schema.ImageSequenceReference):
+        from empathy.host.story_timeline_seq import first_frame_url
+
+        return first_frame_url(ref)
     return ref.target_url if isinstance(ref, otio.schema.ExternalReference) else ""
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from empathy import cli
 from empathy.host.player.cube import identity_cube, write_cube
 from empathy.host.player.outputs import VideoWriter
-from empathy.host.story_check import _cut_short
+from empathy.host.story_cutshort import cut_short
 
 SAMPLE = Path(__file__).resolve().parents[1] / "host" / "sample" / "neon_rain.toml"
 FPS = 25
@@ -280,5 +280,5 @@ def test_a_clip_cut_short_in_copying_is_one_error_on_its_line(tmp_path, fmt, arg
 def test_the_cut_check_reads_any_bytes_and_ends(tmp_path_factory, head, rest):
     p = tmp_path_factory.getbasetemp() / "fuzz.bin"
     p.write_bytes(head + rest)
-    cut = _cut_short(p)
+    cut = cut_short(p)
     assert cut is None or (isinstance(cut[0], str) and cut[1] > cut[2] == len(head + rest))

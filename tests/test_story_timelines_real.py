@@ -27,6 +27,8 @@ FPS = {"25fps.edl": 25, "timecode_mismatch.edl": 25}  # as the adapter's own tes
 # what each sample gives: segments drafted, or the words of its one-line refusal
 EXPECTED = {
     "avid_example.edl": 2, "nucoda_example.edl": 2,  # Windows paths: found by file name
+    # (these two and premiere_example.edl name EXR frames: drafted as their sequences,
+    # not here: in points by frame number, tests/test_story_timeline_media_real.py)
     "hiero_xml_export.xml": 1,  # a clip named "/" with no file is left out, not "../.."
     "nested_example.otio": 7,  # 4 clips and 3 nested sequences, each what it shows
     "generator_reference_test.otio": "no clip on the first video track names a file",
@@ -79,8 +81,6 @@ def _events(text: str, fps: int) -> tuple[list[tuple[float, float]], bool]:
 def test_every_sample_is_drafted_or_refused_in_one_line(corpus, tmp_path):
     media = tmp_path / "media"
     media.mkdir()
-    for name in ("ZZ100_501.take_1.0001.exr", "ZZ100_502A.take_2.0101.exr"):
-        (media / name).write_bytes(b"")  # the Avid and Nucoda EDLs' files, by name
     table, wrong = [], []
     for path in corpus:
         out = tmp_path / f"{path.name}.toml"
@@ -104,7 +104,7 @@ def test_every_sample_is_drafted_or_refused_in_one_line(corpus, tmp_path):
         got = [(s.in_s, s.out_s - s.in_s) for s in segs]
         if abs(sum(b for _, b in got) - sum(b for _, b in events)) > 1e-3:
             wrong.append((path.name, "the cut's length", sum(b for _, b in got)))
-        if cuts and (len(got) != len(events) or any(
+        if cuts and ".exr" not in path.read_text() and (len(got) != len(events) or any(
                 abs(a - c) > 1e-3 or abs(b - d) > 1e-3 for (a, b), (c, d) in zip(got, events))):
             wrong.append((path.name, "ranges", got[:3], events[:3]))
     print("\n".join(f"{n}: {what} {detail}" for n, what, detail in table))
@@ -112,12 +112,19 @@ def test_every_sample_is_drafted_or_refused_in_one_line(corpus, tmp_path):
 
 
 def test_windows_paths_are_found_by_file_name_in_the_media_root(corpus, tmp_path):
+    """The EDL's S:\\path\\to\\ZZ100_501.take_1.0001.exr is one frame of a sequence (stand-in
+    files here, by name: tests/test_story_timeline_media_real.py plays real ones)."""
     edl = next(p for p in corpus if p.name == "avid_example.edl")
-    (tmp_path / "ZZ100_501.take_1.0001.exr").write_bytes(b"")
-    r = _new(edl, tmp_path / "s.toml", "--fps", 24, "--media-root", tmp_path)
+    for name, frames in (("ZZ100_501.take_1", range(1, 133)), ("ZZ100_502A.take_2",
+                                                                 range(101, 308))):
+        for n in frames:
+            (tmp_path / f"{name}.{n:04d}.exr").touch()
+    r = _new(edl, tmp_path / "s.toml", "--fps", 24, "--media-root", tmp_path,
+             "--sequence-start", "01:00:00:00")
     assert (tmp_path / "s.toml").exists(), r.stderr
     first = next(iter(load(tmp_path / "s.toml", check_files=False).segments.values()))
-    assert first.media == tmp_path / "ZZ100_501.take_1.0001.exr"
+    assert (first.media, first.in_s) == (tmp_path / "ZZ100_501.take_1.####.exr",
+                                         round(101 / 24, 6))
 
 
 def test_nested_sequences_speed_effects_and_generators_are_said(corpus, tmp_path):

@@ -135,23 +135,23 @@ def test_a_reading_under_one_count_is_lost_not_vouched_for(name, value):
 
 def test_the_container_walk_stops_at_a_bound_and_still_finds_a_cut(tmp_path):
     """A file of millions of 8-byte boxes was walked to its end before `host run` started
-    (2M boxes: 1.2 s; a GB of them, a minute). Past _MAX_PARTS parts it is left to the
+    (2M boxes: 1.2 s; a GB of them, a minute). Past MAX_PARTS parts it is left to the
     probe; a cut within them is still found."""
-    from empathy.host.story_check import _MAX_PARTS, _cut_short
+    from empathy.host.story_cutshort import MAX_PARTS, cut_short
 
     mdat_past_the_end = (1 << 30).to_bytes(4, "big") + b"mdat" + bytes(100)
     few, many = tmp_path / "few.mp4", tmp_path / "many.mp4"
     few.write_bytes(b"\0\0\0\x08ftyp" + b"\0\0\0\x08free" * 1000 + mdat_past_the_end)
-    assert _cut_short(few) == ("'mdat' box", 8 * 1001 + (1 << 30), 8 * 1001 + 108)
-    many.write_bytes(b"\0\0\0\x08ftyp" + b"\0\0\0\x08free" * _MAX_PARTS + mdat_past_the_end)
-    assert _cut_short(many) is None
+    assert cut_short(few) == ("'mdat' box", 8 * 1001 + (1 << 30), 8 * 1001 + 108)
+    many.write_bytes(b"\0\0\0\x08ftyp" + b"\0\0\0\x08free" * MAX_PARTS + mdat_past_the_end)
+    assert cut_short(many) is None
     # sizes 0 and 1 (64-bit): to the end, and a 64-bit size past it
     zero = tmp_path / "zero.mp4"
     zero.write_bytes(b"\0\0\0\x08ftyp" + b"\0\0\0\0mdat" + bytes(50))
-    assert _cut_short(zero) is None
+    assert cut_short(zero) is None
     big = tmp_path / "big.mp4"
     big.write_bytes(b"\0\0\0\x08ftyp\0\0\0\x01mdat" + (1 << 40).to_bytes(8, "big") + bytes(9))
-    assert _cut_short(big) == ("'mdat' box", 8 + (1 << 40), 33)
+    assert cut_short(big) == ("'mdat' box", 8 + (1 << 40), 33)
 
 
 def test_a_fifo_clip_and_a_folder_lut_are_named_as_such_without_waiting(tmp_path):

@@ -1,0 +1,107 @@
+"""A timeline clip whose file is one frame of a numbered run (a VFX shot: an EDL's
+`shot010.1001.dpx`, an FCP XML's pathurl to one frame, an .otio ImageSequenceReference),
+drafted as the image sequence it is: `shot010.####.dpx` at the timeline's rate, its colour
+the format's default as a folder scan gives it, its in point found by frame number.
+
+Where the timeline says where the clip starts in its file (.otio's available_range and
+start_frame, FCP 7 XML's and .fcpxml's in points, counted from the frame the clip names),
+that frame number is used. An EDL says only source timecode, and a sequence's frames carry
+none we read: its frame numbers are taken as its timecode (frame N at N / rate s, so
+00:00:41:17 at 24 fps is frame 1001, a VFX shot's first), the sequence counterpart of a
+video file with no timecode counted from 00:00:00:00. `--sequence-start TC` says instead
+the timecode of the frame the EDL names (plates stamped 01:00:00:00 and numbered from
+0001 or 1001). An event outside the frames on disk is refused in one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from empathy.host.player.imgseq import _NUMBERED, SequenceError, default_colour, describe, find
+from empathy.host.player.imgseq_read import SUFFIXES
+from empathy.host.story_timeline import _TIMECODE, ScaffoldError
+
+
+def first_frame_url(ref) -> str:
+    """The file of an ImageSequenceReference's start_frame, as its target_url_for_image_number
+    would name it (that refuses a reference with no available_range)."""
+    pad = max(1, min(int(ref.frame_zero_padding), 12))
+    n = ref.start_frame
+    return f"{ref.target_url_base}{ref.name_prefix}{'-' * (n < 0)}{abs(n):0{pad}d}{ref.name_suffix}"
+
+
+class Sequences:
+    """Each timeline clip that names one frame of a run, as its sequence: each run listed
+    once (an EDL cuts one plate many times)."""
+
+    def __init__(self, timeline: Path, start_tc: Optional[str]):
+        self.timeline, self.start_tc = timeline, start_tc
+        if start_tc is not None and not _TIMECODE.match(start_tc):
+            raise ScaffoldError(f"--sequence-start {start_tc!r}: a timecode hh:mm:ss:ff, e.g. "
+                                "01:00:00:00")
+        self.runs: dict[Path, tuple] = {}  # pattern -> (Sequence or None, colour)
+        self.absent: list[str] = []
+
+    @staticmethod
+    def pattern(media: Path) -> Optional[tuple[Path, int]]:
+        """(shot010.####.dpx, 1001) where `media` is a numbered frame of an image format."""
+        m = _NUMBERED.match(media.name)
+        if m is None or m["tail"].lower() not in SUFFIXES:
+            return None
+        return media.parent / f"{m['head']}{'#' * len(m['num'])}{m['tail']}", int(m["num"])
+
+    def draft(self, clip, media: Path, in_s: float, dur: float, known: bool) -> tuple:
+        """(pattern, in_s, out_s, fps, colour) of a sequence clip, in_s from its run's first
+        frame on disk. `known`: in_s counts from the frame the clip names (not timecode)."""
+        import opentimelineio as otio
+
+        pattern, named = self.pattern(media)
+        src = clip.trimmed_range()
+        fps = src.duration.rate
+        ref = clip.media_reference
+        if isinstance(ref, otio.schema.ImageSequenceReference) and ref.frame_step != 1:
+            raise ScaffoldError(f"{self.timeline}: clip {clip.name!r}: an image sequence of "
+                                f"every {ref.frame_step}th frame: render it with every frame")
+        if known:
+            frame = named + round(in_s * fps)
+        elif self.start_tc is not None:
+            try:
+                zero = otio.opentime.from_timecode(self.start_tc, fps).to_frames()
+            except ValueError as e:
+                raise ScaffoldError(f"--sequence-start {self.start_tc}: {e}") from None
+            frame = named + round(in_s * fps) - zero
+        else:
+            frame = round(in_s * fps)
+        seq, colour = self._run(pattern)
+        n = round(dur * fps)
+        first = seq.first if seq else named
+        if seq and (frame < seq.first or frame + n - 1 > seq.last):
+            how = ("its frame numbers read as timecode (frame N at N / rate s): give "
+                   "--sequence-start the timecode of the frame it names" if not known and
+                   self.start_tc is None else "relink the clip in the editor and export again")
+            raise ScaffoldError(f"{self.timeline}: clip {clip.name!r} takes frames {frame}-"
+                                f"{frame + n - 1} of {pattern.name}, whose frames here are "
+                                f"{seq.first}-{seq.last} ({how})")
+        if seq is None:
+            self.absent.append(pattern.name)
+        start = (frame - first) / fps
+        return pattern, start, start + dur, fps, colour
+
+    def _run(self, pattern: Path) -> tuple:
+        if pattern not in self.runs:
+            seq, colour = None, "linear" if pattern.suffix.lower() == ".exr" else "srgb"
+            try:
+                seq = find(pattern)
+                colour = default_colour(seq, describe(seq).header)
+            except SequenceError:  # not here (yet), or its first frame unreadable: check says
+                pass
+            self.runs[pattern] = (seq, colour)
+        return self.runs[pattern]
+
+    def say(self, warn) -> None:
+        if self.absent:
+            names = sorted(set(self.absent))
+            warn(f"{self.timeline}: {len(names)} image sequences with no frames here "
+                 f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}): in points "
+                 "count from the frame each clip names; give --media-root their folder")
