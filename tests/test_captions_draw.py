@@ -147,3 +147,27 @@ def test_a_host_with_dejavu_alone_is_told_which_packages_draw_the_rest(tmp_path)
                         "Painter; print(Painter(640, 360).lines('你好 Paris')[0])"],
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.stdout.strip() == f"{MISSING}{MISSING} Paris", r.stderr
+
+
+def test_joiners_and_marks_a_script_needs_are_kept(tmp_path):
+    """Persian writes some words with a zero-width non-joiner (U+200C: 'می‌خواهم', I want),
+    emoji families are joined by U+200D, and Arabic/Hebrew subtitles use the direction
+    marks U+200E/U+200F to put punctuation on the right side: read as written."""
+    from empathy.host.player.captions import read_captions
+
+    lines = ["\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+             "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+             "\u05e9\u05dc\u05d5\u05dd!\u200f"]
+    f = tmp_path / "a.srt"
+    f.write_text("".join(f"{i}\n00:00:0{i},000 --> 00:00:0{i},900\n{t}\n\n"
+                         for i, t in enumerate(lines, 1)), encoding="utf-8")
+    assert [c.text for c in read_captions(f).cues] == lines
+
+
+def test_a_timing_line_in_other_digits_is_refused_in_one_line(tmp_path):
+    from empathy.host.player.captions import CaptionsError, read_captions
+
+    f = tmp_path / "a.srt"
+    f.write_text("1\n00:00:0\u0661,000 --> 00:00:02,000\nx\n\n", encoding="utf-8")
+    with pytest.raises(CaptionsError, match="timing line"):
+        read_captions(f)

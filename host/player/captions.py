@@ -27,10 +27,12 @@ MAX_S = 24 * 3600.0   # a cue past a day into its clip is a typo
 MAX_STYLES = 1000     # .ass styles (Aegisub files hold a handful)
 MAX_PLAYRES = 16384   # .ass PlayResX/PlayResY (0: unset, as Aegisub writes it)
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-_TIME = r"(?:\d{1,3}:)?\d{1,2}:\d{2}[,.]\d{1,3}"
+_TIME = r"(?:[0-9]{1,3}:)?[0-9]{1,2}:[0-9]{2}[,.][0-9]{1,3}"  # ASCII: \d takes Arabic-Indic
 _TIMING = re.compile(rf"\s*{_TIME}\s*-->\s*{_TIME}(?:\s.*)?")
 LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")  # BCP 47: en, pt-BR, zh-Hant
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# C0/C1 controls only: the joiners (U+200C/D: Persian words, emoji families), direction
+# marks and isolates (U+200E/F, U+2066-9: Arabic and Hebrew punctuation) are the script's
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
 class CaptionsError(ValueError):
