@@ -27,7 +27,8 @@ How (Elgendi's two-moving-average detector, made causal):
    while a hand moves, under heights that motion inflated; PPG: across a drop-out to the
    floor, from 1.3 beats on, and on the raw waveform where the band-passed one, still
    answering the return's step, shows no peak; after a beat on the return itself, from the
-   refractory time on). ECG: a gap of 1.45 beats is
+   refractory time on; and early in a steady rhythm's gap of two beats, for a premature
+   beat's small pulse on the last one's downslope). ECG: a gap of 1.45 beats is
    searched early on for a premature complex that opened no block while the beat-wide
    average still held the QRS before it (in atrial fibrillation its pause may be shorter
    than 1.66 beats). PPG: a pulse under the height gate where the rhythm puts the next
@@ -57,8 +58,9 @@ Where it lives (edge/heart.py is the entry point and keeps every name importable
 heart_method (the `Method` settings table and tuning constants), heart_beats (the `Beats`
 result), heart_stream (`BeatStream`: filters, energy blocks, one candidate per block,
 emission; steps 1-4), heart_gates (which candidates are beats: height gate, rhythm,
-search-back; step 4), heart_refine (where each beat is on the raw waveform and its shape
-quality; steps 4-5), and the batch entry points below.
+search-back; step 4; PPG's search-back helpers in ppg_search), heart_refine (where each
+beat is on the raw waveform and its shape quality; steps 4-5), and the batch entry points
+below.
 """
 
 from __future__ import annotations

@@ -18,13 +18,14 @@ from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_
                                        FIRST_QUIET_S, LOOK_BACK_LIKE, MIN_HEIGHT,
                                        NOISE_FRAC, PAUSE_GAP,
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
-                                       QUIET_FRAC, RHYTHM_GAP, RISE_REGULAR, SEARCH_GAP,
+                                       QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP,
                                        SEARCH_SLACK, STEEP_OUTLIER, STEEP_S, STEP_FRAC,
                                        STEP_SPREAD,
                                        pulse_in_rhythm)
+from empathy.edge.ppg_search import PulseSearch
 
 
-class BeatGates:
+class BeatGates(PulseSearch):
     """Candidate -> beat decisions of `BeatStream` (see the module's docstring)."""
 
     def _tall_enough(self, p: int, height: float) -> bool:
@@ -187,57 +188,14 @@ class BeatGates:
             tall = hq >= least or self._even_split(q, prev, p, med, least, h0)
             if not (0 < k < len(w) - 1 and tall and self._steep_enough(q, floor, h0)):
                 q = self._raw_back(lo, hi, floor, h0)
+                if q < 0 and prev == self.last_peak:
+                    q = self._premature_pulse(p, med, least, floor, h0)
                 if q < 0:
                     prev = int(prev + med)  # none here: the next one is a beat further on
                     continue
                 hq = least
             self._found_back(q, hq, wide=True)
             prev = q
-
-    def _even_split(self, q: int, prev: int, p: int, med: float, least: float,
-                    h0: int) -> bool:
-        """PPG: a weak pulse on a falling baseline (the band-pass's 0.5 Hz edge) peaks under
-        zero, under `least`. Where it splits the gap evenly, one recent interval after the
-        beat before and one before p (each within RISE_REGULAR of it, as _regular's even
-        intervals), its band-passed rise from the trough in the shape window before it
-        must reach twice `least`: motion's waves land anywhere in the search's slack. (`med`:
-        the search's interval; a beat it found may have started the rhythm over.)"""
-        if not (self.m.even_back and abs(q - prev - med) <= RISE_REGULAR * med
-                and abs(p - q - med) <= RISE_REGULAR * med):
-            return False
-        trough = float(self.y[max(q - self.pre, h0) - h0:q - h0].min())
-        return float(self.y[q - h0]) - trough >= 2 * least
-
-    def _across_floor(self, p: int, floor: int, h0: int) -> bool:
-        """PPG: the gap to p crosses a drop-out to the floor, so _search_back searches it
-        from FLOOR_GAP intervals on, not SEARCH_GAP's (the return's band-passed step makes
-        a beat of its own where the pulses were lost, and hides the pulse after it)."""
-        return self.m.raw_search and self._floor_run(
-            max(self.last_peak - self.after_floor, floor - self.reach, h0), p, h0)
-
-    def _from_return(self, floor: int, h0: int) -> bool:
-        """PPG: the last beat is the return from a drop-out to the floor (it sat at the floor
-        just before: the filter's answer to the step), so it says nothing of where the next
-        pulse lies, and that pulse's block may not open (the beat-wide average still holds
-        the step). (Only where history holds what _back_from_floor reads.)"""
-        back = self.delay + self.refine + self.pre
-        return (self.m.raw_search and self.last_peak - back >= floor - self.reach
-                and self._back_from_floor(self.last_peak, h0))
-
-    def _raw_back(self, lo: int, hi: int, floor: int, h0: int) -> int:
-        """PPG: within RAW_AFTER_FLOOR_S of a drop-out to the floor, the band-passed
-        signal is the filter's answer to the return (a step of many pulse heights), and a
-        pulse there may show no peak in it: the raw waveform's peak in the same window,
-        moved back by the filter's delay, is the pulse (where it is an interior peak; the
-        rise check still judges it). The filtered index it would have, or -1. (From
-        `floor` - reach on, history holds the samples whatever the chunking.)"""
-        if not self.m.raw_search or not self._floor_run(
-                max(lo - self.after_floor, floor - self.reach, h0), lo, h0):
-            return -1
-        a = lo - self.delay
-        w = self.x[a - h0:hi - self.delay - h0]
-        k = int(w.argmax()) if len(w) else 0
-        return a + k + self.delay if 0 < k < len(w) - 1 else -1
 
     def _steep_enough(self, q: int, floor: int, h0: int) -> bool:
         """ECG: a search-back beat is `search_slope` as steep as the last beat (Pan-Tompkins'

@@ -28,7 +28,7 @@ def test_a_pulse_under_a_falling_baseline_is_found_by_search_back():
     peers' consensus puts its beat at 71.12 s, 0.21 s early). Its rise from the trough
     before was tried as search-back's height everywhere (session 21: under the tuning aid's
     motion more extra beats than pulses); it counts only where the pulse splits the gap into
-    two of the rhythm's intervals (heart_gates._even_split)."""
+    two of the rhythm's intervals (ppg_search._even_split)."""
     x, fs = record_data(need("pyphysio-bvp"))
     t = waveform_peaks(x, fs, "ppg").idx / fs
     r, transit = _r_peaks_and_transit(t)

@@ -1,0 +1,82 @@
+"""PPG search-back: where the band-passed pulse hides from _search_back's usual test.
+
+A weak pulse on a falling baseline that splits a gap evenly, a premature beat's small
+early pulse before a pause, and pulses across a drop-out to the floor (the filter's answer
+to the return hides them). A mixin of `BeatGates` (heart_gates), reading the stream's state.
+"""
+
+from __future__ import annotations
+
+from empathy.edge.heart_method import EARLY_GAP, MIN_HEIGHT, RISE_REGULAR
+
+
+class PulseSearch:
+    """PPG's search-back helpers of `BeatStream` (see the module's docstring)."""
+
+    def _even_split(self, q: int, prev: int, p: int, med: float, least: float,
+                    h0: int) -> bool:
+        """PPG: a weak pulse on a falling baseline (the band-pass's 0.5 Hz edge) peaks under
+        zero, under `least`. Where it splits the gap evenly, one recent interval after the
+        beat before and one before p (each within RISE_REGULAR of it, as _regular's even
+        intervals), its band-passed rise from the trough in the shape window before it
+        must reach twice `least`: motion's waves land anywhere in the search's slack. (`med`:
+        the search's interval; a beat it found may have started the rhythm over.)"""
+        if not (self.m.even_back and abs(q - prev - med) <= RISE_REGULAR * med
+                and abs(p - q - med) <= RISE_REGULAR * med):
+            return False
+        trough = float(self.y[max(q - self.pre, h0) - h0:q - h0].min())
+        return float(self.y[q - h0]) - trough >= 2 * least
+
+    def _premature_pulse(self, p: int, med: float, least: float, floor: int, h0: int) -> int:
+        """PPG: a premature beat's pulse is small and comes early, on the last pulse's
+        downslope (a short filling, and its pulse travels slower), where the band-pass may
+        put its peak under zero; a compensatory pause follows. In a steady rhythm (the last
+        4 intervals within RISE_REGULAR of their median) whose gap to p is two intervals,
+        the tallest band-passed peak from EARLY_GAP intervals after the last beat to one
+        interval is that pulse if it is small (under MIN_HEIGHT of the last beat's height:
+        a short filling's; under motion a wave there stood taller) and rises from the
+        trough before it (the shape window) by twice `least`, as _even_split's. Its
+        filtered index, or -1."""
+        last = self.last_peak
+        if not (self.m.early_pulse and abs(p - last - 2 * med) <= RISE_REGULAR * 2 * med
+                and all(abs(r - med) <= RISE_REGULAR * med for r in list(self.rr)[-4:])):
+            return -1
+        lo = max(int(last + EARLY_GAP * med), last + self.refr, floor)
+        w = self.y[lo - h0:min(int(last + med), p - self.refr) - h0]
+        k = int(w.argmax()) if len(w) else 0
+        if not 0 < k < len(w) - 1:
+            return -1
+        trough = float(self.y[max(lo + k - self.pre, h0) - h0:lo + k - h0].min())
+        small = float(w[k]) < MIN_HEIGHT * self.heights[-1]
+        return lo + k if small and float(w[k]) - trough >= 2 * least else -1
+
+    def _across_floor(self, p: int, floor: int, h0: int) -> bool:
+        """PPG: the gap to p crosses a drop-out to the floor, so _search_back searches it
+        from FLOOR_GAP intervals on, not SEARCH_GAP's (the return's band-passed step makes
+        a beat of its own where the pulses were lost, and hides the pulse after it)."""
+        return self.m.raw_search and self._floor_run(
+            max(self.last_peak - self.after_floor, floor - self.reach, h0), p, h0)
+
+    def _from_return(self, floor: int, h0: int) -> bool:
+        """PPG: the last beat is the return from a drop-out to the floor (it sat at the floor
+        just before: the filter's answer to the step), so it says nothing of where the next
+        pulse lies, and that pulse's block may not open (the beat-wide average still holds
+        the step). (Only where history holds what _back_from_floor reads.)"""
+        back = self.delay + self.refine + self.pre
+        return (self.m.raw_search and self.last_peak - back >= floor - self.reach
+                and self._back_from_floor(self.last_peak, h0))
+
+    def _raw_back(self, lo: int, hi: int, floor: int, h0: int) -> int:
+        """PPG: within RAW_AFTER_FLOOR_S of a drop-out to the floor, the band-passed
+        signal is the filter's answer to the return (a step of many pulse heights), and a
+        pulse there may show no peak in it: the raw waveform's peak in the same window,
+        moved back by the filter's delay, is the pulse (where it is an interior peak; the
+        rise check still judges it). The filtered index it would have, or -1. (From
+        `floor` - reach on, history holds the samples whatever the chunking.)"""
+        if not self.m.raw_search or not self._floor_run(
+                max(lo - self.after_floor, floor - self.reach, h0), lo, h0):
+            return -1
+        a = lo - self.delay
+        w = self.x[a - h0:hi - self.delay - h0]
+        k = int(w.argmax()) if len(w) else 0
+        return a + k + self.delay if 0 < k < len(w) - 1 else -1
