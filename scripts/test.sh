@@ -24,6 +24,22 @@ check() {  # pytest exit 5 means no tests ran: that is a failure, never a pass
   [ "$1" -eq 5 ] && echo "no tests ran" >&2
   return "$1"
 }
+# A pass still running after this long is hung, not slow (the slowest, ~9 min on CI; the
+# whole suite ~14 min on a loaded 2-core machine): Ctrl-C (pytest prints what failed so far:
+# "worker 'gw1' crashed while running ...") and a minute later KILL, to the pass and all it
+# started (timeout gives it a process group of its own), rather than a CI job waiting out its
+# 90 minutes in silence. Two passes in a row fit in those; the idle-priority pass, beside
+# both, gets twice as long.
+limit=${EMPATHY_PASS_TIMEOUT:-1800}
+timed=(timeout -s INT -k 60)
+said() {  # NAME STATUS: the pass's status, saying so if it ran out of time
+  case $2 in
+    124) echo "the $1 pass ran past its limit ($limit s): hung?" >&2 ;;
+    137) echo "the $1 pass was killed: past its limit ($limit s) and deaf to Ctrl-C," \
+      "or out of memory?" >&2 ;;
+  esac
+  return "$2"
+}
 if [ $# -gt 0 ]; then
   $PY -m pytest "$@"
   check $?
@@ -43,36 +59,62 @@ chrt --idle 0 true 2>/dev/null && idle=(chrt --idle 0)
 # standard library's too, is compiled again under the prefix: the six workers the first two
 # passes start at once each compiled all they import (4 workers: 68 CPU-s to start and
 # collect cold, 26 warm). One collection first fills the cache (~25 CPU-s cold).
-[ -d "$PYTHONPYCACHEPREFIX" ] || $PY -m pytest --collect-only -q -p no:cacheprovider >/dev/null 2>&1
+[ -d "$PYTHONPYCACHEPREFIX" ] ||  # (in this script's process group: Ctrl-C reaches it)
+  timeout --foreground "$limit" $PY -m pytest --collect-only -q -p no:cacheprovider \
+    >/dev/null 2>&1
 compute_log=$(mktemp)
 light_log=$(mktemp)
 trap 'rm -f "$light_log" "$compute_log"' EXIT
-"${idle[@]}" $PY -m pytest -m "not slow and compute" --compute-files -n 2 --dist loadfile \
-  --no-loadscope-reorder --timeout 1200 --durations=6 > "$compute_log" 2>&1 &
+# Each pass runs in the background of this script, in its own process group, so a Ctrl-C
+# (or TERM, HUP) reaches this script alone: it passes it on to every pass (timeout passes it
+# to the pass's group) and stops once they have; a second kills them.
+passes=()
+stop() {  # SIGNAL
+  trap 'for p in "${passes[@]}"; do kill -s KILL -- "-$p"; done 2>/dev/null' INT TERM HUP
+  kill -s "$1" "${passes[@]}" 2>/dev/null
+  wait
+  cat "$light_log" "$compute_log"
+  exit 130
+}
+for sig in INT TERM HUP; do trap "stop $sig" $sig; done
+"${timed[@]}" $((2 * limit)) "${idle[@]}" $PY -m pytest -m "not slow and compute" \
+  --compute-files -n 2 --dist loadfile --no-loadscope-reorder --timeout 1200 --durations=6 \
+  > "$compute_log" 2>&1 &
 compute=$!
+passes+=($compute)
 # Four, not three: a replay of the pass on 2 cores (each test's CPU and wall, shared CPU)
 # gives 0.82-0.86 of three's time, ~650 s against 775 s measured; the order files are
 # handed out in barely matters (the workers end within ~20 s of each other). Not yet timed
 # on a quiet machine: EMPATHY_TEST_WORKERS=3 gives the old pass.
-$PY -m pytest -m "not slow and not realtime and not compute" --parallel-files \
-  -n "${EMPATHY_TEST_WORKERS:-4}" --dist loadfile --durations=12
+"${timed[@]}" "$limit" $PY -m pytest -m "not slow and not realtime and not compute" \
+  --parallel-files -n "${EMPATHY_TEST_WORKERS:-4}" --dist loadfile --durations=12 &
+passes+=($!)
+wait $!
+said parallel $?
 rc1=$?
 # --realtime-files: these passes import only the files that can hold real-time tests.
 # The light files (simulated devices, no video) run three at a time beside the tests that
 # run alone: ~0.2 of a core each, and the alone pass kept its time (3:55 against 3:52, all
 # passed, on a quiet machine); their output follows the alone pass's. Longest first
 # (tests/conftest.py LIGHT_ORDER), not most tests first.
-$PY -m pytest -m "not slow and realtime_light" --realtime-files -n 3 --dist loadfile \
-  --no-loadscope-reorder --durations=6 > "$light_log" 2>&1 &
+"${timed[@]}" "$limit" $PY -m pytest -m "not slow and realtime_light" --realtime-files -n 3 \
+  --dist loadfile --no-loadscope-reorder --durations=6 > "$light_log" 2>&1 &
 light=$!
-$PY -m pytest -m "not slow and realtime and not realtime_light" --realtime-files --durations=12
+passes+=($light)
+"${timed[@]}" "$limit" $PY -m pytest -m "not slow and realtime and not realtime_light" \
+  --realtime-files --durations=12 &
+passes+=($!)
+wait $!
+said real-time $?
 rc2=$?
 wait $light
 rc3=$?
 cat "$light_log"
+said light $rc3
 wait $compute
 rc4=$?
 cat "$compute_log"
+said idle-priority $rc4
 check $rc1; rc1=$?
 check $rc2; rc2=$?
 check $rc3; rc3=$?
