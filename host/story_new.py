@@ -145,14 +145,18 @@ def _sequences(folder: Path, fps: Optional[float], warn, ident) -> list[tuple[st
     return found
 
 
-def captions_beside(clip: Path) -> tuple[tuple[str, Path], ...]:
+def captions_beside(clip: Path, listed: Optional[list[str]] = None
+                    ) -> tuple[tuple[str, Path], ...]:
     """clip.srt (or .vtt, .ass, .ssa, .sub: one, in that order of preference), and
     clip.LANG.srt for each language: what a film-maker's tools write beside a clip. The
-    files are read by `story check`, not here."""
+    files are read by `story check`, not here. listed: its folder's names, listed once for
+    a timeline's clips (a glob a clip read the whole folder each time)."""
     from empathy.host.player.captions import FORMATS, LANGUAGE
 
     rank, found = list(FORMATS), {}
-    for p in clip.parent.glob(f"{glob.escape(clip.stem)}.*"):
+    names = (clip.parent.glob(f"{glob.escape(clip.stem)}.*") if listed is None else
+             (clip.parent / n for n in listed if n.startswith(clip.stem + ".")))
+    for p in names:
         lang = p.name[len(clip.stem) + 1:-len(p.suffix)]
         if p.suffix.lower() in FORMATS and (not lang or LANGUAGE.fullmatch(lang)) \
                 and p.is_file():
@@ -182,7 +186,8 @@ def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[
             continue
         in_s = starts.in_point(clip, media, in_s, dur)  # source timecode: from the file's start
         drafts.append(Draft(ident(clip.name or "clip"), media, round(dur, 6), round(in_s, 6),
-                            round(in_s + dur, 6), captions=captions_beside(media)))
+                            round(in_s + dur, 6),
+                            captions=captions_beside(media, listings.listed(media.parent))))
     starts.say(warn)
     seqs.say(warn)
     return drafts

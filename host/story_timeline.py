@@ -273,18 +273,21 @@ class Listings:
     def __init__(self):
         self.names: dict[Path, list[str]] = {}
 
+    def listed(self, folder: Path) -> list[str]:
+        if folder not in self.names:
+            try:
+                self.names[folder] = sorted(os.listdir(folder))
+            except OSError:  # no such folder, or not one: glob found nothing there either
+                self.names[folder] = []
+        return self.names[folder]
+
     def first(self, folder: Path, prefix: str, exact: bool = False) -> Optional[Path]:
         """The entry named `prefix` (exact), else `prefix` with a video suffix, else the first
         (in name order) starting with it and ending in one, as sorted(folder.glob(prefix +
         "*")) would find it."""
         from empathy.host.story_new import VIDEO_SUFFIXES
 
-        if folder not in self.names:
-            try:
-                self.names[folder] = sorted(os.listdir(folder))
-            except OSError:  # no such folder, or not one: glob found nothing there either
-                self.names[folder] = []
-        names = self.names[folder]
+        names = self.listed(folder)
         if not exact:  # `X.mov` before `X (48.00 FPS).mov`, another clip that sorts first
             for i in range(bisect.bisect_left(names, prefix + "."), len(names)):
                 if not names[i].startswith(prefix + "."):
