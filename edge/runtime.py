@@ -134,9 +134,11 @@ class EdgeUnit:
         return [s.seat_id for s, f in zip(self.cfg.seats, self.features) if f.resumed]
 
     def _listen(self) -> None:
+        pin = getattr(self.uplink, "pin", None)  # UDP: heard from anyone until pinned
         while self._running:
-            for packet in self.uplink.recv_batch(0.1):
-                self.sync.on_packet(packet)
+            for i, packet in enumerate(self.uplink.recv_batch(0.1)):
+                if self.sync.on_packet(packet) and pin:
+                    pin(i)  # the host's authentic reply: from now on, only its address
 
     def _send(self, packet: bytes) -> None:
         self.link.count(self.uplink.send(packet), self.uplink.problem, now_us())

@@ -76,6 +76,9 @@ class Sender:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
         self.problem = ""
+        self.pinned: tuple[str, int] | None = None  # where the host's replies come from
+        self.origins: list[tuple] = []  # the last batch's senders, until pinned
+        self.told: tuple[str, int] | None = None  # a reply's other address, said once
         self._closed, self._asked = threading.Event(), threading.Event()
         try:
             self.addr: tuple[str, int] | None = (str(ipaddress.IPv4Address(host)), port)
@@ -112,6 +115,8 @@ class Sender:
                         f" (the first of {len(found)} addresses of {host})"
                         if len(found) > 1 else "")
                 self.addr = found[0]
+                if self.pinned:  # the host moved: only its new address is heard from now
+                    self._connect(self.addr)
             self._asked.set()
             missing = False
             self._closed.wait(RESOLVE_EVERY_S)
@@ -127,7 +132,48 @@ class Sender:
             return False
 
     def recv_batch(self, timeout_s: float = 0.05, limit: int = 64) -> list[bytes]:
-        return _drain(self.sock, timeout_s, limit)
+        """The host's replies; until `pin`, read from anyone, each one's sender noted."""
+        if self.pinned:
+            return _drain(self.sock, timeout_s, limit)
+        out: list[bytes] = []
+        self.origins = []
+        if not select.select([self.sock], [], [], timeout_s)[0]:
+            return out
+        while len(out) < limit:
+            try:
+                data, addr = self.sock.recvfrom(MAX_DATAGRAM)
+            except (BlockingIOError, ConnectionRefusedError):
+                break
+            out.append(data)
+            self.origins.append(addr)
+        return out
+
+    def pin(self, index: int) -> None:
+        """The last batch's packet `index` was the host's authentic reply: if it came from
+        the address we send to, connect to it, so the kernel refuses datagrams from anyone
+        else (a flood from another address cost the unit 40 % of a core and crowded the
+        host's replies out of its buffer). A host listening on 0.0.0.0 answers from the
+        address its route picks, on a multi-homed host not always the one the unit was
+        told: never connected there (someone who relayed a genuine reply first would
+        have the unit's ear), said once with the address to configure instead."""
+        addr = self.origins[index] if 0 <= index < len(self.origins) else None
+        if self.pinned or addr is None or addr == self.told:
+            return
+        if addr != self.addr:
+            self.told = addr
+            log.warning("uplink %s: the host answers from %s:%d, not from the address the "
+                        "unit sends to: configure udp://%s:%d so that the unit hears the "
+                        "host alone", self.url, *addr, *addr)
+            return
+        self._connect(addr)
+
+    def _connect(self, addr: tuple[str, int]) -> None:
+        try:
+            self.sock.connect(addr)
+        except OSError as e:  # (no route now: the next authentic reply tries again)
+            self.problem = f"{addr[0]}:{addr[1]}: {e.strerror or e}"
+            return
+        self.pinned = addr
 
     def close(self) -> None:
         self._closed.set()

@@ -1,0 +1,147 @@
+"""The edge unit's own network surface, attacked from other addresses (127.0.0.2-9): a real
+`empathy edge run` (simulated seats), the host's real receiver and intake in this process,
+the attackers raw UDP sockets and a rogue mDNS announcer (docs/security.md, "The unit's
+own surface")."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import tomli_w
+
+from empathy import wire
+from empathy.host.receive import Intake
+from empathy.keys import Keystore
+from empathy.transports import open_receiver
+from polling import wait_for
+
+UNIT = 7
+
+
+class Rig:
+    """The host's receiver and intake on a thread; `replies` holds every sync reply sent."""
+
+    def __init__(self, tmp: Path, bind: str = "0.0.0.0"):
+        self.tmp, self.keys = tmp, Keystore.new([UNIT])
+        self.rx = open_receiver(f"udp://{bind}:0")
+        self.replies: list[bytes] = []
+
+        def reply(unit_id, packet, origin=None):
+            self.replies.append(packet)
+            self.rx.reply(unit_id, packet, origin)
+
+        self.intake = Intake(self.keys.units, reply=reply)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        self.unit = None
+
+    def _serve(self):
+        while not self._stop.is_set():
+            self.intake.feed(self.rx.recv_batch(0.05))
+
+    def start_unit(self, uplink: str) -> subprocess.Popen:
+        self.keys.for_unit(UNIT).save(self.tmp / "u.keys.toml")
+        cfg = {"unit_id": UNIT, "uplink": uplink, "sync_hz": 10.0, "rate_hz": 5.0,
+               "keystore": str(self.tmp / "u.keys.toml"), "baseline_s": 1.0, "faces": False,
+               "seq_file": str(self.tmp / "unit.seq"),
+               "seats": [{"seat_id": 70, "source": "sim://seat?seed=1"}]}
+        (self.tmp / "u.toml").write_text(tomli_w.dumps(cfg))
+        self.unit = subprocess.Popen(
+            [sys.executable, "-m", "empathy.cli", "edge", "run", "--config",
+             str(self.tmp / "u.toml"), "--stats", str(self.tmp / "stats.json")],
+            stderr=open(self.tmp / "unit.err", "w"))
+        return self.unit
+
+    def unit_socket(self) -> tuple[int, str]:
+        """The unit's uplink socket: its port and the address it is connected to (or '')."""
+        inodes = set()
+        for fd in os.listdir(f"/proc/{self.unit.pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{self.unit.pid}/fd/{fd}")
+            except OSError:
+                continue
+            inodes.add(link.removeprefix("socket:[").rstrip("]"))
+        for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+            c = line.split()
+            if c[9] in inodes and int(c[1].split(":")[1], 16) not in (0, self.rx.port):
+                ip, port = c[2].split(":")
+                peer = (f"{socket.inet_ntoa(struct.pack('<I', int(ip, 16)))}:{int(port, 16)}"
+                        if int(port, 16) else "")
+                return int(c[1].split(":")[1], 16), peer
+        return 0, ""
+
+    def stop(self) -> dict:
+        self.unit.send_signal(signal.SIGTERM)
+        self.unit.wait(30)
+        self._stop.set()
+        self._thread.join()
+        self.rx.close()
+        return json.loads((self.tmp / "stats.json").read_text())
+
+
+def flood(port: int, packets: list[bytes], src: str = "127.0.0.2") -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((src, 0))
+        for p in packets:
+            try:
+                s.sendto(p, ("127.0.0.1", port))
+            except OSError:  # (refused: the kernel's ICMP answer to an earlier one)
+                pass
+
+
+def forged_replies(n: int) -> list[bytes]:
+    """Sync replies of the right shape for our unit, their tags made up, and garbage."""
+    return [bytes([(wire.VERSION << 4) | wire.KIND_SYNC_REPLY])
+            + struct.pack(">HIqqq", UNIT, i, i, i, i) + os.urandom(wire.TAG_SIZE)
+            if i % 2 else os.urandom(40) for i in range(n)]
+
+
+def _flooded(rig: Rig, uplink: str) -> tuple[dict, str]:
+    """10,000 forged replies and garbage from 127.0.0.2 once the unit has heard the host;
+    the unit's stats after 4 more replies, and the address its socket is connected to."""
+    rig.start_unit(uplink)
+    try:
+        wait_for(lambda: len(rig.replies) >= 6, timeout_s=60, what="the host's sync replies")
+        wait_for(lambda: rig.unit_socket()[1] or len(rig.replies) >= 20, timeout_s=60,
+                 what="the unit to settle on its host")
+        port, peer = rig.unit_socket()
+        flood(port, forged_replies(10_000))
+        before = len(rig.replies)
+        wait_for(lambda: len(rig.replies) >= before + 4, timeout_s=60, what="more replies")
+    finally:
+        stats = rig.stop()
+    assert stats["clock"]["synced"] and stats["uplink"]["host_replies"] >= 8, stats
+    return stats, peer
+
+
+def test_a_flood_on_the_unit_s_port_from_elsewhere_never_reaches_its_clock_sync(tmp_path):
+    """Before, each datagram from anyone was read and checked (`sync_replies_rejected`
+    counted thousands; at ~100k/s the unit's CPU went 5 % -> 41 % and the host's replies
+    were lost to the full buffer, sync loss 0 -> 129 permille); now the unit's socket is
+    connected to the host once its first authentic reply came from there, and the kernel
+    refuses the rest."""
+    rig = Rig(tmp_path)
+    stats, peer = _flooded(rig, f"udp://127.0.0.1:{rig.rx.port}")
+    assert stats["clock"]["sync_replies_rejected"] == 0, stats["clock"]
+    assert peer == f"127.0.0.1:{rig.rx.port}", peer
+
+
+def test_a_host_that_answers_from_another_address_is_said_with_the_fix(tmp_path):
+    """A host on 0.0.0.0 answers from the address its route picks: told 127.0.0.5, the
+    unit hears 127.0.0.1. Not connected there (whoever relayed a genuine reply first would
+    have the unit's ear): the flood is still read and refused one by one, sync goes on,
+    and the log says once which address to configure."""
+    rig = Rig(tmp_path)
+    stats, peer = _flooded(rig, f"udp://127.0.0.5:{rig.rx.port}")
+    assert peer == "" and stats["clock"]["sync_replies_rejected"] > 0, (peer, stats)
+    said = [x for x in (tmp_path / "unit.err").read_text().splitlines() if "answers from" in x]
+    assert len(said) == 1 and f"configure udp://127.0.0.1:{rig.rx.port}" in said[0], said
