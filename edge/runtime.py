@@ -110,7 +110,7 @@ class EdgeUnit:
         # the unit started again (its skipped numbers were never sent, so are not lost).
         self.run_id = secrets.randbits(32) or 1
         self.uplink = open_sender(cfg.uplink, cfg.unit_id, status_key=lambda: self.key,
-                                  epochs=self._take_seq)
+                                  epochs=self._take_seq, host_key=keys.cue_public)
         self.channel_log = ChannelLog(cfg.channels_log) if cfg.channels_log else None
         self.link = UplinkWatch(redacted(getattr(self.uplink, "url", cfg.uplink)))
         self.perception: dict = {}  # per seat, on its first camera frame (edge.perception)
@@ -124,8 +124,9 @@ class EdgeUnit:
         self.faults = UnitFaults({i: f for i, f, s in zip(ids, self.features, cfg.seats)
                                   if not s.opt_out}, dict(zip(ids, self.sources)))
         self._running = True
-        self.downlink = threading.Thread(target=self._listen, name="downlink", daemon=True)
-        self.downlink.start()
+        if cfg.sync_hz:  # the host's sync replies are all that comes back: none asked, none read
+            self.downlink = threading.Thread(target=self._listen, name="downlink", daemon=True)
+            self.downlink.start()
         check()
 
     @property

@@ -15,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 import tomli_w
 
 from empathy import wire
@@ -48,9 +49,9 @@ class Rig:
         while not self._stop.is_set():
             self.intake.feed(self.rx.recv_batch(0.05))
 
-    def start_unit(self, uplink: str) -> subprocess.Popen:
+    def start_unit(self, uplink: str, sync_hz: float = 10.0) -> subprocess.Popen:
         self.keys.for_unit(UNIT).save(self.tmp / "u.keys.toml")
-        cfg = {"unit_id": UNIT, "uplink": uplink, "sync_hz": 10.0, "rate_hz": 5.0,
+        cfg = {"unit_id": UNIT, "uplink": uplink, "sync_hz": sync_hz, "rate_hz": 5.0,
                "keystore": str(self.tmp / "u.keys.toml"), "baseline_s": 1.0, "faces": False,
                "seq_file": str(self.tmp / "unit.seq"),
                "seats": [{"seat_id": 70, "source": "sim://seat?seed=1"}]}
@@ -79,12 +80,17 @@ class Rig:
                 return int(c[1].split(":")[1], 16), peer
         return 0, ""
 
-    def stop(self) -> dict:
-        self.unit.send_signal(signal.SIGTERM)
-        self.unit.wait(30)
+    def close(self) -> None:
         self._stop.set()
         self._thread.join()
         self.rx.close()
+
+    def stop(self) -> dict:
+        ended = self.unit.poll() is not None
+        self.unit.send_signal(signal.SIGTERM)
+        self.unit.wait(30)
+        self.close()
+        assert not ended, (self.tmp / "unit.err").read_text()
         return json.loads((self.tmp / "stats.json").read_text())
 
 
@@ -145,3 +151,126 @@ def test_a_host_that_answers_from_another_address_is_said_with_the_fix(tmp_path)
     assert peer == "" and stats["clock"]["sync_replies_rejected"] > 0, (peer, stats)
     said = [x for x in (tmp_path / "unit.err").read_text().splitlines() if "answers from" in x]
     assert len(said) == 1 and f"configure udp://127.0.0.1:{rig.rx.port}" in said[0], said
+
+
+def test_a_unit_that_asks_no_clock_sync_reads_nothing_from_the_network(tmp_path):
+    """`sync_hz = 0`: no reply will come, yet the unit read (and checked) every datagram
+    sent to its port from anyone; now nothing is read, and its packets still go."""
+    rig = Rig(tmp_path)
+    rig.start_unit(f"udp://127.0.0.1:{rig.rx.port}", sync_hz=0)
+    try:
+        wait_for(lambda: rig.intake.accepted >= 5 and rig.unit_socket()[0], timeout_s=60,
+                 what="the unit's samples")
+        flood(rig.unit_socket()[0], forged_replies(2_000))
+        before = rig.intake.accepted
+        wait_for(lambda: rig.intake.accepted >= before + 5, timeout_s=60, what="more samples")
+    finally:
+        stats = rig.stop()
+    assert stats["clock"]["sync_replies_rejected"] == 0, stats["clock"]
+
+
+def test_replayed_and_altered_sync_replies_never_move_the_unit_s_clock(tmp_path):
+    """Every genuine reply the host sent, captured and sent again later (from 127.0.0.2,
+    to a unit that still reads anyone: told 127.0.0.5, it hears the host from 127.0.0.1),
+    and each with its host timestamps moved 1 s on: each one refused (a reply answers a
+    pending request of this unit, with its t1, under its key), none moves the clock."""
+    rig = Rig(tmp_path)
+    rig.start_unit(f"udp://127.0.0.5:{rig.rx.port}")
+    try:
+        wait_for(lambda: len(rig.replies) >= 8, timeout_s=60, what="the host's sync replies")
+        port, _ = rig.unit_socket()
+        captured = list(rig.replies)
+        moved = []
+        for p in captured:
+            r = wire.decode_sync_reply(p, rig.keys.units[UNIT])
+            body = struct.pack(">BHIqqq", p[0], r.unit_id, r.seq, r.t1_us, r.t2_us + 1_000_000,
+                               r.t3_us + 1_000_000)
+            moved.append(body + p[len(body):])  # the genuine tag on moved timestamps
+        flood(port, captured + moved)
+        before = len(rig.replies)
+        wait_for(lambda: len(rig.replies) >= before + 4, timeout_s=60, what="more replies")
+    finally:
+        stats = rig.stop()
+    clock = stats["clock"]
+    assert clock["sync_replies_rejected"] == 2 * len(captured), clock
+    assert clock["host_clock_jumps"] == 0 and abs(clock["offset_us"]) < 50_000, clock
+
+
+class Rogue:
+    """Someone on the LAN announcing an Empathy host for the unit's screen, and counting
+    what units then send it."""
+
+    def __init__(self):
+        from empathy.discovery import Announcement
+
+        self.rx = open_receiver("udp://0.0.0.0:0")  # signed, but by a key of its own
+        self.ann = Announcement(f"udp://0.0.0.0:{self.rx.port}", Keystore.new([]).cue_signing)
+        self.url = self.ann.url
+        self.got = 0
+
+    def count(self) -> int:
+        self.got += len(self.rx.recv_batch(0.05))
+        return self.got
+
+    def close(self) -> None:
+        self.ann.close()
+        self.rx.close()
+
+
+def test_a_rogue_announcer_gets_no_packets_and_is_named(tmp_path):
+    """Alone on the LAN, a rogue's unsigned announcement drew a `udp://auto` unit's packets
+    (every sample, heartbeat and sync request of it); now the unit takes only an
+    announcement signed by its host's key, and stops in one line naming what it heard."""
+    rig = Rig(tmp_path, bind="127.0.0.1")
+    rogue = Rogue()
+    try:
+        unit = rig.start_unit("udp://auto")
+        wait_for(lambda: rogue.count() or unit.poll() is not None, timeout_s=60,
+                 what="the unit to send or stop")
+        got = rogue.count()
+    finally:
+        rogue.close()
+        if rig.unit.poll() is None:
+            rig.unit.kill()
+        rig.close()
+    err = (tmp_path / "unit.err").read_text()
+    assert got == 0, err
+    assert unit.returncode != 0 and rogue.url in err and "not signed" in err, err
+
+
+def test_beside_a_rogue_the_unit_finds_its_host(tmp_path):
+    """The rogue and the host announce the same screen: the unit's packets go to the host
+    (its signed announcement), none to the rogue, however mDNS orders the two."""
+    from empathy.discovery import Announcement
+
+    rig = Rig(tmp_path)
+    rogue = Rogue()
+    ann = Announcement(f"udp://0.0.0.0:{rig.rx.port}", rig.keys.cue_signing)
+    try:
+        rig.start_unit("udp://auto")
+        wait_for(lambda: rogue.count() or len(rig.replies) >= 6 or rig.unit.poll() is not None,
+                 timeout_s=60,
+                 what="the unit to send somewhere")
+        got = rogue.count()
+    finally:
+        ann.close()
+        rogue.close()
+        stats = rig.stop()
+    assert got == 0 and stats["uplink"]["host_replies"] >= 4, stats["uplink"]
+    assert stats["uplink"]["url"].endswith(f":{rig.rx.port}"), stats["uplink"]
+
+
+def test_a_host_whose_cue_key_is_rotated_announces_itself_signed_anew():
+    """`keys cue-key` on a running host: units started with the new keystore find it."""
+    from empathy.discovery import Announcement, find_host
+    from empathy.transports import TransportError
+
+    old, new = Keystore.new([]), Keystore.new([])
+    ann = Announcement("udp://0.0.0.0:47199", old.cue_signing, screen="rotated")
+    try:
+        with pytest.raises(TransportError, match=r"1 announcement\(s\) not signed"):
+            find_host("udp", new.public_cue_key(), 2.0, screen="rotated")
+        ann.sign(new.cue_signing)
+        assert find_host("udp", new.public_cue_key(), 5.0, screen="rotated").endswith(":47199")
+    finally:
+        ann.close()
