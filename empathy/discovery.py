@@ -101,6 +101,9 @@ def find_host(scheme: str, host_key: bytes, timeout_s: float = 5.0, screen: str 
               interfaces=None) -> str:
     """The first announced receiver URL of this scheme (and screen, if given) signed by
     the host whose public cue key is `host_key`; those not signed by it are named."""
+    if len(host_key) != wire.CUE_KEY_SIZE:
+        raise TransportError("finding the host on the LAN needs its public cue key (a unit "
+                             "keystore's cue_public_key) to check its announcement by")
     found: list[str] = []
     unsigned: list[str] = []  # what others announced, said once the search ends
     done = threading.Event()

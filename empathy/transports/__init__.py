@@ -3,7 +3,8 @@
 `open_sender(url, unit_id)` on the edge, `open_receiver(url)` on the host. Both directions:
 
     Sender:   send(packet) -> bool    recv_batch(timeout_s) -> host's replies   close()
-              (False: the packet was not handed to the network; `problem` says why)
+              (False: the packet was not handed to the network; `problem` says why;
+              UDP's `pin(i)`: the last batch's packet i was an authentic reply)
     Receiver: recv_batch(timeout_s) -> list of packets
               reply(unit_id, packet, origin) -> to where that batch's packet `origin` came from
               take_gone() -> status messages the transport itself carried (MQTT: a unit's
