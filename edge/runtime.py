@@ -40,6 +40,9 @@ from empathy.edge.viewer_state import SAVE_EVERY_S, ViewerKeep
 
 log = logging.getLogger("empathy.edge")
 EDA_LOG_S = 10.0  # how often the skin-conductance report goes to the log
+# What the downlink reads a second at most: the host sends a unit at most 10 sync replies a
+# second; a flood forged as the host's passes every filter and took 96 % of a core here
+DOWNLINK_PER_S = 200
 
 
 class EdgeUnit:
@@ -136,8 +139,21 @@ class EdgeUnit:
 
     def _listen(self) -> None:
         pin = getattr(self.uplink, "pin", None)  # UDP: heard from anyone until pinned
+        budget, renew = DOWNLINK_PER_S, time.monotonic() + 1
         while self._running:
-            for i, packet in enumerate(self.uplink.recv_batch(0.1)):
+            if time.monotonic() >= renew:
+                budget, renew = DOWNLINK_PER_S, time.monotonic() + 1
+            if budget <= 0:  # a flood (its source forged as the host's): read no faster;
+                # the kernel drops the rest, and the fitted clock carries on meanwhile
+                time.sleep(max(0.0, min(renew - time.monotonic(), 0.1)))
+                continue
+            batch = self.uplink.recv_batch(0.1)
+            budget -= len(batch)
+            if budget <= 0:  # (once a second at most, and the log's own limit)
+                self._say(logging.WARNING, "uplink: over %d datagrams a second come back to "
+                          "the unit (a flood on its port?): the rest are left unread",
+                          DOWNLINK_PER_S)
+            for i, packet in enumerate(batch):
                 if self.sync.on_packet(packet) and pin:
                     pin(i)  # the host's authentic reply: from now on, only its address
 

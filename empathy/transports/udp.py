@@ -6,12 +6,14 @@ kernel drops when a flood fills it is read from /proc/net/udp (`Receiver.kernel_
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import ipaddress
 import logging
 import os
 import select
 import socket
+import struct
 import threading
 import time
 from urllib.parse import urlsplit
@@ -57,6 +59,24 @@ def _drain(sock, timeout_s: float, limit: int) -> list[bytes]:
         except (BlockingIOError, ConnectionRefusedError):
             break
     return out
+
+
+_SO_ATTACH_FILTER, _SKF_NET_OFF = 26, -0x100000  # <linux/filter.h>
+
+
+def hear_only(sock: socket.socket, addr: tuple[str, int]) -> None:
+    """Have the kernel drop (and count, in /proc/net/udp's drops) every datagram to `sock`
+    that does not come from `addr`: a classic BPF socket filter (Linux; OSError elsewhere)."""
+    ip = int.from_bytes(socket.inet_aton(addr[0]), "big")
+    code = b"".join(struct.pack("HBBI", *i) for i in (
+        (0x20, 0, 0, (_SKF_NET_OFF + 12) & 0xFFFFFFFF),  # ld [IP header + 12]: source
+        (0x15, 0, 3, ip),  # jeq: on, else drop
+        (0x28, 0, 0, 0),  # ldh [0]: the UDP header's source port
+        (0x15, 0, 1, addr[1]),  # jeq: keep, else drop
+        (0x06, 0, 0, 0xFFFFFFFF), (0x06, 0, 0, 0)))  # ret keep, ret drop
+    buf = ctypes.create_string_buffer(code, len(code))
+    sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER,
+                    struct.pack("HP", len(code) // 8, ctypes.addressof(buf)))
 
 
 RESOLVE_RETRY_S = 1.0  # a host name not found yet (the DNS not up at boot): asked again
@@ -116,7 +136,7 @@ class Sender:
                         if len(found) > 1 else "")
                 self.addr = found[0]
                 if self.pinned:  # the host moved: only its new address is heard from now
-                    self._connect(self.addr)
+                    self._hear_only(self.addr)
             self._asked.set()
             missing = False
             self._closed.wait(RESOLVE_EVERY_S)
@@ -150,12 +170,12 @@ class Sender:
 
     def pin(self, index: int) -> None:
         """The last batch's packet `index` was the host's authentic reply: if it came from
-        the address we send to, connect to it, so the kernel refuses datagrams from anyone
-        else (a flood from another address cost the unit 40 % of a core and crowded the
-        host's replies out of its buffer). A host listening on 0.0.0.0 answers from the
-        address its route picks, on a multi-homed host not always the one the unit was
-        told: never connected there (someone who relayed a genuine reply first would
-        have the unit's ear), said once with the address to configure instead."""
+        the address we send to, the kernel drops datagrams from anyone else from now on (a
+        flood from another address cost the unit 40 % of a core and crowded the host's
+        replies out of its buffer). A host listening on 0.0.0.0 answers from the address
+        its route picks, on a multi-homed host not always the one the unit was told: not
+        pinned there (someone who relayed a genuine reply first would have the unit's
+        ear), said once with the address to configure instead."""
         addr = self.origins[index] if 0 <= index < len(self.origins) else None
         if self.pinned or addr is None or addr == self.told:
             return
@@ -165,13 +185,18 @@ class Sender:
                         "unit sends to: configure udp://%s:%d so that the unit hears the "
                         "host alone", self.url, *addr, *addr)
             return
-        self._connect(addr)
+        self._hear_only(addr)
 
-    def _connect(self, addr: tuple[str, int]) -> None:
+    def _hear_only(self, addr: tuple[str, int]) -> None:
+        """A socket filter, not connect(): a connected UDP socket takes ICMP errors, and
+        one forged "port unreachable" from anyone failed the unit's next send (100 forged,
+        100 samples unsent); an unconnected one ignores them."""
         try:
-            self.sock.connect(addr)
-        except OSError as e:  # (no route now: the next authentic reply tries again)
-            self.problem = f"{addr[0]}:{addr[1]}: {e.strerror or e}"
+            hear_only(self.sock, addr)
+        except OSError as e:  # (no socket filters here: the unit reads anyone, as before)
+            self.told = addr
+            log.warning("uplink %s: cannot filter what the unit hears (%s)", self.url,
+                        e.strerror or e)
             return
         self.pinned = addr
 
