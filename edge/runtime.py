@@ -40,8 +40,8 @@ from empathy.edge.viewer_state import SAVE_EVERY_S, ViewerKeep
 
 log = logging.getLogger("empathy.edge")
 EDA_LOG_S = 10.0  # how often the skin-conductance report goes to the log
-# What the downlink reads a second at most: the host sends a unit at most 10 sync replies a
-# second; a flood forged as the host's passes every filter and took 96 % of a core here
+# What the downlink reads a second at most: the host sends a unit at most 20 sync replies a
+# second (sync_hz's ceiling); a flood forged as the host's passes any filter: 96 % of a core
 DOWNLINK_PER_S = 200
 
 
