@@ -40,6 +40,9 @@ from empathy.edge.viewer_state import SAVE_EVERY_S, ViewerKeep
 
 log = logging.getLogger("empathy.edge")
 EDA_LOG_S = 10.0  # how often the skin-conductance report goes to the log
+# What the downlink reads a second at most: the host sends a unit at most 20 sync replies a
+# second (sync_hz's ceiling); a flood forged as the host's passes any filter: 96 % of a core
+DOWNLINK_PER_S = 200
 
 
 class EdgeUnit:
@@ -110,7 +113,7 @@ class EdgeUnit:
         # the unit started again (its skipped numbers were never sent, so are not lost).
         self.run_id = secrets.randbits(32) or 1
         self.uplink = open_sender(cfg.uplink, cfg.unit_id, status_key=lambda: self.key,
-                                  epochs=self._take_seq)
+                                  epochs=self._take_seq, host_key=keys.cue_public)
         self.channel_log = ChannelLog(cfg.channels_log) if cfg.channels_log else None
         self.link = UplinkWatch(redacted(getattr(self.uplink, "url", cfg.uplink)))
         self.perception: dict = {}  # per seat, on its first camera frame (edge.perception)
@@ -124,8 +127,9 @@ class EdgeUnit:
         self.faults = UnitFaults({i: f for i, f, s in zip(ids, self.features, cfg.seats)
                                   if not s.opt_out}, dict(zip(ids, self.sources)))
         self._running = True
-        self.downlink = threading.Thread(target=self._listen, name="downlink", daemon=True)
-        self.downlink.start()
+        if cfg.sync_hz:  # the host's sync replies are all that comes back: none asked, none read
+            self.downlink = threading.Thread(target=self._listen, name="downlink", daemon=True)
+            self.downlink.start()
         check()
 
     @property
@@ -134,9 +138,24 @@ class EdgeUnit:
         return [s.seat_id for s, f in zip(self.cfg.seats, self.features) if f.resumed]
 
     def _listen(self) -> None:
+        pin = getattr(self.uplink, "pin", None)  # UDP: heard from anyone until pinned
+        budget, renew = DOWNLINK_PER_S, time.monotonic() + 1
         while self._running:
-            for packet in self.uplink.recv_batch(0.1):
-                self.sync.on_packet(packet)
+            if time.monotonic() >= renew:
+                budget, renew = DOWNLINK_PER_S, time.monotonic() + 1
+            if budget <= 0:  # a flood (its source forged as the host's): read no faster;
+                # the kernel drops the rest, and the fitted clock carries on meanwhile
+                time.sleep(max(0.0, min(renew - time.monotonic(), 0.1)))
+                continue
+            batch = self.uplink.recv_batch(0.1)
+            budget -= len(batch)
+            if budget <= 0:  # (once a second at most, and the log's own limit)
+                self._say(logging.WARNING, "uplink: over %d datagrams a second come back to "
+                          "the unit (a flood on its port?): the rest are left unread",
+                          DOWNLINK_PER_S)
+            for i, packet in enumerate(batch):
+                if self.sync.on_packet(packet) and pin:
+                    pin(i)  # the host's authentic reply: from now on, only its address
 
     def _send(self, packet: bytes) -> None:
         self.link.count(self.uplink.send(packet), self.uplink.problem, now_us())

@@ -57,7 +57,8 @@ class Show(StoryBranches, OperatorControls):
         self.story, self.cfg, self.clock = story, cfg, clock
         self.policy = show_policy(cfg.policy, story)  # a learner's state is per story
         self.receiver = open_receiver(cfg.listen)
-        self.announcement = announce_if_lan(cfg.listen)  # units with uplink "auto" find us
+        # units with uplink "auto" find us, by an announcement signed with the cue key
+        self.announcement = announce_if_lan(cfg.listen, cue_key)
         # Clock-sync requests are answered through the receiver the moment they are read.
         # With a state folder, replay windows and seat locks survive a restart.
         self.intake = Intake(keys, reply=self.receiver.reply, seatmap=seatmap,
@@ -155,6 +156,8 @@ class Show(StoryBranches, OperatorControls):
         signer = wire.CueSigner(ks.cue_signing)
         if signer.public != self.cue_signer.public:
             self.cue_signer = signer
+            if self.announcement:  # units that start with the new keystore find us
+                self.announcement.sign(ks.cue_signing)
             log.info("screen cues: new cue key in use")
 
     def _send_cue(self) -> None:

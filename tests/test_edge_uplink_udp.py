@@ -89,7 +89,7 @@ def test_nobody_listening_on_udp_is_not_reached_but_unknown(tmp_path):
 def test_a_host_that_answers_is_reached_at_the_address_discovery_found(tmp_path):
     cfg, keys = edge_config(tmp_path, "udp://auto")
     rx, intake, close = host(keys)
-    ann = Announcement(f"udp://0.0.0.0:{rx.port}", screen="uplinkjson")
+    ann = Announcement(f"udp://0.0.0.0:{rx.port}", keys.cue_signing, screen="uplinkjson")
     try:
         link = run_edge_until(cfg, lambda: intake.accepted > 20 and rx.replies > 0)
     finally:

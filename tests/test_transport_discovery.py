@@ -11,13 +11,15 @@ from empathy.host.receive import Intake
 from empathy.keys import Keystore
 from empathy.transports import TransportError, open_receiver, open_sender
 
+KEY = bytes(32)  # a cue signing key: announcements are signed
+
 
 def test_unit_with_auto_uplink_finds_and_reaches_the_host():
     keys = Keystore.new([1])
     rx = open_receiver("udp://0.0.0.0:0")
-    ann = Announcement(f"udp://0.0.0.0:{rx.port}", screen="disc1")
+    ann = Announcement(f"udp://0.0.0.0:{rx.port}", keys.cue_signing, screen="disc1")
     try:
-        tx = open_sender("udp://auto", 1)
+        tx = open_sender("udp://auto", 1, host_key=keys.public_cue_key())
         assert tx.addr[1] == rx.port and not tx.addr[0].startswith("0.")
         intake = Intake(keys.units)
         for seq in range(20):
@@ -33,11 +35,13 @@ def test_unit_with_auto_uplink_finds_and_reaches_the_host():
 
 
 def test_only_the_asked_scheme_and_screen_and_a_clear_error_otherwise():
-    ann = Announcement("mqtt://0.0.0.0:1883/screen2", screen="disc2")
+    keys = Keystore.new([])
+    ann = Announcement("mqtt://0.0.0.0:1883/screen2", keys.cue_signing, screen="disc2")
     try:
-        assert find_host("mqtt", 5, screen="disc2").endswith(":1883/screen2")
+        assert find_host("mqtt", keys.public_cue_key(), 5, screen="disc2").endswith(
+            ":1883/screen2")
         with pytest.raises(TransportError, match="configure the host's address"):
-            find_host("serial", 1.0)
+            find_host("serial", keys.public_cue_key(), 1.0)
     finally:
         ann.close()
 
@@ -45,9 +49,9 @@ def test_only_the_asked_scheme_and_screen_and_a_clear_error_otherwise():
 def test_announce_only_beyond_loopback_and_never_fatal():
     from empathy.discovery import announce_if_lan
 
-    assert announce_if_lan("udp://127.0.0.1:47100") is None
-    assert announce_if_lan("serial:///dev/ttyUSB0") is None
-    assert announce_if_lan("udp://10.9.9.9:47100") is None  # not our address: warn, go on
+    assert announce_if_lan("udp://127.0.0.1:47100", KEY) is None
+    assert announce_if_lan("serial:///dev/ttyUSB0", KEY) is None
+    assert announce_if_lan("udp://10.9.9.9:47100", KEY) is None  # not our address: warn, go on
 
 
 def test_a_foreign_address_leaves_no_socket_open():
@@ -65,7 +69,7 @@ def test_a_foreign_address_leaves_no_socket_open():
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", ResourceWarning)
         for _ in range(3):
-            assert announce_if_lan("udp://10.9.9.9:47100") is None
+            assert announce_if_lan("udp://10.9.9.9:47100", KEY) is None
         gc.collect()
         assert len(os.listdir("/proc/self/fd")) <= fds
     assert not [w for w in seen if issubclass(w.category, ResourceWarning)], \

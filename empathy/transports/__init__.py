@@ -3,7 +3,8 @@
 `open_sender(url, unit_id)` on the edge, `open_receiver(url)` on the host. Both directions:
 
     Sender:   send(packet) -> bool    recv_batch(timeout_s) -> host's replies   close()
-              (False: the packet was not handed to the network; `problem` says why)
+              (False: the packet was not handed to the network; `problem` says why;
+              UDP's `pin(i)`: the last batch's packet i was an authentic reply)
     Receiver: recv_batch(timeout_s) -> list of packets
               reply(unit_id, packet, origin) -> to where that batch's packet `origin` came from
               take_gone() -> status messages the transport itself carried (MQTT: a unit's
@@ -82,15 +83,17 @@ def _host_name(host: str) -> bool:
         for label in name.removesuffix(".").split("."))
 
 
-def open_sender(url: str, unit_id: int = 0, status_key=None, epochs=None):
+def open_sender(url: str, unit_id: int = 0, status_key=None, epochs=None,
+                host_key: bytes = b""):
     """`status_key`, `epochs`: callables that let a unit tag its online/offline status where
-    the transport carries one (MQTT, empathy/transports/mqtt.py); the others have none."""
+    the transport carries one (MQTT, empathy/transports/mqtt.py); the others have none.
+    `host_key`: the host's public cue key, which an `auto` host's announcement is signed by."""
     module = _module_name(url)  # first: an unknown scheme is not looked for on the LAN
     u = urlsplit(url)
     if u.hostname == "auto":  # the announced host and port; our own user, screen and options
         from empathy.discovery import find_host
 
-        found = urlsplit(find_host(u.scheme))
+        found = urlsplit(find_host(u.scheme, host_key))
         user = u.netloc.rpartition("@")[0]
         url = urlunsplit((u.scheme, (user + "@" if user else "") + found.netloc,
                           u.path or found.path, u.query, ""))

@@ -6,12 +6,14 @@ kernel drops when a flood fills it is read from /proc/net/udp (`Receiver.kernel_
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import ipaddress
 import logging
 import os
 import select
 import socket
+import struct
 import threading
 import time
 from urllib.parse import urlsplit
@@ -59,6 +61,24 @@ def _drain(sock, timeout_s: float, limit: int) -> list[bytes]:
     return out
 
 
+_SO_ATTACH_FILTER, _SKF_NET_OFF = 26, -0x100000  # <linux/filter.h>
+
+
+def hear_only(sock: socket.socket, addr: tuple[str, int]) -> None:
+    """Have the kernel drop (and count, in /proc/net/udp's drops) every datagram to `sock`
+    that does not come from `addr`: a classic BPF socket filter (Linux; OSError elsewhere)."""
+    ip = int.from_bytes(socket.inet_aton(addr[0]), "big")
+    code = b"".join(struct.pack("HBBI", *i) for i in (
+        (0x20, 0, 0, (_SKF_NET_OFF + 12) & 0xFFFFFFFF),  # ld [IP header + 12]: source
+        (0x15, 0, 3, ip),  # jeq: on, else drop
+        (0x28, 0, 0, 0),  # ldh [0]: the UDP header's source port
+        (0x15, 0, 1, addr[1]),  # jeq: keep, else drop
+        (0x06, 0, 0, 0xFFFFFFFF), (0x06, 0, 0, 0)))  # ret keep, ret drop
+    buf = ctypes.create_string_buffer(code, len(code))
+    sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER,
+                    struct.pack("HP", len(code) // 8, ctypes.addressof(buf)))
+
+
 RESOLVE_RETRY_S = 1.0  # a host name not found yet (the DNS not up at boot): asked again
 RESOLVE_EVERY_S = 60.0  # found: asked again this often (a new DHCP lease for the host)
 
@@ -76,6 +96,9 @@ class Sender:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
         self.problem = ""
+        self.pinned: tuple[str, int] | None = None  # where the host's replies come from
+        self.origins: list[tuple] = []  # the last batch's senders, until pinned
+        self.told: tuple[str, int] | None = None  # a reply's other address, said once
         self._closed, self._asked = threading.Event(), threading.Event()
         try:
             self.addr: tuple[str, int] | None = (str(ipaddress.IPv4Address(host)), port)
@@ -112,6 +135,8 @@ class Sender:
                         f" (the first of {len(found)} addresses of {host})"
                         if len(found) > 1 else "")
                 self.addr = found[0]
+                if self.pinned:  # the host moved: only its new address is heard from now
+                    self._hear_only(self.addr)
             self._asked.set()
             missing = False
             self._closed.wait(RESOLVE_EVERY_S)
@@ -127,7 +152,53 @@ class Sender:
             return False
 
     def recv_batch(self, timeout_s: float = 0.05, limit: int = 64) -> list[bytes]:
-        return _drain(self.sock, timeout_s, limit)
+        """The host's replies; until `pin`, read from anyone, each one's sender noted."""
+        if self.pinned:
+            return _drain(self.sock, timeout_s, limit)
+        out: list[bytes] = []
+        self.origins = []
+        if not select.select([self.sock], [], [], timeout_s)[0]:
+            return out
+        while len(out) < limit:
+            try:
+                data, addr = self.sock.recvfrom(MAX_DATAGRAM)
+            except (BlockingIOError, ConnectionRefusedError):
+                break
+            out.append(data)
+            self.origins.append(addr)
+        return out
+
+    def pin(self, index: int) -> None:
+        """The last batch's packet `index` was the host's authentic reply: if it came from
+        the address we send to, the kernel drops datagrams from anyone else from now on (a
+        flood from another address cost the unit 40 % of a core and crowded the host's
+        replies out of its buffer). A host listening on 0.0.0.0 answers from the address
+        its route picks, on a multi-homed host not always the one the unit was told: not
+        pinned there (someone who relayed a genuine reply first would have the unit's
+        ear), said once with the address to configure instead."""
+        addr = self.origins[index] if 0 <= index < len(self.origins) else None
+        if self.pinned or addr is None or addr == self.told:
+            return
+        if addr != self.addr:
+            self.told = addr
+            log.warning("uplink %s: the host answers from %s:%d, not from the address the "
+                        "unit sends to: configure udp://%s:%d so that the unit hears the "
+                        "host alone", self.url, *addr, *addr)
+            return
+        self._hear_only(addr)
+
+    def _hear_only(self, addr: tuple[str, int]) -> None:
+        """A socket filter, not connect(): a connected UDP socket takes ICMP errors, and
+        one forged "port unreachable" from anyone failed the unit's next send (100 forged,
+        100 samples unsent); an unconnected one ignores them."""
+        try:
+            hear_only(self.sock, addr)
+        except OSError as e:  # (no socket filters here: the unit reads anyone, as before)
+            self.told = addr
+            log.warning("uplink %s: cannot filter what the unit hears (%s)", self.url,
+                        e.strerror or e)
+            return
+        self.pinned = addr
 
     def close(self) -> None:
         self._closed.set()
