@@ -6,7 +6,8 @@ every address, and never read: anyone on the LAN could send to it and what they 
 in its receive buffer. A connected socket is bound to the address its cues leave from, and
 the kernel refuses (ICMP port unreachable) datagrams from anyone but its target; its receive
 buffer is kept to the kernel's least for what a target itself might send. Connecting also
-resolves a target's name once, not at each of the 10 sends a second.
+resolves a target's name once, not at each of the 10 sends a second. A connected socket
+takes ICMP errors, forged ones too: a send refused by one is sent again (the error is spent).
 """
 
 from __future__ import annotations
@@ -44,9 +45,14 @@ class CueSender:
             if s is None:
                 continue
             try:
-                s.send(data)
+                try:
+                    s.send(data)
+                except ConnectionRefusedError:  # an ICMP refusal of an earlier datagram,
+                    # reported at this send and spent: the unit's own (not listening yet) or
+                    # one forged by anyone on the LAN to hold a unit's cues back: once more
+                    s.send(data)
             except ConnectionRefusedError:
-                pass  # the unit is not listening (yet): its port's ICMP reply, reported here
+                pass  # refused again (two ICMP messages between two sends): the next cue's
             except OSError:  # its route went away: connected again at the next cue
                 s.close()
                 self._socks[i] = None

@@ -7,9 +7,11 @@ bound to the address the cue leaves from, the kernel refuses anything from elsew
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
+from icmp_forge import port_unreachable
 from numbered import make_numbered
 
 from empathy import wire
@@ -76,3 +78,23 @@ def test_the_cue_socket_refuses_what_others_send_and_cues_still_go_out(show):
     s._send_cue()  # cues still go out, from the same socket
     data, again = rx.recvfrom(2048)
     assert again == sender and wire.decode_cue(data, verify).seq == 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="forging ICMP needs a raw socket (root)")
+def test_a_forged_port_unreachable_does_not_eat_the_next_cue(show):
+    """A connected socket takes ICMP errors: one forged "port unreachable" quoting a cue
+    (from 127.0.0.2, as anyone on the LAN can send) failed the next cue's send, which was
+    passed over as "the unit is not listening": 10 forged a second held a unit's cues back
+    (found by the edge red team). The send is tried again once: the error is spent."""
+    s, rx, verify = show
+    s._send_cue()
+    data, sender = rx.recvfrom(2048)
+    forged = port_unreachable(sender[1], rx.getsockname()[1])
+    got = []
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as raw:
+        raw.bind(("127.0.0.2", 0))
+        for _ in range(20):
+            raw.sendto(forged, ("127.0.0.1", 0))
+            s._send_cue()
+            got.append(wire.decode_cue(rx.recvfrom(2048)[0], verify).seq)
+    assert got == list(range(1, 21))

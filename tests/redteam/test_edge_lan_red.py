@@ -23,6 +23,7 @@ from empathy import wire
 from empathy.host.receive import Intake
 from empathy.keys import Keystore
 from empathy.transports import open_receiver
+from icmp_forge import port_unreachable
 from polling import wait_for
 
 UNIT = 7
@@ -159,19 +160,6 @@ def test_a_host_that_answers_from_another_address_is_said_with_the_fix(tmp_path)
     assert len(said) == 1 and f"configure udp://127.0.0.1:{rig.rx.port}" in said[0], said
 
 
-def _port_unreachable(unit_port: int, host_port: int) -> bytes:
-    """An ICMP "port unreachable" as if the host's machine refused one of the unit's
-    datagrams to it (both on 127.0.0.1), which anyone can send."""
-    udp = struct.pack(">HHHH", unit_port, host_port, 12, 0) + b"\0" * 4
-    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
-                     socket.inet_aton("127.0.0.1"), socket.inet_aton("127.0.0.1"))
-    body = struct.pack(">BBHI", 3, 3, 0, 0) + ip + udp
-    total = sum(struct.unpack(f">{len(body) // 2}H", body))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return body[:2] + struct.pack(">H", ~total & 0xFFFF) + body[4:]
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="forging ICMP needs a raw socket (root)")
 def test_forged_icmp_errors_do_not_stop_the_unit_s_packets(tmp_path):
     """A connected UDP socket takes ICMP errors: with the unit's socket connected to its
@@ -183,7 +171,7 @@ def test_forged_icmp_errors_do_not_stop_the_unit_s_packets(tmp_path):
     rig.start_unit(f"udp://127.0.0.1:{rig.rx.port}")
     try:
         wait_for(rig.hears_only_the_host, timeout_s=60, what="the unit to hear the host alone")
-        forged = _port_unreachable(rig.unit_socket()[0], rig.rx.port)
+        forged = port_unreachable(rig.unit_socket()[0], rig.rx.port)
         before = rig.intake.accepted
         with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as raw:
             raw.bind(("127.0.0.2", 0))
