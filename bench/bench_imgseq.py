@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from empathy.cli import number_in
 from empathy.host.player.decode import read_frames
 
 W, H, FPS = 1920, 1080, 24
@@ -49,7 +50,7 @@ def _decode(media: Path, rate: float | None) -> tuple[float, float, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=48)
+    ap.add_argument("--frames", type=number_in(int, 1, 10_000), default=48)
     args = ap.parse_args()
     if not shutil.which("ffmpeg"):
         raise SystemExit("bench_imgseq: needs ffmpeg to make its media")
