@@ -67,7 +67,9 @@ def demo_dashboard(tmp: Path, token: str, duration_s: float = 40):
 @pytest.fixture
 def demo(tmp_path):
     token = "browser-" + os.urandom(16).hex()  # the host refuses tokens under 32 characters
-    with demo_dashboard(tmp_path, token) as (url, proc):
+    # 120 s of film, stopped by SIGINT when the test is done: on a loaded machine the steps
+    # before the kill switch outlasted a 40-s film once (its 60-s wait ran past the show's end)
+    with demo_dashboard(tmp_path, token, duration_s=120) as (url, proc):
         yield f"{url}#token={token}", proc
 
 
