@@ -25,7 +25,7 @@ FCPXML_SUFFIXES = {".fcpxml", ".fcpxmld"}
 OTIO_DEPTH_MAX = 200
 RATE_MAX = 1000.0  # frames a second: above any camera's or editor's timeline
 _JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # a string (passed over) or a bracket
-_TIMECODE = re.compile(r"^(\d\d)[:;.](\d\d)[:;.](\d\d)[:;.](\d\d)$", re.ASCII)
+TIMECODE = re.compile(r"^(\d\d)[:;.](\d\d)[:;.](\d\d)[:;.](\d\d)$", re.ASCII)
 _WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:)?\\|^[A-Za-z]:[\\/]")
 _SPEED_EFFECTS = {"LinearTimeWarp", "FreezeFrame", "TimeEffect"}
 
@@ -373,7 +373,7 @@ def _check_edl(path: Path, text: str, fps: float) -> None:
                                 f"line {prev[1]} (a repeated number means a transition): "
                                 "export the EDL again with its events numbered in order")
         prev = (number, i)
-        codes = [_TIMECODE.match(t) for t in f[-4:]]
+        codes = [TIMECODE.match(t) for t in f[-4:]]
         if not all(codes):
             continue  # not an event line the adapter reads as one; it says so itself
         for m in codes:

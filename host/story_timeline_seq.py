@@ -18,9 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from empathy.host.player.imgseq import _NUMBERED, SequenceError, default_colour, describe, find
+from empathy.host.player.imgseq import NUMBERED, SequenceError, default_colour, describe, find
 from empathy.host.player.imgseq_read import SUFFIXES
-from empathy.host.story_timeline import _TIMECODE, ScaffoldError
+from empathy.host.story_timeline import TIMECODE, ScaffoldError
 
 
 def first_frame_url(ref) -> str:
@@ -37,7 +37,7 @@ class Sequences:
 
     def __init__(self, timeline: Path, start_tc: Optional[str]):
         self.timeline, self.start_tc = timeline, start_tc
-        if start_tc is not None and not _TIMECODE.match(start_tc):
+        if start_tc is not None and not TIMECODE.match(start_tc):
             raise ScaffoldError(f"--sequence-start {start_tc!r}: a timecode hh:mm:ss:ff, e.g. "
                                 "01:00:00:00")
         self.runs: dict[Path, tuple] = {}  # pattern -> (Sequence or None, colour)
@@ -46,7 +46,7 @@ class Sequences:
     @staticmethod
     def pattern(media: Path) -> Optional[tuple[Path, int]]:
         """(shot010.####.dpx, 1001) where `media` is a numbered frame of an image format."""
-        m = _NUMBERED.match(media.name)
+        m = NUMBERED.match(media.name)
         if m is None or m["tail"].lower() not in SUFFIXES:
             return None
         return media.parent / f"{m['head']}{'#' * len(m['num'])}{m['tail']}", int(m["num"])

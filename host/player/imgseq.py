@@ -29,7 +29,7 @@ COLOURS = {"srgb": "display-referred (sRGB/Rec.709): shown as it is",
 # a frame number's pattern: #### (one per digit) or printf's %04d / %d, in the file name
 _PATTERN = re.compile(r"^(?P<head>[^#%]*)(?:(?P<hashes>#+)|%(?:0(?P<pad>[1-9]))?d)"
                       r"(?P<tail>[^#%]*)$")
-_NUMBERED = re.compile(r"^(?P<head>.*?)(?P<num>[0-9]+)(?P<tail>\.[A-Za-z0-9]+)$")
+NUMBERED = re.compile(r"^(?P<head>.*?)(?P<num>[0-9]+)(?P<tail>\.[A-Za-z0-9]+)$")
 
 
 class SequenceError(ValueError):
@@ -144,7 +144,7 @@ def runs(folder: Path) -> tuple[list[Sequence], list[Path]]:
             for n, entry in enumerate(it):
                 if n >= LISTING_MAX:
                     raise SequenceError(f"{folder}: over {LISTING_MAX} names in one folder")
-                m = _NUMBERED.match(entry.name)
+                m = NUMBERED.match(entry.name)
                 if m is None or m["tail"].lower() not in SUFFIXES or "#" in entry.name \
                         or "%" in entry.name:
                     continue
