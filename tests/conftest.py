@@ -92,6 +92,8 @@ LIGHT_ORDER = ("test_guide_tester", "test_board_contact_settle", "test_viewer_de
 # ~1,780; the parallel pass kept ~920 of its ~1,510. Session 28: three more that waited on
 # nothing in the parallel pass (rr_artefacts_warmup 14.7, calibration_loop 12.3,
 # light_reflex_fit ~3.6 CPU-s), where they sat on the critical path.
+# Session 33: the timeline, timecode and image-sequence parsers' files (story new in its own
+# process, no deadline: 8-18 CPU-s each, 90 % of their wall time), ppg_motion (15 CPU-s).
 COMPUTE = re.compile(r"tests/(test_heart_corpus|test_strap_gaps|test_policy_sim|"
                      r"test_strap_clock_step|test_fuzz|redteam/test_heart18|test_fuzz_parsers|"
                      r"test_wave_clock|test_ppg_icu|test_signal_report|"
@@ -103,7 +105,10 @@ COMPUTE = re.compile(r"tests/(test_heart_corpus|test_strap_gaps|test_policy_sim|
                      r"test_heart_first_shape|test_option_ranges|test_heart|test_ecg_band|"
                      r"test_ecg_pair|test_heart_reference|test_ppg_motion_cancel|"
                      r"test_rr_artefacts_warmup|test_calibration_loop|test_light_reflex_fit|"
-                     r"test_fusion_order)\.py")
+                     r"test_fusion_order|test_story_timelines_real|test_story_timecode_real|"
+                     r"test_story_timecode|test_story_fcpxml|test_story_fcpxml_red|"
+                     r"test_story_fcpxml_real|test_image_sequence_red|test_ppg_motion|"
+                     r"test_heart_ppg_early|test_captions_draw)\.py")
 # Handed out longest first (xdist's most tests first gave test_option_ranges, 437 tests in
 # 5 CPU-s, the lead): the pass ends with short files on both workers.
 COMPUTE_ORDER = ("test_heart_corpus", "test_strap_gaps", "test_policy_sim",
