@@ -18,8 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from empathy.host.player.imgseq import NUMBERED, SequenceError, default_colour, describe, find
-from empathy.host.player.imgseq_read import SUFFIXES
+from empathy.host.player.imgseq import (SequenceError, default_colour, describe, find,
+                                        format_colour, numbered)
 from empathy.host.story_timeline import TIMECODE, ScaffoldError
 
 
@@ -46,10 +46,11 @@ class Sequences:
     @staticmethod
     def pattern(media: Path) -> Optional[tuple[Path, int]]:
         """(shot010.####.dpx, 1001) where `media` is a numbered frame of an image format."""
-        m = NUMBERED.match(media.name)
-        if m is None or m["tail"].lower() not in SUFFIXES:
+        frame = numbered(media.name)
+        if frame is None:
             return None
-        return media.parent / f"{m['head']}{'#' * len(m['num'])}{m['tail']}", int(m["num"])
+        head, pad, tail, number = frame
+        return media.parent / f"{head}{'#' * pad}{tail}", number
 
     def draft(self, clip, media: Path, in_s: float, dur: float, known: bool) -> tuple:
         """(pattern, in_s, out_s, fps, colour) of a sequence clip, in_s from its run's first
@@ -90,7 +91,7 @@ class Sequences:
 
     def _run(self, pattern: Path) -> tuple:
         if pattern not in self.runs:
-            seq, colour = None, "linear" if pattern.suffix.lower() == ".exr" else "srgb"
+            seq, colour = None, format_colour(pattern.suffix.lower()[1:])
             try:
                 seq = find(pattern)
                 colour = default_colour(seq, describe(seq).header)

@@ -29,7 +29,7 @@ COLOURS = {"srgb": "display-referred (sRGB/Rec.709): shown as it is",
 # a frame number's pattern: #### (one per digit) or printf's %04d / %d, in the file name
 _PATTERN = re.compile(r"^(?P<head>[^#%]*)(?:(?P<hashes>#+)|%(?:0(?P<pad>[1-9]))?d)"
                       r"(?P<tail>[^#%]*)$")
-NUMBERED = re.compile(r"^(?P<head>.*?)(?P<num>[0-9]+)(?P<tail>\.[A-Za-z0-9]+)$")
+_NUMBERED = re.compile(r"^(?P<head>.*?)(?P<num>[0-9]+)(?P<tail>\.[A-Za-z0-9]+)$")
 
 
 class SequenceError(ValueError):
@@ -135,6 +135,15 @@ def find(pattern: Path | str) -> Sequence:
     return _run(folder, head, pad, tail, _numbers(folder, head, pad, tail))
 
 
+def numbered(name: str) -> tuple[str, int, str, int] | None:
+    """(head, pad, tail, number) of one numbered frame's file name of an image format
+    (`shot010.1001.dpx`: 'shot010.', 4, '.dpx', 1001); None for any other name."""
+    m = _NUMBERED.match(name)
+    if m is None or m["tail"].lower() not in SUFFIXES:
+        return None
+    return m["head"], len(m["num"]), m["tail"], int(m["num"])
+
+
 def runs(folder: Path) -> tuple[list[Sequence], list[Path]]:
     """The numbered runs of image files in a folder (two frames or more), and the numbered
     stills left alone (one frame: a poster, a slate, not a shot)."""
@@ -144,12 +153,10 @@ def runs(folder: Path) -> tuple[list[Sequence], list[Path]]:
             for n, entry in enumerate(it):
                 if n >= LISTING_MAX:
                     raise SequenceError(f"{folder}: over {LISTING_MAX} names in one folder")
-                m = NUMBERED.match(entry.name)
-                if m is None or m["tail"].lower() not in SUFFIXES or "#" in entry.name \
-                        or "%" in entry.name:
+                frame = numbered(entry.name)
+                if frame is None or "#" in entry.name or "%" in entry.name:
                     continue
-                groups.setdefault((m["head"], len(m["num"]), m["tail"]), []).append(
-                    int(m["num"]))
+                groups.setdefault(frame[:3], []).append(frame[3])
     except OSError as e:
         raise SequenceError(f"{folder}: {e.strerror or e}") from None
     seqs, stills = [], []
@@ -192,10 +199,16 @@ def default_colour(seq: Sequence, hd: Header) -> str:
     """The colour a sequence is taken to be when the story does not say: a DPX whose header
     says printing density or log is Cineon, any other DPX display-referred (ffmpeg writes
     'linear' into every RGB DPX, whatever its curve); an EXR scene-linear; the rest sRGB."""
-    if seq.kind == "exr":
+    return format_colour(seq.kind, hd.colour)
+
+
+def format_colour(kind: str, curve: str | None = None) -> str:
+    """default_colour by the format ('dpx', 'exr', ...) and the curve its header says, if
+    read (none: a DPX is taken display-referred)."""
+    if kind == "exr":
         return "linear"
-    if seq.kind == "dpx":
-        return "cineon" if hd.colour == "cineon" else "srgb"
+    if kind == "dpx":
+        return "cineon" if curve == "cineon" else "srgb"
     return "srgb"
 
 
