@@ -37,6 +37,7 @@ def test_a_worker_that_segfaults_fails_its_test_and_the_run_goes_on(tmp_path):
         (tmp_path / "tests" / f"{name}.py").write_text(TEST.format(crash="test_hr_only"))
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("PYTEST_") and k != "EMPATHY_TEST_CPU_LOG"}  # ours, not its
+    env["COLUMNS"] = "200"  # its summary lines whole on any terminal the suite runs from
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m",
             "not slow and realtime_light", "--realtime-files", "-n", "3", "--dist", "loadfile",
             "--no-loadscope-reorder"]
@@ -45,7 +46,13 @@ def test_a_worker_that_segfaults_fails_its_test_and_the_run_goes_on(tmp_path):
     run = proc_group.run(argv, timeout=240, cwd=tmp_path, env=env)
     out = run.stdout
     assert run.returncode == 1, out[-3000:] + run.stderr[-3000:]
-    # once: not run again on the next worker, and the next, until xdist gave up
-    assert out.count("crashed while running 'tests/test_hr_only.py::test_step[1]'") == 1, out
+    # once: not run again on the next worker, and the next, until xdist gave up. Counted by
+    # the worker's death and its report: the short summary repeats the message in full on a
+    # wide terminal (CI's, 2 counts) and cuts it on a narrow one
+    assert out.count("node down") == 1, out
+    assert out.count("replacing crashed worker") == 1, out
+    crashed = [line for line in out.splitlines() if line.startswith("worker 'gw")]
+    assert len(crashed) == 1, out
+    assert crashed[0].endswith("crashed while running 'tests/test_hr_only.py::test_step[1]'"), out
     assert "FAILED tests/test_hr_only.py::test_step[1] - worker 'gw" in out, out
     assert "1 failed, 11 passed" in out.splitlines()[-1], out  # the rest of its file ran
