@@ -33,6 +33,10 @@ LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")  # BCP 47: en, p
 # C0/C1 controls only: the joiners (U+200C/D: Persian words, emoji families), direction
 # marks and isolates (U+200E/F, U+2066-9: Arabic and Hebrew punctuation) are the script's
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# a file's language told by its letters, in this order (Japanese writes ideographs too)
+_LETTERS = (("ja", re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9d]")),
+            ("ko", re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")),
+            ("zh", re.compile("[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003ffff]")))
 
 
 class CaptionsError(ValueError):
@@ -53,6 +57,7 @@ class Captions:
     path: Path
     cues: list[Cue]            # by start time
     note: Optional[str] = None  # said once: how the text was decoded when it was not UTF-8
+    language: Optional[str] = None  # BCP 47: its fonts' letterforms, its line breaks
     _starts: object = field(init=False, repr=False)  # numpy arrays: looked up every frame
     _ends: object = field(init=False, repr=False)
 
@@ -100,7 +105,20 @@ def read_captions(path: Path, within: Optional[Path] = None) -> Captions:
     _check_ass(path, subs, lines)
     cues = sorted((c for c in (_cue(path, e, line) for e, line in shown) if c is not None),
                   key=lambda c: c.start_s)
-    return Captions(path, cues, note)
+    return Captions(path, cues, note, _language(path, cues))
+
+
+def _language(path: Path, cues: list[Cue]) -> Optional[str]:
+    """The file's language: its name's tag (a.ja.srt), else what its letters tell (kana:
+    Japanese; Hangul: Korean; other ideographs: Chinese), else None."""
+    tag = path.stem.rpartition(".")[2] if "." in path.stem else ""
+    if LANGUAGE.fullmatch(tag):
+        return tag
+    text = "".join(c.text for c in cues)
+    for language, letters in _LETTERS:
+        if letters.search(text):
+            return language
+    return None
 
 
 def _bytes(path: Path, within: Optional[Path]) -> bytes:

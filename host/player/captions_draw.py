@@ -2,7 +2,8 @@
 at most two lines in the bottom third, sized to the screen's height) and blended into every
 frame it is on, after the grade so the look never tints it. Letters are drawn in DejaVu Sans,
 and those it lacks (Chinese, Japanese, Korean, Thai, Devanagari...) in the font fontconfig
-offers for them (captions_fonts.py), run by run on one baseline.
+offers for them, one made for the captions' language first (captions_fonts.py), run by run
+on one baseline; lines break where ICU's line breaker allows (captions_breaks.py).
 
 `Burner` is the player's: it reads each clip's captions file once (a file it refuses is
 said once, and its clip plays without captions), follows the clip on screen, and blends.
@@ -22,6 +23,7 @@ import numpy as np
 
 from .captions import Captions, CaptionsError, read_captions
 from .captions_fonts import MISSING  # noqa: F401 (the box's name where it is drawn)
+from .captions_breaks import segments
 from .captions_fonts import PRIMARY, chain, runs, uncovered_note
 from .glgrade import caption_code
 
@@ -31,10 +33,6 @@ MAX_LINES = 2
 _DRAWN_KEPT = 8     # cue bitmaps kept (overlapping cues, a cut back)
 _FILES_KEPT = 256   # captions files kept read
 _UNREAD = object()
-# line breaks in Chinese and Japanese (no spaces) fall between any two characters, except
-# before closing punctuation and small kana, and after opening punctuation (kinsoku)
-_NO_START = set("、。，．・：；？！ー）」』】〕〉》ァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎ’”)]}!?,.:;…")
-_NO_END = set("（「『【〔〈《‘“([{")
 
 
 @dataclass
@@ -44,30 +42,6 @@ class Overlay:
     inv: np.ndarray  # 255 - alpha, uint16 (h, w, 1)
     pre: np.ndarray  # colour * alpha, uint16 (h, w, 3)
     code: np.ndarray  # the GL path's alpha byte (glgrade.caption_code), uint8 (h, w)
-
-
-def _cjk(c: str) -> bool:
-    """A character a Chinese or Japanese line may break beside (Korean breaks at spaces)."""
-    cp = ord(c)
-    hangul = 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F or 0xAC00 <= cp <= 0xD7AF
-    return unicodedata.east_asian_width(c) in "WF" and not hangul
-
-
-def _pieces(para: str) -> list[tuple[str, str]]:
-    """(what joins it to the piece before, piece): words, and in Chinese or Japanese text
-    single characters (with their marks and the punctuation that may not start a line)."""
-    out = []
-    for word in para.split():
-        sep, cur = " ", ""
-        for c in word:
-            if cur and (_cjk(cur[-1]) or _cjk(c)) and c not in _NO_START \
-                    and cur[-1] not in _NO_END and not unicodedata.category(c).startswith("M"):
-                out.append((sep, cur))
-                sep, cur = "", c
-            else:
-                cur += c
-        out.append((sep, cur))
-    return out
 
 
 def _rtl(para: str) -> bool:
@@ -116,16 +90,19 @@ def _visual(rs: list[tuple[int, str]], rtl: bool) -> list[tuple[int, str, bool]]
 
 
 class Painter:
-    """Draws cue text for a width x height picture."""
+    """Draws cue text for a width x height picture, in `language`'s letterforms and line
+    breaks (BCP 47; None: unknown)."""
 
-    def __init__(self, width: int, height: int):
+    def __init__(self, width: int, height: int, language: Optional[str] = None):
         from PIL import features
 
-        self.width, self.height = width, height
+        self.width, self.height, self.language = width, height, language
         self.size = max(10, round(height / 20))  # 54 px at 1080p: ~42 characters a line
         self.stroke = max(1, round(self.size / 10))  # 5 px at 1080p, 2 px at 360p
-        self.faces = chain()  # OSError: not even DejaVu Sans
+        self.faces = chain(language)  # OSError: not even DejaVu Sans
         self.raqm = features.check("raqm")  # shaping and direction; else stored order
+        # Raqm's language: a font with several letterforms (Noto CJK) picks them by it
+        self._kw = {"language": language} if self.raqm and language else {}
         self._fonts: dict[int, object] = {0: self._load(0)}
 
     def _load(self, i: int):
@@ -140,10 +117,10 @@ class Painter:
 
     def _runs(self, line: str, rtl: bool) -> list[tuple[object, str, dict]]:
         """line's runs left to right: (font, text, Pillow's direction argument)."""
-        rs = runs(line)
+        rs = runs(line, self.language)
         placed = _visual(rs, rtl) if len(rs) > 1 else [(i, t, rtl) for i, t in rs]
-        return [(self._font(i), t, {"direction": "rtl" if r else "ltr"} if self.raqm else {})
-                for i, t, r in placed]
+        return [(self._font(i), t, {"direction": "rtl" if r else "ltr", **self._kw}
+                 if self.raqm else {}) for i, t, r in placed]
 
     def _length(self, line: str, rtl: bool) -> float:
         return sum(f.getlength(t, **kw) for f, t, kw in self._runs(line, rtl))
@@ -153,15 +130,15 @@ class Painter:
         with its paragraph's direction (True: right to left)."""
         room, out = self.width * 0.9, []
         for para in text.split("\n"):
+            para = " ".join(para.split())
             rtl, line = _rtl(para), ""
-            for sep, piece in _pieces(para):
-                trial = line + sep + piece if line else piece
-                if line and self._length(trial, rtl) > room:
-                    out.append((line, rtl))
+            for piece in segments(para, self.language):  # each with its trailing space
+                if line and self._length((line + piece).rstrip(), rtl) > room:
+                    out.append((line.rstrip(), rtl))
                     line = piece
                 else:
-                    line = trial
-            out.append((line, rtl))
+                    line += piece
+            out.append((line.rstrip(), rtl))
         if len(out) > MAX_LINES:
             out = out[:MAX_LINES]
             out[-1] = (out[-1][0] + "…", out[-1][1])
@@ -173,7 +150,7 @@ class Painter:
 
     def lines(self, text: str) -> list[str]:
         """The lines as drawn (in stored order), a character no font has given as MISSING."""
-        return ["".join(t for _, t in runs(line)) for line, _ in self._wrap(text)]
+        return ["".join(t for _, t in runs(line, self.language)) for line, _ in self._wrap(text)]
 
     def _placed(self, line: str, rtl: bool):
         """line's runs with their x from the line's origin, and the ink's box about it."""
@@ -240,7 +217,8 @@ class Burner:
                  gl: bool = False):
         """gl: the GPU grades the frames after us: captions ride in their alpha instead."""
         self.width, self.height, self.on_fault, self.gl = width, height, on_fault, gl
-        self._painter: Painter | None | bool = None  # False: the font cannot be read
+        # by language (its letterforms, its line breaks); False: the font cannot be read
+        self._painters: dict[Optional[str], Painter | bool] = {}
         self._lock = threading.Lock()
         self._files: OrderedDict[Path, Optional[Captions]] = OrderedDict()  # None: refused
         self._reading: set[Path] = set()
@@ -278,9 +256,8 @@ class Burner:
     def preload(self, clips) -> None:
         """Every clip's file read, and the font loaded, before the film."""
         for path, within in {c.captions: c.captions_root for c in clips if c.captions}.items():
-            self.read(path, within)
-        if any(c.captions for c in clips):
-            self._paint()
+            caps = self.read(path, within)
+            self._paint(caps.language if caps else None)
 
     def burn(self, frame: np.ndarray, clip, clip_t_s: float) -> np.ndarray:
         """frame with the cues of `clip` (the one it is from: at a cut, the new clip's from
@@ -301,7 +278,7 @@ class Burner:
             return frame
         key = (caps.path, on)
         if key not in self._drawn:
-            painter = self._paint()
+            painter = self._paint(caps.language)
             try:
                 self._drawn[key] = painter.draw("\n".join(caps.cues[i].text for i in on)) \
                     if painter else None
@@ -321,12 +298,12 @@ class Burner:
         blend(frame, o)
         return frame
 
-    def _paint(self) -> Optional[Painter]:
-        if self._painter is None:
+    def _paint(self, language: Optional[str]) -> Optional[Painter]:
+        if language not in self._painters:
             try:
-                self._painter = Painter(self.width, self.height)
+                self._painters[language] = Painter(self.width, self.height, language)
             except (OSError, ImportError) as e:
                 log.warning("captions cannot be drawn: %s (install fonts-dejavu-core)", e)
                 self.on_fault({"event": "captions_fault", "file": str(PRIMARY), "why": str(e)})
-                self._painter = False
-        return self._painter or None
+                self._painters[language] = False
+        return self._painters[language] or None

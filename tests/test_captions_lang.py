@@ -1,0 +1,132 @@
+"""Captions drawn as their language writes them (host/player/captions_fonts.py, captions_draw.py,
+captions_breaks.py): a kanji in a Japanese file in a Japanese font (one code point, Chinese
+and Japanese letterforms), in a Chinese one in a Chinese file; Thai, Lao, Khmer and Burmese
+(no spaces between words) wrapped between words by ICU's line breaker, as CJK punctuation
+is kept off a line's start (UAX #14). Skipped, with the package named, where the font is not
+installed (scripts/install.sh installs them for the host and dev roles: CI runs these)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from empathy.host.player.captions import read_captions
+from empathy.host.player.captions_breaks import segments
+from empathy.host.player.captions_draw import Painter
+
+JAPANESE = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
+CHINESE = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+# kanji whose Japanese and Chinese (mainland) letterforms differ
+DIFFER = "直骨写"
+
+
+def _ink(a: np.ndarray) -> np.ndarray:
+    """An alpha image cropped to its ink, as float."""
+    ys, xs = np.nonzero(a)
+    return a[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32)
+
+
+def _glyph(font: Path, c: str, p: Painter) -> np.ndarray:
+    """c drawn by Pillow straight from font's file, as the painter draws (size, outline)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    f = ImageFont.truetype(str(font), p.size)
+    img = Image.new("L", (p.size * 3, p.size * 3), 0)
+    ImageDraw.Draw(img).text((p.size, p.size * 2), c, font=f, anchor="ls", fill=255,
+                             stroke_width=p.stroke, stroke_fill=255)
+    return _ink(np.asarray(img))
+
+
+def _drawn(p: Painter, c: str) -> np.ndarray:
+    return _ink(255 - p.draw(c).inv[..., 0].astype(np.int32))
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two ink images (the smaller padded with nothing)."""
+    h, w = max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1])
+    pa, pb = (np.pad(x, ((0, h - x.shape[0]), (0, w - x.shape[1]))) for x in (a, b))
+    return float(np.abs(pa - pb).mean())
+
+
+@pytest.fixture(scope="module")
+def fonts():
+    for f, pkg in ((JAPANESE, "fonts-ipaexfont-gothic"), (CHINESE, "fonts-wqy-microhei")):
+        if not f.is_file():
+            pytest.skip(f"{f} is not installed: install {pkg}")
+
+
+@pytest.mark.parametrize("language,font", [("ja", JAPANESE), ("zh-CN", CHINESE)])
+def test_a_kanji_is_drawn_in_its_languages_letterforms(fonts, language, font):
+    p = Painter(960, 540, language)
+    other = CHINESE if font == JAPANESE else JAPANESE
+    for c in DIFFER:
+        drawn, own, theirs = _drawn(p, c), _glyph(font, c, p), _glyph(other, c, p)
+        assert _distance(own, theirs) > 10, c  # the two forms do differ
+        # the language's own font's glyph (same pixels but for the sub-pixel placing)
+        assert _distance(drawn, own) < _distance(drawn, theirs) / 4, (c, language)
+
+
+def test_a_files_language_comes_from_its_tag_else_its_text(fonts, tmp_path):
+    cue = "1\n00:00:00,100 --> 00:00:01,000\n{}\n\n"
+    for name, text, language in (("a.ja.srt", "写真", "ja"), ("b.srt", "写真をください", "ja"),
+                                 ("c.srt", "写真", "zh"), ("d.zh-Hant.srt", "寫真", "zh-Hant"),
+                                 ("e.srt", "사진 寫眞", "ko"), ("f.srt", "Hello", None)):
+        (tmp_path / name).write_text(cue.format(text), encoding="utf-8")
+        assert read_captions(tmp_path / name).language == language, name
+
+
+# Thai, Lao, Khmer and Burmese sentences as lists of their words (written without spaces)
+WORDS = {
+    "th": ["คืน", "วัน", "ที่", "สิบ", "สี่", "คุณ", "อยู่", "ที่", "ไหน", "บอก", "ฉัน", "ตาม",
+           "ความ", "จริง", "เดี๋ยว", "นี้", "เลย", "นะ", "เพราะ", "ตำรวจ", "กำลัง", "มา"],
+    "lo": ["ພາສາ", "ລາວ", "ຂຽນ"],
+    "km": ["ភាសា", "ខ្មែរ", "សរសេរ"],
+    "my": ["မြန်မာ", "ဘာသာ", "စကား"],
+}
+
+
+def _words_in(line: str, words: list[str]) -> int:
+    """How many of `words` line is, from its start; -1: it ends inside one."""
+    i, k = 0, 0
+    while i < len(line) and k < len(words) and line.startswith(words[k], i):
+        i, k = i + len(words[k]), k + 1
+    return k if i == len(line) else -1
+
+
+def test_thai_wraps_between_its_words():
+    if not any(f.startswith("Loma") for f in _families()):
+        pytest.skip("no Thai font here: install fonts-tlwg-loma-ttf")
+    cue = "".join(WORDS["th"])
+    p = Painter(1280, 720, "th")
+    lines = p.lines(cue)
+    assert len(lines) == 2 and "".join(lines) == cue, lines  # nothing cut, nothing added
+    k = _words_in(lines[0], WORDS["th"])
+    assert k > 0 and _words_in(lines[1], WORDS["th"][k:]) > 0, lines  # not inside a word
+    assert p.draw(cue).inv.shape[1] <= 1280 * 0.9 + 2 * p.stroke + 2
+
+
+@pytest.mark.parametrize("language", ["th", "lo", "km", "my"])
+def test_words_without_spaces_are_found_by_the_line_breaker(language):
+    """ICU's dictionaries: each break falls between two of the sentence's words."""
+    text = "".join(WORDS[language])
+    found = segments(text, language)
+    assert "".join(found) == text and len(found) >= 2, found
+    ends = np.cumsum([len(w) for w in WORDS[language]]).tolist()
+    assert set(np.cumsum([len(s) for s in found]).tolist()) <= set(ends), found
+
+
+def test_uax14_keeps_closing_marks_and_small_kana_off_a_lines_start():
+    text = "今日は「いい天気」ですね。ちょっと待って！(ok) Hello, world."
+    found = segments(text, "ja")
+    assert "".join(found) == text
+    assert not [s for s in found if s[0] in "」。！)ょ,."], found
+    assert not [s for s in found if s[-1] in "「("], found
+    assert "Hello, " in found  # Latin at its spaces
+
+
+def _families() -> list[str]:
+    from empathy.host.player.captions_fonts import chain
+
+    return [f.family for f in chain()]
