@@ -10,12 +10,14 @@ text is drawn plain).
 
 from __future__ import annotations
 
+import errno
 import math
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+
+from empathy.paths import read_file
 
 FORMATS = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa", ".sub": "microdvd",
            ".ttml": "ttml"}
@@ -26,6 +28,7 @@ MAX_TEXT = 500        # characters in one cue: two lines on screen hold ~90
 MAX_S = 24 * 3600.0   # a cue past a day into its clip is a typo
 MAX_STYLES = 1000     # .ass styles (Aegisub files hold a handful)
 MAX_PLAYRES = 16384   # .ass PlayResX/PlayResY (0: unset, as Aegisub writes it)
+EMPTY = "no cue to show (an empty file, or blank lines only): the clip plays without captions"
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _TIME = r"(?:[0-9]{1,3}:)?[0-9]{1,2}:[0-9]{2}[,.][0-9]{1,3}"  # ASCII: \d takes Arabic-Indic
 _TIMING = re.compile(rf"\s*{_TIME}\s*-->\s*{_TIME}(?:\s.*)?")
@@ -122,26 +125,17 @@ def _language(path: Path, cues: list[Cue]) -> Optional[str]:
 
 
 def _bytes(path: Path, within: Optional[Path]) -> bytes:
+    real = path.resolve()
+    if within is not None and not real.is_relative_to(Path(within).resolve()):
+        raise CaptionsError(path, None, f"is outside the story's folder {within}: keep "
+                                        "captions beside their clips")
     try:
-        real = path.resolve()
-        if within is not None and not real.is_relative_to(Path(within).resolve()):
-            raise CaptionsError(path, None, f"is outside the story's folder {within}: keep "
-                                            "captions beside their clips")
-        st = real.stat()
-        if not stat.S_ISREG(st.st_mode):
-            raise CaptionsError(path, None, "is not a regular file (a folder, a pipe or a "
-                                            "device)")
-        if st.st_size > MAX_BYTES:
-            raise CaptionsError(path, None, f"{st.st_size:,} bytes: more than the "
-                                            f"{MAX_BYTES >> 20} MiB a captions file needs")
-        with open(real, "rb") as f:
-            data = f.read(MAX_BYTES + 1)  # it may have grown since stat()
+        return read_file(real, MAX_BYTES)
     except OSError as e:
+        if e.errno == errno.EFBIG:
+            raise CaptionsError(path, None, f"more than the {MAX_BYTES >> 20} MiB a captions "
+                                            "file needs") from None
         raise CaptionsError(path, None, f"cannot read: {e.strerror or e}") from None
-    if len(data) > MAX_BYTES:
-        raise CaptionsError(path, None, f"more than the {MAX_BYTES >> 20} MiB a captions "
-                                        "file needs")
-    return data
 
 
 def _decode(path: Path, data: bytes) -> tuple[str, Optional[str]]:
@@ -275,5 +269,5 @@ def problem(path: Path, within: Optional[Path]) -> Optional[tuple[str, str]]:
         missing = uncovered_note(c.text for c in caps.cues)
     except OSError as e:  # not even DejaVu Sans
         missing = f"cannot be drawn: {e}"
-    notes = "; ".join(n for n in (caps.note, missing) if n)
+    notes = "; ".join(n for n in (caps.note, missing, EMPTY if not caps.cues else None) if n)
     return ("warning", f"{path}: {notes}") if notes else None

@@ -21,7 +21,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .captions import Captions, CaptionsError, read_captions
+from .captions import EMPTY, Captions, CaptionsError, read_captions
 from .captions_fonts import MISSING  # noqa: F401 (the box's name where it is drawn)
 from .captions_breaks import segments
 from .captions_fonts import PRIMARY, chain, runs, uncovered_note
@@ -228,8 +228,9 @@ class Burner:
         """path's cues, or None (refused: said, once per reading)."""
         try:
             caps = read_captions(path, within)
-            if caps.note:
-                log.warning("captions %s: %s", path, caps.note)
+            for note in (caps.note, EMPTY if not caps.cues else None):
+                if note:
+                    log.warning("captions %s: %s", path, note)
             self._say_missing(caps)
         except CaptionsError as e:
             log.warning("captions unusable, the clip plays without them: %s", e)
