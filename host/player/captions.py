@@ -28,6 +28,7 @@ MAX_TEXT = 500        # characters in one cue: two lines on screen hold ~90
 MAX_S = 24 * 3600.0   # a cue past a day into its clip is a typo
 MAX_STYLES = 1000     # .ass styles (Aegisub files hold a handful)
 MAX_PLAYRES = 16384   # .ass PlayResX/PlayResY (0: unset, as Aegisub writes it)
+_APPLE_LYRICS = "http://music.apple.com/lyric-ttml-internal"  # their TTML's namespace
 EMPTY = "no cue to show (an empty file, or blank lines only): the clip plays without captions"
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _TIME = r"(?:[0-9]{1,3}:)?[0-9]{1,2}:[0-9]{2}[,.][0-9]{1,3}"  # ASCII: \d takes Arabic-Indic
@@ -198,8 +199,11 @@ def _cue_lines(path: Path, fmt: str, lines: list[str]) -> list[int]:
 def _parse(path: Path, fmt: str, text: str):
     import pysubs2
 
+    # Apple's lyrics time each <p> from the song's start, not from its <div>'s begin as TTML
+    # does: read the TTML way, every line came its div's begin late (twice, in the first)
+    apple = {"ignore_par_time_offset": True} if fmt == "ttml" and _APPLE_LYRICS in text else {}
     try:
-        return pysubs2.SSAFile.from_string(text, format_=fmt)
+        return pysubs2.SSAFile.from_string(text, format_=fmt, **apple)
     except pysubs2.exceptions.UnknownFPSError:
         raise CaptionsError(path, 1, "a MicroDVD file needs its frame rate on its first "
                                      "line ({1}{1}25)") from None
