@@ -30,6 +30,7 @@ from .glgrade import caption_code
 log = logging.getLogger("empathy.host.player.player")
 
 MAX_LINES = 2
+THUMB = 4  # the player's thumbnail takes every 4th pixel (player.py)
 _DRAWN_KEPT = 8     # cue bitmaps kept (overlapping cues, a cut back)
 _FILES_KEPT = 256   # captions files kept read
 _UNREAD = object()
@@ -188,11 +189,14 @@ class Painter:
                        a[..., :3] * alpha, caption_code(alpha[..., 0], a[..., 0]))
 
 
-def blend(frame: np.ndarray, o: Overlay) -> None:
-    """o onto an 8-bit RGB frame, in place: only the caption's rectangle is touched."""
-    h, w = o.inv.shape[:2]
-    region = frame[o.y:o.y + h, o.x:o.x + w]
-    region[:] = (region * o.inv + o.pre + 127) // 255
+def blend(frame: np.ndarray, o: Overlay, step: int = 1) -> None:
+    """o onto an 8-bit RGB frame, in place: only the caption's rectangle is touched. step:
+    frame is a picture's every step-th pixel (the GL path's thumbnail), o taken alike."""
+    y0, x0 = -o.y % step, -o.x % step  # o's first row and column on the thumbnail's grid
+    inv, pre = o.inv[y0::step, x0::step], o.pre[y0::step, x0::step]
+    y, x, (h, w) = (o.y + y0) // step, (o.x + x0) // step, inv.shape[:2]
+    region = frame[y:y + h, x:x + w]
+    region[:] = (region * inv + pre + 127) // 255
 
 
 def riding(frame: np.ndarray, o: Overlay) -> np.ndarray:
@@ -260,10 +264,13 @@ class Burner:
             caps = self.read(path, within)
             self._paint(caps.language if caps else None)
 
-    def burn(self, frame: np.ndarray, clip, clip_t_s: float) -> np.ndarray:
+    def burn(self, frame: np.ndarray, clip, clip_t_s: float,
+             thumb: Optional[np.ndarray] = None) -> np.ndarray:
         """frame with the cues of `clip` (the one it is from: at a cut, the new clip's from
         its first frame) on at clip_t_s, seconds into its range: blended in place (CPU
-        path: frame is graded), or riding in a new RGBA frame's alpha (GL path)."""
+        path: frame is graded), or riding in a new RGBA frame's alpha (GL path). thumb: the
+        GL path's graded picture at 1/THUMB size (the luminance the pupil model reads),
+        the cues blended into it too; the CPU path's is a view of frame."""
         if clip.captions is None:
             return frame
         with self._lock:
@@ -295,6 +302,8 @@ class Burner:
         if o is None:
             return frame
         if self.gl:
+            if thumb is not None:
+                blend(thumb, o, THUMB)
             return riding(frame, o)
         blend(frame, o)
         return frame
