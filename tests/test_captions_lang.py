@@ -130,3 +130,21 @@ def _families() -> list[str]:
     from empathy.host.player.captions_fonts import chain
 
     return [f.family for f in chain()]
+
+
+def test_the_player_draws_a_japanese_file_in_japanese_letterforms(fonts, tmp_path):
+    """The Burner (the player's) draws a file with the painter of the file's language."""
+    from empathy.host.player.captions_draw import Burner, blend
+    from empathy.host.player.player import Clip
+
+    (tmp_path / "a.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\n写真を撮る\n\n",
+                                    encoding="utf-8")
+    clip = Clip("a", tmp_path / "a.mp4", None, captions=tmp_path / "a.srt",
+                captions_root=tmp_path)
+    b = Burner(320, 180, on_fault=lambda f: None)
+    b.preload([clip])
+    frame = b.burn(np.zeros((180, 320, 3), np.uint8), clip, 0.5)
+    ja, zh = (np.zeros((180, 320, 3), np.uint8) for _ in range(2))
+    for f, language in ((ja, "ja"), (zh, "zh")):
+        blend(f, Painter(320, 180, language).draw("写真を撮る"))
+    assert (frame == ja).all() and not (frame == zh).all()
