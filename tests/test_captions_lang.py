@@ -148,3 +148,36 @@ def test_the_player_draws_a_japanese_file_in_japanese_letterforms(fonts, tmp_pat
     for f, language in ((ja, "ja"), (zh, "zh")):
         blend(f, Painter(320, 180, language).draw("写真を撮る"))
     assert (frame == ja).all() and not (frame == zh).all()
+
+
+def test_story_check_says_when_no_font_here_has_the_languages_letterforms(fonts, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from empathy.host.player.captions import problem
+
+    cue = "1\n00:00:00,100 --> 00:00:01,000\n{}\n\n"
+    (tmp_path / "a.ja.srt").write_text(cue.format("写真を撮る"), encoding="utf-8")
+    (tmp_path / "a.zh-Hant.srt").write_text(cue.format("寫真"), encoding="utf-8")
+    (tmp_path / "a.zh.srt").write_text(cue.format("写真"), encoding="utf-8")
+    assert problem(tmp_path / "a.ja.srt", tmp_path) is None  # IPAex Gothic is here
+    assert problem(tmp_path / "a.zh.srt", tmp_path) is None  # WenQuanYi
+    if not any(f.endswith(("TC", "TW", "HK")) for f in _families()):
+        kind, said = problem(tmp_path / "a.zh-Hant.srt", tmp_path)
+        assert kind == "warning" and "no Traditional Chinese font here" in said
+        assert said.endswith("install fonts-noto-cjk") and "a.zh-Hant.srt" in said
+    # a host with WenQuanYi alone (installed before IPAex Gothic joined the list)
+    (tmp_path / "fonts.conf").write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        f"<dir>/usr/share/fonts/truetype/dejavu</dir><dir>{CHINESE.parent}</dir>"
+        f"<cachedir>{tmp_path}/cache</cachedir></fontconfig>")
+    (tmp_path / "c.mp4").write_bytes(b"")
+    (tmp_path / "s.toml").write_text('start = "s0"\n[segments.s0]\nmedia = "c.mp4"\n'
+                                     'duration_s = 1\ncaptions = "a.ja.srt"\n')
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "story", "check",
+                        str(tmp_path / "s.toml")], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "FONTCONFIG_FILE": str(tmp_path / "fonts.conf")})
+    said = [s for s in (r.stdout + r.stderr).splitlines() if "a.ja.srt" in s]
+    assert len(said) == 1 and "no Japanese font here" in said[0], r.stdout + r.stderr
+    assert "install fonts-ipaexfont-gothic" in said[0] and "warning" in said[0]

@@ -261,17 +261,24 @@ def choose(files: tuple, story_language: Optional[str], setting: str = "story"
 
 
 def problem(path: Path, within: Optional[Path]) -> Optional[tuple[str, str]]:
-    """`story check`'s word on a captions file: ("error", why), ("warning", notes) or None:
-    how it was decoded, characters no font here has (drawn as boxes on the night)."""
-    from .captions_fonts import uncovered_note
-
+    """`story check`'s word on a captions file: ("error", why), ("warning", notes) or None."""
     try:
         caps = read_captions(path, within)
     except CaptionsError as e:
         return "error", str(e)
+    said = notes(caps)
+    return ("warning", f"{path}: {'; '.join(said)}") if said else None
+
+
+def notes(caps: Captions) -> list[str]:
+    """What a cinema is told of a file it can show (story check before the screening, the
+    player's log once a reading): how it was decoded, characters no font here has (drawn as
+    boxes on the night), no font for its language's letterforms, no cue."""
+    from .captions_fonts import letterforms_note, uncovered_note
+
+    texts = [c.text for c in caps.cues]
     try:
-        missing = uncovered_note(c.text for c in caps.cues)
+        fonts = [uncovered_note(texts), letterforms_note(caps.language, texts)]
     except OSError as e:  # not even DejaVu Sans
-        missing = f"cannot be drawn: {e}"
-    notes = "; ".join(n for n in (caps.note, missing, EMPTY if not caps.cues else None) if n)
-    return ("warning", f"{path}: {notes}") if notes else None
+        fonts = [f"cannot be drawn: {e}"]
+    return [n for n in (caps.note, *fonts, EMPTY if not caps.cues else None) if n]

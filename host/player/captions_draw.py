@@ -21,10 +21,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .captions import EMPTY, Captions, CaptionsError, read_captions
+from .captions import Captions, CaptionsError, notes, read_captions
 from .captions_fonts import MISSING  # noqa: F401 (the box's name where it is drawn)
 from .captions_breaks import segments
-from .captions_fonts import PRIMARY, chain, runs, uncovered_note
+from .captions_fonts import PRIMARY, chain, runs
 from .glgrade import caption_code
 
 log = logging.getLogger("empathy.host.player.player")
@@ -232,10 +232,8 @@ class Burner:
         """path's cues, or None (refused: said, once per reading)."""
         try:
             caps = read_captions(path, within)
-            for note in (caps.note, EMPTY if not caps.cues else None):
-                if note:
-                    log.warning("captions %s: %s", path, note)
-            self._say_missing(caps)
+            for note in notes(caps):
+                log.warning("captions %s: %s", path, note)
         except CaptionsError as e:
             log.warning("captions unusable, the clip plays without them: %s", e)
             self.on_fault({"event": "captions_fault", "file": str(path), "why": str(e)})
@@ -246,17 +244,6 @@ class Burner:
             while len(self._files) > _FILES_KEPT:
                 self._files.popitem(last=False)
         return caps
-
-    @staticmethod
-    def _say_missing(caps: Captions) -> None:
-        """Characters no font here has (drawn as boxes): said once a reading; story check
-        says it before the screening."""
-        try:
-            missing = uncovered_note(c.text for c in caps.cues)
-        except OSError:  # no font at all: the painter says so
-            return
-        if missing:
-            log.warning("captions %s: %s", caps.path, missing)
 
     def preload(self, clips) -> None:
         """Every clip's file read, and the font loaded, before the film."""

@@ -31,8 +31,15 @@ MISSING = "\u25a1"  # what stands for a character no font here has
 _FORMAT = "%{file}\t%{index}\t%{family[0]}\t%{weight}\t%{slant}\t%{color}\t%{fontformat}" \
           "\t%{familylang}\t%{lang}\t%{charset}\n"
 _CJK = ("ja", "ko", "zh-cn", "zh-tw", "zh-hk")  # fontconfig's names: the forms that differ
-_REGION = {"JP": "ja", "KR": "ko", "SC": "zh-cn", "TC": "zh-tw", "HK": "zh-hk"}
+_REGION = {"JP": "ja", "KR": "ko", "SC": "zh-cn", "CN": "zh-cn", "TC": "zh-tw", "TW": "zh-tw",
+           "HK": "zh-hk"}
 _PREFER = {"zh-hk": ("zh-hk", "zh-tw")}  # Hong Kong's forms are nearest Taiwan's
+# the package with a font made for each (Korean's hanja are rare in captions: not said)
+_FORMS_PACKAGE = {"ja": ("Japanese", "fonts-ipaexfont-gothic"),
+                  "zh-cn": ("Simplified Chinese", "fonts-wqy-microhei"),
+                  "zh-tw": ("Traditional Chinese", "fonts-noto-cjk"),
+                  "zh-hk": ("Hong Kong Chinese", "fonts-noto-cjk")}
+_IDEOGRAPH = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 _FORMATS = {"TrueType", "CFF"}  # what FreeType draws at any size (not bitmap strikes)
 _JOINERS = {0x200C, 0x200D, 0x034F}  # zero-width (non-)joiners: not glyphs of their own
 # which Debian package to name for a character none has, by block (first code point, last)
@@ -77,13 +84,17 @@ def _ranges(text: str) -> tuple[tuple, tuple]:
 
 
 def _made_for(family: str, familylang: str, langs: str) -> frozenset:
-    """The languages of _CJK a font is made for: its family is named in them (IPAexゴシック,
-    文泉驛微米黑), or it claims one alone (fontconfig reads the OS/2 code pages), or its name
-    says the region (Noto Sans CJK JP)."""
-    named = {x.strip() for x in familylang.split(",")}
+    """The languages of _CJK a font is made for: its family is named in them (IPAexゴシック),
+    or it claims one alone (fontconfig reads the OS/2 code pages), or its name says the
+    region (Noto Sans CJK JP, AR PL UMing TW). A family named in both Chinese scripts
+    (文泉驛微米黑 and 文泉驿微米黑) is taken as Simplified: its forms are not told, and
+    WenQuanYi's are the mainland's."""
+    named = {x.strip() for x in familylang.split(",")} & set(_CJK)
+    if "zh-cn" in named:
+        named.discard("zh-tw")
     claimed = {x for x in langs.split("|") if x in _CJK}
-    region = {_REGION[w] for w in re.findall(r"\b(?:JP|KR|SC|TC|HK)\b", family)}
-    return frozenset((named & set(_CJK)) | (claimed if len(claimed) == 1 else set()) | region)
+    region = {_REGION[w] for w in re.findall(r"\b(?:JP|KR|SC|CN|TC|TW|HK)\b", family)}
+    return frozenset(named | (claimed if len(claimed) == 1 else set()) | region)
 
 
 def letterforms(language: str | None) -> str | None:
@@ -231,3 +242,17 @@ def uncovered_note(texts) -> str | None:
         "a font that has them (fonts-noto-core covers most scripts)"
     return (f"uses characters no font here has, drawn as {MISSING}: {said}{more}; "
             f"install {fix}")
+
+
+def letterforms_note(language: str | None, texts) -> str | None:
+    """One line for a cinema where captions in `language` have ideographs and no font here
+    is made for it: they are drawn in another language's letterforms."""
+    forms = letterforms(language)
+    if forms not in _FORMS_PACKAGE or not any(_IDEOGRAPH.search(t) for t in texts):
+        return None
+    want = _PREFER.get(forms, (forms,))
+    if any(x in f.made_for for f in _chain(None) for x in want):
+        return None
+    name, package = _FORMS_PACKAGE[forms]
+    return (f"no {name} font here: its ideographs are drawn in another language's "
+            f"letterforms; install {package}")
