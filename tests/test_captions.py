@@ -169,3 +169,18 @@ def test_the_screening_turns_them_off_in_the_host_config(film, tmp_path):
     for bad in ("o", "e n", "english!"):
         with pytest.raises(ValueError, match="captions"):
             check_setting(bad)
+
+
+@pytest.mark.parametrize("name,data", [
+    ("zero.srt", b""), ("blank.srt", b" \r\n\r\n \n"), ("bom.vtt", b"\xef\xbb\xbf"),
+    ("untimed.srt", b"1\n00:00:01,000 --> 00:00:01,000\n\n"),
+    ("events.ass", "[Script Info]\nScriptType: v4.00+\n".encode("utf-16"))])
+def test_story_check_warns_of_a_file_without_a_cue(tmp_path, name, data):
+    (tmp_path / "c.mp4").write_bytes(b"")  # story check's verdict on the clip is not ours
+    (tmp_path / name).write_bytes(data)
+    (tmp_path / "s.toml").write_text('start = "s0"\n[segments.s0]\nmedia = "c.mp4"\n'
+                                     f'duration_s = 1\ncaptions = "{name}"\n')
+    r = subprocess.run([*EMPATHY, "story", "check", str(tmp_path / "s.toml")],
+                       capture_output=True, text=True, timeout=120)
+    said = [s for s in (r.stdout + r.stderr).splitlines() if name in s]
+    assert len(said) == 1 and "warning" in said[0] and "no cue" in said[0], r.stdout + r.stderr

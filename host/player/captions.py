@@ -10,12 +10,14 @@ text is drawn plain).
 
 from __future__ import annotations
 
+import errno
 import math
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+
+from empathy.paths import read_file
 
 FORMATS = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa", ".sub": "microdvd",
            ".ttml": "ttml"}
@@ -26,6 +28,8 @@ MAX_TEXT = 500        # characters in one cue: two lines on screen hold ~90
 MAX_S = 24 * 3600.0   # a cue past a day into its clip is a typo
 MAX_STYLES = 1000     # .ass styles (Aegisub files hold a handful)
 MAX_PLAYRES = 16384   # .ass PlayResX/PlayResY (0: unset, as Aegisub writes it)
+_APPLE_LYRICS = "http://music.apple.com/lyric-ttml-internal"  # their TTML's namespace
+EMPTY = "no cue to show (an empty file, or blank lines only): the clip plays without captions"
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _TIME = r"(?:[0-9]{1,3}:)?[0-9]{1,2}:[0-9]{2}[,.][0-9]{1,3}"  # ASCII: \d takes Arabic-Indic
 _TIMING = re.compile(rf"\s*{_TIME}\s*-->\s*{_TIME}(?:\s.*)?")
@@ -33,6 +37,10 @@ LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")  # BCP 47: en, p
 # C0/C1 controls only: the joiners (U+200C/D: Persian words, emoji families), direction
 # marks and isolates (U+200E/F, U+2066-9: Arabic and Hebrew punctuation) are the script's
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# a file's language told by its letters, in this order (Japanese writes ideographs too)
+_LETTERS = (("ja", re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9d]")),
+            ("ko", re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")),
+            ("zh", re.compile("[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003ffff]")))
 
 
 class CaptionsError(ValueError):
@@ -53,6 +61,7 @@ class Captions:
     path: Path
     cues: list[Cue]            # by start time
     note: Optional[str] = None  # said once: how the text was decoded when it was not UTF-8
+    language: Optional[str] = None  # BCP 47: its fonts' letterforms, its line breaks
     _starts: object = field(init=False, repr=False)  # numpy arrays: looked up every frame
     _ends: object = field(init=False, repr=False)
 
@@ -100,30 +109,34 @@ def read_captions(path: Path, within: Optional[Path] = None) -> Captions:
     _check_ass(path, subs, lines)
     cues = sorted((c for c in (_cue(path, e, line) for e, line in shown) if c is not None),
                   key=lambda c: c.start_s)
-    return Captions(path, cues, note)
+    return Captions(path, cues, note, _language(path, cues))
+
+
+def _language(path: Path, cues: list[Cue]) -> Optional[str]:
+    """The file's language: its name's tag (a.ja.srt), else what its letters tell (kana:
+    Japanese; Hangul: Korean; other ideographs: Chinese), else None."""
+    tag = path.stem.rpartition(".")[2] if "." in path.stem else ""
+    if LANGUAGE.fullmatch(tag):
+        return tag
+    text = "".join(c.text for c in cues)
+    for language, letters in _LETTERS:
+        if letters.search(text):
+            return language
+    return None
 
 
 def _bytes(path: Path, within: Optional[Path]) -> bytes:
+    real = path.resolve()
+    if within is not None and not real.is_relative_to(Path(within).resolve()):
+        raise CaptionsError(path, None, f"is outside the story's folder {within}: keep "
+                                        "captions beside their clips")
     try:
-        real = path.resolve()
-        if within is not None and not real.is_relative_to(Path(within).resolve()):
-            raise CaptionsError(path, None, f"is outside the story's folder {within}: keep "
-                                            "captions beside their clips")
-        st = real.stat()
-        if not stat.S_ISREG(st.st_mode):
-            raise CaptionsError(path, None, "is not a regular file (a folder, a pipe or a "
-                                            "device)")
-        if st.st_size > MAX_BYTES:
-            raise CaptionsError(path, None, f"{st.st_size:,} bytes: more than the "
-                                            f"{MAX_BYTES >> 20} MiB a captions file needs")
-        with open(real, "rb") as f:
-            data = f.read(MAX_BYTES + 1)  # it may have grown since stat()
+        return read_file(real, MAX_BYTES)
     except OSError as e:
+        if e.errno == errno.EFBIG:
+            raise CaptionsError(path, None, f"more than the {MAX_BYTES >> 20} MiB a captions "
+                                            "file needs") from None
         raise CaptionsError(path, None, f"cannot read: {e.strerror or e}") from None
-    if len(data) > MAX_BYTES:
-        raise CaptionsError(path, None, f"more than the {MAX_BYTES >> 20} MiB a captions "
-                                        "file needs")
-    return data
 
 
 def _decode(path: Path, data: bytes) -> tuple[str, Optional[str]]:
@@ -186,8 +199,11 @@ def _cue_lines(path: Path, fmt: str, lines: list[str]) -> list[int]:
 def _parse(path: Path, fmt: str, text: str):
     import pysubs2
 
+    # Apple's lyrics time each <p> from the song's start, not from its <div>'s begin as TTML
+    # does: read the TTML way, every line came its div's begin late (twice, in the first)
+    apple = {"ignore_par_time_offset": True} if fmt == "ttml" and _APPLE_LYRICS in text else {}
     try:
-        return pysubs2.SSAFile.from_string(text, format_=fmt)
+        return pysubs2.SSAFile.from_string(text, format_=fmt, **apple)
     except pysubs2.exceptions.UnknownFPSError:
         raise CaptionsError(path, 1, "a MicroDVD file needs its frame rate on its first "
                                      "line ({1}{1}25)") from None
@@ -245,17 +261,24 @@ def choose(files: tuple, story_language: Optional[str], setting: str = "story"
 
 
 def problem(path: Path, within: Optional[Path]) -> Optional[tuple[str, str]]:
-    """`story check`'s word on a captions file: ("error", why), ("warning", notes) or None:
-    how it was decoded, characters no font here has (drawn as boxes on the night)."""
-    from .captions_fonts import uncovered_note
-
+    """`story check`'s word on a captions file: ("error", why), ("warning", notes) or None."""
     try:
         caps = read_captions(path, within)
     except CaptionsError as e:
         return "error", str(e)
+    said = notes(caps)
+    return ("warning", f"{path}: {'; '.join(said)}") if said else None
+
+
+def notes(caps: Captions) -> list[str]:
+    """What a cinema is told of a file it can show (story check before the screening, the
+    player's log once a reading): how it was decoded, characters no font here has (drawn as
+    boxes on the night), no font for its language's letterforms, no cue."""
+    from .captions_fonts import letterforms_note, uncovered_note
+
+    texts = [c.text for c in caps.cues]
     try:
-        missing = uncovered_note(c.text for c in caps.cues)
+        fonts = [uncovered_note(texts), letterforms_note(caps.language, texts)]
     except OSError as e:  # not even DejaVu Sans
-        missing = f"cannot be drawn: {e}"
-    notes = "; ".join(n for n in (caps.note, missing) if n)
-    return ("warning", f"{path}: {notes}") if notes else None
+        fonts = [f"cannot be drawn: {e}"]
+    return [n for n in (caps.note, *fonts, EMPTY if not caps.cues else None) if n]

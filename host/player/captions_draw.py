@@ -2,7 +2,8 @@
 at most two lines in the bottom third, sized to the screen's height) and blended into every
 frame it is on, after the grade so the look never tints it. Letters are drawn in DejaVu Sans,
 and those it lacks (Chinese, Japanese, Korean, Thai, Devanagari...) in the font fontconfig
-offers for them (captions_fonts.py), run by run on one baseline.
+offers for them, one made for the captions' language first (captions_fonts.py), run by run
+on one baseline; lines break where ICU's line breaker allows (captions_breaks.py).
 
 `Burner` is the player's: it reads each clip's captions file once (a file it refuses is
 said once, and its clip plays without captions), follows the clip on screen, and blends.
@@ -20,21 +21,19 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .captions import Captions, CaptionsError, read_captions
+from .captions import Captions, CaptionsError, notes, read_captions
 from .captions_fonts import MISSING  # noqa: F401 (the box's name where it is drawn)
-from .captions_fonts import PRIMARY, chain, runs, uncovered_note
+from .captions_breaks import segments
+from .captions_fonts import PRIMARY, chain, runs
 from .glgrade import caption_code
 
 log = logging.getLogger("empathy.host.player.player")
 
 MAX_LINES = 2
+THUMB = 4  # the player's thumbnail takes every 4th pixel (player.py)
 _DRAWN_KEPT = 8     # cue bitmaps kept (overlapping cues, a cut back)
 _FILES_KEPT = 256   # captions files kept read
 _UNREAD = object()
-# line breaks in Chinese and Japanese (no spaces) fall between any two characters, except
-# before closing punctuation and small kana, and after opening punctuation (kinsoku)
-_NO_START = set("、。，．・：；？！ー）」』】〕〉》ァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎ’”)]}!?,.:;…")
-_NO_END = set("（「『【〔〈《‘“([{")
 
 
 @dataclass
@@ -44,30 +43,6 @@ class Overlay:
     inv: np.ndarray  # 255 - alpha, uint16 (h, w, 1)
     pre: np.ndarray  # colour * alpha, uint16 (h, w, 3)
     code: np.ndarray  # the GL path's alpha byte (glgrade.caption_code), uint8 (h, w)
-
-
-def _cjk(c: str) -> bool:
-    """A character a Chinese or Japanese line may break beside (Korean breaks at spaces)."""
-    cp = ord(c)
-    hangul = 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F or 0xAC00 <= cp <= 0xD7AF
-    return unicodedata.east_asian_width(c) in "WF" and not hangul
-
-
-def _pieces(para: str) -> list[tuple[str, str]]:
-    """(what joins it to the piece before, piece): words, and in Chinese or Japanese text
-    single characters (with their marks and the punctuation that may not start a line)."""
-    out = []
-    for word in para.split():
-        sep, cur = " ", ""
-        for c in word:
-            if cur and (_cjk(cur[-1]) or _cjk(c)) and c not in _NO_START \
-                    and cur[-1] not in _NO_END and not unicodedata.category(c).startswith("M"):
-                out.append((sep, cur))
-                sep, cur = "", c
-            else:
-                cur += c
-        out.append((sep, cur))
-    return out
 
 
 def _rtl(para: str) -> bool:
@@ -116,16 +91,19 @@ def _visual(rs: list[tuple[int, str]], rtl: bool) -> list[tuple[int, str, bool]]
 
 
 class Painter:
-    """Draws cue text for a width x height picture."""
+    """Draws cue text for a width x height picture, in `language`'s letterforms and line
+    breaks (BCP 47; None: unknown)."""
 
-    def __init__(self, width: int, height: int):
+    def __init__(self, width: int, height: int, language: Optional[str] = None):
         from PIL import features
 
-        self.width, self.height = width, height
+        self.width, self.height, self.language = width, height, language
         self.size = max(10, round(height / 20))  # 54 px at 1080p: ~42 characters a line
         self.stroke = max(1, round(self.size / 10))  # 5 px at 1080p, 2 px at 360p
-        self.faces = chain()  # OSError: not even DejaVu Sans
+        self.faces = chain(language)  # OSError: not even DejaVu Sans
         self.raqm = features.check("raqm")  # shaping and direction; else stored order
+        # Raqm's language: a font with several letterforms (Noto CJK) picks them by it
+        self._kw = {"language": language} if self.raqm and language else {}
         self._fonts: dict[int, object] = {0: self._load(0)}
 
     def _load(self, i: int):
@@ -140,10 +118,10 @@ class Painter:
 
     def _runs(self, line: str, rtl: bool) -> list[tuple[object, str, dict]]:
         """line's runs left to right: (font, text, Pillow's direction argument)."""
-        rs = runs(line)
+        rs = runs(line, self.language)
         placed = _visual(rs, rtl) if len(rs) > 1 else [(i, t, rtl) for i, t in rs]
-        return [(self._font(i), t, {"direction": "rtl" if r else "ltr"} if self.raqm else {})
-                for i, t, r in placed]
+        return [(self._font(i), t, {"direction": "rtl" if r else "ltr", **self._kw}
+                 if self.raqm else {}) for i, t, r in placed]
 
     def _length(self, line: str, rtl: bool) -> float:
         return sum(f.getlength(t, **kw) for f, t, kw in self._runs(line, rtl))
@@ -153,15 +131,15 @@ class Painter:
         with its paragraph's direction (True: right to left)."""
         room, out = self.width * 0.9, []
         for para in text.split("\n"):
+            para = " ".join(para.split())
             rtl, line = _rtl(para), ""
-            for sep, piece in _pieces(para):
-                trial = line + sep + piece if line else piece
-                if line and self._length(trial, rtl) > room:
-                    out.append((line, rtl))
+            for piece in segments(para, self.language):  # each with its trailing space
+                if line and self._length((line + piece).rstrip(), rtl) > room:
+                    out.append((line.rstrip(), rtl))
                     line = piece
                 else:
-                    line = trial
-            out.append((line, rtl))
+                    line += piece
+            out.append((line.rstrip(), rtl))
         if len(out) > MAX_LINES:
             out = out[:MAX_LINES]
             out[-1] = (out[-1][0] + "…", out[-1][1])
@@ -173,7 +151,7 @@ class Painter:
 
     def lines(self, text: str) -> list[str]:
         """The lines as drawn (in stored order), a character no font has given as MISSING."""
-        return ["".join(t for _, t in runs(line)) for line, _ in self._wrap(text)]
+        return ["".join(t for _, t in runs(line, self.language)) for line, _ in self._wrap(text)]
 
     def _placed(self, line: str, rtl: bool):
         """line's runs with their x from the line's origin, and the ink's box about it."""
@@ -211,11 +189,14 @@ class Painter:
                        a[..., :3] * alpha, caption_code(alpha[..., 0], a[..., 0]))
 
 
-def blend(frame: np.ndarray, o: Overlay) -> None:
-    """o onto an 8-bit RGB frame, in place: only the caption's rectangle is touched."""
-    h, w = o.inv.shape[:2]
-    region = frame[o.y:o.y + h, o.x:o.x + w]
-    region[:] = (region * o.inv + o.pre + 127) // 255
+def blend(frame: np.ndarray, o: Overlay, step: int = 1) -> None:
+    """o onto an 8-bit RGB frame, in place: only the caption's rectangle is touched. step:
+    frame is a picture's every step-th pixel (the GL path's thumbnail), o taken alike."""
+    y0, x0 = -o.y % step, -o.x % step  # o's first row and column on the thumbnail's grid
+    inv, pre = o.inv[y0::step, x0::step], o.pre[y0::step, x0::step]
+    y, x, (h, w) = (o.y + y0) // step, (o.x + x0) // step, inv.shape[:2]
+    region = frame[y:y + h, x:x + w]
+    region[:] = (region * inv + pre + 127) // 255
 
 
 def riding(frame: np.ndarray, o: Overlay) -> np.ndarray:
@@ -240,7 +221,8 @@ class Burner:
                  gl: bool = False):
         """gl: the GPU grades the frames after us: captions ride in their alpha instead."""
         self.width, self.height, self.on_fault, self.gl = width, height, on_fault, gl
-        self._painter: Painter | None | bool = None  # False: the font cannot be read
+        # by language (its letterforms, its line breaks); False: the font cannot be read
+        self._painters: dict[Optional[str], Painter | bool] = {}
         self._lock = threading.Lock()
         self._files: OrderedDict[Path, Optional[Captions]] = OrderedDict()  # None: refused
         self._reading: set[Path] = set()
@@ -250,9 +232,8 @@ class Burner:
         """path's cues, or None (refused: said, once per reading)."""
         try:
             caps = read_captions(path, within)
-            if caps.note:
-                log.warning("captions %s: %s", path, caps.note)
-            self._say_missing(caps)
+            for note in notes(caps):
+                log.warning("captions %s: %s", path, note)
         except CaptionsError as e:
             log.warning("captions unusable, the clip plays without them: %s", e)
             self.on_fault({"event": "captions_fault", "file": str(path), "why": str(e)})
@@ -264,28 +245,19 @@ class Burner:
                 self._files.popitem(last=False)
         return caps
 
-    @staticmethod
-    def _say_missing(caps: Captions) -> None:
-        """Characters no font here has (drawn as boxes): said once a reading; story check
-        says it before the screening."""
-        try:
-            missing = uncovered_note(c.text for c in caps.cues)
-        except OSError:  # no font at all: the painter says so
-            return
-        if missing:
-            log.warning("captions %s: %s", caps.path, missing)
-
     def preload(self, clips) -> None:
         """Every clip's file read, and the font loaded, before the film."""
         for path, within in {c.captions: c.captions_root for c in clips if c.captions}.items():
-            self.read(path, within)
-        if any(c.captions for c in clips):
-            self._paint()
+            caps = self.read(path, within)
+            self._paint(caps.language if caps else None)
 
-    def burn(self, frame: np.ndarray, clip, clip_t_s: float) -> np.ndarray:
+    def burn(self, frame: np.ndarray, clip, clip_t_s: float,
+             thumb: Optional[np.ndarray] = None) -> np.ndarray:
         """frame with the cues of `clip` (the one it is from: at a cut, the new clip's from
         its first frame) on at clip_t_s, seconds into its range: blended in place (CPU
-        path: frame is graded), or riding in a new RGBA frame's alpha (GL path)."""
+        path: frame is graded), or riding in a new RGBA frame's alpha (GL path). thumb: the
+        GL path's graded picture at 1/THUMB size (the luminance the pupil model reads),
+        the cues blended into it too; the CPU path's is a view of frame."""
         if clip.captions is None:
             return frame
         with self._lock:
@@ -301,7 +273,7 @@ class Burner:
             return frame
         key = (caps.path, on)
         if key not in self._drawn:
-            painter = self._paint()
+            painter = self._paint(caps.language)
             try:
                 self._drawn[key] = painter.draw("\n".join(caps.cues[i].text for i in on)) \
                     if painter else None
@@ -317,16 +289,18 @@ class Burner:
         if o is None:
             return frame
         if self.gl:
+            if thumb is not None:
+                blend(thumb, o, THUMB)
             return riding(frame, o)
         blend(frame, o)
         return frame
 
-    def _paint(self) -> Optional[Painter]:
-        if self._painter is None:
+    def _paint(self, language: Optional[str]) -> Optional[Painter]:
+        if language not in self._painters:
             try:
-                self._painter = Painter(self.width, self.height)
+                self._painters[language] = Painter(self.width, self.height, language)
             except (OSError, ImportError) as e:
                 log.warning("captions cannot be drawn: %s (install fonts-dejavu-core)", e)
                 self.on_fault({"event": "captions_fault", "file": str(PRIMARY), "why": str(e)})
-                self._painter = False
-        return self._painter or None
+                self._painters[language] = False
+        return self._painters[language] or None

@@ -288,7 +288,7 @@ class Player:
                 else:  # deep sources are graded at 16 bits, then rounded for the output
                     rgb = to_8bit(view.apply(item.rgb, inplace=True))
                     thumb = rgb[::4, ::4]
-                rgb = self.captions.burn(rgb, clip, item.t_s)  # the clip this frame is from
+                rgb = self.captions.burn(rgb, clip, item.t_s, thumb)  # thumb: luminance too
                 pcm = sound.fit(item.audio, *sound.chunk_bounds(n, self.fps)) \
                     if self.audio else None
                 if cut_from is not None and pcm is not None:

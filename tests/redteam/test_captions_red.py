@@ -96,7 +96,7 @@ def test_each_bad_file_is_one_line_in_bounded_memory(bad):
 def test_a_device_is_refused_as_one(tmp_path):
     link = tmp_path / "z.srt"
     link.symlink_to("/dev/zero")
-    with pytest.raises(CaptionsError, match="not a regular file"):
+    with pytest.raises(CaptionsError, match="it is a device, not a file"):
         read_captions(link)  # no folder to stay in: still never read
 
 
