@@ -111,9 +111,10 @@ def check_files(story: Story, platform: str = "desktop", decode: bool = True,
                 luts[seg.lut] = _lut_error(seg.lut)
             if luts[seg.lut]:
                 rep.add("error", f"segment {sid!r}: LUT {luts[seg.lut]}", sid, "lut")
-        for _, path in seg.captions:  # each file read as the player reads it, once
+        for lang, path in seg.captions:  # each file read as the player reads it, once
             if path not in captions:  # (ranges of one master file share its captions)
-                captions[path] = captions_problem(path, root or story.path.parent)
+                captions[path] = captions_problem(path, root or story.path.parent,
+                                                  lang or None)
             said = captions[path]
             if said:
                 rep.add(said[0], f"segment {sid!r}: captions {said[1]}", sid, "captions")

@@ -5,6 +5,7 @@ look, timed to each clip's own time and switching with the cut."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -166,6 +167,18 @@ def test_the_screening_turns_them_off_in_the_host_config(film, tmp_path):
         show.receiver.close()  # never run: its sockets closed here
         show.cues.close()
         assert (got.name if got else None) == shown, setting
+    # a language the story's table names the file in reaches the player (its letterforms)
+    (film / "kanji.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\n写真\n")
+    text = (tmp_path / "s.toml").read_text()
+    (tmp_path / "ja.toml").write_text(re.sub(r"(?m)^captions = .*$",
+                                             'captions = { ja = "film/kanji.srt" }', text))
+    show = Show(load(tmp_path / "ja.toml"), ShowConfig(listen="udp://127.0.0.1:0",
+                                                       output="null", fps=FPS),
+                keys.units, keys.cue_signing, tmp_path / "frames.csv", realtime=False)
+    got = show._clip("a")
+    show.receiver.close()
+    show.cues.close()
+    assert (got.captions.name, got.captions_language) == ("kanji.srt", "ja")
     for bad in ("o", "e n", "english!"):
         with pytest.raises(ValueError, match="captions"):
             check_setting(bad)

@@ -68,6 +68,28 @@ def test_a_kanji_is_drawn_in_its_languages_letterforms(fonts, language, font):
         assert _distance(drawn, own) < _distance(drawn, theirs) / 4, (c, language)
 
 
+def test_the_story_tables_language_is_the_files(fonts, tmp_path):
+    """`captions = { ja = "subs.srt" }`: kanji alone (no kana) would be told Chinese by
+    their letters; the story says Japanese, and the player draws them as a.ja.srt's."""
+    from empathy.host.player.captions_draw import Burner
+    from empathy.host.player.nextclip import Clip
+
+    cue = "1\n00:00:00,000 --> 00:00:01,000\n直骨写\n"
+    for name in ("subs.srt", "a.ja.srt"):
+        (tmp_path / name).write_text(cue, encoding="utf-8")
+    assert read_captions(tmp_path / "subs.srt").language == "zh"
+    assert read_captions(tmp_path / "subs.srt", None, "ja").language == "ja"
+    frames = []
+    for name, language in (("subs.srt", "ja"), ("a.ja.srt", None), ("subs.srt", None)):
+        burner = Burner(640, 360, lambda fault: None)
+        clip = Clip("a", tmp_path / "a.mp4", None, captions=tmp_path / name,
+                    captions_root=tmp_path, captions_language=language)
+        burner.preload([clip])
+        frames.append(burner.burn(np.zeros((360, 640, 3), np.uint8), clip, 0.5))
+    assert frames[0].any() and np.array_equal(frames[0], frames[1])
+    assert not np.array_equal(frames[0], frames[2])  # in Chinese letterforms
+
+
 def test_a_files_language_comes_from_its_tag_else_its_text(fonts, tmp_path):
     cue = "1\n00:00:00,100 --> 00:00:01,000\n{}\n\n"
     for name, text, language in (("a.ja.srt", "写真", "ja"), ("b.srt", "写真をください", "ja"),

@@ -80,9 +80,11 @@ def suffix_known(path: Path) -> bool:
     return path.suffix.lower() in FORMATS
 
 
-def read_captions(path: Path, within: Optional[Path] = None) -> Captions:
+def read_captions(path: Path, within: Optional[Path] = None,
+                  language: Optional[str] = None) -> Captions:
     """`path`'s cues, or CaptionsError. within: the folder the file must stay inside (the
-    story's), after links are followed."""
+    story's), after links are followed. language: what the story's captions table names
+    the file as (`{ ja = "subs.srt" }`), else told by its name or its letters."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -109,7 +111,7 @@ def read_captions(path: Path, within: Optional[Path] = None) -> Captions:
     _check_ass(path, subs, lines)
     cues = sorted((c for c in (_cue(path, e, line) for e, line in shown) if c is not None),
                   key=lambda c: c.start_s)
-    return Captions(path, cues, note, _language(path, cues))
+    return Captions(path, cues, note, language or _language(path, cues))
 
 
 def _language(path: Path, cues: list[Cue]) -> Optional[str]:
@@ -260,10 +262,16 @@ def choose(files: tuple, story_language: Optional[str], setting: str = "story"
     return tagged.get(want, tagged.get(""))
 
 
-def problem(path: Path, within: Optional[Path]) -> Optional[tuple[str, str]]:
+def named_language(files: tuple, path: Optional[Path]) -> Optional[str]:
+    """The language the story's captions table names `path` in (None: untagged)."""
+    return next((lang for lang, p in files if p == path and lang), None)
+
+
+def problem(path: Path, within: Optional[Path], language: Optional[str] = None
+            ) -> Optional[tuple[str, str]]:
     """`story check`'s word on a captions file: ("error", why), ("warning", notes) or None."""
     try:
-        caps = read_captions(path, within)
+        caps = read_captions(path, within, language)
     except CaptionsError as e:
         return "error", str(e)
     said = notes(caps)

@@ -228,10 +228,11 @@ class Burner:
         self._reading: set[Path] = set()
         self._drawn: OrderedDict[tuple, Optional[Overlay]] = OrderedDict()
 
-    def read(self, path: Path, within: Optional[Path]) -> Optional[Captions]:
+    def read(self, path: Path, within: Optional[Path], language: Optional[str] = None
+             ) -> Optional[Captions]:
         """path's cues, or None (refused: said, once per reading)."""
         try:
-            caps = read_captions(path, within)
+            caps = read_captions(path, within, language)
             for note in notes(caps):
                 log.warning("captions %s: %s", path, note)
         except CaptionsError as e:
@@ -247,8 +248,9 @@ class Burner:
 
     def preload(self, clips) -> None:
         """Every clip's file read, and the font loaded, before the film."""
-        for path, within in {c.captions: c.captions_root for c in clips if c.captions}.items():
-            caps = self.read(path, within)
+        for path, (within, language) in {c.captions: (c.captions_root, c.captions_language)
+                                         for c in clips if c.captions}.items():
+            caps = self.read(path, within, language)
             self._paint(caps.language if caps else None)
 
     def burn(self, frame: np.ndarray, clip, clip_t_s: float,
@@ -264,7 +266,8 @@ class Burner:
             caps = self._files.get(clip.captions, _UNREAD)
             if caps is _UNREAD and clip.captions not in self._reading:
                 self._reading.add(clip.captions)
-                threading.Thread(target=self.read, args=(clip.captions, clip.captions_root),
+                threading.Thread(target=self.read, args=(clip.captions, clip.captions_root,
+                                                         clip.captions_language),
                                  name="captions", daemon=True).start()
         if not isinstance(caps, Captions):
             return frame

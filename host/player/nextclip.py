@@ -37,6 +37,7 @@ class Clip:
     captions_root: Path | None = None  # the folder that file must stay inside
     rate: float | None = None   # an image sequence's rate and colour (imgseq.py)
     colour: str | None = None
+    captions_language: str | None = None  # as the story's captions table names the file
 
     def source(self) -> dict:
         """What its Decoder reads: the range, and a sequence's rate and colour."""
