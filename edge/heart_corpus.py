@@ -14,9 +14,10 @@ annotated arrhythmic ECG (sixteen 3 min records, thirteen tuning, three held out
 first minutes, two tuning, fifteen held out; four Noise Stress Test records, `nstdb-<record>.npz`,
 MIT-BIH 118 with recorded electrode-motion noise, tuning) and one MIT-BIH
 Supraventricular Arrhythmia record at 128 Hz, `svdb-800.npz` (held out; see their README);
-22 3 min QT Database records at 250 Hz, `qtdb-<record>.npz` (MIT-BIH Arrhythmia,
+46 3 min QT Database records at 250 Hz, `qtdb-<record>.npz` (MIT-BIH Arrhythmia,
 Supraventricular Arrhythmia, Long-Term and Normal Sinus Rhythm, European ST-T and MIT-BIH ST
-Change records as the QT Database resampled them; eleven tuning, eleven held out);
+Change records as the QT Database resampled them; eleven tuning, 35 held out, 24 of those a
+fresh blind set);
 and PPG with a simultaneous
 ECG whose beats are its reference: one minute of five wrist PPG recordings during exercise
 (Jarchi & Casson 2017, `wrist-<record>.npz`) and 4 min of 21 ICU patients' finger PPG

@@ -75,6 +75,14 @@ def _qtdb(rec: str, what: str, held_out: bool) -> Record:
                   f"{what} (`edge/heart_reference/{f}`)", held_out=held_out, annotation=f)
 
 
+def _fresh_qtdb(name: str) -> Record:
+    """A record of the thirty-fourth pass's fresh set: its first 3 min, named by its source."""
+    n = name[8:]
+    db = ("Long-Term" if n[:2] == "14" else "Normal Sinus Rhythm" if n[0] == "1" else
+          "ST Change" if n[0] == "3" else "Supraventricular Arrhythmia")
+    return _qtdb(f"sel{n}", f"MIT-BIH {db} {n}, its first 3 min, a fresh blind record", True)
+
+
 def _cinc15(rec: str, alarm: str, held_out: bool = False) -> Record:
     """4 min of an ICU patient's finger PPG, its reference lead II's R peaks."""
     f = f"cinc15-{rec}.npz"
@@ -106,6 +114,11 @@ def _wrist(rec: str, what: str, held_out: bool = False) -> Record:
 # the thirty-third pass's fresh blind set (all held out): first scored in that pass, once,
 # with no detector changed; the page pools it apart
 FRESH = frozenset(f"bidmc-{n}" for n in (14, 15, 16, 17, 18, 19, 24, 25, 26, 27, 28, 29))
+# the thirty-fourth pass's fresh blind ECG set (all held out), the same: QT Database records
+# whose patient is in no other record (edge/heart_reference/cut_qtdb.QTDB_FRESH)
+FRESH_ECG = frozenset(f"qtdb-sel{n}" for n in (
+    14157, 14172, 16265, 16272, 16420, 16483, 16539, 16773, 16786, 17152, 17453, 301, 306, 307,
+    308, 803, 808, 811, 840, 847, 871, 872, 873, 883))
 
 RECORDS = (
     Record("mitdb-208", "ecg", SCIPY_WHEEL, "scipy/misc/ecg.dat", "scipy_ecg",
@@ -215,6 +228,9 @@ RECORDS = (
     _qtdb("sele0203", "European ST-T e0203, lead CM5, ischaemic ST-T changes, sinoatrial block",
           False),
     _qtdb("sele0303", "European ST-T e0303, lead V2-V3, ischaemic ST-T changes", True),
+    # issue 19's thirty-fourth pass (ecgfresh): a blind set, all held out, fixed before any
+    # detector ran on them
+    *(_fresh_qtdb(name) for name in sorted(FRESH_ECG, key=lambda n: int(n[8:]))),
     Record("svdb-800", "ecg", "reference", "svdb-800.npz", "mitdb_npz", 128.0,
            "MIT-BIH Supraventricular Arrhythmia record 800, 3 min excerpt at 128 Hz with its "
            "beat annotation: supraventricular ectopy, noise (`edge/heart_reference/"

@@ -33,7 +33,7 @@ from empathy.edge.heart_page import (TRACKED, annotated_tuning_section, annotati
                                      detail, plausible_section, pulse_section, summary,
                                      wrist_section)
 from empathy.edge.heart_passes import passes_section
-from empathy.edge.heart_records import FRESH
+from empathy.edge.heart_records import FRESH, FRESH_ECG
 from empathy.edge.motion import motion_gate
 from empathy.edge.ppg_guide import guided_beats
 from empathy.edge.ppg_motion_validation import page_section as wrist_acc_section
@@ -209,13 +209,14 @@ def noise_stress_apart(results: list[dict]) -> tuple:
 
 
 def fresh_apart(results: list[dict]) -> tuple:
-    """The thirty-third pass's fresh blind set pooled apart from the held-out records scored
-    in earlier passes (most of those seen many times)."""
-    if not any(r["rec"].name in FRESH for r in results):
-        return ()
-    return (("pooled, the fresh set alone (first scored in the thirty-third pass)",
-             lambda n: n in FRESH),
-            ("pooled without the fresh set", lambda n: n not in FRESH))
+    """A fresh blind set (the thirty-third pass's PPG, the thirty-fourth's ECG) pooled apart
+    from the held-out records scored in earlier passes (most of those seen many times)."""
+    for fresh, which in ((FRESH, "thirty-third"), (FRESH_ECG, "thirty-fourth")):
+        if any(r["rec"].name in fresh for r in results):
+            return ((f"pooled, the fresh set alone (first scored in the {which} pass)",
+                     lambda n: n in fresh),
+                    ("pooled without the fresh set", lambda n: n not in fresh))
+    return ()
 
 
 def write_page(out_dir: Path) -> Path:
