@@ -54,8 +54,8 @@ def header(path: Path, head: bytes) -> tuple[Header, dict]:
     # picture starts at 1664, and what lies at a TV header's place there is pixels.
     film, tv = offset >= _TV_HEADER, offset >= 2048
     rate = (tv and rate_of(f32(1940))) or (film and rate_of(f32(1724))) or None
-    tc = timecode_of(u32(_TV_HEADER)) if tv else None
-    return (Header(w, h, bits > 8, rate, _COLOUR.get(transfer), tc),
+    tc = timecode_of(u32(_TV_HEADER)) if tv else (None, None)
+    return (Header(w, h, bits > 8, rate, _COLOUR.get(transfer), *tc),
             dict(e=e, bits=bits, packing=packing, channels=channels, orient=orient,
                  offset=offset))
 
