@@ -1,5 +1,6 @@
 """Image sequences against video and against ffmpeg: the same 1080p frames as a PNG, TIFF,
-10-bit DPX and EXR (half float, ZIP and uncompressed) sequence, and as ProRes 422 HQ and
+10-bit DPX and EXR (half float: ZIP and uncompressed by ffmpeg, PIZ and DWAA, which VFX
+houses use and ffmpeg cannot write, by OpenEXR's bindings) sequence, and as ProRes 422 HQ and
 H.264 files, each decoded by the player's Decoder to the 1080p screen at 24 fps; beside
 each sequence, in the same run, ffmpeg decoding it to rawvideo (its peer). Prints per
 source the speed (frames a wall-clock second, everything else in this process idle) and
@@ -8,9 +9,10 @@ on the same frames and of ProRes's. On a shared machine the wall figures move wi
 load: run it twice and read the ratios and the CPU column.
 
 --show S then plays the DPX sequence in a real show (host/show.py, as `empathy host run`
-does: real time, the story's look graded on, a null output) for S seconds at 24 fps and
+does: real time, the story's look graded on, a null output) for S seconds at 24 fps, and
+the H.264 file the same way (the control: what the grade and output alone leave late), and
 prints the player's own counts: frames rendered, dropped (nothing decoded in time: the
-last one shown again) and late.
+last one shown again) and late (shown over a frame after its time).
 
     .venv/bin/python bench/bench_imgseq.py [--frames 48] [--show 10]
 """
@@ -38,6 +40,7 @@ SEQUENCES = [  # name, suffix, ffmpeg options, ffmpeg's rawvideo format (the pla
      "rgb48le"),
     ("exr half none", "exr", ["-pix_fmt", "gbrpf32le", "-format", "half"], "rgb48le"),
 ]
+REWRITES = [("exr half piz", "PIZ"), ("exr half dwaa", "DWAA")]  # the ZIP frames, rewritten
 VIDEOS = [("prores hq", "mov", ["-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le"]),
           ("h264", "mp4", ["-c:v", "libx264", "-preset", "medium", "-pix_fmt", "yuv420p"])]
 
@@ -45,6 +48,17 @@ VIDEOS = [("prores hq", "mov", ["-c:v", "prores_ks", "-profile:v", "3", "-pix_fm
 def _ffmpeg(src: list[str], out: str, opts: list[str], frames: int) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-y", *src, "-frames:v", str(frames), *opts, out],
                    check=True, timeout=600)
+
+
+def _rewrite(src: Path, dst: Path, compression: str) -> None:
+    import OpenEXR
+
+    dst.mkdir()
+    for f in sorted(src.iterdir()):
+        with OpenEXR.File(str(f)) as exr:
+            px = exr.channels()["RGB"].pixels
+        OpenEXR.File({"compression": getattr(OpenEXR, f"{compression}_COMPRESSION"),
+                      "type": OpenEXR.scanlineimage}, {"RGB": px}).write(str(dst / f.name))
 
 
 def _decode(media: Path, rate: float | None) -> tuple[float, float, int]:
@@ -66,8 +80,8 @@ def _peer(pattern: Path, pix_fmt: str, frames: int) -> tuple[float, float, int]:
     return frames / wall, 1000 * cpu / frames, frames
 
 
-def _show(shot: Path, seconds: float, tmp: Path) -> dict:
-    """A real show of the DPX sequence, real time, graded by a sample look, to null."""
+def _show(media: str, seconds: float, tmp: Path) -> dict:
+    """A real show of one clip (looped), real time, graded by a sample look, to null."""
     from empathy.host.player.cube import write_cube
     from empathy.host.sample import luts
     from empathy.host.show import Show, ShowConfig
@@ -76,10 +90,10 @@ def _show(shot: Path, seconds: float, tmp: Path) -> dict:
 
     look = next(iter(luts.LOOKS))
     write_cube(tmp / "look.cube", luts.make(look, 33))
-    frames = sorted(shot.iterdir())
     story = tmp / "show.toml"
-    story.write_text(f'title = "bench"\nstart = "a"\n[segments.a]\nmedia = "{shot}/s.####.dpx"\n'
-                     f'fps = {FPS}\nduration_s = {len(frames) / FPS}\nlut = "{tmp}/look.cube"\n')
+    rate = f"fps = {FPS}\n" if "#" in media else ""
+    story.write_text(f'title = "bench"\nstart = "a"\n[segments.a]\nmedia = "{media}"\n{rate}'
+                     f'duration_s = 1.5\nlut = "{tmp}/look.cube"\n')
     keys = Keystore.new([1])
     show = Show(load(story), ShowConfig(listen="udp://127.0.0.1:0", output="null", loop=True,
                                         width=W, height=H, fps=FPS, policy="default"),
@@ -105,11 +119,14 @@ def main() -> None:
         for name, ext, opts in VIDEOS:
             _ffmpeg(src, str(d / f"v.{ext}"), opts, args.frames)
             rows[name] = _decode(d / f"v.{ext}", None)
-        for name, ext, opts, raw in SEQUENCES:
+        for name, ext, opts, raw in SEQUENCES + [(n, "exr", c, "rgb48le") for n, c in REWRITES]:
             shot = d / name.replace(" ", "_")
-            shot.mkdir()
-            _ffmpeg(src, str(shot / f"s.%04d.{ext}"), ["-start_number", "1001", *opts],
-                    args.frames)
+            if isinstance(opts, str):
+                _rewrite(d / "exr_half_zip", shot, opts)
+            else:
+                shot.mkdir()
+                _ffmpeg(src, str(shot / f"s.%04d.{ext}"), ["-start_number", "1001", *opts],
+                        args.frames)
             size = sum(f.stat().st_size for f in shot.iterdir()) / args.frames / 1e6
             key = f"{name} ({size:.1f} MB/frame)"
             rows[key] = _decode(shot / f"s.####.{ext}", FPS)
@@ -125,11 +142,13 @@ def main() -> None:
             print(f"{name:<30}{fps:7.1f}{cpu:10.1f}{peer}{fps / pr:9.2f}  "
                   f"{'yes' if fps >= FPS * 1.25 else 'NO' if fps < FPS else 'barely'}")
         if args.show:
-            s = _show(d / "dpx_10-bit", args.show, d)
-            print(f"show: DPX 10-bit 1080p at {FPS} fps, graded, {args.show:g} s real time: "
-                  f"{s['frames_rendered']} frames rendered, {s['frames_dropped']} dropped, "
-                  f"{s['frames_late']} late, {s['cpu_ms']:.1f} CPU ms a frame (whole "
-                  f"process); load {os.getloadavg()[0]:.1f}")
+            for name, media in (("DPX 10-bit", f"{d}/dpx_10-bit/s.####.dpx"),
+                                ("H.264 (control)", f"{d}/v.mp4")):
+                s = _show(media, args.show, d)
+                print(f"show: {name} 1080p at {FPS} fps, graded, {args.show:g} s real time: "
+                      f"{s['frames_rendered']} frames rendered, {s['frames_dropped']} dropped, "
+                      f"{s['frames_late']} late, {s['cpu_ms']:.1f} CPU ms a frame (whole "
+                      f"process); load {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

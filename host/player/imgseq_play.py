@@ -88,12 +88,13 @@ class Feeder:
     def stop(self) -> None:
         self._stop.set()
 
-    def _read(self, n: int, like: tuple | None) -> np.ndarray:
-        """Frame n as the appsrc takes it; like: (shape, dtype) of the first good frame."""
+    def _read(self, n: int, like: tuple | None, out: np.ndarray | None = None) -> np.ndarray:
+        """Frame n as the appsrc takes it; like: (shape, dtype) of the first good frame;
+        out: an array it may be read into."""
         self.readers.add(threading.current_thread().name)
         if any(a <= n <= b for a, b in self.seq.gaps):
             raise FrameError(f"frame {n} is missing (a gap in the numbers)")
-        hd, px = pixels(self.seq.file(n), rgba=True)
+        hd, px = pixels(self.seq.file(n), rgba=True, out=out)
         want = (self.info.header.height, self.info.header.width)
         if px.shape[:2] != want or (like is not None and (px.shape, px.dtype) != like):
             raise FrameError(f"{self.seq.file(n).name}: {px.shape[1]}x{px.shape[0]} "
@@ -111,15 +112,19 @@ class Feeder:
                             f"(the last: {why})")
 
     def _frames(self, first: int, last: int, like: tuple):
-        """(number, frame or FrameError) of first..last in order, read ahead in parallel."""
+        """(number, frame or FrameError) of first..last in order, read ahead in parallel.
+        A frame is valid until the next is taken: the arrays go round (depth + 1 of them:
+        the one taken, the depth being read), as fresh ones cost page faults."""
         depth = max(1, min(AHEAD, AHEAD_BYTES // max(1, like[0][0] * like[0][1] * 8)))
         pool = ThreadPoolExecutor(READERS, thread_name_prefix=f"read-{self.seq.head}",
                                   initializer=renice_this_thread, initargs=(DECODE_NICE,))
+        ring = [np.empty(*like) for _ in range(depth + 1)]
         numbers, ahead = iter(range(first, last + 1)), deque()
         try:
             while True:
                 while len(ahead) < depth and (n := next(numbers, None)) is not None:
-                    ahead.append((n, pool.submit(self._read, n, like)))
+                    out = ring[self.asked % len(ring)]
+                    ahead.append((n, pool.submit(self._read, n, like, out)))
                     self.asked += 1
                 if not ahead:
                     return
@@ -142,7 +147,8 @@ class Feeder:
             return
         said = False
         period = Gst_.SECOND / self.info.fps
-        for k, (n, px) in enumerate(self._frames(first, last, (held.shape, held.dtype))):
+        like, held = (held.shape, held.dtype), held.tobytes()  # the bytes: its array goes round
+        for k, (n, px) in enumerate(self._frames(first, last, like)):
             if self._stop.is_set():
                 return
             if isinstance(px, FrameError):
@@ -152,8 +158,8 @@ class Feeder:
                                 "the end)", self.seq.name, px)
                     said = True
             else:
-                held = px
-            buf = Gst_.Buffer.new_wrapped(held.tobytes())
+                held = px.tobytes()
+            buf = Gst_.Buffer.new_wrapped(held)
             buf.pts, buf.duration = int(round(k * period)), int(round(period))
             if self.src.emit("push-buffer", buf) != Gst_.FlowReturn.OK:
                 return  # flushing: the decoder stopped

@@ -163,14 +163,17 @@ def header(path: Path) -> tuple[Header, dict]:
     return reader(path, head)
 
 
-def pixels(path: Path, rgba: bool = False) -> tuple[Header, np.ndarray]:
+def pixels(path: Path, rgba: bool = False,
+           out: np.ndarray | None = None) -> tuple[Header, np.ndarray]:
     """(header, HxWx3 uint8 or uint16 RGB) of one frame; FrameError when unreadable.
     rgba: a deep frame as the player's chain takes it, HxWx4 uint16 with opaque alpha (a
     10-bit DPX unpacked so; others given their alpha by OpenCV: numpy's strided writes into
-    a 4-channel frame took 3-4 times as long)."""
+    a 4-channel frame took 3-4 times as long). out: an array a 10-bit DPX may be read into
+    (a fresh 16 MB a 1080p frame is page faults)."""
     hd, f = header(path)
     try:
-        px = _KINDS.get(path.suffix.lower(), _STILL)[1](path, hd, f, rgba)
+        read = _KINDS.get(path.suffix.lower(), _STILL)[1]
+        px = read(path, hd, f, rgba, out) if read is imgseq_dpx.pixels else read(path, hd, f, rgba)
         if rgba and px.dtype == np.uint16 and px.shape[2] == 3:
             import cv2
 
