@@ -107,7 +107,7 @@ def _show(media: str, seconds: float, tmp: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=number_in(int, 1, 10_000), default=48)
-    ap.add_argument("--show", type=number_in(float, 0, 3600), default=0,
+    ap.add_argument("--show", type=number_in(float, 1, 3600), default=None,
                     help="then play the DPX sequence in a real-time show this long (s)")
     args = ap.parse_args()
     if not shutil.which("ffmpeg"):

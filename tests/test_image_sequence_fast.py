@@ -89,3 +89,18 @@ def test_frames_are_read_ahead_in_parallel_in_order_and_no_further_than_allowed(
     assert got == list(range(60)) and feeder.held == 0
     if imgseq_play.READERS > 1:
         assert len(feeder.readers - {"frames-ahead."}) > 1, feeder.readers
+
+
+def test_a_frame_held_through_more_bad_frames_than_the_readers_arrays_stays_itself(tmp_path):
+    """The readers' arrays go round (AHEAD + 1 of them): a frame held through a longer run
+    of unreadable ones must not become a later frame read into its array meanwhile."""
+    from empathy.host.player.decode import read_frames
+
+    bad = imgseq_play.AHEAD + 4
+    shot = make_sequence(tmp_path, "cut", range(bad + 6), ext="dpx", pix_fmt="gbrp10le")
+    for n in range(1002, 1002 + bad):
+        f = shot / f"cut.{n}.dpx"
+        f.write_bytes(f.read_bytes()[:4000])  # truncated: the header reads, the picture not
+    frames = list(read_frames(shot / "cut.####.dpx", fps=24, rate=24))
+    assert [frame_number(f.rgb >> 8) for f in frames] == [0] * (bad + 1) + list(
+        range(bad + 1, bad + 6))

@@ -119,15 +119,15 @@ def test_an_otio_sequence_of_every_other_frame_holds_each_two_frames(tmp_path):
         available_range=otio.opentime.TimeRange(rt(0), rt(16)))
     clip = otio.schema.Clip(name="on twos", media_reference=ref,
                             source_range=otio.opentime.TimeRange(rt(2), rt(10)))
-    otio.core.serialize_json_to_file(otio.schema.Timeline(tracks=[otio.schema.Track(
-        children=[clip])]), str(tmp_path / "cut.otio"))
+    save = lambda name: otio.core.serialize_json_to_file(  # noqa: E731
+        otio.schema.Timeline(tracks=[otio.schema.Track(children=[clip])]), str(tmp_path / name))
+    save("cut.otio")
     r = cli("new", tmp_path / "cut.otio", "--out", tmp_path / "s.toml")
     assert r.returncode == 0, r.stderr
     seg = only_segment(tmp_path / "s.toml")
     assert (seg.rate, seg.in_s, seg.out_s) == (24, round(2 / 24, 6), round(12 / 24, 6))
     assert shown(seg) == [41, 41, 42, 42, 43, 43, 44, 44, 45, 45]
     ref.frame_step = -2
-    otio.core.serialize_json_to_file(otio.schema.Timeline(tracks=[otio.schema.Track(
-        children=[clip])]), str(tmp_path / "bad.otio"))
+    save("bad.otio")
     r = cli("new", tmp_path / "bad.otio", "--out", tmp_path / "b.toml")
     assert r.returncode == 1 and "frame_step of -2" in r.stderr and "Traceback" not in r.stderr

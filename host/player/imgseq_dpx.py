@@ -3,9 +3,9 @@ its start timecode (the TV header's SMPTE time code), and the pixels unpacked.
 
 A 10-bit RGB frame (a word a pixel: what VFX and DI deliver) is unpacked in blocks of rows
 whose temporaries stay in the CPU's cache, straight into the RGBA64 frame the player's
-chain takes: 25 ms a 1080p frame, unpacked a channel at a time over the whole frame, took
-6.6 of CPU this way (imgseq_read.py's caller reads frames in parallel: numpy lets go of
-the GIL in each operation).
+chain takes: unpacked a channel at a time over the whole frame it took 25 ms of CPU a
+1080p frame, this way 6.6 (imgseq_play.py reads frames on several threads: numpy lets go
+of the GIL in each operation).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ its reason, and the count when the clip ends.
 Frames are read ahead by a few threads at once (READERS; each reading one whole frame), in
 order, at most AHEAD frames (and AHEAD_BYTES) before the one being pushed; a full appsrc
 holds the pushing thread and so the reading. The readers spend their time in file reads,
-numpy and OpenCV, which let go of the GIL: 1080p 10-bit DPX on 2 cores read 1.9x as fast
-on two threads as on one (bench/bench_imgseq.py).
+numpy, OpenCV and OpenEXR, which let go of the GIL (a pure-Python thread kept running
+beside each), so threads, not processes.
 """
 
 from __future__ import annotations

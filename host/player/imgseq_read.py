@@ -1,6 +1,6 @@
-"""One frame of an image sequence read to an RGB array: DPX and EXR headers read here, every
-value range-checked before a pixel is allocated; PNG/TIFF/JPEG through Pillow's header and
-OpenCV's decoders; EXR pixels by OpenEXR's own bindings.
+"""One frame of an image sequence read to an RGB array: EXR headers read here (DPX's in
+imgseq_dpx.py), every value range-checked before a pixel is allocated; PNG/TIFF/JPEG
+through Pillow's header and OpenCV's decoders; EXR pixels by OpenEXR's own bindings.
 
 GStreamer 1.22 cannot decode these: avdec_dpx and avdec_exr take `unknown/unknown` caps,
 which its video decoder base class refuses ("wrong name 'unknown/unknown'"), and decodebin
