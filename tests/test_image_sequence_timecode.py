@@ -10,6 +10,7 @@ Before: the timecode was not read (an EDL of plates stamped 01:00:00:00 was refu
 from __future__ import annotations
 
 import shutil
+import struct
 
 import numpy as np
 import pytest
@@ -92,6 +93,26 @@ def test_a_corrupt_timecode_is_ignored_and_said_in_one_line(tmp_path, word, said
     r = cli("new", tmp_path, "--out", tmp_path / "s.toml", "--fps", 24)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     assert f"no timecode (its header's field {said} is none)" in r.stderr
+
+
+def test_an_exr_timecode_corrupt_or_of_another_size_is_ignored(tmp_path):
+    """OpenEXR writes the attribute; its value is then overwritten: a BCD digit of 0xF, and
+    a size that is not 8 (the rest of the header still read)."""
+    import OpenEXR
+
+    tc = OpenEXR.TimeCode()
+    tc.hours = 1
+    f = tmp_path / "f.exr"
+    OpenEXR.File({"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
+                  "timeCode": tc}, {"RGB": np.full((4, 8, 3), 0.5, np.float16)}).write(str(f))
+    data = f.read_bytes()
+    at = data.index(b"timeCode\0timecode\0") + len(b"timeCode\0timecode\0")
+    assert data[at:at + 4] == struct.pack("<i", 8)
+    f.write_bytes(data[:at + 4] + struct.pack("<I", 0x01F00000) + data[at + 8:])
+    hd = header(f)[0]
+    assert (hd.timecode, hd.timecode_bad, hd.width) == (None, "0x01F00000", 8)
+    f.write_bytes(data[:at] + struct.pack("<i", 4) + data[at + 4:at + 8] + data[at + 12:])
+    assert header(f)[0].timecode is None
 
 
 def test_a_header_timecode_beyond_the_timelines_rate_is_one_line(tmp_path):
