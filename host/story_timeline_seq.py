@@ -51,7 +51,7 @@ class Sequences:
                                 "01:00:00:00")
         self.runs: dict[Path, tuple] = {}  # pattern -> (Sequence or None, colour, Header)
         self.absent: list[str] = []
-        self.by_header: dict[str, str] = {}  # name -> what its header's timecode said
+        self.by_header: dict[str, str] = {}  # name -> what came of its header's timecode
 
     @staticmethod
     def pattern(media: Path) -> Optional[tuple[Path, int]]:
@@ -81,15 +81,18 @@ class Sequences:
             frame = named + round(in_s * fps)
         elif self.start_tc is not None:
             frame = named + round(in_s * fps) - self._frames(self.start_tc, fps, "--sequence-start")
-        elif tc is not None and seq is not None:
+        elif tc is not None:  # (a header read: its run is here)
             frame = seq.first + round(in_s * fps) - self._frames(tc, fps, f"{pattern.name}'s "
                                                                        "first frame's header")
-            self.by_header[pattern.name] = f"{tc} at frame {seq.first}"
+            self.by_header[pattern.name] = ("source timecode mapped by its header's timecode "
+                                            f"({tc} at frame {seq.first}); --sequence-start "
+                                            "overrides")
         else:
             frame = round(in_s * fps)
-        if hd is not None and hd.timecode_bad and not known:
-            self.by_header.setdefault(pattern.name, f"none: its field {hd.timecode_bad} is no "
-                                      "timecode, ignored")
+            if hd is not None and hd.timecode_bad:
+                self.by_header[pattern.name] = (f"its header's timecode field {hd.timecode_bad}"
+                                                " is none, ignored: its frame numbers are "
+                                                "read as timecode")
         n = round(dur * fps)
         end = frame + n - 1
         end -= (end - named) % step  # the last file shown: every step-th number is one
@@ -133,8 +136,7 @@ class Sequences:
 
     def say(self, warn) -> None:
         for name, said in sorted(self.by_header.items()):
-            warn(f"{self.timeline}: {name}: source timecode mapped by its header's timecode "
-                 f"({said}); --sequence-start overrides")
+            warn(f"{self.timeline}: {name}: {said}")
         if self.absent:
             names = sorted(set(self.absent))
             warn(f"{self.timeline}: {len(names)} image sequences with no frames here "

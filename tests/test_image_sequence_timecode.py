@@ -32,12 +32,14 @@ def bcd(tc: str) -> int:
     return word | (0x40 if ";" in tc else 0)
 
 
-def plates(folder, numbers, tc_first: str | None, start: int = 1001):
+def plates(folder, numbers, tc_first: str | int | None, start: int = 1001):
     """folder/shot010.NNNN.dpx, big-endian 10-bit with industry headers, frame start + k
-    showing numbers[k]; the first frame's TV header says tc_first (the rest count on)."""
+    showing numbers[k]; the first frame's TV header says tc_first (the rest count on; an
+    int: that word in every frame)."""
     folder.mkdir(parents=True, exist_ok=True)
     for k, i in enumerate(numbers):
-        tc = bcd(tc_first) + k if tc_first and k < 10 else 0xFFFFFFFF
+        tc = tc_first if isinstance(tc_first, int) else \
+            bcd(tc_first) + k if tc_first and k < 10 else 0xFFFFFFFF
         big_endian_dpx(folder / f"shot010.{start + k:04d}.dpx",
                        numbered_frame(i).astype(np.uint16) << 2, tc)
     return folder
@@ -93,6 +95,16 @@ def test_a_corrupt_timecode_is_ignored_and_said_in_one_line(tmp_path, word, said
     r = cli("new", tmp_path, "--out", tmp_path / "s.toml", "--fps", 24)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     assert f"no timecode (its header's field {said} is none)" in r.stderr
+
+
+def test_an_edl_on_plates_with_a_corrupt_timecode_reads_frame_numbers_as_timecode(tmp_path):
+    shot = plates(tmp_path / "shot010", range(40, 52), 0x01AA0000)
+    edl = tmp_path / "cut.edl"
+    edl.write_text(EDL.format("00:00:41:17", "00:00:42:03"))  # frames 1001-1010 at 24 fps
+    r = cli("new", edl, "--fps", 24, "--media-root", shot, "--out", tmp_path / "s.toml")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "timecode field 0x01AA0000 is none, ignored: its frame numbers are read" in r.stderr
+    assert shown(only_segment(tmp_path / "s.toml")) == list(range(40, 50))
 
 
 def test_an_exr_timecode_corrupt_or_of_another_size_is_ignored(tmp_path):
