@@ -132,7 +132,11 @@ def _sequences(folder: Path, fps: Optional[float], warn, ident) -> list[tuple[st
             colour = default_colour(seq, info.header)
             rate = _RATE_FROM.get(info.rate_from, "none said: give --fps")
             said = "its header's" if info.header.colour == colour else "its format's default"
-            warn(f"{seq.name}: {seq.frames} frames at {info.fps:g} fps ({rate}), colour "
+            tc = info.header.timecode
+            tc = (f", timecode {tc} at frame {seq.first} (its header's)" if tc else
+                  f", no timecode (its header's field {info.header.timecode_bad} is none)"
+                  if info.header.timecode_bad else "")
+            warn(f"{seq.name}: {seq.frames} frames at {info.fps:g} fps ({rate}){tc}, colour "
                  f"{colour} ({said}: set colour = in the story if it is not)")
             if seq.gaps:
                 warn(seq.gaps_said())
