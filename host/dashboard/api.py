@@ -210,6 +210,7 @@ class Api:
         if not self._metrics_allowed(request):
             self.refuse(request, "bad or missing operator or metrics token")
             return web.Response(status=401, text="operator or metrics token required\n")
+        self.gate.trust(request.protocol)
         if self.metrics is None:
             return web.Response(status=404, text="no metrics on this listener\n")
         body = await asyncio.get_running_loop().run_in_executor(None, self.metrics.render)
@@ -249,6 +250,7 @@ class Api:
             if not self._token_ok(given):
                 self.refuse(request, "bad or missing operator token")
                 return web.json_response({"error": "operator token required"}, status=401)
+            self.gate.trust(request.protocol)
         return await handler(request)
 
     async def _page(self, request):
@@ -323,6 +325,7 @@ class Api:
         try:
             if authenticated:
                 self.gate.saw_request(request.protocol)
+                self.gate.trust(request.protocol)
                 self.live_sockets += 1
                 await self._session(ws, request)
         finally:
