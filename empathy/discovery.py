@@ -23,7 +23,8 @@ import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-from zeroconf import IPVersion, RecordUpdateListener, ServiceBrowser, ServiceInfo, Zeroconf
+from zeroconf import (DNSQuestionType, IPVersion, RecordUpdateListener, ServiceBrowser,
+                      ServiceInfo, Zeroconf)
 from zeroconf.const import _TYPE_TXT
 
 from empathy import wire
@@ -33,7 +34,10 @@ SERVICE = "_empathy._tcp.local."
 # What the cue key signs here starts with a 0 byte, which no screen cue's header starts
 # with: an announcement's signature is never a cue's, nor a cue's an announcement's.
 CONTEXT = b"\0empathy announcement v2\0"  # (v1 signed no time: units refuse it)
-SETTLE_S = 2.0  # after the first signed announcement, listened for a newer one this long
+# After the first signed announcement, listened for a newer one this long: a host answers
+# the unit's queries within ~0.1 s, or at its next query (~1 s) if it had just answered
+# another's (a record is multicast at most once a second); 3 s: two of the unit's queries
+SETTLE_S = 3.0
 MAX_SEEN = 4096  # distinct announcement records remembered as checked
 log = logging.getLogger("empathy.discovery")
 
@@ -181,7 +185,10 @@ def find_host(scheme: str, host_key: bytes, timeout_s: float = 5.0, screen: str 
     end = time.monotonic() + timeout_s
     try:
         zc.add_listener(heard, None)
-        browser = ServiceBrowser(zc, SERVICE, handlers=[lambda **_: None])  # (its queries)
+        # (for its queries; QM: answers multicast, heard by every zeroconf on the machine,
+        # where a unicast answer reached only one of those sharing port 5353)
+        browser = ServiceBrowser(zc, SERVICE, handlers=[lambda **_: None],
+                                 question_type=DNSQuestionType.QM)
         try:
             if heard.found.wait(timeout_s):
                 time.sleep(max(0.0, min(end, time.monotonic() + SETTLE_S) - time.monotonic()))
