@@ -9,7 +9,9 @@ its own. Real sockets, the real aiohttp server."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import struct
 import subprocess
 import sys
 import textwrap
@@ -119,3 +121,48 @@ def test_128_machines_holding_one_place_each_cannot_hold_the_operator_out(tmp_pa
     # each eviction is a machine's place lost and taken back from the next longest idle:
     # what the operator's connections cost the attackers, not a churn of their own
     assert 0 <= reopened < 2000, reopened
+
+
+def test_clients_that_reset_mid_file_leave_no_tracebacks(tmp_path, caplog):
+    """15 machines each asking for the page's script 200 times on one connection, reading
+    nothing, then resetting it (5 rounds): aiohttp sent the files by sendfile and logged
+    "Unhandled exception" with a traceback for each request cut (150 in 10 rounds); the
+    files are answered from memory now."""
+    show, api, port = _dashboard(tmp_path)
+    try:
+        with caplog.at_level(logging.WARNING):
+            for _ in range(5):
+                held = []
+                for i in range(1, 16):
+                    s = socket.socket()
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                    s.bind((f"127.2.0.{i}", 0))
+                    s.connect(("127.0.0.1", port))
+                    s.sendall(b"GET /static/dashboard.js HTTP/1.1\r\nHost: booth\r\n\r\n" * 200)
+                    held.append(s)
+                wait_for(lambda: len(api.gate.served) >= 15, 60, "the requests under way")
+                for s in held:  # a reset, not a close
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    s.close()
+                wait_for(lambda: not api.gate.open, 60, "the connections gone")
+        page = [_get_file(port, p) for p in ("/", "/static/dashboard.js", "/static/..")]
+    finally:
+        api.close()
+        show.receiver.close()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, f"{len(errors)}: {errors[0].getMessage()}"
+    assert page == [(200, "text/html"), (200, "text/javascript"), (404, "text/plain")], page
+
+
+def _get_file(port: int, path: str) -> tuple[int, str]:
+    with socket.socket() as s:
+        s.settimeout(10)
+        s.connect(("127.0.0.1", port))
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: booth\r\nConnection: close\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(4096) or b"\r\n\r\n"
+    lines = head.split(b"\r\n")
+    kind = next((x.split(b":", 1)[1].strip().split(b";")[0] for x in lines
+                 if x.lower().startswith(b"content-type:")), b"")
+    return int(lines[0].split()[1]), kind.decode()
