@@ -60,7 +60,10 @@ def test_a_cue_survives_a_flood_of_forged_icmp_errors():
 
     def forger_alone():
         os.sched_setaffinity(0, {forger_cpu})
-        os.nice(-15)
+        try:
+            os.nice(-15)
+        except OSError:  # (root without CAP_SYS_NICE: the forger as it is)
+            pass
 
     try:
         cues.send(b"cue 0")
