@@ -1,16 +1,18 @@
 """Discovery: edge units find their host on the LAN by mDNS/DNS-SD (zeroconf).
 
 The host announces one `_empathy._tcp.local.` service per screen, whose TXT record holds
-the receiver URL (``udp://...``, ``mqtt://...``), the screen, and a signature over both by
-the host's cue key (Ed25519, the key that signs screen cues; every unit's keystore holds
-its public half). A unit configured with ``uplink = "udp://auto"`` (or ``mqtt://auto``)
-takes the first announced URL of that scheme that its host signed. A configured address
-always wins: discovery only runs for ``auto``.
+the receiver URL (``udp://...``, ``mqtt://...``), the screen, when it was issued (the
+host's wall clock, ms) and a signature over the three by the host's cue key (Ed25519, the
+key that signs screen cues; every unit's keystore holds its public half). A unit
+configured with ``uplink = "udp://auto"`` (or ``mqtt://auto``) takes the most recently
+issued URL of that scheme that its host signed. A configured address always wins:
+discovery only runs for ``auto``.
 
 mDNS is unauthenticated: anyone can announce. An unsigned or wrongly signed announcement
 (a rogue, or a host older than the unit) drew a unit's packets to whoever announced first;
-now it is skipped and named in one line. Left: someone who kept a genuine announcement can
-announce it again after the host's address changed (the unit then sends to the old one).
+now it is skipped and named in one line. A recorded announcement of the host's old address
+(before a DHCP renewal, or of a host replaced by a spare), replayed, loses to the host's
+own, issued later; it wins only where the host is not announcing at all.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceStateChange, Zeroconf
+from zeroconf import (DNSQuestionType, IPVersion, RecordUpdateListener, ServiceBrowser,
+                      ServiceInfo, Zeroconf)
+from zeroconf.const import _TYPE_TXT
 
 from empathy import wire
 from empathy.transports import TransportError
@@ -29,7 +33,12 @@ from empathy.transports import TransportError
 SERVICE = "_empathy._tcp.local."
 # What the cue key signs here starts with a 0 byte, which no screen cue's header starts
 # with: an announcement's signature is never a cue's, nor a cue's an announcement's.
-CONTEXT = b"\0empathy announcement v1\0"
+CONTEXT = b"\0empathy announcement v2\0"  # (v1 signed no time: units refuse it)
+# After the first signed announcement, listened for a newer one this long: a host answers
+# the unit's queries within ~0.1 s, or at its next query (~1 s) if it had just answered
+# another's (a record is multicast at most once a second); 3 s: two of the unit's queries
+SETTLE_S = 3.0
+MAX_SEEN = 4096  # distinct announcement records remembered as checked
 log = logging.getLogger("empathy.discovery")
 
 
@@ -53,8 +62,8 @@ def _check_ours(host: str) -> None:
             raise OSError(f"{host} is not an address of this machine") from None
 
 
-def _signed(url: str, screen: str) -> bytes:
-    return CONTEXT + url.encode() + b"\0" + screen.encode()
+def _signed(url: str, screen: str, issued_ms: int) -> bytes:
+    return CONTEXT + url.encode() + b"\0" + screen.encode() + b"\0" + str(issued_ms).encode()
 
 
 class Announcement:
@@ -70,6 +79,7 @@ class Announcement:
         self.url = urlunsplit((u.scheme, f"{host}:{u.port}" if u.port else host, u.path,
                                "", ""))
         self.screen, self._address = screen, socket.inet_aton(host)
+        self.issued = 0  # ms, the wall clock's at the last signing
         self.info = self._info(f"empathy-{screen}-{u.scheme}.{SERVICE}", cue_key)
         if not interfaces:
             _check_ours(host)
@@ -81,10 +91,15 @@ class Announcement:
             raise
 
     def _info(self, name: str, cue_key: bytes) -> ServiceInfo:
-        sig = wire.CueSigner(cue_key).sign(_signed(self.url, self.screen)).hex()
+        # issued now (the wall clock, ms: a spare host or a new address announces later
+        # than any recording of the old one, so units take it)
+        at = max(time.time_ns() // 1_000_000, self.issued + 1)
+        self.issued = at
+        sig = wire.CueSigner(cue_key).sign(_signed(self.url, self.screen, at)).hex()
         return ServiceInfo(SERVICE, name, addresses=[self._address],
                            port=urlsplit(self.url).port or 0,
-                           properties={"url": self.url, "screen": self.screen, "sig": sig},
+                           properties={"url": self.url, "screen": self.screen, "at": str(at),
+                                       "sig": sig},
                            server=f"empathy-{self.screen}.local.")
 
     def sign(self, cue_key: bytes) -> None:
@@ -97,63 +112,103 @@ class Announcement:
         self.zc.close()
 
 
+class _Heard(RecordUpdateListener):
+    """Every TXT record of an `_empathy._tcp` instance that reaches the unit, as it comes
+    (zeroconf's loop thread): each distinct one checked once, the newest signed kept.
+
+    Records, not zeroconf's service callbacks: those asked for each name's details in
+    turn, waiting for each, so a rogue announcing names it never answered for held the
+    search on its first one until the search ended (the host's came after it); and a
+    name's cache entry holds one TXT, which a replayed record of the host's own name took."""
+
+    def __init__(self, scheme: str, screen: str, verifier):
+        self.scheme, self.screen, self.verifier = scheme, screen, verifier
+        self.best: tuple[int, str] | None = None  # (issued at, url) of the newest signed
+        self.seen: set[bytes] = set()
+        self.heard = self.checked = 0
+        self.unsigned: list[str] = []  # what others announced, said once the search ends
+        self.found = threading.Event()
+
+    def async_update_records(self, zc, now, records) -> None:
+        for update in records:
+            r = update.new
+            if r.type == _TYPE_TXT and r.name.lower().endswith("." + SERVICE):
+                self.heard += 1
+                if r.text not in self.seen:  # (a record sent again costs a set lookup)
+                    if len(self.seen) >= MAX_SEEN:
+                        self.seen.clear()
+                    self.seen.add(r.text)
+                    self._check(_properties(r.text))
+
+    def _check(self, props: dict) -> None:
+        url, where = props.get("url", ""), props.get("screen", "")
+        try:
+            ok = urlsplit(url).scheme == self.scheme and urlsplit(url).port != 0
+            sig = bytes.fromhex(props.get("sig", ""))
+            issued = int(props.get("at", ""))
+        except ValueError:  # an announcement is network input: a bad one is skipped
+            return
+        if not ok or (self.screen and where != self.screen) or not 0 < issued < 1 << 63:
+            return
+        if self.best and issued <= self.best[0]:
+            return  # no newer than what we hold: not worth a signature check
+        self.checked += 1
+        if len(sig) == wire.SIG_SIZE and self.verifier.verify(_signed(url, where, issued), sig):
+            self.best = (issued, url)
+            self.found.set()
+        elif len(self.unsigned) < 8 and repr(url[:80]) not in self.unsigned:
+            self.unsigned.append(repr(url[:80]))
+
+
+def _properties(text: bytes) -> dict:
+    """A TXT record's `key=value` strings (each one length byte, then the string)."""
+    props, i = {}, 0
+    while i < len(text):
+        item = text[i + 1:i + 1 + text[i]]
+        i += 1 + text[i]
+        key, _, value = item.partition(b"=")
+        props.setdefault(key.decode(errors="replace").lower(), value.decode(errors="replace"))
+    return props
+
+
 def find_host(scheme: str, host_key: bytes, timeout_s: float = 5.0, screen: str = "",
               interfaces=None) -> str:
-    """The first announced receiver URL of this scheme (and screen, if given) signed by
-    the host whose public cue key is `host_key`; those not signed by it are named."""
+    """The receiver URL of this scheme (and screen, if given) that the host whose public
+    cue key is `host_key` announced most recently: once one signed announcement is heard,
+    SETTLE_S more for a newer one (a recorded announcement of the host's old address,
+    replayed, loses to the host's own); those not signed by it are named."""
     if len(host_key) != wire.CUE_KEY_SIZE:
         raise TransportError("finding the host on the LAN needs its public cue key (a unit "
                              "keystore's cue_public_key) to check its announcement by")
-    found: list[str] = []
-    unsigned: list[str] = []  # what others announced, said once the search ends
-    done = threading.Event()
-    verifier = wire.CueVerifier(host_key)
+    heard = _Heard(scheme, screen, wire.CueVerifier(host_key))
     zc = Zeroconf(interfaces=interfaces or [_lan_address()], ip_version=IPVersion.V4Only)
     end = time.monotonic() + timeout_s
-
-    def changed(zeroconf, service_type, name, state_change):
-        if state_change is ServiceStateChange.Removed:
-            return  # Updated too: a rogue that takes the host's very name changes its record
-        # as long as the search has left: a busy unit or a lossy Wi-Fi answered too late for
-        # a fixed 2 s, and the host's announcement, added once, was lost for good
-        info = zeroconf.get_service_info(service_type, name,
-                                         max(100, int((end - time.monotonic()) * 1000)))
-        raw = info.properties if info else {}
-        props = {k.decode(errors="replace"): (v or b"").decode(errors="replace")
-                 for k, v in raw.items()}
-        url, at = props.get("url", ""), props.get("screen", "")
-        try:
-            ok = urlsplit(url).scheme == scheme and urlsplit(url).port != 0
-            sig = bytes.fromhex(props.get("sig", ""))
-        except ValueError:  # an announcement is network input: a bad one is skipped
-            ok, sig = False, b""
-        if not ok or (screen and at != screen):
-            return
-        if len(sig) == wire.SIG_SIZE and verifier.verify(_signed(url, at), sig):
-            found.append(url)
-            done.set()
-        elif len(unsigned) < 8 and repr(url[:80]) not in unsigned:
-            unsigned.append(repr(url[:80]))
-
     try:
-        browser = ServiceBrowser(zc, SERVICE, handlers=[changed])
+        zc.add_listener(heard, None)
+        # (for its queries; QM: answers multicast, heard by every zeroconf on the machine,
+        # where a unicast answer reached only one of those sharing port 5353)
+        browser = ServiceBrowser(zc, SERVICE, handlers=[lambda **_: None],
+                                 question_type=DNSQuestionType.QM)
         try:
-            done.wait(timeout_s)
+            if heard.found.wait(timeout_s):
+                time.sleep(max(0.0, min(end, time.monotonic() + SETTLE_S) - time.monotonic()))
         finally:
             browser.cancel()
     finally:
         zc.close()
-    others = (f"{len(unsigned)} announcement(s) not signed by this unit's host ignored "
-              f"({', '.join(unsigned)}): a rogue on the LAN, or a host older than this unit"
-              if unsigned else "")
-    if not found:
+    log.debug("discovery: %d announcement records heard, %d distinct, %d checked",
+              heard.heard, len(heard.seen), heard.checked)
+    others = (f"{len(heard.unsigned)} announcement(s) not signed by this unit's host ignored "
+              f"({', '.join(heard.unsigned)}): a rogue on the LAN, or a host older than this "
+              "unit" if heard.unsigned else "")
+    if heard.best is None:
         raise TransportError(f"no Empathy host announced a {scheme}:// receiver signed by "
                              f"this unit's host key within {timeout_s:g} s"
                              f"{'; ' + others if others else ''}; configure the host's "
                              "address instead of auto")
     if others:
-        log.warning("discovery: %s; %s taken", others, found[0])
-    return found[0]
+        log.warning("discovery: %s; %s taken", others, heard.best[1])
+    return heard.best[1]
 
 
 def announce_if_lan(url: str, cue_key: bytes, screen: str = "main") -> Announcement | None:

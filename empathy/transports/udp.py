@@ -64,16 +64,19 @@ def _drain(sock, timeout_s: float, limit: int) -> list[bytes]:
 _SO_ATTACH_FILTER, _SKF_NET_OFF = 26, -0x100000  # <linux/filter.h>
 
 
-def hear_only(sock: socket.socket, addr: tuple[str, int]) -> None:
+def hear_only(sock: socket.socket, addr: tuple[str, int] | None) -> None:
     """Have the kernel drop (and count, in /proc/net/udp's drops) every datagram to `sock`
-    that does not come from `addr`: a classic BPF socket filter (Linux; OSError elsewhere)."""
-    ip = int.from_bytes(socket.inet_aton(addr[0]), "big")
-    code = b"".join(struct.pack("HBBI", *i) for i in (
-        (0x20, 0, 0, (_SKF_NET_OFF + 12) & 0xFFFFFFFF),  # ld [IP header + 12]: source
-        (0x15, 0, 3, ip),  # jeq: on, else drop
-        (0x28, 0, 0, 0),  # ldh [0]: the UDP header's source port
-        (0x15, 0, 1, addr[1]),  # jeq: keep, else drop
-        (0x06, 0, 0, 0xFFFFFFFF), (0x06, 0, 0, 0)))  # ret keep, ret drop
+    that does not come from `addr` (None: every datagram): a classic BPF socket filter
+    (Linux; OSError elsewhere)."""
+    prog = [(0x06, 0, 0, 0)]  # ret drop
+    if addr is not None:
+        ip = int.from_bytes(socket.inet_aton(addr[0]), "big")
+        prog = [(0x20, 0, 0, (_SKF_NET_OFF + 12) & 0xFFFFFFFF),  # ld [IP header + 12]: source
+                (0x15, 0, 3, ip),  # jeq: on, else drop
+                (0x28, 0, 0, 0),  # ldh [0]: the UDP header's source port
+                (0x15, 0, 1, addr[1]),  # jeq: keep, else drop
+                (0x06, 0, 0, 0xFFFFFFFF), (0x06, 0, 0, 0)]  # ret keep, ret drop
+    code = b"".join(struct.pack("HBBI", *i) for i in prog)
     buf = ctypes.create_string_buffer(code, len(code))
     sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER,
                     struct.pack("HP", len(code) // 8, ctypes.addressof(buf)))

@@ -11,8 +11,11 @@ capped per peer (api.py), so none can hold the operator's places. With every pla
 a newcomer takes the place of the longest idle connection (no request under way) of the
 machine holding the most, if that machine holds more than the newcomer would: eight
 machines re-opening their 16 half-sent requests as each was closed held all 128 places,
-and the operator's page was reset every try for as long as they cared. Now it takes 128
-machines, one place each.
+and the operator's page was reset every try for as long as they cared. And 128 machines
+holding one place each kept everyone else out (session 34): now a machine holding none
+takes the place of the longest idle connection of any machine, and a connection that has
+shown the operator's (or the metrics) token is never closed for a newcomer: the operator's
+connections, once in, keep their places, and a new one gets in whoever holds the rest.
 
 Behind a reverse proxy every viewer's connection comes from the proxy. The addresses in
 `dashboard.trusted_proxies` (none by default) are exempt from the per-peer connection cap
@@ -80,6 +83,8 @@ class Gate:
         self.open: dict = {}  # handler -> (peer, transport, its first request's deadline)
         self.per_peer: Counter = Counter()
         self.served: set = set()  # handlers whose first request came
+        self.trusted: set = set()  # handlers that showed a token: never evicted
+        self.strangers: Counter = Counter()  # peer -> its connections not in `trusted`
         self.idle: dict = {}  # handlers with no request under way, the longest idle first
         self.heads: Counter = Counter()  # handler -> bytes it sent since it was last idle
         self.proxies = [ipaddress.ip_network(p) for p in trusted_proxies]
@@ -132,13 +137,18 @@ class Gate:
 
     def _evict_for(self, peer: str) -> bool:
         """Every place taken: close the longest idle connection of the machine holding the
-        most, if it holds more than `peer` would (so the peers it evicts cannot evict one
-        another back: no churn). Whoever holds few places keeps them."""
+        most (not counting connections that showed a token, never closed), if it holds
+        more than `peer` would (so the peers it evicts cannot evict one another back: no
+        churn), or if `peer` holds none (128 machines holding one place each kept everyone
+        else out: the longest idle goes, and an evicted machine, holding none, may take a
+        place back from the next longest idle, its own cost)."""
         longest = {}  # peer -> its longest idle connection
         for handler in self.idle:  # longest idle first
-            longest.setdefault(self.open[handler][0], handler)
-        victim = max(longest, key=self.per_peer.__getitem__, default=None)
-        if victim is None or self.per_peer[victim] <= self.per_peer[peer] + 1:
+            if handler not in self.trusted:
+                longest.setdefault(self.open[handler][0], handler)
+        victim = max(longest, key=self.strangers.__getitem__, default=None)
+        if victim is None or (self.strangers[victim] <= self.strangers[peer] + 1
+                              and self.strangers[peer]):
             return False
         handler = longest[victim]
         self.refused(logging.WARNING, "closed an idle connection from %s (%d open from it) for "
@@ -154,6 +164,7 @@ class Gate:
         self.open[handler] = (peer, transport, deadline)
         self.idle[handler] = None
         self.per_peer[peer] += 1
+        self.strangers[peer] += 1
 
     def _closed(self, handler) -> None:
         if handler not in self.open:  # evicted: counted out then
@@ -164,6 +175,16 @@ class Gate:
         self.idle.pop(handler, None)
         self.heads.pop(handler, None)
         self.per_peer -= Counter({peer: 1})  # (drops the peer at 0)
+        if handler in self.trusted:
+            self.trusted.discard(handler)
+        else:
+            self.strangers -= Counter({peer: 1})
+
+    def trust(self, handler) -> None:
+        """A request on this connection showed a token: it keeps its place."""
+        if handler in self.open and handler not in self.trusted:
+            self.trusted.add(handler)
+            self.strangers -= Counter({self.open[handler][0]: 1})
 
     def saw_request(self, handler) -> None:
         """A request is under way on this connection: it cannot be evicted."""
