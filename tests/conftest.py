@@ -65,7 +65,7 @@ LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_rese
                    r"test_sim_lag\.py|test_seat_faults_edge\.py|test_ble_strap_stop\.py|"
                    r"test_unit_stop\.py|test_board_contact_settle\.py|test_lsl_source\.py|"
                    r"test_board_clock_stray\.py|redteam/test_brainflow_red\.py|"
-                   r"test_sensors_read_nothing\.py)")
+                   r"test_sensors_read_nothing\.py|redteam/test_net34_discovery\.py)")
 
 
 # The light pass's files, longest first (seconds a file on one worker: 87, 77, 60, 50, 45,
@@ -81,7 +81,7 @@ LIGHT_ORDER = ("test_guide_tester", "test_board_contact_settle", "test_viewer_de
                "test_research_seats", "test_brainflow_source", "test_unit_stop",
                "test_session21_red", "test_ble_strap_pmd", "test_hr_only", "test_serial_replug",
                "test_seat_faults_edge", "test_ble_strap_stop", "test_brainflow_red",
-               "test_sensors_read_nothing")
+               "test_sensors_read_nothing", "test_net34_discovery")
 
 
 # Files that spend CPU only: signal processing, simulation, parsing and fuzzing in the
