@@ -20,7 +20,7 @@ from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
                                        QUIET_FRAC, RHYTHM_GAP, SEARCH_GAP,
                                        SEARCH_SLACK, STEEP_OUTLIER, STEEP_S, STEP_FRAC,
-                                       STEP_SPREAD,
+                                       STEP_SPREAD, T_SLOPE,
                                        pulse_in_rhythm)
 from empathy.edge.ppg_search import PulseSearch
 
@@ -96,13 +96,16 @@ class BeatGates(PulseSearch):
         beats after its PVCs 0.31. Not where the last beat is over STEEP_OUTLIER times as
         steep as the recent beats' median (a spike taken for a beat: the next true beats
         would go; 106's PVCs stand at most 2.0 of it), nor with under 4 recent beats, after
-        a silence (the references start over), or where the last beat has left history."""
+        a silence (the references start over), or where the last beat has left history.
+        Inside the T-wave window (`late_s`) it needs T_SLOPE, as Pan-Tompkins asks: a T wave
+        as tall as the QRS rises at 0.3-0.4 of its slope (tests/test_heart_ecg_twave.py)."""
         if (not self.m.min_slope or len(self.steeps) < 4 or p - self._heard() > self.silence
                 or self.last_peak - self.delay - self.back < h0):
             return False
         last = self._steepness(self.last_peak, h0)
+        least = T_SLOPE if self.m.late_s and p - self.last_peak < self.late else self.m.min_slope
         return (last <= STEEP_OUTLIER * _median(self.steeps)
-                and self._steepness(p, h0, end) < self.m.min_slope * last)
+                and self._steepness(p, h0, end) < least * last)
 
     def _rhythm_wins(self, p: int, h: float) -> bool:
         """A candidate p that passed the height gate after a doubtful beat (_doubt) replaces

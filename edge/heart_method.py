@@ -58,6 +58,7 @@ STEEP_S = 0.02  # (steepness: the change over this long)
 # a candidate under this many times the last beat's steepness is no QRS (ECG; see _gentle),
 # unless that beat is this many times as steep as the recent beats' median
 MIN_SLOPE, STEEP_OUTLIER = 0.25, 2.5
+T_SLOPE = 0.5  # inside late_s's T-wave window: Pan-Tompkins' half of the last QRS's slope
 QUIET_FRAC = (0.2, 0.03)  # in a gap, over the height it needs: this much of it at most, and
 QUIET_AROUND_S = (0.1, 0.15)  # its complex: this long before and after its peak
 FLOOR_GAP = 1.3  # the shortest gap searched across a drop-out to the floor (_across_floor)
