@@ -106,6 +106,9 @@ def _wrist(rec: str, what: str, held_out: bool = False) -> Record:
 # the thirty-third pass's fresh blind set (all held out): first scored in that pass, once,
 # with no detector changed; the page pools it apart
 FRESH = frozenset(f"bidmc-{n}" for n in (14, 15, 16, 17, 18, 19, 24, 25, 26, 27, 28, 29))
+# the thirty-fourth pass's second blind set (all held out): first scored at that pass's end,
+# once, after its PPG change was tuned on tuning records alone
+FRESH2 = frozenset(f"bidmc-{n}" for n in (30, 31, 32, 33, 34, 35, 36, 37, 40, 41, 42, 43))
 
 RECORDS = (
     Record("mitdb-208", "ecg", SCIPY_WHEEL, "scipy/misc/ecg.dat", "scipy_ecg",
@@ -252,6 +255,9 @@ RECORDS = (
     # issue 19's thirty-third pass (fresh): a blind set, all held out, fixed before any
     # detector ran on them (the same rule, the next twelve; cut_pulse_excerpts.BIDMC_FRESH)
     *(_bidmc(name[6:], held_out=True) for name in sorted(FRESH)),
+    # issue 19's thirty-fourth pass (ppgruns): a second blind set, all held out, fixed
+    # before any PPG detector ran on them (cut_pulse_excerpts.BIDMC_FRESH2)
+    *(_bidmc(name[6:], held_out=True) for name in sorted(FRESH2)),
     Record("neurokit-rest", "ppg", "reference", "neurokit-rest.npz", "pulse_npz", 100.0,
            "NeuroKit2's `bio_resting_5min_100hz`: 5 min of one adult's PPG at rest; "
            "reference: the simultaneous ECG's R peaks (`edge/heart_reference/"

@@ -33,7 +33,7 @@ from empathy.edge.heart_page import (TRACKED, annotated_tuning_section, annotati
                                      detail, plausible_section, pulse_section, summary,
                                      wrist_section)
 from empathy.edge.heart_passes import passes_section
-from empathy.edge.heart_records import FRESH
+from empathy.edge.heart_records import FRESH, FRESH2
 from empathy.edge.motion import motion_gate
 from empathy.edge.ppg_guide import guided_beats
 from empathy.edge.ppg_motion_validation import page_section as wrist_acc_section
@@ -209,13 +209,15 @@ def noise_stress_apart(results: list[dict]) -> tuple:
 
 
 def fresh_apart(results: list[dict]) -> tuple:
-    """The thirty-third pass's fresh blind set pooled apart from the held-out records scored
-    in earlier passes (most of those seen many times)."""
-    if not any(r["rec"].name in FRESH for r in results):
+    """The thirty-third and thirty-fourth passes' fresh blind sets pooled apart from the
+    held-out records scored in earlier passes (most of those seen many times)."""
+    if not any(r["rec"].name in FRESH | FRESH2 for r in results):
         return ()
     return (("pooled, the fresh set alone (first scored in the thirty-third pass)",
              lambda n: n in FRESH),
-            ("pooled without the fresh set", lambda n: n not in FRESH))
+            ("pooled, the second fresh set alone (first scored in the thirty-fourth pass)",
+             lambda n: n in FRESH2),
+            ("pooled without the fresh sets", lambda n: n not in FRESH | FRESH2))
 
 
 def write_page(out_dir: Path) -> Path:
