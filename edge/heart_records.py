@@ -84,11 +84,11 @@ def _cinc15(rec: str, alarm: str, held_out: bool = False) -> Record:
                   f"(`edge/heart_reference/{f}`)", held_out=held_out, annotation=f)
 
 
-def _bidmc(rec: str, held_out: bool) -> Record:
+def _bidmc(rec: str, held_out: bool, window: str = "first 4 min") -> Record:
     """4 min of a BIDMC record: an ICU patient's finger PPG, its reference lead II's R peaks."""
     f = f"bidmc-{rec}.npz"
     return Record(f[:-4], "ppg", "reference", f, "pulse_npz", 125.0,
-                  f"BIDMC PPG and Respiration Dataset record {rec}, first 4 min: an ICU "
+                  f"BIDMC PPG and Respiration Dataset record {rec[:2]}, {window}: an ICU "
                   f"patient's finger PPG; reference: the simultaneous lead II's R peaks "
                   f"(`edge/heart_reference/{f}`)", held_out=held_out, annotation=f)
 
@@ -258,6 +258,11 @@ RECORDS = (
     # issue 19's thirty-fourth pass (ppgruns): a second blind set, all held out, fixed
     # before any PPG detector ran on them (cut_pulse_excerpts.BIDMC_FRESH2)
     *(_bidmc(name[6:], held_out=True) for name in sorted(FRESH2)),
+    # and tuning excerpts chosen by their ECG's runs of premature beats, no PPG detector run
+    # first (cut_pulse_excerpts.BIDMC_RUNS)
+    _bidmc("53", held_out=False),
+    _bidmc("45-late", held_out=False, window="4-8 min"),
+    _bidmc("06-late", held_out=False, window="4-8 min"),
     Record("neurokit-rest", "ppg", "reference", "neurokit-rest.npz", "pulse_npz", 100.0,
            "NeuroKit2's `bio_resting_5min_100hz`: 5 min of one adult's PPG at rest; "
            "reference: the simultaneous ECG's R peaks (`edge/heart_reference/"
