@@ -20,8 +20,9 @@ Change records as the QT Database resampled them; eleven tuning, 35 held out, 24
 fresh blind set);
 and PPG with a simultaneous
 ECG whose beats are its reference: one minute of five wrist PPG recordings during exercise
-(Jarchi & Casson 2017, `wrist-<record>.npz`) and 4 min of 21 ICU patients' finger PPG
-(BIDMC 01-05, 10-19 and 24-29, `bidmc-<record>.npz`; 14-29 a fresh blind set) and of two more (PhysioNet/CinC Challenge 2015 v102s and a103l,
+(Jarchi & Casson 2017, `wrist-<record>.npz`) and 4 min of 36 ICU patients' finger PPG
+(BIDMC 01-05, 10-19, 24-37 and 40-43, `bidmc-<record>.npz`; 14-29 a fresh blind set, 30-43 a
+second; and 53, 45's and 06's last 4 min, tuning with runs of premature beats) and of two more (PhysioNet/CinC Challenge 2015 v102s and a103l,
 `cinc15-<record>.npz`), all ODC-By 1.0, and 5 min of an adult's PPG at rest
 (NeuroKit2's `bio_resting_5min_100hz`, MIT, `neurokit-rest.npz`) (`trusted_spans`: where
 that reference is scored; the scorer shifts PPG beats by their pulse travel time).

@@ -92,11 +92,11 @@ def _cinc15(rec: str, alarm: str, held_out: bool = False) -> Record:
                   f"(`edge/heart_reference/{f}`)", held_out=held_out, annotation=f)
 
 
-def _bidmc(rec: str, held_out: bool) -> Record:
+def _bidmc(rec: str, held_out: bool, window: str = "first 4 min") -> Record:
     """4 min of a BIDMC record: an ICU patient's finger PPG, its reference lead II's R peaks."""
     f = f"bidmc-{rec}.npz"
     return Record(f[:-4], "ppg", "reference", f, "pulse_npz", 125.0,
-                  f"BIDMC PPG and Respiration Dataset record {rec}, first 4 min: an ICU "
+                  f"BIDMC PPG and Respiration Dataset record {rec[:2]}, {window}: an ICU "
                   f"patient's finger PPG; reference: the simultaneous lead II's R peaks "
                   f"(`edge/heart_reference/{f}`)", held_out=held_out, annotation=f)
 
@@ -119,6 +119,9 @@ FRESH = frozenset(f"bidmc-{n}" for n in (14, 15, 16, 17, 18, 19, 24, 25, 26, 27,
 FRESH_ECG = frozenset(f"qtdb-sel{n}" for n in (
     14157, 14172, 16265, 16272, 16420, 16483, 16539, 16773, 16786, 17152, 17453, 301, 306, 307,
     308, 803, 808, 811, 840, 847, 871, 872, 873, 883))
+# the thirty-fourth pass's second blind set (all held out): first scored at that pass's end,
+# once, after its PPG change was tuned on tuning records alone
+FRESH2 = frozenset(f"bidmc-{n}" for n in (30, 31, 32, 33, 34, 35, 36, 37, 40, 41, 42, 43))
 
 RECORDS = (
     Record("mitdb-208", "ecg", SCIPY_WHEEL, "scipy/misc/ecg.dat", "scipy_ecg",
@@ -268,6 +271,14 @@ RECORDS = (
     # issue 19's thirty-third pass (fresh): a blind set, all held out, fixed before any
     # detector ran on them (the same rule, the next twelve; cut_pulse_excerpts.BIDMC_FRESH)
     *(_bidmc(name[6:], held_out=True) for name in sorted(FRESH)),
+    # issue 19's thirty-fourth pass (ppgruns): a second blind set, all held out, fixed
+    # before any PPG detector ran on them (cut_pulse_excerpts.BIDMC_FRESH2)
+    *(_bidmc(name[6:], held_out=True) for name in sorted(FRESH2)),
+    # and tuning excerpts chosen by their ECG's runs of premature beats, no PPG detector run
+    # first (cut_pulse_excerpts.BIDMC_RUNS)
+    _bidmc("53", held_out=False),
+    _bidmc("45-late", held_out=False, window="4-8 min"),
+    _bidmc("06-late", held_out=False, window="4-8 min"),
     Record("neurokit-rest", "ppg", "reference", "neurokit-rest.npz", "pulse_npz", 100.0,
            "NeuroKit2's `bio_resting_5min_100hz`: 5 min of one adult's PPG at rest; "
            "reference: the simultaneous ECG's R peaks (`edge/heart_reference/"

@@ -33,7 +33,7 @@ from empathy.edge.heart_page import (TRACKED, annotated_tuning_section, annotati
                                      detail, plausible_section, pulse_section, summary,
                                      wrist_section)
 from empathy.edge.heart_passes import passes_section
-from empathy.edge.heart_records import FRESH, FRESH_ECG
+from empathy.edge.heart_records import FRESH, FRESH2, FRESH_ECG
 from empathy.edge.motion import motion_gate
 from empathy.edge.ppg_guide import guided_beats
 from empathy.edge.ppg_motion_validation import page_section as wrist_acc_section
@@ -209,14 +209,20 @@ def noise_stress_apart(results: list[dict]) -> tuple:
 
 
 def fresh_apart(results: list[dict]) -> tuple:
-    """A fresh blind set (the thirty-third pass's PPG, the thirty-fourth's ECG) pooled apart
-    from the held-out records scored in earlier passes (most of those seen many times)."""
-    for fresh, which in ((FRESH, "thirty-third"), (FRESH_ECG, "thirty-fourth")):
-        if any(r["rec"].name in fresh for r in results):
-            return ((f"pooled, the fresh set alone (first scored in the {which} pass)",
-                     lambda n: n in fresh),
-                    ("pooled without the fresh set", lambda n: n not in fresh))
-    return ()
+    """The fresh blind sets (the thirty-third pass's PPG, the thirty-fourth's PPG and ECG)
+    pooled apart from the held-out records scored in earlier passes (most of those seen many
+    times)."""
+    names = {r["rec"].name for r in results}
+    sets = [(s, label) for s, label in (
+        (FRESH, "the fresh set alone (first scored in the thirty-third pass)"),
+        (FRESH2, "the second fresh set alone (first scored in the thirty-fourth pass)"),
+        (FRESH_ECG, "the fresh ECG set alone (first scored in the thirty-fourth pass)"))
+        if names & s]
+    if not sets:
+        return ()
+    every = frozenset().union(*(s for s, _ in sets))
+    return (*((f"pooled, {label}", lambda n, s=s: n in s) for s, label in sets),
+            ("pooled without the fresh set" + "s" * (len(sets) > 1), lambda n: n not in every))
 
 
 def write_page(out_dir: Path) -> Path:

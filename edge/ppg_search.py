@@ -1,13 +1,16 @@
 """PPG search-back: where the band-passed pulse hides from _search_back's usual test.
 
 A weak pulse on a falling baseline that splits a gap evenly, a premature beat's small
-early pulse before a pause, and pulses across a drop-out to the floor (the filter's answer
-to the return hides them). A mixin of `BeatGates` (heart_gates), reading the stream's state.
+early pulse before a pause, a pulse of a run of premature beats (a gap too short for the
+usual search), and pulses across a drop-out to the floor (the filter's answer to the return
+hides them). A mixin of `BeatGates` (heart_gates), reading the stream's state.
 """
 
 from __future__ import annotations
 
-from empathy.edge.heart_method import EARLY_GAP, MIN_HEIGHT, RISE_REGULAR
+from empathy.edge.heart_beats import _median
+from empathy.edge.heart_method import (EARLY_GAP, MIN_HEIGHT, RISE_REGULAR, RUN_RISE,
+                                       RUN_STEADY)
 
 
 class PulseSearch:
@@ -49,6 +52,34 @@ class PulseSearch:
         trough = float(self.y[max(lo + k - self.pre, h0) - h0:lo + k - h0].min())
         small = float(w[k]) < MIN_HEIGHT * self.heights[-1]
         return lo + k if small and float(w[k]) - trough >= 2 * least else -1
+
+    def _run_pulse(self, p: int, med: float, floor: int, h0: int) -> None:
+        """PPG: in a run of premature beats (a short interval, then another, no pause) a
+        pulse comes soon after the last, its filling short: smaller, and its energy block
+        may not open while the beat-wide average still holds the last pulse; the gap it
+        leaves (RUN_GAP to SEARCH_GAP's first recent intervals) is too short for
+        _search_back. In a steady rhythm (the last 4 intervals within RUN_STEADY of their
+        median; under motion the beats come at motion's) the tallest band-passed peak
+        EARLY_GAP intervals or more from both beats is that pulse if it rises from the
+        trough before it (the shape window) by twice the search's bar (as _even_split's),
+        under RUN_RISE of the recent heights (a short filling's pulse is no taller than the
+        usual) and stands no deeper under zero than that bar's twice (a wave on motion's
+        downswing did). Like _in_rhythm's weak beats it does not put off the height gate's
+        start-over (after motion the heights are motion's)."""
+        last = self.last_peak
+        if not all(abs(r - med) <= RUN_STEADY * med for r in list(self.rr)[-4:]):
+            return
+        lo = max(int(last + EARLY_GAP * med), last + self.refr, floor)
+        w = self.y[lo - h0:min(int(p - EARLY_GAP * med), p - self.refr) - h0]
+        k = int(w.argmax()) if len(w) else 0
+        if not 0 < k < len(w) - 1:
+            return
+        bar = 2 * self.m.search_height * _median(self.heights)
+        rise = float(w[k]) - float(self.y[max(lo + k - self.pre, h0) - h0:lo + k - h0].min())
+        if bar <= rise < RUN_RISE * _median(self.heights) and float(w[k]) >= -bar:
+            if self.weak_since is None:
+                self.weak_since = last
+            self._found_back(lo + k, bar / 2, wide=True)
 
     def _across_floor(self, p: int, floor: int, h0: int) -> bool:
         """PPG: the gap to p crosses a drop-out to the floor, so _search_back searches it

@@ -42,13 +42,15 @@ def pulses(name: str):
     return x, fs, spans, tops[1:], feet
 
 
-def premature(x, tops, feet, k: int, frac: float, scale: float):
-    """x with pulse k (tops[k], its foot feet[k]) made premature, as the module says;
+def premature(x, tops, feet, k: int, frac: float, scale: float, after: int | None = None):
+    """x with pulse k (tops[k], its foot feet[k]) made premature, as the module says, `frac`
+    of the interval after the top before (or after `after`: a run's pulse before it);
     returns (new x, its top). The pulses either side must be in x's trusted spans."""
     x = x.copy()
     f0, f1 = feet[k], feet[k + 1]  # pulse k's foot and the next pulse's foot
     shape = x[f0:f1] - np.linspace(x[f0], x[f1], f1 - f0)  # above its chord
-    start = tops[k - 1] + round(frac * (tops[k] - tops[k - 1])) - (tops[k] - f0)
+    after = tops[k - 1] if after is None else after
+    start = after + round(frac * (tops[k] - tops[k - 1])) - (tops[k] - f0)
     seg = np.linspace(x[start], x[f1], f1 - start)  # the falling tail, straight on
     n = min(len(shape), len(seg))
     seg[:n] += scale * shape[:n]
@@ -56,15 +58,21 @@ def premature(x, tops, feet, k: int, frac: float, scale: float):
     return x, start + (tops[k] - f0)
 
 
-def with_premature(name: str, frac: float, scale: float):
+def with_premature(name: str, frac: float, scale: float, then: float = 0.0):
     """A tuning record with one pulse in EVERY made premature (where the rhythm around it
-    is steady): (x, fs, trusted spans, every pulse top in s, the premature ones' in s)."""
+    is steady): (x, fs, trusted spans, every pulse top in s, the premature ones' in s).
+    `then`: a run of two, the next pulse too made premature, `then` of its interval after
+    the first (as small); the one after it comes where it did (a pause)."""
     x, fs, spans, tops, feet = pulses(name)
     iv = np.diff(tops)
     med = float(np.median(iv))
     truth, early = tops.astype(float), []
-    for k in range(2, len(tops) - 2, EVERY):
-        if np.all(np.abs(iv[k - 2:k + 2] - med) <= STEADY * med):
+    run = int(then > 0)  # (a run's second pulse and the one after it steady too)
+    for k in range(2, len(tops) - 2 - run, EVERY):
+        if np.all(np.abs(iv[k - 2:k + 2 + run] - med) <= STEADY * med):
             x, truth[k] = premature(x, tops, feet, k, frac, scale)
             early.append(truth[k])
+            if then:
+                x, truth[k + 1] = premature(x, tops, feet, k + 1, then, scale, int(truth[k]))
+                early.append(truth[k + 1])
     return x, fs, spans, truth / fs, np.array(early) / fs

@@ -137,11 +137,21 @@ def test_clipping_makes_no_heartbeat_nor_a_wrong_rate():
     # with the raw intervals, within since a PPG's headline mends a missed pulse)
     from empathy.edge.heart_corpus import RECORDS
 
+    # (or, where an ECG gives the true rate, the clipped record's is nearer it: bidmc-53's
+    # runs of premature beats, whose small pulses the untouched record's tops hide more of,
+    # 86.6 and 89.7 bpm for its ECG's 93.7)
+    from empathy.edge.heart_corpus import annotated_beats, trusted_spans
+
     said = {}
     for rec in RECORDS:
         if rec.kind != "ppg" or rec.held_out:
             continue
         said[rec.name] = rates = _clipped_rates(rec.name)
+        if trusted_spans(rec) is not None and None not in rates:
+            x, fs = record_data(rec)
+            ecg = 60 * len(annotated_beats(rec, len(x), fs)) / (len(x) / fs)
+            if abs(rates[1] - ecg) < abs(rates[0] - ecg):
+                continue
         assert rates[1] is None or (rates[0] is not None and abs(rates[1] - rates[0]) <= 1.5), \
             (rec.name, rates)
     # (not a test that cannot fail: the readable ones do read a heart)

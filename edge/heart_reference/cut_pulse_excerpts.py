@@ -69,32 +69,52 @@ BIDMC = {"02": "tuning", "03": "held out", "04": "tuning", "05": "held out",
 # whose patient is in no other BIDMC record (20-23 are one patient)
 BIDMC_FRESH = {rec: "held out" for rec in ("14", "15", "16", "17", "18", "19",
                                            "24", "25", "26", "27", "28", "29")}
+# issue 19's thirty-fourth pass (ppgruns): a second blind set, every record held out, fixed
+# before any PPG detector ran on them: in number order from 30 (past every record used or
+# seen), each record whose patient is in no other BIDMC record, the first twelve (38 and 39
+# are one patient)
+BIDMC_FRESH2 = {rec: "held out" for rec in ("30", "31", "32", "33", "34", "35", "36", "37",
+                                            "40", "41", "42", "43")}
+# and, after BIDMC_FRESH2 was cut, tuning excerpts with runs of premature beats, chosen by
+# their ECG reference alone (no PPG detector ran on them first): of the records still unused
+# (06-09, 20-23, 38, 39, 44-53) and the 4-8 min of the tuning records 02, 04, 10 and 12, each
+# record's 4 min holding the most R-R intervals under 0.9 of the median of the 9 around them
+# next to another such inside the reference's trusted spans, those with at least 3 (53: 19,
+# 45's 4-8 min: 11, 06's 4-8 min: 4; the next, 38, holds 1): name -> (record, start s)
+BIDMC_RUNS = {"53": ("53", 0.0), "45-late": ("45", 240.0), "06-late": ("06", 240.0)}
 
 
-def cut_bidmc(csv_path: Path, out: Path, rec: str = "01", use: str = "held out") -> dict:
+def cut_bidmc(csv_path: Path, out: Path, rec: str = "01", use: str = "held out",
+              start_s: float = 0.0) -> dict:
     """A BIDMC PPG and Respiration Dataset record (PhysioNet `bidmc` 1.0.0, ODC-By 1.0; its
     `bidmc_NN_Signals.csv`: 8 min at 125 Hz of RESP, PLETH, II and other leads, in an order
-    its header gives), its first BIDMC_S: PLETH as the 10-bit codes it was exported from (x
-    1023, exact), lead II as codes of its (up to six, in some records seven) decimals, the
-    reference from lead II."""
+    its header gives), its BIDMC_S from start_s (the first by default): PLETH as the codes
+    it was exported from (x 1023, exact: 10-bit, 12-bit in a few records), lead II as codes
+    of its (up to six, in some records seven or eight) decimals, the reference from lead II."""
     head = [h.strip() for h in csv_path.open().readline().split(",")]
     t = np.loadtxt(csv_path, delimiter=",", skiprows=1)
     fs = 125.0
     # its time column is printed to 2-3 decimals: 60001 rows over 480 s is the 125 Hz
     assert len(t) == 60001 and t[-1, 0] == 480.0, "not 8 min at 125 Hz"
-    t = t[:int(BIDMC_S * fs)]  # the first 4 min: the repository's share of recordings is small
+    # 4 min: the repository's share of recordings is small
+    t = t[int(start_s * fs):int((start_s + BIDMC_S) * fs)]
     ii = t[:, head.index("II")]
-    scale_ecg = next(q for q in (1e-6, 1e-7) if np.abs(ii / q - np.round(ii / q)).max() < 1e-3)
+    # 5 significant digits: to 1e-8 where a lead's values are small (45's 4-8 min)
+    scale_ecg = next(q for q in (1e-6, 1e-7, 1e-8)
+                     if np.abs(ii / q - np.round(ii / q)).max() < 1e-3)
     raw = {"ppg": t[:, head.index("PLETH")] * 1023.0, "ecg": ii / scale_ecg}
     codes = {k: np.round(v).astype(np.int32) for k, v in raw.items()}
-    assert np.abs(raw["ppg"] - codes["ppg"]).max() < 0.01
+    # the CSV prints 5 significant digits: a value over 1 (12-bit PLETH codes, in 40, 42, 44-48,
+    # 52, 53) is to 1e-4, 0.05 of a code; still exact
+    assert np.abs(raw["ppg"] - codes["ppg"]).max() < 0.06
     ref = ecg_reference(codes["ecg"] * scale_ecg, fs)
     spans = plausible_spans(ref)
     np.savez_compressed(out / f"bidmc-{rec}.npz", **codes, scale_ecg=scale_ecg,
                         scale_ppg=1 / 1023,
                         fs_hz=fs, beats=np.round(ref * fs).astype(np.int32), spans_s=spans,
                         record=f"bidmc{rec}", use=use,
-                        what="an ICU patient's finger PPG and lead II, first 4 min")
+                        what="an ICU patient's finger PPG and lead II, " +
+                        ("first 4 min" if start_s == 0 else f"{start_s:g}-{start_s + BIDMC_S:g} s"))
     return {"record": f"bidmc{rec}", "use": use, "beats": len(ref),
             "trusted_s": round(float(np.sum(spans[:, 1] - spans[:, 0])), 1)}
 
@@ -191,9 +211,12 @@ def cut(csv_dir: Path, name: str, out: Path) -> dict:
 if __name__ == "__main__":  # CSV_DIR: the wrist records' CSVs and bidmc_01_Signals.csv;
     src, dst = Path(sys.argv[1]), Path(__file__).resolve().parent  # or --cinc15 WFDB_DIR,
     # or --neurokit CSV, or --bidmc DIR
-    if sys.argv[1] == "--bidmc":  # a folder of bidmc_NN_Signals.csv: 01, BIDMC, BIDMC_FRESH
-        for rec, use in {"01": "held out", **BIDMC, **BIDMC_FRESH}.items():
+    if sys.argv[1] == "--bidmc":  # bidmc_NN_Signals.csv: 01, BIDMC, BIDMC_FRESH, BIDMC_FRESH2
+        for rec, use in {"01": "held out", **BIDMC, **BIDMC_FRESH, **BIDMC_FRESH2}.items():
             print(cut_bidmc(Path(sys.argv[2]) / f"bidmc_{rec}_Signals.csv", dst, rec, use))
+        for name, (rec, start) in BIDMC_RUNS.items():
+            print(cut_bidmc(Path(sys.argv[2]) / f"bidmc_{rec}_Signals.csv", dst, name, "tuning",
+                            start))
         sys.exit()
     if sys.argv[1] == "--neurokit":  # NeuroKit2's data/bio_resting_5min_100hz.csv
         print(cut_neurokit(Path(sys.argv[2]), dst))

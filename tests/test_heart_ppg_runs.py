@@ -1,0 +1,93 @@
+"""PPG pulses in runs of premature beats (issue 19, thirty-fourth pass: on the first fresh
+BIDMC set a premature beat's pulse was missed where another short interval followed it, no
+pause, so the gap it left, 1.47-1.86 intervals, was too short for search-back). Reproduced
+on tuning material only: bidmc-53 (a tuning record chosen by its ECG's runs of premature
+beats) and clean tuning BIDMC finger PPG with runs of two premature beats laid on from the
+record's own pulses (tests/ppg_early_model.py, a model that shares no constant with the
+detector), scored inside the ECG reference's trusted spans."""
+
+import numpy as np
+
+from empathy.edge.beat_score import beat_match, in_spans, lagged_match, matched_ref, t_wave_free
+from empathy.edge.heart import BeatStream, ppg_peaks
+from empathy.edge.heart_beats import _join
+from empathy.edge.heart_corpus import (annotated_beats, record, record_data, reference_lead,
+                                       trusted_spans)
+from ppg_early_model import pulses, with_premature
+
+RECORDS = ("bidmc-02", "bidmc-10", "bidmc-12")  # tuning records, a steady sinus rhythm
+# (where the first pulse starts, of the interval; where the second starts after it; their
+# size, of the pulses they copy): bidmc-53's runs, 0.8-0.85 of the median R-R twice, and the
+# fresh set's short intervals, 0.74-0.91
+CASES = ((0.76, 0.84, 0.6), (0.8, 0.8, 0.4))
+
+
+def _scored(name: str, frac: float, then: float, scale: float):
+    x, fs, spans, truth, early = with_premature(name, frac, scale, then)
+    ours = in_spans(ppg_peaks(x, fs).idx / fs, spans)
+    truth = in_spans(truth, spans)
+    laid = np.isin(truth, early)
+    return int(np.count_nonzero(~matched_ref(truth, ours)[laid])), int(laid.sum()), \
+        beat_match(truth, ours)
+
+
+def test_the_model_lays_runs_of_two_short_intervals():
+    x, fs, spans, truth, early = with_premature("bidmc-02", 0.76, 0.6, then=0.84)
+    i = np.flatnonzero(np.isin(truth, early))
+    first, second = i[::2], i[1::2]
+    iv = np.diff(truth)
+    usual = np.ones(len(iv), bool)
+    usual[np.concatenate((first - 1, first, second))] = False  # the run's and the pause
+    med = np.median(iv[usual])
+    assert len(first) >= 30 and np.array_equal(second, first + 1)
+    assert np.all(iv[first - 1] < 0.9 * med) and np.all(iv[second - 1] < 0.95 * med)
+    gap = truth[second] - truth[first - 1]  # what a missed first pulse leaves (breathing
+    # sways the record's intervals: 1.54-1.71 of their median)
+    assert 1.5 * med < np.median(gap) < 1.66 * med and np.all(gap > 1.4 * med)
+
+
+def test_pulses_in_runs_of_premature_beats_are_found():
+    """Pooled over the three records and both cases, at most one in nine may be missed:
+    before this pass ours missed 159 of the 448 laid on, now 29 (NeuroKit2: 10)."""
+    missed = total = 0
+    for name in RECORDS:
+        for case in CASES:
+            m, n, _ = _scored(name, *case)
+            missed, total = missed + m, total + n
+    assert total >= 400
+    assert missed <= total / 9, (missed, total)
+
+
+def test_no_extra_beat_where_none_was_laid():
+    """The search that finds them adds no beat elsewhere: pooled, at most two extra beats
+    more than ours places on the clean records (bidmc-10's laid pulses placed over the
+    match window off their tops: 11 and 10 before this pass too, 9 clean)."""
+    clean = 0
+    for name in RECORDS:
+        x, fs, spans, tops, _ = pulses(name)
+        clean += beat_match(in_spans(tops / fs, spans),
+                            in_spans(ppg_peaks(x, fs).idx / fs, spans)).fp
+    for case in CASES:
+        assert sum(_scored(name, *case)[2].fp for name in RECORDS) <= clean + 2
+
+
+def test_bidmc_53s_pulses_in_runs_are_found():
+    """bidmc-53 (tuning; chosen by its ECG alone): inside its trusted spans ours missed 8 R
+    peaks' pulses, 7 of them in a run of short intervals (the pulse 0.67-0.82 of an
+    interval after ours, no energy block opened for it); NeuroKit2 1. Now 5, no extra beat
+    (the search that found all but one, 3 more in a rhythm less steady, put beats on motion's
+    waves: heart_method's note)."""
+    rec = record("bidmc-53")
+    x, fs = record_data(rec)
+    ref, _ = t_wave_free(annotated_beats(rec, len(x), fs), reference_lead(rec), fs)
+    m, _ = lagged_match(ref, ppg_peaks(x, fs).idx / fs, trusted_spans(rec))
+    assert m.fn <= 5 and m.fp == 0, m
+
+
+def test_streamed_in_chunks_they_are_the_same_beats():
+    """The run search reads history only where it holds the same samples whatever the
+    chunking: streamed 37 samples at a time, every beat as in one call."""
+    x, fs, _, _, _ = with_premature("bidmc-12", 0.76, 0.6, then=0.84)
+    st = BeatStream(fs, "ppg")
+    beats = _join([st.push(x[i:i + 37]) for i in range(0, len(x), 37)] + [st.finish()])
+    assert np.array_equal(beats.idx, ppg_peaks(x, fs).idx)
