@@ -72,6 +72,7 @@ class Segment:
     captions: tuple[tuple[str, Path], ...] = ()
     rate: Optional[float] = None     # an image sequence's: the fps it plays at
     colour: Optional[str] = None     # and its curve (player/imgseq.py COLOURS)
+    frame_step: int = 1              # and its files' numbers' step (on twos: 2)
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ def _describe(rep: Report, sid: str, seg):
         return describe(seg.media)
     from empathy.host.player.imgseq import clip_info  # an image sequence: its frames' names
 
-    info, gaps = clip_info(seg.media, seg.rate, seg.colour)
+    info, gaps = clip_info(seg.media, seg.rate, seg.colour, seg.frame_step)
     if gaps:
         rep.add("warning", f"segment {sid!r}: {gaps}", sid, "media")
     return info

@@ -45,6 +45,7 @@ class Draft:
     captions: tuple[tuple[str, Path], ...] = ()  # (language, file) beside the clip
     rate: Optional[float] = None   # an image sequence's fps and colour (player/imgseq.py)
     colour: Optional[str] = None
+    step: int = 1                  # its files' numbers' step (.otio frame_step)
 
 
 def _natural(name: str) -> list:
@@ -183,10 +184,11 @@ def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[
     for clip, in_s, dur in shown_clips(tl, path, warn):
         media = media_path(clip, path, search, listings)
         if seqs.pattern(media):  # one frame of a numbered run: the run is the clip
-            media, in_s, out_s, rate, colour = seqs.draft(clip, media, in_s, dur,
-                                                          starts.given(clip))
+            media, in_s, out_s, rate, colour, step = seqs.draft(clip, media, in_s, dur,
+                                                                starts.given(clip))
             drafts.append(Draft(ident(clip.name or "clip"), media, round(dur, 6),
-                                round(in_s, 6), round(out_s, 6), rate=rate, colour=colour))
+                                round(in_s, 6), round(out_s, 6), rate=rate, colour=colour,
+                                step=step))
             continue
         in_s = starts.in_point(clip, media, in_s, dur)  # source timecode: from the file's start
         drafts.append(Draft(ident(clip.name or "clip"), media, round(dur, 6), round(in_s, 6),
@@ -241,6 +243,8 @@ def story_text(drafts: list[Draft], out: Path, title: str, source: Path) -> str:
         if d.rate:
             lines.append(f"fps = {_q(d.rate)}")
             lines.append(f"colour = {_q(d.colour)}            # srgb, linear or cineon")
+        if d.step > 1:
+            lines.append(f"frame_step = {d.step}              # a file every {d.step} frames")
         if i + 1 < len(drafts):
             lines.append(f"next = {_q(drafts[i + 1].id)}")
         lines.append("")

@@ -19,7 +19,7 @@ from empathy.host.story_conditions import compile_condition, same_type
 _TOP = {"title", "start", "segments", "decisions", "variables", "screenplay", "policy",
         "media_root", "captions_language"}
 _SEG = {"media", "lut", "duration_s", "in_s", "out_s", "target", "next", "scene", "captions",
-        "fps", "colour"}
+        "fps", "colour", "frame_step"}
 _DEC = {"after", "window_s", "aim_arousal", "default", "options", "sets", "when"}
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 LANGUAGES_MAX = 32
@@ -148,7 +148,7 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
             r.err(f"segment {sid!r} has no media", sid)
         media = root / r.name(s["media"], f"segment {sid!r}: media", sid, "media")
         lut = root / r.name(s["lut"], f"segment {sid!r}: lut", sid, "lut") if "lut" in s else None
-        rate, colour = _sequence(r, sid, s, media, check_files)
+        rate, colour, step = _sequence(r, sid, s, media, check_files)
         if check_files and rate is None and not media.is_file():
             r.err(f"segment {sid!r}: media file {media} not found", sid, "media")
         if check_files and lut and not lut.is_file():
@@ -173,7 +173,7 @@ def _segments(r: _Reader, doc: dict, root: Path, arc, check_files: bool) -> dict
             r.err(f"segment {sid!r}: target values must be within -1..1", sid, "target")
         nxt = r.name(s["next"], f"segment {sid!r}: next", sid, "next") if "next" in s else None
         segments[sid] = Segment(sid, media, lut, dur, ta, tv, nxt, in_s, out_s,
-                                _captions(r, sid, s, root), rate, colour)
+                                _captions(r, sid, s, root), rate, colour, step)
     return segments
 
 
@@ -209,8 +209,8 @@ def _captions_language(r: _Reader, doc: dict, segments: dict) -> Optional[str]:
 
 
 def _sequence(r: _Reader, sid: str, s: dict, media: Path, check_files: bool):
-    """(rate, colour) of an image sequence's segment (`shot010.####.dpx`); (None, colour) for
-    a video file's (a log or linear transcode may say its colour too)."""
+    """(rate, colour, frame_step) of an image sequence's segment (`shot010.####.dpx`);
+    (None, colour, 1) for a video file's (a log or linear transcode may say its colour too)."""
     from empathy.host.player import imgseq
 
     colour = s.get("colour")  # None: the format's own (imgseq.default_colour)
@@ -218,10 +218,15 @@ def _sequence(r: _Reader, sid: str, s: dict, media: Path, check_files: bool):
         r.err(f"segment {sid!r}: colour must be one of {', '.join(imgseq.COLOURS)}, not "
               f"{colour!r}", sid, "colour")
     if not imgseq.is_pattern(media):
-        if "fps" in s:
-            r.err(f"segment {sid!r}: fps is an image sequence's (media named like "
-                  "shot010.####.dpx): a video file has its own rate", sid, "fps")
-        return None, colour
+        for key in ("fps", "frame_step"):
+            if key in s:
+                r.err(f"segment {sid!r}: {key} is an image sequence's (media named like "
+                      "shot010.####.dpx): a video file has its own frames", sid, key)
+        return None, colour, 1
+    step = s.get("frame_step", 1)  # a run rendered on twos: its files every 2nd number
+    if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= imgseq.STEP_MAX:
+        r.err(f"segment {sid!r}: frame_step must be a whole number 1..{imgseq.STEP_MAX} (its "
+              f"files' numbers step by it), not {step!r}", sid, "frame_step")
     try:
         imgseq.find(media) if check_files else imgseq.parse(media)
     except imgseq.SequenceError as e:
@@ -232,7 +237,7 @@ def _sequence(r: _Reader, sid: str, s: dict, media: Path, check_files: bool):
     rate = r.num(s["fps"], f"segment {sid!r}: fps", sid, "fps")
     if not 1 <= rate <= 1000:
         r.err(f"segment {sid!r}: fps must be 1..1000, not {rate:g}", sid, "fps")
-    return rate, colour
+    return rate, colour, step
 
 
 def _range(r: _Reader, sid: str, s: dict) -> tuple[float, Optional[float], float]:

@@ -25,11 +25,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from empathy.host.player.imgseq import (SequenceError, default_colour, describe, find,
-                                        format_colour, numbered)
+from empathy.host.player.imgseq import (STEP_MAX, SequenceError, default_colour, describe,
+                                        find, format_colour, numbered)
 from empathy.host.story_timeline import TIMECODE, ScaffoldError
-
-STEP_MAX = 1000  # an .otio frame_step played: every frame up to every 1000th
 
 
 def first_frame_url(ref) -> str:
@@ -63,8 +61,9 @@ class Sequences:
         return media.parent / f"{head}{'#' * pad}{tail}", number
 
     def draft(self, clip, media: Path, in_s: float, dur: float, known: bool) -> tuple:
-        """(pattern, in_s, out_s, fps, colour) of a sequence clip, in_s from its run's first
-        frame on disk. `known`: in_s counts from the frame the clip names (not timecode)."""
+        """(pattern, in_s, out_s, fps, colour, frame_step) of a sequence clip, in_s from its
+        run's first frame on disk. `known`: in_s counts from the frame the clip names (not
+        timecode)."""
         import opentimelineio as otio
 
         pattern, named = self.pattern(media)
@@ -111,7 +110,7 @@ class Sequences:
         if seq is None:
             self.absent.append(pattern.name)
         start = (frame - first) / fps
-        return pattern, start, start + dur, fps, colour
+        return pattern, start, start + dur, fps, colour, step
 
     def _frames(self, tc: str, fps: float, what: str) -> int:
         import opentimelineio as otio

@@ -1,11 +1,11 @@
 """A sequence's start timecode read from its frames' headers (DPX's TV header, EXR's
 timeCode): `story new` says it, and an EDL's source timecode maps to frames by it
 (`--sequence-start` still overrides). Each header value range-checked: a corrupt one is
-one line, never a traceback. And an .otio ImageSequenceReference of every other frame
-(frame_step 2) plays, each file held two frames.
+one line, never a traceback. (An .otio reference of every Nth frame:
+test_image_sequence_step.py.)
 
 Before: the timecode was not read (an EDL of plates stamped 01:00:00:00 was refused without
---sequence-start), and any frame_step but 1 was refused."""
+--sequence-start)."""
 
 from __future__ import annotations
 
@@ -135,32 +135,3 @@ def test_a_header_timecode_beyond_the_timelines_rate_is_one_line(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 1 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
     assert "header 01:00:00:29 at 24 fps" in lines[0] and "--sequence-start" in lines[0]
-
-
-def test_an_otio_sequence_of_every_other_frame_holds_each_two_frames(tmp_path):
-    import opentimelineio as otio
-
-    shot = tmp_path / "shot"
-    shot.mkdir()
-    for k in range(8):  # shot010.1001, 1003 ... 1015: rendered on twos, named by frame
-        big_endian_dpx(shot / f"shot010.{1001 + 2 * k}.dpx",
-                       numbered_frame(40 + k).astype(np.uint16) << 2)
-    rt = lambda f: otio.opentime.RationalTime(f, 24)  # noqa: E731
-    ref = otio.schema.ImageSequenceReference(
-        target_url_base=shot.as_uri() + "/", name_prefix="shot010.", name_suffix=".dpx",
-        start_frame=1001, frame_step=2, frame_zero_padding=4, rate=24,
-        available_range=otio.opentime.TimeRange(rt(0), rt(16)))
-    clip = otio.schema.Clip(name="on twos", media_reference=ref,
-                            source_range=otio.opentime.TimeRange(rt(2), rt(10)))
-    save = lambda name: otio.core.serialize_json_to_file(  # noqa: E731
-        otio.schema.Timeline(tracks=[otio.schema.Track(children=[clip])]), str(tmp_path / name))
-    save("cut.otio")
-    r = cli("new", tmp_path / "cut.otio", "--out", tmp_path / "s.toml")
-    assert r.returncode == 0, r.stderr
-    seg = only_segment(tmp_path / "s.toml")
-    assert (seg.rate, seg.in_s, seg.out_s) == (24, round(2 / 24, 6), round(12 / 24, 6))
-    assert shown(seg) == [41, 41, 42, 42, 43, 43, 44, 44, 45, 45]
-    ref.frame_step = -2
-    save("bad.otio")
-    r = cli("new", tmp_path / "bad.otio", "--out", tmp_path / "b.toml")
-    assert r.returncode == 1 and "frame_step of -2" in r.stderr and "Traceback" not in r.stderr

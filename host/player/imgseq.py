@@ -22,6 +22,7 @@ from .imgseq_read import SUFFIXES, FrameError, Header, header
 FRAMES_MAX = 1_000_000      # numbers in a run, gaps included (11.5 h at 24 fps)
 LISTING_MAX = 2_000_000     # names looked at in one folder
 GAPS_SAID = 5               # gaps named in a message; the rest counted
+STEP_MAX = 1000             # a run's files every Nth number (on twos: 2), N up to this
 # what a sequence's colour names, converted to the screen's Rec.709 before its look (hdr.py)
 COLOURS = {"srgb": "display-referred (sRGB/Rec.709): shown as it is",
            "linear": "scene-linear, Rec.709 primaries: shown through the Rec.709 curve",
@@ -73,12 +74,21 @@ class Sequence:
     def file(self, number: int) -> Path:
         return self.folder / f"{self.head}{number:0{self.pad}d}{self.tail}"
 
-    def gaps_said(self) -> str:
-        if not self.gaps:
+    def missing(self, step: int = 1) -> list[tuple[int, int]]:
+        """The gaps' numbers a file was due at, first and last of each gap: with a step N
+        (a run on twos, N 2), every Nth number from the first; the numbers between are no
+        files, held as gaps are."""
+        f = self.first
+        due = [(a + (f - a) % step, b - (b - f) % step) for a, b in self.gaps]
+        return [(a, b) for a, b in due if a <= b]
+
+    def gaps_said(self, step: int = 1) -> str:
+        gaps = self.missing(step)
+        if not gaps:
             return ""
-        runs = [f"{a}" if a == b else f"{a}-{b}" for a, b in self.gaps[:GAPS_SAID]]
-        more = f" and {len(self.gaps) - GAPS_SAID} more" if len(self.gaps) > GAPS_SAID else ""
-        n = sum(b - a + 1 for a, b in self.gaps)
+        runs = [f"{a}" if a == b else f"{a}-{b}" for a, b in gaps[:GAPS_SAID]]
+        more = f" and {len(gaps) - GAPS_SAID} more" if len(gaps) > GAPS_SAID else ""
+        n = sum((b - a) // step + 1 for a, b in gaps)
         return (f"{self.name}: {n} frame(s) missing ({', '.join(runs)}{more}): the frame "
                 "before each gap is held")
 
@@ -212,9 +222,9 @@ def format_colour(kind: str, curve: str | None = None) -> str:
     return "srgb"
 
 
-def clip_info(pattern: Path | str, fps: float, colour: str | None):
-    """(probe.ClipInfo, gaps said or "") of a sequence, for `story check`; ProbeError when it
-    cannot play."""
+def clip_info(pattern: Path | str, fps: float, colour: str | None, step: int = 1):
+    """(probe.ClipInfo, gaps said or "") of a sequence whose files step by `step`, for `story
+    check`; ProbeError when it cannot play."""
     from .hdr import CURVES
     from .probe import ClipInfo, ProbeError
 
@@ -227,4 +237,4 @@ def clip_info(pattern: Path | str, fps: float, colour: str | None):
     return (ClipInfo(str(seq.pattern), "image sequence", seq.kind,
                      f"{seq.kind.upper()} sequence, {seq.frames} frames from {seq.first}, {colour}",
                      hd.width, hd.height, round(info.fps, 3), info.duration_s, "", 0, 0, True,
-                     colour if colour in CURVES else None), seq.gaps_said())
+                     colour if colour in CURVES else None), seq.gaps_said(step))

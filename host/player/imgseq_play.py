@@ -105,8 +105,11 @@ class Feeder:
         return px
 
     def _first_good(self, first: int, last: int) -> np.ndarray:
+        # an in point inside a gap (a run on twos: every other number) holds the file before
+        # the gap, as the gap's later frames do; the look-ahead only past unreadable files
+        before = [a - 1 for a, b in self.seq.gaps if a <= first <= b]
         why = ""
-        for n in range(first, min(last, first + LOOK_AHEAD - 1) + 1):
+        for n in before + list(range(first, min(last, first + LOOK_AHEAD - 1) + 1)):
             try:
                 return self._read(n, None)
             except FrameError as e:
