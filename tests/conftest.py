@@ -94,7 +94,8 @@ LIGHT_ORDER = ("test_guide_tester", "test_board_contact_settle", "test_viewer_de
 # light_reflex_fit ~3.6 CPU-s), where they sat on the critical path.
 # Session 33: the timeline, timecode and image-sequence parsers' files (story new in its own
 # process, no deadline: 8-18 CPU-s each, 90 % of their wall time), ppg_motion (15 CPU-s).
-COMPUTE = re.compile(r"tests/(test_heart_corpus|test_strap_gaps|test_policy_sim|"
+COMPUTE = re.compile(r"tests/(test_heart_corpus|test_heart_corpus_ecg|test_heart_corpus_ppg|"
+                     r"test_heart_corpus_rr|test_strap_gaps|test_policy_sim|test_policy_sim_cli|"
                      r"test_strap_clock_step|test_fuzz|redteam/test_heart18|test_fuzz_parsers|"
                      r"test_wave_clock|test_ppg_icu|test_signal_report|"
                      r"test_calibration_irregular|test_heart_ppg|redteam/test_heart17|"
@@ -109,10 +110,11 @@ COMPUTE = re.compile(r"tests/(test_heart_corpus|test_strap_gaps|test_policy_sim|
                      r"test_story_timecode|test_story_fcpxml|test_story_fcpxml_red|"
                      r"test_story_fcpxml_real|test_image_sequence_red|test_ppg_motion|"
                      r"test_heart_ppg_early|test_captions_draw|test_captions_lang|"
-                     r"test_heart_ecg_twave|test_heart_ecg_fresh)\.py")
+                     r"test_heart_ecg_twave|test_heart_ecg_fresh|test_heart_ppg_runs)\.py")
 # Handed out longest first (xdist's most tests first gave test_option_ranges, 437 tests in
 # 5 CPU-s, the lead): the pass ends with short files on both workers.
-COMPUTE_ORDER = ("test_heart_corpus", "test_strap_gaps", "test_policy_sim",
+COMPUTE_ORDER = ("test_heart_corpus_ecg", "test_strap_gaps", "test_policy_sim",
+                 "test_heart_corpus", "test_heart_corpus_ppg",
                  "test_strap_clock_step", "test_fuzz", "test_heart18", "test_fuzz_parsers",
                  "test_wave_clock", "test_ppg_icu", "test_signal_report",
                  "test_calibration_irregular", "test_heart_ppg", "test_heart17")
