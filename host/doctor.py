@@ -101,19 +101,23 @@ def check_ocio() -> list[Finding]:
 
 def check_caption_fonts() -> list[Finding]:
     """Captions in each script the host install adds a font for (docs/playback.md)."""
-    from empathy.host.player.captions_fonts import SCRIPTS, unscripted
+    from empathy.host.player.captions_fonts import SCRIPTS, unformed, unscripted
 
     try:
-        lacking = unscripted()
+        lacking, forms = unscripted(), unformed()
     except OSError as e:
         return [Finding("caption fonts", "warn", f"captions cannot be drawn: {e}",
                         f"{APT} fonts-dejavu-core fontconfig")]
-    if not lacking:
+    if not lacking and not forms:
         return [Finding("caption fonts", "ok", "captions drawn in Latin, Greek, Cyrillic, "
-                        f"Hebrew, Arabic, {', '.join(SCRIPTS)}")]
-    return [Finding("caption fonts", "warn", f"captions in {', '.join(lacking)} would show "
-                    "as boxes: no font here has them (only for films captioned in them)",
-                    f"{APT} {' '.join(sorted(set(lacking.values())))}")]
+                        f"Hebrew, Arabic, {', '.join(SCRIPTS)}; Japanese and Simplified "
+                        "Chinese ideographs each in their own letterforms")]
+    said = [f"captions in {', '.join(lacking)} would show as boxes: no font here has them"
+            ] if lacking else []
+    said += [f"{name} captions' ideographs would be drawn in another language's "
+             "letterforms: no font here is made for it" for name in forms]
+    return [Finding("caption fonts", "warn", "; ".join(said) + " (only for films captioned "
+                    "in them)", f"{APT} {' '.join(sorted({*lacking.values(), *forms.values()}))}")]
 
 
 def check_ble() -> list[Finding]:

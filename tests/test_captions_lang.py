@@ -173,6 +173,7 @@ def test_the_player_draws_a_japanese_file_in_japanese_letterforms(fonts, tmp_pat
 
 
 def test_story_check_says_when_no_font_here_has_the_languages_letterforms(fonts, tmp_path):
+    import json
     import os
     import subprocess
     import sys
@@ -203,3 +204,12 @@ def test_story_check_says_when_no_font_here_has_the_languages_letterforms(fonts,
     said = [s for s in (r.stdout + r.stderr).splitlines() if "a.ja.srt" in s]
     assert len(said) == 1 and "no Japanese font here" in said[0], r.stdout + r.stderr
     assert "install fonts-ipaexfont-gothic" in said[0] and "warning" in said[0]
+    # and doctor says so before any film is checked (no box: WenQuanYi has every kanji)
+    r = subprocess.run([sys.executable, "-m", "empathy.cli", "doctor", "--json"], timeout=120,
+                       capture_output=True, text=True,
+                       env={**os.environ, "FONTCONFIG_FILE": str(tmp_path / "fonts.conf")})
+    said = [f for f in json.loads(r.stdout) if f["check"] == "caption fonts"]
+    assert len(said) == 1 and said[0]["status"] == "warn", said
+    assert "Japanese captions' ideographs would be drawn in another language's letterforms" \
+        in said[0]["detail"] and "Simplified Chinese" not in said[0]["detail"], said
+    assert "fonts-ipaexfont-gothic" in said[0]["fix"].split(), said

@@ -229,6 +229,14 @@ def unscripted() -> dict[str, str]:
     return {name: pkg for name, (letter, pkg) in SCRIPTS.items() if face_for(letter) < 0}
 
 
+def unformed() -> dict[str, str]:
+    """The letterforms the host install adds a font for (Japanese, Simplified Chinese) that
+    no font here is made for, each with its package: their ideographs come out in another
+    language's forms. OSError: not even DejaVu Sans."""
+    return {name: package for forms, (name, package) in _FORMS_PACKAGE.items()
+            if forms in ("ja", "zh-cn") and not any(forms in f.made_for for f in _chain(None))}
+
+
 def uncovered_note(texts) -> str | None:
     """One line for a cinema: which characters, and which package to install."""
     missing = uncovered(texts)
