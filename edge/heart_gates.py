@@ -169,6 +169,8 @@ class BeatGates(PulseSearch):
             # pulses, see _block) keeps the rhythm, and its gaps are where pulses were lost
         gap, med = p - self.last_peak, _median(self.rr)
         floor = max(block_end - self.hist + self.reach, h0)  # (see BeatStream._setup: reach)
+        if self.m.halved_pulse and self._halved_pulse(p, floor, h0):
+            return
         if self.m.premature_height and PAUSE_GAP * med <= gap <= SEARCH_GAP[1] * med:
             self._premature_back(p, floor, h0, gap)
             gap, med = p - self.last_peak, _median(self.rr)  # (it may have found one)

@@ -77,6 +77,12 @@ SEARCH_SLACK = 0.3  # a missed beat lies within this many beats of where the rhy
 # premature beats (a short interval, then another: no pause) where the last 4 intervals
 # are within RUN_STEADY of their median; it rises under RUN_RISE of the recent heights
 RUN_GAP, RUN_STEADY, RUN_RISE = 1.4, 0.3, 1.2
+# PPG: where every other pulse is small (bigeminy with weak pulses) the beats placed come at
+# half the rate, each gap at least ALT_GAP_S long; the small pulse is the tallest interior
+# band-passed peak in ALT_POS of the gap, rising ALT_RISE of the recent heights (see
+# _halved_pulse; tuned on tests/ppg_early_model.py's every=2 and the PPG tuning records)
+ALT_GAP_S, ALT_POS, ALT_RISE = 1.2, (0.3, 0.6), (0.2, 0.9)
+ALT_HEIGHTS = 0.25  # the first such search: the last 4 heights within this of their median
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 
 
@@ -132,6 +138,8 @@ class Method:
     # premature beat's small pulse (see _premature_pulse)
     run_pulse: bool = False  # a gap too short for search-back is searched for a pulse of
     # a run of premature beats (see _run_pulse)
+    halved_pulse: bool = False  # a slow gap is searched for an alternate small pulse (see
+    # _halved_pulse)
 
 
 METHODS = {
@@ -188,7 +196,7 @@ METHODS = {
     "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0,
                   rise_check=True, rhythm_height=0.15, raw_search=True, edge_reach=True,
                   silence_s=1.5, floor_restart=True, even_back=True, early_pulse=True,
-                  run_pulse=True),
+                  run_pulse=True, halved_pulse=True),
     # ECG: 5 Hz keeps wide (ventricular, bundle-branch) complexes, both signs count, and
     # the raw peak of a wide complex may lie up to 100 ms after where the filter puts it and
     # 150 ms before (a pacing spike and the R wave lead the wide complex's energy). Tuned on

@@ -2,15 +2,16 @@
 
 A weak pulse on a falling baseline that splits a gap evenly, a premature beat's small
 early pulse before a pause, a pulse of a run of premature beats (a gap too short for the
-usual search), and pulses across a drop-out to the floor (the filter's answer to the return
+usual search), every other pulse where they alternate full and small, and pulses across a drop-out to the floor (the filter's answer to the return
 hides them). A mixin of `BeatGates` (heart_gates), reading the stream's state.
 """
 
 from __future__ import annotations
 
 from empathy.edge.heart_beats import _median
-from empathy.edge.heart_method import (EARLY_GAP, MIN_HEIGHT, RISE_REGULAR, RUN_RISE,
-                                       RUN_STEADY)
+from empathy.edge.heart_method import (ALT_GAP_S, ALT_HEIGHTS, ALT_POS, ALT_RISE, EARLY_GAP,
+                                       MIN_HEIGHT,
+                                       RISE_REGULAR, RUN_RISE, RUN_STEADY)
 
 
 class PulseSearch:
@@ -80,6 +81,38 @@ class PulseSearch:
             if self.weak_since is None:
                 self.weak_since = last
             self._found_back(lo + k, bar / 2, wide=True)
+
+    def _halved_pulse(self, p: int, floor: int, h0: int) -> bool:
+        """PPG: where every other pulse is small (bigeminy with weak pulses; bidmc-41) its
+        block does not open (the beat-wide average still holds the full pulse before it), so
+        the beats placed come at half the rate and no gap looks like a missed beat. A gap of
+        ALT_GAP_S or more (a slow rhythm: a dicrotic wave lies nearer a beat at usual rates)
+        that is one recent interval in a steady pulse train (the last 4 intervals within
+        RISE_REGULAR of their median, their heights within ALT_HEIGHTS: motion's waves,
+        1.3-1.5 s apart in test_heart's simulated motion, vary), or two where the beat
+        before the last was a search's (the rhythm found halved), holds the small pulse if its tallest
+        band-passed peak in ALT_POS of the gap is an interior one that rises from the trough
+        before it (the shape window) by ALT_RISE of the recent heights (a pulse no taller
+        than the usual). True: it was found."""
+        last = self.last_peak
+        gap, med, two = p - last, _median(self.rr), self.rr[-1] + self.rr[-2]
+        hm = _median(self.heights)
+        if not (gap >= ALT_GAP_S * self.fs and last - self.pre >= floor and (
+                abs(gap - med) <= RISE_REGULAR * med
+                and all(abs(r - med) <= RISE_REGULAR * med for r in list(self.rr)[-4:])
+                and all(abs(h - hm) <= ALT_HEIGHTS * hm for h in list(self.heights)[-4:])
+                or abs(gap - two) <= RISE_REGULAR * two and self.before_last in self.found)):
+            return False
+        lo = last + int(ALT_POS[0] * gap)
+        w = self.y[lo - h0:last + int(ALT_POS[1] * gap) - h0]
+        k = int(w.argmax()) if len(w) else 0
+        if not 0 < k < len(w) - 1:
+            return False
+        rise = float(w[k]) - float(self.y[lo + k - self.pre - h0:lo + k - h0].min())
+        if not ALT_RISE[0] <= rise / hm < ALT_RISE[1]:
+            return False
+        self._found_back(lo + k, rise, wide=True)
+        return True
 
     def _across_floor(self, p: int, floor: int, h0: int) -> bool:
         """PPG: the gap to p crosses a drop-out to the floor, so _search_back searches it

@@ -58,17 +58,19 @@ def premature(x, tops, feet, k: int, frac: float, scale: float, after: int | Non
     return x, start + (tops[k] - f0)
 
 
-def with_premature(name: str, frac: float, scale: float, then: float = 0.0):
-    """A tuning record with one pulse in EVERY made premature (where the rhythm around it
+def with_premature(name: str, frac: float, scale: float, then: float = 0.0,
+                   every: int = EVERY):
+    """A tuning record with one pulse in `every` made premature (where the rhythm around it
     is steady): (x, fs, trusted spans, every pulse top in s, the premature ones' in s).
     `then`: a run of two, the next pulse too made premature, `then` of its interval after
-    the first (as small); the one after it comes where it did (a pause)."""
+    the first (as small); the one after it comes where it did (a pause). `every` 2: every
+    other pulse small (bigeminy with weak pulses; `frac` 1: pulsus alternans)."""
     x, fs, spans, tops, feet = pulses(name)
     iv = np.diff(tops)
     med = float(np.median(iv))
     truth, early = tops.astype(float), []
     run = int(then > 0)  # (a run's second pulse and the one after it steady too)
-    for k in range(2, len(tops) - 2 - run, EVERY):
+    for k in range(2, len(tops) - 2 - run, every):
         if np.all(np.abs(iv[k - 2:k + 2 + run] - med) <= STEADY * med):
             x, truth[k] = premature(x, tops, feet, k, frac, scale)
             early.append(truth[k])

@@ -1,0 +1,60 @@
+"""PPG pulses of alternating height (issue 19, thirty-fourth pass: on bidmc-41, seen, every
+other R peak sends only a small bump to the finger soon after a full pulse, and ours counted
+half the beats, its HR 30.6 bpm low). No unused BIDMC record whose patient is in no held-out
+record holds such a stretch (at the ECG reference's R peaks, a rise under half of both
+neighbours' at most 12 times in 4 min, 6 in a row at most; bidmc-41: 76, 72 in a row), so
+it is reproduced on tuning material only: clean tuning BIDMC finger PPG with every other
+pulse made small and early from the record's own pulses (tests/ppg_early_model.py,
+`every=2`: bigeminy with weak pulses; a model that shares no constant with the detector),
+scored inside the ECG reference's trusted spans."""
+
+import numpy as np
+import pytest
+
+from empathy.edge.beat_score import beat_match, in_spans, matched_ref
+from empathy.edge.heart import ppg_peaks
+from ppg_early_model import pulses, with_premature
+
+RECORDS = ("bidmc-02", "bidmc-10", "bidmc-12")  # tuning records, a steady sinus rhythm
+# (where the small pulse starts, of the interval; its size, of the pulse it copies):
+# bidmc-41's bump 0.45 s after a full pulse, its R peak 0.6 s after the last (of ~0.73 s)
+CASE = (0.8, 0.3)
+
+
+def _scored(name: str, frac: float, scale: float):
+    x, fs, spans, truth, small = with_premature(name, frac, scale, every=2)
+    ours = in_spans(ppg_peaks(x, fs).idx / fs, spans)
+    truth = in_spans(truth, spans)
+    laid = np.isin(truth, small)
+    return int(np.count_nonzero(~matched_ref(truth, ours)[laid])), int(laid.sum()), \
+        beat_match(truth, ours)
+
+
+def test_the_model_alternates_small_early_pulses():
+    x, fs, spans, truth, small = with_premature("bidmc-02", *CASE, every=2)
+    i = np.flatnonzero(np.isin(truth, small))
+    iv = np.diff(truth)
+    assert len(i) >= 150 and np.count_nonzero(np.diff(i) == 2) >= 0.9 * len(i)
+    assert np.all(iv[i - 1] < 0.9 * np.median(iv[i]))  # early, then a longer interval
+
+
+def test_alternating_small_pulses_are_found():
+    """Pooled over the three records, at most one in five small pulses may be missed: before
+    this pass ours missed 378 of the 498 (F1 over all 1037 beats 0.767), now 90 (0.9467);
+    NeuroKit2's beats miss 99 beats in all (F1 0.9465), MSPTDfast's 273 (0.845)
+    (beat_score.peer_beats on the same signals)."""
+    missed = total = 0
+    for name in RECORDS:
+        m, n, _ = _scored(name, *CASE)
+        missed, total = missed + m, total + n
+    assert total >= 450
+    assert missed <= total / 5, (missed, total)
+
+
+@pytest.mark.parametrize("name", RECORDS)
+def test_no_extra_beat_where_none_was_laid(name):
+    """The search that finds them adds no beat elsewhere: no more extra beats than ours
+    places on the clean record (3-4 each: laid pulses' tops off the match window)."""
+    x, fs, spans, tops, _ = pulses(name)
+    clean = beat_match(in_spans(tops / fs, spans), in_spans(ppg_peaks(x, fs).idx / fs, spans)).fp
+    assert _scored(name, *CASE)[2].fp <= clean + 1
