@@ -110,7 +110,8 @@ COMPUTE = re.compile(r"tests/(test_heart_corpus|test_heart_corpus_ecg|test_heart
                      r"test_story_timecode|test_story_fcpxml|test_story_fcpxml_red|"
                      r"test_story_fcpxml_real|test_image_sequence_red|test_ppg_motion|"
                      r"test_heart_ppg_early|test_captions_draw|test_captions_lang|"
-                     r"test_heart_ecg_twave|test_heart_ecg_fresh|test_heart_ppg_runs)\.py")
+                     r"test_heart_ecg_twave|test_heart_ecg_fresh|test_heart_ppg_runs|"
+                     r"test_heart_ppg_alt|test_heart_ppg_slow)\.py")
 # Handed out longest first (xdist's most tests first gave test_option_ranges, 437 tests in
 # 5 CPU-s, the lead): the pass ends with short files on both workers.
 COMPUTE_ORDER = ("test_heart_corpus_ecg", "test_strap_gaps", "test_policy_sim",
