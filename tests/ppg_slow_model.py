@@ -36,16 +36,18 @@ def feet(x: np.ndarray, fs: float) -> np.ndarray:
                        for u in upstrokes(x, fs)])
 
 
-def slowed(x, fs: float, bpm: float) -> tuple[np.ndarray, int]:
-    """The record with every cycle lengthened to `bpm` on average; returns (signal, cycles)."""
+def slowed(x, fs: float, bpm: float) -> tuple[np.ndarray, np.ndarray]:
+    """The record with every cycle lengthened to `bpm` on average; returns the signal and
+    where its cycles now start (each cycle's foot)."""
     x = np.asarray(x, float)
     f = feet(x, fs)
     k = 60 * fs / float(np.median(np.diff(f))) / bpm
     if k <= 1.0:
         raise ValueError(f"record already at or under {bpm} bpm")
-    parts = [x[:f[0]]]
+    parts, starts = [x[:f[0]]], [int(f[0])]
     for a, c in zip(f[:-1], f[1:]):
         cyc = x[a:c]
         parts += [cyc, np.linspace(cyc[-1], x[c], int(round(len(cyc) * (k - 1))) + 2)[1:-1]]
+        starts.append(starts[-1] + len(cyc) + len(parts[-1]))
     parts.append(x[f[-1]:])
-    return np.concatenate(parts), len(f) - 1
+    return np.concatenate(parts), np.asarray(starts)
