@@ -333,6 +333,13 @@ class BeatGates(PulseSearch):
         med = _median([h for _, h in self.first]) if self.first else 0.0
         self.first_floor = MIN_HEIGHT * med
         self.dropped = {p for p, h in self.first if h < self.first_floor}
+        if self.dropped:  # the rhythm forgets them too: a slow heart's diastolic wave
+            # taken while the gate had no heights read as a halved rhythm, and the rules that
+            # look for small pulses where the rhythm puts a beat then took every such wave
+            kept = [p for p, _ in self.first if p not in self.dropped]
+            self.rr.clear()
+            for a, b in zip(kept, kept[1:]):
+                self._note_interval(b - a)
         peaks = [p for p, _ in self.first]
         if self.looked in peaks[:1] and len(peaks) >= 3:  # the look-back's must keep the rhythm
             gaps = [b - a for a, b in zip(peaks[1:], peaks[2:])]
