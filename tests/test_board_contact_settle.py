@@ -56,7 +56,12 @@ def test_a_finger_resting_lightly_on_a_ppg_board_is_no_contact_and_its_pulse_ret
     t, contact, hr_ok = rows[:, 0], rows[:, 1] > 0, rows[:, 2] > 0
     assert hr_ok[(t > 15.0) & (t < 20.0)].mean() > 0.9
     lifting = (t >= 21.5) & (t < 30.0)
-    assert not contact[lifting].any() and not hr_ok[lifting].any()
+    # (contact on through all 85 rows of the lift once in a full run, session 34, with the
+    # light pass beside the alone pass; not reproduced in 4 runs at once beside two busy
+    # loops, nor alone: the rows say which, and when, next time)
+    said = rows[(t >= 18.0) & (t < 32.0)].round(2).tolist()
+    assert not contact[lifting].any(), said
+    assert not hr_ok[lifting].any(), said
     assert hr_ok[t >= 38.0].mean() >= 0.9, rows[t >= 29.0].round(2).tolist()  # (0.0 once
     # in six full runs, session 30: a loop turn of the simulated board over 1 s late sent its
     # pupils after a STATUS that much newer, the host took its clock as set back and stamped

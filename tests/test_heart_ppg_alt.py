@@ -11,23 +11,15 @@ scored inside the ECG reference's trusted spans."""
 import numpy as np
 import pytest
 
-from empathy.edge.beat_score import beat_match, in_spans, matched_ref
+from empathy.edge.beat_score import beat_match, in_spans
 from empathy.edge.heart import ppg_peaks
 from ppg_early_model import pulses, with_premature
+from ppg_laid_score import laid_scored
 
 RECORDS = ("bidmc-02", "bidmc-10", "bidmc-12")  # tuning records, a steady sinus rhythm
 # (where the small pulse starts, of the interval; its size, of the pulse it copies):
 # bidmc-41's bump 0.45 s after a full pulse, its R peak 0.6 s after the last (of ~0.73 s)
 CASE = (0.8, 0.3)
-
-
-def _scored(name: str, frac: float, scale: float):
-    x, fs, spans, truth, small = with_premature(name, frac, scale, every=2)
-    ours = in_spans(ppg_peaks(x, fs).idx / fs, spans)
-    truth = in_spans(truth, spans)
-    laid = np.isin(truth, small)
-    return int(np.count_nonzero(~matched_ref(truth, ours)[laid])), int(laid.sum()), \
-        beat_match(truth, ours)
 
 
 def test_the_model_alternates_small_early_pulses():
@@ -45,7 +37,7 @@ def test_alternating_small_pulses_are_found():
     (beat_score.peer_beats on the same signals)."""
     missed = total = 0
     for name in RECORDS:
-        m, n, _ = _scored(name, *CASE)
+        m, n, _ = laid_scored(name, *CASE, every=2)
         missed, total = missed + m, total + n
     assert total >= 450
     assert missed <= total / 5, (missed, total)
@@ -57,4 +49,4 @@ def test_no_extra_beat_where_none_was_laid(name):
     places on the clean record (3-4 each: laid pulses' tops off the match window)."""
     x, fs, spans, tops, _ = pulses(name)
     clean = beat_match(in_spans(tops / fs, spans), in_spans(ppg_peaks(x, fs).idx / fs, spans)).fp
-    assert _scored(name, *CASE)[2].fp <= clean + 1
+    assert laid_scored(name, *CASE, every=2)[2].fp <= clean + 1
