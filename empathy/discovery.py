@@ -227,7 +227,8 @@ def find_host(scheme: str, host_key: bytes, timeout_s: float = 5.0, screen: str 
               heard.heard, len(heard.seen), heard.checked)
     others = (f"{len(heard.unsigned)} announcement(s) not signed by this unit's host ignored "
               f"({', '.join(heard.unsigned)}): a rogue on the LAN, or a host with another "
-              "cue key or newer than this unit (its announce_v1 off)" if heard.unsigned else "")
+              "cue key, from before session 33 (unsigned: update it) or newer than this unit "
+              "(its announce_v1 off)" if heard.unsigned else "")
     if heard.best is None:
         raise TransportError(f"no Empathy host announced a {scheme}:// receiver signed by "
                              f"this unit's host key within {timeout_s:g} s"
