@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from empathy import __version__, atomic, wire
+from empathy import atomic, wire
 from empathy.clock import now_us
 from empathy.clocksync import ClockSync
 from empathy.keys import Keystore, KeystoreWatch
@@ -179,7 +179,7 @@ class EdgeUnit:
         c = self.sync.clock
         self._send(wire.encode_health(wire.Health(
             self.cfg.unit_id, self.seq, c.to_host(t) & wire.TS_MASK,
-            tuple(int(x) for x in __version__.split(".")[:3] if x.isdigit()), sensors,
+            wire.RELEASE, sensors,
             _battery(), self.sync.loss_permille, round(c.to_host(t) - t),
             round(c.drift_ppm * 1000), self.sync.rtt_us, self.link.failed,
             round(self.estimate_lag_s * 1000), self.run_id), self.key))

@@ -13,6 +13,13 @@ mDNS is unauthenticated: anyone can announce. An unsigned or wrongly signed anno
 now it is skipped and named in one line. A recorded announcement of the host's old address
 (before a DHCP renewal, or of a host replaced by a spare), replayed, loses to the host's
 own, issued later; it wins only where the host is not announcing at all.
+
+A cinema updates its host and units over a night, not at once. Units from before session
+35 check the v1 record (URL and screen, no issue time, signed in CONTEXT_V1) and take the
+first their host signed; so a host also announces that record under a second name while
+`announce_v1` is on (host config [show], default on), and a unit takes a v1 record its
+host signed where no v2 is heard (an older host), ranked below every v2 record (a
+recording of v1 loses to the host's own v2 as any older one does).
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from empathy.transports import TransportError
 SERVICE = "_empathy._tcp.local."
 # What the cue key signs here starts with a 0 byte, which no screen cue's header starts
 # with: an announcement's signature is never a cue's, nor a cue's an announcement's.
-CONTEXT = b"\0empathy announcement v2\0"  # (v1 signed no time: units refuse it)
+CONTEXT = b"\0empathy announcement v2\0"
+CONTEXT_V1 = b"\0empathy announcement v1\0"  # (no issue time: hosts before session 35)
 # After the first signed announcement, listened for a newer one this long: a host answers
 # the unit's queries within ~0.1 s, or at its next query (~1 s) if it had just answered
 # another's (a record is multicast at most once a second); 3 s: two of the unit's queries
@@ -63,14 +71,19 @@ def _check_ours(host: str) -> None:
 
 
 def _signed(url: str, screen: str, issued_ms: int) -> bytes:
+    """What a v2 record's signature covers; issued_ms 0: a v1 record's (no time)."""
+    if not issued_ms:
+        return CONTEXT_V1 + url.encode() + b"\0" + screen.encode()
     return CONTEXT + url.encode() + b"\0" + screen.encode() + b"\0" + str(issued_ms).encode()
 
 
 class Announcement:
     """Says "a host for screen NAME receives at URL" on the LAN until closed, signed with
-    `cue_key` (the host keystore's cue signing key)."""
+    `cue_key` (the host keystore's cue signing key); `v1`: also as hosts before session 35
+    did, for units not yet updated (module doc)."""
 
-    def __init__(self, url: str, cue_key: bytes, screen: str = "main", interfaces=None):
+    def __init__(self, url: str, cue_key: bytes, screen: str = "main", interfaces=None,
+                 v1: bool = False):
         u = urlsplit(url)
         host = u.hostname or ""
         if host in ("", "0.0.0.0"):
@@ -81,34 +94,46 @@ class Announcement:
         self.screen, self._address = screen, socket.inet_aton(host)
         self.issued = 0  # ms, the wall clock's at the last signing
         self.info = self._info(f"empathy-{screen}-{u.scheme}.{SERVICE}", cue_key)
+        self.info_v1 = (self._info(f"empathy-{screen}-{u.scheme}-v1.{SERVICE}", cue_key, v1=True)
+                        if v1 else None)
         if not interfaces:
             _check_ours(host)
         self.zc = Zeroconf(interfaces=interfaces or [host], ip_version=IPVersion.V4Only)
         try:
-            self.zc.register_service(self.info, allow_name_change=True)
+            for info in self._infos():
+                self.zc.register_service(info, allow_name_change=True)
         except BaseException:
             self.zc.close()
             raise
 
-    def _info(self, name: str, cue_key: bytes) -> ServiceInfo:
-        # issued now (the wall clock, ms: a spare host or a new address announces later
-        # than any recording of the old one, so units take it)
-        at = max(time.time_ns() // 1_000_000, self.issued + 1)
-        self.issued = at
-        sig = wire.CueSigner(cue_key).sign(_signed(self.url, self.screen, at)).hex()
+    def _infos(self) -> list[ServiceInfo]:
+        return [self.info] + ([self.info_v1] if self.info_v1 else [])
+
+    def _info(self, name: str, cue_key: bytes, v1: bool = False) -> ServiceInfo:
+        props = {"url": self.url, "screen": self.screen}
+        if not v1:
+            # issued now (the wall clock, ms: a spare host or a new address announces later
+            # than any recording of the old one, so units take it)
+            self.issued = max(time.time_ns() // 1_000_000, self.issued + 1)
+            props["at"] = str(self.issued)
+        signed = _signed(self.url, self.screen, 0 if v1 else self.issued)
+        props["sig"] = wire.CueSigner(cue_key).sign(signed).hex()
         return ServiceInfo(SERVICE, name, addresses=[self._address],
-                           port=urlsplit(self.url).port or 0,
-                           properties={"url": self.url, "screen": self.screen, "at": str(at),
-                                       "sig": sig},
+                           port=urlsplit(self.url).port or 0, properties=props,
                            server=f"empathy-{self.screen}.local.")
 
     def sign(self, cue_key: bytes) -> None:
         """Announce again, signed with a rotated cue key (units with the new keystore)."""
-        self.info = self._info(self.info.name, cue_key)  # (the name mDNS let us have)
-        self.zc.update_service(self.info)
+        # (the names mDNS let us have)
+        self.info = self._info(self.info.name, cue_key)
+        if self.info_v1:
+            self.info_v1 = self._info(self.info_v1.name, cue_key, v1=True)
+        for info in self._infos():
+            self.zc.update_service(info)
 
     def close(self) -> None:
-        self.zc.unregister_service(self.info)
+        for info in self._infos():
+            self.zc.unregister_service(info)
         self.zc.close()
 
 
@@ -124,6 +149,7 @@ class _Heard(RecordUpdateListener):
     def __init__(self, scheme: str, screen: str, verifier):
         self.scheme, self.screen, self.verifier = scheme, screen, verifier
         self.best: tuple[int, str] | None = None  # (issued at, url) of the newest signed
+        # (issued at 0: a v1 record, from a host older than this unit)
         self.seen: set[bytes] = set()
         self.heard = self.checked = 0
         self.unsigned: list[str] = []  # what others announced, said once the search ends
@@ -145,10 +171,11 @@ class _Heard(RecordUpdateListener):
         try:
             ok = urlsplit(url).scheme == self.scheme and urlsplit(url).port != 0
             sig = bytes.fromhex(props.get("sig", ""))
-            issued = int(props.get("at", ""))
+            issued = int(props["at"]) if "at" in props else 0  # none: a v1 record
         except ValueError:  # an announcement is network input: a bad one is skipped
             return
-        if not ok or (self.screen and where != self.screen) or not 0 < issued < 1 << 63:
+        if not ok or (self.screen and where != self.screen) or not 0 <= issued < 1 << 63 \
+                or (issued == 0 and "at" in props):  # (a v2 record's time is never 0)
             return
         if self.best and issued <= self.best[0]:
             return  # no newer than what we hold: not worth a signature check
@@ -199,8 +226,9 @@ def find_host(scheme: str, host_key: bytes, timeout_s: float = 5.0, screen: str 
     log.debug("discovery: %d announcement records heard, %d distinct, %d checked",
               heard.heard, len(heard.seen), heard.checked)
     others = (f"{len(heard.unsigned)} announcement(s) not signed by this unit's host ignored "
-              f"({', '.join(heard.unsigned)}): a rogue on the LAN, or a host older than this "
-              "unit" if heard.unsigned else "")
+              f"({', '.join(heard.unsigned)}): a rogue on the LAN, or a host with another "
+              "cue key, from before session 33 (unsigned: update it) or newer than this unit "
+              "(its announce_v1 off)" if heard.unsigned else "")
     if heard.best is None:
         raise TransportError(f"no Empathy host announced a {scheme}:// receiver signed by "
                              f"this unit's host key within {timeout_s:g} s"
@@ -208,16 +236,22 @@ def find_host(scheme: str, host_key: bytes, timeout_s: float = 5.0, screen: str 
                              "address instead of auto")
     if others:
         log.warning("discovery: %s; %s taken", others, heard.best[1])
+    if heard.best[0] == 0:
+        log.warning("discovery: the host at %s announces as hosts before session 35 did (no "
+                    "issue time): update the host (docs/guide-cinema.md, Upgrading a cinema)",
+                    heard.best[1])
     return heard.best[1]
 
 
-def announce_if_lan(url: str, cue_key: bytes, screen: str = "main") -> Announcement | None:
-    """Announce a receiver that listens beyond this machine; loopback and serial stay quiet."""
+def announce_if_lan(url: str, cue_key: bytes, screen: str = "main",
+                    v1: bool = False) -> Announcement | None:
+    """Announce a receiver that listens beyond this machine; loopback and serial stay quiet.
+    `v1`: the v1 record too, for units older than this host."""
     u = urlsplit(url)
     if u.scheme == "serial" or (u.hostname or "").startswith("127.") or u.hostname == "localhost":
         return None
     try:
-        return Announcement(url, cue_key, screen)
+        return Announcement(url, cue_key, screen, v1=v1)
     except Exception as e:  # no multicast here: units must be told the address; the show goes on
         log.warning("cannot announce %s by mDNS (%s): configure units' uplink addresses", url, e)
         return None

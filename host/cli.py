@@ -98,8 +98,7 @@ class SessionConfig:
 @dataclass
 class LslConfig:
     enabled: bool = False  #: publish the audience and decisions as LSL streams
-    #: source id naming this screen in LabRecorder; empty: empathy-HOSTNAME.
-    #: Example: "screen-1"
+    #: source id naming this screen in LabRecorder; empty: empathy-HOSTNAME. Example: "screen-1"
     source: str = ""
     #: the per-seat stream too: each seat's readings, unauthenticated on the network
     #: (docs/privacy.md); off unless a study needs it
@@ -126,8 +125,7 @@ class HostConfig:
     #: how long the show runs, s; 0 = until the story ends (or for ever when looping)
     duration_s: float = setting(0.0, lo=0, hi=10**9)  # a negative one ended the show at once
     #: show mode: before the film, wait at most this long, s, for every seat's resting
-    #: baseline (the seat map's seats, else every seat heard); 0 = start at once.
-    #: Example: 90.0
+    #: baseline (the seat map's seats, else every seat heard); 0 = start at once. Example: 90.0
     baseline_wait_s: float = setting(0.0, lo=1, hi=3600, zero_ok=True)
     #: The show: where packets arrive, the picture and how branches are chosen.
     show: ShowConfig = field(default_factory=ShowConfig)
@@ -397,3 +395,5 @@ def register(p) -> None:
                                      "the film from its beginning (stop the service first)")
     f.add_argument("--config", required=True, help="host config TOML")
     f.set_defaults(func=_fresh)
+    from empathy.host.units_cli import register as units  # `host units`
+    units(sub)

@@ -58,7 +58,7 @@ class Show(StoryBranches, OperatorControls):
         self.policy = show_policy(cfg.policy, story)  # a learner's state is per story
         self.receiver = open_receiver(cfg.listen)
         # units with uplink "auto" find us, by an announcement signed with the cue key
-        self.announcement = announce_if_lan(cfg.listen, cue_key)
+        self.announcement = announce_if_lan(cfg.listen, cue_key, v1=cfg.announce_v1)
         # Clock-sync requests are answered through the receiver the moment they are read.
         # With a state folder, replay windows and seat locks survive a restart.
         self.intake = Intake(keys, reply=self.receiver.reply, seatmap=seatmap,
@@ -186,7 +186,7 @@ class Show(StoryBranches, OperatorControls):
         if accepted and self.listeners:
             self._emit("samples", accepted)
         # "health": {event: unit_quiet|unit_back|sensor_quiet|sensor_back|unit_logins|
-        # unit_twice|unit_behind|seat_moved, unit, ...} and the player's {event: media_fault|
+        # unit_twice|unit_behind|seat_moved|unit_release|unit_updated, unit, ...} and the player's {event: media_fault|
         # lut_fault, ...}
         faults = []
         for q in (self.player.faults, self.faults):

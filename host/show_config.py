@@ -40,6 +40,11 @@ class ShowConfig:
     #: edge units to send screen cues to (what is on screen, its luminance), host:port
     #: each. Example: ["10.0.0.21:47200"]
     cue_targets: list[str] = setting([], check=host_port)
+    #: also announce the receiver (mDNS, a listen address beyond loopback) as hosts before
+    #: session 35 did, so units not yet updated find it: signed, but with no issue time,
+    #: which an older unit cannot rank (docs/security.md, mixed fleets); off once every
+    #: unit runs this host's release (docs/guide-cinema.md, "Upgrading a cinema")
+    announce_v1: bool = True
     #: captions burnt into the picture, per screening: "story" (the story's
     #: captions_language), "off", or a language the story has captions in. Example: "en"
     captions: str = setting("story", check=check_captions)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from empathy import wire
+from empathy.host.unit_release import Releases, against_host
 
 QUIET_S = 2.0  # a unit or sensor silent this long is reported (checked every pump: < 3 s)
 UNITS = 1 << 16
@@ -78,6 +79,7 @@ class Health:
         self.sensor_bad = np.full((2, len(self.SENSORS), UNITS), -1, np.int64)
         self.impossible = np.zeros((len(self.RANGED), UNITS), np.int64)  # per field and unit
         self.heartbeats: dict[int, wire.Health] = {}
+        self.releases = Releases()  # units on another release than the host's, said
         self.jumped: dict[int, tuple[int, int, bool]] = {}  # unit -> last jump: gap, when, restart?
         self.quiet_units: set[int] = set()
         self.quiet_sensors: set[tuple[int, str]] = set()
@@ -145,6 +147,7 @@ class Health:
         certain: the jump its numbers made as it came back, if read as loss, was never sent."""
         u, last = hb.unit_id, self.heartbeats.get(hb.unit_id)
         self.heartbeats[u] = hb
+        self.releases.heard(hb)
         if not hb.run or last is None or not last.run or last.run == hb.run:
             return  # its first heard, the same run, or a unit from before runs
         gap, at, counted = self.jumped.pop(u, (0, 0, False))
@@ -201,7 +204,8 @@ class Health:
                         "gap_s": round(int(self.gap_us[u]) / 1e6, 1),
                         "replayed": int(self.replayed[u]),
                         "impossible": self.impossible_of(u),
-                        **({"firmware": ".".join(map(str, hb.firmware)), "battery": hb.battery,
+                        **({"firmware": ".".join(map(str, hb.firmware)),
+                            "release": against_host(hb.firmware), "battery": hb.battery,
                             "sensors": hb.sensors, "offset_us": hb.offset_us,
                             "drift_ppb": hb.drift_ppb, "rtt_us": hb.rtt_us,
                             "sync_loss_permille": hb.loss_permille,
@@ -241,7 +245,8 @@ class Health:
             events.append({"event": "sensor_back", "seat": seat, "sensor": name,
                            "unit": int(self.seat_unit[seat])})
         self.quiet_sensors = sensors
-        return events + self._logins_events(now) + self._twice_events(now)
+        return (events + self._logins_events(now) + self._twice_events(now)
+                + self.releases.events())
 
     def _twice_events(self, now: int) -> list[dict]:
         """A unit's packets refused as replays, a stream of them in the last window: with

@@ -248,14 +248,14 @@ def test_health_heartbeats_and_silence(link):
     tx = _sender(url, 6)
     key = keys.units[6]
     for seq in range(0, 6, 2):  # one sequence for all of a unit's packets, as units do
-        tx.send(wire.encode_health(wire.Health(6, seq, now_us(), (1, 2, 3), 0b1, 55, 4, 123,
+        tx.send(wire.encode_health(wire.Health(6, seq, now_us(), wire.RELEASE, 0b1, 55, 4, 123,
                                                -2000, 900), key))
         tx.send(wire.encode(wire.SeatSample(6, 60, seq + 1, now_us(), 70, flags=0x1F), key))
     Host(rx, intake).wait_for(6)
     assert intake.accepted == 6, (intake.received, intake.rejected)
     assert intake.check_health() == []
     report = intake.unit_report()[0]
-    assert report["unit"] == 6 and report["firmware"] == "1.2.3" and report["battery"] == 55
+    assert report["unit"] == 6 and report["firmware"] == ".".join(map(str, wire.RELEASE)) and report["battery"] == 55
     # the seat keeps sending but its heart-rate sensor loses contact
     t_quiet = time.monotonic()
     events, seq = [], 100

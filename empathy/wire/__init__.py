@@ -24,7 +24,7 @@ batch into arrays, with the same verdicts as `decode` packet by packet.
 """
 
 from .control import (BATTERY_MAINS, HEALTH_OLD_SIZES, HEALTH_SIZE,
-                      MAX_ESTIMATE_LAG_MS, SYNC_SIZE, Health, SyncReply, SyncRequest,
+                      MAX_ESTIMATE_LAG_MS, RELEASE, SYNC_SIZE, Health, SyncReply, SyncRequest,
                       decode_health, decode_sync, decode_sync_reply, encode_health,
                       encode_sync, encode_sync_reply)
 from .core import (KIND_CUE, KIND_FAULTS, KIND_HEALTH, KIND_SAMPLE, KIND_STATUS, KIND_SYNC,
@@ -39,7 +39,7 @@ from .sample import (BODY_SIZE, EXPRESSION_NONE, EXPRESSIONS, PACKET_SIZE, RANGE
 from .status import STATUS_MAX_SCREEN, Status, decode_status, encode_status, peek_status
 
 __all__ = [
-    "BATTERY_MAINS", "HEALTH_OLD_SIZES", "HEALTH_SIZE", "MAX_ESTIMATE_LAG_MS",
+    "BATTERY_MAINS", "HEALTH_OLD_SIZES", "HEALTH_SIZE", "MAX_ESTIMATE_LAG_MS", "RELEASE",
     "SYNC_SIZE", "Health", "SyncReply", "SyncRequest", "decode_health", "decode_sync",
     "decode_sync_reply", "encode_health", "encode_sync", "encode_sync_reply",
     "KIND_CUE", "KIND_FAULTS", "KIND_HEALTH", "KIND_SAMPLE", "KIND_STATUS", "KIND_SYNC",

@@ -7,7 +7,7 @@ Heartbeat (kind 2, edge -> host, 1 Hz): how the unit itself is doing.
   1   2    unit_id
   3   4    seq         shares the unit's sequence (one replay window per unit)
   7   6    ts_us       host clock
-  13  3    firmware    major, minor, patch
+  13  3    firmware    major, minor, patch: the release the unit runs (RELEASE)
   16  1    sensors     bit i set = seat i's sensor has contact / gives readings
   17  1    battery     percent (0..100), 255 = mains powered
   18  2    loss        permille of clock-sync exchanges unanswered (the unit's view, 0..1000)
@@ -50,6 +50,11 @@ _HEALTH_OLD = (struct.Struct(">BHIHIBBBBBHqiI"),  # without uplink_fail
 HEALTH_SIZE = _HEALTH.size + TAG_SIZE
 HEALTH_OLD_SIZES = tuple(s.size + TAG_SIZE for s in _HEALTH_OLD)  # older units' heartbeats
 _HEALTH_LAYOUTS = {s.size + TAG_SIZE: s for s in (*_HEALTH_OLD, _HEALTH)}
+# What a unit's heartbeat declares it runs (`firmware`): the session of the last change to
+# what units and hosts say to each other (packets, the announcement, the status). Every
+# release before session 35 sent the package's version, 0.1.0, never bumped; the host
+# tells an older or newer unit by this (host/unit_release.py, docs/link.md compatibility).
+RELEASE = (0, 35, 0)
 BATTERY_MAINS = 255
 MAX_ESTIMATE_LAG_MS = 60_000  # a declared lag beyond a minute is a unit's bug, not a filter
 MAX_LOSS_PERMILLE = 1000

@@ -153,6 +153,8 @@ class Live:
                 "contact": all(s.flags & wire.Flag.CONTACT for s in seats),
                 "battery_pct": None if battery in (None, wire.BATTERY_MAINS) else battery,
                 "mains": battery == wire.BATTERY_MAINS, "firmware": r.get("firmware"),
+                # against the host's release: same, older (update the unit), newer
+                "release": r.get("release"),
                 # Clock sync's estimate of the unit clock's offset from ours, from its
                 # heartbeat; none yet means the unit has not reported one.
                 "clock_offset_ms": round(r["offset_us"] / 1000, 3) if "offset_us" in r else None,

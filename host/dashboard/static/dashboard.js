@@ -21,6 +21,8 @@ function el(tag, text = "", cls = "") {
   return e;
 }
 const fmt = (x, d = 2) => (x === null || x === undefined) ? "-" : Number(x).toFixed(d);
+// a unit on another release than the host's (host/unit_release.py), and what to do
+const RELEASE = {older: ": older than the host, update it", newer: ": newer than the host, update the host"};
 
 function drawCurve(curve) {
   const c = $("curve"), g = c.getContext("2d");
@@ -146,7 +148,8 @@ function render(s) {
       el("td", fmt(u.silent_s, 1), u.silent_s > 2 ? "bad" : ""),
       el("td", `${u.gaps} (${fmt(u.gap_s, 0)} s), ${u.restarts} restart(s)` +
         (u.replayed ? `, ${u.replayed} replayed` : ""), u.gaps || u.replayed ? "bad" : ""),
-      el("td", `${u.firmware || "-"} / wire v${u.wire_version}`));
+      el("td", `${u.firmware || "-"}${RELEASE[u.release] || ""} / wire v${u.wire_version}`,
+        RELEASE[u.release] ? "bad" : ""));
     return tr;
   }));
   const op = s.operator;
