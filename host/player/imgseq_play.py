@@ -97,7 +97,7 @@ class Feeder:
         self.readers.add(threading.current_thread().name)
         if any(a <= n <= b for a, b in self.seq.gaps):
             raise FrameError(f"frame {n} is missing (a gap in the numbers)")
-        hd, px = pixels(self.seq.file(n), rgba=True, out=out)
+        hd, px = pixels(self.seq.file(n), rgba=True, out=out, like=self.info.header)
         want = (self.info.header.height, self.info.header.width)
         if px.shape[:2] != want or (like is not None and (px.shape, px.dtype) != like):
             raise FrameError(f"{self.seq.file(n).name}: {px.shape[1]}x{px.shape[0]} "
