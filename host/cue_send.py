@@ -12,7 +12,9 @@ ignores them: one send per cue and target, whatever arrives. A target's name is 
 on a thread of its own (again after a send to it fails), never on the show's loop: a name
 the DNS did not answer held the loop for the resolver's timeout at every cue, 10 a second.
 A target that cannot be sent to (a broadcast address, which the kernel refuses without
-SO_BROADCAST; no route) is said once, with its reason: its cues went nowhere, unsaid.
+SO_BROADCAST; no route) is said once, with its reason: its cues went nowhere, unsaid. So is
+one that is no unit's (a multicast group, which no unit joins: the sends succeeded and no
+unit heard them; 0.0.0.0, this host), and nothing is sent to it.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ log = logging.getLogger("empathy.host.cues")
 class CueSender:
     def __init__(self, targets: list[str]):
         self.addrs = [(h, int(p)) for h, p in (t.rsplit(":", 1) for t in targets)]
-        self._resolved: list[Optional[tuple[str, int]]] = [
-            (h, p) if _numeric(h) else None for h, p in self.addrs]
         self._said: set = set()  # (target, what went wrong): each said once
+        self._resolved: list[Optional[tuple[str, int]]] = [None] * len(self.addrs)
+        for i, (h, p) in enumerate(self.addrs):
+            if _numeric(h):
+                self._found(i, (h, p))
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)  # the kernel's least
         try:
@@ -51,6 +55,14 @@ class CueSender:
             self._said.add((target, what))
             log.warning("cue target %s: %s: %s", target, what, advice)
 
+    def _found(self, i: int, addr: tuple[str, int]) -> None:
+        ip = ipaddress.IPv4Address(addr[0])
+        if ip.is_multicast or ip.is_unspecified or ip == ipaddress.IPv4Address(0xFFFFFFFF):
+            self._say(i, f"{ip} is no unit's address", "nothing is sent to it: give each "
+                      "unit's own address")
+        else:
+            self._resolved[i] = addr
+
     def _resolver(self) -> None:
         """Finds each target's address not found yet (a unit's name that does not resolve
         yet, a network not up), asked again every RESOLVE_RETRY_S and after a failed send."""
@@ -60,7 +72,7 @@ class CueSender:
                     continue
                 try:
                     info = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
-                    self._resolved[i] = info[0][4]
+                    self._found(i, info[0][4])
                 except (OSError, UnicodeError) as e:  # (UnicodeError: a name IDNA refuses)
                     self._say(i, f"no address ({getattr(e, 'strerror', None) or e})",
                               f"its cues wait; asked again every {RESOLVE_RETRY_S:g} s")

@@ -63,14 +63,18 @@ def test_a_name_the_dns_does_not_answer_never_holds_the_shows_loop(monkeypatch):
 
 
 def test_a_target_cues_cannot_reach_is_said_once(caplog):
-    """A broadcast address (the kernel refuses it without SO_BROADCAST): every cue to it
-    failed, and nothing was said."""
-    cues = CueSender(["255.255.255.255:9"])
+    """A subnet's broadcast address (the kernel refuses it without SO_BROADCAST): every cue
+    to it failed, and nothing was said. A multicast group (no unit joins one): every send
+    succeeded and no unit heard it. 0.0.0.0 and 255.255.255.255 are no unit's either."""
+    targets = ["127.255.255.255:9", "239.1.2.3:9", "0.0.0.0:9", "255.255.255.255:9"]
+    cues = CueSender(targets)
     try:
         with caplog.at_level(logging.WARNING, "empathy.host.cues"):
             for _ in range(20):
                 cues.send(b"cue")
     finally:
         cues.close()
-    said = [r.getMessage() for r in caplog.records if "255.255.255.255:9" in r.getMessage()]
-    assert len(said) == 1 and "broadcast" in said[0], said
+    said = {t: [r.getMessage() for r in caplog.records if t in r.getMessage()] for t in targets}
+    assert all(len(s) == 1 for s in said.values()), said
+    assert "broadcast" in said["127.255.255.255:9"][0]
+    assert all("no unit's address" in said[t][0] for t in targets[1:]), said
