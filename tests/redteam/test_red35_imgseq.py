@@ -39,14 +39,15 @@ def test_a_fifo_a_device_and_a_cut_header_among_the_frames_are_held(tmp_path):
     """A FIFO held the reading thread in open() for ever: the decoder stalled and the show
     froze on the frame before; a PNG header cut short escaped as struct.error and ended the
     reading thread (the same stall)."""
-    shot = make_sequence(tmp_path, "shot", range(1, 9))
+    shot = make_sequence(tmp_path, "shot", range(1, 9))  # 1001..1008; 1009 made below
     (shot / "shot.1003.png").unlink()
     os.mkfifo(shot / "shot.1003.png")
     (shot / "shot.1005.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0")
     (shot / "shot.1007.png").unlink()
     (shot / "shot.1007.png").symlink_to("/dev/zero")
+    (shot / "shot.1009.png").symlink_to("/proc/self/mem")  # a file whose read fails (EIO)
     frames = list(read_frames(shot / "shot.%04d.png", fps=25, rate=25))
-    assert [frame_number(f.rgb) for f in frames] == HELD
+    assert [frame_number(f.rgb) for f in frames] == HELD + [8]
 
 
 def test_an_8k_frame_among_small_ones_is_held_before_its_pixels_are_read(tmp_path):
@@ -67,11 +68,14 @@ def test_an_8k_frame_among_small_ones_is_held_before_its_pixels_are_read(tmp_pat
     assert peak < 64 << 20, f"{peak >> 20} MB at the peak"
 
 
-def _exr(path, channels: dict) -> None:
+def _exr(path, channels: dict, display: tuple[int, int] | None = None) -> None:
     import OpenEXR
 
-    OpenEXR.File({"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage},
-                 channels).write(str(path))
+    head = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    if display:
+        head["displayWindow"] = (np.array([0, 0], np.int32),
+                                 np.array([display[0] - 1, display[1] - 1], np.int32))
+    OpenEXR.File(head, channels).write(str(path))
 
 
 def test_hostile_headers_are_one_line(tmp_path):
@@ -85,6 +89,9 @@ def test_hostile_headers_are_one_line(tmp_path):
         (tmp_path / name).write_bytes(data)
     # 300 zeroed channels beside RGB: a 1.3 MB file at 1080p took 1.2 GB to read
     _exr(tmp_path / "aovs.exr", {**{k: z for k in "RGB"}, **{f"a{i}": z for i in range(300)}})
+    # 4096x1024 of data about a 64x64 picture: decoded, then dropped (383 MB at 8192x4096)
+    _exr(tmp_path / "window.exr", {k: np.zeros((1024, 4096), np.float16) for k in "RGB"},
+         (64, 64))
     os.mkfifo(tmp_path / "fifo.dpx")
     (tmp_path / "zero.dpx").symlink_to("/dev/zero")
     said = {}
@@ -95,13 +102,14 @@ def test_hostile_headers_are_one_line(tmp_path):
         except FrameError as e:
             said[name] = str(e)
 
-    for name in [*cases, "aovs.exr", "fifo.dpx", "zero.dpx"]:
+    for name in [*cases, "aovs.exr", "window.exr", "fifo.dpx", "zero.dpx"]:
         t = threading.Thread(target=read, args=(name,), daemon=True)
         t.start()
         t.join(60)  # a FIFO's open() never returns: the thread is left behind
         assert name in said, f"{name}: {'still reading' if t.is_alive() else 'no FrameError'}"
     assert "cut short" in said["magic.exr"] and "cut short" in said["cut.png"]
     assert "bytes a pixel" in said["aovs.exr"] and "FIFO" in said["fifo.dpx"]
+    assert "crop it to the picture" in said["window.exr"]
     assert "a device" in said["zero.dpx"]
     _exr(tmp_path / "rgba.exr", {k: z.astype(np.float32) for k in "RGBA"})  # 16 bytes: read
     assert header(tmp_path / "rgba.exr")[0].width == 64
