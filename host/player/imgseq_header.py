@@ -31,10 +31,10 @@ class Header:
     timecode_bad: str | None = None  # a timecode field that is none (its hex), ignored
 
 
-def open_frame(path: Path):
-    """A frame file opened for reading (unbuffered), or FrameError where it is no regular
-    file: a FIFO named like a frame held its reader in open() for ever (the show stalled
-    on it), a device read without end. Opened without blocking, then looked at."""
+def open_frame(path: Path, buffering: int = 0):
+    """A frame file opened for reading (unbuffered unless asked), or FrameError where it is
+    no regular file: a FIFO named like a frame held its reader in open() for ever (the show
+    stalled on it), a device read without end. Opened without blocking, then looked at."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:
@@ -43,7 +43,7 @@ def open_frame(path: Path):
     if kind:
         os.close(fd)
         raise FrameError(f"{path.name}: it is {kind}, not a frame's file")
-    return os.fdopen(fd, "rb", buffering=0)
+    return os.fdopen(fd, "rb", buffering=buffering)
 
 
 def size_of(path: Path, w: int, h: int) -> tuple[int, int]:

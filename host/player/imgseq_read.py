@@ -195,7 +195,7 @@ def header(path: Path) -> tuple[Header, dict]:
     """A frame's header, checked; FrameError when it is not one we read."""
     reader = _KINDS.get(path.suffix.lower(), _STILL)[0]
     try:
-        with open_frame(path) as fh:
+        with open_frame(path, -1) as fh:  # (buffered: read() fills the header)
             head = fh.read(HEADER_MAX if reader is _exr else 2048)
     except OSError as e:
         raise FrameError(f"{path.name}: {e.strerror or e}") from None
