@@ -10,6 +10,7 @@ GStreamer pipeline a video's decoded frames go through (imgseq_play.py).
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
@@ -29,6 +30,9 @@ _EXR_TYPE_BYTES = {0: 4, 1: 2, 2: 4}  # UINT, HALF, FLOAT
 # outside are decoded, then dropped (8192x4096 of data about a 64x36 picture, a 212 kB
 # file, took 383 MB to read); overscan plates carry a tenth or two more
 EXR_OVERSCAN = 4
+# a PNG/TIFF/JPEG file's bytes at most (it is read whole, then decoded): 64 a pixel, 8 times
+# 16-bit RGBA's, and 16 MB of metadata (a 100 GB sparse file read in full filled memory)
+STILL_PIXEL_BYTES, STILL_EXTRA = 64, 16 << 20
 
 
 # -- OpenEXR ------------------------------------------------------------------------------
@@ -174,6 +178,10 @@ def _still_pixels(path: Path, hd: Header, _f: dict, _rgba: bool) -> np.ndarray:
     import cv2
 
     with open_frame(path) as fh:  # (imread opens by name: a FIFO put there since held it)
+        size = os.fstat(fh.fileno()).st_size
+        if size > hd.width * hd.height * STILL_PIXEL_BYTES + STILL_EXTRA:
+            raise FrameError(f"{path.name}: {size:,} bytes for a {hd.width}x{hd.height} "
+                             "frame (a sparse or padded file?): save it again")
         data = np.frombuffer(fh.read(), np.uint8)
     px = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)
     if px is None:

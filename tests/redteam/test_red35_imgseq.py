@@ -16,7 +16,7 @@ from imgseq_media import make_sequence
 from numbered import frame_number, numbered_frame
 
 from empathy.host.player.decode import read_frames
-from empathy.host.player.imgseq_read import FrameError, header
+from empathy.host.player.imgseq_read import FrameError, header, pixels
 
 HELD = [1, 2, 2, 4, 4, 6, 6, 8]  # frames 3, 5 and 7 unreadable: the one before each held
 
@@ -144,3 +144,22 @@ def test_a_run_on_twos_a_million_numbers_long_plays_its_end_cheaply(tmp_path):
         pipe.set_state(Gst().State.NULL)
     assert feeder.asked == 100 and feeder.held == 50 and feeder.error is None
     assert cpu < 0.5, f"{cpu:.2f} s of CPU for 100 frames of 160x96"
+
+
+def test_a_sparse_png_is_refused_by_its_size_not_read(tmp_path):
+    """A PNG (read whole, then decoded) whose file runs on, sparse, to 1 GB after its end:
+    the gigabyte was read into memory."""
+    import cv2
+
+    f = tmp_path / "s.0001.png"
+    cv2.imwrite(str(f), numbered_frame(1))
+    with open(f, "r+b") as fh:
+        fh.truncate(1 << 30)
+    tracemalloc.start()
+    try:
+        with pytest.raises(FrameError, match="1,073,741,824 bytes for a 160x96 frame"):
+            pixels(f)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20, f"{peak >> 20} MB at the peak"
