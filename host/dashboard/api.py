@@ -211,17 +211,17 @@ class Api:
         ])
         return app
 
-    def _metrics_allowed(self, request) -> bool:
-        """A scraper's token: the operator's or the read-only metrics token, in the header
-        only (a token in a scrape URL ends up in logs and Prometheus's target list)."""
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        return any(t and _same(given, t) for t in (self.token, self.metrics_token))
-
     async def _metrics(self, request):
-        if not self._metrics_allowed(request):
+        """A scraper's token: the operator's or the read-only metrics token, in the header
+        only (a token in a scrape URL ends up in logs and Prometheus's target list). Only
+        the operator's keeps its connection's place: the metrics token (in Prometheus's
+        config, and read-only) pinned every place from 8 machines, 16 scrapes each."""
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if self._token_ok(given):
+            self.gate.trust(request.protocol)
+        elif not (self.metrics_token and _same(given, self.metrics_token)):
             self.refuse(request, "bad or missing operator or metrics token")
             return web.Response(status=401, text="operator or metrics token required\n")
-        self.gate.trust(request.protocol)
         if self.metrics is None:
             return web.Response(status=404, text="no metrics on this listener\n")
         body = await asyncio.get_running_loop().run_in_executor(None, self.metrics.render)

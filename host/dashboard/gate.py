@@ -14,8 +14,10 @@ machines re-opening their 16 half-sent requests as each was closed held all 128 
 and the operator's page was reset every try for as long as they cared. And 128 machines
 holding one place each kept everyone else out (session 34): now a machine holding none
 takes the place of the longest idle connection of any machine, and a connection that has
-shown the operator's (or the metrics) token is never closed for a newcomer: the operator's
-connections, once in, keep their places, and a new one gets in whoever holds the rest.
+shown the operator's token is never closed for a newcomer: the operator's connections, once
+in, keep their places, and a new one gets in whoever holds the rest. The metrics token
+keeps no place (session 35: scraping with it from 8 machines, 16 connections each, pinned
+all 128 and kept the operator out): a scraper's connection is any machine's.
 
 Behind a reverse proxy every viewer's connection comes from the proxy. The addresses in
 `dashboard.trusted_proxies` (none by default) are exempt from the per-peer connection cap
@@ -83,7 +85,7 @@ class Gate:
         self.open: dict = {}  # handler -> (peer, transport, its first request's deadline)
         self.per_peer: Counter = Counter()
         self.served: set = set()  # handlers whose first request came
-        self.trusted: set = set()  # handlers that showed a token: never evicted
+        self.trusted: set = set()  # handlers that showed the operator token: never evicted
         self.strangers: Counter = Counter()  # peer -> its connections not in `trusted`
         self.idle: dict = {}  # handlers with no request under way, the longest idle first
         self.heads: Counter = Counter()  # handler -> bytes it sent since it was last idle
@@ -181,7 +183,7 @@ class Gate:
             self.strangers -= Counter({peer: 1})
 
     def trust(self, handler) -> None:
-        """A request on this connection showed a token: it keeps its place."""
+        """A request on this connection showed the operator's token: it keeps its place."""
         if handler in self.open and handler not in self.trusted:
             self.trusted.add(handler)
             self.strangers -= Counter({self.open[handler][0]: 1})

@@ -11,6 +11,7 @@ text is drawn plain).
 from __future__ import annotations
 
 import errno
+import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -203,7 +204,7 @@ def _parse(path: Path, fmt: str, text: str):
 
     # Apple's lyrics time each <p> from the song's start, not from its <div>'s begin as TTML
     # does: read the TTML way, every line came its div's begin late (twice, in the first)
-    apple = {"ignore_par_time_offset": True} if fmt == "ttml" and _APPLE_LYRICS in text else {}
+    apple = {"ignore_par_time_offset": True} if fmt == "ttml" and _apple(text) else {}
     try:
         return pysubs2.SSAFile.from_string(text, format_=fmt, **apple)
     except pysubs2.exceptions.UnknownFPSError:
@@ -212,6 +213,23 @@ def _parse(path: Path, fmt: str, text: str):
     except Exception as e:  # pysubs2's own errors, and what its parsers let escape
         raise CaptionsError(path, None, f"not readable as {fmt}: {type(e).__name__}: "
                                         f"{str(e)[:200]}") from None
+
+
+def _apple(text: str) -> bool:
+    """Whether a TTML document's root declares Apple's lyrics namespace: the name anywhere
+    in the text (a comment, a cue quoting it) had any TTML read Apple's way, every cue its
+    div's begin early."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        for event, item in ET.iterparse(io.StringIO(text), events=("start-ns", "start")):
+            if event == "start":
+                return False  # the root's declarations come before it starts
+            if item[1] == _APPLE_LYRICS:
+                return True
+    except ET.ParseError:
+        pass  # pysubs2 says what is wrong with it
+    return False
 
 
 def _check_ass(path: Path, subs, lines: list[str]) -> None:

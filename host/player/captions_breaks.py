@@ -60,7 +60,7 @@ def segments(text: str, language: str | None = None) -> list[str]:
     if icu is None or not text:
         return _WORDS.findall(text)
     ubrk_open, ubrk_next, ubrk_close = icu
-    utf16 = text.encode("utf-16-le")
+    utf16 = text.encode("utf-16-le", "surrogatepass")  # (a lone one: one unit, as ICU takes it)
     status = ctypes.c_int(0)
     locale = (language or "").replace("-", "_")
     if locale.lower().split("_")[0] in ("ja", "jpn"):

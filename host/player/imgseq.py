@@ -12,6 +12,7 @@ imgseq_read.RATES, else 24, said).
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from dataclasses import dataclass
@@ -73,6 +74,12 @@ class Sequence:
 
     def file(self, number: int) -> Path:
         return self.folder / f"{self.head}{number:0{self.pad}d}{self.tail}"
+
+    def in_gap(self, number: int) -> tuple[int, int] | None:
+        """The gap `number` falls in, or None: bisected, as the player asks at every frame
+        (scanned gap by gap, a run on twos a million numbers long took 0.1 s a frame)."""
+        i = bisect.bisect_right(self.gaps, number, key=lambda g: g[0]) - 1
+        return self.gaps[i] if i >= 0 and number <= self.gaps[i][1] else None
 
     def missing(self, step: int = 1) -> list[tuple[int, int]]:
         """The gaps' numbers a file was due at, first and last of each gap: with a step N

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .imgseq_header import FrameError, Header, rate_of, size_of, timecode_of
+from .imgseq_header import FrameError, Header, open_frame, rate_of, size_of, timecode_of
 
 CHANNELS = {50: 3, 51: 4}  # element descriptor: RGB, RGBA
 # transfer characteristic (268M table 5): 1 printing density, 3 logarithmic: a film scan's
@@ -127,7 +127,7 @@ def read(path: Path, offset: int, n: int, reuse: bool = False):
         buf = bytearray(n)
         if reuse:
             _SPARE.buf = buf
-    with path.open("rb", buffering=0) as fh:
+    with open_frame(path) as fh:
         fh.seek(offset)
         got = fh.readinto(memoryview(buf)[:n])
     if got < n:

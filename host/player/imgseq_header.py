@@ -4,8 +4,11 @@ and start timecode (imgseq_read.py and imgseq_dpx.py read the formats)."""
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from empathy.paths import kind_of
 
 SIDE_MAX = 16384           # a frame's width or height at most (16K)
 PIXELS_MAX = 8192 * 8192   # and its area (an 8K full-aperture scan is 8192 x 6144)
@@ -26,6 +29,21 @@ class Header:
     colour: str | None        # what the header says of its curve: 'cineon', 'linear', 'srgb'
     timecode: str | None = None    # 'hh:mm:ss:ff' ('hh:mm:ss;ff' drop-frame), when it says one
     timecode_bad: str | None = None  # a timecode field that is none (its hex), ignored
+
+
+def open_frame(path: Path, buffering: int = 0):
+    """A frame file opened for reading (unbuffered unless asked), or FrameError where it is
+    no regular file: a FIFO named like a frame held its reader in open() for ever (the show
+    stalled on it), a device read without end. Opened without blocking, then looked at."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        raise FrameError(f"{path.name}: {e.strerror or e}") from None
+    kind = kind_of(os.fstat(fd).st_mode)
+    if kind:
+        os.close(fd)
+        raise FrameError(f"{path.name}: it is {kind}, not a frame's file")
+    return os.fdopen(fd, "rb", buffering=buffering)
 
 
 def size_of(path: Path, w: int, h: int) -> tuple[int, int]:

@@ -95,9 +95,9 @@ class Feeder:
         """Frame n as the appsrc takes it; like: (shape, dtype) of the first good frame;
         out: an array it may be read into."""
         self.readers.add(threading.current_thread().name)
-        if any(a <= n <= b for a, b in self.seq.gaps):
+        if self.seq.in_gap(n):
             raise FrameError(f"frame {n} is missing (a gap in the numbers)")
-        hd, px = pixels(self.seq.file(n), rgba=True, out=out)
+        hd, px = pixels(self.seq.file(n), rgba=True, out=out, like=self.info.header)
         want = (self.info.header.height, self.info.header.width)
         if px.shape[:2] != want or (like is not None and (px.shape, px.dtype) != like):
             raise FrameError(f"{self.seq.file(n).name}: {px.shape[1]}x{px.shape[0]} "
@@ -107,7 +107,8 @@ class Feeder:
     def _first_good(self, first: int, last: int) -> np.ndarray:
         # an in point inside a gap (a run on twos: every other number) holds the file before
         # the gap, as the gap's later frames do; the look-ahead only past unreadable files
-        before = [a - 1 for a, b in self.seq.gaps if a <= first <= b]
+        gap = self.seq.in_gap(first)
+        before = [gap[0] - 1] if gap else []
         why = ""
         for n in before + list(range(first, min(last, first + LOOK_AHEAD - 1) + 1)):
             try:

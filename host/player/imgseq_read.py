@@ -10,16 +10,29 @@ GStreamer pipeline a video's decoded frames go through (imgseq_play.py).
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
 import numpy as np
 
 from . import imgseq_dpx
-from .imgseq_header import RATES, FrameError, Header, size_of, rate_of, timecode_of
+from .imgseq_header import (SIDE_MAX, RATES, FrameError, Header, open_frame, rate_of, size_of,
+                            timecode_of)
 
 __all__ = ["FrameError", "Header", "RATES", "SUFFIXES", "header", "pixels"]
 HEADER_MAX = 1 << 20       # bytes of an EXR header read at most
+# bytes a pixel of an EXR's channels at most (RGBA float): OpenEXR's bindings decode every
+# channel, and 300 zeroed channels of 1080p (a 1.3 MB file) took 1.2 GB to read
+EXR_PIXEL_BYTES = 16
+_EXR_TYPE_BYTES = {0: 4, 1: 2, 2: 4}  # UINT, HALF, FLOAT
+# an EXR's data window at most this many times its display window's area: the pixels
+# outside are decoded, then dropped (8192x4096 of data about a 64x36 picture, a 212 kB
+# file, took 383 MB to read); overscan plates carry a tenth or two more
+EXR_OVERSCAN = 4
+# a PNG/TIFF/JPEG file's bytes at most (it is read whole, then decoded): 64 a pixel, 8 times
+# 16-bit RGBA's, and 16 MB of metadata (a 100 GB sparse file read in full filled memory)
+STILL_PIXEL_BYTES, STILL_EXTRA = 64, 16 << 20
 
 
 # -- OpenEXR ------------------------------------------------------------------------------
@@ -27,6 +40,8 @@ def _exr_attrs(path: Path, head: bytes) -> dict:
     """The header's attributes (name -> (type, bytes)), read without OpenEXR."""
     if head[:4] != b"\x76\x2f\x31\x01":
         raise FrameError(f"{path.name}: not an OpenEXR file")
+    if len(head) < 8:
+        raise FrameError(f"{path.name}: EXR header cut short")
     if head[5] & 0x1A:  # tiled, deep, multi-part: flags in the version field (bits 9, 11, 12)
         raise FrameError(f"{path.name}: tiled, deep or multi-part EXR is not read "
                          "(write scanlines)")
@@ -47,15 +62,39 @@ def _exr_attrs(path: Path, head: bytes) -> dict:
     return attrs
 
 
+def _exr_pixel_bytes(path: Path, chlist: bytes) -> float:
+    """The bytes a pixel of the data window takes decoded, all channels together (each:
+    its name, type, linear flag, 3 reserved bytes, x and y sampling)."""
+    total, at = 0.0, 0
+    while at < len(chlist) and chlist[at] != 0:
+        at = chlist.find(b"\0", at) + 1
+        if at == 0 or at + 16 > len(chlist):
+            raise FrameError(f"{path.name}: EXR channel list cut short")
+        kind, _, xs, ys = struct.unpack_from("<iIii", chlist, at)
+        if kind not in _EXR_TYPE_BYTES or not (1 <= xs <= SIDE_MAX and 1 <= ys <= SIDE_MAX):
+            raise FrameError(f"{path.name}: EXR channel of type {kind}, sampling {xs}x{ys}")
+        total += _EXR_TYPE_BYTES[kind] / (xs * ys)
+        at += 16
+    return total
+
+
 def _exr(path: Path, head: bytes) -> tuple[Header, dict]:
     attrs = _exr_attrs(path, head)
+    if attrs.get("channels", (b"",))[0] != b"chlist":
+        raise FrameError(f"{path.name}: EXR header without its channel list")
+    if (n := _exr_pixel_bytes(path, attrs["channels"][1])) > EXR_PIXEL_BYTES:
+        raise FrameError(f"{path.name}: EXR channels of {n:g} bytes a pixel (at most "
+                         f"{EXR_PIXEL_BYTES}, RGBA float): write R, G, B (and A) only")
     try:
         dx0, dy0, dx1, dy1 = struct.unpack("<4i", attrs["displayWindow"][1][:16])
         x0, y0, x1, y1 = struct.unpack("<4i", attrs["dataWindow"][1][:16])
     except (KeyError, struct.error):
         raise FrameError(f"{path.name}: EXR header without its windows") from None
     w, h = size_of(path, dx1 - dx0 + 1, dy1 - dy0 + 1)
-    size_of(path, x1 - x0 + 1, y1 - y0 + 1)
+    dw, dh = size_of(path, x1 - x0 + 1, y1 - y0 + 1)
+    if dw * dh > EXR_OVERSCAN * w * h:
+        raise FrameError(f"{path.name}: EXR data window {dw}x{dh} about a {w}x{h} picture "
+                         f"(at most {EXR_OVERSCAN} times its area): crop it to the picture")
     rate = None
     if "framesPerSecond" in attrs and len(attrs["framesPerSecond"][1]) == 8:
         n, d = struct.unpack("<iI", attrs["framesPerSecond"][1])
@@ -84,7 +123,7 @@ def _exr_pixels(path: Path, hd: Header, f: dict, _rgba: bool) -> np.ndarray:
     except ImportError:
         raise FrameError("EXR needs OpenEXR's Python bindings: pip install openexr") from None
     try:
-        with OpenEXR.File(str(path)) as exr:
+        with open_frame(path) as fh, OpenEXR.File(fh) as exr:
             ch = exr.channels()
             if "RGB" in ch or "RGBA" in ch:
                 px = (ch.get("RGB") or ch["RGBA"]).pixels[:, :, :3]
@@ -119,6 +158,8 @@ def _still(path: Path, head: bytes) -> tuple[Header, dict]:
     from PIL import Image
 
     if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":  # said before Pillow's
+        if len(head) < 25:
+            raise FrameError(f"{path.name}: PNG header cut short")
         size_of(path, *struct.unpack(">II", head[16:24]))  # own limit, which names no size
     try:
         with Image.open(path) as im:  # the header only: nothing decoded yet
@@ -136,7 +177,13 @@ def _still(path: Path, head: bytes) -> tuple[Header, dict]:
 def _still_pixels(path: Path, hd: Header, _f: dict, _rgba: bool) -> np.ndarray:
     import cv2
 
-    px = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)
+    with open_frame(path) as fh:  # (imread opens by name: a FIFO put there since held it)
+        size = os.fstat(fh.fileno()).st_size
+        if size > hd.width * hd.height * STILL_PIXEL_BYTES + STILL_EXTRA:
+            raise FrameError(f"{path.name}: {size:,} bytes for a {hd.width}x{hd.height} "
+                             "frame (a sparse or padded file?): save it again")
+        data = np.frombuffer(fh.read(), np.uint8)
+    px = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)
     if px is None:
         raise FrameError(f"{path.name}: OpenCV cannot decode it (truncated or damaged)")
     if px.shape[:2] != (hd.height, hd.width):
@@ -156,21 +203,26 @@ def header(path: Path) -> tuple[Header, dict]:
     """A frame's header, checked; FrameError when it is not one we read."""
     reader = _KINDS.get(path.suffix.lower(), _STILL)[0]
     try:
-        with path.open("rb") as fh:
+        with open_frame(path, -1) as fh:  # (buffered: read() fills the header)
             head = fh.read(HEADER_MAX if reader is _exr else 2048)
     except OSError as e:
         raise FrameError(f"{path.name}: {e.strerror or e}") from None
     return reader(path, head)
 
 
-def pixels(path: Path, rgba: bool = False,
-           out: np.ndarray | None = None) -> tuple[Header, np.ndarray]:
+def pixels(path: Path, rgba: bool = False, out: np.ndarray | None = None,
+           like: Header | None = None) -> tuple[Header, np.ndarray]:
     """(header, HxWx3 uint8 or uint16 RGB) of one frame; FrameError when unreadable.
     rgba: a deep frame as the player's chain takes it, HxWx4 uint16 with opaque alpha (a
     10-bit DPX unpacked so; others given their alpha by OpenCV: numpy's strided writes into
     a 4-channel frame took 3-4 times as long). out: an array a 10-bit DPX may be read into
-    (a fresh 16 MB a 1080p frame is page faults)."""
+    (a fresh 16 MB a 1080p frame is page faults). like: the first frame's header: a frame
+    of another size or depth is refused before its pixels are read (an 8K frame among 1080p
+    ones took 0.8 GB a reader to be read and then refused)."""
     hd, f = header(path)
+    if like is not None and (hd.width, hd.height, hd.deep) != (like.width, like.height, like.deep):
+        raise FrameError(f"{path.name}: {hd.width}x{hd.height}{' deep' * hd.deep}, not the "
+                         f"{like.width}x{like.height}{' deep' * like.deep} of its first frame")
     try:
         read = _KINDS.get(path.suffix.lower(), _STILL)[1]
         px = read(path, hd, f, rgba, out) if read is imgseq_dpx.pixels else read(path, hd, f, rgba)
