@@ -199,7 +199,7 @@ METHODS = {
     # with its axes +5.2 -> +7.3 bpm). Where premature beats come every few beats the rhythm
     # before a gap is never steady, and a gap whose band-passed signal holds one wave only,
     # a full upstroke midway, is searched too (_lone_pulse; bidmc-53: misses 5 -> 1, the
-    # last one's top past the record's end; runs laid every fourth pulse on tuning BIDMC 02,
+    # record's last pulse, as NeuroKit2's; runs laid every fourth pulse on tuning BIDMC 02,
     # 10, 12: 49 -> 24 missed of 492; every other tuning record's beats, ppg_artefacts'
     # three aids, 10 seeds, as they were. Without the one-wave test: heartpy-data2 and
     # cinc15-v102s moved, and under motion 6 more extra beats on pyphysio-bvp and 4 on
