@@ -18,7 +18,7 @@ from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_
                                        FIRST_QUIET_S, LOOK_BACK_LIKE, MIN_HEIGHT,
                                        NOISE_FRAC, PAUSE_GAP,
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
-                                       QUIET_FRAC, RHYTHM_GAP, RUN_GAP, SEARCH_GAP,
+                                       LONE_GAP, QUIET_FRAC, RHYTHM_GAP, RUN_GAP, SEARCH_GAP,
                                        SEARCH_SLACK, STEEP_OUTLIER, STEEP_S, STEP_FRAC,
                                        STEP_SPREAD, T_SLOPE,
                                        pulse_in_rhythm)
@@ -176,8 +176,9 @@ class BeatGates(PulseSearch):
             gap, med = p - self.last_peak, _median(self.rr)  # (it may have found one)
         if not FLOOR_GAP * med < gap <= SEARCH_GAP[1] * med or (
                 gap <= SEARCH_GAP[0] * med and not self._across_floor(p, floor, h0)):
-            if self.m.run_pulse and RUN_GAP * med <= gap <= SEARCH_GAP[0] * med:
-                self._run_pulse(p, med, floor, h0)
+            if self.m.run_pulse and LONE_GAP * med <= gap <= SEARCH_GAP[0] * med and not (
+                    gap >= RUN_GAP * med and self._run_pulse(p, med, floor, h0)):
+                self._lone_pulse(p, floor, h0)
             return  # (the floor is looked at only where it decides: it costs a scan)
         slack, least = SEARCH_SLACK * med, self.m.search_height * _median(self.heights)
         prev = self.last_peak

@@ -77,6 +77,10 @@ SEARCH_SLACK = 0.3  # a missed beat lies within this many beats of where the rhy
 # premature beats (a short interval, then another: no pause) where the last 4 intervals
 # are within RUN_STEADY of their median; it rises under RUN_RISE of the recent heights
 RUN_GAP, RUN_STEADY, RUN_RISE = 1.4, 0.3, 1.2
+# PPG: a gap of LONE_GAP recent intervals (to SEARCH_GAP's) whose band-passed signal holds
+# one wave, in LONE_POS of the gap, rising LONE_RISE of the recent heights from its trough
+# and peaking under their median, is a premature pulse however the rhythm ran (_lone_pulse)
+LONE_GAP, LONE_POS, LONE_RISE = 1.3, (0.35, 0.65), (0.8, 1.1)
 # PPG: where every other pulse is small (bigeminy with weak pulses) the beats placed come at
 # half the rate, each gap at least ALT_GAP_S long; the small pulse is the tallest interior
 # band-passed peak in ALT_POS of the gap, rising ALT_RISE of the recent heights (see
@@ -192,7 +196,14 @@ METHODS = {
     # better, the others' counts unchanged; --dropouts unchanged. Without the steady rhythm,
     # the depth and the EARLY_GAP tests it found more (bidmc-53: 1 miss) but under motion
     # put beats on motion's waves: pyphysio-bvp and systole-ppg extra beats, wrist-s1-low-bike
-    # with its axes +5.2 -> +7.3 bpm)
+    # with its axes +5.2 -> +7.3 bpm). Where premature beats come every few beats the rhythm
+    # before a gap is never steady, and a gap whose band-passed signal holds one wave only,
+    # a full upstroke midway, is searched too (_lone_pulse; bidmc-53: misses 5 -> 1, the
+    # record's last pulse, as NeuroKit2's; runs laid every fourth pulse on tuning BIDMC 02,
+    # 10, 12: 49 -> 24 missed of 492; every other tuning record's beats, ppg_artefacts'
+    # three aids, 10 seeds, as they were. Without the one-wave test: heartpy-data2 and
+    # cinc15-v102s moved, and under motion 6 more extra beats on pyphysio-bvp and 4 on
+    # systole-ppg; without the caps on rise and height, 2 of those on pyphysio-bvp)
     "ppg": Method((0.5, 8.0), 0.111, 0.667, 0.02, 0.3, 1.5, 0.12, 0.35, 0.15, 1.5, 0.03, 20.0,
                   rise_check=True, rhythm_height=0.15, raw_search=True, edge_reach=True,
                   silence_s=1.5, floor_restart=True, even_back=True, early_pulse=True,

@@ -2,15 +2,18 @@
 
 A weak pulse on a falling baseline that splits a gap evenly, a premature beat's small
 early pulse before a pause, a pulse of a run of premature beats (a gap too short for the
-usual search), every other pulse where they alternate full and small, and pulses across a drop-out to the floor (the filter's answer to the return
-hides them). A mixin of `BeatGates` (heart_gates), reading the stream's state.
-"""
+usual search; where they come every few beats, the one wave of such a gap), every other
+pulse where they alternate full and small, and pulses across a drop-out to the floor (the
+filter's answer to the return hides them). A mixin of `BeatGates` (heart_gates), reading
+the stream's state."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from empathy.edge.heart_beats import _median
 from empathy.edge.heart_method import (ALT_GAP_S, ALT_HEIGHTS, ALT_POS, ALT_RISE, EARLY_GAP,
-                                       MIN_HEIGHT,
+                                       LONE_POS, LONE_RISE, MIN_HEIGHT,
                                        RISE_REGULAR, RUN_RISE, RUN_STEADY)
 
 
@@ -54,7 +57,7 @@ class PulseSearch:
         small = float(w[k]) < MIN_HEIGHT * self.heights[-1]
         return lo + k if small and float(w[k]) - trough >= 2 * least else -1
 
-    def _run_pulse(self, p: int, med: float, floor: int, h0: int) -> None:
+    def _run_pulse(self, p: int, med: float, floor: int, h0: int) -> bool:
         """PPG: in a run of premature beats (a short interval, then another, no pause) a
         pulse comes soon after the last, its filling short: smaller, and its energy block
         may not open while the beat-wide average still holds the last pulse; the gap it
@@ -66,21 +69,51 @@ class PulseSearch:
         under RUN_RISE of the recent heights (a short filling's pulse is no taller than the
         usual) and stands no deeper under zero than that bar's twice (a wave on motion's
         downswing did). Like _in_rhythm's weak beats it does not put off the height gate's
-        start-over (after motion the heights are motion's)."""
+        start-over (after motion the heights are motion's). True: it was found."""
         last = self.last_peak
         if not all(abs(r - med) <= RUN_STEADY * med for r in list(self.rr)[-4:]):
-            return
+            return False
         lo = max(int(last + EARLY_GAP * med), last + self.refr, floor)
         w = self.y[lo - h0:min(int(p - EARLY_GAP * med), p - self.refr) - h0]
         k = int(w.argmax()) if len(w) else 0
         if not 0 < k < len(w) - 1:
-            return
+            return False
         bar = 2 * self.m.search_height * _median(self.heights)
         rise = float(w[k]) - float(self.y[max(lo + k - self.pre, h0) - h0:lo + k - h0].min())
-        if bar <= rise < RUN_RISE * _median(self.heights) and float(w[k]) >= -bar:
-            if self.weak_since is None:
-                self.weak_since = last
-            self._found_back(lo + k, bar / 2, wide=True)
+        if not (bar <= rise < RUN_RISE * _median(self.heights) and float(w[k]) >= -bar):
+            return False
+        self._weak_back(lo + k, bar / 2)
+        return True
+
+    def _lone_pulse(self, p: int, floor: int, h0: int) -> None:
+        """PPG: where premature beats come every few beats (bidmc-53) the rhythm before a
+        run's gap holds the last run's pauses and short intervals, never steady for
+        _run_pulse, whose window may also end before the pulse. A gap (LONE_GAP to
+        SEARCH_GAP's first recent intervals) whose band-passed signal holds one wave only
+        (one interior peak between the two beats; motion and a dicrotic wave beside the
+        pulse make more) holds a pulse there if the wave lies in LONE_POS of the gap, rises
+        from the trough before it (the shape window) by LONE_RISE of the recent heights (a
+        full upstroke; no taller than the usual, the filling short) and peaks under their
+        median (one as tall would have opened its block). As _run_pulse's, it does not
+        put off the height gate's start-over."""
+        last = self.last_peak
+        g = self.y[max(last, floor) - h0:p - h0]
+        tops = np.flatnonzero((g[1:-1] > g[:-2]) & (g[1:-1] >= g[2:])) + 1
+        if last < floor or len(tops) != 1:
+            return
+        q, hm = last + int(tops[0]), _median(self.heights)
+        rise = float(self.y[q - h0]) - float(self.y[max(q - self.pre, floor) - h0:q - h0].min())
+        if (LONE_POS[0] * len(g) < q - last < LONE_POS[1] * len(g) and q - last > self.refr
+                and p - q > self.refr and LONE_RISE[0] * hm <= rise < LONE_RISE[1] * hm
+                and float(self.y[q - h0]) < hm):
+            self._weak_back(q, rise)
+
+    def _weak_back(self, q: int, hq: float) -> None:
+        """A pulse found back in a run's gap: like _in_rhythm's weak beats, it does not put
+        off the height gate's start-over."""
+        if self.weak_since is None:
+            self.weak_since = self.last_peak
+        self._found_back(q, hq, wide=True)
 
     def _halved_pulse(self, p: int, floor: int, h0: int) -> bool:
         """PPG: where every other pulse is small (bigeminy with weak pulses; bidmc-41) its
