@@ -110,8 +110,8 @@ def check_caption_fonts() -> list[Finding]:
                         f"{APT} fonts-dejavu-core fontconfig")]
     if not lacking and not forms:
         return [Finding("caption fonts", "ok", "captions drawn in Latin, Greek, Cyrillic, "
-                        f"Hebrew, Arabic, {', '.join(SCRIPTS)}; Japanese and Simplified "
-                        "Chinese ideographs each in their own letterforms")]
+                        f"Hebrew, Arabic, {', '.join(SCRIPTS)}; Japanese, Simplified and "
+                        "Traditional Chinese ideographs each in their own letterforms")]
     said = [f"captions in {', '.join(lacking)} would show as boxes: no font here has them"
             ] if lacking else []
     said += [f"{name} captions' ideographs would be drawn in another language's "

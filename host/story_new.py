@@ -152,22 +152,40 @@ def _sequences(folder: Path, fps: Optional[float], warn, ident) -> list[tuple[st
 
 def captions_beside(clip: Path, listed: Optional[list[str]] = None
                     ) -> tuple[tuple[str, Path], ...]:
-    """clip.srt (or .vtt, .ass, .ssa, .sub: one, in that order of preference), and
-    clip.LANG.srt for each language: what a film-maker's tools write beside a clip. The
-    files are read by `story check`, not here. listed: its folder's names, listed once for
-    a timeline's clips (a glob a clip read the whole folder each time)."""
-    from empathy.host.player.captions import FORMATS, LANGUAGE
+    """clip.srt (or .vtt, .ass, .ssa, .sub: one, in that order of preference), and one file
+    for each language as releases name them (clip.en.srt, clip.eng.sdh.srt, clip_ja.srt:
+    captions_names.py): for the deaf and hard of hearing first (open captions are for
+    them), forced ones (a film's foreign lines only) last. A name with a word neither a
+    language nor a flag (clip.v2.srt) is not taken. The files are read by `story check`,
+    not here. listed: its folder's names, listed once for a timeline's clips (a glob a clip
+    read the whole folder each time)."""
+    from empathy.host.player.captions import FORMATS
+    from empathy.host.player.captions_names import read_name
 
     rank, found = list(FORMATS), {}
-    names = (clip.parent.glob(f"{glob.escape(clip.stem)}.*") if listed is None else
-             (clip.parent / n for n in listed if n.startswith(clip.stem + ".")))
+    names = (clip.parent.glob(f"{glob.escape(clip.stem)}*") if listed is None else
+             (clip.parent / n for n in listed if n.startswith(clip.stem)))
     for p in names:
-        lang = p.name[len(clip.stem) + 1:-len(p.suffix)]
-        if p.suffix.lower() in FORMATS and (not lang or LANGUAGE.fullmatch(lang)) \
-                and p.is_file():
-            found.setdefault(lang, []).append(p)
-    return tuple((lang, min(ps, key=lambda p: (rank.index(p.suffix.lower()), p.name)))
-                 for lang, ps in sorted(found.items()))
+        tags = read_name(p.name, clip.stem) if p.suffix.lower() in FORMATS else None
+        if tags is not None and p.is_file():
+            kind = 0 if "sdh" in tags.flags else 2 if "forced" in tags.flags else 1
+            found.setdefault(tags.language or "", []).append(
+                (kind, rank.index(p.suffix.lower()), p.name, p))
+    return tuple((lang, min(ps)[-1]) for lang, ps in sorted(found.items()))
+
+
+def _flags(captions: tuple[tuple[str, Path], ...]) -> str:
+    """The flags the files' names carry (sdh, forced), as a comment: the story has no
+    field for them."""
+    from empathy.host.player.captions_names import read_name
+
+    said = [(lang, " ".join(n.flags)) for lang, p in captions
+            if (n := read_name(p.name)) and n.flags]
+    if not said:
+        return ""
+    if len(captions) == 1 and not captions[0][0]:
+        return f"  # {said[0][1]} (from its name)"
+    return "  # " + ", ".join(f"{_q(lang)} {f}" for lang, f in said) + " (from the names)"
 
 
 def from_timeline(path: Path, fps: Optional[float] = None, media_root: Optional[Path] = None,
@@ -231,10 +249,12 @@ def story_text(drafts: list[Draft], out: Path, title: str, source: Path) -> str:
         if d.lut:
             lines.append(f"lut = {_q(_rel(d.lut, out.parent))}")
         if len(d.captions) == 1 and not d.captions[0][0]:
-            lines.append(f"captions = {_q(_rel(d.captions[0][1], out.parent))}")
+            lines.append(f"captions = {_q(_rel(d.captions[0][1], out.parent))}"
+                         + _flags(d.captions))
         elif d.captions:
             lines.append("captions = { " + ", ".join(f"{_q(lang)} = "
-                         f"{_q(_rel(p, out.parent))}" for lang, p in d.captions) + " }")
+                         f"{_q(_rel(p, out.parent))}" for lang, p in d.captions) + " }"
+                         + _flags(d.captions))
         if d.out_s is not None:
             lines.append(f"in_s = {_q(d.in_s)}")
             lines.append(f"out_s = {_q(d.out_s)}                 # {d.duration_s:g} s")

@@ -55,9 +55,10 @@ APT_HOST=(
   # and the fallbacks fontconfig finds for what it lacks (docs/playback.md#captions):
   # Chinese/Japanese/Korean 5.0 MiB, Thai 0.4 MiB, Devanagari 0.2 MiB installed
   fontconfig fonts-wqy-microhei fonts-tlwg-loma-ttf fonts-lohit-deva
-  # kanji in Japanese letterforms (WenQuanYi's are Chinese): IPAex Gothic, 5.9 MiB; and
+  # kanji in Japanese letterforms (WenQuanYi's are Chinese): IPAex Gothic, 5.9 MiB;
+  # Traditional Chinese ones: cwTeX Ming, 11.4 MiB (fonts-noto-cjk is 89 MiB); and
   # ICU's line breaker for Thai, Lao, Khmer, Burmese (already here: libxml2 needs it)
-  fonts-ipaexfont-gothic libicu72
+  fonts-ipaexfont-gothic fonts-cwtex-ming libicu72
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   # the screen's broker for seat packets (cinemas), and the kernel's count of its
   # connections (deploy/cinema/empathy-broker.nft; the tests load it in a namespace)

@@ -18,8 +18,12 @@ from empathy.host.player.captions_draw import Painter
 
 JAPANESE = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
 CHINESE = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+TRADITIONAL = Path("/usr/share/fonts/truetype/cwtex/cwming.ttf")
 # kanji whose Japanese and Chinese (mainland) letterforms differ
 DIFFER = "直骨写"
+# and two whose Taiwan letterforms cwTeX Ming has (直's left stroke runs to its foot, 令
+# ends in a vertical stroke), not WenQuanYi's mainland ones
+DIFFER_TW = "直令"
 
 
 def _ink(a: np.ndarray) -> np.ndarray:
@@ -66,6 +70,22 @@ def test_a_kanji_is_drawn_in_its_languages_letterforms(fonts, language, font):
         assert _distance(own, theirs) > 10, c  # the two forms do differ
         # the language's own font's glyph (same pixels but for the sub-pixel placing)
         assert _distance(drawn, own) < _distance(drawn, theirs) / 4, (c, language)
+
+
+@pytest.mark.parametrize("language", ["zh-Hant", "zh-TW", "zh-HK", "zho-Hant"])
+def test_traditional_chinese_is_drawn_in_taiwans_letterforms(fonts, language):
+    """A Traditional Chinese file's ideographs in cwTeX Ming (the host install's font made
+    for them), not WenQuanYi's mainland forms; Hong Kong's nearest are Taiwan's."""
+    if not TRADITIONAL.is_file():
+        pytest.skip(f"{TRADITIONAL} is not installed: install fonts-cwtex-ming")
+    p = Painter(960, 540, language)
+    for c in DIFFER_TW:
+        drawn, own, theirs = _drawn(p, c), _glyph(TRADITIONAL, c, p), _glyph(CHINESE, c, p)
+        assert _distance(own, theirs) > 10, c
+        assert _distance(drawn, own) < _distance(drawn, theirs) / 4, (c, language)
+    # and Simplified Chinese stays in WenQuanYi
+    drawn = _drawn(Painter(960, 540, "zh-CN"), DIFFER_TW[0])
+    assert _distance(drawn, _glyph(CHINESE, DIFFER_TW[0], p)) < 1
 
 
 def test_the_story_tables_language_is_the_files(fonts, tmp_path):
@@ -186,10 +206,8 @@ def test_story_check_says_when_no_font_here_has_the_languages_letterforms(fonts,
     (tmp_path / "a.zh.srt").write_text(cue.format("写真"), encoding="utf-8")
     assert problem(tmp_path / "a.ja.srt", tmp_path) is None  # IPAex Gothic is here
     assert problem(tmp_path / "a.zh.srt", tmp_path) is None  # WenQuanYi
-    if not any(f.endswith(("TC", "TW", "HK")) for f in _families()):
-        kind, said = problem(tmp_path / "a.zh-Hant.srt", tmp_path)
-        assert kind == "warning" and "no Traditional Chinese font here" in said
-        assert said.endswith("install fonts-noto-cjk") and "a.zh-Hant.srt" in said
+    if TRADITIONAL.is_file():
+        assert problem(tmp_path / "a.zh-Hant.srt", tmp_path) is None  # cwTeX Ming
     # a host with WenQuanYi alone (installed before IPAex Gothic joined the list)
     (tmp_path / "fonts.conf").write_text(
         '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
@@ -197,13 +215,17 @@ def test_story_check_says_when_no_font_here_has_the_languages_letterforms(fonts,
         f"<cachedir>{tmp_path}/cache</cachedir></fontconfig>")
     (tmp_path / "c.mp4").write_bytes(b"")
     (tmp_path / "s.toml").write_text('start = "s0"\n[segments.s0]\nmedia = "c.mp4"\n'
-                                     'duration_s = 1\ncaptions = "a.ja.srt"\n')
+                                     'duration_s = 1\ncaptions = { ja = "a.ja.srt", '
+                                     '"zh-Hant" = "a.zh-Hant.srt" }\n')
     r = subprocess.run([sys.executable, "-m", "empathy.cli", "story", "check",
                         str(tmp_path / "s.toml")], capture_output=True, text=True, timeout=120,
                        env={**os.environ, "FONTCONFIG_FILE": str(tmp_path / "fonts.conf")})
     said = [s for s in (r.stdout + r.stderr).splitlines() if "a.ja.srt" in s]
     assert len(said) == 1 and "no Japanese font here" in said[0], r.stdout + r.stderr
     assert "install fonts-ipaexfont-gothic" in said[0] and "warning" in said[0]
+    said = [s for s in (r.stdout + r.stderr).splitlines() if "a.zh-Hant.srt" in s]
+    assert len(said) == 1 and "no Traditional Chinese font here" in said[0], said
+    assert said[0].endswith("install fonts-cwtex-ming"), said
     # and doctor says so before any film is checked (no box: WenQuanYi has every kanji)
     r = subprocess.run([sys.executable, "-m", "empathy.cli", "doctor", "--json"], timeout=120,
                        capture_output=True, text=True,
@@ -213,3 +235,5 @@ def test_story_check_says_when_no_font_here_has_the_languages_letterforms(fonts,
     assert "Japanese captions' ideographs would be drawn in another language's letterforms" \
         in said[0]["detail"] and "Simplified Chinese" not in said[0]["detail"], said
     assert "fonts-ipaexfont-gothic" in said[0]["fix"].split(), said
+    assert "Traditional Chinese captions' ideographs" in said[0]["detail"], said
+    assert "fonts-cwtex-ming" in said[0]["fix"].split(), said

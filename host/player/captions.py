@@ -116,11 +116,13 @@ def read_captions(path: Path, within: Optional[Path] = None,
 
 
 def _language(path: Path, cues: list[Cue]) -> Optional[str]:
-    """The file's language: its name's tag (a.ja.srt), else what its letters tell (kana:
-    Japanese; Hangul: Korean; other ideographs: Chinese), else None."""
-    tag = path.stem.rpartition(".")[2] if "." in path.stem else ""
-    if LANGUAGE.fullmatch(tag):
-        return tag
+    """The file's language: its name's (a.ja.srt, a.eng.sdh.srt: captions_names.py), else
+    what its letters tell (kana: Japanese; Hangul: Korean; other ideographs: Chinese)."""
+    from .captions_names import read_name
+
+    named = read_name(path.name)
+    if named and named.language:
+        return named.language
     text = "".join(c.text for c in cues)
     for language, letters in _LETTERS:
         if letters.search(text):

@@ -23,33 +23,45 @@ _WORDS = re.compile(r"\S+\s*|\s+")
 
 
 @functools.lru_cache(maxsize=1)
-def _icu():
-    """(ubrk_open, ubrk_next, ubrk_close), or None. ICU suffixes its symbols with its major
-    version (ubrk_open_72) unless built without."""
+def _library():
+    """(the system's libicuuc, its symbols' suffix), or None, said once. ICU suffixes its
+    symbols with its major version (ubrk_open_72) unless built without."""
     name = ctypes.util.find_library("icuuc")
     try:
         lib = ctypes.CDLL(name or "libicuuc.so")
     except OSError as e:
         log.warning("captions: ICU is not here (%s): lines break at spaces only, Thai and "
-                    "Chinese not at all (install libicu72)", e)
+                    "Chinese not at all; a file's name gives only a two-letter language "
+                    "(install libicu72)", e)
         return None
-    major = name.rsplit(".so.", 1)[-1].split(".")[0] if name and ".so." in name else ""
+    return lib, name.rsplit(".so.", 1)[-1].split(".")[0] if name and ".so." in name else ""
 
-    def fn(symbol, restype, *args):
-        for s in (f"{symbol}_{major}", symbol):
-            f = getattr(lib, s, None)
-            if f is not None:
-                f.restype, f.argtypes = restype, list(args)
-                return f
-        raise OSError(f"{name} has no {symbol}")
 
+def icu_function(symbol: str, restype, *args):
+    """ICU's C function `symbol`, typed. OSError: ICU is not here, or has no such symbol."""
+    found = _library()
+    if found is None:
+        raise OSError("ICU is not here")
+    lib, major = found
+    for s in (f"{symbol}_{major}", symbol):
+        f = getattr(lib, s, None)
+        if f is not None:
+            f.restype, f.argtypes = restype, list(args)
+            return f
+    raise OSError(f"ICU has no {symbol}")
+
+
+@functools.lru_cache(maxsize=1)
+def _icu():
+    """(ubrk_open, ubrk_next, ubrk_close), or None."""
     try:
-        return (fn("ubrk_open", ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p,
-                   ctypes.c_char_p, ctypes.c_int32, ctypes.POINTER(ctypes.c_int)),
-                fn("ubrk_next", ctypes.c_int32, ctypes.c_void_p),
-                fn("ubrk_close", None, ctypes.c_void_p))
+        return (icu_function("ubrk_open", ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p,
+                             ctypes.c_char_p, ctypes.c_int32, ctypes.POINTER(ctypes.c_int)),
+                icu_function("ubrk_next", ctypes.c_int32, ctypes.c_void_p),
+                icu_function("ubrk_close", None, ctypes.c_void_p))
     except OSError as e:
-        log.warning("captions: %s: lines break at spaces only (install libicu72)", e)
+        if _library() is not None:
+            log.warning("captions: %s: lines break at spaces only (install libicu72)", e)
         return None
 
 

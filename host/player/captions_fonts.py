@@ -37,8 +37,8 @@ _PREFER = {"zh-hk": ("zh-hk", "zh-tw")}  # Hong Kong's forms are nearest Taiwan'
 # the package with a font made for each (Korean's hanja are rare in captions: not said)
 _FORMS_PACKAGE = {"ja": ("Japanese", "fonts-ipaexfont-gothic"),
                   "zh-cn": ("Simplified Chinese", "fonts-wqy-microhei"),
-                  "zh-tw": ("Traditional Chinese", "fonts-noto-cjk"),
-                  "zh-hk": ("Hong Kong Chinese", "fonts-noto-cjk")}
+                  "zh-tw": ("Traditional Chinese", "fonts-cwtex-ming"),
+                  "zh-hk": ("Hong Kong Chinese", "fonts-cwtex-ming")}  # Taiwan's: nearest
 _IDEOGRAPH = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 _FORMATS = {"TrueType", "CFF"}  # what FreeType draws at any size (not bitmap strikes)
 _JOINERS = {0x200C, 0x200D, 0x034F}  # zero-width (non-)joiners: not glyphs of their own
@@ -230,11 +230,11 @@ def unscripted() -> dict[str, str]:
 
 
 def unformed() -> dict[str, str]:
-    """The letterforms the host install adds a font for (Japanese, Simplified Chinese) that
-    no font here is made for, each with its package: their ideographs come out in another
+    """The letterforms the host install adds a font for (Japanese, Simplified and Traditional
+    Chinese) that no font here is made for, each with its package: their ideographs come out in another
     language's forms. OSError: not even DejaVu Sans."""
     return {name: package for forms, (name, package) in _FORMS_PACKAGE.items()
-            if forms in ("ja", "zh-cn") and not any(forms in f.made_for for f in _chain(None))}
+            if forms in ("ja", "zh-cn", "zh-tw") and not any(forms in f.made_for for f in _chain(None))}
 
 
 def uncovered_note(texts) -> str | None:
