@@ -9,7 +9,10 @@ applied (host/replay.py: `replayed`) and a unit may speak only for its own seats
 clock-sync requests and seats' faults (host/seat_faults.py) are verified in bulk too
 (`wire_batch.verify_control`), so a flood of forged ones costs what forged samples cost;
 only authentic ones are decoded one by one, a seat's faults are taken from its owner only,
-and a sync reply goes back only to where an authentic request came from.
+and a sync reply goes back only to where an authentic request came from. A unit numbers
+all its kinds in one sequence, so the window takes a batch's samples and control packets
+together in arrival order: taking control packets first refused an 8-seat unit's first
+samples whenever a stalled host read more than 64 of its packets at once (a second's).
 
 Every value taken from a packet or a transport is range-checked before it indexes
 anything. A body signal outside `wire.RANGES` (a 600-bpm heart rate flagged good: a faulty
@@ -159,20 +162,27 @@ class Intake:
         rx_us = self.clock() if rx_us is None else rx_us
         self.received += len(packets)
         rows, code = wire_batch.decode_batch(packets, self.table)
-        bad = np.flatnonzero(code != wire_batch.OK)
-        if len(bad):
-            self._sort_out(packets, bad, code, rx_us)
-        good = rows[code == wire_batch.OK]
-        good = good[self._fresh(good["ts_us"], rx_us)]
-        ext = self.windows.extend(good["unit_id"], good["seq"])
-        new = self.windows.accept_batch(good["unit_id"], ext)
+        ok = code == wire_batch.OK
+        ctrl = self._sort_out(packets, np.flatnonzero(~ok), code) if not ok.all() else []
+        fresh = self._fresh(rows["ts_us"][ok], rx_us)
+        good = rows[ok][fresh]
+        units, seqs = good["unit_id"], good["seq"]
+        is_ctrl = np.zeros(len(good), bool)
+        if ctrl:  # one sequence per unit: its samples and control packets in batch order
+            at = np.r_[np.flatnonzero(ok)[fresh], [c[0] for c in ctrl]]
+            order = np.argsort(at, kind="stable")
+            units = np.r_[units, [c[2].unit_id for c in ctrl]][order]
+            seqs = np.r_[seqs, [c[2].seq for c in ctrl]][order]
+            is_ctrl = order >= len(good)
+        ext = self.windows.extend(units, seqs)
+        new = self.windows.accept_batch(units, ext)
         self._count("replayed", len(new) - int(new.sum()))
-        if not new.all():  # behind its window: another counter (a link's duplicates are not)
-            units, seqs = good["unit_id"][~new], ext[~new]
-            behind = self.windows.top[units.astype(np.intp)] - seqs >= ReplayWindows.SIZE
-            self.health.refused(units[behind])
-        good, ext = good[new], ext[new]
-        self.health.saw(good["unit_id"], ext, rx_us)  # the unit is alive, whatever it claims
+        self.health.saw(units[new], ext[new], rx_us)  # the unit is alive, whatever it claims
+        # samples behind their window: another counter (a link's duplicates are not)
+        self.health.refused(units[self.windows.behind & ~is_ctrl])
+        taken = new[is_ctrl].tolist()  # control packets, in batch order
+        new = new[~is_ctrl]
+        good = good[new]
         owned = self.owners.check(good["unit_id"], good["seat_id"])
         self._count_codes(owned, ownership.REASONS)
         good = good[owned == ownership.OK]
@@ -180,6 +190,9 @@ class Intake:
         self.health.saw_samples(good, rx_us)
         if good["lost"].any():
             self._impossible(good)
+        for c, yes in zip(ctrl, taken):
+            if yes:
+                self._control(*c, rx_us)
         return good
 
     def _impossible(self, rows: np.ndarray) -> None:
@@ -216,22 +229,29 @@ class Intake:
             if c and n:
                 self.rejected[reasons[c - 1]] += n
 
-    def _sort_out(self, packets: list[bytes], bad: np.ndarray, code: np.ndarray,
-                  rx_us: int) -> None:
-        """Packets the sample decoder refused: control packets are verified in bulk, the
-        rest are counted by reason."""
+    def _sort_out(self, packets: list[bytes], bad: np.ndarray, code: np.ndarray) -> list:
+        """Packets the sample decoder refused: control packets are verified in bulk and the
+        authentic ones decoded, as (batch index, key, message); the rest are counted by
+        reason."""
         first = np.fromiter((packets[i][0] if packets[i] else 0 for i in bad.tolist()),
                             np.uint8, len(bad))
         is_ctrl = np.isin(first, _CONTROL)
         self._count_codes(code[bad[~is_ctrl]])
         ctrl = bad[is_ctrl].tolist()
         if not ctrl:
-            return
+            return []
         batch = [packets[i] for i in ctrl]
         verdict = wire_batch.verify_control(batch, self.table)
         self._count_codes(verdict)
+        out = []
         for j in np.flatnonzero(verdict == wire_batch.OK).tolist():
-            self._control(batch[j], ctrl[j], rx_us)
+            try:
+                msg, key = self._key_for(_DECODE[batch[j][0] & 0x0F], batch[j])
+            except wire.WireError as e:
+                self.rejected[e.reason] += 1
+                continue
+            out.append((ctrl[j], key, msg))
+        return out
 
     def feed(self, packets: Iterable[bytes], rx_us: Optional[int] = None) -> list[wire.SeatSample]:
         """Verify a batch; returns the samples accepted (rejects are counted by reason)."""
@@ -250,25 +270,14 @@ class Intake:
             track.history.append(s)
         return samples
 
-    def _control(self, p: bytes, origin: int, rx_us: int) -> None:
-        """One authentic heartbeat, sync request or seat's faults (tag checked in bulk)."""
-        kind = p[0] & 0x0F
-        try:
-            msg, key = self._key_for(_DECODE[kind], p)
-        except wire.WireError as e:
-            self.rejected[e.reason] += 1
-            return
-        if not self.windows.accept_wire(msg.unit_id, msg.seq):
-            self.rejected["replayed"] += 1
-            return
-        if kind == wire.KIND_FAULTS and not self._own(msg):
+    def _control(self, origin: int, key: bytes, msg, rx_us: int) -> None:
+        """One authentic heartbeat, sync request or seat's faults the window took."""
+        if isinstance(msg, wire.SeatFaults) and not self._own(msg):
             return
         self.accepted += 1
-        ext = self.windows.top[msg.unit_id]
-        self.health.saw(np.array([msg.unit_id]), np.array([ext]), rx_us)
-        if kind == wire.KIND_HEALTH:
+        if isinstance(msg, wire.Health):
             self.health.heartbeat(msg, rx_us)
-        elif kind == wire.KIND_FAULTS:
+        elif isinstance(msg, wire.SeatFaults):
             self.faults.take(msg, rx_us)
         elif self.reply is not None:
             self.reply(msg.unit_id, wire.encode_sync_reply(

@@ -17,7 +17,7 @@ import numpy as np
 from empathy import wire
 
 UNITS = 1 << 16
-_VECTOR_ROUNDS = 4  # a unit with more packets than this in one batch: the rest one by one
+_ZERO, _ONE = np.uint64(0), np.uint64(1)
 
 
 class ReplayWindows:
@@ -28,6 +28,7 @@ class ReplayWindows:
     def __init__(self):
         self.top = np.full(UNITS, -1, np.int64)
         self.bits = np.zeros(UNITS, np.uint64)
+        self.behind = np.zeros(0, bool)  # the last batch's packets refused behind the window
 
     def extend(self, units: np.ndarray, seqs: np.ndarray) -> np.ndarray:
         """32-bit wire numbers -> 64-bit: the value nearest each unit's highest so far."""
@@ -56,42 +57,53 @@ class ReplayWindows:
         self.bits[unit] = bits | 1 << back
         return True
 
-    def accept_wire(self, unit: int, seq: int) -> bool:
-        """One 32-bit wire sequence number."""
-        return self.accept(unit, int(self.extend(np.array([unit]), np.array([seq]))[0]))
-
     def accept_batch(self, units: np.ndarray, seqs: np.ndarray) -> np.ndarray:
-        """Same verdicts as `accept` in arrival order (extended numbers). Rounds keep units
-        unique per step."""
+        """Same verdicts as `accept` one by one in arrival order (extended numbers), on
+        whole arrays however many packets a unit has in the batch. The window's top before
+        a packet is the highest of the unit's top and its earlier packets in the batch (a
+        packet past the top is always taken, one below moves nothing), so a packet is taken
+        iff it is within SIZE of that, not set in the unit's bitmap before the batch, and
+        the first of its number in the batch. `behind` is set to the refused ones that were
+        SIZE or more below their unit's top when they came (not a link's duplicates)."""
         n = len(units)
-        units, seqs = units.astype(np.intp), seqs.astype(np.int64)
-        ok = np.zeros(n, bool)
         if n == 0:
-            return ok
+            self.behind = np.zeros(0, bool)
+            return self.behind
         order = np.argsort(units, kind="stable")
-        su = units[order]
-        first = np.r_[True, su[1:] != su[:-1]]
-        rank = np.empty(n, np.intp)
-        rank[order] = np.arange(n) - np.maximum.accumulate(np.where(first, np.arange(n), 0))
-        for r in range(min(int(rank.max()) + 1, _VECTOR_ROUNDS)):
-            idx = np.flatnonzero(rank == r)
-            ok[idx] = self._round(units[idx], seqs[idx])
-        for i in np.flatnonzero(rank >= _VECTOR_ROUNDS)[np.argsort(rank[rank >= _VECTOR_ROUNDS],
-                                                                    kind="stable")].tolist():
-            ok[i] = self.accept(int(units[i]), int(seqs[i]))
-        return ok
-
-    def _round(self, u: np.ndarray, s: np.ndarray) -> np.ndarray:
-        top, bits = self.top[u], self.bits[u]
-        ahead = s > top
-        shift = np.clip(s - top, 0, self.SIZE - 1).astype(np.uint64)
-        back = np.clip(top - s, 0, self.SIZE - 1).astype(np.uint64)
-        one = np.uint64(1)
-        fresh_behind = ~ahead & (top - s < self.SIZE) & ((bits >> back) & one == 0)
-        self.bits[u] = np.where(ahead, np.where(s - top < self.SIZE, (bits << shift) | one, one),
-                                np.where(fresh_behind, bits | (one << back), bits))
-        self.top[u] = np.where(ahead, s, top)
-        return ahead | fresh_behind
+        u, s = units[order].astype(np.intp), seqs[order].astype(np.int64)
+        head = np.r_[True, u[1:] != u[:-1]]
+        heads = np.flatnonzero(head)
+        g = np.cumsum(head) - 1  # each packet's unit, numbered in this batch
+        top0, bits0 = self.top[u[heads]], self.bits[u[heads]]
+        # highest so far within each unit: one running max over (unit, number) keys; a
+        # unit's numbers span < 2**32 (extend: within 2**31 of one reference)
+        lo = np.minimum.reduceat(s, heads)
+        key = (g << 32) + (s - lo[g])
+        high = np.maximum.accumulate(key) - (g << 32) + lo[g]
+        before = np.r_[np.int64(-1), high[:-1]]
+        before[heads] = -1
+        top = np.maximum(before, top0[g])
+        back0 = top0[g] - s
+        seen0 = (back0 >= 0) & (back0 < self.SIZE) & (
+            (bits0[g] >> np.clip(back0, 0, self.SIZE - 1).astype(np.uint64)) & _ONE > 0)
+        by_num = np.lexsort((s, g))  # stable: a number's first arrival comes first
+        first = np.empty(n, bool)
+        first[by_num] = np.r_[True, (g[by_num][1:] != g[by_num][:-1])
+                              | (s[by_num][1:] != s[by_num][:-1])]
+        ok = first & ~seen0 & (top - s < self.SIZE)
+        # the units' new windows: the old bitmap moved up to the new top, the numbers taken
+        new_top = np.maximum(top0, np.maximum.reduceat(s, heads))
+        shift = new_top - top0
+        bits = np.where(shift < self.SIZE,
+                        bits0 << np.minimum(shift, self.SIZE - 1).astype(np.uint64), _ZERO)
+        back = new_top[g] - s
+        mark = np.where(ok & (back < self.SIZE),
+                        _ONE << np.clip(back, 0, self.SIZE - 1).astype(np.uint64), _ZERO)
+        self.top[u[heads]] = new_top
+        self.bits[u[heads]] = bits | np.bitwise_or.reduceat(mark, heads)
+        verdict, self.behind = np.empty(n, bool), np.empty(n, bool)
+        verdict[order], self.behind[order] = ok, top - s >= self.SIZE
+        return verdict
 
     # -- across restarts ---------------------------------------------------------------
     def tops(self) -> dict[int, int]:
