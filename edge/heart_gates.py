@@ -20,7 +20,7 @@ from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
                                        LONE_GAP, QUIET_FRAC, RHYTHM_GAP, RUN_GAP, SEARCH_GAP,
                                        SEARCH_SLACK, STEEP_OUTLIER, STEEP_S, STEP_FRAC,
-                                       STEP_SPREAD, T_SLOPE,
+                                       STEP_LEVEL, STEP_LEVEL_S, STEP_SPREAD, T_SLOPE,
                                        pulse_in_rhythm)
 from empathy.edge.ppg_search import PulseSearch
 
@@ -85,7 +85,23 @@ class BeatGates(PulseSearch):
         if np.any(r <= back) or float(d[k + 1:k + 3].sum() * np.sign(d[k])) <= back:
             return False
         spread = float(d[max(k - 1, 0):k + 2].sum() * np.sign(d[k])) - abs(float(d[k]))
-        return spread < STEP_SPREAD * abs(float(d[k]))
+        if spread >= STEP_SPREAD * abs(float(d[k])):
+            return False
+        self.jump = (lo + k, float(d[k]))  # (_level_returns)
+        return True
+
+    def _level_returns(self, h0: int) -> bool:
+        """ECG: about the jump of the last candidate _step refused, the raw level STEP_LEVEL_S
+        after it is back within STEP_LEVEL of the jump from where it was STEP_LEVEL_S before:
+        an R wave that drops to S in one sample, whose ST segment sits where its PR did
+        (the tuning records' QRS refused so: 0.05-0.11), not an electrode pop whose level
+        decays over tenths of a second (tests/redteam/test_heart15.py's pops: 0.29-1.19;
+        NSTDB 118e00's noise step: 1.27). False where those samples are not in history."""
+        j, d = self.step_jump
+        k = round(STEP_LEVEL_S * self.fs)
+        if j - k < h0 or j + 1 + k >= (self.end if self.end >= 0 else self.n):
+            return False
+        return abs(float(self.x[j + 1 + k - h0] - self.x[j - k - h0])) < STEP_LEVEL * abs(d)
 
     def _gentle(self, p: int, h0: int, end: int) -> bool:
         """ECG: candidate p's raw waveform is under `min_slope` as steep as the last beat's
@@ -163,8 +179,10 @@ class BeatGates(PulseSearch):
         hand moves and the heights are still motion's): look again between the two beats,
         as Pan-Tompkins does, one beat at a time where the rhythm puts it, for a filtered
         peak of at least `search_height` of recent ones."""
-        if len(self.rr) < 4 or not self.heights or self.dropped is None:
-            return  # no steady rhythm to go by yet (a stream's first beats are unsure); once
+        if len(self.rr) < 4 or not self.heights or (
+                self.dropped is None and not self._refused_qrs(p, h0)):
+            return  # no steady rhythm to go by yet (a stream's first beats are unsure, but
+            # a QRS the step gate refused is searched for among them as after them); once
             # there is, one height scales the bar: the height reference's start-over (weak
             # pulses, see _block) keeps the rhythm, and its gaps are where pulses were lost
         gap, med = p - self.last_peak, _median(self.rr)
@@ -204,6 +222,13 @@ class BeatGates(PulseSearch):
                 hq = least
             self._found_back(q, hq, wide=True)
             prev = q
+
+    def _refused_qrs(self, p: int, h0: int) -> bool:
+        """ECG: between the last beat and p the step gate refused a candidate whose level
+        returns (_level_returns): a QRS, which search-back finds once the next beat comes.
+        At a stream's edges none may come in time (its first beats are not judged yet, or
+        the recording ends), so that gap is searched there too (and from finish())."""
+        return self.last_peak < self.stepped < p and self._level_returns(h0)
 
     def _steep_enough(self, q: int, floor: int, h0: int) -> bool:
         """ECG: a search-back beat is `search_slope` as steep as the last beat (Pan-Tompkins'

@@ -72,6 +72,9 @@ STEP_RETURN_S = 0.02  # unless the signal jumps back within this long (a pacing 
 STEP_SPREAD = 0.15  # or the samples either side move with it this much of it: a QRS at
 # 250 Hz (QTDB sel232, sel310: 0.22-0.59; the electrode-motion steps: under 0.02; noise
 # laid on sel232 gave 0.11-0.12, 0.1 let 3 such waves in, 0.15 none)
+# a QRS the step gate refused: the level this long after the jump is back within this of
+# it from where it was as long before (an electrode pop's stays; see _level_returns)
+STEP_LEVEL_S, STEP_LEVEL = 0.1, 0.2
 SEARCH_SLACK = 0.3  # a missed beat lies within this many beats of where the rhythm puts it
 # PPG: a gap of RUN_GAP recent intervals (to SEARCH_GAP's) may hide a pulse of a run of
 # premature beats (a short interval, then another: no pause) where the last 4 intervals

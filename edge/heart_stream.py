@@ -20,7 +20,7 @@ from empathy.edge.ecg_ectopic import EctopicShapes
 from empathy.edge.ecg_pair import ClosePair
 from empathy.edge.ecg_rhythm import RhythmPick
 from empathy.edge.ectopic_beats import beat_slopes
-from empathy.edge.heart_beats import _EMPTY, Beats, _join
+from empathy.edge.heart_beats import _EMPTY, Beats, _join, _median
 from empathy.edge.heart_gates import BeatGates
 from empathy.edge.heart_method import (NOISE_S, RAW_AFTER_FLOOR_S, RISE_SILENCE_S,
                                        SEARCH_REACH_S, SLICE, STEP_RETURN_S, STEP_S,
@@ -124,6 +124,9 @@ class BeatStream(BeatGates, BeatRefiner):
         self.dropped: set[int] | None = None  # which of them failed the height gate, once known
         self.first_floor = 0.0  # that gate's height
         self.looked = -1  # the beat _look_back found, if any
+        self.stepped = -(10**12)  # the last candidate the step gate refused (ECG: _step)
+        self.jump = self.step_jump = (0, 0.0)  # the last step's jump (sample, size), and
+        # the stepped candidate's
         self.first_steep: dict[int, float] = {}  # the first beats' raw steepness (_first_like)
         self.held: list[tuple[Beats, np.ndarray]] = []  # shaped beats (and shapes) waiting
         self.shapes = np.zeros((TEMPLATE_BEATS, self.pre + self.post))  # last ones, oldest first
@@ -173,6 +176,10 @@ class BeatStream(BeatGates, BeatRefiner):
         # longer than max_block: a block still open after it began in the flat part (the
         # filters ringing down), not in the recording, and is left open
         beats = [self._push(np.full(self.max_block + self.wait, self.x[-1]))]
+        after = self.stepped + int(_median(self.rr)) if self.rr else -1
+        if self._refused_qrs(after, self.n - len(self.y)):  # no next beat will search its
+            # gap: search it as if one came an interval after the refused QRS
+            self._search_back(after, self.n, self.n - len(self.y))
         beats.append(self._emit([p for p, _ in self.pending], final=True))
         self.pending = []
         return _join(beats)
@@ -254,7 +261,11 @@ class BeatStream(BeatGates, BeatRefiner):
         tall = self._tall_enough(p, max(h, self._lead_height(s, h0)) if late else h)
         if not tall and not self._in_rhythm(p, h):
             return
-        if self._step(p, h0) or self._gentle(p, h0, e_):
+        if self._step(p, h0):
+            self.stepped, self.step_jump = p, self.jump  # (search-back may yet find it:
+            # _refused_qrs)
+            return
+        if self._gentle(p, h0, e_):
             return
         if self._rhythm_wins(p, h):
             self._note_steep(p, h0, e_, replace=True)

@@ -243,7 +243,12 @@ def write_page(out_dir: Path) -> Path:
               "to 100 ms): the recording is carried on flat at its last value until any block "
               "could close and judged by the usual rules, with beats only on real samples. "
               "Built and tested on tuning records cut 30-150 ms after R peaks and at random "
-              "places (`tests/test_heart_corpus.py`).", "",
+              "places (`tests/test_heart_corpus.py`). An ECG QRS the step gate refuses (an R "
+              "wave that drops to S in one sample at 250 Hz) is found by search-back once the "
+              "next beat comes; among a stream's first beats and after its last beat, where "
+              "none comes in time, that gap is searched too, where the raw level 0.1 s after "
+              "the jump is back where it was 0.1 s before it (an electrode pop's is not; "
+              "`tests/test_heart_ecg_edge.py`).", "",
               "## Speed", "",
               "Speed is measured by `empathy bench heart` (bench/bench_heart.py: one hour of "
               "100 Hz PPG through our batch and streaming paths beside HeartPy's `process`, "

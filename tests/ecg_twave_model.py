@@ -8,7 +8,9 @@ line through the medians of the PR segments of it and the next beat) is kept, bu
 smooth weights: around the R peak (the QRS) it is multiplied by `qrs_sign` (-1: the lead's
 axis turned over), and over the T wave (from T_FROM_S after the R peak to T_UPTO of the
 interval) by a gain that brings the T wave's median peak to `ratio` of the QRS's median
-depth. Nothing else moves: the rhythm, the P waves, the noise are the record's.
+depth. With `narrow` over 1 each T wave is first narrowed that many times about its peak (a
+peaked T, as in an exercise test). Nothing else moves: the rhythm, the P waves, the noise
+are the record's.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ def beats(name: str) -> tuple[np.ndarray, float, np.ndarray]:
     return np.asarray(x, float), fs, r
 
 
-def tall_t(name: str, ratio: float = 1.0, qrs_sign: float = -1.0):
+def tall_t(name: str, ratio: float = 1.0, qrs_sign: float = -1.0, narrow: float = 1.0):
     """(x, fs, R peaks in seconds): the record's beats with the QRS times `qrs_sign` and the
-    T wave scaled to `ratio` of the QRS's depth, as the module says."""
+    T wave (narrowed `narrow` times about its peak) scaled to `ratio` of the QRS's depth, as
+    the module says."""
     x, fs, r = beats(name)
     pr = [round(s * fs) for s in PR_S]
     r = r[(r > pr[0]) & (r < len(x) - 1)]
@@ -58,6 +61,9 @@ def tall_t(name: str, ratio: float = 1.0, qrs_sign: float = -1.0):
         if t1 - t0 > 4:
             wt[t0:t1] = np.sin(np.linspace(0.0, np.pi, t1 - t0)) ** 2
             t_peaks.append(float(np.max(y[t0:t1])))
+            if narrow != 1.0:  # (its peak stays where and as tall as it was)
+                i, k = np.arange(t1 - t0), int(np.argmax(y[t0:t1]))
+                y[t0:t1] = np.interp(k + (i - k) * narrow, i, y[t0:t1])
         depths.append(float(np.max(np.abs(y[a - half:a + half + 1]))))
     gain = ratio * np.median(depths) / max(np.median(t_peaks), 1e-9)
     out = base + y * (1.0 + (qrs_sign - 1.0) * wq + (gain - 1.0) * wt)
