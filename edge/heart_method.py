@@ -87,8 +87,9 @@ LONE_GAP, LONE_POS, LONE_RISE = 1.3, (0.35, 0.65), (0.8, 1.1)
 # PPG: where every other pulse is small (bigeminy with weak pulses) the beats placed come at
 # half the rate, each gap at least ALT_GAP_S long; the small pulse is the tallest interior
 # band-passed peak in ALT_POS of the gap, rising ALT_RISE of the recent heights (see
-# _halved_pulse; tuned on tests/ppg_early_model.py's every=2 and the PPG tuning records)
-ALT_GAP_S, ALT_POS, ALT_RISE = 1.2, (0.3, 0.6), (0.2, 0.9)
+# _halved_pulse; tuned on tests/ppg_early_model.py's every=2 and the PPG tuning records; a
+# heart at 101 bpm, halved, gives 1.18-1.22-s gaps: 1.2 cut its chain at one gap in two)
+ALT_GAP_S, ALT_POS, ALT_RISE = 1.15, (0.3, 0.6), (0.2, 0.9)
 ALT_HEIGHTS = 0.25  # the first such search: the last 4 heights within this of their median
 SLICE = 1 << 16  # samples processed at once: bounds memory on hour-long batch input
 

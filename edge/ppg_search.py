@@ -120,10 +120,10 @@ class PulseSearch:
         block does not open (the beat-wide average still holds the full pulse before it), so
         the beats placed come at half the rate and no gap looks like a missed beat. A gap of
         ALT_GAP_S or more (a slow rhythm: a dicrotic wave lies nearer a beat at usual rates)
-        that is one recent interval in a steady pulse train (the last 4 intervals within
-        RISE_REGULAR of their median, their heights within ALT_HEIGHTS: motion's waves,
-        1.3-1.5 s apart in test_heart's simulated motion, vary), or two where the beat
-        before the last was a search's (the rhythm found halved), holds the small pulse if its tallest
+        that is one recent interval in a steady pulse train (_halved_steady; their heights
+        within ALT_HEIGHTS: motion's waves, 1.3-1.5 s apart in test_heart's simulated
+        motion, vary), or two where the beat before the last was a search's (the rhythm
+        found halved), holds the small pulse if its tallest
         band-passed peak in ALT_POS of the gap is an interior one that rises from the trough
         before it (the shape window) by ALT_RISE of the recent heights (a pulse no taller
         than the usual). True: it was found."""
@@ -131,8 +131,7 @@ class PulseSearch:
         gap, med, two = p - last, _median(self.rr), self.rr[-1] + self.rr[-2]
         hm = _median(self.heights)
         if not (gap >= ALT_GAP_S * self.fs and last - self.pre >= floor and (
-                abs(gap - med) <= RISE_REGULAR * med
-                and all(abs(r - med) <= RISE_REGULAR * med for r in list(self.rr)[-4:])
+                self._halved_steady(gap, med)
                 and all(abs(h - hm) <= ALT_HEIGHTS * hm for h in list(self.heights)[-4:])
                 or abs(gap - two) <= RISE_REGULAR * two and self.before_last in self.found)):
             return False
@@ -146,6 +145,23 @@ class PulseSearch:
             return False
         self._found_back(lo + k, rise, wide=True)
         return True
+
+    def _halved_steady(self, gap: int, med: float) -> bool:
+        """The last 4 intervals, and the gap, within RISE_REGULAR of their median; or, where
+        the chain of found small pulses broke (one gap's was missed), the last 4 within
+        RISE_REGULAR of the gap with each full interval split by a pulse found in it
+        counted as one: else the split keeps the rhythm unsteady for 4 gaps more."""
+        rr = list(self.rr)
+        if abs(gap - med) <= RISE_REGULAR * med and all(
+                abs(r - med) <= RISE_REGULAR * med for r in rr[-4:]):
+            return True
+        i, n, split, tol = len(rr) - 1, 0, False, RISE_REGULAR * gap
+        while n < 4 and i >= 0:
+            one = abs(rr[i] - gap) <= tol
+            if not one and (i < 1 or abs(rr[i] + rr[i - 1] - gap) > tol):
+                return False
+            i, n, split = i - (1 if one else 2), n + 1, split or not one
+        return n == 4 and split
 
     def _across_floor(self, p: int, floor: int, h0: int) -> bool:
         """PPG: the gap to p crosses a drop-out to the floor, so _search_back searches it

@@ -59,12 +59,14 @@ def premature(x, tops, feet, k: int, frac: float, scale: float, after: int | Non
 
 
 def with_premature(name: str, frac: float, scale: float, then: float = 0.0,
-                   every: int = EVERY):
+                   every: int = EVERY, bpm: float | None = None):
     """A tuning record with one pulse in `every` made premature (where the rhythm around it
     is steady): (x, fs, trusted spans, every pulse top in s, the premature ones' in s).
     `then`: a run of two, the next pulse too made premature, `then` of its interval after
     the first (as small); the one after it comes where it did (a pause). `every` 2: every
-    other pulse small (bigeminy with weak pulses; `frac` 1: pulsus alternans)."""
+    other pulse small (bigeminy with weak pulses; `frac` 1: pulsus alternans). `bpm`: the
+    record played faster or slower, its median interval that rate's (a faster heart; same
+    sample rate)."""
     x, fs, spans, tops, feet = pulses(name)
     iv = np.diff(tops)
     med = float(np.median(iv))
@@ -77,4 +79,8 @@ def with_premature(name: str, frac: float, scale: float, then: float = 0.0,
             if then:
                 x, truth[k + 1] = premature(x, tops, feet, k + 1, then, scale, int(truth[k]))
                 early.append(truth[k + 1])
-    return x, fs, spans, truth / fs, np.array(early) / fs
+    speed = 1.0 if bpm is None else bpm / 60 * med / fs  # (med: samples per interval)
+    if speed != 1.0:
+        x = np.interp(np.arange(0, len(x) - 1, speed), np.arange(len(x)), x)
+    return (x, fs, np.asarray(spans) / speed, truth / fs / speed,
+            np.array(early) / fs / speed)
