@@ -122,6 +122,10 @@ FRESH_ECG = frozenset(f"qtdb-sel{n}" for n in (
 # the thirty-fourth pass's second blind set (all held out): first scored at that pass's end,
 # once, after its PPG change was tuned on tuning records alone
 FRESH2 = frozenset(f"bidmc-{n}" for n in (30, 31, 32, 33, 34, 35, 36, 37, 40, 41, 42, 43))
+# session 35's third blind set (all held out): every BIDMC record with no excerpt in the
+# corpus whose patient is in no other record, fixed before any PPG detector ran on them; first
+# scored once, after that session's PPG changes were merged (cut_pulse_excerpts.BIDMC_FRESH3)
+FRESH3 = frozenset(f"bidmc-{n}" for n in (44, 46, 47, 48, 49, 50, 51, 52))
 
 RECORDS = (
     Record("mitdb-208", "ecg", SCIPY_WHEEL, "scipy/misc/ecg.dat", "scipy_ecg",
@@ -274,6 +278,9 @@ RECORDS = (
     # issue 19's thirty-fourth pass (ppgruns): a second blind set, all held out, fixed
     # before any PPG detector ran on them (cut_pulse_excerpts.BIDMC_FRESH2)
     *(_bidmc(name[6:], held_out=True) for name in sorted(FRESH2)),
+    # session 35 (ppgfresh3): a third blind set, all held out, fixed before any PPG detector
+    # ran on them (cut_pulse_excerpts.BIDMC_FRESH3)
+    *(_bidmc(name[6:], held_out=True) for name in sorted(FRESH3)),
     # and tuning excerpts chosen by their ECG's runs of premature beats, no PPG detector run
     # first (cut_pulse_excerpts.BIDMC_RUNS)
     _bidmc("53", held_out=False),

@@ -33,7 +33,7 @@ from empathy.edge.heart_page import (TRACKED, annotated_tuning_section, annotati
                                      detail, plausible_section, pulse_section, summary,
                                      wrist_section)
 from empathy.edge.heart_passes import passes_section
-from empathy.edge.heart_records import FRESH, FRESH2, FRESH_ECG
+from empathy.edge.heart_records import FRESH, FRESH2, FRESH3, FRESH_ECG
 from empathy.edge.motion import motion_gate
 from empathy.edge.ppg_guide import guided_beats
 from empathy.edge.ppg_motion_validation import page_section as wrist_acc_section
@@ -209,13 +209,14 @@ def noise_stress_apart(results: list[dict]) -> tuple:
 
 
 def fresh_apart(results: list[dict]) -> tuple:
-    """The fresh blind sets (the thirty-third pass's PPG, the thirty-fourth's PPG and ECG)
-    pooled apart from the held-out records scored in earlier passes (most of those seen many
-    times)."""
+    """The fresh blind sets (the thirty-third pass's PPG, the thirty-fourth's PPG and ECG, the
+    thirty-fifth's PPG) pooled apart from the held-out records scored in earlier passes (most
+    of those seen many times)."""
     names = {r["rec"].name for r in results}
     sets = [(s, label) for s, label in (
         (FRESH, "the fresh set alone (first scored in the thirty-third pass)"),
         (FRESH2, "the second fresh set alone (first scored in the thirty-fourth pass)"),
+        (FRESH3, "the third fresh set alone (first scored at the thirty-fifth pass's end)"),
         (FRESH_ECG, "the fresh ECG set alone (first scored in the thirty-fourth pass)"))
         if names & s]
     if not sets:

@@ -44,7 +44,8 @@ def test_tuning_and_held_out_were_fixed_before_scoring():
     assert held == {"wrist-s2-high-bike", "wrist-s8-walk", "bidmc-01", "cinc15-a103l",
                     "neurokit-rest", "bidmc-03", "bidmc-05", "bidmc-11", "bidmc-13",
                     *(f"bidmc-{n}" for n in (14, 15, 16, 17, 18, 19, 24, 25, 26, 27, 28, 29)),
-                    *(f"bidmc-{n}" for n in (30, 31, 32, 33, 34, 35, 36, 37, 40, 41, 42, 43))}
+                    *(f"bidmc-{n}" for n in (30, 31, 32, 33, 34, 35, 36, 37, 40, 41, 42, 43)),
+                    *(f"bidmc-{n}" for n in (44, 46, 47, 48, 49, 50, 51, 52))}
 
 
 def test_the_bidmc_excerpt_holds_4_min_of_finger_pulse_and_its_ecg_beats():

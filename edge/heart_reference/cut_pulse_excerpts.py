@@ -82,6 +82,11 @@ BIDMC_FRESH2 = {rec: "held out" for rec in ("30", "31", "32", "33", "34", "35", 
 # next to another such inside the reference's trusted spans, those with at least 3 (53: 19,
 # 45's 4-8 min: 11, 06's 4-8 min: 4; the next, 38, holds 1): name -> (record, start s)
 BIDMC_RUNS = {"53": ("53", 0.0), "45-late": ("45", 240.0), "06-late": ("06", 240.0)}
+# session 35 (ppgfresh3): a third blind set, every record held out, fixed and committed before
+# any PPG detector ran on them: every record with no excerpt in the corpus whose patient is in
+# no other BIDMC record, its first 4 min (07-09 share 06's patient, 20-23 one patient, 38-39
+# one patient; 45 and 53 are in the corpus)
+BIDMC_FRESH3 = {rec: "held out" for rec in ("44", "46", "47", "48", "49", "50", "51", "52")}
 
 
 def cut_bidmc(csv_path: Path, out: Path, rec: str = "01", use: str = "held out",
@@ -211,8 +216,9 @@ def cut(csv_dir: Path, name: str, out: Path) -> dict:
 if __name__ == "__main__":  # CSV_DIR: the wrist records' CSVs and bidmc_01_Signals.csv;
     src, dst = Path(sys.argv[1]), Path(__file__).resolve().parent  # or --cinc15 WFDB_DIR,
     # or --neurokit CSV, or --bidmc DIR
-    if sys.argv[1] == "--bidmc":  # bidmc_NN_Signals.csv: 01, BIDMC, BIDMC_FRESH, BIDMC_FRESH2
-        for rec, use in {"01": "held out", **BIDMC, **BIDMC_FRESH, **BIDMC_FRESH2}.items():
+    if sys.argv[1] == "--bidmc":  # bidmc_NN_Signals.csv: 01, BIDMC, the three BIDMC_FRESH sets
+        for rec, use in {"01": "held out", **BIDMC, **BIDMC_FRESH, **BIDMC_FRESH2,
+                         **BIDMC_FRESH3}.items():
             print(cut_bidmc(Path(sys.argv[2]) / f"bidmc_{rec}_Signals.csv", dst, rec, use))
         for name, (rec, start) in BIDMC_RUNS.items():
             print(cut_bidmc(Path(sys.argv[2]) / f"bidmc_{rec}_Signals.csv", dst, name, "tuning",
