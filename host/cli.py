@@ -17,6 +17,7 @@ from empathy.errors import UserError
 from empathy.host.osc import OscConfig
 from empathy.host.seatmap import SeatMapConfig
 from empathy.host.show_config import KioskConfig, ShowConfig
+from empathy.plots import never_plots
 from empathy.rotate import Rotation
 
 log = logging.getLogger("empathy.host")
@@ -223,8 +224,7 @@ def _attach(show, cfg: HostConfig, meta: dict | None, closers: list) -> None:
         closers.append(api)
         show.subscribe(live)
         show.subscribe(metrics)
-        # Without a configured token there is a fresh one each start: the operator reads it
-        # here (stderr, the journal under systemd).
+        # No configured token: a fresh one each start, read here (stderr, systemd's journal).
         print(f"dashboard: {api.url}" + ("" if token else f"#token={api.token}"),
               file=sys.stderr, flush=True)
 
@@ -338,6 +338,8 @@ def _play(args, cfg: HostConfig) -> int:
     from empathy.host.story import load
     from empathy.keys import Keystore
 
+    if cfg.mode != "kiosk":  # (a kiosk writes each visit's report)
+        never_plots()
     story = load(Path(cfg.story), cfg.media_root or None)
     _check_story(story, cfg, args.force)
     keys = Keystore.load(cfg.keystore, "host")
@@ -347,8 +349,7 @@ def _play(args, cfg: HostConfig) -> int:
     # `empathy keys new/revoke` on this file take effect mid-show (key rotation).
     show.intake.watch_keystore(cfg.keystore, on_reload=show.use_keystore)
     # systemd stops us with SIGTERM, a closed ssh session with SIGHUP, a terminal's Ctrl-C
-    # with SIGINT: end the show cleanly (the output file finalised, the session closed)
-    # instead of dying mid-write.
+    # with SIGINT: end the show cleanly (output finalised, session closed), not mid-write.
     def _stop(signum, _frame):
         log.info("%s: ending the show", signal.Signals(signum).name)
         show.stop()
@@ -356,8 +357,7 @@ def _play(args, cfg: HostConfig) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         if signal.getsignal(sig) is not signal.SIG_IGN:  # `nohup`: the show outlives it
             signal.signal(sig, _stop)
-    # A kiosk records each visit as its own session (and keeps its retention); a show is
-    # one session.
+    # A kiosk records each visit as a session of its own (with its retention); a show, one.
     closers = attach(show, replace(cfg, session=replace(cfg.session, enabled=False))
                      if cfg.mode == "kiosk" else cfg,
                      {"config": str(args.config),

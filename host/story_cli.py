@@ -44,6 +44,9 @@ def _host_config(args):
 
 
 def _check(args) -> int:
+    from empathy.plots import never_plots
+
+    never_plots()
     cfg = _host_config(args)
     story = _load(args, False, find_media=not args.no_files)
     if story is None:

@@ -290,6 +290,9 @@ def scaffold(source: Path, out: Path, title: Optional[str] = None, fps: Optional
 
 def run(args) -> int:
     from empathy.host.story import StoryError, load
+    from empathy.plots import never_plots
+
+    never_plots()
     from empathy.host.story_check import check_files, platform_of
 
     source, out = Path(args.source), Path(args.out)

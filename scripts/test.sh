@@ -84,8 +84,11 @@ compute=$!
 passes+=($compute)
 # Four, not three: a replay of the pass on 2 cores (each test's CPU and wall, shared CPU)
 # gives 0.82-0.86 of three's time, ~650 s against 775 s measured; the order files are
-# handed out in barely matters (the workers end within ~20 s of each other). Not yet timed
-# on a quiet machine: EMPATHY_TEST_WORKERS=3 gives the old pass.
+# handed out in barely matters (the workers end within ~20 s of each other). On a quiet
+# machine (session 34): 512 s, its tests' wall 1,978 s (each worker busy 96 % of the pass)
+# for ~670 CPU-s (1.3 cores): three would need >= 660 s; a fifth adds ~3 CPU-s of start and
+# collection and, on CI's 2 cores, only CPU the others wait for. EMPATHY_TEST_WORKERS=3
+# gives the old pass.
 "${timed[@]}" "$limit" $PY -m pytest -m "not slow and not realtime and not compute" \
   --parallel-files -n "${EMPATHY_TEST_WORKERS:-4}" --dist loadfile --durations=12 &
 passes+=($!)

@@ -94,6 +94,9 @@ LIGHT_ORDER = ("test_guide_tester", "test_board_contact_settle", "test_viewer_de
 # light_reflex_fit ~3.6 CPU-s), where they sat on the critical path.
 # Session 33: the timeline, timecode and image-sequence parsers' files (story new in its own
 # process, no deadline: 8-18 CPU-s each, 90 % of their wall time), ppg_motion (15 CPU-s).
+# Session 35: six more that spent 0.9-1.0 of their wall time in their own process's CPU in
+# the parallel pass (s34's log: heart15b 5.9, ppg_motion_bursts 4.4, reward_bias 2.5,
+# pupil_reflex 2.2, heart20 2.1, seat_hr 1.8 CPU-s; no process, socket, sleep or clock).
 COMPUTE = re.compile(r"tests/(test_heart_corpus|test_heart_corpus_ecg|test_heart_corpus_ppg|"
                      r"test_heart_corpus_rr|test_strap_gaps|test_policy_sim|test_policy_sim_cli|"
                      r"test_strap_clock_step|test_fuzz|redteam/test_heart18|test_fuzz_parsers|"
@@ -111,7 +114,9 @@ COMPUTE = re.compile(r"tests/(test_heart_corpus|test_heart_corpus_ecg|test_heart
                      r"test_story_fcpxml_real|test_image_sequence_red|test_ppg_motion|"
                      r"test_heart_ppg_early|test_captions_draw|test_captions_lang|"
                      r"test_heart_ecg_twave|test_heart_ecg_fresh|test_heart_ppg_runs|"
-                     r"test_heart_ppg_alt|test_heart_ppg_slow)\.py")
+                     r"test_heart_ppg_alt|test_heart_ppg_slow|redteam/test_heart15b|"
+                     r"test_ppg_motion_bursts|test_reward_bias|test_pupil_reflex|"
+                     r"redteam/test_heart20|test_seat_hr)\.py")
 # Handed out longest first (xdist's most tests first gave test_option_ranges, 437 tests in
 # 5 CPU-s, the lead): the pass ends with short files on both workers.
 COMPUTE_ORDER = ("test_heart_corpus_ecg", "test_strap_gaps", "test_policy_sim",

@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from empathy.plots import never_plots
+
 from .gst import Gst
 from .outputs import AUDIO_SINKS, PIPELINES
 
@@ -86,6 +88,7 @@ def probe(kind: str, folder: str | None = None) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    never_plots()
     kind, folder = argv[0], (argv[1] if len(argv) > 1 else None)
     print(json.dumps(probe(kind, folder)), flush=True)
     return 0

@@ -27,8 +27,10 @@ pytestmark = pytest.mark.timeout(180)
 
 
 class Device:
-    """An LSL outlet pushing `value` in every channel at fs (10 samples a chunk) until stopped;
-    stopping destroys the outlet, as a device switched off does."""
+    """An LSL outlet pushing `value` in every channel at fs (10 samples a chunk; at most 100
+    chunks a second: a stream saying 1e9 Hz spun a core for 9 CPU-s pushing as fast as it
+    could, and only its stated rate is judged) until stopped; stopping destroys the outlet, as
+    a device switched off does."""
 
     def __init__(self, name, source_id, value=1.0, fs=250.0, n=1, fmt=pylsl.cf_float32,
                  type_="ECG"):
@@ -39,7 +41,7 @@ class Device:
         self.thread.start()
 
     def _run(self):
-        while not self._stop.wait(10 / self.fs if self.fs else 0.05):
+        while not self._stop.wait(max(10 / self.fs, 0.01) if self.fs else 0.05):
             if not self.paused.is_set():
                 self.outlet.push_chunk([self.row] * 10)
 
