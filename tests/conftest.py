@@ -58,6 +58,8 @@ MARKED = re.compile(r"mark\.realtime")  # a file marking its own real-time tests
 # burst). Not light: ~0.4 of a core beside the alone pass's demos (one dropped a frame once).
 # test_seat_faults_edge's lead-off test: a board on a pty, 0.5 CPU-s in 12 s (session 31);
 # test_ble_strap_stop: a unit on the simulated BlueZ bus stopped mid-scan and mid-connect.
+# Session 35: test_upgrade_discovery (zeroconf searches, as test_net34_discovery's) and
+# test_upgrade_host (a live host fed recorded heartbeats, ~7 s, no video).
 LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_research_seats\.py|"
                    r"test_brainflow_source\.py|test_hr_only\.py|redteam/test_seat_devices_red\.py|"
                    r"test_viewer_device\.py|redteam/test_session21_red\.py|"
@@ -65,7 +67,8 @@ LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_rese
                    r"test_sim_lag\.py|test_seat_faults_edge\.py|test_ble_strap_stop\.py|"
                    r"test_unit_stop\.py|test_board_contact_settle\.py|test_lsl_source\.py|"
                    r"test_board_clock_stray\.py|redteam/test_brainflow_red\.py|"
-                   r"test_sensors_read_nothing\.py|redteam/test_net34_discovery\.py)")
+                   r"test_sensors_read_nothing\.py|redteam/test_net34_discovery\.py|"
+                   r"test_upgrade_discovery\.py|test_upgrade_host\.py)")
 
 
 # The light pass's files, longest first (seconds a file on one worker: 87, 77, 60, 50, 45,
@@ -81,7 +84,8 @@ LIGHT_ORDER = ("test_guide_tester", "test_board_contact_settle", "test_viewer_de
                "test_research_seats", "test_brainflow_source", "test_unit_stop",
                "test_session21_red", "test_ble_strap_pmd", "test_hr_only", "test_serial_replug",
                "test_seat_faults_edge", "test_ble_strap_stop", "test_brainflow_red",
-               "test_sensors_read_nothing", "test_net34_discovery")
+               "test_sensors_read_nothing", "test_net34_discovery", "test_upgrade_discovery",
+               "test_upgrade_host")
 
 
 # Files that spend CPU only: signal processing, simulation, parsing and fuzzing in the
@@ -116,7 +120,7 @@ COMPUTE = re.compile(r"tests/(test_heart_corpus|test_heart_corpus_ecg|test_heart
                      r"test_heart_ecg_twave|test_heart_ecg_fresh|test_heart_ppg_runs|"
                      r"test_heart_ppg_alt|test_heart_ppg_slow|redteam/test_heart15b|"
                      r"test_ppg_motion_bursts|test_reward_bias|test_pupil_reflex|"
-                     r"redteam/test_heart20|test_seat_hr)\.py")
+                     r"redteam/test_heart20|test_seat_hr|test_heart_ecg_edge|test_heart_fresh3)\.py")
 # Handed out longest first (xdist's most tests first gave test_option_ranges, 437 tests in
 # 5 CPU-s, the lead): the pass ends with short files on both workers.
 COMPUTE_ORDER = ("test_heart_corpus_ecg", "test_strap_gaps", "test_policy_sim",
