@@ -139,11 +139,14 @@ class StoryBranches:
         return self._clip(self.resumed.segment if self.resumed else self.story.start)
 
     def _clip(self, seg_id: str):
-        from empathy.host.player.captions import choose, named_language
+        from empathy.host.player.captions import (choose, fallback_note, named_language,
+                                                  say_once)
         from empathy.host.player.player import Clip
 
         s = self.story.segments[seg_id]
         subs = choose(s.captions, self.story.captions_language, self.cfg.captions)
+        say_once(fallback_note(s.captions, self.story.captions_language, self.cfg.captions),
+                 f"segment {s.id!r}")
         return Clip(s.id, s.media, s.lut, self.grade_strength, s.in_s, s.out_s, subs,
                     self.story.media_root or self.story.path.parent, s.rate, s.colour,
                     named_language(s.captions, subs))

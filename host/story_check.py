@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from empathy.host.player.captions import fallback_note
 from empathy.host.player.captions import problem as captions_problem
 from empathy.host.story import Story
 from empathy.host.story_cutshort import cut_short
@@ -120,6 +121,7 @@ def check_files(story: Story, platform: str = "desktop", decode: bool = True,
                 rep.add(said[0], f"segment {sid!r}: captions {said[1]}", sid, "captions")
         if progress:
             progress(sid)
+    _check_stand_ins(rep, story)
     _check_consistency(rep)
     _check_dynamic_range(rep)
     if show_fps:
@@ -268,6 +270,20 @@ def _picture_end(seg, frame: float) -> Optional[str]:
 
 def _fmt(info: dict) -> str:
     return f"{info['width']}x{info['height']} {info['fps']:g} fps {info['video_codec']}"
+
+
+def _check_stand_ins(rep: Report, story) -> None:
+    """captions_language met by another tag of its language (en-GB for en, zh-HK for
+    zh-TW): said once for each file tag standing in, with its segments."""
+    stand_ins: dict[str, list[str]] = {}
+    for sid, seg in story.segments.items():
+        note = fallback_note(seg.captions, story.captions_language)
+        if note:
+            stand_ins.setdefault(note, []).append(sid)
+    for note, sids in stand_ins.items():
+        rep.add("warning", f"{note}: segment{'s' * (len(sids) > 1)} "
+                f"{', '.join(map(repr, sids[:5]))}{' …' * (len(sids) > 5)}",
+                "captions_language")
 
 
 def _check_consistency(rep: Report) -> None:

@@ -169,18 +169,18 @@ def captions_beside(clip: Path, listed: Optional[list[str]] = None
         tags = read_name(p.name, clip.stem) if p.suffix.lower() in FORMATS else None
         if tags is not None and p.is_file():
             kind = 0 if "sdh" in tags.flags else 2 if "forced" in tags.flags else 1
-            found.setdefault(tags.language or "", []).append(
-                (kind, rank.index(p.suffix.lower()), p.name, p))
+            found.setdefault(tags.language or "", []).append(  # one language before two
+                (kind, len(tags.also), rank.index(p.suffix.lower()), p.name, p))
     return tuple((lang, min(ps)[-1]) for lang, ps in sorted(found.items()))
 
 
 def _flags(captions: tuple[tuple[str, Path], ...]) -> str:
-    """The flags the files' names carry (sdh, forced), as a comment: the story has no
-    field for them."""
+    """The flags the files' names carry (sdh, forced) and a bilingual file's other
+    languages ("zh-Hans" with en), as a comment: the story has no field for them."""
     from empathy.host.player.captions_names import read_name
 
-    said = [(lang, " ".join(n.flags)) for lang, p in captions
-            if (n := read_name(p.name)) and n.flags]
+    said = [(lang, " ".join([*n.flags, *(["with " + ", ".join(n.also)] if n.also else [])]))
+            for lang, p in captions if (n := read_name(p.name)) and (n.flags or n.also)]
     if not said:
         return ""
     if len(captions) == 1 and not captions[0][0]:

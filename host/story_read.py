@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from empathy import toml_text
-from empathy.host.player.captions import LANGUAGE
+from empathy.host.player.captions_names import canonical, nearest
 from empathy.host.policy_settings import POLICY_NAMES
 from empathy.host.story import Decision, Segment, Story, StoryError, line_of
 from empathy.host.story_conditions import compile_condition, same_type
@@ -188,12 +188,18 @@ def _captions(r: _Reader, sid: str, s: dict, root: Path) -> tuple:
         v = {"": r.name(v, f"segment {sid!r}: captions", sid, "captions")}
     elif not 1 <= len(v) <= LANGUAGES_MAX:
         r.err(f"segment {sid!r}: captions takes 1..{LANGUAGES_MAX} languages", sid, "captions")
-    out = []
+    out, keys = [], {}
     for lang, name in v.items():
-        if lang and not LANGUAGE.fullmatch(lang):
+        # keys as file names carry them (eng, pt_BR, chs): ICU's canonical tags, as choices
+        tag = canonical(lang) if lang else ""
+        if tag is None:
             r.err(f"segment {sid!r}: captions language {lang[:20]!r} is not a language tag "
                   "(en, pt-BR)", sid, "captions")
-        out.append((lang, root / r.name(name, f"segment {sid!r}: captions", sid, "captions")))
+        if tag in keys:
+            r.err(f"segment {sid!r}: captions keys {keys[tag][:20]!r} and {lang[:20]!r} are "
+                  f"both {tag or 'untagged'}: keep one", sid, "captions")
+        keys[tag] = lang
+        out.append((tag, root / r.name(name, f"segment {sid!r}: captions", sid, "captions")))
     return tuple(out)
 
 
@@ -202,10 +208,12 @@ def _captions_language(r: _Reader, doc: dict, segments: dict) -> Optional[str]:
     if "captions_language" not in doc:
         return None
     v = r.name(doc["captions_language"], "captions_language", "captions_language")
-    if v != "off" and not any(lang == v for s in segments.values() for lang, _ in s.captions):
+    tag = "off" if v == "off" else canonical(v)
+    if tag is None or tag != "off" and not any(
+            nearest(tag, dict(s.captions)) for s in segments.values()):
         r.err(f"captions_language {v[:20]!r}: no segment has captions in it (a language "
               "from the segments' captions tables, or \"off\")", "captions_language")
-    return v
+    return tag
 
 
 def _sequence(r: _Reader, sid: str, s: dict, media: Path, check_files: bool):

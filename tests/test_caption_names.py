@@ -110,3 +110,51 @@ def test_flags_and_languages_read_from_a_name():
     assert read_name("film.srt", "film") == NameTags(None)
     assert read_name("film.v2.srt", "film") is None and read_name("film.v2.srt") is None
     assert read_name("film_b.srt", "film") is None and read_name("filmic.en.srt", "film") is None
+
+
+# Chinese releases' names (fansubs): Simplified / Traditional, and bilingual files
+# (the first language draws the ideographs; the other is noted)
+NAMES_ZH = [
+    ("film.chs.ass", "zh-Hans", ()),
+    ("film.cht.ass", "zh-Hant", ()),
+    ("film.sc.ass", "zh-Hans", ()),      # the language word of a name: Simplified, not Sardinian
+    ("film.TC.ass", "zh-Hant", ()),
+    ("film.gb.srt", "zh-Hans", ()),
+    ("film.big5.srt", "zh-Hant", ()),
+    ("[Group] Show - 01 [1080p].tc.ass", "zh-Hant", ()),
+    ("film.chs&eng.ass", "zh-Hans", ("en",)),
+    ("film.cht&jpn.ass", "zh-Hant", ("ja",)),
+    ("film.简体&英文.ass", "zh-Hans", ("en",)),
+    ("film.简体.srt", "zh-Hans", ()),
+    ("film.繁體.srt", "zh-Hant", ()),
+    ("film.繁体中文.srt", "zh-Hant", ()),
+    ("film.简中.srt", "zh-Hans", ()),
+    ("film.简英.ass", "zh-Hans", ("en",)),
+    ("film.繁日雙語.ass", "zh-Hant", ("ja",)),
+    ("film.中英.srt", "zh", ("en",)),
+    ("film.JPSC.ass", "ja", ("zh-Hans",)),
+    ("film.日本語.srt", "ja", ()),       # ICU's own name, as before
+    ("Film.2019.TC.XviD.srt", None, ()),  # telecine, mid-name: not a language
+    ("film.tc.v2.srt", None, ()),
+    ("film.中文字幕组.srt", None, ()),     # a word that is not only languages
+]
+
+
+@pytest.mark.parametrize("name,language,also", NAMES_ZH)
+def test_chinese_releases_names(tmp_path, name, language, also):
+    from empathy.host.player.captions_names import read_name
+
+    tags = read_name(name)
+    assert (tags.language if tags else None) == language, name
+    assert (tags.also if tags else ()) == also, name
+    (tmp_path / name).write_text(CUE, encoding="utf-8")
+    assert read_captions(tmp_path / name).language == language, name
+
+
+def test_story_new_takes_a_chinese_releases_files(tmp_path):
+    """Beside film.mp4: one file each for Simplified and Traditional, the single-language
+    one before a bilingual one of the same first language, the other language noted."""
+    for name in ("film.chs.ass", "film.chs&eng.ass", "film.繁日雙語.ass", "film.tc.v2.ass"):
+        (tmp_path / name).write_text(CUE, encoding="utf-8")
+    found = {lang: p.name for lang, p in captions_beside(tmp_path / "film.mp4")}
+    assert found == {"zh-Hans": "film.chs.ass", "zh-Hant": "film.繁日雙語.ass"}, found

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,10 @@ from pathlib import Path
 from typing import Optional
 
 from empathy.paths import read_file
+
+from .captions_names import canonical, nearest
+
+log = logging.getLogger("empathy.host.player.player")
 
 FORMATS = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa", ".sub": "microdvd",
            ".ttml": "ttml"}
@@ -31,10 +36,10 @@ MAX_STYLES = 1000     # .ass styles (Aegisub files hold a handful)
 MAX_PLAYRES = 16384   # .ass PlayResX/PlayResY (0: unset, as Aegisub writes it)
 _APPLE_LYRICS = "http://music.apple.com/lyric-ttml-internal"  # their TTML's namespace
 EMPTY = "no cue to show (an empty file, or blank lines only): the clip plays without captions"
+_SAID: set = set()  # (fallback note, segment) the player has logged
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _TIME = r"(?:[0-9]{1,3}:)?[0-9]{1,2}:[0-9]{2}[,.][0-9]{1,3}"  # ASCII: \d takes Arabic-Indic
 _TIMING = re.compile(rf"\s*{_TIME}\s*-->\s*{_TIME}(?:\s.*)?")
-LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")  # BCP 47: en, pt-BR, zh-Hant
 # C0/C1 controls only: the joiners (U+200C/D: Persian words, emoji families), direction
 # marks and isolates (U+200E/F, U+2066-9: Arabic and Hebrew punctuation) are the script's
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
@@ -262,8 +267,8 @@ def _cue(path: Path, e, line: Optional[int]) -> Optional[Cue]:
 
 
 def check_setting(value: str) -> None:
-    """The host config's [show] captions: "story", "off" or a language tag."""
-    if value not in ("story", "off") and not LANGUAGE.fullmatch(str(value)):
+    """The host config's [show] captions: "story", "off" or a language (en, eng, pt_BR)."""
+    if value not in ("story", "off") and canonical(str(value)) is None:
         raise ValueError(f"captions {str(value)[:20]!r}: \"story\", \"off\" or a language "
                          "tag (en, pt-BR)")
 
@@ -272,14 +277,38 @@ def choose(files: tuple, story_language: Optional[str], setting: str = "story"
            ) -> Optional[Path]:
     """The captions file a segment shows. setting (the screening's): "off"; "story" (the
     story's captions_language, else each segment's untagged file, else its first); or a
-    language (the segment's file in it, else its untagged one, else none)."""
+    language (the segment's file in it or its nearest, captions_names.nearest: en-GB for
+    en, zh-Hant for zh-TW; else its untagged one, else none)."""
     want = story_language if setting == "story" else setting
     if want == "off" or not files:
         return None
     tagged = dict(files)
     if want is None:
         return tagged.get("", files[0][1])
-    return tagged.get(want, tagged.get(""))
+    key = nearest(canonical(want) or want, tagged)
+    return tagged[key] if key is not None else tagged.get("")
+
+
+def fallback_note(files: tuple, story_language: Optional[str], setting: str = "story"
+                  ) -> Optional[str]:
+    """One line where the chosen language's file is another tag's of its language and
+    script (`choose`): which stands in; None where it is the language's own, or none."""
+    want = story_language if setting == "story" else setting
+    if want in (None, "off"):
+        return None
+    tag = canonical(want) or want
+    key = nearest(tag, dict(files))
+    if key is None or key == tag:
+        return None
+    return (f"captions {want}: no file in it, its {key!r} one shows (the nearest: the same "
+            "language and script)")
+
+
+def say_once(note: Optional[str], where: str) -> None:
+    """The player's log of a fallback_note, once a process for each segment."""
+    if note and (note, where) not in _SAID:
+        _SAID.add((note, where))
+        log.warning("%s: %s", where, note)
 
 
 def named_language(files: tuple, path: Optional[Path]) -> Optional[str]:

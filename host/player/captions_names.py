@@ -9,6 +9,16 @@ ISO 639-1 codes, their ISO 639-2 codes (ICU's aliases: eng, zho, chi, fre) and t
 English and in themselves (Deutsch, 日本語). A three-letter code of a language without a
 two-letter one (`new`: Newari) is not taken: far more often a word of the name than that
 language. `hi` after a language is the flag (`film.en.hi.srt`); alone, Hindi.
+
+Chinese releases' own words (fansubs): `chs`/`sc`/`gb` Simplified, `cht`/`tc`/`big5`
+Traditional, `简体`, `繁體`, `简中`, and bilingual files (`chs&eng`, `简英`, `繁日雙語`, `JPSC`:
+the first language draws the ideographs, the others are noted). The short ones, `sc`, `tc`
+and `gb`, are Chinese only as a file name's language word: as a story key or a screening's
+choice (`canonical`: BCP 47 tags) `sc` is Sardinian and `tc`/`gb` no language.
+
+A story key or a screening's choice is read by `canonical` (`eng` -> `en`, `zh_TW` ->
+`zh-TW`, `iw` -> `he`, `chs` -> `zh-Hans`, ICU's form of the rest: `yue`), and a choice meets
+the `nearest` key of its language and script (ICU's likely subtags).
 """
 
 from __future__ import annotations
@@ -29,12 +39,23 @@ _SPLIT = re.compile(r"[.\s\[\](){},]+")   # words of a name: between dots, space
 _SUBTAG = re.compile(r"[A-Z]{2}|[A-Z][a-z]{3}|[0-9]{3}")  # pt_BR, zh_Hant: one word
 _ALIASES = ("overlong", "bibliographic", "deprecated")  # ICU's reasons: eng, chi, iw
 _DEFAULTED = -127  # U_USING_DEFAULT_WARNING: ICU has no name for it
+LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")  # BCP 47: en, pt-BR, zh-Hant
+# Chinese releases' words; _SHORT ones only in a file's name (elsewhere: other words, Sardinian)
+_FANSUB = {"chs": ("zh-Hans",), "cht": ("zh-Hant",), "big5": ("zh-Hant",),
+           "jpsc": ("ja", "zh-Hans"), "jptc": ("ja", "zh-Hant"), "scjp": ("zh-Hans", "ja"),
+           "tcjp": ("zh-Hant", "ja")}
+_SHORT = {"sc": ("zh-Hans",), "tc": ("zh-Hant",), "gb": ("zh-Hans",)}
+# a Chinese name of its languages (简体, 繁中, 简英, 繁日雙語): each character one, the rest filler
+_HAN = {"简": "zh-Hans", "簡": "zh-Hans", "繁": "zh-Hant", "中": "zh", "英": "en", "日": "ja",
+        "韩": "ko", "韓": "ko"}
+_HAN_FILLER = re.compile("双语|雙語|[体體文语語]")
 
 
 @dataclass(frozen=True)
 class NameTags:
     language: Optional[str]  # BCP 47, its shortest code: en, pt-BR, zh-Hant (None: none)
     flags: tuple[str, ...] = ()  # of FLAGS' values, in the name's order
+    also: tuple[str, ...] = ()  # a bilingual file's other languages (chs&eng: en)
 
 
 def read_name(name: str, clip_stem: Optional[str] = None) -> Optional[NameTags]:
@@ -56,18 +77,19 @@ def read_name(name: str, clip_stem: Optional[str] = None) -> Optional[NameTags]:
             words[i - 1].casefold() == "hi" and not _before_is_language(words[:i - 1])):
         flags.insert(0, FLAGS[words[i - 1].casefold()])
         i -= 1
-    language = language_of(words[i - 1]) if i else None
-    if clip_stem is not None and i - (language is not None) > 0:
+    languages = languages_of(words[i - 1]) if i else ()
+    if clip_stem is not None and i - bool(languages) > 0:
         return None
-    if language is None and not flags and clip_stem is None:
+    if not languages and not flags and clip_stem is None:
         return None
-    return NameTags(language, tuple(dict.fromkeys(flags)))
+    return NameTags(languages[0] if languages else None, tuple(dict.fromkeys(flags)),
+                    languages[1:])
 
 
 def _before_is_language(words: list[str]) -> bool:
     """Whether the last word not a flag is a language: `hi` is the flag after one."""
     rest = [w for w in words if w.casefold() not in FLAGS]
-    return bool(rest) and language_of(rest[-1]) is not None
+    return bool(rest) and bool(languages_of(rest[-1]))
 
 
 def _words(text: str) -> list[str]:
@@ -79,6 +101,98 @@ def _words(text: str) -> list[str]:
             elif piece:
                 out.append(piece)
     return out
+
+
+def languages_of(word: str, names: bool = True) -> tuple[str, ...]:
+    """A word's languages, the first drawing the ideographs: one (`en`, `chs`, `简体`) or a
+    bilingual file's (`chs&eng`, `简英`, `JPSC`); () where a part is none. names: a file
+    name's language word, where `sc`, `tc`, `gb` are Chinese."""
+    out: list[str] = []
+    for part in re.split("[&+]", word):
+        got = (_SHORT.get(part.casefold()) if names else None) or _FANSUB.get(part.casefold())
+        one = None if got else language_of(part)
+        got = got or ((one,) if one else _han(part))
+        if not got:
+            return ()
+        out += got
+    return tuple(dict.fromkeys(out))
+
+
+def _han(word: str) -> tuple[str, ...]:
+    """简体 -> zh-Hans, 繁体中文 -> zh-Hant, 中英 -> (zh, en); () for any other word."""
+    chars = _HAN_FILLER.sub("", word)
+    if not 0 < len(chars) <= 3 or any(c not in _HAN for c in chars):
+        return ()
+    out = [_HAN[c] for c in chars]
+    # 中 after 简/繁 is their name's "Chinese" (简中: Simplified Chinese), not a second one
+    return tuple(dict.fromkeys(x for k, x in enumerate(out)
+                               if not (x == "zh" and k and out[k - 1].startswith("zh-"))))
+
+
+def canonical(tag: str) -> Optional[str]:
+    """A story key's or a screening's language as its canonical tag: a code as names give
+    it (eng -> en, zh_TW -> zh-TW, iw -> he, chs -> zh-Hans; not sc/tc/gb, see above), else
+    ICU's form of a tag of a language it knows without a two-letter code (yue, fil); None:
+    not a language."""
+    found = languages_of(tag, names=False) if tag else ()
+    if found:
+        return found[0]
+    if not LANGUAGE.fullmatch(tag):
+        return None
+    try:
+        name = _locale("uloc_forLanguageTag", tag)
+        tagged = name and _locale("uloc_toLanguageTag", _locale("uloc_canonicalize", name))
+    except OSError:
+        return tag  # no ICU: as written
+    known = tagged and _named("uloc_getDisplayLanguage", tagged.split("-")[0])
+    return tagged if known else None
+
+
+def nearest(want: str, keys) -> Optional[str]:
+    """Of `keys` (canonical tags), the one shown for a screening in `want` (canonical): the
+    same; else one of its language and script (ICU's likely subtags: en is en-Latn-US,
+    zh-TW zh-Hant-TW, zh zh-Hans-CN: Traditional never meets Simplified), its likely region
+    first (zh-Hant for zh-TW, en-US for en), then one naming no region, then the first."""
+    keys = [k for k in keys if k]
+    if want in keys:
+        return want
+    w = _likely(want)
+    ranked = [(0 if m == w else 1 if not _region(k) else 2, i, k) for i, k in enumerate(keys)
+              if w and (m := _likely(k)) and m[:2] == w[:2]]
+    return min(ranked)[-1] if ranked else None
+
+
+def _region(tag: str) -> bool:
+    return any(re.fullmatch("[A-Z]{2}|[0-9]{3}", s) for s in tag.split("-")[1:])
+
+
+@functools.lru_cache(maxsize=256)
+def _likely(tag: str) -> tuple:
+    """(language, script, region) as ICU's likely subtags fill them in; () without ICU or
+    for a language it does not know."""
+    try:
+        name = _locale("uloc_forLanguageTag", tag)  # "": ICU's default locale's would come
+        parts = _locale("uloc_addLikelySubtags", name).split("_") if name else []
+    except OSError:
+        return ()
+    script = next((p for p in parts[1:] if len(p) == 4), "")
+    region = next((p for p in parts[1:] if p.isupper() or p.isdigit()), "")
+    return (parts[0], script, region) if script else ()
+
+
+def _locale(function: str, text: str) -> str:
+    """ICU's locale functions of one string (forLanguageTag, canonicalize, addLikelySubtags,
+    toLanguageTag): their result, "" where ICU refuses it. OSError: no ICU."""
+    args = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int32]
+    extra = {"uloc_forLanguageTag": [ctypes.POINTER(ctypes.c_int32)],
+             "uloc_toLanguageTag": [ctypes.c_int8]}.get(function, [])
+    f = icu_function(function, ctypes.c_int32, *args, *extra, ctypes.POINTER(ctypes.c_int))
+    buf, status, parsed = ctypes.create_string_buffer(160), ctypes.c_int(0), ctypes.c_int32(-1)
+    more = [ctypes.byref(parsed)] if function == "uloc_forLanguageTag" else \
+        [1] if extra else []  # the length it took (a tag read in part is refused); strict
+    n = f(text.encode("ascii", "replace"), buf, 160, *more, ctypes.byref(status))
+    whole = parsed.value in (-1, len(text))
+    return buf.value.decode("ascii") if status.value <= 0 and 0 < n < 160 and whole else ""
 
 
 def language_of(word: str) -> Optional[str]:
