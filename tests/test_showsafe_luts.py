@@ -31,14 +31,13 @@ finally:
 
 def test_a_host_start_reads_each_lut_once(tmp_path):
     """It read the sample story's five LUTs twice each (10 parses, ~0.5 CPU-s a start)."""
-    Keystore.new([1]).save(tmp_path / "host.keys.toml")
-    cfg = tmp_path / "host.toml"
-    cfg.write_text(tomli_w.dumps({
-        "keystore": str(tmp_path / "host.keys.toml"), "story": str(STORY),
-        "media_root": str(ensure()), "frame_log": str(tmp_path / "frames.csv"),
-        "duration_s": 1.0, "state_dir": str(tmp_path / "state"),
-        "show": {"listen": "udp://127.0.0.1:0", "output": "null", "width": 160,
-                 "height": 90, "fps": 10.0}, "session": {"dir": str(tmp_path / "sessions")}}))
+    keys, cfg = tmp_path / "host.keys.toml", tmp_path / "host.toml"
+    Keystore.new([1]).save(keys)
+    show = {"listen": "udp://127.0.0.1:0", "output": "null", "fps": 10.0}
+    cfg.write_text(tomli_w.dumps({"keystore": str(keys), "story": str(STORY), "show": show,
+                                  "media_root": str(ensure()), "duration_s": 1.0,
+                                  "frame_log": str(tmp_path / "frames.csv"),
+                                  "state_dir": str(tmp_path), "session": {"enabled": False}}))
     out = tmp_path / "opened.json"
     r = subprocess.run([sys.executable, "-c", RUNNER, str(out), "host", "run", "--config",
                         str(cfg)], capture_output=True, text=True, timeout=180, cwd=tmp_path)
