@@ -131,12 +131,12 @@ def check_files(story: Story, platform: str = "desktop", decode: bool = True,
 
 
 def _lut_error(path: Path) -> Optional[str]:
-    from empathy.host.player.cube import CubeError, read_cube
+    from empathy.host.player.lutfile import CubeError, read_lut
 
     if not path.is_file():
         return f"{path} {_not_a_file(path)}"
     try:
-        read_cube(path)
+        read_lut(path, keep=True)  # kept: `host run` grades with it next (read once)
     except CubeError as e:
         return str(e)  # names the LUT file and its line
     except OSError as e:

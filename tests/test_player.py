@@ -353,7 +353,7 @@ def test_a_preloaded_grade_is_not_parsed_again_during_the_film(media, tmp_path, 
     """The show reads every LUT its story names before the film: a .cube is ~0.1 s of Python,
     and parsed as a branch pre-rolled it starved the frames on screen (the demo's late and
     dropped frames at its start and at each switch)."""
-    from empathy.host.player import grade
+    from empathy.host.player import lutfile
 
     lut = tmp_path / "warm.cube"  # a file no other test has parsed
     warm = identity_cube(9)
@@ -362,8 +362,9 @@ def test_a_preloaded_grade_is_not_parsed_again_during_the_film(media, tmp_path, 
     p = Player(f"file:{tmp_path / 'o.mp4'}", W, H, FPS, tmp_path / "f.csv", realtime=False)
     p.preload([Clip("a", media["a"], None), Clip("b", media["b"], lut)])
     parsed = []
-    real = grade.read_cube
-    monkeypatch.setattr(grade, "read_cube", lambda path: parsed.append(path) or real(path))
+    real = lutfile.READ[".cube"]  # the parse (read_lut gives a kept file without it)
+    monkeypatch.setitem(lutfile.READ, ".cube", lambda text, path: parsed.append(path)
+                        or real(text, path))
     p.start(Clip("a", media["a"], None))
     p.prepare([Clip("b", media["b"], lut)])
     p.set_next(Clip("b", media["b"], lut))

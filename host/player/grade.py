@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import PyOpenColorIO as ocio
 
-from .cube import Cube, read_cube
+from .cube import Cube
+from .lutfile import read_lut
 
 _Q = 256  # strength quantum: 1/256 is below one 8-bit code value of difference
 _CACHE_MAX = 64
@@ -125,28 +126,6 @@ def _build(cube: Cube | None, s: float) -> tuple[ocio.Processor, bool, float]:
     return proc, post_blend, time.perf_counter() - t0
 
 
-FILES_KEPT = 32  # parsed .cube files remembered (a show reuses a few LUTs)
-_files: dict[tuple, Cube] = {}
-
-
-def _read_cached(path: Path) -> Cube:
-    """read_cube, remembering files by (path, mtime, size): a show reuses a few LUTs."""
-    try:
-        st = path.stat()
-        key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
-    except OSError:
-        return read_cube(path)  # raises the CubeError that says why
-    with _cache_lock:
-        cube = _files.get(key)
-    if cube is None:
-        cube = read_cube(path)
-        with _cache_lock:
-            if len(_files) >= FILES_KEPT:
-                _files.pop(next(iter(_files)))
-            _files[key] = cube
-    return cube
-
-
 def _apply_band(cpu: ocio.CPUProcessor, band: np.ndarray) -> None:
     """Grade a C-contiguous HxWx3 block in place.
 
@@ -187,8 +166,9 @@ class Grade:
     @classmethod
     def from_file(cls, path: str | Path | None, strength: float = 1.0,
                   threads: int | None = None) -> "Grade":
-        """Load a .cube (raises CubeError) or identity for None; parsed files are cached."""
-        return cls(None if path is None else _read_cached(Path(path)), strength, threads)
+        """Load a LUT file (raises CubeError) or identity for None; parsed files are kept
+        (lutfile.KEPT): a show reuses a few LUTs."""
+        return cls(None if path is None else read_lut(path, keep=True), strength, threads)
 
     def _cpu(self, dtype: np.dtype) -> ocio.CPUProcessor:
         cpu = self._cpus.get(dtype)

@@ -28,7 +28,7 @@ _ROWS = 32  # rows unpacked at a time: 32 x 1920 words' temporaries fit a core's
 _SPARE = threading.local()  # each reading thread's file buffer, kept: see read()
 
 
-def header(path: Path, head: bytes) -> tuple[Header, dict]:
+def header(path: Path, head: bytes, _fh=None) -> tuple[Header, dict]:
     if len(head) < 2048:
         raise FrameError(f"{path.name}: a DPX header is 2048 bytes, this file is shorter")
     e = {b"SDPX": ">", b"XPDS": "<"}.get(head[:4])

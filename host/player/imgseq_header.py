@@ -20,6 +20,11 @@ class FrameError(ValueError):
     """A frame file that cannot be read; the message says why."""
 
 
+class FrameFault(FrameError):
+    """A frame whose read raised what no reader expects (out of memory, a decoder's own
+    error): said apart from the gaps and damaged files a delivery has."""
+
+
 @dataclass(frozen=True)
 class Header:
     width: int

@@ -6,7 +6,8 @@ the Decoder's queue: its pre-roll, candidates and gapless switches are a video's
 A frame that cannot be read when it is due (a gap in the numbers, a file missing since,
 truncated or damaged, another size or depth than the first) is held: the last good frame
 is pushed again in its place, so the show goes on; the first such frame is said once with
-its reason, and the count when the clip ends.
+its reason, and the count when the clip ends. So is a frame whose read raised anything else
+(out of memory, a decoder's own error: imgseq_read.pixels names its type), said apart.
 
 Frames are read ahead by a few threads at once (READERS; each reading one whole frame), in
 order, at most AHEAD frames (and AHEAD_BYTES) before the one being pushed; a full appsrc
@@ -152,7 +153,7 @@ class Feeder:
             self.error = str(e)
             self.src.emit("end-of-stream")
             return
-        said = False
+        said = set()  # FrameError, FrameFault: each said once
         period = Gst_.SECOND / self.info.fps
         like, held = (held.shape, held.dtype), held.tobytes()  # the bytes: its array goes round
         for k, (n, px) in enumerate(self._frames(first, last, like)):
@@ -160,10 +161,10 @@ class Feeder:
                 return
             if isinstance(px, FrameError):
                 self.held += 1
-                if not said:
+                if type(px) not in said:
                     log.warning("%s: %s: the frame before is held (said once; counted at "
                                 "the end)", self.seq.name, px)
-                    said = True
+                    said.add(type(px))
             else:
                 held = px.tobytes()
             buf = Gst_.Buffer.new_wrapped(held)

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from . import imgseq_dpx
-from .imgseq_header import (SIDE_MAX, RATES, FrameError, Header, open_frame, rate_of, size_of,
-                            timecode_of)
+from .imgseq_header import (SIDE_MAX, RATES, FrameError, FrameFault, Header, open_frame, rate_of,
+                            size_of, timecode_of)
 
 __all__ = ["FrameError", "Header", "RATES", "SUFFIXES", "header", "pixels"]
 HEADER_MAX = 1 << 20       # bytes of an EXR header read at most
@@ -78,7 +78,7 @@ def _exr_pixel_bytes(path: Path, chlist: bytes) -> float:
     return total
 
 
-def _exr(path: Path, head: bytes) -> tuple[Header, dict]:
+def _exr(path: Path, head: bytes, _fh=None) -> tuple[Header, dict]:
     attrs = _exr_attrs(path, head)
     if attrs.get("channels", (b"",))[0] != b"chlist":
         raise FrameError(f"{path.name}: EXR header without its channel list")
@@ -154,7 +154,7 @@ def _exr_pixels(path: Path, hd: Header, f: dict, _rgba: bool) -> np.ndarray:
 
 
 # -- PNG, TIFF, JPEG ----------------------------------------------------------------------
-def _still(path: Path, head: bytes) -> tuple[Header, dict]:
+def _still(path: Path, head: bytes, fh) -> tuple[Header, dict]:
     from PIL import Image
 
     if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":  # said before Pillow's
@@ -162,7 +162,8 @@ def _still(path: Path, head: bytes) -> tuple[Header, dict]:
             raise FrameError(f"{path.name}: PNG header cut short")
         size_of(path, *struct.unpack(">II", head[16:24]))  # own limit, which names no size
     try:
-        with Image.open(path) as im:  # the header only: nothing decoded yet
+        fh.seek(0)  # the file opened and checked: by its name, a FIFO put there since
+        with Image.open(fh) as im:  # held Pillow's open() for ever. The header only, here
             w, h = im.size
             # Pillow opens 48-bit RGB as "RGB": the file's own bits say (TIFF tag 258)
             bits = max(getattr(im, "tag_v2", {}).get(258, (8,)) or (8,))
@@ -205,9 +206,9 @@ def header(path: Path) -> tuple[Header, dict]:
     try:
         with open_frame(path, -1) as fh:  # (buffered: read() fills the header)
             head = fh.read(HEADER_MAX if reader is _exr else 2048)
+            return reader(path, head, fh)
     except OSError as e:
         raise FrameError(f"{path.name}: {e.strerror or e}") from None
-    return reader(path, head)
 
 
 def pixels(path: Path, rgba: bool = False, out: np.ndarray | None = None,
@@ -218,12 +219,16 @@ def pixels(path: Path, rgba: bool = False, out: np.ndarray | None = None,
     a 4-channel frame took 3-4 times as long). out: an array a 10-bit DPX may be read into
     (a fresh 16 MB a 1080p frame is page faults). like: the first frame's header: a frame
     of another size or depth is refused before its pixels are read (an 8K frame among 1080p
-    ones took 0.8 GB a reader to be read and then refused)."""
-    hd, f = header(path)
-    if like is not None and (hd.width, hd.height, hd.deep) != (like.width, like.height, like.deep):
-        raise FrameError(f"{path.name}: {hd.width}x{hd.height}{' deep' * hd.deep}, not the "
-                         f"{like.width}x{like.height}{' deep' * like.deep} of its first frame")
+    ones took 0.8 GB a reader to be read and then refused).
+    Whatever reading it raises (MemoryError, a decoder's own) is a FrameError naming its
+    type: a bad frame to hold, not the end of the thread reading ahead (the show stalled)."""
     try:
+        hd, f = header(path)
+        if like is not None and (hd.width, hd.height, hd.deep) != (like.width, like.height,
+                                                                   like.deep):
+            raise FrameError(f"{path.name}: {hd.width}x{hd.height}{' deep' * hd.deep}, not the "
+                             f"{like.width}x{like.height}{' deep' * like.deep} of its first "
+                             "frame")
         read = _KINDS.get(path.suffix.lower(), _STILL)[1]
         px = read(path, hd, f, rgba, out) if read is imgseq_dpx.pixels else read(path, hd, f, rgba)
         if rgba and px.dtype == np.uint16 and px.shape[2] == 3:
@@ -231,9 +236,10 @@ def pixels(path: Path, rgba: bool = False, out: np.ndarray | None = None,
 
             px = cv2.cvtColor(np.ascontiguousarray(px), cv2.COLOR_RGB2RGBA)
         return hd, px
+    except FrameError:
+        raise
     except OSError as e:
         raise FrameError(f"{path.name}: {e.strerror or e}") from None
-    except ValueError as e:  # numpy's reshape of a short read
-        if isinstance(e, FrameError):
-            raise
-        raise FrameError(f"{path.name}: {e}") from None
+    except Exception as e:  # not BaseException: KeyboardInterrupt, SystemExit end the show
+        said = f": {e}" if str(e) else ""
+        raise FrameFault(f"{path.name}: {type(e).__name__}{said}") from None

@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import stat
+import threading
 from pathlib import Path
 
 from .clf import parse_clf
@@ -24,6 +25,9 @@ from .threedl import parse_3dl
 _MAX_BYTES = 512 * 1024 * 1024  # a 256^3 .cube is ~600 MB of text; refuse anything larger
 _SNIFF = 1 << 16  # characters a format is told from
 _ESCAPED_RE = re.compile("[\udc80-\udcff]")  # a byte not UTF-8, as decoding escapes it
+KEPT = 32  # parsed files remembered (a show reuses a few LUTs)
+_kept: dict[tuple, Cube] = {}  # (path, inode, size, mtime_ns) -> its Cube: an edit reads it again
+_kept_lock = threading.Lock()
 
 READ = {".cube": parse_cube, ".3dl": parse_3dl, ".spi3d": parse_spi3d, ".spi1d": parse_spi1d,
         ".csp": parse_csp, ".clf": parse_clf, ".ctf": parse_clf}
@@ -90,12 +94,30 @@ def _decode(path: Path, raw: bytes, what: str) -> str:
                            text)
 
 
-def read_lut(path: str | Path) -> Cube:
-    """Read and parse a LUT file; every problem (including I/O) is a CubeError."""
+def _key(path: Path, st: os.stat_result) -> tuple:
+    return str(path.absolute()), st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _kept_cube(path: Path) -> Cube | None:
+    """The file parsed before, if it has not changed since (stat: not opened, not read)."""
+    try:
+        key = _key(path, os.stat(path))
+    except OSError:
+        return None  # reading it says why
+    with _kept_lock:
+        return _kept.get(key)
+
+
+def read_lut(path: str | Path, keep: bool = False) -> Cube:
+    """Read and parse a LUT file; every problem (including I/O) is a CubeError.
+    keep: remember the parsed file (the KEPT last), and give it again while the file is
+    unchanged: a host start's story check and its grade read the same LUTs (~50 ms each)."""
     path = Path(path)
     what = path.suffix.lower() if path.suffix.lower() in READ else "LUT"
     if path.suffix.lower() in REFUSED:
         raise refusal(path, path.suffix.lower())
+    if keep and (cube := _kept_cube(path)) is not None:
+        return cube
     try:
         # not blocking: a FIFO held the reader for ever; /dev/zero filled its memory
         with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
@@ -105,6 +127,7 @@ def read_lut(path: str | Path) -> Cube:
             if st.st_size > _MAX_BYTES:
                 raise CubeError(path, 0, f"file is {st.st_size} bytes, larger than any valid "
                                 f"{what}")
+            key = _key(path, st)  # the file as read (it may have changed since the stat)
             text = _decode(path, f.read(), what if what != "LUT" else ".cube")
     except OSError as e:
         raise CubeError(path, 0, f"cannot read: {e.strerror or e}") from None
@@ -114,4 +137,9 @@ def read_lut(path: str | Path) -> Cube:
     cube = READ[suffix](text, path)
     cube.name = path.stem
     cube.origin = cube.origin or f"{suffix}, {cube.kind}"
+    if keep:
+        with _kept_lock:
+            if len(_kept) >= KEPT:
+                _kept.pop(next(iter(_kept)))
+            _kept[key] = cube
     return cube

@@ -23,11 +23,11 @@ import numpy as np
 
 from . import audio as sound, hdr, output_names
 from .captions_draw import Burner
-from .cube import CubeError
 from .decode import SILENT_S, Decoder, End, Failed
 from .framelog import FrameLog
-from .grade import FILES_KEPT, Grade, crossfade
+from .grade import Grade, crossfade
 from .gst import to_8bit
+from .lutfile import KEPT, CubeError
 from .nextclip import Clip, NextClip, Queued
 from .outputs import VideoWriter
 from empathy.rotate import Rotation
@@ -118,7 +118,7 @@ class Player:
         ~0.1 s of Python, and parsed as a branch pre-rolled it took the CPU the clip on screen
         needed (late and dropped frames). Past the parse cache, LUTs parse as they come up."""
         self.captions.preload(clips)  # a refused file is said now
-        for c in (c for c in clips[:FILES_KEPT] if c.lut is not None):
+        for c in (c for c in clips[:KEPT] if c.lut is not None):
             self._grade_for(c.lut, c.strength)
 
     def prepare(self, candidates: list[Clip]) -> None:
