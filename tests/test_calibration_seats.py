@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import tomli_w
 
+from empathy import wire
 from empathy.calibration import store
 from empathy.calibration.seats import listen, load_plan, seats_check
 from empathy.cli import main
@@ -73,7 +74,7 @@ def test_install_check_lists_failing_seats_and_why(room):
     rows = {r["seat"]: r for r in doc["tables"]["Seats (failing first)"]}
     assert rows[1]["status"] == "ok", rows[1]["why"]
     assert rows[1]["rate_hz"] == pytest.approx(10, rel=0.2)
-    assert rows[1]["firmware"] == "0.1.0" and rows[1]["hr_ok_pct"] >= 80
+    assert rows[1]["firmware"] == ".".join(map(str, wire.RELEASE)) and rows[1]["hr_ok_pct"] >= 80
     assert rows[1]["viewer"] == "v-0001" and rows[4]["viewer"] == ""
     assert "none of its packets verify" in rows[2]["why"]
     assert "nothing heard from unit 3" in rows[3]["why"]
