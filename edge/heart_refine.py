@@ -37,11 +37,15 @@ class BeatRefiner:
         return e if w[e - lo] > self.m.back_ratio * w[r - lo] else r
 
     def _refine_rows(self, peaks: list[int], h0: int) -> np.ndarray | None:
-        """ECG: _refine(p, h0, self.refine) of all of a call's beats at once (an hour's
-        batch is thousands, and each alone costs two windows' worth of small numpy calls),
-        -2 for those whose window the history's start or the recording's end cuts (those
-        go one at a time). Row-wise arithmetic: the same bits as one at a time."""
-        if self.kind != "ecg" or self.smooth or self.back <= self.refine or not peaks:
+        """_refine(p, h0, self.refine) of all of a call's beats at once (an hour's batch is
+        thousands, and each alone costs a window's worth of small numpy calls), -2 for
+        those whose window the history's start or the recording's end cuts (those go one
+        at a time). Row-wise arithmetic: the same bits as one at a time."""
+        if not peaks:
+            return None
+        if self.kind != "ecg":  # (the usual reach only: a wider one goes one at a time)
+            return self._smooth_rows(peaks, h0) if self.back <= self.refine else None
+        if self.smooth or self.back <= self.refine:
             return None
         p = np.asarray(peaks, np.int64)
         lo = p - (self.delay + self.back)
@@ -58,6 +62,24 @@ class BeatRefiner:
         taller = wide[rows, e] > self.m.back_ratio * wide[rows, r]
         pick = np.where((e < 0) | (r < 0), np.maximum(e, r), np.where(taller, e, r))
         out[ok] = np.where(pick >= 0, lo + pick, -1)
+        return out
+
+    def _smooth_rows(self, peaks: list[int], h0: int) -> np.ndarray:
+        """PPG's _refine_rows: each window smoothed as _raw_peak does, and its peak (_peaks)."""
+        k, p = self.smooth, np.asarray(peaks, np.int64)
+        lo = p - (self.delay + self.refine)
+        n = (self.end if self.end >= 0 else self.n) - k
+        ok = (lo - k >= max(h0, 0)) & (p + self.refine < n)
+        out = np.full(len(p), -2, np.int64)
+        if not ok.any():
+            return out
+        lo, m = lo[ok], self.delay + 2 * self.refine + 1
+        raw = self.x[(lo - k - h0)[:, None] + np.arange(m + 2 * k)]
+        if k:  # (one convolution of the rows end to end: a row's middle m samples are
+            # each the same products summed in the same order as its window's alone)
+            raw = np.convolve(raw.ravel(), self.kernel, "same").reshape(raw.shape)[:, k:k + m]
+        pk = _peaks(raw)
+        out[ok] = np.where(pk >= 0, lo + pk, -1)
         return out
 
     def _raw_peak(self, p: int, h0: int, after: int, back: int) -> tuple[int, np.ndarray, int]:
