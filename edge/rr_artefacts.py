@@ -73,15 +73,6 @@ class Corrected(NamedTuple):
     index: int  # which raw interval this is (0-based count of pushed intervals)
 
 
-def _quantile(v: list, q: float) -> float:
-    """np.percentile's default (linear) quantile of sorted floats, the same float maths:
-    one judgement takes four of them and numpy's per-call cost is most of a stream's time."""
-    at = (len(v) - 1) * q
-    lo = int(at)
-    a, b, g = v[lo], v[min(lo + 1, len(v) - 1)], at - lo
-    return b - (b - a) * (1 - g) if g >= 0.5 else a + (b - a) * g
-
-
 class _Window:
     """The last WINDOW values, in arrival order and sorted (kept sorted as they come: a
     sort per judgement was most of a stream's time)."""
@@ -96,14 +87,32 @@ class _Window:
         self.order.append(v)
         bisect.insort(self.sorted, v)
 
-    def __len__(self) -> int:
-        return len(self.order)
-
 
 def _qd_threshold(w: _Window) -> float:
     v = w.sorted
-    few = 1 + FEW_K * (1 / len(v) - 1 / WINDOW)  # (see FEW_K)
-    return max(few * ALPHA * (_quantile(v, 0.75) - _quantile(v, 0.25)) / 2, MIN_TH_MS)
+    a, b, few = _AT[len(v)]
+    return max(few * ALPHA * (_at(v, a) - _at(v, b)) / 2, MIN_TH_MS)
+
+
+def _where(n: int, q: float) -> tuple:
+    """Where np.percentile's default (linear) quantile q of n sorted floats lies: (low
+    index, high index, weight, its complement), for _at (numpy's per-call cost, and then
+    the same maths per call, were most of a stream's time)."""
+    at = (n - 1) * q
+    lo = int(at)
+    return lo, min(lo + 1, n - 1), at - lo, 1 - (at - lo)
+
+
+def _at(v: list, w: tuple) -> float:
+    """The quantile at `w` (_where) of sorted floats v, np.percentile's float maths."""
+    lo, hi, g, h = w
+    a, b = v[lo], v[hi]
+    return b - (b - a) * h if g >= 0.5 else a + (b - a) * g
+
+
+# per window length: the quartiles' places and the thresholds' factor (see FEW_K)
+_AT = {n: (_where(n, 0.75), _where(n, 0.25), 1 + FEW_K * (1 / n - 1 / WINDOW))
+       for n in range(1, WINDOW + 1)}
 
 
 def _median(values) -> float:
@@ -172,7 +181,7 @@ class RRCorrector:
 
     def _decide(self, k: int, j: int, med: float, mrr: float, abc: tuple) -> list[Corrected]:
         a, b, c = abc  # rr[k], rr[k + 1], rr[k + 2]
-        if k < 1 or len(self.drr_abs) < MIN_HISTORY:  # too little history: trusted as is
+        if k < 1 or len(self.drr_abs.sorted) < MIN_HISTORY:  # too little history: trusted as is
             return [Corrected(a, "", j)]
         th1, th2 = _qd_threshold(self.drr_abs), _qd_threshold(self.mrr_abs)
         # the step into rr[k] is from what was given out before it: after a mended
