@@ -246,7 +246,7 @@ class BeatRefiner:
             # 109's downward QRS read as clipped in 65 of 251 beats at 360 Hz, 142 at 130)
             at = np.asarray(at, np.int64) - h0
             near = np.abs(rows - at[:, None]) <= 2 * self.flat_n
-            up = self.x[at] >= np.median(raw, axis=1)
+            up = self.x[at] >= _row_median(raw)
             flat = np.count_nonzero(near & np.where(up[:, None], raw >= top[:, None] - tol,
                                                     raw <= bottom[:, None] + tol), axis=1)
         else:
@@ -289,14 +289,18 @@ def _judged(w: np.ndarray, detrend: bool = True) -> np.ndarray:
         line += first[:, None]
         line[:, -1] = last
         w = w - line
+    return np.abs(w - _row_median(w)[:, None])
+
+
+def _row_median(w: np.ndarray) -> np.ndarray:
+    """np.median(w, axis=1) of finite rows (the stream takes no NaN): its bits, without its
+    generality's cost."""
     n = w.shape[1]
     h = n // 2
-    if n % 2:  # the median: np.median's bits, without its generality's cost
-        med = np.partition(w, h, axis=1)[:, h]
-    else:
-        part = np.partition(w, (h - 1, h), axis=1)
-        med = (part[:, h - 1] + part[:, h]) / 2.0
-    return np.abs(w - med[:, None])
+    if n % 2:
+        return np.partition(w, h, axis=1)[:, h]
+    part = np.partition(w, (h - 1, h), axis=1)
+    return (part[:, h - 1] + part[:, h]) / 2.0
 
 
 def _peaks(w: np.ndarray) -> np.ndarray:
