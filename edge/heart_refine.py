@@ -169,8 +169,8 @@ class BeatRefiner:
         # no pulse for a while (it got weaker, or the reference came from motion): start
         # over, so the gate can't lock out (in the intervals between the beats placed so
         # far, as below)
-        if r - self.last_beat > max(self.rise_silence,
-                                    4 * _median(self.gaps) if self.gaps else 0):
+        rr = _median(self.gaps) if self.gaps else 0.0
+        if r - self.last_beat > max(self.rise_silence, 4 * rr):
             self.rises.clear()
         a = max(r - self.pre, h0)  # (in history: see hist; h0 > 0 only once r - pre is in)
         w = self.x[a - h0:r - h0 + 1]
@@ -186,8 +186,7 @@ class BeatRefiner:
             med = _median(self.rises)
             # (the rhythm of the beats placed so far: the gates' rr may have run ahead by as
             # much as the chunking lets them, and streaming must place beats as batch does)
-            gap, rr = r - self.last_beat, _median(self.gaps) if self.gaps else 0.0
-            if rise < (RISE_RHYTHM if pulse_in_rhythm(gap, rr) else RISE_MIN) * med:
+            if rise < (RISE_RHYTHM if pulse_in_rhythm(r - self.last_beat, rr) else RISE_MIN) * med:
                 return False
             rise = min(rise, RISE_CAP * med)  # a motion spike must not raise the bar at once
         self.rises.append(rise)
