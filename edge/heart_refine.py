@@ -43,8 +43,10 @@ class BeatRefiner:
         at a time). Row-wise arithmetic: the same bits as one at a time."""
         if not peaks:
             return None
-        if self.kind != "ecg":  # (the usual reach only: a wider one goes one at a time)
-            return self._smooth_rows(peaks, h0) if self.back <= self.refine else None
+        if self.kind != "ecg":  # (the usual reach only: a wider one goes one at a time;
+            # a streamed second's one or two beats are cheaper one at a time too)
+            return self._smooth_rows(peaks, h0) if self.back <= self.refine and len(
+                peaks) > 2 else None
         if self.smooth or self.back <= self.refine:
             return None
         p = np.asarray(peaks, np.int64)
