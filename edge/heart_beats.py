@@ -21,8 +21,8 @@ class Beats(NamedTuple):
 def _median(values) -> float:
     """statistics.median for a handful of floats, without its generality's cost."""
     v = sorted(values)
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+    h = len(v) >> 1  # (called some 30,000 times an hour: a shift, one index each)
+    return v[h] if len(v) & 1 else (v[h - 1] + v[h]) / 2
 
 
 def _array_median(w: np.ndarray) -> float:

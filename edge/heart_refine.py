@@ -37,11 +37,17 @@ class BeatRefiner:
         return e if w[e - lo] > self.m.back_ratio * w[r - lo] else r
 
     def _refine_rows(self, peaks: list[int], h0: int) -> np.ndarray | None:
-        """ECG: _refine(p, h0, self.refine) of all of a call's beats at once (an hour's
-        batch is thousands, and each alone costs two windows' worth of small numpy calls),
-        -2 for those whose window the history's start or the recording's end cuts (those
-        go one at a time). Row-wise arithmetic: the same bits as one at a time."""
-        if self.kind != "ecg" or self.smooth or self.back <= self.refine or not peaks:
+        """_refine(p, h0, self.refine) of all of a call's beats at once (an hour's batch is
+        thousands, and each alone costs a window's worth of small numpy calls), -2 for
+        those whose window the history's start or the recording's end cuts (those go one
+        at a time). Row-wise arithmetic: the same bits as one at a time."""
+        if not peaks:
+            return None
+        if self.kind != "ecg":  # (the usual reach only: a wider one goes one at a time;
+            # a streamed second's one or two beats are cheaper one at a time too)
+            return self._smooth_rows(peaks, h0) if self.back <= self.refine and len(
+                peaks) > 2 else None
+        if self.smooth or self.back <= self.refine:
             return None
         p = np.asarray(peaks, np.int64)
         lo = p - (self.delay + self.back)
@@ -58,6 +64,24 @@ class BeatRefiner:
         taller = wide[rows, e] > self.m.back_ratio * wide[rows, r]
         pick = np.where((e < 0) | (r < 0), np.maximum(e, r), np.where(taller, e, r))
         out[ok] = np.where(pick >= 0, lo + pick, -1)
+        return out
+
+    def _smooth_rows(self, peaks: list[int], h0: int) -> np.ndarray:
+        """PPG's _refine_rows: each window smoothed as _raw_peak does, and its peak (_peaks)."""
+        k, p = self.smooth, np.asarray(peaks, np.int64)
+        lo = p - (self.delay + self.refine)
+        n = (self.end if self.end >= 0 else self.n) - k
+        ok = (lo - k >= max(h0, 0)) & (p + self.refine < n)
+        out = np.full(len(p), -2, np.int64)
+        if not ok.any():
+            return out
+        lo, m = lo[ok], self.delay + 2 * self.refine + 1
+        raw = self.x[(lo - k - h0)[:, None] + np.arange(m + 2 * k)]
+        if k:  # (one convolution of the rows end to end: a row's middle m samples are
+            # each the same products summed in the same order as its window's alone)
+            raw = np.convolve(raw.ravel(), self.kernel, "same").reshape(raw.shape)[:, k:k + m]
+        pk = _peaks(raw)
+        out[ok] = np.where(pk >= 0, lo + pk, -1)
         return out
 
     def _raw_peak(self, p: int, h0: int, after: int, back: int) -> tuple[int, np.ndarray, int]:
@@ -147,8 +171,8 @@ class BeatRefiner:
         # no pulse for a while (it got weaker, or the reference came from motion): start
         # over, so the gate can't lock out (in the intervals between the beats placed so
         # far, as below)
-        if r - self.last_beat > max(self.rise_silence,
-                                    4 * _median(self.gaps) if self.gaps else 0):
+        rr = _median(self.gaps) if self.gaps else 0.0
+        if r - self.last_beat > max(self.rise_silence, 4 * rr):
             self.rises.clear()
         a = max(r - self.pre, h0)  # (in history: see hist; h0 > 0 only once r - pre is in)
         w = self.x[a - h0:r - h0 + 1]
@@ -164,8 +188,7 @@ class BeatRefiner:
             med = _median(self.rises)
             # (the rhythm of the beats placed so far: the gates' rr may have run ahead by as
             # much as the chunking lets them, and streaming must place beats as batch does)
-            gap, rr = r - self.last_beat, _median(self.gaps) if self.gaps else 0.0
-            if rise < (RISE_RHYTHM if pulse_in_rhythm(gap, rr) else RISE_MIN) * med:
+            if rise < (RISE_RHYTHM if pulse_in_rhythm(r - self.last_beat, rr) else RISE_MIN) * med:
                 return False
             rise = min(rise, RISE_CAP * med)  # a motion spike must not raise the bar at once
         self.rises.append(rise)
@@ -224,7 +247,7 @@ class BeatRefiner:
             # 109's downward QRS read as clipped in 65 of 251 beats at 360 Hz, 142 at 130)
             at = np.asarray(at, np.int64) - h0
             near = np.abs(rows - at[:, None]) <= 2 * self.flat_n
-            up = self.x[at] >= np.median(raw, axis=1)
+            up = self.x[at] >= _row_median(raw)
             flat = np.count_nonzero(near & np.where(up[:, None], raw >= top[:, None] - tol,
                                                     raw <= bottom[:, None] + tol), axis=1)
         else:
@@ -267,14 +290,18 @@ def _judged(w: np.ndarray, detrend: bool = True) -> np.ndarray:
         line += first[:, None]
         line[:, -1] = last
         w = w - line
+    return np.abs(w - _row_median(w)[:, None])
+
+
+def _row_median(w: np.ndarray) -> np.ndarray:
+    """np.median(w, axis=1) of finite rows (the stream takes no NaN): its bits, without its
+    generality's cost."""
     n = w.shape[1]
     h = n // 2
-    if n % 2:  # the median: np.median's bits, without its generality's cost
-        med = np.partition(w, h, axis=1)[:, h]
-    else:
-        part = np.partition(w, (h - 1, h), axis=1)
-        med = (part[:, h - 1] + part[:, h]) / 2.0
-    return np.abs(w - med[:, None])
+    if n % 2:
+        return np.partition(w, h, axis=1)[:, h]
+    part = np.partition(w, (h - 1, h), axis=1)
+    return (part[:, h - 1] + part[:, h]) / 2.0
 
 
 def _peaks(w: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ between its neighbours (both of its intervals become their mean); missed -> the 
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
 from typing import NamedTuple
 
@@ -72,15 +73,6 @@ class Corrected(NamedTuple):
     index: int  # which raw interval this is (0-based count of pushed intervals)
 
 
-def _quantile(v: list, q: float) -> float:
-    """np.percentile's default (linear) quantile of sorted floats, the same float maths:
-    one judgement takes two of them and numpy's per-call cost is most of a stream's time."""
-    at = (len(v) - 1) * q
-    lo = int(at)
-    a, b, g = v[lo], v[min(lo + 1, len(v) - 1)], at - lo
-    return b - (b - a) * (1 - g) if g >= 0.5 else a + (b - a) * g
-
-
 class _Window:
     """The last WINDOW values, in arrival order and sorted (kept sorted as they come: a
     sort per judgement was most of a stream's time)."""
@@ -95,14 +87,32 @@ class _Window:
         self.order.append(v)
         bisect.insort(self.sorted, v)
 
-    def __len__(self) -> int:
-        return len(self.order)
-
 
 def _qd_threshold(w: _Window) -> float:
     v = w.sorted
-    few = 1 + FEW_K * (1 / len(v) - 1 / WINDOW)  # (see FEW_K)
-    return max(few * ALPHA * (_quantile(v, 0.75) - _quantile(v, 0.25)) / 2, MIN_TH_MS)
+    a, b, few = _AT[len(v)]
+    return max(few * ALPHA * (_at(v, a) - _at(v, b)) / 2, MIN_TH_MS)
+
+
+def _where(n: int, q: float) -> tuple:
+    """Where np.percentile's default (linear) quantile q of n sorted floats lies: (low
+    index, high index, weight, its complement), for _at (numpy's per-call cost, and then
+    the same maths per call, were most of a stream's time)."""
+    at = (n - 1) * q
+    lo = int(at)
+    return lo, min(lo + 1, n - 1), at - lo, 1 - (at - lo)
+
+
+def _at(v: list, w: tuple) -> float:
+    """The quantile at `w` (_where) of sorted floats v, np.percentile's float maths."""
+    lo, hi, g, h = w
+    a, b = v[lo], v[hi]
+    return b - (b - a) * h if g >= 0.5 else a + (b - a) * g
+
+
+# per window length: the quartiles' places and the thresholds' factor (see FEW_K)
+_AT = {n: (_where(n, 0.75), _where(n, 0.25), 1 + FEW_K * (1 / n - 1 / WINDOW))
+       for n in range(1, WINDOW + 1)}
 
 
 def _median(values) -> float:
@@ -112,11 +122,13 @@ def _median(values) -> float:
 
 
 class RRCorrector:
-    """Push raw RR intervals (ms) as they come; get corrected ones back two beats later."""
+    """Push raw RR intervals (ms) as they come; get corrected ones back two beats later.
+    Per beat in plain Python floats, the deques' ends only (numpy's per-call cost and the
+    copies were most of an hour's summary)."""
 
     def __init__(self):
-        self.rr: deque = deque()  # the last KEEP raw intervals, newest last (judged on these)
-        self.idx: deque = deque()  # their raw indices
+        self.rr: deque = deque(maxlen=KEEP)  # the last raw intervals (judged on these)
+        self.idx: deque = deque(maxlen=KEEP)  # their raw indices
         self.drr_abs = _Window()  # |dRR| history for threshold 1
         self.mrr_abs = _Window()  # |mRR| history for threshold 2
         self.n = 0  # intervals pushed
@@ -126,19 +138,17 @@ class RRCorrector:
         self.last: float | None = None  # the interval given out last, as _judge keeps it
 
     def push(self, rr_ms: float) -> list[Corrected]:
-        if not np.isfinite(rr_ms):  # (a NaN in the sorted windows broke their removals)
+        if not math.isfinite(rr_ms):  # (a NaN in the sorted windows broke their removals)
             raise ValueError(f"RR interval {rr_ms}: not a finite number of ms")
-        self.rr.append(float(rr_ms))
+        rr = self.rr
+        rr.append(float(rr_ms))
         self.idx.append(self.n)
         self.n += 1
-        while len(self.rr) > KEEP:
-            self.rr.popleft()
-            self.idx.popleft()
-        if len(self.rr) >= 2:
-            self.drr_abs.append(abs(self.rr[-1] - self.rr[-2]))
-        if len(self.rr) < LOOKAHEAD + 1:
+        if len(rr) >= 2:
+            self.drr_abs.append(abs(rr[-1] - rr[-2]))
+        if len(rr) < LOOKAHEAD + 1:
             return []
-        return self._judge(len(self.rr) - 1 - LOOKAHEAD)
+        return self._judge(len(rr) - 1 - LOOKAHEAD)
 
     def finish(self) -> list[Corrected]:
         """End of the series: the last intervals go out as they are (nothing after them)."""
@@ -151,40 +161,40 @@ class RRCorrector:
         return out
 
     def _judge(self, k: int) -> list[Corrected]:
-        """Decide interval k of the history."""
+        """Decide interval k of the history (the third newest: LOOKAHEAD after it)."""
         rr = self.rr
         j = self.idx[k]
-        med = _median(list(self.out) + list(rr)[k:k + LOOKAHEAD + 1])
-        mrr = rr[k] - med
+        a, b, c = rr[-3], rr[-2], rr[-1]
+        med = _median([*self.out, a, b, c])
+        mrr = a - med
         mrr = 2 * mrr if mrr < 0 else mrr
         self.mrr_abs.append(abs(mrr))
         if self.skip:
             self.skip -= 1
             return []
-        out = self._decide(k, j, med, mrr)
+        out = self._decide(k, j, med, mrr, (a, b, c))
         # (a guessed interval's next step is from its raw value: where the rhythm steps to
         # a new rate, a step from the guess made the next interval a guess too, a cascade)
-        self.last = rr[k] if out[-1].label == "longshort" else out[-1].rr_ms
+        self.last = a if out[-1].label == "longshort" else out[-1].rr_ms
         self.out.extend(o.rr_ms for o in out)
         return out
 
-    def _decide(self, k: int, j: int, med: float, mrr: float) -> list[Corrected]:
-        rr = self.rr
-        if k < 1 or len(self.drr_abs) < MIN_HISTORY:  # too little history: trusted as is
-            return [Corrected(rr[k], "", j)]
+    def _decide(self, k: int, j: int, med: float, mrr: float, abc: tuple) -> list[Corrected]:
+        a, b, c = abc  # rr[k], rr[k + 1], rr[k + 2]
+        if k < 1 or len(self.drr_abs.sorted) < MIN_HISTORY:  # too little history: trusted as is
+            return [Corrected(a, "", j)]
         th1, th2 = _qd_threshold(self.drr_abs), _qd_threshold(self.mrr_abs)
         # the step into rr[k] is from what was given out before it: after a mended
         # artefact (a split pause, a moved beat) the jump from its raw value is the
         # artefact's, not rr[k]'s (noise then made rr[k] a long/short one)
-        d0, dn, dnn = ((b - a) / th1 for a, b in ((self.last, rr[k]), (rr[k], rr[k + 1]),
-                                                   (rr[k + 1], rr[k + 2])))
+        d0, dn, dnn = (a - self.last) / th1, (b - a) / th1, (c - b) / th1
         # the next interval ends an ectopic pair (rr[k], rr[k+1]) that adds up to two of
         # the rhythm's (else a run of irregular long intervals under motion read as pairs)
         rhythm = _median(self.out) if self.out else med
-        if _ectopic(d0, dn, dnn) and abs((rr[k] + rr[k + 1]) / 2 - rhythm) < th2:
+        if _ectopic(d0, dn, dnn) and abs((a + b) / 2 - rhythm) < th2:
             return self._fix(k, j, "ectopic", med)
         kind = self._kind(k, med, mrr / th2, (d0, dn, dnn), th2)
-        return self._fix(k, j, kind, med) if kind else [Corrected(rr[k], "", j)]
+        return self._fix(k, j, kind, med) if kind else [Corrected(a, "", j)]
 
     def _kind(self, k: int, med: float, mrrs: float, d: tuple, th2: float) -> str:
         """The paper's rules after the ectopic one, for interval k ("" = normal)."""
