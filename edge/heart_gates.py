@@ -293,6 +293,7 @@ class BeatGates(PulseSearch):
         self.pending.append((q, hq))
         if wide:
             self.found.add(q)
+            self.found_back.append(q)
         self.searched += 1
 
     def _look_back(self, p: int, block_end: int, h0: int) -> None:

@@ -118,6 +118,9 @@ class BeatStream(BeatGates, BeatRefiner):
         self.heard: deque = deque(maxlen=4)  # the last small rises and beats placed (_regular)
         self.searched = 0  # beats found by _search_back
         self.found: set[int] = set()  # their peaks, until shaped
+        # and the last two, kept once shaped (_halved_pulse: when a beat is shaped depends
+        # on the chunking)
+        self.found_back: deque = deque(maxlen=2)
         self.silence, self.rise_silence = s(m.silence_s), s(RISE_SILENCE_S)
         self.pending: list[tuple[int, float]] = []  # (peak, height) waiting for its shape
         self.first: list[tuple[int, float]] = []  # the first FIRST_JUDGED candidates

@@ -133,7 +133,7 @@ class PulseSearch:
         if not (gap >= ALT_GAP_S * self.fs and last - self.pre >= floor and (
                 self._halved_steady(gap, med)
                 and all(abs(h - hm) <= ALT_HEIGHTS * hm for h in list(self.heights)[-4:])
-                or abs(gap - two) <= RISE_REGULAR * two and self.before_last in self.found)):
+                or abs(gap - two) <= RISE_REGULAR * two and self.before_last in self.found_back)):
             return False
         lo = last + int(ALT_POS[0] * gap)
         w = self.y[lo - h0:last + int(ALT_POS[1] * gap) - h0]
