@@ -313,3 +313,17 @@ def test_a_huge_value_is_refused_or_dropped_not_an_overflow():
         wire.encode(wire.SeatSample(7, 1, 1, 1, hr_bpm=1e308), KEY)
     kept, lost = wire.drop_impossible(wire.SeatSample(7, 1, 1, 1, pupil_mm=-1e308, arousal=1e308))
     assert lost == ("pupil_mm",) and wire.decode(wire.encode(kept, KEY), KEYS).arousal == 1.0
+
+
+def test_the_release_a_heartbeat_declares_is_the_package_s_version():
+    """One number for `empathy --version`, pyproject and the heartbeat's `firmware` (the wire
+    holds its own copy: it imports nothing of empathy's)."""
+    import tomllib
+    from pathlib import Path
+
+    import empathy
+    from empathy import wire
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert empathy.__version__ == project["project"]["version"] == ".".join(
+        map(str, wire.RELEASE))

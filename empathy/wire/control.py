@@ -40,8 +40,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from empathy import __version__
-
 from .core import (KIND_HEALTH, KIND_SYNC, KIND_SYNC_REPLY, TAG_SIZE, TS_MASK, VERSION,
                    KeyLookup, WireError, _clamp, _open, tag)
 
@@ -52,10 +50,12 @@ _HEALTH_OLD = (struct.Struct(">BHIHIBBBBBHqiI"),  # without uplink_fail
 HEALTH_SIZE = _HEALTH.size + TAG_SIZE
 HEALTH_OLD_SIZES = tuple(s.size + TAG_SIZE for s in _HEALTH_OLD)  # older units' heartbeats
 _HEALTH_LAYOUTS = {s.size + TAG_SIZE: s for s in (*_HEALTH_OLD, _HEALTH)}
-# What a unit's heartbeat declares it runs (`firmware`): the package's version (one number
-# with `empathy --version`). Every release before session 35 sent 0.1.0, never bumped; the
-# host tells an older or newer unit by this (host/unit_release.py, docs/link.md compatibility).
-RELEASE = tuple(int(part) for part in __version__.split(".")[:3])
+# What a unit's heartbeat declares it runs (`firmware`): the package's version, written here
+# too because the wire imports nothing of empathy's (it is vendorable as its one folder);
+# tests/test_wire.py keeps it equal to `empathy.__version__` and pyproject's. Every release
+# before session 35 sent 0.1.0, never bumped; the host tells an older or newer unit by this
+# (host/unit_release.py, docs/link.md compatibility).
+RELEASE = (0, 35, 0)
 BATTERY_MAINS = 255
 MAX_ESTIMATE_LAG_MS = 60_000  # a declared lag beyond a minute is a unit's bug, not a filter
 MAX_LOSS_PERMILLE = 1000
