@@ -165,6 +165,11 @@ class ShowMetrics:
         replayed = CounterMetricFamily("empathy_unit_replayed", "Each unit's authentic packets "
                                        "refused as replays (a second process sending as it)",
                                        labels=["unit"])
+        # (an alert: count(empathy_unit_release_info{vs_host!="same"}) > 0 after a night's updates)
+        release = GaugeMetricFamily("empathy_unit_release_info", "The release each edge unit's "
+                                    "heartbeat declares, and how it stands to the host's "
+                                    "(same, older, newer); always 1", labels=["unit", "release",
+                                                                              "vs_host"])
         wall = time.time()
         heard = set()
         for r in self.show.intake.unit_report(t):
@@ -178,9 +183,10 @@ class ShowMetrics:
             replayed.add_metric([unit], r["replayed"])
             if "offset_us" in r:
                 offset.add_metric([unit], r["offset_us"] / 1e6)
+                release.add_metric([unit, r["firmware"], r["release"]], 1)
         for unit in sorted(set(self.room.owner.values()) - heard):
             silent.add_metric([str(unit)], (t - self.started_us) / 1e6)
-        yield from (last_seen, silent, loss, offset, restarts, gaps, replayed)
+        yield from (last_seen, silent, loss, offset, restarts, gaps, replayed, release)
 
 
 def _faults(book):

@@ -78,6 +78,7 @@ class Feeder:
         self.error: str | None = None  # why no frame could be pushed at all
         self.asked = 0  # frames given to the readers
         self.readers: set[str] = set()  # the threads that read them
+        self.alone = False  # no reader thread could be started: frames read on this one
         self.colour = "srgb"  # imgseq.COLOURS
 
     def start(self, in_s: float, out_s: float | None) -> None:
@@ -131,18 +132,31 @@ class Feeder:
         try:
             while True:
                 while len(ahead) < depth and (n := next(numbers, None)) is not None:
-                    out = ring[self.asked % len(ring)]
-                    ahead.append((n, pool.submit(self._read, n, like, out)))
+                    ahead.append((n, self._submit(pool, n, like, ring[self.asked % len(ring)])))
                     self.asked += 1
                 if not ahead:
                     return
                 n, job = ahead.popleft()
-                try:
-                    yield n, job.result()
+                try:  # (read here into a fresh array: a lost job may still fill its ring's)
+                    yield n, job.result() if job is not None else self._read(n, like)
                 except FrameError as e:
                     yield n, e
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _submit(self, pool: ThreadPoolExecutor, n: int, like: tuple, out: np.ndarray):
+        """Frame n's read given to a reader thread, or None: read on this thread when it is
+        taken, as every later frame of the clip is once a reader could not be started
+        (memory or threads exhausted: submit raised and this thread died, the show stalled)."""
+        if self.alone:
+            return None
+        try:
+            return pool.submit(self._read, n, like, out)
+        except RuntimeError as e:  # "can't start new thread"
+            self.alone = True
+            log.warning("%s: no reader thread could be started (%s): frames read one at a time "
+                        "on the frames thread from frame %d (said once)", self.seq.name, e, n)
+            return None
 
     def _run(self, first: int, last: int) -> None:
         renice_this_thread(DECODE_NICE)

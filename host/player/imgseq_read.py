@@ -10,6 +10,7 @@ GStreamer pipeline a video's decoded frames go through (imgseq_play.py).
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from pathlib import Path
@@ -154,6 +155,36 @@ def _exr_pixels(path: Path, hd: Header, f: dict, _rgba: bool) -> np.ndarray:
 
 
 # -- PNG, TIFF, JPEG ----------------------------------------------------------------------
+class _Capped(io.RawIOBase):
+    """A frame's open file as Pillow reads its header: STILL_EXTRA bytes in all, anywhere
+    in it (a TIFF's tags may follow its pixels). Pillow reads every tag's data as it opens
+    a TIFF: a description saying 256 MB, in a sparse file, was read whole at every frame."""
+
+    def __init__(self, fh, path: Path):
+        self.fh, self.path, self.left = fh, path, STILL_EXTRA
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, at: int, whence: int = 0) -> int:
+        return self.fh.seek(at, whence)
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def readinto(self, b) -> int:
+        if self.left <= 0:
+            raise FrameError(f"{self.path.name}: over {STILL_EXTRA >> 20} MB read for its "
+                             "header (a tag or chunk saying more than the file holds?): save "
+                             "it again")
+        n = self.fh.readinto(memoryview(b)[:self.left])
+        self.left -= n
+        return n
+
+
 def _still(path: Path, head: bytes, fh) -> tuple[Header, dict]:
     from PIL import Image
 
@@ -162,13 +193,17 @@ def _still(path: Path, head: bytes, fh) -> tuple[Header, dict]:
             raise FrameError(f"{path.name}: PNG header cut short")
         size_of(path, *struct.unpack(">II", head[16:24]))  # own limit, which names no size
     try:
-        fh.seek(0)  # the file opened and checked: by its name, a FIFO put there since
-        with Image.open(fh) as im:  # held Pillow's open() for ever. The header only, here
+        # the file opened and checked (by its name, a FIFO put there since held Pillow's
+        # open() for ever), its header only, here
+        fh.seek(0)
+        with Image.open(io.BufferedReader(_Capped(fh, path))) as im:
             w, h = im.size
             # Pillow opens 48-bit RGB as "RGB": the file's own bits say (TIFF tag 258)
             bits = max(getattr(im, "tag_v2", {}).get(258, (8,)) or (8,))
             deep = im.mode.startswith("I;16") or im.mode == "I" or bits > 8 or (
                 head[:4] == b"\x89PNG" and head[24] == 16)
+    except (FrameError, MemoryError):  # (out of memory: header() names it)
+        raise
     except Exception as e:  # Pillow's: not an image, truncated header, a bomb it refuses
         raise FrameError(f"{path.name}: {e}") from None
     size_of(path, w, h)
@@ -207,8 +242,17 @@ def header(path: Path) -> tuple[Header, dict]:
         with open_frame(path, -1) as fh:  # (buffered: read() fills the header)
             head = fh.read(HEADER_MAX if reader is _exr else 2048)
             return reader(path, head, fh)
+    except FrameError:
+        raise
     except OSError as e:
         raise FrameError(f"{path.name}: {e.strerror or e}") from None
+    except Exception as e:  # (story new and check read headers: no traceback there either)
+        raise _fault(path, e) from None
+
+
+def _fault(path: Path, e: Exception) -> FrameFault:
+    """What no reader expects (out of memory, a decoder's own error), naming its type."""
+    return FrameFault(f"{path.name}: {type(e).__name__}{f': {e}' if str(e) else ''}")
 
 
 def pixels(path: Path, rgba: bool = False, out: np.ndarray | None = None,
@@ -241,5 +285,4 @@ def pixels(path: Path, rgba: bool = False, out: np.ndarray | None = None,
     except OSError as e:
         raise FrameError(f"{path.name}: {e.strerror or e}") from None
     except Exception as e:  # not BaseException: KeyboardInterrupt, SystemExit end the show
-        said = f": {e}" if str(e) else ""
-        raise FrameFault(f"{path.name}: {type(e).__name__}{said}") from None
+        raise _fault(path, e) from None
