@@ -178,8 +178,8 @@ class _Capped(io.RawIOBase):
     def readinto(self, b) -> int:
         if self.left <= 0:
             raise FrameError(f"{self.path.name}: over {STILL_EXTRA >> 20} MB read for its "
-                             "header (a tag or chunk saying more than the file holds?): save "
-                             "it again")
+                             "header (a layered Photoshop TIFF, or a tag saying more than the "
+                             "file holds?): save it again, flattened")
         n = self.fh.readinto(memoryview(b)[:self.left])
         self.left -= n
         return n
