@@ -59,7 +59,8 @@ MARKED = re.compile(r"mark\.realtime")  # a file marking its own real-time tests
 # test_seat_faults_edge's lead-off test: a board on a pty, 0.5 CPU-s in 12 s (session 31);
 # test_ble_strap_stop: a unit on the simulated BlueZ bus stopped mid-scan and mid-connect.
 # Session 35: test_upgrade_discovery (zeroconf searches, as test_net34_discovery's) and
-# test_upgrade_host (a live host fed recorded heartbeats, ~7 s, no video).
+# test_upgrade_host and test_showsafe2_release_metric (a live host fed recorded heartbeats,
+# ~6-7 s, no video).
 LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_research_seats\.py|"
                    r"test_brainflow_source\.py|test_hr_only\.py|redteam/test_seat_devices_red\.py|"
                    r"test_viewer_device\.py|redteam/test_session21_red\.py|"
@@ -68,7 +69,7 @@ LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_rese
                    r"test_unit_stop\.py|test_board_contact_settle\.py|test_lsl_source\.py|"
                    r"test_board_clock_stray\.py|redteam/test_brainflow_red\.py|"
                    r"test_sensors_read_nothing\.py|redteam/test_net34_discovery\.py|"
-                   r"test_upgrade_discovery\.py|test_upgrade_host\.py)")
+                   r"test_upgrade_discovery\.py|test_upgrade_host\.py|test_showsafe2_release_metric\.py)")
 
 
 # The light pass's files, longest first (seconds a file on one worker: 87, 77, 60, 50, 45,
@@ -85,7 +86,7 @@ LIGHT_ORDER = ("test_guide_tester", "test_board_contact_settle", "test_viewer_de
                "test_session21_red", "test_ble_strap_pmd", "test_hr_only", "test_serial_replug",
                "test_seat_faults_edge", "test_ble_strap_stop", "test_brainflow_red",
                "test_sensors_read_nothing", "test_net34_discovery", "test_upgrade_discovery",
-               "test_upgrade_host")
+               "test_upgrade_host", "test_showsafe2_release_metric")
 
 
 # Files that spend CPU only: signal processing, simulation, parsing and fuzzing in the
