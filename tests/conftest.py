@@ -69,7 +69,8 @@ LIGHT = re.compile(r"tests/(test_ble_strap\.py|test_ble_strap_swap\.py|test_rese
                    r"test_unit_stop\.py|test_board_contact_settle\.py|test_lsl_source\.py|"
                    r"test_board_clock_stray\.py|redteam/test_brainflow_red\.py|"
                    r"test_sensors_read_nothing\.py|redteam/test_net34_discovery\.py|"
-                   r"test_upgrade_discovery\.py|test_upgrade_host\.py|test_showsafe2_release_metric\.py)")
+                   r"test_upgrade_discovery\.py|test_upgrade_host\.py|"
+                   r"test_showsafe2_release_metric\.py)")
 
 
 # The light pass's files, longest first (seconds a file on one worker: 87, 77, 60, 50, 45,
@@ -121,7 +122,8 @@ COMPUTE = re.compile(r"tests/(test_heart_corpus|test_heart_corpus_ecg|test_heart
                      r"test_heart_ecg_twave|test_heart_ecg_fresh|test_heart_ppg_runs|"
                      r"test_heart_ppg_alt|test_heart_ppg_slow|redteam/test_heart15b|"
                      r"test_ppg_motion_bursts|test_reward_bias|test_pupil_reflex|"
-                     r"redteam/test_heart20|test_seat_hr|test_heart_ecg_edge|test_heart_fresh3)\.py")
+                     r"redteam/test_heart20|test_seat_hr|test_heart_ecg_edge|"
+                     r"test_heart_fresh3)\.py")
 # Handed out longest first (xdist's most tests first gave test_option_ranges, 437 tests in
 # 5 CPU-s, the lead): the pass ends with short files on both workers.
 COMPUTE_ORDER = ("test_heart_corpus_ecg", "test_strap_gaps", "test_policy_sim",
