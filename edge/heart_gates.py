@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from empathy.edge.heart_beats import _median
+from empathy.edge.heart_beats import _max, _median, _min
 from empathy.edge.heart_method import (EARLY_GAP, FIRST_JUDGED, FLOOR_GAP, LOOK_BACK_GAP,
                                        FIRST_QUIET_S, LOOK_BACK_LIKE, MIN_HEIGHT,
                                        NOISE_FRAC, PAUSE_GAP,
                                        PREMATURE_FRAC, PREMATURE_SLOPE, QUIET_AROUND_S,
                                        LONE_GAP, QUIET_FRAC, RHYTHM_GAP, RUN_GAP, SEARCH_GAP,
-                                       SEARCH_SLACK, STEEP_OUTLIER, STEEP_S, STEP_FRAC,
+                                       SEARCH_SLACK, STEEP_OUTLIER, STEP_FRAC,
                                        STEP_LEVEL, STEP_LEVEL_S, STEP_SPREAD, T_SLOPE,
                                        pulse_in_rhythm)
 from empathy.edge.ppg_search import PulseSearch
@@ -36,7 +36,7 @@ class BeatGates(PulseSearch):
         if p - self._heard() > self.silence or len(self.heights) < 3:
             return True  # (the reference starts over: see _block)
         least = MIN_HEIGHT if p - self.last_peak < self.late else self.m.late_height
-        return height >= least * _median(self.heights)
+        return height >= least * self.heights.median()
 
     def _doubt(self, p: int, h0: int) -> None:
         """ECG in noise: a beat p sooner than EARLY_GAP recent intervals after a beat that
@@ -49,12 +49,12 @@ class BeatGates(PulseSearch):
         noise wave that splits a regular interval."""
         if not self.m.noise_rhythm or len(self.rr) < 4 or len(self.heights) < 3 or self.dropped is None:
             return
-        med = _median(self.rr)
+        med = self.rr.median()
         if (p - self.last_peak >= EARLY_GAP * med
                 or not RHYTHM_GAP[0] * med <= self.rr[-1] <= RHYTHM_GAP[1] * med):
             return
         w = self.y[max(p - self.noise_win, h0) - h0:p - self.pre_qrs - h0]
-        if len(w) and np.count_nonzero(w >= MIN_HEIGHT * _median(self.heights)) >= NOISE_FRAC * len(w):
+        if len(w) and np.count_nonzero(w >= MIN_HEIGHT * self.heights.median()) >= NOISE_FRAC * len(w):
             hold = self.last_peak + int(RHYTHM_GAP[1] * med) + self.max_block + self.wait
             self.doubtful[p] = (self.last_peak, hold)
 
@@ -76,7 +76,7 @@ class BeatGates(PulseSearch):
         w = self.x[lo - h0:p - h0 + 1]
         if len(w) < 3:
             return False
-        rng, d = float(w.max() - w.min()), np.diff(w)
+        rng, d = float(_max(w) - _min(w)), w[1:] - w[:-1]  # (= np.diff, less overhead)
         k = int(np.abs(d).argmax())
         if not rng > 0 or abs(float(d[k])) < STEP_FRAC * rng:
             return False
@@ -120,7 +120,7 @@ class BeatGates(PulseSearch):
             return False
         last = self._steepness(self.last_peak, h0)
         least = T_SLOPE if self.m.late_s and p - self.last_peak < self.late else self.m.min_slope
-        return (last <= STEEP_OUTLIER * _median(self.steeps)
+        return (last <= STEEP_OUTLIER * self.steeps.median()
                 and self._steepness(p, h0, end) < least * last)
 
     def _rhythm_wins(self, p: int, h: float) -> bool:
@@ -132,7 +132,7 @@ class BeatGates(PulseSearch):
         if last not in self.doubtful or not self.pending or self.pending[-1][0] != last:
             return False
         prev, hold = self.doubtful.pop(last)
-        med = _median(self.rr)
+        med = self.rr.median()
         if not (p < hold and RHYTHM_GAP[0] * med <= p - prev <= RHYTHM_GAP[1] * med
                 and p - last < EARLY_GAP * med):
             return False
@@ -156,12 +156,12 @@ class BeatGates(PulseSearch):
         every other pulse would fit it."""
         if not self.m.rhythm_height or len(self.rr) < 4:
             return False
-        med, gap = _median(self.rr), p - self.last_peak
+        med, gap = self.rr.median(), p - self.last_peak
         # after an early beat (premature, or a wave of a swinging baseline taken for one)
         # the next pulse comes two intervals after the beat before it, as after a
         # compensatory pause: out of the rhythm counted from the early beat
         early = self.last_peak - self.before_last < EARLY_GAP * med
-        return (height >= self.m.rhythm_height * _median(self.heights)
+        return (height >= self.m.rhythm_height * self.heights.median()
                 and (pulse_in_rhythm(gap, med) or early and RHYTHM_GAP[0] * 2 * med
                      <= p - self.before_last <= RHYTHM_GAP[1] * 2 * med))
 
@@ -170,7 +170,7 @@ class BeatGates(PulseSearch):
         that span a dropout (they say nothing about the rhythm)."""
         if gap > self.silence:  # the first beat, or after a long dropout: start over
             self.rr.clear()
-        elif not self.rr or gap <= SEARCH_GAP[1] * _median(self.rr):
+        elif not self.rr or gap <= SEARCH_GAP[1] * self.rr.median():
             self.rr.append(gap)
 
     def _search_back(self, p: int, block_end: int, h0: int) -> None:
@@ -185,20 +185,20 @@ class BeatGates(PulseSearch):
             # a QRS the step gate refused is searched for among them as after them); once
             # there is, one height scales the bar: the height reference's start-over (weak
             # pulses, see _block) keeps the rhythm, and its gaps are where pulses were lost
-        gap, med = p - self.last_peak, _median(self.rr)
+        gap, med = p - self.last_peak, self.rr.median()
         floor = max(block_end - self.hist + self.reach, h0)  # (see BeatStream._setup: reach)
         if self.m.halved_pulse and self._halved_pulse(p, floor, h0):
             return
         if self.m.premature_height and PAUSE_GAP * med <= gap <= SEARCH_GAP[1] * med:
             self._premature_back(p, floor, h0, gap)
-            gap, med = p - self.last_peak, _median(self.rr)  # (it may have found one)
+            gap, med = p - self.last_peak, self.rr.median()  # (it may have found one)
         if not FLOOR_GAP * med < gap <= SEARCH_GAP[1] * med or (
                 gap <= SEARCH_GAP[0] * med and not self._across_floor(p, floor, h0)):
             if self.m.run_pulse and LONE_GAP * med <= gap <= SEARCH_GAP[0] * med and not (
                     gap >= RUN_GAP * med and self._run_pulse(p, med, floor, h0)):
                 self._lone_pulse(p, floor, h0)
             return  # (the floor is looked at only where it decides: it costs a scan)
-        slack, least = SEARCH_SLACK * med, self.m.search_height * _median(self.heights)
+        slack, least = SEARCH_SLACK * med, self.m.search_height * self.heights.median()
         prev = self.last_peak
         soon = self._from_return(floor, h0)
         while True:
@@ -259,7 +259,7 @@ class BeatGates(PulseSearch):
         if not tops.size:
             return
         k = int(tops[w[tops].argmax()])
-        q, least = lo + k, self.m.premature_height * _median(self.heights)
+        q, least = lo + k, self.m.premature_height * self.heights.median()
         if (w[k] >= least and self._quiet_around(q, p, least, h0) and self._steepness(q, h0)
                 >= PREMATURE_SLOPE * self._steepness(self.last_peak, h0)):
             self._found_back(q, float(w[k]), wide=False)
@@ -281,9 +281,18 @@ class BeatGates(PulseSearch):
         """The raw waveform's steepest change over STEEP_S where _refine looks for beat q's
         peak (over a QRS's upstroke, not a sample: white noise's steps are steep too), up
         to `end` at most."""
-        a, d = max(q - self.delay - self.back, h0), max(1, round(STEEP_S * self.fs))
-        w = self.x[a - h0:min(q + self.refine, end) - h0]
-        return float(np.abs(w[d:] - w[:-d]).max()) if len(w) > d else 0.0
+        a = max(q - self.delay - self.back, h0)
+        b = min(q + self.refine, end, h0 + len(self.x))
+        got = self.steep_memo.get((a, b))  # (a beat's is asked for up to three times: the
+        if got is not None:  # samples a..b never change, so neither does it)
+            return got
+        d = self.steep_d
+        w = self.x[a - h0:b - h0]
+        got = float(_max(np.abs(w[d:] - w[:-d]))) if len(w) > d else 0.0
+        if len(self.steep_memo) >= 8:
+            self.steep_memo.clear()
+        self.steep_memo[(a, b)] = got
+        return got
 
     def _found_back(self, q: int, hq: float, wide: bool) -> None:
         """A beat found between the last one and the block's candidate: it is the last now

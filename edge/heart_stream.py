@@ -20,10 +20,10 @@ from empathy.edge.ecg_ectopic import EctopicShapes
 from empathy.edge.ecg_pair import ClosePair
 from empathy.edge.ecg_rhythm import RhythmPick
 from empathy.edge.ectopic_beats import beat_slopes
-from empathy.edge.heart_beats import _EMPTY, Beats, _join, _median
+from empathy.edge.heart_beats import _EMPTY, Beats, Recent, _join, _max
 from empathy.edge.heart_gates import BeatGates
 from empathy.edge.heart_method import (NOISE_S, RAW_AFTER_FLOOR_S, RISE_SILENCE_S,
-                                       SEARCH_REACH_S, SLICE, STEP_RETURN_S, STEP_S,
+                                       SEARCH_REACH_S, SLICE, STEEP_S, STEP_RETURN_S, STEP_S,
                                        TEMPLATE_BEATS, Method, _method,
                                        band_alternative)
 from empathy.edge.heart_refine import BeatRefiner
@@ -79,6 +79,7 @@ class BeatStream(BeatGates, BeatRefiner):
         self.after_floor = s(RAW_AFTER_FLOOR_S)
         self.noise_win, self.pre_qrs = s(NOISE_S), s(0.1)  # (pre_qrs: p's own QRS)
         self.step_win, self.step_back = s(STEP_S), s(STEP_RETURN_S)  # (_step)
+        self.steep_d, self.steep_memo = s(STEEP_S), {}  # (_steepness)
         self.doubtful: dict[int, tuple[int, int]] = {}  # early beats in noise (_doubt)
         self.pre, self.post = s(m.pre_s), s(m.post_s)
         self.smooth = int(m.smooth_s * fs_hz / 2)  # half-width, samples
@@ -109,10 +110,10 @@ class BeatStream(BeatGates, BeatRefiner):
         self.last_peak = -(10**12)  # filtered-signal index of the last beat
         self.before_last = -(10**12)  # and of the beat before it (_in_rhythm)
         self.last_beat = -(10**12)  # raw (refined) index of the last beat
-        self.heights: deque = deque(maxlen=8)  # filtered heights of the last beats
-        self.steeps: deque = deque(maxlen=8)  # and their raw steepness (ECG: _gentle)
+        self.heights = Recent(8)  # filtered heights of the last beats
+        self.steeps = Recent(8)  # and their raw steepness (ECG: _gentle)
         self.weak_since: int | None = None  # the last beat before those _in_rhythm found
-        self.rr: deque = deque(maxlen=8)  # samples between the last beats' filtered peaks
+        self.rr = Recent(8)  # samples between the last beats' filtered peaks
         self.rises: deque = deque(maxlen=8)  # raw rises of the last PPG beats (_rises)
         self.gaps: deque = deque(maxlen=8)  # and the intervals between the last beats placed
         self.heard: deque = deque(maxlen=4)  # the last small rises and beats placed (_regular)
@@ -179,7 +180,7 @@ class BeatStream(BeatGates, BeatRefiner):
         # longer than max_block: a block still open after it began in the flat part (the
         # filters ringing down), not in the recording, and is left open
         beats = [self._push(np.full(self.max_block + self.wait, self.x[-1]))]
-        after = self.stepped + int(_median(self.rr)) if self.rr else -1
+        after = self.stepped + int(self.rr.median()) if self.rr else -1
         if self._refused_qrs(after, self.n - len(self.y)):  # no next beat will search its
             # gap: search it as if one came an interval after the refused QRS
             self._search_back(after, self.n, self.n - len(self.y))
@@ -310,7 +311,7 @@ class BeatStream(BeatGates, BeatRefiner):
         energy average trails the signal, so the block of a wide complex of modest energy
         may open only after its band-passed peak, and hold just its tail."""
         lo = max(s - self.lead, h0)
-        return float(self.y[lo - h0:s - h0].max()) if s > lo else 0.0
+        return float(_max(self.y[lo - h0:s - h0])) if s > lo else 0.0
 
     def _settled(self, p: int) -> bool:
         """No later candidate can still replace beat p (see _taller_wins), and the samples

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from empathy.edge.heart_beats import _median
 from empathy.edge.heart_method import (ALT_GAP_S, ALT_HEIGHTS, ALT_POS, ALT_RISE, EARLY_GAP,
                                        LONE_POS, LONE_RISE, MIN_HEIGHT,
                                        RISE_REGULAR, RUN_RISE, RUN_STEADY)
@@ -78,9 +77,9 @@ class PulseSearch:
         k = int(w.argmax()) if len(w) else 0
         if not 0 < k < len(w) - 1:
             return False
-        bar = 2 * self.m.search_height * _median(self.heights)
+        bar = 2 * self.m.search_height * self.heights.median()
         rise = float(w[k]) - float(self.y[max(lo + k - self.pre, h0) - h0:lo + k - h0].min())
-        if not (bar <= rise < RUN_RISE * _median(self.heights) and float(w[k]) >= -bar):
+        if not (bar <= rise < RUN_RISE * self.heights.median() and float(w[k]) >= -bar):
             return False
         self._weak_back(lo + k, bar / 2)
         return True
@@ -101,7 +100,7 @@ class PulseSearch:
         tops = np.flatnonzero((g[1:-1] > g[:-2]) & (g[1:-1] >= g[2:])) + 1
         if last < floor or len(tops) != 1:
             return
-        q, hm = last + int(tops[0]), _median(self.heights)
+        q, hm = last + int(tops[0]), self.heights.median()
         rise = float(self.y[q - h0]) - float(self.y[max(q - self.pre, floor) - h0:q - h0].min())
         if (LONE_POS[0] * len(g) < q - last < LONE_POS[1] * len(g) and q - last > self.refr
                 and p - q > self.refr and LONE_RISE[0] * hm <= rise < LONE_RISE[1] * hm
@@ -128,8 +127,8 @@ class PulseSearch:
         before it (the shape window) by ALT_RISE of the recent heights (a pulse no taller
         than the usual). True: it was found."""
         last = self.last_peak
-        gap, med, two = p - last, _median(self.rr), self.rr[-1] + self.rr[-2]
-        hm = _median(self.heights)
+        gap, med, two = p - last, self.rr.median(), self.rr[-1] + self.rr[-2]
+        hm = self.heights.median()
         if not (gap >= ALT_GAP_S * self.fs and last - self.pre >= floor and (
                 self._halved_steady(gap, med)
                 and all(abs(h - hm) <= ALT_HEIGHTS * hm for h in list(self.heights)[-4:])

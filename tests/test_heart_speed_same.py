@@ -76,3 +76,28 @@ def test_outputs_as_pinned(name):
 if __name__ == "__main__":  # `python tests/test_heart_speed_same.py`: the digests to pin
     for n in PINNED:
         print(f'    "{n}": "{digest(n)}",')
+
+
+def test_recent_keeps_the_median_of_what_it_holds_through_every_change():
+    """The gates' recent heights/intervals/steepness keep their median between changes
+    (thirty-fifth pass, ECG speed): every way the detector changes them must forget it."""
+    from empathy.edge.heart_beats import Recent, _median
+
+    r, rng = Recent(8), np.random.default_rng(3)
+    for step in range(400):
+        how = step % 5
+        if how == 0 or len(r) < 2:
+            r.append(float(rng.normal()))
+        elif how == 1:
+            r[-1] += float(rng.normal())
+        elif how == 2:
+            r[-1] = float(rng.normal())
+        elif how == 3:
+            r.pop()
+        else:
+            r.extend(rng.normal(size=3).tolist())
+        assert r.median() == _median(list(r))
+        if step % 97 == 96:
+            r.clear()
+            r.append(1.0)
+            assert r.median() == 1.0
