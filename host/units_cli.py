@@ -13,6 +13,7 @@ import os
 
 from empathy import wire
 from empathy.errors import UserError
+from empathy.host.unit_release import text
 
 RUN = "is `empathy host run --config {}` running, with [dashboard] enabled?"
 
@@ -57,7 +58,7 @@ def releases(state: dict, expected: list[int]) -> dict:
         u = heard.get(unit)
         vs = "not heard" if u is None else str(u.get("release") or "no heartbeat yet")
         rows.append({"unit": unit, "release": u.get("firmware") if u else None, "vs_host": vs})
-    return {"host": ".".join(map(str, wire.RELEASE)), "units": rows,
+    return {"host": text(wire.RELEASE), "units": rows,
             "updated": all(r["vs_host"] == "same" for r in rows)}
 
 
